@@ -1,0 +1,37 @@
+import { z } from 'zod';
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+/** Environment variables Roster reads (SPEC.md "Interfaces"), parsed once at start-up. */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3978),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MONGODB_URI: optionalString,
+  ROSTER_DATA_DIR: z.string().default('./data'),
+  ROSTER_CONFIG_DIR: z.string().default('./config'),
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_APP_TOKEN: optionalString,
+  SLACK_API_URL: optionalString,
+  connections__serviceConnection__settings__clientId: optionalString,
+  connections__serviceConnection__settings__clientSecret: optionalString,
+  connections__serviceConnection__settings__tenantId: optionalString,
+  /** Seconds granted to in-flight work on SIGTERM before Roster exits anyway. */
+  ROSTER_SHUTDOWN_TIMEOUT_S: z.coerce.number().positive().default(8),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+/** Parses the environment; a bad value is reported by name, never with its (possibly secret) value. */
+export function parseEnv(source: NodeJS.ProcessEnv = process.env): { ok: true; env: Env } | { ok: false; problems: string[] } {
+  const result = envSchema.safeParse(source);
+  if (result.success) return { ok: true, env: result.data };
+  return {
+    ok: false,
+    problems: result.error.issues.map((issue) => `environment: ${issue.path.join('.')}: ${issue.message}`),
+  };
+}

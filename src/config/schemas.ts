@@ -1,0 +1,322 @@
+import { z } from 'zod';
+import { durationSchema } from './duration.js';
+import { formatMismatch, describeValue } from './zod-messages.js';
+
+/*
+ * Zod schemas for the four organisation configuration files, each with its inferred type
+ * beside it. Every object is strict: an unknown field is an error, so a typo such as
+ * `default_scopes` is reported rather than silently ignored. Durations parse to
+ * `{ text, ms }` (see duration.ts). Cross-file references are checked in cross-references.ts.
+ */
+
+const nonEmpty = z.string().trim().min(1);
+
+/** A lowercase identifier such as `customer-support` or `ai-ops`. */
+export const slugSchema = z.string().regex(/^[a-z][a-z0-9-]*$/, { error: formatMismatch('a lowercase id like "customer-support"') });
+
+/** An e-mail address, normalised to lower case. */
+export const emailSchema = z.email({ error: formatMismatch('an e-mail address') }).transform((email) => email.toLowerCase());
+
+/** Pattern of a scope id: `system:permission`, possibly with more segments (`finance:ledger:write`). */
+export const SCOPE_ID_PATTERN = /^[a-z][a-z0-9-]*(?::[a-z][a-z0-9-]*)+$/;
+
+/** A scope id such as `crm:read` or `finance:ledger:write`. */
+export const scopeIdSchema = z.string().regex(SCOPE_ID_PATTERN, {
+  error: formatMismatch('a scope id "system:permission" like "crm:read" (lowercase, colon-separated)'),
+});
+
+/** Risk level of a scope or catalog role. */
+export const riskLevelSchema = z.enum(['low', 'medium', 'high']);
+/** Risk level of a scope or catalog role. */
+export type RiskLevel = z.output<typeof riskLevelSchema>;
+
+/** Class of data a scope or agent touches. */
+export const dataClassSchema = z.enum(['pii', 'financial', 'health', 'public', 'internal']);
+/** Class of data a scope or agent touches. */
+export type DataClass = z.output<typeof dataClassSchema>;
+
+/** Regulation a catalog role falls under. */
+export const regulationSchema = z.enum([
+  'gdpr',
+  'ccpa',
+  'hipaa',
+  'sox',
+  'eu-ai-act',
+  'pci-dss',
+  'glba',
+  'lgpd',
+  'pipeda',
+  'iso-42001',
+  'nist-ai-rmf',
+]);
+/** Regulation a catalog role falls under. */
+export type Regulation = z.output<typeof regulationSchema>;
+
+/** Chat platform a person prefers to be reached on. */
+export const channelSchema = z.enum(['slack', 'teams']);
+/** Chat platform a person prefers to be reached on. */
+export type Channel = z.output<typeof channelSchema>;
+
+/**
+ * Alert escalation policy: re-notify the current level every `renotifyMinutes`, climb to the
+ * next level after `escalateAfterMinutes` without acknowledgement, and after the last level
+ * start again from level 1 at most `maxLoops` times.
+ */
+export const escalationSchema = z.strictObject({
+  renotifyMinutes: z.number().int().positive(),
+  escalateAfterMinutes: z.number().int().positive(),
+  maxLoops: z.number().int().min(0),
+});
+/** Alert escalation policy, see {@link escalationSchema}. */
+export type Escalation = z.output<typeof escalationSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// config/org.yaml
+
+/** A business unit that requests and pays for agents. */
+export const businessUnitSchema = z.strictObject({
+  id: slugSchema,
+  name: nonEmpty,
+});
+/** A business unit, see {@link businessUnitSchema}. */
+export type BusinessUnit = z.output<typeof businessUnitSchema>;
+
+/**
+ * An on-call rotation: `levels[0]` is paged first, `levels[1]` when level 1 does not
+ * acknowledge, and so on. Each level lists one or more people by e-mail.
+ */
+export const rotationSchema = z.strictObject({
+  id: slugSchema,
+  name: nonEmpty,
+  levels: z.array(z.array(emailSchema).min(1)).min(1),
+});
+/** An on-call rotation, see {@link rotationSchema}. */
+export type Rotation = z.output<typeof rotationSchema>;
+
+/** How often access grants are reviewed. */
+export const reviewCadenceSchema = z.enum(['monthly', 'quarterly', 'semiannual', 'annual']);
+
+/** Organisation-wide settings; everything except `alertRotation` has a default. */
+export const orgSettingsSchema = z.strictObject({
+  /** Rotation paged by alerts (drift, fairness, error spikes, shadow agents, …). */
+  alertRotation: slugSchema,
+  /** Longest TTL a break-glass grant may have. */
+  breakGlassMaxTtl: durationSchema.prefault('4h'),
+  accessReviewCadence: reviewCadenceSchema.default('quarterly'),
+  /** Raw telemetry events older than this are deleted; aggregates are kept. */
+  rawEventRetentionDays: z.number().int().positive().default(30),
+  /** An agent without telemetry for this many days while holding access is flagged dormant. */
+  dormantAgentDays: z.number().int().positive().default(90),
+  defaultEscalation: escalationSchema.prefault({ renotifyMinutes: 15, escalateAfterMinutes: 30, maxLoops: 2 }),
+});
+/** Organisation-wide settings, see {@link orgSettingsSchema}. */
+export type OrgSettings = z.output<typeof orgSettingsSchema>;
+
+/** The whole of `config/org.yaml`. */
+export const orgFileSchema = z.strictObject({
+  businessUnits: z.array(businessUnitSchema).min(1),
+  rotations: z.array(rotationSchema).min(1),
+  settings: orgSettingsSchema,
+});
+/** The whole of `config/org.yaml`. */
+export type OrgFile = z.output<typeof orgFileSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// config/people.yaml
+
+/**
+ * A person in the directory, keyed by e-mail (lower-cased on load). `roles` holds directory
+ * role strings (see roles.ts); `requester` is implicit for everyone. Teams ids are lower-cased.
+ */
+export const personSchema = z.strictObject({
+  email: emailSchema,
+  name: nonEmpty,
+  slackUserId: z
+    .string()
+    .regex(/^[UW][A-Z0-9]{2,}$/, { error: formatMismatch('a Slack user id like "U024BE7LH"') })
+    .optional(),
+  teamsAadObjectId: z
+    .guid({ error: formatMismatch('an AAD object id (GUID) like "8f2c1a4e-3b7d-4e6f-9a10-2c5d8e7f1b3a"') })
+    .transform((id) => id.toLowerCase())
+    .optional(),
+  teamsUpn: emailSchema.optional(),
+  businessUnit: slugSchema,
+  manager: emailSchema.optional(),
+  preferredChannel: channelSchema.optional(),
+  roles: z.array(nonEmpty).default(() => []),
+});
+/** A person in the directory, see {@link personSchema}. */
+export type Person = z.output<typeof personSchema>;
+
+/** The whole of `config/people.yaml`. */
+export const peopleFileSchema = z.strictObject({
+  people: z.array(personSchema).min(1),
+});
+/** The whole of `config/people.yaml`. */
+export type PeopleFile = z.output<typeof peopleFileSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// config/scopes.yaml
+
+/**
+ * A permission an agent can be granted. `requiredApprovers` lists directory roles (e.g.
+ * `security`, `dpo`) and the request-relative roles `sponsor`, `data-owner` (owner of this
+ * scope's system) and `approver` (approver of the agent's business unit); all must approve.
+ * `maxTtl` caps the lifetime of a grant of this scope.
+ */
+export const scopeSchema = z.strictObject({
+  id: scopeIdSchema,
+  description: nonEmpty,
+  risk: riskLevelSchema,
+  dataClasses: z.array(dataClassSchema).min(1),
+  requiredApprovers: z.array(nonEmpty).min(1),
+  maxTtl: durationSchema,
+});
+/** A grantable permission, see {@link scopeSchema}. */
+export type Scope = z.output<typeof scopeSchema>;
+
+/** The whole of `config/scopes.yaml`. */
+export const scopesFileSchema = z.strictObject({
+  scopes: z.array(scopeSchema).min(1),
+});
+/** The whole of `config/scopes.yaml`. */
+export type ScopesFile = z.output<typeof scopesFileSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// config/catalog.yaml
+
+/**
+ * A forbidden scope: written either as a bare scope id or as `{ scope, reason }`; always
+ * normalised to the object form. The reason is shown to whoever asks for the scope.
+ */
+export const forbiddenScopeSchema = z.preprocess(
+  (value) => (typeof value === 'string' ? { scope: value } : value),
+  z.strictObject(
+    { scope: scopeIdSchema, reason: nonEmpty.optional() },
+    {
+      error: (iss) =>
+        iss.code === 'invalid_type' ? `expected a scope id or { scope, reason }, got ${describeValue(iss.input)}` : undefined,
+    },
+  ),
+);
+/** A forbidden scope with its optional reason, see {@link forbiddenScopeSchema}. */
+export type ForbiddenScope = z.output<typeof forbiddenScopeSchema>;
+
+/** Thresholds an agent must meet in evaluation before it may be onboarded. */
+export const evaluationSchema = z.strictObject({
+  minAccuracy: z.number().min(0).max(1),
+  maxP95LatencyMs: z.number().int().positive(),
+  maxCostPerTaskUSD: z.number().min(0),
+  /** Role-fit checklist items a reviewer ticks off. */
+  roleFit: z.array(nonEmpty).min(1),
+});
+/** Evaluation thresholds, see {@link evaluationSchema}. */
+export type EvaluationThresholds = z.output<typeof evaluationSchema>;
+
+/**
+ * Metrics a check-in compares against the baseline: `task-mix` is the distribution of task
+ * types (population stability index), `fairness` the disparate-impact ratio per segment.
+ */
+export const driftMetricSchema = z.enum([
+  'accuracy',
+  'failure-rate',
+  'handoff-rate',
+  'p95-latency',
+  'cost-per-task',
+  'volume',
+  'task-mix',
+  'fairness',
+]);
+/** A metric watched for drift. */
+export type DriftMetric = z.output<typeof driftMetricSchema>;
+
+/**
+ * Drift and fairness policy; every field has a default, so `drift:` may be omitted.
+ * - `accuracyDropMin`: absolute accuracy drop versus baseline that counts as drift (0.05 = 5 points);
+ * - `psiWatch` / `psiDegraded`: population stability index thresholds for watch / degraded;
+ * - `pValue`: significance level for statistical tests;
+ * - `minSamplesPerGroup`: segments with fewer events are not judged for fairness;
+ * - `disparateImpactMin`: lowest acceptable disparate-impact ratio (four-fifths rule = 0.8).
+ */
+export const driftPolicySchema = z
+  .strictObject({
+    metrics: z
+      .array(driftMetricSchema)
+      .min(1)
+      .default(() => [...driftMetricSchema.options]),
+    accuracyDropMin: z.number().gt(0).max(1).default(0.05),
+    psiWatch: z.number().positive().default(0.1),
+    psiDegraded: z.number().positive().default(0.25),
+    pValue: z.number().gt(0).lt(1).default(0.05),
+    minSamplesPerGroup: z.number().int().positive().default(30),
+    disparateImpactMin: z.number().gt(0).max(1).default(0.8),
+  })
+  .check((ctx) => {
+    if (ctx.value.psiWatch >= ctx.value.psiDegraded) {
+      ctx.issues.push({
+        code: 'custom',
+        path: ['psiDegraded'],
+        input: ctx.value.psiDegraded,
+        message: `must be greater than psiWatch (${ctx.value.psiWatch}), got ${ctx.value.psiDegraded}`,
+      });
+    }
+  });
+/** Drift and fairness policy, see {@link driftPolicySchema}. */
+export type DriftPolicy = z.output<typeof driftPolicySchema>;
+
+/**
+ * A catalog role ("job description") business units may request. `defaultScopes` are granted
+ * at onboarding and are implicitly allowed; `allowedScopes` may be requested later;
+ * `forbiddenScopes` never. `businessUnits` omitted means every business unit may request it.
+ * `flow` names the flow that handles a request (default `agent-request`).
+ */
+export const catalogRoleSchema = z.strictObject({
+  id: slugSchema,
+  title: nonEmpty,
+  description: nonEmpty,
+  vendor: nonEmpty,
+  model: nonEmpty,
+  riskTier: riskLevelSchema,
+  businessPurpose: nonEmpty,
+  businessUnits: z.array(slugSchema).min(1).optional(),
+  defaultScopes: z.array(scopeIdSchema).default(() => []),
+  allowedScopes: z.array(scopeIdSchema).default(() => []),
+  forbiddenScopes: z.array(forbiddenScopeSchema).default(() => []),
+  dataClasses: z.array(dataClassSchema).min(1),
+  regulations: z.array(regulationSchema).default(() => []),
+  evaluation: evaluationSchema,
+  checkInCadence: durationSchema,
+  drift: driftPolicySchema.prefault({}),
+  retrainingCadence: durationSchema,
+  maxAccessTtl: durationSchema,
+  valuePerTaskUSD: z.number().min(0).optional(),
+  escalation: escalationSchema.optional(),
+  flow: slugSchema.default('agent-request'),
+});
+/** A catalog role, see {@link catalogRoleSchema}. */
+export type CatalogRole = z.output<typeof catalogRoleSchema>;
+
+/** The whole of `config/catalog.yaml`. */
+export const catalogFileSchema = z.strictObject({
+  roles: z.array(catalogRoleSchema).min(1),
+});
+/** The whole of `config/catalog.yaml`. */
+export type CatalogFile = z.output<typeof catalogFileSchema>;
+
+// ---------------------------------------------------------------------------------------------
+
+/** The organisation configuration as loaded from the four files. */
+export interface OrgConfig {
+  /** From `org.yaml`. */
+  readonly businessUnits: BusinessUnit[];
+  /** From `org.yaml`. */
+  readonly rotations: Rotation[];
+  /** From `org.yaml`. */
+  readonly settings: OrgSettings;
+  /** From `people.yaml`. */
+  readonly people: Person[];
+  /** From `scopes.yaml`. */
+  readonly scopes: Scope[];
+  /** The `roles` of `catalog.yaml`. */
+  readonly catalog: CatalogRole[];
+}

@@ -1,0 +1,114 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Express, type Router } from 'express';
+import type { Logger } from '../logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
+
+/** A readiness probe: resolves to undefined when fine, or to the reason it is not. */
+export type ReadinessCheck = () => Promise<string | undefined>;
+
+export interface HttpServerSettings {
+  log: Logger;
+  readiness: Record<string, ReadinessCheck>;
+  /** Routers mounted at their paths (Slack, Teams, telemetry, dashboard), added by their owners. */
+  mounts?: Array<{ path: string; router: Router | express.RequestHandler }>;
+}
+
+export interface HttpServer {
+  readonly app: Express;
+  readonly metrics: Metrics;
+  /** Adds a router (Slack, Teams, telemetry, dashboard) in front of the not-found handler; before listen(). */
+  mount(path: string, handler: Router | express.RequestHandler): void;
+  /** Starts listening; resolves with the bound port (0 picks a free one). */
+  listen(port: number, host?: string): Promise<number>;
+  /** Stops accepting connections and waits for in-flight requests, up to `graceMs`. */
+  close(graceMs: number): Promise<void>;
+}
+
+/** The one HTTP server: health, readiness, metrics, and whatever the channels mount. */
+export function createHttpServer(settings: HttpServerSettings): HttpServer {
+  const { log } = settings;
+  const metrics = createMetrics();
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(metrics.middleware);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const problems: Record<string, string> = {};
+    await Promise.all(
+      Object.entries(settings.readiness).map(async ([name, check]) => {
+        const reason = await check().catch((err: unknown) => (err instanceof Error ? err.message : String(err)));
+        if (reason) problems[name] = reason;
+      }),
+    );
+    if (Object.keys(problems).length === 0) res.json({ status: 'ready' });
+    else res.status(503).json({ status: 'not ready', problems });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.set('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+
+  for (const mount of settings.mounts ?? []) app.use(mount.path, mount.router);
+
+  let finished = false;
+  const addFallbacks = (): void => {
+    if (finished) return;
+    finished = true;
+    app.use((_req, res) => {
+      res.status(404).json({ error: 'not_found' });
+    });
+    app.use(
+      (err: Error & { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+        const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
+        if (status >= 500) log.error({ err }, 'unhandled error in HTTP handler');
+        if (!res.headersSent)
+          res.status(status).json({ error: status === 413 ? 'payload_too_large' : status >= 500 ? 'internal_error' : 'bad_request' });
+      },
+    );
+  };
+
+  const server = http.createServer(app);
+  server.keepAliveTimeout = 5000;
+
+  return {
+    app,
+    metrics,
+    mount(path, handler) {
+      if (finished) throw new Error(`Cannot mount ${path} after the server started listening.`);
+      app.use(path, handler);
+    },
+    listen(port, host) {
+      addFallbacks();
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve((server.address() as AddressInfo).port);
+        });
+      });
+    },
+    close(graceMs) {
+      return new Promise((resolve) => {
+        if (!server.listening) return resolve();
+        const timer = setTimeout(() => {
+          log.warn('in-flight requests did not finish in time; closing their connections');
+          server.closeAllConnections();
+        }, graceMs);
+        // Keep-alive connections become idle once their in-flight response is sent; close them as they do.
+        const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
+        server.close(() => {
+          clearTimeout(timer);
+          clearInterval(idleSweep);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import { Agenda } from 'agenda';
+import { MongoBackend, type MongoBackendConfig } from '@agendajs/mongo-backend';
+import type { Connection } from 'mongoose';
+import type { Logger } from '../logger.js';
+
+export interface SchedulerSettings {
+  connection: Connection;
+  log: Logger;
+  /** How often Agenda polls for due jobs; the embedded server has no change streams. */
+  processEvery?: string | number;
+  /** Name recorded on locked jobs, to tell Roster replicas apart. */
+  name?: string;
+}
+
+export interface Scheduler {
+  readonly agenda: Agenda;
+  /** True between a successful start() and stop(). */
+  isRunning(): boolean;
+  start(): Promise<void>;
+  /** Stops picking up jobs and waits for running ones to unlock; does not close the connection. */
+  stop(): Promise<void>;
+}
+
+/** Agenda 6 on Roster's own database, with failures logged instead of lost. */
+export function createScheduler(settings: SchedulerSettings): Scheduler {
+  const { connection, log } = settings;
+  const db = connection.db;
+  if (!db) throw new Error('The scheduler needs an open database connection.');
+  const agenda = new Agenda({
+    // mongoose bundles its own copy of the driver; the Db it hands over is the same at run time.
+    backend: new MongoBackend({
+      mongo: db as unknown as Extract<MongoBackendConfig, { mongo: unknown }>['mongo'],
+      collection: 'agendaJobs',
+    }),
+    name: settings.name ?? `roster-${process.pid}`,
+    processEvery: settings.processEvery ?? '2 seconds',
+    defaultLockLifetime: 5 * 60_000,
+  });
+  let running = false;
+  agenda.on('error', (err) => log.error({ err }, 'scheduler error'));
+  agenda.on('fail', (err: Error | string, job: { attrs?: { name?: string; _id?: unknown }; jobName?: string }) => {
+    log.error({ err, job: job.attrs?.name ?? job.jobName, jobId: String(job.attrs?._id ?? '') }, 'scheduled job failed');
+  });
+  return {
+    agenda,
+    isRunning: () => running,
+    async start() {
+      await agenda.start();
+      running = true;
+      log.info('scheduler started');
+    },
+    async stop() {
+      if (!running) return;
+      running = false;
+      await agenda.stop(false);
+      log.info('scheduler stopped');
+    },
+  };
+}

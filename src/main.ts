@@ -1,0 +1,80 @@
+import { parseEnv } from './config/env.js';
+import { ConfigError, loadOrgConfig } from './config/org-config.js';
+import { createLogger } from './logger.js';
+import { startRoster } from './app.js';
+import { EmbeddedMongoError } from './store/embedded/embedded-mongo.js';
+
+/** Exit code for a configuration that cannot be used (bad env or config files). */
+const EXIT_CONFIG = 2;
+
+async function main(): Promise<void> {
+  const parsedEnv = parseEnv();
+  if (!parsedEnv.ok) {
+    for (const line of parsedEnv.problems) process.stderr.write(`${line}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+  const env = parsedEnv.env;
+  const log = createLogger({ level: env.LOG_LEVEL, pretty: env.NODE_ENV !== 'production' && process.stdout.isTTY === true });
+
+  let org;
+  try {
+    org = loadOrgConfig(env.ROSTER_CONFIG_DIR);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`Roster cannot start: the configuration has ${err.problems.length} problem(s).\n`);
+      for (const line of err.problems) process.stderr.write(`${line}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    throw err;
+  }
+
+  let roster;
+  try {
+    roster = await startRoster({ env, org, log });
+  } catch (err) {
+    if (err instanceof EmbeddedMongoError) {
+      process.stderr.write(`Roster cannot start: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+
+  const base = `http://127.0.0.1:${roster.port}`;
+  log.info(
+    `Roster is running on ${base} (health ${base}/healthz, readiness ${base}/readyz, metrics ${base}/metrics). ` +
+      `Slack: POST ${base}/slack/events. Teams: POST ${base}/api/messages (try the Microsoft 365 Agents Playground).`,
+  );
+
+  let shuttingDown = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info({ signal }, 'shutting down');
+    const deadline = setTimeout(() => {
+      log.error('shutdown took too long; exiting anyway');
+      process.exit(0);
+    }, env.ROSTER_SHUTDOWN_TIMEOUT_S * 1000);
+    deadline.unref();
+    roster
+      .stop()
+      .then(() => {
+        log.flush?.();
+        process.exit(0);
+      })
+      .catch((err: unknown) => {
+        log.error({ err }, 'error during shutdown');
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}
+
+process.on('unhandledRejection', (reason) => {
+  process.stderr.write(`Unhandled promise rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`);
+});
+
+main().catch((err: unknown) => {
+  process.stderr.write(`Roster failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

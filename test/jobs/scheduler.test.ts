@@ -1,0 +1,61 @@
+import { createScheduler } from '../../src/jobs/scheduler.js';
+import { openTestDb, type TestDb } from '../helpers/db.js';
+import { silentLogger } from '../helpers/logger.js';
+
+describe('Agenda on the embedded database', () => {
+  let db: TestDb;
+  beforeEach(async () => {
+    db = await openTestDb();
+  });
+  afterEach(async () => {
+    await db.close();
+  });
+
+  it('runs a job scheduled a moment ahead, with its data, and records it as done', async () => {
+    const scheduler = createScheduler({ connection: db.connection, log: silentLogger(), processEvery: 200 });
+    const ran: Array<{ at: number; data: unknown }> = [];
+    scheduler.agenda.define('test.tick', async (job) => {
+      ran.push({ at: Date.now(), data: job.attrs.data });
+    });
+    const done = new Promise<void>((resolve) => scheduler.agenda.once('complete:test.tick', () => resolve()));
+    await scheduler.start();
+    const scheduledAt = Date.now();
+    await scheduler.agenda.schedule(new Date(scheduledAt + 500), 'test.tick', { grant: 'g1' });
+    await done;
+    await scheduler.stop();
+    expect(ran).toHaveLength(1);
+    expect(ran[0]!.data).toEqual({ grant: 'g1' });
+    expect(ran[0]!.at).toBeGreaterThanOrEqual(scheduledAt + 500);
+    const stored = await db.connection.collection('agendaJobs').findOne({ name: 'test.tick' });
+    expect(stored?.lastFinishedAt).toBeInstanceOf(Date);
+  });
+
+  it('a job scheduled before a stop runs after a new scheduler starts (it is persisted)', async () => {
+    const first = createScheduler({ connection: db.connection, log: silentLogger(), processEvery: 200 });
+    first.agenda.define('test.later', async () => undefined);
+    await first.start();
+    await first.agenda.schedule(new Date(Date.now() + 800), 'test.later', { n: 1 });
+    await first.stop();
+
+    const second = createScheduler({ connection: db.connection, log: silentLogger(), processEvery: 200 });
+    const ran = new Promise<unknown>((resolve) => second.agenda.define('test.later', async (job) => resolve(job.attrs.data)));
+    await second.start();
+    await expect(ran).resolves.toEqual({ n: 1 });
+    await second.stop();
+  });
+
+  it('logs a failing job instead of losing it', async () => {
+    const { memoryLogger } = await import('../helpers/logger.js');
+    const mem = memoryLogger();
+    const scheduler = createScheduler({ connection: db.connection, log: mem.log, processEvery: 200 });
+    const failed = new Promise<void>((resolve) => scheduler.agenda.on('fail', () => resolve()));
+    scheduler.agenda.define('test.boom', async () => {
+      throw new Error('boom');
+    });
+    await scheduler.start();
+    await scheduler.agenda.now('test.boom', {});
+    await failed;
+    await scheduler.stop();
+    expect(mem.lines().some((l) => l.msg === 'scheduled job failed' && l.job === 'test.boom')).toBe(true);
+  });
+});
