@@ -5,11 +5,19 @@ import { openDatabase, type Database } from './store/database.js';
 import { createScheduler, type Scheduler } from './jobs/scheduler.js';
 import { defineJobs } from './jobs/index.js';
 import { createHttpServer, type HttpServer } from './http/server.js';
+import type { FlowDefinition } from './flows/schema.js';
+import type { Notifier } from './core/notifications.js';
+import { LogNotifier } from './channels/log-notifier.js';
+import { createServices, type Services } from './services.js';
 
 export interface RosterOptions {
   env: Env;
   org: OrgConfig;
+  /** Flow definitions, validated before start-up. */
+  flows: ReadonlyMap<string, FlowDefinition>;
   log: Logger;
+  /** Where cards go; defaults to the channels configured in the environment. */
+  notifier?: Notifier;
   /** Tests use `memory`; `npm start` keeps data on disk with `h2`. */
   embeddedBackend?: 'h2' | 'memory';
   /** Overrides the database name (tests isolate themselves this way). */
@@ -23,6 +31,7 @@ export interface Roster {
   readonly db: Database;
   readonly scheduler: Scheduler;
   readonly http: HttpServer;
+  readonly services: Services;
   /** Graceful stop: stop accepting, finish in-flight requests, stop jobs, close the database. */
   stop(): Promise<void>;
 }
@@ -46,6 +55,15 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
       processEvery: options.processEvery,
     });
     await defineJobs(scheduler.agenda, { log: log.child({ component: 'jobs' }) });
+    const notifier = options.notifier ?? new LogNotifier(log.child({ component: 'notifier' }));
+    const services = await createServices({
+      connection: db.connection,
+      agenda: scheduler.agenda,
+      org: options.org,
+      log,
+      notifier,
+      flows: options.flows,
+    });
     const sched = scheduler;
     http = createHttpServer({
       log: log.child({ component: 'http' }),
@@ -57,7 +75,7 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
     await scheduler.start();
     const port = await http.listen(env.PORT);
     log.info({ port }, 'HTTP server listening');
-    const started = { db, scheduler, http };
+    const started = { db, scheduler, http, services };
     let stopping: Promise<void> | undefined;
     return {
       port,

@@ -2,6 +2,7 @@ import { parseEnv } from './config/env.js';
 import { ConfigError, loadOrgConfig } from './config/org-config.js';
 import { createLogger } from './logger.js';
 import { startRoster } from './app.js';
+import { loadFlowDefinitions } from './services.js';
 import { EmbeddedMongoError } from './store/embedded/embedded-mongo.js';
 
 /** Exit code for a configuration that cannot be used (bad env or config files). */
@@ -16,21 +17,30 @@ async function main(): Promise<void> {
   const env = parsedEnv.env;
   const log = createLogger({ level: env.LOG_LEVEL, pretty: env.NODE_ENV !== 'production' && process.stdout.isTTY === true });
 
-  let org;
-  try {
-    org = loadOrgConfig(env.ROSTER_CONFIG_DIR);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`Roster cannot start: the configuration has ${err.problems.length} problem(s).\n`);
-      for (const line of err.problems) process.stderr.write(`${line}\n`);
-      process.exit(EXIT_CONFIG);
+  // Both the organisation and the flows are checked before anything starts, and every problem is reported.
+  const problems: string[] = [];
+  const attempt = <T>(load: () => T): T | undefined => {
+    try {
+      return load();
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        problems.push(...err.problems);
+        return undefined;
+      }
+      throw err;
     }
-    throw err;
+  };
+  const org = attempt(() => loadOrgConfig(env.ROSTER_CONFIG_DIR));
+  const flows = attempt(() => loadFlowDefinitions(env.ROSTER_FLOWS_DIR));
+  if (!org || !flows || problems.length > 0) {
+    process.stderr.write(`Roster cannot start: the configuration has ${problems.length} problem(s).\n`);
+    for (const line of problems) process.stderr.write(`${line}\n`);
+    process.exit(EXIT_CONFIG);
   }
 
   let roster;
   try {
-    roster = await startRoster({ env, org, log });
+    roster = await startRoster({ env, org, flows, log });
   } catch (err) {
     if (err instanceof EmbeddedMongoError) {
       process.stderr.write(`Roster cannot start: ${err.message}\n`);

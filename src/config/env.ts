@@ -13,6 +13,8 @@ export const envSchema = z.object({
   MONGODB_URI: optionalString,
   ROSTER_DATA_DIR: z.string().default('./data'),
   ROSTER_CONFIG_DIR: z.string().default('./config'),
+  /** Flow definitions (`*.yaml`). */
+  ROSTER_FLOWS_DIR: z.string().default('./flows'),
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_BOT_TOKEN: optionalString,
   SLACK_APP_TOKEN: optionalString,

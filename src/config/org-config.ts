@@ -74,13 +74,13 @@ export function formatConfigProblems(problems: readonly string[]): string {
 export type OrgConfigResult = { ok: true; config: OrgConfig } | { ok: false; problems: string[] };
 
 /** The path of a file as shown in problems: relative to the working directory, with `/`. */
-function displayPath(dir: string, file: string): string {
+export function displayPath(dir: string, file: string): string {
   const relative = path.relative(process.cwd(), path.resolve(dir, file));
   return relative.split(path.sep).join('/');
 }
 
-/** Reads and YAML-parses one file; on failure returns problem details (without the file prefix). */
-function readYaml(filePath: string): { ok: true; data: unknown } | { ok: false; problems: string[] } {
+/** Reads and YAML-parses one file; on failure returns problem details (without the file prefix). Shared with the flow loader. */
+export function readYaml(filePath: string): { ok: true; data: unknown } | { ok: false; problems: string[] } {
   let text: string;
   try {
     text = readFileSync(filePath, 'utf8');

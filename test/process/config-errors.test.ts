@@ -40,3 +40,14 @@ describe('start-up with a broken configuration', () => {
     expect(result.stderr).not.toContain('s3cr3t');
   }, 30_000);
 });
+
+describe('start-up with a broken flow', () => {
+  it('exit 2 naming the flow file and the step', async () => {
+    const proc = spawnRoster({ ROSTER_FLOWS_DIR: 'test/fixtures/flows/malformed', ROSTER_DATA_DIR: '/nonexistent/never-created' });
+    const exit = await proc.exited;
+    expect(exit.code).toBe(2);
+    expect(proc.stderr()).toContain(
+      'test/fixtures/flows/malformed/unknown-names.yaml: steps[1] (onboard).action: unknown action "agent.teleport"\n',
+    );
+  }, 30_000);
+});

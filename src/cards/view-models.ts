@@ -1,0 +1,370 @@
+import { z } from 'zod';
+
+/*
+ * View-models: the platform-free input of every card. A Slack or Teams adapter renders one
+ * without further look-ups, so everything is already resolved to display values: names rather
+ * than e-mails, business-unit and role titles rather than ids, dates preformatted for people
+ * (e.g. "3 Jun 2025, 14:02 UTC"). Ids appear only where a button or form needs them.
+ * Each schema sits beside its type; renderCard validates a model before rendering it.
+ */
+
+/** A system id carried by a button or form (run, step, agent, role): letters, digits, `_.:-`. */
+export const cardIdSchema = z.string().regex(/^[\w.:-]{1,200}$/, { error: 'expected an id of letters, digits, _ . : or -' });
+
+/** A Slack user id (`U…`/`W…`) that Roster resolved itself; only these ever become mentions. */
+export const slackUserIdSchema = z.string().regex(/^[UW][A-Z0-9]{2,30}$/, { error: 'expected a Slack user id like "U04B7K2M9QX"' });
+
+/** Text shown to people; may contain anything a person typed. */
+const text = z.string().min(1);
+
+/** A date and time already formatted for display, e.g. "3 Jun 2025, 14:02 UTC". */
+const displayDate = z.string().min(1);
+
+/** Risk tier of a catalog role or agent. */
+export const riskTierSchema = z.enum(['low', 'medium', 'high']);
+/** Risk tier of a catalog role or agent. */
+export type RiskTier = z.output<typeof riskTierSchema>;
+
+/** Lifecycle status of an agent (SPEC "Agent"). */
+export const agentStatusSchema = z.enum(['requested', 'active', 'probation', 'suspended', 'retiring', 'retired', 'rejected']);
+/** Lifecycle status of an agent (SPEC "Agent"). */
+export type AgentStatus = z.output<typeof agentStatusSchema>;
+
+/** A person as cards show them. */
+export const personRefSchema = z.object({
+  /** Display name. */
+  name: text,
+  /** Trusted Slack id from the directory: Slack cards mention the person instead of naming them. */
+  slackUserId: slackUserIdSchema.optional(),
+});
+/** A person as cards show them. */
+export type PersonRef = z.output<typeof personRefSchema>;
+
+/** One decision on an approval step. */
+export const decisionSchema = z.object({
+  by: personRefSchema,
+  decision: z.enum(['approved', 'denied']),
+  /** When it was made, for display. */
+  at: displayDate,
+  comment: z.string().optional(),
+  /** The step it belongs to, when a card lists several steps. */
+  stepName: z.string().optional(),
+});
+/** One decision on an approval step. */
+export type Decision = z.output<typeof decisionSchema>;
+
+/** A link to another agent (predecessor or successor). */
+export const agentLinkSchema = z.object({ agentId: cardIdSchema, name: text });
+/** A link to another agent (predecessor or successor). */
+export type AgentLink = z.output<typeof agentLinkSchema>;
+
+/** One row of an agent list. */
+export const agentListItemSchema = z.object({
+  agentId: cardIdSchema,
+  name: text,
+  roleTitle: text,
+  status: agentStatusSchema,
+  /** Business unit display name. */
+  businessUnit: text,
+});
+/** One row of an agent list. */
+export type AgentListItem = z.output<typeof agentListItemSchema>;
+
+/** `help`: the commands Roster understands. */
+export const helpDataSchema = z.object({
+  /** Optional first line, e.g. "Hi Maya, here is what I can do." */
+  intro: z.string().optional(),
+  /** Commands without the `/roster` prefix, e.g. `{ usage: 'show <agent>', description: 'Show an agent's profile' }`. */
+  commands: z.array(z.object({ usage: text, description: text })).min(1),
+});
+
+/** One catalog role as the catalog list shows it. */
+export const catalogEntrySummarySchema = z.object({
+  roleId: cardIdSchema,
+  title: text,
+  description: text,
+  riskTier: riskTierSchema,
+  vendor: text,
+  model: text,
+  /** Data classes touched, e.g. `pii`, `financial`. */
+  dataClasses: z.array(text),
+  /** Scopes granted at onboarding, e.g. `kb:read`. */
+  defaultScopes: z.array(text),
+});
+/** One catalog role as the catalog list shows it. */
+export type CatalogEntrySummary = z.output<typeof catalogEntrySummarySchema>;
+
+/** `catalog`: the roles a person may request, each with a Request button. */
+export const catalogDataSchema = z.object({
+  /** Optional line under the title, e.g. "Roles available to Finance". */
+  intro: z.string().optional(),
+  entries: z.array(catalogEntrySummarySchema),
+});
+
+/** `catalog-entry`: one role in detail, with a Request button. */
+export const catalogEntryDataSchema = catalogEntrySummarySchema.extend({
+  businessPurpose: text,
+  allowedScopes: z.array(text),
+  forbiddenScopes: z.array(z.object({ scope: text, reason: z.string().optional() })),
+  regulations: z.array(text),
+  /** Business units (display names) that may request the role; empty means every unit. */
+  businessUnits: z.array(text),
+  evaluation: z.object({
+    minAccuracy: z.number(),
+    maxP95LatencyMs: z.number(),
+    maxCostPerTaskUSD: z.number(),
+    roleFit: z.array(text),
+  }),
+  /** Display durations such as "30 days". */
+  checkInCadence: text,
+  maxAccessTtl: text,
+});
+
+/** Fields of the request form, by name. */
+export const requestFormFieldSchema = z.enum(['agentName', 'purpose', 'businessUnit', 'sponsors', 'justification']);
+/** Fields of the request form, by name. */
+export type RequestFormField = z.output<typeof requestFormFieldSchema>;
+
+/** `request-form`: request a new agent for a catalog role. */
+export const requestFormDataSchema = z.object({
+  roleId: cardIdSchema,
+  roleTitle: text,
+  /** Business units to choose from (Slack shows at most 100). */
+  businessUnits: z.array(z.object({ value: cardIdSchema, label: text })).min(1),
+  /** Values to show again, e.g. after a validation error. */
+  values: z
+    .object({
+      agentName: z.string().optional(),
+      purpose: z.string().optional(),
+      /** One of `businessUnits[].value`. */
+      businessUnit: cardIdSchema.optional(),
+      /** Slack: preselected sponsors. */
+      sponsorSlackUserIds: z.array(slackUserIdSchema).optional(),
+      /** Teams: the sponsors' e-mails as typed, comma separated. */
+      sponsorEmails: z.string().optional(),
+      justification: z.string().optional(),
+    })
+    .optional(),
+  /** Per-field messages shown under the fields, e.g. after the server rejected the form. */
+  errors: z.partialRecord(requestFormFieldSchema, z.string().min(1)).optional(),
+});
+
+/** State of one step in a request's progress. */
+export const stepStateSchema = z.enum(['done', 'current', 'waiting', 'failed', 'skipped']);
+/** State of one step in a request's progress. */
+export type StepState = z.output<typeof stepStateSchema>;
+
+/** `request-status`: the requester's view of a request, updated in place. */
+export const requestStatusDataSchema = z.object({
+  runId: cardIdSchema,
+  agentName: text,
+  roleTitle: text,
+  /** e.g. "Waiting for approval (2 of 4)", "Active", "Rejected: <reason>". */
+  statusLabel: text,
+  /** Colours and icons the status. */
+  tone: z.enum(['waiting', 'success', 'failure', 'neutral']),
+  requestedBy: personRefSchema,
+  requestedAt: displayDate,
+  steps: z.array(z.object({ name: text, state: stepStateSchema, detail: z.string().optional() })),
+  decisions: z.array(decisionSchema),
+});
+
+/** States of an approval card. */
+export const approvalStateSchema = z.enum(['pending', 'approved', 'denied', 'expired', 'cancelled']);
+/** States of an approval card. */
+export type ApprovalState = z.output<typeof approvalStateSchema>;
+
+/** The evaluation gate's outcome as approvers see it. */
+export const evaluationSummarySchema = z.object({ passed: z.boolean(), summary: text });
+
+/** `approval-request`: the approver's card. */
+export const approvalRequestDataSchema = z.object({
+  state: approvalStateSchema,
+  runId: cardIdSchema,
+  stepId: cardIdSchema,
+  /** e.g. "Business-unit approval". */
+  stepName: text,
+  /** Whether the person viewing may decide now; buttons show only when pending and true. */
+  canDecide: z.boolean(),
+  /** Why the viewer cannot decide, e.g. "You requested this agent, so someone else approves it." */
+  cannotDecideReason: z.string().optional(),
+  /** e.g. "1 of 2 approvals". */
+  progressLabel: z.string().optional(),
+  agentName: text,
+  roleTitle: text,
+  riskTier: riskTierSchema,
+  businessUnit: text,
+  requester: personRefSchema,
+  sponsors: z.array(personRefSchema),
+  purpose: text,
+  justification: text,
+  evaluation: evaluationSummarySchema.optional(),
+  decisions: z.array(decisionSchema),
+  requestedAt: displayDate,
+  expiresAt: displayDate.optional(),
+  /** When the request left `pending` (decided, expired or cancelled). */
+  closedAt: displayDate.optional(),
+  /** Who decided or cancelled. */
+  closedBy: personRefSchema.optional(),
+  /** Denial or cancellation reason. */
+  closedReason: z.string().optional(),
+  /** Teams ids of the approvers, for the card's refresh (at most 60 are used). */
+  teamsRefreshUserIds: z.array(z.string().min(1)),
+});
+
+/** `deny-reason`: the Slack modal (and Teams card) asking an approver why they deny. */
+export const denyReasonDataSchema = z.object({
+  runId: cardIdSchema,
+  stepId: cardIdSchema,
+  agentName: text,
+  roleTitle: text,
+  error: z.string().optional(),
+});
+
+/** Fields of the evaluation form, by name. */
+export const evaluationFormFieldSchema = z.enum(['accuracy', 'p95LatencyMs', 'costPerTaskUsd', 'roleFit', 'notes']);
+/** Fields of the evaluation form, by name. */
+export type EvaluationFormField = z.output<typeof evaluationFormFieldSchema>;
+
+/** `evaluation-form`: submit evaluation results for an agent. */
+export const evaluationFormDataSchema = z.object({
+  runId: cardIdSchema,
+  agentId: cardIdSchema,
+  agentName: text,
+  roleTitle: text,
+  thresholds: z.object({ minAccuracy: z.number(), maxP95LatencyMs: z.number(), maxCostPerTaskUSD: z.number() }),
+  /** The role-fit checklist; submitted as the indexes of the checked items. */
+  roleFitItems: z.array(text),
+  values: z
+    .object({
+      accuracy: z.number().optional(),
+      p95LatencyMs: z.number().optional(),
+      costPerTaskUsd: z.number().optional(),
+      /** Indexes into `roleFitItems`. */
+      roleFit: z.array(z.number().int().nonnegative()).optional(),
+      notes: z.string().optional(),
+    })
+    .optional(),
+  errors: z.partialRecord(evaluationFormFieldSchema, z.string().min(1)).optional(),
+});
+
+/** `evaluation-verdict`: the result of the evaluation gate. */
+export const evaluationVerdictDataSchema = z.object({
+  runId: cardIdSchema,
+  agentId: cardIdSchema,
+  agentName: text,
+  roleTitle: text,
+  passed: z.boolean(),
+  submittedBy: personRefSchema,
+  submittedAt: displayDate,
+  metrics: z.array(
+    z.object({
+      /** e.g. "Accuracy". */
+      metric: text,
+      /** e.g. "0.85". */
+      value: text,
+      /** e.g. "≥ 0.90". */
+      threshold: text,
+      passed: z.boolean(),
+      /** e.g. "accuracy 0.85 is 0.05 below the minimum 0.90". */
+      explanation: text,
+    }),
+  ),
+  roleFit: z.array(z.object({ item: text, passed: z.boolean() })),
+  notes: z.string().optional(),
+});
+
+/** `agent-profile`: one agent in full. */
+export const agentProfileDataSchema = z.object({
+  agentId: cardIdSchema,
+  name: text,
+  roleTitle: text,
+  version: text,
+  status: agentStatusSchema,
+  sponsors: z.array(personRefSchema),
+  businessUnit: text,
+  riskTier: riskTierSchema,
+  /** Access grants; `expires` preformatted, e.g. "12 Sep 2025". */
+  grants: z.array(z.object({ scope: text, expires: displayDate })),
+  /** Baseline metrics, preformatted, e.g. `{ metric: 'Accuracy', value: '0.93' }`. */
+  baseline: z.array(z.object({ metric: text, value: text })),
+  predecessor: agentLinkSchema.optional(),
+  successor: agentLinkSchema.optional(),
+  knowledgeNotesCount: z.number().int().nonnegative(),
+  complianceTags: z.array(text),
+  createdAt: displayDate,
+});
+
+/** `agent-list`: agents as a table-like list. */
+export const agentListDataSchema = z.object({
+  /** e.g. "Agents in Finance". */
+  title: text,
+  agents: z.array(agentListItemSchema),
+  /** Shown instead of the list when it is empty; defaults to "No agents match". */
+  emptyText: z.string().optional(),
+});
+
+/** An approval waiting for the viewer, as the home view lists it. */
+export const homeApprovalSchema = z.object({
+  runId: cardIdSchema,
+  stepId: cardIdSchema,
+  agentName: text,
+  roleTitle: text,
+  riskTier: riskTierSchema,
+  businessUnit: text,
+  requester: personRefSchema,
+  requestedAt: displayDate,
+  expiresAt: displayDate.optional(),
+  canDecide: z.boolean(),
+});
+/** An approval waiting for the viewer, as the home view lists it. */
+export type HomeApproval = z.output<typeof homeApprovalSchema>;
+
+/** `home`: the person's dashboard (Slack App Home). */
+export const homeDataSchema = z.object({
+  person: personRefSchema,
+  myAgents: z.array(agentListItemSchema),
+  approvals: z.array(homeApprovalSchema),
+  openRequests: z.array(z.object({ runId: cardIdSchema, agentName: text, roleTitle: text, statusLabel: text, requestedAt: displayDate })),
+});
+
+/** `notice`: a short message to a person, such as an error. */
+export const noticeDataSchema = z.object({
+  level: z.enum(['info', 'success', 'warning', 'error']),
+  title: text,
+  text: text,
+});
+
+/** The schema of each kind's data. */
+export const cardDataSchemas = {
+  help: helpDataSchema,
+  catalog: catalogDataSchema,
+  'catalog-entry': catalogEntryDataSchema,
+  'request-form': requestFormDataSchema,
+  'request-status': requestStatusDataSchema,
+  'approval-request': approvalRequestDataSchema,
+  'deny-reason': denyReasonDataSchema,
+  'evaluation-form': evaluationFormDataSchema,
+  'evaluation-verdict': evaluationVerdictDataSchema,
+  'agent-profile': agentProfileDataSchema,
+  'agent-list': agentListDataSchema,
+  home: homeDataSchema,
+  notice: noticeDataSchema,
+} as const;
+
+/** Every kind of card. */
+export type CardKind = keyof typeof cardDataSchemas;
+
+/** Every kind of card, in a stable order. */
+export const CARD_KINDS = Object.keys(cardDataSchemas) as CardKind[];
+
+/** The data of a kind of card. */
+export type DataOf<K extends CardKind> = z.output<(typeof cardDataSchemas)[K]>;
+
+/** A card to render: its kind and that kind's data. */
+export type CardModel = { [K in CardKind]: { kind: K; data: DataOf<K> } }[CardKind];
+
+/** Builds a {@link CardModel} with the data type checked against the kind. */
+export function cardModel<K extends CardKind>(kind: K, data: DataOf<K>): Extract<CardModel, { kind: K }> {
+  return { kind, data } as Extract<CardModel, { kind: K }>;
+}

@@ -1,0 +1,240 @@
+import { z } from 'zod';
+import type { OrgConfig } from '../config/schemas.js';
+import { businessUnitById, findPersonByEmail, roleById } from '../config/directory.js';
+import type { AuditLog } from './audit.js';
+import { issueTelemetryKey, type AgentRecord, type AgentRepository, type GrantRecord, type GrantRepository } from './agents.js';
+import { InvalidInputError, RosterError } from './errors.js';
+import type { Notifier } from './notifications.js';
+import type { StepContext, StepRegistry } from '../flows/types.js';
+
+/** What a person fills in to request an agent (the request form), validated at the edge. */
+export const agentRequestInputSchema = z.object({
+  roleId: z.string().trim().min(1, 'Pick a catalog role.').max(100),
+  name: z
+    .string()
+    .trim()
+    .min(2, 'Give the agent a name of at least 2 characters.')
+    .max(80, 'Keep the name under 80 characters.')
+    .regex(/^[\p{L}\p{N}][\p{L}\p{N} ._'-]*$/u, 'Use letters, digits, spaces, dots, dashes or apostrophes.'),
+  purpose: z.string().trim().min(5, 'Describe what the agent will do (at least 5 characters).').max(2000),
+  businessUnit: z.string().trim().min(1, 'Pick a business unit.').max(100),
+  sponsors: z.array(z.string().trim().toLowerCase().max(320)).min(1, 'Name at least one sponsor.').max(10, 'At most 10 sponsors.'),
+  justification: z.string().trim().max(3000).default(''),
+});
+export type AgentRequestInput = z.input<typeof agentRequestInputSchema>;
+export type AgentRequest = z.output<typeof agentRequestInputSchema>;
+
+/** The run context of an agent request: facts every step and card reads. */
+export interface AgentRequestContext {
+  [key: string]: unknown;
+  agentId: string;
+  agentName: string;
+  roleId: string;
+  roleTitle: string;
+  riskTier: string;
+  dataClasses: string[];
+  businessUnit: string;
+  sponsors: string[];
+  purpose: string;
+  justification: string;
+}
+
+/** Parses form input into a request, or throws InvalidInputError with a message per field. */
+export function parseAgentRequest(input: unknown): AgentRequest {
+  const parsed = agentRequestInputSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const fields: Record<string, string> = {};
+  for (const issue of parsed.error.issues) fields[String(issue.path[0] ?? 'form')] ??= issue.message;
+  throw new InvalidInputError(`Please fix the request: ${Object.values(fields).join(' ')}`, fields);
+}
+
+/**
+ * The request's rules against the catalog and the directory: the role exists and allows the
+ * business unit, the name is free in the business unit, every sponsor is in the directory.
+ * Returns field problems (empty when valid).
+ */
+export async function validateAgentRequest(
+  org: OrgConfig,
+  agents: AgentRepository,
+  request: AgentRequest,
+): Promise<Record<string, string>> {
+  const problems: Record<string, string> = {};
+  const role = roleById(org, request.roleId);
+  if (!role) problems.roleId = `There is no catalog role "${request.roleId}".`;
+  if (!businessUnitById(org, request.businessUnit)) problems.businessUnit = `There is no business unit "${request.businessUnit}".`;
+  else if (role?.businessUnits && !role.businessUnits.includes(request.businessUnit)) {
+    problems.businessUnit = `${role.title} may only be requested by ${role.businessUnits.join(', ')}.`;
+  }
+  const unknown = request.sponsors.filter((s) => !findPersonByEmail(org, s));
+  if (unknown.length > 0) problems.sponsors = `Not in the directory: ${unknown.join(', ')}. Sponsors must be people Roster knows.`;
+  if (await agents.findByName(request.businessUnit, request.name)) {
+    problems.name = `There is already an agent called "${request.name}" in ${request.businessUnit}.`;
+  }
+  return problems;
+}
+
+export interface AgentRequestDeps {
+  org: OrgConfig;
+  agents: AgentRepository;
+  grants: GrantRepository;
+  audit: AuditLog;
+  notifier: Notifier;
+  clock: () => Date;
+}
+
+const ctxOf = (ctx: StepContext) => ctx.run.context as AgentRequestContext;
+
+/** Named checks, actions, conditions and gates that `flows/agent-request.yaml` uses. */
+export function agentRequestSteps(deps: AgentRequestDeps): StepRegistry {
+  const { org, agents, grants, audit, notifier, clock } = deps;
+  return {
+    checks: {
+      'agent-request.valid': async (ctx) => {
+        const c = ctxOf(ctx);
+        const existing = await agents.get(c.agentId);
+        const problems = await validateAgentRequest(org, existing ? { ...agents, findByName: async () => undefined } : agents, {
+          roleId: c.roleId,
+          name: c.agentName,
+          purpose: c.purpose,
+          businessUnit: c.businessUnit,
+          sponsors: c.sponsors,
+          justification: c.justification,
+        });
+        const reasons = Object.values(problems);
+        return reasons.length === 0 ? { ok: true } : { ok: false, reason: reasons.join(' ') };
+      },
+    },
+    actions: {
+      'agent.register': async (ctx) => {
+        const c = ctxOf(ctx);
+        if (await agents.get(c.agentId)) return;
+        const now = clock().toISOString();
+        const agent: AgentRecord = {
+          id: c.agentId,
+          name: c.agentName,
+          catalogRoleId: c.roleId,
+          version: '1.0.0',
+          sponsors: c.sponsors,
+          businessUnit: c.businessUnit,
+          status: 'requested',
+          purpose: c.purpose,
+          justification: c.justification,
+          requestedBy: ctx.run.requester,
+          requestRunId: ctx.run.id,
+          credentials: [],
+          knowledgeNotes: [],
+          complianceTags: [...(roleById(org, c.roleId)?.regulations ?? [])],
+          createdAt: now,
+          updatedAt: now,
+          statusChangedAt: now,
+        };
+        await agents.insert(agent);
+        await audit.append({
+          actor: { kind: 'person', email: ctx.run.requester },
+          action: 'agent.registered',
+          subject: { type: 'agent', id: agent.id, agentId: agent.id },
+          details: {
+            name: agent.name,
+            role: agent.catalogRoleId,
+            businessUnit: agent.businessUnit,
+            sponsors: agent.sponsors,
+            status: 'requested',
+          },
+        });
+      },
+      'agent.onboard': async (ctx) => {
+        const c = ctxOf(ctx);
+        const role = roleById(org, c.roleId);
+        if (!role) throw new RosterError('not_found', `The catalog role ${c.roleId} no longer exists.`);
+        const now = clock();
+        const agent = await agents.get(c.agentId);
+        const transitioned = await agents.transition(c.agentId, 'requested', 'active', {
+          ...(agent?.evaluation
+            ? {
+                baseline: {
+                  accuracy: agent.evaluation.submission.accuracy,
+                  p95LatencyMs: agent.evaluation.submission.p95LatencyMs,
+                  costPerTaskUSD: agent.evaluation.submission.costPerTaskUSD,
+                },
+              }
+            : {}),
+        });
+        const approvals = Object.values(ctx.run.steps).flatMap((s) =>
+          (s.decisions ?? []).filter((d) => d.decision === 'approve').map((d) => d.by),
+        );
+        const defaults: GrantRecord[] = role.defaultScopes.map((scopeId) => {
+          const scope = org.scopes.find((s) => s.id === scopeId);
+          const ttl = Math.min(scope?.maxTtl.ms ?? role.maxAccessTtl.ms, role.maxAccessTtl.ms);
+          return {
+            id: `${c.agentId}:${scopeId}:default`,
+            agentId: c.agentId,
+            scope: scopeId,
+            reason: `Catalog default for ${role.title}`,
+            requestedBy: ctx.run.requester,
+            approvedBy: approvals,
+            startsAt: now.toISOString(),
+            expiresAt: new Date(now.getTime() + ttl).toISOString(),
+            status: 'active',
+            source: 'default',
+            createdAt: now.toISOString(),
+          };
+        });
+        await grants.insertMany(defaults);
+        const { key, credential } = issueTelemetryKey(c.agentId, now);
+        const issued = await agents.addFirstCredential(c.agentId, credential);
+        if (transitioned) {
+          await audit.append({
+            actor: { kind: 'system', name: 'flow-engine' },
+            action: 'agent.onboarded',
+            subject: { type: 'agent', id: c.agentId, agentId: c.agentId },
+            details: { runId: ctx.run.id, from: 'requested', to: 'active', approvedBy: approvals },
+          });
+          for (const grant of defaults) {
+            await audit.append({
+              actor: { kind: 'system', name: 'flow-engine' },
+              action: 'grant.created',
+              subject: { type: 'grant', id: grant.id, agentId: c.agentId },
+              details: { scope: grant.scope, expiresAt: grant.expiresAt, source: 'default', approvedBy: approvals },
+            });
+          }
+        }
+        if (issued) {
+          await audit.append({
+            actor: { kind: 'system', name: 'flow-engine' },
+            action: 'credential.issued',
+            subject: { type: 'agent', id: c.agentId, agentId: c.agentId },
+            details: { credentialId: credential.id, prefix: credential.prefix },
+          });
+          await notifier.send(ctx.run.requester, {
+            kind: 'notice',
+            data: {
+              level: 'success',
+              title: `${c.agentName} is onboarded: its telemetry key`,
+              text: `Telemetry key for ${c.agentName} (${c.agentId}): ${key}\nStore it in your agent platform now: Roster keeps only its hash and will not show it again.`,
+            },
+          });
+        }
+        return { onboardedAt: now.toISOString(), defaultScopes: role.defaultScopes };
+      },
+      'agent.reject': async (ctx) => {
+        const c = ctxOf(ctx);
+        const changed = await agents.transition(c.agentId, 'requested', 'rejected');
+        if (changed) {
+          await audit.append({
+            actor: { kind: 'system', name: 'flow-engine' },
+            action: 'agent.rejected',
+            subject: { type: 'agent', id: c.agentId, agentId: c.agentId },
+            details: { runId: ctx.run.id, from: 'requested', to: 'rejected', outcome: ctx.run.outcome ?? ctx.run.status },
+          });
+        }
+      },
+    },
+    conditions: {
+      'high-risk': (ctx) => ctxOf(ctx).riskTier === 'high',
+      'touches-pii-or-health': (ctx) => ctxOf(ctx).dataClasses.some((d) => d === 'pii' || d === 'health'),
+    },
+    gates: {
+      evaluation: { waitingOn: (ctx) => [...new Set([ctx.run.requester, ...ctxOf(ctx).sponsors])] },
+    },
+  };
+}

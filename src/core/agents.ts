@@ -1,0 +1,121 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { EvaluationSubmission, EvaluationVerdict } from './evaluation.js';
+import type { AgentStatus } from './lifecycle.js';
+
+/** A telemetry credential: only its hash is stored; the key itself is shown once. */
+export interface AgentCredential {
+  id: string;
+  prefix: string;
+  hash: string;
+  issuedAt: string;
+  revokedAt?: string;
+}
+
+export interface KnowledgeNote {
+  id: string;
+  kind: 'failure-mode' | 'high-value-interaction' | 'note';
+  text: string;
+  by: string;
+  at: string;
+}
+
+/** The digital employee (SPEC.md "Agent"). */
+export interface AgentRecord {
+  id: string;
+  name: string;
+  catalogRoleId: string;
+  version: string;
+  sponsors: string[];
+  businessUnit: string;
+  status: AgentStatus;
+  purpose: string;
+  justification?: string;
+  requestedBy: string;
+  requestRunId: string;
+  credentials: AgentCredential[];
+  evaluation?: { submission: EvaluationSubmission; verdict: EvaluationVerdict; by: string; at: string };
+  baseline?: { accuracy: number; p95LatencyMs: number; costPerTaskUSD: number };
+  predecessorId?: string;
+  successorId?: string;
+  knowledgeNotes: KnowledgeNote[];
+  complianceTags: string[];
+  createdAt: string;
+  updatedAt: string;
+  statusChangedAt: string;
+}
+
+export type GrantStatus = 'pending' | 'active' | 'expired' | 'revoked' | 'denied';
+
+export interface GrantRecord {
+  id: string;
+  agentId: string;
+  scope: string;
+  reason: string;
+  requestedBy: string;
+  approvedBy: string[];
+  startsAt: string;
+  expiresAt: string;
+  status: GrantStatus;
+  /** `default` for catalog defaults granted at onboarding, else the access request's run id. */
+  source: string;
+  createdAt: string;
+}
+
+export interface AgentFilter {
+  ids?: string[];
+  sponsor?: string;
+  requestedBy?: string;
+  businessUnit?: string;
+  status?: AgentStatus[];
+}
+
+/** Persistence of agents; implemented with mongoose in src/store. */
+export interface AgentRepository {
+  /** Inserts a new agent; throws DuplicateError when a live agent of that name exists in the business unit. */
+  insert(agent: AgentRecord): Promise<void>;
+  get(id: string): Promise<AgentRecord | undefined>;
+  findByName(businessUnit: string, name: string): Promise<AgentRecord | undefined>;
+  list(filter: AgentFilter): Promise<AgentRecord[]>;
+  /** Changes status only if it is still `from` (atomic); false when it was not. */
+  transition(id: string, from: AgentStatus, to: AgentStatus, patch?: Partial<AgentRecord>): Promise<boolean>;
+  update(id: string, patch: Partial<AgentRecord>): Promise<void>;
+  /** Adds a credential only when the agent has none yet (exactly once per onboarding). */
+  addFirstCredential(id: string, credential: AgentCredential): Promise<boolean>;
+}
+
+export interface GrantRepository {
+  /** Inserts grants; ones with an id that exists already are left as they are (idempotent). */
+  insertMany(grants: GrantRecord[]): Promise<void>;
+  listForAgent(agentId: string): Promise<GrantRecord[]>;
+}
+
+/** `agt_` + 16 hex characters. */
+export function newAgentId(): string {
+  return `agt_${randomBytes(8).toString('hex')}`;
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** A new telemetry key and the credential that stores only its hash. */
+export function issueTelemetryKey(agentId: string, now: Date): { key: string; credential: AgentCredential } {
+  const secret = randomBytes(24).toString('base64url');
+  const key = `rst_${agentId.slice(4, 12)}_${secret}`;
+  return {
+    key,
+    credential: { id: `cred_${randomBytes(6).toString('hex')}`, prefix: key.slice(0, 16), hash: sha256(key), issuedAt: now.toISOString() },
+  };
+}
+
+/** Constant-time comparison of a presented key with a stored hash. */
+export function keyMatches(key: string, hash: string): boolean {
+  const a = Buffer.from(sha256(key), 'hex');
+  const b = Buffer.from(hash, 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Normalised form of a name for uniqueness within a business unit. */
+export function nameKey(name: string): string {
+  return name.trim().toLowerCase().replace(/\s+/g, ' ');
+}

@@ -1,0 +1,238 @@
+import { z } from 'zod';
+import type { OrgConfig, Person } from '../config/schemas.js';
+import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
+import type { AuditLog } from './audit.js';
+import { newAgentId, type AgentRecord, type AgentRepository, type GrantRecord, type GrantRepository } from './agents.js';
+import { parseAgentRequest, validateAgentRequest, type AgentRequestContext, type AgentRequestInput } from './agent-request.js';
+import { ForbiddenError, InvalidInputError, NotFoundError, NotWaitingError, UnknownPersonError } from './errors.js';
+import { evaluate, type EvaluationSubmission, type EvaluationVerdict } from './evaluation.js';
+import { AGENT_STATUSES, type AgentStatus } from './lifecycle.js';
+import type { FlowEngine } from '../flows/engine.js';
+import type { FlowRun } from '../flows/types.js';
+
+/** Roles that may see every agent in the organisation. */
+const OVERSIGHT_ROLES = ['it-admin', 'security', 'compliance', 'dpo'] as const;
+
+export const evaluationInputSchema = z.object({
+  accuracy: z.coerce.number().min(0, 'Accuracy is between 0 and 1.').max(1, 'Accuracy is between 0 and 1.'),
+  p95LatencyMs: z.coerce.number().min(0, 'Latency cannot be negative.').max(3_600_000),
+  costPerTaskUSD: z.coerce.number().min(0, 'Cost cannot be negative.').max(10_000),
+  roleFitChecked: z.array(z.string().max(500)).max(50).default([]),
+  notes: z.string().max(3000).optional(),
+});
+export type EvaluationInput = z.input<typeof evaluationInputSchema>;
+
+export const decisionInputSchema = z.object({
+  runId: z.string().min(1).max(100),
+  stepId: z.string().min(1).max(100),
+  decision: z.enum(['approve', 'deny']),
+  comment: z.string().max(3000).optional(),
+});
+export type DecisionInput = z.input<typeof decisionInputSchema>;
+
+export type ListScope = 'mine' | 'all' | { businessUnit: string };
+
+export interface AgentView {
+  agent: AgentRecord;
+  grants: GrantRecord[];
+  request?: FlowRun;
+}
+
+export interface CommandDeps {
+  org: OrgConfig;
+  agents: AgentRepository;
+  grants: GrantRepository;
+  audit: AuditLog;
+  engine: FlowEngine;
+  clock?: () => Date;
+}
+
+/**
+ * The command API every channel calls: each command names the acting person by e-mail, is
+ * authorised here (never in an adapter), validates its input with zod, and writes to the audit log.
+ */
+export class Commands {
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: CommandDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  /** The directory entry of the acting person, or the coded "not in the directory" error. */
+  person(email: string): Person {
+    const person = findPersonByEmail(this.deps.org, String(email));
+    if (!person) throw new UnknownPersonError(String(email));
+    return person;
+  }
+
+  /** Starts the catalog role's request flow; the agent exists from now on with status `requested`. */
+  async requestAgent(actorEmail: string, input: AgentRequestInput): Promise<{ run: FlowRun; agentId: string }> {
+    const actor = this.person(actorEmail);
+    const request = parseAgentRequest(input);
+    const problems = await validateAgentRequest(this.deps.org, this.deps.agents, request);
+    if (Object.keys(problems).length > 0) throw new InvalidInputError(Object.values(problems).join(' '), problems);
+    const role = roleById(this.deps.org, request.roleId)!;
+    const agentId = newAgentId();
+    const context: AgentRequestContext = {
+      agentId,
+      agentName: request.name,
+      roleId: role.id,
+      roleTitle: role.title,
+      riskTier: role.riskTier,
+      dataClasses: role.dataClasses,
+      businessUnit: request.businessUnit,
+      sponsors: [...new Set(request.sponsors)],
+      purpose: request.purpose,
+      justification: request.justification,
+    };
+    const run = await this.deps.engine.start({
+      flowId: role.flow,
+      requester: actor.email,
+      subject: { type: 'agent', id: agentId, agentId },
+      context,
+    });
+    return { run, agentId };
+  }
+
+  /** Runs the evaluation gate on submitted results and tells the request's flow the verdict. */
+  async submitEvaluation(
+    actorEmail: string,
+    agentId: string,
+    input: EvaluationInput,
+  ): Promise<{ verdict: EvaluationVerdict; run: FlowRun }> {
+    const actor = this.person(actorEmail);
+    const parsed = evaluationInputSchema.safeParse(input);
+    if (!parsed.success) {
+      const fields: Record<string, string> = {};
+      for (const issue of parsed.error.issues) fields[String(issue.path[0] ?? 'form')] ??= issue.message;
+      throw new InvalidInputError(`Please fix the evaluation: ${Object.values(fields).join(' ')}`, fields);
+    }
+    const agent = await this.agentOrThrow(agentId);
+    if (!(agent.requestedBy === actor.email || agent.sponsors.includes(actor.email) || hasRole(actor, 'it-admin'))) {
+      throw new ForbiddenError("Only the agent's requester, its sponsors or an IT admin can submit its evaluation.");
+    }
+    const role = roleById(this.deps.org, agent.catalogRoleId);
+    if (!role) throw new NotFoundError('the catalog role', agent.catalogRoleId);
+    const run = await this.deps.engine.get(agent.requestRunId);
+    const gateStep = this.deps.engine.flow(run.flowId).steps[run.current];
+    if (run.status !== 'waiting' || gateStep?.type !== 'gate' || gateStep.gate !== 'evaluation') {
+      throw new NotWaitingError(`${agent.name} isn't waiting for evaluation results (its request is ${run.status}).`);
+    }
+    const submission: EvaluationSubmission = parsed.data;
+    const verdict = evaluate(role.evaluation, submission);
+    if (verdict.passed) {
+      await this.deps.agents.update(agent.id, { evaluation: { submission, verdict, by: actor.email, at: this.clock().toISOString() } });
+    }
+    const after = await this.deps.engine.signalGate({
+      runId: run.id,
+      gate: 'evaluation',
+      passed: verdict.passed,
+      by: actor.email,
+      summary: verdict.summary,
+    });
+    return { verdict, run: after };
+  }
+
+  /** Approve or deny a step; eligibility, separation of duties and exactly-once are the engine's. */
+  async decide(actorEmail: string, input: DecisionInput): Promise<FlowRun> {
+    const actor = this.person(actorEmail);
+    const parsed = decisionInputSchema.safeParse(input);
+    if (!parsed.success) throw new InvalidInputError('That decision could not be read; please use the buttons on the card.');
+    return this.deps.engine.decide({ ...parsed.data, actor: actor.email });
+  }
+
+  /** Agents the person may see: `mine` (sponsored or requested), a business unit, or `all` (oversight roles). */
+  async listAgents(actorEmail: string, scope: ListScope, status?: AgentStatus[]): Promise<AgentRecord[]> {
+    const actor = this.person(actorEmail);
+    if (status?.some((s) => !AGENT_STATUSES.includes(s)))
+      throw new InvalidInputError(`Status must be one of ${AGENT_STATUSES.join(', ')}.`);
+    let agents: AgentRecord[];
+    if (scope === 'mine') {
+      const [sponsored, requested] = await Promise.all([
+        this.deps.agents.list({ sponsor: actor.email, status }),
+        this.deps.agents.list({ requestedBy: actor.email, status }),
+      ]);
+      agents = [...new Map([...sponsored, ...requested].map((a) => [a.id, a])).values()];
+    } else if (scope === 'all') {
+      if (!this.hasOversight(actor))
+        throw new ForbiddenError('Only IT admins, security, compliance and the DPO can list every agent. Try `list mine`.');
+      agents = await this.deps.agents.list({ status });
+    } else {
+      const bu = String(scope.businessUnit);
+      if (!this.deps.org.businessUnits.some((b) => b.id === bu)) throw new NotFoundError('the business unit', bu);
+      if (!(actor.businessUnit === bu || hasRole(actor, `approver:${bu}`) || this.hasOversight(actor))) {
+        throw new ForbiddenError(`You can list the agents of your own business unit (${actor.businessUnit}), not ${bu}.`);
+      }
+      agents = await this.deps.agents.list({ businessUnit: bu, status });
+    }
+    await this.deps.audit.append({
+      actor: { kind: 'person', email: actor.email },
+      action: 'agents.listed',
+      subject: { type: 'query', id: typeof scope === 'string' ? scope : scope.businessUnit },
+      details: { count: agents.length, ...(status ? { status } : {}) },
+    });
+    return agents;
+  }
+
+  /** One agent with its grants and request, for people with a reason to see it. */
+  async showAgent(actorEmail: string, agentIdOrName: string): Promise<AgentView> {
+    const actor = this.person(actorEmail);
+    const agent = await this.findAgent(actor, String(agentIdOrName));
+    if (!this.maySee(actor, agent)) throw new ForbiddenError(`You can't see ${agent.name}: it belongs to ${agent.businessUnit}.`);
+    const [grants, request] = await Promise.all([
+      this.deps.grants.listForAgent(agent.id),
+      this.deps.engine.get(agent.requestRunId).catch(() => undefined),
+    ]);
+    await this.deps.audit.append({
+      actor: { kind: 'person', email: actor.email },
+      action: 'agent.viewed',
+      subject: { type: 'agent', id: agent.id, agentId: agent.id },
+      details: {},
+    });
+    return { agent, grants, request };
+  }
+
+  /** Requests waiting for this person's decision. */
+  async approvalsWaitingFor(actorEmail: string): Promise<FlowRun[]> {
+    const actor = this.person(actorEmail);
+    return this.deps.engine.waitingFor(actor.email);
+  }
+
+  /** This person's requests that are still open. */
+  async openRequests(actorEmail: string): Promise<FlowRun[]> {
+    const actor = this.person(actorEmail);
+    return this.deps.engine.openRequestsOf(actor.email);
+  }
+
+  private hasOversight(person: Person): boolean {
+    return OVERSIGHT_ROLES.some((r) => hasRole(person, r));
+  }
+
+  private maySee(person: Person, agent: AgentRecord): boolean {
+    return (
+      agent.sponsors.includes(person.email) ||
+      agent.requestedBy === person.email ||
+      person.businessUnit === agent.businessUnit ||
+      hasRole(person, `approver:${agent.businessUnit}`) ||
+      this.hasOversight(person)
+    );
+  }
+
+  private async agentOrThrow(agentId: string): Promise<AgentRecord> {
+    const agent = await this.deps.agents.get(String(agentId));
+    if (!agent) throw new NotFoundError('the agent', String(agentId));
+    return agent;
+  }
+
+  /** By id, else by name in the person's business unit, else by name among agents they may see. */
+  private async findAgent(actor: Person, key: string): Promise<AgentRecord> {
+    if (key.startsWith('agt_')) return this.agentOrThrow(key);
+    const own = await this.deps.agents.findByName(actor.businessUnit, key);
+    if (own) return own;
+    const byName = (await this.deps.agents.list({})).filter((a) => a.name.toLowerCase() === key.toLowerCase() && this.maySee(actor, a));
+    if (byName.length === 1) return byName[0]!;
+    if (byName.length > 1)
+      throw new InvalidInputError(`Several agents are called "${key}"; use its id (${byName.map((a) => a.id).join(', ')}).`);
+    throw new NotFoundError('the agent', key);
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Coded errors: one string code per failure, one class per code. The edge (Slack, Teams, HTTP,
+ * CLI) maps them to a friendly message for the person and a log line for IT; `userMessage` is
+ * written for the person who acted and never contains secrets or internals.
+ */
+export type ErrorCode =
+  | 'not_found'
+  | 'forbidden'
+  | 'unknown_person'
+  | 'invalid_input'
+  | 'invalid_transition'
+  | 'duplicate'
+  | 'already_decided'
+  | 'request_closed'
+  | 'not_waiting'
+  | 'separation_of_duties'
+  | 'scope_forbidden'
+  | 'conflict';
+
+/** Base class of every error Roster expects and explains. */
+export class RosterError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    /** What the person sees: plain words, no internals. */
+    readonly userMessage: string,
+    /** Structured facts for the log line (never secrets). */
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(userMessage);
+    this.name = new.target.name;
+  }
+}
+
+export class NotFoundError extends RosterError {
+  constructor(what: string, id: string) {
+    super('not_found', `I couldn't find ${what} "${id}".`, { what, id });
+  }
+}
+
+export class ForbiddenError extends RosterError {
+  constructor(userMessage: string, details: Record<string, unknown> = {}) {
+    super('forbidden', userMessage, details);
+  }
+}
+
+export class UnknownPersonError extends RosterError {
+  constructor(identity: string) {
+    super(
+      'unknown_person',
+      "You're not in Roster's directory yet, so I can't act on your behalf. Ask your IT admin to add you to config/people.yaml.",
+      { identity },
+    );
+  }
+}
+
+export class InvalidInputError extends RosterError {
+  constructor(
+    userMessage: string,
+    /** Field-level problems, for forms that show them next to the input. */
+    readonly fields: Record<string, string> = {},
+  ) {
+    super('invalid_input', userMessage, { fields });
+  }
+}
+
+export class InvalidTransitionError extends RosterError {
+  constructor(subject: string, from: string, to: string) {
+    super('invalid_transition', `${subject} can't go from ${from} to ${to}.`, { subject, from, to });
+  }
+}
+
+export class DuplicateError extends RosterError {
+  constructor(userMessage: string, details: Record<string, unknown> = {}) {
+    super('duplicate', userMessage, details);
+  }
+}
+
+export class AlreadyDecidedError extends RosterError {
+  constructor(decision: string, at: Date) {
+    super('already_decided', `You already ${decision === 'approve' ? 'approved' : 'denied'} this on ${at.toISOString()}; it counts once.`, {
+      decision,
+      at: at.toISOString(),
+    });
+  }
+}
+
+export class RequestClosedError extends RosterError {
+  constructor(status: string, at: Date | undefined) {
+    const when = at ? ` on ${at.toISOString()}` : '';
+    const words: Record<string, string> = {
+      expired: `This request expired${when} and can no longer be approved.`,
+      denied: `This request was denied${when}; it is closed.`,
+      rejected: `This request was rejected${when}; it is closed.`,
+      cancelled: `This request was cancelled${when}; it is closed.`,
+      completed: `This request was already completed${when}.`,
+      failed: `This request failed${when}; IT has the details.`,
+    };
+    super('request_closed', words[status] ?? `This request is ${status}.`, { status });
+  }
+}
+
+export class NotWaitingError extends RosterError {
+  constructor(userMessage: string, details: Record<string, unknown> = {}) {
+    super('not_waiting', userMessage, details);
+  }
+}
+
+export class SeparationOfDutiesError extends RosterError {
+  constructor(userMessage: string) {
+    super('separation_of_duties', userMessage);
+  }
+}
+
+export class ScopeForbiddenError extends RosterError {
+  constructor(scope: string, reason: string | undefined) {
+    super('scope_forbidden', `The scope ${scope} is forbidden for this role${reason ? `: ${reason}` : '.'}`, { scope });
+  }
+}
+
+/** Raised when a write lost a race too many times; the person is asked to try again. */
+export class ConflictError extends RosterError {
+  constructor(subject: string) {
+    super('conflict', 'Several people acted on this at the same moment. Please try again.', { subject });
+  }
+}
+
+export function isRosterError(err: unknown): err is RosterError {
+  return err instanceof RosterError;
+}

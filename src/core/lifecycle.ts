@@ -1,0 +1,33 @@
+import { InvalidTransitionError } from './errors.js';
+
+/** Lifecycle status of an agent (SPEC.md "Agent"). */
+export const AGENT_STATUSES = ['requested', 'active', 'probation', 'suspended', 'retiring', 'retired', 'rejected'] as const;
+export type AgentStatus = (typeof AGENT_STATUSES)[number];
+
+/**
+ * Allowed transitions: `requested → active | rejected`, `active ⇄ probation`,
+ * `active | probation → suspended → active | retiring`, `active | probation | suspended → retiring → retired`.
+ */
+const TRANSITIONS: Record<AgentStatus, readonly AgentStatus[]> = {
+  requested: ['active', 'rejected'],
+  active: ['probation', 'suspended', 'retiring'],
+  probation: ['active', 'suspended', 'retiring'],
+  suspended: ['active', 'retiring'],
+  retiring: ['retired'],
+  retired: [],
+  rejected: [],
+};
+
+export function canTransition(from: AgentStatus, to: AgentStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+/** Throws a coded error for a transition the lifecycle does not allow; never changes anything silently. */
+export function assertTransition(agentName: string, from: AgentStatus, to: AgentStatus): void {
+  if (!canTransition(from, to)) throw new InvalidTransitionError(`Agent ${agentName}`, from, to);
+}
+
+/** Statuses in which an agent still exists for its business unit (its name is taken). */
+export function isLiveStatus(status: AgentStatus): boolean {
+  return status !== 'rejected' && status !== 'retired';
+}

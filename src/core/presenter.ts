@@ -1,0 +1,202 @@
+import type { OrgConfig } from '../config/schemas.js';
+import { businessUnitById, findPersonByEmail, roleById } from '../config/directory.js';
+import type { CardModel, PersonRef, StepState as CardStepState } from '../cards/view-models.js';
+import type { FlowDefinition } from '../flows/schema.js';
+import type { FlowPresenter, FlowRun } from '../flows/types.js';
+import type { AgentRequestContext } from './agent-request.js';
+import type { OutgoingCard } from './notifications.js';
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** "3 Jun 2025, 14:02 UTC": unambiguous for people in every time zone. */
+export function displayDate(iso: string | Date): string {
+  const d = typeof iso === 'string' ? new Date(iso) : iso;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}, ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())} UTC`;
+}
+
+/** Turns flow runs into the cards people see; one place for the words of every state. */
+export class RunPresenter implements FlowPresenter {
+  constructor(
+    private readonly org: OrgConfig,
+    private readonly flows: ReadonlyMap<string, FlowDefinition>,
+  ) {}
+
+  person(email: string): PersonRef {
+    const p = findPersonByEmail(this.org, email);
+    return p ? { name: p.name, ...(p.slackUserId ? { slackUserId: p.slackUserId } : {}) } : { name: email };
+  }
+
+  status(run: FlowRun): OutgoingCard {
+    const c = run.context as AgentRequestContext;
+    const flow = this.flows.get(run.flowId);
+    const steps = (flow?.steps ?? []).map((step, i) => {
+      const state = run.steps[step.id];
+      let cardState: CardStepState = 'waiting';
+      if (state?.status === 'skipped') cardState = 'skipped';
+      else if (state?.status === 'failed' || state?.status === 'denied' || state?.status === 'expired') cardState = 'failed';
+      else if (i < run.current || state?.status === 'passed' || state?.status === 'approved' || state?.status === 'done')
+        cardState = 'done';
+      else if (i === run.current && run.status !== 'completed') cardState = 'current';
+      return { name: step.title ?? step.id, state: cardState, ...(state?.reason ? { detail: state.reason } : {}) };
+    });
+    return card({
+      kind: 'request-status',
+      data: {
+        runId: run.id,
+        agentName: c.agentName ?? run.subject.id,
+        roleTitle: c.roleTitle ?? run.flowId,
+        statusLabel: this.statusLabel(run),
+        tone: run.status === 'completed' ? 'success' : run.status === 'running' || run.status === 'waiting' ? 'waiting' : 'failure',
+        requestedBy: this.person(run.requester),
+        requestedAt: displayDate(run.createdAt),
+        steps,
+        decisions: this.decisions(run),
+      },
+    });
+  }
+
+  approval(run: FlowRun, stepId: string, viewer: string): OutgoingCard {
+    const c = run.context as AgentRequestContext;
+    const step = this.flows.get(run.flowId)?.steps.find((s) => s.id === stepId);
+    const state = run.steps[stepId];
+    const groups = state?.groups ?? [];
+    const decided = (state?.decisions ?? []).some((d) => d.by === viewer);
+    const pending = run.status === 'waiting' && state?.status === 'waiting';
+    const canDecide = pending && run.waitingFor.includes(viewer) && !decided;
+    const approvals = (state?.decisions ?? []).filter((d) => d.decision === 'approve').length;
+    const last = state?.decisions?.at(-1);
+    const approvalState =
+      state?.status === 'approved'
+        ? 'approved'
+        : state?.status === 'denied'
+          ? 'denied'
+          : state?.status === 'expired' || run.status === 'expired'
+            ? 'expired'
+            : pending
+              ? 'pending'
+              : 'cancelled';
+    const teamsIds = [...new Set(groups.flatMap((g) => g.eligible))]
+      .map((e) => findPersonByEmail(this.org, e)?.teamsAadObjectId)
+      .filter((id): id is string => Boolean(id));
+    const lastGate = Object.values(run.steps)
+      .flatMap((s) => s.attempts ?? [])
+      .at(-1);
+    return card({
+      kind: 'approval-request',
+      data: {
+        state: approvalState,
+        runId: run.id,
+        stepId,
+        stepName: step?.title ?? stepId,
+        canDecide,
+        ...(!canDecide && pending ? { cannotDecideReason: this.cannotDecideReason(run, viewer, decided) } : {}),
+        progressLabel: `${approvals} of ${groups.length} approvals`,
+        agentName: c.agentName,
+        roleTitle: c.roleTitle,
+        riskTier: (c.riskTier as 'low' | 'medium' | 'high') ?? 'low',
+        businessUnit: businessUnitById(this.org, c.businessUnit)?.name ?? c.businessUnit,
+        requester: this.person(run.requester),
+        sponsors: (c.sponsors ?? []).map((s) => this.person(s)),
+        purpose: c.purpose,
+        justification: c.justification || '—',
+        ...(lastGate ? { evaluation: { passed: lastGate.passed, summary: lastGate.summary } } : {}),
+        decisions: this.decisions(run, stepId),
+        requestedAt: displayDate(run.createdAt),
+        ...(state?.expiresAt ? { expiresAt: displayDate(state.expiresAt) } : {}),
+        ...(!pending && (state?.endedAt ?? run.endedAt) ? { closedAt: displayDate((state?.endedAt ?? run.endedAt)!) } : {}),
+        ...(!pending && last && approvalState !== 'expired' ? { closedBy: this.person(last.by) } : {}),
+        ...(approvalState === 'denied' && last?.comment ? { closedReason: last.comment } : {}),
+        ...(approvalState === 'cancelled' && run.outcome ? { closedReason: run.outcome } : {}),
+        teamsRefreshUserIds: teamsIds.slice(0, 60),
+      },
+    });
+  }
+
+  reminder(run: FlowRun, stepId: string, viewer: string): OutgoingCard {
+    return this.approval(run, stepId, viewer);
+  }
+
+  notify(kind: string, run: FlowRun, _recipient: string): OutgoingCard {
+    const c = run.context as AgentRequestContext;
+    if (kind === 'agent-onboarded') {
+      return card({
+        kind: 'notice',
+        data: {
+          level: 'success',
+          title: `${c.agentName} is active`,
+          text: `${c.agentName} (${c.roleTitle}, ${c.agentId}) passed evaluation and every approval, and now works in ${businessUnitById(this.org, c.businessUnit)?.name ?? c.businessUnit} with its default access.`,
+        },
+      });
+    }
+    return this.status(run);
+  }
+
+  gateWaiting(run: FlowRun, _stepId: string, gate: string): OutgoingCard | undefined {
+    if (gate !== 'evaluation') return undefined;
+    const c = run.context as AgentRequestContext;
+    const role = roleById(this.org, c.roleId);
+    if (!role) return undefined;
+    return card({
+      kind: 'evaluation-form',
+      data: {
+        runId: run.id,
+        agentId: c.agentId,
+        agentName: c.agentName,
+        roleTitle: role.title,
+        thresholds: {
+          minAccuracy: role.evaluation.minAccuracy,
+          maxP95LatencyMs: role.evaluation.maxP95LatencyMs,
+          maxCostPerTaskUSD: role.evaluation.maxCostPerTaskUSD,
+        },
+        roleFitItems: role.evaluation.roleFit,
+      },
+    });
+  }
+
+  statusLabel(run: FlowRun): string {
+    const flow = this.flows.get(run.flowId);
+    const step = flow?.steps[run.current];
+    switch (run.status) {
+      case 'completed':
+        return 'Active';
+      case 'waiting': {
+        if (step?.type === 'gate') return 'Waiting for evaluation results';
+        const state = step ? run.steps[step.id] : undefined;
+        const approvals = (state?.decisions ?? []).filter((d) => d.decision === 'approve').length;
+        return `Waiting for approval (${approvals} of ${state?.groups?.length ?? 0})`;
+      }
+      case 'running':
+        return 'In progress';
+      case 'expired':
+        return `Expired: ${run.outcome ?? 'no decision in time'}`;
+      default:
+        return `${run.status[0]!.toUpperCase()}${run.status.slice(1)}: ${run.outcome ?? ''}`.trim();
+    }
+  }
+
+  private cannotDecideReason(run: FlowRun, viewer: string, decided: boolean): string {
+    if (decided) return 'You have already decided; your decision is recorded below.';
+    if (viewer === run.requester) return 'You requested this agent, so someone else approves it.';
+    return 'Your approval is not needed for the remaining part of this step.';
+  }
+
+  private decisions(run: FlowRun, onlyStep?: string) {
+    const flow = this.flows.get(run.flowId);
+    return Object.entries(run.steps)
+      .filter(([id]) => !onlyStep || id === onlyStep)
+      .flatMap(([id, s]) =>
+        (s.decisions ?? []).map((d) => ({
+          by: this.person(d.by),
+          decision: d.decision === 'approve' ? ('approved' as const) : ('denied' as const),
+          at: displayDate(d.at),
+          ...(d.comment ? { comment: d.comment } : {}),
+          stepName: flow?.steps.find((st) => st.id === id)?.title ?? id,
+        })),
+      );
+  }
+}
+
+function card(model: CardModel): OutgoingCard {
+  return { kind: model.kind, data: model.data as unknown as Record<string, unknown> };
+}

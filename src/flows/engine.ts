@@ -1,0 +1,717 @@
+import { randomBytes } from 'node:crypto';
+import type { Actor, AuditInput } from '../core/audit.js';
+import type { OutgoingCard } from '../core/notifications.js';
+import {
+  AlreadyDecidedError,
+  ConflictError,
+  ForbiddenError,
+  InvalidInputError,
+  isRosterError,
+  NotFoundError,
+  NotWaitingError,
+  RequestClosedError,
+  SeparationOfDutiesError,
+} from '../core/errors.js';
+import { peopleWithRole } from '../config/directory.js';
+import type { ApprovalStep, FlowDefinition, FlowStep } from './schema.js';
+import { quorumMet, unsatisfiedGroups } from './quorum.js';
+import {
+  CLOSED_RUN_STATUSES,
+  type ApprovalGroupState,
+  type FlowEngineDeps,
+  type FlowRun,
+  type FlowTimer,
+  type RunStatus,
+  type StepContext,
+} from './types.js';
+
+/** A side effect performed once, after the state change that caused it was stored. */
+type Effect =
+  | { type: 'audit'; entry: AuditInput }
+  | { type: 'send'; to: string; card: OutgoingCard; stepId?: string }
+  | { type: 'refresh-approvals'; stepId: string }
+  | { type: 'refresh-status' }
+  | { type: 'timer'; at: Date; timer: FlowTimer }
+  | { type: 'on-close' };
+
+interface Mutation {
+  run: FlowRun;
+  effects: Effect[];
+}
+
+export interface StartInput {
+  flowId: string;
+  requester: string;
+  subject: FlowRun['subject'];
+  context: Record<string, unknown>;
+}
+
+export interface DecideInput {
+  runId: string;
+  stepId: string;
+  decision: 'approve' | 'deny';
+  actor: string;
+  comment?: string;
+}
+
+export interface GateSignal {
+  runId: string;
+  gate: string;
+  passed: boolean;
+  by: string;
+  summary: string;
+}
+
+const MAX_ATTEMPTS = 60;
+const personActor = (email: string): Actor => ({ kind: 'person', email });
+const engineActor: Actor = { kind: 'system', name: 'flow-engine' };
+
+/**
+ * Interprets flows: every change to a run is a compare-and-set on its version, so a transition
+ * happens exactly once even when buttons are clicked twice, by two people at once, on two Roster
+ * replicas, or when a request is redelivered. Side effects (audit entries, cards, timers) are
+ * performed only by the writer whose change was stored.
+ */
+export class FlowEngine {
+  private readonly clock: () => Date;
+  private readonly newRunId: () => string;
+
+  constructor(private readonly deps: FlowEngineDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+    this.newRunId = deps.newRunId ?? (() => `run_${randomBytes(8).toString('hex')}`);
+  }
+
+  flow(flowId: string): FlowDefinition {
+    const flow = this.deps.flows.get(flowId);
+    if (!flow) throw new NotFoundError('the flow', flowId);
+    return flow;
+  }
+
+  async get(runId: string): Promise<FlowRun> {
+    const run = await this.deps.runs.get(runId);
+    if (!run) throw new NotFoundError('the request', runId);
+    return run;
+  }
+
+  /** Runs waiting for this person's decision. */
+  waitingFor(email: string): Promise<FlowRun[]> {
+    return this.deps.runs.list({ waitingFor: email, status: ['waiting'] });
+  }
+
+  /** This person's runs that have not ended. */
+  openRequestsOf(email: string): Promise<FlowRun[]> {
+    return this.deps.runs.list({ requester: email, status: ['running', 'waiting'] });
+  }
+
+  /** Starts a run, sends the requester a status card, and drives it until it waits or ends. */
+  async start(input: StartInput): Promise<FlowRun> {
+    const flow = this.flow(input.flowId);
+    const now = this.now();
+    const run: FlowRun = {
+      id: this.newRunId(),
+      flowId: flow.id,
+      status: 'running',
+      requester: input.requester,
+      subject: input.subject,
+      context: input.context,
+      current: 0,
+      steps: Object.fromEntries(flow.steps.map((s) => [s.id, { status: 'pending' as const }])),
+      waitingFor: [],
+      events: [{ at: now, type: 'started', by: input.requester }],
+      version: 0,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.deps.runs.create(run);
+    await this.perform(run, [
+      { type: 'audit', entry: this.auditEntry(run, personActor(input.requester), 'run.started', { flow: flow.id }) },
+    ]);
+    const ref = await this.safeSend(input.requester, this.deps.presenter.status(run));
+    if (ref) await this.deps.runs.saveMessage({ runId: run.id, person: input.requester, kind: 'status', ref });
+    return this.drive(run.id);
+  }
+
+  /** Records one person's decision on an approval step; a second click by the same person is refused. */
+  async decide(input: DecideInput): Promise<FlowRun> {
+    if (input.decision === 'deny' && !input.comment?.trim()) {
+      throw new InvalidInputError('Please give a reason when you deny a request.', { comment: 'A reason is required to deny.' });
+    }
+    const run = await this.mutate(input.runId, (run) => {
+      const flow = this.flow(run.flowId);
+      const stepIndex = flow.steps.findIndex((s) => s.id === input.stepId);
+      const step = flow.steps[stepIndex];
+      if (!step || step.type !== 'approval') throw new NotFoundError('the approval step', input.stepId);
+      const state = run.steps[step.id]!;
+      const mine = state.decisions?.find((d) => d.by === input.actor);
+      if (mine) throw new AlreadyDecidedError(mine.decision, new Date(mine.at));
+      if (CLOSED_RUN_STATUSES.includes(run.status))
+        throw new RequestClosedError(run.status, run.endedAt ? new Date(run.endedAt) : undefined);
+      if (run.current !== stepIndex || state.status !== 'waiting') {
+        throw new NotWaitingError(
+          state.status === 'approved'
+            ? 'This step is already approved; no more decisions are needed.'
+            : 'This step is not open for decisions.',
+          { stepStatus: state.status },
+        );
+      }
+      this.assertMayDecide(run, step, state.groups ?? [], input.actor);
+
+      const now = this.now();
+      state.decisions = [
+        ...(state.decisions ?? []),
+        { by: input.actor, decision: input.decision, comment: input.comment?.trim(), at: now },
+      ];
+      run.events.push({ at: now, type: input.decision, stepId: step.id, by: input.actor, detail: input.comment?.trim() });
+      const effects: Effect[] = [
+        {
+          type: 'audit',
+          entry: this.auditEntry(run, personActor(input.actor), `decision.${input.decision}`, {
+            step: step.id,
+            ...(input.comment ? { comment: input.comment.trim() } : {}),
+          }),
+        },
+      ];
+      if (input.decision === 'deny') {
+        state.status = 'denied';
+        state.endedAt = now;
+        this.close(run, 'denied', `Denied by ${input.actor}: ${input.comment?.trim()}`, effects);
+      } else {
+        const approvers = state.decisions.filter((d) => d.decision === 'approve').map((d) => d.by);
+        if (quorumMet(step.quorum, state.groups ?? [], approvers)) {
+          state.status = 'approved';
+          state.endedAt = now;
+          run.waitingFor = [];
+          run.current = stepIndex + 1;
+          run.status = 'running';
+          effects.push({ type: 'audit', entry: this.auditEntry(run, engineActor, 'step.approved', { step: step.id, approvers }) });
+        } else {
+          run.waitingFor = this.stillWaitingOn(step, state.groups ?? [], approvers);
+        }
+      }
+      effects.push({ type: 'refresh-approvals', stepId: step.id }, { type: 'refresh-status' });
+      return { run, effects };
+    });
+    return run.status === 'running' ? this.drive(run.id) : run;
+  }
+
+  /** Delivers an external fact to a waiting gate (e.g. evaluation results); a failure keeps it waiting. */
+  async signalGate(signal: GateSignal): Promise<FlowRun> {
+    const run = await this.mutate(signal.runId, (run) => {
+      if (CLOSED_RUN_STATUSES.includes(run.status))
+        throw new RequestClosedError(run.status, run.endedAt ? new Date(run.endedAt) : undefined);
+      const flow = this.flow(run.flowId);
+      const step = flow.steps[run.current];
+      if (!step || step.type !== 'gate' || step.gate !== signal.gate || run.steps[step.id]!.status !== 'waiting') {
+        throw new NotWaitingError(`This request isn't waiting for ${signal.gate} results right now.`, { gate: signal.gate });
+      }
+      const state = run.steps[step.id]!;
+      const now = this.now();
+      state.attempts = [...(state.attempts ?? []), { at: now, by: signal.by, passed: signal.passed, summary: signal.summary }];
+      run.events.push({
+        at: now,
+        type: signal.passed ? 'gate-passed' : 'gate-failed',
+        stepId: step.id,
+        by: signal.by,
+        detail: signal.summary,
+      });
+      const effects: Effect[] = [
+        {
+          type: 'audit',
+          entry: this.auditEntry(run, personActor(signal.by), `gate.${signal.passed ? 'passed' : 'failed'}`, {
+            step: step.id,
+            gate: signal.gate,
+            summary: signal.summary,
+          }),
+        },
+        { type: 'refresh-status' },
+      ];
+      if (signal.passed) {
+        state.status = 'passed';
+        state.endedAt = now;
+        run.current += 1;
+        run.status = 'running';
+        run.waitingFor = [];
+      }
+      return { run, effects };
+    });
+    return run.status === 'running' ? this.drive(run.id) : run;
+  }
+
+  /** Cancels an open run (by its requester or an IT admin; authorised by the caller). */
+  async cancel(runId: string, by: string, reason: string): Promise<FlowRun> {
+    return this.mutate(runId, (run) => {
+      if (CLOSED_RUN_STATUSES.includes(run.status))
+        throw new RequestClosedError(run.status, run.endedAt ? new Date(run.endedAt) : undefined);
+      const effects: Effect[] = [{ type: 'audit', entry: this.auditEntry(run, personActor(by), 'run.cancelled', { reason }) }];
+      this.close(run, 'cancelled', `Cancelled by ${by}: ${reason}`, effects);
+      const step = this.flow(run.flowId).steps[run.current];
+      if (step?.type === 'approval') effects.push({ type: 'refresh-approvals', stepId: step.id });
+      return { run, effects };
+    });
+  }
+
+  /** Handles a durable timer (reminder, escalation, expiry); stale timers change nothing. */
+  async onTimer(timer: FlowTimer): Promise<void> {
+    const current = await this.deps.runs.get(timer.runId);
+    if (!current || current.status !== 'waiting') return;
+    const flow = this.flow(current.flowId);
+    const step = flow.steps[current.current];
+    if (!step || step.id !== timer.stepId || current.steps[step.id]?.status !== 'waiting') return;
+    if (timer.kind === 'expire') await this.expire(timer);
+    else if (timer.kind === 'remind' && step.type === 'approval') await this.remind(timer, step);
+    else if (timer.kind === 'escalate' && step.type === 'approval') await this.escalate(timer, step);
+  }
+
+  /** Moves a `running` run through its steps until it waits for people or ends. */
+  async drive(runId: string): Promise<FlowRun> {
+    for (let guard = 0; guard < 1000; guard++) {
+      const run = await this.get(runId);
+      if (run.status !== 'running') return run;
+      const flow = this.flow(run.flowId);
+      const step = flow.steps[run.current];
+      if (!step) {
+        await this.tryMutate(run, (r) => {
+          const effects: Effect[] = [];
+          this.close(r, 'completed', 'Completed', effects);
+          return { run: r, effects };
+        });
+        continue;
+      }
+      const ctx: StepContext = { run, flow, stepId: step.id };
+      if (step.when && !this.condition(step.when, ctx)) {
+        await this.tryMutate(run, (r) => {
+          r.steps[step.id] = { status: 'skipped', endedAt: this.now() };
+          r.current += 1;
+          return { run: r, effects: [] };
+        });
+        continue;
+      }
+      switch (step.type) {
+        case 'check':
+          await this.runCheck(run, step, ctx);
+          break;
+        case 'gate':
+          await this.openGate(run, step, ctx);
+          break;
+        case 'approval':
+          await this.openApproval(run, step, ctx);
+          break;
+        case 'action':
+          await this.runAction(run, step, ctx);
+          break;
+        case 'notify':
+          await this.runNotify(run, step);
+          break;
+      }
+    }
+    throw new Error(`Run ${runId} did not settle`);
+  }
+
+  private async runCheck(run: FlowRun, step: Extract<FlowStep, { type: 'check' }>, ctx: StepContext): Promise<void> {
+    const check = this.deps.registry.checks[step.check];
+    if (!check) throw new Error(`unknown check ${step.check}`);
+    const result = await check(ctx);
+    await this.tryMutate(run, (r) => {
+      const now = this.now();
+      const effects: Effect[] = [];
+      if (result.ok) {
+        r.steps[step.id] = { status: 'passed', endedAt: now };
+        r.current += 1;
+      } else {
+        r.steps[step.id] = { status: 'failed', endedAt: now, reason: result.reason };
+        effects.push({ type: 'audit', entry: this.auditEntry(r, engineActor, 'run.rejected', { step: step.id, reason: result.reason }) });
+        this.close(r, 'rejected', result.reason, effects);
+      }
+      return { run: r, effects };
+    });
+  }
+
+  private async openGate(run: FlowRun, step: Extract<FlowStep, { type: 'gate' }>, ctx: StepContext): Promise<void> {
+    const now = this.clock();
+    const expiresAt = step.expiresAfter ? new Date(now.getTime() + step.expiresAfter.ms) : undefined;
+    const waitingOn = this.deps.registry.gates[step.gate]?.waitingOn(ctx) ?? [run.requester];
+    await this.tryMutate(run, (r) => {
+      r.steps[step.id] = { status: 'waiting', startedAt: now.toISOString(), ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}) };
+      r.status = 'waiting';
+      r.waitingFor = [];
+      r.events.push({ at: now.toISOString(), type: 'waiting', stepId: step.id, detail: step.gate });
+      const effects: Effect[] = [{ type: 'refresh-status' }];
+      if (expiresAt) effects.push({ type: 'timer', at: expiresAt, timer: { runId: r.id, stepId: step.id, kind: 'expire' } });
+      for (const person of waitingOn) {
+        const card = this.deps.presenter.gateWaiting?.(r, step.id, step.gate, person);
+        if (card && person !== r.requester) effects.push({ type: 'send', to: person, card, stepId: step.id });
+      }
+      return { run: r, effects };
+    });
+  }
+
+  private async openApproval(run: FlowRun, step: ApprovalStep, ctx: StepContext): Promise<void> {
+    const groups = step.approvers
+      .filter((g) => !g.when || this.condition(g.when, ctx))
+      .map((g): ApprovalGroupState => {
+        const role = this.interpolate(g.role, run.context);
+        return { role, eligible: this.eligiblePeople(run, step, role) };
+      });
+    const now = this.clock();
+    const empty = groups.filter((g) => g.eligible.length === 0);
+    if (empty.length > 0 && step.escalateTo) {
+      const fallback = this.eligiblePeople(run, step, this.interpolate(step.escalateTo, run.context));
+      for (const g of empty) {
+        g.eligible = fallback;
+        g.escalatedTo = step.escalateTo;
+      }
+    }
+    const stillEmpty = groups.filter((g) => g.eligible.length === 0);
+    await this.tryMutate(run, (r) => {
+      const effects: Effect[] = [];
+      if (stillEmpty.length > 0) {
+        const reason = `Nobody may approve as ${stillEmpty.map((g) => g.role).join(', ')} (separation of duties or an empty role).`;
+        r.steps[step.id] = { status: 'failed', endedAt: now.toISOString(), reason };
+        effects.push({ type: 'audit', entry: this.auditEntry(r, engineActor, 'run.failed', { step: step.id, reason }) });
+        this.close(r, 'failed', reason, effects);
+        return { run: r, effects };
+      }
+      const expiresAt = new Date(now.getTime() + step.expiresAfter.ms);
+      r.steps[step.id] = {
+        status: 'waiting',
+        startedAt: now.toISOString(),
+        groups,
+        decisions: [],
+        reminders: 0,
+        expiresAt: expiresAt.toISOString(),
+      };
+      r.status = 'waiting';
+      r.waitingFor = [...new Set(groups.flatMap((g) => g.eligible))];
+      r.events.push({ at: now.toISOString(), type: 'waiting', stepId: step.id, detail: 'approval' });
+      effects.push(
+        {
+          type: 'audit',
+          entry: this.auditEntry(r, engineActor, 'approval.requested', {
+            step: step.id,
+            groups: groups.map((g) => ({ role: g.role, eligible: g.eligible })),
+            quorum: step.quorum,
+            expiresAt: expiresAt.toISOString(),
+          }),
+        },
+        { type: 'refresh-status' },
+        { type: 'timer', at: expiresAt, timer: { runId: r.id, stepId: step.id, kind: 'expire' } },
+      );
+      for (const person of r.waitingFor)
+        effects.push({ type: 'send', to: person, card: this.deps.presenter.approval(r, step.id, person), stepId: step.id });
+      if (step.remindAfter && step.remindAfter.ms < step.expiresAfter.ms) {
+        effects.push({
+          type: 'timer',
+          at: new Date(now.getTime() + step.remindAfter.ms),
+          timer: { runId: r.id, stepId: step.id, kind: 'remind', n: 1 },
+        });
+      }
+      if (step.escalateAfter && step.escalateTo && step.escalateAfter.ms < step.expiresAfter.ms) {
+        effects.push({
+          type: 'timer',
+          at: new Date(now.getTime() + step.escalateAfter.ms),
+          timer: { runId: r.id, stepId: step.id, kind: 'escalate' },
+        });
+      }
+      return { run: r, effects };
+    });
+  }
+
+  private async runAction(run: FlowRun, step: Extract<FlowStep, { type: 'action' }>, ctx: StepContext): Promise<void> {
+    const action = this.deps.registry.actions[step.action];
+    if (!action) throw new Error(`unknown action ${step.action}`);
+    const state = run.steps[step.id];
+    if (state?.status === 'running') {
+      // Another writer claimed this action; it finishes it. A claim older than a minute is taken over.
+      if (state.startedAt && this.clock().getTime() - Date.parse(state.startedAt) < 60_000) {
+        await new Promise((r) => setTimeout(r, 50));
+        return;
+      }
+    }
+    const claimed = await this.tryMutate(run, (r) => {
+      r.steps[step.id] = { status: 'running', startedAt: this.now() };
+      return { run: r, effects: [] };
+    });
+    if (!claimed) return;
+    try {
+      const patch = (await action({ ...ctx, run: claimed })) ?? {};
+      await this.tryMutate(claimed, (r) => {
+        r.context = { ...r.context, ...patch };
+        r.steps[step.id] = { ...r.steps[step.id]!, status: 'done', endedAt: this.now() };
+        r.current += 1;
+        return { run: r, effects: [{ type: 'refresh-status' }] };
+      });
+    } catch (err) {
+      if (!isRosterError(err)) this.deps.log.error({ err, runId: run.id, action: step.action }, 'flow action failed');
+      const expected = isRosterError(err);
+      await this.mutate(run.id, (r) => {
+        const reason = expected ? err.userMessage : `The step "${step.title ?? step.id}" failed; IT has been told.`;
+        const effects: Effect[] = [
+          {
+            type: 'audit',
+            entry: this.auditEntry(r, engineActor, 'run.failed', {
+              step: step.id,
+              error: err instanceof Error ? err.message : String(err),
+            }),
+          },
+        ];
+        r.steps[step.id] = { ...r.steps[step.id]!, status: 'failed', endedAt: this.now(), reason };
+        this.close(r, expected ? 'rejected' : 'failed', reason, effects);
+        return { run: r, effects };
+      });
+    }
+  }
+
+  private async runNotify(run: FlowRun, step: Extract<FlowStep, { type: 'notify' }>): Promise<void> {
+    const recipients = [...new Set(step.to.flatMap((to) => this.recipients(run, to)))];
+    await this.tryMutate(run, (r) => {
+      r.steps[step.id] = { status: 'done', endedAt: this.now() };
+      r.current += 1;
+      return {
+        run: r,
+        effects: recipients.map((to) => ({
+          type: 'send' as const,
+          to,
+          card: this.deps.presenter.notify(step.card, r, to),
+          stepId: step.id,
+        })),
+      };
+    });
+  }
+
+  private async expire(timer: FlowTimer): Promise<void> {
+    await this.mutate(timer.runId, (r) => {
+      const state = r.steps[timer.stepId];
+      if (r.status !== 'waiting' || !state || state.status !== 'waiting') return null;
+      const now = this.now();
+      state.status = 'expired';
+      state.endedAt = now;
+      const effects: Effect[] = [
+        { type: 'audit', entry: this.auditEntry(r, { kind: 'system', name: 'scheduler' }, 'run.expired', { step: timer.stepId }) },
+      ];
+      this.close(r, 'expired', `Expired on ${now} without a decision`, effects);
+      if (state.groups) effects.push({ type: 'refresh-approvals', stepId: timer.stepId });
+      return { run: r, effects };
+    });
+  }
+
+  private async remind(timer: FlowTimer, step: ApprovalStep): Promise<void> {
+    const n = timer.n ?? 1;
+    await this.mutate(timer.runId, (r) => {
+      const state = r.steps[step.id]!;
+      if (r.status !== 'waiting' || state.status !== 'waiting' || (state.reminders ?? 0) >= n) return null;
+      state.reminders = n;
+      const now = this.clock();
+      r.events.push({ at: now.toISOString(), type: 'reminded', stepId: step.id, detail: `reminder ${n}` });
+      const effects: Effect[] = [
+        {
+          type: 'audit',
+          entry: this.auditEntry(r, { kind: 'system', name: 'scheduler' }, 'approval.reminded', { step: step.id, n, to: r.waitingFor }),
+        },
+      ];
+      for (const person of r.waitingFor) effects.push({ type: 'send', to: person, card: this.deps.presenter.reminder(r, step.id, person) });
+      const nextDelay = step.remindAfter!.ms * step.reminderBackoff ** n;
+      const nextAt = new Date(now.getTime() + nextDelay);
+      if (state.expiresAt && nextAt.getTime() < Date.parse(state.expiresAt)) {
+        effects.push({ type: 'timer', at: nextAt, timer: { runId: r.id, stepId: step.id, kind: 'remind', n: n + 1 } });
+      }
+      return { run: r, effects };
+    });
+  }
+
+  private async escalate(timer: FlowTimer, step: ApprovalStep): Promise<void> {
+    await this.mutate(timer.runId, (r) => {
+      const state = r.steps[step.id]!;
+      if (r.status !== 'waiting' || state.status !== 'waiting' || state.escalated || !step.escalateTo) return null;
+      const role = this.interpolate(step.escalateTo, r.context);
+      const approvers = (state.decisions ?? []).filter((d) => d.decision === 'approve').map((d) => d.by);
+      const missing = unsatisfiedGroups(state.groups ?? [], approvers);
+      const decided = new Set((state.decisions ?? []).map((d) => d.by));
+      const added = this.eligiblePeople(r, step, role).filter((p) => !decided.has(p));
+      for (const group of state.groups ?? []) {
+        if (!missing.includes(group)) continue;
+        group.eligible = [...new Set([...group.eligible, ...added])];
+        group.escalatedTo = role;
+      }
+      state.escalated = true;
+      const before = new Set(r.waitingFor);
+      r.waitingFor = this.stillWaitingOn(step, state.groups ?? [], approvers);
+      const now = this.now();
+      r.events.push({ at: now, type: 'escalated', stepId: step.id, detail: role });
+      const effects: Effect[] = [
+        {
+          type: 'audit',
+          entry: this.auditEntry(r, { kind: 'system', name: 'scheduler' }, 'approval.escalated', {
+            step: step.id,
+            to: role,
+            missing: missing.map((g) => g.role),
+            added,
+          }),
+        },
+        { type: 'refresh-status' },
+      ];
+      for (const person of r.waitingFor) {
+        if (!before.has(person))
+          effects.push({ type: 'send', to: person, card: this.deps.presenter.approval(r, step.id, person), stepId: step.id });
+      }
+      return { run: r, effects };
+    });
+  }
+
+  /** Ends a run and queues what ending means (cards, the flow's onFailure action). */
+  private close(run: FlowRun, status: RunStatus, outcome: string, effects: Effect[]): void {
+    const now = this.now();
+    run.status = status;
+    run.outcome = outcome;
+    run.endedAt = now;
+    run.waitingFor = [];
+    run.events.push({ at: now, type: status, detail: outcome });
+    if (status === 'completed') effects.push({ type: 'audit', entry: this.auditEntry(run, engineActor, 'run.completed', {}) });
+    effects.push({ type: 'refresh-status' }, { type: 'on-close' });
+  }
+
+  private assertMayDecide(run: FlowRun, step: ApprovalStep, groups: ApprovalGroupState[], actor: string): void {
+    if (groups.some((g) => g.eligible.includes(actor))) return;
+    if (step.separationOfDuties && actor === run.requester) {
+      throw new SeparationOfDutiesError("You can't approve or deny your own request; another approver has to decide.");
+    }
+    const sponsors = (run.context.sponsors as string[] | undefined) ?? [];
+    if (step.separationOfDuties && sponsors.length === 1 && sponsors[0] === actor) {
+      throw new SeparationOfDutiesError(
+        "You are this agent's only sponsor, so you can't approve its request; another approver has to decide.",
+      );
+    }
+    throw new ForbiddenError(`Only these approvers can decide this step: ${groups.map((g) => g.role).join(', ')}.`, {
+      actor,
+      step: step.id,
+    });
+  }
+
+  private eligiblePeople(run: FlowRun, step: ApprovalStep, role: string): string[] {
+    const sponsors = (run.context.sponsors as string[] | undefined) ?? [];
+    return this.peopleFor(run, role).filter((email) => {
+      if (!step.separationOfDuties) return true;
+      if (email === run.requester) return false;
+      if (sponsors.length === 1 && sponsors[0] === email) return false;
+      return true;
+    });
+  }
+
+  /** People holding a role; `sponsors` and `requester` name run fields. */
+  private peopleFor(run: FlowRun, role: string): string[] {
+    if (role === 'requester') return [run.requester];
+    if (role === 'sponsors' || role === 'sponsor') return (run.context.sponsors as string[] | undefined) ?? [];
+    return peopleWithRole(this.deps.org, role).map((p) => p.email);
+  }
+
+  private recipients(run: FlowRun, to: string): string[] {
+    return this.peopleFor(run, this.interpolate(to, run.context));
+  }
+
+  private stillWaitingOn(step: ApprovalStep, groups: ApprovalGroupState[], approvers: string[]): string[] {
+    const open = step.quorum === 'all' ? unsatisfiedGroups(groups, approvers) : groups;
+    const decided = new Set(approvers);
+    return [...new Set(open.flatMap((g) => g.eligible))].filter((p) => !decided.has(p));
+  }
+
+  private condition(name: string, ctx: StepContext): boolean {
+    const fn = this.deps.registry.conditions[name];
+    if (!fn) throw new Error(`unknown condition ${name}`);
+    return fn(ctx);
+  }
+
+  private interpolate(template: string, context: Record<string, unknown>): string {
+    return template.replace(/\$\{([a-zA-Z0-9_]+)\}/g, (_, key: string) => String(context[key] ?? ''));
+  }
+
+  private auditEntry(run: FlowRun, actor: Actor, action: string, details: Record<string, unknown>): AuditInput {
+    return { actor, action, subject: { ...run.subject, type: run.subject.type }, details: { runId: run.id, flow: run.flowId, ...details } };
+  }
+
+  private now(): string {
+    return this.clock().toISOString();
+  }
+
+  /**
+   * Applies `change` to a fresh copy of the run and stores it if nobody wrote in between,
+   * retrying on conflict; `change` re-validates every time, so a lost race that made the change
+   * pointless (already approved, expired) ends in the coded error or `null` for "nothing to do".
+   */
+  private async mutate(runId: string, change: (run: FlowRun) => Mutation | null): Promise<FlowRun> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const stored = await this.get(runId);
+      const result = change(structuredClone(stored));
+      if (!result) return stored;
+      const next = { ...result.run, version: stored.version + 1, updatedAt: this.now() };
+      if (await this.deps.runs.replace(next, stored.version)) {
+        await this.perform(next, result.effects);
+        return next;
+      }
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 5 * (attempt + 1))));
+    }
+    throw new ConflictError(runId);
+  }
+
+  /** Like mutate, but against the version the caller saw: losing the race means someone else moved the run. */
+  private async tryMutate(seen: FlowRun, change: (run: FlowRun) => Mutation): Promise<FlowRun | undefined> {
+    const result = change(structuredClone(seen));
+    const next = { ...result.run, version: seen.version + 1, updatedAt: this.now() };
+    if (!(await this.deps.runs.replace(next, seen.version))) return undefined;
+    await this.perform(next, result.effects);
+    return next;
+  }
+
+  private async perform(run: FlowRun, effects: Effect[]): Promise<void> {
+    for (const effect of effects) {
+      try {
+        await this.performOne(run, effect);
+      } catch (err) {
+        this.deps.log.error({ err, runId: run.id, effect: effect.type }, 'a flow side effect failed');
+      }
+    }
+  }
+
+  private async performOne(run: FlowRun, effect: Effect): Promise<void> {
+    switch (effect.type) {
+      case 'audit':
+        await this.deps.audit.append(effect.entry);
+        return;
+      case 'send': {
+        const ref = await this.safeSend(effect.to, effect.card);
+        if (ref) await this.deps.runs.saveMessage({ runId: run.id, stepId: effect.stepId, person: effect.to, kind: effect.card.kind, ref });
+        return;
+      }
+      case 'timer':
+        await this.deps.timers.schedule(effect.at, effect.timer);
+        return;
+      case 'refresh-status': {
+        const card = this.deps.presenter.status(run);
+        for (const m of await this.deps.runs.messages(run.id, { kind: 'status' })) await this.deps.notifier.update(m.ref as never, card);
+        return;
+      }
+      case 'refresh-approvals': {
+        for (const m of await this.deps.runs.messages(run.id, { stepId: effect.stepId })) {
+          if (m.kind !== 'approval-request') continue;
+          await this.deps.notifier.update(m.ref as never, this.deps.presenter.approval(run, effect.stepId, m.person));
+        }
+        return;
+      }
+      case 'on-close': {
+        const flow = this.flow(run.flowId);
+        if (run.status !== 'completed' && flow.onFailure) {
+          const action = this.deps.registry.actions[flow.onFailure];
+          await action?.({ run, flow, stepId: flow.steps[run.current]?.id ?? '' });
+        }
+        return;
+      }
+    }
+  }
+
+  private async safeSend(to: string, card: OutgoingCard) {
+    try {
+      return await this.deps.notifier.send(to, card);
+    } catch (err) {
+      this.deps.log.error({ err, to, kind: card.kind }, 'could not send a card');
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,165 @@
+import type { Actor, AuditLog, AuditSubject } from '../core/audit.js';
+import type { Notifier, OutgoingCard } from '../core/notifications.js';
+import type { OrgConfig } from '../config/schemas.js';
+import type { Logger } from 'pino';
+import type { FlowDefinition } from './schema.js';
+
+/** Closed status of a run. `waiting` means it waits for people (a gate or an approval). */
+export type RunStatus = 'running' | 'waiting' | 'completed' | 'rejected' | 'denied' | 'expired' | 'cancelled' | 'failed';
+export const CLOSED_RUN_STATUSES: readonly RunStatus[] = ['completed', 'rejected', 'denied', 'expired', 'cancelled', 'failed'];
+
+export type StepStatus = 'pending' | 'running' | 'waiting' | 'passed' | 'approved' | 'denied' | 'expired' | 'done' | 'skipped' | 'failed';
+
+export interface Decision {
+  by: string;
+  decision: 'approve' | 'deny';
+  comment?: string;
+  /** ISO time. */
+  at: string;
+}
+
+/** Approvers of one group, resolved by role when the step starts (and widened on escalation). */
+export interface ApprovalGroupState {
+  role: string;
+  eligible: string[];
+  escalatedTo?: string;
+}
+
+export interface GateAttempt {
+  at: string;
+  by: string;
+  passed: boolean;
+  summary: string;
+}
+
+export interface StepState {
+  status: StepStatus;
+  startedAt?: string;
+  endedAt?: string;
+  groups?: ApprovalGroupState[];
+  decisions?: Decision[];
+  reminders?: number;
+  escalated?: boolean;
+  attempts?: GateAttempt[];
+  reason?: string;
+  /** ISO time at which a waiting step expires. */
+  expiresAt?: string;
+}
+
+export interface RunEvent {
+  at: string;
+  type: string;
+  stepId?: string;
+  by?: string;
+  detail?: string;
+}
+
+/** A persisted flow run: plain JSON keyed by a business id, reloaded on every click or job. */
+export interface FlowRun {
+  id: string;
+  flowId: string;
+  status: RunStatus;
+  /** E-mail of the person who started it. */
+  requester: string;
+  subject: AuditSubject;
+  /** Facts the steps read and write (no secrets). */
+  context: Record<string, unknown>;
+  /** Index of the current step. */
+  current: number;
+  steps: Record<string, StepState>;
+  /** People who may still decide the current approval step (for "waiting for me" queries). */
+  waitingFor: string[];
+  events: RunEvent[];
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  endedAt?: string;
+  /** Why it ended, for people. */
+  outcome?: string;
+}
+
+/** Reference to a message sent through the notification port, kept to update it in place. */
+export interface StoredMessage {
+  runId: string;
+  stepId?: string;
+  person: string;
+  kind: string;
+  ref: Record<string, unknown>;
+}
+
+/** Persistence of runs; implemented with mongoose in src/store. */
+export interface RunRepository {
+  create(run: FlowRun): Promise<void>;
+  get(id: string): Promise<FlowRun | undefined>;
+  /** Writes `run` only if the stored version is still `expectedVersion`; false when someone else wrote first. */
+  replace(run: FlowRun, expectedVersion: number): Promise<boolean>;
+  list(filter: { requester?: string; waitingFor?: string; status?: RunStatus[]; agentId?: string; flowId?: string }): Promise<FlowRun[]>;
+  saveMessage(message: StoredMessage): Promise<void>;
+  messages(runId: string, filter?: { stepId?: string; kind?: string }): Promise<StoredMessage[]>;
+}
+
+/** A timer the engine asks for; delivered back through {@link FlowEngine.onTimer}. */
+export interface FlowTimer {
+  runId: string;
+  stepId: string;
+  kind: 'remind' | 'escalate' | 'expire';
+  /** Reminder number (1, 2, …). */
+  n?: number;
+}
+
+/** Durable timers (Agenda jobs), so they survive a restart. */
+export interface FlowTimers {
+  schedule(at: Date, timer: FlowTimer): Promise<void>;
+}
+
+/** What a named check, action or condition sees. */
+export interface StepContext {
+  run: Readonly<FlowRun>;
+  flow: FlowDefinition;
+  stepId: string;
+}
+
+export type CheckResult = { ok: true } | { ok: false; reason: string };
+export type CheckFn = (ctx: StepContext) => Promise<CheckResult> | CheckResult;
+/** An action returns facts to merge into the run's context (never secrets). */
+export type ActionFn = (ctx: StepContext) => Promise<Record<string, unknown> | void>;
+export type ConditionFn = (ctx: StepContext) => boolean;
+
+/** Cards the engine sends and updates; the presenter turns a run into the card for one person. */
+export interface FlowPresenter {
+  /** The requester's status message, updated in place as the run moves. */
+  status(run: FlowRun): OutgoingCard;
+  /** The approval card for one person (their buttons depend on whether they may still decide). */
+  approval(run: FlowRun, stepId: string, viewer: string): OutgoingCard;
+  /** A reminder for someone who still has to decide. */
+  reminder(run: FlowRun, stepId: string, viewer: string): OutgoingCard;
+  /** A card named by a notify step. */
+  notify(card: string, run: FlowRun, recipient: string): OutgoingCard;
+  /** Sent to the people waited on when a gate starts waiting (e.g. "submit evaluation results"). */
+  gateWaiting?(run: FlowRun, stepId: string, gate: string, recipient: string): OutgoingCard | undefined;
+}
+
+/** The named code behind the flows' YAML. */
+export interface StepRegistry {
+  checks: Record<string, CheckFn>;
+  actions: Record<string, ActionFn>;
+  conditions: Record<string, ConditionFn>;
+  gates: Record<string, { waitingOn: (ctx: StepContext) => string[] }>;
+}
+
+export interface FlowEngineDeps {
+  flows: ReadonlyMap<string, FlowDefinition>;
+  registry: StepRegistry;
+  runs: RunRepository;
+  audit: AuditLog;
+  notifier: Notifier;
+  timers: FlowTimers;
+  presenter: FlowPresenter;
+  org: OrgConfig;
+  log: Logger;
+  clock?: () => Date;
+  /** Run ids; injectable for tests. */
+  newRunId?: () => string;
+}
+
+export type { Actor };

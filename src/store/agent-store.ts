@@ -1,0 +1,118 @@
+import { Schema, type Connection } from 'mongoose';
+import type { AgentCredential, AgentRecord, AgentRepository, GrantRecord, GrantRepository } from '../core/agents.js';
+import { nameKey } from '../core/agents.js';
+import { DuplicateError } from '../core/errors.js';
+import { isLiveStatus } from '../core/lifecycle.js';
+
+const DUPLICATE_KEY = 11000;
+
+/**
+ * Agents, one document each. Name uniqueness per business unit among live agents is a unique
+ * index on `liveNameKey`, which is set to a unique tombstone once an agent is rejected or retired.
+ */
+export function createAgentRepository(connection: Connection): AgentRepository & { ensureIndexes(): Promise<void> } {
+  const schema = new Schema(
+    {
+      _id: String,
+      liveNameKey: { type: String, unique: true },
+      businessUnit: String,
+      sponsors: [String],
+      requestedBy: String,
+      status: String,
+    },
+    { collection: 'agents', strict: false, minimize: false, versionKey: false },
+  );
+  schema.index({ sponsors: 1 });
+  schema.index({ businessUnit: 1, status: 1 });
+  const Agent = connection.models.Agent ?? connection.model('Agent', schema);
+
+  const liveKey = (a: Pick<AgentRecord, 'businessUnit' | 'name' | 'status' | 'id'>) =>
+    isLiveStatus(a.status) ? `${a.businessUnit}/${nameKey(a.name)}` : `${a.businessUnit}/${nameKey(a.name)}#${a.id}`;
+  const fromDoc = (doc: Record<string, unknown>): AgentRecord => {
+    const { _id, liveNameKey: _k, ...rest } = doc;
+    return { id: String(_id), ...(rest as Omit<AgentRecord, 'id'>) };
+  };
+
+  return {
+    async ensureIndexes() {
+      await Agent.init();
+    },
+    async insert(agent) {
+      const { id, ...rest } = agent;
+      try {
+        await Agent.collection.insertOne({ _id: id as never, liveNameKey: liveKey(agent), ...rest });
+      } catch (err) {
+        if ((err as { code?: number }).code === DUPLICATE_KEY) {
+          throw new DuplicateError(`There is already an agent called "${agent.name}" in ${agent.businessUnit}. Pick another name.`, {
+            name: agent.name,
+          });
+        }
+        throw err;
+      }
+    },
+    async get(id) {
+      if (typeof id !== 'string') return undefined;
+      const doc = await Agent.collection.findOne({ _id: id as never });
+      return doc ? fromDoc(doc) : undefined;
+    },
+    async findByName(businessUnit, name) {
+      const doc = await Agent.collection.findOne({ liveNameKey: `${String(businessUnit)}/${nameKey(String(name))}` });
+      return doc ? fromDoc(doc) : undefined;
+    },
+    async list(filter) {
+      const query: Record<string, unknown> = {};
+      if (filter.ids) query._id = { $in: filter.ids.map(String) };
+      if (filter.sponsor) query.sponsors = String(filter.sponsor);
+      if (filter.requestedBy) query.requestedBy = String(filter.requestedBy);
+      if (filter.businessUnit) query.businessUnit = String(filter.businessUnit);
+      if (filter.status) query.status = { $in: filter.status.map(String) };
+      const docs = await Agent.collection.find(query).sort({ createdAt: -1 }).limit(500).toArray();
+      return docs.map(fromDoc);
+    },
+    async transition(id, from, to, patch = {}) {
+      const current = await Agent.collection.findOne({ _id: String(id) as never });
+      if (!current) return false;
+      const now = new Date().toISOString();
+      const next = { ...patch, status: to, statusChangedAt: now, updatedAt: now };
+      const liveNameKey = liveKey({ businessUnit: current.businessUnit, name: current.name, status: to, id: String(id) });
+      const result = await Agent.collection.updateOne({ _id: String(id) as never, status: from }, { $set: { ...next, liveNameKey } });
+      return result.modifiedCount === 1;
+    },
+    async update(id, patch) {
+      const { id: _ignored, ...fields } = patch;
+      await Agent.collection.updateOne({ _id: String(id) as never }, { $set: { ...fields, updatedAt: new Date().toISOString() } });
+    },
+    async addFirstCredential(id: string, credential: AgentCredential) {
+      const result = await Agent.collection.updateOne(
+        { _id: String(id) as never, credentials: { $size: 0 } },
+        { $push: { credentials: credential } as never },
+      );
+      return result.modifiedCount === 1;
+    },
+  };
+}
+
+export function createGrantRepository(connection: Connection): GrantRepository & { ensureIndexes(): Promise<void> } {
+  const schema = new Schema(
+    { _id: String, agentId: String, status: String, expiresAt: String },
+    { collection: 'grants', strict: false, versionKey: false },
+  );
+  schema.index({ agentId: 1, status: 1 });
+  schema.index({ status: 1, expiresAt: 1 });
+  const Grant = connection.models.Grant ?? connection.model('Grant', schema);
+  return {
+    async ensureIndexes() {
+      await Grant.init();
+    },
+    async insertMany(grants: GrantRecord[]) {
+      for (const grant of grants) {
+        const { id, ...rest } = grant;
+        await Grant.collection.updateOne({ _id: id as never }, { $setOnInsert: rest }, { upsert: true });
+      }
+    },
+    async listForAgent(agentId) {
+      const docs = await Grant.collection.find({ agentId: String(agentId) }).toArray();
+      return docs.map(({ _id, ...rest }) => ({ id: String(_id), ...(rest as Omit<GrantRecord, 'id'>) }));
+    },
+  };
+}

@@ -1,0 +1,187 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Schema, type Connection, type Model } from 'mongoose';
+import {
+  AuditContentionError,
+  ChainWalker,
+  InvalidAuditInputError,
+  nextEntry,
+  verifyChain,
+  type AuditEntry,
+  type AuditFilter,
+  type AuditInput,
+  type AuditLog,
+  type AuditVerifyResult,
+  type ChainHead,
+} from '../core/audit.js';
+
+/** The collection that holds the audit trail. */
+export const AUDIT_COLLECTION = 'audit_entries';
+
+const MODEL_NAME = 'AuditEntry';
+const DEFAULT_MAX_ATTEMPTS = 50;
+const MAX_BACKOFF_MS = 40;
+const ENTRY_FIELDS = { _id: 0, seq: 1, at: 1, actor: 1, action: 1, subject: 1, details: 1, prevHash: 1, hash: 1 } as const;
+
+const actorSchema = new Schema(
+  {
+    kind: { type: String, required: true, enum: ['person', 'system', 'agent'] },
+    email: String,
+    name: String,
+    agentId: String,
+  },
+  { _id: false, strict: 'throw' },
+);
+
+const subjectSchema = new Schema(
+  { type: { type: String, required: true }, id: { type: String, required: true }, agentId: String },
+  { _id: false, strict: 'throw' },
+);
+
+/*
+ * `details` is Mixed and `minimize` off so that what was hashed is stored untouched: no casting,
+ * no empty objects dropped. Key order is irrelevant because hashes use canonical JSON.
+ */
+const auditEntrySchema = new Schema<AuditEntry>(
+  {
+    seq: { type: Number, required: true },
+    at: { type: Date, required: true },
+    actor: { type: actorSchema, required: true },
+    action: { type: String, required: true },
+    subject: { type: subjectSchema, required: true },
+    details: { type: Schema.Types.Mixed },
+    prevHash: { type: String, required: true },
+    hash: { type: String, required: true },
+  },
+  { collection: AUDIT_COLLECTION, minimize: false, versionKey: false, strict: 'throw' },
+);
+/* The unique index on `seq` is what keeps concurrent writers from forking the chain. */
+auditEntrySchema.index({ seq: 1 }, { unique: true });
+auditEntrySchema.index({ 'subject.agentId': 1, seq: 1 });
+auditEntrySchema.index({ at: 1 });
+
+/** Options of {@link createAuditLog}. */
+export interface AuditStoreOptions {
+  /** The time recorded when an input has none; defaults to the system clock. */
+  clock?: () => Date;
+  /** How many times to race for the next number before giving up; default 50. */
+  maxAttempts?: number;
+}
+
+/** The MongoDB audit log, plus index creation for start-up. */
+export type AuditStore = AuditLog & {
+  /** Creates the collection's indexes; `append` also awaits this before its first write. */
+  ensureIndexes(): Promise<void>;
+};
+
+/**
+ * The audit log stored in `audit_entries`. Appends are safe across processes without
+ * transactions: a writer reads the last entry, builds the next one and inserts it; the unique
+ * index on `seq` rejects all but one writer per number, and the others re-read and retry after
+ * a short random pause.
+ */
+export function createAuditLog(connection: Connection, options: AuditStoreOptions = {}): AuditStore {
+  const clock = options.clock ?? (() => new Date());
+  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1)
+    throw new RangeError(`maxAttempts must be a positive whole number, got ${maxAttempts}`);
+  const model =
+    (connection.models[MODEL_NAME] as Model<AuditEntry> | undefined) ?? connection.model<AuditEntry>(MODEL_NAME, auditEntrySchema);
+
+  let indexes: Promise<void> | undefined;
+  function ensureIndexes(): Promise<void> {
+    indexes ??= (async () => {
+      await model.init();
+      await model.createIndexes();
+    })().catch((err: unknown) => {
+      indexes = undefined;
+      throw err;
+    });
+    return indexes;
+  }
+
+  async function head(): Promise<ChainHead | null> {
+    return model.findOne({}, { _id: 0, seq: 1, hash: 1 }).sort({ seq: -1 }).lean<ChainHead>().exec();
+  }
+
+  return {
+    ensureIndexes,
+
+    async append(input: AuditInput): Promise<AuditEntry> {
+      await ensureIndexes();
+      const at = clock();
+      for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
+        const entry = nextEntry(await head(), input, at);
+        try {
+          await model.create(entry);
+          return entry;
+        } catch (err) {
+          if (!isDuplicateKey(err)) throw err;
+        }
+        if (attempt < maxAttempts) await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt));
+      }
+      throw new AuditContentionError(maxAttempts);
+    },
+
+    async verify(): Promise<AuditVerifyResult> {
+      const walker = new ChainWalker();
+      const cursor = model.find({}, ENTRY_FIELDS).sort({ seq: 1 }).lean<AuditEntry>().cursor({ batchSize: 500 });
+      let broken = false;
+      try {
+        for await (const doc of cursor) {
+          if (!walker.accept(toEntry(doc as AuditEntry))) {
+            broken = true;
+            break;
+          }
+        }
+      } finally {
+        await cursor.close();
+      }
+      if (!broken) return { ok: true, checked: walker.checked, headHash: walker.headHash };
+      // Naming the tampering needs to look ahead (where did entry n go?), so only a broken chain is read whole.
+      const all = await model.find({}, ENTRY_FIELDS).sort({ seq: 1 }).lean<AuditEntry[]>().exec();
+      return verifyChain(all.map(toEntry));
+    },
+
+    async export(filter: AuditFilter = {}): Promise<AuditEntry[]> {
+      const query = toQuery(filter);
+      const found = model.find(query, ENTRY_FIELDS).sort({ seq: 1 });
+      if (filter.limit !== undefined) found.limit(filter.limit);
+      const docs = await found.lean<AuditEntry[]>().exec();
+      return docs.map(toEntry);
+    },
+  };
+}
+
+/** Picks the entry's fields from a stored document, whatever else a hand-edit may have added. */
+function toEntry(doc: AuditEntry): AuditEntry {
+  const { seq, at, actor, action, subject, details, prevHash, hash } = doc;
+  return { seq, at, actor, action, subject, details, prevHash, hash };
+}
+
+function toQuery(filter: AuditFilter): Record<string, unknown> {
+  const { agentId, since, until, limit } = filter;
+  if (agentId !== undefined && (typeof agentId !== 'string' || agentId.length === 0)) {
+    throw new InvalidAuditInputError('cannot export the audit log: agentId must be a non-empty text');
+  }
+  for (const [name, date] of [
+    ['since', since],
+    ['until', until],
+  ] as const) {
+    if (date !== undefined && (!(date instanceof Date) || Number.isNaN(date.getTime()))) {
+      throw new InvalidAuditInputError(`cannot export the audit log: ${name} must be a valid date`);
+    }
+  }
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+    throw new InvalidAuditInputError(`cannot export the audit log: limit must be a positive whole number, got ${limit}`);
+  }
+  const query: Record<string, unknown> = {};
+  if (agentId !== undefined) query['subject.agentId'] = agentId;
+  if (since !== undefined || until !== undefined) {
+    query.at = { ...(since && { $gte: since }), ...(until && { $lt: until }) };
+  }
+  return query;
+}
+
+function isDuplicateKey(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
+}

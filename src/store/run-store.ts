@@ -1,0 +1,99 @@
+import { randomBytes } from 'node:crypto';
+import { Schema, type Connection } from 'mongoose';
+import type { FlowRun, RunRepository, StoredMessage } from '../flows/types.js';
+
+interface RunDoc extends Omit<FlowRun, 'id'> {
+  _id: string;
+  /** Agent the run concerns, for queries by agent. */
+  agentId?: string;
+}
+
+/**
+ * Runs are stored whole, as plain JSON, and replaced with a compare-and-set on `version`
+ * (single-document atomic update: no transactions needed).
+ */
+export function createRunRepository(connection: Connection): RunRepository & { ensureIndexes(): Promise<void> } {
+  const runSchema = new Schema<RunDoc>(
+    {
+      _id: String,
+      flowId: String,
+      status: String,
+      requester: String,
+      subject: Schema.Types.Mixed,
+      agentId: String,
+      context: Schema.Types.Mixed,
+      current: Number,
+      steps: Schema.Types.Mixed,
+      waitingFor: [String],
+      events: Schema.Types.Mixed,
+      version: Number,
+      createdAt: String,
+      updatedAt: String,
+      endedAt: String,
+      outcome: String,
+    },
+    { collection: 'flow_runs', minimize: false, versionKey: false, strict: false },
+  );
+  runSchema.index({ requester: 1, status: 1 });
+  runSchema.index({ waitingFor: 1, status: 1 });
+  runSchema.index({ agentId: 1, createdAt: -1 });
+  const Run = connection.models.FlowRun ?? connection.model<RunDoc>('FlowRun', runSchema);
+
+  const messageSchema = new Schema(
+    { _id: String, runId: String, stepId: String, person: String, kind: String, ref: Schema.Types.Mixed, at: Date },
+    { collection: 'flow_messages', minimize: false, versionKey: false },
+  );
+  messageSchema.index({ runId: 1, stepId: 1 });
+  const Message = connection.models.FlowMessage ?? connection.model('FlowMessage', messageSchema);
+
+  const toDoc = (run: FlowRun): RunDoc => {
+    const { id, ...rest } = run;
+    return { _id: id, agentId: run.subject.agentId, ...rest };
+  };
+  const fromDoc = (doc: Record<string, unknown>): FlowRun => {
+    const { _id, agentId: _agentId, ...rest } = doc;
+    return { id: String(_id), ...(rest as Omit<FlowRun, 'id'>) };
+  };
+
+  return {
+    async ensureIndexes() {
+      await Run.init();
+      await Message.init();
+    },
+    async create(run) {
+      await Run.collection.insertOne(toDoc(run) as never);
+    },
+    async get(id) {
+      if (typeof id !== 'string') return undefined;
+      const doc = await Run.collection.findOne({ _id: id as never });
+      return doc ? fromDoc(doc) : undefined;
+    },
+    async replace(run, expectedVersion) {
+      const { _id, ...fields } = toDoc(run);
+      const result = await Run.collection.replaceOne({ _id: _id as never, version: expectedVersion }, fields);
+      return result.modifiedCount === 1;
+    },
+    async list(filter) {
+      const query: Record<string, unknown> = {};
+      if (filter.requester) query.requester = String(filter.requester);
+      if (filter.waitingFor) query.waitingFor = String(filter.waitingFor);
+      if (filter.status) query.status = { $in: filter.status.map(String) };
+      if (filter.agentId) query.agentId = String(filter.agentId);
+      if (filter.flowId) query.flowId = String(filter.flowId);
+      const docs = await Run.collection.find(query).sort({ createdAt: -1 }).limit(200).toArray();
+      return docs.map(fromDoc);
+    },
+    async saveMessage(message: StoredMessage) {
+      await Message.collection.insertOne({ _id: `msg_${randomBytes(8).toString('hex')}` as never, ...message, at: new Date() });
+    },
+    async messages(runId, filter = {}) {
+      const query: Record<string, unknown> = { runId: String(runId) };
+      if (filter.stepId) query.stepId = String(filter.stepId);
+      if (filter.kind) query.kind = String(filter.kind);
+      const docs = await Message.collection.find(query).toArray();
+      return docs.map(
+        (d) => ({ runId: d.runId, stepId: d.stepId ?? undefined, person: d.person, kind: d.kind, ref: d.ref }) as StoredMessage,
+      );
+    },
+  };
+}

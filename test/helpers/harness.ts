@@ -1,0 +1,95 @@
+import path from 'node:path';
+import { loadOrgConfig } from '../../src/config/org-config.js';
+import type { OrgConfig } from '../../src/config/schemas.js';
+import { createScheduler, type Scheduler } from '../../src/jobs/scheduler.js';
+import { createServices, type Services } from '../../src/services.js';
+import { openTestDb, type TestDb } from './db.js';
+import { silentLogger } from './logger.js';
+import { RecordingNotifier } from './recording-notifier.js';
+import { projectRoot } from './roster-process.js';
+
+export const SHIPPED_CONFIG = path.join(projectRoot, 'config');
+export const SHIPPED_FLOWS = path.join(projectRoot, 'flows');
+/** The shipped flows with delays of seconds, for tests where the scheduler really fires timers. */
+export const FAST_FLOWS = path.join(projectRoot, 'test/fixtures/flows/fast');
+
+export interface Harness {
+  db: TestDb;
+  org: OrgConfig;
+  scheduler: Scheduler;
+  notifier: RecordingNotifier;
+  services: Services;
+  /** A second set of services on the same database (another Roster process, or one after a restart). */
+  restart(): Promise<Harness>;
+  close(): Promise<void>;
+}
+
+/** Services on a fresh database with a running scheduler and a recording notifier. */
+export async function startHarness(options: { flows?: string; db?: TestDb; notifier?: RecordingNotifier } = {}): Promise<Harness> {
+  const db = options.db ?? (await openTestDb());
+  const org = loadOrgConfig(SHIPPED_CONFIG);
+  const notifier = options.notifier ?? new RecordingNotifier();
+  const scheduler = createScheduler({ connection: db.connection, log: silentLogger(), processEvery: 100 });
+  const services = await createServices({
+    connection: db.connection,
+    agenda: scheduler.agenda,
+    org,
+    log: silentLogger(),
+    notifier,
+    flows: options.flows ?? SHIPPED_FLOWS,
+  });
+  await scheduler.start();
+  let closed = false;
+  const harness: Harness = {
+    db,
+    org,
+    scheduler,
+    notifier,
+    services,
+    async restart() {
+      await scheduler.stop();
+      closed = true;
+      return startHarness({ ...options, db, notifier });
+    },
+    async close() {
+      if (!closed) await scheduler.stop();
+      await db.close();
+    },
+  };
+  return harness;
+}
+
+/** E-mails of the sample organisation's people used across tests. */
+export const people = {
+  amara: 'amara.osei@brightwater.example', // requester, people-ops
+  sofia: 'sofia.alvarez@brightwater.example', // approver:people-ops
+  liam: 'liam.oneill@brightwater.example', // it-admin
+  aisha: 'aisha.khan@brightwater.example', // it-admin
+  grace: 'grace.liu@brightwater.example', // security
+  elena: 'elena.rossi@brightwater.example', // dpo
+  maya: 'maya.chen@brightwater.example', // approver:finance
+  daniel: 'daniel.okafor@brightwater.example', // requester, finance
+  marcus: 'marcus.johnson@brightwater.example', // compliance
+  tom: 'tom.becker@brightwater.example', // requester, customer-support
+};
+
+export const passingEvaluation = (org: OrgConfig, roleId: string) => {
+  const role = org.catalog.find((r) => r.id === roleId)!;
+  return {
+    accuracy: Math.min(1, role.evaluation.minAccuracy + 0.03),
+    p95LatencyMs: Math.round(role.evaluation.maxP95LatencyMs * 0.6),
+    costPerTaskUSD: role.evaluation.maxCostPerTaskUSD / 2,
+    roleFitChecked: role.evaluation.roleFit,
+  };
+};
+
+/** Waits until `probe` returns a truthy value (scheduler-driven outcomes), or fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
