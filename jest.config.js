@@ -11,7 +11,11 @@ export default {
         sourceMaps: 'inline',
       },
     ],
+    // jose ships ES modules only and the Agents SDK's jwks-rsa require()s it: Node 20 can, Jest on Node 20 cannot,
+    // so for tests it is compiled to CommonJS.
+    '^.+/node_modules/jose/.+\\.js$': ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
   },
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   globalSetup: '<rootDir>/test/helpers/global-setup.mjs',

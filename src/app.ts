@@ -6,9 +6,12 @@ import { createScheduler, type Scheduler } from './jobs/scheduler.js';
 import { defineJobs } from './jobs/index.js';
 import { createHttpServer, type HttpServer } from './http/server.js';
 import type { FlowDefinition } from './flows/schema.js';
-import type { Notifier } from './core/notifications.js';
-import { LogNotifier } from './channels/log-notifier.js';
 import { createServices, type Services } from './services.js';
+import { ChatService } from './channels/chat.js';
+import { RoutingNotifier, type Channel, type ChannelDeps } from './channels/port.js';
+
+/** Builds one chat channel; resolves undefined when the environment does not configure it. */
+export type ChannelFactory = (deps: ChannelDeps) => Promise<Channel | undefined>;
 
 export interface RosterOptions {
   env: Env;
@@ -16,14 +19,18 @@ export interface RosterOptions {
   /** Flow definitions, validated before start-up. */
   flows: ReadonlyMap<string, FlowDefinition>;
   log: Logger;
-  /** Where cards go; defaults to the channels configured in the environment. */
-  notifier?: Notifier;
+  /** The chat channels to build (Slack, Teams); main.ts passes the real ones. */
+  channels?: ChannelFactory[];
   /** Tests use `memory`; `npm start` keeps data on disk with `h2`. */
   embeddedBackend?: 'h2' | 'memory';
   /** Overrides the database name (tests isolate themselves this way). */
   dbName?: string;
   /** Agenda polling interval. */
   processEvery?: string | number;
+  /** Agenda lock lifetime (see createScheduler). */
+  lockLifetimeMs?: number;
+  /** Host to bind; all interfaces by default. */
+  host?: string;
 }
 
 export interface Roster {
@@ -32,6 +39,8 @@ export interface Roster {
   readonly scheduler: Scheduler;
   readonly http: HttpServer;
   readonly services: Services;
+  readonly chat: ChatService;
+  readonly channels: Channel[];
   /** Graceful stop: stop accepting, finish in-flight requests, stop jobs, close the database. */
   stop(): Promise<void>;
 }
@@ -41,29 +50,33 @@ export interface Roster {
  * Everything a running Roster needs is built here and nowhere else.
  */
 export async function startRoster(options: RosterOptions): Promise<Roster> {
-  const { env, log } = options;
+  const { env, log, org } = options;
   const db = await openDatabase(
     { uri: env.MONGODB_URI, dataDir: env.ROSTER_DATA_DIR, embeddedBackend: options.embeddedBackend, dbName: options.dbName },
     log,
   );
   let scheduler: Scheduler | undefined;
   let http: HttpServer | undefined;
+  const channels: Channel[] = [];
   try {
     scheduler = createScheduler({
       connection: db.connection,
       log: log.child({ component: 'scheduler' }),
       processEvery: options.processEvery,
+      lockLifetimeMs: options.lockLifetimeMs,
     });
-    await defineJobs(scheduler.agenda, { log: log.child({ component: 'jobs' }) });
-    const notifier = options.notifier ?? new LogNotifier(log.child({ component: 'notifier' }));
+    await defineJobs(scheduler.agenda, { log: log.child({ component: 'jobs' }), connection: db.connection });
+    const notifier = new RoutingNotifier(org, log.child({ component: 'notifier' }));
     const services = await createServices({
       connection: db.connection,
       agenda: scheduler.agenda,
-      org: options.org,
+      org,
       log,
       notifier,
       flows: options.flows,
     });
+    const chat = new ChatService(org, services, log.child({ component: 'chat' }));
+
     const sched = scheduler;
     http = createHttpServer({
       log: log.child({ component: 'http' }),
@@ -72,18 +85,35 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
         scheduler: async () => (sched.isRunning() ? undefined : 'the scheduler is not running'),
       },
     });
+
+    for (const factory of options.channels ?? []) {
+      const channel = await factory({ env, org, services, chat, connection: db.connection, log: log.child({ component: 'channel' }) });
+      if (!channel) continue;
+      channels.push(channel);
+      notifier.register(channel.notifier);
+      if (channel.mount) http.mount(channel.mount.path, channel.mount.handler);
+    }
+    if (channels.length === 0) log.warn('no chat channel is configured: cards are logged, not delivered');
+
     await scheduler.start();
-    const port = await http.listen(env.PORT);
-    log.info({ port }, 'HTTP server listening');
-    const started = { db, scheduler, http, services };
+    const port = await http.listen(env.PORT, options.host);
+    for (const channel of channels) await channel.start?.();
+    log.info({ port, channels: channels.map((c) => c.name) }, 'HTTP server listening');
+
+    const started = { db, scheduler, http };
     let stopping: Promise<void> | undefined;
     return {
       port,
       ...started,
+      services,
+      chat,
+      channels,
       stop() {
         stopping ??= (async () => {
           const graceMs = env.ROSTER_SHUTDOWN_TIMEOUT_S * 1000 * 0.5;
           await started.http.close(graceMs);
+          for (const channel of channels)
+            await channel.stop?.().catch((err: unknown) => log.warn({ err, channel: channel.name }, 'stopping a channel failed'));
           await started.scheduler.stop().catch((err: unknown) => log.warn({ err }, 'stopping the scheduler failed'));
           await started.db.close();
           log.info('Roster stopped');
@@ -93,6 +123,7 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
     };
   } catch (err) {
     await http?.close(0);
+    for (const channel of channels) await channel.stop?.().catch(() => undefined);
     await scheduler?.stop().catch(() => undefined);
     await db.close();
     throw err;

@@ -3,6 +3,7 @@ import { ConfigError, loadOrgConfig } from './config/org-config.js';
 import { createLogger } from './logger.js';
 import { startRoster } from './app.js';
 import { loadFlowDefinitions } from './services.js';
+import { createSlackChannel } from './channels/slack/index.js';
 import { EmbeddedMongoError } from './store/embedded/embedded-mongo.js';
 
 /** Exit code for a configuration that cannot be used (bad env or config files). */
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
 
   let roster;
   try {
-    roster = await startRoster({ env, org, flows, log });
+    roster = await startRoster({ env, org, flows, log, channels: [createSlackChannel] });
   } catch (err) {
     if (err instanceof EmbeddedMongoError) {
       process.stderr.write(`Roster cannot start: ${err.message}\n`);

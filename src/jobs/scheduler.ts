@@ -8,6 +8,11 @@ export interface SchedulerSettings {
   log: Logger;
   /** How often Agenda polls for due jobs; the embedded server has no change streams. */
   processEvery?: string | number;
+  /**
+   * How long a running job keeps its lock. Agenda re-checks a running job after half of it and
+   * keeps that timer even when the job is done, so tests use a short one to exit promptly.
+   */
+  lockLifetimeMs?: number;
   /** Name recorded on locked jobs, to tell Roster replicas apart. */
   name?: string;
 }
@@ -34,7 +39,7 @@ export function createScheduler(settings: SchedulerSettings): Scheduler {
     }),
     name: settings.name ?? `roster-${process.pid}`,
     processEvery: settings.processEvery ?? '2 seconds',
-    defaultLockLifetime: 5 * 60_000,
+    defaultLockLifetime: settings.lockLifetimeMs ?? 5 * 60_000,
   });
   let running = false;
   agenda.on('error', (err) => log.error({ err }, 'scheduler error'));

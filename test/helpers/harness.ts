@@ -29,7 +29,7 @@ export async function startHarness(options: { flows?: string; db?: TestDb; notif
   const db = options.db ?? (await openTestDb());
   const org = loadOrgConfig(SHIPPED_CONFIG);
   const notifier = options.notifier ?? new RecordingNotifier();
-  const scheduler = createScheduler({ connection: db.connection, log: silentLogger(), processEvery: 100 });
+  const scheduler = createScheduler({ connection: db.connection, log: silentLogger(), processEvery: 100, lockLifetimeMs: 4000 });
   const services = await createServices({
     connection: db.connection,
     agenda: scheduler.agenda,

@@ -12,7 +12,7 @@ describe('Agenda on the embedded database', () => {
   });
 
   it('runs a job scheduled a moment ahead, with its data, and records it as done', async () => {
-    const scheduler = createScheduler({ connection: db.connection, log: silentLogger(), processEvery: 200 });
+    const scheduler = createScheduler({ connection: db.connection, log: silentLogger(), processEvery: 200, lockLifetimeMs: 2000 });
     const ran: Array<{ at: number; data: unknown }> = [];
     scheduler.agenda.define('test.tick', async (job) => {
       ran.push({ at: Date.now(), data: job.attrs.data });
@@ -31,13 +31,13 @@ describe('Agenda on the embedded database', () => {
   });
 
   it('a job scheduled before a stop runs after a new scheduler starts (it is persisted)', async () => {
-    const first = createScheduler({ connection: db.connection, log: silentLogger(), processEvery: 200 });
+    const first = createScheduler({ connection: db.connection, log: silentLogger(), processEvery: 200, lockLifetimeMs: 2000 });
     first.agenda.define('test.later', async () => undefined);
     await first.start();
     await first.agenda.schedule(new Date(Date.now() + 800), 'test.later', { n: 1 });
     await first.stop();
 
-    const second = createScheduler({ connection: db.connection, log: silentLogger(), processEvery: 200 });
+    const second = createScheduler({ connection: db.connection, log: silentLogger(), processEvery: 200, lockLifetimeMs: 2000 });
     const ran = new Promise<unknown>((resolve) => second.agenda.define('test.later', async (job) => resolve(job.attrs.data)));
     await second.start();
     await expect(ran).resolves.toEqual({ n: 1 });
@@ -47,7 +47,7 @@ describe('Agenda on the embedded database', () => {
   it('logs a failing job instead of losing it', async () => {
     const { memoryLogger } = await import('../helpers/logger.js');
     const mem = memoryLogger();
-    const scheduler = createScheduler({ connection: db.connection, log: mem.log, processEvery: 200 });
+    const scheduler = createScheduler({ connection: db.connection, log: mem.log, processEvery: 200, lockLifetimeMs: 2000 });
     const failed = new Promise<void>((resolve) => scheduler.agenda.on('fail', () => resolve()));
     scheduler.agenda.define('test.boom', async () => {
       throw new Error('boom');

@@ -1,0 +1,75 @@
+/*
+ * The identifiers cards put on buttons and forms: the contract between the templates in
+ * cards/** and the Slack and Teams adapters that handle the clicks. Slack action_ids and Teams
+ * Action.Execute verbs are the same snake_case words. The card tests assert that rendered cards
+ * carry exactly these.
+ */
+
+/**
+ * Slack `action_id`s and Teams `Action.Execute` verbs, with their payloads:
+ * - `catalog_request`: Slack value = the role id; Teams data `{ roleId }`.
+ * - `approval_approve`: Slack value = JSON `{"runId","stepId"}`; Teams data `{ runId, stepId }`.
+ * - `approval_deny`: Slack value = JSON `{"runId","stepId"}` (the adapter opens the `deny-reason`
+ *   modal); Teams data `{ runId, stepId, reasonInputId }`, the reason being the input value
+ *   `data[reasonInputId]`.
+ * - `approval_refresh`: Teams only, the card's refresh action; data `{ runId, stepId }`.
+ * - `evaluation_open`: Slack value = JSON `{"runId","agentId"}`; Teams data `{ runId, agentId }`.
+ * - `agent_request_submit`, `evaluation_submit`: Slack modal `callback_id`s and Teams
+ *   `Action.Execute` verbs of the two forms ({@link REQUEST_FORM_INPUTS}, {@link EVALUATION_FORM_INPUTS}).
+ * - `approval_deny_submit`: Slack only, the `callback_id` of the deny-reason modal
+ *   ({@link DENY_REASON_INPUT}); on Teams the reason comes with `approval_deny`.
+ */
+export const CARD_ACTIONS = {
+  catalogRequest: 'catalog_request',
+  approvalApprove: 'approval_approve',
+  approvalDeny: 'approval_deny',
+  approvalRefresh: 'approval_refresh',
+  evaluationOpen: 'evaluation_open',
+  agentRequestSubmit: 'agent_request_submit',
+  evaluationSubmit: 'evaluation_submit',
+  approvalDenySubmit: 'approval_deny_submit',
+} as const;
+
+/** A Slack action_id or Teams verb that a card can emit. */
+export type CardAction = (typeof CARD_ACTIONS)[keyof typeof CARD_ACTIONS];
+
+/**
+ * The request form. Slack: modal `callback_id` `agent_request_submit`, `private_metadata` JSON
+ * `{"roleId"}`, each field an input block whose `block_id` and `action_id` are both the Slack
+ * name below, so a value is `view.state.values[name][name]`. Teams: `Action.Execute`
+ * `agent_request_submit` with data `{ roleId }` plus the inputs under the Teams ids below
+ * (`sponsorEmails` is comma-separated e-mails; `businessUnit` is a business-unit id).
+ */
+export const REQUEST_FORM_INPUTS = {
+  agentName: { slack: 'agent_name', teams: 'agentName' },
+  purpose: { slack: 'purpose', teams: 'purpose' },
+  businessUnit: { slack: 'business_unit', teams: 'businessUnit' },
+  sponsors: { slack: 'sponsors', teams: 'sponsorEmails' },
+  justification: { slack: 'justification', teams: 'justification' },
+} as const;
+
+/**
+ * The evaluation form. Slack: modal `callback_id` `evaluation_submit`, `private_metadata` JSON
+ * `{"runId","agentId"}`; number inputs as for the request form; the role-fit checklist is split
+ * into checkbox blocks of at most ten, `block_id` `role_fit_0`, `role_fit_1`, … with `action_id`
+ * `role_fit`, each option's value being the item's index in the whole list. Teams:
+ * `Action.Execute` `evaluation_submit` with data `{ runId, agentId }` plus the inputs below;
+ * `roleFit` is the comma-separated indexes of the checked items.
+ */
+export const EVALUATION_FORM_INPUTS = {
+  accuracy: { slack: 'accuracy', teams: 'accuracy' },
+  p95LatencyMs: { slack: 'p95_latency_ms', teams: 'p95LatencyMs' },
+  costPerTaskUsd: { slack: 'cost_per_task_usd', teams: 'costPerTaskUsd' },
+  roleFit: { slack: 'role_fit', teams: 'roleFit' },
+  notes: { slack: 'notes', teams: 'notes' },
+} as const;
+
+/** Prefix of the `block_id`s of the role-fit checkbox blocks in the Slack evaluation form. */
+export const ROLE_FIT_BLOCK_PREFIX = 'role_fit_';
+
+/**
+ * The deny-reason form. Slack: modal `callback_id` `approval_deny_submit`, `private_metadata`
+ * JSON `{"runId","stepId"}`, reason at `view.state.values.reason.reason`. Teams: the approval
+ * card's own reason input, see `approval_deny` in {@link CARD_ACTIONS}.
+ */
+export const DENY_REASON_INPUT = { slack: 'reason', teams: 'reason' } as const;

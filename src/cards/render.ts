@@ -1,0 +1,169 @@
+import { formatPath } from '../config/zod-messages.js';
+import { CardRenderError, type CardPlatform } from './errors.js';
+import { createTemplateSet, DEFAULT_CARDS_DIR, type TemplateSet } from './templates.js';
+import { cardDataSchemas, type CardKind, type CardModel } from './view-models.js';
+
+/** A JSON value as cards are made of. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+/** A JSON object. */
+export type JsonObject = { [key: string]: JsonValue };
+
+/** Where a Slack card goes: a message (chat.postMessage/update), a modal (views.open) or App Home (views.publish). */
+export type SlackSurface = 'message' | 'modal' | 'home';
+
+/** The Slack surface of each kind: forms are modals, `home` is the App Home tab, the rest messages. */
+export const SLACK_SURFACES: Readonly<Record<CardKind, SlackSurface>> = {
+  help: 'message',
+  catalog: 'message',
+  'catalog-entry': 'message',
+  'request-form': 'modal',
+  'request-status': 'message',
+  'approval-request': 'message',
+  'deny-reason': 'modal',
+  'evaluation-form': 'modal',
+  'evaluation-verdict': 'message',
+  'agent-profile': 'message',
+  'agent-list': 'message',
+  home: 'home',
+  notice: 'message',
+};
+
+/** A Slack message: pass `blocks` and `text` (the notification fallback) to chat.postMessage or chat.update. */
+export interface SlackMessageCard {
+  platform: 'slack';
+  surface: 'message';
+  kind: CardKind;
+  /** Block Kit blocks (at most 50). */
+  blocks: JsonObject[];
+  /** Plain fallback for notifications and screen readers; never empty. */
+  text: string;
+}
+
+/** A Slack view: pass `view` to views.open/views.update (modal) or views.publish (home). */
+export interface SlackViewCard {
+  platform: 'slack';
+  surface: 'modal' | 'home';
+  kind: CardKind;
+  /** The view object: `type` `modal` or `home`, `blocks` (at most 100) and, for modals, title, submit, close, callback_id, private_metadata. */
+  view: JsonObject & { type: 'modal' | 'home'; blocks: JsonObject[] };
+}
+
+/** What {@link renderCard} returns for Slack. */
+export type SlackRenderedCard = SlackMessageCard | SlackViewCard;
+
+/** An Adaptive Card object (`type` `AdaptiveCard`, `version` `1.5`, `$schema`). */
+export type AdaptiveCardJson = JsonObject & { type: 'AdaptiveCard'; version: string };
+
+/** What {@link renderCard} returns for Teams: send `card` as an `application/vnd.microsoft.card.adaptive` attachment or return it from an Action.Execute handler. */
+export interface TeamsRenderedCard {
+  platform: 'teams';
+  kind: CardKind;
+  card: AdaptiveCardJson;
+}
+
+/** A rendered card for either platform. */
+export type RenderedCard = SlackRenderedCard | TeamsRenderedCard;
+
+/** Renders view-models into platform JSON. */
+export interface CardRenderer {
+  render(platform: 'slack', model: CardModel): SlackRenderedCard;
+  render(platform: 'teams', model: CardModel): TeamsRenderedCard;
+  render(platform: CardPlatform, model: CardModel): RenderedCard;
+}
+
+/** Options of {@link createCardRenderer}. */
+export interface CardRendererOptions {
+  /** Directory holding `slack/` and `teams/` templates; defaults to the shipped `cards/`. */
+  cardsDir?: string;
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function validData(model: CardModel, platform: CardPlatform): unknown {
+  const schema = cardDataSchemas[model.kind];
+  if (!schema) throw new CardRenderError('card_model_invalid', String(model.kind), platform, 'unknown kind');
+  const result = schema.safeParse(model.data);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `data.${formatPath(issue.path)}: ${issue.message}`);
+  throw new CardRenderError('card_model_invalid', model.kind, platform, problems.join('; '));
+}
+
+function parseJson(text: string, kind: CardKind, platform: CardPlatform): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CardRenderError('card_json_invalid', kind, platform, `template output is not JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+function toSlack(kind: CardKind, json: unknown): SlackRenderedCard {
+  const surface = SLACK_SURFACES[kind];
+  if (surface === 'message') {
+    if (!isObject(json) || !Array.isArray(json.blocks) || typeof json.text !== 'string') {
+      throw new CardRenderError('card_shape_invalid', kind, 'slack', 'a message template must render { "text": string, "blocks": [] }');
+    }
+    return { platform: 'slack', surface, kind, blocks: json.blocks as JsonObject[], text: json.text };
+  }
+  if (!isObject(json) || json.type !== surface || !Array.isArray(json.blocks)) {
+    throw new CardRenderError(
+      'card_shape_invalid',
+      kind,
+      'slack',
+      `a ${surface} template must render a view with "type": "${surface}" and blocks`,
+    );
+  }
+  return { platform: 'slack', surface, kind, view: json as SlackViewCard['view'] };
+}
+
+function toTeams(kind: CardKind, json: unknown): TeamsRenderedCard {
+  if (!isObject(json) || json.type !== 'AdaptiveCard' || typeof json.version !== 'string') {
+    throw new CardRenderError('card_shape_invalid', kind, 'teams', 'a Teams template must render an AdaptiveCard with a version');
+  }
+  return { platform: 'teams', kind, card: json as AdaptiveCardJson };
+}
+
+/**
+ * Creates a renderer over a directory of templates. The model is validated against its kind's
+ * schema, rendered by the platform's template (compiled once and cached) and parsed; any
+ * failure is a {@link CardRenderError} naming the kind and platform.
+ */
+export function createCardRenderer(options: CardRendererOptions = {}): CardRenderer {
+  const cardsDir = options.cardsDir ?? DEFAULT_CARDS_DIR;
+  const sets: Partial<Record<CardPlatform, TemplateSet>> = {};
+  const templatesFor = (platform: CardPlatform): TemplateSet => (sets[platform] ??= createTemplateSet(platform, cardsDir));
+
+  function render(platform: 'slack', model: CardModel): SlackRenderedCard;
+  function render(platform: 'teams', model: CardModel): TeamsRenderedCard;
+  function render(platform: CardPlatform, model: CardModel): RenderedCard;
+  function render(platform: CardPlatform, model: CardModel): RenderedCard {
+    const data = validData(model, platform);
+    const json = parseJson(templatesFor(platform).render(model.kind, data), model.kind, platform);
+    return platform === 'slack' ? toSlack(model.kind, json) : toTeams(model.kind, json);
+  }
+
+  return { render };
+}
+
+let shipped: CardRenderer | undefined;
+
+/**
+ * Renders a card with the shipped templates.
+ *
+ * - Slack, `surface: 'message'`: `{ platform, surface, kind, blocks, text }` for chat.postMessage / chat.update.
+ * - Slack, `surface: 'modal' | 'home'` (`request-form`, `evaluation-form`, `deny-reason`, `home`):
+ *   `{ platform, surface, kind, view }` for views.open / views.publish.
+ * - Teams: `{ platform, kind, card }`, an Adaptive Card 1.5 object.
+ *
+ * @throws CardRenderError when the model is invalid or a template is broken (a bug, never user input).
+ */
+export function renderCard(platform: 'slack', model: CardModel): SlackRenderedCard;
+export function renderCard(platform: 'teams', model: CardModel): TeamsRenderedCard;
+export function renderCard(platform: CardPlatform, model: CardModel): RenderedCard;
+export function renderCard(platform: CardPlatform, model: CardModel): RenderedCard {
+  shipped ??= createCardRenderer();
+  return shipped.render(platform, model);
+}

@@ -1,0 +1,75 @@
+/*
+ * Text hygiene for card templates. Every user-supplied string goes through one of these before
+ * it reaches a template: control characters are dropped, the text is escaped for the surface
+ * (Slack mrkdwn/plain_text or Adaptive Card markdown) and then shortened to a limit with a
+ * visible "…", never cut inside an emoji or other grapheme cluster. Limits count the escaped
+ * text in UTF-16 code units, which is what the platforms measure (or stricter).
+ */
+
+/** Marks text that was shortened to fit a limit. */
+export const ELLIPSIS = '…';
+
+/** C0 controls other than tab and newline, DEL and C1 controls. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: they are removed.
+const CONTROL_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
+
+const ZERO_WIDTH_SPACE = '\u200B';
+
+const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
+
+/**
+ * Turns any value into display text: `null`/`undefined` become `''`, numbers and booleans their
+ * string form; line endings are normalised to `\n` and control characters removed.
+ */
+export function cleanText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const text = typeof value === 'string' ? value : String(value);
+  return text.replace(/\r\n?/g, '\n').replace(CONTROL_CHARS, '');
+}
+
+/** Collapses every run of whitespace (newlines included) into one space, for one-line places. */
+export function singleLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * Escapes the three characters Slack reserves in any text (`&`, `<`, `>`), so that user text
+ * such as `<!channel>`, `<@U123>` or `<https://evil.example|click>` is shown, never acted on.
+ * Slack's formatting guide asks for this in every text object, plain_text included.
+ */
+export function escapeSlack(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * Neutralises Adaptive Card markdown links in user text: a zero-width space after every `]`
+ * keeps `[click](https://evil.example)` from turning into a disguised link, without a visible
+ * change. (After every `]`, not only before `(`, so the escape works one character at a time.)
+ */
+export function escapeTeamsMarkdown(text: string): string {
+  return text.replace(/\]/g, `]${ZERO_WIDTH_SPACE}`);
+}
+
+/**
+ * Escapes `text` with `escape` and shortens the result to at most `max` UTF-16 code units,
+ * ending with {@link ELLIPSIS} when anything was cut. Cuts fall between grapheme clusters and
+ * never inside an escape sequence. Without `max` the escaped text is returned whole. `escape`
+ * must work one grapheme at a time (escaping a string = escaping each grapheme).
+ */
+export function fitText(text: string, max: number | undefined, escape: (text: string) => string = (t) => t): string {
+  const escaped = escape(text);
+  if (max === undefined || escaped.length <= max) return escaped;
+  const budget = max - ELLIPSIS.length;
+  let out = '';
+  for (const { segment } of graphemes.segment(text)) {
+    const piece = escape(segment);
+    if (out.length + piece.length > budget) break;
+    out += piece;
+  }
+  return out.replace(/\s+$/, '') + ELLIPSIS;
+}
+
+/** The content of a JSON string literal for `text`, without the surrounding quotes. */
+export function jsonStringContent(text: string): string {
+  return JSON.stringify(text).slice(1, -1);
+}

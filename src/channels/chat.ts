@@ -1,0 +1,557 @@
+import type { OrgConfig, Person } from '../config/schemas.js';
+import { businessUnitById, catalogRolesFor, findPersonByEmail, roleById } from '../config/directory.js';
+import { cardModel, type CardModel } from '../cards/view-models.js';
+import type { Services } from '../services.js';
+import type { AgentRecord } from '../core/agents.js';
+import { InvalidInputError, isRosterError, RosterError } from '../core/errors.js';
+import { parseAgentRequest, validateAgentRequest } from '../core/agent-request.js';
+import type { ListScope } from '../core/commands.js';
+import type { AgentStatus } from '../core/lifecycle.js';
+import { displayDate } from '../core/presenter.js';
+import type { Logger } from '../logger.js';
+
+/** A chat command as typed (`/roster <words>` in Slack, a plain message in Teams). */
+export type ChatCommand =
+  | { name: 'help' }
+  | { name: 'catalog' }
+  | { name: 'request'; roleId?: string }
+  | { name: 'list'; scope: ListScope; status?: AgentStatus[] }
+  | { name: 'show'; agent: string }
+  | { name: 'eval'; agent: string }
+  | { name: 'home' }
+  | { name: 'unknown'; text: string };
+
+/** The commands people see in help, in the same words on both platforms. */
+export const CHAT_COMMANDS = [
+  { usage: 'help', description: 'Show what Roster can do.' },
+  { usage: 'catalog', description: 'Browse the agent roles your business unit may request.' },
+  { usage: 'request [role]', description: 'Request a new agent (opens the request form).' },
+  {
+    usage: 'list [mine|all|<business-unit>]',
+    description: 'List agents: yours, every agent (IT, security, compliance), or a business unit.',
+  },
+  { usage: 'show <agent>', description: "Show an agent's profile: status, sponsors, access, baseline." },
+  { usage: 'eval <agent>', description: 'Submit evaluation results for a requested agent.' },
+];
+
+const STATUS_WORDS = new Set<string>(['requested', 'active', 'probation', 'suspended', 'retiring', 'retired', 'rejected']);
+
+/** Parses the words of a command; anything unrecognised becomes `unknown` (answered with help). */
+export function parseChatCommand(raw: string): ChatCommand {
+  const text = String(raw ?? '')
+    .replace(/<@[^>]+>/g, ' ')
+    .trim()
+    .slice(0, 500);
+  const [head = '', ...rest] = text.split(/\s+/).filter(Boolean);
+  const word = head.toLowerCase().replace(/^\//, '');
+  const arg = rest.join(' ').trim();
+  switch (word) {
+    case '':
+    case 'help':
+    case '?':
+      return { name: 'help' };
+    case 'catalog':
+    case 'catalogue':
+      return { name: 'catalog' };
+    case 'home':
+      return { name: 'home' };
+    case 'request':
+      return arg ? { name: 'request', roleId: arg.toLowerCase() } : { name: 'request' };
+    case 'list': {
+      const words = rest.map((w) => w.toLowerCase());
+      const status = words.filter((w) => STATUS_WORDS.has(w)) as AgentStatus[];
+      const target = words.find((w) => !STATUS_WORDS.has(w)) ?? 'mine';
+      const scope: ListScope = target === 'mine' || target === 'all' ? target : { businessUnit: target };
+      return { name: 'list', scope, ...(status.length ? { status } : {}) };
+    }
+    case 'show':
+      return arg ? { name: 'show', agent: arg } : { name: 'unknown', text };
+    case 'eval':
+    case 'evaluate':
+      return arg ? { name: 'eval', agent: arg } : { name: 'unknown', text };
+    default:
+      return { name: 'unknown', text };
+  }
+}
+
+/** What a chat interaction produces: a card to show, and whether it is a form (modal in Slack). */
+export interface ChatReply {
+  card: CardModel;
+  /** True when the card is a form (request, evaluation, deny reason). */
+  form?: boolean;
+}
+
+/** Values of the request form, as both platforms read them. */
+export interface RequestFormValues {
+  roleId: string;
+  agentName?: string;
+  purpose?: string;
+  businessUnit?: string;
+  sponsors?: string[];
+  justification?: string;
+}
+
+/** Values of the evaluation form. */
+export interface EvaluationFormValues {
+  runId?: string;
+  agentId: string;
+  accuracy?: string | number;
+  p95LatencyMs?: string | number;
+  costPerTaskUsd?: string | number;
+  /** Indexes of the ticked role-fit items. */
+  roleFit?: number[];
+  notes?: string;
+}
+
+/** Result of a submitted form: the confirmation to show, or the form again with field errors. */
+export type FormResult = { ok: true; reply: ChatReply; agentId?: string } | { ok: false; errors: Record<string, string>; reply: ChatReply };
+
+/**
+ * The conversation both channels share: commands, forms and clicks in, card models out. The
+ * adapters do transport (identity, acks, rendering, sending); every rule is in the command API.
+ */
+export class ChatService {
+  constructor(
+    private readonly org: OrgConfig,
+    private readonly services: Services,
+    private readonly log: Logger,
+  ) {}
+
+  person(email: string): Person | undefined {
+    return findPersonByEmail(this.org, email);
+  }
+
+  /** Runs a typed command for a known person. */
+  async run(person: Person, command: ChatCommand): Promise<ChatReply> {
+    switch (command.name) {
+      case 'help':
+        return { card: this.help(person) };
+      case 'unknown':
+        return { card: this.help(person, `I didn't understand "${command.text.slice(0, 100)}". Here is what I can do:`) };
+      case 'catalog':
+        return { card: this.catalog(person) };
+      case 'request':
+        return command.roleId ? this.requestForm(person, command.roleId) : { card: this.catalog(person, 'Pick a role to request:') };
+      case 'list':
+        return { card: await this.list(person, command.scope, command.status) };
+      case 'show':
+        return { card: await this.profile(person, command.agent) };
+      case 'eval':
+        return this.evaluationForm(person, command.agent);
+      case 'home':
+        return { card: await this.home(person) };
+    }
+  }
+
+  help(person: Person, intro?: string): CardModel {
+    return cardModel('help', { intro: intro ?? `Hi ${person.name.split(' ')[0]}, here is what I can do:`, commands: CHAT_COMMANDS });
+  }
+
+  catalog(person: Person, intro?: string): CardModel {
+    const roles = catalogRolesFor(this.org, person.businessUnit);
+    const bu = businessUnitById(this.org, person.businessUnit)?.name ?? person.businessUnit;
+    return cardModel('catalog', {
+      intro: intro ?? `Agent roles available to ${bu}`,
+      entries: roles.map((r) => ({
+        roleId: r.id,
+        title: r.title,
+        description: r.description,
+        riskTier: r.riskTier,
+        vendor: r.vendor,
+        model: r.model,
+        dataClasses: r.dataClasses,
+        defaultScopes: r.defaultScopes,
+      })),
+    });
+  }
+
+  /** The request form for a role, or a friendly notice when the role is unknown. */
+  requestForm(person: Person, roleId: string, values?: Partial<RequestFormValues>, errors?: Record<string, string>): ChatReply {
+    const role = roleById(this.org, roleId);
+    if (!role) {
+      return {
+        card: this.notice(
+          'warning',
+          'Unknown role',
+          `There is no catalog role "${roleId}". Type \`catalog\` to see the roles you can request.`,
+        ),
+      };
+    }
+    const units = (role.businessUnits ?? this.org.businessUnits.map((b) => b.id)).map((id) => ({
+      value: id,
+      label: businessUnitById(this.org, id)?.name ?? id,
+    }));
+    const defaultBu = units.some((u) => u.value === person.businessUnit) ? person.businessUnit : units[0]?.value;
+    const sponsors = values?.sponsors ?? [person.email];
+    const slackIds = sponsors.map((s) => findPersonByEmail(this.org, s)?.slackUserId).filter((id): id is string => Boolean(id));
+    return {
+      form: true,
+      card: cardModel('request-form', {
+        roleId: role.id,
+        roleTitle: role.title,
+        businessUnits: units,
+        values: {
+          ...(values?.agentName ? { agentName: values.agentName } : {}),
+          ...(values?.purpose ? { purpose: values.purpose } : {}),
+          ...((values?.businessUnit ?? defaultBu) ? { businessUnit: values?.businessUnit ?? defaultBu } : {}),
+          sponsorSlackUserIds: slackIds,
+          sponsorEmails: sponsors.join(', '),
+          ...(values?.justification ? { justification: values.justification } : {}),
+        },
+        ...(errors && Object.keys(errors).length ? { errors } : {}),
+      }),
+    };
+  }
+
+  /**
+   * Checks the request form without starting anything (so Slack can show field errors in its
+   * 3-second acknowledgement); returns problems keyed by form field, empty when it may be submitted.
+   */
+  async checkRequest(values: RequestFormValues): Promise<Record<string, string>> {
+    try {
+      const request = parseAgentRequest({
+        roleId: values.roleId,
+        name: values.agentName ?? '',
+        purpose: values.purpose ?? '',
+        businessUnit: values.businessUnit ?? '',
+        sponsors: values.sponsors ?? [],
+        justification: values.justification ?? '',
+      });
+      return mapFields(await validateAgentRequest(this.org, this.services.agents, request), REQUEST_FIELD_NAMES);
+    } catch (err) {
+      if (err instanceof InvalidInputError) return mapFields(err.fields, REQUEST_FIELD_NAMES);
+      throw err;
+    }
+  }
+
+  /** Submits the request form; field problems come back keyed by form field. */
+  async submitRequest(person: Person, values: RequestFormValues): Promise<FormResult> {
+    try {
+      const { run, agentId } = await this.services.commands.requestAgent(person.email, {
+        roleId: values.roleId,
+        name: values.agentName ?? '',
+        purpose: values.purpose ?? '',
+        businessUnit: values.businessUnit ?? '',
+        sponsors: values.sponsors ?? [],
+        justification: values.justification ?? '',
+      });
+      const card = this.services.presenter.status(run);
+      return { ok: true, reply: { card: { kind: card.kind, data: card.data } as CardModel }, agentId };
+    } catch (err) {
+      if (err instanceof InvalidInputError) {
+        const errors = mapFields(err.fields, {
+          name: 'agentName',
+          sponsors: 'sponsors',
+          purpose: 'purpose',
+          businessUnit: 'businessUnit',
+          justification: 'justification',
+          roleId: 'agentName',
+        });
+        return { ok: false, errors, reply: this.requestForm(person, values.roleId, values, errors) };
+      }
+      throw err;
+    }
+  }
+
+  async list(person: Person, scope: ListScope, status?: AgentStatus[]): Promise<CardModel> {
+    const agents = await this.services.commands.listAgents(person.email, scope, status);
+    const title =
+      scope === 'mine'
+        ? 'Your agents'
+        : scope === 'all'
+          ? 'All agents'
+          : `Agents in ${businessUnitById(this.org, scope.businessUnit)?.name ?? scope.businessUnit}`;
+    return cardModel('agent-list', {
+      title: status?.length ? `${title} (${status.join(', ')})` : title,
+      agents: agents.map((a) => this.listItem(a)),
+      emptyText: scope === 'mine' ? 'You sponsor or requested no agents yet. Type `catalog` to request one.' : 'No agents match.',
+    });
+  }
+
+  async profile(person: Person, agentKey: string): Promise<CardModel> {
+    const view = await this.services.commands.showAgent(person.email, agentKey);
+    const a = view.agent;
+    const role = roleById(this.org, a.catalogRoleId);
+    const linked = async (id?: string) => {
+      if (!id) return undefined;
+      const other = await this.services.agents.get(id);
+      return other ? { agentId: other.id, name: other.name } : undefined;
+    };
+    const [predecessor, successor] = await Promise.all([linked(a.predecessorId), linked(a.successorId)]);
+    return cardModel('agent-profile', {
+      agentId: a.id,
+      name: a.name,
+      roleTitle: role?.title ?? a.catalogRoleId,
+      version: a.version,
+      status: a.status,
+      sponsors: a.sponsors.map((s) => this.services.presenter.person(s)),
+      businessUnit: businessUnitById(this.org, a.businessUnit)?.name ?? a.businessUnit,
+      riskTier: role?.riskTier ?? 'low',
+      grants: view.grants.filter((g) => g.status === 'active').map((g) => ({ scope: g.scope, expires: displayDate(g.expiresAt) })),
+      baseline: a.baseline
+        ? [
+            { metric: 'Accuracy', value: a.baseline.accuracy.toFixed(2) },
+            { metric: 'p95 latency', value: `${Math.round(a.baseline.p95LatencyMs)} ms` },
+            { metric: 'Cost per task', value: `$${a.baseline.costPerTaskUSD.toFixed(4)}` },
+          ]
+        : [],
+      ...(predecessor ? { predecessor } : {}),
+      ...(successor ? { successor } : {}),
+      knowledgeNotesCount: a.knowledgeNotes.length,
+      complianceTags: a.complianceTags,
+      createdAt: displayDate(a.createdAt),
+    });
+  }
+
+  /** The evaluation form for an agent waiting for its evaluation. */
+  async evaluationForm(
+    person: Person,
+    agentKey: string,
+    values?: EvaluationFormValues,
+    errors?: Record<string, string>,
+  ): Promise<ChatReply> {
+    const view = await this.services.commands.showAgent(person.email, agentKey);
+    const role = roleById(this.org, view.agent.catalogRoleId);
+    if (!role || !view.request) return { card: this.notice('warning', 'Nothing to evaluate', `${view.agent.name} has no open request.`) };
+    const step = this.services.engine.flow(view.request.flowId).steps[view.request.current];
+    if (view.request.status !== 'waiting' || step?.type !== 'gate' || step.gate !== 'evaluation') {
+      return {
+        card: this.notice(
+          'info',
+          'Evaluation not needed now',
+          `${view.agent.name} isn't waiting for evaluation results (it is ${view.agent.status}).`,
+        ),
+      };
+    }
+    const numeric = (v: string | number | undefined) => (v === undefined || v === '' || Number.isNaN(Number(v)) ? undefined : Number(v));
+    return {
+      form: true,
+      card: cardModel('evaluation-form', {
+        runId: view.request.id,
+        agentId: view.agent.id,
+        agentName: view.agent.name,
+        roleTitle: role.title,
+        thresholds: {
+          minAccuracy: role.evaluation.minAccuracy,
+          maxP95LatencyMs: role.evaluation.maxP95LatencyMs,
+          maxCostPerTaskUSD: role.evaluation.maxCostPerTaskUSD,
+        },
+        roleFitItems: role.evaluation.roleFit,
+        ...(values
+          ? {
+              values: {
+                ...(numeric(values.accuracy) !== undefined ? { accuracy: numeric(values.accuracy) } : {}),
+                ...(numeric(values.p95LatencyMs) !== undefined ? { p95LatencyMs: numeric(values.p95LatencyMs) } : {}),
+                ...(numeric(values.costPerTaskUsd) !== undefined ? { costPerTaskUsd: numeric(values.costPerTaskUsd) } : {}),
+                ...(values.roleFit ? { roleFit: values.roleFit } : {}),
+                ...(values.notes ? { notes: values.notes } : {}),
+              },
+            }
+          : {}),
+        ...(errors && Object.keys(errors).length ? { errors } : {}),
+      }),
+    };
+  }
+
+  /** Submits evaluation results; the verdict card explains each metric. */
+  async submitEvaluation(person: Person, values: EvaluationFormValues): Promise<FormResult> {
+    const agent = await this.services.agents.get(values.agentId);
+    const role = agent ? roleById(this.org, agent.catalogRoleId) : undefined;
+    const roleFitChecked = (values.roleFit ?? []).map((i) => role?.evaluation.roleFit[i]).filter((s): s is string => Boolean(s));
+    const blank = (v: unknown) => v === undefined || v === '';
+    const missing: Record<string, string> = {};
+    if (blank(values.accuracy)) missing.accuracy = 'Enter the accuracy (0 to 1).';
+    if (blank(values.p95LatencyMs)) missing.p95LatencyMs = 'Enter the p95 latency in ms.';
+    if (blank(values.costPerTaskUsd)) missing.costPerTaskUsd = 'Enter the cost per task in USD.';
+    if (Object.keys(missing).length) {
+      return { ok: false, errors: missing, reply: await this.evaluationForm(person, values.agentId, values, missing) };
+    }
+    try {
+      const { verdict } = await this.services.commands.submitEvaluation(person.email, values.agentId, {
+        accuracy: values.accuracy as number,
+        p95LatencyMs: values.p95LatencyMs as number,
+        costPerTaskUSD: values.costPerTaskUsd as number,
+        roleFitChecked,
+        ...(values.notes ? { notes: values.notes } : {}),
+      });
+      const submitted = await this.services.agents.get(values.agentId);
+      return {
+        ok: true,
+        reply: {
+          card: cardModel('evaluation-verdict', {
+            runId: submitted!.requestRunId,
+            agentId: submitted!.id,
+            agentName: submitted!.name,
+            roleTitle: role?.title ?? submitted!.catalogRoleId,
+            passed: verdict.passed,
+            submittedBy: this.services.presenter.person(person.email),
+            submittedAt: displayDate(new Date()),
+            metrics: verdict.results
+              .filter((r) => r.metric !== 'roleFit')
+              .map((r) => ({ metric: r.label, value: r.value, threshold: r.threshold, passed: r.passed, explanation: r.explanation })),
+            roleFit: (role?.evaluation.roleFit ?? []).map((item) => ({ item, passed: roleFitChecked.includes(item) })),
+            ...(values.notes ? { notes: values.notes } : {}),
+          }),
+        },
+      };
+    } catch (err) {
+      if (err instanceof InvalidInputError) {
+        const errors = mapFields(err.fields, {
+          accuracy: 'accuracy',
+          p95LatencyMs: 'p95LatencyMs',
+          costPerTaskUSD: 'costPerTaskUsd',
+          roleFitChecked: 'roleFit',
+          notes: 'notes',
+        });
+        return { ok: false, errors, reply: await this.evaluationForm(person, values.agentId, values, errors) };
+      }
+      throw err;
+    }
+  }
+
+  /** Approve or deny; returns this person's fresh view of the approval card. */
+  async decide(
+    person: Person,
+    input: { runId: string; stepId: string; decision: 'approve' | 'deny'; comment?: string },
+  ): Promise<CardModel> {
+    const run = await this.services.commands.decide(person.email, input);
+    return this.approvalCard(person, run.id, input.stepId, run);
+  }
+
+  /** A person's own view of an approval card (buttons only for those who may still decide). */
+  async approvalCard(
+    person: Person,
+    runId: string,
+    stepId: string,
+    known?: Awaited<ReturnType<Services['engine']['get']>>,
+  ): Promise<CardModel> {
+    const run = known ?? (await this.services.engine.get(runId));
+    const card = this.services.presenter.approval(run, stepId, person.email);
+    return { kind: card.kind, data: card.data } as CardModel;
+  }
+
+  /** The deny-reason form for an approval. */
+  async denyForm(runId: string, stepId: string, error?: string): Promise<CardModel> {
+    const run = await this.services.engine.get(runId);
+    const c = run.context as { agentName?: string; roleTitle?: string };
+    return cardModel('deny-reason', {
+      runId,
+      stepId,
+      agentName: c.agentName ?? run.subject.id,
+      roleTitle: c.roleTitle ?? run.flowId,
+      ...(error ? { error } : {}),
+    });
+  }
+
+  /** The person's dashboard: their agents, approvals waiting for them, their open requests. */
+  async home(person: Person): Promise<CardModel> {
+    const [mine, waiting, open] = await Promise.all([
+      this.services.commands.listAgents(person.email, 'mine'),
+      this.services.commands.approvalsWaitingFor(person.email),
+      this.services.commands.openRequests(person.email),
+    ]);
+    return cardModel('home', {
+      person: this.services.presenter.person(person.email),
+      myAgents: mine.slice(0, 20).map((a) => this.listItem(a)),
+      approvals: waiting.slice(0, 15).map((run) => {
+        const c = run.context as Record<string, string>;
+        const step = this.services.engine.flow(run.flowId).steps[run.current];
+        const state = step ? run.steps[step.id] : undefined;
+        return {
+          runId: run.id,
+          stepId: step?.id ?? '',
+          agentName: c.agentName ?? run.subject.id,
+          roleTitle: c.roleTitle ?? run.flowId,
+          riskTier: (c.riskTier as 'low' | 'medium' | 'high') ?? 'low',
+          businessUnit: businessUnitById(this.org, c.businessUnit ?? '')?.name ?? c.businessUnit ?? '',
+          requester: this.services.presenter.person(run.requester),
+          requestedAt: displayDate(run.createdAt),
+          ...(state?.expiresAt ? { expiresAt: displayDate(state.expiresAt) } : {}),
+          canDecide: true,
+        };
+      }),
+      openRequests: open.slice(0, 15).map((run) => {
+        const c = run.context as Record<string, string>;
+        return {
+          runId: run.id,
+          agentName: c.agentName ?? run.subject.id,
+          roleTitle: c.roleTitle ?? run.flowId,
+          statusLabel: this.services.presenter.statusLabel(run),
+          requestedAt: displayDate(run.createdAt),
+        };
+      }),
+    });
+  }
+
+  notice(level: 'info' | 'success' | 'warning' | 'error', title: string, text: string): CardModel {
+    return cardModel('notice', { level, title, text });
+  }
+
+  /** A friendly card for any error: the coded message for expected ones, a generic apology (and a log line) otherwise. */
+  errorCard(err: unknown, context: Record<string, unknown> = {}): CardModel {
+    if (isRosterError(err)) {
+      this.log.info({ code: err.code, ...err.details, ...context }, 'refused: %s', err.code);
+      return this.notice(err.code === 'invalid_input' ? 'warning' : 'error', titleFor(err), err.userMessage);
+    }
+    this.log.error({ err, ...context }, 'unexpected error while handling a chat interaction');
+    return this.notice(
+      'error',
+      'Something went wrong',
+      "Sorry, that didn't work because of a problem on our side. IT has the details; please try again in a minute.",
+    );
+  }
+
+  /** "Not in the directory" for identities Roster cannot map to a person. */
+  unknownPersonCard(): CardModel {
+    return this.notice(
+      'warning',
+      "I don't know you yet",
+      "You're not in Roster's directory, so I can't act for you. Ask your IT admin to add you (config/people.yaml).",
+    );
+  }
+
+  private listItem(a: AgentRecord) {
+    return {
+      agentId: a.id,
+      name: a.name,
+      roleTitle: roleById(this.org, a.catalogRoleId)?.title ?? a.catalogRoleId,
+      status: a.status,
+      businessUnit: businessUnitById(this.org, a.businessUnit)?.name ?? a.businessUnit,
+    };
+  }
+}
+
+/** Command API field → request form field. */
+const REQUEST_FIELD_NAMES: Record<string, string> = {
+  name: 'agentName',
+  sponsors: 'sponsors',
+  purpose: 'purpose',
+  businessUnit: 'businessUnit',
+  justification: 'justification',
+  roleId: 'agentName',
+};
+
+function titleFor(err: RosterError): string {
+  const titles: Record<string, string> = {
+    forbidden: "You can't do that",
+    separation_of_duties: "You can't decide this one",
+    already_decided: 'Already recorded',
+    request_closed: 'This request is closed',
+    not_waiting: 'Nothing to do right now',
+    not_found: 'Not found',
+    invalid_input: 'Please check your input',
+    unknown_person: "I don't know you yet",
+    conflict: 'Please try again',
+    duplicate: 'Already exists',
+  };
+  return titles[err.code] ?? 'That did not work';
+}
+
+function mapFields(fields: Record<string, string>, names: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [field, message] of Object.entries(fields)) {
+    const target = names[field];
+    if (target) out[target] = out[target] ? `${out[target]} ${message}` : message;
+  }
+  return out;
+}

@@ -1,0 +1,89 @@
+import type { OrgConfig, Person } from '../config/schemas.js';
+import { findPersonByEmail } from '../config/directory.js';
+import type { Connection } from 'mongoose';
+import type { RequestHandler, Router } from 'express';
+import type { Env } from '../config/env.js';
+import type { Logger } from '../logger.js';
+import type { Services } from '../services.js';
+import type { ChatService } from './chat.js';
+import type { MessageRef, Notifier, OutgoingCard } from '../core/notifications.js';
+
+export type ChannelName = 'slack' | 'teams';
+
+/**
+ * One chat platform's side of the notification port: it renders the card for its platform,
+ * sends it to a person it can reach, and updates a message it sent (refs carry `channel`).
+ */
+export interface ChannelNotifier {
+  readonly channel: ChannelName;
+  /** Whether this person can be reached here now (an id in the directory, a stored conversation…). */
+  canReach(person: Person): Promise<boolean>;
+  send(person: Person, card: OutgoingCard): Promise<MessageRef | undefined>;
+  update(ref: MessageRef, card: OutgoingCard): Promise<void>;
+}
+
+/**
+ * The notifier the core uses: a person is reached on their preferred channel when it can reach
+ * them, else on any other; updates go back to the channel that sent the message.
+ */
+export class RoutingNotifier implements Notifier {
+  private readonly channels: ChannelNotifier[] = [];
+
+  constructor(
+    private readonly org: OrgConfig,
+    private readonly log: Logger,
+  ) {}
+
+  /** Adds a channel once it is built (channels need the services, which need this notifier). */
+  register(channel: ChannelNotifier): void {
+    this.channels.push(channel);
+  }
+
+  get channelNames(): ChannelName[] {
+    return this.channels.map((c) => c.channel);
+  }
+
+  async send(recipient: string, card: OutgoingCard): Promise<MessageRef | undefined> {
+    const person = findPersonByEmail(this.org, recipient);
+    if (!person) {
+      this.log.warn({ recipient, kind: card.kind }, 'card for someone not in the directory was not sent');
+      return undefined;
+    }
+    const ordered = [...this.channels].sort(
+      (a, b) => Number(b.channel === person.preferredChannel) - Number(a.channel === person.preferredChannel),
+    );
+    for (const channel of ordered) {
+      if (await channel.canReach(person)) return channel.send(person, card);
+    }
+    this.log.warn({ recipient, kind: card.kind }, 'no configured channel can reach this person: card not delivered');
+    return undefined;
+  }
+
+  async update(ref: MessageRef, card: OutgoingCard): Promise<void> {
+    const channel = this.channels.find((c) => c.channel === ref.channel);
+    if (!channel) {
+      this.log.warn({ channel: ref.channel, kind: card.kind }, 'card update for a channel that is not configured was skipped');
+      return;
+    }
+    await channel.update(ref, card);
+  }
+}
+
+/** What a channel adapter is built from. */
+export interface ChannelDeps {
+  env: Env;
+  org: OrgConfig;
+  services: Services;
+  chat: ChatService;
+  connection: Connection;
+  log: Logger;
+}
+
+/** A built chat channel: its notifier, the HTTP route it serves, and its own start/stop (e.g. Socket Mode). */
+export interface Channel {
+  readonly name: ChannelName;
+  readonly notifier: ChannelNotifier;
+  readonly mount?: { path: string; handler: Router | RequestHandler };
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+}

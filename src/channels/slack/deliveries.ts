@@ -1,0 +1,41 @@
+import { createHash } from 'node:crypto';
+import { Schema, type Connection } from 'mongoose';
+
+/**
+ * Remembers which Slack deliveries were handled, so a retried delivery (Slack resends the same
+ * payload when an ack was slow) is acknowledged and dropped instead of acting twice. A unique
+ * key makes the first writer win even across Roster replicas; old keys are purged by a job.
+ */
+export class SlackDeliveries {
+  private readonly model;
+
+  constructor(connection: Connection) {
+    const schema = new Schema({ _id: String, at: Date }, { collection: 'slack_deliveries', versionKey: false });
+    schema.index({ at: 1 });
+    this.model = connection.models.SlackDelivery ?? connection.model('SlackDelivery', schema);
+  }
+
+  /** The identity of a delivery: Slack's own ids where it gives them, else a digest of the payload. */
+  static keyOf(body: Record<string, unknown>): string {
+    const id = body.event_id ?? body.trigger_id ?? (body.container as { message_ts?: string } | undefined)?.message_ts;
+    const action = (body.actions as Array<{ action_ts?: string }> | undefined)?.[0]?.action_ts;
+    const seed = typeof id === 'string' ? `${String(body.type ?? 'command')}:${id}:${action ?? ''}` : JSON.stringify(body);
+    return createHash('sha256').update(seed).digest('hex');
+  }
+
+  /** True the first time a key is seen, false for a repeat. */
+  async first(key: string): Promise<boolean> {
+    try {
+      await this.model.collection.insertOne({ _id: key as never, at: new Date() });
+      return true;
+    } catch (err) {
+      if ((err as { code?: number }).code === 11000) return false;
+      throw err;
+    }
+  }
+
+  async purgeOlderThan(date: Date): Promise<number> {
+    const result = await this.model.collection.deleteMany({ at: { $lt: date } });
+    return result.deletedCount;
+  }
+}

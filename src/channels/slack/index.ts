@@ -1,0 +1,324 @@
+import bolt from '@slack/bolt';
+import type { AllMiddlewareArgs, App as BoltApp, Logger as BoltLogger, RespondFn } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import type { Person } from '../../config/schemas.js';
+import { renderCard } from '../../cards/render.js';
+import { CARD_ACTIONS, DENY_REASON_INPUT } from '../../cards/ids.js';
+import type { CardModel } from '../../cards/view-models.js';
+import type { Logger } from '../../logger.js';
+import { parseChatCommand, type ChatService } from '../chat.js';
+import type { Channel, ChannelDeps } from '../port.js';
+import { SlackDeliveries } from './deliveries.js';
+import {
+  evaluationErrorsToBlocks,
+  readEvaluationForm,
+  readRequestForm,
+  requestErrorsToBlocks,
+  viewSubmissionSchema,
+  metadata,
+} from './forms.js';
+import { SlackIdentity } from './identity.js';
+import { SlackNotifier, slackMessage } from './notifier.js';
+
+const { App, ExpressReceiver, LogLevel } = bolt;
+
+/** Bolt's logger interface on top of pino, so Bolt's own lines land in Roster's log with redaction. */
+function boltLogger(log: Logger): BoltLogger {
+  let level = LogLevel.INFO;
+  return {
+    debug: (...m: unknown[]) => log.debug(m.map(String).join(' ')),
+    info: (...m: unknown[]) => log.info(m.map(String).join(' ')),
+    warn: (...m: unknown[]) => log.warn(m.map(String).join(' ')),
+    error: (...m: unknown[]) => log.error(m.map(String).join(' ')),
+    setLevel: (l) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}
+
+/** `{"runId","stepId"}` from a button value written by our own templates; anything else is empty. */
+function buttonIds(value: unknown): { runId?: string; stepId?: string; agentId?: string } {
+  try {
+    const parsed = JSON.parse(String(value)) as Record<string, unknown>;
+    const pick = (k: string) => (typeof parsed[k] === 'string' ? (parsed[k] as string) : undefined);
+    return { runId: pick('runId'), stepId: pick('stepId'), agentId: pick('agentId') };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The Slack app (Bolt 5): `/roster` commands, buttons, modals and App Home, on the shared HTTP
+ * server at POST /slack/events, or over Socket Mode when SLACK_APP_TOKEN is set. Every listener
+ * acknowledges first and works after; business rules are the command API's.
+ */
+export async function createSlackChannel(deps: ChannelDeps): Promise<Channel | undefined> {
+  const { env, org, chat, connection } = deps;
+  const log = deps.log.child({ channel: 'slack' });
+  const token = env.SLACK_BOT_TOKEN;
+  const socketMode = Boolean(env.SLACK_APP_TOKEN);
+  if (!token || (!socketMode && !env.SLACK_SIGNING_SECRET)) {
+    log.info('Slack is not configured (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or SLACK_APP_TOKEN for Socket Mode)');
+    return undefined;
+  }
+  const clientOptions = env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {};
+  const logger = boltLogger(log);
+  let receiver: InstanceType<typeof ExpressReceiver> | undefined;
+  let app: BoltApp;
+  if (socketMode) {
+    app = new App({ token, appToken: env.SLACK_APP_TOKEN, socketMode: true, clientOptions, logger, deferInitialization: true });
+  } else {
+    receiver = new ExpressReceiver({
+      signingSecret: env.SLACK_SIGNING_SECRET!,
+      endpoints: '/slack/events',
+      logger,
+      processBeforeResponse: false,
+    });
+    app = new App({ token, receiver, clientOptions, logger, deferInitialization: true });
+  }
+  await app.init();
+
+  const identity = new SlackIdentity(org, app.client, log);
+  const notifier = new SlackNotifier(app.client, identity);
+  const deliveries = new SlackDeliveries(connection);
+  register(app, { chat, identity, deliveries, log });
+
+  return {
+    name: 'slack',
+    notifier,
+    ...(receiver ? { mount: { path: '/', handler: receiver.router } } : {}),
+    async start() {
+      if (socketMode) await app.start();
+    },
+    async stop() {
+      if (socketMode) await app.stop();
+    },
+  };
+}
+
+interface ListenerDeps {
+  chat: ChatService;
+  identity: SlackIdentity;
+  deliveries: SlackDeliveries;
+  log: Logger;
+}
+
+/** Registers every listener, by surface. */
+function register(app: BoltApp, deps: ListenerDeps): void {
+  const { chat, identity, deliveries, log } = deps;
+
+  // A retried delivery (same payload again) is acknowledged and dropped; it never acts twice.
+  app.use(async (args) => {
+    const body = args.body as unknown as Record<string, unknown>;
+    if (await deliveries.first(SlackDeliveries.keyOf(body))) return args.next();
+    log.info({ retryNum: args.context.retryNum, type: body.type }, 'duplicate Slack delivery ignored');
+    const ack = (args as unknown as { ack?: () => Promise<void> }).ack;
+    if (ack) await ack();
+  });
+
+  /** A card only the acting person sees: ephemeral where Slack gave a response_url, else a DM. */
+  const replyPrivately = async (client: WebClient, userId: string, respond: RespondFn | undefined, card: CardModel) => {
+    const message = slackMessage(card);
+    if (respond) {
+      try {
+        await respond({ response_type: 'ephemeral', replace_original: false, blocks: message.blocks as never, text: message.text });
+        return;
+      } catch (err) {
+        log.warn({ err }, 'response_url failed; sending a direct message instead');
+      }
+    }
+    await client.chat.postMessage({ channel: userId, blocks: message.blocks as never, text: message.text });
+  };
+
+  const openModal = async (client: WebClient, triggerId: string, card: CardModel) => {
+    const rendered = renderCard('slack', card);
+    if (rendered.surface === 'message') throw new Error(`${card.kind} is not a modal`);
+    await client.views.open({ trigger_id: triggerId, view: rendered.view as never });
+  };
+
+  const publishHome = async (client: WebClient, userId: string, person: Person | undefined) => {
+    const card = person ? await chat.home(person) : chat.unknownPersonCard();
+    const rendered = renderCard('slack', card);
+    const view = rendered.surface === 'home' ? rendered.view : { type: 'home', blocks: slackMessage(card).blocks };
+    await client.views.publish({ user_id: userId, view: view as never });
+  };
+
+  /** Runs a listener body for a known person; unknown people and failures get a friendly private card. */
+  const asPerson = async (
+    args: Pick<AllMiddlewareArgs, 'client'> & { userId: string; respond?: RespondFn },
+    work: (person: Person) => Promise<void>,
+  ): Promise<void> => {
+    const person = await identity.person(args.userId);
+    try {
+      if (!person) {
+        await replyPrivately(args.client, args.userId, args.respond, chat.unknownPersonCard());
+        return;
+      }
+      await work(person);
+    } catch (err) {
+      await replyPrivately(args.client, args.userId, args.respond, chat.errorCard(err, { slackUserId: args.userId })).catch((e: unknown) =>
+        log.error({ err: e }, 'could not tell the person about an error'),
+      );
+    }
+  };
+
+  app.command('/roster', async ({ ack, command, client, respond }) => {
+    await ack();
+    await asPerson({ client, userId: command.user_id, respond }, async (person) => {
+      const parsed = parseChatCommand(command.text);
+      const reply = await chat.run(person, parsed);
+      if (reply.form) await openModal(client, command.trigger_id, reply.card);
+      else await replyPrivately(client, command.user_id, respond, reply.card);
+    });
+  });
+
+  app.action(CARD_ACTIONS.catalogRequest, async ({ ack, body, action, client, respond }) => {
+    await ack();
+    const userId = body.user.id;
+    await asPerson({ client, userId, respond }, async (person) => {
+      const roleId = 'value' in action ? String(action.value ?? '') : '';
+      const reply = chat.requestForm(person, roleId);
+      if (reply.form && 'trigger_id' in body) await openModal(client, body.trigger_id, reply.card);
+      else await replyPrivately(client, userId, respond, reply.card);
+    });
+  });
+
+  app.action(CARD_ACTIONS.approvalApprove, async ({ ack, body, action, client, respond }) => {
+    await ack();
+    const userId = body.user.id;
+    await asPerson({ client, userId, respond }, async (person) => {
+      const ids = buttonIds('value' in action ? action.value : undefined);
+      // The engine updates every approver's card in place; App Home is republished for the clicker.
+      await chat.decide(person, { runId: ids.runId ?? '', stepId: ids.stepId ?? '', decision: 'approve' });
+      if (body.type === 'block_actions' && body.view?.type === 'home') await publishHome(client, userId, person);
+    });
+  });
+
+  app.action(CARD_ACTIONS.approvalDeny, async ({ ack, body, action, client, respond }) => {
+    await ack();
+    const userId = body.user.id;
+    await asPerson({ client, userId, respond }, async () => {
+      const ids = buttonIds('value' in action ? action.value : undefined);
+      const card = await chat.denyForm(ids.runId ?? '', ids.stepId ?? '');
+      if ('trigger_id' in body) await openModal(client, body.trigger_id, card);
+    });
+  });
+
+  app.action(CARD_ACTIONS.evaluationOpen, async ({ ack, body, action, client, respond }) => {
+    await ack();
+    const userId = body.user.id;
+    await asPerson({ client, userId, respond }, async (person) => {
+      const ids = buttonIds('value' in action ? action.value : undefined);
+      const reply = await chat.evaluationForm(person, ids.agentId ?? '');
+      if (reply.form && 'trigger_id' in body) await openModal(client, body.trigger_id, reply.card);
+      else await replyPrivately(client, userId, respond, reply.card);
+    });
+  });
+
+  app.view(CARD_ACTIONS.agentRequestSubmit, async ({ ack, body, client }) => {
+    const parsed = viewSubmissionSchema.safeParse(body);
+    if (!parsed.success) {
+      await ack();
+      return;
+    }
+    const userId = parsed.data.user.id;
+    const person = await identity.person(userId);
+    if (!person) {
+      await ack();
+      await replyPrivately(client, userId, undefined, chat.unknownPersonCard());
+      return;
+    }
+    const form = readRequestForm(parsed.data.view.state.values, parsed.data.view.private_metadata);
+    const sponsors = await Promise.all(form.sponsorSlackIds.map(async (id) => (await identity.person(id))?.email ?? `slack:${id}`));
+    const values = { ...form, sponsors };
+    const errors = await chat.checkRequest(values);
+    if (Object.keys(errors).length > 0) {
+      await ack({ response_action: 'errors', errors: requestErrorsToBlocks(errors) });
+      return;
+    }
+    await ack();
+    await asPerson({ client, userId }, async () => {
+      const result = await chat.submitRequest(person, values);
+      if (!result.ok) {
+        await replyPrivately(
+          client,
+          userId,
+          undefined,
+          chat.notice('warning', 'Your request was not sent', Object.values(result.errors).join(' ')),
+        );
+      }
+    });
+  });
+
+  app.view(CARD_ACTIONS.evaluationSubmit, async ({ ack, body, client }) => {
+    const parsed = viewSubmissionSchema.safeParse(body);
+    if (!parsed.success) {
+      await ack();
+      return;
+    }
+    const userId = parsed.data.user.id;
+    const values = readEvaluationForm(parsed.data.view.state.values, parsed.data.view.private_metadata);
+    const missing: Record<string, string> = {};
+    for (const [field, label] of [
+      ['accuracy', 'Enter the accuracy (0 to 1).'],
+      ['p95LatencyMs', 'Enter the p95 latency in ms.'],
+      ['costPerTaskUsd', 'Enter the cost per task in USD.'],
+    ] as const) {
+      const v = values[field];
+      if (v === undefined || v === '' || Number.isNaN(Number(v))) missing[field] = label;
+    }
+    if (Object.keys(missing).length > 0) {
+      await ack({ response_action: 'errors', errors: evaluationErrorsToBlocks(missing) });
+      return;
+    }
+    await ack();
+    await asPerson({ client, userId }, async (person) => {
+      const result = await chat.submitEvaluation(person, {
+        ...values,
+        accuracy: Number(values.accuracy),
+        p95LatencyMs: Number(values.p95LatencyMs),
+        costPerTaskUsd: Number(values.costPerTaskUsd),
+      });
+      await replyPrivately(
+        client,
+        userId,
+        undefined,
+        result.ok ? result.reply.card : chat.notice('warning', 'Evaluation not recorded', Object.values(result.errors).join(' ')),
+      );
+    });
+  });
+
+  app.view(CARD_ACTIONS.approvalDenySubmit, async ({ ack, body, client }) => {
+    const parsed = viewSubmissionSchema.safeParse(body);
+    if (!parsed.success) {
+      await ack();
+      return;
+    }
+    const reason = parsed.data.view.state.values[DENY_REASON_INPUT.slack]?.[DENY_REASON_INPUT.slack]?.value?.trim() ?? '';
+    if (!reason) {
+      await ack({ response_action: 'errors', errors: { [DENY_REASON_INPUT.slack]: 'Please say why you deny this request.' } });
+      return;
+    }
+    await ack();
+    const userId = parsed.data.user.id;
+    const meta = metadata(parsed.data.view.private_metadata);
+    await asPerson({ client, userId }, async (person) => {
+      await chat.decide(person, { runId: meta.runId ?? '', stepId: meta.stepId ?? '', decision: 'deny', comment: reason });
+    });
+  });
+
+  app.event('app_home_opened', async ({ event, client }) => {
+    if (event.tab && event.tab !== 'home') return;
+    try {
+      await publishHome(client, event.user, await identity.person(event.user));
+    } catch (err) {
+      log.error({ err }, 'could not publish the App Home');
+    }
+  });
+
+  app.error(async (err) => {
+    log.error({ err }, 'unhandled error in a Slack listener');
+  });
+}

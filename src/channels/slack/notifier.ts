@@ -1,0 +1,52 @@
+import type { WebClient } from '@slack/web-api';
+import type { Person } from '../../config/schemas.js';
+import { renderCard, type SlackMessageCard } from '../../cards/render.js';
+import type { CardModel } from '../../cards/view-models.js';
+import type { MessageRef, OutgoingCard } from '../../core/notifications.js';
+import type { ChannelNotifier } from '../port.js';
+import type { SlackIdentity } from './identity.js';
+
+/** Renders a card as a Slack message (forms and home are not sent as messages). */
+export function slackMessage(card: OutgoingCard | CardModel): SlackMessageCard {
+  const rendered = renderCard('slack', card as CardModel);
+  if (rendered.surface !== 'message') throw new Error(`${card.kind} is not a Slack message card`);
+  return rendered;
+}
+
+/** Direct messages from the app to a person, updated in place with chat.update. */
+export class SlackNotifier implements ChannelNotifier {
+  readonly channel = 'slack' as const;
+
+  constructor(
+    private readonly client: WebClient,
+    private readonly identity: SlackIdentity,
+  ) {}
+
+  async canReach(person: Person): Promise<boolean> {
+    return Boolean(await this.identity.slackIdOf(person));
+  }
+
+  async send(person: Person, card: OutgoingCard): Promise<MessageRef | undefined> {
+    const user = await this.identity.slackIdOf(person);
+    if (!user) return undefined;
+    const message = slackMessage(card);
+    const result = await this.client.chat.postMessage({
+      channel: user,
+      blocks: message.blocks as never,
+      text: message.text,
+      unfurl_links: false,
+    });
+    if (!result.ok || !result.channel || !result.ts) return undefined;
+    return { channel: 'slack', channelId: result.channel, ts: result.ts };
+  }
+
+  async update(ref: MessageRef, card: OutgoingCard): Promise<void> {
+    const message = slackMessage(card);
+    await this.client.chat.update({
+      channel: String(ref.channelId),
+      ts: String(ref.ts),
+      blocks: message.blocks as never,
+      text: message.text,
+    });
+  }
+}

@@ -1,0 +1,33 @@
+import { envSchema, type Env } from '../../src/config/env.js';
+import { loadOrgConfig } from '../../src/config/org-config.js';
+import { startRoster, type ChannelFactory, type Roster } from '../../src/app.js';
+import { loadFlowDefinitions } from '../../src/services.js';
+import { testMongoUri, uniqueDbName } from './db.js';
+import { SHIPPED_CONFIG, SHIPPED_FLOWS } from './harness.js';
+import { silentLogger } from './logger.js';
+import type { Logger } from '../../src/logger.js';
+
+export interface TestRosterOptions {
+  env?: Record<string, string>;
+  channels?: ChannelFactory[];
+  flowsDir?: string;
+  log?: Logger;
+  dbName?: string;
+}
+
+/** The whole Roster in this process on 127.0.0.1 and a free port, on its own database of the shared test server. */
+export async function startTestRoster(options: TestRosterOptions = {}): Promise<Roster & { baseUrl: string; env: Env }> {
+  const env = envSchema.parse({ NODE_ENV: 'test', PORT: '0', MONGODB_URI: testMongoUri(), LOG_LEVEL: 'silent', ...options.env });
+  const roster = await startRoster({
+    env,
+    org: loadOrgConfig(SHIPPED_CONFIG),
+    flows: loadFlowDefinitions(options.flowsDir ?? SHIPPED_FLOWS),
+    log: options.log ?? silentLogger(),
+    channels: options.channels ?? [],
+    dbName: options.dbName ?? uniqueDbName('app'),
+    processEvery: 100,
+    lockLifetimeMs: 4000,
+    host: '127.0.0.1',
+  });
+  return Object.assign(roster, { baseUrl: `http://127.0.0.1:${roster.port}`, env });
+}
