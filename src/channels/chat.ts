@@ -7,7 +7,7 @@ import { InvalidInputError, isRosterError, RosterError } from '../core/errors.js
 import { parseAgentRequest, validateAgentRequest } from '../core/agent-request.js';
 import type { ListScope } from '../core/commands.js';
 import type { AgentStatus } from '../core/lifecycle.js';
-import { displayDate } from '../core/presenter.js';
+import { displayDate, evaluationFormBase } from '../core/presenter.js';
 import type { Logger } from '../logger.js';
 
 /** A chat command as typed (`/roster <words>` in Slack, a plain message in Teams). */
@@ -239,14 +239,7 @@ export class ChatService {
       return { ok: true, reply: { card: { kind: card.kind, data: card.data } as CardModel }, agentId };
     } catch (err) {
       if (err instanceof InvalidInputError) {
-        const errors = mapFields(err.fields, {
-          name: 'agentName',
-          sponsors: 'sponsors',
-          purpose: 'purpose',
-          businessUnit: 'businessUnit',
-          justification: 'justification',
-          roleId: 'agentName',
-        });
+        const errors = mapFields(err.fields, REQUEST_FIELD_NAMES);
         return { ok: false, errors, reply: this.requestForm(person, values.roleId, values, errors) };
       }
       throw err;
@@ -327,16 +320,7 @@ export class ChatService {
     return {
       form: true,
       card: cardModel('evaluation-form', {
-        runId: view.request.id,
-        agentId: view.agent.id,
-        agentName: view.agent.name,
-        roleTitle: role.title,
-        thresholds: {
-          minAccuracy: role.evaluation.minAccuracy,
-          maxP95LatencyMs: role.evaluation.maxP95LatencyMs,
-          maxCostPerTaskUSD: role.evaluation.maxCostPerTaskUSD,
-        },
-        roleFitItems: role.evaluation.roleFit,
+        ...evaluationFormBase(role, { runId: view.request.id, agentId: view.agent.id, agentName: view.agent.name }),
         ...(values
           ? {
               values: {

@@ -1,4 +1,4 @@
-import type { OrgConfig } from '../config/schemas.js';
+import type { CatalogRole, OrgConfig } from '../config/schemas.js';
 import { businessUnitById, findPersonByEmail, roleById } from '../config/directory.js';
 import type { CardModel, PersonRef, StepState as CardStepState } from '../cards/view-models.js';
 import type { FlowDefinition } from '../flows/schema.js';
@@ -13,6 +13,20 @@ export function displayDate(iso: string | Date): string {
   const d = typeof iso === 'string' ? new Date(iso) : iso;
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}, ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())} UTC`;
+}
+
+/** The evaluation form's fixed part for an agent of a catalog role: thresholds and the role-fit checklist. */
+export function evaluationFormBase(role: CatalogRole, ids: { runId: string; agentId: string; agentName: string }) {
+  return {
+    ...ids,
+    roleTitle: role.title,
+    thresholds: {
+      minAccuracy: role.evaluation.minAccuracy,
+      maxP95LatencyMs: role.evaluation.maxP95LatencyMs,
+      maxCostPerTaskUSD: role.evaluation.maxCostPerTaskUSD,
+    },
+    roleFitItems: role.evaluation.roleFit,
+  };
 }
 
 /** Turns flow runs into the cards people see; one place for the words of every state. */
@@ -137,21 +151,7 @@ export class RunPresenter implements FlowPresenter {
     const c = run.context as AgentRequestContext;
     const role = roleById(this.org, c.roleId);
     if (!role) return undefined;
-    return card({
-      kind: 'evaluation-form',
-      data: {
-        runId: run.id,
-        agentId: c.agentId,
-        agentName: c.agentName,
-        roleTitle: role.title,
-        thresholds: {
-          minAccuracy: role.evaluation.minAccuracy,
-          maxP95LatencyMs: role.evaluation.maxP95LatencyMs,
-          maxCostPerTaskUSD: role.evaluation.maxCostPerTaskUSD,
-        },
-        roleFitItems: role.evaluation.roleFit,
-      },
-    });
+    return card({ kind: 'evaluation-form', data: evaluationFormBase(role, { runId: run.id, agentId: c.agentId, agentName: c.agentName }) });
   }
 
   statusLabel(run: FlowRun): string {
