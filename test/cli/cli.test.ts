@@ -1,0 +1,85 @@
+import { spawn } from 'node:child_process';
+import mongoose from 'mongoose';
+import { createAuditLog } from '../../src/store/audit-store.js';
+import { testMongoUri, uniqueDbName } from '../helpers/db.js';
+import { projectRoot } from '../helpers/roster-process.js';
+
+/** Runs `roster …` as an administrator would, returning its exit code and output. */
+function roster(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/roster.js', ...args], {
+      cwd: projectRoot,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'silent', ...env },
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('exit', (code) => resolve({ code, out, err }));
+  });
+}
+
+describe('roster CLI', () => {
+  it('config check passes on the shipped configuration, flows and cards', async () => {
+    const r = await roster(['config', 'check']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^config check: OK — 14 people, \d+ scopes, \d+ catalog roles, \d+ flows, 13 card kinds × 2 platforms/);
+  }, 30_000);
+
+  it('config check fails with the file-and-path message on a broken fixture', async () => {
+    const r = await roster(['config', 'check', '--config', 'test/fixtures/config/schema-error']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(
+      'test/fixtures/config/schema-error/catalog.yaml: roles[2].riskTier: expected low | medium | high, got "extreme"',
+    );
+  }, 30_000);
+
+  it('--help everywhere, and unknown commands are usage errors', async () => {
+    expect((await roster(['--help'])).code).toBe(0);
+    const help = await roster(['audit', 'verify', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('hash chain');
+    const bad = await roster(['audit', 'shred']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('unknown command');
+    expect((await roster(['agents', 'list', '--status', 'sleeping'])).code).toBe(2);
+  }, 30_000);
+
+  it('audit verify passes on an intact log and fails, naming the entry, after tampering; export filters by agent', async () => {
+    const dbName = uniqueDbName('cli');
+    const uri = `${testMongoUri()}/${dbName}`;
+    const conn = await mongoose.createConnection(testMongoUri(), { dbName }).asPromise();
+    try {
+      const audit = createAuditLog(conn);
+      for (const [i, agentId] of ['agt_a', 'agt_b', 'agt_a'].entries()) {
+        await audit.append({
+          actor: { kind: 'person', email: 'liam.oneill@brightwater.example' },
+          action: 'agent.viewed',
+          subject: { type: 'agent', id: agentId, agentId },
+          details: { i },
+        });
+      }
+      const ok = await roster(['audit', 'verify'], { MONGODB_URI: uri });
+      expect(ok.code).toBe(0);
+      expect(ok.out).toContain('audit log intact: 3 entries');
+
+      const exported = await roster(['audit', 'export', '--agent', 'agt_a'], { MONGODB_URI: uri });
+      expect(exported.code).toBe(0);
+      expect(
+        exported.out
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { seq: number }).seq),
+      ).toEqual([1, 3]);
+
+      await conn.collection('audit_entries').updateOne({ seq: 2 }, { $set: { 'details.i': 99 } });
+      const tampered = await roster(['audit', 'verify'], { MONGODB_URI: uri });
+      expect(tampered.code).toBe(1);
+      expect(tampered.err).toContain('entry 2 was edited');
+    } finally {
+      await conn.dropDatabase();
+      await conn.close();
+    }
+  }, 60_000);
+});
