@@ -246,8 +246,8 @@ export const driftPolicySchema = z
       .default(() => [...driftMetricSchema.options]),
     accuracyDropMin: z.number().gt(0).max(1).default(0.05),
     psiWatch: z.number().positive().default(0.1),
-    psiDegraded: z.number().positive().default(0.25),
-    pValue: z.number().gt(0).lt(1).default(0.05),
+    psiDegraded: z.number().positive().default(0.2),
+    pValue: z.number().gt(0).lt(1).default(0.01),
     minSamplesPerGroup: z.number().int().positive().default(30),
     disparateImpactMin: z.number().gt(0).max(1).default(0.8),
   })

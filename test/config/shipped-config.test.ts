@@ -75,7 +75,7 @@ describe('the shipped sample organisation (config/)', () => {
     const kb = config.catalog.find((role) => role.id === 'kb-answerer');
     expect(kb?.checkInCadence).toEqual({ text: '30d', ms: 30 * 24 * 60 * 60 * 1000 });
     expect(kb?.flow).toBe('agent-request');
-    expect(kb?.drift.psiDegraded).toBe(0.25);
+    expect(kb?.drift.psiDegraded).toBe(0.2);
     expect(kb?.forbiddenScopes[1]).toEqual({ scope: 'hris:employee:read' });
     expect(kb?.businessUnits).toBeUndefined();
   });

@@ -105,8 +105,8 @@ describe('zod issues in the configuration style', () => {
       metrics: ['accuracy', 'failure-rate', 'handoff-rate', 'p95-latency', 'cost-per-task', 'volume', 'task-mix', 'fairness'],
       accuracyDropMin: 0.05,
       psiWatch: 0.1,
-      psiDegraded: 0.25,
-      pValue: 0.05,
+      psiDegraded: 0.2,
+      pValue: 0.01,
       minSamplesPerGroup: 30,
       disparateImpactMin: 0.8,
     });

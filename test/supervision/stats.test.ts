@@ -34,9 +34,9 @@ describe('check-in statistics', () => {
 
   it('Page-Hinkley alarms on a gradual decline, not on a flat noisy series', () => {
     const flat = Array.from({ length: 30 }, (_, i) => 0.92 + (i % 2 ? 0.005 : -0.005));
-    expect(pageHinkleyDecrease(flat).alarmAt).toBeUndefined();
+    expect(pageHinkleyDecrease(flat, 0.01, 0.15).alarmAt).toBeUndefined();
     const decline = Array.from({ length: 30 }, (_, i) => 0.92 - i * 0.005);
-    expect(pageHinkleyDecrease(decline).alarmAt).toBeDefined();
+    expect(pageHinkleyDecrease(decline, 0.01, 0.15).alarmAt).toBeDefined();
   });
 
   it('disparate impact: 0.5 against 0.8 is 0.625; small segments are excluded', () => {

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+
+/** Most events one POST may carry. */
+export const MAX_BATCH = 1000;
+
+/** One task event an agent (or the platform hosting it) reports (SPEC.md "Telemetry"). */
+export const telemetryEventSchema = z.strictObject({
+  /** The client's id for the event: retries with the same id are accepted once. */
+  eventId: z.string().min(1).max(128),
+  /** Required with a platform key; with an agent key it may be omitted or must be the key's agent. */
+  agentId: z
+    .string()
+    .regex(/^agt_[0-9a-f]{16}$/, 'expected an agent id like agt_0123456789abcdef')
+    .optional(),
+  time: z.iso.datetime({ offset: true }).transform((t) => new Date(t)),
+  taskType: z.string().min(1).max(100),
+  outcome: z.enum(['success', 'failure', 'handed-to-human']),
+  correctness: z.number().min(0).max(1).optional(),
+  latencyMs: z.number().min(0).max(3_600_000),
+  costUSD: z.number().min(0).max(10_000),
+  tokens: z.number().int().min(0).max(100_000_000).optional(),
+  /** Segment attribute for fairness (e.g. a region or customer tier); never a personal identifier. */
+  segment: z.string().min(1).max(100).optional(),
+  /** Whether the outcome was favourable to the person affected; defaults to outcome = success. */
+  favourable: z.boolean().optional(),
+  /** A short decision summary, kept for explainability for the configured retention. */
+  decisionSummary: z.string().max(2000).optional(),
+});
+export type TelemetryEventInput = z.input<typeof telemetryEventSchema>;
+export type TelemetryEvent = z.output<typeof telemetryEventSchema> & { agentId: string };
+
+export const telemetryBatchSchema = z.strictObject({
+  events: z.array(z.unknown()).min(1, 'send at least one event').max(MAX_BATCH, `at most ${MAX_BATCH} events per request`),
+});
+
+export interface Rejection {
+  index: number;
+  eventId?: string;
+  reason: string;
+}
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+  rejected: Rejection[];
+}
+
+/** Who is sending: one agent's key, or a platform key that names its agents in the events. */
+export type TelemetryPrincipal = { kind: 'agent'; agentId: string } | { kind: 'platform'; name: string };
+
+/**
+ * Validates each event of a batch on its own, so one bad event never loses the others; returns
+ * the valid events (with their agent resolved) and a reason for each rejected one.
+ */
+export function validateBatch(
+  principal: TelemetryPrincipal,
+  events: unknown[],
+): { valid: Array<{ index: number; event: TelemetryEvent }>; rejected: Rejection[] } {
+  const valid: Array<{ index: number; event: TelemetryEvent }> = [];
+  const rejected: Rejection[] = [];
+  events.forEach((raw, index) => {
+    const eventId =
+      typeof (raw as { eventId?: unknown })?.eventId === 'string' ? String((raw as { eventId: string }).eventId).slice(0, 128) : undefined;
+    const parsed = telemetryEventSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      rejected.push({ index, ...(eventId ? { eventId } : {}), reason: `${issue.path.join('.') || 'event'}: ${issue.message}` });
+      return;
+    }
+    const event = parsed.data;
+    if (principal.kind === 'agent') {
+      if (event.agentId && event.agentId !== principal.agentId) {
+        rejected.push({ index, eventId: event.eventId, reason: `agentId: this key may only send events for ${principal.agentId}` });
+        return;
+      }
+      valid.push({ index, event: { ...event, agentId: principal.agentId } });
+    } else if (!event.agentId) {
+      rejected.push({ index, eventId: event.eventId, reason: 'agentId: required with a platform key' });
+    } else {
+      valid.push({ index, event: { ...event, agentId: event.agentId } });
+    }
+  });
+  return { valid, rejected };
+}
+
+/** A key segment safe to use as a stored field name (no dots or dollar signs). */
+export function fieldKey(value: string): string {
+  return value.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || '_';
+}

@@ -1,0 +1,187 @@
+import { Schema, type Connection } from 'mongoose';
+import { binOf, COST_BINS, LATENCY_BINS } from '../core/stats.js';
+import { fieldKey, type TelemetryEvent } from '../core/telemetry.js';
+
+export type Granularity = 'hour' | 'day';
+
+/** Per-agent aggregate of one hour or one day: everything a check-in needs, and no raw events. */
+export interface Rollup {
+  agentId: string;
+  granularity: Granularity;
+  start: Date;
+  count: number;
+  outcomes: { success: number; failure: number; handedToHuman: number };
+  correctSum: number;
+  correctCount: number;
+  costSum: number;
+  tokens: number;
+  /** Latency and cost histograms on fixed log-scale bins (index → count). */
+  latency: Record<string, number>;
+  cost: Record<string, number>;
+  /** Fairness: events and favourable outcomes per segment. */
+  segments: Record<string, { total: number; favourable: number }>;
+  tasks: Record<string, number>;
+}
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+function bucketStart(time: Date, granularity: Granularity): Date {
+  const size = granularity === 'hour' ? HOUR : DAY;
+  return new Date(Math.floor(time.getTime() / size) * size);
+}
+
+/**
+ * Raw events (kept for explainability, purged after the retention period) and rollups updated
+ * incrementally with `$inc` upserts, so a check-in reads a few dozen documents per agent however
+ * many events there were. An event's id is unique per agent: a retried batch is counted once.
+ */
+export function createTelemetryStore(connection: Connection) {
+  const eventSchema = new Schema(
+    { _id: String, agentId: String, time: Date },
+    { collection: 'telemetry_events', strict: false, versionKey: false },
+  );
+  eventSchema.index({ agentId: 1, time: -1 });
+  eventSchema.index({ time: 1 });
+  const Event = connection.models.TelemetryEvent ?? connection.model('TelemetryEvent', eventSchema);
+  const rollupSchema = new Schema(
+    { _id: String, agentId: String, granularity: String, start: Date },
+    { collection: 'telemetry_rollups', strict: false, versionKey: false },
+  );
+  rollupSchema.index({ agentId: 1, granularity: 1, start: 1 });
+  const RollupModel = connection.models.TelemetryRollup ?? connection.model('TelemetryRollup', rollupSchema);
+
+  return {
+    async ensureIndexes() {
+      await Event.init();
+      await RollupModel.init();
+    },
+
+    /** Stores new events and adds them to the rollups; returns how many were new and how many were repeats. */
+    async ingest(events: TelemetryEvent[], receivedAt = new Date()): Promise<{ inserted: number; duplicates: number }> {
+      if (events.length === 0) return { inserted: 0, duplicates: 0 };
+      const docs = events.map((e) => ({ _id: `${e.agentId}:${e.eventId}`, ...e, receivedAt }));
+      const fresh = new Set(docs.map((d) => d._id));
+      try {
+        await Event.collection.insertMany(docs as never[], { ordered: false });
+      } catch (err) {
+        const writeErrors = (err as { writeErrors?: Array<{ code?: number; index?: number; err?: { index?: number; code?: number } }> })
+          .writeErrors;
+        if (!writeErrors) throw err;
+        for (const w of writeErrors) {
+          const code = w.code ?? w.err?.code;
+          const index = w.index ?? w.err?.index;
+          if (code !== 11000) throw err;
+          if (index !== undefined) fresh.delete(docs[index]!._id);
+        }
+      }
+      const inserted = events.filter((e) => fresh.has(`${e.agentId}:${e.eventId}`));
+      // Group by bucket first: one $inc upsert per agent-hour and agent-day, not per event.
+      const increments = new Map<
+        string,
+        { filter: { agentId: string; granularity: Granularity; start: Date }; inc: Record<string, number> }
+      >();
+      for (const e of inserted) {
+        for (const granularity of ['hour', 'day'] as const) {
+          const start = bucketStart(e.time, granularity);
+          const id = `${e.agentId}:${granularity}:${start.toISOString()}`;
+          let entry = increments.get(id);
+          if (!entry) {
+            entry = { filter: { agentId: e.agentId, granularity, start }, inc: {} };
+            increments.set(id, entry);
+          }
+          const add = (key: string, n: number) => (entry!.inc[key] = (entry!.inc[key] ?? 0) + n);
+          add('count', 1);
+          add(`outcomes.${e.outcome === 'handed-to-human' ? 'handedToHuman' : e.outcome}`, 1);
+          if (e.correctness !== undefined) {
+            add('correctSum', e.correctness);
+            add('correctCount', 1);
+          }
+          add('costSum', e.costUSD);
+          add('tokens', e.tokens ?? 0);
+          add(`latency.${binOf(e.latencyMs, LATENCY_BINS)}`, 1);
+          add(`cost.${binOf(e.costUSD, COST_BINS)}`, 1);
+          add(`tasks.${fieldKey(e.taskType)}`, 1);
+          if (e.segment) {
+            const seg = fieldKey(e.segment);
+            add(`segments.${seg}.total`, 1);
+            if (e.favourable ?? e.outcome === 'success') add(`segments.${seg}.favourable`, 1);
+          }
+        }
+      }
+      for (const [id, { filter, inc }] of increments) {
+        await RollupModel.collection.updateOne({ _id: id as never }, { $inc: inc, $setOnInsert: filter }, { upsert: true });
+      }
+      return { inserted: inserted.length, duplicates: events.length - inserted.length };
+    },
+
+    /** Rollups of an agent in [from, to), oldest first. */
+    async rollups(agentId: string, granularity: Granularity, from: Date, to: Date): Promise<Rollup[]> {
+      const docs = await RollupModel.collection
+        .find({ agentId: String(agentId), granularity, start: { $gte: from, $lt: to } })
+        .sort({ start: 1 })
+        .toArray();
+      return docs.map((d) => ({
+        agentId: d.agentId,
+        granularity: d.granularity,
+        start: d.start,
+        count: d.count ?? 0,
+        outcomes: { success: d.outcomes?.success ?? 0, failure: d.outcomes?.failure ?? 0, handedToHuman: d.outcomes?.handedToHuman ?? 0 },
+        correctSum: d.correctSum ?? 0,
+        correctCount: d.correctCount ?? 0,
+        costSum: d.costSum ?? 0,
+        tokens: d.tokens ?? 0,
+        latency: d.latency ?? {},
+        cost: d.cost ?? {},
+        segments: d.segments ?? {},
+        tasks: d.tasks ?? {},
+      }));
+    },
+
+    /** The agent whose live (unrevoked) telemetry credential has this hash, with its status. */
+    async agentByKeyHash(hash: string): Promise<{ agentId: string; status: string } | undefined> {
+      const doc = await connection
+        .collection('agents')
+        .findOne({ credentials: { $elemMatch: { hash: String(hash), revokedAt: { $exists: false } } } }, { projection: { status: 1 } });
+      return doc ? { agentId: String(doc._id), status: String(doc.status) } : undefined;
+    },
+
+    /** Which of these agent ids exist in the registry. */
+    async knownAgents(agentIds: string[]): Promise<Map<string, string>> {
+      const docs = await connection
+        .collection('agents')
+        .find({ _id: { $in: agentIds.map(String) as never[] } }, { projection: { status: 1 } })
+        .toArray();
+      return new Map(docs.map((d) => [String(d._id), String(d.status)]));
+    },
+
+    /** The newest event time of an agent, for dormancy. */
+    async lastEventAt(agentId: string): Promise<Date | undefined> {
+      const doc = await Event.collection
+        .find({ agentId: String(agentId) })
+        .sort({ time: -1 })
+        .limit(1)
+        .next();
+      return doc?.time;
+    },
+
+    /** Raw events of an agent, newest first, for the decision log. */
+    async events(agentId: string, filter: { since?: Date; outcome?: string; limit?: number } = {}) {
+      const query: Record<string, unknown> = { agentId: String(agentId) };
+      if (filter.since) query.time = { $gte: filter.since };
+      if (filter.outcome) query.outcome = String(filter.outcome);
+      return Event.collection
+        .find(query)
+        .sort({ time: -1 })
+        .limit(Math.min(filter.limit ?? 50, 500))
+        .toArray();
+    },
+
+    /** Deletes raw events older than `before` (rollups stay); the embedded server has no TTL indexes. */
+    async purgeEventsBefore(before: Date): Promise<number> {
+      return (await Event.collection.deleteMany({ time: { $lt: before } })).deletedCount;
+    },
+  };
+}
+
+export type TelemetryStore = ReturnType<typeof createTelemetryStore>;

@@ -1,0 +1,80 @@
+import { driftPolicySchema } from '../../src/config/schemas.js';
+import { assessCheckIn, sumWindow } from '../../src/core/checkin.js';
+import { createTelemetryStore, type TelemetryStore } from '../../src/store/telemetry-store.js';
+import { openTestDb, type TestDb } from '../helpers/db.js';
+import { generateEvents, type Profile } from '../helpers/synthetic-telemetry.js';
+
+const DAY = 86_400_000;
+const END = new Date('2026-11-20T00:00:00Z');
+const policy = driftPolicySchema.parse({});
+
+describe('check-ins on synthetic telemetry (rollups in the embedded database)', () => {
+  let db: TestDb;
+  let store: TelemetryStore;
+  beforeAll(async () => {
+    db = await openTestDb();
+    store = createTelemetryStore(db.connection);
+    await store.ensureIndexes();
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+
+  async function review(profile: Profile, agentId: string) {
+    await store.ingest(generateEvents({ agentId, profile, days: 30, end: END, seed: agentId.length * 7 }));
+    const daily = await store.rollups(agentId, 'day', new Date(END.getTime() - 30 * DAY), END);
+    expect(daily).toHaveLength(30);
+    const baseline = sumWindow(daily.slice(9, 23), 14);
+    const current = sumWindow(daily.slice(23), 7);
+    const accuracy = daily.map((d) => d.correctSum / d.correctCount);
+    return assessCheckIn(policy, baseline, current, accuracy);
+  }
+
+  it('a healthy agent raises nothing', async () => {
+    const result = await review('healthy', 'agt_000000000000aaaa');
+    expect(result.findings).toEqual([]);
+    expect(result.verdict).toBe('healthy');
+    expect(result.recommendation).toBe('keep');
+  });
+
+  it('accuracy falling from 0.92 to 0.80 is a significant drop: degraded, retrain', async () => {
+    const result = await review('accuracy-drop', 'agt_000000000000bbbb');
+    const finding = result.findings.find((f) => f.metric === 'accuracy')!;
+    expect(finding.method).toBe('two-proportion z-test');
+    expect(finding.statistic).toBeLessThan(-5);
+    expect(finding.severity).toBe('degraded');
+    expect(finding.summary).toMatch(
+      /^accuracy fell from 0\.9\d\d to 0\.(79|8\d)\d \(−0\.1\d\d; z = -\d+\.\d\d, p < 0\.000001, below 0\.01\)$/,
+    );
+    expect(result.verdict).toBe('degraded');
+    expect(result.recommendation).toBe('retrain');
+  });
+
+  it('a latency shift is found by PSI over the histogram bins', async () => {
+    const result = await review('latency-shift', 'agt_000000000000cccc');
+    const finding = result.findings.find((f) => f.metric === 'p95-latency')!;
+    expect(finding.method).toBe('population stability index');
+    expect(finding.statistic).toBeGreaterThan(policy.psiDegraded);
+    expect(finding.severity).toBe('degraded');
+    expect(result.findings.some((f) => f.metric === 'accuracy')).toBe(false);
+  });
+
+  it('a biased agent fails the four-fifths rule', async () => {
+    const result = await review('biased', 'agt_000000000000dddd');
+    const finding = result.findings.find((f) => f.metric === 'fairness')!;
+    expect(finding.statistic).toBeGreaterThan(0.5);
+    expect(finding.statistic).toBeLessThan(0.75);
+    expect(finding.summary).toMatch(/south 5\d\.\d% vs north (7|8)\d\.\d% \(ratio 0\.\d\d < 0\.8\)/);
+    expect(result.verdict).toBe('degraded');
+  });
+
+  it('rollups count a retried batch once and keep check-in cost independent of raw volume', async () => {
+    const events = generateEvents({ agentId: 'agt_000000000000eeee', profile: 'healthy', days: 2, end: END, perDay: 50 });
+    expect(await store.ingest(events)).toEqual({ inserted: 100, duplicates: 0 });
+    expect(await store.ingest(events.slice(0, 30))).toEqual({ inserted: 0, duplicates: 30 });
+    const days = await store.rollups('agt_000000000000eeee', 'day', new Date(END.getTime() - 2 * DAY), END);
+    expect(days.map((d) => d.count)).toEqual([50, 50]);
+    const hours = await store.rollups('agt_000000000000eeee', 'hour', new Date(END.getTime() - 2 * DAY), END);
+    expect(hours.reduce((n, h) => n + h.count, 0)).toBe(100);
+  });
+});
