@@ -1,0 +1,326 @@
+import { randomBytes } from 'node:crypto';
+import type { Escalation, OrgConfig, Person } from '../config/schemas.js';
+import { findPersonByEmail, hasRole, peopleWithRole, roleById, rotationLevels } from '../config/directory.js';
+import type { AuditLog } from './audit.js';
+import { ConflictError, ForbiddenError, NotFoundError, RequestClosedError, InvalidInputError } from './errors.js';
+import type { Notifier, OutgoingCard } from './notifications.js';
+
+export type AlertKind = 'drift' | 'fairness' | 'error-spike' | 'dormant' | 'ownerless' | 'shadow' | 'retired-key';
+export type AlertStatus = 'open' | 'acknowledged' | 'snoozed' | 'resolved';
+export type AlertSeverity = 'warning' | 'critical';
+
+export interface AlertRecord {
+  id: string;
+  kind: AlertKind;
+  /** The agent concerned (for shadow agents, the unregistered id they used). */
+  agentId: string;
+  severity: AlertSeverity;
+  status: AlertStatus;
+  summary: string;
+  details: Record<string, unknown>;
+  rotation: string;
+  /** Escalation level being paged (0 = first level). */
+  level: number;
+  /** How many times the escalation went round all levels. */
+  loops: number;
+  occurrences: number;
+  createdAt: string;
+  updatedAt: string;
+  acknowledgedBy?: string;
+  acknowledgedAt?: string;
+  snoozedUntil?: string;
+  resolvedBy?: string;
+  resolvedAt?: string;
+  version: number;
+}
+
+/** Persistence of alerts: one open alert per kind and agent (a unique key), replaced by version. */
+export interface AlertRepository {
+  /** Inserts when no open alert of this kind exists for the agent; else returns the open one. */
+  openOrGet(alert: AlertRecord): Promise<{ alert: AlertRecord; created: boolean }>;
+  get(id: string): Promise<AlertRecord | undefined>;
+  replace(alert: AlertRecord, expectedVersion: number): Promise<boolean>;
+  list(filter: { status?: AlertStatus[]; agentId?: string; kind?: AlertKind }): Promise<AlertRecord[]>;
+  saveMessage(alertId: string, person: string, ref: Record<string, unknown>): Promise<void>;
+  messages(alertId: string): Promise<Array<{ person: string; ref: Record<string, unknown> }>>;
+}
+
+export interface AlertTimer {
+  alertId: string;
+  kind: 'escalate' | 'renotify' | 'wake';
+  /** The level the timer was set for: a timer for an older level is stale. */
+  level: number;
+  loops: number;
+}
+
+export interface AlertTimers {
+  schedule(at: Date, timer: AlertTimer): Promise<void>;
+}
+
+export interface AlertPresenter {
+  alert(alert: AlertRecord, viewer: string): OutgoingCard;
+}
+
+export interface AlertServiceDeps {
+  org: OrgConfig;
+  alerts: AlertRepository;
+  audit: AuditLog;
+  notifier: Notifier;
+  timers: AlertTimers;
+  presenter: AlertPresenter;
+  /** Looks up an agent's catalog role, for its escalation policy. */
+  roleOf(agentId: string): Promise<string | undefined>;
+  clock?: () => Date;
+  /** Length of a policy "minute" in ms (tests shrink it to run escalations in seconds). */
+  minuteMs?: number;
+}
+
+export const SNOOZE_CHOICES = { '1h': 3_600_000, '4h': 4 * 3_600_000, '24h': 24 * 3_600_000 } as const;
+
+/**
+ * Alerts and on-call: one open alert per kind and agent (raised again, it is updated, not
+ * duplicated); the rotation's first level is paged, re-notified every N minutes and escalated to
+ * the next level after M minutes without acknowledgement, for a bounded number of loops.
+ */
+export class AlertService {
+  private readonly clock: () => Date;
+  private readonly minute: number;
+
+  constructor(private readonly deps: AlertServiceDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+    this.minute = deps.minuteMs ?? 60_000;
+  }
+
+  async raise(input: {
+    kind: AlertKind;
+    agentId: string;
+    severity: AlertSeverity;
+    summary: string;
+    details?: Record<string, unknown>;
+  }): Promise<AlertRecord> {
+    const now = this.clock().toISOString();
+    const candidate: AlertRecord = {
+      id: `alr_${randomBytes(8).toString('hex')}`,
+      kind: input.kind,
+      agentId: input.agentId,
+      severity: input.severity,
+      status: 'open',
+      summary: input.summary,
+      details: input.details ?? {},
+      rotation: this.deps.org.settings.alertRotation,
+      level: 0,
+      loops: 0,
+      occurrences: 1,
+      createdAt: now,
+      updatedAt: now,
+      version: 0,
+    };
+    const { alert, created } = await this.deps.alerts.openOrGet(candidate);
+    if (created) {
+      await this.deps.audit.append({
+        actor: { kind: 'system', name: 'supervision' },
+        action: 'alert.raised',
+        subject: { type: 'alert', id: alert.id, agentId: alert.agentId },
+        details: { kind: alert.kind, severity: alert.severity, summary: alert.summary },
+      });
+      await this.page(alert);
+      await this.scheduleNext(alert);
+      return alert;
+    }
+    return this.mutate(alert.id, (a) => {
+      a.summary = input.summary;
+      a.details = { ...a.details, ...(input.details ?? {}) };
+      a.occurrences += 1;
+      if (input.severity === 'critical') a.severity = 'critical';
+      return true;
+    });
+  }
+
+  async acknowledge(actor: string, alertId: string): Promise<AlertRecord> {
+    this.assertResponder(actor);
+    const alert = await this.mutate(alertId, (a) => {
+      if (a.status === 'resolved') throw new RequestClosedError('completed', a.resolvedAt ? new Date(a.resolvedAt) : undefined);
+      if (a.status === 'acknowledged') return false;
+      a.status = 'acknowledged';
+      a.acknowledgedBy = actor;
+      a.acknowledgedAt = this.clock().toISOString();
+      return true;
+    });
+    await this.audited(actor, 'alert.acknowledged', alert, {});
+    return alert;
+  }
+
+  async escalateNow(actor: string, alertId: string): Promise<AlertRecord> {
+    this.assertResponder(actor);
+    const alert = await this.mutate(alertId, (a) => {
+      if (a.status === 'resolved') throw new RequestClosedError('completed', a.resolvedAt ? new Date(a.resolvedAt) : undefined);
+      this.climb(a);
+      a.status = 'open';
+      return true;
+    });
+    await this.audited(actor, 'alert.escalated', alert, { level: alert.level + 1, manual: true });
+    await this.page(alert);
+    await this.scheduleNext(alert);
+    return alert;
+  }
+
+  async snooze(actor: string, alertId: string, choice: string): Promise<AlertRecord> {
+    this.assertResponder(actor);
+    const ms = SNOOZE_CHOICES[choice as keyof typeof SNOOZE_CHOICES];
+    if (!ms) throw new InvalidInputError(`Snooze for ${Object.keys(SNOOZE_CHOICES).join(', ')}.`);
+    const until = new Date(this.clock().getTime() + ms);
+    const alert = await this.mutate(alertId, (a) => {
+      if (a.status === 'resolved') throw new RequestClosedError('completed', a.resolvedAt ? new Date(a.resolvedAt) : undefined);
+      a.status = 'snoozed';
+      a.snoozedUntil = until.toISOString();
+      return true;
+    });
+    await this.audited(actor, 'alert.snoozed', alert, { until: until.toISOString() });
+    await this.deps.timers.schedule(until, { alertId, kind: 'wake', level: alert.level, loops: alert.loops });
+    return alert;
+  }
+
+  async resolve(actor: string, alertId: string): Promise<AlertRecord> {
+    this.assertResponder(actor);
+    const alert = await this.mutate(alertId, (a) => {
+      if (a.status === 'resolved') return false;
+      a.status = 'resolved';
+      a.resolvedBy = actor;
+      a.resolvedAt = this.clock().toISOString();
+      return true;
+    });
+    await this.audited(actor, 'alert.resolved', alert, {});
+    return alert;
+  }
+
+  /** A due timer: escalate, re-notify or wake from snooze; a stale timer changes nothing. */
+  async onTimer(timer: AlertTimer): Promise<void> {
+    const current = await this.deps.alerts.get(timer.alertId);
+    if (!current || current.level !== timer.level || current.loops !== timer.loops) return;
+    if (timer.kind === 'wake') {
+      if (current.status !== 'snoozed') return;
+      const woken = await this.mutate(current.id, (a) => {
+        if (a.status !== 'snoozed') return false;
+        a.status = 'open';
+        delete a.snoozedUntil;
+        return true;
+      });
+      await this.page(woken);
+      await this.scheduleNext(woken);
+      return;
+    }
+    if (current.status !== 'open') return;
+    if (timer.kind === 'renotify') {
+      await this.page(current);
+      const policy = await this.policyFor(current);
+      await this.deps.timers.schedule(new Date(this.clock().getTime() + policy.renotifyMinutes * this.minute), timer);
+      return;
+    }
+    const policy = await this.policyFor(current);
+    if (current.level + 1 >= this.levels(current).length && current.loops >= policy.maxLoops) return;
+    let changed = false;
+    const escalated = await this.mutate(current.id, (a) => {
+      if (a.status !== 'open' || a.level !== timer.level || a.loops !== timer.loops) return false;
+      this.climb(a);
+      changed = true;
+      return true;
+    });
+    if (!changed) return;
+    await this.deps.audit.append({
+      actor: { kind: 'system', name: 'scheduler' },
+      action: 'alert.escalated',
+      subject: { type: 'alert', id: escalated.id, agentId: escalated.agentId },
+      details: {
+        level: escalated.level + 1,
+        loops: escalated.loops,
+        paged: this.levels(escalated)[escalated.level]?.map((p) => p.email) ?? [],
+      },
+    });
+    await this.page(escalated);
+    await this.scheduleNext(escalated);
+  }
+
+  /** People paged at the alert's current level. */
+  pagedPeople(alert: AlertRecord): Person[] {
+    return this.levels(alert)[alert.level] ?? [];
+  }
+
+  private climb(a: AlertRecord): void {
+    const levels = this.levels(a).length;
+    if (a.level + 1 < levels) a.level += 1;
+    else {
+      a.level = 0;
+      a.loops += 1;
+    }
+  }
+
+  private levels(alert: AlertRecord): Person[][] {
+    return rotationLevels(this.deps.org, alert.rotation) ?? [];
+  }
+
+  private async policyFor(alert: AlertRecord): Promise<Escalation> {
+    const roleId = await this.deps.roleOf(alert.agentId);
+    return (roleId ? roleById(this.deps.org, roleId)?.escalation : undefined) ?? this.deps.org.settings.defaultEscalation;
+  }
+
+  private async scheduleNext(alert: AlertRecord): Promise<void> {
+    const policy = await this.policyFor(alert);
+    const now = this.clock().getTime();
+    const timer = { alertId: alert.id, level: alert.level, loops: alert.loops };
+    await this.deps.timers.schedule(new Date(now + policy.escalateAfterMinutes * this.minute), { ...timer, kind: 'escalate' });
+    if (policy.renotifyMinutes < policy.escalateAfterMinutes) {
+      await this.deps.timers.schedule(new Date(now + policy.renotifyMinutes * this.minute), { ...timer, kind: 'renotify' });
+    }
+  }
+
+  /** Sends the alert card to the current level, and updates every card sent before. */
+  private async page(alert: AlertRecord): Promise<void> {
+    const sent = await this.deps.alerts.messages(alert.id);
+    for (const m of sent) {
+      await this.deps.notifier.update(m.ref as never, this.deps.presenter.alert(alert, m.person)).catch(() => undefined);
+    }
+    for (const person of this.pagedPeople(alert)) {
+      const ref = await this.deps.notifier.send(person.email, this.deps.presenter.alert(alert, person.email));
+      if (ref) await this.deps.alerts.saveMessage(alert.id, person.email, ref);
+    }
+  }
+
+  private async refreshCards(alert: AlertRecord): Promise<void> {
+    for (const m of await this.deps.alerts.messages(alert.id)) {
+      await this.deps.notifier.update(m.ref as never, this.deps.presenter.alert(alert, m.person)).catch(() => undefined);
+    }
+  }
+
+  private async audited(actor: string, action: string, alert: AlertRecord, details: Record<string, unknown>): Promise<void> {
+    await this.deps.audit.append({
+      actor: { kind: 'person', email: actor },
+      action,
+      subject: { type: 'alert', id: alert.id, agentId: alert.agentId },
+      details: { kind: alert.kind, ...details },
+    });
+    await this.refreshCards(alert);
+  }
+
+  /** Responders: anyone on the alert rotation, IT admins and security. */
+  private assertResponder(actor: string): void {
+    const person = findPersonByEmail(this.deps.org, actor);
+    const rotation = this.deps.org.settings.alertRotation;
+    if (person && (hasRole(person, `oncall:${rotation}`) || hasRole(person, 'it-admin') || hasRole(person, 'security'))) return;
+    const oncall = peopleWithRole(this.deps.org, `oncall:${rotation}`).map((p) => p.name);
+    throw new ForbiddenError(`Only the on-call rotation (${oncall.join(', ')}), IT admins and security can act on alerts.`);
+  }
+
+  private async mutate(alertId: string, change: (a: AlertRecord) => boolean): Promise<AlertRecord> {
+    for (let attempt = 0; attempt < 30; attempt++) {
+      const stored = await this.deps.alerts.get(String(alertId));
+      if (!stored) throw new NotFoundError('the alert', String(alertId));
+      const next = structuredClone(stored);
+      if (!change(next)) return stored;
+      next.version = stored.version + 1;
+      next.updatedAt = this.clock().toISOString();
+      if (await this.deps.alerts.replace(next, stored.version)) return next;
+      await new Promise((r) => setTimeout(r, Math.random() * 20));
+    }
+    throw new ConflictError(alertId);
+  }
+}

@@ -1,0 +1,90 @@
+import type { OrgConfig } from '../config/schemas.js';
+import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
+import type { AgentRecord } from './agents.js';
+import type { AlertPresenter, AlertRecord } from './alerts.js';
+import type { CheckInPresenter, CheckInRecord } from './checkins.js';
+import type { OutgoingCard } from './notifications.js';
+import { displayDate } from './presenter.js';
+
+const day = (iso: string) => displayDate(iso).split(',')[0]!;
+
+/** The check-in review and alert cards, for one viewer. */
+export class SupervisionCards implements AlertPresenter, CheckInPresenter {
+  constructor(private readonly org: OrgConfig) {}
+
+  checkIn(record: CheckInRecord, agent: AgentRecord, viewer: string): OutgoingCard {
+    const person = findPersonByEmail(this.org, viewer);
+    const canDecide = Boolean(person && (agent.sponsors.includes(person.email) || hasRole(person, 'it-admin')));
+    return {
+      kind: 'checkin',
+      data: {
+        checkInId: record.id,
+        agentId: agent.id,
+        agentName: agent.name,
+        roleTitle: roleById(this.org, agent.catalogRoleId)?.title ?? agent.catalogRoleId,
+        verdict: record.verdict,
+        recommendation: record.recommendation,
+        windowLabel: `${day(record.window.currentFrom)} – ${day(record.window.to)} against the ${Math.round((Date.parse(record.window.currentFrom) - Date.parse(record.window.baselineFrom)) / 86_400_000)} days before`,
+        statusLabel: agent.status,
+        metrics: record.metrics,
+        findings: record.findings.map((f) => ({
+          severity: f.severity,
+          summary: f.summary,
+          method: `${f.method}: ${f.statistic.toFixed(3)} (threshold ${f.threshold})`,
+        })),
+        trend: record.trend,
+        ...(record.decision
+          ? {
+              decision: {
+                choice: record.decision.choice,
+                by: findPersonByEmail(this.org, record.decision.by)?.name ?? record.decision.by,
+                at: displayDate(record.decision.at),
+              },
+            }
+          : {}),
+        canDecide,
+      },
+    };
+  }
+
+  alert(alert: AlertRecord, viewer: string): OutgoingCard {
+    const levels = this.org.rotations.find((r) => r.id === alert.rotation)?.levels ?? [];
+    const paged = (levels[alert.level] ?? []).map((e) => findPersonByEmail(this.org, e)?.name ?? e);
+    const person = findPersonByEmail(this.org, viewer);
+    const responder = Boolean(
+      person && (hasRole(person, `oncall:${alert.rotation}`) || hasRole(person, 'it-admin') || hasRole(person, 'security')),
+    );
+    const name = (email?: string) => (email ? (findPersonByEmail(this.org, email)?.name ?? email) : '');
+    const stateLabel =
+      alert.status === 'acknowledged'
+        ? `Acknowledged by ${name(alert.acknowledgedBy)} on ${displayDate(alert.acknowledgedAt!)}; escalation stopped.`
+        : alert.status === 'snoozed'
+          ? `Snoozed until ${displayDate(alert.snoozedUntil!)}.`
+          : alert.status === 'resolved'
+            ? `Resolved by ${name(alert.resolvedBy)} on ${displayDate(alert.resolvedAt!)}.`
+            : undefined;
+    return {
+      kind: 'alert',
+      data: {
+        alertId: alert.id,
+        agentId: alert.agentId,
+        agentName:
+          typeof alert.details.agentName === 'string'
+            ? alert.details.agentName
+            : alert.kind === 'shadow'
+              ? 'Unregistered agent'
+              : alert.agentId,
+        kind: alert.kind,
+        severity: alert.severity,
+        status: alert.status,
+        summary: alert.summary,
+        levelLabel: `Level ${alert.level + 1} of ${levels.length}${alert.loops ? ` (round ${alert.loops + 1})` : ''} · ${paged.join(', ') || 'nobody'}`,
+        raisedAt: displayDate(alert.createdAt),
+        ...(alert.occurrences > 1 ? { occurrencesLabel: `seen ${alert.occurrences} times` } : {}),
+        ...(stateLabel ? { stateLabel } : {}),
+        canRespond: responder && (alert.status === 'open' || alert.status === 'snoozed'),
+        canSuspend: alert.kind !== 'shadow' && alert.kind !== 'retired-key',
+      },
+    };
+  }
+}

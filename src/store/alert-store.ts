@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import { Schema, type Connection } from 'mongoose';
+import type { AlertRecord, AlertRepository } from '../core/alerts.js';
+
+/**
+ * Alerts, one document each. `openKey` (`kind:agentId`) is unique while the alert is not
+ * resolved, so raising the same alert twice, even from two processes at once, updates one alert.
+ */
+export function createAlertRepository(connection: Connection): AlertRepository & { ensureIndexes(): Promise<void> } {
+  const schema = new Schema(
+    { _id: String, openKey: { type: String, unique: true }, agentId: String, status: String },
+    { collection: 'alerts', strict: false, minimize: false, versionKey: false },
+  );
+  schema.index({ status: 1, agentId: 1 });
+  const Alert = connection.models.Alert ?? connection.model('Alert', schema);
+  const messageSchema = new Schema(
+    { _id: String, alertId: String, person: String, ref: Schema.Types.Mixed },
+    { collection: 'alert_messages', versionKey: false },
+  );
+  messageSchema.index({ alertId: 1 });
+  const Message = connection.models.AlertMessage ?? connection.model('AlertMessage', messageSchema);
+
+  const keyOf = (a: Pick<AlertRecord, 'kind' | 'agentId' | 'status' | 'id'>) =>
+    a.status === 'resolved' ? `${a.kind}:${a.agentId}#${a.id}` : `${a.kind}:${a.agentId}`;
+  const toDoc = (a: AlertRecord) => {
+    const { id, ...rest } = a;
+    return { _id: id, openKey: keyOf(a), ...rest };
+  };
+  const fromDoc = (d: Record<string, unknown>): AlertRecord => {
+    const { _id, openKey: _k, ...rest } = d;
+    return { id: String(_id), ...(rest as Omit<AlertRecord, 'id'>) };
+  };
+
+  return {
+    async ensureIndexes() {
+      await Alert.init();
+      await Message.init();
+    },
+    async openOrGet(alert) {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const existing = await Alert.collection.findOne({ openKey: keyOf(alert) });
+        if (existing) return { alert: fromDoc(existing), created: false };
+        try {
+          await Alert.collection.insertOne(toDoc(alert) as never);
+          return { alert, created: true };
+        } catch (err) {
+          if ((err as { code?: number }).code !== 11000) throw err;
+        }
+      }
+      throw new Error('could not open or find the alert');
+    },
+    async get(id) {
+      const doc = await Alert.collection.findOne({ _id: String(id) as never });
+      return doc ? fromDoc(doc) : undefined;
+    },
+    async replace(alert, expectedVersion) {
+      const { _id, ...fields } = toDoc(alert);
+      const result = await Alert.collection.replaceOne({ _id: _id as never, version: expectedVersion }, fields);
+      return result.modifiedCount === 1;
+    },
+    async list(filter) {
+      const query: Record<string, unknown> = {};
+      if (filter.status) query.status = { $in: filter.status.map(String) };
+      if (filter.agentId) query.agentId = String(filter.agentId);
+      if (filter.kind) query.kind = String(filter.kind);
+      return (await Alert.collection.find(query).sort({ createdAt: -1 }).limit(500).toArray()).map(fromDoc);
+    },
+    async saveMessage(alertId, person, ref) {
+      await Message.collection.insertOne({ _id: `am_${randomBytes(8).toString('hex')}` as never, alertId, person, ref });
+    },
+    async messages(alertId) {
+      return (await Message.collection.find({ alertId: String(alertId) }).toArray()).map((d) => ({ person: d.person, ref: d.ref }));
+    },
+  };
+}

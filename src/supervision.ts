@@ -1,0 +1,117 @@
+import type { Agenda } from 'agenda';
+import type { Connection } from 'mongoose';
+import type { OrgConfig } from './config/schemas.js';
+import type { Logger } from './logger.js';
+import type { AgentRepository } from './core/agents.js';
+import { AlertService, type AlertTimer } from './core/alerts.js';
+import type { AuditLog } from './core/audit.js';
+import { CheckInService } from './core/checkins.js';
+import type { Notifier } from './core/notifications.js';
+import { SupervisionCards } from './core/supervision-cards.js';
+import { createTelemetryRouter } from './http/telemetry.js';
+import { createAlertRepository } from './store/alert-store.js';
+import { createCheckInRepository } from './store/checkin-store.js';
+import { createTelemetryStore } from './store/telemetry-store.js';
+
+export const SupervisionJobs = {
+  alertTimer: 'alerts.timer',
+  sweep: 'checkins.sweep',
+  purge: 'telemetry.purge',
+} as const;
+
+export interface SupervisionSettings {
+  connection: Connection;
+  agenda: Agenda;
+  org: OrgConfig;
+  audit: AuditLog;
+  agents: AgentRepository;
+  notifier: Notifier;
+  log: Logger;
+  /** SHA-256 digests of platform telemetry keys. */
+  platformKeyHashes?: string[];
+  /** Length of an escalation-policy minute in ms (tests shrink it). */
+  minuteMs?: number;
+  /** How often due check-ins are looked for. */
+  sweepEvery?: string;
+  clock?: () => Date;
+}
+
+/**
+ * Telemetry ingest, check-ins and on-call alerts on one database, with their Agenda jobs:
+ * alert timers (escalate, re-notify, wake), the check-in sweep and the raw-event purge.
+ */
+export async function createSupervision(s: SupervisionSettings) {
+  const clock = s.clock ?? (() => new Date());
+  const telemetry = createTelemetryStore(s.connection);
+  const alertRepo = createAlertRepository(s.connection);
+  const checkinRepo = createCheckInRepository(s.connection);
+  await Promise.all([telemetry.ensureIndexes(), alertRepo.ensureIndexes(), checkinRepo.ensureIndexes()]);
+  const cards = new SupervisionCards(s.org);
+  const alerts = new AlertService({
+    org: s.org,
+    alerts: alertRepo,
+    audit: s.audit,
+    notifier: s.notifier,
+    timers: { schedule: async (at, timer) => void (await s.agenda.schedule(at, SupervisionJobs.alertTimer, timer)) },
+    presenter: cards,
+    roleOf: async (agentId) => (await s.agents.get(agentId))?.catalogRoleId,
+    clock,
+    ...(s.minuteMs ? { minuteMs: s.minuteMs } : {}),
+  });
+  const checkins = new CheckInService({
+    org: s.org,
+    agents: s.agents,
+    telemetry,
+    checkins: checkinRepo,
+    alerts,
+    audit: s.audit,
+    notifier: s.notifier,
+    presenter: cards,
+    clock,
+  });
+
+  s.agenda.define(SupervisionJobs.alertTimer, async (job) => {
+    await alerts.onTimer(job.attrs.data as AlertTimer);
+  });
+  s.agenda.define(SupervisionJobs.sweep, async () => {
+    const result = await checkins.sweep(clock());
+    if (result.ran || result.dormant || result.ownerless) s.log.info(result, 'check-in sweep');
+  });
+  s.agenda.define(SupervisionJobs.purge, async () => {
+    const before = new Date(clock().getTime() - s.org.settings.rawEventRetentionDays * 86_400_000);
+    const deleted = await telemetry.purgeEventsBefore(before);
+    if (deleted) s.log.info({ deleted, before: before.toISOString() }, 'purged raw telemetry past retention');
+  });
+  await s.agenda.every(s.sweepEvery ?? '15 minutes', SupervisionJobs.sweep, {}, { skipImmediate: true });
+  await s.agenda.every('1 day', SupervisionJobs.purge, {}, { skipImmediate: true });
+
+  const router = createTelemetryRouter({
+    store: telemetry,
+    platformKeyHashes: s.platformKeyHashes ?? [],
+    log: s.log.child({ component: 'telemetry' }),
+    onUnregistered: async (agentIds) => {
+      for (const agentId of agentIds) {
+        await alerts.raise({
+          kind: 'shadow',
+          agentId,
+          severity: 'critical',
+          summary: `Telemetry arrived for ${agentId}, which is not registered in Roster: an unregistered ("shadow") agent is running.`,
+          details: { agentName: 'Unregistered agent' },
+        });
+      }
+    },
+    onRetiredKey: async (agentId) => {
+      const agent = await s.agents.get(agentId);
+      await alerts.raise({
+        kind: 'retired-key',
+        agentId,
+        severity: 'critical',
+        summary: `${agent?.name ?? agentId} is ${agent?.status ?? 'retired'} but still sends telemetry with its old key: a retired agent is still running.`,
+        details: { agentName: agent?.name ?? agentId },
+      });
+    },
+  });
+  return { telemetry, alerts, checkins, cards, router, alertRepo, checkinRepo };
+}
+
+export type Supervision = Awaited<ReturnType<typeof createSupervision>>;

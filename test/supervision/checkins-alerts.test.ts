@@ -1,0 +1,155 @@
+import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
+import { createSupervision, type Supervision } from '../../src/supervision.js';
+import { eventually, people, startHarness, type Harness } from '../helpers/harness.js';
+import { silentLogger } from '../helpers/logger.js';
+import { generateEvents, type Profile } from '../helpers/synthetic-telemetry.js';
+
+const DAY = 86_400_000;
+const NOW = new Date(Date.UTC(2026, 10, 25, 6));
+const ONCALL_L1 = ['liam.oneill@brightwater.example', 'aisha.khan@brightwater.example'];
+const ONCALL_L2 = ['noah.fischer@brightwater.example'];
+
+describe('check-ins and on-call alerts (embedded database, scheduler running)', () => {
+  let h: Harness;
+  let sup: Supervision;
+
+  beforeEach(async () => {
+    h = await startHarness();
+    sup = await createSupervision({
+      connection: h.db.connection,
+      agenda: h.scheduler.agenda,
+      org: h.org,
+      audit: h.services.audit,
+      agents: h.services.agents,
+      notifier: h.notifier,
+      log: silentLogger(),
+      minuteMs: 40, // the default policy's 15 and 30 minutes become 0.6 s and 1.2 s
+    });
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  async function activeAgent(name: string, profile: Profile | 'dormant', status: 'active' | 'probation' = 'active'): Promise<AgentRecord> {
+    const id = newAgentId();
+    const now = new Date(NOW.getTime() - 40 * DAY).toISOString();
+    const agent: AgentRecord = {
+      id,
+      name,
+      catalogRoleId: 'support-assistant',
+      version: '1.0.0',
+      sponsors: [people.tom],
+      businessUnit: 'customer-support',
+      status,
+      purpose: 'Answers customer tickets.',
+      requestedBy: people.tom,
+      requestRunId: `run_${id}`,
+      credentials: [],
+      knowledgeNotes: [],
+      complianceTags: [],
+      createdAt: now,
+      updatedAt: now,
+      statusChangedAt: now,
+    };
+    await h.services.agents.insert(agent);
+    if (profile !== 'dormant') {
+      const end = new Date(Math.floor(NOW.getTime() / DAY) * DAY);
+      // support-assistant reviews 14-day windows: the drift covers the whole current window.
+      await sup.telemetry.ingest(generateEvents({ agentId: id, profile, days: 30, end, seed: name.length, driftDays: 14 }));
+    }
+    return agent;
+  }
+
+  it('a healthy agent raises nothing and its sponsor gets a healthy review', async () => {
+    const agent = await activeAgent('Calm Responder', 'healthy');
+    const record = await sup.checkins.run(agent.id, NOW);
+    expect(record.verdict).toBe('healthy');
+    expect(await sup.alertRepo.list({ agentId: agent.id })).toEqual([]);
+    expect((await h.services.agents.get(agent.id))?.status).toBe('active');
+    const [review] = h.notifier.to(people.tom, 'checkin');
+    expect(review!.card.data).toMatchObject({ verdict: 'healthy', recommendation: 'keep', canDecide: true });
+  });
+
+  it('accuracy 0.92 → 0.80: degraded, probation, a drift alert paging on-call level 1, and Retrain recorded once', async () => {
+    const agent = await activeAgent('Slipping Responder', 'accuracy-drop');
+    const record = await sup.checkins.run(agent.id, NOW);
+    expect(record.verdict).toBe('degraded');
+    expect(record.findings.find((f) => f.metric === 'accuracy')?.statistic).toBeLessThan(-5);
+    expect((await h.services.agents.get(agent.id))?.status).toBe('probation');
+    const [alert] = await sup.alertRepo.list({ agentId: agent.id });
+    expect(alert).toMatchObject({ kind: 'drift', severity: 'critical', status: 'open', level: 0 });
+    for (const person of ONCALL_L1)
+      expect(h.notifier.to(person, 'alert')[0]?.card.data).toMatchObject({ alertId: alert!.id, canRespond: true });
+    const trail = (await h.services.audit.export({ agentId: agent.id })).map((e) => e.action);
+    expect(trail).toEqual(expect.arrayContaining(['checkin.completed', 'agent.status-changed', 'alert.raised']));
+
+    // The sponsor chooses Retrain; a second click changes nothing.
+    await sup.checkins.decide(people.tom, record.id, 'retrain');
+    const again = await sup.checkins.decide(people.tom, record.id, 'keep');
+    expect(again.record.decision?.choice).toBe('retrain');
+    expect(
+      (await h.services.audit.export({ agentId: agent.id })).filter((e) => e.action.startsWith('checkin.r') || e.action === 'checkin.keep'),
+    ).toHaveLength(1);
+    await expect(sup.checkins.decide(people.daniel, record.id, 'retire')).rejects.toMatchObject({ code: 'forbidden' });
+
+    // Raised again by the next check-in, the same alert is updated, not duplicated.
+    await sup.checkins.run(agent.id, NOW);
+    const alerts = await sup.alertRepo.list({ agentId: agent.id, kind: 'drift' });
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.occurrences).toBe(2);
+  });
+
+  it('a biased agent raises a fairness alert; recovery moves a probation agent back to active', async () => {
+    const biased = await activeAgent('Uneven Responder', 'biased');
+    const record = await sup.checkins.run(biased.id, NOW);
+    expect(record.findings.map((f) => f.metric)).toContain('fairness');
+    expect((await sup.alertRepo.list({ agentId: biased.id }))[0]).toMatchObject({ kind: 'fairness' });
+
+    const recovering = await activeAgent('Recovered Responder', 'healthy', 'probation');
+    await sup.checkins.run(recovering.id, NOW);
+    expect((await h.services.agents.get(recovering.id))?.status).toBe('active');
+  });
+
+  it('the sweep flags a dormant agent still holding access, once', async () => {
+    const agent = await activeAgent('Silent Responder', 'dormant');
+    await h.services.agents.update(agent.id, { statusChangedAt: new Date(NOW.getTime() - 120 * DAY).toISOString() });
+    const first = await sup.checkins.sweep(NOW);
+    expect(first.dormant).toBe(1);
+    await sup.checkins.sweep(NOW);
+    const dormant = await sup.alertRepo.list({ agentId: agent.id, kind: 'dormant' });
+    expect(dormant).toHaveLength(1);
+    expect(dormant[0]!.summary).toMatch(/no telemetry for 120 days/);
+  });
+
+  it('an unacknowledged alert escalates from level 1 to level 2, and stops once acknowledged', async () => {
+    const alert = await sup.alerts.raise({
+      kind: 'error-spike',
+      agentId: 'agt_00000000000000aa',
+      severity: 'critical',
+      summary: 'Failure rate jumped to 40%.',
+    });
+    expect(h.notifier.to(ONCALL_L2[0]!, 'alert')).toHaveLength(0);
+    const escalated = await eventually(async () => {
+      const a = await sup.alertRepo.get(alert.id);
+      return a && a.level === 1 ? a : undefined;
+    }, 10_000);
+    expect(escalated.status).toBe('open');
+    expect(h.notifier.to(ONCALL_L2[0]!, 'alert')).toHaveLength(1);
+    expect(
+      (await h.services.audit.export()).some(
+        (e) => e.action === 'alert.escalated' && (e.details.paged as string[]).includes(ONCALL_L2[0]!),
+      ),
+    ).toBe(true);
+
+    await sup.alerts.acknowledge(ONCALL_L2[0]!, alert.id);
+    const levelAtAck = (await sup.alertRepo.get(alert.id))!;
+    await new Promise((r) => setTimeout(r, 3000));
+    const later = (await sup.alertRepo.get(alert.id))!;
+    expect(later.status).toBe('acknowledged');
+    expect([later.level, later.loops]).toEqual([levelAtAck.level, levelAtAck.loops]);
+    const card = h.notifier.to(ONCALL_L1[0]!, 'alert')[0]!.card.data;
+    expect(card).toMatchObject({ status: 'acknowledged', canRespond: false });
+    expect(String(card.stateLabel)).toContain('Acknowledged by Noah Fischer');
+    await expect(sup.alerts.acknowledge(people.daniel, alert.id)).rejects.toMatchObject({ code: 'forbidden' });
+  }, 30_000);
+});
