@@ -4,6 +4,7 @@ import { createLogger } from './logger.js';
 import { startRoster } from './app.js';
 import { loadFlowDefinitions } from './services.js';
 import { createSlackChannel } from './channels/slack/index.js';
+import { createTeamsChannel } from './channels/teams/index.js';
 import { EmbeddedMongoError } from './store/embedded/embedded-mongo.js';
 
 /** Exit code for a configuration that cannot be used (bad env or config files). */
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
 
   let roster;
   try {
-    roster = await startRoster({ env, org, flows, log, channels: [createSlackChannel] });
+    roster = await startRoster({ env, org, flows, log, channels: [createSlackChannel, createTeamsChannel] });
   } catch (err) {
     if (err instanceof EmbeddedMongoError) {
       process.stderr.write(`Roster cannot start: ${err.message}\n`);

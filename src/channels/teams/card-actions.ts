@@ -1,0 +1,140 @@
+import type { AdaptiveCard, AgentApplication, TurnContext, TurnState } from '@microsoft/agents-hosting';
+import type { Person } from '../../config/schemas.js';
+import { CARD_ACTIONS } from '../../cards/ids.js';
+import type { CardModel } from '../../cards/view-models.js';
+import { isRosterError } from '../../core/errors.js';
+import type { Logger } from '../../logger.js';
+import type { ChatService } from '../chat.js';
+import { adaptiveCard, cardMessage } from './cards.js';
+import type { TeamsRouteDeps } from './conversation.js';
+import { actionSchema, approvalIds, denyReason, evaluationFormValues, requestFormValues } from './forms.js';
+import { isPersonal } from './identity.js';
+
+type ActionWork = (person: Person, data: Record<string, unknown>, context: TurnContext) => Promise<CardModel>;
+type Verbs = Parameters<AgentApplication<TurnState>['adaptiveCards']['actionExecute']>[0];
+
+/**
+ * `Action.Execute` (Universal Actions): each verb from CARD_ACTIONS becomes one call of the chat
+ * service, and the card it returns is the invoke response, which Teams shows to the person who
+ * clicked in place of the card they clicked (REPLACE_FOR_INTERACTOR, the SDK default). Everyone
+ * else's copy of an approval changes through the notifier: the flow engine updates every
+ * approval card and status card it sent. Unknown people, refusals and failures are answered
+ * with a card too: an invoke never fails silently and never returns a 500.
+ */
+export function registerCardActions(app: AgentApplication<TurnState>, deps: TeamsRouteDeps): void {
+  const { chat, identity, log } = deps;
+
+  const on = (verbs: Verbs, work: ActionWork) => {
+    app.adaptiveCards.actionExecute(verbs, async (context, _state, action): Promise<AdaptiveCard> => {
+      const person = await identity.person(context);
+      if (!person) return adaptiveCard(chat.unknownPersonCard());
+      const parsed = actionSchema.safeParse(action);
+      const data = (parsed.success ? parsed.data.data : undefined) ?? {};
+      try {
+        return adaptiveCard(await work(person, data, context));
+      } catch (err) {
+        return adaptiveCard(
+          chat.errorCard(err, { verb: parsed.success ? parsed.data.verb : undefined, teamsUser: context.activity.from?.aadObjectId }),
+        );
+      }
+    });
+  };
+
+  on(CARD_ACTIONS.catalogRequest, async (person, data) => {
+    const roleId = typeof data.roleId === 'string' ? data.roleId : '';
+    return chat.requestForm(person, roleId).card;
+  });
+
+  on(CARD_ACTIONS.agentRequestSubmit, async (person, data) => {
+    const values = requestFormValues(data);
+    const result = await chat.submitRequest(person, values);
+    if (!result.ok) return result.reply.card;
+    return submittedNotice(chat, values.agentName ?? 'Your agent', result.agentId);
+  });
+
+  on(CARD_ACTIONS.evaluationOpen, async (person, data) => {
+    const agentId = typeof data.agentId === 'string' ? data.agentId : '';
+    return (await chat.evaluationForm(person, agentId)).card;
+  });
+
+  on(CARD_ACTIONS.evaluationSubmit, async (person, data) => {
+    return (await chat.submitEvaluation(person, evaluationFormValues(data))).reply.card;
+  });
+
+  on(CARD_ACTIONS.approvalApprove, async (person, data, context) => {
+    const { runId = '', stepId = '' } = approvalIds(data);
+    const card = await decideOnce(chat, person, { runId, stepId, decision: 'approve' });
+    await updateSharedCopy(context, card, log);
+    return card;
+  });
+
+  on([CARD_ACTIONS.approvalDeny, CARD_ACTIONS.approvalDenySubmit], async (person, data, context) => {
+    const { runId = '', stepId = '' } = approvalIds(data);
+    const reason = denyReason(data);
+    if (!reason) return chat.denyForm(runId, stepId, 'Give a reason so the requester knows what to change.');
+    const card = await decideOnce(chat, person, { runId, stepId, decision: 'deny', comment: reason });
+    await updateSharedCopy(context, card, log);
+    return card;
+  });
+
+  on(CARD_ACTIONS.approvalRefresh, async (person, data) => {
+    const { runId = '', stepId = '' } = approvalIds(data);
+    return chat.approvalCard(person, runId, stepId);
+  });
+
+  // Registered last, so it only answers verbs no handler above knows (an old card, a forged invoke).
+  on(/.*/, async () =>
+    chat.notice('warning', 'That button no longer works', 'This card is out of date. Send "help" to see what Roster can do.'),
+  );
+}
+
+/**
+ * A decision, acting once: a repeated click (a redelivered invoke, a double click) is refused by
+ * the core with `already_decided`, and the person simply sees their own card again, with their
+ * decision recorded on it.
+ */
+async function decideOnce(
+  chat: ChatService,
+  person: Person,
+  input: { runId: string; stepId: string; decision: 'approve' | 'deny'; comment?: string },
+): Promise<CardModel> {
+  try {
+    return await chat.decide(person, input);
+  } catch (err) {
+    if (isRosterError(err) && err.code === 'already_decided') return chat.approvalCard(person, input.runId, input.stepId);
+    throw err;
+  }
+}
+
+/**
+ * An approval card clicked in a group chat or channel is seen by others too: the clicker gets
+ * their own view as the invoke response, and the message itself becomes the shared, read-only
+ * view (its refresh still gives each approver their own). In a 1:1 chat there is nobody else,
+ * and the flow engine updates every card it sent.
+ */
+async function updateSharedCopy(context: TurnContext, card: CardModel, log: Logger): Promise<void> {
+  const messageId = context.activity.replyToId;
+  if (!messageId || isPersonal(context.activity) || card.kind !== 'approval-request') return;
+  const { cannotDecideReason: _personal, ...data } = card.data;
+  try {
+    const shared = cardMessage({ kind: card.kind, data: { ...data, canDecide: false } });
+    shared.id = messageId;
+    await context.updateActivity(shared);
+  } catch (err) {
+    log.warn({ err }, 'could not update the shared copy of an approval card');
+  }
+}
+
+/**
+ * What replaces the request form once it is sent. The live status card is the one the flow
+ * posts to the requester (and keeps up to date), so this card points there instead of showing a
+ * second copy that would go stale.
+ */
+function submittedNotice(chat: ChatService, agentName: string, agentId?: string): CardModel {
+  return chat.notice(
+    'success',
+    `Request sent: ${agentName}`,
+    `Your request is on its way${agentId ? ` (agent ${agentId})` : ''}. Roster keeps its status card up to date in this chat. ` +
+      `Next, submit the evaluation results: send "eval ${agentId ?? agentName}".`,
+  );
+}

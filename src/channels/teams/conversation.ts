@@ -1,0 +1,79 @@
+import { ActivityTypes } from '@microsoft/agents-activity';
+import type { AgentApplication, TurnContext, TurnState } from '@microsoft/agents-hosting';
+import type { CardModel } from '../../cards/view-models.js';
+import type { Logger } from '../../logger.js';
+import type { ConversationStore } from '../../store/conversation-store.js';
+import { parseChatCommand, type ChatService } from '../chat.js';
+import { cardMessage } from './cards.js';
+import { isPersonal, type TeamsIdentity } from './identity.js';
+
+export interface TeamsRouteDeps {
+  chat: ChatService;
+  identity: TeamsIdentity;
+  store: ConversationStore;
+  log: Logger;
+}
+
+/** Replies in the conversation the activity came from. */
+export async function replyWithCard(context: TurnContext, card: CardModel): Promise<void> {
+  await context.sendActivity(cardMessage(card));
+}
+
+/**
+ * Plain messages, installation and membership: the same words as Slack's `/roster` (unknown text
+ * gets help), a welcome card when Roster is added to a personal chat, and a conversation
+ * reference remembered for every user Roster hears from, so it can message them proactively.
+ */
+export function registerConversation(app: AgentApplication<TurnState>, deps: TeamsRouteDeps): void {
+  const { chat, identity, store, log } = deps;
+
+  app.onTurn('beforeTurn', async (context) => {
+    const activity = context.activity;
+    if (activity.type === ActivityTypes.InstallationUpdate && /^remove/i.test(String(activity.action ?? ''))) {
+      if (isPersonal(activity) && activity.from?.aadObjectId) await store.remove(activity.from.aadObjectId);
+      return true;
+    }
+    if (
+      ![ActivityTypes.Message, ActivityTypes.Invoke, ActivityTypes.ConversationUpdate, ActivityTypes.InstallationUpdate].includes(
+        activity.type as ActivityTypes,
+      )
+    ) {
+      return true;
+    }
+    const person = await identity.person(context);
+    for (const sighting of identity.sightings(activity, person)) await store.save(sighting);
+    return true;
+  });
+
+  app.onActivity(ActivityTypes.Message, async (context) => {
+    const person = await identity.person(context);
+    if (!person) {
+      await replyWithCard(context, chat.unknownPersonCard());
+      return;
+    }
+    try {
+      const reply = await chat.run(person, parseChatCommand(context.activity.text ?? ''));
+      await replyWithCard(context, reply.card);
+    } catch (err) {
+      await replyWithCard(context, chat.errorCard(err, { teamsUser: context.activity.from?.aadObjectId }));
+    }
+  });
+
+  app.onConversationUpdate('membersAdded', async (context) => {
+    const activity = context.activity;
+    const botAdded = (activity.membersAdded ?? []).some((m) => m.id === activity.recipient?.id);
+    if (!botAdded || !isPersonal(activity)) return;
+    const person = await identity.person(context);
+    await replyWithCard(
+      context,
+      person ? chat.help(person, `Hi ${person.name.split(' ')[0]}, I'm Roster. Here is what I can do:`) : chat.unknownPersonCard(),
+    );
+  });
+
+  app.onActivity(ActivityTypes.InstallationUpdate, async (context) => {
+    log.info(
+      { action: context.activity.action, conversationType: context.activity.conversation?.conversationType },
+      'Teams installation update',
+    );
+  });
+}

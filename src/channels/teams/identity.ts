@@ -1,0 +1,102 @@
+import type { TurnContext, ConnectorClient } from '@microsoft/agents-hosting';
+import type { Activity, ChannelAccount } from '@microsoft/agents-activity';
+import type { OrgConfig, Person } from '../../config/schemas.js';
+import { findPersonByEmail, findPersonByTeamsId } from '../../config/directory.js';
+import type { ConversationSighting } from '../../store/conversation-store.js';
+import type { Logger } from '../../logger.js';
+
+const PERSON_KEY = Symbol('roster.person');
+
+/** True for a 1:1 chat between the bot and one user (the only place Roster sends proactively). */
+export function isPersonal(activity: Activity): boolean {
+  const type = activity.conversation?.conversationType;
+  return type === 'personal' || (type === undefined && activity.conversation?.isGroup !== true);
+}
+
+function tenantOf(activity: Activity): string | undefined {
+  const fromChannelData = (activity.channelData as { tenant?: { id?: unknown } } | undefined)?.tenant?.id;
+  return activity.conversation?.tenantId ?? (typeof fromChannelData === 'string' ? fromChannelData : undefined);
+}
+
+/**
+ * Maps Teams identities to directory people: the sender's AAD object id first; when the
+ * directory does not know that id, the member's UPN or e-mail as the Bot Connector reports it
+ * (`GET v3/conversations/{id}/members/{userId}`), so directories keyed by UPN work too.
+ */
+export class TeamsIdentity {
+  constructor(
+    private readonly org: OrgConfig,
+    private readonly log: Logger,
+  ) {}
+
+  /** The person behind the activity's sender, resolved once per turn. */
+  async person(context: TurnContext): Promise<Person | undefined> {
+    if (context.turnState.has(PERSON_KEY)) return context.turnState.get<Person | undefined>(PERSON_KEY);
+    const person = await this.resolve(context);
+    context.turnState.set(PERSON_KEY, person);
+    return person;
+  }
+
+  /** Who the directory says this Teams account is, without asking the connector. */
+  fromAccount(account: ChannelAccount | undefined): Person | undefined {
+    const aad = account?.aadObjectId;
+    return aad ? findPersonByTeamsId(this.org, aad) : undefined;
+  }
+
+  /**
+   * The users an activity tells Roster how to reach: its sender, and on `conversationUpdate` the
+   * members added (never the bot). Only a personal conversation is remembered as a conversation.
+   */
+  sightings(activity: Activity, sender: Person | undefined): ConversationSighting[] {
+    const serviceUrl = activity.serviceUrl;
+    const botId = activity.recipient?.id;
+    if (!serviceUrl || !botId || !activity.channelId) return [];
+    const personal = isPersonal(activity);
+    const tenantId = tenantOf(activity);
+    const base = {
+      botId,
+      ...(activity.recipient?.name ? { botName: activity.recipient.name } : {}),
+      serviceUrl,
+      channelId: activity.channelId,
+      ...(tenantId ? { tenantId } : {}),
+    };
+    const accounts = [activity.from, ...(activity.type === 'conversationUpdate' ? (activity.membersAdded ?? []) : [])];
+    const seen = new Set<string>();
+    const out: ConversationSighting[] = [];
+    for (const account of accounts) {
+      const aad = account?.aadObjectId?.trim().toLowerCase();
+      if (!account?.id || !aad || account.id === botId || seen.has(aad)) continue;
+      seen.add(aad);
+      const person = account === activity.from ? (sender ?? this.fromAccount(account)) : this.fromAccount(account);
+      out.push({
+        ...base,
+        aadObjectId: aad,
+        userId: account.id,
+        ...(account.name ? { userName: account.name } : {}),
+        ...(person ? { email: person.email } : {}),
+        ...(personal && activity.conversation?.id ? { conversationId: activity.conversation.id } : {}),
+      });
+    }
+    return out;
+  }
+
+  private async resolve(context: TurnContext): Promise<Person | undefined> {
+    const from = context.activity.from;
+    const known = this.fromAccount(from);
+    if (known || !from?.id || !context.activity.conversation?.id) return known;
+    const connector = context.turnState.get<ConnectorClient | undefined>(context.adapter.ConnectorClientKey);
+    if (!connector) return undefined;
+    try {
+      const member = (await connector.getConversationMember(from.id, context.activity.conversation.id)) as ChannelAccount & {
+        userPrincipalName?: string;
+        email?: string;
+      };
+      const upn = typeof member?.userPrincipalName === 'string' ? member.userPrincipalName : undefined;
+      const email = typeof member?.email === 'string' ? member.email : undefined;
+      return (upn ? findPersonByTeamsId(this.org, upn) : undefined) ?? (email ? findPersonByEmail(this.org, email) : undefined);
+    } catch (err) {
+      this.log.debug({ err }, 'could not look up the Teams member; treating the sender as unknown');
+      return undefined;
+    }
+  }
+}

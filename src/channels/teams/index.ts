@@ -1,0 +1,97 @@
+import { AgentApplication, CloudAdapter, TurnState } from '@microsoft/agents-hosting';
+import { ActivityTypes } from '@microsoft/agents-activity';
+import type { ChannelFactory } from '../../app.js';
+import type { Person } from '../../config/schemas.js';
+import { createConversationStore } from '../../store/conversation-store.js';
+import type { ChannelNotifier } from '../port.js';
+import { teamsAuth } from './auth.js';
+import { registerCardActions } from './card-actions.js';
+import { ADAPTIVE_CARD_TYPE, adaptiveCard } from './cards.js';
+import { registerConversation, replyWithCard } from './conversation.js';
+import { messagesRouter } from './http.js';
+import { TeamsIdentity } from './identity.js';
+import { TeamsNotifier } from './notifier.js';
+
+export { teamsAuth, type TeamsAuth } from './auth.js';
+export { TeamsNotifier, type TeamsMessageRef } from './notifier.js';
+
+/** Where Teams (and the Agents Playground) post activities. */
+export const TEAMS_MESSAGES_PATH = '/api/messages';
+
+/**
+ * The Teams app on the Microsoft 365 Agents SDK: an `AgentApplication` over a `CloudAdapter`,
+ * served at `POST /api/messages` on Roster's HTTP server, with a notifier that sends and updates
+ * cards proactively from conversation references kept in MongoDB.
+ *
+ * Teams is always built: with an Azure Bot registration (`connections__serviceConnection__settings__*`)
+ * every request needs a valid token; without one it runs in anonymous local mode for the Agents
+ * Playground, except in production, where it refuses every request and says why at start-up.
+ */
+export const createTeamsChannel: ChannelFactory = async (deps) => {
+  const { org, chat, connection } = deps;
+  const log = deps.log.child({ channel: 'teams' });
+  const auth = teamsAuth(deps.env);
+  const store = createConversationStore(connection);
+  await store.ensureIndexes();
+
+  if (auth.mode === 'refused') {
+    log.warn(auth.reason);
+    return {
+      name: 'teams',
+      notifier: unreachable,
+      mount: { path: TEAMS_MESSAGES_PATH, handler: messagesRouter({ auth, log }) },
+    };
+  }
+  if (auth.mode === 'credentials' && auth.missing.length > 0) {
+    log.warn(
+      { missing: auth.missing },
+      'the Teams credentials are incomplete: replies and proactive messages will fail until these are set',
+    );
+  }
+  if (auth.mode === 'anonymous') {
+    log.info('Teams runs in anonymous local mode (no client id): use the Microsoft 365 Agents Playground to try it');
+  }
+
+  const adapter = new CloudAdapter(auth.authConfig, undefined, undefined, { validateServiceUrl: auth.mode === 'credentials' });
+  const app = new AgentApplication<TurnState>({
+    adapter,
+    ...(auth.mode === 'credentials' ? { agentAppId: auth.clientId } : {}),
+    removeRecipientMention: true,
+  });
+  const identity = new TeamsIdentity(org, log);
+
+  // Handlers answer their own failures; this catches what escapes them, so a person always hears back.
+  adapter.onTurnError = async (context, error) => {
+    const card = chat.errorCard(error, { teamsActivity: context.activity.type });
+    try {
+      if (context.activity.type === ActivityTypes.Invoke) {
+        await context.sendActivity({
+          type: ActivityTypes.InvokeResponse,
+          value: { status: 200, body: { statusCode: 200, type: ADAPTIVE_CARD_TYPE, value: adaptiveCard(card) } },
+        } as Parameters<typeof context.sendActivity>[0]);
+      } else if (context.activity.type === ActivityTypes.Message) {
+        await replyWithCard(context, card);
+      }
+    } catch (err) {
+      log.error({ err }, 'could not tell the person about an error in Teams');
+    }
+  };
+
+  const routeDeps = { chat, identity, store, log };
+  registerConversation(app, routeDeps);
+  registerCardActions(app, routeDeps);
+
+  return {
+    name: 'teams',
+    notifier: new TeamsNotifier(adapter, store, auth.mode === 'credentials' ? auth.clientId : {}, log),
+    mount: { path: TEAMS_MESSAGES_PATH, handler: messagesRouter({ auth, adapter, app, log }) },
+  };
+};
+
+/** Production without credentials: nobody can be reached in Teams. */
+const unreachable: ChannelNotifier = {
+  channel: 'teams',
+  canReach: async (_person: Person) => false,
+  send: async () => undefined,
+  update: async () => undefined,
+};

@@ -1,0 +1,149 @@
+import type { CloudAdapter, TurnContext } from '@microsoft/agents-hosting';
+import type { ConversationParameters, ConversationReference } from '@microsoft/agents-activity';
+import { z } from 'zod';
+import type { Person } from '../../config/schemas.js';
+import type { MessageRef, OutgoingCard } from '../../core/notifications.js';
+import type { Logger } from '../../logger.js';
+import type { ConversationStore, TeamsConversationRef } from '../../store/conversation-store.js';
+import type { ChannelNotifier } from '../port.js';
+import { cardMessage } from './cards.js';
+
+/** Who proactive messages are sent as: the app id with credentials, an identity without audience in anonymous mode. */
+export type BotIdentity = Parameters<CloudAdapter['continueConversation']>[0];
+
+/** A sent Teams message, as the core stores it to update the card later. */
+export interface TeamsMessageRef extends MessageRef {
+  channel: 'teams';
+  conversationId: string;
+  activityId: string;
+  serviceUrl: string;
+  channelId?: string;
+  /** The bot's channel id, which the SDK needs as the sender of the update. */
+  botId?: string;
+}
+
+const teamsMessageRefSchema = z.object({
+  channel: z.literal('teams'),
+  conversationId: z.string().min(1),
+  activityId: z.string().min(1),
+  serviceUrl: z.string().min(1),
+  channelId: z.string().optional(),
+  botId: z.string().optional(),
+});
+
+/** The audience of Bot Connector tokens (Azure Bot Service). */
+const BOT_CONNECTOR_AUDIENCE = 'https://api.botframework.com';
+
+/**
+ * Proactive Teams messages through the Agents SDK: `adapter.continueConversation` with the stored
+ * reference sends a card (`POST v3/conversations/{id}/activities`) or replaces one
+ * (`PUT …/activities/{activityId}`). When Roster only knows a user from a team or group chat it
+ * first creates the 1:1 conversation (`POST v3/conversations`) and remembers it. With
+ * credentials the SDK fetches a Bot Connector token for the app id; in anonymous local mode
+ * the identity has no audience, so no token is sent (as the Agents Playground expects).
+ */
+export class TeamsNotifier implements ChannelNotifier {
+  readonly channel = 'teams' as const;
+
+  constructor(
+    private readonly adapter: CloudAdapter,
+    private readonly store: ConversationStore,
+    private readonly botIdentity: BotIdentity,
+    private readonly log: Logger,
+  ) {}
+
+  async canReach(person: Person): Promise<boolean> {
+    return Boolean(await this.referenceFor(person));
+  }
+
+  async send(person: Person, card: OutgoingCard): Promise<TeamsMessageRef | undefined> {
+    const ref = await this.referenceFor(person);
+    if (!ref) return undefined;
+    const activity = cardMessage(card);
+    let conversationId = ref.conversationId;
+    let activityId: string | undefined;
+    if (conversationId) {
+      await this.adapter.continueConversation(this.botIdentity, reference(ref, conversationId), async (context) => {
+        activityId = await sendAsNewMessage(context, activity);
+      });
+    } else {
+      await this.adapter.createConversationAsync(
+        typeof this.botIdentity === 'string' ? this.botIdentity : '',
+        ref.channelId,
+        ref.serviceUrl,
+        BOT_CONNECTOR_AUDIENCE,
+        personalConversation(ref),
+        async (context) => {
+          conversationId = context.activity.conversation?.id;
+          if (conversationId) activityId = await sendAsNewMessage(context, activity);
+        },
+      );
+      if (conversationId) await this.store.setPersonalConversation(ref.aadObjectId, conversationId);
+    }
+    if (!conversationId || !activityId) {
+      this.log.warn({ kind: card.kind, person: person.email }, 'the Bot Connector accepted a Teams card without returning its id');
+      return undefined;
+    }
+    return { channel: 'teams', conversationId, activityId, serviceUrl: ref.serviceUrl, channelId: ref.channelId, botId: ref.botId };
+  }
+
+  async update(ref: MessageRef, card: OutgoingCard): Promise<void> {
+    const parsed = teamsMessageRefSchema.safeParse(ref);
+    if (!parsed.success) {
+      this.log.warn({ kind: card.kind }, 'a Teams card update had an unusable message reference and was skipped');
+      return;
+    }
+    const { conversationId, activityId, serviceUrl, channelId, botId } = parsed.data;
+    const update = { ...cardMessage(card), id: activityId } as Parameters<TurnContext['updateActivity']>[0];
+    const target = {
+      serviceUrl,
+      channelId: channelId ?? 'msteams',
+      conversation: { id: conversationId },
+      agent: { id: botId ?? 'roster' },
+    } as ConversationReference;
+    await this.adapter.continueConversation(this.botIdentity, target, async (context) => {
+      await context.updateActivity(update);
+    });
+  }
+
+  private async referenceFor(person: Person): Promise<TeamsConversationRef | undefined> {
+    return (
+      (person.teamsAadObjectId ? await this.store.get(person.teamsAadObjectId) : undefined) ?? (await this.store.getByEmail(person.email))
+    );
+  }
+}
+
+function reference(ref: TeamsConversationRef, conversationId: string): ConversationReference {
+  return {
+    channelId: ref.channelId,
+    serviceUrl: ref.serviceUrl,
+    conversation: { id: conversationId, conversationType: 'personal', ...(ref.tenantId ? { tenantId: ref.tenantId } : {}) },
+    agent: { id: ref.botId, ...(ref.botName ? { name: ref.botName } : {}) },
+    user: { id: ref.userId, aadObjectId: ref.aadObjectId, ...(ref.userName ? { name: ref.userName } : {}) },
+  } as ConversationReference;
+}
+
+function personalConversation(ref: TeamsConversationRef): ConversationParameters {
+  const bot = { id: ref.botId, ...(ref.botName ? { name: ref.botName } : {}) };
+  // The SDK names the bot `agent`; the Bot Connector wire format calls it `bot`.
+  return {
+    isGroup: false,
+    agent: bot,
+    bot,
+    members: [{ id: ref.userId }],
+    ...(ref.tenantId ? { tenantId: ref.tenantId, channelData: { tenant: { id: ref.tenantId } } } : { channelData: {} }),
+  } as unknown as ConversationParameters;
+}
+
+/**
+ * Sends one activity as a new message, not as a reply: a continued conversation's synthetic
+ * activity id would otherwise become the `replyToId` (a thread reply in a channel).
+ */
+async function sendAsNewMessage(context: TurnContext, activity: ReturnType<typeof cardMessage>): Promise<string | undefined> {
+  context.onSendActivities(async (_context, activities, next) => {
+    for (const a of activities) delete a.replyToId;
+    return next();
+  });
+  const response = await context.sendActivity(activity);
+  return response?.id || undefined;
+}

@@ -1,0 +1,125 @@
+import { Schema, type Connection } from 'mongoose';
+
+/**
+ * Where Roster can reach one Teams user proactively: the Bot Connector endpoint of their tenant
+ * (`serviceUrl`), the bot's and the user's channel ids, and the 1:1 conversation when one exists.
+ * A reference learned in a team or group chat has no `conversationId` until Roster creates the
+ * personal conversation with the user.
+ */
+export interface TeamsConversationRef {
+  /** The user's Microsoft Entra (AAD) object id, lower-cased: the key. */
+  aadObjectId: string;
+  /** The directory person's e-mail when the user was known at the time. */
+  email?: string;
+  /** The user's Teams channel id (`29:…`). */
+  userId: string;
+  userName?: string;
+  /** The bot's channel id (`28:<app id>`). */
+  botId: string;
+  botName?: string;
+  tenantId?: string;
+  serviceUrl: string;
+  /** `msteams` in Teams; the Playground may use another channel id. */
+  channelId: string;
+  /** The personal (1:1) conversation with the user, when known. */
+  conversationId?: string;
+  updatedAt: Date;
+}
+
+/** What an inbound activity tells about a user; `conversationId` only for personal conversations. */
+export type ConversationSighting = Omit<TeamsConversationRef, 'updatedAt'>;
+
+/** Conversation references for proactive Teams messages, one document per user. */
+export interface ConversationStore {
+  /** Records a sighting; a team or group sighting never replaces a known personal conversation. */
+  save(sighting: ConversationSighting): Promise<void>;
+  /** Remembers the personal conversation Roster created with a user. */
+  setPersonalConversation(aadObjectId: string, conversationId: string): Promise<void>;
+  get(aadObjectId: string): Promise<TeamsConversationRef | undefined>;
+  /** By the directory e-mail, for people whose directory entry has no AAD object id. */
+  getByEmail(email: string): Promise<TeamsConversationRef | undefined>;
+  /** Forgets a user (the app was removed from their personal scope). */
+  remove(aadObjectId: string): Promise<boolean>;
+  count(): Promise<number>;
+  ensureIndexes(): Promise<void>;
+}
+
+/**
+ * MongoDB-backed {@link ConversationStore} (collection `teams_conversations`). The AAD object id
+ * is the document `_id`, so a user has exactly one reference; writes are atomic upserts, safe
+ * when several Roster replicas see the same user at once.
+ */
+export function createConversationStore(connection: Connection): ConversationStore {
+  const schema = new Schema(
+    {
+      _id: String,
+      email: String,
+      userId: String,
+      userName: String,
+      botId: String,
+      botName: String,
+      tenantId: String,
+      serviceUrl: String,
+      channelId: String,
+      conversationId: String,
+      updatedAt: Date,
+    },
+    { collection: 'teams_conversations', versionKey: false, minimize: false },
+  );
+  schema.index({ email: 1 });
+  const Model = connection.models.TeamsConversation ?? connection.model('TeamsConversation', schema);
+  const key = (aadObjectId: string) => aadObjectId.trim().toLowerCase();
+
+  const fromDoc = (doc: Record<string, unknown> | null): TeamsConversationRef | undefined => {
+    if (!doc) return undefined;
+    const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+    return {
+      aadObjectId: String(doc._id),
+      ...(text(doc.email) ? { email: text(doc.email) } : {}),
+      userId: String(doc.userId),
+      ...(text(doc.userName) ? { userName: text(doc.userName) } : {}),
+      botId: String(doc.botId),
+      ...(text(doc.botName) ? { botName: text(doc.botName) } : {}),
+      ...(text(doc.tenantId) ? { tenantId: text(doc.tenantId) } : {}),
+      serviceUrl: String(doc.serviceUrl),
+      channelId: String(doc.channelId),
+      ...(text(doc.conversationId) ? { conversationId: text(doc.conversationId) } : {}),
+      updatedAt: doc.updatedAt instanceof Date ? doc.updatedAt : new Date(String(doc.updatedAt)),
+    };
+  };
+
+  return {
+    async save(sighting) {
+      const { aadObjectId, conversationId, ...rest } = sighting;
+      const set: Record<string, unknown> = { updatedAt: new Date() };
+      for (const [field, value] of Object.entries(rest))
+        if (value !== undefined) set[field] = field === 'email' ? String(value).toLowerCase() : String(value);
+      if (conversationId) set.conversationId = String(conversationId);
+      await Model.collection.updateOne({ _id: key(aadObjectId) as never }, { $set: set }, { upsert: true });
+    },
+    async setPersonalConversation(aadObjectId, conversationId) {
+      await Model.collection.updateOne(
+        { _id: key(aadObjectId) as never },
+        { $set: { conversationId: String(conversationId), updatedAt: new Date() } },
+      );
+    },
+    async get(aadObjectId) {
+      if (typeof aadObjectId !== 'string' || !aadObjectId.trim()) return undefined;
+      return fromDoc(await Model.collection.findOne({ _id: key(aadObjectId) as never }));
+    },
+    async getByEmail(email) {
+      if (typeof email !== 'string' || !email.trim()) return undefined;
+      return fromDoc(await Model.collection.findOne({ email: email.trim().toLowerCase() }, { sort: { updatedAt: -1 } }));
+    },
+    async remove(aadObjectId) {
+      const result = await Model.collection.deleteOne({ _id: key(aadObjectId) as never });
+      return result.deletedCount === 1;
+    },
+    count() {
+      return Model.collection.countDocuments({});
+    },
+    async ensureIndexes() {
+      await Model.init();
+    },
+  };
+}

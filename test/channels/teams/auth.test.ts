@@ -1,0 +1,163 @@
+import { createSign, generateKeyPairSync } from 'node:crypto';
+import { createTeamsChannel } from '../../../src/channels/teams/index.js';
+import { createConversationStore } from '../../../src/store/conversation-store.js';
+import { startTestRoster } from '../../helpers/app.js';
+import { FakeConnector } from '../../helpers/fake-connector.js';
+import { memoryLogger } from '../../helpers/logger.js';
+import { people } from '../../helpers/harness.js';
+import { TENANT_ID, TeamsClient, teamsUser } from './teams-client.js';
+
+const CLIENT_ID = '0b3f5a8e-7c1d-4e2f-9a6b-1c2d3e4f5a6b';
+const credentials = {
+  connections__serviceConnection__settings__clientId: CLIENT_ID,
+  connections__serviceConnection__settings__clientSecret: 'not-a-real-secret',
+  connections__serviceConnection__settings__tenantId: TENANT_ID,
+};
+
+/** An RS256 JWT signed with a key of our own: well-formed, but no Microsoft key signed it. */
+function forgedToken(claims: Record<string, unknown>): string {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const unsigned = `${b64({ alg: 'RS256', typ: 'JWT', kid: 'forged-key' })}.${b64({ iat: now, nbf: now, exp: now + 3600, ...claims })}`;
+  const signature = createSign('RSA-SHA256').update(unsigned).sign(privateKey).toString('base64url');
+  return `${unsigned}.${signature}`;
+}
+
+describe('Teams /api/messages authentication', () => {
+  let connector: FakeConnector;
+  beforeAll(async () => {
+    connector = await FakeConnector.start();
+  });
+  afterAll(async () => {
+    await connector.close();
+  });
+  beforeEach(() => connector.reset());
+
+  describe('with an Azure Bot registration configured', () => {
+    let roster: Awaited<ReturnType<typeof startTestRoster>>;
+    let client: TeamsClient;
+    beforeAll(async () => {
+      roster = await startTestRoster({ channels: [createTeamsChannel], env: credentials });
+      client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+    });
+    afterAll(async () => {
+      await roster?.stop();
+    });
+
+    const nothingHappened = async () => {
+      expect(connector.calls).toEqual([]);
+      expect(await createConversationStore(roster.db.connection).count()).toBe(0);
+      expect(await roster.services.agents.list({})).toEqual([]);
+    };
+
+    it('refuses a request without a token (401) and stores nothing', async () => {
+      const me = teamsUser(roster.chat.person(people.amara)!);
+      expect((await client.install(me)).status).toBe(401);
+      expect((await client.message(me, 'catalog')).status).toBe(401);
+      await nothingHappened();
+    });
+
+    it('refuses malformed Authorization headers', async () => {
+      const me = teamsUser(roster.chat.person(people.amara)!);
+      for (const header of ['Bearer', 'Bearer not-a-jwt', 'Basic YWxhZGRpbjpvcGVuc2VzYW1l', 'Bearer a.b.c d']) {
+        expect((await client.message(me, 'catalog', { authorization: header })).status).toBe(401);
+      }
+      await nothingHappened();
+    });
+
+    it('refuses forged tokens: for another app, and for this app but signed by someone else', async () => {
+      const me = teamsUser(roster.chat.person(people.amara)!);
+      const otherApp = forgedToken({ aud: 'some-other-app', iss: 'https://api.botframework.com', serviceurl: connector.serviceUrl });
+      expect((await client.message(me, 'catalog', { authorization: `Bearer ${otherApp}` })).status).toBe(401);
+      // Right audience and issuer, but the signature is not from a Bot Framework key (its key id is unknown).
+      const forged = forgedToken({ aud: CLIENT_ID, iss: 'https://api.botframework.com', serviceurl: connector.serviceUrl });
+      expect((await client.message(me, 'catalog', { authorization: `Bearer ${forged}` })).status).toBe(401);
+      const expired = forgedToken({ aud: CLIENT_ID, iss: 'https://api.botframework.com', exp: Math.floor(Date.now() / 1000) - 3600 });
+      expect((await client.message(me, 'catalog', { authorization: `Bearer ${expired}` })).status).toBe(401);
+      await nothingHappened();
+    });
+
+    it('refuses a forged approval: the request stays exactly as it was', async () => {
+      const { run } = await roster.services.commands.requestAgent(people.grace, {
+        roleId: 'kb-answerer',
+        name: 'Forgery Target',
+        purpose: 'Answers questions.',
+        businessUnit: 'engineering',
+        sponsors: [people.grace],
+        justification: 'Tests.',
+      });
+      const before = await roster.services.runs.get(run.id);
+      const noah = teamsUser(roster.chat.person('noah.fischer@brightwater.example')!);
+      const forged = forgedToken({ aud: CLIENT_ID, iss: 'https://api.botframework.com' });
+      const res = await client.post(
+        {
+          ...client.base(noah, 'invoke'),
+          name: 'adaptiveCard/action',
+          value: { action: { type: 'Action.Execute', verb: 'approval_approve', data: { runId: run.id, stepId: 'approvals' } } },
+        },
+        { authorization: `Bearer ${forged}` },
+      );
+      expect(res.status).toBe(401);
+      expect(await roster.services.runs.get(run.id)).toEqual(before);
+      expect(connector.calls).toEqual([]);
+    });
+  });
+
+  describe('in production without a client id', () => {
+    it('refuses every request with 401 and says why at start-up', async () => {
+      const { log, lines } = memoryLogger('info');
+      const roster = await startTestRoster({ channels: [createTeamsChannel], env: { NODE_ENV: 'production' }, log });
+      try {
+        const client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+        const me = teamsUser(roster.chat.person(people.amara)!);
+        expect((await client.install(me)).status).toBe(401);
+        expect((await client.message(me, 'help')).status).toBe(401);
+        expect(connector.calls).toEqual([]);
+        const warning = lines().find((l) => l.level === 40 && String(l.msg).includes('connections__serviceConnection__settings__clientId'));
+        expect(warning?.msg).toContain('refused');
+        expect(await roster.channels.find((c) => c.name === 'teams')!.notifier.canReach(roster.chat.person(people.amara)!)).toBe(false);
+      } finally {
+        await roster.stop();
+      }
+    });
+  });
+
+  describe('in anonymous local mode', () => {
+    let roster: Awaited<ReturnType<typeof startTestRoster>>;
+    let client: TeamsClient;
+    beforeAll(async () => {
+      roster = await startTestRoster({ channels: [createTeamsChannel] });
+      client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+    });
+    afterAll(async () => {
+      await roster?.stop();
+    });
+
+    it('answers bad JSON and bodies that are not activities with 400, never 500', async () => {
+      const me = teamsUser(roster.chat.person(people.amara)!);
+      expect((await client.post('{"type": "message", ')).status).toBe(400);
+      expect((await client.post({})).status).toBe(400);
+      expect((await client.post([1, 2, 3])).status).toBe(400);
+      expect((await client.post({ ...client.base(me, 'message'), conversation: undefined, text: 'help' })).status).toBe(400);
+      expect((await client.post({ ...client.base(me, 'message'), type: 42 })).status).toBe(400);
+      expect((await client.post({ ...client.base(me, 'message'), serviceUrl: 'not a url' })).status).toBe(400);
+      const plain = await fetch(`${roster.baseUrl}/api/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: 'help',
+      });
+      expect(plain.status).toBe(400);
+      expect((await fetch(`${roster.baseUrl}/api/messages`)).status).toBe(405);
+      expect(connector.calls).toEqual([]);
+    });
+
+    it('still verifies a token when one is sent', async () => {
+      const me = teamsUser(roster.chat.person(people.amara)!);
+      const token = forgedToken({ aud: 'anything', iss: 'https://api.botframework.com' });
+      expect((await client.message(me, 'help', { authorization: `Bearer ${token}` })).status).toBe(401);
+      expect((await client.message(me, 'help')).status).toBe(200);
+      expect(connector.posts(me.conversationId)).toHaveLength(1);
+    });
+  });
+});

@@ -1,0 +1,154 @@
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { startPlayground, type RunningPlayground } from '../../scripts/playground.js';
+import { createTeamsChannel } from '../../src/channels/teams/index.js';
+import { loadOrgConfig } from '../../src/config/org-config.js';
+import { startTestRoster } from '../helpers/app.js';
+import { SHIPPED_CONFIG } from '../helpers/harness.js';
+
+/*
+ * The Teams app as a person uses it, in the Microsoft 365 Agents Playground (channel msteams,
+ * telemetry off, no browser of its own) driven in headless Debian Chromium: Grace asks for the
+ * catalog, requests an agent and submits its evaluation in one Playground; Noah, the
+ * engineering approver, gets the approval card proactively in another and approves it.
+ */
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** From the machine notes: what Chromium needs on a closed network, as root. */
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const SCREENSHOTS = process.env.ROSTER_E2E_SCREENSHOTS;
+const grace = 'grace.liu@brightwater.example';
+const noah = 'noah.fischer@brightwater.example';
+
+// CI installs Debian's chromium (.ci/run) and must run this; elsewhere it is skipped when Chromium is absent.
+/** A port nobody listens on now (the Playground would silently pick a random one if ours were taken). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const describeIfChromium = existsSync(CHROMIUM) || process.env.CI ? describe : describe.skip;
+
+describeIfChromium('Teams in the Microsoft 365 Agents Playground (headless Chromium)', () => {
+  let roster: Awaited<ReturnType<typeof startTestRoster>>;
+  let playgrounds: RunningPlayground[] = [];
+  let browser: Browser;
+
+  beforeAll(async () => {
+    roster = await startTestRoster({ channels: [createTeamsChannel] });
+    const org = loadOrgConfig(SHIPPED_CONFIG);
+    const work = mkdtempSync(path.join(tmpdir(), 'roster-playground-'));
+    const endpoint = `${roster.baseUrl}/api/messages`;
+    playgrounds = [
+      await startPlayground({ org, as: grace, endpoint, port: await freePort(), workDir: path.join(work, 'grace') }),
+      await startPlayground({ org, as: noah, endpoint, port: await freePort(), workDir: path.join(work, 'noah') }),
+    ];
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    if (SCREENSHOTS) mkdirSync(SCREENSHOTS, { recursive: true });
+  }, 90_000);
+  afterAll(async () => {
+    await browser?.close();
+    for (const p of playgrounds) await p.stop();
+    await roster?.stop();
+  });
+
+  async function open(playground: RunningPlayground): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+    await page.goto(playground.url);
+    return page;
+  }
+
+  async function say(page: Page, text: string): Promise<void> {
+    const box = page.locator('[role=textbox][contenteditable=true]');
+    await box.click();
+    await page.keyboard.type(text);
+    await page.keyboard.press('Enter');
+  }
+
+  /** The last Adaptive Card in the chat that shows this text. */
+  function card(page: Page, text: string | RegExp): Locator {
+    return page.locator('.ac-adaptiveCard').filter({ hasText: text }).last();
+  }
+
+  async function shot(page: Page, name: string): Promise<void> {
+    if (SCREENSHOTS) await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  }
+
+  it('catalog → request → evaluation in one chat, the approval card arriving and changing in the approver’s', async () => {
+    const requester = await open(playgrounds[0]!);
+    const approver = await open(playgrounds[1]!);
+    // Opening a chat installs Roster there: each gets a welcome, and Roster can now reach them.
+    await card(requester, "Hi Grace, I'm Roster").waitFor();
+    await card(approver, "Hi Noah, I'm Roster").waitFor();
+
+    // Grace asks for the catalog and requests the knowledge-base answerer.
+    await say(requester, 'catalog');
+    const catalog = card(requester, 'Agent catalog');
+    await catalog.waitFor();
+    await shot(requester, '1-catalog');
+    await catalog
+      .locator('.ac-container')
+      .filter({ hasText: 'Knowledge-base answerer' })
+      .getByRole('button', { name: 'Request' })
+      .first()
+      .click();
+
+    const form = card(requester, 'Request an agent');
+    await form.waitFor();
+    await form.getByLabel('Agent name').fill('Docs Helper');
+    await form.getByLabel('What will it do for you?').fill('Answers engineering how-to questions from the wiki.');
+    await form.getByLabel("Sponsors' e-mails, comma separated").fill(grace);
+    await form.getByLabel('Why does your team need it?').fill('The platform team answers the same questions every week.');
+    await shot(requester, '2-request-form');
+    await form.getByRole('button', { name: 'Send request' }).click();
+    await card(requester, 'Request sent: Docs Helper').waitFor();
+    await card(requester, 'Your request: Docs Helper').waitFor();
+
+    // Grace submits passing evaluation results.
+    await say(requester, 'eval Docs Helper');
+    const evaluation = card(requester, 'Evaluation results');
+    await evaluation.waitFor();
+    await evaluation.getByLabel('Accuracy (0 to 1)').fill('0.93');
+    await evaluation.getByLabel('p95 latency (ms)').fill('1200');
+    await evaluation.getByLabel('Cost per task (USD)').fill('0.01');
+    for (const box of await evaluation.getByRole('checkbox').all()) await box.check();
+    await shot(requester, '3-evaluation-form');
+    await evaluation.getByRole('button', { name: 'Submit' }).click();
+    await card(requester, 'Evaluation passed').waitFor();
+    await shot(requester, '4-verdict');
+
+    // Noah's approval card arrived proactively in his chat; he approves and the card changes.
+    const approval = card(approver, 'Approval needed: Docs Helper');
+    await approval.waitFor();
+    await shot(approver, '5-approval-card');
+    await approval.getByRole('button', { name: 'Approve' }).click();
+    const decided = card(approver, /Approved by Noah Fischer/);
+    await decided.waitFor();
+    expect(await decided.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    expect(await decided.textContent()).toContain('You have already decided');
+    expect(await decided.textContent()).toContain('1 of 2 approvals');
+    await shot(approver, '6-approved');
+
+    // The same decision is in Roster's records.
+    const [agent] = await roster.services.agents.list({});
+    const run = await roster.services.runs.get(agent!.requestRunId);
+    expect(run?.steps.approvals?.decisions?.map((d) => d.by)).toEqual([noah]);
+  }, 180_000);
+});

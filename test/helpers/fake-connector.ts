@@ -1,0 +1,141 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One request the fake Bot Connector received. */
+export interface ConnectorCall {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | string;
+  path: string;
+  /** `v3/conversations/{conversationId}/…`, when the path names one. */
+  conversationId?: string;
+  /** The activity being updated (PUT) or replied to (POST …/activities/{id}). */
+  activityId?: string;
+  /** The id the fake gave the new activity or conversation. */
+  createdId?: string;
+  body: Record<string, unknown>;
+  authorization?: string;
+}
+
+/** A member as `GET v3/conversations/{id}/members/{userId}` returns it. */
+export interface ConnectorMember {
+  id: string;
+  name?: string;
+  aadObjectId?: string;
+  userPrincipalName?: string;
+  email?: string;
+}
+
+/**
+ * A Bot Connector on 127.0.0.1 for tests: activities' `serviceUrl` points here, and the Agents
+ * SDK's ConnectorClient sends replies, proactive messages and updates to it. It records every
+ * call and answers like the real service: new activity and conversation ids, 200 on updates.
+ */
+export class FakeConnector {
+  /** Calls since the last {@link reset}. */
+  readonly calls: ConnectorCall[] = [];
+  /** Every call since the start, never reset. */
+  readonly history: ConnectorCall[] = [];
+  /** Members for the member look-up, by Teams user id. */
+  readonly members = new Map<string, ConnectorMember>();
+  /** Conversations whose messages fail with 403 (the app was uninstalled there). */
+  readonly forbidden = new Set<string>();
+  private seq = 0;
+
+  private constructor(
+    private readonly server: http.Server,
+    readonly serviceUrl: string,
+  ) {}
+
+  static async start(): Promise<FakeConnector> {
+    const holder: { connector?: FakeConnector } = {};
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => holder.connector!.handle(req, res, Buffer.concat(chunks).toString('utf8')));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    holder.connector = new FakeConnector(server, `http://127.0.0.1:${port}/teams/`);
+    return holder.connector;
+  }
+
+  /** POSTs of new activities (sends and replies), optionally to one conversation. */
+  posts(conversationId?: string): ConnectorCall[] {
+    return this.calls.filter(
+      (c) => c.method === 'POST' && c.path.includes('/activities') && (!conversationId || c.conversationId === conversationId),
+    );
+  }
+
+  /** PUTs (activity updates), optionally in one conversation. */
+  puts(conversationId?: string): ConnectorCall[] {
+    return this.calls.filter((c) => c.method === 'PUT' && (!conversationId || c.conversationId === conversationId));
+  }
+
+  /** `POST /v3/conversations` calls (1:1 conversations Roster created). */
+  conversationsCreated(): ConnectorCall[] {
+    return this.calls.filter((c) => c.method === 'POST' && /\/v3\/conversations\/?$/.test(c.path));
+  }
+
+  /** The Adaptive Card a recorded activity carried. */
+  static card(call: ConnectorCall | undefined): Record<string, unknown> | undefined {
+    const attachments = call?.body.attachments as Array<{ contentType?: string; content?: Record<string, unknown> }> | undefined;
+    return attachments?.find((a) => a.contentType === 'application/vnd.microsoft.card.adaptive')?.content;
+  }
+
+  reset(): void {
+    this.calls.length = 0;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse, raw: string): void {
+    const method = req.method ?? 'GET';
+    const path = (req.url ?? '/').split('?')[0]!;
+    let body: Record<string, unknown> = {};
+    try {
+      body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+    } catch {
+      return this.reply(res, 400, { error: { code: 'BadSyntax', message: 'not JSON' } });
+    }
+    const match = /\/v3\/conversations\/([^/]+)(?:\/(activities|members)(?:\/([^/]+))?)?\/?$/.exec(path);
+    const conversationId = match ? decodeURIComponent(match[1]!) : undefined;
+    const call: ConnectorCall = {
+      method,
+      path,
+      body,
+      ...(conversationId ? { conversationId } : {}),
+      ...(match?.[3] && match[2] === 'activities' ? { activityId: decodeURIComponent(match[3]) } : {}),
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+    };
+    this.calls.push(call);
+    this.history.push(call);
+
+    if (method === 'POST' && /\/v3\/conversations\/?$/.test(path)) {
+      call.createdId = `a:created-${++this.seq}`;
+      return this.reply(res, 201, { id: call.createdId });
+    }
+    if (!match) return this.reply(res, 404, { error: { code: 'NotFound', message: path } });
+    if (conversationId && this.forbidden.has(conversationId)) {
+      return this.reply(res, 403, {
+        error: { code: 'BotNotInConversationRoster', message: 'The bot is not part of the conversation roster.' },
+      });
+    }
+    if (match[2] === 'activities' && method === 'POST') {
+      call.createdId = `act-${++this.seq}`;
+      return this.reply(res, 201, { id: call.createdId });
+    }
+    if (match[2] === 'activities' && method === 'PUT' && match[3]) return this.reply(res, 200, { id: decodeURIComponent(match[3]) });
+    if (match[2] === 'members' && method === 'GET' && match[3]) {
+      const member = this.members.get(decodeURIComponent(match[3]));
+      return member ? this.reply(res, 200, member) : this.reply(res, 404, { error: { code: 'MemberNotFoundInConversation' } });
+    }
+    return this.reply(res, 405, { error: { code: 'MethodNotAllowed' } });
+  }
+
+  private reply(res: http.ServerResponse, status: number, body: unknown): void {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  }
+}
