@@ -74,6 +74,7 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
       log,
       notifier,
       flows: options.flows,
+      platformKeyHashes: env.ROSTER_TELEMETRY_PLATFORM_KEYS_SHA256,
     });
     const chat = new ChatService(org, services, log.child({ component: 'chat' }));
 
@@ -85,6 +86,8 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
         scheduler: async () => (sched.isRunning() ? undefined : 'the scheduler is not running'),
       },
     });
+
+    http.mount('/api/v1/telemetry', services.supervision.router);
 
     for (const factory of options.channels ?? []) {
       const channel = await factory({ env, org, services, chat, connection: db.connection, log: log.child({ component: 'channel' }) });

@@ -4,6 +4,7 @@ import type { OrgConfig } from './config/schemas.js';
 import type { Logger } from './logger.js';
 import type { Notifier } from './core/notifications.js';
 import { agentRequestSteps, type AgentRequestDeps } from './core/agent-request.js';
+import { AccessCommands, accessSteps, DEFAULT_ACCESS_SETTINGS, type AccessSettings } from './core/access.js';
 import { Commands } from './core/commands.js';
 import { RunPresenter } from './core/presenter.js';
 import { FlowEngine } from './flows/engine.js';
@@ -11,6 +12,10 @@ import { loadFlows, registryNames } from './flows/loader.js';
 import type { FlowDefinition } from './flows/schema.js';
 import type { StepRegistry } from './flows/types.js';
 import { createFlowTimers, defineFlowTimerJob } from './jobs/flow-timers.js';
+import { createGrantTimers, defineGrantJobs, scheduleAccessReviews } from './jobs/grants.js';
+import { AccessReviews } from './core/access-review.js';
+import { suspensionSteps } from './core/suspension.js';
+import { createSupervision } from './supervision.js';
 import { createAgentRepository, createGrantRepository } from './store/agent-store.js';
 import { createAuditLog } from './store/audit-store.js';
 import { createRunRepository } from './store/run-store.js';
@@ -24,13 +29,29 @@ export interface ServiceSettings {
   /** Directory of `*.yaml` flows (default `./flows`), or flows already loaded. */
   flows: string | ReadonlyMap<string, FlowDefinition>;
   clock?: () => Date;
+  /** SHA-256 digests of platform telemetry keys. */
+  platformKeyHashes?: string[];
+  /** Length of an alert-escalation "minute" in ms (tests shrink it). */
+  alertMinuteMs?: number;
+  /** Grant reminder timing (default 1 day and 1 hour before expiry, for grants longer than a day). */
+  access?: Partial<AccessSettings>;
 }
 
 export type Services = Awaited<ReturnType<typeof createServices>>;
 
-/** Every named check, action, condition and gate the flows may use. */
-export function createStepRegistry(deps: AgentRequestDeps): StepRegistry {
-  return agentRequestSteps(deps);
+const accessNotReady = (): AccessCommands => {
+  throw new Error('access commands are not built yet');
+};
+
+/** Every named check, action, condition and gate the flows may use. `access` is resolved only when a step runs. */
+export function createStepRegistry(deps: AgentRequestDeps, access: () => AccessCommands = accessNotReady): StepRegistry {
+  const parts = [agentRequestSteps(deps), accessSteps(access), suspensionSteps({ agents: deps.agents, audit: deps.audit })];
+  return {
+    checks: Object.assign({}, ...parts.map((p) => p.checks)) as StepRegistry['checks'],
+    actions: Object.assign({}, ...parts.map((p) => p.actions)) as StepRegistry['actions'],
+    conditions: Object.assign({}, ...parts.map((p) => p.conditions)) as StepRegistry['conditions'],
+    gates: Object.assign({}, ...parts.map((p) => p.gates)) as StepRegistry['gates'],
+  };
 }
 
 /**
@@ -55,7 +76,9 @@ export async function createServices(settings: ServiceSettings) {
   const runs = createRunRepository(connection);
   await Promise.all([audit.ensureIndexes(), agents.ensureIndexes(), grants.ensureIndexes(), runs.ensureIndexes()]);
 
-  const registry = createStepRegistry({ org, agents, grants, audit, notifier, clock });
+  // The access steps call the access commands, which need the engine the registry goes into.
+  const late: { access?: AccessCommands } = {};
+  const registry = createStepRegistry({ org, agents, grants, audit, notifier, clock }, () => late.access ?? accessNotReady());
   const flows = typeof settings.flows === 'string' ? loadFlows(settings.flows, registryNames(registry)) : settings.flows;
   const presenter = new RunPresenter(org, flows);
   const engine = new FlowEngine({
@@ -71,6 +94,51 @@ export async function createServices(settings: ServiceSettings) {
     clock,
   });
   defineFlowTimerJob(agenda, (timer) => engine.onTimer(timer));
+  const accessSettings = { ...DEFAULT_ACCESS_SETTINGS, ...settings.access };
+  const grantTimers = createGrantTimers(agenda, accessSettings, clock);
+  const accessCommands = new AccessCommands({
+    org,
+    agents,
+    grants,
+    audit,
+    notifier,
+    runs,
+    engine,
+    timers: grantTimers,
+    clock,
+    settings: accessSettings,
+  });
+  late.access = accessCommands;
+  const reviews = new AccessReviews({
+    org,
+    agents,
+    grants,
+    audit,
+    notifier,
+    timers: grantTimers,
+    access: accessCommands,
+    settings: accessSettings,
+    clock,
+  });
+  defineGrantJobs(agenda, () => ({
+    expireGrant: (id) => accessCommands.expireGrant(id),
+    remindGrant: (id, offsetMs) => accessCommands.remindGrant(id, offsetMs),
+    startReview: () => reviews.start(),
+    reviewDue: (cycle) => reviews.due(cycle),
+  }));
+  await scheduleAccessReviews(agenda, org.settings.accessReviewCadence);
   const commands = new Commands({ org, agents, grants, audit, engine, clock });
-  return { audit, agents, grants, runs, engine, presenter, commands, registry, flows };
+  const supervision = await createSupervision({
+    connection,
+    agenda,
+    org,
+    audit,
+    agents,
+    notifier,
+    log,
+    clock,
+    ...(settings.platformKeyHashes ? { platformKeyHashes: settings.platformKeyHashes } : {}),
+    ...(settings.alertMinuteMs ? { minuteMs: settings.alertMinuteMs } : {}),
+  });
+  return { audit, agents, grants, runs, engine, presenter, commands, access: accessCommands, reviews, supervision, registry, flows };
 }

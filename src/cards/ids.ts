@@ -1,3 +1,4 @@
+import { SUPERVISION_ACTIONS } from './supervision-view-models.js';
 /*
  * The identifiers cards put on buttons and forms: the contract between the templates in
  * cards/** and the Slack and Teams adapters that handle the clicks. Slack action_ids and Teams
@@ -18,6 +19,10 @@
  *   `Action.Execute` verbs of the two forms ({@link REQUEST_FORM_INPUTS}, {@link EVALUATION_FORM_INPUTS}).
  * - `approval_deny_submit`: Slack only, the `callback_id` of the deny-reason modal
  *   ({@link DENY_REASON_INPUT}); on Teams the reason comes with `approval_deny`.
+ * - `grant_extend`, `grant_let_expire`, `grant_revoke`, `grant_confirm`: the buttons of a
+ *   `grant-notice`; Slack value = JSON `{"grantId"}`; Teams data `{ grantId }`.
+ * - `review_keep`, `review_revoke`: per grant on an `access-review`; Slack value = JSON
+ *   `{"grantId","reviewId"}`; Teams data `{ grantId, reviewId }`.
  */
 export const CARD_ACTIONS = {
   catalogRequest: 'catalog_request',
@@ -28,6 +33,14 @@ export const CARD_ACTIONS = {
   agentRequestSubmit: 'agent_request_submit',
   evaluationSubmit: 'evaluation_submit',
   approvalDenySubmit: 'approval_deny_submit',
+  grantExtend: 'grant_extend',
+  grantLetExpire: 'grant_let_expire',
+  grantRevoke: 'grant_revoke',
+  grantConfirm: 'grant_confirm',
+  reviewKeep: 'review_keep',
+  reviewRevoke: 'review_revoke',
+  // Supervision cards (see supervision-view-models.ts): value/data `{ checkInId }` or `{ alertId }`.
+  ...SUPERVISION_ACTIONS,
 } as const;
 
 /** A Slack action_id or Teams verb that a card can emit. */

@@ -26,6 +26,10 @@ export const SLACK_SURFACES: Readonly<Record<CardKind, SlackSurface>> = {
   'agent-list': 'message',
   home: 'home',
   notice: 'message',
+  'grant-notice': 'message',
+  'access-review': 'message',
+  checkin: 'message',
+  alert: 'message',
 };
 
 /** A Slack message: pass `blocks` and `text` (the notification fallback) to chat.postMessage or chat.update. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { alertDataSchema, checkInDataSchema } from './supervision-view-models.js';
 
 /*
  * View-models: the platform-free input of every card. A Slack or Teams adapter renders one
@@ -335,6 +336,47 @@ export const noticeDataSchema = z.object({
   text: text,
 });
 
+/** `grant-notice`: one access grant and what happened to it, with the buttons the recipient may use. */
+export const grantNoticeDataSchema = z.object({
+  level: z.enum(['info', 'success', 'warning', 'error']),
+  title: text,
+  text: text,
+  grantId: cardIdSchema,
+  agentName: text,
+  scope: text,
+  /** e.g. "Active", "Expired", "Revoked". */
+  statusLabel: text,
+  expiresAt: displayDate.optional(),
+  /** Set when the duration asked for was above the cap, saying so. */
+  capNote: z.string().optional(),
+  reason: z.string().optional(),
+  /** Buttons: Extend and Let expire (reminders), Revoke now, Confirm (break-glass review). */
+  canExtend: z.boolean(),
+  canLetExpire: z.boolean(),
+  canRevoke: z.boolean(),
+  canConfirm: z.boolean(),
+});
+
+/** `access-review`: a sponsor's periodic attestation of their agents' grants, Keep or Revoke per grant. */
+export const accessReviewDataSchema = z.object({
+  reviewId: cardIdSchema,
+  title: text,
+  intro: text,
+  dueAt: displayDate,
+  items: z.array(
+    z.object({
+      grantId: cardIdSchema,
+      agentName: text,
+      scope: text,
+      expiresAt: displayDate,
+      state: z.enum(['open', 'kept', 'revoked', 'flagged', 'ended']),
+      /** Who answered, e.g. "Tom Becker". */
+      decidedBy: z.string().optional(),
+      canDecide: z.boolean(),
+    }),
+  ),
+});
+
 /** The schema of each kind's data. */
 export const cardDataSchemas = {
   help: helpDataSchema,
@@ -350,6 +392,10 @@ export const cardDataSchemas = {
   'agent-list': agentListDataSchema,
   home: homeDataSchema,
   notice: noticeDataSchema,
+  'grant-notice': grantNoticeDataSchema,
+  'access-review': accessReviewDataSchema,
+  checkin: checkInDataSchema,
+  alert: alertDataSchema,
 } as const;
 
 /** Every kind of card. */

@@ -9,6 +9,7 @@ import type { ListScope } from '../core/commands.js';
 import type { AgentStatus } from '../core/lifecycle.js';
 import { displayDate, evaluationFormBase } from '../core/presenter.js';
 import type { Logger } from '../logger.js';
+import { AccessChat, ACCESS_CHAT_COMMANDS, parseAccessCommand, type AccessChatCommand } from './chat-access.js';
 
 /** A chat command as typed (`/roster <words>` in Slack, a plain message in Teams). */
 export type ChatCommand =
@@ -19,6 +20,7 @@ export type ChatCommand =
   | { name: 'show'; agent: string }
   | { name: 'eval'; agent: string }
   | { name: 'home' }
+  | AccessChatCommand
   | { name: 'unknown'; text: string };
 
 /** The commands people see in help, in the same words on both platforms. */
@@ -32,6 +34,7 @@ export const CHAT_COMMANDS = [
   },
   { usage: 'show <agent>', description: "Show an agent's profile: status, sponsors, access, baseline." },
   { usage: 'eval <agent>', description: 'Submit evaluation results for a requested agent.' },
+  ...ACCESS_CHAT_COMMANDS,
 ];
 
 const STATUS_WORDS = new Set<string>(['requested', 'active', 'probation', 'suspended', 'retiring', 'retired', 'rejected']);
@@ -69,6 +72,9 @@ export function parseChatCommand(raw: string): ChatCommand {
     case 'eval':
     case 'evaluate':
       return arg ? { name: 'eval', agent: arg } : { name: 'unknown', text };
+    case 'access':
+    case 'break-glass':
+      return parseAccessCommand(word, rest);
     default:
       return { name: 'unknown', text };
   }
@@ -111,11 +117,16 @@ export type FormResult = { ok: true; reply: ChatReply; agentId?: string } | { ok
  * adapters do transport (identity, acks, rendering, sending); every rule is in the command API.
  */
 export class ChatService {
+  /** Access requests, break-glass and the buttons of grant cards. */
+  readonly access: AccessChat;
+
   constructor(
     private readonly org: OrgConfig,
     private readonly services: Services,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.access = new AccessChat(org, services);
+  }
 
   person(email: string): Person | undefined {
     return findPersonByEmail(this.org, email);
@@ -140,6 +151,9 @@ export class ChatService {
         return this.evaluationForm(person, command.agent);
       case 'home':
         return { card: await this.home(person) };
+      case 'access':
+      case 'break-glass':
+        return { card: await this.access.run(person, command) };
     }
   }
 
@@ -271,6 +285,7 @@ export class ChatService {
       return other ? { agentId: other.id, name: other.name } : undefined;
     };
     const [predecessor, successor] = await Promise.all([linked(a.predecessorId), linked(a.successorId)]);
+    const access = AccessChat.profileGrants(view.grants);
     return cardModel('agent-profile', {
       agentId: a.id,
       name: a.name,
@@ -280,7 +295,7 @@ export class ChatService {
       sponsors: a.sponsors.map((s) => this.services.presenter.person(s)),
       businessUnit: businessUnitById(this.org, a.businessUnit)?.name ?? a.businessUnit,
       riskTier: role?.riskTier ?? 'low',
-      grants: view.grants.filter((g) => g.status === 'active').map((g) => ({ scope: g.scope, expires: displayDate(g.expiresAt) })),
+      grants: access.grants,
       baseline: a.baseline
         ? [
             { metric: 'Accuracy', value: a.baseline.accuracy.toFixed(2) },
@@ -291,7 +306,7 @@ export class ChatService {
       ...(predecessor ? { predecessor } : {}),
       ...(successor ? { successor } : {}),
       knowledgeNotesCount: a.knowledgeNotes.length,
-      complianceTags: a.complianceTags,
+      complianceTags: [...a.complianceTags, ...(access.breakGlassUses ? [`break-glass used ${access.breakGlassUses}×`] : [])],
       createdAt: displayDate(a.createdAt),
     });
   }
@@ -527,6 +542,8 @@ function titleFor(err: RosterError): string {
     unknown_person: "I don't know you yet",
     conflict: 'Please try again',
     duplicate: 'Already exists',
+    scope_forbidden: 'That access is not allowed',
+    invalid_transition: 'Not possible right now',
   };
   return titles[err.code] ?? 'That did not work';
 }

@@ -22,6 +22,17 @@ export const envSchema = z.object({
   connections__serviceConnection__settings__clientId: optionalString,
   connections__serviceConnection__settings__clientSecret: optionalString,
   connections__serviceConnection__settings__tenantId: optionalString,
+  /** Comma-separated SHA-256 hex digests of platform telemetry keys (gateways that report for many agents). */
+  ROSTER_TELEMETRY_PLATFORM_KEYS_SHA256: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^[0-9a-f]{64}$/, 'expected SHA-256 hex digests, comma separated'))),
   /** Seconds granted to in-flight work on SIGTERM before Roster exits anyway. */
   ROSTER_SHUTDOWN_TIMEOUT_S: z.coerce.number().positive().default(8),
 });

@@ -53,12 +53,36 @@ export interface GrantRecord {
   reason: string;
   requestedBy: string;
   approvedBy: string[];
+  /** ISO time; empty while `pending` (the clock starts at approval). */
   startsAt: string;
+  /** ISO time; empty while `pending`. */
   expiresAt: string;
   status: GrantStatus;
-  /** `default` for catalog defaults granted at onboarding, else the access request's run id. */
+  /** `default` for catalog defaults granted at onboarding, `break-glass`, else the access request's run id. */
   source: string;
   createdAt: string;
+  /** How long the grant lasts once approved (access requests and break-glass). */
+  durationMs?: number;
+  /** The active grant this one extends; it is superseded when this one becomes active. */
+  extends?: string;
+  /** When and why it stopped being pending or active (revoked, expired, denied, superseded). */
+  endedAt?: string;
+  endedBy?: string;
+  endReason?: string;
+  /** Break-glass: who from security confirmed the use after the fact. */
+  confirmedBy?: string;
+  /** The latest access review (attestation) this grant was part of. */
+  review?: GrantReview;
+}
+
+/** A grant's place in an access review cycle, and its answer (once). */
+export interface GrantReview {
+  cycle: string;
+  /** ISO time after which an unanswered grant is escalated and enforced. */
+  dueAt: string;
+  answer?: 'keep' | 'revoke' | 'flagged' | 'revoked-unanswered';
+  by?: string;
+  at?: string;
 }
 
 export interface AgentFilter {
@@ -87,6 +111,15 @@ export interface GrantRepository {
   /** Inserts grants; ones with an id that exists already are left as they are (idempotent). */
   insertMany(grants: GrantRecord[]): Promise<void>;
   listForAgent(agentId: string): Promise<GrantRecord[]>;
+  get(id: string): Promise<GrantRecord | undefined>;
+  list(filter: { agentIds?: string[]; status?: GrantStatus[]; source?: string; reviewCycle?: string }): Promise<GrantRecord[]>;
+  /**
+   * Sets the fields only if the grant's status is still one of `from` (atomic); resolves the
+   * updated grant, or undefined when the status had already moved on.
+   */
+  transition(id: string, from: GrantStatus[], patch: Partial<GrantRecord>): Promise<GrantRecord | undefined>;
+  /** Records the answer of a review cycle only if the grant is in that cycle and unanswered (atomic); false otherwise. */
+  answerReview(id: string, cycle: string, answer: Required<Pick<GrantReview, 'answer' | 'by' | 'at'>>): Promise<boolean>;
 }
 
 /** `agt_` + 16 hex characters. */

@@ -4,6 +4,7 @@ import type { CardModel, PersonRef, StepState as CardStepState } from '../cards/
 import type { FlowDefinition } from '../flows/schema.js';
 import type { FlowPresenter, FlowRun } from '../flows/types.js';
 import type { AgentRequestContext } from './agent-request.js';
+import { accessNotifyCard } from './access-cards.js';
 import type { OutgoingCard } from './notifications.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -132,6 +133,8 @@ export class RunPresenter implements FlowPresenter {
   }
 
   notify(kind: string, run: FlowRun, _recipient: string): OutgoingCard {
+    const accessCard = accessNotifyCard(this.org, kind, run);
+    if (accessCard) return accessCard;
     const c = run.context as AgentRequestContext;
     if (kind === 'agent-onboarded') {
       return card({
@@ -177,7 +180,10 @@ export class RunPresenter implements FlowPresenter {
 
   private cannotDecideReason(run: FlowRun, viewer: string, decided: boolean): string {
     if (decided) return 'You have already decided; your decision is recorded below.';
-    if (viewer === run.requester) return 'You requested this agent, so someone else approves it.';
+    if (viewer === run.requester)
+      return run.flowId === 'access-request'
+        ? 'You requested this access, so someone else approves it.'
+        : 'You requested this agent, so someone else approves it.';
     return 'Your approval is not needed for the remaining part of this step.';
   }
 

@@ -24,7 +24,9 @@ export async function defineJobs(agenda: Agenda, deps: JobDependencies): Promise
   });
   // The embedded server has no TTL indexes, so old delivery keys are deleted by a job.
   agenda.define(JobNames.purgeDeliveries, async () => {
-    const result = await deps.connection.collection('slack_deliveries').deleteMany({ at: { $lt: new Date(Date.now() - DELIVERY_MEMORY_MS) } });
+    const result = await deps.connection
+      .collection('slack_deliveries')
+      .deleteMany({ at: { $lt: new Date(Date.now() - DELIVERY_MEMORY_MS) } });
     if (result.deletedCount > 0) deps.log.info({ deleted: result.deletedCount }, 'purged old chat delivery keys');
   });
   await agenda.every('1 minute', JobNames.heartbeat, {}, { skipImmediate: false });

@@ -100,6 +100,7 @@ export function createGrantRepository(connection: Connection): GrantRepository &
   schema.index({ agentId: 1, status: 1 });
   schema.index({ status: 1, expiresAt: 1 });
   const Grant = connection.models.Grant ?? connection.model('Grant', schema);
+  const fromDoc = ({ _id, ...rest }: Record<string, unknown>): GrantRecord => ({ id: String(_id), ...(rest as Omit<GrantRecord, 'id'>) });
   return {
     async ensureIndexes() {
       await Grant.init();
@@ -112,7 +113,33 @@ export function createGrantRepository(connection: Connection): GrantRepository &
     },
     async listForAgent(agentId) {
       const docs = await Grant.collection.find({ agentId: String(agentId) }).toArray();
-      return docs.map(({ _id, ...rest }) => ({ id: String(_id), ...(rest as Omit<GrantRecord, 'id'>) }));
+      return docs.map(fromDoc);
+    },
+    async get(id) {
+      const doc = await Grant.collection.findOne({ _id: String(id) as never });
+      return doc ? fromDoc(doc) : undefined;
+    },
+    async list(filter) {
+      const query: Record<string, unknown> = {};
+      if (filter.agentIds) query.agentId = { $in: filter.agentIds.map(String) };
+      if (filter.status) query.status = { $in: filter.status.map(String) };
+      if (filter.source) query.source = String(filter.source);
+      if (filter.reviewCycle) query['review.cycle'] = String(filter.reviewCycle);
+      return (await Grant.collection.find(query).limit(5000).toArray()).map(fromDoc);
+    },
+    async transition(id, from, patch) {
+      const { id: _ignored, ...fields } = patch;
+      const result = await Grant.collection.updateOne({ _id: String(id) as never, status: { $in: from.map(String) } }, { $set: fields });
+      if (result.modifiedCount !== 1) return undefined;
+      const doc = await Grant.collection.findOne({ _id: String(id) as never });
+      return doc ? fromDoc(doc) : undefined;
+    },
+    async answerReview(id, cycle, answer) {
+      const result = await Grant.collection.updateOne(
+        { _id: String(id) as never, 'review.cycle': String(cycle), 'review.answer': { $exists: false } },
+        { $set: { 'review.answer': answer.answer, 'review.by': answer.by, 'review.at': answer.at } },
+      );
+      return result.modifiedCount === 1;
     },
   };
 }

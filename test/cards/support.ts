@@ -50,7 +50,7 @@ export const HOSTILE_TEXTS: Readonly<Record<string, string>> = {
 export const HOSTILE_MIX =
   'Hi "q" \\ {{x}} }} 🚀👩🏽‍💻 <!channel> <@U123ABC> <https://evil.example|click> [a](https://evil.example) &amp;\nend';
 
-const ENUM_KEYS = new Set(['kind', 'state', 'riskTier', 'status', 'tone', 'level', 'decision']);
+const ENUM_KEYS = new Set(['kind', 'state', 'riskTier', 'status', 'tone', 'level', 'decision', 'verdict', 'recommendation', 'severity', 'choice']);
 
 /** Path of a value inside a model: keys and array indexes. */
 export type LeafPath = (string | number)[];

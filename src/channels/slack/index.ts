@@ -19,6 +19,8 @@ import {
 } from './forms.js';
 import { SlackIdentity } from './identity.js';
 import { SlackNotifier, slackMessage } from './notifier.js';
+import { registerSupervisionListeners } from './supervision.js';
+import { SupervisionChat } from '../chat-supervision.js';
 
 const { App, ExpressReceiver, LogLevel } = bolt;
 
@@ -46,6 +48,26 @@ function buttonIds(value: unknown): { runId?: string; stepId?: string; agentId?:
     return { runId: pick('runId'), stepId: pick('stepId'), agentId: pick('agentId') };
   } catch {
     return {};
+  }
+}
+
+/** `{"grantId"}` from a grant card's button value. */
+function grantIdOf(value: unknown): string {
+  try {
+    const parsed = JSON.parse(String(value)) as Record<string, unknown>;
+    return typeof parsed.grantId === 'string' ? parsed.grantId : '';
+  } catch {
+    return '';
+  }
+}
+
+/** `{"grantId","reviewId"}` from an access review card's button value. */
+function reviewIdsOf(value: unknown): { grantId: string; reviewId: string } {
+  try {
+    const parsed = JSON.parse(String(value)) as Record<string, unknown>;
+    return { grantId: String(parsed.grantId ?? ''), reviewId: String(parsed.reviewId ?? '') };
+  } catch {
+    return { grantId: '', reviewId: '' };
   }
 }
 
@@ -84,6 +106,11 @@ export async function createSlackChannel(deps: ChannelDeps): Promise<Channel | u
   const notifier = new SlackNotifier(app.client, identity);
   const deliveries = new SlackDeliveries(connection);
   register(app, { chat, identity, deliveries, log });
+  registerSupervisionListeners(app, {
+    chat,
+    identity,
+    supervision: new SupervisionChat(org, deps.services.supervision, deps.services.agents, deps.services.engine),
+  });
 
   return {
     name: 'slack',
@@ -216,6 +243,47 @@ function register(app: BoltApp, deps: ListenerDeps): void {
       else await replyPrivately(client, userId, respond, reply.card);
     });
   });
+
+  const grantButtons = [
+    [CARD_ACTIONS.grantExtend, 'extend'],
+    [CARD_ACTIONS.grantLetExpire, 'let-expire'],
+    [CARD_ACTIONS.grantRevoke, 'revoke'],
+    [CARD_ACTIONS.grantConfirm, 'confirm'],
+  ] as const;
+  for (const [actionId, grantAction] of grantButtons) {
+    app.action(actionId, async ({ ack, action, client, respond, body }) => {
+      await ack();
+      const userId = body.user.id;
+      await asPerson({ client, userId, respond }, async (person) => {
+        const grantId = grantIdOf('value' in action ? action.value : undefined);
+        const { card, reply } = await chat.access.click(person, grantAction, grantId);
+        const message = slackMessage(card);
+        await respond({ replace_original: true, blocks: message.blocks as never, text: message.text }).catch((err: unknown) =>
+          log.warn({ err }, 'could not update the grant card in place'),
+        );
+        if (reply) await replyPrivately(client, userId, undefined, reply);
+      });
+    });
+  }
+
+  const reviewButtons = [
+    [CARD_ACTIONS.reviewKeep, 'keep'],
+    [CARD_ACTIONS.reviewRevoke, 'revoke'],
+  ] as const;
+  for (const [actionId, answer] of reviewButtons) {
+    app.action(actionId, async ({ ack, action, client, respond, body }) => {
+      await ack();
+      const userId = body.user.id;
+      await asPerson({ client, userId, respond }, async (person) => {
+        const ids = reviewIdsOf('value' in action ? action.value : undefined);
+        const card = await chat.access.reviewClick(person, answer, ids.grantId, ids.reviewId);
+        const message = slackMessage(card);
+        await respond({ replace_original: true, blocks: message.blocks as never, text: message.text }).catch((err: unknown) =>
+          log.warn({ err }, 'could not update the access review card in place'),
+        );
+      });
+    });
+  }
 
   app.view(CARD_ACTIONS.agentRequestSubmit, async ({ ack, body, client }) => {
     const parsed = viewSubmissionSchema.safeParse(body);

@@ -9,6 +9,13 @@ import { adaptiveCard, cardMessage } from './cards.js';
 import type { TeamsRouteDeps } from './conversation.js';
 import { actionSchema, approvalIds, denyReason, evaluationFormValues, requestFormValues } from './forms.js';
 import { isPersonal } from './identity.js';
+import { ALERT_VERBS, CHECKIN_VERBS, type AlertVerb, type CheckInVerb } from '../chat-supervision.js';
+
+/** The Action.Execute verb of an invoke. */
+function verbOf(context: TurnContext): string {
+  const value = context.activity.value as { action?: { verb?: unknown } } | undefined;
+  return typeof value?.action?.verb === 'string' ? value.action.verb : '';
+}
 
 type ActionWork = (person: Person, data: Record<string, unknown>, context: TurnContext) => Promise<CardModel>;
 type Verbs = Parameters<AgentApplication<TurnState>['adaptiveCards']['actionExecute']>[0];
@@ -81,6 +88,17 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
     const { runId = '', stepId = '' } = approvalIds(data);
     return chat.approvalCard(person, runId, stepId);
   });
+
+  // Alert and check-in cards: the core acts (authorised there), the clicker gets the fresh card.
+  const supervision = deps.supervision;
+  if (supervision) {
+    on([...ALERT_VERBS], async (person, data, context) =>
+      supervision.alertAction(person, verbOf(context) as AlertVerb, typeof data.alertId === 'string' ? data.alertId : ''),
+    );
+    on([...CHECKIN_VERBS], async (person, data, context) =>
+      supervision.checkInAction(person, verbOf(context) as CheckInVerb, typeof data.checkInId === 'string' ? data.checkInId : ''),
+    );
+  }
 
   // Registered last, so it only answers verbs no handler above knows (an old card, a forged invoke).
   on(/.*/, async () =>

@@ -4,11 +4,14 @@ import type { CardModel } from '../../cards/view-models.js';
 import type { Logger } from '../../logger.js';
 import type { ConversationStore } from '../../store/conversation-store.js';
 import { parseChatCommand, type ChatService } from '../chat.js';
+import type { SupervisionChat } from '../chat-supervision.js';
 import { cardMessage } from './cards.js';
 import { isPersonal, type TeamsIdentity } from './identity.js';
 
 export interface TeamsRouteDeps {
   chat: ChatService;
+  /** Alert and check-in buttons. */
+  supervision?: SupervisionChat;
   identity: TeamsIdentity;
   store: ConversationStore;
   log: Logger;

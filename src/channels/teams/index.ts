@@ -6,6 +6,7 @@ import { createConversationStore } from '../../store/conversation-store.js';
 import type { ChannelNotifier } from '../port.js';
 import { teamsAuth } from './auth.js';
 import { registerCardActions } from './card-actions.js';
+import { SupervisionChat } from '../chat-supervision.js';
 import { ADAPTIVE_CARD_TYPE, adaptiveCard } from './cards.js';
 import { registerConversation, replyWithCard } from './conversation.js';
 import { messagesRouter } from './http.js';
@@ -77,7 +78,8 @@ export const createTeamsChannel: ChannelFactory = async (deps) => {
     }
   };
 
-  const routeDeps = { chat, identity, store, log };
+  const supervision = new SupervisionChat(org, deps.services.supervision, deps.services.agents, deps.services.engine);
+  const routeDeps = { chat, identity, store, log, supervision };
   registerConversation(app, routeDeps);
   registerCardActions(app, routeDeps);
 

@@ -1,0 +1,197 @@
+import type { OrgConfig, Person } from '../config/schemas.js';
+import { findPersonByEmail, roleById } from '../config/directory.js';
+import { cardModel, type CardModel } from '../cards/view-models.js';
+import { grantNotice } from '../core/access-cards.js';
+import { grantableScopes, type AccessRequestResult } from '../core/access.js';
+import type { GrantRecord } from '../core/agents.js';
+import { displayDate } from '../core/presenter.js';
+import type { Services } from '../services.js';
+
+/** The access words of the chat: `access <agent> <scope> [duration] [reason]` and `break-glass <agent> <scope> <reason>`. */
+export type AccessChatCommand =
+  | { name: 'access'; agent?: string; scope?: string; duration?: string; reason?: string }
+  | { name: 'break-glass'; agent?: string; scope?: string; reason?: string };
+
+/** Buttons of a `grant-notice` card. */
+export type GrantAction = 'extend' | 'let-expire' | 'revoke' | 'confirm';
+
+export const ACCESS_CHAT_COMMANDS = [
+  {
+    usage: 'access <agent> <scope> [duration] [reason]',
+    description: 'Request time-bound access for an agent you sponsor, e.g. `access Support Copilot crm:read 30d order lookups`.',
+  },
+  { usage: 'break-glass <agent> <scope> <reason>', description: 'Emergency access at once for a few hours; security reviews it.' },
+];
+
+const DURATION = /^(?:\d+[wdhms])+$/;
+const SCOPE = /^[a-z][a-z0-9-]*(?::[a-z0-9-]+)+$/i;
+
+/**
+ * Reads the words after `access` or `break-glass`. Agent names may contain spaces, so the scope
+ * (the first `system:permission` word) separates the agent from the rest.
+ */
+export function parseAccessCommand(word: 'access' | 'break-glass', rest: string[]): AccessChatCommand {
+  const at = rest.findIndex((w) => SCOPE.test(w));
+  const agent = (at === -1 ? rest : rest.slice(0, at)).join(' ').trim() || undefined;
+  const scope = at === -1 ? undefined : rest[at]!.toLowerCase();
+  const after = at === -1 ? [] : rest.slice(at + 1);
+  if (word === 'break-glass') {
+    return {
+      name: 'break-glass',
+      ...(agent ? { agent } : {}),
+      ...(scope ? { scope } : {}),
+      ...(after.length ? { reason: after.join(' ') } : {}),
+    };
+  }
+  const duration = after[0] && DURATION.test(after[0]) ? after[0] : undefined;
+  const reason = (duration ? after.slice(1) : after).join(' ').trim();
+  return {
+    name: 'access',
+    ...(agent ? { agent } : {}),
+    ...(scope ? { scope } : {}),
+    ...(duration ? { duration } : {}),
+    ...(reason ? { reason } : {}),
+  };
+}
+
+/** Chat handling of access: typed commands and grant-card buttons, on both platforms. */
+export class AccessChat {
+  constructor(
+    private readonly org: OrgConfig,
+    private readonly services: Services,
+  ) {}
+
+  async run(person: Person, command: AccessChatCommand): Promise<CardModel> {
+    if (!command.agent || !command.scope || !command.reason) return this.usage(person, command);
+    if (command.name === 'break-glass') {
+      const { grant } = await this.services.access.breakGlass(person.email, {
+        agentId: command.agent,
+        scope: command.scope,
+        reason: command.reason,
+      });
+      const agent = await this.services.agents.get(grant.agentId);
+      return this.asModel(
+        grantNotice(
+          this.org,
+          grant,
+          { name: agent?.name ?? grant.agentId },
+          {
+            level: 'warning',
+            title: `Break-glass: ${agent?.name ?? grant.agentId} has ${grant.scope} now`,
+            text: `Granted at once until ${displayDate(grant.expiresAt)}. Security has been paged and will review this use; the sponsors are told.`,
+          },
+          ['revoke'],
+        ),
+      );
+    }
+    const result = await this.services.access.requestAccess(person.email, {
+      agentId: command.agent,
+      scope: command.scope,
+      ...(command.duration ? { duration: command.duration } : {}),
+      reason: command.reason,
+    });
+    return this.requested(result);
+  }
+
+  /** A click on a grant card; returns the clicker's fresh view of it, and a reply to post when there is one. */
+  async click(person: Person, action: GrantAction, grantId: string): Promise<{ card: CardModel; reply?: CardModel }> {
+    const { access } = this.services;
+    switch (action) {
+      case 'extend': {
+        const result = await access.extendGrant(person.email, grantId);
+        return {
+          card: await this.view(grantId, 'Extension requested', `A new request for the same access is waiting for approval.`),
+          reply: this.requested(result),
+        };
+      }
+      case 'let-expire':
+        await access.letExpire(person.email, grantId);
+        return { card: await this.view(grantId, 'Left to expire', `Noted: ${this.name(person.email)} lets this access expire on time.`) };
+      case 'revoke':
+        await access.revokeGrant(person.email, grantId, `Revoked now from the card by ${this.name(person.email)}`);
+        return { card: await this.view(grantId, 'Revoked', `${this.name(person.email)} revoked this access.`) };
+      case 'confirm':
+        await access.confirmBreakGlass(person.email, grantId);
+        return { card: await this.view(grantId, 'Confirmed', `${this.name(person.email)} confirmed this break-glass use.`) };
+    }
+  }
+
+  /** Keep or Revoke on an access review card; returns the person's fresh review card. */
+  async reviewClick(person: Person, answer: 'keep' | 'revoke', grantId: string, cycle: string): Promise<CardModel> {
+    const card = await this.services.reviews.answer(person.email, { cycle, grantId, answer });
+    return card ? this.asModel(card) : cardModel('notice', { level: 'info', title: 'Access review', text: 'Nothing left to review.' });
+  }
+
+  /** Profile extras: active grants labelled (break-glass ones marked) and the number of break-glass uses. */
+  static profileGrants(grants: GrantRecord[]): { grants: { scope: string; expires: string }[]; breakGlassUses: number } {
+    return {
+      grants: grants
+        .filter((g) => g.status === 'active')
+        .map((g) => ({ scope: g.source === 'break-glass' ? `${g.scope} (break-glass)` : g.scope, expires: displayDate(g.expiresAt) })),
+      breakGlassUses: grants.filter((g) => g.source === 'break-glass' && g.status !== 'denied').length,
+    };
+  }
+
+  private requested(result: AccessRequestResult): CardModel {
+    const { run, grant } = result;
+    const waiting = run.waitingFor.map((e) => this.name(e));
+    const agentName = String(run.context.agentName ?? grant.agentId);
+    const closed = run.status !== 'waiting';
+    return this.asModel(
+      grantNotice(
+        this.org,
+        grant,
+        { name: agentName },
+        {
+          level: closed ? (grant.status === 'active' ? 'success' : 'warning') : 'info',
+          title: `Access requested: ${grant.scope} for ${agentName}, ${result.durationText}`,
+          text: closed
+            ? `The request ended: ${run.outcome ?? run.status}.`
+            : `Waiting for approval from ${waiting.join(', ')}. The clock starts when it is approved.`,
+          ...(result.capNote ? { capNote: result.capNote } : {}),
+        },
+      ),
+    );
+  }
+
+  private async usage(person: Person, command: AccessChatCommand): Promise<CardModel> {
+    const example =
+      command.name === 'access'
+        ? '`access <agent> <scope> [duration] [reason]`, e.g. `access Support Copilot crm:read 30d order lookups`'
+        : '`break-glass <agent> <scope> <reason>`, e.g. `break-glass Support Copilot crm:read login outage`';
+    let scopes = '';
+    if (command.agent) {
+      try {
+        const { agent } = await this.services.access.grantsOf(person.email, command.agent);
+        const role = roleById(this.org, agent.catalogRoleId);
+        if (role) scopes = ` ${agent.name} may be granted: ${grantableScopes(role).join(', ')}.`;
+      } catch {
+        scopes = '';
+      }
+    }
+    const missing = !command.agent ? 'the agent' : !command.scope ? 'the scope' : 'a reason';
+    return cardModel('notice', { level: 'warning', title: `Please name ${missing}`, text: `Use ${example}.${scopes}` });
+  }
+
+  private async view(grantId: string, title: string, text: string): Promise<CardModel> {
+    const grant = await this.services.grants.get(grantId);
+    if (!grant) return cardModel('notice', { level: 'warning', title, text });
+    const agent = await this.services.agents.get(grant.agentId);
+    return this.asModel(
+      grantNotice(
+        this.org,
+        grant,
+        { name: agent?.name ?? grant.agentId },
+        { level: 'info', title: `${agent?.name ?? grant.agentId}: ${grant.scope} — ${title}`, text },
+      ),
+    );
+  }
+
+  private name(email: string): string {
+    return findPersonByEmail(this.org, email)?.name ?? email;
+  }
+
+  private asModel(card: { kind: string; data: Record<string, unknown> }): CardModel {
+    return { kind: card.kind, data: card.data } as CardModel;
+  }
+}

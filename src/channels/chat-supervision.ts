@@ -1,0 +1,99 @@
+import type { OrgConfig, Person } from '../config/schemas.js';
+import { businessUnitById, hasRole, roleById } from '../config/directory.js';
+import type { CardModel } from '../cards/view-models.js';
+import { ForbiddenError, NotFoundError } from '../core/errors.js';
+import type { SuspensionContext } from '../core/suspension.js';
+import type { FlowEngine } from '../flows/engine.js';
+import type { Supervision } from '../supervision.js';
+import type { AgentRepository } from '../core/agents.js';
+
+/** Alert verbs → what they do; check-in verbs → the sponsor's choice. */
+export const ALERT_VERBS = [
+  'alert_ack',
+  'alert_escalate',
+  'alert_snooze_1h',
+  'alert_snooze_4h',
+  'alert_snooze_24h',
+  'alert_resolve',
+  'alert_suspend',
+] as const;
+export const CHECKIN_VERBS = ['checkin_keep', 'checkin_retrain', 'checkin_retire'] as const;
+export type AlertVerb = (typeof ALERT_VERBS)[number];
+export type CheckInVerb = (typeof CHECKIN_VERBS)[number];
+
+/** Clicks on alert and check-in cards, for both platforms: each returns the clicker's fresh card. */
+export class SupervisionChat {
+  constructor(
+    private readonly org: OrgConfig,
+    private readonly supervision: Supervision,
+    private readonly agents: AgentRepository,
+    private readonly engine: FlowEngine,
+  ) {}
+
+  async alertAction(person: Person, verb: AlertVerb, alertId: string): Promise<CardModel> {
+    const alerts = this.supervision.alerts;
+    switch (verb) {
+      case 'alert_ack':
+        await alerts.acknowledge(person.email, alertId);
+        break;
+      case 'alert_escalate':
+        await alerts.escalateNow(person.email, alertId);
+        break;
+      case 'alert_snooze_1h':
+      case 'alert_snooze_4h':
+      case 'alert_snooze_24h':
+        await alerts.snooze(person.email, alertId, verb.slice('alert_snooze_'.length));
+        break;
+      case 'alert_resolve':
+        await alerts.resolve(person.email, alertId);
+        break;
+      case 'alert_suspend':
+        return this.requestSuspension(person, alertId);
+    }
+    const alert = await this.supervision.alertRepo.get(alertId);
+    if (!alert) throw new NotFoundError('the alert', alertId);
+    return this.supervision.cards.alert(alert, person.email) as CardModel;
+  }
+
+  async checkInAction(person: Person, verb: CheckInVerb, checkInId: string): Promise<CardModel> {
+    const { record, agent } = await this.supervision.checkins.decide(person.email, checkInId, verb.slice('checkin_'.length));
+    return this.supervision.cards.checkIn(record, agent, person.email) as CardModel;
+  }
+
+  /** Suspension is never immediate: it starts the drift-escalation flow for an IT admin to approve. */
+  private async requestSuspension(person: Person, alertId: string): Promise<CardModel> {
+    if (!['it-admin', 'security', `oncall:${this.org.settings.alertRotation}`].some((r) => hasRole(person, r))) {
+      throw new ForbiddenError('Only on-call responders, IT admins and security can ask to suspend an agent.');
+    }
+    const alert = await this.supervision.alertRepo.get(alertId);
+    if (!alert) throw new NotFoundError('the alert', alertId);
+    const agent = await this.agents.get(alert.agentId);
+    if (!agent) throw new NotFoundError('the agent', alert.agentId);
+    const role = roleById(this.org, agent.catalogRoleId);
+    const context: SuspensionContext = {
+      agentId: agent.id,
+      agentName: agent.name,
+      roleTitle: role?.title ?? agent.catalogRoleId,
+      riskTier: role?.riskTier ?? 'low',
+      businessUnit: agent.businessUnit,
+      sponsors: agent.sponsors,
+      purpose: `Suspend ${agent.name} after a ${alert.kind} alert: ${alert.summary}`,
+      justification: `Requested from alert ${alert.id} by ${person.name}.`,
+      alertId: alert.id,
+    };
+    const run = await this.engine.start({
+      flowId: 'drift-escalation',
+      requester: person.email,
+      subject: { type: 'agent', id: agent.id, agentId: agent.id },
+      context,
+    });
+    return {
+      kind: 'notice',
+      data: {
+        level: 'info',
+        title: `Suspension of ${agent.name} requested`,
+        text: `An IT admin has to approve it (request ${run.id}); ${agent.name} keeps running in ${businessUnitById(this.org, agent.businessUnit)?.name ?? agent.businessUnit} until then.`,
+      },
+    };
+  }
+}

@@ -1,0 +1,109 @@
+import type { OrgConfig } from '../config/schemas.js';
+import { findPersonByEmail } from '../config/directory.js';
+import type { DataOf } from '../cards/view-models.js';
+import type { FlowRun } from '../flows/types.js';
+import type { AgentRecord, GrantRecord, GrantStatus } from './agents.js';
+import type { AccessContext } from './access.js';
+import type { OutgoingCard } from './notifications.js';
+import { displayDate } from './presenter.js';
+
+export type GrantButton = 'extend' | 'let-expire' | 'revoke' | 'confirm';
+
+const STATUS_LABELS: Record<GrantStatus, string> = {
+  pending: 'Waiting for approval',
+  active: 'Active',
+  expired: 'Expired',
+  revoked: 'Revoked',
+  denied: 'Denied',
+};
+
+const nameOf = (org: OrgConfig, email: string) => findPersonByEmail(org, email)?.name ?? email;
+
+function statusLabel(grant: Pick<GrantRecord, 'status' | 'source' | 'confirmedBy'>, org: OrgConfig): string {
+  const base = STATUS_LABELS[grant.status];
+  if (grant.source !== 'break-glass') return base;
+  return `${base} (break-glass${grant.confirmedBy ? `, confirmed by ${nameOf(org, grant.confirmedBy)}` : ''})`;
+}
+
+/** A `grant-notice` card about one grant, with the buttons named (shown only while the grant is active). */
+export function grantNotice(
+  org: OrgConfig,
+  grant: GrantRecord,
+  agent: Pick<AgentRecord, 'name'>,
+  words: { level: DataOf<'grant-notice'>['level']; title: string; text: string; capNote?: string },
+  buttons: GrantButton[] = [],
+): OutgoingCard {
+  const live = grant.status === 'active';
+  const data: DataOf<'grant-notice'> = {
+    level: words.level,
+    title: words.title,
+    text: words.text || '—',
+    grantId: grant.id,
+    agentName: agent.name,
+    scope: grant.scope,
+    statusLabel: statusLabel(grant, org),
+    ...(grant.expiresAt ? { expiresAt: displayDate(grant.expiresAt) } : {}),
+    ...(words.capNote ? { capNote: words.capNote } : {}),
+    ...(grant.reason ? { reason: grant.reason } : {}),
+    canExtend: live && buttons.includes('extend'),
+    canLetExpire: live && buttons.includes('let-expire'),
+    canRevoke: (live || grant.status === 'pending') && buttons.includes('revoke'),
+    canConfirm: live && !grant.confirmedBy && buttons.includes('confirm'),
+  };
+  return { kind: 'grant-notice', data: data as unknown as Record<string, unknown> };
+}
+
+/** The grant as a run of an access flow knows it (before anyone reads the database). */
+function grantOfRun(run: FlowRun): GrantRecord {
+  const c = run.context as AccessContext;
+  return {
+    id: c.grantId,
+    agentId: c.agentId,
+    scope: c.scope,
+    reason: c.reason,
+    requestedBy: run.requester,
+    approvedBy: [],
+    startsAt: (c.startsAt as string | undefined) ?? '',
+    expiresAt: c.expiresAt ?? '',
+    status: c.expiresAt ? 'active' : 'pending',
+    source: run.flowId === 'break-glass' ? 'break-glass' : run.id,
+    createdAt: run.createdAt,
+  };
+}
+
+/** Cards named by the notify steps of `flows/access-request.yaml` and `flows/break-glass.yaml`. */
+export function accessNotifyCard(org: OrgConfig, kind: string, run: FlowRun): OutgoingCard | undefined {
+  const c = run.context as AccessContext;
+  const grant = grantOfRun(run);
+  const agent = { name: c.agentName };
+  const approvers = Object.values(run.steps).flatMap((s) => (s.decisions ?? []).filter((d) => d.decision === 'approve').map((d) => d.by));
+  switch (kind) {
+    case 'access-granted':
+      return grantNotice(org, grant, agent, {
+        level: 'success',
+        title: `${c.agentName} has ${c.scope} for ${c.durationText}`,
+        text: `Approved by ${approvers.map((a) => nameOf(org, a)).join(', ') || 'the approvers'}. The clock started at approval; sponsors get reminders before it ends.`,
+        ...(c.capNote ? { capNote: c.capNote } : {}),
+      });
+    case 'break-glass-granted':
+      return grantNotice(org, grant, agent, {
+        level: 'warning',
+        title: `Break-glass: ${c.agentName} has ${c.scope} for ${c.durationText}`,
+        text: `${nameOf(org, run.requester)} broke glass. Security has been paged and will review this use.`,
+      });
+    case 'break-glass-review':
+      return grantNotice(
+        org,
+        grant,
+        agent,
+        {
+          level: 'error',
+          title: `Break-glass: ${c.agentName} got ${c.scope} for ${c.durationText}`,
+          text: `${nameOf(org, run.requester)} broke glass. Review it: confirm the emergency or revoke the access now.`,
+        },
+        ['confirm', 'revoke'],
+      );
+    default:
+      return undefined;
+  }
+}

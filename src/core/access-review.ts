@@ -1,0 +1,205 @@
+import type { OrgConfig } from '../config/schemas.js';
+import { findPersonByEmail, hasRole, peopleWithRole } from '../config/directory.js';
+import type { DataOf } from '../cards/view-models.js';
+import type { AccessCommands, AccessSettings, GrantTimers } from './access.js';
+import type { AuditLog } from './audit.js';
+import type { AgentRecord, AgentRepository, GrantRecord, GrantRepository } from './agents.js';
+import { ForbiddenError, NotFoundError, NotWaitingError, UnknownPersonError } from './errors.js';
+import type { Notifier, OutgoingCard } from './notifications.js';
+import { displayDate } from './presenter.js';
+
+export interface AccessReviewDeps {
+  org: OrgConfig;
+  agents: AgentRepository;
+  grants: GrantRepository;
+  audit: AuditLog;
+  notifier: Notifier;
+  timers: GrantTimers;
+  access: AccessCommands;
+  settings: AccessSettings;
+  clock?: () => Date;
+}
+
+const CADENCE_WORDS: Record<string, string> = {
+  monthly: 'Monthly',
+  quarterly: 'Quarterly',
+  semiannual: 'Half-yearly',
+  annual: 'Annual',
+};
+
+/**
+ * Access reviews (attestation): on the configured cadence every sponsor gets a card listing their
+ * agents' active grants with Keep / Revoke per grant. A grant nobody answered by the end of the
+ * grace period is escalated to IT admins and revoked or flagged, as configured. Each grant's
+ * answer is recorded once (atomic), whoever of its sponsors clicks first.
+ */
+export class AccessReviews {
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: AccessReviewDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  /** Starts a review cycle over every active grant; returns its id and the sponsors asked. */
+  async start(): Promise<{ cycle: string; sponsors: string[]; grants: number }> {
+    const now = this.clock();
+    const cycle = `rev_${now.toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
+    const dueAt = new Date(now.getTime() + this.deps.settings.reviewGraceMs);
+    const active = await this.deps.grants.list({ status: ['active'] });
+    const inCycle: GrantRecord[] = [];
+    for (const grant of active) {
+      const marked = await this.deps.grants.transition(grant.id, ['active'], { review: { cycle, dueAt: dueAt.toISOString() } });
+      if (marked) inCycle.push(marked);
+    }
+    const agents = await this.agentsOf(inCycle);
+    const sponsors = [...new Set([...agents.values()].flatMap((a) => a.sponsors))].sort();
+    await this.deps.audit.append({
+      actor: { kind: 'system', name: 'scheduler' },
+      action: 'access-review.started',
+      subject: { type: 'access-review', id: cycle },
+      details: { grants: inCycle.length, sponsors, dueAt: dueAt.toISOString() },
+    });
+    for (const sponsor of sponsors) {
+      const card = await this.card(cycle, sponsor);
+      if (card) await this.deps.notifier.send(sponsor, card).catch(() => undefined);
+    }
+    await this.deps.timers.reviewDue(cycle, dueAt);
+    return { cycle, sponsors, grants: inCycle.length };
+  }
+
+  /** Keep or Revoke one grant of a review; returns the person's fresh review card. */
+  async answer(
+    actorEmail: string,
+    input: { cycle: string; grantId: string; answer: 'keep' | 'revoke' },
+  ): Promise<OutgoingCard | undefined> {
+    const actor = findPersonByEmail(this.deps.org, String(actorEmail));
+    if (!actor) throw new UnknownPersonError(String(actorEmail));
+    const grant = await this.deps.grants.get(String(input.grantId));
+    if (!grant || grant.review?.cycle !== input.cycle) throw new NotFoundError('the grant in this review', String(input.grantId));
+    const agent = await this.deps.agents.get(grant.agentId);
+    if (!(agent?.sponsors.includes(actor.email) || hasRole(actor, 'it-admin'))) {
+      throw new ForbiddenError("Only the agent's sponsors and IT admins answer its access review.");
+    }
+    if (grant.status !== 'active') throw new NotWaitingError(`This grant is ${grant.status}; there is nothing to attest.`);
+    const at = this.clock().toISOString();
+    const recorded = await this.deps.grants.answerReview(grant.id, input.cycle, { answer: input.answer, by: actor.email, at });
+    if (!recorded) {
+      const current = await this.deps.grants.get(grant.id);
+      const by = current?.review?.by ? ` by ${findPersonByEmail(this.deps.org, current.review.by)?.name ?? current.review.by}` : '';
+      throw new NotWaitingError(`This grant was already answered in this review (${current?.review?.answer ?? 'answered'}${by}).`);
+    }
+    await this.deps.audit.append({
+      actor: { kind: 'person', email: actor.email },
+      action: `grant.review.${input.answer === 'keep' ? 'kept' : 'revoked'}`,
+      subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
+      details: { cycle: input.cycle, scope: grant.scope },
+    });
+    if (input.answer === 'revoke') {
+      await this.deps.access.revokeGrant(actor.email, grant.id, `Not needed any more (access review ${input.cycle})`);
+    }
+    return this.card(input.cycle, actor.email);
+  }
+
+  /** End of the grace period: unanswered grants are escalated to IT admins and revoked or flagged. */
+  async due(cycle: string): Promise<{ enforced: string[] }> {
+    const grants = await this.deps.grants.list({ reviewCycle: String(cycle), status: ['active'] });
+    const enforcement = this.deps.settings.reviewEnforcement;
+    const at = this.clock().toISOString();
+    const enforced: GrantRecord[] = [];
+    for (const grant of grants.filter((g) => !g.review?.answer)) {
+      const answer = enforcement === 'revoke' ? 'revoked-unanswered' : 'flagged';
+      if (!(await this.deps.grants.answerReview(grant.id, cycle, { answer, by: 'scheduler', at }))) continue;
+      if (enforcement === 'revoke') {
+        const revoked = await this.deps.grants.transition(grant.id, ['active'], {
+          status: 'revoked',
+          endedAt: at,
+          endedBy: 'access-review',
+          endReason: `Not attested in access review ${cycle}`,
+        });
+        if (!revoked) continue;
+      }
+      await this.deps.audit.append({
+        actor: { kind: 'system', name: 'scheduler' },
+        action: enforcement === 'revoke' ? 'grant.revoked' : 'grant.review.flagged',
+        subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
+        details: { cycle, scope: grant.scope, reason: 'not attested in time' },
+      });
+      enforced.push(grant);
+    }
+    if (enforced.length === 0) return { enforced: [] };
+    const agents = await this.agentsOf(enforced);
+    await this.deps.audit.append({
+      actor: { kind: 'system', name: 'scheduler' },
+      action: 'access-review.escalated',
+      subject: { type: 'access-review', id: cycle },
+      details: { enforcement, grants: enforced.map((g) => g.id) },
+    });
+    const lines = enforced.map((g) => {
+      const agent = agents.get(g.agentId);
+      const sponsors = (agent?.sponsors ?? []).map((s) => findPersonByEmail(this.deps.org, s)?.name ?? s).join(', ');
+      return `• ${agent?.name ?? g.agentId}: ${g.scope} (sponsors: ${sponsors || 'none'})`;
+    });
+    const verb = enforcement === 'revoke' ? 'were revoked' : 'are flagged for you to decide';
+    const card: OutgoingCard = {
+      kind: 'notice',
+      data: {
+        level: 'warning',
+        title: `Access review: ${enforced.length} grant${enforced.length === 1 ? '' : 's'} not attested in time`,
+        text: `Their sponsors did not answer access review ${cycle} within the grace period, so these grants ${verb}:\n${lines.join('\n')}`,
+      },
+    };
+    for (const admin of peopleWithRole(this.deps.org, 'it-admin')) await this.deps.notifier.send(admin.email, card).catch(() => undefined);
+    for (const sponsor of [...new Set([...agents.values()].flatMap((a) => a.sponsors))]) {
+      const review = await this.card(cycle, sponsor);
+      if (review) await this.deps.notifier.send(sponsor, review).catch(() => undefined);
+    }
+    return { enforced: enforced.map((g) => g.id) };
+  }
+
+  /** A sponsor's review card for a cycle: the grants of the agents they sponsor. */
+  async card(cycle: string, sponsor: string): Promise<OutgoingCard | undefined> {
+    const grants = await this.deps.grants.list({ reviewCycle: cycle });
+    const agents = await this.agentsOf(grants);
+    const mine = grants
+      .filter((g) => agents.get(g.agentId)?.sponsors.includes(sponsor))
+      .sort(
+        (a, b) => (agents.get(a.agentId)?.name ?? '').localeCompare(agents.get(b.agentId)?.name ?? '') || a.scope.localeCompare(b.scope),
+      );
+    if (mine.length === 0) return undefined;
+    const dueAt = mine[0]!.review!.dueAt;
+    const stateOf = (g: GrantRecord): DataOf<'access-review'>['items'][number]['state'] => {
+      const answer = g.review?.answer;
+      if (answer === 'keep') return 'kept';
+      if (answer === 'revoke' || answer === 'revoked-unanswered') return 'revoked';
+      if (answer === 'flagged') return 'flagged';
+      return g.status === 'active' ? 'open' : 'ended';
+    };
+    const data: DataOf<'access-review'> = {
+      reviewId: cycle,
+      title: `${CADENCE_WORDS[this.deps.org.settings.accessReviewCadence] ?? 'Periodic'} access review`,
+      intro: `You sponsor ${new Set(mine.map((g) => g.agentId)).size} agent(s) holding ${mine.length} grant(s). Keep what they still need and revoke the rest; unanswered grants are ${this.deps.settings.reviewEnforcement === 'revoke' ? 'revoked' : 'flagged to IT'} after the due date.`,
+      dueAt: displayDate(dueAt),
+      items: mine.map((g) => {
+        const state = stateOf(g);
+        const by =
+          g.review?.by && g.review.by !== 'scheduler' ? (findPersonByEmail(this.deps.org, g.review.by)?.name ?? g.review.by) : undefined;
+        return {
+          grantId: g.id,
+          agentName: agents.get(g.agentId)?.name ?? g.agentId,
+          scope: g.scope,
+          expiresAt: g.expiresAt ? displayDate(g.expiresAt) : '—',
+          state,
+          ...(by ? { decidedBy: by } : {}),
+          canDecide: state === 'open',
+        };
+      }),
+    };
+    return { kind: 'access-review', data: data as unknown as Record<string, unknown> };
+  }
+
+  private async agentsOf(grants: GrantRecord[]): Promise<Map<string, AgentRecord>> {
+    const ids = [...new Set(grants.map((g) => g.agentId))];
+    if (ids.length === 0) return new Map();
+    return new Map((await this.deps.agents.list({ ids })).map((a) => [a.id, a]));
+  }
+}

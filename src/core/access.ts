@@ -1,0 +1,705 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { CatalogRole, OrgConfig, Person, Scope } from '../config/schemas.js';
+import { businessUnitById, findPersonByEmail, hasRole, peopleWithRole, roleById, scopeById } from '../config/directory.js';
+import { formatDuration, parseDuration } from '../config/duration.js';
+import type { FlowEngine } from '../flows/engine.js';
+import type { FlowRun, RunRepository, StepContext, StepRegistry } from '../flows/types.js';
+import type { Actor, AuditLog } from './audit.js';
+import type { AgentRecord, AgentRepository, GrantRecord, GrantRepository } from './agents.js';
+import { grantNotice } from './access-cards.js';
+import {
+  DuplicateError,
+  ForbiddenError,
+  InvalidInputError,
+  InvalidTransitionError,
+  isRosterError,
+  NotFoundError,
+  RosterError,
+  ScopeForbiddenError,
+  UnknownPersonError,
+} from './errors.js';
+import type { Notifier } from './notifications.js';
+
+export const ACCESS_REQUEST_FLOW = 'access-request';
+export const BREAK_GLASS_FLOW = 'break-glass';
+
+const HOUR = 60 * 60_000;
+const DAY = 24 * HOUR;
+
+/** When grants are reminded about; injectable so tests can use seconds. */
+export interface AccessSettings {
+  /** How long before expiry each reminder goes out (default 1 day and 1 hour). */
+  reminderOffsetsMs: number[];
+  /** Only grants lasting longer than this get reminders (default 1 day). */
+  remindGrantsLongerThanMs: number;
+  /** How long sponsors have to answer an access review before IT admins are told and enforcement applies (default 14 days). */
+  reviewGraceMs: number;
+  /** What happens to a grant nobody attested in time: `revoke` it, or `flag` it for IT (default revoke). */
+  reviewEnforcement: 'revoke' | 'flag';
+}
+
+export const DEFAULT_ACCESS_SETTINGS: AccessSettings = {
+  reminderOffsetsMs: [DAY, HOUR],
+  remindGrantsLongerThanMs: DAY,
+  reviewGraceMs: 14 * DAY,
+  reviewEnforcement: 'revoke',
+};
+
+/** Durable timers of a grant's life (Agenda jobs in src/jobs/grants.ts). */
+export interface GrantTimers {
+  /** Schedules the expiry at `expiresAt` and the reminders before it. */
+  activated(grant: GrantRecord): Promise<void>;
+  /** Schedules the end of an access review's grace period. */
+  reviewDue(cycle: string, at: Date): Promise<void>;
+}
+
+/** The run context of an access request or a break-glass use: facts the steps and cards read. */
+export interface AccessContext {
+  [key: string]: unknown;
+  grantId: string;
+  agentId: string;
+  agentName: string;
+  /** Shown as the request's title, e.g. "Access to crm:read for 30d". */
+  roleTitle: string;
+  catalogRoleId: string;
+  scope: string;
+  /** The scope's system (`crm` for `crm:read`): its data owner approves. */
+  system: string;
+  /** The scope's risk, named like the agent request's so cards and lists read it the same way. */
+  riskTier: 'low' | 'medium' | 'high';
+  dataClasses: string[];
+  requiredApprovers: string[];
+  businessUnit: string;
+  sponsors: string[];
+  durationMs: number;
+  durationText: string;
+  /** Set when the requested duration was above the cap: what was asked and why it was reduced. */
+  capNote?: string;
+  reason: string;
+  /** The card's "purpose" line: scope, what it allows, duration (and cap). */
+  purpose: string;
+  justification: string;
+  extends?: string;
+  expiresAt?: string;
+}
+
+export const accessRequestInputSchema = z.object({
+  agentId: z.string().trim().min(1, 'Name the agent.').max(120),
+  scope: z.string().trim().min(1, 'Name the scope, e.g. crm:read.').max(120),
+  duration: z.string().trim().max(20).optional(),
+  reason: z.string().trim().min(3, 'Say why the agent needs this access (at least 3 characters).').max(1000),
+  /** The active grant this request extends (the Extend button). */
+  extends: z.string().trim().max(120).optional(),
+});
+export type AccessRequestInput = z.input<typeof accessRequestInputSchema>;
+
+export const breakGlassInputSchema = z.object({
+  agentId: z.string().trim().min(1, 'Name the agent.').max(120),
+  scope: z.string().trim().min(1, 'Name the scope, e.g. crm:read.').max(120),
+  reason: z.string().trim().min(5, 'Say what the emergency is (at least 5 characters).').max(1000),
+});
+export type BreakGlassInput = z.input<typeof breakGlassInputSchema>;
+
+export interface AccessRequestResult {
+  run: FlowRun;
+  grant: GrantRecord;
+  durationText: string;
+  capNote?: string;
+}
+
+export interface AccessDeps {
+  org: OrgConfig;
+  agents: AgentRepository;
+  grants: GrantRepository;
+  audit: AuditLog;
+  notifier: Notifier;
+  runs: RunRepository;
+  engine: FlowEngine;
+  timers: GrantTimers;
+  clock?: () => Date;
+  settings?: Partial<AccessSettings>;
+}
+
+const personActor = (email: string): Actor => ({ kind: 'person', email });
+const scheduler: Actor = { kind: 'system', name: 'scheduler' };
+const newGrantId = () => `grt_${randomBytes(8).toString('hex')}`;
+
+function parseInput<T extends z.ZodType>(schema: T, input: unknown, what: string): z.output<T> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const fields: Record<string, string> = {};
+  for (const issue of parsed.error.issues) fields[String(issue.path[0] ?? 'form')] ??= issue.message;
+  throw new InvalidInputError(`Please fix the ${what}: ${Object.values(fields).join(' ')}`, fields);
+}
+
+/** Scopes an agent of this role may ever be granted: its defaults and its allowed scopes. */
+export function grantableScopes(role: CatalogRole): string[] {
+  return [...new Set([...role.defaultScopes, ...role.allowedScopes])];
+}
+
+/** Longest grant of a scope for a role, and the words that explain it. */
+export function accessCap(org: OrgConfig, role: CatalogRole, scope: Scope): { ms: number; text: string; why: string } {
+  if (scope.maxTtl.ms <= role.maxAccessTtl.ms) {
+    return { ms: scope.maxTtl.ms, text: scope.maxTtl.text, why: `the longest ${scope.id} may be granted` };
+  }
+  return { ms: role.maxAccessTtl.ms, text: role.maxAccessTtl.text, why: `the longest a ${role.title} may hold any access` };
+}
+
+/**
+ * Access requests, revocation, break-glass and the grant lifecycle (SPEC.md "Grants"). Every
+ * command names the acting person by e-mail, is authorised here, and is audited. Grant status
+ * changes are atomic conditional updates, so expiry, revocation and approval racing each other
+ * end in one consistent state.
+ */
+export class AccessCommands {
+  private readonly clock: () => Date;
+  readonly settings: AccessSettings;
+
+  constructor(private readonly deps: AccessDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+    this.settings = { ...DEFAULT_ACCESS_SETTINGS, ...deps.settings };
+  }
+
+  /** Starts an access request for one of the agent's allowed scopes; the clock starts at approval. */
+  async requestAccess(actorEmail: string, input: AccessRequestInput): Promise<AccessRequestResult> {
+    const actor = this.person(actorEmail);
+    const request = parseInput(accessRequestInputSchema, input, 'access request');
+    const agent = await this.findAgent(actor, request.agentId);
+    this.assertSponsorOrAdmin(actor, agent, 'request access for');
+    const { role, scope } = this.grantableScope(agent, request.scope);
+
+    const cap = accessCap(this.deps.org, role, scope);
+    let requestedMs = cap.ms;
+    if (request.duration) {
+      try {
+        requestedMs = parseDuration(request.duration);
+      } catch {
+        throw new InvalidInputError(`"${request.duration}" is not a duration; use e.g. 8h, 30d or 2w.`, { duration: 'Not a duration.' });
+      }
+    }
+    const durationMs = Math.min(requestedMs, cap.ms);
+    const durationText = durationMs === cap.ms ? cap.text : formatDuration(durationMs);
+    const capNote =
+      requestedMs > cap.ms
+        ? `You asked for ${request.duration}; ${cap.text} is ${cap.why}, so the grant is capped at ${cap.text}.`
+        : undefined;
+
+    const existing = (await this.deps.grants.listForAgent(agent.id)).filter((g) => g.scope === scope.id);
+    let extended: GrantRecord | undefined;
+    if (request.extends) {
+      extended = existing.find((g) => g.id === request.extends && g.status === 'active');
+      if (!extended) throw new InvalidTransitionError(`The grant ${request.extends}`, 'not active', 'extended');
+    }
+    const pending = existing.find((g) => g.status === 'pending');
+    if (pending)
+      throw new DuplicateError(`${agent.name} already has a pending request for ${scope.id}; wait for its approvers.`, {
+        grantId: pending.id,
+      });
+    const active = existing.find((g) => g.status === 'active' && g.id !== extended?.id);
+    if (active) {
+      throw new DuplicateError(
+        `${agent.name} already holds ${scope.id} until ${active.expiresAt}${active.source === 'default' ? ' (a catalog default)' : ''}. Use Extend on its reminder to renew it.`,
+        { grantId: active.id },
+      );
+    }
+
+    const now = this.clock().toISOString();
+    const grant: GrantRecord = {
+      id: newGrantId(),
+      agentId: agent.id,
+      scope: scope.id,
+      reason: request.reason,
+      requestedBy: actor.email,
+      approvedBy: [],
+      startsAt: '',
+      expiresAt: '',
+      status: 'pending',
+      source: '',
+      createdAt: now,
+      durationMs,
+      ...(extended ? { extends: extended.id } : {}),
+    };
+    const context = this.context(agent, role, scope, grant, durationText, capNote);
+    await this.deps.grants.insertMany([grant]);
+    await this.deps.audit.append({
+      actor: personActor(actor.email),
+      action: 'grant.requested',
+      subject: { type: 'grant', id: grant.id, agentId: agent.id },
+      details: {
+        scope: scope.id,
+        duration: durationText,
+        ...(request.duration ? { requested: request.duration } : {}),
+        ...(capNote ? { capped: true } : {}),
+        reason: request.reason,
+        ...(extended ? { extends: extended.id } : {}),
+      },
+    });
+    const run = await this.deps.engine.start({
+      flowId: ACCESS_REQUEST_FLOW,
+      requester: actor.email,
+      subject: { type: 'grant', id: grant.id, agentId: agent.id },
+      context,
+    });
+    const stored = (await this.deps.grants.get(grant.id)) ?? grant;
+    return { run, grant: stored, durationText, ...(capNote ? { capNote } : {}) };
+  }
+
+  /** Emergency access: granted at once for at most the configured break-glass TTL, reviewed by security afterwards. */
+  async breakGlass(actorEmail: string, input: BreakGlassInput): Promise<{ run: FlowRun; grant: GrantRecord }> {
+    const actor = this.person(actorEmail);
+    const request = parseInput(breakGlassInputSchema, input, 'break-glass request');
+    const agent = await this.findAgent(actor, request.agentId);
+    this.assertSponsorOrAdmin(actor, agent, 'break glass for');
+    const { role, scope } = this.grantableScope(agent, request.scope);
+    const cap = accessCap(this.deps.org, role, scope);
+    const limit = this.deps.org.settings.breakGlassMaxTtl;
+    const durationMs = Math.min(limit.ms, cap.ms);
+    const durationText = durationMs === limit.ms ? limit.text : cap.text;
+    const now = this.clock().toISOString();
+    const grant: GrantRecord = {
+      id: newGrantId(),
+      agentId: agent.id,
+      scope: scope.id,
+      reason: request.reason,
+      requestedBy: actor.email,
+      approvedBy: [],
+      startsAt: '',
+      expiresAt: '',
+      status: 'pending',
+      source: 'break-glass',
+      createdAt: now,
+      durationMs,
+    };
+    await this.deps.grants.insertMany([grant]);
+    await this.deps.audit.append({
+      actor: personActor(actor.email),
+      action: 'grant.break-glass',
+      subject: { type: 'grant', id: grant.id, agentId: agent.id },
+      details: { scope: scope.id, duration: durationText, reason: request.reason },
+    });
+    const run = await this.deps.engine.start({
+      flowId: BREAK_GLASS_FLOW,
+      requester: actor.email,
+      subject: { type: 'grant', id: grant.id, agentId: agent.id },
+      context: this.context(agent, role, scope, grant, durationText, undefined),
+    });
+    return { run, grant: (await this.deps.grants.get(grant.id)) ?? grant };
+  }
+
+  /**
+   * Revokes a pending or active grant (sponsors and IT admins; security for break-glass). A
+   * pending grant's request is cancelled; if its approval lands at the same moment, exactly one
+   * of the two wins the conditional update and the other sees the grant already revoked.
+   */
+  async revokeGrant(actorEmail: string, grantId: string, reason: string): Promise<GrantRecord> {
+    const actor = this.person(actorEmail);
+    const why = String(reason ?? '').trim();
+    if (why.length < 3) throw new InvalidInputError('Please say why you revoke this access.', { reason: 'A reason is required.' });
+    const grant = await this.grantOrThrow(grantId);
+    const agent = await this.deps.agents.get(grant.agentId);
+    const maySecurity = grant.source === 'break-glass' && hasRole(actor, 'security');
+    if (!(agent?.sponsors.includes(actor.email) || hasRole(actor, 'it-admin') || maySecurity)) {
+      throw new ForbiddenError("Only the agent's sponsors and IT admins can revoke its access.");
+    }
+    const now = this.clock().toISOString();
+    const revoked = await this.deps.grants.transition(grant.id, ['pending', 'active'], {
+      status: 'revoked',
+      endedAt: now,
+      endedBy: actor.email,
+      endReason: why,
+    });
+    if (!revoked) {
+      const current = await this.grantOrThrow(grant.id);
+      throw new InvalidTransitionError(`This grant of ${grant.scope}`, current.status, 'revoked');
+    }
+    await this.deps.audit.append({
+      actor: personActor(actor.email),
+      action: 'grant.revoked',
+      subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
+      details: { scope: grant.scope, from: grant.status, reason: why },
+    });
+    if (grant.status === 'pending') {
+      for (const runId of await this.runsOf(grant)) {
+        await this.deps.engine.cancel(runId, actor.email, `Access revoked: ${why}`).catch((err: unknown) => {
+          if (!isRosterError(err)) throw err;
+        });
+      }
+    }
+    await this.refreshCards(revoked, `Revoked by ${this.name(actor.email)}: ${why}`);
+    if (agent) {
+      for (const sponsor of agent.sponsors.filter((s) => s !== actor.email)) {
+        await this.safeSend(
+          sponsor,
+          grantNotice(this.deps.org, revoked, agent, {
+            level: 'warning',
+            title: `${agent.name} lost ${revoked.scope}`,
+            text: `${this.name(actor.email)} revoked ${agent.name}'s access to ${revoked.scope}: ${why}`,
+          }),
+        );
+      }
+    }
+    return revoked;
+  }
+
+  /** Security confirms a break-glass use after the fact; the grant keeps running until it expires. */
+  async confirmBreakGlass(actorEmail: string, grantId: string): Promise<GrantRecord> {
+    const actor = this.person(actorEmail);
+    if (!hasRole(actor, 'security')) throw new ForbiddenError('Only security reviews break-glass access.');
+    const grant = await this.grantOrThrow(grantId);
+    if (grant.source !== 'break-glass') throw new InvalidInputError('This grant is not a break-glass grant.');
+    if (grant.confirmedBy) return grant;
+    const confirmed = await this.deps.grants.transition(grant.id, [grant.status], { confirmedBy: actor.email });
+    const result = confirmed ?? (await this.grantOrThrow(grant.id));
+    await this.deps.audit.append({
+      actor: personActor(actor.email),
+      action: 'grant.break-glass.confirmed',
+      subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
+      details: { scope: grant.scope, status: result.status },
+    });
+    await this.refreshCards(result, `Confirmed by ${this.name(actor.email)}`);
+    return result;
+  }
+
+  /** The "Let expire" answer to a reminder: recorded, nothing changes. */
+  async letExpire(actorEmail: string, grantId: string): Promise<GrantRecord> {
+    const actor = this.person(actorEmail);
+    const grant = await this.grantOrThrow(grantId);
+    const agent = await this.deps.agents.get(grant.agentId);
+    this.assertSponsorOrAdmin(actor, agent, 'decide about the access of');
+    await this.deps.audit.append({
+      actor: personActor(actor.email),
+      action: 'grant.let-expire',
+      subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
+      details: { scope: grant.scope, expiresAt: grant.expiresAt },
+    });
+    return grant;
+  }
+
+  /** The Extend button: a new access request for the same scope, duration and reason, extending this grant. */
+  async extendGrant(actorEmail: string, grantId: string): Promise<AccessRequestResult> {
+    const grant = await this.grantOrThrow(grantId);
+    return this.requestAccess(actorEmail, {
+      agentId: grant.agentId,
+      scope: grant.scope,
+      ...(grant.durationMs ? { duration: formatDuration(grant.durationMs) } : {}),
+      reason: `Extension: ${grant.reason}`.slice(0, 1000),
+      extends: grant.id,
+    });
+  }
+
+  /** Grants of an agent (pending, active and past), for its sponsors and oversight roles. */
+  async grantsOf(actorEmail: string, agentKey: string): Promise<{ agent: AgentRecord; grants: GrantRecord[] }> {
+    const actor = this.person(actorEmail);
+    const agent = await this.findAgent(actor, agentKey);
+    return { agent, grants: await this.deps.grants.listForAgent(agent.id) };
+  }
+
+  /** The `grants.expire` job: an active grant past its expiry becomes `expired`, exactly once. */
+  async expireGrant(grantId: string): Promise<boolean> {
+    const grant = await this.deps.grants.get(String(grantId));
+    if (!grant || grant.status !== 'active') return false;
+    const now = this.clock();
+    if (Date.parse(grant.expiresAt) > now.getTime() + 1000) return false;
+    const expired = await this.deps.grants.transition(grant.id, ['active'], {
+      status: 'expired',
+      endedAt: now.toISOString(),
+      endedBy: 'scheduler',
+      endReason: 'expired',
+    });
+    if (!expired) return false;
+    await this.deps.audit.append({
+      actor: scheduler,
+      action: 'grant.expired',
+      subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
+      details: { scope: grant.scope, expiresAt: grant.expiresAt, source: grant.source },
+    });
+    const agent = await this.deps.agents.get(grant.agentId);
+    if (agent) {
+      for (const sponsor of agent.sponsors) {
+        await this.safeSend(
+          sponsor,
+          grantNotice(this.deps.org, expired, agent, {
+            level: 'info',
+            title: `${agent.name}'s access to ${grant.scope} expired`,
+            text: `The grant of ${grant.scope} to ${agent.name} ended at ${grant.expiresAt}, as approved. Request it again with \`access ${agent.name} ${grant.scope}\` if it is still needed.`,
+          }),
+        );
+      }
+    }
+    await this.refreshCards(expired, 'Expired');
+    return true;
+  }
+
+  /** The `grants.remind` job: tells the sponsors the grant ends soon, with Extend and Let expire. */
+  async remindGrant(grantId: string, offsetMs: number): Promise<boolean> {
+    const grant = await this.deps.grants.get(String(grantId));
+    if (!grant || grant.status !== 'active') return false;
+    const agent = await this.deps.agents.get(grant.agentId);
+    if (!agent) return false;
+    await this.deps.audit.append({
+      actor: scheduler,
+      action: 'grant.reminded',
+      subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
+      details: { scope: grant.scope, expiresAt: grant.expiresAt, before: formatDuration(offsetMs) },
+    });
+    for (const sponsor of agent.sponsors) {
+      await this.safeSend(
+        sponsor,
+        grantNotice(
+          this.deps.org,
+          grant,
+          agent,
+          {
+            level: 'warning',
+            title: `${agent.name}'s access to ${grant.scope} ends in ${formatDuration(offsetMs)}`,
+            text: `Extend it (a new request with the same scope, duration and reason) or let it expire.`,
+          },
+          ['extend', 'let-expire'],
+        ),
+      );
+    }
+    return true;
+  }
+
+  /** Named checks and actions behind `flows/access-request.yaml` and `flows/break-glass.yaml`. */
+  steps(): StepRegistry {
+    return accessSteps(() => this);
+  }
+
+  /** `grant.activate`: pending → active with the clock starting now; supersedes the grant it extends. */
+  async activate(run: Readonly<FlowRun>): Promise<Record<string, unknown>> {
+    const c = run.context as AccessContext;
+    const now = this.clock();
+    const approvedBy = Object.values(run.steps).flatMap((s) =>
+      (s.decisions ?? []).filter((d) => d.decision === 'approve').map((d) => d.by),
+    );
+    const expiresAt = new Date(now.getTime() + c.durationMs).toISOString();
+    const activated = await this.deps.grants.transition(c.grantId, ['pending'], {
+      status: 'active',
+      startsAt: now.toISOString(),
+      expiresAt,
+      approvedBy,
+      source: run.flowId === BREAK_GLASS_FLOW ? 'break-glass' : run.id,
+    });
+    if (!activated) {
+      const current = await this.deps.grants.get(c.grantId);
+      if (current?.status === 'active') return { expiresAt: current.expiresAt };
+      throw new RosterError('invalid_transition', `The grant was ${current?.status ?? 'removed'} before it could become active.`, {
+        grantId: c.grantId,
+        status: current?.status,
+      });
+    }
+    await this.deps.audit.append({
+      actor: { kind: 'system', name: 'flow-engine' },
+      action: 'grant.activated',
+      subject: { type: 'grant', id: c.grantId, agentId: c.agentId },
+      details: { runId: run.id, scope: c.scope, startsAt: activated.startsAt, expiresAt, approvedBy, source: activated.source },
+    });
+    await this.deps.timers.activated(activated);
+    if (c.extends) {
+      const superseded = await this.deps.grants.transition(c.extends, ['active'], {
+        status: 'expired',
+        endedAt: now.toISOString(),
+        endedBy: 'flow-engine',
+        endReason: `superseded by ${c.grantId}`,
+      });
+      if (superseded) {
+        await this.deps.audit.append({
+          actor: { kind: 'system', name: 'flow-engine' },
+          action: 'grant.superseded',
+          subject: { type: 'grant', id: c.extends, agentId: c.agentId },
+          details: { by: c.grantId, scope: c.scope },
+        });
+      }
+    }
+    return { expiresAt, startsAt: activated.startsAt };
+  }
+
+  /** `grant.deny` (onFailure): a request that ends without approval never becomes active. */
+  async deny(run: Readonly<FlowRun>): Promise<void> {
+    const c = run.context as AccessContext;
+    const denied = await this.deps.grants.transition(c.grantId, ['pending'], {
+      status: 'denied',
+      endedAt: this.clock().toISOString(),
+      endReason: run.outcome ?? run.status,
+    });
+    if (denied) {
+      await this.deps.audit.append({
+        actor: { kind: 'system', name: 'flow-engine' },
+        action: 'grant.denied',
+        subject: { type: 'grant', id: c.grantId, agentId: c.agentId },
+        details: { runId: run.id, scope: c.scope, outcome: run.outcome ?? run.status },
+      });
+    }
+  }
+
+  /** `access-request.valid`: the scope is still grantable and the agent still works here. */
+  async validate(run: Readonly<FlowRun>): Promise<{ ok: true } | { ok: false; reason: string }> {
+    const c = run.context as AccessContext;
+    const agent = await this.deps.agents.get(c.agentId);
+    if (!agent) return { ok: false, reason: `The agent ${c.agentId} no longer exists.` };
+    try {
+      this.grantableScope(agent, c.scope);
+      return { ok: true };
+    } catch (err) {
+      if (isRosterError(err)) return { ok: false, reason: err.userMessage };
+      throw err;
+    }
+  }
+
+  private context(
+    agent: AgentRecord,
+    role: CatalogRole,
+    scope: Scope,
+    grant: GrantRecord,
+    durationText: string,
+    capNote: string | undefined,
+  ): AccessContext {
+    const bu = businessUnitById(this.deps.org, agent.businessUnit)?.name ?? agent.businessUnit;
+    return {
+      grantId: grant.id,
+      agentId: agent.id,
+      agentName: agent.name,
+      roleTitle: `${grant.source === 'break-glass' ? 'Break-glass access' : 'Access'} to ${scope.id} for ${durationText}`,
+      catalogRoleId: role.id,
+      scope: scope.id,
+      system: scope.id.split(':')[0]!,
+      riskTier: scope.risk,
+      dataClasses: scope.dataClasses,
+      requiredApprovers: scope.requiredApprovers,
+      businessUnit: agent.businessUnit,
+      sponsors: agent.sponsors,
+      durationMs: grant.durationMs ?? 0,
+      durationText,
+      ...(capNote ? { capNote } : {}),
+      reason: grant.reason,
+      purpose: [
+        `${scope.id} (${scope.risk} risk; data: ${scope.dataClasses.join(', ')}): ${scope.description}`,
+        `Duration: ${durationText}, starting at approval.${capNote ? ` ${capNote}` : ''}`,
+        `Agent: ${agent.name} (${role.title}, ${bu}).`,
+      ].join('\n'),
+      justification: grant.reason,
+      ...(grant.extends ? { extends: grant.extends } : {}),
+    };
+  }
+
+  private grantableScope(agent: AgentRecord, scopeId: string): { role: CatalogRole; scope: Scope } {
+    const role = roleById(this.deps.org, agent.catalogRoleId);
+    if (!role) throw new NotFoundError('the catalog role', agent.catalogRoleId);
+    if (!['active', 'probation'].includes(agent.status)) {
+      throw new InvalidTransitionError(`${agent.name} (${agent.status})`, agent.status, 'holding new access');
+    }
+    const id = scopeId.trim().toLowerCase();
+    const forbidden = role.forbiddenScopes.find((f) => f.scope === id);
+    if (forbidden) throw new ScopeForbiddenError(id, forbidden.reason);
+    const scope = scopeById(this.deps.org, id);
+    if (!scope || !grantableScopes(role).includes(id)) {
+      throw new InvalidInputError(
+        `${agent.name} (${role.title}) may be granted ${grantableScopes(role).join(', ')}; ${scope ? `${id} is not one of them` : `there is no scope "${id}"`}.`,
+        { scope: 'Not an allowed scope.' },
+      );
+    }
+    return { role, scope };
+  }
+
+  private assertSponsorOrAdmin(actor: Person, agent: AgentRecord | undefined, what: string): void {
+    if (agent && (agent.sponsors.includes(actor.email) || hasRole(actor, 'it-admin'))) return;
+    throw new ForbiddenError(`Only ${agent?.name ?? 'the agent'}'s sponsors and IT admins can ${what} it.`);
+  }
+
+  private person(email: string): Person {
+    const person = findPersonByEmail(this.deps.org, String(email));
+    if (!person) throw new UnknownPersonError(String(email));
+    return person;
+  }
+
+  private name(email: string): string {
+    return findPersonByEmail(this.deps.org, email)?.name ?? email;
+  }
+
+  private async grantOrThrow(grantId: string): Promise<GrantRecord> {
+    const grant = await this.deps.grants.get(String(grantId));
+    if (!grant) throw new NotFoundError('the grant', String(grantId));
+    return grant;
+  }
+
+  /** By id, else by name among agents the person sponsors or may manage. */
+  private async findAgent(actor: Person, key: string): Promise<AgentRecord> {
+    if (key.startsWith('agt_')) {
+      const agent = await this.deps.agents.get(key);
+      if (!agent) throw new NotFoundError('the agent', key);
+      return agent;
+    }
+    const named = (await this.deps.agents.list({})).filter((a) => a.name.toLowerCase() === key.toLowerCase());
+    const mine = named.filter((a) => a.sponsors.includes(actor.email) || a.businessUnit === actor.businessUnit);
+    const candidates = mine.length > 0 ? mine : hasRole(actor, 'it-admin') ? named : [];
+    if (candidates.length === 1) return candidates[0]!;
+    if (candidates.length > 1)
+      throw new InvalidInputError(`Several agents are called "${key}"; use its id (${candidates.map((a) => a.id).join(', ')}).`);
+    throw new NotFoundError('the agent', key);
+  }
+
+  /** Updates the cards sent about a grant (break-glass review, reminders) to show how it ended. */
+  private async refreshCards(grant: GrantRecord, outcome: string): Promise<void> {
+    const agent = await this.deps.agents.get(grant.agentId);
+    if (!agent) return;
+    for (const runId of await this.runsOf(grant)) {
+      for (const m of await this.deps.runs.messages(runId, { kind: 'grant-notice' })) {
+        const card = grantNotice(this.deps.org, grant, agent, {
+          level: grant.status === 'active' ? 'success' : 'info',
+          title: `${agent.name}: ${grant.scope} — ${outcome}`,
+          text: `${grant.reason}`,
+        });
+        await this.deps.notifier.update(m.ref as never, card).catch(() => undefined);
+      }
+    }
+  }
+
+  /** The runs (access request or break-glass) that created a grant; its status card and review cards hang off them. */
+  private async runsOf(grant: GrantRecord): Promise<string[]> {
+    if (grant.source === 'default') return [];
+    const runs = await this.deps.runs.list({ agentId: grant.agentId });
+    return runs.filter((r) => (r.context as Partial<AccessContext>).grantId === grant.id).map((r) => r.id);
+  }
+
+  private async safeSend(to: string, card: ReturnType<typeof grantNotice>): Promise<void> {
+    try {
+      await this.deps.notifier.send(to, card);
+    } catch {
+      // One unreachable person must not stop the others being told; the audit entry is written already.
+    }
+  }
+}
+
+const ctxOf = (ctx: StepContext) => ctx.run.context as AccessContext;
+const needs = (ctx: StepContext, role: string) => (ctxOf(ctx).requiredApprovers ?? []).includes(role);
+
+/**
+ * The named steps of the access flows. `commands` is resolved lazily so that the flow loader can
+ * read the names without a database.
+ */
+export function accessSteps(commands: () => AccessCommands): StepRegistry {
+  return {
+    checks: {
+      'access-request.valid': (ctx) => commands().validate(ctx.run),
+    },
+    actions: {
+      'grant.activate': (ctx) => commands().activate(ctx.run),
+      'grant.deny': (ctx) => commands().deny(ctx.run),
+    },
+    conditions: {
+      'access.data-owner': (ctx) => ctxOf(ctx).riskTier !== 'low' || needs(ctx, 'data-owner'),
+      'access.security': (ctx) => ctxOf(ctx).riskTier === 'high' || needs(ctx, 'security'),
+      'access.dpo': (ctx) => ctxOf(ctx).dataClasses.some((d) => d === 'pii' || d === 'health') || needs(ctx, 'dpo'),
+      'access.compliance': (ctx) => needs(ctx, 'compliance'),
+      'access.business-approver': (ctx) => needs(ctx, 'approver'),
+    },
+    gates: {},
+  };
+}
+
+/** People who hold a role, by e-mail (security is paged for break-glass). */
+export function emailsWithRole(org: OrgConfig, role: string): string[] {
+  return peopleWithRole(org, role).map((p) => p.email);
+}

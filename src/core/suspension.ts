@@ -1,0 +1,64 @@
+import type { AuditLog } from './audit.js';
+import type { AgentRepository } from './agents.js';
+import { RosterError } from './errors.js';
+import { canTransition, type AgentStatus } from './lifecycle.js';
+import type { StepRegistry } from '../flows/types.js';
+
+export interface SuspensionDeps {
+  agents: AgentRepository;
+  audit: AuditLog;
+}
+
+/** The run context of a suspension request (shaped like an agent request's, so the approval card reads the same). */
+export interface SuspensionContext {
+  [key: string]: unknown;
+  agentId: string;
+  agentName: string;
+  roleTitle: string;
+  riskTier: string;
+  businessUnit: string;
+  sponsors: string[];
+  purpose: string;
+  justification: string;
+  alertId: string;
+}
+
+/** Named actions of `flows/drift-escalation.yaml`. */
+export function suspensionSteps(deps: SuspensionDeps): StepRegistry {
+  return {
+    checks: {},
+    conditions: {},
+    gates: {},
+    actions: {
+      'agent.suspend': async (ctx) => {
+        const c = ctx.run.context as SuspensionContext;
+        const agent = await deps.agents.get(c.agentId);
+        if (!agent) throw new RosterError('not_found', `The agent ${c.agentId} no longer exists.`);
+        if (agent.status === 'suspended') return { suspendedAt: agent.statusChangedAt };
+        if (!canTransition(agent.status, 'suspended')) {
+          throw new RosterError('invalid_transition', `${agent.name} is ${agent.status} and can't be suspended.`);
+        }
+        const from: AgentStatus = agent.status;
+        if (await deps.agents.transition(agent.id, from, 'suspended')) {
+          const approvers = Object.values(ctx.run.steps).flatMap((s) =>
+            (s.decisions ?? []).filter((d) => d.decision === 'approve').map((d) => d.by),
+          );
+          await deps.audit.append({
+            actor: { kind: 'system', name: 'flow-engine' },
+            action: 'agent.suspended',
+            subject: { type: 'agent', id: agent.id, agentId: agent.id },
+            details: {
+              runId: ctx.run.id,
+              from,
+              to: 'suspended',
+              alertId: c.alertId,
+              requestedBy: ctx.run.requester,
+              approvedBy: approvers,
+            },
+          });
+        }
+        return { suspendedAt: new Date().toISOString() };
+      },
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import type { Agenda } from 'agenda';
+import type { AccessSettings, GrantTimers } from '../core/access.js';
+import type { GrantRecord } from '../core/agents.js';
+
+export const GRANT_JOBS = {
+  expire: 'grants.expire',
+  remind: 'grants.remind',
+  review: 'grants.review',
+  reviewDue: 'grants.review-due',
+} as const;
+
+/** How often access reviews start, per `settings.accessReviewCadence`. */
+export const REVIEW_INTERVALS: Record<string, string> = {
+  monthly: '30 days',
+  quarterly: '91 days',
+  semiannual: '182 days',
+  annual: '365 days',
+};
+
+interface ExpireData {
+  grantId: string;
+}
+
+interface RemindData {
+  grantId: string;
+  /** How long before expiry this reminder goes out. */
+  offsetMs: number;
+}
+
+/**
+ * A grant's expiry and reminders as Agenda jobs, stored in the database so they survive a
+ * restart. Two schedulers may run the same job; the grant's conditional status update makes
+ * expiry happen once.
+ */
+export function createGrantTimers(agenda: Agenda, settings: AccessSettings, clock: () => Date = () => new Date()): GrantTimers {
+  return {
+    async activated(grant: GrantRecord) {
+      const expiresAt = new Date(grant.expiresAt);
+      await agenda.schedule(expiresAt, GRANT_JOBS.expire, { grantId: grant.id } satisfies ExpireData);
+      const lasts = expiresAt.getTime() - Date.parse(grant.startsAt);
+      if (grant.source === 'break-glass' || lasts <= settings.remindGrantsLongerThanMs) return;
+      for (const offsetMs of settings.reminderOffsetsMs) {
+        const at = new Date(expiresAt.getTime() - offsetMs);
+        if (at.getTime() <= clock().getTime()) continue;
+        await agenda.schedule(at, GRANT_JOBS.remind, { grantId: grant.id, offsetMs } satisfies RemindData);
+      }
+    },
+    async reviewDue(cycle: string, at: Date) {
+      await agenda.schedule(at, GRANT_JOBS.reviewDue, { cycle });
+    },
+  };
+}
+
+/** What the grant jobs do; implemented by AccessCommands in src/core/access.ts. */
+export interface GrantJobHandlers {
+  expireGrant(grantId: string): Promise<boolean>;
+  remindGrant(grantId: string, offsetMs: number): Promise<boolean>;
+  startReview(): Promise<unknown>;
+  reviewDue(cycle: string): Promise<unknown>;
+}
+
+/** Defines the grant jobs; the review cadence is scheduled separately by {@link scheduleAccessReviews}. */
+export function defineGrantJobs(agenda: Agenda, handlers: () => GrantJobHandlers): void {
+  agenda.define(GRANT_JOBS.review, async () => {
+    await handlers().startReview();
+  });
+  agenda.define(GRANT_JOBS.reviewDue, async (job) => {
+    await handlers().reviewDue(String((job.attrs.data as { cycle: string }).cycle));
+  });
+  agenda.define(GRANT_JOBS.expire, async (job) => {
+    const { grantId } = job.attrs.data as ExpireData;
+    await handlers().expireGrant(grantId);
+  });
+  agenda.define(GRANT_JOBS.remind, async (job) => {
+    const { grantId, offsetMs } = job.attrs.data as RemindData;
+    await handlers().remindGrant(grantId, offsetMs);
+  });
+}
+
+/** Starts access reviews on the configured cadence (the first one a whole interval from now). */
+export async function scheduleAccessReviews(agenda: Agenda, cadence: string): Promise<void> {
+  await agenda.every(REVIEW_INTERVALS[cadence] ?? REVIEW_INTERVALS.quarterly!, GRANT_JOBS.review, {}, { skipImmediate: true });
+}

@@ -1,0 +1,87 @@
+import { createTeamsChannel } from '../../src/channels/teams/index.js';
+import type { AgentRecord } from '../../src/core/agents.js';
+import { startTestRoster } from '../helpers/app.js';
+import { FakeConnector } from '../helpers/fake-connector.js';
+import { eventually } from '../helpers/harness.js';
+import { button, cardText, cardVerbs } from '../channels/teams/card-reading.js';
+import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
+
+const grace = 'grace.liu@brightwater.example'; // a sponsor here: the requester
+const noah = 'noah.fischer@brightwater.example'; // the other sponsor: approves
+
+describe('Teams: access request → approve → active grant → expiry notice, in Teams alone', () => {
+  let roster: Awaited<ReturnType<typeof startTestRoster>>;
+  let connector: FakeConnector;
+  let client: TeamsClient;
+
+  beforeAll(async () => {
+    connector = await FakeConnector.start();
+    roster = await startTestRoster({ channels: [createTeamsChannel] });
+    client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+    const now = new Date().toISOString();
+    const agent: AgentRecord = {
+      id: 'agt_fedcba9876543210',
+      name: 'Docs Helper',
+      catalogRoleId: 'kb-answerer',
+      version: '1.0.0',
+      sponsors: [grace, noah],
+      businessUnit: 'engineering',
+      status: 'active',
+      purpose: 'Answers engineering how-to questions.',
+      requestedBy: grace,
+      requestRunId: 'run_none',
+      credentials: [],
+      knowledgeNotes: [],
+      complianceTags: [],
+      createdAt: now,
+      updatedAt: now,
+      statusChangedAt: now,
+    };
+    await roster.services.agents.insert(agent);
+  });
+  afterAll(async () => {
+    await roster?.stop();
+    await connector?.close();
+  });
+
+  it('plain words request the access; the other sponsor approves from the card; the grant expires and both sponsors hear it', async () => {
+    const person = (email: string) => roster.chat.person(email)!;
+    const me = teamsUser(person(grace));
+    const approver = teamsUser(person(noah));
+    for (const u of [me, approver]) {
+      expect((await client.install(u)).status).toBe(200);
+      expect((await client.membersAdded(u)).status).toBe(200);
+    }
+
+    connector.reset();
+    expect((await client.message(me, 'access Docs Helper web:search 3s read vendor documentation')).status).toBe(200);
+    const replies = connector.posts(me.conversationId).map((p) => cardText(FakeConnector.card(p)));
+    expect(replies.some((t) => t.includes('Access requested: web:search for Docs Helper, 3s'))).toBe(true);
+    expect(replies.some((t) => t.includes('Waiting for approval from Noah Fischer'))).toBe(true);
+
+    const approvalPost = await eventually(() =>
+      connector.posts(approver.conversationId).find((p) => cardVerbs(FakeConnector.card(p)).includes('approval_approve')),
+    );
+    const approvalCard = FakeConnector.card(approvalPost);
+    expect(cardText(approvalCard)).toContain('web:search');
+    const decided = await client.execute(approver, 'approval_approve', button(approvalCard, 'approval_approve').data!, {
+      replyToId: approvalPost.createdId!,
+    });
+    expect(decided.status).toBe(200);
+
+    const [grant] = await roster.services.grants.listForAgent('agt_fedcba9876543210');
+    expect(grant).toMatchObject({ scope: 'web:search', status: 'active', approvedBy: [noah], requestedBy: grace });
+    await eventually(() =>
+      connector.posts(me.conversationId).some((p) => cardText(FakeConnector.card(p)).includes('Docs Helper has web:search for 3s')),
+    );
+
+    for (const sponsor of [me, approver]) {
+      await eventually(() =>
+        connector
+          .posts(sponsor.conversationId)
+          .some((p) => cardText(FakeConnector.card(p)).includes("Docs Helper's access to web:search expired")),
+      );
+    }
+    expect((await roster.services.grants.get(grant!.id))?.status).toBe('expired');
+  }, 60_000);
+});

@@ -1,0 +1,109 @@
+import { createSlackChannel } from '../../../src/channels/slack/index.js';
+import { newAgentId, type AgentRecord } from '../../../src/core/agents.js';
+import { startTestRoster } from '../../helpers/app.js';
+import { FakeSlack } from '../../helpers/fake-slack.js';
+import { eventually } from '../../helpers/harness.js';
+import { buttonClick, interaction, postSlack, SIGNING_SECRET } from '../../helpers/slack-requests.js';
+import { generateEvents } from '../../helpers/synthetic-telemetry.js';
+
+const PRIYA = { id: 'U04E6T1V5GA', email: 'priya.raman@brightwater.example' }; // sponsor, customer-support
+const LIAM = { id: 'U04K7R3D9SW', email: 'liam.oneill@brightwater.example' }; // on-call level 1
+const AISHA = { id: 'U04L2V8F5HY', email: 'aisha.khan@brightwater.example' }; // on-call level 1
+const DAY = 86_400_000;
+
+function buttons(blocks: unknown): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  const walk = (n: unknown) => {
+    if (Array.isArray(n)) n.forEach(walk);
+    else if (n && typeof n === 'object') {
+      const o = n as Record<string, unknown>;
+      if (typeof o.action_id === 'string') out.push(o);
+      Object.values(o).forEach(walk);
+    }
+  };
+  walk(blocks);
+  return out;
+}
+
+describe('Slack: a drift alert acknowledged and a check-in Retrain', () => {
+  let slack: FakeSlack;
+  let roster: Awaited<ReturnType<typeof startTestRoster>>;
+  beforeAll(async () => {
+    slack = new FakeSlack();
+    await slack.start();
+    roster = await startTestRoster({
+      env: { SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: slack.apiUrl },
+      channels: [createSlackChannel],
+    });
+  });
+  afterAll(async () => {
+    await roster.stop();
+    await slack.stop();
+  });
+
+  it('pages on-call with the alert, Acknowledge updates every card, and the sponsor chooses Retrain once', async () => {
+    const id = newAgentId();
+    const created = new Date(Date.now() - 40 * DAY).toISOString();
+    const agent: AgentRecord = {
+      id,
+      name: 'Ticket Drafter',
+      catalogRoleId: 'support-assistant',
+      version: '1.0.0',
+      sponsors: [PRIYA.email],
+      businessUnit: 'customer-support',
+      status: 'active',
+      purpose: 'Drafts ticket replies.',
+      requestedBy: PRIYA.email,
+      requestRunId: `run_${id}`,
+      credentials: [],
+      knowledgeNotes: [],
+      complianceTags: [],
+      createdAt: created,
+      updatedAt: created,
+      statusChangedAt: created,
+    };
+    await roster.services.agents.insert(agent);
+    const end = new Date(Math.floor(Date.now() / DAY) * DAY);
+    await roster.services.supervision.telemetry.ingest(
+      generateEvents({ agentId: id, profile: 'accuracy-drop', days: 30, end, driftDays: 14 }),
+    );
+    await roster.services.supervision.checkins.run(id);
+
+    // The sponsor's review and the on-call page arrive by DM.
+    const review = await slack.waitFor(
+      'chat.postMessage',
+      (a) => a.channel === PRIYA.id && buttons(a.blocks).some((b) => b.action_id === 'checkin_retrain'),
+    );
+    const page = await slack.waitFor(
+      'chat.postMessage',
+      (a) => a.channel === LIAM.id && buttons(a.blocks).some((b) => b.action_id === 'alert_ack'),
+    );
+    await slack.waitFor('chat.postMessage', (a) => a.channel === AISHA.id && buttons(a.blocks).some((b) => b.action_id === 'alert_ack'));
+    expect(JSON.stringify(page.args.blocks)).toContain('accuracy fell from');
+
+    const ack = buttons(page.args.blocks).find((b) => b.action_id === 'alert_ack')!;
+    await postSlack(roster.baseUrl, interaction(buttonClick(LIAM.id, 'alert_ack', String(ack.value), slack.responseUrl('ack'))));
+    const [alert] = await roster.services.supervision.alertRepo.list({ agentId: id });
+    await eventually(async () => (await roster.services.supervision.alertRepo.get(alert!.id))?.status === 'acknowledged');
+    // Aisha's copy of the page is updated in place: acknowledged, no buttons.
+    const updated = await slack.waitFor(
+      'chat.update',
+      (a) => a.channel === `D${AISHA.id.slice(1)}` && JSON.stringify(a.blocks).includes('Acknowledged by'),
+    );
+    expect(buttons(updated.args.blocks)).toHaveLength(0);
+
+    const retrain = buttons(review.args.blocks).find((b) => b.action_id === 'checkin_retrain')!;
+    await postSlack(
+      roster.baseUrl,
+      interaction(buttonClick(PRIYA.id, 'checkin_retrain', String(retrain.value), slack.responseUrl('retrain'))),
+    );
+    const replaced = await slack.waitForResponse('retrain');
+    expect(replaced.body.replace_original).toBe(true);
+    expect(JSON.stringify(replaced.body.blocks)).toContain('retrain');
+    expect(buttons(replaced.body.blocks)).toHaveLength(0);
+    const trail = (await roster.services.audit.export({ agentId: id })).map(
+      (e) => `${e.action}${e.actor.kind === 'person' ? `:${e.actor.email}` : ''}`,
+    );
+    expect(trail).toEqual(expect.arrayContaining(['alert.raised', `alert.acknowledged:${LIAM.email}`, `checkin.retrain:${PRIYA.email}`]));
+  }, 60_000);
+});

@@ -1,0 +1,92 @@
+import { createTeamsChannel } from '../../../src/channels/teams/index.js';
+import { newAgentId, type AgentRecord } from '../../../src/core/agents.js';
+import { startTestRoster } from '../../helpers/app.js';
+import { FakeConnector } from '../../helpers/fake-connector.js';
+import { generateEvents } from '../../helpers/synthetic-telemetry.js';
+import { button, cardButtons, cardText } from './card-reading.js';
+import { TeamsClient, teamsUser } from './teams-client.js';
+
+const DAY = 86_400_000;
+const SOFIA = 'sofia.alvarez@brightwater.example'; // sponsor here; prefers Teams
+const LIAM = 'liam.oneill@brightwater.example'; // on-call level 1
+const AISHA = 'aisha.khan@brightwater.example'; // on-call level 1
+
+describe('Teams: a drift alert acknowledged and a check-in Retrain', () => {
+  let roster: Awaited<ReturnType<typeof startTestRoster>>;
+  let connector: FakeConnector;
+  let client: TeamsClient;
+  beforeAll(async () => {
+    connector = await FakeConnector.start();
+    roster = await startTestRoster({ channels: [createTeamsChannel] });
+    client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+  });
+  afterAll(async () => {
+    await roster?.stop();
+    await connector?.close();
+  });
+
+  it('pages on-call in Teams, Acknowledge stops the page, and the sponsor chooses Retrain', async () => {
+    const user = (email: string) => teamsUser(roster.chat.person(email)!);
+    for (const email of [SOFIA, LIAM, AISHA]) await client.install(user(email));
+    connector.reset();
+
+    const id = newAgentId();
+    const created = new Date(Date.now() - 40 * DAY).toISOString();
+    const agent: AgentRecord = {
+      id,
+      name: 'Benefits Explainer',
+      catalogRoleId: 'support-assistant',
+      version: '1.0.0',
+      sponsors: [SOFIA],
+      businessUnit: 'customer-support',
+      status: 'active',
+      purpose: 'Explains benefits.',
+      requestedBy: SOFIA,
+      requestRunId: `run_${id}`,
+      credentials: [],
+      knowledgeNotes: [],
+      complianceTags: [],
+      createdAt: created,
+      updatedAt: created,
+      statusChangedAt: created,
+    };
+    await roster.services.agents.insert(agent);
+    await roster.services.supervision.telemetry.ingest(
+      generateEvents({ agentId: id, profile: 'accuracy-drop', days: 30, end: new Date(Math.floor(Date.now() / DAY) * DAY), driftDays: 14 }),
+    );
+    await roster.services.supervision.checkins.run(id);
+
+    const liam = user(LIAM);
+    const page = connector
+      .posts(liam.conversationId)
+      .map((p) => FakeConnector.card(p))
+      .find((c) => cardText(c).includes('Benefits Explainer'));
+    expect(page).toBeDefined();
+    expect(cardText(page)).toContain('accuracy fell from');
+    const ack = await client.execute(liam, 'alert_ack', button(page, 'alert_ack').data!);
+    expect(ack.status).toBe(200);
+    expect(cardText(ack.card)).toContain('Acknowledged by Liam');
+    expect(cardButtons(ack.card)).toHaveLength(0);
+    const [alert] = await roster.services.supervision.alertRepo.list({ agentId: id });
+    expect(alert!.status).toBe('acknowledged');
+
+    // A person outside the rotation gets a refusal card and changes nothing.
+    const outsider = await client.execute(user(SOFIA), 'alert_resolve', { alertId: alert!.id });
+    expect(cardText(outsider.card)).toContain('on-call rotation');
+    expect((await roster.services.supervision.alertRepo.get(alert!.id))!.status).toBe('acknowledged');
+
+    const sofia = user(SOFIA);
+    const review = connector
+      .posts(sofia.conversationId)
+      .map((p) => FakeConnector.card(p))
+      .find((c) => cardText(c).includes('Check-in'));
+    expect(review).toBeDefined();
+    const retrain = await client.execute(sofia, 'checkin_retrain', button(review, 'checkin_retrain').data!);
+    expect(cardText(retrain.card)).toContain('retrain');
+    expect(cardButtons(retrain.card)).toHaveLength(0);
+    const trail = (await roster.services.audit.export({ agentId: id })).map(
+      (e) => `${e.action}${e.actor.kind === 'person' ? `:${e.actor.email}` : ''}`,
+    );
+    expect(trail).toEqual(expect.arrayContaining([`alert.acknowledged:${LIAM}`, `checkin.retrain:${SOFIA}`]));
+  }, 60_000);
+});
