@@ -70,6 +70,13 @@ export class AccessChat {
         reason: command.reason,
       });
       const agent = await this.services.agents.get(grant.agentId);
+      if (grant.status !== 'active') {
+        return cardModel('notice', {
+          level: 'warning',
+          title: 'Break-glass not granted',
+          text: `${agent?.name ?? grant.agentId} did not get ${grant.scope}: ${grant.endReason ?? grant.status}.`,
+        });
+      }
       return this.asModel(
         grantNotice(
           this.org,

@@ -7,6 +7,14 @@ import type { AgentRequestContext } from './agent-request.js';
 import { accessNotifyCard } from './access-cards.js';
 import type { OutgoingCard } from './notifications.js';
 
+/** What a completed run means, per flow, for the requester's status card. */
+const COMPLETED_LABELS: Record<string, string> = {
+  'agent-request': 'Active',
+  'drift-escalation': 'Suspended',
+  'access-request': 'Access granted',
+  'break-glass': 'Access granted',
+};
+
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** "3 Jun 2025, 14:02 UTC": unambiguous for people in every time zone. */
@@ -136,6 +144,16 @@ export class RunPresenter implements FlowPresenter {
     const accessCard = accessNotifyCard(this.org, kind, run);
     if (accessCard) return accessCard;
     const c = run.context as AgentRequestContext;
+    if (kind === 'agent-suspended') {
+      return card({
+        kind: 'notice',
+        data: {
+          level: 'warning',
+          title: `${c.agentName} is suspended`,
+          text: `${c.agentName} (${c.agentId}) was suspended after an alert, approved by an IT admin. ${String(c.purpose ?? '')}`.trim(),
+        },
+      });
+    }
     if (kind === 'agent-onboarded') {
       return card({
         kind: 'notice',
@@ -162,7 +180,7 @@ export class RunPresenter implements FlowPresenter {
     const step = flow?.steps[run.current];
     switch (run.status) {
       case 'completed':
-        return 'Active';
+        return COMPLETED_LABELS[run.flowId] ?? 'Done';
       case 'waiting': {
         if (step?.type === 'gate') return 'Waiting for evaluation results';
         const state = step ? run.steps[step.id] : undefined;

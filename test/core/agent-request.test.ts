@@ -287,7 +287,8 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
       return r?.status === 'expired' ? r : undefined;
     });
     expect(expired.steps.approvals!.status).toBe('expired');
-    expect((await agents.get(agentId))?.status).toBe('rejected');
+    // The agent is rejected by the flow's onFailure action, right after the run is stored as expired.
+    await eventually(async () => (await agents.get(agentId))?.status === 'rejected');
     const err = await errorOf(commands.decide(people.liam, { runId: run.id, stepId: 'approvals', decision: 'approve' }));
     expect(err).toMatchObject({ code: 'request_closed', userMessage: expect.stringContaining('expired') });
     const [card] = h.notifier.to(people.grace, 'approval-request');

@@ -153,3 +153,70 @@ describe('check-ins and on-call alerts (embedded database, scheduler running)', 
     await expect(sup.alerts.acknowledge(people.daniel, alert.id)).rejects.toMatchObject({ code: 'forbidden' });
   }, 30_000);
 });
+
+describe('suspending an agent from an alert', () => {
+  it('starts the drift-escalation flow; an IT admin approves; the agent is suspended and audited', async () => {
+    const h = await startHarness();
+    try {
+      const sup = await createSupervision({
+        connection: h.db.connection,
+        agenda: h.scheduler.agenda,
+        org: h.org,
+        audit: h.services.audit,
+        agents: h.services.agents,
+        notifier: h.notifier,
+        log: silentLogger(),
+      });
+      const { SupervisionChat } = await import('../../src/channels/chat-supervision.js');
+      const chat = new SupervisionChat(h.org, sup, h.services.agents, h.services.engine);
+      const id = newAgentId();
+      const now = new Date().toISOString();
+      await h.services.agents.insert({
+        id,
+        name: 'Runaway Drafter',
+        catalogRoleId: 'support-assistant',
+        version: '1.0.0',
+        sponsors: [people.tom],
+        businessUnit: 'customer-support',
+        status: 'probation',
+        purpose: 'Drafts replies.',
+        requestedBy: people.tom,
+        requestRunId: `run_${id}`,
+        credentials: [],
+        knowledgeNotes: [],
+        complianceTags: [],
+        createdAt: now,
+        updatedAt: now,
+        statusChangedAt: now,
+      });
+      const alert = await sup.alerts.raise({
+        kind: 'drift',
+        agentId: id,
+        severity: 'critical',
+        summary: 'Accuracy collapsed.',
+        details: { agentName: 'Runaway Drafter' },
+      });
+      const liam = h.org.people.find((p) => p.email === people.liam)!;
+      const outsider = h.org.people.find((p) => p.email === people.daniel)!;
+      await expect(chat.alertAction(outsider, 'alert_suspend', alert.id)).rejects.toMatchObject({ code: 'forbidden' });
+
+      const notice = await chat.alertAction(liam, 'alert_suspend', alert.id);
+      expect(notice.kind).toBe('notice');
+      expect((await h.services.agents.get(id))?.status).toBe('probation');
+      const [run] = await h.services.runs.list({ agentId: id, flowId: 'drift-escalation' });
+      expect(run!.status).toBe('waiting');
+      // Liam asked, so another IT admin decides.
+      await expect(
+        h.services.commands.decide(people.liam, { runId: run!.id, stepId: 'approvals', decision: 'approve' }),
+      ).rejects.toMatchObject({
+        code: 'separation_of_duties',
+      });
+      await h.services.commands.decide(people.aisha, { runId: run!.id, stepId: 'approvals', decision: 'approve' });
+      await eventually(async () => (await h.services.agents.get(id))?.status === 'suspended');
+      const trail = (await h.services.audit.export({ agentId: id })).map((e) => e.action);
+      expect(trail).toEqual(expect.arrayContaining(['alert.raised', 'run.started', 'decision.approve', 'agent.suspended']));
+    } finally {
+      await h.close();
+    }
+  }, 30_000);
+});
