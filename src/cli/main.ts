@@ -14,6 +14,7 @@ import { openDatabase, type Database } from '../store/database.js';
 import { createAuditLog } from '../store/audit-store.js';
 import { createAgentRepository } from '../store/agent-store.js';
 import { AGENT_STATUSES, type AgentStatus } from '../core/lifecycle.js';
+import { demoTour, seedDemo } from '../demo/seed-demo.js';
 
 /** Exit codes: 0 fine, 1 the check failed (tampering, invalid cards), 2 bad usage or configuration. */
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -28,6 +29,7 @@ Commands:
   audit verify          check the audit log's hash chain; exit 1 naming the first bad entry
   audit export          print audit entries as JSON lines [--agent <id>] [--since <ISO time>] [--until <ISO time>]
   agents list           list agents [--status <status>[,<status>…]]
+  seed demo             seed the sample organisation's demo (agents, telemetry, check-ins, alerts); safe to repeat
 
 The database is MONGODB_URI, or the embedded one under ROSTER_DATA_DIR (./data) when it is unset
 (stop Roster first: the embedded database file is used by one process at a time).
@@ -44,6 +46,11 @@ inserted. Exit 0 when intact, 1 when not.`,
   'audit export': `roster audit export [--agent <agent id>] [--since <ISO time>] [--until <ISO time>]
 
 Prints matching audit entries, oldest first, one JSON object per line.`,
+  'seed demo': `roster seed demo
+
+Seeds a dozen agents across every lifecycle status with their grants, 30 days of synthetic
+telemetry (one drifting, one biased, one dormant, one shadow agent), runs their check-ins and
+prints a short guided tour. Keys are deterministic: running it twice changes nothing.`,
   'agents list': `roster agents list [--status <status>[,<status>…]]
 
 Prints one line per agent: id, status, name, role, business unit. Statuses: ${AGENT_STATUSES.join(', ')}.`,
@@ -57,7 +64,7 @@ interface Io {
 /** Runs the CLI; returns the exit code (the bin script exits with it). */
 export async function runCli(argv: string[], io: Io = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
   const [group = '', sub = ''] = argv;
-  const command = ['config', 'audit', 'agents'].includes(group) ? `${group} ${sub}`.trim() : group;
+  const command = ['config', 'audit', 'agents', 'seed'].includes(group) ? `${group} ${sub}`.trim() : group;
   const rest = argv.slice(command.split(' ').filter(Boolean).length);
   if (command === '' || command === '--help' || command === '-h' || command === 'help') {
     io.out(HELP['']!);
@@ -130,6 +137,27 @@ export async function runCli(argv: string[], io: Io = { out: (l) => console.log(
           ...(until.data ? { until: new Date(until.data) } : {}),
         });
         for (const entry of entries) io.out(JSON.stringify(entry));
+        return EXIT.ok;
+      });
+    }
+    case 'seed demo': {
+      let org;
+      let flows;
+      try {
+        org = loadOrgConfig(env.ROSTER_CONFIG_DIR);
+        flows = loadFlowDefinitions(env.ROSTER_FLOWS_DIR);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        err.problems.forEach(io.err);
+        return EXIT.usage;
+      }
+      return withDatabase(io, env, async (db) => {
+        const log = createLogger({ level: 'warn', pretty: false, destination: process.stderr });
+        const result = await seedDemo(db.connection, org, flows, log);
+        io.out(
+          `seed demo: ${result.created} agents created, ${result.existing} already there, ${result.events} telemetry events, ${result.checkIns} check-ins, ${result.alerts} alerts`,
+        );
+        io.out(demoTour());
         return EXIT.ok;
       });
     }

@@ -83,3 +83,38 @@ describe('roster CLI', () => {
     }
   }, 60_000);
 });
+
+describe('roster seed demo', () => {
+  it('seeds every lifecycle status, telemetry, check-ins and alerts; a second run changes nothing; the audit chain verifies', async () => {
+    const dbName = uniqueDbName('demo');
+    const uri = `${testMongoUri()}/${dbName}`;
+    const conn = await mongoose.createConnection(testMongoUri(), { dbName }).asPromise();
+    try {
+      const first = await roster(['seed', 'demo'], { MONGODB_URI: uri });
+      expect(first.err).toBe('');
+      expect(first.code).toBe(0);
+      expect(first.out).toMatch(/^seed demo: 12 agents created, 0 already there, \d+ telemetry events, 6 check-ins, \d+ alerts/);
+      expect(first.out).toContain('A short tour');
+      const statuses = (await conn.collection('agents').distinct('status')).sort();
+      expect(statuses).toEqual(['active', 'probation', 'rejected', 'requested', 'retired', 'retiring', 'suspended']);
+      const kinds = (await conn.collection('alerts').distinct('kind')).sort();
+      expect(kinds).toEqual(expect.arrayContaining(['dormant', 'drift', 'fairness', 'shadow']));
+      const counts = async () =>
+        Promise.all(
+          ['agents', 'grants', 'telemetry_events', 'telemetry_rollups', 'checkins', 'alerts', 'audit_entries'].map((c) =>
+            conn.collection(c).countDocuments(),
+          ),
+        );
+      const before = await counts();
+
+      const second = await roster(['seed', 'demo'], { MONGODB_URI: uri });
+      expect(second.code).toBe(0);
+      expect(second.out).toMatch(/^seed demo: 0 agents created, 12 already there, 0 telemetry events, 0 check-ins/);
+      expect(await counts()).toEqual(before);
+      expect((await roster(['audit', 'verify'], { MONGODB_URI: uri })).code).toBe(0);
+    } finally {
+      await conn.dropDatabase();
+      await conn.close();
+    }
+  }, 120_000);
+});
