@@ -15,6 +15,8 @@ import { createFlowTimers, defineFlowTimerJob } from './jobs/flow-timers.js';
 import { createGrantTimers, defineGrantJobs, scheduleAccessReviews } from './jobs/grants.js';
 import { AccessReviews } from './core/access-review.js';
 import { suspensionSteps } from './core/suspension.js';
+import { Retirement, retirementSteps } from './core/retirement.js';
+import { createArchiveRepository } from './store/archive-store.js';
 import { createSupervision } from './supervision.js';
 import { createAgentRepository, createGrantRepository } from './store/agent-store.js';
 import { createAuditLog } from './store/audit-store.js';
@@ -42,10 +44,17 @@ export type Services = Awaited<ReturnType<typeof createServices>>;
 const accessNotReady = (): AccessCommands => {
   throw new Error('access commands are not built yet');
 };
+const retirementNotReady = (): Retirement => {
+  throw new Error('retirement is not built yet');
+};
 
 /** Every named check, action, condition and gate the flows may use. `access` is resolved only when a step runs. */
-export function createStepRegistry(deps: AgentRequestDeps, access: () => AccessCommands = accessNotReady): StepRegistry {
-  const parts = [agentRequestSteps(deps), accessSteps(access), suspensionSteps({ agents: deps.agents, audit: deps.audit })];
+export function createStepRegistry(
+  deps: AgentRequestDeps,
+  access: () => AccessCommands = accessNotReady,
+  retirement: () => Retirement = retirementNotReady,
+): StepRegistry {
+  const parts = [agentRequestSteps(deps), accessSteps(access), suspensionSteps({ agents: deps.agents, audit: deps.audit }), retirementSteps(retirement)];
   return {
     checks: Object.assign({}, ...parts.map((p) => p.checks)) as StepRegistry['checks'],
     actions: Object.assign({}, ...parts.map((p) => p.actions)) as StepRegistry['actions'],
@@ -77,8 +86,8 @@ export async function createServices(settings: ServiceSettings) {
   await Promise.all([audit.ensureIndexes(), agents.ensureIndexes(), grants.ensureIndexes(), runs.ensureIndexes()]);
 
   // The access steps call the access commands, which need the engine the registry goes into.
-  const late: { access?: AccessCommands } = {};
-  const registry = createStepRegistry({ org, agents, grants, audit, notifier, clock }, () => late.access ?? accessNotReady());
+  const late: { access?: AccessCommands; retirement?: Retirement } = {};
+  const registry = createStepRegistry({ org, agents, grants, audit, notifier, clock }, () => late.access ?? accessNotReady(), () => late.retirement ?? retirementNotReady());
   const flows = typeof settings.flows === 'string' ? loadFlows(settings.flows, registryNames(registry)) : settings.flows;
   const presenter = new RunPresenter(org, flows);
   const engine = new FlowEngine({
@@ -140,5 +149,22 @@ export async function createServices(settings: ServiceSettings) {
     ...(settings.platformKeyHashes ? { platformKeyHashes: settings.platformKeyHashes } : {}),
     ...(settings.alertMinuteMs ? { minuteMs: settings.alertMinuteMs } : {}),
   });
-  return { audit, agents, grants, runs, engine, presenter, commands, access: accessCommands, reviews, supervision, registry, flows };
+  const archives = createArchiveRepository(connection);
+  await archives.ensureIndexes();
+  const retirement = new Retirement({
+    org,
+    agents,
+    grants,
+    runs,
+    audit,
+    notifier,
+    archives,
+    sources: {
+      checkIns: (agentId) => supervision.checkinRepo.listForAgent(agentId),
+      alerts: (agentId) => supervision.alertRepo.list({ agentId }),
+    },
+    clock,
+  });
+  late.retirement = retirement;
+  return { audit, agents, grants, runs, engine, presenter, commands, access: accessCommands, reviews, supervision, retirement, registry, flows };
 }

@@ -1,3 +1,4 @@
+import { OFFBOARDING_CHAT_COMMANDS, OffboardingChat, parseOffboardingCommand, type OffboardingChatCommand } from './chat-offboarding.js';
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { businessUnitById, catalogRolesFor, findPersonByEmail, roleById } from '../config/directory.js';
 import { cardModel, type CardModel } from '../cards/view-models.js';
@@ -21,6 +22,7 @@ export type ChatCommand =
   | { name: 'eval'; agent: string }
   | { name: 'home' }
   | AccessChatCommand
+  | OffboardingChatCommand
   | { name: 'unknown'; text: string };
 
 /** The commands people see in help, in the same words on both platforms. */
@@ -35,6 +37,7 @@ export const CHAT_COMMANDS = [
   { usage: 'show <agent>', description: "Show an agent's profile: status, sponsors, access, baseline." },
   { usage: 'eval <agent>', description: 'Submit evaluation results for a requested agent.' },
   ...ACCESS_CHAT_COMMANDS,
+  ...OFFBOARDING_CHAT_COMMANDS,
 ];
 
 const STATUS_WORDS = new Set<string>(['requested', 'active', 'probation', 'suspended', 'retiring', 'retired', 'rejected']);
@@ -75,6 +78,10 @@ export function parseChatCommand(raw: string): ChatCommand {
     case 'access':
     case 'break-glass':
       return parseAccessCommand(word, rest);
+    case 'retire':
+    case 'note':
+    case 'archive':
+      return parseOffboardingCommand(word, rest);
     default:
       return { name: 'unknown', text };
   }
@@ -154,6 +161,10 @@ export class ChatService {
       case 'access':
       case 'break-glass':
         return { card: await this.access.run(person, command) };
+      case 'retire':
+      case 'note':
+      case 'archive':
+        return { card: await new OffboardingChat(this.services).run(person, command) };
     }
   }
 

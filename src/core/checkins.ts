@@ -28,6 +28,7 @@ export interface CheckInRepository {
   save(record: CheckInRecord): Promise<void>;
   get(id: string): Promise<CheckInRecord | undefined>;
   latest(agentId: string): Promise<CheckInRecord | undefined>;
+  listForAgent(agentId: string): Promise<CheckInRecord[]>;
   /** Records the sponsor's decision once (a conditional update); false when one was recorded already. */
   decide(id: string, decision: NonNullable<CheckInRecord['decision']>): Promise<boolean>;
   /** Claims the agent's check-in due at or before `now`, moving it to `next` (exactly once across replicas). */

@@ -11,6 +11,7 @@ import type { OutgoingCard } from './notifications.js';
 const COMPLETED_LABELS: Record<string, string> = {
   'agent-request': 'Active',
   'drift-escalation': 'Suspended',
+  retirement: 'Retired',
   'access-request': 'Access granted',
   'break-glass': 'Access granted',
 };
@@ -144,6 +145,16 @@ export class RunPresenter implements FlowPresenter {
     const accessCard = accessNotifyCard(this.org, kind, run);
     if (accessCard) return accessCard;
     const c = run.context as AgentRequestContext;
+    if (kind === 'agent-retired') {
+      return card({
+        kind: 'notice',
+        data: {
+          level: 'info',
+          title: `${c.agentName} is retired`,
+          text: `Every grant and key of ${c.agentName} (${c.agentId}) is revoked and its archive is stored with a SHA-256 digest (${String(run.context.archiveDigest ?? '').slice(0, 16)}…). ${String(c.justification ?? '')}`.trim(),
+        },
+      });
+    }
     if (kind === 'agent-suspended') {
       return card({
         kind: 'notice',

@@ -48,7 +48,7 @@ export function createTelemetryRouter(deps: TelemetryRouteDeps): Router {
           await deps.onRetiredKey(agent.agentId).catch((err: unknown) => deps.log.error({ err }, 'could not raise the retired-key alert'));
           return void res.status(401).json({ error: 'agent_retired', message: 'This agent is retired; its key no longer works.' });
         }
-        if (agent && LIVE.has(agent.status)) principal = { kind: 'agent', agentId: agent.agentId };
+        if (agent && !agent.revoked && LIVE.has(agent.status)) principal = { kind: 'agent', agentId: agent.agentId };
       }
       if (!principal) return void res.status(401).json({ error: 'invalid_key', message: 'Unknown or revoked key.' });
 

@@ -37,6 +37,9 @@ export function createCheckInRepository(connection: Connection): CheckInReposito
         .next();
       return doc ? fromDoc(doc) : undefined;
     },
+    async listForAgent(agentId) {
+      return (await CheckIn.collection.find({ agentId: String(agentId) }).sort({ at: 1 }).toArray()).map(fromDoc);
+    },
     async decide(id, decision) {
       const result = await CheckIn.collection.updateOne({ _id: String(id) as never, decision: { $exists: false } }, { $set: { decision } });
       return result.modifiedCount === 1;

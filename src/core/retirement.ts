@@ -1,0 +1,284 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { OrgConfig } from '../config/schemas.js';
+import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
+import type { FlowEngine } from '../flows/engine.js';
+import type { FlowRun, RunRepository, StepRegistry } from '../flows/types.js';
+import type { AgentRecord, AgentRepository, GrantRepository, KnowledgeNote } from './agents.js';
+import { sha256 } from './agents.js';
+import { canonicalJson, type AuditLog } from './audit.js';
+import { ForbiddenError, InvalidInputError, NotFoundError, RosterError, UnknownPersonError } from './errors.js';
+import { canTransition, type AgentStatus } from './lifecycle.js';
+import type { Notifier } from './notifications.js';
+
+/** An archive bundle as stored: the canonical JSON text and its SHA-256 digest. */
+export interface ArchiveRecord {
+  agentId: string;
+  digest: string;
+  bundle: string;
+  createdAt: string;
+}
+
+export interface ArchiveRepository {
+  /** Stores the archive once per agent; a second call keeps the first (exactly once). */
+  save(record: ArchiveRecord): Promise<void>;
+  get(agentId: string): Promise<ArchiveRecord | undefined>;
+}
+
+/** What the bundle gathers besides the agent's own record and grants. */
+export interface ArchiveSources {
+  checkIns(agentId: string): Promise<unknown[]>;
+  alerts(agentId: string): Promise<Array<{ status: string; kind: string; summary: string; id: string }>>;
+}
+
+export interface RetirementDeps {
+  org: OrgConfig;
+  agents: AgentRepository;
+  grants: GrantRepository;
+  runs: RunRepository;
+  audit: AuditLog;
+  notifier: Notifier;
+  archives: ArchiveRepository;
+  sources: ArchiveSources;
+  clock?: () => Date;
+}
+
+/** The run context of a retirement (shaped like an agent request's, so the sign-off card reads the same). */
+export interface RetirementContext {
+  [key: string]: unknown;
+  agentId: string;
+  agentName: string;
+  roleTitle: string;
+  riskTier: string;
+  businessUnit: string;
+  sponsors: string[];
+  purpose: string;
+  justification: string;
+  reason: string;
+  successorId?: string;
+  previousStatus?: AgentStatus;
+}
+
+const noteSchema = z.object({
+  kind: z.enum(['failure-mode', 'high-value-interaction', 'note']).default('note'),
+  text: z.string().trim().min(3, 'Write at least a few words.').max(2000),
+});
+
+/**
+ * Offboarding: knowledge notes, the retirement flow's steps (sign-offs are collected by
+ * `flows/retirement.yaml`), and on completion every grant and key revoked, the status `retired`,
+ * an archive bundle with a SHA-256 digest, and a hand-over to the named successor.
+ */
+export class Retirement {
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: RetirementDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  /** Starts `flows/retirement.yaml` for an agent; sponsors and IT admins may. */
+  async start(engine: FlowEngine, actorEmail: string, input: { agentId: string; successorId?: string; reason: string }): Promise<FlowRun> {
+    const actor = findPersonByEmail(this.deps.org, String(actorEmail));
+    if (!actor) throw new UnknownPersonError(String(actorEmail));
+    const agent = await this.agent(input.agentId);
+    if (!(agent.sponsors.includes(actor.email) || hasRole(actor, 'it-admin'))) {
+      throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can start its retirement.`);
+    }
+    const reason = String(input.reason ?? '').trim();
+    if (reason.length < 3)
+      throw new InvalidInputError('Say why the agent is retired (sustained degradation, obsolescence, strategic change…).', {
+        reason: 'Required.',
+      });
+    if (!canTransition(agent.status, 'retiring')) throw new InvalidInputError(`${agent.name} is ${agent.status} and can't be retired now.`);
+    let successor: AgentRecord | undefined;
+    if (input.successorId) {
+      successor = await this.agent(input.successorId);
+      if (successor.id === agent.id) throw new InvalidInputError('An agent cannot succeed itself.');
+      if (!['active', 'probation', 'requested'].includes(successor.status))
+        throw new InvalidInputError(`${successor.name} is ${successor.status} and can't take over.`);
+    }
+    const role = roleById(this.deps.org, agent.catalogRoleId);
+    const context: RetirementContext = {
+      agentId: agent.id,
+      agentName: agent.name,
+      roleTitle: role?.title ?? agent.catalogRoleId,
+      riskTier: role?.riskTier ?? 'low',
+      businessUnit: agent.businessUnit,
+      sponsors: agent.sponsors,
+      purpose: `Retire ${agent.name}: ${reason}`,
+      justification: successor
+        ? `${successor.name} (${successor.id}) takes over its knowledge notes, open items and recommended scopes.`
+        : 'No successor named.',
+      reason,
+      ...(successor ? { successorId: successor.id } : {}),
+    };
+    return engine.start({
+      flowId: 'retirement',
+      requester: actor.email,
+      subject: { type: 'agent', id: agent.id, agentId: agent.id },
+      context,
+    });
+  }
+
+  /** Records a knowledge note (failure mode, high-value interaction) on an agent. */
+  async addNote(actorEmail: string, agentId: string, input: { kind?: string; text: string }): Promise<KnowledgeNote> {
+    const actor = findPersonByEmail(this.deps.org, String(actorEmail));
+    if (!actor) throw new UnknownPersonError(String(actorEmail));
+    const agent = await this.agent(agentId);
+    const oncall = `oncall:${this.deps.org.settings.alertRotation}`;
+    if (!(agent.sponsors.includes(actor.email) || ['it-admin', 'security', oncall].some((r) => hasRole(actor, r)))) {
+      throw new ForbiddenError(`Only ${agent.name}'s sponsors, IT admins, security and on-call can add knowledge notes.`);
+    }
+    const parsed = noteSchema.safeParse(input);
+    if (!parsed.success) throw new InvalidInputError(parsed.error.issues[0]!.message, { text: parsed.error.issues[0]!.message });
+    const note: KnowledgeNote = {
+      id: `note_${randomBytes(6).toString('hex')}`,
+      kind: parsed.data.kind,
+      text: parsed.data.text,
+      by: actor.email,
+      at: this.clock().toISOString(),
+    };
+    await this.deps.agents.update(agent.id, { knowledgeNotes: [...agent.knowledgeNotes, note] });
+    await this.deps.audit.append({
+      actor: { kind: 'person', email: actor.email },
+      action: 'knowledge.noted',
+      subject: { type: 'agent', id: agent.id, agentId: agent.id },
+      details: { noteId: note.id, kind: note.kind },
+    });
+    return note;
+  }
+
+  /** The stored archive with a check that its digest still matches its content. */
+  async archive(agentId: string): Promise<ArchiveRecord & { verified: boolean }> {
+    const record = await this.deps.archives.get(String(agentId));
+    if (!record) throw new NotFoundError('the archive of agent', String(agentId));
+    return { ...record, verified: sha256(record.bundle) === record.digest };
+  }
+
+  /** Step `retirement.begin`: the agent moves to `retiring` (its previous status is kept for a cancel). */
+  async begin(run: FlowRun): Promise<Record<string, unknown>> {
+    const c = run.context as RetirementContext;
+    const agent = await this.agent(c.agentId);
+    if (agent.status === 'retiring') return {};
+    if (!(await this.deps.agents.transition(agent.id, agent.status, 'retiring'))) {
+      throw new RosterError('conflict', `${agent.name} changed status meanwhile; start the retirement again.`);
+    }
+    await this.audited(run.requester, 'agent.status-changed', agent.id, {
+      from: agent.status,
+      to: 'retiring',
+      runId: run.id,
+      reason: c.reason,
+    });
+    return { previousStatus: agent.status };
+  }
+
+  /** The flow's onFailure: a retirement that is denied or expires leaves the agent suspended, for a sponsor to reactivate knowingly. */
+  async cancel(run: FlowRun): Promise<void> {
+    const c = run.context as RetirementContext;
+    if (c.previousStatus && (await this.deps.agents.transition(c.agentId, 'retiring', 'suspended'))) {
+      await this.audited(undefined, 'agent.status-changed', c.agentId, {
+        from: 'retiring',
+        to: 'suspended',
+        runId: run.id,
+        reason: `retirement ${run.status}`,
+      });
+    }
+  }
+
+  /** Step `retirement.complete`: revoke, retire, hand over, archive. */
+  async complete(run: FlowRun): Promise<Record<string, unknown>> {
+    const c = run.context as RetirementContext;
+    const agent = await this.agent(c.agentId);
+    const now = this.clock().toISOString();
+    // Every grant and key revoked (each atomically; a repeat finds nothing left to revoke).
+    const grants = await this.deps.grants.listForAgent(agent.id);
+    let revoked = 0;
+    for (const g of grants) {
+      if (await this.deps.grants.transition(g.id, ['active', 'pending'], { status: g.status === 'pending' ? 'denied' : 'revoked' }))
+        revoked += 1;
+    }
+    await this.deps.agents.update(agent.id, { credentials: agent.credentials.map((k) => (k.revokedAt ? k : { ...k, revokedAt: now })) });
+    if (agent.status !== 'retired')
+      await this.deps.agents.transition(agent.id, 'retiring', 'retired', c.successorId ? { successorId: c.successorId } : {});
+
+    // Hand-over: notes, open items and the scopes it held go to the successor; both are linked.
+    let handover: Record<string, unknown> = {};
+    const openAlerts = (await this.deps.sources.alerts(agent.id)).filter((a) => a.status !== 'resolved');
+    if (c.successorId) {
+      const successor = await this.agent(c.successorId);
+      const inherited = agent.knowledgeNotes
+        .filter((n) => !successor.knowledgeNotes.some((s) => s.id === n.id))
+        .map((n) => ({ ...n, text: `${n.text} (from ${agent.name})` }));
+      await this.deps.agents.update(successor.id, { predecessorId: agent.id, knowledgeNotes: [...successor.knowledgeNotes, ...inherited] });
+      handover = {
+        successorId: successor.id,
+        knowledgeNotes: inherited.length,
+        openItems: openAlerts.map((a) => `${a.kind}: ${a.summary}`),
+        recommendedScopes: [...new Set(grants.filter((g) => g.status === 'active').map((g) => g.scope))],
+      };
+      for (const person of new Set([...agent.sponsors, ...successor.sponsors])) {
+        await this.deps.notifier.send(person, {
+          kind: 'notice',
+          data: {
+            level: 'info',
+            title: `${successor.name} takes over from ${agent.name}`,
+            text: `${agent.name} is retired. ${successor.name} received ${inherited.length} knowledge notes, ${openAlerts.length} open items and the recommended scopes ${(handover.recommendedScopes as string[]).join(', ') || '(none)'}.`,
+          },
+        });
+      }
+    }
+
+    // The archive bundle: everything Roster knows about the agent, with a digest anyone can check.
+    const bundle = canonicalJson({
+      agent: await this.agent(agent.id),
+      grants: await this.deps.grants.listForAgent(agent.id),
+      decisions: await this.deps.runs.list({ agentId: agent.id }),
+      checkIns: await this.deps.sources.checkIns(agent.id),
+      alerts: await this.deps.sources.alerts(agent.id),
+      audit: await this.deps.audit.export({ agentId: agent.id }),
+      knowledgeNotes: agent.knowledgeNotes,
+      handover,
+      archivedAt: now,
+    });
+    const digest = sha256(bundle);
+    await this.deps.archives.save({ agentId: agent.id, digest, bundle, createdAt: now });
+    const stored = (await this.deps.archives.get(agent.id))!;
+    await this.audited(undefined, 'agent.retired', agent.id, {
+      runId: run.id,
+      grantsRevoked: revoked,
+      keysRevoked: agent.credentials.length,
+      archiveDigest: stored.digest,
+      ...handover,
+    });
+    return { archiveDigest: stored.digest, grantsRevoked: revoked };
+  }
+
+  private async agent(id: string): Promise<AgentRecord> {
+    const agent = await this.deps.agents.get(String(id));
+    if (!agent) throw new NotFoundError('the agent', String(id));
+    return agent;
+  }
+
+  private async audited(actor: string | undefined, action: string, agentId: string, details: Record<string, unknown>): Promise<void> {
+    await this.deps.audit.append({
+      actor: actor ? { kind: 'person', email: actor } : { kind: 'system', name: 'flow-engine' },
+      action,
+      subject: { type: 'agent', id: agentId, agentId },
+      details,
+    });
+  }
+}
+
+/** Named steps of `flows/retirement.yaml`; the Retirement service is resolved only when a step runs. */
+export function retirementSteps(get: () => Retirement): StepRegistry {
+  return {
+    checks: {},
+    conditions: {},
+    gates: {},
+    actions: {
+      'retirement.begin': (ctx) => get().begin(ctx.run),
+      'retirement.complete': (ctx) => get().complete(ctx.run),
+      'retirement.cancel': async (ctx) => get().cancel(ctx.run),
+    },
+  };
+}

@@ -1,0 +1,22 @@
+import { Schema, type Connection } from 'mongoose';
+import type { ArchiveRecord, ArchiveRepository } from '../core/retirement.js';
+
+/** Archive bundles, one per agent (the agent id is the key: a repeated completion keeps the first). */
+export function createArchiveRepository(connection: Connection): ArchiveRepository & { ensureIndexes(): Promise<void> } {
+  const Archive =
+    connection.models.Archive ??
+    connection.model('Archive', new Schema({ _id: String }, { collection: 'archives', strict: false, versionKey: false }));
+  return {
+    async ensureIndexes() {
+      await Archive.init();
+    },
+    async save(record) {
+      const { agentId, ...rest } = record;
+      await Archive.collection.updateOne({ _id: agentId as never }, { $setOnInsert: rest }, { upsert: true });
+    },
+    async get(agentId) {
+      const doc = await Archive.collection.findOne({ _id: String(agentId) as never });
+      return doc ? { agentId: String(doc._id), digest: doc.digest, bundle: doc.bundle, createdAt: doc.createdAt } : undefined;
+    },
+  };
+}

@@ -1,0 +1,142 @@
+import { issueTelemetryKey, newAgentId, sha256, type AgentRecord } from '../../src/core/agents.js';
+import { startTestRoster } from '../helpers/app.js';
+import { eventually, people } from '../helpers/harness.js';
+
+type Roster = Awaited<ReturnType<typeof startTestRoster>>;
+const MARCUS = 'marcus.johnson@brightwater.example'; // compliance
+
+describe('retirement with a successor (embedded database, scheduler running, telemetry over HTTP)', () => {
+  let roster: Roster;
+  beforeAll(async () => {
+    roster = await startTestRoster();
+  });
+  afterAll(async () => {
+    await roster.stop();
+  });
+
+  async function agent(name: string, sponsors: string[], withKey = false): Promise<{ record: AgentRecord; key?: string }> {
+    const id = newAgentId();
+    const now = new Date().toISOString();
+    const issued = withKey ? issueTelemetryKey(id, new Date()) : undefined;
+    const record: AgentRecord = {
+      id,
+      name,
+      catalogRoleId: 'support-assistant',
+      version: '1.0.0',
+      sponsors,
+      businessUnit: 'customer-support',
+      status: 'active',
+      purpose: 'Answers tickets.',
+      requestedBy: sponsors[0]!,
+      requestRunId: `run_${id}`,
+      credentials: issued ? [issued.credential] : [],
+      knowledgeNotes: [],
+      complianceTags: ['gdpr'],
+      createdAt: now,
+      updatedAt: now,
+      statusChangedAt: now,
+    };
+    await roster.services.agents.insert(record);
+    return { record, ...(issued ? { key: issued.key } : {}) };
+  }
+
+  it('collects sign-offs, revokes every grant and key, retires, archives with a verifying digest and hands over', async () => {
+    const { services } = roster;
+    const { record: old, key } = await agent('Ticket Bot v1', [people.tom], true);
+    const { record: successor } = await agent('Ticket Bot v2', ['priya.raman@brightwater.example']);
+    const now = new Date();
+    await services.grants.insertMany(
+      ['kb:read', 'tickets:read'].map((scope) => ({
+        id: `${old.id}:${scope}:default`,
+        agentId: old.id,
+        scope,
+        reason: 'default',
+        requestedBy: people.tom,
+        approvedBy: [people.liam],
+        startsAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + 86_400_000).toISOString(),
+        status: 'active' as const,
+        source: 'default',
+        createdAt: now.toISOString(),
+      })),
+    );
+    await services.retirement.addNote(people.tom, old.id, {
+      kind: 'failure-mode',
+      text: 'Mixes up refund and credit policies for EU customers.',
+    });
+    await expect(services.retirement.addNote(people.daniel, old.id, { text: 'not my agent' })).rejects.toMatchObject({ code: 'forbidden' });
+
+    await expect(services.retirement.start(services.engine, people.daniel, { agentId: old.id, reason: 'obsolete' })).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+    const run = await services.retirement.start(services.engine, people.tom, {
+      agentId: old.id,
+      successorId: successor.id,
+      reason: 'Obsolete: v2 covers every task.',
+    });
+    expect(run.status).toBe('waiting');
+    expect((await services.agents.get(old.id))?.status).toBe('retiring');
+    expect(run.steps.signoffs!.groups!.map((g) => g.role)).toEqual(['sponsors', 'compliance', 'it-admin']);
+
+    await services.commands.decide(people.tom, { runId: run.id, stepId: 'signoffs', decision: 'approve' });
+    await services.commands.decide(MARCUS, { runId: run.id, stepId: 'signoffs', decision: 'approve' });
+    expect((await services.agents.get(old.id))?.status).toBe('retiring');
+    const done = await services.commands.decide(people.aisha, { runId: run.id, stepId: 'signoffs', decision: 'approve' });
+    expect(done.status).toBe('completed');
+
+    const retired = (await services.agents.get(old.id))!;
+    expect(retired.status).toBe('retired');
+    expect(retired.successorId).toBe(successor.id);
+    expect(retired.credentials.every((k) => k.revokedAt)).toBe(true);
+    expect((await services.grants.listForAgent(old.id)).map((g) => g.status)).toEqual(['revoked', 'revoked']);
+    const heir = (await services.agents.get(successor.id))!;
+    expect(heir.predecessorId).toBe(old.id);
+    expect(heir.knowledgeNotes.map((n) => n.text)).toEqual(['Mixes up refund and credit policies for EU customers. (from Ticket Bot v1)']);
+
+    const archive = await services.retirement.archive(old.id);
+    expect(archive.verified).toBe(true);
+    expect(archive.digest).toBe(sha256(archive.bundle));
+    const bundle = JSON.parse(archive.bundle) as Record<string, unknown>;
+    expect(Object.keys(bundle).sort()).toEqual([
+      'agent',
+      'alerts',
+      'archivedAt',
+      'audit',
+      'checkIns',
+      'decisions',
+      'grants',
+      'handover',
+      'knowledgeNotes',
+    ]);
+    expect(bundle.handover).toMatchObject({ successorId: successor.id, recommendedScopes: ['kb:read', 'tickets:read'] });
+    // Tampering with the stored bundle is visible.
+    await roster.db.connection
+      .collection('archives')
+      .updateOne({ _id: old.id as never }, { $set: { bundle: archive.bundle.replace('Ticket Bot v1', 'Ticket Bot X') } });
+    expect((await services.retirement.archive(old.id)).verified).toBe(false);
+
+    // The old key no longer works, and using it pages on-call: a retired agent that still runs is shadow AI.
+    const res = await fetch(`${roster.baseUrl}/api/v1/telemetry`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({
+        events: [{ eventId: 'late-1', time: new Date().toISOString(), taskType: 'answer', outcome: 'success', latencyMs: 10, costUSD: 0 }],
+      }),
+    });
+    expect(res.status).toBe(401);
+    await eventually(async () => (await services.supervision.alertRepo.list({ agentId: old.id, kind: 'retired-key' })).length === 1);
+
+    const trail = (await services.audit.export({ agentId: old.id })).map((e) => e.action);
+    expect(trail).toEqual(
+      expect.arrayContaining([
+        'knowledge.noted',
+        'run.started',
+        'agent.status-changed',
+        'decision.approve',
+        'agent.retired',
+        'alert.raised',
+      ]),
+    );
+    expect(await services.audit.verify()).toMatchObject({ ok: true });
+  }, 60_000);
+});

@@ -1,0 +1,125 @@
+import { createSlackChannel } from '../../src/channels/slack/index.js';
+import { createTeamsChannel } from '../../src/channels/teams/index.js';
+import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
+import { startTestRoster } from '../helpers/app.js';
+import { FakeConnector } from '../helpers/fake-connector.js';
+import { FakeSlack } from '../helpers/fake-slack.js';
+import { eventually } from '../helpers/harness.js';
+import { buttonClick, interaction, postSlack, SIGNING_SECRET, slashCommand } from '../helpers/slack-requests.js';
+import { button, cardText } from '../channels/teams/card-reading.js';
+import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
+
+const PRIYA = { id: 'U04E6T1V5GA', email: 'priya.raman@brightwater.example' }; // sponsor; Slack
+const MARCUS = { id: 'U04N6Y4K8LV', email: 'marcus.johnson@brightwater.example' }; // compliance; Slack
+const SOFIA = 'sofia.alvarez@brightwater.example'; // a second sponsor who prefers Teams
+const AISHA = { id: 'U04L2V8F5HY', email: 'aisha.khan@brightwater.example' }; // it-admin
+
+function actions(blocks: unknown): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  const walk = (n: unknown) => {
+    if (Array.isArray(n)) n.forEach(walk);
+    else if (n && typeof n === 'object') {
+      const o = n as Record<string, unknown>;
+      if (typeof o.action_id === 'string') out.push(o);
+      Object.values(o).forEach(walk);
+    }
+  };
+  walk(blocks);
+  return out;
+}
+
+describe('retirement sign-off in Slack and Teams', () => {
+  let slack: FakeSlack;
+  let connector: FakeConnector;
+  let roster: Awaited<ReturnType<typeof startTestRoster>>;
+  beforeAll(async () => {
+    slack = new FakeSlack();
+    await slack.start();
+    connector = await FakeConnector.start();
+    roster = await startTestRoster({
+      env: { SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: slack.apiUrl },
+      channels: [createSlackChannel, createTeamsChannel],
+    });
+  });
+  afterAll(async () => {
+    await roster.stop();
+    await slack.stop();
+    await connector.close();
+  });
+
+  it('/roster retire starts it; sponsors and compliance sign in Slack, one sponsor in Teams, an IT admin in Slack; the agent is retired', async () => {
+    const client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+    const sofia = teamsUser(roster.chat.person(SOFIA)!);
+    await client.install(sofia);
+    const id = newAgentId();
+    const now = new Date().toISOString();
+    const agent: AgentRecord = {
+      id,
+      name: 'Macro Suggester',
+      catalogRoleId: 'support-assistant',
+      version: '1.0.0',
+      sponsors: [PRIYA.email, SOFIA],
+      businessUnit: 'customer-support',
+      status: 'active',
+      purpose: 'Suggests macros.',
+      requestedBy: PRIYA.email,
+      requestRunId: `run_${id}`,
+      credentials: [],
+      knowledgeNotes: [],
+      complianceTags: [],
+      createdAt: now,
+      updatedAt: now,
+      statusChangedAt: now,
+    };
+    await roster.services.agents.insert(agent);
+
+    await postSlack(
+      roster.baseUrl,
+      slashCommand(PRIYA.id, `retire "Macro Suggester" Obsolete since the new help centre`, slack.responseUrl('retire')),
+    );
+    const status = await slack.waitForResponse('retire');
+    expect(JSON.stringify(status.body)).toContain('Macro Suggester');
+    await eventually(async () => (await roster.services.agents.get(id))?.status === 'retiring');
+
+    // Slack sign-offs.
+    for (const who of [PRIYA, MARCUS]) {
+      const card = await slack.waitFor(
+        'chat.postMessage',
+        (a) => a.channel === who.id && actions(a.blocks).some((b) => b.action_id === 'approval_approve'),
+      );
+      const approve = actions(card.args.blocks).find((b) => b.action_id === 'approval_approve')!;
+      await postSlack(
+        roster.baseUrl,
+        interaction(buttonClick(who.id, 'approval_approve', String(approve.value), slack.responseUrl(`sign-${who.id}`))),
+      );
+    }
+    // Sofia prefers Teams: her sign-off card came proactively there.
+    const teamsCard = connector
+      .posts(sofia.conversationId)
+      .map((p) => FakeConnector.card(p))
+      .find((c) => cardText(c).includes('Macro Suggester'));
+    expect(teamsCard).toBeDefined();
+    const signed = await client.execute(sofia, 'approval_approve', button(teamsCard, 'approval_approve').data!);
+    expect(signed.status).toBe(200);
+    // Only the IT admin's sign-off is missing.
+    const [run] = await roster.services.runs.list({ agentId: id, flowId: 'retirement' });
+    await eventually(async () => ((await roster.services.runs.get(run!.id))?.steps.signoffs?.decisions?.length ?? 0) === 3);
+    expect((await roster.services.agents.get(id))?.status).toBe('retiring');
+    const aishaCard = await slack.waitFor(
+      'chat.postMessage',
+      (a) => a.channel === AISHA.id && actions(a.blocks).some((b) => b.action_id === 'approval_approve'),
+    );
+    const approve = actions(aishaCard.args.blocks).find((b) => b.action_id === 'approval_approve')!;
+    await postSlack(
+      roster.baseUrl,
+      interaction(buttonClick(AISHA.id, 'approval_approve', String(approve.value), slack.responseUrl('sign-aisha'))),
+    );
+
+    await eventually(async () => (await roster.services.agents.get(id))?.status === 'retired');
+    expect((await roster.services.retirement.archive(id)).verified).toBe(true);
+    const signers = (await roster.services.audit.export({ agentId: id }))
+      .filter((e) => e.action === 'decision.approve')
+      .map((e) => (e.actor as { email: string }).email);
+    expect(signers.sort()).toEqual([AISHA.email, MARCUS.email, PRIYA.email, SOFIA].sort());
+  }, 60_000);
+});
