@@ -15,6 +15,7 @@ import { createAuditLog } from '../store/audit-store.js';
 import { createAgentRepository } from '../store/agent-store.js';
 import { AGENT_STATUSES, type AgentStatus } from '../core/lifecycle.js';
 import { demoTour, seedDemo } from '../demo/seed-demo.js';
+import { sha256 } from '../core/agents.js';
 
 /** Exit codes: 0 fine, 1 the check failed (tampering, invalid cards), 2 bad usage or configuration. */
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -29,6 +30,7 @@ Commands:
   audit verify          check the audit log's hash chain; exit 1 naming the first bad entry
   audit export          print audit entries as JSON lines [--agent <id>] [--since <ISO time>] [--until <ISO time>]
   agents list           list agents [--status <status>[,<status>…]]
+  archive <agent id>    print a retired agent's archive bundle (JSON) and check its SHA-256 digest
   seed demo             seed the sample organisation's demo (agents, telemetry, check-ins, alerts); safe to repeat
 
 The database is MONGODB_URI, or the embedded one under ROSTER_DATA_DIR (./data) when it is unset
@@ -46,6 +48,10 @@ inserted. Exit 0 when intact, 1 when not.`,
   'audit export': `roster audit export [--agent <agent id>] [--since <ISO time>] [--until <ISO time>]
 
 Prints matching audit entries, oldest first, one JSON object per line.`,
+  archive: `roster archive <agent id>
+
+Prints the agent's archive bundle (canonical JSON) to standard output and its SHA-256 digest to
+standard error; exit 1 when the stored digest no longer matches the bundle.`,
   'seed demo': `roster seed demo
 
 Seeds a dozen agents across every lifecycle status with their grants, 30 days of synthetic
@@ -66,6 +72,7 @@ export async function runCli(argv: string[], io: Io = { out: (l) => console.log(
   const [group = '', sub = ''] = argv;
   const command = ['config', 'audit', 'agents', 'seed'].includes(group) ? `${group} ${sub}`.trim() : group;
   const rest = argv.slice(command.split(' ').filter(Boolean).length);
+  const positional = command === 'archive' && rest[0] && !rest[0].startsWith('-') ? rest.shift() : undefined;
   if (command === '' || command === '--help' || command === '-h' || command === 'help') {
     io.out(HELP['']!);
     return command === '' ? EXIT.usage : EXIT.ok;
@@ -138,6 +145,23 @@ export async function runCli(argv: string[], io: Io = { out: (l) => console.log(
         });
         for (const entry of entries) io.out(JSON.stringify(entry));
         return EXIT.ok;
+      });
+    }
+    case 'archive': {
+      if (!positional) {
+        io.err('roster archive: name the agent id, e.g. roster archive agt_0123456789abcdef');
+        return EXIT.usage;
+      }
+      return withDatabase(io, env, async (db) => {
+        const doc = await db.connection.collection('archives').findOne({ _id: positional as never });
+        if (!doc) {
+          io.err(`roster archive: no archive for ${positional} (is it retired?)`);
+          return EXIT.failed;
+        }
+        const verified = sha256(String(doc.bundle)) === doc.digest;
+        io.out(String(doc.bundle));
+        io.err(`sha256 ${doc.digest} ${verified ? 'verified' : 'DOES NOT MATCH the bundle'}`);
+        return verified ? EXIT.ok : EXIT.failed;
       });
     }
     case 'seed demo': {

@@ -1,5 +1,5 @@
 import { Schema, type Connection } from 'mongoose';
-import type { ArchiveRecord, ArchiveRepository } from '../core/retirement.js';
+import type { ArchiveRepository } from '../core/retirement.js';
 
 /** Archive bundles, one per agent (the agent id is the key: a repeated completion keeps the first). */
 export function createArchiveRepository(connection: Connection): ArchiveRepository & { ensureIndexes(): Promise<void> } {

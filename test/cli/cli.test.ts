@@ -118,3 +118,32 @@ describe('roster seed demo', () => {
     }
   }, 120_000);
 });
+
+describe('roster archive', () => {
+  it('prints the bundle and verifies its digest; a tampered bundle exits 1', async () => {
+    const dbName = uniqueDbName('arch');
+    const uri = `${testMongoUri()}/${dbName}`;
+    const conn = await mongoose.createConnection(testMongoUri(), { dbName }).asPromise();
+    try {
+      const { sha256 } = await import('../../src/core/agents.js');
+      const bundle = JSON.stringify({ agent: { id: 'agt_00000000000000aa', name: 'Old Bot' } });
+      await conn
+        .collection('archives')
+        .insertOne({ _id: 'agt_00000000000000aa' as never, bundle, digest: sha256(bundle), createdAt: new Date().toISOString() });
+      const ok = await roster(['archive', 'agt_00000000000000aa'], { MONGODB_URI: uri });
+      expect(ok.code).toBe(0);
+      expect(ok.out.trim()).toBe(bundle);
+      expect(ok.err).toContain(`sha256 ${sha256(bundle)} verified`);
+      await conn
+        .collection('archives')
+        .updateOne({ _id: 'agt_00000000000000aa' as never }, { $set: { bundle: bundle.replace('Old', 'New') } });
+      const bad = await roster(['archive', 'agt_00000000000000aa'], { MONGODB_URI: uri });
+      expect(bad.code).toBe(1);
+      expect(bad.err).toContain('DOES NOT MATCH');
+      expect((await roster(['archive'], { MONGODB_URI: uri })).code).toBe(2);
+    } finally {
+      await conn.dropDatabase();
+      await conn.close();
+    }
+  }, 60_000);
+});
