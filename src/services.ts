@@ -16,6 +16,8 @@ import { createGrantTimers, defineGrantJobs, scheduleAccessReviews } from './job
 import { AccessReviews } from './core/access-review.js';
 import { suspensionSteps } from './core/suspension.js';
 import { Retirement, retirementSteps } from './core/retirement.js';
+import { Development, developmentSteps } from './core/development.js';
+import { createDevelopmentRepository } from './store/development-store.js';
 import { createArchiveRepository } from './store/archive-store.js';
 import { createSupervision } from './supervision.js';
 import { createAgentRepository, createGrantRepository } from './store/agent-store.js';
@@ -47,14 +49,24 @@ const accessNotReady = (): AccessCommands => {
 const retirementNotReady = (): Retirement => {
   throw new Error('retirement is not built yet');
 };
+const developmentNotReady = (): Development => {
+  throw new Error('development is not built yet');
+};
 
 /** Every named check, action, condition and gate the flows may use. `access` is resolved only when a step runs. */
 export function createStepRegistry(
   deps: AgentRequestDeps,
   access: () => AccessCommands = accessNotReady,
   retirement: () => Retirement = retirementNotReady,
+  development: () => Development = developmentNotReady,
 ): StepRegistry {
-  const parts = [agentRequestSteps(deps), accessSteps(access), suspensionSteps({ agents: deps.agents, audit: deps.audit }), retirementSteps(retirement)];
+  const parts = [
+    agentRequestSteps(deps),
+    accessSteps(access),
+    suspensionSteps({ agents: deps.agents, audit: deps.audit }),
+    retirementSteps(retirement),
+    developmentSteps(development),
+  ];
   return {
     checks: Object.assign({}, ...parts.map((p) => p.checks)) as StepRegistry['checks'],
     actions: Object.assign({}, ...parts.map((p) => p.actions)) as StepRegistry['actions'],
@@ -86,8 +98,8 @@ export async function createServices(settings: ServiceSettings) {
   await Promise.all([audit.ensureIndexes(), agents.ensureIndexes(), grants.ensureIndexes(), runs.ensureIndexes()]);
 
   // The access steps call the access commands, which need the engine the registry goes into.
-  const late: { access?: AccessCommands; retirement?: Retirement } = {};
-  const registry = createStepRegistry({ org, agents, grants, audit, notifier, clock }, () => late.access ?? accessNotReady(), () => late.retirement ?? retirementNotReady());
+  const late: { access?: AccessCommands; retirement?: Retirement; development?: Development } = {};
+  const registry = createStepRegistry({ org, agents, grants, audit, notifier, clock }, () => late.access ?? accessNotReady(), () => late.retirement ?? retirementNotReady(), () => late.development ?? developmentNotReady());
   const flows = typeof settings.flows === 'string' ? loadFlows(settings.flows, registryNames(registry)) : settings.flows;
   const presenter = new RunPresenter(org, flows);
   const engine = new FlowEngine({
@@ -166,5 +178,13 @@ export async function createServices(settings: ServiceSettings) {
     clock,
   });
   late.retirement = retirement;
-  return { audit, agents, grants, runs, engine, presenter, commands, access: accessCommands, reviews, supervision, retirement, registry, flows };
+  const developmentRepo = createDevelopmentRepository(connection);
+  await developmentRepo.ensureIndexes();
+  const development = new Development({ org, agents, repo: developmentRepo, audit, notifier, clock });
+  late.development = development;
+  agenda.define('retraining.sweep', async () => {
+    await development.retrainingSweep(clock());
+  });
+  await agenda.every('1 day', 'retraining.sweep', {}, { skipImmediate: true });
+  return { audit, agents, grants, runs, engine, presenter, commands, access: accessCommands, reviews, supervision, retirement, development, registry, flows };
 }

@@ -23,6 +23,8 @@ import { SUPERVISION_ACTIONS } from './supervision-view-models.js';
  *   `grant-notice`; Slack value = JSON `{"grantId"}`; Teams data `{ grantId }`.
  * - `review_keep`, `review_revoke`: per grant on an `access-review`; Slack value = JSON
  *   `{"grantId","reviewId"}`; Teams data `{ grantId, reviewId }`.
+ * - `access_request_submit`: the access form's Slack modal `callback_id` and Teams
+ *   `Action.Execute` verb ({@link ACCESS_FORM_INPUTS}).
  */
 export const CARD_ACTIONS = {
   catalogRequest: 'catalog_request',
@@ -39,6 +41,7 @@ export const CARD_ACTIONS = {
   grantConfirm: 'grant_confirm',
   reviewKeep: 'review_keep',
   reviewRevoke: 'review_revoke',
+  accessRequestSubmit: 'access_request_submit',
   // Supervision cards (see supervision-view-models.ts): value/data `{ checkInId }` or `{ alertId }`.
   ...SUPERVISION_ACTIONS,
 } as const;
@@ -86,3 +89,14 @@ export const ROLE_FIT_BLOCK_PREFIX = 'role_fit_';
  * card's own reason input, see `approval_deny` in {@link CARD_ACTIONS}.
  */
 export const DENY_REASON_INPUT = { slack: 'reason', teams: 'reason' } as const;
+
+/**
+ * The access request form. Slack: modal `callback_id` `access_request_submit`, values at
+ * `view.state.values[name][name]` (the target is a static select whose value is
+ * `<agentId>:<scope>`). Teams: `Action.Execute` `access_request_submit` with the inputs below.
+ */
+export const ACCESS_FORM_INPUTS = {
+  target: { slack: 'access_target', teams: 'target' },
+  duration: { slack: 'duration', teams: 'duration' },
+  reason: { slack: 'reason', teams: 'reason' },
+} as const;

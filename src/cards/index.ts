@@ -11,6 +11,7 @@ export {
   DENY_REASON_INPUT,
   EVALUATION_FORM_INPUTS,
   REQUEST_FORM_INPUTS,
+  ACCESS_FORM_INPUTS,
   ROLE_FIT_BLOCK_PREFIX,
   type CardAction,
 } from './ids.js';

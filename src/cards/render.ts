@@ -28,6 +28,7 @@ export const SLACK_SURFACES: Readonly<Record<CardKind, SlackSurface>> = {
   notice: 'message',
   'grant-notice': 'message',
   'access-review': 'message',
+  'access-form': 'modal',
   checkin: 'message',
   alert: 'message',
 };

@@ -377,6 +377,23 @@ export const accessReviewDataSchema = z.object({
   ),
 });
 
+/** Fields of the access request form, by name. */
+export const accessFormFieldSchema = z.enum(['target', 'duration', 'reason']);
+
+/** `access-form`: request access for an agent; the picker offers only each agent's grantable scopes. */
+export const accessFormDataSchema = z.object({
+  /** Agent and scope pairs, `targetId` = `<agentId>:<scope>` (Slack shows at most 100). */
+  targets: z.array(z.object({ targetId: cardIdSchema, label: text })).min(1),
+  values: z
+    .object({
+      targetId: cardIdSchema.optional(),
+      duration: z.string().optional(),
+      reason: z.string().optional(),
+    })
+    .optional(),
+  errors: z.partialRecord(accessFormFieldSchema, z.string().min(1)).optional(),
+});
+
 /** The schema of each kind's data. */
 export const cardDataSchemas = {
   help: helpDataSchema,
@@ -394,6 +411,7 @@ export const cardDataSchemas = {
   notice: noticeDataSchema,
   'grant-notice': grantNoticeDataSchema,
   'access-review': accessReviewDataSchema,
+  'access-form': accessFormDataSchema,
   checkin: checkInDataSchema,
   alert: alertDataSchema,
 } as const;

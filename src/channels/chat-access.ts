@@ -1,5 +1,5 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { findPersonByEmail, roleById } from '../config/directory.js';
+import { findPersonByEmail, roleById, scopeById } from '../config/directory.js';
 import { cardModel, type CardModel } from '../cards/view-models.js';
 import { grantNotice } from '../core/access-cards.js';
 import { grantableScopes, type AccessRequestResult } from '../core/access.js';
@@ -121,6 +121,66 @@ export class AccessChat {
         await access.confirmBreakGlass(person.email, grantId);
         return { card: await this.view(grantId, 'Confirmed', `${this.name(person.email)} confirmed this break-glass use.`) };
     }
+  }
+
+  /**
+   * The access form (a Slack modal) when `access` lacks arguments: agent and scope pairs the
+   * person may request (their sponsored agents, or the named one), or undefined when there is none.
+   */
+  async form(person: Person, command: AccessChatCommand): Promise<CardModel | undefined> {
+    if (command.name !== 'access' || (command.agent && command.scope && command.reason)) return undefined;
+    const agents = await this.services.agents.list({ sponsor: person.email, status: ['active', 'probation'] });
+    const named = command.agent?.toLowerCase();
+    const candidates = named ? agents.filter((a) => a.name.toLowerCase() === named || a.id === command.agent) : agents;
+    const held = new Set(
+      (await this.services.grants.list({ agentIds: candidates.map((a) => a.id), status: ['active', 'pending'] })).map(
+        (g) => `${g.agentId}:${g.scope}`,
+      ),
+    );
+    const targets = candidates.flatMap((agent) => {
+      const role = roleById(this.org, agent.catalogRoleId);
+      const open = (role ? grantableScopes(role) : []).filter((scopeId) => !held.has(`${agent.id}:${scopeId}`));
+      return open.map((scopeId) => {
+        const scope = scopeById(this.org, scopeId);
+        return {
+          targetId: `${agent.id}:${scopeId}`,
+          label: `${agent.name} · ${scopeId}${scope ? ` (${scope.risk}, up to ${scope.maxTtl.text})` : ''}`,
+        };
+      });
+    });
+    if (targets.length === 0) return undefined;
+    const preset = command.scope ? targets.find((t) => t.targetId.endsWith(`:${command.scope}`)) : undefined;
+    const values = {
+      ...(preset ? { targetId: preset.targetId } : {}),
+      ...(command.name === 'access' && command.duration ? { duration: command.duration } : {}),
+      ...(command.reason ? { reason: command.reason } : {}),
+    };
+    return cardModel('access-form', { targets: targets.slice(0, 100), ...(Object.keys(values).length ? { values } : {}) });
+  }
+
+  /** Field problems of a submitted access form that can be told before anything starts (Slack's 3-second ack). */
+  static checkForm(values: {
+    targetId?: string;
+    duration?: string;
+    reason?: string;
+  }): Record<'target' | 'duration' | 'reason', string> | undefined {
+    const errors: Partial<Record<'target' | 'duration' | 'reason', string>> = {};
+    if (!values.targetId || !values.targetId.includes(':')) errors.target = 'Choose an agent and a scope.';
+    if (values.duration && !DURATION.test(values.duration.trim())) errors.duration = 'Use a duration such as 8h, 30d or 2w.';
+    if ((values.reason ?? '').trim().length < 3) errors.reason = 'Say why the agent needs this access (at least 3 characters).';
+    return Object.keys(errors).length ? (errors as Record<'target' | 'duration' | 'reason', string>) : undefined;
+  }
+
+  /** Submits the access form: starts the request and returns what the requester sees. */
+  async submitForm(person: Person, values: { targetId: string; duration?: string; reason: string }): Promise<CardModel> {
+    const at = values.targetId.indexOf(':');
+    const result = await this.services.access.requestAccess(person.email, {
+      agentId: values.targetId.slice(0, at),
+      scope: values.targetId.slice(at + 1),
+      ...(values.duration?.trim() ? { duration: values.duration.trim() } : {}),
+      reason: values.reason,
+    });
+    return this.requested(result);
   }
 
   /** Keep or Revoke on an access review card; returns the person's fresh review card. */

@@ -1,4 +1,4 @@
-import type { Person } from '../config/schemas.js';
+import type { OrgConfig, Person } from '../config/schemas.js';
 import type { CardModel } from '../cards/view-models.js';
 import type { AgentRecord } from '../core/agents.js';
 import { InvalidInputError } from '../core/errors.js';
@@ -8,7 +8,9 @@ import type { Services } from '../services.js';
 export type OffboardingChatCommand =
   | { name: 'retire'; agent: string; successor?: string; reason: string }
   | { name: 'note'; agent: string; text: string; kind: 'failure-mode' | 'high-value-interaction' | 'note' }
-  | { name: 'archive'; agent: string };
+  | { name: 'archive'; agent: string }
+  | { name: 'update'; agent: string; version: string; metrics: Record<string, string>; changelog: string }
+  | { name: 'retrain'; agent: string; days: number; reason: string };
 
 export const OFFBOARDING_CHAT_COMMANDS = [
   {
@@ -20,6 +22,11 @@ export const OFFBOARDING_CHAT_COMMANDS = [
     description: "Record a knowledge note (a failure mode or a high-value interaction) on an agent's profile.",
   },
   { usage: 'archive <agent>', description: "Show a retired agent's archive bundle digest and whether it still verifies." },
+  {
+    usage: 'update <agent> <version> acc=<0..1> p95=<ms> cost=<usd> [fit=all] <changelog>',
+    description: 'Propose a new version: evaluated against the catalog and the live version, then approved.',
+  },
+  { usage: 'retrain <agent> postpone <days> <reason>', description: 'Postpone a due retraining, saying why.' },
 ];
 
 /** Splits words, keeping "quoted names" together. */
@@ -31,6 +38,22 @@ export function parseOffboardingCommand(word: string, rest: string[]): Offboardi
   const t = tokens(rest.join(' '));
   const text = [word, ...rest].join(' ');
   if (word === 'archive') return t[0] ? { name: 'archive', agent: t[0] } : { name: 'unknown', text };
+  if (word === 'update') {
+    const [agent, version, ...more] = t;
+    if (!agent || !version) return { name: 'unknown', text };
+    const metrics: Record<string, string> = {};
+    const words = more.filter((w) => {
+      const m = /^(acc|p95|cost|fit)=(.+)$/i.exec(w);
+      if (m) metrics[m[1]!.toLowerCase()] = m[2]!;
+      return !m;
+    });
+    return { name: 'update', agent, version, metrics, changelog: words.join(' ') };
+  }
+  if (word === 'retrain') {
+    const [agent, verb, days, ...reason] = t;
+    if (!agent || verb?.toLowerCase() !== 'postpone' || !days) return { name: 'unknown', text };
+    return { name: 'retrain', agent, days: Number(days), reason: reason.join(' ') };
+  }
   if (word === 'note') {
     const [agent, maybeKind, ...words] = t;
     if (!agent || !maybeKind) return { name: 'unknown', text };
@@ -47,7 +70,10 @@ export function parseOffboardingCommand(word: string, rest: string[]): Offboardi
 
 /** The chat side of offboarding; rules and authorisation are the Retirement service's. */
 export class OffboardingChat {
-  constructor(private readonly services: Services) {}
+  constructor(
+    private readonly services: Services,
+    private readonly org: OrgConfig,
+  ) {}
 
   async run(person: Person, command: OffboardingChatCommand): Promise<CardModel> {
     const agent = await this.find(person, command.agent);
@@ -66,6 +92,34 @@ export class OffboardingChat {
         const note = await this.services.retirement.addNote(person.email, agent.id, { kind: command.kind, text: command.text });
         return { kind: 'notice', data: { level: 'success', title: `Noted on ${agent.name}`, text: `${note.kind}: ${note.text}` } };
       }
+      case 'update': {
+        const fit = command.metrics.fit === 'all' ? this.roleFit(agent.catalogRoleId) : [];
+        const { run, verdict } = await this.services.development.proposeVersion(this.services.engine, person.email, agent.id, {
+          version: command.version,
+          changelog: command.changelog,
+          evaluation: {
+            accuracy: command.metrics.acc ?? 'x',
+            p95LatencyMs: command.metrics.p95 ?? 'x',
+            costPerTaskUSD: command.metrics.cost ?? 'x',
+            roleFitChecked: fit,
+          },
+        });
+        return {
+          kind: 'notice',
+          data: {
+            level: 'success',
+            title: `Version ${command.version} of ${agent.name} proposed`,
+            text: `${verdict.summary} It goes live once approved (request ${run.id}); ${agent.version} stays live until then.`,
+          },
+        };
+      }
+      case 'retrain': {
+        const record = await this.services.development.postponeRetraining(person.email, agent.id, command.days, command.reason);
+        return {
+          kind: 'notice',
+          data: { level: 'info', title: `Retraining of ${agent.name} postponed`, text: `Until ${record.postponedUntil}: ${record.reason}` },
+        };
+      }
       case 'archive': {
         const archive = await this.services.retirement.archive(agent.id);
         return {
@@ -78,6 +132,10 @@ export class OffboardingChat {
         };
       }
     }
+  }
+
+  private roleFit(roleId: string): string[] {
+    return this.org.catalog.find((r) => r.id === roleId)?.evaluation.roleFit ?? [];
   }
 
   private async find(person: Person, key: string): Promise<AgentRecord> {

@@ -81,6 +81,8 @@ export function parseChatCommand(raw: string): ChatCommand {
     case 'retire':
     case 'note':
     case 'archive':
+    case 'update':
+    case 'retrain':
       return parseOffboardingCommand(word, rest);
     default:
       return { name: 'unknown', text };
@@ -164,7 +166,9 @@ export class ChatService {
       case 'retire':
       case 'note':
       case 'archive':
-        return { card: await new OffboardingChat(this.services).run(person, command) };
+      case 'update':
+      case 'retrain':
+        return { card: await new OffboardingChat(this.services, this.org).run(person, command) };
     }
   }
 

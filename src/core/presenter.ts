@@ -12,6 +12,7 @@ const COMPLETED_LABELS: Record<string, string> = {
   'agent-request': 'Active',
   'drift-escalation': 'Suspended',
   retirement: 'Retired',
+  'retraining-promotion': 'New version live',
   'access-request': 'Access granted',
   'break-glass': 'Access granted',
 };
@@ -145,6 +146,12 @@ export class RunPresenter implements FlowPresenter {
     const accessCard = accessNotifyCard(this.org, kind, run);
     if (accessCard) return accessCard;
     const c = run.context as AgentRequestContext;
+    if (kind === 'version-promoted') {
+      return card({
+        kind: 'notice',
+        data: { level: 'success', title: `${c.agentName} ${String(run.context.version ?? '')} is live`, text: String(c.purpose ?? '') },
+      });
+    }
     if (kind === 'agent-retired') {
       return card({
         kind: 'notice',

@@ -20,6 +20,7 @@ export const AUDIT_COLLECTION = 'audit_entries';
 const MODEL_NAME = 'AuditEntry';
 const DEFAULT_MAX_ATTEMPTS = 50;
 const MAX_BACKOFF_MS = 40;
+const MAX_CONCURRENT_APPENDS = 4;
 const ENTRY_FIELDS = { _id: 0, seq: 1, at: 1, actor: 1, action: 1, subject: 1, details: 1, prevHash: 1, hash: 1 } as const;
 
 const actorSchema = new Schema(
@@ -103,23 +104,43 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
     return model.findOne({}, { _id: 0, seq: 1, hash: 1 }).sort({ seq: -1 }).lean<ChainHead>().exec();
   }
 
+  async function appendNow(input: AuditInput): Promise<AuditEntry> {
+    await ensureIndexes();
+    const at = clock();
+    for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
+      const entry = nextEntry(await head(), input, at);
+      try {
+        await model.create(entry);
+        return entry;
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+      }
+      if (attempt < maxAttempts) await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt));
+    }
+    throw new AuditContentionError(maxAttempts);
+  }
+
+  let inFlight = 0;
+  const queued: Array<() => void> = [];
+  async function takeTurn<T>(work: () => Promise<T>): Promise<T> {
+    if (inFlight >= MAX_CONCURRENT_APPENDS) await new Promise<void>((resolve) => queued.push(resolve));
+    else inFlight += 1;
+    try {
+      return await work();
+    } finally {
+      const next = queued.shift();
+      if (next) next();
+      else inFlight -= 1;
+    }
+  }
+
   return {
     ensureIndexes,
 
-    async append(input: AuditInput): Promise<AuditEntry> {
-      await ensureIndexes();
-      const at = clock();
-      for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
-        const entry = nextEntry(await head(), input, at);
-        try {
-          await model.create(entry);
-          return entry;
-        } catch (err) {
-          if (!isDuplicateKey(err)) throw err;
-        }
-        if (attempt < maxAttempts) await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt));
-      }
-      throw new AuditContentionError(maxAttempts);
+    append(input: AuditInput): Promise<AuditEntry> {
+      // A few appends from this process race at a time: with hundreds at once (a burst of clicks)
+      // some writers lost the race for the next number maxAttempts times and their entries were lost.
+      return takeTurn(() => appendNow(input));
     },
 
     async verify(): Promise<AuditVerifyResult> {

@@ -2,7 +2,7 @@ import { createSlackChannel } from '../../src/channels/slack/index.js';
 import type { AgentRecord } from '../../src/core/agents.js';
 import { startTestRoster } from '../helpers/app.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
-import { buttonClick, interaction, postSlack, SIGNING_SECRET, slashCommand } from '../helpers/slack-requests.js';
+import { buttonClick, interaction, postSlack, SIGNING_SECRET, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 
@@ -102,6 +102,46 @@ describe('access in Slack end to end (real Bolt receiver, fake Slack Web API)', 
     const trail = (await roster.services.audit.export()).filter((e) => e.subject.id === grant!.id && e.action.startsWith('grant.'));
     expect(trail.map((e) => e.action)).toEqual(['grant.requested', 'grant.activated', 'grant.expired']);
   }, 60_000);
+
+  it('`access` without arguments opens a modal offering only the allowed scopes; a bad field is marked, a good one sends the request', async () => {
+    await postSlack(roster.baseUrl, slashCommand(LIAM.id, 'access', slack.responseUrl('form')));
+    const opened = await slack.waitFor('views.open', (a) => (a.view as Record<string, unknown>).callback_id === 'access_request_submit');
+    const view = opened.args.view as Record<string, unknown>;
+    const select = elements(view.blocks).find((e) => e.action_id === 'access_target')!;
+    const options = (select.options as Array<{ value: string }>).map((o) => o.value);
+    expect(options).toEqual([`${agent.id}:kb:read`, `${agent.id}:web:search`]);
+
+    const bad = await postSlack(
+      roster.baseUrl,
+      interaction(
+        viewSubmission(LIAM.id, view, {
+          access_target: { access_target: { type: 'static_select', selected_option: { value: `${agent.id}:web:search` } } },
+          duration: { duration: { type: 'plain_text_input', value: 'forever' } },
+          reason: { reason: { type: 'plain_text_input', value: 'Read vendor docs.' } },
+        }),
+      ),
+    );
+    expect(bad.status).toBe(200);
+    expect(JSON.parse(bad.text)).toMatchObject({ response_action: 'errors', errors: { duration: expect.stringContaining('8h') } });
+    expect(await roster.services.grants.listForAgent(agent.id)).toEqual([]);
+
+    const good = await postSlack(
+      roster.baseUrl,
+      interaction(
+        viewSubmission(LIAM.id, view, {
+          access_target: { access_target: { type: 'static_select', selected_option: { value: `${agent.id}:web:search` } } },
+          duration: { duration: { type: 'plain_text_input', value: '2d' } },
+          reason: { reason: { type: 'plain_text_input', value: 'Read vendor docs.' } },
+        }),
+      ),
+    );
+    expect(good.status).toBe(200);
+    const sent = await slack.waitFor('chat.postMessage', (a) => a.channel === LIAM.id && textOf(a.blocks).includes('Access requested'));
+    expect(textOf(sent.args.blocks)).toContain('web:search for Handbook Helper, 2d');
+    expect(await roster.services.grants.listForAgent(agent.id)).toEqual([
+      expect.objectContaining({ scope: 'web:search', status: 'pending', durationMs: 2 * 86_400_000 }),
+    ]);
+  }, 30_000);
 
   it('a forbidden scope is refused privately with the catalog reason', async () => {
     await postSlack(

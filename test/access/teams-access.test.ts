@@ -85,3 +85,57 @@ describe('Teams: access request → approve → active grant → expiry notice, 
     expect((await roster.services.grants.get(grant!.id))?.status).toBe('expired');
   }, 60_000);
 });
+
+describe('Teams: break-glass revoked from the security review card', () => {
+  let roster: Awaited<ReturnType<typeof startTestRoster>>;
+  let connector: FakeConnector;
+  let client: TeamsClient;
+  beforeAll(async () => {
+    connector = await FakeConnector.start();
+    roster = await startTestRoster({ channels: [createTeamsChannel] });
+    client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+  });
+  afterAll(async () => {
+    await roster?.stop();
+    await connector?.close();
+  });
+
+  it('a sponsor uses break-glass by typing; security revokes it with the card button in Teams', async () => {
+    const now = new Date().toISOString();
+    await roster.services.agents.insert({
+      id: 'agt_0123456789abcdef',
+      name: 'Pager Helper',
+      catalogRoleId: 'kb-answerer',
+      version: '1.0.0',
+      sponsors: [noah],
+      businessUnit: 'engineering',
+      status: 'active',
+      purpose: 'Helps on-call.',
+      requestedBy: noah,
+      requestRunId: 'run_none',
+      credentials: [],
+      knowledgeNotes: [],
+      complianceTags: [],
+      createdAt: now,
+      updatedAt: now,
+      statusChangedAt: now,
+    });
+    const sponsor = teamsUser(roster.chat.person(noah)!);
+    const security = teamsUser(roster.chat.person(grace)!);
+    for (const u of [sponsor, security]) await client.install(u);
+    connector.reset();
+    expect((await client.message(sponsor, 'break-glass Pager Helper web:search production incident 4711')).status).toBe(200);
+    const [grant] = (await roster.services.grants.listForAgent('agt_0123456789abcdef')).filter((g) => g.scope === 'web:search');
+    expect(grant?.status).toBe('active');
+
+    const review = connector
+      .posts(security.conversationId)
+      .map((p) => FakeConnector.card(p))
+      .find((c) => cardVerbs(c).includes('grant_revoke'));
+    expect(review).toBeDefined();
+    const clicked = await client.execute(security, 'grant_revoke', button(review, 'grant_revoke').data!);
+    expect(clicked.status).toBe(200);
+    await eventually(async () => (await roster.services.grants.get(grant!.id))?.status === 'revoked');
+    expect(cardText(clicked.card)).not.toContain('That button no longer works');
+  }, 60_000);
+});

@@ -3,10 +3,11 @@ import type { AllMiddlewareArgs, App as BoltApp, Logger as BoltLogger, RespondFn
 import type { WebClient } from '@slack/web-api';
 import type { Person } from '../../config/schemas.js';
 import { renderCard } from '../../cards/render.js';
-import { CARD_ACTIONS, DENY_REASON_INPUT } from '../../cards/ids.js';
+import { ACCESS_FORM_INPUTS, CARD_ACTIONS, DENY_REASON_INPUT } from '../../cards/ids.js';
 import type { CardModel } from '../../cards/view-models.js';
 import type { Logger } from '../../logger.js';
 import { parseChatCommand, type ChatService } from '../chat.js';
+import { AccessChat } from '../chat-access.js';
 import type { Channel, ChannelDeps } from '../port.js';
 import { SlackDeliveries } from './deliveries.js';
 import {
@@ -195,7 +196,9 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     await ack();
     await asPerson({ client, userId: command.user_id, respond }, async (person) => {
       const parsed = parseChatCommand(command.text);
-      const reply = await chat.run(person, parsed);
+      // `access` with arguments missing opens the access form in a modal.
+      const accessForm = parsed.name === 'access' ? await chat.access.form(person, parsed) : undefined;
+      const reply = accessForm ? { card: accessForm, form: true } : await chat.run(person, parsed);
       if (reply.form) await openModal(client, command.trigger_id, reply.card);
       else await replyPrivately(client, command.user_id, respond, reply.card);
     });
@@ -317,6 +320,33 @@ function register(app: BoltApp, deps: ListenerDeps): void {
           chat.notice('warning', 'Your request was not sent', Object.values(result.errors).join(' ')),
         );
       }
+    });
+  });
+
+  app.view(CARD_ACTIONS.accessRequestSubmit, async ({ ack, body, client }) => {
+    const parsed = viewSubmissionSchema.safeParse(body);
+    if (!parsed.success) {
+      await ack();
+      return;
+    }
+    const userId = parsed.data.user.id;
+    const state = parsed.data.view.state.values;
+    const field = (name: string) => state[name]?.[name];
+    const values = {
+      targetId: field(ACCESS_FORM_INPUTS.target.slack)?.selected_option?.value ?? '',
+      duration: field(ACCESS_FORM_INPUTS.duration.slack)?.value ?? '',
+      reason: field(ACCESS_FORM_INPUTS.reason.slack)?.value ?? '',
+    };
+    const errors = AccessChat.checkForm(values);
+    if (errors) {
+      const blocks: Record<string, string> = {};
+      for (const [name, message] of Object.entries(errors)) blocks[ACCESS_FORM_INPUTS[name as keyof typeof errors].slack] = message;
+      await ack({ response_action: 'errors', errors: blocks });
+      return;
+    }
+    await ack();
+    await asPerson({ client, userId }, async (person) => {
+      await replyPrivately(client, userId, undefined, await chat.access.submitForm(person, values));
     });
   });
 

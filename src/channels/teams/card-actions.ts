@@ -10,6 +10,7 @@ import type { TeamsRouteDeps } from './conversation.js';
 import { actionSchema, approvalIds, denyReason, evaluationFormValues, requestFormValues } from './forms.js';
 import { isPersonal } from './identity.js';
 import { ALERT_VERBS, CHECKIN_VERBS, type AlertVerb, type CheckInVerb } from '../chat-supervision.js';
+import type { GrantAction } from '../chat-access.js';
 
 /** The Action.Execute verb of an invoke. */
 function verbOf(context: TurnContext): string {
@@ -88,6 +89,28 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
     const { runId = '', stepId = '' } = approvalIds(data);
     return chat.approvalCard(person, runId, stepId);
   });
+
+  // Grant and access-review cards (issue 6): the same AccessChat calls as Slack.
+  const grantVerbs: Array<[string, GrantAction]> = [
+    [CARD_ACTIONS.grantExtend, 'extend'],
+    [CARD_ACTIONS.grantLetExpire, 'let-expire'],
+    [CARD_ACTIONS.grantRevoke, 'revoke'],
+    [CARD_ACTIONS.grantConfirm, 'confirm'],
+  ];
+  for (const [verb, grantAction] of grantVerbs) {
+    on(verb, async (person, data) => {
+      const { card, reply } = await chat.access.click(person, grantAction, typeof data.grantId === 'string' ? data.grantId : '');
+      return reply ?? card;
+    });
+  }
+  for (const [verb, answer] of [
+    [CARD_ACTIONS.reviewKeep, 'keep'],
+    [CARD_ACTIONS.reviewRevoke, 'revoke'],
+  ] as const) {
+    on(verb, async (person, data) =>
+      chat.access.reviewClick(person, answer, typeof data.grantId === 'string' ? data.grantId : '', typeof data.reviewId === 'string' ? data.reviewId : ''),
+    );
+  }
 
   // Alert and check-in cards: the core acts (authorised there), the clicker gets the fresh card.
   const supervision = deps.supervision;

@@ -27,6 +27,8 @@ export interface EmbeddedMongoOptions {
   onProgress?: (line: string) => void;
   /** Milliseconds to wait for the server to accept connections. */
   startTimeoutMs?: number;
+  /** The port to bind; a free one when unset (a restart on the same port keeps clients' URIs valid). */
+  port?: number;
 }
 
 export interface EmbeddedMongo {
@@ -99,6 +101,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions): Promise
   } else {
     args.push('memory');
   }
+  if (options.port !== undefined) args.push(String(options.port));
   const child = spawn('java', args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const port = await waitForReady(child, options.startTimeoutMs ?? 60_000, options.onProgress);
   let stopping: Promise<void> | undefined;

@@ -1,0 +1,292 @@
+import { z } from 'zod';
+import type { OrgConfig } from '../config/schemas.js';
+import { findPersonByEmail, hasRole, peopleWithRole, roleById } from '../config/directory.js';
+import type { FlowEngine } from '../flows/engine.js';
+import type { FlowRun, StepRegistry } from '../flows/types.js';
+import type { AgentRecord, AgentRepository } from './agents.js';
+import type { AuditLog } from './audit.js';
+import { ForbiddenError, InvalidInputError, NotFoundError, UnknownPersonError } from './errors.js';
+import { evaluate, type EvaluationSubmission, type EvaluationVerdict } from './evaluation.js';
+import type { Notifier } from './notifications.js';
+
+/** A proposed or promoted version of an agent. */
+export interface VersionRecord {
+  agentId: string;
+  version: string;
+  changelog: string;
+  proposedBy: string;
+  proposedAt: string;
+  evaluation: { submission: EvaluationSubmission; verdict: EvaluationVerdict };
+  status: 'proposed' | 'promoted' | 'refused';
+  runId?: string;
+  promotedAt?: string;
+}
+
+/** Retraining state of an agent: due, postponed (with a reason), started or overdue. */
+export interface RetrainingRecord {
+  agentId: string;
+  state: 'due' | 'postponed' | 'started' | 'overdue';
+  dueAt: string;
+  postponedUntil?: string;
+  reason?: string;
+  by?: string;
+  overdueNotifiedAt?: string;
+}
+
+export interface DevelopmentRepository {
+  saveVersion(v: VersionRecord): Promise<boolean>;
+  versions(agentId: string): Promise<VersionRecord[]>;
+  updateVersion(agentId: string, version: string, patch: Partial<VersionRecord>): Promise<void>;
+  retraining(agentId: string): Promise<RetrainingRecord | undefined>;
+  /** Writes the retraining record only if its state is still `expected` (or absent when undefined). */
+  setRetraining(record: RetrainingRecord, expected: RetrainingRecord['state'] | undefined): Promise<boolean>;
+}
+
+export interface DevelopmentDeps {
+  org: OrgConfig;
+  agents: AgentRepository;
+  repo: DevelopmentRepository;
+  audit: AuditLog;
+  notifier: Notifier;
+  clock?: () => Date;
+  /** How long a due retraining may wait (after any postponement) before IT admins are told. */
+  overdueAfterMs?: number;
+}
+
+export const versionInputSchema = z.object({
+  version: z
+    .string()
+    .trim()
+    .regex(/^\d+\.\d+\.\d+$/, 'Use a version like 1.2.0.'),
+  changelog: z.string().trim().min(5, 'Say what changed (at least 5 characters).').max(3000),
+  evaluation: z.object({
+    accuracy: z.coerce.number().min(0).max(1),
+    p95LatencyMs: z.coerce.number().min(0),
+    costPerTaskUSD: z.coerce.number().min(0),
+    roleFitChecked: z.array(z.string()).default([]),
+  }),
+});
+export type VersionInput = z.input<typeof versionInputSchema>;
+
+/** Relative worsening of latency and cost a new version may show against the live one. */
+const COST_LATENCY_MARGIN = 0.2;
+
+/**
+ * Development: new versions must pass the evaluation gate and not regress beyond the catalog's
+ * margin against the live version, then go through `flows/retraining-promotion.yaml` (sponsor and
+ * IT admin) while the old version stays live; retraining comes due on the catalog cadence, may be
+ * postponed with a reason, and is escalated to IT admins when overdue.
+ */
+export class Development {
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: DevelopmentDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  async proposeVersion(
+    engine: FlowEngine,
+    actorEmail: string,
+    agentId: string,
+    input: VersionInput,
+  ): Promise<{ run: FlowRun; verdict: EvaluationVerdict }> {
+    const actor = this.person(actorEmail);
+    const agent = await this.agent(agentId);
+    if (!(agent.sponsors.includes(actor.email) || hasRole(actor, 'it-admin')))
+      throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can propose a new version.`);
+    if (!['active', 'probation'].includes(agent.status))
+      throw new InvalidInputError(`${agent.name} is ${agent.status}; only a working agent gets new versions.`);
+    const parsed = versionInputSchema.safeParse(input);
+    if (!parsed.success) throw new InvalidInputError(parsed.error.issues.map((i) => i.message).join(' '));
+    const { version, changelog, evaluation: submission } = parsed.data;
+    if ((await this.deps.repo.versions(agent.id)).some((v) => v.version === version) || version === agent.version) {
+      throw new InvalidInputError(`${agent.name} already has a version ${version}.`);
+    }
+    const role = roleById(this.deps.org, agent.catalogRoleId);
+    if (!role) throw new NotFoundError('the catalog role', agent.catalogRoleId);
+    const verdict = evaluate(role.evaluation, submission);
+    const regressions: string[] = [];
+    const live = agent.baseline;
+    if (live) {
+      const margin = role.drift.accuracyDropMin;
+      if (submission.accuracy < live.accuracy - margin) {
+        regressions.push(
+          `accuracy ${submission.accuracy.toFixed(3)} is ${(live.accuracy - submission.accuracy).toFixed(3)} below the live ${live.accuracy.toFixed(3)} (allowed drop ${margin})`,
+        );
+      }
+      if (submission.p95LatencyMs > live.p95LatencyMs * (1 + COST_LATENCY_MARGIN)) {
+        regressions.push(
+          `p95 latency ${Math.round(submission.p95LatencyMs)} ms is over the live ${Math.round(live.p95LatencyMs)} ms + ${COST_LATENCY_MARGIN * 100}%`,
+        );
+      }
+      if (submission.costPerTaskUSD > live.costPerTaskUSD * (1 + COST_LATENCY_MARGIN)) {
+        regressions.push(
+          `cost per task $${submission.costPerTaskUSD.toFixed(4)} is over the live $${live.costPerTaskUSD.toFixed(4)} + ${COST_LATENCY_MARGIN * 100}%`,
+        );
+      }
+    }
+    const record: VersionRecord = {
+      agentId: agent.id,
+      version,
+      changelog,
+      proposedBy: actor.email,
+      proposedAt: this.clock().toISOString(),
+      evaluation: { submission, verdict },
+      status: verdict.passed && regressions.length === 0 ? 'proposed' : 'refused',
+    };
+    await this.deps.repo.saveVersion(record);
+    if (record.status === 'refused') {
+      await this.audited(actor.email, 'version.refused', agent.id, {
+        version,
+        failed: verdict.results.filter((r) => !r.passed).map((r) => r.explanation),
+        regressions,
+      });
+      const reasons = [...verdict.results.filter((r) => !r.passed).map((r) => r.explanation), ...regressions];
+      throw new InvalidInputError(`Version ${version} of ${agent.name} is refused: ${reasons.join('; ')}.`);
+    }
+    const run = await engine.start({
+      flowId: 'retraining-promotion',
+      requester: actor.email,
+      subject: { type: 'agent', id: agent.id, agentId: agent.id },
+      context: {
+        agentId: agent.id,
+        agentName: agent.name,
+        roleTitle: role.title,
+        riskTier: role.riskTier,
+        businessUnit: agent.businessUnit,
+        sponsors: agent.sponsors,
+        purpose: `Promote ${agent.name} from ${agent.version} to ${version}: ${changelog}`,
+        justification: verdict.summary,
+        version,
+      },
+    });
+    await this.deps.repo.updateVersion(agent.id, version, { runId: run.id });
+    await this.audited(actor.email, 'version.proposed', agent.id, { version, runId: run.id, summary: verdict.summary });
+    return { run, verdict };
+  }
+
+  /** Step `version.promote`: the new version goes live (the old one served until now). */
+  async promote(run: FlowRun): Promise<Record<string, unknown>> {
+    const { agentId, version } = run.context as { agentId: string; version: string };
+    const agent = await this.agent(agentId);
+    const proposed = (await this.deps.repo.versions(agentId)).find((v) => v.version === version);
+    if (!proposed || proposed.status === 'promoted') return {};
+    const now = this.clock().toISOString();
+    const s = proposed.evaluation.submission;
+    await this.deps.agents.update(agentId, {
+      version,
+      baseline: { accuracy: s.accuracy, p95LatencyMs: s.p95LatencyMs, costPerTaskUSD: s.costPerTaskUSD },
+    });
+    await this.deps.repo.updateVersion(agentId, version, { status: 'promoted', promotedAt: now });
+    await this.deps.repo.setRetraining({ agentId, state: 'started', dueAt: now }, (await this.deps.repo.retraining(agentId))?.state);
+    await this.audited(undefined, 'version.promoted', agentId, { from: agent.version, to: version, runId: run.id });
+    return { promotedAt: now };
+  }
+
+  /** Sends "retraining due" for every agent past its cadence, and escalates overdue ones. */
+  async retrainingSweep(now = this.clock()): Promise<{ due: number; overdue: number }> {
+    let due = 0;
+    let overdue = 0;
+    const overdueAfter = this.deps.overdueAfterMs ?? 14 * 86_400_000;
+    for (const agent of await this.deps.agents.list({ status: ['active', 'probation'] })) {
+      const role = roleById(this.deps.org, agent.catalogRoleId);
+      if (!role) continue;
+      const promoted = (await this.deps.repo.versions(agent.id)).filter((v) => v.promotedAt).map((v) => Date.parse(v.promotedAt!));
+      const since = Math.max(Date.parse(agent.createdAt), ...promoted);
+      const dueAt = since + role.retrainingCadence.ms;
+      const current = await this.deps.repo.retraining(agent.id);
+      if (now.getTime() < dueAt) continue;
+      if (!current || (current.state === 'started' && Date.parse(current.dueAt) < dueAt)) {
+        if (await this.deps.repo.setRetraining({ agentId: agent.id, state: 'due', dueAt: new Date(dueAt).toISOString() }, current?.state)) {
+          due += 1;
+          await this.audited(undefined, 'retraining.due', agent.id, { dueAt: new Date(dueAt).toISOString() });
+          for (const sponsor of agent.sponsors) {
+            await this.deps.notifier.send(sponsor, {
+              kind: 'notice',
+              data: {
+                level: 'info',
+                title: `Retraining due: ${agent.name}`,
+                text: `${agent.name} is due for retraining (every ${role.retrainingCadence.text}). Start with "update ${agent.id} <version> <changelog>" after retraining, or postpone with "retrain ${agent.id} postpone <days> <reason>".`,
+              },
+            });
+          }
+        }
+        continue;
+      }
+      const waitingSince = current.state === 'postponed' ? Date.parse(current.postponedUntil!) : Date.parse(current.dueAt);
+      if (
+        (current.state === 'due' || current.state === 'postponed') &&
+        now.getTime() >= waitingSince + (current.state === 'postponed' ? 0 : overdueAfter)
+      ) {
+        if (await this.deps.repo.setRetraining({ ...current, state: 'overdue', overdueNotifiedAt: now.toISOString() }, current.state)) {
+          overdue += 1;
+          await this.audited(undefined, 'retraining.overdue', agent.id, {
+            dueAt: current.dueAt,
+            ...(current.reason ? { postponedBecause: current.reason } : {}),
+          });
+          for (const admin of peopleWithRole(this.deps.org, 'it-admin')) {
+            await this.deps.notifier.send(admin.email, {
+              kind: 'notice',
+              data: {
+                level: 'warning',
+                title: `Retraining overdue: ${agent.name}`,
+                text: `${agent.name} was due for retraining on ${current.dueAt.slice(0, 10)}${current.reason ? ` and was postponed ("${current.reason}")` : ''}. Its sponsors: ${agent.sponsors.join(', ')}.`,
+              },
+            });
+          }
+        }
+      }
+    }
+    return { due, overdue };
+  }
+
+  /** A sponsor postpones a due retraining by some days; a reason is required. */
+  async postponeRetraining(actorEmail: string, agentId: string, days: number, reason: string): Promise<RetrainingRecord> {
+    const actor = this.person(actorEmail);
+    const agent = await this.agent(agentId);
+    if (!agent.sponsors.includes(actor.email) && !hasRole(actor, 'it-admin'))
+      throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can postpone its retraining.`);
+    if (!reason?.trim() || reason.trim().length < 3)
+      throw new InvalidInputError('Say why the retraining is postponed.', { reason: 'Required.' });
+    if (!Number.isInteger(days) || days < 1 || days > 90) throw new InvalidInputError('Postpone by 1 to 90 days.');
+    const current = await this.deps.repo.retraining(agent.id);
+    if (!current || !['due', 'overdue'].includes(current.state)) throw new InvalidInputError(`${agent.name} has no retraining due.`);
+    const next: RetrainingRecord = {
+      ...current,
+      state: 'postponed',
+      postponedUntil: new Date(this.clock().getTime() + days * 86_400_000).toISOString(),
+      reason: reason.trim(),
+      by: actor.email,
+    };
+    if (!(await this.deps.repo.setRetraining(next, current.state)))
+      throw new InvalidInputError('The retraining changed meanwhile; try again.');
+    await this.audited(actor.email, 'retraining.postponed', agent.id, { days, reason: next.reason, until: next.postponedUntil });
+    return next;
+  }
+
+  private person(email: string) {
+    const p = findPersonByEmail(this.deps.org, String(email));
+    if (!p) throw new UnknownPersonError(String(email));
+    return p;
+  }
+
+  private async agent(id: string): Promise<AgentRecord> {
+    const a = await this.deps.agents.get(String(id));
+    if (!a) throw new NotFoundError('the agent', String(id));
+    return a;
+  }
+
+  private async audited(actor: string | undefined, action: string, agentId: string, details: Record<string, unknown>): Promise<void> {
+    await this.deps.audit.append({
+      actor: actor ? { kind: 'person', email: actor } : { kind: 'system', name: 'development' },
+      action,
+      subject: { type: 'agent', id: agentId, agentId },
+      details,
+    });
+  }
+}
+
+/** Named steps of `flows/retraining-promotion.yaml`. */
+export function developmentSteps(get: () => Development): StepRegistry {
+  return { checks: {}, conditions: {}, gates: {}, actions: { 'version.promote': (ctx) => get().promote(ctx.run) } };
+}

@@ -1,0 +1,179 @@
+import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
+import { eventually, people, startHarness, type Harness } from '../helpers/harness.js';
+
+const PRIYA = 'priya.raman@brightwater.example';
+const DAY = 86_400_000;
+
+describe('versions and retraining (embedded database, scheduler running)', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  async function agent(createdDaysAgo = 10): Promise<AgentRecord> {
+    const id = newAgentId();
+    const at = new Date(Date.now() - createdDaysAgo * DAY).toISOString();
+    const record: AgentRecord = {
+      id,
+      name: `Drafter ${id.slice(-4)}`,
+      catalogRoleId: 'support-assistant',
+      version: '1.0.0',
+      sponsors: [PRIYA, people.tom],
+      businessUnit: 'customer-support',
+      status: 'active',
+      purpose: 'Drafts replies.',
+      requestedBy: PRIYA,
+      requestRunId: `run_${id}`,
+      credentials: [],
+      knowledgeNotes: [],
+      complianceTags: [],
+      baseline: { accuracy: 0.96, p95LatencyMs: 3000, costPerTaskUSD: 0.02 },
+      createdAt: at,
+      updatedAt: at,
+      statusChangedAt: at,
+    };
+    await h.services.agents.insert(record);
+    return record;
+  }
+  const good = { accuracy: 0.94, p95LatencyMs: 2800, costPerTaskUSD: 0.019, roleFitChecked: [] as string[] };
+  const withFit = (e: typeof good) => ({
+    ...e,
+    roleFitChecked: h.org.catalog.find((r) => r.id === 'support-assistant')!.evaluation.roleFit,
+  });
+
+  it('a regressing version is refused with the numbers; a passing one goes live only after both approvals', async () => {
+    const a = await agent();
+    const dev = h.services.development;
+    await expect(
+      dev.proposeVersion(h.services.engine, PRIYA, a.id, {
+        version: '1.1.0',
+        changelog: 'Shorter answers.',
+        evaluation: withFit({ ...good, accuracy: 0.92 }),
+      }),
+    ).rejects.toMatchObject({
+      code: 'invalid_input',
+      userMessage: expect.stringContaining('accuracy 0.920 is 0.040 below the live 0.960 (allowed drop 0.03)'),
+    });
+    const refused = await dev
+      .proposeVersion(h.services.engine, PRIYA, a.id, {
+        version: '1.1.1',
+        changelog: 'Cheaper model.',
+        evaluation: withFit({ ...good, costPerTaskUSD: 0.03 }),
+      })
+      .catch((e: { userMessage: string }) => e.userMessage);
+    expect(refused).toContain('cost per task $0.0300 is over the live $0.0200 + 20%');
+
+    const { run } = await dev.proposeVersion(h.services.engine, PRIYA, a.id, {
+      version: '1.2.0',
+      changelog: 'Retrained on Q3 tickets.',
+      evaluation: withFit(good),
+    });
+    expect(run.status).toBe('waiting');
+    // Priya proposed it: Tom (the other sponsor) and an IT admin approve.
+    await expect(h.services.commands.decide(PRIYA, { runId: run.id, stepId: 'approvals', decision: 'approve' })).rejects.toMatchObject({
+      code: 'separation_of_duties',
+    });
+    await h.services.commands.decide(people.tom, { runId: run.id, stepId: 'approvals', decision: 'approve' });
+    expect((await h.services.agents.get(a.id))?.version).toBe('1.0.0');
+    await h.services.commands.decide(people.liam, { runId: run.id, stepId: 'approvals', decision: 'approve' });
+    const live = (await h.services.agents.get(a.id))!;
+    expect(live.version).toBe('1.2.0');
+    expect(live.baseline?.accuracy).toBe(0.94);
+    const trail = (await h.services.audit.export({ agentId: a.id })).map((e) => e.action);
+    expect(trail).toEqual(expect.arrayContaining(['version.refused', 'version.proposed', 'decision.approve', 'version.promoted']));
+  });
+
+  it('retraining due → postponed with a reason → overdue escalation to IT admins, by the scheduled job', async () => {
+    const role = h.org.catalog.find((r) => r.id === 'support-assistant')!;
+    const a = await agent(role.retrainingCadence.ms / DAY + 1);
+    await h.scheduler.agenda.now('retraining.sweep', {});
+    await eventually(async () => (await h.services.audit.export({ agentId: a.id })).some((e) => e.action === 'retraining.due'));
+    expect(h.notifier.to(PRIYA, 'notice').some((m) => String(m.card.data.title).startsWith('Retraining due'))).toBe(true);
+
+    await expect(h.services.development.postponeRetraining(PRIYA, a.id, 7, '')).rejects.toMatchObject({ code: 'invalid_input' });
+    await h.services.development.postponeRetraining(PRIYA, a.id, 1, 'Waiting for the Q4 ticket export.');
+    // A day later the postponement has run out: the job escalates to IT admins, once.
+    const later = new Date(Date.now() + 1.5 * DAY);
+    const result = await h.services.development.retrainingSweep(later);
+    expect(result.overdue).toBe(1);
+    expect((await h.services.development.retrainingSweep(later)).overdue).toBe(0);
+    const overdue = h.notifier.to(people.liam, 'notice').find((m) => String(m.card.data.title).startsWith('Retraining overdue'));
+    expect(String(overdue?.card.data.text)).toContain('Waiting for the Q4 ticket export.');
+    expect((await h.services.audit.export({ agentId: a.id })).map((e) => e.action)).toEqual(
+      expect.arrayContaining(['retraining.due', 'retraining.postponed', 'retraining.overdue']),
+    );
+  });
+});
+
+describe('chat words for development and offboarding', () => {
+  it('parses update, retrain, retire, note and archive with quoted names', async () => {
+    const { parseChatCommand } = await import('../../src/channels/chat.js');
+    expect(parseChatCommand('update "Ticket Drafter" 1.3.0 acc=0.95 p95=2500 cost=0.018 fit=all Better tone')).toEqual({
+      name: 'update',
+      agent: 'Ticket Drafter',
+      version: '1.3.0',
+      metrics: { acc: '0.95', p95: '2500', cost: '0.018', fit: 'all' },
+      changelog: 'Better tone',
+    });
+    expect(parseChatCommand('retrain agt_0123456789abcdef postpone 7 waiting for data')).toEqual({
+      name: 'retrain',
+      agent: 'agt_0123456789abcdef',
+      days: 7,
+      reason: 'waiting for data',
+    });
+    expect(parseChatCommand('retire "Old Bot" successor "New Bot" obsolete now')).toEqual({
+      name: 'retire',
+      agent: 'Old Bot',
+      successor: 'New Bot',
+      reason: 'obsolete now',
+    });
+    expect(parseChatCommand('note "Old Bot" failure mixes up refunds')).toEqual({
+      name: 'note',
+      agent: 'Old Bot',
+      kind: 'failure-mode',
+      text: 'mixes up refunds',
+    });
+    expect(parseChatCommand('archive')).toMatchObject({ name: 'unknown' });
+  });
+
+  it('update proposes a version from chat, with role fit confirmed by fit=all', async () => {
+    const h = await startHarness();
+    try {
+      const { ChatService, parseChatCommand } = await import('../../src/channels/chat.js');
+      const { silentLogger } = await import('../helpers/logger.js');
+      const id = newAgentId();
+      const at = new Date().toISOString();
+      await h.services.agents.insert({
+        id,
+        name: 'Chatty Drafter',
+        catalogRoleId: 'support-assistant',
+        version: '1.0.0',
+        sponsors: [PRIYA],
+        businessUnit: 'customer-support',
+        status: 'active',
+        purpose: 'Drafts.',
+        requestedBy: PRIYA,
+        requestRunId: `run_${id}`,
+        credentials: [],
+        knowledgeNotes: [],
+        complianceTags: [],
+        baseline: { accuracy: 0.93, p95LatencyMs: 3000, costPerTaskUSD: 0.02 },
+        createdAt: at,
+        updatedAt: at,
+        statusChangedAt: at,
+      });
+      const chat = new ChatService(h.org, h.services, silentLogger());
+      const priya = chat.person(PRIYA)!;
+      const reply = await chat.run(priya, parseChatCommand(`update ${id} 1.1.0 acc=0.95 p95=2500 cost=0.018 fit=all Better tone`));
+      expect(reply.card).toMatchObject({ kind: 'notice', data: { title: 'Version 1.1.0 of Chatty Drafter proposed' } });
+      await expect(chat.run(priya, parseChatCommand(`update ${id} 1.2.0 acc=0.95 p95=2500 cost=0.018 Better tone`))).rejects.toMatchObject({
+        userMessage: expect.stringContaining('not confirmed'),
+      });
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -1,0 +1,357 @@
+import fc from 'fast-check';
+import { createSlackChannel } from '../../src/channels/slack/index.js';
+import { createTeamsChannel } from '../../src/channels/teams/index.js';
+import { loadOrgConfig } from '../../src/config/org-config.js';
+import { issueTelemetryKey, newAgentId, sha256, type AgentRecord } from '../../src/core/agents.js';
+import { startTestRoster } from '../helpers/app.js';
+import { FakeConnector } from '../helpers/fake-connector.js';
+import { FakeSlack } from '../helpers/fake-slack.js';
+import { passingEvaluation, people, SHIPPED_CONFIG } from '../helpers/harness.js';
+import { buttonClick, sign, SIGNING_SECRET } from '../helpers/slack-requests.js';
+import { TeamsClient, teamsUser, type TeamsUser } from '../channels/teams/teams-client.js';
+
+type Roster = Awaited<ReturnType<typeof startTestRoster>>;
+
+const org = loadOrgConfig(SHIPPED_CONFIG);
+const PLATFORM_KEY = 'platform-key-for-hostile-input-0123456789';
+const NOAH = { id: 'U04J5M9C1RF', email: 'noah.fischer@brightwater.example' }; // approver:engineering
+const SEED = 20261125;
+/** Generated requests per endpoint: 3 × 3,400 > 10,000. */
+const PER_ENDPOINT = 3_400;
+const IN_FLIGHT = 8;
+
+/** Operator-injection shapes put where an id is expected. */
+const INJECTIONS: unknown[] = [
+  { $gt: '' },
+  { $ne: null },
+  { $regex: '.*' },
+  { $where: 'sleep(100) || true' },
+  { $exists: true },
+  { $in: ['a', 'b'] },
+  ['$gt', ''],
+  '{"$gt":""}',
+];
+
+async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
+}
+
+/** Hostile strings: control characters, markup, Slack and Teams mention syntax, operator keys, long text. */
+const hostileString = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: 'binary', maxLength: 200 }),
+  fc.constantFrom(
+    '<!channel>',
+    '<@U04J5M9C1RF>',
+    '*bold* _it_ `code` ```block```',
+    '<script>alert(1)</script>',
+    '{{constructor.constructor("return process")()}}',
+    '$gt',
+    '__proto__',
+    'constructor',
+    '\u0000\u0007\u001b[31m',
+    '\ud800',
+    '../../etc/passwd',
+    'a'.repeat(5000),
+  ),
+);
+const hostileJson: fc.Arbitrary<unknown> = fc.oneof(
+  fc.jsonValue({ maxDepth: 4 }),
+  fc.constantFrom(...INJECTIONS),
+  fc.dictionary(fc.constantFrom('__proto__', 'constructor', '$gt', '$where', 'runId', 'stepId', 'type'), fc.jsonValue({ maxDepth: 2 })),
+  hostileString,
+);
+
+describe('hostile input (fast-check, seed ' + SEED + ')', () => {
+  let slack: FakeSlack;
+  let connector: FakeConnector;
+  let roster: Roster;
+  let teams: TeamsClient;
+  let noahTeams: TeamsUser;
+  let agentKey: string;
+  let agent: AgentRecord;
+  let waitingRun: { runId: string; agentId: string };
+  const unhandled: unknown[] = [];
+  const recordUnhandled = (reason: unknown) => unhandled.push(reason);
+  const statuses = new Map<string, number>();
+  const fiveHundreds: Array<{ endpoint: string; status: number; body: string; sent: string }> = [];
+
+  beforeAll(async () => {
+    process.on('unhandledRejection', recordUnhandled);
+    slack = new FakeSlack();
+    await slack.start();
+    connector = await FakeConnector.start();
+    roster = await startTestRoster({
+      env: {
+        SLACK_SIGNING_SECRET: SIGNING_SECRET,
+        SLACK_BOT_TOKEN: 'xoxb-test-token',
+        SLACK_API_URL: slack.apiUrl,
+        ROSTER_TELEMETRY_PLATFORM_KEYS_SHA256: sha256(PLATFORM_KEY),
+      },
+      channels: [createSlackChannel, createTeamsChannel],
+    });
+    teams = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+    noahTeams = teamsUser(roster.chat.person(NOAH.email)!);
+    await teams.install(noahTeams);
+
+    const id = newAgentId();
+    const issued = issueTelemetryKey(id, new Date());
+    agentKey = issued.key;
+    const now = new Date().toISOString();
+    agent = {
+      id,
+      name: 'Hostile Target',
+      catalogRoleId: 'kb-answerer',
+      version: '1.0.0',
+      sponsors: [NOAH.email],
+      businessUnit: 'engineering',
+      status: 'active',
+      purpose: 'Answers questions.',
+      requestedBy: NOAH.email,
+      requestRunId: `run_${id}`,
+      credentials: [issued.credential],
+      knowledgeNotes: [],
+      complianceTags: [],
+      createdAt: now,
+      updatedAt: now,
+      statusChangedAt: now,
+    };
+    await roster.services.agents.insert(agent);
+
+    const { run, agentId } = await roster.services.commands.requestAgent(people.grace, {
+      roleId: 'kb-answerer',
+      name: 'Injection Target',
+      purpose: 'Answers engineering how-to questions from the handbook.',
+      businessUnit: 'engineering',
+      sponsors: [people.grace],
+      justification: 'Saves the platform team hours each week.',
+    });
+    await roster.services.commands.submitEvaluation(people.grace, agentId, passingEvaluation(org, 'kb-answerer'));
+    waitingRun = { runId: run.id, agentId };
+  });
+
+  afterAll(async () => {
+    await roster?.stop();
+    await slack?.stop();
+    await connector?.close();
+    process.off('unhandledRejection', recordUnhandled);
+  });
+
+  async function send(endpoint: string, path: string, headers: Record<string, string>, body: string): Promise<number> {
+    const res = await fetch(`${roster.baseUrl}${path}`, { method: 'POST', headers, body });
+    const text = await res.text();
+    statuses.set(`${endpoint} ${res.status}`, (statuses.get(`${endpoint} ${res.status}`) ?? 0) + 1);
+    if (res.status >= 500) fiveHundreds.push({ endpoint, status: res.status, body: text.slice(0, 300), sent: body.slice(0, 300) });
+    return res.status;
+  }
+
+  const slackPost = (body: string, contentType = 'application/x-www-form-urlencoded') =>
+    send('slack', '/slack/events', { 'content-type': contentType, ...sign(body) }, body);
+
+  it(`survives ${PER_ENDPOINT} generated, validly signed Slack deliveries`, async () => {
+    const payload = fc.oneof(
+      // Interactions with hostile values, action ids and types.
+      fc.record({
+        kind: fc.constant('interaction' as const),
+        actionId: fc.oneof(
+          fc.constantFrom('approval_approve', 'approval_deny', 'catalog_request', 'alert_ack', 'checkin_keep', 'grant_approve'),
+          hostileString,
+        ),
+        value: fc.oneof(hostileString, hostileJson.map((v) => JSON.stringify(v))),
+        mutate: fc.dictionary(fc.constantFrom('type', 'user', 'actions', 'view', 'container', 'team', 'channel'), hostileJson, {
+          maxKeys: 2,
+        }),
+      }),
+      // Slash commands with hostile text.
+      fc.record({ kind: fc.constant('command' as const), text: hostileString, user: fc.oneof(fc.constant(NOAH.id), hostileString) }),
+      // Event callbacks and other JSON bodies.
+      fc.record({ kind: fc.constant('json' as const), body: hostileJson }),
+      // Form bodies that are not what Slack sends.
+      fc.record({ kind: fc.constant('raw' as const), body: fc.string({ unit: 'binary', maxLength: 300 }) }),
+    );
+    const cases = fc.sample(payload, { numRuns: PER_ENDPOINT, seed: SEED });
+    await pool(cases, IN_FLIGHT, async (c) => {
+      if (c.kind === 'interaction') {
+        const click = { ...buttonClick(NOAH.id, String(c.actionId), String(c.value)), ...c.mutate };
+        await slackPost(new URLSearchParams({ payload: JSON.stringify(click) }).toString());
+      } else if (c.kind === 'command') {
+        await slackPost(
+          new URLSearchParams({ command: '/roster', text: String(c.text), user_id: String(c.user), team_id: 'TBRIGHT' }).toString(),
+        );
+      } else if (c.kind === 'json') {
+        await slackPost(JSON.stringify(c.body ?? null), 'application/json');
+      } else {
+        await slackPost(String(c.body));
+      }
+    });
+    expect(fiveHundreds.filter((f) => f.endpoint === 'slack')).toEqual([]);
+  }, 240_000);
+
+  it(`survives ${PER_ENDPOINT} generated Teams activities`, async () => {
+    const activity = fc.oneof(
+      fc.record({
+        kind: fc.constant('invoke' as const),
+        verb: fc.oneof(
+          fc.constantFrom('approval_approve', 'approval_deny', 'catalog_request', 'agent_request_submit', 'evaluation_submit'),
+          hostileString,
+        ),
+        data: fc.oneof(fc.dictionary(fc.string({ maxLength: 12 }), hostileJson, { maxKeys: 5 }), hostileJson),
+        name: fc.oneof(fc.constant('adaptiveCard/action'), hostileString),
+      }),
+      fc.record({ kind: fc.constant('message' as const), text: hostileString, value: fc.option(hostileJson) }),
+      fc.record({
+        kind: fc.constant('mutated' as const),
+        type: fc.oneof(fc.constantFrom('message', 'invoke', 'conversationUpdate', 'installationUpdate', 'event'), hostileString),
+        overrides: fc.dictionary(
+          fc.constantFrom('from', 'conversation', 'recipient', 'channelData', 'value', 'text', 'attachments', 'membersAdded', 'id'),
+          hostileJson,
+          { maxKeys: 3 },
+        ),
+      }),
+      fc.record({ kind: fc.constant('raw' as const), body: fc.oneof(fc.string({ unit: 'binary', maxLength: 300 }), hostileJson) }),
+    );
+    const cases = fc.sample(activity, { numRuns: PER_ENDPOINT, seed: SEED + 1 });
+    const post = (body: string) => send('teams', '/api/messages', { 'content-type': 'application/json' }, body);
+    await pool(cases, IN_FLIGHT, async (c) => {
+      const base = teams.base(noahTeams, c.kind === 'message' ? 'message' : c.kind === 'mutated' ? String(c.type) : 'invoke');
+      if (c.kind === 'invoke') {
+        await post(
+          JSON.stringify({
+            ...base,
+            name: c.name,
+            value: { action: { type: 'Action.Execute', id: 'x', verb: c.verb, data: c.data }, trigger: 'manual' },
+          }),
+        );
+      } else if (c.kind === 'message') {
+        await post(JSON.stringify({ ...base, text: c.text, ...(c.value === null ? {} : { value: c.value }) }));
+      } else if (c.kind === 'mutated') {
+        // serviceUrl stays the fake connector's: Roster must never be steered to another host by a test.
+        await post(JSON.stringify({ ...base, ...c.overrides, serviceUrl: teams.serviceUrl }));
+      } else {
+        await post(typeof c.body === 'string' ? c.body : JSON.stringify(c.body));
+      }
+    });
+    expect(fiveHundreds.filter((f) => f.endpoint === 'teams')).toEqual([]);
+  }, 240_000);
+
+  it(`survives ${PER_ENDPOINT} generated telemetry batches`, async () => {
+    const event = fc.record(
+      {
+        eventId: fc.oneof(fc.string({ minLength: 1, maxLength: 20 }), hostileJson),
+        agentId: fc.oneof(fc.constant('SELF'), hostileJson),
+        time: fc.oneof(fc.constant(new Date().toISOString()), hostileJson, fc.date({ noInvalidDate: true }).map((d) => d.toISOString())),
+        taskType: fc.oneof(fc.constant('answer'), hostileString),
+        outcome: fc.oneof(fc.constantFrom('success', 'failure', 'handoff'), hostileJson),
+        correctness: fc.oneof(fc.double(), hostileJson),
+        latencyMs: fc.oneof(fc.double(), fc.integer(), hostileJson),
+        costUSD: fc.oneof(fc.double(), hostileJson),
+        tokens: fc.oneof(fc.integer(), hostileJson),
+        segment: hostileString,
+        decisionSummary: hostileString,
+      },
+      { requiredKeys: [] },
+    );
+    const batch = fc.oneof(
+      fc.record({ kind: fc.constant('events' as const), events: fc.array(event, { maxLength: 12 }), platform: fc.boolean() }),
+      fc.record({ kind: fc.constant('json' as const), body: hostileJson, platform: fc.boolean() }),
+      fc.record({ kind: fc.constant('raw' as const), body: fc.string({ unit: 'binary', maxLength: 300 }), platform: fc.boolean() }),
+      fc.record({ kind: fc.constant('auth' as const), authorization: hostileString }),
+    );
+    const cases = fc.sample(batch, { numRuns: PER_ENDPOINT, seed: SEED + 2 });
+    await pool(cases, IN_FLIGHT, async (c) => {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (c.kind === 'auth') {
+        // Header values must be ByteStrings for fetch; anything else is sent percent-encoded.
+        headers.authorization = /^[\x20-\x7e]*$/.test(String(c.authorization)) ? String(c.authorization) : encodeURI(String(c.authorization));
+        await send('telemetry', '/api/v1/telemetry', headers, JSON.stringify({ events: [] }));
+        return;
+      }
+      headers.authorization = `Bearer ${c.platform ? PLATFORM_KEY : agentKey}`;
+      let body: string;
+      if (c.kind === 'events') {
+        body = JSON.stringify({ events: c.events.map((e) => ('agentId' in e && e.agentId === 'SELF' ? { ...e, agentId: agent.id } : e)) });
+      } else if (c.kind === 'json') body = JSON.stringify(c.body ?? null);
+      else body = String(c.body);
+      await send('telemetry', '/api/v1/telemetry', headers, body);
+    });
+    expect(fiveHundreds.filter((f) => f.endpoint === 'telemetry')).toEqual([]);
+  }, 240_000);
+
+  it('operator injection where an id is expected never matches anything', async () => {
+    const before = (await roster.services.runs.get(waitingRun.runId))!;
+    const slackUser = { id: NOAH.id };
+    for (const injected of INJECTIONS) {
+      for (const value of [
+        JSON.stringify({ runId: injected, stepId: 'approvals' }),
+        JSON.stringify({ runId: waitingRun.runId, stepId: injected }),
+      ]) {
+        const body = new URLSearchParams({ payload: JSON.stringify(buttonClick(slackUser.id, 'approval_approve', value)) }).toString();
+        expect(await slackPost(body)).toBeLessThan(500);
+      }
+      for (const data of [
+        { runId: injected, stepId: 'approvals' },
+        { runId: waitingRun.runId, stepId: injected },
+      ]) {
+        const r = await teams.execute(noahTeams, 'approval_approve', data as Record<string, unknown>);
+        expect(r.status).toBeLessThan(500);
+      }
+      // Telemetry: an injected agent id or event id is rejected per event, never stored or matched.
+      for (const key of [agentKey, PLATFORM_KEY]) {
+        const res = await fetch(`${roster.baseUrl}/api/v1/telemetry`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+          body: JSON.stringify({
+            events: [
+              { eventId: 'inj-agent', agentId: injected, time: new Date().toISOString(), taskType: 'answer', outcome: 'success' },
+              { eventId: injected, agentId: agent.id, time: new Date().toISOString(), taskType: 'answer', outcome: 'success' },
+            ],
+          }),
+        });
+        expect(res.status).toBeLessThan(500);
+        if (res.status === 200) {
+          const report = (await res.json()) as { accepted: number; duplicates: number; rejected: unknown[] };
+          expect(report.accepted).toBe(0);
+          expect(report.duplicates).toBe(0);
+          expect(report.rejected).toHaveLength(2);
+        }
+      }
+    }
+    // Give the acknowledged Slack work time to run, then check nothing moved.
+    await new Promise((r) => setTimeout(r, 1000));
+    const after = (await roster.services.runs.get(waitingRun.runId))!;
+    expect(after.status).toBe('waiting');
+    expect(after.steps.approvals?.decisions ?? []).toEqual(before.steps.approvals?.decisions ?? []);
+    expect((await roster.services.audit.export({})).filter((e) => e.action.startsWith('decision.'))).toEqual([]);
+    const events = roster.db.connection.db!.collection('telemetry_events');
+    expect(await events.countDocuments({ eventId: { $in: ['inj-agent'] } })).toBe(0);
+    expect(await events.countDocuments({ eventId: { $type: 'object' } })).toBe(0);
+    expect(await events.countDocuments({ agentId: { $type: 'object' } })).toBe(0);
+  }, 60_000);
+
+  it('rejects oversized bodies with 413 on every endpoint', async () => {
+    const big = 'x'.repeat(2 * 1024 * 1024);
+    const slackBody = new URLSearchParams({ payload: JSON.stringify(buttonClick(NOAH.id, 'approval_approve', big)) }).toString();
+    expect(await slackPost(slackBody)).toBe(413);
+    const teamsBody = JSON.stringify({ ...teams.base(noahTeams, 'message'), text: big });
+    expect(await send('teams', '/api/messages', { 'content-type': 'application/json' }, teamsBody)).toBe(413);
+    const telemetryBody = JSON.stringify({ events: [{ eventId: 'big', agentId: agent.id, decisionSummary: big }] });
+    expect(await send('telemetry', '/api/v1/telemetry', { 'content-type': 'application/json', authorization: `Bearer ${agentKey}` }, telemetryBody)).toBe(
+      413,
+    );
+  });
+
+  it('nothing crashed and no promise was left rejected; the audit chain holds', async () => {
+    expect((await fetch(`${roster.baseUrl}/readyz`)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(unhandled).toEqual([]);
+    expect(fiveHundreds).toEqual([]);
+    const total = [...statuses.values()].reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThanOrEqual(10_000);
+    expect(await roster.services.audit.verify()).toMatchObject({ ok: true });
+  });
+});
