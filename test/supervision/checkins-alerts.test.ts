@@ -134,7 +134,8 @@ describe('check-ins and on-call alerts (embedded database, scheduler running)', 
       return a && a.level === 1 ? a : undefined;
     }, 10_000);
     expect(escalated.status).toBe('open');
-    expect(h.notifier.to(ONCALL_L2[0]!, 'alert')).toHaveLength(1);
+    // The page goes out right after the level change is stored.
+    await eventually(() => h.notifier.to(ONCALL_L2[0]!, 'alert').length === 1);
     expect(
       (await h.services.audit.export()).some(
         (e) => e.action === 'alert.escalated' && (e.details.paged as string[]).includes(ONCALL_L2[0]!),
