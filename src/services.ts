@@ -17,6 +17,7 @@ import { AccessReviews } from './core/access-review.js';
 import { suspensionSteps } from './core/suspension.js';
 import { Retirement, retirementSteps } from './core/retirement.js';
 import { Development, developmentSteps } from './core/development.js';
+import { Governance } from './core/governance.js';
 import { createDevelopmentRepository } from './store/development-store.js';
 import { createArchiveRepository } from './store/archive-store.js';
 import { createSupervision } from './supervision.js';
@@ -99,7 +100,12 @@ export async function createServices(settings: ServiceSettings) {
 
   // The access steps call the access commands, which need the engine the registry goes into.
   const late: { access?: AccessCommands; retirement?: Retirement; development?: Development } = {};
-  const registry = createStepRegistry({ org, agents, grants, audit, notifier, clock }, () => late.access ?? accessNotReady(), () => late.retirement ?? retirementNotReady(), () => late.development ?? developmentNotReady());
+  const registry = createStepRegistry(
+    { org, agents, grants, audit, notifier, clock },
+    () => late.access ?? accessNotReady(),
+    () => late.retirement ?? retirementNotReady(),
+    () => late.development ?? developmentNotReady(),
+  );
   const flows = typeof settings.flows === 'string' ? loadFlows(settings.flows, registryNames(registry)) : settings.flows;
   const presenter = new RunPresenter(org, flows);
   const engine = new FlowEngine({
@@ -182,9 +188,34 @@ export async function createServices(settings: ServiceSettings) {
   await developmentRepo.ensureIndexes();
   const development = new Development({ org, agents, repo: developmentRepo, audit, notifier, clock });
   late.development = development;
+  const governance = new Governance({
+    org,
+    agents,
+    grants,
+    audit,
+    openAlerts: async (agentId) => supervision.alertRepo.list({ agentId, status: ['open', 'acknowledged', 'snoozed'] }),
+    events: (agentId, filter) => supervision.telemetry.events(agentId, filter) as Promise<Array<Record<string, unknown>>>,
+    clock,
+  });
   agenda.define('retraining.sweep', async () => {
     await development.retrainingSweep(clock());
   });
   await agenda.every('1 day', 'retraining.sweep', {}, { skipImmediate: true });
-  return { audit, agents, grants, runs, engine, presenter, commands, access: accessCommands, reviews, supervision, retirement, development, registry, flows };
+  return {
+    audit,
+    agents,
+    grants,
+    runs,
+    engine,
+    presenter,
+    commands,
+    access: accessCommands,
+    reviews,
+    supervision,
+    retirement,
+    development,
+    governance,
+    registry,
+    flows,
+  };
 }

@@ -1,3 +1,4 @@
+import { GOVERNANCE_CHAT_COMMANDS, GovernanceChat, parseGovernanceCommand, type GovernanceChatCommand } from './chat-governance.js';
 import { OFFBOARDING_CHAT_COMMANDS, OffboardingChat, parseOffboardingCommand, type OffboardingChatCommand } from './chat-offboarding.js';
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { businessUnitById, catalogRolesFor, findPersonByEmail, roleById } from '../config/directory.js';
@@ -23,6 +24,7 @@ export type ChatCommand =
   | { name: 'home' }
   | AccessChatCommand
   | OffboardingChatCommand
+  | GovernanceChatCommand
   | { name: 'unknown'; text: string };
 
 /** The commands people see in help, in the same words on both platforms. */
@@ -38,6 +40,7 @@ export const CHAT_COMMANDS = [
   { usage: 'eval <agent>', description: 'Submit evaluation results for a requested agent.' },
   ...ACCESS_CHAT_COMMANDS,
   ...OFFBOARDING_CHAT_COMMANDS,
+  ...GOVERNANCE_CHAT_COMMANDS,
 ];
 
 const STATUS_WORDS = new Set<string>(['requested', 'active', 'probation', 'suspended', 'retiring', 'retired', 'rejected']);
@@ -84,6 +87,9 @@ export function parseChatCommand(raw: string): ChatCommand {
     case 'update':
     case 'retrain':
       return parseOffboardingCommand(word, rest);
+    case 'decisions':
+    case 'compliance':
+      return parseGovernanceCommand(word, rest);
     default:
       return { name: 'unknown', text };
   }
@@ -169,6 +175,9 @@ export class ChatService {
       case 'update':
       case 'retrain':
         return { card: await new OffboardingChat(this.services, this.org).run(person, command) };
+      case 'decisions':
+      case 'compliance':
+        return { card: await new GovernanceChat(this.services).run(person, command) };
     }
   }
 

@@ -16,6 +16,8 @@ import { createAgentRepository } from '../store/agent-store.js';
 import { AGENT_STATUSES, type AgentStatus } from '../core/lifecycle.js';
 import { demoTour, seedDemo } from '../demo/seed-demo.js';
 import { sha256 } from '../core/agents.js';
+import { complianceCsv } from '../core/governance.js';
+import { servicesFor } from '../demo/seed-demo.js';
 
 /** Exit codes: 0 fine, 1 the check failed (tampering, invalid cards), 2 bad usage or configuration. */
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -31,6 +33,7 @@ Commands:
   audit export          print audit entries as JSON lines [--agent <id>] [--since <ISO time>] [--until <ISO time>]
   agents list           list agents [--status <status>[,<status>…]]
   archive <agent id>    print a retired agent's archive bundle (JSON) and check its SHA-256 digest
+  compliance            the compliance report [--regulation <gdpr|ccpa|hipaa|…>] [--format json|csv]
   seed demo             seed the sample organisation's demo (agents, telemetry, check-ins, alerts); safe to repeat
 
 The database is MONGODB_URI, or the embedded one under ROSTER_DATA_DIR (./data) when it is unset
@@ -52,6 +55,11 @@ Prints matching audit entries, oldest first, one JSON object per line.`,
 
 Prints the agent's archive bundle (canonical JSON) to standard output and its SHA-256 digest to
 standard error; exit 1 when the stored digest no longer matches the bundle.`,
+  compliance: `roster compliance [--regulation <id>] [--format json|csv]
+
+Per regulation: the agents touching each data class, their scopes carrying personal data, whether a
+DPO approval is on record; the raw-event retention; and the gaps (personal-data scopes without DPO
+approval, open fairness findings, overdue access reviews) with their sponsors.`,
   'seed demo': `roster seed demo
 
 Seeds a dozen agents across every lifecycle status with their grants, 30 days of synthetic
@@ -94,6 +102,8 @@ export async function runCli(argv: string[], io: Io = { out: (l) => console.log(
         since: { type: 'string' },
         until: { type: 'string' },
         status: { type: 'string' },
+        regulation: { type: 'string' },
+        format: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -144,6 +154,30 @@ export async function runCli(argv: string[], io: Io = { out: (l) => console.log(
           ...(until.data ? { until: new Date(until.data) } : {}),
         });
         for (const entry of entries) io.out(JSON.stringify(entry));
+        return EXIT.ok;
+      });
+    }
+    case 'compliance': {
+      const format = String(values.format ?? 'json');
+      if (format !== 'json' && format !== 'csv') {
+        io.err('roster compliance: --format is json or csv');
+        return EXIT.usage;
+      }
+      let org;
+      let flows;
+      try {
+        org = loadOrgConfig(env.ROSTER_CONFIG_DIR);
+        flows = loadFlowDefinitions(env.ROSTER_FLOWS_DIR);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        err.problems.forEach(io.err);
+        return EXIT.usage;
+      }
+      return withDatabase(io, env, async (db) => {
+        const log = createLogger({ level: 'warn', pretty: false, destination: process.stderr });
+        const services = await servicesFor(db.connection, org, flows, log);
+        const report = await services.governance.complianceReport(undefined, values.regulation ? String(values.regulation) : undefined);
+        io.out(format === 'csv' ? complianceCsv(report).trimEnd() : JSON.stringify(report, null, 2));
         return EXIT.ok;
       });
     }

@@ -107,6 +107,18 @@ export interface SeedResult {
  * shadow agent), and their check-ins. Everything is keyed deterministically, so a second run
  * changes nothing.
  */
+/** Services for a command-line tool: jobs are defined but not processed (a running Roster does that), cards go nowhere. */
+export async function servicesFor(connection: Connection, org: OrgConfig, flows: ReadonlyMap<string, FlowDefinition>, log: Logger) {
+  const db = connection.db!;
+  const agenda = new Agenda({
+    backend: new MongoBackend({
+      mongo: db as unknown as Extract<MongoBackendConfig, { mongo: unknown }>['mongo'],
+      collection: 'agendaJobs',
+    }),
+  });
+  return createServices({ connection, agenda, org, log, notifier: quietNotifier, flows });
+}
+
 export async function seedDemo(
   connection: Connection,
   org: OrgConfig,
@@ -114,15 +126,7 @@ export async function seedDemo(
   log: Logger,
   now = new Date(),
 ): Promise<SeedResult> {
-  const db = connection.db!;
-  // Jobs are defined but not processed here: the running Roster picks them up.
-  const agenda = new Agenda({
-    backend: new MongoBackend({
-      mongo: db as unknown as Extract<MongoBackendConfig, { mongo: unknown }>['mongo'],
-      collection: 'agendaJobs',
-    }),
-  });
-  const services = await createServices({ connection, agenda, org, log, notifier: quietNotifier, flows });
+  const services = await servicesFor(connection, org, flows, log);
   const result: SeedResult = { created: 0, existing: 0, events: 0, checkIns: 0, alerts: 0 };
   const end = new Date(Math.floor(now.getTime() / DAY) * DAY);
 

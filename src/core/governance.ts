@@ -1,0 +1,222 @@
+import type { OrgConfig, Person } from '../config/schemas.js';
+import { findPersonByEmail, hasRole, roleById, scopeById } from '../config/directory.js';
+import type { AgentRecord, AgentRepository, GrantRepository } from './agents.js';
+import type { AuditLog } from './audit.js';
+import { ForbiddenError, NotFoundError, UnknownPersonError } from './errors.js';
+
+/** Data classes that are personal data for compliance purposes. */
+const PERSONAL = new Set(['pii', 'health']);
+
+export interface ComplianceGap {
+  kind: 'pii-scope-without-dpo-approval' | 'open-fairness-finding' | 'overdue-access-review';
+  agentId: string;
+  agentName: string;
+  sponsors: string[];
+  detail: string;
+}
+
+export interface ComplianceAgentRow {
+  agentId: string;
+  agentName: string;
+  status: string;
+  dataClasses: string[];
+  personalScopes: string[];
+  dpoApprovalOnRecord: boolean;
+  sponsors: string[];
+}
+
+export interface ComplianceReport {
+  generatedAt: string;
+  regulations: Array<{ regulation: string; agents: ComplianceAgentRow[] }>;
+  rawEventRetentionDays: number;
+  gaps: ComplianceGap[];
+}
+
+export interface DecisionEntry {
+  time: string;
+  taskType: string;
+  outcome: string;
+  correctness?: number;
+  latencyMs: number;
+  costUSD: number;
+  segment?: string;
+  summary: string;
+}
+
+export interface GovernanceDeps {
+  org: OrgConfig;
+  agents: AgentRepository;
+  grants: GrantRepository;
+  audit: AuditLog;
+  /** Open alerts of an agent (fairness findings among them). */
+  openAlerts(agentId: string): Promise<Array<{ kind: string; summary: string }>>;
+  /** Raw events of an agent, newest first. */
+  events(agentId: string, filter: { since?: Date; outcome?: string; limit?: number }): Promise<Array<Record<string, unknown>>>;
+  clock?: () => Date;
+}
+
+const READERS = ['it-admin', 'security', 'compliance'] as const;
+
+/**
+ * Governance views: an agent's decision log (explainability) and the compliance report per
+ * regulation, with the gaps a DPO or compliance officer has to close.
+ */
+export class Governance {
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: GovernanceDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  /** Recent decision summaries of an agent; for its sponsors, IT admins, security and compliance only. */
+  async decisions(
+    actorEmail: string,
+    agentId: string,
+    filter: { since?: Date; outcome?: string; limit?: number } = {},
+  ): Promise<{ agent: AgentRecord; entries: DecisionEntry[] }> {
+    const actor = this.person(actorEmail);
+    const agent = await this.deps.agents.get(String(agentId));
+    if (!agent) throw new NotFoundError('the agent', String(agentId));
+    if (!(agent.sponsors.includes(actor.email) || READERS.some((r) => hasRole(actor, r)))) {
+      throw new ForbiddenError(`Only ${agent.name}'s sponsors, IT admins, security and compliance can read its decisions.`);
+    }
+    const outcome = filter.outcome && ['success', 'failure', 'handed-to-human'].includes(filter.outcome) ? filter.outcome : undefined;
+    const raw = await this.deps.events(agent.id, {
+      ...(filter.since ? { since: filter.since } : {}),
+      ...(outcome ? { outcome } : {}),
+      limit: filter.limit ?? 20,
+    });
+    await this.deps.audit.append({
+      actor: { kind: 'person', email: actor.email },
+      action: 'decisions.viewed',
+      subject: { type: 'agent', id: agent.id, agentId: agent.id },
+      details: { count: raw.length, ...(outcome ? { outcome } : {}) },
+    });
+    return {
+      agent,
+      entries: raw.map((e) => ({
+        time: new Date(e.time as Date).toISOString(),
+        taskType: String(e.taskType),
+        outcome: String(e.outcome),
+        ...(typeof e.correctness === 'number' ? { correctness: e.correctness } : {}),
+        latencyMs: Number(e.latencyMs),
+        costUSD: Number(e.costUSD),
+        ...(typeof e.segment === 'string' ? { segment: e.segment } : {}),
+        summary: typeof e.decisionSummary === 'string' ? e.decisionSummary : '(no summary)',
+      })),
+    };
+  }
+
+  /** The compliance report; for compliance and the DPO (and the CLI, which passes no actor). */
+  async complianceReport(actorEmail: string | undefined, regulation?: string): Promise<ComplianceReport> {
+    if (actorEmail !== undefined) {
+      const actor = this.person(actorEmail);
+      if (!hasRole(actor, 'compliance') && !hasRole(actor, 'dpo'))
+        throw new ForbiddenError('Only compliance officers and the DPO can read the compliance report.');
+    }
+    const org = this.deps.org;
+    const agents = await this.deps.agents.list({ status: ['requested', 'active', 'probation', 'suspended', 'retiring'] });
+    const dpos = new Set(org.people.filter((p) => hasRole(p, 'dpo')).map((p) => p.email));
+    const rows = new Map<string, ComplianceAgentRow>();
+    const gaps: ComplianceGap[] = [];
+    for (const agent of agents) {
+      const role = roleById(org, agent.catalogRoleId);
+      const grants = (await this.deps.grants.listForAgent(agent.id)).filter((g) => g.status === 'active');
+      const personalScopes = grants.filter((g) => scopeById(org, g.scope)?.dataClasses.some((d) => PERSONAL.has(d))).map((g) => g.scope);
+      const trail = await this.deps.audit.export({ agentId: agent.id });
+      const dpoApproval = trail.some((e) => e.action === 'decision.approve' && e.actor.kind === 'person' && dpos.has(e.actor.email));
+      const dataClasses = [
+        ...new Set([...(role?.dataClasses ?? []), ...grants.flatMap((g) => scopeById(org, g.scope)?.dataClasses ?? [])]),
+      ];
+      rows.set(agent.id, {
+        agentId: agent.id,
+        agentName: agent.name,
+        status: agent.status,
+        dataClasses,
+        personalScopes,
+        dpoApprovalOnRecord: dpoApproval,
+        sponsors: agent.sponsors,
+      });
+      if (personalScopes.length > 0 && !dpoApproval) {
+        gaps.push({
+          kind: 'pii-scope-without-dpo-approval',
+          agentId: agent.id,
+          agentName: agent.name,
+          sponsors: agent.sponsors,
+          detail: `${agent.name} holds ${personalScopes.join(', ')} (personal data) with no DPO approval in its audit trail.`,
+        });
+      }
+      for (const alert of (await this.deps.openAlerts(agent.id)).filter((a) => a.kind === 'fairness')) {
+        gaps.push({
+          kind: 'open-fairness-finding',
+          agentId: agent.id,
+          agentName: agent.name,
+          sponsors: agent.sponsors,
+          detail: alert.summary,
+        });
+      }
+      const overdue = grants.filter(
+        (g) =>
+          (g as { review?: { dueAt?: string; answer?: string } }).review?.dueAt &&
+          !(g as { review?: { answer?: string } }).review?.answer &&
+          Date.parse((g as { review: { dueAt: string } }).review.dueAt) < this.clock().getTime(),
+      );
+      if (overdue.length > 0) {
+        gaps.push({
+          kind: 'overdue-access-review',
+          agentId: agent.id,
+          agentName: agent.name,
+          sponsors: agent.sponsors,
+          detail: `${overdue.length} grant(s) of ${agent.name} await an overdue access review.`,
+        });
+      }
+    }
+    const regulations = [...new Set(org.catalog.flatMap((r) => r.regulations))].filter((r) => !regulation || r === regulation).sort();
+    return {
+      generatedAt: this.clock().toISOString(),
+      regulations: regulations.map((reg) => ({
+        regulation: reg,
+        agents: agents.filter((a) => roleById(org, a.catalogRoleId)?.regulations.includes(reg as never)).map((a) => rows.get(a.id)!),
+      })),
+      rawEventRetentionDays: org.settings.rawEventRetentionDays,
+      gaps: regulation
+        ? gaps.filter((g) =>
+            roleById(org, agents.find((a) => a.id === g.agentId)!.catalogRoleId)?.regulations.includes(regulation as never),
+          )
+        : gaps,
+    };
+  }
+
+  private person(email: string): Person {
+    const p = findPersonByEmail(this.deps.org, String(email));
+    if (!p) throw new UnknownPersonError(String(email));
+    return p;
+  }
+}
+
+/** The report as CSV: one line per agent and regulation, then the gaps. */
+export function complianceCsv(report: ComplianceReport): string {
+  const cell = (v: unknown) => `"${String(v).replace(/"/g, '""')}"`;
+  const lines = [['regulation', 'agent_id', 'agent', 'status', 'data_classes', 'personal_scopes', 'dpo_approval', 'sponsors'].join(',')];
+  for (const r of report.regulations) {
+    for (const a of r.agents) {
+      lines.push(
+        [
+          r.regulation,
+          a.agentId,
+          a.agentName,
+          a.status,
+          a.dataClasses.join(' '),
+          a.personalScopes.join(' '),
+          a.dpoApprovalOnRecord,
+          a.sponsors.join(' '),
+        ]
+          .map(cell)
+          .join(','),
+      );
+    }
+  }
+  lines.push('', ['gap', 'agent_id', 'agent', 'sponsors', 'detail'].join(','));
+  for (const g of report.gaps) lines.push([g.kind, g.agentId, g.agentName, g.sponsors.join(' '), g.detail].map(cell).join(','));
+  return `${lines.join('\n')}\n`;
+}

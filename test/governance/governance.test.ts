@@ -1,0 +1,76 @@
+import { loadOrgConfig } from '../../src/config/org-config.js';
+import { complianceCsv } from '../../src/core/governance.js';
+import { seedDemo, servicesFor } from '../../src/demo/seed-demo.js';
+import { loadFlowDefinitions } from '../../src/services.js';
+import { openTestDb, type TestDb } from '../helpers/db.js';
+import { SHIPPED_CONFIG, SHIPPED_FLOWS } from '../helpers/harness.js';
+import { silentLogger } from '../helpers/logger.js';
+
+const MARCUS = 'marcus.johnson@brightwater.example'; // compliance
+const ELENA = 'elena.rossi@brightwater.example'; // dpo
+const PRIYA = 'priya.raman@brightwater.example'; // sponsor of the biased agent
+const DANIEL = 'daniel.okafor@brightwater.example'; // a requester elsewhere
+
+describe('governance views on the seeded demo (a planted PII gap and a biased agent)', () => {
+  let db: TestDb;
+  let services: Awaited<ReturnType<typeof servicesFor>>;
+  beforeAll(async () => {
+    db = await openTestDb('gov');
+    const org = loadOrgConfig(SHIPPED_CONFIG);
+    const flows = loadFlowDefinitions(SHIPPED_FLOWS);
+    await seedDemo(db.connection, org, flows, silentLogger());
+    services = await servicesFor(db.connection, org, flows, silentLogger());
+    // The planted gap: a PII scope granted by hand, without any DPO approval on record.
+    const now = new Date();
+    await services.grants.insertMany([
+      {
+        id: 'agt_de00000000000004:crm:read:manual',
+        agentId: 'agt_de00000000000004',
+        scope: 'crm:read',
+        reason: 'granted outside Roster',
+        requestedBy: 'maya.chen@brightwater.example',
+        approvedBy: ['maya.chen@brightwater.example'],
+        startsAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + 86_400_000).toISOString(),
+        status: 'active',
+        source: 'manual',
+        createdAt: now.toISOString(),
+      },
+    ]);
+  }, 120_000);
+  afterAll(async () => {
+    await db.close();
+  });
+
+  it('the compliance report names the PII scope without DPO approval and the open fairness finding, with sponsors', async () => {
+    const report = await services.governance.complianceReport(MARCUS);
+    const gaps = report.gaps.map((g) => `${g.kind}:${g.agentName}`);
+    expect(gaps).toContain('pii-scope-without-dpo-approval:Invoice Matcher');
+    expect(gaps).toContain('open-fairness-finding:Refund Triage');
+    const pii = report.gaps.find((g) => g.kind === 'pii-scope-without-dpo-approval' && g.agentName === 'Invoice Matcher')!;
+    expect(pii.detail).toContain('crm:read');
+    expect(pii.sponsors).toEqual(['maya.chen@brightwater.example']);
+    expect(report.regulations.map((r) => r.regulation)).toEqual(expect.arrayContaining(['gdpr', 'ccpa']));
+    expect(report.rawEventRetentionDays).toBeGreaterThan(0);
+    const gdpr = await services.governance.complianceReport(ELENA, 'gdpr');
+    expect(gdpr.regulations.map((r) => r.regulation)).toEqual(['gdpr']);
+    const csv = complianceCsv(report);
+    expect(csv.split('\n')[0]).toBe('regulation,agent_id,agent,status,data_classes,personal_scopes,dpo_approval,sponsors');
+    expect(csv).toContain('"pii-scope-without-dpo-approval","agt_de00000000000004","Invoice Matcher"');
+  });
+
+  it('the decision log shows the decisions behind the fairness finding, to its sponsor only', async () => {
+    const { entries } = await services.governance.decisions(PRIYA, 'agt_de00000000000003', { limit: 40 });
+    expect(entries).toHaveLength(40);
+    expect(new Set(entries.map((e) => e.segment))).toEqual(new Set(['north', 'south']));
+    expect(entries[0]!.summary).toMatch(/^Answered a (north|south) customer's question/);
+    const failures = await services.governance.decisions(PRIYA, 'agt_de00000000000003', { outcome: 'failure', limit: 10 });
+    expect(failures.entries.every((e) => e.outcome === 'failure')).toBe(true);
+  });
+
+  it("a requester can read neither another agent's decisions nor the compliance report", async () => {
+    await expect(services.governance.decisions(DANIEL, 'agt_de00000000000003')).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(services.governance.complianceReport(DANIEL)).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(services.governance.complianceReport(PRIYA)).rejects.toMatchObject({ code: 'forbidden' });
+  });
+});
