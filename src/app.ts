@@ -8,6 +8,7 @@ import { createHttpServer, type HttpServer } from './http/server.js';
 import type { FlowDefinition } from './flows/schema.js';
 import { createServices, type Services } from './services.js';
 import { ChatService } from './channels/chat.js';
+import { createDashboardRouter } from './http/dashboard.js';
 import { RoutingNotifier, type Channel, type ChannelDeps } from './channels/port.js';
 
 /** Builds one chat channel; resolves undefined when the environment does not configure it. */
@@ -75,6 +76,8 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
       notifier,
       flows: options.flows,
       platformKeyHashes: env.ROSTER_TELEMETRY_PLATFORM_KEYS_SHA256,
+      ...(env.ROSTER_DASHBOARD_SECRET ? { dashboardSecret: env.ROSTER_DASHBOARD_SECRET } : {}),
+      publicUrl: env.ROSTER_PUBLIC_URL ?? `http://127.0.0.1:${env.PORT}`,
     });
     const chat = new ChatService(org, services, log.child({ component: 'chat' }));
 
@@ -88,6 +91,16 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
     });
 
     http.mount('/api/v1/telemetry', services.supervision.router);
+    http.mount(
+      '/dashboard',
+      createDashboardRouter({
+        org,
+        links: services.dashboard.links,
+        fleet: services.dashboard.fleet,
+        compliance: (viewer) => services.governance.complianceReport(viewer),
+        log: log.child({ component: 'dashboard' }),
+      }),
+    );
 
     for (const factory of options.channels ?? []) {
       const channel = await factory({ env, org, services, chat, connection: db.connection, log: log.child({ component: 'channel' }) });

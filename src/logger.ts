@@ -30,6 +30,7 @@ export const redactPaths = [
   'env.SLACK_BOT_TOKEN',
   'env.SLACK_APP_TOKEN',
   'env.MONGODB_URI',
+  'env.ROSTER_DASHBOARD_SECRET',
   'env.connections__serviceConnection__settings__clientSecret',
 ];
 

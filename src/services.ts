@@ -18,6 +18,8 @@ import { suspensionSteps } from './core/suspension.js';
 import { Retirement, retirementSteps } from './core/retirement.js';
 import { Development, developmentSteps } from './core/development.js';
 import { Governance } from './core/governance.js';
+import { DashboardLinks, fleetView } from './core/fleet.js';
+import { randomBytes } from 'node:crypto';
 import { createDevelopmentRepository } from './store/development-store.js';
 import { createArchiveRepository } from './store/archive-store.js';
 import { createSupervision } from './supervision.js';
@@ -34,6 +36,10 @@ export interface ServiceSettings {
   /** Directory of `*.yaml` flows (default `./flows`), or flows already loaded. */
   flows: string | ReadonlyMap<string, FlowDefinition>;
   clock?: () => Date;
+  /** Secret that signs dashboard links (a random one per process when unset). */
+  dashboardSecret?: string;
+  /** Public base URL of this Roster, for links sent in chat. */
+  publicUrl?: string;
   /** SHA-256 digests of platform telemetry keys. */
   platformKeyHashes?: string[];
   /** Length of an alert-escalation "minute" in ms (tests shrink it). */
@@ -201,7 +207,20 @@ export async function createServices(settings: ServiceSettings) {
     await development.retrainingSweep(clock());
   });
   await agenda.every('1 day', 'retraining.sweep', {}, { skipImmediate: true });
+  const dashboard = {
+    links: new DashboardLinks(settings.dashboardSecret ?? randomBytes(32).toString('hex')),
+    publicUrl: settings.publicUrl ?? 'http://127.0.0.1:3978',
+    fleet: () =>
+      fleetView({
+        org,
+        agents,
+        openAlerts: () => supervision.alertRepo.list({ status: ['open', 'acknowledged', 'snoozed'] }),
+        dailyRollups: (agentId, from, to) => supervision.telemetry.rollups(agentId, 'day', from, to),
+        clock,
+      }),
+  };
   return {
+    dashboard,
     audit,
     agents,
     grants,

@@ -1,10 +1,13 @@
-import type { Person } from '../config/schemas.js';
+import type { OrgConfig, Person } from '../config/schemas.js';
 import type { CardModel } from '../cards/view-models.js';
 import type { Services } from '../services.js';
+import { assertDashboardReader } from '../core/fleet.js';
 
-/** `decisions <agent> [days] [outcome]` and `compliance [regulation]`. */
+/** `decisions <agent> [days] [outcome]`, `compliance [regulation]` and `dashboard`. */
 export type GovernanceChatCommand =
-  { name: 'decisions'; agent: string; days?: number; outcome?: string } | { name: 'compliance'; regulation?: string };
+  | { name: 'decisions'; agent: string; days?: number; outcome?: string }
+  | { name: 'compliance'; regulation?: string }
+  | { name: 'dashboard' };
 
 export const GOVERNANCE_CHAT_COMMANDS = [
   {
@@ -12,9 +15,11 @@ export const GOVERNANCE_CHAT_COMMANDS = [
     description: "Read an agent's recent decisions with outcome, correctness, latency and cost.",
   },
   { usage: 'compliance [gdpr|ccpa|hipaa|…]', description: 'The compliance report and its gaps (compliance and the DPO).' },
+  { usage: 'dashboard', description: 'A private link to the fleet dashboard, valid 15 minutes (IT admins, compliance, DPO).' },
 ];
 
 export function parseGovernanceCommand(word: string, rest: string[]): GovernanceChatCommand | { name: 'unknown'; text: string } {
+  if (word === 'dashboard') return { name: 'dashboard' };
   if (word === 'compliance') return rest[0] ? { name: 'compliance', regulation: rest[0].toLowerCase() } : { name: 'compliance' };
   const text = [word, ...rest].join(' ');
   const quoted = /^"([^"]+)"\s*(.*)$/.exec(rest.join(' '));
@@ -27,9 +32,17 @@ export function parseGovernanceCommand(word: string, rest: string[]): Governance
 
 /** Governance views in chat, as readable notices; rules and authorisation are the Governance service's. */
 export class GovernanceChat {
-  constructor(private readonly services: Services) {}
+  constructor(
+    private readonly services: Services,
+    private readonly org: OrgConfig,
+  ) {}
 
   async run(person: Person, command: GovernanceChatCommand): Promise<CardModel> {
+    if (command.name === 'dashboard') {
+      assertDashboardReader(this.org, person.email);
+      const url = `${this.services.dashboard.publicUrl}/dashboard?token=${this.services.dashboard.links.issue(person.email)}`;
+      return { kind: 'notice', data: { level: 'info', title: 'Your dashboard link', text: `${url}\nValid for 15 minutes, for you only.` } };
+    }
     if (command.name === 'compliance') {
       const report = await this.services.governance.complianceReport(person.email, command.regulation);
       const lines = report.regulations.map(

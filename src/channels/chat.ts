@@ -89,6 +89,7 @@ export function parseChatCommand(raw: string): ChatCommand {
       return parseOffboardingCommand(word, rest);
     case 'decisions':
     case 'compliance':
+    case 'dashboard':
       return parseGovernanceCommand(word, rest);
     default:
       return { name: 'unknown', text };
@@ -177,7 +178,8 @@ export class ChatService {
         return { card: await new OffboardingChat(this.services, this.org).run(person, command) };
       case 'decisions':
       case 'compliance':
-        return { card: await new GovernanceChat(this.services).run(person, command) };
+      case 'dashboard':
+        return { card: await new GovernanceChat(this.services, this.org).run(person, command) };
     }
   }
 

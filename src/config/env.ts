@@ -33,6 +33,10 @@ export const envSchema = z.object({
         .filter(Boolean),
     )
     .pipe(z.array(z.string().regex(/^[0-9a-f]{64}$/, 'expected SHA-256 hex digests, comma separated'))),
+  /** Signs dashboard links; set it when several replicas serve /dashboard (else each picks a random one). */
+  ROSTER_DASHBOARD_SECRET: optionalString,
+  /** Public base URL of Roster, for links sent in chat (default http://127.0.0.1:<PORT>). */
+  ROSTER_PUBLIC_URL: optionalString,
   /** Seconds granted to in-flight work on SIGTERM before Roster exits anyway. */
   ROSTER_SHUTDOWN_TIMEOUT_S: z.coerce.number().positive().default(8),
 });

@@ -108,7 +108,12 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
     [CARD_ACTIONS.reviewRevoke, 'revoke'],
   ] as const) {
     on(verb, async (person, data) =>
-      chat.access.reviewClick(person, answer, typeof data.grantId === 'string' ? data.grantId : '', typeof data.reviewId === 'string' ? data.reviewId : ''),
+      chat.access.reviewClick(
+        person,
+        answer,
+        typeof data.grantId === 'string' ? data.grantId : '',
+        typeof data.reviewId === 'string' ? data.reviewId : '',
+      ),
     );
   }
 

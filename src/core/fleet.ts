@@ -1,0 +1,120 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { OrgConfig } from '../config/schemas.js';
+import { businessUnitById, findPersonByEmail, hasRole, roleById } from '../config/directory.js';
+import type { AgentRepository } from './agents.js';
+import { ForbiddenError, UnknownPersonError } from './errors.js';
+import { sparkline } from './stats.js';
+
+const DAY = 86_400_000;
+
+export interface FleetView {
+  generatedAt: string;
+  total: number;
+  byStatus: Record<string, number>;
+  byBusinessUnit: Record<string, number>;
+  byRiskTier: Record<string, number>;
+  openAlerts: Record<string, number>;
+  probation: Array<{ agentId: string; name: string }>;
+  cost: { thisMonth: number; lastMonth: number };
+  value: { tasksThisMonth: number; valueUSD: number; roi: number | null };
+  trends: Array<{ agentId: string; name: string; accuracy: number[]; sparkline: string }>;
+}
+
+export interface FleetDeps {
+  org: OrgConfig;
+  agents: AgentRepository;
+  openAlerts(): Promise<Array<{ severity: string }>>;
+  dailyRollups(
+    agentId: string,
+    from: Date,
+    to: Date,
+  ): Promise<
+    Array<{ start: Date; count: number; costSum: number; correctSum: number; correctCount: number; outcomes: { success: number } }>
+  >;
+  clock?: () => Date;
+}
+
+/** The fleet at a glance for IT: counts, alerts, probation, cost month over month and value delivered. */
+export async function fleetView(deps: FleetDeps): Promise<FleetView> {
+  const now = (deps.clock ?? (() => new Date()))();
+  const monthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+  const lastMonthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+  const agents = await deps.agents.list({});
+  const count = (keys: string[]) => keys.reduce<Record<string, number>>((acc, k) => ((acc[k] = (acc[k] ?? 0) + 1), acc), {});
+  const live = agents.filter((a) => !['retired', 'rejected'].includes(a.status));
+  let thisMonth = 0;
+  let lastMonth = 0;
+  let tasks = 0;
+  let value = 0;
+  const trends: FleetView['trends'] = [];
+  for (const agent of live) {
+    const days = await deps.dailyRollups(agent.id, lastMonthStart, new Date(now.getTime() + DAY));
+    const role = roleById(deps.org, agent.catalogRoleId);
+    for (const d of days) {
+      if (d.start >= monthStart) {
+        thisMonth += d.costSum;
+        tasks += d.outcomes.success;
+        value += d.outcomes.success * (role?.valuePerTaskUSD ?? 0);
+      } else lastMonth += d.costSum;
+    }
+    const recent = days
+      .filter((d) => d.start.getTime() >= now.getTime() - 30 * DAY && d.correctCount > 0)
+      .map((d) => d.correctSum / d.correctCount);
+    if (recent.length) trends.push({ agentId: agent.id, name: agent.name, accuracy: recent, sparkline: sparkline(recent) });
+  }
+  return {
+    generatedAt: now.toISOString(),
+    total: agents.length,
+    byStatus: count(agents.map((a) => a.status)),
+    byBusinessUnit: count(live.map((a) => businessUnitById(deps.org, a.businessUnit)?.name ?? a.businessUnit)),
+    byRiskTier: count(live.map((a) => roleById(deps.org, a.catalogRoleId)?.riskTier ?? 'unknown')),
+    openAlerts: count((await deps.openAlerts()).map((a) => a.severity)),
+    probation: agents.filter((a) => a.status === 'probation').map((a) => ({ agentId: a.id, name: a.name })),
+    cost: { thisMonth: round(thisMonth), lastMonth: round(lastMonth) },
+    value: { tasksThisMonth: tasks, valueUSD: round(value), roi: thisMonth > 0 ? round(value / thisMonth) : null },
+    trends,
+  };
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+/** Who may open the dashboard: IT admins and compliance (and the DPO, who reads the compliance part). */
+export function assertDashboardReader(org: OrgConfig, email: string): void {
+  const person = findPersonByEmail(org, email);
+  if (!person) throw new UnknownPersonError(email);
+  if (!['it-admin', 'compliance', 'dpo'].some((r) => hasRole(person, r)))
+    throw new ForbiddenError('The dashboard is for IT admins, compliance and the DPO.');
+}
+
+/**
+ * Signed dashboard links: `<email>.<expiry ms>.<HMAC-SHA256>` in base64url, valid for 15 minutes
+ * and bound to the person; anything else is refused.
+ */
+export class DashboardLinks {
+  constructor(
+    private readonly secret: string,
+    private readonly ttlMs = 15 * 60_000,
+  ) {}
+
+  issue(email: string, now = Date.now()): string {
+    const payload = Buffer.from(`${email}\n${now + this.ttlMs}`).toString('base64url');
+    return `${payload}.${this.mac(payload)}`;
+  }
+
+  /** The person the token was issued to, or undefined when it is forged, altered or expired. */
+  verify(token: unknown, now = Date.now()): string | undefined {
+    if (typeof token !== 'string' || token.length > 1000) return undefined;
+    const [payload, mac] = token.split('.');
+    if (!payload || !mac) return undefined;
+    const expected = Buffer.from(this.mac(payload));
+    const given = Buffer.from(mac);
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
+    const [email, expiry] = Buffer.from(payload, 'base64url').toString().split('\n');
+    if (!email || !expiry || !(Number(expiry) > now)) return undefined;
+    return email;
+  }
+
+  private mac(payload: string): string {
+    return createHmac('sha256', this.secret).update(payload).digest('base64url');
+  }
+}

@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import express, { type Router } from 'express';
+import Handlebars from 'handlebars';
+import type { OrgConfig } from '../config/schemas.js';
+import { findPersonByEmail, hasRole } from '../config/directory.js';
+import { DEFAULT_CARDS_DIR } from '../cards/templates.js';
+import type { ComplianceReport } from '../core/governance.js';
+import type { DashboardLinks, FleetView } from '../core/fleet.js';
+import type { Logger } from '../logger.js';
+
+export interface DashboardDeps {
+  org: OrgConfig;
+  links: DashboardLinks;
+  fleet(): Promise<FleetView>;
+  compliance(viewer: string): Promise<ComplianceReport>;
+  log: Logger;
+}
+
+/** Inline SVG points for a series of accuracies in a 320×40 box. */
+function points(series: number[]): string {
+  if (series.length === 0) return '';
+  const min = Math.min(...series, 0.5);
+  const max = Math.max(...series, 1);
+  const step = series.length > 1 ? 316 / (series.length - 1) : 0;
+  return series.map((v, i) => `${(2 + i * step).toFixed(1)},${(38 - ((v - min) / (max - min || 1)) * 36).toFixed(1)}`).join(' ');
+}
+
+/**
+ * `GET /dashboard?token=…`: the fleet view, per-agent trend charts and, for compliance and the
+ * DPO, the compliance gaps, as server-rendered HTML (no external assets). The token is a signed,
+ * person-bound link from `/roster dashboard`, valid 15 minutes; anything else gets 401.
+ */
+export function createDashboardRouter(deps: DashboardDeps): Router {
+  const hbs = Handlebars.create();
+  const template = hbs.compile(readFileSync(path.join(DEFAULT_CARDS_DIR, 'web', 'dashboard.hbs'), 'utf8'));
+  const router = express.Router();
+  router.get('/', async (req, res, next) => {
+    try {
+      const email = deps.links.verify(req.query.token);
+      const person = email ? findPersonByEmail(deps.org, email) : undefined;
+      if (!person || !['it-admin', 'compliance', 'dpo'].some((r) => hasRole(person, r))) {
+        res
+          .status(401)
+          .type('text/plain')
+          .send('This dashboard link is missing, altered or expired. Ask Roster for a new one: /roster dashboard');
+        return;
+      }
+      const fleet = await deps.fleet();
+      const compliance = hasRole(person, 'compliance') || hasRole(person, 'dpo') ? await deps.compliance(person.email) : undefined;
+      const charts = fleet.trends.map((t) => ({ name: t.name, points: points(t.accuracy), last: t.accuracy.at(-1)?.toFixed(3) ?? '' }));
+      res
+        .status(200)
+        .set('Cache-Control', 'no-store')
+        .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+        .type('html')
+        .send(template({ viewer: person.name, fleet, charts, compliance }));
+    } catch (err) {
+      next(err);
+    }
+  });
+  return router;
+}

@@ -1,0 +1,97 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { ChatService, parseChatCommand } from '../../src/channels/chat.js';
+import { DashboardLinks } from '../../src/core/fleet.js';
+import { seedDemo } from '../../src/demo/seed-demo.js';
+import { startTestRoster } from '../helpers/app.js';
+import { loadOrgConfig } from '../../src/config/org-config.js';
+import { SHIPPED_CONFIG } from '../helpers/harness.js';
+import { silentLogger } from '../helpers/logger.js';
+import { projectRoot } from '../helpers/roster-process.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const LIAM = 'liam.oneill@brightwater.example'; // it-admin
+const MARCUS = 'marcus.johnson@brightwater.example'; // compliance
+const DANIEL = 'daniel.okafor@brightwater.example'; // requester
+
+describe('GET /dashboard: signed, person-bound links', () => {
+  let roster: Awaited<ReturnType<typeof startTestRoster>>;
+  let chat: ChatService;
+  beforeAll(async () => {
+    roster = await startTestRoster({ env: { ROSTER_DASHBOARD_SECRET: 'test-dashboard-secret-0123456789' } });
+    const org = loadOrgConfig(SHIPPED_CONFIG);
+    await seedDemo(roster.db.connection, org, roster.services.flows, silentLogger());
+    chat = new ChatService(org, roster.services, silentLogger());
+  }, 120_000);
+  afterAll(async () => {
+    await roster.stop();
+  });
+
+  const linkFor = async (email: string) => {
+    const reply = await chat.run(chat.person(email)!, parseChatCommand('dashboard'));
+    const url = /http:\/\/\S+/.exec(String(reply.card.data.text))![0];
+    return url.replace(/^http:\/\/127\.0\.0\.1:\d+/, roster.baseUrl);
+  };
+
+  it('a fresh link opens in headless Chromium with figures matching the database, and a screenshot is saved', async () => {
+    const url = await linkFor(MARCUS);
+    const agents = await roster.services.agents.list({});
+    const probation = agents
+      .filter((a) => a.status === 'probation')
+      .map((a) => a.id)
+      .sort();
+    if (!existsSync(CHROMIUM) && !process.env.CI) return; // CI installs Chromium and must run this part
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      const response = await page.goto(url);
+      expect(response?.status()).toBe(200);
+      expect(await page.locator('[data-figure="total"]').innerText()).toBe(String(agents.length));
+      for (const status of ['active', 'retired', 'suspended']) {
+        expect(Number(await page.locator(`[data-status="${status}"]`).innerText())).toBe(agents.filter((a) => a.status === status).length);
+      }
+      expect(
+        (await page.locator('[data-probation]').evaluateAll((els) => els.map((e) => e.getAttribute('data-probation')))).sort(),
+      ).toEqual(probation);
+      const alerts = await roster.services.supervision.alertRepo.list({ status: ['open', 'acknowledged', 'snoozed'] });
+      expect(Number(await page.locator('[data-alerts="critical"]').innerText())).toBe(
+        alerts.filter((a) => a.severity === 'critical').length,
+      );
+      expect(await page.locator('[data-gap="open-fairness-finding"]').count()).toBeGreaterThan(0);
+      expect(await page.locator('svg polyline').count()).toBeGreaterThan(3);
+      const dir = path.join(projectRoot, 'test-results');
+      mkdirSync(dir, { recursive: true });
+      await page.screenshot({ path: path.join(dir, 'dashboard.png'), fullPage: true });
+      expect(existsSync(path.join(dir, 'dashboard.png'))).toBe(true);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+
+  it('an expired, tampered or missing link gets 401; a requester gets no link at all', async () => {
+    const url = await linkFor(LIAM);
+    expect((await fetch(url)).status).toBe(200);
+    const token = new URL(url).searchParams.get('token')!;
+    const tampered = `${token.slice(0, -2)}${token.endsWith('A') ? 'B' : 'A'}x`;
+    expect((await fetch(`${roster.baseUrl}/dashboard?token=${tampered}`)).status).toBe(401);
+    expect((await fetch(`${roster.baseUrl}/dashboard`)).status).toBe(401);
+    const expired = new DashboardLinks('test-dashboard-secret-0123456789').issue(LIAM, Date.now() - 16 * 60_000);
+    expect((await fetch(`${roster.baseUrl}/dashboard?token=${expired}`)).status).toBe(401);
+    const forged = new DashboardLinks('another-secret').issue(LIAM);
+    expect((await fetch(`${roster.baseUrl}/dashboard?token=${forged}`)).status).toBe(401);
+    // A valid signature for someone who may not read the dashboard is refused too.
+    const requesterToken = new DashboardLinks('test-dashboard-secret-0123456789').issue(DANIEL);
+    expect((await fetch(`${roster.baseUrl}/dashboard?token=${requesterToken}`)).status).toBe(401);
+    await expect(chat.run(chat.person(DANIEL)!, parseChatCommand('dashboard'))).rejects.toMatchObject({ code: 'forbidden' });
+  });
+});
