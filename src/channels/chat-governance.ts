@@ -7,7 +7,8 @@ import { assertDashboardReader } from '../core/fleet.js';
 export type GovernanceChatCommand =
   | { name: 'decisions'; agent: string; days?: number; outcome?: string }
   | { name: 'compliance'; regulation?: string }
-  | { name: 'dashboard' };
+  | { name: 'dashboard' }
+  | { name: 'fleet' };
 
 export const GOVERNANCE_CHAT_COMMANDS = [
   {
@@ -15,11 +16,16 @@ export const GOVERNANCE_CHAT_COMMANDS = [
     description: "Read an agent's recent decisions with outcome, correctness, latency and cost.",
   },
   { usage: 'compliance [gdpr|ccpa|hipaa|…]', description: 'The compliance report and its gaps (compliance and the DPO).' },
+  {
+    usage: 'fleet',
+    description: 'The fleet at a glance: agents by status, alerts, probation, cost and value (IT admins, compliance, DPO).',
+  },
   { usage: 'dashboard', description: 'A private link to the fleet dashboard, valid 15 minutes (IT admins, compliance, DPO).' },
 ];
 
 export function parseGovernanceCommand(word: string, rest: string[]): GovernanceChatCommand | { name: 'unknown'; text: string } {
   if (word === 'dashboard') return { name: 'dashboard' };
+  if (word === 'fleet') return { name: 'fleet' };
   if (word === 'compliance') return rest[0] ? { name: 'compliance', regulation: rest[0].toLowerCase() } : { name: 'compliance' };
   const text = [word, ...rest].join(' ');
   const quoted = /^"([^"]+)"\s*(.*)$/.exec(rest.join(' '));
@@ -38,6 +44,30 @@ export class GovernanceChat {
   ) {}
 
   async run(person: Person, command: GovernanceChatCommand): Promise<CardModel> {
+    if (command.name === 'fleet') {
+      assertDashboardReader(this.org, person.email);
+      const f = await this.services.dashboard.fleet();
+      const list = (r: Record<string, number>) =>
+        Object.entries(r)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(' · ') || 'none';
+      return {
+        kind: 'notice',
+        data: {
+          level: f.probation.length || Object.keys(f.openAlerts).length ? 'warning' : 'info',
+          title: `Fleet: ${f.total} agents`,
+          text: [
+            `Status: ${list(f.byStatus)}`,
+            `Business units: ${list(f.byBusinessUnit)}`,
+            `Risk tiers: ${list(f.byRiskTier)}`,
+            `Open alerts: ${list(f.openAlerts)}`,
+            `On probation: ${f.probation.map((p) => p.name).join(', ') || 'none'}`,
+            `Cost this month $${f.cost.thisMonth} (last month $${f.cost.lastMonth}); value delivered $${f.value.valueUSD} from ${f.value.tasksThisMonth} tasks${f.value.roi !== null ? ` (${f.value.roi}× cost)` : ''}`,
+            'Charts and the compliance gaps: send "dashboard" for a private link.',
+          ].join('\n'),
+        },
+      };
+    }
     if (command.name === 'dashboard') {
       assertDashboardReader(this.org, person.email);
       const url = `${this.services.dashboard.publicUrl}/dashboard?token=${this.services.dashboard.links.issue(person.email)}`;

@@ -90,6 +90,7 @@ export function parseChatCommand(raw: string): ChatCommand {
     case 'decisions':
     case 'compliance':
     case 'dashboard':
+    case 'fleet':
       return parseGovernanceCommand(word, rest);
     default:
       return { name: 'unknown', text };
@@ -179,6 +180,7 @@ export class ChatService {
       case 'decisions':
       case 'compliance':
       case 'dashboard':
+      case 'fleet':
         return { card: await new GovernanceChat(this.services, this.org).run(person, command) };
     }
   }

@@ -4,6 +4,9 @@ import express, { type Express, type Router } from 'express';
 import type { Logger } from '../logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
+/** The largest request body any route accepts (telemetry batches, Slack and Teams deliveries). */
+const MAX_BODY_BYTES = 1024 * 1024;
+
 /** A readiness probe: resolves to undefined when fine, or to the reason it is not. */
 export type ReadinessCheck = () => Promise<string | undefined>;
 
@@ -32,6 +35,11 @@ export function createHttpServer(settings: HttpServerSettings): HttpServer {
   const app = express();
   app.disable('x-powered-by');
   app.use(metrics.middleware);
+  // Every route takes at most 1 MB; Bolt's receiver reads Slack bodies with no limit of its own.
+  app.use((req, res, next) => {
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) res.status(413).json({ error: 'payload_too_large' });
+    else next();
+  });
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

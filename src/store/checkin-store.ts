@@ -38,7 +38,12 @@ export function createCheckInRepository(connection: Connection): CheckInReposito
       return doc ? fromDoc(doc) : undefined;
     },
     async listForAgent(agentId) {
-      return (await CheckIn.collection.find({ agentId: String(agentId) }).sort({ at: 1 }).toArray()).map(fromDoc);
+      return (
+        await CheckIn.collection
+          .find({ agentId: String(agentId) })
+          .sort({ at: 1 })
+          .toArray()
+      ).map(fromDoc);
     },
     async decide(id, decision) {
       const result = await CheckIn.collection.updateOne({ _id: String(id) as never, decision: { $exists: false } }, { $set: { decision } });

@@ -140,7 +140,9 @@ export function createTelemetryStore(connection: Connection) {
 
     /** The agent whose live (unrevoked) telemetry credential has this hash, with its status. */
     async agentByKeyHash(hash: string): Promise<{ agentId: string; status: string; revoked: boolean } | undefined> {
-      const doc = await connection.collection('agents').findOne({ 'credentials.hash': String(hash) }, { projection: { status: 1, credentials: 1 } });
+      const doc = await connection
+        .collection('agents')
+        .findOne({ 'credentials.hash': String(hash) }, { projection: { status: 1, credentials: 1 } });
       if (!doc) return undefined;
       const credential = (doc.credentials as Array<{ hash: string; revokedAt?: string }>).find((k) => k.hash === hash);
       return { agentId: String(doc._id), status: String(doc.status), revoked: Boolean(credential?.revokedAt) };

@@ -39,7 +39,7 @@ describe('GET /dashboard: signed, person-bound links', () => {
 
   const linkFor = async (email: string) => {
     const reply = await chat.run(chat.person(email)!, parseChatCommand('dashboard'));
-    const url = /http:\/\/\S+/.exec(String(reply.card.data.text))![0];
+    const url = /http:\/\/\S+/.exec(String((reply.card.data as { text?: string }).text))![0];
     return url.replace(/^http:\/\/127\.0\.0\.1:\d+/, roster.baseUrl);
   };
 
@@ -77,6 +77,14 @@ describe('GET /dashboard: signed, person-bound links', () => {
       await browser.close();
     }
   }, 60_000);
+
+  it('"fleet" in chat gives IT the same figures as a card, on both platforms', async () => {
+    const reply = await chat.run(chat.person(LIAM)!, parseChatCommand('fleet'));
+    const agents = await roster.services.agents.list({});
+    expect(reply.card).toMatchObject({ kind: 'notice', data: { title: `Fleet: ${agents.length} agents` } });
+    expect(String((reply.card.data as { text?: string }).text)).toContain(`probation ${agents.filter((a) => a.status === 'probation').length}`);
+    await expect(chat.run(chat.person(DANIEL)!, parseChatCommand('fleet'))).rejects.toMatchObject({ code: 'forbidden' });
+  });
 
   it('an expired, tampered or missing link gets 401; a requester gets no link at all', async () => {
     const url = await linkFor(LIAM);
