@@ -19,6 +19,9 @@ export const SupervisionJobs = {
   purge: 'telemetry.purge',
 } as const;
 
+/** When a burst of failures pages on-call without waiting for the check-in. */
+export const ERROR_SPIKE = { minTasks: 20, failureRate: 0.3 } as const;
+
 export interface SupervisionSettings {
   connection: Connection;
   agenda: Agenda;
@@ -89,6 +92,25 @@ export async function createSupervision(s: SupervisionSettings) {
     store: telemetry,
     platformKeyHashes: s.platformKeyHashes ?? [],
     log: s.log.child({ component: 'telemetry' }),
+    onIngested: async (agentIds) => {
+      // An error spike: in the last hour at least 20 tasks and 30% or more of them failed.
+      const now = clock();
+      for (const agentId of agentIds) {
+        const hours = await telemetry.rollups(agentId, 'hour', new Date(now.getTime() - 3_600_000), new Date(now.getTime() + 3_600_000));
+        const count = hours.reduce((n, h) => n + h.count, 0);
+        const failures = hours.reduce((n, h) => n + h.outcomes.failure, 0);
+        if (count >= ERROR_SPIKE.minTasks && failures / count >= ERROR_SPIKE.failureRate) {
+          const agent = await s.agents.get(agentId);
+          await alerts.raise({
+            kind: 'error-spike',
+            agentId,
+            severity: 'critical',
+            summary: `${agent?.name ?? agentId}: ${failures} of its last ${count} tasks failed (${Math.round((failures / count) * 100)}% in the past hour).`,
+            details: { agentName: agent?.name ?? agentId, failures, count },
+          });
+        }
+      }
+    },
     onUnregistered: async (agentIds) => {
       for (const agentId of agentIds) {
         await alerts.raise({

@@ -49,6 +49,8 @@ export const alertDataSchema = z.object({
   canRespond: z.boolean(),
   /** Whether "Suspend agent" applies (a registered agent). */
   canSuspend: z.boolean(),
+  /** Whether "Block" applies (a shadow agent: its telemetry is refused from then on). */
+  canBlock: z.boolean().default(false),
 });
 
 /** Slack action ids / Teams verbs of the supervision cards; values/data carry `{ checkInId }` or `{ alertId }`. */
@@ -63,4 +65,5 @@ export const SUPERVISION_ACTIONS = {
   alertSnooze24h: 'alert_snooze_24h',
   alertResolve: 'alert_resolve',
   alertSuspend: 'alert_suspend',
+  alertBlock: 'alert_block',
 } as const;

@@ -16,6 +16,7 @@ export const ALERT_VERBS = [
   'alert_snooze_24h',
   'alert_resolve',
   'alert_suspend',
+  'alert_block',
 ] as const;
 export const CHECKIN_VERBS = ['checkin_keep', 'checkin_retrain', 'checkin_retire'] as const;
 export type AlertVerb = (typeof ALERT_VERBS)[number];
@@ -49,6 +50,9 @@ export class SupervisionChat {
         break;
       case 'alert_suspend':
         return this.requestSuspension(person, alertId);
+      case 'alert_block':
+        await alerts.blockShadow(person.email, alertId, (agentId) => this.supervision.telemetry.block(agentId, person.email));
+        break;
     }
     const alert = await this.supervision.alertRepo.get(alertId);
     if (!alert) throw new NotFoundError('the alert', alertId);

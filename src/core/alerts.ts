@@ -193,6 +193,18 @@ export class AlertService {
     return alert;
   }
 
+  /** Blocks an unregistered agent's telemetry (a shadow alert's Block button) and resolves the alert. */
+  async blockShadow(actor: string, alertId: string, block: (agentId: string) => Promise<void>): Promise<AlertRecord> {
+    this.assertResponder(actor);
+    const alert = await this.deps.alerts.get(String(alertId));
+    if (!alert) throw new NotFoundError('the alert', String(alertId));
+    if (alert.kind !== 'shadow')
+      throw new InvalidInputError('Only an unregistered (shadow) agent can be blocked; suspend a registered one.');
+    await block(alert.agentId);
+    await this.audited(actor, 'agent.blocked', alert, { blockedAgentId: alert.agentId });
+    return this.resolve(actor, alertId);
+  }
+
   /** A due timer: escalate, re-notify or wake from snooze; a stale timer changes nothing. */
   async onTimer(timer: AlertTimer): Promise<void> {
     const current = await this.deps.alerts.get(timer.alertId);

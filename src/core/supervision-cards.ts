@@ -84,6 +84,7 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
         ...(stateLabel ? { stateLabel } : {}),
         canRespond: responder && (alert.status === 'open' || alert.status === 'snoozed'),
         canSuspend: alert.kind !== 'shadow' && alert.kind !== 'retired-key',
+        canBlock: responder && alert.kind === 'shadow' && alert.status !== 'resolved',
       },
     };
   }

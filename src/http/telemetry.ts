@@ -13,6 +13,8 @@ export interface TelemetryRouteDeps {
   onUnregistered(agentIds: string[]): Promise<void>;
   /** Called when a key of a retired agent is used (a retired agent that still runs). */
   onRetiredKey(agentId: string): Promise<void>;
+  /** Called after new events were stored, with the agents they concern (error-spike detection). */
+  onIngested?(agentIds: string[]): Promise<void>;
   log: Logger;
   /** Largest accepted body. */
   bodyLimit?: string;
@@ -61,9 +63,15 @@ export function createTelemetryRouter(deps: TelemetryRouteDeps): Router {
       let accepted = valid;
       const extra: Rejection[] = [];
       if (principal.kind === 'platform' && valid.length > 0) {
-        const known = await deps.store.knownAgents([...new Set(valid.map((v) => v.event.agentId))]);
+        const ids = [...new Set(valid.map((v) => v.event.agentId))];
+        const known = await deps.store.knownAgents(ids);
+        const blocked = await deps.store.blocked(ids);
         const unknown = new Set<string>();
         accepted = valid.filter(({ index, event }) => {
+          if (blocked.has(event.agentId)) {
+            extra.push({ index, eventId: event.eventId, reason: `agentId: ${event.agentId} is blocked by IT` });
+            return false;
+          }
           const status = known.get(event.agentId);
           if (status && LIVE.has(status)) return true;
           if (!status) unknown.add(event.agentId);
@@ -75,6 +83,11 @@ export function createTelemetryRouter(deps: TelemetryRouteDeps): Router {
           await deps.onUnregistered([...unknown]).catch((err: unknown) => deps.log.error({ err }, 'could not raise shadow-agent alerts'));
       }
       const stored = await deps.store.ingest(accepted.map((v) => v.event));
+      if (stored.inserted > 0 && deps.onIngested) {
+        await deps
+          .onIngested([...new Set(accepted.map((v) => v.event.agentId))])
+          .catch((err: unknown) => deps.log.error({ err }, 'error-spike check failed'));
+      }
       const result: IngestResult = {
         accepted: stored.inserted,
         duplicates: stored.duplicates,

@@ -148,6 +148,22 @@ export function createTelemetryStore(connection: Connection) {
       return { agentId: String(doc._id), status: String(doc.status), revoked: Boolean(credential?.revokedAt) };
     },
 
+    /** Refuses an (unregistered) agent id's telemetry from now on. */
+    async block(agentId: string, by: string): Promise<void> {
+      await connection
+        .collection('telemetry_blocked')
+        .updateOne({ _id: String(agentId) as never }, { $setOnInsert: { by, at: new Date() } }, { upsert: true });
+    },
+
+    /** Which of these agent ids are blocked. */
+    async blocked(agentIds: string[]): Promise<Set<string>> {
+      const docs = await connection
+        .collection('telemetry_blocked')
+        .find({ _id: { $in: agentIds.map(String) as never[] } })
+        .toArray();
+      return new Set(docs.map((d) => String(d._id)));
+    },
+
     /** Which of these agent ids exist in the registry. */
     async knownAgents(agentIds: string[]): Promise<Map<string, string>> {
       const docs = await connection

@@ -115,4 +115,45 @@ describe('POST /api/v1/telemetry', () => {
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({ kind: 'shadow', occurrences: 2 });
   });
+
+  it('a burst of failures raises one error-spike alert at once', async () => {
+    const { agent, key } = await agentWithKey('Flaky Bot');
+    const now = new Date().toISOString();
+    const events = Array.from({ length: 30 }, (_, i) => ({
+      eventId: `f${i}`,
+      time: now,
+      taskType: 'answer',
+      outcome: i % 2 ? 'failure' : 'success',
+      latencyMs: 100,
+      costUSD: 0.001,
+    }));
+    expect((await post(key, { events: events.slice(0, 15) })).status).toBe(200);
+    expect(await roster.services.supervision.alertRepo.list({ agentId: agent.id, kind: 'error-spike' })).toEqual([]);
+    await post(key, { events: events.slice(15) });
+    const alerts = await roster.services.supervision.alertRepo.list({ agentId: agent.id, kind: 'error-spike' });
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.summary).toBe('Flaky Bot: 15 of its last 30 tasks failed (50% in the past hour).');
+  });
+
+  it('Block on a shadow alert refuses that id from then on and resolves the alert', async () => {
+    const { SupervisionChat } = await import('../../src/channels/chat-supervision.js');
+    const shadow = 'agt_b10cb10cb10cb10c';
+    const event = (eventId: string) => ({
+      events: [{ eventId, agentId: shadow, time: new Date().toISOString(), taskType: 'x', outcome: 'success', latencyMs: 10, costUSD: 0 }],
+    });
+    await post(PLATFORM_KEY, event('b1'));
+    const [alert] = await roster.services.supervision.alertRepo.list({ agentId: shadow });
+    const card = roster.services.supervision.cards.alert(alert!, 'liam.oneill@brightwater.example');
+    expect(card.data).toMatchObject({ canBlock: true, canSuspend: false });
+    const { loadOrgConfig } = await import('../../src/config/org-config.js');
+    const chat = new SupervisionChat(loadOrgConfig('config'), roster.services.supervision, roster.services.agents, roster.services.engine);
+    await expect(
+      chat.alertAction(roster.chat.person('daniel.okafor@brightwater.example')!, 'alert_block', alert!.id),
+    ).rejects.toMatchObject({ code: 'forbidden' });
+    const after = await chat.alertAction(roster.chat.person('liam.oneill@brightwater.example')!, 'alert_block', alert!.id);
+    expect(after.data).toMatchObject({ status: 'resolved', canBlock: false });
+    const res = await post(PLATFORM_KEY, event('b2'));
+    expect(((await res.json()) as { rejected: Array<{ reason: string }> }).rejected[0]!.reason).toBe(`agentId: ${shadow} is blocked by IT`);
+    expect(await roster.services.supervision.alertRepo.list({ agentId: shadow, status: ['open'] })).toEqual([]);
+  });
 });
