@@ -80,6 +80,9 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
       publicUrl: env.ROSTER_PUBLIC_URL ?? `http://127.0.0.1:${env.PORT}`,
     });
     const chat = new ChatService(org, services, log.child({ component: 'chat' }));
+    // The directory is read once at start-up: sponsors who left since the last start are handled now.
+    const leavers = await services.leavers.check();
+    if (leavers.leavers.length) log.info(leavers, 'sponsors left the directory; their agents were offered to their managers');
 
     const sched = scheduler;
     http = createHttpServer({

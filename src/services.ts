@@ -18,6 +18,8 @@ import { suspensionSteps } from './core/suspension.js';
 import { Retirement, retirementSteps } from './core/retirement.js';
 import { Development, developmentSteps } from './core/development.js';
 import { Governance } from './core/governance.js';
+import { Leavers } from './core/leavers.js';
+import { createLeaverRepository } from './store/leaver-store.js';
 import { DashboardLinks, fleetView } from './core/fleet.js';
 import { randomBytes } from 'node:crypto';
 import { createDevelopmentRepository } from './store/development-store.js';
@@ -207,6 +209,7 @@ export async function createServices(settings: ServiceSettings) {
     await development.retrainingSweep(clock());
   });
   await agenda.every('1 day', 'retraining.sweep', {}, { skipImmediate: true });
+  const leavers = new Leavers({ org, agents, repo: createLeaverRepository(connection), audit, notifier, clock });
   const dashboard = {
     links: new DashboardLinks(settings.dashboardSecret ?? randomBytes(32).toString('hex')),
     publicUrl: settings.publicUrl ?? 'http://127.0.0.1:3978',
@@ -234,6 +237,7 @@ export async function createServices(settings: ServiceSettings) {
     retirement,
     development,
     governance,
+    leavers,
     registry,
     flows,
   };

@@ -10,7 +10,8 @@ export type OffboardingChatCommand =
   | { name: 'note'; agent: string; text: string; kind: 'failure-mode' | 'high-value-interaction' | 'note' }
   | { name: 'archive'; agent: string }
   | { name: 'update'; agent: string; version: string; metrics: Record<string, string>; changelog: string }
-  | { name: 'retrain'; agent: string; days: number; reason: string };
+  | { name: 'retrain'; agent: string; days: number; reason: string }
+  | { name: 'sponsor'; agent: string };
 
 export const OFFBOARDING_CHAT_COMMANDS = [
   {
@@ -27,6 +28,7 @@ export const OFFBOARDING_CHAT_COMMANDS = [
     description: 'Propose a new version: evaluated against the catalog and the live version, then approved.',
   },
   { usage: 'retrain <agent> postpone <days> <reason>', description: 'Postpone a due retraining, saying why.' },
+  { usage: 'sponsor accept <agent>', description: 'Take over the sponsorship of an agent whose sponsor left, when it was offered to you.' },
 ];
 
 /** Splits words, keeping "quoted names" together. */
@@ -48,6 +50,9 @@ export function parseOffboardingCommand(word: string, rest: string[]): Offboardi
       return !m;
     });
     return { name: 'update', agent, version, metrics, changelog: words.join(' ') };
+  }
+  if (word === 'sponsor') {
+    return t[0]?.toLowerCase() === 'accept' && t[1] ? { name: 'sponsor', agent: t[1] } : { name: 'unknown', text };
   }
   if (word === 'retrain') {
     const [agent, verb, days, ...reason] = t;
@@ -76,6 +81,16 @@ export class OffboardingChat {
   ) {}
 
   async run(person: Person, command: OffboardingChatCommand): Promise<CardModel> {
+    if (command.name === 'sponsor') {
+      // The manager may not see the agent yet (another business unit): look it up by id.
+      const target = command.agent.startsWith('agt_') ? await this.services.agents.get(command.agent) : undefined;
+      if (!target) throw new InvalidInputError('Name the agent by its id (agt_…), as in the message you received.');
+      await this.services.leavers.accept(person.email, target.id);
+      return {
+        kind: 'notice',
+        data: { level: 'success', title: `You sponsor ${target.name} now`, text: `${target.name} (${target.id}) is yours to answer for.` },
+      };
+    }
     const agent = await this.find(person, command.agent);
     switch (command.name) {
       case 'retire': {

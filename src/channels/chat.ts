@@ -86,6 +86,7 @@ export function parseChatCommand(raw: string): ChatCommand {
     case 'archive':
     case 'update':
     case 'retrain':
+    case 'sponsor':
       return parseOffboardingCommand(word, rest);
     case 'decisions':
     case 'compliance':
@@ -176,6 +177,7 @@ export class ChatService {
       case 'archive':
       case 'update':
       case 'retrain':
+      case 'sponsor':
         return { card: await new OffboardingChat(this.services, this.org).run(person, command) };
       case 'decisions':
       case 'compliance':

@@ -1,0 +1,113 @@
+import type { OrgConfig } from '../config/schemas.js';
+import { findPersonByEmail } from '../config/directory.js';
+import type { AgentRepository } from './agents.js';
+import type { AuditLog } from './audit.js';
+import { ForbiddenError, NotFoundError, UnknownPersonError } from './errors.js';
+import type { Notifier } from './notifications.js';
+
+/** A sponsorship offered to a leaver's manager. */
+export interface SponsorshipOffer {
+  agentId: string;
+  leaver: string;
+  manager: string;
+  status: 'open' | 'accepted';
+  at: string;
+}
+
+export interface LeaverRepository {
+  /** The directory as Roster last saw it: e-mail → manager. */
+  snapshot(): Promise<Record<string, string | null> | undefined>;
+  saveSnapshot(people: Record<string, string | null>): Promise<void>;
+  /** Creates the offer once (unique per agent and leaver); false when it exists. */
+  offer(offer: SponsorshipOffer): Promise<boolean>;
+  /** Marks an open offer to this manager accepted (atomic); the offer, or undefined when none was open. */
+  accept(agentId: string, manager: string): Promise<SponsorshipOffer | undefined>;
+}
+
+export interface LeaverDeps {
+  org: OrgConfig;
+  agents: AgentRepository;
+  repo: LeaverRepository;
+  audit: AuditLog;
+  notifier: Notifier;
+  clock?: () => Date;
+}
+
+/**
+ * Leavers: when a sponsor disappears from the directory (a new people.yaml at start-up), each of
+ * their agents is offered to their manager, who accepts with `sponsor accept <agent>` or retires
+ * it; an agent left with no sponsor raises the ownerless alert at the next sweep.
+ */
+export class Leavers {
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: LeaverDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  /** Compares the directory with the last snapshot, offers the leavers' agents, saves the new snapshot. */
+  async check(): Promise<{ leavers: string[]; offers: number }> {
+    const current = Object.fromEntries(this.deps.org.people.map((p) => [p.email, p.manager ?? null]));
+    const previous = await this.deps.repo.snapshot();
+    let offers = 0;
+    const leavers = previous ? Object.keys(previous).filter((email) => !(email in current)) : [];
+    if (leavers.length > 0) {
+      const agents = await this.deps.agents.list({ status: ['requested', 'active', 'probation', 'suspended'] });
+      for (const leaver of leavers) {
+        const manager = previous![leaver];
+        for (const agent of agents.filter((a) => a.sponsors.includes(leaver))) {
+          await this.deps.audit.append({
+            actor: { kind: 'system', name: 'directory' },
+            action: 'sponsor.left',
+            subject: { type: 'agent', id: agent.id, agentId: agent.id },
+            details: { leaver, manager },
+          });
+          if (!manager || !findPersonByEmail(this.deps.org, manager)) continue;
+          const created = await this.deps.repo.offer({
+            agentId: agent.id,
+            leaver,
+            manager,
+            status: 'open',
+            at: this.clock().toISOString(),
+          });
+          if (!created) continue;
+          offers += 1;
+          await this.deps.audit.append({
+            actor: { kind: 'system', name: 'directory' },
+            action: 'sponsorship.offered',
+            subject: { type: 'agent', id: agent.id, agentId: agent.id },
+            details: { leaver, manager },
+          });
+          await this.deps.notifier.send(manager, {
+            kind: 'notice',
+            data: {
+              level: 'warning',
+              title: `${agent.name} needs a sponsor`,
+              text: `${leaver} sponsored ${agent.name} (${agent.id}) and has left. As their manager, take it over with "sponsor accept ${agent.id}", or retire it with "retire ${agent.id} <reason>".`,
+            },
+          });
+        }
+      }
+    }
+    await this.deps.repo.saveSnapshot(current);
+    return { leavers, offers };
+  }
+
+  /** The manager accepts the sponsorship offered to them. */
+  async accept(actorEmail: string, agentId: string): Promise<void> {
+    const actor = findPersonByEmail(this.deps.org, String(actorEmail));
+    if (!actor) throw new UnknownPersonError(String(actorEmail));
+    const agent = await this.deps.agents.get(String(agentId));
+    if (!agent) throw new NotFoundError('the agent', String(agentId));
+    const offer = await this.deps.repo.accept(agent.id, actor.email);
+    if (!offer) throw new ForbiddenError(`No sponsorship of ${agent.name} is waiting for you.`);
+    const sponsors = [...new Set([...agent.sponsors.filter((s) => findPersonByEmail(this.deps.org, s)), actor.email])];
+    await this.deps.agents.update(agent.id, { sponsors });
+    await this.deps.audit.append({
+      actor: { kind: 'person', email: actor.email },
+      action: 'sponsorship.accepted',
+      subject: { type: 'agent', id: agent.id, agentId: agent.id },
+      details: { leaver: offer.leaver, sponsors },
+    });
+  }
+}

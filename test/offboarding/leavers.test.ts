@@ -1,0 +1,75 @@
+import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
+import { Leavers } from '../../src/core/leavers.js';
+import { createLeaverRepository } from '../../src/store/leaver-store.js';
+import { ChatService, parseChatCommand } from '../../src/channels/chat.js';
+import { people, startHarness, type Harness } from '../helpers/harness.js';
+import { silentLogger } from '../helpers/logger.js';
+
+const PRIYA = 'priya.raman@brightwater.example';
+
+describe('leavers: a sponsor disappears from the directory', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h?.close();
+  });
+
+  it('offers the agent to the leaver’s manager, who accepts it; with no sponsor left the sweep raises ownerless', async () => {
+    h = await startHarness();
+    const repo = createLeaverRepository(h.db.connection);
+    const id = newAgentId();
+    const now = new Date().toISOString();
+    const agent: AgentRecord = {
+      id,
+      name: 'Ticket Router',
+      catalogRoleId: 'support-assistant',
+      version: '1.0.0',
+      sponsors: [people.tom],
+      businessUnit: 'customer-support',
+      status: 'active',
+      purpose: 'Routes tickets.',
+      requestedBy: people.tom,
+      requestRunId: `run_${id}`,
+      credentials: [],
+      knowledgeNotes: [],
+      complianceTags: [],
+      createdAt: now,
+      updatedAt: now,
+      statusChangedAt: now,
+    };
+    await h.services.agents.insert(agent);
+    // Start-up with the full directory records the snapshot; nobody has left.
+    expect(
+      await new Leavers({ org: h.org, agents: h.services.agents, repo, audit: h.services.audit, notifier: h.notifier }).check(),
+    ).toEqual({ leavers: [], offers: 0 });
+
+    // Tom (managed by Priya) leaves: the next start-up has a directory without him.
+    const withoutTom = { ...h.org, people: h.org.people.filter((p) => p.email !== people.tom) };
+    const leavers = new Leavers({ org: withoutTom, agents: h.services.agents, repo, audit: h.services.audit, notifier: h.notifier });
+    expect(await leavers.check()).toEqual({ leavers: [people.tom], offers: 1 });
+    expect(await leavers.check()).toEqual({ leavers: [], offers: 0 });
+    const offer = h.notifier.to(PRIYA, 'notice').find((m) => String(m.card.data.title) === 'Ticket Router needs a sponsor');
+    expect(String(offer?.card.data.text)).toContain(`sponsor accept ${id}`);
+
+    // Until someone takes it, the agent has no sponsor in the directory: ownerless.
+    const { createSupervision } = await import('../../src/supervision.js');
+    const sup = await createSupervision({
+      connection: h.db.connection,
+      agenda: h.scheduler.agenda,
+      org: withoutTom,
+      audit: h.services.audit,
+      agents: h.services.agents,
+      notifier: h.notifier,
+      log: silentLogger(),
+    });
+    expect((await sup.checkins.sweep(new Date())).ownerless).toBe(1);
+
+    await expect(leavers.accept(people.daniel, id)).rejects.toMatchObject({ code: 'forbidden' });
+    const chat = new ChatService(withoutTom, { ...h.services, leavers } as typeof h.services, silentLogger());
+    const reply = await chat.run(chat.person(PRIYA)!, parseChatCommand(`sponsor accept ${id}`));
+    expect(reply.card).toMatchObject({ kind: 'notice', data: { title: 'You sponsor Ticket Router now' } });
+    expect((await h.services.agents.get(id))?.sponsors).toEqual([PRIYA]);
+    expect((await h.services.audit.export({ agentId: id })).map((e) => e.action)).toEqual(
+      expect.arrayContaining(['sponsor.left', 'sponsorship.offered', 'sponsorship.accepted', 'alert.raised']),
+    );
+  });
+});
