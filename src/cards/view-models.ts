@@ -294,6 +294,10 @@ export const agentProfileDataSchema = z.object({
   knowledgeNotesCount: z.number().int().nonnegative(),
   complianceTags: z.array(text),
   createdAt: displayDate,
+  /** Version history, newest first: e.g. `{ version: '1.2.0', status: 'promoted', at: '3 Jun 2025', changelog: '…', evaluation: 'passed' }`. */
+  versions: z.array(z.object({ version: text, status: text, at: displayDate, changelog: text, evaluation: text })).default([]),
+  /** The latest knowledge notes, e.g. `{ kind: 'failure-mode', text: '…' }`. */
+  notes: z.array(z.object({ kind: text, text })).default([]),
 });
 
 /** `agent-list`: agents as a table-like list. */

@@ -337,6 +337,14 @@ export class ChatService {
       ...(successor ? { successor } : {}),
       knowledgeNotesCount: a.knowledgeNotes.length,
       complianceTags: [...a.complianceTags, ...(access.breakGlassUses ? [`break-glass used ${access.breakGlassUses}×`] : [])],
+      versions: (await this.services.development.versionHistory(a.id)).map((v) => ({
+        version: v.version,
+        status: v.status,
+        at: displayDate(v.promotedAt ?? v.proposedAt),
+        changelog: v.changelog,
+        evaluation: v.evaluation.verdict.passed ? 'evaluation passed' : 'evaluation failed',
+      })),
+      notes: [...a.knowledgeNotes].reverse().map((n) => ({ kind: n.kind, text: n.text })),
       createdAt: displayDate(a.createdAt),
     });
   }

@@ -165,6 +165,11 @@ export class Development {
     return { run, verdict };
   }
 
+  /** The version history of an agent, newest first (proposed, promoted and refused). */
+  versionHistory(agentId: string): Promise<VersionRecord[]> {
+    return this.deps.repo.versions(String(agentId)).then((v) => v.reverse());
+  }
+
   /** Step `version.promote`: the new version goes live (the old one served until now). */
   async promote(run: FlowRun): Promise<Record<string, unknown>> {
     const { agentId, version } = run.context as { agentId: string; version: string };
