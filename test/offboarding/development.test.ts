@@ -87,12 +87,15 @@ describe('versions and retraining (embedded database, scheduler running)', () =>
     // The profile shows the history with changelogs and evaluation results.
     const { ChatService } = await import('../../src/channels/chat.js');
     const { silentLogger } = await import('../helpers/logger.js');
-    const profile = await new ChatService(h.org, h.services, silentLogger()).profile(h.org.people.find((p) => p.email === PRIYA)!, a.id);
-    expect((profile.data as { versions: Array<{ version: string; status: string; changelog: string }> }).versions.map((v) => `${v.version} ${v.status}`)).toEqual([
-      '1.2.0 promoted',
-      '1.1.1 refused',
-      '1.1.0 refused',
-    ]);
+    const profile = await new ChatService(h.org, h.services, silentLogger()).profile(
+      h.org.people.find((p) => p.email === PRIYA)!,
+      a.id,
+    );
+    expect(
+      (profile.data as { versions: Array<{ version: string; status: string; changelog: string }> }).versions.map(
+        (v) => `${v.version} ${v.status}`,
+      ),
+    ).toEqual(['1.2.0 promoted', '1.1.1 refused', '1.1.0 refused']);
   });
 
   it('retraining due → postponed with a reason → overdue escalation to IT admins, by the scheduled job', async () => {

@@ -140,3 +140,60 @@ describe('retirement with a successor (embedded database, scheduler running, tel
     expect(await services.audit.verify()).toMatchObject({ ok: true });
   }, 60_000);
 });
+
+describe('Retire on a check-in card', () => {
+  it('records the choice and starts the retirement flow once', async () => {
+    const roster = await startTestRoster();
+    try {
+      const { SupervisionChat } = await import('../../src/channels/chat-supervision.js');
+      const { loadOrgConfig } = await import('../../src/config/org-config.js');
+      const { generateEvents } = await import('../helpers/synthetic-telemetry.js');
+      const org = loadOrgConfig('config');
+      const id = newAgentId();
+      const at = new Date(Date.now() - 40 * 86_400_000).toISOString();
+      await roster.services.agents.insert({
+        id,
+        name: 'Tired Bot',
+        catalogRoleId: 'support-assistant',
+        version: '1.0.0',
+        sponsors: [people.tom],
+        businessUnit: 'customer-support',
+        status: 'active',
+        purpose: 'Answers.',
+        requestedBy: people.tom,
+        requestRunId: `run_${id}`,
+        credentials: [],
+        knowledgeNotes: [],
+        complianceTags: [],
+        createdAt: at,
+        updatedAt: at,
+        statusChangedAt: at,
+      });
+      await roster.services.supervision.telemetry.ingest(
+        generateEvents({
+          agentId: id,
+          profile: 'accuracy-drop',
+          days: 30,
+          end: new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000),
+          driftDays: 14,
+        }),
+      );
+      const record = await roster.services.supervision.checkins.run(id);
+      const chat = new SupervisionChat(
+        org,
+        roster.services.supervision,
+        roster.services.agents,
+        roster.services.engine,
+        roster.services.retirement,
+      );
+      const tom = org.people.find((p) => p.email === people.tom)!;
+      await chat.checkInAction(tom, 'checkin_retire', record.id);
+      await chat.checkInAction(tom, 'checkin_retire', record.id);
+      const runs = await roster.services.runs.list({ agentId: id, flowId: 'retirement' });
+      expect(runs).toHaveLength(1);
+      expect((await roster.services.agents.get(id))?.status).toBe('retiring');
+    } finally {
+      await roster.stop();
+    }
+  }, 60_000);
+});

@@ -78,7 +78,13 @@ export const createTeamsChannel: ChannelFactory = async (deps) => {
     }
   };
 
-  const supervision = new SupervisionChat(org, deps.services.supervision, deps.services.agents, deps.services.engine);
+  const supervision = new SupervisionChat(
+    org,
+    deps.services.supervision,
+    deps.services.agents,
+    deps.services.engine,
+    deps.services.retirement,
+  );
   const routeDeps = { chat, identity, store, log, supervision };
   registerConversation(app, routeDeps);
   registerCardActions(app, routeDeps);
