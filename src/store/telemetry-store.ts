@@ -112,6 +112,14 @@ export function createTelemetryStore(connection: Connection) {
       for (const [id, { filter, inc }] of increments) {
         await RollupModel.collection.updateOne({ _id: id as never }, { $inc: inc, $setOnInsert: filter }, { upsert: true });
       }
+      // Each agent's newest event time, kept beside the rollups so dormancy is one document read.
+      const newest = new Map<string, Date>();
+      for (const e of inserted) if (!newest.has(e.agentId) || newest.get(e.agentId)! < e.time) newest.set(e.agentId, e.time);
+      for (const [agentId, time] of newest) {
+        await connection
+          .collection('telemetry_last')
+          .updateOne({ _id: agentId as never }, { $max: { lastEventAt: time } }, { upsert: true });
+      }
       return { inserted: inserted.length, duplicates: events.length - inserted.length };
     },
 

@@ -78,3 +78,22 @@ describe('check-ins on synthetic telemetry (rollups in the embedded database)', 
     expect(hours.reduce((n, h) => n + h.count, 0)).toBe(100);
   });
 });
+
+describe('dormancy reads one document per agent', () => {
+  it('lastEventAt follows the newest event, whatever order batches arrive in', async () => {
+    const db = await openTestDb();
+    try {
+      const store = createTelemetryStore(db.connection);
+      const agentId = 'agt_000000000000ffff';
+      const base = { agentId, taskType: 'x', outcome: 'success' as const, latencyMs: 10, costUSD: 0 };
+      expect(await store.lastEventAt(agentId)).toBeUndefined();
+      await store.ingest([{ ...base, eventId: 'b', time: new Date('2026-11-20T10:00:00Z') }]);
+      await store.ingest([{ ...base, eventId: 'a', time: new Date('2026-11-19T10:00:00Z') }]);
+      expect((await store.lastEventAt(agentId))?.toISOString()).toBe('2026-11-20T10:00:00.000Z');
+      await store.ingest([{ ...base, eventId: 'c', time: new Date('2026-11-21T10:00:00Z') }]);
+      expect((await store.lastEventAt(agentId))?.toISOString()).toBe('2026-11-21T10:00:00.000Z');
+    } finally {
+      await db.close();
+    }
+  });
+});
