@@ -91,6 +91,8 @@ export interface AgentFilter {
   requestedBy?: string;
   businessUnit?: string;
   status?: AgentStatus[];
+  /** At most this many, newest first: 500 unless set; 0 for all (the check-in sweep). */
+  limit?: number;
 }
 
 /** Persistence of agents; implemented with mongoose in src/store. */

@@ -146,7 +146,7 @@ export class CheckInService {
     let ran = 0;
     let dormant = 0;
     let ownerless = 0;
-    for (const agent of await this.deps.agents.list({ status: ['active', 'probation'] })) {
+    for (const agent of await this.deps.agents.list({ status: ['active', 'probation'], limit: 0 })) {
       const role = roleById(this.deps.org, agent.catalogRoleId);
       if (role && (await this.deps.checkins.claimDue(agent.id, now, new Date(now.getTime() + role.checkInCadence.ms)))) {
         await this.run(agent.id, now);

@@ -66,7 +66,11 @@ export function createAgentRepository(connection: Connection): AgentRepository &
       if (filter.requestedBy) query.requestedBy = String(filter.requestedBy);
       if (filter.businessUnit) query.businessUnit = String(filter.businessUnit);
       if (filter.status) query.status = { $in: filter.status.map(String) };
-      const docs = await Agent.collection.find(query).sort({ createdAt: -1 }).limit(500).toArray();
+      const docs = await Agent.collection
+        .find(query)
+        .sort({ createdAt: -1 })
+        .limit(filter.limit ?? 500)
+        .toArray();
       return docs.map(fromDoc);
     },
     async transition(id, from, to, patch = {}) {

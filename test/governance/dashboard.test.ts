@@ -82,7 +82,9 @@ describe('GET /dashboard: signed, person-bound links', () => {
     const reply = await chat.run(chat.person(LIAM)!, parseChatCommand('fleet'));
     const agents = await roster.services.agents.list({});
     expect(reply.card).toMatchObject({ kind: 'notice', data: { title: `Fleet: ${agents.length} agents` } });
-    expect(String((reply.card.data as { text?: string }).text)).toContain(`probation ${agents.filter((a) => a.status === 'probation').length}`);
+    expect(String((reply.card.data as { text?: string }).text)).toContain(
+      `probation ${agents.filter((a) => a.status === 'probation').length}`,
+    );
     await expect(chat.run(chat.person(DANIEL)!, parseChatCommand('fleet'))).rejects.toMatchObject({ code: 'forbidden' });
   });
 
