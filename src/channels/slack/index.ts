@@ -98,6 +98,15 @@ export async function createSlackChannel(deps: ChannelDeps): Promise<Channel | u
       endpoints: '/slack/events',
       logger,
       processBeforeResponse: false,
+      // A signed delivery Bolt cannot route (a malformed shape) is the client's error: 400, and
+      // Slack is asked not to retry it. Bolt's default answers 500.
+      processEventErrorHandler: async ({ error, response }) => {
+        if (response.headersSent) return false;
+        log.warn({ err: error }, 'a Slack delivery could not be processed');
+        response.writeHead(400, { 'X-Slack-No-Retry': '1' });
+        response.end();
+        return false;
+      },
     });
     app = new App({ token, receiver, clientOptions, logger, deferInitialization: true });
   }

@@ -244,4 +244,17 @@ describe('Slack app end to end (real Bolt receiver, fake Slack Web API)', () => 
     const health = await fetch(`${roster.baseUrl}/healthz`);
     expect(health.status).toBe(200);
   });
+
+  it('a validly signed delivery of a malformed shape gets 400 (not 500) and no retry', async () => {
+    const res = await fetch(`${roster.baseUrl}/slack/events`, {
+      method: 'POST',
+      ...(() => {
+        const post = interaction({ type: 'block_actions', user: null, actions: [{ action_id: 'approval_approve', value: '{}' }] });
+        return { headers: post.headers, body: post.body };
+      })(),
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('x-slack-no-retry')).toBe('1');
+    expect((await fetch(`${roster.baseUrl}/healthz`)).status).toBe(200);
+  });
 });
