@@ -56,6 +56,21 @@ async function main(): Promise<void> {
     `Roster is running on ${base} (health ${base}/healthz, readiness ${base}/readyz, metrics ${base}/metrics). ` +
       `Slack: POST ${base}/slack/events. Teams: POST ${base}/api/messages (try the Microsoft 365 Agents Playground).`,
   );
+  if (process.stdout.isTTY) {
+    const channels = roster.channels.map((c) => c.name);
+    process.stdout.write(
+      [
+        '',
+        `Roster is running on ${base}`,
+        `  Teams, locally: npm run playground -- --as grace.liu@brightwater.example   (then send "catalog")`,
+        channels.includes('slack')
+          ? '  Slack: connected; type /roster help in your workspace.'
+          : '  Slack: not configured; see "Slack" in the README (config/slack/manifest.*.yaml, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET).',
+        '  Demo data: stop Roster, run npx roster seed demo, start it again.',
+        '',
+      ].join('\n'),
+    );
+  }
 
   let shuttingDown = false;
   const shutdown = (signal: NodeJS.Signals): void => {
