@@ -9,7 +9,9 @@ import { checkRenderedCard } from '../cards/checks.js';
 import { createCardRenderer } from '../cards/render.js';
 import { CARD_KINDS, type CardModel } from '../cards/view-models.js';
 import { loadFlowDefinitions } from '../services.js';
-import { createLogger } from '../logger.js';
+import { createLogger, type Logger } from '../logger.js';
+import type { OrgConfig } from '../config/schemas.js';
+import type { FlowDefinition } from '../flows/schema.js';
 import { openDatabase, type Database } from '../store/database.js';
 import { createAuditLog } from '../store/audit-store.js';
 import { createAgentRepository } from '../store/agent-store.js';
@@ -163,18 +165,7 @@ export async function runCli(argv: string[], io: Io = { out: (l) => console.log(
         io.err('roster compliance: --format is json or csv');
         return EXIT.usage;
       }
-      let org;
-      let flows;
-      try {
-        org = loadOrgConfig(env.ROSTER_CONFIG_DIR);
-        flows = loadFlowDefinitions(env.ROSTER_FLOWS_DIR);
-      } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        err.problems.forEach(io.err);
-        return EXIT.usage;
-      }
-      return withDatabase(io, env, async (db) => {
-        const log = createLogger({ level: 'warn', pretty: false, destination: process.stderr });
+      return withServices(io, env, async (db, org, flows, log) => {
         const services = await servicesFor(db.connection, org, flows, log);
         const report = await services.governance.complianceReport(undefined, values.regulation ? String(values.regulation) : undefined);
         io.out(format === 'csv' ? complianceCsv(report).trimEnd() : JSON.stringify(report, null, 2));
@@ -199,18 +190,7 @@ export async function runCli(argv: string[], io: Io = { out: (l) => console.log(
       });
     }
     case 'seed demo': {
-      let org;
-      let flows;
-      try {
-        org = loadOrgConfig(env.ROSTER_CONFIG_DIR);
-        flows = loadFlowDefinitions(env.ROSTER_FLOWS_DIR);
-      } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        err.problems.forEach(io.err);
-        return EXIT.usage;
-      }
-      return withDatabase(io, env, async (db) => {
-        const log = createLogger({ level: 'warn', pretty: false, destination: process.stderr });
+      return withServices(io, env, async (db, org, flows, log) => {
         const result = await seedDemo(db.connection, org, flows, log);
         io.out(
           `seed demo: ${result.created} agents created, ${result.existing} already there, ${result.events} telemetry events, ${result.checkIns} check-ins, ${result.alerts} alerts`,
@@ -283,6 +263,26 @@ function configCheck(io: Io, dirs: { config: string; flows: string; cards: strin
     `config check: OK — ${org!.people.length} people, ${org!.scopes.length} scopes, ${org!.catalog.length} catalog roles, ${flows!.size} flows, ${CARD_KINDS.length} card kinds × 2 platforms`,
   );
   return EXIT.ok;
+}
+
+/** Loads the configuration and flows, then opens the database; configuration problems exit 2. */
+async function withServices(
+  io: Io,
+  env: Env,
+  work: (db: Database, org: OrgConfig, flows: Map<string, FlowDefinition>, log: Logger) => Promise<number>,
+): Promise<number> {
+  let org: OrgConfig;
+  let flows: Map<string, FlowDefinition>;
+  try {
+    org = loadOrgConfig(env.ROSTER_CONFIG_DIR);
+    flows = loadFlowDefinitions(env.ROSTER_FLOWS_DIR);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    err.problems.forEach(io.err);
+    return EXIT.usage;
+  }
+  const log = createLogger({ level: 'warn', pretty: false, destination: process.stderr });
+  return withDatabase(io, env, (db) => work(db, org, flows, log));
 }
 
 async function withDatabase(io: Io, env: Env, work: (db: Database) => Promise<number>): Promise<number> {
