@@ -3,6 +3,7 @@ import type { AgentRecord } from '../../src/core/agents.js';
 import { startTestRoster } from '../helpers/app.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { buttonClick, interaction, postSlack, SIGNING_SECRET, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
+import { actionElements } from '../helpers/slack-blocks.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 
@@ -10,19 +11,7 @@ const LIAM = { id: 'U04K7R3D9SW', email: 'liam.oneill@brightwater.example' }; //
 const AISHA = { id: 'U04L2V8F5HY', email: 'aisha.khan@brightwater.example' }; // it-admin: approves in the sponsor's place
 const GRACE = { id: 'U04M9X1G3JT', email: 'grace.liu@brightwater.example' }; // security
 
-function elements(blocks: unknown): Array<Record<string, unknown>> {
-  const out: Array<Record<string, unknown>> = [];
-  const walk = (node: unknown) => {
-    if (Array.isArray(node)) node.forEach(walk);
-    else if (node && typeof node === 'object') {
-      const obj = node as Record<string, unknown>;
-      if (typeof obj.action_id === 'string') out.push(obj);
-      Object.values(obj).forEach(walk);
-    }
-  };
-  walk(blocks);
-  return out;
-}
+const elements = actionElements;
 
 const textOf = (value: unknown) => JSON.stringify(value);
 

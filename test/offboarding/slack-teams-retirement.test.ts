@@ -8,25 +8,14 @@ import { eventually } from '../helpers/harness.js';
 import { buttonClick, interaction, postSlack, SIGNING_SECRET, slashCommand } from '../helpers/slack-requests.js';
 import { button, cardText } from '../channels/teams/card-reading.js';
 import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
+import { actionElements } from '../helpers/slack-blocks.js';
 
 const PRIYA = { id: 'U04E6T1V5GA', email: 'priya.raman@brightwater.example' }; // sponsor; Slack
 const MARCUS = { id: 'U04N6Y4K8LV', email: 'marcus.johnson@brightwater.example' }; // compliance; Slack
 const SOFIA = 'sofia.alvarez@brightwater.example'; // a second sponsor who prefers Teams
 const AISHA = { id: 'U04L2V8F5HY', email: 'aisha.khan@brightwater.example' }; // it-admin
 
-function actions(blocks: unknown): Array<Record<string, unknown>> {
-  const out: Array<Record<string, unknown>> = [];
-  const walk = (n: unknown) => {
-    if (Array.isArray(n)) n.forEach(walk);
-    else if (n && typeof n === 'object') {
-      const o = n as Record<string, unknown>;
-      if (typeof o.action_id === 'string') out.push(o);
-      Object.values(o).forEach(walk);
-    }
-  };
-  walk(blocks);
-  return out;
-}
+const actions = actionElements;
 
 describe('retirement sign-off in Slack and Teams', () => {
   let slack: FakeSlack;

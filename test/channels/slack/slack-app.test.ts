@@ -4,6 +4,7 @@ import { FakeSlack } from '../../helpers/fake-slack.js';
 import { eventually, passingEvaluation, SHIPPED_CONFIG } from '../../helpers/harness.js';
 import { loadOrgConfig } from '../../../src/config/org-config.js';
 import { buttonClick, interaction, postSlack, SIGNING_SECRET, sign, slashCommand, viewSubmission } from '../../helpers/slack-requests.js';
+import { actionElements } from '../../helpers/slack-blocks.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 
@@ -12,20 +13,7 @@ const NOAH = { id: 'U04J5M9C1RF', email: 'noah.fischer@brightwater.example' }; /
 const AISHA = { id: 'U04L2V8F5HY', email: 'aisha.khan@brightwater.example' }; // it-admin
 const DANIEL = { id: 'U05D9W4H7LE', email: 'daniel.okafor@brightwater.example' }; // requester in finance
 
-/** Every element with an action_id anywhere in a block list. */
-function elements(blocks: unknown): Array<Record<string, unknown>> {
-  const out: Array<Record<string, unknown>> = [];
-  const walk = (node: unknown) => {
-    if (Array.isArray(node)) node.forEach(walk);
-    else if (node && typeof node === 'object') {
-      const obj = node as Record<string, unknown>;
-      if (typeof obj.action_id === 'string') out.push(obj);
-      Object.values(obj).forEach(walk);
-    }
-  };
-  walk(blocks);
-  return out;
-}
+const elements = actionElements;
 
 const textOf = (value: unknown) => JSON.stringify(value);
 

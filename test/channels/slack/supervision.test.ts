@@ -5,25 +5,14 @@ import { FakeSlack } from '../../helpers/fake-slack.js';
 import { eventually } from '../../helpers/harness.js';
 import { buttonClick, interaction, postSlack, SIGNING_SECRET } from '../../helpers/slack-requests.js';
 import { generateEvents } from '../../helpers/synthetic-telemetry.js';
+import { actionElements } from '../../helpers/slack-blocks.js';
 
 const PRIYA = { id: 'U04E6T1V5GA', email: 'priya.raman@brightwater.example' }; // sponsor, customer-support
 const LIAM = { id: 'U04K7R3D9SW', email: 'liam.oneill@brightwater.example' }; // on-call level 1
 const AISHA = { id: 'U04L2V8F5HY', email: 'aisha.khan@brightwater.example' }; // on-call level 1
 const DAY = 86_400_000;
 
-function buttons(blocks: unknown): Array<Record<string, unknown>> {
-  const out: Array<Record<string, unknown>> = [];
-  const walk = (n: unknown) => {
-    if (Array.isArray(n)) n.forEach(walk);
-    else if (n && typeof n === 'object') {
-      const o = n as Record<string, unknown>;
-      if (typeof o.action_id === 'string') out.push(o);
-      Object.values(o).forEach(walk);
-    }
-  };
-  walk(blocks);
-  return out;
-}
+const buttons = actionElements;
 
 describe('Slack: a drift alert acknowledged and a check-in Retrain', () => {
   let slack: FakeSlack;
