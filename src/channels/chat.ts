@@ -390,16 +390,30 @@ export class ChatService {
     };
   }
 
+  /**
+   * The evaluation form's required numbers, checked without side effects (so Slack can show them
+   * in its 3-second acknowledgement); problems keyed by form field, empty when it may be submitted.
+   */
+  checkEvaluation(values: EvaluationFormValues): Record<string, string> {
+    const missing: Record<string, string> = {};
+    const labels = {
+      accuracy: 'Enter the accuracy (0 to 1).',
+      p95LatencyMs: 'Enter the p95 latency in ms.',
+      costPerTaskUsd: 'Enter the cost per task in USD.',
+    } as const;
+    for (const [field, label] of Object.entries(labels) as Array<[keyof typeof labels, string]>) {
+      const v = values[field];
+      if (v === undefined || v === '' || Number.isNaN(Number(v))) missing[field] = label;
+    }
+    return missing;
+  }
+
   /** Submits evaluation results; the verdict card explains each metric. */
   async submitEvaluation(person: Person, values: EvaluationFormValues): Promise<FormResult> {
     const agent = await this.services.agents.get(values.agentId);
     const role = agent ? roleById(this.org, agent.catalogRoleId) : undefined;
     const roleFitChecked = (values.roleFit ?? []).map((i) => role?.evaluation.roleFit[i]).filter((s): s is string => Boolean(s));
-    const blank = (v: unknown) => v === undefined || v === '';
-    const missing: Record<string, string> = {};
-    if (blank(values.accuracy)) missing.accuracy = 'Enter the accuracy (0 to 1).';
-    if (blank(values.p95LatencyMs)) missing.p95LatencyMs = 'Enter the p95 latency in ms.';
-    if (blank(values.costPerTaskUsd)) missing.costPerTaskUsd = 'Enter the cost per task in USD.';
+    const missing = this.checkEvaluation(values);
     if (Object.keys(missing).length) {
       return { ok: false, errors: missing, reply: await this.evaluationForm(person, values.agentId, values, missing) };
     }

@@ -206,18 +206,7 @@ export class AccessCommands {
 
     const now = this.clock().toISOString();
     const grant: GrantRecord = {
-      id: newGrantId(),
-      agentId: agent.id,
-      scope: scope.id,
-      reason: request.reason,
-      requestedBy: actor.email,
-      approvedBy: [],
-      startsAt: '',
-      expiresAt: '',
-      status: 'pending',
-      source: '',
-      createdAt: now,
-      durationMs,
+      ...pendingGrant(agent.id, scope.id, request.reason, actor.email, '', now, durationMs),
       ...(extended ? { extends: extended.id } : {}),
     };
     const context = this.context(agent, role, scope, grant, durationText, capNote);
@@ -257,20 +246,7 @@ export class AccessCommands {
     const durationMs = Math.min(limit.ms, cap.ms);
     const durationText = durationMs === limit.ms ? limit.text : cap.text;
     const now = this.clock().toISOString();
-    const grant: GrantRecord = {
-      id: newGrantId(),
-      agentId: agent.id,
-      scope: scope.id,
-      reason: request.reason,
-      requestedBy: actor.email,
-      approvedBy: [],
-      startsAt: '',
-      expiresAt: '',
-      status: 'pending',
-      source: 'break-glass',
-      createdAt: now,
-      durationMs,
-    };
+    const grant = pendingGrant(agent.id, scope.id, request.reason, actor.email, 'break-glass', now, durationMs);
     await this.deps.grants.insertMany([grant]);
     await this.deps.audit.append({
       actor: personActor(actor.email),
@@ -702,4 +678,30 @@ export function accessSteps(commands: () => AccessCommands): StepRegistry {
 /** People who hold a role, by e-mail (security is paged for break-glass). */
 export function emailsWithRole(org: OrgConfig, role: string): string[] {
   return peopleWithRole(org, role).map((p) => p.email);
+}
+
+/** A grant as requested: pending, no approvals, its clock not started (it starts at approval). */
+function pendingGrant(
+  agentId: string,
+  scope: string,
+  reason: string,
+  requestedBy: string,
+  source: string,
+  createdAt: string,
+  durationMs: number,
+): GrantRecord {
+  return {
+    id: newGrantId(),
+    agentId,
+    scope,
+    reason,
+    requestedBy,
+    approvedBy: [],
+    startsAt: '',
+    expiresAt: '',
+    status: 'pending',
+    source,
+    createdAt,
+    durationMs,
+  };
 }

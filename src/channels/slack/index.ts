@@ -367,15 +367,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     }
     const userId = parsed.data.user.id;
     const values = readEvaluationForm(parsed.data.view.state.values, parsed.data.view.private_metadata);
-    const missing: Record<string, string> = {};
-    for (const [field, label] of [
-      ['accuracy', 'Enter the accuracy (0 to 1).'],
-      ['p95LatencyMs', 'Enter the p95 latency in ms.'],
-      ['costPerTaskUsd', 'Enter the cost per task in USD.'],
-    ] as const) {
-      const v = values[field];
-      if (v === undefined || v === '' || Number.isNaN(Number(v))) missing[field] = label;
-    }
+    const missing = chat.checkEvaluation(values);
     if (Object.keys(missing).length > 0) {
       await ack({ response_action: 'errors', errors: evaluationErrorsToBlocks(missing) });
       return;
