@@ -1,9 +1,10 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { businessUnitById, hasRole, roleById } from '../config/directory.js';
+import { businessUnitById, roleById } from '../config/directory.js';
 import type { CardModel } from '../cards/view-models.js';
 import { ForbiddenError, NotFoundError } from '../core/errors.js';
 import type { SuspensionContext } from '../core/suspension.js';
 import type { FlowEngine } from '../flows/engine.js';
+import { isAlertResponder } from '../core/alerts.js';
 import type { Supervision } from '../supervision.js';
 import type { AgentRepository } from '../core/agents.js';
 import type { Retirement } from '../core/retirement.js';
@@ -78,7 +79,7 @@ export class SupervisionChat {
 
   /** Suspension is never immediate: it starts the drift-escalation flow for an IT admin to approve. */
   private async requestSuspension(person: Person, alertId: string): Promise<CardModel> {
-    if (!['it-admin', 'security', `oncall:${this.org.settings.alertRotation}`].some((r) => hasRole(person, r))) {
+    if (!isAlertResponder(this.org, person)) {
       throw new ForbiddenError('Only on-call responders, IT admins and security can ask to suspend an agent.');
     }
     const alert = await this.supervision.alertRepo.get(alertId);

@@ -75,6 +75,11 @@ export interface AlertServiceDeps {
   minuteMs?: number;
 }
 
+/** Alert responders: anyone on the alert rotation, IT admins and security. One rule for the service, the cards and the chat. */
+export function isAlertResponder(org: OrgConfig, person: Person): boolean {
+  return [`oncall:${org.settings.alertRotation}`, 'it-admin', 'security'].some((role) => hasRole(person, role));
+}
+
 export const SNOOZE_CHOICES = { '1h': 3_600_000, '4h': 4 * 3_600_000, '24h': 24 * 3_600_000 } as const;
 
 /**
@@ -313,12 +318,10 @@ export class AlertService {
     await this.refreshCards(alert);
   }
 
-  /** Responders: anyone on the alert rotation, IT admins and security. */
   private assertResponder(actor: string): void {
     const person = findPersonByEmail(this.deps.org, actor);
-    const rotation = this.deps.org.settings.alertRotation;
-    if (person && (hasRole(person, `oncall:${rotation}`) || hasRole(person, 'it-admin') || hasRole(person, 'security'))) return;
-    const oncall = peopleWithRole(this.deps.org, `oncall:${rotation}`).map((p) => p.name);
+    if (person && isAlertResponder(this.deps.org, person)) return;
+    const oncall = peopleWithRole(this.deps.org, `oncall:${this.deps.org.settings.alertRotation}`).map((p) => p.name);
     throw new ForbiddenError(`Only the on-call rotation (${oncall.join(', ')}), IT admins and security can act on alerts.`);
   }
 

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { OrgConfig } from '../config/schemas.js';
+import type { OrgConfig, Person } from '../config/schemas.js';
 import { businessUnitById, findPersonByEmail, hasRole, roleById } from '../config/directory.js';
 import type { AgentRepository } from './agents.js';
 import { ForbiddenError, UnknownPersonError } from './errors.js';
@@ -78,12 +78,15 @@ export async function fleetView(deps: FleetDeps): Promise<FleetView> {
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-/** Who may open the dashboard: IT admins and compliance (and the DPO, who reads the compliance part). */
+/** Who may read the fleet view and the dashboard: IT admins and compliance (and the DPO, who reads the compliance part). */
+export function isDashboardReader(person: Person): boolean {
+  return ['it-admin', 'compliance', 'dpo'].some((role) => hasRole(person, role));
+}
+
 export function assertDashboardReader(org: OrgConfig, email: string): void {
   const person = findPersonByEmail(org, email);
   if (!person) throw new UnknownPersonError(email);
-  if (!['it-admin', 'compliance', 'dpo'].some((r) => hasRole(person, r)))
-    throw new ForbiddenError('The dashboard is for IT admins, compliance and the DPO.');
+  if (!isDashboardReader(person)) throw new ForbiddenError('The dashboard is for IT admins, compliance and the DPO.');
 }
 
 /**

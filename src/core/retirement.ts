@@ -7,6 +7,7 @@ import type { FlowRun, RunRepository, StepRegistry } from '../flows/types.js';
 import type { AgentRecord, AgentRepository, GrantRepository, KnowledgeNote } from './agents.js';
 import { sha256 } from './agents.js';
 import { canonicalJson, type AuditLog } from './audit.js';
+import { isAlertResponder } from './alerts.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, RosterError, UnknownPersonError } from './errors.js';
 import { canTransition, type AgentStatus } from './lifecycle.js';
 import type { Notifier } from './notifications.js';
@@ -125,8 +126,7 @@ export class Retirement {
     const actor = findPersonByEmail(this.deps.org, String(actorEmail));
     if (!actor) throw new UnknownPersonError(String(actorEmail));
     const agent = await this.agent(agentId);
-    const oncall = `oncall:${this.deps.org.settings.alertRotation}`;
-    if (!(agent.sponsors.includes(actor.email) || ['it-admin', 'security', oncall].some((r) => hasRole(actor, r)))) {
+    if (!(agent.sponsors.includes(actor.email) || isAlertResponder(this.deps.org, actor))) {
       throw new ForbiddenError(`Only ${agent.name}'s sponsors, IT admins, security and on-call can add knowledge notes.`);
     }
     const parsed = noteSchema.safeParse(input);

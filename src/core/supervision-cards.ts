@@ -1,7 +1,7 @@
 import type { OrgConfig } from '../config/schemas.js';
 import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
 import type { AgentRecord } from './agents.js';
-import type { AlertPresenter, AlertRecord } from './alerts.js';
+import { isAlertResponder, type AlertPresenter, type AlertRecord } from './alerts.js';
 import type { CheckInPresenter, CheckInRecord } from './checkins.js';
 import type { OutgoingCard } from './notifications.js';
 import { displayDate } from './presenter.js';
@@ -51,9 +51,7 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
     const levels = this.org.rotations.find((r) => r.id === alert.rotation)?.levels ?? [];
     const paged = (levels[alert.level] ?? []).map((e) => findPersonByEmail(this.org, e)?.name ?? e);
     const person = findPersonByEmail(this.org, viewer);
-    const responder = Boolean(
-      person && (hasRole(person, `oncall:${alert.rotation}`) || hasRole(person, 'it-admin') || hasRole(person, 'security')),
-    );
+    const responder = Boolean(person && isAlertResponder(this.org, person));
     const name = (email?: string) => (email ? (findPersonByEmail(this.org, email)?.name ?? email) : '');
     const stateLabel =
       alert.status === 'acknowledged'

@@ -6,7 +6,7 @@ import type { OrgConfig } from '../config/schemas.js';
 import { findPersonByEmail, hasRole } from '../config/directory.js';
 import { DEFAULT_CARDS_DIR } from '../cards/templates.js';
 import type { ComplianceReport } from '../core/governance.js';
-import type { DashboardLinks, FleetView } from '../core/fleet.js';
+import { isDashboardReader, type DashboardLinks, type FleetView } from '../core/fleet.js';
 import type { Logger } from '../logger.js';
 
 export interface DashboardDeps {
@@ -39,7 +39,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
     try {
       const email = deps.links.verify(req.query.token);
       const person = email ? findPersonByEmail(deps.org, email) : undefined;
-      if (!person || !['it-admin', 'compliance', 'dpo'].some((r) => hasRole(person, r))) {
+      if (!person || !isDashboardReader(person)) {
         res
           .status(401)
           .type('text/plain')
