@@ -1,6 +1,5 @@
 import type { AuditEntry } from '../../src/core/audit.js';
-import { isRosterError } from '../../src/core/errors.js';
-import { eventually, FAST_FLOWS, passingEvaluation, people, startHarness, type Harness } from '../helpers/harness.js';
+import { errorOf, eventually, FAST_FLOWS, passingEvaluation, people, startHarness, type Harness } from '../helpers/harness.js';
 
 const HR_ROLE = 'hr-onboarding-assistant'; // high risk, touches PII and health data
 
@@ -13,16 +12,6 @@ async function requestHrAgent(h: Harness, name = 'Onboarding Buddy') {
     sponsors: [people.amara],
     justification: 'Onboarding volume doubled this year.',
   });
-}
-
-async function errorOf(p: Promise<unknown>): Promise<{ code: string; userMessage: string }> {
-  try {
-    await p;
-  } catch (err) {
-    if (isRosterError(err)) return { code: err.code, userMessage: err.userMessage };
-    throw err;
-  }
-  throw new Error('expected a coded error');
 }
 
 const actions = (entries: AuditEntry[]) => entries.map((e) => e.action);

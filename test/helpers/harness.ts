@@ -1,5 +1,8 @@
 import path from 'node:path';
 import { loadOrgConfig } from '../../src/config/org-config.js';
+import type { AccessSettings } from '../../src/core/access.js';
+import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
+import { isRosterError } from '../../src/core/errors.js';
 import type { OrgConfig } from '../../src/config/schemas.js';
 import { createScheduler, type Scheduler } from '../../src/jobs/scheduler.js';
 import { createServices, type Services } from '../../src/services.js';
@@ -25,7 +28,9 @@ export interface Harness {
 }
 
 /** Services on a fresh database with a running scheduler and a recording notifier. */
-export async function startHarness(options: { flows?: string; db?: TestDb; notifier?: RecordingNotifier } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { flows?: string; db?: TestDb; notifier?: RecordingNotifier; access?: Partial<AccessSettings> } = {},
+): Promise<Harness> {
   const db = options.db ?? (await openTestDb());
   const org = loadOrgConfig(SHIPPED_CONFIG);
   const notifier = options.notifier ?? new RecordingNotifier();
@@ -37,6 +42,7 @@ export async function startHarness(options: { flows?: string; db?: TestDb; notif
     log: silentLogger(),
     notifier,
     flows: options.flows ?? SHIPPED_FLOWS,
+    ...(options.access ? { access: options.access } : {}),
   });
   await scheduler.start();
   let closed = false;
@@ -92,4 +98,40 @@ export async function eventually<T>(probe: () => Promise<T | undefined | false> 
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** An agent record as the store holds it: active, in customer support, sponsored by Tom; override what a test needs. */
+export function agentRecord(overrides: Partial<AgentRecord> = {}): AgentRecord {
+  const now = new Date().toISOString();
+  const id = overrides.id ?? newAgentId();
+  return {
+    id,
+    name: 'Support Copilot',
+    catalogRoleId: 'support-assistant',
+    version: '1.0.0',
+    sponsors: [people.tom],
+    businessUnit: 'customer-support',
+    status: 'active',
+    purpose: 'Drafts replies to customer tickets.',
+    requestedBy: overrides.sponsors?.[0] ?? people.tom,
+    requestRunId: `run_${id}`,
+    credentials: [],
+    knowledgeNotes: [],
+    complianceTags: [],
+    createdAt: now,
+    updatedAt: now,
+    statusChangedAt: now,
+    ...overrides,
+  };
+}
+
+/** The coded error a promise rejects with (fails the test when it resolves or throws something else). */
+export async function errorOf(p: Promise<unknown>): Promise<{ code: string; userMessage: string }> {
+  try {
+    await p;
+  } catch (err) {
+    if (isRosterError(err)) return { code: err.code, userMessage: err.userMessage };
+    throw err;
+  }
+  throw new Error('expected a coded error');
 }

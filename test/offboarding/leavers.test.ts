@@ -1,8 +1,7 @@
-import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
 import { Leavers } from '../../src/core/leavers.js';
 import { createLeaverRepository } from '../../src/store/leaver-store.js';
 import { ChatService, parseChatCommand } from '../../src/channels/chat.js';
-import { people, startHarness, type Harness } from '../helpers/harness.js';
+import { agentRecord, people, startHarness, type Harness } from '../helpers/harness.js';
 import { silentLogger } from '../helpers/logger.js';
 
 const PRIYA = 'priya.raman@brightwater.example';
@@ -16,26 +15,8 @@ describe('leavers: a sponsor disappears from the directory', () => {
   it('offers the agent to the leaver’s manager, who accepts it; with no sponsor left the sweep raises ownerless', async () => {
     h = await startHarness();
     const repo = createLeaverRepository(h.db.connection);
-    const id = newAgentId();
-    const now = new Date().toISOString();
-    const agent: AgentRecord = {
-      id,
-      name: 'Ticket Router',
-      catalogRoleId: 'support-assistant',
-      version: '1.0.0',
-      sponsors: [people.tom],
-      businessUnit: 'customer-support',
-      status: 'active',
-      purpose: 'Routes tickets.',
-      requestedBy: people.tom,
-      requestRunId: `run_${id}`,
-      credentials: [],
-      knowledgeNotes: [],
-      complianceTags: [],
-      createdAt: now,
-      updatedAt: now,
-      statusChangedAt: now,
-    };
+    const agent = agentRecord({ name: 'Ticket Router', purpose: 'Routes tickets.' });
+    const id = agent.id;
     await h.services.agents.insert(agent);
     // Start-up with the full directory records the snapshot; nobody has left.
     expect(

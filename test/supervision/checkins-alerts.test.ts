@@ -1,6 +1,6 @@
 import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
 import { createSupervision, type Supervision } from '../../src/supervision.js';
-import { eventually, people, startHarness, type Harness } from '../helpers/harness.js';
+import { agentRecord, eventually, people, startHarness, type Harness } from '../helpers/harness.js';
 import { silentLogger } from '../helpers/logger.js';
 import { generateEvents, type Profile } from '../helpers/synthetic-telemetry.js';
 
@@ -31,26 +31,16 @@ describe('check-ins and on-call alerts (embedded database, scheduler running)', 
   });
 
   async function activeAgent(name: string, profile: Profile | 'dormant', status: 'active' | 'probation' = 'active'): Promise<AgentRecord> {
-    const id = newAgentId();
-    const now = new Date(NOW.getTime() - 40 * DAY).toISOString();
-    const agent: AgentRecord = {
-      id,
+    const then = new Date(NOW.getTime() - 40 * DAY).toISOString();
+    const agent = agentRecord({
       name,
-      catalogRoleId: 'support-assistant',
-      version: '1.0.0',
-      sponsors: [people.tom],
-      businessUnit: 'customer-support',
       status,
       purpose: 'Answers customer tickets.',
-      requestedBy: people.tom,
-      requestRunId: `run_${id}`,
-      credentials: [],
-      knowledgeNotes: [],
-      complianceTags: [],
-      createdAt: now,
-      updatedAt: now,
-      statusChangedAt: now,
-    };
+      createdAt: then,
+      updatedAt: then,
+      statusChangedAt: then,
+    });
+    const id = agent.id;
     await h.services.agents.insert(agent);
     if (profile !== 'dormant') {
       const end = new Date(Math.floor(NOW.getTime() / DAY) * DAY);
@@ -171,25 +161,7 @@ describe('suspending an agent from an alert', () => {
       const { SupervisionChat } = await import('../../src/channels/chat-supervision.js');
       const chat = new SupervisionChat(h.org, sup, h.services.agents, h.services.engine);
       const id = newAgentId();
-      const now = new Date().toISOString();
-      await h.services.agents.insert({
-        id,
-        name: 'Runaway Drafter',
-        catalogRoleId: 'support-assistant',
-        version: '1.0.0',
-        sponsors: [people.tom],
-        businessUnit: 'customer-support',
-        status: 'probation',
-        purpose: 'Drafts replies.',
-        requestedBy: people.tom,
-        requestRunId: `run_${id}`,
-        credentials: [],
-        knowledgeNotes: [],
-        complianceTags: [],
-        createdAt: now,
-        updatedAt: now,
-        statusChangedAt: now,
-      });
+      await h.services.agents.insert(agentRecord({ id, name: 'Runaway Drafter', status: 'probation', purpose: 'Drafts replies.' }));
       const alert = await sup.alerts.raise({
         kind: 'drift',
         agentId: id,
