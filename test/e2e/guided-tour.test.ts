@@ -1,8 +1,7 @@
-import { existsSync, mkdtempSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { type Browser, type Locator, type Page } from 'playwright-core';
 import { startPlayground, type RunningPlayground } from '../../scripts/playground.js';
 import { createTeamsChannel } from '../../src/channels/teams/index.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
@@ -10,6 +9,7 @@ import { seedDemo } from '../../src/demo/seed-demo.js';
 import { startTestRoster } from '../helpers/app.js';
 import { SHIPPED_CONFIG } from '../helpers/harness.js';
 import { silentLogger } from '../helpers/logger.js';
+import { browserAvailable, freePort, launchChromium } from '../helpers/browser.js';
 
 /*
  * The README's guided tour, first three steps, as a newcomer follows it: the demo is seeded,
@@ -17,30 +17,9 @@ import { silentLogger } from '../helpers/logger.js';
  * "show Refund Triage" and sees what the tour promises.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const LIAM = 'liam.oneill@brightwater.example';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const describeIfChromium = existsSync(CHROMIUM) || process.env.CI ? describe : describe.skip;
+const describeIfChromium = browserAvailable() ? describe : describe.skip;
 
 describeIfChromium('the guided tour in the Agents Playground (headless Chromium)', () => {
   let roster: Awaited<ReturnType<typeof startTestRoster>>;
@@ -59,7 +38,7 @@ describeIfChromium('the guided tour in the Agents Playground (headless Chromium)
       port: await freePort(),
       workDir: path.join(work, 'liam'),
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+    browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();

@@ -1,13 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { type Browser, type Locator, type Page } from 'playwright-core';
 import { startPlayground, type RunningPlayground } from '../../scripts/playground.js';
 import { createTeamsChannel } from '../../src/channels/teams/index.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { startTestRoster } from '../helpers/app.js';
 import { SHIPPED_CONFIG } from '../helpers/harness.js';
+import { browserAvailable, freePort, launchChromium } from '../helpers/browser.js';
 
 /*
  * The Teams app as a person uses it, in the Microsoft 365 Agents Playground (channel msteams,
@@ -16,35 +16,13 @@ import { SHIPPED_CONFIG } from '../helpers/harness.js';
  * engineering approver, gets the approval card proactively in another and approves it.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-/** From the machine notes: what Chromium needs on a closed network, as root. */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SCREENSHOTS = process.env.ROSTER_E2E_SCREENSHOTS;
 const grace = 'grace.liu@brightwater.example';
 const noah = 'noah.fischer@brightwater.example';
 
 // CI installs Debian's chromium (.ci/run) and must run this; elsewhere it is skipped when Chromium is absent.
-/** A port nobody listens on now (the Playground would silently pick a random one if ours were taken). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
-const describeIfChromium = existsSync(CHROMIUM) || process.env.CI ? describe : describe.skip;
+const describeIfChromium = browserAvailable() ? describe : describe.skip;
 
 describeIfChromium('Teams in the Microsoft 365 Agents Playground (headless Chromium)', () => {
   let roster: Awaited<ReturnType<typeof startTestRoster>>;
@@ -60,7 +38,7 @@ describeIfChromium('Teams in the Microsoft 365 Agents Playground (headless Chrom
       await startPlayground({ org, as: grace, endpoint, port: await freePort(), workDir: path.join(work, 'grace') }),
       await startPlayground({ org, as: noah, endpoint, port: await freePort(), workDir: path.join(work, 'noah') }),
     ];
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    browser = await launchChromium();
     if (SCREENSHOTS) mkdirSync(SCREENSHOTS, { recursive: true });
   }, 90_000);
   afterAll(async () => {

@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { ChatService, parseChatCommand } from '../../src/channels/chat.js';
 import { DashboardLinks } from '../../src/core/fleet.js';
 import { seedDemo } from '../../src/demo/seed-demo.js';
@@ -9,17 +8,8 @@ import { loadOrgConfig } from '../../src/config/org-config.js';
 import { SHIPPED_CONFIG } from '../helpers/harness.js';
 import { silentLogger } from '../helpers/logger.js';
 import { projectRoot } from '../helpers/roster-process.js';
+import { browserAvailable, launchChromium } from '../helpers/browser.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const LIAM = 'liam.oneill@brightwater.example'; // it-admin
 const MARCUS = 'marcus.johnson@brightwater.example'; // compliance
 const DANIEL = 'daniel.okafor@brightwater.example'; // requester
@@ -50,8 +40,8 @@ describe('GET /dashboard: signed, person-bound links', () => {
       .filter((a) => a.status === 'probation')
       .map((a) => a.id)
       .sort();
-    if (!existsSync(CHROMIUM) && !process.env.CI) return; // CI installs Chromium and must run this part
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+    if (!browserAvailable()) return; // CI installs Chromium and must run this part
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       const response = await page.goto(url);
