@@ -48,6 +48,8 @@ export interface ServiceSettings {
   alertMinuteMs?: number;
   /** Grant reminder timing (default 1 day and 1 hour before expiry, for grants longer than a day). */
   access?: Partial<AccessSettings>;
+  /** How often the retraining sweep (due, overdue) runs; default once a day. */
+  retrainingSweepEvery?: string;
 }
 
 export type Services = Awaited<ReturnType<typeof createServices>>;
@@ -208,7 +210,7 @@ export async function createServices(settings: ServiceSettings) {
   agenda.define('retraining.sweep', async () => {
     await development.retrainingSweep(clock());
   });
-  await agenda.every('1 day', 'retraining.sweep', {}, { skipImmediate: true });
+  await agenda.every(settings.retrainingSweepEvery ?? '1 day', 'retraining.sweep', {}, { skipImmediate: true });
   const leavers = new Leavers({ org, agents, repo: createLeaverRepository(connection), audit, notifier, clock });
   const dashboard = {
     links: new DashboardLinks(settings.dashboardSecret ?? randomBytes(32).toString('hex')),
@@ -224,6 +226,8 @@ export async function createServices(settings: ServiceSettings) {
   };
   return {
     dashboard,
+    /** Sends cards to people on their preferred platform. */
+    notifier,
     audit,
     agents,
     grants,

@@ -1,3 +1,4 @@
+import { timerLockLifetime } from './jobs/flow-timers.js';
 import type { Agenda } from 'agenda';
 import type { Connection } from 'mongoose';
 import type { OrgConfig } from './config/schemas.js';
@@ -73,9 +74,14 @@ export async function createSupervision(s: SupervisionSettings) {
     clock,
   });
 
-  s.agenda.define(SupervisionJobs.alertTimer, async (job) => {
-    await alerts.onTimer(job.attrs.data as AlertTimer);
-  });
+  s.agenda.define(
+    SupervisionJobs.alertTimer,
+    async (job) => {
+      await alerts.onTimer(job.attrs.data as AlertTimer);
+    },
+    // Short and idempotent, like flow timers: a crashed process delays a page by 30 s at most.
+    { lockLifetime: timerLockLifetime(s.agenda) },
+  );
   s.agenda.define(SupervisionJobs.sweep, async () => {
     const result = await checkins.sweep(clock());
     if (result.ran || result.dormant || result.ownerless) s.log.info(result, 'check-in sweep');

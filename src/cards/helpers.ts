@@ -62,16 +62,6 @@ function positional(args: unknown[]): unknown[] {
   return args.slice(0, -1);
 }
 
-/** A hash argument as a plain object with its keys sorted, so payloads do not depend on argument order. */
-function sortedHash(options: HelperOptions): Record<string, unknown> {
-  const hash = options.hash as Record<string, unknown>;
-  return Object.fromEntries(
-    Object.keys(hash)
-      .sort()
-      .map((key) => [key, hash[key]]),
-  );
-}
-
 function maxOf(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
 }
@@ -101,6 +91,15 @@ function slackMention(person: PersonLike): string {
 
 function teamsName(person: PersonLike): string {
   return fitText(singleLine(cleanText(person.name)), 100, escapeTeamsMarkdown);
+}
+
+/** An optional object argument merged with the hash arguments, keys sorted (the hash wins). */
+function merged(args: unknown[]): Record<string, unknown> {
+  const options = args.at(-1) as HelperOptions;
+  const base = positional(args)[0];
+  const record = base && typeof base === 'object' && !Array.isArray(base) ? (base as Record<string, unknown>) : {};
+  const all = { ...record, ...(options.hash as Record<string, unknown>) };
+  return Object.fromEntries(Object.keys(all).sort().map((key) => [key, all[key]]));
 }
 
 const logicHelpers: Helpers = {
@@ -159,7 +158,8 @@ const slackHelpers: Helpers = {
     const values = positional(args);
     return jsonStringContent(joinPeople(values[0], maxOf(values[1]), slackMention));
   },
-  payload: (options: HelperOptions) => JSON.stringify(JSON.stringify(sortedHash(options))),
+  /** `{{payload a=x b=y}}` or `{{payload object c=z}}`: a JSON string holding JSON (button values, private_metadata). */
+  payload: (...args: unknown[]) => JSON.stringify(JSON.stringify(merged(args))),
 };
 
 const teamsHelpers: Helpers = {
@@ -171,7 +171,8 @@ const teamsHelpers: Helpers = {
     const values = positional(args);
     return jsonStringContent(joinPeople(values[0], maxOf(values[1]), teamsName));
   },
-  object: (options: HelperOptions) => JSON.stringify(sortedHash(options)),
+  /** `{{object a=x b=y}}` or `{{object object c=z}}`: a JSON object (Action.Execute data). */
+  object: (...args: unknown[]) => JSON.stringify(merged(args)),
 };
 
 /** The helpers a platform's templates may use. */

@@ -31,6 +31,7 @@ export const SLACK_SURFACES: Readonly<Record<CardKind, SlackSurface>> = {
   'access-form': 'modal',
   checkin: 'message',
   alert: 'message',
+  prompt: 'modal',
 };
 
 /** A Slack message: pass `blocks` and `text` (the notification fallback) to chat.postMessage or chat.update. */

@@ -27,6 +27,10 @@ export const checkInDataSchema = z.object({
   /** Who decided, once decided; buttons show only while undecided and the viewer may decide. */
   decision: z.object({ choice: z.enum(['keep', 'retrain', 'retire']), by: text, at: text }).optional(),
   canDecide: z.boolean(),
+  /** Whether the viewer may record a knowledge note from the findings ("Add note"). */
+  canNote: z.boolean().default(false),
+  /** Whether the viewer may read the decisions behind the findings. */
+  canReadDecisions: z.boolean().default(false),
 });
 
 /** `alert`: an on-call page with Acknowledge / Escalate / Snooze / Resolve / Suspend agent. */
@@ -51,6 +55,83 @@ export const alertDataSchema = z.object({
   canSuspend: z.boolean(),
   /** Whether "Block" applies (a shadow agent: its telemetry is refused from then on). */
   canBlock: z.boolean().default(false),
+  /**
+   * The agent's buttons, in order: `alert_register` (shadow: pick a catalog role, then the
+   * request form under the agent's id), `alert_assign_sponsor` (shadow and ownerless),
+   * `alert_note` (a knowledge note), `alert_decisions` (the decisions behind this alert),
+   * `alert_retire` (starts the retirement flow).
+   */
+  agentActions: z
+    .array(z.enum(['alert_register', 'alert_assign_sponsor', 'alert_note', 'alert_decisions', 'alert_retire']))
+    .default([]),
+});
+
+/**
+ * `prompt`: asks for one to three values before an action completes (a note's text, a
+ * postponement's days and reason, a sponsor, a catalog role). Slack: a modal, `callback_id`
+ * `prompt_submit`, `private_metadata` JSON `{ promptVerb, ...payload }`, each input at
+ * `view.state.values[name][name]`. Teams: a card whose `Action.Execute` `prompt_submit` carries
+ * data `{ promptVerb, ...payload }` plus the inputs under their names.
+ */
+export const PROMPT_VERBS = ['alert_register', 'alert_assign_sponsor', 'alert_note', 'checkin_note', 'retrain_postpone'] as const;
+export type PromptVerb = (typeof PROMPT_VERBS)[number];
+export const PROMPT_INPUTS = ['text', 'days', 'sponsor', 'role'] as const;
+export type PromptInputName = (typeof PROMPT_INPUTS)[number];
+
+export const promptDataSchema = z.object({
+  /** Slack modal titles and buttons hold 24 characters: longer ones are cut with an ellipsis. */
+  title: text,
+  text,
+  submitLabel: text,
+  promptVerb: z.enum(PROMPT_VERBS),
+  payload: z.record(z.string().regex(/^[a-zA-Z]{1,40}$/), id),
+  inputs: z
+    .array(
+      z.object({
+        name: z.enum(PROMPT_INPUTS),
+        /** `user`: a Slack user picker; on Teams an e-mail typed in. */
+        kind: z.enum(['text', 'user', 'choice']),
+        label: text,
+        placeholder: z.string().optional(),
+        multiline: z.boolean().default(false),
+        maxLength: z.number().int().positive().max(3000).default(1000),
+        options: z.array(z.object({ value: id, label: text })).max(100).optional(),
+        /** Initial text, or (user, Teams) an e-mail. */
+        value: z.string().optional(),
+        /** Initially chosen option (its `value`) of a `choice`. */
+        selectedId: id.optional(),
+        /** Initial person of a `user` input on Slack. */
+        slackUserId: z.string().regex(/^[UW][A-Z0-9]{2,30}$/).optional(),
+        error: z.string().optional(),
+      }),
+    )
+    .min(1)
+    .max(3),
+});
+
+/** Buttons a `notice` may carry, with the ids their value/data holds. */
+export const NOTICE_ACTIONS = {
+  /** Retraining due: `{ agentId }`. */
+  retrainStart: 'retrain_start',
+  /** Retraining due: `{ agentId }`, opens the postpone prompt. */
+  retrainPostpone: 'retrain_postpone',
+  /** A leaver's manager takes over: `{ agentId }`. */
+  sponsorAccept: 'sponsor_accept',
+  /** A leaver's manager retires the agent instead: `{ agentId }`. */
+  sponsorRetire: 'sponsor_retire',
+  /** Decision log: record this decision as a failure mode, `{ agentId, eventId }`. */
+  decisionRecord: 'decision_record',
+  /** Compliance gap: start the fix, `{ agentId, gap }`. */
+  gapFix: 'gap_fix',
+} as const;
+export type NoticeAction = (typeof NOTICE_ACTIONS)[keyof typeof NOTICE_ACTIONS];
+
+/** A button on a notice (or one of its sections). */
+export const noticeActionSchema = z.object({
+  action: z.enum(Object.values(NOTICE_ACTIONS) as [NoticeAction, ...NoticeAction[]]),
+  label: text,
+  style: z.enum(['primary', 'danger']).optional(),
+  value: z.record(z.string().regex(/^[a-zA-Z]{1,40}$/), id),
 });
 
 /** Slack action ids / Teams verbs of the supervision cards; values/data carry `{ checkInId }` or `{ alertId }`. */
@@ -66,4 +147,14 @@ export const SUPERVISION_ACTIONS = {
   alertResolve: 'alert_resolve',
   alertSuspend: 'alert_suspend',
   alertBlock: 'alert_block',
+  alertRegister: 'alert_register',
+  alertAssignSponsor: 'alert_assign_sponsor',
+  alertRetire: 'alert_retire',
+  alertNote: 'alert_note',
+  alertDecisions: 'alert_decisions',
+  checkInNote: 'checkin_note',
+  checkInDecisions: 'checkin_decisions',
+  ...NOTICE_ACTIONS,
+  /** The prompt's submit (Slack `callback_id`, Teams verb). */
+  promptSubmit: 'prompt_submit',
 } as const;

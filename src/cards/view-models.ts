@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { alertDataSchema, checkInDataSchema } from './supervision-view-models.js';
+import { alertDataSchema, checkInDataSchema, noticeActionSchema, promptDataSchema } from './supervision-view-models.js';
 
 /*
  * View-models: the platform-free input of every card. A Slack or Teams adapter renders one
@@ -130,6 +130,8 @@ export type RequestFormField = z.output<typeof requestFormFieldSchema>;
 export const requestFormDataSchema = z.object({
   roleId: cardIdSchema,
   roleTitle: text,
+  /** Registering an agent that already runs under this id (a shadow agent's Register button). */
+  registerAgentId: cardIdSchema.optional(),
   /** Business units to choose from (Slack shows at most 100). */
   businessUnits: z.array(z.object({ value: cardIdSchema, label: text })).min(1),
   /** Values to show again, e.g. after a validation error. */
@@ -331,6 +333,10 @@ export const homeDataSchema = z.object({
   myAgents: z.array(agentListItemSchema),
   approvals: z.array(homeApprovalSchema),
   openRequests: z.array(z.object({ runId: cardIdSchema, agentName: text, roleTitle: text, statusLabel: text, requestedAt: displayDate })),
+  /** The fleet at a glance, for IT admins (and compliance and the DPO): label and value per line. */
+  fleet: z
+    .object({ title: text, facts: z.array(z.object({ label: text, value: text })).min(1).max(10) })
+    .optional(),
 });
 
 /** `notice`: a short message to a person, such as an error. */
@@ -338,6 +344,10 @@ export const noticeDataSchema = z.object({
   level: z.enum(['info', 'success', 'warning', 'error']),
   title: text,
   text: text,
+  /** Items below the text, each with its own buttons (e.g. one decision of a decision log). */
+  sections: z.array(z.object({ text, actions: z.array(noticeActionSchema).max(3).default([]) })).max(20).optional(),
+  /** Buttons under the whole notice (Teams shows at most five). */
+  actions: z.array(noticeActionSchema).max(5).optional(),
 });
 
 /** `grant-notice`: one access grant and what happened to it, with the buttons the recipient may use. */
@@ -418,6 +428,7 @@ export const cardDataSchemas = {
   'access-form': accessFormDataSchema,
   checkin: checkInDataSchema,
   alert: alertDataSchema,
+  prompt: promptDataSchema,
 } as const;
 
 /** Every kind of card. */

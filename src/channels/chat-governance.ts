@@ -1,7 +1,9 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
 import type { CardModel } from '../cards/view-models.js';
 import type { Services } from '../services.js';
-import { assertDashboardReader } from '../core/fleet.js';
+import { assertDashboardReader, type FleetView } from '../core/fleet.js';
+import { isAlertResponder } from '../core/alerts.js';
+import type { ComplianceGap } from '../core/governance.js';
 
 /** `decisions <agent> [days] [outcome]`, `compliance [regulation]` and `dashboard`. */
 export type GovernanceChatCommand =
@@ -36,6 +38,33 @@ export function parseGovernanceCommand(word: string, rest: string[]): Governance
   return { name: 'decisions', agent, ...(days ? { days: Number(days) } : {}), ...(outcome ? { outcome: outcome.toLowerCase() } : {}) };
 }
 
+/** The fleet view as label/value lines: the `fleet` command and IT admins' home show the same. */
+export function fleetFacts(f: FleetView): Array<{ label: string; value: string }> {
+  const list = (r: Record<string, number>) =>
+    Object.entries(r)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(' · ') || 'none';
+  return [
+    { label: 'Status', value: list(f.byStatus) },
+    { label: 'Business units', value: list(f.byBusinessUnit) },
+    { label: 'Risk tiers', value: list(f.byRiskTier) },
+    { label: 'Open alerts', value: list(f.openAlerts) },
+    { label: 'On probation', value: f.probation.map((p) => p.name).join(', ') || 'none' },
+    { label: 'Cost', value: `$${f.cost.thisMonth} this month (last month $${f.cost.lastMonth})` },
+    {
+      label: 'Value delivered',
+      value: `$${f.value.valueUSD} from ${f.value.tasksThisMonth} tasks${f.value.roi !== null ? ` (${f.value.roi}× cost)` : ''}`,
+    },
+  ];
+}
+
+/** What "Start the fix" does for each kind of gap, as its button says. */
+const GAP_FIX_LABELS: Record<ComplianceGap['kind'], string> = {
+  'pii-scope-without-dpo-approval': 'Ask the DPO to approve',
+  'open-fairness-finding': 'Request retraining',
+  'overdue-access-review': 'Remind the sponsors',
+};
+
 /** Governance views in chat, as readable notices; rules and authorisation are the Governance service's. */
 export class GovernanceChat {
   constructor(
@@ -47,22 +76,14 @@ export class GovernanceChat {
     if (command.name === 'fleet') {
       assertDashboardReader(this.org, person.email);
       const f = await this.services.dashboard.fleet();
-      const list = (r: Record<string, number>) =>
-        Object.entries(r)
-          .map(([k, v]) => `${k} ${v}`)
-          .join(' · ') || 'none';
+      const facts = fleetFacts(f);
       return {
         kind: 'notice',
         data: {
           level: f.probation.length || Object.keys(f.openAlerts).length ? 'warning' : 'info',
           title: `Fleet: ${f.total} agents`,
           text: [
-            `Status: ${list(f.byStatus)}`,
-            `Business units: ${list(f.byBusinessUnit)}`,
-            `Risk tiers: ${list(f.byRiskTier)}`,
-            `Open alerts: ${list(f.openAlerts)}`,
-            `On probation: ${f.probation.map((p) => p.name).join(', ') || 'none'}`,
-            `Cost this month $${f.cost.thisMonth} (last month $${f.cost.lastMonth}); value delivered $${f.value.valueUSD} from ${f.value.tasksThisMonth} tasks${f.value.roi !== null ? ` (${f.value.roi}× cost)` : ''}`,
+            ...facts.map((x) => `${x.label}: ${x.value}`),
             'Charts and the compliance gaps: send "dashboard" for a private link.',
           ].join('\n'),
         },
@@ -79,41 +100,54 @@ export class GovernanceChat {
         (r) =>
           `${r.regulation.toUpperCase()}: ${r.agents.length} agent(s)${r.agents.length ? ` — ${r.agents.map((a) => `${a.agentName} (${a.dataClasses.join(', ')}${a.personalScopes.length ? `; personal-data scopes ${a.personalScopes.join(', ')}` : ''}${a.dpoApprovalOnRecord ? '; DPO approved' : ''})`).join('; ')}` : ''}`,
       );
-      const gaps = report.gaps.map((g) => `⚠️ ${g.detail} Sponsors: ${g.sponsors.join(', ')}.`);
+      const name = (email: string) => this.org.people.find((p) => p.email === email)?.name ?? email;
       return {
         kind: 'notice',
         data: {
           level: report.gaps.length ? 'warning' : 'success',
           title: `Compliance report${command.regulation ? ` (${command.regulation.toUpperCase()})` : ''}: ${report.gaps.length} gap(s)`,
-          text: [
-            ...lines,
-            `Raw telemetry kept ${report.rawEventRetentionDays} days.`,
-            ...(gaps.length ? ['Gaps:', ...gaps] : ['No gaps.']),
-          ].join('\n'),
+          text: [...lines, `Raw telemetry kept ${report.rawEventRetentionDays} days.`, report.gaps.length ? 'Gaps:' : 'No gaps.'].join(
+            '\n',
+          ),
+          sections: report.gaps.slice(0, 20).map((g) => ({
+            text: `⚠️ ${g.detail} Sponsors: ${g.sponsors.map(name).join(', ') || 'none'}.`,
+            actions: [{ action: 'gap_fix', label: GAP_FIX_LABELS[g.kind], style: 'primary', value: { agentId: g.agentId, gap: g.kind } }],
+          })),
         },
-      };
+      } as CardModel;
     }
     const agent = (await this.services.commands.showAgent(person.email, command.agent)).agent;
     const since = command.days ? new Date(Date.now() - command.days * 86_400_000) : undefined;
-    const { entries } = await this.services.governance.decisions(person.email, agent.id, {
-      ...(since ? { since } : {}),
-      ...(command.outcome ? { outcome: command.outcome } : {}),
+    return this.decisionLog(person, agent.id, { ...(since ? { since } : {}), ...(command.outcome ? { outcome: command.outcome } : {}) });
+  }
+
+  /**
+   * An agent's recent decisions, one section each with "Record as failure mode"; also what the
+   * "Decisions behind this" buttons of alerts and check-ins show. Authorisation is the service's.
+   */
+  async decisionLog(person: Person, agentId: string, filter: { since?: Date; outcome?: string; why?: string }): Promise<CardModel> {
+    const { agent, entries } = await this.services.governance.decisions(person.email, agentId, {
+      ...(filter.since ? { since: filter.since } : {}),
+      ...(filter.outcome ? { outcome: filter.outcome } : {}),
       limit: 15,
     });
+    const mayNote = agent.sponsors.includes(person.email) || isAlertResponder(this.org, person);
     return {
       kind: 'notice',
       data: {
         level: 'info',
-        title: `Decisions of ${agent.name}: the ${entries.length} most recent${command.outcome ? ` (${command.outcome})` : ''}`,
+        title: `Decisions of ${agent.name}: the ${entries.length} most recent${filter.outcome ? ` (${filter.outcome})` : ''}`,
         text: entries.length
-          ? entries
-              .map(
-                (e) =>
-                  `${e.time.slice(0, 16).replace('T', ' ')} · ${e.outcome}${e.correctness !== undefined ? ` · correct ${e.correctness}` : ''} · ${Math.round(e.latencyMs)} ms · $${e.costUSD.toFixed(4)}${e.segment ? ` · ${e.segment}` : ''} — ${e.summary}`,
-              )
-              .join('\n')
+          ? `${filter.why ? `${filter.why} ` : ''}Newest first${filter.since ? ` since ${filter.since.toISOString().slice(0, 10)}` : ''}.${mayNote ? " Record a decision as a failure mode to keep it on the agent's profile and in its archive." : ''}`
           : 'No decisions recorded in that window.',
+        sections: entries.map((e) => ({
+          text: `${e.time.slice(0, 16).replace('T', ' ')} · ${e.outcome}${e.correctness !== undefined ? ` · correct ${e.correctness}` : ''} · ${Math.round(e.latencyMs)} ms · $${e.costUSD.toFixed(4)}${e.segment ? ` · ${e.segment}` : ''} — ${e.summary}`,
+          actions:
+            mayNote && /^[\w.:-]{1,200}$/.test(e.eventId)
+              ? [{ action: 'decision_record', label: 'Record as failure mode', value: { agentId: agent.id, eventId: e.eventId } }]
+              : [],
+        })),
       },
-    };
+    } as CardModel;
   }
 }

@@ -79,10 +79,10 @@ export class SupervisionChat {
 
   /** Suspension is never immediate: it starts the drift-escalation flow for an IT admin to approve. */
   private async requestSuspension(person: Person, alertId: string): Promise<CardModel> {
-    if (!isAlertResponder(this.org, person)) {
+    const alert = await this.supervision.alertRepo.get(String(alertId));
+    if (!isAlertResponder(this.org, person, alert?.rotation)) {
       throw new ForbiddenError('Only on-call responders, IT admins and security can ask to suspend an agent.');
     }
-    const alert = await this.supervision.alertRepo.get(alertId);
     if (!alert) throw new NotFoundError('the alert', alertId);
     const agent = await this.agents.get(alert.agentId);
     if (!agent) throw new NotFoundError('the agent', alert.agentId);

@@ -1,7 +1,13 @@
-import { GOVERNANCE_CHAT_COMMANDS, GovernanceChat, parseGovernanceCommand, type GovernanceChatCommand } from './chat-governance.js';
+import {
+  fleetFacts,
+  GOVERNANCE_CHAT_COMMANDS,
+  GovernanceChat,
+  parseGovernanceCommand,
+  type GovernanceChatCommand,
+} from './chat-governance.js';
 import { OFFBOARDING_CHAT_COMMANDS, OffboardingChat, parseOffboardingCommand, type OffboardingChatCommand } from './chat-offboarding.js';
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { businessUnitById, catalogRolesFor, findPersonByEmail, roleById } from '../config/directory.js';
+import { businessUnitById, catalogRolesFor, findPersonByEmail, hasRole, roleById } from '../config/directory.js';
 import { cardModel, type CardModel } from '../cards/view-models.js';
 import type { Services } from '../services.js';
 import type { AgentRecord } from '../core/agents.js';
@@ -11,6 +17,7 @@ import type { ListScope } from '../core/commands.js';
 import type { AgentStatus } from '../core/lifecycle.js';
 import { displayDate, evaluationFormBase } from '../core/presenter.js';
 import type { Logger } from '../logger.js';
+import { CardActionsChat } from './chat-actions.js';
 import { AccessChat, ACCESS_CHAT_COMMANDS, parseAccessCommand, type AccessChatCommand } from './chat-access.js';
 
 /** A chat command as typed (`/roster <words>` in Slack, a plain message in Teams). */
@@ -108,6 +115,8 @@ export interface ChatReply {
 /** Values of the request form, as both platforms read them. */
 export interface RequestFormValues {
   roleId: string;
+  /** Registering a shadow agent under its own id (see {@link CardActionsChat}). */
+  registerAgentId?: string;
   agentName?: string;
   purpose?: string;
   businessUnit?: string;
@@ -137,6 +146,8 @@ export type FormResult = { ok: true; reply: ChatReply; agentId?: string } | { ok
 export class ChatService {
   /** Access requests, break-glass and the buttons of grant cards. */
   readonly access: AccessChat;
+  /** The agent buttons of alerts, check-ins and notices, and their prompts. */
+  readonly actions: CardActionsChat;
 
   constructor(
     private readonly org: OrgConfig,
@@ -144,6 +155,7 @@ export class ChatService {
     private readonly log: Logger,
   ) {
     this.access = new AccessChat(org, services);
+    this.actions = new CardActionsChat(org, services, this);
   }
 
   person(email: string): Person | undefined {
@@ -233,6 +245,7 @@ export class ChatService {
       card: cardModel('request-form', {
         roleId: role.id,
         roleTitle: role.title,
+        ...(values?.registerAgentId ? { registerAgentId: values.registerAgentId } : {}),
         businessUnits: units,
         values: {
           ...(values?.agentName ? { agentName: values.agentName } : {}),
@@ -271,14 +284,21 @@ export class ChatService {
   /** Submits the request form; field problems come back keyed by form field. */
   async submitRequest(person: Person, values: RequestFormValues): Promise<FormResult> {
     try {
-      const { run, agentId } = await this.services.commands.requestAgent(person.email, {
-        roleId: values.roleId,
-        name: values.agentName ?? '',
-        purpose: values.purpose ?? '',
-        businessUnit: values.businessUnit ?? '',
-        sponsors: values.sponsors ?? [],
-        justification: values.justification ?? '',
-      });
+      // Registering a shadow agent: only who may click Register on its open alert may submit.
+      const shadow = values.registerAgentId ? await this.actions.registrableShadow(person, values.registerAgentId) : undefined;
+      const { run, agentId } = await this.services.commands.requestAgent(
+        person.email,
+        {
+          roleId: values.roleId,
+          name: values.agentName ?? '',
+          purpose: values.purpose ?? '',
+          businessUnit: values.businessUnit ?? '',
+          sponsors: values.sponsors ?? [],
+          justification: values.justification ?? '',
+        },
+        shadow ? { agentId: shadow.agentId } : {},
+      );
+      if (shadow) await this.services.supervision.alerts.registrationRequested(person.email, shadow.id, run.id);
       const card = this.services.presenter.status(run);
       return { ok: true, reply: { card: { kind: card.kind, data: card.data } as CardModel }, agentId };
     } catch (err) {
@@ -496,12 +516,14 @@ export class ChatService {
 
   /** The person's dashboard: their agents, approvals waiting for them, their open requests. */
   async home(person: Person): Promise<CardModel> {
-    const [mine, waiting, open] = await Promise.all([
+    const [mine, waiting, open, fleet] = await Promise.all([
       this.services.commands.listAgents(person.email, 'mine'),
       this.services.commands.approvalsWaitingFor(person.email),
       this.services.commands.openRequests(person.email),
+      hasRole(person, 'it-admin') ? this.services.dashboard.fleet() : undefined,
     ]);
     return cardModel('home', {
+      ...(fleet ? { fleet: { title: `Fleet: ${fleet.total} agents`, facts: fleetFacts(fleet) } } : {}),
       person: this.services.presenter.person(person.email),
       myAgents: mine.slice(0, 20).map((a) => this.listItem(a)),
       approvals: waiting.slice(0, 15).map((run) => {

@@ -302,6 +302,10 @@ function checkCatalog(catalog: CatalogFile, known: Known, report: Report): void 
         add(`${at}.businessUnits[${k}]`, `unknown business unit "${unit}"${hint(unit, known.businessUnits)}`);
       }
     });
+    const rotation = role.escalation?.rotation;
+    if (rotation !== undefined && known.rotations && !known.rotations.includes(rotation)) {
+      add(`${at}.escalation.rotation`, `unknown rotation "${rotation}"${hint(rotation, known.rotations)}`);
+    }
     const declared = new Set<string>(role.dataClasses);
     const forbiddenAt = new Map(role.forbiddenScopes.map((entry, k) => [entry.scope, k]));
     const allowedAt = new Map(role.allowedScopes.map((scope, k) => [scope, k]));

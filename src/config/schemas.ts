@@ -63,6 +63,8 @@ export type Channel = z.output<typeof channelSchema>;
  * start again from level 1 at most `maxLoops` times.
  */
 export const escalationSchema = z.strictObject({
+  /** The rotation paged (its levels in order); the organisation's `settings.alertRotation` when absent. */
+  rotation: slugSchema.optional(),
   renotifyMinutes: z.number().int().positive(),
   escalateAfterMinutes: z.number().int().positive(),
   maxLoops: z.number().int().min(0),

@@ -75,9 +75,14 @@ export interface AlertServiceDeps {
   minuteMs?: number;
 }
 
-/** Alert responders: anyone on the alert rotation, IT admins and security. One rule for the service, the cards and the chat. */
-export function isAlertResponder(org: OrgConfig, person: Person): boolean {
-  return [`oncall:${org.settings.alertRotation}`, 'it-admin', 'security'].some((role) => hasRole(person, role));
+/**
+ * Alert responders: anyone on the organisation's alert rotation or on the rotation the alert
+ * pages (a catalog role's escalation policy may name its own), IT admins and security. One rule
+ * for the service, the cards and the chat.
+ */
+export function isAlertResponder(org: OrgConfig, person: Person, rotation?: string): boolean {
+  const rotations = new Set([org.settings.alertRotation, rotation ?? org.settings.alertRotation]);
+  return [...[...rotations].map((r) => `oncall:${r}`), 'it-admin', 'security'].some((role) => hasRole(person, role));
 }
 
 export const SNOOZE_CHOICES = { '1h': 3_600_000, '4h': 4 * 3_600_000, '24h': 24 * 3_600_000 } as const;
@@ -104,6 +109,7 @@ export class AlertService {
     details?: Record<string, unknown>;
   }): Promise<AlertRecord> {
     const now = this.clock().toISOString();
+    const policy = await this.policyFor(input.agentId);
     const candidate: AlertRecord = {
       id: `alr_${randomBytes(8).toString('hex')}`,
       kind: input.kind,
@@ -112,7 +118,7 @@ export class AlertService {
       status: 'open',
       summary: input.summary,
       details: input.details ?? {},
-      rotation: this.deps.org.settings.alertRotation,
+      rotation: policy.rotation ?? this.deps.org.settings.alertRotation,
       level: 0,
       loops: 0,
       occurrences: 1,
@@ -142,7 +148,7 @@ export class AlertService {
   }
 
   async acknowledge(actor: string, alertId: string): Promise<AlertRecord> {
-    this.assertResponder(actor);
+    await this.assertResponder(actor, alertId);
     const alert = await this.mutate(alertId, (a) => {
       if (a.status === 'resolved') throw new RequestClosedError('completed', a.resolvedAt ? new Date(a.resolvedAt) : undefined);
       if (a.status === 'acknowledged') return false;
@@ -156,7 +162,7 @@ export class AlertService {
   }
 
   async escalateNow(actor: string, alertId: string): Promise<AlertRecord> {
-    this.assertResponder(actor);
+    await this.assertResponder(actor, alertId);
     const alert = await this.mutate(alertId, (a) => {
       if (a.status === 'resolved') throw new RequestClosedError('completed', a.resolvedAt ? new Date(a.resolvedAt) : undefined);
       this.climb(a);
@@ -170,7 +176,7 @@ export class AlertService {
   }
 
   async snooze(actor: string, alertId: string, choice: string): Promise<AlertRecord> {
-    this.assertResponder(actor);
+    await this.assertResponder(actor, alertId);
     const ms = SNOOZE_CHOICES[choice as keyof typeof SNOOZE_CHOICES];
     if (!ms) throw new InvalidInputError(`Snooze for ${Object.keys(SNOOZE_CHOICES).join(', ')}.`);
     const until = new Date(this.clock().getTime() + ms);
@@ -186,7 +192,7 @@ export class AlertService {
   }
 
   async resolve(actor: string, alertId: string): Promise<AlertRecord> {
-    this.assertResponder(actor);
+    await this.assertResponder(actor, alertId);
     const alert = await this.mutate(alertId, (a) => {
       if (a.status === 'resolved') return false;
       a.status = 'resolved';
@@ -200,7 +206,7 @@ export class AlertService {
 
   /** Blocks an unregistered agent's telemetry (a shadow alert's Block button) and resolves the alert. */
   async blockShadow(actor: string, alertId: string, block: (agentId: string) => Promise<void>): Promise<AlertRecord> {
-    this.assertResponder(actor);
+    await this.assertResponder(actor, alertId);
     const alert = await this.deps.alerts.get(String(alertId));
     if (!alert) throw new NotFoundError('the alert', String(alertId));
     if (alert.kind !== 'shadow')
@@ -208,6 +214,55 @@ export class AlertService {
     await block(alert.agentId);
     await this.audited(actor, 'agent.blocked', alert, { blockedAgentId: alert.agentId });
     return this.resolve(actor, alertId);
+  }
+
+  /**
+   * "Assign sponsor" on a shadow or ownerless alert. A shadow agent's sponsor is recorded on the
+   * alert (they are told, and may register it); for an ownerless agent, `apply` makes the person
+   * its sponsor and the alert is resolved.
+   */
+  async assignSponsor(actor: string, alertId: string, sponsor: string, apply: (alert: AlertRecord) => Promise<void>): Promise<AlertRecord> {
+    await this.assertResponder(actor, alertId);
+    const person = findPersonByEmail(this.deps.org, String(sponsor));
+    if (!person)
+      throw new InvalidInputError(`${String(sponsor) || 'That person'} is not in the directory.`, { sponsor: 'Not in the directory.' });
+    const current = await this.deps.alerts.get(String(alertId));
+    if (!current) throw new NotFoundError('the alert', String(alertId));
+    if (current.kind !== 'shadow' && current.kind !== 'ownerless')
+      throw new InvalidInputError('A sponsor can be assigned from a shadow-agent or ownerless-agent alert only.');
+    if (current.status === 'resolved')
+      throw new RequestClosedError('completed', current.resolvedAt ? new Date(current.resolvedAt) : undefined);
+    await apply(current);
+    const alert = await this.mutate(current.id, (a) => {
+      a.details = { ...a.details, sponsor: person.email };
+      return true;
+    });
+    await this.audited(actor, 'alert.sponsor-assigned', alert, { sponsor: person.email });
+    if (alert.kind === 'ownerless') return this.resolve(actor, alert.id);
+    const ref = await this.deps.notifier.send(person.email, this.deps.presenter.alert(alert, person.email));
+    if (ref) await this.deps.alerts.saveMessage(alert.id, person.email, ref);
+    return alert;
+  }
+
+  /** "Register": the agent-request run that registers a shadow agent was started; paging stops. */
+  async registrationRequested(actor: string, alertId: string, runId: string): Promise<AlertRecord> {
+    const alert = await this.mutate(alertId, (a) => {
+      if (a.kind !== 'shadow' || a.status === 'resolved') return false;
+      a.details = { ...a.details, registrationRunId: runId, registrationBy: actor };
+      if (a.status !== 'acknowledged') {
+        a.status = 'acknowledged';
+        a.acknowledgedBy = actor;
+        a.acknowledgedAt = this.clock().toISOString();
+      }
+      return true;
+    });
+    await this.audited(actor, 'alert.registration-requested', alert, { runId });
+    return alert;
+  }
+
+  /** Who may act on a shadow alert's Register: responders and the sponsor assigned to it. */
+  mayRegister(actor: Person, alert: AlertRecord): boolean {
+    return alert.kind === 'shadow' && (alert.details.sponsor === actor.email || isAlertResponder(this.deps.org, actor, alert.rotation));
   }
 
   /** A due timer: escalate, re-notify or wake from snooze; a stale timer changes nothing. */
@@ -229,11 +284,11 @@ export class AlertService {
     if (current.status !== 'open') return;
     if (timer.kind === 'renotify') {
       await this.page(current);
-      const policy = await this.policyFor(current);
+      const policy = await this.policyFor(current.agentId);
       await this.deps.timers.schedule(new Date(this.clock().getTime() + policy.renotifyMinutes * this.minute), timer);
       return;
     }
-    const policy = await this.policyFor(current);
+    const policy = await this.policyFor(current.agentId);
     if (current.level + 1 >= this.levels(current).length && current.loops >= policy.maxLoops) return;
     let changed = false;
     const escalated = await this.mutate(current.id, (a) => {
@@ -275,13 +330,14 @@ export class AlertService {
     return rotationLevels(this.deps.org, alert.rotation) ?? [];
   }
 
-  private async policyFor(alert: AlertRecord): Promise<Escalation> {
-    const roleId = await this.deps.roleOf(alert.agentId);
+  /** The escalation policy of the agent's catalog role, else the organisation's default. */
+  private async policyFor(agentId: string): Promise<Escalation> {
+    const roleId = await this.deps.roleOf(agentId);
     return (roleId ? roleById(this.deps.org, roleId)?.escalation : undefined) ?? this.deps.org.settings.defaultEscalation;
   }
 
   private async scheduleNext(alert: AlertRecord): Promise<void> {
-    const policy = await this.policyFor(alert);
+    const policy = await this.policyFor(alert.agentId);
     const now = this.clock().getTime();
     const timer = { alertId: alert.id, level: alert.level, loops: alert.loops };
     await this.deps.timers.schedule(new Date(now + policy.escalateAfterMinutes * this.minute), { ...timer, kind: 'escalate' });
@@ -318,10 +374,11 @@ export class AlertService {
     await this.refreshCards(alert);
   }
 
-  private assertResponder(actor: string): void {
+  private async assertResponder(actor: string, alertId: string): Promise<void> {
+    const rotation = (await this.deps.alerts.get(String(alertId)))?.rotation ?? this.deps.org.settings.alertRotation;
     const person = findPersonByEmail(this.deps.org, actor);
-    if (person && isAlertResponder(this.deps.org, person)) return;
-    const oncall = peopleWithRole(this.deps.org, `oncall:${this.deps.org.settings.alertRotation}`).map((p) => p.name);
+    if (person && isAlertResponder(this.deps.org, person, rotation)) return;
+    const oncall = peopleWithRole(this.deps.org, `oncall:${rotation}`).map((p) => p.name);
     throw new ForbiddenError(`Only the on-call rotation (${oncall.join(', ')}), IT admins and security can act on alerts.`);
   }
 

@@ -66,13 +66,26 @@ export class Commands {
   }
 
   /** Starts the catalog role's request flow; the agent exists from now on with status `requested`. */
-  async requestAgent(actorEmail: string, input: AgentRequestInput): Promise<{ run: FlowRun; agentId: string }> {
+  /**
+   * Requests an agent. `options.agentId` registers an agent that already runs under that id (a
+   * shadow agent; the caller decides who may), so its telemetry counts once it is onboarded.
+   */
+  async requestAgent(
+    actorEmail: string,
+    input: AgentRequestInput,
+    options: { agentId?: string } = {},
+  ): Promise<{ run: FlowRun; agentId: string }> {
     const actor = this.person(actorEmail);
     const request = parseAgentRequest(input);
     const problems = await validateAgentRequest(this.deps.org, this.deps.agents, request);
     if (Object.keys(problems).length > 0) throw new InvalidInputError(Object.values(problems).join(' '), problems);
     const role = roleById(this.deps.org, request.roleId)!;
-    const agentId = newAgentId();
+    if (options.agentId !== undefined) {
+      if (!/^[\w.:-]{1,200}$/.test(String(options.agentId))) throw new InvalidInputError('That agent id cannot be registered.');
+      if (await this.deps.agents.get(String(options.agentId)))
+        throw new InvalidInputError(`${String(options.agentId)} is already registered.`);
+    }
+    const agentId = options.agentId !== undefined ? String(options.agentId) : newAgentId();
     const context: AgentRequestContext = {
       agentId,
       agentName: request.name,

@@ -205,16 +205,11 @@ export class Development {
         if (await this.deps.repo.setRetraining({ agentId: agent.id, state: 'due', dueAt: new Date(dueAt).toISOString() }, current?.state)) {
           due += 1;
           await this.audited(undefined, 'retraining.due', agent.id, { dueAt: new Date(dueAt).toISOString() });
-          for (const sponsor of agent.sponsors) {
-            await this.deps.notifier.send(sponsor, {
-              kind: 'notice',
-              data: {
-                level: 'info',
-                title: `Retraining due: ${agent.name}`,
-                text: `${agent.name} is due for retraining (every ${role.retrainingCadence.text}). Start with "update ${agent.id} <version> <changelog>" after retraining, or postpone with "retrain ${agent.id} postpone <days> <reason>".`,
-              },
-            });
-          }
+          await this.tellSponsors(
+            agent,
+            `Retraining due: ${agent.name}`,
+            `${agent.name} is due for retraining (every ${role.retrainingCadence.text}). Start it, or postpone it with a reason; IT admins are told when it is overdue.`,
+          );
         }
         continue;
       }
@@ -236,6 +231,7 @@ export class Development {
                 level: 'warning',
                 title: `Retraining overdue: ${agent.name}`,
                 text: `${agent.name} was due for retraining on ${current.dueAt.slice(0, 10)}${current.reason ? ` and was postponed ("${current.reason}")` : ''}. Its sponsors: ${agent.sponsors.join(', ')}.`,
+                actions: retrainingActions(agent.id),
               },
             });
           }
@@ -243,6 +239,49 @@ export class Development {
       }
     }
     return { due, overdue };
+  }
+
+  /** "Start retraining": a sponsor or IT admin says the retraining is under way (no more reminders until the next cadence). */
+  async startRetraining(actorEmail: string, agentId: string): Promise<RetrainingRecord> {
+    const actor = this.person(actorEmail);
+    const agent = await this.agent(agentId);
+    if (!agent.sponsors.includes(actor.email) && !hasRole(actor, 'it-admin'))
+      throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can start its retraining.`);
+    const current = await this.deps.repo.retraining(agent.id);
+    if (current?.state === 'started') return current;
+    if (!current) throw new InvalidInputError(`${agent.name} has no retraining due.`);
+    const next: RetrainingRecord = { agentId: agent.id, state: 'started', dueAt: current.dueAt, by: actor.email };
+    if (!(await this.deps.repo.setRetraining(next, current.state)))
+      throw new InvalidInputError('The retraining changed meanwhile; try again.');
+    await this.audited(actor.email, 'retraining.started', agent.id, { dueAt: current.dueAt, was: current.state });
+    return next;
+  }
+
+  /**
+   * Asks for a retraining now (e.g. the fix for an open fairness finding): the retraining becomes
+   * due and the sponsors get Start / Postpone. Nothing changes when one is already due or under way.
+   */
+  async requestRetraining(actorEmail: string, agentId: string, why: string): Promise<RetrainingRecord> {
+    const actor = this.person(actorEmail);
+    const agent = await this.agent(agentId);
+    const current = await this.deps.repo.retraining(agent.id);
+    if (current && current.state !== 'started') return current;
+    if (current?.state === 'started' && Date.parse(current.dueAt) >= this.clock().getTime() - 86_400_000) return current;
+    const next: RetrainingRecord = { agentId: agent.id, state: 'due', dueAt: this.clock().toISOString() };
+    if (!(await this.deps.repo.setRetraining(next, current?.state)))
+      throw new InvalidInputError('The retraining changed meanwhile; try again.');
+    await this.audited(actor.email, 'retraining.requested', agent.id, { why });
+    await this.tellSponsors(agent, `Retraining requested: ${agent.name}`, `${actor.name} asked for ${agent.name} to be retrained: ${why}`);
+    return next;
+  }
+
+  private async tellSponsors(agent: AgentRecord, title: string, text: string): Promise<void> {
+    for (const sponsor of agent.sponsors) {
+      await this.deps.notifier.send(sponsor, {
+        kind: 'notice',
+        data: { level: 'info', title, text, actions: retrainingActions(agent.id) },
+      });
+    }
   }
 
   /** A sponsor postpones a due retraining by some days; a reason is required. */
@@ -289,6 +328,14 @@ export class Development {
       details,
     });
   }
+}
+
+/** Start / Postpone on a "retraining due" notice. */
+function retrainingActions(agentId: string) {
+  return [
+    { action: 'retrain_start', label: 'Start retraining', style: 'primary', value: { agentId } },
+    { action: 'retrain_postpone', label: 'Postpone…', value: { agentId } },
+  ];
 }
 
 /** Named steps of `flows/retraining-promotion.yaml`. */

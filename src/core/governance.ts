@@ -33,6 +33,8 @@ export interface ComplianceReport {
 }
 
 export interface DecisionEntry {
+  /** The client's event id (unique per agent). */
+  eventId: string;
   time: string;
   taskType: string;
   outcome: string;
@@ -51,11 +53,19 @@ export interface GovernanceDeps {
   /** Open alerts of an agent (fairness findings among them). */
   openAlerts(agentId: string): Promise<Array<{ kind: string; summary: string }>>;
   /** Raw events of an agent, newest first. */
-  events(agentId: string, filter: { since?: Date; outcome?: string; limit?: number }): Promise<Array<Record<string, unknown>>>;
+  events(
+    agentId: string,
+    filter: { since?: Date; outcome?: string; limit?: number; eventId?: string },
+  ): Promise<Array<Record<string, unknown>>>;
   clock?: () => Date;
 }
 
 const READERS = ['it-admin', 'security', 'compliance'] as const;
+
+/** Who may read an agent's decisions: its sponsors, IT admins, security and compliance. One rule for the service and the cards. */
+export function isDecisionReader(person: Person, sponsors: readonly string[]): boolean {
+  return sponsors.includes(person.email) || READERS.some((r) => hasRole(person, r));
+}
 
 /**
  * Governance views: an agent's decision log (explainability) and the compliance report per
@@ -72,18 +82,19 @@ export class Governance {
   async decisions(
     actorEmail: string,
     agentId: string,
-    filter: { since?: Date; outcome?: string; limit?: number } = {},
+    filter: { since?: Date; outcome?: string; limit?: number; eventId?: string } = {},
   ): Promise<{ agent: AgentRecord; entries: DecisionEntry[] }> {
     const actor = this.person(actorEmail);
     const agent = await this.deps.agents.get(String(agentId));
     if (!agent) throw new NotFoundError('the agent', String(agentId));
-    if (!(agent.sponsors.includes(actor.email) || READERS.some((r) => hasRole(actor, r)))) {
+    if (!isDecisionReader(actor, agent.sponsors)) {
       throw new ForbiddenError(`Only ${agent.name}'s sponsors, IT admins, security and compliance can read its decisions.`);
     }
     const outcome = filter.outcome && ['success', 'failure', 'handed-to-human'].includes(filter.outcome) ? filter.outcome : undefined;
     const raw = await this.deps.events(agent.id, {
       ...(filter.since ? { since: filter.since } : {}),
       ...(outcome ? { outcome } : {}),
+      ...(filter.eventId !== undefined ? { eventId: String(filter.eventId) } : {}),
       limit: filter.limit ?? 20,
     });
     await this.deps.audit.append({
@@ -95,6 +106,7 @@ export class Governance {
     return {
       agent,
       entries: raw.map((e) => ({
+        eventId: String(e.eventId ?? ''),
         time: new Date(e.time as Date).toISOString(),
         taskType: String(e.taskType),
         outcome: String(e.outcome),

@@ -83,7 +83,11 @@ export class Leavers {
             data: {
               level: 'warning',
               title: `${agent.name} needs a sponsor`,
-              text: `${leaver} sponsored ${agent.name} (${agent.id}) and has left. As their manager, take it over with "sponsor accept ${agent.id}", or retire it with "retire ${agent.id} <reason>".`,
+              text: `${leaver} sponsored ${agent.name} (${agent.id}) and has left. As their manager, take it over, or retire it (sign-offs follow). In chat: "sponsor accept ${agent.id}".`,
+              actions: [
+                { action: 'sponsor_accept', label: 'Accept sponsorship', style: 'primary', value: { agentId: agent.id } },
+                { action: 'sponsor_retire', label: 'Retire agent', style: 'danger', value: { agentId: agent.id } },
+              ],
             },
           });
         }
@@ -93,8 +97,8 @@ export class Leavers {
     return { leavers, offers };
   }
 
-  /** The manager accepts the sponsorship offered to them. */
-  async accept(actorEmail: string, agentId: string): Promise<void> {
+  /** The manager accepts the sponsorship offered to them (also before retiring it: a retirement needs a sponsor). */
+  async accept(actorEmail: string, agentId: string, purpose: 'keep' | 'retire' = 'keep'): Promise<void> {
     const actor = findPersonByEmail(this.deps.org, String(actorEmail));
     if (!actor) throw new UnknownPersonError(String(actorEmail));
     const agent = await this.deps.agents.get(String(agentId));
@@ -107,7 +111,7 @@ export class Leavers {
       actor: { kind: 'person', email: actor.email },
       action: 'sponsorship.accepted',
       subject: { type: 'agent', id: agent.id, agentId: agent.id },
-      details: { leaver: offer.leaver, sponsors },
+      details: { leaver: offer.leaver, sponsors, ...(purpose === 'retire' ? { toRetire: true } : {}) },
     });
   }
 }

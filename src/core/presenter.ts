@@ -162,6 +162,16 @@ export class RunPresenter implements FlowPresenter {
         },
       });
     }
+    if (kind === 'dpo-approved') {
+      return card({
+        kind: 'notice',
+        data: {
+          level: 'success',
+          title: `DPO approval recorded for ${c.agentName}`,
+          text: `${c.agentName} (${c.agentId}) may keep its personal-data access: ${String(c.justification ?? '')}`.trim(),
+        },
+      });
+    }
     if (kind === 'agent-suspended') {
       return card({
         kind: 'notice',

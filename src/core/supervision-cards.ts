@@ -5,6 +5,7 @@ import { isAlertResponder, type AlertPresenter, type AlertRecord } from './alert
 import type { CheckInPresenter, CheckInRecord } from './checkins.js';
 import type { OutgoingCard } from './notifications.js';
 import { displayDate } from './presenter.js';
+import { isDecisionReader } from './governance.js';
 
 const day = (iso: string) => displayDate(iso).split(',')[0]!;
 
@@ -15,6 +16,9 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
   checkIn(record: CheckInRecord, agent: AgentRecord, viewer: string): OutgoingCard {
     const person = findPersonByEmail(this.org, viewer);
     const canDecide = Boolean(person && (agent.sponsors.includes(person.email) || hasRole(person, 'it-admin')));
+    const sponsor = Boolean(person && agent.sponsors.includes(person.email));
+    const canNote = record.findings.length > 0 && Boolean(person && (sponsor || isAlertResponder(this.org, person)));
+    const canReadDecisions = record.findings.length > 0 && Boolean(person && isDecisionReader(person, agent.sponsors));
     return {
       kind: 'checkin',
       data: {
@@ -43,6 +47,8 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
             }
           : {}),
         canDecide,
+        canNote,
+        canReadDecisions,
       },
     };
   }
@@ -51,16 +57,34 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
     const levels = this.org.rotations.find((r) => r.id === alert.rotation)?.levels ?? [];
     const paged = (levels[alert.level] ?? []).map((e) => findPersonByEmail(this.org, e)?.name ?? e);
     const person = findPersonByEmail(this.org, viewer);
-    const responder = Boolean(person && isAlertResponder(this.org, person));
+    const responder = Boolean(person && isAlertResponder(this.org, person, alert.rotation));
     const name = (email?: string) => (email ? (findPersonByEmail(this.org, email)?.name ?? email) : '');
+    const sponsor = typeof alert.details.sponsor === 'string' ? alert.details.sponsor : undefined;
+    const registration = typeof alert.details.registrationRunId === 'string' ? alert.details.registrationRunId : undefined;
     const stateLabel =
-      alert.status === 'acknowledged'
-        ? `Acknowledged by ${name(alert.acknowledgedBy)} on ${displayDate(alert.acknowledgedAt!)}; escalation stopped.`
-        : alert.status === 'snoozed'
-          ? `Snoozed until ${displayDate(alert.snoozedUntil!)}.`
-          : alert.status === 'resolved'
-            ? `Resolved by ${name(alert.resolvedBy)} on ${displayDate(alert.resolvedAt!)}.`
-            : undefined;
+      [
+        alert.status === 'acknowledged'
+          ? `Acknowledged by ${name(alert.acknowledgedBy)} on ${displayDate(alert.acknowledgedAt!)}; escalation stopped.`
+          : alert.status === 'snoozed'
+            ? `Snoozed until ${displayDate(alert.snoozedUntil!)}.`
+            : alert.status === 'resolved'
+              ? `Resolved by ${name(alert.resolvedBy)} on ${displayDate(alert.resolvedAt!)}.`
+              : '',
+        sponsor ? `Sponsor: ${name(sponsor)}.` : '',
+        registration ? `Registration requested by ${name(String(alert.details.registrationBy ?? ''))} (request ${registration}).` : '',
+      ]
+        .filter(Boolean)
+        .join(' ') || undefined;
+    const open = alert.status !== 'resolved';
+    const registered = alert.kind !== 'shadow' && alert.kind !== 'retired-key';
+    const reader = Boolean(person && isDecisionReader(person, []));
+    const agentActions: Array<'alert_register' | 'alert_assign_sponsor' | 'alert_note' | 'alert_decisions' | 'alert_retire'> = [];
+    if (open && alert.kind === 'shadow' && !registration && (responder || (person && sponsor === person.email)))
+      agentActions.push('alert_register');
+    if (open && responder && (alert.kind === 'shadow' || alert.kind === 'ownerless')) agentActions.push('alert_assign_sponsor');
+    if (registered && responder) agentActions.push('alert_note');
+    if (registered && reader) agentActions.push('alert_decisions');
+    if (open && registered && person && hasRole(person, 'it-admin')) agentActions.push('alert_retire');
     return {
       kind: 'alert',
       data: {
@@ -83,6 +107,7 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
         canRespond: responder && (alert.status === 'open' || alert.status === 'snoozed'),
         canSuspend: alert.kind !== 'shadow' && alert.kind !== 'retired-key',
         canBlock: responder && alert.kind === 'shadow' && alert.status !== 'resolved',
+        agentActions,
       },
     };
   }

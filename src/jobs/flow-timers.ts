@@ -12,9 +12,26 @@ export function createFlowTimers(agenda: Agenda): FlowTimers {
   };
 }
 
+/**
+ * How long a process may hold a due timer before another one takes it over. Agenda locks jobs
+ * that fall due within its polling window ahead of time; a process killed while holding such a
+ * lock would delay that reminder or escalation by the whole default lock lifetime (5 minutes).
+ * Timers run in milliseconds, and running one twice is harmless, so a short lock is safe.
+ */
+export const TIMER_LOCK_LIFETIME_MS = 30_000;
+
+/** The lock lifetime for short, idempotent timer jobs: {@link TIMER_LOCK_LIFETIME_MS}, or the scheduler's default when shorter. */
+export function timerLockLifetime(agenda: Agenda): number {
+  return Math.min(TIMER_LOCK_LIFETIME_MS, agenda.attrs.defaultLockLifetime ?? TIMER_LOCK_LIFETIME_MS);
+}
+
 /** Delivers due timers to the engine; the engine ignores stale ones, so a timer that runs twice changes nothing twice. */
 export function defineFlowTimerJob(agenda: Agenda, onTimer: (timer: FlowTimer) => Promise<void>): void {
-  agenda.define(FLOW_TIMER_JOB, async (job) => {
-    await onTimer(job.attrs.data as FlowTimer);
-  });
+  agenda.define(
+    FLOW_TIMER_JOB,
+    async (job) => {
+      await onTimer(job.attrs.data as FlowTimer);
+    },
+    { lockLifetime: timerLockLifetime(agenda) },
+  );
 }

@@ -82,6 +82,37 @@ export async function openDatabase(settings: DatabaseSettings, log: Logger): Pro
   }
 }
 
+/**
+ * The database did not answer in time, or the connection is known to be down. `userTitle` and
+ * `userMessage` are what a person in chat is told.
+ */
+export class DatabaseUnavailableError extends Error {
+  static readonly userTitle = 'Roster is unavailable for a moment';
+  static readonly userMessage = "Roster can't reach its database right now, so nothing was done. Please try again in a minute.";
+  override readonly name = 'DatabaseUnavailableError';
+}
+
+/**
+ * Runs `work` and gives up with {@link DatabaseUnavailableError} at once when `connection` is known
+ * to be down, or after `timeoutMs`. For the few writes a chat delivery needs before it can be
+ * answered: Slack wants its acknowledgement within 3 s, while the driver waits 10 s for a server
+ * that is gone and longer for one that hangs. `work` is not cancelled; a late failure is dropped.
+ */
+export async function answerWithin<T>(connection: Connection | undefined, timeoutMs: number, work: () => Promise<T>): Promise<T> {
+  if (connection && connection.readyState !== 1) throw new DatabaseUnavailableError('the database connection is not open');
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DatabaseUnavailableError(`the database did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  const running = work();
+  try {
+    return await Promise.race([running, timeout]);
+  } finally {
+    clearTimeout(timer);
+    running.catch(() => undefined);
+  }
+}
+
 function hasDatabaseInUri(uri: string): boolean {
   const withoutScheme = uri.replace(/^mongodb(\+srv)?:\/\//, '');
   const slash = withoutScheme.indexOf('/');

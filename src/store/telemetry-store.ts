@@ -192,8 +192,9 @@ export function createTelemetryStore(connection: Connection) {
     },
 
     /** Raw events of an agent, newest first, for the decision log. */
-    async events(agentId: string, filter: { since?: Date; outcome?: string; limit?: number } = {}) {
+    async events(agentId: string, filter: { since?: Date; outcome?: string; limit?: number; eventId?: string } = {}) {
       const query: Record<string, unknown> = { agentId: String(agentId) };
+      if (filter.eventId !== undefined) query._id = `${String(agentId)}:${String(filter.eventId)}`;
       if (filter.since) query.time = { $gte: filter.since };
       if (filter.outcome) query.outcome = String(filter.outcome);
       return Event.collection

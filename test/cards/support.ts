@@ -50,7 +50,26 @@ export const HOSTILE_TEXTS: Readonly<Record<string, string>> = {
 export const HOSTILE_MIX =
   'Hi "q" \\ {{x}} }} 🚀👩🏽‍💻 <!channel> <@U123ABC> <https://evil.example|click> [a](https://evil.example) &amp;\nend';
 
-const ENUM_KEYS = new Set(['kind', 'state', 'riskTier', 'status', 'tone', 'level', 'decision', 'verdict', 'recommendation', 'severity', 'choice']);
+const ENUM_KEYS = new Set([
+  'kind',
+  'state',
+  'riskTier',
+  'status',
+  'tone',
+  'level',
+  'decision',
+  'verdict',
+  'recommendation',
+  'severity',
+  'choice',
+  'action',
+  'style',
+  'promptVerb',
+  'name',
+  'submitLabel',
+]);
+/** Objects and lists whose strings are ids or enum values, never text: button payloads and button lists. */
+const ID_HOLDERS = new Set(['payload', 'agentActions']);
 
 /** Path of a value inside a model: keys and array indexes. */
 export type LeafPath = (string | number)[];
@@ -61,7 +80,11 @@ export function isUserText(leafPath: LeafPath): boolean {
   const parent = leafPath[leafPath.length - 2];
   const grandparent = leafPath[leafPath.length - 3];
   if (key === undefined) return false;
+  if (typeof parent === 'string' && ID_HOLDERS.has(parent)) return false;
   if (typeof key === 'number') return typeof parent === 'string' && !/Ids$/.test(parent);
+  // A notice button's `value` holds its ids; a choice's `value` is an id.
+  if (leafPath.some((k, i) => ['actions', 'options'].includes(String(k)) && typeof leafPath[i + 1] === 'number' && leafPath[i + 2] === 'value'))
+    return false;
   if (ENUM_KEYS.has(key) || /Id$|Ids$/.test(key)) return false;
   if (key === 'value' && grandparent === 'businessUnits') return false;
   if (key === 'businessUnit' && parent === 'values') return false;

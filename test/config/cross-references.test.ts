@@ -32,6 +32,15 @@ describe('checkCrossReferences', () => {
     expect(linesOf(shippedFiles())).toEqual([]);
   });
 
+  it("checks the rotation a catalog role's escalation policy names", () => {
+    const files = shippedFiles();
+    const r = files.catalog.roles.findIndex((role) => role.escalation);
+    files.catalog.roles[r]!.escalation!.rotation = 'ai-op';
+    expect(linesOf(files)).toEqual([`catalog: roles[${r}].escalation.rotation: unknown rotation "ai-op" (did you mean "ai-ops"?)`]);
+    files.catalog.roles[r]!.escalation!.rotation = 'ai-ops';
+    expect(linesOf(files)).toEqual([]);
+  });
+
   it('rejects sponsor as a directory role with a helpful message, and unknown role targets', () => {
     const files = shippedFiles();
     const i = personIndex(files, 'elena.rossi@brightwater.example');

@@ -280,10 +280,11 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
     await eventually(async () => (await agents.get(agentId))?.status === 'rejected');
     const err = await errorOf(commands.decide(people.liam, { runId: run.id, stepId: 'approvals', decision: 'approve' }));
     expect(err).toMatchObject({ code: 'request_closed', userMessage: expect.stringContaining('expired') });
+    // Cards are updated after the run is stored (and after the onFailure action): wait for them.
+    await eventually(() => h.notifier.to(people.grace, 'approval-request')[0]?.card.data.state === 'expired');
     const [card] = h.notifier.to(people.grace, 'approval-request');
     expect(card!.card.data).toMatchObject({ state: 'expired', canDecide: false });
-    const [status] = h.notifier.to(people.amara, 'request-status');
-    expect(String(status!.card.data.statusLabel)).toMatch(/^Expired/);
+    await eventually(() => /^Expired/.test(String(h.notifier.to(people.amara, 'request-status')[0]?.card.data.statusLabel)));
     expect(actions(await h.services.audit.export({ agentId }))).toEqual(expect.arrayContaining(['run.expired', 'agent.rejected']));
   }, 30_000);
 

@@ -33,6 +33,25 @@ describe('GET /dashboard: signed, person-bound links', () => {
     return url.replace(/^http:\/\/127\.0\.0\.1:\d+/, roster.baseUrl);
   };
 
+  it("IT admins' home (Slack App Home, Teams home card) shows the fleet at a glance; others' does not", async () => {
+    const home = await chat.home(chat.person(LIAM)!);
+    const agents = await roster.services.agents.list({});
+    const fleet = (home.data as { fleet?: { title: string; facts: Array<{ label: string; value: string }> } }).fleet!;
+    expect(fleet.title).toBe(`Fleet: ${agents.length} agents`);
+    const fact = (label: string) => fleet.facts.find((f) => f.label === label)!.value;
+    expect(fact('Status')).toContain(`active ${agents.filter((a) => a.status === 'active').length}`);
+    expect(fact('On probation').split(', ').sort()).toEqual(
+      agents
+        .filter((a) => a.status === 'probation')
+        .map((a) => a.name)
+        .sort(),
+    );
+    const view = await roster.services.dashboard.fleet();
+    expect(fact('Cost')).toBe(`$${view.cost.thisMonth} this month (last month $${view.cost.lastMonth})`);
+    expect(fact('Value delivered')).toContain(`$${view.value.valueUSD} from ${view.value.tasksThisMonth} tasks`);
+    for (const email of [MARCUS, DANIEL]) expect((await chat.home(chat.person(email)!)).data).not.toHaveProperty('fleet');
+  });
+
   it('a fresh link opens in headless Chromium with figures matching the database, and a screenshot is saved', async () => {
     const url = await linkFor(MARCUS);
     const agents = await roster.services.agents.list({});

@@ -1,5 +1,7 @@
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { complianceCsv } from '../../src/core/governance.js';
+import { ChatService, parseChatCommand } from '../../src/channels/chat.js';
+import type { DataOf } from '../../src/cards/view-models.js';
 import { seedDemo, servicesFor } from '../../src/demo/seed-demo.js';
 import { loadFlowDefinitions } from '../../src/services.js';
 import { openTestDb, type TestDb } from '../helpers/db.js';
@@ -72,5 +74,43 @@ describe('governance views on the seeded demo (a planted PII gap and a biased ag
     await expect(services.governance.decisions(DANIEL, 'agt_de00000000000003')).rejects.toMatchObject({ code: 'forbidden' });
     await expect(services.governance.complianceReport(DANIEL)).rejects.toMatchObject({ code: 'forbidden' });
     await expect(services.governance.complianceReport(PRIYA)).rejects.toMatchObject({ code: 'forbidden' });
+  });
+
+  it('the chat report puts "start the fix" on each gap: the DPO review closes the PII gap; a fairness gap requests retraining', async () => {
+    const org = loadOrgConfig(SHIPPED_CONFIG);
+    const chat = new ChatService(org, services, silentLogger());
+    const marcus = chat.person(MARCUS)!;
+    const reply = await chat.run(marcus, parseChatCommand('compliance'));
+    const sections = (reply.card.data as DataOf<'notice'>).sections!;
+    const pii = sections.find((s) => s.text.includes('Invoice Matcher') && s.text.includes('crm:read'))!;
+    expect(pii.text).toContain('Sponsors: Maya Chen.');
+    expect(pii.actions).toEqual([
+      {
+        action: 'gap_fix',
+        label: 'Ask the DPO to approve',
+        style: 'primary',
+        value: { agentId: 'agt_de00000000000004', gap: 'pii-scope-without-dpo-approval' },
+      },
+    ]);
+    await expect(chat.actions.click(chat.person(DANIEL)!, 'gap_fix', pii.actions[0]!.value)).rejects.toMatchObject({ code: 'forbidden' });
+
+    const started = await chat.actions.click(marcus, 'gap_fix', pii.actions[0]!.value);
+    expect(started.followUp?.data).toMatchObject({ title: 'DPO review of Invoice Matcher started' });
+    // A second click does not start a second review.
+    const again = await chat.actions.click(marcus, 'gap_fix', pii.actions[0]!.value);
+    expect(again.followUp?.data).toMatchObject({ title: 'The DPO review is already under way' });
+    const [run] = await services.runs.list({ agentId: 'agt_de00000000000004', flowId: 'dpo-review' });
+    expect(run!.waitingFor).toEqual([ELENA]);
+    await services.commands.decide(ELENA, { runId: run!.id, stepId: 'dpo-approval', decision: 'approve' });
+    expect((await services.runs.get(run!.id))?.status).toBe('completed');
+    const after = await services.governance.complianceReport(MARCUS);
+    expect(after.gaps.map((g) => `${g.kind}:${g.agentName}`)).not.toContain('pii-scope-without-dpo-approval:Invoice Matcher');
+
+    const fairness = sections.find((s) => s.actions[0]?.value.gap === 'open-fairness-finding')!;
+    const fix = await chat.actions.click(chat.person(ELENA)!, 'gap_fix', fairness.actions[0]!.value);
+    expect(fix.followUp?.data).toMatchObject({ title: 'Retraining of Refund Triage requested' });
+    expect((await services.audit.export({ agentId: fairness.actions[0]!.value.agentId })).map((e) => e.action)).toContain(
+      'retraining.requested',
+    );
   });
 });

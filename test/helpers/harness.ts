@@ -29,7 +29,15 @@ export interface Harness {
 
 /** Services on a fresh database with a running scheduler and a recording notifier. */
 export async function startHarness(
-  options: { flows?: string; db?: TestDb; notifier?: RecordingNotifier; access?: Partial<AccessSettings> } = {},
+  options: {
+    flows?: string;
+    db?: TestDb;
+    notifier?: RecordingNotifier;
+    access?: Partial<AccessSettings>;
+    /** The services' clock (the scheduler itself runs in real time). */
+    clock?: () => Date;
+    retrainingSweepEvery?: string;
+  } = {},
 ): Promise<Harness> {
   const db = options.db ?? (await openTestDb());
   const org = loadOrgConfig(SHIPPED_CONFIG);
@@ -43,6 +51,8 @@ export async function startHarness(
     notifier,
     flows: options.flows ?? SHIPPED_FLOWS,
     ...(options.access ? { access: options.access } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.retrainingSweepEvery ? { retrainingSweepEvery: options.retrainingSweepEvery } : {}),
   });
   await scheduler.start();
   let closed = false;

@@ -58,4 +58,25 @@ describe('Agenda on the embedded database', () => {
     await scheduler.stop();
     expect(mem.lines().some((l) => l.msg === 'scheduled job failed' && l.job === 'test.boom')).toBe(true);
   });
+
+  it('flow and alert timers hold their lock 30 s, not the 5-minute default, so a crashed process delays a reminder little', async () => {
+    const { defineFlowTimerJob, FLOW_TIMER_JOB, TIMER_LOCK_LIFETIME_MS } = await import('../../src/jobs/flow-timers.js');
+    // As in production: no lock lifetime given, Agenda's default of 5 minutes.
+    const scheduler = createScheduler({ connection: db.connection, log: silentLogger() });
+    defineFlowTimerJob(scheduler.agenda, async () => undefined);
+    await scheduler.start();
+    await scheduler.stop();
+    const definitions = (scheduler.agenda as unknown as { definitions: Record<string, { lockLifetime: number }> }).definitions;
+    expect(scheduler.agenda.attrs.defaultLockLifetime).toBe(5 * 60_000);
+    expect(definitions[FLOW_TIMER_JOB]!.lockLifetime).toBe(TIMER_LOCK_LIFETIME_MS);
+    expect(TIMER_LOCK_LIFETIME_MS).toBe(30_000);
+    // A test scheduler with a shorter default keeps the shorter one.
+    const quick = createScheduler({ connection: db.connection, log: silentLogger(), lockLifetimeMs: 2000 });
+    defineFlowTimerJob(quick.agenda, async () => undefined);
+    await quick.start();
+    await quick.stop();
+    expect(
+      (quick.agenda as unknown as typeof scheduler.agenda & { definitions: typeof definitions }).definitions[FLOW_TIMER_JOB]!.lockLifetime,
+    ).toBe(2000);
+  });
 });

@@ -1,5 +1,7 @@
 import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
-import { eventually, people, startHarness, type Harness } from '../helpers/harness.js';
+import { ChatService } from '../../src/channels/chat.js';
+import { agentRecord, eventually, people, startHarness, type Harness } from '../helpers/harness.js';
+import { silentLogger } from '../helpers/logger.js';
 
 const PRIYA = 'priya.raman@brightwater.example';
 const DAY = 86_400_000;
@@ -97,27 +99,78 @@ describe('versions and retraining (embedded database, scheduler running)', () =>
       ),
     ).toEqual(['1.2.0 promoted', '1.1.1 refused', '1.1.0 refused']);
   });
+});
 
-  it('retraining due → postponed with a reason → overdue escalation to IT admins, by the scheduled job', async () => {
+describe('retraining: due → Postpone (with a reason) → overdue, the sweep run by the scheduler', () => {
+  let h: Harness;
+  let now = Date.now();
+  beforeEach(async () => {
+    now = Date.now();
+    // The sweep job runs every second; the services' clock is moved forward by the test.
+    h = await startHarness({ clock: () => new Date(now), retrainingSweepEvery: '1 second' });
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('the sponsor gets Start / Postpone, postpones with a reason, and IT admins hear when it runs out; Start stops it', async () => {
     const role = h.org.catalog.find((r) => r.id === 'support-assistant')!;
-    const a = await agent(role.retrainingCadence.ms / DAY + 1);
-    await h.scheduler.agenda.now('retraining.sweep', {});
-    await eventually(async () => (await h.services.audit.export({ agentId: a.id })).some((e) => e.action === 'retraining.due'));
-    expect(h.notifier.to(PRIYA, 'notice').some((m) => String(m.card.data.title).startsWith('Retraining due'))).toBe(true);
+    const chat = new ChatService(h.org, h.services, silentLogger());
+    const priya = chat.person(PRIYA)!;
+    const created = new Date(now - role.retrainingCadence.ms - DAY).toISOString();
+    const make = async (name: string) => {
+      const a = agentRecord({ name, sponsors: [PRIYA, people.tom], createdAt: created, statusChangedAt: created });
+      await h.services.agents.insert(a);
+      return a;
+    };
+    const [postponed, started] = [await make('Postponed Drafter'), await make('Started Drafter')];
 
-    await expect(h.services.development.postponeRetraining(PRIYA, a.id, 7, '')).rejects.toMatchObject({ code: 'invalid_input' });
-    await h.services.development.postponeRetraining(PRIYA, a.id, 1, 'Waiting for the Q4 ticket export.');
-    // A day later the postponement has run out: the job escalates to IT admins, once.
-    const later = new Date(Date.now() + 1.5 * DAY);
-    const result = await h.services.development.retrainingSweep(later);
-    expect(result.overdue).toBe(1);
-    expect((await h.services.development.retrainingSweep(later)).overdue).toBe(0);
-    const overdue = h.notifier.to(people.liam, 'notice').find((m) => String(m.card.data.title).startsWith('Retraining overdue'));
-    expect(String(overdue?.card.data.text)).toContain('Waiting for the Q4 ticket export.');
-    expect((await h.services.audit.export({ agentId: a.id })).map((e) => e.action)).toEqual(
+    const dueNotice = (name: string) =>
+      eventually(() => h.notifier.to(PRIYA, 'notice').find((m) => m.card.data.title === `Retraining due: ${name}`), 10_000);
+    const due = await dueNotice('Postponed Drafter');
+    expect(due.card.data.actions).toEqual([
+      { action: 'retrain_start', label: 'Start retraining', style: 'primary', value: { agentId: postponed.id } },
+      { action: 'retrain_postpone', label: 'Postpone…', value: { agentId: postponed.id } },
+    ]);
+    await dueNotice('Started Drafter');
+
+    // Postpone: a prompt for days and a reason; no reason, no postponement.
+    const { prompt } = await chat.actions.click(priya, 'retrain_postpone', { agentId: postponed.id });
+    expect((prompt!.data as { inputs: Array<{ name: string }> }).inputs.map((i) => i.name)).toEqual(['days', 'text']);
+    const refused = await chat.actions.submit(priya, 'retrain_postpone', { agentId: postponed.id }, { days: '7' });
+    expect(refused.errors).toEqual({ text: 'Say why the retraining is postponed.' });
+    const ok = await chat.actions.submit(
+      priya,
+      'retrain_postpone',
+      { agentId: postponed.id },
+      { days: '7', text: 'Waiting for the Q4 ticket export.' },
+    );
+    expect(ok.card).toMatchObject({ kind: 'notice', data: { title: 'Retraining of Postponed Drafter postponed' } });
+    // Start on the other one: under way, so it never becomes overdue.
+    const start = await chat.actions.click(priya, 'retrain_start', { agentId: started.id });
+    expect(start.card).toMatchObject({ kind: 'notice', data: { title: 'Retraining of Started Drafter started' } });
+    await expect(chat.actions.click(chat.person(people.daniel)!, 'retrain_start', { agentId: postponed.id })).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+
+    // Eight days later the postponement has run out: the next scheduled sweep tells the IT admins, once.
+    now += 8 * DAY;
+    const overdue = await eventually(
+      () => h.notifier.to(people.liam, 'notice').find((m) => String(m.card.data.title).startsWith('Retraining overdue')),
+      10_000,
+    );
+    expect(overdue.card.data.title).toBe('Retraining overdue: Postponed Drafter');
+    expect(String(overdue.card.data.text)).toContain('Waiting for the Q4 ticket export.');
+    await new Promise((r) => setTimeout(r, 2500)); // two more sweeps
+    const titles = h.notifier.to(people.liam, 'notice').map((m) => String(m.card.data.title));
+    expect(titles.filter((t) => t.startsWith('Retraining overdue'))).toEqual(['Retraining overdue: Postponed Drafter']);
+    expect((await h.services.audit.export({ agentId: postponed.id })).map((e) => e.action)).toEqual(
       expect.arrayContaining(['retraining.due', 'retraining.postponed', 'retraining.overdue']),
     );
-  });
+    expect((await h.services.audit.export({ agentId: started.id })).map((e) => e.action)).toEqual(
+      expect.arrayContaining(['retraining.due', 'retraining.started']),
+    );
+  }, 30_000);
 });
 
 describe('chat words for development and offboarding', () => {

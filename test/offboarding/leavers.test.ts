@@ -53,4 +53,45 @@ describe('leavers: a sponsor disappears from the directory', () => {
       expect.arrayContaining(['sponsor.left', 'sponsorship.offered', 'sponsorship.accepted', 'alert.raised']),
     );
   });
+
+  it("the offer's buttons: Accept sponsorship, or Retire agent (the manager takes it over to sign its retirement)", async () => {
+    h = await startHarness();
+    const repo = createLeaverRepository(h.db.connection);
+    const kept = agentRecord({ name: 'Kept Router', sponsors: [people.tom] });
+    const retired = agentRecord({ name: 'Retired Router', sponsors: [people.tom] });
+    await h.services.agents.insert(kept);
+    await h.services.agents.insert(retired);
+    const deps = { agents: h.services.agents, repo, audit: h.services.audit, notifier: h.notifier };
+    await new Leavers({ org: h.org, ...deps }).check();
+    const withoutTom = { ...h.org, people: h.org.people.filter((p) => p.email !== people.tom) };
+    const leavers = new Leavers({ org: withoutTom, ...deps });
+    expect(await leavers.check()).toEqual({ leavers: [people.tom], offers: 2 });
+    const offer = h.notifier.to(PRIYA, 'notice').find((m) => m.card.data.title === 'Kept Router needs a sponsor')!;
+    expect(offer.card.data.actions).toEqual([
+      { action: 'sponsor_accept', label: 'Accept sponsorship', style: 'primary', value: { agentId: kept.id } },
+      { action: 'sponsor_retire', label: 'Retire agent', style: 'danger', value: { agentId: kept.id } },
+    ]);
+
+    const chat = new ChatService(withoutTom, { ...h.services, leavers } as typeof h.services, silentLogger());
+    const priya = chat.person(PRIYA)!;
+    await expect(chat.actions.click(chat.person(people.daniel)!, 'sponsor_accept', { agentId: kept.id })).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+    const accepted = await chat.actions.click(priya, 'sponsor_accept', { agentId: kept.id });
+    expect(accepted.card).toMatchObject({ kind: 'notice', data: { title: 'You sponsor Kept Router now' } });
+    expect((await h.services.agents.get(kept.id))?.sponsors).toEqual([PRIYA]);
+    // A second click finds no offer waiting any more.
+    await expect(chat.actions.click(priya, 'sponsor_accept', { agentId: kept.id })).rejects.toMatchObject({ code: 'forbidden' });
+
+    const retiring = await chat.actions.click(priya, 'sponsor_retire', { agentId: retired.id });
+    expect(retiring.card).toMatchObject({ kind: 'notice', data: { title: 'Retirement of Retired Router started' } });
+    expect(retiring.followUp?.kind).toBe('request-status');
+    const [run] = await h.services.runs.list({ agentId: retired.id, flowId: 'retirement' });
+    expect(run).toMatchObject({ requester: PRIYA, context: { sponsors: [PRIYA] } });
+    expect(
+      (await h.services.audit.export({ agentId: retired.id })).find((e) => e.action === 'sponsorship.accepted')?.details,
+    ).toMatchObject({
+      toRetire: true,
+    });
+  });
 });

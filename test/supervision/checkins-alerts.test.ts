@@ -193,3 +193,53 @@ describe('suspending an agent from an alert', () => {
     }
   }, 30_000);
 });
+
+describe("a catalog role's own escalation policy", () => {
+  it('pages the rotation the role names on its own timing; a role without one uses the default', async () => {
+    const h = await startHarness();
+    try {
+      // fraud-screening pages a fraud rotation (Grace, then Noah) and escalates after 10 "minutes";
+      // support-assistant keeps the organisation's default (ai-ops, 30 minutes).
+      const org = structuredClone(h.org);
+      org.rotations.push({ id: 'fraud-oncall', name: 'Fraud on-call', levels: [[people.grace], [ONCALL_L2[0]!]] });
+      const fraud = org.catalog.find((r) => r.id === 'fraud-screening')!;
+      fraud.escalation = { rotation: 'fraud-oncall', renotifyMinutes: 5, escalateAfterMinutes: 10, maxLoops: 1 };
+      expect(org.catalog.find((r) => r.id === 'support-assistant')!.escalation).toBeUndefined();
+      const sup = await createSupervision({
+        connection: h.db.connection,
+        agenda: h.scheduler.agenda,
+        org,
+        audit: h.services.audit,
+        agents: h.services.agents,
+        notifier: h.notifier,
+        log: silentLogger(),
+        minuteMs: 40, // 10 minutes → 0.4 s; the default 30 minutes → 1.2 s
+      });
+      const screener = agentRecord({ name: 'Card Screener', catalogRoleId: 'fraud-screening', businessUnit: 'finance' });
+      const drafter = agentRecord({ name: 'Reply Drafter' });
+      await h.services.agents.insert(screener);
+      await h.services.agents.insert(drafter);
+      const raise = (agentId: string) =>
+        sup.alerts.raise({ kind: 'error-spike', agentId, severity: 'critical', summary: 'Failures jumped.' });
+      const [fast, slow] = [await raise(screener.id), await raise(drafter.id)];
+      expect(fast.rotation).toBe('fraud-oncall');
+      expect(slow.rotation).toBe('ai-ops');
+      expect(h.notifier.to(people.grace, 'alert').map((m) => m.card.data.alertId)).toEqual([fast.id]);
+      expect(ONCALL_L1.map((p) => h.notifier.to(p, 'alert').map((m) => m.card.data.alertId))).toEqual([[slow.id], [slow.id]]);
+
+      // The role's policy climbs to level 2 while the default one is still at level 1.
+      await eventually(async () => (await sup.alertRepo.get(fast.id))?.level === 1, 10_000);
+      expect((await sup.alertRepo.get(slow.id))?.level).toBe(0);
+      await eventually(() => h.notifier.to(ONCALL_L2[0]!, 'alert').some((m) => m.card.data.alertId === fast.id));
+      // Grace was re-notified (every 5 minutes) before the escalation.
+      expect(h.notifier.to(people.grace, 'alert').length).toBeGreaterThanOrEqual(2);
+      await eventually(async () => (await sup.alertRepo.get(slow.id))?.level === 1, 10_000);
+
+      // Grace may answer the fraud rotation's alert; Liam (ai-ops on-call, IT admin) may too.
+      await sup.alerts.acknowledge(people.grace, fast.id);
+      expect((await sup.alertRepo.get(fast.id))?.status).toBe('acknowledged');
+    } finally {
+      await h.close();
+    }
+  }, 30_000);
+});

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Schema, type Connection } from 'mongoose';
+import { answerWithin, DatabaseUnavailableError } from '../../store/database.js';
 
 /**
  * Remembers which Slack deliveries were handled, so a retried delivery (Slack resends the same
@@ -23,15 +24,21 @@ export class SlackDeliveries {
     return createHash('sha256').update(seed).digest('hex');
   }
 
-  /** True the first time a key is seen, false for a repeat. */
-  async first(key: string): Promise<boolean> {
-    try {
-      await this.model.collection.insertOne({ _id: key as never, at: new Date() });
-      return true;
-    } catch (err) {
-      if ((err as { code?: number }).code === 11000) return false;
-      throw err;
-    }
+  /**
+   * True the first time a key is seen, false for a repeat. Rejects with DatabaseUnavailableError
+   * when the database is down or does not answer within `timeoutMs`, so that the delivery can
+   * still be acknowledged within Slack's three seconds.
+   */
+  async first(key: string, timeoutMs = 2000): Promise<boolean> {
+    return answerWithin(this.model.db, timeoutMs, async () => {
+      try {
+        await this.model.collection.insertOne({ _id: key as never, at: new Date() });
+        return true;
+      } catch (err) {
+        if ((err as { code?: number }).code === 11000) return false;
+        throw new DatabaseUnavailableError(err instanceof Error ? err.message : String(err), { cause: err });
+      }
+    });
   }
 
   async purgeOlderThan(date: Date): Promise<number> {

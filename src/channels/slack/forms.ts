@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EVALUATION_FORM_INPUTS, REQUEST_FORM_INPUTS, ROLE_FIT_BLOCK_PREFIX } from '../../cards/ids.js';
 import type { EvaluationFormValues, RequestFormValues } from '../chat.js';
+import { PROMPT_INPUTS, PROMPT_VERBS, type PromptInputName, type PromptVerb } from '../../cards/supervision-view-models.js';
 
 /** One input's state as Slack sends it in `view.state.values[block][action]`. */
 const inputState = z
@@ -9,6 +10,7 @@ const inputState = z
     selected_option: z.object({ value: z.string() }).nullish(),
     selected_options: z.array(z.object({ value: z.string() })).nullish(),
     selected_users: z.array(z.string()).nullish(),
+    selected_user: z.string().nullish(),
   })
   .loose();
 const stateValues = z.record(z.string(), z.record(z.string(), inputState));
@@ -45,8 +47,10 @@ export function metadata(raw: string): Record<string, string> {
 /** The request form's values, sponsors still as Slack user ids. */
 export function readRequestForm(values: StateValues, privateMetadata: string): RequestFormValues & { sponsorSlackIds: string[] } {
   const f = REQUEST_FORM_INPUTS;
+  const meta = metadata(privateMetadata);
   return {
-    roleId: metadata(privateMetadata).roleId ?? '',
+    roleId: meta.roleId ?? '',
+    ...(meta.registerAgentId ? { registerAgentId: meta.registerAgentId } : {}),
     agentName: input(values, f.agentName.slack)?.value ?? '',
     purpose: input(values, f.purpose.slack)?.value ?? '',
     businessUnit: input(values, f.businessUnit.slack)?.selected_option?.value ?? '',
@@ -96,3 +100,30 @@ export function evaluationErrorsToBlocks(errors: Record<string, string>): Record
 }
 
 export type { StateValues };
+
+/**
+ * A submitted prompt modal: the action it completes and the ids it carries (private_metadata),
+ * and each input's value; a `user` input is still a Slack user id (`slackUsers`).
+ */
+export function readPrompt(
+  values: StateValues,
+  privateMetadata: string,
+): {
+  verb?: PromptVerb;
+  ids: Record<string, string>;
+  values: Partial<Record<PromptInputName, string>>;
+  slackUsers: Partial<Record<PromptInputName, string>>;
+} {
+  const { promptVerb, ...ids } = metadata(privateMetadata);
+  const verb = PROMPT_VERBS.find((v) => v === promptVerb);
+  const typed: Partial<Record<PromptInputName, string>> = {};
+  const slackUsers: Partial<Record<PromptInputName, string>> = {};
+  for (const name of PROMPT_INPUTS) {
+    const state = input(values, name);
+    if (!state) continue;
+    if (state.selected_user) slackUsers[name] = state.selected_user;
+    const value = state.value ?? state.selected_option?.value;
+    if (typeof value === 'string' && value.trim()) typed[name] = value.trim().slice(0, 3000);
+  }
+  return { ...(verb ? { verb } : {}), ids, values: typed, slackUsers };
+}

@@ -9,6 +9,7 @@ import type { Logger } from '../../logger.js';
 import { parseChatCommand, type ChatService } from '../chat.js';
 import { AccessChat } from '../chat-access.js';
 import type { Channel, ChannelDeps } from '../port.js';
+import { DatabaseUnavailableError } from '../../store/database.js';
 import { SlackDeliveries } from './deliveries.js';
 import {
   evaluationErrorsToBlocks,
@@ -50,6 +51,31 @@ function buttonIds(value: unknown): { runId?: string; stepId?: string; agentId?:
   } catch {
     return {};
   }
+}
+
+/** Who acted: a slash command's `user_id` or an interaction's `user.id` (events, such as opening App Home, are nobody's action). */
+function slackUserOf(body: Record<string, unknown>): string | undefined {
+  const user = body.user as { id?: unknown } | undefined;
+  const id = body.user_id ?? user?.id;
+  return typeof id === 'string' && id ? id : undefined;
+}
+
+const CARD_ACTION_IDS = new Set<string>(Object.values(CARD_ACTIONS));
+
+/**
+ * Whether a listener handles this delivery: clicks carry a known action_id, modal submits a
+ * known callback_id; commands, events and everything else go on to Bolt.
+ */
+function routable(body: Record<string, unknown>): boolean {
+  if (body.type === 'block_actions') {
+    const actions = Array.isArray(body.actions) ? (body.actions as Array<{ action_id?: unknown }>) : [];
+    return actions.some((a) => typeof a?.action_id === 'string' && CARD_ACTION_IDS.has(a.action_id));
+  }
+  if (body.type === 'view_submission') {
+    const view = body.view as { callback_id?: unknown } | undefined;
+    return typeof view?.callback_id === 'string' && CARD_ACTION_IDS.has(view.callback_id);
+  }
+  return true;
 }
 
 /** `{"grantId"}` from a grant card's button value. */
@@ -146,15 +172,6 @@ interface ListenerDeps {
 function register(app: BoltApp, deps: ListenerDeps): void {
   const { chat, identity, deliveries, log } = deps;
 
-  // A retried delivery (same payload again) is acknowledged and dropped; it never acts twice.
-  app.use(async (args) => {
-    const body = args.body as unknown as Record<string, unknown>;
-    if (await deliveries.first(SlackDeliveries.keyOf(body))) return args.next();
-    log.info({ retryNum: args.context.retryNum, type: body.type }, 'duplicate Slack delivery ignored');
-    const ack = (args as unknown as { ack?: () => Promise<void> }).ack;
-    if (ack) await ack();
-  });
-
   /** A card only the acting person sees: ephemeral where Slack gave a response_url, else a DM. */
   const replyPrivately = async (client: WebClient, userId: string, respond: RespondFn | undefined, card: CardModel) => {
     const message = slackMessage(card);
@@ -168,6 +185,55 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     }
     await client.chat.postMessage({ channel: userId, blocks: message.blocks as never, text: message.text });
   };
+
+  // A retried delivery (same payload again) is acknowledged and dropped; it never acts twice.
+  // When the database does not answer, the delivery is acknowledged within Slack's three seconds
+  // and the person is told to try again, instead of Slack showing a time-out and retrying.
+  app.use(async (args) => {
+    const body = args.body as unknown as Record<string, unknown>;
+    const ack = (args as unknown as { ack?: () => Promise<void> }).ack;
+    let first: boolean;
+    try {
+      first = await deliveries.first(SlackDeliveries.keyOf(body));
+    } catch (err) {
+      log.error({ err, type: body.type }, 'the database does not answer: a Slack delivery was acknowledged but not handled');
+      if (ack) await ack();
+      const userId = slackUserOf(body);
+      if (userId) {
+        const respond = (args as unknown as { respond?: RespondFn }).respond;
+        await replyPrivately(
+          args.client,
+          userId,
+          respond,
+          chat.notice('warning', DatabaseUnavailableError.userTitle, DatabaseUnavailableError.userMessage),
+        ).catch((e: unknown) => log.error({ err: e }, 'could not tell the person that Roster is unavailable'));
+      }
+      return;
+    }
+    if (!first) {
+      log.info({ retryNum: args.context.retryNum, type: body.type }, 'duplicate Slack delivery ignored');
+      if (ack) await ack();
+      return;
+    }
+    // A click or form no listener knows (a card from an older version, a forged payload) would
+    // wait for Bolt's 3-second timeout and fail silently: it is acknowledged and explained at once.
+    if (!routable(body)) {
+      log.info({ type: body.type }, 'a Slack interaction no listener handles was acknowledged');
+      if (ack) await ack();
+      const userId = slackUserOf(body);
+      const respond = (args as unknown as { respond?: RespondFn }).respond;
+      if (userId && body.type === 'block_actions') {
+        await replyPrivately(
+          args.client,
+          userId,
+          respond,
+          chat.notice('warning', 'That button no longer works', 'This card is out of date. Send "help" to see what Roster can do.'),
+        ).catch((e: unknown) => log.warn({ err: e }, 'could not explain an out-of-date button'));
+      }
+      return;
+    }
+    return args.next();
+  });
 
   const openModal = async (client: WebClient, triggerId: string, card: CardModel) => {
     const rendered = renderCard('slack', card);

@@ -7,7 +7,8 @@ import type { Logger } from '../../logger.js';
 import type { ChatService } from '../chat.js';
 import { adaptiveCard, cardMessage } from './cards.js';
 import type { TeamsRouteDeps } from './conversation.js';
-import { actionSchema, approvalIds, denyReason, evaluationFormValues, requestFormValues } from './forms.js';
+import { actionSchema, approvalIds, denyReason, evaluationFormValues, promptSubmission, requestFormValues, stringIds } from './forms.js';
+import { AGENT_BUTTON_VERBS, type ActionOutcome, type AgentButtonVerb } from '../chat-actions.js';
 import { isPersonal } from './identity.js';
 import { ALERT_VERBS, CHECKIN_VERBS, type AlertVerb, type CheckInVerb } from '../chat-supervision.js';
 import type { GrantAction } from '../chat-access.js';
@@ -18,7 +19,7 @@ function verbOf(context: TurnContext): string {
   return typeof value?.action?.verb === 'string' ? value.action.verb : '';
 }
 
-type ActionWork = (person: Person, data: Record<string, unknown>, context: TurnContext) => Promise<CardModel>;
+type ActionWork = (person: Person, data: Record<string, unknown>, context: TurnContext) => Promise<CardModel | string>;
 type Verbs = Parameters<AgentApplication<TurnState>['adaptiveCards']['actionExecute']>[0];
 
 /**
@@ -33,13 +34,14 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
   const { chat, identity, log } = deps;
 
   const on = (verbs: Verbs, work: ActionWork) => {
-    app.adaptiveCards.actionExecute(verbs, async (context, _state, action): Promise<AdaptiveCard> => {
+    app.adaptiveCards.actionExecute(verbs, async (context, _state, action): Promise<AdaptiveCard | string> => {
       const person = await identity.person(context);
       if (!person) return adaptiveCard(chat.unknownPersonCard());
       const parsed = actionSchema.safeParse(action);
       const data = (parsed.success ? parsed.data.data : undefined) ?? {};
       try {
-        return adaptiveCard(await work(person, data, context));
+        const result = await work(person, data, context);
+        return typeof result === 'string' ? result : adaptiveCard(result);
       } catch (err) {
         return adaptiveCard(
           chat.errorCard(err, { verb: parsed.success ? parsed.data.verb : undefined, teamsUser: context.activity.from?.aadObjectId }),
@@ -127,6 +129,24 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
       supervision.checkInAction(person, verbOf(context) as CheckInVerb, typeof data.checkInId === 'string' ? data.checkInId : ''),
     );
   }
+
+  // The agent buttons of alerts, check-ins and notices, and the prompts some of them open.
+  const deliver = async (context: TurnContext, outcome: ActionOutcome): Promise<CardModel | string> => {
+    const shown = outcome.prompt ?? outcome.form ?? outcome.card;
+    if (outcome.followUp) await context.sendActivity(cardMessage(outcome.followUp));
+    if (shown) return shown;
+    // Nothing replaces the clicked card (a decision log stays as it is): the answer is the message above.
+    return outcome.followUp && 'title' in outcome.followUp.data ? String(outcome.followUp.data.title) : 'Done.';
+  };
+  on([...AGENT_BUTTON_VERBS], async (person, data, context) =>
+    deliver(context, await chat.actions.click(person, verbOf(context) as AgentButtonVerb, stringIds(data))),
+  );
+  on(CARD_ACTIONS.promptSubmit, async (person, data, context) => {
+    const { verb, ids, values } = promptSubmission(data);
+    if (!verb)
+      return chat.notice('warning', 'That form no longer works', 'This card is out of date. Send "help" to see what Roster can do.');
+    return deliver(context, await chat.actions.submit(person, verb, ids, values));
+  });
 
   // Registered last, so it only answers verbs no handler above knows (an old card, a forged invoke).
   on(/.*/, async () =>

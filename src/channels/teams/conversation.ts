@@ -1,11 +1,13 @@
 import { ActivityTypes } from '@microsoft/agents-activity';
 import type { AgentApplication, TurnContext, TurnState } from '@microsoft/agents-hosting';
+import type { Connection } from 'mongoose';
 import type { CardModel } from '../../cards/view-models.js';
 import type { Logger } from '../../logger.js';
 import type { ConversationStore } from '../../store/conversation-store.js';
+import { answerWithin, DatabaseUnavailableError } from '../../store/database.js';
 import { parseChatCommand, type ChatService } from '../chat.js';
 import type { SupervisionChat } from '../chat-supervision.js';
-import { cardMessage } from './cards.js';
+import { ADAPTIVE_CARD_TYPE, adaptiveCard, cardMessage } from './cards.js';
 import { isPersonal, type TeamsIdentity } from './identity.js';
 
 export interface TeamsRouteDeps {
@@ -15,12 +17,25 @@ export interface TeamsRouteDeps {
   identity: TeamsIdentity;
   store: ConversationStore;
   log: Logger;
+  /** Roster's database connection: when it is known to be down, activities are answered at once. */
+  connection?: Connection;
 }
 
 /** Replies in the conversation the activity came from. */
 export async function replyWithCard(context: TurnContext, card: CardModel): Promise<void> {
   await context.sendActivity(cardMessage(card));
 }
+
+/** Answers an invoke (a card button) with a card, shown in place of the one clicked. */
+export async function replyToInvoke(context: TurnContext, card: CardModel): Promise<void> {
+  await context.sendActivity({
+    type: ActivityTypes.InvokeResponse,
+    value: { status: 200, body: { statusCode: 200, type: ADAPTIVE_CARD_TYPE, value: adaptiveCard(card) } },
+  } as Parameters<typeof context.sendActivity>[0]);
+}
+
+/** How long an activity waits for its conversation reference to be stored. */
+const STORE_ANSWER_MS = 2000;
 
 /**
  * Plain messages, installation and membership: the same words as Slack's `/roster` (unknown text
@@ -44,7 +59,20 @@ export function registerConversation(app: AgentApplication<TurnState>, deps: Tea
       return true;
     }
     const person = await identity.person(context);
-    for (const sighting of identity.sightings(activity, person)) await store.save(sighting);
+    try {
+      // Bounded: with the database down or hanging, the person hears so at once instead of after
+      // the driver's time-outs (tens of seconds), past what Teams waits for an answer.
+      await answerWithin(deps.connection, STORE_ANSWER_MS, async () => {
+        for (const sighting of identity.sightings(activity, person)) await store.save(sighting);
+      });
+    } catch (err) {
+      if (!(err instanceof DatabaseUnavailableError)) throw err;
+      log.error({ err, type: activity.type }, 'the database does not answer: a Teams activity was not handled');
+      const card = chat.notice('warning', DatabaseUnavailableError.userTitle, DatabaseUnavailableError.userMessage);
+      if (activity.type === ActivityTypes.Invoke) await replyToInvoke(context, card);
+      else if (activity.type === ActivityTypes.Message) await replyWithCard(context, card);
+      return false;
+    }
     return true;
   });
 

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { DENY_REASON_INPUT, EVALUATION_FORM_INPUTS, REQUEST_FORM_INPUTS } from '../../cards/ids.js';
 import type { EvaluationFormValues, RequestFormValues } from '../chat.js';
+import { PROMPT_INPUTS, PROMPT_VERBS, type PromptVerb } from '../../cards/supervision-view-models.js';
+import type { PromptValues } from '../chat-actions.js';
 
 /*
  * Reading `Action.Execute` data. Teams sends the action's `data` merged with the card's input
@@ -43,6 +45,8 @@ export function requestFormValues(data: Record<string, unknown>): RequestFormVal
     .map((s) => s.trim())
     .filter(Boolean);
   const values: RequestFormValues = { roleId: idOf(data, 'roleId') ?? '' };
+  const registerAgentId = idOf(data, 'registerAgentId');
+  if (registerAgentId) values.registerAgentId = registerAgentId;
   const agentName = field('agentName');
   const purpose = field('purpose');
   const businessUnit = field('businessUnit');
@@ -75,4 +79,26 @@ export function evaluationFormValues(data: Record<string, unknown>): EvaluationF
   if (costPerTaskUsd !== undefined) values.costPerTaskUsd = costPerTaskUsd;
   if (notes) values.notes = notes;
   return values;
+}
+
+/** A button's ids: its data's string values that look like ids (anything else is dropped). */
+export function stringIds(data: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(data).flatMap(([key, value]) =>
+      /^[a-zA-Z]{1,40}$/.test(key) && typeof value === 'string' && /^[\w.:-]{1,200}$/.test(value) ? [[key, value]] : [],
+    ),
+  );
+}
+
+/** A submitted prompt: which action it completes, the ids it carries and the values typed in. */
+export function promptSubmission(data: Record<string, unknown>): { verb?: PromptVerb; ids: Record<string, string>; values: PromptValues } {
+  const verb = PROMPT_VERBS.find((v) => v === data.promptVerb);
+  const inputs = new Set<string>(PROMPT_INPUTS);
+  const ids = stringIds(Object.fromEntries(Object.entries(data).filter(([key]) => !inputs.has(key) && key !== 'promptVerb')));
+  const values: PromptValues = {};
+  for (const name of PROMPT_INPUTS) {
+    const value = text.parse(data[name]);
+    if (value !== undefined) values[name] = value.slice(0, 3000);
+  }
+  return { ...(verb ? { verb } : {}), ids, values };
 }

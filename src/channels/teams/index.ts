@@ -7,8 +7,7 @@ import type { ChannelNotifier } from '../port.js';
 import { teamsAuth } from './auth.js';
 import { registerCardActions } from './card-actions.js';
 import { SupervisionChat } from '../chat-supervision.js';
-import { ADAPTIVE_CARD_TYPE, adaptiveCard } from './cards.js';
-import { registerConversation, replyWithCard } from './conversation.js';
+import { registerConversation, replyToInvoke, replyWithCard } from './conversation.js';
 import { messagesRouter } from './http.js';
 import { TeamsIdentity } from './identity.js';
 import { TeamsNotifier } from './notifier.js';
@@ -66,10 +65,7 @@ export const createTeamsChannel: ChannelFactory = async (deps) => {
     const card = chat.errorCard(error, { teamsActivity: context.activity.type });
     try {
       if (context.activity.type === ActivityTypes.Invoke) {
-        await context.sendActivity({
-          type: ActivityTypes.InvokeResponse,
-          value: { status: 200, body: { statusCode: 200, type: ADAPTIVE_CARD_TYPE, value: adaptiveCard(card) } },
-        } as Parameters<typeof context.sendActivity>[0]);
+        await replyToInvoke(context, card);
       } else if (context.activity.type === ActivityTypes.Message) {
         await replyWithCard(context, card);
       }
@@ -85,7 +81,7 @@ export const createTeamsChannel: ChannelFactory = async (deps) => {
     deps.services.engine,
     deps.services.retirement,
   );
-  const routeDeps = { chat, identity, store, log, supervision };
+  const routeDeps = { chat, identity, store, log, supervision, connection };
   registerConversation(app, routeDeps);
   registerCardActions(app, routeDeps);
 

@@ -233,6 +233,17 @@ describe('Slack app end to end (real Bolt receiver, fake Slack Web API)', () => 
     expect(health.status).toBe(200);
   });
 
+  it('a button no listener knows (an out-of-date card) is acknowledged at once and explained privately', async () => {
+    const started = Date.now();
+    const res = await postSlack(roster.baseUrl, interaction(buttonClick(LIAM.id, 'approval_approve_v0', '{}', slack.responseUrl('stale'))));
+    expect(res.status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(2000); // not Bolt's 3-second ack timeout
+    const reply = await slack.waitForResponse('stale');
+    expect(textOf(reply.body)).toContain('That button no longer works');
+    const form = await postSlack(roster.baseUrl, interaction(viewSubmission(LIAM.id, { callback_id: 'old_form_submit' }, {})));
+    expect(form.status).toBe(200);
+  });
+
   it('a validly signed delivery of a malformed shape gets 400 (not 500) and no retry', async () => {
     const res = await fetch(`${roster.baseUrl}/slack/events`, {
       method: 'POST',

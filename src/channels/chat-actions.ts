@@ -1,0 +1,497 @@
+import type { OrgConfig, Person } from '../config/schemas.js';
+import { findPersonByEmail, hasRole, peopleWithRole, roleById } from '../config/directory.js';
+import type { CardModel, DataOf } from '../cards/view-models.js';
+import type { PromptInputName, PromptVerb } from '../cards/supervision-view-models.js';
+import { isAlertResponder, type AlertRecord } from '../core/alerts.js';
+import type { AgentRecord } from '../core/agents.js';
+import { ForbiddenError, InvalidInputError, NotFoundError, RequestClosedError } from '../core/errors.js';
+import type { ComplianceGap } from '../core/governance.js';
+import type { Services } from '../services.js';
+import type { ChatService } from './chat.js';
+import { GovernanceChat } from './chat-governance.js';
+
+/*
+ * The buttons that act on an agent from the cards that mention it: Register / Assign sponsor /
+ * Add note / Decisions behind this / Retire agent on alerts, Add note / Decisions behind this on
+ * check-ins, Start / Postpone on "retraining due", Accept / Retire on a leaver's agent, Record as
+ * failure mode on a decision log and Start the fix on a compliance gap. Some ask for values
+ * first through a `prompt` card. Every rule and authorisation check is the services'; this
+ * class only decides which card comes next.
+ */
+
+/** Buttons handled here (Slack action_ids and Teams verbs). */
+export const AGENT_BUTTON_VERBS = [
+  'alert_register',
+  'alert_assign_sponsor',
+  'alert_note',
+  'alert_decisions',
+  'alert_retire',
+  'checkin_note',
+  'checkin_decisions',
+  'retrain_start',
+  'retrain_postpone',
+  'sponsor_accept',
+  'sponsor_retire',
+  'decision_record',
+  'gap_fix',
+] as const;
+export type AgentButtonVerb = (typeof AGENT_BUTTON_VERBS)[number];
+
+/** What a click or a prompt produces. */
+export interface ActionOutcome {
+  /** Replaces the card that was clicked (for the clicker). */
+  card?: CardModel;
+  /** A separate message to the clicker (a decision log, a confirmation). */
+  followUp?: CardModel;
+  /** Values to ask for: a Slack modal, or on Teams the card shown in place of the clicked one. */
+  prompt?: CardModel;
+  /** A form to continue with (the request form when registering a shadow agent). */
+  form?: CardModel;
+}
+
+/** Values typed into a prompt, by input name (a `user` input arrives as an e-mail). */
+export type PromptValues = Partial<Record<PromptInputName, string>>;
+
+type Ids = Record<string, string>;
+type PromptData = DataOf<'prompt'>;
+type PromptInput = PromptData['inputs'][number];
+
+const POSTPONE_DAYS = ['7', '14', '30', '60', '90'];
+
+export class CardActionsChat {
+  constructor(
+    private readonly org: OrgConfig,
+    private readonly services: Services,
+    private readonly chat: ChatService,
+  ) {}
+
+  /** A click on one of {@link AGENT_BUTTON_VERBS}; `ids` is the button's value/data. */
+  async click(person: Person, verb: AgentButtonVerb, ids: Ids): Promise<ActionOutcome> {
+    switch (verb) {
+      case 'alert_register': {
+        const alert = await this.registrableShadow(person, (await this.openAlert(ids.alertId)).agentId);
+        return { prompt: this.registerPrompt(alert) };
+      }
+      case 'alert_assign_sponsor': {
+        const alert = await this.openAlert(ids.alertId);
+        this.assertResponder(person, alert);
+        return { prompt: this.sponsorPrompt(alert) };
+      }
+      case 'alert_note': {
+        const { alert, agent } = await this.alertAgent(ids.alertId);
+        this.assertMayNote(person, agent);
+        return { prompt: this.notePrompt('alert_note', { alertId: alert.id }, agent, alert.summary) };
+      }
+      case 'checkin_note': {
+        const { record, agent } = await this.checkIn(ids.checkInId);
+        this.assertMayNote(person, agent);
+        const finding = record.findings[0]?.summary;
+        return { prompt: this.notePrompt('checkin_note', { checkInId: record.id }, agent, finding) };
+      }
+      case 'alert_decisions': {
+        const { alert, agent } = await this.alertAgent(ids.alertId);
+        const since = new Date(Date.parse(alert.createdAt) - 14 * 86_400_000);
+        const followUp = await this.governance().decisionLog(person, agent.id, {
+          since,
+          why: `The decisions behind the ${alert.kind} alert raised ${alert.createdAt.slice(0, 10)}.`,
+          ...(alert.kind === 'error-spike' ? { outcome: 'failure' } : {}),
+        });
+        return { card: this.alertCard(alert, person), followUp };
+      }
+      case 'checkin_decisions': {
+        const { record, agent } = await this.checkIn(ids.checkInId);
+        const followUp = await this.governance().decisionLog(person, agent.id, {
+          since: new Date(record.window.currentFrom),
+          why: `The decisions behind the check-in of ${record.window.to.slice(0, 10)} (${record.verdict}).`,
+        });
+        return { card: this.services.supervision.cards.checkIn(record, agent, person.email) as CardModel, followUp };
+      }
+      case 'alert_retire': {
+        const { alert, agent } = await this.alertAgent(ids.alertId);
+        const run = await this.services.retirement.start(this.services.engine, person.email, {
+          agentId: agent.id,
+          reason: `Retire chosen from the ${alert.kind} alert ${alert.id}: ${alert.summary}`.slice(0, 1000),
+        });
+        const status = this.services.presenter.status(run);
+        return { card: this.alertCard(alert, person), followUp: { kind: status.kind, data: status.data } as CardModel };
+      }
+      case 'retrain_start': {
+        const agent = await this.agent(ids.agentId);
+        await this.services.development.startRetraining(person.email, agent.id);
+        return {
+          card: notice(
+            'success',
+            `Retraining of ${agent.name} started`,
+            `Thanks, ${person.name}. When the new version is ready, propose it with "update ${agent.id} <version> acc=… p95=… cost=… <changelog>": it is evaluated against the live version before it goes live.`,
+          ),
+        };
+      }
+      case 'retrain_postpone': {
+        const agent = await this.agent(ids.agentId);
+        if (!agent.sponsors.includes(person.email) && !hasRole(person, 'it-admin'))
+          throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can postpone its retraining.`);
+        return { prompt: this.postponePrompt(agent) };
+      }
+      case 'sponsor_accept': {
+        const agent = await this.services.agents.get(String(ids.agentId ?? ''));
+        if (!agent) throw new NotFoundError('the agent', String(ids.agentId ?? ''));
+        await this.services.leavers.accept(person.email, agent.id);
+        return { card: notice('success', `You sponsor ${agent.name} now`, `${agent.name} (${agent.id}) is yours to answer for.`) };
+      }
+      case 'sponsor_retire': {
+        const agent = await this.services.agents.get(String(ids.agentId ?? ''));
+        if (!agent) throw new NotFoundError('the agent', String(ids.agentId ?? ''));
+        // A retirement is signed off by the sponsors: the manager takes the sponsorship to retire it.
+        await this.services.leavers.accept(person.email, agent.id, 'retire');
+        const run = await this.services.retirement.start(this.services.engine, person.email, {
+          agentId: agent.id,
+          reason: `Its sponsor left; ${person.name}, their manager, chose to retire it.`,
+        });
+        const status = this.services.presenter.status(run);
+        return {
+          card: notice('info', `Retirement of ${agent.name} started`, `The sign-offs are collected now (request ${run.id}).`),
+          followUp: { kind: status.kind, data: status.data } as CardModel,
+        };
+      }
+      case 'decision_record': {
+        const agentId = String(ids.agentId ?? '');
+        const eventId = String(ids.eventId ?? '');
+        const { agent, entries } = await this.services.governance.decisions(person.email, agentId, { eventId, limit: 1 });
+        const entry = entries[0];
+        if (!entry) throw new NotFoundError('the decision', eventId);
+        const note = await this.services.retirement.addNote(person.email, agent.id, {
+          kind: 'failure-mode',
+          text: `Decision ${entry.eventId} on ${entry.time.slice(0, 16).replace('T', ' ')} UTC (${entry.outcome}${entry.correctness !== undefined ? `, correctness ${entry.correctness}` : ''}): ${entry.summary}`.slice(
+            0,
+            2000,
+          ),
+        });
+        return { followUp: notice('success', `Failure mode recorded on ${agent.name}`, note.text) };
+      }
+      case 'gap_fix':
+        return { followUp: await this.fixGap(person, String(ids.agentId ?? ''), String(ids.gap ?? '')) };
+    }
+  }
+
+  /** A submitted prompt: the action done and the fresh card, or the prompt again with errors. */
+  async submit(person: Person, verb: PromptVerb, ids: Ids, values: PromptValues): Promise<ActionOutcome & { errors?: PromptValues }> {
+    try {
+      return await this.complete(person, verb, ids, values);
+    } catch (err) {
+      if (!(err instanceof InvalidInputError)) throw err;
+      const prompt = await this.promptFor(person, verb, ids);
+      const data = prompt.data as PromptData;
+      const names = data.inputs.map((i) => i.name);
+      const field = Object.keys(err.fields).find((k): k is PromptInputName => names.includes(k as PromptInputName));
+      const target = field ?? (names.includes('text') ? 'text' : names[0]!);
+      const errors: PromptValues = {
+        [target]: err.fields[target] && err.fields[target] !== 'Required.' ? err.fields[target] : err.userMessage,
+      };
+      const inputs = data.inputs.map((input) => ({
+        ...input,
+        ...(values[input.name] && input.kind !== 'user'
+          ? input.kind === 'choice'
+            ? { selectedId: values[input.name] }
+            : { value: values[input.name] }
+          : {}),
+        ...(errors[input.name] ? { error: errors[input.name] } : {}),
+      }));
+      return { errors, prompt: { kind: 'prompt', data: { ...data, inputs } } as CardModel };
+    }
+  }
+
+  /**
+   * The open shadow alert of an unregistered agent id, when `person` may register it (the
+   * request form's submit checks this again: the form's hidden id is client data).
+   */
+  async registrableShadow(person: Person, agentId: string): Promise<AlertRecord> {
+    const [alert] = await this.services.supervision.alertRepo.list({
+      agentId: String(agentId),
+      kind: 'shadow',
+      status: ['open', 'acknowledged', 'snoozed'],
+    });
+    if (!alert) throw new InvalidInputError(`No unregistered agent ${String(agentId).slice(0, 200)} is waiting to be registered.`);
+    if (!this.services.supervision.alerts.mayRegister(person, alert))
+      throw new ForbiddenError('Only on-call responders, IT admins, security and the sponsor assigned to it can register this agent.');
+    if (typeof alert.details.registrationRunId === 'string')
+      throw new InvalidInputError(`${alert.agentId} is already being registered (request ${alert.details.registrationRunId}).`);
+    return alert;
+  }
+
+  private async complete(person: Person, verb: PromptVerb, ids: Ids, values: PromptValues): Promise<ActionOutcome> {
+    const text = values.text?.trim() ?? '';
+    switch (verb) {
+      case 'alert_register': {
+        const alert = await this.registrableShadow(person, (await this.openAlert(ids.alertId)).agentId);
+        const role = roleById(this.org, values.role ?? '');
+        if (!role) throw new InvalidInputError('Pick a catalog role.', { role: 'Pick a catalog role.' });
+        const sponsor = typeof alert.details.sponsor === 'string' ? alert.details.sponsor : person.email;
+        const form = this.chat.requestForm(person, role.id, { registerAgentId: alert.agentId, sponsors: [sponsor] });
+        return { form: form.card };
+      }
+      case 'alert_assign_sponsor': {
+        const email = (values.sponsor ?? '').trim().toLowerCase();
+        if (!email) throw new InvalidInputError('Name the sponsor.', { sponsor: 'Name the sponsor.' });
+        const sponsor = findPersonByEmail(this.org, email);
+        if (!sponsor) {
+          const message = `${email.slice(0, 200)} is not in the directory: sponsors must be people Roster knows.`;
+          throw new InvalidInputError(message, { sponsor: message });
+        }
+        const alert = await this.services.supervision.alerts.assignSponsor(
+          person.email,
+          String(ids.alertId ?? ''),
+          sponsor.email,
+          async (a) => {
+            if (a.kind !== 'ownerless') return;
+            const agent = await this.agent(a.agentId);
+            await this.services.agents.update(agent.id, { sponsors: [sponsor.email] });
+            await this.services.audit.append({
+              actor: { kind: 'person', email: person.email },
+              action: 'sponsorship.assigned',
+              subject: { type: 'agent', id: agent.id, agentId: agent.id },
+              details: { sponsor: sponsor.email, alertId: a.id },
+            });
+            await this.services.notifier.send(sponsor.email, {
+              kind: 'notice',
+              data: {
+                level: 'info',
+                title: `You sponsor ${agent.name} now`,
+                text: `${person.name} made you the sponsor of ${agent.name} (${agent.id}), which had none left. You answer for it: its check-ins and access reviews come to you.`,
+              },
+            });
+          },
+        );
+        return {
+          card: this.alertCard(alert, person),
+          followUp: notice(
+            'success',
+            `${sponsor.name} is the sponsor`,
+            alert.kind === 'shadow'
+              ? `${sponsor.name} was told and may register the agent.`
+              : `${sponsor.name} now answers for the agent; the alert is resolved.`,
+          ),
+        };
+      }
+      case 'alert_note': {
+        const { alert, agent } = await this.alertAgent(ids.alertId);
+        const note = await this.services.retirement.addNote(person.email, agent.id, { kind: 'failure-mode', text });
+        return { card: this.alertCard(alert, person), followUp: notice('success', `Noted on ${agent.name}`, note.text) };
+      }
+      case 'checkin_note': {
+        const { record, agent } = await this.checkIn(ids.checkInId);
+        const note = await this.services.retirement.addNote(person.email, agent.id, { kind: 'failure-mode', text });
+        return {
+          card: this.services.supervision.cards.checkIn(record, agent, person.email) as CardModel,
+          followUp: notice('success', `Noted on ${agent.name}`, note.text),
+        };
+      }
+      case 'retrain_postpone': {
+        const agent = await this.agent(ids.agentId);
+        const days = Number(values.days ?? '');
+        const record = await this.services.development.postponeRetraining(person.email, agent.id, days, text);
+        return {
+          card: notice(
+            'info',
+            `Retraining of ${agent.name} postponed`,
+            `Until ${record.postponedUntil!.slice(0, 10)}: ${record.reason}. IT admins are told if it is still not retrained then.`,
+          ),
+        };
+      }
+    }
+  }
+
+  /** The prompt a verb opens, for re-showing it with errors. */
+  private async promptFor(person: Person, verb: PromptVerb, ids: Ids): Promise<CardModel> {
+    switch (verb) {
+      case 'alert_register':
+        return this.registerPrompt(await this.openAlert(ids.alertId));
+      case 'alert_assign_sponsor':
+        return this.sponsorPrompt(await this.openAlert(ids.alertId));
+      case 'alert_note': {
+        const { alert, agent } = await this.alertAgent(ids.alertId);
+        return this.notePrompt('alert_note', { alertId: alert.id }, agent, alert.summary);
+      }
+      case 'checkin_note': {
+        const { record, agent } = await this.checkIn(ids.checkInId);
+        return this.notePrompt('checkin_note', { checkInId: record.id }, agent, record.findings[0]?.summary);
+      }
+      case 'retrain_postpone':
+        return this.postponePrompt(await this.agent(ids.agentId));
+    }
+    void person;
+  }
+
+  private registerPrompt(alert: AlertRecord): CardModel {
+    const input: PromptInput = {
+      name: 'role',
+      kind: 'choice',
+      label: 'Catalog role',
+      multiline: false,
+      maxLength: 200,
+      options: this.org.catalog.slice(0, 100).map((r) => ({ value: r.id, label: r.title })),
+    };
+    return prompt({
+      title: 'Register agent',
+      text: `Which catalog role does ${alert.agentId} fill? The request form comes next; the agent keeps its id, so its telemetry counts once the request is approved.`,
+      submitLabel: 'Next',
+      promptVerb: 'alert_register',
+      payload: { alertId: alert.id },
+      inputs: [input],
+    });
+  }
+
+  private sponsorPrompt(alert: AlertRecord): CardModel {
+    return prompt({
+      title: 'Assign a sponsor',
+      text:
+        alert.kind === 'shadow'
+          ? `Who answers for the unregistered agent ${alert.agentId}? They are told and may register it.`
+          : `Who answers for ${typeof alert.details.agentName === 'string' ? alert.details.agentName : alert.agentId} now that it has no sponsor? They become its sponsor.`,
+      submitLabel: 'Assign',
+      promptVerb: 'alert_assign_sponsor',
+      payload: { alertId: alert.id },
+      inputs: [{ name: 'sponsor', kind: 'user', label: 'Sponsor', placeholder: 'name@company.example', multiline: false, maxLength: 320 }],
+    });
+  }
+
+  private notePrompt(verb: 'alert_note' | 'checkin_note', payload: Ids, agent: AgentRecord, about?: string): CardModel {
+    return prompt({
+      title: 'Add a knowledge note',
+      text: `What should the next person know about ${agent.name}${about ? ` after "${about.slice(0, 300)}"` : ''}? It is kept as a failure mode on its profile, handed to a successor and archived at retirement.`,
+      submitLabel: 'Save note',
+      promptVerb: verb,
+      payload,
+      inputs: [{ name: 'text', kind: 'text', label: 'Note', multiline: true, maxLength: 2000 }],
+    });
+  }
+
+  private postponePrompt(agent: AgentRecord): CardModel {
+    return prompt({
+      title: 'Postpone retraining',
+      text: `${agent.name} is due for retraining. Say why it waits; IT admins are told if it is still not retrained when the postponement ends.`,
+      submitLabel: 'Postpone',
+      promptVerb: 'retrain_postpone',
+      payload: { agentId: agent.id },
+      inputs: [
+        {
+          name: 'days',
+          kind: 'choice',
+          label: 'Postpone by',
+          multiline: false,
+          maxLength: 3,
+          options: POSTPONE_DAYS.map((d) => ({ value: d, label: `${d} days` })),
+          selectedId: '14',
+        },
+        { name: 'text', kind: 'text', label: 'Why?', multiline: true, maxLength: 1000 },
+      ],
+    });
+  }
+
+  /** "Start the fix" on a compliance gap; for compliance officers and the DPO, like the report. */
+  private async fixGap(person: Person, agentId: string, gap: string): Promise<CardModel> {
+    if (!hasRole(person, 'compliance') && !hasRole(person, 'dpo'))
+      throw new ForbiddenError('Only compliance officers and the DPO can start the fix of a compliance gap.');
+    const agent = await this.agent(agentId);
+    const kind = gap as ComplianceGap['kind'];
+    if (kind === 'pii-scope-without-dpo-approval') {
+      const open = await this.services.runs.list({ agentId: agent.id, flowId: 'dpo-review', status: ['running', 'waiting'] });
+      if (open[0]) return notice('info', 'The DPO review is already under way', `Request ${open[0].id} is waiting for the DPO.`);
+      const role = roleById(this.org, agent.catalogRoleId);
+      const grants = (await this.services.grants.listForAgent(agent.id)).filter((g) => g.status === 'active');
+      const run = await this.services.engine.start({
+        flowId: 'dpo-review',
+        requester: person.email,
+        subject: { type: 'agent', id: agent.id, agentId: agent.id },
+        context: {
+          agentId: agent.id,
+          agentName: agent.name,
+          roleTitle: role?.title ?? agent.catalogRoleId,
+          riskTier: role?.riskTier ?? 'low',
+          businessUnit: agent.businessUnit,
+          sponsors: agent.sponsors,
+          purpose: `Confirm that ${agent.name} may hold personal data: ${grants.map((g) => g.scope).join(', ') || 'no active scope'}.`,
+          justification: `Compliance gap: no DPO approval is on record for its personal-data access. Raised by ${person.name}.`,
+        },
+      });
+      const dpos = peopleWithRole(this.org, 'dpo').map((p) => p.name);
+      return notice(
+        'success',
+        `DPO review of ${agent.name} started`,
+        `${dpos.join(', ') || 'The DPO'} got an approval card (request ${run.id}). Approving it closes the gap.`,
+      );
+    }
+    if (kind === 'open-fairness-finding') {
+      await this.services.development.requestRetraining(person.email, agent.id, 'an open fairness finding in the compliance report');
+      return notice('success', `Retraining of ${agent.name} requested`, `Its sponsors got "retraining due" with Start and Postpone.`);
+    }
+    if (kind === 'overdue-access-review') {
+      const cycles = new Set(
+        (await this.services.grants.listForAgent(agent.id)).flatMap((g) =>
+          g.status === 'active' && g.review && !g.review.answer ? [g.review.cycle] : [],
+        ),
+      );
+      let sent = 0;
+      for (const cycle of cycles) {
+        for (const sponsor of agent.sponsors) {
+          const card = await this.services.reviews.card(cycle, sponsor);
+          if (card && (await this.services.notifier.send(sponsor, card)) !== undefined) sent += 1;
+        }
+      }
+      return notice('success', `Sponsors of ${agent.name} reminded`, `${sent} access review card(s) sent again.`);
+    }
+    throw new InvalidInputError('That gap has no fix to start.');
+  }
+
+  private governance(): GovernanceChat {
+    return new GovernanceChat(this.services, this.org);
+  }
+
+  private alertCard(alert: AlertRecord, person: Person): CardModel {
+    return this.services.supervision.cards.alert(alert, person.email) as CardModel;
+  }
+
+  private assertResponder(person: Person, alert: AlertRecord): void {
+    if (!isAlertResponder(this.org, person, alert.rotation))
+      throw new ForbiddenError('Only on-call responders, IT admins and security can act on this alert.');
+  }
+
+  private assertMayNote(person: Person, agent: AgentRecord): void {
+    if (!(agent.sponsors.includes(person.email) || isAlertResponder(this.org, person)))
+      throw new ForbiddenError(`Only ${agent.name}'s sponsors, IT admins, security and on-call can add knowledge notes.`);
+  }
+
+  private async openAlert(alertId: string | undefined): Promise<AlertRecord> {
+    const alert = await this.services.supervision.alertRepo.get(String(alertId ?? ''));
+    if (!alert) throw new NotFoundError('the alert', String(alertId ?? ''));
+    if (alert.status === 'resolved') throw new RequestClosedError('completed', alert.resolvedAt ? new Date(alert.resolvedAt) : undefined);
+    return alert;
+  }
+
+  private async alertAgent(alertId: string | undefined): Promise<{ alert: AlertRecord; agent: AgentRecord }> {
+    const alert = await this.services.supervision.alertRepo.get(String(alertId ?? ''));
+    if (!alert) throw new NotFoundError('the alert', String(alertId ?? ''));
+    return { alert, agent: await this.agent(alert.agentId) };
+  }
+
+  private async checkIn(checkInId: string | undefined) {
+    const record = await this.services.supervision.checkinRepo.get(String(checkInId ?? ''));
+    if (!record) throw new NotFoundError('the check-in', String(checkInId ?? ''));
+    return { record, agent: await this.agent(record.agentId) };
+  }
+
+  private async agent(agentId: string | undefined): Promise<AgentRecord> {
+    const agent = await this.services.agents.get(String(agentId ?? ''));
+    if (!agent) throw new NotFoundError('the agent', String(agentId ?? ''));
+    return agent;
+  }
+}
+
+function notice(level: 'info' | 'success' | 'warning', title: string, text: string): CardModel {
+  return { kind: 'notice', data: { level, title, text } };
+}
+
+function prompt(
+  data: Omit<PromptData, 'inputs'> & { inputs: Array<Partial<PromptInput> & Pick<PromptInput, 'name' | 'kind' | 'label'>> },
+): CardModel {
+  return { kind: 'prompt', data } as CardModel;
+}
