@@ -11,7 +11,7 @@ import { businessUnitById, catalogRolesFor, findPersonByEmail, hasRole, roleById
 import { cardModel, type CardModel } from '../cards/view-models.js';
 import type { Services } from '../services.js';
 import type { AgentRecord } from '../core/agents.js';
-import { InvalidInputError, isRosterError, RosterError } from '../core/errors.js';
+import { ForbiddenError, InvalidInputError, isRosterError, RosterError } from '../core/errors.js';
 import { parseAgentRequest, validateAgentRequest } from '../core/agent-request.js';
 import type { ListScope } from '../core/commands.js';
 import type { AgentStatus } from '../core/lifecycle.js';
@@ -497,6 +497,17 @@ export class ChatService {
     known?: Awaited<ReturnType<Services['engine']['get']>>,
   ): Promise<CardModel> {
     const run = known ?? (await this.services.engine.get(runId));
+    // A card's refresh carries only ids: the request is shown to the people it concerns (those it
+    // was sent to, its requester, its sponsors, who decided on it) and IT admins, nobody else.
+    const c = run.context as { sponsors?: unknown };
+    const concerned =
+      run.requester === person.email ||
+      hasRole(person, 'it-admin') ||
+      (Array.isArray(c.sponsors) && c.sponsors.includes(person.email)) ||
+      run.waitingFor.includes(person.email) ||
+      Object.values(run.steps).some((step) => (step.decisions ?? []).some((d) => d.by === person.email)) ||
+      (await this.services.runs.messages(run.id)).some((m) => m.person === person.email);
+    if (!concerned) throw new ForbiddenError('This request is not addressed to you.');
     const card = this.services.presenter.approval(run, stepId, person.email);
     return { kind: card.kind, data: card.data } as CardModel;
   }

@@ -22,6 +22,10 @@ export const envSchema = z.object({
   connections__serviceConnection__settings__clientId: optionalString,
   connections__serviceConnection__settings__clientSecret: optionalString,
   connections__serviceConnection__settings__tenantId: optionalString,
+  /** The Entra authority tokens and keys come from, when not the public cloud's (a sovereign cloud). */
+  connections__serviceConnection__settings__authorityEndpoint: optionalString.pipe(
+    z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as https://login.microsoftonline.us' }).optional(),
+  ),
   /** Comma-separated SHA-256 hex digests of platform telemetry keys (gateways that report for many agents). */
   ROSTER_TELEMETRY_PLATFORM_KEYS_SHA256: z
     .string()

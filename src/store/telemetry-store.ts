@@ -181,14 +181,14 @@ export function createTelemetryStore(connection: Connection) {
       return new Map(docs.map((d) => [String(d._id), String(d.status)]));
     },
 
-    /** The newest event time of an agent, for dormancy. */
+    /**
+     * The newest event time of an agent, for dormancy: one read by key of the document ingest
+     * keeps per agent, so its cost does not depend on how many raw events are stored (and it
+     * outlives their purge).
+     */
     async lastEventAt(agentId: string): Promise<Date | undefined> {
-      const doc = await Event.collection
-        .find({ agentId: String(agentId) })
-        .sort({ time: -1 })
-        .limit(1)
-        .next();
-      return doc?.time;
+      const doc = await connection.collection('telemetry_last').findOne({ _id: String(agentId) as never });
+      return doc?.lastEventAt instanceof Date ? doc.lastEventAt : undefined;
     },
 
     /** Raw events of an agent, newest first, for the decision log. */

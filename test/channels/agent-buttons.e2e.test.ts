@@ -1,5 +1,6 @@
 import { createSlackChannel } from '../../src/channels/slack/index.js';
 import { createTeamsChannel } from '../../src/channels/teams/index.js';
+import { adaptiveCard } from '../../src/channels/teams/cards.js';
 import { startTestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
@@ -148,6 +149,36 @@ describe('agent buttons in Slack and Teams', () => {
     expect(inputIds(refused.card)).toEqual(['days', 'text']);
     const done = await teams.execute(sofia, 'prompt_submit', { ...submit.data, days: '7', text: 'Waiting for the new leave policy.' });
     expect(cardText(done.card)).toContain('Retraining of Leave Explainer postponed');
+  }, 30_000);
+
+  it('Teams: Register on a shadow alert, the role prompt, then the request form with the agent id carried', async () => {
+    const liam = teamsUser(roster.chat.person(LIAM)!);
+    await teams.install(liam);
+    const alert = await roster.services.supervision.alerts.raise({
+      kind: 'shadow',
+      agentId: 'agt_5ade5ade5ade000a',
+      severity: 'critical',
+      summary: 'Telemetry arrived for agt_5ade5ade5ade000a, which is not registered in Roster.',
+      details: { agentName: 'Unregistered agent' },
+    });
+    // Liam is paged in Slack (his preferred platform); the same card's button works from Teams.
+    const card = roster.services.supervision.cards.alert(alert, LIAM);
+    const page = adaptiveCard(card);
+    const prompt = await teams.execute(liam, 'alert_register', button(page, 'alert_register').data!);
+    expect(inputIds(prompt.card)).toEqual(['role']);
+    const next = await teams.execute(liam, 'prompt_submit', { ...button(prompt.card, 'prompt_submit').data, role: 'kb-answerer' });
+    const submit = button(next.card, 'agent_request_submit');
+    expect(submit.data).toEqual({ roleId: 'kb-answerer', registerAgentId: 'agt_5ade5ade5ade000a' });
+    const sent = await teams.execute(liam, 'agent_request_submit', {
+      ...submit.data,
+      agentName: 'Gateway Wiki Bot',
+      purpose: 'Answers questions from the engineering wiki.',
+      businessUnit: 'engineering',
+      sponsorEmails: LIAM,
+    });
+    expect(cardText(sent.card)).toContain('Request sent: Gateway Wiki Bot');
+    expect(await roster.services.agents.get('agt_5ade5ade5ade000a')).toMatchObject({ status: 'requested', catalogRoleId: 'kb-answerer' });
+    await eventually(async () => (await roster.services.supervision.alertRepo.get(alert.id))?.status === 'acknowledged');
   }, 30_000);
 
   it('Teams: "Decisions behind this" on an alert sends the decision log; Record as failure mode keeps one as a note', async () => {

@@ -46,7 +46,7 @@ describe('roster CLI', () => {
     expect((await roster(['agents', 'list', '--status', 'sleeping'])).code).toBe(2);
   }, 30_000);
 
-  it('audit verify passes on an intact log and fails, naming the entry, after tampering; export filters by agent', async () => {
+  it('audit verify passes on an intact log and fails, naming the entry, after tampering; export filters by agent and time', async () => {
     const dbName = uniqueDbName('cli');
     const uri = `${testMongoUri()}/${dbName}`;
     const conn = await mongoose.createConnection(testMongoUri(), { dbName }).asPromise();
@@ -59,6 +59,7 @@ describe('roster CLI', () => {
           subject: { type: 'agent', id: agentId, agentId },
           details: { i },
         });
+        await new Promise((r) => setTimeout(r, 5)); // distinct times, for --since / --until
       }
       const ok = await roster(['audit', 'verify'], { MONGODB_URI: uri });
       expect(ok.code).toBe(0);
@@ -72,6 +73,19 @@ describe('roster CLI', () => {
           .split('\n')
           .map((l) => (JSON.parse(l) as { seq: number }).seq),
       ).toEqual([1, 3]);
+
+      // --since is inclusive, --until exclusive; a time that is not ISO is a usage error.
+      const second = (await conn.collection('audit_entries').findOne({ seq: 2 }))!.at as Date;
+      const seqs = (out: string) =>
+        out
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { seq: number }).seq);
+      expect(seqs((await roster(['audit', 'export', '--since', second.toISOString()], { MONGODB_URI: uri })).out)).toEqual([2, 3]);
+      expect(seqs((await roster(['audit', 'export', '--until', second.toISOString()], { MONGODB_URI: uri })).out)).toEqual([1]);
+      const badTime = await roster(['audit', 'export', '--since', 'yesterday'], { MONGODB_URI: uri });
+      expect(badTime.code).toBe(2);
+      expect(badTime.err).toContain('--since and --until take ISO times');
 
       await conn.collection('audit_entries').updateOne({ seq: 2 }, { $set: { 'details.i': 99 } });
       const tampered = await roster(['audit', 'verify'], { MONGODB_URI: uri });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mongoose, { type Connection } from 'mongoose';
@@ -248,6 +248,8 @@ describe('the database unavailable for 10 seconds', () => {
     // Stopped, not gone: connections stay open and nothing answers, so only a time-out can tell.
     process.kill(mongo!.pid, 'SIGSTOP');
     hung = true;
+    // The signal is delivered asynchronously: wait until the kernel reports the process stopped.
+    await eventually(() => /^\d+ \(.*\) T/.test(readFileSync(`/proc/${mongo!.pid}/stat`, 'utf8')), 2000);
     const hangStart = Date.now();
 
     expect(await get(baseUrl, '/readyz')).toMatchObject({ status: 503, body: { problems: { database: expect.any(String) } } });

@@ -80,7 +80,7 @@ describe('check-ins on synthetic telemetry (rollups in the embedded database)', 
 });
 
 describe('dormancy reads one document per agent', () => {
-  it('lastEventAt follows the newest event, whatever order batches arrive in', async () => {
+  it('lastEventAt follows the newest event, whatever order batches arrive in, and outlives the raw events', async () => {
     const db = await openTestDb();
     try {
       const store = createTelemetryStore(db.connection);
@@ -91,6 +91,10 @@ describe('dormancy reads one document per agent', () => {
       await store.ingest([{ ...base, eventId: 'a', time: new Date('2026-11-19T10:00:00Z') }]);
       expect((await store.lastEventAt(agentId))?.toISOString()).toBe('2026-11-20T10:00:00.000Z');
       await store.ingest([{ ...base, eventId: 'c', time: new Date('2026-11-21T10:00:00Z') }]);
+      expect((await store.lastEventAt(agentId))?.toISOString()).toBe('2026-11-21T10:00:00.000Z');
+      // Raw events are purged after their retention; when the agent last ran is still known
+      // (and was never read from the raw events, whose volume must not slow the sweep down).
+      expect(await store.purgeEventsBefore(new Date('2026-12-31T00:00:00Z'))).toBe(3);
       expect((await store.lastEventAt(agentId))?.toISOString()).toBe('2026-11-21T10:00:00.000Z');
     } finally {
       await db.close();

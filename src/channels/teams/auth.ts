@@ -40,6 +40,9 @@ export function teamsAuth(env: Env): TeamsAuth {
       ? { clientSecret: env.connections__serviceConnection__settings__clientSecret }
       : {}),
     ...(env.connections__serviceConnection__settings__tenantId ? { tenantId: env.connections__serviceConnection__settings__tenantId } : {}),
+    ...(env.connections__serviceConnection__settings__authorityEndpoint
+      ? { authorityEndpoint: env.connections__serviceConnection__settings__authorityEndpoint }
+      : {}),
   };
   const missing = [
     ...(settings.clientSecret ? [] : ['connections__serviceConnection__settings__clientSecret']),

@@ -1,4 +1,3 @@
-import { createSign, generateKeyPairSync } from 'node:crypto';
 import { createTeamsChannel } from '../../../src/channels/teams/index.js';
 import { createConversationStore } from '../../../src/store/conversation-store.js';
 import { startTestRoster } from '../../helpers/app.js';
@@ -6,39 +5,42 @@ import { FakeConnector } from '../../helpers/fake-connector.js';
 import { memoryLogger } from '../../helpers/logger.js';
 import { people } from '../../helpers/harness.js';
 import { TENANT_ID, TeamsClient, teamsUser } from './teams-client.js';
+import { LocalJwks } from './local-jwks.js';
 
 const CLIENT_ID = '0b3f5a8e-7c1d-4e2f-9a6b-1c2d3e4f5a6b';
-const credentials = {
-  connections__serviceConnection__settings__clientId: CLIENT_ID,
-  connections__serviceConnection__settings__clientSecret: 'not-a-real-secret',
-  connections__serviceConnection__settings__tenantId: TENANT_ID,
-};
-
-/** An RS256 JWT signed with a key of our own: well-formed, but no Microsoft key signed it. */
-function forgedToken(claims: Record<string, unknown>): string {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const now = Math.floor(Date.now() / 1000);
-  const unsigned = `${b64({ alg: 'RS256', typ: 'JWT', kid: 'forged-key' })}.${b64({ iat: now, nbf: now, exp: now + 3600, ...claims })}`;
-  const signature = createSign('RSA-SHA256').update(unsigned).sign(privateKey).toString('base64url');
-  return `${unsigned}.${signature}`;
-}
+/** The app's Entra tenant issues the tokens here; its keys are served on loopback by LocalJwks. */
+const ISSUER = `https://login.microsoftonline.com/${TENANT_ID}/v2.0`;
 
 describe('Teams /api/messages authentication', () => {
   let connector: FakeConnector;
+  let jwks: LocalJwks;
+  let credentials: Record<string, string>;
+  /** A token only a key other than the authority's signed. */
+  const forgedToken = (claims: Record<string, unknown>) => jwks.sign(claims, { forged: true });
   beforeAll(async () => {
     connector = await FakeConnector.start();
+    jwks = await LocalJwks.start();
+    credentials = {
+      connections__serviceConnection__settings__clientId: CLIENT_ID,
+      connections__serviceConnection__settings__clientSecret: 'not-a-real-secret',
+      connections__serviceConnection__settings__tenantId: TENANT_ID,
+      // Keys are fetched from loopback, never from Microsoft: tests talk to 127.0.0.1 only.
+      connections__serviceConnection__settings__authorityEndpoint: jwks.url,
+    };
   });
   afterAll(async () => {
     await connector.close();
+    await jwks.close();
   });
   beforeEach(() => connector.reset());
 
   describe('with an Azure Bot registration configured', () => {
     let roster: Awaited<ReturnType<typeof startTestRoster>>;
     let client: TeamsClient;
+    let mem: ReturnType<typeof memoryLogger>;
     beforeAll(async () => {
-      roster = await startTestRoster({ channels: [createTeamsChannel], env: credentials });
+      mem = memoryLogger('info');
+      roster = await startTestRoster({ channels: [createTeamsChannel], env: credentials, log: mem.log });
       client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
     });
     afterAll(async () => {
@@ -66,16 +68,32 @@ describe('Teams /api/messages authentication', () => {
       await nothingHappened();
     });
 
-    it('refuses forged tokens: for another app, and for this app but signed by someone else', async () => {
+    it('refuses forged tokens: for another app, for this app but signed by someone else, or expired', async () => {
       const me = teamsUser(roster.chat.person(people.amara)!);
-      const otherApp = forgedToken({ aud: 'some-other-app', iss: 'https://api.botframework.com', serviceurl: connector.serviceUrl });
+      const claims = { aud: CLIENT_ID, iss: ISSUER, tid: TENANT_ID, serviceurl: connector.serviceUrl };
+      const otherApp = jwks.sign({ ...claims, aud: 'some-other-app' });
       expect((await client.message(me, 'catalog', { authorization: `Bearer ${otherApp}` })).status).toBe(401);
-      // Right audience and issuer, but the signature is not from a Bot Framework key (its key id is unknown).
-      const forged = forgedToken({ aud: CLIENT_ID, iss: 'https://api.botframework.com', serviceurl: connector.serviceUrl });
+      // Right audience and issuer, but the signature is not from the authority's key.
+      const fetchesBefore = jwks.fetches.length;
+      const forged = forgedToken(claims);
       expect((await client.message(me, 'catalog', { authorization: `Bearer ${forged}` })).status).toBe(401);
-      const expired = forgedToken({ aud: CLIENT_ID, iss: 'https://api.botframework.com', exp: Math.floor(Date.now() / 1000) - 3600 });
+      expect(jwks.fetches.slice(fetchesBefore)).toContain(`/${TENANT_ID}/discovery/v2.0/keys`);
+      const expired = jwks.sign({ ...claims, iat: 1_700_000_000, nbf: 1_700_000_000, exp: 1_700_003_600 });
       expect((await client.message(me, 'catalog', { authorization: `Bearer ${expired}` })).status).toBe(401);
       await nothingHappened();
+    });
+
+    it('lets a token the authority signed for this app through (so the refusals above are the signature check)', async () => {
+      const me = teamsUser(roster.chat.person(people.amara)!);
+      const token = jwks.sign({ aud: CLIENT_ID, iss: ISSUER, tid: TENANT_ID, serviceurl: connector.serviceUrl });
+      const accepted = await client.post({ ...client.base(me, 'installationUpdate'), action: 'add' }, { authorization: `Bearer ${token}` });
+      expect(accepted.status).not.toBe(401);
+      // Past the JWT check the SDK asks Entra for a token to reply with; with the authority on
+      // plain-HTTP loopback MSAL refuses it, so the turn goes no further here (in production the
+      // authority is https). That error proves the incoming token was accepted.
+      const failure = mem.lines().find((l) => l.msg === 'the Agents SDK failed to process a Teams activity');
+      expect((failure?.err as { errorCode?: string } | undefined)?.errorCode).toBe('authority_uri_insecure');
+      expect(connector.calls).toEqual([]);
     });
 
     it('refuses a forged approval: the request stays exactly as it was', async () => {
@@ -89,7 +107,7 @@ describe('Teams /api/messages authentication', () => {
       });
       const before = await roster.services.runs.get(run.id);
       const noah = teamsUser(roster.chat.person('noah.fischer@brightwater.example')!);
-      const forged = forgedToken({ aud: CLIENT_ID, iss: 'https://api.botframework.com' });
+      const forged = forgedToken({ aud: CLIENT_ID, iss: ISSUER, tid: TENANT_ID });
       const res = await client.post(
         {
           ...client.base(noah, 'invoke'),
@@ -154,7 +172,7 @@ describe('Teams /api/messages authentication', () => {
 
     it('still verifies a token when one is sent', async () => {
       const me = teamsUser(roster.chat.person(people.amara)!);
-      const token = forgedToken({ aud: 'anything', iss: 'https://api.botframework.com' });
+      const token = forgedToken({ aud: 'anything', iss: ISSUER });
       expect((await client.message(me, 'help', { authorization: `Bearer ${token}` })).status).toBe(401);
       expect((await client.message(me, 'help')).status).toBe(200);
       expect(connector.posts(me.conversationId)).toHaveLength(1);

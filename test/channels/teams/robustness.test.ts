@@ -161,7 +161,7 @@ describe('Teams: refusals, repeats, strangers and errors', () => {
     );
   });
 
-  it('refreshes each viewer to their own view: approvers get buttons, others read-only', async () => {
+  it('refreshes each viewer to their own view: approvers get buttons, the requester read-only, outsiders nothing', async () => {
     const { runId } = await openRequest('Refresh View');
     const { card } = approvalCardOf(users.aisha, 'Refresh View');
     const refresh = card.refresh as { action: { verb: string; data: Record<string, unknown> }; userIds: string[] };
@@ -175,8 +175,11 @@ describe('Teams: refusals, repeats, strangers and errors', () => {
     const requester = await client.execute(users.grace, 'approval_refresh', refresh.action.data, { trigger: 'automatic' });
     expect(cardVerbs(requester.card)).toEqual([]);
     expect(cardText(requester.card)).toContain('You requested this agent, so someone else approves it.');
+    // Someone the request does not concern learns nothing from its id.
     const outsider = await client.execute(users.amara, 'approval_refresh', { runId, stepId: 'approvals' });
     expect(cardVerbs(outsider.card)).toEqual([]);
+    expect(cardText(outsider.card)).toContain('This request is not addressed to you.');
+    expect(cardText(outsider.card)).not.toContain('Refresh View');
   });
 
   it('answers strangers, unknown words, unknown buttons and errors with a card, never silence', async () => {
