@@ -94,6 +94,9 @@ describe('approval-request', () => {
       expect(visibleText(renderCard(platform, fixture('approval-request.pending-own-request')))).toContain(
         'You requested this agent, so someone else has to approve it.',
       );
+      // "Approval needed" only for those who can give it; everyone else reads "Approval request".
+      expect(visibleText(renderCard(platform, fixture('approval-request.pending-own-request')))).toContain('Approval request:');
+      expect(visibleText(renderCard(platform, fixture('approval-request.pending')))).toContain('Approval needed:');
     }
   });
 
