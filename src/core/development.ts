@@ -292,7 +292,8 @@ export class Development {
       throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can postpone its retraining.`);
     if (!reason?.trim() || reason.trim().length < 3)
       throw new InvalidInputError('Say why the retraining is postponed.', { reason: 'Required.' });
-    if (!Number.isInteger(days) || days < 1 || days > 90) throw new InvalidInputError('Postpone by 1 to 90 days.');
+    if (!Number.isInteger(days) || days < 1 || days > 90)
+      throw new InvalidInputError('Postpone by 1 to 90 days.', { days: 'Postpone by 1 to 90 days.' });
     const current = await this.deps.repo.retraining(agent.id);
     if (!current || !['due', 'overdue'].includes(current.state)) throw new InvalidInputError(`${agent.name} has no retraining due.`);
     const next: RetrainingRecord = {

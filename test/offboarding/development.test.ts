@@ -139,6 +139,8 @@ describe('retraining: due → Postpone (with a reason) → overdue, the sweep ru
     expect((prompt!.data as { inputs: Array<{ name: string }> }).inputs.map((i) => i.name)).toEqual(['days', 'text']);
     const refused = await chat.actions.submit(priya, 'retrain_postpone', { agentId: postponed.id }, { days: '7' });
     expect(refused.errors).toEqual({ text: 'Say why the retraining is postponed.' });
+    const tooLong = await chat.actions.submit(priya, 'retrain_postpone', { agentId: postponed.id }, { days: '200', text: 'Busy.' });
+    expect(tooLong.errors).toEqual({ days: 'Postpone by 1 to 90 days.' });
     const ok = await chat.actions.submit(
       priya,
       'retrain_postpone',
