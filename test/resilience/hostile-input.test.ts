@@ -17,8 +17,9 @@ const PLATFORM_KEY = 'platform-key-for-hostile-input-0123456789';
 const NOAH = { id: 'U04J5M9C1RF', email: 'noah.fischer@brightwater.example' }; // approver:engineering
 const SEED = 20261125;
 /**
- * Generated requests per endpoint, 10,200 in all. Slack gets fewer: a delivery no listener
- * acknowledges is answered 404 by Bolt only after its 3 s ack timeout.
+ * Generated requests per endpoint, 10,200 in all. Slack gets fewer: a body of no shape Slack
+ * sends (no type, no command) reaches no listener, and Bolt answers it 404 only after its 3 s
+ * acknowledgement timeout.
  */
 const SLACK_CASES = 1_200;
 const TEAMS_CASES = 4_500;
@@ -266,10 +267,8 @@ describe('hostile input (fast-check, seed ' + SEED + ')', () => {
         await post(typeof c.body === 'string' ? c.body : JSON.stringify(c.body));
       }
     });
-    // The Agents SDK answers an invoke it cannot route (unknown name or verb) with 501, Bot
-    // Framework's NotImplemented invoke response; every other activity must stay below 500.
-    const known = (f: (typeof fiveHundreds)[number]) => f.status === 501 && f.full?.type === 'invoke';
-    expect(fiveHundreds.filter((f) => f.endpoint === 'teams' && !known(f))).toEqual([]);
+    // Unknown invoke names and malformed card actions included: nothing reaches 500.
+    expect(fiveHundreds.filter((f) => f.endpoint === 'teams')).toEqual([]);
   }, 240_000);
 
   it(`survives ${TELEMETRY_CASES} generated telemetry batches`, async () => {
@@ -393,7 +392,7 @@ describe('hostile input (fast-check, seed ' + SEED + ')', () => {
     expect((await fetch(`${roster.baseUrl}/readyz`)).status).toBe(200);
     await new Promise((r) => setTimeout(r, 500));
     expect(unhandled).toEqual([]);
-    expect(fiveHundreds.filter((f) => f.status !== 501)).toEqual([]);
+    expect(fiveHundreds).toEqual([]);
     const total = [...statuses.values()].reduce((a, b) => a + b, 0);
     expect(total).toBeGreaterThanOrEqual(10_000);
     expect(await roster.services.audit.verify()).toMatchObject({ ok: true });

@@ -67,15 +67,25 @@ const CARD_ACTION_IDS = new Set<string>(Object.values(CARD_ACTIONS));
  * known callback_id; commands, events and everything else go on to Bolt.
  */
 function routable(body: Record<string, unknown>): boolean {
-  if (body.type === 'block_actions') {
-    const actions = Array.isArray(body.actions) ? (body.actions as Array<{ action_id?: unknown }>) : [];
-    return actions.some((a) => typeof a?.action_id === 'string' && CARD_ACTION_IDS.has(a.action_id));
+  if (typeof body.command === 'string') return body.command === '/roster';
+  switch (body.type) {
+    case 'block_actions': {
+      const actions = Array.isArray(body.actions) ? (body.actions as Array<{ action_id?: unknown }>) : [];
+      return actions.some((a) => typeof a?.action_id === 'string' && CARD_ACTION_IDS.has(a.action_id));
+    }
+    case 'view_submission': {
+      const view = body.view as { callback_id?: unknown } | undefined;
+      return typeof view?.callback_id === 'string' && CARD_ACTION_IDS.has(view.callback_id);
+    }
+    case 'event_callback':
+    case 'url_verification':
+    case 'app_rate_limited':
+      return true;
+    default:
+      // Shortcuts, view_closed, block_suggestion, legacy interactive messages, shapes Slack never
+      // sends: nothing listens.
+      return false;
   }
-  if (body.type === 'view_submission') {
-    const view = body.view as { callback_id?: unknown } | undefined;
-    return typeof view?.callback_id === 'string' && CARD_ACTION_IDS.has(view.callback_id);
-  }
-  return true;
 }
 
 /** `{"grantId"}` from a grant card's button value. */
@@ -222,13 +232,16 @@ function register(app: BoltApp, deps: ListenerDeps): void {
       if (ack) await ack();
       const userId = slackUserOf(body);
       const respond = (args as unknown as { respond?: RespondFn }).respond;
-      if (userId && body.type === 'block_actions') {
-        await replyPrivately(
-          args.client,
-          userId,
-          respond,
-          chat.notice('warning', 'That button no longer works', 'This card is out of date. Send "help" to see what Roster can do.'),
-        ).catch((e: unknown) => log.warn({ err: e }, 'could not explain an out-of-date button'));
+      const explanation =
+        typeof body.command === 'string'
+          ? chat.notice('warning', 'Not a Roster command', 'Roster answers `/roster`: try `/roster help`.')
+          : body.type === 'block_actions'
+            ? chat.notice('warning', 'That button no longer works', 'This card is out of date. Send "help" to see what Roster can do.')
+            : undefined;
+      if (userId && explanation) {
+        await replyPrivately(args.client, userId, respond, explanation).catch((e: unknown) =>
+          log.warn({ err: e }, 'could not explain an interaction Roster does not handle'),
+        );
       }
       return;
     }

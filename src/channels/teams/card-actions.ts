@@ -1,4 +1,4 @@
-import type { AdaptiveCard, AgentApplication, TurnContext, TurnState } from '@microsoft/agents-hosting';
+import { RouteRank, type AdaptiveCard, type AgentApplication, type TurnContext, type TurnState } from '@microsoft/agents-hosting';
 import type { Person } from '../../config/schemas.js';
 import { CARD_ACTIONS } from '../../cards/ids.js';
 import type { CardModel } from '../../cards/view-models.js';
@@ -151,6 +151,21 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
   // Registered last, so it only answers verbs no handler above knows (an old card, a forged invoke).
   on(/.*/, async () =>
     chat.notice('warning', 'That button no longer works', 'This card is out of date. Send "help" to see what Roster can do.'),
+  );
+
+  // Any other invoke (a name Roster does not serve, or an adaptiveCard/action that is not an
+  // Action.Execute) is the client's mistake: 400 with a reason, where the SDK would answer 501.
+  app.addRoute(
+    async (context) => context.activity.type === 'invoke',
+    async (context) => {
+      log.info({ name: context.activity.name }, 'an invoke Roster does not handle was refused');
+      await context.sendActivity({
+        type: 'invokeResponse',
+        value: { status: 400, body: { error: 'unsupported_invoke', message: 'Roster does not handle this kind of request.' } },
+      } as Parameters<TurnContext['sendActivity']>[0]);
+    },
+    true,
+    RouteRank.Last,
   );
 }
 

@@ -242,6 +242,21 @@ describe('Slack app end to end (real Bolt receiver, fake Slack Web API)', () => 
     expect(textOf(reply.body)).toContain('That button no longer works');
     const form = await postSlack(roster.baseUrl, interaction(viewSubmission(LIAM.id, { callback_id: 'old_form_submit' }, {})));
     expect(form.status).toBe(200);
+    // A shortcut or a closed modal: nothing listens, acknowledged at once all the same.
+    for (const payload of [
+      { type: 'shortcut', callback_id: 'something', user: { id: LIAM.id }, trigger_id: 't1', team: { id: 'TBRIGHT' } },
+      { type: 'view_closed', user: { id: LIAM.id }, view: { id: 'V1', callback_id: 'x' }, team: { id: 'TBRIGHT' } },
+    ]) {
+      const t0 = Date.now();
+      expect((await postSlack(roster.baseUrl, interaction(payload))).status).toBe(200);
+      expect(Date.now() - t0).toBeLessThan(2000);
+    }
+    // Another app's slash command routed here by mistake gets a pointer to /roster.
+    const other = slashCommand(LIAM.id, 'help', slack.responseUrl('other-command'));
+    const body = other.body.replace('command=%2Froster', 'command=%2Fother');
+    const sent = await postSlack(roster.baseUrl, { body, headers: { 'content-type': 'application/x-www-form-urlencoded', ...sign(body) } });
+    expect(sent.status).toBe(200);
+    expect(textOf((await slack.waitForResponse('other-command')).body)).toContain('Not a Roster command');
   });
 
   it('a validly signed delivery of a malformed shape gets 400 (not 500) and no retry', async () => {

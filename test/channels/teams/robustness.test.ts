@@ -219,6 +219,17 @@ describe('Teams: refusals, repeats, strangers and errors', () => {
     });
     expect(noData.status).toBe(200);
     expect(cardText((noData.body as { value: unknown }).value)).not.toHaveLength(0);
+
+    // Invokes Roster does not serve are the client's mistake: 400 with a reason, never a 5xx.
+    for (const unsupported of [
+      { name: 'composeExtension/query', value: { commandId: 'search' } },
+      { name: 'task/fetch', value: {} },
+      { name: 'adaptiveCard/action', value: { action: { type: 'Action.Submit', verb: 'approval_approve' } } },
+    ]) {
+      const res = await client.post({ ...client.base(users.amara, 'invoke'), ...unsupported });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ error: 'unsupported_invoke' });
+    }
   });
 
   it('recognises a person by UPN when the directory does not have their AAD object id', async () => {
