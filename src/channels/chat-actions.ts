@@ -1,11 +1,12 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { findPersonByEmail, hasRole, peopleWithRole, roleById } from '../config/directory.js';
+import { findPersonByEmail, roleById } from '../config/directory.js';
 import type { CardModel, DataOf } from '../cards/view-models.js';
 import type { PromptInputName, PromptVerb } from '../cards/supervision-view-models.js';
 import { isAlertResponder, type AlertRecord } from '../core/alerts.js';
 import type { AgentRecord } from '../core/agents.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, RequestClosedError } from '../core/errors.js';
-import type { ComplianceGap } from '../core/governance.js';
+import { startGapFix } from '../core/gap-fixes.js';
+import { mayAddKnowledgeNote } from '../core/retirement.js';
 import type { Services } from '../services.js';
 import type { ChatService } from './chat.js';
 import { GovernanceChat } from './chat-governance.js';
@@ -127,9 +128,7 @@ export class CardActionsChat {
         };
       }
       case 'retrain_postpone': {
-        const agent = await this.agent(ids.agentId);
-        if (!agent.sponsors.includes(person.email) && !hasRole(person, 'it-admin'))
-          throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can postpone its retraining.`);
+        const { agent } = await this.services.development.retrainingManager(person.email, String(ids.agentId ?? ''));
         return { prompt: this.postponePrompt(agent) };
       }
       case 'sponsor_accept': {
@@ -242,23 +241,7 @@ export class CardActionsChat {
           String(ids.alertId ?? ''),
           sponsor.email,
           async (a) => {
-            if (a.kind !== 'ownerless') return;
-            const agent = await this.agent(a.agentId);
-            await this.services.agents.update(agent.id, { sponsors: [sponsor.email] });
-            await this.services.audit.append({
-              actor: { kind: 'person', email: person.email },
-              action: 'sponsorship.assigned',
-              subject: { type: 'agent', id: agent.id, agentId: agent.id },
-              details: { sponsor: sponsor.email, alertId: a.id },
-            });
-            await this.services.notifier.send(sponsor.email, {
-              kind: 'notice',
-              data: {
-                level: 'info',
-                title: `You sponsor ${agent.name} now`,
-                text: `${person.name} made you the sponsor of ${agent.name} (${agent.id}), which had none left. You answer for it: its check-ins and access reviews come to you.`,
-              },
-            });
+            if (a.kind === 'ownerless') await this.services.leavers.assign(person.email, a.agentId, sponsor.email, a.id);
           },
         );
         return {
@@ -387,59 +370,10 @@ export class CardActionsChat {
     });
   }
 
-  /** "Start the fix" on a compliance gap; for compliance officers and the DPO, like the report. */
+  /** "Start the fix" on a compliance gap (rules and authorisation in core/gap-fixes.ts). */
   private async fixGap(person: Person, agentId: string, gap: string): Promise<CardModel> {
-    if (!hasRole(person, 'compliance') && !hasRole(person, 'dpo'))
-      throw new ForbiddenError('Only compliance officers and the DPO can start the fix of a compliance gap.');
-    const agent = await this.agent(agentId);
-    const kind = gap as ComplianceGap['kind'];
-    if (kind === 'pii-scope-without-dpo-approval') {
-      const open = await this.services.runs.list({ agentId: agent.id, flowId: 'dpo-review', status: ['running', 'waiting'] });
-      if (open[0]) return notice('info', 'The DPO review is already under way', `Request ${open[0].id} is waiting for the DPO.`);
-      const role = roleById(this.org, agent.catalogRoleId);
-      const grants = (await this.services.grants.listForAgent(agent.id)).filter((g) => g.status === 'active');
-      const run = await this.services.engine.start({
-        flowId: 'dpo-review',
-        requester: person.email,
-        subject: { type: 'agent', id: agent.id, agentId: agent.id },
-        context: {
-          agentId: agent.id,
-          agentName: agent.name,
-          roleTitle: role?.title ?? agent.catalogRoleId,
-          riskTier: role?.riskTier ?? 'low',
-          businessUnit: agent.businessUnit,
-          sponsors: agent.sponsors,
-          purpose: `Confirm that ${agent.name} may hold personal data: ${grants.map((g) => g.scope).join(', ') || 'no active scope'}.`,
-          justification: `Compliance gap: no DPO approval is on record for its personal-data access. Raised by ${person.name}.`,
-        },
-      });
-      const dpos = peopleWithRole(this.org, 'dpo').map((p) => p.name);
-      return notice(
-        'success',
-        `DPO review of ${agent.name} started`,
-        `${dpos.join(', ') || 'The DPO'} got an approval card (request ${run.id}). Approving it closes the gap.`,
-      );
-    }
-    if (kind === 'open-fairness-finding') {
-      await this.services.development.requestRetraining(person.email, agent.id, 'an open fairness finding in the compliance report');
-      return notice('success', `Retraining of ${agent.name} requested`, `Its sponsors got "retraining due" with Start and Postpone.`);
-    }
-    if (kind === 'overdue-access-review') {
-      const cycles = new Set(
-        (await this.services.grants.listForAgent(agent.id)).flatMap((g) =>
-          g.status === 'active' && g.review && !g.review.answer ? [g.review.cycle] : [],
-        ),
-      );
-      let sent = 0;
-      for (const cycle of cycles) {
-        for (const sponsor of agent.sponsors) {
-          const card = await this.services.reviews.card(cycle, sponsor);
-          if (card && (await this.services.notifier.send(sponsor, card)) !== undefined) sent += 1;
-        }
-      }
-      return notice('success', `Sponsors of ${agent.name} reminded`, `${sent} access review card(s) sent again.`);
-    }
-    throw new InvalidInputError('That gap has no fix to start.');
+    const result = await startGapFix({ ...this.services, org: this.org }, person.email, agentId, gap);
+    return notice(result.started ? 'success' : 'info', result.title, result.text);
   }
 
   private governance(): GovernanceChat {
@@ -456,7 +390,7 @@ export class CardActionsChat {
   }
 
   private assertMayNote(person: Person, agent: AgentRecord): void {
-    if (!(agent.sponsors.includes(person.email) || isAlertResponder(this.org, person)))
+    if (!mayAddKnowledgeNote(this.org, person, agent))
       throw new ForbiddenError(`Only ${agent.name}'s sponsors, IT admins, security and on-call can add knowledge notes.`);
   }
 

@@ -2,7 +2,7 @@ import type { OrgConfig, Person } from '../config/schemas.js';
 import type { CardModel } from '../cards/view-models.js';
 import type { Services } from '../services.js';
 import { assertDashboardReader, type FleetView } from '../core/fleet.js';
-import { isAlertResponder } from '../core/alerts.js';
+import { mayAddKnowledgeNote } from '../core/retirement.js';
 import type { ComplianceGap } from '../core/governance.js';
 
 /** `decisions <agent> [days] [outcome]`, `compliance [regulation]` and `dashboard`. */
@@ -131,7 +131,7 @@ export class GovernanceChat {
       ...(filter.outcome ? { outcome: filter.outcome } : {}),
       limit: 15,
     });
-    const mayNote = agent.sponsors.includes(person.email) || isAlertResponder(this.org, person);
+    const mayNote = mayAddKnowledgeNote(this.org, person, agent);
     return {
       kind: 'notice',
       data: {

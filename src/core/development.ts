@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { OrgConfig } from '../config/schemas.js';
+import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, hasRole, peopleWithRole, roleById } from '../config/directory.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { FlowRun, StepRegistry } from '../flows/types.js';
@@ -243,10 +243,7 @@ export class Development {
 
   /** "Start retraining": a sponsor or IT admin says the retraining is under way (no more reminders until the next cadence). */
   async startRetraining(actorEmail: string, agentId: string): Promise<RetrainingRecord> {
-    const actor = this.person(actorEmail);
-    const agent = await this.agent(agentId);
-    if (!agent.sponsors.includes(actor.email) && !hasRole(actor, 'it-admin'))
-      throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can start its retraining.`);
+    const { actor, agent } = await this.retrainingManager(actorEmail, agentId);
     const current = await this.deps.repo.retraining(agent.id);
     if (current?.state === 'started') return current;
     if (!current) throw new InvalidInputError(`${agent.name} has no retraining due.`);
@@ -286,10 +283,7 @@ export class Development {
 
   /** A sponsor postpones a due retraining by some days; a reason is required. */
   async postponeRetraining(actorEmail: string, agentId: string, days: number, reason: string): Promise<RetrainingRecord> {
-    const actor = this.person(actorEmail);
-    const agent = await this.agent(agentId);
-    if (!agent.sponsors.includes(actor.email) && !hasRole(actor, 'it-admin'))
-      throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can postpone its retraining.`);
+    const { actor, agent } = await this.retrainingManager(actorEmail, agentId);
     if (!reason?.trim() || reason.trim().length < 3)
       throw new InvalidInputError('Say why the retraining is postponed.', { reason: 'Required.' });
     if (!Number.isInteger(days) || days < 1 || days > 90)
@@ -307,6 +301,15 @@ export class Development {
       throw new InvalidInputError('The retraining changed meanwhile; try again.');
     await this.audited(actor.email, 'retraining.postponed', agent.id, { days, reason: next.reason, until: next.postponedUntil });
     return next;
+  }
+
+  /** Who may start or postpone an agent's retraining: its sponsors and IT admins. */
+  async retrainingManager(actorEmail: string, agentId: string): Promise<{ actor: Person; agent: AgentRecord }> {
+    const actor = this.person(actorEmail);
+    const agent = await this.agent(agentId);
+    if (!agent.sponsors.includes(actor.email) && !hasRole(actor, 'it-admin'))
+      throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can start or postpone its retraining.`);
+    return { actor, agent };
   }
 
   private person(email: string) {

@@ -97,6 +97,34 @@ export class Leavers {
     return { leavers, offers };
   }
 
+  /**
+   * "Assign sponsor" on an ownerless agent's alert: the person becomes its sponsor, is told, and
+   * the assignment is audited. Who may assign is the alert's rule (responders), checked by the caller.
+   */
+  async assign(actorEmail: string, agentId: string, sponsorEmail: string, alertId: string): Promise<void> {
+    const actor = findPersonByEmail(this.deps.org, String(actorEmail));
+    if (!actor) throw new UnknownPersonError(String(actorEmail));
+    const sponsor = findPersonByEmail(this.deps.org, String(sponsorEmail));
+    if (!sponsor) throw new UnknownPersonError(String(sponsorEmail));
+    const agent = await this.deps.agents.get(String(agentId));
+    if (!agent) throw new NotFoundError('the agent', String(agentId));
+    await this.deps.agents.update(agent.id, { sponsors: [sponsor.email] });
+    await this.deps.audit.append({
+      actor: { kind: 'person', email: actor.email },
+      action: 'sponsorship.assigned',
+      subject: { type: 'agent', id: agent.id, agentId: agent.id },
+      details: { sponsor: sponsor.email, alertId },
+    });
+    await this.deps.notifier.send(sponsor.email, {
+      kind: 'notice',
+      data: {
+        level: 'info',
+        title: `You sponsor ${agent.name} now`,
+        text: `${actor.name} made you the sponsor of ${agent.name} (${agent.id}), which had none left. You answer for it: its check-ins and access reviews come to you.`,
+      },
+    });
+  }
+
   /** The manager accepts the sponsorship offered to them (also before retiring it: a retirement needs a sponsor). */
   async accept(actorEmail: string, agentId: string, purpose: 'keep' | 'retire' = 'keep'): Promise<void> {
     const actor = findPersonByEmail(this.deps.org, String(actorEmail));

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { OrgConfig } from '../config/schemas.js';
+import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { FlowRun, RunRepository, StepRegistry } from '../flows/types.js';
@@ -58,6 +58,11 @@ export interface RetirementContext {
   reason: string;
   successorId?: string;
   previousStatus?: AgentStatus;
+}
+
+/** Who may record knowledge notes on an agent: its sponsors and alert responders. One rule for the service, the cards and the chat. */
+export function mayAddKnowledgeNote(org: OrgConfig, person: Person, agent: Pick<AgentRecord, 'sponsors'>): boolean {
+  return agent.sponsors.includes(person.email) || isAlertResponder(org, person);
 }
 
 const noteSchema = z.object({
@@ -126,7 +131,7 @@ export class Retirement {
     const actor = findPersonByEmail(this.deps.org, String(actorEmail));
     if (!actor) throw new UnknownPersonError(String(actorEmail));
     const agent = await this.agent(agentId);
-    if (!(agent.sponsors.includes(actor.email) || isAlertResponder(this.deps.org, actor))) {
+    if (!mayAddKnowledgeNote(this.deps.org, actor, agent)) {
       throw new ForbiddenError(`Only ${agent.name}'s sponsors, IT admins, security and on-call can add knowledge notes.`);
     }
     const parsed = noteSchema.safeParse(input);

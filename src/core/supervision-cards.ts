@@ -6,6 +6,7 @@ import type { CheckInPresenter, CheckInRecord } from './checkins.js';
 import type { OutgoingCard } from './notifications.js';
 import { displayDate } from './presenter.js';
 import { isDecisionReader } from './governance.js';
+import { mayAddKnowledgeNote } from './retirement.js';
 
 const day = (iso: string) => displayDate(iso).split(',')[0]!;
 
@@ -16,8 +17,7 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
   checkIn(record: CheckInRecord, agent: AgentRecord, viewer: string): OutgoingCard {
     const person = findPersonByEmail(this.org, viewer);
     const canDecide = Boolean(person && (agent.sponsors.includes(person.email) || hasRole(person, 'it-admin')));
-    const sponsor = Boolean(person && agent.sponsors.includes(person.email));
-    const canNote = record.findings.length > 0 && Boolean(person && (sponsor || isAlertResponder(this.org, person)));
+    const canNote = record.findings.length > 0 && Boolean(person && mayAddKnowledgeNote(this.org, person, agent));
     const canReadDecisions = record.findings.length > 0 && Boolean(person && isDecisionReader(person, agent.sponsors));
     return {
       kind: 'checkin',

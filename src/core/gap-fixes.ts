@@ -1,0 +1,95 @@
+import type { OrgConfig } from '../config/schemas.js';
+import { findPersonByEmail, hasRole, peopleWithRole, roleById } from '../config/directory.js';
+import type { FlowEngine } from '../flows/engine.js';
+import type { RunRepository } from '../flows/types.js';
+import type { AccessReviews } from './access-review.js';
+import type { AgentRepository, GrantRepository } from './agents.js';
+import type { Development } from './development.js';
+import { ForbiddenError, InvalidInputError, NotFoundError, UnknownPersonError } from './errors.js';
+import type { ComplianceGap } from './governance.js';
+import type { Notifier } from './notifications.js';
+
+export interface GapFixDeps {
+  org: OrgConfig;
+  agents: AgentRepository;
+  grants: GrantRepository;
+  runs: RunRepository;
+  engine: FlowEngine;
+  development: Development;
+  reviews: AccessReviews;
+  notifier: Notifier;
+}
+
+/** What starting a fix did, for the person who asked. */
+export interface GapFixResult {
+  started: boolean;
+  title: string;
+  text: string;
+}
+
+/**
+ * "Start the fix" on a compliance gap, for compliance officers and the DPO (who read the report):
+ * a personal-data scope without DPO approval → the `dpo-review` flow (the DPO's approval is what
+ * closes the gap; one review at a time); an open fairness finding → a retraining request to the
+ * sponsors; an overdue access review → the sponsors' review cards sent again.
+ */
+export async function startGapFix(deps: GapFixDeps, actorEmail: string, agentId: string, gap: string): Promise<GapFixResult> {
+  const actor = findPersonByEmail(deps.org, String(actorEmail));
+  if (!actor) throw new UnknownPersonError(String(actorEmail));
+  if (!hasRole(actor, 'compliance') && !hasRole(actor, 'dpo'))
+    throw new ForbiddenError('Only compliance officers and the DPO can start the fix of a compliance gap.');
+  const agent = await deps.agents.get(String(agentId));
+  if (!agent) throw new NotFoundError('the agent', String(agentId));
+  const kind = gap as ComplianceGap['kind'];
+  if (kind === 'pii-scope-without-dpo-approval') {
+    const [open] = await deps.runs.list({ agentId: agent.id, flowId: 'dpo-review', status: ['running', 'waiting'] });
+    if (open) return { started: false, title: 'The DPO review is already under way', text: `Request ${open.id} is waiting for the DPO.` };
+    const role = roleById(deps.org, agent.catalogRoleId);
+    const scopes = (await deps.grants.listForAgent(agent.id)).filter((g) => g.status === 'active').map((g) => g.scope);
+    const run = await deps.engine.start({
+      flowId: 'dpo-review',
+      requester: actor.email,
+      subject: { type: 'agent', id: agent.id, agentId: agent.id },
+      context: {
+        agentId: agent.id,
+        agentName: agent.name,
+        roleTitle: role?.title ?? agent.catalogRoleId,
+        riskTier: role?.riskTier ?? 'low',
+        businessUnit: agent.businessUnit,
+        sponsors: agent.sponsors,
+        purpose: `Confirm that ${agent.name} may hold personal data: ${scopes.join(', ') || 'no active scope'}.`,
+        justification: `Compliance gap: no DPO approval is on record for its personal-data access. Raised by ${actor.name}.`,
+      },
+    });
+    const dpos = peopleWithRole(deps.org, 'dpo').map((p) => p.name);
+    return {
+      started: true,
+      title: `DPO review of ${agent.name} started`,
+      text: `${dpos.join(', ') || 'The DPO'} got an approval card (request ${run.id}). Approving it closes the gap.`,
+    };
+  }
+  if (kind === 'open-fairness-finding') {
+    await deps.development.requestRetraining(actor.email, agent.id, 'an open fairness finding in the compliance report');
+    return {
+      started: true,
+      title: `Retraining of ${agent.name} requested`,
+      text: 'Its sponsors got "retraining due" with Start and Postpone.',
+    };
+  }
+  if (kind === 'overdue-access-review') {
+    const cycles = new Set(
+      (await deps.grants.listForAgent(agent.id)).flatMap((g) =>
+        g.status === 'active' && g.review && !g.review.answer ? [g.review.cycle] : [],
+      ),
+    );
+    let sent = 0;
+    for (const cycle of cycles) {
+      for (const sponsor of agent.sponsors) {
+        const card = await deps.reviews.card(cycle, sponsor);
+        if (card && (await deps.notifier.send(sponsor, card)) !== undefined) sent += 1;
+      }
+    }
+    return { started: sent > 0, title: `Sponsors of ${agent.name} reminded`, text: `${sent} access review card(s) sent again.` };
+  }
+  throw new InvalidInputError('That gap has no fix to start.');
+}
