@@ -1,8 +1,9 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { businessUnitById, roleById } from '../config/directory.js';
+import { businessUnitById } from '../config/directory.js';
 import type { CardModel } from '../cards/view-models.js';
 import { ForbiddenError, NotFoundError } from '../core/errors.js';
 import type { SuspensionContext } from '../core/suspension.js';
+import { agentRunContext } from '../core/run-context.js';
 import type { FlowEngine } from '../flows/engine.js';
 import { isAlertResponder } from '../core/alerts.js';
 import type { Supervision } from '../supervision.js';
@@ -86,16 +87,11 @@ export class SupervisionChat {
     if (!alert) throw new NotFoundError('the alert', alertId);
     const agent = await this.agents.get(alert.agentId);
     if (!agent) throw new NotFoundError('the agent', alert.agentId);
-    const role = roleById(this.org, agent.catalogRoleId);
     const context: SuspensionContext = {
-      agentId: agent.id,
-      agentName: agent.name,
-      roleTitle: role?.title ?? agent.catalogRoleId,
-      riskTier: role?.riskTier ?? 'low',
-      businessUnit: agent.businessUnit,
-      sponsors: agent.sponsors,
-      purpose: `Suspend ${agent.name} after a ${alert.kind} alert: ${alert.summary}`,
-      justification: `Requested from alert ${alert.id} by ${person.name}.`,
+      ...agentRunContext(this.org, agent, {
+        purpose: `Suspend ${agent.name} after a ${alert.kind} alert: ${alert.summary}`,
+        justification: `Requested from alert ${alert.id} by ${person.name}.`,
+      }),
       alertId: alert.id,
     };
     const run = await this.engine.start({

@@ -8,6 +8,7 @@ import type { AuditLog } from './audit.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, UnknownPersonError } from './errors.js';
 import { evaluate, type EvaluationSubmission, type EvaluationVerdict } from './evaluation.js';
 import type { Notifier } from './notifications.js';
+import { agentRunContext } from './run-context.js';
 
 /** A proposed or promoted version of an agent. */
 export interface VersionRecord {
@@ -149,14 +150,10 @@ export class Development {
       requester: actor.email,
       subject: { type: 'agent', id: agent.id, agentId: agent.id },
       context: {
-        agentId: agent.id,
-        agentName: agent.name,
-        roleTitle: role.title,
-        riskTier: role.riskTier,
-        businessUnit: agent.businessUnit,
-        sponsors: agent.sponsors,
-        purpose: `Promote ${agent.name} from ${agent.version} to ${version}: ${changelog}`,
-        justification: verdict.summary,
+        ...agentRunContext(this.deps.org, agent, {
+          purpose: `Promote ${agent.name} from ${agent.version} to ${version}: ${changelog}`,
+          justification: verdict.summary,
+        }),
         version,
       },
     });

@@ -1,5 +1,5 @@
 import type { OrgConfig } from '../config/schemas.js';
-import { findPersonByEmail, hasRole, peopleWithRole, roleById } from '../config/directory.js';
+import { findPersonByEmail, hasRole, peopleWithRole } from '../config/directory.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { RunRepository } from '../flows/types.js';
 import type { AccessReviews } from './access-review.js';
@@ -8,6 +8,7 @@ import type { Development } from './development.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, UnknownPersonError } from './errors.js';
 import type { ComplianceGap } from './governance.js';
 import type { Notifier } from './notifications.js';
+import { agentRunContext } from './run-context.js';
 
 export interface GapFixDeps {
   org: OrgConfig;
@@ -44,22 +45,15 @@ export async function startGapFix(deps: GapFixDeps, actorEmail: string, agentId:
   if (kind === 'pii-scope-without-dpo-approval') {
     const [open] = await deps.runs.list({ agentId: agent.id, flowId: 'dpo-review', status: ['running', 'waiting'] });
     if (open) return { started: false, title: 'The DPO review is already under way', text: `Request ${open.id} is waiting for the DPO.` };
-    const role = roleById(deps.org, agent.catalogRoleId);
     const scopes = (await deps.grants.listForAgent(agent.id)).filter((g) => g.status === 'active').map((g) => g.scope);
     const run = await deps.engine.start({
       flowId: 'dpo-review',
       requester: actor.email,
       subject: { type: 'agent', id: agent.id, agentId: agent.id },
-      context: {
-        agentId: agent.id,
-        agentName: agent.name,
-        roleTitle: role?.title ?? agent.catalogRoleId,
-        riskTier: role?.riskTier ?? 'low',
-        businessUnit: agent.businessUnit,
-        sponsors: agent.sponsors,
+      context: agentRunContext(deps.org, agent, {
         purpose: `Confirm that ${agent.name} may hold personal data: ${scopes.join(', ') || 'no active scope'}.`,
         justification: `Compliance gap: no DPO approval is on record for its personal-data access. Raised by ${actor.name}.`,
-      },
+      }),
     });
     const dpos = peopleWithRole(deps.org, 'dpo').map((p) => p.name);
     return {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
+import { findPersonByEmail, hasRole } from '../config/directory.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { FlowRun, RunRepository, StepRegistry } from '../flows/types.js';
 import type { AgentRecord, AgentRepository, GrantRepository, KnowledgeNote } from './agents.js';
@@ -10,6 +10,7 @@ import { canonicalJson, type AuditLog } from './audit.js';
 import { isAlertResponder } from './alerts.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, RosterError, UnknownPersonError } from './errors.js';
 import { canTransition, type AgentStatus } from './lifecycle.js';
+import { agentRunContext, type AgentRunContext } from './run-context.js';
 import type { Notifier } from './notifications.js';
 
 /** An archive bundle as stored: the canonical JSON text and its SHA-256 digest. */
@@ -44,17 +45,8 @@ export interface RetirementDeps {
   clock?: () => Date;
 }
 
-/** The run context of a retirement (shaped like an agent request's, so the sign-off card reads the same). */
-export interface RetirementContext {
-  [key: string]: unknown;
-  agentId: string;
-  agentName: string;
-  roleTitle: string;
-  riskTier: string;
-  businessUnit: string;
-  sponsors: string[];
-  purpose: string;
-  justification: string;
+/** The run context of a retirement (an agent run's, so the sign-off card reads like any other). */
+export interface RetirementContext extends AgentRunContext {
   reason: string;
   successorId?: string;
   previousStatus?: AgentStatus;
@@ -103,18 +95,13 @@ export class Retirement {
       if (!['active', 'probation', 'requested'].includes(successor.status))
         throw new InvalidInputError(`${successor.name} is ${successor.status} and can't take over.`);
     }
-    const role = roleById(this.deps.org, agent.catalogRoleId);
     const context: RetirementContext = {
-      agentId: agent.id,
-      agentName: agent.name,
-      roleTitle: role?.title ?? agent.catalogRoleId,
-      riskTier: role?.riskTier ?? 'low',
-      businessUnit: agent.businessUnit,
-      sponsors: agent.sponsors,
-      purpose: `Retire ${agent.name}: ${reason}`,
-      justification: successor
-        ? `${successor.name} (${successor.id}) takes over its knowledge notes, open items and recommended scopes.`
-        : 'No successor named.',
+      ...agentRunContext(this.deps.org, agent, {
+        purpose: `Retire ${agent.name}: ${reason}`,
+        justification: successor
+          ? `${successor.name} (${successor.id}) takes over its knowledge notes, open items and recommended scopes.`
+          : 'No successor named.',
+      }),
       reason,
       ...(successor ? { successorId: successor.id } : {}),
     };

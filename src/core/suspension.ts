@@ -3,23 +3,15 @@ import type { AgentRepository } from './agents.js';
 import { RosterError } from './errors.js';
 import { canTransition, type AgentStatus } from './lifecycle.js';
 import type { StepRegistry } from '../flows/types.js';
+import type { AgentRunContext } from './run-context.js';
 
 export interface SuspensionDeps {
   agents: AgentRepository;
   audit: AuditLog;
 }
 
-/** The run context of a suspension request (shaped like an agent request's, so the approval card reads the same). */
-export interface SuspensionContext {
-  [key: string]: unknown;
-  agentId: string;
-  agentName: string;
-  roleTitle: string;
-  riskTier: string;
-  businessUnit: string;
-  sponsors: string[];
-  purpose: string;
-  justification: string;
+/** The run context of a suspension request (an agent run's, so the approval card reads like any other). */
+export interface SuspensionContext extends AgentRunContext {
   alertId: string;
 }
 
