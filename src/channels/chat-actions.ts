@@ -2,7 +2,7 @@ import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, roleById } from '../config/directory.js';
 import type { CardModel, DataOf } from '../cards/view-models.js';
 import type { PromptInputName, PromptVerb } from '../cards/supervision-view-models.js';
-import { isAlertResponder, type AlertRecord } from '../core/alerts.js';
+import type { AlertRecord } from '../core/alerts.js';
 import type { AgentRecord } from '../core/agents.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, RequestClosedError } from '../core/errors.js';
 import { startGapFix } from '../core/gap-fixes.js';
@@ -70,12 +70,12 @@ export class CardActionsChat {
   async click(person: Person, verb: AgentButtonVerb, ids: Ids): Promise<ActionOutcome> {
     switch (verb) {
       case 'alert_register': {
-        const alert = await this.registrableShadow(person, (await this.openAlert(ids.alertId)).agentId);
+        const alert = await this.services.supervision.alerts.registrableShadow(person, (await this.openAlert(ids.alertId)).agentId);
         return { prompt: this.registerPrompt(alert) };
       }
       case 'alert_assign_sponsor': {
         const alert = await this.openAlert(ids.alertId);
-        this.assertResponder(person, alert);
+        await this.services.supervision.alerts.assertResponder(person.email, alert.id);
         return { prompt: this.sponsorPrompt(alert) };
       }
       case 'alert_note': {
@@ -199,29 +199,11 @@ export class CardActionsChat {
     }
   }
 
-  /**
-   * The open shadow alert of an unregistered agent id, when `person` may register it (the
-   * request form's submit checks this again: the form's hidden id is client data).
-   */
-  async registrableShadow(person: Person, agentId: string): Promise<AlertRecord> {
-    const [alert] = await this.services.supervision.alertRepo.list({
-      agentId: String(agentId),
-      kind: 'shadow',
-      status: ['open', 'acknowledged', 'snoozed'],
-    });
-    if (!alert) throw new InvalidInputError(`No unregistered agent ${String(agentId).slice(0, 200)} is waiting to be registered.`);
-    if (!this.services.supervision.alerts.mayRegister(person, alert))
-      throw new ForbiddenError('Only on-call responders, IT admins, security and the sponsor assigned to it can register this agent.');
-    if (typeof alert.details.registrationRunId === 'string')
-      throw new InvalidInputError(`${alert.agentId} is already being registered (request ${alert.details.registrationRunId}).`);
-    return alert;
-  }
-
   private async complete(person: Person, verb: PromptVerb, ids: Ids, values: PromptValues): Promise<ActionOutcome> {
     const text = values.text?.trim() ?? '';
     switch (verb) {
       case 'alert_register': {
-        const alert = await this.registrableShadow(person, (await this.openAlert(ids.alertId)).agentId);
+        const alert = await this.services.supervision.alerts.registrableShadow(person, (await this.openAlert(ids.alertId)).agentId);
         const role = roleById(this.org, values.role ?? '');
         if (!role) throw new InvalidInputError('Pick a catalog role.', { role: 'Pick a catalog role.' });
         const sponsor = typeof alert.details.sponsor === 'string' ? alert.details.sponsor : person.email;
@@ -382,11 +364,6 @@ export class CardActionsChat {
 
   private alertCard(alert: AlertRecord, person: Person): CardModel {
     return this.services.supervision.cards.alert(alert, person.email) as CardModel;
-  }
-
-  private assertResponder(person: Person, alert: AlertRecord): void {
-    if (!isAlertResponder(this.org, person, alert.rotation))
-      throw new ForbiddenError('Only on-call responders, IT admins and security can act on this alert.');
   }
 
   private assertMayNote(person: Person, agent: AgentRecord): void {

@@ -285,7 +285,9 @@ export class ChatService {
   async submitRequest(person: Person, values: RequestFormValues): Promise<FormResult> {
     try {
       // Registering a shadow agent: only who may click Register on its open alert may submit.
-      const shadow = values.registerAgentId ? await this.actions.registrableShadow(person, values.registerAgentId) : undefined;
+      const shadow = values.registerAgentId
+        ? await this.services.supervision.alerts.registrableShadow(person, values.registerAgentId)
+        : undefined;
       const { run, agentId } = await this.services.commands.requestAgent(
         person.email,
         {

@@ -85,6 +85,11 @@ export function isAlertResponder(org: OrgConfig, person: Person, rotation?: stri
   return [...[...rotations].map((r) => `oncall:${r}`), 'it-admin', 'security'].some((role) => hasRole(person, role));
 }
 
+/** Who may act on a shadow alert's Register: responders and the sponsor assigned to it. One rule for the service and the cards. */
+export function mayRegisterShadow(org: OrgConfig, person: Person, alert: AlertRecord): boolean {
+  return alert.kind === 'shadow' && (alert.details.sponsor === person.email || isAlertResponder(org, person, alert.rotation));
+}
+
 export const SNOOZE_CHOICES = { '1h': 3_600_000, '4h': 4 * 3_600_000, '24h': 24 * 3_600_000 } as const;
 
 /**
@@ -260,9 +265,18 @@ export class AlertService {
     return alert;
   }
 
-  /** Who may act on a shadow alert's Register: responders and the sponsor assigned to it. */
-  mayRegister(actor: Person, alert: AlertRecord): boolean {
-    return alert.kind === 'shadow' && (alert.details.sponsor === actor.email || isAlertResponder(this.deps.org, actor, alert.rotation));
+  /**
+   * The open shadow alert of an unregistered agent id, when `actor` may register it now; the
+   * request form's submit checks again, since the form's hidden id is client data.
+   */
+  async registrableShadow(actor: Person, agentId: string): Promise<AlertRecord> {
+    const [alert] = await this.deps.alerts.list({ agentId: String(agentId), kind: 'shadow', status: ['open', 'acknowledged', 'snoozed'] });
+    if (!alert) throw new InvalidInputError(`No unregistered agent ${String(agentId).slice(0, 200)} is waiting to be registered.`);
+    if (!mayRegisterShadow(this.deps.org, actor, alert))
+      throw new ForbiddenError('Only on-call responders, IT admins, security and the sponsor assigned to it can register this agent.');
+    if (typeof alert.details.registrationRunId === 'string')
+      throw new InvalidInputError(`${alert.agentId} is already being registered (request ${alert.details.registrationRunId}).`);
+    return alert;
   }
 
   /** A due timer: escalate, re-notify or wake from snooze; a stale timer changes nothing. */
@@ -374,7 +388,8 @@ export class AlertService {
     await this.refreshCards(alert);
   }
 
-  private async assertResponder(actor: string, alertId: string): Promise<void> {
+  /** Refuses anyone who may not act on this alert (see {@link isAlertResponder}). */
+  async assertResponder(actor: string, alertId: string): Promise<void> {
     const rotation = (await this.deps.alerts.get(String(alertId)))?.rotation ?? this.deps.org.settings.alertRotation;
     const person = findPersonByEmail(this.deps.org, actor);
     if (person && isAlertResponder(this.deps.org, person, rotation)) return;

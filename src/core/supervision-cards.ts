@@ -1,7 +1,7 @@
 import type { OrgConfig } from '../config/schemas.js';
 import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
 import type { AgentRecord } from './agents.js';
-import { isAlertResponder, type AlertPresenter, type AlertRecord } from './alerts.js';
+import { isAlertResponder, mayRegisterShadow, type AlertPresenter, type AlertRecord } from './alerts.js';
 import type { CheckInPresenter, CheckInRecord } from './checkins.js';
 import type { OutgoingCard } from './notifications.js';
 import { displayDate } from './presenter.js';
@@ -79,8 +79,7 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
     const registered = alert.kind !== 'shadow' && alert.kind !== 'retired-key';
     const reader = Boolean(person && isDecisionReader(person, []));
     const agentActions: Array<'alert_register' | 'alert_assign_sponsor' | 'alert_note' | 'alert_decisions' | 'alert_retire'> = [];
-    if (open && alert.kind === 'shadow' && !registration && (responder || (person && sponsor === person.email)))
-      agentActions.push('alert_register');
+    if (open && !registration && person && mayRegisterShadow(this.org, person, alert)) agentActions.push('alert_register');
     if (open && responder && (alert.kind === 'shadow' || alert.kind === 'ownerless')) agentActions.push('alert_assign_sponsor');
     if (registered && responder) agentActions.push('alert_note');
     if (registered && reader) agentActions.push('alert_decisions');
