@@ -54,6 +54,19 @@ export interface ActionOutcome {
 export type PromptValues = Partial<Record<PromptInputName, string>>;
 
 type Ids = Record<string, string>;
+
+/**
+ * A button's ids from its untrusted value (Slack) or data (Teams): the members with a plain name
+ * and an id-like string value; anything else is dropped.
+ */
+export function buttonIds(data: unknown): Ids {
+  if (!data || typeof data !== 'object' || Array.isArray(data)) return {};
+  return Object.fromEntries(
+    Object.entries(data).flatMap(([key, value]) =>
+      /^[a-zA-Z]{1,40}$/.test(key) && typeof value === 'string' && /^[\w.:-]{1,200}$/.test(value) ? [[key, value]] : [],
+    ),
+  );
+}
 type PromptData = DataOf<'prompt'>;
 type PromptInput = PromptData['inputs'][number];
 

@@ -9,19 +9,14 @@ import { renderCard } from '../../cards/render.js';
 import { CARD_ACTIONS } from '../../cards/ids.js';
 import type { DataOf } from '../../cards/view-models.js';
 import { InvalidInputError } from '../../core/errors.js';
-import { AGENT_BUTTON_VERBS, type ActionOutcome } from '../chat-actions.js';
+import { AGENT_BUTTON_VERBS, buttonIds, type ActionOutcome, type AgentButtonVerb } from '../chat-actions.js';
+import type { Person } from '../../config/schemas.js';
 import { readPrompt, viewSubmissionSchema } from './forms.js';
 
-/** A button's ids: the JSON object of its value, its string members that look like ids. */
+/** A button's ids from its value, a JSON object. */
 function idsFrom(value: unknown): Record<string, string> {
   try {
-    const parsed = JSON.parse(String(value)) as unknown;
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return {};
-    return Object.fromEntries(
-      Object.entries(parsed).flatMap(([key, v]) =>
-        /^[a-zA-Z]{1,40}$/.test(key) && typeof v === 'string' && /^[\w.:-]{1,200}$/.test(v) ? [[key, v]] : [],
-      ),
-    );
+    return buttonIds(JSON.parse(String(value)));
   } catch {
     return {};
   }
@@ -34,15 +29,6 @@ function originOf(body: unknown): { channel?: string; ts?: string } {
   const ts = b.container?.message_ts ?? b.message?.ts;
   const ok = (v: unknown): v is string => typeof v === 'string' && /^[\w.:-]{1,200}$/.test(v);
   return { ...(ok(channel) ? { channel } : {}), ...(ok(ts) ? { ts } : {}) };
-}
-
-function idFrom(value: unknown, key: 'alertId' | 'checkInId'): string {
-  try {
-    const parsed = JSON.parse(String(value)) as Record<string, unknown>;
-    return typeof parsed[key] === 'string' ? (parsed[key] as string) : '';
-  } catch {
-    return '';
-  }
 }
 
 /**
@@ -62,10 +48,18 @@ export function registerSupervisionListeners(
       await client.chat.postMessage({ channel: userId, blocks: message.blocks as never, text: message.text });
     }
   };
-  const handle = (
+  // A card's answer: a notice (e.g. "suspension requested") goes beside the clicked card, any
+  // other card replaces it.
+  const asOutcome = (card: CardModel): ActionOutcome => (card.kind === 'notice' ? { followUp: card } : { card });
+
+  /**
+   * One listener per verb: acknowledge, identify, act, then replace the clicked card and/or post
+   * a private follow-up. A prompt opens as a modal that remembers the clicked message (channel,
+   * ts), so its submit can update that message in place.
+   */
+  const onClick = (
     verbs: readonly string[],
-    key: 'alertId' | 'checkInId',
-    act: (person: NonNullable<Awaited<ReturnType<SlackIdentity['person']>>>, verb: string, id: string) => Promise<CardModel>,
+    act: (person: Person, verb: string, ids: Record<string, string>) => Promise<ActionOutcome>,
   ) => {
     for (const verb of verbs) {
       app.action(verb, async ({ ack, body, action, client, respond }) => {
@@ -74,43 +68,26 @@ export function registerSupervisionListeners(
         const person = await identity.person(userId);
         try {
           if (!person) return void (await reply(client, userId, respond, chat.unknownPersonCard(), false));
-          const card = await act(person, verb, idFrom('value' in action ? action.value : undefined, key));
-          await reply(client, userId, respond, card, card.kind !== 'notice');
+          const outcome = await act(person, verb, idsFrom('value' in action ? action.value : undefined));
+          if (outcome.prompt && 'trigger_id' in body && body.trigger_id) {
+            const data = outcome.prompt.data as DataOf<'prompt'>;
+            const model = { kind: 'prompt', data: { ...data, payload: { ...data.payload, ...originOf(body) } } } as CardModel;
+            const rendered = renderCard('slack', model);
+            if (rendered.surface !== 'message') await client.views.open({ trigger_id: body.trigger_id, view: rendered.view as never });
+          }
+          if (outcome.card) await reply(client, userId, respond, outcome.card, true);
+          if (outcome.followUp) await reply(client, userId, respond, outcome.followUp, false);
         } catch (err) {
           await reply(client, userId, respond, chat.errorCard(err, { slackUserId: userId, verb }), false).catch(() => undefined);
         }
       });
     }
   };
-  handle(ALERT_VERBS, 'alertId', (person, verb, id) => supervision.alertAction(person, verb as AlertVerb, id));
-
-  // The agent buttons of alerts, check-ins and notices. A prompt opens as a modal that remembers
-  // the clicked message (channel, ts), so its submit can update that message in place.
-  const deliver = async (client: WebClient, userId: string, respond: RespondFn | undefined, outcome: ActionOutcome) => {
-    if (outcome.card) await reply(client, userId, respond, outcome.card, true);
-    if (outcome.followUp) await reply(client, userId, respond, outcome.followUp, false);
-  };
-  for (const verb of AGENT_BUTTON_VERBS) {
-    app.action(verb, async ({ ack, body, action, client, respond }) => {
-      await ack();
-      const userId = body.user.id;
-      const person = await identity.person(userId);
-      try {
-        if (!person) return void (await reply(client, userId, respond, chat.unknownPersonCard(), false));
-        const outcome = await chat.actions.click(person, verb, idsFrom('value' in action ? action.value : undefined));
-        if (outcome.prompt && 'trigger_id' in body && body.trigger_id) {
-          const origin = originOf(body);
-          const data = outcome.prompt.data as DataOf<'prompt'>;
-          const model = { kind: 'prompt', data: { ...data, payload: { ...data.payload, ...origin } } } as CardModel;
-          const rendered = renderCard('slack', model);
-          if (rendered.surface !== 'message') await client.views.open({ trigger_id: body.trigger_id, view: rendered.view as never });
-        }
-        await deliver(client, userId, respond, outcome);
-      } catch (err) {
-        await reply(client, userId, respond, chat.errorCard(err, { slackUserId: userId, verb }), false).catch(() => undefined);
-      }
-    });
-  }
+  onClick(ALERT_VERBS, async (person, verb, ids) => asOutcome(await supervision.alertAction(person, verb as AlertVerb, ids.alertId ?? '')));
+  onClick(CHECKIN_VERBS, async (person, verb, ids) =>
+    asOutcome(await supervision.checkInAction(person, verb as CheckInVerb, ids.checkInId ?? '')),
+  );
+  onClick(AGENT_BUTTON_VERBS, (person, verb, ids) => chat.actions.click(person, verb as AgentButtonVerb, ids));
 
   app.view(CARD_ACTIONS.promptSubmit, async ({ ack, body, client }) => {
     const parsed = viewSubmissionSchema.safeParse(body);
@@ -159,5 +136,4 @@ export function registerSupervisionListeners(
       ).catch(() => undefined);
     }
   });
-  handle(CHECKIN_VERBS, 'checkInId', (person, verb, id) => supervision.checkInAction(person, verb as CheckInVerb, id));
 }

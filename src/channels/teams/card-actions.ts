@@ -7,8 +7,8 @@ import type { Logger } from '../../logger.js';
 import type { ChatService } from '../chat.js';
 import { adaptiveCard, cardMessage } from './cards.js';
 import type { TeamsRouteDeps } from './conversation.js';
-import { actionSchema, approvalIds, denyReason, evaluationFormValues, promptSubmission, requestFormValues, stringIds } from './forms.js';
-import { AGENT_BUTTON_VERBS, type ActionOutcome, type AgentButtonVerb } from '../chat-actions.js';
+import { actionSchema, approvalIds, denyReason, evaluationFormValues, promptSubmission, requestFormValues } from './forms.js';
+import { AGENT_BUTTON_VERBS, buttonIds, type ActionOutcome, type AgentButtonVerb } from '../chat-actions.js';
 import { isPersonal } from './identity.js';
 import { ALERT_VERBS, CHECKIN_VERBS, type AlertVerb, type CheckInVerb } from '../chat-supervision.js';
 import type { GrantAction } from '../chat-access.js';
@@ -139,7 +139,7 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
     return outcome.followUp && 'title' in outcome.followUp.data ? String(outcome.followUp.data.title) : 'Done.';
   };
   on([...AGENT_BUTTON_VERBS], async (person, data, context) =>
-    deliver(context, await chat.actions.click(person, verbOf(context) as AgentButtonVerb, stringIds(data))),
+    deliver(context, await chat.actions.click(person, verbOf(context) as AgentButtonVerb, buttonIds(data))),
   );
   on(CARD_ACTIONS.promptSubmit, async (person, data, context) => {
     const { verb, ids, values } = promptSubmission(data);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DENY_REASON_INPUT, EVALUATION_FORM_INPUTS, REQUEST_FORM_INPUTS } from '../../cards/ids.js';
 import type { EvaluationFormValues, RequestFormValues } from '../chat.js';
 import { PROMPT_INPUTS, PROMPT_VERBS, type PromptVerb } from '../../cards/supervision-view-models.js';
-import type { PromptValues } from '../chat-actions.js';
+import { buttonIds, type PromptValues } from '../chat-actions.js';
 
 /*
  * Reading `Action.Execute` data. Teams sends the action's `data` merged with the card's input
@@ -81,20 +81,11 @@ export function evaluationFormValues(data: Record<string, unknown>): EvaluationF
   return values;
 }
 
-/** A button's ids: its data's string values that look like ids (anything else is dropped). */
-export function stringIds(data: Record<string, unknown>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(data).flatMap(([key, value]) =>
-      /^[a-zA-Z]{1,40}$/.test(key) && typeof value === 'string' && /^[\w.:-]{1,200}$/.test(value) ? [[key, value]] : [],
-    ),
-  );
-}
-
 /** A submitted prompt: which action it completes, the ids it carries and the values typed in. */
 export function promptSubmission(data: Record<string, unknown>): { verb?: PromptVerb; ids: Record<string, string>; values: PromptValues } {
   const verb = PROMPT_VERBS.find((v) => v === data.promptVerb);
   const inputs = new Set<string>(PROMPT_INPUTS);
-  const ids = stringIds(Object.fromEntries(Object.entries(data).filter(([key]) => !inputs.has(key) && key !== 'promptVerb')));
+  const ids = buttonIds(Object.fromEntries(Object.entries(data).filter(([key]) => !inputs.has(key) && key !== 'promptVerb')));
   const values: PromptValues = {};
   for (const name of PROMPT_INPUTS) {
     const value = text.parse(data[name]);
