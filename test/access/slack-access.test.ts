@@ -1,6 +1,7 @@
 import { createSlackChannel } from '../../src/channels/slack/index.js';
 import type { AgentRecord } from '../../src/core/agents.js';
 import { startTestRoster } from '../helpers/app.js';
+import { agentRecord } from '../helpers/harness.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { buttonClick, interaction, postSlack, SIGNING_SECRET, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
 import { actionElements } from '../helpers/slack-blocks.js';
@@ -27,25 +28,14 @@ describe('access in Slack end to end (real Bolt receiver, fake Slack Web API)', 
       env: { SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: slack.apiUrl },
       channels: [createSlackChannel],
     });
-    const now = new Date().toISOString();
-    agent = {
+    agent = agentRecord({
       id: 'agt_0123456789abcdef',
       name: 'Handbook Helper',
       catalogRoleId: 'kb-answerer',
-      version: '1.0.0',
       sponsors: [LIAM.email],
       businessUnit: 'engineering',
-      status: 'active',
       purpose: 'Answers engineering how-to questions.',
-      requestedBy: LIAM.email,
-      requestRunId: 'run_none',
-      credentials: [],
-      knowledgeNotes: [],
-      complianceTags: [],
-      createdAt: now,
-      updatedAt: now,
-      statusChangedAt: now,
-    };
+    });
     await roster.services.agents.insert(agent);
   });
   afterEach(async () => {

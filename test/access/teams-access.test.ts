@@ -1,8 +1,7 @@
 import { createTeamsChannel } from '../../src/channels/teams/index.js';
-import type { AgentRecord } from '../../src/core/agents.js';
 import { startTestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
-import { eventually } from '../helpers/harness.js';
+import { agentRecord, eventually } from '../helpers/harness.js';
 import { button, cardText, cardVerbs } from '../channels/teams/card-reading.js';
 import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
 
@@ -18,25 +17,14 @@ describe('Teams: access request → approve → active grant → expiry notice, 
     connector = await FakeConnector.start();
     roster = await startTestRoster({ channels: [createTeamsChannel] });
     client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
-    const now = new Date().toISOString();
-    const agent: AgentRecord = {
+    const agent = agentRecord({
       id: 'agt_fedcba9876543210',
       name: 'Docs Helper',
       catalogRoleId: 'kb-answerer',
-      version: '1.0.0',
       sponsors: [grace, noah],
       businessUnit: 'engineering',
-      status: 'active',
       purpose: 'Answers engineering how-to questions.',
-      requestedBy: grace,
-      requestRunId: 'run_none',
-      credentials: [],
-      knowledgeNotes: [],
-      complianceTags: [],
-      createdAt: now,
-      updatedAt: now,
-      statusChangedAt: now,
-    };
+    });
     await roster.services.agents.insert(agent);
   });
   afterAll(async () => {
@@ -101,25 +89,16 @@ describe('Teams: break-glass revoked from the security review card', () => {
   });
 
   it('a sponsor uses break-glass by typing; security revokes it with the card button in Teams', async () => {
-    const now = new Date().toISOString();
-    await roster.services.agents.insert({
-      id: 'agt_0123456789abcdef',
-      name: 'Pager Helper',
-      catalogRoleId: 'kb-answerer',
-      version: '1.0.0',
-      sponsors: [noah],
-      businessUnit: 'engineering',
-      status: 'active',
-      purpose: 'Helps on-call.',
-      requestedBy: noah,
-      requestRunId: 'run_none',
-      credentials: [],
-      knowledgeNotes: [],
-      complianceTags: [],
-      createdAt: now,
-      updatedAt: now,
-      statusChangedAt: now,
-    });
+    await roster.services.agents.insert(
+      agentRecord({
+        id: 'agt_0123456789abcdef',
+        name: 'Pager Helper',
+        catalogRoleId: 'kb-answerer',
+        sponsors: [noah],
+        businessUnit: 'engineering',
+        purpose: 'Helps on-call.',
+      }),
+    );
     const sponsor = teamsUser(roster.chat.person(noah)!);
     const security = teamsUser(roster.chat.person(grace)!);
     for (const u of [sponsor, security]) await client.install(u);

@@ -1,5 +1,6 @@
 import { issueTelemetryKey, newAgentId, sha256, type AgentRecord } from '../../src/core/agents.js';
 import { startTestRoster } from '../helpers/app.js';
+import { agentRecord } from '../helpers/harness.js';
 import { generateEvents } from '../helpers/synthetic-telemetry.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
@@ -17,25 +18,16 @@ describe('POST /api/v1/telemetry', () => {
   async function agentWithKey(name: string, status: AgentRecord['status'] = 'active'): Promise<{ agent: AgentRecord; key: string }> {
     const id = newAgentId();
     const { key, credential } = issueTelemetryKey(id, new Date());
-    const now = new Date().toISOString();
-    const agent: AgentRecord = {
+    const agent = agentRecord({
       id,
       name,
       catalogRoleId: 'kb-answerer',
-      version: '1.0.0',
       sponsors: ['noah.fischer@brightwater.example'],
       businessUnit: 'engineering',
       status,
       purpose: 'Answers questions.',
-      requestedBy: 'noah.fischer@brightwater.example',
-      requestRunId: `run_${id}`,
       credentials: [credential],
-      knowledgeNotes: [],
-      complianceTags: [],
-      createdAt: now,
-      updatedAt: now,
-      statusChangedAt: now,
-    };
+    });
     await roster.services.agents.insert(agent);
     return { agent, key };
   }

@@ -18,25 +18,16 @@ describe('versions and retraining (embedded database, scheduler running)', () =>
   async function agent(createdDaysAgo = 10): Promise<AgentRecord> {
     const id = newAgentId();
     const at = new Date(Date.now() - createdDaysAgo * DAY).toISOString();
-    const record: AgentRecord = {
+    const record = agentRecord({
       id,
       name: `Drafter ${id.slice(-4)}`,
-      catalogRoleId: 'support-assistant',
-      version: '1.0.0',
       sponsors: [PRIYA, people.tom],
-      businessUnit: 'customer-support',
-      status: 'active',
       purpose: 'Drafts replies.',
-      requestedBy: PRIYA,
-      requestRunId: `run_${id}`,
-      credentials: [],
-      knowledgeNotes: [],
-      complianceTags: [],
       baseline: { accuracy: 0.96, p95LatencyMs: 3000, costPerTaskUSD: 0.02 },
       createdAt: at,
       updatedAt: at,
       statusChangedAt: at,
-    };
+    });
     await h.services.agents.insert(record);
     return record;
   }
@@ -212,26 +203,15 @@ describe('chat words for development and offboarding', () => {
       const { ChatService, parseChatCommand } = await import('../../src/channels/chat.js');
       const { silentLogger } = await import('../helpers/logger.js');
       const id = newAgentId();
-      const at = new Date().toISOString();
-      await h.services.agents.insert({
-        id,
-        name: 'Chatty Drafter',
-        catalogRoleId: 'support-assistant',
-        version: '1.0.0',
-        sponsors: [PRIYA],
-        businessUnit: 'customer-support',
-        status: 'active',
-        purpose: 'Drafts.',
-        requestedBy: PRIYA,
-        requestRunId: `run_${id}`,
-        credentials: [],
-        knowledgeNotes: [],
-        complianceTags: [],
-        baseline: { accuracy: 0.93, p95LatencyMs: 3000, costPerTaskUSD: 0.02 },
-        createdAt: at,
-        updatedAt: at,
-        statusChangedAt: at,
-      });
+      await h.services.agents.insert(
+        agentRecord({
+          id,
+          name: 'Chatty Drafter',
+          sponsors: [PRIYA],
+          purpose: 'Drafts.',
+          baseline: { accuracy: 0.93, p95LatencyMs: 3000, costPerTaskUSD: 0.02 },
+        }),
+      );
       const chat = new ChatService(h.org, h.services, silentLogger());
       const priya = chat.person(PRIYA)!;
       const reply = await chat.run(priya, parseChatCommand(`update ${id} 1.1.0 acc=0.95 p95=2500 cost=0.018 fit=all Better tone`));

@@ -1,6 +1,6 @@
 import { issueTelemetryKey, newAgentId, sha256, type AgentRecord } from '../../src/core/agents.js';
 import { startTestRoster } from '../helpers/app.js';
-import { eventually, people } from '../helpers/harness.js';
+import { agentRecord, eventually, people } from '../helpers/harness.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 const MARCUS = 'marcus.johnson@brightwater.example'; // compliance
@@ -16,26 +16,15 @@ describe('retirement with a successor (embedded database, scheduler running, tel
 
   async function agent(name: string, sponsors: string[], withKey = false): Promise<{ record: AgentRecord; key?: string }> {
     const id = newAgentId();
-    const now = new Date().toISOString();
     const issued = withKey ? issueTelemetryKey(id, new Date()) : undefined;
-    const record: AgentRecord = {
+    const record = agentRecord({
       id,
       name,
-      catalogRoleId: 'support-assistant',
-      version: '1.0.0',
       sponsors,
-      businessUnit: 'customer-support',
-      status: 'active',
       purpose: 'Answers tickets.',
-      requestedBy: sponsors[0]!,
-      requestRunId: `run_${id}`,
       credentials: issued ? [issued.credential] : [],
-      knowledgeNotes: [],
       complianceTags: ['gdpr'],
-      createdAt: now,
-      updatedAt: now,
-      statusChangedAt: now,
-    };
+    });
     await roster.services.agents.insert(record);
     return { record, ...(issued ? { key: issued.key } : {}) };
   }
@@ -151,24 +140,9 @@ describe('Retire on a check-in card', () => {
       const org = loadOrgConfig('config');
       const id = newAgentId();
       const at = new Date(Date.now() - 40 * 86_400_000).toISOString();
-      await roster.services.agents.insert({
-        id,
-        name: 'Tired Bot',
-        catalogRoleId: 'support-assistant',
-        version: '1.0.0',
-        sponsors: [people.tom],
-        businessUnit: 'customer-support',
-        status: 'active',
-        purpose: 'Answers.',
-        requestedBy: people.tom,
-        requestRunId: `run_${id}`,
-        credentials: [],
-        knowledgeNotes: [],
-        complianceTags: [],
-        createdAt: at,
-        updatedAt: at,
-        statusChangedAt: at,
-      });
+      await roster.services.agents.insert(
+        agentRecord({ id, name: 'Tired Bot', purpose: 'Answers.', createdAt: at, updatedAt: at, statusChangedAt: at }),
+      );
       await roster.services.supervision.telemetry.ingest(
         generateEvents({
           agentId: id,

@@ -1,10 +1,9 @@
 import { createSlackChannel } from '../../src/channels/slack/index.js';
 import { createTeamsChannel } from '../../src/channels/teams/index.js';
-import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
 import { startTestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
-import { eventually } from '../helpers/harness.js';
+import { agentRecord, eventually } from '../helpers/harness.js';
 import { buttonClick, interaction, postSlack, SIGNING_SECRET, slashCommand } from '../helpers/slack-requests.js';
 import { button, cardText } from '../channels/teams/card-reading.js';
 import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
@@ -40,26 +39,8 @@ describe('retirement sign-off in Slack and Teams', () => {
     const client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
     const sofia = teamsUser(roster.chat.person(SOFIA)!);
     await client.install(sofia);
-    const id = newAgentId();
-    const now = new Date().toISOString();
-    const agent: AgentRecord = {
-      id,
-      name: 'Macro Suggester',
-      catalogRoleId: 'support-assistant',
-      version: '1.0.0',
-      sponsors: [PRIYA.email, SOFIA],
-      businessUnit: 'customer-support',
-      status: 'active',
-      purpose: 'Suggests macros.',
-      requestedBy: PRIYA.email,
-      requestRunId: `run_${id}`,
-      credentials: [],
-      knowledgeNotes: [],
-      complianceTags: [],
-      createdAt: now,
-      updatedAt: now,
-      statusChangedAt: now,
-    };
+    const agent = agentRecord({ name: 'Macro Suggester', sponsors: [PRIYA.email, SOFIA], purpose: 'Suggests macros.' });
+    const id = agent.id;
     await roster.services.agents.insert(agent);
 
     await postSlack(

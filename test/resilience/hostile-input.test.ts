@@ -6,7 +6,7 @@ import { issueTelemetryKey, newAgentId, sha256, type AgentRecord } from '../../s
 import { startTestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
-import { passingEvaluation, people, SHIPPED_CONFIG } from '../helpers/harness.js';
+import { agentRecord, passingEvaluation, people, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { buttonClick, sign, SIGNING_SECRET } from '../helpers/slack-requests.js';
 import { TeamsClient, teamsUser, type TeamsUser } from '../channels/teams/teams-client.js';
 
@@ -118,25 +118,15 @@ describe('hostile input (fast-check, seed ' + SEED + ')', () => {
     const id = newAgentId();
     const issued = issueTelemetryKey(id, new Date());
     agentKey = issued.key;
-    const now = new Date().toISOString();
-    agent = {
+    agent = agentRecord({
       id,
       name: 'Hostile Target',
       catalogRoleId: 'kb-answerer',
-      version: '1.0.0',
       sponsors: [NOAH.email],
       businessUnit: 'engineering',
-      status: 'active',
       purpose: 'Answers questions.',
-      requestedBy: NOAH.email,
-      requestRunId: `run_${id}`,
       credentials: [issued.credential],
-      knowledgeNotes: [],
-      complianceTags: [],
-      createdAt: now,
-      updatedAt: now,
-      statusChangedAt: now,
-    };
+    });
     await roster.services.agents.insert(agent);
 
     const { run, agentId } = await roster.services.commands.requestAgent(people.grace, {

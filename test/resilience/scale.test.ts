@@ -1,29 +1,21 @@
-import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
+import type { AgentRecord } from '../../src/core/agents.js';
 import { startTestRoster } from '../helpers/app.js';
+import { agentRecord } from '../helpers/harness.js';
 
 const NOAH = 'noah.fischer@brightwater.example';
 
 function agent(i: number): AgentRecord {
-  const id = newAgentId();
   const at = new Date(Date.now() - 10 * 86_400_000 + i * 1000).toISOString();
-  return {
-    id,
+  return agentRecord({
     name: `Fleet Agent ${i}`,
     catalogRoleId: 'kb-answerer',
-    version: '1.0.0',
     sponsors: [NOAH],
     businessUnit: 'engineering',
-    status: 'active',
     purpose: 'One of many.',
-    requestedBy: NOAH,
-    requestRunId: `run_${id}`,
-    credentials: [],
-    knowledgeNotes: [],
-    complianceTags: [],
     createdAt: at,
     updatedAt: at,
     statusChangedAt: at,
-  };
+  });
 }
 
 describe('scale', () => {

@@ -1,8 +1,8 @@
 import { createSlackChannel } from '../../../src/channels/slack/index.js';
-import { newAgentId, type AgentRecord } from '../../../src/core/agents.js';
+import { newAgentId } from '../../../src/core/agents.js';
 import { startTestRoster } from '../../helpers/app.js';
 import { FakeSlack } from '../../helpers/fake-slack.js';
-import { eventually } from '../../helpers/harness.js';
+import { agentRecord, eventually } from '../../helpers/harness.js';
 import { buttonClick, interaction, postSlack, SIGNING_SECRET } from '../../helpers/slack-requests.js';
 import { generateEvents } from '../../helpers/synthetic-telemetry.js';
 import { actionElements } from '../../helpers/slack-blocks.js';
@@ -33,24 +33,15 @@ describe('Slack: a drift alert acknowledged and a check-in Retrain', () => {
   it('pages on-call with the alert, Acknowledge updates every card, and the sponsor chooses Retrain once', async () => {
     const id = newAgentId();
     const created = new Date(Date.now() - 40 * DAY).toISOString();
-    const agent: AgentRecord = {
+    const agent = agentRecord({
       id,
       name: 'Ticket Drafter',
-      catalogRoleId: 'support-assistant',
-      version: '1.0.0',
       sponsors: [PRIYA.email],
-      businessUnit: 'customer-support',
-      status: 'active',
       purpose: 'Drafts ticket replies.',
-      requestedBy: PRIYA.email,
-      requestRunId: `run_${id}`,
-      credentials: [],
-      knowledgeNotes: [],
-      complianceTags: [],
       createdAt: created,
       updatedAt: created,
       statusChangedAt: created,
-    };
+    });
     await roster.services.agents.insert(agent);
     const end = new Date(Math.floor(Date.now() / DAY) * DAY);
     await roster.services.supervision.telemetry.ingest(

@@ -1,6 +1,7 @@
 import { createTeamsChannel } from '../../../src/channels/teams/index.js';
-import { newAgentId, type AgentRecord } from '../../../src/core/agents.js';
+import { newAgentId } from '../../../src/core/agents.js';
 import { startTestRoster } from '../../helpers/app.js';
+import { agentRecord } from '../../helpers/harness.js';
 import { FakeConnector } from '../../helpers/fake-connector.js';
 import { generateEvents } from '../../helpers/synthetic-telemetry.js';
 import { button, cardButtons, cardText } from './card-reading.js';
@@ -32,24 +33,15 @@ describe('Teams: a drift alert acknowledged and a check-in Retrain', () => {
 
     const id = newAgentId();
     const created = new Date(Date.now() - 40 * DAY).toISOString();
-    const agent: AgentRecord = {
+    const agent = agentRecord({
       id,
       name: 'Benefits Explainer',
-      catalogRoleId: 'support-assistant',
-      version: '1.0.0',
       sponsors: [SOFIA],
-      businessUnit: 'customer-support',
-      status: 'active',
       purpose: 'Explains benefits.',
-      requestedBy: SOFIA,
-      requestRunId: `run_${id}`,
-      credentials: [],
-      knowledgeNotes: [],
-      complianceTags: [],
       createdAt: created,
       updatedAt: created,
       statusChangedAt: created,
-    };
+    });
     await roster.services.agents.insert(agent);
     await roster.services.supervision.telemetry.ingest(
       generateEvents({ agentId: id, profile: 'accuracy-drop', days: 30, end: new Date(Math.floor(Date.now() / DAY) * DAY), driftDays: 14 }),
