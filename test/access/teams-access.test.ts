@@ -1,5 +1,4 @@
-import { createTeamsChannel } from '../../src/channels/teams/index.js';
-import { startTestRoster } from '../helpers/app.js';
+import { startTeamsTestRoster, startTestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { agentRecord, eventually } from '../helpers/harness.js';
 import { button, cardText, cardVerbs } from '../channels/teams/card-reading.js';
@@ -12,11 +11,10 @@ describe('Teams: access request → approve → active grant → expiry notice, 
   let roster: Awaited<ReturnType<typeof startTestRoster>>;
   let connector: FakeConnector;
   let client: TeamsClient;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    connector = await FakeConnector.start();
-    roster = await startTestRoster({ channels: [createTeamsChannel] });
-    client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+    ({ roster, connector, client, stop } = await startTeamsTestRoster());
     const agent = agentRecord({
       id: 'agt_fedcba9876543210',
       name: 'Docs Helper',
@@ -28,8 +26,7 @@ describe('Teams: access request → approve → active grant → expiry notice, 
     await roster.services.agents.insert(agent);
   });
   afterAll(async () => {
-    await roster?.stop();
-    await connector?.close();
+    await stop?.();
   });
 
   it('plain words request the access; the other sponsor approves from the card; the grant expires and both sponsors hear it', async () => {
@@ -78,14 +75,12 @@ describe('Teams: break-glass revoked from the security review card', () => {
   let roster: Awaited<ReturnType<typeof startTestRoster>>;
   let connector: FakeConnector;
   let client: TeamsClient;
+  let stop: () => Promise<void>;
   beforeAll(async () => {
-    connector = await FakeConnector.start();
-    roster = await startTestRoster({ channels: [createTeamsChannel] });
-    client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+    ({ roster, connector, client, stop } = await startTeamsTestRoster());
   });
   afterAll(async () => {
-    await roster?.stop();
-    await connector?.close();
+    await stop?.();
   });
 
   it('a sponsor uses break-glass by typing; security revokes it with the card button in Teams', async () => {

@@ -1,7 +1,7 @@
 import { createSlackChannel } from '../../src/channels/slack/index.js';
 import { createTeamsChannel } from '../../src/channels/teams/index.js';
 import { adaptiveCard } from '../../src/channels/teams/cards.js';
-import { startTestRoster } from '../helpers/app.js';
+import { startTeamsTestRoster, type TeamsTestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, eventually } from '../helpers/harness.js';
@@ -25,22 +25,25 @@ const LIAM = 'liam.oneill@brightwater.example'; // it-admin, on-call; acts in Te
 describe('agent buttons in Slack and Teams', () => {
   let slack: FakeSlack;
   let connector: FakeConnector;
-  let roster: Awaited<ReturnType<typeof startTestRoster>>;
+  let roster: TeamsTestRoster['roster'];
   let teams: TeamsClient;
+  let stop: () => Promise<void>;
   beforeAll(async () => {
     slack = new FakeSlack();
     await slack.start();
-    connector = await FakeConnector.start();
-    roster = await startTestRoster({
+    ({
+      roster,
+      connector,
+      client: teams,
+      stop,
+    } = await startTeamsTestRoster({
       env: { SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: slack.apiUrl },
       channels: [createSlackChannel, createTeamsChannel],
-    });
-    teams = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+    }));
   });
   afterAll(async () => {
-    await roster.stop();
+    await stop?.();
     await slack.stop();
-    await connector.close();
   });
 
   it('Slack: Register on a shadow alert opens a role prompt, then the request form, and the agent is requested under its id', async () => {

@@ -6,6 +6,9 @@ import { testMongoUri, uniqueDbName } from './db.js';
 import { SHIPPED_CONFIG, SHIPPED_FLOWS } from './harness.js';
 import { silentLogger } from './logger.js';
 import type { Logger } from '../../src/logger.js';
+import { createTeamsChannel } from '../../src/channels/teams/index.js';
+import { FakeConnector } from './fake-connector.js';
+import { TeamsClient } from '../channels/teams/teams-client.js';
 
 export interface TestRosterOptions {
   env?: Record<string, string>;
@@ -30,4 +33,28 @@ export async function startTestRoster(options: TestRosterOptions = {}): Promise<
     host: '127.0.0.1',
   });
   return Object.assign(roster, { baseUrl: `http://127.0.0.1:${roster.port}`, env });
+}
+
+/** A test Roster with the Teams channel, a fake Bot Connector and a Teams client to talk to it. */
+export interface TeamsTestRoster {
+  roster: Awaited<ReturnType<typeof startTestRoster>>;
+  connector: FakeConnector;
+  client: TeamsClient;
+  /** Stops Roster, then the fake connector. */
+  stop(): Promise<void>;
+}
+
+/** Starts the fake Bot Connector and a Roster with the Teams channel (plus `options`). */
+export async function startTeamsTestRoster(options: TestRosterOptions = {}): Promise<TeamsTestRoster> {
+  const connector = await FakeConnector.start();
+  const roster = await startTestRoster({ channels: [createTeamsChannel], ...options });
+  return {
+    roster,
+    connector,
+    client: new TeamsClient(roster.baseUrl, connector.serviceUrl),
+    async stop() {
+      await roster.stop();
+      await connector.close();
+    },
+  };
 }

@@ -1,6 +1,5 @@
 import { createSlackChannel } from '../../src/channels/slack/index.js';
-import { createTeamsChannel } from '../../src/channels/teams/index.js';
-import { startTestRoster } from '../helpers/app.js';
+import { startTeamsTestRoster, startTestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { eventually, passingEvaluation, people, SHIPPED_CONFIG } from '../helpers/harness.js';
@@ -104,14 +103,12 @@ describe('the same delivery five times has one effect', () => {
     let connector: FakeConnector;
     let roster: Roster;
     let client: TeamsClient;
+    let stop: () => Promise<void>;
     beforeAll(async () => {
-      connector = await FakeConnector.start();
-      roster = await startTestRoster({ channels: [createTeamsChannel] });
-      client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+      ({ roster, connector, client, stop } = await startTeamsTestRoster());
     });
     afterAll(async () => {
-      await roster?.stop();
-      await connector?.close();
+      await stop?.();
     });
 
     it('a request form submitted five times creates one agent, and an approval five times counts once', async () => {

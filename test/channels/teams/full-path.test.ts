@@ -1,7 +1,6 @@
 import { checkTeamsCard } from '../../../src/cards/checks.js';
-import { createTeamsChannel } from '../../../src/channels/teams/index.js';
 import { loadOrgConfig } from '../../../src/config/org-config.js';
-import { startTestRoster } from '../../helpers/app.js';
+import { startTeamsTestRoster, startTestRoster } from '../../helpers/app.js';
 import { FakeConnector } from '../../helpers/fake-connector.js';
 import { passingEvaluation, people, SHIPPED_CONFIG } from '../../helpers/harness.js';
 import { button, cardButtons, cardText, cardVerbs, inputIds } from './card-reading.js';
@@ -15,15 +14,13 @@ describe('Teams: the whole request, from the catalog to an active agent, in Team
   let roster: Awaited<ReturnType<typeof startTestRoster>>;
   let connector: FakeConnector;
   let client: TeamsClient;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    connector = await FakeConnector.start();
-    roster = await startTestRoster({ channels: [createTeamsChannel] });
-    client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+    ({ roster, connector, client, stop } = await startTeamsTestRoster());
   });
   afterAll(async () => {
-    await roster?.stop();
-    await connector?.close();
+    await stop?.();
   });
 
   it('runs catalog → request form → evaluation → two Action.Execute approvals → active, with proactive cards', async () => {

@@ -1,7 +1,6 @@
-import { createTeamsChannel } from '../../../src/channels/teams/index.js';
 import { loadOrgConfig } from '../../../src/config/org-config.js';
 import { createConversationStore } from '../../../src/store/conversation-store.js';
-import { startTestRoster } from '../../helpers/app.js';
+import { startTeamsTestRoster, startTestRoster } from '../../helpers/app.js';
 import { FakeConnector } from '../../helpers/fake-connector.js';
 import { passingEvaluation, people, SHIPPED_CONFIG } from '../../helpers/harness.js';
 import { button, cardText, cardVerbs } from './card-reading.js';
@@ -13,13 +12,12 @@ describe('Teams: refusals, repeats, strangers and errors', () => {
   let roster: Awaited<ReturnType<typeof startTestRoster>>;
   let connector: FakeConnector;
   let client: TeamsClient;
+  let stop: () => Promise<void>;
   let users: Record<'grace' | 'noah' | 'liam' | 'aisha' | 'amara', TeamsUser>;
   const org = loadOrgConfig(SHIPPED_CONFIG);
 
   beforeAll(async () => {
-    connector = await FakeConnector.start();
-    roster = await startTestRoster({ channels: [createTeamsChannel] });
-    client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+    ({ roster, connector, client, stop } = await startTeamsTestRoster());
     const user = (email: string) => teamsUser(roster.chat.person(email)!);
     users = {
       grace: user(people.grace),
@@ -31,8 +29,7 @@ describe('Teams: refusals, repeats, strangers and errors', () => {
     for (const u of Object.values(users)) expect((await client.install(u)).status).toBe(200);
   });
   afterAll(async () => {
-    await roster?.stop();
-    await connector?.close();
+    await stop?.();
   });
 
   /** A low-risk request by Grace with passing evaluation: Noah and an IT admin must approve. */

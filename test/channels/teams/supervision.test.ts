@@ -1,6 +1,5 @@
-import { createTeamsChannel } from '../../../src/channels/teams/index.js';
 import { newAgentId } from '../../../src/core/agents.js';
-import { startTestRoster } from '../../helpers/app.js';
+import { startTeamsTestRoster, startTestRoster } from '../../helpers/app.js';
 import { agentRecord } from '../../helpers/harness.js';
 import { FakeConnector } from '../../helpers/fake-connector.js';
 import { generateEvents } from '../../helpers/synthetic-telemetry.js';
@@ -16,14 +15,12 @@ describe('Teams: a drift alert acknowledged and a check-in Retrain', () => {
   let roster: Awaited<ReturnType<typeof startTestRoster>>;
   let connector: FakeConnector;
   let client: TeamsClient;
+  let stop: () => Promise<void>;
   beforeAll(async () => {
-    connector = await FakeConnector.start();
-    roster = await startTestRoster({ channels: [createTeamsChannel] });
-    client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+    ({ roster, connector, client, stop } = await startTeamsTestRoster());
   });
   afterAll(async () => {
-    await roster?.stop();
-    await connector?.close();
+    await stop?.();
   });
 
   it('pages on-call in Teams, Acknowledge stops the page, and the sponsor chooses Retrain', async () => {
