@@ -6,7 +6,7 @@ import { FakeConnector } from '../helpers/fake-connector.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, eventually } from '../helpers/harness.js';
 import { actionElements } from '../helpers/slack-blocks.js';
-import { buttonClick, interaction, postSlack, SIGNING_SECRET, viewSubmission } from '../helpers/slack-requests.js';
+import { buttonClick, interaction, postSlack, viewSubmission } from '../helpers/slack-requests.js';
 import { button, cardText, inputIds } from './teams/card-reading.js';
 import { TeamsClient, teamsUser } from './teams/teams-client.js';
 
@@ -37,7 +37,7 @@ describe('agent buttons in Slack and Teams', () => {
       client: teams,
       stop,
     } = await startTeamsTestRoster({
-      env: { SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: slack.apiUrl },
+      env: slack.rosterEnv(),
       channels: [createSlackChannel, createTeamsChannel],
     }));
   });

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SIGNING_SECRET } from './slack-requests.js';
 
 export interface SlackCall {
   method: string;
@@ -29,6 +30,11 @@ export class FakeSlack {
 
   get apiUrl(): string {
     return `http://127.0.0.1:${this.port}/api/`;
+  }
+
+  /** The environment that points Roster's Slack channel here, signing with the tests' secret. */
+  rosterEnv(): Record<string, string> {
+    return { SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: this.apiUrl };
   }
 
   responseUrl(id: string): string {

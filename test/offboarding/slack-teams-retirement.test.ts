@@ -4,7 +4,7 @@ import { startTestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, eventually } from '../helpers/harness.js';
-import { buttonClick, interaction, postSlack, SIGNING_SECRET, slashCommand } from '../helpers/slack-requests.js';
+import { buttonClick, interaction, postSlack, slashCommand } from '../helpers/slack-requests.js';
 import { button, cardText } from '../channels/teams/card-reading.js';
 import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
 import { actionElements } from '../helpers/slack-blocks.js';
@@ -25,7 +25,7 @@ describe('retirement sign-off in Slack and Teams', () => {
     await slack.start();
     connector = await FakeConnector.start();
     roster = await startTestRoster({
-      env: { SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: slack.apiUrl },
+      env: slack.rosterEnv(),
       channels: [createSlackChannel, createTeamsChannel],
     });
   });

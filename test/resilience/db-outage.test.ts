@@ -11,7 +11,7 @@ import { FakeSlack } from '../helpers/fake-slack.js';
 import { eventually } from '../helpers/harness.js';
 import { isAlive, spawnRoster, type RosterProcess } from '../helpers/roster-process.js';
 import { approvalCardsTo, approveValueOf, requestAgentInSlack, submitPassingEvaluationInSlack } from '../helpers/slack-journeys.js';
-import { buttonClick, interaction, postSlack, SIGNING_SECRET, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
+import { buttonClick, interaction, postSlack, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
 import { shippedFlowsWithApprovalTimers } from '../helpers/timed-flows.js';
 import { TeamsClient, type TeamsUser } from '../channels/teams/teams-client.js';
 
@@ -94,9 +94,7 @@ describe('the database unavailable for 10 seconds', () => {
     roster = spawnRoster({
       MONGODB_URI: `mongodb://127.0.0.1:${mongoPort}/roster`,
       ROSTER_FLOWS_DIR: flows.dir,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_BOT_TOKEN: 'xoxb-test-token',
-      SLACK_API_URL: slack.apiUrl,
+      ...slack.rosterEnv(),
     });
     const listening = await roster.waitForLog((l) => l.msg === 'HTTP server listening', 30_000);
     baseUrl = `http://127.0.0.1:${Number(listening.port)}`;

@@ -4,7 +4,7 @@ import { FakeConnector } from '../helpers/fake-connector.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { eventually, passingEvaluation, people, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
-import { buttonClick, interaction, postSlack, SIGNING_SECRET, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
+import { buttonClick, interaction, postSlack, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
 import { button, cardButtons } from '../channels/teams/card-reading.js';
 import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
 
@@ -40,7 +40,7 @@ describe('the same delivery five times has one effect', () => {
       slack = new FakeSlack();
       await slack.start();
       roster = await startTestRoster({
-        env: { SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: slack.apiUrl },
+        env: slack.rosterEnv(),
         channels: [createSlackChannel],
       });
     });

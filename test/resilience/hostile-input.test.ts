@@ -7,7 +7,7 @@ import { startTestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, passingEvaluation, people, SHIPPED_CONFIG } from '../helpers/harness.js';
-import { buttonClick, sign, SIGNING_SECRET } from '../helpers/slack-requests.js';
+import { buttonClick, sign } from '../helpers/slack-requests.js';
 import { TeamsClient, teamsUser, type TeamsUser } from '../channels/teams/teams-client.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
@@ -104,9 +104,7 @@ describe('hostile input (fast-check, seed ' + SEED + ')', () => {
     connector = await FakeConnector.start();
     roster = await startTestRoster({
       env: {
-        SLACK_SIGNING_SECRET: SIGNING_SECRET,
-        SLACK_BOT_TOKEN: 'xoxb-test-token',
-        SLACK_API_URL: slack.apiUrl,
+        ...slack.rosterEnv(),
         ROSTER_TELEMETRY_PLATFORM_KEYS_SHA256: sha256(PLATFORM_KEY),
       },
       channels: [createSlackChannel, createTeamsChannel],

@@ -7,7 +7,7 @@ import { FakeSlack } from '../helpers/fake-slack.js';
 import { eventually } from '../helpers/harness.js';
 import { isAlive, spawnRoster, type RosterProcess } from '../helpers/roster-process.js';
 import { approvalCardsTo, approveValueOf, requestAgentInSlack, submitPassingEvaluationInSlack } from '../helpers/slack-journeys.js';
-import { buttonClick, interaction, postSlack, SIGNING_SECRET } from '../helpers/slack-requests.js';
+import { buttonClick, interaction, postSlack } from '../helpers/slack-requests.js';
 import { shippedFlowsWithApprovalTimers } from '../helpers/timed-flows.js';
 
 /*
@@ -61,9 +61,7 @@ describe('Roster killed with SIGKILL between two approvals', () => {
     const proc = spawnRoster({
       MONGODB_URI: `${testMongoUri().replace(/\/+$/, '')}/${dbName}`,
       ROSTER_FLOWS_DIR: flows.dir,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_BOT_TOKEN: 'xoxb-test-token',
-      SLACK_API_URL: slack.apiUrl,
+      ...slack.rosterEnv(),
     });
     running.push(proc);
     const listening = await proc.waitForLog((l) => l.msg === 'HTTP server listening', 30_000);

@@ -3,7 +3,7 @@ import { startTestRoster } from '../../helpers/app.js';
 import { FakeSlack } from '../../helpers/fake-slack.js';
 import { eventually, passingEvaluation, SHIPPED_CONFIG } from '../../helpers/harness.js';
 import { loadOrgConfig } from '../../../src/config/org-config.js';
-import { buttonClick, interaction, postSlack, SIGNING_SECRET, sign, slashCommand, viewSubmission } from '../../helpers/slack-requests.js';
+import { buttonClick, interaction, postSlack, sign, slashCommand, viewSubmission } from '../../helpers/slack-requests.js';
 import { actionElements } from '../../helpers/slack-blocks.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
@@ -25,7 +25,7 @@ describe('Slack app end to end (real Bolt receiver, fake Slack Web API)', () => 
     slack = new FakeSlack();
     await slack.start();
     roster = await startTestRoster({
-      env: { SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: slack.apiUrl },
+      env: slack.rosterEnv(),
       channels: [createSlackChannel],
     });
   });

@@ -3,7 +3,7 @@ import { newAgentId } from '../../../src/core/agents.js';
 import { startTestRoster } from '../../helpers/app.js';
 import { FakeSlack } from '../../helpers/fake-slack.js';
 import { agentRecord, eventually } from '../../helpers/harness.js';
-import { buttonClick, interaction, postSlack, SIGNING_SECRET } from '../../helpers/slack-requests.js';
+import { buttonClick, interaction, postSlack } from '../../helpers/slack-requests.js';
 import { generateEvents } from '../../helpers/synthetic-telemetry.js';
 import { actionElements } from '../../helpers/slack-blocks.js';
 
@@ -21,7 +21,7 @@ describe('Slack: a drift alert acknowledged and a check-in Retrain', () => {
     slack = new FakeSlack();
     await slack.start();
     roster = await startTestRoster({
-      env: { SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: slack.apiUrl },
+      env: slack.rosterEnv(),
       channels: [createSlackChannel],
     });
   });
