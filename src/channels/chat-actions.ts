@@ -1,6 +1,6 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, roleById } from '../config/directory.js';
-import type { CardModel, DataOf } from '../cards/view-models.js';
+import { cardIdSchema, type CardModel, type DataOf } from '../cards/view-models.js';
 import type { PromptInputName, PromptVerb } from '../cards/supervision-view-models.js';
 import type { AlertRecord } from '../core/alerts.js';
 import type { AgentRecord } from '../core/agents.js';
@@ -63,7 +63,7 @@ export function buttonIds(data: unknown): Ids {
   if (!data || typeof data !== 'object' || Array.isArray(data)) return {};
   return Object.fromEntries(
     Object.entries(data).flatMap(([key, value]) =>
-      /^[a-zA-Z]{1,40}$/.test(key) && typeof value === 'string' && /^[\w.:-]{1,200}$/.test(value) ? [[key, value]] : [],
+      /^[a-zA-Z]{1,40}$/.test(key) && typeof value === 'string' && cardIdSchema.safeParse(value).success ? [[key, value]] : [],
     ),
   );
 }
@@ -191,21 +191,24 @@ export class CardActionsChat {
       return await this.complete(person, verb, ids, values);
     } catch (err) {
       if (!(err instanceof InvalidInputError)) throw err;
-      const prompt = await this.promptFor(person, verb, ids);
-      const data = prompt.data as PromptData;
+      // The prompt again, with what was typed and the error under the field it concerns (a
+      // field the service named, else the text, else the first input).
+      const data = (await this.promptFor(verb, ids)).data as PromptData;
       const names = data.inputs.map((i) => i.name);
-      const field = Object.keys(err.fields).find((k): k is PromptInputName => names.includes(k as PromptInputName));
-      const target = field ?? (names.includes('text') ? 'text' : names[0]!);
-      const errors: PromptValues = {
-        [target]: err.fields[target] && err.fields[target] !== 'Required.' ? err.fields[target] : err.userMessage,
+      const field = names.find((name) => err.fields[name]);
+      const errors: PromptValues = field
+        ? { [field]: err.fields[field] }
+        : { [names.includes('text') ? 'text' : names[0]!]: err.userMessage };
+      const typed = (input: PromptInput) => {
+        const value = values[input.name];
+        if (!value) return {};
+        // A choice keeps its option only when it is one of them (the value is client data).
+        if (input.kind === 'choice') return input.options?.some((o) => o.value === value) ? { selectedId: value } : {};
+        return { value };
       };
       const inputs = data.inputs.map((input) => ({
         ...input,
-        ...(values[input.name] && input.kind !== 'user'
-          ? input.kind === 'choice'
-            ? { selectedId: values[input.name] }
-            : { value: values[input.name] }
-          : {}),
+        ...typed(input),
         ...(errors[input.name] ? { error: errors[input.name] } : {}),
       }));
       return { errors, prompt: { kind: 'prompt', data: { ...data, inputs } } as CardModel };
@@ -279,7 +282,7 @@ export class CardActionsChat {
   }
 
   /** The prompt a verb opens, for re-showing it with errors. */
-  private async promptFor(person: Person, verb: PromptVerb, ids: Ids): Promise<CardModel> {
+  private async promptFor(verb: PromptVerb, ids: Ids): Promise<CardModel> {
     switch (verb) {
       case 'alert_register':
         return this.registerPrompt(await this.openAlert(ids.alertId));
@@ -296,7 +299,6 @@ export class CardActionsChat {
       case 'retrain_postpone':
         return this.postponePrompt(await this.agent(ids.agentId));
     }
-    void person;
   }
 
   private registerPrompt(alert: AlertRecord): CardModel {

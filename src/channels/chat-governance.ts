@@ -1,5 +1,5 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
-import type { CardModel } from '../cards/view-models.js';
+import { cardIdSchema, type CardModel } from '../cards/view-models.js';
 import type { Services } from '../services.js';
 import { assertDashboardReader, type FleetView } from '../core/fleet.js';
 import { mayAddKnowledgeNote } from '../core/retirement.js';
@@ -143,7 +143,7 @@ export class GovernanceChat {
         sections: entries.map((e) => ({
           text: `${e.time.slice(0, 16).replace('T', ' ')} · ${e.outcome}${e.correctness !== undefined ? ` · correct ${e.correctness}` : ''} · ${Math.round(e.latencyMs)} ms · $${e.costUSD.toFixed(4)}${e.segment ? ` · ${e.segment}` : ''} — ${e.summary}`,
           actions:
-            mayNote && /^[\w.:-]{1,200}$/.test(e.eventId)
+            mayNote && cardIdSchema.safeParse(e.eventId).success
               ? [{ action: 'decision_record', label: 'Record as failure mode', value: { agentId: agent.id, eventId: e.eventId } }]
               : [],
         })),

@@ -1,5 +1,6 @@
 import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
 import { ChatService } from '../../src/channels/chat.js';
+import { renderCard } from '../../src/cards/render.js';
 import { agentRecord, eventually, people, startHarness, type Harness } from '../helpers/harness.js';
 import { silentLogger } from '../helpers/logger.js';
 
@@ -132,6 +133,19 @@ describe('retraining: due → Postpone (with a reason) → overdue, the sweep ru
     expect(refused.errors).toEqual({ text: 'Say why the retraining is postponed.' });
     const tooLong = await chat.actions.submit(priya, 'retrain_postpone', { agentId: postponed.id }, { days: '200', text: 'Busy.' });
     expect(tooLong.errors).toEqual({ days: 'Postpone by 1 to 90 days.' });
+    // A choice that is none of the options (client data) is not shown back; the prompt still renders.
+    const forged = await chat.actions.submit(
+      priya,
+      'retrain_postpone',
+      { agentId: postponed.id },
+      { days: '<b>{"$gt":""}', text: 'Busy.' },
+    );
+    expect(forged.errors).toEqual({ days: 'Postpone by 1 to 90 days.' });
+    for (const platform of ['slack', 'teams'] as const) expect(() => renderCard(platform, forged.prompt!)).not.toThrow();
+    expect((forged.prompt!.data as { inputs: Array<{ name: string; selectedId?: string; value?: string }> }).inputs).toEqual([
+      expect.objectContaining({ name: 'days', selectedId: '14', error: 'Postpone by 1 to 90 days.' }), // the default, not the forgery
+      expect.objectContaining({ name: 'text', value: 'Busy.' }),
+    ]);
     const ok = await chat.actions.submit(
       priya,
       'retrain_postpone',

@@ -7,7 +7,7 @@ import type { SlackIdentity } from './identity.js';
 import { slackMessage } from './notifier.js';
 import { renderCard } from '../../cards/render.js';
 import { CARD_ACTIONS } from '../../cards/ids.js';
-import type { DataOf } from '../../cards/view-models.js';
+import { cardIdSchema, type DataOf } from '../../cards/view-models.js';
 import { InvalidInputError } from '../../core/errors.js';
 import { AGENT_BUTTON_VERBS, buttonIds, type ActionOutcome, type AgentButtonVerb } from '../chat-actions.js';
 import type { Person } from '../../config/schemas.js';
@@ -27,7 +27,7 @@ function originOf(body: unknown): { channel?: string; ts?: string } {
   const b = body as { container?: { channel_id?: unknown; message_ts?: unknown }; channel?: { id?: unknown }; message?: { ts?: unknown } };
   const channel = b.container?.channel_id ?? b.channel?.id;
   const ts = b.container?.message_ts ?? b.message?.ts;
-  const ok = (v: unknown): v is string => typeof v === 'string' && /^[\w.:-]{1,200}$/.test(v);
+  const ok = (v: unknown): v is string => cardIdSchema.safeParse(v).success;
   return { ...(ok(channel) ? { channel } : {}), ...(ok(ts) ? { ts } : {}) };
 }
 
