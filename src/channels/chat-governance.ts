@@ -12,6 +12,14 @@ export type GovernanceChatCommand =
   | { name: 'dashboard' }
   | { name: 'fleet' };
 
+/** The chat words this module parses and runs. */
+export const GOVERNANCE_WORDS: ReadonlySet<string> = new Set(['decisions', 'compliance', 'dashboard', 'fleet']);
+
+/** Whether a parsed command is one of this module's. */
+export function isGovernanceCommand<C extends { name: string }>(command: C): command is Extract<C, GovernanceChatCommand> {
+  return GOVERNANCE_WORDS.has(command.name);
+}
+
 export const GOVERNANCE_CHAT_COMMANDS = [
   {
     usage: 'decisions <agent> [days] [success|failure|handed-to-human]',

@@ -13,6 +13,14 @@ export type OffboardingChatCommand =
   | { name: 'retrain'; agent: string; days: number; reason: string }
   | { name: 'sponsor'; agent: string };
 
+/** The chat words this module parses and runs. */
+export const OFFBOARDING_WORDS: ReadonlySet<string> = new Set(['retire', 'note', 'archive', 'update', 'retrain', 'sponsor']);
+
+/** Whether a parsed command is one of this module's. */
+export function isOffboardingCommand<C extends { name: string }>(command: C): command is Extract<C, OffboardingChatCommand> {
+  return OFFBOARDING_WORDS.has(command.name);
+}
+
 export const OFFBOARDING_CHAT_COMMANDS = [
   {
     usage: 'retire <agent> [successor <agent>] <reason>',

@@ -1,11 +1,20 @@
 import {
   fleetFacts,
   GOVERNANCE_CHAT_COMMANDS,
+  GOVERNANCE_WORDS,
+  isGovernanceCommand,
   GovernanceChat,
   parseGovernanceCommand,
   type GovernanceChatCommand,
 } from './chat-governance.js';
-import { OFFBOARDING_CHAT_COMMANDS, OffboardingChat, parseOffboardingCommand, type OffboardingChatCommand } from './chat-offboarding.js';
+import {
+  isOffboardingCommand,
+  OFFBOARDING_CHAT_COMMANDS,
+  OFFBOARDING_WORDS,
+  OffboardingChat,
+  parseOffboardingCommand,
+  type OffboardingChatCommand,
+} from './chat-offboarding.js';
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { businessUnitById, catalogRolesFor, findPersonByEmail, hasRole, roleById } from '../config/directory.js';
 import { cardModel, type CardModel } from '../cards/view-models.js';
@@ -61,6 +70,8 @@ export function parseChatCommand(raw: string): ChatCommand {
   const [head = '', ...rest] = text.split(/\s+/).filter(Boolean);
   const word = head.toLowerCase().replace(/^\//, '');
   const arg = rest.join(' ').trim();
+  if (OFFBOARDING_WORDS.has(word)) return parseOffboardingCommand(word, rest);
+  if (GOVERNANCE_WORDS.has(word)) return parseGovernanceCommand(word, rest);
   switch (word) {
     case '':
     case 'help':
@@ -88,18 +99,6 @@ export function parseChatCommand(raw: string): ChatCommand {
     case 'access':
     case 'break-glass':
       return parseAccessCommand(word, rest);
-    case 'retire':
-    case 'note':
-    case 'archive':
-    case 'update':
-    case 'retrain':
-    case 'sponsor':
-      return parseOffboardingCommand(word, rest);
-    case 'decisions':
-    case 'compliance':
-    case 'dashboard':
-    case 'fleet':
-      return parseGovernanceCommand(word, rest);
     default:
       return { name: 'unknown', text };
   }
@@ -164,6 +163,8 @@ export class ChatService {
 
   /** Runs a typed command for a known person. */
   async run(person: Person, command: ChatCommand): Promise<ChatReply> {
+    if (isOffboardingCommand(command)) return { card: await new OffboardingChat(this.services, this.org).run(person, command) };
+    if (isGovernanceCommand(command)) return { card: await new GovernanceChat(this.services, this.org).run(person, command) };
     switch (command.name) {
       case 'help':
         return { card: this.help(person) };
@@ -184,18 +185,6 @@ export class ChatService {
       case 'access':
       case 'break-glass':
         return { card: await this.access.run(person, command) };
-      case 'retire':
-      case 'note':
-      case 'archive':
-      case 'update':
-      case 'retrain':
-      case 'sponsor':
-        return { card: await new OffboardingChat(this.services, this.org).run(person, command) };
-      case 'decisions':
-      case 'compliance':
-      case 'dashboard':
-      case 'fleet':
-        return { card: await new GovernanceChat(this.services, this.org).run(person, command) };
     }
   }
 
