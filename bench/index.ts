@@ -3,7 +3,7 @@
  * bench/RESULTS.md. Everything runs on 127.0.0.1 against one embedded MongoDB-compatible server
  * (mongo-java-server, in-memory backend) started here, or MONGODB_URI when set.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -306,13 +306,42 @@ function rollupDoc(agentId: string, day: number, count: number) {
   };
 }
 
-async function benchSweep(roster: Roster, agents: number, rawEventsPerAgent: number): Promise<number> {
+/** The rows and notes a `BENCH_ONLY=sweep` run owns in bench/RESULTS.md (older wordings included). */
+const SWEEP_LINES = [
+  '| check-in sweep',
+  '- Sweep',
+  '- Raw events like with like',
+  '- Commands are counted',
+  '- mongo-java-server ignores non-unique indexes',
+  '| memory: RSS after the sweeps',
+];
+
+/** Database commands Roster sent (the driver's command monitoring on Roster's own connection). */
+let rosterCommands = 0;
+
+/** RSS of this process after a full garbage collection (run with --expose-gc), in MB. */
+function rssAfterGc(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  return process.memoryUsage().rss / 1024 / 1024;
+}
+
+interface SweepRound {
+  agents: number;
+  ms: number;
+  commands: number;
+  ran: number;
+  rssMb: number;
+}
+
+async function benchSweep(roster: Roster, agents: number, rawEventsPerAgent: number, record = true): Promise<SweepRound> {
   const db = roster.db.connection.db!;
-  // Each round starts from the same state: no telemetry of earlier rounds, whose rollups would
-  // otherwise make this round's rollup reads slower on the embedded server (no secondary indexes).
-  for (const name of ['telemetry_rollups', 'telemetry_events', 'telemetry_last', 'checkins']) await db.collection(name).deleteMany({});
+  // Each round starts from the same state: no telemetry, check-ins or claims of earlier rounds.
+  for (const name of ['telemetry_rollups', 'telemetry_events', 'telemetry_last', 'checkins', 'checkin_schedule', 'checkin_claims'])
+    await db.collection(name).deleteMany({});
   log(`sweep: inserting ${agents} agents, 30 days of rollups each, ${rawEventsPerAgent} raw events each`);
-  const tag = `${agents}-${rawEventsPerAgent}`;
+  const tag = `${agents}-${rawEventsPerAgent}-${Date.now()}`;
   for (let offset = 0; offset < agents; offset += 500) {
     const chunk = Array.from({ length: Math.min(500, agents - offset) }, (_, i) => agentRecord(`Sweep ${tag} ${offset + i}`));
     await db
@@ -333,18 +362,22 @@ async function benchSweep(roster: Roster, agents: number, rawEventsPerAgent: num
         );
     }
   }
-  const sweepAgents = await roster.services.agents.list({ status: ['active', 'probation'], limit: 0 });
-  log(`sweep: running over ${sweepAgents.length} active agents`);
+  log(`sweep: running over ${agents} active agents${record ? '' : ' (warm-up)'}`);
+  const commandsBefore = rosterCommands;
   const t0 = performance.now();
   const result = await roster.services.supervision.checkins.sweep(new Date());
   const ms = performance.now() - t0;
-  rows.push(
-    `| check-in sweep, ${fmt(sweepAgents.length, 0)} agents × 30 days of rollups${rawEventsPerAgent ? `, ${rawEventsPerAgent} raw events each` : ''} | ${fmt(ms / 1000)} s wall | ${fmt(ms / Math.max(1, result.ran))} ms per check-in | ran ${result.ran} | |  |`,
-  );
-  // Leave only this round's agents active for the next round.
+  const commands = rosterCommands - commandsBefore;
+  const rssMb = rssAfterGc();
+  if (record) {
+    rows.push(
+      `| check-in sweep, ${fmt(agents, 0)} agents × 30 days of rollups${rawEventsPerAgent ? `, ${rawEventsPerAgent} raw events each` : ''} | ${fmt(ms / 1000)} s wall | ${fmt(ms / Math.max(1, result.ran), 2)} ms per agent | ${fmt(commands, 0)} commands (${fmt(commands / Math.max(1, result.ran), 3)} per agent) | ran ${result.ran} | RSS after GC ${fmt(rssMb, 0)} MB |`,
+    );
+  }
+  // Leave only the next round's agents active.
   const done = await db
     .collection('agents')
-    .find({ status: 'active' }, { projection: { _id: 1 } })
+    .find({ status: { $in: ['active', 'probation'] } }, { projection: { _id: 1 } })
     .toArray();
   if (done.length > 0)
     await db.collection('agents').bulkWrite(
@@ -352,13 +385,36 @@ async function benchSweep(roster: Roster, agents: number, rawEventsPerAgent: num
         updateOne: { filter: { _id: d._id }, update: { $set: { status: 'retired', liveNameKey: `retired/${String(d._id)}` } } },
       })),
     );
-  return ms;
+  return { agents, ms, commands, ran: result.ran, rssMb };
+}
+
+/** The sweep rows: a warm-up round, each size, then like-for-like raw-event volume (R against 5R per agent). */
+async function benchSweeps(roster: Roster, sizes: readonly number[]): Promise<void> {
+  await benchSweep(roster, 200, 0, false);
+  const rounds: SweepRound[] = [];
+  for (const size of sizes) rounds.push(await benchSweep(roster, size, 0));
+  const small = rounds[0]!;
+  const large = rounds[rounds.length - 1]!;
+  if (rounds.length > 1) {
+    notes.push(
+      `Sweep time per agent from ${fmt(small.agents, 0)} to ${fmt(large.agents, 0)} agents: ${fmt(small.ms / small.ran, 2)} → ${fmt(large.ms / large.ran, 2)} ms (×${fmt(large.ms / large.ran / (small.ms / small.ran), 2)}); commands per agent ${fmt(small.commands / small.ran, 3)} → ${fmt(large.commands / large.ran, 3)}. Goal: 10,000 agents under 15 s, flat per agent.`,
+    );
+  }
+  const base = 20;
+  const light = await benchSweep(roster, small.agents, base);
+  const heavy = await benchSweep(roster, small.agents, 5 * base);
+  notes.push(
+    `Raw events like with like: ${fmt(small.agents, 0)} agents with ${base} raw events each took ${fmt(light.ms / 1000, 2)} s (${fmt(light.commands, 0)} commands), with ${5 * base} each ${fmt(heavy.ms / 1000, 2)} s (${fmt(heavy.commands, 0)} commands): ×${fmt(heavy.ms / light.ms, 2)}. A check-in reads daily rollups by key and one last-event document per agent, never raw events.`,
+    `Commands are counted with the MongoDB driver's command monitoring on Roster's own connection (\`monitorCommands=true\` in its URI); a warm-up sweep of 200 agents runs first and is not reported. RSS is this process's after a full GC (\`--expose-gc\`): with BENCH_ONLY=sweep it holds Roster and the fake Slack only; the database runs in its own Java process.`,
+  );
 }
 
 async function main(): Promise<void> {
+  const only = process.env.BENCH_ONLY;
+  if (only !== undefined && only !== 'sweep') throw new Error(`BENCH_ONLY=${only}: only "sweep" is supported`);
   const slackClicks = Number(process.env.BENCH_CLICKS ?? 300);
   const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
-  const sweepSizes = (process.env.BENCH_SWEEP_SIZES ?? '1000,2000').split(',').map(Number);
+  const sweepSizes = (process.env.BENCH_SWEEP_SIZES ?? '1000,10000').split(',').map(Number);
   let mongo: EmbeddedMongo | undefined;
   let uri = process.env.MONGODB_URI;
   let database = 'MongoDB at MONGODB_URI';
@@ -370,43 +426,37 @@ async function main(): Promise<void> {
   const slack = new FakeSlack();
   await slack.start();
   const connector = await FakeConnector.start();
-  const roster = await openRoster(uri, `bench_${Date.now()}`, slack.apiUrl);
+  const monitored = `${uri}${uri.includes('?') ? '&' : '?'}monitorCommands=true`;
+  const roster = await openRoster(monitored, `bench_${Date.now()}`, slack.apiUrl);
+  roster.db.connection.getClient().on('commandStarted', () => (rosterCommands += 1));
   const raw = await mongoose.createConnection(uri, { dbName: `bench_raw_${Date.now()}` }).asPromise();
   try {
-    await benchSlack(roster, slackClicks, concurrency, slack);
-    await benchTeams(roster, slackClicks, concurrency, connector);
-    await benchIngest(roster, raw);
-    const sweeps: Array<[number, number]> = [];
-    for (const size of sweepSizes) sweeps.push([size, await benchSweep(roster, size, 0)]);
-    const [firstSize] = sweepSizes;
-    const plain = sweeps[0]![1];
-    const heavy = await benchSweep(roster, firstSize!, 5 * 20);
-    const growth = heavy / plain;
-    notes.push(
-      `Sweep cost with 5× the raw events (100 raw events per agent next to 30 daily rollups of 100 events): ${fmt(heavy / 1000)} s against ${fmt(plain / 1000)} s for ${firstSize} agents (×${fmt(growth, 2)}). ` +
-        (growth < 1.3
-          ? 'The check-in reads rollups, not raw events, so its cost does not grow with event volume.'
-          : 'The check-in reads rollups and dormancy one document per agent, so the growth is in the embedded server: mongo-java-server has no secondary indexes, and the larger raw-event collection slows what shares its storage.'),
-    );
-    const rssAfterSweeps = process.memoryUsage().rss / 1024 / 1024;
-    log('memory: loading 10,000 agents');
-    const db = roster.db.connection.db!;
-    for (let offset = 0; offset < 10_000; offset += 1000) {
-      const chunk = Array.from({ length: 1000 }, (_, i) => agentRecord(`Memory ${offset + i}`));
-      await db
-        .collection('agents')
-        .insertMany(chunk.map(({ id, ...rest }) => ({ _id: id as never, liveNameKey: `engineering/${rest.name.toLowerCase()}`, ...rest })));
+    if (!only) {
+      await benchSlack(roster, slackClicks, concurrency, slack);
+      await benchTeams(roster, slackClicks, concurrency, connector);
+      await benchIngest(roster, raw);
     }
-    const loaded = await roster.services.agents.list({ status: ['active', 'probation'], limit: 0 });
-    const mem = process.memoryUsage();
-    rows.push(
-      `| memory: RSS after the sweeps | ${fmt(rssAfterSweeps, 0)} MB | | | |  |`,
-      `| memory: RSS with ${fmt(loaded.length, 0)} agents loaded (the sweep's agent list) | ${fmt(mem.rss / 1024 / 1024, 0)} MB | heap used ${fmt(mem.heapUsed / 1024 / 1024, 0)} MB | | |  |`,
-    );
-    notes.push(
-      'RSS is the bench process, which holds Roster, its HTTP server, the fake Slack and Bot Connector, and the load generator; the database runs in its own Java process.',
-      "mongo-java-server ignores non-unique indexes, so on the embedded server every rollup query scans the whole rollup collection and a check-in's cost grows with the total number of rollups; the default sweep sizes are therefore 1,000 and 2,000 agents (10,000 agents × 30 days is 300,000 rollups). Run `BENCH_SWEEP_SIZES=1000,10000 MONGODB_URI=… npm run bench` against real MongoDB for the 10,000 figure.",
-    );
+    await benchSweeps(roster, sweepSizes);
+    if (!only) {
+      log('memory: loading 10,000 agents');
+      const db = roster.db.connection.db!;
+      for (let offset = 0; offset < 10_000; offset += 1000) {
+        const chunk = Array.from({ length: 1000 }, (_, i) => agentRecord(`Memory ${offset + i}`));
+        await db
+          .collection('agents')
+          .insertMany(
+            chunk.map(({ id, ...rest }) => ({ _id: id as never, liveNameKey: `engineering/${rest.name.toLowerCase()}`, ...rest })),
+          );
+      }
+      const loaded = await roster.services.agents.list({ status: ['active', 'probation'], limit: 0 });
+      const mem = process.memoryUsage();
+      rows.push(
+        `| memory: RSS with ${fmt(loaded.length, 0)} agents loaded (the sweep's agent list) | ${fmt(mem.rss / 1024 / 1024, 0)} MB | heap used ${fmt(mem.heapUsed / 1024 / 1024, 0)} MB | | |  |`,
+      );
+      notes.push(
+        'RSS in the full run is the bench process, which holds Roster, its HTTP server, the fake Slack and Bot Connector, and the load generator; the database runs in its own Java process.',
+      );
+    }
   } finally {
     await raw.dropDatabase().catch(() => undefined);
     await raw.close();
@@ -415,6 +465,25 @@ async function main(): Promise<void> {
     await connector.close();
     await mongo?.stop();
   }
+  const resultsFile = path.join(root, 'bench', 'RESULTS.md');
+  if (only && existsSync(resultsFile)) {
+    // A partial run replaces its own rows and notes and keeps the others from the last full run.
+    const previous = readFileSync(resultsFile, 'utf8').split('\n');
+    const mine = (line: string) => SWEEP_LINES.some((prefix) => line.startsWith(prefix));
+    const kept = previous.filter((line) => !mine(line));
+    const lastRow = kept.reduce((at, line, i) => (line.startsWith('|') ? i : at), -1);
+    kept.splice(lastRow + 1, 0, ...rows);
+    kept.splice(kept.length - (kept[kept.length - 1] === '' ? 1 : 0), 0, ...notes.map((n) => `- ${n}`));
+    kept.splice(
+      kept.findIndex((line) => line.startsWith('- Sizes:')) + 1,
+      0,
+      `- Sweep rows re-measured with \`BENCH_ONLY=${only}\` on ${new Date().toISOString()} in ${fmt((Date.now() - started) / 1000, 0)} s (database: ${database}; sweep sizes ${sweepSizes.join(', ')}).`,
+    );
+    writeFileSync(resultsFile, kept.join('\n'));
+    log('updated the sweep rows of bench/RESULTS.md');
+    process.stdout.write(`${kept.join('\n')}\n`);
+    return;
+  }
   const text = [
     '# Benchmark results',
     '',
@@ -422,7 +491,7 @@ async function main(): Promise<void> {
     '',
     `- Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${fmt(os.totalmem() / 1024 ** 3)} GB RAM, ${os.platform()} ${os.release()}`,
     `- Node ${process.version}; database: ${database}; Roster and the load generator share the machine.`,
-    `- Sizes: ${slackClicks} clicks per platform with ${concurrency} in flight; sweep sizes ${sweepSizes.join(', ')} agents (set BENCH_CLICKS, BENCH_CONCURRENCY, BENCH_SWEEP_SIZES to change).`,
+    `- Sizes: ${only ? `only the ${only} rows (BENCH_ONLY=${only})` : `${slackClicks} clicks per platform with ${concurrency} in flight`}; sweep sizes ${sweepSizes.join(', ')} agents (set BENCH_ONLY, BENCH_CLICKS, BENCH_CONCURRENCY, BENCH_SWEEP_SIZES to change).`,
     '',
     '| measurement | p50 / value | p95 / floor | p99 / ratio | throughput | |',
     '| --- | --- | --- | --- | --- | --- |',

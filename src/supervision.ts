@@ -82,10 +82,16 @@ export async function createSupervision(s: SupervisionSettings) {
     // Short and idempotent, like flow timers: a crashed process delays a page by 30 s at most.
     { lockLifetime: timerLockLifetime(s.agenda) },
   );
-  s.agenda.define(SupervisionJobs.sweep, async () => {
-    const result = await checkins.sweep(clock());
-    if (result.ran || result.dormant || result.ownerless) s.log.info(result, 'check-in sweep');
-  });
+  s.agenda.define(
+    SupervisionJobs.sweep,
+    async (job) => {
+      // Each chunk renews the job's lock, so however long a sweep of a large fleet takes, no other
+      // replica sees the lock expire and starts a second sweep.
+      const result = await checkins.sweep(clock(), () => job.touch());
+      if (result.ran || result.dormant || result.ownerless) s.log.info(result, 'check-in sweep');
+    },
+    { concurrency: 1, lockLimit: 1 },
+  );
   s.agenda.define(SupervisionJobs.purge, async () => {
     const before = new Date(clock().getTime() - s.org.settings.rawEventRetentionDays * 86_400_000);
     const deleted = await telemetry.purgeEventsBefore(before);

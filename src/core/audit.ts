@@ -80,6 +80,13 @@ export interface AuditLog {
    * @throws AuditContentionError when other writers kept winning the race for the next number.
    */
   append(input: AuditInput): Promise<AuditEntry>;
+  /**
+   * Records the inputs as consecutive entries, in order, with one read of the chain head and one
+   * write for the lot (a sweep's hundreds of entries), racing other writers like `append`.
+   * @throws InvalidAuditInputError when an input cannot be recorded faithfully (nothing is written).
+   * @throws AuditContentionError when other writers kept winning the race for the next number.
+   */
+  appendMany(inputs: readonly AuditInput[]): Promise<AuditEntry[]>;
   /** Checks every hash and link from the first entry to the last. */
   verify(): Promise<AuditVerifyResult>;
   /** Entries matching the filter, in `seq` order. */

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import type { OrgConfig } from '../config/schemas.js';
+import { createHash, randomBytes } from 'node:crypto';
+import type { CatalogRole, OrgConfig } from '../config/schemas.js';
 import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
 import type { AgentRecord, AgentRepository } from './agents.js';
 import type { AlertService } from './alerts.js';
-import type { AuditLog } from './audit.js';
+import type { AuditInput, AuditLog } from './audit.js';
 import { assessCheckIn, sumWindow, type CheckInResult, type RollupLike } from './checkin.js';
 import { ForbiddenError, InvalidInputError, NotFoundError } from './errors.js';
 import type { Notifier, OutgoingCard } from './notifications.js';
@@ -22,6 +22,17 @@ export interface CheckInRecord extends CheckInResult {
 export interface TelemetryReader {
   rollups(agentId: string, granularity: 'day', from: Date, to: Date): Promise<Array<RollupLike & { start: Date }>>;
   lastEventAt(agentId: string): Promise<Date | undefined>;
+  /** Daily rollups of many agents in [from, to), oldest first per agent, in one read. */
+  dailyRollupsOf(agentIds: readonly string[], from: Date, to: Date): Promise<Map<string, Array<RollupLike & { start: Date }>>>;
+  /** The newest event time of each of these agents that has sent any, in one read. */
+  lastEventsOf(agentIds: readonly string[]): Promise<Map<string, Date>>;
+}
+
+/** A sweep's hold on one agent's check-in due at one time. */
+export interface CheckInClaim {
+  /** `agentId:due time` (or `agentId:first`): unique, so one sweep of all replicas holds it. */
+  key: string;
+  agentId: string;
 }
 
 export interface CheckInRepository {
@@ -31,8 +42,20 @@ export interface CheckInRepository {
   listForAgent(agentId: string): Promise<CheckInRecord[]>;
   /** Records the sponsor's decision once (a conditional update); false when one was recorded already. */
   decide(id: string, decision: NonNullable<CheckInRecord['decision']>): Promise<boolean>;
-  /** Claims the agent's check-in due at or before `now`, moving it to `next` (exactly once across replicas). */
-  claimDue(agentId: string, now: Date, next: Date): Promise<boolean>;
+  /** Each agent's next due time, for the agents that have had a check-in scheduled. */
+  dueTimes(agentIds: readonly string[]): Promise<Map<string, Date>>;
+  /**
+   * Claims check-ins with one unique insert per key, in one write: resolves the keys this sweep
+   * now holds (a key another sweep holds is skipped). A claim lasts until `leaseUntil`.
+   */
+  claim(claims: readonly CheckInClaim[], leaseUntil: Date): Promise<Set<string>>;
+  /** Forgets claims whose lease ran out (their sweep died): their check-ins can be claimed again. */
+  releaseExpiredClaims(now: Date): Promise<void>;
+  /** Stores new records in one write (ids are unique); resolves the ids that were stored already. */
+  saveMany(records: readonly CheckInRecord[]): Promise<Set<string>>;
+  getMany(ids: readonly string[]): Promise<CheckInRecord[]>;
+  /** Moves each agent's next due time and releases the claims, in two writes. */
+  complete(next: ReadonlyArray<{ agentId: string; nextAt: Date }>, claimKeys: readonly string[]): Promise<void>;
 }
 
 export interface CheckInPresenter {
@@ -49,6 +72,56 @@ export interface CheckInServiceDeps {
   notifier: Notifier;
   presenter: CheckInPresenter;
   clock?: () => Date;
+  /** Agents a sweep handles per round of reads and writes (default 250). */
+  sweepChunkSize?: number;
+  /** Review cards in flight at once during a sweep (default 8). */
+  cardConcurrency?: number;
+  /** How long a sweep's claim on a check-in holds before another sweep may redo it (default 15 minutes). */
+  claimLeaseMs?: number;
+}
+
+/** What a sweep did. */
+export interface SweepResult {
+  ran: number;
+  dormant: number;
+  ownerless: number;
+}
+
+interface Due {
+  agent: AgentRecord;
+  role: CatalogRole;
+  key: string;
+}
+
+/** The windows of a check-in: the last `windowDays` against the two windows before, and 30 days of trend. */
+function windowsOf(role: CatalogRole, now: Date) {
+  const windowDays = Math.max(1, Math.min(14, Math.round(role.checkInCadence.ms / DAY)));
+  const to = new Date(Math.floor(now.getTime() / DAY) * DAY);
+  const currentFrom = new Date(to.getTime() - windowDays * DAY);
+  const baselineFrom = new Date(currentFrom.getTime() - 2 * windowDays * DAY);
+  const trendFrom = new Date(to.getTime() - 30 * DAY);
+  return {
+    windowDays,
+    to,
+    currentFrom,
+    baselineFrom,
+    trendFrom,
+    readFrom: new Date(Math.min(baselineFrom.getTime(), trendFrom.getTime())),
+  };
+}
+
+/** The same claim always gives the same check-in id, so a redone check-in is stored once. */
+function checkInIdFor(claimKey: string): string {
+  return `chk_${createHash('sha256').update(claimKey).digest('hex').slice(0, 16)}`;
+}
+
+async function inPool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
 }
 
 /**
@@ -69,71 +142,14 @@ export class CheckInService {
     if (!agent) throw new NotFoundError('the agent', agentId);
     const role = roleById(this.deps.org, agent.catalogRoleId);
     if (!role) throw new NotFoundError('the catalog role', agent.catalogRoleId);
-    const windowDays = Math.max(1, Math.min(14, Math.round(role.checkInCadence.ms / DAY)));
-    const to = new Date(Math.floor(now.getTime() / DAY) * DAY);
-    const currentFrom = new Date(to.getTime() - windowDays * DAY);
-    const baselineFrom = new Date(currentFrom.getTime() - 2 * windowDays * DAY);
-    const trendFrom = new Date(to.getTime() - 30 * DAY);
-    const daily = await this.deps.telemetry.rollups(agent.id, 'day', new Date(Math.min(baselineFrom.getTime(), trendFrom.getTime())), to);
-    const inRange = (from: Date, until: Date) => daily.filter((d) => d.start >= from && d.start < until);
-    const result = assessCheckIn(
-      role.drift,
-      sumWindow(inRange(baselineFrom, currentFrom), 2 * windowDays),
-      sumWindow(inRange(currentFrom, to), windowDays),
-      inRange(trendFrom, to)
-        .filter((d) => d.correctCount > 0)
-        .map((d) => d.correctSum / d.correctCount),
-    );
-    const record: CheckInRecord = {
-      ...result,
-      id: `chk_${randomBytes(8).toString('hex')}`,
-      agentId: agent.id,
-      at: now.toISOString(),
-      window: { baselineFrom: baselineFrom.toISOString(), currentFrom: currentFrom.toISOString(), to: to.toISOString() },
-    };
+    const w = windowsOf(role, now);
+    const daily = await this.deps.telemetry.rollups(agent.id, 'day', w.readFrom, w.to);
+    const record = this.assess(agent, role, daily, now, `chk_${randomBytes(8).toString('hex')}`);
     await this.deps.checkins.save(record);
-    await this.deps.audit.append({
-      actor: { kind: 'system', name: 'supervision' },
-      action: 'checkin.completed',
-      subject: { type: 'agent', id: agent.id, agentId: agent.id },
-      details: {
-        checkInId: record.id,
-        verdict: record.verdict,
-        recommendation: record.recommendation,
-        findings: record.findings.map((f) => f.summary),
-      },
-    });
-
-    if (
-      record.verdict === 'degraded' &&
-      agent.status === 'active' &&
-      (await this.deps.agents.transition(agent.id, 'active', 'probation'))
-    ) {
-      await this.transitioned(agent, 'active', 'probation', record);
-    } else if (
-      record.verdict === 'healthy' &&
-      agent.status === 'probation' &&
-      (await this.deps.agents.transition(agent.id, 'probation', 'active'))
-    ) {
-      await this.transitioned(agent, 'probation', 'active', record);
-    }
-    // One alert per kind and check-in: drift findings together, fairness on its own.
-    const degraded = record.findings.filter((x) => x.severity === 'degraded');
-    for (const kind of ['drift', 'fairness'] as const) {
-      const group = degraded.filter((f) => (f.metric === 'fairness' ? 'fairness' : 'drift') === kind);
-      if (group.length === 0) continue;
-      await this.deps.alerts.raise({
-        kind,
-        agentId: agent.id,
-        severity: group.some((f) => f.metric === 'fairness' || f.metric === 'accuracy') ? 'critical' : 'warning',
-        summary: `${agent.name}: ${group.map((f) => f.summary).join('; ')}`,
-        details: {
-          agentName: agent.name,
-          checkInId: record.id,
-          findings: group.map((f) => ({ metric: f.metric, method: f.method, statistic: f.statistic, threshold: f.threshold })),
-        },
-      });
-    }
+    await this.deps.audit.append(completedEntry(agent, record));
+    const moved = await this.transition(agent, record);
+    if (moved) await this.deps.audit.append(moved);
+    await this.raiseFindings(agent, record);
     const fresh = (await this.deps.agents.get(agent.id)) ?? agent;
     for (const sponsor of agent.sponsors) {
       await this.deps.notifier.send(sponsor, this.deps.presenter.checkIn(record, fresh, sponsor)).catch(() => undefined);
@@ -141,18 +157,81 @@ export class CheckInService {
     return record;
   }
 
-  /** Runs every check-in that is due; also flags dormant and ownerless agents. */
-  async sweep(now = this.clock()): Promise<{ ran: number; dormant: number; ownerless: number }> {
+  /**
+   * Runs every check-in that is due; also flags dormant and ownerless agents. Agents go in chunks:
+   * per chunk a few reads and writes for all its agents (due times, claims, rollups, results,
+   * audit entries, next due times), so the cost grows with the number of agents and not with
+   * raw event volume. `afterChunk` runs between chunks (the job extends its lock there).
+   */
+  async sweep(now = this.clock(), afterChunk?: () => Promise<void>): Promise<SweepResult> {
+    const size = Math.max(1, this.deps.sweepChunkSize ?? 250);
+    const total: SweepResult = { ran: 0, dormant: 0, ownerless: 0 };
+    await this.deps.checkins.releaseExpiredClaims(now);
+    const agents = await this.deps.agents.list({ status: ['active', 'probation'], limit: 0 });
+    for (let offset = 0; offset < agents.length; offset += size) {
+      const result = await this.sweepChunk(agents.slice(offset, offset + size), now);
+      total.ran += result.ran;
+      total.dormant += result.dormant;
+      total.ownerless += result.ownerless;
+      await afterChunk?.();
+    }
+    return total;
+  }
+
+  private async sweepChunk(chunk: readonly AgentRecord[], now: Date): Promise<SweepResult> {
+    const due = await this.claimDue(chunk, now);
     let ran = 0;
+    if (due.length > 0) {
+      const to = windowsOf(due[0]!.role, now).to;
+      const readFrom = new Date(Math.min(...due.map((d) => windowsOf(d.role, now).readFrom.getTime())));
+      const daily = await this.deps.telemetry.dailyRollupsOf(
+        due.map((d) => d.agent.id),
+        readFrom,
+        to,
+      );
+      let records = due.map((d) => this.assess(d.agent, d.role, daily.get(d.agent.id) ?? [], now, checkInIdFor(d.key)));
+      // Stored already: a sweep that died after storing them; theirs stand, and are not audited twice.
+      const stored = await this.deps.checkins.saveMany(records);
+      const redone = new Set<string>();
+      if (stored.size > 0) {
+        const earlier = new Map((await this.deps.checkins.getMany([...stored])).map((r) => [r.id, r]));
+        records = records.map((r) => earlier.get(r.id) ?? r);
+        for (const r of records) if (stored.has(r.id) && (await this.wasAudited(r))) redone.add(r.id);
+      }
+      const entries: AuditInput[] = [];
+      const moved = new Set<string>();
+      for (const [i, d] of due.entries()) {
+        const record = records[i]!;
+        if (!redone.has(record.id)) entries.push(completedEntry(d.agent, record));
+        const transition = await this.transition(d.agent, record);
+        if (transition) {
+          entries.push(transition);
+          moved.add(d.agent.id);
+        }
+      }
+      await this.deps.audit.appendMany(entries);
+      for (const [i, d] of due.entries()) await this.raiseFindings(d.agent, records[i]!);
+      await this.deps.checkins.complete(
+        due.map((d) => ({ agentId: d.agent.id, nextAt: new Date(now.getTime() + d.role.checkInCadence.ms) })),
+        due.map((d) => d.key),
+      );
+      const fresh = new Map(moved.size > 0 ? (await this.deps.agents.list({ ids: [...moved], limit: 0 })).map((a) => [a.id, a]) : []);
+      const cards = due.flatMap((d, i) =>
+        d.agent.sponsors.map((sponsor) => ({
+          sponsor,
+          card: this.deps.presenter.checkIn(records[i]!, fresh.get(d.agent.id) ?? d.agent, sponsor),
+        })),
+      );
+      await inPool(cards, this.deps.cardConcurrency ?? 8, async ({ sponsor, card }) => {
+        await this.deps.notifier.send(sponsor, card).catch(() => undefined);
+      });
+      ran = due.length;
+    }
+    const lastEvents = await this.deps.telemetry.lastEventsOf(chunk.map((a) => a.id));
     let dormant = 0;
     let ownerless = 0;
-    for (const agent of await this.deps.agents.list({ status: ['active', 'probation'], limit: 0 })) {
-      const role = roleById(this.deps.org, agent.catalogRoleId);
-      if (role && (await this.deps.checkins.claimDue(agent.id, now, new Date(now.getTime() + role.checkInCadence.ms)))) {
-        await this.run(agent.id, now);
-        ran += 1;
-      }
-      const last = (await this.deps.telemetry.lastEventAt(agent.id)) ?? new Date(agent.statusChangedAt);
+    for (const agent of chunk) {
+      const last = lastEvents.get(agent.id) ?? new Date(agent.statusChangedAt);
       const idleDays = (now.getTime() - last.getTime()) / DAY;
       if (idleDays >= this.deps.org.settings.dormantAgentDays) {
         dormant += 1;
@@ -176,6 +255,99 @@ export class CheckInService {
       }
     }
     return { ran, dormant, ownerless };
+  }
+
+  /** The chunk's agents whose check-in is due, claimed by this sweep. */
+  private async claimDue(chunk: readonly AgentRecord[], now: Date): Promise<Due[]> {
+    const withRole = chunk.flatMap((agent) => {
+      const role = roleById(this.deps.org, agent.catalogRoleId);
+      return role ? [{ agent, role }] : [];
+    });
+    if (withRole.length === 0) return [];
+    const dueTimes = await this.deps.checkins.dueTimes(withRole.map((x) => x.agent.id));
+    const candidates = withRole.flatMap(({ agent, role }) => {
+      const at = dueTimes.get(agent.id);
+      // The first sweep that sees an agent runs its first check-in.
+      if (at && at > now) return [];
+      return [{ agent, role, key: `${agent.id}:${at ? at.toISOString() : 'first'}` }];
+    });
+    if (candidates.length === 0) return [];
+    const held = await this.deps.checkins.claim(
+      candidates.map((c) => ({ key: c.key, agentId: c.agent.id })),
+      new Date(now.getTime() + (this.deps.claimLeaseMs ?? 15 * 60_000)),
+    );
+    return candidates.filter((c) => held.has(c.key));
+  }
+
+  private assess(
+    agent: AgentRecord,
+    role: CatalogRole,
+    daily: ReadonlyArray<RollupLike & { start: Date }>,
+    now: Date,
+    id: string,
+  ): CheckInRecord {
+    const w = windowsOf(role, now);
+    const inRange = (from: Date, until: Date) => daily.filter((d) => d.start >= from && d.start < until);
+    const result = assessCheckIn(
+      role.drift,
+      sumWindow(inRange(w.baselineFrom, w.currentFrom), 2 * w.windowDays),
+      sumWindow(inRange(w.currentFrom, w.to), w.windowDays),
+      inRange(w.trendFrom, w.to)
+        .filter((d) => d.correctCount > 0)
+        .map((d) => d.correctSum / d.correctCount),
+    );
+    return {
+      ...result,
+      id,
+      agentId: agent.id,
+      at: now.toISOString(),
+      window: { baselineFrom: w.baselineFrom.toISOString(), currentFrom: w.currentFrom.toISOString(), to: w.to.toISOString() },
+    };
+  }
+
+  /** Whether a stored check-in already has its audit entry (only asked when a sweep redoes one). */
+  private async wasAudited(record: CheckInRecord): Promise<boolean> {
+    const entries = await this.deps.audit.export({ agentId: record.agentId, since: new Date(record.at) });
+    return entries.some((e) => e.action === 'checkin.completed' && e.details.checkInId === record.id);
+  }
+
+  /** Degraded moves an active agent to probation, healthy moves it back; resolves the audit entry for it. */
+  private async transition(agent: AgentRecord, record: CheckInRecord): Promise<AuditInput | undefined> {
+    if (
+      record.verdict === 'degraded' &&
+      agent.status === 'active' &&
+      (await this.deps.agents.transition(agent.id, 'active', 'probation'))
+    ) {
+      return statusEntry(agent, 'active', 'probation', record);
+    }
+    if (
+      record.verdict === 'healthy' &&
+      agent.status === 'probation' &&
+      (await this.deps.agents.transition(agent.id, 'probation', 'active'))
+    ) {
+      return statusEntry(agent, 'probation', 'active', record);
+    }
+    return undefined;
+  }
+
+  /** One alert per kind and check-in: drift findings together, fairness on its own. */
+  private async raiseFindings(agent: AgentRecord, record: CheckInRecord): Promise<void> {
+    const degraded = record.findings.filter((x) => x.severity === 'degraded');
+    for (const kind of ['drift', 'fairness'] as const) {
+      const group = degraded.filter((f) => (f.metric === 'fairness' ? 'fairness' : 'drift') === kind);
+      if (group.length === 0) continue;
+      await this.deps.alerts.raise({
+        kind,
+        agentId: agent.id,
+        severity: group.some((f) => f.metric === 'fairness' || f.metric === 'accuracy') ? 'critical' : 'warning',
+        summary: `${agent.name}: ${group.map((f) => f.summary).join('; ')}`,
+        details: {
+          agentName: agent.name,
+          checkInId: record.id,
+          findings: group.map((f) => ({ metric: f.metric, method: f.method, statistic: f.statistic, threshold: f.threshold })),
+        },
+      });
+    }
   }
 
   /** The sponsor's answer to a review card: Keep, Retrain or Retire (recorded once). */
@@ -202,18 +374,32 @@ export class CheckInService {
     });
     return { record: { ...record, decision }, agent };
   }
+}
 
-  private async transitioned(agent: AgentRecord, from: string, to: string, record: CheckInRecord): Promise<void> {
-    await this.deps.audit.append({
-      actor: { kind: 'system', name: 'supervision' },
-      action: 'agent.status-changed',
-      subject: { type: 'agent', id: agent.id, agentId: agent.id },
-      details: {
-        from,
-        to,
-        checkInId: record.id,
-        reason: to === 'probation' ? 'check-in verdict degraded' : 'check-in verdict healthy again',
-      },
-    });
-  }
+function completedEntry(agent: AgentRecord, record: CheckInRecord): AuditInput {
+  return {
+    actor: { kind: 'system', name: 'supervision' },
+    action: 'checkin.completed',
+    subject: { type: 'agent', id: agent.id, agentId: agent.id },
+    details: {
+      checkInId: record.id,
+      verdict: record.verdict,
+      recommendation: record.recommendation,
+      findings: record.findings.map((f) => f.summary),
+    },
+  };
+}
+
+function statusEntry(agent: AgentRecord, from: string, to: string, record: CheckInRecord): AuditInput {
+  return {
+    actor: { kind: 'system', name: 'supervision' },
+    action: 'agent.status-changed',
+    subject: { type: 'agent', id: agent.id, agentId: agent.id },
+    details: {
+      from,
+      to,
+      checkInId: record.id,
+      reason: to === 'probation' ? 'check-in verdict degraded' : 'check-in verdict healthy again',
+    },
+  };
 }

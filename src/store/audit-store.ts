@@ -120,6 +120,46 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
     throw new AuditContentionError(maxAttempts);
   }
 
+  /**
+   * Builds the whole run of entries after the current head and inserts them in order. When another
+   * writer took a number first, the entries stored before it stay (their hashes prove they are
+   * ours) and the rest are rebuilt after the new head.
+   */
+  async function appendManyNow(inputs: readonly AuditInput[]): Promise<AuditEntry[]> {
+    await ensureIndexes();
+    const at = clock();
+    const stored: AuditEntry[] = [];
+    let pending = inputs;
+    for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
+      let previous = await head();
+      const entries = pending.map((input) => {
+        const entry = nextEntry(previous, input, at);
+        previous = { seq: entry.seq, hash: entry.hash };
+        return entry;
+      });
+      try {
+        await model.insertMany(entries, { ordered: true });
+        return [...stored, ...entries];
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+      }
+      const ours = new Set(
+        (
+          await model
+            .find({ seq: { $in: entries.map((e) => e.seq) } }, { _id: 0, seq: 1, hash: 1 })
+            .lean<ChainHead[]>()
+            .exec()
+        ).map((d) => `${d.seq}:${d.hash}`),
+      );
+      let kept = 0;
+      while (kept < entries.length && ours.has(`${entries[kept]!.seq}:${entries[kept]!.hash}`)) kept += 1;
+      stored.push(...entries.slice(0, kept));
+      pending = pending.slice(kept);
+      if (attempt < maxAttempts) await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt));
+    }
+    throw new AuditContentionError(maxAttempts);
+  }
+
   let inFlight = 0;
   const queued: Array<() => void> = [];
   async function takeTurn<T>(work: () => Promise<T>): Promise<T> {
@@ -141,6 +181,13 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
       // A few appends from this process race at a time: with hundreds at once (a burst of clicks)
       // some writers lost the race for the next number maxAttempts times and their entries were lost.
       return takeTurn(() => appendNow(input));
+    },
+
+    async appendMany(inputs: readonly AuditInput[]): Promise<AuditEntry[]> {
+      if (inputs.length === 0) return [];
+      // Validate every input before writing any, so a bad one leaves no partial run behind.
+      for (const input of inputs) nextEntry(null, input, clock());
+      return takeTurn(() => appendManyNow(inputs));
     },
 
     async verify(): Promise<AuditVerifyResult> {

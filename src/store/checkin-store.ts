@@ -1,7 +1,13 @@
 import { Schema, type Connection } from 'mongoose';
 import type { CheckInRecord, CheckInRepository } from '../core/checkins.js';
 
-/** Check-in results, and each agent's next due time (claimed atomically, so a sweep on two replicas runs it once). */
+const DUPLICATE_KEY = 11000;
+
+/**
+ * Check-in results, each agent's next due time, and the sweeps' claims: a claim is a unique key
+ * per agent and due time, so a sweep on two replicas runs each check-in once; it is deleted when
+ * the check-in is done, and forgotten after its lease if the sweep died.
+ */
 export function createCheckInRepository(connection: Connection): CheckInRepository & { ensureIndexes(): Promise<void> } {
   const schema = new Schema(
     { _id: String, agentId: String, at: String },
@@ -12,6 +18,12 @@ export function createCheckInRepository(connection: Connection): CheckInReposito
   const Schedule =
     connection.models.CheckInSchedule ??
     connection.model('CheckInSchedule', new Schema({ _id: String, nextAt: Date }, { collection: 'checkin_schedule', versionKey: false }));
+  const Claim =
+    connection.models.CheckInClaim ??
+    connection.model(
+      'CheckInClaim',
+      new Schema({ _id: String, agentId: String, leaseUntil: Date }, { collection: 'checkin_claims', versionKey: false }),
+    );
   const fromDoc = (d: Record<string, unknown>): CheckInRecord => {
     const { _id, ...rest } = d;
     return { id: String(_id), ...(rest as Omit<CheckInRecord, 'id'>) };
@@ -20,6 +32,7 @@ export function createCheckInRepository(connection: Connection): CheckInReposito
     async ensureIndexes() {
       await CheckIn.init();
       await Schedule.init();
+      await Claim.init();
     },
     async save(record) {
       const { id, ...rest } = record;
@@ -49,16 +62,61 @@ export function createCheckInRepository(connection: Connection): CheckInReposito
       const result = await CheckIn.collection.updateOne({ _id: String(id) as never, decision: { $exists: false } }, { $set: { decision } });
       return result.modifiedCount === 1;
     },
-    async claimDue(agentId, now, next) {
-      const id = String(agentId);
-      try {
-        // The first sweep that sees an agent creates its schedule due now.
-        await Schedule.collection.insertOne({ _id: id as never, nextAt: now });
-      } catch (err) {
-        if ((err as { code?: number }).code !== 11000) throw err;
+    async dueTimes(agentIds) {
+      if (agentIds.length === 0) return new Map();
+      const docs = await Schedule.collection.find({ _id: { $in: agentIds.map(String) as never[] } }).toArray();
+      return new Map(docs.filter((d) => d.nextAt instanceof Date).map((d) => [String(d._id), d.nextAt as Date]));
+    },
+    async claim(claims, leaseUntil) {
+      const held = new Set(claims.map((c) => c.key));
+      if (claims.length === 0) return held;
+      const docs = claims.map((c) => ({ _id: String(c.key) as never, agentId: String(c.agentId), leaseUntil }));
+      for (const index of await duplicatesOf(() => Claim.collection.insertMany(docs, { ordered: false }))) held.delete(claims[index]!.key);
+      return held;
+    },
+    async releaseExpiredClaims(now) {
+      await Claim.collection.deleteMany({ leaseUntil: { $lt: now } });
+    },
+    async saveMany(records) {
+      const existing = new Set<string>();
+      if (records.length === 0) return existing;
+      const docs = records.map(({ id, ...rest }) => ({ _id: id as never, ...rest }));
+      for (const index of await duplicatesOf(() => CheckIn.collection.insertMany(docs, { ordered: false })))
+        existing.add(records[index]!.id);
+      return existing;
+    },
+    async getMany(ids) {
+      if (ids.length === 0) return [];
+      return (await CheckIn.collection.find({ _id: { $in: ids.map(String) as never[] } }).toArray()).map(fromDoc);
+    },
+    async complete(next, claimKeys) {
+      if (next.length > 0) {
+        await Schedule.collection.bulkWrite(
+          next.map((n) => ({
+            updateOne: { filter: { _id: String(n.agentId) as never }, update: { $set: { nextAt: n.nextAt } }, upsert: true },
+          })),
+          { ordered: false },
+        );
       }
-      const result = await Schedule.collection.updateOne({ _id: id as never, nextAt: { $lte: now } }, { $set: { nextAt: next } });
-      return result.modifiedCount === 1;
+      if (claimKeys.length > 0) await Claim.collection.deleteMany({ _id: { $in: claimKeys.map(String) as never[] } });
     },
   };
+}
+
+/** Runs an unordered insert; resolves the indexes of the documents refused as duplicates (any other error is thrown). */
+async function duplicatesOf(insert: () => Promise<unknown>): Promise<number[]> {
+  try {
+    await insert();
+    return [];
+  } catch (err) {
+    const writeErrors = (err as { writeErrors?: Array<{ code?: number; index?: number; err?: { index?: number; code?: number } }> })
+      .writeErrors;
+    if (!writeErrors) throw err;
+    return writeErrors.map((w) => {
+      const code = w.code ?? w.err?.code;
+      const index = w.index ?? w.err?.index;
+      if (code !== DUPLICATE_KEY || index === undefined) throw err;
+      return index;
+    });
+  }
 }

@@ -1,4 +1,4 @@
-import { Schema, type Connection } from 'mongoose';
+import { Schema, type Connection, type mongo } from 'mongoose';
 import { binOf, COST_BINS, LATENCY_BINS } from '../core/stats.js';
 import { fieldKey, type TelemetryEvent } from '../core/telemetry.js';
 
@@ -29,6 +29,29 @@ const DAY = 24 * HOUR;
 function bucketStart(time: Date, granularity: Granularity): Date {
   const size = granularity === 'hour' ? HOUR : DAY;
   return new Date(Math.floor(time.getTime() / size) * size);
+}
+
+/** A rollup's key: one document per agent, granularity and bucket start. */
+function rollupId(agentId: string, granularity: Granularity, startIso: string): string {
+  return `${agentId}:${granularity}:${startIso}`;
+}
+
+function toRollup(d: mongo.Document): Rollup {
+  return {
+    agentId: d.agentId,
+    granularity: d.granularity,
+    start: d.start,
+    count: d.count ?? 0,
+    outcomes: { success: d.outcomes?.success ?? 0, failure: d.outcomes?.failure ?? 0, handedToHuman: d.outcomes?.handedToHuman ?? 0 },
+    correctSum: d.correctSum ?? 0,
+    correctCount: d.correctCount ?? 0,
+    costSum: d.costSum ?? 0,
+    tokens: d.tokens ?? 0,
+    latency: d.latency ?? {},
+    cost: d.cost ?? {},
+    segments: d.segments ?? {},
+    tasks: d.tasks ?? {},
+  };
 }
 
 /**
@@ -84,7 +107,7 @@ export function createTelemetryStore(connection: Connection) {
       for (const e of inserted) {
         for (const granularity of ['hour', 'day'] as const) {
           const start = bucketStart(e.time, granularity);
-          const id = `${e.agentId}:${granularity}:${start.toISOString()}`;
+          const id = rollupId(e.agentId, granularity, start.toISOString());
           let entry = increments.get(id);
           if (!entry) {
             entry = { filter: { agentId: e.agentId, granularity, start }, inc: {} };
@@ -129,21 +152,37 @@ export function createTelemetryStore(connection: Connection) {
         .find({ agentId: String(agentId), granularity, start: { $gte: from, $lt: to } })
         .sort({ start: 1 })
         .toArray();
-      return docs.map((d) => ({
-        agentId: d.agentId,
-        granularity: d.granularity,
-        start: d.start,
-        count: d.count ?? 0,
-        outcomes: { success: d.outcomes?.success ?? 0, failure: d.outcomes?.failure ?? 0, handedToHuman: d.outcomes?.handedToHuman ?? 0 },
-        correctSum: d.correctSum ?? 0,
-        correctCount: d.correctCount ?? 0,
-        costSum: d.costSum ?? 0,
-        tokens: d.tokens ?? 0,
-        latency: d.latency ?? {},
-        cost: d.cost ?? {},
-        segments: d.segments ?? {},
-        tasks: d.tasks ?? {},
-      }));
+      return docs.map(toRollup);
+    },
+
+    /**
+     * Daily rollups of many agents in [from, to) (whole days), oldest first per agent, in one
+     * query: a rollup's key is its agent, granularity and start, so the query names the keys and
+     * is answered from the `_id` index however many rollups the other agents have.
+     */
+    async dailyRollupsOf(agentIds: readonly string[], from: Date, to: Date): Promise<Map<string, Rollup[]>> {
+      const byAgent = new Map<string, Rollup[]>(agentIds.map((id) => [String(id), []]));
+      const keys: string[] = [];
+      for (let day = bucketStart(from, 'day').getTime(); day < to.getTime(); day += DAY) {
+        if (day < from.getTime()) continue;
+        const start = new Date(day).toISOString();
+        for (const agentId of byAgent.keys()) keys.push(rollupId(agentId, 'day', start));
+      }
+      if (keys.length === 0) return byAgent;
+      const docs = await RollupModel.collection.find({ _id: { $in: keys as never[] } }).toArray();
+      for (const doc of docs) byAgent.get(String(doc.agentId))?.push(toRollup(doc));
+      for (const list of byAgent.values()) list.sort((a, b) => a.start.getTime() - b.start.getTime());
+      return byAgent;
+    },
+
+    /** The newest event time of each of these agents that has sent any (one query). */
+    async lastEventsOf(agentIds: readonly string[]): Promise<Map<string, Date>> {
+      if (agentIds.length === 0) return new Map();
+      const docs = await connection
+        .collection('telemetry_last')
+        .find({ _id: { $in: agentIds.map(String) as never[] } })
+        .toArray();
+      return new Map(docs.filter((d) => d.lastEventAt instanceof Date).map((d) => [String(d._id), d.lastEventAt as Date]));
     },
 
     /** The agent whose live (unrevoked) telemetry credential has this hash, with its status. */

@@ -227,6 +227,43 @@ describe('audit log in MongoDB', () => {
     }
   });
 
+  it('appends a run of entries in one write, consecutive and in order, and refuses a bad run whole', async () => {
+    await appendSamples(2);
+    const run = await log.appendMany(Array.from({ length: 5 }, (_, i) => sampleInput(i + 3, { details: { n: i } })));
+    expect(run.map((e) => [e.seq, e.details.n])).toEqual([3, 4, 5, 6, 7].map((seq, i) => [seq, i]));
+    expect(await log.export()).toEqual((await log.export()).slice(0, 2).concat(run));
+    expect(await log.verify()).toMatchObject({ ok: true, checked: 7 });
+    await expect(log.appendMany([sampleInput(8), sampleInput(9, { details: { big: 10n } })])).rejects.toThrow(InvalidAuditInputError);
+    expect(await log.appendMany([])).toEqual([]);
+    expect(await raw().countDocuments()).toBe(7);
+  });
+
+  it('never forks the chain when runs of entries race single appends from another connection', async () => {
+    const other = await mongoose.createConnection(db.uri, { dbName: db.dbName, serverSelectionTimeoutMS: 5000 }).asPromise();
+    try {
+      const otherLog = createAuditLog(other);
+      const [runs, singles] = await Promise.all([
+        Promise.all(
+          Array.from({ length: 6 }, (_, r) =>
+            log.appendMany(Array.from({ length: 10 }, (_, i) => sampleInput(1, { details: { run: r, i } }))),
+          ),
+        ),
+        Promise.all(Array.from({ length: 20 }, (_, i) => otherLog.append(sampleInput(1, { details: { single: i } })))),
+      ]);
+      expect(await raw().countDocuments()).toBe(80);
+      expect(await log.verify()).toMatchObject({ ok: true, checked: 80 });
+      // Each run's entries keep their order; every entry is stored once.
+      for (const run of runs) {
+        expect(run.map((e) => e.details.i)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+        expect(run.map((e) => e.seq)).toEqual([...run.map((e) => e.seq)].sort((a, b) => a - b));
+      }
+      const seqs = [...runs.flat(), ...singles].map((e) => e.seq).sort((a, b) => a - b);
+      expect(seqs).toEqual(Array.from({ length: 80 }, (_, i) => i + 1));
+    } finally {
+      await other.close();
+    }
+  });
+
   it('gives up with a clear error when other writers keep winning, without breaking the chain', async () => {
     const impatient = createAuditLog(db.connection, { maxAttempts: 1 });
     const outcomes = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => impatient.append(sampleInput(i + 1))));

@@ -1,0 +1,205 @@
+import mongoose, { type Connection } from 'mongoose';
+import { loadOrgConfig } from '../../src/config/org-config.js';
+import type { AgentRecord } from '../../src/core/agents.js';
+import { AlertService } from '../../src/core/alerts.js';
+import type { AuditLog } from '../../src/core/audit.js';
+import { CheckInService, type CheckInRepository } from '../../src/core/checkins.js';
+import { SupervisionCards } from '../../src/core/supervision-cards.js';
+import { createAgentRepository } from '../../src/store/agent-store.js';
+import { createAlertRepository } from '../../src/store/alert-store.js';
+import { createAuditLog } from '../../src/store/audit-store.js';
+import { createCheckInRepository } from '../../src/store/checkin-store.js';
+import { createTelemetryStore } from '../../src/store/telemetry-store.js';
+import { testMongoUri, uniqueDbName } from '../helpers/db.js';
+import { agentRecord, people, SHIPPED_CONFIG } from '../helpers/harness.js';
+import { RecordingNotifier } from '../helpers/recording-notifier.js';
+import { generateEvents } from '../helpers/synthetic-telemetry.js';
+
+const DAY = 86_400_000;
+const NOW = new Date(Date.UTC(2026, 10, 25, 6));
+const CHUNK = 3;
+const org = loadOrgConfig(SHIPPED_CONFIG);
+
+/**
+ * The check-in sweep's parts on their own connection, which counts the commands it sends
+ * (the driver's command monitoring), so a test can show the sweep's cost per chunk.
+ */
+async function openRig(
+  options: { chunk?: number; audit?: (real: AuditLog) => AuditLog; checkins?: (real: CheckInRepository) => CheckInRepository } = {},
+) {
+  const connection: Connection = await mongoose
+    .createConnection(testMongoUri(), { dbName: uniqueDbName('sweep'), monitorCommands: true })
+    .asPromise();
+  const commands: string[] = [];
+  connection.getClient().on('commandStarted', (e) => commands.push(e.commandName));
+  const agents = createAgentRepository(connection);
+  const audit = createAuditLog(connection, { clock: () => NOW });
+  const telemetry = createTelemetryStore(connection);
+  const checkinRepo = createCheckInRepository(connection);
+  const alertRepo = createAlertRepository(connection);
+  await Promise.all([
+    agents.ensureIndexes(),
+    audit.ensureIndexes(),
+    telemetry.ensureIndexes(),
+    checkinRepo.ensureIndexes(),
+    alertRepo.ensureIndexes(),
+  ]);
+  const notifier = new RecordingNotifier();
+  const cards = new SupervisionCards(org);
+  const alerts = new AlertService({
+    org,
+    alerts: alertRepo,
+    audit,
+    notifier,
+    timers: { schedule: async () => undefined },
+    presenter: cards,
+    roleOf: async (agentId) => (await agents.get(agentId))?.catalogRoleId,
+    clock: () => NOW,
+  });
+  const service = (chunk = options.chunk ?? CHUNK, wrapped = true) =>
+    new CheckInService({
+      org,
+      agents,
+      telemetry,
+      checkins: wrapped && options.checkins ? options.checkins(checkinRepo) : checkinRepo,
+      alerts,
+      audit: wrapped && options.audit ? options.audit(audit) : audit,
+      notifier,
+      presenter: cards,
+      clock: () => NOW,
+      sweepChunkSize: chunk,
+    });
+  const fleet = async (n: number): Promise<AgentRecord[]> => {
+    const then = new Date(NOW.getTime() - 20 * DAY).toISOString();
+    const list = Array.from({ length: n }, (_, i) =>
+      agentRecord({ name: `Fleet ${i}`, createdAt: then, updatedAt: then, statusChangedAt: then }),
+    );
+    for (const a of list) await agents.insert(a);
+    return list;
+  };
+  /** Check-in records, `checkin.completed` entries and review cards per agent. */
+  const outcome = async (fleetAgents: readonly AgentRecord[]) => {
+    const entries = await audit.export();
+    return Promise.all(
+      fleetAgents.map(async (a) => ({
+        records: (await checkinRepo.listForAgent(a.id)).length,
+        audited: entries.filter((e) => e.action === 'checkin.completed' && e.subject.agentId === a.id).length,
+        cards: notifier.to(people.tom, 'checkin').filter((m) => m.card.data.agentId === a.id || JSON.stringify(m.card.data).includes(a.id))
+          .length,
+      })),
+    );
+  };
+  return {
+    connection,
+    commands,
+    agents,
+    audit,
+    telemetry,
+    checkinRepo,
+    notifier,
+    service,
+    fleet,
+    outcome,
+    async close() {
+      await connection.dropDatabase().catch(() => undefined);
+      await connection.close();
+    },
+  };
+}
+
+type Rig = Awaited<ReturnType<typeof openRig>>;
+
+describe('the check-in sweep in chunks', () => {
+  let rig: Rig;
+  afterEach(async () => rig?.close());
+
+  it.each([0, 1, CHUNK, CHUNK + 1, 2 * CHUNK + 1])(
+    'with %i agents (chunks of 3) checks each agent once, audits it once and sends its review once',
+    async (n) => {
+      rig = await openRig();
+      const fleet = await rig.fleet(n);
+      const result = await rig.service().sweep(NOW);
+      expect(result).toEqual({ ran: n, dormant: 0, ownerless: 0 });
+      expect(await rig.outcome(fleet)).toEqual(fleet.map(() => ({ records: 1, audited: 1, cards: 1 })));
+      // Not due again until the cadence has passed; the chain of entries written in bulk verifies.
+      expect((await rig.service().sweep(new Date(NOW.getTime() + 60_000))).ran).toBe(0);
+      expect(await rig.outcome(fleet)).toEqual(fleet.map(() => ({ records: 1, audited: 1, cards: 1 })));
+      expect((await rig.audit.verify()).ok).toBe(true);
+    },
+  );
+
+  it('costs the same number of database commands for a chunk of 1 agent as for a chunk of 12', async () => {
+    rig = await openRig({ chunk: 12 });
+    const one = await rig.fleet(1);
+    rig.commands.length = 0;
+    expect((await rig.service().sweep(NOW)).ran).toBe(1);
+    const forOne = [...rig.commands];
+    await rig.agents.transition(one[0]!.id, 'active', 'retired');
+    await rig.fleet(12);
+    rig.commands.length = 0;
+    expect((await rig.service().sweep(NOW)).ran).toBe(12);
+    expect(rig.commands).toEqual(forOne);
+    // A handful per chunk: agents, due times, claims, rollups, results, audit head and entries, next due times, claims released, last events.
+    expect(forOne.length).toBeLessThanOrEqual(14);
+  });
+
+  it('reviews each agent from its own rollups, as a single check-in of that agent does', async () => {
+    rig = await openRig();
+    const fleet = await rig.fleet(CHUNK + 1);
+    const end = new Date(Math.floor(NOW.getTime() / DAY) * DAY);
+    for (const [i, a] of fleet.entries()) {
+      await rig.telemetry.ingest(
+        generateEvents({
+          agentId: a.id,
+          profile: i === 1 ? 'accuracy-drop' : 'healthy',
+          days: 30,
+          end,
+          perDay: 20 + i,
+          seed: i,
+          driftDays: 14,
+        }),
+      );
+    }
+    await rig.service().sweep(NOW);
+    for (const [i, a] of fleet.entries()) {
+      const [swept] = await rig.checkinRepo.listForAgent(a.id);
+      const single = await rig.service().run(a.id, NOW);
+      const { id: _a, ...sweptRest } = swept!;
+      const { id: _b, ...singleRest } = single;
+      expect(sweptRest).toEqual(singleRest);
+      expect(swept!.sample.current).toBe(14 * (20 + i));
+    }
+    // The degraded agent was moved to probation by the sweep (the single run found it there already).
+    expect((await rig.agents.get(fleet[1]!.id))?.status).toBe('probation');
+    const moves = (await rig.audit.export({ agentId: fleet[1]!.id })).filter((e) => e.action === 'agent.status-changed');
+    expect(moves.map((e) => e.details.to)).toEqual(['probation']);
+  });
+
+  it.each(['audit entries', 'next due times'] as const)(
+    'a sweep that dies mid-chunk (writing the %s) is finished by a later sweep once its claims expire: each agent checked once',
+    async (failing) => {
+      let calls = 0;
+      /** The second chunk's write fails, as if the process died there. */
+      const dieOnSecond = async <T>(write: () => Promise<T>): Promise<T> => {
+        calls += 1;
+        if (calls === 2) throw new Error('process died');
+        return write();
+      };
+      rig = await openRig({
+        audit: (real) =>
+          failing === 'audit entries' ? { ...real, appendMany: (inputs) => dieOnSecond(() => real.appendMany(inputs)) } : real,
+        checkins: (real) =>
+          failing === 'next due times' ? { ...real, complete: (next, keys) => dieOnSecond(() => real.complete(next, keys)) } : real,
+      });
+      const fleet = await rig.fleet(2 * CHUNK + 1);
+      await expect(rig.service().sweep(NOW)).rejects.toThrow('process died');
+      // While the dead sweep's claims hold, another sweep leaves its agents alone and does the rest.
+      expect((await rig.service().sweep(new Date(NOW.getTime() + 60_000))).ran).toBe(1);
+      // Once they expire, the next sweep finishes them: their stored results stand, audited once.
+      expect((await rig.service().sweep(new Date(NOW.getTime() + 16 * 60_000))).ran).toBe(CHUNK);
+      expect((await rig.service().sweep(new Date(NOW.getTime() + 17 * 60_000))).ran).toBe(0);
+      expect(await rig.outcome(fleet)).toEqual(fleet.map(() => ({ records: 1, audited: 1, cards: 1 })));
+      expect((await rig.audit.verify()).ok).toBe(true);
+    },
+  );
+});
