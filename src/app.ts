@@ -94,6 +94,7 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
     });
 
     http.mount('/api/v1/telemetry', services.supervision.router);
+    http.mount('/v1/traces', services.supervision.otlpRouter);
     http.mount(
       '/dashboard',
       createDashboardRouter({

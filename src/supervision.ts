@@ -9,7 +9,9 @@ import type { AuditLog } from './core/audit.js';
 import { CheckInService } from './core/checkins.js';
 import type { Notifier } from './core/notifications.js';
 import { SupervisionCards } from './core/supervision-cards.js';
-import { createTelemetryRouter } from './http/telemetry.js';
+import { createOtlpRouter } from './http/otlp.js';
+import { createTelemetryIngest, createTelemetryRouter, type TelemetryRouteDeps } from './http/telemetry.js';
+import { roleById } from './config/directory.js';
 import { createAlertRepository } from './store/alert-store.js';
 import { createCheckInRepository } from './store/checkin-store.js';
 import { createTelemetryStore } from './store/telemetry-store.js';
@@ -100,7 +102,7 @@ export async function createSupervision(s: SupervisionSettings) {
   await s.agenda.every(s.sweepEvery ?? '15 minutes', SupervisionJobs.sweep, {}, { skipImmediate: true });
   await s.agenda.every('1 day', SupervisionJobs.purge, {}, { skipImmediate: true });
 
-  const router = createTelemetryRouter({
+  const telemetryDeps: TelemetryRouteDeps = {
     store: telemetry,
     platformKeyHashes: s.platformKeyHashes ?? [],
     log: s.log.child({ component: 'telemetry' }),
@@ -144,8 +146,18 @@ export async function createSupervision(s: SupervisionSettings) {
         details: { agentName: agent?.name ?? agentId },
       });
     },
+  };
+  const ingest = createTelemetryIngest(telemetryDeps);
+  const router = createTelemetryRouter(telemetryDeps, ingest);
+  const otlpRouter = createOtlpRouter({
+    ingest,
+    pricesOf: async (agentIds) => {
+      const roles = await telemetry.rolesOf(agentIds);
+      return new Map(agentIds.map((id) => [id, roleById(s.org, roles.get(id) ?? '')?.prices]));
+    },
+    log: s.log.child({ component: 'otlp' }),
   });
-  return { telemetry, alerts, checkins, cards, router, alertRepo, checkinRepo };
+  return { telemetry, alerts, checkins, cards, router, otlpRouter, alertRepo, checkinRepo };
 }
 
 export type Supervision = Awaited<ReturnType<typeof createSupervision>>;

@@ -272,6 +272,18 @@ export type DriftPolicy = z.output<typeof driftPolicySchema>;
  * `forbiddenScopes` never. `businessUnits` omitted means every business unit may request it.
  * `flow` names the flow that handles a request (default `agent-request`).
  */
+/**
+ * What the role's model costs per million tokens, in USD: OTLP traces report token usage, and a
+ * task's cost is its usage times these prices. Cache reads default to the input price.
+ */
+export const priceTableSchema = z.strictObject({
+  inputPerMillionTokensUSD: z.number().min(0).max(10_000),
+  outputPerMillionTokensUSD: z.number().min(0).max(10_000),
+  cacheReadPerMillionTokensUSD: z.number().min(0).max(10_000).optional(),
+});
+/** A role's model prices, see {@link priceTableSchema}. */
+export type PriceTable = z.output<typeof priceTableSchema>;
+
 export const catalogRoleSchema = z.strictObject({
   id: slugSchema,
   title: nonEmpty,
@@ -292,6 +304,7 @@ export const catalogRoleSchema = z.strictObject({
   retrainingCadence: durationSchema,
   maxAccessTtl: durationSchema,
   valuePerTaskUSD: z.number().min(0).optional(),
+  prices: priceTableSchema.optional(),
   escalation: escalationSchema.optional(),
   flow: slugSchema.default('agent-request'),
 });

@@ -19,6 +19,8 @@ export const telemetryEventSchema = z.strictObject({
   latencyMs: z.number().min(0).max(3_600_000),
   costUSD: z.number().min(0).max(10_000),
   tokens: z.number().int().min(0).max(100_000_000).optional(),
+  /** Tool calls the task made (OTLP: its `execute_tool` spans). */
+  toolCalls: z.number().int().min(0).max(100_000).optional(),
   /** Segment attribute for fairness (e.g. a region or customer tier); never a personal identifier. */
   segment: z.string().min(1).max(100).optional(),
   /** Whether the outcome was favourable to the person affected; defaults to outcome = success. */

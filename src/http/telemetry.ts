@@ -28,36 +28,41 @@ function sameHash(a: string, b: string): boolean {
   return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
 }
 
-/**
- * `POST /api/v1/telemetry`: `Authorization: Bearer <agent or platform key>`, body
- * `{ events: [...] }` (at most 1,000). Keys are compared by their SHA-256 digest; the reply says
- * how many events were accepted and which were rejected and why.
- */
-export function createTelemetryRouter(deps: TelemetryRouteDeps): Router {
-  const router = express.Router();
-  router.post('/', express.json({ limit: deps.bodyLimit ?? '1mb', type: () => true }), async (req, res, next) => {
-    try {
-      const header = String(req.headers.authorization ?? '');
-      const key = /^Bearer\s+(\S{8,512})$/.exec(header)?.[1];
-      if (!key) return void res.status(401).json({ error: 'missing_key', message: 'Send Authorization: Bearer <agent or platform key>.' });
-      const hash = sha256(key);
-      let principal: TelemetryPrincipal | undefined;
-      const platform = deps.platformKeyHashes.findIndex((h) => sameHash(h, hash));
-      if (platform >= 0) principal = { kind: 'platform', name: `platform-${platform + 1}` };
-      else {
-        const agent = await deps.store.agentByKeyHash(hash);
-        if (agent?.status === 'retired' || agent?.status === 'rejected') {
-          await deps.onRetiredKey(agent.agentId).catch((err: unknown) => deps.log.error({ err }, 'could not raise the retired-key alert'));
-          return void res.status(401).json({ error: 'agent_retired', message: 'This agent is retired; its key no longer works.' });
-        }
-        if (agent && !agent.revoked && LIVE.has(agent.status)) principal = { kind: 'agent', agentId: agent.agentId };
-      }
-      if (!principal) return void res.status(401).json({ error: 'invalid_key', message: 'Unknown or revoked key.' });
+/** Who is sending, or the refusal to answer with. */
+export type Authentication = { principal: TelemetryPrincipal } | { status: number; error: string; message: string };
 
-      const batch = telemetryBatchSchema.safeParse(req.body);
+/**
+ * The telemetry ingest path both doors share (the JSON API and OTLP traces): the key check, and
+ * the per-event validation, registry checks, storage and error-spike hand-off of a batch.
+ */
+export interface TelemetryIngest {
+  authenticate(authorization: string): Promise<Authentication>;
+  /** Validates and stores a batch of events in the JSON API's shape; `body` is `{ events }`. */
+  ingest(principal: TelemetryPrincipal, body: unknown): Promise<{ ok: true; result: IngestResult } | { ok: false; message: string }>;
+}
+
+export function createTelemetryIngest(deps: TelemetryRouteDeps): TelemetryIngest {
+  return {
+    async authenticate(header) {
+      const key = /^Bearer\s+(\S{8,512})$/.exec(header)?.[1];
+      if (!key) return { status: 401, error: 'missing_key', message: 'Send Authorization: Bearer <agent or platform key>.' };
+      const hash = sha256(key);
+      const platform = deps.platformKeyHashes.findIndex((h) => sameHash(h, hash));
+      if (platform >= 0) return { principal: { kind: 'platform', name: `platform-${platform + 1}` } };
+      const agent = await deps.store.agentByKeyHash(hash);
+      if (agent?.status === 'retired' || agent?.status === 'rejected') {
+        await deps.onRetiredKey(agent.agentId).catch((err: unknown) => deps.log.error({ err }, 'could not raise the retired-key alert'));
+        return { status: 401, error: 'agent_retired', message: 'This agent is retired; its key no longer works.' };
+      }
+      if (agent && !agent.revoked && LIVE.has(agent.status)) return { principal: { kind: 'agent', agentId: agent.agentId } };
+      return { status: 401, error: 'invalid_key', message: 'Unknown or revoked key.' };
+    },
+
+    async ingest(principal, body) {
+      const batch = telemetryBatchSchema.safeParse(body);
       if (!batch.success) {
         const issue = batch.error.issues[0]!;
-        return void res.status(400).json({ error: 'invalid_batch', message: `${issue.path.join('.') || 'body'}: ${issue.message}` });
+        return { ok: false, message: `${issue.path.join('.') || 'body'}: ${issue.message}` };
       }
       const { valid, rejected } = validateBatch(principal, batch.data.events);
       let accepted = valid;
@@ -88,12 +93,32 @@ export function createTelemetryRouter(deps: TelemetryRouteDeps): Router {
           .onIngested([...new Set(accepted.map((v) => v.event.agentId))])
           .catch((err: unknown) => deps.log.error({ err }, 'error-spike check failed'));
       }
-      const result: IngestResult = {
-        accepted: stored.inserted,
-        duplicates: stored.duplicates,
-        rejected: [...rejected, ...extra].sort((a, b) => a.index - b.index),
+      return {
+        ok: true,
+        result: {
+          accepted: stored.inserted,
+          duplicates: stored.duplicates,
+          rejected: [...rejected, ...extra].sort((a, b) => a.index - b.index),
+        },
       };
-      res.status(200).json(result);
+    },
+  };
+}
+
+/**
+ * `POST /api/v1/telemetry`: `Authorization: Bearer <agent or platform key>`, body
+ * `{ events: [...] }` (at most 1,000). Keys are compared by their SHA-256 digest; the reply says
+ * how many events were accepted and which were rejected and why.
+ */
+export function createTelemetryRouter(deps: TelemetryRouteDeps, ingest = createTelemetryIngest(deps)): Router {
+  const router = express.Router();
+  router.post('/', express.json({ limit: deps.bodyLimit ?? '1mb', type: () => true }), async (req, res, next) => {
+    try {
+      const auth = await ingest.authenticate(String(req.headers.authorization ?? ''));
+      if ('status' in auth) return void res.status(auth.status).json({ error: auth.error, message: auth.message });
+      const outcome = await ingest.ingest(auth.principal, req.body);
+      if (!outcome.ok) return void res.status(400).json({ error: 'invalid_batch', message: outcome.message });
+      res.status(200).json(outcome.result);
     } catch (err) {
       next(err);
     }

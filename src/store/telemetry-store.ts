@@ -122,6 +122,7 @@ export function createTelemetryStore(connection: Connection) {
           }
           add('costSum', e.costUSD);
           add('tokens', e.tokens ?? 0);
+          if (e.toolCalls) add('toolCalls', e.toolCalls);
           add(`latency.${binOf(e.latencyMs, LATENCY_BINS)}`, 1);
           add(`cost.${binOf(e.costUSD, COST_BINS)}`, 1);
           add(`tasks.${fieldKey(e.taskType)}`, 1);
@@ -209,6 +210,16 @@ export function createTelemetryStore(connection: Connection) {
         .find({ _id: { $in: agentIds.map(String) as never[] } })
         .toArray();
       return new Set(docs.map((d) => String(d._id)));
+    },
+
+    /** The catalog role of each of these agents that exists (one read). */
+    async rolesOf(agentIds: string[]): Promise<Map<string, string>> {
+      if (agentIds.length === 0) return new Map();
+      const docs = await connection
+        .collection('agents')
+        .find({ _id: { $in: agentIds.map(String) as never[] } }, { projection: { catalogRoleId: 1 } })
+        .toArray();
+      return new Map(docs.map((d) => [String(d._id), String(d.catalogRoleId)]));
     },
 
     /** Which of these agent ids exist in the registry. */
