@@ -10,6 +10,7 @@ import { createServices, type Services } from './services.js';
 import { ChatService } from './channels/chat.js';
 import { createDashboardRouter } from './http/dashboard.js';
 import { RoutingNotifier, type Channel, type ChannelDeps } from './channels/port.js';
+import { createAgentApi, type AgentApi } from './api/index.js';
 
 /** Builds one chat channel; resolves undefined when the environment does not configure it. */
 export type ChannelFactory = (deps: ChannelDeps) => Promise<Channel | undefined>;
@@ -42,6 +43,8 @@ export interface Roster {
   readonly services: Services;
   readonly chat: ChatService;
   readonly channels: Channel[];
+  /** The agent-facing API: OAuth authorization server, access check, OpenAPI. */
+  readonly api: AgentApi;
   /** Graceful stop: stop accepting, finish in-flight requests, stop jobs, close the database. */
   stop(): Promise<void>;
 }
@@ -58,6 +61,8 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
   );
   let scheduler: Scheduler | undefined;
   let http: HttpServer | undefined;
+  let api: AgentApi | undefined;
+  let boundPort: number | undefined;
   const channels: Channel[] = [];
   try {
     scheduler = createScheduler({
@@ -95,6 +100,19 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
 
     http.mount('/api/v1/telemetry', services.supervision.router);
     http.mount('/v1/traces', services.supervision.otlpRouter);
+    api = await createAgentApi({
+      env,
+      org,
+      connection: db.connection,
+      agenda: scheduler.agenda,
+      agents: services.agents,
+      grants: services.grants,
+      audit: services.audit,
+      log: log.child({ component: 'agent-api' }),
+      issuer: () => env.ROSTER_PUBLIC_URL ?? `http://127.0.0.1:${boundPort ?? env.PORT}`,
+      onRetiredKey: (agentId) => services.supervision.reportRetiredKey(agentId),
+    });
+    for (const mount of api.mounts) http.mount(mount.path, mount.handler);
     http.mount(
       '/dashboard',
       createDashboardRouter({
@@ -117,10 +135,11 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
 
     await scheduler.start();
     const port = await http.listen(env.PORT, options.host);
+    boundPort = port;
     for (const channel of channels) await channel.start?.();
     log.info({ port, channels: channels.map((c) => c.name) }, 'HTTP server listening');
 
-    const started = { db, scheduler, http };
+    const started = { db, scheduler, http, api };
     let stopping: Promise<void> | undefined;
     return {
       port,
@@ -132,6 +151,7 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
         stopping ??= (async () => {
           const graceMs = env.ROSTER_SHUTDOWN_TIMEOUT_S * 1000 * 0.5;
           await started.http.close(graceMs);
+          await started.api.stop().catch((err: unknown) => log.warn({ err }, 'stopping the agent API failed'));
           for (const channel of channels)
             await channel.stop?.().catch((err: unknown) => log.warn({ err, channel: channel.name }, 'stopping a channel failed'));
           await started.scheduler.stop().catch((err: unknown) => log.warn({ err }, 'stopping the scheduler failed'));
@@ -143,6 +163,7 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
     };
   } catch (err) {
     await http?.close(0);
+    await api?.stop().catch(() => undefined);
     for (const channel of channels) await channel.stop?.().catch(() => undefined);
     await scheduler?.stop().catch(() => undefined);
     await db.close();

@@ -76,6 +76,18 @@ export async function createSupervision(s: SupervisionSettings) {
     clock,
   });
 
+  /** A retired agent's key was used (telemetry or the token endpoint): a retired agent is still running. */
+  const reportRetiredKey = async (agentId: string): Promise<void> => {
+    const agent = await s.agents.get(agentId);
+    await alerts.raise({
+      kind: 'retired-key',
+      agentId,
+      severity: 'critical',
+      summary: `${agent?.name ?? agentId} is ${agent?.status ?? 'retired'} but still uses its old key: a retired agent is still running.`,
+      details: { agentName: agent?.name ?? agentId },
+    });
+  };
+
   s.agenda.define(
     SupervisionJobs.alertTimer,
     async (job) => {
@@ -136,16 +148,7 @@ export async function createSupervision(s: SupervisionSettings) {
         });
       }
     },
-    onRetiredKey: async (agentId) => {
-      const agent = await s.agents.get(agentId);
-      await alerts.raise({
-        kind: 'retired-key',
-        agentId,
-        severity: 'critical',
-        summary: `${agent?.name ?? agentId} is ${agent?.status ?? 'retired'} but still sends telemetry with its old key: a retired agent is still running.`,
-        details: { agentName: agent?.name ?? agentId },
-      });
-    },
+    onRetiredKey: (agentId) => reportRetiredKey(agentId),
   };
   const ingest = createTelemetryIngest(telemetryDeps);
   const router = createTelemetryRouter(telemetryDeps, ingest);
@@ -157,7 +160,7 @@ export async function createSupervision(s: SupervisionSettings) {
     },
     log: s.log.child({ component: 'otlp' }),
   });
-  return { telemetry, alerts, checkins, cards, router, otlpRouter, alertRepo, checkinRepo };
+  return { telemetry, alerts, checkins, cards, router, otlpRouter, alertRepo, checkinRepo, reportRetiredKey };
 }
 
 export type Supervision = Awaited<ReturnType<typeof createSupervision>>;

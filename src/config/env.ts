@@ -43,6 +43,51 @@ export const envSchema = z.object({
   ROSTER_PUBLIC_URL: optionalString,
   /** Seconds granted to in-flight work on SIGTERM before Roster exits anyway. */
   ROSTER_SHUTDOWN_TIMEOUT_S: z.coerce.number().positive().default(8),
+  /** Longest life of an agent access token, in seconds (a grant ending sooner ends the token sooner). */
+  ROSTER_OAUTH_TOKEN_LIFETIME_S: z.coerce.number().int().min(1).max(3600).default(300),
+  /** Comma-separated resource URIs (RFC 8707) agents may ask tokens for: the gateways guarding real systems. */
+  ROSTER_OAUTH_RESOURCES: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(z.url({ error: 'expected absolute URIs, comma separated' }).refine((u) => !u.includes('#'), 'a resource has no fragment')),
+    ),
+  /** Resource servers that may introspect tokens: comma-separated `<client id>:<SHA-256 hex of its secret>`. */
+  ROSTER_OAUTH_INTROSPECTION_CLIENTS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((pair) => pair.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z.string().regex(/^[A-Za-z0-9._-]{1,100}:[0-9a-fA-F]{64}$/, 'expected <client id>:<SHA-256 hex of its secret>, comma separated'),
+      ),
+    ),
+  /** The token-signing private key: PEM (PKCS#8), a private JWK or a JWKS whose first key signs. */
+  ROSTER_OAUTH_SIGNING_KEY: optionalString,
+  /** A file holding the signing key in one of the forms of ROSTER_OAUTH_SIGNING_KEY. */
+  ROSTER_OAUTH_SIGNING_KEY_FILE: optionalString,
+  /** Key-encryption key (32 bytes, base64): signing keys are generated, rotated and stored encrypted under it. */
+  ROSTER_OAUTH_KEK: optionalString.pipe(
+    z
+      .string()
+      .refine((v) => Buffer.from(v, 'base64').length === 32, 'expected 32 random bytes in base64 (openssl rand -base64 32)')
+      .optional(),
+  ),
+  /** Days a generated signing key signs before the next one replaces it. */
+  ROSTER_OAUTH_KEY_ROTATION_DAYS: z.coerce.number().positive().default(30),
+  /** Requests per minute each client may make to each agent-facing endpoint. */
+  ROSTER_API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -50,9 +95,25 @@ export type Env = z.infer<typeof envSchema>;
 /** Parses the environment; a bad value is reported by name, never with its (possibly secret) value. */
 export function parseEnv(source: NodeJS.ProcessEnv = process.env): { ok: true; env: Env } | { ok: false; problems: string[] } {
   const result = envSchema.safeParse(source);
-  if (result.success) return { ok: true, env: result.data };
+  if (result.success) {
+    const problems = productionProblems(result.data);
+    return problems.length === 0 ? { ok: true, env: result.data } : { ok: false, problems };
+  }
   return {
     ok: false,
     problems: result.error.issues.map((issue) => `environment: ${issue.path.join('.')}: ${issue.message}`),
   };
+}
+
+/**
+ * What production refuses to start without. A generated in-memory signing key would differ on
+ * every replica and vanish on restart, so tokens need a key from configuration or a KEK.
+ */
+export function productionProblems(env: Env): string[] {
+  if (env.NODE_ENV !== 'production') return [];
+  if (env.ROSTER_OAUTH_SIGNING_KEY || env.ROSTER_OAUTH_SIGNING_KEY_FILE || env.ROSTER_OAUTH_KEK) return [];
+  return [
+    'environment: ROSTER_OAUTH_KEK: production needs a token-signing key source: set ROSTER_OAUTH_KEK (keys generated and stored encrypted), ' +
+      'or ROSTER_OAUTH_SIGNING_KEY / ROSTER_OAUTH_SIGNING_KEY_FILE',
+  ];
 }

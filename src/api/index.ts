@@ -1,0 +1,135 @@
+import type { Agenda } from 'agenda';
+import type { Router } from 'express';
+import express from 'express';
+import type { Connection } from 'mongoose';
+import type { Env } from '../config/env.js';
+import type { OrgConfig } from '../config/schemas.js';
+import type { AgentRepository, GrantRepository } from '../core/agents.js';
+import type { AuditLog } from '../core/audit.js';
+import { LiveScopes } from '../core/live-scopes.js';
+import type { Logger } from '../logger.js';
+import { createApiUsageRepository } from '../store/api-usage-store.js';
+import { createSigningKeyRepository } from '../store/signing-key-store.js';
+import { apiUrls, createAccessCheckRouter, createOAuthRouter, createWellKnownRouter, type ApiUrls } from './oauth.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { createRateLimiter, type RateLimiter } from './rate-limit.js';
+import { createSigningKeys, type SigningKeys } from './signing-keys.js';
+import { AccessTokens } from './tokens.js';
+import { ApiUsage } from './usage.js';
+
+/** Agenda jobs of the agent API. */
+export const AgentApiJobs = {
+  rotateSigningKey: 'oauth.signing-key.rotate',
+  usageSummary: 'api.usage.summary',
+} as const;
+
+export interface AgentApiSettings {
+  env: Env;
+  org: OrgConfig;
+  connection: Connection;
+  agenda: Agenda;
+  agents: AgentRepository;
+  grants: GrantRepository;
+  audit: AuditLog;
+  log: Logger;
+  /** The issuer; known only once the server listens when the port is picked then. */
+  issuer: () => string;
+  /** A retired agent's key was used at the token endpoint. */
+  onRetiredKey?(agentId: string): Promise<void>;
+  /** Replaces the per-client limiter (a shared one, or a generous one for benchmarks). */
+  limiter?: RateLimiter;
+  clock?: () => Date;
+}
+
+/** The agent-facing API: routers to mount, and what to stop. */
+export interface AgentApi {
+  mounts: Array<{ path: string; handler: Router | express.RequestHandler }>;
+  keys: SigningKeys;
+  tokens: AccessTokens;
+  live: LiveScopes;
+  usage: ApiUsage;
+  urls(): ApiUrls;
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds the OAuth authorization server (token, introspection, discovery, JWKS), the access
+ * check and the OpenAPI document, with their jobs: signing-key rotation and the hourly usage summary.
+ */
+export async function createAgentApi(s: AgentApiSettings): Promise<AgentApi> {
+  const { env, log } = s;
+  const tokenLifetimeMs = env.ROSTER_OAUTH_TOKEN_LIFETIME_S * 1000;
+  const keys = await createSigningKeys({
+    ...(env.ROSTER_OAUTH_SIGNING_KEY ? { signingKey: env.ROSTER_OAUTH_SIGNING_KEY } : {}),
+    ...(env.ROSTER_OAUTH_SIGNING_KEY_FILE ? { signingKeyFile: env.ROSTER_OAUTH_SIGNING_KEY_FILE } : {}),
+    ...(env.ROSTER_OAUTH_KEK ? { kek: env.ROSTER_OAUTH_KEK } : {}),
+    rotationMs: env.ROSTER_OAUTH_KEY_ROTATION_DAYS * 86_400_000,
+    tokenLifetimeMs,
+    repo: createSigningKeyRepository(s.connection),
+    log: log.child({ component: 'signing-keys' }),
+    ...(s.clock ? { clock: s.clock } : {}),
+  });
+  let cachedUrls: ApiUrls | undefined;
+  const urls = () => {
+    const issuer = s.issuer();
+    if (cachedUrls?.issuer !== issuer) cachedUrls = apiUrls(issuer);
+    return cachedUrls;
+  };
+  const tokens = new AccessTokens({ issuer: () => urls().issuer, keys, ...(s.clock ? { clock: s.clock } : {}) });
+  const live = new LiveScopes({ agents: s.agents, grants: s.grants, ...(s.clock ? { clock: s.clock } : {}) });
+  const usage = new ApiUsage({ repo: createApiUsageRepository(s.connection), audit: s.audit, log, ...(s.clock ? { clock: s.clock } : {}) });
+  const limiter = s.limiter ?? createRateLimiter(env.ROSTER_API_RATE_LIMIT_PER_MINUTE);
+  const deps = {
+    org: s.org,
+    agents: s.agents,
+    live,
+    tokens,
+    keys,
+    usage,
+    limiter,
+    urls,
+    resources: env.ROSTER_OAUTH_RESOURCES,
+    introspectionClients: env.ROSTER_OAUTH_INTROSPECTION_CLIENTS,
+    tokenLifetimeMs,
+    ...(s.onRetiredKey ? { onRetiredKey: s.onRetiredKey } : {}),
+    log: log.child({ component: 'agent-api' }),
+  };
+
+  s.agenda.define(AgentApiJobs.rotateSigningKey, async () => {
+    const kid = await keys.rotateIfDue();
+    if (kid) log.info({ kid }, 'token-signing key rotated on schedule');
+  });
+  s.agenda.define(AgentApiJobs.usageSummary, async () => {
+    await usage.summarise();
+  });
+  if (keys.source === 'database') await s.agenda.every('1 hour', AgentApiJobs.rotateSigningKey, {}, { skipImmediate: true });
+  await s.agenda.every('1 hour', AgentApiJobs.usageSummary, {}, { skipImmediate: true });
+  log.info({ source: keys.source, tokenLifetimeS: env.ROSTER_OAUTH_TOKEN_LIFETIME_S }, 'agent API ready');
+
+  let openapi: { issuer: string; doc: unknown } | undefined;
+  const openapiHandler: express.RequestHandler = (_req, res) => {
+    const issuer = urls().issuer;
+    if (openapi?.issuer !== issuer) openapi = { issuer, doc: buildOpenApiDocument(issuer.replace(/\/+$/, '')) };
+    res.set('Cache-Control', 'public, max-age=300').json(openapi.doc);
+  };
+  const openapiRouter = express.Router();
+  openapiRouter.get('/openapi.json', openapiHandler);
+
+  return {
+    mounts: [
+      { path: '/oauth', handler: createOAuthRouter(deps) },
+      { path: '/.well-known', handler: createWellKnownRouter(deps) },
+      { path: '/api/v1/access', handler: createAccessCheckRouter(deps) },
+      { path: '/api', handler: openapiRouter },
+    ],
+    keys,
+    tokens,
+    live,
+    usage,
+    urls,
+    async stop() {
+      limiter.close();
+      await usage.close();
+    },
+  };
+}

@@ -1,0 +1,158 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import { MAX_BATCH, telemetryEventSchema } from '../core/telemetry.js';
+import {
+  accessCheckRequestSchema,
+  accessCheckResponseSchema,
+  apiErrorSchema,
+  authorizationServerMetadataSchema,
+  introspectionRequestSchema,
+  introspectionResponseSchema,
+  jwksSchema,
+  oauthErrorSchema,
+  telemetryResultSchema,
+  tokenRequestSchema,
+  tokenResponseSchema,
+} from './schemas.js';
+
+const FORM = 'application/x-www-form-urlencoded';
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const noStore = { 'Cache-Control': { description: 'Always `no-store`.', schema: { type: 'string' as const } } };
+const retryAfter = { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'string' as const } } };
+
+/**
+ * The OpenAPI 3.1 description of every agent-facing route (`/oauth/*`, `/api/v1/*`, the
+ * discovery documents), generated from the zod schemas the routes parse with.
+ */
+export function buildOpenApiDocument(serverUrl: string): ReturnType<OpenApiGeneratorV31['generateDocument']> {
+  const registry = new OpenAPIRegistry();
+  const clientBasic = registry.registerComponent('securitySchemes', 'clientSecretBasic', {
+    type: 'http',
+    scheme: 'basic',
+    description: 'client_secret_basic: the client id and secret (each form-urlencoded) as HTTP Basic credentials.',
+  });
+  const agentToken = registry.registerComponent('securitySchemes', 'agentAccessToken', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'An access token from /oauth/token (RFC 9068 JWT) whose audience is Roster’s API.',
+  });
+  const agentKey = registry.registerComponent('securitySchemes', 'agentKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An agent key (its client secret) or a platform key.',
+  });
+  const tooMany = { ...json(oauthErrorSchema, 'Too many requests from this client.'), headers: retryAfter };
+
+  registry.registerPath({
+    method: 'post',
+    path: '/oauth/token',
+    operationId: 'issueToken',
+    summary: 'Client credentials grant: an access token with the agent’s live scopes',
+    description:
+      'The agent authenticates as an OAuth client (client id = agent id, secret = its key) with HTTP Basic or in the body, not both. ' +
+      'The token’s `scope` is exactly the agent’s active grants (narrowed by `scope`), and it expires no later than the earliest included grant.',
+    security: [{ [clientBasic.name]: [] }, {}],
+    request: { body: { required: true, content: { [FORM]: { schema: tokenRequestSchema } } } },
+    responses: {
+      200: { ...json(tokenResponseSchema, 'The access token.'), headers: noStore },
+      400: json(oauthErrorSchema, 'invalid_request, unsupported_grant_type, invalid_scope or invalid_target.'),
+      401: json(
+        oauthErrorSchema,
+        'invalid_client: unknown agent, wrong secret, or an agent that may not act (suspended, retiring, retired).',
+      ),
+      413: json(oauthErrorSchema, 'The body is too large.'),
+      429: tooMany,
+    },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/oauth/introspect',
+    operationId: 'introspectToken',
+    summary: 'Token introspection (RFC 7662) for resource servers',
+    description:
+      'Answers from the live state: a token whose agent was suspended or whose scope was revoked or expired is inactive at once.',
+    security: [{ [clientBasic.name]: [] }, {}],
+    request: { body: { required: true, content: { [FORM]: { schema: introspectionRequestSchema } } } },
+    responses: {
+      200: { ...json(introspectionResponseSchema, 'The token’s state.'), headers: noStore },
+      400: json(oauthErrorSchema, 'invalid_request.'),
+      401: json(oauthErrorSchema, 'invalid_client: the caller is not a configured resource server.'),
+      413: json(oauthErrorSchema, 'The body is too large.'),
+      429: tooMany,
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/.well-known/oauth-authorization-server',
+    operationId: 'authorizationServerMetadata',
+    summary: 'Authorization server metadata (RFC 8414)',
+    responses: { 200: json(authorizationServerMetadataSchema, 'The metadata.') },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/.well-known/jwks.json',
+    operationId: 'jwks',
+    summary: 'The public keys that verify Roster’s access tokens',
+    responses: { 200: json(jwksSchema, 'Current, next and recently retired keys.') },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/api/v1/access/check',
+    operationId: 'checkAccess',
+    summary: 'May I use this scope on this resource now?',
+    description: 'Answers from the live state, with the reason and the grant’s expiry. The caller is the agent named by its token.',
+    security: [{ [agentToken.name]: [] }],
+    request: { body: { required: true, content: { 'application/json': { schema: accessCheckRequestSchema } } } },
+    responses: {
+      200: json(accessCheckResponseSchema, 'The decision.'),
+      400: json(apiErrorSchema, 'The body is not a valid request.'),
+      401: json(apiErrorSchema, 'No token, or a token that is malformed, expired, not Roster’s or not for Roster’s API.'),
+      429: tooMany,
+    },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/api/v1/telemetry',
+    operationId: 'ingestTelemetry',
+    summary: 'Report task events',
+    description: `At most ${MAX_BATCH} events per request; an agent key reports for its own agent, a platform key for any (events then name agentId).`,
+    security: [{ [agentKey.name]: [] }],
+    request: {
+      body: {
+        required: true,
+        content: {
+          'application/json': {
+            schema: z.object({
+              events: z.array(telemetryEventSchema).min(1).max(MAX_BATCH),
+            }),
+          },
+        },
+      },
+    },
+    responses: {
+      200: json(telemetryResultSchema, 'How many events were stored, duplicates, and rejections with reasons.'),
+      400: json(apiErrorSchema, 'The body is not a batch.'),
+      401: json(apiErrorSchema, 'Missing, unknown, revoked or retired key.'),
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/api/openapi.json',
+    operationId: 'openapi',
+    summary: 'This document',
+    responses: { 200: { description: 'The OpenAPI 3.1 document.', content: { 'application/json': { schema: z.looseObject({}) } } } },
+  });
+
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'Roster agent API',
+      version: '1.0.0',
+      description:
+        'What agents and the gateways guarding real systems call: OAuth 2.0 client credentials with RFC 9068 JWT access tokens, ' +
+        'introspection, the live access check and telemetry.',
+    },
+    servers: [{ url: serverUrl }],
+  });
+}

@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import type { AgentRecord } from '../core/agents.js';
+import type { LiveScope } from '../core/live-scopes.js';
+import type { SigningKeys } from './signing-keys.js';
+import { SIGNING_ALGORITHMS } from './signing-keys.js';
+
+/** The claims of a Roster access token (RFC 9068 plus Roster's own). */
+export interface AccessTokenClaims extends JWTPayload {
+  iss: string;
+  sub: string;
+  aud: string | string[];
+  exp: number;
+  iat: number;
+  jti: string;
+  client_id: string;
+  scope?: string;
+  role: string;
+  business_unit: string;
+  sponsors: string[];
+  status: string;
+}
+
+/** Why a presented token is not accepted. */
+export type TokenProblem = 'malformed' | 'unknown_key' | 'bad_signature' | 'expired' | 'wrong_issuer' | 'wrong_audience' | 'wrong_type';
+
+/** Issues and verifies Roster's JWT access tokens (RFC 9068, `typ: at+jwt`). */
+export class AccessTokens {
+  constructor(private readonly deps: { issuer: () => string; keys: SigningKeys; clock?: () => Date }) {}
+
+  private now(): Date {
+    return (this.deps.clock ?? (() => new Date()))();
+  }
+
+  /** Signs a token for the agent with exactly these scopes, audience and expiry. */
+  async issue(
+    agent: AgentRecord,
+    scopes: readonly LiveScope[],
+    audience: string[],
+    expiresAt: Date,
+  ): Promise<{ token: string; claims: AccessTokenClaims }> {
+    const key = await this.deps.keys.current();
+    const iat = Math.floor(this.now().getTime() / 1000);
+    const claims: AccessTokenClaims = {
+      iss: this.deps.issuer(),
+      sub: agent.id,
+      aud: audience.length === 1 ? audience[0]! : audience,
+      exp: Math.max(iat + 1, Math.floor(expiresAt.getTime() / 1000)),
+      iat,
+      jti: randomBytes(16).toString('base64url'),
+      client_id: agent.id,
+      ...(scopes.length ? { scope: scopes.map((s) => s.scope).join(' ') } : {}),
+      role: agent.catalogRoleId,
+      business_unit: agent.businessUnit,
+      sponsors: [...agent.sponsors],
+      status: agent.status,
+    };
+    const token = await new SignJWT(claims).setProtectedHeader({ alg: key.alg, typ: 'at+jwt', kid: key.kid }).sign(key.privateKey);
+    return { token, claims };
+  }
+
+  /**
+   * Verifies signature (a published Roster key), `typ`, issuer, expiry and, when given, that the
+   * audience includes `audience`. Resolves the claims or the reason it failed; never throws.
+   */
+  async verify(token: string, audience?: string): Promise<{ ok: true; claims: AccessTokenClaims } | { ok: false; problem: TokenProblem }> {
+    if (token.length > 8192 || token.split('.').length !== 3) return { ok: false, problem: 'malformed' };
+    let kid: string | undefined;
+    try {
+      kid = decodeProtectedHeader(token).kid;
+    } catch {
+      return { ok: false, problem: 'malformed' };
+    }
+    if (typeof kid !== 'string') return { ok: false, problem: 'unknown_key' };
+    const key = await this.deps.keys.verificationKey(kid);
+    if (!key) return { ok: false, problem: 'unknown_key' };
+    try {
+      const { payload } = await jwtVerify(token, key.key, {
+        typ: 'at+jwt',
+        issuer: this.deps.issuer(),
+        algorithms: [key.alg].filter((a) => (SIGNING_ALGORITHMS as readonly string[]).includes(a)),
+        requiredClaims: ['exp', 'iat', 'sub', 'client_id', 'jti', 'aud'],
+        currentDate: this.now(),
+        clockTolerance: 0,
+        ...(audience ? { audience } : {}),
+      });
+      if (typeof payload.client_id !== 'string' || payload.client_id !== payload.sub) return { ok: false, problem: 'malformed' };
+      return { ok: true, claims: payload as AccessTokenClaims };
+    } catch (err) {
+      if (err instanceof errors.JWTExpired) return { ok: false, problem: 'expired' };
+      if (err instanceof errors.JWTClaimValidationFailed) {
+        if (err.claim === 'iss') return { ok: false, problem: 'wrong_issuer' };
+        if (err.claim === 'aud') return { ok: false, problem: 'wrong_audience' };
+        if (err.claim === 'typ') return { ok: false, problem: 'wrong_type' };
+        return { ok: false, problem: 'malformed' };
+      }
+      if (err instanceof errors.JWSSignatureVerificationFailed) return { ok: false, problem: 'bad_signature' };
+      return { ok: false, problem: 'malformed' };
+    }
+  }
+}
