@@ -281,7 +281,9 @@ describe('Roster as an OAuth 2.0 authorization server for agents (oauth4webapi a
       expect((await postForm(as.token_endpoint!, { grant_type: 'client_credentials' }, { id: agent.id, secret: key })).status).toBe(200);
     await postForm(as.token_endpoint!, { grant_type: 'client_credentials' }, { id: agent.id, secret: 'wrong-secret-1' });
     await roster.api.usage.flush();
-    const doc = await eventually(() => roster.db.connection.collection('api_usage').findOne({ agentId: agent.id }));
+    const doc = await eventually(
+      async () => (await roster.db.connection.collection('api_usage').findOne({ agentId: agent.id })) ?? undefined,
+    );
     expect(doc.counts).toEqual({ token_issued: 3, token_refused: 1 });
     expect((await roster.services.audit.export({ agentId: agent.id })).length).toBe(before);
   });
