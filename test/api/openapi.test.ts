@@ -67,7 +67,7 @@ describe('OpenAPI 3.1 document of the agent-facing API', () => {
   });
 
   it('documents the form bodies, the error codes and the security schemes from the route schemas', () => {
-    const token = doc.paths['/oauth/token']!.post as Record<string, never>;
+    const token = doc.paths['/oauth/token']!.post as Record<string, unknown>;
     const body = token.requestBody as { content: Record<string, { schema: unknown }> };
     expect(Object.keys(body.content)).toEqual(['application/x-www-form-urlencoded']);
     const text = JSON.stringify(doc);
