@@ -500,7 +500,10 @@ async function main(): Promise<void> {
     ...notes.map((n) => `- ${n}`),
     '',
   ].join('\n');
-  writeFileSync(path.join(root, 'bench', 'RESULTS.md'), text);
+  // bench/agent-api.ts writes its own section; it is kept as it is.
+  const previous = existsSync(path.join(root, 'bench', 'RESULTS.md')) ? readFileSync(path.join(root, 'bench', 'RESULTS.md'), 'utf8') : '';
+  const agentApi = /<!-- agent-api -->[\s\S]*<!-- \/agent-api -->/.exec(previous)?.[0];
+  writeFileSync(path.join(root, 'bench', 'RESULTS.md'), agentApi ? `${text}\n${agentApi}\n` : text);
   log('wrote bench/RESULTS.md');
   process.stdout.write(`${text}\n`);
 }
