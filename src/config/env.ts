@@ -111,9 +111,15 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): { ok: true; e
  */
 export function productionProblems(env: Env): string[] {
   if (env.NODE_ENV !== 'production') return [];
-  if (env.ROSTER_OAUTH_SIGNING_KEY || env.ROSTER_OAUTH_SIGNING_KEY_FILE || env.ROSTER_OAUTH_KEK) return [];
-  return [
-    'environment: ROSTER_OAUTH_KEK: production needs a token-signing key source: set ROSTER_OAUTH_KEK (keys generated and stored encrypted), ' +
-      'or ROSTER_OAUTH_SIGNING_KEY / ROSTER_OAUTH_SIGNING_KEY_FILE',
-  ];
+  const problems: string[] = [];
+  if (!env.ROSTER_OAUTH_SIGNING_KEY && !env.ROSTER_OAUTH_SIGNING_KEY_FILE && !env.ROSTER_OAUTH_KEK) {
+    problems.push(
+      'environment: ROSTER_OAUTH_KEK: production needs a token-signing key source: set ROSTER_OAUTH_KEK (keys generated and stored encrypted), ' +
+        'or ROSTER_OAUTH_SIGNING_KEY / ROSTER_OAUTH_SIGNING_KEY_FILE',
+    );
+  }
+  // The issuer of every token: replicas that derived it from their own address would reject each other's tokens.
+  if (!env.ROSTER_PUBLIC_URL)
+    problems.push('environment: ROSTER_PUBLIC_URL: production needs the public URL (the token issuer), e.g. https://roster.example.com');
+  return problems;
 }

@@ -126,8 +126,12 @@ describe('token-signing keys', () => {
 
   it('production refuses to start without a key source', () => {
     const prod = envSchema.parse({ NODE_ENV: 'production' });
-    expect(productionProblems(prod)).toEqual([expect.stringContaining('ROSTER_OAUTH_KEK')]);
-    expect(productionProblems(envSchema.parse({ NODE_ENV: 'production', ROSTER_OAUTH_KEK: KEK }))).toEqual([]);
+    expect(productionProblems(prod)).toEqual([expect.stringContaining('ROSTER_OAUTH_KEK'), expect.stringContaining('ROSTER_PUBLIC_URL')]);
+    expect(
+      productionProblems(
+        envSchema.parse({ NODE_ENV: 'production', ROSTER_OAUTH_KEK: KEK, ROSTER_PUBLIC_URL: 'https://roster.example.com' }),
+      ),
+    ).toEqual([]);
     expect(productionProblems(envSchema.parse({ NODE_ENV: 'development' }))).toEqual([]);
     expect(envSchema.safeParse({ ROSTER_OAUTH_KEK: 'short' }).success).toBe(false);
   });
