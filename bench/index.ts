@@ -468,7 +468,10 @@ async function main(): Promise<void> {
   const resultsFile = path.join(root, 'bench', 'RESULTS.md');
   if (only && existsSync(resultsFile)) {
     // A partial run replaces its own rows and notes and keeps the others from the last full run.
-    const previous = readFileSync(resultsFile, 'utf8').split('\n');
+    // bench/agent-api.ts's section is set aside, so rows and notes go into this bench's table only.
+    const whole = readFileSync(resultsFile, 'utf8');
+    const agentApiSection = /<!-- agent-api -->[\s\S]*<!-- \/agent-api -->/.exec(whole)?.[0];
+    const previous = (agentApiSection ? whole.replace(agentApiSection, '').trimEnd() + '\n' : whole).split('\n');
     const mine = (line: string) => SWEEP_LINES.some((prefix) => line.startsWith(prefix));
     const kept = previous.filter((line) => !mine(line));
     const lastRow = kept.reduce((at, line, i) => (line.startsWith('|') ? i : at), -1);
@@ -479,7 +482,7 @@ async function main(): Promise<void> {
       0,
       `- Sweep rows re-measured with \`BENCH_ONLY=${only}\` on ${new Date().toISOString()} in ${fmt((Date.now() - started) / 1000, 0)} s (database: ${database}; sweep sizes ${sweepSizes.join(', ')}).`,
     );
-    writeFileSync(resultsFile, kept.join('\n'));
+    writeFileSync(resultsFile, agentApiSection ? `${kept.join('\n')}\n${agentApiSection}\n` : kept.join('\n'));
     log('updated the sweep rows of bench/RESULTS.md');
     process.stdout.write(`${kept.join('\n')}\n`);
     return;
@@ -501,9 +504,9 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   // bench/agent-api.ts writes its own section; it is kept as it is.
-  const previous = existsSync(path.join(root, 'bench', 'RESULTS.md')) ? readFileSync(path.join(root, 'bench', 'RESULTS.md'), 'utf8') : '';
+  const previous = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '';
   const agentApi = /<!-- agent-api -->[\s\S]*<!-- \/agent-api -->/.exec(previous)?.[0];
-  writeFileSync(path.join(root, 'bench', 'RESULTS.md'), agentApi ? `${text}\n${agentApi}\n` : text);
+  writeFileSync(resultsFile, agentApi ? `${text}\n${agentApi}\n` : text);
   log('wrote bench/RESULTS.md');
   process.stdout.write(`${text}\n`);
 }
