@@ -98,6 +98,27 @@ export type Rotation = z.output<typeof rotationSchema>;
 /** How often access grants are reviewed. */
 export const reviewCadenceSchema = z.enum(['monthly', 'quarterly', 'semiannual', 'annual']);
 
+/**
+ * Where Roster may reach agents under evaluation. `allowedHosts` lists host names, `*.domain`
+ * wildcards or IP addresses; nothing is allowed by default. A name must also resolve to a public
+ * address unless that address is listed itself (no reaching internal services through an
+ * evaluation). `maxAnswerBytes` caps what one answer may weigh.
+ */
+export const evaluationSettingsSchema = z.strictObject({
+  allowedHosts: z
+    .array(
+      z
+        .string()
+        .trim()
+        .toLowerCase()
+        .regex(/^(?:\*\.)?[a-z0-9.-]+$|^\[?[0-9a-f:.]+\]?$/, { error: formatMismatch('a host name, *.domain or an IP address') }),
+    )
+    .default(() => []),
+  maxAnswerBytes: z.number().int().min(1024).max(10_485_760).default(262_144),
+});
+/** Evaluation settings, see {@link evaluationSettingsSchema}. */
+export type EvaluationSettings = z.output<typeof evaluationSettingsSchema>;
+
 /** Organisation-wide settings; everything except `alertRotation` has a default. */
 export const orgSettingsSchema = z.strictObject({
   /** Rotation paged by alerts (drift, fairness, error spikes, shadow agents, …). */
@@ -110,6 +131,7 @@ export const orgSettingsSchema = z.strictObject({
   /** An agent without telemetry for this many days while holding access is flagged dormant. */
   dormantAgentDays: z.number().int().positive().default(90),
   defaultEscalation: escalationSchema.prefault({ renotifyMinutes: 15, escalateAfterMinutes: 30, maxLoops: 2 }),
+  evaluation: evaluationSettingsSchema.prefault({}),
 });
 /** Organisation-wide settings, see {@link orgSettingsSchema}. */
 export type OrgSettings = z.output<typeof orgSettingsSchema>;

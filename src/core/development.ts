@@ -6,7 +6,7 @@ import type { FlowRun, StepRegistry } from '../flows/types.js';
 import type { AgentRecord, AgentRepository } from './agents.js';
 import type { AuditLog } from './audit.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, UnknownPersonError } from './errors.js';
-import { evaluate, type EvaluationSubmission, type EvaluationVerdict } from './evaluation.js';
+import { evaluate, regressions, type EvaluationSubmission, type EvaluationVerdict } from './evaluation.js';
 import type { Notifier } from './notifications.js';
 import { agentRunContext } from './run-context.js';
 
@@ -69,8 +69,6 @@ export const versionInputSchema = z.object({
 });
 export type VersionInput = z.input<typeof versionInputSchema>;
 
-/** Relative worsening of latency and cost a new version may show against the live one. */
-const COST_LATENCY_MARGIN = 0.2;
 
 /**
  * Development: new versions must pass the evaluation gate and not regress beyond the catalog's
@@ -106,26 +104,8 @@ export class Development {
     const role = roleById(this.deps.org, agent.catalogRoleId);
     if (!role) throw new NotFoundError('the catalog role', agent.catalogRoleId);
     const verdict = evaluate(role.evaluation, submission);
-    const regressions: string[] = [];
     const live = agent.baseline;
-    if (live) {
-      const margin = role.drift.accuracyDropMin;
-      if (submission.accuracy < live.accuracy - margin) {
-        regressions.push(
-          `accuracy ${submission.accuracy.toFixed(3)} is ${(live.accuracy - submission.accuracy).toFixed(3)} below the live ${live.accuracy.toFixed(3)} (allowed drop ${margin})`,
-        );
-      }
-      if (submission.p95LatencyMs > live.p95LatencyMs * (1 + COST_LATENCY_MARGIN)) {
-        regressions.push(
-          `p95 latency ${Math.round(submission.p95LatencyMs)} ms is over the live ${Math.round(live.p95LatencyMs)} ms + ${COST_LATENCY_MARGIN * 100}%`,
-        );
-      }
-      if (submission.costPerTaskUSD > live.costPerTaskUSD * (1 + COST_LATENCY_MARGIN)) {
-        regressions.push(
-          `cost per task $${submission.costPerTaskUSD.toFixed(4)} is over the live $${live.costPerTaskUSD.toFixed(4)} + ${COST_LATENCY_MARGIN * 100}%`,
-        );
-      }
-    }
+    const regressed = live ? regressions(live, submission, role.drift.accuracyDropMin) : [];
     const record: VersionRecord = {
       agentId: agent.id,
       version,
@@ -133,16 +113,16 @@ export class Development {
       proposedBy: actor.email,
       proposedAt: this.clock().toISOString(),
       evaluation: { submission, verdict },
-      status: verdict.passed && regressions.length === 0 ? 'proposed' : 'refused',
+      status: verdict.passed && regressed.length === 0 ? 'proposed' : 'refused',
     };
     await this.deps.repo.saveVersion(record);
     if (record.status === 'refused') {
       await this.audited(actor.email, 'version.refused', agent.id, {
         version,
         failed: verdict.results.filter((r) => !r.passed).map((r) => r.explanation),
-        regressions,
+        regressions: regressed,
       });
-      const reasons = [...verdict.results.filter((r) => !r.passed).map((r) => r.explanation), ...regressions];
+      const reasons = [...verdict.results.filter((r) => !r.passed).map((r) => r.explanation), ...regressed];
       throw new InvalidInputError(`Version ${version} of ${agent.name} is refused: ${reasons.join('; ')}.`);
     }
     const run = await engine.start({
