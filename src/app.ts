@@ -11,6 +11,8 @@ import { ChatService } from './channels/chat.js';
 import { createDashboardRouter } from './http/dashboard.js';
 import { RoutingNotifier, type Channel, type ChannelDeps } from './channels/port.js';
 import { createAgentApi, type AgentApi } from './api/index.js';
+import type { EvalSuites } from './config/eval-suites.js';
+import { SecretBox } from './evals/secrets.js';
 
 /** Builds one chat channel; resolves undefined when the environment does not configure it. */
 export type ChannelFactory = (deps: ChannelDeps) => Promise<Channel | undefined>;
@@ -33,6 +35,10 @@ export interface RosterOptions {
   lockLifetimeMs?: number;
   /** Host to bind; all interfaces by default. */
   host?: string;
+  /** Evaluation suites, validated before start-up (`evals/*.yaml`). */
+  suites?: EvalSuites;
+  /** Evaluation timing for tests: claim lifetime, resume interval, progress interval. */
+  evaluation?: { leaseMs?: number; resumeEvery?: string; progressEveryMs?: number; rerunEvery?: string };
 }
 
 export interface Roster {
@@ -83,7 +89,15 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
       platformKeyHashes: env.ROSTER_TELEMETRY_PLATFORM_KEYS_SHA256,
       ...(env.ROSTER_DASHBOARD_SECRET ? { dashboardSecret: env.ROSTER_DASHBOARD_SECRET } : {}),
       publicUrl: env.ROSTER_PUBLIC_URL ?? `http://127.0.0.1:${env.PORT}`,
+      ...(options.suites ? { suites: options.suites } : {}),
+      ...(env.ROSTER_EVAL_SECRET_KEY ? { evalSecretKey: SecretBox.parseKey(env.ROSTER_EVAL_SECRET_KEY)! } : {}),
+      ...(options.evaluation?.leaseMs ? { evalLeaseMs: options.evaluation.leaseMs } : {}),
+      ...(options.evaluation?.resumeEvery ? { evalResumeEvery: options.evaluation.resumeEvery } : {}),
+      ...(options.evaluation?.rerunEvery ? { evalRerunEvery: options.evaluation.rerunEvery } : {}),
+      ...(options.evaluation?.progressEveryMs !== undefined ? { evalProgressEveryMs: options.evaluation.progressEveryMs } : {}),
     });
+    if (!env.ROSTER_EVAL_SECRET_KEY && options.suites?.size)
+      log.warn('ROSTER_EVAL_SECRET_KEY is not set: endpoint secrets are sealed with a key that lasts only as long as this process');
     const chat = new ChatService(org, services, log.child({ component: 'chat' }));
     // The directory is read once at start-up: sponsors who left since the last start are handled now.
     const leavers = await services.leavers.check();
@@ -152,6 +166,8 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
           const graceMs = env.ROSTER_SHUTDOWN_TIMEOUT_S * 1000 * 0.5;
           await started.http.close(graceMs);
           await started.api.stop().catch((err: unknown) => log.warn({ err }, 'stopping the agent API failed'));
+          // Suite runs pause here and resume from their last finished case in the next process.
+          await services.evaluations.stop().catch((err: unknown) => log.warn({ err }, 'stopping evaluations failed'));
           for (const channel of channels)
             await channel.stop?.().catch((err: unknown) => log.warn({ err, channel: channel.name }, 'stopping a channel failed'));
           await started.scheduler.stop().catch((err: unknown) => log.warn({ err }, 'stopping the scheduler failed'));

@@ -1,4 +1,5 @@
-import { parseEnv } from './config/env.js';
+import { envProblems, parseEnv } from './config/env.js';
+import { EvalSuitesError, loadEvalSuites } from './config/eval-suites.js';
 import { ConfigError, loadOrgConfig } from './config/org-config.js';
 import { createLogger } from './logger.js';
 import { startRoster } from './app.js';
@@ -17,6 +18,11 @@ async function main(): Promise<void> {
     process.exit(EXIT_CONFIG);
   }
   const env = parsedEnv.env;
+  const unusable = envProblems(env);
+  if (unusable.length) {
+    for (const line of unusable) process.stderr.write(`${line}\n`);
+    process.exit(EXIT_CONFIG);
+  }
   const log = createLogger({ level: env.LOG_LEVEL, pretty: env.NODE_ENV !== 'production' && process.stdout.isTTY === true });
 
   // Both the organisation and the flows are checked before anything starts, and every problem is reported.
@@ -25,7 +31,7 @@ async function main(): Promise<void> {
     try {
       return load();
     } catch (err) {
-      if (err instanceof ConfigError) {
+      if (err instanceof ConfigError || err instanceof EvalSuitesError) {
         problems.push(...err.problems);
         return undefined;
       }
@@ -34,7 +40,8 @@ async function main(): Promise<void> {
   };
   const org = attempt(() => loadOrgConfig(env.ROSTER_CONFIG_DIR));
   const flows = attempt(() => loadFlowDefinitions(env.ROSTER_FLOWS_DIR));
-  if (!org || !flows || problems.length > 0) {
+  const suites = org ? attempt(() => loadEvalSuites(env.ROSTER_EVALS_DIR, org)) : undefined;
+  if (!org || !flows || !suites || problems.length > 0) {
     process.stderr.write(`Roster cannot start: the configuration has ${problems.length} problem(s).\n`);
     for (const line of problems) process.stderr.write(`${line}\n`);
     process.exit(EXIT_CONFIG);
@@ -42,7 +49,7 @@ async function main(): Promise<void> {
 
   let roster;
   try {
-    roster = await startRoster({ env, org, flows, log, channels: [createSlackChannel, createTeamsChannel] });
+    roster = await startRoster({ env, org, flows, suites, log, channels: [createSlackChannel, createTeamsChannel] });
   } catch (err) {
     if (err instanceof EmbeddedMongoError) {
       process.stderr.write(`Roster cannot start: ${err.message}\n`);

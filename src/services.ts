@@ -28,6 +28,11 @@ import { createSupervision } from './supervision.js';
 import { createAgentRepository, createGrantRepository } from './store/agent-store.js';
 import { createAuditLog } from './store/audit-store.js';
 import { createRunRepository } from './store/run-store.js';
+import { createEvalRepository } from './store/eval-store.js';
+import type { EvalSuites } from './config/eval-suites.js';
+import { Evaluations } from './evals/evaluations.js';
+import { SecretBox } from './evals/secrets.js';
+import { measuredSubmission } from './core/evaluation.js';
 
 export interface ServiceSettings {
   connection: Connection;
@@ -50,6 +55,18 @@ export interface ServiceSettings {
   access?: Partial<AccessSettings>;
   /** How often the retraining sweep (due, overdue) runs; default once a day. */
   retrainingSweepEvery?: string;
+  /** Evaluation suites by catalog role (`evals/*.yaml`); none when absent. */
+  suites?: EvalSuites;
+  /** Key sealing endpoint secrets (`ROSTER_EVAL_SECRET_KEY`); a random one per process when absent. */
+  evalSecretKey?: Buffer;
+  /** How long a process's claim on a suite run lasts (a restart resumes after it); default 30 s. */
+  evalLeaseMs?: number;
+  /** How often orphaned suite runs are looked for (Agenda interval); default every 30 seconds. */
+  evalResumeEvery?: string;
+  /** How often scheduled re-interviews are looked for; default every hour. */
+  evalRerunEvery?: string;
+  /** Minimum time between two progress updates of one run; default 2 s. */
+  evalProgressEveryMs?: number;
 }
 
 export type Services = Awaited<ReturnType<typeof createServices>>;
@@ -117,7 +134,9 @@ export async function createServices(settings: ServiceSettings) {
     () => late.development ?? developmentNotReady(),
   );
   const flows = typeof settings.flows === 'string' ? loadFlows(settings.flows, registryNames(registry)) : settings.flows;
-  const presenter = new RunPresenter(org, flows);
+  const suites: EvalSuites = settings.suites ?? new Map();
+  const measuredRoles = new Set(suites.keys());
+  const presenter = new RunPresenter(org, flows, measuredRoles);
   const engine = new FlowEngine({
     flows,
     registry,
@@ -164,7 +183,7 @@ export async function createServices(settings: ServiceSettings) {
     reviewDue: (cycle) => reviews.due(cycle),
   }));
   await scheduleAccessReviews(agenda, org.settings.accessReviewCadence);
-  const commands = new Commands({ org, agents, grants, audit, engine, clock });
+  const commands = new Commands({ org, agents, grants, audit, engine, clock, measuredRoles });
   const supervision = await createSupervision({
     connection,
     agenda,
@@ -196,8 +215,72 @@ export async function createServices(settings: ServiceSettings) {
   late.retirement = retirement;
   const developmentRepo = createDevelopmentRepository(connection);
   await developmentRepo.ensureIndexes();
-  const development = new Development({ org, agents, repo: developmentRepo, audit, notifier, clock });
+  const development = new Development({ org, agents, repo: developmentRepo, audit, notifier, clock, measuredRoles });
   late.development = development;
+  const evalRepo = createEvalRepository(connection);
+  await evalRepo.ensureIndexes();
+  const evaluations = new Evaluations({
+    org,
+    suites,
+    repo: evalRepo,
+    agents,
+    audit,
+    notifier,
+    engine: () => engine,
+    box: new SecretBox(settings.evalSecretKey ?? randomBytes(32)),
+    log: log.child({ component: 'evaluations' }),
+    clock,
+    ...(settings.evalLeaseMs ? { leaseMs: settings.evalLeaseMs } : {}),
+    ...(settings.evalProgressEveryMs !== undefined ? { progressEveryMs: settings.evalProgressEveryMs } : {}),
+    hooks: {
+      async gate(run, verdict, metrics) {
+        const role = org.catalog.find((r) => r.id === run.roleId);
+        if (verdict.passed && role) {
+          await agents.update(run.agentId, {
+            evaluation: {
+              submission: measuredSubmission(metrics, role.evaluation),
+              verdict,
+              by: 'roster',
+              at: clock().toISOString(),
+              source: 'measured',
+              evalRunId: run.id,
+              suiteHash: run.suiteHash,
+            },
+          });
+        }
+        const agent = await agents.get(run.agentId);
+        try {
+          await engine.signalGate({
+            runId: run.requestRunId!,
+            gate: 'evaluation',
+            passed: verdict.passed,
+            by: run.requester ?? agent?.requestedBy ?? 'roster',
+            summary: verdict.summary,
+          });
+        } catch (err) {
+          // The request was cancelled or expired meanwhile: the run's result stays on record.
+          log.info({ evalRunId: run.id, code: (err as { code?: string }).code }, 'a measured verdict arrived after the request closed');
+        }
+      },
+      async version(run, verdict, metrics, regressed) {
+        const role = org.catalog.find((r) => r.id === run.roleId);
+        if (!role) return;
+        await development.recordMeasuredVersion(engine, run, measuredSubmission(metrics, role.evaluation), verdict, regressed);
+      },
+    },
+  });
+  agenda.define('evaluations.resume', async () => {
+    await evaluations.resumeOrphans();
+  });
+  agenda.define('evaluations.rerun', async () => {
+    await evaluations.rerunSweep(clock());
+  });
+  if (suites.size > 0) {
+    await agenda.every(settings.evalResumeEvery ?? '30 seconds', 'evaluations.resume', {}, { skipImmediate: true });
+    await agenda.every(settings.evalRerunEvery ?? '1 hour', 'evaluations.rerun', {}, { skipImmediate: true });
+    // Runs a previous process left (stopped or killed) continue from their last finished case.
+    await evaluations.resumeOrphans();
+  }
   const governance = new Governance({
     org,
     agents,
@@ -240,6 +323,7 @@ export async function createServices(settings: ServiceSettings) {
     supervision,
     retirement,
     development,
+    evaluations,
     governance,
     leavers,
     registry,

@@ -67,15 +67,15 @@ export const alertDataSchema = z.object({
 });
 
 /**
- * `prompt`: asks for one to three values before an action completes (a note's text, a
+ * `prompt`: asks for one to four values before an action completes (a note's text, a
  * postponement's days and reason, a sponsor, a catalog role). Slack: a modal, `callback_id`
  * `prompt_submit`, `private_metadata` JSON `{ promptVerb, ...payload }`, each input at
  * `view.state.values[name][name]`. Teams: a card whose `Action.Execute` `prompt_submit` carries
  * data `{ promptVerb, ...payload }` plus the inputs under their names.
  */
-export const PROMPT_VERBS = ['alert_register', 'alert_assign_sponsor', 'alert_note', 'checkin_note', 'retrain_postpone'] as const;
+export const PROMPT_VERBS = ['alert_register', 'alert_assign_sponsor', 'alert_note', 'checkin_note', 'retrain_postpone', 'eval_register'] as const;
 export type PromptVerb = (typeof PROMPT_VERBS)[number];
-export const PROMPT_INPUTS = ['text', 'days', 'sponsor', 'role'] as const;
+export const PROMPT_INPUTS = ['text', 'days', 'sponsor', 'role', 'kind', 'url', 'target', 'secret'] as const;
 export type PromptInputName = (typeof PROMPT_INPUTS)[number];
 
 export const promptDataSchema = z.object({
@@ -103,10 +103,12 @@ export const promptDataSchema = z.object({
         /** Initial person of a `user` input on Slack. */
         slackUserId: z.string().regex(/^[UW][A-Z0-9]{2,30}$/).optional(),
         error: z.string().optional(),
+        /** May be left empty. */
+        optional: z.boolean().default(false),
       }),
     )
     .min(1)
-    .max(3),
+    .max(4),
 });
 
 /** Buttons a `notice` may carry, with the ids their value/data holds. */
@@ -123,6 +125,12 @@ export const NOTICE_ACTIONS = {
   decisionRecord: 'decision_record',
   /** Compliance gap: start the fix, `{ agentId, gap }`. */
   gapFix: 'gap_fix',
+  /** Evaluation progress: cancel the run, `{ evalRunId }`. */
+  evalCancel: 'eval_cancel',
+  /** Evaluation verdict: the failing cases, `{ evalRunId }`. */
+  evalFailures: 'eval_failures',
+  /** Evaluation waiting: register the endpoint and run the suite, `{ agentId }` (opens a prompt). */
+  evalRegister: 'eval_register',
 } as const;
 export type NoticeAction = (typeof NOTICE_ACTIONS)[keyof typeof NOTICE_ACTIONS];
 

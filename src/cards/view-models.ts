@@ -178,7 +178,12 @@ export const approvalStateSchema = z.enum(['pending', 'approved', 'denied', 'exp
 export type ApprovalState = z.output<typeof approvalStateSchema>;
 
 /** The evaluation gate's outcome as approvers see it. */
-export const evaluationSummarySchema = z.object({ passed: z.boolean(), summary: text });
+export const evaluationSummarySchema = z.object({
+  passed: z.boolean(),
+  summary: text,
+  /** "measured by Roster" (the role's suite run against the agent) or "self-reported" (typed in). */
+  source: z.enum(['measured', 'self-reported']).optional(),
+});
 
 /** `approval-request`: the approver's card. */
 export const approvalRequestDataSchema = z.object({
@@ -275,6 +280,29 @@ export const evaluationVerdictDataSchema = z.object({
   ),
   roleFit: z.array(z.object({ item: text, passed: z.boolean() })),
   notes: z.string().optional(),
+  /** Who produced the numbers: Roster running the role's suite, or a person typing them in. */
+  source: z.enum(['measured', 'self-reported']).default('self-reported'),
+  /** A measured run: its size, cost, duration, latency and the failing cases behind a button. */
+  measured: z
+    .object({
+      evalRunId: cardIdSchema,
+      cases: z.number().int().nonnegative(),
+      passedCases: z.number().int().nonnegative(),
+      /** Failing cases; the `eval_failures` button shows them when above zero. */
+      failingCount: z.number().int().nonnegative(),
+      /** e.g. "evals/kb-answerer.yaml (3f9a0c1d2e4b)". */
+      suite: text,
+      /** e.g. "$0.0123". */
+      costLabel: text,
+      durationLabel: text,
+      /** e.g. "p50 120 ms · p95 840 ms". */
+      latencyLabel: text,
+      /** Accuracy per fairness segment, e.g. "emea 0.90 (10) · apac 0.80 (10)". */
+      segmentsLabel: z.string().optional(),
+      /** For a version: what it was compared with. */
+      comparedWith: z.string().optional(),
+    })
+    .optional(),
 });
 
 /** `agent-profile`: one agent in full. */

@@ -35,6 +35,9 @@ export const AGENT_BUTTON_VERBS = [
   'sponsor_retire',
   'decision_record',
   'gap_fix',
+  'eval_register',
+  'eval_cancel',
+  'eval_failures',
 ] as const;
 export type AgentButtonVerb = (typeof AGENT_BUTTON_VERBS)[number];
 
@@ -182,6 +185,14 @@ export class CardActionsChat {
       }
       case 'gap_fix':
         return { followUp: await this.fixGap(person, String(ids.agentId ?? ''), String(ids.gap ?? '')) };
+      case 'eval_register':
+        return { prompt: await this.chat.endpointPrompt(person, String(ids.agentId ?? '')) };
+      case 'eval_cancel': {
+        const run = await this.services.evaluations.cancel(person.email, String(ids.evalRunId ?? ''));
+        return { card: this.services.evaluations.progressCard(run, true) as CardModel };
+      }
+      case 'eval_failures':
+        return { followUp: await this.chat.failingCases(person, String(ids.evalRunId ?? '')) };
     }
   }
 
@@ -266,6 +277,8 @@ export class CardActionsChat {
           followUp: notice('success', `Noted on ${agent.name}`, note.text),
         };
       }
+      case 'eval_register':
+        return { card: await this.chat.registerAndRun(person, String(ids.agentId ?? ''), values) };
       case 'retrain_postpone': {
         const agent = await this.agent(ids.agentId);
         const days = Number(values.days ?? '');
@@ -298,6 +311,8 @@ export class CardActionsChat {
       }
       case 'retrain_postpone':
         return this.postponePrompt(await this.agent(ids.agentId));
+      case 'eval_register':
+        return this.chat.endpointPromptCard(await this.agent(ids.agentId));
     }
   }
 
@@ -307,6 +322,7 @@ export class CardActionsChat {
       kind: 'choice',
       label: 'Catalog role',
       multiline: false,
+      optional: false,
       maxLength: 200,
       options: this.org.catalog.slice(0, 100).map((r) => ({ value: r.id, label: r.title })),
     };

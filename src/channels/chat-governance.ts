@@ -71,6 +71,7 @@ const GAP_FIX_LABELS: Record<ComplianceGap['kind'], string> = {
   'pii-scope-without-dpo-approval': 'Ask the DPO to approve',
   'open-fairness-finding': 'Request retraining',
   'overdue-access-review': 'Remind the sponsors',
+  'self-reported-evaluation': 'Ask for a measured run',
 };
 
 /** Governance views in chat, as readable notices; rules and authorisation are the Governance service's. */

@@ -32,7 +32,7 @@ export const OFFBOARDING_CHAT_COMMANDS = [
   },
   { usage: 'archive <agent>', description: "Show a retired agent's archive bundle digest and whether it still verifies." },
   {
-    usage: 'update <agent> <version> acc=<0..1> p95=<ms> cost=<usd> [fit=all] <changelog>',
+    usage: 'update <agent> <version> [endpoint=<url> | acc=<0..1> p95=<ms> cost=<usd> [fit=all]] <changelog>',
     description: 'Propose a new version: evaluated against the catalog and the live version, then approved.',
   },
   { usage: 'retrain <agent> postpone <days> <reason>', description: 'Postpone a due retraining, saying why.' },
@@ -53,7 +53,7 @@ export function parseOffboardingCommand(word: string, rest: string[]): Offboardi
     if (!agent || !version) return { name: 'unknown', text };
     const metrics: Record<string, string> = {};
     const words = more.filter((w) => {
-      const m = /^(acc|p95|cost|fit)=(.+)$/i.exec(w);
+      const m = /^(acc|p95|cost|fit|endpoint)=(.+)$/i.exec(w);
       if (m) metrics[m[1]!.toLowerCase()] = m[2]!;
       return !m;
     });
@@ -116,6 +116,25 @@ export class OffboardingChat {
         return { kind: 'notice', data: { level: 'success', title: `Noted on ${agent.name}`, text: `${note.kind}: ${note.text}` } };
       }
       case 'update': {
+        const typed = ['acc', 'p95', 'cost'].some((k) => command.metrics[k] !== undefined);
+        if (this.services.evaluations.suite(agent.catalogRoleId) && !typed) {
+          await this.services.development.checkMeasuredProposal(person.email, agent.id, command.version, command.changelog);
+          await this.services.evaluations.registerVersionEndpoint(person.email, agent.id, command.version, command.metrics.endpoint);
+          const run = await this.services.evaluations.start(person.email, {
+            agentId: agent.id,
+            purpose: 'version',
+            version: command.version,
+            changelog: command.changelog,
+          });
+          return {
+            kind: 'notice',
+            data: {
+              level: 'info',
+              title: `Version ${command.version} of ${agent.name} is being evaluated`,
+              text: `Roster runs the same suite (${run.total} cases) against ${run.endpoint.url} and compares it with the live ${agent.version}; it goes to approval only if it passes and does not regress.`,
+            },
+          };
+        }
         const fit = command.metrics.fit === 'all' ? this.roleFit(agent.catalogRoleId) : [];
         const { run, verdict } = await this.services.development.proposeVersion(this.services.engine, person.email, agent.id, {
           version: command.version,

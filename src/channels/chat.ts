@@ -28,6 +28,8 @@ import { displayDate, evaluationFormBase } from '../core/presenter.js';
 import type { Logger } from '../logger.js';
 import { CardActionsChat } from './chat-actions.js';
 import { AccessChat, ACCESS_CHAT_COMMANDS, parseAccessCommand, type AccessChatCommand } from './chat-access.js';
+import { EvaluationChat } from './chat-evaluation.js';
+import type { PromptValues } from './chat-actions.js';
 
 /** A chat command as typed (`/roster <words>` in Slack, a plain message in Teams). */
 export type ChatCommand =
@@ -36,7 +38,7 @@ export type ChatCommand =
   | { name: 'request'; roleId?: string }
   | { name: 'list'; scope: ListScope; status?: AgentStatus[] }
   | { name: 'show'; agent: string }
-  | { name: 'eval'; agent: string }
+  | { name: 'eval'; agent: string; selfReported?: boolean }
   | { name: 'home' }
   | AccessChatCommand
   | OffboardingChatCommand
@@ -53,7 +55,10 @@ export const CHAT_COMMANDS = [
     description: 'List agents: yours, every agent (IT, security, compliance), or a business unit.',
   },
   { usage: 'show <agent>', description: "Show an agent's profile: status, sponsors, access, baseline." },
-  { usage: 'eval <agent>', description: 'Submit evaluation results for a requested agent.' },
+  {
+    usage: 'eval <agent> [self-reported]',
+    description: "Evaluate an agent: Roster runs its role's suite against it (IT admins may type results in, with a reason).",
+  },
   ...ACCESS_CHAT_COMMANDS,
   ...OFFBOARDING_CHAT_COMMANDS,
   ...GOVERNANCE_CHAT_COMMANDS,
@@ -94,8 +99,11 @@ export function parseChatCommand(raw: string): ChatCommand {
     case 'show':
       return arg ? { name: 'show', agent: arg } : { name: 'unknown', text };
     case 'eval':
-    case 'evaluate':
-      return arg ? { name: 'eval', agent: arg } : { name: 'unknown', text };
+    case 'evaluate': {
+      const self = /\s+self-reported$/i.test(arg);
+      const agent = arg.replace(/\s+self-reported$/i, '').trim();
+      return agent ? { name: 'eval', agent, ...(self ? { selfReported: true } : {}) } : { name: 'unknown', text };
+    }
     case 'access':
     case 'break-glass':
       return parseAccessCommand(word, rest);
@@ -145,6 +153,8 @@ export type FormResult = { ok: true; reply: ChatReply; agentId?: string } | { ok
 export class ChatService {
   /** Access requests, break-glass and the buttons of grant cards. */
   readonly access: AccessChat;
+  /** The interview: endpoint prompt, suite runs, failing cases. */
+  readonly evaluation: EvaluationChat;
   /** The agent buttons of alerts, check-ins and notices, and their prompts. */
   readonly actions: CardActionsChat;
 
@@ -154,6 +164,7 @@ export class ChatService {
     private readonly log: Logger,
   ) {
     this.access = new AccessChat(org, services);
+    this.evaluation = new EvaluationChat(org, services);
     this.actions = new CardActionsChat(org, services, this);
   }
 
@@ -179,7 +190,7 @@ export class ChatService {
       case 'show':
         return { card: await this.profile(person, command.agent) };
       case 'eval':
-        return this.evaluationForm(person, command.agent);
+        return this.evaluationForm(person, command.agent, undefined, undefined, command.selfReported);
       case 'home':
         return { card: await this.home(person) };
       case 'access':
@@ -360,15 +371,40 @@ export class ChatService {
     });
   }
 
-  /** The evaluation form for an agent waiting for its evaluation. */
+  /** The endpoint prompt of the interview (see {@link EvaluationChat}). */
+  endpointPrompt(person: Person, agentId: string): Promise<CardModel> {
+    return this.evaluation.endpointPrompt(person, agentId);
+  }
+
+  endpointPromptCard(agent: AgentRecord): CardModel {
+    return this.evaluation.endpointPromptCard(agent);
+  }
+
+  registerAndRun(person: Person, agentId: string, values: PromptValues): Promise<CardModel> {
+    return this.evaluation.registerAndRun(person, agentId, values);
+  }
+
+  failingCases(person: Person, evalRunId: string): Promise<CardModel> {
+    return this.evaluation.failingCases(person, evalRunId);
+  }
+
+  /**
+   * Evaluating an agent: for a role with a suite, the endpoint prompt (Roster measures it); the
+   * typed-in form otherwise, or for an IT admin who asks for it (`self-reported`, with a reason).
+   */
   async evaluationForm(
     person: Person,
     agentKey: string,
     values?: EvaluationFormValues,
     errors?: Record<string, string>,
+    selfReported = false,
   ): Promise<ChatReply> {
     const view = await this.services.commands.showAgent(person.email, agentKey);
     const role = roleById(this.org, view.agent.catalogRoleId);
+    const measured = role ? this.services.evaluations.suite(role.id) !== undefined : false;
+    if (measured && !values && !(selfReported && hasRole(person, 'it-admin'))) {
+      return { form: true, card: this.evaluation.endpointPromptCard(view.agent) };
+    }
     if (!role || !view.request) return { card: this.notice('warning', 'Nothing to evaluate', `${view.agent.name} has no open request.`) };
     const step = this.services.engine.flow(view.request.flowId).steps[view.request.current];
     if (view.request.status !== 'waiting' || step?.type !== 'gate' || step.gate !== 'evaluation') {
@@ -453,6 +489,7 @@ export class ChatService {
               .map((r) => ({ metric: r.label, value: r.value, threshold: r.threshold, passed: r.passed, explanation: r.explanation })),
             roleFit: (role?.evaluation.roleFit ?? []).map((item) => ({ item, passed: roleFitChecked.includes(item) })),
             ...(values.notes ? { notes: values.notes } : {}),
+            source: 'self-reported',
           }),
         },
       };

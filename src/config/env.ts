@@ -41,6 +41,15 @@ export const envSchema = z.object({
   ROSTER_DASHBOARD_SECRET: optionalString,
   /** Public base URL of Roster, for links sent in chat (default http://127.0.0.1:<PORT>). */
   ROSTER_PUBLIC_URL: optionalString,
+  /** Evaluation suites (`<role>.yaml`). */
+  ROSTER_EVALS_DIR: z.string().default('./evals'),
+  /** AES-256-GCM key sealing endpoint secrets of agents under evaluation: 64 hex characters or base64 of 32 bytes. Required in production. */
+  ROSTER_EVAL_SECRET_KEY: optionalString.pipe(
+    z
+      .string()
+      .refine((v) => /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32, 'expected 32 bytes as 64 hex characters or base64')
+      .optional(),
+  ),
   /** Seconds granted to in-flight work on SIGTERM before Roster exits anyway. */
   ROSTER_SHUTDOWN_TIMEOUT_S: z.coerce.number().positive().default(8),
   /** Longest life of an agent access token, in seconds (a grant ending sooner ends the token sooner). */
@@ -91,6 +100,13 @@ export const envSchema = z.object({
 });
 
 export type Env = z.infer<typeof envSchema>;
+
+/** Problems of an environment that parses but cannot be used: production needs the evaluation secret key. */
+export function envProblems(env: Env): string[] {
+  return env.NODE_ENV === 'production' && !env.ROSTER_EVAL_SECRET_KEY
+    ? ['environment: ROSTER_EVAL_SECRET_KEY: required in production (endpoint secrets of agents under evaluation are sealed with it)']
+    : [];
+}
 
 /** Parses the environment; a bad value is reported by name, never with its (possibly secret) value. */
 export function parseEnv(source: NodeJS.ProcessEnv = process.env): { ok: true; env: Env } | { ok: false; problems: string[] } {

@@ -33,7 +33,18 @@ export interface AgentRecord {
   requestedBy: string;
   requestRunId: string;
   credentials: AgentCredential[];
-  evaluation?: { submission: EvaluationSubmission; verdict: EvaluationVerdict; by: string; at: string };
+  evaluation?: {
+    submission: EvaluationSubmission;
+    verdict: EvaluationVerdict;
+    by: string;
+    at: string;
+    /** `measured`: Roster ran the role's suite (run and suite hash kept); otherwise typed in by `by`. */
+    source?: 'measured' | 'self-reported';
+    evalRunId?: string;
+    suiteHash?: string;
+    /** Why results were typed in instead of measured. */
+    reason?: string;
+  };
   baseline?: { accuracy: number; p95LatencyMs: number; costPerTaskUSD: number };
   predecessorId?: string;
   successorId?: string;

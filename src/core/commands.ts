@@ -45,6 +45,8 @@ export interface CommandDeps {
   audit: AuditLog;
   engine: FlowEngine;
   clock?: () => Date;
+  /** Catalog roles Roster evaluates itself: typed-in results for them are an IT admin's override, with a reason. */
+  measuredRoles?: ReadonlySet<string>;
 }
 
 /**
@@ -126,6 +128,17 @@ export class Commands {
     }
     const role = roleById(this.deps.org, agent.catalogRoleId);
     if (!role) throw new NotFoundError('the catalog role', agent.catalogRoleId);
+    const reason = parsed.data.notes?.trim() ?? '';
+    if (this.deps.measuredRoles?.has(role.id)) {
+      if (!hasRole(actor, 'it-admin'))
+        throw new ForbiddenError(
+          `Roster measures ${role.title} agents itself: register ${agent.name}'s endpoint and Roster runs the suite. Only an IT admin may type results in instead, with a reason.`,
+        );
+      if (reason.length < 5)
+        throw new InvalidInputError('Say why these results are typed in rather than measured by Roster (in the notes).', {
+          notes: 'Say why the results are typed in rather than measured (at least 5 characters).',
+        });
+    }
     const run = await this.deps.engine.get(agent.requestRunId);
     const gateStep = this.deps.engine.flow(run.flowId).steps[run.current];
     if (run.status !== 'waiting' || gateStep?.type !== 'gate' || gateStep.gate !== 'evaluation') {
@@ -134,14 +147,23 @@ export class Commands {
     const submission: EvaluationSubmission = parsed.data;
     const verdict = evaluate(role.evaluation, submission);
     if (verdict.passed) {
-      await this.deps.agents.update(agent.id, { evaluation: { submission, verdict, by: actor.email, at: this.clock().toISOString() } });
+      await this.deps.agents.update(agent.id, {
+        evaluation: {
+          submission,
+          verdict,
+          by: actor.email,
+          at: this.clock().toISOString(),
+          source: 'self-reported',
+          ...(reason ? { reason } : {}),
+        },
+      });
     }
     const after = await this.deps.engine.signalGate({
       runId: run.id,
       gate: 'evaluation',
       passed: verdict.passed,
       by: actor.email,
-      summary: verdict.summary,
+      summary: `Self-reported by ${actor.name}${reason ? ` (${reason.slice(0, 300)})` : ''}: ${verdict.summary}`,
     });
     return { verdict, run: after };
   }

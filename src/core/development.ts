@@ -17,7 +17,14 @@ export interface VersionRecord {
   changelog: string;
   proposedBy: string;
   proposedAt: string;
-  evaluation: { submission: EvaluationSubmission; verdict: EvaluationVerdict };
+  evaluation: {
+    submission: EvaluationSubmission;
+    verdict: EvaluationVerdict;
+    /** `measured`: Roster ran the role's suite (run `evalRunId` on suite `suiteHash`). */
+    source?: 'measured' | 'self-reported';
+    evalRunId?: string;
+    suiteHash?: string;
+  };
   status: 'proposed' | 'promoted' | 'refused';
   runId?: string;
   promotedAt?: string;
@@ -52,6 +59,8 @@ export interface DevelopmentDeps {
   clock?: () => Date;
   /** How long a due retraining may wait (after any postponement) before IT admins are told. */
   overdueAfterMs?: number;
+  /** Catalog roles Roster evaluates itself: their versions are measured, typed-in numbers are an IT admin's override. */
+  measuredRoles?: ReadonlySet<string>;
 }
 
 export const versionInputSchema = z.object({
@@ -95,6 +104,10 @@ export class Development {
       throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can propose a new version.`);
     if (!['active', 'probation'].includes(agent.status))
       throw new InvalidInputError(`${agent.name} is ${agent.status}; only a working agent gets new versions.`);
+    if (this.deps.measuredRoles?.has(agent.catalogRoleId) && !hasRole(actor, 'it-admin'))
+      throw new ForbiddenError(
+        `Roster measures new versions of ${agent.name} itself: "update ${agent.id} <version> [endpoint=<url>] <changelog>" runs the role's suite against it. Only an IT admin may type numbers in instead.`,
+      );
     const parsed = versionInputSchema.safeParse(input);
     if (!parsed.success) throw new InvalidInputError(parsed.error.issues.map((i) => i.message).join(' '));
     const { version, changelog, evaluation: submission } = parsed.data;
@@ -112,7 +125,7 @@ export class Development {
       changelog,
       proposedBy: actor.email,
       proposedAt: this.clock().toISOString(),
-      evaluation: { submission, verdict },
+      evaluation: { submission, verdict, source: 'self-reported' },
       status: verdict.passed && regressed.length === 0 ? 'proposed' : 'refused',
     };
     await this.deps.repo.saveVersion(record);
@@ -140,6 +153,80 @@ export class Development {
     await this.deps.repo.updateVersion(agent.id, version, { runId: run.id });
     await this.audited(actor.email, 'version.proposed', agent.id, { version, runId: run.id, summary: verdict.summary });
     return { run, verdict };
+  }
+
+  /**
+   * Checks a version proposal that Roster will measure (who may, a working agent, a new version
+   * number, a changelog); the caller then runs the suite and hands the outcome to {@link recordMeasuredVersion}.
+   */
+  async checkMeasuredProposal(actorEmail: string, agentId: string, version: string, changelog: string): Promise<AgentRecord> {
+    const actor = this.person(actorEmail);
+    const agent = await this.agent(agentId);
+    if (!(agent.sponsors.includes(actor.email) || hasRole(actor, 'it-admin')))
+      throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can propose a new version.`);
+    if (!['active', 'probation'].includes(agent.status))
+      throw new InvalidInputError(`${agent.name} is ${agent.status}; only a working agent gets new versions.`);
+    const parsed = versionInputSchema.shape.version.safeParse(version);
+    if (!parsed.success) throw new InvalidInputError('Use a version like 1.2.0.');
+    if (versionInputSchema.shape.changelog.safeParse(changelog).success === false)
+      throw new InvalidInputError('Say what changed (at least 5 characters).');
+    if ((await this.deps.repo.versions(agent.id)).some((v) => v.version === parsed.data) || parsed.data === agent.version)
+      throw new InvalidInputError(`${agent.name} already has a version ${parsed.data}.`);
+    return agent;
+  }
+
+  /**
+   * A measured version's outcome: refused with the numbers when it failed the thresholds or
+   * regressed against the live version, else proposed and sent through the promotion flow.
+   */
+  async recordMeasuredVersion(
+    engine: FlowEngine,
+    run: { id: string; agentId: string; version: string; changelog?: string; requester?: string; suiteHash: string },
+    submission: EvaluationSubmission,
+    verdict: EvaluationVerdict,
+    regressed: string[],
+  ): Promise<VersionRecord> {
+    const agent = await this.agent(run.agentId);
+    const proposer = run.requester ?? agent.sponsors[0] ?? 'roster';
+    const record: VersionRecord = {
+      agentId: agent.id,
+      version: run.version,
+      changelog: run.changelog ?? '(no changelog)',
+      proposedBy: proposer,
+      proposedAt: this.clock().toISOString(),
+      evaluation: { submission, verdict, source: 'measured', evalRunId: run.id, suiteHash: run.suiteHash },
+      status: verdict.passed && regressed.length === 0 ? 'proposed' : 'refused',
+    };
+    if (!(await this.deps.repo.saveVersion(record))) return record;
+    if (record.status === 'refused') {
+      const reasons = [...verdict.results.filter((r) => !r.passed).map((r) => r.explanation), ...regressed];
+      if (run.requester) {
+        await this.deps.notifier.send(run.requester, {
+          kind: 'notice',
+          data: {
+            level: 'error',
+            title: `Version ${run.version} of ${agent.name} is refused`,
+            text: `Measured by Roster: ${reasons.join('; ')}. ${agent.version} stays live.`,
+          },
+        });
+      }
+      return record;
+    }
+    const started = await engine.start({
+      flowId: 'retraining-promotion',
+      requester: proposer,
+      subject: { type: 'agent', id: agent.id, agentId: agent.id },
+      context: {
+        ...agentRunContext(this.deps.org, agent, {
+          purpose: `Promote ${agent.name} from ${agent.version} to ${run.version}: ${record.changelog}`,
+          justification: verdict.summary,
+        }),
+        version: run.version,
+      },
+    });
+    await this.deps.repo.updateVersion(agent.id, run.version, { runId: started.id });
+    await this.audited(run.requester, 'version.proposed', agent.id, { version: run.version, runId: started.id, summary: verdict.summary });
+    return { ...record, runId: started.id };
   }
 
   /** The version history of an agent, newest first (proposed, promoted and refused). */

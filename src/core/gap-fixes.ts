@@ -85,5 +85,19 @@ export async function startGapFix(deps: GapFixDeps, actorEmail: string, agentId:
     }
     return { started: sent > 0, title: `Sponsors of ${agent.name} reminded`, text: `${sent} access review card(s) sent again.` };
   }
+  if (kind === 'self-reported-evaluation') {
+    for (const sponsor of agent.sponsors) {
+      await deps.notifier.send(sponsor, {
+        kind: 'notice',
+        data: {
+          level: 'warning',
+          title: `Evaluate ${agent.name} with Roster`,
+          text: `${actor.name} (compliance) asks for ${agent.name}'s evaluation to be measured by Roster rather than typed in. Register how Roster reaches it and the role's suite runs against it.`,
+          actions: [{ action: 'eval_register', label: 'Register endpoint and run', style: 'primary', value: { agentId: agent.id } }],
+        },
+      });
+    }
+    return { started: true, title: `Sponsors of ${agent.name} asked for a measured evaluation`, text: 'They got a card to register its endpoint.' };
+  }
   throw new InvalidInputError('That gap has no fix to start.');
 }

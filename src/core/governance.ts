@@ -8,7 +8,7 @@ import { ForbiddenError, NotFoundError, UnknownPersonError } from './errors.js';
 const PERSONAL = new Set(['pii', 'health']);
 
 export interface ComplianceGap {
-  kind: 'pii-scope-without-dpo-approval' | 'open-fairness-finding' | 'overdue-access-review';
+  kind: 'pii-scope-without-dpo-approval' | 'open-fairness-finding' | 'overdue-access-review' | 'self-reported-evaluation';
   agentId: string;
   agentName: string;
   sponsors: string[];
@@ -165,6 +165,15 @@ export class Governance {
           agentName: agent.name,
           sponsors: agent.sponsors,
           detail: alert.summary,
+        });
+      }
+      if (agent.evaluation && agent.evaluation.source !== 'measured') {
+        gaps.push({
+          kind: 'self-reported-evaluation',
+          agentId: agent.id,
+          agentName: agent.name,
+          sponsors: agent.sponsors,
+          detail: `${agent.name}'s evaluation was typed in by ${agent.evaluation.by}, not measured by Roster${agent.evaluation.reason ? ` ("${agent.evaluation.reason.slice(0, 200)}")` : ''}.`,
         });
       }
       const overdue = grants.filter(

@@ -26,6 +26,9 @@ export function displayDate(iso: string | Date): string {
   return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}, ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())} UTC`;
 }
 
+/** How measured verdicts begin (see evaluateMeasured); any other gate summary was typed in. */
+export const MEASURED_PREFIX = 'Measured by Roster';
+
 /** The evaluation form's fixed part for an agent of a catalog role: thresholds and the role-fit checklist. */
 export function evaluationFormBase(role: CatalogRole, ids: { runId: string; agentId: string; agentName: string }) {
   return {
@@ -45,6 +48,8 @@ export class RunPresenter implements FlowPresenter {
   constructor(
     private readonly org: OrgConfig,
     private readonly flows: ReadonlyMap<string, FlowDefinition>,
+    /** Catalog roles Roster evaluates itself (they have a suite in evals/). */
+    private readonly measuredRoles: ReadonlySet<string> = new Set(),
   ) {}
 
   person(email: string): PersonRef {
@@ -125,7 +130,15 @@ export class RunPresenter implements FlowPresenter {
         sponsors: (c.sponsors ?? []).map((s) => this.person(s)),
         purpose: c.purpose,
         justification: c.justification || '—',
-        ...(lastGate ? { evaluation: { passed: lastGate.passed, summary: lastGate.summary } } : {}),
+        ...(lastGate
+          ? {
+              evaluation: {
+                passed: lastGate.passed,
+                summary: lastGate.summary,
+                source: lastGate.summary.startsWith(MEASURED_PREFIX) ? ('measured' as const) : ('self-reported' as const),
+              },
+            }
+          : {}),
         decisions: this.decisions(run, stepId),
         requestedAt: displayDate(run.createdAt),
         ...(state?.expiresAt ? { expiresAt: displayDate(state.expiresAt) } : {}),
@@ -200,6 +213,17 @@ export class RunPresenter implements FlowPresenter {
     const c = run.context as AgentRequestContext;
     const role = roleById(this.org, c.roleId);
     if (!role) return undefined;
+    if (this.measuredRoles.has(role.id)) {
+      return card({
+        kind: 'notice',
+        data: {
+          level: 'info',
+          title: `Evaluation of ${c.agentName}: Roster interviews it`,
+          text: `Roster runs the ${role.title} evaluation suite against ${c.agentName} where it runs, and measures accuracy, latency, cost and role fit against the role's thresholds. Register how Roster reaches it (an HTTP JSON endpoint, an OpenAI-compatible chat-completions URL or an MCP tool) to start.`,
+          actions: [{ action: 'eval_register', label: 'Register endpoint and run', style: 'primary', value: { agentId: c.agentId } }],
+        },
+      });
+    }
     return card({ kind: 'evaluation-form', data: evaluationFormBase(role, { runId: run.id, agentId: c.agentId, agentName: c.agentName }) });
   }
 

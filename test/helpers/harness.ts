@@ -4,6 +4,7 @@ import type { AccessSettings } from '../../src/core/access.js';
 import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
 import { isRosterError } from '../../src/core/errors.js';
 import type { OrgConfig } from '../../src/config/schemas.js';
+import type { EvalSuites } from '../../src/config/eval-suites.js';
 import { createScheduler, type Scheduler } from '../../src/jobs/scheduler.js';
 import { createServices, type Services } from '../../src/services.js';
 import { openTestDb, type TestDb } from './db.js';
@@ -37,6 +38,9 @@ export async function startHarness(
     /** The services' clock (the scheduler itself runs in real time). */
     clock?: () => Date;
     retrainingSweepEvery?: string;
+    /** Evaluation suites (none by default) and evaluation timing. */
+    suites?: EvalSuites;
+    evaluation?: { leaseMs?: number; resumeEvery?: string; progressEveryMs?: number };
   } = {},
 ): Promise<Harness> {
   const db = options.db ?? (await openTestDb());
@@ -53,6 +57,10 @@ export async function startHarness(
     ...(options.access ? { access: options.access } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.retrainingSweepEvery ? { retrainingSweepEvery: options.retrainingSweepEvery } : {}),
+    ...(options.suites ? { suites: options.suites, evalSecretKey: Buffer.alloc(32, 7) } : {}),
+    ...(options.evaluation?.leaseMs ? { evalLeaseMs: options.evaluation.leaseMs } : {}),
+    ...(options.evaluation?.resumeEvery ? { evalResumeEvery: options.evaluation.resumeEvery } : {}),
+    ...(options.evaluation?.progressEveryMs !== undefined ? { evalProgressEveryMs: options.evaluation.progressEveryMs } : {}),
   });
   await scheduler.start();
   let closed = false;
@@ -63,11 +71,13 @@ export async function startHarness(
     notifier,
     services,
     async restart() {
+      await services.evaluations.stop();
       await scheduler.stop();
       closed = true;
       return startHarness({ ...options, db, notifier });
     },
     async close() {
+      await services.evaluations.stop();
       if (!closed) await scheduler.stop();
       await db.close();
     },

@@ -1,0 +1,110 @@
+import type { OrgConfig, Person } from '../config/schemas.js';
+import { roleById } from '../config/directory.js';
+import type { CardModel, DataOf } from '../cards/view-models.js';
+import type { AgentRecord } from '../core/agents.js';
+import { NotFoundError } from '../core/errors.js';
+import { ENDPOINT_KINDS } from '../evals/callers.js';
+import type { Services } from '../services.js';
+import type { PromptValues } from './chat-actions.js';
+
+/*
+ * The interview in chat: the endpoint prompt (how Roster reaches the candidate), the start of a
+ * suite run, and the failing cases behind the verdict card's button. Rules and authorisation are
+ * the evaluation service's.
+ */
+
+const KIND_LABELS: Record<(typeof ENDPOINT_KINDS)[number], string> = {
+  http: 'HTTP JSON endpoint (Roster contract)',
+  openai: 'OpenAI-compatible chat completions',
+  mcp: 'MCP server tool (Streamable HTTP)',
+};
+
+export class EvaluationChat {
+  constructor(
+    private readonly org: OrgConfig,
+    private readonly services: Services,
+  ) {}
+
+  /** The prompt registering how Roster reaches an agent (kind, URL, model or tool, secret). */
+  async endpointPrompt(person: Person, agentId: string): Promise<CardModel> {
+    const view = await this.services.commands.showAgent(person.email, agentId);
+    return this.endpointPromptCard(view.agent);
+  }
+
+  endpointPromptCard(agent: AgentRecord): CardModel {
+    const role = roleById(this.org, agent.catalogRoleId);
+    const suite = this.services.evaluations.suite(agent.catalogRoleId);
+    const data: DataOf<'prompt'> = {
+      title: 'Evaluate with Roster',
+      text: `Roster runs the ${role?.title ?? agent.catalogRoleId} suite (${suite?.cases.length ?? 0} cases) against ${agent.name} and measures accuracy, latency, cost and role fit. Only hosts IT allows can be reached. A secret is stored encrypted and never shown again.`,
+      submitLabel: 'Run the suite',
+      promptVerb: 'eval_register',
+      payload: { agentId: agent.id },
+      inputs: [
+        {
+          name: 'kind',
+          kind: 'choice',
+          label: 'How Roster reaches it',
+          multiline: false,
+          maxLength: 20,
+          optional: false,
+          options: ENDPOINT_KINDS.map((k) => ({ value: k, label: KIND_LABELS[k] })),
+          selectedId: 'http',
+        },
+        { name: 'url', kind: 'text', label: 'Endpoint URL', placeholder: 'https://agents.example.com/answer', multiline: false, maxLength: 2000, optional: false },
+        { name: 'target', kind: 'text', label: 'Model (OpenAI) or tool (MCP)', multiline: false, maxLength: 200, optional: true },
+        { name: 'secret', kind: 'text', label: 'Bearer token (optional, stored encrypted)', multiline: false, maxLength: 4000, optional: true },
+      ],
+    };
+    return { kind: 'prompt', data };
+  }
+
+  /** Registers the endpoint and starts the suite (the request's gate, or a re-interview of a working agent). */
+  async registerAndRun(person: Person, agentId: string, values: PromptValues): Promise<CardModel> {
+    const agent = await this.services.agents.get(agentId);
+    if (!agent) throw new NotFoundError('the agent', agentId);
+    await this.services.evaluations.registerEndpoint(person.email, agent.id, undefined, {
+      kind: (values.kind ?? 'http') as 'http',
+      url: values.url ?? '',
+      ...(values.target?.trim() ? { target: values.target.trim() } : {}),
+      ...(values.secret?.trim() ? { secret: values.secret.trim() } : {}),
+    });
+    const run = await this.services.evaluations.start(person.email, {
+      agentId: agent.id,
+      purpose: agent.status === 'requested' ? 'request' : 'rerun',
+    });
+    return {
+      kind: 'notice',
+      data: {
+        level: 'info',
+        title: `Evaluation of ${agent.name} started`,
+        text: `Roster is running ${run.total} cases against ${run.endpoint.url}; progress and the verdict follow.`,
+      },
+    };
+  }
+
+  /** The failing cases of a run: input, expected, what the agent said, and why. */
+  async failingCases(person: Person, evalRunId: string): Promise<CardModel> {
+    const { run, cases } = await this.services.evaluations.visibleRun(person.email, evalRunId);
+    const failing = cases.filter((c) => !c.passed);
+    const shown = failing.slice(0, 20);
+    return {
+      kind: 'notice',
+      data: {
+        level: failing.length ? 'warning' : 'success',
+        title: `Failing cases of ${run.agentName} ${run.version}: ${failing.length} of ${cases.length}`,
+        text: failing.length
+          ? `Suite ${run.suiteFile} (${run.suiteHash.slice(0, 12)}), run ${run.id}${failing.length > shown.length ? `; the first ${shown.length} are shown` : ''}.`
+          : 'Every case passed.',
+        ...(shown.length
+          ? {
+              sections: shown.map((c) => ({
+                text: `${c.caseId}${c.segment ? ` (${c.segment})` : ''}: ${c.error ?? c.reason ?? 'wrong answer'}\nInput: ${c.input}\nExpected: ${c.expected}\nGot: ${c.got || '(nothing)'}`,
+                actions: [],
+              })),
+            }
+          : {}),
+      },
+    };
+  }
+}

@@ -1,0 +1,674 @@
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { z } from 'zod';
+import type { EvalCase, EvalSuite, EvalSuites } from '../config/eval-suites.js';
+import type { OrgConfig, Person } from '../config/schemas.js';
+import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
+import type { AgentRecord, AgentRepository } from '../core/agents.js';
+import type { AuditLog } from '../core/audit.js';
+import { DuplicateError, ForbiddenError, InvalidInputError, NotFoundError, NotWaitingError, UnknownPersonError } from '../core/errors.js';
+import { evaluateMeasured, measure, measuredSubmission, regressions, type EvaluationVerdict, type MeasuredMetrics } from '../core/evaluation.js';
+import type { Notifier, OutgoingCard } from '../core/notifications.js';
+import type { FlowEngine } from '../flows/engine.js';
+import type { Logger } from '../logger.js';
+import { createCaller, ENDPOINT_KINDS, httpJudge, type AgentCaller, type EndpointConfig } from './callers.js';
+import { expectedText, grade, type Judge } from './graders.js';
+import { EndpointError, HostPolicy } from './guarded-http.js';
+import type { SecretBox } from './secrets.js';
+import type { EvalCaseRecord, EvalPurpose, EvalRepository, EvalRunRecord } from './types.js';
+
+/** Why a run stopped early: the budget ran out, someone cancelled, or this process is stopping. */
+class RunStop extends EndpointError {
+  constructor(
+    readonly kind: 'budget' | 'cancel' | 'stop',
+    reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+/** What registering an endpoint takes, validated at the edge. */
+export const endpointInputSchema = z.object({
+  kind: z.enum(ENDPOINT_KINDS, { error: 'Pick how Roster reaches the agent: http, openai or mcp.' }),
+  url: z.string().trim().min(1, 'Give the endpoint URL.').max(2000),
+  target: z.string().trim().max(200).optional(),
+  secret: z.string().max(4000).optional(),
+});
+export type EndpointInput = z.input<typeof endpointInputSchema>;
+
+/** Hooks the evaluation service calls when a run ends (the gate, development, check-ins). */
+export interface EvaluationHooks {
+  /** A request's gate gets the measured verdict. */
+  gate?(run: EvalRunRecord, verdict: EvaluationVerdict, metrics: MeasuredMetrics): Promise<void>;
+  /** A proposed version's outcome: promotion when it passed and did not regress, else refused with the numbers. */
+  version?(run: EvalRunRecord, verdict: EvaluationVerdict, metrics: MeasuredMetrics, regressions: string[]): Promise<void>;
+}
+
+export interface EvaluationDeps {
+  org: OrgConfig;
+  suites: EvalSuites;
+  repo: EvalRepository;
+  agents: AgentRepository;
+  audit: AuditLog;
+  notifier: Notifier;
+  engine: () => FlowEngine;
+  box: SecretBox;
+  log: Logger;
+  hooks?: EvaluationHooks;
+  clock?: () => Date;
+  /** How long a process's claim on a run lasts without renewal (a restart resumes after it). */
+  leaseMs?: number;
+  /** Minimum time between two progress updates of one run. */
+  progressEveryMs?: number;
+}
+
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+const seconds = (ms: number) => (ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`);
+const usd = (n: number) => `$${n < 0.01 ? n.toFixed(4) : n.toFixed(2)}`;
+
+/**
+ * The interview: runs a catalog role's suite against a candidate agent where it runs, with
+ * bounded concurrency, a per-case timeout and a total budget; stores every case as it finishes
+ * (a restart resumes from there), posts progress, can be cancelled, never runs two suites against
+ * one agent at once, and hands the measured verdict to the request's gate or the version check.
+ */
+export class Evaluations {
+  readonly policy: HostPolicy;
+  private readonly clock: () => Date;
+  private readonly instanceId = `proc_${randomBytes(6).toString('hex')}`;
+  private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private readonly lastProgress = new Map<string, number>();
+  private stopped = false;
+
+  constructor(private readonly deps: EvaluationDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+    this.policy = new HostPolicy(deps.org.settings.evaluation.allowedHosts);
+  }
+
+  /** The suite of a catalog role, if IT wrote one. */
+  suite(roleId: string): EvalSuite | undefined {
+    return this.deps.suites.get(roleId);
+  }
+
+  /** Registers how Roster reaches a version of an agent; the secret is sealed and never shown again. */
+  async registerEndpoint(actorEmail: string, agentId: string, version: string | undefined, input: EndpointInput): Promise<void> {
+    const actor = this.person(actorEmail);
+    const agent = await this.agent(agentId);
+    this.assertManager(actor, agent, 'register its endpoint');
+    const parsed = endpointInputSchema.safeParse(input);
+    if (!parsed.success) {
+      const fields: Record<string, string> = {};
+      for (const issue of parsed.error.issues) fields[String(issue.path[0] ?? 'url')] ??= issue.message;
+      throw new InvalidInputError(Object.values(fields).join(' '), fields);
+    }
+    const e = parsed.data;
+    try {
+      this.policy.check(e.url);
+    } catch (err) {
+      const message = `${(err as Error).message}.`;
+      throw new InvalidInputError(message.charAt(0).toUpperCase() + message.slice(1), { url: message });
+    }
+    if (e.kind === 'mcp' && !e.target) throw new InvalidInputError('Name the MCP tool Roster calls.', { target: 'Name the MCP tool.' });
+    const v = version ?? agent.version;
+    await this.deps.repo.saveEndpoint({
+      agentId: agent.id,
+      version: v,
+      kind: e.kind,
+      url: e.url,
+      ...(e.target ? { target: e.target } : {}),
+      ...(e.secret ? { secret: this.deps.box.seal(e.secret, agent.id) } : {}),
+      registeredBy: actor.email,
+      registeredAt: this.clock().toISOString(),
+    });
+    await this.audited(actor.email, 'evaluation.endpoint-registered', agent.id, {
+      version: v,
+      kind: e.kind,
+      url: e.url,
+      ...(e.target ? { target: e.target } : {}),
+      secret: e.secret ? 'stored encrypted' : 'none',
+    });
+  }
+
+  /**
+   * The endpoint of a proposed version: the newest registered one (kind, tool or model, sealed
+   * secret) with its URL replaced when a new one is given.
+   */
+  async registerVersionEndpoint(actorEmail: string, agentId: string, version: string, url?: string): Promise<void> {
+    const actor = this.person(actorEmail);
+    const agent = await this.agent(agentId);
+    this.assertManager(actor, agent, 'register its endpoint');
+    const previous = await this.deps.repo.latestEndpoint(agent.id);
+    if (!previous && !url)
+      throw new InvalidInputError(`Roster doesn't know how to reach ${agent.name} yet: add endpoint=<url> to the command.`);
+    if (url) {
+      try {
+        this.policy.check(url);
+      } catch (err) {
+        throw new InvalidInputError(`The endpoint: ${(err as Error).message}.`, { url: (err as Error).message });
+      }
+    }
+    await this.deps.repo.saveEndpoint({
+      ...(previous ?? { kind: 'http' as const }),
+      agentId: agent.id,
+      version,
+      url: url ?? previous!.url,
+      registeredBy: actor.email,
+      registeredAt: this.clock().toISOString(),
+    });
+    await this.audited(actor.email, 'evaluation.endpoint-registered', agent.id, {
+      version,
+      kind: previous?.kind ?? 'http',
+      url: url ?? previous!.url,
+      secret: previous?.secret ? 'kept encrypted' : 'none',
+    });
+  }
+
+  /**
+   * Starts a suite run against an agent: `request` (its evaluation gate must be waiting),
+   * `version` (a proposed version; its endpoint, or the live one's with `url` replaced) or
+   * `rerun` (scheduled, no actor).
+   */
+  async start(
+    actorEmail: string | undefined,
+    input: { agentId: string; purpose: EvalPurpose; version?: string; changelog?: string },
+  ): Promise<EvalRunRecord> {
+    const actor = actorEmail ? this.person(actorEmail) : undefined;
+    const agent = await this.agent(input.agentId);
+    if (actor) this.assertManager(actor, agent, 'start its evaluation');
+    const suite = this.suite(agent.catalogRoleId);
+    if (!suite) throw new NotFoundError('an evaluation suite for the role', agent.catalogRoleId);
+    const version = input.version ?? agent.version;
+    let requestRunId: string | undefined;
+    if (input.purpose === 'request') {
+      const request = await this.deps.engine().get(agent.requestRunId);
+      const step = this.deps.engine().flow(request.flowId).steps[request.current];
+      if (request.status !== 'waiting' || step?.type !== 'gate' || step.gate !== 'evaluation')
+        throw new NotWaitingError(`${agent.name} isn't waiting for its evaluation (its request is ${request.status}).`);
+      requestRunId = request.id;
+    } else if (!['active', 'probation'].includes(agent.status)) {
+      throw new InvalidInputError(`${agent.name} is ${agent.status}; only a working agent is re-interviewed.`);
+    }
+    const endpoint = await this.deps.repo.endpoint(agent.id, version);
+    if (!endpoint)
+      throw new InvalidInputError(`Roster doesn't know how to reach ${agent.name} ${version} yet: register its endpoint first.`, {
+        url: 'Register the endpoint first.',
+      });
+    const now = this.clock();
+    const run: EvalRunRecord = {
+      id: `evr_${randomBytes(8).toString('hex')}`,
+      agentId: agent.id,
+      agentName: agent.name,
+      roleId: agent.catalogRoleId,
+      version,
+      purpose: input.purpose,
+      ...(requestRunId ? { requestRunId } : {}),
+      ...(actor ? { requester: actor.email } : {}),
+      ...(input.changelog ? { changelog: input.changelog } : {}),
+      suiteHash: suite.hash,
+      suiteFile: suite.file,
+      endpoint: { kind: endpoint.kind, url: endpoint.url, ...(endpoint.target ? { target: endpoint.target } : {}) },
+      status: 'running',
+      total: suite.cases.length,
+      done: 0,
+      passed: 0,
+      startedAt: now.toISOString(),
+      deadlineAt: new Date(now.getTime() + suite.budgetMs).toISOString(),
+      leaseOwner: this.instanceId,
+      leaseUntil: new Date(Date.now() + this.leaseMs()).toISOString(),
+    };
+    if (!(await this.deps.repo.insertRun(run))) {
+      const active = await this.deps.repo.activeRun(agent.id);
+      throw new DuplicateError(
+        `${agent.name} is already being evaluated${active ? ` (${active.done} of ${active.total} cases, run ${active.id})` : ''}; one suite runs against an agent at a time.`,
+      );
+    }
+    await this.audited(actor?.email, 'evaluation.started', agent.id, {
+      evalRunId: run.id,
+      purpose: run.purpose,
+      version,
+      suiteHash: suite.hash,
+      cases: run.total,
+      endpoint: run.endpoint,
+    });
+    const to = this.recipients(run, agent);
+    const ref = to[0] ? await this.deps.notifier.send(to[0], this.progressCard(run)).catch(() => undefined) : undefined;
+    if (ref) {
+      run.progressRef = ref;
+      await this.deps.repo.patchRunning(run.id, { progressRef: ref });
+    }
+    this.launch(run.id);
+    return run;
+  }
+
+  /** Cancels a running suite (its starter, the agent's sponsors or an IT admin). */
+  async cancel(actorEmail: string, runId: string): Promise<EvalRunRecord> {
+    const actor = this.person(actorEmail);
+    const run = await this.run(runId);
+    const agent = await this.agent(run.agentId);
+    if (run.requester !== actor.email) this.assertManager(actor, agent, 'cancel its evaluation');
+    const finishedAt = this.clock().toISOString();
+    if (!(await this.deps.repo.finish(run.id, { status: 'cancelled', cancelledBy: actor.email, finishedAt })))
+      throw new InvalidInputError(`That evaluation of ${run.agentName} already ended.`);
+    this.running.get(run.id)?.controller.abort(new RunStop('cancel', 'cancelled'));
+    await this.audited(actor.email, 'evaluation.cancelled', run.agentId, { evalRunId: run.id, done: run.done, total: run.total });
+    const ended = (await this.deps.repo.getRun(run.id)) ?? run;
+    await this.updateProgress(ended, true);
+    return ended;
+  }
+
+  /** A run, for the people who may see it. */
+  async visibleRun(actorEmail: string, runId: string): Promise<{ run: EvalRunRecord; cases: EvalCaseRecord[] }> {
+    const actor = this.person(actorEmail);
+    const run = await this.run(runId);
+    const agent = await this.agent(run.agentId);
+    const oversight = ['it-admin', 'security', 'compliance'].some((r) => hasRole(actor, r));
+    if (!(oversight || run.requester === actor.email || agent.sponsors.includes(actor.email) || agent.requestedBy === actor.email))
+      throw new ForbiddenError(`Only ${agent.name}'s requester, sponsors, IT admins, security and compliance see its evaluation.`);
+    return { run, cases: await this.deps.repo.cases(run.id) };
+  }
+
+  /** The newest completed run of an agent's version on a suite hash. */
+  async lastCompleted(agentId: string, version: string, suiteHash: string): Promise<EvalRunRecord | undefined> {
+    return (await this.deps.repo.runs({ agentId, status: ['completed'] })).find((r) => r.version === version && r.suiteHash === suiteHash);
+  }
+
+  /** Picks up runs whose process died or stopped (their claim expired): they continue after their last finished case. */
+  async resumeOrphans(): Promise<number> {
+    if (this.stopped) return 0;
+    const orphans = await this.deps.repo.orphans(new Date().toISOString());
+    for (const run of orphans) this.launch(run.id);
+    return orphans.length;
+  }
+
+  /** Re-interviews working agents whose last run on their role's suite is older than its cadence. */
+  async rerunSweep(now = this.clock()): Promise<number> {
+    let started = 0;
+    for (const agent of await this.deps.agents.list({ status: ['active', 'probation'] })) {
+      const suite = this.suite(agent.catalogRoleId);
+      const role = roleById(this.deps.org, agent.catalogRoleId);
+      if (!suite || !role) continue;
+      if (!(await this.deps.repo.endpoint(agent.id, agent.version))) continue;
+      const cadence = suite.rerunEveryMs ?? role.checkInCadence.ms;
+      const last = (await this.deps.repo.runs({ agentId: agent.id })).find((r) => r.version === agent.version && r.status !== 'cancelled');
+      if (last && (last.status === 'running' || now.getTime() - Date.parse(last.startedAt) < cadence)) continue;
+      try {
+        await this.start(undefined, { agentId: agent.id, purpose: 'rerun' });
+        started += 1;
+      } catch (err) {
+        this.deps.log.warn({ agentId: agent.id, code: (err as { code?: string }).code }, 'scheduled re-evaluation not started');
+      }
+    }
+    return started;
+  }
+
+  /** Stops this process's runs without ending them: another process (or this one restarted) resumes them. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const { controller } of this.running.values()) controller.abort(new RunStop('stop', 'Roster is stopping'));
+    await Promise.all([...this.running.values()].map((r) => r.done));
+  }
+
+  /** Number of runs this process is executing now. */
+  get activeCount(): number {
+    return this.running.size;
+  }
+
+  private leaseMs(): number {
+    return this.deps.leaseMs ?? 30_000;
+  }
+
+  private launch(runId: string): void {
+    if (this.stopped || this.running.has(runId)) return;
+    const controller = new AbortController();
+    const done = this.execute(runId, controller)
+      .catch((err: unknown) => this.deps.log.error({ err, evalRunId: runId }, 'an evaluation run failed unexpectedly'))
+      .finally(() => {
+        this.running.delete(runId);
+        this.lastProgress.delete(runId);
+      });
+    this.running.set(runId, { controller, done });
+  }
+
+  private async execute(runId: string, controller: AbortController): Promise<void> {
+    const { repo } = this.deps;
+    const lease = () => new Date(Date.now() + this.leaseMs()).toISOString();
+    if (!(await repo.takeLease(runId, this.instanceId, lease(), new Date().toISOString()))) return;
+    const run = await repo.getRun(runId);
+    if (!run || run.status !== 'running') return;
+    const suite = this.suite(run.roleId);
+    if (!suite || suite.hash !== run.suiteHash) {
+      return this.fail(run, 'The suite changed since this run started; start the evaluation again.');
+    }
+    const registered = await repo.endpoint(run.agentId, run.version);
+    const secret = registered?.secret ? this.deps.box.open(registered.secret, run.agentId) : undefined;
+    if (!registered || (registered.secret && secret === undefined)) {
+      return this.fail(run, 'The endpoint secret cannot be read (ROSTER_EVAL_SECRET_KEY changed?); register the endpoint again.');
+    }
+    const endpoint: EndpointConfig = {
+      kind: registered.kind,
+      url: registered.url,
+      ...(registered.target ? { target: registered.target } : {}),
+      ...(secret ? { secret } : {}),
+    };
+    const signal = controller.signal;
+    const budget = setTimeout(
+      () => controller.abort(new RunStop('budget', `the run's budget of ${seconds(suite.budgetMs)} ran out`)),
+      Math.max(0, Date.parse(run.deadlineAt) - this.clock().getTime()),
+    );
+    const renew = setInterval(
+      () => {
+        void repo.renewLease(runId, this.instanceId, lease()).then(
+          (ok) => {
+            if (!ok && !signal.aborted) controller.abort(new RunStop('cancel', 'the run ended elsewhere'));
+          },
+          () => undefined,
+        );
+      },
+      Math.max(200, this.leaseMs() / 3),
+    );
+    let caller: AgentCaller | undefined;
+    try {
+      const done = new Set((await repo.cases(runId)).map((c) => c.caseId));
+      const todo = suite.cases.map((c, index) => ({ c, index })).filter(({ c }) => !done.has(c.id));
+      let setupError: string | undefined;
+      try {
+        caller = await createCaller(endpoint, { policy: this.policy, suite, maxBytes: this.maxBytes(), signal, runId });
+      } catch (err) {
+        setupError = err instanceof EndpointError ? err.reason : 'the endpoint could not be set up';
+      }
+      const judge = suite.judgeUrl ? httpJudge(suite.judgeUrl, this.policy, suite.caseTimeoutMs, signal) : undefined;
+      let next = 0;
+      const worker = async () => {
+        while (next < todo.length && !signal.aborted) {
+          const item = todo[next++]!;
+          await this.runCase(run, suite, item.c, item.index, caller, setupError, signal, judge);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(suite.concurrency, todo.length) }, worker));
+      const stop = signal.aborted ? (signal.reason as RunStop) : undefined;
+      if (stop?.kind === 'stop') {
+        // Let whoever starts next pick it up at once.
+        await repo.renewLease(runId, this.instanceId, new Date(0).toISOString());
+        return;
+      }
+      if (stop?.kind === 'cancel') return;
+      if (stop?.kind === 'budget') {
+        const finished = new Set((await repo.cases(runId)).map((c) => c.caseId));
+        for (const { c, index } of todo) {
+          if (finished.has(c.id)) continue;
+          await repo.saveCase(this.caseRecord(run, c, index, { passed: false, refused: false, error: `not run: ${stop.reason}` }));
+        }
+      }
+      await this.complete(run, suite);
+    } finally {
+      clearTimeout(budget);
+      clearInterval(renew);
+      await caller?.close();
+    }
+  }
+
+  private async runCase(
+    run: EvalRunRecord,
+    suite: EvalSuite,
+    c: EvalCase,
+    index: number,
+    caller: AgentCaller | undefined,
+    setupError: string | undefined,
+    runSignal: AbortSignal,
+    judge: Judge | undefined,
+  ): Promise<void> {
+    const started = performance.now();
+    const signal = AbortSignal.any([runSignal, AbortSignal.timeout(suite.caseTimeoutMs)]);
+    let record: EvalCaseRecord;
+    try {
+      if (!caller) throw new EndpointError(setupError ?? 'the endpoint could not be set up');
+      const result = await caller.call(c, signal);
+      const latencyMs = Math.round(performance.now() - started);
+      const graded = await grade(suite, c, result.answer, judge);
+      const tokens = result.usage ? result.usage.inputTokens + result.usage.outputTokens : undefined;
+      const priced =
+        result.usage && suite.pricing
+          ? (result.usage.inputTokens * suite.pricing.inputPerMillionTokensUSD + result.usage.outputTokens * suite.pricing.outputPerMillionTokensUSD) / 1e6
+          : undefined;
+      const costUSD = result.costUSD ?? priced;
+      record = this.caseRecord(run, c, index, {
+        passed: graded.passed,
+        refused: result.answer.refused,
+        latencyMs,
+        ...(costUSD !== undefined ? { costUSD } : {}),
+        ...(tokens !== undefined ? { tokens } : {}),
+        ...(graded.reason ? { reason: graded.reason } : {}),
+        got: result.answer.text,
+      });
+    } catch (err) {
+      const stop = runSignal.aborted ? (runSignal.reason as RunStop) : undefined;
+      // Stopped or cancelled mid-case: not recorded, so a resume runs it again.
+      if (stop && stop.kind !== 'budget') return;
+      const latencyMs = Math.round(performance.now() - started);
+      let reason = err instanceof EndpointError ? err.reason : 'the call failed';
+      if (stop?.kind === 'budget') reason = `not finished: ${stop.reason}`;
+      else if (reason === 'timed out') reason = `timed out after ${seconds(suite.caseTimeoutMs)}`;
+      record = this.caseRecord(run, c, index, { passed: false, refused: false, latencyMs, error: reason });
+    }
+    await this.deps.repo.saveCase(record);
+    await this.maybeProgress(run.id);
+  }
+
+  private caseRecord(
+    run: EvalRunRecord,
+    c: EvalCase,
+    index: number,
+    r: Pick<EvalCaseRecord, 'passed' | 'refused'> & Partial<EvalCaseRecord>,
+  ): EvalCaseRecord {
+    return {
+      runId: run.id,
+      caseId: c.id,
+      index,
+      ...(c.segment ? { segment: c.segment } : {}),
+      mustRefuse: c.grader.type === 'refuse',
+      ...r,
+      input: clip(c.input, 500),
+      expected: clip(expectedText(c), 300),
+      got: clip(r.got ?? (r.error ? `(no answer: ${r.error})` : ''), 500),
+      at: new Date().toISOString(),
+    };
+  }
+
+  private async complete(run: EvalRunRecord, suite: EvalSuite): Promise<void> {
+    const role = roleById(this.deps.org, run.roleId);
+    if (!role) return this.fail(run, `The catalog role ${run.roleId} no longer exists.`);
+    const cases = await this.deps.repo.cases(run.id);
+    const metrics = measure(
+      cases.map((c) => ({
+        caseId: c.caseId,
+        ...(c.segment ? { segment: c.segment } : {}),
+        mustRefuse: c.mustRefuse,
+        passed: c.passed,
+        refused: c.refused,
+        ...(c.latencyMs !== undefined ? { latencyMs: c.latencyMs } : {}),
+        ...(c.costUSD !== undefined ? { costUSD: c.costUSD } : {}),
+        ...(c.error ? { error: c.error } : {}),
+      })),
+      suite.fairness,
+    );
+    const verdict = evaluateMeasured(role.evaluation, metrics, suite.hash);
+    let regressed: string[] = [];
+    let comparedWith: string | undefined;
+    if (run.purpose === 'version') {
+      const agent = await this.agent(run.agentId);
+      const liveRun = await this.lastCompleted(agent.id, agent.version, suite.hash);
+      const live = liveRun?.metrics ? measuredSubmission(liveRun.metrics, role.evaluation) : agent.baseline;
+      comparedWith = liveRun
+        ? `the live version ${agent.version} (run ${liveRun.id}, same suite)`
+        : live
+          ? `the live version ${agent.version}'s baseline (no run of it on this suite)`
+          : undefined;
+      if (live) regressed = regressions(live, measuredSubmission(metrics, role.evaluation), role.drift.accuracyDropMin);
+    }
+    const finishedAt = this.clock().toISOString();
+    const ended = await this.deps.repo.finish(run.id, {
+      status: 'completed',
+      finishedAt,
+      metrics,
+      verdict,
+      ...(regressed.length ? { regressions: regressed } : {}),
+      ...(comparedWith ? { comparedWith } : {}),
+    });
+    if (!ended) return;
+    await this.audited(undefined, 'evaluation.completed', run.agentId, {
+      evalRunId: run.id,
+      purpose: run.purpose,
+      version: run.version,
+      suiteHash: suite.hash,
+      passed: verdict.passed && regressed.length === 0,
+      accuracy: metrics.accuracy,
+      p95LatencyMs: metrics.p95LatencyMs,
+      costPerTaskUSD: metrics.costPerTaskUSD,
+      totalCostUSD: metrics.totalCostUSD,
+      cases: metrics.cases,
+      ...(regressed.length ? { regressions: regressed } : {}),
+    });
+    const final = (await this.deps.repo.getRun(run.id)) ?? run;
+    await this.updateProgress(final, true);
+    const agent = await this.deps.agents.get(run.agentId);
+    for (const person of agent ? this.recipients(final, agent) : []) {
+      await this.deps.notifier.send(person, this.verdictCard(final)).catch(() => undefined);
+    }
+    if (run.purpose === 'request') await this.deps.hooks?.gate?.(final, verdict, metrics);
+    if (run.purpose === 'version') await this.deps.hooks?.version?.(final, verdict, metrics, regressed);
+  }
+
+  private async fail(run: EvalRunRecord, failure: string): Promise<void> {
+    if (!(await this.deps.repo.finish(run.id, { status: 'failed', failure, finishedAt: this.clock().toISOString() }))) return;
+    await this.audited(undefined, 'evaluation.failed', run.agentId, { evalRunId: run.id, failure });
+    await this.updateProgress({ ...run, status: 'failed', failure }, true);
+  }
+
+  private async maybeProgress(runId: string): Promise<void> {
+    const every = this.deps.progressEveryMs ?? 2000;
+    const last = this.lastProgress.get(runId) ?? 0;
+    if (Date.now() - last < every) return;
+    this.lastProgress.set(runId, Date.now());
+    const run = await this.deps.repo.getRun(runId);
+    if (run?.status === 'running') await this.updateProgress(run, false);
+  }
+
+  private async updateProgress(run: EvalRunRecord, final: boolean): Promise<void> {
+    if (!run.progressRef) return;
+    await this.deps.notifier.update(run.progressRef, this.progressCard(run, final)).catch(() => undefined);
+  }
+
+  /** The progress message: n of m cases, elapsed, and Cancel while it runs. */
+  progressCard(run: EvalRunRecord, final = false): OutgoingCard {
+    const elapsed = (run.finishedAt ? Date.parse(run.finishedAt) : Date.now()) - Date.parse(run.startedAt);
+    const what = run.purpose === 'version' ? `${run.agentName} ${run.version}` : run.agentName;
+    const title =
+      run.status === 'running'
+        ? `Evaluating ${what}: ${run.done} of ${run.total} cases`
+        : run.status === 'completed'
+          ? `Evaluation of ${what} finished: ${run.total} cases`
+          : run.status === 'cancelled'
+            ? `Evaluation of ${what} cancelled at ${run.done} of ${run.total} cases`
+            : `Evaluation of ${what} could not finish`;
+    const text =
+      run.status === 'failed'
+        ? (run.failure ?? 'The run stopped.')
+        : `${run.done} of ${run.total} cases done, ${run.passed} passed · ${seconds(elapsed)} elapsed · suite ${run.suiteFile} (${run.suiteHash.slice(0, 12)}) against ${run.endpoint.kind} ${run.endpoint.url}`;
+    return {
+      kind: 'notice',
+      data: {
+        level: run.status === 'running' ? 'info' : run.status === 'completed' ? 'success' : 'warning',
+        title,
+        text,
+        ...(!final && run.status === 'running'
+          ? { actions: [{ action: 'eval_cancel', label: 'Cancel evaluation', style: 'danger', value: { evalRunId: run.id } }] }
+          : {}),
+      },
+    };
+  }
+
+  /** The verdict: each metric against the role's threshold, the run's cost, and the failing cases a click away. */
+  verdictCard(run: EvalRunRecord): OutgoingCard {
+    const m = run.metrics!;
+    const verdict = run.verdict!;
+    const regressed = run.regressions ?? [];
+    const elapsed = Date.parse(run.finishedAt ?? run.startedAt) - Date.parse(run.startedAt);
+    const role = roleById(this.deps.org, run.roleId);
+    return {
+      kind: 'evaluation-verdict',
+      data: {
+        runId: run.requestRunId ?? run.id,
+        agentId: run.agentId,
+        agentName: run.purpose === 'request' ? run.agentName : `${run.agentName} ${run.version}`,
+        roleTitle: role?.title ?? run.roleId,
+        passed: verdict.passed && regressed.length === 0,
+        source: 'measured',
+        submittedBy: { name: 'Roster' },
+        submittedAt: (run.finishedAt ?? run.startedAt).slice(0, 16).replace('T', ' ') + ' UTC',
+        metrics: [
+          ...verdict.results.map((r) => ({ metric: r.label, value: r.value, threshold: r.threshold, passed: r.passed, explanation: r.explanation })),
+          ...regressed.map((r) => ({ metric: 'Regression', value: 'worse', threshold: 'live version', passed: false, explanation: r })),
+        ],
+        roleFit: [],
+        measured: {
+          evalRunId: run.id,
+          cases: m.cases,
+          passedCases: m.passed,
+          failingCount: m.cases - m.passed,
+          suite: `${run.suiteFile} (${run.suiteHash.slice(0, 12)})`,
+          costLabel: `${usd(m.totalCostUSD)}${m.costReported ? '' : ' (not reported by the endpoint)'}`,
+          durationLabel: seconds(elapsed),
+          latencyLabel: `p50 ${Math.round(m.p50LatencyMs)} ms · p95 ${Math.round(m.p95LatencyMs)} ms`,
+          ...(Object.keys(m.segments).length
+            ? {
+                segmentsLabel: Object.entries(m.segments)
+                  .map(([s, v]) => `${s} ${v.accuracy.toFixed(2)} (${v.n})`)
+                  .join(' · '),
+              }
+            : {}),
+          ...(run.comparedWith ? { comparedWith: run.comparedWith } : {}),
+        },
+      },
+    };
+  }
+
+  private recipients(run: EvalRunRecord, agent: AgentRecord): string[] {
+    return run.requester ? [run.requester] : agent.sponsors;
+  }
+
+  private maxBytes(): number {
+    return this.deps.org.settings.evaluation.maxAnswerBytes;
+  }
+
+  private assertManager(actor: Person, agent: AgentRecord, what: string): void {
+    if (!(agent.requestedBy === actor.email || agent.sponsors.includes(actor.email) || hasRole(actor, 'it-admin')))
+      throw new ForbiddenError(`Only ${agent.name}'s requester, its sponsors or an IT admin can ${what}.`);
+  }
+
+  private person(email: string): Person {
+    const p = findPersonByEmail(this.deps.org, String(email));
+    if (!p) throw new UnknownPersonError(String(email));
+    return p;
+  }
+
+  private async agent(id: string): Promise<AgentRecord> {
+    const a = await this.deps.agents.get(String(id));
+    if (!a) throw new NotFoundError('the agent', String(id));
+    return a;
+  }
+
+  private async run(id: string): Promise<EvalRunRecord> {
+    const r = await this.deps.repo.getRun(String(id));
+    if (!r) throw new NotFoundError('the evaluation', String(id));
+    return r;
+  }
+
+  private async audited(actor: string | undefined, action: string, agentId: string, details: Record<string, unknown>): Promise<void> {
+    await this.deps.audit.append({
+      actor: actor ? { kind: 'person', email: actor } : { kind: 'system', name: 'evaluation' },
+      action,
+      subject: { type: 'agent', id: agentId, agentId },
+      details,
+    });
+  }
+}

@@ -1,0 +1,121 @@
+import { Schema, type Connection } from 'mongoose';
+import type { EndpointRecord, EvalCaseRecord, EvalRepository, EvalRunRecord } from '../evals/types.js';
+
+/**
+ * Suite runs, their cases and endpoints. A running run carries `activeKey` = its agent id, which
+ * is unique, so two suites never run against one agent at once (even from two processes); a
+ * finished run's key becomes `<agentId>#<runId>`. Cases are keyed `<runId>:<caseId>`, so a case
+ * finished twice (a resume racing a slow process) counts once.
+ */
+export function createEvalRepository(connection: Connection): EvalRepository & { ensureIndexes(): Promise<void> } {
+  const runSchema = new Schema(
+    { _id: String, activeKey: { type: String, unique: true }, agentId: String, status: String },
+    { collection: 'eval_runs', strict: false, minimize: false, versionKey: false },
+  );
+  runSchema.index({ agentId: 1, startedAt: -1 });
+  const Run = connection.models.EvalRun ?? connection.model('EvalRun', runSchema);
+  const caseSchema = new Schema({ _id: String, runId: String }, { collection: 'eval_cases', strict: false, versionKey: false });
+  caseSchema.index({ runId: 1, index: 1 });
+  const Case = connection.models.EvalCase ?? connection.model('EvalCase', caseSchema);
+  const endpointSchema = new Schema({ _id: String, agentId: String }, { collection: 'eval_endpoints', strict: false, versionKey: false });
+  const Endpoint = connection.models.EvalEndpoint ?? connection.model('EvalEndpoint', endpointSchema);
+
+  const fromRun = (d: Record<string, unknown>): EvalRunRecord => {
+    const { _id, activeKey: _k, ...rest } = d;
+    return { id: String(_id), ...(rest as Omit<EvalRunRecord, 'id'>) };
+  };
+  const strip = <T>(d: Record<string, unknown>): T => {
+    const { _id, ...rest } = d;
+    void _id;
+    return rest as T;
+  };
+  const duplicate = (err: unknown) => (err as { code?: number }).code === 11000;
+
+  return {
+    async ensureIndexes() {
+      await Promise.all([Run.init(), Case.init(), Endpoint.init()]);
+    },
+    async insertRun(run) {
+      const { id, ...rest } = run;
+      try {
+        await Run.collection.insertOne({ _id: id as never, activeKey: run.agentId, ...rest });
+        return true;
+      } catch (err) {
+        if (duplicate(err)) return false;
+        throw err;
+      }
+    },
+    async getRun(id) {
+      const d = await Run.collection.findOne({ _id: String(id) as never });
+      return d ? fromRun(d) : undefined;
+    },
+    async activeRun(agentId) {
+      const d = await Run.collection.findOne({ activeKey: String(agentId) });
+      return d ? fromRun(d) : undefined;
+    },
+    async runs(filter) {
+      const query: Record<string, unknown> = {};
+      if (filter.agentId) query.agentId = String(filter.agentId);
+      if (filter.status) query.status = { $in: filter.status };
+      if (filter.purpose) query.purpose = filter.purpose;
+      return (await Run.collection.find(query).sort({ startedAt: -1 }).toArray()).map(fromRun);
+    },
+    async patchRunning(id, patch) {
+      await Run.collection.updateOne({ _id: String(id) as never, status: 'running' }, { $set: patch });
+    },
+    async takeLease(id, owner, until, now) {
+      const r = await Run.collection.updateOne(
+        { _id: String(id) as never, status: 'running', $or: [{ leaseUntil: { $lt: now } }, { leaseOwner: owner }] },
+        { $set: { leaseOwner: owner, leaseUntil: until } },
+      );
+      return r.modifiedCount === 1 || r.matchedCount === 1;
+    },
+    async renewLease(id, owner, until) {
+      const r = await Run.collection.updateOne(
+        { _id: String(id) as never, status: 'running', leaseOwner: owner },
+        { $set: { leaseUntil: until } },
+      );
+      return r.matchedCount === 1;
+    },
+    async finish(id, patch) {
+      const current = await Run.collection.findOne({ _id: String(id) as never, status: 'running' });
+      if (!current) return false;
+      const r = await Run.collection.updateOne(
+        { _id: String(id) as never, status: 'running' },
+        { $set: { ...patch, activeKey: `${String(current.agentId)}#${String(id)}` }, $unset: { leaseOwner: '', leaseUntil: '' } },
+      );
+      return r.modifiedCount === 1;
+    },
+    async orphans(now) {
+      return (await Run.collection.find({ status: 'running', leaseUntil: { $lt: now } }).toArray()).map(fromRun);
+    },
+    async saveCase(c) {
+      try {
+        await Case.collection.insertOne({ _id: `${c.runId}:${c.caseId}` as never, ...c });
+      } catch (err) {
+        if (duplicate(err)) return;
+        throw err;
+      }
+      await Run.collection.updateOne({ _id: c.runId as never }, { $inc: { done: 1, passed: c.passed ? 1 : 0 } });
+    },
+    async cases(runId) {
+      return (
+        await Case.collection
+          .find({ runId: String(runId) })
+          .sort({ index: 1 })
+          .toArray()
+      ).map((d) => strip<EvalCaseRecord>(d));
+    },
+    async saveEndpoint(e) {
+      await Endpoint.collection.replaceOne({ _id: `${e.agentId}:${e.version}` as never }, e, { upsert: true });
+    },
+    async endpoint(agentId, version) {
+      const d = await Endpoint.collection.findOne({ _id: `${String(agentId)}:${String(version)}` as never });
+      return d ? strip<EndpointRecord>(d) : undefined;
+    },
+    async latestEndpoint(agentId) {
+      const [d] = await Endpoint.collection.find({ agentId: String(agentId) }).sort({ registeredAt: -1 }).limit(1).toArray();
+      return d ? strip<EndpointRecord>(d) : undefined;
+    },
+  };
+}
