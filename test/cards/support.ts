@@ -67,6 +67,7 @@ const ENUM_KEYS = new Set([
   'promptVerb',
   'name',
   'submitLabel',
+  'source',
 ]);
 /** Objects and lists whose strings are ids or enum values, never text: button payloads and button lists. */
 const ID_HOLDERS = new Set(['payload', 'agentActions']);
