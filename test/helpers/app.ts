@@ -6,6 +6,7 @@ import { testMongoUri, uniqueDbName } from './db.js';
 import { SHIPPED_CONFIG, SHIPPED_FLOWS } from './harness.js';
 import { silentLogger } from './logger.js';
 import type { Logger } from '../../src/logger.js';
+import type { EvalSuites } from '../../src/config/eval-suites.js';
 import { createTeamsChannel } from '../../src/channels/teams/index.js';
 import { FakeConnector } from './fake-connector.js';
 import { TeamsClient } from '../channels/teams/teams-client.js';
@@ -16,6 +17,9 @@ export interface TestRosterOptions {
   flowsDir?: string;
   log?: Logger;
   dbName?: string;
+  /** Evaluation suites (none by default) and evaluation timing. */
+  suites?: EvalSuites;
+  evaluation?: { leaseMs?: number; resumeEvery?: string; progressEveryMs?: number };
 }
 
 /** The whole Roster in this process on 127.0.0.1 and a free port, on its own database of the shared test server. */
@@ -31,6 +35,8 @@ export async function startTestRoster(options: TestRosterOptions = {}): Promise<
     processEvery: 100,
     lockLifetimeMs: 4000,
     host: '127.0.0.1',
+    ...(options.suites ? { suites: options.suites } : {}),
+    ...(options.evaluation ? { evaluation: options.evaluation } : {}),
   });
   return Object.assign(roster, { baseUrl: `http://127.0.0.1:${roster.port}`, env });
 }
