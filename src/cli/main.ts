@@ -9,6 +9,7 @@ import { checkRenderedCard } from '../cards/checks.js';
 import { createCardRenderer } from '../cards/render.js';
 import { CARD_KINDS, type CardModel } from '../cards/view-models.js';
 import { loadFlowDefinitions } from '../services.js';
+import { validateEvalSuites } from '../config/eval-suites.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { OrgConfig } from '../config/schemas.js';
 import type { FlowDefinition } from '../flows/schema.js';
@@ -41,10 +42,10 @@ Commands:
 The database is MONGODB_URI, or the embedded one under ROSTER_DATA_DIR (./data) when it is unset
 (stop Roster first: the embedded database file is used by one process at a time).
 Run "roster <command> --help" for a command's options.`,
-  'config check': `roster config check [--config <dir>] [--flows <dir>] [--cards <dir>]
+  'config check': `roster config check [--config <dir>] [--flows <dir>] [--cards <dir>] [--evals <dir>]
 
 Validates the organisation (default ROSTER_CONFIG_DIR or ./config), the flows (ROSTER_FLOWS_DIR or
-./flows) and every card template (rendered for Slack and Teams from cards/samples and checked against
+./flows), the evaluation suites (ROSTER_EVALS_DIR or ./evals) and every card template (rendered for Slack and Teams from cards/samples and checked against
 the platforms' limits). Prints one line per problem; exit 2 for configuration problems, 1 for cards.`,
   'audit verify': `roster audit verify
 
@@ -99,6 +100,7 @@ export async function runCli(argv: string[], io: Io = { out: (l) => console.log(
         help: { type: 'boolean', short: 'h' },
         config: { type: 'string' },
         flows: { type: 'string' },
+        evals: { type: 'string' },
         cards: { type: 'string' },
         agent: { type: 'string' },
         since: { type: 'string' },
@@ -130,6 +132,7 @@ export async function runCli(argv: string[], io: Io = { out: (l) => console.log(
         config: String(values.config ?? env.ROSTER_CONFIG_DIR),
         flows: String(values.flows ?? env.ROSTER_FLOWS_DIR),
         cards: String(values.cards ?? DEFAULT_CARDS_DIR),
+        evals: String(values.evals ?? env.ROSTER_EVALS_DIR),
       });
     case 'audit verify':
       return withDatabase(io, env, async (db) => {
@@ -217,7 +220,7 @@ export async function runCli(argv: string[], io: Io = { out: (l) => console.log(
   return EXIT.usage;
 }
 
-function configCheck(io: Io, dirs: { config: string; flows: string; cards: string }): number {
+function configCheck(io: Io, dirs: { config: string; flows: string; cards: string; evals: string }): number {
   const problems: string[] = [];
   let org;
   try {
@@ -233,6 +236,8 @@ function configCheck(io: Io, dirs: { config: string; flows: string; cards: strin
     if (!(err instanceof ConfigError)) throw err;
     problems.push(...err.problems);
   }
+  const suites = org ? validateEvalSuites(dirs.evals, org) : undefined;
+  if (suites && !suites.ok) problems.push(...suites.problems);
   if (problems.length > 0) {
     problems.forEach(io.err);
     io.err(`config check: ${problems.length} problem(s)`);
@@ -260,7 +265,7 @@ function configCheck(io: Io, dirs: { config: string; flows: string; cards: strin
     return EXIT.failed;
   }
   io.out(
-    `config check: OK — ${org!.people.length} people, ${org!.scopes.length} scopes, ${org!.catalog.length} catalog roles, ${flows!.size} flows, ${CARD_KINDS.length} card kinds × 2 platforms`,
+    `config check: OK — ${org!.people.length} people, ${org!.scopes.length} scopes, ${org!.catalog.length} catalog roles, ${flows!.size} flows, ${CARD_KINDS.length} card kinds × 2 platforms, ${suites?.ok ? suites.suites.size : 0} evaluation suites`,
   );
   return EXIT.ok;
 }
