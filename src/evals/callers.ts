@@ -1,5 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import http from 'node:http';
+import https from 'node:https';
 import { z } from 'zod';
 import type { EvalCase, EvalSuite } from '../config/eval-suites.js';
 import { readsLikeRefusal, type AgentAnswer, type Judge } from './graders.js';
@@ -91,7 +93,10 @@ const asText = (value: unknown): string => (typeof value === 'string' ? value : 
 /** Builds the caller for an endpoint; an MCP endpoint is connected (and its tool checked) here. */
 export async function createCaller(endpoint: EndpointConfig, options: CallerOptions): Promise<AgentCaller> {
   const { policy, suite, maxBytes, runId } = options;
-  policy.check(endpoint.url);
+  const url = policy.check(endpoint.url);
+  // One pool of kept-alive connections per run, at most one per concurrent case.
+  const agent = new (url.protocol === 'https:' ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: suite.concurrency });
+  const close = async () => agent.destroy();
   switch (endpoint.kind) {
     case 'http':
       return {
@@ -102,6 +107,7 @@ export async function createCaller(endpoint: EndpointConfig, options: CallerOpti
             body: JSON.stringify({ caseId: c.id, input: c.input, ...(c.context !== undefined ? { context: c.context } : {}) }),
             signal,
             maxBytes,
+            agent,
           });
           expectOk(res.status);
           const parsed = httpAnswerSchema.safeParse(parseJson(res.body));
@@ -114,7 +120,7 @@ export async function createCaller(endpoint: EndpointConfig, options: CallerOpti
             ...(a.costUSD !== undefined ? { costUSD: a.costUSD } : {}),
           };
         },
-        close: async () => undefined,
+        close,
       };
     case 'openai':
       return {
@@ -129,6 +135,7 @@ export async function createCaller(endpoint: EndpointConfig, options: CallerOpti
             body: JSON.stringify({ model: endpoint.target ?? 'default', messages }),
             signal,
             maxBytes,
+            agent,
           });
           expectOk(res.status);
           const parsed = openAiAnswerSchema.safeParse(parseJson(res.body));
@@ -141,9 +148,10 @@ export async function createCaller(endpoint: EndpointConfig, options: CallerOpti
             ...(usage ? { usage: { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens } } : {}),
           };
         },
-        close: async () => undefined,
+        close,
       };
     case 'mcp':
+      agent.destroy();
       return mcpCaller(endpoint, options);
   }
 }

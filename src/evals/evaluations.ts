@@ -27,6 +27,13 @@ class RunStop extends EndpointError {
   }
 }
 
+/** A run's counts in this process, and its case writes still in flight. */
+interface Tally {
+  done: number;
+  passed: number;
+  writes: Array<Promise<void>>;
+}
+
 /** What registering an endpoint takes, validated at the edge. */
 export const endpointInputSchema = z.object({
   kind: z.enum(ENDPOINT_KINDS, { error: 'Pick how Roster reaches the agent: http, openai or mcp.' }),
@@ -368,8 +375,10 @@ export class Evaluations {
     );
     let caller: AgentCaller | undefined;
     try {
-      const done = new Set((await repo.cases(runId)).map((c) => c.caseId));
+      const stored = await repo.cases(runId);
+      const done = new Set(stored.map((c) => c.caseId));
       const todo = suite.cases.map((c, index) => ({ c, index })).filter(({ c }) => !done.has(c.id));
+      const tally: Tally = { done: stored.length, passed: stored.filter((c) => c.passed).length, writes: [] };
       let setupError: string | undefined;
       try {
         caller = await createCaller(endpoint, { policy: this.policy, suite, maxBytes: this.maxBytes(), signal, runId });
@@ -381,10 +390,11 @@ export class Evaluations {
       const worker = async () => {
         while (next < todo.length && !signal.aborted) {
           const item = todo[next++]!;
-          await this.runCase(run, suite, item.c, item.index, caller, setupError, signal, judge);
+          await this.runCase(run, suite, item.c, item.index, caller, setupError, signal, judge, tally);
         }
       };
       await Promise.all(Array.from({ length: Math.min(suite.concurrency, todo.length) }, worker));
+      await Promise.all(tally.writes);
       const stop = signal.aborted ? (signal.reason as RunStop) : undefined;
       if (stop?.kind === 'stop') {
         // Let whoever starts next pick it up at once.
@@ -416,6 +426,7 @@ export class Evaluations {
     setupError: string | undefined,
     runSignal: AbortSignal,
     judge: Judge | undefined,
+    tally: Tally,
   ): Promise<void> {
     const started = performance.now();
     const signal = AbortSignal.any([runSignal, AbortSignal.timeout(suite.caseTimeoutMs)]);
@@ -450,8 +461,16 @@ export class Evaluations {
       else if (reason === 'timed out') reason = `timed out after ${seconds(suite.caseTimeoutMs)}`;
       record = this.caseRecord(run, c, index, { passed: false, refused: false, latencyMs, error: reason });
     }
-    await this.deps.repo.saveCase(record);
-    await this.maybeProgress(run.id);
+    tally.done += 1;
+    if (record.passed) tally.passed += 1;
+    // The worker moves on while the case is stored: a crash loses at most the writes in flight,
+    // and those cases simply run again on resume.
+    tally.writes.push(
+      this.deps.repo
+        .saveCase(record)
+        .catch((err: unknown) => this.deps.log.warn({ err, evalRunId: run.id, caseId: c.id }, 'an evaluation case could not be stored')),
+    );
+    await this.maybeProgress(run, tally);
   }
 
   private caseRecord(
@@ -509,6 +528,8 @@ export class Evaluations {
     const ended = await this.deps.repo.finish(run.id, {
       status: 'completed',
       finishedAt,
+      done: cases.length,
+      passed: metrics.passed,
       metrics,
       verdict,
       ...(regressed.length ? { regressions: regressed } : {}),
@@ -544,13 +565,13 @@ export class Evaluations {
     await this.updateProgress({ ...run, status: 'failed', failure }, true);
   }
 
-  private async maybeProgress(runId: string): Promise<void> {
+  private async maybeProgress(run: EvalRunRecord, tally: Tally): Promise<void> {
     const every = this.deps.progressEveryMs ?? 2000;
-    const last = this.lastProgress.get(runId) ?? 0;
+    const last = this.lastProgress.get(run.id) ?? 0;
     if (Date.now() - last < every) return;
-    this.lastProgress.set(runId, Date.now());
-    const run = await this.deps.repo.getRun(runId);
-    if (run?.status === 'running') await this.updateProgress(run, false);
+    this.lastProgress.set(run.id, Date.now());
+    await this.deps.repo.patchRunning(run.id, { done: tally.done, passed: tally.passed });
+    await this.updateProgress({ ...run, done: tally.done, passed: tally.passed }, false);
   }
 
   private async updateProgress(run: EvalRunRecord, final: boolean): Promise<void> {

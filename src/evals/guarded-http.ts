@@ -109,6 +109,8 @@ export interface GuardedRequest {
   body?: string;
   signal: AbortSignal;
   maxBytes: number;
+  /** A keep-alive agent of the run (connections are made through the policy's lookup either way). */
+  agent?: http.Agent;
 }
 
 export interface GuardedResponse {
@@ -130,7 +132,7 @@ export function guardedRequest(policy: HostPolicy, req: GuardedRequest): Promise
         headers: { ...(req.body !== undefined ? { 'content-length': String(Buffer.byteLength(req.body)) } : {}), ...req.headers },
         lookup: policy.lookup,
         signal: req.signal,
-        agent: false,
+        agent: req.agent ?? false,
       },
       (res) => {
         const status = res.statusCode ?? 0;

@@ -106,7 +106,7 @@ export interface EvalRepository {
   finish(id: string, patch: Partial<EvalRunRecord> & { status: Exclude<EvalRunStatus, 'running'> }): Promise<boolean>;
   /** Running runs nobody holds. */
   orphans(now: string): Promise<EvalRunRecord[]>;
-  /** Stores a case result once (a repeat is ignored) and counts it on the run. */
+  /** Stores a case result once (a repeat is ignored). */
   saveCase(c: EvalCaseRecord): Promise<void>;
   cases(runId: string): Promise<EvalCaseRecord[]>;
   saveEndpoint(e: EndpointRecord): Promise<void>;

@@ -5,7 +5,8 @@ import type { EndpointRecord, EvalCaseRecord, EvalRepository, EvalRunRecord } fr
  * Suite runs, their cases and endpoints. A running run carries `activeKey` = its agent id, which
  * is unique, so two suites never run against one agent at once (even from two processes); a
  * finished run's key becomes `<agentId>#<runId>`. Cases are keyed `<runId>:<caseId>`, so a case
- * finished twice (a resume racing a slow process) counts once.
+ * finished twice (a resume racing a slow process) counts once; the run's `done` and `passed`
+ * are refreshed with its progress and set from the cases when it ends.
  */
 export function createEvalRepository(connection: Connection): EvalRepository & { ensureIndexes(): Promise<void> } {
   const runSchema = new Schema(
@@ -93,10 +94,8 @@ export function createEvalRepository(connection: Connection): EvalRepository & {
       try {
         await Case.collection.insertOne({ _id: `${c.runId}:${c.caseId}` as never, ...c });
       } catch (err) {
-        if (duplicate(err)) return;
-        throw err;
+        if (!duplicate(err)) throw err;
       }
-      await Run.collection.updateOne({ _id: c.runId as never }, { $inc: { done: 1, passed: c.passed ? 1 : 0 } });
     },
     async cases(runId) {
       return (
