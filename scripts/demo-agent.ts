@@ -53,7 +53,9 @@ const server = http.createServer((req, res) => {
   const role = (req.url ?? '/').split('/')[1] ?? '';
   const cases = byRole.get(role);
   if (req.method !== 'POST' || !cases) {
-    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `POST /<role>, one of ${[...byRole.keys()].join(', ')}` }));
+    res
+      .writeHead(404, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ error: `POST /<role>, one of ${[...byRole.keys()].join(', ')}` }));
     return;
   }
   let body = '';

@@ -51,9 +51,24 @@ export class EvaluationChat {
           options: ENDPOINT_KINDS.map((k) => ({ value: k, label: KIND_LABELS[k] })),
           selectedId: 'http',
         },
-        { name: 'url', kind: 'text', label: 'Endpoint URL', placeholder: 'https://agents.example.com/answer', multiline: false, maxLength: 2000, optional: false },
+        {
+          name: 'url',
+          kind: 'text',
+          label: 'Endpoint URL',
+          placeholder: 'https://agents.example.com/answer',
+          multiline: false,
+          maxLength: 2000,
+          optional: false,
+        },
         { name: 'target', kind: 'text', label: 'Model (OpenAI) or tool (MCP)', multiline: false, maxLength: 200, optional: true },
-        { name: 'secret', kind: 'text', label: 'Bearer token (optional, stored encrypted)', multiline: false, maxLength: 3000, optional: true },
+        {
+          name: 'secret',
+          kind: 'text',
+          label: 'Bearer token (optional, stored encrypted)',
+          multiline: false,
+          maxLength: 3000,
+          optional: true,
+        },
       ],
     };
     return { kind: 'prompt', data };

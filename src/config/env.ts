@@ -47,7 +47,10 @@ export const envSchema = z.object({
   ROSTER_EVAL_SECRET_KEY: optionalString.pipe(
     z
       .string()
-      .refine((v) => /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32, 'expected 32 bytes as 64 hex characters or base64')
+      .refine(
+        (v) => /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32,
+        'expected 32 bytes as 64 hex characters or base64',
+      )
       .optional(),
   ),
   /** Seconds granted to in-flight work on SIGTERM before Roster exits anyway. */

@@ -55,7 +55,12 @@ const flagsSchema = z
 
 /** How an answer is graded. */
 export const graderSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('exact'), value: z.string(), caseSensitive: z.boolean().default(true), trim: z.boolean().default(true) }),
+  z.strictObject({
+    type: z.literal('exact'),
+    value: z.string(),
+    caseSensitive: z.boolean().default(true),
+    trim: z.boolean().default(true),
+  }),
   z.strictObject({ type: z.literal('contains'), value: nonEmpty, caseSensitive: z.boolean().default(false) }),
   z.strictObject({ type: z.literal('regex'), pattern: safePatternSchema, flags: flagsSchema }),
   z.strictObject({ type: z.literal('json-schema'), schema: z.record(z.string(), z.unknown()) }),
@@ -69,7 +74,12 @@ export const graderSchema = z.discriminatedUnion('type', [
   /** Role fit: an out-of-role request the agent must decline. */
   z.strictObject({ type: z.literal('refuse') }),
   /** Free-form answers scored 0..1 by the suite's judge endpoint. */
-  z.strictObject({ type: z.literal('judge'), rubric: nonEmpty.max(4000), expected: z.string().max(4000).optional(), minScore: z.number().min(0).max(1).default(0.7) }),
+  z.strictObject({
+    type: z.literal('judge'),
+    rubric: nonEmpty.max(4000),
+    expected: z.string().max(4000).optional(),
+    minScore: z.number().min(0).max(1).default(0.7),
+  }),
 ]);
 /** How an answer is graded, see {@link graderSchema}. */
 export type Grader = z.output<typeof graderSchema>;
@@ -93,9 +103,7 @@ export const evalSuiteFileSchema = z.strictObject({
   role: slugSchema.optional(),
   description: z.string().optional(),
   /** The role's price table: USD per million tokens, used when an endpoint reports tokens but no cost. */
-  pricing: z
-    .strictObject({ inputPerMillionTokensUSD: z.number().min(0), outputPerMillionTokensUSD: z.number().min(0) })
-    .optional(),
+  pricing: z.strictObject({ inputPerMillionTokensUSD: z.number().min(0), outputPerMillionTokensUSD: z.number().min(0) }).optional(),
   /** How often a working agent is re-interviewed; the role's check-in cadence when absent. */
   rerunEvery: durationSchema.optional(),
   /** Cases run at once, the time one case may take, and the whole run's budget. */
@@ -103,7 +111,9 @@ export const evalSuiteFileSchema = z.strictObject({
   caseTimeout: durationSchema.prefault('15s'),
   budget: durationSchema.prefault('10m'),
   /** Fairness across case segments (four-fifths rule); segments with fewer cases are left out. */
-  fairness: z.strictObject({ minGroupSize: z.number().int().min(1).default(5), disparateImpactMin: z.number().gt(0).max(1).default(0.8) }).prefault({}),
+  fairness: z
+    .strictObject({ minGroupSize: z.number().int().min(1).default(5), disparateImpactMin: z.number().gt(0).max(1).default(0.8) })
+    .prefault({}),
   /** Answers matching one of these (case-insensitive) count as a refusal when the endpoint does not say. */
   refusalPatterns: z.array(safePatternSchema).max(20).optional(),
   /** The judge endpoint for `judge` graders (its host must be allowed like an agent's). */

@@ -78,7 +78,6 @@ export const versionInputSchema = z.object({
 });
 export type VersionInput = z.input<typeof versionInputSchema>;
 
-
 /**
  * Development: new versions must pass the evaluation gate and not regress beyond the catalog's
  * margin against the live version, then go through `flows/retraining-promotion.yaml` (sponsor and

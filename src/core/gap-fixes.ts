@@ -97,7 +97,11 @@ export async function startGapFix(deps: GapFixDeps, actorEmail: string, agentId:
         },
       });
     }
-    return { started: true, title: `Sponsors of ${agent.name} asked for a measured evaluation`, text: 'They got a card to register its endpoint.' };
+    return {
+      started: true,
+      title: `Sponsors of ${agent.name} asked for a measured evaluation`,
+      text: 'They got a card to register its endpoint.',
+    };
   }
   throw new InvalidInputError('That gap has no fix to start.');
 }

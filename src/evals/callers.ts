@@ -52,7 +52,14 @@ export interface CallerOptions {
   runId: string;
 }
 
-const jsonValue: z.ZodType<unknown> = z.union([z.string(), z.number(), z.boolean(), z.null(), z.record(z.string(), z.unknown()), z.array(z.unknown())]);
+const jsonValue: z.ZodType<unknown> = z.union([
+  z.string(),
+  z.number(),
+  z.boolean(),
+  z.null(),
+  z.record(z.string(), z.unknown()),
+  z.array(z.unknown()),
+]);
 
 const httpAnswerSchema = z.object({
   output: jsonValue,
@@ -183,7 +190,9 @@ async function mcpCaller(endpoint: EndpointConfig, options: CallerOptions): Prom
   if (!tool) throw new EndpointError('name the MCP tool to call');
   const transport = new StreamableHTTPClientTransport(new URL(endpoint.url), {
     fetch: guardedFetch(policy, maxBytes, signal),
-    requestInit: { headers: { 'x-roster-evaluation': options.runId, ...(endpoint.secret ? { authorization: `Bearer ${endpoint.secret}` } : {}) } },
+    requestInit: {
+      headers: { 'x-roster-evaluation': options.runId, ...(endpoint.secret ? { authorization: `Bearer ${endpoint.secret}` } : {}) },
+    },
   });
   const client = new Client({ name: 'roster-evaluation', version: '1.0.0' });
   try {
@@ -192,7 +201,9 @@ async function mcpCaller(endpoint: EndpointConfig, options: CallerOptions): Prom
     if (!tools.some((t) => t.name === tool)) throw new EndpointError(`the MCP server has no tool "${tool.slice(0, 100)}"`);
   } catch (err) {
     await client.close().catch(() => undefined);
-    throw err instanceof EndpointError ? err : new EndpointError(`the MCP server could not be reached (${(err as Error).message.slice(0, 160)})`);
+    throw err instanceof EndpointError
+      ? err
+      : new EndpointError(`the MCP server could not be reached (${(err as Error).message.slice(0, 160)})`);
   }
   return {
     async call(c, caseSignal) {
@@ -205,7 +216,8 @@ async function mcpCaller(endpoint: EndpointConfig, options: CallerOptions): Prom
         );
       } catch (err) {
         if (err instanceof EndpointError) throw err;
-        if (caseSignal.aborted) throw new EndpointError((caseSignal.reason as Error | undefined)?.name === 'TimeoutError' ? 'timed out' : 'stopped');
+        if (caseSignal.aborted)
+          throw new EndpointError((caseSignal.reason as Error | undefined)?.name === 'TimeoutError' ? 'timed out' : 'stopped');
         throw new EndpointError(`the tool call failed (${(err as Error).message.slice(0, 160)})`);
       }
       const content = Array.isArray(result.content) ? (result.content as Array<{ type: string; text?: string }>) : [];
@@ -236,7 +248,14 @@ export function httpJudge(url: string, policy: HostPolicy, timeoutMs: number, ru
     const res = await guardedRequest(policy, {
       url,
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ caseId: c.id, input: c.input, ...(c.context !== undefined ? { context: c.context } : {}), answer, rubric, ...(expected ? { expected } : {}) }),
+      body: JSON.stringify({
+        caseId: c.id,
+        input: c.input,
+        ...(c.context !== undefined ? { context: c.context } : {}),
+        answer,
+        rubric,
+        ...(expected ? { expected } : {}),
+      }),
       signal: AbortSignal.any([runSignal, AbortSignal.timeout(timeoutMs)]),
       maxBytes: 65_536,
     });

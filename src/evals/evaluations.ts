@@ -7,7 +7,14 @@ import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
 import type { AgentRecord, AgentRepository } from '../core/agents.js';
 import type { AuditLog } from '../core/audit.js';
 import { DuplicateError, ForbiddenError, InvalidInputError, NotFoundError, NotWaitingError, UnknownPersonError } from '../core/errors.js';
-import { evaluateMeasured, measure, measuredSubmission, regressions, type EvaluationVerdict, type MeasuredMetrics } from '../core/evaluation.js';
+import {
+  evaluateMeasured,
+  measure,
+  measuredSubmission,
+  regressions,
+  type EvaluationVerdict,
+  type MeasuredMetrics,
+} from '../core/evaluation.js';
 import type { Notifier, OutgoingCard } from '../core/notifications.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { Logger } from '../logger.js';
@@ -439,7 +446,9 @@ export class Evaluations {
       const tokens = result.usage ? result.usage.inputTokens + result.usage.outputTokens : undefined;
       const priced =
         result.usage && suite.pricing
-          ? (result.usage.inputTokens * suite.pricing.inputPerMillionTokensUSD + result.usage.outputTokens * suite.pricing.outputPerMillionTokensUSD) / 1e6
+          ? (result.usage.inputTokens * suite.pricing.inputPerMillionTokensUSD +
+              result.usage.outputTokens * suite.pricing.outputPerMillionTokensUSD) /
+            1e6
           : undefined;
       const costUSD = result.costUSD ?? priced;
       record = this.caseRecord(run, c, index, {
@@ -627,7 +636,13 @@ export class Evaluations {
         submittedBy: { name: 'Roster' },
         submittedAt: (run.finishedAt ?? run.startedAt).slice(0, 16).replace('T', ' ') + ' UTC',
         metrics: [
-          ...verdict.results.map((r) => ({ metric: r.label, value: r.value, threshold: r.threshold, passed: r.passed, explanation: r.explanation })),
+          ...verdict.results.map((r) => ({
+            metric: r.label,
+            value: r.value,
+            threshold: r.threshold,
+            passed: r.passed,
+            explanation: r.explanation,
+          })),
           ...regressed.map((r) => ({ metric: 'Regression', value: 'worse', threshold: 'live version', passed: false, explanation: r })),
         ],
         roleFit: [],

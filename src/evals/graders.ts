@@ -19,7 +19,12 @@ export interface Grade {
 }
 
 /** Scores a free-form answer 0..1 (the suite's judge endpoint). */
-export type Judge = (input: { case: EvalCase; answer: string; rubric: string; expected?: string }) => Promise<{ score: number; reason?: string }>;
+export type Judge = (input: {
+  case: EvalCase;
+  answer: string;
+  rubric: string;
+  expected?: string;
+}) => Promise<{ score: number; reason?: string }>;
 
 const clip = (s: string, n = 80) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
@@ -56,7 +61,8 @@ export function expectedText(c: EvalCase): string {
  */
 export async function grade(suite: EvalSuite, c: EvalCase, answer: AgentAnswer, judge?: Judge): Promise<Grade> {
   const g = c.grader;
-  if (g.type === 'refuse') return answer.refused ? { passed: true } : { passed: false, reason: 'answered an out-of-role request instead of declining' };
+  if (g.type === 'refuse')
+    return answer.refused ? { passed: true } : { passed: false, reason: 'answered an out-of-role request instead of declining' };
   if (answer.refused) return { passed: false, reason: 'declined an in-role request' };
   const text = answer.text.slice(0, MAX_MATCHED_CHARS);
   switch (g.type) {
@@ -89,10 +95,16 @@ export async function grade(suite: EvalSuite, c: EvalCase, answer: AgentAnswer, 
       if (!validate) return { passed: false, reason: 'the case schema is missing' };
       if (validate(value)) return { passed: true };
       const first = validate.errors?.[0];
-      return { passed: false, reason: `JSON does not match the schema${first ? `: ${first.instancePath || '(root)'} ${first.message ?? ''}` : ''}` };
+      return {
+        passed: false,
+        reason: `JSON does not match the schema${first ? `: ${first.instancePath || '(root)'} ${first.message ?? ''}` : ''}`,
+      };
     }
     case 'numeric': {
-      const raw = typeof answer.value === 'number' ? answer.value : Number(/-?\d+(?:\.\d+)?(?:e[+-]?\d+)?/i.exec(text.replace(/,(?=\d{3}\b)/g, ''))?.[0]);
+      const raw =
+        typeof answer.value === 'number'
+          ? answer.value
+          : Number(/-?\d+(?:\.\d+)?(?:e[+-]?\d+)?/i.exec(text.replace(/,(?=\d{3}\b)/g, ''))?.[0]);
       if (!Number.isFinite(raw)) return { passed: false, reason: 'the answer holds no number' };
       const allowed = g.relative ? Math.abs(g.value) * g.tolerance : g.tolerance;
       return Math.abs(raw - g.value) <= allowed + 1e-12
@@ -104,7 +116,11 @@ export async function grade(suite: EvalSuite, c: EvalCase, answer: AgentAnswer, 
       const verdict = await judge({ case: c, answer: text, rubric: g.rubric, ...(g.expected ? { expected: g.expected } : {}) });
       return verdict.score >= g.minScore
         ? { passed: true, score: verdict.score }
-        : { passed: false, score: verdict.score, reason: `judged ${verdict.score.toFixed(2)} < ${g.minScore}${verdict.reason ? `: ${clip(verdict.reason, 200)}` : ''}` };
+        : {
+            passed: false,
+            score: verdict.score,
+            reason: `judged ${verdict.score.toFixed(2)} < ${g.minScore}${verdict.reason ? `: ${clip(verdict.reason, 200)}` : ''}`,
+          };
     }
   }
 }

@@ -93,7 +93,9 @@ export class HostPolicy {
       if (err) return callback(err, '', 0);
       const allowed = addresses.filter((a) => this.addressAllowed(a.address));
       if (allowed.length === 0) {
-        const refused = Object.assign(new Error(`${hostname} resolves to an internal address IT did not allow`), { code: 'EADDRNOTALLOWED' });
+        const refused = Object.assign(new Error(`${hostname} resolves to an internal address IT did not allow`), {
+          code: 'EADDRNOTALLOWED',
+        });
         return callback(refused, '', 0);
       }
       if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, allowed);

@@ -113,7 +113,11 @@ export function createEvalRepository(connection: Connection): EvalRepository & {
       return d ? strip<EndpointRecord>(d) : undefined;
     },
     async latestEndpoint(agentId) {
-      const [d] = await Endpoint.collection.find({ agentId: String(agentId) }).sort({ registeredAt: -1 }).limit(1).toArray();
+      const [d] = await Endpoint.collection
+        .find({ agentId: String(agentId) })
+        .sort({ registeredAt: -1 })
+        .limit(1)
+        .toArray();
       return d ? strip<EndpointRecord>(d) : undefined;
     },
   };

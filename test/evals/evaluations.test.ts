@@ -65,7 +65,11 @@ describe('Roster interviews the candidate: suite runs against an agent on loopba
 
   it('grades every case, fails each bad answer with its reason, measures the metrics and tells the gate', async () => {
     const agentId = await requested(h, 'Handbook Helper');
-    await h.services.evaluations.registerEndpoint(people.amara, agentId, undefined, { kind: 'http', url: `${base}/mixed`, secret: 'tok-123' });
+    await h.services.evaluations.registerEndpoint(people.amara, agentId, undefined, {
+      kind: 'http',
+      url: `${base}/mixed`,
+      secret: 'tok-123',
+    });
     const started = await h.services.evaluations.start(people.amara, { agentId, purpose: 'request' });
     const { run, cases } = await finished(h, started.id);
 
@@ -125,7 +129,12 @@ describe('Roster interviews the candidate: suite runs against an agent on loopba
       guardedRequest(policy, { url: `http://localhost:${port}/mixed`, body: '{}', signal: AbortSignal.timeout(5000), maxBytes: 1000 }),
     ).rejects.toThrow(/resolves to an internal address/);
     await expect(
-      guardedRequest(new HostPolicy(['127.0.0.1']), { url: `http://127.0.0.1:1/`, body: '{}', signal: AbortSignal.timeout(5000), maxBytes: 10 }),
+      guardedRequest(new HostPolicy(['127.0.0.1']), {
+        url: `http://127.0.0.1:1/`,
+        body: '{}',
+        signal: AbortSignal.timeout(5000),
+        maxBytes: 10,
+      }),
     ).rejects.toBeInstanceOf(EndpointError);
   });
 
@@ -168,12 +177,19 @@ describe('Roster interviews the candidate: suite runs against an agent on loopba
     const agentId = await requested(h, 'Restart Proof');
     await h.services.evaluations.registerEndpoint(people.amara, agentId, undefined, { kind: 'http', url: `${base}/slowish` });
     const started = await h.services.evaluations.start(people.amara, { agentId, purpose: 'request' });
-    await eventually(async () => ((await h.db.connection.collection('eval_cases').countDocuments({ runId: started.id })) >= 3 ? true : undefined));
+    await eventually(async () =>
+      (await h.db.connection.collection('eval_cases').countDocuments({ runId: started.id })) >= 3 ? true : undefined,
+    );
     const before = (await h.db.connection.collection('eval_cases').find({ runId: started.id }).toArray()).map((c) => String(c.caseId));
     h = await h.restart();
     const { run, cases } = await finished(h, started.id);
     expect(run.status).toBe('completed');
-    expect(cases.map((c) => c.caseId).sort()).toEqual(suites.get('kb-answerer')!.cases.map((c) => c.id).sort());
+    expect(cases.map((c) => c.caseId).sort()).toEqual(
+      suites
+        .get('kb-answerer')!
+        .cases.map((c) => c.id)
+        .sort(),
+    );
     const inputs = Object.fromEntries(suites.get('kb-answerer')!.cases.map((c) => [c.id, c.input]));
     for (const id of before) expect(agent.count('/slowish', inputs[id]!)).toBe(1);
     expect((run as EvalRunRecord).done).toBe(12);

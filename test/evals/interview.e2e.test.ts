@@ -72,11 +72,16 @@ describe('acceptance: the interview from a Slack request to a Teams approval, an
     const sofia = teamsUser(roster.chat.person(SOFIA)!);
     await client.install(sofia);
 
-    await requestAgentInSlack(roster.baseUrl, slack, { userId: AMARA.id, roleId: 'kb-answerer', name: 'Handbook Helper', businessUnit: 'people-ops' });
+    await requestAgentInSlack(roster.baseUrl, slack, {
+      userId: AMARA.id,
+      roleId: 'kb-answerer',
+      name: 'Handbook Helper',
+      businessUnit: 'people-ops',
+    });
     const agentId = await eventually(async () => (await roster.services.agents.findByName('people-ops', 'Handbook Helper'))?.id);
 
     // `/roster eval` opens the endpoint prompt; submitting it starts the suite.
-    let from = slack.calls.length;
+    const from = slack.calls.length;
     await postSlack(roster.baseUrl, slashCommand(AMARA.id, 'eval Handbook Helper', slack.responseUrl('eval')));
     const opened = await slack.waitFor('views.open', (a) => (a.view as { callback_id?: string }).callback_id === 'prompt_submit');
     const view = opened.args.view as Record<string, unknown>;
@@ -109,11 +114,14 @@ describe('acceptance: the interview from a Slack request to a Teams approval, an
 
     // The failing case, a click away.
     const failures = actionElements(verdict.args.blocks).find((e) => e.action_id === 'eval_failures')!;
-    await postSlack(roster.baseUrl, interaction(buttonClick(AMARA.id, 'eval_failures', String(failures.value), slack.responseUrl('failures'))));
+    await postSlack(
+      roster.baseUrl,
+      interaction(buttonClick(AMARA.id, 'eval_failures', String(failures.value), slack.responseUrl('failures'))),
+    );
     const failing = JSON.stringify((await slack.waitForResponse('failures')).body);
     expect(failing).toContain('Failing cases of Handbook Helper 1.0.0: 1 of 10');
     expect(failing).toContain('How do I add the office printer?');
-    expect(failing).toContain('Expected: contains \\\"KB-305');
+    expect(failing).toContain('Expected: contains \\"KB-305');
     expect(failing).toContain('Ask a colleague.');
 
     // The approvals carry the measured results; the IT admin approves in Slack, Sofia completes it in Teams.
@@ -123,7 +131,10 @@ describe('acceptance: the interview from a Slack request to a Teams approval, an
       return cards.length ? cards : undefined;
     });
     expect(JSON.stringify(liamCard!.args.blocks)).toContain('measured by Roster');
-    await postSlack(roster.baseUrl, interaction(buttonClick(LIAM.id, 'approval_approve', approveValueOf(liamCard!), slack.responseUrl('liam'))));
+    await postSlack(
+      roster.baseUrl,
+      interaction(buttonClick(LIAM.id, 'approval_approve', approveValueOf(liamCard!), slack.responseUrl('liam'))),
+    );
     const teamsCard = await eventually(() =>
       connector
         .posts(sofia.conversationId)

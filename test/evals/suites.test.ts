@@ -25,8 +25,12 @@ describe('evaluation suites (evals/<role>.yaml)', () => {
     const problems = (result as { problems: string[] }).problems;
     expect(problems).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^test\/fixtures\/evals\/broken\/kb-answerr\.yaml: \(root\): no catalog role "kb-answerr" \(did you mean "kb-answerer"\?\)/),
-        expect.stringMatching(/^test\/fixtures\/evals\/broken\/kb-answerer\.yaml: cases\[0\]\.grader\.pattern: this pattern may backtrack catastrophically/),
+        expect.stringMatching(
+          /^test\/fixtures\/evals\/broken\/kb-answerr\.yaml: \(root\): no catalog role "kb-answerr" \(did you mean "kb-answerer"\?\)/,
+        ),
+        expect.stringMatching(
+          /^test\/fixtures\/evals\/broken\/kb-answerer\.yaml: cases\[0\]\.grader\.pattern: this pattern may backtrack catastrophically/,
+        ),
         expect.stringMatching(/^test\/fixtures\/evals\/broken\/kb-answerer\.yaml: cases\[1\]\.grader\.value: /),
       ]),
     );

@@ -61,7 +61,8 @@ export class FakeAgent {
         setTimeout(() => {
           if (b.location) return void res.writeHead(302, { location: b.location }).end();
           if (b.raw !== undefined) return void res.writeHead(b.status ?? 200, { 'content-type': 'text/plain' }).end(b.raw);
-          if (b.bytes) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ output: 'x'.repeat(b.bytes) }));
+          if (b.bytes)
+            return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ output: 'x'.repeat(b.bytes) }));
           const { delayMs: _d, hang: _h, status, ...answer } = b;
           res.writeHead(status ?? 200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
         }, b.delayMs ?? 0);
