@@ -25,6 +25,7 @@ import { randomBytes } from 'node:crypto';
 import { createDevelopmentRepository } from './store/development-store.js';
 import { createArchiveRepository } from './store/archive-store.js';
 import { createSupervision } from './supervision.js';
+import { AgentKeys } from './core/agent-keys.js';
 import { createAgentRepository, createGrantRepository } from './store/agent-store.js';
 import { createAuditLog } from './store/audit-store.js';
 import { createRunRepository } from './store/run-store.js';
@@ -127,8 +128,9 @@ export async function createServices(settings: ServiceSettings) {
 
   // The access steps call the access commands, which need the engine the registry goes into.
   const late: { access?: AccessCommands; retirement?: Retirement; development?: Development } = {};
+  const agentKeys = new AgentKeys({ org, agents, audit, notifier, clock, log: log.child({ component: 'agent-keys' }) });
   const registry = createStepRegistry(
-    { org, agents, grants, audit, notifier, clock },
+    { org, agents, grants, audit, notifier, clock, keys: agentKeys },
     () => late.access ?? accessNotReady(),
     () => late.retirement ?? retirementNotReady(),
     () => late.development ?? developmentNotReady(),
@@ -193,6 +195,7 @@ export async function createServices(settings: ServiceSettings) {
     notifier,
     log,
     clock,
+    keys: agentKeys,
     ...(settings.platformKeyHashes ? { platformKeyHashes: settings.platformKeyHashes } : {}),
     ...(settings.alertMinuteMs ? { minuteMs: settings.alertMinuteMs } : {}),
   });
@@ -313,6 +316,8 @@ export async function createServices(settings: ServiceSettings) {
     notifier,
     audit,
     agents,
+    /** Agent keys: verify (telemetry, OAuth), rotate, re-issue, revoke. */
+    agentKeys,
     grants,
     runs,
     engine,

@@ -5,6 +5,7 @@ import type { OrgConfig } from './config/schemas.js';
 import type { Logger } from './logger.js';
 import type { AgentRepository } from './core/agents.js';
 import { AlertService, type AlertTimer } from './core/alerts.js';
+import { AgentKeys, type KeyRefusal } from './core/agent-keys.js';
 import type { AuditLog } from './core/audit.js';
 import { CheckInService } from './core/checkins.js';
 import type { Notifier } from './core/notifications.js';
@@ -35,6 +36,8 @@ export interface SupervisionSettings {
   log: Logger;
   /** SHA-256 digests of platform telemetry keys. */
   platformKeyHashes?: string[];
+  /** Agent keys (the telemetry door verifies keys through it); built from the other settings when absent. */
+  keys?: AgentKeys;
   /** Length of an escalation-policy minute in ms (tests shrink it). */
   minuteMs?: number;
   /** How often due check-ins are looked for. */
@@ -53,6 +56,7 @@ export async function createSupervision(s: SupervisionSettings) {
   const checkinRepo = createCheckInRepository(s.connection);
   await Promise.all([telemetry.ensureIndexes(), alertRepo.ensureIndexes(), checkinRepo.ensureIndexes()]);
   const cards = new SupervisionCards(s.org);
+  const keys = s.keys ?? new AgentKeys({ org: s.org, agents: s.agents, audit: s.audit, notifier: s.notifier, clock });
   const alerts = new AlertService({
     org: s.org,
     alerts: alertRepo,
@@ -76,17 +80,29 @@ export async function createSupervision(s: SupervisionSettings) {
     clock,
   });
 
-  /** A retired agent's key was used (telemetry or the token endpoint): a retired agent is still running. */
-  const reportRetiredKey = async (agentId: string): Promise<void> => {
+  /**
+   * A refused agent key was used (telemetry or the token endpoint): a retired agent is still running,
+   * or something still runs with a revoked or rotated-out key.
+   */
+  const reportRefusedKey = async (agentId: string, reason: KeyRefusal): Promise<void> => {
     const agent = await s.agents.get(agentId);
+    const name = agent?.name ?? agentId;
+    const why =
+      reason === 'agent-retired'
+        ? `is ${agent?.status ?? 'retired'} but still uses its old key: a retired agent is still running.`
+        : reason === 'revoked'
+          ? 'still uses a key that was revoked: something still runs with it (a leaked key, or a platform not yet switched over).'
+          : 'still uses a key that was rotated out after its grace period: its platform has not switched to the new key.';
     await alerts.raise({
       kind: 'retired-key',
       agentId,
       severity: 'critical',
-      summary: `${agent?.name ?? agentId} is ${agent?.status ?? 'retired'} but still uses its old key: a retired agent is still running.`,
-      details: { agentName: agent?.name ?? agentId },
+      summary: `${name} ${why}`,
+      details: { agentName: name, keyRefusal: reason },
     });
   };
+  /** A retired agent's key was used. */
+  const reportRetiredKey = (agentId: string): Promise<void> => reportRefusedKey(agentId, 'agent-retired');
 
   s.agenda.define(
     SupervisionJobs.alertTimer,
@@ -116,7 +132,14 @@ export async function createSupervision(s: SupervisionSettings) {
 
   const telemetryDeps: TelemetryRouteDeps = {
     store: telemetry,
+    verifyKey: (secret) => keys.verifyAgentKey(secret),
     platformKeyHashes: s.platformKeyHashes ?? [],
+    retentionDays: () => s.org.settings.rawEventRetentionDays,
+    limits: {
+      perKey: { requests: s.org.settings.rateLimits.telemetry.requests, perMs: s.org.settings.rateLimits.telemetry.per.ms },
+      failedAuthPerAddress: { requests: s.org.settings.rateLimits.anonymous.requests, perMs: s.org.settings.rateLimits.anonymous.per.ms },
+    },
+    clock,
     log: s.log.child({ component: 'telemetry' }),
     onIngested: async (agentIds) => {
       // An error spike: in the last hour at least 20 tasks and 30% or more of them failed.
@@ -137,18 +160,10 @@ export async function createSupervision(s: SupervisionSettings) {
         }
       }
     },
-    onUnregistered: async (agentIds) => {
-      for (const agentId of agentIds) {
-        await alerts.raise({
-          kind: 'shadow',
-          agentId,
-          severity: 'critical',
-          summary: `Telemetry arrived for ${agentId}, which is not registered in Roster: an unregistered ("shadow") agent is running.`,
-          details: { agentName: 'Unregistered agent' },
-        });
-      }
+    onUnregistered: async (platformKey, agentIds) => {
+      await alerts.raiseUnregistered(platformKey, agentIds, s.org.settings.unregisteredAgentsListed);
     },
-    onRetiredKey: (agentId) => reportRetiredKey(agentId),
+    onRefusedKey: (agentId, reason) => reportRefusedKey(agentId, reason),
   };
   const ingest = createTelemetryIngest(telemetryDeps);
   const router = createTelemetryRouter(telemetryDeps, ingest);
@@ -160,7 +175,7 @@ export async function createSupervision(s: SupervisionSettings) {
     },
     log: s.log.child({ component: 'otlp' }),
   });
-  return { telemetry, alerts, checkins, cards, router, otlpRouter, alertRepo, checkinRepo, reportRetiredKey };
+  return { telemetry, alerts, checkins, cards, router, otlpRouter, alertRepo, checkinRepo, reportRetiredKey, reportRefusedKey };
 }
 
 export type Supervision = Awaited<ReturnType<typeof createSupervision>>;

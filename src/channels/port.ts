@@ -52,9 +52,18 @@ export class RoutingNotifier implements Notifier {
     const ordered = [...this.channels].sort(
       (a, b) => Number(b.channel === person.preferredChannel) - Number(a.channel === person.preferredChannel),
     );
+    let failure: unknown;
     for (const channel of ordered) {
-      if (await channel.canReach(person)) return channel.send(person, card);
+      if (!(await channel.canReach(person))) continue;
+      try {
+        return await channel.send(person, card);
+      } catch (err) {
+        // One platform refusing (an uninstalled app, an outage) is no reason not to try the other.
+        failure = err;
+        this.log.warn({ err, recipient, kind: card.kind, channel: channel.channel }, 'a channel refused a card; trying the next one');
+      }
     }
+    if (failure !== undefined) throw failure;
     this.log.warn({ recipient, kind: card.kind }, 'no configured channel can reach this person: card not delivered');
     return undefined;
   }

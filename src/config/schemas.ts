@@ -119,6 +119,27 @@ export const evaluationSettingsSchema = z.strictObject({
 /** Evaluation settings, see {@link evaluationSettingsSchema}. */
 export type EvaluationSettings = z.output<typeof evaluationSettingsSchema>;
 
+/** One rate limit: at most `requests` per `per` for one principal (a short burst may use them at once). */
+export const rateLimitSchema = z.strictObject({
+  requests: z.number().int().positive().max(1_000_000),
+  per: durationSchema,
+});
+/** One rate limit, see {@link rateLimitSchema}. */
+export type RateLimit = z.output<typeof rateLimitSchema>;
+
+/**
+ * Per-principal rate limits of every door: a person in chat (Slack and Teams), a telemetry key,
+ * and the client address on routes without authentication (health, metrics, dashboard links,
+ * Slack and Teams deliveries before their signature is checked).
+ */
+export const rateLimitsSchema = z.strictObject({
+  chat: rateLimitSchema.prefault({ requests: 30, per: '1m' }),
+  telemetry: rateLimitSchema.prefault({ requests: 600, per: '1m' }),
+  anonymous: rateLimitSchema.prefault({ requests: 600, per: '1m' }),
+});
+/** Per-principal rate limits, see {@link rateLimitsSchema}. */
+export type RateLimits = z.output<typeof rateLimitsSchema>;
+
 /** Organisation-wide settings; everything except `alertRotation` has a default. */
 export const orgSettingsSchema = z.strictObject({
   /** Rotation paged by alerts (drift, fairness, error spikes, shadow agents, …). */
@@ -132,6 +153,12 @@ export const orgSettingsSchema = z.strictObject({
   dormantAgentDays: z.number().int().positive().default(90),
   defaultEscalation: escalationSchema.prefault({ renotifyMinutes: 15, escalateAfterMinutes: 30, maxLoops: 2 }),
   evaluation: evaluationSettingsSchema.prefault({}),
+
+  /** How long an agent's previous key keeps working after **Rotate key** (so its platform can switch over). */
+  keyRotationGrace: durationSchema.prefault('24h'),
+  /** Most unregistered agent ids one platform key's "unregistered agents" alert lists (the rest are counted). */
+  unregisteredAgentsListed: z.number().int().min(1).max(500).default(50),
+  rateLimits: rateLimitsSchema.prefault({}),
 });
 /** Organisation-wide settings, see {@link orgSettingsSchema}. */
 export type OrgSettings = z.output<typeof orgSettingsSchema>;

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { OrgConfig } from '../config/schemas.js';
 import { businessUnitById, findPersonByEmail, roleById } from '../config/directory.js';
 import type { AuditLog } from './audit.js';
-import { issueTelemetryKey, type AgentRecord, type AgentRepository, type GrantRecord, type GrantRepository } from './agents.js';
+import { AgentKeys } from './agent-keys.js';
+import { type AgentRecord, type AgentRepository, type GrantRecord, type GrantRepository } from './agents.js';
 import { InvalidInputError, RosterError } from './errors.js';
 import type { Notifier } from './notifications.js';
 import type { StepContext, StepRegistry } from '../flows/types.js';
@@ -80,6 +81,8 @@ export interface AgentRequestDeps {
   audit: AuditLog;
   notifier: Notifier;
   clock: () => Date;
+  /** The agent keys service (built from the other deps when absent). */
+  keys?: AgentKeys;
 }
 
 const ctxOf = (ctx: StepContext) => ctx.run.context as AgentRequestContext;
@@ -87,6 +90,7 @@ const ctxOf = (ctx: StepContext) => ctx.run.context as AgentRequestContext;
 /** Named checks, actions, conditions and gates that `flows/agent-request.yaml` uses. */
 export function agentRequestSteps(deps: AgentRequestDeps): StepRegistry {
   const { org, agents, grants, audit, notifier, clock } = deps;
+  const keys = deps.keys ?? new AgentKeys({ org, agents, audit, notifier, clock });
   return {
     checks: {
       'agent-request.valid': async (ctx) => {
@@ -180,8 +184,6 @@ export function agentRequestSteps(deps: AgentRequestDeps): StepRegistry {
           };
         });
         await grants.insertMany(defaults);
-        const { key, credential } = issueTelemetryKey(c.agentId, now);
-        const issued = await agents.addFirstCredential(c.agentId, credential);
         if (transitioned) {
           await audit.append({
             actor: { kind: 'system', name: 'flow-engine' },
@@ -198,22 +200,14 @@ export function agentRequestSteps(deps: AgentRequestDeps): StepRegistry {
             });
           }
         }
-        if (issued) {
-          await audit.append({
-            actor: { kind: 'system', name: 'flow-engine' },
-            action: 'credential.issued',
-            subject: { type: 'agent', id: c.agentId, agentId: c.agentId },
-            details: { credentialId: credential.id, prefix: credential.prefix },
-          });
-          await notifier.send(ctx.run.requester, {
-            kind: 'notice',
-            data: {
-              level: 'success',
-              title: `${c.agentName} is onboarded: its telemetry key`,
-              text: `Telemetry key for ${c.agentName} (${c.agentId}): ${key}\nStore it in your agent platform now: Roster keeps only its hash and will not show it again.`,
-            },
-          });
-        }
+        // The key last: a failed delivery is told to people and never fails the onboarding itself.
+        await keys.issueOnboardingKey({
+          agentId: c.agentId,
+          agentName: c.agentName,
+          requester: ctx.run.requester,
+          sponsors: c.sponsors,
+          runId: ctx.run.id,
+        });
         return { onboardedAt: now.toISOString(), defaultScopes: role.defaultScopes };
       },
       'agent.reject': async (ctx) => {

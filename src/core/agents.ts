@@ -9,6 +9,10 @@ export interface AgentCredential {
   hash: string;
   issuedAt: string;
   revokedAt?: string;
+  /** Rotated out: the key works until this time (the grace period), then is refused. */
+  expiresAt?: string;
+  /** Who asked for this key (absent for the onboarding key) and why it replaced the previous ones. */
+  issuedBy?: string;
 }
 
 export interface KnowledgeNote {
@@ -118,6 +122,13 @@ export interface AgentRepository {
   update(id: string, patch: Partial<AgentRecord>): Promise<void>;
   /** Adds a credential only when the agent has none yet (exactly once per onboarding). */
   addFirstCredential(id: string, credential: AgentCredential): Promise<boolean>;
+  /** The agent holding a credential with this SHA-256 hash (an indexed look-up), whatever its state. */
+  findByKeyHash(hash: string): Promise<AgentRecord | undefined>;
+  /**
+   * Replaces the agent's credentials only if it still holds exactly the credentials `expectedIds`
+   * and its status is one of `statuses` (atomic compare-and-set); false when either changed.
+   */
+  replaceCredentials(id: string, expectedIds: string[], statuses: AgentStatus[], next: AgentCredential[]): Promise<boolean>;
 }
 
 export interface GrantRepository {

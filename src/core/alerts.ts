@@ -152,6 +152,37 @@ export class AlertService {
     });
   }
 
+  /**
+   * Agent ids a platform key reported that the registry does not know, folded into one shadow
+   * alert per key: the first id is the alert's agent (Register and Block act on it; Block blocks
+   * every listed id), the others are listed up to `listed` and counted beyond. Fifty unknown ids
+   * page on-call once, not fifty times; a resolved alert lets the next unknown id open a new one.
+   */
+  async raiseUnregistered(platformKey: string, agentIds: string[], listed: number): Promise<AlertRecord> {
+    const open = (await this.deps.alerts.list({ kind: 'shadow', status: ['open', 'acknowledged', 'snoozed'] })).find(
+      (a) => a.details.platformKey === platformKey,
+    );
+    const before = Array.isArray(open?.details.agentIds) ? (open.details.agentIds as string[]) : open ? [open.agentId] : [];
+    const known = new Set(before);
+    const fresh = [...new Set(agentIds)].filter((id) => !known.has(id));
+    const list = [...before, ...fresh].slice(0, listed);
+    const unlisted = Number(open?.details.unlisted ?? 0) + (before.length + fresh.length - list.length);
+    const first = open?.agentId ?? list[0]!;
+    const shown = list.slice(0, 10).join(', ');
+    const more = list.length - Math.min(list.length, 10) + unlisted;
+    const summary =
+      list.length === 1 && unlisted === 0
+        ? `Telemetry arrived for ${first}, which is not registered in Roster: an unregistered ("shadow") agent is running.`
+        : `Platform key ${platformKey} sent telemetry for ${list.length + unlisted}${unlisted ? '+' : ''} agent ids not registered in Roster (unregistered "shadow" agents): ${shown}${more ? ` and ${more} more` : ''}. Register them, or Block to refuse their telemetry.`;
+    return this.raise({
+      kind: 'shadow',
+      agentId: first,
+      severity: 'critical',
+      summary,
+      details: { agentName: list.length > 1 ? 'Unregistered agents' : 'Unregistered agent', platformKey, agentIds: list, unlisted },
+    });
+  }
+
   async acknowledge(actor: string, alertId: string): Promise<AlertRecord> {
     await this.assertResponder(actor, alertId);
     const alert = await this.mutate(alertId, (a) => {
@@ -216,8 +247,16 @@ export class AlertService {
     if (!alert) throw new NotFoundError('the alert', String(alertId));
     if (alert.kind !== 'shadow')
       throw new InvalidInputError('Only an unregistered (shadow) agent can be blocked; suspend a registered one.');
-    await block(alert.agentId);
-    await this.audited(actor, 'agent.blocked', alert, { blockedAgentId: alert.agentId });
+    // A platform key's folded alert blocks every id it lists.
+    const listed = Array.isArray(alert.details.agentIds)
+      ? (alert.details.agentIds as unknown[]).filter((id) => typeof id === 'string')
+      : [];
+    const blocked = [...new Set([alert.agentId, ...(listed as string[])])];
+    for (const agentId of blocked) await block(agentId);
+    await this.audited(actor, 'agent.blocked', alert, {
+      blockedAgentId: alert.agentId,
+      ...(blocked.length > 1 ? { blockedAgentIds: blocked } : {}),
+    });
     return this.resolve(actor, alertId);
   }
 

@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'not_waiting'
   | 'separation_of_duties'
   | 'scope_forbidden'
-  | 'conflict';
+  | 'conflict'
+  | 'rate_limited';
 
 /** Base class of every error Roster expects and explains. */
 export class RosterError extends Error {
@@ -121,6 +122,19 @@ export class ScopeForbiddenError extends RosterError {
 export class ConflictError extends RosterError {
   constructor(subject: string) {
     super('conflict', 'Several people acted on this at the same moment. Please try again.', { subject });
+  }
+}
+
+/** Too many requests from one person or key: the person is asked to slow down. */
+export class RateLimitedError extends RosterError {
+  constructor(readonly retryAfterSeconds: number) {
+    super(
+      'rate_limited',
+      `You're going a bit fast. Please wait ${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'} and try again.`,
+      {
+        retryAfterSeconds,
+      },
+    );
   }
 }
 

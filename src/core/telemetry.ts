@@ -50,6 +50,31 @@ export interface IngestResult {
 /** Who is sending: one agent's key, or a platform key that names its agents in the events. */
 export type TelemetryPrincipal = { kind: 'agent'; agentId: string } | { kind: 'platform'; name: string };
 
+/** How far ahead of Roster's clock an event time may be (clock skew between hosts). */
+export const MAX_FUTURE_MS = 5 * 60_000;
+
+/** The event times Roster accepts: within the raw-event retention, and at most a few minutes ahead. */
+export interface TimeWindow {
+  notBefore: Date;
+  notAfter: Date;
+  retentionDays: number;
+  futureMs: number;
+}
+
+/**
+ * The accepted window at `now`: an event dated in 2099 would otherwise keep its agent "active"
+ * forever (no dormancy alert) and never be purged; one older than the retention would be purged
+ * at once and distort rollups already reviewed.
+ */
+export function acceptedWindow(now: Date, retentionDays: number, futureMs = MAX_FUTURE_MS): TimeWindow {
+  return {
+    notBefore: new Date(now.getTime() - retentionDays * 86_400_000),
+    notAfter: new Date(now.getTime() + futureMs),
+    retentionDays,
+    futureMs,
+  };
+}
+
 /**
  * Validates each event of a batch on its own, so one bad event never loses the others; returns
  * the valid events (with their agent resolved) and a reason for each rejected one.
@@ -57,6 +82,7 @@ export type TelemetryPrincipal = { kind: 'agent'; agentId: string } | { kind: 'p
 export function validateBatch(
   principal: TelemetryPrincipal,
   events: unknown[],
+  window?: TimeWindow,
 ): { valid: Array<{ index: number; event: TelemetryEvent }>; rejected: Rejection[] } {
   const valid: Array<{ index: number; event: TelemetryEvent }> = [];
   const rejected: Rejection[] = [];
@@ -70,6 +96,14 @@ export function validateBatch(
       return;
     }
     const event = parsed.data;
+    if (window && (event.time < window.notBefore || event.time > window.notAfter)) {
+      const reason =
+        event.time > window.notAfter
+          ? `time: ${event.time.toISOString()} is in the future; events may be at most ${Math.round(window.futureMs / 60_000)} minutes ahead of Roster's clock`
+          : `time: ${event.time.toISOString()} is older than the ${window.retentionDays}-day retention of raw events`;
+      rejected.push({ index, eventId: event.eventId, reason });
+      return;
+    }
     if (principal.kind === 'agent') {
       if (event.agentId && event.agentId !== principal.agentId) {
         rejected.push({ index, eventId: event.eventId, reason: `agentId: this key may only send events for ${principal.agentId}` });

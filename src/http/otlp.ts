@@ -6,6 +6,7 @@ import type { PriceTable } from '../config/schemas.js';
 import { otlpTraceRequestSchema, priceTask, tasksFromSpans, type OtlpTraceRequest } from '../core/otlp-genai.js';
 import type { TelemetryPrincipal } from '../core/telemetry.js';
 import type { Logger } from '../logger.js';
+import { clientAddress } from './rate-limit.js';
 import type { TelemetryIngest } from './telemetry.js';
 
 /** The opentelemetry-proto definitions Roster ships (v1.11.0, Apache-2.0, see proto/LICENSE). */
@@ -90,8 +91,12 @@ export function createOtlpRouter(deps: OtlpRouteDeps): Router {
     const encoding = encodingOf(req);
     try {
       if (!encoding) return void res.status(415).json({ code: 3, message: 'Send application/json or application/x-protobuf.' });
-      const auth = await deps.ingest.authenticate(String(req.headers.authorization ?? ''));
-      if ('status' in auth) return fail(res, encoding, auth.status, 16, auth.message);
+      const auth = await deps.ingest.authenticate(String(req.headers.authorization ?? ''), clientAddress(req));
+      if ('status' in auth) {
+        if (auth.retryAfterSeconds === undefined) return fail(res, encoding, auth.status, 16, auth.message);
+        res.set('Retry-After', String(auth.retryAfterSeconds));
+        return fail(res, encoding, 429, 8, auth.message);
+      }
       const bodyError = await new Promise<{ status?: number; type?: string } | undefined>((resolve) =>
         raw(req, res, (err?: unknown) => resolve(err as { status?: number; type?: string } | undefined)),
       );

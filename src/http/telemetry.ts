@@ -1,26 +1,48 @@
 import { timingSafeEqual } from 'node:crypto';
-import express, { type Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
+import type { KeyRefusal, KeyVerification } from '../core/agent-keys.js';
 import { sha256 } from '../core/agents.js';
-import { telemetryBatchSchema, validateBatch, type IngestResult, type Rejection, type TelemetryPrincipal } from '../core/telemetry.js';
+import { RateLimiter, type RateRule } from '../core/rate-limit.js';
+import {
+  acceptedWindow,
+  telemetryBatchSchema,
+  validateBatch,
+  type IngestResult,
+  type Rejection,
+  type TelemetryPrincipal,
+} from '../core/telemetry.js';
 import type { Logger } from '../logger.js';
 import type { TelemetryStore } from '../store/telemetry-store.js';
+import { clientAddress } from './rate-limit.js';
 
 export interface TelemetryRouteDeps {
   store: TelemetryStore;
+  /** The one check of an agent key (an indexed look-up by its hash); see AgentKeys.verifyAgentKey. */
+  verifyKey(secret: string): Promise<KeyVerification>;
   /** SHA-256 hex digests of platform keys (gateways hosting many agents). */
   platformKeyHashes: string[];
-  /** Called once per batch for agent ids the registry does not know (shadow agents). */
-  onUnregistered(agentIds: string[]): Promise<void>;
-  /** Called when a key of a retired agent is used (a retired agent that still runs). */
-  onRetiredKey(agentId: string): Promise<void>;
+  /**
+   * Called once per batch with the agent ids the registry does not know (shadow agents), and the
+   * platform key that sent them: they are folded into one alert per key.
+   */
+  onUnregistered(platformKey: string, agentIds: string[]): Promise<void>;
+  /** Called when a retired agent's key, a revoked key or a rotated-out key is used (something still runs with it). */
+  onRefusedKey(agentId: string, reason: KeyRefusal): Promise<void>;
   /** Called after new events were stored, with the agents they concern (error-spike detection). */
   onIngested?(agentIds: string[]): Promise<void>;
+  /** Raw-event retention: older event times are refused per event. */
+  retentionDays(): number;
+  /** Requests per key, and failed authentications per client address. */
+  limits: { perKey: RateRule; failedAuthPerAddress: RateRule };
+  clock?: () => Date;
   log: Logger;
   /** Largest accepted body. */
   bodyLimit?: string;
 }
 
 const LIVE = new Set(['active', 'probation', 'suspended', 'retiring', 'requested']);
+/** Refusals that mean something still runs with a key Roster took away: on-call hears of it. */
+const ALERTING: ReadonlySet<KeyRefusal> = new Set(['agent-retired', 'revoked', 'rotated-out']);
 
 function sameHash(a: string, b: string): boolean {
   const x = Buffer.from(a, 'hex');
@@ -28,34 +50,68 @@ function sameHash(a: string, b: string): boolean {
   return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
 }
 
-/** Who is sending, or the refusal to answer with. */
-export type Authentication = { principal: TelemetryPrincipal } | { status: number; error: string; message: string };
+/** Who is sending, or the refusal to answer with (429 carries the seconds to wait). */
+export type Authentication =
+  { principal: TelemetryPrincipal } | { status: number; error: string; message: string; retryAfterSeconds?: number };
 
 /**
- * The telemetry ingest path both doors share (the JSON API and OTLP traces): the key check, and
- * the per-event validation, registry checks, storage and error-spike hand-off of a batch.
+ * The telemetry ingest path both doors share (the JSON API and OTLP traces): the key check with
+ * its rate limits, and the per-event validation, registry checks, storage and error-spike hand-off
+ * of a batch.
  */
 export interface TelemetryIngest {
-  authenticate(authorization: string): Promise<Authentication>;
+  /**
+   * Checks the key before anything reads the body: one indexed look-up, then the key's rate limit.
+   * Failed attempts are limited per client `address` (429 once spent); a valid key is never held
+   * back by others' failures.
+   */
+  authenticate(authorization: string, address?: string): Promise<Authentication>;
   /** Validates and stores a batch of events in the JSON API's shape; `body` is `{ events }`. */
   ingest(principal: TelemetryPrincipal, body: unknown): Promise<{ ok: true; result: IngestResult } | { ok: false; message: string }>;
 }
 
 export function createTelemetryIngest(deps: TelemetryRouteDeps): TelemetryIngest {
-  return {
-    async authenticate(header) {
-      const key = /^Bearer\s+(\S{8,512})$/.exec(header)?.[1];
-      if (!key) return { status: 401, error: 'missing_key', message: 'Send Authorization: Bearer <agent or platform key>.' };
-      const hash = sha256(key);
-      const platform = deps.platformKeyHashes.findIndex((h) => sameHash(h, hash));
-      if (platform >= 0) return { principal: { kind: 'platform', name: `platform-${platform + 1}` } };
-      const agent = await deps.store.agentByKeyHash(hash);
-      if (agent?.status === 'retired' || agent?.status === 'rejected') {
-        await deps.onRetiredKey(agent.agentId).catch((err: unknown) => deps.log.error({ err }, 'could not raise the retired-key alert'));
+  const clock = deps.clock ?? (() => new Date());
+  const perKey = new RateLimiter(deps.limits.perKey);
+  const failures = new RateLimiter(deps.limits.failedAuthPerAddress);
+
+  async function check(header: string): Promise<{ principal: TelemetryPrincipal; bucket: string } | Authentication> {
+    const key = /^Bearer\s+(\S{8,512})$/.exec(header)?.[1];
+    if (!key) return { status: 401, error: 'missing_key', message: 'Send Authorization: Bearer <agent or platform key>.' };
+    const hash = sha256(key);
+    const platform = deps.platformKeyHashes.findIndex((h) => sameHash(h, hash));
+    if (platform >= 0) return { principal: { kind: 'platform', name: `platform-${platform + 1}` }, bucket: `platform:${platform}` };
+    const verdict = await deps.verifyKey(key);
+    if (verdict.ok && LIVE.has(verdict.agent.status)) {
+      return { principal: { kind: 'agent', agentId: verdict.agent.id }, bucket: `key:${verdict.credential.id}` };
+    }
+    if (!verdict.ok && verdict.agent && ALERTING.has(verdict.reason)) {
+      const agentId = verdict.agent.id;
+      await deps
+        .onRefusedKey(agentId, verdict.reason)
+        .catch((err: unknown) => deps.log.error({ err, agentId }, 'could not raise the retired-key alert'));
+      if (verdict.reason === 'agent-retired')
         return { status: 401, error: 'agent_retired', message: 'This agent is retired; its key no longer works.' };
+      return {
+        status: 401,
+        error: verdict.reason === 'revoked' ? 'key_revoked' : 'key_rotated_out',
+        message: verdict.reason === 'revoked' ? 'This key was revoked.' : 'This key was rotated out; use the new one.',
+      };
+    }
+    return { status: 401, error: 'invalid_key', message: 'Unknown or revoked key.' };
+  }
+
+  return {
+    async authenticate(header, address = 'unknown') {
+      const auth = await check(header);
+      if ('status' in auth) {
+        const limited = failures.take(address);
+        if (!limited.ok) return tooMany(limited.retryAfterSeconds);
+        return auth;
       }
-      if (agent && !agent.revoked && LIVE.has(agent.status)) return { principal: { kind: 'agent', agentId: agent.agentId } };
-      return { status: 401, error: 'invalid_key', message: 'Unknown or revoked key.' };
+      const allowed = perKey.take((auth as { bucket: string }).bucket);
+      if (!allowed.ok) return tooMany(allowed.retryAfterSeconds);
+      return { principal: (auth as { principal: TelemetryPrincipal }).principal };
     },
 
     async ingest(principal, body) {
@@ -64,7 +120,7 @@ export function createTelemetryIngest(deps: TelemetryRouteDeps): TelemetryIngest
         const issue = batch.error.issues[0]!;
         return { ok: false, message: `${issue.path.join('.') || 'body'}: ${issue.message}` };
       }
-      const { valid, rejected } = validateBatch(principal, batch.data.events);
+      const { valid, rejected } = validateBatch(principal, batch.data.events, acceptedWindow(clock(), deps.retentionDays()));
       let accepted = valid;
       const extra: Rejection[] = [];
       if (principal.kind === 'platform' && valid.length > 0) {
@@ -85,7 +141,9 @@ export function createTelemetryIngest(deps: TelemetryRouteDeps): TelemetryIngest
           return false;
         });
         if (unknown.size > 0)
-          await deps.onUnregistered([...unknown]).catch((err: unknown) => deps.log.error({ err }, 'could not raise shadow-agent alerts'));
+          await deps
+            .onUnregistered(principal.name, [...unknown])
+            .catch((err: unknown) => deps.log.error({ err }, 'could not raise the unregistered-agents alert'));
       }
       const stored = await deps.store.ingest(accepted.map((v) => v.event));
       if (stored.inserted > 0 && deps.onIngested) {
@@ -105,17 +163,32 @@ export function createTelemetryIngest(deps: TelemetryRouteDeps): TelemetryIngest
   };
 }
 
+function tooMany(retryAfterSeconds: number): Authentication {
+  return { status: 429, error: 'rate_limited', message: `Too many requests; retry in ${retryAfterSeconds} s.`, retryAfterSeconds };
+}
+
+/** Answers a refused authentication: its status and code, with `Retry-After` on 429. */
+export function sendRefusal(res: Response, auth: Extract<Authentication, { status: number }>): void {
+  if (auth.retryAfterSeconds !== undefined) res.set('Retry-After', String(auth.retryAfterSeconds));
+  res.status(auth.status).json({ error: auth.error, message: auth.message });
+}
+
 /**
  * `POST /api/v1/telemetry`: `Authorization: Bearer <agent or platform key>`, body
- * `{ events: [...] }` (at most 1,000). Keys are compared by their SHA-256 digest; the reply says
- * how many events were accepted and which were rejected and why.
+ * `{ events: [...] }` (at most 1,000). The key is checked before the body is read (an unknown
+ * caller costs a header and one indexed look-up, never a JSON parse); the reply says how many
+ * events were accepted and which were rejected and why.
  */
 export function createTelemetryRouter(deps: TelemetryRouteDeps, ingest = createTelemetryIngest(deps)): Router {
   const router = express.Router();
-  router.post('/', express.json({ limit: deps.bodyLimit ?? '1mb', type: () => true }), async (req, res, next) => {
+  const parseJson = express.json({ limit: deps.bodyLimit ?? '1mb', type: () => true });
+  const readBody = (req: Request, res: Response) =>
+    new Promise<void>((resolve, reject) => parseJson(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+  router.post('/', async (req, res, next) => {
     try {
-      const auth = await ingest.authenticate(String(req.headers.authorization ?? ''));
-      if ('status' in auth) return void res.status(auth.status).json({ error: auth.error, message: auth.message });
+      const auth = await ingest.authenticate(String(req.headers.authorization ?? ''), clientAddress(req));
+      if ('status' in auth) return sendRefusal(res, auth);
+      await readBody(req, res);
       const outcome = await ingest.ingest(auth.principal, req.body);
       if (!outcome.ok) return void res.status(400).json({ error: 'invalid_batch', message: outcome.message });
       res.status(200).json(outcome.result);

@@ -2,7 +2,7 @@ import { Schema, type Connection } from 'mongoose';
 import type { AgentCredential, AgentRecord, AgentRepository, GrantRecord, GrantRepository } from '../core/agents.js';
 import { nameKey } from '../core/agents.js';
 import { DuplicateError } from '../core/errors.js';
-import { isLiveStatus } from '../core/lifecycle.js';
+import { isLiveStatus, type AgentStatus } from '../core/lifecycle.js';
 
 const DUPLICATE_KEY = 11000;
 
@@ -24,6 +24,8 @@ export function createAgentRepository(connection: Connection): AgentRepository &
   );
   schema.index({ sponsors: 1 });
   schema.index({ businessUnit: 1, status: 1 });
+  // Telemetry and token requests find the agent by its key's hash: one index look-up, never a scan.
+  schema.index({ 'credentials.hash': 1 });
   const Agent = connection.models.Agent ?? connection.model('Agent', schema);
 
   const liveKey = (a: Pick<AgentRecord, 'businessUnit' | 'name' | 'status' | 'id'>) =>
@@ -91,6 +93,20 @@ export function createAgentRepository(connection: Connection): AgentRepository &
         { _id: String(id) as never, credentials: { $size: 0 } },
         { $push: { credentials: credential } as never },
       );
+      return result.modifiedCount === 1;
+    },
+    async findByKeyHash(hash: string) {
+      if (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)) return undefined;
+      const doc = await Agent.collection.findOne({ 'credentials.hash': hash });
+      return doc ? fromDoc(doc) : undefined;
+    },
+    async replaceCredentials(id: string, expectedIds: string[], statuses: AgentStatus[], next: AgentCredential[]) {
+      const filter: Record<string, unknown> = { _id: String(id), status: { $in: statuses.map(String) } };
+      filter.credentials = { $size: expectedIds.length };
+      if (expectedIds.length > 0) filter['credentials.id'] = { $all: expectedIds.map(String) };
+      const result = await Agent.collection.updateOne(filter as never, {
+        $set: { credentials: next, updatedAt: new Date().toISOString() } as never,
+      });
       return result.modifiedCount === 1;
     },
   };

@@ -186,16 +186,6 @@ export function createTelemetryStore(connection: Connection) {
       return new Map(docs.filter((d) => d.lastEventAt instanceof Date).map((d) => [String(d._id), d.lastEventAt as Date]));
     },
 
-    /** The agent whose live (unrevoked) telemetry credential has this hash, with its status. */
-    async agentByKeyHash(hash: string): Promise<{ agentId: string; status: string; revoked: boolean } | undefined> {
-      const doc = await connection
-        .collection('agents')
-        .findOne({ 'credentials.hash': String(hash) }, { projection: { status: 1, credentials: 1 } });
-      if (!doc) return undefined;
-      const credential = (doc.credentials as Array<{ hash: string; revokedAt?: string }>).find((k) => k.hash === hash);
-      return { agentId: String(doc._id), status: String(doc.status), revoked: Boolean(credential?.revokedAt) };
-    },
-
     /** Refuses an (unregistered) agent id's telemetry from now on. */
     async block(agentId: string, by: string): Promise<void> {
       await connection

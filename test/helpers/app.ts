@@ -7,6 +7,7 @@ import { SHIPPED_CONFIG, SHIPPED_FLOWS } from './harness.js';
 import { silentLogger } from './logger.js';
 import type { Logger } from '../../src/logger.js';
 import type { EvalSuites } from '../../src/config/eval-suites.js';
+import type { OrgConfig, OrgSettings } from '../../src/config/schemas.js';
 import { createTeamsChannel } from '../../src/channels/teams/index.js';
 import { FakeConnector } from './fake-connector.js';
 import { TeamsClient } from '../channels/teams/teams-client.js';
@@ -20,6 +21,13 @@ export interface TestRosterOptions {
   /** Evaluation suites (none by default) and evaluation timing. */
   suites?: EvalSuites;
   evaluation?: { leaseMs?: number; resumeEvery?: string; progressEveryMs?: number };
+  /** Overrides of `config/org.yaml` settings (e.g. small rate limits). */
+  settings?: Partial<OrgSettings>;
+}
+
+/** The shipped organisation with some settings replaced. */
+function withSettings(org: OrgConfig, settings: Partial<OrgSettings> | undefined): OrgConfig {
+  return settings ? { ...org, settings: { ...org.settings, ...settings } } : org;
 }
 
 /** The whole Roster in this process on 127.0.0.1 and a free port, on its own database of the shared test server. */
@@ -27,7 +35,7 @@ export async function startTestRoster(options: TestRosterOptions = {}): Promise<
   const env = envSchema.parse({ NODE_ENV: 'test', PORT: '0', MONGODB_URI: testMongoUri(), LOG_LEVEL: 'silent', ...options.env });
   const roster = await startRoster({
     env,
-    org: loadOrgConfig(SHIPPED_CONFIG),
+    org: withSettings(loadOrgConfig(SHIPPED_CONFIG), options.settings),
     flows: loadFlowDefinitions(options.flowsDir ?? SHIPPED_FLOWS),
     log: options.log ?? silentLogger(),
     channels: options.channels ?? [],

@@ -1,15 +1,20 @@
 import { issueTelemetryKey, newAgentId, sha256, type AgentRecord } from '../../src/core/agents.js';
+import type { IngestResult } from '../../src/core/telemetry.js';
 import { startTestRoster } from '../helpers/app.js';
 import { agentRecord } from '../helpers/harness.js';
 import { generateEvents } from '../helpers/synthetic-telemetry.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 const PLATFORM_KEY = 'platform-key-for-the-gateway-0123456789';
+/** A second gateway: unknown ids are folded into one alert per platform key, so tests that need their own alert use their own key. */
+const OTHER_PLATFORM_KEY = 'platform-key-for-another-gateway-9876543210';
 
 describe('POST /api/v1/telemetry', () => {
   let roster: Roster;
   beforeAll(async () => {
-    roster = await startTestRoster({ env: { ROSTER_TELEMETRY_PLATFORM_KEYS_SHA256: sha256(PLATFORM_KEY) } });
+    roster = await startTestRoster({
+      env: { ROSTER_TELEMETRY_PLATFORM_KEYS_SHA256: `${sha256(PLATFORM_KEY)},${sha256(OTHER_PLATFORM_KEY)}` },
+    });
   });
   afterAll(async () => {
     await roster.stop();
@@ -133,7 +138,7 @@ describe('POST /api/v1/telemetry', () => {
     const event = (eventId: string) => ({
       events: [{ eventId, agentId: shadow, time: new Date().toISOString(), taskType: 'x', outcome: 'success', latencyMs: 10, costUSD: 0 }],
     });
-    await post(PLATFORM_KEY, event('b1'));
+    await post(OTHER_PLATFORM_KEY, event('b1'));
     const [alert] = await roster.services.supervision.alertRepo.list({ agentId: shadow });
     const card = roster.services.supervision.cards.alert(alert!, 'liam.oneill@brightwater.example');
     expect(card.data).toMatchObject({ canBlock: true, canSuspend: false });
@@ -144,8 +149,122 @@ describe('POST /api/v1/telemetry', () => {
     ).rejects.toMatchObject({ code: 'forbidden' });
     const after = await chat.alertAction(roster.chat.person('liam.oneill@brightwater.example')!, 'alert_block', alert!.id);
     expect(after.data).toMatchObject({ status: 'resolved', canBlock: false });
-    const res = await post(PLATFORM_KEY, event('b2'));
+    const res = await post(OTHER_PLATFORM_KEY, event('b2'));
     expect(((await res.json()) as { rejected: Array<{ reason: string }> }).rejected[0]!.reason).toBe(`agentId: ${shadow} is blocked by IT`);
     expect(await roster.services.supervision.alertRepo.list({ agentId: shadow, status: ['open'] })).toEqual([]);
+  });
+});
+
+describe('POST /api/v1/telemetry: input that costs nothing to send costs nothing to handle', () => {
+  let roster: Roster;
+  const GATEWAY = 'platform-key-of-a-noisy-gateway-000000001';
+  beforeAll(async () => {
+    roster = await startTestRoster({
+      env: { ROSTER_TELEMETRY_PLATFORM_KEYS_SHA256: sha256(GATEWAY) },
+      settings: {
+        rateLimits: {
+          chat: { requests: 30, per: { text: '1m', ms: 60_000 } },
+          telemetry: { requests: 5, per: { text: '1h', ms: 3_600_000 } },
+          anonymous: { requests: 4, per: { text: '1h', ms: 3_600_000 } },
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await roster.stop();
+  });
+
+  const post = (key: string | undefined, body: string, headers: Record<string, string> = {}) =>
+    fetch(`${roster.baseUrl}/api/v1/telemetry`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
+      body,
+    });
+  const event = (eventId: string, agentId: string | undefined, time: Date) => ({
+    eventId,
+    ...(agentId ? { agentId } : {}),
+    time: time.toISOString(),
+    taskType: 'answer',
+    outcome: 'success',
+    latencyMs: 10,
+    costUSD: 0,
+  });
+
+  async function agentWithKey(name: string): Promise<{ agent: AgentRecord; key: string }> {
+    const id = newAgentId();
+    const { key, credential } = issueTelemetryKey(id, new Date());
+    const agent = agentRecord({ id, name, businessUnit: 'engineering', catalogRoleId: 'kb-answerer', credentials: [credential] });
+    await roster.services.agents.insert(agent);
+    return { agent, key };
+  }
+
+  it('authenticates before reading the body, and refuses event times outside [now - retention, now + 5 min] per event', async () => {
+    // A body that is not JSON with no key or a wrong key: 401 (the key is looked at first), never a 400 from parsing it.
+    expect((await post(undefined, '{"events": [')).status).toBe(401);
+    expect((await post('rst_00000000_not-a-real-key-at-all', '{"events": [')).status).toBe(401);
+
+    const { agent, key } = await agentWithKey('Clock Skewed');
+    const now = Date.now();
+    const res = await post(
+      key,
+      JSON.stringify({
+        events: [
+          event('now', undefined, new Date(now)),
+          event('2099', undefined, new Date('2099-01-01T00:00:00Z')),
+          event('in-ten-minutes', undefined, new Date(now + 10 * 60_000)),
+          event('in-two-minutes', undefined, new Date(now + 2 * 60_000)),
+          event('last-year', undefined, new Date(now - 365 * 86_400_000)),
+        ],
+      }),
+    );
+    expect(res.status).toBe(200);
+    const report = (await res.json()) as IngestResult;
+    expect(report.accepted).toBe(2);
+    expect(report.rejected).toEqual([
+      { index: 1, eventId: '2099', reason: expect.stringContaining('is in the future') },
+      { index: 2, eventId: 'in-ten-minutes', reason: expect.stringContaining('at most 5 minutes ahead') },
+      { index: 4, eventId: 'last-year', reason: expect.stringContaining('older than the 30-day retention') },
+    ]);
+    // The dormancy clock was not pushed to 2099.
+    const last = await roster.services.supervision.telemetry.lastEventAt(agent.id);
+    expect(last!.getTime()).toBeLessThan(now + 5 * 60_000);
+  });
+
+  it('fifty unknown agent ids from one platform key raise one alert and page on-call once, not fifty times', async () => {
+    const ids = Array.from({ length: 50 }, (_, i) => `agt_${(0xdead0000 + i).toString(16).padStart(16, '0')}`);
+    const first = await post(GATEWAY, JSON.stringify({ events: ids.slice(0, 30).map((id, i) => event(`u${i}`, id, new Date())) }));
+    expect(first.status).toBe(200);
+    const second = await post(GATEWAY, JSON.stringify({ events: ids.slice(30).map((id, i) => event(`v${i}`, id, new Date())) }));
+    expect(((await second.json()) as IngestResult).rejected).toHaveLength(20);
+
+    const shadows = await roster.services.supervision.alertRepo.list({ kind: 'shadow' });
+    expect(shadows).toHaveLength(1);
+    expect(shadows[0]!.details).toMatchObject({ platformKey: 'platform-1', agentIds: ids });
+    expect(shadows[0]!.summary).toContain('50 agent ids not registered in Roster');
+    const raised = (await roster.services.audit.export({})).filter((e) => e.action === 'alert.raised');
+    expect(raised).toHaveLength(1);
+  });
+
+  it('limits each key, answering 429 with Retry-After; another key is not held back; failed attempts are limited per address', async () => {
+    const a = await agentWithKey('Chatty One');
+    const b = await agentWithKey('Quiet One');
+    const body = (id: string) => JSON.stringify({ events: [event(id, undefined, new Date())] });
+    for (let i = 0; i < 5; i++) expect((await post(a.key, body(`a${i}`))).status).toBe(200);
+    const refused = await post(a.key, body('a5'));
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await refused.json()).toMatchObject({ error: 'rate_limited' });
+    expect((await post(b.key, body('b0'))).status).toBe(200);
+
+    // Wrong keys are 401 until the address has spent its four failed attempts (some went to the first test), then 429.
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await post(`rst_00000000_wrong-key-number-${i}`, body('x'))).status);
+    expect(statuses.filter((s) => s === 401).length).toBeGreaterThan(0);
+    expect(statuses.at(-1)).toBe(429);
+    expect(statuses.indexOf(429)).toBe(statuses.lastIndexOf(401) + 1);
+    const blocked = await post('rst_00000000_wrong-key-number-5', body('x'));
+    expect(blocked.status).toBe(429);
+    expect(blocked.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect((await post(b.key, body('b1'))).status).toBe(200);
   });
 });

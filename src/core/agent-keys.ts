@@ -1,0 +1,293 @@
+import type { OrgConfig, Person } from '../config/schemas.js';
+import { findPersonByEmail, hasRole } from '../config/directory.js';
+import { issueTelemetryKey, sha256, type AgentCredential, type AgentRecord, type AgentRepository } from './agents.js';
+import type { AuditLog } from './audit.js';
+import { ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, NotWaitingError, UnknownPersonError } from './errors.js';
+import type { AgentStatus } from './lifecycle.js';
+import type { Notifier, OutgoingCard } from './notifications.js';
+
+/*
+ * An agent's keys: the one-time key issued at onboarding, rotation with a grace period, a new key
+ * when the first one never arrived, revocation, and the one check every door uses to accept a key.
+ * Only hashes are stored; a key is shown once, to one person, and never logged or audited.
+ */
+
+/** Why a presented key was refused. */
+export type KeyRefusal =
+  /** Not a Roster key at all (wrong shape). */
+  | 'malformed'
+  /** No agent holds a key with this hash. */
+  | 'unknown'
+  /** Revoked (retirement, a new key issued after a failed delivery, or explicitly). */
+  | 'revoked'
+  /** Replaced by **Rotate key** and past its grace period. */
+  | 'rotated-out'
+  /** The agent is retired or was rejected: none of its keys work. */
+  | 'agent-retired';
+
+/** The answer of {@link AgentKeys.verifyAgentKey}. */
+export type KeyVerification =
+  | { ok: true; agent: AgentRecord; credential: AgentCredential }
+  | { ok: false; reason: KeyRefusal; agent?: AgentRecord; credential?: AgentCredential };
+
+/** A key just issued: the secret (show it once, to one person) and what is stored of it. */
+export interface IssuedKey {
+  agentId: string;
+  key: string;
+  credential: AgentCredential;
+  /** The keys it replaced, with the time each stops working (now for revoked ones). */
+  replaced: Array<{ credentialId: string; prefix: string; validUntil: string }>;
+}
+
+/** Statuses in which an agent's keys may be rotated or re-issued. */
+const MANAGEABLE: AgentStatus[] = ['active', 'probation', 'suspended'];
+
+/** A presented key is at most this long; anything longer is refused before hashing. */
+const MAX_KEY_LENGTH = 512;
+
+export interface AgentKeysDeps {
+  org: OrgConfig;
+  agents: AgentRepository;
+  audit: AuditLog;
+  notifier: Notifier;
+  clock: () => Date;
+  /** Where a failed key delivery is reported for IT (never with the key). */
+  log?: { warn(facts: Record<string, unknown>, message: string): void };
+}
+
+/** Who may rotate an agent's key: its sponsors and IT admins. One rule for the service and the cards. */
+export function mayRotateKey(person: Person, agent: Pick<AgentRecord, 'sponsors'>): boolean {
+  return agent.sponsors.includes(person.email) || hasRole(person, 'it-admin');
+}
+
+/** Who may get a new key after a failed delivery: the requester too, who was meant to receive the first one. */
+export function mayReissueKey(person: Person, agent: Pick<AgentRecord, 'sponsors' | 'requestedBy'>): boolean {
+  return mayRotateKey(person, agent) || agent.requestedBy === person.email;
+}
+
+const live = (k: AgentCredential, now: Date) => !k.revokedAt && !(k.expiresAt && Date.parse(k.expiresAt) <= now.getTime());
+
+/** The card that shows a key once, to the person who asked for it (or the requester at onboarding). */
+export function keyCard(agent: Pick<AgentRecord, 'id' | 'name'>, key: string, title: string, intro = ''): OutgoingCard {
+  return {
+    kind: 'notice',
+    data: {
+      level: 'success',
+      title,
+      text: `${intro ? `${intro}\n` : ''}Telemetry key for ${agent.name} (${agent.id}): ${key}\nStore it in your agent platform now: Roster keeps only its hash and will not show it again.`,
+    },
+  };
+}
+
+/**
+ * Issuing, rotating, re-issuing, revoking and verifying agent keys. Every change is a
+ * compare-and-set on the agent's credentials, so two clicks at once issue one key, and is audited
+ * with the credential's id and prefix, never the key.
+ */
+export class AgentKeys {
+  constructor(private readonly deps: AgentKeysDeps) {}
+
+  /**
+   * The one check for a presented agent key (telemetry, OAuth client secret): an indexed look-up
+   * by the key's SHA-256 hash. `ok` means the key is current and the agent is neither retired nor
+   * rejected; callers decide what the agent's status allows (e.g. no token while suspended).
+   */
+  async verifyAgentKey(secret: string): Promise<KeyVerification> {
+    if (typeof secret !== 'string' || secret.length < 8 || secret.length > MAX_KEY_LENGTH || /\s/.test(secret)) {
+      return { ok: false, reason: 'malformed' };
+    }
+    const hash = sha256(secret);
+    const agent = await this.deps.agents.findByKeyHash(hash);
+    const credential = agent?.credentials.find((k) => k.hash === hash);
+    if (!agent || !credential) return { ok: false, reason: 'unknown' };
+    if (agent.status === 'retired' || agent.status === 'rejected') return { ok: false, reason: 'agent-retired', agent, credential };
+    if (credential.revokedAt) return { ok: false, reason: 'revoked', agent, credential };
+    if (credential.expiresAt && Date.parse(credential.expiresAt) <= this.deps.clock().getTime()) {
+      return { ok: false, reason: 'rotated-out', agent, credential };
+    }
+    return { ok: true, agent, credential };
+  }
+
+  /**
+   * The onboarding key, exactly once per agent, sent to the requester. When it cannot be delivered
+   * (no channel reaches them, or the platform refused the message) the requester and the sponsors
+   * are told on whichever channel works, with **Issue a new key**; the key itself is never resent.
+   */
+  async issueOnboardingKey(input: { agentId: string; agentName: string; requester: string; sponsors: string[]; runId: string }) {
+    const now = this.deps.clock();
+    const { key, credential } = issueTelemetryKey(input.agentId, now);
+    if (!(await this.deps.agents.addFirstCredential(input.agentId, credential))) return;
+    await this.deps.audit.append({
+      actor: { kind: 'system', name: 'flow-engine' },
+      action: 'credential.issued',
+      subject: { type: 'agent', id: input.agentId, agentId: input.agentId },
+      details: { credentialId: credential.id, prefix: credential.prefix },
+    });
+    let failure: string | undefined;
+    try {
+      const ref = await this.deps.notifier.send(
+        input.requester,
+        keyCard({ id: input.agentId, name: input.agentName }, key, `${input.agentName} is onboarded: its telemetry key`),
+      );
+      if (!ref) failure = 'no chat channel reaches the requester';
+    } catch (err) {
+      failure = describeFailure(err);
+    }
+    if (failure) await this.deliveryFailed(input, credential, failure);
+  }
+
+  /**
+   * **Rotate key**: a new key for a sponsor or IT admin, shown once to them; the previous keys keep
+   * working for the organisation's `keyRotationGrace` (`graceMs` overrides it; 0 revokes them now).
+   */
+  async rotateKey(actorEmail: string, agentId: string, options: { graceMs?: number } = {}): Promise<IssuedKey> {
+    const { actor, agent } = await this.load(actorEmail, agentId);
+    if (!mayRotateKey(actor, agent)) throw new ForbiddenError(`Only ${agent.name}'s sponsors and IT admins can rotate its key.`);
+    const graceMs = Math.max(0, options.graceMs ?? this.deps.org.settings.keyRotationGrace.ms);
+    const issued = await this.replace(actor, agent, graceMs);
+    await this.deps.audit.append({
+      actor: { kind: 'person', email: actor.email },
+      action: 'credential.rotated',
+      subject: { type: 'agent', id: agent.id, agentId: agent.id },
+      details: { credentialId: issued.credential.id, prefix: issued.credential.prefix, graceMs, replaced: issued.replaced },
+    });
+    return issued;
+  }
+
+  /**
+   * **Issue a new key** after the onboarding key was not delivered: the undelivered key (and any
+   * other) is revoked at once, the new one is shown to the clicker only. `replacing` is the
+   * credential the button was offered for: once someone has replaced it, a second click issues nothing.
+   */
+  async reissueKey(actorEmail: string, agentId: string, replacing?: string): Promise<IssuedKey> {
+    const { actor, agent } = await this.load(actorEmail, agentId);
+    if (!mayReissueKey(actor, agent)) {
+      throw new ForbiddenError(`Only ${agent.name}'s requester, sponsors and IT admins can get it a new key.`);
+    }
+    if (replacing && !agent.credentials.some((k) => k.id === replacing && !k.revokedAt)) {
+      const newer = agent.credentials.filter((k) => !k.revokedAt).at(-1);
+      const by = newer?.issuedBy ? (findPersonByEmail(this.deps.org, newer.issuedBy)?.name ?? newer.issuedBy) : 'someone';
+      throw new NotWaitingError(
+        `${agent.name} already has a new key: ${by} got it${newer ? ` on ${newer.issuedAt.slice(0, 16).replace('T', ' ')} UTC` : ''}. Ask them, or use Rotate key on its profile.`,
+        { agentId: agent.id },
+      );
+    }
+    const issued = await this.replace(actor, agent, 0);
+    await this.deps.audit.append({
+      actor: { kind: 'person', email: actor.email },
+      action: 'credential.reissued',
+      subject: { type: 'agent', id: agent.id, agentId: agent.id },
+      details: {
+        credentialId: issued.credential.id,
+        prefix: issued.credential.prefix,
+        revoked: issued.replaced.map((r) => r.credentialId),
+      },
+    });
+    return issued;
+  }
+
+  /** Revokes every key of the agent now (e.g. a leaked key); audited. Returns how many were live. */
+  async revokeKeys(actorEmail: string, agentId: string, reason: string): Promise<number> {
+    const { actor, agent } = await this.load(actorEmail, agentId, false);
+    if (!mayRotateKey(actor, agent)) throw new ForbiddenError(`Only ${agent.name}'s sponsors and IT admins can revoke its keys.`);
+    const now = this.deps.clock();
+    const revoked = agent.credentials.filter((k) => !k.revokedAt);
+    const next = agent.credentials.map((k) => (k.revokedAt ? k : { ...k, revokedAt: now.toISOString() }));
+    const statuses: AgentStatus[] = [agent.status];
+    if (!(await this.deps.agents.replaceCredentials(agent.id, ids(agent), statuses, next))) throw new ConflictError(agent.id);
+    await this.deps.audit.append({
+      actor: { kind: 'person', email: actor.email },
+      action: 'credential.revoked',
+      subject: { type: 'agent', id: agent.id, agentId: agent.id },
+      details: { credentialIds: revoked.map((k) => k.id), reason: String(reason).slice(0, 500) },
+    });
+    return revoked.filter((k) => live(k, now)).length;
+  }
+
+  private async load(actorEmail: string, agentId: string, manageable = true): Promise<{ actor: Person; agent: AgentRecord }> {
+    const actor = findPersonByEmail(this.deps.org, String(actorEmail));
+    if (!actor) throw new UnknownPersonError(String(actorEmail));
+    const agent = await this.deps.agents.get(String(agentId));
+    if (!agent) throw new NotFoundError('the agent', String(agentId));
+    if (manageable && !MANAGEABLE.includes(agent.status))
+      throw new InvalidTransitionError(`${agent.name}'s key`, agent.status, 'a new key');
+    return { actor, agent };
+  }
+
+  /** Adds a new key and retires the current ones (after `graceMs`, or now), atomically against the agent read. */
+  private async replace(actor: Person, agent: AgentRecord, graceMs: number): Promise<IssuedKey> {
+    const now = this.deps.clock();
+    const { key, credential } = issueTelemetryKey(agent.id, now);
+    const until = new Date(now.getTime() + graceMs).toISOString();
+    const replaced: IssuedKey['replaced'] = [];
+    const kept = agent.credentials.map((k) => {
+      if (!live(k, now)) return k;
+      if (graceMs === 0) {
+        replaced.push({ credentialId: k.id, prefix: k.prefix, validUntil: now.toISOString() });
+        return { ...k, revokedAt: now.toISOString() };
+      }
+      // A key already rotated out keeps its earlier end: rotating twice never extends a grace period.
+      const validUntil = k.expiresAt && k.expiresAt < until ? k.expiresAt : until;
+      replaced.push({ credentialId: k.id, prefix: k.prefix, validUntil });
+      return { ...k, expiresAt: validUntil };
+    });
+    const next = [...kept, { ...credential, issuedBy: actor.email }];
+    if (!(await this.deps.agents.replaceCredentials(agent.id, ids(agent), MANAGEABLE, next))) throw new ConflictError(agent.id);
+    return { agentId: agent.id, key, credential: { ...credential, issuedBy: actor.email }, replaced };
+  }
+
+  private async deliveryFailed(
+    input: { agentId: string; agentName: string; requester: string; sponsors: string[]; runId: string },
+    credential: AgentCredential,
+    reason: string,
+  ): Promise<void> {
+    this.deps.log?.warn(
+      { agentId: input.agentId, credentialId: credential.id, recipient: input.requester, reason },
+      'the one-time telemetry key could not be delivered; the requester and sponsors were offered a new one',
+    );
+    await this.deps.audit.append({
+      actor: { kind: 'system', name: 'flow-engine' },
+      action: 'credential.delivery-failed',
+      subject: { type: 'agent', id: input.agentId, agentId: input.agentId },
+      details: { credentialId: credential.id, prefix: credential.prefix, recipient: input.requester, reason },
+    });
+    const requesterName = findPersonByEmail(this.deps.org, input.requester)?.name ?? input.requester;
+    const card: OutgoingCard = {
+      kind: 'notice',
+      data: {
+        level: 'error',
+        title: `${input.agentName}'s telemetry key was not delivered`,
+        text: `${input.agentName} (${input.agentId}) is onboarded, but its one-time telemetry key could not be delivered to ${requesterName} (${reason}). Nobody has seen it and it is in no log. Issue a new key: the undelivered one is revoked and the new one is shown once, only to whoever clicks.`,
+        actions: [
+          {
+            action: 'agent_key_reissue',
+            label: 'Issue a new key',
+            style: 'primary',
+            value: { agentId: input.agentId, credentialId: credential.id },
+          },
+        ],
+      },
+    };
+    for (const person of new Set([input.requester, ...input.sponsors])) {
+      try {
+        await this.deps.notifier.send(person, card);
+      } catch (err) {
+        this.deps.log?.warn(
+          { agentId: input.agentId, recipient: person, reason: describeFailure(err) },
+          'could not tell about an undelivered key',
+        );
+      }
+    }
+  }
+}
+
+const ids = (agent: AgentRecord) => agent.credentials.map((k) => k.id);
+
+/** A short, secret-free reason for a failed delivery (the error's own fields may carry the request). */
+function describeFailure(err: unknown): string {
+  const e = err as { status?: unknown; statusCode?: unknown; response?: { status?: unknown }; code?: unknown; name?: unknown };
+  const status = [e?.status, e?.statusCode, e?.response?.status].find((s) => typeof s === 'number');
+  if (typeof status === 'number') return `the chat platform answered ${status}`;
+  if (typeof e?.code === 'string' && /^[A-Z_]{2,40}$/.test(e.code)) return `the chat platform could not be reached (${e.code})`;
+  return 'the chat platform refused the message';
+}
