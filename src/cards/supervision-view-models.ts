@@ -131,6 +131,10 @@ export const NOTICE_ACTIONS = {
   evalFailures: 'eval_failures',
   /** Evaluation waiting: register the endpoint and run the suite, `{ agentId }` (opens a prompt). */
   evalRegister: 'eval_register',
+  /** An agent's profile: a new key for a sponsor or IT admin, the old one valid for the grace period, `{ agentId }`. */
+  keyRotate: 'agent_key_rotate',
+  /** The onboarding key was not delivered: revoke it and show a new one to the clicker, `{ agentId, credentialId }`. */
+  keyReissue: 'agent_key_reissue',
 } as const;
 export type NoticeAction = (typeof NOTICE_ACTIONS)[keyof typeof NOTICE_ACTIONS];
 

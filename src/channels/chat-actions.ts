@@ -6,6 +6,8 @@ import type { AlertRecord } from '../core/alerts.js';
 import type { AgentRecord } from '../core/agents.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, RequestClosedError } from '../core/errors.js';
 import { startGapFix } from '../core/gap-fixes.js';
+import { keyCard } from '../core/agent-keys.js';
+import { displayDate } from '../core/presenter.js';
 import { mayAddKnowledgeNote } from '../core/retirement.js';
 import type { Services } from '../services.js';
 import type { ChatService } from './chat.js';
@@ -38,6 +40,8 @@ export const AGENT_BUTTON_VERBS = [
   'eval_register',
   'eval_cancel',
   'eval_failures',
+  'agent_key_rotate',
+  'agent_key_reissue',
 ] as const;
 export type AgentButtonVerb = (typeof AGENT_BUTTON_VERBS)[number];
 
@@ -193,6 +197,34 @@ export class CardActionsChat {
       }
       case 'eval_failures':
         return { followUp: await this.chat.failingCases(person, String(ids.evalRunId ?? '')) };
+      case 'agent_key_rotate': {
+        const agent = await this.agent(ids.agentId);
+        const issued = await this.services.agentKeys.rotateKey(person.email, agent.id);
+        const until = issued.replaced.map((r) => r.validUntil).sort()[0];
+        // The key replaces the clicked card for the clicker only (an ephemeral reply in Slack, the invoke answer in Teams).
+        return {
+          card: keyCard(
+            agent,
+            issued.key,
+            `New telemetry key for ${agent.name}`,
+            until
+              ? `The previous key keeps working until ${displayDate(until)}, so its platform can switch over; after that it is refused.`
+              : `${agent.name} had no working key before this one.`,
+          ) as CardModel,
+        };
+      }
+      case 'agent_key_reissue': {
+        const agent = await this.agent(ids.agentId);
+        const issued = await this.services.agentKeys.reissueKey(person.email, agent.id, ids.credentialId);
+        return {
+          card: keyCard(
+            agent,
+            issued.key,
+            `New telemetry key for ${agent.name}`,
+            `The key that was not delivered is revoked${issued.replaced.length ? '' : ' (there was none left)'}; this one is shown only to you.`,
+          ) as CardModel,
+        };
+      }
     }
   }
 

@@ -25,6 +25,7 @@ import { parseAgentRequest, validateAgentRequest } from '../core/agent-request.j
 import type { ListScope } from '../core/commands.js';
 import type { AgentStatus } from '../core/lifecycle.js';
 import { displayDate, evaluationFormBase } from '../core/presenter.js';
+import { keysManageable, mayRotateKey } from '../core/agent-keys.js';
 import type { Logger } from '../logger.js';
 import { CardActionsChat } from './chat-actions.js';
 import { AccessChat, ACCESS_CHAT_COMMANDS, parseAccessCommand, type AccessChatCommand } from './chat-access.js';
@@ -368,6 +369,10 @@ export class ChatService {
       })),
       notes: [...a.knowledgeNotes].reverse().map((n) => ({ kind: n.kind, text: n.text })),
       createdAt: displayDate(a.createdAt),
+      actions:
+        keysManageable(a.status) && mayRotateKey(person, a)
+          ? [{ action: 'agent_key_rotate', label: 'Rotate key', value: { agentId: a.id } }]
+          : [],
     });
   }
 

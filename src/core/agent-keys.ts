@@ -42,6 +42,11 @@ export interface IssuedKey {
 /** Statuses in which an agent's keys may be rotated or re-issued. */
 const MANAGEABLE: AgentStatus[] = ['active', 'probation', 'suspended'];
 
+/** Whether an agent in this status can get a new key (not while requested, retiring, retired or rejected). */
+export function keysManageable(status: AgentStatus): boolean {
+  return MANAGEABLE.includes(status);
+}
+
 /** A presented key is at most this long; anything longer is refused before hashing. */
 const MAX_KEY_LENGTH = 512;
 
