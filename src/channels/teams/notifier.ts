@@ -62,10 +62,18 @@ export class TeamsNotifier implements ChannelNotifier {
     const activity = cardMessage(card);
     let conversationId = ref.conversationId;
     let activityId: string | undefined;
+    // The adapter's turn-error handler would swallow a refusal (403 from an uninstalled app) and
+    // the card would count as sent: the error is carried out of the turn and thrown to the caller.
+    let refused: unknown;
     if (conversationId) {
       await this.adapter.continueConversation(this.botIdentity, reference(ref, conversationId), async (context) => {
-        activityId = await sendAsNewMessage(context, activity);
+        try {
+          activityId = await sendAsNewMessage(context, activity);
+        } catch (err) {
+          refused = err;
+        }
       });
+      if (refused !== undefined) throw refused;
     } else {
       await this.adapter.createConversationAsync(
         typeof this.botIdentity === 'string' ? this.botIdentity : '',
