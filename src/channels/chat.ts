@@ -67,12 +67,17 @@ export const CHAT_COMMANDS = [
 
 const STATUS_WORDS = new Set<string>(['requested', 'active', 'probation', 'suspended', 'retiring', 'retired', 'rejected']);
 
+/** The longest command text looked at (the rest is ignored). */
+export const MAX_COMMAND_LENGTH = 500;
+
 /** Parses the words of a command; anything unrecognised becomes `unknown` (answered with help). */
 export function parseChatCommand(raw: string): ChatCommand {
+  // Cut first: on a megabyte of "<@" the mention pattern backtracks quadratically and stalls
+  // the whole process for minutes; a command is never longer than this anyway.
   const text = String(raw ?? '')
-    .replace(/<@[^>]+>/g, ' ')
-    .trim()
-    .slice(0, 500);
+    .slice(0, MAX_COMMAND_LENGTH)
+    .replace(/<@[^>]{1,100}>/g, ' ')
+    .trim();
   const [head = '', ...rest] = text.split(/\s+/).filter(Boolean);
   const word = head.toLowerCase().replace(/^\//, '');
   const arg = rest.join(' ').trim();
