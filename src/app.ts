@@ -106,6 +106,7 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
     const sched = scheduler;
     http = createHttpServer({
       log: log.child({ component: 'http' }),
+      anonymousLimit: { requests: org.settings.rateLimits.anonymous.requests, perMs: org.settings.rateLimits.anonymous.per.ms },
       readiness: {
         database: async () => ((await db.ping()) ? undefined : 'the database does not answer'),
         scheduler: async () => (sched.isRunning() ? undefined : 'the scheduler is not running'),

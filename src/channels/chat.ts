@@ -20,12 +20,13 @@ import { businessUnitById, catalogRolesFor, findPersonByEmail, hasRole, roleById
 import { cardModel, type CardModel } from '../cards/view-models.js';
 import type { Services } from '../services.js';
 import type { AgentRecord } from '../core/agents.js';
-import { ForbiddenError, InvalidInputError, isRosterError, RosterError } from '../core/errors.js';
+import { ForbiddenError, InvalidInputError, isRosterError, RateLimitedError, RosterError } from '../core/errors.js';
 import { parseAgentRequest, validateAgentRequest } from '../core/agent-request.js';
 import type { ListScope } from '../core/commands.js';
 import type { AgentStatus } from '../core/lifecycle.js';
 import { displayDate, evaluationFormBase } from '../core/presenter.js';
 import { keysManageable, mayRotateKey } from '../core/agent-keys.js';
+import { RateLimiter } from '../core/rate-limit.js';
 import type { Logger } from '../logger.js';
 import { CardActionsChat } from './chat-actions.js';
 import { AccessChat, ACCESS_CHAT_COMMANDS, parseAccessCommand, type AccessChatCommand } from './chat-access.js';
@@ -164,6 +165,9 @@ export class ChatService {
   /** The agent buttons of alerts, check-ins and notices, and their prompts. */
   readonly actions: CardActionsChat;
 
+  /** Clicks, commands and form submits per person (Slack and Teams), from `settings.rateLimits.chat`. */
+  private readonly limiter: RateLimiter;
+
   constructor(
     private readonly org: OrgConfig,
     private readonly services: Services,
@@ -172,6 +176,20 @@ export class ChatService {
     this.access = new AccessChat(org, services);
     this.evaluation = new EvaluationChat(org, services);
     this.actions = new CardActionsChat(org, services, this);
+    const { requests, per } = org.settings.rateLimits.chat;
+    this.limiter = new RateLimiter({ requests, perMs: per.ms });
+  }
+
+  /**
+   * Spends one interaction of a chat user (`slack:<id>`, `teams:<id>`): undefined when allowed,
+   * else the friendly "slow down" card to answer with instead of acting.
+   */
+  slowDown(principal: string): CardModel | undefined {
+    const decision = this.limiter.take(principal);
+    if (decision.ok) return undefined;
+    this.log.info({ principal, retryAfterSeconds: decision.retryAfterSeconds }, 'chat rate limit reached');
+    const err = new RateLimitedError(decision.retryAfterSeconds);
+    return this.notice('warning', titleFor(err), err.userMessage);
   }
 
   person(email: string): Person | undefined {
@@ -664,6 +682,7 @@ function titleFor(err: RosterError): string {
     invalid_input: 'Please check your input',
     unknown_person: "I don't know you yet",
     conflict: 'Please try again',
+    rate_limited: 'Slow down a little',
     duplicate: 'Already exists',
     scope_forbidden: 'That access is not allowed',
     invalid_transition: 'Not possible right now',

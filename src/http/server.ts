@@ -3,9 +3,14 @@ import type { AddressInfo } from 'node:net';
 import express, { type Express, type Router } from 'express';
 import type { Logger } from '../logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import type { RateRule } from '../core/rate-limit.js';
+import { clientAddress, rateLimit } from './rate-limit.js';
 
 /** The largest request body any route accepts (telemetry batches, Slack and Teams deliveries). */
 const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Requests per client address on unauthenticated routes when the organisation sets none. */
+const DEFAULT_ANONYMOUS_LIMIT: RateRule = { requests: 600, perMs: 60_000 };
 
 /** A readiness probe: resolves to undefined when fine, or to the reason it is not. */
 export type ReadinessCheck = () => Promise<string | undefined>;
@@ -15,6 +20,8 @@ export interface HttpServerSettings {
   readiness: Record<string, ReadinessCheck>;
   /** Routers mounted at their paths (Slack, Teams, telemetry, dashboard), added by their owners. */
   mounts?: Array<{ path: string; router: Router | express.RequestHandler }>;
+  /** Requests per client address on routes without authentication (readiness, metrics, dashboard links). */
+  anonymousLimit?: RateRule;
 }
 
 export interface HttpServer {
@@ -41,9 +48,13 @@ export function createHttpServer(settings: HttpServerSettings): HttpServer {
     else next();
   });
 
+  // Liveness is cheaper than any limit and probes must never be refused; it stays unlimited.
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+
+  const perAddress = rateLimit({ rule: settings.anonymousLimit ?? DEFAULT_ANONYMOUS_LIMIT, principal: clientAddress });
+  app.use(['/readyz', '/metrics', '/dashboard'], perAddress);
 
   app.get('/readyz', async (_req, res) => {
     const problems: Record<string, string> = {};

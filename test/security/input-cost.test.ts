@@ -1,4 +1,8 @@
 import { performance } from 'node:perf_hooks';
+import { createSlackChannel } from '../../src/channels/slack/index.js';
+import { createTeamsChannel } from '../../src/channels/teams/index.js';
+import { FakeSlack } from '../helpers/fake-slack.js';
+import { postSlack, slashCommand } from '../helpers/slack-requests.js';
 import { startTeamsTestRoster, type TeamsTestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { people } from '../helpers/harness.js';
@@ -55,4 +59,72 @@ describe('a megabyte of "<@" in a Teams message', () => {
     expect(Math.max(...latencies)).toBeLessThan(100);
     expect(handledMs).toBeLessThan(2_000);
   }, 60_000);
+});
+
+describe('per-principal rate limits at every door', () => {
+  const PRIYA = 'U04E6T1V5GA'; // Slack
+  const AISHA = 'U04L2V8F5HY'; // Slack
+  let slack: FakeSlack;
+  let t: TeamsTestRoster;
+  beforeAll(async () => {
+    slack = new FakeSlack();
+    await slack.start();
+    t = await startTeamsTestRoster({
+      env: slack.rosterEnv(),
+      channels: [createSlackChannel, createTeamsChannel],
+      settings: {
+        rateLimits: {
+          chat: { requests: 3, per: { text: '1h', ms: 3_600_000 } },
+          telemetry: { requests: 600, per: { text: '1m', ms: 60_000 } },
+          anonymous: { requests: 3, per: { text: '1h', ms: 3_600_000 } },
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await slack?.stop();
+  });
+
+  it('Slack: a fourth command within the window gets a friendly "slow down", and nothing else happens; others are served', async () => {
+    for (let i = 0; i < 3; i++) {
+      await postSlack(t.roster.baseUrl, slashCommand(PRIYA, 'help', slack.responseUrl(`ok-${i}`)));
+      expect(JSON.stringify((await slack.waitForResponse(`ok-${i}`)).body)).not.toContain('Slow down');
+    }
+    const limited = await postSlack(t.roster.baseUrl, slashCommand(PRIYA, 'list mine', slack.responseUrl('limited')));
+    expect(limited.status).toBe(200);
+    const answer = await slack.waitForResponse('limited');
+    expect(answer.body.response_type).toBe('ephemeral');
+    expect(String(answer.body.text)).toContain('Slow down a little');
+    expect(JSON.stringify(answer.body.blocks)).toMatch(/wait \d+ seconds? and try again/);
+    await postSlack(t.roster.baseUrl, slashCommand(AISHA, 'help', slack.responseUrl('other')));
+    expect(JSON.stringify((await slack.waitForResponse('other')).body)).not.toContain('Slow down');
+  });
+
+  it('Teams: a fourth message or click within the window gets the "slow down" card instead of an answer', async () => {
+    const tom = teamsUser(t.roster.chat.person(people.tom)!);
+    expect((await t.client.install(tom)).status).toBe(200);
+    t.connector.reset();
+    for (let i = 0; i < 3; i++) expect((await t.client.message(tom, 'help')).status).toBe(200);
+    expect(t.connector.posts(tom.conversationId).map((c) => cardText(FakeConnector.card(c)))).not.toContainEqual(
+      expect.stringContaining('Slow down'),
+    );
+    await t.client.message(tom, 'catalog');
+    expect(cardText(FakeConnector.card(t.connector.posts(tom.conversationId).at(-1)))).toContain('Slow down a little');
+    const click = await t.client.execute(tom, 'catalog_request', { roleId: 'support-assistant' });
+    expect(click.status).toBe(200);
+    expect(cardText(click.card)).toContain('Slow down a little');
+  });
+
+  it('HTTP without authentication: 429 with Retry-After per client address; /healthz is never refused', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await fetch(`${t.roster.baseUrl}/metrics`)).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const refused = await fetch(`${t.roster.baseUrl}/readyz`);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await refused.json()).toMatchObject({ error: 'rate_limited' });
+    expect((await fetch(`${t.roster.baseUrl}/dashboard?token=x`)).status).toBe(429);
+    for (let i = 0; i < 20; i++) expect((await fetch(`${t.roster.baseUrl}/healthz`)).status).toBe(200);
+  });
 });

@@ -245,6 +245,16 @@ function register(app: BoltApp, deps: ListenerDeps): void {
       }
       return;
     }
+    // Per-person rate limit: a friendly "slow down" instead of acting (Bolt answers 200 either way).
+    const actor = slackUserOf(body);
+    const slowDown = actor ? chat.slowDown(`slack:${actor}`) : undefined;
+    if (actor && slowDown) {
+      if (ack) await ack();
+      await replyPrivately(args.client, actor, (args as unknown as { respond?: RespondFn }).respond, slowDown).catch((e: unknown) =>
+        log.warn({ err: e }, 'could not ask a person to slow down'),
+      );
+      return;
+    }
     return args.next();
   });
 

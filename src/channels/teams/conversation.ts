@@ -58,6 +58,15 @@ export function registerConversation(app: AgentApplication<TurnState>, deps: Tea
     ) {
       return true;
     }
+    if (activity.type === ActivityTypes.Message || activity.type === ActivityTypes.Invoke) {
+      // Per-person rate limit, checked before any look-up: a friendly "slow down" instead of acting.
+      const slowDown = chat.slowDown(`teams:${String(activity.from?.aadObjectId ?? activity.from?.id ?? 'unknown').slice(0, 200)}`);
+      if (slowDown) {
+        if (activity.type === ActivityTypes.Invoke) await replyToInvoke(context, slowDown);
+        else await replyWithCard(context, slowDown);
+        return false;
+      }
+    }
     const person = await identity.person(context);
     try {
       // Bounded: with the database down or hanging, the person hears so at once instead of after
