@@ -34,6 +34,7 @@ import type { EvalSuites } from './config/eval-suites.js';
 import { Evaluations } from './evals/evaluations.js';
 import { SecretBox } from './evals/secrets.js';
 import { measuredSubmission } from './core/evaluation.js';
+import { createReadLog } from './store/read-log-store.js';
 
 export interface ServiceSettings {
   connection: Connection;
@@ -185,7 +186,9 @@ export async function createServices(settings: ServiceSettings) {
     reviewDue: (cycle) => reviews.due(cycle),
   }));
   await scheduleAccessReviews(agenda, org.settings.accessReviewCadence);
-  const commands = new Commands({ org, agents, grants, audit, engine, clock, measuredRoles });
+  const reads = createReadLog(connection, clock);
+  await reads.ensureIndexes();
+  const commands = new Commands({ org, agents, grants, audit, reads, engine, clock, measuredRoles });
   const supervision = await createSupervision({
     connection,
     agenda,
@@ -318,6 +321,8 @@ export async function createServices(settings: ServiceSettings) {
     agents,
     /** Agent keys: verify (telemetry, OAuth), rotate, re-issue, revoke. */
     agentKeys,
+    /** Who looked at which agents (`show`, `list`), recorded beside the audit chain. */
+    reads,
     grants,
     runs,
     engine,

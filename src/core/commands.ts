@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
-import type { AuditLog } from './audit.js';
+import type { AuditInput, AuditLog } from './audit.js';
 import { newAgentId, type AgentRecord, type AgentRepository, type GrantRecord, type GrantRepository } from './agents.js';
 import { parseAgentRequest, validateAgentRequest, type AgentRequestContext, type AgentRequestInput } from './agent-request.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, NotWaitingError, UnknownPersonError } from './errors.js';
@@ -38,11 +38,23 @@ export interface AgentView {
   request?: FlowRun;
 }
 
+/**
+ * Where reads (`show`, `list`) are recorded: an append-only log beside the audit chain, so looking
+ * at an agent never queues behind the chain's appends.
+ */
+export interface ReadLog {
+  record(entry: AuditInput): Promise<void>;
+  /** Recorded reads, oldest first (of one agent when given). */
+  list(filter?: { agentId?: string; limit?: number }): Promise<Array<AuditInput & { at: Date }>>;
+}
+
 export interface CommandDeps {
   org: OrgConfig;
   agents: AgentRepository;
   grants: GrantRepository;
   audit: AuditLog;
+  /** Reads are recorded here; without it they go to the audit chain (tests of the chain itself). */
+  reads?: ReadLog;
   engine: FlowEngine;
   clock?: () => Date;
   /** Catalog roles Roster evaluates itself: typed-in results for them are an IT admin's override, with a reason. */
@@ -200,7 +212,7 @@ export class Commands {
       }
       agents = await this.deps.agents.list({ businessUnit: bu, status });
     }
-    await this.deps.audit.append({
+    await this.recordRead({
       actor: { kind: 'person', email: actor.email },
       action: 'agents.listed',
       subject: { type: 'query', id: typeof scope === 'string' ? scope : scope.businessUnit },
@@ -218,13 +230,18 @@ export class Commands {
       this.deps.grants.listForAgent(agent.id),
       this.deps.engine.get(agent.requestRunId).catch(() => undefined),
     ]);
-    await this.deps.audit.append({
+    await this.recordRead({
       actor: { kind: 'person', email: actor.email },
       action: 'agent.viewed',
       subject: { type: 'agent', id: agent.id, agentId: agent.id },
       details: {},
     });
     return { agent, grants, request };
+  }
+
+  private async recordRead(entry: AuditInput): Promise<void> {
+    if (this.deps.reads) await this.deps.reads.record(entry);
+    else await this.deps.audit.append(entry);
   }
 
   /** Requests waiting for this person's decision. */

@@ -5,7 +5,7 @@ import { FakeSlack } from '../helpers/fake-slack.js';
 import { postSlack, slashCommand } from '../helpers/slack-requests.js';
 import { startTeamsTestRoster, type TeamsTestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
-import { people } from '../helpers/harness.js';
+import { agentRecord, people } from '../helpers/harness.js';
 import { cardText } from '../channels/teams/card-reading.js';
 import { teamsUser } from '../channels/teams/teams-client.js';
 
@@ -59,6 +59,57 @@ describe('a megabyte of "<@" in a Teams message', () => {
     expect(Math.max(...latencies)).toBeLessThan(100);
     expect(handledMs).toBeLessThan(2_000);
   }, 60_000);
+});
+
+describe('reads do not queue behind the audit chain', () => {
+  let t: TeamsTestRoster;
+  beforeAll(async () => {
+    t = await startTeamsTestRoster();
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('"show" and "list" answer in Teams while every audit append is held, and are recorded in the read log', async () => {
+    const liam = teamsUser(t.roster.chat.person(people.liam)!);
+    expect((await t.client.install(liam)).status).toBe(200);
+    const agent = agentRecord({ name: 'Looked At', sponsors: [people.liam], businessUnit: 'engineering' });
+    await t.roster.services.agents.insert(agent);
+
+    // Hold the chain as a burst of writers would: every append waits until released.
+    const audit = t.roster.services.audit;
+    const append = audit.append.bind(audit);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const held: Array<Promise<unknown>> = [];
+    audit.append = (input) => {
+      const entry = gate.then(() => append(input));
+      held.push(entry);
+      return entry;
+    };
+    try {
+      t.connector.reset();
+      const shown = await Promise.race([
+        t.client.message(liam, `show ${agent.id}`),
+        new Promise<'held'>((r) => setTimeout(() => r('held'), 10_000)),
+      ]);
+      expect(shown).not.toBe('held');
+      expect(cardText(FakeConnector.card(t.connector.posts(liam.conversationId).at(-1)))).toContain('Looked At');
+      const listed = await Promise.race([
+        t.client.message(liam, 'list mine'),
+        new Promise<'held'>((r) => setTimeout(() => r('held'), 10_000)),
+      ]);
+      expect(listed).not.toBe('held');
+      expect(cardText(FakeConnector.card(t.connector.posts(liam.conversationId).at(-1)))).toContain('Your agents');
+    } finally {
+      release();
+      audit.append = append;
+      await Promise.allSettled(held);
+    }
+    const reads = await t.roster.services.reads.list({ agentId: agent.id });
+    expect(reads.map((r) => [r.action, r.actor])).toEqual([['agent.viewed', { kind: 'person', email: people.liam }]]);
+    expect((await t.roster.services.reads.list()).some((r) => r.action === 'agents.listed')).toBe(true);
+  }, 30_000);
 });
 
 describe('per-principal rate limits at every door', () => {
