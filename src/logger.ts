@@ -72,6 +72,8 @@ export interface SafeError {
   stack?: string;
   status?: number;
   code?: string;
+  /** MSAL and the Agents SDK name their failures here (e.g. `authority_uri_insecure`). */
+  errorCode?: string;
   url?: string;
   cause?: SafeError;
 }
@@ -92,6 +94,7 @@ export function serializeError(err: unknown, depth = 0): SafeError {
   const request = (e.request ?? {}) as Record<string, unknown>;
   const status = num(e.status) ?? num(e.statusCode) ?? num(response.status) ?? num(response.statusCode);
   const code = str(e.code) ?? (typeof e.code === 'number' ? String(e.code) : undefined);
+  const errorCode = typeof e.errorCode === 'string' && /^[\w.-]{1,100}$/.test(e.errorCode) ? e.errorCode : undefined;
   const url = safeUrl(config.url ?? e.url ?? response.url ?? request.path);
   const cause = depth < 3 && e.cause !== undefined ? serializeError(e.cause, depth + 1) : undefined;
   return {
@@ -100,6 +103,7 @@ export function serializeError(err: unknown, depth = 0): SafeError {
     ...(typeof e.stack === 'string' ? { stack: scrubSecrets(e.stack).slice(0, 4000) } : {}),
     ...(status !== undefined ? { status } : {}),
     ...(code ? { code } : {}),
+    ...(errorCode ? { errorCode } : {}),
     ...(url ? { url } : {}),
     ...(cause ? { cause } : {}),
   };

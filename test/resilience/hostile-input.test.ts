@@ -108,6 +108,14 @@ describe('hostile input (fast-check, seed ' + SEED + ')', () => {
         ROSTER_TELEMETRY_PLATFORM_KEYS_SHA256: sha256(PLATFORM_KEY),
       },
       channels: [createSlackChannel, createTeamsChannel],
+      // The fuzzing must reach the handlers, not the rate limiter (which has its own tests).
+      settings: {
+        rateLimits: {
+          chat: { requests: 1_000_000, per: { text: '1m', ms: 60_000 } },
+          telemetry: { requests: 1_000_000, per: { text: '1m', ms: 60_000 } },
+          anonymous: { requests: 1_000_000, per: { text: '1m', ms: 60_000 } },
+        },
+      },
     });
     teams = new TeamsClient(roster.baseUrl, connector.serviceUrl);
     noahTeams = teamsUser(roster.chat.person(NOAH.email)!);
