@@ -126,6 +126,8 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
       log: log.child({ component: 'agent-api' }),
       issuer: () => env.ROSTER_PUBLIC_URL ?? `http://127.0.0.1:${boundPort ?? env.PORT}`,
       onRetiredKey: (agentId) => services.supervision.reportRetiredKey(agentId),
+      verifyKey: (secret) => services.agentKeys.verifyAgentKey(secret),
+      onRefusedKey: (agentId, reason) => services.supervision.reportRefusedKey(agentId, reason),
     });
     for (const mount of api.mounts) http.mount(mount.path, mount.handler);
     http.mount(

@@ -1,21 +1,21 @@
-import { keyMatches, type AgentRecord, type AgentRepository } from '../core/agents.js';
+import type { AgentRecord } from '../core/agents.js';
+import type { KeyRefusal, KeyVerification } from '../core/agent-keys.js';
 
 /** The outcome of checking an agent's client secret. */
-export type AgentSecretCheck = { ok: true; agent: AgentRecord } | { ok: false; agent?: AgentRecord };
+export type AgentSecretCheck = { ok: true; agent: AgentRecord } | { ok: false; agent?: AgentRecord; reason?: KeyRefusal };
 
 /**
- * Checks a client secret against the agent's keys (its telemetry key is its client secret):
- * the agent must exist and the secret must match one of its keys that is not revoked. The one
- * place the token endpoint verifies agent keys, so key management can change it alone.
+ * Checks a client secret (the agent's key) with the one key check every door uses
+ * ({@link AgentKeys.verifyAgentKey}: an indexed look-up by hash, revoked and rotated-out keys
+ * refused), and that the key belongs to the client id presented with it.
  */
-export async function verifyAgentSecret(agents: AgentRepository, clientId: string, secret: string): Promise<AgentSecretCheck> {
+export async function verifyAgentSecret(
+  verifyKey: (secret: string) => Promise<KeyVerification>,
+  clientId: string,
+  secret: string,
+): Promise<AgentSecretCheck> {
   if (!/^agt_[0-9a-f]{8,32}$/.test(clientId) || secret.length < 8 || secret.length > 512) return { ok: false };
-  const agent = await agents.get(clientId);
-  if (!agent) return { ok: false };
-  // Every stored hash is compared (constant time each), so timing does not reveal which key matched.
-  let matched = false;
-  for (const credential of agent.credentials ?? []) {
-    if (keyMatches(secret, credential.hash) && !credential.revokedAt) matched = true;
-  }
-  return matched ? { ok: true, agent } : { ok: false, agent };
+  const verdict = await verifyKey(secret);
+  if (!verdict.agent || verdict.agent.id !== clientId) return { ok: false };
+  return verdict.ok ? { ok: true, agent: verdict.agent } : { ok: false, agent: verdict.agent, reason: verdict.reason };
 }

@@ -5,6 +5,7 @@ import type { Connection } from 'mongoose';
 import type { Env } from '../config/env.js';
 import type { OrgConfig } from '../config/schemas.js';
 import type { AgentRepository, GrantRepository } from '../core/agents.js';
+import type { KeyRefusal, KeyVerification } from '../core/agent-keys.js';
 import type { AuditLog } from '../core/audit.js';
 import { LiveScopes } from '../core/live-scopes.js';
 import type { Logger } from '../logger.js';
@@ -36,6 +37,10 @@ export interface AgentApiSettings {
   issuer: () => string;
   /** A retired agent's key was used at the token endpoint. */
   onRetiredKey?(agentId: string): Promise<void>;
+  /** The one key check every door uses (AgentKeys.verifyAgentKey). */
+  verifyKey(secret: string): Promise<KeyVerification>;
+  /** A revoked, rotated-out or retired agent's key was presented at the token endpoint. */
+  onRefusedKey?(agentId: string, reason: KeyRefusal): Promise<void>;
   /** Replaces the per-client limiter (a shared one, or a generous one for benchmarks). */
   limiter?: RateLimiter;
   clock?: () => Date;
@@ -92,6 +97,8 @@ export async function createAgentApi(s: AgentApiSettings): Promise<AgentApi> {
     introspectionClients: env.ROSTER_OAUTH_INTROSPECTION_CLIENTS,
     tokenLifetimeMs,
     ...(s.onRetiredKey ? { onRetiredKey: s.onRetiredKey } : {}),
+    verifyKey: s.verifyKey,
+    ...(s.onRefusedKey ? { onRefusedKey: s.onRefusedKey } : {}),
     log: log.child({ component: 'agent-api' }),
   };
 

@@ -5,6 +5,7 @@ import { sha256 } from '../core/agents.js';
 import { decideAccess, LiveScopes, selectScopes, tokenExpiry, tokenStillValid } from '../core/live-scopes.js';
 import type { Logger } from '../logger.js';
 import { verifyAgentSecret } from './agent-secret.js';
+import type { KeyRefusal, KeyVerification } from '../core/agent-keys.js';
 import { clientCredentials } from './client-auth.js';
 import type { RateLimiter } from './rate-limit.js';
 import { accessCheckRequestSchema, introspectionRequestSchema, tokenRequestSchema, type OAuthErrorCode } from './schemas.js';
@@ -58,6 +59,10 @@ export interface OAuthDeps {
   tokenLifetimeMs: number;
   /** A retired agent's key was used: the retired-key alert. */
   onRetiredKey?(agentId: string): Promise<void>;
+  /** The one key check (AgentKeys.verifyAgentKey). */
+  verifyKey(secret: string): Promise<KeyVerification>;
+  /** A revoked, rotated-out or retired agent's key was presented. */
+  onRefusedKey?(agentId: string, reason: KeyRefusal): Promise<void>;
   log: Logger;
 }
 
@@ -130,9 +135,14 @@ export function createOAuthRouter(deps: OAuthDeps): Router {
       if (limited(deps, res, `token:${creds.ok ? creds.clientId : (creds.clientId ?? `ip:${addressOf(req)}`)}`)) return;
       if (!creds.ok) return oauthError(res, creds.error === 'invalid_client' ? 401 : 400, creds.error, creds.description, BASIC_CHALLENGE);
 
-      const checked = await verifyAgentSecret(deps.agents, creds.clientId, creds.secret);
+      const checked = await verifyAgentSecret(deps.verifyKey, creds.clientId, creds.secret);
       if (!checked.ok) {
         if (checked.agent) deps.usage.count(checked.agent.id, 'token_refused');
+        // A revoked, rotated-out or retired agent's key still in use pages on-call (as telemetry does).
+        if (checked.agent && checked.reason && checked.reason !== 'unknown' && checked.reason !== 'malformed' && deps.onRefusedKey)
+          await deps
+            .onRefusedKey(checked.agent.id, checked.reason)
+            .catch((err: unknown) => deps.log.error({ err }, 'could not raise the refused-key alert'));
         return oauthError(res, 401, 'invalid_client', 'Unknown client or wrong secret.', BASIC_CHALLENGE);
       }
       const agent = checked.agent;
@@ -342,12 +352,10 @@ export function createAccessCheckRouter(deps: OAuthDeps): Router {
   });
   router.use((err: Error & { status?: number }, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent || !err.status || err.status >= 500) return next(err);
-    res
-      .status(err.status)
-      .json({
-        error: 'invalid_request',
-        error_description: err.status === 413 ? 'The request body is too large.' : 'The body is not valid JSON.',
-      });
+    res.status(err.status).json({
+      error: 'invalid_request',
+      error_description: err.status === 413 ? 'The request body is too large.' : 'The body is not valid JSON.',
+    });
   });
   return router;
 }
