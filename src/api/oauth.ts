@@ -135,7 +135,7 @@ export function createOAuthRouter(deps: OAuthDeps): Router {
       if (limited(deps, res, `token:${creds.ok ? creds.clientId : (creds.clientId ?? `ip:${addressOf(req)}`)}`)) return;
       if (!creds.ok) return oauthError(res, creds.error === 'invalid_client' ? 401 : 400, creds.error, creds.description, BASIC_CHALLENGE);
 
-      const checked = await verifyAgentSecret(deps.verifyKey, creds.clientId, creds.secret);
+      const checked = await verifyAgentSecret(deps.verifyKey, deps.agents, creds.clientId, creds.secret);
       if (!checked.ok) {
         if (checked.agent) deps.usage.count(checked.agent.id, 'token_refused');
         // A revoked, rotated-out or retired agent's key still in use pages on-call (as telemetry does).
