@@ -1,4 +1,5 @@
 import type { Env } from './config/env.js';
+import { bindHost, DeploymentError, deploymentProblems } from './config/deployment.js';
 import type { OrgConfig } from './config/org-config.js';
 import type { Logger } from './logger.js';
 import { openDatabase, type Database } from './store/database.js';
@@ -33,7 +34,7 @@ export interface RosterOptions {
   processEvery?: string | number;
   /** Agenda lock lifetime (see createScheduler). */
   lockLifetimeMs?: number;
-  /** Host to bind; all interfaces by default. */
+  /** Host to bind; by default `bindHost(env)` (loopback in anonymous Teams mode, else every interface). */
   host?: string;
   /** Evaluation suites, validated before start-up (`evals/*.yaml`). */
   suites?: EvalSuites;
@@ -43,6 +44,8 @@ export interface RosterOptions {
 
 export interface Roster {
   readonly port: number;
+  /** The metrics-only port, when `ROSTER_METRICS_PORT` is set. */
+  readonly metricsPort?: number;
   readonly db: Database;
   readonly scheduler: Scheduler;
   readonly http: HttpServer;
@@ -61,6 +64,9 @@ export interface Roster {
  */
 export async function startRoster(options: RosterOptions): Promise<Roster> {
   const { env, log, org } = options;
+  const host = options.host ?? bindHost(env);
+  const problems = deploymentProblems(env, host);
+  if (problems.length > 0) throw new DeploymentError(problems);
   const db = await openDatabase(
     { uri: env.MONGODB_URI, dataDir: env.ROSTER_DATA_DIR, embeddedBackend: options.embeddedBackend, dbName: options.dbName },
     log,
@@ -111,6 +117,10 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
         database: async () => ((await db.ping()) ? undefined : 'the database does not answer'),
         scheduler: async () => (sched.isRunning() ? undefined : 'the scheduler is not running'),
       },
+      metrics: {
+        ...(env.ROSTER_METRICS_TOKEN ? { token: env.ROSTER_METRICS_TOKEN } : {}),
+        separatePort: env.ROSTER_METRICS_PORT !== undefined,
+      },
     });
 
     http.mount('/api/v1/telemetry', services.supervision.router);
@@ -151,15 +161,17 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
     if (channels.length === 0) log.warn('no chat channel is configured: cards are logged, not delivered');
 
     await scheduler.start();
-    const port = await http.listen(env.PORT, options.host);
+    const port = await http.listen(env.PORT, host);
     boundPort = port;
+    const metricsPort = env.ROSTER_METRICS_PORT !== undefined ? await http.listenMetrics(env.ROSTER_METRICS_PORT, host) : undefined;
     for (const channel of channels) await channel.start?.();
-    log.info({ port, channels: channels.map((c) => c.name) }, 'HTTP server listening');
+    log.info({ port, host: host ?? 'all interfaces', metricsPort, channels: channels.map((c) => c.name) }, 'HTTP server listening');
 
     const started = { db, scheduler, http, api };
     let stopping: Promise<void> | undefined;
     return {
       port,
+      ...(metricsPort !== undefined ? { metricsPort } : {}),
       ...started,
       services,
       chat,

@@ -1,5 +1,6 @@
 import { envProblems, parseEnv } from './config/env.js';
 import { EvalSuitesError, loadEvalSuites } from './config/eval-suites.js';
+import { deploymentProblems } from './config/deployment.js';
 import { ConfigError, loadOrgConfig } from './config/org-config.js';
 import { createLogger } from './logger.js';
 import { startRoster } from './app.js';
@@ -21,6 +22,13 @@ async function main(): Promise<void> {
   const unusable = envProblems(env);
   if (unusable.length) {
     for (const line of unusable) process.stderr.write(`${line}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+  // A deployment that would leave a door open (anonymous Teams off loopback, test overrides in
+  // production …) stops here, one line per reason, before anything listens.
+  const unsafe = deploymentProblems(env);
+  if (unsafe.length > 0) {
+    for (const line of unsafe) process.stderr.write(`Roster cannot start: ${line}\n`);
     process.exit(EXIT_CONFIG);
   }
   const log = createLogger({ level: env.LOG_LEVEL, pretty: env.NODE_ENV !== 'production' && process.stdout.isTTY === true });

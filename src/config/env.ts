@@ -5,6 +5,23 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const commaList = z
+  .string()
+  .default('')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((item) => item.trim().toLowerCase())
+      .filter(Boolean),
+  );
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', ''])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1');
+
 /** Environment variables Roster reads (SPEC.md "Interfaces"), parsed once at start-up. */
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -100,6 +117,26 @@ export const envSchema = z.object({
   ROSTER_OAUTH_KEY_ROTATION_DAYS: z.coerce.number().positive().default(30),
   /** Requests per minute each client may make to each agent-facing endpoint. */
   ROSTER_API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  /**
+   * The address to listen on. Unset: 127.0.0.1 while Teams runs in anonymous local mode (no
+   * credentials), every interface otherwise.
+   */
+  ROSTER_HOST: optionalString,
+  /** `off` turns the Teams channel off (a Slack-only deployment): /api/messages answers 401. */
+  ROSTER_TEAMS: z.enum(['on', 'off']).default('on'),
+  /** Microsoft Entra tenant ids whose Teams users may use Roster, comma separated (default: the configured tenantId). */
+  ROSTER_TEAMS_TENANT_IDS: commaList.pipe(z.array(z.string().regex(GUID, 'expected tenant ids (GUIDs), comma separated'))),
+  /**
+   * Test and development only, refused in production: lets Teams credentials mode talk to a Bot
+   * Connector on loopback (the tests' fake connector) besides Microsoft's hosts.
+   */
+  ROSTER_TEAMS_ALLOW_LOOPBACK_CONNECTOR: booleanFlag,
+  /** Where the Bot Framework channel signing keys are fetched (default: Microsoft's, per cloud). */
+  ROSTER_TEAMS_CHANNEL_KEYS_URL: optionalString.pipe(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional()),
+  /** Serves /metrics on this port only (not on PORT). */
+  ROSTER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** When set, /metrics needs `Authorization: Bearer <token>`. */
+  ROSTER_METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'expected at least 16 characters').optional()),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -111,9 +148,26 @@ export function envProblems(env: Env): string[] {
     : [];
 }
 
-/** Parses the environment; a bad value is reported by name, never with its (possibly secret) value. */
+/**
+ * True inside the test runner: Jest sets `JEST_WORKER_ID` in every process that runs tests (and
+ * test/helpers/roster-process.ts passes it on to the Roster it spawns).
+ */
+export function insideTestRunner(source: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(source.JEST_WORKER_ID?.trim());
+}
+
+/**
+ * Parses the environment; a bad value is reported by name, never with its (possibly secret) value.
+ * `NODE_ENV=test` is refused outside the test runner, so no deployment runs with test settings.
+ */
 export function parseEnv(source: NodeJS.ProcessEnv = process.env): { ok: true; env: Env } | { ok: false; problems: string[] } {
   const result = envSchema.safeParse(source);
+  if (result.success && result.data.NODE_ENV === 'test' && !insideTestRunner(source)) {
+    return {
+      ok: false,
+      problems: ['environment: NODE_ENV: "test" is only for the test runner; use development or production'],
+    };
+  }
   if (result.success) {
     const problems = productionProblems(result.data);
     return problems.length === 0 ? { ok: true, env: result.data } : { ok: false, problems };

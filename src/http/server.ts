@@ -1,7 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type Express, type Router } from 'express';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import express, { type Express, type RequestHandler, type Router } from 'express';
 import type { Logger } from '../logger.js';
+import { isDirectLoopbackCaller } from './loopback.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { RateRule } from '../core/rate-limit.js';
 import { clientAddress, rateLimit } from './rate-limit.js';
@@ -22,6 +24,19 @@ export interface HttpServerSettings {
   mounts?: Array<{ path: string; router: Router | express.RequestHandler }>;
   /** Requests per client address on routes without authentication (readiness, metrics, dashboard links). */
   anonymousLimit?: RateRule;
+  /** Who may read `/metrics` (see {@link metricsGuard}). */
+  metrics?: MetricsAccess;
+}
+
+/**
+ * Access to `/metrics`: with `separatePort` it is served only by {@link HttpServer.listenMetrics}
+ * (the public port answers 404); with `token` every scrape needs `Authorization: Bearer <token>`.
+ * With neither, the public port serves it to direct loopback callers only (a Prometheus on the
+ * same machine), so a forgotten setting never publishes it.
+ */
+export interface MetricsAccess {
+  token?: string;
+  separatePort?: boolean;
 }
 
 export interface HttpServer {
@@ -31,6 +46,8 @@ export interface HttpServer {
   mount(path: string, handler: Router | express.RequestHandler): void;
   /** Starts listening; resolves with the bound port (0 picks a free one). */
   listen(port: number, host?: string): Promise<number>;
+  /** Starts the metrics-only listener (`MetricsAccess.separatePort`); resolves with its port. */
+  listenMetrics(port: number, host?: string): Promise<number>;
   /** Stops accepting connections and waits for in-flight requests, up to `graceMs`. */
   close(graceMs: number): Promise<void>;
 }
@@ -68,10 +85,12 @@ export function createHttpServer(settings: HttpServerSettings): HttpServer {
     else res.status(503).json({ status: 'not ready', problems });
   });
 
-  app.get('/metrics', async (_req, res) => {
+  const access = settings.metrics ?? {};
+  const serveMetrics: RequestHandler = async (_req, res) => {
     res.set('Content-Type', metrics.registry.contentType);
     res.send(await metrics.registry.metrics());
-  });
+  };
+  if (!access.separatePort) app.get('/metrics', metricsGuard(access, { loopbackOnly: !access.token }), serveMetrics);
 
   for (const mount of settings.mounts ?? []) app.use(mount.path, mount.router);
 
@@ -94,6 +113,7 @@ export function createHttpServer(settings: HttpServerSettings): HttpServer {
 
   const server = http.createServer(app);
   server.keepAliveTimeout = 5000;
+  let metricsServer: http.Server | undefined;
 
   return {
     app,
@@ -112,7 +132,31 @@ export function createHttpServer(settings: HttpServerSettings): HttpServer {
         });
       });
     },
-    close(graceMs) {
+    listenMetrics(port, host) {
+      const metricsApp = express();
+      metricsApp.disable('x-powered-by');
+      metricsApp.get('/metrics', metricsGuard(access, { loopbackOnly: false }), serveMetrics);
+      metricsApp.use((_req, res) => {
+        res.status(404).json({ error: 'not_found' });
+      });
+      metricsServer = http.createServer(metricsApp);
+      const listening = metricsServer;
+      return new Promise((resolve, reject) => {
+        listening.once('error', reject);
+        listening.listen(port, host, () => {
+          listening.off('error', reject);
+          resolve((listening.address() as AddressInfo).port);
+        });
+      });
+    },
+    async close(graceMs) {
+      if (metricsServer?.listening) {
+        const closing = metricsServer;
+        await new Promise<void>((resolve) => {
+          closing.close(() => resolve());
+          closing.closeAllConnections();
+        });
+      }
       return new Promise((resolve) => {
         if (!server.listening) return resolve();
         const timer = setTimeout(() => {
@@ -129,5 +173,29 @@ export function createHttpServer(settings: HttpServerSettings): HttpServer {
         server.closeIdleConnections();
       });
     },
+  };
+}
+
+/** A digest, so the comparison takes the same time whatever the lengths. */
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/**
+ * Lets a scrape of `/metrics` through when it carries the configured bearer token (compared in
+ * constant time), or, with no token configured and `loopbackOnly`, when it comes straight from
+ * this machine. Anything else: 401 with a token configured, 403 without one.
+ */
+export function metricsGuard(access: MetricsAccess, options: { loopbackOnly: boolean }): RequestHandler {
+  const expected = access.token ? digest(access.token) : undefined;
+  return (req, res, next) => {
+    if (expected) {
+      const [scheme, token, ...rest] = req.headers.authorization?.trim().split(/\s+/) ?? [];
+      if (scheme?.toLowerCase() === 'bearer' && token && rest.length === 0 && timingSafeEqual(digest(token), expected)) return next();
+      res.set('WWW-Authenticate', 'Bearer realm="metrics"').status(401).json({ error: 'unauthorized' });
+      return;
+    }
+    if (!options.loopbackOnly || isDirectLoopbackCaller(req)) return next();
+    res
+      .status(403)
+      .json({ error: 'forbidden', detail: 'metrics are served to this machine only: set ROSTER_METRICS_TOKEN or ROSTER_METRICS_PORT' });
   };
 }

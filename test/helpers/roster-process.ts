@@ -16,11 +16,22 @@ export interface RosterProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs `src/main.ts` as `npm start` does, with a clean environment plus `env`. */
+/**
+ * Runs `src/main.ts` as `npm start` does, with a clean environment plus `env`. It runs inside
+ * the test runner, so it inherits Jest's `JEST_WORKER_ID` (without it Roster refuses `NODE_ENV=test`).
+ */
 export function spawnRoster(env: Record<string, string>): RosterProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: projectRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', PORT: '0', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      JEST_WORKER_ID: process.env.JEST_WORKER_ID ?? '',
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      PORT: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];

@@ -3,7 +3,9 @@ import { Activity } from '@microsoft/agents-activity';
 import type { AgentApplication, CloudAdapter, TurnState } from '@microsoft/agents-hosting';
 import { z } from 'zod';
 import type { Logger } from '../../logger.js';
-import type { TeamsAuth } from './auth.js';
+import { isDirectLoopbackCaller } from '../../http/loopback.js';
+import { TEAMS_CHANNEL_ID, type TeamsAuth } from './auth.js';
+import { ChannelTokenError, sameServiceUrl, type ChannelToken } from './channel-token.js';
 
 /** The Bot Framework request type the adapter reads (`body`, `headers`, `user`). */
 type AgentsRequest = Parameters<CloudAdapter['process']>[0];
@@ -13,21 +15,43 @@ const inboundActivitySchema = z.looseObject({
   type: z.string().min(1),
   channelId: z.string().min(1),
   serviceUrl: z.string().url(),
-  conversation: z.looseObject({ id: z.string().min(1) }),
+  conversation: z.looseObject({ id: z.string().min(1), tenantId: z.string().optional() }),
   from: z.looseObject({ id: z.string().min(1) }),
   recipient: z.looseObject({ id: z.string().min(1) }),
+  channelData: z.looseObject({ tenant: z.looseObject({ id: z.string().optional() }).optional() }).optional(),
 });
+type InboundActivity = z.infer<typeof inboundActivitySchema>;
+
+/** The Entra tenant of the conversation, as Teams reports it. */
+function tenantOf(activity: InboundActivity): string | undefined {
+  return activity.conversation.tenantId ?? activity.channelData?.tenant?.id;
+}
 
 const MAX_BODY = '1mb';
 
+/** What a verified request carries to the handler. */
+interface Admission {
+  token?: ChannelToken;
+}
+
+/** A refusal: 401 when the caller is not who it must be, 403 when it is but may not come in. */
+class Refusal {
+  constructor(
+    readonly status: 401 | 403,
+    readonly reason: string,
+  ) {}
+}
+
 /**
- * `POST /api/messages`: authenticate, parse, hand the activity to the Agents SDK.
+ * `POST /api/messages`: authenticate, parse, admit, hand the activity to the Agents SDK.
  *
- * Order matters: the JWT is checked before the body is even parsed, so an unauthenticated
- * caller learns nothing (always 401). Anonymous requests are let through only in anonymous mode
- * (see {@link TeamsAuth}); anything carrying a token is verified by the adapter's own
- * `authorizeJWT`. A body that is not JSON or not an activity is a 400; the adapter answers
- * invokes with their invoke response and everything else with 200 once the turn is done.
+ * Order matters: the caller is authenticated before the body is even parsed, so an
+ * unauthenticated caller learns nothing (always 401). In anonymous mode only direct loopback
+ * callers without a token get in; in credentials mode only a Bot Framework channel token (see
+ * {@link ChannelTokenVerifier}). Then the activity itself must fit: the `serviceUrl` the token
+ * vouches for, from Teams, in an allowed tenant, to a Bot Connector host Roster may call (in
+ * anonymous mode: one on loopback). A body that is not JSON or not an activity is a 400; the
+ * adapter answers invokes with their invoke response and everything else with 200 once the turn is done.
  */
 export function messagesRouter(options: {
   auth: TeamsAuth;
@@ -38,28 +62,42 @@ export function messagesRouter(options: {
   const { auth, adapter, app, log } = options;
   const router = express.Router();
 
+  const refuse = (res: Response, refusal: Refusal, detail: Record<string, unknown> = {}) => {
+    log.warn({ ...detail, status: refusal.status, reason: refusal.reason }, 'refused a Teams request');
+    res.status(refusal.status).json({ error: refusal.status === 401 ? 'unauthorized' : 'forbidden' });
+  };
+
   const authorize = async (req: Request, res: Response, next: NextFunction) => {
-    if (auth.mode === 'refused' || !adapter) {
-      log.warn('refused a Teams request: Teams has no credentials in production');
-      res.status(401).json({ error: 'unauthorized' });
-      return;
-    }
+    if (auth.mode === 'refused' || !adapter) return refuse(res, new Refusal(401, 'Teams is not configured here'));
     const header = req.headers.authorization;
-    if (auth.mode === 'anonymous' && !header?.trim()) {
-      (req as unknown as AgentsRequest).user = { name: 'anonymous' };
-      next();
-      return;
+    if (auth.mode === 'anonymous') {
+      if (!isDirectLoopbackCaller(req)) return refuse(res, new Refusal(401, 'anonymous Teams mode answers this machine only'));
+      // There is no app id to verify a token for: a caller sending one expects checks that cannot happen.
+      if (header?.trim()) return refuse(res, new Refusal(401, 'a token was sent to anonymous local mode'));
+      res.locals.admission = {} satisfies Admission;
+      return next();
     }
-    await adapter.authorizeRequest(req as unknown as AgentsRequest, res, next);
-    if (res.statusCode === 401) log.info('refused a Teams request without a valid token');
+    const token = bearer(header);
+    if (!token) return refuse(res, new Refusal(401, header?.trim() ? 'a malformed Authorization header' : 'no token'));
+    try {
+      res.locals.admission = { token: await auth.verifier.verify(token) } satisfies Admission;
+    } catch (err) {
+      return refuse(res, new Refusal(401, err instanceof ChannelTokenError ? err.reason : 'the token could not be verified'));
+    }
+    next();
   };
 
   const handle = async (req: Request, res: Response) => {
     const body: unknown = req.body;
-    if (!inboundActivitySchema.safeParse(body).success || !isActivity(body)) {
+    const parsed = inboundActivitySchema.safeParse(body);
+    if (!parsed.success || !isActivity(body)) {
       res.status(400).json({ error: 'bad_request', detail: 'the body is not a Bot Framework activity' });
       return;
     }
+    const refusal = admit(auth, res.locals.admission as Admission, parsed.data);
+    if (refusal) return refuse(res, refusal, { type: parsed.data.type, channelId: parsed.data.channelId });
+    const token = (res.locals.admission as Admission).token;
+    (req as unknown as AgentsRequest).user = token ? token.claims : { name: 'anonymous' };
     try {
       await adapter!.process(req as unknown as AgentsRequest, res, (context) => app!.run(context));
     } catch (err) {
@@ -86,6 +124,33 @@ export function messagesRouter(options: {
     res.status(500).json({ error: 'internal_error' });
   });
   return router;
+}
+
+/** Whether an authenticated activity may be handled, or why not. */
+function admit(auth: TeamsAuth, admission: Admission, activity: InboundActivity): Refusal | undefined {
+  if (auth.mode === 'refused') return new Refusal(401, 'Teams is not configured here');
+  if (auth.mode === 'anonymous') {
+    return auth.hosts.isAllowed(activity.serviceUrl)
+      ? undefined
+      : new Refusal(403, 'anonymous mode replies only to a connector on loopback');
+  }
+  const token = admission.token;
+  if (!token) return new Refusal(401, 'no token');
+  if (!sameServiceUrl(token.claims.serviceurl, activity.serviceUrl)) return new Refusal(401, 'the token is for another serviceUrl');
+  if (activity.channelId !== TEAMS_CHANNEL_ID) return new Refusal(403, 'not a Teams activity');
+  if (token.endorsements && !token.endorsements.includes(activity.channelId)) {
+    return new Refusal(401, 'the signing key is not endorsed for this channel');
+  }
+  if (!auth.hosts.isAllowed(activity.serviceUrl)) return new Refusal(403, 'the serviceUrl is not a Microsoft Bot Connector host');
+  const tenant = tenantOf(activity)?.toLowerCase();
+  if (!tenant || !auth.tenants.includes(tenant)) return new Refusal(403, 'a tenant Roster does not serve');
+  return undefined;
+}
+
+/** The token of a well-formed `Authorization: Bearer <token>` header. */
+function bearer(header: string | undefined): string | undefined {
+  const parts = header?.trim().split(/\s+/) ?? [];
+  return parts.length === 2 && parts[0]!.toLowerCase() === 'bearer' ? parts[1] : undefined;
 }
 
 function isActivity(body: unknown): boolean {

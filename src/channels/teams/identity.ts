@@ -44,40 +44,33 @@ export class TeamsIdentity {
   }
 
   /**
-   * The users an activity tells Roster how to reach: its sender, and on `conversationUpdate` the
-   * members added (never the bot). Only a personal conversation is remembered as a conversation.
+   * How to reach the activity's sender, the one account the request authenticates (never the
+   * bot). Other accounts an activity names, such as a `conversationUpdate`'s `membersAdded`, are
+   * the sender's claims about other people and are never stored: otherwise anyone could redirect
+   * someone else's cards. Only a personal conversation is remembered as a conversation.
    */
   sightings(activity: Activity, sender: Person | undefined): ConversationSighting[] {
     const serviceUrl = activity.serviceUrl;
     const botId = activity.recipient?.id;
-    if (!serviceUrl || !botId || !activity.channelId) return [];
-    const personal = isPersonal(activity);
+    const account = activity.from;
+    const aad = account?.aadObjectId?.trim().toLowerCase();
+    if (!serviceUrl || !botId || !activity.channelId || !account?.id || !aad || account.id === botId) return [];
     const tenantId = tenantOf(activity);
-    const base = {
-      botId,
-      ...(activity.recipient?.name ? { botName: activity.recipient.name } : {}),
-      serviceUrl,
-      channelId: activity.channelId,
-      ...(tenantId ? { tenantId } : {}),
-    };
-    const accounts = [activity.from, ...(activity.type === 'conversationUpdate' ? (activity.membersAdded ?? []) : [])];
-    const seen = new Set<string>();
-    const out: ConversationSighting[] = [];
-    for (const account of accounts) {
-      const aad = account?.aadObjectId?.trim().toLowerCase();
-      if (!account?.id || !aad || account.id === botId || seen.has(aad)) continue;
-      seen.add(aad);
-      const person = account === activity.from ? (sender ?? this.fromAccount(account)) : this.fromAccount(account);
-      out.push({
-        ...base,
+    const person = sender ?? this.fromAccount(account);
+    return [
+      {
+        botId,
+        ...(activity.recipient?.name ? { botName: activity.recipient.name } : {}),
+        serviceUrl,
+        channelId: activity.channelId,
+        ...(tenantId ? { tenantId } : {}),
         aadObjectId: aad,
         userId: account.id,
         ...(account.name ? { userName: account.name } : {}),
         ...(person ? { email: person.email } : {}),
-        ...(personal && activity.conversation?.id ? { conversationId: activity.conversation.id } : {}),
-      });
-    }
-    return out;
+        ...(isPersonal(activity) && activity.conversation?.id ? { conversationId: activity.conversation.id } : {}),
+      },
+    ];
   }
 
   private async resolve(context: TurnContext): Promise<Person | undefined> {

@@ -24,8 +24,9 @@ export const TEAMS_MESSAGES_PATH = '/api/messages';
  * cards proactively from conversation references kept in MongoDB.
  *
  * Teams is always built: with an Azure Bot registration (`connections__serviceConnection__settings__*`)
- * every request needs a valid token; without one it runs in anonymous local mode for the Agents
- * Playground, except in production, where it refuses every request and says why at start-up.
+ * every request needs a Bot Framework channel token from an allowed tenant (see {@link TeamsAuth});
+ * without one it runs in anonymous local mode for the Agents Playground, on loopback only, except
+ * in production or with `ROSTER_TEAMS=off`, where it refuses every request and says why at start-up.
  */
 export const createTeamsChannel: ChannelFactory = async (deps) => {
   const { org, chat, connection } = deps;
@@ -49,10 +50,16 @@ export const createTeamsChannel: ChannelFactory = async (deps) => {
     );
   }
   if (auth.mode === 'anonymous') {
-    log.info('Teams runs in anonymous local mode (no client id): use the Microsoft 365 Agents Playground to try it');
+    log.info(
+      'Teams runs in anonymous local mode (no client id): only this machine may post to /api/messages; use the Microsoft 365 Agents Playground to try it',
+    );
+  } else {
+    log.info({ tenants: auth.tenants }, 'Teams accepts Bot Framework channel tokens from these tenants only');
   }
 
-  const adapter = new CloudAdapter(auth.authConfig, undefined, undefined, { validateServiceUrl: auth.mode === 'credentials' });
+  // Every connector the SDK creates (replies, proactive cards, member look-ups) is checked against
+  // the host policy, whatever serviceUrl an activity or a stored reference names.
+  const adapter = new CloudAdapter(auth.authConfig, undefined, undefined, { validateServiceUrl: true }, auth.hosts);
   const app = new AgentApplication<TurnState>({
     adapter,
     ...(auth.mode === 'credentials' ? { agentAppId: auth.clientId } : {}),

@@ -5,11 +5,11 @@ import { FakeConnector } from '../../helpers/fake-connector.js';
 import { memoryLogger } from '../../helpers/logger.js';
 import { people } from '../../helpers/harness.js';
 import { TENANT_ID, TeamsClient, teamsUser } from './teams-client.js';
-import { LocalJwks } from './local-jwks.js';
+import { BOT_FRAMEWORK_ISSUER, LocalJwks } from './local-jwks.js';
 
 const CLIENT_ID = '0b3f5a8e-7c1d-4e2f-9a6b-1c2d3e4f5a6b';
-/** The app's Entra tenant issues the tokens here; its keys are served on loopback by LocalJwks. */
-const ISSUER = `https://login.microsoftonline.com/${TENANT_ID}/v2.0`;
+/** Teams deliveries carry Bot Framework channel tokens; the channel keys are served on loopback by LocalJwks. */
+const ISSUER = BOT_FRAMEWORK_ISSUER;
 
 describe('Teams /api/messages authentication', () => {
   let connector: FakeConnector;
@@ -26,6 +26,9 @@ describe('Teams /api/messages authentication', () => {
       connections__serviceConnection__settings__tenantId: TENANT_ID,
       // Keys are fetched from loopback, never from Microsoft: tests talk to 127.0.0.1 only.
       connections__serviceConnection__settings__authorityEndpoint: jwks.url,
+      ROSTER_TEAMS_CHANNEL_KEYS_URL: jwks.channelKeysUrl,
+      // The fake Bot Connector is on loopback (a test-only override, refused in production).
+      ROSTER_TEAMS_ALLOW_LOOPBACK_CONNECTOR: 'true',
     };
   });
   afterAll(async () => {
@@ -73,11 +76,12 @@ describe('Teams /api/messages authentication', () => {
       const claims = { aud: CLIENT_ID, iss: ISSUER, tid: TENANT_ID, serviceurl: connector.serviceUrl };
       const otherApp = jwks.sign({ ...claims, aud: 'some-other-app' });
       expect((await client.message(me, 'catalog', { authorization: `Bearer ${otherApp}` })).status).toBe(401);
-      // Right audience and issuer, but the signature is not from the authority's key.
-      const fetchesBefore = jwks.fetches.length;
+      // Right audience and issuer, but the signature is not from the authority's key (under its key id, or another).
       const forged = forgedToken(claims);
       expect((await client.message(me, 'catalog', { authorization: `Bearer ${forged}` })).status).toBe(401);
-      expect(jwks.fetches.slice(fetchesBefore)).toContain(`/${TENANT_ID}/discovery/v2.0/keys`);
+      const forgedUnderRealKid = jwks.sign(claims, { forged: true, kid: LocalJwks.KID });
+      expect((await client.message(me, 'catalog', { authorization: `Bearer ${forgedUnderRealKid}` })).status).toBe(401);
+      expect(jwks.fetches).toContain(LocalJwks.CHANNEL_KEYS_PATH);
       const expired = jwks.sign({ ...claims, iat: 1_700_000_000, nbf: 1_700_000_000, exp: 1_700_003_600 });
       expect((await client.message(me, 'catalog', { authorization: `Bearer ${expired}` })).status).toBe(401);
       await nothingHappened();
