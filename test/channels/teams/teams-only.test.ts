@@ -88,8 +88,9 @@ describe('Teams: a person present only in Teams', () => {
   });
 
   it('gets the approval card in Teams, in a 1:1 chat Roster opens, approves there and sees a Slack decision on refresh', async () => {
-    // Tom joins the support team where Roster is installed: Roster learns how to reach him,
-    // but has no 1:1 chat with him yet. Priya, who added him, is seen too.
+    // Tom joins the support team where Roster is installed. Priya, who added him, is seen; Tom is
+    // not: Roster only believes an activity about its sender. Once Tom speaks to Roster in the
+    // team, Roster learns how to reach him, but has no 1:1 chat with him yet.
     const tomUser = teamsUser(tom);
     const priyaUser = teamsUser(roster.chat.person(priya)!);
     const teamChannel = { id: '19:support-floor@thread.tacv2', conversationType: 'channel', isGroup: true, tenantId: TENANT_ID };
@@ -102,6 +103,16 @@ describe('Teams: a person present only in Teams', () => {
     expect(joined.status).toBe(200);
     expect(connector.posts()).toEqual([]); // no welcome in a team channel
     const store = createConversationStore(roster.db.connection);
+    expect(await store.get(tomUser.aadObjectId)).toBeUndefined();
+    expect(await store.get(priyaUser.aadObjectId)).toMatchObject({ userId: priyaUser.id });
+    const spoke = await client.post({
+      ...client.base(tomUser, 'message'),
+      conversation: teamChannel,
+      channelData: { tenant: { id: TENANT_ID }, team: { id: '19:support-floor@thread.tacv2' } },
+      text: '<at>Roster</at> help',
+      textFormat: 'plain',
+    });
+    expect(spoke.status).toBe(200);
     expect(await store.get(tomUser.aadObjectId)).toMatchObject({ userId: tomUser.id, email: people.tom, tenantId: TENANT_ID });
     expect((await store.get(tomUser.aadObjectId))?.conversationId).toBeUndefined();
 
