@@ -84,7 +84,11 @@ describe('Teams anonymous local mode', () => {
 
   it('answers only direct loopback callers: a request relayed by a reverse proxy gets 401', async () => {
     const me = teamsUser(t.roster.chat.person(people.amara)!);
-    const relayed = [{ 'x-forwarded-for': '203.0.113.7' }, { forwarded: 'for=203.0.113.7;proto=https' }, { 'x-real-ip': '203.0.113.7' }];
+    const relayed: Array<Record<string, string>> = [
+      { 'x-forwarded-for': '203.0.113.7' },
+      { forwarded: 'for=203.0.113.7;proto=https' },
+      { 'x-real-ip': '203.0.113.7' },
+    ];
     for (const headers of relayed) expect((await t.client.message(me, 'catalog', headers)).status).toBe(401);
     expect(t.connector.calls).toEqual([]);
     // The same request straight from this machine is answered (so the 401s are the proxy check).
