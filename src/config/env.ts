@@ -24,7 +24,12 @@ const booleanFlag = z
 
 /** Environment variables Roster reads (SPEC.md "Interfaces"), parsed once at start-up. */
 export const envSchema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /** Unset or empty: development. */
+  NODE_ENV: z
+    .string()
+    .optional()
+    .transform((v) => v?.trim() || 'development')
+    .pipe(z.enum(['development', 'production', 'test'])),
   PORT: z.coerce.number().int().min(0).max(65535).default(3978),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MONGODB_URI: optionalString,
