@@ -41,6 +41,16 @@ export const envSchema = z.object({
   SLACK_BOT_TOKEN: optionalString,
   SLACK_APP_TOKEN: optionalString,
   SLACK_API_URL: optionalString,
+  /** Further Slack workspaces (team ids) whose people may use Roster, besides the bot token's own. */
+  SLACK_ALLOWED_TEAM_IDS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((id) => id.trim().toUpperCase())
+        .filter(Boolean),
+    ),
   connections__serviceConnection__settings__clientId: optionalString,
   connections__serviceConnection__settings__clientSecret: optionalString,
   connections__serviceConnection__settings__tenantId: optionalString,

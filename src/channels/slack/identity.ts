@@ -53,3 +53,62 @@ export class SlackIdentity {
     return id;
   }
 }
+
+/**
+ * The Slack workspace(s) Roster serves: the one its bot token belongs to (`auth.test`, asked once)
+ * plus `SLACK_ALLOWED_TEAM_IDS` (other workspaces of an Enterprise Grid organisation).
+ */
+export class SlackWorkspace {
+  private own?: Promise<Set<string>>;
+
+  constructor(
+    private readonly client: WebClient,
+    private readonly extra: readonly string[],
+    private readonly log: Logger,
+  ) {}
+
+  /** Roster's team ids; a failed `auth.test` is asked again on the next call. */
+  teamIds(): Promise<Set<string>> {
+    this.own ??= this.client.auth.test().then(
+      (res) => {
+        const ids = new Set(this.extra.map((id) => id.toUpperCase()));
+        if (typeof res.team_id === 'string' && res.team_id) ids.add(res.team_id.toUpperCase());
+        this.log.info({ teams: [...ids] }, 'Slack serves these workspaces only');
+        return ids;
+      },
+      (err: unknown) => {
+        this.own = undefined;
+        throw err;
+      },
+    );
+    return this.own;
+  }
+
+  /**
+   * The team ids a delivery names that are not Roster's: the workspace it came from and, for a
+   * person in a shared (Slack Connect) channel, the person's own team. Empty for Roster's people
+   * and for deliveries that name no team (URL verification).
+   */
+  async outsiderTeams(body: Record<string, unknown>): Promise<string[]> {
+    const named = teamsNamedBy(body);
+    if (named.length === 0) return [];
+    const ours = await this.teamIds();
+    return [...new Set(named.filter((id) => !ours.has(id.toUpperCase())))];
+  }
+}
+
+/** Every team id a Slack payload carries about where it comes from and who acts. */
+function teamsNamedBy(body: Record<string, unknown>): string[] {
+  const text = (v: unknown) => (typeof v === 'string' && v ? [v] : []);
+  const obj = (v: unknown) => (v && typeof v === 'object' ? (v as Record<string, unknown>) : {});
+  const event = obj(body.event);
+  return [
+    ...text(body.team_id),
+    ...text(obj(body.team).id),
+    ...text(body.user_team),
+    ...text(obj(body.user).team_id),
+    ...text(event.user_team),
+    ...text(event.source_team),
+    ...text(obj(event.user_profile).team),
+  ];
+}

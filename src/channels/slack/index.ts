@@ -1,4 +1,5 @@
 import bolt from '@slack/bolt';
+import express from 'express';
 import type { AllMiddlewareArgs, App as BoltApp, Logger as BoltLogger, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Person } from '../../config/schemas.js';
@@ -19,7 +20,7 @@ import {
   viewSubmissionSchema,
   metadata,
 } from './forms.js';
-import { SlackIdentity } from './identity.js';
+import { SlackIdentity, SlackWorkspace } from './identity.js';
 import { SlackNotifier, slackMessage } from './notifier.js';
 import { registerSupervisionListeners } from './supervision.js';
 import { SupervisionChat } from '../chat-supervision.js';
@@ -148,10 +149,12 @@ export async function createSlackChannel(deps: ChannelDeps): Promise<Channel | u
   }
   await app.init();
 
+  const workspace = new SlackWorkspace(app.client, env.SLACK_ALLOWED_TEAM_IDS, log);
+  await workspace.teamIds().catch(() => undefined);
   const identity = new SlackIdentity(org, app.client, log);
   const notifier = new SlackNotifier(app.client, identity);
   const deliveries = new SlackDeliveries(connection);
-  register(app, { chat, identity, deliveries, log });
+  register(app, { chat, identity, deliveries, log, workspace });
   registerSupervisionListeners(app, {
     chat,
     identity,
@@ -161,7 +164,7 @@ export async function createSlackChannel(deps: ChannelDeps): Promise<Channel | u
   return {
     name: 'slack',
     notifier,
-    ...(receiver ? { mount: { path: '/', handler: receiver.router } } : {}),
+    ...(receiver ? { mount: { path: '/', handler: withFreshTimestamps(receiver.router, log) } } : {}),
     async start() {
       if (socketMode) await app.start();
     },
@@ -176,6 +179,32 @@ interface ListenerDeps {
   identity: SlackIdentity;
   deliveries: SlackDeliveries;
   log: Logger;
+  workspace: SlackWorkspace;
+}
+
+/** How far in the future a request timestamp may be: Slack's window is five minutes either way. */
+const MAX_CLOCK_AHEAD_S = 5 * 60;
+
+/**
+ * Bolt refuses a request timestamped more than five minutes in the past but not one in the
+ * future, so a request signed with a future timestamp (by anyone who once held the secret, or
+ * under a skewed clock) would stay replayable until that time comes. It is refused here, before
+ * Bolt, with the same 401 as a stale one.
+ */
+function withFreshTimestamps(router: express.Router, log: Logger): express.Router {
+  const guarded = express.Router();
+  guarded.post('/slack/events', (req, res, next) => {
+    const header = req.headers['x-slack-request-timestamp'];
+    const ts = Number(Array.isArray(header) ? header[0] : header);
+    if (Number.isFinite(ts) && ts > Date.now() / 1000 + MAX_CLOCK_AHEAD_S) {
+      log.warn({ aheadS: Math.round(ts - Date.now() / 1000) }, 'refused a Slack request timestamped in the future');
+      res.status(401).json({ error: 'unauthorized' });
+      return;
+    }
+    next();
+  });
+  guarded.use(router);
+  return guarded;
 }
 
 /** Registers every listener, by surface. */
@@ -202,6 +231,30 @@ function register(app: BoltApp, deps: ListenerDeps): void {
   app.use(async (args) => {
     const body = args.body as unknown as Record<string, unknown>;
     const ack = (args as unknown as { ack?: () => Promise<void> }).ack;
+    // People of another workspace (a second install, a Slack Connect channel shared with another
+    // organisation) are not in Roster's directory, whatever their user id or e-mail says.
+    const outsiders = await deps.workspace.outsiderTeams(body).catch((err: unknown) => {
+      log.error({ err }, 'could not learn which Slack workspace Roster serves; the delivery was refused');
+      return ['unknown'];
+    });
+    if (outsiders.length > 0) {
+      log.warn({ teams: outsiders, type: body.type }, 'refused a Slack delivery from another workspace');
+      if (ack) await ack();
+      const respond = (args as unknown as { respond?: RespondFn }).respond;
+      if (respond && (typeof body.command === 'string' || body.type === 'block_actions')) {
+        const message = slackMessage(
+          chat.notice(
+            'warning',
+            'Roster is not available to you',
+            'Roster serves the people of its own Slack workspace. If you work here, use Roster from your own workspace account.',
+          ),
+        );
+        await respond({ response_type: 'ephemeral', replace_original: false, blocks: message.blocks as never, text: message.text }).catch(
+          (err: unknown) => log.warn({ err }, 'could not tell a person from another workspace why Roster refused'),
+        );
+      }
+      return;
+    }
     let first: boolean;
     try {
       first = await deliveries.first(SlackDeliveries.keyOf(body));
