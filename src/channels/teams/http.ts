@@ -22,9 +22,11 @@ const inboundActivitySchema = z.looseObject({
 });
 type InboundActivity = z.infer<typeof inboundActivitySchema>;
 
-/** The Entra tenant of the conversation, as Teams reports it. */
-function tenantOf(activity: InboundActivity): string | undefined {
-  return activity.conversation.tenantId ?? activity.channelData?.tenant?.id;
+/** The Entra tenant ids the activity names for its conversation (Teams puts it in both places). */
+function tenantsOf(activity: InboundActivity): string[] {
+  return [activity.conversation.tenantId, activity.channelData?.tenant?.id]
+    .filter((t): t is string => Boolean(t))
+    .map((t) => t.toLowerCase());
 }
 
 const MAX_BODY = '1mb';
@@ -48,7 +50,7 @@ class Refusal {
  * Order matters: the caller is authenticated before the body is even parsed, so an
  * unauthenticated caller learns nothing (always 401). In anonymous mode only direct loopback
  * callers without a token get in; in credentials mode only a Bot Framework channel token (see
- * {@link ChannelTokenVerifier}). Then the activity itself must fit: the `serviceUrl` the token
+ * `ChannelTokenVerifier`). Then the activity itself must fit: the `serviceUrl` the token
  * vouches for, from Teams, in an allowed tenant, to a Bot Connector host Roster may call (in
  * anonymous mode: one on loopback). A body that is not JSON or not an activity is a 400; the
  * adapter answers invokes with their invoke response and everything else with 200 once the turn is done.
@@ -142,8 +144,8 @@ function admit(auth: TeamsAuth, admission: Admission, activity: InboundActivity)
     return new Refusal(401, 'the signing key is not endorsed for this channel');
   }
   if (!auth.hosts.isAllowed(activity.serviceUrl)) return new Refusal(403, 'the serviceUrl is not a Microsoft Bot Connector host');
-  const tenant = tenantOf(activity)?.toLowerCase();
-  if (!tenant || !auth.tenants.includes(tenant)) return new Refusal(403, 'a tenant Roster does not serve');
+  const tenants = tenantsOf(activity);
+  if (tenants.length === 0 || !tenants.every((t) => auth.tenants.includes(t))) return new Refusal(403, 'a tenant Roster does not serve');
   return undefined;
 }
 

@@ -147,6 +147,9 @@ describe('Teams credentials mode trusts only Teams', () => {
       channelData: {},
     };
     expect((await client.post(noTenant, bearer(channelClaims()))).status).toBe(403);
+    // Our tenant on the conversation but a foreign one in channelData: which one would Roster believe? Neither.
+    const mixed = { ...client.base(me(), 'message'), text: 'catalog', channelData: { tenant: { id: FOREIGN_TENANT } } };
+    expect((await client.post(mixed, bearer(channelClaims()))).status).toBe(403);
     await nothingHappened();
   });
 
