@@ -52,15 +52,22 @@ describe('Teams credentials mode trusts only Teams', () => {
     await attacker.close();
     await jwks.close();
   });
+  /** Log lines already there when the test started: each test judges only its own. */
+  let linesBefore = 0;
   beforeEach(() => {
     connector.reset();
     attacker.reset();
+    linesBefore = mem.lines().length;
   });
 
   const channelClaims = () => ({ aud: CLIENT_ID, iss: BOT_FRAMEWORK_ISSUER, serviceurl: connector.serviceUrl });
   const bearer = (claims: Record<string, unknown>) => ({ authorization: `Bearer ${jwks.sign(claims)}` });
   const me = (): TeamsUser => teamsUser(roster.chat.person(people.amara)!);
-  const sdkFailures = () => mem.lines().filter((l) => l.msg === 'the Agents SDK failed to process a Teams activity');
+  const sdkFailures = () =>
+    mem
+      .lines()
+      .slice(linesBefore)
+      .filter((l) => l.msg === 'the Agents SDK failed to process a Teams activity');
 
   /** Nothing stored, nothing sent anywhere, the SDK never reached. */
   const nothingHappened = async () => {
