@@ -37,7 +37,12 @@ describe('start-up refuses unsafe deployments', () => {
   }, 60_000);
 
   it('the loopback connector override in production, and Teams credentials without a tenant', async () => {
-    expect(await refused({ ...teamsCredentials, NODE_ENV: 'production', ROSTER_TEAMS_ALLOW_LOOPBACK_CONNECTOR: 'true' })).toContain(
+    const production = {
+      NODE_ENV: 'production',
+      ROSTER_OAUTH_KEK: Buffer.alloc(32, 7).toString('base64'),
+      ROSTER_PUBLIC_URL: 'https://roster.example.com',
+    };
+    expect(await refused({ ...teamsCredentials, ...production, ROSTER_TEAMS_ALLOW_LOOPBACK_CONNECTOR: 'true' })).toContain(
       'ROSTER_TEAMS_ALLOW_LOOPBACK_CONNECTOR is for tests and development only',
     );
     expect(await refused({ ...teamsCredentials, connections__serviceConnection__settings__tenantId: '' })).toContain(
