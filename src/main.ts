@@ -19,14 +19,9 @@ async function main(): Promise<void> {
     process.exit(EXIT_CONFIG);
   }
   const env = parsedEnv.env;
-  const unusable = envProblems(env);
-  if (unusable.length) {
-    for (const line of unusable) process.stderr.write(`${line}\n`);
-    process.exit(EXIT_CONFIG);
-  }
   // A deployment that would leave a door open (anonymous Teams off loopback, test overrides in
-  // production …) stops here, one line per reason, before anything listens.
-  const unsafe = deploymentProblems(env);
+  // production, secrets missing in production …) stops here, one line per reason, before anything listens.
+  const unsafe = [...envProblems(env), ...deploymentProblems(env)];
   if (unsafe.length > 0) {
     for (const line of unsafe) process.stderr.write(`Roster cannot start: ${line}\n`);
     process.exit(EXIT_CONFIG);

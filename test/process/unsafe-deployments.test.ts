@@ -40,6 +40,7 @@ describe('start-up refuses unsafe deployments', () => {
     const production = {
       NODE_ENV: 'production',
       ROSTER_OAUTH_KEK: Buffer.alloc(32, 7).toString('base64'),
+      ROSTER_EVAL_SECRET_KEY: Buffer.alloc(32, 9).toString('base64'),
       ROSTER_PUBLIC_URL: 'https://roster.example.com',
     };
     expect(await refused({ ...teamsCredentials, ...production, ROSTER_TEAMS_ALLOW_LOOPBACK_CONNECTOR: 'true' })).toContain(
