@@ -35,6 +35,9 @@ import { Evaluations } from './evals/evaluations.js';
 import { SecretBox } from './evals/secrets.js';
 import { measuredSubmission } from './core/evaluation.js';
 import { createReadLog } from './store/read-log-store.js';
+import { RuntimeApprovals } from './core/runtime-approvals.js';
+import { Handoffs } from './core/handoffs.js';
+import { createHandoffRepository, createRuntimeApprovalRepository } from './store/runtime-store.js';
 
 export interface ServiceSettings {
   connection: Connection;
@@ -82,6 +85,19 @@ const retirementNotReady = (): Retirement => {
 const developmentNotReady = (): Development => {
   throw new Error('development is not built yet');
 };
+const runtimeNotReady = (): RuntimeApprovals => {
+  throw new Error('runtime approvals are not built yet');
+};
+
+/** The named actions of the runtime-approval flow, resolved when a step runs. */
+function runtimeSteps(runtime: () => RuntimeApprovals): Pick<StepRegistry, 'actions'> & Partial<StepRegistry> {
+  return {
+    actions: {
+      'runtime.approved': (ctx) => runtime().steps().actions['runtime.approved']!(ctx),
+      'runtime.closed': (ctx) => runtime().steps().actions['runtime.closed']!(ctx),
+    },
+  };
+}
 
 /** Every named check, action, condition and gate the flows may use. `access` is resolved only when a step runs. */
 export function createStepRegistry(
@@ -89,8 +105,10 @@ export function createStepRegistry(
   access: () => AccessCommands = accessNotReady,
   retirement: () => Retirement = retirementNotReady,
   development: () => Development = developmentNotReady,
+  runtime: () => RuntimeApprovals = runtimeNotReady,
 ): StepRegistry {
-  const parts = [
+  const parts: Array<Partial<StepRegistry>> = [
+    runtimeSteps(runtime),
     agentRequestSteps(deps),
     accessSteps(access),
     suspensionSteps({ agents: deps.agents, audit: deps.audit }),
@@ -128,13 +146,14 @@ export async function createServices(settings: ServiceSettings) {
   await Promise.all([audit.ensureIndexes(), agents.ensureIndexes(), grants.ensureIndexes(), runs.ensureIndexes()]);
 
   // The access steps call the access commands, which need the engine the registry goes into.
-  const late: { access?: AccessCommands; retirement?: Retirement; development?: Development } = {};
+  const late: { access?: AccessCommands; retirement?: Retirement; development?: Development; runtime?: RuntimeApprovals } = {};
   const agentKeys = new AgentKeys({ org, agents, audit, notifier, clock, log: log.child({ component: 'agent-keys' }) });
   const registry = createStepRegistry(
     { org, agents, grants, audit, notifier, clock, keys: agentKeys },
     () => late.access ?? accessNotReady(),
     () => late.retirement ?? retirementNotReady(),
     () => late.development ?? developmentNotReady(),
+    () => late.runtime ?? runtimeNotReady(),
   );
   const flows = typeof settings.flows === 'string' ? loadFlows(settings.flows, registryNames(registry)) : settings.flows;
   const suites: EvalSuites = settings.suites ?? new Map();
@@ -300,6 +319,31 @@ export async function createServices(settings: ServiceSettings) {
     await development.retrainingSweep(clock());
   });
   await agenda.every(settings.retrainingSweepEvery ?? '1 day', 'retraining.sweep', {}, { skipImmediate: true });
+  const runtimeRepo = createRuntimeApprovalRepository(connection);
+  const handoffRepo = createHandoffRepository(connection);
+  await Promise.all([runtimeRepo.ensureIndexes(), handoffRepo.ensureIndexes()]);
+  const runtime = new RuntimeApprovals({ org, repo: runtimeRepo, audit, notifier, engine: () => engine, clock });
+  late.runtime = runtime;
+  agenda.define('handoffs.timer', async (job) => {
+    const data = job.attrs.data as { handoffId?: unknown; kind?: unknown };
+    if (typeof data.handoffId === 'string' && (data.kind === 'remind' || data.kind === 'escalate'))
+      await handoffs.onTimer({ handoffId: data.handoffId, kind: data.kind });
+  });
+  const handoffs = new Handoffs({
+    org,
+    repo: handoffRepo,
+    audit,
+    notifier,
+    timers: {
+      async schedule(at, timer) {
+        await agenda.schedule(at, 'handoffs.timer', timer);
+      },
+    },
+    async recordTaskEvent(e) {
+      await supervision.telemetry.ingest([{ ...e, outcome: 'handed-to-human', latencyMs: 0, costUSD: 0 }]);
+    },
+    clock,
+  });
   const leavers = new Leavers({ org, agents, repo: createLeaverRepository(connection), audit, notifier, clock });
   const dashboard = {
     links: new DashboardLinks(settings.dashboardSecret ?? randomBytes(32).toString('hex')),
@@ -338,5 +382,9 @@ export async function createServices(settings: ServiceSettings) {
     leavers,
     registry,
     flows,
+    /** Agents asking a human before they act. */
+    runtime,
+    /** Agents handing cases to people. */
+    handoffs,
   };
 }

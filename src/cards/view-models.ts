@@ -204,8 +204,9 @@ export const approvalRequestDataSchema = z.object({
   businessUnit: text,
   requester: personRefSchema,
   sponsors: z.array(personRefSchema),
-  purpose: text,
-  justification: text,
+  /** The agent request's purpose and justification; absent on a runtime approval (see `runtime`). */
+  purpose: text.optional(),
+  justification: text.optional(),
   evaluation: evaluationSummarySchema.optional(),
   decisions: z.array(decisionSchema),
   requestedAt: displayDate,
@@ -218,6 +219,21 @@ export const approvalRequestDataSchema = z.object({
   closedReason: z.string().optional(),
   /** Teams ids of the approvers, for the card's refresh (at most 60 are used). */
   teamsRefreshUserIds: z.array(z.string().min(1)),
+  /** Set when an agent asks to take an action at run time (issue 19): the card shows this instead of purpose and justification. */
+  runtime: z
+    .object({
+      /** e.g. `contracts.modify`. */
+      action: text,
+      /** e.g. "Modify a supplier contract". */
+      actionTitle: text,
+      /** The agent's own words, shown as reported by the agent. */
+      summary: text,
+      /** The request's declared details, label and value. */
+      fields: z.array(z.object({ label: text, value: z.string() })).max(10),
+      /** The agent's latest decisions, one line each, newest first. */
+      recentDecisions: z.array(text).max(5),
+    })
+    .optional(),
 });
 
 /** `deny-reason`: the Slack modal (and Teams card) asking an approver why they deny. */

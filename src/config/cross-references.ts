@@ -8,7 +8,7 @@ import {
   ROLE_FORMS,
   type ParsedRole,
 } from './roles.js';
-import type { CatalogFile, OrgFile, PeopleFile, Scope, ScopesFile } from './schemas.js';
+import type { Boundaries, CatalogFile, OrgFile, PeopleFile, Scope, ScopesFile } from './schemas.js';
 
 /** The four configuration files, by key. */
 export type ConfigFileKey = 'org' | 'people' | 'scopes' | 'catalog';
@@ -334,7 +334,59 @@ function checkCatalog(catalog: CatalogFile, known: Known, report: Report): void 
       const allowed = allowedAt.get(entry.scope);
       if (allowed !== undefined) add(path, `scope "${entry.scope}" is both allowed (allowedScopes[${allowed}]) and forbidden`);
     });
+    if (role.boundaries) checkBoundaries(role.boundaries, `${at}.boundaries`, known, add);
   });
+}
+
+/** Problems with who decides or works a queue: `sponsor`, `business-unit-approver` or a directory role someone holds. */
+function deciderProblem(decider: string, known: Known): string | undefined {
+  if (decider === 'sponsor' || decider === 'business-unit-approver') return undefined;
+  const parsed = parseDirectoryRole(decider);
+  if (!parsed) return `unknown approver "${decider}": expected sponsor, business-unit-approver or ${ROLE_FORMS}`;
+  const target = roleTargetProblem(decider, parsed, known);
+  if (target) return target;
+  if (known.heldRoles && decider !== 'requester' && !known.heldRoles.has(decider)) return `nobody in people.yaml holds "${decider}"`;
+  return undefined;
+}
+
+function checkBoundaries(boundaries: Boundaries, at: string, known: Known, add: (path: string, message: string) => void): void {
+  for (const [name, boundary] of Object.entries(boundaries.actions)) {
+    const path = `${at}.actions.${name}`;
+    for (const [field, spec] of Object.entries(boundary.fields)) {
+      if (spec.min !== undefined && spec.max !== undefined && spec.min > spec.max)
+        add(`${path}.fields.${field}.max`, `must not be below min (${spec.min})`);
+    }
+    if (boundary.mode !== 'needs-approval') continue;
+    boundary.approvers.forEach((decider, k) => {
+      const problem = deciderProblem(decider, known);
+      if (problem) add(`${path}.approvers[${k}]`, problem);
+    });
+    if (boundary.escalateTo) {
+      const problem = deciderProblem(boundary.escalateTo, known);
+      if (problem) add(`${path}.escalateTo`, problem);
+    }
+    if (boundary.when) {
+      const field = boundary.fields[boundary.when.field];
+      if (!field)
+        add(`${path}.when.field`, `unknown field "${boundary.when.field}"${hint(boundary.when.field, Object.keys(boundary.fields))}`);
+      else if (field.type !== 'number')
+        add(`${path}.when.field`, `field "${boundary.when.field}" is a ${field.type}; a threshold needs a number field`);
+    }
+  }
+  for (const [id, queue] of Object.entries(boundaries.queues)) {
+    queue.people.forEach((decider, k) => {
+      const problem = deciderProblem(decider, known);
+      if (problem) add(`${at}.queues.${id}.people[${k}]`, problem);
+    });
+    if (queue.escalateTo) {
+      const problem = deciderProblem(queue.escalateTo, known);
+      if (problem) add(`${at}.queues.${id}.escalateTo`, problem);
+    }
+  }
+  const queues = Object.keys(boundaries.queues);
+  for (const [kind, queue] of Object.entries(boundaries.handoffs)) {
+    if (!boundaries.queues[queue]) add(`${at}.handoffs.${kind}`, `unknown queue "${queue}"${hint(queue, queues)}`);
+  }
 }
 
 /**

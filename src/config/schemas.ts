@@ -333,6 +333,122 @@ export const priceTableSchema = z.strictObject({
 /** A role's model prices, see {@link priceTableSchema}. */
 export type PriceTable = z.output<typeof priceTableSchema>;
 
+/** A named action an agent may take, e.g. `contracts.modify`: lowercase words joined by dots. */
+export const actionNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)+$/, { error: formatMismatch('an action name like "contracts.modify"') });
+
+/** A structured detail an agent sends with a request: its type, label and limits. */
+export const actionFieldSchema = z.strictObject({
+  type: z.enum(['string', 'number', 'boolean']),
+  /** Shown on the approval card; the field name when absent. */
+  label: nonEmpty.max(60).optional(),
+  required: z.boolean().default(false),
+  /** Longest text (strings). */
+  maxLength: z.number().int().positive().max(2000).default(500),
+  min: z.number().optional(),
+  max: z.number().optional(),
+});
+/** A declared detail field, see {@link actionFieldSchema}. */
+export type ActionField = z.output<typeof actionFieldSchema>;
+
+const fieldNameSchema = z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]{0,39}$/, { error: formatMismatch('a field name like "amountUSD"') });
+
+/**
+ * Who decides a `needs-approval` action: `sponsor` (the agent's sponsors), `business-unit-approver`
+ * (`approver:<the agent's business unit>`), or any directory role (`approver:finance`,
+ * `oncall:<rotation>`, `it-admin`, …).
+ */
+export const boundaryApproverSchema = nonEmpty;
+
+/** An amount threshold: the action needs approval only when the numeric field is above (or at least) the value. */
+export const boundaryConditionSchema = z
+  .strictObject({
+    field: fieldNameSchema,
+    above: z.number().optional(),
+    atLeast: z.number().optional(),
+  })
+  .refine((c) => (c.above === undefined) !== (c.atLeast === undefined), { error: 'give exactly one of above or atLeast' });
+
+const autonomousBoundarySchema = z.strictObject({
+  mode: z.literal('autonomous'),
+  title: nonEmpty.max(100).optional(),
+  fields: z.record(fieldNameSchema, actionFieldSchema).default(() => ({})),
+});
+const forbiddenBoundarySchema = z.strictObject({
+  mode: z.literal('forbidden'),
+  title: nonEmpty.max(100).optional(),
+  /** Shown to the agent and the sponsors. */
+  reason: nonEmpty.max(300).optional(),
+  fields: z.record(fieldNameSchema, actionFieldSchema).default(() => ({})),
+});
+const approvalBoundarySchema = z.strictObject({
+  mode: z.literal('needs-approval'),
+  title: nonEmpty.max(100).optional(),
+  fields: z.record(fieldNameSchema, actionFieldSchema).default(() => ({})),
+  /** Groups of deciders; with quorum `all` one approval from each group. */
+  approvers: z
+    .array(boundaryApproverSchema)
+    .min(1)
+    .default(() => ['sponsor']),
+  quorum: z.union([z.literal('all'), z.literal('any'), z.number().int().positive()]).default('any'),
+  /** How long to wait for the quorum. */
+  wait: durationSchema.prefault('1h'),
+  /** What a timeout means: deny (the default) or allow. */
+  onTimeout: z.enum(['deny', 'allow']).default('deny'),
+  remindAfter: durationSchema.optional(),
+  escalateAfter: durationSchema.optional(),
+  escalateTo: nonEmpty.optional(),
+  /** The person who requested the agent may not approve its actions. */
+  separateFromRequester: z.boolean().default(true),
+  /** How long an approval may be used: `once` (one consume call), or a duration for a window. */
+  usableFor: z.union([z.literal('once'), durationSchema]).default('once'),
+  /** Only when the condition holds is approval needed; otherwise the action is autonomous. */
+  when: boundaryConditionSchema.optional(),
+});
+
+/** One action's boundary: `autonomous`, `needs-approval` (who, quorum, wait, timeout, condition) or `forbidden`. */
+export const actionBoundarySchema = z.discriminatedUnion(
+  'mode',
+  [autonomousBoundarySchema, forbiddenBoundarySchema, approvalBoundarySchema],
+  {
+    error: (iss) => (iss.code === 'invalid_union' ? 'expected mode autonomous, needs-approval or forbidden' : undefined),
+  },
+);
+/** One action's boundary, see {@link actionBoundarySchema}. */
+export type ActionBoundary = z.output<typeof actionBoundarySchema>;
+/** A `needs-approval` boundary. */
+export type ApprovalBoundary = z.output<typeof approvalBoundarySchema>;
+
+/** A queue of people who take an agent's hand-offs. */
+export const handoffQueueSchema = z.strictObject({
+  title: nonEmpty.max(100),
+  /** Who works the queue: the same forms as approvers (`sponsor`, `business-unit-approver`, a directory role). */
+  people: z.array(boundaryApproverSchema).min(1),
+  /** Outcomes a person may resolve a case with (buttons). */
+  outcomes: z
+    .array(slugSchema)
+    .min(1)
+    .max(5)
+    .default(() => ['done']),
+  remindAfter: durationSchema.optional(),
+  escalateAfter: durationSchema.optional(),
+  escalateTo: nonEmpty.optional(),
+});
+/** A hand-off queue, see {@link handoffQueueSchema}. */
+export type HandoffQueue = z.output<typeof handoffQueueSchema>;
+
+/** Decision boundaries of a catalog role: its actions and its hand-off rules. */
+export const boundariesSchema = z.strictObject({
+  actions: z.record(actionNameSchema, actionBoundarySchema).default(() => ({})),
+  /** Queues by id. */
+  queues: z.record(slugSchema, handoffQueueSchema).default(() => ({})),
+  /** Which queue takes which kind of case (`kind: queue`). */
+  handoffs: z.record(slugSchema, slugSchema).default(() => ({})),
+});
+/** Decision boundaries, see {@link boundariesSchema}. */
+export type Boundaries = z.output<typeof boundariesSchema>;
+
 export const catalogRoleSchema = z.strictObject({
   id: slugSchema,
   title: nonEmpty,
@@ -356,6 +472,8 @@ export const catalogRoleSchema = z.strictObject({
   prices: priceTableSchema.optional(),
   escalation: escalationSchema.optional(),
   flow: slugSchema.default('agent-request'),
+  /** What the agent may do alone, must ask a human for, or may never do; and whom it hands cases to. */
+  boundaries: boundariesSchema.optional(),
 });
 /** A catalog role, see {@link catalogRoleSchema}. */
 export type CatalogRole = z.output<typeof catalogRoleSchema>;

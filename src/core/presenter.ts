@@ -5,6 +5,7 @@ import type { FlowDefinition } from '../flows/schema.js';
 import type { FlowPresenter, FlowRun } from '../flows/types.js';
 import type { AgentRequestContext } from './agent-request.js';
 import { accessNotifyCard } from './access-cards.js';
+import type { RuntimeRunContext } from './runtime-approvals.js';
 import type { OutgoingCard } from './notifications.js';
 
 /** What a completed run means, per flow, for the requester's status card. */
@@ -15,7 +16,19 @@ const COMPLETED_LABELS: Record<string, string> = {
   'retraining-promotion': 'New version live',
   'access-request': 'Access granted',
   'break-glass': 'Access granted',
+  'runtime-approval': 'Approved',
 };
+
+/** The runtime part of an approval card: the action, the agent's words, its details and recent decisions. */
+function runtimeCardPart(c: RuntimeRunContext) {
+  return {
+    action: c.action,
+    actionTitle: c.actionTitle,
+    summary: c.summary,
+    fields: (c.fields ?? []).slice(0, 10),
+    recentDecisions: (c.recentDecisions ?? []).map((d) => d.text).slice(0, 5),
+  };
+}
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -128,8 +141,7 @@ export class RunPresenter implements FlowPresenter {
         businessUnit: businessUnitById(this.org, c.businessUnit)?.name ?? c.businessUnit,
         requester: this.person(run.requester),
         sponsors: (c.sponsors ?? []).map((s) => this.person(s)),
-        purpose: c.purpose,
-        justification: c.justification || '—',
+        ...(run.flowId === 'runtime-approval' ? {} : { purpose: c.purpose, justification: c.justification || '—' }),
         ...(lastGate
           ? {
               evaluation: {
@@ -147,6 +159,7 @@ export class RunPresenter implements FlowPresenter {
         ...(approvalState === 'denied' && last?.comment ? { closedReason: last.comment } : {}),
         ...(approvalState === 'cancelled' && run.outcome ? { closedReason: run.outcome } : {}),
         teamsRefreshUserIds: teamsIds.slice(0, 60),
+        ...(run.flowId === 'runtime-approval' ? { runtime: runtimeCardPart(run.context as RuntimeRunContext) } : {}),
       },
     });
   }

@@ -18,6 +18,7 @@ import { quorumMet, unsatisfiedGroups } from './quorum.js';
 import {
   CLOSED_RUN_STATUSES,
   type ApprovalGroupState,
+  type ApprovalSettings,
   type FlowEngineDeps,
   type FlowRun,
   type FlowTimer,
@@ -44,6 +45,8 @@ export interface StartInput {
   requester: string;
   subject: FlowRun['subject'];
   context: Record<string, unknown>;
+  /** No status card to the requester (e.g. the requester is not a person Roster messages). */
+  quiet?: boolean;
 }
 
 export interface DecideInput {
@@ -126,8 +129,10 @@ export class FlowEngine {
     await this.perform(run, [
       { type: 'audit', entry: this.auditEntry(run, personActor(input.requester), 'run.started', { flow: flow.id }) },
     ]);
-    const ref = await this.safeSend(input.requester, this.deps.presenter.status(run));
-    if (ref) await this.deps.runs.saveMessage({ runId: run.id, person: input.requester, kind: 'status', ref });
+    if (!input.quiet) {
+      const ref = await this.safeSend(input.requester, this.deps.presenter.status(run));
+      if (ref) await this.deps.runs.saveMessage({ runId: run.id, person: input.requester, kind: 'status', ref });
+    }
     return this.drive(run.id);
   }
 
@@ -139,8 +144,9 @@ export class FlowEngine {
     const run = await this.mutate(input.runId, (run) => {
       const flow = this.flow(run.flowId);
       const stepIndex = flow.steps.findIndex((s) => s.id === input.stepId);
-      const step = flow.steps[stepIndex];
-      if (!step || step.type !== 'approval') throw new NotFoundError('the approval step', input.stepId);
+      const defined = flow.steps[stepIndex];
+      if (!defined || defined.type !== 'approval') throw new NotFoundError('the approval step', input.stepId);
+      const step = this.effective(defined, run);
       const state = run.steps[step.id]!;
       const mine = state.decisions?.find((d) => d.by === input.actor);
       if (mine) throw new AlreadyDecidedError(mine.decision, new Date(mine.at));
@@ -258,8 +264,8 @@ export class FlowEngine {
     const step = flow.steps[current.current];
     if (!step || step.id !== timer.stepId || current.steps[step.id]?.status !== 'waiting') return;
     if (timer.kind === 'expire') await this.expire(timer);
-    else if (timer.kind === 'remind' && step.type === 'approval') await this.remind(timer, step);
-    else if (timer.kind === 'escalate' && step.type === 'approval') await this.escalate(timer, step);
+    else if (timer.kind === 'remind' && step.type === 'approval') await this.remind(timer, this.effective(step, current));
+    else if (timer.kind === 'escalate' && step.type === 'approval') await this.escalate(timer, this.effective(step, current));
   }
 
   /** Moves a `running` run through its steps until it waits for people or ends. */
@@ -294,7 +300,7 @@ export class FlowEngine {
           await this.openGate(run, step, ctx);
           break;
         case 'approval':
-          await this.openApproval(run, step, ctx);
+          await this.openApproval(run, this.effective(step, run), ctx);
           break;
         case 'action':
           await this.runAction(run, step, ctx);
@@ -598,9 +604,37 @@ export class FlowEngine {
 
   /** People holding a role; `sponsors` and `requester` name run fields. */
   private peopleFor(run: FlowRun, role: string): string[] {
+    const given = this.settingsOf(run)?.people?.[role];
+    if (given) return [...given];
     if (role === 'requester') return [run.requester];
     if (role === 'sponsors' || role === 'sponsor') return (run.context.sponsors as string[] | undefined) ?? [];
     return peopleWithRole(this.deps.org, role).map((p) => p.email);
+  }
+
+  /** The per-run approval settings, honoured only for flows with a `configurable` approval step. */
+  private settingsOf(run: FlowRun): ApprovalSettings | undefined {
+    const settings = run.context.approval as ApprovalSettings | undefined;
+    if (!settings || typeof settings !== 'object') return undefined;
+    const flow = this.deps.flows.get(run.flowId);
+    return flow?.steps.some((s) => s.type === 'approval' && s.configurable) ? settings : undefined;
+  }
+
+  /** A configurable approval step with the run's settings applied; any other step as written. */
+  private effective(step: ApprovalStep, run: FlowRun): ApprovalStep {
+    const o = step.configurable ? this.settingsOf(run) : undefined;
+    if (!o) return step;
+    const duration = (ms: number | undefined, fallback: ApprovalStep['expiresAfter'] | undefined) =>
+      ms === undefined ? fallback : { text: `${Math.round(ms / 1000)}s`, ms };
+    return {
+      ...step,
+      ...(o.approvers ? { approvers: o.approvers.map((role) => ({ role })) } : {}),
+      ...(o.quorum !== undefined ? { quorum: o.quorum } : {}),
+      ...(o.separationOfDuties !== undefined ? { separationOfDuties: o.separationOfDuties } : {}),
+      ...(o.escalateTo !== undefined ? { escalateTo: o.escalateTo } : {}),
+      expiresAfter: duration(o.expiresAfterMs, step.expiresAfter)!,
+      remindAfter: duration(o.remindAfterMs, step.remindAfter),
+      escalateAfter: duration(o.escalateAfterMs, step.escalateAfter),
+    };
   }
 
   private recipients(run: FlowRun, to: string): string[] {

@@ -54,6 +54,11 @@ export const approvalStepSchema = z.strictObject({
   escalateTo: z.string().min(1).optional(),
   /** The run ends `expired`, never approved, when the quorum is not reached in time. */
   expiresAfter: durationSchema,
+  /**
+   * The code that starts a run may set this step's approvers (with their people), quorum, timings
+   * and separation of duties in `run.context.approval` (see ApprovalSettings); the YAML values are defaults.
+   */
+  configurable: z.boolean().default(false),
 });
 
 /** A named domain action (e.g. `agent.onboard`). */

@@ -54,6 +54,24 @@ export interface RunEvent {
   detail?: string;
 }
 
+/**
+ * Per-run settings of a `configurable` approval step, written to `run.context.approval` by the
+ * code that starts the run (e.g. from a catalog role's decision boundary). Only server code
+ * writes a run's context, so these are trusted like the YAML.
+ */
+export interface ApprovalSettings {
+  /** Approver groups (roles); with `people`, who holds each. */
+  approvers?: string[];
+  /** People per role, resolved by the starter; roles not listed are looked up in the directory. */
+  people?: Record<string, string[]>;
+  quorum?: 'all' | 'any' | number;
+  expiresAfterMs?: number;
+  remindAfterMs?: number;
+  escalateAfterMs?: number;
+  escalateTo?: string;
+  separationOfDuties?: boolean;
+}
+
 /** A persisted flow run: plain JSON keyed by a business id, reloaded on every click or job. */
 export interface FlowRun {
   id: string;

@@ -1,0 +1,396 @@
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { z } from 'zod';
+import type { OrgConfig, Person } from '../config/schemas.js';
+import { findPersonByEmail, hasRole } from '../config/directory.js';
+import type { AuditLog } from './audit.js';
+import type { AgentRecord } from './agents.js';
+import { AgentRefusal, MAX_DETAILS_BYTES, peopleFor, queueFor, requestHash, type Details } from './boundaries.js';
+import { ForbiddenError, NotFoundError, RequestClosedError } from './errors.js';
+import type { MessageRef, Notifier, OutgoingCard } from './notifications.js';
+import { MAX_WAIT_S, refusalOf } from './runtime-approvals.js';
+
+/*
+ * Hand-offs (issue 19): an agent puts a case in the queue its role names; the queue's people
+ * get a card with Take it, the one who takes it resolves it with an outcome, and the agent polls
+ * for the outcome. Unclaimed cases remind and escalate. Each hand-off is also a task event
+ * `handed-to-human` that Roster records itself, so check-ins measure the hand-off rate.
+ */
+
+/** A hand-off as stored. */
+export interface HandoffRecord {
+  id: string;
+  agentId: string;
+  agentName: string;
+  kind: string;
+  queueId: string;
+  queueTitle: string;
+  summary: string;
+  details: Details;
+  link?: string;
+  idempotencyKey: string;
+  requestHash: string;
+  /** Who may take it now (the queue, widened on escalation). */
+  people: string[];
+  outcomes: string[];
+  status: 'open' | 'taken' | 'resolved';
+  takenBy?: string;
+  takenAt?: string;
+  resolvedBy?: string;
+  outcome?: string;
+  resolvedAt?: string;
+  createdAt: string;
+  reminders: number;
+  escalated: boolean;
+  escalateTo?: string[];
+  messages: Array<{ person: string; ref: MessageRef }>;
+}
+
+/** Storage of hand-offs (src/store/runtime-store.ts). */
+export interface HandoffRepository {
+  insert(record: HandoffRecord): Promise<{ record: HandoffRecord; created: boolean }>;
+  get(id: string): Promise<HandoffRecord | undefined>;
+  update(id: string, when: Record<string, unknown>, patch: Partial<HandoffRecord>): Promise<HandoffRecord | undefined>;
+  /** Open or taken cases this person may work. */
+  open(person: string): Promise<HandoffRecord[]>;
+}
+
+/** Durable reminder and escalation timers of unclaimed hand-offs (Agenda). */
+export interface HandoffTimers {
+  schedule(at: Date, timer: { handoffId: string; kind: 'remind' | 'escalate' }): Promise<void>;
+}
+
+/** `POST /api/v1/handoffs` and the MCP tool `hand_off_to_human`. */
+export const handoffRequestSchema = z
+  .strictObject({
+    kind: z
+      .string()
+      .trim()
+      .min(1)
+      .max(60)
+      .meta({ description: 'A kind of case the role hands off (its hand-off rules).', example: 'candidate-review' }),
+    summary: z.string().trim().min(1).max(500).meta({ description: 'What the person should look at, as reported by the agent.' }),
+    details: z
+      .record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]{0,39}$/), z.union([z.string().max(500), z.number(), z.boolean()]))
+      .default(() => ({}))
+      .meta({ description: 'Facts for the person, at most 20 and 4 KB.' }),
+    link: z
+      .url({ protocol: /^https?$/ })
+      .max(2000)
+      .optional()
+      .meta({ description: 'Where the case lives (http or https).' }),
+    idempotency_key: z
+      .string()
+      .min(8)
+      .max(128)
+      .regex(/^[\x21-\x7E]+$/, 'must be visible ASCII without spaces'),
+  })
+  .meta({ id: 'HandoffRequest' });
+
+export const handoffViewSchema = z
+  .object({
+    id: z.string(),
+    status: z.enum(['open', 'taken', 'resolved']),
+    kind: z.string(),
+    queue: z.string(),
+    taken_by: z.string().optional(),
+    outcome: z.string().optional(),
+    resolved_by: z.string().optional(),
+    resolved_at: z.string().optional(),
+    telemetry_event_id: z
+      .string()
+      .meta({ description: 'The task event Roster recorded for this hand-off; reuse it to avoid counting the task twice.' }),
+    created_at: z.string(),
+  })
+  .meta({ id: 'Handoff' });
+export type HandoffView = z.output<typeof handoffViewSchema>;
+
+export interface HandoffDeps {
+  org: OrgConfig;
+  repo: HandoffRepository;
+  audit: AuditLog;
+  notifier: Notifier;
+  timers: HandoffTimers;
+  /** Records the `handed-to-human` task event (the telemetry store's ingest). */
+  recordTaskEvent(event: { eventId: string; agentId: string; time: Date; taskType: string; decisionSummary: string }): Promise<void>;
+  clock?: () => Date;
+}
+
+/** Hand-offs: create, take, resolve, remind, escalate, and the agent's poll. */
+export class Handoffs {
+  private readonly clock: () => Date;
+  private readonly events = new EventEmitter();
+
+  constructor(private readonly deps: HandoffDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+    this.events.setMaxListeners(0);
+  }
+
+  /** Puts a case in the role's queue; a replay with the same key gets the same case and no second card. */
+  async create(agent: AgentRecord, raw: unknown): Promise<{ view: HandoffView; created: boolean }> {
+    const parsed = handoffRequestSchema.safeParse(raw);
+    if (!parsed.success) throw refusalOf(parsed.error);
+    const input = parsed.data;
+    if (Object.keys(input.details).length > 20 || Buffer.byteLength(JSON.stringify(input.details)) > MAX_DETAILS_BYTES)
+      throw new AgentRefusal(413, 'details_too_large', `details: at most 20 fields and ${MAX_DETAILS_BYTES} bytes of JSON.`);
+    const id = `hof_${createHash('sha256').update(`${agent.id}\u0000${input.idempotency_key}`).digest('hex').slice(0, 24)}`;
+    const hash = requestHash({ kind: input.kind, summary: input.summary, details: input.details, link: input.link ?? null });
+    const known = await this.deps.repo.get(id);
+    if (known) return { view: this.replayed(known, hash), created: false };
+    const { id: queueId, queue } = queueFor(this.deps.org, agent.catalogRoleId, input.kind);
+    const people = [...new Set(queue.people.flatMap((p) => peopleFor(this.deps.org, agent, p)))];
+    if (people.length === 0) throw new AgentRefusal(409, 'queue_empty', `Nobody works the ${queue.title} queue right now.`);
+    const now = this.clock();
+    const record: HandoffRecord = {
+      id,
+      agentId: agent.id,
+      agentName: agent.name,
+      kind: input.kind,
+      queueId,
+      queueTitle: queue.title,
+      summary: input.summary,
+      details: input.details,
+      ...(input.link ? { link: input.link } : {}),
+      idempotencyKey: input.idempotency_key,
+      requestHash: hash,
+      people,
+      outcomes: queue.outcomes,
+      status: 'open',
+      createdAt: now.toISOString(),
+      reminders: 0,
+      escalated: false,
+      ...(queue.escalateTo ? { escalateTo: peopleFor(this.deps.org, agent, queue.escalateTo) } : {}),
+      messages: [],
+    };
+    const inserted = await this.deps.repo.insert(record);
+    if (!inserted.created) return { view: this.replayed(inserted.record, hash), created: false };
+    await this.deps.audit.append({
+      actor: { kind: 'agent', agentId: agent.id },
+      action: 'handoff.created',
+      subject: { type: 'handoff', id, agentId: agent.id },
+      details: { kind: record.kind, queue: queueId, summary: record.summary, details: record.details, people },
+    });
+    await this.deps.recordTaskEvent({
+      eventId: `handoff:${id}`,
+      agentId: agent.id,
+      time: now,
+      taskType: `handoff.${record.kind}`,
+      decisionSummary: `Handed to ${queue.title}: ${record.summary}`.slice(0, 2000),
+    });
+    await this.sendTo(record, people);
+    if (queue.remindAfter)
+      await this.deps.timers.schedule(new Date(now.getTime() + queue.remindAfter.ms), { handoffId: id, kind: 'remind' });
+    if (queue.escalateAfter && record.escalateTo?.length)
+      await this.deps.timers.schedule(new Date(now.getTime() + queue.escalateAfter.ms), { handoffId: id, kind: 'escalate' });
+    return { view: this.view((await this.deps.repo.get(id)) ?? record), created: true };
+  }
+
+  /** The agent's own case (another agent's id is not found). */
+  async get(agentId: string, id: string): Promise<HandoffRecord> {
+    const record = /^hof_[0-9a-f]{24}$/.test(id) ? await this.deps.repo.get(id) : undefined;
+    if (!record || record.agentId !== agentId) throw new AgentRefusal(404, 'not_found', 'No such hand-off for this agent.');
+    return record;
+  }
+
+  /** Waits up to `waitMs` for the case to be resolved. */
+  async wait(agentId: string, id: string, waitMs: number): Promise<HandoffRecord> {
+    let record = await this.get(agentId, id);
+    const deadline = Date.now() + Math.min(Math.max(0, waitMs), MAX_WAIT_S * 1000);
+    while (record.status !== 'resolved' && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.events.off(id, done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(1000, Math.max(0, deadline - Date.now())));
+        this.events.once(id, done);
+      });
+      record = await this.get(agentId, id);
+    }
+    return record;
+  }
+
+  /** Take it: the first person from the queue to click owns the case; a second click is told who has it. */
+  async take(person: Person, id: string): Promise<HandoffRecord> {
+    const record = await this.find(id);
+    if (!record.people.includes(person.email) && !hasRole(person, 'it-admin'))
+      throw new ForbiddenError(`Only the ${record.queueTitle} queue takes this case.`);
+    if (record.status === 'resolved')
+      throw new RequestClosedError('completed', record.resolvedAt ? new Date(record.resolvedAt) : undefined);
+    if (record.status === 'taken') {
+      if (record.takenBy === person.email) return record;
+      throw new ForbiddenError(`${findPersonByEmail(this.deps.org, record.takenBy ?? '')?.name ?? 'Someone else'} took this case first.`);
+    }
+    const now = this.clock().toISOString();
+    const taken = await this.deps.repo.update(id, { status: 'open' }, { status: 'taken', takenBy: person.email, takenAt: now });
+    if (!taken) {
+      const current = await this.find(id);
+      const who = current.takenBy ? (findPersonByEmail(this.deps.org, current.takenBy)?.name ?? current.takenBy) : 'someone else';
+      throw new ForbiddenError(`${who} took this case first.`);
+    }
+    await this.deps.audit.append({
+      actor: { kind: 'person', email: person.email },
+      action: 'handoff.taken',
+      subject: { type: 'handoff', id, agentId: taken.agentId },
+      details: { kind: taken.kind, queue: taken.queueId },
+    });
+    await this.refresh(taken);
+    this.events.emit(id);
+    return taken;
+  }
+
+  /** Resolve with an outcome: only the person who took the case (or an IT admin), once. */
+  async resolve(person: Person, id: string, outcome: string): Promise<HandoffRecord> {
+    const record = await this.find(id);
+    if (!record.outcomes.includes(outcome)) throw new NotFoundError('the outcome', outcome);
+    if (record.status === 'resolved')
+      throw new RequestClosedError('completed', record.resolvedAt ? new Date(record.resolvedAt) : undefined);
+    if (record.takenBy !== person.email && !hasRole(person, 'it-admin'))
+      throw new ForbiddenError(record.takenBy ? 'Only the person who took this case resolves it.' : 'Take the case before you resolve it.');
+    const now = this.clock().toISOString();
+    const resolved = await this.deps.repo.update(
+      id,
+      { status: 'taken' },
+      { status: 'resolved', resolvedBy: person.email, outcome, resolvedAt: now },
+    );
+    if (!resolved) throw new RequestClosedError('completed', undefined);
+    await this.deps.audit.append({
+      actor: { kind: 'person', email: person.email },
+      action: 'handoff.resolved',
+      subject: { type: 'handoff', id, agentId: resolved.agentId },
+      details: { kind: resolved.kind, queue: resolved.queueId, outcome },
+    });
+    await this.refresh(resolved);
+    this.events.emit(id);
+    return resolved;
+  }
+
+  /** Reminder or escalation of a case nobody took yet; stale timers change nothing. */
+  async onTimer(timer: { handoffId: string; kind: 'remind' | 'escalate' }): Promise<void> {
+    const record = await this.deps.repo.get(timer.handoffId);
+    if (!record || record.status !== 'open') return;
+    if (timer.kind === 'remind') {
+      const updated = await this.deps.repo.update(
+        record.id,
+        { status: 'open', reminders: record.reminders },
+        { reminders: record.reminders + 1 },
+      );
+      if (!updated) return;
+      await this.deps.audit.append({
+        actor: { kind: 'system', name: 'scheduler' },
+        action: 'handoff.reminded',
+        subject: { type: 'handoff', id: record.id, agentId: record.agentId },
+        details: { to: record.people },
+      });
+      for (const person of record.people) await this.safeSend(person, this.card(updated, person, true));
+      return;
+    }
+    const added = (record.escalateTo ?? []).filter((p) => !record.people.includes(p));
+    const updated = await this.deps.repo.update(
+      record.id,
+      { status: 'open', escalated: false },
+      { escalated: true, people: [...record.people, ...added] },
+    );
+    if (!updated) return;
+    await this.deps.audit.append({
+      actor: { kind: 'system', name: 'scheduler' },
+      action: 'handoff.escalated',
+      subject: { type: 'handoff', id: record.id, agentId: record.agentId },
+      details: { added },
+    });
+    await this.sendTo(updated, added);
+  }
+
+  /** Open cases a person may work (for `pending` and the home card). */
+  openFor(email: string): Promise<HandoffRecord[]> {
+    return this.deps.repo.open(email);
+  }
+
+  view(r: HandoffRecord): HandoffView {
+    return {
+      id: r.id,
+      status: r.status,
+      kind: r.kind,
+      queue: r.queueId,
+      ...(r.takenBy ? { taken_by: r.takenBy } : {}),
+      ...(r.outcome ? { outcome: r.outcome } : {}),
+      ...(r.resolvedBy ? { resolved_by: r.resolvedBy } : {}),
+      ...(r.resolvedAt ? { resolved_at: r.resolvedAt } : {}),
+      telemetry_event_id: `handoff:${r.id}`,
+      created_at: r.createdAt,
+    };
+  }
+
+  /** The card a person sees: Take it while open; Resolve buttons for the one who took it. */
+  card(r: HandoffRecord, viewer: string, reminder = false): OutgoingCard {
+    const name = (email?: string) => (email ? (findPersonByEmail(this.deps.org, email)?.name ?? email) : '');
+    const facts = Object.entries(r.details).map(([k, v]) => `${k}: ${String(v)}`);
+    const state =
+      r.status === 'open'
+        ? 'Waiting for someone to take it.'
+        : r.status === 'taken'
+          ? `Taken by ${name(r.takenBy)}.`
+          : `Resolved by ${name(r.resolvedBy)}: ${r.outcome}.`;
+    const actions =
+      r.status === 'open'
+        ? [{ action: 'handoff_take', label: 'Take it', style: 'primary', value: { handoffId: r.id } }]
+        : r.status === 'taken' && r.takenBy === viewer
+          ? r.outcomes.map((o, i) => ({
+              action: 'handoff_resolve',
+              label: `Resolve: ${o}`,
+              ...(i === 0 ? { style: 'primary' } : {}),
+              value: { handoffId: r.id, outcome: o },
+            }))
+          : [];
+    return {
+      kind: 'notice',
+      data: {
+        level: r.status === 'resolved' ? 'success' : 'info',
+        title: `${reminder ? 'Reminder: ' : ''}${r.agentName} hands off a case to ${r.queueTitle}`,
+        text: `Reported by the agent: “${r.summary}”\n${state}`,
+        ...(facts.length || r.link
+          ? { sections: [{ text: [...facts, ...(r.link ? [`Link: ${r.link}`] : [])].join('\n').slice(0, 2900), actions: [] }] }
+          : {}),
+        ...(actions.length ? { actions: actions.slice(0, 5) } : {}),
+      },
+    };
+  }
+
+  private async find(id: string): Promise<HandoffRecord> {
+    const record = /^hof_[0-9a-f]{24}$/.test(id) ? await this.deps.repo.get(id) : undefined;
+    if (!record) throw new NotFoundError('the hand-off', id);
+    return record;
+  }
+
+  private replayed(record: HandoffRecord, hash: string): HandoffView {
+    if (record.requestHash !== hash)
+      throw new AgentRefusal(409, 'idempotency_key_reused', 'This idempotency key was used for a different hand-off; use a new key.');
+    return this.view(record);
+  }
+
+  private async sendTo(record: HandoffRecord, people: string[]): Promise<void> {
+    const messages: HandoffRecord['messages'] = [];
+    for (const person of people) {
+      const ref = await this.safeSend(person, this.card(record, person));
+      if (ref) messages.push({ person, ref });
+    }
+    if (messages.length) {
+      const current = (await this.deps.repo.get(record.id)) ?? record;
+      await this.deps.repo.update(record.id, {}, { messages: [...current.messages, ...messages] });
+    }
+  }
+
+  private async refresh(record: HandoffRecord): Promise<void> {
+    const current = (await this.deps.repo.get(record.id)) ?? record;
+    for (const m of current.messages) await this.deps.notifier.update(m.ref, this.card(record, m.person)).catch(() => undefined);
+  }
+
+  private async safeSend(person: string, card: OutgoingCard): Promise<MessageRef | undefined> {
+    try {
+      return await this.deps.notifier.send(person, card);
+    } catch {
+      return undefined;
+    }
+  }
+}

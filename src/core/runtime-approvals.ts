@@ -1,0 +1,503 @@
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { z } from 'zod';
+import type { OrgConfig } from '../config/schemas.js';
+import { businessUnitById, findPersonByEmail } from '../config/directory.js';
+import type { FlowEngine } from '../flows/engine.js';
+import type { ApprovalSettings, FlowRun, StepContext, StepRegistry } from '../flows/types.js';
+import type { AuditLog } from './audit.js';
+import type { AgentRecord } from './agents.js';
+import {
+  AgentRefusal,
+  boundaryOf,
+  deciderLabel,
+  detailsHash,
+  MAX_DETAILS_BYTES,
+  parseDetails,
+  peopleFor,
+  requestHash,
+  roleOfAgent,
+  verdictFor,
+  type Details,
+} from './boundaries.js';
+import type { Notifier } from './notifications.js';
+
+/*
+ * An agent asks before it acts (issue 19). The catalog role's boundary answers autonomous and
+ * forbidden actions at once; the rest becomes a run of the `runtime-approval` flow, so the
+ * engine's compare-and-set, quorum, separation of duties, reminders and expiry decide it exactly
+ * once. The record here is what the agent polls and consumes.
+ */
+
+/** The flow that decides runtime approvals. */
+export const RUNTIME_APPROVAL_FLOW = 'runtime-approval';
+
+/** How many forbidden attempts at one action within a day alert the sponsors. */
+export const FORBIDDEN_ALERT_THRESHOLD = 3;
+
+/** Longest long-poll, in seconds. */
+export const MAX_WAIT_S = 60;
+
+/** Why a request ended the way it did. */
+export type ApprovalReason =
+  'autonomous' | 'forbidden' | 'approved' | 'denied' | 'timeout' | 'timeout_allowed' | 'cancelled' | 'no_approver';
+
+/** A runtime approval request as stored. */
+export interface RuntimeApprovalRecord {
+  id: string;
+  agentId: string;
+  idempotencyKey: string;
+  requestHash: string;
+  action: string;
+  actionTitle: string;
+  summary: string;
+  details: Details;
+  detailsHash: string;
+  mode: 'autonomous' | 'forbidden' | 'needs-approval';
+  status: 'allowed' | 'denied' | 'pending' | 'approved';
+  reason?: ApprovalReason;
+  /** For the agent: the deny reason, the forbidden reason, the timeout. */
+  message?: string;
+  decidedBy?: string[];
+  decidedAt?: string;
+  runId?: string;
+  createdAt: string;
+  /** When a pending request times out. */
+  waitUntil?: string;
+  /** `once`, or the window in ms during which the approval may be used. */
+  usableFor: 'once' | number;
+  usableUntil?: string;
+  usedAt?: string;
+}
+
+/** Storage of runtime approvals (src/store/runtime-store.ts). */
+export interface RuntimeApprovalRepository {
+  /** Inserts, or returns the record already stored under the same id. */
+  insert(record: RuntimeApprovalRecord): Promise<{ record: RuntimeApprovalRecord; created: boolean }>;
+  get(id: string): Promise<RuntimeApprovalRecord | undefined>;
+  /** Sets `patch` only if the stored record matches `when`; undefined when it did not. */
+  update(id: string, when: Record<string, unknown>, patch: Partial<RuntimeApprovalRecord>): Promise<RuntimeApprovalRecord | undefined>;
+  recent(agentId: string, limit: number): Promise<RuntimeApprovalRecord[]>;
+  countSince(agentId: string, action: string, mode: RuntimeApprovalRecord['mode'], sinceIso: string): Promise<number>;
+}
+
+const idempotencyKey = z
+  .string()
+  .min(8, 'must be 8 to 128 characters')
+  .max(128, 'must be 8 to 128 characters')
+  .regex(/^[\x21-\x7E]+$/, 'must be visible ASCII without spaces')
+  .meta({
+    description: 'A key unique per intended action (e.g. a UUID). A retry with the same key gets the same answer and no second card.',
+  });
+
+/** `POST /api/v1/approvals` and the MCP tool `request_approval`. */
+export const approvalRequestSchema = z
+  .strictObject({
+    action: z.string().trim().min(1).max(100).meta({ description: 'An action of the agent’s catalog role.', example: 'contracts.modify' }),
+    summary: z
+      .string()
+      .trim()
+      .min(1)
+      .max(500)
+      .meta({ description: 'One or two sentences for the approver, shown as reported by the agent.' }),
+    details: z
+      .record(z.string().max(40), z.union([z.string().max(2000), z.number(), z.boolean()]))
+      .default(() => ({}))
+      .meta({ description: 'The action’s declared fields (see the catalog role); at most 4 KB.' }),
+    idempotency_key: idempotencyKey,
+  })
+  .meta({ id: 'ApprovalRequest' });
+export type ApprovalRequestInput = z.input<typeof approvalRequestSchema>;
+
+/** The answer an agent gets about a request (HTTP body and MCP structured content). */
+export const approvalViewSchema = z
+  .object({
+    id: z.string(),
+    status: z.enum(['allowed', 'approved', 'denied', 'pending']).meta({
+      description: '`allowed` (autonomous), `approved` (a human said yes), `denied` (forbidden, denied or timed out), `pending`.',
+    }),
+    reason: z.enum(['autonomous', 'forbidden', 'approved', 'denied', 'timeout', 'timeout_allowed', 'cancelled', 'no_approver']).optional(),
+    message: z.string().optional(),
+    action: z.string(),
+    details_hash: z.string().meta({ description: 'sha256 of the action and details; present it when you consume the approval.' }),
+    decided_by: z.array(z.string()).optional(),
+    decided_at: z.string().optional(),
+    wait_until: z.string().optional().meta({ description: 'When a pending request times out.' }),
+    usable: z.enum(['once', 'window']).optional(),
+    usable_until: z.string().optional(),
+    used_at: z.string().optional(),
+    created_at: z.string(),
+  })
+  .meta({ id: 'Approval' });
+export type ApprovalView = z.output<typeof approvalViewSchema>;
+
+/** `POST /api/v1/approvals/{id}/consume`: use an approval, bound to what was approved. */
+export const consumeRequestSchema = z
+  .strictObject({
+    details_hash: z.string().max(100).optional().meta({ description: 'The details_hash of the approval.' }),
+    details: z
+      .record(z.string().max(40), z.union([z.string().max(2000), z.number(), z.boolean()]))
+      .optional()
+      .meta({ description: 'Or the details themselves, hashed by Roster.' }),
+  })
+  .refine((v) => v.details_hash !== undefined || v.details !== undefined, { error: 'send details_hash or details' })
+  .meta({ id: 'ConsumeRequest' });
+
+export interface RuntimeApprovalDeps {
+  org: OrgConfig;
+  repo: RuntimeApprovalRepository;
+  audit: AuditLog;
+  notifier: Notifier;
+  engine: () => FlowEngine;
+  clock?: () => Date;
+}
+
+/** The context of a runtime-approval run (what the approval card shows). */
+export interface RuntimeRunContext {
+  approvalId: string;
+  agentId: string;
+  agentName: string;
+  roleTitle: string;
+  riskTier: string;
+  businessUnit: string;
+  action: string;
+  actionTitle: string;
+  summary: string;
+  fields: Array<{ label: string; value: string }>;
+  recentDecisions: Array<{ text: string }>;
+  detailsHash: string;
+  onTimeout: 'deny' | 'allow';
+  approval: ApprovalSettings;
+  [key: string]: unknown;
+}
+
+const REASON_WORDS: Record<ApprovalReason, string> = {
+  autonomous: 'allowed (autonomous)',
+  forbidden: 'refused (forbidden)',
+  approved: 'approved',
+  denied: 'denied',
+  timeout: 'denied (no decision in time)',
+  timeout_allowed: 'allowed after the wait',
+  cancelled: 'cancelled',
+  no_approver: 'denied (nobody may approve)',
+};
+
+/** Runtime approvals: the agent's requests, their decisions, the long poll and the one-time use. */
+export class RuntimeApprovals {
+  private readonly clock: () => Date;
+  private readonly events = new EventEmitter();
+
+  constructor(private readonly deps: RuntimeApprovalDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+    this.events.setMaxListeners(0);
+  }
+
+  /** The record id of an agent's idempotency key: a replay meets the same unique id. */
+  static idOf(agentId: string, key: string): string {
+    return `apr_${createHash('sha256').update(`${agentId}\u0000${key}`).digest('hex').slice(0, 24)}`;
+  }
+
+  /** Answers a request: allowed, denied, or pending with approval cards sent. `created` is false for a replay. */
+  async request(agent: AgentRecord, raw: unknown): Promise<{ view: ApprovalView; created: boolean }> {
+    const parsed = approvalRequestSchema.safeParse(raw);
+    if (!parsed.success) throw refusalOf(parsed.error);
+    const input = parsed.data;
+    if (Buffer.byteLength(JSON.stringify(input.details)) > MAX_DETAILS_BYTES)
+      throw new AgentRefusal(413, 'details_too_large', `details: at most ${MAX_DETAILS_BYTES} bytes of JSON.`);
+    const id = RuntimeApprovals.idOf(agent.id, input.idempotency_key);
+    const hash = requestHash({ action: input.action, summary: input.summary, details: input.details });
+    // A replay is answered before the boundary is read again: same answer, no second card.
+    const known = await this.deps.repo.get(id);
+    if (known) return { view: this.replayed(known, hash), created: false };
+
+    const role = roleOfAgent(this.deps.org, agent);
+    const boundary = boundaryOf(role, input.action);
+    const details = parseDetails(boundary, input.details);
+    const verdict = verdictFor(boundary, details);
+    const now = this.clock();
+    const base: RuntimeApprovalRecord = {
+      id,
+      agentId: agent.id,
+      idempotencyKey: input.idempotency_key,
+      requestHash: hash,
+      action: input.action,
+      actionTitle: boundary.title ?? input.action,
+      summary: input.summary,
+      details,
+      detailsHash: detailsHash(input.action, details),
+      mode: verdict.mode,
+      status: 'pending',
+      createdAt: now.toISOString(),
+      usableFor: verdict.mode === 'needs-approval' && verdict.boundary.usableFor !== 'once' ? verdict.boundary.usableFor.ms : 'once',
+    };
+    if (verdict.mode === 'autonomous') {
+      base.status = 'allowed';
+      base.reason = 'autonomous';
+      base.decidedAt = base.createdAt;
+    } else if (verdict.mode === 'forbidden') {
+      base.status = 'denied';
+      base.reason = 'forbidden';
+      base.message = verdict.boundary.reason ?? `${base.actionTitle} is never allowed for this role.`;
+      base.decidedAt = base.createdAt;
+    } else {
+      base.waitUntil = new Date(now.getTime() + verdict.boundary.wait.ms).toISOString();
+    }
+    const { record, created } = await this.deps.repo.insert(base);
+    if (!created) return { view: this.replayed(record, hash), created: false };
+
+    await this.deps.audit.append({
+      actor: { kind: 'agent', agentId: agent.id },
+      action: `runtime.${record.status === 'pending' ? 'requested' : record.status}`,
+      subject: { type: 'runtime-approval', id: record.id, agentId: agent.id },
+      details: {
+        action: record.action,
+        mode: record.mode,
+        summary: record.summary,
+        details: record.details,
+        detailsHash: record.detailsHash,
+      },
+    });
+    if (verdict.mode === 'forbidden') await this.forbiddenAttempt(agent, record);
+    if (verdict.mode !== 'needs-approval') return { view: this.view(record), created: true };
+
+    const b = verdict.boundary;
+    const people: Record<string, string[]> = {};
+    for (const decider of b.approvers) people[deciderLabel(decider)] = peopleFor(this.deps.org, agent, decider);
+    if (b.escalateTo) people[deciderLabel(b.escalateTo)] = peopleFor(this.deps.org, agent, b.escalateTo);
+    const recent = (await this.deps.repo.recent(agent.id, 6)).filter((r) => r.id !== record.id).slice(0, 5);
+    const context: RuntimeRunContext = {
+      approvalId: record.id,
+      agentId: agent.id,
+      agentName: agent.name,
+      roleTitle: role.title,
+      riskTier: role.riskTier,
+      businessUnit: agent.businessUnit,
+      action: record.action,
+      actionTitle: record.actionTitle,
+      summary: record.summary,
+      fields: Object.entries(b.fields).flatMap(([name, spec]) =>
+        details[name] === undefined ? [] : [{ label: spec.label ?? name, value: String(details[name]) }],
+      ),
+      recentDecisions: recent.map((r) => ({
+        text: `${r.createdAt.slice(0, 16).replace('T', ' ')} UTC · ${r.actionTitle}: ${REASON_WORDS[r.reason ?? 'approved'] ?? r.status}${r.status === 'pending' ? ' (pending)' : ''}`,
+      })),
+      detailsHash: record.detailsHash,
+      onTimeout: b.onTimeout,
+      approval: {
+        approvers: b.approvers.map(deciderLabel),
+        people,
+        quorum: b.quorum,
+        expiresAfterMs: b.wait.ms,
+        ...(b.remindAfter ? { remindAfterMs: b.remindAfter.ms } : {}),
+        ...(b.escalateAfter && b.escalateTo ? { escalateAfterMs: b.escalateAfter.ms, escalateTo: deciderLabel(b.escalateTo) } : {}),
+        separationOfDuties: b.separateFromRequester,
+      },
+    };
+    const run = await this.deps.engine().start({
+      flowId: RUNTIME_APPROVAL_FLOW,
+      // The agent's requester is the run's requester, so separation of duties keeps them from deciding.
+      requester: b.separateFromRequester ? agent.requestedBy : `agent:${agent.id}`,
+      subject: { type: 'runtime-approval', id: record.id, agentId: agent.id },
+      context,
+      quiet: true,
+    });
+    const stored = (await this.deps.repo.update(record.id, {}, { runId: run.id })) ?? record;
+    return { view: this.view(stored), created: true };
+  }
+
+  /** The agent's own request; another agent's id is not found (404), never forbidden (no oracle). */
+  async get(agentId: string, id: string): Promise<RuntimeApprovalRecord> {
+    const record = /^apr_[0-9a-f]{24}$/.test(id) ? await this.deps.repo.get(id) : undefined;
+    if (!record || record.agentId !== agentId) throw new AgentRefusal(404, 'not_found', 'No such approval for this agent.');
+    return record;
+  }
+
+  /** Waits up to `waitMs` for a pending request to be decided; resolves the record as it is then. */
+  async wait(agentId: string, id: string, waitMs: number): Promise<RuntimeApprovalRecord> {
+    let record = await this.get(agentId, id);
+    const deadline = Date.now() + Math.min(Math.max(0, waitMs), MAX_WAIT_S * 1000);
+    while (record.status === 'pending' && Date.now() < deadline) {
+      // Woken at once by a decision in this process; re-read every second for other replicas.
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.events.off(id, done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(1000, Math.max(0, deadline - Date.now())));
+        this.events.once(id, done);
+      });
+      record = await this.get(agentId, id);
+    }
+    return record;
+  }
+
+  /**
+   * Uses an approval: only an approved (or timeout-allowed) request, bound to the details that were
+   * approved, once (or within its window). Any mismatch is a 409 with a code.
+   */
+  async consume(agentId: string, id: string, raw: unknown): Promise<RuntimeApprovalRecord> {
+    const parsed = consumeRequestSchema.safeParse(raw);
+    if (!parsed.success) throw refusalOf(parsed.error);
+    const record = await this.get(agentId, id);
+    const presented = parsed.data.details_hash ?? detailsHash(record.action, parsed.data.details ?? {});
+    if (presented !== record.detailsHash)
+      throw new AgentRefusal(409, 'details_mismatch', 'These details are not the ones that were approved; ask again.');
+    if (record.status === 'allowed') return record;
+    if (record.status !== 'approved')
+      throw new AgentRefusal(409, 'not_approved', `This request is ${record.status}${record.reason ? ` (${record.reason})` : ''}.`);
+    const now = this.clock();
+    if (record.usableFor === 'once') {
+      const used = await this.deps.repo.update(id, { status: 'approved', usedAt: { $exists: false } }, { usedAt: now.toISOString() });
+      if (!used) throw new AgentRefusal(409, 'already_used', 'This approval was used already; ask again for another one.');
+      await this.audited(used, 'runtime.consumed', {});
+      return used;
+    }
+    if (record.usableUntil && Date.parse(record.usableUntil) < now.getTime())
+      throw new AgentRefusal(409, 'approval_expired', `This approval could be used until ${record.usableUntil}; ask again.`);
+    const used = (await this.deps.repo.update(id, { status: 'approved' }, { usedAt: now.toISOString() })) ?? record;
+    await this.audited(used, 'runtime.consumed', {});
+    return used;
+  }
+
+  /** The agent's view of a record. */
+  view(r: RuntimeApprovalRecord): ApprovalView {
+    return {
+      id: r.id,
+      status: r.status,
+      ...(r.reason ? { reason: r.reason } : {}),
+      ...(r.message ? { message: r.message } : {}),
+      action: r.action,
+      details_hash: r.detailsHash,
+      ...(r.decidedBy?.length ? { decided_by: r.decidedBy } : {}),
+      ...(r.decidedAt ? { decided_at: r.decidedAt } : {}),
+      ...(r.status === 'pending' && r.waitUntil ? { wait_until: r.waitUntil } : {}),
+      ...(r.status === 'approved' ? { usable: r.usableFor === 'once' ? ('once' as const) : ('window' as const) } : {}),
+      ...(r.usableUntil ? { usable_until: r.usableUntil } : {}),
+      ...(r.usedAt ? { used_at: r.usedAt } : {}),
+      created_at: r.createdAt,
+    };
+  }
+
+  /** The agent's latest requests, newest first (the decision log's runtime part). */
+  recent(agentId: string, limit = 20): Promise<RuntimeApprovalRecord[]> {
+    return this.deps.repo.recent(agentId, limit);
+  }
+
+  /** Flow steps: `runtime.approved` (the quorum was met) and `runtime.closed` (denied, expired, cancelled). */
+  steps(): Pick<StepRegistry, 'actions'> {
+    return {
+      actions: {
+        'runtime.approved': async (ctx) => {
+          await this.settle(ctx, 'approved');
+          return {};
+        },
+        'runtime.closed': async (ctx) => {
+          await this.settle(ctx, ctx.run.status === 'expired' ? 'expired' : ctx.run.status === 'denied' ? 'denied' : 'other');
+        },
+      },
+    };
+  }
+
+  private async settle(ctx: StepContext, outcome: 'approved' | 'denied' | 'expired' | 'other'): Promise<void> {
+    const run = ctx.run as FlowRun;
+    const c = run.context as RuntimeRunContext;
+    const decisions = Object.values(run.steps).flatMap((s) => s.decisions ?? []);
+    const now = this.clock().toISOString();
+    let patch: Partial<RuntimeApprovalRecord>;
+    if (outcome === 'approved') {
+      const record = await this.deps.repo.get(c.approvalId);
+      patch = {
+        status: 'approved',
+        reason: 'approved',
+        decidedBy: decisions.filter((d) => d.decision === 'approve').map((d) => d.by),
+        decidedAt: now,
+        ...(record && record.usableFor !== 'once' ? { usableUntil: new Date(Date.parse(now) + record.usableFor).toISOString() } : {}),
+      };
+    } else if (outcome === 'expired') {
+      patch =
+        c.onTimeout === 'allow'
+          ? {
+              status: 'approved',
+              reason: 'timeout_allowed',
+              message: 'Nobody decided in time; the role allows the action then.',
+              decidedAt: now,
+            }
+          : { status: 'denied', reason: 'timeout', message: 'Nobody decided in time, so the request is denied.', decidedAt: now };
+    } else if (outcome === 'denied') {
+      const denial = decisions.find((d) => d.decision === 'deny');
+      patch = {
+        status: 'denied',
+        reason: 'denied',
+        ...(denial?.comment ? { message: denial.comment } : {}),
+        decidedBy: denial ? [denial.by] : [],
+        decidedAt: now,
+      };
+    } else {
+      patch = {
+        status: 'denied',
+        reason: run.status === 'rejected' ? 'no_approver' : 'cancelled',
+        message: run.outcome ?? 'The request was closed without approval.',
+        decidedAt: now,
+      };
+    }
+    const updated = await this.deps.repo.update(c.approvalId, { status: 'pending' }, patch);
+    if (!updated) return;
+    this.events.emit(updated.id);
+    await this.audited(updated, `runtime.${updated.status}`, {
+      reason: updated.reason,
+      decidedBy: updated.decidedBy ?? [],
+      ...(updated.message ? { message: updated.message } : {}),
+      runId: run.id,
+    });
+  }
+
+  private replayed(record: RuntimeApprovalRecord, hash: string): ApprovalView {
+    if (record.requestHash !== hash)
+      throw new AgentRefusal(409, 'idempotency_key_reused', 'This idempotency key was used for a different request; use a new key.');
+    return this.view(record);
+  }
+
+  private async forbiddenAttempt(agent: AgentRecord, record: RuntimeApprovalRecord): Promise<void> {
+    const since = new Date(this.clock().getTime() - 86_400_000).toISOString();
+    const attempts = await this.deps.repo.countSince(agent.id, record.action, 'forbidden', since);
+    if (attempts !== FORBIDDEN_ALERT_THRESHOLD) return;
+    const unit = businessUnitById(this.deps.org, agent.businessUnit)?.name ?? agent.businessUnit;
+    await this.deps.audit.append({
+      actor: { kind: 'system', name: 'runtime-approvals' },
+      action: 'runtime.forbidden-repeated',
+      subject: { type: 'agent', id: agent.id, agentId: agent.id },
+      details: { action: record.action, attempts, summary: record.summary },
+    });
+    for (const sponsor of agent.sponsors) {
+      if (!findPersonByEmail(this.deps.org, sponsor)) continue;
+      await this.deps.notifier
+        .send(sponsor, {
+          kind: 'notice',
+          data: {
+            level: 'warning',
+            title: `${agent.name} keeps trying a forbidden action`,
+            text: `${agent.name} (${agent.id}, ${unit}) asked ${attempts} times in a day to ${record.actionTitle} (${record.action}), which its role forbids. Each attempt was refused. Its last request said: “${record.summary}”`,
+          },
+        })
+        .catch(() => undefined);
+    }
+  }
+
+  private async audited(r: RuntimeApprovalRecord, action: string, details: Record<string, unknown>): Promise<void> {
+    await this.deps.audit.append({
+      actor: { kind: 'system', name: 'runtime-approvals' },
+      action,
+      subject: { type: 'runtime-approval', id: r.id, agentId: r.agentId },
+      details: { action: r.action, details: r.details, detailsHash: r.detailsHash, ...details },
+    });
+  }
+}
+
+/** A zod failure as a 400 with `invalid_request` and the first problem. */
+export function refusalOf(error: z.ZodError): AgentRefusal {
+  const issue = error.issues[0]!;
+  const where = issue.path.length ? issue.path.join('.') : 'body';
+  const message = issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.join(', ')}` : issue.message;
+  return new AgentRefusal(400, 'invalid_request', `${where}: ${message}`);
+}
