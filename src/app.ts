@@ -138,6 +138,7 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
       onRetiredKey: (agentId) => services.supervision.reportRetiredKey(agentId),
       verifyKey: (secret) => services.agentKeys.verifyAgentKey(secret),
       onRefusedKey: (agentId, reason) => services.supervision.reportRefusedKey(agentId, reason),
+      runtime: { approvals: services.runtime, handoffs: services.handoffs, ingest: services.supervision.ingest },
     });
     for (const mount of api.mounts) http.mount(mount.path, mount.handler);
     http.mount(

@@ -175,7 +175,7 @@ export async function createSupervision(s: SupervisionSettings) {
     },
     log: s.log.child({ component: 'otlp' }),
   });
-  return { telemetry, alerts, checkins, cards, router, otlpRouter, alertRepo, checkinRepo, reportRetiredKey, reportRefusedKey };
+  return { telemetry, alerts, checkins, cards, router, otlpRouter, alertRepo, checkinRepo, reportRetiredKey, reportRefusedKey, ingest };
 }
 
 export type Supervision = Awaited<ReturnType<typeof createSupervision>>;

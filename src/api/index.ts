@@ -17,6 +17,12 @@ import { createRateLimiter, type RateLimiter } from './rate-limit.js';
 import { createSigningKeys, type SigningKeys } from './signing-keys.js';
 import { AccessTokens } from './tokens.js';
 import { ApiUsage } from './usage.js';
+import type { Handoffs } from '../core/handoffs.js';
+import type { RuntimeApprovals } from '../core/runtime-approvals.js';
+import type { TelemetryIngest } from '../http/telemetry.js';
+import { AgentCommands } from './agent-commands.js';
+import { createMcpRouter, createProtectedResourceRouter } from './mcp.js';
+import { createRuntimeRouter } from './runtime-routes.js';
 
 /** Agenda jobs of the agent API. */
 export const AgentApiJobs = {
@@ -41,6 +47,8 @@ export interface AgentApiSettings {
   verifyKey(secret: string): Promise<KeyVerification>;
   /** A revoked, rotated-out or retired agent's key was presented at the token endpoint. */
   onRefusedKey?(agentId: string, reason: KeyRefusal): Promise<void>;
+  /** Runtime approvals, hand-offs and the telemetry ingest behind the agent commands and MCP tools. */
+  runtime?: { approvals: RuntimeApprovals; handoffs: Handoffs; ingest: TelemetryIngest };
   /** Replaces the per-client limiter (a shared one, or a generous one for benchmarks). */
   limiter?: RateLimiter;
   clock?: () => Date;
@@ -122,12 +130,31 @@ export async function createAgentApi(s: AgentApiSettings): Promise<AgentApi> {
   const openapiRouter = express.Router();
   openapiRouter.get('/openapi.json', openapiHandler);
 
+  const runtimeMounts: AgentApi['mounts'] = [];
+  if (s.runtime) {
+    const commands = new AgentCommands({
+      org: s.org,
+      live,
+      runtime: s.runtime.approvals,
+      handoffs: s.runtime.handoffs,
+      ingest: s.runtime.ingest,
+      knownResource: (resource) => resource === urls().rosterAudience || env.ROSTER_OAUTH_RESOURCES.includes(resource),
+    });
+    const routeDeps = { commands, tokens, limiter, urls, log: log.child({ component: 'agent-api' }) };
+    runtimeMounts.push(
+      { path: '/api/v1', handler: createRuntimeRouter(routeDeps) },
+      { path: '/mcp', handler: createMcpRouter({ ...routeDeps, version: '0.1.0', log: log.child({ component: 'mcp' }) }) },
+      { path: '/.well-known/oauth-protected-resource', handler: createProtectedResourceRouter(urls) },
+    );
+  }
+
   return {
     mounts: [
       { path: '/oauth', handler: createOAuthRouter(deps) },
       { path: '/.well-known', handler: createWellKnownRouter(deps) },
       { path: '/api/v1/access', handler: createAccessCheckRouter(deps) },
       { path: '/api', handler: openapiRouter },
+      ...runtimeMounts,
     ],
     keys,
     tokens,

@@ -27,6 +27,10 @@ export interface ApiUrls {
   introspectionEndpoint: string;
   jwksUri: string;
   openapi: string;
+  /** The MCP server as a resource (RFC 8707/9728): the audience of tokens for `/mcp`. */
+  mcpResource: string;
+  /** Its Protected Resource Metadata (RFC 9728). */
+  mcpMetadata: string;
 }
 
 /** The URLs of the API for an issuer. */
@@ -39,6 +43,8 @@ export function apiUrls(issuer: string): ApiUrls {
     introspectionEndpoint: `${base}/oauth/introspect`,
     jwksUri: `${base}/.well-known/jwks.json`,
     openapi: `${base}/api/openapi.json`,
+    mcpResource: `${base}/mcp`,
+    mcpMetadata: `${base}/.well-known/oauth-protected-resource/mcp`,
   };
 }
 
@@ -177,7 +183,7 @@ export function createOAuthRouter(deps: OAuthDeps): Router {
       }
       const urls = deps.urls();
       const asked = request.resource === undefined ? [] : Array.isArray(request.resource) ? request.resource : [request.resource];
-      const allowed = new Set([urls.rosterAudience, ...deps.resources]);
+      const allowed = new Set([urls.rosterAudience, urls.mcpResource, ...deps.resources]);
       for (const resource of asked) {
         if (!isResourceUri(resource))
           return oauthError(res, 400, 'invalid_target', 'A resource must be an absolute URI without a fragment.');

@@ -135,6 +135,10 @@ export const NOTICE_ACTIONS = {
   keyRotate: 'agent_key_rotate',
   /** The onboarding key was not delivered: revoke it and show a new one to the clicker, `{ agentId, credentialId }`. */
   keyReissue: 'agent_key_reissue',
+  /** An agent's hand-off: take the case, `{ handoffId }`. */
+  handoffTake: 'handoff_take',
+  /** A taken hand-off: resolve it with an outcome, `{ handoffId, outcome }`. */
+  handoffResolve: 'handoff_resolve',
 } as const;
 export type NoticeAction = (typeof NOTICE_ACTIONS)[keyof typeof NOTICE_ACTIONS];
 

@@ -42,6 +42,8 @@ export const AGENT_BUTTON_VERBS = [
   'eval_failures',
   'agent_key_rotate',
   'agent_key_reissue',
+  'handoff_take',
+  'handoff_resolve',
 ] as const;
 export type AgentButtonVerb = (typeof AGENT_BUTTON_VERBS)[number];
 
@@ -186,6 +188,14 @@ export class CardActionsChat {
           ),
         });
         return { followUp: notice('success', `Failure mode recorded on ${agent.name}`, note.text) };
+      }
+      case 'handoff_take': {
+        const taken = await this.services.handoffs.take(person, String(ids.handoffId ?? ''));
+        return { card: this.services.handoffs.card(taken, person.email) as CardModel };
+      }
+      case 'handoff_resolve': {
+        const resolved = await this.services.handoffs.resolve(person, String(ids.handoffId ?? ''), String(ids.outcome ?? ''));
+        return { card: this.services.handoffs.card(resolved, person.email) as CardModel };
       }
       case 'gap_fix':
         return { followUp: await this.fixGap(person, String(ids.agentId ?? ''), String(ids.gap ?? '')) };

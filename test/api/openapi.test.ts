@@ -62,7 +62,10 @@ describe('OpenAPI 3.1 document of the agent-facing API', () => {
         'get /.well-known/jwks.json',
       ]),
     );
-    const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`));
+    // OpenAPI writes path parameters as {id}, Express as :id.
+    const documented = Object.entries(doc.paths).flatMap(([p, ops]) =>
+      Object.keys(ops).map((m) => `${m} ${p.replace(/\{(\w+)\}/g, ':$1')}`),
+    );
     expect(served.filter((r) => !documented.includes(r))).toEqual([]);
   });
 

@@ -23,6 +23,8 @@ export interface TestRosterOptions {
   evaluation?: { leaseMs?: number; resumeEvery?: string; progressEveryMs?: number };
   /** Overrides of `config/org.yaml` settings (e.g. small rate limits). */
   settings?: Partial<OrgSettings>;
+  /** A configuration directory other than the shipped one. */
+  configDir?: string;
 }
 
 /** The shipped organisation with some settings replaced. */
@@ -35,7 +37,7 @@ export async function startTestRoster(options: TestRosterOptions = {}): Promise<
   const env = envSchema.parse({ NODE_ENV: 'test', PORT: '0', MONGODB_URI: testMongoUri(), LOG_LEVEL: 'silent', ...options.env });
   const roster = await startRoster({
     env,
-    org: withSettings(loadOrgConfig(SHIPPED_CONFIG), options.settings),
+    org: withSettings(loadOrgConfig(options.configDir ?? SHIPPED_CONFIG), options.settings),
     flows: loadFlowDefinitions(options.flowsDir ?? SHIPPED_FLOWS),
     log: options.log ?? silentLogger(),
     channels: options.channels ?? [],
