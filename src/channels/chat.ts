@@ -42,6 +42,7 @@ export type ChatCommand =
   | { name: 'show'; agent: string }
   | { name: 'eval'; agent: string; selfReported?: boolean }
   | { name: 'home' }
+  | { name: 'pending' }
   | AccessChatCommand
   | OffboardingChatCommand
   | GovernanceChatCommand
@@ -61,6 +62,7 @@ export const CHAT_COMMANDS = [
     usage: 'eval <agent> [self-reported]',
     description: "Evaluate an agent: Roster runs its role's suite against it (IT admins may type results in, with a reason).",
   },
+  { usage: 'pending', description: 'What agents are waiting for you to decide or take: runtime approvals and hand-offs.' },
   ...ACCESS_CHAT_COMMANDS,
   ...OFFBOARDING_CHAT_COMMANDS,
   ...GOVERNANCE_CHAT_COMMANDS,
@@ -94,6 +96,8 @@ export function parseChatCommand(raw: string): ChatCommand {
       return { name: 'catalog' };
     case 'home':
       return { name: 'home' };
+    case 'pending':
+      return { name: 'pending' };
     case 'request':
       return arg ? { name: 'request', roleId: arg.toLowerCase() } : { name: 'request' };
     case 'list': {
@@ -217,6 +221,8 @@ export class ChatService {
         return this.evaluationForm(person, command.agent, undefined, undefined, command.selfReported);
       case 'home':
         return { card: await this.home(person) };
+      case 'pending':
+        return { card: await this.pending(person) };
       case 'access':
       case 'break-glass':
         return { card: await this.access.run(person, command) };
@@ -578,6 +584,41 @@ export class ChatService {
       agentName: c.agentName ?? run.subject.id,
       roleTitle: c.roleTitle ?? run.flowId,
       ...(error ? { error } : {}),
+    });
+  }
+
+  /** Agents waiting on this person: runtime approvals (on their approval cards) and hand-offs to take or resolve. */
+  async pending(person: Person): Promise<CardModel> {
+    const [waiting, cases] = await Promise.all([
+      this.services.commands.approvalsWaitingFor(person.email),
+      this.services.handoffs.openFor(person.email),
+    ]);
+    const runtime = waiting.filter((run) => run.flowId === 'runtime-approval');
+    const sections = [
+      ...runtime.slice(0, 10).map((run) => {
+        const c = run.context as Record<string, unknown>;
+        const step = run.steps.decision;
+        return {
+          text: `Approval: ${String(c.agentName)} asks to ${String(c.actionTitle)} (${String(c.action)}). Reported by the agent: “${String(c.summary)}”${step?.expiresAt ? ` Decide by ${displayDate(step.expiresAt)}` : ''}; the buttons are on the approval card in this chat (request ${run.id}).`,
+          actions: [],
+        };
+      }),
+      ...cases.slice(0, 10).map((h) => {
+        const card = this.services.handoffs.card(h, person.email).data as { actions?: Array<Record<string, unknown>> };
+        return {
+          text: `Hand-off to ${h.queueTitle} from ${h.agentName}: “${h.summary}” (${h.status === 'open' ? 'nobody has taken it yet' : 'you took it'})`,
+          actions: (card.actions ?? []).slice(0, 3),
+        };
+      }),
+    ];
+    const total = runtime.length + cases.length;
+    return cardModel('notice', {
+      level: 'info',
+      title: total ? `${total} waiting for you` : 'Nothing waiting for you',
+      text: total
+        ? `${runtime.length} runtime approval${runtime.length === 1 ? '' : 's'} and ${cases.length} hand-off${cases.length === 1 ? '' : 's'}.`
+        : 'No agent is waiting for your decision or has handed you a case.',
+      ...(sections.length ? { sections: sections as never } : {}),
     });
   }
 

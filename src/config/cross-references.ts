@@ -341,6 +341,9 @@ function checkCatalog(catalog: CatalogFile, known: Known, report: Report): void 
 /** Problems with who decides or works a queue: `sponsor`, `business-unit-approver` or a directory role someone holds. */
 function deciderProblem(decider: string, known: Known): string | undefined {
   if (decider === 'sponsor' || decider === 'business-unit-approver') return undefined;
+  if (decider.includes('@')) {
+    return known.rolesByEmail && !known.rolesByEmail.has(decider.toLowerCase()) ? `unknown person "${decider}"` : undefined;
+  }
   const parsed = parseDirectoryRole(decider);
   if (!parsed) return `unknown approver "${decider}": expected sponsor, business-unit-approver or ${ROLE_FORMS}`;
   const target = roleTargetProblem(decider, parsed, known);

@@ -423,7 +423,7 @@ export type ApprovalBoundary = z.output<typeof approvalBoundarySchema>;
 /** A queue of people who take an agent's hand-offs. */
 export const handoffQueueSchema = z.strictObject({
   title: nonEmpty.max(100),
-  /** Who works the queue: the same forms as approvers (`sponsor`, `business-unit-approver`, a directory role). */
+  /** Who works the queue: people by e-mail, or the forms approvers use (`sponsor`, `business-unit-approver`, a directory role). */
   people: z.array(boundaryApproverSchema).min(1),
   /** Outcomes a person may resolve a case with (buttons). */
   outcomes: z

@@ -130,6 +130,7 @@ export function requestHash(parts: Record<string, unknown>): string {
 export function peopleFor(org: OrgConfig, agent: Pick<AgentRecord, 'sponsors' | 'businessUnit'>, decider: string): string[] {
   if (decider === 'sponsor' || decider === 'sponsors') return [...agent.sponsors];
   if (decider === 'business-unit-approver') return peopleWithRole(org, `approver:${agent.businessUnit}`).map((p) => p.email);
+  if (decider.includes('@')) return [decider.toLowerCase()];
   if (decider.startsWith('oncall:')) {
     // An on-call rotation: its first level works the queue; later levels are the escalation.
     const rotation = org.rotations.find((r) => r.id === decider.slice('oncall:'.length));

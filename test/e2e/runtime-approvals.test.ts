@@ -12,7 +12,7 @@ import { eventually, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { startTestRoster } from '../helpers/app.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { approvalCardsTo, approveValueOf } from '../helpers/slack-journeys.js';
-import { buttonClick, interaction, postSlack } from '../helpers/slack-requests.js';
+import { buttonClick, interaction, postSlack, slashCommand } from '../helpers/slack-requests.js';
 import { button, cardText, cardVerbs } from '../channels/teams/card-reading.js';
 import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
 import { agentWithKey, postForm } from '../api/support.js';
@@ -287,7 +287,7 @@ describe('agents ask a human before they act, and hand off to people', () => {
       });
       expect(unknown.isError).toBe(true);
       expect(JSON.stringify(unknown.content)).toContain('unknown_action');
-      const access = await client.callTool({ name: 'check_access', arguments: { scope: 'procurement:suppliers:read' } });
+      const access = await client.callTool({ name: 'check_access', arguments: { scope: 'finance:invoices:read' } });
       expect(access.structuredContent).toMatchObject({ allowed: false, reason: 'not_granted' });
     } finally {
       await client.close();
@@ -330,6 +330,11 @@ describe('agents ask a human before they act, and hand off to people', () => {
       (a) => a.channel === JONAS.id && actionElements(a.blocks).some((e) => e.action_id === 'handoff_take' && String(e.value).includes(id)),
     );
     const take = actionElements(takeCard.args.blocks).find((e) => e.action_id === 'handoff_take')!;
+    // `/roster pending` lists it for the recruiter, with its Take it button.
+    await postSlack(roster.baseUrl, slashCommand(JONAS.id, 'pending', slack.responseUrl('pending')));
+    const pending = await slack.waitForResponse('pending');
+    expect(JSON.stringify(pending.body.blocks)).toContain('Hand-off to Recruiters from Screener');
+    expect(actionElements(pending.body.blocks).map((e) => e.action_id)).toContain('handoff_take');
     expect(
       (await postSlack(roster.baseUrl, interaction(buttonClick(JONAS.id, 'handoff_take', String(take.value), slack.responseUrl('take')))))
         .status,
