@@ -603,12 +603,19 @@ export class ChatService {
           actions: [],
         };
       }),
-      ...cases.slice(0, 10).map((h) => {
-        const card = this.services.handoffs.card(h, person.email).data as { actions?: Array<Record<string, unknown>> };
-        return {
-          text: `Hand-off to ${h.queueTitle} from ${h.agentName}: “${h.summary}” (${h.status === 'open' ? 'nobody has taken it yet' : 'you took it'})`,
-          actions: (card.actions ?? []).slice(0, 3),
+      ...cases.slice(0, 5).flatMap((h) => {
+        const card = this.services.handoffs.card(h, person.email).data as {
+          actions?: Array<Record<string, unknown>>;
+          sections?: Array<{ text: string; actions: Array<Record<string, unknown>> }>;
         };
+        // One button per section: Slack refuses the same action id twice in one block.
+        return [
+          {
+            text: `Hand-off to ${h.queueTitle} from ${h.agentName}: “${h.summary}” (${h.status === 'open' ? 'nobody has taken it yet' : 'you took it'})`,
+            actions: (card.actions ?? []).slice(0, 1),
+          },
+          ...(card.sections ?? []).filter((section) => section.actions.length > 0),
+        ];
       }),
     ];
     const total = runtime.length + cases.length;
@@ -618,7 +625,7 @@ export class ChatService {
       text: total
         ? `${runtime.length} runtime approval${runtime.length === 1 ? '' : 's'} and ${cases.length} hand-off${cases.length === 1 ? '' : 's'}.`
         : 'No agent is waiting for your decision or has handed you a case.',
-      ...(sections.length ? { sections: sections as never } : {}),
+      ...(sections.length ? { sections: sections.slice(0, 20) as never } : {}),
     });
   }
 

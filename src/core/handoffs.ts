@@ -332,27 +332,33 @@ export class Handoffs {
         : r.status === 'taken'
           ? `Taken by ${name(r.takenBy)}.`
           : `Resolved by ${name(r.resolvedBy)}: ${r.outcome}.`;
-    const actions =
-      r.status === 'open'
-        ? [{ action: 'handoff_take', label: 'Take it', style: 'primary', value: { handoffId: r.id } }]
-        : r.status === 'taken' && r.takenBy === viewer
-          ? r.outcomes.map((o, i) => ({
-              action: 'handoff_resolve',
-              label: `Resolve: ${o}`,
-              ...(i === 0 ? { style: 'primary' } : {}),
-              value: { handoffId: r.id, outcome: o },
-            }))
-          : [];
+    const take = r.status === 'open' ? [{ action: 'handoff_take', label: 'Take it', style: 'primary', value: { handoffId: r.id } }] : [];
+    // One section per outcome: Slack refuses two buttons with the same action id in one block.
+    const resolve =
+      r.status === 'taken' && r.takenBy === viewer
+        ? r.outcomes.map((o, i) => ({
+            text: `Resolve as *${o}*`,
+            actions: [
+              {
+                action: 'handoff_resolve',
+                label: `Resolve: ${o}`,
+                ...(i === 0 ? { style: 'primary' } : {}),
+                value: { handoffId: r.id, outcome: o },
+              },
+            ],
+          }))
+        : [];
+    const factsSection =
+      facts.length || r.link ? [{ text: [...facts, ...(r.link ? [`Link: ${r.link}`] : [])].join('\n').slice(0, 2900), actions: [] }] : [];
+    const sections = [...factsSection, ...resolve];
     return {
       kind: 'notice',
       data: {
         level: r.status === 'resolved' ? 'success' : 'info',
         title: `${reminder ? 'Reminder: ' : ''}${r.agentName} hands off a case to ${r.queueTitle}`,
         text: `Reported by the agent: “${r.summary}”\n${state}`,
-        ...(facts.length || r.link
-          ? { sections: [{ text: [...facts, ...(r.link ? [`Link: ${r.link}`] : [])].join('\n').slice(0, 2900), actions: [] }] }
-          : {}),
-        ...(actions.length ? { actions: actions.slice(0, 5) } : {}),
+        ...(sections.length ? { sections } : {}),
+        ...(take.length ? { actions: take } : {}),
       },
     };
   }
