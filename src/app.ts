@@ -14,6 +14,8 @@ import { RoutingNotifier, type Channel, type ChannelDeps } from './channels/port
 import { createAgentApi, type AgentApi } from './api/index.js';
 import type { EvalSuites } from './config/eval-suites.js';
 import { SecretBox } from './evals/secrets.js';
+import { registerOutboxMetrics } from './http/outbox-metrics.js';
+import { createFaultPoint } from './fault-point.js';
 
 /** Builds one chat channel; resolves undefined when the environment does not configure it. */
 export type ChannelFactory = (deps: ChannelDeps) => Promise<Channel | undefined>;
@@ -67,6 +69,7 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
   const host = options.host ?? bindHost(env);
   const problems = deploymentProblems(env, host);
   if (problems.length > 0) throw new DeploymentError(problems);
+  const faultPoint = createFaultPoint(env.ROSTER_FAULT_POINT, env.NODE_ENV);
   const db = await openDatabase(
     { uri: env.MONGODB_URI, dataDir: env.ROSTER_DATA_DIR, embeddedBackend: options.embeddedBackend, dbName: options.dbName },
     log,
@@ -101,6 +104,8 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
       ...(options.evaluation?.resumeEvery ? { evalResumeEvery: options.evaluation.resumeEvery } : {}),
       ...(options.evaluation?.rerunEvery ? { evalRerunEvery: options.evaluation.rerunEvery } : {}),
       ...(options.evaluation?.progressEveryMs !== undefined ? { evalProgressEveryMs: options.evaluation.progressEveryMs } : {}),
+      outbox: { leaseMs: env.ROSTER_OUTBOX_LEASE_MS },
+      ...(faultPoint ? { faultPoint } : {}),
     });
     if (!env.ROSTER_EVAL_SECRET_KEY && options.suites?.size)
       log.warn('ROSTER_EVAL_SECRET_KEY is not set: endpoint secrets are sealed with a key that lasts only as long as this process');
@@ -161,7 +166,10 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
     }
     if (channels.length === 0) log.warn('no chat channel is configured: cards are logged, not delivered');
 
+    registerOutboxMetrics(http.metrics.registry, services.outbox, services.outboxRepo);
     await scheduler.start();
+    // Effects a previous process left behind are performed now, not at the worker's next turn.
+    void services.outbox.drain().catch((err: unknown) => log.error({ err }, 'performing the pending effects failed'));
     const port = await http.listen(env.PORT, host);
     boundPort = port;
     const metricsPort = env.ROSTER_METRICS_PORT !== undefined ? await http.listenMetrics(env.ROSTER_METRICS_PORT, host) : undefined;

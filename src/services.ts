@@ -38,6 +38,12 @@ import { createReadLog } from './store/read-log-store.js';
 import { RuntimeApprovals } from './core/runtime-approvals.js';
 import { Handoffs } from './core/handoffs.js';
 import { createHandoffRepository, createRuntimeApprovalRepository } from './store/runtime-store.js';
+import { createOutboxRepository } from './store/outbox-store.js';
+import { Outbox, type OutboxSettings } from './core/outbox.js';
+import { auditPerformer } from './core/audit-effects.js';
+import { peopleWithRole } from './config/directory.js';
+import { defineOutboxJob } from './jobs/outbox.js';
+import { RUN_HOLDER } from './flows/engine.js';
 
 export interface ServiceSettings {
   connection: Connection;
@@ -72,7 +78,16 @@ export interface ServiceSettings {
   evalRerunEvery?: string;
   /** Minimum time between two progress updates of one run; default 2 s. */
   evalProgressEveryMs?: number;
+  /** Outbox tuning (lease, retry limit, back-off). */
+  outbox?: Partial<OutboxSettings>;
+  /** How often the outbox worker runs (default every 5 seconds). */
+  outboxDrainEvery?: string;
+  /** Test-only crash hook (src/fault-point.ts). */
+  faultPoint?: (name: string) => void;
 }
+
+/** The collections whose records carry an outbox, by holder kind. */
+export const OUTBOX_HOLDERS: Record<string, string> = { [RUN_HOLDER]: 'flow_runs' };
 
 export type Services = Awaited<ReturnType<typeof createServices>>;
 
@@ -143,7 +158,33 @@ export async function createServices(settings: ServiceSettings) {
   const agents = createAgentRepository(connection);
   const grants = createGrantRepository(connection);
   const runs = createRunRepository(connection);
-  await Promise.all([audit.ensureIndexes(), agents.ensureIndexes(), grants.ensureIndexes(), runs.ensureIndexes()]);
+  const outboxRepo = createOutboxRepository(connection, OUTBOX_HOLDERS);
+  await Promise.all([
+    audit.ensureIndexes(),
+    agents.ensureIndexes(),
+    grants.ensureIndexes(),
+    runs.ensureIndexes(),
+    outboxRepo.ensureIndexes(),
+  ]);
+  const outbox = new Outbox({
+    repo: outboxRepo,
+    log: log.child({ component: 'outbox' }),
+    clock,
+    ...(settings.outbox ? { settings: settings.outbox } : {}),
+    ...(settings.faultPoint ? { faultPoint: settings.faultPoint } : {}),
+  });
+  outbox.register(auditPerformer(audit));
+  outbox.onEffectParked(async ({ holder, effect }) => {
+    const card = {
+      kind: 'notice',
+      data: {
+        level: 'error',
+        title: 'An effect keeps failing',
+        text: `Roster could not perform "${effect.type}" for ${holder.kind} ${holder.id} after ${effect.attempts} attempts (last: ${effect.lastError ?? 'unknown'}). It is parked: nothing else of this kind for that ${holder.kind} happens until it is fixed and retried. Effect id ${effect.id}.`,
+      },
+    };
+    for (const admin of peopleWithRole(org, 'it-admin')) await notifier.send(admin.email, card).catch(() => undefined);
+  });
 
   // The access steps call the access commands, which need the engine the registry goes into.
   const late: { access?: AccessCommands; retirement?: Retirement; development?: Development; runtime?: RuntimeApprovals } = {};
@@ -170,6 +211,8 @@ export async function createServices(settings: ServiceSettings) {
     org,
     log: log.child({ component: 'flows' }),
     clock,
+    outbox,
+    ...(settings.faultPoint ? { faultPoint: settings.faultPoint } : {}),
   });
   defineFlowTimerJob(agenda, (timer) => engine.onTimer(timer));
   const accessSettings = { ...DEFAULT_ACCESS_SETTINGS, ...settings.access };
@@ -357,7 +400,10 @@ export async function createServices(settings: ServiceSettings) {
         clock,
       }),
   };
+  await defineOutboxJob(agenda, outbox, settings.outboxDrainEvery);
   return {
+    outbox,
+    outboxRepo,
     dashboard,
     /** Sends cards to people on their preferred platform. */
     notifier,

@@ -152,6 +152,13 @@ export const envSchema = z.object({
   ROSTER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** When set, /metrics needs `Authorization: Bearer <token>`. */
   ROSTER_METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'expected at least 16 characters').optional()),
+  /**
+   * How long a writer may take to perform the effects of a change before the outbox worker takes
+   * them over (and before another process takes over an action step a dead process started).
+   */
+  ROSTER_OUTBOX_LEASE_MS: z.coerce.number().int().min(200).max(3_600_000).default(30_000),
+  /** Test-only crash hook (src/fault-point.ts); refused unless NODE_ENV=test. */
+  ROSTER_FAULT_POINT: optionalString,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -177,6 +184,8 @@ export function insideTestRunner(source: NodeJS.ProcessEnv = process.env): boole
  */
 export function parseEnv(source: NodeJS.ProcessEnv = process.env): { ok: true; env: Env } | { ok: false; problems: string[] } {
   const result = envSchema.safeParse(source);
+  if (result.success && result.data.ROSTER_FAULT_POINT && result.data.NODE_ENV !== 'test')
+    return { ok: false, problems: ['environment: ROSTER_FAULT_POINT: a test-only crash hook, refused unless NODE_ENV=test'] };
   if (result.success && result.data.NODE_ENV === 'test' && !insideTestRunner(source)) {
     return {
       ok: false,

@@ -72,6 +72,15 @@ export interface AuditFilter {
   limit?: number;
 }
 
+/** Options of {@link AuditLog.append}. */
+export interface AppendOptions {
+  /**
+   * Idempotency key (an outbox effect id): an entry already appended with this key is returned
+   * instead of appending a second one. Stored beside the entry, outside its hash.
+   */
+  key?: string;
+}
+
 /** The port every command and decision writes to. */
 export interface AuditLog {
   /**
@@ -79,7 +88,7 @@ export interface AuditLog {
    * @throws InvalidAuditInputError when the input cannot be recorded faithfully.
    * @throws AuditContentionError when other writers kept winning the race for the next number.
    */
-  append(input: AuditInput): Promise<AuditEntry>;
+  append(input: AuditInput, options?: AppendOptions): Promise<AuditEntry>;
   /**
    * Records the inputs as consecutive entries, in order, with one read of the chain head and one
    * write for the lot (a sweep's hundreds of entries), racing other writers like `append`.

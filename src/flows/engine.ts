@@ -14,6 +14,8 @@ import {
 } from '../core/errors.js';
 import { peopleWithRole } from '../config/directory.js';
 import type { ApprovalStep, FlowDefinition, FlowStep } from './schema.js';
+import type { PendingEffect } from '../core/ports.js';
+import { AUDIT_EFFECT } from '../core/audit-effects.js';
 import { quorumMet, unsatisfiedGroups } from './quorum.js';
 import {
   CLOSED_RUN_STATUSES,
@@ -26,14 +28,32 @@ import {
   type StepContext,
 } from './types.js';
 
-/** A side effect performed once, after the state change that caused it was stored. */
+/**
+ * A side effect of a run's transition. It is stored in the run's outbox in the same
+ * compare-and-set as the transition, performed right after by the writer, and by the outbox
+ * worker if the writer died first; each performer below is idempotent on the effect id.
+ */
 type Effect =
   | { type: 'audit'; entry: AuditInput }
-  | { type: 'send'; to: string; card: OutgoingCard; stepId?: string }
+  | { type: 'send'; to: string; card: OutgoingCard; stepId?: string; messageKind?: string }
   | { type: 'refresh-approvals'; stepId: string }
   | { type: 'refresh-status' }
   | { type: 'timer'; at: Date; timer: FlowTimer }
-  | { type: 'on-close' };
+  | { type: 'on-close' }
+  | { type: 'drive' };
+
+/** The outbox effect types of flow runs (`audit.append` is shared with every other holder). */
+export const FLOW_EFFECTS = {
+  send: 'flow.send',
+  refreshApprovals: 'flow.refresh-approvals',
+  refreshStatus: 'flow.refresh-status',
+  timer: 'flow.timer',
+  onClose: 'flow.on-close',
+  drive: 'flow.drive',
+} as const;
+
+/** The holder kind of runs in the outbox. */
+export const RUN_HOLDER = 'run';
 
 interface Mutation {
   run: FlowRun;
@@ -66,6 +86,14 @@ export interface GateSignal {
 }
 
 const MAX_ATTEMPTS = 60;
+
+/** Another writer is running this action step; the `drive` effect is retried after a back-off. */
+export class ActionBusyError extends Error {
+  constructor(action: string) {
+    super(`the action ${action} is being run by another writer`);
+    this.name = 'ActionBusyError';
+  }
+}
 const personActor = (email: string): Actor => ({ kind: 'person', email });
 const engineActor: Actor = { kind: 'system', name: 'flow-engine' };
 
@@ -79,9 +107,13 @@ export class FlowEngine {
   private readonly clock: () => Date;
   private readonly newRunId: () => string;
 
+  /** Runs this process is driving now: a `drive` effect queued by the driving loop itself changes nothing. */
+  private readonly driving = new Set<string>();
+
   constructor(private readonly deps: FlowEngineDeps) {
     this.clock = deps.clock ?? (() => new Date());
     this.newRunId = deps.newRunId ?? (() => `run_${randomBytes(8).toString('hex')}`);
+    this.registerPerformers();
   }
 
   flow(flowId: string): FlowDefinition {
@@ -125,15 +157,15 @@ export class FlowEngine {
       createdAt: now,
       updatedAt: now,
     };
-    await this.deps.runs.create(run);
-    await this.perform(run, [
+    const effects = this.toPending(run, [
       { type: 'audit', entry: this.auditEntry(run, personActor(input.requester), 'run.started', { flow: flow.id }) },
+      // A quiet start (runtime approvals asked by an agent) sends the requester no status card.
+      ...(input.quiet ? [] : [{ type: 'send' as const, to: input.requester, card: this.deps.presenter.status(run), messageKind: 'status' as const }]),
+      { type: 'drive' },
     ]);
-    if (!input.quiet) {
-      const ref = await this.safeSend(input.requester, this.deps.presenter.status(run));
-      if (ref) await this.deps.runs.saveMessage({ runId: run.id, person: input.requester, kind: 'status', ref });
-    }
-    return this.drive(run.id);
+    await this.deps.runs.create(run, effects);
+    await this.deps.outbox.settle({ kind: RUN_HOLDER, id: run.id }, effects, 'run.started');
+    return this.get(run.id);
   }
 
   /** Records one person's decision on an approval step; a second click by the same person is refused. */
@@ -141,7 +173,7 @@ export class FlowEngine {
     if (input.decision === 'deny' && !input.comment?.trim()) {
       throw new InvalidInputError('Please give a reason when you deny a request.', { comment: 'A reason is required to deny.' });
     }
-    const run = await this.mutate(input.runId, (run) => {
+    const run = await this.mutate(input.runId, 'run.decision', (run) => {
       const flow = this.flow(run.flowId);
       const stepIndex = flow.steps.findIndex((s) => s.id === input.stepId);
       const defined = flow.steps[stepIndex];
@@ -197,12 +229,12 @@ export class FlowEngine {
       effects.push({ type: 'refresh-approvals', stepId: step.id }, { type: 'refresh-status' });
       return { run, effects };
     });
-    return run.status === 'running' ? this.drive(run.id) : run;
+    return run.status === 'running' ? this.get(run.id) : run;
   }
 
   /** Delivers an external fact to a waiting gate (e.g. evaluation results); a failure keeps it waiting. */
   async signalGate(signal: GateSignal): Promise<FlowRun> {
-    const run = await this.mutate(signal.runId, (run) => {
+    const run = await this.mutate(signal.runId, 'run.gate', (run) => {
       if (CLOSED_RUN_STATUSES.includes(run.status))
         throw new RequestClosedError(run.status, run.endedAt ? new Date(run.endedAt) : undefined);
       const flow = this.flow(run.flowId);
@@ -240,12 +272,12 @@ export class FlowEngine {
       }
       return { run, effects };
     });
-    return run.status === 'running' ? this.drive(run.id) : run;
+    return run.status === 'running' ? this.get(run.id) : run;
   }
 
   /** Cancels an open run (by its requester or an IT admin; authorised by the caller). */
   async cancel(runId: string, by: string, reason: string): Promise<FlowRun> {
-    return this.mutate(runId, (run) => {
+    return this.mutate(runId, 'run.cancelled', (run) => {
       if (CLOSED_RUN_STATUSES.includes(run.status))
         throw new RequestClosedError(run.status, run.endedAt ? new Date(run.endedAt) : undefined);
       const effects: Effect[] = [{ type: 'audit', entry: this.auditEntry(run, personActor(by), 'run.cancelled', { reason }) }];
@@ -270,13 +302,23 @@ export class FlowEngine {
 
   /** Moves a `running` run through its steps until it waits for people or ends. */
   async drive(runId: string): Promise<FlowRun> {
+    if (this.driving.has(runId)) return this.get(runId);
+    this.driving.add(runId);
+    try {
+      return await this.driveLoop(runId);
+    } finally {
+      this.driving.delete(runId);
+    }
+  }
+
+  private async driveLoop(runId: string): Promise<FlowRun> {
     for (let guard = 0; guard < 1000; guard++) {
       const run = await this.get(runId);
       if (run.status !== 'running') return run;
       const flow = this.flow(run.flowId);
       const step = flow.steps[run.current];
       if (!step) {
-        await this.tryMutate(run, (r) => {
+        await this.tryMutate(run, 'run.completed', (r) => {
           const effects: Effect[] = [];
           this.close(r, 'completed', 'Completed', effects);
           return { run: r, effects };
@@ -285,7 +327,7 @@ export class FlowEngine {
       }
       const ctx: StepContext = { run, flow, stepId: step.id };
       if (step.when && !this.condition(step.when, ctx)) {
-        await this.tryMutate(run, (r) => {
+        await this.tryMutate(run, 'run.step', (r) => {
           r.steps[step.id] = { status: 'skipped', endedAt: this.now() };
           r.current += 1;
           return { run: r, effects: [] };
@@ -317,7 +359,7 @@ export class FlowEngine {
     const check = this.deps.registry.checks[step.check];
     if (!check) throw new Error(`unknown check ${step.check}`);
     const result = await check(ctx);
-    await this.tryMutate(run, (r) => {
+    await this.tryMutate(run, 'run.step', (r) => {
       const now = this.now();
       const effects: Effect[] = [];
       if (result.ok) {
@@ -336,13 +378,18 @@ export class FlowEngine {
     const now = this.clock();
     const expiresAt = step.expiresAfter ? new Date(now.getTime() + step.expiresAfter.ms) : undefined;
     const waitingOn = this.deps.registry.gates[step.gate]?.waitingOn(ctx) ?? [run.requester];
-    await this.tryMutate(run, (r) => {
+    await this.tryMutate(run, 'run.step', (r) => {
       r.steps[step.id] = { status: 'waiting', startedAt: now.toISOString(), ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}) };
       r.status = 'waiting';
       r.waitingFor = [];
       r.events.push({ at: now.toISOString(), type: 'waiting', stepId: step.id, detail: step.gate });
       const effects: Effect[] = [{ type: 'refresh-status' }];
-      if (expiresAt) effects.push({ type: 'timer', at: expiresAt, timer: { runId: r.id, stepId: step.id, kind: 'expire' } });
+      if (expiresAt)
+        effects.push({
+          type: 'timer',
+          at: expiresAt,
+          timer: { runId: r.id, stepId: step.id, kind: 'expire', at: expiresAt.toISOString() },
+        });
       for (const person of waitingOn) {
         const card = this.deps.presenter.gateWaiting?.(r, step.id, step.gate, person);
         if (card && person !== r.requester) effects.push({ type: 'send', to: person, card, stepId: step.id });
@@ -368,7 +415,7 @@ export class FlowEngine {
       }
     }
     const stillEmpty = groups.filter((g) => g.eligible.length === 0);
-    await this.tryMutate(run, (r) => {
+    await this.tryMutate(run, 'run.step', (r) => {
       const effects: Effect[] = [];
       if (stillEmpty.length > 0) {
         const reason = `Nobody may approve as ${stillEmpty.map((g) => g.role).join(', ')} (separation of duties or an empty role).`;
@@ -400,23 +447,17 @@ export class FlowEngine {
           }),
         },
         { type: 'refresh-status' },
-        { type: 'timer', at: expiresAt, timer: { runId: r.id, stepId: step.id, kind: 'expire' } },
+        { type: 'timer', at: expiresAt, timer: { runId: r.id, stepId: step.id, kind: 'expire', at: expiresAt.toISOString() } },
       );
       for (const person of r.waitingFor)
         effects.push({ type: 'send', to: person, card: this.deps.presenter.approval(r, step.id, person), stepId: step.id });
       if (step.remindAfter && step.remindAfter.ms < step.expiresAfter.ms) {
-        effects.push({
-          type: 'timer',
-          at: new Date(now.getTime() + step.remindAfter.ms),
-          timer: { runId: r.id, stepId: step.id, kind: 'remind', n: 1 },
-        });
+        const at = new Date(now.getTime() + step.remindAfter.ms);
+        effects.push({ type: 'timer', at, timer: { runId: r.id, stepId: step.id, kind: 'remind', n: 1, at: at.toISOString() } });
       }
       if (step.escalateAfter && step.escalateTo && step.escalateAfter.ms < step.expiresAfter.ms) {
-        effects.push({
-          type: 'timer',
-          at: new Date(now.getTime() + step.escalateAfter.ms),
-          timer: { runId: r.id, stepId: step.id, kind: 'escalate' },
-        });
+        const at = new Date(now.getTime() + step.escalateAfter.ms);
+        effects.push({ type: 'timer', at, timer: { runId: r.id, stepId: step.id, kind: 'escalate', at: at.toISOString() } });
       }
       return { run: r, effects };
     });
@@ -427,20 +468,21 @@ export class FlowEngine {
     if (!action) throw new Error(`unknown action ${step.action}`);
     const state = run.steps[step.id];
     if (state?.status === 'running') {
-      // Another writer claimed this action; it finishes it. A claim older than a minute is taken over.
-      if (state.startedAt && this.clock().getTime() - Date.parse(state.startedAt) < 60_000) {
-        await new Promise((r) => setTimeout(r, 50));
-        return;
+      // Another writer claimed this action and finishes it; a claim older than the outbox lease
+      // (a writer that died) is taken over.
+      if (state.startedAt && this.clock().getTime() - Date.parse(state.startedAt) < this.deps.outbox.settings.leaseMs) {
+        throw new ActionBusyError(step.action);
       }
     }
-    const claimed = await this.tryMutate(run, (r) => {
+    const claimed = await this.tryMutate(run, 'run.action-claimed', (r) => {
       r.steps[step.id] = { status: 'running', startedAt: this.now() };
       return { run: r, effects: [] };
     });
     if (!claimed) return;
     try {
       const patch = (await action({ ...ctx, run: claimed })) ?? {};
-      await this.tryMutate(claimed, (r) => {
+      this.deps.faultPoint?.('run.action-done');
+      await this.tryMutate(claimed, 'run.step', (r) => {
         r.context = { ...r.context, ...patch };
         r.steps[step.id] = { ...r.steps[step.id]!, status: 'done', endedAt: this.now() };
         r.current += 1;
@@ -449,7 +491,7 @@ export class FlowEngine {
     } catch (err) {
       if (!isRosterError(err)) this.deps.log.error({ err, runId: run.id, action: step.action }, 'flow action failed');
       const expected = isRosterError(err);
-      await this.mutate(run.id, (r) => {
+      await this.mutate(run.id, 'run.failed', (r) => {
         const reason = expected ? err.userMessage : `The step "${step.title ?? step.id}" failed; IT has been told.`;
         const effects: Effect[] = [
           {
@@ -469,7 +511,7 @@ export class FlowEngine {
 
   private async runNotify(run: FlowRun, step: Extract<FlowStep, { type: 'notify' }>): Promise<void> {
     const recipients = [...new Set(step.to.flatMap((to) => this.recipients(run, to)))];
-    await this.tryMutate(run, (r) => {
+    await this.tryMutate(run, 'run.step', (r) => {
       r.steps[step.id] = { status: 'done', endedAt: this.now() };
       r.current += 1;
       return {
@@ -484,15 +526,21 @@ export class FlowEngine {
     });
   }
 
-  private async expire(timer: FlowTimer): Promise<void> {
-    await this.mutate(timer.runId, (r) => {
+  private async expire(timer: FlowTimer, caughtBySweep = false): Promise<void> {
+    await this.mutate(timer.runId, 'run.expired', (r) => {
       const state = r.steps[timer.stepId];
       if (r.status !== 'waiting' || !state || state.status !== 'waiting') return null;
       const now = this.now();
       state.status = 'expired';
       state.endedAt = now;
       const effects: Effect[] = [
-        { type: 'audit', entry: this.auditEntry(r, { kind: 'system', name: 'scheduler' }, 'run.expired', { step: timer.stepId }) },
+        {
+          type: 'audit',
+          entry: this.auditEntry(r, { kind: 'system', name: caughtBySweep ? 'safety-sweep' : 'scheduler' }, 'run.expired', {
+            step: timer.stepId,
+            ...(caughtBySweep ? { caughtBy: 'the safety sweep' } : {}),
+          }),
+        },
       ];
       this.close(r, 'expired', `Expired on ${now} without a decision`, effects);
       if (state.groups) effects.push({ type: 'refresh-approvals', stepId: timer.stepId });
@@ -502,30 +550,39 @@ export class FlowEngine {
 
   private async remind(timer: FlowTimer, step: ApprovalStep): Promise<void> {
     const n = timer.n ?? 1;
-    await this.mutate(timer.runId, (r) => {
+    await this.mutate(timer.runId, 'run.reminded', (r) => {
       const state = r.steps[step.id]!;
       if (r.status !== 'waiting' || state.status !== 'waiting' || (state.reminders ?? 0) >= n) return null;
       state.reminders = n;
       const now = this.clock();
       r.events.push({ at: now.toISOString(), type: 'reminded', stepId: step.id, detail: `reminder ${n}` });
+      // A reminder due at a moment goes to the people who were waited on then: someone an
+      // escalation added later has just received the approval card and is not reminded of it.
+      const dueAt = timer.at ? Date.parse(timer.at) : Number.POSITIVE_INFINITY;
+      const joinedLater = new Set((state.joined ?? []).filter((j) => Date.parse(j.at) > dueAt).map((j) => j.person));
+      const to = r.waitingFor.filter((p) => !joinedLater.has(p));
       const effects: Effect[] = [
         {
           type: 'audit',
-          entry: this.auditEntry(r, { kind: 'system', name: 'scheduler' }, 'approval.reminded', { step: step.id, n, to: r.waitingFor }),
+          entry: this.auditEntry(r, { kind: 'system', name: 'scheduler' }, 'approval.reminded', { step: step.id, n, to }),
         },
       ];
-      for (const person of r.waitingFor) effects.push({ type: 'send', to: person, card: this.deps.presenter.reminder(r, step.id, person) });
+      for (const person of to) effects.push({ type: 'send', to: person, card: this.deps.presenter.reminder(r, step.id, person) });
       const nextDelay = step.remindAfter!.ms * step.reminderBackoff ** n;
       const nextAt = new Date(now.getTime() + nextDelay);
       if (state.expiresAt && nextAt.getTime() < Date.parse(state.expiresAt)) {
-        effects.push({ type: 'timer', at: nextAt, timer: { runId: r.id, stepId: step.id, kind: 'remind', n: n + 1 } });
+        effects.push({
+          type: 'timer',
+          at: nextAt,
+          timer: { runId: r.id, stepId: step.id, kind: 'remind', n: n + 1, at: nextAt.toISOString() },
+        });
       }
       return { run: r, effects };
     });
   }
 
   private async escalate(timer: FlowTimer, step: ApprovalStep): Promise<void> {
-    await this.mutate(timer.runId, (r) => {
+    await this.mutate(timer.runId, 'run.escalated', (r) => {
       const state = r.steps[step.id]!;
       if (r.status !== 'waiting' || state.status !== 'waiting' || state.escalated || !step.escalateTo) return null;
       const role = this.interpolate(step.escalateTo, r.context);
@@ -542,6 +599,7 @@ export class FlowEngine {
       const before = new Set(r.waitingFor);
       r.waitingFor = this.stillWaitingOn(step, state.groups ?? [], approvers);
       const now = this.now();
+      state.joined = [...(state.joined ?? []), ...r.waitingFor.filter((p) => !before.has(p)).map((person) => ({ person, at: now }))];
       r.events.push({ at: now, type: 'escalated', stepId: step.id, detail: role });
       const effects: Effect[] = [
         {
@@ -666,86 +724,124 @@ export class FlowEngine {
   }
 
   /**
-   * Applies `change` to a fresh copy of the run and stores it if nobody wrote in between,
-   * retrying on conflict; `change` re-validates every time, so a lost race that made the change
-   * pointless (already approved, expired) ends in the coded error or `null` for "nothing to do".
+   * Applies `change` to a fresh copy of the run and stores it, with its effects in the run's
+   * outbox, if nobody wrote in between, retrying on conflict; `change` re-validates every time, so
+   * a lost race that made the change pointless (already approved, expired) ends in the coded error
+   * or `null` for "nothing to do". The effects are then performed (see {@link Outbox.settle}).
    */
-  private async mutate(runId: string, change: (run: FlowRun) => Mutation | null): Promise<FlowRun> {
+  private async mutate(runId: string, label: string, change: (run: FlowRun) => Mutation | null): Promise<FlowRun> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const stored = await this.get(runId);
       const result = change(structuredClone(stored));
       if (!result) return stored;
-      const next = { ...result.run, version: stored.version + 1, updatedAt: this.now() };
-      if (await this.deps.runs.replace(next, stored.version)) {
-        await this.perform(next, result.effects);
-        return next;
-      }
+      const next = await this.store(stored.version, label, result);
+      if (next) return next;
       await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 5 * (attempt + 1))));
     }
     throw new ConflictError(runId);
   }
 
   /** Like mutate, but against the version the caller saw: losing the race means someone else moved the run. */
-  private async tryMutate(seen: FlowRun, change: (run: FlowRun) => Mutation): Promise<FlowRun | undefined> {
-    const result = change(structuredClone(seen));
-    const next = { ...result.run, version: seen.version + 1, updatedAt: this.now() };
-    if (!(await this.deps.runs.replace(next, seen.version))) return undefined;
-    await this.perform(next, result.effects);
+  private async tryMutate(seen: FlowRun, label: string, change: (run: FlowRun) => Mutation): Promise<FlowRun | undefined> {
+    return this.store(seen.version, label, change(structuredClone(seen)));
+  }
+
+  private async store(version: number, label: string, result: Mutation): Promise<FlowRun | undefined> {
+    const next = { ...result.run, version: version + 1, updatedAt: this.now() };
+    // A run left running must be driven on; stored as an effect, a crash cannot strand it.
+    const effects = this.toPending(next, next.status === 'running' ? [...result.effects, { type: 'drive' }] : result.effects);
+    const stored = await this.deps.runs.replace(next, version, effects);
+    if (!stored) return undefined;
+    await this.deps.outbox.settle({ kind: RUN_HOLDER, id: next.id }, effects, label, stored);
     return next;
   }
 
-  private async perform(run: FlowRun, effects: Effect[]): Promise<void> {
-    for (const effect of effects) {
-      try {
-        await this.performOne(run, effect);
-      } catch (err) {
-        this.deps.log.error({ err, runId: run.id, effect: effect.type }, 'a flow side effect failed');
+  private toPending(run: FlowRun, effects: Effect[]): PendingEffect[] {
+    const { outbox } = this.deps;
+    return effects.map((effect) => {
+      switch (effect.type) {
+        case 'audit':
+          // Recorded at the time of the transition, even when a retry appends it later.
+          return outbox.effect(AUDIT_EFFECT, { ...effect.entry, at: effect.entry.at ?? this.clock() });
+        case 'send':
+          return outbox.effect(FLOW_EFFECTS.send, {
+            runId: run.id,
+            to: effect.to,
+            card: effect.card,
+            ...(effect.stepId ? { stepId: effect.stepId } : {}),
+            kind: effect.messageKind ?? effect.card.kind,
+          });
+        case 'refresh-approvals':
+          return outbox.effect(FLOW_EFFECTS.refreshApprovals, { runId: run.id, stepId: effect.stepId });
+        case 'refresh-status':
+          return outbox.effect(FLOW_EFFECTS.refreshStatus, { runId: run.id });
+        case 'timer':
+          return outbox.effect(FLOW_EFFECTS.timer, { at: effect.at, timer: effect.timer });
+        case 'on-close':
+          return outbox.effect(FLOW_EFFECTS.onClose, { runId: run.id });
+        case 'drive':
+          return outbox.effect(FLOW_EFFECTS.drive, { runId: run.id });
       }
-    }
+    });
   }
 
-  private async performOne(run: FlowRun, effect: Effect): Promise<void> {
-    switch (effect.type) {
-      case 'audit':
-        await this.deps.audit.append(effect.entry);
-        return;
-      case 'send': {
-        const ref = await this.safeSend(effect.to, effect.card);
-        if (ref) await this.deps.runs.saveMessage({ runId: run.id, stepId: effect.stepId, person: effect.to, kind: effect.card.kind, ref });
-        return;
-      }
-      case 'timer':
-        await this.deps.timers.schedule(effect.at, effect.timer);
-        return;
-      case 'refresh-status': {
-        const card = this.deps.presenter.status(run);
-        for (const m of await this.deps.runs.messages(run.id, { kind: 'status' })) await this.deps.notifier.update(m.ref as never, card);
-        return;
-      }
-      case 'refresh-approvals': {
-        for (const m of await this.deps.runs.messages(run.id, { stepId: effect.stepId })) {
+  /** The performers of the flow effects; each is idempotent on the effect id. */
+  private registerPerformers(): void {
+    const { outbox, runs, notifier, presenter } = this.deps;
+    outbox.register<{ runId: string; to: string; card: OutgoingCard; stepId?: string; kind: string }>({
+      type: FLOW_EFFECTS.send,
+      perform: async (data, { effectId }) => {
+        const now = this.clock();
+        const claim = await runs.claimMessage(effectId, now, new Date(now.getTime() - outbox.settings.leaseMs));
+        if (claim === 'sent') return;
+        if (claim === 'busy') throw new Error('another writer is sending this card');
+        const ref = await notifier.send(data.to, data.card);
+        // Nobody to reach on any channel is an answer, not a failure to retry.
+        if (!ref) return;
+        await runs.saveMessage({ runId: data.runId, stepId: data.stepId, person: data.to, kind: data.kind, ref }, effectId);
+      },
+    });
+    outbox.register<{ runId: string }>({
+      type: FLOW_EFFECTS.refreshStatus,
+      perform: async ({ runId }) => {
+        const run = await runs.get(runId);
+        if (!run) return;
+        const card = presenter.status(run);
+        for (const m of await runs.messages(run.id, { kind: 'status' })) await notifier.update(m.ref as never, card);
+      },
+    });
+    outbox.register<{ runId: string; stepId: string }>({
+      type: FLOW_EFFECTS.refreshApprovals,
+      perform: async ({ runId, stepId }) => {
+        const run = await runs.get(runId);
+        if (!run) return;
+        for (const m of await runs.messages(run.id, { stepId })) {
           if (m.kind !== 'approval-request') continue;
-          await this.deps.notifier.update(m.ref as never, this.deps.presenter.approval(run, effect.stepId, m.person));
+          await notifier.update(m.ref as never, presenter.approval(run, stepId, m.person));
         }
-        return;
-      }
-      case 'on-close': {
+      },
+    });
+    outbox.register<{ at: Date; timer: FlowTimer }>({
+      type: FLOW_EFFECTS.timer,
+      perform: async ({ at, timer }, { effectId }) => this.deps.timers.schedule(new Date(at), timer, effectId),
+    });
+    outbox.register<{ runId: string }>({
+      type: FLOW_EFFECTS.onClose,
+      perform: async ({ runId }) => {
+        const run = await runs.get(runId);
+        if (!run) return;
         const flow = this.flow(run.flowId);
         if (run.status !== 'completed' && flow.onFailure) {
           const action = this.deps.registry.actions[flow.onFailure];
           await action?.({ run, flow, stepId: flow.steps[run.current]?.id ?? '' });
         }
-        return;
-      }
-    }
-  }
-
-  private async safeSend(to: string, card: OutgoingCard) {
-    try {
-      return await this.deps.notifier.send(to, card);
-    } catch (err) {
-      this.deps.log.error({ err, to, kind: card.kind }, 'could not send a card');
-      return undefined;
-    }
+      },
+    });
+    outbox.register<{ runId: string }>({
+      type: FLOW_EFFECTS.drive,
+      perform: async ({ runId }) => {
+        await this.drive(runId);
+      },
+    });
   }
 }

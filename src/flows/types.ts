@@ -3,6 +3,8 @@ import type { Notifier, OutgoingCard } from '../core/notifications.js';
 import type { OrgConfig } from '../config/schemas.js';
 import type { Logger } from 'pino';
 import type { FlowDefinition } from './schema.js';
+import type { Outbox } from '../core/outbox.js';
+import type { PendingEffect } from '../core/ports.js';
 
 /** Closed status of a run. `waiting` means it waits for people (a gate or an approval). */
 export type RunStatus = 'running' | 'waiting' | 'completed' | 'rejected' | 'denied' | 'expired' | 'cancelled' | 'failed';
@@ -44,6 +46,8 @@ export interface StepState {
   reason?: string;
   /** ISO time at which a waiting step expires. */
   expiresAt?: string;
+  /** People an escalation added, and when: reminders due before that are not theirs. */
+  joined?: Array<{ person: string; at: string }>;
 }
 
 export interface RunEvent {
@@ -107,12 +111,23 @@ export interface StoredMessage {
 
 /** Persistence of runs; implemented with mongoose in src/store. */
 export interface RunRepository {
-  create(run: FlowRun): Promise<void>;
+  /** Stores a new run with the effects of its start in its outbox, in one write. */
+  create(run: FlowRun, effects?: readonly PendingEffect[]): Promise<void>;
   get(id: string): Promise<FlowRun | undefined>;
-  /** Writes `run` only if the stored version is still `expectedVersion`; false when someone else wrote first. */
-  replace(run: FlowRun, expectedVersion: number): Promise<boolean>;
+  /**
+   * Writes `run` only if the stored version is still `expectedVersion`, adding `effects` to its
+   * outbox in the same atomic update. Resolves with the run's whole outbox as stored, or
+   * undefined when someone else wrote first (then nothing is written).
+   */
+  replace(run: FlowRun, expectedVersion: number, effects?: readonly PendingEffect[]): Promise<PendingEffect[] | undefined>;
   list(filter: { requester?: string; waitingFor?: string; status?: RunStatus[]; agentId?: string; flowId?: string }): Promise<FlowRun[]>;
-  saveMessage(message: StoredMessage): Promise<void>;
+  /** Keeps a sent message's reference; `id` (an effect id) makes saving it twice keep one. */
+  saveMessage(message: StoredMessage, id?: string): Promise<void>;
+  /**
+   * Claims the sending of the message with this id (an effect id): `sent` when it was sent already,
+   * `busy` when another writer claimed it after `staleBefore`, `claimed` when the caller may send it.
+   */
+  claimMessage(id: string, now: Date, staleBefore: Date): Promise<'sent' | 'busy' | 'claimed'>;
   messages(runId: string, filter?: { stepId?: string; kind?: string }): Promise<StoredMessage[]>;
 }
 
@@ -123,11 +138,14 @@ export interface FlowTimer {
   kind: 'remind' | 'escalate' | 'expire';
   /** Reminder number (1, 2, …). */
   n?: number;
+  /** ISO time the timer is due. */
+  at?: string;
 }
 
 /** Durable timers (Agenda jobs), so they survive a restart. */
 export interface FlowTimers {
-  schedule(at: Date, timer: FlowTimer): Promise<void>;
+  /** Schedules a timer; with `key`, scheduling it again keeps the one timer. */
+  schedule(at: Date, timer: FlowTimer, key?: string): Promise<void>;
 }
 
 /** What a named check, action or condition sees. */
@@ -173,6 +191,10 @@ export interface FlowEngineDeps {
   notifier: Notifier;
   timers: FlowTimers;
   presenter: FlowPresenter;
+  /** Where the effects of transitions are stored and performed. */
+  outbox: Outbox;
+  /** Test-only crash hook (src/core/fault-point.ts). */
+  faultPoint?: (name: string) => void;
   org: OrgConfig;
   log: Logger;
   clock?: () => Date;

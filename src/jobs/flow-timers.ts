@@ -6,8 +6,17 @@ export const FLOW_TIMER_JOB = 'flows.timer';
 /** Flow timers as Agenda jobs: stored in the database, so reminders, escalations and expiries survive a restart. */
 export function createFlowTimers(agenda: Agenda): FlowTimers {
   return {
-    async schedule(at: Date, timer: FlowTimer) {
-      await agenda.schedule(at, FLOW_TIMER_JOB, timer);
+    async schedule(at: Date, timer: FlowTimer, key?: string) {
+      if (!key) {
+        await agenda.schedule(at, FLOW_TIMER_JOB, timer);
+        return;
+      }
+      // Scheduling the same effect twice (a retried outbox effect) keeps one job.
+      await agenda
+        .create(FLOW_TIMER_JOB, { ...timer, key })
+        .unique({ 'data.key': key }, { insertOnly: true })
+        .schedule(at)
+        .save();
     },
   };
 }

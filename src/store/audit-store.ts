@@ -8,6 +8,7 @@ import {
   verifyChain,
   type AuditEntry,
   type AuditFilter,
+  type AppendOptions,
   type AuditInput,
   type AuditLog,
   type AuditVerifyResult,
@@ -42,7 +43,10 @@ const subjectSchema = new Schema(
  * `details` is Mixed and `minimize` off so that what was hashed is stored untouched: no casting,
  * no empty objects dropped. Key order is irrelevant because hashes use canonical JSON.
  */
-const auditEntrySchema = new Schema<AuditEntry>(
+/** A stored entry: the hashed fields, and the idempotency key of an outbox effect. */
+type StoredEntry = AuditEntry & { key?: string };
+
+const auditEntrySchema = new Schema<StoredEntry>(
   {
     seq: { type: Number, required: true },
     at: { type: Date, required: true },
@@ -52,11 +56,14 @@ const auditEntrySchema = new Schema<AuditEntry>(
     details: { type: Schema.Types.Mixed },
     prevHash: { type: String, required: true },
     hash: { type: String, required: true },
+    key: { type: String },
   },
   { collection: AUDIT_COLLECTION, minimize: false, versionKey: false, strict: 'throw' },
 );
 /* The unique index on `seq` is what keeps concurrent writers from forking the chain. */
 auditEntrySchema.index({ seq: 1 }, { unique: true });
+/* An entry appended for an outbox effect carries the effect id: appending it again finds it. */
+auditEntrySchema.index({ key: 1 }, { unique: true, sparse: true });
 auditEntrySchema.index({ 'subject.agentId': 1, seq: 1 });
 auditEntrySchema.index({ at: 1 });
 
@@ -86,7 +93,7 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1)
     throw new RangeError(`maxAttempts must be a positive whole number, got ${maxAttempts}`);
   const model =
-    (connection.models[MODEL_NAME] as Model<AuditEntry> | undefined) ?? connection.model<AuditEntry>(MODEL_NAME, auditEntrySchema);
+    (connection.models[MODEL_NAME] as Model<StoredEntry> | undefined) ?? connection.model<StoredEntry>(MODEL_NAME, auditEntrySchema);
 
   let indexes: Promise<void> | undefined;
   function ensureIndexes(): Promise<void> {
@@ -104,16 +111,29 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
     return model.findOne({}, { _id: 0, seq: 1, hash: 1 }).sort({ seq: -1 }).lean<ChainHead>().exec();
   }
 
-  async function appendNow(input: AuditInput): Promise<AuditEntry> {
+  async function byKey(key: string): Promise<AuditEntry | null> {
+    const doc = await model.findOne({ key }, ENTRY_FIELDS).lean<AuditEntry>().exec();
+    return doc ? toEntry(doc) : null;
+  }
+
+  async function appendNow(input: AuditInput, key: string | undefined): Promise<AuditEntry> {
     await ensureIndexes();
     const at = clock();
+    if (key !== undefined) {
+      const existing = await byKey(key);
+      if (existing) return existing;
+    }
     for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
       const entry = nextEntry(await head(), input, at);
       try {
-        await model.create(entry);
+        await model.create(key === undefined ? entry : { ...entry, key });
         return entry;
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
+        if (key !== undefined) {
+          const existing = await byKey(key);
+          if (existing) return existing;
+        }
       }
       if (attempt < maxAttempts) await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt));
     }
@@ -177,10 +197,12 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
   return {
     ensureIndexes,
 
-    append(input: AuditInput): Promise<AuditEntry> {
+    append(input: AuditInput, options: AppendOptions = {}): Promise<AuditEntry> {
+      if (options.key !== undefined && (typeof options.key !== 'string' || options.key.length === 0 || options.key.length > 200))
+        return Promise.reject(new InvalidAuditInputError('cannot record this audit entry: key must be a text of 1 to 200 characters'));
       // A few appends from this process race at a time: with hundreds at once (a burst of clicks)
       // some writers lost the race for the next number maxAttempts times and their entries were lost.
-      return takeTurn(() => appendNow(input));
+      return takeTurn(() => appendNow(input, options.key));
     },
 
     async appendMany(inputs: readonly AuditInput[]): Promise<AuditEntry[]> {

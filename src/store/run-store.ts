@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Schema, type Connection } from 'mongoose';
 import type { FlowRun, RunRepository, StoredMessage } from '../flows/types.js';
+import { withEffects, withoutOutbox, toStored, outboxOf } from './outbox-store.js';
 
 interface RunDoc extends Omit<FlowRun, 'id'> {
   _id: string;
@@ -51,7 +52,7 @@ export function createRunRepository(connection: Connection): RunRepository & { e
     return { _id: id, agentId: run.subject.agentId, ...rest };
   };
   const fromDoc = (doc: Record<string, unknown>): FlowRun => {
-    const { _id, agentId: _agentId, ...rest } = doc;
+    const { _id, agentId: _agentId, outboxLeaseUntil: _lease, ...rest } = withoutOutbox(doc);
     return { id: String(_id), ...(rest as Omit<FlowRun, 'id'>) };
   };
 
@@ -60,18 +61,24 @@ export function createRunRepository(connection: Connection): RunRepository & { e
       await Run.init();
       await Message.init();
     },
-    async create(run) {
-      await Run.collection.insertOne(toDoc(run) as never);
+    async create(run, effects = []) {
+      await Run.collection.insertOne({ ...toDoc(run), outbox: effects.map(toStored) } as never);
     },
     async get(id) {
       if (typeof id !== 'string') return undefined;
       const doc = await Run.collection.findOne({ _id: id as never });
       return doc ? fromDoc(doc) : undefined;
     },
-    async replace(run, expectedVersion) {
+    async replace(run, expectedVersion, effects = []) {
+      // `$set` of the run's fields and `$push` of its effects: the outbox itself is never rewritten,
+      // so effects the worker removed meanwhile stay removed.
       const { _id, ...fields } = toDoc(run);
-      const result = await Run.collection.replaceOne({ _id: _id as never, version: expectedVersion }, fields);
-      return result.modifiedCount === 1;
+      const after = await Run.collection.findOneAndUpdate(
+        { _id: _id as never, version: expectedVersion },
+        withEffects({ $set: withoutOutbox(fields as unknown as Record<string, unknown>) }, effects),
+        { returnDocument: 'after', projection: { outbox: 1 } },
+      );
+      return after ? outboxOf(after) : undefined;
     },
     async list(filter) {
       const query: Record<string, unknown> = {};
@@ -83,8 +90,29 @@ export function createRunRepository(connection: Connection): RunRepository & { e
       const docs = await Run.collection.find(query).sort({ createdAt: -1 }).limit(200).toArray();
       return docs.map(fromDoc);
     },
-    async saveMessage(message: StoredMessage) {
-      await Message.collection.insertOne({ _id: `msg_${randomBytes(8).toString('hex')}` as never, ...message, at: new Date() });
+    async saveMessage(message: StoredMessage, id?: string) {
+      const doc = { ...message, at: new Date() };
+      if (!id) {
+        await Message.collection.insertOne({ _id: `msg_${randomBytes(8).toString('hex')}` as never, ...doc });
+        return;
+      }
+      await Message.collection.updateOne({ _id: id as never }, { $set: doc }, { upsert: true });
+    },
+    async claimMessage(id, now, staleBefore) {
+      // The claim has no runId, so no query for a run's messages sees it before the ref is saved.
+      const inserted = await Message.collection.updateOne(
+        { _id: String(id) as never },
+        { $setOnInsert: { claimedAt: now } },
+        { upsert: true },
+      );
+      if (inserted.upsertedCount === 1) return 'claimed';
+      const existing = await Message.collection.findOne({ _id: String(id) as never });
+      if (!existing || existing.ref) return 'sent';
+      const taken = await Message.collection.updateOne(
+        { _id: String(id) as never, ref: { $exists: false }, claimedAt: { $lt: staleBefore } },
+        { $set: { claimedAt: now } },
+      );
+      return taken.modifiedCount === 1 ? 'claimed' : 'busy';
     },
     async messages(runId, filter = {}) {
       const query: Record<string, unknown> = { runId: String(runId) };

@@ -1,0 +1,246 @@
+import { randomBytes } from 'node:crypto';
+import type { DueEffect, EffectPerformer, HolderRef, OutboxRepository, PendingEffect } from './ports.js';
+
+/*
+ * The durable outbox: effects (audit entries, cards, timers, follow-up work) are stored in the
+ * same atomic conditional update as the state change that implies them, then performed. The
+ * writer performs them at once (so people see them without delay) and removes them; if it dies
+ * first, a worker (an Agenda job, and every process at start) performs what is left. Delivery is
+ * at least once; every performer is idempotent on the effect id, so people see each effect once.
+ *
+ * How a state change enqueues effects:
+ *   const effects = [outbox.effect('audit.append', entry), outbox.effect('flow.send', { to, card })];
+ *   const stored = await repo.update(filter, change, effects);   // one atomic update, see withEffects()
+ *   if (stored) await outbox.settle({ kind: 'run', id }, effects, 'run.decision');
+ * How a new effect type registers its performer:
+ *   outbox.register({ type: 'webhook.deliver', perform: async (data, { effectId }) => { ... } });
+ */
+
+/** Tuning of the outbox; every field has a production default. */
+export interface OutboxSettings {
+  /** How long the writer may take to perform its effects before a worker takes them over. */
+  leaseMs: number;
+  /** Failed attempts after which an effect is parked and IT is told. */
+  maxAttempts: number;
+  /** Back-off after the first failure; doubled each time, up to `maxDelayMs`. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_OUTBOX_SETTINGS: OutboxSettings = { leaseMs: 30_000, maxAttempts: 8, baseDelayMs: 2_000, maxDelayMs: 15 * 60_000 };
+
+/** What the outbox reports, for /metrics (kept out of the core as an interface). */
+export interface OutboxObserver {
+  performed(type: string): void;
+  failed(type: string): void;
+  parked(type: string): void;
+}
+
+/** Called when an effect reaches the retry limit; tells IT (in chat) and must not throw. */
+export type ParkedHandler = (due: DueEffect) => Promise<void>;
+
+export interface OutboxDeps {
+  repo: OutboxRepository;
+  log: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void; info?(obj: object, msg: string): void };
+  clock?: () => Date;
+  settings?: Partial<OutboxSettings>;
+  observer?: OutboxObserver;
+  /**
+   * Test-only crash hook (see src/core/fault-point.ts): called with `<label>:<k>` after `k` of a
+   * writer's effects were performed (0 = just after the state change was stored).
+   */
+  faultPoint?: (name: string) => void;
+}
+
+/** The durable outbox service; see the module comment for its API. */
+export class Outbox {
+  readonly settings: OutboxSettings;
+  private readonly performers = new Map<string, EffectPerformer>();
+  private readonly clock: () => Date;
+  private onParked: ParkedHandler | undefined;
+  private observer: OutboxObserver | undefined;
+  private draining: Promise<number> | undefined;
+
+  constructor(private readonly deps: OutboxDeps) {
+    this.settings = { ...DEFAULT_OUTBOX_SETTINGS, ...deps.settings };
+    this.clock = deps.clock ?? (() => new Date());
+    this.observer = deps.observer;
+  }
+
+  /** Who counts performed, failed and parked effects (the /metrics counters). */
+  observe(observer: OutboxObserver): void {
+    this.observer = observer;
+  }
+
+  /** Registers the performer of one effect type; a type has exactly one performer. */
+  register<D>(performer: EffectPerformer<D>): void {
+    if (this.performers.has(performer.type)) throw new Error(`an outbox performer for ${performer.type} is already registered`);
+    this.performers.set(performer.type, performer as EffectPerformer);
+  }
+
+  /** Who tells IT about an effect that keeps failing. */
+  onEffectParked(handler: ParkedHandler): void {
+    this.onParked = handler;
+  }
+
+  /**
+   * A new effect to store with a state change. `key`, when given, makes the id deterministic
+   * (the same logical effect enqueued twice is performed once); otherwise it is random.
+   */
+  effect<D>(type: string, data: D, options: { key?: string } = {}): PendingEffect<D> {
+    const now = this.clock();
+    return {
+      id: options.key ?? `fx_${randomBytes(10).toString('hex')}`,
+      type,
+      data,
+      due: new Date(now.getTime() + this.settings.leaseMs),
+      attempts: 0,
+      createdAt: now,
+    };
+  }
+
+  /**
+   * Performs, in order, the effects a writer has just stored with its state change, and removes
+   * those that succeeded. Never throws: a failed effect stays in the outbox and is retried by the
+   * worker. Effects of one type keep their order: after a failure, the later ones of that type
+   * wait too (the audit trail records a run's events in the order they happened).
+   *
+   * `stored` is the record's whole outbox as written (see `withEffects`): effects a dead writer
+   * left there and whose lease ran out are performed first, so they keep their place in order.
+   */
+  async settle(holder: HolderRef, effects: readonly PendingEffect[], label: string, stored: readonly PendingEffect[] = []): Promise<void> {
+    const mine = new Set(effects.map((e) => e.id));
+    const now = this.clock().getTime();
+    const left = stored.filter((e) => !mine.has(e.id) && (e.parkedAt || e.due.getTime() <= now));
+    if (effects.length === 0 && left.length === 0) {
+      this.deps.faultPoint?.(`${label}:0`);
+      return;
+    }
+    const done: string[] = [];
+    const blocked = new Set<string>();
+    for (const effect of left) {
+      if (effect.parkedAt) blocked.add(effect.type);
+      if (blocked.has(effect.type)) continue;
+      if (await this.performOne(holder, effect)) done.push(effect.id);
+      else blocked.add(effect.type);
+    }
+    for (const [k, effect] of effects.entries()) {
+      this.deps.faultPoint?.(`${label}:${k}`);
+      if (blocked.has(effect.type)) continue;
+      if (await this.performOne(holder, effect)) done.push(effect.id);
+      else blocked.add(effect.type);
+    }
+    this.deps.faultPoint?.(`${label}:${effects.length}`);
+    await this.markDone(holder, done);
+  }
+
+  /** Performs every due effect (a crashed writer's, or retries); resolves with how many were performed. */
+  drain(): Promise<number> {
+    this.draining ??= this.drainOnce().finally(() => {
+      this.draining = undefined;
+    });
+    return this.draining;
+  }
+
+  private async drainOnce(): Promise<number> {
+    let performed = 0;
+    for (let round = 0; round < 20; round++) {
+      const due = await this.deps.repo.due(this.clock(), 200);
+      if (due.every((d) => d.effect.parkedAt)) break;
+      let progressed = 0;
+      for (const [key, items] of groupByHolder(due)) {
+        const holder = items[0]!.holder;
+        const now = this.clock();
+        if (!(await this.deps.repo.claim(holder, now, new Date(now.getTime() + this.settings.leaseMs)))) continue;
+        try {
+          const blocked = new Set<string>();
+          const done: string[] = [];
+          for (const { effect } of items) {
+            if (effect.parkedAt) blocked.add(effect.type);
+            if (blocked.has(effect.type)) continue;
+            if (await this.performOne(holder, effect)) done.push(effect.id);
+            else blocked.add(effect.type);
+          }
+          await this.markDone(holder, done);
+          performed += done.length;
+          progressed += done.length;
+        } finally {
+          await this.deps.repo
+            .release(holder)
+            .catch((err: unknown) => this.deps.log.warn({ err, holder: key }, 'could not release an outbox'));
+        }
+      }
+      if (progressed === 0) break;
+    }
+    return performed;
+  }
+
+  private async markDone(holder: HolderRef, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    try {
+      await this.deps.repo.done(holder, ids);
+    } catch (err) {
+      // Left in the outbox, they are performed again later, which changes nothing.
+      this.deps.log.warn({ err, holder }, 'could not mark performed effects as done');
+    }
+  }
+
+  /** True when performed; on failure records the attempt and the next try (or parks it). */
+  private async performOne(holder: HolderRef, effect: PendingEffect): Promise<boolean> {
+    const performer = this.performers.get(effect.type);
+    const attempt = effect.attempts + 1;
+    try {
+      if (!performer) throw new Error(`no performer is registered for effect type ${effect.type}`);
+      await performer.perform(effect.data, { effectId: effect.id, holder, attempt });
+      this.observer?.performed(effect.type);
+      return true;
+    } catch (err) {
+      await this.recordFailure(holder, effect, attempt, err);
+      return false;
+    }
+  }
+
+  private async recordFailure(holder: HolderRef, effect: PendingEffect, attempt: number, err: unknown): Promise<void> {
+    const now = this.clock();
+    const lastError = describeError(err);
+    const park = attempt >= this.settings.maxAttempts;
+    const delay = Math.min(this.settings.maxDelayMs, this.settings.baseDelayMs * 2 ** (attempt - 1));
+    const due = new Date(now.getTime() + delay * (0.75 + Math.random() * 0.5));
+    this.observer?.failed(effect.type);
+    this.deps.log.warn(
+      { holder, effectId: effect.id, effect: effect.type, attempt, reason: lastError },
+      'an effect failed; it will be retried',
+    );
+    try {
+      await this.deps.repo.failed(holder, effect.id, { attempts: attempt, due, lastError, ...(park ? { parkedAt: now } : {}) });
+    } catch (storeErr) {
+      this.deps.log.error({ err: storeErr, holder, effectId: effect.id }, 'could not record a failed effect; its lease will run out');
+      return;
+    }
+    if (!park) return;
+    this.observer?.parked(effect.type);
+    this.deps.log.error(
+      { holder, effectId: effect.id, effect: effect.type, attempts: attempt, reason: lastError },
+      'an effect keeps failing; IT admins were told',
+    );
+    await this.onParked?.({ holder, effect: { ...effect, attempts: attempt, lastError, parkedAt: now } }).catch((notifyErr: unknown) => {
+      this.deps.log.error({ err: notifyErr, effectId: effect.id }, 'could not tell IT admins about a failing effect');
+    });
+  }
+}
+
+function groupByHolder(due: readonly DueEffect[]): Map<string, DueEffect[]> {
+  const groups = new Map<string, DueEffect[]>();
+  for (const item of due) {
+    const key = `${item.holder.kind}:${item.holder.id}`;
+    groups.set(key, [...(groups.get(key) ?? []), item]);
+  }
+  return groups;
+}
+
+/** A failure reason IT may read: the error's class, code and message, never its payload. */
+export function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err).slice(0, 300);
+  const code = (err as { code?: unknown }).code;
+  return `${err.name}${typeof code === 'string' || typeof code === 'number' ? ` (${code})` : ''}: ${err.message}`.slice(0, 300);
+}

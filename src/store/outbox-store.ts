@@ -1,0 +1,170 @@
+import type { Connection } from 'mongoose';
+import type { DueEffect, HolderRef, OutboxRepository, PendingEffect } from '../core/ports.js';
+
+/*
+ * The outbox lives inside each holder document, in an `outbox` array, so that a state change and
+ * the effects it implies are one single-document atomic update (no transactions: the embedded
+ * server has none, and real MongoDB works the same way). Writers only ever `$push` to the array
+ * and workers `$pull` from it or `$set` one element: neither overwrites the other's change, so a
+ * performed effect is never resurrected by a concurrent writer that read the record before.
+ */
+
+/** The field holding a document's pending effects. */
+export const OUTBOX_FIELD = 'outbox';
+/** Until when a worker holds a document's outbox. */
+const LEASE_FIELD = 'outboxLeaseUntil';
+
+/**
+ * Adds `effects` to an update: `$push` to the outbox, beside whatever the update `$set`s. Use it
+ * in the store method that makes the state change, so both are written in one atomic update.
+ */
+export function withEffects(update: Record<string, unknown>, effects: readonly PendingEffect[]): Record<string, unknown> {
+  if (effects.length === 0) return update;
+  return { ...update, $push: { [OUTBOX_FIELD]: { $each: effects.map(toStored) } } };
+}
+
+/** Removes the outbox from a document read whole, so that a `$set` of the rest never rewrites it. */
+export function withoutOutbox<T extends Record<string, unknown>>(doc: T): Omit<T, typeof OUTBOX_FIELD> {
+  const { [OUTBOX_FIELD]: _outbox, ...rest } = doc;
+  return rest;
+}
+
+/** The stored form of an effect (plain BSON). */
+export function toStored(effect: PendingEffect): Record<string, unknown> {
+  return {
+    id: effect.id,
+    type: effect.type,
+    data: effect.data,
+    due: effect.due,
+    attempts: effect.attempts,
+    createdAt: effect.createdAt,
+    ...(effect.lastError ? { lastError: effect.lastError } : {}),
+    ...(effect.parkedAt ? { parkedAt: effect.parkedAt } : {}),
+  };
+}
+
+/** The pending effects of a document read with its outbox. */
+export function outboxOf(doc: Record<string, unknown>): PendingEffect[] {
+  return ((doc[OUTBOX_FIELD] as Record<string, unknown>[] | undefined) ?? []).map(fromStored);
+}
+
+function fromStored(doc: Record<string, unknown>): PendingEffect {
+  return {
+    id: String(doc.id),
+    type: String(doc.type),
+    data: doc.data,
+    due: new Date(doc.due as Date),
+    attempts: Number(doc.attempts ?? 0),
+    createdAt: new Date((doc.createdAt as Date | undefined) ?? 0),
+    ...(typeof doc.lastError === 'string' ? { lastError: doc.lastError } : {}),
+    ...(doc.parkedAt ? { parkedAt: new Date(doc.parkedAt as Date) } : {}),
+  };
+}
+
+/**
+ * The outbox repository over the collections that hold effects: `holders` maps a holder kind
+ * (`run`, `grant`, `alert`…) to its collection.
+ */
+export function createOutboxRepository(
+  connection: Connection,
+  holders: Record<string, string>,
+): OutboxRepository & {
+  ensureIndexes(): Promise<void>;
+} {
+  const collection = (kind: string) => {
+    const name = holders[kind];
+    if (!name) throw new Error(`no outbox holder of kind ${kind}`);
+    return connection.collection(name);
+  };
+  const byId = (holder: HolderRef) => ({ _id: String(holder.id) as never });
+
+  async function withOutboxes(query: Record<string, unknown>, visit: (holder: HolderRef, effects: PendingEffect[]) => void): Promise<void> {
+    for (const kind of Object.keys(holders)) {
+      const cursor = collection(kind).find(query, { projection: { [OUTBOX_FIELD]: 1 } });
+      for await (const doc of cursor) {
+        visit({ kind, id: String(doc._id) }, outboxOf(doc));
+      }
+    }
+  }
+
+  return {
+    async ensureIndexes() {
+      // Multikey index: real MongoDB finds due effects without a scan (the embedded server ignores it).
+      for (const kind of Object.keys(holders)) await collection(kind).createIndex({ [`${OUTBOX_FIELD}.due`]: 1 });
+    },
+
+    async due(now, limit) {
+      const found: DueEffect[] = [];
+      await withOutboxes({ [`${OUTBOX_FIELD}.due`]: { $lte: now } }, (holder, effects) => {
+        // Parked effects come along: they hold back the later effects of their type.
+        for (const effect of effects) if (effect.parkedAt || effect.due.getTime() <= now.getTime()) found.push({ holder, effect });
+      });
+      // Stable: within a holder, stored order is the order the effects were enqueued in.
+      return found.sort((a, b) => a.effect.createdAt.getTime() - b.effect.createdAt.getTime()).slice(0, limit);
+    },
+
+    async claim(holder, now, until) {
+      // One worker at a time per holder (the embedded server has no positional update by $elemMatch).
+      const result = await collection(holder.kind).updateOne(
+        { ...byId(holder), $or: [{ [LEASE_FIELD]: { $exists: false } }, { [LEASE_FIELD]: { $lte: now } }] },
+        { $set: { [LEASE_FIELD]: until } },
+      );
+      return result.modifiedCount === 1;
+    },
+
+    async release(holder) {
+      await collection(holder.kind).updateOne(byId(holder), { $unset: { [LEASE_FIELD]: '' } });
+    },
+
+    async done(holder, effectIds) {
+      await collection(holder.kind).updateOne(byId(holder), { $pull: { [OUTBOX_FIELD]: { id: { $in: effectIds } } } } as never);
+    },
+
+    async failed(holder, effectId, update) {
+      await collection(holder.kind).updateOne(
+        { ...byId(holder), [`${OUTBOX_FIELD}.id`]: effectId },
+        {
+          $set: {
+            [`${OUTBOX_FIELD}.$.attempts`]: update.attempts,
+            [`${OUTBOX_FIELD}.$.due`]: update.due,
+            [`${OUTBOX_FIELD}.$.lastError`]: update.lastError,
+            ...(update.parkedAt ? { [`${OUTBOX_FIELD}.$.parkedAt`]: update.parkedAt } : {}),
+          },
+        },
+      );
+    },
+
+    async append(holder, effects) {
+      const result = await collection(holder.kind).updateOne(byId(holder), withEffects({}, effects));
+      return result.matchedCount === 1;
+    },
+
+    async depth() {
+      let pending = 0;
+      let parked = 0;
+      await withOutboxes({ [`${OUTBOX_FIELD}.id`]: { $exists: true } }, (_holder, effects) => {
+        for (const effect of effects) {
+          if (effect.parkedAt) parked += 1;
+          else pending += 1;
+        }
+      });
+      return { pending, parked };
+    },
+
+    async parked(limit) {
+      const found: DueEffect[] = [];
+      await withOutboxes({ [`${OUTBOX_FIELD}.parkedAt`]: { $exists: true } }, (holder, effects) => {
+        for (const effect of effects) if (effect.parkedAt) found.push({ holder, effect });
+      });
+      return found.slice(0, limit);
+    },
+
+    async unpark(holder, effectId, now) {
+      const result = await collection(holder.kind).updateOne(
+        { ...byId(holder), [`${OUTBOX_FIELD}.id`]: effectId },
+        { $set: { [`${OUTBOX_FIELD}.$.due`]: now, [`${OUTBOX_FIELD}.$.attempts`]: 0 }, $unset: { [`${OUTBOX_FIELD}.$.parkedAt`]: '' } },
+      );
+      return result.modifiedCount === 1;
+    },
+  };
+}
