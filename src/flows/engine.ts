@@ -58,6 +58,8 @@ export const RUN_HOLDER = 'run';
 interface Mutation {
   run: FlowRun;
   effects: Effect[];
+  /** Names the transition for fault points when it differs from the caller's (a decision that closes its step). */
+  label?: string;
 }
 
 export interface StartInput {
@@ -200,6 +202,7 @@ export class FlowEngine {
         { by: input.actor, decision: input.decision, comment: input.comment?.trim(), at: now },
       ];
       run.events.push({ at: now, type: input.decision, stepId: step.id, by: input.actor, detail: input.comment?.trim() });
+      let label = 'run.decision';
       const effects: Effect[] = [
         {
           type: 'audit',
@@ -222,12 +225,13 @@ export class FlowEngine {
           run.current = stepIndex + 1;
           run.status = 'running';
           effects.push({ type: 'audit', entry: this.auditEntry(run, engineActor, 'step.approved', { step: step.id, approvers }) });
+          label = 'run.approved';
         } else {
           run.waitingFor = this.stillWaitingOn(step, state.groups ?? [], approvers);
         }
       }
       effects.push({ type: 'refresh-approvals', stepId: step.id }, { type: 'refresh-status' });
-      return { run, effects };
+      return { run, effects, label };
     });
     return run.status === 'running' ? this.get(run.id) : run;
   }
@@ -752,7 +756,7 @@ export class FlowEngine {
     const effects = this.toPending(next, next.status === 'running' ? [...result.effects, { type: 'drive' }] : result.effects);
     const stored = await this.deps.runs.replace(next, version, effects);
     if (!stored) return undefined;
-    await this.deps.outbox.settle({ kind: RUN_HOLDER, id: next.id }, effects, label, stored);
+    await this.deps.outbox.settle({ kind: RUN_HOLDER, id: next.id }, effects, result.label ?? label, stored);
     return next;
   }
 
