@@ -38,7 +38,10 @@ import { createReadLog } from './store/read-log-store.js';
 import { RuntimeApprovals } from './core/runtime-approvals.js';
 import { Handoffs } from './core/handoffs.js';
 import { createHandoffRepository, createRuntimeApprovalRepository } from './store/runtime-store.js';
-import { createOutboxRepository } from './store/outbox-store.js';
+import { createCardDeliveries, createOutboxRepository } from './store/outbox-store.js';
+import { chatSendPerformer } from './core/chat-effects.js';
+import { GRANT_HOLDER } from './core/access.js';
+import { ALERT_HOLDER } from './core/alerts.js';
 import { Outbox, type OutboxSettings } from './core/outbox.js';
 import { auditPerformer } from './core/audit-effects.js';
 import { peopleWithRole } from './config/directory.js';
@@ -87,7 +90,7 @@ export interface ServiceSettings {
 }
 
 /** The collections whose records carry an outbox, by holder kind. */
-export const OUTBOX_HOLDERS: Record<string, string> = { [RUN_HOLDER]: 'flow_runs' };
+export const OUTBOX_HOLDERS: Record<string, string> = { [RUN_HOLDER]: 'flow_runs', [GRANT_HOLDER]: 'grants', [ALERT_HOLDER]: 'alerts' };
 
 export type Services = Awaited<ReturnType<typeof createServices>>;
 
@@ -174,6 +177,8 @@ export async function createServices(settings: ServiceSettings) {
     ...(settings.faultPoint ? { faultPoint: settings.faultPoint } : {}),
   });
   outbox.register(auditPerformer(audit));
+  const deliveries = createCardDeliveries(connection);
+  outbox.register(chatSendPerformer({ notifier, deliveries, leaseMs: outbox.settings.leaseMs, clock }));
   outbox.onEffectParked(async ({ holder, effect }) => {
     const card = {
       kind: 'notice',
@@ -226,6 +231,7 @@ export async function createServices(settings: ServiceSettings) {
     runs,
     engine,
     timers: grantTimers,
+    outbox,
     clock,
     settings: accessSettings,
   });
@@ -252,6 +258,8 @@ export async function createServices(settings: ServiceSettings) {
   await reads.ensureIndexes();
   const commands = new Commands({ org, agents, grants, audit, reads, engine, clock, measuredRoles });
   const supervision = await createSupervision({
+    outbox,
+    deliveries,
     connection,
     agenda,
     org,

@@ -13,6 +13,10 @@ import { SupervisionCards } from './core/supervision-cards.js';
 import { createOtlpRouter } from './http/otlp.js';
 import { createTelemetryIngest, createTelemetryRouter, type TelemetryRouteDeps } from './http/telemetry.js';
 import { roleById } from './config/directory.js';
+import { Outbox } from './core/outbox.js';
+import { auditPerformer } from './core/audit-effects.js';
+import { createCardDeliveries, createOutboxRepository } from './store/outbox-store.js';
+import type { CardDeliveries } from './core/chat-effects.js';
 import { createAlertRepository } from './store/alert-store.js';
 import { createCheckInRepository } from './store/checkin-store.js';
 import { createTelemetryStore } from './store/telemetry-store.js';
@@ -43,6 +47,10 @@ export interface SupervisionSettings {
   /** How often due check-ins are looked for. */
   sweepEvery?: string;
   clock?: () => Date;
+  /** Where the effects of alert changes are stored and performed (Roster's shared outbox; one of its own when unset). */
+  outbox?: Outbox;
+  /** Which cards went out, by effect id. */
+  deliveries?: CardDeliveries;
 }
 
 /**
@@ -57,12 +65,26 @@ export async function createSupervision(s: SupervisionSettings) {
   await Promise.all([telemetry.ensureIndexes(), alertRepo.ensureIndexes(), checkinRepo.ensureIndexes()]);
   const cards = new SupervisionCards(s.org);
   const keys = s.keys ?? new AgentKeys({ org: s.org, agents: s.agents, audit: s.audit, notifier: s.notifier, clock });
+  const deliveries = s.deliveries ?? createCardDeliveries(s.connection);
+  const outbox = s.outbox ?? standaloneOutbox(s, clock);
   const alerts = new AlertService({
     org: s.org,
     alerts: alertRepo,
     audit: s.audit,
     notifier: s.notifier,
-    timers: { schedule: async (at, timer) => void (await s.agenda.schedule(at, SupervisionJobs.alertTimer, timer)) },
+    timers: {
+      schedule: async (at, timer, key) => {
+        if (!key) return void (await s.agenda.schedule(at, SupervisionJobs.alertTimer, timer));
+        // A retried outbox effect schedules the same timer: one job per key.
+        await s.agenda
+          .create(SupervisionJobs.alertTimer, { ...timer, key })
+          .unique({ 'data.key': key }, { insertOnly: true })
+          .schedule(at)
+          .save();
+      },
+    },
+    outbox,
+    deliveries,
     presenter: cards,
     roleOf: async (agentId) => (await s.agents.get(agentId))?.catalogRoleId,
     clock,
@@ -179,3 +201,10 @@ export async function createSupervision(s: SupervisionSettings) {
 }
 
 export type Supervision = Awaited<ReturnType<typeof createSupervision>>;
+
+/** An outbox for the alerts alone, when supervision runs without the rest of Roster (its tests). */
+function standaloneOutbox(s: SupervisionSettings, clock: () => Date): Outbox {
+  const outbox = new Outbox({ repo: createOutboxRepository(s.connection, { alert: 'alerts' }), log: s.log, clock });
+  outbox.register(auditPerformer(s.audit));
+  return outbox;
+}

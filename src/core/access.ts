@@ -1,3 +1,7 @@
+import type { Outbox } from './outbox.js';
+import type { PendingEffect } from './ports.js';
+import { AUDIT_EFFECT } from './audit-effects.js';
+import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { CatalogRole, OrgConfig, Person, Scope } from '../config/schemas.js';
@@ -5,7 +9,7 @@ import { businessUnitById, findPersonByEmail, hasRole, peopleWithRole, roleById,
 import { formatDuration, parseDuration } from '../config/duration.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { FlowRun, RunRepository, StepContext, StepRegistry } from '../flows/types.js';
-import type { Actor, AuditLog } from './audit.js';
+import type { Actor, AuditLog, AuditInput } from './audit.js';
 import type { AgentRecord, AgentRepository, GrantRecord, GrantRepository } from './agents.js';
 import { grantNotice } from './access-cards.js';
 import {
@@ -117,9 +121,16 @@ export interface AccessDeps {
   runs: RunRepository;
   engine: FlowEngine;
   timers: GrantTimers;
+  /** Where the effects of grant changes are stored and performed. */
+  outbox: Outbox;
   clock?: () => Date;
   settings?: Partial<AccessSettings>;
 }
+
+/** The holder kind of grants in the outbox. */
+export const GRANT_HOLDER = 'grant';
+/** Updates the cards that show a grant after its status changed. */
+export const GRANT_REFRESH_EFFECT = 'grant.refresh-cards';
 
 const personActor = (email: string): Actor => ({ kind: 'person', email });
 const scheduler: Actor = { kind: 'system', name: 'scheduler' };
@@ -159,6 +170,7 @@ export class AccessCommands {
   constructor(private readonly deps: AccessDeps) {
     this.clock = deps.clock ?? (() => new Date());
     this.settings = { ...DEFAULT_ACCESS_SETTINGS, ...deps.settings };
+    this.registerPerformers();
   }
 
   /** Starts an access request for one of the agent's allowed scopes; the clock starts at approval. */
@@ -371,40 +383,59 @@ export class AccessCommands {
     return { agent, grants: await this.deps.grants.listForAgent(agent.id) };
   }
 
-  /** The `grants.expire` job: an active grant past its expiry becomes `expired`, exactly once. */
-  async expireGrant(grantId: string): Promise<boolean> {
+  /**
+   * The `grants.expire` job (and the safety sweep): an active grant past its expiry becomes
+   * `expired`, exactly once. The audit entry, the sponsors' notices and the card updates are
+   * stored with the status change in the grant's outbox, so a crash cannot lose them.
+   */
+  async expireGrant(grantId: string, options: { caughtBySweep?: boolean } = {}): Promise<boolean> {
     const grant = await this.deps.grants.get(String(grantId));
     if (!grant || grant.status !== 'active') return false;
     const now = this.clock();
     if (Date.parse(grant.expiresAt) > now.getTime() + 1000) return false;
-    const expired = await this.deps.grants.transition(grant.id, ['active'], {
-      status: 'expired',
-      endedAt: now.toISOString(),
-      endedBy: 'scheduler',
-      endReason: 'expired',
-    });
-    if (!expired) return false;
-    await this.deps.audit.append({
-      actor: scheduler,
-      action: 'grant.expired',
-      subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
-      details: { scope: grant.scope, expiresAt: grant.expiresAt, source: grant.source },
-    });
+    const patch = { status: 'expired' as const, endedAt: now.toISOString(), endedBy: 'scheduler', endReason: 'expired' };
     const agent = await this.deps.agents.get(grant.agentId);
-    if (agent) {
-      for (const sponsor of agent.sponsors) {
-        await this.safeSend(
-          sponsor,
-          grantNotice(this.deps.org, expired, agent, {
+    const { outbox } = this.deps;
+    const effects: PendingEffect[] = [
+      outbox.effect(AUDIT_EFFECT, {
+        actor: options.caughtBySweep ? { kind: 'system', name: 'safety-sweep' } : scheduler,
+        action: 'grant.expired',
+        subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
+        details: {
+          scope: grant.scope,
+          expiresAt: grant.expiresAt,
+          source: grant.source,
+          ...(options.caughtBySweep ? { caughtBy: 'the safety sweep' } : {}),
+        },
+        at: now,
+      } satisfies AuditInput),
+      ...(agent?.sponsors ?? []).map((sponsor) =>
+        outbox.effect(CHAT_SEND_EFFECT, {
+          to: sponsor,
+          card: grantNotice(this.deps.org, { ...grant, ...patch }, agent!, {
             level: 'info',
-            title: `${agent.name}'s access to ${grant.scope} expired`,
-            text: `The grant of ${grant.scope} to ${agent.name} ended at ${grant.expiresAt}, as approved. Request it again with \`access ${agent.name} ${grant.scope}\` if it is still needed.`,
+            title: `${agent!.name}'s access to ${grant.scope} expired`,
+            text: `The grant of ${grant.scope} to ${agent!.name} ended at ${grant.expiresAt}, as approved. Request it again with \`access ${agent!.name} ${grant.scope}\` if it is still needed.`,
           }),
-        );
-      }
-    }
-    await this.refreshCards(expired, 'Expired');
+        } satisfies ChatSend),
+      ),
+      outbox.effect(GRANT_REFRESH_EFFECT, { grantId: grant.id, outcome: 'Expired' }),
+    ];
+    const expired = await this.deps.grants.transition(grant.id, ['active'], patch, effects);
+    if (!expired) return false;
+    await outbox.settle({ kind: GRANT_HOLDER, id: grant.id }, effects, 'grant.expired');
     return true;
+  }
+
+  /** The outbox performers of grant effects (registered once, at construction). */
+  private registerPerformers(): void {
+    this.deps.outbox.register<{ grantId: string; outcome: string }>({
+      type: GRANT_REFRESH_EFFECT,
+      perform: async ({ grantId, outcome }) => {
+        const grant = await this.deps.grants.get(grantId);
+        if (grant) await this.refreshCards(grant, outcome);
+      },
+    });
   }
 
   /** The `grants.remind` job: tells the sponsors the grant ends soon, with Extend and Let expire. */

@@ -1,3 +1,4 @@
+import type { PendingEffect } from './ports.js';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { EvaluationSubmission, EvaluationVerdict } from './evaluation.js';
 import type { AgentStatus } from './lifecycle.js';
@@ -141,7 +142,12 @@ export interface GrantRepository {
    * Sets the fields only if the grant's status is still one of `from` (atomic); resolves the
    * updated grant, or undefined when the status had already moved on.
    */
-  transition(id: string, from: GrantStatus[], patch: Partial<GrantRecord>): Promise<GrantRecord | undefined>;
+  transition(
+    id: string,
+    from: GrantStatus[],
+    patch: Partial<GrantRecord>,
+    effects?: readonly PendingEffect[],
+  ): Promise<GrantRecord | undefined>;
   /** Records the answer of a review cycle only if the grant is in that cycle and unanswered (atomic); false otherwise. */
   answerReview(id: string, cycle: string, answer: Required<Pick<GrantReview, 'answer' | 'by' | 'at'>>): Promise<boolean>;
 }

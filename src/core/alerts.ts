@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Escalation, OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, hasRole, peopleWithRole, roleById, rotationLevels } from '../config/directory.js';
-import type { AuditLog } from './audit.js';
+import type { AuditInput, AuditLog } from './audit.js';
+import { AUDIT_EFFECT } from './audit-effects.js';
+import type { CardDeliveries } from './chat-effects.js';
+import type { Outbox } from './outbox.js';
+import type { PendingEffect } from './ports.js';
 import { ConflictError, ForbiddenError, NotFoundError, RequestClosedError, InvalidInputError } from './errors.js';
 import type { Notifier, OutgoingCard } from './notifications.js';
 
@@ -39,7 +43,8 @@ export interface AlertRepository {
   /** Inserts when no open alert of this kind exists for the agent; else returns the open one. */
   openOrGet(alert: AlertRecord): Promise<{ alert: AlertRecord; created: boolean }>;
   get(id: string): Promise<AlertRecord | undefined>;
-  replace(alert: AlertRecord, expectedVersion: number): Promise<boolean>;
+  /** Compare-and-set on `version`, adding `effects` to the alert's outbox in the same update; its outbox as stored, or undefined. */
+  replace(alert: AlertRecord, expectedVersion: number, effects?: readonly PendingEffect[]): Promise<PendingEffect[] | undefined>;
   list(filter: { status?: AlertStatus[]; agentId?: string; kind?: AlertKind }): Promise<AlertRecord[]>;
   saveMessage(alertId: string, person: string, ref: Record<string, unknown>): Promise<void>;
   messages(alertId: string): Promise<Array<{ person: string; ref: Record<string, unknown> }>>;
@@ -54,8 +59,14 @@ export interface AlertTimer {
 }
 
 export interface AlertTimers {
-  schedule(at: Date, timer: AlertTimer): Promise<void>;
+  /** Schedules a timer; with `key`, scheduling it again keeps the one timer. */
+  schedule(at: Date, timer: AlertTimer, key?: string): Promise<void>;
 }
+
+/** The holder kind of alerts in the outbox. */
+export const ALERT_HOLDER = 'alert';
+/** The alert's effects: page a level (each person once, earlier cards updated), schedule the next timers. */
+export const ALERT_EFFECTS = { page: 'alert.page', scheduleNext: 'alert.schedule-next' } as const;
 
 export interface AlertPresenter {
   alert(alert: AlertRecord, viewer: string): OutgoingCard;
@@ -73,6 +84,10 @@ export interface AlertServiceDeps {
   clock?: () => Date;
   /** Length of a policy "minute" in ms (tests shrink it to run escalations in seconds). */
   minuteMs?: number;
+  /** Where the effects of alert changes are stored and performed. */
+  outbox: Outbox;
+  /** Which pages went out, by effect id and person. */
+  deliveries: CardDeliveries;
 }
 
 /**
@@ -104,6 +119,51 @@ export class AlertService {
   constructor(private readonly deps: AlertServiceDeps) {
     this.clock = deps.clock ?? (() => new Date());
     this.minute = deps.minuteMs ?? 60_000;
+    this.registerPerformers();
+  }
+
+  private registerPerformers(): void {
+    const { outbox } = this.deps;
+    outbox.register<{ alertId: string; level: number }>({
+      type: ALERT_EFFECTS.page,
+      perform: async ({ alertId, level }, { effectId }) => {
+        const alert = await this.deps.alerts.get(alertId);
+        if (!alert) return;
+        await this.refreshCards(alert);
+        for (const person of this.levels(alert)[level] ?? []) {
+          const id = `${effectId}:${person.email}`;
+          const now = this.clock();
+          const claim = await this.deps.deliveries.claim(id, now, new Date(now.getTime() - outbox.settings.leaseMs));
+          if (claim === 'sent') continue;
+          if (claim === 'busy') throw new Error('another writer is paging this level');
+          const ref = await this.deps.notifier.send(person.email, this.deps.presenter.alert(alert, person.email));
+          if (ref) await this.deps.alerts.saveMessage(alert.id, person.email, ref);
+          await this.deps.deliveries.sent(id, person.email, ref);
+        }
+      },
+    });
+    outbox.register<{ alertId: string; level: number; loops: number; from: Date }>({
+      type: ALERT_EFFECTS.scheduleNext,
+      perform: async ({ alertId, level, loops, from }, { effectId }) => {
+        const alert = await this.deps.alerts.get(alertId);
+        if (!alert) return;
+        const policy = await this.policyFor(alert.agentId);
+        const start = new Date(from).getTime();
+        const timer = { alertId, level, loops };
+        await this.deps.timers.schedule(
+          new Date(start + policy.escalateAfterMinutes * this.minute),
+          { ...timer, kind: 'escalate' },
+          `${effectId}:escalate`,
+        );
+        if (policy.renotifyMinutes < policy.escalateAfterMinutes) {
+          await this.deps.timers.schedule(
+            new Date(start + policy.renotifyMinutes * this.minute),
+            { ...timer, kind: 'renotify' },
+            `${effectId}:renotify`,
+          );
+        }
+      },
+    });
   }
 
   async raise(input: {
@@ -343,26 +403,39 @@ export class AlertService {
     }
     const policy = await this.policyFor(current.agentId);
     if (current.level + 1 >= this.levels(current).length && current.loops >= policy.maxLoops) return;
-    let changed = false;
-    const escalated = await this.mutate(current.id, (a) => {
-      if (a.status !== 'open' || a.level !== timer.level || a.loops !== timer.loops) return false;
-      this.climb(a);
-      changed = true;
-      return true;
-    });
-    if (!changed) return;
-    await this.deps.audit.append({
-      actor: { kind: 'system', name: 'scheduler' },
-      action: 'alert.escalated',
-      subject: { type: 'alert', id: escalated.id, agentId: escalated.agentId },
-      details: {
-        level: escalated.level + 1,
-        loops: escalated.loops,
-        paged: this.levels(escalated)[escalated.level]?.map((p) => p.email) ?? [],
+    // The audit entry, the pages and the next timers are stored with the new level, in the alert's outbox.
+    await this.mutate(
+      current.id,
+      (a) => {
+        if (a.status !== 'open' || a.level !== timer.level || a.loops !== timer.loops) return false;
+        this.climb(a);
+        return true;
       },
-    });
-    await this.page(escalated);
-    await this.scheduleNext(escalated);
+      (escalated) => {
+        const now = this.clock();
+        return [
+          this.deps.outbox.effect(AUDIT_EFFECT, {
+            actor: { kind: 'system', name: 'scheduler' },
+            action: 'alert.escalated',
+            subject: { type: 'alert', id: escalated.id, agentId: escalated.agentId },
+            details: {
+              level: escalated.level + 1,
+              loops: escalated.loops,
+              paged: this.levels(escalated)[escalated.level]?.map((p) => p.email) ?? [],
+            },
+            at: now,
+          } satisfies AuditInput),
+          this.deps.outbox.effect(ALERT_EFFECTS.page, { alertId: escalated.id, level: escalated.level }),
+          this.deps.outbox.effect(ALERT_EFFECTS.scheduleNext, {
+            alertId: escalated.id,
+            level: escalated.level,
+            loops: escalated.loops,
+            from: now,
+          }),
+        ];
+      },
+      'alert.escalated',
+    );
   }
 
   /** People paged at the alert's current level. */
@@ -436,7 +509,16 @@ export class AlertService {
     throw new ForbiddenError(`Only the on-call rotation (${oncall.join(', ')}), IT admins and security can act on alerts.`);
   }
 
-  private async mutate(alertId: string, change: (a: AlertRecord) => boolean): Promise<AlertRecord> {
+  /**
+   * Compare-and-set of the alert; `effectsOf` names the effects of the change, stored with it in
+   * the alert's outbox and performed once it is stored.
+   */
+  private async mutate(
+    alertId: string,
+    change: (a: AlertRecord) => boolean,
+    effectsOf?: (next: AlertRecord) => PendingEffect[],
+    label = 'alert.changed',
+  ): Promise<AlertRecord> {
     for (let attempt = 0; attempt < 30; attempt++) {
       const stored = await this.deps.alerts.get(String(alertId));
       if (!stored) throw new NotFoundError('the alert', String(alertId));
@@ -444,7 +526,12 @@ export class AlertService {
       if (!change(next)) return stored;
       next.version = stored.version + 1;
       next.updatedAt = this.clock().toISOString();
-      if (await this.deps.alerts.replace(next, stored.version)) return next;
+      const effects = effectsOf?.(next) ?? [];
+      const outbox = await this.deps.alerts.replace(next, stored.version, effects);
+      if (outbox) {
+        await this.deps.outbox.settle({ kind: ALERT_HOLDER, id: next.id }, effects, label, outbox);
+        return next;
+      }
       await new Promise((r) => setTimeout(r, Math.random() * 20));
     }
     throw new ConflictError(alertId);

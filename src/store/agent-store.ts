@@ -1,3 +1,4 @@
+import { withEffects, withoutOutbox } from './outbox-store.js';
 import { Schema, type Connection } from 'mongoose';
 import type { AgentCredential, AgentRecord, AgentRepository, GrantRecord, GrantRepository } from '../core/agents.js';
 import { nameKey } from '../core/agents.js';
@@ -120,7 +121,10 @@ export function createGrantRepository(connection: Connection): GrantRepository &
   schema.index({ agentId: 1, status: 1 });
   schema.index({ status: 1, expiresAt: 1 });
   const Grant = connection.models.Grant ?? connection.model('Grant', schema);
-  const fromDoc = ({ _id, ...rest }: Record<string, unknown>): GrantRecord => ({ id: String(_id), ...(rest as Omit<GrantRecord, 'id'>) });
+  const fromDoc = ({ _id, outbox: _outbox, outboxLeaseUntil: _lease, ...rest }: Record<string, unknown>): GrantRecord => ({
+    id: String(_id),
+    ...(rest as Omit<GrantRecord, 'id'>),
+  });
   return {
     async ensureIndexes() {
       await Grant.init();
@@ -147,9 +151,12 @@ export function createGrantRepository(connection: Connection): GrantRepository &
       if (filter.reviewCycle) query['review.cycle'] = String(filter.reviewCycle);
       return (await Grant.collection.find(query).limit(5000).toArray()).map(fromDoc);
     },
-    async transition(id, from, patch) {
-      const { id: _ignored, ...fields } = patch;
-      const result = await Grant.collection.updateOne({ _id: String(id) as never, status: { $in: from.map(String) } }, { $set: fields });
+    async transition(id, from, patch, effects = []) {
+      const { id: _ignored, ...fields } = withoutOutbox(patch as Record<string, unknown>);
+      const result = await Grant.collection.updateOne(
+        { _id: String(id) as never, status: { $in: from.map(String) } },
+        withEffects({ $set: fields }, effects),
+      );
       if (result.modifiedCount !== 1) return undefined;
       const doc = await Grant.collection.findOne({ _id: String(id) as never });
       return doc ? fromDoc(doc) : undefined;

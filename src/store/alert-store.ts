@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Schema, type Connection } from 'mongoose';
 import type { AlertRecord, AlertRepository } from '../core/alerts.js';
+import { outboxOf, withEffects, withoutOutbox } from './outbox-store.js';
 
 /**
  * Alerts, one document each. `openKey` (`kind:agentId`) is unique while the alert is not
@@ -27,7 +28,7 @@ export function createAlertRepository(connection: Connection): AlertRepository &
     return { _id: id, openKey: keyOf(a), ...rest };
   };
   const fromDoc = (d: Record<string, unknown>): AlertRecord => {
-    const { _id, openKey: _k, ...rest } = d;
+    const { _id, openKey: _k, outboxLeaseUntil: _lease, ...rest } = withoutOutbox(d);
     return { id: String(_id), ...(rest as Omit<AlertRecord, 'id'>) };
   };
 
@@ -53,10 +54,15 @@ export function createAlertRepository(connection: Connection): AlertRepository &
       const doc = await Alert.collection.findOne({ _id: String(id) as never });
       return doc ? fromDoc(doc) : undefined;
     },
-    async replace(alert, expectedVersion) {
+    async replace(alert, expectedVersion, effects = []) {
+      // `$set` and `$push`, never a whole-document replace: effects removed meanwhile stay removed.
       const { _id, ...fields } = toDoc(alert);
-      const result = await Alert.collection.replaceOne({ _id: _id as never, version: expectedVersion }, fields);
-      return result.modifiedCount === 1;
+      const after = await Alert.collection.findOneAndUpdate(
+        { _id: _id as never, version: expectedVersion },
+        withEffects({ $set: withoutOutbox(fields as Record<string, unknown>) }, effects),
+        { returnDocument: 'after', projection: { outbox: 1 } },
+      );
+      return after ? outboxOf(after) : undefined;
     },
     async list(filter) {
       const query: Record<string, unknown> = {};

@@ -1,4 +1,5 @@
 import type { Connection } from 'mongoose';
+import type { CardDeliveries } from '../core/chat-effects.js';
 import type { DueEffect, HolderRef, OutboxRepository, PendingEffect } from '../core/ports.js';
 
 /*
@@ -165,6 +166,27 @@ export function createOutboxRepository(
         { $set: { [`${OUTBOX_FIELD}.$.due`]: now, [`${OUTBOX_FIELD}.$.attempts`]: 0 }, $unset: { [`${OUTBOX_FIELD}.$.parkedAt`]: '' } },
       );
       return result.modifiedCount === 1;
+    },
+  };
+}
+
+/** Card deliveries by effect id (`card_deliveries`), for the `chat.send` performer. */
+export function createCardDeliveries(connection: Connection): CardDeliveries {
+  const deliveries = connection.collection('card_deliveries');
+  return {
+    async claim(id, now, staleBefore) {
+      const inserted = await deliveries.updateOne({ _id: id as never }, { $setOnInsert: { claimedAt: now } }, { upsert: true });
+      if (inserted.upsertedCount === 1) return 'claimed';
+      const existing = await deliveries.findOne({ _id: id as never });
+      if (!existing || existing.sentAt) return 'sent';
+      const taken = await deliveries.updateOne(
+        { _id: id as never, sentAt: { $exists: false }, claimedAt: { $lt: staleBefore } },
+        { $set: { claimedAt: now } },
+      );
+      return taken.modifiedCount === 1 ? 'claimed' : 'busy';
+    },
+    async sent(id, to, ref) {
+      await deliveries.updateOne({ _id: id as never }, { $set: { sentAt: new Date(), to, ...(ref ? { ref } : {}) } });
     },
   };
 }

@@ -1,0 +1,48 @@
+import type { MessageRef, Notifier, OutgoingCard } from './notifications.js';
+import type { EffectPerformer } from './ports.js';
+
+/** The outbox effect that sends one card to one person, once. */
+export const CHAT_SEND_EFFECT = 'chat.send';
+
+/** Data of a {@link CHAT_SEND_EFFECT}. */
+export interface ChatSend {
+  to: string;
+  card: OutgoingCard;
+}
+
+/** Remembers which effect sent which message, so a card is posted once (then only updated). */
+export interface CardDeliveries {
+  /**
+   * Claims the delivery with this id: `sent` when it went out already, `busy` when another writer
+   * claimed it after `staleBefore`, `claimed` when the caller may send it.
+   */
+  claim(id: string, now: Date, staleBefore: Date): Promise<'sent' | 'busy' | 'claimed'>;
+  /** Records the message a claimed delivery became (or that nobody could be reached). */
+  sent(id: string, to: string, ref: MessageRef | undefined): Promise<void>;
+}
+
+/**
+ * Sends the card once per effect: the delivery is claimed before sending and recorded after, so
+ * performing the effect again (a crash after sending) finds it. A process that died between the
+ * send and the record leaves a claim that is taken over after the lease: the one case of a second
+ * card, and why the guarantee is stated as at least once.
+ */
+export function chatSendPerformer(deps: {
+  notifier: Notifier;
+  deliveries: CardDeliveries;
+  leaseMs: number;
+  clock?: () => Date;
+}): EffectPerformer<ChatSend> {
+  const clock = deps.clock ?? (() => new Date());
+  return {
+    type: CHAT_SEND_EFFECT,
+    async perform({ to, card }, { effectId }) {
+      const now = clock();
+      const claim = await deps.deliveries.claim(effectId, now, new Date(now.getTime() - deps.leaseMs));
+      if (claim === 'sent') return;
+      if (claim === 'busy') throw new Error('another writer is sending this card');
+      const ref = await deps.notifier.send(to, card);
+      await deps.deliveries.sent(effectId, to, ref);
+    },
+  };
+}
