@@ -86,7 +86,11 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
       processEvery: options.processEvery,
       lockLifetimeMs: options.lockLifetimeMs,
     });
-    await defineJobs(scheduler.agenda, { log: log.child({ component: 'jobs' }), connection: db.connection });
+    await defineJobs(scheduler.agenda, {
+      log: log.child({ component: 'jobs' }),
+      connection: db.connection,
+      ...(org.settings.schedules.deliveryKeyPurge ? { deliveryKeyPurge: org.settings.schedules.deliveryKeyPurge } : {}),
+    });
     const notifier = new RoutingNotifier(org, log.child({ component: 'notifier' }));
     const services = await createServices({
       connection: db.connection,

@@ -46,6 +46,7 @@ import { Outbox, type OutboxSettings } from './core/outbox.js';
 import { auditPerformer } from './core/audit-effects.js';
 import { peopleWithRole } from './config/directory.js';
 import { defineOutboxJob } from './jobs/outbox.js';
+import { ensureRecurring } from './jobs/recurring.js';
 import { RUN_HOLDER } from './flows/engine.js';
 
 export interface ServiceSettings {
@@ -253,7 +254,7 @@ export async function createServices(settings: ServiceSettings) {
     startReview: () => reviews.start(),
     reviewDue: (cycle) => reviews.due(cycle),
   }));
-  await scheduleAccessReviews(agenda, org.settings.accessReviewCadence);
+  await scheduleAccessReviews(agenda, org.settings.accessReviewCadence, org.settings.schedules.accessReviews);
   const reads = createReadLog(connection, clock);
   await reads.ensureIndexes();
   const commands = new Commands({ org, agents, grants, audit, reads, engine, clock, measuredRoles });
@@ -369,7 +370,6 @@ export async function createServices(settings: ServiceSettings) {
   agenda.define('retraining.sweep', async () => {
     await development.retrainingSweep(clock());
   });
-  await agenda.every(settings.retrainingSweepEvery ?? '1 day', 'retraining.sweep', {}, { skipImmediate: true });
   const runtimeRepo = createRuntimeApprovalRepository(connection);
   const handoffRepo = createHandoffRepository(connection);
   await Promise.all([runtimeRepo.ensureIndexes(), handoffRepo.ensureIndexes()]);
@@ -395,6 +395,7 @@ export async function createServices(settings: ServiceSettings) {
     },
     clock,
   });
+  await ensureRecurring(agenda, 'retraining.sweep', settings.retrainingSweepEvery ?? org.settings.schedules.retrainingSweep ?? '1 day');
   const leavers = new Leavers({ org, agents, repo: createLeaverRepository(connection), audit, notifier, clock });
   const dashboard = {
     links: new DashboardLinks(settings.dashboardSecret ?? randomBytes(32).toString('hex')),

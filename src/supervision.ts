@@ -1,5 +1,6 @@
 import { timerLockLifetime } from './jobs/flow-timers.js';
-import type { Agenda } from 'agenda';
+import { exponential, type Agenda } from 'agenda';
+import { ensureRecurring } from './jobs/recurring.js';
 import type { Connection } from 'mongoose';
 import type { OrgConfig } from './config/schemas.js';
 import type { Logger } from './logger.js';
@@ -132,7 +133,7 @@ export async function createSupervision(s: SupervisionSettings) {
       await alerts.onTimer(job.attrs.data as AlertTimer);
     },
     // Short and idempotent, like flow timers: a crashed process delays a page by 30 s at most.
-    { lockLifetime: timerLockLifetime(s.agenda) },
+    { lockLifetime: timerLockLifetime(s.agenda), backoff: exponential({ delay: 1000, maxRetries: 6 }) },
   );
   s.agenda.define(
     SupervisionJobs.sweep,
@@ -149,8 +150,8 @@ export async function createSupervision(s: SupervisionSettings) {
     const deleted = await telemetry.purgeEventsBefore(before);
     if (deleted) s.log.info({ deleted, before: before.toISOString() }, 'purged raw telemetry past retention');
   });
-  await s.agenda.every(s.sweepEvery ?? '15 minutes', SupervisionJobs.sweep, {}, { skipImmediate: true });
-  await s.agenda.every('1 day', SupervisionJobs.purge, {}, { skipImmediate: true });
+  await ensureRecurring(s.agenda, SupervisionJobs.sweep, s.sweepEvery ?? s.org.settings.schedules.checkinSweep ?? '15 minutes');
+  await ensureRecurring(s.agenda, SupervisionJobs.purge, s.org.settings.schedules.rawEventPurge ?? '1 day');
 
   const telemetryDeps: TelemetryRouteDeps = {
     store: telemetry,

@@ -12,6 +12,36 @@ import { formatMismatch, describeValue } from './zod-messages.js';
 const nonEmpty = z.string().trim().min(1);
 
 /** A lowercase identifier such as `customer-support` or `ai-ops`. */
+const cronField = /^(\*|[0-9,\-*/]+)$/;
+/** An interval such as `15 minutes`, or a five-field cron expression with an optional IANA time zone. */
+const cadenceSchema = z.union([
+  z.string().regex(/^\d+(\.\d+)? ?(seconds?|minutes?|hours?|days?|weeks?)$/, 'expected an interval such as "15 minutes"'),
+  z
+    .object({
+      cron: z.string().refine(
+        (v) =>
+          v.trim().split(/\s+/).length === 5 &&
+          v
+            .trim()
+            .split(/\s+/)
+            .every((f) => cronField.test(f)),
+        'expected a five-field cron expression such as "0 3 * * *"',
+      ),
+      timezone: z
+        .string()
+        .refine((tz) => {
+          try {
+            new Intl.DateTimeFormat('en', { timeZone: tz });
+            return true;
+          } catch {
+            return false;
+          }
+        }, 'expected an IANA time zone such as Europe/Berlin')
+        .optional(),
+    })
+    .strict(),
+]);
+
 export const slugSchema = z.string().regex(/^[a-z][a-z0-9-]*$/, { error: formatMismatch('a lowercase id like "customer-support"') });
 
 /** An e-mail address, normalised to lower case. */
@@ -147,6 +177,22 @@ export const orgSettingsSchema = z.strictObject({
   /** Longest TTL a break-glass grant may have. */
   breakGlassMaxTtl: durationSchema.prefault('4h'),
   accessReviewCadence: reviewCadenceSchema.default('quarterly'),
+  /**
+   * Cadences of the recurring jobs, each an interval (`15 minutes`) or a cron expression with an
+   * optional IANA time zone (`{ cron: '0 3 * * *', timezone: Europe/Berlin }`). A cadence counts
+   * from the job's last run, whatever the number of restarts. `accessReviews` overrides
+   * `accessReviewCadence`.
+   */
+  schedules: z
+    .object({
+      accessReviews: cadenceSchema.optional(),
+      checkinSweep: cadenceSchema.optional(),
+      retrainingSweep: cadenceSchema.optional(),
+      rawEventPurge: cadenceSchema.optional(),
+      deliveryKeyPurge: cadenceSchema.optional(),
+    })
+    .strict()
+    .default({}),
   /** Raw telemetry events older than this are deleted; aggregates are kept. */
   rawEventRetentionDays: z.number().int().positive().default(30),
   /** An agent without telemetry for this many days while holding access is flagged dormant. */

@@ -1,4 +1,4 @@
-import type { Agenda } from 'agenda';
+import { exponential, type Agenda } from 'agenda';
 import type { FlowTimer, FlowTimers } from '../flows/types.js';
 
 export const FLOW_TIMER_JOB = 'flows.timer';
@@ -41,6 +41,6 @@ export function defineFlowTimerJob(agenda: Agenda, onTimer: (timer: FlowTimer) =
     async (job) => {
       await onTimer(job.attrs.data as FlowTimer);
     },
-    { lockLifetime: timerLockLifetime(agenda) },
+    { lockLifetime: timerLockLifetime(agenda), backoff: exponential({ delay: 1000, maxRetries: 6 }) },
   );
 }

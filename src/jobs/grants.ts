@@ -1,4 +1,5 @@
-import type { Agenda } from 'agenda';
+import { exponential, type Agenda } from 'agenda';
+import { ensureRecurring, type Cadence } from './recurring.js';
 import type { AccessSettings, GrantTimers } from '../core/access.js';
 import type { GrantRecord } from '../core/agents.js';
 
@@ -67,17 +68,25 @@ export function defineGrantJobs(agenda: Agenda, handlers: () => GrantJobHandlers
   agenda.define(GRANT_JOBS.reviewDue, async (job) => {
     await handlers().reviewDue(String((job.attrs.data as { cycle: string }).cycle));
   });
-  agenda.define(GRANT_JOBS.expire, async (job) => {
-    const { grantId } = job.attrs.data as ExpireData;
-    await handlers().expireGrant(grantId);
-  });
+  // A failed expiry is retried with back-off; the safety sweep catches what still slips through.
+  agenda.define(
+    GRANT_JOBS.expire,
+    async (job) => {
+      const { grantId } = job.attrs.data as ExpireData;
+      await handlers().expireGrant(grantId);
+    },
+    { backoff: exponential({ delay: 1000, maxRetries: 6 }) },
+  );
   agenda.define(GRANT_JOBS.remind, async (job) => {
     const { grantId, offsetMs } = job.attrs.data as RemindData;
     await handlers().remindGrant(grantId, offsetMs);
   });
 }
 
-/** Starts access reviews on the configured cadence (the first one a whole interval from now). */
-export async function scheduleAccessReviews(agenda: Agenda, cadence: string): Promise<void> {
-  await agenda.every(REVIEW_INTERVALS[cadence] ?? REVIEW_INTERVALS.quarterly!, GRANT_JOBS.review, {}, { skipImmediate: true });
+/**
+ * Starts access reviews on the configured cadence (the first one a whole interval from now, then
+ * counted from the last review, whatever the number of restarts); `schedule` is a cron override.
+ */
+export async function scheduleAccessReviews(agenda: Agenda, cadence: string, schedule?: Cadence): Promise<void> {
+  await ensureRecurring(agenda, GRANT_JOBS.review, schedule ?? REVIEW_INTERVALS[cadence] ?? REVIEW_INTERVALS.quarterly!);
 }

@@ -1,11 +1,14 @@
 import type { Agenda } from 'agenda';
 import type { Connection } from 'mongoose';
 import type { Logger } from '../logger.js';
+import { ensureRecurring, type Cadence } from './recurring.js';
 
 /** What jobs may use; grows as services are added. */
 export interface JobDependencies {
   log: Logger;
   connection: Connection;
+  /** Cadence of the delivery-key purge (`settings.schedules.deliveryKeyPurge`). */
+  deliveryKeyPurge?: Cadence;
 }
 
 /** Job names are namespaced (`grants.expire`, `checkins.run`) and stable: they are stored. */
@@ -29,6 +32,6 @@ export async function defineJobs(agenda: Agenda, deps: JobDependencies): Promise
       .deleteMany({ at: { $lt: new Date(Date.now() - DELIVERY_MEMORY_MS) } });
     if (result.deletedCount > 0) deps.log.info({ deleted: result.deletedCount }, 'purged old chat delivery keys');
   });
-  await agenda.every('1 minute', JobNames.heartbeat, {}, { skipImmediate: false });
-  await agenda.every('1 hour', JobNames.purgeDeliveries, {}, { skipImmediate: true });
+  await ensureRecurring(agenda, JobNames.heartbeat, '1 minute');
+  await ensureRecurring(agenda, JobNames.purgeDeliveries, deps.deliveryKeyPurge ?? '1 hour');
 }

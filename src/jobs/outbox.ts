@@ -1,5 +1,6 @@
 import type { Agenda } from 'agenda';
 import type { Outbox } from '../core/outbox.js';
+import { ensureRecurring } from './recurring.js';
 
 export const OUTBOX_DRAIN_JOB = 'outbox.drain';
 
@@ -16,5 +17,5 @@ export async function defineOutboxJob(agenda: Agenda, outbox: Outbox, every = '5
     },
     { lockLifetime: Math.max(outbox.settings.leaseMs, 10_000) },
   );
-  await agenda.every(every, OUTBOX_DRAIN_JOB, {}, { skipImmediate: false });
+  await ensureRecurring(agenda, OUTBOX_DRAIN_JOB, every);
 }
