@@ -46,6 +46,7 @@ import { Outbox, type OutboxSettings } from './core/outbox.js';
 import { auditPerformer } from './core/audit-effects.js';
 import { peopleWithRole } from './config/directory.js';
 import { defineOutboxJob } from './jobs/outbox.js';
+import { defineSafetySweep, type SafetySweepDeps } from './jobs/safety-sweep.js';
 import { ensureRecurring } from './jobs/recurring.js';
 import { RUN_HOLDER } from './flows/engine.js';
 
@@ -410,9 +411,22 @@ export async function createServices(settings: ServiceSettings) {
       }),
   };
   await defineOutboxJob(agenda, outbox, settings.outboxDrainEvery);
+  const sweep: SafetySweepDeps = {
+    clock,
+    log: log.child({ component: 'safety-sweep' }),
+    overdueGrants: async (before) =>
+      (await grants.list({ status: ['active'] })).filter((g) => g.expiresAt && Date.parse(g.expiresAt) < before.getTime()).map((g) => g.id),
+    expireGrant: (id) => accessCommands.expireGrant(id, { caughtBySweep: true }),
+    waitingRuns: async () => (await runs.list({ status: ['waiting'] })).map((r) => r.id),
+    expireRun: (id, graceMs) => engine.expireOverdue(id, graceMs),
+    openAlerts: async () => (await supervision.alertRepo.list({ status: ['open'] })).map((a) => a.id),
+    escalateAlert: (id, graceMs) => supervision.alerts.escalateOverdue(id, graceMs),
+  };
+  await defineSafetySweep(agenda, sweep);
   return {
     outbox,
     outboxRepo,
+    sweep,
     dashboard,
     /** Sends cards to people on their preferred platform. */
     notifier,

@@ -378,8 +378,23 @@ export class AlertService {
     return alert;
   }
 
+  /**
+   * The safety sweep's part: an open alert whose level was not escalated `graceMs` after its
+   * escalation was due (its timer was lost or keeps failing) escalates now, audited as caught by
+   * the sweep. Resolves true when it escalated.
+   */
+  async escalateOverdue(alertId: string, graceMs: number): Promise<boolean> {
+    const alert = await this.deps.alerts.get(String(alertId));
+    if (!alert || alert.status !== 'open') return false;
+    const policy = await this.policyFor(alert.agentId);
+    if (Date.parse(alert.updatedAt) + policy.escalateAfterMinutes * this.minute + graceMs > this.clock().getTime()) return false;
+    await this.onTimer({ alertId: alert.id, kind: 'escalate', level: alert.level, loops: alert.loops }, true);
+    const after = await this.deps.alerts.get(alert.id);
+    return after !== undefined && (after.level !== alert.level || after.loops !== alert.loops);
+  }
+
   /** A due timer: escalate, re-notify or wake from snooze; a stale timer changes nothing. */
-  async onTimer(timer: AlertTimer): Promise<void> {
+  async onTimer(timer: AlertTimer, caughtBySweep = false): Promise<void> {
     const current = await this.deps.alerts.get(timer.alertId);
     if (!current || current.level !== timer.level || current.loops !== timer.loops) return;
     if (timer.kind === 'wake') {
@@ -415,13 +430,14 @@ export class AlertService {
         const now = this.clock();
         return [
           this.deps.outbox.effect(AUDIT_EFFECT, {
-            actor: { kind: 'system', name: 'scheduler' },
+            actor: { kind: 'system', name: caughtBySweep ? 'safety-sweep' : 'scheduler' },
             action: 'alert.escalated',
             subject: { type: 'alert', id: escalated.id, agentId: escalated.agentId },
             details: {
               level: escalated.level + 1,
               loops: escalated.loops,
               paged: this.levels(escalated)[escalated.level]?.map((p) => p.email) ?? [],
+              ...(caughtBySweep ? { caughtBy: 'the safety sweep' } : {}),
             },
             at: now,
           } satisfies AuditInput),

@@ -304,6 +304,21 @@ export class FlowEngine {
     else if (timer.kind === 'escalate' && step.type === 'approval') await this.escalate(timer, this.effective(step, current));
   }
 
+  /**
+   * The safety sweep's part: expires the run if its waiting step is past its expiry by more than
+   * `graceMs` (its expiry timer was lost or keeps failing), audited as caught by the sweep.
+   */
+  async expireOverdue(runId: string, graceMs: number): Promise<boolean> {
+    const run = await this.deps.runs.get(runId);
+    if (!run || run.status !== 'waiting') return false;
+    const step = this.flow(run.flowId).steps[run.current];
+    const state = step ? run.steps[step.id] : undefined;
+    if (!step || state?.status !== 'waiting' || !state.expiresAt) return false;
+    if (Date.parse(state.expiresAt) + graceMs > this.clock().getTime()) return false;
+    await this.expire({ runId, stepId: step.id, kind: 'expire' }, true);
+    return (await this.deps.runs.get(runId))?.status === 'expired';
+  }
+
   /** Moves a `running` run through its steps until it waits for people or ends. */
   async drive(runId: string): Promise<FlowRun> {
     if (this.driving.has(runId)) return this.get(runId);
