@@ -134,7 +134,8 @@ describe('Roster killed with SIGKILL between two approvals', () => {
       () =>
         approvalCardsTo(slack, NOAH.id, runId, callsAtKill).length > 0 && approvalCardsTo(slack, AISHA.id, runId, callsAtKill).length > 0,
     );
-    await new Promise((r) => setTimeout(r, 300));
+    // No fixed wait: once the run's outbox is empty, every card of the reminder and the escalation went out.
+    await eventually(async () => ((await db.collection('flow_runs').findOne({ _id: runId as never }))?.outbox as unknown[]).length === 0);
     expect(approvalCardsTo(slack, NOAH.id, runId, callsAtKill)).toHaveLength(1); // the reminder, once
     const escalatedCards = approvalCardsTo(slack, AISHA.id, runId, callsAtKill);
     expect(escalatedCards).toHaveLength(1); // the escalation's card, once
