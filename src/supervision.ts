@@ -205,7 +205,17 @@ export type Supervision = Awaited<ReturnType<typeof createSupervision>>;
 
 /** An outbox for the alerts alone, when supervision runs without the rest of Roster (its tests). */
 function standaloneOutbox(s: SupervisionSettings, clock: () => Date): Outbox {
-  const outbox = new Outbox({ repo: createOutboxRepository(s.connection, { alert: 'alerts' }), log: s.log, clock });
-  outbox.register(auditPerformer(s.audit));
-  return outbox;
+  return createAlertOutbox(s.connection, s.audit, s.log, clock).outbox;
+}
+
+/** The outbox and card deliveries an AlertService needs, for alerts used without the rest of Roster. */
+export function createAlertOutbox(
+  connection: Connection,
+  audit: AuditLog,
+  log: Logger,
+  clock: () => Date = () => new Date(),
+): { outbox: Outbox; deliveries: CardDeliveries } {
+  const outbox = new Outbox({ repo: createOutboxRepository(connection, { alert: 'alerts' }), log, clock });
+  outbox.register(auditPerformer(audit));
+  return { outbox, deliveries: createCardDeliveries(connection) };
 }

@@ -5,6 +5,8 @@ import { AlertService } from '../../src/core/alerts.js';
 import type { AuditLog } from '../../src/core/audit.js';
 import { CheckInService, type CheckInRepository } from '../../src/core/checkins.js';
 import { SupervisionCards } from '../../src/core/supervision-cards.js';
+import { createAlertOutbox } from '../../src/supervision.js';
+import { silentLogger } from '../helpers/logger.js';
 import { createAgentRepository } from '../../src/store/agent-store.js';
 import { createAlertRepository } from '../../src/store/alert-store.js';
 import { createAuditLog } from '../../src/store/audit-store.js';
@@ -55,6 +57,7 @@ async function openRig(
     presenter: cards,
     roleOf: async (agentId) => (await agents.get(agentId))?.catalogRoleId,
     clock: () => NOW,
+    ...createAlertOutbox(connection, audit, silentLogger(), () => NOW),
   });
   const service = (chunk = options.chunk ?? CHUNK, wrapped = true) =>
     new CheckInService({
