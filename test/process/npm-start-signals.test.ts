@@ -29,6 +29,7 @@ describe('npm start stops cleanly on SIGTERM and SIGINT', () => {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '',
         NODE_ENV: 'test',
+        JEST_WORKER_ID: process.env.JEST_WORKER_ID ?? '1',
         LOG_LEVEL: 'info',
         PORT: '0',
         ROSTER_DATA_DIR: dataDir,
