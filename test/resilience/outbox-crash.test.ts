@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import mongoose, { type Connection } from 'mongoose';
 import { createAgentRepository } from '../../src/store/agent-store.js';
 import { createAuditLog } from '../../src/store/audit-store.js';
@@ -25,6 +28,7 @@ const LIAM = { id: 'U04K7R3D9SW', email: 'liam.oneill@brightwater.example' }; //
 const AISHA = { id: 'U04L2V8F5HY', email: 'aisha.khan@brightwater.example' }; // it-admin
 const PEOPLE = [GRACE, NOAH, LIAM, AISHA];
 const LEASE_MS = 3000;
+const noSuites = mkdtempSync(path.join(os.tmpdir(), 'roster-no-evals-'));
 
 interface Subject {
   name: string;
@@ -59,6 +63,8 @@ describe('Roster killed between a stored transition and its effects', () => {
     const proc = spawnRoster({
       MONGODB_URI: `${testMongoUri().replace(/\/+$/, '')}/${dbName}`,
       ROSTER_OUTBOX_LEASE_MS: String(LEASE_MS),
+      // No shipped evaluation suites: the request is evaluated by the self-reported results form.
+      ROSTER_EVALS_DIR: noSuites,
       ROSTER_FAULT_POINT: faultPoint,
       ...slack.rosterEnv(),
     });

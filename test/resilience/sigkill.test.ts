@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import mongoose, { type Connection } from 'mongoose';
 import { createAgentRepository } from '../../src/store/agent-store.js';
 import { createAuditLog } from '../../src/store/audit-store.js';
@@ -29,6 +32,8 @@ const AISHA = { id: 'U04L2V8F5HY', email: 'aisha.khan@brightwater.example' }; //
  */
 const REMIND_AFTER_S = 8;
 const ESCALATE_AFTER_S = 10;
+
+const noSuites = mkdtempSync(path.join(os.tmpdir(), 'roster-no-evals-'));
 
 const textOf = (value: unknown) => JSON.stringify(value);
 
@@ -63,6 +68,8 @@ describe('Roster killed with SIGKILL between two approvals', () => {
       ROSTER_FLOWS_DIR: flows.dir,
       // Effects the killed process stored but had not performed are taken over 3 s after the change.
       ROSTER_OUTBOX_LEASE_MS: '3000',
+      // No shipped evaluation suites: the request is evaluated by the self-reported results form.
+      ROSTER_EVALS_DIR: noSuites,
       ...slack.rosterEnv(),
     });
     running.push(proc);
