@@ -354,8 +354,8 @@ export async function createServices(settings: ServiceSettings) {
     await evaluations.rerunSweep(clock());
   });
   if (suites.size > 0) {
-    await agenda.every(settings.evalResumeEvery ?? '30 seconds', 'evaluations.resume', {}, { skipImmediate: true });
-    await agenda.every(settings.evalRerunEvery ?? '1 hour', 'evaluations.rerun', {}, { skipImmediate: true });
+    await ensureRecurring(agenda, 'evaluations.resume', settings.evalResumeEvery ?? '30 seconds');
+    await ensureRecurring(agenda, 'evaluations.rerun', settings.evalRerunEvery ?? '1 hour');
     // Runs a previous process left (stopped or killed) continue from their last finished case.
     await evaluations.resumeOrphans();
   }

@@ -1,3 +1,4 @@
+import { ensureRecurring } from '../jobs/recurring.js';
 import type { Agenda } from 'agenda';
 import type { Router } from 'express';
 import express from 'express';
@@ -117,8 +118,8 @@ export async function createAgentApi(s: AgentApiSettings): Promise<AgentApi> {
   s.agenda.define(AgentApiJobs.usageSummary, async () => {
     await usage.summarise();
   });
-  if (keys.source === 'database') await s.agenda.every('1 hour', AgentApiJobs.rotateSigningKey, {}, { skipImmediate: true });
-  await s.agenda.every('1 hour', AgentApiJobs.usageSummary, {}, { skipImmediate: true });
+  if (keys.source === 'database') await ensureRecurring(s.agenda, AgentApiJobs.rotateSigningKey, '1 hour');
+  await ensureRecurring(s.agenda, AgentApiJobs.usageSummary, '1 hour');
   log.info({ source: keys.source, tokenLifetimeS: env.ROSTER_OAUTH_TOKEN_LIFETIME_S }, 'agent API ready');
 
   let openapi: { issuer: string; doc: unknown } | undefined;

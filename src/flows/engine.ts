@@ -162,7 +162,9 @@ export class FlowEngine {
     const effects = this.toPending(run, [
       { type: 'audit', entry: this.auditEntry(run, personActor(input.requester), 'run.started', { flow: flow.id }) },
       // A quiet start (runtime approvals asked by an agent) sends the requester no status card.
-      ...(input.quiet ? [] : [{ type: 'send' as const, to: input.requester, card: this.deps.presenter.status(run), messageKind: 'status' as const }]),
+      ...(input.quiet
+        ? []
+        : [{ type: 'send' as const, to: input.requester, card: this.deps.presenter.status(run), messageKind: 'status' as const }]),
       { type: 'drive' },
     ]);
     await this.deps.runs.create(run, effects);
