@@ -38,6 +38,13 @@ import { createReadLog } from './store/read-log-store.js';
 import { RuntimeApprovals } from './core/runtime-approvals.js';
 import { Handoffs } from './core/handoffs.js';
 import { createHandoffRepository, createRuntimeApprovalRepository } from './store/runtime-store.js';
+import type { LiveDirectory } from './config/live-directory.js';
+import type { Person } from './config/schemas.js';
+import { DirectoryService, type DirectoryJob } from './directory/directory-service.js';
+import { createDirectoryStore } from './store/directory-store.js';
+import { ScimService } from './scim/scim-service.js';
+import { Delegations } from './core/delegations.js';
+import { createDelegationRepository } from './store/delegation-store.js';
 
 export interface ServiceSettings {
   connection: Connection;
@@ -72,7 +79,15 @@ export interface ServiceSettings {
   evalRerunEvery?: string;
   /** Minimum time between two progress updates of one run; default 2 s. */
   evalProgressEveryMs?: number;
+  /**
+   * The live directory provisioned over SCIM (when ROSTER_SCIM_TOKEN is set); `org.people` must be
+   * its list. `seed` (people.yaml) fills a database that was never seeded.
+   */
+  directory?: { live: LiveDirectory; seed: readonly Person[] };
 }
+
+/** Agenda job names of the directory and delegations. */
+export const DIRECTORY_JOBS = { change: 'directory.change', delegation: 'delegations.timer' } as const;
 
 export type Services = Awaited<ReturnType<typeof createServices>>;
 
@@ -143,6 +158,7 @@ export async function createServices(settings: ServiceSettings) {
   const agents = createAgentRepository(connection);
   const grants = createGrantRepository(connection);
   const runs = createRunRepository(connection);
+  const late2: { delegations?: Delegations; directory?: DirectoryService } = {};
   await Promise.all([audit.ensureIndexes(), agents.ensureIndexes(), grants.ensureIndexes(), runs.ensureIndexes()]);
 
   // The access steps call the access commands, which need the engine the registry goes into.
@@ -170,6 +186,8 @@ export async function createServices(settings: ServiceSettings) {
     org,
     log: log.child({ component: 'flows' }),
     clock,
+    delegateOf: (email) => late2.delegations?.delegateOf(email) ?? Promise.resolve(undefined),
+    refreshDirectory: () => late2.directory?.refresh() ?? Promise.resolve(),
   });
   defineFlowTimerJob(agenda, (timer) => engine.onTimer(timer));
   const accessSettings = { ...DEFAULT_ACCESS_SETTINGS, ...settings.access };
@@ -345,6 +363,57 @@ export async function createServices(settings: ServiceSettings) {
     clock,
   });
   const leavers = new Leavers({ org, agents, repo: createLeaverRepository(connection), audit, notifier, clock });
+
+  const delegations = new Delegations({
+    org,
+    repo: createDelegationRepository(connection),
+    audit,
+    notifier,
+    clock,
+    timers: {
+      schedule: async (at, job) => {
+        await agenda.schedule(at, DIRECTORY_JOBS.delegation, job);
+      },
+    },
+    reroute: (principal, delegate) => engine.delegateOpen(principal, delegate),
+  });
+  late2.delegations = delegations;
+  agenda.define(DIRECTORY_JOBS.delegation, async (job) => {
+    const { id, kind } = job.attrs.data as { id: string; kind: 'start' | 'end' };
+    if (kind === 'start') await delegations.start(id);
+    else await delegations.end(id);
+  });
+
+  // Leavers and lost roles: durable jobs, run once across replicas, within seconds of the SCIM write.
+  let directory: DirectoryService | undefined;
+  let scim: ScimService | undefined;
+  if (settings.directory) {
+    const store = createDirectoryStore(connection);
+    directory = new DirectoryService({
+      store,
+      live: settings.directory.live,
+      audit,
+      log: log.child({ component: 'directory' }),
+      clock,
+      schedule: async (job) => {
+        await agenda.now(DIRECTORY_JOBS.change, job);
+      },
+    });
+    late2.directory = directory;
+    await directory.load(settings.directory.seed);
+    scim = new ScimService(store, directory, clock);
+  }
+  agenda.define(DIRECTORY_JOBS.change, async (job) => {
+    const change = job.attrs.data as DirectoryJob;
+    await late2.directory?.refresh();
+    if (change.kind === 'leaver') {
+      await delegations.endAllFor(change.email);
+      await engine.reassign(change.email, `left the directory (${change.reason} by ${change.source})`);
+      await leavers.left(change.email, change.manager, change.source);
+    } else {
+      await engine.reassign(change.email, `no longer holds ${change.roles.join(', ')} (${change.source})`);
+    }
+  });
   const dashboard = {
     links: new DashboardLinks(settings.dashboardSecret ?? randomBytes(32).toString('hex')),
     publicUrl: settings.publicUrl ?? 'http://127.0.0.1:3978',
@@ -380,6 +449,11 @@ export async function createServices(settings: ServiceSettings) {
     evaluations,
     governance,
     leavers,
+    delegations,
+    /** The live directory (SCIM mode only). */
+    directory,
+    /** The SCIM service provider (SCIM mode only). */
+    scim,
     registry,
     flows,
     /** Agents asking a human before they act. */

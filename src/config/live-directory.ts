@@ -186,7 +186,9 @@ export class LiveDirectory {
   /** The Roster person of a user: undefined when absent or deactivated. */
   private derive(user: DirectoryUser | undefined): Person | undefined {
     if (!user?.active) return undefined;
-    const roles = new Set<string>(user.seed?.roles ?? []);
+    // A seeded person keeps their people.yaml roles until the identity provider manages them (a group).
+    const managed = (this.groupsOfUser.get(user.id)?.size ?? 0) > 0;
+    const roles = new Set<string>(managed ? [] : (user.seed?.roles ?? []));
     let unit: { id: string; order: number } | undefined;
     for (const groupId of this.groupsOfUser.get(user.id) ?? []) {
       const group = this.groups.get(groupId);

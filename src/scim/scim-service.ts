@@ -157,7 +157,17 @@ export class ScimService {
   }
 
   async patchGroup(id: string, body: unknown, ctx: WriteContext): Promise<void> {
-    const operations = patchOperations(body, 'Group');
+    // Members are matched by id alone: Entra names them as {"$ref": null, "value": id}.
+    const operations = patchOperations(body, 'Group').map((op) =>
+      op.path === 'members' && Array.isArray(op.value)
+        ? {
+            ...op,
+            value: (op.value as unknown[]).map((m) =>
+              typeof m === 'object' && m !== null ? { value: (m as { value?: unknown }).value } : m,
+            ),
+          }
+        : op,
+    ) as ScimPatchOperation[];
     await this.writeGroup(
       id,
       (current, members) => {
@@ -290,6 +300,14 @@ export class ScimService {
       }, 'Group');
       if (!written) continue;
       await this.directory.groupWritten(next, ctx.source);
+      // A seeded person in or out of a group is managed by the identity provider from now on:
+      // their people.yaml roles are dropped for good (a user write stores no seed).
+      const touched = new Set(
+        [...stored.members, ...next.members].filter((m) => !(stored.members.includes(m) && next.members.includes(m))),
+      );
+      for (const userId of touched) {
+        if (this.directory.live.user(userId)?.seed) await this.writeUser(userId, (current) => current, ctx).catch(() => undefined);
+      }
       return next;
     }
     throw new ScimError(409, 'the group kept changing while this request was applied; retry', 'mutability');
