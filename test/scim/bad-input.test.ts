@@ -37,11 +37,19 @@ describe('SCIM bad input: conformant errors, no partial writes, never a 5xx', ()
   });
 
   it('malformed JSON, wrong content type, unknown attributes and schemas, missing userName: 400 with a scimType', async () => {
-    expectScimError(await scim.post('/Users', '{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": '), 400, 'invalidSyntax');
+    expectScimError(
+      await scim.post('/Users', '{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": '),
+      400,
+      'invalidSyntax',
+    );
     const text = await scim.request('POST', '/Users', 'userName=x', { 'content-type': 'text/plain' });
     expectScimError(text, 400, 'invalidSyntax');
     expectScimError(await scim.post('/Users', { schemas: [USER], userName: 'a@x.example', favouriteColour: 'teal' }), 400, 'invalidSyntax');
-    expectScimError(await scim.post('/Users', { schemas: [USER, 'urn:example:custom:1.0:User'], userName: 'a@x.example' }), 400, 'invalidSyntax');
+    expectScimError(
+      await scim.post('/Users', { schemas: [USER, 'urn:example:custom:1.0:User'], userName: 'a@x.example' }),
+      400,
+      'invalidSyntax',
+    );
     expectScimError(await scim.post('/Users', { schemas: [USER], userName: 'a@x.example', name: { nick: 'A' } }), 400, 'invalidSyntax');
     expectScimError(await scim.post('/Users', { schemas: [USER], displayName: 'No userName' }), 400, 'invalidValue');
     expectScimError(await scim.post('/Users', { schemas: [USER], userName: 'no-email-anywhere' }), 400, 'invalidValue');
@@ -52,7 +60,13 @@ describe('SCIM bad input: conformant errors, no partial writes, never a 5xx', ()
   });
 
   it('invalid filters and paging are 400 invalidFilter / invalidValue', async () => {
-    for (const filter of ['userName eq', 'userName eq "unterminated', 'nickName eq "x"', 'meta.lastModified gt "2011-05-13T04:42:34Z"', 'userName zz "x"']) {
+    for (const filter of [
+      'userName eq',
+      'userName eq "unterminated',
+      'nickName eq "x"',
+      'meta.lastModified gt "2011-05-13T04:42:34Z"',
+      'userName zz "x"',
+    ]) {
       expectScimError(await scim.get(`/Users?filter=${encodeURIComponent(filter)}`), 400, 'invalidFilter');
     }
     expectScimError(await scim.get('/Users?startIndex=abc'), 400, 'invalidValue');
@@ -66,7 +80,11 @@ describe('SCIM bad input: conformant errors, no partial writes, never a 5xx', ()
     const other = await scim.post('/Users', { schemas: [USER], userName: 'someone@x.example' });
     expect(other.status).toBe(201);
     expectScimError(
-      await scim.put(`/Users/${String(other.body.id)}`, { schemas: [USER], userName: 'someone@x.example', emails: [{ type: 'work', value: 'noah.fischer@brightwater.example' }] }),
+      await scim.put(`/Users/${String(other.body.id)}`, {
+        schemas: [USER],
+        userName: 'someone@x.example',
+        emails: [{ type: 'work', value: 'noah.fischer@brightwater.example' }],
+      }),
       409,
       'uniqueness',
     );
@@ -80,17 +98,32 @@ describe('SCIM bad input: conformant errors, no partial writes, never a 5xx', ()
     const before = (await scim.get(`/Users/${maya}`)).body;
     // A valid first operation and an invalid second: the whole request is refused.
     expectScimError(
-      await scim.patch(`/Users/${maya}`, patchOp({ op: 'replace', path: 'displayName', value: 'Changed' }, { op: 'replace', path: 'shoeSize', value: 44 })),
+      await scim.patch(
+        `/Users/${maya}`,
+        patchOp({ op: 'replace', path: 'displayName', value: 'Changed' }, { op: 'replace', path: 'shoeSize', value: 44 }),
+      ),
       400,
       'invalidPath',
     );
     expectScimError(await scim.patch(`/Users/${maya}`, patchOp({ op: 'remove' })), 400, 'noTarget');
     expectScimError(await scim.patch(`/Users/${maya}`, patchOp({ op: 'merge', path: 'displayName', value: 'x' })), 400, 'invalidSyntax');
-    expectScimError(await scim.patch(`/Users/${maya}`, patchOp({ op: 'replace', path: 'displayName[value eq "x"]', value: 'x' })), 400, 'invalidPath');
+    expectScimError(
+      await scim.patch(`/Users/${maya}`, patchOp({ op: 'replace', path: 'displayName[value eq "x"]', value: 'x' })),
+      400,
+      'invalidPath',
+    );
     expectScimError(await scim.patch(`/Users/${maya}`, patchOp({ op: 'replace', path: 'active', value: 'perhaps' })), 400, 'invalidValue');
-    expectScimError(await scim.patch(`/Users/${maya}`, { Operations: [{ op: 'replace', path: 'active', value: false }] }), 400, 'invalidSyntax');
+    expectScimError(
+      await scim.patch(`/Users/${maya}`, { Operations: [{ op: 'replace', path: 'active', value: false }] }),
+      400,
+      'invalidSyntax',
+    );
     expectScimError(await scim.patch(`/Users/${maya}`, patchOp()), 400, 'invalidSyntax');
-    expectScimError(await scim.patch(`/Users/${maya}`, patchOp({ op: 'replace', path: 'userName', value: 'noah.fischer@brightwater.example' })), 409, 'uniqueness');
+    expectScimError(
+      await scim.patch(`/Users/${maya}`, patchOp({ op: 'replace', path: 'userName', value: 'noah.fischer@brightwater.example' })),
+      409,
+      'uniqueness',
+    );
     const after = (await scim.get(`/Users/${maya}`)).body;
     expect(after).toEqual(before);
     expect(roster.chat.person('maya.chen@brightwater.example')?.roles).toEqual(['approver:finance']);
@@ -98,7 +131,13 @@ describe('SCIM bad input: conformant errors, no partial writes, never a 5xx', ()
     const group = await scim.post('/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Roster Security' });
     const id = String(group.body.id);
     expectScimError(
-      await scim.patch(`/Groups/${id}`, patchOp({ op: 'add', path: 'members', value: [{ value: maya }] }, { op: 'add', path: 'members', value: [{ value: 'no-such-user' }] })),
+      await scim.patch(
+        `/Groups/${id}`,
+        patchOp(
+          { op: 'add', path: 'members', value: [{ value: maya }] },
+          { op: 'add', path: 'members', value: [{ value: 'no-such-user' }] },
+        ),
+      ),
       400,
       'invalidValue',
     );
