@@ -650,8 +650,19 @@ export class ChatService {
       this.services.commands.openRequests(person.email),
       hasRole(person, 'it-admin') ? this.services.dashboard.fleet() : undefined,
     ]);
+    const away = await this.services.delegations.current(person.email);
+    const lastDay = away ? new Date(Date.parse(away.endsAt) - 1).toISOString().slice(0, 10) : '';
     return cardModel('home', {
       ...(fleet ? { fleet: { title: `Fleet: ${fleet.total} agents`, facts: fleetFacts(fleet) } } : {}),
+      away: away
+        ? {
+            text: `Out of office ${away.startsAt.slice(0, 10)} to ${lastDay}: ${this.services.presenter.person(away.delegate).name} decides your approvals${away.status === 'active' ? '' : ' from then'}.`,
+            actions: [{ action: 'delegation_back', label: "I'm back", style: 'primary', value: {} }],
+          }
+        : {
+            text: 'Going away? Hand your approvals to someone for those days.',
+            actions: [{ action: 'delegation_away', label: 'Out of office…', value: {} }],
+          },
       person: this.services.presenter.person(person.email),
       myAgents: mine.slice(0, 20).map((a) => this.listItem(a)),
       approvals: waiting.slice(0, 15).map((run) => {

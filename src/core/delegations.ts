@@ -52,7 +52,9 @@ export function parseDay(text: string, field: string): Date {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text.trim());
   const date = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : undefined;
   if (!date || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== text.trim()) {
-    throw new InvalidInputError(`"${text}" is not a date: write it as YYYY-MM-DD, e.g. 2026-12-20.`, { [field]: 'Use YYYY-MM-DD.' });
+    throw new InvalidInputError(`"${text}" is not a date: write it as YYYY-MM-DD, e.g. 2026-12-20.`, {
+      [field === 'to' ? 'until' : field]: 'Use YYYY-MM-DD.',
+    });
   }
   return date;
 }
@@ -83,10 +85,11 @@ export class Delegations {
     const last = parseDay(to, 'to');
     const end = new Date(last.getTime() + DAY_MS);
     const today = new Date(Math.floor(this.clock().getTime() / DAY_MS) * DAY_MS);
-    if (last < start) throw new InvalidInputError('The last day comes before the first one.', { to: 'Must be on or after the first day.' });
-    if (end <= today) throw new InvalidInputError('That period is already over.', { to: 'Must be today or later.' });
+    if (last < start)
+      throw new InvalidInputError('The last day comes before the first one.', { until: 'Must be on or after the first day.' });
+    if (end <= today) throw new InvalidInputError('That period is already over.', { until: 'Must be today or later.' });
     if ((end.getTime() - start.getTime()) / DAY_MS > MAX_DAYS)
-      throw new InvalidInputError('Delegate for a year at most.', { to: 'At most a year.' });
+      throw new InvalidInputError('Delegate for a year at most.', { until: 'At most a year.' });
     const theirs = await this.deps.repo.openFor({ principal: delegate.email });
     if (theirs.some((d) => Date.parse(d.startsAt) < end.getTime() && Date.parse(d.endsAt) > start.getTime())) {
       throw new InvalidInputError(`${delegate.name} is away then too; pick someone who is in.`, { delegate: 'Away in that period.' });
