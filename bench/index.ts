@@ -503,10 +503,11 @@ async function main(): Promise<void> {
     ...notes.map((n) => `- ${n}`),
     '',
   ].join('\n');
-  // bench/agent-api.ts writes its own section; it is kept as it is.
+  // bench/agent-api.ts and bench/scim.ts write their own sections; they are kept as they are.
   const previous = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '';
   const agentApi = /<!-- agent-api -->[\s\S]*<!-- \/agent-api -->/.exec(previous)?.[0];
-  writeFileSync(resultsFile, agentApi ? `${text}\n${agentApi}\n` : text);
+  const scim = /<!-- scim:start -->[\s\S]*<!-- scim:end -->/.exec(previous)?.[0];
+  writeFileSync(resultsFile, [text, ...(agentApi ? [agentApi, ''] : []), ...(scim ? [scim, ''] : [])].join('\n'));
   log('wrote bench/RESULTS.md');
   process.stdout.write(`${text}\n`);
 }
