@@ -207,6 +207,12 @@ export class DirectoryService {
           });
           await this.deps.schedule({ kind: 'leaver', email, source, reason, ...(before.manager ? { manager: before.manager } : {}) });
         } else if (!before && after) {
+          // Joining without roles (every new user: memberships follow by group writes) changes no
+          // one's authority; what does (roles, leaving) is audited. Keeps bulk provisioning off the chain.
+          if (after.roles.length === 0) {
+            this.deps.log.info({ email, source }, 'person provisioned');
+            continue;
+          }
           await this.deps.audit.append({
             actor,
             action: 'directory.person-joined',
