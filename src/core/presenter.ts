@@ -119,7 +119,7 @@ export class RunPresenter implements FlowPresenter {
             : pending
               ? 'pending'
               : 'cancelled';
-    const teamsIds = [...new Set(groups.flatMap((g) => g.eligible))]
+    const teamsIds = [...new Set([...groups.flatMap((g) => g.eligible), ...Object.values(state?.delegates ?? {})])]
       .map((e) => findPersonByEmail(this.org, e)?.teamsAadObjectId)
       .filter((id): id is string => Boolean(id));
     const lastGate = Object.values(run.steps)

@@ -130,7 +130,7 @@ export function createScimRouter(options: ScimRouterOptions): Router {
     (req: Request, res: Response, next: NextFunction): void => {
       fn(req, res).catch(next);
     };
-  const created = (req: Request, res: Response, resource: Resource) => {
+  const created = (res: Response, resource: Resource) => {
     res.setHeader('Location', String((resource.meta as { location: string }).location));
     send(res, 201, resource);
   };
@@ -155,7 +155,7 @@ export function createScimRouter(options: ScimRouterOptions): Router {
   );
   router.post(
     '/Users',
-    handle(async (req, res) => created(req, res, await service.createUser(body(req), ctx(req)))),
+    handle(async (req, res) => created(res, await service.createUser(body(req), ctx(req)))),
   );
   router.get(
     '/Users/:id',
@@ -183,7 +183,7 @@ export function createScimRouter(options: ScimRouterOptions): Router {
   );
   router.post(
     '/Groups',
-    handle(async (req, res) => created(req, res, await service.createGroup(body(req), ctx(req)))),
+    handle(async (req, res) => created(res, await service.createGroup(body(req), ctx(req)))),
   );
   router.get(
     '/Groups/:id',

@@ -147,4 +147,42 @@ describe('leavers in real time: an approver deactivated over SCIM while a reques
     });
     await eventually(async () => !(await roster.services.engine.get(run.id)).waitingFor.includes(FATIMA.email));
   });
+
+  it('a hard DELETE is a leaver too: delegations to and from them end, and a stale delegate cannot decide', async () => {
+    const scim = new ScimClient(roster.baseUrl);
+    const { commands, delegations, audit } = roster.services;
+    const today = new Date().toISOString().slice(0, 10);
+    const later = new Date(Date.now() + 5 * 86_400_000).toISOString().slice(0, 10);
+    await delegations.away(MAYA.email, today, later, NOAH.email);
+    const { run, agentId } = await commands.requestAgent(DANIEL, {
+      roleId: 'kb-answerer',
+      name: 'Delegated Helper',
+      purpose: 'Answers questions about month-end close from the finance handbook.',
+      businessUnit: 'finance',
+      sponsors: [DANIEL],
+      justification: 'Month-end questions swamp the team.',
+    });
+    const waiting = (await commands.submitEvaluation(DANIEL, agentId, passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer'))).run;
+    expect(waiting.waitingFor).toEqual(expect.arrayContaining([MAYA.email, NOAH.email]));
+
+    // Noah, the delegate, is deleted outright.
+    const noahId = await scim.userId(`userName eq "${NOAH.email}"`);
+    expect((await scim.delete(`/Users/${noahId}`)).status).toBe(204);
+    await eventually(async () => (await delegations.current(MAYA.email)) === undefined);
+    await eventually(async () => !(await roster.services.engine.get(run.id)).waitingFor.includes(NOAH.email));
+    const after = await roster.services.engine.get(run.id);
+    expect(after.waitingFor).toContain(MAYA.email);
+    expect(after.steps.approvals?.delegates ?? {}).toEqual({});
+    // Maya is back in charge of the request: her card came back.
+    await slack.waitFor(
+      'chat.postMessage',
+      (a) => a.channel === MAYA.id && hasButton(a.blocks, 'approval_approve', (v) => v.includes(run.id)),
+    );
+    await expect(commands.decide(NOAH.email, { runId: run.id, stepId: 'approvals', decision: 'approve' })).rejects.toMatchObject({
+      code: 'unknown_person',
+    });
+    const actions = (await audit.export({})).map((e) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(['directory.person-left', 'delegation.ended']));
+    expect((await audit.export({})).find((e) => e.action === 'directory.person-left')?.details).toMatchObject({ reason: 'deleted' });
+  });
 });

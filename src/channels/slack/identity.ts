@@ -42,7 +42,9 @@ export class SlackIdentity {
     }
     const person = email ? findPersonByEmail(this.org, email) : undefined;
     if (person && this.link && !person.slackUserId) {
-      await this.link(slackUserId, person.email).catch((err: unknown) => this.log.warn({ err, slackUserId }, 'could not link the Slack id'));
+      await this.link(slackUserId, person.email).catch((err: unknown) =>
+        this.log.warn({ err, slackUserId }, 'could not link the Slack id'),
+      );
       return findPersonBySlackId(this.org, slackUserId) ?? person;
     }
     return person;
