@@ -146,7 +146,8 @@ export function createDirectoryStore(connection: Connection): DirectoryStore {
       return (await users.findOne({ _id: id, ...LIVE })) ?? undefined;
     },
     async findUsers(query, skip, limit) {
-      const filter = { $and: [LIVE, query] } as never;
+      // Flat, so a filter that pins a unique key (userName) is answered from its index.
+      const filter = { ...query, ...LIVE } as never;
       const [total, items] = await Promise.all([
         users.countDocuments(filter),
         limit > 0 ? users.find(filter).sort({ _id: 1 }).skip(skip).limit(limit).toArray() : Promise.resolve([]),
@@ -165,7 +166,7 @@ export function createDirectoryStore(connection: Connection): DirectoryStore {
       return (await groups.findOne({ _id: id, ...LIVE })) ?? undefined;
     },
     async findGroups(query, skip, limit) {
-      const filter = { $and: [LIVE, query] } as never;
+      const filter = { ...query, ...LIVE } as never;
       const [total, items] = await Promise.all([
         groups.countDocuments(filter),
         limit > 0 ? groups.find(filter).sort({ _id: 1 }).skip(skip).limit(limit).toArray() : Promise.resolve([]),
