@@ -471,7 +471,10 @@ async function main(): Promise<void> {
     // bench/agent-api.ts's section is set aside, so rows and notes go into this bench's table only.
     const whole = readFileSync(resultsFile, 'utf8');
     const agentApiSection = /<!-- agent-api -->[\s\S]*<!-- \/agent-api -->/.exec(whole)?.[0];
-    const previous = (agentApiSection ? whole.replace(agentApiSection, '').trimEnd() + '\n' : whole).split('\n');
+    const scimSection = /<!-- scim:start -->[\s\S]*<!-- scim:end -->/.exec(whole)?.[0];
+    let rest = whole;
+    for (const section of [agentApiSection, scimSection]) if (section) rest = rest.replace(section, '').trimEnd() + '\n';
+    const previous = rest.split('\n');
     const mine = (line: string) => SWEEP_LINES.some((prefix) => line.startsWith(prefix));
     const kept = previous.filter((line) => !mine(line));
     const lastRow = kept.reduce((at, line, i) => (line.startsWith('|') ? i : at), -1);
@@ -482,7 +485,7 @@ async function main(): Promise<void> {
       0,
       `- Sweep rows re-measured with \`BENCH_ONLY=${only}\` on ${new Date().toISOString()} in ${fmt((Date.now() - started) / 1000, 0)} s (database: ${database}; sweep sizes ${sweepSizes.join(', ')}).`,
     );
-    writeFileSync(resultsFile, agentApiSection ? `${kept.join('\n')}\n${agentApiSection}\n` : kept.join('\n'));
+    writeFileSync(resultsFile, [kept.join('\n'), ...[agentApiSection, scimSection].flatMap((x) => (x ? [x, ''] : []))].join('\n'));
     log('updated the sweep rows of bench/RESULTS.md');
     process.stdout.write(`${kept.join('\n')}\n`);
     return;

@@ -141,7 +141,7 @@ async function main(): Promise<void> {
     dbName: `bench_scim_${Date.now()}`,
     host: '127.0.0.1',
     // The bench is the only client: the per-client limit would only measure itself.
-    scimRate: { perSecond: 1_000_000, burst: 1_000_000 },
+    scimPerMinute: 100_000_000,
   });
   const base = `http://127.0.0.1:${roster.port}`;
   const directory = roster.services.directory!;

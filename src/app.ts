@@ -43,8 +43,8 @@ export interface RosterOptions {
   suites?: EvalSuites;
   /** Evaluation timing for tests: claim lifetime, resume interval, progress interval. */
   evaluation?: { leaseMs?: number; resumeEvery?: string; progressEveryMs?: number; rerunEvery?: string };
-  /** SCIM rate limit per client (requests per second, burst); the bench raises it. */
-  scimRate?: { perSecond: number; burst: number };
+  /** SCIM requests per minute per client (default 3,000); the bench raises it. */
+  scimPerMinute?: number;
   /** How often the live directory looks for other replicas' writes (ms, default 1000). */
   directoryPollMs?: number;
 }
@@ -172,7 +172,7 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
           token: env.ROSTER_SCIM_TOKEN,
           log: log.child({ component: 'scim' }),
           ...(env.ROSTER_PUBLIC_URL ? { publicBase: `${env.ROSTER_PUBLIC_URL.replace(/\/$/, '')}/scim/v2` } : {}),
-          ...(options.scimRate ? { ratePerSecond: options.scimRate.perSecond, burst: options.scimRate.burst } : {}),
+          ...(options.scimPerMinute ? { perMinute: options.scimPerMinute } : {}),
         }),
       );
     }

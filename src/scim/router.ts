@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { createRateLimiter } from '../api/rate-limit.js';
 import type { Logger } from '../logger.js';
 import { listOf, resourceTypes, schemas, serviceProviderConfig } from './discovery.js';
 import { ScimError, type Resource } from './resources.js';
@@ -14,37 +15,8 @@ export interface ScimRouterOptions {
   log: Logger;
   /** Public URL of /scim/v2, for `location` and `$ref` (else derived from the request). */
   publicBase?: string;
-  /** Requests per second per client, sustained; bursts up to `burst`. */
-  ratePerSecond?: number;
-  burst?: number;
-}
-
-/** A token bucket per key: `ratePerSecond` sustained, `burst` at once; idle buckets are forgotten. */
-export class RateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
-
-  constructor(
-    private readonly ratePerSecond: number,
-    private readonly burst: number,
-  ) {}
-
-  /** Takes one token for `key`: 0 when allowed, else the seconds to wait. */
-  take(key: string, now = Date.now()): number {
-    if (this.buckets.size > 10_000) this.sweep(now);
-    const bucket = this.buckets.get(key) ?? { tokens: this.burst, at: now };
-    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.ratePerSecond);
-    bucket.at = now;
-    this.buckets.set(key, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return 0;
-    }
-    return Math.ceil((1 - bucket.tokens) / this.ratePerSecond);
-  }
-
-  private sweep(now: number): void {
-    for (const [key, bucket] of this.buckets) if (now - bucket.at > (this.burst / this.ratePerSecond) * 1000) this.buckets.delete(key);
-  }
+  /** Requests per minute per client (bursts up to the same number); default 3,000. */
+  perMinute?: number;
 }
 
 /** The `:id` route parameter (Express 5 types it loosely). */
@@ -68,9 +40,9 @@ export function provisioningSource(userAgent: string | undefined): string {
 export function createScimRouter(options: ScimRouterOptions): Router {
   const { service, log } = options;
   const expected = digest(options.token);
-  const limiter = new RateLimiter(options.ratePerSecond ?? 50, options.burst ?? 500);
+  const limiter = createRateLimiter(options.perMinute ?? 3_000);
   // Wrong tokens are limited much harder: guessing is not a workload.
-  const failures = new RateLimiter(0.2, 10);
+  const failures = createRateLimiter(12);
   const router = express.Router();
 
   const send = (res: Response, status: number, body?: unknown) => {
@@ -86,18 +58,18 @@ export function createScimRouter(options: ScimRouterOptions): Router {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     const ok = match !== null && timingSafeEqual(digest(match[1]!), expected);
     if (!ok) {
-      const wait = failures.take(client);
-      if (wait > 0) {
-        res.setHeader('Retry-After', String(wait));
+      const verdict = failures.take(client);
+      if (!verdict.ok) {
+        res.setHeader('Retry-After', String(verdict.retryAfterS));
         return fail(res, new ScimError(429, 'too many failed authentications; wait before retrying'));
       }
       res.setHeader('WWW-Authenticate', 'Bearer realm="roster-scim"');
       log.warn({ client, reason: match ? 'wrong token' : 'no bearer token' }, 'SCIM request refused');
       return fail(res, new ScimError(401, match ? 'the bearer token is not valid' : 'a bearer token is required'));
     }
-    const wait = limiter.take(client);
-    if (wait > 0) {
-      res.setHeader('Retry-After', String(wait));
+    const verdict = limiter.take(client);
+    if (!verdict.ok) {
+      res.setHeader('Retry-After', String(verdict.retryAfterS));
       return fail(res, new ScimError(429, 'too many requests; slow down'));
     }
     next();
