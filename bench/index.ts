@@ -472,8 +472,9 @@ async function main(): Promise<void> {
     const whole = readFileSync(resultsFile, 'utf8');
     const agentApiSection = /<!-- agent-api -->[\s\S]*<!-- \/agent-api -->/.exec(whole)?.[0];
     const scimSection = /<!-- scim:start -->[\s\S]*<!-- scim:end -->/.exec(whole)?.[0];
+    const evalsSection = /<!-- evals -->[\s\S]*<!-- \/evals -->/.exec(whole)?.[0];
     let rest = whole;
-    for (const section of [agentApiSection, scimSection]) if (section) rest = rest.replace(section, '').trimEnd() + '\n';
+    for (const section of [agentApiSection, evalsSection, scimSection]) if (section) rest = rest.replace(section, '').trimEnd() + '\n';
     const previous = rest.split('\n');
     const mine = (line: string) => SWEEP_LINES.some((prefix) => line.startsWith(prefix));
     const kept = previous.filter((line) => !mine(line));
@@ -485,7 +486,10 @@ async function main(): Promise<void> {
       0,
       `- Sweep rows re-measured with \`BENCH_ONLY=${only}\` on ${new Date().toISOString()} in ${fmt((Date.now() - started) / 1000, 0)} s (database: ${database}; sweep sizes ${sweepSizes.join(', ')}).`,
     );
-    writeFileSync(resultsFile, [kept.join('\n'), ...[agentApiSection, scimSection].flatMap((x) => (x ? [x, ''] : []))].join('\n'));
+    writeFileSync(
+      resultsFile,
+      [kept.join('\n'), ...[agentApiSection, evalsSection, scimSection].flatMap((x) => (x ? [x, ''] : []))].join('\n'),
+    );
     log('updated the sweep rows of bench/RESULTS.md');
     process.stdout.write(`${kept.join('\n')}\n`);
     return;
@@ -506,11 +510,12 @@ async function main(): Promise<void> {
     ...notes.map((n) => `- ${n}`),
     '',
   ].join('\n');
-  // bench/agent-api.ts and bench/scim.ts write their own sections; they are kept as they are.
+  // bench/agent-api.ts, bench/evals.ts and bench/scim.ts write their own sections; they are kept as they are.
   const previous = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '';
   const agentApi = /<!-- agent-api -->[\s\S]*<!-- \/agent-api -->/.exec(previous)?.[0];
+  const evals = /<!-- evals -->[\s\S]*<!-- \/evals -->/.exec(previous)?.[0];
   const scim = /<!-- scim:start -->[\s\S]*<!-- scim:end -->/.exec(previous)?.[0];
-  writeFileSync(resultsFile, [text, ...(agentApi ? [agentApi, ''] : []), ...(scim ? [scim, ''] : [])].join('\n'));
+  writeFileSync(resultsFile, [text, ...[agentApi, evals, scim].flatMap((x) => (x ? [x, ''] : []))].join('\n'));
   log('wrote bench/RESULTS.md');
   process.stdout.write(`${text}\n`);
 }
