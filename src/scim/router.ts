@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { createRateLimiter } from '../api/rate-limit.js';
+import { RateLimiter } from '../core/rate-limit.js';
+import { clientAddress } from '../http/rate-limit.js';
 import type { Logger } from '../logger.js';
 import { listOf, resourceTypes, schemas, serviceProviderConfig } from './discovery.js';
 import { ScimError, type Resource } from './resources.js';
@@ -40,9 +41,9 @@ export function provisioningSource(userAgent: string | undefined): string {
 export function createScimRouter(options: ScimRouterOptions): Router {
   const { service, log } = options;
   const expected = digest(options.token);
-  const limiter = createRateLimiter(options.perMinute ?? 3_000);
+  const limiter = new RateLimiter({ requests: options.perMinute ?? 3_000, perMs: 60_000 });
   // Wrong tokens are limited much harder: guessing is not a workload.
-  const failures = createRateLimiter(12);
+  const failures = new RateLimiter({ requests: 12, perMs: 60_000 });
   const router = express.Router();
 
   const send = (res: Response, status: number, body?: unknown) => {
@@ -53,14 +54,14 @@ export function createScimRouter(options: ScimRouterOptions): Router {
   const fail = (res: Response, err: ScimError) => send(res, err.status, err.body());
 
   router.use((req, res, next) => {
-    const client = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const client = clientAddress(req);
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     const ok = match !== null && timingSafeEqual(digest(match[1]!), expected);
     if (!ok) {
       const verdict = failures.take(client);
       if (!verdict.ok) {
-        res.setHeader('Retry-After', String(verdict.retryAfterS));
+        res.setHeader('Retry-After', String(verdict.retryAfterSeconds));
         return fail(res, new ScimError(429, 'too many failed authentications; wait before retrying'));
       }
       res.setHeader('WWW-Authenticate', 'Bearer realm="roster-scim"');
@@ -69,7 +70,7 @@ export function createScimRouter(options: ScimRouterOptions): Router {
     }
     const verdict = limiter.take(client);
     if (!verdict.ok) {
-      res.setHeader('Retry-After', String(verdict.retryAfterS));
+      res.setHeader('Retry-After', String(verdict.retryAfterSeconds));
       return fail(res, new ScimError(429, 'too many requests; slow down'));
     }
     next();

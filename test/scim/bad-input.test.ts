@@ -152,4 +152,18 @@ describe('SCIM bad input: conformant errors, no partial writes, never a 5xx', ()
     expectScimError(await scim.get('/Bulk'), 404);
     expectScimError(await scim.get('/Schemas/urn:nope'), 404);
   });
+
+  // Last: it spends this address's budget of failed authentications.
+  it('guessing tokens is rate limited: 429 with Retry-After and a SCIM error body, while the right token still works', async () => {
+    const guesser = new ScimClient(roster.baseUrl, {}, 'guess-0000000000000000000000000000000000');
+    let limited: ScimReply | undefined;
+    for (let i = 0; i < 20 && !limited; i++) {
+      const reply = await guesser.get('/Users');
+      if (reply.status === 429) limited = reply;
+      else expect(reply.status).toBe(401);
+    }
+    expect(limited).toBeDefined();
+    expectScimError(limited!, 429);
+    expect((await scim.get('/Users?count=1')).status).toBe(200);
+  });
 });
