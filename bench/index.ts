@@ -471,7 +471,11 @@ async function main(): Promise<void> {
     // bench/agent-api.ts's section is set aside, so rows and notes go into this bench's table only.
     const whole = readFileSync(resultsFile, 'utf8');
     const agentApiSection = /<!-- agent-api -->[\s\S]*<!-- \/agent-api -->/.exec(whole)?.[0];
-    const previous = (agentApiSection ? whole.replace(agentApiSection, '').trimEnd() + '\n' : whole).split('\n');
+    const scimSection = /<!-- scim:start -->[\s\S]*<!-- scim:end -->/.exec(whole)?.[0];
+    const evalsSection = /<!-- evals -->[\s\S]*<!-- \/evals -->/.exec(whole)?.[0];
+    let rest = whole;
+    for (const section of [agentApiSection, evalsSection, scimSection]) if (section) rest = rest.replace(section, '').trimEnd() + '\n';
+    const previous = rest.split('\n');
     const mine = (line: string) => SWEEP_LINES.some((prefix) => line.startsWith(prefix));
     const kept = previous.filter((line) => !mine(line));
     const lastRow = kept.reduce((at, line, i) => (line.startsWith('|') ? i : at), -1);
@@ -482,7 +486,10 @@ async function main(): Promise<void> {
       0,
       `- Sweep rows re-measured with \`BENCH_ONLY=${only}\` on ${new Date().toISOString()} in ${fmt((Date.now() - started) / 1000, 0)} s (database: ${database}; sweep sizes ${sweepSizes.join(', ')}).`,
     );
-    writeFileSync(resultsFile, agentApiSection ? `${kept.join('\n')}\n${agentApiSection}\n` : kept.join('\n'));
+    writeFileSync(
+      resultsFile,
+      [kept.join('\n'), ...[agentApiSection, evalsSection, scimSection].flatMap((x) => (x ? [x, ''] : []))].join('\n'),
+    );
     log('updated the sweep rows of bench/RESULTS.md');
     process.stdout.write(`${kept.join('\n')}\n`);
     return;
@@ -503,10 +510,12 @@ async function main(): Promise<void> {
     ...notes.map((n) => `- ${n}`),
     '',
   ].join('\n');
-  // bench/agent-api.ts writes its own section; it is kept as it is.
+  // bench/agent-api.ts, bench/evals.ts and bench/scim.ts write their own sections; they are kept as they are.
   const previous = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '';
   const agentApi = /<!-- agent-api -->[\s\S]*<!-- \/agent-api -->/.exec(previous)?.[0];
-  writeFileSync(resultsFile, agentApi ? `${text}\n${agentApi}\n` : text);
+  const evals = /<!-- evals -->[\s\S]*<!-- \/evals -->/.exec(previous)?.[0];
+  const scim = /<!-- scim:start -->[\s\S]*<!-- scim:end -->/.exec(previous)?.[0];
+  writeFileSync(resultsFile, [text, ...[agentApi, evals, scim].flatMap((x) => (x ? [x, ''] : []))].join('\n'));
   log('wrote bench/RESULTS.md');
   process.stdout.write(`${text}\n`);
 }

@@ -16,6 +16,9 @@ import type { EvalSuites } from './config/eval-suites.js';
 import { SecretBox } from './evals/secrets.js';
 import { registerOutboxMetrics } from './http/outbox-metrics.js';
 import { createFaultPoint } from './fault-point.js';
+import { LiveDirectory } from './config/live-directory.js';
+import { ConfigError } from './config/org-config.js';
+import { createScimRouter } from './scim/router.js';
 
 /** Builds one chat channel; resolves undefined when the environment does not configure it. */
 export type ChannelFactory = (deps: ChannelDeps) => Promise<Channel | undefined>;
@@ -42,6 +45,10 @@ export interface RosterOptions {
   suites?: EvalSuites;
   /** Evaluation timing for tests: claim lifetime, resume interval, progress interval. */
   evaluation?: { leaseMs?: number; resumeEvery?: string; progressEveryMs?: number; rerunEvery?: string };
+  /** SCIM requests per minute per client (default 3,000); the bench raises it. */
+  scimPerMinute?: number;
+  /** How often the live directory looks for other replicas' writes (ms, default 1000). */
+  directoryPollMs?: number;
 }
 
 export interface Roster {
@@ -65,11 +72,21 @@ export interface Roster {
  * Everything a running Roster needs is built here and nowhere else.
  */
 export async function startRoster(options: RosterOptions): Promise<Roster> {
-  const { env, log, org } = options;
+  const { env, log } = options;
   const host = options.host ?? bindHost(env);
   const problems = deploymentProblems(env, host);
   if (problems.length > 0) throw new DeploymentError(problems);
   const faultPoint = createFaultPoint(env.ROSTER_FAULT_POINT, env.NODE_ENV);
+  // With SCIM, people come from the identity provider: the directory lives in the database and
+  // every look-up reads the live list; people.yaml only seeds a database that was never seeded.
+  const fileOrg = options.org;
+  if (env.ROSTER_SCIM_TOKEN && !fileOrg.directory) {
+    throw new ConfigError([
+      `${env.ROSTER_CONFIG_DIR}/org.yaml: directory: required when ROSTER_SCIM_TOKEN is set (map identity-provider groups to roles and business units)`,
+    ]);
+  }
+  const live = env.ROSTER_SCIM_TOKEN && fileOrg.directory ? new LiveDirectory(fileOrg.directory, fileOrg.businessUnits) : undefined;
+  const org = live ? live.orgConfig(fileOrg) : fileOrg;
   const db = await openDatabase(
     { uri: env.MONGODB_URI, dataDir: env.ROSTER_DATA_DIR, embeddedBackend: options.embeddedBackend, dbName: options.dbName },
     log,
@@ -110,13 +127,19 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
       ...(options.evaluation?.progressEveryMs !== undefined ? { evalProgressEveryMs: options.evaluation.progressEveryMs } : {}),
       outbox: { leaseMs: env.ROSTER_OUTBOX_LEASE_MS },
       ...(faultPoint ? { faultPoint } : {}),
+      ...(live ? { directory: { live, seed: fileOrg.people } } : {}),
     });
     if (!env.ROSTER_EVAL_SECRET_KEY && options.suites?.size)
       log.warn('ROSTER_EVAL_SECRET_KEY is not set: endpoint secrets are sealed with a key that lasts only as long as this process');
     const chat = new ChatService(org, services, log.child({ component: 'chat' }));
-    // The directory is read once at start-up: sponsors who left since the last start are handled now.
-    const leavers = await services.leavers.check();
-    if (leavers.leavers.length) log.info(leavers, 'sponsors left the directory; their agents were offered to their managers');
+    if (services.directory) {
+      services.directory.startPolling(options.directoryPollMs ?? 1000);
+      log.info(services.directory.live.size, 'directory loaded; SCIM provisioning at /scim/v2');
+    } else {
+      // people.yaml is read once at start-up: sponsors who left since the last start are handled now.
+      const leavers = await services.leavers.check();
+      if (leavers.leavers.length) log.info(leavers, 'sponsors left the directory; their agents were offered to their managers');
+    }
 
     const sched = scheduler;
     http = createHttpServer({
@@ -150,6 +173,18 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
       runtime: { approvals: services.runtime, handoffs: services.handoffs, ingest: services.supervision.ingest },
     });
     for (const mount of api.mounts) http.mount(mount.path, mount.handler);
+    if (services.scim && env.ROSTER_SCIM_TOKEN) {
+      http.mount(
+        '/scim/v2',
+        createScimRouter({
+          service: services.scim,
+          token: env.ROSTER_SCIM_TOKEN,
+          log: log.child({ component: 'scim' }),
+          ...(env.ROSTER_PUBLIC_URL ? { publicBase: `${env.ROSTER_PUBLIC_URL.replace(/\/$/, '')}/scim/v2` } : {}),
+          ...(options.scimPerMinute ? { perMinute: options.scimPerMinute } : {}),
+        }),
+      );
+    }
     http.mount(
       '/dashboard',
       createDashboardRouter({
@@ -192,6 +227,7 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
       stop() {
         stopping ??= (async () => {
           const graceMs = env.ROSTER_SHUTDOWN_TIMEOUT_S * 1000 * 0.5;
+          services.directory?.stopPolling();
           await started.http.close(graceMs);
           await started.api.stop().catch((err: unknown) => log.warn({ err }, 'stopping the agent API failed'));
           // Suite runs pause here and resume from their last finished case in the next process.

@@ -42,6 +42,11 @@ async function main(): Promise<void> {
     }
   };
   const org = attempt(() => loadOrgConfig(env.ROSTER_CONFIG_DIR));
+  if (org && env.ROSTER_SCIM_TOKEN && !org.directory) {
+    problems.push(
+      `${env.ROSTER_CONFIG_DIR}/org.yaml: directory: required when ROSTER_SCIM_TOKEN is set (map identity-provider groups to roles and business units)`,
+    );
+  }
   const flows = attempt(() => loadFlowDefinitions(env.ROSTER_FLOWS_DIR));
   const suites = org ? attempt(() => loadEvalSuites(env.ROSTER_EVALS_DIR, org)) : undefined;
   if (!org || !flows || !suites || problems.length > 0) {

@@ -49,6 +49,13 @@ import { defineOutboxJob } from './jobs/outbox.js';
 import { defineSafetySweep, type SafetySweepDeps } from './jobs/safety-sweep.js';
 import { ensureRecurring } from './jobs/recurring.js';
 import { RUN_HOLDER } from './flows/engine.js';
+import type { LiveDirectory } from './config/live-directory.js';
+import type { Person } from './config/schemas.js';
+import { DirectoryService, type DirectoryJob } from './directory/directory-service.js';
+import { createDirectoryStore } from './store/directory-store.js';
+import { ScimService } from './scim/scim-service.js';
+import { Delegations } from './core/delegations.js';
+import { createDelegationRepository } from './store/delegation-store.js';
 
 export interface ServiceSettings {
   connection: Connection;
@@ -89,10 +96,18 @@ export interface ServiceSettings {
   outboxDrainEvery?: string;
   /** Test-only crash hook (src/fault-point.ts). */
   faultPoint?: (name: string) => void;
+  /**
+   * The live directory provisioned over SCIM (when ROSTER_SCIM_TOKEN is set); `org.people` must be
+   * its list. `seed` (people.yaml) fills a database that was never seeded.
+   */
+  directory?: { live: LiveDirectory; seed: readonly Person[] };
 }
 
 /** The collections whose records carry an outbox, by holder kind. */
 export const OUTBOX_HOLDERS: Record<string, string> = { [RUN_HOLDER]: 'flow_runs', [GRANT_HOLDER]: 'grants', [ALERT_HOLDER]: 'alerts' };
+
+/** Agenda job names of the directory and delegations. */
+export const DIRECTORY_JOBS = { change: 'directory.change', delegation: 'delegations.timer' } as const;
 
 export type Services = Awaited<ReturnType<typeof createServices>>;
 
@@ -192,6 +207,7 @@ export async function createServices(settings: ServiceSettings) {
     };
     for (const admin of peopleWithRole(org, 'it-admin')) await notifier.send(admin.email, card).catch(() => undefined);
   });
+  const late2: { delegations?: Delegations; directory?: DirectoryService } = {};
 
   // The access steps call the access commands, which need the engine the registry goes into.
   const late: { access?: AccessCommands; retirement?: Retirement; development?: Development; runtime?: RuntimeApprovals } = {};
@@ -220,6 +236,8 @@ export async function createServices(settings: ServiceSettings) {
     clock,
     outbox,
     ...(settings.faultPoint ? { faultPoint: settings.faultPoint } : {}),
+    delegateOf: (email) => late2.delegations?.delegateOf(email) ?? Promise.resolve(undefined),
+    refreshDirectory: () => late2.directory?.refresh() ?? Promise.resolve(),
   });
   defineFlowTimerJob(agenda, (timer) => engine.onTimer(timer));
   const accessSettings = { ...DEFAULT_ACCESS_SETTINGS, ...settings.access };
@@ -398,6 +416,57 @@ export async function createServices(settings: ServiceSettings) {
   });
   await ensureRecurring(agenda, 'retraining.sweep', settings.retrainingSweepEvery ?? org.settings.schedules.retrainingSweep ?? '1 day');
   const leavers = new Leavers({ org, agents, repo: createLeaverRepository(connection), audit, notifier, clock });
+
+  const delegations = new Delegations({
+    org,
+    repo: createDelegationRepository(connection),
+    audit,
+    notifier,
+    clock,
+    timers: {
+      schedule: async (at, job) => {
+        await agenda.schedule(at, DIRECTORY_JOBS.delegation, job);
+      },
+    },
+    reroute: (principal, delegate) => engine.delegateOpen(principal, delegate),
+  });
+  late2.delegations = delegations;
+  agenda.define(DIRECTORY_JOBS.delegation, async (job) => {
+    const { id, kind } = job.attrs.data as { id: string; kind: 'start' | 'end' };
+    if (kind === 'start') await delegations.start(id);
+    else await delegations.end(id);
+  });
+
+  // Leavers and lost roles: durable jobs, run once across replicas, within seconds of the SCIM write.
+  let directory: DirectoryService | undefined;
+  let scim: ScimService | undefined;
+  if (settings.directory) {
+    const store = createDirectoryStore(connection);
+    directory = new DirectoryService({
+      store,
+      live: settings.directory.live,
+      audit,
+      log: log.child({ component: 'directory' }),
+      clock,
+      schedule: async (job) => {
+        await agenda.now(DIRECTORY_JOBS.change, job);
+      },
+    });
+    late2.directory = directory;
+    await directory.load(settings.directory.seed);
+    scim = new ScimService(store, directory, clock);
+  }
+  agenda.define(DIRECTORY_JOBS.change, async (job) => {
+    const change = job.attrs.data as DirectoryJob;
+    await late2.directory?.refresh();
+    if (change.kind === 'leaver') {
+      await delegations.endAllFor(change.email);
+      await engine.reassign(change.email, `left the directory (${change.reason} by ${change.source})`);
+      await leavers.left(change.email, change.manager, change.source);
+    } else {
+      await engine.reassign(change.email, `no longer holds ${change.roles.join(', ')} (${change.source})`);
+    }
+  });
   const dashboard = {
     links: new DashboardLinks(settings.dashboardSecret ?? randomBytes(32).toString('hex')),
     publicUrl: settings.publicUrl ?? 'http://127.0.0.1:3978',
@@ -449,6 +518,11 @@ export async function createServices(settings: ServiceSettings) {
     evaluations,
     governance,
     leavers,
+    delegations,
+    /** The live directory (SCIM mode only). */
+    directory,
+    /** The SCIM service provider (SCIM mode only). */
+    scim,
     registry,
     flows,
     /** Agents asking a human before they act. */

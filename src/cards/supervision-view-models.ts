@@ -73,9 +73,17 @@ export const alertDataSchema = z.object({
  * `view.state.values[name][name]`. Teams: a card whose `Action.Execute` `prompt_submit` carries
  * data `{ promptVerb, ...payload }` plus the inputs under their names.
  */
-export const PROMPT_VERBS = ['alert_register', 'alert_assign_sponsor', 'alert_note', 'checkin_note', 'retrain_postpone', 'eval_register'] as const;
+export const PROMPT_VERBS = [
+  'alert_register',
+  'alert_assign_sponsor',
+  'alert_note',
+  'checkin_note',
+  'retrain_postpone',
+  'eval_register',
+  'delegation_away',
+] as const;
 export type PromptVerb = (typeof PROMPT_VERBS)[number];
-export const PROMPT_INPUTS = ['text', 'days', 'sponsor', 'role', 'kind', 'url', 'target', 'secret'] as const;
+export const PROMPT_INPUTS = ['text', 'days', 'sponsor', 'role', 'kind', 'url', 'target', 'secret', 'from', 'until', 'delegate'] as const;
 export type PromptInputName = (typeof PROMPT_INPUTS)[number];
 
 export const promptDataSchema = z.object({
@@ -139,6 +147,10 @@ export const NOTICE_ACTIONS = {
   handoffTake: 'handoff_take',
   /** A taken hand-off: resolve it with an outcome, `{ handoffId, outcome }`. */
   handoffResolve: 'handoff_resolve',
+  /** Out of office: opens the delegation prompt (dates and delegate), `{}`. */
+  delegationAway: 'delegation_away',
+  /** Back in the office: ends the delegation, `{}`. */
+  delegationBack: 'delegation_back',
 } as const;
 export type NoticeAction = (typeof NOTICE_ACTIONS)[keyof typeof NOTICE_ACTIONS];
 

@@ -379,6 +379,8 @@ export const homeDataSchema = z.object({
   myAgents: z.array(agentListItemSchema),
   approvals: z.array(homeApprovalSchema),
   openRequests: z.array(z.object({ runId: cardIdSchema, agentName: text, roleTitle: text, statusLabel: text, requestedAt: displayDate })),
+  /** Out of office: where the person stands, and the button to delegate or to come back. */
+  away: z.object({ text, actions: z.array(noticeActionSchema).max(2) }).optional(),
   /** The fleet at a glance, for IT admins (and compliance and the DPO): label and value per line. */
   fleet: z
     .object({ title: text, facts: z.array(z.object({ label: text, value: text })).min(1).max(10) })

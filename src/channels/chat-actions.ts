@@ -12,6 +12,7 @@ import { mayAddKnowledgeNote } from '../core/retirement.js';
 import type { Services } from '../services.js';
 import type { ChatService } from './chat.js';
 import { GovernanceChat } from './chat-governance.js';
+import { DelegationChat } from './chat-delegation.js';
 
 /*
  * The buttons that act on an agent from the cards that mention it: Register / Assign sponsor /
@@ -44,6 +45,8 @@ export const AGENT_BUTTON_VERBS = [
   'agent_key_reissue',
   'handoff_take',
   'handoff_resolve',
+  'delegation_away',
+  'delegation_back',
 ] as const;
 export type AgentButtonVerb = (typeof AGENT_BUTTON_VERBS)[number];
 
@@ -235,6 +238,11 @@ export class CardActionsChat {
           ) as CardModel,
         };
       }
+      case 'delegation_away':
+        return { prompt: this.delegationPrompt() };
+      case 'delegation_back': {
+        return { followUp: await new DelegationChat(this.services, this.org).run(person, { name: 'back' }) };
+      }
     }
   }
 
@@ -321,6 +329,17 @@ export class CardActionsChat {
       }
       case 'eval_register':
         return { card: await this.chat.registerAndRun(person, String(ids.agentId ?? ''), values) };
+      case 'delegation_away': {
+        const delegate = (values.delegate ?? '').trim();
+        if (!delegate) throw new InvalidInputError('Name who decides for you.', { delegate: 'Name who decides for you.' });
+        const card = await new DelegationChat(this.services, this.org).run(person, {
+          name: 'away',
+          from: (values.from ?? '').trim(),
+          to: (values.until ?? '').trim(),
+          delegate,
+        });
+        return { followUp: card };
+      }
       case 'retrain_postpone': {
         const agent = await this.agent(ids.agentId);
         const days = Number(values.days ?? '');
@@ -355,7 +374,41 @@ export class CardActionsChat {
         return this.postponePrompt(await this.agent(ids.agentId));
       case 'eval_register':
         return this.chat.endpointPromptCard(await this.agent(ids.agentId));
+      case 'delegation_away':
+        return this.delegationPrompt();
     }
+  }
+
+  /** Out of office from the home card: the days away and who decides meanwhile. */
+  private delegationPrompt(): CardModel {
+    const today = new Date().toISOString().slice(0, 10);
+    return prompt({
+      title: 'Out of office',
+      text: 'While you are away, your approval cards go to the person you name; they decide on your behalf and the audit trail names you both. They still cannot approve their own requests.',
+      submitLabel: 'Delegate',
+      promptVerb: 'delegation_away',
+      payload: {},
+      inputs: [
+        {
+          name: 'from',
+          kind: 'text',
+          label: 'First day away (YYYY-MM-DD)',
+          placeholder: today,
+          value: today,
+          multiline: false,
+          maxLength: 10,
+        },
+        { name: 'until', kind: 'text', label: 'Last day away (YYYY-MM-DD)', placeholder: today, multiline: false, maxLength: 10 },
+        {
+          name: 'delegate',
+          kind: 'user',
+          label: 'Who decides for you',
+          placeholder: 'name@company.example',
+          multiline: false,
+          maxLength: 320,
+        },
+      ],
+    });
   }
 
   private registerPrompt(alert: AlertRecord): CardModel {

@@ -32,6 +32,14 @@ import { CardActionsChat } from './chat-actions.js';
 import { AccessChat, ACCESS_CHAT_COMMANDS, parseAccessCommand, type AccessChatCommand } from './chat-access.js';
 import { EvaluationChat } from './chat-evaluation.js';
 import type { PromptValues } from './chat-actions.js';
+import {
+  DELEGATION_CHAT_COMMANDS,
+  DELEGATION_WORDS,
+  DelegationChat,
+  isDelegationCommand,
+  parseDelegationCommand,
+  type DelegationChatCommand,
+} from './chat-delegation.js';
 
 /** A chat command as typed (`/roster <words>` in Slack, a plain message in Teams). */
 export type ChatCommand =
@@ -46,6 +54,7 @@ export type ChatCommand =
   | AccessChatCommand
   | OffboardingChatCommand
   | GovernanceChatCommand
+  | DelegationChatCommand
   | { name: 'unknown'; text: string };
 
 /** The commands people see in help, in the same words on both platforms. */
@@ -66,6 +75,7 @@ export const CHAT_COMMANDS = [
   ...ACCESS_CHAT_COMMANDS,
   ...OFFBOARDING_CHAT_COMMANDS,
   ...GOVERNANCE_CHAT_COMMANDS,
+  ...DELEGATION_CHAT_COMMANDS,
 ];
 
 const STATUS_WORDS = new Set<string>(['requested', 'active', 'probation', 'suspended', 'retiring', 'retired', 'rejected']);
@@ -77,10 +87,12 @@ export const MAX_COMMAND_LENGTH = 500;
 export function parseChatCommand(raw: string): ChatCommand {
   // Cut first: on a megabyte of "<@" the mention pattern backtracks quadratically and stalls
   // the whole process for minutes; a command is never longer than this anyway.
-  const text = String(raw ?? '')
-    .slice(0, MAX_COMMAND_LENGTH)
-    .replace(/<@[^>]{1,100}>/g, ' ')
-    .trim();
+  const cut = String(raw ?? '').slice(0, MAX_COMMAND_LENGTH);
+  // `away … to @noah`: the delegate may be a Slack mention, which the other words drop.
+  const words = cut.trim().split(/\s+/).filter(Boolean);
+  const first = (words[0] ?? '').toLowerCase().replace(/^\//, '');
+  if (DELEGATION_WORDS.has(first)) return parseDelegationCommand(first, words.slice(1));
+  const text = cut.replace(/<@[^>]{1,100}>/g, ' ').trim();
   const [head = '', ...rest] = text.split(/\s+/).filter(Boolean);
   const word = head.toLowerCase().replace(/^\//, '');
   const arg = rest.join(' ').trim();
@@ -204,6 +216,7 @@ export class ChatService {
   async run(person: Person, command: ChatCommand): Promise<ChatReply> {
     if (isOffboardingCommand(command)) return { card: await new OffboardingChat(this.services, this.org).run(person, command) };
     if (isGovernanceCommand(command)) return { card: await new GovernanceChat(this.services, this.org).run(person, command) };
+    if (isDelegationCommand(command)) return { card: await new DelegationChat(this.services, this.org).run(person, command) };
     switch (command.name) {
       case 'help':
         return { card: this.help(person) };
@@ -637,8 +650,19 @@ export class ChatService {
       this.services.commands.openRequests(person.email),
       hasRole(person, 'it-admin') ? this.services.dashboard.fleet() : undefined,
     ]);
+    const away = await this.services.delegations.current(person.email);
+    const lastDay = away ? new Date(Date.parse(away.endsAt) - 1).toISOString().slice(0, 10) : '';
     return cardModel('home', {
       ...(fleet ? { fleet: { title: `Fleet: ${fleet.total} agents`, facts: fleetFacts(fleet) } } : {}),
+      away: away
+        ? {
+            text: `Out of office ${away.startsAt.slice(0, 10)} to ${lastDay}: ${this.services.presenter.person(away.delegate).name} decides your approvals${away.status === 'active' ? '' : ' from then'}.`,
+            actions: [{ action: 'delegation_back', label: "I'm back", style: 'primary', value: {} }],
+          }
+        : {
+            text: 'Going away? Hand your approvals to someone for those days.',
+            actions: [{ action: 'delegation_away', label: 'Out of office…', value: {} }],
+          },
       person: this.services.presenter.person(person.email),
       myAgents: mine.slice(0, 20).map((a) => this.listItem(a)),
       approvals: waiting.slice(0, 15).map((run) => {

@@ -153,11 +153,55 @@ function checkOrg(org: OrgFile, known: Known, report: Report): void {
       });
     });
   });
+  if (org.directory) checkGroupMappings(org, known, add);
   if (known.heldRoles) {
     org.businessUnits.forEach((unit, b) => {
       if (!known.heldRoles?.has(`approver:${unit.id}`)) add(`businessUnits[${b}]`, `nobody in people.yaml has role "approver:${unit.id}"`);
     });
   }
+}
+
+/** `directory` in org.yaml: every mapped role and business unit must exist; group names are unique. */
+function checkGroupMappings(org: OrgFile, known: Known, add: (path: string, message: string) => void): void {
+  const directory = org.directory!;
+  const units = known.businessUnits ?? [];
+  if (!units.includes(directory.defaultBusinessUnit)) {
+    add(
+      'directory.defaultBusinessUnit',
+      `unknown business unit "${directory.defaultBusinessUnit}"${hint(directory.defaultBusinessUnit, units)}`,
+    );
+  }
+  reportDuplicates(
+    directory.groups,
+    (mapping) => mapping.group.toLowerCase(),
+    (i) => `directory.groups[${i}].group`,
+    (name, j) => `group "${name}" is already mapped at directory.groups[${j}] (names are compared ignoring case)`,
+    add,
+  );
+  directory.groups.forEach((mapping, g) => {
+    const at = `directory.groups[${g}]`;
+    if (mapping.roles.length === 0 && mapping.businessUnit === undefined)
+      add(at, 'maps the group to nothing: give roles, a businessUnit or both');
+    if (mapping.businessUnit !== undefined && !units.includes(mapping.businessUnit)) {
+      add(`${at}.businessUnit`, `unknown business unit "${mapping.businessUnit}"${hint(mapping.businessUnit, units)}`);
+    }
+    const seen = new Set<string>();
+    mapping.roles.forEach((role, k) => {
+      const path = `${at}.roles[${k}]`;
+      if (seen.has(role)) return add(path, `duplicate role "${role}"`);
+      seen.add(role);
+      if (role === 'sponsor')
+        return add(path, '"sponsor" is not a directory role: sponsors are named per agent when the agent is requested');
+      if (role === 'requester') return add(path, '"requester" needs no group: everyone is a requester');
+      const parsed = parseDirectoryRole(role);
+      if (parsed === undefined) {
+        const suggestion = didYouMean(role, PLAIN_ROLES);
+        return add(path, `unknown role "${role}"${suggestion === '' ? ` (expected ${ROLE_FORMS})` : suggestion}`);
+      }
+      const problem = roleTargetProblem(role, parsed, known);
+      if (problem !== undefined) add(path, problem);
+    });
+  });
 }
 
 function checkPeople(people: PeopleFile, org: OrgFile | undefined, known: Known, report: Report): void {

@@ -3,17 +3,82 @@ import type { BusinessUnit, CatalogRole, OrgConfig, Person, Scope } from './sche
 /*
  * Pure look-ups on a loaded OrgConfig: no I/O, no platform types. E-mails, Teams object ids
  * and UPNs are stored lower-cased by the loader, so look-ups on them ignore case.
+ *
+ * People are found through an index (maps by e-mail, Slack id, Teams id and role), never by
+ * scanning the list, so a decision costs the same with fifteen people or fifty thousand. A list
+ * from people.yaml is indexed once, the first time it is asked about; the live directory
+ * (live-directory.ts) keeps its own index up to date on every change and registers it here.
  */
+
+/** The maps behind the look-ups; `byRole` keeps directory order (insertion order of each set). */
+export interface PeopleIndex {
+  readonly byEmail: Map<string, Person>;
+  readonly bySlackId: Map<string, Person>;
+  /** AAD object ids and UPNs, lower-cased. */
+  readonly byTeamsId: Map<string, Person>;
+  readonly byRole: Map<string, Set<Person>>;
+}
+
+const indexes = new WeakMap<readonly Person[], PeopleIndex>();
+
+/** An empty index. */
+export function emptyPeopleIndex(): PeopleIndex {
+  return { byEmail: new Map(), bySlackId: new Map(), byTeamsId: new Map(), byRole: new Map() };
+}
+
+/** Adds a person to an index (the later of two people with one key wins that key). */
+export function indexPerson(index: PeopleIndex, person: Person): void {
+  index.byEmail.set(person.email, person);
+  if (person.slackUserId) index.bySlackId.set(person.slackUserId, person);
+  if (person.teamsAadObjectId) index.byTeamsId.set(person.teamsAadObjectId, person);
+  if (person.teamsUpn) index.byTeamsId.set(person.teamsUpn, person);
+  for (const role of person.roles) {
+    let holders = index.byRole.get(role);
+    if (!holders) index.byRole.set(role, (holders = new Set()));
+    holders.add(person);
+  }
+}
+
+/** Removes a person from an index; keys another person has taken since are left alone. */
+export function unindexPerson(index: PeopleIndex, person: Person): void {
+  const drop = (map: Map<string, Person>, key: string | undefined) => {
+    if (key !== undefined && map.get(key) === person) map.delete(key);
+  };
+  drop(index.byEmail, person.email);
+  drop(index.bySlackId, person.slackUserId);
+  drop(index.byTeamsId, person.teamsAadObjectId);
+  drop(index.byTeamsId, person.teamsUpn);
+  for (const role of person.roles) {
+    const holders = index.byRole.get(role);
+    holders?.delete(person);
+    if (holders?.size === 0) index.byRole.delete(role);
+  }
+}
+
+/** Makes `index` the one used for `people` (the live directory keeps both up to date together). */
+export function registerPeopleIndex(people: readonly Person[], index: PeopleIndex): void {
+  indexes.set(people, index);
+}
+
+/** The index of a people list, built on first use for a list nobody registered. */
+export function peopleIndex(config: Pick<OrgConfig, 'people'>): PeopleIndex {
+  let index = indexes.get(config.people);
+  if (!index) {
+    index = emptyPeopleIndex();
+    for (const person of config.people) indexPerson(index, person);
+    indexes.set(config.people, index);
+  }
+  return index;
+}
 
 /** The person with this e-mail (case-insensitive), if any. */
 export function findPersonByEmail(config: OrgConfig, email: string): Person | undefined {
-  const wanted = email.trim().toLowerCase();
-  return config.people.find((person) => person.email === wanted);
+  return peopleIndex(config).byEmail.get(email.trim().toLowerCase());
 }
 
 /** The person with this Slack user id (exact, Slack ids are upper case), if any. */
 export function findPersonBySlackId(config: OrgConfig, slackUserId: string): Person | undefined {
-  return config.people.find((person) => person.slackUserId === slackUserId);
+  return peopleIndex(config).bySlackId.get(slackUserId);
 }
 
 /**
@@ -21,8 +86,7 @@ export function findPersonBySlackId(config: OrgConfig, slackUserId: string): Per
  * with `teamsAadObjectId` and `teamsUpn`.
  */
 export function findPersonByTeamsId(config: OrgConfig, aadObjectIdOrUpn: string): Person | undefined {
-  const wanted = aadObjectIdOrUpn.trim().toLowerCase();
-  return config.people.find((person) => person.teamsAadObjectId === wanted || person.teamsUpn === wanted);
+  return peopleIndex(config).byTeamsId.get(aadObjectIdOrUpn.trim().toLowerCase());
 }
 
 /** True when the person holds `role`; everyone holds `requester`. */
@@ -32,7 +96,8 @@ export function hasRole(person: Person, role: string): boolean {
 
 /** Everyone holding `role` (e.g. `approver:finance`, `oncall:ai-ops`), in directory order; `requester` is everyone. */
 export function peopleWithRole(config: OrgConfig, role: string): Person[] {
-  return config.people.filter((person) => hasRole(person, role));
+  if (role === 'requester') return [...config.people];
+  return [...(peopleIndex(config).byRole.get(role) ?? [])];
 }
 
 /** The scope with this id, if any. */
@@ -57,7 +122,7 @@ export function catalogRolesFor(config: OrgConfig, businessUnitId: string): Cata
 
 /**
  * The escalation levels of a rotation as people: element 0 is paged first. `undefined` for an
- * unknown rotation. (The loader guarantees every listed e-mail is a person in the directory.)
+ * unknown rotation. People no longer in the directory (leavers) are left out.
  */
 export function rotationLevels(config: OrgConfig, rotationId: string): Person[][] | undefined {
   const rotation = config.rotations.find((candidate) => candidate.id === rotationId);

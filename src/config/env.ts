@@ -85,6 +85,12 @@ export const envSchema = z.object({
       )
       .optional(),
   ),
+  /**
+   * The bearer token the identity provider presents on /scim/v2 (Entra ID's "Secret Token", Okta's
+   * "HTTP Header" authorization). Setting it turns SCIM on: the directory then lives in the
+   * database, seeded once from people.yaml, and org.yaml must map groups (`directory:`).
+   */
+  ROSTER_SCIM_TOKEN: optionalString.pipe(z.string().min(32, 'expected at least 32 characters (a long random secret)').optional()),
   /** Seconds granted to in-flight work on SIGTERM before Roster exits anyway. */
   ROSTER_SHUTDOWN_TIMEOUT_S: z.coerce.number().positive().default(8),
   /** Longest life of an agent access token, in seconds (a grant ending sooner ends the token sooner). */

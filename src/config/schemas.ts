@@ -209,11 +209,37 @@ export const orgSettingsSchema = z.strictObject({
 /** Organisation-wide settings, see {@link orgSettingsSchema}. */
 export type OrgSettings = z.output<typeof orgSettingsSchema>;
 
+/**
+ * One identity-provider group and what membership of it means in Roster: directory roles (e.g.
+ * group "Roster IT Admins" → `it-admin`) and/or the member's business unit. Group names are the
+ * SCIM `displayName`, compared case-insensitively.
+ */
+export const groupMappingSchema = z.strictObject({
+  group: nonEmpty,
+  roles: z.array(nonEmpty).default(() => []),
+  businessUnit: slugSchema.optional(),
+});
+/** One identity-provider group mapping, see {@link groupMappingSchema}. */
+export type GroupMapping = z.output<typeof groupMappingSchema>;
+
+/**
+ * How people provisioned over SCIM become Roster people. A member's business unit is the first
+ * mapping (in file order) of a group they belong to that names one; else their enterprise
+ * `department` when it is a business unit's id or name; else `defaultBusinessUnit`.
+ */
+export const directorySettingsSchema = z.strictObject({
+  defaultBusinessUnit: slugSchema,
+  groups: z.array(groupMappingSchema).default(() => []),
+});
+/** Identity-provider mapping, see {@link directorySettingsSchema}. */
+export type DirectorySettings = z.output<typeof directorySettingsSchema>;
+
 /** The whole of `config/org.yaml`. */
 export const orgFileSchema = z.strictObject({
   businessUnits: z.array(businessUnitSchema).min(1),
   rotations: z.array(rotationSchema).min(1),
   settings: orgSettingsSchema,
+  directory: directorySettingsSchema.optional(),
 });
 /** The whole of `config/org.yaml`. */
 export type OrgFile = z.output<typeof orgFileSchema>;
@@ -541,7 +567,12 @@ export interface OrgConfig {
   readonly rotations: Rotation[];
   /** From `org.yaml`. */
   readonly settings: OrgSettings;
-  /** From `people.yaml`. */
+  /** From `org.yaml`: identity-provider groups → roles and business units (SCIM). */
+  readonly directory?: DirectorySettings;
+  /**
+   * The people: from `people.yaml`, or the live directory's list (provisioned over SCIM), which
+   * changes while Roster runs. Read it through the look-ups in directory.ts, which use an index.
+   */
   readonly people: Person[];
   /** From `scopes.yaml`. */
   readonly scopes: Scope[];

@@ -34,7 +34,8 @@ export interface LeaverDeps {
 }
 
 /**
- * Leavers: when a sponsor disappears from the directory (a new people.yaml at start-up), each of
+ * Leavers: when a sponsor disappears from the directory (a new people.yaml at start-up, or at
+ * once when the identity provider deactivates or deletes them over SCIM), each of
  * their agents is offered to their manager, who accepts with `sponsor accept <agent>` or retires
  * it; an agent left with no sponsor raises the ownerless alert at the next sweep.
  */
@@ -51,50 +52,55 @@ export class Leavers {
     const previous = await this.deps.repo.snapshot();
     let offers = 0;
     const leavers = previous ? Object.keys(previous).filter((email) => !(email in current)) : [];
-    if (leavers.length > 0) {
-      const agents = await this.deps.agents.list({ status: ['requested', 'active', 'probation', 'suspended'] });
-      for (const leaver of leavers) {
-        const manager = previous![leaver];
-        for (const agent of agents.filter((a) => a.sponsors.includes(leaver))) {
-          await this.deps.audit.append({
-            actor: { kind: 'system', name: 'directory' },
-            action: 'sponsor.left',
-            subject: { type: 'agent', id: agent.id, agentId: agent.id },
-            details: { leaver, manager },
-          });
-          if (!manager || !findPersonByEmail(this.deps.org, manager)) continue;
-          const created = await this.deps.repo.offer({
-            agentId: agent.id,
-            leaver,
-            manager,
-            status: 'open',
-            at: this.clock().toISOString(),
-          });
-          if (!created) continue;
-          offers += 1;
-          await this.deps.audit.append({
-            actor: { kind: 'system', name: 'directory' },
-            action: 'sponsorship.offered',
-            subject: { type: 'agent', id: agent.id, agentId: agent.id },
-            details: { leaver, manager },
-          });
-          await this.deps.notifier.send(manager, {
-            kind: 'notice',
-            data: {
-              level: 'warning',
-              title: `${agent.name} needs a sponsor`,
-              text: `${leaver} sponsored ${agent.name} (${agent.id}) and has left. As their manager, take it over, or retire it (sign-offs follow). In chat: "sponsor accept ${agent.id}".`,
-              actions: [
-                { action: 'sponsor_accept', label: 'Accept sponsorship', style: 'primary', value: { agentId: agent.id } },
-                { action: 'sponsor_retire', label: 'Retire agent', style: 'danger', value: { agentId: agent.id } },
-              ],
-            },
-          });
-        }
-      }
-    }
+    for (const leaver of leavers) offers += await this.left(leaver, previous![leaver] ?? undefined);
     await this.deps.repo.saveSnapshot(current);
     return { leavers, offers };
+  }
+
+  /**
+   * A sponsor left the directory (people.yaml at start-up, or deactivated or deleted over SCIM):
+   * each agent they sponsor is offered to their manager in chat, once. Returns the offers made.
+   */
+  async left(leaver: string, manager: string | undefined, source = 'directory'): Promise<number> {
+    let offers = 0;
+    const agents = await this.deps.agents.list({ status: ['requested', 'active', 'probation', 'suspended'] });
+    for (const agent of agents.filter((a) => a.sponsors.includes(leaver))) {
+      await this.deps.audit.append({
+        actor: { kind: 'system', name: 'directory' },
+        action: 'sponsor.left',
+        subject: { type: 'agent', id: agent.id, agentId: agent.id },
+        details: { leaver, manager: manager ?? null, source },
+      });
+      if (!manager || !findPersonByEmail(this.deps.org, manager)) continue;
+      const created = await this.deps.repo.offer({
+        agentId: agent.id,
+        leaver,
+        manager,
+        status: 'open',
+        at: this.clock().toISOString(),
+      });
+      if (!created) continue;
+      offers += 1;
+      await this.deps.audit.append({
+        actor: { kind: 'system', name: 'directory' },
+        action: 'sponsorship.offered',
+        subject: { type: 'agent', id: agent.id, agentId: agent.id },
+        details: { leaver, manager, source },
+      });
+      await this.deps.notifier.send(manager, {
+        kind: 'notice',
+        data: {
+          level: 'warning',
+          title: `${agent.name} needs a sponsor`,
+          text: `${leaver} sponsored ${agent.name} (${agent.id}) and has left. As their manager, take it over, or retire it (sign-offs follow). In chat: "sponsor accept ${agent.id}".`,
+          actions: [
+            { action: 'sponsor_accept', label: 'Accept sponsorship', style: 'primary', value: { agentId: agent.id } },
+            { action: 'sponsor_retire', label: 'Retire agent', style: 'danger', value: { agentId: agent.id } },
+          ],
+        },
+      });
+    }
+    return offers;
   }
 
   /**

@@ -104,7 +104,7 @@ export class RunPresenter implements FlowPresenter {
     const step = this.flows.get(run.flowId)?.steps.find((s) => s.id === stepId);
     const state = run.steps[stepId];
     const groups = state?.groups ?? [];
-    const decided = (state?.decisions ?? []).some((d) => d.by === viewer);
+    const decided = (state?.decisions ?? []).some((d) => d.by === viewer || d.delegate === viewer);
     const pending = run.status === 'waiting' && state?.status === 'waiting';
     const canDecide = pending && run.waitingFor.includes(viewer) && !decided;
     const approvals = (state?.decisions ?? []).filter((d) => d.decision === 'approve').length;
@@ -119,7 +119,7 @@ export class RunPresenter implements FlowPresenter {
             : pending
               ? 'pending'
               : 'cancelled';
-    const teamsIds = [...new Set(groups.flatMap((g) => g.eligible))]
+    const teamsIds = [...new Set([...groups.flatMap((g) => g.eligible), ...Object.values(state?.delegates ?? {})])]
       .map((e) => findPersonByEmail(this.org, e)?.teamsAadObjectId)
       .filter((id): id is string => Boolean(id));
     const lastGate = Object.values(run.steps)
@@ -155,7 +155,7 @@ export class RunPresenter implements FlowPresenter {
         requestedAt: displayDate(run.createdAt),
         ...(state?.expiresAt ? { expiresAt: displayDate(state.expiresAt) } : {}),
         ...(!pending && (state?.endedAt ?? run.endedAt) ? { closedAt: displayDate((state?.endedAt ?? run.endedAt)!) } : {}),
-        ...(!pending && last && approvalState !== 'expired' ? { closedBy: this.person(last.by) } : {}),
+        ...(!pending && last && approvalState !== 'expired' ? { closedBy: this.decider(last) } : {}),
         ...(approvalState === 'denied' && last?.comment ? { closedReason: last.comment } : {}),
         ...(approvalState === 'cancelled' && run.outcome ? { closedReason: run.outcome } : {}),
         teamsRefreshUserIds: teamsIds.slice(0, 60),
@@ -270,13 +270,20 @@ export class RunPresenter implements FlowPresenter {
     return 'Your approval is not needed for the remaining part of this step.';
   }
 
+  /** Who decided, as shown: "Noah Fischer on behalf of Maya Chen" when a delegate stood in. */
+  private decider(decision: { by: string; delegate?: string }): PersonRef {
+    if (!decision.delegate) return this.person(decision.by);
+    const delegate = this.person(decision.delegate);
+    return { ...delegate, name: `${delegate.name} on behalf of ${this.person(decision.by).name}` };
+  }
+
   private decisions(run: FlowRun, onlyStep?: string) {
     const flow = this.flows.get(run.flowId);
     return Object.entries(run.steps)
       .filter(([id]) => !onlyStep || id === onlyStep)
       .flatMap(([id, s]) =>
         (s.decisions ?? []).map((d) => ({
-          by: this.person(d.by),
+          by: this.decider(d),
           decision: d.decision === 'approve' ? ('approved' as const) : ('denied' as const),
           at: displayDate(d.at),
           ...(d.comment ? { comment: d.comment } : {}),

@@ -12,7 +12,7 @@ import {
   RequestClosedError,
   SeparationOfDutiesError,
 } from '../core/errors.js';
-import { peopleWithRole } from '../config/directory.js';
+import { findPersonByEmail, hasRole, peopleWithRole } from '../config/directory.js';
 import type { ApprovalStep, FlowDefinition, FlowStep } from './schema.js';
 import type { PendingEffect } from '../core/ports.js';
 import { AUDIT_EFFECT } from '../core/audit-effects.js';
@@ -22,6 +22,7 @@ import {
   type ApprovalGroupState,
   type ApprovalSettings,
   type FlowEngineDeps,
+  type StepState,
   type FlowRun,
   type FlowTimer,
   type RunStatus,
@@ -177,6 +178,8 @@ export class FlowEngine {
     if (input.decision === 'deny' && !input.comment?.trim()) {
       throw new InvalidInputError('Please give a reason when you deny a request.', { comment: 'A reason is required to deny.' });
     }
+    // A role removed on another replica a moment ago must already count for this decision.
+    await this.deps.refreshDirectory?.();
     const run = await this.mutate(input.runId, 'run.decision', (run) => {
       const flow = this.flow(run.flowId);
       const stepIndex = flow.steps.findIndex((s) => s.id === input.stepId);
@@ -184,7 +187,7 @@ export class FlowEngine {
       if (!defined || defined.type !== 'approval') throw new NotFoundError('the approval step', input.stepId);
       const step = this.effective(defined, run);
       const state = run.steps[step.id]!;
-      const mine = state.decisions?.find((d) => d.by === input.actor);
+      const mine = state.decisions?.find((d) => d.by === input.actor || d.delegate === input.actor);
       if (mine) throw new AlreadyDecidedError(mine.decision, new Date(mine.at));
       if (CLOSED_RUN_STATUSES.includes(run.status))
         throw new RequestClosedError(run.status, run.endedAt ? new Date(run.endedAt) : undefined);
@@ -196,20 +199,34 @@ export class FlowEngine {
           { stepStatus: state.status },
         );
       }
-      this.assertMayDecide(run, step, state.groups ?? [], input.actor);
+      const principal = this.actingFor(run, step, state, input.actor);
+      const delegated = principal !== input.actor;
 
       const now = this.now();
       state.decisions = [
         ...(state.decisions ?? []),
-        { by: input.actor, decision: input.decision, comment: input.comment?.trim(), at: now },
+        {
+          by: principal,
+          ...(delegated ? { delegate: input.actor } : {}),
+          decision: input.decision,
+          comment: input.comment?.trim(),
+          at: now,
+        },
       ];
-      run.events.push({ at: now, type: input.decision, stepId: step.id, by: input.actor, detail: input.comment?.trim() });
+      run.events.push({
+        at: now,
+        type: input.decision,
+        stepId: step.id,
+        by: input.actor,
+        detail: [delegated ? `on behalf of ${principal}` : undefined, input.comment?.trim()].filter(Boolean).join(': ') || undefined,
+      });
       let label = 'run.decision';
       const effects: Effect[] = [
         {
           type: 'audit',
           entry: this.auditEntry(run, personActor(input.actor), `decision.${input.decision}`, {
             step: step.id,
+            ...(delegated ? { onBehalfOf: principal } : {}),
             ...(input.comment ? { comment: input.comment.trim() } : {}),
           }),
         },
@@ -229,7 +246,7 @@ export class FlowEngine {
           effects.push({ type: 'audit', entry: this.auditEntry(run, engineActor, 'step.approved', { step: step.id, approvers }) });
           label = 'run.approved';
         } else {
-          run.waitingFor = this.stillWaitingOn(step, state.groups ?? [], approvers);
+          run.waitingFor = this.withDelegates(state, this.stillWaitingOn(step, state.groups ?? [], approvers));
         }
       }
       effects.push({ type: 'refresh-approvals', stepId: step.id }, { type: 'refresh-status' });
@@ -436,6 +453,7 @@ export class FlowEngine {
       }
     }
     const stillEmpty = groups.filter((g) => g.eligible.length === 0);
+    const delegates = await this.delegatesFor(run, step, [...new Set(groups.flatMap((g) => g.eligible))]);
     await this.tryMutate(run, 'run.step', (r) => {
       const effects: Effect[] = [];
       if (stillEmpty.length > 0) {
@@ -453,9 +471,10 @@ export class FlowEngine {
         decisions: [],
         reminders: 0,
         expiresAt: expiresAt.toISOString(),
+        ...(Object.keys(delegates).length > 0 ? { delegates } : {}),
       };
       r.status = 'waiting';
-      r.waitingFor = [...new Set(groups.flatMap((g) => g.eligible))];
+      r.waitingFor = this.withDelegates(r.steps[step.id]!, [...new Set(groups.flatMap((g) => g.eligible))]);
       r.events.push({ at: now.toISOString(), type: 'waiting', stepId: step.id, detail: 'approval' });
       effects.push(
         {
@@ -470,7 +489,8 @@ export class FlowEngine {
         { type: 'refresh-status' },
         { type: 'timer', at: expiresAt, timer: { runId: r.id, stepId: step.id, kind: 'expire', at: expiresAt.toISOString() } },
       );
-      for (const person of r.waitingFor)
+      // An approver who is away gets no card: their delegate does.
+      for (const person of r.waitingFor.filter((p) => !delegates[p]))
         effects.push({ type: 'send', to: person, card: this.deps.presenter.approval(r, step.id, person), stepId: step.id });
       if (step.remindAfter && step.remindAfter.ms < step.expiresAfter.ms) {
         const at = new Date(now.getTime() + step.remindAfter.ms);
@@ -588,7 +608,9 @@ export class FlowEngine {
           entry: this.auditEntry(r, { kind: 'system', name: 'scheduler' }, 'approval.reminded', { step: step.id, n, to }),
         },
       ];
-      for (const person of to) effects.push({ type: 'send', to: person, card: this.deps.presenter.reminder(r, step.id, person) });
+      // An approver who is away gets no reminder: their delegate does.
+      for (const person of to.filter((p) => !state.delegates?.[p]))
+        effects.push({ type: 'send', to: person, card: this.deps.presenter.reminder(r, step.id, person) });
       const nextDelay = step.remindAfter!.ms * step.reminderBackoff ** n;
       const nextAt = new Date(now.getTime() + nextDelay);
       if (state.expiresAt && nextAt.getTime() < Date.parse(state.expiresAt)) {
@@ -618,7 +640,7 @@ export class FlowEngine {
       }
       state.escalated = true;
       const before = new Set(r.waitingFor);
-      r.waitingFor = this.stillWaitingOn(step, state.groups ?? [], approvers);
+      r.waitingFor = this.withDelegates(state, this.stillWaitingOn(step, state.groups ?? [], approvers));
       const now = this.now();
       state.joined = [...(state.joined ?? []), ...r.waitingFor.filter((p) => !before.has(p)).map((person) => ({ person, at: now }))];
       r.events.push({ at: now, type: 'escalated', stepId: step.id, detail: role });
@@ -640,6 +662,189 @@ export class FlowEngine {
       }
       return { run: r, effects };
     });
+  }
+
+  /**
+   * Re-routes the approvals waiting on someone who left the directory or lost the role they were
+   * asked as: they are taken off each group they no longer qualify for, the group's current
+   * role holders (else the step's escalation role) are added and get the card, delegations to
+   * or from them end. Returns how many requests changed.
+   */
+  async reassign(email: string, reason: string): Promise<number> {
+    let changed = 0;
+    for (const waiting of await this.deps.runs.list({ waitingFor: email, status: ['waiting'] })) {
+      const before = waiting.version;
+      const run = await this.mutate(waiting.id, 'run.reassigned', (r) => this.reassignIn(r, email, reason));
+      if (run.version !== before) changed += 1;
+    }
+    return changed;
+  }
+
+  /**
+   * Starts (`delegate` set) or ends (`undefined`) a delegation on the approvals already waiting
+   * on `principal`: the delegate gets the cards; separation of duties still holds for them.
+   */
+  async delegateOpen(principal: string, delegate: string | undefined): Promise<number> {
+    let changed = 0;
+    for (const waiting of await this.deps.runs.list({ waitingFor: principal, status: ['waiting'] })) {
+      const before = waiting.version;
+      const run = await this.mutate(waiting.id, 'run.delegated', (r) => {
+        const step = this.flow(r.flowId).steps[r.current];
+        const state = step ? r.steps[step.id] : undefined;
+        if (!step || step.type !== 'approval' || r.status !== 'waiting' || state?.status !== 'waiting') return null;
+        if (!(state.groups ?? []).some((g) => g.eligible.includes(principal))) return null;
+        const current = state.delegates?.[principal];
+        if (current === delegate || (delegate && !this.mayDelegateTo(r, step, delegate))) return null;
+        const delegates = { ...state.delegates };
+        if (delegate) delegates[principal] = delegate;
+        else delete delegates[principal];
+        state.delegates = delegates;
+        const waitingBefore = new Set(r.waitingFor);
+        const approvers = (state.decisions ?? []).filter((d) => d.decision === 'approve').map((d) => d.by);
+        r.waitingFor = this.withDelegates(state, this.stillWaitingOn(step, state.groups ?? [], approvers));
+        const effects: Effect[] = [
+          {
+            type: 'audit',
+            entry: this.auditEntry(r, personActor(principal), delegate ? 'approval.delegated' : 'approval.delegation-ended', {
+              step: step.id,
+              principal,
+              delegate: delegate ?? current,
+            }),
+          },
+          { type: 'refresh-approvals', stepId: step.id },
+        ];
+        // The delegate gets the card; an approver who is back gets theirs again.
+        const to = delegate && !waitingBefore.has(delegate) ? delegate : !delegate ? principal : undefined;
+        if (to) effects.push({ type: 'send', to, card: this.deps.presenter.approval(r, step.id, to), stepId: step.id });
+        return { run: r, effects };
+      });
+      if (run.version !== before) changed += 1;
+    }
+    return changed;
+  }
+
+  private reassignIn(r: FlowRun, email: string, reason: string): Mutation | null {
+    const step = this.flow(r.flowId).steps[r.current];
+    const state = step ? r.steps[step.id] : undefined;
+    if (!step || step.type !== 'approval' || r.status !== 'waiting' || state?.status !== 'waiting') return null;
+    const decided = new Set((state.decisions ?? []).map((d) => d.by));
+    const present = (list: string[]) => list.filter((e) => e !== email && !decided.has(e) && findPersonByEmail(this.deps.org, e));
+    const roles: string[] = [];
+    const added = new Set<string>();
+    for (const group of state.groups ?? []) {
+      if (!group.eligible.includes(email) || this.holds(r, group, email)) continue;
+      group.eligible = group.eligible.filter((e) => e !== email);
+      let fresh = present(this.eligiblePeople(r, step, group.role)).filter((e) => !group.eligible.includes(e));
+      if (group.eligible.length + fresh.length === 0 && step.escalateTo) {
+        const role = this.interpolate(step.escalateTo, r.context);
+        fresh = present(this.eligiblePeople(r, step, role));
+        group.escalatedTo = role;
+      }
+      group.eligible.push(...fresh);
+      for (const e of fresh) added.add(e);
+      roles.push(group.role);
+    }
+    const delegates = { ...state.delegates };
+    let delegationsEnded = false;
+    for (const [principal, delegate] of Object.entries(delegates)) {
+      if (principal === email || delegate === email) {
+        delete delegates[principal];
+        delegationsEnded = true;
+      }
+    }
+    if (roles.length === 0 && !delegationsEnded) return null;
+    state.delegates = delegates;
+    const before = new Set(r.waitingFor);
+    const approvers = (state.decisions ?? []).filter((d) => d.decision === 'approve').map((d) => d.by);
+    r.waitingFor = this.withDelegates(state, this.stillWaitingOn(step, state.groups ?? [], approvers));
+    const now = this.now();
+    r.events.push({ at: now, type: 'reassigned', stepId: step.id, detail: `${email}: ${reason}` });
+    const effects: Effect[] = [
+      {
+        type: 'audit',
+        entry: this.auditEntry(r, { kind: 'system', name: 'directory' }, 'approval.reassigned', {
+          step: step.id,
+          from: email,
+          to: [...added],
+          roles,
+          reason,
+          ...(delegationsEnded ? { delegationsEnded: true } : {}),
+        }),
+      },
+      { type: 'refresh-approvals', stepId: step.id },
+      { type: 'refresh-status' },
+    ];
+    for (const person of r.waitingFor) {
+      if (!before.has(person) && !delegates[person])
+        effects.push({ type: 'send', to: person, card: this.deps.presenter.approval(r, step.id, person), stepId: step.id });
+    }
+    return { run: r, effects };
+  }
+
+  /** Who the actor decides as: themselves, or the approver they stand in for; refused otherwise. */
+  private actingFor(run: FlowRun, step: ApprovalStep, state: StepState, actor: string): string {
+    const groups = state.groups ?? [];
+    const own = groups.filter((g) => g.eligible.includes(actor));
+    if (own.length > 0) {
+      if (own.some((g) => this.holds(run, g, actor))) return actor;
+      throw new ForbiddenError(
+        `You no longer hold the role this approval needs (${own.map((g) => g.role).join(', ')}): the directory changed since the request reached you.`,
+        { actor, step: step.id },
+      );
+    }
+    const standIns = Object.entries(state.delegates ?? {})
+      .filter(([principal, delegate]) => delegate === actor && run.waitingFor.includes(principal))
+      .map(([principal]) => principal);
+    if (standIns.length > 0) {
+      if (step.separationOfDuties && !this.mayDelegateTo(run, step, actor)) {
+        throw new SeparationOfDutiesError(
+          actor === run.requester
+            ? "You can't approve or deny your own request, not even on someone else's behalf; another approver has to decide."
+            : "You are this agent's only sponsor, so you can't approve its request, not even on someone else's behalf.",
+        );
+      }
+      const principal = standIns.find((p) => groups.some((g) => g.eligible.includes(p) && this.holds(run, g, p)));
+      if (principal) return principal;
+    }
+    this.assertMayDecide(run, step, groups, actor);
+    throw new ForbiddenError(`Only these approvers can decide this step: ${groups.map((g) => g.role).join(', ')}.`, {
+      actor,
+      step: step.id,
+    });
+  }
+
+  /** Whether a person still qualifies for a group: in the directory, and holding its role (or the escalation role). */
+  private holds(run: FlowRun, group: ApprovalGroupState, email: string): boolean {
+    const person = findPersonByEmail(this.deps.org, email);
+    if (!person) return false;
+    if (['sponsors', 'sponsor', 'requester'].includes(group.role)) return true;
+    if (hasRole(person, group.role)) return true;
+    return group.escalatedTo !== undefined && hasRole(person, this.interpolate(group.escalatedTo, run.context));
+  }
+
+  /** Separation of duties for a delegate: never their own request, nor an agent they alone sponsor. */
+  private mayDelegateTo(run: FlowRun, step: ApprovalStep, delegate: string): boolean {
+    if (!findPersonByEmail(this.deps.org, delegate)) return false;
+    if (!step.separationOfDuties) return true;
+    const sponsors = (run.context.sponsors as string[] | undefined) ?? [];
+    return delegate !== run.requester && !(sponsors.length === 1 && sponsors[0] === delegate);
+  }
+
+  /** The delegates of the approvers who are away now, among `people`. */
+  private async delegatesFor(run: FlowRun, step: ApprovalStep, people: string[]): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    if (!this.deps.delegateOf) return out;
+    for (const person of people) {
+      const delegate = await this.deps.delegateOf(person);
+      if (delegate && delegate !== person && this.mayDelegateTo(run, step, delegate)) out[person] = delegate;
+    }
+    return out;
+  }
+
+  /** `waiting` plus the delegates of those in it who are away. */
+  private withDelegates(state: StepState, waiting: string[]): string[] {
+    const delegates = state.delegates ?? {};
+    return [...new Set([...waiting, ...waiting.flatMap((p) => (delegates[p] ? [delegates[p]] : []))])];
   }
 
   /** Ends a run and queues what ending means (cards, the flow's onFailure action). */

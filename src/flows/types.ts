@@ -13,7 +13,10 @@ export const CLOSED_RUN_STATUSES: readonly RunStatus[] = ['completed', 'rejected
 export type StepStatus = 'pending' | 'running' | 'waiting' | 'passed' | 'approved' | 'denied' | 'expired' | 'done' | 'skipped' | 'failed';
 
 export interface Decision {
+  /** Whose decision it counts as: the approver, also when their delegate clicked. */
   by: string;
+  /** The delegate who decided on behalf of `by` while they were away. */
+  delegate?: string;
   decision: 'approve' | 'deny';
   comment?: string;
   /** ISO time. */
@@ -48,6 +51,8 @@ export interface StepState {
   expiresAt?: string;
   /** People an escalation added, and when: reminders due before that are not theirs. */
   joined?: Array<{ person: string; at: string }>;
+  /** Approvers away, by e-mail → the delegate who decides for them (cards go to the delegate). */
+  delegates?: Record<string, string>;
 }
 
 export interface RunEvent {
@@ -200,6 +205,10 @@ export interface FlowEngineDeps {
   clock?: () => Date;
   /** Run ids; injectable for tests. */
   newRunId?: () => string;
+  /** Who decides for an approver who is away now (out of office); undefined when nobody does. */
+  delegateOf?: (email: string) => Promise<string | undefined>;
+  /** Brings the directory up to date before a decision (changes other replicas made). */
+  refreshDirectory?: () => Promise<void>;
 }
 
 export type { Actor };

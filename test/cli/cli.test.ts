@@ -24,7 +24,7 @@ describe('roster CLI', () => {
     const r = await roster(['config', 'check']);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^config check: OK — 14 people, \d+ scopes, \d+ catalog roles, \d+ flows, \d+ card kinds × 2 platforms/);
+    expect(r.out).toMatch(/^config check: OK — 15 people, \d+ scopes, \d+ catalog roles, \d+ flows, \d+ card kinds × 2 platforms/);
   }, 30_000);
 
   it('config check fails with the file-and-path message on a broken fixture', async () => {

@@ -51,3 +51,31 @@ describe('start-up with a broken flow', () => {
     );
   }, 30_000);
 });
+
+describe('start-up with a broken identity-provider mapping', () => {
+  it('unknown roles and business units in org.yaml directory: exit 2, one file: path: message line each', async () => {
+    const proc = spawnRoster({ ROSTER_CONFIG_DIR: 'test/fixtures/config/bad-directory', ROSTER_DATA_DIR: '/nonexistent/never-created' });
+    expect((await proc.exited).code).toBe(2);
+    const lines = proc.stderr().trim().split('\n');
+    const at = 'test/fixtures/config/bad-directory/org.yaml';
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        `${at}: directory.defaultBusinessUnit: unknown business unit "legal" (known: finance, customer-support, people-ops, engineering, risk-compliance)`,
+        `${at}: directory.groups[0].roles[0]: unknown role "it_admin" (did you mean "it-admin"?)`,
+        `${at}: directory.groups[1].businessUnit: unknown business unit "legal" (known: finance, customer-support, people-ops, engineering, risk-compliance)`,
+        `${at}: directory.groups[2].group: group "roster it admins" is already mapped at directory.groups[0] (names are compared ignoring case)`,
+        `${at}: directory.groups[3]: maps the group to nothing: give roles, a businessUnit or both`,
+      ]),
+    );
+  }, 30_000);
+
+  it('SCIM turned on without a directory mapping: exit 2', async () => {
+    const proc = spawnRoster({
+      ROSTER_CONFIG_DIR: 'test/fixtures/config/no-directory',
+      ROSTER_DATA_DIR: '/nonexistent/never-created',
+      ROSTER_SCIM_TOKEN: 'x'.repeat(40),
+    });
+    expect((await proc.exited).code).toBe(2);
+    expect(proc.stderr()).toContain('test/fixtures/config/no-directory/org.yaml: directory: required when ROSTER_SCIM_TOKEN is set');
+  }, 30_000);
+});

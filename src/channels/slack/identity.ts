@@ -5,9 +5,14 @@ import type { Logger } from '../../logger.js';
 
 const CACHE_MS = 10 * 60_000;
 
+/** Remembers a chat id found through a verified e-mail, so later look-ups go by the id (SCIM directory). */
+export type IdentityLinker = (chatId: string, email: string) => Promise<void>;
+
 /**
  * Maps a Slack user to a directory person: by the Slack id in the directory, else by the e-mail
- * Slack reports for the user (`users.info`, cached for ten minutes).
+ * Slack reports for the user (`users.info`, cached for ten minutes). With a provisioned
+ * directory, an e-mail match (when Slack has confirmed the address) links the Slack id to the
+ * person once, for good.
  */
 export class SlackIdentity {
   private readonly cache = new Map<string, { email?: string; at: number }>();
@@ -16,6 +21,7 @@ export class SlackIdentity {
     private readonly org: OrgConfig,
     private readonly client: WebClient,
     private readonly log: Logger,
+    private readonly link?: IdentityLinker,
   ) {}
 
   async person(slackUserId: string | undefined): Promise<Person | undefined> {
@@ -27,13 +33,21 @@ export class SlackIdentity {
     if (!cached || Date.now() - cached.at >= CACHE_MS) {
       try {
         const info = await this.client.users.info({ user: slackUserId });
-        email = info.user?.profile?.email ?? undefined;
+        // An address Slack has not confirmed proves nothing about who this is.
+        email = info.user?.is_email_confirmed === false ? undefined : (info.user?.profile?.email ?? undefined);
       } catch (err) {
         this.log.warn({ err, slackUserId }, 'users.info failed; treating the user as unknown');
       }
       this.cache.set(slackUserId, { email, at: Date.now() });
     }
-    return email ? findPersonByEmail(this.org, email) : undefined;
+    const person = email ? findPersonByEmail(this.org, email) : undefined;
+    if (person && this.link && !person.slackUserId) {
+      await this.link(slackUserId, person.email).catch((err: unknown) =>
+        this.log.warn({ err, slackUserId }, 'could not link the Slack id'),
+      );
+      return findPersonBySlackId(this.org, slackUserId) ?? person;
+    }
+    return person;
   }
 
   /** The Slack id to reach a person at, from the directory or by e-mail look-up (cached). */

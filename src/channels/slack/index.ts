@@ -151,7 +151,8 @@ export async function createSlackChannel(deps: ChannelDeps): Promise<Channel | u
 
   const workspace = new SlackWorkspace(app.client, env.SLACK_ALLOWED_TEAM_IDS, log);
   await workspace.teamIds().catch(() => undefined);
-  const identity = new SlackIdentity(org, app.client, log);
+  const directory = deps.services.directory;
+  const identity = new SlackIdentity(org, app.client, log, directory ? (id, email) => directory.link('slack', id, email) : undefined);
   const notifier = new SlackNotifier(app.client, identity);
   const deliveries = new SlackDeliveries(connection);
   register(app, { chat, identity, deliveries, log, workspace });

@@ -27,6 +27,8 @@ export class TeamsIdentity {
   constructor(
     private readonly org: OrgConfig,
     private readonly log: Logger,
+    /** With a provisioned directory: links an AAD object id to the person its verified UPN or e-mail named, once. */
+    private readonly link?: (aadObjectId: string, email: string) => Promise<void>,
   ) {}
 
   /** The person behind the activity's sender, resolved once per turn. */
@@ -86,7 +88,13 @@ export class TeamsIdentity {
       };
       const upn = typeof member?.userPrincipalName === 'string' ? member.userPrincipalName : undefined;
       const email = typeof member?.email === 'string' ? member.email : undefined;
-      return (upn ? findPersonByTeamsId(this.org, upn) : undefined) ?? (email ? findPersonByEmail(this.org, email) : undefined);
+      const person = (upn ? findPersonByTeamsId(this.org, upn) : undefined) ?? (email ? findPersonByEmail(this.org, email) : undefined);
+      const aad = from.aadObjectId?.trim().toLowerCase();
+      if (person && aad && this.link && !person.teamsAadObjectId) {
+        await this.link(aad, person.email).catch((err: unknown) => this.log.warn({ err }, 'could not link the Teams id'));
+        return findPersonByTeamsId(this.org, aad) ?? person;
+      }
+      return person;
     } catch (err) {
       this.log.debug({ err }, 'could not look up the Teams member; treating the sender as unknown');
       return undefined;

@@ -65,7 +65,8 @@ export const createTeamsChannel: ChannelFactory = async (deps) => {
     ...(auth.mode === 'credentials' ? { agentAppId: auth.clientId } : {}),
     removeRecipientMention: true,
   });
-  const identity = new TeamsIdentity(org, log);
+  const directory = deps.services.directory;
+  const identity = new TeamsIdentity(org, log, directory ? (id, email) => directory.link('teams', id, email) : undefined);
 
   // Handlers answer their own failures; this catches what escapes them, so a person always hears back.
   adapter.onTurnError = async (context, error) => {

@@ -1,0 +1,195 @@
+import type { Connection } from 'mongoose';
+
+/*
+ * The directory as provisioned over SCIM: users and groups, one document each, plus the chat
+ * identities linked by a verified e-mail. Every write takes a number from one counter (`seq`) so
+ * that other replicas can load exactly what changed since they last looked. Deletes leave a
+ * tombstone (so replicas see them) whose unique keys are released.
+ */
+
+/** A stored user. `resource` is the canonical SCIM JSON (its extension URNs contain dots, awkward as field names). */
+export interface UserDoc {
+  _id: string;
+  userNameKey: string;
+  emailKey: string;
+  externalId?: string;
+  displayNameKey: string;
+  emailValues: string[];
+  emailTyped: string[];
+  active: boolean;
+  resource: string;
+  /** people.yaml roles, unit and manager of a seeded person the identity provider has not touched yet. */
+  seed?: { roles: string[]; businessUnit: string; manager?: string };
+  created: Date;
+  lastModified: Date;
+  version: number;
+  seq: number;
+  deleted?: boolean;
+}
+
+/** A stored group; `members` are user ids. */
+export interface GroupDoc {
+  _id: string;
+  displayNameKey: string;
+  externalId?: string;
+  resource: string;
+  members: string[];
+  created: Date;
+  lastModified: Date;
+  version: number;
+  seq: number;
+  deleted?: boolean;
+}
+
+/** A Slack or Teams id linked to a person by a verified e-mail. */
+export interface LinkDoc {
+  _id: string;
+  kind: 'slack' | 'teams';
+  id: string;
+  email: string;
+  seq: number;
+}
+
+/** Thrown when a unique key (userName, e-mail, group name) is taken. */
+export class UniqueKeyError extends Error {
+  constructor(readonly key: string) {
+    super(`${key} is already taken`);
+    this.name = 'UniqueKeyError';
+  }
+}
+
+/** A page of a query. */
+export interface Page<T> {
+  total: number;
+  items: T[];
+}
+
+export interface DirectoryStore {
+  ensureIndexes(): Promise<void>;
+  /** The next change number (also the highest one ever handed out, once taken). */
+  nextSeq(): Promise<number>;
+  /** The highest change number handed out so far (0 when none). */
+  currentSeq(): Promise<number>;
+  insertUser(doc: UserDoc): Promise<void>;
+  /** Writes `doc` if the stored version is still `expectedVersion`; false when someone wrote first. */
+  replaceUser(doc: UserDoc, expectedVersion: number): Promise<boolean>;
+  getUser(id: string): Promise<UserDoc | undefined>;
+  findUsers(query: Record<string, unknown>, skip: number, limit: number): Promise<Page<UserDoc>>;
+  insertGroup(doc: GroupDoc): Promise<void>;
+  replaceGroup(doc: GroupDoc, expectedVersion: number): Promise<boolean>;
+  getGroup(id: string): Promise<GroupDoc | undefined>;
+  findGroups(query: Record<string, unknown>, skip: number, limit: number): Promise<Page<GroupDoc>>;
+  /** Groups that list this user (to drop a deleted user from them). */
+  groupsWithMember(userId: string): Promise<GroupDoc[]>;
+  putLink(link: Omit<LinkDoc, '_id'>): Promise<void>;
+  /** Everything changed after `seq` (tombstones included), for another replica to catch up. */
+  changesSince(seq: number): Promise<{ users: UserDoc[]; groups: GroupDoc[]; links: LinkDoc[] }>;
+  /** True once people.yaml has seeded this database. */
+  seeded(): Promise<boolean>;
+  markSeeded(): Promise<void>;
+}
+
+const LIVE = { deleted: { $ne: true } };
+
+/** The MongoDB {@link DirectoryStore} (collections `directory_users`, `directory_groups`, `directory_links`, `directory_meta`). */
+export function createDirectoryStore(connection: Connection): DirectoryStore {
+  const users = connection.collection<UserDoc>('directory_users');
+  const groups = connection.collection<GroupDoc>('directory_groups');
+  const links = connection.collection<LinkDoc>('directory_links');
+  const meta = connection.collection<{ _id: string; n?: number; at?: Date }>('directory_meta');
+
+  const uniqueKey = (err: unknown): string | undefined => {
+    const e = err as { code?: number; message?: string; keyPattern?: Record<string, unknown> };
+    if (e.code !== 11000) return undefined;
+    const fromPattern = e.keyPattern ? Object.keys(e.keyPattern)[0] : undefined;
+    return fromPattern ?? ['userNameKey', 'emailKey', 'displayNameKey', '_id'].find((k) => e.message?.includes(k)) ?? 'key';
+  };
+  const write = async (op: () => Promise<unknown>) => {
+    try {
+      await op();
+    } catch (err) {
+      const key = uniqueKey(err);
+      if (key) throw new UniqueKeyError(key);
+      throw err;
+    }
+  };
+
+  return {
+    async ensureIndexes() {
+      await users.createIndex({ userNameKey: 1 }, { unique: true });
+      await users.createIndex({ emailKey: 1 }, { unique: true });
+      await users.createIndex({ externalId: 1 });
+      await users.createIndex({ emailValues: 1 });
+      await users.createIndex({ emailTyped: 1 });
+      await users.createIndex({ seq: 1 });
+      await groups.createIndex({ displayNameKey: 1 }, { unique: true });
+      await groups.createIndex({ members: 1 });
+      await groups.createIndex({ seq: 1 });
+      await links.createIndex({ seq: 1 });
+    },
+    async nextSeq() {
+      const doc = await meta.findOneAndUpdate({ _id: 'seq' }, { $inc: { n: 1 } }, { upsert: true, returnDocument: 'after' });
+      return doc?.n ?? 1;
+    },
+    async currentSeq() {
+      return (await meta.findOne({ _id: 'seq' }))?.n ?? 0;
+    },
+    insertUser: (doc) => write(() => users.insertOne(doc)),
+    async replaceUser(doc, expectedVersion) {
+      let matched = 0;
+      await write(async () => {
+        matched = (await users.replaceOne({ _id: doc._id, version: expectedVersion }, doc)).matchedCount;
+      });
+      return matched === 1;
+    },
+    async getUser(id) {
+      return (await users.findOne({ _id: id, ...LIVE })) ?? undefined;
+    },
+    async findUsers(query, skip, limit) {
+      // Flat, so a filter that pins a unique key (userName) is answered from its index.
+      const filter = { ...query, ...LIVE } as never;
+      const [total, items] = await Promise.all([
+        users.countDocuments(filter),
+        limit > 0 ? users.find(filter).sort({ _id: 1 }).skip(skip).limit(limit).toArray() : Promise.resolve([]),
+      ]);
+      return { total, items };
+    },
+    insertGroup: (doc) => write(() => groups.insertOne(doc)),
+    async replaceGroup(doc, expectedVersion) {
+      let matched = 0;
+      await write(async () => {
+        matched = (await groups.replaceOne({ _id: doc._id, version: expectedVersion }, doc)).matchedCount;
+      });
+      return matched === 1;
+    },
+    async getGroup(id) {
+      return (await groups.findOne({ _id: id, ...LIVE })) ?? undefined;
+    },
+    async findGroups(query, skip, limit) {
+      const filter = { ...query, ...LIVE } as never;
+      const [total, items] = await Promise.all([
+        groups.countDocuments(filter),
+        limit > 0 ? groups.find(filter).sort({ _id: 1 }).skip(skip).limit(limit).toArray() : Promise.resolve([]),
+      ]);
+      return { total, items };
+    },
+    async groupsWithMember(userId) {
+      return groups.find({ members: userId, ...LIVE } as never).toArray();
+    },
+    async putLink(link) {
+      const _id = `${link.kind}:${link.id}`;
+      await links.replaceOne({ _id }, { ...link }, { upsert: true });
+    },
+    async changesSince(seq) {
+      const since = { seq: { $gt: seq } };
+      const [u, g, l] = await Promise.all([users.find(since).toArray(), groups.find(since).toArray(), links.find(since).toArray()]);
+      return { users: u, groups: g, links: l };
+    },
+    async seeded() {
+      return (await meta.findOne({ _id: 'seeded' })) !== null;
+    },
+    async markSeeded() {
+      await meta.updateOne({ _id: 'seeded' }, { $set: { at: new Date() } }, { upsert: true });
+    },
+  };
+}

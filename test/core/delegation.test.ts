@@ -1,0 +1,216 @@
+import { parseChatCommand, ChatService } from '../../src/channels/chat.js';
+import { createSlackChannel } from '../../src/channels/slack/index.js';
+import { loadOrgConfig } from '../../src/config/org-config.js';
+import { startTeamsTestRoster, startTestRoster } from '../helpers/app.js';
+import { FakeSlack } from '../helpers/fake-slack.js';
+import { errorOf, passingEvaluation, people, SHIPPED_CONFIG, startHarness, type Harness } from '../helpers/harness.js';
+import { silentLogger } from '../helpers/logger.js';
+import { actionElements } from '../helpers/slack-blocks.js';
+import { buttonClick, interaction, postSlack, sign, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
+import { FakeConnector } from '../helpers/fake-connector.js';
+import { cardText } from '../channels/teams/card-reading.js';
+import { teamsUser } from '../channels/teams/teams-client.js';
+
+const NOAH = 'noah.fischer@brightwater.example';
+const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+
+async function financeRequest(h: Harness, requester: string, name: string) {
+  const { run, agentId } = await h.services.commands.requestAgent(requester, {
+    roleId: 'kb-answerer',
+    name,
+    purpose: 'Answers questions about month-end close from the finance handbook.',
+    businessUnit: 'finance',
+    sponsors: [requester],
+    justification: 'Month-end questions swamp the team.',
+  });
+  return (await h.services.commands.submitEvaluation(requester, agentId, passingEvaluation(h.org, 'kb-answerer'))).run ?? run;
+}
+
+describe('delegation while away (out of office)', () => {
+  let h: Harness;
+  let chat: ChatService;
+  beforeEach(async () => {
+    h = await startHarness();
+    chat = new ChatService(h.org, h.services, silentLogger());
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  const say = (email: string, text: string) => chat.run(chat.person(email)!, parseChatCommand(text));
+
+  it('cards go to the delegate, who decides on the approver’s behalf; the audit and the card name both; back ends it', async () => {
+    // A request already waits on Maya when she goes away: it moves to Noah.
+    const before = await financeRequest(h, people.daniel, 'Ledger Helper');
+    expect(before.waitingFor).toContain(people.maya);
+    const reply = await say(people.maya, `away ${day(0)} ${day(14)} to @noah`);
+    expect(reply.card).toMatchObject({ kind: 'notice', data: { level: 'success', title: `Away from ${day(0)} to ${day(14)}` } });
+    expect(h.notifier.to(NOAH, 'notice').some((m) => String(m.card.data.title).startsWith('You decide for Maya Chen'))).toBe(true);
+    const moved = h.notifier.to(NOAH, 'approval-request').find((m) => m.card.data.runId === before.id);
+    expect(moved?.card.data).toMatchObject({ canDecide: true, state: 'pending' });
+
+    // A new request while she is away: the card goes to Noah only.
+    const sentToMaya = h.notifier.to(people.maya, 'approval-request').length;
+    const run = await financeRequest(h, people.daniel, 'Close Helper');
+    expect(run.waitingFor).toEqual(expect.arrayContaining([people.maya, NOAH]));
+    expect(h.notifier.to(people.maya, 'approval-request')).toHaveLength(sentToMaya);
+    expect(h.notifier.to(NOAH, 'approval-request').find((m) => m.card.data.runId === run.id)?.card.data).toMatchObject({ canDecide: true });
+
+    // Noah approves: it counts as Maya's approval, once.
+    const decided = await h.services.commands.decide(NOAH, { runId: run.id, stepId: 'approvals', decision: 'approve' });
+    expect(decided.steps.approvals?.decisions).toEqual([expect.objectContaining({ by: people.maya, delegate: NOAH, decision: 'approve' })]);
+    expect(decided.waitingFor).not.toContain(people.maya);
+    expect(decided.waitingFor).not.toContain(NOAH);
+    expect((await errorOf(h.services.commands.decide(NOAH, { runId: run.id, stepId: 'approvals', decision: 'approve' }))).code).toBe(
+      'already_decided',
+    );
+    const entry = (await h.services.audit.export({ agentId: String(run.subject.agentId) })).find((e) => e.action === 'decision.approve');
+    expect(entry).toMatchObject({ actor: { kind: 'person', email: NOAH }, details: { onBehalfOf: people.maya } });
+    const card = h.services.presenter.approval(decided, 'approvals', people.liam);
+    expect(card.data.decisions).toEqual([
+      expect.objectContaining({ by: expect.objectContaining({ name: 'Noah Fischer on behalf of Maya Chen' }) }),
+    ]);
+
+    // Back: the first request's card returns to Maya, Noah's card loses its buttons.
+    expect((await say(people.maya, 'back')).card).toMatchObject({ data: { title: 'Welcome back' } });
+    const again = await h.services.engine.get(before.id);
+    expect(again.waitingFor).toContain(people.maya);
+    expect(again.waitingFor).not.toContain(NOAH);
+    expect(h.notifier.to(people.maya, 'approval-request').filter((m) => m.card.data.runId === before.id).length).toBeGreaterThan(0);
+    expect(h.notifier.to(NOAH, 'approval-request').find((m) => m.card.data.runId === before.id)?.card.data).toMatchObject({
+      canDecide: false,
+    });
+    expect((await errorOf(h.services.commands.decide(NOAH, { runId: before.id, stepId: 'approvals', decision: 'approve' }))).code).toBe(
+      'forbidden',
+    );
+    const actions = (await h.services.audit.export({})).map((e) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(['delegation.created', 'delegation.started', 'approval.delegated', 'delegation.ended']));
+  });
+
+  it('separation of duties holds for the delegate: never their own request', async () => {
+    await say(people.maya, `away ${day(0)} ${day(3)} to ${people.daniel}`);
+    const run = await financeRequest(h, people.daniel, 'Own Request');
+    // Daniel requested it: the card is not forwarded to him, it stays with Maya.
+    expect(run.waitingFor).toContain(people.maya);
+    expect(run.waitingFor).not.toContain(people.daniel);
+    expect(h.notifier.to(people.daniel, 'approval-request')).toHaveLength(0);
+    expect(
+      (await errorOf(h.services.commands.decide(people.daniel, { runId: run.id, stepId: 'approvals', decision: 'approve' }))).code,
+    ).toMatch(/separation_of_duties|forbidden/);
+  });
+
+  it('a future period starts later; bad dates, oneself or strangers are refused with a clear message', async () => {
+    const reply = await say(people.maya, `away ${day(3)} ${day(5)} to noah.fischer@brightwater.example`);
+    expect(reply.card.data).toMatchObject({ level: 'success' });
+    expect(await h.services.delegations.delegateOf(people.maya)).toBeUndefined();
+    expect((await h.services.delegations.current(people.maya))?.status).toBe('scheduled');
+    const run = await financeRequest(h, people.daniel, 'Not Yet');
+    expect(run.waitingFor).not.toContain(NOAH);
+
+    for (const [text, message] of [
+      ['away 2026-13-01 2026-12-31 to @noah', /not a date/],
+      [`away ${day(5)} ${day(1)} to @noah`, /last day comes before/],
+      [`away ${day(0)} ${day(2)} to @maya`, /yourself/],
+      [`away ${day(0)} ${day(2)} to @nobody`, /Nobody in Roster/],
+      [`away ${day(-9)} ${day(-2)} to @noah`, /already over/],
+    ] as const) {
+      const err = await errorOf(say(people.maya, text));
+      expect(err.code).toBe('invalid_input');
+      expect(err.userMessage).toMatch(message);
+    }
+    expect((await say(people.maya, 'away')).card.data).toMatchObject({ title: 'Out of office' });
+  });
+});
+
+describe('delegation from chat: the same words in Slack and Teams, and the home card', () => {
+  it('Slack: /roster away … to @mention, then I’m back from App Home', async () => {
+    const slack = new FakeSlack();
+    await slack.start();
+    const roster = await startTestRoster({ env: slack.rosterEnv(), channels: [createSlackChannel] });
+    try {
+      const maya = roster.chat.person(people.maya)!;
+      const res = await postSlack(
+        roster.baseUrl,
+        slashCommand(maya.slackUserId!, `away ${day(0)} ${day(10)} to <@U04J5M9C1RF|noah>`, slack.responseUrl('away')),
+      );
+      expect(res.status).toBe(200);
+      const answer = await slack.waitForResponse('away');
+      expect(JSON.stringify(answer.body)).toContain(`Away from ${day(0)} to ${day(10)}`);
+      expect((await roster.services.delegations.current(people.maya))?.delegate).toBe(NOAH);
+
+      // App Home shows it, with "I'm back".
+      const body = JSON.stringify({
+        token: 'legacy-verification-token',
+        team_id: 'TBRIGHT',
+        api_app_id: 'AROSTER',
+        type: 'event_callback',
+        event_id: 'Ev0AWAY',
+        event_time: Math.floor(Date.now() / 1000),
+        event: {
+          type: 'app_home_opened',
+          user: maya.slackUserId,
+          channel: `D${maya.slackUserId!.slice(1)}`,
+          tab: 'home',
+          event_ts: `${Date.now() / 1000}`,
+        },
+      });
+      await postSlack(roster.baseUrl, { body, headers: { 'content-type': 'application/json', ...sign(body) } });
+      const home = await slack.waitFor('views.publish', (a) => a.user_id === maya.slackUserId);
+      const view = home.args.view as { blocks: unknown };
+      expect(JSON.stringify(view.blocks)).toContain('Noah Fischer decides your approvals');
+      expect(actionElements(view.blocks).some((e) => e.action_id === 'delegation_back')).toBe(true);
+
+      await postSlack(roster.baseUrl, interaction(buttonClick(maya.slackUserId!, 'delegation_back', '{}', undefined, { type: 'view' })));
+      await slack.waitFor('chat.postMessage', (a) => a.channel === maya.slackUserId && JSON.stringify(a.blocks).includes('Welcome back'));
+      expect(await roster.services.delegations.current(people.maya)).toBeUndefined();
+
+      // "Out of office…" opens the prompt; its submit delegates (a user picker gives a Slack id).
+      await postSlack(roster.baseUrl, interaction(buttonClick(maya.slackUserId!, 'delegation_away', '{}', undefined, { type: 'view' })));
+      const opened = await slack.waitFor('views.open');
+      const modal = opened.args.view as Record<string, unknown>;
+      const submit = await postSlack(
+        roster.baseUrl,
+        interaction(
+          viewSubmission(maya.slackUserId!, modal, {
+            from: { from: { type: 'plain_text_input', value: day(1) } },
+            until: { until: { type: 'plain_text_input', value: day(4) } },
+            delegate: { delegate: { type: 'users_select', selected_user: 'U04J5M9C1RF' } },
+          }),
+        ),
+      );
+      expect(submit.status).toBe(200);
+      await slack.waitFor(
+        'chat.postMessage',
+        (a) => a.channel === maya.slackUserId && JSON.stringify(a.blocks).includes(`Away from ${day(1)}`),
+      );
+      expect(await roster.services.delegations.current(people.maya)).toMatchObject({ delegate: NOAH, status: 'scheduled' });
+    } finally {
+      await roster.stop();
+      await slack.stop();
+    }
+  }, 30_000);
+
+  it('Teams: the same words as a plain message', async () => {
+    const teams = await startTeamsTestRoster();
+    try {
+      const tom = teamsUser(teams.roster.chat.person(people.tom)!);
+      await teams.client.install(tom);
+      await teams.client.membersAdded(tom);
+      teams.connector.reset();
+      expect((await teams.client.message(tom, `away ${day(0)} ${day(2)} to <at>Hiroshi Tanaka</at>`)).status).toBe(200);
+      const reply = FakeConnector.card(teams.connector.posts(tom.conversationId)[0]);
+      expect(cardText(reply)).toContain(`Away from ${day(0)} to ${day(2)}`);
+      expect((await teams.roster.services.delegations.current(people.tom))?.delegate).toBe('hiroshi.tanaka@brightwater.example');
+      teams.connector.reset();
+      await teams.client.message(tom, 'back');
+      expect(cardText(FakeConnector.card(teams.connector.posts(tom.conversationId)[0]))).toContain('Welcome back');
+    } finally {
+      await teams.stop();
+    }
+  }, 30_000);
+});
+
+// The shipped configuration still loads with the directory mapping in org.yaml.
+test('org.yaml maps identity-provider groups', () => {
+  expect(loadOrgConfig(SHIPPED_CONFIG).directory?.groups.find((g) => g.group === 'Roster IT Admins')?.roles).toEqual(['it-admin']);
+});

@@ -1,0 +1,188 @@
+import { createSlackChannel } from '../../src/channels/slack/index.js';
+import { loadOrgConfig } from '../../src/config/org-config.js';
+import { startTestRoster } from '../helpers/app.js';
+import { FakeSlack } from '../helpers/fake-slack.js';
+import { agentRecord, eventually, passingEvaluation, SHIPPED_CONFIG } from '../helpers/harness.js';
+import { actionElements } from '../helpers/slack-blocks.js';
+import { patchOp, ScimClient, SCIM_TOKEN } from './scim-client.js';
+
+type Roster = Awaited<ReturnType<typeof startTestRoster>>;
+
+const MAYA = { id: 'U04B7K2M9QX', email: 'maya.chen@brightwater.example' }; // approver:finance
+const FATIMA = { id: 'U04C1P8R3TN', email: 'fatima.ndiaye@brightwater.example' }; // finance, Maya's backfill
+const NOAH = { id: 'U04J5M9C1RF', email: 'noah.fischer@brightwater.example' }; // Maya's manager, per the IdP
+const DANIEL = 'daniel.okafor@brightwater.example'; // finance requester
+const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+
+const hasButton = (blocks: unknown, actionId: string, value?: (v: string) => boolean) =>
+  actionElements(blocks).some((e) => e.action_id === actionId && (!value || value(String(e.value ?? ''))));
+
+describe('leavers in real time: an approver deactivated over SCIM while a request waits on them', () => {
+  let slack: FakeSlack;
+  let roster: Roster;
+  beforeEach(async () => {
+    slack = new FakeSlack();
+    await slack.start();
+    roster = await startTestRoster({ env: { ...slack.rosterEnv(), ROSTER_SCIM_TOKEN: SCIM_TOKEN }, channels: [createSlackChannel] });
+  });
+  afterEach(async () => {
+    await roster.stop();
+    await slack.stop();
+  });
+
+  it('the request reaches another eligible approver within seconds, and their agents are offered to their manager', async () => {
+    const entra = new ScimClient(roster.baseUrl);
+    const { commands, agents, audit } = roster.services;
+    // Maya sponsors an agent.
+    const invoices = agentRecord({ name: 'Invoice Triage', sponsors: [MAYA.email], businessUnit: 'finance', requestedBy: MAYA.email });
+    await agents.insert(invoices);
+
+    // Daniel's request waits on Maya, the finance approver.
+    const { run, agentId } = await commands.requestAgent(DANIEL, {
+      roleId: 'kb-answerer',
+      name: 'Ledger Helper',
+      purpose: 'Answers questions about month-end close from the finance handbook.',
+      businessUnit: 'finance',
+      sponsors: [DANIEL],
+      justification: 'Month-end questions swamp the team.',
+    });
+    const waiting = (await commands.submitEvaluation(DANIEL, agentId, passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer'))).run;
+    expect(waiting.waitingFor).toContain(MAYA.email);
+    expect(waiting.waitingFor).not.toContain(FATIMA.email);
+    await slack.waitFor('chat.postMessage', (a) => a.channel === MAYA.id && hasButton(a.blocks, 'approval_approve'));
+
+    // The IdP: Maya's manager is Noah; Fatima joins the finance approvers' group (Maya's backfill).
+    const mayaId = await entra.userId(`userName eq "${MAYA.email}"`);
+    const noahId = await entra.userId(`userName eq "${NOAH.email}"`);
+    const fatimaId = await entra.userId(`userName eq "${FATIMA.email}"`);
+    await entra.patch(`/Users/${mayaId}`, patchOp({ op: 'Add', path: `${ENTERPRISE}:manager`, value: noahId }));
+    const group = await entra.post('/Groups', {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+      displayName: 'Roster Finance Approvers',
+      members: [{ value: fatimaId }],
+    });
+    expect(group.status).toBe(201);
+    expect(roster.chat.person(FATIMA.email)?.roles).toEqual(['approver:finance']);
+
+    // Maya leaves: Entra's default disable, "False" as a string.
+    const started = Date.now();
+    const disabled = await entra.patch(`/Users/${mayaId}`, patchOp({ op: 'Replace', path: 'active', value: 'False' }));
+    expect(disabled.status).toBe(200);
+
+    // Within seconds Fatima has the approval card, with buttons, in Slack.
+    const card = await slack.waitFor(
+      'chat.postMessage',
+      (a) => a.channel === FATIMA.id && hasButton(a.blocks, 'approval_approve', (v) => v.includes(run.id)),
+      15_000,
+    );
+    expect(card).toBeDefined();
+    // And Noah is offered Maya's agent with Accept / Retire buttons.
+    const offer = await slack.waitFor(
+      'chat.postMessage',
+      (a) =>
+        a.channel === NOAH.id &&
+        JSON.stringify(a.blocks).includes('Invoice Triage needs a sponsor') &&
+        hasButton(a.blocks, 'sponsor_accept'),
+      15_000,
+    );
+    expect(offer).toBeDefined();
+    expect(Date.now() - started).toBeLessThan(15_000);
+
+    const after = await roster.services.engine.get(run.id);
+    expect(after.waitingFor).toContain(FATIMA.email);
+    expect(after.waitingFor).not.toContain(MAYA.email);
+    // Maya can no longer decide; Fatima's decision counts.
+    await expect(commands.decide(MAYA.email, { runId: run.id, stepId: 'approvals', decision: 'approve' })).rejects.toMatchObject({
+      code: 'unknown_person',
+    });
+    await commands.decide(FATIMA.email, { runId: run.id, stepId: 'approvals', decision: 'approve' });
+    expect((await roster.services.engine.get(run.id)).steps.approvals?.decisions?.map((d) => d.by)).toEqual([FATIMA.email]);
+
+    const entries = await eventually(async () => {
+      const all = await audit.export({});
+      return all.some((e) => e.action === 'sponsorship.offered') ? all : undefined;
+    });
+    expect(entries.find((e) => e.action === 'directory.person-left')?.details).toMatchObject({
+      email: MAYA.email,
+      reason: 'deactivated',
+      manager: NOAH.email,
+      source: expect.stringContaining('SCIM client'),
+    });
+    expect(entries.find((e) => e.action === 'approval.reassigned')?.details).toMatchObject({
+      from: MAYA.email,
+      to: [FATIMA.email],
+      roles: ['approver:finance'],
+    });
+    expect(entries.find((e) => e.action === 'sponsorship.offered')?.details).toMatchObject({ leaver: MAYA.email, manager: NOAH.email });
+  });
+
+  it('a removed group membership removes the role before the next decision', async () => {
+    const scim = new ScimClient(roster.baseUrl);
+    const { commands } = roster.services;
+    const fatimaId = await scim.userId(`userName eq "${FATIMA.email}"`);
+    const group = await scim.post('/Groups', {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+      displayName: 'Roster Finance Approvers',
+      members: [{ value: fatimaId }],
+    });
+    const { run, agentId } = await commands.requestAgent(DANIEL, {
+      roleId: 'kb-answerer',
+      name: 'Close Helper',
+      purpose: 'Answers questions about month-end close from the finance handbook.',
+      businessUnit: 'finance',
+      sponsors: [DANIEL],
+      justification: 'Month-end questions swamp the team.',
+    });
+    const waiting = (await commands.submitEvaluation(DANIEL, agentId, passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer'))).run;
+    expect(waiting.waitingFor).toContain(FATIMA.email);
+
+    const removed = await scim.patch(
+      `/Groups/${String(group.body.id)}`,
+      patchOp({ op: 'Remove', path: 'members', value: [{ value: fatimaId }] }),
+    );
+    expect(removed.status).toBe(204);
+    // The very next decision already sees it, whether or not the reassignment job ran yet.
+    await expect(commands.decide(FATIMA.email, { runId: run.id, stepId: 'approvals', decision: 'approve' })).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+    await eventually(async () => !(await roster.services.engine.get(run.id)).waitingFor.includes(FATIMA.email));
+  });
+
+  it('a hard DELETE is a leaver too: delegations to and from them end, and a stale delegate cannot decide', async () => {
+    const scim = new ScimClient(roster.baseUrl);
+    const { commands, delegations, audit } = roster.services;
+    const today = new Date().toISOString().slice(0, 10);
+    const later = new Date(Date.now() + 5 * 86_400_000).toISOString().slice(0, 10);
+    await delegations.away(MAYA.email, today, later, NOAH.email);
+    const { run, agentId } = await commands.requestAgent(DANIEL, {
+      roleId: 'kb-answerer',
+      name: 'Delegated Helper',
+      purpose: 'Answers questions about month-end close from the finance handbook.',
+      businessUnit: 'finance',
+      sponsors: [DANIEL],
+      justification: 'Month-end questions swamp the team.',
+    });
+    const waiting = (await commands.submitEvaluation(DANIEL, agentId, passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer'))).run;
+    expect(waiting.waitingFor).toEqual(expect.arrayContaining([MAYA.email, NOAH.email]));
+
+    // Noah, the delegate, is deleted outright.
+    const noahId = await scim.userId(`userName eq "${NOAH.email}"`);
+    expect((await scim.delete(`/Users/${noahId}`)).status).toBe(204);
+    await eventually(async () => (await delegations.current(MAYA.email)) === undefined);
+    await eventually(async () => !(await roster.services.engine.get(run.id)).waitingFor.includes(NOAH.email));
+    const after = await roster.services.engine.get(run.id);
+    expect(after.waitingFor).toContain(MAYA.email);
+    expect(after.steps.approvals?.delegates ?? {}).toEqual({});
+    // Maya is back in charge of the request: her card came back.
+    await slack.waitFor(
+      'chat.postMessage',
+      (a) => a.channel === MAYA.id && hasButton(a.blocks, 'approval_approve', (v) => v.includes(run.id)),
+    );
+    await expect(commands.decide(NOAH.email, { runId: run.id, stepId: 'approvals', decision: 'approve' })).rejects.toMatchObject({
+      code: 'unknown_person',
+    });
+    const actions = (await audit.export({})).map((e) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(['directory.person-left', 'delegation.ended']));
+    expect((await audit.export({})).find((e) => e.action === 'directory.person-left')?.details).toMatchObject({ reason: 'deleted' });
+  });
+});
