@@ -352,6 +352,7 @@ export async function createServices(settings: ServiceSettings) {
             passed: verdict.passed,
             by: run.requester ?? agent?.requestedBy ?? 'roster',
             summary: verdict.summary,
+            source: 'measured',
           });
         } catch (err) {
           // The request was cancelled or expired meanwhile: the run's result stays on record.

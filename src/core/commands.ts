@@ -176,6 +176,7 @@ export class Commands {
       passed: verdict.passed,
       by: actor.email,
       summary: `Self-reported by ${actor.name}${reason ? ` (${reason.slice(0, 300)})` : ''}: ${verdict.summary}`,
+      source: 'self-reported',
     });
     return { verdict, run: after };
   }

@@ -39,9 +39,6 @@ export function displayDate(iso: string | Date): string {
   return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}, ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())} UTC`;
 }
 
-/** How measured verdicts begin (see evaluateMeasured); any other gate summary was typed in. */
-export const MEASURED_PREFIX = 'Measured by Roster';
-
 /** The evaluation form's fixed part for an agent of a catalog role: thresholds and the role-fit checklist. */
 export function evaluationFormBase(role: CatalogRole, ids: { runId: string; agentId: string; agentName: string }) {
   return {
@@ -147,7 +144,7 @@ export class RunPresenter implements FlowPresenter {
               evaluation: {
                 passed: lastGate.passed,
                 summary: lastGate.summary,
-                source: lastGate.summary.startsWith(MEASURED_PREFIX) ? ('measured' as const) : ('self-reported' as const),
+                source: lastGate.source ?? ('self-reported' as const),
               },
             }
           : {}),

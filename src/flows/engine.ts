@@ -25,6 +25,7 @@ import {
   type StepState,
   type FlowRun,
   type FlowTimer,
+  type GateSource,
   type RunStatus,
   type StepContext,
 } from './types.js';
@@ -86,6 +87,11 @@ export interface GateSignal {
   passed: boolean;
   by: string;
   summary: string;
+  /**
+   * `measured`: Roster produced the result itself (its audit actor is the system "Roster
+   * evaluation", not `by`); `self-reported`: a person typed it in. Absent: a person's signal.
+   */
+  source?: GateSource;
 }
 
 const MAX_ATTEMPTS = 60;
@@ -99,6 +105,7 @@ export class ActionBusyError extends Error {
 }
 const personActor = (email: string): Actor => ({ kind: 'person', email });
 const engineActor: Actor = { kind: 'system', name: 'flow-engine' };
+const evaluationActor: Actor = { kind: 'system', name: 'Roster evaluation' };
 
 /**
  * Interprets flows: every change to a run is a compare-and-set on its version, so a transition
@@ -267,7 +274,10 @@ export class FlowEngine {
       }
       const state = run.steps[step.id]!;
       const now = this.now();
-      state.attempts = [...(state.attempts ?? []), { at: now, by: signal.by, passed: signal.passed, summary: signal.summary }];
+      state.attempts = [
+        ...(state.attempts ?? []),
+        { at: now, by: signal.by, passed: signal.passed, summary: signal.summary, ...(signal.source ? { source: signal.source } : {}) },
+      ];
       run.events.push({
         at: now,
         type: signal.passed ? 'gate-passed' : 'gate-failed',
@@ -278,11 +288,12 @@ export class FlowEngine {
       const effects: Effect[] = [
         {
           type: 'audit',
-          entry: this.auditEntry(run, personActor(signal.by), `gate.${signal.passed ? 'passed' : 'failed'}`, {
-            step: step.id,
-            gate: signal.gate,
-            summary: signal.summary,
-          }),
+          entry: this.auditEntry(
+            run,
+            signal.source === 'measured' ? evaluationActor : personActor(signal.by),
+            `gate.${signal.passed ? 'passed' : 'failed'}`,
+            { step: step.id, gate: signal.gate, summary: signal.summary, ...(signal.source ? { source: signal.source } : {}) },
+          ),
         },
         { type: 'refresh-status' },
       ];

@@ -35,7 +35,12 @@ export interface GateAttempt {
   by: string;
   passed: boolean;
   summary: string;
+  /** Where the result came from: Roster's own run of the role's suite, or numbers a person typed in. */
+  source?: GateSource;
 }
+
+/** Origin of a gate's result. */
+export type GateSource = 'measured' | 'self-reported';
 
 export interface StepState {
   status: StepStatus;

@@ -106,6 +106,11 @@ describe('Roster interviews the candidate: suite runs against an agent on loopba
     });
     expect(request.status).toBe('waiting');
     expect(request.steps.evaluation!.attempts!.at(-1)!.summary).toMatch(/^Measured by Roster/);
+    expect(request.steps.evaluation!.attempts!.at(-1)!.source).toBe('measured');
+    // The verdict entered the gate as Roster's, not as the requester's.
+    const gateEntry = (await h.services.audit.export({ agentId })).find((e) => e.action === 'gate.failed');
+    expect(gateEntry?.actor).toEqual({ kind: 'system', name: 'Roster evaluation' });
+    expect(gateEntry?.details).toMatchObject({ gate: 'evaluation', source: 'measured' });
     const completed = (await h.services.audit.export({ agentId })).find((e) => e.action === 'evaluation.completed');
     expect(completed?.details).toMatchObject({ suiteHash: suites.get('kb-answerer')!.hash, passed: false, cases: 12 });
     const verdict = h.notifier.to(people.amara, 'evaluation-verdict').at(-1)!.card.data as Record<string, unknown>;
