@@ -210,7 +210,13 @@ export async function createServices(settings: ServiceSettings) {
   const late2: { delegations?: Delegations; directory?: DirectoryService } = {};
 
   // The access steps call the access commands, which need the engine the registry goes into.
-  const late: { access?: AccessCommands; retirement?: Retirement; development?: Development; runtime?: RuntimeApprovals } = {};
+  const late: {
+    access?: AccessCommands;
+    retirement?: Retirement;
+    development?: Development;
+    runtime?: RuntimeApprovals;
+    evaluations?: Evaluations;
+  } = {};
   const agentKeys = new AgentKeys({ org, agents, audit, notifier, clock, log: log.child({ component: 'agent-keys' }) });
   const registry = createStepRegistry(
     { org, agents, grants, audit, notifier, clock, keys: agentKeys },
@@ -280,6 +286,8 @@ export async function createServices(settings: ServiceSettings) {
   const supervision = await createSupervision({
     outbox,
     deliveries,
+    // Check-ins read the evaluations' re-runs; the evaluations are built further down.
+    measured: () => late.evaluations,
     connection,
     agenda,
     org,
@@ -366,6 +374,7 @@ export async function createServices(settings: ServiceSettings) {
       },
     },
   });
+  late.evaluations = evaluations;
   agenda.define('evaluations.resume', async () => {
     await evaluations.resumeOrphans();
   });

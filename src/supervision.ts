@@ -8,7 +8,7 @@ import type { AgentRepository } from './core/agents.js';
 import { AlertService, type AlertTimer } from './core/alerts.js';
 import { AgentKeys, type KeyRefusal } from './core/agent-keys.js';
 import type { AuditLog } from './core/audit.js';
-import { CheckInService } from './core/checkins.js';
+import { CheckInService, type MeasuredReader } from './core/checkins.js';
 import type { Notifier } from './core/notifications.js';
 import { SupervisionCards } from './core/supervision-cards.js';
 import { createOtlpRouter } from './http/otlp.js';
@@ -47,6 +47,8 @@ export interface SupervisionSettings {
   minuteMs?: number;
   /** How often due check-ins are looked for. */
   sweepEvery?: string;
+  /** Roster's own measurements (scheduled suite re-runs) for check-ins; resolved when a check-in runs. */
+  measured?: () => MeasuredReader | undefined;
   clock?: () => Date;
   /** Where the effects of alert changes are stored and performed (Roster's shared outbox; one of its own when unset). */
   outbox?: Outbox;
@@ -100,6 +102,7 @@ export async function createSupervision(s: SupervisionSettings) {
     audit: s.audit,
     notifier: s.notifier,
     presenter: cards,
+    ...(s.measured ? { measured: s.measured } : {}),
     clock,
   });
 

@@ -24,6 +24,8 @@ export const checkInDataSchema = z.object({
   findings: z.array(z.object({ severity: z.enum(['watch', 'degraded']), summary: text, method: text })),
   /** Daily accuracy as a text sparkline (may be empty). */
   trend: z.string(),
+  /** The latest re-run of the role's suite, "measured by Roster", when there is one. */
+  measuredLabel: text.optional(),
   /** Who decided, once decided; buttons show only while undecided and the viewer may decide. */
   decision: z.object({ choice: z.enum(['keep', 'retrain', 'retire']), by: text, at: text }).optional(),
   canDecide: z.boolean(),

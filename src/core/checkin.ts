@@ -74,7 +74,16 @@ export type Severity = 'watch' | 'degraded';
 export type Verdict = 'healthy' | 'watch' | 'degraded';
 
 export interface Finding {
-  metric: 'accuracy' | 'failure-rate' | 'handoff-rate' | 'p95-latency' | 'cost-per-task' | 'volume' | 'gradual-decline' | 'fairness';
+  metric:
+    | 'accuracy'
+    | 'measured-accuracy'
+    | 'failure-rate'
+    | 'handoff-rate'
+    | 'p95-latency'
+    | 'cost-per-task'
+    | 'volume'
+    | 'gradual-decline'
+    | 'fairness';
   method: string;
   statistic: number;
   threshold: number;
@@ -97,6 +106,8 @@ export interface CheckInResult {
   /** Daily accuracy as a text sparkline. */
   trend: string;
   sample: { baseline: number; current: number };
+  /** The re-run that fed the review, when Roster measured the agent itself. */
+  measured?: MeasuredAccuracy;
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -110,15 +121,33 @@ const pText = (p: number) => (p < 1e-6 ? 'p < 0.000001' : `p = ${p.toPrecision(2
 const PH_DELTA = 0.01;
 const PH_LAMBDA = 0.15;
 
+/** The newest scheduled re-run of the role's suite against the live version, and what it is held against. */
+export interface MeasuredAccuracy {
+  evalRunId: string;
+  accuracy: number;
+  cases: number;
+  /** When the re-run finished. */
+  at: string;
+  suiteHash: string;
+  /**
+   * Accuracy the version was admitted with: its measured run on the same suite (`measured`),
+   * or, without one, the baseline recorded at onboarding (`recorded`).
+   */
+  baseline?: { accuracy: number; source: 'measured' | 'recorded'; evalRunId?: string };
+}
+
 /**
  * The performance review: the current window against the baseline window, per the catalog's
- * drift policy. Every finding names its method, statistic and threshold.
+ * drift policy, and the latest accuracy Roster measured itself (a re-run of the role's suite)
+ * against the accuracy the version was admitted with. Every finding names its method, statistic
+ * and threshold.
  */
 export function assessCheckIn(
   policy: DriftPolicy,
   baseline: WindowStats,
   current: WindowStats,
   dailyAccuracy: readonly number[],
+  measured?: MeasuredAccuracy,
 ): CheckInResult {
   const findings: Finding[] = [];
   const watched = new Set(policy.metrics);
@@ -224,6 +253,21 @@ export function assessCheckIn(
     }
   }
 
+  // Measured on the same suite at both ends, so the drop needs no significance test: the margin decides.
+  if (measured?.baseline) {
+    const drop = measured.baseline.accuracy - measured.accuracy;
+    if (drop >= policy.accuracyDropMin) {
+      findings.push({
+        metric: 'measured-accuracy',
+        method: `re-run of the role's suite by Roster (${measured.cases} cases), drop against the margin`,
+        statistic: drop,
+        threshold: policy.accuracyDropMin,
+        severity: drop >= 2 * policy.accuracyDropMin ? 'degraded' : 'watch',
+        summary: `measured accuracy fell from ${measured.baseline.accuracy.toFixed(3)} ${measured.baseline.source === 'measured' ? 'at admission' : '(recorded baseline)'} to ${measured.accuracy.toFixed(3)} (−${drop.toFixed(3)}) when Roster re-ran the role's suite`,
+      });
+    }
+  }
+
   const verdict: Verdict = findings.some((f) => f.severity === 'degraded') ? 'degraded' : findings.length ? 'watch' : 'healthy';
   const acc = (w: WindowStats) => (w.correctCount ? (w.correctSum / w.correctCount).toFixed(3) : '–');
   return {
@@ -245,8 +289,18 @@ export function assessCheckIn(
       { metric: 'p95 latency', baseline: `${p95(baseline) ?? '–'} ms`, current: `${p95(current) ?? '–'} ms` },
       { metric: 'Cost per task', baseline: `$${cpt(baseline).toFixed(4)}`, current: `$${cpt(current).toFixed(4)}` },
       { metric: 'Volume', baseline: `${baseline.count}`, current: `${current.count}` },
+      ...(measured
+        ? [
+            {
+              metric: 'Accuracy measured by Roster',
+              baseline: measured.baseline ? measured.baseline.accuracy.toFixed(3) : '–',
+              current: measured.accuracy.toFixed(3),
+            },
+          ]
+        : []),
     ],
     trend: sparkline(dailyAccuracy),
     sample: { baseline: baseline.count, current: current.count },
+    ...(measured ? { measured } : {}),
   };
 }

@@ -4,7 +4,7 @@ import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
 import type { AgentRecord, AgentRepository } from './agents.js';
 import type { AlertService } from './alerts.js';
 import type { AuditInput, AuditLog } from './audit.js';
-import { assessCheckIn, sumWindow, type CheckInResult, type RollupLike } from './checkin.js';
+import { assessCheckIn, sumWindow, type CheckInResult, type MeasuredAccuracy, type RollupLike } from './checkin.js';
 import { ForbiddenError, InvalidInputError, NotFoundError } from './errors.js';
 import type { Notifier, OutgoingCard } from './notifications.js';
 
@@ -58,6 +58,12 @@ export interface CheckInRepository {
   complete(next: ReadonlyArray<{ agentId: string; nextAt: Date }>, claimKeys: readonly string[]): Promise<void>;
 }
 
+/** Roster's own measurements of agents (scheduled re-runs of their role's suite). */
+export interface MeasuredReader {
+  /** The latest measured accuracy of each agent's live version that has a completed re-run, in one read. */
+  latestOf(agents: readonly AgentRecord[]): Promise<Map<string, MeasuredAccuracy>>;
+}
+
 export interface CheckInPresenter {
   checkIn(record: CheckInRecord, agent: AgentRecord, viewer: string): OutgoingCard;
 }
@@ -71,6 +77,8 @@ export interface CheckInServiceDeps {
   audit: AuditLog;
   notifier: Notifier;
   presenter: CheckInPresenter;
+  /** Measured accuracy from scheduled re-runs; check-ins read telemetry only without it. */
+  measured?: () => MeasuredReader | undefined;
   clock?: () => Date;
   /** Agents a sweep handles per round of reads and writes (default 250). */
   sweepChunkSize?: number;
@@ -144,7 +152,8 @@ export class CheckInService {
     if (!role) throw new NotFoundError('the catalog role', agent.catalogRoleId);
     const w = windowsOf(role, now);
     const daily = await this.deps.telemetry.rollups(agent.id, 'day', w.readFrom, w.to);
-    const record = this.assess(agent, role, daily, now, `chk_${randomBytes(8).toString('hex')}`);
+    const measured = await this.measuredOf([agent]);
+    const record = this.assess(agent, role, daily, now, `chk_${randomBytes(8).toString('hex')}`, measured.get(agent.id));
     await this.deps.checkins.save(record);
     await this.deps.audit.append(completedEntry(agent, record));
     const moved = await this.transition(agent, record);
@@ -189,7 +198,10 @@ export class CheckInService {
         readFrom,
         to,
       );
-      let records = due.map((d) => this.assess(d.agent, d.role, daily.get(d.agent.id) ?? [], now, checkInIdFor(d.key)));
+      const measured = await this.measuredOf(due.map((d) => d.agent));
+      let records = due.map((d) =>
+        this.assess(d.agent, d.role, daily.get(d.agent.id) ?? [], now, checkInIdFor(d.key), measured.get(d.agent.id)),
+      );
       // Stored already: a sweep that died after storing them; theirs stand, and are not audited twice.
       const stored = await this.deps.checkins.saveMany(records);
       const redone = new Set<string>();
@@ -279,12 +291,18 @@ export class CheckInService {
     return candidates.filter((c) => held.has(c.key));
   }
 
+  private async measuredOf(agents: readonly AgentRecord[]): Promise<Map<string, MeasuredAccuracy>> {
+    const reader = this.deps.measured?.();
+    return reader && agents.length > 0 ? reader.latestOf(agents) : new Map();
+  }
+
   private assess(
     agent: AgentRecord,
     role: CatalogRole,
     daily: ReadonlyArray<RollupLike & { start: Date }>,
     now: Date,
     id: string,
+    measured?: MeasuredAccuracy,
   ): CheckInRecord {
     const w = windowsOf(role, now);
     const inRange = (from: Date, until: Date) => daily.filter((d) => d.start >= from && d.start < until);
@@ -295,6 +313,7 @@ export class CheckInService {
       inRange(w.trendFrom, w.to)
         .filter((d) => d.correctCount > 0)
         .map((d) => d.correctSum / d.correctCount),
+      measured,
     );
     return {
       ...result,
@@ -339,7 +358,7 @@ export class CheckInService {
       await this.deps.alerts.raise({
         kind,
         agentId: agent.id,
-        severity: group.some((f) => f.metric === 'fairness' || f.metric === 'accuracy') ? 'critical' : 'warning',
+        severity: group.some((f) => ['fairness', 'accuracy', 'measured-accuracy'].includes(f.metric)) ? 'critical' : 'warning',
         summary: `${agent.name}: ${group.map((f) => f.summary).join('; ')}`,
         details: {
           agentName: agent.name,
@@ -386,6 +405,15 @@ function completedEntry(agent: AgentRecord, record: CheckInRecord): AuditInput {
       verdict: record.verdict,
       recommendation: record.recommendation,
       findings: record.findings.map((f) => f.summary),
+      ...(record.measured
+        ? {
+            measured: {
+              evalRunId: record.measured.evalRunId,
+              accuracy: record.measured.accuracy,
+              baseline: record.measured.baseline?.accuracy,
+            },
+          }
+        : {}),
     },
   };
 }

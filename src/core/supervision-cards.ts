@@ -37,6 +37,15 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
           method: `${f.method}: ${f.statistic.toFixed(3)} (threshold ${f.threshold})`,
         })),
         trend: record.trend,
+        ...(record.measured
+          ? {
+              measuredLabel: `accuracy ${record.measured.accuracy.toFixed(3)} on ${record.measured.cases} cases, re-run ${day(record.measured.at)}${
+                record.measured.baseline
+                  ? ` (${record.measured.baseline.source === 'measured' ? 'admitted at' : 'recorded baseline'} ${record.measured.baseline.accuracy.toFixed(3)})`
+                  : ''
+              }`,
+            }
+          : {}),
         ...(record.decision
           ? {
               decision: {

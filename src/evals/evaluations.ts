@@ -15,6 +15,8 @@ import {
   type EvaluationVerdict,
   type MeasuredMetrics,
 } from '../core/evaluation.js';
+import type { MeasuredAccuracy } from '../core/checkin.js';
+import type { MeasuredReader } from '../core/checkins.js';
 import type { Notifier, OutgoingCard } from '../core/notifications.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { Logger } from '../logger.js';
@@ -86,7 +88,7 @@ const usd = (n: number) => `$${n < 0.01 ? n.toFixed(4) : n.toFixed(2)}`;
  * (a restart resumes from there), posts progress, can be cancelled, never runs two suites against
  * one agent at once, and hands the measured verdict to the request's gate or the version check.
  */
-export class Evaluations {
+export class Evaluations implements MeasuredReader {
   readonly policy: HostPolicy;
   private readonly clock: () => Date;
   private readonly instanceId = `proc_${randomBytes(6).toString('hex')}`;
@@ -284,6 +286,36 @@ export class Evaluations {
   /** The newest completed run of an agent's version on a suite hash. */
   async lastCompleted(agentId: string, version: string, suiteHash: string): Promise<EvalRunRecord | undefined> {
     return (await this.deps.repo.runs({ agentId, status: ['completed'] })).find((r) => r.version === version && r.suiteHash === suiteHash);
+  }
+
+  /**
+   * What check-ins read: per agent, the newest completed scheduled re-run of its live version,
+   * held against the measured run that admitted that version on the same suite (or, without one,
+   * the baseline recorded at onboarding). One read for all the agents.
+   */
+  async latestOf(agents: readonly AgentRecord[]): Promise<Map<string, MeasuredAccuracy>> {
+    const out = new Map<string, MeasuredAccuracy>();
+    const runs = await this.deps.repo.runs({ agentIds: agents.map((a) => a.id), status: ['completed'] });
+    for (const agent of agents) {
+      const mine = runs.filter((r) => r.agentId === agent.id && r.version === agent.version && r.metrics);
+      const rerun = mine.find((r) => r.purpose === 'rerun');
+      if (!rerun) continue;
+      const admitted = mine.find((r) => r.purpose !== 'rerun' && r.suiteHash === rerun.suiteHash);
+      const baseline = admitted
+        ? { accuracy: admitted.metrics!.accuracy, source: 'measured' as const, evalRunId: admitted.id }
+        : agent.baseline
+          ? { accuracy: agent.baseline.accuracy, source: 'recorded' as const }
+          : undefined;
+      out.set(agent.id, {
+        evalRunId: rerun.id,
+        accuracy: rerun.metrics!.accuracy,
+        cases: rerun.metrics!.cases,
+        at: rerun.finishedAt ?? rerun.startedAt,
+        suiteHash: rerun.suiteHash,
+        ...(baseline ? { baseline } : {}),
+      });
+    }
+    return out;
   }
 
   /** Picks up runs whose process died or stopped (their claim expired): they continue after their last finished case. */

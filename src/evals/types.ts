@@ -94,8 +94,13 @@ export interface EvalRepository {
   getRun(id: string): Promise<EvalRunRecord | undefined>;
   /** The running run of an agent, if any. */
   activeRun(agentId: string): Promise<EvalRunRecord | undefined>;
-  /** Runs of an agent, newest first. */
-  runs(filter: { agentId?: string; status?: EvalRunStatus[]; purpose?: EvalPurpose }): Promise<EvalRunRecord[]>;
+  /** Runs of an agent (or of several), newest first. */
+  runs(filter: {
+    agentId?: string;
+    agentIds?: readonly string[];
+    status?: EvalRunStatus[];
+    purpose?: EvalPurpose;
+  }): Promise<EvalRunRecord[]>;
   /** Sets fields of a running run. */
   patchRunning(id: string, patch: Partial<EvalRunRecord>): Promise<void>;
   /** Claims a running run whose lease expired (or is ours); false when another process holds it. */

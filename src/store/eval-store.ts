@@ -57,6 +57,7 @@ export function createEvalRepository(connection: Connection): EvalRepository & {
     async runs(filter) {
       const query: Record<string, unknown> = {};
       if (filter.agentId) query.agentId = String(filter.agentId);
+      else if (filter.agentIds) query.agentId = { $in: filter.agentIds.map(String) };
       if (filter.status) query.status = { $in: filter.status };
       if (filter.purpose) query.purpose = filter.purpose;
       return (await Run.collection.find(query).sort({ startedAt: -1 }).toArray()).map(fromRun);

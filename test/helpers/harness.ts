@@ -40,7 +40,7 @@ export async function startHarness(
     retrainingSweepEvery?: string;
     /** Evaluation suites (none by default) and evaluation timing. */
     suites?: EvalSuites;
-    evaluation?: { leaseMs?: number; resumeEvery?: string; progressEveryMs?: number };
+    evaluation?: { leaseMs?: number; resumeEvery?: string; progressEveryMs?: number; rerunEvery?: string };
   } = {},
 ): Promise<Harness> {
   const db = options.db ?? (await openTestDb());
@@ -60,6 +60,7 @@ export async function startHarness(
     ...(options.suites ? { suites: options.suites, evalSecretKey: Buffer.alloc(32, 7) } : {}),
     ...(options.evaluation?.leaseMs ? { evalLeaseMs: options.evaluation.leaseMs } : {}),
     ...(options.evaluation?.resumeEvery ? { evalResumeEvery: options.evaluation.resumeEvery } : {}),
+    ...(options.evaluation?.rerunEvery ? { evalRerunEvery: options.evaluation.rerunEvery } : {}),
     ...(options.evaluation?.progressEveryMs !== undefined ? { evalProgressEveryMs: options.evaluation.progressEveryMs } : {}),
   });
   await scheduler.start();
