@@ -28,6 +28,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const org = loadOrgConfig(path.join(root, 'config'));
 const NOAH = { id: 'U04J5M9C1RF', email: 'noah.fischer@brightwater.example' };
 const GRACE = 'grace.liu@brightwater.example';
+/** Typed-in evaluation results are an IT admin's to record, with a reason. */
+const LIAM = 'liam.oneill@brightwater.example';
 const DAY = 86_400_000;
 const started = Date.now();
 const rows: string[] = [];
@@ -118,11 +120,12 @@ async function waitingRuns(roster: Roster, count: number, prefix: string): Promi
         sponsors: [GRACE],
         justification: 'Benchmark.',
       });
-      await roster.services.commands.submitEvaluation(GRACE, agentId, {
+      await roster.services.commands.submitEvaluation(LIAM, agentId, {
         accuracy: Math.min(1, role.evaluation.minAccuracy + 0.03),
         p95LatencyMs: Math.round(role.evaluation.maxP95LatencyMs * 0.6),
         costPerTaskUSD: role.evaluation.maxCostPerTaskUSD / 2,
         roleFitChecked: role.evaluation.roleFit,
+        notes: 'Benchmark: typed in by IT.',
       });
       ids.push(run.id);
     },

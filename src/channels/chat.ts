@@ -449,10 +449,22 @@ export class ChatService {
     const view = await this.services.commands.showAgent(person.email, agentKey);
     const role = roleById(this.org, view.agent.catalogRoleId);
     const measured = role ? this.services.evaluations.suite(role.id) !== undefined : false;
-    if (measured && !values && !(selfReported && hasRole(person, 'it-admin'))) {
+    const admin = hasRole(person, 'it-admin');
+    if (measured && !values && !(selfReported && admin)) {
       return { form: true, card: this.evaluation.endpointPromptCard(view.agent) };
     }
     if (!role || !view.request) return { card: this.notice('warning', 'Nothing to evaluate', `${view.agent.name} has no open request.`) };
+    if (!admin) {
+      return {
+        card: this.notice(
+          'warning',
+          'Typed-in results need an IT admin',
+          measured
+            ? `Roster measures ${role.title} agents itself: register ${view.agent.name}'s endpoint and Roster runs the role's suite against it. Only an IT admin may type results in instead, with a reason.`
+            : `Roster has no evaluation suite for ${role.title} agents yet, so it cannot measure ${view.agent.name} itself. Ask IT: an IT admin can add a suite for the role (then register the endpoint and Roster runs it), or record the results with a reason.`,
+        ),
+      };
+    }
     const step = this.services.engine.flow(view.request.flowId).steps[view.request.current];
     if (view.request.status !== 'waiting' || step?.type !== 'gate' || step.gate !== 'evaluation') {
       return {
@@ -499,6 +511,8 @@ export class ChatService {
       const v = values[field];
       if (v === undefined || v === '' || Number.isNaN(Number(v))) missing[field] = label;
     }
+    if ((values.notes?.trim().length ?? 0) < 5)
+      missing.notes = 'Say why the results are typed in rather than measured (at least 5 characters).';
     return missing;
   }
 

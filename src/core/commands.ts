@@ -57,7 +57,7 @@ export interface CommandDeps {
   reads?: ReadLog;
   engine: FlowEngine;
   clock?: () => Date;
-  /** Catalog roles Roster evaluates itself: typed-in results for them are an IT admin's override, with a reason. */
+  /** Catalog roles Roster evaluates itself (they have a suite); typed-in results are an IT admin's, with a reason, for every role. */
   measuredRoles?: ReadonlySet<string>;
 }
 
@@ -135,22 +135,23 @@ export class Commands {
       throw new InvalidInputError(`Please fix the evaluation: ${Object.values(fields).join(' ')}`, fields);
     }
     const agent = await this.agentOrThrow(agentId);
-    if (!(agent.requestedBy === actor.email || agent.sponsors.includes(actor.email) || hasRole(actor, 'it-admin'))) {
-      throw new ForbiddenError("Only the agent's requester, its sponsors or an IT admin can submit its evaluation.");
-    }
     const role = roleById(this.deps.org, agent.catalogRoleId);
     if (!role) throw new NotFoundError('the catalog role', agent.catalogRoleId);
-    const reason = parsed.data.notes?.trim() ?? '';
-    if (this.deps.measuredRoles?.has(role.id)) {
-      if (!hasRole(actor, 'it-admin'))
-        throw new ForbiddenError(
-          `Roster measures ${role.title} agents itself: register ${agent.name}'s endpoint and Roster runs the suite. Only an IT admin may type results in instead, with a reason.`,
-        );
-      if (reason.length < 5)
-        throw new InvalidInputError('Say why these results are typed in rather than measured by Roster (in the notes).', {
-          notes: 'Say why the results are typed in rather than measured (at least 5 characters).',
-        });
+    // Results people type in are claims, not measurements: only IT admins may record them, with a reason.
+    if (!hasRole(actor, 'it-admin')) {
+      if (!(agent.requestedBy === actor.email || agent.sponsors.includes(actor.email)))
+        throw new ForbiddenError("Only the agent's requester, its sponsors or an IT admin can evaluate it.");
+      throw new ForbiddenError(
+        this.deps.measuredRoles?.has(role.id)
+          ? `Roster measures ${role.title} agents itself: register ${agent.name}'s endpoint ("eval ${agent.name}") and Roster runs the role's suite against it. Only an IT admin may type results in instead, with a reason.`
+          : `Roster has no evaluation suite for ${role.title} agents yet, so it cannot measure ${agent.name} itself. Ask IT: an IT admin can add evals/${role.id}.yaml (then register the endpoint and Roster runs it), or record the results with a reason.`,
+      );
     }
+    const reason = parsed.data.notes?.trim() ?? '';
+    if (reason.length < 5)
+      throw new InvalidInputError('Say why these results are typed in rather than measured by Roster (in the notes).', {
+        notes: 'Say why the results are typed in rather than measured (at least 5 characters).',
+      });
     const run = await this.deps.engine.get(agent.requestRunId);
     const gateStep = this.deps.engine.flow(run.flowId).steps[run.current];
     if (run.status !== 'waiting' || gateStep?.type !== 'gate' || gateStep.gate !== 'evaluation') {
@@ -166,7 +167,7 @@ export class Commands {
           by: actor.email,
           at: this.clock().toISOString(),
           source: 'self-reported',
-          ...(reason ? { reason } : {}),
+          reason,
         },
       });
     }
@@ -175,7 +176,7 @@ export class Commands {
       gate: 'evaluation',
       passed: verdict.passed,
       by: actor.email,
-      summary: `Self-reported by ${actor.name}${reason ? ` (${reason.slice(0, 300)})` : ''}: ${verdict.summary}`,
+      summary: `Self-reported by ${actor.name} (${reason.slice(0, 300)}): ${verdict.summary}`,
       source: 'self-reported',
     });
     return { verdict, run: after };

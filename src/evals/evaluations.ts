@@ -577,6 +577,26 @@ export class Evaluations implements MeasuredReader {
       ...(comparedWith ? { comparedWith } : {}),
     });
     if (!ended) return;
+    // A passing re-interview of the live version puts Roster's measurement on record in place of
+    // typed-in results (what the compliance report's "self-reported" gap asks for).
+    let replacesSelfReported = false;
+    if (run.purpose === 'rerun' && verdict.passed) {
+      const agent = await this.deps.agents.get(run.agentId);
+      if (agent && agent.version === run.version && agent.evaluation?.source !== 'measured') {
+        await this.deps.agents.update(agent.id, {
+          evaluation: {
+            submission: measuredSubmission(metrics, role.evaluation),
+            verdict,
+            by: 'roster',
+            at: finishedAt,
+            source: 'measured',
+            evalRunId: run.id,
+            suiteHash: suite.hash,
+          },
+        });
+        replacesSelfReported = Boolean(agent.evaluation);
+      }
+    }
     await this.audited(undefined, 'evaluation.completed', run.agentId, {
       evalRunId: run.id,
       purpose: run.purpose,
@@ -589,6 +609,7 @@ export class Evaluations implements MeasuredReader {
       totalCostUSD: metrics.totalCostUSD,
       cases: metrics.cases,
       ...(regressed.length ? { regressions: regressed } : {}),
+      ...(replacesSelfReported ? { replacesSelfReported } : {}),
     });
     const final = (await this.deps.repo.getRun(run.id)) ?? run;
     await this.updateProgress(final, true);

@@ -29,7 +29,7 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
     expect(run.status).toBe('waiting');
     expect((await agents.get(agentId))?.status).toBe('requested');
 
-    const { verdict, run: afterEval } = await commands.submitEvaluation(people.amara, agentId, passingEvaluation(h.org, HR_ROLE));
+    const { verdict, run: afterEval } = await commands.submitEvaluation(people.aisha, agentId, passingEvaluation(h.org, HR_ROLE));
     expect(verdict.passed).toBe(true);
     expect(afterEval.status).toBe('waiting');
     const approvalStep = afterEval.steps.approvals!;
@@ -119,7 +119,7 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
       accuracy: role.evaluation.minAccuracy - 0.05,
       p95LatencyMs: role.evaluation.maxP95LatencyMs + 250,
     };
-    const first = await commands.submitEvaluation(people.amara, agentId, failing);
+    const first = await commands.submitEvaluation(people.aisha, agentId, failing);
     expect(first.verdict.passed).toBe(false);
     const byMetric = Object.fromEntries(first.verdict.results.map((r) => [r.metric, r]));
     expect(byMetric.accuracy!.explanation).toBe(
@@ -130,7 +130,7 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
     expect(first.run.status).toBe('waiting');
     expect(first.run.steps.evaluation!.status).toBe('waiting');
 
-    const second = await commands.submitEvaluation(people.amara, agentId, passingEvaluation(h.org, HR_ROLE));
+    const second = await commands.submitEvaluation(people.aisha, agentId, passingEvaluation(h.org, HR_ROLE));
     expect(second.verdict.passed).toBe(true);
     expect(second.run.steps.evaluation!.attempts!.map((a) => a.passed)).toEqual([false, true]);
     expect(second.run.steps.approvals!.status).toBe('waiting');
@@ -144,7 +144,7 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
     h = await startHarness();
     const { commands, agents } = h.services;
     const { agentId, run } = await requestHrAgent(h);
-    await commands.submitEvaluation(people.amara, agentId, passingEvaluation(h.org, HR_ROLE));
+    await commands.submitEvaluation(people.aisha, agentId, passingEvaluation(h.org, HR_ROLE));
     await commands.decide(people.sofia, { runId: run.id, stepId: 'approvals', decision: 'approve' });
 
     expect(await errorOf(commands.decide(people.grace, { runId: run.id, stepId: 'approvals', decision: 'deny' }))).toMatchObject({
@@ -180,7 +180,7 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
       businessUnit: 'people-ops',
       sponsors: [people.sofia, people.amara],
     });
-    await commands.submitEvaluation(people.sofia, agentId, passingEvaluation(h.org, HR_ROLE));
+    await commands.submitEvaluation(people.aisha, agentId, passingEvaluation(h.org, HR_ROLE));
     const before = await runs.get(run.id);
     expect(before!.steps.approvals!.groups![0]!.eligible).not.toContain(people.sofia);
 
@@ -236,7 +236,7 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
     h = await startHarness();
     const { commands, audit, grants } = h.services;
     const { run, agentId } = await requestHrAgent(h, 'Race Runner');
-    await commands.submitEvaluation(people.amara, agentId, passingEvaluation(h.org, HR_ROLE));
+    await commands.submitEvaluation(people.aisha, agentId, passingEvaluation(h.org, HR_ROLE));
     const deciders = [people.sofia, people.liam, people.aisha, people.grace, people.elena];
     const outcomes = await Promise.allSettled(
       Array.from({ length: 20 }, (_, i) =>
@@ -268,7 +268,7 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
     h = await startHarness({ flows: FAST_FLOWS });
     const { commands, agents } = h.services;
     const { run, agentId } = await requestHrAgent(h, 'Slow Decider');
-    await commands.submitEvaluation(people.amara, agentId, passingEvaluation(h.org, HR_ROLE));
+    await commands.submitEvaluation(people.aisha, agentId, passingEvaluation(h.org, HR_ROLE));
     await commands.decide(people.sofia, { runId: run.id, stepId: 'approvals', decision: 'approve' });
 
     const expired = await eventually(async () => {
@@ -291,7 +291,7 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
   it('reminders and escalation still fire after a restart in the middle of the run', async () => {
     h = await startHarness({ flows: FAST_FLOWS });
     const { run, agentId } = await requestHrAgent(h, 'Restart Survivor');
-    await h.services.commands.submitEvaluation(people.amara, agentId, passingEvaluation(h.org, HR_ROLE));
+    await h.services.commands.submitEvaluation(people.aisha, agentId, passingEvaluation(h.org, HR_ROLE));
     const cardsBefore = h.notifier.messages.length;
 
     // Roster stops and comes back (new scheduler, new services) on the same database.

@@ -27,6 +27,7 @@ import { discover, insecure } from '../api/support.js';
 
 const HIROSHI = { id: 'U04F3N6B8CJ', email: 'hiroshi.tanaka@brightwater.example' }; // customer-support, data-owner:crm: requester and sponsor
 const SOFIA = { id: 'U04G8Q2Z6DM', email: 'sofia.alvarez@brightwater.example' }; // second sponsor; prefers Teams
+const LIAM_SLACK_ID = 'U04K7R3D9SW'; // it-admin: types the evaluation results in, with a reason
 const GATEWAY_CLIENT = { id: 'crm-gateway', secret: 'gw-e2e-secret-4f1a9c' };
 const TOKEN_LIFETIME_S = 4;
 
@@ -132,7 +133,7 @@ describe('agent tokens end to end: Slack and Teams decisions reach a gateway tha
       (await roster.services.agents.list({ requestedBy: HIROSHI.email })).find((a) => a.name === 'CRM Helper'),
     );
     await eventually(async () => (await roster.services.runs.get(requested.requestRunId))?.steps.evaluation?.status === 'waiting');
-    await submitPassingEvaluationInSlack(roster.baseUrl, slack, HIROSHI.id, 'CRM Helper');
+    await submitPassingEvaluationInSlack(roster.baseUrl, slack, LIAM_SLACK_ID, 'CRM Helper');
     await approveRun(requested.requestRunId);
     const keyMessage = await slack.waitFor(
       'chat.postMessage',

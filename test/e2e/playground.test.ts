@@ -19,6 +19,7 @@ import { browserAvailable, freePort, launchChromium } from '../helpers/browser.j
 const SCREENSHOTS = process.env.ROSTER_E2E_SCREENSHOTS;
 const grace = 'grace.liu@brightwater.example';
 const noah = 'noah.fischer@brightwater.example';
+const liam = 'liam.oneill@brightwater.example'; // it-admin: typed-in evaluation results are his to record
 
 // CI installs Debian's chromium (.ci/run) and must run this; elsewhere it is skipped when Chromium is absent.
 
@@ -37,6 +38,7 @@ describeIfChromium('Teams in the Microsoft 365 Agents Playground (headless Chrom
     playgrounds = [
       await startPlayground({ org, as: grace, endpoint, port: await freePort(), workDir: path.join(work, 'grace') }),
       await startPlayground({ org, as: noah, endpoint, port: await freePort(), workDir: path.join(work, 'noah') }),
+      await startPlayground({ org, as: liam, endpoint, port: await freePort(), workDir: path.join(work, 'liam') }),
     ];
     browser = await launchChromium();
     if (SCREENSHOTS) mkdirSync(SCREENSHOTS, { recursive: true });
@@ -72,6 +74,7 @@ describeIfChromium('Teams in the Microsoft 365 Agents Playground (headless Chrom
   it('catalog → request → evaluation in one chat, the approval card arriving and changing in the approver’s', async () => {
     const requester = await open(playgrounds[0]!);
     const approver = await open(playgrounds[1]!);
+    const itAdmin = await open(playgrounds[2]!);
     // Opening a chat installs Roster there: each gets a welcome, and Roster can now reach them.
     await card(requester, "Hi Grace, I'm Roster").waitFor();
     await card(approver, "Hi Noah, I'm Roster").waitFor();
@@ -99,18 +102,22 @@ describeIfChromium('Teams in the Microsoft 365 Agents Playground (headless Chrom
     await card(requester, 'Request sent: Docs Helper').waitFor();
     await card(requester, 'Your request: Docs Helper').waitFor();
 
-    // Grace submits passing evaluation results.
+    // Typed-in results are an IT admin's: Grace is pointed to IT, and Liam records passing results with a reason.
     await say(requester, 'eval Docs Helper');
-    const evaluation = card(requester, 'Evaluation results');
+    await card(requester, 'Typed-in results need an IT admin').waitFor();
+    await card(itAdmin, "Hi Liam, I'm Roster").waitFor();
+    await say(itAdmin, 'eval Docs Helper');
+    const evaluation = card(itAdmin, 'Evaluation results');
     await evaluation.waitFor();
     await evaluation.getByLabel('Accuracy (0 to 1)').fill('0.93');
     await evaluation.getByLabel('p95 latency (ms)').fill('1200');
     await evaluation.getByLabel('Cost per task (USD)').fill('0.01');
     for (const box of await evaluation.getByRole('checkbox').all()) await box.check();
-    await shot(requester, '3-evaluation-form');
+    await evaluation.getByLabel('Reason: why typed in rather than measured by Roster').fill('Measured by the vendor; no endpoint yet.');
+    await shot(itAdmin, '3-evaluation-form');
     await evaluation.getByRole('button', { name: 'Submit' }).click();
-    await card(requester, 'Evaluation passed').waitFor();
-    await shot(requester, '4-verdict');
+    await card(itAdmin, 'Evaluation passed').waitFor();
+    await shot(itAdmin, '4-verdict');
 
     // Noah's approval card arrived proactively in his chat; he approves and the card changes.
     const approval = card(approver, 'Approval needed: Docs Helper');

@@ -100,6 +100,7 @@ export const people = {
   tom: 'tom.becker@brightwater.example', // requester, customer-support
 };
 
+/** Typed-in results that pass the role's thresholds, with the reason an IT admin must give for typing them in. */
 export const passingEvaluation = (org: OrgConfig, roleId: string) => {
   const role = org.catalog.find((r) => r.id === roleId)!;
   return {
@@ -107,6 +108,7 @@ export const passingEvaluation = (org: OrgConfig, roleId: string) => {
     p95LatencyMs: Math.round(role.evaluation.maxP95LatencyMs * 0.6),
     costPerTaskUSD: role.evaluation.maxCostPerTaskUSD / 2,
     roleFitChecked: role.evaluation.roleFit,
+    notes: 'Measured by the vendor on our test set; no endpoint Roster can reach yet.',
   };
 };
 

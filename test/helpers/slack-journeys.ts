@@ -51,10 +51,14 @@ export async function requestAgentInSlack(
   );
 }
 
-/** `/roster eval <agent>`, then the evaluation modal submitted with passing results and every role-fit item checked. */
+/**
+ * `/roster eval <agent> self-reported`, then the evaluation modal submitted with passing results,
+ * every role-fit item checked and the reason for typing them in; `userId` must be an IT admin's.
+ */
 export async function submitPassingEvaluationInSlack(baseUrl: string, slack: FakeSlack, userId: string, agentName: string): Promise<void> {
   const from = slack.calls.length;
-  await post(baseUrl, slashCommand(userId, `eval ${agentName}`, slack.responseUrl(`eval-${agentName}`)));
+  // `self-reported`: for a role Roster measures itself, an IT admin asks for the typed-in form explicitly.
+  await post(baseUrl, slashCommand(userId, `eval ${agentName} self-reported`, slack.responseUrl(`eval-${agentName}`)));
   const opened = await modalOpened(slack, 'evaluation_submit', from);
   const roleFit = actionElements(view(opened).blocks)
     .filter((e) => e.action_id === 'role_fit')
@@ -67,6 +71,7 @@ export async function submitPassingEvaluationInSlack(baseUrl: string, slack: Fak
         p95_latency_ms: { p95_latency_ms: { type: 'number_input', value: '2100' } },
         cost_per_task_usd: { cost_per_task_usd: { type: 'number_input', value: '0.01' } },
         role_fit_0: { role_fit: { type: 'checkboxes', selected_options: roleFit.map((o) => ({ value: o.value })) } },
+        notes: { notes: { type: 'plain_text_input', value: 'Measured by the vendor; no endpoint Roster can reach yet.' } },
       }),
     ),
   );

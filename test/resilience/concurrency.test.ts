@@ -34,7 +34,7 @@ async function requestAndEvaluate(roster: Roster, name: string) {
     sponsors: [people.grace],
     justification: 'Saves the platform team hours each week.',
   });
-  await roster.services.commands.submitEvaluation(people.grace, agentId, passingEvaluation(org, ROLE));
+  await roster.services.commands.submitEvaluation(people.liam, agentId, passingEvaluation(org, ROLE));
   return { runId: run.id, agentId };
 }
 

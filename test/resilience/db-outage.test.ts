@@ -141,7 +141,7 @@ describe('the database unavailable for 10 seconds', () => {
     const agent = await eventually(async () => (await agents.list({ requestedBy: GRACE.email })).find((a) => a.name === 'Outage Proof'));
     const runId = agent.requestRunId;
     await eventually(async () => (await runs.get(runId))?.steps.evaluation?.status === 'waiting');
-    await submitPassingEvaluationInSlack(baseUrl, slack, GRACE.id, 'Outage Proof');
+    await submitPassingEvaluationInSlack(baseUrl, slack, LIAM.id, 'Outage Proof');
     await eventually(async () => (await runs.get(runId))?.steps.approvals?.status === 'waiting');
     await eventually(() => approvalCardsTo(slack, LIAM.id, runId).length === 1 && approvalCardsTo(slack, NOAH.id, runId).length === 1);
     const liamApprove = approveValueOf(approvalCardsTo(slack, LIAM.id, runId)[0]!);

@@ -28,7 +28,7 @@ async function requestAndEvaluate(roster: Roster, requester: string, name: strin
     sponsors: [requester],
     justification: 'Saves the platform team hours each week.',
   });
-  await roster.services.commands.submitEvaluation(requester, agentId, passingEvaluation(org, 'kb-answerer'));
+  await roster.services.commands.submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
   return { runId: run.id, agentId };
 }
 
@@ -150,7 +150,7 @@ describe('the same delivery five times has one effect', () => {
       const agents = (await roster.services.agents.list({})).filter((a) => a.name === 'Teams Twin');
       expect(agents).toHaveLength(1);
 
-      await roster.services.commands.submitEvaluation(grace, agents[0]!.id, passingEvaluation(org, 'kb-answerer'));
+      await roster.services.commands.submitEvaluation(people.liam, agents[0]!.id, passingEvaluation(org, 'kb-answerer'));
       const runId = agents[0]!.requestRunId;
       const approve = {
         ...client.base(noah, 'invoke'),

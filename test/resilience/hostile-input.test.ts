@@ -143,7 +143,7 @@ describe('hostile input (fast-check, seed ' + SEED + ')', () => {
       sponsors: [people.grace],
       justification: 'Saves the platform team hours each week.',
     });
-    await roster.services.commands.submitEvaluation(people.grace, agentId, passingEvaluation(org, 'kb-answerer'));
+    await roster.services.commands.submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
     waitingRun = { runId: run.id, agentId };
   });
 

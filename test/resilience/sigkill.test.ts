@@ -92,7 +92,7 @@ describe('Roster killed with SIGKILL between two approvals', () => {
     const agent = await eventually(async () => (await agents.list({ requestedBy: GRACE.email })).find((a) => a.name === 'Kill Proof'));
     const runId = agent.requestRunId;
     await eventually(async () => (await runs.get(runId))?.steps.evaluation?.status === 'waiting');
-    await submitPassingEvaluationInSlack(first.baseUrl, slack, GRACE.id, 'Kill Proof');
+    await submitPassingEvaluationInSlack(first.baseUrl, slack, LIAM.id, 'Kill Proof');
 
     // The approval step is open: the engineering approver and both IT admins got a card.
     const opening = await eventually(async () => {
@@ -174,7 +174,8 @@ describe('Roster killed with SIGKILL between two approvals', () => {
     });
     for (const once of [
       `run.started:${GRACE.email}`,
-      `gate.passed:${GRACE.email}`,
+      // Typed-in results are recorded by an IT admin (Liam), with a reason.
+      `gate.passed:${LIAM.email}`,
       `decision.approve:${LIAM.email}`,
       'approval.reminded',
       'approval.escalated',

@@ -91,6 +91,7 @@ describe('Slack app end to end (real Bolt receiver, fake Slack Web API)', () => 
       p95_latency_ms: { p95_latency_ms: { type: 'number_input', value: '2100' } },
       cost_per_task_usd: { cost_per_task_usd: { type: 'number_input', value: '0.01' } },
       role_fit_0: { role_fit: { type: 'checkboxes', selected_options: roleFit.map((o) => ({ value: o.value })) } },
+      notes: { notes: { type: 'plain_text_input', value: 'Measured by the vendor; no endpoint Roster can reach yet.' } },
     };
     expect((await postSlack(roster.baseUrl, interaction(viewSubmission(LIAM.id, view, values)))).status).toBe(200);
     const verdict = await slack.waitFor('chat.postMessage', (a) => a.channel === LIAM.id && textOf(a.blocks).includes('0.91'));

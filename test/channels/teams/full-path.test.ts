@@ -88,14 +88,18 @@ describe('Teams: the whole request, from the catalog to an active agent, in Team
       .at(-1);
     expect(cardText(FakeConnector.card(waiting))).toContain('Waiting for evaluation results');
 
-    // 4. "eval Docs Helper": the evaluation form; submitting passing results opens the approvals.
+    // 4. "eval Docs Helper": typed-in results are an IT admin's, with a reason, so the requester is pointed to IT;
+    // Aisha (IT admin) gets the evaluation form, and submitting passing results opens the approvals.
     connector.reset();
     await client.message(me, 'eval Docs Helper');
-    const evalForm = FakeConnector.card(connector.posts(me.conversationId)[0]);
+    expect(cardText(FakeConnector.card(connector.posts(me.conversationId)[0]))).toContain('Typed-in results need an IT admin');
+    connector.reset();
+    await client.message(approvers.aisha, 'eval Docs Helper');
+    const evalForm = FakeConnector.card(connector.posts(approvers.aisha.conversationId)[0]);
     expect(inputIds(evalForm)).toEqual(['accuracy', 'p95LatencyMs', 'costPerTaskUsd', 'roleFit', 'notes']);
     const results = passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), ROLE);
     connector.reset();
-    const verdict = await client.execute(me, 'evaluation_submit', {
+    const verdict = await client.execute(approvers.aisha, 'evaluation_submit', {
       ...button(evalForm, 'evaluation_submit').data,
       accuracy: String(results.accuracy),
       p95LatencyMs: String(results.p95LatencyMs),

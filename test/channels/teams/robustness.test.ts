@@ -42,7 +42,7 @@ describe('Teams: refusals, repeats, strangers and errors', () => {
       sponsors: [people.grace],
       justification: 'Fewer interruptions.',
     });
-    await roster.services.commands.submitEvaluation(people.grace, agentId, passingEvaluation(org, 'kb-answerer'));
+    await roster.services.commands.submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
     return { runId: run.id, agentId };
   }
 

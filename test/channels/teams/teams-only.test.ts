@@ -125,7 +125,7 @@ describe('Teams: a person present only in Teams', () => {
       sponsors: [hiroshi],
       justification: 'Returns questions are a third of our tickets.',
     });
-    await roster.services.commands.submitEvaluation(hiroshi, agentId, passingEvaluation(org, 'kb-answerer'));
+    await roster.services.commands.submitEvaluation('liam.oneill@brightwater.example', agentId, passingEvaluation(org, 'kb-answerer'));
 
     // Tom's card went to Teams: Roster created the 1:1 conversation, then posted the card there.
     const [created] = connector.conversationsCreated();
