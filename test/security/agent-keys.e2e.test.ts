@@ -68,7 +68,7 @@ describe('agent keys: the one-time key is refused by the Bot Connector at onboar
       sponsors: [people.grace, people.tom],
       justification: 'Saves the platform team hours.',
     });
-    await roster.services.commands.submitEvaluation(people.grace, agentId, passingEvaluation(org, 'kb-answerer'));
+    await roster.services.commands.submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
     const run = (await roster.services.agents.get(agentId))!.requestRunId;
     await roster.services.commands.decide('noah.fischer@brightwater.example', { runId: run, stepId: 'approvals', decision: 'approve' });
     await roster.services.commands.decide(people.liam, { runId: run, stepId: 'approvals', decision: 'approve' });

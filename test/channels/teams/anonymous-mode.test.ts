@@ -70,7 +70,7 @@ describe('Teams anonymous local mode', () => {
       justification: 'Tests.',
     });
     await t.roster.services.commands.submitEvaluation(
-      people.grace,
+      people.liam,
       agentId,
       passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer'),
     );
