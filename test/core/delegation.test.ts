@@ -23,7 +23,11 @@ async function financeRequest(h: Harness, requester: string, name: string) {
     sponsors: [requester],
     justification: 'Month-end questions swamp the team.',
   });
-  return (await h.services.commands.submitEvaluation(requester, agentId, passingEvaluation(h.org, 'kb-answerer'))).run ?? run;
+  // Typed-in results are an IT admin's to record, with a reason.
+  return (
+    (await h.services.commands.submitEvaluation('liam.oneill@brightwater.example', agentId, passingEvaluation(h.org, 'kb-answerer'))).run ??
+    run
+  );
 }
 
 describe('delegation while away (out of office)', () => {

@@ -6,6 +6,9 @@ import { agentRecord, eventually, passingEvaluation, SHIPPED_CONFIG } from '../h
 import { actionElements } from '../helpers/slack-blocks.js';
 import { patchOp, ScimClient, SCIM_TOKEN } from './scim-client.js';
 
+/** Typed-in evaluation results are an IT admin's to record, with a reason. */
+const IT_ADMIN = 'liam.oneill@brightwater.example';
+
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 
 const MAYA = { id: 'U04B7K2M9QX', email: 'maya.chen@brightwater.example' }; // approver:finance
@@ -46,7 +49,8 @@ describe('leavers in real time: an approver deactivated over SCIM while a reques
       sponsors: [DANIEL],
       justification: 'Month-end questions swamp the team.',
     });
-    const waiting = (await commands.submitEvaluation(DANIEL, agentId, passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer'))).run;
+    const waiting = (await commands.submitEvaluation(IT_ADMIN, agentId, passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer')))
+      .run;
     expect(waiting.waitingFor).toContain(MAYA.email);
     expect(waiting.waitingFor).not.toContain(FATIMA.email);
     await slack.waitFor('chat.postMessage', (a) => a.channel === MAYA.id && hasButton(a.blocks, 'approval_approve'));
@@ -133,7 +137,8 @@ describe('leavers in real time: an approver deactivated over SCIM while a reques
       sponsors: [DANIEL],
       justification: 'Month-end questions swamp the team.',
     });
-    const waiting = (await commands.submitEvaluation(DANIEL, agentId, passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer'))).run;
+    const waiting = (await commands.submitEvaluation(IT_ADMIN, agentId, passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer')))
+      .run;
     expect(waiting.waitingFor).toContain(FATIMA.email);
 
     const removed = await scim.patch(
@@ -162,7 +167,8 @@ describe('leavers in real time: an approver deactivated over SCIM while a reques
       sponsors: [DANIEL],
       justification: 'Month-end questions swamp the team.',
     });
-    const waiting = (await commands.submitEvaluation(DANIEL, agentId, passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer'))).run;
+    const waiting = (await commands.submitEvaluation(IT_ADMIN, agentId, passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer')))
+      .run;
     expect(waiting.waitingFor).toEqual(expect.arrayContaining([MAYA.email, NOAH.email]));
 
     // Noah, the delegate, is deleted outright.

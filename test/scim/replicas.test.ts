@@ -4,6 +4,9 @@ import { eventually, passingEvaluation, SHIPPED_CONFIG } from '../helpers/harnes
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { patchOp, ScimClient, SCIM_TOKEN } from './scim-client.js';
 
+/** Typed-in evaluation results are an IT admin's to record, with a reason. */
+const IT_ADMIN = 'liam.oneill@brightwater.example';
+
 const DANIEL = 'daniel.okafor@brightwater.example';
 const FATIMA = 'fatima.ndiaye@brightwater.example';
 
@@ -40,7 +43,7 @@ describe('the directory across replicas', () => {
         justification: 'Month-end questions swamp the team.',
       });
       const waiting = (
-        await b.services.commands.submitEvaluation(DANIEL, agentId, passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer'))
+        await b.services.commands.submitEvaluation(IT_ADMIN, agentId, passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer'))
       ).run;
       expect(waiting.waitingFor).toContain(FATIMA);
       b.services.directory!.stopPolling();
