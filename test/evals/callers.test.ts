@@ -242,7 +242,10 @@ describe('endpoint callers: OpenAI-compatible, MCP tool and the judge, served on
       rubric: 'Polite, and points to the self-service portal.',
       expected: 'A friendly pointer to the portal.',
     });
-    const verdict = h.notifier.to(people.amara, 'evaluation-verdict').at(-1)!.card.data as { measured: Record<string, unknown> };
+    // The verdict card follows the stored result.
+    const verdict = await eventually(
+      () => h.notifier.to(people.amara, 'evaluation-verdict').at(-1)?.card.data as { measured: Record<string, unknown> } | undefined,
+    );
     expect(verdict.measured).toMatchObject({ cases: 6, passedCases: 4, costLabel: '$0.04' });
   }, 60_000);
 

@@ -81,7 +81,7 @@ describe('Roster killed between a stored transition and its effects', () => {
     const agent = await eventually(async () => (await agents.list({ requestedBy: GRACE.email })).find((a) => a.name === name), 30_000);
     const runId = agent.requestRunId;
     await eventually(async () => (await runs.get(runId))?.steps.evaluation?.status === 'waiting', 30_000);
-    await submitPassingEvaluationInSlack(baseUrl, slack, GRACE.id, name);
+    await submitPassingEvaluationInSlack(baseUrl, slack, LIAM.id, name);
     await eventually(() => [NOAH, LIAM].every((p) => approvalCardsTo(slack, p.id, runId).length === 1), 30_000);
     const liamClick = interaction(
       buttonClick(LIAM.id, 'approval_approve', approveValueOf(approvalCardsTo(slack, LIAM.id, runId)[0]!), slack.responseUrl(`l-${name}`)),
