@@ -78,7 +78,7 @@ export function createProgress(options: ProgressOptions): Progress {
       if (tty) draw();
     },
     itemDone(item, detail) {
-      if (tty) draw();
+      if (tty) draw(true);
       else if (plain === 'lines') stream.write(`  ${item}${detail ? ` (${detail})` : ''}\n`);
     },
     finish(summary) {

@@ -241,6 +241,7 @@ async function matches(file: string, a: JarArtifact): Promise<boolean> {
 }
 
 const fileName = (a: JarArtifact) => `${a.artifact}-${a.version}.jar`;
+const jarCount = (n: number) => `${n} jar${n === 1 ? '' : 's'}`;
 
 /**
  * Makes sure every pinned jar is in the cache, verified; returns their paths in classpath order.
@@ -269,7 +270,7 @@ export async function ensureJars(options: EnsureJarsOptions): Promise<string[]> 
 
   const total = toDownload.reduce((n, t) => n + t.a.size, 0);
   const progress = createProgress({
-    label: `Fetching the embedded database (mongo-java-server ${MONGO_JAVA_SERVER_VERSION}, ${toDownload.length} jars)`,
+    label: `Fetching the embedded database (mongo-java-server ${MONGO_JAVA_SERVER_VERSION}, ${jarCount(toDownload.length)})`,
     total,
     unit: 'bytes',
     stream: options.progress?.stream,
@@ -281,7 +282,7 @@ export async function ensureJars(options: EnsureJarsOptions): Promise<string[]> 
     await download(url, t.file, t.a, options.timeoutMs ?? 300_000, (n) => progress.advance(n, fileName(t.a)));
     progress.itemDone(fileName(t.a), formatBytes(t.a.size));
   }
-  progress.finish(`Embedded database fetched: ${toDownload.length} jars, ${formatBytes(total)}, checksums verified.`);
+  progress.finish(`Embedded database fetched: ${jarCount(toDownload.length)}, ${formatBytes(total)}, checksums verified.`);
   return targets.map((t) => t.file);
 }
 
