@@ -121,6 +121,7 @@ describe('embedded database jars (pinned, verified, cached)', () => {
         progress: { stream: out.stream },
       });
       expect(out.text()).toMatch(
+        // eslint-disable-next-line no-control-regex -- the bar is redrawn with carriage return and ANSI erase-line
         /\r\u001b\[2KFetching the embedded database .* [█░]{24} +\d+% [\d.]+ (kB|MB) \/ 1\.5 MB {2}big-lib-1\.0\.0\.jar/,
       );
       expect(out.text()).toMatch(/ 100% 1\.5 MB \/ 1\.5 MB/);
