@@ -2,7 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { envSchema } from '../../src/config/env.js';
+import { envProblems, envSchema, parseEnv } from '../../src/config/env.js';
+import { bindHost, deploymentProblems } from '../../src/config/deployment.js';
 import { projectRoot } from '../helpers/roster-process.js';
 
 const K8S = path.join(projectRoot, 'deploy/k8s');
@@ -85,6 +86,27 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     expect(pdb.spec.selector.matchLabels).toEqual(labels);
     expect(deployment.spec.replicas).toBeGreaterThan(pdb.spec.maxUnavailable);
     expect(deployment.spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
+
+    // With the Secret filled in, Roster starts with this environment, on every interface (so the probes reach it).
+    const secrets: Record<string, string> = {
+      MONGODB_URI: 'mongodb://mongo-0.mongo:27017/roster?replicaSet=rs0',
+      ROSTER_OAUTH_KEK: Buffer.alloc(32, 1).toString('base64'),
+      ROSTER_EVAL_SECRET_KEY: 'cd'.repeat(32),
+      ROSTER_DASHBOARD_SECRET: 'ef'.repeat(32),
+    };
+    const required = container.env.filter(
+      (e: { valueFrom?: { secretKeyRef?: { key: string; optional?: boolean } } }) =>
+        e.valueFrom?.secretKeyRef && !e.valueFrom.secretKeyRef.optional,
+    );
+    expect(required.map((e: { name: string }) => e.name).sort()).toEqual(Object.keys(secrets).sort());
+    const parsed = parseEnv({ ...Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)), ...secrets });
+    expect(parsed).toMatchObject({ ok: true });
+    const runtime = (parsed as { env: Parameters<typeof bindHost>[0] }).env;
+    expect([...envProblems(runtime), ...deploymentProblems(runtime)]).toEqual([]);
+    expect(bindHost(runtime)).toBeUndefined();
+    const metricsPort = container.ports.find((p: { name: string }) => p.name === 'metrics').containerPort;
+    expect(runtime.ROSTER_METRICS_PORT).toBe(metricsPort);
+    expect(Number(pod.metadata.annotations['prometheus.io/port'])).toBe(metricsPort);
 
     const kustomization = parseAllDocuments(readFileSync(path.join(K8S, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as {
       resources: string[];
