@@ -14,7 +14,7 @@ import { createLogger, type Logger } from '../logger.js';
 import type { OrgConfig } from '../config/schemas.js';
 import type { FlowDefinition } from '../flows/schema.js';
 import { openDatabase, type Database } from '../store/database.js';
-import { createAuditLog } from '../store/audit-store.js';
+import { AUDIT_COLLECTION, createAuditLog } from '../store/audit-store.js';
 import { createAgentRepository } from '../store/agent-store.js';
 import { AGENT_STATUSES, type AgentStatus } from '../core/lifecycle.js';
 import { demoTour, seedDemo } from '../demo/seed-demo.js';
@@ -104,7 +104,21 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
       run(
         withEnv(io, (env) =>
           withDatabase(io, env, async (db) => {
-            const result = await createAuditLog(db.connection).verify();
+            const audit = createAuditLog(db.connection);
+            // A long chain takes a while to walk: a bar on a terminal, nothing otherwise.
+            const total = io.errIsTTY ? await db.connection.collection(AUDIT_COLLECTION).estimatedDocumentCount() : 0;
+            const progress =
+              total > 0
+                ? createProgress({ label: 'Verifying the audit chain', total, unit: 'steps', stream: process.stderr, plain: 'silent' })
+                : undefined;
+            let seen = 0;
+            const result = await audit.verify({
+              onProgress: (checked) => {
+                progress?.advance(checked - seen, `${checked} entries`);
+                seen = checked;
+              },
+            });
+            progress?.finish(`Audit chain walked: ${result.checked} entries.`);
             if (opts.json) io.out(JSON.stringify(result.ok ? result : { ok: false, checked: result.checked, firstBad: result.firstBad }));
             if (result.ok) {
               if (!opts.json) io.out(`audit log intact: ${result.checked} entries, head ${result.headHash}`);
