@@ -19,7 +19,7 @@ import { createFaultPoint } from './fault-point.js';
 import { LiveDirectory } from './config/live-directory.js';
 import { ConfigError } from './config/org-config.js';
 import { createScimRouter } from './scim/router.js';
-import { registerBusinessMetrics, type BusinessMetrics } from './http/business-metrics.js';
+import { registerBusinessMetrics } from './http/business-metrics.js';
 
 /** Builds one chat channel; resolves undefined when the environment does not configure it. */
 export type ChannelFactory = (deps: ChannelDeps) => Promise<Channel | undefined>;
@@ -64,8 +64,6 @@ export interface Roster {
   readonly channels: Channel[];
   /** The agent-facing API: OAuth authorization server, access check, OpenAPI. */
   readonly api: AgentApi;
-  /** Business figures on /metrics; the outbox plugs its depth and failures in with setOutboxSource. */
-  readonly businessMetrics: BusinessMetrics;
   /** Graceful stop: stop accepting, finish in-flight requests, stop jobs, close the database. */
   stop(): Promise<void>;
 }
@@ -158,7 +156,7 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
       },
     });
 
-    const businessMetrics = registerBusinessMetrics(http.metrics.registry, db.connection);
+    registerBusinessMetrics(http.metrics.registry, db.connection);
     http.mount('/api/v1/telemetry', services.supervision.router);
     http.mount('/v1/traces', services.supervision.otlpRouter);
     api = await createAgentApi({
@@ -228,7 +226,6 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
       services,
       chat,
       channels,
-      businessMetrics,
       stop() {
         stopping ??= (async () => {
           const graceMs = env.ROSTER_SHUTDOWN_TIMEOUT_S * 1000 * 0.5;

@@ -1,30 +1,12 @@
 import type { Connection } from 'mongoose';
 import { Gauge, type Registry } from 'prom-client';
 
-/** What the durable outbox reports at scrape time (wired by the outbox when it exists). */
-export interface OutboxFigures {
-  /** Deliveries waiting to be sent. */
-  depth: number;
-  /** Deliveries that gave up (dead letters) and still need a person. */
-  failed: number;
-  /** Age of the oldest waiting delivery, in seconds. */
-  oldestAgeSeconds?: number;
-}
-
 export interface BusinessMetricsOptions {
   /** How long one set of figures answers scrapes; several Prometheis or replicas share it. */
   cacheMs?: number;
   /** The window for latency and check-in figures. */
   windowDays?: number;
   now?: () => Date;
-}
-
-export interface BusinessMetrics {
-  /**
-   * Hook for the outbox: once set, `roster_outbox_depth`, `roster_outbox_failed` and
-   * `roster_outbox_oldest_age_seconds` are reported from it at each scrape.
-   */
-  setOutboxSource(source: () => Promise<OutboxFigures>): void;
 }
 
 interface Figures {
@@ -35,7 +17,6 @@ interface Figures {
   alerts: Array<{ severity: string; kind: string; status: string; n: number }>;
   findings: Array<{ metric: string; severity: string; n: number }>;
   verdicts: Array<{ verdict: string; n: number }>;
-  outbox?: OutboxFigures;
 }
 
 const QUANTILES = [0.5, 0.9, 0.99];
@@ -55,13 +36,13 @@ interface RunSteps {
  * Business figures on /metrics, read from the database when Prometheus scrapes (counts by query,
  * cached for `cacheMs`), so nothing on the request path pays for them and every replica reports
  * the same truth: agents by status, pending approvals and the oldest one's age, approval latency,
- * open alerts by severity, check-in verdicts and findings, and the outbox once it is wired.
+ * open alerts by severity, check-in verdicts and findings. The outbox reports its own figures
+ * (src/http/outbox-metrics.ts).
  */
-export function registerBusinessMetrics(registry: Registry, connection: Connection, options: BusinessMetricsOptions = {}): BusinessMetrics {
+export function registerBusinessMetrics(registry: Registry, connection: Connection, options: BusinessMetricsOptions = {}): void {
   const cacheMs = options.cacheMs ?? 15_000;
   const windowDays = options.windowDays ?? 7;
   const now = options.now ?? (() => new Date());
-  let outboxSource: (() => Promise<OutboxFigures>) | undefined;
   let cached: { at: number; figures: Promise<Figures> } | undefined;
 
   const figures = (): Promise<Figures> => {
@@ -83,7 +64,7 @@ export function registerBusinessMetrics(registry: Registry, connection: Connecti
     const at = now();
     const since = new Date(at.getTime() - windowDays * 86_400_000).toISOString();
 
-    const [agents, alerts, checkins, waiting, recent, outbox] = await Promise.all([
+    const [agents, alerts, checkins, waiting, recent] = await Promise.all([
       db
         .collection('agents')
         .aggregate<{ _id: string; n: number }>([{ $group: { _id: '$status', n: { $sum: 1 } } }])
@@ -109,7 +90,6 @@ export function registerBusinessMetrics(registry: Registry, connection: Connecti
         .find({ updatedAt: { $gte: since } }, { projection: { flowId: 1, steps: 1 } })
         .limit(10_000)
         .toArray(),
-      outboxSource?.(),
     ]);
 
     const pendingByFlow = new Map<string, { n: number; oldestSeconds: number }>();
@@ -166,7 +146,6 @@ export function registerBusinessMetrics(registry: Registry, connection: Connecti
         return { metric, severity, n };
       }),
       verdicts: [...verdicts].map(([verdict, n]) => ({ verdict, n })),
-      ...(outbox ? { outbox } : {}),
     };
   }
 
@@ -225,23 +204,4 @@ export function registerBusinessMetrics(registry: Registry, connection: Connecti
       for (const x of f.findings) g.set({ metric: x.metric, severity: x.severity }, x.n);
     },
   );
-
-  let outboxRegistered = false;
-  return {
-    setOutboxSource(source) {
-      outboxSource = source;
-      cached = undefined;
-      if (outboxRegistered) return;
-      outboxRegistered = true;
-      gauge('roster_outbox_depth', 'Outbox deliveries waiting to be sent', [], (g, f) => {
-        if (f.outbox) g.set(f.outbox.depth);
-      });
-      gauge('roster_outbox_failed', 'Outbox deliveries that gave up and need a person', [], (g, f) => {
-        if (f.outbox) g.set(f.outbox.failed);
-      });
-      gauge('roster_outbox_oldest_age_seconds', 'Age of the oldest waiting outbox delivery', [], (g, f) => {
-        if (f.outbox?.oldestAgeSeconds !== undefined) g.set(Math.round(f.outbox.oldestAgeSeconds));
-      });
-    },
-  };
 }
