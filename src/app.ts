@@ -19,6 +19,7 @@ import { createFaultPoint } from './fault-point.js';
 import { LiveDirectory } from './config/live-directory.js';
 import { ConfigError } from './config/org-config.js';
 import { createScimRouter } from './scim/router.js';
+import { registerBusinessMetrics } from './http/business-metrics.js';
 
 /** Builds one chat channel; resolves undefined when the environment does not configure it. */
 export type ChannelFactory = (deps: ChannelDeps) => Promise<Channel | undefined>;
@@ -155,6 +156,7 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
       },
     });
 
+    registerBusinessMetrics(http.metrics.registry, db.connection);
     http.mount('/api/v1/telemetry', services.supervision.router);
     http.mount('/v1/traces', services.supervision.otlpRouter);
     api = await createAgentApi({

@@ -8,9 +8,15 @@ import { loadFlowDefinitions } from './services.js';
 import { createSlackChannel } from './channels/slack/index.js';
 import { createTeamsChannel } from './channels/teams/index.js';
 import { EmbeddedMongoError } from './store/embedded/embedded-mongo.js';
+import { SAMPLE_ORG_PROBLEM, usesSampleOrganisation } from './config/sample-org.js';
+import { demoTour, seedDemo } from './demo/seed-demo.js';
+import { createProgress } from './progress.js';
 
 /** Exit code for a configuration that cannot be used (bad env or config files). */
 const EXIT_CONFIG = 2;
+
+/** `npm run demo`: start, then seed the sample organisation's demo and print the guided tour. */
+const demo = process.argv.slice(2).includes('--demo');
 
 async function main(): Promise<void> {
   const parsedEnv = parseEnv();
@@ -49,6 +55,7 @@ async function main(): Promise<void> {
   }
   const flows = attempt(() => loadFlowDefinitions(env.ROSTER_FLOWS_DIR));
   const suites = org ? attempt(() => loadEvalSuites(env.ROSTER_EVALS_DIR, org)) : undefined;
+  if (org && env.NODE_ENV === 'production' && usesSampleOrganisation(org)) problems.push(SAMPLE_ORG_PROBLEM);
   if (!org || !flows || !suites || problems.length > 0) {
     process.stderr.write(`Roster cannot start: the configuration has ${problems.length} problem(s).\n`);
     for (const line of problems) process.stderr.write(`${line}\n`);
@@ -61,6 +68,12 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof EmbeddedMongoError) {
       process.stderr.write(`Roster cannot start: ${err.message}\n`);
+      process.exit(1);
+    }
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      process.stderr.write(
+        `Roster cannot start: port ${env.PORT} is already in use (another Roster?). Stop that process, or set PORT to a free port.\n`,
+      );
       process.exit(1);
     }
     throw err;
@@ -81,10 +94,22 @@ async function main(): Promise<void> {
         channels.includes('slack')
           ? '  Slack: connected; type /roster help in your workspace.'
           : '  Slack: not configured; see "Slack" in the README (config/slack/manifest.*.yaml, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET).',
-        '  Demo data: stop Roster, run npx roster seed demo, start it again.',
+        demo ? '' : '  Demo data: npm run demo (or, while Roster runs, npx roster seed demo).',
         '',
       ].join('\n'),
     );
+  }
+  if (demo) {
+    const seedLog = log.child({ component: 'demo' });
+    let progress: ReturnType<typeof createProgress> | undefined;
+    const result = await seedDemo(roster.db.connection, org, flows, seedLog, new Date(), (done, total, step) => {
+      progress ??= createProgress({ label: 'Seeding the demo', total, unit: 'steps', stream: process.stderr, plain: 'quiet' });
+      progress.advance(1, step);
+    });
+    progress?.finish(
+      `Demo seeded: ${result.created} agents created (${result.existing} already there), ${result.events} telemetry events, ${result.checkIns} check-ins, ${result.alerts} alerts.`,
+    );
+    process.stdout.write(`\n${demoTour()}\n  Playground: npm run playground -- --as liam.oneill@brightwater.example\n\n`);
   }
 
   let shuttingDown = false;

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { z } from 'zod';
 import { parseEnv, type Env } from '../config/env.js';
 import { ConfigError, loadOrgConfig } from '../config/org-config.js';
@@ -14,213 +14,348 @@ import { createLogger, type Logger } from '../logger.js';
 import type { OrgConfig } from '../config/schemas.js';
 import type { FlowDefinition } from '../flows/schema.js';
 import { openDatabase, type Database } from '../store/database.js';
-import { createAuditLog } from '../store/audit-store.js';
+import { AUDIT_COLLECTION, createAuditLog } from '../store/audit-store.js';
 import { createAgentRepository } from '../store/agent-store.js';
 import { AGENT_STATUSES, type AgentStatus } from '../core/lifecycle.js';
 import { demoTour, seedDemo } from '../demo/seed-demo.js';
 import { sha256 } from '../core/agents.js';
 import { complianceCsv } from '../core/governance.js';
 import { servicesFor } from '../demo/seed-demo.js';
+import { createProgress } from '../progress.js';
+import { completionScript, SHELLS, type Shell } from './completion.js';
 
 /** Exit codes: 0 fine, 1 the check failed (tampering, invalid cards), 2 bad usage or configuration. */
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
-const HELP: Record<string, string> = {
-  '': `roster — administer Roster from the command line
-
-Usage: roster <command> [options]
-
-Commands:
-  config check          validate config/*.yaml, flows/*.yaml and every card template, without starting Roster
-  audit verify          check the audit log's hash chain; exit 1 naming the first bad entry
-  audit export          print audit entries as JSON lines [--agent <id>] [--since <ISO time>] [--until <ISO time>]
-  agents list           list agents [--status <status>[,<status>…]]
-  archive <agent id>    print a retired agent's archive bundle (JSON) and check its SHA-256 digest
-  compliance            the compliance report [--regulation <gdpr|ccpa|hipaa|…>] [--format json|csv]
-  seed demo             seed the sample organisation's demo (agents, telemetry, check-ins, alerts); safe to repeat
-
-The database is MONGODB_URI, or the embedded one under ROSTER_DATA_DIR (./data) when it is unset
-(stop Roster first: the embedded database file is used by one process at a time).
-Run "roster <command> --help" for a command's options.`,
-  'config check': `roster config check [--config <dir>] [--flows <dir>] [--cards <dir>] [--evals <dir>]
-
-Validates the organisation (default ROSTER_CONFIG_DIR or ./config), the flows (ROSTER_FLOWS_DIR or
-./flows), the evaluation suites (ROSTER_EVALS_DIR or ./evals) and every card template (rendered for Slack and Teams from cards/samples and checked against
-the platforms' limits). Prints one line per problem; exit 2 for configuration problems, 1 for cards.`,
-  'audit verify': `roster audit verify
-
-Walks the audit log's hash chain and reports the first entry that was edited, removed, reordered or
-inserted. Exit 0 when intact, 1 when not.`,
-  'audit export': `roster audit export [--agent <agent id>] [--since <ISO time>] [--until <ISO time>]
-
-Prints matching audit entries, oldest first, one JSON object per line.`,
-  archive: `roster archive <agent id>
-
-Prints the agent's archive bundle (canonical JSON) to standard output and its SHA-256 digest to
-standard error; exit 1 when the stored digest no longer matches the bundle.`,
-  compliance: `roster compliance [--regulation <id>] [--format json|csv]
-
-Per regulation: the agents touching each data class, their scopes carrying personal data, whether a
-DPO approval is on record; the raw-event retention; and the gaps (personal-data scopes without DPO
-approval, open fairness findings, overdue access reviews) with their sponsors.`,
-  'seed demo': `roster seed demo
-
-Seeds a dozen agents across every lifecycle status with their grants, 30 days of synthetic
-telemetry (one drifting, one biased, one dormant, one shadow agent), runs their check-ins and
-prints a short guided tour. Keys are deterministic: running it twice changes nothing.`,
-  'agents list': `roster agents list [--status <status>[,<status>…]]
-
-Prints one line per agent: id, status, name, role, business unit. Statuses: ${AGENT_STATUSES.join(', ')}.`,
-};
-
 interface Io {
   out: (line: string) => void;
   err: (line: string) => void;
+  /** Whether standard error is a terminal (progress bars); false when unset. */
+  errIsTTY?: boolean;
+}
+
+const DATABASE_NOTE = `The database is MONGODB_URI, or the embedded one under ROSTER_DATA_DIR (./data) when it is unset;
+while Roster runs, the CLI uses the running Roster's embedded database.`;
+
+/** Roster's version, from package.json (one level above src/ and dist/). */
+function version(): string {
+  const pkg = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+}
+
+const lines = (text: string) => text.replace(/\n$/, '');
+
+/**
+ * Builds the command tree. `run` receives each action's exit code. Exported for shell completion,
+ * which is generated from the same tree.
+ */
+export function buildProgram(io: Io, run: (code: Promise<number>) => void): Command {
+  const program = new Command('roster');
+  program
+    .description('administer Roster from the command line')
+    .version(version(), '-v, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .addHelpText('after', `\n${DATABASE_NOTE}\nRun "roster <command> --help" for a command's options.`)
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: (s) => io.out(lines(s)),
+      writeErr: (s) => io.err(lines(s)),
+      outputError: (s, write) => write(s),
+    });
+  const json = (what = 'print JSON instead of text') => new Option('--json', what);
+
+  const config = program.command('config').description('check the configuration');
+  config
+    .command('check')
+    .description(
+      "validate config/*.yaml, flows/*.yaml, the evaluation suites (evals/*.yaml) and every card template (rendered for Slack and Teams from cards/samples and checked against the platforms' limits), without starting Roster; one line per problem, exit 2 for configuration problems, 1 for cards",
+    )
+    .option('--config <dir>', 'the organisation (default ROSTER_CONFIG_DIR or ./config)')
+    .option('--flows <dir>', 'the flows (default ROSTER_FLOWS_DIR or ./flows)')
+    .option('--cards <dir>', 'the card templates', DEFAULT_CARDS_DIR)
+    .option('--evals <dir>', 'the evaluation suites (default ROSTER_EVALS_DIR or ./evals)')
+    .addOption(json())
+    .action((opts: { config?: string; flows?: string; cards: string; evals?: string; json?: boolean }) =>
+      run(
+        withEnv(io, async (env) =>
+          configCheck(
+            io,
+            {
+              config: opts.config ?? env.ROSTER_CONFIG_DIR,
+              flows: opts.flows ?? env.ROSTER_FLOWS_DIR,
+              cards: opts.cards,
+              evals: opts.evals ?? env.ROSTER_EVALS_DIR,
+            },
+            opts.json,
+          ),
+        ),
+      ),
+    );
+
+  const audit = program.command('audit').description('the hash-chained audit log');
+  audit
+    .command('verify')
+    .description(
+      "walk the audit log's hash chain and report the first entry that was edited, removed, reordered or inserted; exit 0 when intact, 1 when not",
+    )
+    .addOption(json())
+    .action((opts: { json?: boolean }) =>
+      run(
+        withEnv(io, (env) =>
+          withDatabase(io, env, async (db) => {
+            const audit = createAuditLog(db.connection);
+            // A long chain takes a while to walk: a bar on a terminal, nothing otherwise.
+            const total = io.errIsTTY ? await db.connection.collection(AUDIT_COLLECTION).estimatedDocumentCount() : 0;
+            const progress =
+              total > 0
+                ? createProgress({ label: 'Verifying the audit chain', total, unit: 'steps', stream: process.stderr, plain: 'silent' })
+                : undefined;
+            let seen = 0;
+            const result = await audit.verify({
+              onProgress: (checked) => {
+                progress?.advance(checked - seen, `${checked} entries`);
+                seen = checked;
+              },
+            });
+            progress?.finish(`Audit chain walked: ${result.checked} entries.`);
+            if (opts.json) io.out(JSON.stringify(result.ok ? result : { ok: false, checked: result.checked, firstBad: result.firstBad }));
+            if (result.ok) {
+              if (!opts.json) io.out(`audit log intact: ${result.checked} entries, head ${result.headHash}`);
+              return EXIT.ok;
+            }
+            io.err(`audit log TAMPERED: ${result.firstBad.message} (checked ${result.checked} entries)`);
+            return EXIT.failed;
+          }),
+        ),
+      ),
+    );
+  audit
+    .command('export')
+    .description('print matching audit entries, oldest first, one JSON object per line')
+    .option('--agent <agent id>', "one agent's entries")
+    .option('--since <ISO time>', 'entries at or after this time')
+    .option('--until <ISO time>', 'entries before this time')
+    .addOption(json('print one JSON array instead of JSON lines'))
+    .action((opts: { agent?: string; since?: string; until?: string; json?: boolean }) =>
+      run(
+        withEnv(io, async (env) => {
+          const time = z.iso.datetime({ offset: true }).optional();
+          const since = time.safeParse(opts.since);
+          const until = time.safeParse(opts.until);
+          if (!since.success || !until.success) {
+            io.err('roster audit export: --since and --until take ISO times, e.g. 2026-11-01T00:00:00Z');
+            return EXIT.usage;
+          }
+          return withDatabase(io, env, async (db) => {
+            const entries = await createAuditLog(db.connection).export({
+              ...(opts.agent ? { agentId: opts.agent } : {}),
+              ...(since.data ? { since: new Date(since.data) } : {}),
+              ...(until.data ? { until: new Date(until.data) } : {}),
+            });
+            if (opts.json) io.out(JSON.stringify(entries, null, 2));
+            else for (const entry of entries) io.out(JSON.stringify(entry));
+            return EXIT.ok;
+          });
+        }),
+      ),
+    );
+
+  const agents = program.command('agents').description('the agents Roster knows');
+  agents
+    .command('list')
+    .description(`one line per agent: id, status, name, role, business unit. Statuses: ${AGENT_STATUSES.join(', ')}`)
+    .option('--status <status,…>', 'only agents in these statuses')
+    .addOption(json())
+    .action((opts: { status?: string; json?: boolean }) =>
+      run(
+        withEnv(io, async (env) => {
+          const statuses = opts.status ? opts.status.split(',') : undefined;
+          const bad = statuses?.filter((s) => !AGENT_STATUSES.includes(s as AgentStatus));
+          if (bad?.length) {
+            io.err(`roster agents list: unknown status ${bad.join(', ')} (expected ${AGENT_STATUSES.join(', ')})`);
+            return EXIT.usage;
+          }
+          return withDatabase(io, env, async (db) => {
+            const list = await createAgentRepository(db.connection).list({ ...(statuses ? { status: statuses as AgentStatus[] } : {}) });
+            if (opts.json) {
+              io.out(
+                JSON.stringify(
+                  list.map((a) => ({
+                    id: a.id,
+                    status: a.status,
+                    name: a.name,
+                    role: a.catalogRoleId,
+                    businessUnit: a.businessUnit,
+                    version: a.version,
+                    sponsors: a.sponsors,
+                  })),
+                  null,
+                  2,
+                ),
+              );
+              return EXIT.ok;
+            }
+            for (const a of list) io.out([a.id, a.status, a.name, a.catalogRoleId, a.businessUnit].join('\t'));
+            if (list.length === 0) io.err('no agents match');
+            return EXIT.ok;
+          });
+        }),
+      ),
+    );
+
+  program
+    .command('archive')
+    .description(
+      "print a retired agent's archive bundle (canonical JSON) to standard output and its SHA-256 digest to standard error; exit 1 when the stored digest no longer matches",
+    )
+    .argument('[agent id]', 'the retired agent, e.g. agt_0123456789abcdef')
+    .addOption(json('print { agentId, digest, verified, bundle } as one JSON object'))
+    .action((agentId: string | undefined, opts: { json?: boolean }) =>
+      run(
+        withEnv(io, async (env) => {
+          if (!agentId) {
+            io.err('roster archive: name the agent id, e.g. roster archive agt_0123456789abcdef');
+            return EXIT.usage;
+          }
+          return withDatabase(io, env, async (db) => {
+            const doc = await db.connection.collection('archives').findOne({ _id: agentId as never });
+            if (!doc) {
+              io.err(`roster archive: no archive for ${agentId} (is it retired?)`);
+              return EXIT.failed;
+            }
+            const verified = sha256(String(doc.bundle)) === doc.digest;
+            if (opts.json)
+              io.out(JSON.stringify({ agentId, digest: doc.digest, verified, bundle: JSON.parse(String(doc.bundle)) as unknown }));
+            else io.out(String(doc.bundle));
+            io.err(`sha256 ${doc.digest} ${verified ? 'verified' : 'DOES NOT MATCH the bundle'}`);
+            return verified ? EXIT.ok : EXIT.failed;
+          });
+        }),
+      ),
+    );
+
+  program
+    .command('compliance')
+    .description(
+      'the compliance report: per regulation, the agents touching each data class, their personal-data scopes, whether a DPO approval is on record; the raw-event retention; the gaps with their sponsors',
+    )
+    .option('--regulation <id>', 'one regulation (gdpr, ccpa, hipaa, …)')
+    .addOption(new Option('--format <format>', 'output format').choices(['json', 'csv']).default('json'))
+    .addOption(json('the same as --format json'))
+    .action((opts: { regulation?: string; format: 'json' | 'csv'; json?: boolean }) =>
+      run(
+        withEnv(io, (env) =>
+          withServices(io, env, async (db, org, flows, log) => {
+            const services = await servicesFor(db.connection, org, flows, log);
+            const report = await services.governance.complianceReport(undefined, opts.regulation);
+            io.out(opts.format === 'csv' && !opts.json ? complianceCsv(report).trimEnd() : JSON.stringify(report, null, 2));
+            return EXIT.ok;
+          }),
+        ),
+      ),
+    );
+
+  const seed = program.command('seed').description('sample data');
+  seed
+    .command('demo')
+    .description(
+      "seed the sample organisation's demo: a dozen agents across every lifecycle status with their grants, 30 days of synthetic telemetry (one drifting, one biased, one dormant, one shadow agent), their check-ins, and a short guided tour; safe to repeat",
+    )
+    .action(() =>
+      run(
+        withEnv(io, (env) =>
+          withServices(io, env, async (db, org, flows, log) => {
+            let progress: ReturnType<typeof createProgress> | undefined;
+            const result = await seedDemo(db.connection, org, flows, log, new Date(), (_done, total, step) => {
+              progress ??= createProgress({
+                label: 'Seeding the demo',
+                total,
+                unit: 'steps',
+                stream: {
+                  write: (chunk: string) => process.stderr.write(chunk),
+                  isTTY: io.errIsTTY === true,
+                  columns: process.stderr.columns,
+                },
+                plain: 'silent',
+              });
+              progress.advance(1, step);
+            });
+            progress?.finish('Demo seeded.');
+            io.out(
+              `seed demo: ${result.created} agents created, ${result.existing} already there, ${result.events} telemetry events, ${result.checkIns} check-ins, ${result.alerts} alerts`,
+            );
+            io.out(demoTour());
+            return EXIT.ok;
+          }),
+        ),
+      ),
+    );
+
+  program
+    .command('completion')
+    .description(
+      'print a shell completion script: eval "$(roster completion bash)" in ~/.bashrc (zsh: ~/.zshrc; fish: roster completion fish | source)',
+    )
+    .addArgument(new Argument('[shell]', 'the shell').choices(SHELLS).default('bash'))
+    .action((shell: Shell) => {
+      io.out(completionScript(program, shell));
+      run(Promise.resolve(EXIT.ok));
+    });
+  prefixErrors(program, 'roster', io);
+  return program;
+}
+
+/** Error lines name the command they are about and end with where to look. */
+function prefixErrors(command: Command, name: string, io: Io): void {
+  command.configureOutput({
+    writeOut: (s) => io.out(lines(s)),
+    writeErr: (s) => io.err(lines(s)),
+    outputError: (s, write) => {
+      const message = lines(s)
+        .replace(/^error: /, '')
+        .replace(/\n\(Did you mean (.*)\?\)$/, ' (did you mean $1?)')
+        .replace(/\.$/, '');
+      write(`${name}: ${message}. Run "${name} --help".`);
+    },
+  });
+  for (const sub of command.commands) prefixErrors(sub, `${name} ${sub.name()}`, io);
 }
 
 /** Runs the CLI; returns the exit code (the bin script exits with it). */
-export async function runCli(argv: string[], io: Io = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
-  const [group = '', sub = ''] = argv;
-  const command = ['config', 'audit', 'agents', 'seed'].includes(group) ? `${group} ${sub}`.trim() : group;
-  const rest = argv.slice(command.split(' ').filter(Boolean).length);
-  const positional = command === 'archive' && rest[0] && !rest[0].startsWith('-') ? rest.shift() : undefined;
-  if (command === '' || command === '--help' || command === '-h' || command === 'help') {
-    io.out(HELP['']!);
-    return command === '' ? EXIT.usage : EXIT.ok;
-  }
-  if (!HELP[command]) {
-    io.err(`roster: unknown command "${argv.join(' ')}". Run "roster --help".`);
+export async function runCli(
+  argv: string[],
+  io: Io = { out: (l) => console.log(l), err: (l) => console.error(l), errIsTTY: process.stderr.isTTY === true },
+): Promise<number> {
+  let result: Promise<number> | undefined;
+  const program = buildProgram(io, (code) => {
+    result = code;
+  });
+  if (argv.length === 0) {
+    io.out(lines(program.helpInformation()));
     return EXIT.usage;
   }
-  let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({
-      args: rest,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        config: { type: 'string' },
-        flows: { type: 'string' },
-        evals: { type: 'string' },
-        cards: { type: 'string' },
-        agent: { type: 'string' },
-        since: { type: 'string' },
-        until: { type: 'string' },
-        status: { type: 'string' },
-        regulation: { type: 'string' },
-        format: { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
+    await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
-    io.err(`roster ${command}: ${(err as Error).message}`);
+    if (!(err instanceof CommanderError)) throw err;
+    // Help and version asked for are fine; help shown because a command is incomplete is a usage error.
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.ok;
     return EXIT.usage;
   }
-  if (values.help) {
-    io.out(HELP[command]!);
-    return EXIT.ok;
-  }
+  return result ? await result : EXIT.ok;
+}
+
+async function withEnv(io: Io, work: (env: Env) => Promise<number>): Promise<number> {
   const parsedEnv = parseEnv();
   if (!parsedEnv.ok) {
     parsedEnv.problems.forEach(io.err);
     return EXIT.usage;
   }
-  const env = parsedEnv.env;
-  switch (command) {
-    case 'config check':
-      return configCheck(io, {
-        config: String(values.config ?? env.ROSTER_CONFIG_DIR),
-        flows: String(values.flows ?? env.ROSTER_FLOWS_DIR),
-        cards: String(values.cards ?? DEFAULT_CARDS_DIR),
-        evals: String(values.evals ?? env.ROSTER_EVALS_DIR),
-      });
-    case 'audit verify':
-      return withDatabase(io, env, async (db) => {
-        const result = await createAuditLog(db.connection).verify();
-        if (result.ok) {
-          io.out(`audit log intact: ${result.checked} entries, head ${result.headHash}`);
-          return EXIT.ok;
-        }
-        io.err(`audit log TAMPERED: ${result.firstBad.message} (checked ${result.checked} entries)`);
-        return EXIT.failed;
-      });
-    case 'audit export': {
-      const time = z.iso.datetime({ offset: true }).optional();
-      const since = time.safeParse(values.since);
-      const until = time.safeParse(values.until);
-      if (!since.success || !until.success) {
-        io.err('roster audit export: --since and --until take ISO times, e.g. 2026-11-01T00:00:00Z');
-        return EXIT.usage;
-      }
-      return withDatabase(io, env, async (db) => {
-        const entries = await createAuditLog(db.connection).export({
-          ...(values.agent ? { agentId: String(values.agent) } : {}),
-          ...(since.data ? { since: new Date(since.data) } : {}),
-          ...(until.data ? { until: new Date(until.data) } : {}),
-        });
-        for (const entry of entries) io.out(JSON.stringify(entry));
-        return EXIT.ok;
-      });
-    }
-    case 'compliance': {
-      const format = String(values.format ?? 'json');
-      if (format !== 'json' && format !== 'csv') {
-        io.err('roster compliance: --format is json or csv');
-        return EXIT.usage;
-      }
-      return withServices(io, env, async (db, org, flows, log) => {
-        const services = await servicesFor(db.connection, org, flows, log);
-        const report = await services.governance.complianceReport(undefined, values.regulation ? String(values.regulation) : undefined);
-        io.out(format === 'csv' ? complianceCsv(report).trimEnd() : JSON.stringify(report, null, 2));
-        return EXIT.ok;
-      });
-    }
-    case 'archive': {
-      if (!positional) {
-        io.err('roster archive: name the agent id, e.g. roster archive agt_0123456789abcdef');
-        return EXIT.usage;
-      }
-      return withDatabase(io, env, async (db) => {
-        const doc = await db.connection.collection('archives').findOne({ _id: positional as never });
-        if (!doc) {
-          io.err(`roster archive: no archive for ${positional} (is it retired?)`);
-          return EXIT.failed;
-        }
-        const verified = sha256(String(doc.bundle)) === doc.digest;
-        io.out(String(doc.bundle));
-        io.err(`sha256 ${doc.digest} ${verified ? 'verified' : 'DOES NOT MATCH the bundle'}`);
-        return verified ? EXIT.ok : EXIT.failed;
-      });
-    }
-    case 'seed demo': {
-      return withServices(io, env, async (db, org, flows, log) => {
-        const result = await seedDemo(db.connection, org, flows, log);
-        io.out(
-          `seed demo: ${result.created} agents created, ${result.existing} already there, ${result.events} telemetry events, ${result.checkIns} check-ins, ${result.alerts} alerts`,
-        );
-        io.out(demoTour());
-        return EXIT.ok;
-      });
-    }
-    case 'agents list': {
-      const statuses = values.status ? String(values.status).split(',') : undefined;
-      const bad = statuses?.filter((s) => !AGENT_STATUSES.includes(s as AgentStatus));
-      if (bad?.length) {
-        io.err(`roster agents list: unknown status ${bad.join(', ')} (expected ${AGENT_STATUSES.join(', ')})`);
-        return EXIT.usage;
-      }
-      return withDatabase(io, env, async (db) => {
-        const agents = await createAgentRepository(db.connection).list({ ...(statuses ? { status: statuses as AgentStatus[] } : {}) });
-        for (const a of agents) io.out([a.id, a.status, a.name, a.catalogRoleId, a.businessUnit].join('\t'));
-        if (agents.length === 0) io.err('no agents match');
-        return EXIT.ok;
-      });
-    }
-  }
-  return EXIT.usage;
+  return work(parsedEnv.env);
 }
 
-function configCheck(io: Io, dirs: { config: string; flows: string; cards: string; evals: string }): number {
+function configCheck(io: Io, dirs: { config: string; flows: string; cards: string; evals: string }, json = false): number {
   const problems: string[] = [];
   let org;
   try {
@@ -239,6 +374,7 @@ function configCheck(io: Io, dirs: { config: string; flows: string; cards: strin
   const suites = org ? validateEvalSuites(dirs.evals, org) : undefined;
   if (suites && !suites.ok) problems.push(...suites.problems);
   if (problems.length > 0) {
+    if (json) io.out(JSON.stringify({ ok: false, problems }));
     problems.forEach(io.err);
     io.err(`config check: ${problems.length} problem(s)`);
     return EXIT.usage;
@@ -259,14 +395,25 @@ function configCheck(io: Io, dirs: { config: string; flows: string; cards: strin
       }
     }
   }
+  if (json) {
+    const counts = {
+      people: org!.people.length,
+      scopes: org!.scopes.length,
+      catalogRoles: org!.catalog.length,
+      flows: flows!.size,
+      cardKinds: CARD_KINDS.length,
+    };
+    io.out(JSON.stringify({ ok: cardProblems.length === 0, problems: cardProblems, counts }));
+  }
   cardProblems.forEach(io.err);
   if (cardProblems.length > 0) {
     io.err(`config check: ${cardProblems.length} card problem(s)`);
     return EXIT.failed;
   }
-  io.out(
-    `config check: OK — ${org!.people.length} people, ${org!.scopes.length} scopes, ${org!.catalog.length} catalog roles, ${flows!.size} flows, ${CARD_KINDS.length} card kinds × 2 platforms, ${suites?.ok ? suites.suites.size : 0} evaluation suites`,
-  );
+  if (!json)
+    io.out(
+      `config check: OK — ${org!.people.length} people, ${org!.scopes.length} scopes, ${org!.catalog.length} catalog roles, ${flows!.size} flows, ${CARD_KINDS.length} card kinds × 2 platforms, ${suites?.ok ? suites.suites.size : 0} evaluation suites`,
+    );
   return EXIT.ok;
 }
 
@@ -294,7 +441,7 @@ async function withDatabase(io: Io, env: Env, work: (db: Database) => Promise<nu
   const log = createLogger({ level: 'warn', pretty: false, destination: process.stderr });
   let db: Database;
   try {
-    db = await openDatabase({ uri: env.MONGODB_URI, dataDir: env.ROSTER_DATA_DIR }, log);
+    db = await openDatabase({ uri: env.MONGODB_URI, dataDir: env.ROSTER_DATA_DIR, shareRunning: true }, log);
   } catch (err) {
     io.err(`roster: cannot open the database: ${(err as Error).message}`);
     return EXIT.failed;

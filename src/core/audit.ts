@@ -97,7 +97,7 @@ export interface AuditLog {
    */
   appendMany(inputs: readonly AuditInput[]): Promise<AuditEntry[]>;
   /** Checks every hash and link from the first entry to the last. */
-  verify(): Promise<AuditVerifyResult>;
+  verify(options?: { onProgress?: (checked: number) => void }): Promise<AuditVerifyResult>;
   /** Entries matching the filter, in `seq` order. */
   export(filter?: AuditFilter): Promise<AuditEntry[]>;
 }

@@ -3,6 +3,7 @@ import { findPersonByEmail, hasRole, roleById, scopeById } from '../config/direc
 import type { AgentRecord, AgentRepository, GrantRepository } from './agents.js';
 import type { AuditLog } from './audit.js';
 import { ForbiddenError, NotFoundError, UnknownPersonError } from './errors.js';
+import { stringify } from 'csv-stringify/sync';
 
 /** Data classes that are personal data for compliance purposes. */
 const PERSONAL = new Set(['pii', 'health']);
@@ -217,27 +218,25 @@ export class Governance {
 
 /** The report as CSV: one line per agent and regulation, then the gaps. */
 export function complianceCsv(report: ComplianceReport): string {
-  const cell = (v: unknown) => `"${String(v).replace(/"/g, '""')}"`;
-  const lines = [['regulation', 'agent_id', 'agent', 'status', 'data_classes', 'personal_scopes', 'dpo_approval', 'sponsors'].join(',')];
-  for (const r of report.regulations) {
-    for (const a of r.agents) {
-      lines.push(
-        [
-          r.regulation,
-          a.agentId,
-          a.agentName,
-          a.status,
-          a.dataClasses.join(' '),
-          a.personalScopes.join(' '),
-          a.dpoApprovalOnRecord,
-          a.sponsors.join(' '),
-        ]
-          .map(cell)
-          .join(','),
-      );
-    }
-  }
-  lines.push('', ['gap', 'agent_id', 'agent', 'sponsors', 'detail'].join(','));
-  for (const g of report.gaps) lines.push([g.kind, g.agentId, g.agentName, g.sponsors.join(' '), g.detail].map(cell).join(','));
-  return `${lines.join('\n')}\n`;
+  // Cells are quoted and those a spreadsheet would run as a formula (= + - @ tab CR) start with '.
+  const rows = (records: unknown[][]) => stringify(records, { quoted: true, escape_formulas: true, eof: true, record_delimiter: 'unix' });
+  const agents = report.regulations.flatMap((r) =>
+    r.agents.map((a) => [
+      r.regulation,
+      a.agentId,
+      a.agentName,
+      a.status,
+      a.dataClasses.join(' '),
+      a.personalScopes.join(' '),
+      String(a.dpoApprovalOnRecord),
+      a.sponsors.join(' '),
+    ]),
+  );
+  const gaps = report.gaps.map((g) => [g.kind, g.agentId, g.agentName, g.sponsors.join(' '), g.detail]);
+  return [
+    'regulation,agent_id,agent,status,data_classes,personal_scopes,dpo_approval,sponsors\n',
+    rows(agents),
+    '\ngap,agent_id,agent,sponsors,detail\n',
+    rows(gaps),
+  ].join('');
 }

@@ -125,14 +125,21 @@ export async function seedDemo(
   flows: ReadonlyMap<string, FlowDefinition>,
   log: Logger,
   now = new Date(),
+  onProgress?: (done: number, total: number, step: string) => void,
 ): Promise<SeedResult> {
   const services = await servicesFor(connection, org, flows, log);
   const result: SeedResult = { created: 0, existing: 0, events: 0, checkIns: 0, alerts: 0 };
   const end = new Date(Math.floor(now.getTime() / DAY) * DAY);
+  const withTelemetry = AGENTS.filter((a) => a.telemetry).length;
+  // Agents, their telemetry, their check-ins, the shadow agent and the sweep.
+  const total = AGENTS.length + 2 * withTelemetry + 2;
+  let done = 0;
+  const step = (label: string): void => onProgress?.(++done, total, label);
 
   for (const spec of AGENTS) {
     const id = demoId(spec.n);
     const role = roleById(org, spec.role)!;
+    step(`agent ${spec.name}`);
     if (await services.agents.get(id)) {
       result.existing += 1;
       continue;
@@ -189,6 +196,7 @@ export async function seedDemo(
 
   for (const spec of AGENTS) {
     if (!spec.telemetry) continue;
+    step(`30 days of telemetry for ${spec.name}`);
     const events: TelemetryEvent[] = generateEvents({
       agentId: demoId(spec.n),
       profile: spec.telemetry,
@@ -200,6 +208,7 @@ export async function seedDemo(
     });
     result.events += (await services.supervision.telemetry.ingest(events)).inserted;
   }
+  step('the shadow agent');
   if ((await services.supervision.alertRepo.list({ agentId: SHADOW_AGENT_ID })).length === 0) {
     await services.supervision.alerts.raise({
       kind: 'shadow',
@@ -212,11 +221,14 @@ export async function seedDemo(
   }
   for (const spec of AGENTS) {
     const id = demoId(spec.n);
-    if (!spec.telemetry || (await services.supervision.checkinRepo.latest(id))) continue;
+    if (!spec.telemetry) continue;
+    step(`check-in of ${spec.name}`);
+    if (await services.supervision.checkinRepo.latest(id)) continue;
     const record = await services.supervision.checkins.run(id, now);
     result.checkIns += 1;
     result.alerts += record.findings.some((f) => f.severity === 'degraded') ? 1 : 0;
   }
+  step('dormant-agent sweep');
   const sweep = await services.supervision.checkins.sweep(now);
   result.alerts += sweep.dormant;
   return result;

@@ -212,7 +212,7 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
       return takeTurn(() => appendManyNow(inputs));
     },
 
-    async verify(): Promise<AuditVerifyResult> {
+    async verify(options: { onProgress?: (checked: number) => void } = {}): Promise<AuditVerifyResult> {
       const walker = new ChainWalker();
       const cursor = model.find({}, ENTRY_FIELDS).sort({ seq: 1 }).lean<AuditEntry>().cursor({ batchSize: 500 });
       let broken = false;
@@ -222,6 +222,7 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
             broken = true;
             break;
           }
+          if (walker.checked % 500 === 0) options.onProgress?.(walker.checked);
         }
       } finally {
         await cursor.close();

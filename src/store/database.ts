@@ -1,7 +1,9 @@
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import mongoose, { type Connection } from 'mongoose';
 import type { Logger } from '../logger.js';
-import { startEmbeddedMongo, type EmbeddedMongo } from './embedded/embedded-mongo.js';
+import { EmbeddedMongoError, startEmbeddedMongo, type EmbeddedMongo } from './embedded/embedded-mongo.js';
+import type { ProgressStream } from '../progress.js';
 
 export interface DatabaseSettings {
   /** A real MongoDB 6+ deployment; when absent the embedded server is started. */
@@ -12,12 +14,21 @@ export interface DatabaseSettings {
   embeddedBackend?: 'h2' | 'memory';
   /** Database name; defaults to the one in the URI, else `roster`. */
   dbName?: string;
+  /**
+   * When a running Roster already serves the embedded database of `dataDir`, connect to it (the CLI)
+   * instead of refusing with one line (a second Roster). H2 lets one process open the file.
+   */
+  shareRunning?: boolean;
+  /** Where the first run's download progress goes (standard error by default). */
+  downloadProgress?: { stream?: ProgressStream; tty?: boolean; silent?: boolean };
 }
 
 export interface Database {
   readonly connection: Connection;
   /** Set when Roster started the embedded server. */
   readonly embedded?: EmbeddedMongo;
+  /** Set when this process uses the embedded server of a running Roster (the CLI while Roster runs). */
+  readonly sharedWith?: RunningEmbedded;
   /** Resolves true when the server answers a ping within the timeout. */
   ping(timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;
@@ -29,23 +40,52 @@ export interface Database {
  */
 export async function openDatabase(settings: DatabaseSettings, log: Logger): Promise<Database> {
   let embedded: EmbeddedMongo | undefined;
+  let sharedWith: RunningEmbedded | undefined;
   let uri = settings.uri;
+  const backend = settings.embeddedBackend ?? 'h2';
+  const stateFile = path.resolve(settings.dataDir, EMBEDDED_STATE_FILE);
+  if (!uri && backend === 'h2') {
+    const running = await findRunningEmbedded(settings.dataDir);
+    if (running && !settings.shareRunning) {
+      throw new EmbeddedMongoError(
+        `the embedded database in ${path.resolve(settings.dataDir)} is in use by a running Roster (pid ${running.pid}, database port ${running.port}). ` +
+          'Stop it, or set ROSTER_DATA_DIR to another directory.',
+      );
+    }
+    if (running) {
+      sharedWith = running;
+      uri = `mongodb://127.0.0.1:${running.port}`;
+      log.info({ pid: running.pid, port: running.port }, 'using the embedded database of the running Roster');
+    }
+  }
   if (!uri) {
-    const backend = settings.embeddedBackend ?? 'h2';
     const file = path.resolve(settings.dataDir, 'roster.h2.mv.db');
     log.info({ backend, file: backend === 'h2' ? file : undefined }, 'MONGODB_URI is unset: starting the embedded database');
     embedded = await startEmbeddedMongo({
       backend,
       file,
       onProgress: (line) => log.info(line),
+      ...(settings.downloadProgress ? { downloadProgress: settings.downloadProgress } : {}),
     });
     uri = embedded.uri;
     log.info({ pid: embedded.pid, port: embedded.port }, 'embedded database started');
+    if (backend === 'h2') {
+      const state: RunningEmbedded = { pid: process.pid, port: embedded.port, javaPid: embedded.pid, startedAt: new Date().toISOString() };
+      writeFileSync(stateFile, `${JSON.stringify(state)}\n`);
+    }
   }
+  const forgetState = (): void => {
+    if (!embedded || backend !== 'h2') return;
+    try {
+      if ((JSON.parse(readFileSync(stateFile, 'utf8')) as RunningEmbedded).pid === process.pid) rmSync(stateFile, { force: true });
+    } catch {
+      // Already gone, or rewritten by another process: not ours to remove.
+    }
+  };
   try {
     const connection = await mongoose
       .createConnection(uri, {
-        dbName: settings.dbName ?? (embedded || !hasDatabaseInUri(uri) ? 'roster' : undefined),
+        dbName: settings.dbName ?? (embedded || sharedWith || !hasDatabaseInUri(uri) ? 'roster' : undefined),
         serverSelectionTimeoutMS: 10_000,
         autoIndex: true,
       })
@@ -54,6 +94,7 @@ export async function openDatabase(settings: DatabaseSettings, log: Logger): Pro
     return {
       connection,
       embedded,
+      ...(sharedWith ? { sharedWith } : {}),
       async ping(timeoutMs = 2000) {
         const db = connection.db;
         if (!db || connection.readyState !== 1) return false;
@@ -73,12 +114,59 @@ export async function openDatabase(settings: DatabaseSettings, log: Logger): Pro
       },
       async close() {
         await connection.close().catch((err: unknown) => log.warn({ err }, 'closing the database connection failed'));
+        forgetState();
         await embedded?.stop();
       },
     };
   } catch (err) {
+    forgetState();
     await embedded?.stop();
     throw err;
+  }
+}
+
+/** Written to the data directory while a Roster serves its embedded database. */
+export const EMBEDDED_STATE_FILE = 'embedded-mongo.json';
+
+/** What a running Roster records about the embedded database it started. */
+export interface RunningEmbedded {
+  /** The Roster process. */
+  pid: number;
+  /** The embedded server's port on 127.0.0.1. */
+  port: number;
+  javaPid: number;
+  startedAt: string;
+}
+
+/**
+ * The embedded database a running Roster serves for `dataDir`, when its state file names a live
+ * process whose port answers a MongoDB ping; a stale file (Roster was killed) is ignored.
+ */
+export async function findRunningEmbedded(dataDir: string): Promise<RunningEmbedded | undefined> {
+  const file = path.resolve(dataDir, EMBEDDED_STATE_FILE);
+  if (!existsSync(file)) return undefined;
+  let state: RunningEmbedded;
+  try {
+    state = JSON.parse(readFileSync(file, 'utf8')) as RunningEmbedded;
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(state.port) || !Number.isInteger(state.pid) || state.pid === process.pid) return undefined;
+  try {
+    process.kill(state.pid, 0);
+  } catch (err) {
+    // EPERM: the process exists but belongs to another user.
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
+  }
+  const probe = mongoose.createConnection(`mongodb://127.0.0.1:${state.port}`, { serverSelectionTimeoutMS: 2000, dbName: 'roster' });
+  try {
+    await probe.asPromise();
+    await probe.db!.command({ ping: 1 });
+    return state;
+  } catch {
+    return undefined;
+  } finally {
+    await probe.close().catch(() => undefined);
   }
 }
 

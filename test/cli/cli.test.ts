@@ -1,8 +1,11 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import mongoose from 'mongoose';
 import { createAuditLog } from '../../src/store/audit-store.js';
 import { testMongoUri, uniqueDbName } from '../helpers/db.js';
 import { projectRoot } from '../helpers/roster-process.js';
+import { loadOrgConfig } from '../../src/config/org-config.js';
+import { SHIPPED_CONFIG } from '../helpers/harness.js';
 
 /** Runs `roster …` as an administrator would, returning its exit code and output. */
 function roster(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
@@ -160,4 +163,94 @@ describe('roster archive', () => {
       await conn.close();
     }
   }, 60_000);
+});
+
+describe('roster CLI conventions', () => {
+  it('--version prints the package version', async () => {
+    const { version } = JSON.parse(readFileSync(`${projectRoot}/package.json`, 'utf8')) as { version: string };
+    for (const flag of ['--version', '-v']) {
+      const r = await roster([flag]);
+      expect(r.code).toBe(0);
+      expect(r.out.trim()).toBe(version);
+    }
+  }, 30_000);
+
+  it('an unknown option is refused by the command it was given to, with a suggestion; so is an unknown sub-command', async () => {
+    const option = await roster(['agents', 'list', '--stauts', 'active']);
+    expect(option.code).toBe(2);
+    expect(option.err.trim()).toBe(
+      `roster agents list: unknown option '--stauts' (did you mean --status?). Run "roster agents list --help".`,
+    );
+    const elsewhere = await roster(['audit', 'verify', '--status', 'active']);
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.err).toContain("roster audit verify: unknown option '--status'");
+    const sub = await roster(['agents', 'lst']);
+    expect(sub.code).toBe(2);
+    expect(sub.err).toContain("roster agents: unknown command 'lst' (did you mean list?)");
+    const format = await roster(['compliance', '--format', 'xml']);
+    expect(format.code).toBe(2);
+    expect(format.err).toContain('Allowed choices are json, csv');
+  }, 30_000);
+
+  it('--json on every read command prints one JSON document', async () => {
+    const dbName = uniqueDbName('json');
+    const uri = `${testMongoUri()}/${dbName}`;
+    const conn = await mongoose.createConnection(testMongoUri(), { dbName }).asPromise();
+    try {
+      const check = await roster(['config', 'check', '--json']);
+      expect(check.code).toBe(0);
+      const counts = (JSON.parse(check.out) as { counts: { people: number } }).counts;
+      expect(JSON.parse(check.out)).toMatchObject({
+        ok: true,
+        problems: [],
+        counts: { people: loadOrgConfig(SHIPPED_CONFIG).people.length },
+      });
+      expect(counts.people).toBeGreaterThan(10);
+      await createAuditLog(conn).append({
+        actor: { kind: 'system', name: 'test' },
+        action: 'agent.viewed',
+        subject: { type: 'agent', id: 'agt_a', agentId: 'agt_a' },
+        details: {},
+      });
+      const verify = await roster(['audit', 'verify', '--json'], { MONGODB_URI: uri });
+      expect(verify.code).toBe(0);
+      expect(JSON.parse(verify.out)).toMatchObject({ ok: true, checked: 1 });
+      const exported = await roster(['audit', 'export', '--json'], { MONGODB_URI: uri });
+      expect((JSON.parse(exported.out) as unknown[]).length).toBe(1);
+      const agents = await roster(['agents', 'list', '--json'], { MONGODB_URI: uri });
+      expect(agents.code).toBe(0);
+      expect(JSON.parse(agents.out)).toEqual([]);
+      const report = await roster(['compliance', '--json'], { MONGODB_URI: uri });
+      expect(report.code).toBe(0);
+      expect(JSON.parse(report.out)).toHaveProperty('regulations');
+    } finally {
+      await conn.dropDatabase();
+      await conn.close();
+    }
+  }, 90_000);
+
+  it('bash completion, generated from the commands, completes commands, options and option values in a real bash', async () => {
+    const script = await roster(['completion', 'bash']);
+    expect(script.code).toBe(0);
+    const complete = (words: string[]) => {
+      const r = spawnSync(
+        'bash',
+        [
+          '-c',
+          `eval "$ROSTER_COMPLETION"; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _roster_completion; printf '%s\\n' "\${COMPREPLY[@]}"`,
+        ],
+        { env: { PATH: process.env.PATH ?? '', ROSTER_COMPLETION: script.out }, encoding: 'utf8' },
+      );
+      return r.stdout.trim().split('\n').filter(Boolean);
+    };
+    expect(complete(['roster', 'a'])).toEqual(['audit', 'agents', 'archive']);
+    expect(complete(['roster', 'agents', 'list', '--st'])).toEqual(['--status']);
+    expect(complete(['roster', 'compliance', '--format', ''])).toEqual(['json', 'csv']);
+    expect(complete(['roster', 'audit', 'export', '--agent', 'agt_1', '--j'])).toEqual(['--json']);
+    for (const shell of ['zsh', 'fish']) {
+      const other = await roster(['completion', shell]);
+      expect(other.code).toBe(0);
+      expect(other.out).toContain(shell === 'zsh' ? 'bashcompinit' : "complete -c roster -n '__fish_seen_subcommand_from list' -l status");
+    }
+  }, 30_000);
 });

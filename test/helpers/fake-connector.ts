@@ -39,6 +39,7 @@ export class FakeConnector {
   /** Conversations whose messages fail with 403 (the app was uninstalled there). */
   readonly forbidden = new Set<string>();
   private seq = 0;
+  private readonly httpFailures: Array<{ method: string; status: number; retryAfter?: string }> = [];
 
   private constructor(
     private readonly server: http.Server,
@@ -81,6 +82,14 @@ export class FakeConnector {
     return attachments?.find((a) => a.contentType === 'application/vnd.microsoft.card.adaptive')?.content;
   }
 
+  /**
+   * The next `method` (POST or PUT) of an activity answers HTTP `status` (429 with `Retry-After`
+   * seconds, or a 5xx), as the Bot Connector does when throttling or failing; queued in order.
+   */
+  failNext(method: 'POST' | 'PUT', status: number, retryAfter?: string): void {
+    this.httpFailures.push({ method, status, ...(retryAfter !== undefined ? { retryAfter } : {}) });
+  }
+
   reset(): void {
     this.calls.length = 0;
   }
@@ -117,6 +126,12 @@ export class FakeConnector {
       return this.reply(res, 201, { id: call.createdId });
     }
     if (!match) return this.reply(res, 404, { error: { code: 'NotFound', message: path } });
+    const failure = match[2] === 'activities' ? this.httpFailures.findIndex((f) => f.method === method) : -1;
+    if (failure >= 0) {
+      const [f] = this.httpFailures.splice(failure, 1);
+      if (f!.retryAfter) res.setHeader('retry-after', f!.retryAfter);
+      return this.reply(res, f!.status, { error: { code: f!.status === 429 ? 'Throttled' : 'ServiceError', message: 'try again later' } });
+    }
     if (conversationId && this.forbidden.has(conversationId)) {
       return this.reply(res, 403, {
         error: { code: 'BotNotInConversationRoster', message: 'The bot is not part of the conversation roster.' },

@@ -25,6 +25,7 @@ export class FakeSlack {
   readonly emails = new Map<string, string>();
   private server?: http.Server;
   private readonly failures = new Map<string, string>();
+  private readonly httpFailures: Array<{ method: string; status: number; retryAfter?: string }> = [];
   private ts = 1_700_000_000;
   port = 0;
 
@@ -57,6 +58,13 @@ export class FakeSlack {
         const args = parseBody(raw, req.headers['content-type']);
         const auth = req.headers.authorization;
         this.calls.push({ method, args, ...(auth ? { token: auth.replace(/^Bearer /, '') } : {}) });
+        const httpFailure = this.httpFailures.findIndex((f) => f.method === method);
+        if (httpFailure >= 0) {
+          const [f] = this.httpFailures.splice(httpFailure, 1);
+          res.writeHead(f!.status, { 'content-type': 'application/json', ...(f!.retryAfter ? { 'retry-after': f!.retryAfter } : {}) });
+          res.end(JSON.stringify({ ok: false, error: f!.status === 429 ? 'ratelimited' : 'internal_error' }));
+          return;
+        }
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.answer(method, args)));
       });
     });
@@ -67,6 +75,14 @@ export class FakeSlack {
   async stop(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /**
+   * The next call of `method` answers HTTP `status` (429 with `Retry-After` seconds, or a 5xx), as
+   * Slack does when rate limiting or failing; queued failures are used in order.
+   */
+  answerHttpNext(method: string, status: number, retryAfter?: string): void {
+    this.httpFailures.push({ method, status, ...(retryAfter !== undefined ? { retryAfter } : {}) });
   }
 
   /** The next call of `method` answers `{ ok: false, error }`, as Slack does. */

@@ -17,11 +17,11 @@ export interface RosterProcess {
 }
 
 /**
- * Runs `src/main.ts` as `npm start` does, with a clean environment plus `env`. It runs inside
+ * Runs `src/main.ts` as `npm start` does (`npm run demo` with `['--demo']`), with a clean environment plus `env`. It runs inside
  * the test runner, so it inherits Jest's `JEST_WORKER_ID` (without it Roster refuses `NODE_ENV=test`).
  */
-export function spawnRoster(env: Record<string, string>): RosterProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+export function spawnRoster(env: Record<string, string>, args: string[] = []): RosterProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
     cwd: projectRoot,
     env: {
       PATH: process.env.PATH ?? '',

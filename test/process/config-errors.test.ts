@@ -39,6 +39,20 @@ describe('start-up with a broken configuration', () => {
     expect(result.stderr).toMatch(/^environment: PORT: /m);
     expect(result.stderr).not.toContain('s3cr3t');
   }, 30_000);
+
+  it('production with the shipped sample organisation: exit 2 with one line saying to bring its own', async () => {
+    const result = await run('config', {
+      NODE_ENV: 'production',
+      ROSTER_PUBLIC_URL: 'https://roster.example.com',
+      ROSTER_OAUTH_KEK: Buffer.alloc(32, 7).toString('base64'),
+      ROSTER_EVAL_SECRET_KEY: 'ab'.repeat(32),
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      'config: people.yaml: production refuses the sample organisation (people @brightwater.example): replace config/*.yaml with your own, or point ROSTER_CONFIG_DIR at them\n',
+    );
+    expect(result.logs.some((l) => l.msg === 'embedded database started')).toBe(false);
+  }, 30_000);
 });
 
 describe('start-up with a broken flow', () => {

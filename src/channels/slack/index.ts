@@ -24,6 +24,7 @@ import { SlackIdentity, SlackWorkspace } from './identity.js';
 import { SlackNotifier, slackMessage } from './notifier.js';
 import { registerSupervisionListeners } from './supervision.js';
 import { SupervisionChat } from '../chat-supervision.js';
+import { SLACK_RETRY_CONFIG } from '../retry.js';
 
 const { App, ExpressReceiver, LogLevel } = bolt;
 
@@ -123,7 +124,7 @@ export async function createSlackChannel(deps: ChannelDeps): Promise<Channel | u
     log.info('Slack is not configured (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or SLACK_APP_TOKEN for Socket Mode)');
     return undefined;
   }
-  const clientOptions = env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {};
+  const clientOptions = { retryConfig: SLACK_RETRY_CONFIG, ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}) };
   const logger = boltLogger(log);
   let receiver: InstanceType<typeof ExpressReceiver> | undefined;
   let app: BoltApp;

@@ -7,6 +7,35 @@ import type { Logger } from '../../logger.js';
 import type { ConversationStore, TeamsConversationRef } from '../../store/conversation-store.js';
 import type { ChannelNotifier } from '../port.js';
 import { cardMessage } from './cards.js';
+import { connectorRetryVerdict, withRetry } from '../retry.js';
+
+type TurnLogic = (context: TurnContext) => Promise<void>;
+
+/**
+ * Runs `logic` in a proactive turn and carries its error out of the turn: the adapter's
+ * turn-error handler would swallow it, and the card would count as sent. A throttled or failing
+ * Bot Connector call (429, 5xx, network) is thrown so that the retry sees it; a refusal (403 from
+ * an uninstalled app, 404, 413) is thrown to the caller with `refusals: 'throw'`, else logged.
+ */
+async function proactive(
+  run: (logic: TurnLogic) => Promise<void>,
+  logic: TurnLogic,
+  log: Logger,
+  what: string,
+  refusals: 'throw' | 'log' = 'log',
+): Promise<void> {
+  let failure: { err: unknown } | undefined;
+  await run(async (context) => {
+    try {
+      await logic(context);
+    } catch (err) {
+      failure = { err };
+    }
+  });
+  if (!failure) return;
+  if (refusals === 'throw' || connectorRetryVerdict(failure.err).retry) throw failure.err;
+  log.warn({ what, status: (failure.err as { status?: unknown }).status }, 'the Bot Connector refused a Teams message');
+}
 
 /** Who proactive messages are sent as: the app id with credentials, an identity without audience in anonymous mode. */
 export type BotIdentity = Parameters<CloudAdapter['continueConversation']>[0];
@@ -62,29 +91,46 @@ export class TeamsNotifier implements ChannelNotifier {
     const activity = cardMessage(card);
     let conversationId = ref.conversationId;
     let activityId: string | undefined;
-    // The adapter's turn-error handler would swallow a refusal (403 from an uninstalled app) and
-    // the card would count as sent: the error is carried out of the turn and thrown to the caller.
-    let refused: unknown;
+    // 429 and 5xx from the Bot Connector are retried after its Retry-After (the ConnectorClient does not retry).
+    const retry = { log: this.log, what: `teams send ${card.kind}` };
     if (conversationId) {
-      await this.adapter.continueConversation(this.botIdentity, reference(ref, conversationId), async (context) => {
-        try {
-          activityId = await sendAsNewMessage(context, activity);
-        } catch (err) {
-          refused = err;
-        }
-      });
-      if (refused !== undefined) throw refused;
+      const known = conversationId;
+      await withRetry(
+        () =>
+          proactive(
+            (logic) => this.adapter.continueConversation(this.botIdentity, reference(ref, known), logic),
+            async (context) => {
+              activityId = await sendAsNewMessage(context, activity);
+            },
+            this.log,
+            retry.what,
+            'throw',
+          ),
+        connectorRetryVerdict,
+        retry,
+      );
     } else {
-      await this.adapter.createConversationAsync(
-        typeof this.botIdentity === 'string' ? this.botIdentity : '',
-        ref.channelId,
-        ref.serviceUrl,
-        BOT_CONNECTOR_AUDIENCE,
-        personalConversation(ref),
-        async (context) => {
-          conversationId = context.activity.conversation?.id;
-          if (conversationId) activityId = await sendAsNewMessage(context, activity);
-        },
+      await withRetry(
+        () =>
+          proactive(
+            (logic) =>
+              this.adapter.createConversationAsync(
+                typeof this.botIdentity === 'string' ? this.botIdentity : '',
+                ref.channelId,
+                ref.serviceUrl,
+                BOT_CONNECTOR_AUDIENCE,
+                personalConversation(ref),
+                logic,
+              ),
+            async (context) => {
+              conversationId = context.activity.conversation?.id;
+              if (conversationId) activityId = await sendAsNewMessage(context, activity);
+            },
+            this.log,
+            retry.what,
+          ),
+        connectorRetryVerdict,
+        retry,
       );
       if (conversationId) await this.store.setPersonalConversation(ref.aadObjectId, conversationId);
     }
@@ -109,9 +155,20 @@ export class TeamsNotifier implements ChannelNotifier {
       conversation: { id: conversationId },
       agent: { id: botId ?? 'roster' },
     } as ConversationReference;
-    await this.adapter.continueConversation(this.botIdentity, target, async (context) => {
-      await context.updateActivity(update);
-    });
+    const what = `teams update ${card.kind}`;
+    await withRetry(
+      () =>
+        proactive(
+          (logic) => this.adapter.continueConversation(this.botIdentity, target, logic),
+          async (context) => {
+            await context.updateActivity(update);
+          },
+          this.log,
+          what,
+        ),
+      connectorRetryVerdict,
+      { log: this.log, what },
+    );
   }
 
   private async referenceFor(person: Person): Promise<TeamsConversationRef | undefined> {

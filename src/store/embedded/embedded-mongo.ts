@@ -1,17 +1,20 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureJars, JarFetchError, MONGO_JAVA_SERVER_VERSION } from './jars.js';
+import type { ProgressStream } from '../../progress.js';
 
-/** The mongo-java-server release Roster embeds when MONGODB_URI is unset. */
-export const MONGO_JAVA_SERVER_VERSION = '1.47.0';
+export { MONGO_JAVA_SERVER_VERSION };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const projectRoot = path.resolve(here, '../../..');
 const toolDir = path.join(projectRoot, 'tools', 'embedded-mongo');
-const defaultCacheDir = path.join(projectRoot, '.cache', 'embedded-mongo');
+/** Where the verified jars are kept; `ROSTER_EMBEDDED_MONGO_CACHE_DIR` moves it (a fresh cache in tests, a shared one in CI). */
+const defaultCacheDir = (): string =>
+  process.env.ROSTER_EMBEDDED_MONGO_CACHE_DIR || path.join(projectRoot, '.cache', 'embedded-mongo', 'jars');
 
-/** Raised when the embedded server cannot be prepared or started; its message is for people. */
+/** Raised when the embedded server cannot be prepared or started; its message is one line for people. */
 export class EmbeddedMongoError extends Error {
   readonly code = 'embedded_mongo_unavailable';
 }
@@ -21,10 +24,12 @@ export interface EmbeddedMongoOptions {
   backend: 'memory' | 'h2';
   /** H2 database file, required for the h2 backend. */
   file?: string;
-  /** Where the resolved classpath is cached. */
+  /** Where the verified jars are kept. */
   cacheDir?: string;
-  /** Receives progress lines (Maven download output, start-up). */
+  /** Receives progress lines (start-up). */
   onProgress?: (line: string) => void;
+  /** Where the download progress bar goes (standard error by default); `silent` hides it. */
+  downloadProgress?: { stream?: ProgressStream; tty?: boolean; silent?: boolean };
   /** Milliseconds to wait for the server to accept connections. */
   startTimeoutMs?: number;
   /** The port to bind; a free one when unset (a restart on the same port keeps clients' URIs valid). */
@@ -39,49 +44,40 @@ export interface EmbeddedMongo {
   stop(): Promise<void>;
 }
 
-function commandExists(cmd: string, args: string[]): boolean {
-  const r = spawnSync(cmd, args, { stdio: 'ignore' });
-  return !r.error;
+/** The Java release mongo-java-server 1.47 is built for. */
+const MIN_JAVA = 17;
+
+const javaHint =
+  'Install a Java runtime, 17 or later (Debian/Ubuntu: apt-get install openjdk-17-jre-headless; macOS: brew install openjdk@17; Windows: winget install Microsoft.OpenJDK.17), ' +
+  'or set MONGODB_URI=mongodb://… to use your own MongoDB 6+ instead of the embedded database.';
+
+/** Throws a one-line {@link EmbeddedMongoError} unless a Java runtime of at least {@link MIN_JAVA} is on PATH. */
+export function checkJava(): void {
+  const r = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  if (r.error) throw new EmbeddedMongoError(`the embedded database needs Java and "java" was not found on PATH. ${javaHint}`);
+  const match = /version "(\d+)(?:\.(\d+))?/.exec(`${r.stderr ?? ''}${r.stdout ?? ''}`);
+  if (!match) return;
+  const major = match[1] === '1' ? Number(match[2]) : Number(match[1]);
+  if (major < MIN_JAVA)
+    throw new EmbeddedMongoError(`the embedded database needs Java ${MIN_JAVA} or later; "java" on PATH is Java ${major}. ${javaHint}`);
 }
 
-const missingToolHint =
-  'Install it (Debian: apt-get install openjdk-17-jre-headless maven), or point Roster at a real MongoDB 6+ with MONGODB_URI=mongodb://…';
-
 /**
- * Resolves mongo-java-server and its dependencies with Maven and returns the Java classpath.
- * The classpath is cached; Maven runs again only when a cached jar has gone.
+ * Makes sure the embedded database's jars are cached and verified (fetching them from Maven Central
+ * the first time) and returns the Java classpath.
  */
-export function resolveClasspath(options: Pick<EmbeddedMongoOptions, 'cacheDir' | 'onProgress'> = {}): string {
-  const cacheDir = options.cacheDir ?? defaultCacheDir;
-  const cacheFile = path.join(cacheDir, `classpath-${MONGO_JAVA_SERVER_VERSION}.txt`);
-  if (existsSync(cacheFile)) {
-    const cached = readFileSync(cacheFile, 'utf8').trim();
-    if (cached && cached.split(path.delimiter).every((jar) => existsSync(jar))) return cached;
+export async function resolveClasspath(options: Pick<EmbeddedMongoOptions, 'cacheDir' | 'downloadProgress'> = {}): Promise<string> {
+  try {
+    const jars = await ensureJars({
+      cacheDir: options.cacheDir ?? defaultCacheDir(),
+      ...(process.env.ROSTER_EMBEDDED_MONGO_REPOSITORY ? { repository: process.env.ROSTER_EMBEDDED_MONGO_REPOSITORY } : {}),
+      ...(options.downloadProgress ? { progress: options.downloadProgress } : {}),
+    });
+    return jars.join(path.delimiter);
+  } catch (err) {
+    if (err instanceof JarFetchError) throw new EmbeddedMongoError(err.message);
+    throw err;
   }
-  if (!commandExists('mvn', ['-v'])) {
-    throw new EmbeddedMongoError(`Maven (mvn) is needed once to fetch the embedded database and was not found. ${missingToolHint}`);
-  }
-  mkdirSync(cacheDir, { recursive: true });
-  const progress = options.onProgress ?? ((line: string) => process.stderr.write(`${line}\n`));
-  progress(`Fetching the embedded database (mongo-java-server ${MONGO_JAVA_SERVER_VERSION}) with Maven; this happens once…`);
-  const outFile = path.join(cacheDir, 'classpath.tmp');
-  const result = spawnSync(
-    'mvn',
-    ['-B', '-f', path.join(toolDir, 'pom.xml'), 'dependency:build-classpath', `-Dmdep.outputFile=${outFile}`],
-    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-  );
-  for (const line of `${result.stdout ?? ''}`.split('\n')) {
-    // eslint-disable-next-line no-control-regex -- strips Maven's ANSI colour codes from its progress lines
-    if (/Download(ed|ing) from|BUILD|ERROR/.test(line)) progress(line.replace(/\u001b\[[0-9;]*m/g, ''));
-  }
-  if (result.status !== 0 || !existsSync(outFile)) {
-    throw new EmbeddedMongoError(
-      `Maven could not fetch mongo-java-server ${MONGO_JAVA_SERVER_VERSION} (exit ${result.status}). Check the network access to Maven Central, or set MONGODB_URI.`,
-    );
-  }
-  const classpath = readFileSync(outFile, 'utf8').trim();
-  writeFileSync(cacheFile, classpath);
-  return classpath;
 }
 
 /**
@@ -89,10 +85,8 @@ export function resolveClasspath(options: Pick<EmbeddedMongoOptions, 'cacheDir' 
  * The Java process exits when this Node process exits (it watches its standard input).
  */
 export async function startEmbeddedMongo(options: EmbeddedMongoOptions): Promise<EmbeddedMongo> {
-  if (!commandExists('java', ['-version'])) {
-    throw new EmbeddedMongoError(`Java 17 is needed to run the embedded database and was not found. ${missingToolHint}`);
-  }
-  const classpath = resolveClasspath(options);
+  checkJava();
+  const classpath = await resolveClasspath(options);
   const args = ['-Xss4m', '-XX:+UseSerialGC', '-cp', classpath, path.join(toolDir, 'EmbeddedMongo.java')];
   if (options.backend === 'h2') {
     if (!options.file) throw new EmbeddedMongoError('The h2 backend needs a file.');
@@ -103,7 +97,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions): Promise
   }
   if (options.port !== undefined) args.push(String(options.port));
   const child = spawn('java', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  const port = await waitForReady(child, options.startTimeoutMs ?? 60_000, options.onProgress);
+  const port = await waitForReady(child, options.startTimeoutMs ?? 60_000, options.onProgress, options.file);
   let stopping: Promise<void> | undefined;
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
@@ -127,7 +121,10 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions): Promise
   };
 }
 
-function waitForReady(child: ChildProcess, timeoutMs: number, onProgress?: (line: string) => void): Promise<number> {
+/** What H2 prints when another process holds the database file. */
+const LOCKED = /Database may be already in use|The file is locked|Locked by another process/i;
+
+function waitForReady(child: ChildProcess, timeoutMs: number, onProgress?: (line: string) => void, file?: string): Promise<number> {
   return new Promise((resolve, reject) => {
     let stderrTail = '';
     let buffered = '';
@@ -153,6 +150,14 @@ function waitForReady(child: ChildProcess, timeoutMs: number, onProgress?: (line
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
+      if (file && LOCKED.test(stderrTail)) {
+        reject(
+          new EmbeddedMongoError(
+            `the embedded database in ${path.dirname(file)} is in use by another process (a running Roster?). Stop it, or set ROSTER_DATA_DIR to another directory.`,
+          ),
+        );
+        return;
+      }
       reject(new EmbeddedMongoError(`The embedded database exited during start-up (code ${code}). ${stderrTail.slice(-1000)}`));
     });
   });

@@ -1,5 +1,14 @@
-import { resolveClasspath } from './embedded-mongo.js';
+import { EmbeddedMongoError, resolveClasspath } from './embedded-mongo.js';
 
-/** `npm run embedded-mongo:fetch`: resolves the embedded database's jars ahead of time (used by CI). */
-const classpath = resolveClasspath({ onProgress: (line) => console.log(line) });
-console.log(`Embedded database ready: ${classpath.split(':').length} jars cached.`);
+/**
+ * `npm run embedded-mongo:fetch`: fetches and verifies the embedded database's jars ahead of time
+ * (CI runs it before the tests, which never download anything).
+ */
+try {
+  const classpath = await resolveClasspath();
+  console.log(`Embedded database ready: ${classpath.split(':').length} jars cached and verified.`);
+} catch (err) {
+  if (!(err instanceof EmbeddedMongoError)) throw err;
+  console.error(`embedded-mongo:fetch: ${err.message}`);
+  process.exitCode = 1;
+}

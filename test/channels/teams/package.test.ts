@@ -1,8 +1,24 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { inflateRawSync, inflateSync } from 'node:zlib';
-import { buildTeamsPackage, crc32 } from '../../../scripts/teams-package.js';
+import { buildTeamsPackage, TEAMS_APP_DIR } from '../../../scripts/teams-package.js';
 import { CHAT_COMMANDS } from '../../../src/channels/chat.js';
 
 const BOT_ID = '0b3f5a8e-7c1d-4e2f-9a6b-1c2d3e4f5a6b';
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+/** CRC-32 as ZIP readers compute it (node:zlib has none before Node 22). */
+function crc32(data: Buffer): number {
+  let c = 0xffffffff;
+  for (const byte of data) c = CRC_TABLE[(c ^ byte) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
 
 /** Reads a ZIP through its central directory, checking each entry's CRC as an unzip tool would. */
 function unzip(archive: Buffer): Map<string, Buffer> {
@@ -28,7 +44,7 @@ function unzip(archive: Buffer): Map<string, Buffer> {
   return files;
 }
 
-/** Width, height and RGBA pixels of one of our (unfiltered, RGBA) PNGs. */
+/** Width, height and RGBA pixels of one of our (unfiltered, RGBA, single IDAT) PNGs. */
 function readPng(data: Buffer) {
   const width = data.readUInt32BE(16);
   const height = data.readUInt32BE(20);
@@ -72,6 +88,20 @@ describe('the Teams app package', () => {
         const [r, g, b, a] = outline.pixel(x, y);
         expect(a === 0 || (r === 255 && g === 255 && b === 255 && a === 255)).toBe(true);
       }
+    }
+  });
+
+  it('ships the icon files from teams-app/ byte for byte, and refuses to build without them', () => {
+    const files = unzip(buildTeamsPackage({ botId: BOT_ID }).zip);
+    expect(files.get('color.png')!.equals(readFileSync(path.join(TEAMS_APP_DIR, 'color.png')))).toBe(true);
+    expect(files.get('outline.png')!.equals(readFileSync(path.join(TEAMS_APP_DIR, 'outline.png')))).toBe(true);
+    const bare = mkdtempSync(path.join(os.tmpdir(), 'roster-teams-app-'));
+    try {
+      writeFileSync(path.join(bare, 'manifest.json'), readFileSync(path.join(TEAMS_APP_DIR, 'manifest.json')));
+      writeFileSync(path.join(bare, 'color.png'), readFileSync(path.join(TEAMS_APP_DIR, 'color.png')));
+      expect(() => buildTeamsPackage({ botId: BOT_ID, dir: bare })).toThrow(/outline\.png is missing: the Teams package needs both icons/);
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
     }
   });
 
