@@ -154,8 +154,21 @@ describe('hostile input (fast-check, seed ' + SEED + ')', () => {
     process.off('unhandledRejection', recordUnhandled);
   });
 
+  /** Requests whose kept-alive connection was reset before an answer (retried once on a new one). */
+  const resets: string[] = [];
+
   async function send(endpoint: string, path: string, headers: Record<string, string>, body: string): Promise<number> {
-    const res = await fetch(`${roster.baseUrl}${path}`, { method: 'POST', headers, body });
+    const post = () => fetch(`${roster.baseUrl}${path}`, { method: 'POST', headers, body });
+    let res: Response;
+    try {
+      res = await post();
+    } catch (err) {
+      // A reused keep-alive socket the server closed a moment earlier resets on a loaded machine;
+      // that is transport, not Roster's answer: counted (and bounded below), then asked again.
+      if ((err as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw err;
+      resets.push(endpoint);
+      res = await post();
+    }
     const text = await res.text();
     statuses.set(`${endpoint} ${res.status}`, (statuses.get(`${endpoint} ${res.status}`) ?? 0) + 1);
     if (res.status >= 500)
@@ -391,6 +404,7 @@ describe('hostile input (fast-check, seed ' + SEED + ')', () => {
     expect(fiveHundreds).toEqual([]);
     const total = [...statuses.values()].reduce((a, b) => a + b, 0);
     expect(total).toBeGreaterThanOrEqual(10_000);
+    expect(resets.length).toBeLessThanOrEqual(total / 100);
     expect(await roster.services.audit.verify()).toMatchObject({ ok: true });
   });
 });
