@@ -55,11 +55,11 @@ describe('/metrics business figures', () => {
       });
     // One request fully approved, one waiting for its approvers.
     const approved = await request('Metrics Buddy A');
-    await commands.submitEvaluation(people.amara, approved.agentId, passingEvaluation(org, HR_ROLE));
+    await commands.submitEvaluation(people.aisha, approved.agentId, passingEvaluation(org, HR_ROLE));
     for (const who of [people.sofia, people.liam, people.grace, people.elena])
       await commands.decide(who, { runId: approved.run.id, stepId: 'approvals', decision: 'approve' });
     const waiting = await request('Metrics Buddy B');
-    await commands.submitEvaluation(people.amara, waiting.agentId, passingEvaluation(org, HR_ROLE));
+    await commands.submitEvaluation(people.aisha, waiting.agentId, passingEvaluation(org, HR_ROLE));
 
     await seedDemo(roster.db.connection, org, loadFlowDefinitions(SHIPPED_FLOWS), silentLogger());
 
