@@ -60,7 +60,9 @@ describe('scheduled re-interviews feed check-ins with measured accuracy', () => 
     });
     await evaluations.registerEndpoint(people.amara, agentId, undefined, { kind: 'http', url: `${base}/live` });
     const admission = await evaluations.start(people.amara, { agentId, purpose: 'request' });
-    await eventually(async () => ((await engine.get(request.id)).steps.evaluation?.status === 'passed' ? true : undefined), 30_000);
+    // The measured verdict passes the gate, then the run moves on to the approvals (an outbox effect).
+    await eventually(async () => ((await engine.get(request.id)).steps.approvals?.status === 'waiting' ? true : undefined), 30_000);
+    expect((await engine.get(request.id)).steps.evaluation?.status).toBe('passed');
     expect((await evaluations.visibleRun(people.amara, admission.id)).run.metrics!.accuracy).toBe(1);
 
     // The agent changes for the worse before it starts work; nothing re-runs until it is active.

@@ -29,35 +29,43 @@ describe('a megabyte of "<@" in a Teams message', () => {
     expect((await t.client.install(grace)).status).toBe(200);
     // A first ordinary message warms up what any first message loads (templates, handlers), which is not the point here.
     expect((await t.client.message(grace, 'help')).status).toBe(200);
-    t.connector.reset();
 
-    const text = '<@'.repeat(500_000); // 1,000,000 characters, inside the 1 MB body limit with the envelope
-    const latencies: number[] = [];
-    let done = false;
-    const probe = (async () => {
-      while (!done) {
-        const started = performance.now();
-        const res = await fetch(`${t.roster.baseUrl}/healthz`);
-        await res.text();
-        latencies.push(performance.now() - started);
-        expect(res.status).toBe(200);
-      }
-    })();
-    const started = performance.now();
-    const posted = await t.client.message(grace, text);
-    const handledMs = performance.now() - started;
-    // Let the probe see the server after the reply too.
-    const seen = latencies.length;
-    while (latencies.length < seen + 3) await new Promise((r) => setImmediate(r));
-    done = true;
-    await probe;
+    /** Sends `text` while /healthz is probed; the probe's latencies and the time the message took. */
+    const underProbe = async (text: string) => {
+      t.connector.reset();
+      const latencies: number[] = [];
+      let done = false;
+      const probe = (async () => {
+        while (!done) {
+          const started = performance.now();
+          const res = await fetch(`${t.roster.baseUrl}/healthz`);
+          await res.text();
+          latencies.push(performance.now() - started);
+          expect(res.status).toBe(200);
+        }
+      })();
+      const started = performance.now();
+      const posted = await t.client.message(grace, text);
+      const handledMs = performance.now() - started;
+      // Let the probe see the server after the reply too.
+      const seen = latencies.length;
+      while (latencies.length < seen + 3) await new Promise((r) => setImmediate(r));
+      done = true;
+      await probe;
+      expect(posted.status).toBe(200);
+      expect(latencies.length).toBeGreaterThan(3);
+      return { worst: Math.max(...latencies), handledMs };
+    };
 
-    expect(posted.status).toBe(200);
+    // The same megabyte without mention syntax: what any 1 MB message costs on this machine right now
+    // (another test suite may share the CPU), so the hostile one is judged against it.
+    const benign = await underProbe('a'.repeat(1_000_000));
+    const hostile = await underProbe('<@'.repeat(500_000)); // 1,000,000 characters, inside the 1 MB body limit with the envelope
     const reply = FakeConnector.card(t.connector.posts(grace.conversationId).at(-1));
     expect(cardText(reply)).toContain('help');
-    expect(latencies.length).toBeGreaterThan(3);
-    expect(Math.max(...latencies)).toBeLessThan(100);
-    expect(handledMs).toBeLessThan(2_000);
+    // Under 100 ms on an idle machine; on a busy one, no worse than twice what a harmless megabyte costs.
+    expect(hostile.worst).toBeLessThan(Math.max(100, 2 * benign.worst));
+    expect(hostile.handledMs).toBeLessThan(Math.max(2_000, 3 * benign.handledMs));
   }, 60_000);
 });
 
