@@ -108,7 +108,8 @@ describe('Roster interviews the candidate: suite runs against an agent on loopba
     expect(request.steps.evaluation!.attempts!.at(-1)!.summary).toMatch(/^Measured by Roster/);
     expect(request.steps.evaluation!.attempts!.at(-1)!.source).toBe('measured');
     // The verdict entered the gate as Roster's, not as the requester's.
-    const gateEntry = (await h.services.audit.export({ agentId })).find((e) => e.action === 'gate.failed');
+    // (Its audit entry is an outbox effect of the stored gate: it follows it.)
+    const gateEntry = await eventually(async () => (await h.services.audit.export({ agentId })).find((e) => e.action === 'gate.failed'));
     expect(gateEntry?.actor).toEqual({ kind: 'system', name: 'Roster evaluation' });
     expect(gateEntry?.details).toMatchObject({ gate: 'evaluation', source: 'measured' });
     const completed = (await h.services.audit.export({ agentId })).find((e) => e.action === 'evaluation.completed');
