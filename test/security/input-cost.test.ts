@@ -63,8 +63,10 @@ describe('a megabyte of "<@" in a Teams message', () => {
     const hostile = await underProbe('<@'.repeat(500_000)); // 1,000,000 characters, inside the 1 MB body limit with the envelope
     const reply = FakeConnector.card(t.connector.posts(grace.conversationId).at(-1));
     expect(cardText(reply)).toContain('help');
-    // Under 100 ms on an idle machine; on a busy one, no worse than twice what a harmless megabyte costs.
-    expect(hostile.worst).toBeLessThan(Math.max(100, 2 * benign.worst));
+    // Under 100 ms on an idle machine. The bound is 1 s, or twice what a harmless megabyte costs, so a
+    // test suite sharing the CPU cannot fail it; the quadratic pattern this guards against stalled
+    // /healthz for seconds at 60 KB and for minutes at 1 MB.
+    expect(hostile.worst).toBeLessThan(Math.max(1_000, 2 * benign.worst));
     expect(hostile.handledMs).toBeLessThan(Math.max(2_000, 3 * benign.handledMs));
   }, 60_000);
 });
