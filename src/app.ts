@@ -169,7 +169,6 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
       audit: services.audit,
       log: log.child({ component: 'agent-api' }),
       issuer: () => env.ROSTER_PUBLIC_URL ?? `http://127.0.0.1:${boundPort ?? env.PORT}`,
-      onRetiredKey: (agentId) => services.supervision.reportRetiredKey(agentId),
       verifyKey: (secret) => services.agentKeys.verifyAgentKey(secret),
       onRefusedKey: (agentId, reason) => services.supervision.reportRefusedKey(agentId, reason),
       runtime: { approvals: services.runtime, handoffs: services.handoffs, ingest: services.supervision.ingest },

@@ -127,8 +127,6 @@ export async function createSupervision(s: SupervisionSettings) {
       details: { agentName: name, keyRefusal: reason },
     });
   };
-  /** A retired agent's key was used. */
-  const reportRetiredKey = (agentId: string): Promise<void> => reportRefusedKey(agentId, 'agent-retired');
 
   s.agenda.define(
     SupervisionJobs.alertTimer,
@@ -189,7 +187,7 @@ export async function createSupervision(s: SupervisionSettings) {
     onUnregistered: async (platformKey, agentIds) => {
       await alerts.raiseUnregistered(platformKey, agentIds, s.org.settings.unregisteredAgentsListed);
     },
-    onRefusedKey: (agentId, reason) => reportRefusedKey(agentId, reason),
+    onRefusedKey: reportRefusedKey,
   };
   const ingest = createTelemetryIngest(telemetryDeps);
   const router = createTelemetryRouter(telemetryDeps, ingest);
@@ -201,7 +199,7 @@ export async function createSupervision(s: SupervisionSettings) {
     },
     log: s.log.child({ component: 'otlp' }),
   });
-  return { telemetry, alerts, checkins, cards, router, otlpRouter, alertRepo, checkinRepo, reportRetiredKey, reportRefusedKey, ingest };
+  return { telemetry, alerts, checkins, cards, router, otlpRouter, alertRepo, checkinRepo, reportRefusedKey, ingest };
 }
 
 export type Supervision = Awaited<ReturnType<typeof createSupervision>>;
