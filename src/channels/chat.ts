@@ -22,7 +22,7 @@ import type { Services } from '../services.js';
 import type { AgentRecord } from '../core/agents.js';
 import { ForbiddenError, InvalidInputError, isRosterError, RateLimitedError, RosterError } from '../core/errors.js';
 import { parseAgentRequest, validateAgentRequest } from '../core/agent-request.js';
-import type { ListScope } from '../core/commands.js';
+import { mayTypeInResults, typedInReasonGiven, typedInRefusal, TYPED_IN_REASON_NEEDED, type ListScope } from '../core/commands.js';
 import type { AgentStatus } from '../core/lifecycle.js';
 import { displayDate, evaluationFormBase } from '../core/presenter.js';
 import { keysManageable, mayRotateKey } from '../core/agent-keys.js';
@@ -449,20 +449,14 @@ export class ChatService {
     const view = await this.services.commands.showAgent(person.email, agentKey);
     const role = roleById(this.org, view.agent.catalogRoleId);
     const measured = role ? this.services.evaluations.suite(role.id) !== undefined : false;
-    const admin = hasRole(person, 'it-admin');
+    const admin = mayTypeInResults(person);
     if (measured && !values && !(selfReported && admin)) {
       return { form: true, card: this.evaluation.endpointPromptCard(view.agent) };
     }
     if (!role || !view.request) return { card: this.notice('warning', 'Nothing to evaluate', `${view.agent.name} has no open request.`) };
     if (!admin) {
       return {
-        card: this.notice(
-          'warning',
-          'Typed-in results need an IT admin',
-          measured
-            ? `Roster measures ${role.title} agents itself: register ${view.agent.name}'s endpoint and Roster runs the role's suite against it. Only an IT admin may type results in instead, with a reason.`
-            : `Roster has no evaluation suite for ${role.title} agents yet, so it cannot measure ${view.agent.name} itself. Ask IT: an IT admin can add a suite for the role (then register the endpoint and Roster runs it), or record the results with a reason.`,
-        ),
+        card: this.notice('warning', 'Typed-in results need an IT admin', typedInRefusal(role, view.agent.name, measured)),
       };
     }
     const step = this.services.engine.flow(view.request.flowId).steps[view.request.current];
@@ -511,8 +505,7 @@ export class ChatService {
       const v = values[field];
       if (v === undefined || v === '' || Number.isNaN(Number(v))) missing[field] = label;
     }
-    if ((values.notes?.trim().length ?? 0) < 5)
-      missing.notes = 'Say why the results are typed in rather than measured (at least 5 characters).';
+    if (!typedInReasonGiven(values.notes)) missing.notes = TYPED_IN_REASON_NEEDED;
     return missing;
   }
 

@@ -61,6 +61,26 @@ export interface CommandDeps {
   measuredRoles?: ReadonlySet<string>;
 }
 
+/** Typed-in evaluation results are claims, not measurements: only IT admins may record them, with a reason. */
+export function mayTypeInResults(person: Person): boolean {
+  return hasRole(person, 'it-admin');
+}
+
+/** Why typed-in results need a reason, as the form shows it on the reason (notes) field. */
+export const TYPED_IN_REASON_NEEDED = 'Say why the results are typed in rather than measured (at least 5 characters).';
+
+/** Whether a typed-in reason is long enough to say something. */
+export function typedInReasonGiven(notes: string | undefined): boolean {
+  return (notes?.trim().length ?? 0) >= 5;
+}
+
+/** What someone who may not type results in is told instead: Roster measures the role itself, or IT must act. */
+export function typedInRefusal(role: { id: string; title: string }, agentName: string, measured: boolean): string {
+  return measured
+    ? `Roster measures ${role.title} agents itself: register ${agentName}'s endpoint ("eval ${agentName}") and Roster runs the role's suite against it. Only an IT admin may type results in instead, with a reason.`
+    : `Roster has no evaluation suite for ${role.title} agents yet, so it cannot measure ${agentName} itself. Ask IT: an IT admin can add evals/${role.id}.yaml (then register the endpoint and Roster runs it), or record the results with a reason.`;
+}
+
 /**
  * The command API every channel calls: each command names the acting person by e-mail, is
  * authorised here (never in an adapter), validates its input with zod, and writes to the audit log.
@@ -137,20 +157,15 @@ export class Commands {
     const agent = await this.agentOrThrow(agentId);
     const role = roleById(this.deps.org, agent.catalogRoleId);
     if (!role) throw new NotFoundError('the catalog role', agent.catalogRoleId);
-    // Results people type in are claims, not measurements: only IT admins may record them, with a reason.
-    if (!hasRole(actor, 'it-admin')) {
+    if (!mayTypeInResults(actor)) {
       if (!(agent.requestedBy === actor.email || agent.sponsors.includes(actor.email)))
         throw new ForbiddenError("Only the agent's requester, its sponsors or an IT admin can evaluate it.");
-      throw new ForbiddenError(
-        this.deps.measuredRoles?.has(role.id)
-          ? `Roster measures ${role.title} agents itself: register ${agent.name}'s endpoint ("eval ${agent.name}") and Roster runs the role's suite against it. Only an IT admin may type results in instead, with a reason.`
-          : `Roster has no evaluation suite for ${role.title} agents yet, so it cannot measure ${agent.name} itself. Ask IT: an IT admin can add evals/${role.id}.yaml (then register the endpoint and Roster runs it), or record the results with a reason.`,
-      );
+      throw new ForbiddenError(typedInRefusal(role, agent.name, this.deps.measuredRoles?.has(role.id) ?? false));
     }
     const reason = parsed.data.notes?.trim() ?? '';
-    if (reason.length < 5)
+    if (!typedInReasonGiven(reason))
       throw new InvalidInputError('Say why these results are typed in rather than measured by Roster (in the notes).', {
-        notes: 'Say why the results are typed in rather than measured (at least 5 characters).',
+        notes: TYPED_IN_REASON_NEEDED,
       });
     const run = await this.deps.engine.get(agent.requestRunId);
     const gateStep = this.deps.engine.flow(run.flowId).steps[run.current];
