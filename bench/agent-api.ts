@@ -5,108 +5,50 @@
  * Writes its section of bench/RESULTS.md (between the agent-api markers), leaving the rest.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import express from 'express';
-import { startRoster, type Roster } from '../src/app.js';
-import { envSchema } from '../src/config/env.js';
-import { loadOrgConfig } from '../src/config/org-config.js';
-import { issueTelemetryKey, newAgentId, sha256, type AgentRecord } from '../src/core/agents.js';
-import { createLogger } from '../src/logger.js';
-import { loadFlowDefinitions } from '../src/services.js';
-import { startEmbeddedMongo, type EmbeddedMongo } from '../src/store/embedded/embedded-mongo.js';
+import { issueTelemetryKey, newAgentId, sha256 } from '../src/core/agents.js';
+import { agentRecord } from '../test/helpers/harness.js';
+import {
+  benchLog,
+  elapsedSeconds,
+  floorServer,
+  fmt,
+  machine,
+  measure,
+  openBenchDatabase,
+  runBench,
+  startBenchRoster,
+  writeSection,
+  type Latency,
+} from './support.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const org = loadOrgConfig(path.join(root, 'config'));
 const REQUESTS = Number(process.env.BENCH_API_REQUESTS ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_API_CONCURRENCY ?? 200);
 const GATEWAY = { id: 'bench-gateway', secret: 'bench-gateway-secret-123' };
 const KEK = randomBytes(32).toString('base64');
-const started = Date.now();
-const log = (msg: string) => process.stdout.write(`[bench agent-api ${((Date.now() - started) / 1000).toFixed(0)}s] ${msg}\n`);
-const fmt = (n: number, digits = 1) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const log = benchLog('bench agent-api');
 
-interface Latency {
-  p50: number;
-  p95: number;
-  p99: number;
-  perSecond: number;
-  errors: number;
-}
-
-async function measure(send: (i: number) => Promise<Response>, count: number, concurrency: number): Promise<Latency> {
-  const times: number[] = [];
-  let errors = 0;
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        const i = next++;
-        const s = performance.now();
-        const res = await send(i);
-        await res.arrayBuffer();
-        times.push(performance.now() - s);
-        if (res.status !== 200) errors += 1;
-      }
-    }),
-  );
-  const wall = (performance.now() - t0) / 1000;
-  times.sort((a, b) => a - b);
-  return { p50: pct(times, 50), p95: pct(times, 95), p99: pct(times, 99), perSecond: count / wall, errors };
-}
-
-async function openRoster(uri: string, dbName: string): Promise<Roster & { baseUrl: string }> {
-  const env = envSchema.parse({
-    NODE_ENV: 'test',
-    PORT: '0',
-    MONGODB_URI: uri,
-    LOG_LEVEL: 'silent',
-    ROSTER_OAUTH_KEK: KEK,
-    // Replicas share one issuer (and so one audience for Roster's API): the public URL.
-    ROSTER_PUBLIC_URL: 'http://roster.bench.test',
-    ROSTER_OAUTH_INTROSPECTION_CLIENTS: `${GATEWAY.id}:${sha256(GATEWAY.secret)}`,
-    ROSTER_API_RATE_LIMIT_PER_MINUTE: '10000000',
-  });
-  const roster = await startRoster({
-    env,
-    org,
-    flows: loadFlowDefinitions(path.join(root, 'flows')),
-    log: createLogger({ level: 'silent', pretty: false }),
-    channels: [],
-    dbName,
-    host: '127.0.0.1',
-  });
-  return Object.assign(roster, { baseUrl: `http://127.0.0.1:${roster.port}` });
-}
+const rosterEnv = {
+  ROSTER_OAUTH_KEK: KEK,
+  // Replicas share one issuer (and so one audience for Roster's API): the public URL.
+  ROSTER_PUBLIC_URL: 'http://roster.bench.test',
+  ROSTER_OAUTH_INTROSPECTION_CLIENTS: `${GATEWAY.id}:${sha256(GATEWAY.secret)}`,
+  ROSTER_API_RATE_LIMIT_PER_MINUTE: '10000000',
+};
 
 const basic = (id: string, secret: string) =>
   `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 const form = { 'content-type': 'application/x-www-form-urlencoded' };
 
 async function main(): Promise<void> {
-  let mongo: EmbeddedMongo | undefined;
-  let uri = process.env.MONGODB_URI;
-  let database = 'MongoDB at MONGODB_URI';
-  if (!uri) {
-    mongo = await startEmbeddedMongo({ backend: 'memory' });
-    uri = mongo.uri;
-    database = 'mongo-java-server (embedded, in-memory backend, started by the bench)';
-  }
+  const database = await openBenchDatabase();
   const dbName = `bench_api_${Date.now()}`;
-  const a = await openRoster(uri, dbName);
-  const b = await openRoster(uri, dbName);
+  const a = await startBenchRoster(database.uri, dbName, rosterEnv);
+  const b = await startBenchRoster(database.uri, dbName, rosterEnv);
   const floorApp = express();
   floorApp.post('/floor', (_req, res) => void res.json({ active: true, scope: 'kb:read', sub: 'agt_0000000000000000' }));
-  const floor = http.createServer(floorApp);
-  floor.keepAliveTimeout = 5000;
-  await new Promise<void>((r) => floor.listen(0, '127.0.0.1', r));
-  const floorUrl = `http://127.0.0.1:${(floor.address() as AddressInfo).port}/floor`;
+  const floor = await floorServer(floorApp);
+  const floorUrl = `${floor.url}/floor`;
 
   try {
     // Agents with keys and a few live grants each.
@@ -115,24 +57,8 @@ async function main(): Promise<void> {
     for (let i = 0; i < 20; i++) {
       const id = newAgentId();
       const { key, credential } = issueTelemetryKey(id, now);
-      const record: AgentRecord = {
-        id,
-        name: `Bench Agent ${i}`,
-        catalogRoleId: 'support-assistant',
-        version: '1.0.0',
-        sponsors: ['tom.becker@brightwater.example'],
-        businessUnit: 'customer-support',
-        status: 'active',
-        purpose: 'Benchmarks the agent API.',
-        requestedBy: 'tom.becker@brightwater.example',
-        requestRunId: `run_${id}`,
-        credentials: [credential],
-        knowledgeNotes: [],
-        complianceTags: [],
-        createdAt: now.toISOString(),
-        updatedAt: now.toISOString(),
-        statusChangedAt: now.toISOString(),
-      };
+      // A support assistant sponsored by Tom, with its key.
+      const record = agentRecord({ id, name: `Bench Agent ${i}`, purpose: 'Benchmarks the agent API.', credentials: [credential] });
       await a.services.agents.insert(record);
       await a.services.grants.insertMany(
         ['kb:read', 'tickets:read', 'crm:read'].map((scope) => ({
@@ -220,10 +146,9 @@ async function main(): Promise<void> {
     const row = (name: string, r: Latency) =>
       `| ${name} | ${fmt(r.p50)} ms | ${fmt(r.p95)} ms | ${fmt(r.p99)} ms | ×${fmt(r.p99 / floorP99)} | ${fmt(r.perSecond, 0)}/s | ${r.errors} |`;
     const section = [
-      '<!-- agent-api -->',
       '## Agent API: tokens, introspection, access check (`node --import tsx bench/agent-api.ts`)',
       '',
-      `Written on ${new Date().toISOString()} in ${((Date.now() - started) / 1000).toFixed(0)} s; ${os.cpus().length} cores, Node ${process.version}; ${database}.`,
+      `Written on ${new Date().toISOString()} in ${elapsedSeconds().toFixed(0)} s; ${machine()}; ${database.label}.`,
       `${REQUESTS} requests per measurement, ${CONCURRENCY} in flight, keep-alive; 20 agents with 3 live grants each; the load generator, both Roster processes and the floor share the machine.`,
       '',
       '| measurement | p50 | p95 | p99 | p99 / floor p99 | throughput | non-200 |',
@@ -236,26 +161,16 @@ async function main(): Promise<void> {
       `- Revocation on one process: before, introspection said active=${beforeA}; the very next introspection said active=${nextA}, the next access check said allowed=${nextCheckA.allowed} (${nextCheckA.reason}), the next token has scope "${scopeOf(nextTokenA)}" (crm:read gone).`,
       `- Revocation across two Roster processes on one database: before, the other process said active=${beforeB}; it said inactive ${Number.isNaN(seenByB) ? 'NOT within 5 s' : `${fmt(seenByB)} ms after the revoke returned (its first request)`}; its access check then said allowed=${nextCheckB.allowed} (${nextCheckB.reason}). Nothing is cached: every answer reads the agent and its grants.`,
       '- Token issuance verifies the agent key (SHA-256), reads the agent and its grants and signs an ES256 JWT; introspection verifies the signature and reads the agent and grants; the access check does the same for the bearer token. Usage is counted in memory and added to per-agent-hour documents every 2 s, off the request path.',
-      '<!-- /agent-api -->',
-    ].join('\n');
-    const file = path.join(root, 'bench', 'RESULTS.md');
-    const existing = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
-    const marked = /<!-- agent-api -->[\s\S]*<!-- \/agent-api -->/;
-    writeFileSync(file, marked.test(existing) ? existing.replace(marked, section) : `${existing.trimEnd()}\n\n${section}\n`);
+    ];
+    writeSection('agent-api', section);
     log('wrote the agent-api section of bench/RESULTS.md');
-    process.stdout.write(`${section}\n`);
+    process.stdout.write(`${section.join('\n')}\n`);
   } finally {
-    await new Promise<void>((r) => floor.close(() => r()));
+    await floor.close();
     await a.stop();
     await b.stop();
-    await mongo?.stop();
+    await database.stop();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

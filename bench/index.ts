@@ -4,79 +4,42 @@
  * (mongo-java-server, in-memory backend) started here, or MONGODB_URI when set.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import express from 'express';
 import mongoose from 'mongoose';
 import bolt from '@slack/bolt';
-import { startRoster, type Roster } from '../src/app.js';
 import { createSlackChannel } from '../src/channels/slack/index.js';
 import { createTeamsChannel } from '../src/channels/teams/index.js';
-import { envSchema } from '../src/config/env.js';
-import { loadOrgConfig } from '../src/config/org-config.js';
 import { issueTelemetryKey, newAgentId, type AgentRecord } from '../src/core/agents.js';
-import { createLogger } from '../src/logger.js';
-import { loadFlowDefinitions } from '../src/services.js';
-import { startEmbeddedMongo, type EmbeddedMongo } from '../src/store/embedded/embedded-mongo.js';
 import { FakeConnector } from '../test/helpers/fake-connector.js';
 import { FakeSlack } from '../test/helpers/fake-slack.js';
+import { agentRecord as baseAgentRecord } from '../test/helpers/harness.js';
 import { buttonClick, interaction, SIGNING_SECRET } from '../test/helpers/slack-requests.js';
 import { TeamsClient, teamsUser } from '../test/channels/teams/teams-client.js';
+import {
+  benchLog,
+  elapsedSeconds,
+  floorServer,
+  fmt,
+  machine,
+  measure,
+  openBenchDatabase,
+  RESULTS_FILE,
+  runBench,
+  sectionsOf,
+  startBenchRoster,
+  waitingRequests,
+  type BenchRoster,
+  type Latency,
+} from './support.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const org = loadOrgConfig(path.join(root, 'config'));
 const NOAH = { id: 'U04J5M9C1RF', email: 'noah.fischer@brightwater.example' };
-const GRACE = 'grace.liu@brightwater.example';
-/** Typed-in evaluation results are an IT admin's to record, with a reason. */
-const LIAM = 'liam.oneill@brightwater.example';
 const DAY = 86_400_000;
-const started = Date.now();
 const rows: string[] = [];
 const notes: string[] = [];
 
-const log = (msg: string) => process.stdout.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${msg}\n`);
-const fmt = (n: number, digits = 1) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const log = benchLog('bench');
 
-async function pool<T>(items: readonly T[], limit: number, work: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await work(items[i]!, i);
-      }
-    }),
-  );
-}
-
-interface LatencyResult {
-  p50: number;
-  p95: number;
-  p99: number;
-  perSecond: number;
-  errors: number;
-}
-
-/** Sends every request with `concurrency` in flight; time to the response (the ack) per request. */
-async function measure(requests: Array<() => Promise<Response>>, concurrency: number): Promise<LatencyResult> {
-  const times: number[] = [];
-  let errors = 0;
-  const t0 = performance.now();
-  await pool(requests, concurrency, async (send) => {
-    const s = performance.now();
-    const res = await send();
-    await res.arrayBuffer();
-    times.push(performance.now() - s);
-    if (res.status >= 400) errors += 1;
-  });
-  const wall = (performance.now() - t0) / 1000;
-  times.sort((a, b) => a - b);
-  return { p50: pct(times, 50), p95: pct(times, 95), p99: pct(times, 99), perSecond: requests.length / wall, errors };
-}
-
-function latencyRows(name: string, roster: LatencyResult, floor: LatencyResult, floorName: string): void {
+function latencyRows(name: string, roster: Latency, floor: Latency, floorName: string): void {
   rows.push(
     `| ${name}: Roster | ${fmt(roster.p50)} ms | ${fmt(roster.p95)} ms | ${fmt(roster.p99)} ms | ${fmt(roster.perSecond, 0)}/s | errors ${roster.errors} |`,
     `| ${name}: ${floorName} | ${fmt(floor.p50)} ms | ${fmt(floor.p95)} ms | ${fmt(floor.p99)} ms | ${fmt(floor.perSecond, 0)}/s | |`,
@@ -84,67 +47,19 @@ function latencyRows(name: string, roster: LatencyResult, floor: LatencyResult, 
   );
 }
 
-async function openRoster(uri: string, dbName: string, slackApiUrl: string): Promise<Roster> {
-  const env = envSchema.parse({
-    NODE_ENV: 'test',
-    PORT: '0',
-    MONGODB_URI: uri,
-    LOG_LEVEL: 'silent',
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_BOT_TOKEN: 'xoxb-bench',
-    SLACK_API_URL: slackApiUrl,
-  });
-  return startRoster({
-    env,
-    org,
-    flows: loadFlowDefinitions(path.join(root, 'flows')),
-    log: createLogger({ level: 'silent', pretty: false }),
-    channels: [createSlackChannel, createTeamsChannel],
-    dbName,
-    host: '127.0.0.1',
-  });
-}
-
-async function waitingRuns(roster: Roster, count: number, prefix: string): Promise<string[]> {
-  const role = org.catalog.find((r) => r.id === 'kb-answerer')!;
-  const ids: string[] = [];
-  await pool(
-    Array.from({ length: count }, (_, i) => i),
-    8,
-    async (i) => {
-      const { run, agentId } = await roster.services.commands.requestAgent(GRACE, {
-        roleId: role.id,
-        name: `${prefix} ${i}`,
-        purpose: 'Answers engineering how-to questions from the handbook.',
-        businessUnit: 'engineering',
-        sponsors: [GRACE],
-        justification: 'Benchmark.',
-      });
-      await roster.services.commands.submitEvaluation(LIAM, agentId, {
-        accuracy: Math.min(1, role.evaluation.minAccuracy + 0.03),
-        p95LatencyMs: Math.round(role.evaluation.maxP95LatencyMs * 0.6),
-        costPerTaskUSD: role.evaluation.maxCostPerTaskUSD / 2,
-        roleFitChecked: role.evaluation.roleFit,
-        notes: 'Benchmark: typed in by IT.',
-      });
-      ids.push(run.id);
-    },
-  );
-  return ids;
-}
-
-async function benchSlack(roster: Roster, clicks: number, concurrency: number, slack: FakeSlack): Promise<void> {
-  log(`Slack: preparing ${clicks} waiting runs`);
-  const runIds = await waitingRuns(roster, clicks, 'Slack Bench');
+/** Approve clicks on each waiting run, posted to `url` as Slack sends them (signed). */
+function clicksOn(url: string, runIds: readonly string[], concurrency: number): Promise<Latency> {
   const bodies = runIds.map((runId) =>
     interaction(buttonClick(NOAH.id, 'approval_approve', JSON.stringify({ runId, stepId: 'approvals' }))),
   );
-  const url = `http://127.0.0.1:${roster.port}/slack/events`;
+  return measure((i) => fetch(url, { method: 'POST', headers: bodies[i]!.headers, body: bodies[i]!.body }), bodies.length, concurrency);
+}
+
+async function benchSlack(roster: BenchRoster, clicks: number, concurrency: number, slack: FakeSlack): Promise<void> {
+  log(`Slack: preparing ${clicks} waiting runs`);
+  const runIds = await waitingRequests(roster, clicks, 'Slack Bench', 8);
   log('Slack: clicking');
-  const ours = await measure(
-    bodies.map((b) => () => fetch(url, { method: 'POST', headers: b.headers, body: b.body })),
-    concurrency,
-  );
+  const ours = await clicksOn(`${roster.baseUrl}/slack/events`, runIds, concurrency);
 
   // The floor: a bare Bolt app on the same receiver that only acknowledges.
   const receiver = new bolt.ExpressReceiver({ signingSecret: SIGNING_SECRET });
@@ -160,24 +75,16 @@ async function benchSlack(roster: Roster, clicks: number, concurrency: number, s
     await ack();
   });
   await app.init();
-  const server = receiver.app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const floorUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}/slack/events`;
-  const floorBodies = runIds.map((runId) =>
-    interaction(buttonClick(NOAH.id, 'approval_approve', JSON.stringify({ runId, stepId: 'approvals' }))),
-  );
-  const floor = await measure(
-    floorBodies.map((b) => () => fetch(floorUrl, { method: 'POST', headers: b.headers, body: b.body })),
-    concurrency,
-  );
-  server.close();
+  const server = await floorServer(receiver.app);
+  const floor = await clicksOn(`${server.url}/slack/events`, runIds, concurrency);
+  await server.close();
   latencyRows(`Slack approve click, ${clicks} × ${concurrency} in flight`, ours, floor, 'bare Bolt ack');
 }
 
-async function benchTeams(roster: Roster, clicks: number, concurrency: number, connector: FakeConnector): Promise<void> {
+async function benchTeams(roster: BenchRoster, clicks: number, concurrency: number, connector: FakeConnector): Promise<void> {
   log(`Teams: preparing ${clicks} waiting runs`);
-  const runIds = await waitingRuns(roster, clicks, 'Teams Bench');
-  const client = new TeamsClient(`http://127.0.0.1:${roster.port}`, connector.serviceUrl);
+  const runIds = await waitingRequests(roster, clicks, 'Teams Bench', 8);
+  const client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
   const noah = teamsUser(roster.chat.person(NOAH.email)!);
   await client.install(noah);
   const activity = (runId: string) =>
@@ -192,7 +99,8 @@ async function benchTeams(roster: Roster, clicks: number, concurrency: number, c
   const headers = { 'content-type': 'application/json' };
   log('Teams: clicking');
   const ours = await measure(
-    runIds.map((runId) => () => fetch(`http://127.0.0.1:${roster.port}/api/messages`, { method: 'POST', headers, body: activity(runId) })),
+    (i) => fetch(`${roster.baseUrl}/api/messages`, { method: 'POST', headers, body: activity(runIds[i]!) }),
+    runIds.length,
     concurrency,
   );
   // The floor: an Express endpoint that parses the activity and answers an invoke response at once.
@@ -200,40 +108,34 @@ async function benchTeams(roster: Roster, clicks: number, concurrency: number, c
   bare.post('/api/messages', express.json({ limit: '1mb' }), (_req, res) => {
     res.json({ statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: 'ok' });
   });
-  const server = bare.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const floorUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}/api/messages`;
+  const server = await floorServer(bare);
   const floor = await measure(
-    runIds.map((runId) => () => fetch(floorUrl, { method: 'POST', headers, body: activity(runId) })),
+    (i) => fetch(`${server.url}/api/messages`, { method: 'POST', headers, body: activity(runIds[i]!) }),
+    runIds.length,
     concurrency,
   );
-  server.close();
+  await server.close();
   latencyRows(`Teams Action.Execute approve, ${clicks} × ${concurrency} in flight`, ours, floor, 'bare Express endpoint');
   notes.push(
     'Teams answers Action.Execute with the updated card in the invoke response, so its time includes the decision itself (read the run, record the decision, audit, render); Slack acknowledges first and works after the ack.',
   );
 }
 
+/** An active kb-answerer sponsored by Noah, 40 days old. */
 function agentRecord(name: string, key?: ReturnType<typeof issueTelemetryKey>, id = newAgentId()): AgentRecord {
-  const now = new Date(Date.now() - 40 * DAY).toISOString();
-  return {
+  const then = new Date(Date.now() - 40 * DAY).toISOString();
+  return baseAgentRecord({
     id,
     name,
     catalogRoleId: 'kb-answerer',
-    version: '1.0.0',
     sponsors: [NOAH.email],
     businessUnit: 'engineering',
-    status: 'active',
     purpose: 'Benchmark agent.',
-    requestedBy: NOAH.email,
-    requestRunId: `run_${id}`,
     credentials: key ? [key.credential] : [],
-    knowledgeNotes: [],
-    complianceTags: [],
-    createdAt: now,
-    updatedAt: now,
-    statusChangedAt: now,
-  };
+    createdAt: then,
+    updatedAt: then,
+    statusChangedAt: then,
+  });
 }
 
 function telemetryEvents(agentId: string, count: number, offset: number) {
@@ -251,7 +153,7 @@ function telemetryEvents(agentId: string, count: number, offset: number) {
   }));
 }
 
-async function benchIngest(roster: Roster, raw: mongoose.Connection): Promise<void> {
+async function benchIngest(roster: BenchRoster, raw: mongoose.Connection): Promise<void> {
   for (const size of [100, 1000]) {
     const batches = size === 100 ? 100 : 20;
     const id = newAgentId();
@@ -261,7 +163,7 @@ async function benchIngest(roster: Roster, raw: mongoose.Connection): Promise<vo
     log(`ingest: ${batches} batches of ${size}`);
     let t0 = performance.now();
     for (const events of bodies) {
-      const res = await fetch(`http://127.0.0.1:${roster.port}/api/v1/telemetry`, {
+      const res = await fetch(`${roster.baseUrl}/api/v1/telemetry`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${key.key}` },
         body: JSON.stringify({ events }),
@@ -338,7 +240,7 @@ interface SweepRound {
   rssMb: number;
 }
 
-async function benchSweep(roster: Roster, agents: number, rawEventsPerAgent: number, record = true): Promise<SweepRound> {
+async function benchSweep(roster: BenchRoster, agents: number, rawEventsPerAgent: number, record = true): Promise<SweepRound> {
   const db = roster.db.connection.db!;
   // Each round starts from the same state: no telemetry, check-ins or claims of earlier rounds.
   for (const name of ['telemetry_rollups', 'telemetry_events', 'telemetry_last', 'checkins', 'checkin_schedule', 'checkin_claims'])
@@ -392,7 +294,7 @@ async function benchSweep(roster: Roster, agents: number, rawEventsPerAgent: num
 }
 
 /** The sweep rows: a warm-up round, each size, then like-for-like raw-event volume (R against 5R per agent). */
-async function benchSweeps(roster: Roster, sizes: readonly number[]): Promise<void> {
+async function benchSweeps(roster: BenchRoster, sizes: readonly number[]): Promise<void> {
   await benchSweep(roster, 200, 0, false);
   const rounds: SweepRound[] = [];
   for (const size of sizes) rounds.push(await benchSweep(roster, size, 0));
@@ -418,21 +320,17 @@ async function main(): Promise<void> {
   const slackClicks = Number(process.env.BENCH_CLICKS ?? 300);
   const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
   const sweepSizes = (process.env.BENCH_SWEEP_SIZES ?? '1000,10000').split(',').map(Number);
-  let mongo: EmbeddedMongo | undefined;
-  let uri = process.env.MONGODB_URI;
-  let database = 'MongoDB at MONGODB_URI';
-  if (!uri) {
-    mongo = await startEmbeddedMongo({ backend: 'memory' });
-    uri = mongo.uri;
-    database = 'mongo-java-server 1.47.0 (embedded, in-memory backend, started by the bench)';
-  }
+  const db = await openBenchDatabase();
+  const database = db.label;
   const slack = new FakeSlack();
   await slack.start();
   const connector = await FakeConnector.start();
-  const monitored = `${uri}${uri.includes('?') ? '&' : '?'}monitorCommands=true`;
-  const roster = await openRoster(monitored, `bench_${Date.now()}`, slack.apiUrl);
+  const monitored = `${db.uri}${db.uri.includes('?') ? '&' : '?'}monitorCommands=true`;
+  const roster = await startBenchRoster(monitored, `bench_${Date.now()}`, slack.rosterEnv(), {
+    channels: [createSlackChannel, createTeamsChannel],
+  });
   roster.db.connection.getClient().on('commandStarted', () => (rosterCommands += 1));
-  const raw = await mongoose.createConnection(uri, { dbName: `bench_raw_${Date.now()}` }).asPromise();
+  const raw = await mongoose.createConnection(db.uri, { dbName: `bench_raw_${Date.now()}` }).asPromise();
   try {
     if (!only) {
       await benchSlack(roster, slackClicks, concurrency, slack);
@@ -442,14 +340,12 @@ async function main(): Promise<void> {
     await benchSweeps(roster, sweepSizes);
     if (!only) {
       log('memory: loading 10,000 agents');
-      const db = roster.db.connection.db!;
+      const agentsCollection = roster.db.connection.db!.collection('agents');
       for (let offset = 0; offset < 10_000; offset += 1000) {
         const chunk = Array.from({ length: 1000 }, (_, i) => agentRecord(`Memory ${offset + i}`));
-        await db
-          .collection('agents')
-          .insertMany(
-            chunk.map(({ id, ...rest }) => ({ _id: id as never, liveNameKey: `engineering/${rest.name.toLowerCase()}`, ...rest })),
-          );
+        await agentsCollection.insertMany(
+          chunk.map(({ id, ...rest }) => ({ _id: id as never, liveNameKey: `engineering/${rest.name.toLowerCase()}`, ...rest })),
+        );
       }
       const loaded = await roster.services.agents.list({ status: ['active', 'probation'], limit: 0 });
       const mem = process.memoryUsage();
@@ -466,33 +362,29 @@ async function main(): Promise<void> {
     await roster.stop();
     await slack.stop();
     await connector.close();
-    await mongo?.stop();
+    await db.stop();
   }
-  const resultsFile = path.join(root, 'bench', 'RESULTS.md');
-  if (only && existsSync(resultsFile)) {
-    // A partial run replaces its own rows and notes and keeps the others from the last full run.
-    // bench/agent-api.ts's section is set aside, so rows and notes go into this bench's table only.
-    const whole = readFileSync(resultsFile, 'utf8');
-    const agentApiSection = /<!-- agent-api -->[\s\S]*<!-- \/agent-api -->/.exec(whole)?.[0];
-    const scimSection = /<!-- scim:start -->[\s\S]*<!-- scim:end -->/.exec(whole)?.[0];
-    const evalsSection = /<!-- evals -->[\s\S]*<!-- \/evals -->/.exec(whole)?.[0];
-    let rest = whole;
-    for (const section of [agentApiSection, evalsSection, scimSection]) if (section) rest = rest.replace(section, '').trimEnd() + '\n';
-    const previous = rest.split('\n');
+  // The other benches' sections (bench/agent-api.ts, evals.ts, runtime-approvals.ts, scim.ts) are kept as they are.
+  const previous = existsSync(RESULTS_FILE) ? readFileSync(RESULTS_FILE, 'utf8') : '';
+  const sections = sectionsOf(previous);
+  const withSections = (text: string) => [text, ...sections.flatMap((x) => [x, ''])].join('\n');
+  if (only && previous) {
+    // A partial run replaces its own rows and notes and keeps the others from the last full run;
+    // the sections are set aside, so rows and notes go into this bench's table only.
+    let rest = previous;
+    for (const section of sections) rest = rest.replace(section, '').trimEnd() + '\n';
+    const lines = rest.split('\n');
     const mine = (line: string) => SWEEP_LINES.some((prefix) => line.startsWith(prefix));
-    const kept = previous.filter((line) => !mine(line));
+    const kept = lines.filter((line) => !mine(line));
     const lastRow = kept.reduce((at, line, i) => (line.startsWith('|') ? i : at), -1);
     kept.splice(lastRow + 1, 0, ...rows);
     kept.splice(kept.length - (kept[kept.length - 1] === '' ? 1 : 0), 0, ...notes.map((n) => `- ${n}`));
     kept.splice(
       kept.findIndex((line) => line.startsWith('- Sizes:')) + 1,
       0,
-      `- Sweep rows re-measured with \`BENCH_ONLY=${only}\` on ${new Date().toISOString()} in ${fmt((Date.now() - started) / 1000, 0)} s (database: ${database}; sweep sizes ${sweepSizes.join(', ')}).`,
+      `- Sweep rows re-measured with \`BENCH_ONLY=${only}\` on ${new Date().toISOString()} in ${fmt(elapsedSeconds(), 0)} s (database: ${database}; sweep sizes ${sweepSizes.join(', ')}).`,
     );
-    writeFileSync(
-      resultsFile,
-      [kept.join('\n'), ...[agentApiSection, evalsSection, scimSection].flatMap((x) => (x ? [x, ''] : []))].join('\n'),
-    );
+    writeFileSync(RESULTS_FILE, withSections(kept.join('\n')));
     log('updated the sweep rows of bench/RESULTS.md');
     process.stdout.write(`${kept.join('\n')}\n`);
     return;
@@ -500,10 +392,10 @@ async function main(): Promise<void> {
   const text = [
     '# Benchmark results',
     '',
-    `Written by \`npm run bench\` on ${new Date().toISOString()} in ${fmt((Date.now() - started) / 1000, 0)} s.`,
+    `Written by \`npm run bench\` on ${new Date().toISOString()} in ${fmt(elapsedSeconds(), 0)} s.`,
     '',
-    `- Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${fmt(os.totalmem() / 1024 ** 3)} GB RAM, ${os.platform()} ${os.release()}`,
-    `- Node ${process.version}; database: ${database}; Roster and the load generator share the machine.`,
+    `- Machine: ${machine()}`,
+    `- Database: ${database}; Roster and the load generator share the machine.`,
     `- Sizes: ${only ? `only the ${only} rows (BENCH_ONLY=${only})` : `${slackClicks} clicks per platform with ${concurrency} in flight`}; sweep sizes ${sweepSizes.join(', ')} agents (set BENCH_ONLY, BENCH_CLICKS, BENCH_CONCURRENCY, BENCH_SWEEP_SIZES to change).`,
     '',
     '| measurement | p50 / value | p95 / floor | p99 / ratio | throughput | |',
@@ -513,20 +405,9 @@ async function main(): Promise<void> {
     ...notes.map((n) => `- ${n}`),
     '',
   ].join('\n');
-  // bench/agent-api.ts, bench/evals.ts and bench/scim.ts write their own sections; they are kept as they are.
-  const previous = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '';
-  const agentApi = /<!-- agent-api -->[\s\S]*<!-- \/agent-api -->/.exec(previous)?.[0];
-  const evals = /<!-- evals -->[\s\S]*<!-- \/evals -->/.exec(previous)?.[0];
-  const scim = /<!-- scim:start -->[\s\S]*<!-- scim:end -->/.exec(previous)?.[0];
-  writeFileSync(resultsFile, [text, ...[agentApi, evals, scim].flatMap((x) => (x ? [x, ''] : []))].join('\n'));
+  writeFileSync(RESULTS_FILE, withSections(text));
   log('wrote bench/RESULTS.md');
   process.stdout.write(`${text}\n`);
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -8,78 +8,45 @@
  *    request); time from sending the click to the poll's answer.
  * Writes its section of bench/RESULTS.md (between the runtime-approvals markers), leaving the rest.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import express from 'express';
-import { startRoster, type Roster } from '../src/app.js';
 import { createSlackChannel } from '../src/channels/slack/index.js';
 import { createTeamsChannel } from '../src/channels/teams/index.js';
-import { envSchema } from '../src/config/env.js';
-import { loadOrgConfig } from '../src/config/org-config.js';
-import { issueTelemetryKey, newAgentId, type AgentRecord } from '../src/core/agents.js';
-import { createLogger } from '../src/logger.js';
-import { loadFlowDefinitions } from '../src/services.js';
-import { startEmbeddedMongo, type EmbeddedMongo } from '../src/store/embedded/embedded-mongo.js';
+import { issueTelemetryKey, newAgentId } from '../src/core/agents.js';
 import { FakeConnector } from '../test/helpers/fake-connector.js';
 import { FakeSlack } from '../test/helpers/fake-slack.js';
+import { agentRecord } from '../test/helpers/harness.js';
 import { buttonClick, interaction } from '../test/helpers/slack-requests.js';
 import { TeamsClient, teamsUser } from '../test/channels/teams/teams-client.js';
+import {
+  benchLog,
+  floorServer,
+  fmt,
+  machine,
+  measure,
+  openBenchDatabase,
+  org,
+  percentile,
+  runBench,
+  startBenchRoster,
+  writeSection,
+} from './support.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const org = loadOrgConfig(path.join(root, 'config'));
 const MAYA = { id: 'U04B7K2M9QX', email: 'maya.chen@brightwater.example' };
 const SOFIA = 'sofia.alvarez@brightwater.example';
-const started = Date.now();
-const log = (msg: string) => process.stdout.write(`[bench runtime ${((Date.now() - started) / 1000).toFixed(0)}s] ${msg}\n`);
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-const fmt = (n: number) => n.toFixed(1);
-
-async function timed(send: (i: number) => Promise<Response>, count: number, concurrency: number, expect: number) {
-  const times: number[] = [];
-  let next = 0;
-  let errors = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        const i = next++;
-        const s = performance.now();
-        const res = await send(i);
-        await res.arrayBuffer();
-        times.push(performance.now() - s);
-        if (res.status !== expect) errors += 1;
-      }
-    }),
-  );
-  times.sort((a, b) => a - b);
-  return { p50: pct(times, 50), p95: pct(times, 95), p99: pct(times, 99), errors };
-}
+const log = benchLog('bench runtime');
 
 async function main(): Promise<void> {
-  const mongo: EmbeddedMongo = await startEmbeddedMongo({ backend: 'memory' });
+  const database = await openBenchDatabase();
   const slack = new FakeSlack();
   await slack.start();
   const connector = await FakeConnector.start();
-  const env = envSchema.parse({
-    NODE_ENV: 'test',
-    PORT: '0',
-    MONGODB_URI: mongo.uri,
-    LOG_LEVEL: 'silent',
-    ROSTER_API_RATE_LIMIT_PER_MINUTE: '10000000',
-    ...slack.rosterEnv(),
-  });
-  const roster: Roster = await startRoster({
-    env,
-    org,
-    flows: loadFlowDefinitions(path.join(root, 'flows')),
-    log: createLogger({ level: 'silent', pretty: false }),
-    channels: [createSlackChannel, createTeamsChannel],
-    dbName: `bench_runtime_${Date.now()}`,
-    host: '127.0.0.1',
-  });
-  const base = `http://127.0.0.1:${roster.port}`;
+  const roster = await startBenchRoster(
+    database.uri,
+    `bench_runtime_${Date.now()}`,
+    { ROSTER_API_RATE_LIMIT_PER_MINUTE: '10000000', ...slack.rosterEnv() },
+    { channels: [createSlackChannel, createTeamsChannel] },
+  );
+  const base = roster.baseUrl;
   const teams = new TeamsClient(base, connector.serviceUrl);
   await teams.install(teamsUser(org.people.find((p) => p.email === SOFIA)!));
   const floorApp = express();
@@ -88,33 +55,25 @@ async function main(): Promise<void> {
     express.json(),
     (_req, res) => void res.status(201).json({ id: 'apr_0', status: 'allowed', reason: 'autonomous' }),
   );
-  const floor = http.createServer(floorApp);
-  await new Promise<void>((r) => floor.listen(0, '127.0.0.1', r));
-  const floorUrl = `http://127.0.0.1:${(floor.address() as AddressInfo).port}/floor`;
+  const floor = await floorServer(floorApp);
+  const floorUrl = `${floor.url}/floor`;
 
   const agent = async (i: number, sponsor: string) => {
     const now = new Date();
     const id = newAgentId();
     const { key, credential } = issueTelemetryKey(id, now);
-    const record: AgentRecord = {
-      id,
-      name: `Bench desk ${i}`,
-      catalogRoleId: 'procurement-agent',
-      version: '1.0.0',
-      sponsors: [sponsor],
-      businessUnit: 'risk-compliance',
-      status: 'active',
-      purpose: 'Benchmarks runtime approvals.',
-      requestedBy: 'daniel.okafor@brightwater.example',
-      requestRunId: `run_${id}`,
-      credentials: [credential],
-      knowledgeNotes: [],
-      complianceTags: [],
-      createdAt: now.toISOString(),
-      updatedAt: now.toISOString(),
-      statusChangedAt: now.toISOString(),
-    };
-    await roster.services.agents.insert(record);
+    await roster.services.agents.insert(
+      agentRecord({
+        id,
+        name: `Bench desk ${i}`,
+        catalogRoleId: 'procurement-agent',
+        sponsors: [sponsor],
+        businessUnit: 'risk-compliance',
+        purpose: 'Benchmarks runtime approvals.',
+        requestedBy: 'daniel.okafor@brightwater.example',
+        credentials: [credential],
+      }),
+    );
     const res = await fetch(`${base}/oauth/token`, {
       method: 'POST',
       headers: {
@@ -144,19 +103,19 @@ async function main(): Promise<void> {
     log(`floor and autonomous/forbidden, ${N} requests each, 20 in flight`);
     for (let i = 0; i < 200; i++)
       await (await post(fast.token, { action: 'suppliers.read', summary: 'warm', idempotency_key: `warm-${i}-xxxx` })).arrayBuffer();
-    const floorStats = await timed(
+    const floorStats = await measure(
       (i) => fetch(floorUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action: 'x', i }) }),
       N,
       20,
       201,
     );
-    const auto = await timed(
+    const auto = await measure(
       (i) => post(fast.token, { action: 'suppliers.read', summary: 'Compare offers', idempotency_key: `auto-${i}-xxxx` }),
       N,
       20,
       201,
     );
-    const forbidden = await timed(
+    const forbidden = await measure(
       (i) => post(fast.token, { action: 'contracts.terminate', summary: 'Terminate Acme', idempotency_key: `forb-${i}-xxxx` }),
       N,
       20,
@@ -207,14 +166,13 @@ async function main(): Promise<void> {
       `| Bare Express POST (floor) | ${fmt(floorStats.p50)} | ${fmt(floorStats.p95)} | ${fmt(floorStats.p99)} | ${floorStats.errors} |`,
       `| Autonomous action → \`allowed\` | ${fmt(auto.p50)} | ${fmt(auto.p95)} | ${fmt(auto.p99)} | ${auto.errors} |`,
       `| Forbidden action → \`denied\` | ${fmt(forbidden.p50)} | ${fmt(forbidden.p95)} | ${fmt(forbidden.p99)} | ${forbidden.errors} |`,
-      `| Request → card posted, 50 concurrent | ${fmt(pct(cardTimes, 50))} | ${fmt(pct(cardTimes, 95))} | ${fmt(pct(cardTimes, 99))} | ${50 - slackCards - teamsCards} missing cards |`,
-      `| Click → long poll answered (Slack) | ${fmt(pct(clickTimes, 50))} | ${fmt(pct(clickTimes, 95))} | ${fmt(pct(clickTimes, 99))} | 0 |`,
+      `| Request → card posted, 50 concurrent | ${fmt(percentile(cardTimes, 50))} | ${fmt(percentile(cardTimes, 95))} | ${fmt(percentile(cardTimes, 99))} | ${50 - slackCards - teamsCards} missing cards |`,
+      `| Click → long poll answered (Slack) | ${fmt(percentile(clickTimes, 50))} | ${fmt(percentile(clickTimes, 95))} | ${fmt(percentile(clickTimes, 99))} | 0 |`,
     ];
-    const section = [
-      '<!-- runtime-approvals -->',
+    writeSection('runtime-approvals', [
       '## Runtime approvals (bench/runtime-approvals.ts)',
       '',
-      `Run once on ${new Date().toISOString()}, ${process.platform} ${process.arch}, Node ${process.version}, embedded mongo-java-server (in-memory), on a shared 2-core machine.`,
+      `Run once on ${new Date().toISOString()}; ${machine()}; ${database.label}.`,
       '',
       '| Measurement | p50 ms | p95 ms | p99 ms | errors |',
       '|---|---|---|---|---|',
@@ -223,23 +181,15 @@ async function main(): Promise<void> {
       `- Autonomous p99 is ${fmt(auto.p99 / floorStats.p99)}× and forbidden p99 ${fmt(forbidden.p99 / floorStats.p99)}× the floor's (target ≤ 2×): each answer verifies the JWT, reads the agent and its grants, inserts the record (its unique id is the idempotency key) and appends an audit entry, where the floor does nothing.`,
       `- Request → card: ${slackCards} Slack and ${teamsCards} Teams cards reached the fakes; the API answers after the card was accepted, so these times bound request → card from above (target p95 < 500 ms).`,
       `- Click → long poll: the poll is woken in-process by the decision (other replicas re-read every second); target p95 < 300 ms.`,
-      '<!-- /runtime-approvals -->',
-    ].join('\n');
-    const file = path.join(root, 'bench/RESULTS.md');
-    const existing = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
-    const marked = /<!-- runtime-approvals -->[\s\S]*<!-- \/runtime-approvals -->/;
-    writeFileSync(file, marked.test(existing) ? existing.replace(marked, section) : `${existing.trimEnd()}\n\n${section}\n`);
+    ]);
     log(`done\n${rows.join('\n')}`);
   } finally {
     await roster.stop();
-    floor.close();
+    await floor.close();
     await connector.close();
     await slack.stop();
-    await mongo.stop();
+    await database.stop();
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

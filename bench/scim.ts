@@ -6,46 +6,33 @@
  * MongoDB-compatible server started here, or MONGODB_URI when set. Sizes: BENCH_SCIM_USERS,
  * BENCH_SCIM_GROUPS.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startRoster, type Roster } from '../src/app.js';
 import { findPersonByEmail, findPersonBySlackId, findPersonByTeamsId, peopleWithRole } from '../src/config/directory.js';
-import { envSchema } from '../src/config/env.js';
-import { loadOrgConfig } from '../src/config/org-config.js';
 import type { OrgConfig } from '../src/config/schemas.js';
-import { createLogger } from '../src/logger.js';
-import { loadFlowDefinitions } from '../src/services.js';
-import { startEmbeddedMongo, type EmbeddedMongo } from '../src/store/embedded/embedded-mongo.js';
+import type { Roster } from '../src/app.js';
+import { people } from '../test/helpers/harness.js';
+import {
+  benchLog,
+  elapsedSeconds,
+  fmt,
+  machine,
+  openBenchDatabase,
+  org as fileOrg,
+  pool,
+  runBench,
+  startBenchRoster,
+  waitingRequests,
+  writeSection,
+} from './support.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const fileOrg = loadOrgConfig(path.join(root, 'config'));
 const TOKEN = 'bench-scim-token-0123456789abcdef0123456789abcdef';
 const USERS = Number(process.env.BENCH_SCIM_USERS ?? 10_000);
 const GROUPS = Number(process.env.BENCH_SCIM_GROUPS ?? 200);
 const CONCURRENCY = 16;
-const LIAM = 'liam.oneill@brightwater.example';
-const GRACE = 'grace.liu@brightwater.example';
-const started = Date.now();
 const rows: string[] = [];
 const notes: string[] = [];
 
-const log = (msg: string) => process.stdout.write(`[bench:scim ${((Date.now() - started) / 1000).toFixed(0)}s] ${msg}\n`);
-const fmt = (n: number, digits = 1) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const log = benchLog('bench:scim');
 const mb = (bytes: number) => `${fmt(bytes / 1024 ** 2, 0)} MB`;
-
-async function pool<T>(items: readonly T[], limit: number, work: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await work(items[i]!, i);
-      }
-    }),
-  );
-}
 
 async function scim(base: string, method: string, route: string, body?: unknown): Promise<Record<string, unknown>> {
   const res = await fetch(`${base}/scim/v2${route}`, {
@@ -75,7 +62,7 @@ function lookupCost(org: OrgConfig): { role: number; email: number; chat: number
     }
     return best;
   };
-  const emails = ['maya.chen@brightwater.example', 'noah.fischer@brightwater.example', 'nobody@brightwater.example', GRACE];
+  const emails = [people.maya, 'noah.fischer@brightwater.example', 'nobody@brightwater.example', people.grace];
   return {
     role: time((i) => peopleWithRole(org, i % 2 ? 'data-owner:kb' : 'data-owner:crm')),
     email: time((i) => findPersonByEmail(org, emails[i % emails.length]!)),
@@ -86,31 +73,11 @@ function lookupCost(org: OrgConfig): { role: number; email: number; chat: number
 
 /** Median time of a real approval decision (engine: read, eligibility, compare-and-set, audit). */
 async function decisionTime(roster: Roster, count: number, prefix: string): Promise<number> {
-  const role = fileOrg.catalog.find((r) => r.id === 'kb-answerer')!;
-  const runs: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const { run, agentId } = await roster.services.commands.requestAgent(GRACE, {
-      roleId: role.id,
-      name: `${prefix} ${i}`,
-      purpose: 'Answers engineering how-to questions from the handbook.',
-      businessUnit: 'engineering',
-      sponsors: [GRACE],
-      justification: 'Benchmark.',
-    });
-    // Typed-in results are an IT admin's to record, with a reason.
-    await roster.services.commands.submitEvaluation('liam.oneill@brightwater.example', agentId, {
-      accuracy: Math.min(1, role.evaluation.minAccuracy + 0.03),
-      p95LatencyMs: Math.round(role.evaluation.maxP95LatencyMs * 0.6),
-      costPerTaskUSD: role.evaluation.maxCostPerTaskUSD / 2,
-      roleFitChecked: role.evaluation.roleFit,
-      notes: 'Benchmark: typed in by IT.',
-    });
-    runs.push(run.id);
-  }
+  const runs = await waitingRequests(roster, count, prefix);
   const times: number[] = [];
   for (const runId of runs) {
     const t0 = performance.now();
-    await roster.services.commands.decide(LIAM, { runId, stepId: 'approvals', decision: 'approve' });
+    await roster.services.commands.decide(people.liam, { runId, stepId: 'approvals', decision: 'approve' });
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
@@ -125,27 +92,15 @@ async function main(): Promise<void> {
     process.stderr.write(`bench:scim did not finish within ${DEADLINE_S} s; stopped\n`);
     process.exit(2);
   }, DEADLINE_S * 1000);
-  let mongo: EmbeddedMongo | undefined;
-  let uri = process.env.MONGODB_URI;
-  let database = 'MongoDB at MONGODB_URI';
-  if (!uri) {
-    mongo = await startEmbeddedMongo({ backend: 'memory' });
-    uri = mongo.uri;
-    database = 'mongo-java-server (embedded, in-memory backend, started by the bench)';
-  }
-  const env = envSchema.parse({ NODE_ENV: 'production', PORT: '0', MONGODB_URI: uri, LOG_LEVEL: 'silent', ROSTER_SCIM_TOKEN: TOKEN });
-  const roster = await startRoster({
-    env,
-    org: fileOrg,
-    flows: loadFlowDefinitions(path.join(root, 'flows')),
-    log: createLogger({ level: 'silent', pretty: false }),
-    channels: [],
-    dbName: `bench_scim_${Date.now()}`,
-    host: '127.0.0.1',
+  const database = await openBenchDatabase();
+  const roster = await startBenchRoster(
+    database.uri,
+    `bench_scim_${Date.now()}`,
+    { NODE_ENV: 'production', ROSTER_SCIM_TOKEN: TOKEN },
     // The bench is the only client: the per-client limit would only measure itself.
-    scimPerMinute: 100_000_000,
-  });
-  const base = `http://127.0.0.1:${roster.port}`;
+    { scimPerMinute: 100_000_000 },
+  );
+  const base = roster.baseUrl;
   const directory = roster.services.directory!;
   const org = directory.live.orgConfig(fileOrg);
   try {
@@ -235,39 +190,25 @@ async function main(): Promise<void> {
     );
   } finally {
     await roster.stop();
-    await mongo?.stop();
+    await database.stop();
   }
 
   const section = [
-    '<!-- scim:start -->',
     '## SCIM provisioning and directory size',
     '',
-    `Written by \`npm run bench:scim\` on ${new Date().toISOString()} in ${fmt((Date.now() - started) / 1000, 0)} s.`,
+    `Written by \`npm run bench:scim\` on ${new Date().toISOString()} in ${fmt(elapsedSeconds(), 0)} s.`,
     '',
-    `- Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${fmt(os.totalmem() / 1024 ** 3)} GB RAM; Node ${process.version}; database: ${database}. Roster and the SCIM client share the process.`,
+    `- Machine: ${machine()}; database: ${database.label}. Roster and the SCIM client share the process.`,
     '',
     '| measurement | value | | |',
     '| --- | --- | --- | --- |',
     ...rows,
     '',
     ...notes.map((n) => `- ${n}`),
-    '<!-- scim:end -->',
-    '',
-  ].join('\n');
-  const file = path.join(root, 'bench', 'RESULTS.md');
-  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
-  const replaced = /<!-- scim:start -->[\s\S]*<!-- scim:end -->\n?/.test(current)
-    ? current.replace(/<!-- scim:start -->[\s\S]*<!-- scim:end -->\n?/, section)
-    : `${current.trimEnd()}\n\n${section}`;
-  writeFileSync(file, replaced);
+  ];
+  writeSection('scim', section);
   log('wrote the SCIM section of bench/RESULTS.md');
-  process.stdout.write(`${section}\n`);
+  process.stdout.write(`${section.join('\n')}\n`);
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

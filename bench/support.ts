@@ -1,0 +1,203 @@
+/*
+ * What every bench shares: the database (the embedded server started here, or MONGODB_URI),
+ * Roster started on 127.0.0.1, load with a fixed number of requests in flight and its
+ * percentiles, a floor server measured in the same run, requests waiting for an approval click,
+ * and each bench's own section of bench/RESULTS.md (between `<!-- name -->` and `<!-- /name -->`).
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startRoster, type Roster, type RosterOptions } from '../src/app.js';
+import { envSchema } from '../src/config/env.js';
+import { loadOrgConfig } from '../src/config/org-config.js';
+import { createLogger } from '../src/logger.js';
+import { loadFlowDefinitions } from '../src/services.js';
+import { MONGO_JAVA_SERVER_VERSION, startEmbeddedMongo } from '../src/store/embedded/embedded-mongo.js';
+import { passingEvaluation, people } from '../test/helpers/harness.js';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The sample organisation in config/. */
+export const org = loadOrgConfig(path.join(root, 'config'));
+export const RESULTS_FILE = path.join(root, 'bench', 'RESULTS.md');
+/** When this bench process started (the benches import this module first). */
+export const started = Date.now();
+
+/** Seconds since the bench started. */
+export const elapsedSeconds = (): number => (Date.now() - started) / 1000;
+
+/** A progress line on standard output, tagged with the bench and the seconds since it started. */
+export function benchLog(tag: string): (msg: string) => void {
+  return (msg) => process.stdout.write(`[${tag} ${elapsedSeconds().toFixed(0)}s] ${msg}\n`);
+}
+
+export const fmt = (n: number, digits = 1): string =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** The p-th percentile of ascending `sorted`, by nearest rank. */
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** Works through `items` with at most `limit` in flight. */
+export async function pool<T>(items: readonly T[], limit: number, work: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await work(items[i]!, i);
+      }
+    }),
+  );
+}
+
+export interface Latency {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  perSecond: number;
+  /** Responses with another status than the one expected. */
+  errors: number;
+}
+
+/** Sends `count` requests with `concurrency` in flight; each one's time is to its whole response. */
+export async function measure(
+  send: (i: number) => Promise<Response>,
+  count: number,
+  concurrency: number,
+  expectedStatus = 200,
+): Promise<Latency> {
+  const times: number[] = [];
+  let errors = 0;
+  const t0 = performance.now();
+  await pool(
+    Array.from({ length: count }, (_, i) => i),
+    concurrency,
+    async (i) => {
+      const s = performance.now();
+      const res = await send(i);
+      await res.arrayBuffer();
+      times.push(performance.now() - s);
+      if (res.status !== expectedStatus) errors += 1;
+    },
+  );
+  const wall = (performance.now() - t0) / 1000;
+  times.sort((a, b) => a - b);
+  return {
+    p50: percentile(times, 50),
+    p95: percentile(times, 95),
+    p99: percentile(times, 99),
+    max: times.at(-1) ?? 0,
+    perSecond: count / wall,
+    errors,
+  };
+}
+
+export interface BenchDatabase {
+  uri: string;
+  /** What the results say the database was. */
+  label: string;
+  stop(): Promise<void>;
+}
+
+/** MONGODB_URI when set, else the embedded server (in-memory backend) started for this bench. */
+export async function openBenchDatabase(): Promise<BenchDatabase> {
+  const uri = process.env.MONGODB_URI;
+  if (uri) return { uri, label: 'MongoDB at MONGODB_URI', stop: async () => undefined };
+  const mongo = await startEmbeddedMongo({ backend: 'memory' });
+  return {
+    uri: mongo.uri,
+    label: `mongo-java-server ${MONGO_JAVA_SERVER_VERSION} (embedded, in-memory backend, started by the bench)`,
+    stop: () => mongo.stop(),
+  };
+}
+
+export type BenchRoster = Roster & { baseUrl: string };
+
+/** Roster on 127.0.0.1 (a free port) with the sample organisation and flows, logging nothing; `env` adds to a test environment. */
+export async function startBenchRoster(
+  uri: string,
+  dbName: string,
+  env: Record<string, string> = {},
+  options: Partial<Omit<RosterOptions, 'env'>> = {},
+): Promise<BenchRoster> {
+  const roster = await startRoster({
+    env: envSchema.parse({ NODE_ENV: 'test', PORT: '0', MONGODB_URI: uri, LOG_LEVEL: 'silent', ...env }),
+    org,
+    flows: loadFlowDefinitions(path.join(root, 'flows')),
+    log: createLogger({ level: 'silent', pretty: false }),
+    channels: [],
+    dbName,
+    host: '127.0.0.1',
+    ...options,
+  });
+  return Object.assign(roster, { baseUrl: `http://127.0.0.1:${roster.port}` });
+}
+
+/** A server on 127.0.0.1 (a free port) answering with `handler`: a floor to measure Roster against. */
+export async function floorServer(handler: http.RequestListener): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
+ * `count` requests for a kb-answerer by Grace, waiting at the approvals step with typed-in results
+ * recorded by an IT admin (typed-in results are IT's, with a reason); resolves their run ids.
+ */
+export async function waitingRequests(roster: Roster, count: number, prefix: string, concurrency = 1): Promise<string[]> {
+  const ids: string[] = new Array<string>(count);
+  await pool(
+    Array.from({ length: count }, (_, i) => i),
+    concurrency,
+    async (i) => {
+      const { run, agentId } = await roster.services.commands.requestAgent(people.grace, {
+        roleId: 'kb-answerer',
+        name: `${prefix} ${i}`,
+        purpose: 'Answers engineering how-to questions from the handbook.',
+        businessUnit: 'engineering',
+        sponsors: [people.grace],
+        justification: 'Benchmark.',
+      });
+      await roster.services.commands.submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
+      ids[i] = run.id;
+    },
+  );
+  return ids;
+}
+
+/** The machine the bench ran on, for the results. */
+export function machine(): string {
+  return `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${fmt(os.totalmem() / 1024 ** 3)} GB RAM, ${os.platform()} ${os.release()}; Node ${process.version}`;
+}
+
+/** Every bench's marked section of `text` (`<!-- name -->` … `<!-- /name -->`), in order. */
+export function sectionsOf(text: string): string[] {
+  return [...text.matchAll(/<!-- ([\w-]+) -->[\s\S]*?<!-- \/\1 -->/g)].map((m) => m[0]);
+}
+
+/** Replaces this bench's section of bench/RESULTS.md (or appends it), leaving the rest of the file as it is. */
+export function writeSection(name: string, lines: readonly string[]): void {
+  const section = [`<!-- ${name} -->`, ...lines, `<!-- /${name} -->`].join('\n');
+  const existing = existsSync(RESULTS_FILE) ? readFileSync(RESULTS_FILE, 'utf8') : '# Benchmark results\n';
+  const marked = new RegExp(`<!-- ${name} -->[\\s\\S]*?<!-- /${name} -->`);
+  writeFileSync(RESULTS_FILE, marked.test(existing) ? existing.replace(marked, () => section) : `${existing.trimEnd()}\n\n${section}\n`);
+}
+
+/** Runs a bench's main and exits (Roster's timers would keep the process alive): 1 on an error, else `process.exitCode`. */
+export function runBench(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(),
+    (err: unknown) => {
+      process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
