@@ -107,13 +107,28 @@ public final class EmbeddedMongo {
     /** Below this many values a {@code $in} list is matched by the server's own loop. */
     private static final int HASHED_IN_MIN = 8;
 
-    /** What a collection reports to the {@code rosterEmbeddedStats} command (tests prove index use with it). */
+    /** A collection that reports its {@link Matching} to the {@code rosterEmbeddedStats} command (tests prove index use with it). */
     interface ExaminedCounter {
-        /** Documents the matcher examined. */
-        long examined();
+        Matching matching();
+    }
 
+    /**
+     * How the indexed collections of both backends match a document: large {@code $in} lists by
+     * hashing (the filter's hashed form is kept while the same query runs), counting what was examined.
+     */
+    static final class Matching {
+        /** Documents the matcher examined. */
+        final AtomicLong examined = new AtomicLong();
         /** {@code $in} list values the server's own matcher may have walked through (its cost is linear in them). */
-        long inValuesWalked();
+        final AtomicLong walked = new AtomicLong();
+        private volatile HashedFilter lastFilter;
+
+        boolean matches(Document document, Document query, BiPredicate<Document, Document> matcher) {
+            examined.incrementAndGet();
+            HashedFilter filter = lastFilter;
+            if (filter == null || filter.query != query) lastFilter = filter = new HashedFilter(query);
+            return filter.matches(document, matcher, walked);
+        }
     }
 
     /** A filter with its large {@code $in} clauses on plain values taken out and hashed. */
@@ -278,9 +293,7 @@ public final class EmbeddedMongo {
     }
 
     static final class IndexedMemoryCollection extends MemoryCollection implements ExaminedCounter {
-        private final AtomicLong examined = new AtomicLong();
-        private final AtomicLong walked = new AtomicLong();
-        private volatile HashedFilter lastFilter;
+        private final Matching matching = new Matching();
 
         IndexedMemoryCollection(MongoDatabase database, String name, CollectionOptions options, CursorRegistry cursors) {
             super(database, name, options, cursors);
@@ -295,20 +308,12 @@ public final class EmbeddedMongo {
 
         @Override
         protected boolean documentMatchesQuery(Document document, Document query) {
-            examined.incrementAndGet();
-            HashedFilter filter = lastFilter;
-            if (filter == null || filter.query != query) lastFilter = filter = new HashedFilter(query);
-            return filter.matches(document, super::documentMatchesQuery, walked);
+            return matching.matches(document, query, super::documentMatchesQuery);
         }
 
         @Override
-        public long examined() {
-            return examined.get();
-        }
-
-        @Override
-        public long inValuesWalked() {
-            return walked.get();
+        public Matching matching() {
+            return matching;
         }
     }
 
@@ -349,9 +354,7 @@ public final class EmbeddedMongo {
     }
 
     static final class IndexedH2Collection extends H2Collection implements ExaminedCounter {
-        private final AtomicLong examined = new AtomicLong();
-        private final AtomicLong walked = new AtomicLong();
-        private volatile HashedFilter lastFilter;
+        private final Matching matching = new Matching();
         private final Comparator<Object> keyOrder;
 
         IndexedH2Collection(MongoDatabase database, String name, CollectionOptions options, MVMap<Object, Document> data,
@@ -370,20 +373,12 @@ public final class EmbeddedMongo {
 
         @Override
         protected boolean documentMatchesQuery(Document document, Document query) {
-            examined.incrementAndGet();
-            HashedFilter filter = lastFilter;
-            if (filter == null || filter.query != query) lastFilter = filter = new HashedFilter(query);
-            return filter.matches(document, super::documentMatchesQuery, walked);
+            return matching.matches(document, query, super::documentMatchesQuery);
         }
 
         @Override
-        public long examined() {
-            return examined.get();
-        }
-
-        @Override
-        public long inValuesWalked() {
-            return walked.get();
+        public Matching matching() {
+            return matching;
         }
     }
 
@@ -396,9 +391,9 @@ public final class EmbeddedMongo {
         if (!command.equals("rosterEmbeddedStats")) return null;
         Object name = query.get(command);
         MongoCollection<?> collection = name instanceof String ? database.resolveCollection((String) name, false) : null;
-        ExaminedCounter counter = collection instanceof ExaminedCounter ? (ExaminedCounter) collection : null;
-        return new Document("examined", counter == null ? 0L : counter.examined())
-            .append("inValuesWalked", counter == null ? 0L : counter.inValuesWalked())
+        Matching matching = collection instanceof ExaminedCounter ? ((ExaminedCounter) collection).matching() : null;
+        return new Document("examined", matching == null ? 0L : matching.examined.get())
+            .append("inValuesWalked", matching == null ? 0L : matching.walked.get())
             .append("ok", 1.0);
     }
 }
