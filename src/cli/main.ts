@@ -17,10 +17,9 @@ import { openDatabase, type Database } from '../store/database.js';
 import { AUDIT_COLLECTION, createAuditLog } from '../store/audit-store.js';
 import { createAgentRepository } from '../store/agent-store.js';
 import { AGENT_STATUSES, type AgentStatus } from '../core/lifecycle.js';
-import { demoTour, seedDemo } from '../demo/seed-demo.js';
+import { demoTour, seedDemo, servicesFor } from '../demo/seed-demo.js';
 import { sha256 } from '../core/agents.js';
 import { complianceCsv } from '../core/governance.js';
-import { servicesFor } from '../demo/seed-demo.js';
 import { createProgress } from '../progress.js';
 import { completionScript, SHELLS, type Shell } from './completion.js';
 
@@ -57,13 +56,13 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
     .helpOption('-h, --help', 'show help')
     .addHelpText('after', `\n${DATABASE_NOTE}\nRun "roster <command> --help" for a command's options.`)
     .exitOverride()
-    .showSuggestionAfterError(true)
-    .configureOutput({
-      writeOut: (s) => io.out(lines(s)),
-      writeErr: (s) => io.err(lines(s)),
-      outputError: (s, write) => write(s),
-    });
+    .showSuggestionAfterError(true);
   const json = (what = 'print JSON instead of text') => new Option('--json', what);
+  /** A command's action: it gets the parsed environment (problems with it exit 2) and its exit code goes to `run`. */
+  const action =
+    <A extends unknown[]>(work: (env: Env, ...args: A) => Promise<number> | number) =>
+    (...args: A) =>
+      run(withEnv(io, async (env) => work(env, ...args)));
 
   const config = program.command('config').description('check the configuration');
   config
@@ -76,19 +75,17 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
     .option('--cards <dir>', 'the card templates', DEFAULT_CARDS_DIR)
     .option('--evals <dir>', 'the evaluation suites (default ROSTER_EVALS_DIR or ./evals)')
     .addOption(json())
-    .action((opts: { config?: string; flows?: string; cards: string; evals?: string; json?: boolean }) =>
-      run(
-        withEnv(io, async (env) =>
-          configCheck(
-            io,
-            {
-              config: opts.config ?? env.ROSTER_CONFIG_DIR,
-              flows: opts.flows ?? env.ROSTER_FLOWS_DIR,
-              cards: opts.cards,
-              evals: opts.evals ?? env.ROSTER_EVALS_DIR,
-            },
-            opts.json,
-          ),
+    .action(
+      action((env, opts: { config?: string; flows?: string; cards: string; evals?: string; json?: boolean }) =>
+        configCheck(
+          io,
+          {
+            config: opts.config ?? env.ROSTER_CONFIG_DIR,
+            flows: opts.flows ?? env.ROSTER_FLOWS_DIR,
+            cards: opts.cards,
+            evals: opts.evals ?? env.ROSTER_EVALS_DIR,
+          },
+          opts.json,
         ),
       ),
     );
@@ -100,34 +97,32 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
       "walk the audit log's hash chain and report the first entry that was edited, removed, reordered or inserted; exit 0 when intact, 1 when not",
     )
     .addOption(json())
-    .action((opts: { json?: boolean }) =>
-      run(
-        withEnv(io, (env) =>
-          withDatabase(io, env, async (db) => {
-            const audit = createAuditLog(db.connection);
-            // A long chain takes a while to walk: a bar on a terminal, nothing otherwise.
-            const total = io.errIsTTY ? await db.connection.collection(AUDIT_COLLECTION).estimatedDocumentCount() : 0;
-            const progress =
-              total > 0
-                ? createProgress({ label: 'Verifying the audit chain', total, unit: 'steps', stream: process.stderr, plain: 'silent' })
-                : undefined;
-            let seen = 0;
-            const result = await audit.verify({
-              onProgress: (checked) => {
-                progress?.advance(checked - seen, `${checked} entries`);
-                seen = checked;
-              },
-            });
-            progress?.finish(`Audit chain walked: ${result.checked} entries.`);
-            if (opts.json) io.out(JSON.stringify(result.ok ? result : { ok: false, checked: result.checked, firstBad: result.firstBad }));
-            if (result.ok) {
-              if (!opts.json) io.out(`audit log intact: ${result.checked} entries, head ${result.headHash}`);
-              return EXIT.ok;
-            }
-            io.err(`audit log TAMPERED: ${result.firstBad.message} (checked ${result.checked} entries)`);
-            return EXIT.failed;
-          }),
-        ),
+    .action(
+      action((env, opts: { json?: boolean }) =>
+        withDatabase(io, env, async (db) => {
+          const audit = createAuditLog(db.connection);
+          // A long chain takes a while to walk: a bar on a terminal, nothing otherwise.
+          const total = io.errIsTTY ? await db.connection.collection(AUDIT_COLLECTION).estimatedDocumentCount() : 0;
+          const progress =
+            total > 0
+              ? createProgress({ label: 'Verifying the audit chain', total, unit: 'steps', stream: process.stderr, plain: 'silent' })
+              : undefined;
+          let seen = 0;
+          const result = await audit.verify({
+            onProgress: (checked) => {
+              progress?.advance(checked - seen, `${checked} entries`);
+              seen = checked;
+            },
+          });
+          progress?.finish(`Audit chain walked: ${result.checked} entries.`);
+          if (opts.json) io.out(JSON.stringify(result.ok ? result : { ok: false, checked: result.checked, firstBad: result.firstBad }));
+          if (result.ok) {
+            if (!opts.json) io.out(`audit log intact: ${result.checked} entries, head ${result.headHash}`);
+            return EXIT.ok;
+          }
+          io.err(`audit log TAMPERED: ${result.firstBad.message} (checked ${result.checked} entries)`);
+          return EXIT.failed;
+        }),
       ),
     );
   audit
@@ -137,28 +132,26 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
     .option('--since <ISO time>', 'entries at or after this time')
     .option('--until <ISO time>', 'entries before this time')
     .addOption(json('print one JSON array instead of JSON lines'))
-    .action((opts: { agent?: string; since?: string; until?: string; json?: boolean }) =>
-      run(
-        withEnv(io, async (env) => {
-          const time = z.iso.datetime({ offset: true }).optional();
-          const since = time.safeParse(opts.since);
-          const until = time.safeParse(opts.until);
-          if (!since.success || !until.success) {
-            io.err('roster audit export: --since and --until take ISO times, e.g. 2026-11-01T00:00:00Z');
-            return EXIT.usage;
-          }
-          return withDatabase(io, env, async (db) => {
-            const entries = await createAuditLog(db.connection).export({
-              ...(opts.agent ? { agentId: opts.agent } : {}),
-              ...(since.data ? { since: new Date(since.data) } : {}),
-              ...(until.data ? { until: new Date(until.data) } : {}),
-            });
-            if (opts.json) io.out(JSON.stringify(entries, null, 2));
-            else for (const entry of entries) io.out(JSON.stringify(entry));
-            return EXIT.ok;
+    .action(
+      action(async (env, opts: { agent?: string; since?: string; until?: string; json?: boolean }) => {
+        const time = z.iso.datetime({ offset: true }).optional();
+        const since = time.safeParse(opts.since);
+        const until = time.safeParse(opts.until);
+        if (!since.success || !until.success) {
+          io.err('roster audit export: --since and --until take ISO times, e.g. 2026-11-01T00:00:00Z');
+          return EXIT.usage;
+        }
+        return withDatabase(io, env, async (db) => {
+          const entries = await createAuditLog(db.connection).export({
+            ...(opts.agent ? { agentId: opts.agent } : {}),
+            ...(since.data ? { since: new Date(since.data) } : {}),
+            ...(until.data ? { until: new Date(until.data) } : {}),
           });
-        }),
-      ),
+          if (opts.json) io.out(JSON.stringify(entries, null, 2));
+          else for (const entry of entries) io.out(JSON.stringify(entry));
+          return EXIT.ok;
+        });
+      }),
     );
 
   const agents = program.command('agents').description('the agents Roster knows');
@@ -167,41 +160,39 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
     .description(`one line per agent: id, status, name, role, business unit. Statuses: ${AGENT_STATUSES.join(', ')}`)
     .option('--status <status,…>', 'only agents in these statuses')
     .addOption(json())
-    .action((opts: { status?: string; json?: boolean }) =>
-      run(
-        withEnv(io, async (env) => {
-          const statuses = opts.status ? opts.status.split(',') : undefined;
-          const bad = statuses?.filter((s) => !AGENT_STATUSES.includes(s as AgentStatus));
-          if (bad?.length) {
-            io.err(`roster agents list: unknown status ${bad.join(', ')} (expected ${AGENT_STATUSES.join(', ')})`);
-            return EXIT.usage;
-          }
-          return withDatabase(io, env, async (db) => {
-            const list = await createAgentRepository(db.connection).list({ ...(statuses ? { status: statuses as AgentStatus[] } : {}) });
-            if (opts.json) {
-              io.out(
-                JSON.stringify(
-                  list.map((a) => ({
-                    id: a.id,
-                    status: a.status,
-                    name: a.name,
-                    role: a.catalogRoleId,
-                    businessUnit: a.businessUnit,
-                    version: a.version,
-                    sponsors: a.sponsors,
-                  })),
-                  null,
-                  2,
-                ),
-              );
-              return EXIT.ok;
-            }
-            for (const a of list) io.out([a.id, a.status, a.name, a.catalogRoleId, a.businessUnit].join('\t'));
-            if (list.length === 0) io.err('no agents match');
+    .action(
+      action(async (env, opts: { status?: string; json?: boolean }) => {
+        const statuses = opts.status ? opts.status.split(',') : undefined;
+        const bad = statuses?.filter((s) => !AGENT_STATUSES.includes(s as AgentStatus));
+        if (bad?.length) {
+          io.err(`roster agents list: unknown status ${bad.join(', ')} (expected ${AGENT_STATUSES.join(', ')})`);
+          return EXIT.usage;
+        }
+        return withDatabase(io, env, async (db) => {
+          const list = await createAgentRepository(db.connection).list({ ...(statuses ? { status: statuses as AgentStatus[] } : {}) });
+          if (opts.json) {
+            io.out(
+              JSON.stringify(
+                list.map((a) => ({
+                  id: a.id,
+                  status: a.status,
+                  name: a.name,
+                  role: a.catalogRoleId,
+                  businessUnit: a.businessUnit,
+                  version: a.version,
+                  sponsors: a.sponsors,
+                })),
+                null,
+                2,
+              ),
+            );
             return EXIT.ok;
-          });
-        }),
-      ),
+          }
+          for (const a of list) io.out([a.id, a.status, a.name, a.catalogRoleId, a.businessUnit].join('\t'));
+          if (list.length === 0) io.err('no agents match');
+          return EXIT.ok;
+        });
+      }),
     );
 
   program
@@ -211,28 +202,26 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
     )
     .argument('[agent id]', 'the retired agent, e.g. agt_0123456789abcdef')
     .addOption(json('print { agentId, digest, verified, bundle } as one JSON object'))
-    .action((agentId: string | undefined, opts: { json?: boolean }) =>
-      run(
-        withEnv(io, async (env) => {
-          if (!agentId) {
-            io.err('roster archive: name the agent id, e.g. roster archive agt_0123456789abcdef');
-            return EXIT.usage;
+    .action(
+      action(async (env, agentId: string | undefined, opts: { json?: boolean }) => {
+        if (!agentId) {
+          io.err('roster archive: name the agent id, e.g. roster archive agt_0123456789abcdef');
+          return EXIT.usage;
+        }
+        return withDatabase(io, env, async (db) => {
+          const doc = await db.connection.collection('archives').findOne({ _id: agentId as never });
+          if (!doc) {
+            io.err(`roster archive: no archive for ${agentId} (is it retired?)`);
+            return EXIT.failed;
           }
-          return withDatabase(io, env, async (db) => {
-            const doc = await db.connection.collection('archives').findOne({ _id: agentId as never });
-            if (!doc) {
-              io.err(`roster archive: no archive for ${agentId} (is it retired?)`);
-              return EXIT.failed;
-            }
-            const verified = sha256(String(doc.bundle)) === doc.digest;
-            if (opts.json)
-              io.out(JSON.stringify({ agentId, digest: doc.digest, verified, bundle: JSON.parse(String(doc.bundle)) as unknown }));
-            else io.out(String(doc.bundle));
-            io.err(`sha256 ${doc.digest} ${verified ? 'verified' : 'DOES NOT MATCH the bundle'}`);
-            return verified ? EXIT.ok : EXIT.failed;
-          });
-        }),
-      ),
+          const verified = sha256(String(doc.bundle)) === doc.digest;
+          if (opts.json)
+            io.out(JSON.stringify({ agentId, digest: doc.digest, verified, bundle: JSON.parse(String(doc.bundle)) as unknown }));
+          else io.out(String(doc.bundle));
+          io.err(`sha256 ${doc.digest} ${verified ? 'verified' : 'DOES NOT MATCH the bundle'}`);
+          return verified ? EXIT.ok : EXIT.failed;
+        });
+      }),
     );
 
   program
@@ -243,16 +232,14 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
     .option('--regulation <id>', 'one regulation (gdpr, ccpa, hipaa, …)')
     .addOption(new Option('--format <format>', 'output format').choices(['json', 'csv']).default('json'))
     .addOption(json('the same as --format json'))
-    .action((opts: { regulation?: string; format: 'json' | 'csv'; json?: boolean }) =>
-      run(
-        withEnv(io, (env) =>
-          withServices(io, env, async (db, org, flows, log) => {
-            const services = await servicesFor(db.connection, org, flows, log);
-            const report = await services.governance.complianceReport(undefined, opts.regulation);
-            io.out(opts.format === 'csv' && !opts.json ? complianceCsv(report).trimEnd() : JSON.stringify(report, null, 2));
-            return EXIT.ok;
-          }),
-        ),
+    .action(
+      action((env, opts: { regulation?: string; format: 'json' | 'csv'; json?: boolean }) =>
+        withServices(io, env, async (db, org, flows, log) => {
+          const services = await servicesFor(db.connection, org, flows, log);
+          const report = await services.governance.complianceReport(undefined, opts.regulation);
+          io.out(opts.format === 'csv' && !opts.json ? complianceCsv(report).trimEnd() : JSON.stringify(report, null, 2));
+          return EXIT.ok;
+        }),
       ),
     );
 
@@ -262,33 +249,31 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
     .description(
       "seed the sample organisation's demo: a dozen agents across every lifecycle status with their grants, 30 days of synthetic telemetry (one drifting, one biased, one dormant, one shadow agent), their check-ins, and a short guided tour; safe to repeat",
     )
-    .action(() =>
-      run(
-        withEnv(io, (env) =>
-          withServices(io, env, async (db, org, flows, log) => {
-            let progress: ReturnType<typeof createProgress> | undefined;
-            const result = await seedDemo(db.connection, org, flows, log, new Date(), (_done, total, step) => {
-              progress ??= createProgress({
-                label: 'Seeding the demo',
-                total,
-                unit: 'steps',
-                stream: {
-                  write: (chunk: string) => process.stderr.write(chunk),
-                  isTTY: io.errIsTTY === true,
-                  columns: process.stderr.columns,
-                },
-                plain: 'silent',
-              });
-              progress.advance(1, step);
+    .action(
+      action((env) =>
+        withServices(io, env, async (db, org, flows, log) => {
+          let progress: ReturnType<typeof createProgress> | undefined;
+          const result = await seedDemo(db.connection, org, flows, log, new Date(), (_done, total, step) => {
+            progress ??= createProgress({
+              label: 'Seeding the demo',
+              total,
+              unit: 'steps',
+              stream: {
+                write: (chunk: string) => process.stderr.write(chunk),
+                isTTY: io.errIsTTY === true,
+                columns: process.stderr.columns,
+              },
+              plain: 'silent',
             });
-            progress?.finish('Demo seeded.');
-            io.out(
-              `seed demo: ${result.created} agents created, ${result.existing} already there, ${result.events} telemetry events, ${result.checkIns} check-ins, ${result.alerts} alerts`,
-            );
-            io.out(demoTour());
-            return EXIT.ok;
-          }),
-        ),
+            progress.advance(1, step);
+          });
+          progress?.finish('Demo seeded.');
+          io.out(
+            `seed demo: ${result.created} agents created, ${result.existing} already there, ${result.events} telemetry events, ${result.checkIns} check-ins, ${result.alerts} alerts`,
+          );
+          io.out(demoTour());
+          return EXIT.ok;
+        }),
       ),
     );
 
