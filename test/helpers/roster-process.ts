@@ -103,3 +103,15 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** Runs the admin CLI (`bin/roster.js`) with exactly `env`, as an administrator would; resolves its exit code and output. */
+export function runRosterCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/roster.js', ...args], { cwd: projectRoot, env });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('exit', (code) => resolve({ code, out, err }));
+  });
+}

@@ -1,11 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { artifactPath, EMBEDDED_MONGO_JARS } from '../../src/store/embedded/jars.js';
-import { projectRoot, spawnRoster, type RosterProcess } from '../helpers/roster-process.js';
+import { projectRoot, runRosterCli, spawnRoster, type RosterProcess } from '../helpers/roster-process.js';
 import { testMongoUri, uniqueDbName } from '../helpers/db.js';
 
 /** A directory holding only the named programs (symlinks), to stand for a PATH without Maven or Java. */
@@ -19,18 +19,6 @@ function binDir(root: string, programs: Record<string, string>): string {
 function which(program: string): string {
   const r = spawnSync('sh', ['-c', `command -v ${program}`], { encoding: 'utf8' });
   return realpathSync(r.stdout.trim());
-}
-
-/** Runs the admin CLI with `env` only. */
-function roster(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/roster.js', ...args], { cwd: projectRoot, env });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('exit', (code) => resolve({ code, out, err }));
-  });
 }
 
 describe('first run', () => {
@@ -96,7 +84,7 @@ describe('first run', () => {
       expect(proc.stderr()).toMatch(/Demo seeded: 12 agents created/);
 
       // The CLI, while Roster runs, uses Roster's embedded database instead of failing on the H2 lock.
-      const cli = await roster(['agents', 'list', '--json'], { ...env, LOG_LEVEL: 'silent' });
+      const cli = await runRosterCli(['agents', 'list', '--json'], { ...env, LOG_LEVEL: 'silent' });
       expect(cli.err).toBe('');
       expect(cli.code).toBe(0);
       const agents = JSON.parse(cli.out) as Array<{ id: string; status: string }>;
