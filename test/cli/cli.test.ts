@@ -1,26 +1,15 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import mongoose from 'mongoose';
 import { createAuditLog } from '../../src/store/audit-store.js';
 import { testMongoUri, uniqueDbName } from '../helpers/db.js';
-import { projectRoot } from '../helpers/roster-process.js';
+import { projectRoot, runRosterCli } from '../helpers/roster-process.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { SHIPPED_CONFIG } from '../helpers/harness.js';
 
-/** Runs `roster …` as an administrator would, returning its exit code and output. */
-function roster(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/roster.js', ...args], {
-      cwd: projectRoot,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'silent', ...env },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('exit', (code) => resolve({ code, out, err }));
-  });
-}
+/** Runs `roster …` as an administrator would, with a minimal environment plus `env`. */
+const roster = (args: string[], env: Record<string, string> = {}) =>
+  runRosterCli(args, { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'silent', ...env });
 
 describe('roster CLI', () => {
   it('config check passes on the shipped configuration, flows and cards', async () => {
@@ -54,7 +43,9 @@ describe('roster CLI', () => {
     const uri = `${testMongoUri()}/${dbName}`;
     const conn = await mongoose.createConnection(testMongoUri(), { dbName }).asPromise();
     try {
-      const audit = createAuditLog(conn);
+      // Each entry a second after the last: distinct times, for --since / --until.
+      let at = Date.now();
+      const audit = createAuditLog(conn, { clock: () => new Date((at += 1000)) });
       for (const [i, agentId] of ['agt_a', 'agt_b', 'agt_a'].entries()) {
         await audit.append({
           actor: { kind: 'person', email: 'liam.oneill@brightwater.example' },
@@ -62,7 +53,6 @@ describe('roster CLI', () => {
           subject: { type: 'agent', id: agentId, agentId },
           details: { i },
         });
-        await new Promise((r) => setTimeout(r, 5)); // distinct times, for --since / --until
       }
       const ok = await roster(['audit', 'verify'], { MONGODB_URI: uri });
       expect(ok.code).toBe(0);
