@@ -21,7 +21,6 @@ export interface CheckInRecord extends CheckInResult {
 /** Rollups and dormancy facts a check-in reads (the telemetry store implements it). */
 export interface TelemetryReader {
   rollups(agentId: string, granularity: 'day', from: Date, to: Date): Promise<Array<RollupLike & { start: Date }>>;
-  lastEventAt(agentId: string): Promise<Date | undefined>;
   /** Daily rollups of many agents in [from, to), oldest first per agent, in one read. */
   dailyRollupsOf(agentIds: readonly string[], from: Date, to: Date): Promise<Map<string, Array<RollupLike & { start: Date }>>>;
   /** The newest event time of each of these agents that has sent any, in one read. */
@@ -234,6 +233,8 @@ export class CheckInService {
           card: this.deps.presenter.checkIn(records[i]!, fresh.get(d.agent.id) ?? d.agent, sponsor),
         })),
       );
+      // Review cards are sent directly, not through the outbox: after complete() above, a card lost to a
+      // crash or a failed send is not sent again (the check-in and its audit entry stand).
       await inPool(cards, this.deps.cardConcurrency ?? 8, async ({ sponsor, card }) => {
         await this.deps.notifier.send(sponsor, card).catch(() => undefined);
       });
