@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { EmbeddedMongoError, resolveClasspath } from './embedded-mongo.js';
 
 /**
@@ -6,7 +7,7 @@ import { EmbeddedMongoError, resolveClasspath } from './embedded-mongo.js';
  */
 try {
   const classpath = await resolveClasspath();
-  console.log(`Embedded database ready: ${classpath.split(':').length} jars cached and verified.`);
+  console.log(`Embedded database ready: ${classpath.split(path.delimiter).length} jars cached and verified.`);
 } catch (err) {
   if (!(err instanceof EmbeddedMongoError)) throw err;
   console.error(`embedded-mongo:fetch: ${err.message}`);
