@@ -1,4 +1,4 @@
-import type { Agenda } from 'agenda';
+import { exponential, type Agenda } from 'agenda';
 import type { Connection } from 'mongoose';
 import type { OrgConfig } from './config/schemas.js';
 import type { Logger } from './logger.js';
@@ -11,7 +11,7 @@ import { FlowEngine } from './flows/engine.js';
 import { loadFlows, registryNames } from './flows/loader.js';
 import type { FlowDefinition } from './flows/schema.js';
 import type { StepRegistry } from './flows/types.js';
-import { createFlowTimers, defineFlowTimerJob } from './jobs/flow-timers.js';
+import { createFlowTimers, defineFlowTimerJob, timerLockLifetime } from './jobs/flow-timers.js';
 import { createGrantTimers, defineGrantJobs, scheduleAccessReviews } from './jobs/grants.js';
 import { AccessReviews } from './core/access-review.js';
 import { suspensionSteps } from './core/suspension.js';
@@ -54,7 +54,7 @@ import type { Person } from './config/schemas.js';
 import { DirectoryService, type DirectoryJob } from './directory/directory-service.js';
 import { createDirectoryStore } from './store/directory-store.js';
 import { ScimService } from './scim/scim-service.js';
-import { Delegations } from './core/delegations.js';
+import { DELEGATION_HOLDER, Delegations, type DelegationTimer } from './core/delegations.js';
 import { createDelegationRepository } from './store/delegation-store.js';
 
 export interface ServiceSettings {
@@ -104,7 +104,12 @@ export interface ServiceSettings {
 }
 
 /** The collections whose records carry an outbox, by holder kind. */
-export const OUTBOX_HOLDERS: Record<string, string> = { [RUN_HOLDER]: 'flow_runs', [GRANT_HOLDER]: 'grants', [ALERT_HOLDER]: 'alerts' };
+export const OUTBOX_HOLDERS: Record<string, string> = {
+  [RUN_HOLDER]: 'flow_runs',
+  [GRANT_HOLDER]: 'grants',
+  [ALERT_HOLDER]: 'alerts',
+  [DELEGATION_HOLDER]: 'delegations',
+};
 
 /** Agenda job names of the directory and delegations. */
 export const DIRECTORY_JOBS = { change: 'directory.change', delegation: 'delegations.timer' } as const;
@@ -430,22 +435,30 @@ export async function createServices(settings: ServiceSettings) {
   const delegations = new Delegations({
     org,
     repo: createDelegationRepository(connection),
-    audit,
-    notifier,
+    outbox,
     clock,
     timers: {
-      schedule: async (at, job) => {
-        await agenda.schedule(at, DIRECTORY_JOBS.delegation, job);
+      schedule: async (at, job, key) => {
+        // Scheduling the same effect twice (a retried outbox effect) keeps one job.
+        await agenda
+          .create(DIRECTORY_JOBS.delegation, { ...job, key })
+          .unique({ 'data.key': key }, { insertOnly: true })
+          .schedule(at)
+          .save();
       },
     },
     reroute: (principal, delegate) => engine.delegateOpen(principal, delegate),
   });
   late2.delegations = delegations;
-  agenda.define(DIRECTORY_JOBS.delegation, async (job) => {
-    const { id, kind } = job.attrs.data as { id: string; kind: 'start' | 'end' };
-    if (kind === 'start') await delegations.start(id);
-    else await delegations.end(id);
-  });
+  agenda.define(
+    DIRECTORY_JOBS.delegation,
+    async (job) => {
+      const { id, kind } = job.attrs.data as DelegationTimer;
+      if (kind === 'start') await delegations.start(id);
+      else await delegations.end(id);
+    },
+    { lockLifetime: timerLockLifetime(agenda), backoff: exponential({ delay: 1000, maxRetries: 6 }) },
+  );
 
   // Leavers and lost roles: durable jobs, run once across replicas, within seconds of the SCIM write.
   let directory: DirectoryService | undefined;

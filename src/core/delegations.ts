@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { findPersonByEmail } from '../config/directory.js';
 import type { OrgConfig } from '../config/schemas.js';
-import type { AuditLog } from './audit.js';
+import type { AuditInput } from './audit.js';
+import { AUDIT_EFFECT } from './audit-effects.js';
+import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import { InvalidInputError, UnknownPersonError } from './errors.js';
-import type { Notifier } from './notifications.js';
+import type { Outbox } from './outbox.js';
+import type { PendingEffect } from './ports.js';
 
 /** One person's approvals handed to another for a period (out of office). Dates are whole UTC days. */
 export interface Delegation {
@@ -20,24 +23,51 @@ export interface Delegation {
 }
 
 export interface DelegationRepository {
-  insert(delegation: Delegation): Promise<void>;
+  /** Stores a new delegation with the effects it implies, in one write. */
+  insert(delegation: Delegation, effects?: readonly PendingEffect[]): Promise<void>;
   get(id: string): Promise<Delegation | undefined>;
   /** Delegations not ended where the person is the principal (or the delegate). */
   openFor(filter: { principal?: string; delegate?: string }): Promise<Delegation[]>;
-  /** Moves a delegation from one status to another atomically; false when it was not in `from`. */
-  transition(id: string, from: Delegation['status'][], to: Delegation['status'], at: string): Promise<boolean>;
+  /**
+   * Moves a delegation from one status to another atomically, storing `effects` in its outbox in
+   * the same update; false when it was not in `from` (and nothing is stored).
+   */
+  transition(
+    id: string,
+    from: Delegation['status'][],
+    to: Delegation['status'],
+    at: string,
+    effects?: readonly PendingEffect[],
+  ): Promise<boolean>;
+}
+
+/** A delegation's start or end, as a durable timer carries it. */
+export interface DelegationTimer {
+  id: string;
+  kind: 'start' | 'end';
 }
 
 /** Durable timers that start and end delegations on their dates. */
 export interface DelegationTimers {
-  schedule(at: Date, job: { id: string; kind: 'start' | 'end' }): Promise<void>;
+  /** `key` makes scheduling idempotent: the same key twice keeps one timer. */
+  schedule(at: Date, job: DelegationTimer, key: string): Promise<void>;
 }
+
+/** The holder kind of delegations in the outbox (collection `delegations`). */
+export const DELEGATION_HOLDER = 'delegation';
+/** The outbox effect types of delegations (`audit.append` and `chat.send` are shared). */
+export const DELEGATION_EFFECTS = {
+  /** Schedules a start or end timer: `{ at, id, kind }`. */
+  timer: 'delegation.timer',
+  /** Brings the approvals waiting on `{ principal }` in line with who decides for them now. */
+  reroute: 'delegation.reroute',
+} as const;
 
 export interface DelegationDeps {
   org: OrgConfig;
   repo: DelegationRepository;
-  audit: AuditLog;
-  notifier: Notifier;
+  /** Where the effects of delegation changes (audit, notices, timers, re-routing) are stored and performed. */
+  outbox: Outbox;
   timers: DelegationTimers;
   /** Hands the approvals already waiting on the principal to the delegate (or back). */
   reroute: (principal: string, delegate: string | undefined) => Promise<number>;
@@ -70,6 +100,7 @@ export class Delegations {
 
   constructor(private readonly deps: DelegationDeps) {
     this.clock = deps.clock ?? (() => new Date());
+    this.registerPerformers();
   }
 
   /** `away <from> <to> to <delegate>`: replaces any delegation the person had. */
@@ -96,35 +127,45 @@ export class Delegations {
     }
     for (const existing of await this.deps.repo.openFor({ principal: principal.email })) await this.end(existing.id, principal.email);
     const now = this.clock();
+    // A period that has begun is stored active, with the effects of its start: one write, so
+    // neither a crash nor the start timer can leave it half started.
+    const startsNow = start <= now;
     const delegation: Delegation = {
       id: `dlg_${randomBytes(6).toString('hex')}`,
       principal: principal.email,
       delegate: delegate.email,
       startsAt: start.toISOString(),
       endsAt: end.toISOString(),
-      status: 'scheduled',
+      status: startsNow ? 'active' : 'scheduled',
       createdAt: now.toISOString(),
     };
-    await this.deps.repo.insert(delegation);
-    await this.deps.audit.append({
-      actor: { kind: 'person', email: principal.email },
-      action: 'delegation.created',
-      subject: { type: 'person', id: principal.email },
-      details: { id: delegation.id, delegate: delegate.email, from, to },
-    });
-    await this.deps.timers.schedule(end, { id: delegation.id, kind: 'end' });
-    if (start <= now) await this.start(delegation.id);
-    else await this.deps.timers.schedule(start, { id: delegation.id, kind: 'start' });
-    await this.deps.notifier
-      .send(delegate.email, {
-        kind: 'notice',
-        data: {
-          level: 'info',
-          title: `You decide for ${principal.name} from ${from} to ${to}`,
-          text: `${principal.name} is away and delegated their approvals to you. Their approval cards come to you; your decisions are recorded as yours, on their behalf. You still cannot approve your own requests.`,
+    const { outbox } = this.deps;
+    const effects = [
+      outbox.effect(AUDIT_EFFECT, {
+        actor: { kind: 'person', email: principal.email },
+        action: 'delegation.created',
+        subject: { type: 'person', id: principal.email },
+        details: { id: delegation.id, delegate: delegate.email, from, to },
+        at: now,
+      } satisfies AuditInput),
+      ...(startsNow
+        ? this.startEffects(delegation, now)
+        : [outbox.effect(DELEGATION_EFFECTS.timer, { at: delegation.startsAt, id: delegation.id, kind: 'start' })]),
+      outbox.effect(DELEGATION_EFFECTS.timer, { at: delegation.endsAt, id: delegation.id, kind: 'end' }),
+      outbox.effect(CHAT_SEND_EFFECT, {
+        to: delegate.email,
+        card: {
+          kind: 'notice',
+          data: {
+            level: 'info',
+            title: `You decide for ${principal.name} from ${from} to ${to}`,
+            text: `${principal.name} is away and delegated their approvals to you. Their approval cards come to you; your decisions are recorded as yours, on their behalf. You still cannot approve your own requests.`,
+          },
         },
-      })
-      .catch(() => undefined);
+      } satisfies ChatSend),
+    ];
+    await this.deps.repo.insert(delegation, effects);
+    await outbox.settle({ kind: DELEGATION_HOLDER, id: delegation.id }, effects, 'delegation.created');
     return (await this.deps.repo.get(delegation.id)) ?? delegation;
   }
 
@@ -140,31 +181,49 @@ export class Delegations {
     return (await this.deps.repo.openFor({ principal: principalEmail.toLowerCase() }))[0];
   }
 
-  /** Starts a scheduled delegation (timer or `away` from today). */
+  /** Starts a scheduled delegation (timer or `away` from today); idempotent. */
   async start(id: string): Promise<void> {
-    const at = this.clock().toISOString();
-    if (!(await this.deps.repo.transition(id, ['scheduled'], 'active', at))) return;
-    const d = (await this.deps.repo.get(id))!;
-    await this.deps.audit.append({
-      actor: { kind: 'system', name: 'scheduler' },
-      action: 'delegation.started',
-      subject: { type: 'person', id: d.principal },
-      details: { id, delegate: d.delegate },
-    });
-    await this.deps.reroute(d.principal, d.delegate);
+    const d = await this.deps.repo.get(id);
+    if (!d || d.status !== 'scheduled') return;
+    const now = this.clock();
+    const effects = this.startEffects(d, now);
+    if (!(await this.deps.repo.transition(id, ['scheduled'], 'active', now.toISOString(), effects))) return;
+    await this.deps.outbox.settle({ kind: DELEGATION_HOLDER, id }, effects, 'delegation.started');
+  }
+
+  /** The audit entry of a start, and the re-routing of the approvals already waiting on the principal. */
+  private startEffects(d: Delegation, now: Date): PendingEffect[] {
+    return [
+      this.deps.outbox.effect(AUDIT_EFFECT, {
+        actor: { kind: 'system', name: 'scheduler' },
+        action: 'delegation.started',
+        subject: { type: 'person', id: d.principal },
+        details: { id: d.id, delegate: d.delegate },
+        at: now,
+      } satisfies AuditInput),
+      this.deps.outbox.effect(DELEGATION_EFFECTS.reroute, { principal: d.principal }),
+    ];
   }
 
   /** Ends a delegation (its last day passed, `back`, or a leaver); idempotent. */
   async end(id: string, by = 'scheduler'): Promise<void> {
     const before = await this.deps.repo.get(id);
-    if (!before || !(await this.deps.repo.transition(id, ['scheduled', 'active'], 'ended', this.clock().toISOString()))) return;
-    await this.deps.audit.append({
-      actor: by === 'scheduler' || by === 'directory' ? { kind: 'system', name: by } : { kind: 'person', email: by },
-      action: 'delegation.ended',
-      subject: { type: 'person', id: before.principal },
-      details: { id, delegate: before.delegate },
-    });
-    if (before.status === 'active') await this.deps.reroute(before.principal, undefined);
+    if (!before || before.status === 'ended') return;
+    const now = this.clock();
+    // The re-route goes with every end: its performer reads who decides now, so it changes
+    // nothing for a delegation that had not started.
+    const effects = [
+      this.deps.outbox.effect(AUDIT_EFFECT, {
+        actor: by === 'scheduler' || by === 'directory' ? { kind: 'system', name: by } : { kind: 'person', email: by },
+        action: 'delegation.ended',
+        subject: { type: 'person', id: before.principal },
+        details: { id, delegate: before.delegate },
+        at: now,
+      } satisfies AuditInput),
+      this.deps.outbox.effect(DELEGATION_EFFECTS.reroute, { principal: before.principal }),
+    ];
+    if (!(await this.deps.repo.transition(id, ['scheduled', 'active'], 'ended', now.toISOString(), effects))) return;
+    await this.deps.outbox.settle({ kind: DELEGATION_HOLDER, id }, effects, 'delegation.ended');
   }
 
   /** Ends every delegation from or to someone who left the directory. */
@@ -179,5 +238,23 @@ export class Delegations {
     const open = await this.deps.repo.openFor({ principal: email });
     const d = open.find((x) => Date.parse(x.startsAt) <= now && now < Date.parse(x.endsAt));
     return d && findPersonByEmail(this.deps.org, d.delegate) ? d.delegate : undefined;
+  }
+
+  /** The outbox performers of delegation effects (registered once, at construction). */
+  private registerPerformers(): void {
+    this.deps.outbox.register<{ at: string } & DelegationTimer>({
+      type: DELEGATION_EFFECTS.timer,
+      perform: async ({ at, id, kind }, { effectId }) => this.deps.timers.schedule(new Date(at), { id, kind }, effectId),
+    });
+    this.deps.outbox.register<{ principal: string }>({
+      type: DELEGATION_EFFECTS.reroute,
+      // Derived from the stored delegations rather than carried in the effect, so performing it
+      // late or twice, or after a later start or end, leaves the approvals where they belong now.
+      // A principal who left is the directory job's: it re-assigns their approvals.
+      perform: async ({ principal }) => {
+        if (!findPersonByEmail(this.deps.org, principal)) return;
+        await this.deps.reroute(principal, await this.delegateOf(principal));
+      },
+    });
   }
 }

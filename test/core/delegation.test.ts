@@ -3,7 +3,7 @@ import { createSlackChannel } from '../../src/channels/slack/index.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { startTeamsTestRoster, startTestRoster } from '../helpers/app.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
-import { errorOf, passingEvaluation, people, SHIPPED_CONFIG, startHarness, type Harness } from '../helpers/harness.js';
+import { errorOf, eventually, passingEvaluation, people, SHIPPED_CONFIG, startHarness, type Harness } from '../helpers/harness.js';
 import { silentLogger } from '../helpers/logger.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { buttonClick, interaction, postSlack, sign, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
@@ -124,6 +124,55 @@ describe('delegation while away (out of office)', () => {
     }
     expect((await say(people.maya, 'away')).card.data).toMatchObject({ title: 'Out of office' });
   });
+});
+
+describe('delegation effects go through the outbox', () => {
+  it('a writer that dies after storing a delegation leaves nothing undone, and nothing done twice', async () => {
+    // The services' clock runs ahead on demand, so the dead writer's lease runs out without waiting.
+    let ahead = 0;
+    let armed = false;
+    const h = await startHarness({
+      clock: () => new Date(Date.now() + ahead),
+      faultPoint: (name) => {
+        if (armed && name === 'delegation.created:0') throw new Error('killed after the delegation was stored');
+      },
+    });
+    try {
+      const waiting = await financeRequest(h, people.daniel, 'Ledger Helper');
+      expect(waiting.waitingFor).toContain(people.maya);
+      armed = true;
+      await expect(h.services.delegations.away(people.maya, day(0), day(7), NOAH)).rejects.toThrow('killed');
+      armed = false;
+      // Stored and active, but none of its effects happened yet.
+      const stored = await h.services.delegations.current(people.maya);
+      expect(stored).toMatchObject({ status: 'active', delegate: NOAH });
+      expect(h.notifier.to(NOAH, 'notice')).toHaveLength(0);
+      expect((await h.services.engine.get(waiting.id)).waitingFor).not.toContain(NOAH);
+
+      // The outbox worker takes over once the writer's lease has run out.
+      ahead = h.services.outbox.settings.leaseMs + 1000;
+      await h.services.outbox.drain();
+      const moved = await eventually(() => h.notifier.to(NOAH, 'approval-request').find((m) => m.card.data.runId === waiting.id));
+      expect(moved.card.data).toMatchObject({ canDecide: true });
+      expect((await h.services.engine.get(waiting.id)).waitingFor).toContain(NOAH);
+      expect(h.notifier.to(NOAH, 'notice').filter((m) => String(m.card.data.title).startsWith('You decide for Maya Chen'))).toHaveLength(1);
+      const jobs = await h.db.connection.collection('agendaJobs').find({ name: 'delegations.timer', 'data.id': stored!.id }).toArray();
+      expect(jobs.map((j) => (j.data as { kind: string }).kind)).toEqual(['end']);
+
+      // Performed again (a worker that died before marking them done), and ended twice: once each.
+      await h.services.outbox.drain();
+      await h.services.delegations.end(stored!.id, people.maya);
+      await h.services.delegations.end(stored!.id, people.maya);
+      await eventually(async () => (await h.services.engine.get(waiting.id)).waitingFor.includes(people.maya) && true);
+      const trail = (await h.services.audit.export({})).filter((e) => e.subject.id === people.maya).map((e) => e.action);
+      for (const action of ['delegation.created', 'delegation.started', 'delegation.ended'])
+        expect(trail.filter((a) => a === action)).toHaveLength(1);
+      expect(h.notifier.to(NOAH, 'approval-request').filter((m) => m.card.data.runId === waiting.id)).toHaveLength(1);
+      expect((await h.services.engine.get(waiting.id)).waitingFor).not.toContain(NOAH);
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
 });
 
 describe('delegation from chat: the same words in Slack and Teams, and the home card', () => {

@@ -41,6 +41,8 @@ export async function startHarness(
     /** Evaluation suites (none by default) and evaluation timing. */
     suites?: EvalSuites;
     evaluation?: { leaseMs?: number; resumeEvery?: string; progressEveryMs?: number; rerunEvery?: string };
+    /** The outbox crash hook (see src/fault-point.ts): throw from it to stop a writer after its state change. */
+    faultPoint?: (name: string) => void;
   } = {},
 ): Promise<Harness> {
   const db = options.db ?? (await openTestDb());
@@ -56,6 +58,7 @@ export async function startHarness(
     flows: options.flows ?? SHIPPED_FLOWS,
     ...(options.access ? { access: options.access } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.faultPoint ? { faultPoint: options.faultPoint } : {}),
     ...(options.retrainingSweepEvery ? { retrainingSweepEvery: options.retrainingSweepEvery } : {}),
     ...(options.suites ? { suites: options.suites, evalSecretKey: Buffer.alloc(32, 7) } : {}),
     ...(options.evaluation?.leaseMs ? { evalLeaseMs: options.evaluation.leaseMs } : {}),
