@@ -18,7 +18,7 @@ import { suspensionSteps } from './core/suspension.js';
 import { Retirement, retirementSteps } from './core/retirement.js';
 import { Development, developmentSteps } from './core/development.js';
 import { Governance } from './core/governance.js';
-import { Leavers } from './core/leavers.js';
+import { Leavers, OFFER_HOLDER } from './core/leavers.js';
 import { createLeaverRepository } from './store/leaver-store.js';
 import { DashboardLinks, fleetView } from './core/fleet.js';
 import { randomBytes } from 'node:crypto';
@@ -109,6 +109,7 @@ export const OUTBOX_HOLDERS: Record<string, string> = {
   [GRANT_HOLDER]: 'grants',
   [ALERT_HOLDER]: 'alerts',
   [DELEGATION_HOLDER]: 'delegations',
+  [OFFER_HOLDER]: 'sponsorship_offers',
 };
 
 /** Agenda job names of the directory and delegations. */
@@ -430,7 +431,7 @@ export async function createServices(settings: ServiceSettings) {
     clock,
   });
   await ensureRecurring(agenda, 'retraining.sweep', settings.retrainingSweepEvery ?? org.settings.schedules.retrainingSweep ?? '1 day');
-  const leavers = new Leavers({ org, agents, repo: createLeaverRepository(connection), audit, notifier, clock });
+  const leavers = new Leavers({ org, agents, repo: createLeaverRepository(connection), audit, notifier, outbox, clock });
 
   const delegations = new Delegations({
     org,
@@ -479,17 +480,23 @@ export async function createServices(settings: ServiceSettings) {
     await directory.load(settings.directory.seed);
     scim = new ScimService(store, directory, clock);
   }
-  agenda.define(DIRECTORY_JOBS.change, async (job) => {
-    const change = job.attrs.data as DirectoryJob;
-    await late2.directory?.refresh();
-    if (change.kind === 'leaver') {
-      await delegations.endAllFor(change.email);
-      await engine.reassign(change.email, `left the directory (${change.reason} by ${change.source})`);
-      await leavers.left(change.email, change.manager, change.source);
-    } else {
-      await engine.reassign(change.email, `no longer holds ${change.roles.join(', ')} (${change.source})`);
-    }
-  });
+  // Every step is idempotent (conditional updates, keyed audit entries and offers), so a job that
+  // failed half-way is retried whole.
+  agenda.define(
+    DIRECTORY_JOBS.change,
+    async (job) => {
+      const change = job.attrs.data as DirectoryJob;
+      await late2.directory?.refresh();
+      if (change.kind === 'leaver') {
+        await delegations.endAllFor(change.email);
+        await engine.reassign(change.email, `left the directory (${change.reason} by ${change.source})`);
+        await leavers.left(change.email, change.manager, change.source);
+      } else {
+        await engine.reassign(change.email, `no longer holds ${change.roles.join(', ')} (${change.source})`);
+      }
+    },
+    { backoff: exponential({ delay: 2000, maxRetries: 8 }) },
+  );
   const dashboard = {
     links: new DashboardLinks(settings.dashboardSecret ?? randomBytes(32).toString('hex')),
     publicUrl: settings.publicUrl ?? 'http://127.0.0.1:3978',

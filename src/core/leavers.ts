@@ -1,9 +1,13 @@
 import type { OrgConfig } from '../config/schemas.js';
 import { findPersonByEmail } from '../config/directory.js';
 import type { AgentRepository } from './agents.js';
-import type { AuditLog } from './audit.js';
+import type { AuditInput, AuditLog } from './audit.js';
+import { AUDIT_EFFECT } from './audit-effects.js';
+import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import { ForbiddenError, NotFoundError, UnknownPersonError } from './errors.js';
 import type { Notifier } from './notifications.js';
+import type { Outbox } from './outbox.js';
+import type { PendingEffect } from './ports.js';
 
 /** A sponsorship offered to a leaver's manager. */
 export interface SponsorshipOffer {
@@ -18,8 +22,8 @@ export interface LeaverRepository {
   /** The directory as Roster last saw it: e-mail → manager. */
   snapshot(): Promise<Record<string, string | null> | undefined>;
   saveSnapshot(people: Record<string, string | null>): Promise<void>;
-  /** Creates the offer once (unique per agent and leaver); false when it exists. */
-  offer(offer: SponsorshipOffer): Promise<boolean>;
+  /** Creates the offer once (unique per agent and leaver) with the effects it implies; false when it exists. */
+  offer(offer: SponsorshipOffer, effects?: readonly PendingEffect[]): Promise<boolean>;
   /** Marks an open offer to this manager accepted (atomic); the offer, or undefined when none was open. */
   accept(agentId: string, manager: string): Promise<SponsorshipOffer | undefined>;
 }
@@ -30,8 +34,13 @@ export interface LeaverDeps {
   repo: LeaverRepository;
   audit: AuditLog;
   notifier: Notifier;
+  /** Where an offer's audit entry and the manager's notice are stored with it, then performed. */
+  outbox: Outbox;
   clock?: () => Date;
 }
+
+/** The holder kind of sponsorship offers in the outbox (collection `sponsorship_offers`, id `agentId:leaver`). */
+export const OFFER_HOLDER = 'sponsorship-offer';
 
 /**
  * Leavers: when a sponsor disappears from the directory (a new people.yaml at start-up, or at
@@ -65,40 +74,51 @@ export class Leavers {
     let offers = 0;
     const agents = await this.deps.agents.list({ status: ['requested', 'active', 'probation', 'suspended'] });
     for (const agent of agents.filter((a) => a.sponsors.includes(leaver))) {
-      await this.deps.audit.append({
-        actor: { kind: 'system', name: 'directory' },
-        action: 'sponsor.left',
-        subject: { type: 'agent', id: agent.id, agentId: agent.id },
-        details: { leaver, manager: manager ?? null, source },
-      });
+      // Keyed like the offer (one per agent and leaver): the directory job may run again after a
+      // failure, and start-up checks repeat until the snapshot is saved.
+      await this.deps.audit.append(
+        {
+          actor: { kind: 'system', name: 'directory' },
+          action: 'sponsor.left',
+          subject: { type: 'agent', id: agent.id, agentId: agent.id },
+          details: { leaver, manager: manager ?? null, source },
+        },
+        { key: `sponsor.left:${agent.id}:${leaver}` },
+      );
       if (!manager || !findPersonByEmail(this.deps.org, manager)) continue;
-      const created = await this.deps.repo.offer({
-        agentId: agent.id,
-        leaver,
-        manager,
-        status: 'open',
-        at: this.clock().toISOString(),
-      });
+      const { outbox } = this.deps;
+      // Stored with the offer: a crash after it is created still audits and tells the manager.
+      const effects = [
+        outbox.effect(AUDIT_EFFECT, {
+          actor: { kind: 'system', name: 'directory' },
+          action: 'sponsorship.offered',
+          subject: { type: 'agent', id: agent.id, agentId: agent.id },
+          details: { leaver, manager, source },
+          at: this.clock(),
+        } satisfies AuditInput),
+        outbox.effect(CHAT_SEND_EFFECT, {
+          to: manager,
+          card: {
+            kind: 'notice',
+            data: {
+              level: 'warning',
+              title: `${agent.name} needs a sponsor`,
+              text: `${leaver} sponsored ${agent.name} (${agent.id}) and has left. As their manager, take it over, or retire it (sign-offs follow). In chat: "sponsor accept ${agent.id}".`,
+              actions: [
+                { action: 'sponsor_accept', label: 'Accept sponsorship', style: 'primary', value: { agentId: agent.id } },
+                { action: 'sponsor_retire', label: 'Retire agent', style: 'danger', value: { agentId: agent.id } },
+              ],
+            },
+          },
+        } satisfies ChatSend),
+      ];
+      const created = await this.deps.repo.offer(
+        { agentId: agent.id, leaver, manager, status: 'open', at: this.clock().toISOString() },
+        effects,
+      );
       if (!created) continue;
       offers += 1;
-      await this.deps.audit.append({
-        actor: { kind: 'system', name: 'directory' },
-        action: 'sponsorship.offered',
-        subject: { type: 'agent', id: agent.id, agentId: agent.id },
-        details: { leaver, manager, source },
-      });
-      await this.deps.notifier.send(manager, {
-        kind: 'notice',
-        data: {
-          level: 'warning',
-          title: `${agent.name} needs a sponsor`,
-          text: `${leaver} sponsored ${agent.name} (${agent.id}) and has left. As their manager, take it over, or retire it (sign-offs follow). In chat: "sponsor accept ${agent.id}".`,
-          actions: [
-            { action: 'sponsor_accept', label: 'Accept sponsorship', style: 'primary', value: { agentId: agent.id } },
-            { action: 'sponsor_retire', label: 'Retire agent', style: 'danger', value: { agentId: agent.id } },
-          ],
-        },
-      });
+      await outbox.settle({ kind: OFFER_HOLDER, id: `${agent.id}:${leaver}` }, effects, 'sponsorship.offered');
     }
     return offers;
   }

@@ -1,7 +1,8 @@
 import type { Connection } from 'mongoose';
 import type { LeaverRepository, SponsorshipOffer } from '../core/leavers.js';
+import { toStored, withoutOutbox } from './outbox-store.js';
 
-/** The last directory snapshot and sponsorship offers (`agentId:leaver` is unique). */
+/** The last directory snapshot and sponsorship offers (`agentId:leaver` is unique; an offer holds its outbox). */
 export function createLeaverRepository(connection: Connection): LeaverRepository {
   const snapshots = connection.collection('directory_snapshot');
   const offers = connection.collection('sponsorship_offers');
@@ -14,9 +15,13 @@ export function createLeaverRepository(connection: Connection): LeaverRepository
       // Keys are e-mails: stored as a list, since dots are awkward in field names.
       await snapshots.replaceOne({ _id: 'people' as never }, { entries: Object.entries(people) }, { upsert: true });
     },
-    async offer(offer: SponsorshipOffer) {
+    async offer(offer: SponsorshipOffer, effects = []) {
       try {
-        await offers.insertOne({ _id: `${offer.agentId}:${offer.leaver}` as never, ...offer });
+        await offers.insertOne({
+          _id: `${offer.agentId}:${offer.leaver}` as never,
+          ...offer,
+          ...(effects.length ? { outbox: effects.map(toStored) } : {}),
+        });
         return true;
       } catch (err) {
         if ((err as { code?: number }).code === 11000) return false;
@@ -27,9 +32,9 @@ export function createLeaverRepository(connection: Connection): LeaverRepository
       const open = await offers.findOne({ agentId: String(agentId), manager: String(manager), status: 'open' });
       if (!open) return undefined;
       const result = await offers.updateOne({ _id: open._id, status: 'open' }, { $set: { status: 'accepted' } });
-      return result.modifiedCount === 1
-        ? ({ ...(open as unknown as SponsorshipOffer), status: 'accepted' } as SponsorshipOffer)
-        : undefined;
+      if (result.modifiedCount !== 1) return undefined;
+      const { _id, outboxLeaseUntil: _lease, ...rest } = withoutOutbox(open);
+      return { ...(rest as unknown as SponsorshipOffer), status: 'accepted' };
     },
   };
 }

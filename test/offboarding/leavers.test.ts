@@ -20,12 +20,26 @@ describe('leavers: a sponsor disappears from the directory', () => {
     await h.services.agents.insert(agent);
     // Start-up with the full directory records the snapshot; nobody has left.
     expect(
-      await new Leavers({ org: h.org, agents: h.services.agents, repo, audit: h.services.audit, notifier: h.notifier }).check(),
+      await new Leavers({
+        org: h.org,
+        agents: h.services.agents,
+        repo,
+        audit: h.services.audit,
+        notifier: h.notifier,
+        outbox: h.services.outbox,
+      }).check(),
     ).toEqual({ leavers: [], offers: 0 });
 
     // Tom (managed by Priya) leaves: the next start-up has a directory without him.
     const withoutTom = { ...h.org, people: h.org.people.filter((p) => p.email !== people.tom) };
-    const leavers = new Leavers({ org: withoutTom, agents: h.services.agents, repo, audit: h.services.audit, notifier: h.notifier });
+    const leavers = new Leavers({
+      org: withoutTom,
+      agents: h.services.agents,
+      repo,
+      audit: h.services.audit,
+      notifier: h.notifier,
+      outbox: h.services.outbox,
+    });
     expect(await leavers.check()).toEqual({ leavers: [people.tom], offers: 1 });
     expect(await leavers.check()).toEqual({ leavers: [], offers: 0 });
     const offer = h.notifier.to(PRIYA, 'notice').find((m) => String(m.card.data.title) === 'Ticket Router needs a sponsor');
@@ -61,7 +75,7 @@ describe('leavers: a sponsor disappears from the directory', () => {
     const retired = agentRecord({ name: 'Retired Router', sponsors: [people.tom] });
     await h.services.agents.insert(kept);
     await h.services.agents.insert(retired);
-    const deps = { agents: h.services.agents, repo, audit: h.services.audit, notifier: h.notifier };
+    const deps = { agents: h.services.agents, repo, audit: h.services.audit, notifier: h.notifier, outbox: h.services.outbox };
     await new Leavers({ org: h.org, ...deps }).check();
     const withoutTom = { ...h.org, people: h.org.people.filter((p) => p.email !== people.tom) };
     const leavers = new Leavers({ org: withoutTom, ...deps });

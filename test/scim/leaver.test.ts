@@ -1,5 +1,7 @@
 import { createSlackChannel } from '../../src/channels/slack/index.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
+import type { DirectoryJob } from '../../src/directory/directory-service.js';
+import { DIRECTORY_JOBS } from '../../src/services.js';
 import { startTestRoster } from '../helpers/app.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, eventually, passingEvaluation, SHIPPED_CONFIG } from '../helpers/harness.js';
@@ -118,6 +120,25 @@ describe('leavers in real time: an approver deactivated over SCIM while a reques
       roles: ['approver:finance'],
     });
     expect(entries.find((e) => e.action === 'sponsorship.offered')?.details).toMatchObject({ leaver: MAYA.email, manager: NOAH.email });
+
+    // The leaver job runs again (a retry after a failure half-way): nothing is offered, told or audited twice.
+    const agenda = roster.scheduler.agenda;
+    const again = await agenda.now(DIRECTORY_JOBS.change, {
+      kind: 'leaver',
+      email: MAYA.email,
+      manager: NOAH.email,
+      source: 'SCIM client',
+      reason: 'deactivated',
+    } satisfies DirectoryJob);
+    await eventually(async () => (await agenda.queryJobs({ id: String(again.attrs._id) })).jobs[0]?.state === 'completed');
+    const trail = (await audit.export({})).map((e) => e.action);
+    for (const action of ['sponsor.left', 'sponsorship.offered', 'approval.reassigned'])
+      expect(trail.filter((a) => a === action)).toHaveLength(1);
+    const offers = slack.of(
+      'chat.postMessage',
+      (a) => a.channel === NOAH.id && JSON.stringify(a.blocks).includes('Invoice Triage needs a sponsor'),
+    );
+    expect(offers).toHaveLength(1);
   });
 
   it('a removed group membership removes the role before the next decision', async () => {
