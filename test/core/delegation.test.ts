@@ -8,7 +8,7 @@ import { silentLogger } from '../helpers/logger.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { buttonClick, interaction, postSlack, sign, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
-import { cardText } from '../channels/teams/card-reading.js';
+import { button, cardText, inputIds } from '../channels/teams/card-reading.js';
 import { teamsUser } from '../channels/teams/teams-client.js';
 
 const NOAH = 'noah.fischer@brightwater.example';
@@ -261,6 +261,69 @@ describe('delegation from chat: the same words in Slack and Teams, and the home 
       await teams.stop();
     }
   }, 30_000);
+});
+
+describe('delegation from the Teams home card', () => {
+  it('Out of office… opens the prompt, its submit delegates, and I’m back ends it: each an Action.Execute', async () => {
+    const teams = await startTeamsTestRoster();
+    try {
+      const tom = teamsUser(teams.roster.chat.person(people.tom)!);
+      await teams.client.install(tom);
+      const homeCard = async () => {
+        teams.connector.reset();
+        expect((await teams.client.message(tom, 'home')).status).toBe(200);
+        return FakeConnector.card(teams.connector.posts(tom.conversationId)[0]);
+      };
+      const postedText = () =>
+        teams.connector
+          .posts(tom.conversationId)
+          .map((p) => cardText(FakeConnector.card(p)))
+          .join('\n');
+
+      const home = await homeCard();
+      expect(cardText(home)).toContain('Going away?');
+      const opened = await teams.client.execute(tom, 'delegation_away', button(home, 'delegation_away').data ?? {});
+      expect(opened.status).toBe(200);
+      expect(inputIds(opened.card)).toEqual(expect.arrayContaining(['from', 'until', 'delegate']));
+
+      // A stranger as delegate: the prompt comes back with the error, nothing is stored.
+      const submit = button(opened.card, 'prompt_submit').data ?? {};
+      const refused = await teams.client.execute(tom, 'prompt_submit', {
+        ...submit,
+        from: day(0),
+        until: day(2),
+        delegate: 'nobody@brightwater.example',
+      });
+      expect(cardText(refused.card)).toContain('Not in the directory');
+      expect(await teams.roster.services.delegations.current(people.tom)).toBeUndefined();
+
+      teams.connector.reset();
+      const done = await teams.client.execute(tom, 'prompt_submit', {
+        ...submit,
+        from: day(0),
+        until: day(2),
+        delegate: 'hiroshi.tanaka@brightwater.example',
+      });
+      expect(done.status).toBe(200);
+      expect(postedText()).toContain(`Away from ${day(0)} to ${day(2)}`);
+      expect(await teams.roster.services.delegations.current(people.tom)).toMatchObject({
+        delegate: 'hiroshi.tanaka@brightwater.example',
+        status: 'active',
+      });
+
+      const awayHome = await homeCard();
+      expect(cardText(awayHome)).toContain('Hiroshi Tanaka decides your approvals');
+      teams.connector.reset();
+      const back = await teams.client.execute(tom, 'delegation_back', button(awayHome, 'delegation_back').data ?? {});
+      expect(back.status).toBe(200);
+      expect(postedText()).toContain('Welcome back');
+      expect(await teams.roster.services.delegations.current(people.tom)).toBeUndefined();
+      const trail = (await teams.roster.services.audit.export({})).filter((e) => e.subject.id === people.tom).map((e) => e.action);
+      expect(trail).toEqual(expect.arrayContaining(['delegation.created', 'delegation.started', 'delegation.ended']));
+    } finally {
+      await teams.stop();
+    }
+  }, 60_000);
 });
 
 // The shipped configuration still loads with the directory mapping in org.yaml.
