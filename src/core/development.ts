@@ -6,7 +6,7 @@ import type { FlowRun, StepRegistry } from '../flows/types.js';
 import type { AgentRecord, AgentRepository } from './agents.js';
 import type { AuditLog } from './audit.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, UnknownPersonError } from './errors.js';
-import { evaluate, regressions, type EvaluationSubmission, type EvaluationVerdict } from './evaluation.js';
+import { evaluate, regressions, versionOutcome, type EvaluationSubmission, type EvaluationVerdict } from './evaluation.js';
 import type { Notifier } from './notifications.js';
 import { agentRunContext } from './run-context.js';
 
@@ -118,6 +118,7 @@ export class Development {
     const verdict = evaluate(role.evaluation, submission);
     const live = agent.baseline;
     const regressed = live ? regressions(live, submission, role.drift.accuracyDropMin) : [];
+    const outcome = versionOutcome(verdict, regressed);
     const record: VersionRecord = {
       agentId: agent.id,
       version,
@@ -125,7 +126,7 @@ export class Development {
       proposedBy: actor.email,
       proposedAt: this.clock().toISOString(),
       evaluation: { submission, verdict, source: 'self-reported' },
-      status: verdict.passed && regressed.length === 0 ? 'proposed' : 'refused',
+      status: outcome.admitted ? 'proposed' : 'refused',
     };
     await this.deps.repo.saveVersion(record);
     if (record.status === 'refused') {
@@ -134,8 +135,7 @@ export class Development {
         failed: verdict.results.filter((r) => !r.passed).map((r) => r.explanation),
         regressions: regressed,
       });
-      const reasons = [...verdict.results.filter((r) => !r.passed).map((r) => r.explanation), ...regressed];
-      throw new InvalidInputError(`Version ${version} of ${agent.name} is refused: ${reasons.join('; ')}.`);
+      throw new InvalidInputError(`Version ${version} of ${agent.name} is refused: ${outcome.reasons.join('; ')}.`);
     }
     const run = await engine.start({
       flowId: 'retraining-promotion',
@@ -187,6 +187,7 @@ export class Development {
   ): Promise<VersionRecord> {
     const agent = await this.agent(run.agentId);
     const proposer = run.requester ?? agent.sponsors[0] ?? 'roster';
+    const outcome = versionOutcome(verdict, regressed);
     const record: VersionRecord = {
       agentId: agent.id,
       version: run.version,
@@ -194,18 +195,17 @@ export class Development {
       proposedBy: proposer,
       proposedAt: this.clock().toISOString(),
       evaluation: { submission, verdict, source: 'measured', evalRunId: run.id, suiteHash: run.suiteHash },
-      status: verdict.passed && regressed.length === 0 ? 'proposed' : 'refused',
+      status: outcome.admitted ? 'proposed' : 'refused',
     };
     if (!(await this.deps.repo.saveVersion(record))) return record;
     if (record.status === 'refused') {
-      const reasons = [...verdict.results.filter((r) => !r.passed).map((r) => r.explanation), ...regressed];
       if (run.requester) {
         await this.deps.notifier.send(run.requester, {
           kind: 'notice',
           data: {
             level: 'error',
             title: `Version ${run.version} of ${agent.name} is refused`,
-            text: `Measured by Roster: ${reasons.join('; ')}. ${agent.version} stays live.`,
+            text: `Measured by Roster: ${outcome.reasons.join('; ')}. ${agent.version} stays live.`,
           },
         });
       }

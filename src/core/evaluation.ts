@@ -269,3 +269,15 @@ export function regressions(
   }
   return out;
 }
+
+/**
+ * A new version's outcome, the one rule for typed-in and measured versions: admitted when it meets
+ * every threshold and does not regress against the live version; else refused, with the reasons
+ * (each failed threshold, then each regression).
+ */
+export function versionOutcome(verdict: EvaluationVerdict, regressed: readonly string[]): { admitted: boolean; reasons: string[] } {
+  return {
+    admitted: verdict.passed && regressed.length === 0,
+    reasons: [...verdict.results.filter((r) => !r.passed).map((r) => r.explanation), ...regressed],
+  };
+}
