@@ -2,7 +2,6 @@ import type { OrgConfig, Person } from '../config/schemas.js';
 import { roleById } from '../config/directory.js';
 import type { CardModel, DataOf } from '../cards/view-models.js';
 import type { AgentRecord } from '../core/agents.js';
-import { NotFoundError } from '../core/errors.js';
 import { ENDPOINT_KINDS } from '../evals/callers.js';
 import type { Services } from '../services.js';
 import type { PromptValues } from './chat-actions.js';
@@ -25,10 +24,9 @@ export class EvaluationChat {
     private readonly services: Services,
   ) {}
 
-  /** The prompt registering how Roster reaches an agent (kind, URL, model or tool, secret). */
+  /** The prompt registering how Roster reaches an agent (kind, URL, model or tool, secret), for those who may evaluate it. */
   async endpointPrompt(person: Person, agentId: string): Promise<CardModel> {
-    const view = await this.services.commands.showAgent(person.email, agentId);
-    return this.endpointPromptCard(view.agent);
+    return this.endpointPromptCard(await this.services.evaluations.evaluable(person.email, agentId));
   }
 
   endpointPromptCard(agent: AgentRecord): CardModel {
@@ -76,23 +74,17 @@ export class EvaluationChat {
 
   /** Registers the endpoint and starts the suite (the request's gate, or a re-interview of a working agent). */
   async registerAndRun(person: Person, agentId: string, values: PromptValues): Promise<CardModel> {
-    const agent = await this.services.agents.get(agentId);
-    if (!agent) throw new NotFoundError('the agent', agentId);
-    await this.services.evaluations.registerEndpoint(person.email, agent.id, undefined, {
+    const run = await this.services.evaluations.registerAndStart(person.email, agentId, {
       kind: (values.kind ?? 'http') as 'http',
       url: values.url ?? '',
       ...(values.target?.trim() ? { target: values.target.trim() } : {}),
       ...(values.secret?.trim() ? { secret: values.secret.trim() } : {}),
     });
-    const run = await this.services.evaluations.start(person.email, {
-      agentId: agent.id,
-      purpose: agent.status === 'requested' ? 'request' : 'rerun',
-    });
     return {
       kind: 'notice',
       data: {
         level: 'info',
-        title: `Evaluation of ${agent.name} started`,
+        title: `Evaluation of ${run.agentName} started`,
         text: `Roster is running ${run.total} cases against ${run.endpoint.url}; progress and the verdict follow.`,
       },
     };

@@ -147,6 +147,26 @@ export class Evaluations implements MeasuredReader {
   }
 
   /**
+   * The agent, when this person may register its endpoint and start its evaluation (its requester,
+   * its sponsors or an IT admin); checked before the endpoint prompt opens, and again on submit.
+   */
+  async evaluable(actorEmail: string, agentId: string): Promise<AgentRecord> {
+    const agent = await this.agent(agentId);
+    this.assertManager(this.person(actorEmail), agent, 'register its endpoint');
+    return agent;
+  }
+
+  /**
+   * Registers how Roster reaches the live version and starts the suite: the request's gate while
+   * the agent is requested, else a re-interview of the working agent.
+   */
+  async registerAndStart(actorEmail: string, agentId: string, input: EndpointInput): Promise<EvalRunRecord> {
+    const agent = await this.agent(agentId);
+    await this.registerEndpoint(actorEmail, agent.id, undefined, input);
+    return this.start(actorEmail, { agentId: agent.id, purpose: agent.status === 'requested' ? 'request' : 'rerun' });
+  }
+
+  /**
    * The endpoint of a proposed version: the newest registered one (kind, tool or model, sealed
    * secret) with its URL replaced when a new one is given.
    */

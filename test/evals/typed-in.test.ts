@@ -135,6 +135,8 @@ describe('typed-in evaluation results: IT admins only, with a reason, self-repor
     const asked = h.notifier.to(people.amara, 'notice').find((n) => n.card.data.title === 'Evaluate Handbook Helper with Roster')!;
     const button = (asked.card.data as DataOf<'notice'>).actions![0]!;
     expect(button).toMatchObject({ action: 'eval_register', label: 'Register endpoint and run', value: { agentId } });
+    // Compliance asked for the run but does not run it: the prompt is refused before it opens.
+    await expect(chat.actions.click(marcus, 'eval_register', button.value)).rejects.toMatchObject({ code: 'forbidden' });
     const amara = chat.person(people.amara)!;
     const opened = await chat.actions.click(amara, 'eval_register', button.value);
     expect(opened.prompt?.kind).toBe('prompt');
