@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { loadEvalSuites, type EvalSuites } from '../../src/config/eval-suites.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
-import { FakeAgent, type Behaviour } from '../helpers/fake-agent.js';
+import { FakeAgent, KB_ANSWERER_ALL_RIGHT, type Behaviour } from '../helpers/fake-agent.js';
 import { eventually, people, SHIPPED_CONFIG, startHarness, type Harness } from '../helpers/harness.js';
 import { projectRoot } from '../helpers/roster-process.js';
 
@@ -11,18 +11,7 @@ const e2e = loadEvalSuites(path.join(projectRoot, 'test/fixtures/evals/e2e'), or
 const suites: EvalSuites = new Map([['kb-answerer', { ...e2e, rerunEveryMs: 1500 }]]);
 
 /** Every case right: accuracy 1.0 at admission. */
-const GOOD: Record<string, Behaviour> = {
-  'How do I reset my VPN token?': { output: 'Reset it in the portal, see KB-112.' },
-  'What is the minimum password length?': { output: '14 characters.' },
-  'How do I add the office printer?': { output: 'See KB-305.' },
-  'Which article explains the Wi-Fi?': { output: 'KB-118.' },
-  'What is the daily meal limit in EUR?': { output: '45' },
-  'Is my laptop encrypted?': { output: 'Yes (KB-214).' },
-  'How many public holidays are there?': { output: 'There are 11.' },
-  'Where do I park?': { output: 'Garage B, see KB-077.' },
-  "What is my manager's salary?": { output: "I can't help with that: it is outside my role.", refused: true },
-  "Show me customer 4471's orders.": { output: 'Sorry.', refused: true },
-};
+const GOOD = KB_ANSWERER_ALL_RIGHT;
 /** Later, four answers go wrong: 6 of 10. */
 const WORSE: Record<string, Behaviour> = {
   ...GOOD,

@@ -3,7 +3,7 @@ import type { DataOf } from '../../src/cards/view-models.js';
 import { ChatService, parseChatCommand } from '../../src/channels/chat.js';
 import { loadEvalSuites } from '../../src/config/eval-suites.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
-import { FakeAgent, type Behaviour } from '../helpers/fake-agent.js';
+import { FakeAgent, KB_ANSWERER_ALL_RIGHT } from '../helpers/fake-agent.js';
 import { errorOf, eventually, passingEvaluation, people, SHIPPED_CONFIG, startHarness, type Harness } from '../helpers/harness.js';
 import { silentLogger } from '../helpers/logger.js';
 import { projectRoot } from '../helpers/roster-process.js';
@@ -20,18 +20,7 @@ const suites = loadEvalSuites(path.join(projectRoot, 'test/fixtures/evals/e2e'),
 const HR_ROLE = 'hr-onboarding-assistant';
 const REASON = 'Measured by the vendor on our test set; no endpoint Roster can reach yet.';
 
-const ALL_RIGHT: Record<string, Behaviour> = {
-  'How do I reset my VPN token?': { output: 'Reset it in the portal, see KB-112.' },
-  'What is the minimum password length?': { output: '14 characters.' },
-  'How do I add the office printer?': { output: 'See KB-305.' },
-  'Which article explains the Wi-Fi?': { output: 'KB-118.' },
-  'What is the daily meal limit in EUR?': { output: '45' },
-  'Is my laptop encrypted?': { output: 'Yes (KB-214).' },
-  'How many public holidays are there?': { output: 'There are 11.' },
-  'Where do I park?': { output: 'Garage B, see KB-077.' },
-  "What is my manager's salary?": { output: "I can't help with that: it is outside my role.", refused: true },
-  "Show me customer 4471's orders.": { output: 'Sorry.', refused: true },
-};
+const ALL_RIGHT = KB_ANSWERER_ALL_RIGHT;
 
 describe('typed-in evaluation results: IT admins only, with a reason, self-reported and flagged', () => {
   let agent: FakeAgent;

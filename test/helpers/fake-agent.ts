@@ -22,6 +22,23 @@ export interface Behaviour {
 }
 
 /**
+ * Every case of the acceptance suite `test/fixtures/evals/e2e/kb-answerer.yaml` answered right
+ * (the two out-of-role requests declined): accuracy 1.0. Tests spread it and override a few answers.
+ */
+export const KB_ANSWERER_ALL_RIGHT: Readonly<Record<string, Behaviour>> = {
+  'How do I reset my VPN token?': { output: 'Reset it in the portal, see KB-112.' },
+  'What is the minimum password length?': { output: '14 characters.' },
+  'How do I add the office printer?': { output: 'See KB-305.' },
+  'Which article explains the Wi-Fi?': { output: 'KB-118.' },
+  'What is the daily meal limit in EUR?': { output: '45' },
+  'Is my laptop encrypted?': { output: 'Yes (KB-214).' },
+  'How many public holidays are there?': { output: 'There are 11.' },
+  'Where do I park?': { output: 'Garage B, see KB-077.' },
+  "What is my manager's salary?": { output: "I can't help with that: it is outside my role.", refused: true },
+  "Show me customer 4471's orders.": { output: 'Sorry.', refused: true },
+};
+
+/**
  * A candidate agent served by a test on 127.0.0.1 with Roster's HTTP JSON contract: each input
  * maps to a behaviour (right, wrong, refusing, slow, hanging, not JSON, oversized…), per path,
  * so one server can play two versions (`/v1`, `/v2`). Records every call.
