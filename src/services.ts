@@ -31,7 +31,7 @@ import { createAuditLog } from './store/audit-store.js';
 import { createRunRepository } from './store/run-store.js';
 import { createEvalRepository } from './store/eval-store.js';
 import type { EvalSuites } from './config/eval-suites.js';
-import { Evaluations } from './evals/evaluations.js';
+import { EVAL_RUN_HOLDER, Evaluations } from './evals/evaluations.js';
 import { SecretBox } from './evals/secrets.js';
 import { measuredSubmission } from './core/evaluation.js';
 import { createReadLog } from './store/read-log-store.js';
@@ -41,6 +41,7 @@ import { createHandoffRepository, createRuntimeApprovalRepository } from './stor
 import { createCardDeliveries, createOutboxRepository } from './store/outbox-store.js';
 import { chatSendPerformer } from './core/chat-effects.js';
 import { GRANT_HOLDER } from './core/access.js';
+import { RosterError } from './core/errors.js';
 import { ALERT_HOLDER } from './core/alerts.js';
 import { Outbox, type OutboxSettings } from './core/outbox.js';
 import { auditPerformer } from './core/audit-effects.js';
@@ -110,6 +111,7 @@ export const OUTBOX_HOLDERS: Record<string, string> = {
   [ALERT_HOLDER]: 'alerts',
   [DELEGATION_HOLDER]: 'delegations',
   [OFFER_HOLDER]: 'sponsorship_offers',
+  [EVAL_RUN_HOLDER]: 'eval_runs',
 };
 
 /** Agenda job names of the directory and delegations. */
@@ -336,6 +338,7 @@ export async function createServices(settings: ServiceSettings) {
     agents,
     audit,
     notifier,
+    outbox,
     engine: () => engine,
     box: new SecretBox(settings.evalSecretKey ?? randomBytes(32)),
     log: log.child({ component: 'evaluations' }),
@@ -369,7 +372,9 @@ export async function createServices(settings: ServiceSettings) {
             source: 'measured',
           });
         } catch (err) {
-          // The request was cancelled or expired meanwhile: the run's result stays on record.
+          // A coded error is an answer (the request was cancelled, expired or already signalled, this
+          // being the outbox performing it again): the run's result stays on record. Anything else is retried.
+          if (!(err instanceof RosterError)) throw err;
           log.info({ evalRunId: run.id, code: (err as { code?: string }).code }, 'a measured verdict arrived after the request closed');
         }
       },

@@ -5,7 +5,9 @@ import type { EvalCase, EvalSuite, EvalSuites } from '../config/eval-suites.js';
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
 import type { AgentRecord, AgentRepository } from '../core/agents.js';
-import type { AuditLog } from '../core/audit.js';
+import type { AuditInput, AuditLog } from '../core/audit.js';
+import { AUDIT_EFFECT } from '../core/audit-effects.js';
+import { CHAT_SEND_EFFECT, type ChatSend } from '../core/chat-effects.js';
 import { DuplicateError, ForbiddenError, InvalidInputError, NotFoundError, NotWaitingError, UnknownPersonError } from '../core/errors.js';
 import {
   evaluateMeasured,
@@ -19,6 +21,8 @@ import {
 import type { MeasuredAccuracy } from '../core/checkin.js';
 import type { MeasuredReader } from '../core/checkins.js';
 import type { Notifier, OutgoingCard } from '../core/notifications.js';
+import type { Outbox } from '../core/outbox.js';
+import type { PendingEffect } from '../core/ports.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { Logger } from '../logger.js';
 import { createCaller, ENDPOINT_KINDS, httpJudge, type AgentCaller, type EndpointConfig } from './callers.js';
@@ -53,6 +57,17 @@ export const endpointInputSchema = z.object({
 });
 export type EndpointInput = z.input<typeof endpointInputSchema>;
 
+/** The holder kind of evaluation runs in the outbox (the `eval_runs` collection). */
+export const EVAL_RUN_HOLDER = 'eval-run';
+
+/** Outbox effects of a run's end, besides its audit entry and verdict cards. */
+export const EVAL_EFFECTS = {
+  /** The requester's progress message shows how the run ended. */
+  progress: 'evaluation.progress',
+  /** A completed run's verdict goes to the request's gate or the version check (or, a passing re-interview, on record). */
+  outcome: 'evaluation.outcome',
+} as const;
+
 /** Hooks the evaluation service calls when a run ends (the gate, development, check-ins). */
 export interface EvaluationHooks {
   /** A request's gate gets the measured verdict. */
@@ -68,6 +83,8 @@ export interface EvaluationDeps {
   agents: AgentRepository;
   audit: AuditLog;
   notifier: Notifier;
+  /** A run's end and its effects are one update; the outbox performs them (again after a crash). */
+  outbox: Outbox;
   engine: () => FlowEngine;
   box: SecretBox;
   log: Logger;
@@ -100,6 +117,7 @@ export class Evaluations implements MeasuredReader {
   constructor(private readonly deps: EvaluationDeps) {
     this.clock = deps.clock ?? (() => new Date());
     this.policy = new HostPolicy(deps.org.settings.evaluation.allowedHosts);
+    this.registerPerformers();
   }
 
   /** The suite of a catalog role, if IT wrote one. */
@@ -253,20 +271,25 @@ export class Evaluations implements MeasuredReader {
       leaseOwner: this.instanceId,
       leaseUntil: new Date(Date.now() + this.leaseMs()).toISOString(),
     };
-    if (!(await this.deps.repo.insertRun(run))) {
+    const effects = [
+      this.auditEffect(actor?.email, 'evaluation.started', agent.id, {
+        evalRunId: run.id,
+        purpose: run.purpose,
+        version,
+        suiteHash: suite.hash,
+        cases: run.total,
+        endpoint: run.endpoint,
+      }),
+    ];
+    if (!(await this.deps.repo.insertRun(run, effects))) {
       const active = await this.deps.repo.activeRun(agent.id);
       throw new DuplicateError(
         `${agent.name} is already being evaluated${active ? ` (${active.done} of ${active.total} cases, run ${active.id})` : ''}; one suite runs against an agent at a time.`,
       );
     }
-    await this.audited(actor?.email, 'evaluation.started', agent.id, {
-      evalRunId: run.id,
-      purpose: run.purpose,
-      version,
-      suiteHash: suite.hash,
-      cases: run.total,
-      endpoint: run.endpoint,
-    });
+    await this.deps.outbox.settle({ kind: EVAL_RUN_HOLDER, id: run.id }, effects, 'evaluation.started');
+    // The progress message is sent directly: its reference is stored on the run to update it in
+    // place, and a lost one costs only the live count (the end of the run goes through the outbox).
     const to = this.recipients(run, agent);
     const ref = to[0] ? await this.deps.notifier.send(to[0], this.progressCard(run)).catch(() => undefined) : undefined;
     if (ref) {
@@ -284,13 +307,15 @@ export class Evaluations implements MeasuredReader {
     const agent = await this.agent(run.agentId);
     if (run.requester !== actor.email) this.assertManager(actor, agent, 'cancel its evaluation');
     const finishedAt = this.clock().toISOString();
-    if (!(await this.deps.repo.finish(run.id, { status: 'cancelled', cancelledBy: actor.email, finishedAt })))
-      throw new InvalidInputError(`That evaluation of ${run.agentName} already ended.`);
+    const effects = [
+      this.auditEffect(actor.email, 'evaluation.cancelled', run.agentId, { evalRunId: run.id, done: run.done, total: run.total }),
+      this.deps.outbox.effect(EVAL_EFFECTS.progress, { runId: run.id }),
+    ];
+    const stored = await this.deps.repo.finish(run.id, { status: 'cancelled', cancelledBy: actor.email, finishedAt }, effects);
+    if (!stored) throw new InvalidInputError(`That evaluation of ${run.agentName} already ended.`);
     this.running.get(run.id)?.controller.abort(new RunStop('cancel', 'cancelled'));
-    await this.audited(actor.email, 'evaluation.cancelled', run.agentId, { evalRunId: run.id, done: run.done, total: run.total });
-    const ended = (await this.deps.repo.getRun(run.id)) ?? run;
-    await this.updateProgress(ended, true);
-    return ended;
+    await this.deps.outbox.settle({ kind: EVAL_RUN_HOLDER, id: run.id }, effects, 'evaluation.cancelled', stored);
+    return (await this.deps.repo.getRun(run.id)) ?? run;
   }
 
   /** A run, for the people who may see it. */
@@ -573,10 +598,10 @@ export class Evaluations implements MeasuredReader {
       suite.fairness,
     );
     const verdict = evaluateMeasured(role.evaluation, metrics, suite.hash);
+    const agent = await this.deps.agents.get(run.agentId);
     let regressed: string[] = [];
     let comparedWith: string | undefined;
-    if (run.purpose === 'version') {
-      const agent = await this.agent(run.agentId);
+    if (run.purpose === 'version' && agent) {
       const liveRun = await this.lastCompleted(agent.id, agent.version, suite.hash);
       const live = liveRun?.metrics ? measuredSubmission(liveRun.metrics, role.evaluation) : agent.baseline;
       comparedWith = liveRun
@@ -586,66 +611,105 @@ export class Evaluations implements MeasuredReader {
           : undefined;
       if (live) regressed = regressions(live, measuredSubmission(metrics, role.evaluation), role.drift.accuracyDropMin);
     }
-    const finishedAt = this.clock().toISOString();
-    const ended = await this.deps.repo.finish(run.id, {
-      status: 'completed',
-      finishedAt,
+    const patch = {
+      status: 'completed' as const,
+      finishedAt: this.clock().toISOString(),
       done: cases.length,
       passed: metrics.passed,
       metrics,
       verdict,
       ...(regressed.length ? { regressions: regressed } : {}),
       ...(comparedWith ? { comparedWith } : {}),
-    });
-    if (!ended) return;
+    };
+    const final: EvalRunRecord = { ...run, ...patch };
     // A passing re-interview of the live version puts Roster's measurement on record in place of
     // typed-in results (what the compliance report's "self-reported" gap asks for).
-    let replacesSelfReported = false;
-    if (run.purpose === 'rerun' && verdict.passed) {
-      const agent = await this.deps.agents.get(run.agentId);
-      if (agent && agent.version === run.version && agent.evaluation?.source !== 'measured') {
-        await this.deps.agents.update(agent.id, {
-          evaluation: {
-            submission: measuredSubmission(metrics, role.evaluation),
-            verdict,
-            by: 'roster',
-            at: finishedAt,
-            source: 'measured',
-            evalRunId: run.id,
-            suiteHash: suite.hash,
-          },
-        });
-        replacesSelfReported = Boolean(agent.evaluation);
-      }
-    }
-    await this.audited(undefined, 'evaluation.completed', run.agentId, {
-      evalRunId: run.id,
-      purpose: run.purpose,
-      version: run.version,
-      suiteHash: suite.hash,
-      passed: versionOutcome(verdict, regressed).admitted,
-      accuracy: metrics.accuracy,
-      p95LatencyMs: metrics.p95LatencyMs,
-      costPerTaskUSD: metrics.costPerTaskUSD,
-      totalCostUSD: metrics.totalCostUSD,
-      cases: metrics.cases,
-      ...(regressed.length ? { regressions: regressed } : {}),
-      ...(replacesSelfReported ? { replacesSelfReported } : {}),
-    });
-    const final = (await this.deps.repo.getRun(run.id)) ?? run;
-    await this.updateProgress(final, true);
+    const replacesSelfReported = Boolean(
+      run.purpose === 'rerun' &&
+      verdict.passed &&
+      agent?.version === run.version &&
+      agent.evaluation &&
+      agent.evaluation.source !== 'measured',
+    );
+    const { outbox } = this.deps;
+    const effects: PendingEffect[] = [
+      this.auditEffect(undefined, 'evaluation.completed', run.agentId, {
+        evalRunId: run.id,
+        purpose: run.purpose,
+        version: run.version,
+        suiteHash: suite.hash,
+        passed: versionOutcome(verdict, regressed).admitted,
+        accuracy: metrics.accuracy,
+        p95LatencyMs: metrics.p95LatencyMs,
+        costPerTaskUSD: metrics.costPerTaskUSD,
+        totalCostUSD: metrics.totalCostUSD,
+        cases: metrics.cases,
+        ...(regressed.length ? { regressions: regressed } : {}),
+        ...(replacesSelfReported ? { replacesSelfReported } : {}),
+      }),
+      outbox.effect(EVAL_EFFECTS.progress, { runId: run.id }),
+      ...(agent ? this.recipients(final, agent) : []).map((to) =>
+        outbox.effect(CHAT_SEND_EFFECT, { to, card: this.verdictCard(final) } satisfies ChatSend),
+      ),
+      outbox.effect(EVAL_EFFECTS.outcome, { runId: run.id }),
+    ];
+    const stored = await this.deps.repo.finish(run.id, patch, effects);
+    if (stored) await outbox.settle({ kind: EVAL_RUN_HOLDER, id: run.id }, effects, 'evaluation.completed', stored);
+  }
+
+  /**
+   * What a completed run decides: the request's gate, the proposed version's outcome, or (a passing
+   * re-interview of the live version) Roster's measurement on record. Performed from the outbox, so
+   * it may run twice: each branch changes nothing the second time.
+   */
+  private async handOver(run: EvalRunRecord): Promise<void> {
+    const verdict = run.verdict!;
+    const metrics = run.metrics!;
+    if (run.purpose === 'request') return this.deps.hooks?.gate?.(run, verdict, metrics);
+    if (run.purpose === 'version') return this.deps.hooks?.version?.(run, verdict, metrics, run.regressions ?? []);
+    if (!verdict.passed) return;
     const agent = await this.deps.agents.get(run.agentId);
-    for (const person of agent ? this.recipients(final, agent) : []) {
-      await this.deps.notifier.send(person, this.verdictCard(final)).catch(() => undefined);
-    }
-    if (run.purpose === 'request') await this.deps.hooks?.gate?.(final, verdict, metrics);
-    if (run.purpose === 'version') await this.deps.hooks?.version?.(final, verdict, metrics, regressed);
+    const role = roleById(this.deps.org, run.roleId);
+    if (!agent || !role || agent.version !== run.version || agent.evaluation?.source === 'measured') return;
+    await this.deps.agents.update(agent.id, {
+      evaluation: {
+        submission: measuredSubmission(metrics, role.evaluation),
+        verdict,
+        by: 'roster',
+        at: run.finishedAt ?? this.clock().toISOString(),
+        source: 'measured',
+        evalRunId: run.id,
+        suiteHash: run.suiteHash,
+      },
+    });
+  }
+
+  /** The performers of a run's end effects (registered once, at construction). */
+  private registerPerformers(): void {
+    const { outbox, repo, notifier } = this.deps;
+    outbox.register<{ runId: string }>({
+      type: EVAL_EFFECTS.progress,
+      perform: async ({ runId }) => {
+        const run = await repo.getRun(runId);
+        if (run?.progressRef) await notifier.update(run.progressRef, this.progressCard(run, true));
+      },
+    });
+    outbox.register<{ runId: string }>({
+      type: EVAL_EFFECTS.outcome,
+      perform: async ({ runId }) => {
+        const run = await repo.getRun(runId);
+        if (run?.status === 'completed') await this.handOver(run);
+      },
+    });
   }
 
   private async fail(run: EvalRunRecord, failure: string): Promise<void> {
-    if (!(await this.deps.repo.finish(run.id, { status: 'failed', failure, finishedAt: this.clock().toISOString() }))) return;
-    await this.audited(undefined, 'evaluation.failed', run.agentId, { evalRunId: run.id, failure });
-    await this.updateProgress({ ...run, status: 'failed', failure }, true);
+    const effects = [
+      this.auditEffect(undefined, 'evaluation.failed', run.agentId, { evalRunId: run.id, failure }),
+      this.deps.outbox.effect(EVAL_EFFECTS.progress, { runId: run.id }),
+    ];
+    const stored = await this.deps.repo.finish(run.id, { status: 'failed', failure, finishedAt: this.clock().toISOString() }, effects);
+    if (stored) await this.deps.outbox.settle({ kind: EVAL_RUN_HOLDER, id: run.id }, effects, 'evaluation.failed', stored);
   }
 
   private async maybeProgress(run: EvalRunRecord, tally: Tally): Promise<void> {
@@ -654,12 +718,11 @@ export class Evaluations implements MeasuredReader {
     if (Date.now() - last < every) return;
     this.lastProgress.set(run.id, Date.now());
     await this.deps.repo.patchRunning(run.id, { done: tally.done, passed: tally.passed });
-    await this.updateProgress({ ...run, done: tally.done, passed: tally.passed }, false);
-  }
-
-  private async updateProgress(run: EvalRunRecord, final: boolean): Promise<void> {
-    if (!run.progressRef) return;
-    await this.deps.notifier.update(run.progressRef, this.progressCard(run, final)).catch(() => undefined);
+    if (run.progressRef) {
+      await this.deps.notifier
+        .update(run.progressRef, this.progressCard({ ...run, done: tally.done, passed: tally.passed }))
+        .catch(() => undefined);
+    }
   }
 
   /** The progress message: n of m cases, elapsed, and Cancel while it runs. */
@@ -774,11 +837,25 @@ export class Evaluations implements MeasuredReader {
   }
 
   private async audited(actor: string | undefined, action: string, agentId: string, details: Record<string, unknown>): Promise<void> {
-    await this.deps.audit.append({
+    await this.deps.audit.append(this.auditEntry(actor, action, agentId, details));
+  }
+
+  /** An audit entry stored with the state change it records (performed by the outbox). */
+  private auditEffect(
+    actor: string | undefined,
+    action: string,
+    agentId: string,
+    details: Record<string, unknown>,
+  ): PendingEffect<AuditInput> {
+    return this.deps.outbox.effect(AUDIT_EFFECT, { ...this.auditEntry(actor, action, agentId, details), at: this.clock() });
+  }
+
+  private auditEntry(actor: string | undefined, action: string, agentId: string, details: Record<string, unknown>): AuditInput {
+    return {
       actor: actor ? { kind: 'person', email: actor } : { kind: 'system', name: 'evaluation' },
       action,
       subject: { type: 'agent', id: agentId, agentId },
       details,
-    });
+    };
   }
 }

@@ -1,5 +1,6 @@
 import type { EvaluationVerdict, MeasuredMetrics } from '../core/evaluation.js';
 import type { MessageRef } from '../core/notifications.js';
+import type { PendingEffect } from '../core/ports.js';
 import type { EndpointKind } from './callers.js';
 import type { SealedSecret } from './secrets.js';
 
@@ -89,8 +90,11 @@ export interface EndpointRecord {
 
 /** Storage of suite runs, their cases and endpoints. */
 export interface EvalRepository {
-  /** Inserts a running run; false when another run of the same agent is still running. */
-  insertRun(run: EvalRunRecord): Promise<boolean>;
+  /**
+   * Inserts a running run with `effects` in its outbox; false when another run of the same agent
+   * is still running.
+   */
+  insertRun(run: EvalRunRecord, effects?: readonly PendingEffect[]): Promise<boolean>;
   getRun(id: string): Promise<EvalRunRecord | undefined>;
   /** The running run of an agent, if any. */
   activeRun(agentId: string): Promise<EvalRunRecord | undefined>;
@@ -107,8 +111,15 @@ export interface EvalRepository {
   takeLease(id: string, owner: string, until: string, now: string): Promise<boolean>;
   /** Extends our claim; false when the run stopped running or another process took it. */
   renewLease(id: string, owner: string, until: string): Promise<boolean>;
-  /** Moves a running run to its end state once; false when it was no longer running. */
-  finish(id: string, patch: Partial<EvalRunRecord> & { status: Exclude<EvalRunStatus, 'running'> }): Promise<boolean>;
+  /**
+   * Moves a running run to its end state once, adding `effects` to its outbox in the same update;
+   * the run's outbox as stored, or undefined when it was no longer running.
+   */
+  finish(
+    id: string,
+    patch: Partial<EvalRunRecord> & { status: Exclude<EvalRunStatus, 'running'> },
+    effects?: readonly PendingEffect[],
+  ): Promise<PendingEffect[] | undefined>;
   /** Running runs nobody holds. */
   orphans(now: string): Promise<EvalRunRecord[]>;
   /** Stores a case result once (a repeat is ignored). */

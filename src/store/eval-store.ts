@@ -1,12 +1,14 @@
 import { Schema, type Connection } from 'mongoose';
 import type { EndpointRecord, EvalCaseRecord, EvalRepository, EvalRunRecord } from '../evals/types.js';
+import { outboxOf, toStored, withEffects, withoutOutbox } from './outbox-store.js';
 
 /**
  * Suite runs, their cases and endpoints. A running run carries `activeKey` = its agent id, which
  * is unique, so two suites never run against one agent at once (even from two processes); a
  * finished run's key becomes `<agentId>#<runId>`. Cases are keyed `<runId>:<caseId>`, so a case
  * finished twice (a resume racing a slow process) counts once; the run's `done` and `passed`
- * are refreshed with its progress and set from the cases when it ends.
+ * are refreshed with its progress and set from the cases when it ends. A run's end and its
+ * effects (audit entry, verdict cards, the gate's signal) are one update: the run carries an outbox.
  */
 export function createEvalRepository(connection: Connection): EvalRepository & { ensureIndexes(): Promise<void> } {
   const runSchema = new Schema(
@@ -22,7 +24,7 @@ export function createEvalRepository(connection: Connection): EvalRepository & {
   const Endpoint = connection.models.EvalEndpoint ?? connection.model('EvalEndpoint', endpointSchema);
 
   const fromRun = (d: Record<string, unknown>): EvalRunRecord => {
-    const { _id, activeKey: _k, ...rest } = d;
+    const { _id, activeKey: _k, outboxLeaseUntil: _lease, ...rest } = withoutOutbox(d);
     return { id: String(_id), ...(rest as Omit<EvalRunRecord, 'id'>) };
   };
   const strip = <T>(d: Record<string, unknown>): T => {
@@ -36,10 +38,10 @@ export function createEvalRepository(connection: Connection): EvalRepository & {
     async ensureIndexes() {
       await Promise.all([Run.init(), Case.init(), Endpoint.init()]);
     },
-    async insertRun(run) {
+    async insertRun(run, effects = []) {
       const { id, ...rest } = run;
       try {
-        await Run.collection.insertOne({ _id: id as never, activeKey: run.agentId, ...rest });
+        await Run.collection.insertOne({ _id: id as never, activeKey: run.agentId, ...rest, outbox: effects.map(toStored) });
         return true;
       } catch (err) {
         if (duplicate(err)) return false;
@@ -79,14 +81,21 @@ export function createEvalRepository(connection: Connection): EvalRepository & {
       );
       return r.matchedCount === 1;
     },
-    async finish(id, patch) {
+    async finish(id, patch, effects = []) {
       const current = await Run.collection.findOne({ _id: String(id) as never, status: 'running' });
-      if (!current) return false;
-      const r = await Run.collection.updateOne(
+      if (!current) return undefined;
+      const after = await Run.collection.findOneAndUpdate(
         { _id: String(id) as never, status: 'running' },
-        { $set: { ...patch, activeKey: `${String(current.agentId)}#${String(id)}` }, $unset: { leaseOwner: '', leaseUntil: '' } },
+        withEffects(
+          {
+            $set: { ...withoutOutbox(patch as Record<string, unknown>), activeKey: `${String(current.agentId)}#${String(id)}` },
+            $unset: { leaseOwner: '', leaseUntil: '' },
+          },
+          effects,
+        ),
+        { returnDocument: 'after', projection: { outbox: 1 } },
       );
-      return r.modifiedCount === 1;
+      return after ? outboxOf(after) : undefined;
     },
     async orphans(now) {
       return (await Run.collection.find({ status: 'running', leaseUntil: { $lt: now } }).toArray()).map(fromRun);

@@ -3,7 +3,7 @@ import { loadEvalSuites, type EvalSuites } from '../../src/config/eval-suites.js
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { EndpointError, guardedRequest, HostPolicy } from '../../src/evals/guarded-http.js';
 import type { EvalRunRecord } from '../../src/evals/types.js';
-import { FakeAgent, type Behaviour } from '../helpers/fake-agent.js';
+import { FakeAgent, KB_ANSWERER_ALL_RIGHT, type Behaviour } from '../helpers/fake-agent.js';
 import { errorOf, eventually, people, SHIPPED_CONFIG, startHarness, type Harness } from '../helpers/harness.js';
 import { projectRoot } from '../helpers/roster-process.js';
 
@@ -199,5 +199,52 @@ describe('Roster interviews the candidate: suite runs against an agent on loopba
     const inputs = Object.fromEntries(suites.get('kb-answerer')!.cases.map((c) => [c.id, c.input]));
     for (const id of before) expect(agent.count('/slowish', inputs[id]!)).toBe(1);
     expect((run as EvalRunRecord).done).toBe(12);
+  }, 60_000);
+});
+
+describe('the end of a run is durable: its effects are stored with it and performed once', () => {
+  it('the writer dies right after the verdict is stored: the outbox worker sends the verdict, audits it and tells the gate, once', async () => {
+    const agent = new FakeAgent({ '/kb': KB_ANSWERER_ALL_RIGHT });
+    const base = await agent.start();
+    let verdictsAtCrash: number | undefined;
+    const h: Harness = await startHarness({
+      suites: loadEvalSuites(path.join(projectRoot, 'test/fixtures/evals/e2e'), org),
+      evaluation: { progressEveryMs: 0 },
+      outbox: { leaseMs: 500, drainEvery: '1 second' },
+      faultPoint: (name) => {
+        if (name !== 'evaluation.completed:0' || verdictsAtCrash !== undefined) return;
+        verdictsAtCrash = h.notifier.to(people.amara, 'evaluation-verdict').length;
+        throw new Error('the writer died after storing the run (test)');
+      },
+    });
+    try {
+      const agentId = await requested(h, 'Handbook Helper');
+      await h.services.evaluations.registerEndpoint(people.amara, agentId, undefined, { kind: 'http', url: `${base}/kb` });
+      const started = await h.services.evaluations.start(people.amara, { agentId, purpose: 'request' });
+      const { run } = await finished(h, started.id);
+      expect(run.status).toBe('completed');
+
+      const requestRunId = (await h.services.agents.get(agentId))!.requestRunId;
+      const gate = await eventually(async () => (await h.services.engine.get(requestRunId)).steps.evaluation?.attempts, 30_000);
+      expect(gate).toHaveLength(1);
+      expect(gate[0]).toMatchObject({ passed: true, source: 'measured' });
+      // Nothing had been sent when the writer died; the worker performed it all, and left nothing behind.
+      expect(verdictsAtCrash).toBe(0);
+      await eventually(async () => {
+        const stored = await h.db.connection.collection('eval_runs').findOne({ _id: started.id as never });
+        return (stored?.outbox as unknown[] | undefined)?.length === 0 || undefined;
+      }, 30_000);
+      expect(h.notifier.to(people.amara, 'evaluation-verdict')).toHaveLength(1);
+      expect(h.notifier.to(people.amara, 'evaluation-verdict')[0]!.card.data).toMatchObject({ source: 'measured', passed: true });
+      const entries = (await h.services.audit.export({ agentId })).filter((e) => e.action === 'evaluation.completed');
+      expect(entries).toHaveLength(1);
+      expect(entries[0]!.details).toMatchObject({ evalRunId: started.id, passed: true, cases: 10 });
+      const progress = h.notifier.to(people.amara, 'notice').find((n) => String(n.card.data.title).includes('Handbook Helper'))!;
+      expect(progress.card.data.title).toBe('Evaluation of Handbook Helper finished: 10 cases');
+      expect((await h.services.agents.get(agentId))!.evaluation).toMatchObject({ source: 'measured', evalRunId: started.id });
+    } finally {
+      await h.close();
+      await agent.stop();
+    }
   }, 60_000);
 });

@@ -43,6 +43,8 @@ export async function startHarness(
     evaluation?: { leaseMs?: number; resumeEvery?: string; progressEveryMs?: number; rerunEvery?: string };
     /** The outbox crash hook (see src/fault-point.ts): throw from it to stop a writer after its state change. */
     faultPoint?: (name: string) => void;
+    /** The outbox's lease (how soon its worker takes over a dead writer's effects) and how often the worker runs. */
+    outbox?: { leaseMs?: number; drainEvery?: string };
   } = {},
 ): Promise<Harness> {
   const db = options.db ?? (await openTestDb());
@@ -65,6 +67,8 @@ export async function startHarness(
     ...(options.evaluation?.resumeEvery ? { evalResumeEvery: options.evaluation.resumeEvery } : {}),
     ...(options.evaluation?.rerunEvery ? { evalRerunEvery: options.evaluation.rerunEvery } : {}),
     ...(options.evaluation?.progressEveryMs !== undefined ? { evalProgressEveryMs: options.evaluation.progressEveryMs } : {}),
+    ...(options.outbox?.leaseMs ? { outbox: { leaseMs: options.outbox.leaseMs } } : {}),
+    ...(options.outbox?.drainEvery ? { outboxDrainEvery: options.outbox.drainEvery } : {}),
   });
   await scheduler.start();
   let closed = false;
