@@ -197,8 +197,12 @@ export class Development {
       evaluation: { submission, verdict, source: 'measured', evalRunId: run.id, suiteHash: run.suiteHash },
       status: outcome.admitted ? 'proposed' : 'refused',
     };
-    if (!(await this.deps.repo.saveVersion(record))) return record;
-    if (record.status === 'refused') {
+    if (!(await this.deps.repo.saveVersion(record))) {
+      // Performed again (the outbox after a crash): go on only where this run's version was stored
+      // as proposed but its promotion flow never started.
+      const stored = (await this.deps.repo.versions(agent.id)).find((v) => v.version === run.version);
+      if (!stored || stored.evaluation.evalRunId !== run.id || stored.status !== 'proposed' || stored.runId) return stored ?? record;
+    } else if (record.status === 'refused') {
       if (run.requester) {
         await this.deps.notifier.send(run.requester, {
           kind: 'notice',

@@ -3,6 +3,7 @@ import { ChatService } from '../../src/channels/chat.js';
 import { renderCard } from '../../src/cards/render.js';
 import { agentRecord, eventually, people, startHarness, type Harness } from '../helpers/harness.js';
 import { silentLogger } from '../helpers/logger.js';
+import { createDevelopmentRepository } from '../../src/store/development-store.js';
 
 const PRIYA = 'priya.raman@brightwater.example';
 const DAY = 86_400_000;
@@ -90,6 +91,38 @@ describe('versions and retraining (embedded database, scheduler running)', () =>
         (v) => `${v.version} ${v.status}`,
       ),
     ).toEqual(['1.2.0 promoted', '1.1.1 refused', '1.1.0 refused']);
+  });
+
+  it('a measured version performed again (the outbox after a crash) starts its promotion once, and only when it had not started', async () => {
+    const a = await agent();
+    const dev = h.services.development;
+    const role = h.org.catalog.find((r) => r.id === a.catalogRoleId)!;
+    const submission = { ...good, roleFitChecked: role.evaluation.roleFit };
+    const verdict = { passed: true, results: [], summary: 'Measured by Roster on 10 cases: passed.' };
+    const run = {
+      id: 'evr_redo',
+      agentId: a.id,
+      version: '1.2.0',
+      changelog: 'Better retrieval.',
+      requester: PRIYA,
+      suiteHash: 'h'.repeat(64),
+    };
+    // The process died after storing the proposed version and before starting its promotion.
+    await createDevelopmentRepository(h.db.connection).saveVersion({
+      agentId: a.id,
+      version: '1.2.0',
+      changelog: 'Better retrieval.',
+      proposedBy: PRIYA,
+      proposedAt: new Date().toISOString(),
+      evaluation: { submission, verdict, source: 'measured', evalRunId: run.id, suiteHash: run.suiteHash },
+      status: 'proposed',
+    });
+    const first = await dev.recordMeasuredVersion(h.services.engine, run, submission, verdict, []);
+    expect(first.runId).toBeDefined();
+    const again = await dev.recordMeasuredVersion(h.services.engine, run, submission, verdict, []);
+    expect(again.runId).toBe(first.runId);
+    const promotions = await h.services.runs.list({ flowId: 'retraining-promotion', agentId: a.id });
+    expect(promotions.map((r) => r.id)).toEqual([first.runId]);
   });
 });
 
