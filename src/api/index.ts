@@ -9,12 +9,12 @@ import type { AgentRepository, GrantRepository } from '../core/agents.js';
 import type { KeyRefusal, KeyVerification } from '../core/agent-keys.js';
 import type { AuditLog } from '../core/audit.js';
 import { LiveScopes } from '../core/live-scopes.js';
+import { RateLimiter } from '../core/rate-limit.js';
 import type { Logger } from '../logger.js';
 import { createApiUsageRepository } from '../store/api-usage-store.js';
 import { createSigningKeyRepository } from '../store/signing-key-store.js';
 import { apiUrls, createAccessCheckRouter, createOAuthRouter, createWellKnownRouter, type ApiUrls } from './oauth.js';
 import { buildOpenApiDocument } from './openapi.js';
-import { createRateLimiter, type RateLimiter } from './rate-limit.js';
 import { createSigningKeys, type SigningKeys } from './signing-keys.js';
 import { AccessTokens } from './tokens.js';
 import { ApiUsage } from './usage.js';
@@ -92,7 +92,7 @@ export async function createAgentApi(s: AgentApiSettings): Promise<AgentApi> {
   const tokens = new AccessTokens({ issuer: () => urls().issuer, keys, ...(s.clock ? { clock: s.clock } : {}) });
   const live = new LiveScopes({ agents: s.agents, grants: s.grants, ...(s.clock ? { clock: s.clock } : {}) });
   const usage = new ApiUsage({ repo: createApiUsageRepository(s.connection), audit: s.audit, log, ...(s.clock ? { clock: s.clock } : {}) });
-  const limiter = s.limiter ?? createRateLimiter(env.ROSTER_API_RATE_LIMIT_PER_MINUTE);
+  const limiter = s.limiter ?? new RateLimiter({ requests: env.ROSTER_API_RATE_LIMIT_PER_MINUTE, perMs: 60_000 });
   const deps = {
     org: s.org,
     agents: s.agents,
@@ -163,7 +163,6 @@ export async function createAgentApi(s: AgentApiSettings): Promise<AgentApi> {
     usage,
     urls,
     async stop() {
-      limiter.close();
       await usage.close();
     },
   };

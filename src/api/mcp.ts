@@ -10,7 +10,8 @@ import { isRosterError } from '../core/errors.js';
 import type { Logger } from '../logger.js';
 import { reportTaskSchema, type AgentCommands } from './agent-commands.js';
 import { API_BODY_LIMIT, type ApiUrls } from './oauth.js';
-import type { RateLimiter } from './rate-limit.js';
+import { spendOrRefuse } from './runtime-routes.js';
+import type { RateLimiter } from '../core/rate-limit.js';
 import { accessCheckRequestSchema } from './schemas.js';
 import type { AccessTokens } from './tokens.js';
 
@@ -147,19 +148,19 @@ export function createMcpRouter(deps: McpDeps): Router {
       const header = req.headers.authorization;
       const address = req.socket.remoteAddress ?? 'unknown';
       if (!header) {
-        if (limited(res, `mcp:ip:${address}`)) return;
+        if (spendOrRefuse(deps.limiter, res, `mcp:ip:${address}`)) return;
         // RFC 6750 §3.1: no error code when the request carried no credentials.
         return refuse(res, 401, 'invalid_token', 'Send Authorization: Bearer <access token for this resource>.');
       }
       const token = /^Bearer\s+([A-Za-z0-9._~+/-]+=*)\s*$/i.exec(header)?.[1];
       const verified = token ? await deps.tokens.verify(token, deps.urls().mcpResource) : undefined;
       if (!verified?.ok) {
-        if (limited(res, `mcp:ip:${address}`)) return;
+        if (spendOrRefuse(deps.limiter, res, `mcp:ip:${address}`)) return;
         const why = verified?.problem === 'expired' ? 'The token expired.' : 'The token is not valid for this resource.';
         return refuse(res, 401, 'invalid_token', why, 'invalid_token');
       }
       const agentId = verified.claims.sub;
-      if (limited(res, `mcp:${agentId}`)) return;
+      if (spendOrRefuse(deps.limiter, res, `mcp:${agentId}`)) return;
       try {
         await deps.commands.agent(agentId);
       } catch (err) {
@@ -197,13 +198,6 @@ export function createMcpRouter(deps: McpDeps): Router {
       .json({ jsonrpc: '2.0', error: { code: -32700, message: err.status === 413 ? 'Request too large.' : 'Parse error.' }, id: null });
   });
 
-  const limited = (res: Response, key: string): boolean => {
-    const taken = deps.limiter.take(key);
-    if (taken.ok) return false;
-    res.set('Retry-After', String(taken.retryAfterS));
-    res.status(429).json({ error: 'rate_limited', error_description: `Too many requests; retry in ${taken.retryAfterS} s.` });
-    return true;
-  };
   return router;
 }
 

@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 import { verifyAgentSecret } from './agent-secret.js';
 import type { KeyRefusal, KeyVerification } from '../core/agent-keys.js';
 import { clientCredentials } from './client-auth.js';
-import type { RateLimiter } from './rate-limit.js';
+import type { RateLimiter } from '../core/rate-limit.js';
 import { accessCheckRequestSchema, introspectionRequestSchema, tokenRequestSchema, type OAuthErrorCode } from './schemas.js';
 import type { SigningKeys } from './signing-keys.js';
 import type { AccessTokens } from './tokens.js';
@@ -105,8 +105,8 @@ const addressOf = (req: Request) => req.socket.remoteAddress ?? 'unknown';
 function limited(deps: OAuthDeps, res: Response, key: string): boolean {
   const taken = deps.limiter.take(key);
   if (taken.ok) return false;
-  res.set('Retry-After', String(taken.retryAfterS));
-  oauthError(res, 429, 'invalid_request', `Too many requests; retry in ${taken.retryAfterS} s.`);
+  res.set('Retry-After', String(taken.retryAfterSeconds));
+  oauthError(res, 429, 'invalid_request', `Too many requests; retry in ${taken.retryAfterSeconds} s.`);
   return true;
 }
 

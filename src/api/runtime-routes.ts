@@ -4,7 +4,7 @@ import { isRosterError } from '../core/errors.js';
 import type { Logger } from '../logger.js';
 import type { AgentCommands } from './agent-commands.js';
 import { API_BODY_LIMIT, type ApiUrls } from './oauth.js';
-import type { RateLimiter } from './rate-limit.js';
+import type { RateLimiter } from '../core/rate-limit.js';
 import type { AccessTokens } from './tokens.js';
 
 export interface RuntimeRouteDeps {
@@ -33,6 +33,15 @@ export function sendError(res: Response, log: Logger, err: unknown): void {
     .status(503)
     .set('Retry-After', '5')
     .json({ error: 'temporarily_unavailable', error_description: 'Roster cannot answer right now; retry shortly.' });
+}
+
+/** Spends one request of `key`; when its budget is spent, answers 429 with Retry-After and returns true. */
+export function spendOrRefuse(limiter: RateLimiter, res: Response, key: string): boolean {
+  const taken = limiter.take(key);
+  if (taken.ok) return false;
+  res.set('Retry-After', String(taken.retryAfterSeconds));
+  res.status(429).json({ error: 'rate_limited', error_description: `Too many requests; retry in ${taken.retryAfterSeconds} s.` });
+  return true;
 }
 
 /**
@@ -71,13 +80,7 @@ export function createRuntimeRouter(deps: RuntimeRouteDeps): Router {
       }
     };
 
-  const limited = (res: Response, key: string): boolean => {
-    const taken = deps.limiter.take(key);
-    if (taken.ok) return false;
-    res.set('Retry-After', String(taken.retryAfterS));
-    res.status(429).json({ error: 'rate_limited', error_description: `Too many requests; retry in ${taken.retryAfterS} s.` });
-    return true;
-  };
+  const limited = (res: Response, key: string) => spendOrRefuse(deps.limiter, res, key);
 
   const base = () => deps.urls().rosterAudience;
   const param = (req: Request) => String(req.params.id ?? '');
