@@ -10,22 +10,25 @@ function fromDoc<T extends { id: string }>(d: Doc): T {
 }
 
 /**
- * Agents' runtime approval requests, one document each. The id is derived from the agent and its
- * idempotency key, so a replayed request meets the first one's unique `_id` and never creates a
- * second card; every state change is a conditional single-document update.
+ * One document per record under a business id: insert-or-return-the-existing (a replayed request
+ * meets the first one's unique `_id`), and conditional single-document updates.
  */
-export function createRuntimeApprovalRepository(connection: Connection): RuntimeApprovalRepository & { ensureIndexes(): Promise<void> } {
+function keyedRepository<T extends { id: string }>(
+  connection: Connection,
+  options: { model: string; collection: string; fields: Record<string, unknown>; index: Record<string, 1 | -1> },
+) {
   const schema = new Schema(
-    { _id: String, agentId: String, action: String, status: String, createdAt: String },
-    { collection: 'runtime_approvals', strict: false, minimize: false, versionKey: false },
+    { _id: String, ...options.fields },
+    { collection: options.collection, strict: false, minimize: false, versionKey: false },
   );
-  schema.index({ agentId: 1, createdAt: -1 });
-  const Model = connection.models.RuntimeApproval ?? connection.model('RuntimeApproval', schema);
+  schema.index(options.index);
+  const Model = connection.models[options.model] ?? connection.model(options.model, schema);
   return {
-    async ensureIndexes() {
+    Model,
+    async ensureIndexes(): Promise<void> {
       await Model.init();
     },
-    async insert(record) {
+    async insert(record: T): Promise<{ record: T; created: boolean }> {
       const { id, ...rest } = record;
       try {
         await Model.collection.insertOne({ _id: id, ...rest } as never);
@@ -34,19 +37,35 @@ export function createRuntimeApprovalRepository(connection: Connection): Runtime
         if ((err as { code?: number }).code !== 11000) throw err;
         const existing = await Model.collection.findOne({ _id: id as never });
         if (!existing) throw err;
-        return { record: fromDoc<RuntimeApprovalRecord>(existing), created: false };
+        return { record: fromDoc<T>(existing), created: false };
       }
     },
-    async get(id) {
+    async get(id: string): Promise<T | undefined> {
       const d = await Model.collection.findOne({ _id: String(id) as never });
-      return d ? fromDoc<RuntimeApprovalRecord>(d) : undefined;
+      return d ? fromDoc<T>(d) : undefined;
     },
-    async update(id, when, patch) {
-      const filter: Doc = { _id: String(id) };
-      for (const [k, v] of Object.entries(when)) filter[k] = v;
+    async update(id: string, when: Record<string, unknown>, patch: Partial<T>): Promise<T | undefined> {
+      const filter: Doc = { ...when, _id: String(id) };
       const result = await Model.collection.findOneAndUpdate(filter as never, { $set: patch } as never, { returnDocument: 'after' });
-      return result ? fromDoc<RuntimeApprovalRecord>(result) : undefined;
+      return result ? fromDoc<T>(result) : undefined;
     },
+  };
+}
+
+/**
+ * Agents' runtime approval requests, one document each. The id is derived from the agent and its
+ * idempotency key, so a replayed request meets the first one's unique `_id` and never creates a
+ * second card; every state change is a conditional single-document update.
+ */
+export function createRuntimeApprovalRepository(connection: Connection): RuntimeApprovalRepository & { ensureIndexes(): Promise<void> } {
+  const { Model, ...base } = keyedRepository<RuntimeApprovalRecord>(connection, {
+    model: 'RuntimeApproval',
+    collection: 'runtime_approvals',
+    fields: { agentId: String, action: String, status: String, createdAt: String },
+    index: { agentId: 1, createdAt: -1 },
+  });
+  return {
+    ...base,
     async recent(agentId, limit) {
       return (
         await Model.collection
@@ -64,38 +83,14 @@ export function createRuntimeApprovalRepository(connection: Connection): Runtime
 
 /** Hand-offs, one document each; claimed and resolved by conditional updates (exactly once). */
 export function createHandoffRepository(connection: Connection): HandoffRepository & { ensureIndexes(): Promise<void> } {
-  const schema = new Schema(
-    { _id: String, agentId: String, status: String, createdAt: String },
-    { collection: 'handoffs', strict: false, minimize: false, versionKey: false },
-  );
-  schema.index({ status: 1, createdAt: -1 });
-  const Model = connection.models.Handoff ?? connection.model('Handoff', schema);
+  const { Model, ...base } = keyedRepository<HandoffRecord>(connection, {
+    model: 'Handoff',
+    collection: 'handoffs',
+    fields: { agentId: String, status: String, createdAt: String },
+    index: { status: 1, createdAt: -1 },
+  });
   return {
-    async ensureIndexes() {
-      await Model.init();
-    },
-    async insert(record) {
-      const { id, ...rest } = record;
-      try {
-        await Model.collection.insertOne({ _id: id, ...rest } as never);
-        return { record, created: true };
-      } catch (err) {
-        if ((err as { code?: number }).code !== 11000) throw err;
-        const existing = await Model.collection.findOne({ _id: id as never });
-        if (!existing) throw err;
-        return { record: fromDoc<HandoffRecord>(existing), created: false };
-      }
-    },
-    async get(id) {
-      const d = await Model.collection.findOne({ _id: String(id) as never });
-      return d ? fromDoc<HandoffRecord>(d) : undefined;
-    },
-    async update(id, when, patch) {
-      const filter: Doc = { _id: String(id) };
-      for (const [k, v] of Object.entries(when)) filter[k] = v;
-      const result = await Model.collection.findOneAndUpdate(filter as never, { $set: patch } as never, { returnDocument: 'after' });
-      return result ? fromDoc<HandoffRecord>(result) : undefined;
-    },
+    ...base,
     async open(person) {
       return (
         await Model.collection
