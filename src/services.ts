@@ -35,7 +35,7 @@ import { EVAL_RUN_HOLDER, Evaluations } from './evals/evaluations.js';
 import { SecretBox } from './evals/secrets.js';
 import { measuredSubmission } from './core/evaluation.js';
 import { createReadLog } from './store/read-log-store.js';
-import { RuntimeApprovals } from './core/runtime-approvals.js';
+import { RUNTIME_APPROVAL_HOLDER, RuntimeApprovals } from './core/runtime-approvals.js';
 import { Handoffs } from './core/handoffs.js';
 import { createHandoffRepository, createRuntimeApprovalRepository } from './store/runtime-store.js';
 import { createCardDeliveries, createOutboxRepository } from './store/outbox-store.js';
@@ -112,6 +112,7 @@ export const OUTBOX_HOLDERS: Record<string, string> = {
   [DELEGATION_HOLDER]: 'delegations',
   [OFFER_HOLDER]: 'sponsorship_offers',
   [EVAL_RUN_HOLDER]: 'eval_runs',
+  [RUNTIME_APPROVAL_HOLDER]: 'runtime_approvals',
 };
 
 /** Agenda job names of the directory and delegations. */
@@ -413,7 +414,7 @@ export async function createServices(settings: ServiceSettings) {
   const runtimeRepo = createRuntimeApprovalRepository(connection);
   const handoffRepo = createHandoffRepository(connection);
   await Promise.all([runtimeRepo.ensureIndexes(), handoffRepo.ensureIndexes()]);
-  const runtime = new RuntimeApprovals({ org, repo: runtimeRepo, audit, notifier, engine: () => engine, clock });
+  const runtime = new RuntimeApprovals({ org, repo: runtimeRepo, outbox, engine: () => engine, clock });
   late.runtime = runtime;
   agenda.define('handoffs.timer', async (job) => {
     const data = job.attrs.data as { handoffId?: unknown; kind?: unknown };

@@ -5,7 +5,8 @@ import type { OrgConfig } from '../config/schemas.js';
 import { businessUnitById, findPersonByEmail } from '../config/directory.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { ApprovalSettings, FlowRun, StepContext, StepRegistry } from '../flows/types.js';
-import type { AuditLog } from './audit.js';
+import type { AuditInput } from './audit.js';
+import { AUDIT_EFFECT } from './audit-effects.js';
 import type { AgentRecord } from './agents.js';
 import {
   AgentRefusal,
@@ -20,14 +21,20 @@ import {
   verdictFor,
   type Details,
 } from './boundaries.js';
-import type { Notifier } from './notifications.js';
+import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
+import type { Outbox } from './outbox.js';
+import type { PendingEffect } from './ports.js';
 
 /*
  * An agent asks before it acts (issue 19). The catalog role's boundary answers autonomous and
  * forbidden actions at once; the rest becomes a run of the `runtime-approval` flow, so the
  * engine's compare-and-set, quorum, separation of duties, reminders and expiry decide it exactly
- * once. The record here is what the agent polls and consumes.
+ * once. The record here is what the agent polls and consumes. Its audit entries and the sponsors'
+ * warning are stored in the record's outbox with the change they follow from.
  */
+
+/** The holder kind of runtime approvals in the outbox. */
+export const RUNTIME_APPROVAL_HOLDER = 'runtime-approval';
 
 /** The flow that decides runtime approvals. */
 export const RUNTIME_APPROVAL_FLOW = 'runtime-approval';
@@ -72,11 +79,16 @@ export interface RuntimeApprovalRecord {
 
 /** Storage of runtime approvals (src/store/runtime-store.ts). */
 export interface RuntimeApprovalRepository {
-  /** Inserts, or returns the record already stored under the same id. */
-  insert(record: RuntimeApprovalRecord): Promise<{ record: RuntimeApprovalRecord; created: boolean }>;
+  /** Inserts with its outbox `effects`, or returns the record already stored under the same id (effects dropped). */
+  insert(record: RuntimeApprovalRecord, effects?: readonly PendingEffect[]): Promise<{ record: RuntimeApprovalRecord; created: boolean }>;
   get(id: string): Promise<RuntimeApprovalRecord | undefined>;
-  /** Sets `patch` only if the stored record matches `when`; undefined when it did not. */
-  update(id: string, when: Record<string, unknown>, patch: Partial<RuntimeApprovalRecord>): Promise<RuntimeApprovalRecord | undefined>;
+  /** Sets `patch` (and stores `effects`) only if the stored record matches `when`; undefined when it did not. */
+  update(
+    id: string,
+    when: Record<string, unknown>,
+    patch: Partial<RuntimeApprovalRecord>,
+    effects?: readonly PendingEffect[],
+  ): Promise<RuntimeApprovalRecord | undefined>;
   recent(agentId: string, limit: number): Promise<RuntimeApprovalRecord[]>;
   countSince(agentId: string, action: string, mode: RuntimeApprovalRecord['mode'], sinceIso: string): Promise<number>;
 }
@@ -146,8 +158,8 @@ export const consumeRequestSchema = z
 export interface RuntimeApprovalDeps {
   org: OrgConfig;
   repo: RuntimeApprovalRepository;
-  audit: AuditLog;
-  notifier: Notifier;
+  /** Where audit entries and sponsors' warnings are stored with the change and performed. */
+  outbox: Outbox;
   engine: () => FlowEngine;
   clock?: () => Date;
 }
@@ -242,22 +254,18 @@ export class RuntimeApprovals {
     } else {
       base.waitUntil = new Date(now.getTime() + verdict.boundary.wait.ms).toISOString();
     }
-    const { record, created } = await this.deps.repo.insert(base);
+    const effects = [
+      this.audit({
+        actor: { kind: 'agent', agentId: agent.id },
+        action: `runtime.${base.status === 'pending' ? 'requested' : base.status}`,
+        subject: { type: 'runtime-approval', id: base.id, agentId: agent.id },
+        details: { action: base.action, mode: base.mode, summary: base.summary, details: base.details, detailsHash: base.detailsHash },
+      }),
+      ...(verdict.mode === 'forbidden' ? await this.forbiddenWarning(agent, base) : []),
+    ];
+    const { record, created } = await this.deps.repo.insert(base, effects);
     if (!created) return { view: this.replayed(record, hash), created: false };
-
-    await this.deps.audit.append({
-      actor: { kind: 'agent', agentId: agent.id },
-      action: `runtime.${record.status === 'pending' ? 'requested' : record.status}`,
-      subject: { type: 'runtime-approval', id: record.id, agentId: agent.id },
-      details: {
-        action: record.action,
-        mode: record.mode,
-        summary: record.summary,
-        details: record.details,
-        detailsHash: record.detailsHash,
-      },
-    });
-    if (verdict.mode === 'forbidden') await this.forbiddenAttempt(agent, record);
+    await this.deps.outbox.settle({ kind: RUNTIME_APPROVAL_HOLDER, id: record.id }, effects, 'runtime.requested');
     if (verdict.mode !== 'needs-approval') return { view: this.view(record), created: true };
 
     const b = verdict.boundary;
@@ -347,16 +355,23 @@ export class RuntimeApprovals {
     if (record.status !== 'approved')
       throw new AgentRefusal(409, 'not_approved', `This request is ${record.status}${record.reason ? ` (${record.reason})` : ''}.`);
     const now = this.clock();
+    const effects = [this.audited(record, 'runtime.consumed', {})];
     if (record.usableFor === 'once') {
-      const used = await this.deps.repo.update(id, { status: 'approved', usedAt: { $exists: false } }, { usedAt: now.toISOString() });
+      const used = await this.deps.repo.update(
+        id,
+        { status: 'approved', usedAt: { $exists: false } },
+        { usedAt: now.toISOString() },
+        effects,
+      );
       if (!used) throw new AgentRefusal(409, 'already_used', 'This approval was used already; ask again for another one.');
-      await this.audited(used, 'runtime.consumed', {});
+      await this.deps.outbox.settle({ kind: RUNTIME_APPROVAL_HOLDER, id }, effects, 'runtime.consumed');
       return used;
     }
     if (record.usableUntil && Date.parse(record.usableUntil) < now.getTime())
       throw new AgentRefusal(409, 'approval_expired', `This approval could be used until ${record.usableUntil}; ask again.`);
-    const used = (await this.deps.repo.update(id, { status: 'approved' }, { usedAt: now.toISOString() })) ?? record;
-    await this.audited(used, 'runtime.consumed', {});
+    const used = await this.deps.repo.update(id, { status: 'approved' }, { usedAt: now.toISOString() }, effects);
+    if (!used) throw new AgentRefusal(409, 'not_approved', 'This request is no longer approved.');
+    await this.deps.outbox.settle({ kind: RUNTIME_APPROVAL_HOLDER, id }, effects, 'runtime.consumed');
     return used;
   }
 
@@ -404,15 +419,16 @@ export class RuntimeApprovals {
     const c = run.context as RuntimeRunContext;
     const decisions = Object.values(run.steps).flatMap((s) => s.decisions ?? []);
     const now = this.clock().toISOString();
+    const record = await this.deps.repo.get(c.approvalId);
+    if (!record || record.status !== 'pending') return;
     let patch: Partial<RuntimeApprovalRecord>;
     if (outcome === 'approved') {
-      const record = await this.deps.repo.get(c.approvalId);
       patch = {
         status: 'approved',
         reason: 'approved',
         decidedBy: decisions.filter((d) => d.decision === 'approve').map((d) => d.by),
         decidedAt: now,
-        ...(record && record.usableFor !== 'once' ? { usableUntil: new Date(Date.parse(now) + record.usableFor).toISOString() } : {}),
+        ...(record.usableFor !== 'once' ? { usableUntil: new Date(Date.parse(now) + record.usableFor).toISOString() } : {}),
       };
     } else if (outcome === 'expired') {
       patch =
@@ -441,15 +457,18 @@ export class RuntimeApprovals {
         decidedAt: now,
       };
     }
-    const updated = await this.deps.repo.update(c.approvalId, { status: 'pending' }, patch);
+    const effects = [
+      this.audited(record, `runtime.${patch.status}`, {
+        reason: patch.reason,
+        decidedBy: patch.decidedBy ?? [],
+        ...(patch.message ? { message: patch.message } : {}),
+        runId: run.id,
+      }),
+    ];
+    const updated = await this.deps.repo.update(c.approvalId, { status: 'pending' }, patch, effects);
     if (!updated) return;
+    await this.deps.outbox.settle({ kind: RUNTIME_APPROVAL_HOLDER, id: updated.id }, effects, 'runtime.decided');
     this.events.emit(updated.id);
-    await this.audited(updated, `runtime.${updated.status}`, {
-      reason: updated.reason,
-      decidedBy: updated.decidedBy ?? [],
-      ...(updated.message ? { message: updated.message } : {}),
-      runId: run.id,
-    });
   }
 
   private replayed(record: RuntimeApprovalRecord, hash: string): ApprovalView {
@@ -458,34 +477,44 @@ export class RuntimeApprovals {
     return this.view(record);
   }
 
-  private async forbiddenAttempt(agent: AgentRecord, record: RuntimeApprovalRecord): Promise<void> {
+  /**
+   * The effects of a forbidden attempt that is the agent's third at this action within a day: an
+   * audit entry and a warning to each sponsor. Counted before the attempt is stored, so the
+   * warning is stored with it; two attempts racing may both count as third (a second warning,
+   * never none).
+   */
+  private async forbiddenWarning(agent: AgentRecord, record: RuntimeApprovalRecord): Promise<PendingEffect[]> {
     const since = new Date(this.clock().getTime() - 86_400_000).toISOString();
-    const attempts = await this.deps.repo.countSince(agent.id, record.action, 'forbidden', since);
-    if (attempts !== FORBIDDEN_ALERT_THRESHOLD) return;
+    const attempts = (await this.deps.repo.countSince(agent.id, record.action, 'forbidden', since)) + 1;
+    if (attempts !== FORBIDDEN_ALERT_THRESHOLD) return [];
     const unit = businessUnitById(this.deps.org, agent.businessUnit)?.name ?? agent.businessUnit;
-    await this.deps.audit.append({
-      actor: { kind: 'system', name: 'runtime-approvals' },
-      action: 'runtime.forbidden-repeated',
-      subject: { type: 'agent', id: agent.id, agentId: agent.id },
-      details: { action: record.action, attempts, summary: record.summary },
-    });
-    for (const sponsor of agent.sponsors) {
-      if (!findPersonByEmail(this.deps.org, sponsor)) continue;
-      await this.deps.notifier
-        .send(sponsor, {
-          kind: 'notice',
-          data: {
-            level: 'warning',
-            title: `${agent.name} keeps trying a forbidden action`,
-            text: `${agent.name} (${agent.id}, ${unit}) asked ${attempts} times in a day to ${record.actionTitle} (${record.action}), which its role forbids. Each attempt was refused. Its last request said: “${record.summary}”`,
-          },
-        })
-        .catch(() => undefined);
-    }
+    const warning = {
+      kind: 'notice',
+      data: {
+        level: 'warning',
+        title: `${agent.name} keeps trying a forbidden action`,
+        text: `${agent.name} (${agent.id}, ${unit}) asked ${attempts} times in a day to ${record.actionTitle} (${record.action}), which its role forbids. Each attempt was refused. Its last request said: “${record.summary}”`,
+      },
+    } as const;
+    return [
+      this.audit({
+        actor: { kind: 'system', name: 'runtime-approvals' },
+        action: 'runtime.forbidden-repeated',
+        subject: { type: 'agent', id: agent.id, agentId: agent.id },
+        details: { action: record.action, attempts, summary: record.summary },
+      }),
+      ...agent.sponsors
+        .filter((sponsor) => findPersonByEmail(this.deps.org, sponsor))
+        .map((to) => this.deps.outbox.effect(CHAT_SEND_EFFECT, { to, card: warning } satisfies ChatSend)),
+    ];
   }
 
-  private async audited(r: RuntimeApprovalRecord, action: string, details: Record<string, unknown>): Promise<void> {
-    await this.deps.audit.append({
+  private audit(entry: AuditInput): PendingEffect {
+    return this.deps.outbox.effect(AUDIT_EFFECT, { ...entry, at: this.clock() } satisfies AuditInput);
+  }
+
+  private audited(r: RuntimeApprovalRecord, action: string, details: Record<string, unknown>): PendingEffect {
+    return this.audit({
       actor: { kind: 'system', name: 'runtime-approvals' },
       action,
       subject: { type: 'runtime-approval', id: r.id, agentId: r.agentId },

@@ -1,17 +1,20 @@
 import { Schema, type Connection } from 'mongoose';
 import type { HandoffRecord, HandoffRepository } from '../core/handoffs.js';
+import type { PendingEffect } from '../core/ports.js';
 import type { RuntimeApprovalRecord, RuntimeApprovalRepository } from '../core/runtime-approvals.js';
+import { OUTBOX_FIELD, toStored, withEffects, withoutOutbox } from './outbox-store.js';
 
 type Doc = Record<string, unknown>;
 
 function fromDoc<T extends { id: string }>(d: Doc): T {
-  const { _id, ...rest } = d;
+  const { _id, outboxLeaseUntil: _lease, ...rest } = withoutOutbox(d);
   return { id: String(_id), ...rest } as T;
 }
 
 /**
  * One document per record under a business id: insert-or-return-the-existing (a replayed request
- * meets the first one's unique `_id`), and conditional single-document updates.
+ * meets the first one's unique `_id`), and conditional single-document updates. Each write may
+ * carry outbox effects, stored in the same document write as the change they follow from.
  */
 function keyedRepository<T extends { id: string }>(
   connection: Connection,
@@ -28,10 +31,14 @@ function keyedRepository<T extends { id: string }>(
     async ensureIndexes(): Promise<void> {
       await Model.init();
     },
-    async insert(record: T): Promise<{ record: T; created: boolean }> {
+    async insert(record: T, effects: readonly PendingEffect[] = []): Promise<{ record: T; created: boolean }> {
       const { id, ...rest } = record;
       try {
-        await Model.collection.insertOne({ _id: id, ...rest } as never);
+        await Model.collection.insertOne({
+          _id: id,
+          ...rest,
+          ...(effects.length ? { [OUTBOX_FIELD]: effects.map(toStored) } : {}),
+        } as never);
         return { record, created: true };
       } catch (err) {
         if ((err as { code?: number }).code !== 11000) throw err;
@@ -44,9 +51,16 @@ function keyedRepository<T extends { id: string }>(
       const d = await Model.collection.findOne({ _id: String(id) as never });
       return d ? fromDoc<T>(d) : undefined;
     },
-    async update(id: string, when: Record<string, unknown>, patch: Partial<T>): Promise<T | undefined> {
+    async update(
+      id: string,
+      when: Record<string, unknown>,
+      patch: Partial<T>,
+      effects: readonly PendingEffect[] = [],
+    ): Promise<T | undefined> {
       const filter: Doc = { ...when, _id: String(id) };
-      const result = await Model.collection.findOneAndUpdate(filter as never, { $set: patch } as never, { returnDocument: 'after' });
+      const result = await Model.collection.findOneAndUpdate(filter as never, withEffects({ $set: patch }, effects) as never, {
+        returnDocument: 'after',
+      });
       return result ? fromDoc<T>(result) : undefined;
     },
   };
