@@ -191,6 +191,40 @@ describe('agents ask a human before they act, and hand off to people', () => {
     });
   });
 
+  it('the third forbidden attempt at one action in a day warns each sponsor once, and is audited', async () => {
+    const { agent, token } = await agentAndToken({ ...procurement, name: 'Stubborn desk' });
+    const terminate = (key: string) =>
+      api(token, 'POST', '/api/v1/approvals', { action: 'contracts.terminate', summary: 'Terminate Acme <!here>', idempotency_key: key });
+    const toMaya = (a: Record<string, unknown>) =>
+      a.channel === MAYA.id && JSON.stringify(a.blocks).includes('Stubborn desk keeps trying a forbidden action');
+
+    for (const key of ['stop-0001', 'stop-0002'])
+      expect((await terminate(key)).body).toMatchObject({ status: 'denied', reason: 'forbidden' });
+    // A replay is the same attempt, not another one.
+    expect((await terminate('stop-0002')).status).toBe(200);
+    expect(slack.of('chat.postMessage', toMaya)).toHaveLength(0);
+
+    expect((await terminate('stop-0003')).body).toMatchObject({ status: 'denied', reason: 'forbidden' });
+    const warning = await slack.waitFor('chat.postMessage', toMaya);
+    const text = JSON.stringify(warning.args.blocks);
+    expect(text).toContain('asked 3 times in a day to Terminate a supplier contract');
+    expect(text).not.toContain('<!here>');
+    const repeated = await eventually(async () =>
+      (await roster.services.audit.export({ agentId: agent.id })).find((e) => e.action === 'runtime.forbidden-repeated'),
+    );
+    expect(repeated.details).toMatchObject({ action: 'contracts.terminate', attempts: 3 });
+
+    // The fourth is refused like the others; the sponsor is not warned again.
+    expect((await terminate('stop-0004')).body).toMatchObject({ status: 'denied', reason: 'forbidden' });
+    await eventually(
+      async () => (await roster.services.audit.export({ agentId: agent.id })).filter((e) => e.action === 'runtime.denied').length === 4,
+    );
+    expect(slack.of('chat.postMessage', toMaya)).toHaveLength(1);
+    expect(
+      (await roster.services.audit.export({ agentId: agent.id })).filter((e) => e.action === 'runtime.forbidden-repeated'),
+    ).toHaveLength(1);
+  });
+
   it('the same in Teams: the sponsor denies with a reason, and the agent reads the reason', async () => {
     const sofia = teamsUser(roster.chat.person(SOFIA)!);
     expect((await teams.install(sofia)).status).toBe(200);
