@@ -36,7 +36,7 @@ import { SecretBox } from './evals/secrets.js';
 import { measuredSubmission } from './core/evaluation.js';
 import { createReadLog } from './store/read-log-store.js';
 import { RUNTIME_APPROVAL_HOLDER, RuntimeApprovals } from './core/runtime-approvals.js';
-import { Handoffs } from './core/handoffs.js';
+import { HANDOFF_HOLDER, Handoffs } from './core/handoffs.js';
 import { createHandoffRepository, createRuntimeApprovalRepository } from './store/runtime-store.js';
 import { createCardDeliveries, createOutboxRepository } from './store/outbox-store.js';
 import { chatSendPerformer } from './core/chat-effects.js';
@@ -113,6 +113,7 @@ export const OUTBOX_HOLDERS: Record<string, string> = {
   [OFFER_HOLDER]: 'sponsorship_offers',
   [EVAL_RUN_HOLDER]: 'eval_runs',
   [RUNTIME_APPROVAL_HOLDER]: 'runtime_approvals',
+  [HANDOFF_HOLDER]: 'handoffs',
 };
 
 /** Agenda job names of the directory and delegations. */
@@ -424,11 +425,17 @@ export async function createServices(settings: ServiceSettings) {
   const handoffs = new Handoffs({
     org,
     repo: handoffRepo,
-    audit,
     notifier,
+    outbox,
+    deliveries,
     timers: {
-      async schedule(at, timer) {
-        await agenda.schedule(at, 'handoffs.timer', timer);
+      async schedule(at, timer, key) {
+        // A retried outbox effect schedules the same timer: one job per key.
+        await agenda
+          .create('handoffs.timer', { ...timer, key })
+          .unique({ 'data.key': key }, { insertOnly: true })
+          .schedule(at)
+          .save();
       },
     },
     async recordTaskEvent(e) {

@@ -3,19 +3,41 @@ import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, hasRole } from '../config/directory.js';
-import type { AuditLog } from './audit.js';
+import type { AuditInput } from './audit.js';
+import { AUDIT_EFFECT } from './audit-effects.js';
 import type { AgentRecord } from './agents.js';
+import type { CardDeliveries } from './chat-effects.js';
 import { AgentRefusal, MAX_DETAILS_BYTES, peopleFor, queueFor, requestHash, type Details } from './boundaries.js';
 import { ForbiddenError, NotFoundError, RequestClosedError } from './errors.js';
 import type { MessageRef, Notifier, OutgoingCard } from './notifications.js';
+import type { Outbox } from './outbox.js';
+import type { PendingEffect } from './ports.js';
 import { MAX_WAIT_S, refusalOf } from './runtime-approvals.js';
 
 /*
  * Hand-offs (issue 19): an agent puts a case in the queue its role names; the queue's people
  * get a card with Take it, the one who takes it resolves it with an outcome, and the agent polls
  * for the outcome. Unclaimed cases remind and escalate. Each hand-off is also a task event
- * `handed-to-human` that Roster records itself, so check-ins measure the hand-off rate.
+ * `handed-to-human` that Roster records itself, so check-ins measure the hand-off rate. Cards,
+ * audit entries, timers and the task event are stored in the hand-off's outbox with the change
+ * they follow from, then performed.
  */
+
+/** The holder kind of hand-offs in the outbox. */
+export const HANDOFF_HOLDER = 'handoff';
+/** The hand-off's own effects (audit entries use the shared `audit.append`). */
+export const HANDOFF_EFFECTS = {
+  /** Sends the card to one person, once; a reminder only while the case is open. */
+  send: 'handoff.send',
+  /** Updates every card sent before to the case as it is now. */
+  refresh: 'handoff.refresh',
+  /** Schedules a reminder or escalation timer, once. */
+  schedule: 'handoff.schedule',
+  /** Records the `handed-to-human` task event (idempotent on its event id). */
+  taskEvent: 'handoff.task-event',
+} as const;
+
+type TimerKind = 'remind' | 'escalate';
 
 /** A hand-off as stored. */
 export interface HandoffRecord {
@@ -48,16 +70,26 @@ export interface HandoffRecord {
 
 /** Storage of hand-offs (src/store/runtime-store.ts). */
 export interface HandoffRepository {
-  insert(record: HandoffRecord): Promise<{ record: HandoffRecord; created: boolean }>;
+  /** Inserts with its outbox `effects`, or returns the record already stored under the same id (effects dropped). */
+  insert(record: HandoffRecord, effects?: readonly PendingEffect[]): Promise<{ record: HandoffRecord; created: boolean }>;
   get(id: string): Promise<HandoffRecord | undefined>;
-  update(id: string, when: Record<string, unknown>, patch: Partial<HandoffRecord>): Promise<HandoffRecord | undefined>;
+  /** Sets `patch` (and stores `effects`) only if the stored record matches `when`; undefined when it did not. */
+  update(
+    id: string,
+    when: Record<string, unknown>,
+    patch: Partial<HandoffRecord>,
+    effects?: readonly PendingEffect[],
+  ): Promise<HandoffRecord | undefined>;
+  /** Remembers a card sent about the case (added atomically beside the others). */
+  addMessage(id: string, message: { person: string; ref: MessageRef }): Promise<void>;
   /** Open or taken cases this person may work. */
   open(person: string): Promise<HandoffRecord[]>;
 }
 
 /** Durable reminder and escalation timers of unclaimed hand-offs (Agenda). */
 export interface HandoffTimers {
-  schedule(at: Date, timer: { handoffId: string; kind: 'remind' | 'escalate' }): Promise<void>;
+  /** Schedules a timer; scheduling the same `key` again keeps the one timer. */
+  schedule(at: Date, timer: { handoffId: string; kind: TimerKind }, key: string): Promise<void>;
 }
 
 /** `POST /api/v1/handoffs` and the MCP tool `hand_off_to_human`. */
@@ -108,9 +140,12 @@ export type HandoffView = z.output<typeof handoffViewSchema>;
 export interface HandoffDeps {
   org: OrgConfig;
   repo: HandoffRepository;
-  audit: AuditLog;
   notifier: Notifier;
   timers: HandoffTimers;
+  /** Where the effects of hand-off changes are stored and performed. */
+  outbox: Outbox;
+  /** Which cards went out, by effect id. */
+  deliveries: CardDeliveries;
   /** Records the `handed-to-human` task event (the telemetry store's ingest). */
   recordTaskEvent(event: { eventId: string; agentId: string; time: Date; taskType: string; decisionSummary: string }): Promise<void>;
   clock?: () => Date;
@@ -124,6 +159,52 @@ export class Handoffs {
   constructor(private readonly deps: HandoffDeps) {
     this.clock = deps.clock ?? (() => new Date());
     this.events.setMaxListeners(0);
+    this.registerPerformers();
+  }
+
+  private registerPerformers(): void {
+    const { outbox } = this.deps;
+    outbox.register<{ handoffId: string; to: string; reminder: boolean }>({
+      type: HANDOFF_EFFECTS.send,
+      perform: async ({ handoffId, to, reminder }, { effectId }) => {
+        const record = await this.deps.repo.get(handoffId);
+        if (!record || (reminder && record.status !== 'open')) return;
+        const now = this.clock();
+        const claim = await this.deps.deliveries.claim(effectId, now, new Date(now.getTime() - outbox.settings.leaseMs));
+        if (claim === 'sent') return;
+        if (claim === 'busy') throw new Error('another writer is sending this card');
+        const ref = await this.deps.notifier.send(to, this.card(record, to, reminder));
+        // Reminders are not updated later: the first card of each person is.
+        if (ref && !reminder) await this.deps.repo.addMessage(handoffId, { person: to, ref });
+        await this.deps.deliveries.sent(effectId, to, ref);
+      },
+    });
+    outbox.register<{ handoffId: string }>({
+      type: HANDOFF_EFFECTS.refresh,
+      perform: async ({ handoffId }) => {
+        const record = await this.deps.repo.get(handoffId);
+        if (!record) return;
+        for (const m of record.messages) await this.deps.notifier.update(m.ref, this.card(record, m.person)).catch(() => undefined);
+      },
+    });
+    outbox.register<{ handoffId: string; kind: TimerKind; at: Date }>({
+      type: HANDOFF_EFFECTS.schedule,
+      perform: async ({ handoffId, kind, at }, { effectId }) => {
+        await this.deps.timers.schedule(new Date(at), { handoffId, kind }, effectId);
+      },
+    });
+    outbox.register<{ agentId: string; handoffId: string; kind: string; queueTitle: string; summary: string; at: Date }>({
+      type: HANDOFF_EFFECTS.taskEvent,
+      perform: async ({ agentId, handoffId, kind, queueTitle, summary, at }) => {
+        await this.deps.recordTaskEvent({
+          eventId: `handoff:${handoffId}`,
+          agentId,
+          time: new Date(at),
+          taskType: `handoff.${kind}`,
+          decisionSummary: `Handed to ${queueTitle}: ${summary}`.slice(0, 2000),
+        });
+      },
+    });
   }
 
   /** Puts a case in the role's queue; a replay with the same key gets the same case and no second card. */
@@ -162,27 +243,32 @@ export class Handoffs {
       ...(queue.escalateTo ? { escalateTo: peopleFor(this.deps.org, agent, queue.escalateTo) } : {}),
       messages: [],
     };
-    const inserted = await this.deps.repo.insert(record);
+    const { outbox } = this.deps;
+    const timer = (kind: TimerKind, afterMs: number) =>
+      outbox.effect(HANDOFF_EFFECTS.schedule, { handoffId: id, kind, at: new Date(now.getTime() + afterMs) });
+    const effects = [
+      this.audit({
+        actor: { kind: 'agent', agentId: agent.id },
+        action: 'handoff.created',
+        subject: { type: 'handoff', id, agentId: agent.id },
+        details: { kind: record.kind, queue: queueId, summary: record.summary, details: record.details, people },
+      }),
+      outbox.effect(HANDOFF_EFFECTS.taskEvent, {
+        agentId: agent.id,
+        handoffId: id,
+        kind: record.kind,
+        queueTitle: queue.title,
+        summary: record.summary,
+        at: now,
+      }),
+      ...this.sends(id, people, false),
+      ...(queue.remindAfter ? [timer('remind', queue.remindAfter.ms)] : []),
+      ...(queue.escalateAfter && record.escalateTo?.length ? [timer('escalate', queue.escalateAfter.ms)] : []),
+    ];
+    const inserted = await this.deps.repo.insert(record, effects);
     if (!inserted.created) return { view: this.replayed(inserted.record, hash), created: false };
-    await this.deps.audit.append({
-      actor: { kind: 'agent', agentId: agent.id },
-      action: 'handoff.created',
-      subject: { type: 'handoff', id, agentId: agent.id },
-      details: { kind: record.kind, queue: queueId, summary: record.summary, details: record.details, people },
-    });
-    await this.deps.recordTaskEvent({
-      eventId: `handoff:${id}`,
-      agentId: agent.id,
-      time: now,
-      taskType: `handoff.${record.kind}`,
-      decisionSummary: `Handed to ${queue.title}: ${record.summary}`.slice(0, 2000),
-    });
-    await this.sendTo(record, people);
-    if (queue.remindAfter)
-      await this.deps.timers.schedule(new Date(now.getTime() + queue.remindAfter.ms), { handoffId: id, kind: 'remind' });
-    if (queue.escalateAfter && record.escalateTo?.length)
-      await this.deps.timers.schedule(new Date(now.getTime() + queue.escalateAfter.ms), { handoffId: id, kind: 'escalate' });
-    return { view: this.view((await this.deps.repo.get(id)) ?? record), created: true };
+    await outbox.settle({ kind: HANDOFF_HOLDER, id }, effects, 'handoff.created');
+    return { view: this.view(record), created: true };
   }
 
   /** The agent's own case (another agent's id is not found). */
@@ -223,19 +309,22 @@ export class Handoffs {
       throw new ForbiddenError(`${findPersonByEmail(this.deps.org, record.takenBy ?? '')?.name ?? 'Someone else'} took this case first.`);
     }
     const now = this.clock().toISOString();
-    const taken = await this.deps.repo.update(id, { status: 'open' }, { status: 'taken', takenBy: person.email, takenAt: now });
+    const effects = [
+      this.audit({
+        actor: { kind: 'person', email: person.email },
+        action: 'handoff.taken',
+        subject: { type: 'handoff', id, agentId: record.agentId },
+        details: { kind: record.kind, queue: record.queueId },
+      }),
+      this.deps.outbox.effect(HANDOFF_EFFECTS.refresh, { handoffId: id }),
+    ];
+    const taken = await this.deps.repo.update(id, { status: 'open' }, { status: 'taken', takenBy: person.email, takenAt: now }, effects);
     if (!taken) {
       const current = await this.find(id);
       const who = current.takenBy ? (findPersonByEmail(this.deps.org, current.takenBy)?.name ?? current.takenBy) : 'someone else';
       throw new ForbiddenError(`${who} took this case first.`);
     }
-    await this.deps.audit.append({
-      actor: { kind: 'person', email: person.email },
-      action: 'handoff.taken',
-      subject: { type: 'handoff', id, agentId: taken.agentId },
-      details: { kind: taken.kind, queue: taken.queueId },
-    });
-    await this.refresh(taken);
+    await this.deps.outbox.settle({ kind: HANDOFF_HOLDER, id }, effects, 'handoff.taken');
     this.events.emit(id);
     return taken;
   }
@@ -249,57 +338,60 @@ export class Handoffs {
     if (record.takenBy !== person.email && !hasRole(person, 'it-admin'))
       throw new ForbiddenError(record.takenBy ? 'Only the person who took this case resolves it.' : 'Take the case before you resolve it.');
     const now = this.clock().toISOString();
+    const effects = [
+      this.audit({
+        actor: { kind: 'person', email: person.email },
+        action: 'handoff.resolved',
+        subject: { type: 'handoff', id, agentId: record.agentId },
+        details: { kind: record.kind, queue: record.queueId, outcome },
+      }),
+      this.deps.outbox.effect(HANDOFF_EFFECTS.refresh, { handoffId: id }),
+    ];
     const resolved = await this.deps.repo.update(
       id,
       { status: 'taken' },
       { status: 'resolved', resolvedBy: person.email, outcome, resolvedAt: now },
+      effects,
     );
     if (!resolved) throw new RequestClosedError('completed', undefined);
-    await this.deps.audit.append({
-      actor: { kind: 'person', email: person.email },
-      action: 'handoff.resolved',
-      subject: { type: 'handoff', id, agentId: resolved.agentId },
-      details: { kind: resolved.kind, queue: resolved.queueId, outcome },
-    });
-    await this.refresh(resolved);
+    await this.deps.outbox.settle({ kind: HANDOFF_HOLDER, id }, effects, 'handoff.resolved');
     this.events.emit(id);
     return resolved;
   }
 
   /** Reminder or escalation of a case nobody took yet; stale timers change nothing. */
-  async onTimer(timer: { handoffId: string; kind: 'remind' | 'escalate' }): Promise<void> {
+  async onTimer(timer: { handoffId: string; kind: TimerKind }): Promise<void> {
     const record = await this.deps.repo.get(timer.handoffId);
     if (!record || record.status !== 'open') return;
+    const holder = { kind: HANDOFF_HOLDER, id: record.id };
+    const scheduler = { kind: 'system', name: 'scheduler' } as const;
+    const subject = { type: 'handoff', id: record.id, agentId: record.agentId };
     if (timer.kind === 'remind') {
+      const effects = [
+        this.audit({ actor: scheduler, action: 'handoff.reminded', subject, details: { to: record.people } }),
+        ...this.sends(record.id, record.people, true),
+      ];
       const updated = await this.deps.repo.update(
         record.id,
         { status: 'open', reminders: record.reminders },
         { reminders: record.reminders + 1 },
+        effects,
       );
-      if (!updated) return;
-      await this.deps.audit.append({
-        actor: { kind: 'system', name: 'scheduler' },
-        action: 'handoff.reminded',
-        subject: { type: 'handoff', id: record.id, agentId: record.agentId },
-        details: { to: record.people },
-      });
-      for (const person of record.people) await this.safeSend(person, this.card(updated, person, true));
+      if (updated) await this.deps.outbox.settle(holder, effects, 'handoff.reminded');
       return;
     }
     const added = (record.escalateTo ?? []).filter((p) => !record.people.includes(p));
+    const effects = [
+      this.audit({ actor: scheduler, action: 'handoff.escalated', subject, details: { added } }),
+      ...this.sends(record.id, added, false),
+    ];
     const updated = await this.deps.repo.update(
       record.id,
       { status: 'open', escalated: false },
       { escalated: true, people: [...record.people, ...added] },
+      effects,
     );
-    if (!updated) return;
-    await this.deps.audit.append({
-      actor: { kind: 'system', name: 'scheduler' },
-      action: 'handoff.escalated',
-      subject: { type: 'handoff', id: record.id, agentId: record.agentId },
-      details: { added },
-    });
-    await this.sendTo(updated, added);
+    if (updated) await this.deps.outbox.settle(holder, effects, 'handoff.escalated');
   }
 
   /** Open cases a person may work (for `pending` and the home card). */
@@ -375,28 +467,12 @@ export class Handoffs {
     return this.view(record);
   }
 
-  private async sendTo(record: HandoffRecord, people: string[]): Promise<void> {
-    const messages: HandoffRecord['messages'] = [];
-    for (const person of people) {
-      const ref = await this.safeSend(person, this.card(record, person));
-      if (ref) messages.push({ person, ref });
-    }
-    if (messages.length) {
-      const current = (await this.deps.repo.get(record.id)) ?? record;
-      await this.deps.repo.update(record.id, {}, { messages: [...current.messages, ...messages] });
-    }
+  /** One card effect per person: each is sent (and retried) on its own. */
+  private sends(handoffId: string, people: string[], reminder: boolean): PendingEffect[] {
+    return people.map((to) => this.deps.outbox.effect(HANDOFF_EFFECTS.send, { handoffId, to, reminder }));
   }
 
-  private async refresh(record: HandoffRecord): Promise<void> {
-    const current = (await this.deps.repo.get(record.id)) ?? record;
-    for (const m of current.messages) await this.deps.notifier.update(m.ref, this.card(record, m.person)).catch(() => undefined);
-  }
-
-  private async safeSend(person: string, card: OutgoingCard): Promise<MessageRef | undefined> {
-    try {
-      return await this.deps.notifier.send(person, card);
-    } catch {
-      return undefined;
-    }
+  private audit(entry: AuditInput): PendingEffect {
+    return this.deps.outbox.effect(AUDIT_EFFECT, { ...entry, at: this.clock() } satisfies AuditInput);
   }
 }

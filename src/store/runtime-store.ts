@@ -105,6 +105,9 @@ export function createHandoffRepository(connection: Connection): HandoffReposito
   });
   return {
     ...base,
+    async addMessage(id, message) {
+      await Model.collection.updateOne({ _id: String(id) as never }, { $push: { messages: message } } as never);
+    },
     async open(person) {
       return (
         await Model.collection
