@@ -392,6 +392,57 @@ describe('agents ask a human before they act, and hand off to people', () => {
     expect(checkIn.metrics.find((m) => m.metric === 'Hand-off rate')?.current).toBe('100.0%');
   });
 
+  it('an unclaimed hand-off has one reminder and one escalation timer; they remind the queue and bring in the sponsor', async () => {
+    const { agent, token } = await agentAndToken({
+      catalogRoleId: 'resume-screener',
+      businessUnit: 'people-ops',
+      sponsors: [MAYA.email],
+      requestedBy: DANIEL,
+      name: 'Night screener',
+    });
+    const body = { kind: 'candidate-review', summary: 'Please look at CAND-7001.', idempotency_key: 'handoff-timers-01' };
+    const created = await api(token, 'POST', '/api/v1/handoffs', body);
+    expect(created.status).toBe(201);
+    expect((await api(token, 'POST', '/api/v1/handoffs', body)).status).toBe(200);
+    const id = String(created.body.id);
+    const jobs = await roster.db.connection.collection('agendaJobs').find({ name: 'handoffs.timer', 'data.handoffId': id }).toArray();
+    const after = (kind: string) => {
+      const job = jobs.find((j) => (j.data as { kind: string }).kind === kind)!;
+      return (job.nextRunAt as Date).getTime() - Date.parse(String(created.body.created_at));
+    };
+    expect(jobs).toHaveLength(2);
+    expect(after('remind')).toBe(2 * 3_600_000);
+    expect(after('escalate')).toBe(8 * 3_600_000);
+
+    const handoffCard = (to: string, title: string) => (a: Record<string, unknown>) =>
+      a.channel === to && JSON.stringify(a.blocks).includes(title) && JSON.stringify(a.blocks).includes(id);
+    await slack.waitFor('chat.postMessage', handoffCard(JONAS.id, 'Night screener hands off a case to Recruiters'));
+    // What the Agenda job does when each timer falls due.
+    await roster.services.handoffs.onTimer({ handoffId: id, kind: 'remind' });
+    await slack.waitFor('chat.postMessage', handoffCard(JONAS.id, 'Reminder: Night screener hands off a case'));
+    await roster.services.handoffs.onTimer({ handoffId: id, kind: 'escalate' });
+    const escalated = await slack.waitFor('chat.postMessage', handoffCard(MAYA.id, 'Night screener hands off a case to Recruiters'));
+    const audit = (await roster.services.audit.export({ agentId: agent.id })).filter((e) => e.subject.id === id);
+    expect(audit.map((e) => e.action)).toEqual(['handoff.created', 'handoff.reminded', 'handoff.escalated']);
+    expect(audit[2]!.details).toMatchObject({ added: [MAYA.email] });
+
+    // The sponsor takes it; the recruiter's first card now says who has it.
+    const take = actionElements(escalated.args.blocks).find((e) => e.action_id === 'handoff_take')!;
+    await postSlack(
+      roster.baseUrl,
+      interaction(buttonClick(MAYA.id, 'handoff_take', String(take.value), slack.responseUrl('take-escalated'))),
+    );
+    await slack.waitForResponse('take-escalated');
+    // Slack answers a direct message with the D-channel of the person it went to.
+    const jonasDm = `D${JONAS.id.slice(1)}`;
+    const updated = await slack.waitFor(
+      'chat.update',
+      (a) =>
+        a.channel === jonasDm && JSON.stringify(a.blocks).includes('CAND-7001') && JSON.stringify(a.blocks).includes('Taken by Maya Chen'),
+    );
+    expect(actionElements(updated.args.blocks).map((e) => e.action_id)).not.toContain('handoff_take');
+  });
+
   it('bad input gets a 4xx with a code, never a 5xx and never a card', async () => {
     const { agent, token } = await agentAndToken({ ...procurement, name: 'Careless desk' });
     const other = await agentAndToken({ ...procurement, name: 'Other desk' });
