@@ -16,7 +16,7 @@ import {
 } from './schemas.js';
 import { approvalRequestSchema, approvalViewSchema, consumeRequestSchema } from '../core/runtime-approvals.js';
 import { handoffRequestSchema, handoffViewSchema } from '../core/handoffs.js';
-import { MAX_WAIT_S } from '../core/runtime-approvals.js';
+import { MAX_WAIT_S } from '../core/long-poll.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });

@@ -12,7 +12,8 @@ import { ForbiddenError, NotFoundError, RequestClosedError } from './errors.js';
 import type { MessageRef, Notifier, OutgoingCard } from './notifications.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
-import { MAX_WAIT_S, refusalOf } from './runtime-approvals.js';
+import { longPoll } from './long-poll.js';
+import { idempotencyKeySchema, refusalOf } from './runtime-approvals.js';
 
 /*
  * Hand-offs (issue 19): an agent puts a case in the queue its role names; the queue's people
@@ -111,11 +112,7 @@ export const handoffRequestSchema = z
       .max(2000)
       .optional()
       .meta({ description: 'Where the case lives (http or https).' }),
-    idempotency_key: z
-      .string()
-      .min(8)
-      .max(128)
-      .regex(/^[\x21-\x7E]+$/, 'must be visible ASCII without spaces'),
+    idempotency_key: idempotencyKeySchema,
   })
   .meta({ id: 'HandoffRequest' });
 
@@ -279,22 +276,14 @@ export class Handoffs {
   }
 
   /** Waits up to `waitMs` for the case to be resolved. */
-  async wait(agentId: string, id: string, waitMs: number): Promise<HandoffRecord> {
-    let record = await this.get(agentId, id);
-    const deadline = Date.now() + Math.min(Math.max(0, waitMs), MAX_WAIT_S * 1000);
-    while (record.status !== 'resolved' && Date.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          this.events.off(id, done);
-          resolve();
-        };
-        const timer = setTimeout(done, Math.min(1000, Math.max(0, deadline - Date.now())));
-        this.events.once(id, done);
-      });
-      record = await this.get(agentId, id);
-    }
-    return record;
+  wait(agentId: string, id: string, waitMs: number): Promise<HandoffRecord> {
+    return longPoll(
+      this.events,
+      id,
+      waitMs,
+      () => this.get(agentId, id),
+      (r) => r.status === 'resolved',
+    );
   }
 
   /** Take it: the first person from the queue to click owns the case; a second click is told who has it. */

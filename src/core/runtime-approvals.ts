@@ -22,6 +22,7 @@ import {
   type Details,
 } from './boundaries.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
+import { longPoll } from './long-poll.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 
@@ -41,9 +42,6 @@ export const RUNTIME_APPROVAL_FLOW = 'runtime-approval';
 
 /** How many forbidden attempts at one action within a day alert the sponsors. */
 export const FORBIDDEN_ALERT_THRESHOLD = 3;
-
-/** Longest long-poll, in seconds. */
-export const MAX_WAIT_S = 60;
 
 /** Why a request ended the way it did. */
 export type ApprovalReason =
@@ -93,7 +91,8 @@ export interface RuntimeApprovalRepository {
   countSince(agentId: string, action: string, mode: RuntimeApprovalRecord['mode'], sinceIso: string): Promise<number>;
 }
 
-const idempotencyKey = z
+/** The agent's idempotency key of a request (approvals and hand-offs). */
+export const idempotencyKeySchema = z
   .string()
   .min(8, 'must be 8 to 128 characters')
   .max(128, 'must be 8 to 128 characters')
@@ -116,7 +115,7 @@ export const approvalRequestSchema = z
       .record(z.string().max(40), z.union([z.string().max(2000), z.number(), z.boolean()]))
       .default(() => ({}))
       .meta({ description: 'The action’s declared fields (see the catalog role); at most 4 KB.' }),
-    idempotency_key: idempotencyKey,
+    idempotency_key: idempotencyKeySchema,
   })
   .meta({ id: 'ApprovalRequest' });
 export type ApprovalRequestInput = z.input<typeof approvalRequestSchema>;
@@ -321,23 +320,14 @@ export class RuntimeApprovals {
   }
 
   /** Waits up to `waitMs` for a pending request to be decided; resolves the record as it is then. */
-  async wait(agentId: string, id: string, waitMs: number): Promise<RuntimeApprovalRecord> {
-    let record = await this.get(agentId, id);
-    const deadline = Date.now() + Math.min(Math.max(0, waitMs), MAX_WAIT_S * 1000);
-    while (record.status === 'pending' && Date.now() < deadline) {
-      // Woken at once by a decision in this process; re-read every second for other replicas.
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          this.events.off(id, done);
-          resolve();
-        };
-        const timer = setTimeout(done, Math.min(1000, Math.max(0, deadline - Date.now())));
-        this.events.once(id, done);
-      });
-      record = await this.get(agentId, id);
-    }
-    return record;
+  wait(agentId: string, id: string, waitMs: number): Promise<RuntimeApprovalRecord> {
+    return longPoll(
+      this.events,
+      id,
+      waitMs,
+      () => this.get(agentId, id),
+      (r) => r.status !== 'pending',
+    );
   }
 
   /**
