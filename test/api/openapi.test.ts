@@ -50,8 +50,8 @@ describe('OpenAPI 3.1 document of the agent-facing API', () => {
     expect(doc.servers).toEqual([{ url: roster.baseUrl }]);
   });
 
-  it('describes every route Roster serves under /oauth, /api/v1, /api/openapi.json and /.well-known', () => {
-    const served = servedRoutes(roster.http.app).filter((r) => / \/(oauth|api\/v1|api\/openapi\.json|\.well-known)(\/|$)/.test(r));
+  it('describes every route Roster serves under /oauth, /api/v1, /api/openapi.json, /mcp and /.well-known', () => {
+    const served = servedRoutes(roster.http.app).filter((r) => / \/(oauth|api\/v1|api\/openapi\.json|mcp|\.well-known)(\/|$)/.test(r));
     expect(served).toEqual(
       expect.arrayContaining([
         'post /oauth/token',
@@ -60,6 +60,14 @@ describe('OpenAPI 3.1 document of the agent-facing API', () => {
         'post /api/v1/telemetry',
         'get /api/openapi.json',
         'get /.well-known/jwks.json',
+        'get /.well-known/oauth-authorization-server',
+        'post /api/v1/approvals',
+        'get /api/v1/approvals/:id',
+        'post /api/v1/approvals/:id/consume',
+        'post /api/v1/handoffs',
+        'get /api/v1/handoffs/:id',
+        'post /mcp',
+        'get /.well-known/oauth-protected-resource/mcp',
       ]),
     );
     // OpenAPI writes path parameters as {id}, Express as :id.
