@@ -1,6 +1,7 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { discoverOAuthProtectedResourceMetadata, extractWWWAuthenticateParams } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { parseDocument } from 'yaml';
@@ -15,7 +16,8 @@ import { approvalCardsTo, approveValueOf } from '../helpers/slack-journeys.js';
 import { buttonClick, interaction, postSlack, slashCommand } from '../helpers/slack-requests.js';
 import { button, cardText, cardVerbs } from '../channels/teams/card-reading.js';
 import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
-import { agentWithKey, postForm } from '../api/support.js';
+import * as oauth from 'oauth4webapi';
+import { agentWithKey, claimsOf, discover, insecure, postForm } from '../api/support.js';
 
 /*
  * Issue 19 end to end, through the real endpoints: agents ask a human before they act (HTTP API
@@ -337,6 +339,41 @@ describe('agents ask a human before they act, and hand off to people', () => {
         }),
       ),
     ).rejects.toThrow();
+  });
+
+  it('third-party clients alone get from the MCP 401 to a tool call: the SDK reads the resource metadata, oauth4webapi the token', async () => {
+    const { agent, key } = await agentWithKey(roster.services, [], { ...procurement, name: 'Self-served desk' });
+    const mcpUrl = new URL(`${roster.baseUrl}/mcp`);
+    // The 401 and RFC 9728 metadata as the MCP SDK reads them, then RFC 8414 discovery and client credentials as oauth4webapi does them.
+    const anonymous = await fetch(mcpUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(anonymous.status).toBe(401);
+    const { resourceMetadataUrl } = extractWWWAuthenticateParams(anonymous);
+    const prm = await discoverOAuthProtectedResourceMetadata(mcpUrl, { resourceMetadataUrl: resourceMetadataUrl! });
+    expect(prm.resource).toBe(mcpUrl.href);
+    const as = await discover(prm.authorization_servers![0]!);
+    const response = await oauth.clientCredentialsGrantRequest(
+      as,
+      { client_id: agent.id },
+      oauth.ClientSecretBasic(key),
+      { resource: prm.resource },
+      insecure,
+    );
+    const { access_token } = await oauth.processClientCredentialsResponse(as, { client_id: agent.id }, response);
+    expect(claimsOf(access_token)).toMatchObject({ sub: agent.id, aud: prm.resource });
+
+    const client = new Client({ name: 'procurement-agent', version: '1.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(mcpUrl, { requestInit: { headers: { authorization: `Bearer ${access_token}` } } }),
+    );
+    try {
+      const allowed = await client.callTool({
+        name: 'request_approval',
+        arguments: { action: 'suppliers.read', summary: 'Compare offers', idempotency_key: 'sdk-auth-0001' },
+      });
+      expect(allowed.structuredContent).toMatchObject({ status: 'allowed', reason: 'autonomous' });
+    } finally {
+      await client.close();
+    }
   });
 
   it('a resume screener hands off a candidate; a recruiter takes and resolves it; the next check-in counts the hand-off', async () => {
