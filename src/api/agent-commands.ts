@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { OrgConfig } from '../config/schemas.js';
 import { AgentRefusal } from '../core/boundaries.js';
 import type { Handoffs, HandoffView } from '../core/handoffs.js';
-import { decideAccess, type LiveScopes } from '../core/live-scopes.js';
+import { decideAccess, type AccessDecision, type LiveScopes } from '../core/live-scopes.js';
 import { MAX_WAIT_S } from '../core/long-poll.js';
 import { refusalOf, type ApprovalView, type RuntimeApprovals } from '../core/runtime-approvals.js';
 import { telemetryEventSchema, type IngestResult } from '../core/telemetry.js';
@@ -86,17 +86,7 @@ export class AgentCommands {
     if (!live) throw new AgentRefusal(404, 'unknown_agent', 'Roster does not know this agent.');
     const { scope, resource } = parsed.data;
     const decision = decideAccess(this.deps.org, live, live.grants, scope, resource === undefined || this.deps.knownResource(resource));
-    return {
-      allowed: decision.allowed,
-      reason: decision.reason,
-      message: decision.message,
-      agent_id: agentId,
-      scope,
-      ...(resource ? { resource } : {}),
-      ...(decision.grantId ? { grant_id: decision.grantId } : {}),
-      ...(decision.expiresAt ? { expires_at: decision.expiresAt } : {}),
-      ...(decision.endedAt ? { ended_at: decision.endedAt } : {}),
-    };
+    return accessAnswer(agentId, scope, resource, decision);
   }
 
   /** One task event for the calling agent, through the telemetry API's own ingest. */
@@ -108,6 +98,21 @@ export class AgentCommands {
     if (!result.ok) throw new AgentRefusal(400, 'invalid_request', result.message);
     return result.result;
   }
+}
+
+/** The access check's answer to an agent about a scope: the same from the HTTP route and the MCP tool. */
+export function accessAnswer(agentId: string, scope: string, resource: string | undefined, decision: AccessDecision): AccessAnswer {
+  return {
+    allowed: decision.allowed,
+    reason: decision.reason,
+    message: decision.message,
+    agent_id: agentId,
+    scope,
+    ...(resource ? { resource } : {}),
+    ...(decision.grantId ? { grant_id: decision.grantId } : {}),
+    ...(decision.expiresAt ? { expires_at: decision.expiresAt } : {}),
+    ...(decision.endedAt ? { ended_at: decision.endedAt } : {}),
+  };
 }
 
 function parseWait(raw: unknown): number {

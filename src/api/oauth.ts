@@ -4,6 +4,7 @@ import type { OrgConfig } from '../config/schemas.js';
 import { sha256 } from '../core/agents.js';
 import { decideAccess, LiveScopes, selectScopes, tokenExpiry, tokenStillValid } from '../core/live-scopes.js';
 import type { Logger } from '../logger.js';
+import { accessAnswer } from './agent-commands.js';
 import { verifyAgentSecret } from './agent-secret.js';
 import type { KeyRefusal, KeyVerification } from '../core/agent-keys.js';
 import { clientCredentials } from './client-auth.js';
@@ -341,17 +342,7 @@ export function createAccessCheckRouter(deps: OAuthDeps): Router {
       const known = resource === undefined || resource === deps.urls().rosterAudience || deps.resources.includes(resource);
       const decision = decideAccess(deps.org, live, live.grants, scope, known);
       deps.usage.count(agentId, decision.allowed ? 'access_allowed' : 'access_denied');
-      res.json({
-        allowed: decision.allowed,
-        reason: decision.reason,
-        message: decision.message,
-        agent_id: agentId,
-        scope,
-        ...(resource ? { resource } : {}),
-        ...(decision.grantId ? { grant_id: decision.grantId } : {}),
-        ...(decision.expiresAt ? { expires_at: decision.expiresAt } : {}),
-        ...(decision.endedAt ? { ended_at: decision.endedAt } : {}),
-      });
+      res.json(accessAnswer(agentId, scope, resource, decision));
     } catch (err) {
       failure(deps.log, res, err);
     }
