@@ -20,6 +20,8 @@ import { LiveDirectory } from './config/live-directory.js';
 import { ConfigError } from './config/org-config.js';
 import { createScimRouter } from './scim/router.js';
 import { registerBusinessMetrics } from './http/business-metrics.js';
+import type { WebhookConfig } from './config/webhooks.js';
+import { registerWebhookMetrics } from './http/webhook-metrics.js';
 
 /** Builds one chat channel; resolves undefined when the environment does not configure it. */
 export type ChannelFactory = (deps: ChannelDeps) => Promise<Channel | undefined>;
@@ -50,6 +52,10 @@ export interface RosterOptions {
   scimPerMinute?: number;
   /** How often the live directory looks for other replicas' writes (ms, default 1000). */
   directoryPollMs?: number;
+  /** Signed webhooks from `config/webhooks.yaml` (main.ts loads and checks it); none when absent. */
+  webhooks?: WebhookConfig;
+  /** The services' clock (tests move it to pass a webhook's retry window without waiting). */
+  clock?: () => Date;
 }
 
 export interface Roster {
@@ -129,6 +135,8 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
       outbox: { leaseMs: env.ROSTER_OUTBOX_LEASE_MS },
       ...(faultPoint ? { faultPoint } : {}),
       ...(live ? { directory: { live, seed: fileOrg.people } } : {}),
+      ...(options.webhooks ? { webhooks: options.webhooks } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
     });
     if (!env.ROSTER_EVAL_SECRET_KEY && options.suites?.size)
       log.warn('ROSTER_EVAL_SECRET_KEY is not set: endpoint secrets are sealed with a key that lasts only as long as this process');
@@ -207,6 +215,7 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
     if (channels.length === 0) log.warn('no chat channel is configured: cards are logged, not delivered');
 
     registerOutboxMetrics(http.metrics.registry, services.outbox, services.outboxRepo);
+    registerWebhookMetrics(http.metrics.registry, services.webhooks, services.webhookRepo);
     await scheduler.start();
     // Effects a previous process left behind are performed now, not at the worker's next turn.
     void services.outbox.drain().catch((err: unknown) => log.error({ err }, 'performing the pending effects failed'));

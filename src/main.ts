@@ -11,6 +11,7 @@ import { EmbeddedMongoError } from './store/embedded/embedded-mongo.js';
 import { SAMPLE_ORG_PROBLEM, usesSampleOrganisation } from './config/sample-org.js';
 import { demoTour, seedDemo } from './demo/seed-demo.js';
 import { createProgress } from './progress.js';
+import { loadWebhookConfig } from './config/webhooks.js';
 
 /** Exit code for a configuration that cannot be used (bad env or config files). */
 const EXIT_CONFIG = 2;
@@ -53,6 +54,9 @@ async function main(): Promise<void> {
       `${env.ROSTER_CONFIG_DIR}/org.yaml: directory: required when ROSTER_SCIM_TOKEN is set (map identity-provider groups to roles and business units)`,
     );
   }
+  const webhooks = org
+    ? attempt(() => loadWebhookConfig(env.ROSTER_CONFIG_DIR, { env: process.env, production: env.NODE_ENV === 'production', people: org.people }))
+    : undefined;
   const flows = attempt(() => loadFlowDefinitions(env.ROSTER_FLOWS_DIR));
   const suites = org ? attempt(() => loadEvalSuites(env.ROSTER_EVALS_DIR, org)) : undefined;
   if (org && env.NODE_ENV === 'production' && usesSampleOrganisation(org)) problems.push(SAMPLE_ORG_PROBLEM);
@@ -64,7 +68,15 @@ async function main(): Promise<void> {
 
   let roster;
   try {
-    roster = await startRoster({ env, org, flows, suites, log, channels: [createSlackChannel, createTeamsChannel] });
+    roster = await startRoster({
+      env,
+      org,
+      flows,
+      suites,
+      log,
+      channels: [createSlackChannel, createTeamsChannel],
+      ...(webhooks ? { webhooks } : {}),
+    });
   } catch (err) {
     if (err instanceof EmbeddedMongoError) {
       process.stderr.write(`Roster cannot start: ${err.message}\n`);

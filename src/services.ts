@@ -45,7 +45,7 @@ import { RosterError } from './core/errors.js';
 import { ALERT_HOLDER } from './core/alerts.js';
 import { Outbox, type OutboxSettings } from './core/outbox.js';
 import { auditPerformer } from './core/audit-effects.js';
-import { peopleWithRole } from './config/directory.js';
+import { findPersonByEmail, hasRole, peopleWithRole } from './config/directory.js';
 import { defineOutboxJob } from './jobs/outbox.js';
 import { defineSafetySweep, type SafetySweepDeps } from './jobs/safety-sweep.js';
 import { ensureRecurring } from './jobs/recurring.js';
@@ -57,6 +57,10 @@ import { createDirectoryStore } from './store/directory-store.js';
 import { ScimService } from './scim/scim-service.js';
 import { DELEGATION_HOLDER, Delegations, type DelegationTimer } from './core/delegations.js';
 import { createDelegationRepository } from './store/delegation-store.js';
+import type { WebhookConfig } from './config/webhooks.js';
+import { WebhookDispatcher, type WebhookTransport } from './core/webhooks.js';
+import { createWebhookRepository } from './store/webhook-store.js';
+import { createWebhookTransport, WebhookHostPolicy } from './http/webhook-sender.js';
 
 export interface ServiceSettings {
   connection: Connection;
@@ -102,6 +106,12 @@ export interface ServiceSettings {
    * its list. `seed` (people.yaml) fills a database that was never seeded.
    */
   directory?: { live: LiveDirectory; seed: readonly Person[] };
+  /** Signed webhooks (`config/webhooks.yaml`); none when absent. */
+  webhooks?: WebhookConfig;
+  /** Replaces the webhooks' HTTP transport (tests of the policy itself use the real one). */
+  webhookTransport?: WebhookTransport;
+  /** How often the webhook worker runs on every replica (default every 2 seconds); appends also nudge it. */
+  webhookEvery?: string;
 }
 
 /** The collections whose records carry an outbox, by holder kind. */
@@ -118,6 +128,9 @@ export const OUTBOX_HOLDERS: Record<string, string> = {
 
 /** Agenda job names of the directory and delegations. */
 export const DIRECTORY_JOBS = { change: 'directory.change', delegation: 'delegations.timer' } as const;
+
+/** The Agenda job that queues and sends webhook deliveries. */
+export const WEBHOOK_JOB = 'webhooks.deliver';
 
 export type Services = Awaited<ReturnType<typeof createServices>>;
 
@@ -184,7 +197,22 @@ export function loadFlowDefinitions(dir: string): Map<string, FlowDefinition> {
 export async function createServices(settings: ServiceSettings) {
   const { connection, agenda, org, log, notifier } = settings;
   const clock = settings.clock ?? (() => new Date());
-  const audit = createAuditLog(connection, { clock });
+  const auditStore = createAuditLog(connection, { clock });
+  // Every append nudges the webhook dispatcher (the recurring job is the backstop, and catches other replicas' appends).
+  const webhookNudge: { kick?: () => void } = {};
+  const audit: typeof auditStore = {
+    ...auditStore,
+    async append(input, options) {
+      const entry = await auditStore.append(input, options);
+      webhookNudge.kick?.();
+      return entry;
+    },
+    async appendMany(inputs) {
+      const entries = await auditStore.appendMany(inputs);
+      webhookNudge.kick?.();
+      return entries;
+    },
+  };
   const agents = createAgentRepository(connection);
   const grants = createGrantRepository(connection);
   const runs = createRunRepository(connection);
@@ -523,6 +551,34 @@ export async function createServices(settings: ServiceSettings) {
       }),
   };
   await defineOutboxJob(agenda, outbox, settings.outboxDrainEvery);
+  const webhookRepo = createWebhookRepository(connection);
+  await webhookRepo.ensureIndexes();
+  const webhookConfig = settings.webhooks;
+  const webhooks = new WebhookDispatcher({
+    subscriptions: webhookConfig?.subscriptions ?? [],
+    repo: webhookRepo,
+    transport:
+      settings.webhookTransport ??
+      createWebhookTransport(new WebhookHostPolicy(webhookConfig?.allowPrivateHosts ?? [], webhookConfig?.allowLoopbackHttp ?? false)),
+    notifier,
+    source: settings.publicUrl ?? 'http://127.0.0.1:3978',
+    retryWindowMs: webhookConfig?.retryWindowMs ?? 24 * 3_600_000,
+    mayRetry: (email) => {
+      const person = findPersonByEmail(org, email);
+      return person !== undefined && hasRole(person, 'it-admin');
+    },
+    audit,
+    log: log.child({ component: 'webhooks' }),
+    clock,
+  });
+  if (webhookConfig && webhookConfig.subscriptions.length > 0) {
+    await webhooks.start();
+    agenda.define(WEBHOOK_JOB, async () => {
+      await webhooks.tick();
+    });
+    await ensureRecurring(agenda, WEBHOOK_JOB, settings.webhookEvery ?? '2 seconds');
+    webhookNudge.kick = () => webhooks.kick();
+  }
   const sweep: SafetySweepDeps = {
     clock,
     log: log.child({ component: 'safety-sweep' }),
@@ -572,5 +628,8 @@ export async function createServices(settings: ServiceSettings) {
     runtime,
     /** Agents handing cases to people. */
     handoffs,
+    /** Signed webhooks (a dispatcher with no subscriptions when none are configured). */
+    webhooks,
+    webhookRepo,
   };
 }

@@ -153,6 +153,8 @@ export const NOTICE_ACTIONS = {
   delegationAway: 'delegation_away',
   /** Back in the office: ends the delegation, `{}`. */
   delegationBack: 'delegation_back',
+  /** Failed webhook deliveries: an IT admin re-queues them, `{ subscriptionId }`. */
+  webhookRetry: 'webhook_retry',
 } as const;
 export type NoticeAction = (typeof NOTICE_ACTIONS)[keyof typeof NOTICE_ACTIONS];
 

@@ -47,6 +47,7 @@ export const AGENT_BUTTON_VERBS = [
   'handoff_resolve',
   'delegation_away',
   'delegation_back',
+  'webhook_retry',
 ] as const;
 export type AgentButtonVerb = (typeof AGENT_BUTTON_VERBS)[number];
 
@@ -243,6 +244,8 @@ export class CardActionsChat {
       case 'delegation_back': {
         return { followUp: await new DelegationChat(this.services, this.org).run(person, { name: 'back' }) };
       }
+      case 'webhook_retry':
+        return { card: (await this.services.webhooks.retry(person.email, String(ids.subscriptionId ?? ''))) as CardModel };
     }
   }
 

@@ -1,0 +1,496 @@
+import { CloudEvent } from 'cloudevents';
+import { Webhook } from 'standardwebhooks';
+import type { AuditEntry, AuditInput } from './audit.js';
+import { ForbiddenError, NotFoundError } from './errors.js';
+import type { MessageRef, Notifier, OutgoingCard } from './notifications.js';
+
+/*
+ * Signed webhooks, delivered at least once, in order per agent.
+ *
+ * The audit trail is the event log: every state change Roster makes is recorded there, durably,
+ * numbered 1, 2, 3… without gaps (a writer takes number n+1 only after n is stored). So a
+ * dispatcher tails it per subscription: it turns each new entry the subscription wants into a
+ * delivery record keyed by (subscription, audit number) (inserting twice is harmless) and then
+ * moves the subscription's cursor with a compare-and-set, so any number of replicas may run it.
+ * Nothing in the code that changes state has to know webhooks exist, and no event can be lost
+ * between a state change and its webhook: if the entry is stored, its delivery will be made.
+ *
+ * A sender then posts each subscription's deliveries: CloudEvents 1.0 structured JSON, signed per
+ * Standard Webhooks (`webhook-id` = the event id, the same on every retry; a fresh timestamp and
+ * signature per attempt). Per agent, a delivery waits while an earlier one for the same agent is
+ * not yet delivered (or has failed for good), so receivers see an agent's events in order.
+ * Failures are retried with exponential back-off and jitter for the retry window (24 h), then
+ * the delivery is marked failed, counted in /metrics, and the subscription's IT owner gets one
+ * card (updated in place) with a Retry button.
+ */
+
+/** The event types a subscription may ask for; the CloudEvent `type` is `com.roster.<type>`. */
+export const WEBHOOK_EVENT_TYPES = [
+  'agent.requested',
+  'agent.activated',
+  'agent.suspended',
+  'agent.reactivated',
+  'agent.retiring',
+  'agent.retired',
+  'grant.granted',
+  'grant.extended',
+  'grant.revoked',
+  'grant.expired',
+  'approval.decided',
+  'alert.opened',
+  'alert.acknowledged',
+  'alert.resolved',
+  'checkin.completed',
+  'key.rotated',
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** The CloudEvent `type` prefix (reverse-DNS, as the CloudEvents spec recommends). */
+export const EVENT_TYPE_PREFIX = 'com.roster.';
+
+const DIRECT: Readonly<Record<string, WebhookEventType>> = {
+  'agent.registered': 'agent.requested',
+  'agent.onboarded': 'agent.activated',
+  'agent.suspended': 'agent.suspended',
+  'agent.retired': 'agent.retired',
+  'grant.activated': 'grant.granted',
+  'grant.created': 'grant.granted',
+  'grant.break-glass': 'grant.granted',
+  // An extension is a new grant that supersedes the active one; the old grant's entry names it.
+  'grant.superseded': 'grant.extended',
+  'grant.revoked': 'grant.revoked',
+  'grant.expired': 'grant.expired',
+  'decision.approve': 'approval.decided',
+  'decision.deny': 'approval.decided',
+  'alert.raised': 'alert.opened',
+  'alert.acknowledged': 'alert.acknowledged',
+  'alert.resolved': 'alert.resolved',
+  'checkin.completed': 'checkin.completed',
+  'credential.rotated': 'key.rotated',
+};
+
+/** The webhook event an audit entry stands for, if any. */
+export function eventTypeOf(entry: Pick<AuditEntry, 'action' | 'details'>): WebhookEventType | undefined {
+  const direct = DIRECT[entry.action];
+  if (direct) return direct;
+  if (entry.action !== 'agent.status-changed') return undefined;
+  const { from, to } = entry.details as { from?: unknown; to?: unknown };
+  if (to === 'retiring') return 'agent.retiring';
+  if (to === 'suspended') return 'agent.suspended';
+  if (to === 'active' && from === 'suspended') return 'agent.reactivated';
+  return undefined;
+}
+
+/** Whether a subscription asked for this event type. */
+export function wants(events: ReadonlyArray<string>, type: WebhookEventType): boolean {
+  return events.includes('*') || events.includes(type);
+}
+
+/**
+ * The stable event id of an audit entry: its number and the start of its hash, so a database
+ * started afresh (numbers reused) never repeats an id. No `.` (Standard Webhooks forbids it).
+ */
+export function eventIdOf(entry: Pick<AuditEntry, 'seq' | 'hash'>): string {
+  return `evt_${entry.seq}_${entry.hash.slice(0, 16)}`;
+}
+
+/**
+ * The CloudEvent (structured JSON) of an audit entry. `data` holds exactly what the audit entry
+ * records (who, what, about which, the details); no secret is ever written to the audit trail.
+ */
+export function cloudEventOf(entry: AuditEntry, type: WebhookEventType, source: string): string {
+  const event = new CloudEvent({
+    specversion: '1.0',
+    id: eventIdOf(entry),
+    source,
+    type: `${EVENT_TYPE_PREFIX}${type}`,
+    ...(entry.subject.agentId ? { subject: entry.subject.agentId } : {}),
+    time: entry.at.toISOString(),
+    datacontenttype: 'application/json',
+    data: {
+      action: entry.action,
+      auditSeq: entry.seq,
+      actor: entry.actor,
+      subject: entry.subject,
+      details: entry.details,
+    },
+  });
+  event.validate();
+  return JSON.stringify(event.toJSON());
+}
+
+/** Standard Webhooks headers for one attempt (the timestamp and signature are per attempt). */
+export function signedHeaders(secret: string, webhookId: string, at: Date, body: string): Record<string, string> {
+  return {
+    'content-type': 'application/cloudevents+json; charset=utf-8',
+    'webhook-id': webhookId,
+    'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+    'webhook-signature': new Webhook(secret).sign(webhookId, at, body),
+  };
+}
+
+/** Back-off before attempt `attempt + 1`: 5 s doubling to at most 2 h, ±25 % jitter. */
+export function retryDelayMs(attempt: number, random: () => number = Math.random): number {
+  const base = Math.min(2 * 3_600_000, 5_000 * 2 ** Math.max(0, attempt - 1));
+  return Math.round(base * (0.75 + random() * 0.5));
+}
+
+/** One event to one subscription. */
+export interface WebhookDelivery {
+  /** `<subscriptionId>:<audit seq>`: the same event is never queued twice for a subscription. */
+  id: string;
+  subscriptionId: string;
+  seq: number;
+  /** `webhook-id` header and CloudEvent id. */
+  eventId: string;
+  type: WebhookEventType;
+  /** Deliveries with the same key go out in `seq` order (the agent, else the subject). */
+  orderKey: string;
+  /** The exact JSON body, built once so every retry sends the same bytes. */
+  body: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  nextAttemptAt: Date;
+  firstAttemptAt?: Date;
+  leaseUntil?: Date;
+  lastError?: string;
+  createdAt: Date;
+  deliveredAt?: Date;
+  failedAt?: Date;
+}
+
+/** What the dispatcher keeps per subscription: the audit cursor and the owner's card. */
+export interface WebhookSubscriptionState {
+  id: string;
+  /** The last audit seq turned into deliveries (or skipped). */
+  cursor: number;
+  /** The IT owner's failure card, when one was sent. */
+  cardRef?: MessageRef;
+  /** Bumped each time the card needs re-rendering; `cardShown` catches up once it is. */
+  cardVersion: number;
+  cardShown: number;
+  /** The last Retry, shown on the card. */
+  retriedBy?: string;
+  retriedAt?: Date;
+  retriedCount?: number;
+}
+
+/** Storage of deliveries and subscription state; see src/store/webhook-store.ts. */
+export interface WebhookRepository {
+  /** The highest audit seq (0 when empty). */
+  auditHead(): Promise<number>;
+  /** Audit entries after `seq`, in order, at most `limit`. */
+  auditAfter(seq: number, limit: number): Promise<AuditEntry[]>;
+  /** The state, created with `cursor` when absent (an existing one is returned unchanged). */
+  ensureState(subscriptionId: string, cursor: number): Promise<WebhookSubscriptionState>;
+  state(subscriptionId: string): Promise<WebhookSubscriptionState | undefined>;
+  /** Moves the cursor from `from` to `to`; false when another process moved it first. */
+  advance(subscriptionId: string, from: number, to: number): Promise<boolean>;
+  /** Inserts deliveries; ones already there are left as they are. */
+  insert(deliveries: readonly WebhookDelivery[]): Promise<void>;
+  /** Undelivered (pending or failed) deliveries of a subscription, by `seq`, at most `limit`. */
+  undelivered(subscriptionId: string, limit: number): Promise<WebhookDelivery[]>;
+  /** Takes an attempt: only if still pending with `attempts` and not leased by another process. */
+  claim(id: string, attempts: number, now: Date, leaseUntil: Date): Promise<boolean>;
+  delivered(id: string, at: Date, attempts: number): Promise<void>;
+  retryLater(id: string, update: { attempts: number; nextAttemptAt: Date; firstAttemptAt: Date; lastError: string }): Promise<void>;
+  failed(id: string, update: { attempts: number; failedAt: Date; firstAttemptAt: Date; lastError: string }): Promise<void>;
+  /** Failed deliveries of a subscription back to pending, due now; resolves how many. */
+  requeueFailed(subscriptionId: string, now: Date): Promise<number>;
+  countFailed(subscriptionId?: string): Promise<number>;
+  /** Asks for the card to be re-rendered (and records a Retry when given). */
+  touchCard(subscriptionId: string, retried?: { by: string; at: Date; count: number }): Promise<void>;
+  /** Records the card as shown at `version` (and its message reference). */
+  cardShown(subscriptionId: string, version: number, ref: MessageRef): Promise<void>;
+  /** Subscriptions whose card is behind. */
+  staleCards(): Promise<WebhookSubscriptionState[]>;
+}
+
+/** The answer of one HTTP attempt; `error` when there was none (refused, timed out…). */
+export type TransportResult = { status: number; retryAfterMs?: number } | { error: string };
+
+/** Posts one signed request under the URL policy; never follows redirects, never keeps the body. */
+export type WebhookTransport = (url: string, headers: Record<string, string>, body: string) => Promise<TransportResult>;
+
+/** A subscription as the dispatcher needs it (see src/config/webhooks.ts). */
+export interface DispatchSubscription {
+  id: string;
+  url: string;
+  events: ReadonlyArray<string>;
+  secret: string;
+  owner: string;
+}
+
+/** Counters for /metrics. */
+export interface WebhookObserver {
+  delivered(subscriptionId: string, type: string, lagMs: number): void;
+  attemptFailed(subscriptionId: string): void;
+  failed(subscriptionId: string): void;
+}
+
+export interface WebhookDispatcherDeps {
+  subscriptions: readonly DispatchSubscription[];
+  repo: WebhookRepository;
+  transport: WebhookTransport;
+  notifier: Notifier;
+  /** The CloudEvent `source` (Roster's public URL). */
+  source: string;
+  retryWindowMs: number;
+  /** Whether this person may press Retry (IT admins). */
+  mayRetry: (email: string) => boolean;
+  audit: { append(input: AuditInput): Promise<unknown> };
+  log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void; info(obj: object, msg: string): void };
+  clock?: () => Date;
+  random?: () => number;
+  observer?: WebhookObserver;
+  /** Deliveries in flight at once per subscription (one per agent at most). */
+  concurrency?: number;
+}
+
+const BATCH = 500;
+const LEASE_MS = 60_000;
+const MAX_RETRY_AFTER_MS = 3_600_000;
+
+/** Tails the audit trail into deliveries and sends them; see the module comment. */
+export class WebhookDispatcher {
+  private readonly clock: () => Date;
+  private readonly random: () => number;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private observer: WebhookObserver | undefined;
+
+  constructor(private readonly deps: WebhookDispatcherDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+    this.random = deps.random ?? Math.random;
+    this.observer = deps.observer;
+  }
+
+  get subscriptions(): readonly DispatchSubscription[] {
+    return this.deps.subscriptions;
+  }
+
+  observe(observer: WebhookObserver): void {
+    this.observer = observer;
+  }
+
+  /** New subscriptions start at the current end of the audit trail (no replay of history). */
+  async start(): Promise<void> {
+    if (this.deps.subscriptions.length === 0) return;
+    const head = await this.deps.repo.auditHead();
+    for (const sub of this.deps.subscriptions) await this.deps.repo.ensureState(sub.id, head);
+  }
+
+  /**
+   * One pass: queue new events, send what is due, refresh owners' cards. Calls while a pass runs
+   * make it run once more afterwards, so a nudge is never lost.
+   */
+  tick(): Promise<void> {
+    if (this.deps.subscriptions.length === 0) return Promise.resolve();
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.pass();
+        } while (this.again);
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+
+  /** A nudge after an audit append (lower lag than the worker's interval); errors are logged. */
+  kick(): void {
+    if (this.deps.subscriptions.length === 0) return;
+    void this.tick().catch((err: unknown) => this.deps.log.error({ reason: describe(err) }, 'webhook dispatch failed'));
+  }
+
+  private async pass(): Promise<void> {
+    for (const sub of this.deps.subscriptions) {
+      await this.queue(sub);
+      await this.send(sub);
+    }
+    await this.refreshCards();
+  }
+
+  /** Turns the audit entries after the cursor into deliveries, then moves the cursor. */
+  async queue(sub: DispatchSubscription): Promise<void> {
+    for (;;) {
+      const state = await this.deps.repo.ensureState(sub.id, await this.deps.repo.auditHead());
+      const entries = await this.deps.repo.auditAfter(state.cursor, BATCH);
+      if (entries.length === 0) return;
+      const now = this.clock();
+      const deliveries: WebhookDelivery[] = [];
+      for (const entry of entries) {
+        const type = eventTypeOf(entry);
+        if (!type || !wants(sub.events, type)) continue;
+        deliveries.push({
+          id: `${sub.id}:${entry.seq}`,
+          subscriptionId: sub.id,
+          seq: entry.seq,
+          eventId: eventIdOf(entry),
+          type,
+          orderKey: entry.subject.agentId ? `agent:${entry.subject.agentId}` : `${entry.subject.type}:${entry.subject.id}`,
+          body: cloudEventOf(entry, type, this.deps.source),
+          status: 'pending',
+          attempts: 0,
+          nextAttemptAt: now,
+          createdAt: now,
+        });
+      }
+      await this.deps.repo.insert(deliveries);
+      const last = entries[entries.length - 1]!.seq;
+      if (!(await this.deps.repo.advance(sub.id, state.cursor, last))) return;
+      if (entries.length < BATCH) return;
+    }
+  }
+
+  /** Sends the due deliveries of one subscription, in `seq` order per order key. */
+  async send(sub: DispatchSubscription): Promise<void> {
+    const waiting = await this.deps.repo.undelivered(sub.id, BATCH);
+    const lanes = new Map<string, WebhookDelivery[]>();
+    for (const d of waiting) lanes.set(d.orderKey, [...(lanes.get(d.orderKey) ?? []), d]);
+    const queue = [...lanes.values()];
+    const workers = Array.from({ length: Math.min(this.deps.concurrency ?? 8, queue.length) }, async () => {
+      for (let lane = queue.shift(); lane; lane = queue.shift()) await this.sendLane(sub, lane);
+    });
+    await Promise.all(workers);
+  }
+
+  /** An order key's deliveries: each goes only once the one before it is delivered. */
+  private async sendLane(sub: DispatchSubscription, lane: readonly WebhookDelivery[]): Promise<void> {
+    for (const d of lane) {
+      if (d.status !== 'pending') return;
+      const now = this.clock();
+      if (d.nextAttemptAt.getTime() > now.getTime()) return;
+      if (d.leaseUntil && d.leaseUntil.getTime() > now.getTime()) return;
+      if (!(await this.attempt(sub, d))) return;
+    }
+  }
+
+  /** One attempt; true when the receiver took it. */
+  private async attempt(sub: DispatchSubscription, d: WebhookDelivery): Promise<boolean> {
+    const now = this.clock();
+    if (!(await this.deps.repo.claim(d.id, d.attempts, now, new Date(now.getTime() + LEASE_MS)))) return false;
+    const attempts = d.attempts + 1;
+    let result: TransportResult;
+    try {
+      result = await this.deps.transport(sub.url, signedHeaders(sub.secret, d.eventId, now, d.body), d.body);
+    } catch (err) {
+      result = { error: describe(err) };
+    }
+    const after = this.clock();
+    if ('status' in result && result.status >= 200 && result.status < 300) {
+      await this.deps.repo.delivered(d.id, after, attempts);
+      this.observer?.delivered(sub.id, d.type, after.getTime() - d.createdAt.getTime());
+      return true;
+    }
+    const lastError = 'status' in result ? `the receiver answered HTTP ${result.status}` : result.error;
+    const firstAttemptAt = d.firstAttemptAt ?? now;
+    this.observer?.attemptFailed(sub.id);
+    // 410 Gone: the receiver says the endpoint is no more; retrying would only be noise.
+    const gone = 'status' in result && result.status === 410;
+    const retryAfter = 'status' in result ? Math.min(result.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS) : 0;
+    const nextAttemptAt = new Date(after.getTime() + Math.max(retryDelayMs(attempts, this.random), retryAfter));
+    if (gone || nextAttemptAt.getTime() - firstAttemptAt.getTime() > this.deps.retryWindowMs) {
+      await this.deps.repo.failed(d.id, { attempts, failedAt: after, firstAttemptAt, lastError });
+      await this.deps.repo.touchCard(sub.id);
+      this.observer?.failed(sub.id);
+      this.deps.log.error(
+        { subscription: sub.id, deliveryId: d.id, eventType: d.type, attempts, reason: lastError },
+        'a webhook delivery failed for good; its IT owner is told',
+      );
+      return false;
+    }
+    await this.deps.repo.retryLater(d.id, { attempts, nextAttemptAt, firstAttemptAt, lastError });
+    this.deps.log.warn({ subscription: sub.id, deliveryId: d.id, attempts, reason: lastError }, 'a webhook delivery failed; it will be retried');
+    return false;
+  }
+
+  /** Sends or updates (in place) the cards whose subscription changed since they were shown. */
+  async refreshCards(): Promise<void> {
+    for (const state of await this.deps.repo.staleCards()) {
+      const sub = this.deps.subscriptions.find((s) => s.id === state.id);
+      if (!sub) continue;
+      try {
+        const card = await this.card(sub, state);
+        let ref = state.cardRef;
+        if (ref) await this.deps.notifier.update(ref, card);
+        else ref = await this.deps.notifier.send(sub.owner, card);
+        if (ref) await this.deps.repo.cardShown(sub.id, state.cardVersion, ref);
+      } catch (err) {
+        this.deps.log.warn({ subscription: sub.id, reason: describe(err) }, 'could not show the webhook failure card; will try again');
+      }
+    }
+  }
+
+  /** The owner's card: what failed, and Retry while anything has. */
+  async card(sub: DispatchSubscription, state: WebhookSubscriptionState): Promise<OutgoingCard> {
+    const failed = await this.deps.repo.countFailed(sub.id);
+    const host = safeHost(sub.url);
+    const retried =
+      state.retriedBy && state.retriedAt
+        ? ` ${state.retriedBy} pressed Retry at ${state.retriedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC and re-queued ${state.retriedCount ?? 0}.`
+        : '';
+    if (failed === 0) {
+      return {
+        kind: 'notice',
+        data: {
+          level: 'success',
+          title: `Webhook ${sub.id}: no failed deliveries`,
+          text: `Every event for ${host} is delivered or on its way.${retried}`,
+        },
+      };
+    }
+    return {
+      kind: 'notice',
+      data: {
+        level: 'error',
+        title: `Webhook ${sub.id}: ${failed} ${failed === 1 ? 'delivery' : 'deliveries'} failed`,
+        text: `Roster could not deliver ${failed === 1 ? 'an event' : `${failed} events`} to ${host} within ${Math.round(this.deps.retryWindowMs / 3_600_000)} hours of retries. Later events for the same agents wait behind them, so receivers keep each agent's order. Fix the receiver, then press Retry (IT admins only).${retried}`,
+        actions: [{ action: 'webhook_retry', label: 'Retry', style: 'primary', value: { subscriptionId: sub.id } }],
+      },
+    };
+  }
+
+  /**
+   * **Retry** on the owner's card: an IT admin re-queues the subscription's failed deliveries.
+   * Resolves the refreshed card (also updated in place for the owner).
+   * @throws ForbiddenError when the person is not an IT admin; NotFoundError for an unknown subscription.
+   */
+  async retry(email: string, subscriptionId: string): Promise<OutgoingCard> {
+    if (!this.deps.mayRetry(email)) throw new ForbiddenError('Only IT admins can retry webhook deliveries.');
+    const sub = this.deps.subscriptions.find((s) => s.id === subscriptionId);
+    if (!sub) throw new NotFoundError('the webhook subscription', subscriptionId);
+    const now = this.clock();
+    const count = await this.deps.repo.requeueFailed(sub.id, now);
+    await this.deps.audit.append({
+      actor: { kind: 'person', email },
+      action: 'webhook.retried',
+      subject: { type: 'webhook-subscription', id: sub.id },
+      details: { requeued: count },
+    });
+    await this.deps.repo.touchCard(sub.id, { by: email, at: now, count });
+    await this.refreshCards();
+    this.kick();
+    const state = await this.deps.repo.state(sub.id);
+    return this.card(sub, state ?? { id: sub.id, cursor: 0, cardVersion: 0, cardShown: 0 });
+  }
+}
+
+function safeHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'its receiver';
+  }
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err).slice(0, 200);
+  return `${err.name}: ${err.message}`.slice(0, 200);
+}
