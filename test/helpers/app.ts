@@ -7,6 +7,7 @@ import { SHIPPED_CONFIG, SHIPPED_FLOWS } from './harness.js';
 import { silentLogger } from './logger.js';
 import type { Logger } from '../../src/logger.js';
 import type { EvalSuites } from '../../src/config/eval-suites.js';
+import type { WebhookConfig } from '../../src/config/webhooks.js';
 import type { OrgConfig, OrgSettings } from '../../src/config/schemas.js';
 import { createTeamsChannel } from '../../src/channels/teams/index.js';
 import { FakeConnector } from './fake-connector.js';
@@ -25,6 +26,10 @@ export interface TestRosterOptions {
   settings?: Partial<OrgSettings>;
   /** A configuration directory other than the shipped one. */
   configDir?: string;
+  /** Signed webhooks (config/webhooks.yaml as loaded); none by default. */
+  webhooks?: WebhookConfig;
+  /** The services' clock. */
+  clock?: () => Date;
 }
 
 /** The shipped organisation with some settings replaced. */
@@ -47,6 +52,8 @@ export async function startTestRoster(options: TestRosterOptions = {}): Promise<
     host: '127.0.0.1',
     ...(options.suites ? { suites: options.suites } : {}),
     ...(options.evaluation ? { evaluation: options.evaluation } : {}),
+    ...(options.webhooks ? { webhooks: options.webhooks } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   return Object.assign(roster, { baseUrl: `http://127.0.0.1:${roster.port}`, env });
 }

@@ -5,6 +5,7 @@ import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
 import { isRosterError } from '../../src/core/errors.js';
 import type { OrgConfig } from '../../src/config/schemas.js';
 import type { EvalSuites } from '../../src/config/eval-suites.js';
+import type { WebhookConfig } from '../../src/config/webhooks.js';
 import { createScheduler, type Scheduler } from '../../src/jobs/scheduler.js';
 import { createServices, type Services } from '../../src/services.js';
 import { openTestDb, type TestDb } from './db.js';
@@ -45,6 +46,8 @@ export async function startHarness(
     faultPoint?: (name: string) => void;
     /** The outbox's lease (how soon its worker takes over a dead writer's effects) and how often the worker runs. */
     outbox?: { leaseMs?: number; drainEvery?: string };
+    /** Signed webhooks (config/webhooks.yaml as loaded); none by default. */
+    webhooks?: WebhookConfig;
   } = {},
 ): Promise<Harness> {
   const db = options.db ?? (await openTestDb());
@@ -69,6 +72,7 @@ export async function startHarness(
     ...(options.evaluation?.progressEveryMs !== undefined ? { evalProgressEveryMs: options.evaluation.progressEveryMs } : {}),
     ...(options.outbox?.leaseMs ? { outbox: { leaseMs: options.outbox.leaseMs } } : {}),
     ...(options.outbox?.drainEvery ? { outboxDrainEvery: options.outbox.drainEvery } : {}),
+    ...(options.webhooks ? { webhooks: options.webhooks } : {}),
   });
   await scheduler.start();
   let closed = false;

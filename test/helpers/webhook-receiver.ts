@@ -1,0 +1,104 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { HTTP, type CloudEvent } from 'cloudevents';
+import { Webhook } from 'standardwebhooks';
+import { loadWebhookConfig, type WebhookConfig } from '../../src/config/webhooks.js';
+
+/*
+ * A webhook receiver written with code Roster did not write: every request is verified with the
+ * `standardwebhooks` package (Webhook.verify: signature and the 5-minute timestamp window) and
+ * parsed with the `cloudevents` package (HTTP.toEvent). It answers what the test scripts.
+ */
+
+/** One request the receiver got. */
+export interface ReceivedWebhook {
+  webhookId: string;
+  /** Verified by Webhook.verify. */
+  verified: boolean;
+  verifyError?: string;
+  /** The CloudEvent, when the body parsed as one. */
+  event?: CloudEvent<Record<string, unknown>>;
+  /** The status the receiver answered. */
+  answered: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** A fresh Standard Webhooks secret (`whsec_` + base64 of 32 random bytes). */
+export function newWebhookSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64')}`;
+}
+
+export class WebhookReceiver {
+  readonly received: ReceivedWebhook[] = [];
+  /** Decides the status of each request (after verification); 200 by default. */
+  respond: (req: ReceivedWebhook, index: number) => number = () => 200;
+  private server?: http.Server;
+  private readonly webhook: Webhook;
+
+  constructor(readonly secret: string) {
+    this.webhook = new Webhook(secret);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/hooks`;
+  }
+
+  /** Requests that verified and were answered 2xx (what a receiver acts on), deduplicated by webhook-id. */
+  accepted(): ReceivedWebhook[] {
+    const seen = new Set<string>();
+    return this.received.filter((r) => {
+      if (!r.verified || r.answered >= 300 || seen.has(r.webhookId)) return false;
+      seen.add(r.webhookId);
+      return true;
+    });
+  }
+
+  async start(): Promise<void> {
+    this.server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
+        const record: ReceivedWebhook = { webhookId: headers['webhook-id'] ?? '', verified: false, answered: 0, headers, body };
+        try {
+          this.webhook.verify(body, headers);
+          record.verified = true;
+        } catch (err) {
+          record.verifyError = (err as Error).message;
+        }
+        try {
+          record.event = HTTP.toEvent({ headers, body }) as CloudEvent<Record<string, unknown>>;
+        } catch {
+          // Left without an event: the test sees it.
+        }
+        record.answered = record.verified ? this.respond(record, this.received.length) : 400;
+        this.received.push(record);
+        res.writeHead(record.answered, { 'content-type': 'text/plain' }).end(record.verified ? 'ok' : 'bad signature');
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+/** Writes a webhooks.yaml into a fresh directory and loads it as Roster does at start-up. */
+export function webhookConfigFor(
+  yaml: string,
+  env: Record<string, string>,
+  options: { production?: boolean; people?: ReadonlyArray<{ email: string }> } = {},
+): WebhookConfig | undefined {
+  const dir = mkdtempSync(path.join(tmpdir(), 'roster-webhooks-'));
+  writeFileSync(path.join(dir, 'webhooks.yaml'), yaml);
+  return loadWebhookConfig(dir, { env, production: options.production ?? false, ...(options.people ? { people: options.people } : {}) });
+}

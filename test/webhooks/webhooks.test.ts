@@ -1,0 +1,157 @@
+import { signedHeaders } from '../../src/core/webhooks.js';
+import { activeAgent } from '../access/support.js';
+import { eventually, FAST_FLOWS, people, startHarness, type Harness } from '../helpers/harness.js';
+import { newWebhookSecret, WebhookReceiver, webhookConfigFor, type ReceivedWebhook } from '../helpers/webhook-receiver.js';
+
+/*
+ * Signed webhooks through the real services (embedded database, Agenda running), received by a
+ * local receiver that verifies each request with the `standardwebhooks` package and parses it
+ * with the `cloudevents` package. The services' clock is moved instead of waiting for back-off.
+ */
+
+const hiroshi = 'hiroshi.tanaka@brightwater.example'; // data-owner:crm
+
+function subscription(receiver: WebhookReceiver, events: string): string {
+  return [
+    'enabled: true',
+    'subscriptions:',
+    '  - id: it-feed',
+    `    url: ${receiver.url}`,
+    `    events: ${events}`,
+    '    secretEnv: ROSTER_TEST_WEBHOOK_SECRET',
+    `    owner: ${people.aisha}`,
+    '',
+  ].join('\n');
+}
+
+describe('signed webhooks (embedded database, real scheduler, standardwebhooks + cloudevents receiver)', () => {
+  let h: Harness | undefined;
+  let receiver: WebhookReceiver;
+  let offsetMs = 0;
+  const clock = () => new Date(Date.now() + offsetMs);
+
+  async function start(events: string): Promise<Harness> {
+    receiver = new WebhookReceiver(newWebhookSecret());
+    await receiver.start();
+    const webhooks = webhookConfigFor(subscription(receiver, events), { ROSTER_TEST_WEBHOOK_SECRET: receiver.secret });
+    h = await startHarness({ flows: FAST_FLOWS, clock, ...(webhooks ? { webhooks } : {}) });
+    return h;
+  }
+
+  beforeEach(() => {
+    offsetMs = 0;
+  });
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+    await receiver?.stop();
+  });
+
+  it('a grant approved, then revoked, arrives as two verified CloudEvents, in order, each once', async () => {
+    const harness = await start('[grant.granted, grant.revoked]');
+    const agent = await activeAgent(harness);
+    const { run, grant } = await harness.services.access.requestAccess(people.tom, {
+      agentId: agent.id,
+      scope: 'crm:read',
+      duration: '2h',
+      reason: 'Look up order history when customers ask about deliveries.',
+    });
+    for (const approver of [people.liam, hiroshi, people.elena])
+      await harness.services.commands.decide(approver, { runId: run.id, stepId: 'approvals', decision: 'approve' });
+    await harness.services.access.revokeGrant(people.tom, grant.id, 'The project ended.');
+
+    const got = await eventually(() => (receiver.accepted().length >= 2 ? receiver.accepted() : undefined));
+    expect(got.map((r) => r.event?.type)).toEqual(['com.roster.grant.granted', 'com.roster.grant.revoked']);
+    for (const r of got) {
+      expect(r.verified).toBe(true);
+      expect(r.headers['content-type']).toMatch(/^application\/cloudevents\+json/);
+      expect(r.event).toMatchObject({ specversion: '1.0', id: r.webhookId, subject: agent.id, datacontenttype: 'application/json' });
+      expect(r.event?.source).toMatch(/^http:\/\/127\.0\.0\.1/);
+      expect((r.event?.data as { subject: unknown }).subject).toEqual({ type: 'grant', id: grant.id, agentId: agent.id });
+    }
+    expect((got[0]!.event!.data as { details: { scope: string } }).details.scope).toBe('crm:read');
+    expect((got[1]!.event!.data as { details: { reason: string } }).details.reason).toBe('The project ended.');
+    // Approval decisions, the request itself and the card effects were not subscribed to: nothing else came.
+    await harness.services.webhooks.tick();
+    expect(receiver.received).toHaveLength(2);
+  }, 60_000);
+
+  it('a receiver answering 500 then 200 gets the same event again with the same webhook-id, re-signed', async () => {
+    const harness = await start('[alert.opened]');
+    receiver.respond = (_req, index) => (index === 0 ? 500 : 200);
+    offsetMs = -30_000;
+    const alert = await harness.services.supervision.alerts.raise({
+      kind: 'error-spike',
+      agentId: 'agt_0badc0de0badc0de',
+      severity: 'warning',
+      summary: 'Failure rate 40 % over the last hour.',
+    });
+    await eventually(() => receiver.received.length >= 1);
+    const [first] = receiver.received;
+    expect(first).toMatchObject({ verified: true, answered: 500 });
+    const pending = await harness.services.webhookRepo.undelivered('it-feed', 10);
+    expect(pending).toMatchObject([{ status: 'pending', attempts: 1, lastError: 'the receiver answered HTTP 500' }]);
+    // The back-off (5 s ± 25 %) is over once the clock is back to now.
+    offsetMs = 0;
+    await harness.services.webhooks.tick();
+    await eventually(() => receiver.received.length >= 2);
+    const [, second] = receiver.received as [ReceivedWebhook, ReceivedWebhook];
+    expect(second).toMatchObject({ verified: true, answered: 200, webhookId: first!.webhookId });
+    expect(second.headers['webhook-timestamp']).not.toBe(first!.headers['webhook-timestamp']);
+    expect(second.headers['webhook-signature']).not.toBe(first!.headers['webhook-signature']);
+    expect(second.body).toBe(first!.body);
+    expect(receiver.accepted().map((r) => r.event?.type)).toEqual(['com.roster.alert.opened']);
+    expect((receiver.accepted()[0]!.event!.data as { subject: { id: string } }).subject.id).toBe(alert.id);
+    expect(await harness.services.webhookRepo.undelivered('it-feed', 10)).toEqual([]);
+  }, 60_000);
+
+  it("keeps each agent's order: an agent's later event waits while its first one fails; other agents' events go", async () => {
+    const harness = await start("['*']");
+    const entry = (agentId: string, id: string) => ({
+      actor: { kind: 'system' as const, name: 'supervision' },
+      action: 'alert.raised',
+      subject: { type: 'alert', id, agentId },
+      details: { kind: 'error-spike', severity: 'warning', summary: `alert ${id}` },
+    });
+    const failOnce = new Set<string>();
+    receiver.respond = (req) => {
+      const subjectId = (req.event?.data as { subject?: { id?: string } } | undefined)?.subject?.id;
+      if (subjectId === 'alr_a1' && !failOnce.has(req.webhookId)) {
+        failOnce.add(req.webhookId);
+        return 503;
+      }
+      return 200;
+    };
+    offsetMs = -30_000;
+    await harness.services.audit.appendMany([entry('agt_aaaa', 'alr_a1'), entry('agt_aaaa', 'alr_a2'), entry('agt_bbbb', 'alr_b1')]);
+    const subjectOf = (r: ReceivedWebhook) => (r.event?.data as { subject: { id: string } }).subject.id;
+    await eventually(() => receiver.received.some((r) => subjectOf(r) === 'alr_b1') && receiver.received.some((r) => subjectOf(r) === 'alr_a1'));
+    // A few more passes: a2 still waits behind a1 (its back-off is not over).
+    await harness.services.webhooks.tick();
+    await harness.services.webhooks.tick();
+    expect(receiver.received.map(subjectOf).filter((s) => s === 'alr_a2')).toEqual([]);
+    expect(receiver.accepted().map(subjectOf)).toEqual(['alr_b1']);
+
+    offsetMs = 0;
+    await harness.services.webhooks.tick();
+    const accepted = await eventually(() => (receiver.accepted().length >= 3 ? receiver.accepted() : undefined));
+    expect(accepted.map(subjectOf)).toEqual(['alr_b1', 'alr_a1', 'alr_a2']);
+    expect(accepted.every((r) => r.verified && r.event?.subject === (subjectOf(r) === 'alr_b1' ? 'agt_bbbb' : 'agt_aaaa'))).toBe(true);
+  }, 60_000);
+
+  it('a tampered signature or body fails verification in the receiver (the check can fail)', async () => {
+    receiver = new WebhookReceiver(newWebhookSecret());
+    await receiver.start();
+    const body = JSON.stringify({ specversion: '1.0', id: 'evt_1_abc', source: '/roster', type: 'com.roster.grant.revoked', data: {} });
+    const post = (headers: Record<string, string>, text: string) => fetch(receiver.url, { method: 'POST', headers, body: text });
+    const good = signedHeaders(receiver.secret, 'evt_1_abc', new Date(), body);
+    expect((await post(good, body)).status).toBe(200);
+    expect((await post(good, body.replace('revoked', 'granted'))).status).toBe(400);
+    const wrongKey = signedHeaders(newWebhookSecret(), 'evt_1_abc', new Date(), body);
+    expect((await post(wrongKey, body)).status).toBe(400);
+    const stale = signedHeaders(receiver.secret, 'evt_1_abc', new Date(Date.now() - 10 * 60_000), body);
+    expect((await post(stale, body)).status).toBe(400);
+    expect(receiver.received.map((r) => r.verified)).toEqual([true, false, false, false]);
+    expect(receiver.received[1]!.verifyError).toMatch(/signature/i);
+  });
+});
