@@ -242,6 +242,7 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
           await started.api.stop().catch((err: unknown) => log.warn({ err }, 'stopping the agent API failed'));
           // Suite runs pause here and resume from their last finished case in the next process.
           await services.evaluations.stop().catch((err: unknown) => log.warn({ err }, 'stopping evaluations failed'));
+          await services.webhooks.stop();
           for (const channel of channels)
             await channel.stop?.().catch((err: unknown) => log.warn({ err, channel: channel.name }, 'stopping a channel failed'));
           await started.scheduler.stop().catch((err: unknown) => log.warn({ err }, 'stopping the scheduler failed'));

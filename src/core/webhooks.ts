@@ -258,6 +258,7 @@ export class WebhookDispatcher {
   private running: Promise<void> | undefined;
   private again = false;
   private observer: WebhookObserver | undefined;
+  private stopped = false;
 
   constructor(private readonly deps: WebhookDispatcherDeps) {
     this.clock = deps.clock ?? (() => new Date());
@@ -285,7 +286,7 @@ export class WebhookDispatcher {
    * make it run once more afterwards, so a nudge is never lost.
    */
   tick(): Promise<void> {
-    if (this.deps.subscriptions.length === 0) return Promise.resolve();
+    if (this.deps.subscriptions.length === 0 || this.stopped) return Promise.resolve();
     if (this.running) {
       this.again = true;
       return this.running;
@@ -295,12 +296,18 @@ export class WebhookDispatcher {
         do {
           this.again = false;
           await this.pass();
-        } while (this.again);
+        } while (this.again && !this.stopped);
       } finally {
         this.running = undefined;
       }
     })();
     return this.running;
+  }
+
+  /** Stops taking nudges and waits for the pass in progress (graceful shutdown). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running?.catch(() => undefined);
   }
 
   /** A nudge after an audit append (lower lag than the worker's interval); errors are logged. */

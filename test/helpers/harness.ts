@@ -84,12 +84,14 @@ export async function startHarness(
     services,
     async restart() {
       await services.evaluations.stop();
+      await services.webhooks.stop();
       await scheduler.stop();
       closed = true;
       return startHarness({ ...options, db, notifier });
     },
     async close() {
       await services.evaluations.stop();
+      await services.webhooks.stop();
       if (!closed) await scheduler.stop();
       await db.close();
     },
