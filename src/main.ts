@@ -55,7 +55,9 @@ async function main(): Promise<void> {
     );
   }
   const webhooks = org
-    ? attempt(() => loadWebhookConfig(env.ROSTER_CONFIG_DIR, { env: process.env, production: env.NODE_ENV === 'production', people: org.people }))
+    ? attempt(() =>
+        loadWebhookConfig(env.ROSTER_CONFIG_DIR, { env: process.env, production: env.NODE_ENV === 'production', people: org.people }),
+      )
     : undefined;
   const flows = attempt(() => loadFlowDefinitions(env.ROSTER_FLOWS_DIR));
   const suites = org ? attempt(() => loadEvalSuites(env.ROSTER_EVALS_DIR, org)) : undefined;

@@ -24,9 +24,7 @@ const subscriptionSchema = z
   .object({
     id: z.string().regex(SUBSCRIPTION_ID, 'lower-case letters, digits and dashes, at most 40'),
     url: z.string().min(1).max(2000),
-    events: z
-      .array(z.union([z.literal('*'), z.enum(WEBHOOK_EVENT_TYPES as unknown as [WebhookEventType, ...WebhookEventType[]])]))
-      .min(1),
+    events: z.array(z.union([z.literal('*'), z.enum(WEBHOOK_EVENT_TYPES as unknown as [WebhookEventType, ...WebhookEventType[]])])).min(1),
     secretEnv: z.string().regex(ENV_NAME, 'the name of an environment variable (upper-case letters, digits, _)'),
     owner: z.email(),
     enabled: z.boolean().default(true),
@@ -139,7 +137,8 @@ export function loadWebhookConfig(
     const owner = sub.owner.toLowerCase();
     if (options.people && !options.people.some((p) => p.email.toLowerCase() === owner))
       problems.push(`${at}: owner: ${owner} is not in the directory, so nobody would hear of failed deliveries`);
-    if (secret) subscriptions.push({ id: sub.id, url: sub.url, events: sub.events, secret: secret.trim(), secretEnv: sub.secretEnv, owner });
+    if (secret)
+      subscriptions.push({ id: sub.id, url: sub.url, events: sub.events, secret: secret.trim(), secretEnv: sub.secretEnv, owner });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return { subscriptions, allowPrivateHosts: data.allowPrivateHosts, retryWindowMs: data.retryHours * 3_600_000, allowLoopbackHttp };

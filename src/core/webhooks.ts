@@ -414,7 +414,10 @@ export class WebhookDispatcher {
       return false;
     }
     await this.deps.repo.retryLater(d.id, { attempts, nextAttemptAt, firstAttemptAt, lastError });
-    this.deps.log.warn({ subscription: sub.id, deliveryId: d.id, attempts, reason: lastError }, 'a webhook delivery failed; it will be retried');
+    this.deps.log.warn(
+      { subscription: sub.id, deliveryId: d.id, attempts, reason: lastError },
+      'a webhook delivery failed; it will be retried',
+    );
     return false;
   }
 

@@ -34,7 +34,11 @@ export function createWebhookRepository(connection: Connection): WebhookReposito
     },
 
     async auditHead() {
-      const [last] = await audit.find({}, { projection: { _id: 0, seq: 1 } }).sort({ seq: -1 }).limit(1).toArray();
+      const [last] = await audit
+        .find({}, { projection: { _id: 0, seq: 1 } })
+        .sort({ seq: -1 })
+        .limit(1)
+        .toArray();
       return typeof last?.seq === 'number' ? last.seq : 0;
     },
 

@@ -43,7 +43,9 @@ describe('config/webhooks.yaml', () => {
     expect(config).toMatchObject({
       retryWindowMs: 24 * 3_600_000,
       allowLoopbackHttp: false,
-      subscriptions: [{ id: 'siem', url: 'https://hooks.example.com/roster', events: ['grant.revoked', 'agent.suspended'], secret, owner: people.aisha }],
+      subscriptions: [
+        { id: 'siem', url: 'https://hooks.example.com/roster', events: ['grant.revoked', 'agent.suspended'], secret, owner: people.aisha },
+      ],
     });
   });
 
@@ -57,7 +59,12 @@ describe('config/webhooks.yaml', () => {
   });
 
   it.each([
-    ['a missing secret variable', yaml({}), {}, /subscriptions\[0\] \(siem\): secretEnv: the environment variable ROSTER_WEBHOOK_SECRET_SIEM is not set$/],
+    [
+      'a missing secret variable',
+      yaml({}),
+      {},
+      /subscriptions\[0\] \(siem\): secretEnv: the environment variable ROSTER_WEBHOOK_SECRET_SIEM is not set$/,
+    ],
     [
       'a secret shorter than the standard requires',
       yaml({}),
@@ -66,11 +73,21 @@ describe('config/webhooks.yaml', () => {
     ],
     ['a secret without whsec_', yaml({}), { ROSTER_WEBHOOK_SECRET_SIEM: 'hunter2-hunter2-hunter2-hunter2' }, /must start with whsec_/],
     ['plain http in production', yaml({ url: 'http://127.0.0.1:9/hooks' }), env, /url must use https/],
-    ['a private address', yaml({ url: 'https://10.1.2.3/hooks' }), env, /url points at an internal address \(10\.1\.2\.3\); list it under allowPrivateHosts/],
+    [
+      'a private address',
+      yaml({ url: 'https://10.1.2.3/hooks' }),
+      env,
+      /url points at an internal address \(10\.1\.2\.3\); list it under allowPrivateHosts/,
+    ],
     ['a link-local address', yaml({ url: 'https://169.254.169.254/latest' }), env, /url points at an internal address/],
     ['credentials in the URL', yaml({ url: 'https://user:pw@hooks.example.com/x' }), env, /url must not carry credentials/],
     ['an unknown event type', yaml({ events: '[grant.revokd]' }), env, /subscriptions\[0\]\.events\[0\]/],
-    ['an owner outside the directory', yaml({ owner: 'nobody@elsewhere.example' }), env, /owner: nobody@elsewhere\.example is not in the directory/],
+    [
+      'an owner outside the directory',
+      yaml({ owner: 'nobody@elsewhere.example' }),
+      env,
+      /owner: nobody@elsewhere\.example is not in the directory/,
+    ],
   ])('refuses %s with one line', (_name, text, envVars, line) => {
     const problems = problemsOf(text, envVars);
     expect(problems).toHaveLength(1);
@@ -95,7 +112,9 @@ describe('config/webhooks.yaml', () => {
     expect(exit.code).toBe(2);
     const lines = proc.stderr().trim().split('\n');
     expect(lines[0]).toBe('Roster cannot start: the configuration has 1 problem(s).');
-    expect(lines[1]).toMatch(/webhooks\.yaml: subscriptions\[0\] \(siem\): secretEnv: the secret in ROSTER_WEBHOOK_SECRET_SIEM is too short/);
+    expect(lines[1]).toMatch(
+      /webhooks\.yaml: subscriptions\[0\] \(siem\): secretEnv: the secret in ROSTER_WEBHOOK_SECRET_SIEM is too short/,
+    );
     expect(proc.stderr()).not.toContain(short);
     expect(proc.logs.some((l) => l.msg === 'embedded database started')).toBe(false);
   }, 30_000);

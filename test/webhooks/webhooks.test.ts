@@ -125,7 +125,9 @@ describe('signed webhooks (embedded database, real scheduler, standardwebhooks +
     offsetMs = -30_000;
     await harness.services.audit.appendMany([entry('agt_aaaa', 'alr_a1'), entry('agt_aaaa', 'alr_a2'), entry('agt_bbbb', 'alr_b1')]);
     const subjectOf = (r: ReceivedWebhook) => (r.event?.data as { subject: { id: string } }).subject.id;
-    await eventually(() => receiver.received.some((r) => subjectOf(r) === 'alr_b1') && receiver.received.some((r) => subjectOf(r) === 'alr_a1'));
+    await eventually(
+      () => receiver.received.some((r) => subjectOf(r) === 'alr_b1') && receiver.received.some((r) => subjectOf(r) === 'alr_a1'),
+    );
     // A few more passes: a2 still waits behind a1 (its back-off is not over).
     await harness.services.webhooks.tick();
     await harness.services.webhooks.tick();
