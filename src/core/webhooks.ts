@@ -55,7 +55,7 @@ const DIRECT: Readonly<Record<string, WebhookEventType>> = {
   'agent.retired': 'agent.retired',
   'grant.activated': 'grant.granted',
   'grant.created': 'grant.granted',
-  'grant.break-glass': 'grant.granted',
+  // A break-glass grant is recorded as requested (`grant.break-glass`), then activated by its flow.
   // An extension is a new grant that supersedes the active one; the old grant's entry names it.
   'grant.superseded': 'grant.extended',
   'grant.revoked': 'grant.revoked',

@@ -26,6 +26,8 @@ export interface ReceivedWebhook {
   answered: number;
   headers: Record<string, string>;
   body: string;
+  /** When the request's body had arrived (ms since the epoch). */
+  receivedAt: number;
 }
 
 /** A fresh Standard Webhooks secret (`whsec_` + base64 of 32 random bytes). */
@@ -66,7 +68,14 @@ export class WebhookReceiver {
         const body = Buffer.concat(chunks).toString('utf8');
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-        const record: ReceivedWebhook = { webhookId: headers['webhook-id'] ?? '', verified: false, answered: 0, headers, body };
+        const record: ReceivedWebhook = {
+          webhookId: headers['webhook-id'] ?? '',
+          verified: false,
+          answered: 0,
+          headers,
+          body,
+          receivedAt: Date.now(),
+        };
         try {
           this.webhook.verify(body, headers);
           record.verified = true;

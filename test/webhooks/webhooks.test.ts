@@ -1,4 +1,4 @@
-import { signedHeaders } from '../../src/core/webhooks.js';
+import { eventIdOf, signedHeaders } from '../../src/core/webhooks.js';
 import { activeAgent } from '../access/support.js';
 import { eventually, FAST_FLOWS, people, startHarness, type Harness } from '../helpers/harness.js';
 import { newWebhookSecret, WebhookReceiver, webhookConfigFor, type ReceivedWebhook } from '../helpers/webhook-receiver.js';
@@ -139,6 +139,32 @@ describe('signed webhooks (embedded database, real scheduler, standardwebhooks +
     const accepted = await eventually(() => (receiver.accepted().length >= 3 ? receiver.accepted() : undefined));
     expect(accepted.map(subjectOf)).toEqual(['alr_b1', 'alr_a1', 'alr_a2']);
     expect(accepted.every((r) => r.verified && r.event?.subject === (subjectOf(r) === 'alr_b1' ? 'agt_bbbb' : 'agt_aaaa'))).toBe(true);
+  }, 60_000);
+
+  it('delivers a burst of 40 events to a healthy receiver, each once and verified, and measures the lag', async () => {
+    const harness = await start("['*']");
+    const storedAt = new Map<string, number>();
+    for (let i = 0; i < 40; i++) {
+      const entry = await harness.services.audit.append({
+        actor: { kind: 'system', name: 'supervision' },
+        action: 'alert.raised',
+        subject: { type: 'alert', id: `alr_lag${i}`, agentId: `agt_lag${i % 8}` },
+        details: { kind: 'error-spike', severity: 'warning', summary: `alert ${i}` },
+      });
+      storedAt.set(eventIdOf(entry), Date.now());
+    }
+    await eventually(() => receiver.accepted().length >= 40);
+    const lags = receiver
+      .accepted()
+      .map((r) => r.receivedAt - storedAt.get(r.webhookId)!)
+      .sort((a, b) => a - b);
+    const p95 = lags[Math.ceil(lags.length * 0.95) - 1]!;
+    expect(lags).toHaveLength(40);
+    expect(receiver.received).toHaveLength(40);
+    // The issue's bound (p95 under 1 s) is measured by the benchmark on an idle machine; this
+    // shared test machine only bounds it loosely, so the test stays reliable under load.
+    expect(p95).toBeLessThan(15_000);
+    process.stdout.write(`webhook lag over 40 events: p50 ${lags[19]} ms, p95 ${p95} ms\n`);
   }, 60_000);
 
   it('a tampered signature or body fails verification in the receiver (the check can fail)', async () => {
