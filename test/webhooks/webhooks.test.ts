@@ -1,6 +1,6 @@
 import { eventIdOf, signedHeaders } from '../../src/core/webhooks.js';
 import { activeAgent } from '../access/support.js';
-import { eventually, FAST_FLOWS, people, startHarness, type Harness } from '../helpers/harness.js';
+import { eventually, FAST_FLOWS, passingEvaluation, people, startHarness, type Harness } from '../helpers/harness.js';
 import { newWebhookSecret, WebhookReceiver, webhookConfigFor, type ReceivedWebhook } from '../helpers/webhook-receiver.js';
 
 /*
@@ -74,6 +74,81 @@ describe('signed webhooks (embedded database, real scheduler, standardwebhooks +
     // Approval decisions, the request itself and the card effects were not subscribed to: nothing else came.
     await harness.services.webhooks.tick();
     expect(receiver.received).toHaveLength(2);
+  }, 60_000);
+
+  it("an agent's lifecycle arrives in order: requested, each approval, activated, its default grants, key rotated", async () => {
+    const harness = await start('[agent.requested, approval.decided, agent.activated, grant.granted, key.rotated]');
+    const { commands } = harness.services;
+    const { run, agentId } = await commands.requestAgent(people.amara, {
+      roleId: 'hr-onboarding-assistant',
+      name: 'Onboarding Buddy',
+      purpose: 'Guides new hires through their first two weeks.',
+      businessUnit: 'people-ops',
+      sponsors: [people.amara],
+      justification: 'Onboarding volume doubled this year.',
+    });
+    await commands.submitEvaluation(people.aisha, agentId, passingEvaluation(harness.org, 'hr-onboarding-assistant'));
+    for (const approver of [people.sofia, people.liam, people.grace, people.elena])
+      await commands.decide(approver, { runId: run.id, stepId: 'approvals', decision: 'approve' });
+    await harness.services.agentKeys.rotateKey(people.amara, agentId);
+    const defaults = harness.org.catalog.find((r) => r.id === 'hr-onboarding-assistant')!.defaultScopes.length;
+    const expected = [
+      'agent.requested',
+      ...Array<string>(4).fill('approval.decided'),
+      'agent.activated',
+      ...Array<string>(defaults).fill('grant.granted'),
+      'key.rotated',
+    ].map((t) => `com.roster.${t}`);
+    const got = await eventually(() => (receiver.accepted().length >= expected.length ? receiver.accepted() : undefined));
+    expect(got.map((r) => r.event?.type)).toEqual(expected);
+    expect(got.every((r) => r.verified && r.event?.subject === agentId)).toBe(true);
+    const decided = got.filter((r) => r.event?.type === 'com.roster.approval.decided');
+    expect(decided.map((r) => (r.event?.data as { actor: { email: string } }).actor.email)).toEqual([
+      people.sofia,
+      people.liam,
+      people.grace,
+      people.elena,
+    ]);
+    // The rotated key's secret never leaves Roster: only its id and prefix are in the audit entry.
+    const rotated = got[got.length - 1]!;
+    expect(Object.keys((rotated.event?.data as { details: object }).details).sort()).toEqual([
+      'credentialId',
+      'graceMs',
+      'prefix',
+      'replaced',
+    ]);
+  }, 90_000);
+
+  it('two Roster processes on one database deliver each event once', async () => {
+    const harness = await start("['*']");
+    const webhooks = webhookConfigFor(subscription(receiver, "['*']"), { ROSTER_TEST_WEBHOOK_SECRET: receiver.secret });
+    const other = await startHarness({ db: harness.db, flows: FAST_FLOWS, clock, ...(webhooks ? { webhooks } : {}) });
+    try {
+      const appends = Array.from({ length: 20 }, (_, i) =>
+        (i % 2 ? harness : other).services.audit.append({
+          actor: { kind: 'system', name: 'supervision' },
+          action: 'alert.raised',
+          subject: { type: 'alert', id: `alr_rep${i}`, agentId: `agt_rep${i % 3}` },
+          details: { kind: 'error-spike', severity: 'warning', summary: `alert ${i}` },
+        }),
+      );
+      await Promise.all(appends);
+      await Promise.all([harness.services.webhooks.tick(), other.services.webhooks.tick(), harness.services.webhooks.tick()]);
+      await eventually(() => receiver.accepted().length >= 20);
+      await Promise.all([harness.services.webhooks.tick(), other.services.webhooks.tick()]);
+      expect(receiver.received).toHaveLength(20);
+      expect(new Set(receiver.received.map((r) => r.webhookId)).size).toBe(20);
+      // Per agent, in the order the audit trail recorded them.
+      const seqOf = (r: ReceivedWebhook) => (r.event?.data as { auditSeq: number }).auditSeq;
+      for (const agentId of ['agt_rep0', 'agt_rep1', 'agt_rep2']) {
+        const seqs = receiver.received.filter((r) => r.event?.subject === agentId).map(seqOf);
+        expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      }
+    } finally {
+      await other.services.webhooks.stop();
+      await other.services.evaluations.stop();
+      await other.scheduler.stop();
+    }
   }, 60_000);
 
   it('a receiver answering 500 then 200 gets the same event again with the same webhook-id, re-signed', async () => {
