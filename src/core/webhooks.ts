@@ -327,7 +327,7 @@ export class WebhookDispatcher {
   /** Turns the audit entries after the cursor into deliveries, then moves the cursor. */
   async queue(sub: DispatchSubscription): Promise<void> {
     for (;;) {
-      const state = await this.deps.repo.ensureState(sub.id, await this.deps.repo.auditHead());
+      const state = (await this.deps.repo.state(sub.id)) ?? (await this.deps.repo.ensureState(sub.id, await this.deps.repo.auditHead()));
       const entries = await this.deps.repo.auditAfter(state.cursor, BATCH);
       if (entries.length === 0) return;
       const now = this.clock();
