@@ -131,6 +131,11 @@ export interface AccessDeps {
 export const GRANT_HOLDER = 'grant';
 /** Updates the cards that show a grant after its status changed. */
 export const GRANT_REFRESH_EFFECT = 'grant.refresh-cards';
+/** The other effects of grant changes. */
+export const GRANT_EFFECTS = {
+  /** Cancels the request (run) of a grant revoked while pending. */
+  cancelRequest: 'grant.cancel-request',
+} as const;
 
 const personActor = (email: string): Actor => ({ kind: 'person', email });
 const scheduler: Actor = { kind: 'system', name: 'scheduler' };
@@ -290,44 +295,63 @@ export class AccessCommands {
     if (!(agent?.sponsors.includes(actor.email) || hasRole(actor, 'it-admin') || maySecurity)) {
       throw new ForbiddenError("Only the agent's sponsors and IT admins can revoke its access.");
     }
-    const now = this.clock().toISOString();
-    const revoked = await this.deps.grants.transition(grant.id, ['pending', 'active'], {
-      status: 'revoked',
-      endedAt: now,
-      endedBy: actor.email,
-      endReason: why,
-    });
+    const revoked = await this.storeRevocation(actor, grant, agent, why);
     if (!revoked) {
       const current = await this.grantOrThrow(grant.id);
       throw new InvalidTransitionError(`This grant of ${grant.scope}`, current.status, 'revoked');
     }
-    await this.deps.audit.append({
-      actor: personActor(actor.email),
-      action: 'grant.revoked',
-      subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
-      details: { scope: grant.scope, from: grant.status, reason: why },
-    });
-    if (grant.status === 'pending') {
-      for (const runId of await this.runsOf(grant)) {
-        await this.deps.engine.cancel(runId, actor.email, `Access revoked: ${why}`).catch((err: unknown) => {
-          if (!isRosterError(err)) throw err;
-        });
-      }
-    }
-    await this.refreshCards(revoked, `Revoked by ${this.name(actor.email)}: ${why}`);
-    if (agent) {
-      for (const sponsor of agent.sponsors.filter((s) => s !== actor.email)) {
-        await this.safeSend(
-          sponsor,
-          grantNotice(this.deps.org, revoked, agent, {
-            level: 'warning',
-            title: `${agent.name} lost ${revoked.scope}`,
-            text: `${this.name(actor.email)} revoked ${agent.name}'s access to ${revoked.scope}: ${why}`,
-          }),
-        );
-      }
-    }
     return revoked;
+  }
+
+  /**
+   * Pending or active → revoked, with its effects in the grant's outbox: the audit entry, the
+   * cancelled request (a pending grant), the updated cards and the other sponsors' notices. The
+   * status it is revoked from is the one stored at that moment (an approval may land in between).
+   */
+  private async storeRevocation(
+    actor: Person,
+    read: GrantRecord,
+    agent: AgentRecord | undefined,
+    why: string,
+  ): Promise<GrantRecord | undefined> {
+    const { outbox } = this.deps;
+    let grant: GrantRecord | undefined = read;
+    for (let attempt = 0; attempt < 3 && grant && ['pending', 'active'].includes(grant.status); attempt++) {
+      const now = this.clock();
+      const patch = { status: 'revoked' as const, endedAt: now.toISOString(), endedBy: actor.email, endReason: why };
+      const effects: PendingEffect[] = [
+        outbox.effect(AUDIT_EFFECT, {
+          actor: personActor(actor.email),
+          action: 'grant.revoked',
+          subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
+          details: { scope: grant.scope, from: grant.status, reason: why },
+          at: now,
+        } satisfies AuditInput),
+        ...(grant.status === 'pending'
+          ? [outbox.effect(GRANT_EFFECTS.cancelRequest, { grantId: grant.id, by: actor.email, reason: `Access revoked: ${why}` })]
+          : []),
+        outbox.effect(GRANT_REFRESH_EFFECT, { grantId: grant.id, outcome: `Revoked by ${this.name(actor.email)}: ${why}` }),
+        ...(agent?.sponsors ?? [])
+          .filter((s) => s !== actor.email)
+          .map((sponsor) =>
+            outbox.effect(CHAT_SEND_EFFECT, {
+              to: sponsor,
+              card: grantNotice(this.deps.org, { ...grant!, ...patch }, agent!, {
+                level: 'warning',
+                title: `${agent!.name} lost ${grant!.scope}`,
+                text: `${this.name(actor.email)} revoked ${agent!.name}'s access to ${grant!.scope}: ${why}`,
+              }),
+            } satisfies ChatSend),
+          ),
+      ];
+      const revoked = await this.deps.grants.transition(grant.id, [grant.status], patch, effects);
+      if (revoked) {
+        await outbox.settle({ kind: GRANT_HOLDER, id: grant.id }, effects, 'grant.revoked');
+        return revoked;
+      }
+      grant = await this.deps.grants.get(grant.id);
+    }
+    return undefined;
   }
 
   /** Security confirms a break-glass use after the fact; the grant keeps running until it expires. */
@@ -336,17 +360,29 @@ export class AccessCommands {
     if (!hasRole(actor, 'security')) throw new ForbiddenError('Only security reviews break-glass access.');
     const grant = await this.grantOrThrow(grantId);
     if (grant.source !== 'break-glass') throw new InvalidInputError('This grant is not a break-glass grant.');
-    if (grant.confirmedBy) return grant;
-    const confirmed = await this.deps.grants.transition(grant.id, [grant.status], { confirmedBy: actor.email });
-    const result = confirmed ?? (await this.grantOrThrow(grant.id));
-    await this.deps.audit.append({
-      actor: personActor(actor.email),
-      action: 'grant.break-glass.confirmed',
-      subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
-      details: { scope: grant.scope, status: result.status },
-    });
-    await this.refreshCards(result, `Confirmed by ${this.name(actor.email)}`);
-    return result;
+    const { outbox } = this.deps;
+    let current = grant;
+    // The status guards the update: if it changed meanwhile (expired, revoked), confirm what it is now.
+    for (let attempt = 0; attempt < 3 && !current.confirmedBy; attempt++) {
+      const now = this.clock();
+      const effects: PendingEffect[] = [
+        outbox.effect(AUDIT_EFFECT, {
+          actor: personActor(actor.email),
+          action: 'grant.break-glass.confirmed',
+          subject: { type: 'grant', id: current.id, agentId: current.agentId },
+          details: { scope: current.scope, status: current.status },
+          at: now,
+        } satisfies AuditInput),
+        outbox.effect(GRANT_REFRESH_EFFECT, { grantId: current.id, outcome: `Confirmed by ${this.name(actor.email)}` }),
+      ];
+      const confirmed = await this.deps.grants.transition(current.id, [current.status], { confirmedBy: actor.email }, effects);
+      if (confirmed) {
+        await outbox.settle({ kind: GRANT_HOLDER, id: current.id }, effects, 'grant.confirmed');
+        return confirmed;
+      }
+      current = await this.grantOrThrow(current.id);
+    }
+    return current;
   }
 
   /** The "Let expire" answer to a reminder: recorded, nothing changes. */
@@ -434,6 +470,19 @@ export class AccessCommands {
       perform: async ({ grantId, outcome }) => {
         const grant = await this.deps.grants.get(grantId);
         if (grant) await this.refreshCards(grant, outcome);
+      },
+    });
+    this.deps.outbox.register<{ grantId: string; by: string; reason: string }>({
+      type: GRANT_EFFECTS.cancelRequest,
+      perform: async ({ grantId, by, reason }) => {
+        const grant = await this.deps.grants.get(grantId);
+        if (!grant) return;
+        for (const runId of await this.runsOf(grant)) {
+          // A run that ended meanwhile (or was cancelled by an earlier attempt) refuses with a coded error: nothing to do.
+          await this.deps.engine.cancel(runId, by, reason).catch((err: unknown) => {
+            if (!isRosterError(err)) throw err;
+          });
+        }
       },
     });
   }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import type { AccessSettings } from '../../src/core/access.js';
+import type { OutboxSettings } from '../../src/core/outbox.js';
 import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
 import { isRosterError } from '../../src/core/errors.js';
 import type { OrgConfig } from '../../src/config/schemas.js';
@@ -42,10 +43,13 @@ export async function startHarness(
     /** Evaluation suites (none by default) and evaluation timing. */
     suites?: EvalSuites;
     evaluation?: { leaseMs?: number; resumeEvery?: string; progressEveryMs?: number; rerunEvery?: string };
-    /** The outbox crash hook (see src/fault-point.ts): throw from it to stop a writer after its state change. */
+    /** The crash hook of the outbox and the engine (see src/fault-point.ts): throw from it to stop a writer after its state change. */
     faultPoint?: (name: string) => void;
-    /** The outbox's lease (how soon its worker takes over a dead writer's effects) and how often the worker runs. */
-    outbox?: { leaseMs?: number; drainEvery?: string };
+    /**
+     * Outbox tuning: its lease (how soon its worker takes over a dead writer's effects), attempts before
+     * parking, back-off, and how often the worker runs.
+     */
+    outbox?: Partial<OutboxSettings> & { drainEvery?: string };
     /** Signed webhooks (config/webhooks.yaml as loaded); none by default. */
     webhooks?: WebhookConfig;
   } = {},
@@ -70,7 +74,8 @@ export async function startHarness(
     ...(options.evaluation?.resumeEvery ? { evalResumeEvery: options.evaluation.resumeEvery } : {}),
     ...(options.evaluation?.rerunEvery ? { evalRerunEvery: options.evaluation.rerunEvery } : {}),
     ...(options.evaluation?.progressEveryMs !== undefined ? { evalProgressEveryMs: options.evaluation.progressEveryMs } : {}),
-    ...(options.outbox?.leaseMs ? { outbox: { leaseMs: options.outbox.leaseMs } } : {}),
+    // drainEvery is the worker's, not the outbox's; an extra key among the settings does no harm.
+    ...(options.outbox ? { outbox: options.outbox } : {}),
     ...(options.outbox?.drainEvery ? { outboxDrainEvery: options.outbox.drainEvery } : {}),
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
   });

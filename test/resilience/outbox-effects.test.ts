@@ -1,0 +1,102 @@
+import type { AuditEntry } from '../../src/core/audit.js';
+import { activeAgent } from '../access/support.js';
+import { errorOf, eventually, FAST_FLOWS, people, startHarness, type Harness } from '../helpers/harness.js';
+
+/*
+ * A person's change (a grant revoked or confirmed, an alert acknowledged…) whose writer dies right
+ * after the change was stored, or after any number of its effects: the effects wait in the
+ * record's outbox and the worker performs what is left, so people see each effect once. In-process,
+ * "dying" is the fault point throwing: nothing after it runs, as after a SIGKILL (the process-level
+ * chains are outbox-crash*.test.ts).
+ */
+
+const hiroshi = 'hiroshi.tanaka@brightwater.example'; // data-owner:crm
+const priya = 'priya.raman@brightwater.example'; // a second sponsor
+
+/** A fault point that throws once when `point` is reached, like a process killed there. */
+function crashPoint() {
+  let armed: string | undefined;
+  return {
+    hook: (name: string) => {
+      if (name !== armed) return;
+      armed = undefined;
+      throw new Error(`crashed at ${name}`);
+    },
+    arm: (point: string) => {
+      armed = point;
+    },
+  };
+}
+
+const LEASE_MS = 300;
+
+/** Lets the outbox worker perform what the dead writer left, until `done` holds. */
+async function recovered<T>(h: Harness, done: () => Promise<T | undefined | false>): Promise<T> {
+  return eventually(async () => {
+    await h.services.outbox.drain();
+    return done();
+  });
+}
+
+const actionsOf = async (h: Harness, id: string): Promise<string[]> =>
+  (await h.services.audit.export()).filter((e: AuditEntry) => e.subject.id === id).map((e) => e.action);
+
+describe('a person’s grant change killed between the stored change and its effects', () => {
+  let h: Harness;
+  const crash = crashPoint();
+  beforeAll(async () => {
+    h = await startHarness({ flows: FAST_FLOWS, outbox: { leaseMs: LEASE_MS }, faultPoint: crash.hook });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  // Revoking a pending grant by an IT admin: audit, cancel the request, update cards, tell Tom, tell Priya.
+  it.each([0, 1, 2, 3, 4, 5])('a pending grant revoked, killed after %i of its effects: each effect happens once', async (k) => {
+    const agent = await activeAgent(h, { name: `Revoke Crash ${k}`, sponsors: [people.tom, priya] });
+    const { run, grant } = await h.services.access.requestAccess(people.tom, {
+      agentId: agent.id,
+      scope: 'crm:read',
+      reason: 'Look up order history.',
+    });
+    await h.services.commands.decide(hiroshi, { runId: run.id, stepId: 'approvals', decision: 'approve' });
+
+    crash.arm(`grant.revoked:${k}`);
+    await expect(h.services.access.revokeGrant(people.aisha, grant.id, 'Not needed after all.')).rejects.toThrow(/crashed/);
+    expect((await h.services.grants.get(grant.id))!.status).toBe('revoked');
+
+    await recovered(h, async () => (await h.services.engine.get(run.id)).status === 'cancelled' && (await actionsOf(h, grant.id)));
+    const lost = (person: string) =>
+      h.notifier.to(person, 'grant-notice').filter((m) => String(m.card.data.title) === `${agent.name} lost crm:read`);
+    await recovered(h, async () => lost(people.tom).length > 0 && lost(priya).length > 0);
+    expect(lost(people.tom)).toHaveLength(1);
+    expect(lost(priya)).toHaveLength(1);
+    expect(h.notifier.to(people.aisha, 'grant-notice').filter((m) => String(m.card.data.title).includes('lost'))).toHaveLength(0);
+    expect((await actionsOf(h, grant.id)).filter((a) => a === 'grant.revoked')).toHaveLength(1);
+    expect((await actionsOf(h, grant.id)).filter((a) => a === 'grant.denied')).toHaveLength(0);
+    const runTrail = (await h.services.audit.export()).filter((e) => e.details.runId === run.id).map((e) => e.action);
+    expect(runTrail.filter((a) => a === 'run.cancelled')).toHaveLength(1);
+    expect(await errorOf(h.services.access.revokeGrant(people.aisha, grant.id, 'again'))).toMatchObject({ code: 'invalid_transition' });
+  });
+
+  it('a break-glass confirmation killed before its effects: audited once, the review card shows it', async () => {
+    const agent = await activeAgent(h, { name: 'Confirm Crash' });
+    const { grant } = await h.services.access.breakGlass(people.tom, {
+      agentId: agent.id,
+      scope: 'tickets:reply',
+      reason: 'Backlog emergency.',
+    });
+    crash.arm('grant.confirmed:0');
+    await expect(h.services.access.confirmBreakGlass(people.grace, grant.id)).rejects.toThrow(/crashed/);
+    expect((await h.services.grants.get(grant.id))!.confirmedBy).toBe(people.grace);
+    const review = () => h.notifier.to(people.grace, 'grant-notice').find((m) => m.card.data.grantId === grant.id)!;
+    expect(review().card.data.canConfirm).toBe(true);
+
+    await recovered(h, async () => (await actionsOf(h, grant.id)).includes('grant.break-glass.confirmed'));
+    await recovered(h, async () => review().card.data.canConfirm === false);
+    expect(review().card.data).toMatchObject({ statusLabel: 'Active (break-glass, confirmed by Grace Liu)' });
+    // Confirming again changes nothing and audits nothing.
+    await h.services.access.confirmBreakGlass(people.grace, grant.id);
+    expect((await actionsOf(h, grant.id)).filter((a) => a === 'grant.break-glass.confirmed')).toHaveLength(1);
+  });
+});
