@@ -40,8 +40,11 @@ export interface AlertRecord {
 
 /** Persistence of alerts: one open alert per kind and agent (a unique key), replaced by version. */
 export interface AlertRepository {
-  /** Inserts when no open alert of this kind exists for the agent; else returns the open one. */
-  openOrGet(alert: AlertRecord): Promise<{ alert: AlertRecord; created: boolean }>;
+  /**
+   * Inserts when no open alert of this kind exists for the agent, with `effects` in its outbox;
+   * else returns the open one (and stores no effects).
+   */
+  openOrGet(alert: AlertRecord, effects?: readonly PendingEffect[]): Promise<{ alert: AlertRecord; created: boolean }>;
   get(id: string): Promise<AlertRecord | undefined>;
   /** Compare-and-set on `version`, adding `effects` to the alert's outbox in the same update; its outbox as stored, or undefined. */
   replace(alert: AlertRecord, expectedVersion: number, effects?: readonly PendingEffect[]): Promise<PendingEffect[] | undefined>;
@@ -65,8 +68,17 @@ export interface AlertTimers {
 
 /** The holder kind of alerts in the outbox. */
 export const ALERT_HOLDER = 'alert';
-/** The alert's effects: page a level (each person once, earlier cards updated), schedule the next timers. */
-export const ALERT_EFFECTS = { page: 'alert.page', scheduleNext: 'alert.schedule-next' } as const;
+/**
+ * The alert's effects: page a level (each person once, earlier cards updated), schedule the next
+ * timers, update the cards sent, send the card to one person, schedule one timer.
+ */
+export const ALERT_EFFECTS = {
+  page: 'alert.page',
+  scheduleNext: 'alert.schedule-next',
+  refresh: 'alert.refresh-cards',
+  notify: 'alert.notify',
+  timer: 'alert.timer',
+} as const;
 
 export interface AlertPresenter {
   alert(alert: AlertRecord, viewer: string): OutgoingCard;
@@ -130,17 +142,26 @@ export class AlertService {
         const alert = await this.deps.alerts.get(alertId);
         if (!alert) return;
         await this.refreshCards(alert);
-        for (const person of this.levels(alert)[level] ?? []) {
-          const id = `${effectId}:${person.email}`;
-          const now = this.clock();
-          const claim = await this.deps.deliveries.claim(id, now, new Date(now.getTime() - outbox.settings.leaseMs));
-          if (claim === 'sent') continue;
-          if (claim === 'busy') throw new Error('another writer is paging this level');
-          const ref = await this.deps.notifier.send(person.email, this.deps.presenter.alert(alert, person.email));
-          if (ref) await this.deps.alerts.saveMessage(alert.id, person.email, ref);
-          await this.deps.deliveries.sent(id, person.email, ref);
-        }
+        for (const person of this.levels(alert)[level] ?? []) await this.sendOnce(alert, person.email, `${effectId}:${person.email}`);
       },
+    });
+    outbox.register<{ alertId: string }>({
+      type: ALERT_EFFECTS.refresh,
+      perform: async ({ alertId }) => {
+        const alert = await this.deps.alerts.get(alertId);
+        if (alert) await this.refreshCards(alert);
+      },
+    });
+    outbox.register<{ alertId: string; person: string }>({
+      type: ALERT_EFFECTS.notify,
+      perform: async ({ alertId, person }, { effectId }) => {
+        const alert = await this.deps.alerts.get(alertId);
+        if (alert) await this.sendOnce(alert, person, effectId);
+      },
+    });
+    outbox.register<{ at: Date; timer: AlertTimer }>({
+      type: ALERT_EFFECTS.timer,
+      perform: async ({ at, timer }, { effectId }) => this.deps.timers.schedule(new Date(at), timer, effectId),
     });
     outbox.register<{ alertId: string; level: number; loops: number; from: Date }>({
       type: ALERT_EFFECTS.scheduleNext,
@@ -191,16 +212,17 @@ export class AlertService {
       updatedAt: now,
       version: 0,
     };
-    const { alert, created } = await this.deps.alerts.openOrGet(candidate);
+    const effects = [
+      this.auditEffect({ kind: 'system', name: 'supervision' }, 'alert.raised', candidate, {
+        kind: candidate.kind,
+        severity: candidate.severity,
+        summary: candidate.summary,
+      }),
+      ...this.pageEffects(candidate),
+    ];
+    const { alert, created } = await this.deps.alerts.openOrGet(candidate, effects);
     if (created) {
-      await this.deps.audit.append({
-        actor: { kind: 'system', name: 'supervision' },
-        action: 'alert.raised',
-        subject: { type: 'alert', id: alert.id, agentId: alert.agentId },
-        details: { kind: alert.kind, severity: alert.severity, summary: alert.summary },
-      });
-      await this.page(alert);
-      await this.scheduleNext(alert);
+      await this.deps.outbox.settle({ kind: ALERT_HOLDER, id: alert.id }, effects, 'alert.raised');
       return alert;
     }
     return this.mutate(alert.id, (a) => {
@@ -245,30 +267,37 @@ export class AlertService {
 
   async acknowledge(actor: string, alertId: string): Promise<AlertRecord> {
     await this.assertResponder(actor, alertId);
-    const alert = await this.mutate(alertId, (a) => {
-      if (a.status === 'resolved') throw new RequestClosedError('completed', a.resolvedAt ? new Date(a.resolvedAt) : undefined);
-      if (a.status === 'acknowledged') return false;
-      a.status = 'acknowledged';
-      a.acknowledgedBy = actor;
-      a.acknowledgedAt = this.clock().toISOString();
-      return true;
-    });
-    await this.audited(actor, 'alert.acknowledged', alert, {});
-    return alert;
+    return this.mutate(
+      alertId,
+      (a) => {
+        if (a.status === 'resolved') throw new RequestClosedError('completed', a.resolvedAt ? new Date(a.resolvedAt) : undefined);
+        if (a.status === 'acknowledged') return false;
+        a.status = 'acknowledged';
+        a.acknowledgedBy = actor;
+        a.acknowledgedAt = this.clock().toISOString();
+        return true;
+      },
+      (next) => this.actedOn(actor, 'alert.acknowledged', next, {}),
+      'alert.acknowledged',
+    );
   }
 
   async escalateNow(actor: string, alertId: string): Promise<AlertRecord> {
     await this.assertResponder(actor, alertId);
-    const alert = await this.mutate(alertId, (a) => {
-      if (a.status === 'resolved') throw new RequestClosedError('completed', a.resolvedAt ? new Date(a.resolvedAt) : undefined);
-      this.climb(a);
-      a.status = 'open';
-      return true;
-    });
-    await this.audited(actor, 'alert.escalated', alert, { level: alert.level + 1, manual: true });
-    await this.page(alert);
-    await this.scheduleNext(alert);
-    return alert;
+    return this.mutate(
+      alertId,
+      (a) => {
+        if (a.status === 'resolved') throw new RequestClosedError('completed', a.resolvedAt ? new Date(a.resolvedAt) : undefined);
+        this.climb(a);
+        a.status = 'open';
+        return true;
+      },
+      (next) => [
+        this.auditEffect({ kind: 'person', email: actor }, 'alert.escalated', next, { level: next.level + 1, manual: true }),
+        ...this.pageEffects(next),
+      ],
+      'alert.escalated',
+    );
   }
 
   async snooze(actor: string, alertId: string, choice: string): Promise<AlertRecord> {
@@ -276,28 +305,42 @@ export class AlertService {
     const ms = SNOOZE_CHOICES[choice as keyof typeof SNOOZE_CHOICES];
     if (!ms) throw new InvalidInputError(`Snooze for ${Object.keys(SNOOZE_CHOICES).join(', ')}.`);
     const until = new Date(this.clock().getTime() + ms);
-    const alert = await this.mutate(alertId, (a) => {
-      if (a.status === 'resolved') throw new RequestClosedError('completed', a.resolvedAt ? new Date(a.resolvedAt) : undefined);
-      a.status = 'snoozed';
-      a.snoozedUntil = until.toISOString();
-      return true;
-    });
-    await this.audited(actor, 'alert.snoozed', alert, { until: until.toISOString() });
-    await this.deps.timers.schedule(until, { alertId, kind: 'wake', level: alert.level, loops: alert.loops });
-    return alert;
+    return this.mutate(
+      alertId,
+      (a) => {
+        if (a.status === 'resolved') throw new RequestClosedError('completed', a.resolvedAt ? new Date(a.resolvedAt) : undefined);
+        a.status = 'snoozed';
+        a.snoozedUntil = until.toISOString();
+        return true;
+      },
+      (next) => [
+        ...this.actedOn(actor, 'alert.snoozed', next, { until: until.toISOString() }),
+        this.deps.outbox.effect(ALERT_EFFECTS.timer, {
+          at: until,
+          timer: { alertId: next.id, kind: 'wake', level: next.level, loops: next.loops } satisfies AlertTimer,
+        }),
+      ],
+      'alert.snoozed',
+    );
   }
 
   async resolve(actor: string, alertId: string): Promise<AlertRecord> {
     await this.assertResponder(actor, alertId);
-    const alert = await this.mutate(alertId, (a) => {
-      if (a.status === 'resolved') return false;
-      a.status = 'resolved';
-      a.resolvedBy = actor;
-      a.resolvedAt = this.clock().toISOString();
-      return true;
-    });
-    await this.audited(actor, 'alert.resolved', alert, {});
-    return alert;
+    return this.mutate(
+      alertId,
+      (a) => this.markResolved(a, actor),
+      (next) => this.actedOn(actor, 'alert.resolved', next, {}),
+      'alert.resolved',
+    );
+  }
+
+  /** Resolved by `actor`; false when it already was. */
+  private markResolved(a: AlertRecord, actor: string): boolean {
+    if (a.status === 'resolved') return false;
+    a.status = 'resolved';
+    a.resolvedBy = actor;
+    a.resolvedAt = this.clock().toISOString();
+    return true;
   }
 
   /** Blocks an unregistered agent's telemetry (a shadow alert's Block button) and resolves the alert. */
@@ -312,12 +355,26 @@ export class AlertService {
       ? (alert.details.agentIds as unknown[]).filter((id) => typeof id === 'string')
       : [];
     const blocked = [...new Set([alert.agentId, ...(listed as string[])])];
+    let resolvedNow = false;
     for (const agentId of blocked) await block(agentId);
-    await this.audited(actor, 'agent.blocked', alert, {
-      blockedAgentId: alert.agentId,
-      ...(blocked.length > 1 ? { blockedAgentIds: blocked } : {}),
-    });
-    return this.resolve(actor, alertId);
+    // The block is audited even on an alert resolved meanwhile: the version moves on with the entry.
+    return this.mutate(
+      alert.id,
+      (a) => {
+        resolvedNow = this.markResolved(a, actor);
+        return true;
+      },
+      (next) => [
+        this.auditEffect({ kind: 'person', email: actor }, 'agent.blocked', next, {
+          blockedAgentId: alert.agentId,
+          ...(blocked.length > 1 ? { blockedAgentIds: blocked } : {}),
+        }),
+        ...(resolvedNow
+          ? this.actedOn(actor, 'alert.resolved', next, {})
+          : [this.deps.outbox.effect(ALERT_EFFECTS.refresh, { alertId: next.id })]),
+      ],
+      'alert.resolved',
+    );
   }
 
   /**
@@ -337,31 +394,40 @@ export class AlertService {
     if (current.status === 'resolved')
       throw new RequestClosedError('completed', current.resolvedAt ? new Date(current.resolvedAt) : undefined);
     await apply(current);
-    const alert = await this.mutate(current.id, (a) => {
-      a.details = { ...a.details, sponsor: person.email };
-      return true;
-    });
-    await this.audited(actor, 'alert.sponsor-assigned', alert, { sponsor: person.email });
+    const alert = await this.mutate(
+      current.id,
+      (a) => {
+        a.details = { ...a.details, sponsor: person.email };
+        return true;
+      },
+      (next) => [
+        ...this.actedOn(actor, 'alert.sponsor-assigned', next, { sponsor: person.email }),
+        // A shadow agent's sponsor is told (and may register it); an ownerless alert is resolved next.
+        ...(next.kind === 'shadow' ? [this.deps.outbox.effect(ALERT_EFFECTS.notify, { alertId: next.id, person: person.email })] : []),
+      ],
+      'alert.sponsor-assigned',
+    );
     if (alert.kind === 'ownerless') return this.resolve(actor, alert.id);
-    const ref = await this.deps.notifier.send(person.email, this.deps.presenter.alert(alert, person.email));
-    if (ref) await this.deps.alerts.saveMessage(alert.id, person.email, ref);
     return alert;
   }
 
   /** "Register": the agent-request run that registers a shadow agent was started; paging stops. */
   async registrationRequested(actor: string, alertId: string, runId: string): Promise<AlertRecord> {
-    const alert = await this.mutate(alertId, (a) => {
-      if (a.kind !== 'shadow' || a.status === 'resolved') return false;
-      a.details = { ...a.details, registrationRunId: runId, registrationBy: actor };
-      if (a.status !== 'acknowledged') {
-        a.status = 'acknowledged';
-        a.acknowledgedBy = actor;
-        a.acknowledgedAt = this.clock().toISOString();
-      }
-      return true;
-    });
-    await this.audited(actor, 'alert.registration-requested', alert, { runId });
-    return alert;
+    return this.mutate(
+      alertId,
+      (a) => {
+        if (a.kind !== 'shadow' || a.status === 'resolved') return false;
+        a.details = { ...a.details, registrationRunId: runId, registrationBy: actor };
+        if (a.status !== 'acknowledged') {
+          a.status = 'acknowledged';
+          a.acknowledgedBy = actor;
+          a.acknowledgedAt = this.clock().toISOString();
+        }
+        return true;
+      },
+      (next) => this.actedOn(actor, 'alert.registration-requested', next, { runId }),
+      'alert.registration-requested',
+    );
   }
 
   /**
@@ -399,14 +465,17 @@ export class AlertService {
     if (!current || current.level !== timer.level || current.loops !== timer.loops) return;
     if (timer.kind === 'wake') {
       if (current.status !== 'snoozed') return;
-      const woken = await this.mutate(current.id, (a) => {
-        if (a.status !== 'snoozed') return false;
-        a.status = 'open';
-        delete a.snoozedUntil;
-        return true;
-      });
-      await this.page(woken);
-      await this.scheduleNext(woken);
+      await this.mutate(
+        current.id,
+        (a) => {
+          if (a.status !== 'snoozed') return false;
+          a.status = 'open';
+          delete a.snoozedUntil;
+          return true;
+        },
+        (woken) => this.pageEffects(woken),
+        'alert.woken',
+      );
       return;
     }
     if (current.status !== 'open') return;
@@ -426,30 +495,21 @@ export class AlertService {
         this.climb(a);
         return true;
       },
-      (escalated) => {
-        const now = this.clock();
-        return [
-          this.deps.outbox.effect(AUDIT_EFFECT, {
-            actor: { kind: 'system', name: caughtBySweep ? 'safety-sweep' : 'scheduler' },
-            action: 'alert.escalated',
-            subject: { type: 'alert', id: escalated.id, agentId: escalated.agentId },
-            details: {
-              level: escalated.level + 1,
-              loops: escalated.loops,
-              paged: this.levels(escalated)[escalated.level]?.map((p) => p.email) ?? [],
-              ...(caughtBySweep ? { caughtBy: 'the safety sweep' } : {}),
-            },
-            at: now,
-          } satisfies AuditInput),
-          this.deps.outbox.effect(ALERT_EFFECTS.page, { alertId: escalated.id, level: escalated.level }),
-          this.deps.outbox.effect(ALERT_EFFECTS.scheduleNext, {
-            alertId: escalated.id,
-            level: escalated.level,
+      (escalated) => [
+        this.deps.outbox.effect(AUDIT_EFFECT, {
+          actor: { kind: 'system', name: caughtBySweep ? 'safety-sweep' : 'scheduler' },
+          action: 'alert.escalated',
+          subject: { type: 'alert', id: escalated.id, agentId: escalated.agentId },
+          details: {
+            level: escalated.level + 1,
             loops: escalated.loops,
-            from: now,
-          }),
-        ];
-      },
+            paged: this.levels(escalated)[escalated.level]?.map((p) => p.email) ?? [],
+            ...(caughtBySweep ? { caughtBy: 'the safety sweep' } : {}),
+          },
+          at: this.clock(),
+        } satisfies AuditInput),
+        ...this.pageEffects(escalated),
+      ],
       'alert.escalated',
     );
   }
@@ -478,14 +538,28 @@ export class AlertService {
     return (roleId ? roleById(this.deps.org, roleId)?.escalation : undefined) ?? this.deps.org.settings.defaultEscalation;
   }
 
-  private async scheduleNext(alert: AlertRecord): Promise<void> {
-    const policy = await this.policyFor(alert.agentId);
-    const now = this.clock().getTime();
-    const timer = { alertId: alert.id, level: alert.level, loops: alert.loops };
-    await this.deps.timers.schedule(new Date(now + policy.escalateAfterMinutes * this.minute), { ...timer, kind: 'escalate' });
-    if (policy.renotifyMinutes < policy.escalateAfterMinutes) {
-      await this.deps.timers.schedule(new Date(now + policy.renotifyMinutes * this.minute), { ...timer, kind: 'renotify' });
-    }
+  /** Paging the alert's current level and scheduling its escalation and re-notification from now. */
+  private pageEffects(alert: AlertRecord): PendingEffect[] {
+    return [
+      this.deps.outbox.effect(ALERT_EFFECTS.page, { alertId: alert.id, level: alert.level }),
+      this.deps.outbox.effect(ALERT_EFFECTS.scheduleNext, {
+        alertId: alert.id,
+        level: alert.level,
+        loops: alert.loops,
+        from: this.clock(),
+      }),
+    ];
+  }
+
+  /** Sends the alert's card to one person once per delivery id, and keeps it to update later. */
+  private async sendOnce(alert: AlertRecord, person: string, deliveryId: string): Promise<void> {
+    const now = this.clock();
+    const claim = await this.deps.deliveries.claim(deliveryId, now, new Date(now.getTime() - this.deps.outbox.settings.leaseMs));
+    if (claim === 'sent') return;
+    if (claim === 'busy') throw new Error('another writer is sending this alert card');
+    const ref = await this.deps.notifier.send(person, this.deps.presenter.alert(alert, person));
+    if (ref) await this.deps.alerts.saveMessage(alert.id, person, ref);
+    await this.deps.deliveries.sent(deliveryId, person, ref);
   }
 
   /** Sends the alert card to the current level, and updates every card sent before. */
@@ -506,14 +580,22 @@ export class AlertService {
     }
   }
 
-  private async audited(actor: string, action: string, alert: AlertRecord, details: Record<string, unknown>): Promise<void> {
-    await this.deps.audit.append({
-      actor: { kind: 'person', email: actor },
+  private auditEffect(actor: AuditInput['actor'], action: string, alert: AlertRecord, details: Record<string, unknown>): PendingEffect {
+    return this.deps.outbox.effect(AUDIT_EFFECT, {
+      actor,
       action,
       subject: { type: 'alert', id: alert.id, agentId: alert.agentId },
       details: { kind: alert.kind, ...details },
-    });
-    await this.refreshCards(alert);
+      at: this.clock(),
+    } satisfies AuditInput);
+  }
+
+  /** What a person's change to an alert implies: its audit entry, then every card sent about it updated. */
+  private actedOn(actor: string, action: string, alert: AlertRecord, details: Record<string, unknown>): PendingEffect[] {
+    return [
+      this.auditEffect({ kind: 'person', email: actor }, action, alert, details),
+      this.deps.outbox.effect(ALERT_EFFECTS.refresh, { alertId: alert.id }),
+    ];
   }
 
   /** Refuses anyone who may not act on this alert (see {@link isAlertResponder}). */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Schema, type Connection } from 'mongoose';
 import type { AlertRecord, AlertRepository } from '../core/alerts.js';
-import { outboxOf, withEffects, withoutOutbox } from './outbox-store.js';
+import { OUTBOX_FIELD, outboxOf, toStored, withEffects, withoutOutbox } from './outbox-store.js';
 
 /**
  * Alerts, one document each. `openKey` (`kind:agentId`) is unique while the alert is not
@@ -37,12 +37,12 @@ export function createAlertRepository(connection: Connection): AlertRepository &
       await Alert.init();
       await Message.init();
     },
-    async openOrGet(alert) {
+    async openOrGet(alert, effects = []) {
       for (let attempt = 0; attempt < 5; attempt++) {
         const existing = await Alert.collection.findOne({ openKey: keyOf(alert) });
         if (existing) return { alert: fromDoc(existing), created: false };
         try {
-          await Alert.collection.insertOne(toDoc(alert) as never);
+          await Alert.collection.insertOne({ ...toDoc(alert), [OUTBOX_FIELD]: effects.map(toStored) } as never);
           return { alert, created: true };
         } catch (err) {
           if ((err as { code?: number }).code !== 11000) throw err;

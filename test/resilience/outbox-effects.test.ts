@@ -100,3 +100,92 @@ describe('a person’s grant change killed between the stored change and its eff
     expect((await actionsOf(h, grant.id)).filter((a) => a === 'grant.break-glass.confirmed')).toHaveLength(1);
   });
 });
+
+describe('an alert change killed between the stored change and its effects', () => {
+  const ONCALL_L1 = [people.liam, people.aisha];
+  let h: Harness;
+  const crash = crashPoint();
+  beforeAll(async () => {
+    h = await startHarness({ outbox: { leaseMs: LEASE_MS }, faultPoint: crash.hook });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const cards = (alertId: string) =>
+    h.notifier.messages.filter((m) => m.versions[0]!.kind === 'alert' && m.versions[0]!.data.alertId === alertId);
+  const latest = (alertId: string) => cards(alertId).map((m) => ({ to: m.to, data: m.versions.at(-1)!.data }));
+
+  async function raised(name: string) {
+    const agent = await activeAgent(h, { name });
+    const alert = await h.services.supervision.alerts.raise({
+      kind: 'drift',
+      agentId: agent.id,
+      severity: 'warning',
+      summary: 'Accuracy fell.',
+    });
+    await eventually(() => cards(alert.id).length === ONCALL_L1.length);
+    return alert;
+  }
+
+  it('raised, killed before paging anyone: the first level is paged once and the raise audited once', async () => {
+    const agent = await activeAgent(h, { name: 'Raise Crash' });
+    crash.arm('alert.raised:0');
+    await expect(
+      h.services.supervision.alerts.raise({ kind: 'drift', agentId: agent.id, severity: 'warning', summary: 'Accuracy fell.' }),
+    ).rejects.toThrow(/crashed/);
+    const [alert] = await h.services.supervision.alertRepo.list({ agentId: agent.id });
+    expect(alert).toMatchObject({ status: 'open', level: 0 });
+    expect(cards(alert!.id)).toHaveLength(0);
+
+    await recovered(h, async () => cards(alert!.id).length === ONCALL_L1.length);
+    expect(
+      cards(alert!.id)
+        .map((m) => m.to)
+        .sort(),
+    ).toEqual([...ONCALL_L1].sort());
+    await recovered(h, async () => (await actionsOf(h, alert!.id)).includes('alert.raised'));
+    expect((await actionsOf(h, alert!.id)).filter((a) => a === 'alert.raised')).toHaveLength(1);
+    // Its escalation and re-notification timers were scheduled (once, keyed by the effect).
+    const timers = await h.db.connection.db!.collection('agendaJobs').countDocuments({ name: 'alerts.timer', 'data.alertId': alert!.id });
+    expect(timers).toBe(2);
+  });
+
+  it.each([0, 1, 2])('acknowledged, killed after %i of its effects: audited once, every card shows who acknowledged', async (k) => {
+    const alert = await raised(`Ack Crash ${k}`);
+    crash.arm(`alert.acknowledged:${k}`);
+    await expect(h.services.supervision.alerts.acknowledge(people.liam, alert.id)).rejects.toThrow(/crashed/);
+    expect((await h.services.supervision.alertRepo.get(alert.id))!.status).toBe('acknowledged');
+
+    await recovered(h, async () => latest(alert.id).every((c) => c.data.status === 'acknowledged'));
+    for (const card of latest(alert.id)) expect(String(card.data.stateLabel)).toContain('Acknowledged by Liam');
+    await recovered(h, async () => (await actionsOf(h, alert.id)).includes('alert.acknowledged'));
+    expect((await actionsOf(h, alert.id)).filter((a) => a === 'alert.acknowledged')).toHaveLength(1);
+    // A second click changes nothing and audits nothing.
+    await h.services.supervision.alerts.acknowledge(people.aisha, alert.id);
+    expect((await actionsOf(h, alert.id)).filter((a) => a === 'alert.acknowledged')).toHaveLength(1);
+  });
+
+  it('resolved, killed before its effects: audited once, the cards show it resolved', async () => {
+    const alert = await raised('Resolve Crash');
+    crash.arm('alert.resolved:0');
+    await expect(h.services.supervision.alerts.resolve(people.aisha, alert.id)).rejects.toThrow(/crashed/);
+    await recovered(h, async () => latest(alert.id).every((c) => c.data.status === 'resolved'));
+    await recovered(h, async () => (await actionsOf(h, alert.id)).includes('alert.resolved'));
+    expect((await actionsOf(h, alert.id)).filter((a) => a === 'alert.resolved')).toHaveLength(1);
+  });
+
+  it('snoozed, killed before its effects: the wake-up timer is scheduled once and the snooze audited once', async () => {
+    const alert = await raised('Snooze Crash');
+    crash.arm('alert.snoozed:0');
+    await expect(h.services.supervision.alerts.snooze(people.liam, alert.id, '1h')).rejects.toThrow(/crashed/);
+    const jobs = h.db.connection.db!.collection('agendaJobs');
+    const wakes = () => jobs.countDocuments({ name: 'alerts.timer', 'data.alertId': alert.id, 'data.kind': 'wake' });
+    expect(await wakes()).toBe(0);
+    await recovered(h, async () => (await wakes()) === 1);
+    await recovered(h, async () => latest(alert.id).every((c) => c.data.status === 'snoozed'));
+    expect((await actionsOf(h, alert.id)).filter((a) => a === 'alert.snoozed')).toHaveLength(1);
+    await h.services.outbox.drain();
+    expect(await wakes()).toBe(1);
+  });
+});
