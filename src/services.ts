@@ -240,7 +240,7 @@ export async function createServices(settings: ServiceSettings) {
       data: {
         level: 'error',
         title: 'An effect keeps failing',
-        text: `Roster could not perform "${effect.type}" for ${holder.kind} ${holder.id} after ${effect.attempts} attempts (last: ${effect.lastError ?? 'unknown'}). It is parked: nothing else of this kind for that ${holder.kind} happens until it is fixed and retried. Effect id ${effect.id}.`,
+        text: `Roster could not perform "${effect.type}" for ${holder.kind} ${holder.id} after ${effect.attempts} attempts (last: ${effect.lastError ?? 'unknown'}). It is parked: nothing else of this kind for that ${holder.kind} happens until it is retried. Once the cause is fixed, run: roster outbox retry ${effect.id}`,
       },
     };
     for (const admin of peopleWithRole(org, 'it-admin')) await notifier.send(admin.email, card).catch(() => undefined);

@@ -3,7 +3,7 @@ import type { Escalation, OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, hasRole, peopleWithRole, roleById, rotationLevels } from '../config/directory.js';
 import type { AuditInput, AuditLog } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
-import type { CardDeliveries } from './chat-effects.js';
+import { sendClaimed, type CardDeliveries } from './chat-effects.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 import { ConflictError, ForbiddenError, NotFoundError, RequestClosedError, InvalidInputError } from './errors.js';
@@ -557,7 +557,10 @@ export class AlertService {
     const claim = await this.deps.deliveries.claim(deliveryId, now, new Date(now.getTime() - this.deps.outbox.settings.leaseMs));
     if (claim === 'sent') return;
     if (claim === 'busy') throw new Error('another writer is sending this alert card');
-    const ref = await this.deps.notifier.send(person, this.deps.presenter.alert(alert, person));
+    const ref = await sendClaimed(
+      () => this.deps.notifier.send(person, this.deps.presenter.alert(alert, person)),
+      () => this.deps.deliveries.release(deliveryId, now),
+    );
     if (ref) await this.deps.alerts.saveMessage(alert.id, person, ref);
     await this.deps.deliveries.sent(deliveryId, person, ref);
   }

@@ -19,6 +19,24 @@ export interface CardDeliveries {
   claim(id: string, now: Date, staleBefore: Date): Promise<'sent' | 'busy' | 'claimed'>;
   /** Records the message a claimed delivery became (or that nobody could be reached). */
   sent(id: string, to: string, ref: MessageRef | undefined): Promise<void>;
+  /**
+   * Gives up a claim whose send failed, so that the retry may send at once. Only the claim taken at
+   * `claimedAt` is given up: a writer that took it over meanwhile keeps its own.
+   */
+  release(id: string, claimedAt: Date): Promise<void>;
+}
+
+/**
+ * Sends a claimed card; a failed send gives its claim back. Kept, the claim would make every
+ * retry within the lease find the delivery "busy" and spend an attempt without sending.
+ */
+export async function sendClaimed<R>(send: () => Promise<R>, release: () => Promise<void>): Promise<R> {
+  try {
+    return await send();
+  } catch (err) {
+    await release().catch(() => undefined);
+    throw err;
+  }
 }
 
 /**
@@ -41,7 +59,10 @@ export function chatSendPerformer(deps: {
       const claim = await deps.deliveries.claim(effectId, now, new Date(now.getTime() - deps.leaseMs));
       if (claim === 'sent') return;
       if (claim === 'busy') throw new Error('another writer is sending this card');
-      const ref = await deps.notifier.send(to, card);
+      const ref = await sendClaimed(
+        () => deps.notifier.send(to, card),
+        () => deps.deliveries.release(effectId, now),
+      );
       await deps.deliveries.sent(effectId, to, ref);
     },
   };

@@ -16,6 +16,7 @@ import { findPersonByEmail, hasRole, peopleWithRole } from '../config/directory.
 import type { ApprovalStep, FlowDefinition, FlowStep } from './schema.js';
 import type { PendingEffect } from '../core/ports.js';
 import { AUDIT_EFFECT } from '../core/audit-effects.js';
+import { sendClaimed } from '../core/chat-effects.js';
 import { quorumMet, unsatisfiedGroups } from './quorum.js';
 import {
   CLOSED_RUN_STATUSES,
@@ -1032,7 +1033,10 @@ export class FlowEngine {
         const claim = await runs.claimMessage(effectId, now, new Date(now.getTime() - outbox.settings.leaseMs));
         if (claim === 'sent') return;
         if (claim === 'busy') throw new Error('another writer is sending this card');
-        const ref = await notifier.send(data.to, data.card);
+        const ref = await sendClaimed(
+          () => notifier.send(data.to, data.card),
+          () => runs.releaseMessage(effectId, now),
+        );
         // Nobody to reach on any channel is an answer, not a failure to retry.
         if (!ref) return;
         await runs.saveMessage({ runId: data.runId, stepId: data.stepId, person: data.to, kind: data.kind, ref }, effectId);

@@ -138,6 +138,8 @@ export interface RunRepository {
    * `busy` when another writer claimed it after `staleBefore`, `claimed` when the caller may send it.
    */
   claimMessage(id: string, now: Date, staleBefore: Date): Promise<'sent' | 'busy' | 'claimed'>;
+  /** Gives up the claim taken at `claimedAt` whose send failed, so that the retry may send at once. */
+  releaseMessage(id: string, claimedAt: Date): Promise<void>;
   messages(runId: string, filter?: { stepId?: string; kind?: string }): Promise<StoredMessage[]>;
 }
 

@@ -188,5 +188,8 @@ export function createCardDeliveries(connection: Connection): CardDeliveries {
     async sent(id, to, ref) {
       await deliveries.updateOne({ _id: id as never }, { $set: { sentAt: new Date(), to, ...(ref ? { ref } : {}) } });
     },
+    async release(id, claimedAt) {
+      await deliveries.deleteOne({ _id: id as never, sentAt: { $exists: false }, claimedAt });
+    },
   };
 }

@@ -114,6 +114,9 @@ export function createRunRepository(connection: Connection): RunRepository & { e
       );
       return taken.modifiedCount === 1 ? 'claimed' : 'busy';
     },
+    async releaseMessage(id, claimedAt) {
+      await Message.collection.deleteOne({ _id: String(id) as never, ref: { $exists: false }, claimedAt });
+    },
     async messages(runId, filter = {}) {
       const query: Record<string, unknown> = { runId: String(runId) };
       if (filter.stepId) query.stepId = String(filter.stepId);

@@ -5,7 +5,9 @@ import { createAuditLog } from '../../src/store/audit-store.js';
 import { testMongoUri, uniqueDbName } from '../helpers/db.js';
 import { projectRoot, runRosterCli } from '../helpers/roster-process.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
-import { SHIPPED_CONFIG } from '../helpers/harness.js';
+import { agentRecord, eventually, FAST_FLOWS, people, SHIPPED_CONFIG, startHarness } from '../helpers/harness.js';
+import { RecordingNotifier } from '../helpers/recording-notifier.js';
+import type { MessageRef, OutgoingCard } from '../../src/core/notifications.js';
 
 /** Runs `roster …` as an administrator would, with a minimal environment plus `env`. */
 const roster = (args: string[], env: Record<string, string> = {}) =>
@@ -243,4 +245,62 @@ describe('roster CLI conventions', () => {
       expect(other.out).toContain(shell === 'zsh' ? 'bashcompinit' : "complete -c roster -n '__fish_seen_subcommand_from list' -l status");
     }
   }, 30_000);
+});
+
+describe('roster outbox', () => {
+  /** Chat that cannot reach some people until they are taken off `unreachable`. */
+  class PartlyReachable extends RecordingNotifier {
+    readonly unreachable = new Set<string>();
+    override async send(to: string, card: OutgoingCard): Promise<MessageRef> {
+      if (this.unreachable.has(to)) throw new Error('channel_not_found');
+      return super.send(to, card);
+    }
+  }
+
+  it('lists a parked effect named on the IT notice; retry makes the running Roster perform it, once', async () => {
+    const priya = 'priya.raman@brightwater.example';
+    const notifier = new PartlyReachable();
+    const h = await startHarness({ flows: FAST_FLOWS, notifier, outbox: { maxAttempts: 1 } });
+    try {
+      const env = { MONGODB_URI: `${h.db.uri.replace(/\/+$/, '')}/${h.db.dbName}` };
+      const agent = agentRecord({ name: 'Parked Notice', sponsors: [people.tom, priya], requestRunId: 'run_none' });
+      await h.services.agents.insert(agent);
+      const { grant } = await h.services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Orders.' });
+      // Priya's chat stops answering after her approval card arrived.
+      notifier.unreachable.add(priya);
+      await h.services.access.revokeGrant(people.tom, grant.id, 'Not needed after all.');
+
+      const notice = await eventually(() =>
+        h.notifier.to(people.liam, 'notice').find((m) => /keeps failing/.test(String(m.card.data.title))),
+      );
+      const effectId = /roster outbox retry (fx_[0-9a-f]+)/.exec(String(notice.card.data.text))?.[1];
+      expect(effectId).toBeDefined();
+      const listed = await roster(['outbox', 'list', '--json'], env);
+      expect(listed.code).toBe(0);
+      expect(JSON.parse(listed.out)).toEqual([
+        expect.objectContaining({ id: effectId, type: 'chat.send', holder: { kind: 'grant', id: grant.id }, attempts: 1 }),
+      ]);
+
+      // Priya's chat works again; IT retries the effect.
+      notifier.unreachable.delete(priya);
+      const retried = await roster(['outbox', 'retry', effectId!], env);
+      expect(retried.code).toBe(0);
+      expect(retried.out).toContain(`${effectId} (chat.send of grant ${grant.id}) is due again`);
+      const lost = () => notifier.to(priya, 'grant-notice').filter((m) => String(m.card.data.title) === 'Parked Notice lost crm:read');
+      await eventually(async () => {
+        await h.services.outbox.drain();
+        return lost().length > 0;
+      });
+      expect(lost()).toHaveLength(1);
+      expect(await h.services.outboxRepo.depth()).toEqual({ pending: 0, parked: 0 });
+
+      const again = await roster(['outbox', 'retry', effectId!], env);
+      expect(again.code).toBe(1);
+      expect(again.err).toContain(`no parked effect ${effectId}`);
+      expect((await roster(['outbox', 'retry'], env)).code).toBe(2);
+      expect(JSON.parse((await roster(['outbox', 'list', '--json'], env)).out)).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  }, 90_000);
 });

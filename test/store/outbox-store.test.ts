@@ -1,6 +1,8 @@
 import { Outbox } from '../../src/core/outbox.js';
 import type { PendingEffect } from '../../src/core/ports.js';
-import { createOutboxRepository, withEffects } from '../../src/store/outbox-store.js';
+import { createCardDeliveries, createOutboxRepository, withEffects } from '../../src/store/outbox-store.js';
+import { CHAT_SEND_EFFECT, chatSendPerformer } from '../../src/core/chat-effects.js';
+import { RecordingNotifier } from '../helpers/recording-notifier.js';
 import { openTestDb, type TestDb } from '../helpers/db.js';
 import { silentLogger } from '../helpers/logger.js';
 
@@ -90,5 +92,39 @@ describe('the outbox store (embedded in holder documents)', () => {
     await outbox.drain();
     expect(seen).toEqual([1, 2]);
     expect(await repo.depth()).toEqual({ pending: 0, parked: 0 });
+  });
+
+  it('a card whose send failed is sent by the next retry, even within the lease, and only once', async () => {
+    const repo = createOutboxRepository(db.connection, { thing: 'things' });
+    let now = new Date('2031-01-01T00:00:00Z');
+    // The lease (a minute) is far longer than the back-off: the retry comes while the failed claim would still be fresh.
+    const outbox = new Outbox({ repo, log: silentLogger(), clock: () => now, settings: { leaseMs: 60_000, baseDelayMs: 1000 } });
+    const notifier = new RecordingNotifier();
+    let down = true;
+    outbox.register(
+      chatSendPerformer({
+        notifier: {
+          send: (to, card) => (down ? Promise.reject(new Error('chat is down')) : notifier.send(to, card)),
+          update: (ref, card) => notifier.update(ref, card),
+        },
+        deliveries: createCardDeliveries(db.connection),
+        leaseMs: outbox.settings.leaseMs,
+        clock: () => now,
+      }),
+    );
+    await things().insertOne({ _id: 't3' as never, version: 0 });
+    const effects = [outbox.effect(CHAT_SEND_EFFECT, { to: 'tom@example.org', card: { kind: 'notice', data: { title: 'Hello' } } })];
+    await things().updateOne({ _id: 't3' as never }, withEffects({ $set: { version: 1 } }, effects));
+    await outbox.settle({ kind: 'thing', id: 't3' }, effects, 'test');
+    expect(notifier.messages).toHaveLength(0);
+
+    down = false;
+    now = new Date(now.getTime() + 2000);
+    expect(await outbox.drain()).toBe(1);
+    expect(notifier.to('tom@example.org')).toHaveLength(1);
+    // Performed again (a crash before it was marked done): the delivery is found, nothing is sent twice.
+    await things().updateOne({ _id: 't3' as never }, withEffects({}, [{ ...effects[0]!, due: now }]));
+    await outbox.drain();
+    expect(notifier.to('tom@example.org')).toHaveLength(1);
   });
 });
