@@ -213,7 +213,8 @@ describe("a catalog role's own escalation policy", () => {
         agents: h.services.agents,
         notifier: h.notifier,
         log: silentLogger(),
-        minuteMs: 40, // 10 minutes → 0.4 s; the default 30 minutes → 1.2 s
+        // Slow enough that raising both alerts on a loaded machine ends before Grace's first re-notification.
+        minuteMs: 100, // 5 minutes → 0.5 s, 10 minutes → 1 s; the default 30 minutes → 3 s
       });
       const screener = agentRecord({ name: 'Card Screener', catalogRoleId: 'fraud-screening', businessUnit: 'finance' });
       const drafter = agentRecord({ name: 'Reply Drafter' });
