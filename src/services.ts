@@ -16,9 +16,11 @@ import { createGrantTimers, defineGrantJobs, scheduleAccessReviews } from './job
 import { AccessReviews } from './core/access-review.js';
 import { suspensionSteps } from './core/suspension.js';
 import { Retirement, retirementSteps } from './core/retirement.js';
+import { Reactivation, reactivationSteps } from './core/reactivation.js';
 import { Development, developmentSteps } from './core/development.js';
 import { Governance } from './core/governance.js';
 import { Leavers, OFFER_HOLDER } from './core/leavers.js';
+import { Sponsorships } from './core/sponsorships.js';
 import { createLeaverRepository } from './store/leaver-store.js';
 import { DashboardLinks, fleetView } from './core/fleet.js';
 import { randomBytes } from 'node:crypto';
@@ -156,6 +158,9 @@ function runtimeSteps(runtime: () => RuntimeApprovals): Pick<StepRegistry, 'acti
     },
   };
 }
+const reactivationNotReady = (): Reactivation => {
+  throw new Error('reactivation is not built yet');
+};
 
 /** Every named check, action, condition and gate the flows may use. `access` is resolved only when a step runs. */
 export function createStepRegistry(
@@ -164,6 +169,7 @@ export function createStepRegistry(
   retirement: () => Retirement = retirementNotReady,
   development: () => Development = developmentNotReady,
   runtime: () => RuntimeApprovals = runtimeNotReady,
+  reactivation: () => Reactivation = reactivationNotReady,
 ): StepRegistry {
   const parts: Array<Partial<StepRegistry>> = [
     runtimeSteps(runtime),
@@ -172,6 +178,7 @@ export function createStepRegistry(
     suspensionSteps({ agents: deps.agents, audit: deps.audit }),
     retirementSteps(retirement),
     developmentSteps(development),
+    reactivationSteps(reactivation),
   ];
   return {
     checks: Object.assign({}, ...parts.map((p) => p.checks)) as StepRegistry['checks'],
@@ -254,6 +261,7 @@ export async function createServices(settings: ServiceSettings) {
     development?: Development;
     runtime?: RuntimeApprovals;
     evaluations?: Evaluations;
+    reactivation?: Reactivation;
   } = {};
   const agentKeys = new AgentKeys({ org, agents, audit, notifier, clock, log: log.child({ component: 'agent-keys' }) });
   const registry = createStepRegistry(
@@ -262,6 +270,7 @@ export async function createServices(settings: ServiceSettings) {
     () => late.retirement ?? retirementNotReady(),
     () => late.development ?? developmentNotReady(),
     () => late.runtime ?? runtimeNotReady(),
+    () => late.reactivation ?? reactivationNotReady(),
   );
   const flows = typeof settings.flows === 'string' ? loadFlows(settings.flows, registryNames(registry)) : settings.flows;
   const suites: EvalSuites = settings.suites ?? new Map();
@@ -355,6 +364,17 @@ export async function createServices(settings: ServiceSettings) {
     clock,
   });
   late.retirement = retirement;
+  const reactivation = new Reactivation({
+    org,
+    agents,
+    audit,
+    runs,
+    lastCheckIn: async (agentId) => {
+      const last = await supervision.checkinRepo.latest(agentId);
+      return last ? { id: last.id, at: last.at, verdict: last.verdict, summary: last.findings[0]?.summary } : undefined;
+    },
+  });
+  late.reactivation = reactivation;
   const developmentRepo = createDevelopmentRepository(connection);
   await developmentRepo.ensureIndexes();
   const development = new Development({ org, agents, repo: developmentRepo, audit, notifier, clock, measuredRoles });
@@ -538,6 +558,7 @@ export async function createServices(settings: ServiceSettings) {
     },
     { backoff: exponential({ delay: 2000, maxRetries: 8 }) },
   );
+  const sponsorships = new Sponsorships({ org, agents, audit, notifier, clock });
   const dashboard = {
     links: new DashboardLinks(settings.dashboardSecret ?? randomBytes(32).toString('hex')),
     publicUrl: settings.publicUrl ?? 'http://127.0.0.1:3978',
@@ -613,6 +634,7 @@ export async function createServices(settings: ServiceSettings) {
     reviews,
     supervision,
     retirement,
+    reactivation,
     development,
     evaluations,
     governance,
@@ -622,6 +644,7 @@ export async function createServices(settings: ServiceSettings) {
     directory,
     /** The SCIM service provider (SCIM mode only). */
     scim,
+    sponsorships,
     registry,
     flows,
     /** Agents asking a human before they act. */

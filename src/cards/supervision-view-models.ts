@@ -83,6 +83,7 @@ export const PROMPT_VERBS = [
   'retrain_postpone',
   'eval_register',
   'delegation_away',
+  'agent_reactivate',
 ] as const;
 export type PromptVerb = (typeof PROMPT_VERBS)[number];
 export const PROMPT_INPUTS = ['text', 'days', 'sponsor', 'role', 'kind', 'url', 'target', 'secret', 'from', 'until', 'delegate'] as const;
@@ -155,6 +156,12 @@ export const NOTICE_ACTIONS = {
   delegationBack: 'delegation_back',
   /** Failed webhook deliveries: an IT admin re-queues them, `{ subscriptionId }`. */
   webhookRetry: 'webhook_retry',
+  /** A suspended agent: ask to reactivate it, `{ agentId }` (opens the reason prompt). */
+  agentReactivate: 'agent_reactivate',
+  /** A person named as sponsor accepts, `{ agentId }`; an IT admin confirms for them, `{ agentId, proposalId }`. */
+  sponsorConfirm: 'sponsor_confirm',
+  /** A person named as sponsor declines, `{ agentId }`. */
+  sponsorDecline: 'sponsor_decline',
 } as const;
 export type NoticeAction = (typeof NOTICE_ACTIONS)[keyof typeof NOTICE_ACTIONS];
 

@@ -73,3 +73,18 @@ export function fitText(text: string, max: number | undefined, escape: (text: st
 export function jsonStringContent(text: string): string {
   return JSON.stringify(text).slice(1, -1);
 }
+
+/**
+ * Text an agent wrote (a decision summary, a segment name), framed so nobody mistakes it for
+ * Roster's words and defanged so no platform turns it into a link or a mention: a zero-width
+ * space breaks every URL scheme (`https://`), `www.` and `@` so neither Slack nor Teams links
+ * them, whatever the surface escapes besides. The text still reads and copies the same.
+ */
+export function reportedByAgent(text: string, max = 500): string {
+  const defanged = cleanText(text)
+    .replace(/([a-z][a-z0-9+.-]*):\/\//gi, `$1:${ZERO_WIDTH_SPACE}//`)
+    .replace(/\bwww\./gi, `www${ZERO_WIDTH_SPACE}.`)
+    .replace(/@/g, `@${ZERO_WIDTH_SPACE}`)
+    .replace(/\[/g, `[${ZERO_WIDTH_SPACE}`);
+  return `reported by the agent: “${fitText(singleLine(defanged), max)}”`;
+}

@@ -1,5 +1,6 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { findPersonByEmail, roleById } from '../config/directory.js';
+import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
+import { reportedByAgent } from '../cards/text.js';
 import { cardIdSchema, type CardModel, type DataOf } from '../cards/view-models.js';
 import type { PromptInputName, PromptVerb } from '../cards/supervision-view-models.js';
 import type { AlertRecord } from '../core/alerts.js';
@@ -8,6 +9,7 @@ import { ForbiddenError, InvalidInputError, NotFoundError, RequestClosedError } 
 import { startGapFix } from '../core/gap-fixes.js';
 import { keyCard } from '../core/agent-keys.js';
 import { displayDate } from '../core/presenter.js';
+import { maySeeAgent } from '../core/policies.js';
 import { mayAddKnowledgeNote } from '../core/retirement.js';
 import type { Services } from '../services.js';
 import type { ChatService } from './chat.js';
@@ -48,6 +50,9 @@ export const AGENT_BUTTON_VERBS = [
   'delegation_away',
   'delegation_back',
   'webhook_retry',
+  'agent_reactivate',
+  'sponsor_confirm',
+  'sponsor_decline',
 ] as const;
 export type AgentButtonVerb = (typeof AGENT_BUTTON_VERBS)[number];
 
@@ -186,7 +191,7 @@ export class CardActionsChat {
         if (!entry) throw new NotFoundError('the decision', eventId);
         const note = await this.services.retirement.addNote(person.email, agent.id, {
           kind: 'failure-mode',
-          text: `Decision ${entry.eventId} on ${entry.time.slice(0, 16).replace('T', ' ')} UTC (${entry.outcome}${entry.correctness !== undefined ? `, correctness ${entry.correctness}` : ''}): ${entry.summary}`.slice(
+          text: `Decision ${entry.eventId} on ${entry.time.slice(0, 16).replace('T', ' ')} UTC (${entry.outcome}${entry.correctness !== undefined ? `, correctness ${entry.correctness}` : ''}), ${reportedByAgent(entry.summary, 1500)}`.slice(
             0,
             2000,
           ),
@@ -246,11 +251,47 @@ export class CardActionsChat {
       }
       case 'webhook_retry':
         return { card: (await this.services.webhooks.retry(person.email, String(ids.subscriptionId ?? ''))) as CardModel };
+      case 'agent_reactivate': {
+        await this.authorizePrompt(person, 'agent_reactivate', ids);
+        return { prompt: this.reactivatePrompt(await this.agent(ids.agentId)) };
+      }
+      case 'sponsor_confirm':
+      case 'sponsor_decline': {
+        const answer = verb === 'sponsor_confirm' ? 'accept' : 'decline';
+        const agent = await this.services.sponsorships.answer(
+          person.email,
+          String(ids.agentId ?? ''),
+          answer,
+          ids.proposalId ? { proposalId: ids.proposalId } : {},
+        );
+        const forOther = Boolean(ids.proposalId) && !agent.sponsors.includes(person.email);
+        if (answer === 'accept' && agent.sponsors.length > 0) {
+          // A confirmed sponsor closes the agent's ownerless alert.
+          for (const open of await this.services.supervision.alertRepo.list({
+            agentId: agent.id,
+            kind: 'ownerless',
+            status: ['open', 'acknowledged', 'snoozed'],
+          })) {
+            await this.services.supervision.alerts.resolve(person.email, open.id).catch(() => undefined);
+          }
+        }
+        return {
+          card: notice(
+            answer === 'accept' ? 'success' : 'info',
+            answer === 'accept' ? `Sponsorship of ${agent.name} confirmed` : `You declined to sponsor ${agent.name}`,
+            answer === 'accept'
+              ? `${forOther ? `${agent.name}'s sponsors are now ${agent.sponsors.map((s) => findPersonByEmail(this.org, s)?.name ?? s).join(', ')}` : `You now answer for ${agent.name}`} (${agent.id}).`
+              : `Whoever named ${forOther ? 'them' : 'you'} is told; ${forOther ? 'they are' : 'you are'} not its sponsor.`,
+          ),
+        };
+      }
     }
   }
 
   /** A submitted prompt: the action done and the fresh card, or the prompt again with errors. */
   async submit(person: Person, verb: PromptVerb, ids: Ids, values: PromptValues): Promise<ActionOutcome & { errors?: PromptValues }> {
+    // Authorised before anything else: the prompt shown again with an error names the agent.
+    await this.authorizePrompt(person, verb, ids);
     try {
       return await this.complete(person, verb, ids, values);
     } catch (err) {
@@ -302,10 +343,18 @@ export class CardActionsChat {
           person.email,
           String(ids.alertId ?? ''),
           sponsor.email,
-          async (a) => {
-            if (a.kind === 'ownerless') await this.services.leavers.assign(person.email, a.agentId, sponsor.email, a.id);
-          },
+          async (a) => (a.kind === 'ownerless' ? this.services.leavers.assign(person.email, a.agentId, sponsor.email, a.id) : undefined),
         );
+        if (alert.kind === 'ownerless' && alert.status !== 'resolved') {
+          return {
+            card: this.alertCard(alert, person),
+            followUp: notice(
+              'info',
+              'Waiting for an IT admin',
+              'You offered to sponsor the agent yourself; an IT admin confirms it before you become its only sponsor. The alert stays open until then.',
+            ),
+          };
+        }
         return {
           card: this.alertCard(alert, person),
           followUp: notice(
@@ -343,6 +392,15 @@ export class CardActionsChat {
         });
         return { followUp: card };
       }
+      case 'agent_reactivate': {
+        const agent = await this.agent(ids.agentId);
+        const run = await this.services.reactivation.start(this.services.engine, person.email, { agentId: agent.id, reason: text });
+        const status = this.services.presenter.status(run);
+        return {
+          card: notice('info', `Reactivation of ${agent.name} requested`, `A sponsor and an IT admin approve it (request ${run.id}).`),
+          followUp: { kind: status.kind, data: status.data } as CardModel,
+        };
+      }
       case 'retrain_postpone': {
         const agent = await this.agent(ids.agentId);
         const days = Number(values.days ?? '');
@@ -354,6 +412,34 @@ export class CardActionsChat {
             `Until ${record.postponedUntil!.slice(0, 10)}: ${record.reason}. IT admins are told if it is still not retrained then.`,
           ),
         };
+      }
+    }
+  }
+
+  /** Refuses anyone who may not open the prompt of `verb` (the same rules as its button). */
+  private async authorizePrompt(person: Person, verb: PromptVerb, ids: Ids): Promise<void> {
+    switch (verb) {
+      case 'alert_register':
+        await this.services.supervision.alerts.registrableShadow(person, (await this.openAlert(ids.alertId)).agentId);
+        return;
+      case 'alert_assign_sponsor':
+        await this.services.supervision.alerts.assertResponder(person.email, String(ids.alertId ?? ''));
+        return;
+      case 'alert_note':
+        this.assertMayNote(person, (await this.alertAgent(ids.alertId)).agent);
+        return;
+      case 'checkin_note':
+        this.assertMayNote(person, (await this.checkIn(ids.checkInId)).agent);
+        return;
+      case 'retrain_postpone':
+        await this.services.development.retrainingManager(person.email, String(ids.agentId ?? ''));
+        return;
+      case 'agent_reactivate': {
+        const agent = await this.agent(ids.agentId);
+        if (!maySeeAgent(this.org, person, agent)) throw new NotFoundError('the agent', agent.id);
+        if (!(agent.sponsors.includes(person.email) || hasRole(person, 'it-admin')))
+          throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can ask to reactivate it.`);
+        return;
       }
     }
   }
@@ -379,6 +465,8 @@ export class CardActionsChat {
         return this.chat.endpointPromptCard(await this.agent(ids.agentId));
       case 'delegation_away':
         return this.delegationPrompt();
+      case 'agent_reactivate':
+        return this.reactivatePrompt(await this.agent(ids.agentId));
     }
   }
 
@@ -411,6 +499,17 @@ export class CardActionsChat {
           maxLength: 320,
         },
       ],
+    });
+  }
+
+  private reactivatePrompt(agent: AgentRecord): CardModel {
+    return prompt({
+      title: 'Reactivate agent',
+      text: `What was fixed, so ${agent.name} may work again? One of its sponsors and an IT admin approve; they see its last check-in.`,
+      submitLabel: 'Ask to reactivate',
+      promptVerb: 'agent_reactivate',
+      payload: { agentId: agent.id },
+      inputs: [{ name: 'text', kind: 'text', label: 'What was fixed', multiline: true, maxLength: 1000 }],
     });
   }
 
@@ -496,8 +595,10 @@ export class CardActionsChat {
   }
 
   private assertMayNote(person: Person, agent: AgentRecord): void {
-    if (!mayAddKnowledgeNote(this.org, person, agent))
-      throw new ForbiddenError(`Only ${agent.name}'s sponsors, IT admins, security and on-call can add knowledge notes.`);
+    if (mayAddKnowledgeNote(this.org, person, agent)) return;
+    // Someone who may not even see the agent is not told its name.
+    const whose = maySeeAgent(this.org, person, agent) ? `${agent.name}'s` : "the agent's";
+    throw new ForbiddenError(`Only ${whose} sponsors, IT admins, security and on-call can add knowledge notes.`);
   }
 
   private async openAlert(alertId: string | undefined): Promise<AlertRecord> {

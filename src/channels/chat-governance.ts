@@ -1,4 +1,5 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
+import { reportedByAgent } from '../cards/text.js';
 import { cardIdSchema, type CardModel } from '../cards/view-models.js';
 import type { Services } from '../services.js';
 import { assertDashboardReader, type FleetView } from '../core/fleet.js';
@@ -150,7 +151,8 @@ export class GovernanceChat {
           ? `${filter.why ? `${filter.why} ` : ''}Newest first${filter.since ? ` since ${filter.since.toISOString().slice(0, 10)}` : ''}.${mayNote ? " Record a decision as a failure mode to keep it on the agent's profile and in its archive." : ''}`
           : 'No decisions recorded in that window.',
         sections: entries.map((e) => ({
-          text: `${e.time.slice(0, 16).replace('T', ' ')} · ${e.outcome}${e.correctness !== undefined ? ` · correct ${e.correctness}` : ''} · ${Math.round(e.latencyMs)} ms · $${e.costUSD.toFixed(4)}${e.segment ? ` · ${e.segment}` : ''} — ${e.summary}`,
+          // The summary and the segment are the agent's words, not Roster's: framed and never linked.
+          text: `${e.time.slice(0, 16).replace('T', ' ')} · ${e.outcome}${e.correctness !== undefined ? ` · correct ${e.correctness}` : ''} · ${Math.round(e.latencyMs)} ms · $${e.costUSD.toFixed(4)}${e.segment ? ` · segment ${reportedByAgent(e.segment, 80)}` : ''} — ${reportedByAgent(e.summary)}`,
           actions:
             mayNote && cardIdSchema.safeParse(e.eventId).success
               ? [{ action: 'decision_record', label: 'Record as failure mode', value: { agentId: agent.id, eventId: e.eventId } }]

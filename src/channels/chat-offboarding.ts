@@ -11,10 +11,11 @@ export type OffboardingChatCommand =
   | { name: 'archive'; agent: string }
   | { name: 'update'; agent: string; version: string; metrics: Record<string, string>; changelog: string }
   | { name: 'retrain'; agent: string; days: number; reason: string }
-  | { name: 'sponsor'; agent: string };
+  | { name: 'sponsor'; agent: string; confirm?: string }
+  | { name: 'reactivate'; agent: string; reason: string };
 
 /** The chat words this module parses and runs. */
-export const OFFBOARDING_WORDS: ReadonlySet<string> = new Set(['retire', 'note', 'archive', 'update', 'retrain', 'sponsor']);
+export const OFFBOARDING_WORDS: ReadonlySet<string> = new Set(['retire', 'note', 'archive', 'update', 'retrain', 'sponsor', 'reactivate']);
 
 /** Whether a parsed command is one of this module's. */
 export function isOffboardingCommand<C extends { name: string }>(command: C): command is Extract<C, OffboardingChatCommand> {
@@ -36,7 +37,15 @@ export const OFFBOARDING_CHAT_COMMANDS = [
     description: 'Propose a new version: evaluated against the catalog and the live version, then approved.',
   },
   { usage: 'retrain <agent> postpone <days> <reason>', description: 'Postpone a due retraining, saying why.' },
-  { usage: 'sponsor accept <agent>', description: 'Take over the sponsorship of an agent whose sponsor left, when it was offered to you.' },
+  {
+    usage: 'sponsor accept <agent>',
+    description: 'Accept sponsoring an agent you were named for, or one whose sponsor left and was offered to you.',
+  },
+  { usage: 'sponsor confirm <agent> <e-mail>', description: 'IT admins: confirm a person named as sponsor (not one you named yourself).' },
+  {
+    usage: 'reactivate <agent> <what was fixed>',
+    description: 'Ask to bring a suspended agent back: a sponsor and an IT admin approve, seeing its last check-in.',
+  },
 ];
 
 /** Splits words, keeping "quoted names" together. */
@@ -60,7 +69,12 @@ export function parseOffboardingCommand(word: string, rest: string[]): Offboardi
     return { name: 'update', agent, version, metrics, changelog: words.join(' ') };
   }
   if (word === 'sponsor') {
+    if (t[0]?.toLowerCase() === 'confirm' && t[1] && t[2]) return { name: 'sponsor', agent: t[1], confirm: t[2].toLowerCase() };
     return t[0]?.toLowerCase() === 'accept' && t[1] ? { name: 'sponsor', agent: t[1] } : { name: 'unknown', text };
+  }
+  if (word === 'reactivate') {
+    const [agent, ...reason] = t;
+    return agent ? { name: 'reactivate', agent, reason: reason.join(' ') } : { name: 'unknown', text };
   }
   if (word === 'retrain') {
     const [agent, verb, days, ...reason] = t;
@@ -93,6 +107,24 @@ export class OffboardingChat {
       // The manager may not see the agent yet (another business unit): look it up by id.
       const target = command.agent.startsWith('agt_') ? await this.services.agents.get(command.agent) : undefined;
       if (!target) throw new InvalidInputError('Name the agent by its id (agt_…), as in the message you received.');
+      const proposed = (target.proposedSponsors ?? []).some((p) => p.email === (command.confirm ?? person.email));
+      if (command.confirm || proposed) {
+        const after = await this.services.sponsorships.answer(
+          person.email,
+          target.id,
+          'accept',
+          command.confirm ? { sponsor: command.confirm } : {},
+        );
+        const who = command.confirm ? (this.org.people.find((p) => p.email === command.confirm)?.name ?? command.confirm) : 'You';
+        return {
+          kind: 'notice',
+          data: {
+            level: 'success',
+            title: `Sponsorship of ${after.name} confirmed`,
+            text: `${who} ${command.confirm ? 'answers' : 'answer'} for ${after.name} (${after.id}) now.`,
+          },
+        };
+      }
       await this.services.leavers.accept(person.email, target.id);
       return {
         kind: 'notice',
@@ -101,6 +133,14 @@ export class OffboardingChat {
     }
     const agent = await this.find(person, command.agent);
     switch (command.name) {
+      case 'reactivate': {
+        const run = await this.services.reactivation.start(this.services.engine, person.email, {
+          agentId: agent.id,
+          reason: command.reason,
+        });
+        const card = this.services.presenter.status(run);
+        return { kind: card.kind, data: card.data } as CardModel;
+      }
       case 'retire': {
         const successor = command.successor ? await this.find(person, command.successor) : undefined;
         const run = await this.services.retirement.start(this.services.engine, person.email, {

@@ -17,12 +17,13 @@ import {
 } from './chat-offboarding.js';
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { businessUnitById, catalogRolesFor, findPersonByEmail, hasRole, roleById } from '../config/directory.js';
-import { cardModel, type CardModel } from '../cards/view-models.js';
+import { cardModel, type CardModel, type DataOf } from '../cards/view-models.js';
 import type { Services } from '../services.js';
 import type { AgentRecord } from '../core/agents.js';
 import { ForbiddenError, InvalidInputError, isRosterError, RateLimitedError, RosterError } from '../core/errors.js';
 import { parseAgentRequest, validateAgentRequest } from '../core/agent-request.js';
 import { mayTypeInResults, typedInReasonGiven, typedInRefusal, TYPED_IN_REASON_NEEDED, type ListScope } from '../core/commands.js';
+import { requestableUnits } from '../core/policies.js';
 import type { AgentStatus } from '../core/lifecycle.js';
 import { displayDate, evaluationFormBase } from '../core/presenter.js';
 import { keysManageable, mayRotateKey } from '../core/agent-keys.js';
@@ -276,10 +277,25 @@ export class ChatService {
         ),
       };
     }
-    const units = (role.businessUnits ?? this.org.businessUnits.map((b) => b.id)).map((id) => ({
-      value: id,
-      label: businessUnitById(this.org, id)?.name ?? id,
-    }));
+    // Only the units this person may request for (their own, or an explicit requester:<unit> role).
+    // Registering a shadow agent (responders only) names the unit that already runs it.
+    const mine = values?.registerAgentId ? this.org.businessUnits.map((b) => b.id) : requestableUnits(this.org, person);
+    const units = (role.businessUnits ?? this.org.businessUnits.map((b) => b.id))
+      .filter((id) => mine.includes(id))
+      .map((id) => ({
+        value: id,
+        label: businessUnitById(this.org, id)?.name ?? id,
+      }));
+    if (units.length === 0) {
+      const bu = businessUnitById(this.org, person.businessUnit)?.name ?? person.businessUnit;
+      return {
+        card: this.notice(
+          'warning',
+          `${role.title} is not offered to ${bu}`,
+          `${role.title} may only be requested by ${(role.businessUnits ?? []).join(', ')}. Type \`catalog\` to see the roles ${bu} can request.`,
+        ),
+      };
+    }
     const defaultBu = units.some((u) => u.value === person.businessUnit) ? person.businessUnit : units[0]?.value;
     const sponsors = values?.sponsors ?? [person.email];
     const slackIds = sponsors.map((s) => findPersonByEmail(this.org, s)?.slackUserId).filter((id): id is string => Boolean(id));
@@ -307,7 +323,9 @@ export class ChatService {
    * Checks the request form without starting anything (so Slack can show field errors in its
    * 3-second acknowledgement); returns problems keyed by form field, empty when it may be submitted.
    */
-  async checkRequest(values: RequestFormValues): Promise<Record<string, string>> {
+  async checkRequest(values: RequestFormValues, person?: Person): Promise<Record<string, string>> {
+    // A shadow agent's registration is checked for the responder when it is submitted.
+    const requester = values.registerAgentId ? undefined : person;
     try {
       const request = parseAgentRequest({
         roleId: values.roleId,
@@ -317,7 +335,7 @@ export class ChatService {
         sponsors: values.sponsors ?? [],
         justification: values.justification ?? '',
       });
-      return mapFields(await validateAgentRequest(this.org, this.services.agents, request), REQUEST_FIELD_NAMES);
+      return mapFields(await validateAgentRequest(this.org, this.services.agents, request, requester), REQUEST_FIELD_NAMES);
     } catch (err) {
       if (err instanceof InvalidInputError) return mapFields(err.fields, REQUEST_FIELD_NAMES);
       throw err;
@@ -411,11 +429,29 @@ export class ChatService {
       })),
       notes: [...a.knowledgeNotes].reverse().map((n) => ({ kind: n.kind, text: n.text })),
       createdAt: displayDate(a.createdAt),
-      actions:
-        keysManageable(a.status) && mayRotateKey(person, a)
-          ? [{ action: 'agent_key_rotate', label: 'Rotate key', value: { agentId: a.id } }]
-          : [],
+      actions: [
+        ...(keysManageable(a.status) && mayRotateKey(person, a)
+          ? [{ action: 'agent_key_rotate' as const, label: 'Rotate key', value: { agentId: a.id } }]
+          : []),
+        ...this.profileActions(person, a),
+      ],
     });
+  }
+
+  /** The viewer's buttons on a profile: Reactivate on a suspended agent (its sponsors and IT admins), Accept on a sponsorship waiting for them. */
+  private profileActions(person: Person, a: AgentRecord): DataOf<'notice'>['actions'] & object {
+    const actions: NonNullable<DataOf<'notice'>['actions']> = [];
+    if (a.status === 'suspended' && (a.sponsors.includes(person.email) || hasRole(person, 'it-admin'))) {
+      actions.push({ action: 'agent_reactivate', label: 'Reactivate…', value: { agentId: a.id } });
+    }
+    const proposal = (a.proposedSponsors ?? []).find((p) => p.email === person.email && p.by !== person.email);
+    if (proposal) {
+      actions.push(
+        { action: 'sponsor_confirm', label: 'Accept sponsorship', style: 'primary', value: { agentId: a.id } },
+        { action: 'sponsor_decline', label: 'Decline', value: { agentId: a.id } },
+      );
+    }
+    return actions;
   }
 
   /** The endpoint prompt of the interview (see {@link EvaluationChat}). */
@@ -578,9 +614,24 @@ export class ChatService {
     stepId: string,
     known?: Awaited<ReturnType<Services['engine']['get']>>,
   ): Promise<CardModel> {
-    const run = known ?? (await this.services.engine.get(runId));
-    // A card's refresh carries only ids: the request is shown to the people it concerns (those it
-    // was sent to, its requester, its sponsors, who decided on it) and IT admins, nobody else.
+    const run = known ?? (await this.concernedRun(person, runId));
+    if (known) await this.assertConcerned(person, run);
+    const card = this.services.presenter.approval(run, stepId, person.email);
+    return { kind: card.kind, data: card.data } as CardModel;
+  }
+
+  /**
+   * A run the person is concerned by. A card's buttons carry only ids: a request is shown to the
+   * people it concerns (those it was sent to, its requester, its sponsors, who decided on it) and
+   * IT admins; anyone else is told it was not found, as for an id that does not exist.
+   */
+  private async concernedRun(person: Person, runId: string): Promise<Awaited<ReturnType<Services['engine']['get']>>> {
+    const run = await this.services.engine.get(runId);
+    await this.assertConcerned(person, run);
+    return run;
+  }
+
+  private async assertConcerned(person: Person, run: Awaited<ReturnType<Services['engine']['get']>>): Promise<void> {
     const c = run.context as { sponsors?: unknown };
     const concerned =
       run.requester === person.email ||
@@ -590,13 +641,11 @@ export class ChatService {
       Object.values(run.steps).some((step) => (step.decisions ?? []).some((d) => d.by === person.email)) ||
       (await this.services.runs.messages(run.id)).some((m) => m.person === person.email);
     if (!concerned) throw new ForbiddenError('This request is not addressed to you.');
-    const card = this.services.presenter.approval(run, stepId, person.email);
-    return { kind: card.kind, data: card.data } as CardModel;
   }
 
-  /** The deny-reason form for an approval. */
-  async denyForm(runId: string, stepId: string, error?: string): Promise<CardModel> {
-    const run = await this.services.engine.get(runId);
+  /** The deny-reason form for an approval, for the people the request concerns only (it names the agent). */
+  async denyForm(person: Person, runId: string, stepId: string, error?: string): Promise<CardModel> {
+    const run = await this.concernedRun(person, runId);
     const c = run.context as { agentName?: string; roleTitle?: string };
     return cardModel('deny-reason', {
       runId,

@@ -102,7 +102,7 @@ function knownFrom(files: ParsedConfigFiles): Known {
  * `oncall:<rotation>`, `data-owner:<system>`), checked only against files that parsed.
  */
 function roleTargetProblem(role: string, parsed: ParsedRole, known: Known): string | undefined {
-  if (parsed.kind === 'approver' && known.businessUnits && !known.businessUnits.includes(parsed.businessUnit)) {
+  if ((parsed.kind === 'approver' || parsed.kind === 'requester-for') && known.businessUnits && !known.businessUnits.includes(parsed.businessUnit)) {
     return `role "${role}" names unknown business unit "${parsed.businessUnit}"${hint(parsed.businessUnit, known.businessUnits)}`;
   }
   if (parsed.kind === 'oncall' && known.rotations && !known.rotations.includes(parsed.rotation)) {
@@ -320,6 +320,10 @@ function checkScopes(scopes: ScopesFile, known: Known, report: Report): void {
       if (parsed === undefined) {
         const suggestion = didYouMean(role, [...PLAIN_ROLES, ...RELATIVE_APPROVER_ROLES]);
         add(path, `unknown role "${role}"${suggestion === '' ? ` (expected ${APPROVER_ROLE_FORMS})` : suggestion}`);
+        return;
+      }
+      if (parsed.kind === 'requester-for') {
+        add(path, `"${role}" cannot be a required approver: it only lets its holder request agents for that business unit`);
         return;
       }
       const problem = roleTargetProblem(role, parsed, known);

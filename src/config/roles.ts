@@ -20,6 +20,7 @@ export type RelativeApproverRole = (typeof RELATIVE_APPROVER_ROLES)[number];
 export type ParsedRole =
   | { readonly kind: PlainRole }
   | { readonly kind: 'approver'; readonly businessUnit: string }
+  | { readonly kind: 'requester-for'; readonly businessUnit: string }
   | { readonly kind: 'data-owner'; readonly system: string }
   | { readonly kind: 'oncall'; readonly rotation: string };
 
@@ -48,6 +49,9 @@ export function parseDirectoryRole(role: string): ParsedRole | undefined {
   switch (kind) {
     case 'approver':
       return { kind, businessUnit: target };
+    // The explicit permission to request agents for a business unit other than one's own.
+    case 'requester':
+      return { kind: 'requester-for', businessUnit: target };
     case 'data-owner':
       return { kind, system: target };
     case 'oncall':

@@ -170,12 +170,26 @@ export const rateLimitsSchema = z.strictObject({
 /** Per-principal rate limits, see {@link rateLimitsSchema}. */
 export type RateLimits = z.output<typeof rateLimitsSchema>;
 
+/**
+ * How often break-glass may be used before it needs a normal access request: at most `perAgent`
+ * uses for one agent and `perPerson` uses by one person within any `window`.
+ */
+export const breakGlassLimitsSchema = z.strictObject({
+  perAgent: z.number().int().min(1).max(100).default(2),
+  perPerson: z.number().int().min(1).max(100).default(3),
+  window: durationSchema.prefault('30d'),
+});
+/** Break-glass caps, see {@link breakGlassLimitsSchema}. */
+export type BreakGlassLimits = z.output<typeof breakGlassLimitsSchema>;
+
 /** Organisation-wide settings; everything except `alertRotation` has a default. */
 export const orgSettingsSchema = z.strictObject({
   /** Rotation paged by alerts (drift, fairness, error spikes, shadow agents, …). */
   alertRotation: slugSchema,
   /** Longest TTL a break-glass grant may have. */
   breakGlassMaxTtl: durationSchema.prefault('4h'),
+  /** Caps on break-glass uses per agent and per person (small by default: it is for emergencies). */
+  breakGlassLimits: breakGlassLimitsSchema.prefault({}),
   accessReviewCadence: reviewCadenceSchema.default('quarterly'),
   /**
    * Cadences of the recurring jobs, each an interval (`15 minutes`) or a cron expression with an
@@ -294,9 +308,20 @@ export const scopeSchema = z.strictObject({
   dataClasses: z.array(dataClassSchema).min(1),
   requiredApprovers: z.array(nonEmpty).min(1),
   maxTtl: durationSchema,
+  /**
+   * Whether break-glass may grant this scope. When omitted, only scopes that are not high risk
+   * and touch neither PII nor health data are eligible (see `isBreakGlassEligible`).
+   */
+  breakGlass: z.boolean().optional(),
 });
 /** A grantable permission, see {@link scopeSchema}. */
 export type Scope = z.output<typeof scopeSchema>;
+
+/** Whether break-glass may grant a scope: its explicit `breakGlass`, else only low- and medium-risk scopes without PII or health data. */
+export function isBreakGlassEligible(scope: Pick<Scope, 'breakGlass' | 'risk' | 'dataClasses'>): boolean {
+  if (scope.breakGlass !== undefined) return scope.breakGlass;
+  return scope.risk !== 'high' && !scope.dataClasses.some((d) => d === 'pii' || d === 'health');
+}
 
 /** The whole of `config/scopes.yaml`. */
 export const scopesFileSchema = z.strictObject({

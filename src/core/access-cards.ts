@@ -72,7 +72,7 @@ function grantOfRun(run: FlowRun): GrantRecord {
 }
 
 /** Cards named by the notify steps of `flows/access-request.yaml` and `flows/break-glass.yaml`. */
-export function accessNotifyCard(org: OrgConfig, kind: string, run: FlowRun): OutgoingCard | undefined {
+export function accessNotifyCard(org: OrgConfig, kind: string, run: FlowRun, recipient?: string): OutgoingCard | undefined {
   const c = run.context as AccessContext;
   const grant = grantOfRun(run);
   const agent = { name: c.agentName };
@@ -99,9 +99,13 @@ export function accessNotifyCard(org: OrgConfig, kind: string, run: FlowRun): Ou
         {
           level: 'error',
           title: `Break-glass: ${c.agentName} got ${c.scope} for ${c.durationText}`,
-          text: `${nameOf(org, run.requester)} broke glass. Review it: confirm the emergency or revoke the access now.`,
+          text:
+            recipient === run.requester
+              ? `You broke glass; another member of security confirms it. You may revoke the access now.`
+              : `${nameOf(org, run.requester)} broke glass. Review it: confirm the emergency or revoke the access now.`,
         },
-        ['confirm', 'revoke'],
+        // Nobody confirms their own emergency.
+        recipient === run.requester ? ['revoke'] : ['confirm', 'revoke'],
       );
     default:
       return undefined;

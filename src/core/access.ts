@@ -4,7 +4,7 @@ import { AUDIT_EFFECT } from './audit-effects.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { CatalogRole, OrgConfig, Person, Scope } from '../config/schemas.js';
+import { isBreakGlassEligible, type CatalogRole, type OrgConfig, type Person, type Scope } from '../config/schemas.js';
 import { businessUnitById, findPersonByEmail, hasRole, peopleWithRole, roleById, scopeById } from '../config/directory.js';
 import { formatDuration, parseDuration } from '../config/duration.js';
 import type { FlowEngine } from '../flows/engine.js';
@@ -21,9 +21,11 @@ import {
   NotFoundError,
   RosterError,
   ScopeForbiddenError,
+  SeparationOfDutiesError,
   UnknownPersonError,
 } from './errors.js';
 import type { Notifier } from './notifications.js';
+import { maySeeAgent } from './policies.js';
 
 export const ACCESS_REQUEST_FLOW = 'access-request';
 export const BREAK_GLASS_FLOW = 'break-glass';
@@ -258,13 +260,33 @@ export class AccessCommands {
     const agent = await this.findAgent(actor, request.agentId);
     this.assertSponsorOrAdmin(actor, agent, 'break glass for');
     const { role, scope } = this.grantableScope(agent, request.scope);
+    if (!isBreakGlassEligible(scope)) {
+      throw new ForbiddenError(
+        `${scope.id} (${scope.risk} risk; data: ${scope.dataClasses.join(', ')}) cannot be granted by break-glass. Request it with \`access ${agent.name} ${scope.id} <reason>\`: its approvers decide.`,
+        { scope: scope.id },
+      );
+    }
     const cap = accessCap(this.deps.org, role, scope);
     const limit = this.deps.org.settings.breakGlassMaxTtl;
     const durationMs = Math.min(limit.ms, cap.ms);
     const durationText = durationMs === limit.ms ? limit.text : cap.text;
     const now = this.clock().toISOString();
     const grant = pendingGrant(agent.id, scope.id, request.reason, actor.email, 'break-glass', now, durationMs);
+    // Checked before and again after the insert: two uses racing each other both see both grants,
+    // and the same order decides which one is refused, so the caps hold without a transaction.
+    await this.assertBreakGlassAllowed(actor, agent, scope.id, grant);
     await this.deps.grants.insertMany([grant]);
+    try {
+      await this.assertBreakGlassAllowed(actor, agent, scope.id, grant);
+    } catch (err) {
+      await this.deps.grants.transition(grant.id, ['pending'], {
+        status: 'denied',
+        endedAt: now,
+        endedBy: actor.email,
+        endReason: 'refused: another break-glass use came first',
+      });
+      throw err;
+    }
     await this.deps.audit.append({
       actor: personActor(actor.email),
       action: 'grant.break-glass',
@@ -278,6 +300,43 @@ export class AccessCommands {
       context: this.context(agent, role, scope, grant, durationText, undefined),
     });
     return { run, grant: (await this.deps.grants.get(grant.id)) ?? grant };
+  }
+
+  /**
+   * Break-glass is an emergency, not a standing bypass: refused while the agent already holds or
+   * awaits the scope, and after `settings.breakGlassLimits` uses per agent or per person within
+   * the window. `mine` is this use; grants ordered before it count, so a race is decided the same
+   * way by both sides.
+   */
+  private async assertBreakGlassAllowed(actor: Person, agent: AgentRecord, scopeId: string, mine: GrantRecord): Promise<void> {
+    const before = (g: GrantRecord) =>
+      g.id !== mine.id && (g.createdAt < mine.createdAt || (g.createdAt === mine.createdAt && g.id < mine.id));
+    const held = (await this.deps.grants.listForAgent(agent.id)).find(
+      (g) => g.scope === scopeId && (g.status === 'active' || g.status === 'pending') && (g.source !== 'break-glass' || before(g)),
+    );
+    if (held) {
+      throw new DuplicateError(
+        `${agent.name} already ${held.status === 'active' ? `holds ${scopeId}${held.expiresAt ? ` until ${held.expiresAt}` : ''}` : `has a pending request for ${scopeId}`}; break-glass is not needed.`,
+        { grantId: held.id },
+      );
+    }
+    const limits = this.deps.org.settings.breakGlassLimits;
+    const since = new Date(Date.parse(mine.createdAt) - limits.window.ms).toISOString();
+    const counted = (g: GrantRecord) => g.createdAt >= since && before(g) && g.endReason !== 'refused: another break-glass use came first';
+    const forAgent = (await this.deps.grants.list({ agentIds: [agent.id], source: 'break-glass' })).filter(counted);
+    const byPerson = (await this.deps.grants.list({ requestedBy: actor.email, source: 'break-glass' })).filter(counted);
+    const over =
+      forAgent.length >= limits.perAgent
+        ? `${agent.name} has used break-glass ${forAgent.length} times in the last ${limits.window.text}`
+        : byPerson.length >= limits.perPerson
+          ? `you have used break-glass ${byPerson.length} times in the last ${limits.window.text}`
+          : undefined;
+    if (over) {
+      throw new ForbiddenError(
+        `${over}, the most allowed. Break-glass is for emergencies: request the access normally with \`access ${agent.name} ${scopeId} <reason>\`, and its approvers decide.`,
+        { limit: true },
+      );
+    }
   }
 
   /**
@@ -360,6 +419,11 @@ export class AccessCommands {
     if (!hasRole(actor, 'security')) throw new ForbiddenError('Only security reviews break-glass access.');
     const grant = await this.grantOrThrow(grantId);
     if (grant.source !== 'break-glass') throw new InvalidInputError('This grant is not a break-glass grant.');
+    if (grant.requestedBy === actor.email) {
+      throw new SeparationOfDutiesError(
+        "You used this break-glass yourself, so you can't confirm it; another member of security reviews it.",
+      );
+    }
     const { outbox } = this.deps;
     let current = grant;
     // The status guards the update: if it changed meanwhile (expired, revoked), confirm what it is now.
@@ -682,11 +746,11 @@ export class AccessCommands {
 
   /** By id, else by name among agents the person sponsors or may manage. */
   private async findAgent(actor: Person, key: string): Promise<AgentRecord> {
-    if (key.startsWith('agt_')) {
-      const agent = await this.deps.agents.get(key);
-      if (!agent) throw new NotFoundError('the agent', key);
-      return agent;
-    }
+    const byId = await this.deps.agents.get(key);
+    // An agent the person may not see is "not found", like an unknown id: ids reveal nothing.
+    if (byId && maySeeAgent(this.deps.org, actor, byId)) return byId;
+    if (byId) throw new ForbiddenError("Only the agent's sponsors and IT admins can do that.");
+    if (key.startsWith('agt_')) throw new NotFoundError('the agent', key);
     const named = (await this.deps.agents.list({})).filter((a) => a.name.toLowerCase() === key.toLowerCase());
     const mine = named.filter((a) => a.sponsors.includes(actor.email) || a.businessUnit === actor.businessUnit);
     const candidates = mine.length > 0 ? mine : hasRole(actor, 'it-admin') ? named : [];

@@ -1,11 +1,13 @@
 import { z } from 'zod';
-import type { OrgConfig } from '../config/schemas.js';
+import type { OrgConfig, Person } from '../config/schemas.js';
 import { businessUnitById, findPersonByEmail, roleById } from '../config/directory.js';
 import type { AuditLog } from './audit.js';
 import { AgentKeys } from './agent-keys.js';
 import { type AgentRecord, type AgentRepository, type GrantRecord, type GrantRepository } from './agents.js';
 import { InvalidInputError, RosterError } from './errors.js';
 import type { Notifier } from './notifications.js';
+import { mayRequestFor } from './policies.js';
+import { Sponsorships } from './sponsorships.js';
 import type { StepContext, StepRegistry } from '../flows/types.js';
 
 /** What a person fills in to request an agent (the request form), validated at the edge. */
@@ -38,6 +40,8 @@ export interface AgentRequestContext {
   sponsors: string[];
   purpose: string;
   justification: string;
+  /** Set when a responder registers a shadow agent for the unit that runs it (not bound to their own unit). */
+  shadowRegistration?: boolean;
 }
 
 /** Parses form input into a request, or throws InvalidInputError with a message per field. */
@@ -58,6 +62,7 @@ export async function validateAgentRequest(
   org: OrgConfig,
   agents: AgentRepository,
   request: AgentRequest,
+  requester?: Person,
 ): Promise<Record<string, string>> {
   const problems: Record<string, string> = {};
   const role = roleById(org, request.roleId);
@@ -65,6 +70,9 @@ export async function validateAgentRequest(
   if (!businessUnitById(org, request.businessUnit)) problems.businessUnit = `There is no business unit "${request.businessUnit}".`;
   else if (role?.businessUnits && !role.businessUnits.includes(request.businessUnit)) {
     problems.businessUnit = `${role.title} may only be requested by ${role.businessUnits.join(', ')}.`;
+  } else if (requester && !mayRequestFor(requester, request.businessUnit)) {
+    // The unit decides whose approver signs, so nobody picks another unit's approver.
+    problems.businessUnit = `You can request agents for your own business unit (${requester.businessUnit}), not ${request.businessUnit}. Ask someone in ${request.businessUnit}, or IT for the role requester:${request.businessUnit}.`;
   }
   const unknown = request.sponsors.filter((s) => !findPersonByEmail(org, s));
   if (unknown.length > 0) problems.sponsors = `Not in the directory: ${unknown.join(', ')}. Sponsors must be people Roster knows.`;
@@ -96,14 +104,19 @@ export function agentRequestSteps(deps: AgentRequestDeps): StepRegistry {
       'agent-request.valid': async (ctx) => {
         const c = ctxOf(ctx);
         const existing = await agents.get(c.agentId);
-        const problems = await validateAgentRequest(org, existing ? { ...agents, findByName: async () => undefined } : agents, {
-          roleId: c.roleId,
-          name: c.agentName,
-          purpose: c.purpose,
-          businessUnit: c.businessUnit,
-          sponsors: c.sponsors,
-          justification: c.justification,
-        });
+        const problems = await validateAgentRequest(
+          org,
+          existing ? { ...agents, findByName: async () => undefined } : agents,
+          {
+            roleId: c.roleId,
+            name: c.agentName,
+            purpose: c.purpose,
+            businessUnit: c.businessUnit,
+            sponsors: c.sponsors,
+            justification: c.justification,
+          },
+          c.shadowRegistration ? undefined : findPersonByEmail(org, ctx.run.requester),
+        );
         const reasons = Object.values(problems);
         return reasons.length === 0 ? { ok: true } : { ok: false, reason: reasons.join(' ') };
       },
@@ -113,12 +126,15 @@ export function agentRequestSteps(deps: AgentRequestDeps): StepRegistry {
         const c = ctxOf(ctx);
         if (await agents.get(c.agentId)) return;
         const now = clock().toISOString();
+        // Named sponsors count once they accept; the requester naming themselves accepts by asking.
+        const named = Sponsorships.split(ctx.run.requester, c.sponsors, now);
         const agent: AgentRecord = {
           id: c.agentId,
           name: c.agentName,
           catalogRoleId: c.roleId,
           version: '1.0.0',
-          sponsors: c.sponsors,
+          sponsors: named.sponsors,
+          ...(named.proposed.length > 0 ? { proposedSponsors: named.proposed } : {}),
           businessUnit: c.businessUnit,
           status: 'requested',
           purpose: c.purpose,
@@ -142,9 +158,11 @@ export function agentRequestSteps(deps: AgentRequestDeps): StepRegistry {
             role: agent.catalogRoleId,
             businessUnit: agent.businessUnit,
             sponsors: agent.sponsors,
+            ...(named.proposed.length > 0 ? { proposedSponsors: named.proposed.map((p) => p.email) } : {}),
             status: 'requested',
           },
         });
+        await new Sponsorships({ org, agents, audit, notifier, clock }).ask(agent);
       },
       'agent.onboard': async (ctx) => {
         const c = ctxOf(ctx);

@@ -33,6 +33,10 @@ export interface AgentRecord {
   sponsors: string[];
   businessUnit: string;
   status: AgentStatus;
+  /** The status a suspension interrupted (`active` or `probation`); Reactivate brings it back. */
+  suspendedFrom?: AgentStatus;
+  /** People named as sponsors who have not accepted (or, when they named themselves, not been confirmed) yet: they do not count as sponsors. */
+  proposedSponsors?: ProposedSponsor[];
   purpose: string;
   justification?: string;
   requestedBy: string;
@@ -58,6 +62,15 @@ export interface AgentRecord {
   createdAt: string;
   updatedAt: string;
   statusChangedAt: string;
+}
+
+/** A person named as sponsor, waiting: `by` named them (themselves when they asked to take an ownerless agent). */
+export interface ProposedSponsor {
+  /** `sp_` + random hex: what an IT admin's Confirm button names. */
+  id: string;
+  email: string;
+  by: string;
+  at: string;
 }
 
 export type GrantStatus = 'pending' | 'active' | 'expired' | 'revoked' | 'denied';
@@ -107,7 +120,7 @@ export interface AgentFilter {
   requestedBy?: string;
   businessUnit?: string;
   status?: AgentStatus[];
-  /** At most this many, newest first: 500 unless set; 0 for all (the check-in sweep). */
+  /** At most this many, newest first; every match when unset or 0 (read page by page, never cut). */
   limit?: number;
 }
 
@@ -121,6 +134,13 @@ export interface AgentRepository {
   /** Changes status only if it is still `from` (atomic); false when it was not. */
   transition(id: string, from: AgentStatus, to: AgentStatus, patch?: Partial<AgentRecord>): Promise<boolean>;
   update(id: string, patch: Partial<AgentRecord>): Promise<void>;
+  /**
+   * Answers a proposed sponsorship atomically: removes `email` from the proposed sponsors and, when
+   * accepted, adds it to the sponsors. False when it was not proposed (any more): exactly once.
+   */
+  answerSponsorship(id: string, email: string, accept: boolean): Promise<boolean>;
+  /** Adds a proposed sponsor unless that person is already proposed or a sponsor (atomic); false otherwise. */
+  proposeSponsor(id: string, proposal: ProposedSponsor): Promise<boolean>;
   /** Adds a credential only when the agent has none yet (exactly once per onboarding). */
   addFirstCredential(id: string, credential: AgentCredential): Promise<boolean>;
   /** The agent holding a credential with this SHA-256 hash (an indexed look-up), whatever its state. */
@@ -137,7 +157,14 @@ export interface GrantRepository {
   insertMany(grants: GrantRecord[]): Promise<void>;
   listForAgent(agentId: string): Promise<GrantRecord[]>;
   get(id: string): Promise<GrantRecord | undefined>;
-  list(filter: { agentIds?: string[]; status?: GrantStatus[]; source?: string; reviewCycle?: string }): Promise<GrantRecord[]>;
+  /** Every matching grant (read page by page, never cut). */
+  list(filter: {
+    agentIds?: string[];
+    status?: GrantStatus[];
+    source?: string;
+    reviewCycle?: string;
+    requestedBy?: string;
+  }): Promise<GrantRecord[]>;
   /**
    * Sets the fields only if the grant's status is still one of `from` (atomic); resolves the
    * updated grant, or undefined when the status had already moved on.

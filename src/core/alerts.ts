@@ -382,7 +382,12 @@ export class AlertService {
    * alert (they are told, and may register it); for an ownerless agent, `apply` makes the person
    * its sponsor and the alert is resolved.
    */
-  async assignSponsor(actor: string, alertId: string, sponsor: string, apply: (alert: AlertRecord) => Promise<void>): Promise<AlertRecord> {
+  async assignSponsor(
+    actor: string,
+    alertId: string,
+    sponsor: string,
+    apply: (alert: AlertRecord) => Promise<unknown>,
+  ): Promise<AlertRecord> {
     await this.assertResponder(actor, alertId);
     const person = findPersonByEmail(this.deps.org, String(sponsor));
     if (!person)
@@ -393,7 +398,17 @@ export class AlertService {
       throw new InvalidInputError('A sponsor can be assigned from a shadow-agent or ownerless-agent alert only.');
     if (current.status === 'resolved')
       throw new RequestClosedError('completed', current.resolvedAt ? new Date(current.resolvedAt) : undefined);
-    await apply(current);
+    if ((await apply(current)) === 'pending') {
+      // The responder put themselves forward: the alert stays open until an IT admin confirms (the
+      // proposal itself is stored with its effects by Sponsorships; this entry ties it to the alert).
+      await this.deps.audit.append({
+        actor: { kind: 'person', email: actor },
+        action: 'alert.sponsor-proposed',
+        subject: { type: 'alert', id: current.id, agentId: current.agentId },
+        details: { kind: current.kind, sponsor: person.email },
+      });
+      return current;
+    }
     const alert = await this.mutate(
       current.id,
       (a) => {

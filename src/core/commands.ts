@@ -7,11 +7,9 @@ import { parseAgentRequest, validateAgentRequest, type AgentRequestContext, type
 import { ForbiddenError, InvalidInputError, NotFoundError, NotWaitingError, UnknownPersonError } from './errors.js';
 import { evaluate, type EvaluationSubmission, type EvaluationVerdict } from './evaluation.js';
 import { AGENT_STATUSES, type AgentStatus } from './lifecycle.js';
+import { hasOversight, maySeeAgent } from './policies.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { FlowRun } from '../flows/types.js';
-
-/** Roles that may see every agent in the organisation. */
-const OVERSIGHT_ROLES = ['it-admin', 'security', 'compliance', 'dpo'] as const;
 
 export const evaluationInputSchema = z.object({
   accuracy: z.coerce.number().min(0, 'Accuracy is between 0 and 1.').max(1, 'Accuracy is between 0 and 1.'),
@@ -111,7 +109,10 @@ export class Commands {
   ): Promise<{ run: FlowRun; agentId: string }> {
     const actor = this.person(actorEmail);
     const request = parseAgentRequest(input);
-    const problems = await validateAgentRequest(this.deps.org, this.deps.agents, request);
+    // A shadow agent is registered for the unit that runs it by a responder (the caller checked
+    // who may); every other request stays inside the requester's own business unit.
+    const shadow = options.agentId !== undefined;
+    const problems = await validateAgentRequest(this.deps.org, this.deps.agents, request, shadow ? undefined : actor);
     if (Object.keys(problems).length > 0) throw new InvalidInputError(Object.values(problems).join(' '), problems);
     const role = roleById(this.deps.org, request.roleId)!;
     if (options.agentId !== undefined) {
@@ -131,6 +132,7 @@ export class Commands {
       sponsors: [...new Set(request.sponsors)],
       purpose: request.purpose,
       justification: request.justification,
+      ...(shadow ? { shadowRegistration: true } : {}),
     };
     const run = await this.deps.engine.start({
       flowId: role.flow,
@@ -242,7 +244,6 @@ export class Commands {
   async showAgent(actorEmail: string, agentIdOrName: string): Promise<AgentView> {
     const actor = this.person(actorEmail);
     const agent = await this.findAgent(actor, String(agentIdOrName));
-    if (!this.maySee(actor, agent)) throw new ForbiddenError(`You can't see ${agent.name}: it belongs to ${agent.businessUnit}.`);
     const [grants, request] = await Promise.all([
       this.deps.grants.listForAgent(agent.id),
       this.deps.engine.get(agent.requestRunId).catch(() => undefined),
@@ -274,17 +275,19 @@ export class Commands {
   }
 
   private hasOversight(person: Person): boolean {
-    return OVERSIGHT_ROLES.some((r) => hasRole(person, r));
+    return hasOversight(person);
   }
 
   private maySee(person: Person, agent: AgentRecord): boolean {
-    return (
-      agent.sponsors.includes(person.email) ||
-      agent.requestedBy === person.email ||
-      person.businessUnit === agent.businessUnit ||
-      hasRole(person, `approver:${agent.businessUnit}`) ||
-      this.hasOversight(person)
-    );
+    return maySeeAgent(this.deps.org, person, agent);
+  }
+
+  /**
+   * An agent the person may see, by id or by name; one they may not see is "not found", exactly
+   * like an id that does not exist, so probing ids and names reveals nothing.
+   */
+  async visibleAgent(actorEmail: string, agentIdOrName: string): Promise<AgentRecord> {
+    return this.findAgent(this.person(actorEmail), String(agentIdOrName));
   }
 
   private async agentOrThrow(agentId: string): Promise<AgentRecord> {
@@ -295,7 +298,12 @@ export class Commands {
 
   /** By id, else by name in the person's business unit, else by name among agents they may see. */
   private async findAgent(actor: Person, key: string): Promise<AgentRecord> {
-    if (key.startsWith('agt_')) return this.agentOrThrow(key);
+    const byId = await this.deps.agents.get(key);
+    if (byId) {
+      if (this.maySee(actor, byId)) return byId;
+      throw new NotFoundError('the agent', key);
+    }
+    if (key.startsWith('agt_')) throw new NotFoundError('the agent', key);
     const own = await this.deps.agents.findByName(actor.businessUnit, key);
     if (own) return own;
     const byName = (await this.deps.agents.list({})).filter((a) => a.name.toLowerCase() === key.toLowerCase() && this.maySee(actor, a));

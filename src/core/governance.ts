@@ -5,6 +5,9 @@ import type { AuditLog } from './audit.js';
 import { ForbiddenError, NotFoundError, UnknownPersonError } from './errors.js';
 import { stringify } from 'csv-stringify/sync';
 
+/** The flow whose approval is "DPO approval on record" (flows/dpo-review.yaml). */
+export const DPO_REVIEW_FLOW = 'dpo-review';
+
 /** Data classes that are personal data for compliance purposes. */
 const PERSONAL = new Set(['pii', 'health']);
 
@@ -137,7 +140,16 @@ export class Governance {
       const grants = (await this.deps.grants.listForAgent(agent.id)).filter((g) => g.status === 'active');
       const personalScopes = grants.filter((g) => scopeById(org, g.scope)?.dataClasses.some((d) => PERSONAL.has(d))).map((g) => g.scope);
       const trail = await this.deps.audit.export({ agentId: agent.id });
-      const dpoApproval = trail.some((e) => e.action === 'decision.approve' && e.actor.kind === 'person' && dpos.has(e.actor.email));
+      // Only a DPO's approval of this agent's DPO review counts: a DPO approving anything else
+      // about the agent (a version, a sign-off) says nothing about its personal-data access.
+      const dpoApproval = trail.some(
+        (e) =>
+          e.action === 'decision.approve' &&
+          e.details.flow === DPO_REVIEW_FLOW &&
+          e.subject.agentId === agent.id &&
+          e.actor.kind === 'person' &&
+          dpos.has(e.actor.email),
+      );
       const dataClasses = [
         ...new Set([...(role?.dataClasses ?? []), ...grants.flatMap((g) => scopeById(org, g.scope)?.dataClasses ?? [])]),
       ];

@@ -8,6 +8,7 @@ import { ForbiddenError, NotFoundError, UnknownPersonError } from './errors.js';
 import type { Notifier } from './notifications.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
+import { Sponsorships } from './sponsorships.js';
 
 /** A sponsorship offered to a leaver's manager. */
 export interface SponsorshipOffer {
@@ -127,13 +128,18 @@ export class Leavers {
    * "Assign sponsor" on an ownerless agent's alert: the person becomes its sponsor, is told, and
    * the assignment is audited. Who may assign is the alert's rule (responders), checked by the caller.
    */
-  async assign(actorEmail: string, agentId: string, sponsorEmail: string, alertId: string): Promise<void> {
+  async assign(actorEmail: string, agentId: string, sponsorEmail: string, alertId: string): Promise<'assigned' | 'pending'> {
     const actor = findPersonByEmail(this.deps.org, String(actorEmail));
     if (!actor) throw new UnknownPersonError(String(actorEmail));
     const sponsor = findPersonByEmail(this.deps.org, String(sponsorEmail));
     if (!sponsor) throw new UnknownPersonError(String(sponsorEmail));
     const agent = await this.deps.agents.get(String(agentId));
     if (!agent) throw new NotFoundError('the agent', String(agentId));
+    if (sponsor.email === actor.email) {
+      // Nobody makes themselves an agent's only sponsor alone: an IT admin confirms.
+      await new Sponsorships(this.deps).nominateSelf(actor.email, agent.id);
+      return 'pending';
+    }
     await this.deps.agents.update(agent.id, { sponsors: [sponsor.email] });
     await this.deps.audit.append({
       actor: { kind: 'person', email: actor.email },
@@ -149,6 +155,7 @@ export class Leavers {
         text: `${actor.name} made you the sponsor of ${agent.name} (${agent.id}), which had none left. You answer for it: its check-ins and access reviews come to you.`,
       },
     });
+    return 'assigned';
   }
 
   /** The manager accepts the sponsorship offered to them (also before retiring it: a retirement needs a sponsor). */

@@ -7,6 +7,9 @@ export type AgentStatus = (typeof AGENT_STATUSES)[number];
 /**
  * Allowed transitions: `requested → active | rejected`, `active ⇄ probation`,
  * `active | probation → suspended → active | retiring`, `active | probation | suspended → retiring → retired`.
+ * Two undos are not transitions and are made only by their flows: a denied or expired retirement
+ * gives the agent back its previous status (`retirement.cancel`), and an approved reactivation
+ * gives a suspended agent back the status its suspension interrupted (`agent.reactivate`).
  */
 const TRANSITIONS: Record<AgentStatus, readonly AgentStatus[]> = {
   requested: ['active', 'rejected'],

@@ -165,8 +165,8 @@ export class RunPresenter implements FlowPresenter {
     return this.approval(run, stepId, viewer);
   }
 
-  notify(kind: string, run: FlowRun, _recipient: string): OutgoingCard {
-    const accessCard = accessNotifyCard(this.org, kind, run);
+  notify(kind: string, run: FlowRun, recipient: string): OutgoingCard {
+    const accessCard = accessNotifyCard(this.org, kind, run, recipient);
     if (accessCard) return accessCard;
     const c = run.context as AgentRequestContext;
     if (kind === 'version-promoted') {
@@ -201,7 +201,20 @@ export class RunPresenter implements FlowPresenter {
         data: {
           level: 'warning',
           title: `${c.agentName} is suspended`,
-          text: `${c.agentName} (${c.agentId}) was suspended after an alert, approved by an IT admin. ${String(c.purpose ?? '')}`.trim(),
+          text: `${c.agentName} (${c.agentId}) was suspended after an alert, approved by an IT admin. ${String(c.purpose ?? '')} Once the cause is fixed, a sponsor or an IT admin can ask to reactivate it (a sponsor and an IT admin approve): the button below, or "reactivate ${c.agentId} <what was fixed>".`.trim(),
+          actions: [{ action: 'agent_reactivate', label: 'Reactivate…', value: { agentId: c.agentId } }],
+        },
+      });
+    }
+    if (kind === 'agent-reactivated') {
+      return card({
+        kind: 'notice',
+        data: {
+          level: 'success',
+          title: `${c.agentName} is ${String(run.context.reactivatedTo ?? 'active')} again`,
+          text: `${c.agentName} (${c.agentId}) was reactivated, approved by ${Object.values(run.steps)
+            .flatMap((st) => (st.decisions ?? []).filter((d) => d.decision === 'approve').map((d) => this.person(d.by).name))
+            .join(' and ')}. ${String(run.context.reason ?? '')}`.trim(),
         },
       });
     }

@@ -164,13 +164,19 @@ export class Retirement {
     return { previousStatus: agent.status };
   }
 
-  /** The flow's onFailure: a retirement that is denied or expires leaves the agent suspended, for a sponsor to reactivate knowingly. */
+  /**
+   * The flow's onFailure: a retirement that is denied, expires or is cancelled gives the agent back
+   * the status it had. Suspending takes its own approved flow, so starting a retirement and letting
+   * it lapse must not leave an agent suspended on one person's word.
+   */
   async cancel(run: FlowRun): Promise<void> {
     const c = run.context as RetirementContext;
-    if (c.previousStatus && (await this.deps.agents.transition(c.agentId, 'retiring', 'suspended'))) {
+    const back = c.previousStatus;
+    if (!back || back === 'retiring') return;
+    if (await this.deps.agents.transition(c.agentId, 'retiring', back)) {
       await this.audited(undefined, 'agent.status-changed', c.agentId, {
         from: 'retiring',
-        to: 'suspended',
+        to: back,
         runId: run.id,
         reason: `retirement ${run.status}`,
       });

@@ -31,7 +31,7 @@ export function suspensionSteps(deps: SuspensionDeps): StepRegistry {
           throw new RosterError('invalid_transition', `${agent.name} is ${agent.status} and can't be suspended.`);
         }
         const from: AgentStatus = agent.status;
-        if (await deps.agents.transition(agent.id, from, 'suspended')) {
+        if (await deps.agents.transition(agent.id, from, 'suspended', { suspendedFrom: from })) {
           const approvers = Object.values(ctx.run.steps).flatMap((s) =>
             (s.decisions ?? []).filter((d) => d.decision === 'approve').map((d) => d.by),
           );

@@ -4,14 +4,23 @@ import type { AgentCredential, AgentRecord, AgentRepository, GrantRecord, GrantR
 import { nameKey } from '../core/agents.js';
 import { DuplicateError } from '../core/errors.js';
 import { isLiveStatus, type AgentStatus } from '../core/lifecycle.js';
+import { readAllPages } from './paging.js';
 
 const DUPLICATE_KEY = 11000;
+
+/** How many documents a list reads per round trip (tests shrink it to prove nothing is cut). */
+export interface PagingOptions {
+  pageSize?: number;
+}
 
 /**
  * Agents, one document each. Name uniqueness per business unit among live agents is a unique
  * index on `liveNameKey`, which is set to a unique tombstone once an agent is rejected or retired.
  */
-export function createAgentRepository(connection: Connection): AgentRepository & { ensureIndexes(): Promise<void> } {
+export function createAgentRepository(
+  connection: Connection,
+  options: PagingOptions = {},
+): AgentRepository & { ensureIndexes(): Promise<void> } {
   const schema = new Schema(
     {
       _id: String,
@@ -69,11 +78,11 @@ export function createAgentRepository(connection: Connection): AgentRepository &
       if (filter.requestedBy) query.requestedBy = String(filter.requestedBy);
       if (filter.businessUnit) query.businessUnit = String(filter.businessUnit);
       if (filter.status) query.status = { $in: filter.status.map(String) };
-      const docs = await Agent.collection
-        .find(query)
-        .sort({ createdAt: -1 })
-        .limit(filter.limit ?? 500)
-        .toArray();
+      const docs = await readAllPages(Agent.collection, query, {
+        field: 'createdAt',
+        ...(filter.limit ? { max: filter.limit } : {}),
+        ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+      });
       return docs.map(fromDoc);
     },
     async transition(id, from, to, patch = {}) {
@@ -88,6 +97,24 @@ export function createAgentRepository(connection: Connection): AgentRepository &
     async update(id, patch) {
       const { id: _ignored, ...fields } = patch;
       await Agent.collection.updateOne({ _id: String(id) as never }, { $set: { ...fields, updatedAt: new Date().toISOString() } });
+    },
+    async answerSponsorship(id, email, accept) {
+      const result = await Agent.collection.updateOne(
+        { _id: String(id) as never, 'proposedSponsors.email': String(email) },
+        {
+          $pull: { proposedSponsors: { email: String(email) } } as never,
+          ...(accept ? { $addToSet: { sponsors: String(email) } as never } : {}),
+          $set: { updatedAt: new Date().toISOString() },
+        },
+      );
+      return result.modifiedCount === 1;
+    },
+    async proposeSponsor(id, proposal) {
+      const result = await Agent.collection.updateOne(
+        { _id: String(id) as never, sponsors: { $ne: proposal.email }, 'proposedSponsors.email': { $ne: proposal.email } },
+        { $push: { proposedSponsors: { ...proposal } } as never, $set: { updatedAt: new Date().toISOString() } },
+      );
+      return result.modifiedCount === 1;
     },
     async addFirstCredential(id: string, credential: AgentCredential) {
       const result = await Agent.collection.updateOne(
@@ -113,7 +140,10 @@ export function createAgentRepository(connection: Connection): AgentRepository &
   };
 }
 
-export function createGrantRepository(connection: Connection): GrantRepository & { ensureIndexes(): Promise<void> } {
+export function createGrantRepository(
+  connection: Connection,
+  options: PagingOptions = {},
+): GrantRepository & { ensureIndexes(): Promise<void> } {
   const schema = new Schema(
     { _id: String, agentId: String, status: String, expiresAt: String },
     { collection: 'grants', strict: false, versionKey: false },
@@ -149,7 +179,10 @@ export function createGrantRepository(connection: Connection): GrantRepository &
       if (filter.status) query.status = { $in: filter.status.map(String) };
       if (filter.source) query.source = String(filter.source);
       if (filter.reviewCycle) query['review.cycle'] = String(filter.reviewCycle);
-      return (await Grant.collection.find(query).limit(5000).toArray()).map(fromDoc);
+      if (filter.requestedBy) query.requestedBy = String(filter.requestedBy);
+      return (
+        await readAllPages(Grant.collection, query, { field: 'createdAt', ...(options.pageSize ? { pageSize: options.pageSize } : {}) })
+      ).map(fromDoc);
     },
     async transition(id, from, patch, effects = []) {
       const { id: _ignored, ...fields } = withoutOutbox(patch as Record<string, unknown>);

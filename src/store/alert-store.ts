@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Schema, type Connection } from 'mongoose';
+import { readAllPages } from './paging.js';
 import type { AlertRecord, AlertRepository } from '../core/alerts.js';
 import { OUTBOX_FIELD, outboxOf, toStored, withEffects, withoutOutbox } from './outbox-store.js';
 
@@ -69,7 +70,7 @@ export function createAlertRepository(connection: Connection): AlertRepository &
       if (filter.status) query.status = { $in: filter.status.map(String) };
       if (filter.agentId) query.agentId = String(filter.agentId);
       if (filter.kind) query.kind = String(filter.kind);
-      return (await Alert.collection.find(query).sort({ createdAt: -1 }).limit(500).toArray()).map(fromDoc);
+      return (await readAllPages(Alert.collection, query, { field: 'createdAt' })).map(fromDoc);
     },
     async saveMessage(alertId, person, ref) {
       await Message.collection.insertOne({ _id: `am_${randomBytes(8).toString('hex')}` as never, alertId, person, ref });

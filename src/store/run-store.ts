@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Schema, type Connection } from 'mongoose';
 import type { FlowRun, RunRepository, StoredMessage } from '../flows/types.js';
 import { withEffects, withoutOutbox, toStored, outboxOf } from './outbox-store.js';
+import { readAllPages } from './paging.js';
 
 interface RunDoc extends Omit<FlowRun, 'id'> {
   _id: string;
@@ -13,7 +14,10 @@ interface RunDoc extends Omit<FlowRun, 'id'> {
  * Runs are stored whole, as plain JSON, and replaced with a compare-and-set on `version`
  * (single-document atomic update: no transactions needed).
  */
-export function createRunRepository(connection: Connection): RunRepository & { ensureIndexes(): Promise<void> } {
+export function createRunRepository(
+  connection: Connection,
+  options: { pageSize?: number } = {},
+): RunRepository & { ensureIndexes(): Promise<void> } {
   const runSchema = new Schema<RunDoc>(
     {
       _id: String,
@@ -87,7 +91,10 @@ export function createRunRepository(connection: Connection): RunRepository & { e
       if (filter.status) query.status = { $in: filter.status.map(String) };
       if (filter.agentId) query.agentId = String(filter.agentId);
       if (filter.flowId) query.flowId = String(filter.flowId);
-      const docs = await Run.collection.find(query).sort({ createdAt: -1 }).limit(200).toArray();
+      const docs = await readAllPages(Run.collection, query, {
+        field: 'createdAt',
+        ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+      });
       return docs.map(fromDoc);
     },
     async saveMessage(message: StoredMessage, id?: string) {

@@ -1,6 +1,6 @@
 import type { AuditEntry } from '../../src/core/audit.js';
 import { eventually, people, type Harness } from '../helpers/harness.js';
-import { activeAgent, errorOf, startAccessHarness } from './support.js';
+import { activeAgent, breakGlassAllowed, errorOf, startAccessHarness } from './support.js';
 
 const hiroshi = 'hiroshi.tanaka@brightwater.example'; // data-owner:crm
 const priya = 'priya.raman@brightwater.example'; // approver:customer-support, data-owner:tickets
@@ -224,7 +224,8 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
   });
 
   it('break-glass grants at once for the short TTL, pages security, and security revokes it from the review card', async () => {
-    h = await startAccessHarness();
+    // crm:read holds PII, so only a scope marked break-glass-eligible in the configuration may be break-glassed.
+    h = await startAccessHarness({}, breakGlassAllowed('crm:read'));
     const agent = await activeAgent(h, { sponsors: [people.tom, priya] });
     const before = Date.now();
     const { grant } = await h.services.access.breakGlass(people.tom, {
@@ -250,7 +251,7 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
   });
 
   it('security confirms a break-glass use; the grant keeps running', async () => {
-    h = await startAccessHarness();
+    h = await startAccessHarness({}, breakGlassAllowed('tickets:reply'));
     const agent = await activeAgent(h);
     const { grant } = await h.services.access.breakGlass(people.tom, {
       agentId: agent.id,

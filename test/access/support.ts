@@ -1,10 +1,16 @@
 import type { AccessSettings } from '../../src/core/access.js';
 import type { AgentRecord } from '../../src/core/agents.js';
+import type { OrgConfig } from '../../src/config/schemas.js';
 import { agentRecord, errorOf, FAST_FLOWS, startHarness, type Harness } from '../helpers/harness.js';
 
 /** Like startHarness, with the fast flows and grant reminder timing injected. */
-export function startAccessHarness(access: Partial<AccessSettings> = {}): Promise<Harness> {
-  return startHarness({ flows: FAST_FLOWS, access });
+export function startAccessHarness(access: Partial<AccessSettings> = {}, org?: (org: OrgConfig) => OrgConfig): Promise<Harness> {
+  return startHarness({ flows: FAST_FLOWS, access, ...(org ? { org } : {}) });
+}
+
+/** The shipped configuration with these scopes explicitly break-glass-eligible (personal-data scopes are not by default). */
+export function breakGlassAllowed(...scopeIds: string[]): (org: OrgConfig) => OrgConfig {
+  return (org) => ({ ...org, scopes: org.scopes.map((s) => (scopeIds.includes(s.id) ? { ...s, breakGlass: true } : s)) });
 }
 
 /** An active agent stored directly (its onboarding is the agent-request flow's business, tested elsewhere). */

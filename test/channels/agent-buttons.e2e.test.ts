@@ -90,6 +90,14 @@ describe('agent buttons in Slack and Teams', () => {
     const sent = await postSlack(roster.baseUrl, interaction(viewSubmission(AISHA.id, update.view, form)));
     expect(sent.status).toBe(200);
     await eventually(async () => (await roster.services.agents.get('agt_5ade5ade5ade0009'))?.status === 'requested');
+    // Aisha named Priya: Priya counts as its sponsor once she accepts on the card she got (issue 15, item 3).
+    const ask = await slack.waitFor(
+      'chat.postMessage',
+      (a) => a.channel === PRIYA.id && actionElements(a.blocks).some((e) => e.action_id === 'sponsor_confirm'),
+    );
+    const accept = actionElements(ask.args.blocks).find((e) => e.action_id === 'sponsor_confirm')!;
+    expect((await postSlack(roster.baseUrl, interaction(buttonClick(PRIYA.id, 'sponsor_confirm', String(accept.value))))).status).toBe(200);
+    await eventually(async () => (await roster.services.agents.get('agt_5ade5ade5ade0009'))?.sponsors.length === 1);
     expect((await roster.services.agents.get('agt_5ade5ade5ade0009'))?.sponsors).toEqual([PRIYA.email]);
     await eventually(async () => (await roster.services.supervision.alertRepo.get(alert.id))?.status === 'acknowledged');
   }, 30_000);

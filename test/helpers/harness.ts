@@ -52,10 +52,13 @@ export async function startHarness(
     outbox?: Partial<OutboxSettings> & { drainEvery?: string };
     /** Signed webhooks (config/webhooks.yaml as loaded); none by default. */
     webhooks?: WebhookConfig;
+    /** Changes to the shipped configuration for this test (e.g. a scope made break-glass-eligible). */
+    org?: (org: OrgConfig) => OrgConfig;
   } = {},
 ): Promise<Harness> {
   const db = options.db ?? (await openTestDb());
-  const org = loadOrgConfig(SHIPPED_CONFIG);
+  const shipped = loadOrgConfig(SHIPPED_CONFIG);
+  const org = options.org ? options.org(shipped) : shipped;
   const notifier = options.notifier ?? new RecordingNotifier();
   const scheduler = createScheduler({ connection: db.connection, log: silentLogger(), processEvery: 100, lockLifetimeMs: 4000 });
   const services = await createServices({

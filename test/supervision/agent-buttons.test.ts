@@ -70,6 +70,8 @@ describe('agent buttons on alerts and check-ins', () => {
     expect(await errorOf(chat.submitRequest(who(people.daniel), values))).toMatchObject({ code: 'forbidden' });
     const result = await chat.submitRequest(who(people.liam), values);
     expect(result).toMatchObject({ ok: true, agentId: 'agt_5ade5ade5ade0007' });
+    // Liam named Tom: Tom counts as its sponsor once he accepts (issue 15, item 3).
+    await chat.actions.click(who(people.tom), 'sponsor_confirm', { agentId: 'agt_5ade5ade5ade0007' });
     expect(await h.services.agents.get('agt_5ade5ade5ade0007')).toMatchObject({ status: 'requested', sponsors: [people.tom] });
     const after = (await h.services.supervision.alertRepo.get(alert.id))!;
     expect(after).toMatchObject({ status: 'acknowledged', details: { registrationBy: people.liam } });

@@ -382,9 +382,9 @@ function register(app: BoltApp, deps: ListenerDeps): void {
   app.action(CARD_ACTIONS.approvalDeny, async ({ ack, body, action, client, respond }) => {
     await ack();
     const userId = body.user.id;
-    await asPerson({ client, userId, respond }, async () => {
+    await asPerson({ client, userId, respond }, async (person) => {
       const ids = buttonIds('value' in action ? action.value : undefined);
-      const card = await chat.denyForm(ids.runId ?? '', ids.stepId ?? '');
+      const card = await chat.denyForm(person, ids.runId ?? '', ids.stepId ?? '');
       if ('trigger_id' in body) await openModal(client, body.trigger_id, card);
     });
   });
@@ -457,7 +457,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     const form = readRequestForm(parsed.data.view.state.values, parsed.data.view.private_metadata);
     const sponsors = await Promise.all(form.sponsorSlackIds.map(async (id) => (await identity.person(id))?.email ?? `slack:${id}`));
     const values = { ...form, sponsors };
-    const errors = await chat.checkRequest(values);
+    const errors = await chat.checkRequest(values, person);
     if (Object.keys(errors).length > 0) {
       await ack({ response_action: 'errors', errors: requestErrorsToBlocks(errors) });
       return;

@@ -81,7 +81,7 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
   on([CARD_ACTIONS.approvalDeny, CARD_ACTIONS.approvalDenySubmit], async (person, data, context) => {
     const { runId = '', stepId = '' } = approvalIds(data);
     const reason = denyReason(data);
-    if (!reason) return chat.denyForm(runId, stepId, 'Give a reason so the requester knows what to change.');
+    if (!reason) return chat.denyForm(person, runId, stepId, 'Give a reason so the requester knows what to change.');
     const card = await decideOnce(chat, person, { runId, stepId, decision: 'deny', comment: reason });
     await updateSharedCopy(context, card, log);
     return card;

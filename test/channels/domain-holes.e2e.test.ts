@@ -1,0 +1,232 @@
+import { createSlackChannel } from '../../src/channels/slack/index.js';
+import type { AgentRecord } from '../../src/core/agents.js';
+import { startTestRoster } from '../helpers/app.js';
+import { FakeSlack } from '../helpers/fake-slack.js';
+import { agentRecord, eventually } from '../helpers/harness.js';
+import { actionElements } from '../helpers/slack-blocks.js';
+import { approvalCardsTo, approveValueOf } from '../helpers/slack-journeys.js';
+import { buttonClick, interaction, postSlack, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
+
+/*
+ * The holes of issue 15 items 3, 4, 7 and 9, tried as an attacker would: signed Slack deliveries to
+ * the real Bolt receiver, answers read back from the fake Slack Web API and the database.
+ */
+
+type Roster = Awaited<ReturnType<typeof startTestRoster>>;
+
+const LIAM = { id: 'U04K7R3D9SW', email: 'liam.oneill@brightwater.example' }; // it-admin, sponsor of the engineering agents
+const AISHA = { id: 'U04L2V8F5HY', email: 'aisha.khan@brightwater.example' }; // it-admin
+const GRACE = { id: 'U04M9X1G3JT', email: 'grace.liu@brightwater.example' }; // security
+const DANIEL = { id: 'U05D9W4H7LE', email: 'daniel.okafor@brightwater.example' }; // requester in finance: an outsider here
+const HIROSHI = { id: 'U04F3N6B8CJ', email: 'hiroshi.tanaka@brightwater.example' }; // customer support
+
+const textOf = (value: unknown) => JSON.stringify(value);
+const elements = actionElements;
+
+describe('issue 15 domain holes, attacked through Slack', () => {
+  let slack: FakeSlack;
+  let roster: Roster;
+  let helper: AgentRecord;
+
+  beforeEach(async () => {
+    slack = new FakeSlack();
+    await slack.start();
+    roster = await startTestRoster({ env: slack.rosterEnv(), channels: [createSlackChannel] });
+    helper = agentRecord({
+      id: 'agt_0123456789abcdef',
+      name: 'Handbook Helper',
+      catalogRoleId: 'kb-answerer',
+      sponsors: [LIAM.email],
+      businessUnit: 'engineering',
+      purpose: 'Answers engineering how-to questions.',
+    });
+    await roster.services.agents.insert(helper);
+  });
+  afterEach(async () => {
+    await roster.stop();
+    await slack.stop();
+  });
+
+  const command = async (user: { id: string }, words: string, id: string) => {
+    const res = await postSlack(roster.baseUrl, slashCommand(user.id, words, slack.responseUrl(id)));
+    expect(res.status).toBe(200);
+    return textOf((await slack.waitForResponse(id)).body.blocks);
+  };
+
+  it('break-glass: refused while the scope is held, capped per agent, never for PII scopes, and security cannot confirm its own use', async () => {
+    expect(await command(LIAM, 'break-glass Handbook Helper web:search proxy outage', 'bg1')).toContain('has web:search now');
+    // The same scope again while it is active: refused, nothing stored.
+    expect(await command(LIAM, 'break-glass Handbook Helper web:search still out', 'bg2')).toContain('already holds web:search');
+    expect(await command(LIAM, 'break-glass Handbook Helper kb:read search index down', 'bg3')).toContain('has kb:read now');
+    const used = await roster.services.grants.listForAgent(helper.id);
+    expect(used.map((g) => `${g.scope}:${g.status}`).sort()).toEqual(['kb:read:active', 'web:search:active']);
+    for (const g of used) await roster.services.access.revokeGrant(GRACE.email, g.id, 'Incident over.');
+
+    // A third use within the window: the per-agent cap (2 by default) sends it to a normal request.
+    const capped = await command(LIAM, 'break-glass Handbook Helper web:search again', 'bg4');
+    expect(capped).toContain('request the access normally');
+    expect(await roster.services.grants.listForAgent(helper.id)).toHaveLength(2);
+
+    // A PII scope is not break-glass-eligible unless the scope says so.
+    const support = agentRecord({ id: 'agt_1111222233334444', name: 'Ticket Drafter', sponsors: [HIROSHI.email] });
+    await roster.services.agents.insert(support);
+    expect(await command(HIROSHI, 'break-glass Ticket Drafter crm:read customers waiting', 'bg5')).toContain(
+      'cannot be granted by break-glass',
+    );
+    expect(await roster.services.grants.listForAgent(support.id)).toEqual([]);
+
+    // Security breaks glass on an agent it sponsors: its own review card has no Confirm, and a forged Confirm is refused.
+    const watcher = agentRecord({
+      id: 'agt_5555666677778888',
+      name: 'Log Watcher',
+      catalogRoleId: 'kb-answerer',
+      sponsors: [GRACE.email],
+      businessUnit: 'engineering',
+    });
+    await roster.services.agents.insert(watcher);
+    expect(await command(GRACE, 'break-glass Log Watcher web:search incident 99', 'bg6')).toContain('has web:search now');
+    const [own] = await roster.services.grants.listForAgent(watcher.id);
+    const review = await slack.waitFor(
+      'chat.postMessage',
+      (a) => a.channel === GRACE.id && elements(a.blocks).some((e) => e.action_id === 'grant_revoke' && String(e.value).includes(own!.id)),
+    );
+    expect(elements(review.args.blocks).map((e) => e.action_id)).toEqual(['grant_revoke']);
+    const forged = await postSlack(
+      roster.baseUrl,
+      interaction(buttonClick(GRACE.id, 'grant_confirm', JSON.stringify({ grantId: own!.id }), slack.responseUrl('forged'))),
+    );
+    expect(forged.status).toBe(200);
+    expect(textOf((await slack.waitForResponse('forged')).body)).toContain("can't confirm it");
+    expect((await roster.services.grants.get(own!.id))?.confirmedBy).toBeUndefined();
+  }, 60_000);
+
+  it('a lapsed retirement gives the agent its status back; Reactivate needs a sponsor and another IT admin', async () => {
+    // One sponsor starts a retirement and denies it: the agent must not end up suspended.
+    await command(LIAM, `retire ${helper.id} obsolete now`, 'retire');
+    const run = (await roster.services.runs.list({ agentId: helper.id, flowId: 'retirement' }))[0]!;
+    expect((await roster.services.agents.get(helper.id))?.status).toBe('retiring');
+    await roster.services.commands.decide(LIAM.email, { runId: run.id, stepId: 'signoffs', decision: 'deny', comment: 'changed my mind' });
+    await eventually(async () => (await roster.services.agents.get(helper.id))?.status === 'active');
+
+    // A suspended agent (suspended from probation by the approved flow) comes back only through Reactivate.
+    await roster.services.agents.update(helper.id, { status: 'suspended', suspendedFrom: 'probation' });
+    const profile = await command(LIAM, `show ${helper.id}`, 'show');
+    expect(profile).toContain('agent_reactivate');
+    // An outsider cannot even name it.
+    expect(await command(DANIEL, `reactivate ${helper.id} all good`, 'outsider')).not.toContain('Handbook Helper');
+    expect(await roster.services.runs.list({ agentId: helper.id, flowId: 'reactivation' })).toEqual([]);
+
+    const status = await command(LIAM, `reactivate ${helper.id} the prompt template is fixed`, 'reactivate');
+    expect(status).toContain('Handbook Helper');
+    const [react] = await roster.services.runs.list({ agentId: helper.id, flowId: 'reactivation' });
+    expect(react?.waitingFor).toEqual([LIAM.email]);
+    // The sponsor approves as sponsor...
+    const sponsorCard = await eventually(() => approvalCardsTo(slack, LIAM.id, react!.id)[0]);
+    await postSlack(
+      roster.baseUrl,
+      interaction(buttonClick(LIAM.id, 'approval_approve', approveValueOf(sponsorCard), slack.responseUrl('s'))),
+    );
+    const atIt = await eventually(async () => {
+      const r = await roster.services.engine.get(react!.id);
+      return r.waitingFor.includes(AISHA.email) ? r : undefined;
+    });
+    // ...but may not also be the IT admin who approves: separation of duties.
+    expect(atIt.waitingFor).not.toContain(LIAM.email);
+    await expect(
+      roster.services.commands.decide(LIAM.email, { runId: react!.id, stepId: 'it-approval', decision: 'approve' }),
+    ).rejects.toMatchObject({ code: 'separation_of_duties' });
+    expect((await roster.services.agents.get(helper.id))?.status).toBe('suspended');
+    const itCard = await eventually(() => approvalCardsTo(slack, AISHA.id, react!.id)[0]);
+    await postSlack(roster.baseUrl, interaction(buttonClick(AISHA.id, 'approval_approve', approveValueOf(itCard), slack.responseUrl('a'))));
+    await eventually(async () => (await roster.services.agents.get(helper.id))?.status === 'probation');
+    const entry = await eventually(async () =>
+      (await roster.services.audit.export({ agentId: helper.id })).find((e) => e.action === 'agent.reactivated'),
+    );
+    expect(entry.details).toMatchObject({ from: 'suspended', to: 'probation', approvedBy: [LIAM.email, AISHA.email] });
+  }, 60_000);
+
+  it("a requester cannot pick another unit's approver: the form offers and accepts only their own unit", async () => {
+    const before = slack.calls.length;
+    await postSlack(roster.baseUrl, interaction(buttonClick(DANIEL.id, 'catalog_request', 'kb-answerer', slack.responseUrl('c'))));
+    const opened = await eventually(() =>
+      slack.calls
+        .slice(before)
+        .find((c) => c.method === 'views.open' && (c.args.view as { callback_id?: string }).callback_id === 'agent_request_submit'),
+    );
+    const view = opened.args.view as Record<string, unknown>;
+    const unitSelect = elements(view.blocks).find((e) => e.action_id === 'business_unit')!;
+    expect(textOf(unitSelect)).toContain('finance');
+    expect(textOf(unitSelect)).not.toContain('engineering');
+    // A forged submission naming engineering (whose approver Daniel would rather have) is refused.
+    const forged = await postSlack(
+      roster.baseUrl,
+      interaction(
+        viewSubmission(DANIEL.id, view, {
+          agent_name: { agent_name: { type: 'plain_text_input', value: 'Shortcut Bot' } },
+          purpose: { purpose: { type: 'plain_text_input', value: 'Answers questions from the handbook.' } },
+          business_unit: { business_unit: { type: 'static_select', selected_option: { value: 'engineering' } } },
+          sponsors: { sponsors: { type: 'multi_users_select', selected_users: [DANIEL.id] } },
+          justification: { justification: { type: 'plain_text_input', value: 'Faster.' } },
+        }),
+      ),
+    );
+    expect(forged.status).toBe(200);
+    expect(JSON.parse(forged.text)).toMatchObject({ response_action: 'errors' });
+    expect(forged.text).toContain('your own business unit');
+    expect(await roster.services.agents.list({ requestedBy: DANIEL.email })).toEqual([]);
+  }, 30_000);
+
+  it('ids reveal nothing to people who may not see the agent: show, access usage and the deny form', async () => {
+    const shown = await command(DANIEL, `show ${helper.id}`, 'show');
+    expect(shown).toContain('Not found');
+    expect(shown).not.toContain('Handbook Helper');
+    const usage = await command(DANIEL, `access ${helper.id}`, 'usage');
+    expect(usage).not.toContain('Handbook Helper');
+    expect(usage).not.toContain('web:search');
+
+    const run = await roster.services.retirement.start(roster.services.engine, LIAM.email, { agentId: helper.id, reason: 'obsolete now' });
+    const before = slack.calls.length;
+    const deny = await postSlack(
+      roster.baseUrl,
+      interaction(
+        buttonClick(DANIEL.id, 'approval_deny', JSON.stringify({ runId: run.id, stepId: 'signoffs' }), slack.responseUrl('deny')),
+      ),
+    );
+    expect(deny.status).toBe(200);
+    const answer = textOf((await slack.waitForResponse('deny')).body);
+    expect(answer).not.toContain('Handbook Helper');
+    expect(slack.calls.slice(before).filter((c) => c.method === 'views.open')).toEqual([]);
+  }, 30_000);
+
+  it('a named sponsor counts only after accepting; the requester cannot accept for them', async () => {
+    const { agentId } = await roster.services.commands.requestAgent(LIAM.email, {
+      roleId: 'kb-answerer',
+      name: 'Runbook Reader',
+      purpose: 'Reads runbooks aloud to on-call.',
+      businessUnit: 'engineering',
+      sponsors: [LIAM.email, GRACE.email],
+    });
+    const registered = await eventually(() => roster.services.agents.get(agentId));
+    expect(registered.sponsors).toEqual([LIAM.email]);
+    expect(registered.proposedSponsors?.map((p) => p.email)).toEqual([GRACE.email]);
+    const ask = await slack.waitFor(
+      'chat.postMessage',
+      (a) => a.channel === GRACE.id && elements(a.blocks).some((e) => e.action_id === 'sponsor_confirm'),
+    );
+    // Liam named Grace: as an IT admin he still may not confirm her himself.
+    const proposalId = registered.proposedSponsors![0]!.id;
+    const forged = await postSlack(
+      roster.baseUrl,
+      interaction(buttonClick(LIAM.id, 'sponsor_confirm', JSON.stringify({ agentId, proposalId }), slack.responseUrl('f'))),
+    );
+    expect(forged.status).toBe(200);
+    expect(textOf((await slack.waitForResponse('f')).body)).toContain('another IT admin confirms');
+    expect((await roster.services.agents.get(agentId))?.sponsors).toEqual([LIAM.email]);
+
+    const accept = elements(ask.args.blocks).find((e) => e.action_id === 'sponsor_confirm')!;
+    await postSlack(roster.baseUrl, interaction(buttonClick(GRACE.id, 'sponsor_confirm', String(accept.value), slack.responseUrl('g'))));
+    await eventually(async () => (await roster.services.agents.get(agentId))?.sponsors.includes(GRACE.email));
+    expect((await roster.services.agents.get(agentId))?.proposedSponsors).toEqual([]);
+    await eventually(async () => (await roster.services.audit.export({ agentId })).some((e) => e.action === 'sponsorship.accepted'));
+  }, 30_000);
+});

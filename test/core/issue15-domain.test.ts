@@ -1,0 +1,203 @@
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ChatService } from '../../src/channels/chat.js';
+import { newAgentId } from '../../src/core/agents.js';
+import { createAgentRepository, createGrantRepository } from '../../src/store/agent-store.js';
+import { createRunRepository } from '../../src/store/run-store.js';
+import { agentRecord, errorOf, eventually, FAST_FLOWS, people, SHIPPED_FLOWS, startHarness, type Harness } from '../helpers/harness.js';
+import { silentLogger } from '../helpers/logger.js';
+
+/*
+ * Service-level checks of issue 15 items 3, 4 and 9 where the rule is clearer than through a
+ * chat surface: racing break-glass uses, an expiring retirement, self-nominated sponsors, prompts
+ * that would have named the agent, "DPO approval on record", and lists that must not be cut.
+ */
+
+describe('issue 15: domain rules at the service level (embedded database)', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h?.close();
+  });
+
+  it('ten break-glass uses racing each other: the per-agent cap (2) holds, the rest are refused and stored as denied', async () => {
+    h = await startHarness({ flows: FAST_FLOWS });
+    const agent = agentRecord({ catalogRoleId: 'kb-answerer', businessUnit: 'engineering', sponsors: [people.liam, people.aisha] });
+    await h.services.agents.insert(agent);
+    const attempts = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        h.services.access.breakGlass(i % 2 ? people.liam : people.aisha, {
+          agentId: agent.id,
+          scope: i % 3 ? 'web:search' : 'kb:read',
+          reason: `outage number ${i}`,
+        }),
+      ),
+    );
+    const granted = (await h.services.grants.listForAgent(agent.id)).filter((g) => g.status === 'active');
+    expect(granted.length).toBeLessThanOrEqual(2);
+    expect(new Set(granted.map((g) => g.scope)).size).toBe(granted.length);
+    expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(granted.length);
+  }, 60_000);
+
+  it('a retirement nobody signs off in time expires and gives the agent back its previous status', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'roster-flows-'));
+    for (const file of readdirSync(SHIPPED_FLOWS)) copyFileSync(path.join(SHIPPED_FLOWS, file), path.join(dir, file));
+    const file = path.join(dir, 'retirement.yaml');
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8')
+        .replace('remindAfter: 1d', 'remindAfter: 1s')
+        .replace('escalateAfter: 3d', 'escalateAfter: 2s')
+        .replace('expiresAfter: 14d', 'expiresAfter: 3s'),
+    );
+    h = await startHarness({ flows: dir });
+    rmSync(dir, { recursive: true, force: true });
+    const agent = agentRecord({ status: 'probation' });
+    await h.services.agents.insert(agent);
+    const run = await h.services.retirement.start(h.services.engine, people.tom, { agentId: agent.id, reason: 'obsolete now' });
+    expect((await h.services.agents.get(agent.id))?.status).toBe('retiring');
+    await eventually(async () => (await h.services.engine.get(run.id)).status === 'expired', 60_000);
+    await eventually(async () => (await h.services.agents.get(agent.id))?.status === 'probation');
+    const changes = (await h.services.audit.export({ agentId: agent.id })).filter((e) => e.action === 'agent.status-changed');
+    expect(changes.at(-1)?.details).toMatchObject({ from: 'retiring', to: 'probation' });
+  }, 90_000);
+
+  it('taking an ownerless agent yourself waits for another IT admin; the alert stays open until then', async () => {
+    h = await startHarness();
+    const chat = new ChatService(h.org, h.services, silentLogger());
+    const agent = agentRecord({ sponsors: [] });
+    await h.services.agents.insert(agent);
+    const alert = await h.services.supervision.alerts.raise({
+      kind: 'ownerless',
+      agentId: agent.id,
+      severity: 'warning',
+      summary: 'No sponsor.',
+    });
+    const liam = chat.person(people.liam)!;
+    const outcome = await chat.actions.submit(liam, 'alert_assign_sponsor', { alertId: alert.id }, { sponsor: people.liam });
+    expect(outcome.followUp?.data).toMatchObject({ title: 'Waiting for an IT admin' });
+    const pending = (await h.services.agents.get(agent.id))!;
+    expect(pending.sponsors).toEqual([]);
+    expect(pending.proposedSponsors?.map((p) => p.email)).toEqual([people.liam]);
+    expect((await h.services.supervision.alertRepo.get(alert.id))?.status).not.toBe('resolved');
+
+    // Liam cannot confirm himself; Aisha (another IT admin) got the card and confirms.
+    const proposalId = pending.proposedSponsors![0]!.id;
+    expect(await errorOf(chat.actions.click(liam, 'sponsor_confirm', { agentId: agent.id, proposalId }))).toMatchObject({
+      code: 'separation_of_duties',
+    });
+    const [card] = h.notifier.to(people.aisha, 'notice').filter((n) => String(n.card.data.title).includes('Confirm Liam'));
+    expect(card).toBeDefined();
+    await chat.actions.click(chat.person(people.aisha)!, 'sponsor_confirm', { agentId: agent.id, proposalId });
+    expect((await h.services.agents.get(agent.id))?.sponsors).toEqual([people.liam]);
+    expect((await h.services.supervision.alertRepo.get(alert.id))?.status).toBe('resolved');
+  }, 30_000);
+
+  it('a prompt submitted by someone who may not open it is refused before it can be shown again naming the agent', async () => {
+    h = await startHarness();
+    const chat = new ChatService(h.org, h.services, silentLogger());
+    const agent = agentRecord({ name: 'Secret Drafter', sponsors: [] });
+    await h.services.agents.insert(agent);
+    const alert = await h.services.supervision.alerts.raise({
+      kind: 'ownerless',
+      agentId: agent.id,
+      severity: 'warning',
+      summary: 'No sponsor.',
+      details: { agentName: 'Secret Drafter' },
+    });
+    const daniel = chat.person(people.daniel)!;
+    const refused = await errorOf(chat.actions.submit(daniel, 'alert_assign_sponsor', { alertId: alert.id }, { sponsor: '' }));
+    expect(refused.code).toBe('forbidden');
+    expect(refused.userMessage).not.toContain('Secret Drafter');
+    const viaProfile = await errorOf(chat.run(daniel, { name: 'show', agent: agent.id }));
+    expect(viaProfile.code).toBe('not_found');
+    expect(viaProfile.userMessage).not.toContain('Secret Drafter');
+  }, 30_000);
+
+  it('"DPO approval on record" is an approval of the DPO review for that agent, not any DPO approval', async () => {
+    h = await startHarness();
+    const agent = agentRecord();
+    await h.services.agents.insert(agent);
+    const now = new Date();
+    await h.services.grants.insertMany([
+      {
+        id: `${agent.id}:crm:read:manual`,
+        agentId: agent.id,
+        scope: 'crm:read',
+        reason: 'granted by hand',
+        requestedBy: people.tom,
+        approvedBy: [people.tom],
+        startsAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + 86_400_000).toISOString(),
+        status: 'active',
+        source: 'manual',
+        createdAt: now.toISOString(),
+      },
+    ]);
+    // The DPO approving something else about the agent (here a retirement-like decision of another flow) does not count.
+    await h.services.audit.append({
+      actor: { kind: 'person', email: people.elena },
+      action: 'decision.approve',
+      subject: { type: 'agent', id: agent.id, agentId: agent.id },
+      details: { runId: 'run_other', flow: 'retraining-promotion', step: 'approvals' },
+    });
+    const gapOf = async () =>
+      (await h.services.governance.complianceReport(people.marcus)).gaps.some(
+        (g) => g.kind === 'pii-scope-without-dpo-approval' && g.agentId === agent.id,
+      );
+    expect(await gapOf()).toBe(true);
+    await h.services.audit.append({
+      actor: { kind: 'person', email: people.elena },
+      action: 'decision.approve',
+      subject: { type: 'agent', id: agent.id, agentId: agent.id },
+      details: { runId: 'run_dpo', flow: 'dpo-review', step: 'dpo-approval' },
+    });
+    expect(await gapOf()).toBe(false);
+  }, 30_000);
+
+  it('lists are read page by page: more agents, grants and runs than one page, none cut', async () => {
+    h = await startHarness();
+    const agents = createAgentRepository(h.db.connection, { pageSize: 7 });
+    const grants = createGrantRepository(h.db.connection, { pageSize: 7 });
+    const runs = createRunRepository(h.db.connection, { pageSize: 7 });
+    const at = (i: number) => new Date(Date.UTC(2025, 0, 1, 0, 0, Math.floor(i / 3))).toISOString(); // ties on purpose
+    const made = Array.from({ length: 23 }, (_, i) => agentRecord({ id: newAgentId(), name: `Bulk ${i}`, createdAt: at(i) }));
+    for (const a of made) await agents.insert(a);
+    expect((await agents.list({})).map((a) => a.id).sort()).toEqual(made.map((a) => a.id).sort());
+    expect(await agents.list({ limit: 10 })).toHaveLength(10);
+    await grants.insertMany(
+      made.map((a, i) => ({
+        id: `${a.id}:kb:read`,
+        agentId: a.id,
+        scope: 'kb:read',
+        reason: 'bulk',
+        requestedBy: people.tom,
+        approvedBy: [],
+        startsAt: '',
+        expiresAt: '',
+        status: 'active' as const,
+        source: 'default',
+        createdAt: at(i),
+      })),
+    );
+    expect(await grants.list({ status: ['active'] })).toHaveLength(23);
+    for (let i = 0; i < 16; i++) {
+      await runs.create({
+        id: `run_bulk_${i}`,
+        flowId: 'retirement',
+        status: 'completed',
+        requester: people.tom,
+        subject: { type: 'agent', id: made[0]!.id, agentId: made[0]!.id },
+        context: {},
+        current: 0,
+        steps: {},
+        waitingFor: [],
+        events: [],
+        version: 1,
+        createdAt: at(i),
+        updatedAt: at(i),
+      });
+    }
+    expect(await runs.list({ agentId: made[0]!.id })).toHaveLength(16);
+  }, 60_000);
+});
