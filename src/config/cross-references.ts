@@ -102,7 +102,11 @@ function knownFrom(files: ParsedConfigFiles): Known {
  * `oncall:<rotation>`, `data-owner:<system>`), checked only against files that parsed.
  */
 function roleTargetProblem(role: string, parsed: ParsedRole, known: Known): string | undefined {
-  if ((parsed.kind === 'approver' || parsed.kind === 'requester-for') && known.businessUnits && !known.businessUnits.includes(parsed.businessUnit)) {
+  if (
+    (parsed.kind === 'approver' || parsed.kind === 'requester-for') &&
+    known.businessUnits &&
+    !known.businessUnits.includes(parsed.businessUnit)
+  ) {
     return `role "${role}" names unknown business unit "${parsed.businessUnit}"${hint(parsed.businessUnit, known.businessUnits)}`;
   }
   if (parsed.kind === 'oncall' && known.rotations && !known.rotations.includes(parsed.rotation)) {

@@ -25,10 +25,7 @@ export async function readAllPages(
     if (want <= 0) return out;
     const after: Filter<Document> | undefined = last
       ? {
-          $or: [
-            { [options.field]: { $lt: last[options.field] } },
-            { [options.field]: last[options.field], _id: { $lt: last._id } },
-          ],
+          $or: [{ [options.field]: { $lt: last[options.field] } }, { [options.field]: last[options.field], _id: { $lt: last._id } }],
         }
       : undefined;
     const page = await collection
