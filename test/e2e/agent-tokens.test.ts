@@ -132,6 +132,15 @@ describe('agent tokens end to end: Slack and Teams decisions reach a gateway tha
     const requested = await eventually(async () =>
       (await roster.services.agents.list({ requestedBy: HIROSHI.email })).find((a) => a.name === 'CRM Helper'),
     );
+    // Hiroshi named Sofia: she counts as a sponsor once she accepts, here on the card she got in Teams (issue 15, item 3).
+    const ask = await eventually(() =>
+      connector
+        .posts(sofia.conversationId)
+        .map((p) => FakeConnector.card(p))
+        .find((c) => cardVerbs(c).includes('sponsor_confirm')),
+    );
+    expect((await teams.execute(sofia, 'sponsor_confirm', button(ask, 'sponsor_confirm').data!)).status).toBe(200);
+    await eventually(async () => (await roster.services.agents.get(requested.id))?.sponsors.includes(SOFIA.email));
     await eventually(async () => (await roster.services.runs.get(requested.requestRunId))?.steps.evaluation?.status === 'waiting');
     await submitPassingEvaluationInSlack(roster.baseUrl, slack, LIAM_SLACK_ID, 'CRM Helper');
     await approveRun(requested.requestRunId);
