@@ -21,6 +21,7 @@ import { Development, developmentSteps } from './core/development.js';
 import { Governance } from './core/governance.js';
 import { Leavers, OFFER_HOLDER } from './core/leavers.js';
 import { Sponsorships } from './core/sponsorships.js';
+import { AGENT_HOLDER } from './core/agents.js';
 import { createLeaverRepository } from './store/leaver-store.js';
 import { DashboardLinks, fleetView } from './core/fleet.js';
 import { randomBytes } from 'node:crypto';
@@ -126,6 +127,7 @@ export const OUTBOX_HOLDERS: Record<string, string> = {
   [EVAL_RUN_HOLDER]: 'eval_runs',
   [RUNTIME_APPROVAL_HOLDER]: 'runtime_approvals',
   [HANDOFF_HOLDER]: 'handoffs',
+  [AGENT_HOLDER]: 'agents',
 };
 
 /** Agenda job names of the directory and delegations. */
@@ -196,7 +198,9 @@ export function loadFlowDefinitions(dir: string): Map<string, FlowDefinition> {
   const unused = undefined as never;
   return loadFlows(
     dir,
-    registryNames(createStepRegistry({ org: unused, agents: unused, grants: unused, audit: unused, notifier: unused, clock: unused })),
+    registryNames(
+      createStepRegistry({ org: unused, agents: unused, grants: unused, audit: unused, notifier: unused, clock: unused, outbox: unused }),
+    ),
   );
 }
 
@@ -265,7 +269,7 @@ export async function createServices(settings: ServiceSettings) {
   } = {};
   const agentKeys = new AgentKeys({ org, agents, audit, notifier, clock, log: log.child({ component: 'agent-keys' }) });
   const registry = createStepRegistry(
-    { org, agents, grants, audit, notifier, clock, keys: agentKeys },
+    { org, agents, grants, audit, notifier, clock, outbox, keys: agentKeys },
     () => late.access ?? accessNotReady(),
     () => late.retirement ?? retirementNotReady(),
     () => late.development ?? developmentNotReady(),
@@ -367,7 +371,7 @@ export async function createServices(settings: ServiceSettings) {
   const reactivation = new Reactivation({
     org,
     agents,
-    audit,
+    outbox,
     runs,
     lastCheckIn: async (agentId) => {
       const last = await supervision.checkinRepo.latest(agentId);
@@ -492,7 +496,8 @@ export async function createServices(settings: ServiceSettings) {
     clock,
   });
   await ensureRecurring(agenda, 'retraining.sweep', settings.retrainingSweepEvery ?? org.settings.schedules.retrainingSweep ?? '1 day');
-  const leavers = new Leavers({ org, agents, repo: createLeaverRepository(connection), audit, notifier, outbox, clock });
+  const sponsorships = new Sponsorships({ org, agents, outbox, clock });
+  const leavers = new Leavers({ org, agents, repo: createLeaverRepository(connection), audit, notifier, outbox, sponsorships, clock });
 
   const delegations = new Delegations({
     org,
@@ -558,7 +563,6 @@ export async function createServices(settings: ServiceSettings) {
     },
     { backoff: exponential({ delay: 2000, maxRetries: 8 }) },
   );
-  const sponsorships = new Sponsorships({ org, agents, audit, notifier, clock });
   const dashboard = {
     links: new DashboardLinks(settings.dashboardSecret ?? randomBytes(32).toString('hex')),
     publicUrl: settings.publicUrl ?? 'http://127.0.0.1:3978',

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { businessUnitById, findPersonByEmail, roleById } from '../config/directory.js';
-import type { AuditLog } from './audit.js';
+import type { AuditInput, AuditLog } from './audit.js';
+import { AUDIT_EFFECT } from './audit-effects.js';
+import type { Outbox } from './outbox.js';
 import { AgentKeys } from './agent-keys.js';
 import { type AgentRecord, type AgentRepository, type GrantRecord, type GrantRepository } from './agents.js';
 import { InvalidInputError, RosterError } from './errors.js';
@@ -89,6 +91,8 @@ export interface AgentRequestDeps {
   audit: AuditLog;
   notifier: Notifier;
   clock: () => Date;
+  /** Where the effects of registering an agent are stored with it, then performed. */
+  outbox: Outbox;
   /** The agent keys service (built from the other deps when absent). */
   keys?: AgentKeys;
 }
@@ -148,21 +152,27 @@ export function agentRequestSteps(deps: AgentRequestDeps): StepRegistry {
           updatedAt: now,
           statusChangedAt: now,
         };
-        await agents.insert(agent);
-        await audit.append({
-          actor: { kind: 'person', email: ctx.run.requester },
-          action: 'agent.registered',
-          subject: { type: 'agent', id: agent.id, agentId: agent.id },
-          details: {
-            name: agent.name,
-            role: agent.catalogRoleId,
-            businessUnit: agent.businessUnit,
-            sponsors: agent.sponsors,
-            ...(named.proposed.length > 0 ? { proposedSponsors: named.proposed.map((p) => p.email) } : {}),
-            status: 'requested',
-          },
-        });
-        await new Sponsorships({ org, agents, audit, notifier, clock }).ask(agent);
+        // The audit entry and the proposed sponsors' questions are stored with the agent, so a crash cannot lose them.
+        const sponsorships = new Sponsorships({ org, agents, outbox: deps.outbox, clock });
+        const effects = [
+          deps.outbox.effect(AUDIT_EFFECT, {
+            actor: { kind: 'person', email: ctx.run.requester },
+            action: 'agent.registered',
+            subject: { type: 'agent', id: agent.id, agentId: agent.id },
+            details: {
+              name: agent.name,
+              role: agent.catalogRoleId,
+              businessUnit: agent.businessUnit,
+              sponsors: agent.sponsors,
+              ...(named.proposed.length > 0 ? { proposedSponsors: named.proposed.map((p) => p.email) } : {}),
+              status: 'requested',
+            },
+            at: clock(),
+          } satisfies AuditInput),
+          ...sponsorships.askEffects(agent),
+        ];
+        await agents.insert(agent, effects);
+        await sponsorships.settle(agent.id, effects, 'agent.registered');
       },
       'agent.onboard': async (ctx) => {
         const c = ctxOf(ctx);

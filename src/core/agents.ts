@@ -124,23 +124,39 @@ export interface AgentFilter {
   limit?: number;
 }
 
+/** The holder kind of agents in the outbox: effects of sponsorship and status changes. */
+export const AGENT_HOLDER = 'agent';
+
 /** Persistence of agents; implemented with mongoose in src/store. */
 export interface AgentRepository {
-  /** Inserts a new agent; throws DuplicateError when a live agent of that name exists in the business unit. */
-  insert(agent: AgentRecord): Promise<void>;
+  /**
+   * Inserts a new agent, with `effects` in its outbox (one write); throws DuplicateError when a
+   * live agent of that name exists in the business unit.
+   */
+  insert(agent: AgentRecord, effects?: readonly PendingEffect[]): Promise<void>;
   get(id: string): Promise<AgentRecord | undefined>;
   findByName(businessUnit: string, name: string): Promise<AgentRecord | undefined>;
   list(filter: AgentFilter): Promise<AgentRecord[]>;
-  /** Changes status only if it is still `from` (atomic); false when it was not. */
-  transition(id: string, from: AgentStatus, to: AgentStatus, patch?: Partial<AgentRecord>): Promise<boolean>;
+  /** Changes status only if it is still `from`, adding `effects` to the agent's outbox (atomic); false when it was not. */
+  transition(
+    id: string,
+    from: AgentStatus,
+    to: AgentStatus,
+    patch?: Partial<AgentRecord>,
+    effects?: readonly PendingEffect[],
+  ): Promise<boolean>;
   update(id: string, patch: Partial<AgentRecord>): Promise<void>;
   /**
    * Answers a proposed sponsorship atomically: removes `email` from the proposed sponsors and, when
-   * accepted, adds it to the sponsors. False when it was not proposed (any more): exactly once.
+   * accepted, adds it to the sponsors, with `effects` in the agent's outbox. False when it was not
+   * proposed (any more): exactly once.
    */
-  answerSponsorship(id: string, email: string, accept: boolean): Promise<boolean>;
-  /** Adds a proposed sponsor unless that person is already proposed or a sponsor (atomic); false otherwise. */
-  proposeSponsor(id: string, proposal: ProposedSponsor): Promise<boolean>;
+  answerSponsorship(id: string, email: string, accept: boolean, effects?: readonly PendingEffect[]): Promise<boolean>;
+  /**
+   * Adds a proposed sponsor unless that person is already proposed or a sponsor, with `effects` in
+   * the agent's outbox (atomic); false otherwise.
+   */
+  proposeSponsor(id: string, proposal: ProposedSponsor, effects?: readonly PendingEffect[]): Promise<boolean>;
   /** Adds a credential only when the agent has none yet (exactly once per onboarding). */
   addFirstCredential(id: string, credential: AgentCredential): Promise<boolean>;
   /** The agent holding a credential with this SHA-256 hash (an indexed look-up), whatever its state. */

@@ -8,7 +8,7 @@ import { ForbiddenError, NotFoundError, UnknownPersonError } from './errors.js';
 import type { Notifier } from './notifications.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
-import { Sponsorships } from './sponsorships.js';
+import type { Sponsorships } from './sponsorships.js';
 
 /** A sponsorship offered to a leaver's manager. */
 export interface SponsorshipOffer {
@@ -37,6 +37,8 @@ export interface LeaverDeps {
   notifier: Notifier;
   /** Where an offer's audit entry and the manager's notice are stored with it, then performed. */
   outbox: Outbox;
+  /** Who confirms a person taking an ownerless agent themselves. */
+  sponsorships: Sponsorships;
   clock?: () => Date;
 }
 
@@ -137,7 +139,7 @@ export class Leavers {
     if (!agent) throw new NotFoundError('the agent', String(agentId));
     if (sponsor.email === actor.email) {
       // Nobody makes themselves an agent's only sponsor alone: an IT admin confirms.
-      await new Sponsorships(this.deps).nominateSelf(actor.email, agent.id);
+      await this.deps.sponsorships.nominateSelf(actor.email, agent.id);
       return 'pending';
     }
     await this.deps.agents.update(agent.id, { sponsors: [sponsor.email] });

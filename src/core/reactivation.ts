@@ -2,8 +2,10 @@ import type { OrgConfig } from '../config/schemas.js';
 import { findPersonByEmail, hasRole } from '../config/directory.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { FlowRun, RunRepository, StepRegistry } from '../flows/types.js';
-import type { AgentRecord, AgentRepository } from './agents.js';
-import type { AuditLog } from './audit.js';
+import { AGENT_HOLDER, type AgentRecord, type AgentRepository } from './agents.js';
+import type { AuditInput } from './audit.js';
+import { AUDIT_EFFECT } from './audit-effects.js';
+import type { Outbox } from './outbox.js';
 import { ForbiddenError, InvalidInputError, InvalidTransitionError, NotFoundError, RosterError, UnknownPersonError } from './errors.js';
 import type { AgentStatus } from './lifecycle.js';
 import { maySeeAgent } from './policies.js';
@@ -23,7 +25,8 @@ export interface LastCheckIn {
 export interface ReactivationDeps {
   org: OrgConfig;
   agents: AgentRepository;
-  audit: AuditLog;
+  /** Where the audit entry of a reactivation is stored with the status change, then performed. */
+  outbox: Outbox;
   runs: RunRepository;
   /** The agent's latest check-in, if it had one. */
   lastCheckIn(agentId: string): Promise<LastCheckIn | undefined>;
@@ -109,24 +112,30 @@ export class Reactivation {
     const approvedBy = Object.values(run.steps).flatMap((s) =>
       (s.decisions ?? []).filter((d) => d.decision === 'approve').map((d) => d.by),
     );
-    if (!(await this.deps.agents.transition(agent.id, 'suspended', c.restoreTo))) {
+    const last = await this.deps.lastCheckIn(agent.id);
+    const { outbox } = this.deps;
+    // Stored with the status change: a crash between the two cannot leave a reactivation unaudited.
+    const effects = [
+      outbox.effect(AUDIT_EFFECT, {
+        actor: { kind: 'system', name: 'flow-engine' },
+        action: 'agent.reactivated',
+        subject: { type: 'agent', id: agent.id, agentId: agent.id },
+        details: {
+          runId: run.id,
+          from: 'suspended',
+          to: c.restoreTo,
+          requestedBy: run.requester,
+          approvedBy,
+          reason: c.reason,
+          lastCheckIn: last ? { id: last.id, at: last.at, verdict: last.verdict } : null,
+        },
+        at: new Date(),
+      } satisfies AuditInput),
+    ];
+    if (!(await this.deps.agents.transition(agent.id, 'suspended', c.restoreTo, {}, effects))) {
       throw new RosterError('invalid_transition', `${agent.name} is ${agent.status} and can't be reactivated.`);
     }
-    const last = await this.deps.lastCheckIn(agent.id);
-    await this.deps.audit.append({
-      actor: { kind: 'system', name: 'flow-engine' },
-      action: 'agent.reactivated',
-      subject: { type: 'agent', id: agent.id, agentId: agent.id },
-      details: {
-        runId: run.id,
-        from: 'suspended',
-        to: c.restoreTo,
-        requestedBy: run.requester,
-        approvedBy,
-        reason: c.reason,
-        lastCheckIn: last ? { id: last.id, at: last.at, verdict: last.verdict } : null,
-      },
-    });
+    await outbox.settle({ kind: AGENT_HOLDER, id: agent.id }, effects, 'agent.reactivated');
     return { reactivatedTo: c.restoreTo };
   }
 }

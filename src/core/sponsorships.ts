@@ -1,17 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import type { OrgConfig } from '../config/schemas.js';
 import { findPersonByEmail, hasRole, peopleWithRole } from '../config/directory.js';
-import type { AgentRecord, AgentRepository, ProposedSponsor } from './agents.js';
-import type { AuditLog } from './audit.js';
+import { AGENT_HOLDER, type AgentRecord, type AgentRepository, type ProposedSponsor } from './agents.js';
+import type { AuditInput } from './audit.js';
+import { AUDIT_EFFECT } from './audit-effects.js';
+import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import { ForbiddenError, NotFoundError, SeparationOfDutiesError, UnknownPersonError } from './errors.js';
-import type { Notifier } from './notifications.js';
+import type { OutgoingCard } from './notifications.js';
+import type { Outbox } from './outbox.js';
+import type { PendingEffect } from './ports.js';
 import { maySeeAgent } from './policies.js';
 
 export interface SponsorshipDeps {
   org: OrgConfig;
   agents: AgentRepository;
-  audit: AuditLog;
-  notifier: Notifier;
+  /** Where the audit entries and cards of a sponsorship change are stored with it, then performed. */
+  outbox: Outbox;
   clock?: () => Date;
 }
 
@@ -37,16 +41,19 @@ export class Sponsorships {
     };
   }
 
-  /** Asks each proposed sponsor of a newly registered agent to accept (a card with Accept / Decline). */
-  async ask(agent: AgentRecord): Promise<void> {
-    for (const p of agent.proposedSponsors ?? []) {
-      await this.deps.audit.append({
+  /**
+   * The effects asking each proposed sponsor of a newly registered agent to accept (an audit entry
+   * and a card with Accept / Decline), to store with the agent's insert in its outbox.
+   */
+  askEffects(agent: AgentRecord): PendingEffect[] {
+    return (agent.proposedSponsors ?? []).flatMap((p) => [
+      this.audit({
         actor: { kind: 'person', email: p.by },
         action: 'sponsorship.proposed',
         subject: { type: 'agent', id: agent.id, agentId: agent.id },
         details: { sponsor: p.email },
-      });
-      await this.safeSend(p.email, {
+      }),
+      this.send(p.email, {
         kind: 'notice',
         data: {
           level: 'info',
@@ -57,8 +64,13 @@ export class Sponsorships {
             { action: 'sponsor_decline', label: 'Decline', value: { agentId: agent.id } },
           ],
         },
-      });
-    }
+      }),
+    ]);
+  }
+
+  /** Performs the effects stored with an agent's state change (see {@link Outbox.settle}). */
+  settle(agentId: string, effects: readonly PendingEffect[], label: string): Promise<void> {
+    return this.deps.outbox.settle({ kind: AGENT_HOLDER, id: agentId }, effects, label);
   }
 
   /**
@@ -70,32 +82,36 @@ export class Sponsorships {
     if (!actor) throw new UnknownPersonError(String(actorEmail));
     const agent = await this.agent(agentId);
     const proposal = { id: newProposalId(), email: actor.email, by: actor.email, at: this.clock().toISOString() };
-    if (!(await this.deps.agents.proposeSponsor(agent.id, proposal))) return (await this.deps.agents.get(agent.id)) ?? agent;
-    await this.deps.audit.append({
-      actor: { kind: 'person', email: actor.email },
-      action: 'sponsorship.proposed',
-      subject: { type: 'agent', id: agent.id, agentId: agent.id },
-      details: { sponsor: actor.email, self: true },
-    });
-    for (const admin of peopleWithRole(this.deps.org, 'it-admin').filter((p) => p.email !== actor.email)) {
-      await this.safeSend(admin.email, {
-        kind: 'notice',
-        data: {
-          level: 'warning',
-          title: `Confirm ${actor.name} as sponsor of ${agent.name}?`,
-          text: `${agent.name} (${agent.id}) has no sponsor and ${actor.name} offered to sponsor it. A second person confirms before anyone becomes an agent's only sponsor.`,
-          actions: [
-            {
-              action: 'sponsor_confirm',
-              label: `Confirm ${actor.name}`,
-              style: 'primary',
-              value: { agentId: agent.id, proposalId: proposal.id },
+    const effects = [
+      this.audit({
+        actor: { kind: 'person', email: actor.email },
+        action: 'sponsorship.proposed',
+        subject: { type: 'agent', id: agent.id, agentId: agent.id },
+        details: { sponsor: actor.email, self: true },
+      }),
+      ...peopleWithRole(this.deps.org, 'it-admin')
+        .filter((p) => p.email !== actor.email)
+        .map((admin) =>
+          this.send(admin.email, {
+            kind: 'notice',
+            data: {
+              level: 'warning',
+              title: `Confirm ${actor.name} as sponsor of ${agent.name}?`,
+              text: `${agent.name} (${agent.id}) has no sponsor and ${actor.name} offered to sponsor it. A second person confirms before anyone becomes an agent's only sponsor.`,
+              actions: [
+                {
+                  action: 'sponsor_confirm',
+                  label: `Confirm ${actor.name}`,
+                  style: 'primary',
+                  value: { agentId: agent.id, proposalId: proposal.id },
+                },
+                { action: 'sponsor_decline', label: 'Refuse', value: { agentId: agent.id, proposalId: proposal.id } },
+              ],
             },
-            { action: 'sponsor_decline', label: 'Refuse', value: { agentId: agent.id, proposalId: proposal.id } },
-          ],
-        },
-      });
-    }
+          }),
+        ),
+    ];
+    if (await this.deps.agents.proposeSponsor(agent.id, proposal, effects)) await this.settle(agent.id, effects, 'sponsorship.proposed');
     return (await this.deps.agents.get(agent.id)) ?? agent;
   }
 
@@ -130,34 +146,38 @@ export class Sponsorships {
         throw new SeparationOfDutiesError(`You named ${this.name(sponsor)} as sponsor, so another IT admin confirms it.`);
       }
     }
-    const changed = await this.deps.agents.answerSponsorship(agent.id, sponsor, answer === 'accept');
-    const after = (await this.deps.agents.get(agent.id)) ?? agent;
-    if (!changed) return after;
-    await this.deps.audit.append({
-      actor: { kind: 'person', email: actor.email },
-      action: answer === 'accept' ? 'sponsorship.accepted' : 'sponsorship.declined',
-      subject: { type: 'agent', id: agent.id, agentId: agent.id },
-      details: {
-        sponsor,
-        namedBy: proposal.by,
-        ...(sponsor !== actor.email ? { confirmedBy: actor.email } : {}),
-        sponsors: after.sponsors,
-      },
-    });
-    for (const to of new Set([proposal.by, sponsor].filter((e) => e !== actor.email))) {
-      await this.safeSend(to, {
-        kind: 'notice',
-        data: {
-          level: answer === 'accept' ? 'success' : 'warning',
-          title: `${this.name(sponsor)} ${answer === 'accept' ? 'sponsors' : 'does not sponsor'} ${agent.name}`,
-          text:
-            answer === 'accept'
-              ? `${this.name(sponsor)} now answers for ${agent.name} (${agent.id})${sponsor !== actor.email ? `, confirmed by ${actor.name}` : ''}.`
-              : `${sponsor === actor.email ? this.name(sponsor) : actor.name} declined; ${agent.name} (${agent.id}) is sponsored by ${after.sponsors.map((s) => this.name(s)).join(', ') || 'nobody yet'}.`,
+    const accepted = answer === 'accept';
+    // The sponsors as they will be once this answer is stored, for the audit entry and the notices.
+    const sponsorsAfter = accepted ? [...new Set([...agent.sponsors, sponsor])] : agent.sponsors.filter((s) => s !== sponsor);
+    const effects = [
+      this.audit({
+        actor: { kind: 'person', email: actor.email },
+        action: accepted ? 'sponsorship.accepted' : 'sponsorship.declined',
+        subject: { type: 'agent', id: agent.id, agentId: agent.id },
+        details: {
+          sponsor,
+          namedBy: proposal.by,
+          ...(sponsor !== actor.email ? { confirmedBy: actor.email } : {}),
+          sponsors: sponsorsAfter,
         },
-      });
+      }),
+      ...[...new Set([proposal.by, sponsor].filter((e) => e !== actor.email))].map((to) =>
+        this.send(to, {
+          kind: 'notice',
+          data: {
+            level: accepted ? 'success' : 'warning',
+            title: `${this.name(sponsor)} ${accepted ? 'sponsors' : 'does not sponsor'} ${agent.name}`,
+            text: accepted
+              ? `${this.name(sponsor)} now answers for ${agent.name} (${agent.id})${sponsor !== actor.email ? `, confirmed by ${actor.name}` : ''}.`
+              : `${sponsor === actor.email ? this.name(sponsor) : actor.name} declined; ${agent.name} (${agent.id}) is sponsored by ${sponsorsAfter.map((s) => this.name(s)).join(', ') || 'nobody yet'}.`,
+          },
+        }),
+      ),
+    ];
+    if (await this.deps.agents.answerSponsorship(agent.id, sponsor, accepted, effects)) {
+      await this.settle(agent.id, effects, 'sponsorship.answered');
     }
-    return after;
+    return (await this.deps.agents.get(agent.id)) ?? agent;
   }
 
   private async agent(agentId: string): Promise<AgentRecord> {
@@ -170,12 +190,13 @@ export class Sponsorships {
     return findPersonByEmail(this.deps.org, email)?.name ?? email;
   }
 
-  private async safeSend(to: string, card: Parameters<Notifier['send']>[1]): Promise<void> {
-    try {
-      await this.deps.notifier.send(to, card);
-    } catch {
-      // One unreachable person must not stop the others being asked; the audit entry is written.
-    }
+  private audit(entry: AuditInput): PendingEffect {
+    // Recorded at the time of the change, even when a worker appends it later.
+    return this.deps.outbox.effect(AUDIT_EFFECT, { ...entry, at: this.clock() });
+  }
+
+  private send(to: string, card: OutgoingCard): PendingEffect {
+    return this.deps.outbox.effect(CHAT_SEND_EFFECT, { to, card } satisfies ChatSend);
   }
 }
 

@@ -1,4 +1,4 @@
-import { withEffects, withoutOutbox } from './outbox-store.js';
+import { OUTBOX_FIELD, toStored, withEffects, withoutOutbox } from './outbox-store.js';
 import { Schema, type Connection } from 'mongoose';
 import type { AgentCredential, AgentRecord, AgentRepository, GrantRecord, GrantRepository } from '../core/agents.js';
 import { nameKey } from '../core/agents.js';
@@ -41,7 +41,7 @@ export function createAgentRepository(
   const liveKey = (a: Pick<AgentRecord, 'businessUnit' | 'name' | 'status' | 'id'>) =>
     isLiveStatus(a.status) ? `${a.businessUnit}/${nameKey(a.name)}` : `${a.businessUnit}/${nameKey(a.name)}#${a.id}`;
   const fromDoc = (doc: Record<string, unknown>): AgentRecord => {
-    const { _id, liveNameKey: _k, ...rest } = doc;
+    const { _id, liveNameKey: _k, outbox: _outbox, outboxLeaseUntil: _lease, ...rest } = doc;
     return { id: String(_id), ...(rest as Omit<AgentRecord, 'id'>) };
   };
 
@@ -49,10 +49,15 @@ export function createAgentRepository(
     async ensureIndexes() {
       await Agent.init();
     },
-    async insert(agent) {
-      const { id, ...rest } = agent;
+    async insert(agent, effects = []) {
+      const { id, ...rest } = withoutOutbox(agent as unknown as Record<string, unknown>) as unknown as AgentRecord;
       try {
-        await Agent.collection.insertOne({ _id: id as never, liveNameKey: liveKey(agent), ...rest });
+        await Agent.collection.insertOne({
+          _id: id as never,
+          liveNameKey: liveKey(agent),
+          ...rest,
+          ...(effects.length > 0 ? { [OUTBOX_FIELD]: effects.map(toStored) } : {}),
+        });
       } catch (err) {
         if ((err as { code?: number }).code === DUPLICATE_KEY) {
           throw new DuplicateError(`There is already an agent called "${agent.name}" in ${agent.businessUnit}. Pick another name.`, {
@@ -85,34 +90,40 @@ export function createAgentRepository(
       });
       return docs.map(fromDoc);
     },
-    async transition(id, from, to, patch = {}) {
+    async transition(id, from, to, patch = {}, effects = []) {
       const current = await Agent.collection.findOne({ _id: String(id) as never });
       if (!current) return false;
       const now = new Date().toISOString();
-      const next = { ...patch, status: to, statusChangedAt: now, updatedAt: now };
+      const next = { ...withoutOutbox(patch as Record<string, unknown>), status: to, statusChangedAt: now, updatedAt: now };
       const liveNameKey = liveKey({ businessUnit: current.businessUnit, name: current.name, status: to, id: String(id) });
-      const result = await Agent.collection.updateOne({ _id: String(id) as never, status: from }, { $set: { ...next, liveNameKey } });
-      return result.modifiedCount === 1;
-    },
-    async update(id, patch) {
-      const { id: _ignored, ...fields } = patch;
-      await Agent.collection.updateOne({ _id: String(id) as never }, { $set: { ...fields, updatedAt: new Date().toISOString() } });
-    },
-    async answerSponsorship(id, email, accept) {
       const result = await Agent.collection.updateOne(
-        { _id: String(id) as never, 'proposedSponsors.email': String(email) },
-        {
-          $pull: { proposedSponsors: { email: String(email) } } as never,
-          ...(accept ? { $addToSet: { sponsors: String(email) } as never } : {}),
-          $set: { updatedAt: new Date().toISOString() },
-        },
+        { _id: String(id) as never, status: from },
+        withEffects({ $set: { ...next, liveNameKey } }, effects),
       );
       return result.modifiedCount === 1;
     },
-    async proposeSponsor(id, proposal) {
+    async update(id, patch) {
+      const { id: _ignored, ...fields } = withoutOutbox(patch as Record<string, unknown>);
+      await Agent.collection.updateOne({ _id: String(id) as never }, { $set: { ...fields, updatedAt: new Date().toISOString() } });
+    },
+    async answerSponsorship(id, email, accept, effects = []) {
+      const result = await Agent.collection.updateOne(
+        { _id: String(id) as never, 'proposedSponsors.email': String(email) },
+        withEffects(
+          {
+            $pull: { proposedSponsors: { email: String(email) } },
+            ...(accept ? { $addToSet: { sponsors: String(email) } } : {}),
+            $set: { updatedAt: new Date().toISOString() },
+          },
+          effects,
+        ),
+      );
+      return result.modifiedCount === 1;
+    },
+    async proposeSponsor(id, proposal, effects = []) {
       const result = await Agent.collection.updateOne(
         { _id: String(id) as never, sponsors: { $ne: proposal.email }, 'proposedSponsors.email': { $ne: proposal.email } },
-        { $push: { proposedSponsors: { ...proposal } } as never, $set: { updatedAt: new Date().toISOString() } },
+        withEffects({ $push: { proposedSponsors: { ...proposal } }, $set: { updatedAt: new Date().toISOString() } }, effects),
       );
       return result.modifiedCount === 1;
     },

@@ -16,12 +16,14 @@ export const OUTBOX_FIELD = 'outbox';
 const LEASE_FIELD = 'outboxLeaseUntil';
 
 /**
- * Adds `effects` to an update: `$push` to the outbox, beside whatever the update `$set`s. Use it
- * in the store method that makes the state change, so both are written in one atomic update.
+ * Adds `effects` to an update: `$push` to the outbox, beside whatever else the update `$set`s or
+ * `$push`es. Use it in the store method that makes the state change, so both are written in one
+ * atomic update.
  */
 export function withEffects(update: Record<string, unknown>, effects: readonly PendingEffect[]): Record<string, unknown> {
   if (effects.length === 0) return update;
-  return { ...update, $push: { [OUTBOX_FIELD]: { $each: effects.map(toStored) } } };
+  const push = (update.$push ?? {}) as Record<string, unknown>;
+  return { ...update, $push: { ...push, [OUTBOX_FIELD]: { $each: effects.map(toStored) } } };
 }
 
 /** Removes the outbox from a document read whole, so that a `$set` of the rest never rewrites it. */

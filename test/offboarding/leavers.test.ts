@@ -27,6 +27,7 @@ describe('leavers: a sponsor disappears from the directory', () => {
         audit: h.services.audit,
         notifier: h.notifier,
         outbox: h.services.outbox,
+        sponsorships: h.services.sponsorships,
       }).check(),
     ).toEqual({ leavers: [], offers: 0 });
 
@@ -39,6 +40,7 @@ describe('leavers: a sponsor disappears from the directory', () => {
       audit: h.services.audit,
       notifier: h.notifier,
       outbox: h.services.outbox,
+      sponsorships: h.services.sponsorships,
     });
     expect(await leavers.check()).toEqual({ leavers: [people.tom], offers: 1 });
     expect(await leavers.check()).toEqual({ leavers: [], offers: 0 });
@@ -75,7 +77,7 @@ describe('leavers: a sponsor disappears from the directory', () => {
     const retired = agentRecord({ name: 'Retired Router', sponsors: [people.tom] });
     await h.services.agents.insert(kept);
     await h.services.agents.insert(retired);
-    const deps = { agents: h.services.agents, repo, audit: h.services.audit, notifier: h.notifier, outbox: h.services.outbox };
+    const deps = { agents: h.services.agents, repo, audit: h.services.audit, notifier: h.notifier, outbox: h.services.outbox, sponsorships: h.services.sponsorships };
     await new Leavers({ org: h.org, ...deps }).check();
     const withoutTom = { ...h.org, people: h.org.people.filter((p) => p.email !== people.tom) };
     const leavers = new Leavers({ org: withoutTom, ...deps });
