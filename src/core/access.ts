@@ -29,6 +29,8 @@ import { maySeeAgent } from './policies.js';
 
 export const ACCESS_REQUEST_FLOW = 'access-request';
 export const BREAK_GLASS_FLOW = 'break-glass';
+/** The end reason of a break-glass use refused after it was stored (a race): it does not count as a use. */
+const BREAK_GLASS_REFUSED = 'refused: another break-glass use came first';
 
 const HOUR = 60 * 60_000;
 const DAY = 24 * HOUR;
@@ -272,8 +274,9 @@ export class AccessCommands {
     const durationText = durationMs === limit.ms ? limit.text : cap.text;
     const now = this.clock().toISOString();
     const grant = pendingGrant(agent.id, scope.id, request.reason, actor.email, 'break-glass', now, durationMs);
-    // Checked before and again after the insert: two uses racing each other both see both grants,
-    // and the same order decides which one is refused, so the caps hold without a transaction.
+    // Checked before and again after the insert, counting every other use: of racing uses, the
+    // last one stored sees all the others, so the caps hold without a transaction (a true race
+    // may refuse more than needed, never grant more than allowed).
     await this.assertBreakGlassAllowed(actor, agent, scope.id, grant);
     await this.deps.grants.insertMany([grant]);
     try {
@@ -283,7 +286,7 @@ export class AccessCommands {
         status: 'denied',
         endedAt: now,
         endedBy: actor.email,
-        endReason: 'refused: another break-glass use came first',
+        endReason: BREAK_GLASS_REFUSED,
       });
       throw err;
     }
@@ -305,14 +308,14 @@ export class AccessCommands {
   /**
    * Break-glass is an emergency, not a standing bypass: refused while the agent already holds or
    * awaits the scope, and after `settings.breakGlassLimits` uses per agent or per person within
-   * the window. `mine` is this use; grants ordered before it count, so a race is decided the same
-   * way by both sides.
+   * the window. `mine` is this use, counted out; every other use counts (except ones refused
+   * here), whenever it was made: ordering racing uses by their time would let a use stored late
+   * but stamped early slip past the caps.
    */
   private async assertBreakGlassAllowed(actor: Person, agent: AgentRecord, scopeId: string, mine: GrantRecord): Promise<void> {
-    const before = (g: GrantRecord) =>
-      g.id !== mine.id && (g.createdAt < mine.createdAt || (g.createdAt === mine.createdAt && g.id < mine.id));
+    const other = (g: GrantRecord) => g.id !== mine.id;
     const held = (await this.deps.grants.listForAgent(agent.id)).find(
-      (g) => g.scope === scopeId && (g.status === 'active' || g.status === 'pending') && (g.source !== 'break-glass' || before(g)),
+      (g) => other(g) && g.scope === scopeId && (g.status === 'active' || g.status === 'pending'),
     );
     if (held) {
       throw new DuplicateError(
@@ -322,7 +325,7 @@ export class AccessCommands {
     }
     const limits = this.deps.org.settings.breakGlassLimits;
     const since = new Date(Date.parse(mine.createdAt) - limits.window.ms).toISOString();
-    const counted = (g: GrantRecord) => g.createdAt >= since && before(g) && g.endReason !== 'refused: another break-glass use came first';
+    const counted = (g: GrantRecord) => other(g) && g.createdAt >= since && g.endReason !== BREAK_GLASS_REFUSED;
     const forAgent = (await this.deps.grants.list({ agentIds: [agent.id], source: 'break-glass' })).filter(counted);
     const byPerson = (await this.deps.grants.list({ requestedBy: actor.email, source: 'break-glass' })).filter(counted);
     const over =
