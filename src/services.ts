@@ -496,7 +496,20 @@ export async function createServices(settings: ServiceSettings) {
     clock,
   });
   await ensureRecurring(agenda, 'retraining.sweep', settings.retrainingSweepEvery ?? org.settings.schedules.retrainingSweep ?? '1 day');
-  const sponsorships = new Sponsorships({ org, agents, outbox, clock });
+  const sponsorships = new Sponsorships({
+    org,
+    agents,
+    outbox,
+    clock,
+    onSponsored: async (actor, agentId) => {
+      const open = await supervision.alertRepo.list({ agentId, kind: 'ownerless', status: ['open', 'acknowledged', 'snoozed'] });
+      for (const alert of open) {
+        await supervision.alerts
+          .resolve(actor, alert.id)
+          .catch((err: unknown) => log.warn({ err, alertId: alert.id }, 'could not resolve the ownerless alert of a sponsored agent'));
+      }
+    },
+  });
   const leavers = new Leavers({ org, agents, repo: createLeaverRepository(connection), audit, notifier, outbox, sponsorships, clock });
 
   const delegations = new Delegations({

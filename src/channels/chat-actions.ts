@@ -1,5 +1,5 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
+import { findPersonByEmail, roleById } from '../config/directory.js';
 import { reportedByAgent } from '../cards/text.js';
 import { cardIdSchema, type CardModel, type DataOf } from '../cards/view-models.js';
 import type { PromptInputName, PromptVerb } from '../cards/supervision-view-models.js';
@@ -11,6 +11,7 @@ import { keyCard } from '../core/agent-keys.js';
 import { displayDate } from '../core/presenter.js';
 import { maySeeAgent } from '../core/policies.js';
 import { mayAddKnowledgeNote } from '../core/retirement.js';
+import { assertMayAskReactivation } from '../core/reactivation.js';
 import type { Services } from '../services.js';
 import type { ChatService } from './chat.js';
 import { GovernanceChat } from './chat-governance.js';
@@ -265,16 +266,6 @@ export class CardActionsChat {
           ids.proposalId ? { proposalId: ids.proposalId } : {},
         );
         const forOther = Boolean(ids.proposalId) && !agent.sponsors.includes(person.email);
-        if (answer === 'accept' && agent.sponsors.length > 0) {
-          // A confirmed sponsor closes the agent's ownerless alert.
-          for (const open of await this.services.supervision.alertRepo.list({
-            agentId: agent.id,
-            kind: 'ownerless',
-            status: ['open', 'acknowledged', 'snoozed'],
-          })) {
-            await this.services.supervision.alerts.resolve(person.email, open.id).catch(() => undefined);
-          }
-        }
         return {
           card: notice(
             answer === 'accept' ? 'success' : 'info',
@@ -434,13 +425,9 @@ export class CardActionsChat {
       case 'retrain_postpone':
         await this.services.development.retrainingManager(person.email, String(ids.agentId ?? ''));
         return;
-      case 'agent_reactivate': {
-        const agent = await this.agent(ids.agentId);
-        if (!maySeeAgent(this.org, person, agent)) throw new NotFoundError('the agent', agent.id);
-        if (!(agent.sponsors.includes(person.email) || hasRole(person, 'it-admin')))
-          throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can ask to reactivate it.`);
+      case 'agent_reactivate':
+        assertMayAskReactivation(this.org, person, await this.agent(ids.agentId));
         return;
-      }
     }
   }
 

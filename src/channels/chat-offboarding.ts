@@ -1,4 +1,5 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
+import { findPersonByEmail } from '../config/directory.js';
 import type { CardModel } from '../cards/view-models.js';
 import type { AgentRecord } from '../core/agents.js';
 import { InvalidInputError } from '../core/errors.js';
@@ -115,7 +116,7 @@ export class OffboardingChat {
           'accept',
           command.confirm ? { sponsor: command.confirm } : {},
         );
-        const who = command.confirm ? (this.org.people.find((p) => p.email === command.confirm)?.name ?? command.confirm) : 'You';
+        const who = command.confirm ? (findPersonByEmail(this.org, command.confirm)?.name ?? command.confirm) : 'You';
         return {
           kind: 'notice',
           data: {

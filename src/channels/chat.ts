@@ -24,6 +24,7 @@ import { ForbiddenError, InvalidInputError, isRosterError, RateLimitedError, Ros
 import { parseAgentRequest, validateAgentRequest } from '../core/agent-request.js';
 import { mayTypeInResults, typedInReasonGiven, typedInRefusal, TYPED_IN_REASON_NEEDED, type ListScope } from '../core/commands.js';
 import { requestableUnits } from '../core/policies.js';
+import { mayAskReactivation } from '../core/reactivation.js';
 import type { AgentStatus } from '../core/lifecycle.js';
 import { displayDate, evaluationFormBase } from '../core/presenter.js';
 import { keysManageable, mayRotateKey } from '../core/agent-keys.js';
@@ -441,7 +442,7 @@ export class ChatService {
   /** The viewer's buttons on a profile: Reactivate on a suspended agent (its sponsors and IT admins), Accept on a sponsorship waiting for them. */
   private profileActions(person: Person, a: AgentRecord): DataOf<'notice'>['actions'] & object {
     const actions: NonNullable<DataOf<'notice'>['actions']> = [];
-    if (a.status === 'suspended' && (a.sponsors.includes(person.email) || hasRole(person, 'it-admin'))) {
+    if (a.status === 'suspended' && mayAskReactivation(person, a)) {
       actions.push({ action: 'agent_reactivate', label: 'Reactivate…', value: { agentId: a.id } });
     }
     const proposal = (a.proposedSponsors ?? []).find((p) => p.email === person.email && p.by !== person.email);

@@ -1,4 +1,4 @@
-import type { OrgConfig } from '../config/schemas.js';
+import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, hasRole } from '../config/directory.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { FlowRun, RunRepository, StepRegistry } from '../flows/types.js';
@@ -57,10 +57,8 @@ export class Reactivation {
     const actor = findPersonByEmail(this.deps.org, String(actorEmail));
     if (!actor) throw new UnknownPersonError(String(actorEmail));
     const agent = await this.deps.agents.get(String(input.agentId));
-    if (!agent || !maySeeAgent(this.deps.org, actor, agent)) throw new NotFoundError('the agent', String(input.agentId));
-    if (!(agent.sponsors.includes(actor.email) || hasRole(actor, 'it-admin'))) {
-      throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can ask to reactivate it.`);
-    }
+    if (!agent) throw new NotFoundError('the agent', String(input.agentId));
+    assertMayAskReactivation(this.deps.org, actor, agent);
     if (agent.status !== 'suspended') throw new InvalidTransitionError(`${agent.name}`, agent.status, 'reactivated (it is not suspended)');
     const reason = String(input.reason ?? '').trim();
     if (reason.length < 5) {
@@ -138,6 +136,21 @@ export class Reactivation {
     await outbox.settle({ kind: AGENT_HOLDER, id: agent.id }, effects, 'agent.reactivated');
     return { reactivatedTo: c.restoreTo };
   }
+}
+
+/** Whether the person may ask to reactivate the agent: its sponsors and IT admins (the Reactivate button's rule too). */
+export function mayAskReactivation(person: Person, agent: Pick<AgentRecord, 'sponsors'>): boolean {
+  return agent.sponsors.includes(person.email) || hasRole(person, 'it-admin');
+}
+
+/**
+ * Refuses who may not ask to reactivate the agent; someone who may not see it is told it does not
+ * exist, as for an unknown id.
+ */
+export function assertMayAskReactivation(org: OrgConfig, person: Person, agent: AgentRecord): void {
+  if (!maySeeAgent(org, person, agent)) throw new NotFoundError('the agent', agent.id);
+  if (!mayAskReactivation(person, agent))
+    throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can ask to reactivate it.`);
 }
 
 /** The status a suspended agent returns to: the one its suspension interrupted. */

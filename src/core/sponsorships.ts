@@ -16,6 +16,11 @@ export interface SponsorshipDeps {
   agents: AgentRepository;
   /** Where the audit entries and cards of a sponsorship change are stored with it, then performed. */
   outbox: Outbox;
+  /**
+   * Called once a sponsorship was accepted (the agent has a sponsor again): resolves its ownerless
+   * alert. Never throws; whichever surface the answer came from, the alert follows.
+   */
+  onSponsored?: (actorEmail: string, agentId: string) => Promise<void>;
   clock?: () => Date;
 }
 
@@ -176,6 +181,7 @@ export class Sponsorships {
     ];
     if (await this.deps.agents.answerSponsorship(agent.id, sponsor, accepted, effects)) {
       await this.settle(agent.id, effects, 'sponsorship.answered');
+      if (accepted) await this.deps.onSponsored?.(actor.email, agent.id);
     }
     return (await this.deps.agents.get(agent.id)) ?? agent;
   }

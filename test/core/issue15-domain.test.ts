@@ -1,7 +1,7 @@
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ChatService } from '../../src/channels/chat.js';
+import { ChatService, parseChatCommand } from '../../src/channels/chat.js';
 import { newAgentId } from '../../src/core/agents.js';
 import { createAgentRepository, createGrantRepository } from '../../src/store/agent-store.js';
 import { createRunRepository } from '../../src/store/run-store.js';
@@ -89,6 +89,25 @@ describe('issue 15: domain rules at the service level (embedded database)', () =
     const [card] = h.notifier.to(people.aisha, 'notice').filter((n) => String(n.card.data.title).includes('Confirm Liam'));
     expect(card).toBeDefined();
     await chat.actions.click(chat.person(people.aisha)!, 'sponsor_confirm', { agentId: agent.id, proposalId });
+    expect((await h.services.agents.get(agent.id))?.sponsors).toEqual([people.liam]);
+    expect((await h.services.supervision.alertRepo.get(alert.id))?.status).toBe('resolved');
+  }, 30_000);
+
+  it('an IT admin confirming a self-nominated sponsor by typing `sponsor confirm` closes the ownerless alert too', async () => {
+    h = await startHarness();
+    const chat = new ChatService(h.org, h.services, silentLogger());
+    const agent = agentRecord({ name: 'Typed Confirm', sponsors: [] });
+    await h.services.agents.insert(agent);
+    const alert = await h.services.supervision.alerts.raise({
+      kind: 'ownerless',
+      agentId: agent.id,
+      severity: 'warning',
+      summary: 'No sponsor.',
+    });
+    await chat.actions.submit(chat.person(people.liam)!, 'alert_assign_sponsor', { alertId: alert.id }, { sponsor: people.liam });
+    expect((await h.services.supervision.alertRepo.get(alert.id))?.status).not.toBe('resolved');
+    const reply = await chat.run(chat.person(people.aisha)!, parseChatCommand(`sponsor confirm ${agent.id} ${people.liam}`));
+    expect(reply.card).toMatchObject({ kind: 'notice', data: { title: 'Sponsorship of Typed Confirm confirmed' } });
     expect((await h.services.agents.get(agent.id))?.sponsors).toEqual([people.liam]);
     expect((await h.services.supervision.alertRepo.get(alert.id))?.status).toBe('resolved');
   }, 30_000);
