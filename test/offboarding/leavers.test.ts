@@ -77,7 +77,14 @@ describe('leavers: a sponsor disappears from the directory', () => {
     const retired = agentRecord({ name: 'Retired Router', sponsors: [people.tom] });
     await h.services.agents.insert(kept);
     await h.services.agents.insert(retired);
-    const deps = { agents: h.services.agents, repo, audit: h.services.audit, notifier: h.notifier, outbox: h.services.outbox, sponsorships: h.services.sponsorships };
+    const deps = {
+      agents: h.services.agents,
+      repo,
+      audit: h.services.audit,
+      notifier: h.notifier,
+      outbox: h.services.outbox,
+      sponsorships: h.services.sponsorships,
+    };
     await new Leavers({ org: h.org, ...deps }).check();
     const withoutTom = { ...h.org, people: h.org.people.filter((p) => p.email !== people.tom) };
     const leavers = new Leavers({ org: withoutTom, ...deps });
