@@ -22,6 +22,7 @@ import { createScimRouter } from './scim/router.js';
 import { registerBusinessMetrics } from './http/business-metrics.js';
 import type { WebhookConfig } from './config/webhooks.js';
 import { registerWebhookMetrics } from './http/webhook-metrics.js';
+import { loadAuditSigner } from './config/audit-signing-key.js';
 
 /** Builds one chat channel; resolves undefined when the environment does not configure it. */
 export type ChannelFactory = (deps: ChannelDeps) => Promise<Channel | undefined>;
@@ -84,6 +85,9 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
   const problems = deploymentProblems(env, host);
   if (problems.length > 0) throw new DeploymentError(problems);
   const faultPoint = createFaultPoint(env.ROSTER_FAULT_POINT, env.NODE_ENV);
+  // Production refuses to start without a configured key (envProblems); elsewhere one is kept in the data directory.
+  const auditKey = loadAuditSigner(env, { generate: true });
+  if (!auditKey) throw new DeploymentError(['ROSTER_AUDIT_SIGNING_KEY: required in production (it signs the audit checkpoints)']);
   // With SCIM, people come from the identity provider: the directory lives in the database and
   // every look-up reads the live list; people.yaml only seeds a database that was never seeded.
   const fileOrg = options.org;
@@ -137,6 +141,7 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
       ...(live ? { directory: { live, seed: fileOrg.people } } : {}),
       ...(options.webhooks ? { webhooks: options.webhooks } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
+      auditSigner: auditKey.signer,
     });
     if (!env.ROSTER_EVAL_SECRET_KEY && options.suites?.size)
       log.warn('ROSTER_EVAL_SECRET_KEY is not set: endpoint secrets are sealed with a key that lasts only as long as this process');
@@ -201,6 +206,7 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
         links: services.dashboard.links,
         fleet: services.dashboard.fleet,
         compliance: (viewer) => services.governance.complianceReport(viewer),
+        audit: services.audit,
         log: log.child({ component: 'dashboard' }),
       }),
     );

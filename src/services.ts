@@ -64,6 +64,9 @@ import type { WebhookConfig } from './config/webhooks.js';
 import { WebhookDispatcher, type WebhookTransport } from './core/webhooks.js';
 import { createWebhookRepository } from './store/webhook-store.js';
 import { createWebhookTransport, WebhookHostPolicy } from './http/webhook-sender.js';
+import { AuditCheckpoints, type CheckpointSigner } from './core/audit-checkpoints.js';
+import { createCheckpointStore } from './store/audit-checkpoint-store.js';
+import { defineAuditCheckpointJob } from './jobs/audit-checkpoint.js';
 
 export interface ServiceSettings {
   connection: Connection;
@@ -115,6 +118,8 @@ export interface ServiceSettings {
   webhookTransport?: WebhookTransport;
   /** How often the webhook worker runs on every replica (default every 2 seconds); appends also nudge it. */
   webhookEvery?: string;
+  /** Signs the audit chain's checkpoints (a key from outside the database); without it no checkpoint job runs. */
+  auditSigner?: CheckpointSigner;
 }
 
 /** The collections whose records carry an outbox, by holder kind. */
@@ -617,6 +622,11 @@ export async function createServices(settings: ServiceSettings) {
     await ensureRecurring(agenda, WEBHOOK_JOB, settings.webhookEvery ?? '2 seconds');
     webhookNudge.kick = () => webhooks.kick();
   }
+  const checkpointStore = createCheckpointStore(connection);
+  await checkpointStore.ensureIndexes();
+  const checkpoints = new AuditCheckpoints({ audit, chain: audit, repo: checkpointStore, signer: settings.auditSigner, clock });
+  if (settings.auditSigner)
+    await defineAuditCheckpointJob(agenda, checkpoints, log.child({ component: 'audit' }), org.settings.schedules.auditCheckpoints);
   const sweep: SafetySweepDeps = {
     clock,
     log: log.child({ component: 'safety-sweep' }),
@@ -637,6 +647,8 @@ export async function createServices(settings: ServiceSettings) {
     /** Sends cards to people on their preferred platform. */
     notifier,
     audit,
+    /** Signed checkpoints of the audit chain's head. */
+    checkpoints,
     agents,
     /** Agent keys: verify (telemetry, OAuth), rotate, re-issue, revoke. */
     agentKeys,

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
 import path from 'node:path';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { z } from 'zod';
@@ -23,6 +24,10 @@ import { sha256 } from '../core/agents.js';
 import { complianceCsv } from '../core/governance.js';
 import { createProgress } from '../progress.js';
 import { completionScript, SHELLS, type Shell } from './completion.js';
+import type { Actor, AuditInput } from '../core/audit.js';
+import { AuditCheckpoints, type CheckpointAssessment, type CheckpointSigner } from '../core/audit-checkpoints.js';
+import { createCheckpointStore } from '../store/audit-checkpoint-store.js';
+import { AuditKeyError, loadAuditSigner } from '../config/audit-signing-key.js';
 
 /** Exit codes: 0 fine, 1 the check failed (tampering, invalid cards), 2 bad usage or configuration. */
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -95,12 +100,14 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
   audit
     .command('verify')
     .description(
-      "walk the audit log's hash chain and report the first entry that was edited, removed, reordered or inserted; exit 0 when intact, 1 when not",
+      "walk the audit log's hash chain and report the first entry that was edited, removed, reordered or inserted; check every signed checkpoint (a forged one, entries cut off the end, a re-hashed chain, a deleted checkpoint); exit 0 when intact, 1 when not",
     )
     .addOption(json())
     .action(
-      action((env, opts: { json?: boolean }) =>
-        withDatabase(io, env, async (db) => {
+      action((env, opts: { json?: boolean }) => {
+        const signer = auditSigner(io, env, 'verify', false);
+        if (signer === null) return EXIT.usage;
+        return withDatabase(io, env, async (db) => {
           const audit = createAuditLog(db.connection);
           // A long chain takes a while to walk: a bar on a terminal, nothing otherwise.
           const total = io.errIsTTY ? await db.connection.collection(AUDIT_COLLECTION).estimatedDocumentCount() : 0;
@@ -116,15 +123,56 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
             },
           });
           progress?.finish(`Audit chain walked: ${result.checked} entries.`);
-          if (opts.json) io.out(JSON.stringify(result.ok ? result : { ok: false, checked: result.checked, firstBad: result.firstBad }));
-          if (result.ok) {
-            if (!opts.json) io.out(`audit log intact: ${result.checked} entries, head ${result.headHash}`);
+          const report = await checkpointsOf(db, signer?.signer).verify();
+          const ok = result.ok && report.ok;
+          if (opts.json) {
+            const chain = result.ok ? result : { ok: false, checked: result.checked, firstBad: result.firstBad };
+            io.out(JSON.stringify({ ...chain, ok, checkpoints: checkpointSummary(report) }));
+          }
+          if (result.ok && !opts.json) io.out(`audit log intact: ${result.checked} entries, head ${result.headHash}`);
+          if (!result.ok) io.err(`audit log TAMPERED: ${result.firstBad.message} (checked ${result.checked} entries)`);
+          for (const problem of report.problems) io.err(`audit log TAMPERED: ${problem.message}`);
+          if (ok) {
+            if (!opts.json) io.out(`OK: ${coverage(report)}`);
+            if (!report.latest && report.lastSeq > 0)
+              io.err(
+                'warning: no signed checkpoint yet, so entries removed from the end or a re-hashed chain would go unnoticed: run "roster audit checkpoint" (Roster signs one every 15 minutes by default)',
+              );
             return EXIT.ok;
           }
-          io.err(`audit log TAMPERED: ${result.firstBad.message} (checked ${result.checked} entries)`);
+          io.err(
+            report.latest
+              ? `signed checkpoints vouch for entries 1–${report.covered} of ${report.lastSeq} (latest good: seq ${report.covered}, ${report.latest.at.toISOString()})`
+              : `no signed checkpoint vouches for any of the ${report.lastSeq} entries`,
+          );
           return EXIT.failed;
-        }),
-      ),
+        });
+      }),
+    );
+  audit
+    .command('checkpoint')
+    .description(
+      "sign the audit chain's head now with the audit signing key (ROSTER_AUDIT_SIGNING_KEY) and store the checkpoint; Roster also does this on a schedule",
+    )
+    .action(
+      action((env) => {
+        const signer = auditSigner(io, env, 'checkpoint', true);
+        if (signer === null) return EXIT.usage;
+        if (!signer) {
+          io.err('roster audit checkpoint: no audit signing key: set ROSTER_AUDIT_SIGNING_KEY or ROSTER_AUDIT_SIGNING_KEY_FILE');
+          return EXIT.usage;
+        }
+        return withDatabase(io, env, async (db) => {
+          const outcome = await checkpointsOf(db, signer.signer).checkpoint(cliActor());
+          if (outcome.kind === 'empty') io.out('the audit log is empty: nothing to checkpoint');
+          else {
+            const { seq, at, keyId } = outcome.checkpoint;
+            const made = outcome.kind === 'created' ? 'signed' : 'already signed';
+            io.out(`checkpoint at seq ${seq} (${at.toISOString()}) ${made} with key ${keyId}`);
+          }
+          return EXIT.ok;
+        });
+      }),
     );
   audit
     .command('export')
@@ -143,11 +191,18 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
           return EXIT.usage;
         }
         return withDatabase(io, env, async (db) => {
-          const entries = await createAuditLog(db.connection).export({
+          const audit = createAuditLog(db.connection);
+          const entries = await audit.export({
             ...(opts.agent ? { agentId: opts.agent } : {}),
             ...(since.data ? { since: new Date(since.data) } : {}),
             ...(until.data ? { until: new Date(until.data) } : {}),
           });
+          const recorded = await recordExport(io, 'audit export', db, {
+            action: 'audit.exported',
+            subject: opts.agent ? { type: 'agent', id: opts.agent, agentId: opts.agent } : { type: 'audit', id: 'export' },
+            details: { filter: { agent: opts.agent, since: since.data, until: until.data }, entries: entries.length },
+          });
+          if (!recorded) return EXIT.failed;
           if (opts.json) io.out(JSON.stringify(entries, null, 2));
           else for (const entry of entries) io.out(JSON.stringify(entry));
           return EXIT.ok;
@@ -216,6 +271,12 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
             return EXIT.failed;
           }
           const verified = sha256(String(doc.bundle)) === doc.digest;
+          const recorded = await recordExport(io, 'archive', db, {
+            action: 'archive.exported',
+            subject: { type: 'agent', id: agentId, agentId },
+            details: { digest: String(doc.digest), verified },
+          });
+          if (!recorded) return EXIT.failed;
           if (opts.json)
             io.out(JSON.stringify({ agentId, digest: doc.digest, verified, bundle: JSON.parse(String(doc.bundle)) as unknown }));
           else io.out(String(doc.bundle));
@@ -238,6 +299,13 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
         withServices(io, env, async (db, org, flows, log) => {
           const services = await servicesFor(db.connection, org, flows, log);
           const report = await services.governance.complianceReport(undefined, opts.regulation);
+          const format = opts.format === 'csv' && !opts.json ? 'csv' : 'json';
+          const recorded = await recordExport(io, 'compliance', db, {
+            action: 'compliance.exported',
+            subject: { type: 'report', id: 'compliance' },
+            details: { regulation: opts.regulation, format },
+          });
+          if (!recorded) return EXIT.failed;
           io.out(opts.format === 'csv' && !opts.json ? complianceCsv(report).trimEnd() : JSON.stringify(report, null, 2));
           return EXIT.ok;
         }),
@@ -383,6 +451,77 @@ export async function runCli(
     return EXIT.usage;
   }
   return result ? await result : EXIT.ok;
+}
+
+/**
+ * Who the audit log records for a CLI command: the CLI has no sign-in, so it is `cli:<OS user>`,
+ * the account that ran it on this machine (and could read the database anyway).
+ */
+function cliActor(): Actor {
+  let user: string;
+  try {
+    user = userInfo().username;
+  } catch {
+    user = process.env.USER ?? process.env.USERNAME ?? 'unknown';
+  }
+  return { kind: 'system', name: `cli:${user || 'unknown'}` };
+}
+
+/**
+ * Records an export before anything is printed. Fails closed: when the entry cannot be written,
+ * nothing is exported and the command exits 1.
+ */
+async function recordExport(io: Io, command: string, db: Database, entry: Omit<AuditInput, 'actor'>): Promise<boolean> {
+  try {
+    await createAuditLog(db.connection).append({
+      ...entry,
+      actor: cliActor(),
+      details: { ...entry.details, host: hostname() },
+    });
+    return true;
+  } catch (err) {
+    io.err(`roster ${command}: nothing exported: the export could not be recorded in the audit log (${(err as Error).message})`);
+    return false;
+  }
+}
+
+/**
+ * The audit signing key for a command; `undefined` when none is configured (and none may be
+ * generated), `null` after printing why a configured one cannot be read.
+ */
+function auditSigner(io: Io, env: Env, command: string, generate: boolean): ReturnType<typeof loadAuditSigner> | null {
+  try {
+    return loadAuditSigner(env, { generate });
+  } catch (err) {
+    if (!(err instanceof AuditKeyError)) throw err;
+    io.err(`roster audit ${command}: ${err.message}`);
+    return null;
+  }
+}
+
+function checkpointsOf(db: Database, signer: CheckpointSigner | undefined): AuditCheckpoints {
+  const audit = createAuditLog(db.connection);
+  return new AuditCheckpoints({ audit, chain: audit, repo: createCheckpointStore(db.connection), signer, clock: () => new Date() });
+}
+
+/** "N entries, checkpoint at seq S (time) verified", and how many entries are newer than it. */
+function coverage(report: CheckpointAssessment): string {
+  const entries = `${report.lastSeq} ${report.lastSeq === 1 ? 'entry' : 'entries'}`;
+  if (!report.latest) return `${entries}, no checkpoint yet`;
+  const newer = report.lastSeq - report.covered;
+  const tail = newer > 0 ? ` (${newer} newer ${newer === 1 ? 'entry' : 'entries'} not yet checkpointed)` : '';
+  return `${entries}, checkpoint at seq ${report.covered} (${report.latest.at.toISOString()}) verified${tail}`;
+}
+
+function checkpointSummary(report: CheckpointAssessment) {
+  return {
+    ok: report.ok,
+    verified: report.verified,
+    ...(report.latest ? { latest: { seq: report.latest.seq, at: report.latest.at.toISOString(), keyId: report.latest.keyId } } : {}),
+    covered: report.covered,
+    entries: report.lastSeq,
+    problems: report.problems,
+  };
 }
 
 async function withEnv(io: Io, work: (env: Env) => Promise<number>): Promise<number> {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { auditKeyProblems } from './audit-signing-key.js';
 
 const optionalString = z
   .string()
@@ -136,6 +137,13 @@ export const envSchema = z.object({
   ),
   /** Days a generated signing key signs before the next one replaces it. */
   ROSTER_OAUTH_KEY_ROTATION_DAYS: z.coerce.number().positive().default(30),
+  /**
+   * The Ed25519 private key that signs the audit chain's checkpoints (PEM, or its 32-byte seed as
+   * hex or base64); it must live outside the database. Required in production (or the _FILE form).
+   */
+  ROSTER_AUDIT_SIGNING_KEY: optionalString,
+  /** A file holding the audit signing key in one of the forms of ROSTER_AUDIT_SIGNING_KEY. */
+  ROSTER_AUDIT_SIGNING_KEY_FILE: optionalString,
   /** Requests per minute each client may make to each agent-facing endpoint. */
   ROSTER_API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   /**
@@ -169,11 +177,23 @@ export const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
-/** Problems of an environment that parses but cannot be used: production needs the evaluation secret key. */
+/**
+ * Problems of an environment that parses but cannot be used: production needs the evaluation
+ * secret key and the audit signing key, and a configured audit signing key must be readable.
+ */
 export function envProblems(env: Env): string[] {
-  return env.NODE_ENV === 'production' && !env.ROSTER_EVAL_SECRET_KEY
-    ? ['environment: ROSTER_EVAL_SECRET_KEY: required in production (endpoint secrets of agents under evaluation are sealed with it)']
-    : [];
+  const problems: string[] = [];
+  if (env.NODE_ENV === 'production' && !env.ROSTER_EVAL_SECRET_KEY)
+    problems.push(
+      'environment: ROSTER_EVAL_SECRET_KEY: required in production (endpoint secrets of agents under evaluation are sealed with it)',
+    );
+  // Checkpoints only prove anything when whoever can write the database cannot sign them.
+  if (env.NODE_ENV === 'production' && !env.ROSTER_AUDIT_SIGNING_KEY && !env.ROSTER_AUDIT_SIGNING_KEY_FILE)
+    problems.push(
+      'environment: ROSTER_AUDIT_SIGNING_KEY: required in production (it signs the audit checkpoints; openssl genpkey -algorithm ed25519), or ROSTER_AUDIT_SIGNING_KEY_FILE',
+    );
+  else problems.push(...auditKeyProblems(env));
+  return problems;
 }
 
 /**

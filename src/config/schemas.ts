@@ -204,6 +204,8 @@ export const orgSettingsSchema = z.strictObject({
       retrainingSweep: cadenceSchema.optional(),
       rawEventPurge: cadenceSchema.optional(),
       deliveryKeyPurge: cadenceSchema.optional(),
+      /** Signing the audit chain's head (default every 15 minutes). */
+      auditCheckpoints: cadenceSchema.optional(),
     })
     .strict()
     .default({}),

@@ -8,12 +8,15 @@ import { DEFAULT_CARDS_DIR } from '../cards/templates.js';
 import type { ComplianceReport } from '../core/governance.js';
 import { isDashboardReader, type DashboardLinks, type FleetView } from '../core/fleet.js';
 import type { Logger } from '../logger.js';
+import type { AuditLog } from '../core/audit.js';
 
 export interface DashboardDeps {
   org: OrgConfig;
   links: DashboardLinks;
   fleet(): Promise<FleetView>;
   compliance(viewer: string): Promise<ComplianceReport>;
+  /** Every view is recorded before it is shown; a view that cannot be recorded is not shown. */
+  audit: Pick<AuditLog, 'append'>;
   log: Logger;
 }
 
@@ -48,6 +51,22 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
       }
       const fleet = await deps.fleet();
       const compliance = hasRole(person, 'compliance') || hasRole(person, 'dpo') ? await deps.compliance(person.email) : undefined;
+      try {
+        await deps.audit.append({
+          actor: { kind: 'person', email: person.email },
+          action: 'dashboard.viewed',
+          subject: { type: 'dashboard', id: 'fleet' },
+          details: { agents: fleet.total, compliance: compliance !== undefined },
+        });
+      } catch (err) {
+        deps.log.error({ err }, 'a dashboard view could not be recorded in the audit log; it was not shown');
+        res
+          .status(503)
+          .set('Retry-After', '30')
+          .type('text/plain')
+          .send('The dashboard cannot be shown right now: Roster could not record this view in the audit log. Try again in a minute.');
+        return;
+      }
       const charts = fleet.trends.map((t) => ({ name: t.name, points: points(t.accuracy), last: t.accuracy.at(-1)?.toFixed(3) ?? '' }));
       res
         .status(200)

@@ -14,6 +14,7 @@ import {
   type AuditVerifyResult,
   type ChainHead,
 } from '../core/audit.js';
+import type { ChainReader } from '../core/audit-checkpoints.js';
 
 /** The collection that holds the audit trail. */
 export const AUDIT_COLLECTION = 'audit_entries';
@@ -75,11 +76,12 @@ export interface AuditStoreOptions {
   maxAttempts?: number;
 }
 
-/** The MongoDB audit log, plus index creation for start-up. */
-export type AuditStore = AuditLog & {
-  /** Creates the collection's indexes; `append` also awaits this before its first write. */
-  ensureIndexes(): Promise<void>;
-};
+/** The MongoDB audit log, plus index creation for start-up and the reads checkpoints need. */
+export type AuditStore = AuditLog &
+  ChainReader & {
+    /** Creates the collection's indexes; `append` also awaits this before its first write. */
+    ensureIndexes(): Promise<void>;
+  };
 
 /**
  * The audit log stored in `audit_entries`. Appends are safe across processes without
@@ -231,6 +233,25 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
       // Naming the tampering needs to look ahead (where did entry n go?), so only a broken chain is read whole.
       const all = await model.find({}, ENTRY_FIELDS).sort({ seq: 1 }).lean<AuditEntry[]>().exec();
       return verifyChain(all.map(toEntry));
+    },
+
+    async last(): Promise<AuditEntry | null> {
+      const doc = await model.findOne({}, ENTRY_FIELDS).sort({ seq: -1 }).lean<AuditEntry>().exec();
+      return doc ? toEntry(doc) : null;
+    },
+
+    async hashesAt(seqs: readonly number[]): Promise<Map<number, string>> {
+      if (seqs.length === 0) return new Map();
+      const docs = await model
+        .find({ seq: { $in: [...seqs] } }, { _id: 0, seq: 1, hash: 1 })
+        .lean<ChainHead[]>()
+        .exec();
+      return new Map(docs.map((d) => [d.seq, d.hash]));
+    },
+
+    async withAction(action: string): Promise<AuditEntry[]> {
+      const docs = await model.find({ action }, ENTRY_FIELDS).sort({ seq: 1 }).lean<AuditEntry[]>().exec();
+      return docs.map(toEntry);
     },
 
     async export(filter: AuditFilter = {}): Promise<AuditEntry[]> {

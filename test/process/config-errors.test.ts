@@ -46,6 +46,7 @@ describe('start-up with a broken configuration', () => {
       ROSTER_PUBLIC_URL: 'https://roster.example.com',
       ROSTER_OAUTH_KEK: Buffer.alloc(32, 7).toString('base64'),
       ROSTER_EVAL_SECRET_KEY: 'ab'.repeat(32),
+      ROSTER_AUDIT_SIGNING_KEY: 'cd'.repeat(32),
     });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(

@@ -1,0 +1,64 @@
+import { Schema, type Connection, type Model } from 'mongoose';
+import type { AuditCheckpoint, CheckpointRepository } from '../core/audit-checkpoints.js';
+
+/** The collection that holds the signed checkpoints of the audit chain. */
+export const AUDIT_CHECKPOINT_COLLECTION = 'audit_checkpoints';
+
+const MODEL_NAME = 'AuditCheckpoint';
+const FIELDS = { _id: 0, seq: 1, headHash: 1, at: 1, keyId: 1, signature: 1 } as const;
+
+const checkpointSchema = new Schema<AuditCheckpoint>(
+  {
+    seq: { type: Number, required: true },
+    headHash: { type: String, required: true },
+    at: { type: Date, required: true },
+    keyId: { type: String, required: true },
+    signature: { type: String, required: true },
+  },
+  { collection: AUDIT_CHECKPOINT_COLLECTION, versionKey: false, strict: 'throw' },
+);
+/* One checkpoint per chain position: the periodic job and `roster audit checkpoint` may race. */
+checkpointSchema.index({ seq: 1 }, { unique: true });
+
+/** The checkpoint repository, plus index creation for start-up. */
+export type CheckpointStore = CheckpointRepository & { ensureIndexes(): Promise<void> };
+
+/** Checkpoints stored in `audit_checkpoints`, unique on `seq`. */
+export function createCheckpointStore(connection: Connection): CheckpointStore {
+  const model =
+    (connection.models[MODEL_NAME] as Model<AuditCheckpoint> | undefined) ??
+    connection.model<AuditCheckpoint>(MODEL_NAME, checkpointSchema);
+  let indexes: Promise<void> | undefined;
+  function ensureIndexes(): Promise<void> {
+    indexes ??= (async () => {
+      await model.init();
+      await model.createIndexes();
+    })().catch((err: unknown) => {
+      indexes = undefined;
+      throw err;
+    });
+    return indexes;
+  }
+  return {
+    ensureIndexes,
+    async insert(checkpoint) {
+      await ensureIndexes();
+      try {
+        await model.create(checkpoint);
+        return { created: true, checkpoint };
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 11000) throw err;
+        const existing = await model.findOne({ seq: checkpoint.seq }, FIELDS).lean<AuditCheckpoint>().exec();
+        if (!existing) throw err;
+        return { created: false, checkpoint: existing };
+      }
+    },
+    // Read through the driver, not the schema: a hand-edited document must reach the verifier as it is.
+    async listRaw() {
+      return model.collection.find({}, { projection: FIELDS }).sort({ seq: 1 }).toArray();
+    },
+    async getRaw(seq) {
+      return model.collection.findOne({ seq }, { projection: FIELDS });
+    },
+  };
+}
