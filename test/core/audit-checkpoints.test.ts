@@ -1,0 +1,109 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { AuditCheckpoints, CHECKPOINT_ACTION, checkpointPayload } from '../../src/core/audit-checkpoints.js';
+import { ed25519Signer } from '../../src/config/audit-signing-key.js';
+import { DashboardLinks } from '../../src/core/fleet.js';
+import { AUDIT_CHECKPOINT_JOB } from '../../src/jobs/audit-checkpoint.js';
+import { createAuditLog } from '../../src/store/audit-store.js';
+import { createCheckpointStore } from '../../src/store/audit-checkpoint-store.js';
+import { startTestRoster } from '../helpers/app.js';
+import { openTestDb, type TestDb } from '../helpers/db.js';
+import { eventually } from '../helpers/harness.js';
+
+const LIAM = 'liam.oneill@brightwater.example'; // it-admin
+const SECRET = 'test-dashboard-secret-0123456789';
+
+describe('audit checkpoints against the real database', () => {
+  let db: TestDb;
+  beforeEach(async () => {
+    db = await openTestDb('cp');
+  });
+  afterEach(async () => {
+    await db.close();
+  });
+
+  it('racing checkpointers (the job on two replicas, an operator) store one checkpoint and one record', async () => {
+    const audit = createAuditLog(db.connection);
+    const signer = ed25519Signer(generateKeyPairSync('ed25519').privateKey);
+    const checkpoints = () =>
+      new AuditCheckpoints({ audit, chain: audit, repo: createCheckpointStore(db.connection), signer, clock: () => new Date() });
+    for (let i = 0; i < 3; i += 1)
+      await audit.append({ actor: { kind: 'system', name: 't' }, action: 'agent.viewed', subject: { type: 'agent', id: `a${i}` } });
+
+    const outcomes = await Promise.all(Array.from({ length: 5 }, () => checkpoints().checkpoint({ kind: 'system', name: 'race' })));
+    expect(outcomes.filter((o) => o.kind === 'created').length).toBeLessThanOrEqual(1);
+    expect(await db.connection.collection('audit_checkpoints').countDocuments()).toBe(1);
+    expect(await db.connection.collection('audit_entries').countDocuments({ action: CHECKPOINT_ACTION })).toBe(1);
+    const stored = (await db.connection.collection('audit_checkpoints').findOne({}))!;
+    // The signature covers seq, head hash, time and key id: it verifies with the public key alone.
+    expect(
+      signer.verify(
+        checkpointPayload({ seq: stored.seq as number, headHash: stored.headHash as string, at: stored.at as Date, keyId: signer.keyId }),
+        stored.signature as string,
+      ),
+    ).toBe(true);
+    const report = await checkpoints().verify();
+    expect(report).toMatchObject({ ok: true, verified: 1, covered: 3, lastSeq: 4, problems: [] });
+
+    // An idle log stays as it is: the head is the record of the latest checkpoint.
+    expect((await checkpoints().checkpoint({ kind: 'system', name: 'again' })).kind).toBe('current');
+    expect(await db.connection.collection('audit_entries').countDocuments()).toBe(4);
+  }, 60_000);
+});
+
+describe('a running Roster: the checkpoint job and audited dashboard views', () => {
+  let roster: Awaited<ReturnType<typeof startTestRoster>>;
+  beforeAll(async () => {
+    roster = await startTestRoster({ env: { ROSTER_DASHBOARD_SECRET: SECRET }, settings: { schedules: { auditCheckpoints: '1 second' } } });
+  }, 120_000);
+  afterAll(async () => {
+    await roster.stop();
+  });
+
+  it('Agenda signs the chain head on its cadence, without anyone asking', async () => {
+    const entry = await roster.services.audit.append({
+      actor: { kind: 'person', email: LIAM },
+      action: 'agent.viewed',
+      subject: { type: 'agent', id: 'agt_x', agentId: 'agt_x' },
+    });
+    const checkpoint = await eventually(
+      async () => (await roster.db.connection.collection('audit_checkpoints').findOne({ seq: { $gte: entry.seq } })) ?? undefined,
+      30_000,
+    );
+    expect(checkpoint).toMatchObject({ headHash: expect.stringMatching(/^[0-9a-f]{64}$/), keyId: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    const report = await roster.services.checkpoints.verify();
+    expect(report.ok).toBe(true);
+    expect(report.covered).toBeGreaterThanOrEqual(entry.seq);
+    // The job keeps running, and an idle log does not grow: only the first checkpoint's record was added.
+    const { jobs } = await roster.scheduler.agenda.queryJobs({ name: AUDIT_CHECKPOINT_JOB });
+    const ranAt = jobs[0]!.lastRunAt!.getTime();
+    const entries = await roster.db.connection.collection('audit_entries').countDocuments();
+    await eventually(async () => {
+      const again = (await roster.scheduler.agenda.queryJobs({ name: AUDIT_CHECKPOINT_JOB })).jobs[0]!;
+      return again.lastRunAt!.getTime() > ranAt + 1000;
+    }, 30_000);
+    expect(await roster.db.connection.collection('audit_entries').countDocuments()).toBe(entries);
+  }, 60_000);
+
+  it('a dashboard view is recorded before it is shown; when it cannot be recorded, it is not shown (503)', async () => {
+    const token = new DashboardLinks(SECRET).issue(LIAM);
+    const shown = await fetch(`${roster.baseUrl}/dashboard?token=${token}`);
+    expect(shown.status).toBe(200);
+    const viewed = await roster.db.connection.collection('audit_entries').find({ action: 'dashboard.viewed' }).toArray();
+    expect(viewed).toEqual([
+      expect.objectContaining({ actor: { kind: 'person', email: LIAM }, subject: { type: 'dashboard', id: 'fleet' } }),
+    ]);
+
+    // The audit log refuses a second view with the same details (a stray unique index): the page is not served.
+    await roster.db.connection.collection('audit_entries').createIndex({ 'details.compliance': 1 }, { unique: true, sparse: true });
+    try {
+      const refused = await fetch(`${roster.baseUrl}/dashboard?token=${token}`);
+      expect(refused.status).toBe(503);
+      const body = await refused.text();
+      expect(body).toContain('could not record this view in the audit log');
+      expect(body).not.toContain('<html');
+    } finally {
+      await roster.db.connection.collection('audit_entries').dropIndex('details.compliance_1');
+    }
+    expect(await roster.db.connection.collection('audit_entries').countDocuments({ action: 'dashboard.viewed' })).toBe(1);
+  }, 60_000);
+});
