@@ -1,4 +1,10 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { envProblems, envSchema } from '../../src/config/env.js';
+import { GENERATED_AUDIT_KEY_FILE, loadAuditSigner } from '../../src/config/audit-signing-key.js';
+import { spawnRoster } from '../helpers/roster-process.js';
 import { AuditCheckpoints, CHECKPOINT_ACTION, checkpointPayload } from '../../src/core/audit-checkpoints.js';
 import { ed25519Signer } from '../../src/config/audit-signing-key.js';
 import { DashboardLinks } from '../../src/core/fleet.js';
@@ -11,6 +17,67 @@ import { eventually } from '../helpers/harness.js';
 
 const LIAM = 'liam.oneill@brightwater.example'; // it-admin
 const SECRET = 'test-dashboard-secret-0123456789';
+
+describe('the audit signing key lives outside the database', () => {
+  const production = {
+    NODE_ENV: 'production',
+    ROSTER_OAUTH_KEK: Buffer.alloc(32, 7).toString('base64'),
+    ROSTER_EVAL_SECRET_KEY: 'ab'.repeat(32),
+    ROSTER_PUBLIC_URL: 'https://roster.example.com',
+  };
+
+  it('production refuses to start without it, in one line, before touching the database', async () => {
+    const proc = spawnRoster({ ...production, ROSTER_DATA_DIR: '/nonexistent/never-created' });
+    expect((await proc.exited).code).toBe(2);
+    expect(proc.stderr().trim().split('\n')).toEqual([
+      expect.stringMatching(/^Roster cannot start: environment: ROSTER_AUDIT_SIGNING_KEY: required in production/),
+    ]);
+    expect(proc.logs.some((l) => l.msg === 'embedded database started')).toBe(false);
+  }, 60_000);
+
+  it('a key that is not an Ed25519 private key is refused by name, never echoed; a seed, a PEM or a file is accepted', () => {
+    const secret = `not-a-key-${randomBytes(6).toString('hex')}`;
+    const bad = envProblems(envSchema.parse({ ...production, ROSTER_AUDIT_SIGNING_KEY: secret }));
+    expect(bad).toEqual([expect.stringContaining('ROSTER_AUDIT_SIGNING_KEY: expected an Ed25519 private key')]);
+    expect(bad.join('')).not.toContain(secret);
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    expect(envProblems(envSchema.parse({ ...production, ROSTER_AUDIT_SIGNING_KEY: rsa }))).toEqual([
+      expect.stringContaining('expected an Ed25519 key'),
+    ]);
+    const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    expect(envProblems(envSchema.parse({ ...production, ROSTER_AUDIT_SIGNING_KEY: pem }))).toEqual([]);
+    const seed = randomBytes(32);
+    const fromHex = loadAuditSigner(envSchema.parse({ ...production, ROSTER_AUDIT_SIGNING_KEY: seed.toString('hex') }), {
+      generate: false,
+    });
+    const fromBase64 = loadAuditSigner(envSchema.parse({ ...production, ROSTER_AUDIT_SIGNING_KEY: seed.toString('base64') }), {
+      generate: false,
+    });
+    expect(fromHex!.signer.keyId).toBe(fromBase64!.signer.keyId);
+    expect(envProblems(envSchema.parse({ ...production, ROSTER_AUDIT_SIGNING_KEY_FILE: '/nonexistent/audit.pem' }))[0]).toContain(
+      'ROSTER_AUDIT_SIGNING_KEY_FILE: cannot read /nonexistent/audit.pem (ENOENT)',
+    );
+  });
+
+  it('outside production one key is generated in the data directory (mode 600) and reused; production never generates', () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'roster-auditkey-'));
+    try {
+      const dev = envSchema.parse({ NODE_ENV: 'development', ROSTER_DATA_DIR: dataDir });
+      expect(loadAuditSigner(dev, { generate: false })).toBeUndefined();
+      const first = loadAuditSigner(dev, { generate: true })!;
+      expect(first.source).toBe('generated');
+      const file = path.join(dataDir, GENERATED_AUDIT_KEY_FILE);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(loadAuditSigner(dev, { generate: true })!.signer.keyId).toBe(first.signer.keyId);
+      expect(loadAuditSigner(dev, { generate: false })!.signer.keyId).toBe(first.signer.keyId);
+      const prodDir = path.join(dataDir, 'prod');
+      expect(loadAuditSigner(envSchema.parse({ ...production, ROSTER_DATA_DIR: prodDir }), { generate: true })).toBeUndefined();
+      expect(existsSync(prodDir)).toBe(false);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('audit checkpoints against the real database', () => {
   let db: TestDb;
