@@ -155,6 +155,7 @@ describe('a running Roster: the checkpoint job and audited dashboard views', () 
     const token = new DashboardLinks(SECRET).issue(LIAM);
     const shown = await fetch(`${roster.baseUrl}/dashboard?token=${token}`);
     expect(shown.status).toBe(200);
+    expect(await shown.text()).toContain('<html');
     const viewed = await roster.db.connection.collection('audit_entries').find({ action: 'dashboard.viewed' }).toArray();
     expect(viewed).toEqual([
       expect.objectContaining({ actor: { kind: 'person', email: LIAM }, subject: { type: 'dashboard', id: 'fleet' } }),
