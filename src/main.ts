@@ -12,6 +12,7 @@ import { SAMPLE_ORG_PROBLEM, usesSampleOrganisation } from './config/sample-org.
 import { demoTour, seedDemo } from './demo/seed-demo.js';
 import { createProgress } from './progress.js';
 import { loadWebhookConfig } from './config/webhooks.js';
+import { AuditKeyError } from './config/audit-signing-key.js';
 
 /** Exit code for a configuration that cannot be used (bad env or config files). */
 const EXIT_CONFIG = 2;
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
       ...(webhooks ? { webhooks } : {}),
     });
   } catch (err) {
-    if (err instanceof EmbeddedMongoError) {
+    if (err instanceof EmbeddedMongoError || err instanceof AuditKeyError) {
       process.stderr.write(`Roster cannot start: ${err.message}\n`);
       process.exit(1);
     }

@@ -25,7 +25,7 @@ import { complianceCsv } from '../core/governance.js';
 import { createProgress } from '../progress.js';
 import { completionScript, SHELLS, type Shell } from './completion.js';
 import type { Actor, AuditInput } from '../core/audit.js';
-import { AuditCheckpoints, type CheckpointAssessment, type CheckpointSigner } from '../core/audit-checkpoints.js';
+import { AuditCheckpoints, CheckpointRefusedError, type CheckpointAssessment, type CheckpointSigner } from '../core/audit-checkpoints.js';
 import { createCheckpointStore } from '../store/audit-checkpoint-store.js';
 import { AuditKeyError, loadAuditSigner } from '../config/audit-signing-key.js';
 
@@ -163,7 +163,15 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
           return EXIT.usage;
         }
         return withDatabase(io, env, async (db) => {
-          const outcome = await checkpointsOf(db, signer.signer).checkpoint(cliActor());
+          let outcome;
+          try {
+            outcome = await checkpointsOf(db, signer.signer).checkpoint(cliActor());
+          } catch (err) {
+            if (!(err instanceof CheckpointRefusedError)) throw err;
+            for (const problem of err.problems) io.err(`audit log TAMPERED: ${problem.message}`);
+            io.err('roster audit checkpoint: not signing a chain that no longer matches its checkpoints; see roster audit verify');
+            return EXIT.failed;
+          }
           if (outcome.kind === 'empty') io.out('the audit log is empty: nothing to checkpoint');
           else {
             const { seq, at, keyId } = outcome.checkpoint;

@@ -111,10 +111,16 @@ function readIfPresent(file: string): string | undefined {
  * never sees half a key and two processes never end up with different keys.
  */
 function generateKeyFile(file: string): string {
-  mkdirSync(path.dirname(file), { recursive: true });
   const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
   const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  writeFileSync(temp, pem, { mode: 0o600, flag: 'wx' });
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(temp, pem, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    throw new AuditKeyError(
+      `cannot keep a generated audit signing key in ${path.dirname(file)} (${(err as NodeJS.ErrnoException).code ?? 'error'}): set ROSTER_AUDIT_SIGNING_KEY, or ROSTER_DATA_DIR to a writable directory`,
+    );
+  }
   try {
     linkSync(temp, file);
     return pem;

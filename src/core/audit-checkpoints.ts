@@ -202,6 +202,17 @@ export function assessCheckpoints(input: {
   };
 }
 
+/**
+ * The chain no longer matches its checkpoints, so signing its head would vouch for a tampered
+ * trail: nothing is signed until someone has looked (`roster audit verify` names the problems).
+ */
+export class CheckpointRefusedError extends Error {
+  constructor(readonly problems: CheckpointProblem[]) {
+    super(`not signing the audit chain's head: it no longer matches its checkpoints: ${problems.map((p) => p.message).join('; ')}`);
+    this.name = 'CheckpointRefusedError';
+  }
+}
+
 /** The outcome of {@link AuditCheckpoints.checkpoint}. */
 export type CheckpointOutcome =
   | { kind: 'created'; checkpoint: AuditCheckpoint }
@@ -226,11 +237,17 @@ export class AuditCheckpoints {
    * Signs the current head and records the checkpoint in the chain. Safe to run from several
    * places at once (the periodic job, `roster audit checkpoint`): one checkpoint per `seq`, and the
    * recording entry carries an idempotency key. Nothing new is signed when the only entry since the
-   * last checkpoint is the one recording it, so an idle log does not grow.
+   * last checkpoint is the one recording it, so an idle log does not grow. Before signing, the
+   * stored checkpoints are checked against the chain: a truncated or rewritten chain is never
+   * signed over (which would launder the tampering into a fresh, valid checkpoint).
+   *
+   * @throws CheckpointRefusedError when the chain no longer matches its checkpoints.
    */
   async checkpoint(actor: Actor): Promise<CheckpointOutcome> {
     const { audit, chain, repo, signer, clock } = this.deps;
     if (!signer) throw new Error('no audit signing key: checkpoints cannot be signed');
+    const report = await this.verify();
+    if (!report.ok) throw new CheckpointRefusedError(report.problems);
     const head = await chain.last();
     if (!head) return { kind: 'empty' };
     if (head.action === CHECKPOINT_ACTION && typeof head.details.seq === 'number') {

@@ -1,5 +1,5 @@
 import type { Agenda } from 'agenda';
-import type { AuditCheckpoints } from '../core/audit-checkpoints.js';
+import { CheckpointRefusedError, type AuditCheckpoints } from '../core/audit-checkpoints.js';
 import type { Logger } from '../logger.js';
 import { ensureRecurring, type Cadence } from './recurring.js';
 
@@ -19,7 +19,17 @@ export async function defineAuditCheckpointJob(
   cadence: Cadence = DEFAULT_AUDIT_CHECKPOINT_CADENCE,
 ): Promise<void> {
   agenda.define(AUDIT_CHECKPOINT_JOB, async () => {
-    const outcome = await checkpoints.checkpoint({ kind: 'system', name: 'audit-checkpoint' });
+    let outcome;
+    try {
+      outcome = await checkpoints.checkpoint({ kind: 'system', name: 'audit-checkpoint' });
+    } catch (err) {
+      if (!(err instanceof CheckpointRefusedError)) throw err;
+      log.error(
+        { problems: err.problems.map((p) => p.message) },
+        'the audit chain no longer matches its checkpoints; run roster audit verify',
+      );
+      return;
+    }
     if (outcome.kind === 'created') {
       const { seq, headHash, at, keyId, signature } = outcome.checkpoint;
       log.info({ checkpoint: { seq, headHash, at: at.toISOString(), keyId, signature } }, 'audit chain checkpointed');

@@ -67,6 +67,8 @@ auditEntrySchema.index({ seq: 1 }, { unique: true });
 auditEntrySchema.index({ key: 1 }, { unique: true, sparse: true });
 auditEntrySchema.index({ 'subject.agentId': 1, seq: 1 });
 auditEntrySchema.index({ at: 1 });
+/* Checkpoints look up the entries recording them by action. */
+auditEntrySchema.index({ action: 1, seq: 1 });
 
 /** Options of {@link createAuditLog}. */
 export interface AuditStoreOptions {

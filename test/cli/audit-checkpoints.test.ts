@@ -126,6 +126,12 @@ describe('roster audit checkpoint / verify: signed checkpoints catch what the ch
       /audit log TAMPERED: entries were removed from the end: checkpoint at seq 5 \(\S+\) signed a chain of 5 entries, but the log ends at entry 3/,
     );
     expect(r.err).toContain('no signed checkpoint vouches for any of the 3 entries');
+
+    // Nor will Roster sign the truncated head: that would turn the tampering into a valid checkpoint.
+    const resign = await f.roster(['audit', 'checkpoint']);
+    expect(resign.code).toBe(1);
+    expect(resign.err).toContain('roster audit checkpoint: not signing a chain that no longer matches its checkpoints');
+    expect(await f.conn.collection('audit_checkpoints').countDocuments()).toBe(1);
   }, 90_000);
 
   it('the whole chain rewritten and re-hashed consistently: exit 1, "the chain was rewritten"', async () => {
