@@ -233,7 +233,8 @@ export function agentRequestSteps(deps: AgentRequestDeps): StepRegistry {
           agentId: c.agentId,
           agentName: c.agentName,
           requester: ctx.run.requester,
-          sponsors: c.sponsors,
+          // Only sponsors who accepted may act on a failed delivery, so only they are told of one.
+          sponsors: agent?.sponsors ?? [],
           runId: ctx.run.id,
         });
         return { onboardedAt: now.toISOString(), defaultScopes: role.defaultScopes };

@@ -56,7 +56,8 @@ describe('agent keys: the one-time key is refused by the Bot Connector at onboar
   it('the Bot Connector answers 403 for the onboarding key: no key in the log, everyone told, a sponsor gets a working new key', async () => {
     const grace = user(people.grace); // the requester; Teams refuses messages to her
     const tom = user(people.tom); // a sponsor, reachable in Teams
-    for (const u of [grace, tom]) expect((await teams.install(u)).status).toBe(200);
+    const amara = user(people.amara); // named as a sponsor too, but never accepts
+    for (const u of [grace, tom, amara]) expect((await teams.install(u)).status).toBe(200);
     connector.forbidden.add(grace.conversationId);
 
     const org = loadOrgConfig(SHIPPED_CONFIG);
@@ -65,9 +66,18 @@ describe('agent keys: the one-time key is refused by the Bot Connector at onboar
       name: 'Key Keeper',
       purpose: 'Answers engineering questions from the handbook.',
       businessUnit: 'engineering',
-      sponsors: [people.grace, people.tom],
+      sponsors: [people.grace, people.tom, people.amara],
       justification: 'Saves the platform team hours.',
     });
+    // Grace named Tom: he counts as a sponsor (and may get the agent a new key) once he accepts, on his Teams card.
+    const ask = await eventually(() =>
+      connector
+        .posts(tom.conversationId)
+        .map((p) => FakeConnector.card(p))
+        .find((c) => cardVerbs(c).includes('sponsor_confirm')),
+    );
+    expect((await teams.execute(tom, 'sponsor_confirm', button(ask, 'sponsor_confirm').data!)).status).toBe(200);
+    await eventually(async () => (await roster.services.agents.get(agentId))?.sponsors.includes(people.tom));
     await roster.services.commands.submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
     const run = (await roster.services.agents.get(agentId))!.requestRunId;
     await roster.services.commands.decide('noah.fischer@brightwater.example', { runId: run, stepId: 'approvals', decision: 'approve' });
@@ -88,6 +98,10 @@ describe('agent keys: the one-time key is refused by the Bot Connector at onboar
     );
     expect(cardText(notice)).toContain('answered 403');
     expect(cardVerbs(notice)).toEqual(['agent_key_reissue']);
+    // Amara never accepted: she may not get the agent a key, so she is not offered one.
+    expect(connector.posts(amara.conversationId).map((c) => cardText(FakeConnector.card(c)))).not.toContainEqual(
+      expect.stringContaining('telemetry key was not delivered'),
+    );
     const trail = await roster.services.audit.export({ agentId });
     expect(trail.find((e) => e.action === 'credential.delivery-failed')?.details).toMatchObject({ recipient: people.grace });
     expect(JSON.stringify(trail)).not.toContain(oldKey);
