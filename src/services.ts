@@ -40,7 +40,8 @@ import { measuredSubmission } from './core/evaluation.js';
 import { createReadLog } from './store/read-log-store.js';
 import { RUNTIME_APPROVAL_HOLDER, RuntimeApprovals } from './core/runtime-approvals.js';
 import { HANDOFF_HOLDER, Handoffs } from './core/handoffs.js';
-import { createHandoffRepository, createRuntimeApprovalRepository } from './store/runtime-store.js';
+import { createBoundaryChangeRepository, createHandoffRepository, createRuntimeApprovalRepository } from './store/runtime-store.js';
+import { BOUNDARY_CHANGE_HOLDER, BoundaryChanges } from './core/boundary-changes.js';
 import { createCardDeliveries, createOutboxRepository } from './store/outbox-store.js';
 import { chatSendPerformer } from './core/chat-effects.js';
 import { GRANT_HOLDER } from './core/access.js';
@@ -133,6 +134,7 @@ export const OUTBOX_HOLDERS: Record<string, string> = {
   [RUNTIME_APPROVAL_HOLDER]: 'runtime_approvals',
   [HANDOFF_HOLDER]: 'handoffs',
   [AGENT_HOLDER]: 'agents',
+  [BOUNDARY_CHANGE_HOLDER]: 'boundary_changes',
 };
 
 /** Agenda job names of the directory and delegations. */
@@ -471,8 +473,23 @@ export async function createServices(settings: ServiceSettings) {
   });
   const runtimeRepo = createRuntimeApprovalRepository(connection);
   const handoffRepo = createHandoffRepository(connection);
-  await Promise.all([runtimeRepo.ensureIndexes(), handoffRepo.ensureIndexes()]);
-  const runtime = new RuntimeApprovals({ org, repo: runtimeRepo, outbox, engine: () => engine, clock });
+  const boundaryChangeRepo = createBoundaryChangeRepository(connection);
+  await Promise.all([runtimeRepo.ensureIndexes(), handoffRepo.ensureIndexes(), boundaryChangeRepo.ensureIndexes()]);
+  const boundaryChanges = new BoundaryChanges({
+    org,
+    repo: boundaryChangeRepo,
+    outbox,
+    findAgent: (id) => agents.get(id),
+    clock,
+  });
+  const runtime = new RuntimeApprovals({
+    org,
+    repo: runtimeRepo,
+    outbox,
+    engine: () => engine,
+    overrides: (agentId, action) => boundaryChanges.override(agentId, action),
+    clock,
+  });
   late.runtime = runtime;
   agenda.define('handoffs.timer', async (job) => {
     const data = job.attrs.data as { handoffId?: unknown; kind?: unknown };
@@ -680,6 +697,8 @@ export async function createServices(settings: ServiceSettings) {
     runtime,
     /** Agents handing cases to people. */
     handoffs,
+    /** Sponsors' boundary changes, approved by IT. */
+    boundaryChanges,
     /** Signed webhooks (a dispatcher with no subscriptions when none are configured). */
     webhooks,
     webhookRepo,

@@ -84,6 +84,7 @@ export const PROMPT_VERBS = [
   'eval_register',
   'delegation_away',
   'agent_reactivate',
+  'boundary_deny',
 ] as const;
 export type PromptVerb = (typeof PROMPT_VERBS)[number];
 export const PROMPT_INPUTS = ['text', 'days', 'sponsor', 'role', 'kind', 'url', 'target', 'secret', 'from', 'until', 'delegate'] as const;
@@ -162,6 +163,10 @@ export const NOTICE_ACTIONS = {
   sponsorConfirm: 'sponsor_confirm',
   /** A person named as sponsor declines, `{ agentId }`. */
   sponsorDecline: 'sponsor_decline',
+  /** A sponsor's boundary change: an IT admin approves it, `{ changeId }`. */
+  boundaryApprove: 'boundary_approve',
+  /** A sponsor's boundary change: an IT admin denies it with a reason (opens a prompt), `{ changeId }`. */
+  boundaryDeny: 'boundary_deny',
 } as const;
 export type NoticeAction = (typeof NOTICE_ACTIONS)[keyof typeof NOTICE_ACTIONS];
 

@@ -369,6 +369,10 @@ export const homeApprovalSchema = z.object({
   requestedAt: displayDate,
   expiresAt: displayDate.optional(),
   canDecide: z.boolean(),
+  /** A runtime approval: what the agent asks to do, e.g. `Modify a supplier contract (contracts.modify): “…”` (as reported by the agent). */
+  action: text.optional(),
+  /** How long it has waited, e.g. `12 min`. */
+  age: text.optional(),
 });
 /** An approval waiting for the viewer, as the home view lists it. */
 export type HomeApproval = z.output<typeof homeApprovalSchema>;
@@ -379,6 +383,13 @@ export const homeDataSchema = z.object({
   myAgents: z.array(agentListItemSchema),
   approvals: z.array(homeApprovalSchema),
   openRequests: z.array(z.object({ runId: cardIdSchema, agentName: text, roleTitle: text, statusLabel: text, requestedAt: displayDate })),
+  /**
+   * Other things waiting for the person, each with its buttons: hand-offs to take or resolve,
+   * boundary changes for IT admins to decide. One button per action id per item.
+   */
+  tasks: z.array(z.object({ text, actions: z.array(noticeActionSchema).max(2).default([]) })).max(15).default([]),
+  /** Open hand-offs and boundary changes waiting for the person, counted before the cut to 15 items. */
+  taskCount: z.number().int().nonnegative().default(0),
   /** Out of office: where the person stands, and the button to delegate or to come back. */
   away: z.object({ text, actions: z.array(noticeActionSchema).max(2) }).optional(),
   /** The fleet at a glance, for IT admins (and compliance and the DPO): label and value per line. */

@@ -54,6 +54,8 @@ export const AGENT_BUTTON_VERBS = [
   'agent_reactivate',
   'sponsor_confirm',
   'sponsor_decline',
+  'boundary_approve',
+  'boundary_deny',
 ] as const;
 export type AgentButtonVerb = (typeof AGENT_BUTTON_VERBS)[number];
 
@@ -276,6 +278,12 @@ export class CardActionsChat {
           ),
         };
       }
+      case 'boundary_approve': {
+        const change = await this.services.boundaryChanges.decide(person, String(ids.changeId ?? ''), 'approve');
+        return { card: this.services.boundaryChanges.card(change, person.email) as CardModel };
+      }
+      case 'boundary_deny':
+        return { prompt: await this.boundaryDenyPrompt(person, String(ids.changeId ?? '')) };
     }
   }
 
@@ -392,6 +400,10 @@ export class CardActionsChat {
           followUp: { kind: status.kind, data: status.data } as CardModel,
         };
       }
+      case 'boundary_deny': {
+        const change = await this.services.boundaryChanges.decide(person, String(ids.changeId ?? ''), 'deny', text);
+        return { card: this.services.boundaryChanges.card(change, person.email) as CardModel };
+      }
       case 'retrain_postpone': {
         const agent = await this.agent(ids.agentId);
         const days = Number(values.days ?? '');
@@ -454,7 +466,22 @@ export class CardActionsChat {
         return this.delegationPrompt();
       case 'agent_reactivate':
         return this.reactivatePrompt(await this.agent(ids.agentId));
+      case 'boundary_deny':
+        return this.boundaryDenyPrompt(undefined, String(ids.changeId ?? ''));
     }
+  }
+
+  /** Deny… on a boundary change: the reason the sponsor will read. Refused at once for anyone who may not decide. */
+  private async boundaryDenyPrompt(person: Person | undefined, changeId: string): Promise<CardModel> {
+    const change = await this.services.boundaryChanges.decidable(person, changeId);
+    return prompt({
+      title: 'Deny the change',
+      text: `${change.agentName}: ${change.actionTitle} stays as it is. Tell the sponsor why.`,
+      submitLabel: 'Deny',
+      promptVerb: 'boundary_deny',
+      payload: { changeId: change.id },
+      inputs: [{ name: 'text', kind: 'text', label: 'Reason', multiline: true, maxLength: 500 }],
+    });
   }
 
   /** Out of office from the home card: the days away and who decides meanwhile. */

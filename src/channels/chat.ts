@@ -20,6 +20,8 @@ import { businessUnitById, catalogRolesFor, findPersonByEmail, hasRole, roleById
 import { cardModel, type CardModel, type DataOf } from '../cards/view-models.js';
 import type { Services } from '../services.js';
 import type { AgentRecord } from '../core/agents.js';
+import type { BoundaryChangeRecord } from '../core/boundary-changes.js';
+import type { HandoffRecord } from '../core/handoffs.js';
 import { ForbiddenError, InvalidInputError, isRosterError, RateLimitedError, RosterError } from '../core/errors.js';
 import { parseAgentRequest, validateAgentRequest } from '../core/agent-request.js';
 import { mayTypeInResults, typedInReasonGiven, typedInRefusal, TYPED_IN_REASON_NEEDED, type ListScope } from '../core/commands.js';
@@ -53,6 +55,7 @@ export type ChatCommand =
   | { name: 'eval'; agent: string; selfReported?: boolean }
   | { name: 'home' }
   | { name: 'pending' }
+  | { name: 'boundary'; agent: string; action: string; mode: string; reason: string }
   | AccessChatCommand
   | OffboardingChatCommand
   | GovernanceChatCommand
@@ -78,6 +81,10 @@ export const CHAT_COMMANDS = [
   ...OFFBOARDING_CHAT_COMMANDS,
   ...GOVERNANCE_CHAT_COMMANDS,
   ...DELEGATION_CHAT_COMMANDS,
+  {
+    usage: 'boundary <agent> <action> <autonomous|needs-approval|forbidden> <reason>',
+    description: 'Sponsors: ask IT to change what one of your agents may do alone; it applies once an IT admin approves.',
+  },
 ];
 
 const STATUS_WORDS = new Set<string>(['requested', 'active', 'probation', 'suspended', 'retiring', 'retired', 'rejected']);
@@ -112,6 +119,13 @@ export function parseChatCommand(raw: string): ChatCommand {
       return { name: 'home' };
     case 'pending':
       return { name: 'pending' };
+    case 'boundary': {
+      const quoted = /^"([^"]+)"\s*(.*)$/.exec(arg);
+      const [agent, action, mode, ...reason] = quoted ? [quoted[1]!, ...quoted[2]!.split(/\s+/).filter(Boolean)] : rest;
+      return agent && action && mode
+        ? { name: 'boundary', agent, action, mode: mode.toLowerCase(), reason: reason.join(' ') }
+        : { name: 'unknown', text };
+    }
     case 'request':
       return arg ? { name: 'request', roleId: arg.toLowerCase() } : { name: 'request' };
     case 'list': {
@@ -238,6 +252,8 @@ export class ChatService {
         return { card: await this.home(person) };
       case 'pending':
         return { card: await this.pending(person) };
+      case 'boundary':
+        return { card: await this.boundaryChange(person, command) };
       case 'access':
       case 'break-glass':
         return { card: await this.access.run(person, command) };
@@ -699,14 +715,34 @@ export class ChatService {
     });
   }
 
+  /** A sponsor asks IT to change an action's boundary; the change waits for an IT admin's approval. */
+  private async boundaryChange(person: Person, command: Extract<ChatCommand, { name: 'boundary' }>): Promise<CardModel> {
+    const { agent } = await this.services.commands.showAgent(person.email, command.agent);
+    const change = await this.services.boundaryChanges.request(person, {
+      agent: agent.id,
+      action: command.action,
+      mode: command.mode,
+      reason: command.reason,
+    });
+    const admins = change.deciders.map((email) => this.services.presenter.person(email).name).join(', ');
+    return this.notice(
+      'success',
+      `Boundary change sent to IT`,
+      `${change.actionTitle} (${change.action}) for ${change.agentName}: from ${change.from} to ${change.to}. It applies once an IT admin approves (${admins} asked; request ${change.id}). Until then the current boundary stays.`,
+    );
+  }
+
   /** The person's dashboard: their agents, approvals waiting for them, their open requests. */
   async home(person: Person): Promise<CardModel> {
-    const [mine, waiting, open, fleet] = await Promise.all([
+    const [mine, waiting, open, fleet, cases, changes] = await Promise.all([
       this.services.commands.listAgents(person.email, 'mine'),
       this.services.commands.approvalsWaitingFor(person.email),
       this.services.commands.openRequests(person.email),
       hasRole(person, 'it-admin') ? this.services.dashboard.fleet() : undefined,
+      this.services.handoffs.openFor(person.email),
+      this.services.boundaryChanges.pendingFor(person),
     ]);
+    const now = Date.now();
     const away = await this.services.delegations.current(person.email);
     const lastDay = away ? new Date(Date.parse(away.endsAt) - 1).toISOString().slice(0, 10) : '';
     return cardModel('home', {
@@ -737,8 +773,14 @@ export class ChatService {
           requestedAt: displayDate(run.createdAt),
           ...(state?.expiresAt ? { expiresAt: displayDate(state.expiresAt) } : {}),
           canDecide: true,
+          ...(run.flowId === 'runtime-approval'
+            ? { action: `${c.actionTitle ?? c.action} (${c.action}): “${String(c.summary ?? '').slice(0, 300)}”` }
+            : {}),
+          age: ageText(now - Date.parse(run.createdAt)),
         };
       }),
+      tasks: this.homeTasks(person, cases, changes, now).slice(0, 15),
+      taskCount: cases.length + changes.length,
       openRequests: open.slice(0, 15).map((run) => {
         const c = run.context as Record<string, string>;
         return {
@@ -750,6 +792,34 @@ export class ChatService {
         };
       }),
     });
+  }
+
+  /**
+   * Hand-offs and boundary changes on the home card: an open case with Take it, a case the person
+   * took with one Resolve button per outcome, a change with Approve / Deny….
+   */
+  private homeTasks(person: Person, cases: HandoffRecord[], changes: BoundaryChangeRecord[], now: number) {
+    const items: Array<{ text: string; actions: Array<Record<string, unknown>> }> = [];
+    for (const h of cases.slice(0, 8)) {
+      const card = this.services.handoffs.card(h, person.email).data as {
+        actions?: Array<Record<string, unknown>>;
+        sections?: Array<{ text: string; actions: Array<Record<string, unknown>> }>;
+      };
+      items.push({
+        text: `Hand-off from ${h.agentName} to ${h.queueTitle} · waiting ${ageText(now - Date.parse(h.createdAt))}\n“${h.summary}” ${h.status === 'open' ? '(nobody has taken it yet)' : '(you took it)'}`,
+        actions: (card.actions ?? []).slice(0, 1),
+      });
+      for (const section of card.sections ?? [])
+        if (section.actions.length) items.push({ text: section.text, actions: section.actions.slice(0, 1) });
+    }
+    for (const c of changes.slice(0, 5)) {
+      const card = this.services.boundaryChanges.card(c, person.email).data as { actions?: Array<Record<string, unknown>> };
+      items.push({
+        text: `Boundary change for ${c.agentName} · waiting ${ageText(now - Date.parse(c.createdAt))}\n${c.actionTitle} (${c.action}): ${c.from} → ${c.to}. ${this.services.presenter.person(c.requestedBy).name} says: “${c.reason}”`,
+        actions: (card.actions ?? []).slice(0, 2),
+      });
+    }
+    return items as never[];
   }
 
   notice(level: 'info' | 'success' | 'warning' | 'error', title: string, text: string): CardModel {
@@ -788,6 +858,16 @@ export class ChatService {
       businessUnit: businessUnitById(this.org, a.businessUnit)?.name ?? a.businessUnit,
     };
   }
+}
+
+/** A wait as people say it: `2 min`, `3 h`, `4 days`. */
+export function ageText(ms: number): string {
+  const minutes = Math.max(0, Math.floor(ms / 60_000));
+  if (minutes < 1) return 'under a minute';
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h`;
+  return `${Math.floor(hours / 24)} days`;
 }
 
 /** Command API field → request form field. */

@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { ActionBoundary, ActionField, ApprovalBoundary, CatalogRole, HandoffQueue, OrgConfig } from '../config/schemas.js';
+import {
+  actionBoundarySchema,
+  type ActionBoundary,
+  type ActionField,
+  type ApprovalBoundary,
+  type CatalogRole,
+  type HandoffQueue,
+  type OrgConfig,
+} from '../config/schemas.js';
 import { peopleWithRole, roleById } from '../config/directory.js';
 import type { AgentRecord } from './agents.js';
 import { NotFoundError, RosterError, type ErrorCode } from './errors.js';
@@ -88,6 +96,34 @@ export function parseDetails(boundary: ActionBoundary, details: unknown): Detail
     throw new AgentRefusal(422, 'invalid_details', `${where}: ${message}`);
   }
   return parsed.data;
+}
+
+/** The three modes of an action's boundary. */
+export type BoundaryMode = ActionBoundary['mode'];
+
+/** An approved boundary change of one agent's action (src/core/boundary-changes.ts). */
+export interface BoundaryOverride {
+  mode: BoundaryMode;
+  changeId: string;
+}
+
+/**
+ * The boundary in effect for one agent: the catalog's, or the approved override. An override back
+ * to the catalog's own mode restores the catalog's boundary (with its approvers and threshold); an
+ * override to `needs-approval` of an action the catalog does not ask about is decided by the
+ * agent's sponsors within the default wait, and a timeout denies.
+ */
+export function applyOverride(boundary: ActionBoundary, override: BoundaryOverride | undefined): ActionBoundary {
+  if (!override || override.mode === boundary.mode) return boundary;
+  const base = { ...(boundary.title ? { title: boundary.title } : {}), fields: boundary.fields };
+  if (override.mode === 'autonomous') return { mode: 'autonomous', ...base };
+  if (override.mode === 'forbidden')
+    return {
+      mode: 'forbidden',
+      ...base,
+      reason: `An IT-approved boundary change (${override.changeId}) forbids this action for this agent.`,
+    };
+  return actionBoundarySchema.parse({ mode: 'needs-approval', ...base });
 }
 
 /** Applies the boundary's condition (an amount threshold) to the parsed details. */

@@ -10,6 +10,7 @@ import { AUDIT_EFFECT } from './audit-effects.js';
 import type { AgentRecord } from './agents.js';
 import {
   AgentRefusal,
+  applyOverride,
   boundaryOf,
   deciderLabel,
   detailsHash,
@@ -19,6 +20,7 @@ import {
   requestHash,
   roleOfAgent,
   verdictFor,
+  type BoundaryOverride,
   type Details,
 } from './boundaries.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
@@ -160,6 +162,8 @@ export interface RuntimeApprovalDeps {
   /** Where audit entries and sponsors' warnings are stored with the change and performed. */
   outbox: Outbox;
   engine: () => FlowEngine;
+  /** The IT-approved boundary change of an agent's action, if any (src/core/boundary-changes.ts). */
+  overrides?: (agentId: string, action: string) => Promise<BoundaryOverride | undefined>;
   clock?: () => Date;
 }
 
@@ -193,6 +197,12 @@ const REASON_WORDS: Record<ApprovalReason, string> = {
   no_approver: 'denied (nobody may approve)',
 };
 
+/** One runtime request as a line of the agent's decision log and of the approval card. */
+export function decisionLine(r: RuntimeApprovalRecord): string {
+  const who = r.decidedBy?.length ? ` by ${r.decidedBy.join(', ')}` : '';
+  return `${r.createdAt.slice(0, 16).replace('T', ' ')} UTC · ${r.actionTitle}: ${r.status === 'pending' ? 'waiting for a decision' : `${REASON_WORDS[r.reason ?? 'approved'] ?? r.status}${who}`}`;
+}
+
 /** Runtime approvals: the agent's requests, their decisions, the long poll and the one-time use. */
 export class RuntimeApprovals {
   private readonly clock: () => Date;
@@ -222,7 +232,7 @@ export class RuntimeApprovals {
     if (known) return { view: this.replayed(known, hash), created: false };
 
     const role = roleOfAgent(this.deps.org, agent);
-    const boundary = boundaryOf(role, input.action);
+    const boundary = applyOverride(boundaryOf(role, input.action), await this.deps.overrides?.(agent.id, input.action));
     const details = parseDetails(boundary, input.details);
     const verdict = verdictFor(boundary, details);
     const now = this.clock();
@@ -285,9 +295,7 @@ export class RuntimeApprovals {
       fields: Object.entries(b.fields).flatMap(([name, spec]) =>
         details[name] === undefined ? [] : [{ label: spec.label ?? name, value: String(details[name]) }],
       ),
-      recentDecisions: recent.map((r) => ({
-        text: `${r.createdAt.slice(0, 16).replace('T', ' ')} UTC · ${r.actionTitle}: ${REASON_WORDS[r.reason ?? 'approved'] ?? r.status}${r.status === 'pending' ? ' (pending)' : ''}`,
-      })),
+      recentDecisions: recent.map((r) => ({ text: decisionLine(r) })),
       detailsHash: record.detailsHash,
       onTimeout: b.onTimeout,
       approval: {

@@ -1,4 +1,5 @@
 import { Schema, type Connection } from 'mongoose';
+import type { BoundaryChangeRecord, BoundaryChangeRepository } from '../core/boundary-changes.js';
 import type { HandoffRecord, HandoffRepository } from '../core/handoffs.js';
 import type { PendingEffect } from '../core/ports.js';
 import type { RuntimeApprovalRecord, RuntimeApprovalRepository } from '../core/runtime-approvals.js';
@@ -118,6 +119,33 @@ export function createHandoffRepository(connection: Connection): HandoffReposito
       )
         .map((d) => fromDoc<HandoffRecord>(d))
         .filter((h) => h.people.includes(person) || h.takenBy === person);
+    },
+  };
+}
+
+/** Sponsors' boundary change requests, one document each; decided by a conditional update (exactly once). */
+export function createBoundaryChangeRepository(connection: Connection): BoundaryChangeRepository & { ensureIndexes(): Promise<void> } {
+  const { Model, ...base } = keyedRepository<BoundaryChangeRecord>(connection, {
+    model: 'BoundaryChange',
+    collection: 'boundary_changes',
+    fields: { agentId: String, action: String, status: String, createdAt: String },
+    index: { agentId: 1, action: 1, createdAt: -1 },
+  });
+  return {
+    ...base,
+    async forAction(agentId, action) {
+      return (
+        await Model.collection
+          .find({ agentId: String(agentId), action: String(action) })
+          .sort({ createdAt: -1 })
+          .limit(500)
+          .toArray()
+      ).map((d) => fromDoc<BoundaryChangeRecord>(d));
+    },
+    async pending(limit) {
+      return (await Model.collection.find({ status: 'pending' }).sort({ createdAt: -1 }).limit(limit).toArray()).map((d) =>
+        fromDoc<BoundaryChangeRecord>(d),
+      );
     },
   };
 }

@@ -1,0 +1,273 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { OrgConfig, Person } from '../config/schemas.js';
+import { findPersonByEmail, hasRole } from '../config/directory.js';
+import type { AuditInput } from './audit.js';
+import { AUDIT_EFFECT } from './audit-effects.js';
+import type { AgentRecord } from './agents.js';
+import { applyOverride, boundaryOf, roleOfAgent, type BoundaryMode, type BoundaryOverride } from './boundaries.js';
+import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
+import { ForbiddenError, InvalidInputError, NotFoundError, RequestClosedError, SeparationOfDutiesError, DuplicateError } from './errors.js';
+import type { OutgoingCard } from './notifications.js';
+import type { Outbox } from './outbox.js';
+import type { PendingEffect } from './ports.js';
+
+/*
+ * A sponsor changes an action's boundary for one agent (issue 19, item 5) only through a change
+ * request an IT admin approves: never silently. The request and the decision are each stored with
+ * their audit entry and cards in one write (the outbox performs them), the decision is a
+ * conditional update from `pending` (exactly once), and only an approved change is read by the
+ * boundary decision, as an override of the catalog for that agent and action.
+ */
+
+/** The holder kind of boundary change requests in the outbox. */
+export const BOUNDARY_CHANGE_HOLDER = 'boundary-change';
+
+/** A sponsor's request to change one action's boundary for one agent. */
+export interface BoundaryChangeRecord {
+  id: string;
+  agentId: string;
+  agentName: string;
+  action: string;
+  actionTitle: string;
+  /** The boundary in effect when the change was asked for. */
+  from: BoundaryMode;
+  to: BoundaryMode;
+  reason: string;
+  requestedBy: string;
+  status: 'pending' | 'approved' | 'denied';
+  decidedBy?: string;
+  decidedAt?: string;
+  /** Why IT said no, shown to the sponsor. */
+  denyReason?: string;
+  /** The IT admins who were asked (their cards carry the buttons). */
+  deciders: string[];
+  createdAt: string;
+}
+
+/** Storage of boundary change requests (src/store/runtime-store.ts). */
+export interface BoundaryChangeRepository {
+  /** Inserts with its outbox `effects`, or returns the record already stored under the same id. */
+  insert(record: BoundaryChangeRecord, effects?: readonly PendingEffect[]): Promise<{ record: BoundaryChangeRecord; created: boolean }>;
+  get(id: string): Promise<BoundaryChangeRecord | undefined>;
+  /** Sets `patch` (and stores `effects`) only if the stored record matches `when`. */
+  update(
+    id: string,
+    when: Record<string, unknown>,
+    patch: Partial<BoundaryChangeRecord>,
+    effects?: readonly PendingEffect[],
+  ): Promise<BoundaryChangeRecord | undefined>;
+  /** Every change request of one agent's action, newest first. */
+  forAction(agentId: string, action: string): Promise<BoundaryChangeRecord[]>;
+  /** Pending change requests, newest first. */
+  pending(limit: number): Promise<BoundaryChangeRecord[]>;
+}
+
+export const BOUNDARY_MODES = ['autonomous', 'needs-approval', 'forbidden'] as const;
+
+/** `boundary <agent> <action> <mode> <reason>`, from chat. */
+export const boundaryChangeInputSchema = z.strictObject({
+  agent: z.string().trim().min(1).max(100),
+  action: z.string().trim().min(1).max(100),
+  mode: z.enum(BOUNDARY_MODES, { error: 'the boundary must be autonomous, needs-approval or forbidden' }),
+  reason: z.string().trim().min(10, 'give IT a reason of at least 10 characters').max(500, 'keep the reason under 500 characters'),
+});
+export type BoundaryChangeInput = z.input<typeof boundaryChangeInputSchema>;
+
+export interface BoundaryChangeDeps {
+  org: OrgConfig;
+  repo: BoundaryChangeRepository;
+  outbox: Outbox;
+  /** The agent by id or name (as chat commands name agents). */
+  findAgent(ref: string): Promise<AgentRecord | undefined>;
+  clock?: () => Date;
+}
+
+const MODE_WORDS: Record<BoundaryMode, string> = {
+  autonomous: 'autonomous (acts alone)',
+  'needs-approval': 'needs approval (asks a person first)',
+  forbidden: 'forbidden (never allowed)',
+};
+
+/** Boundary change requests: asked by a sponsor, decided by an IT admin, read by the boundary decision. */
+export class BoundaryChanges {
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: BoundaryChangeDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  /** The approved override of an agent's action, if any (the newest approved change wins). */
+  async override(agentId: string, action: string): Promise<BoundaryOverride | undefined> {
+    const approved = (await this.deps.repo.forAction(agentId, action)).find((c) => c.status === 'approved');
+    return approved ? { mode: approved.to, changeId: approved.id } : undefined;
+  }
+
+  /** The mode in effect for an agent's action: the catalog's, or the approved override. */
+  async modeOf(agent: AgentRecord, action: string): Promise<BoundaryMode> {
+    const boundary = boundaryOf(roleOfAgent(this.deps.org, agent), action);
+    return applyOverride(boundary, await this.override(agent.id, action)).mode;
+  }
+
+  /**
+   * A sponsor asks IT to change a boundary: refused for anyone but the agent's sponsors, for an
+   * unknown action, for no change, and while another change of the same action is waiting.
+   */
+  async request(person: Person, raw: unknown): Promise<BoundaryChangeRecord> {
+    const parsed = boundaryChangeInputSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new InvalidInputError(`${issue.path.join('.') || 'input'}: ${issue.message}.`);
+    }
+    const input = parsed.data;
+    const agent = await this.deps.findAgent(input.agent);
+    if (!agent) throw new NotFoundError('the agent', input.agent);
+    if (!agent.sponsors.includes(person.email))
+      throw new ForbiddenError(`Only ${agent.name}'s sponsors can ask to change its boundaries.`, { agentId: agent.id });
+    if (agent.status === 'retired' || agent.status === 'rejected')
+      throw new InvalidInputError(`${agent.name} is ${agent.status}; its boundaries no longer apply.`);
+    const boundary = boundaryOf(roleOfAgent(this.deps.org, agent), input.action);
+    const history = await this.deps.repo.forAction(agent.id, input.action);
+    const waiting = history.find((c) => c.status === 'pending');
+    if (waiting)
+      throw new DuplicateError(`A change of ${input.action} for ${agent.name} is already waiting for IT (request ${waiting.id}).`, {
+        changeId: waiting.id,
+      });
+    const approved = history.find((c) => c.status === 'approved');
+    const from = applyOverride(boundary, approved ? { mode: approved.to, changeId: approved.id } : undefined).mode;
+    if (from === input.mode) throw new InvalidInputError(`${input.action} is already ${MODE_WORDS[from]} for ${agent.name}.`);
+    const deciders = this.deps.org.people.filter((p) => hasRole(p, 'it-admin') && p.email !== person.email).map((p) => p.email);
+    if (deciders.length === 0) throw new InvalidInputError('No IT admin other than you can approve this change; ask IT to add one.');
+
+    const now = this.clock();
+    // One id per generation of changes of this action: two racing requests meet the same key.
+    const id = `bch_${createHash('sha256').update(`${agent.id}\u0000${input.action}\u0000${history.length}`).digest('hex').slice(0, 24)}`;
+    const record: BoundaryChangeRecord = {
+      id,
+      agentId: agent.id,
+      agentName: agent.name,
+      action: input.action,
+      actionTitle: boundary.title ?? input.action,
+      from,
+      to: input.mode,
+      reason: input.reason,
+      requestedBy: person.email,
+      status: 'pending',
+      deciders,
+      createdAt: now.toISOString(),
+    };
+    const effects = [
+      this.audit({
+        actor: { kind: 'person', email: person.email },
+        action: 'boundary.change-requested',
+        subject: { type: 'agent', id: agent.id, agentId: agent.id },
+        details: { changeId: id, action: record.action, from, to: record.to, reason: record.reason },
+      }),
+      ...deciders.map((to) => this.deps.outbox.effect(CHAT_SEND_EFFECT, { to, card: this.card(record, to) } satisfies ChatSend)),
+    ];
+    const { record: stored, created } = await this.deps.repo.insert(record, effects);
+    if (!created)
+      throw new DuplicateError(`A change of ${input.action} for ${agent.name} is already waiting for IT (request ${stored.id}).`, {
+        changeId: stored.id,
+      });
+    await this.deps.outbox.settle({ kind: BOUNDARY_CHANGE_HOLDER, id }, effects, 'boundary.change-requested');
+    return stored;
+  }
+
+  /** An IT admin approves or denies (with a reason); exactly once, never by the sponsor who asked. */
+  async decide(person: Person, id: string, decision: 'approve' | 'deny', reason?: string): Promise<BoundaryChangeRecord> {
+    const record = await this.decidable(person, id);
+    const why = (reason ?? '').trim();
+    if (decision === 'deny' && why.length < 3) throw new InvalidInputError('Tell the sponsor why you deny the change.', { field: 'text' });
+    const now = this.clock().toISOString();
+    const patch: Partial<BoundaryChangeRecord> = {
+      status: decision === 'approve' ? 'approved' : 'denied',
+      decidedBy: person.email,
+      decidedAt: now,
+      ...(decision === 'deny' ? { denyReason: why.slice(0, 500) } : {}),
+    };
+    const decided = { ...record, ...patch };
+    const effects = [
+      this.audit({
+        actor: { kind: 'person', email: person.email },
+        action: decision === 'approve' ? 'boundary.change-approved' : 'boundary.change-denied',
+        subject: { type: 'agent', id: record.agentId, agentId: record.agentId },
+        details: {
+          changeId: record.id,
+          action: record.action,
+          from: record.from,
+          to: record.to,
+          requestedBy: record.requestedBy,
+          ...(decided.denyReason ? { reason: decided.denyReason } : {}),
+        },
+      }),
+      this.deps.outbox.effect(CHAT_SEND_EFFECT, {
+        to: record.requestedBy,
+        card: this.card(decided, record.requestedBy),
+      } satisfies ChatSend),
+    ];
+    const updated = await this.deps.repo.update(id, { status: 'pending' }, patch, effects);
+    if (!updated) {
+      const now2 = await this.deps.repo.get(id);
+      throw new RequestClosedError(now2?.status ?? 'closed', now2?.decidedAt ? new Date(now2.decidedAt) : undefined);
+    }
+    await this.deps.outbox.settle({ kind: BOUNDARY_CHANGE_HOLDER, id }, effects, 'boundary.change-decided');
+    return updated;
+  }
+
+  /** A pending change `person` may decide (any pending change when no person is given), else a coded refusal. */
+  async decidable(person: Person | undefined, id: string): Promise<BoundaryChangeRecord> {
+    const record = /^bch_[0-9a-f]{24}$/.test(id) ? await this.deps.repo.get(id) : undefined;
+    if (!record) throw new NotFoundError('the boundary change request', id);
+    if (person && !hasRole(person, 'it-admin')) throw new ForbiddenError('Only IT admins can decide boundary changes.', { changeId: id });
+    if (person && person.email === record.requestedBy)
+      throw new SeparationOfDutiesError('You asked for this change, so another IT admin decides it.');
+    if (record.status !== 'pending') throw new RequestClosedError(record.status, record.decidedAt ? new Date(record.decidedAt) : undefined);
+    return record;
+  }
+
+  /** Pending change requests an IT admin may decide (for the home card). */
+  async pendingFor(person: Person): Promise<BoundaryChangeRecord[]> {
+    if (!hasRole(person, 'it-admin')) return [];
+    return (await this.deps.repo.pending(50)).filter((c) => c.requestedBy !== person.email);
+  }
+
+  /** The card a person sees: Approve / Deny… for an IT admin while pending, the outcome otherwise. */
+  card(r: BoundaryChangeRecord, viewer: string): OutgoingCard {
+    const name = (email?: string) => (email ? (findPersonByEmail(this.deps.org, email)?.name ?? email) : '');
+    const change = `${r.actionTitle} (${r.action}) for ${r.agentName} (${r.agentId}): from ${MODE_WORDS[r.from]} to ${MODE_WORDS[r.to]}.`;
+    const said = `${name(r.requestedBy)} (sponsor) says: “${r.reason}”`;
+    if (r.status === 'pending') {
+      const mayDecide = viewer !== r.requestedBy && r.deciders.includes(viewer);
+      return {
+        kind: 'notice',
+        data: {
+          level: r.to === 'autonomous' ? 'warning' : 'info',
+          title: `Boundary change for ${r.agentName}: IT approval needed`,
+          text: `${change}\n${said}\nUntil an IT admin approves, the current boundary stays in effect (request ${r.id}).`,
+          ...(mayDecide
+            ? {
+                actions: [
+                  { action: 'boundary_approve', label: 'Approve', style: 'primary', value: { changeId: r.id } },
+                  { action: 'boundary_deny', label: 'Deny…', style: 'danger', value: { changeId: r.id } },
+                ],
+              }
+            : {}),
+        },
+      };
+    }
+    const approved = r.status === 'approved';
+    return {
+      kind: 'notice',
+      data: {
+        level: approved ? 'success' : 'warning',
+        title: `Boundary change for ${r.agentName} ${approved ? 'approved' : 'denied'}`,
+        text: `${change}\n${said}\n${approved ? `Approved by ${name(r.decidedBy)}: it applies to ${r.agentName}'s next requests.` : `Denied by ${name(r.decidedBy)}: “${r.denyReason ?? ''}” The boundary stays as it was.`}`,
+      },
+    };
+  }
+
+  private audit(entry: AuditInput): PendingEffect {
+    return this.deps.outbox.effect(AUDIT_EFFECT, { ...entry, at: this.clock() } satisfies AuditInput);
+  }
+}
