@@ -5,6 +5,7 @@ import type { Services } from '../services.js';
 import { assertDashboardReader, type FleetView } from '../core/fleet.js';
 import { mayAddKnowledgeNote } from '../core/retirement.js';
 import type { ComplianceGap } from '../core/governance.js';
+import { decisionLine } from '../core/runtime-approvals.js';
 
 /** `decisions <agent> [days] [outcome]`, `compliance [regulation]` and `dashboard`. */
 export type GovernanceChatCommand =
@@ -142,22 +143,38 @@ export class GovernanceChat {
       limit: 15,
     });
     const mayNote = mayAddKnowledgeNote(this.org, person, agent);
+    // Its runtime approvals (asked, allowed, approved, denied, timed out) beside its reported decisions.
+    const runtime = filter.outcome
+      ? []
+      : (await this.services.runtime.recent(agent.id, 5)).filter((r) => !filter.since || Date.parse(r.createdAt) >= filter.since.getTime());
+    const asked = runtime.length
+      ? [
+          {
+            text: `Runtime approvals, newest first:\n${runtime.map((r) => `${decisionLine(r)} — ${reportedByAgent(r.summary, 200)}`).join('\n')}`,
+            actions: [],
+          },
+        ]
+      : [];
     return {
       kind: 'notice',
       data: {
         level: 'info',
-        title: `Decisions of ${agent.name}: the ${entries.length} most recent${filter.outcome ? ` (${filter.outcome})` : ''}`,
-        text: entries.length
-          ? `${filter.why ? `${filter.why} ` : ''}Newest first${filter.since ? ` since ${filter.since.toISOString().slice(0, 10)}` : ''}.${mayNote ? " Record a decision as a failure mode to keep it on the agent's profile and in its archive." : ''}`
-          : 'No decisions recorded in that window.',
-        sections: entries.map((e) => ({
-          // The summary and the segment are the agent's words, not Roster's: framed and never linked.
-          text: `${e.time.slice(0, 16).replace('T', ' ')} · ${e.outcome}${e.correctness !== undefined ? ` · correct ${e.correctness}` : ''} · ${Math.round(e.latencyMs)} ms · $${e.costUSD.toFixed(4)}${e.segment ? ` · segment ${reportedByAgent(e.segment, 80)}` : ''} — ${reportedByAgent(e.summary)}`,
-          actions:
-            mayNote && cardIdSchema.safeParse(e.eventId).success
-              ? [{ action: 'decision_record', label: 'Record as failure mode', value: { agentId: agent.id, eventId: e.eventId } }]
-              : [],
-        })),
+        title: `Decisions of ${agent.name}: the ${entries.length} most recent${filter.outcome ? ` (${filter.outcome})` : ''}${runtime.length ? ` and ${runtime.length} runtime approval${runtime.length === 1 ? '' : 's'}` : ''}`,
+        text:
+          entries.length || runtime.length
+            ? `${filter.why ? `${filter.why} ` : ''}Newest first${filter.since ? ` since ${filter.since.toISOString().slice(0, 10)}` : ''}.${mayNote && entries.length ? " Record a decision as a failure mode to keep it on the agent's profile and in its archive." : ''}`
+            : 'No decisions recorded in that window.',
+        sections: [
+          ...asked,
+          ...entries.slice(0, 20 - asked.length).map((e) => ({
+            // The summary and the segment are the agent's words, not Roster's: framed and never linked.
+            text: `${e.time.slice(0, 16).replace('T', ' ')} · ${e.outcome}${e.correctness !== undefined ? ` · correct ${e.correctness}` : ''} · ${Math.round(e.latencyMs)} ms · $${e.costUSD.toFixed(4)}${e.segment ? ` · segment ${reportedByAgent(e.segment, 80)}` : ''} — ${reportedByAgent(e.summary)}`,
+            actions:
+              mayNote && cardIdSchema.safeParse(e.eventId).success
+                ? [{ action: 'decision_record', label: 'Record as failure mode', value: { agentId: agent.id, eventId: e.eventId } }]
+                : [],
+          })),
+        ],
       },
     } as CardModel;
   }

@@ -62,6 +62,10 @@ const DIRECT: Readonly<Record<string, WebhookEventType>> = {
   'grant.expired': 'grant.expired',
   'decision.approve': 'approval.decided',
   'decision.deny': 'approval.decided',
+  // A runtime approval's outcome (approved, denied, timed out, closed), as the agent waits for it;
+  // a forbidden request is recorded as denied at once.
+  'runtime.approved': 'approval.decided',
+  'runtime.denied': 'approval.decided',
   'alert.raised': 'alert.opened',
   'alert.acknowledged': 'alert.acknowledged',
   'alert.resolved': 'alert.resolved',
