@@ -97,4 +97,13 @@ describe('webhook retry schedule and event mapping', () => {
     expect(eventTypeOf({ action: 'grant.superseded', details: {} })).toBe('grant.extended');
     expect(eventTypeOf({ action: 'decision.deny', details: {} })).toBe('approval.decided');
   });
+
+  it("maps a runtime approval's outcome (approved, denied, timed out) to approval.decided, not its request or use", () => {
+    expect(eventTypeOf({ action: 'runtime.approved', details: { reason: 'approved' } })).toBe('approval.decided');
+    expect(eventTypeOf({ action: 'runtime.approved', details: { reason: 'timeout_allowed' } })).toBe('approval.decided');
+    expect(eventTypeOf({ action: 'runtime.denied', details: { reason: 'timeout' } })).toBe('approval.decided');
+    expect(eventTypeOf({ action: 'runtime.denied', details: { reason: 'denied' } })).toBe('approval.decided');
+    for (const action of ['runtime.requested', 'runtime.allowed', 'runtime.consumed', 'boundary.change-approved'])
+      expect(eventTypeOf({ action, details: {} })).toBeUndefined();
+  });
 });

@@ -1,0 +1,449 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { createSlackChannel } from '../../src/channels/slack/index.js';
+import { createTeamsChannel } from '../../src/channels/teams/index.js';
+import { FakeConnector } from '../helpers/fake-connector.js';
+import { FakeSlack } from '../helpers/fake-slack.js';
+import { eventually, people, SHIPPED_CONFIG } from '../helpers/harness.js';
+import { startTestRoster } from '../helpers/app.js';
+import { actionElements } from '../helpers/slack-blocks.js';
+import { approvalCardsTo } from '../helpers/slack-journeys.js';
+import { buttonClick, interaction, postSlack, sign, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
+import { newWebhookSecret, WebhookReceiver, webhookConfigFor } from '../helpers/webhook-receiver.js';
+import { button, cardText, cardVerbs } from '../channels/teams/card-reading.js';
+import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
+import { agentWithKey, postForm } from '../api/support.js';
+
+/*
+ * Issue 19, item 5 and the webhooks of runtime approvals, through the real endpoints: what people
+ * see in Slack App Home and the Teams home card (runtime approvals with the agent's action and
+ * age, hand-offs with Take it), the agent's decision log with its runtime approvals, a sponsor's
+ * boundary change that only takes effect once an IT admin approves it (both steps audited), and
+ * the `approval.decided` webhook for an approval, a denial and a timeout, verified by a receiver
+ * built on `standardwebhooks` and `cloudevents`.
+ */
+
+const MAYA = { id: 'U04B7K2M9QX', email: 'maya.chen@brightwater.example' }; // finance approver, Slack
+const DANIEL = { id: 'U05D9W4H7LE', email: 'daniel.okafor@brightwater.example' }; // the agents' requester
+const SOFIA = 'sofia.alvarez@brightwater.example'; // prefers Teams
+const JONAS = { id: 'U06R5C2T8WK', email: 'jonas.weber@brightwater.example' }; // recruiter
+const LIAM = { id: 'U04K7R3D9SW', email: people.liam }; // IT admin
+
+/** The shipped configuration plus one procurement action that times out in two seconds. */
+function configWithShortWait(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'roster-runtime-chat-'));
+  cpSync(SHIPPED_CONFIG, dir, { recursive: true });
+  const file = path.join(dir, 'catalog.yaml');
+  const doc = parseDocument(readFileSync(file, 'utf8'));
+  const roles = doc.get('roles') as { items: Array<{ get(k: string): unknown; setIn(p: string[], v: unknown): void }> };
+  roles.items
+    .find((r) => r.get('id') === 'procurement-agent')!
+    .setIn(['boundaries', 'actions', 'contracts.extend'], {
+      mode: 'needs-approval',
+      title: 'Extend a supplier contract',
+      fields: { contractId: { type: 'string', required: true } },
+      approvers: ['sponsor'],
+      wait: '2s',
+    });
+  writeFileSync(file, doc.toString());
+  return dir;
+}
+
+function appHomeOpened(userId: string): { body: string; headers: Record<string, string> } {
+  const body = JSON.stringify({
+    token: 'legacy-verification-token',
+    team_id: 'TBRIGHT',
+    api_app_id: 'AROSTER',
+    type: 'event_callback',
+    event_id: `Ev${Math.random().toString(36).slice(2, 12).toUpperCase()}`,
+    event_time: Math.floor(Date.now() / 1000),
+    event: { type: 'app_home_opened', user: userId, channel: `D${userId.slice(1)}`, tab: 'home', event_ts: `${Date.now() / 1000}` },
+  });
+  return { body, headers: { 'content-type': 'application/json', ...sign(body) } };
+}
+
+describe('people see and decide what agents ask, in App Home and the Teams home card; boundaries change only with IT', () => {
+  let slack: FakeSlack;
+  let connector: FakeConnector;
+  let teams: TeamsClient;
+  let receiver: WebhookReceiver;
+  let roster: Awaited<ReturnType<typeof startTestRoster>>;
+
+  beforeAll(async () => {
+    slack = new FakeSlack();
+    await slack.start();
+    connector = await FakeConnector.start();
+    receiver = new WebhookReceiver(newWebhookSecret());
+    await receiver.start();
+    const webhooks = webhookConfigFor(
+      [
+        'enabled: true',
+        'subscriptions:',
+        '  - id: agents-feed',
+        `    url: ${receiver.url}`,
+        '    events: [approval.decided]',
+        '    secretEnv: ROSTER_TEST_WEBHOOK_SECRET',
+        `    owner: ${people.aisha}`,
+        '',
+      ].join('\n'),
+      { ROSTER_TEST_WEBHOOK_SECRET: receiver.secret },
+    );
+    roster = await startTestRoster({
+      env: slack.rosterEnv(),
+      channels: [createSlackChannel, createTeamsChannel],
+      configDir: configWithShortWait(),
+      ...(webhooks ? { webhooks } : {}),
+    });
+    teams = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+  });
+  afterAll(async () => {
+    await roster?.stop();
+    await receiver?.stop();
+    await connector?.close();
+    await slack?.stop();
+  });
+
+  async function agentAndToken(overrides: Parameters<typeof agentWithKey>[2]) {
+    const { agent, key } = await agentWithKey(roster.services, [], overrides);
+    const res = await postForm(`${roster.baseUrl}/oauth/token`, { grant_type: 'client_credentials' }, { id: agent.id, secret: key });
+    expect(res.status).toBe(200);
+    return { agent, token: String(res.body.access_token) };
+  }
+
+  const api = async (token: string, method: string, url: string, body?: unknown) => {
+    const res = await fetch(`${roster.baseUrl}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  const procurement = (name: string, sponsor = MAYA.email) => ({
+    catalogRoleId: 'procurement-agent',
+    businessUnit: 'finance',
+    sponsors: [sponsor],
+    requestedBy: DANIEL.email,
+    name,
+  });
+  const modify = (key: string, summary = 'Extend the Acme cleaning contract by 12 months at the same rate.') => ({
+    action: 'contracts.modify',
+    summary,
+    details: { contractId: 'C-2291', supplier: 'Acme Facilities', change: 'Extend to 2026-06-30', amountUSD: 48000 },
+    idempotency_key: key,
+  });
+
+  /** Opens App Home for a Slack user and returns the view Roster publishes next. */
+  async function openHome(userId: string): Promise<{ blocks: unknown; text: string }> {
+    const before = slack.of('views.publish', (a) => a.user_id === userId).length;
+    expect((await postSlack(roster.baseUrl, appHomeOpened(userId))).status).toBe(200);
+    const published = await eventually(() => slack.of('views.publish', (a) => a.user_id === userId)[before]);
+    const view = published.args.view as { type: string; blocks: unknown };
+    expect(view.type).toBe('home');
+    return { blocks: view.blocks, text: JSON.stringify(view.blocks) };
+  }
+
+  /** The `approval.decided` CloudEvents the receiver accepted about one runtime approval. */
+  const allDecided = (approvalId: string) =>
+    receiver
+      .accepted()
+      .filter((r) => r.event?.type === 'com.roster.approval.decided')
+      .map((r) => r.event!.data as { action: string; subject: { type: string; id: string }; details: Record<string, unknown> })
+      .filter((d) => d.subject.type === 'runtime-approval' && d.subject.id === approvalId);
+  /** Its outcome (approved, denied, timed out): the event an agent acts on; each person's vote comes as `decision.*`. */
+  const decidedEvents = (approvalId: string) => allDecided(approvalId).filter((d) => d.action.startsWith('runtime.'));
+
+  it('App Home lists a runtime approval with the agent, its action and age; Approve there answers the agent and fires approval.decided', async () => {
+    const { agent, token } = await agentAndToken(procurement('Home desk'));
+    const hostile = 'Extend Acme <!channel> *now* <https://evil.example|click>';
+    const asked = await api(token, 'POST', '/api/v1/approvals', modify('home-0001', hostile));
+    expect(asked.body.status).toBe('pending');
+    const id = String(asked.body.id);
+    const record = await eventually(async () => {
+      const r = await roster.services.runtime.get(agent.id, id);
+      return r.runId && approvalCardsTo(slack, MAYA.id, r.runId).length ? r : undefined;
+    });
+
+    const home = await openHome(MAYA.id);
+    expect(home.text).toContain('Home desk');
+    expect(home.text).toContain('Asks to Modify a supplier contract (contracts.modify)');
+    expect(home.text).toMatch(/asked (under a minute|\d+ min) ago/);
+    expect(home.text).not.toContain('<!channel>');
+    expect(home.text).not.toContain('<https://evil.example|click>');
+    const approve = actionElements(home.blocks).find((e) => e.action_id === 'approval_approve' && String(e.value).includes(record.runId!));
+    expect(approve).toBeDefined();
+
+    const poll = api(token, 'GET', `/api/v1/approvals/${id}?wait=30`);
+    const publishedBefore = slack.of('views.publish', (a) => a.user_id === MAYA.id).length;
+    const click = {
+      ...buttonClick(MAYA.id, 'approval_approve', String(approve!.value), undefined, { type: 'view', view_id: 'VHOME1' }),
+      view: { id: 'VHOME1', type: 'home', team_id: 'TBRIGHT' },
+    };
+    expect((await postSlack(roster.baseUrl, interaction(click))).status).toBe(200);
+    expect((await poll).body).toMatchObject({ status: 'approved', decided_by: [MAYA.email] });
+    // App Home is published again for her, without the decided request.
+    const again = await eventually(() => slack.of('views.publish', (a) => a.user_id === MAYA.id)[publishedBefore]);
+    expect(actionElements((again.args.view as { blocks: unknown }).blocks).some((e) => String(e.value ?? '').includes(record.runId!))).toBe(
+      false,
+    );
+
+    const [event] = await eventually(() => {
+      const got = decidedEvents(id);
+      return got.length ? got : undefined;
+    });
+    expect(event).toMatchObject({
+      action: 'runtime.approved',
+      details: { reason: 'approved', decidedBy: [MAYA.email], action: 'contracts.modify' },
+    });
+    expect(allDecided(id).map((d) => d.action)).toEqual(['decision.approve', 'runtime.approved']);
+
+    // The agent's decision log shows the runtime approval and who decided it.
+    await postSlack(roster.baseUrl, slashCommand(MAYA.id, `decisions "Home desk"`, slack.responseUrl('log-home')));
+    const log = JSON.stringify((await slack.waitForResponse('log-home')).body);
+    expect(log).toContain('Runtime approvals, newest first');
+    expect(log).toContain(`Modify a supplier contract: approved by ${MAYA.email}`);
+    expect(log).not.toContain('<!channel>');
+  });
+
+  it('the Teams home card lists it too; Deny there with a reason answers the agent and fires approval.decided', async () => {
+    const sofia = teamsUser(roster.chat.person(SOFIA)!);
+    expect((await teams.install(sofia)).status).toBe(200);
+    const { agent, token } = await agentAndToken(procurement('Teams home desk', SOFIA));
+    const asked = await api(token, 'POST', '/api/v1/approvals', modify('teams-home-0001'));
+    const id = String(asked.body.id);
+    const record = await eventually(async () => {
+      const r = await roster.services.runtime.get(agent.id, id);
+      return r.runId ? r : undefined;
+    });
+    await eventually(() => connector.posts(sofia.conversationId).find((p) => cardText(FakeConnector.card(p)).includes('Teams home desk')));
+
+    connector.reset();
+    expect((await teams.message(sofia, 'home')).status).toBe(200);
+    const home = await eventually(() => {
+      const post = connector.posts(sofia.conversationId).find((p) => cardText(FakeConnector.card(p)).includes('Waiting for your approval'));
+      return post ? FakeConnector.card(post) : undefined;
+    });
+    expect(cardText(home)).toContain('Teams home desk');
+    expect(cardText(home)).toContain('Asks to Modify a supplier contract (contracts.modify)');
+    expect(cardText(home)).toMatch(/asked (under a minute|\d+ min) ago/);
+    expect(cardVerbs(home)).toEqual(expect.arrayContaining(['approval_approve', 'approval_deny']));
+    const deny = button(home, 'approval_deny');
+    expect(JSON.stringify(deny.data)).toContain(record.runId!);
+    const reasonId = String(deny.data!.reasonInputId ?? 'reason');
+    expect((await teams.execute(sofia, 'approval_deny', { ...deny.data!, [reasonId]: 'Not before the Q3 tender.' })).status).toBe(200);
+
+    const decided = await api(token, 'GET', `/api/v1/approvals/${id}?wait=20`);
+    expect(decided.body).toMatchObject({ status: 'denied', reason: 'denied', message: 'Not before the Q3 tender.', decided_by: [SOFIA] });
+    const [event] = await eventually(() => {
+      const got = decidedEvents(id);
+      return got.length ? got : undefined;
+    });
+    expect(event).toMatchObject({ action: 'runtime.denied', details: { reason: 'denied', message: 'Not before the Q3 tender.' } });
+  });
+
+  it('a timeout denies the request and fires approval.decided with the reason timeout', async () => {
+    const { token } = await agentAndToken(procurement('Timeout desk'));
+    const asked = await api(token, 'POST', '/api/v1/approvals', {
+      action: 'contracts.extend',
+      summary: 'Extend C-9',
+      details: { contractId: 'C-9' },
+      idempotency_key: 'extend-hook-0001',
+    });
+    const id = String(asked.body.id);
+    expect((await api(token, 'GET', `/api/v1/approvals/${id}?wait=30`)).body).toMatchObject({ status: 'denied', reason: 'timeout' });
+    const [event] = await eventually(() => {
+      const got = decidedEvents(id);
+      return got.length ? got : undefined;
+    }, 30_000);
+    expect(event).toMatchObject({ action: 'runtime.denied', details: { reason: 'timeout', decidedBy: [] } });
+    expect(decidedEvents(id)).toHaveLength(1);
+  });
+
+  it("a recruiter's App Home lists an open hand-off with its age and Take it; taking it there leaves Resolve buttons", async () => {
+    const { token } = await agentAndToken({
+      catalogRoleId: 'resume-screener',
+      businessUnit: 'people-ops',
+      sponsors: [SOFIA],
+      requestedBy: SOFIA,
+      name: 'Home screener',
+    });
+    const created = await api(token, 'POST', '/api/v1/handoffs', {
+      kind: 'candidate-review',
+      summary: 'Strong candidate <!here> for the platform role.',
+      details: { candidateRef: 'CAND-7001', position: 'Platform engineer' },
+      idempotency_key: 'home-handoff-0001',
+    });
+    expect(created.status).toBe(201);
+    const id = String(created.body.id);
+    await slack.waitFor(
+      'chat.postMessage',
+      (a) => a.channel === JONAS.id && actionElements(a.blocks).some((e) => e.action_id === 'handoff_take' && String(e.value).includes(id)),
+    );
+
+    const home = await openHome(JONAS.id);
+    expect(home.text).toContain('Hand-offs and changes waiting for you');
+    expect(home.text).toContain('Hand-off from Home screener to Recruiters');
+    expect(home.text).toMatch(/waiting (under a minute|\d+ min)/);
+    expect(home.text).not.toContain('<!here>');
+    const take = actionElements(home.blocks).find((e) => e.action_id === 'handoff_take' && String(e.value).includes(id));
+    expect(take).toBeDefined();
+
+    const click = {
+      ...buttonClick(JONAS.id, 'handoff_take', String(take!.value), undefined, { type: 'view', view_id: 'VHOME2' }),
+      view: { id: 'VHOME2', type: 'home', team_id: 'TBRIGHT' },
+    };
+    expect((await postSlack(roster.baseUrl, interaction(click))).status).toBe(200);
+    const handoff = await eventually(async () => {
+      const h = await roster.services.handoffs.openFor(JONAS.email);
+      return h.find((x) => x.id === id && x.status === 'taken');
+    });
+    expect(handoff.takenBy).toBe(JONAS.email);
+    const after = await openHome(JONAS.id);
+    expect(after.text).toContain('(you took it)');
+    expect(
+      actionElements(after.blocks).filter((e) => e.action_id === 'handoff_resolve' && String(e.value).includes(id)).length,
+    ).toBeGreaterThan(0);
+  });
+
+  it('a sponsor changes a boundary only through IT: refused for others, waits for an IT admin, applies once approved, audited', async () => {
+    const { agent, token } = await agentAndToken(procurement('Boundary desk'));
+    const reason = 'Amendments under 50k are routine and the buyers review them weekly.';
+
+    // Not a sponsor (the agent's requester): refused, nothing stored.
+    await postSlack(
+      roster.baseUrl,
+      slashCommand(DANIEL.id, `boundary "Boundary desk" contracts.modify autonomous ${reason}`, slack.responseUrl('b-daniel')),
+    );
+    expect(JSON.stringify((await slack.waitForResponse('b-daniel')).body)).toContain("Only Boundary desk's sponsors can ask");
+    // Bad input from the sponsor: a clear message each, nothing stored.
+    await postSlack(
+      roster.baseUrl,
+      slashCommand(MAYA.id, `boundary "Boundary desk" contracts.burn autonomous ${reason}`, slack.responseUrl('b-unknown')),
+    );
+    expect(JSON.stringify((await slack.waitForResponse('b-unknown')).body)).toContain('contracts.burn is not an action');
+    await postSlack(
+      roster.baseUrl,
+      slashCommand(MAYA.id, `boundary "Boundary desk" contracts.modify sometimes ${reason}`, slack.responseUrl('b-mode')),
+    );
+    expect(JSON.stringify((await slack.waitForResponse('b-mode')).body)).toContain('autonomous, needs-approval or forbidden');
+    await postSlack(
+      roster.baseUrl,
+      slashCommand(MAYA.id, `boundary "Boundary desk" contracts.modify autonomous`, slack.responseUrl('b-noreason')),
+    );
+    expect(JSON.stringify((await slack.waitForResponse('b-noreason')).body)).toContain('reason of at least 10 characters');
+    expect(await roster.services.boundaryChanges.override(agent.id, 'contracts.modify')).toBeUndefined();
+
+    // The sponsor asks; IT admins get the change with Approve / Deny…; nothing changes yet.
+    await postSlack(
+      roster.baseUrl,
+      slashCommand(MAYA.id, `boundary "Boundary desk" contracts.modify autonomous ${reason}`, slack.responseUrl('b-maya')),
+    );
+    const sent = JSON.stringify((await slack.waitForResponse('b-maya')).body);
+    expect(sent).toContain('Boundary change sent to IT');
+    const card = await slack.waitFor(
+      'chat.postMessage',
+      (a) => a.channel === LIAM.id && actionElements(a.blocks).some((e) => e.action_id === 'boundary_approve'),
+    );
+    const itCard = JSON.stringify(card.args.blocks);
+    expect(itCard).toContain('Boundary change for Boundary desk: IT approval needed');
+    expect(itCard).toContain('from needs approval (asks a person first) to autonomous (acts alone)');
+    expect(itCard).toContain(reason);
+    const approve = actionElements(card.args.blocks).find((e) => e.action_id === 'boundary_approve')!;
+    const changeId = String(JSON.parse(String(approve.value)).changeId);
+    // A second request while it waits is refused.
+    await postSlack(
+      roster.baseUrl,
+      slashCommand(MAYA.id, `boundary "Boundary desk" contracts.modify forbidden ${reason}`, slack.responseUrl('b-twice')),
+    );
+    expect(JSON.stringify((await slack.waitForResponse('b-twice')).body)).toContain('already waiting for IT');
+    const before = await api(token, 'POST', '/api/v1/approvals', modify('boundary-0001'));
+    expect(before.body.status).toBe('pending');
+
+    // IT admins' home card lists it with the same buttons.
+    const home = await openHome(LIAM.id);
+    expect(home.text).toContain('Boundary change for Boundary desk');
+    expect(actionElements(home.blocks).some((e) => e.action_id === 'boundary_approve' && String(e.value).includes(changeId))).toBe(true);
+
+    // The sponsor cannot approve her own change (she is no IT admin): refused server-side.
+    await postSlack(
+      roster.baseUrl,
+      interaction(buttonClick(MAYA.id, 'boundary_approve', String(approve.value), slack.responseUrl('b-self'))),
+    );
+    expect(JSON.stringify((await slack.waitForResponse('b-self')).body)).toContain('Only IT admins can decide boundary changes');
+    expect(await roster.services.boundaryChanges.override(agent.id, 'contracts.modify')).toBeUndefined();
+
+    // An IT admin approves: the card shows it, the sponsor is told, the override applies to the next request.
+    await postSlack(
+      roster.baseUrl,
+      interaction(buttonClick(LIAM.id, 'boundary_approve', String(approve.value), slack.responseUrl('b-liam'))),
+    );
+    expect(JSON.stringify((await slack.waitForResponse('b-liam')).body)).toContain('Boundary change for Boundary desk approved');
+    await slack.waitFor(
+      'chat.postMessage',
+      (a) => a.channel === MAYA.id && JSON.stringify(a.blocks).includes('Boundary change for Boundary desk approved'),
+    );
+    expect(await roster.services.boundaryChanges.override(agent.id, 'contracts.modify')).toEqual({ mode: 'autonomous', changeId });
+    const after = await api(token, 'POST', '/api/v1/approvals', modify('boundary-0002'));
+    expect(after.body).toMatchObject({ status: 'allowed', reason: 'autonomous' });
+    // A second click (a second IT admin, or a retry) changes nothing.
+    await postSlack(
+      roster.baseUrl,
+      interaction(buttonClick('U04L2V8F5HY', 'boundary_approve', String(approve.value), slack.responseUrl('b-aisha'))),
+    );
+    expect(JSON.stringify((await slack.waitForResponse('b-aisha')).body)).toContain('This request is approved');
+
+    // Then the sponsor asks to forbid it; the IT admin denies with a reason through the Deny… prompt.
+    await postSlack(
+      roster.baseUrl,
+      slashCommand(
+        MAYA.id,
+        `boundary "Boundary desk" contracts.modify forbidden Legal wants every change to go through them.`,
+        slack.responseUrl('b-2'),
+      ),
+    );
+    await slack.waitForResponse('b-2');
+    const second = await slack.waitFor(
+      'chat.postMessage',
+      (a) =>
+        a.channel === LIAM.id &&
+        actionElements(a.blocks).some((e) => e.action_id === 'boundary_deny' && !String(e.value).includes(changeId)),
+    );
+    const denyButton = actionElements(second.args.blocks).find((e) => e.action_id === 'boundary_deny')!;
+    const opensBefore = slack.of('views.open').length;
+    await postSlack(roster.baseUrl, interaction(buttonClick(LIAM.id, 'boundary_deny', String(denyButton.value))));
+    const opened = await eventually(() => slack.of('views.open')[opensBefore]);
+    const modal = opened.args.view as Record<string, unknown>;
+    expect(JSON.stringify(modal)).toContain('Deny the change');
+    const submit = await postSlack(
+      roster.baseUrl,
+      interaction(
+        viewSubmission(LIAM.id, modal, { text: { text: { type: 'plain_text_input', value: 'Legal reviews the buyers already.' } } }),
+      ),
+    );
+    expect(submit.status).toBe(200);
+    await slack.waitFor(
+      'chat.postMessage',
+      (a) =>
+        a.channel === MAYA.id &&
+        JSON.stringify(a.blocks).includes('Boundary change for Boundary desk denied') &&
+        JSON.stringify(a.blocks).includes('Legal reviews the buyers already.'),
+    );
+    expect((await roster.services.boundaryChanges.override(agent.id, 'contracts.modify'))?.mode).toBe('autonomous');
+
+    const audit = await eventually(async () => {
+      const trail = await roster.services.audit.export({ agentId: agent.id });
+      return trail.some((e) => e.action === 'boundary.change-denied') ? trail : undefined;
+    });
+    const boundary = audit.filter((e) => e.action.startsWith('boundary.'));
+    expect(boundary.map((e) => [e.action, e.actor])).toEqual([
+      ['boundary.change-requested', { kind: 'person', email: MAYA.email }],
+      ['boundary.change-approved', { kind: 'person', email: LIAM.email }],
+      ['boundary.change-requested', { kind: 'person', email: MAYA.email }],
+      ['boundary.change-denied', { kind: 'person', email: LIAM.email }],
+    ]);
+    expect(boundary[0]!.details).toMatchObject({ changeId, action: 'contracts.modify', from: 'needs-approval', to: 'autonomous', reason });
+    expect(boundary[3]!.details).toMatchObject({ from: 'autonomous', to: 'forbidden', reason: 'Legal reviews the buyers already.' });
+  });
+});
