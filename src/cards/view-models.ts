@@ -387,8 +387,8 @@ export const homeDataSchema = z.object({
    * Other things waiting for the person, each with its buttons: hand-offs to take or resolve,
    * boundary changes for IT admins to decide. One button per action id per item.
    */
-  tasks: z.array(z.object({ text, actions: z.array(noticeActionSchema).max(2).default([]) })).max(15).default([]),
-  /** Open hand-offs and boundary changes waiting for the person, counted before the cut to 15 items. */
+  tasks: z.array(z.object({ text, actions: z.array(noticeActionSchema).max(2).default([]) })).max(10).default([]),
+  /** Open hand-offs and boundary changes waiting for the person, counted before the cut to 10 items (App Home holds 100 blocks). */
   taskCount: z.number().int().nonnegative().default(0),
   /** Out of office: where the person stands, and the button to delegate or to come back. */
   away: z.object({ text, actions: z.array(noticeActionSchema).max(2) }).optional(),

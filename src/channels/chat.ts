@@ -779,7 +779,7 @@ export class ChatService {
           age: ageText(now - Date.parse(run.createdAt)),
         };
       }),
-      tasks: this.homeTasks(person, cases, changes, now).slice(0, 15),
+      tasks: this.homeTasks(person, cases, changes, now).slice(0, 10),
       taskCount: cases.length + changes.length,
       openRequests: open.slice(0, 15).map((run) => {
         const c = run.context as Record<string, string>;
