@@ -59,6 +59,8 @@ export interface BoundaryChangeRepository {
   ): Promise<BoundaryChangeRecord | undefined>;
   /** Every change request of one agent's action, newest first. */
   forAction(agentId: string, action: string): Promise<BoundaryChangeRecord[]>;
+  /** The newest approved change of one agent's action. */
+  latestApproved(agentId: string, action: string): Promise<BoundaryChangeRecord | undefined>;
   /** Pending change requests, newest first. */
   pending(limit: number): Promise<BoundaryChangeRecord[]>;
 }
@@ -97,16 +99,10 @@ export class BoundaryChanges {
     this.clock = deps.clock ?? (() => new Date());
   }
 
-  /** The approved override of an agent's action, if any (the newest approved change wins). */
+  /** The approved override of an agent's action, if any (the newest approved change wins); read on every runtime request. */
   async override(agentId: string, action: string): Promise<BoundaryOverride | undefined> {
-    const approved = (await this.deps.repo.forAction(agentId, action)).find((c) => c.status === 'approved');
+    const approved = await this.deps.repo.latestApproved(agentId, action);
     return approved ? { mode: approved.to, changeId: approved.id } : undefined;
-  }
-
-  /** The mode in effect for an agent's action: the catalog's, or the approved override. */
-  async modeOf(agent: AgentRecord, action: string): Promise<BoundaryMode> {
-    const boundary = boundaryOf(roleOfAgent(this.deps.org, agent), action);
-    return applyOverride(boundary, await this.override(agent.id, action)).mode;
   }
 
   /**

@@ -142,6 +142,14 @@ export function createBoundaryChangeRepository(connection: Connection): Boundary
           .toArray()
       ).map((d) => fromDoc<BoundaryChangeRecord>(d));
     },
+    async latestApproved(agentId, action) {
+      const [d] = await Model.collection
+        .find({ agentId: String(agentId), action: String(action), status: 'approved' })
+        .sort({ createdAt: -1 })
+        .limit(1)
+        .toArray();
+      return d ? fromDoc<BoundaryChangeRecord>(d) : undefined;
+    },
     async pending(limit) {
       return (await Model.collection.find({ status: 'pending' }).sort({ createdAt: -1 }).limit(limit).toArray()).map((d) =>
         fromDoc<BoundaryChangeRecord>(d),
