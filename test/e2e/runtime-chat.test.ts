@@ -446,4 +446,62 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
     expect(boundary[0]!.details).toMatchObject({ changeId, action: 'contracts.modify', from: 'needs-approval', to: 'autonomous', reason });
     expect(boundary[3]!.details).toMatchObject({ from: 'autonomous', to: 'forbidden', reason: 'Legal reviews the buyers already.' });
   });
+  it('the same in Teams: the sponsor asks in a message, an IT admin denies through the Deny… prompt card, the sponsor reads why', async () => {
+    const sofia = teamsUser(roster.chat.person(SOFIA)!);
+    const aisha = teamsUser(roster.chat.person(people.aisha)!);
+    expect((await teams.install(sofia)).status).toBe(200);
+    expect((await teams.install(aisha)).status).toBe(200);
+    const { agent, token } = await agentAndToken({
+      catalogRoleId: 'resume-screener',
+      businessUnit: 'people-ops',
+      sponsors: [SOFIA],
+      requestedBy: 'amara.osei@brightwater.example',
+      name: 'Teams screener',
+    });
+    connector.reset();
+    expect(
+      (
+        await teams.message(
+          sofia,
+          'boundary "Teams screener" candidate.screen needs-approval Screening should be checked during the pilot.',
+        )
+      ).status,
+    ).toBe(200);
+    const sent = await eventually(() =>
+      connector.posts(sofia.conversationId).find((p) => cardText(FakeConnector.card(p)).includes('Boundary change sent to IT')),
+    );
+    expect(cardText(FakeConnector.card(sent))).toContain('from autonomous to needs-approval');
+    const change = (await roster.services.audit.export({ agentId: agent.id })).find((e) => e.action === 'boundary.change-requested');
+    const changeId = String(change?.details.changeId);
+
+    const prompt = await teams.execute(aisha, 'boundary_deny', { changeId });
+    expect(prompt.status).toBe(200);
+    expect(cardText(prompt.card)).toContain('Deny the change');
+    const submit = button(prompt.card, 'prompt_submit').data ?? {};
+    // An empty reason is refused with the prompt again.
+    const empty = await teams.execute(aisha, 'prompt_submit', { ...submit, text: ' ' });
+    expect(cardText(empty.card)).toContain('Tell the sponsor why');
+    const denied = await teams.execute(aisha, 'prompt_submit', { ...submit, text: 'The pilot already samples screenings weekly.' });
+    expect(cardText(denied.card)).toContain('Boundary change for Teams screener denied');
+    await eventually(() =>
+      connector
+        .posts(sofia.conversationId)
+        .find((p) => cardText(FakeConnector.card(p)).includes('The pilot already samples screenings weekly.')),
+    );
+    expect(await roster.services.boundaryChanges.override(agent.id, 'candidate.screen')).toBeUndefined();
+    const screened = await api(token, 'POST', '/api/v1/approvals', {
+      action: 'candidate.screen',
+      summary: 'Screen CAND-1',
+      idempotency_key: 'teams-screen-0001',
+    });
+    expect(screened.body).toMatchObject({ status: 'allowed', reason: 'autonomous' });
+    const trail = await eventually(async () => {
+      const t = await roster.services.audit.export({ agentId: agent.id });
+      return t.some((e) => e.action === 'boundary.change-denied') ? t : undefined;
+    });
+    expect(trail.find((e) => e.action === 'boundary.change-denied')).toMatchObject({
+      actor: { kind: 'person', email: people.aisha },
+      details: { changeId, from: 'autonomous', to: 'needs-approval', reason: 'The pilot already samples screenings weekly.' },
+    });
+  });
 });
