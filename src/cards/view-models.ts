@@ -369,7 +369,7 @@ export const homeApprovalSchema = z.object({
   requestedAt: displayDate,
   expiresAt: displayDate.optional(),
   canDecide: z.boolean(),
-  /** A runtime approval: what the agent asks to do, e.g. `Modify a supplier contract (contracts.modify): “…”` (as reported by the agent). */
+  /** A runtime approval: what the agent asks to do, e.g. `Modify a supplier contract (contracts.modify), reported by the agent: “…”`. */
   action: text.optional(),
   /** How long it has waited, e.g. `12 min`. */
   age: text.optional(),

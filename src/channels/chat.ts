@@ -18,6 +18,7 @@ import {
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { businessUnitById, catalogRolesFor, findPersonByEmail, hasRole, roleById } from '../config/directory.js';
 import { cardModel, type CardModel, type DataOf } from '../cards/view-models.js';
+import { reportedByAgent } from '../cards/text.js';
 import type { Services } from '../services.js';
 import type { AgentRecord } from '../core/agents.js';
 import type { BoundaryChangeRecord } from '../core/boundary-changes.js';
@@ -774,7 +775,7 @@ export class ChatService {
           ...(state?.expiresAt ? { expiresAt: displayDate(state.expiresAt) } : {}),
           canDecide: true,
           ...(run.flowId === 'runtime-approval'
-            ? { action: `${c.actionTitle ?? c.action} (${c.action}): “${String(c.summary ?? '').slice(0, 300)}”` }
+            ? { action: `${c.actionTitle ?? c.action} (${c.action}), ${reportedByAgent(String(c.summary ?? ''), 300)}` }
             : {}),
           age: ageText(now - Date.parse(run.createdAt)),
         };
@@ -806,7 +807,7 @@ export class ChatService {
         sections?: Array<{ text: string; actions: Array<Record<string, unknown>> }>;
       };
       items.push({
-        text: `Hand-off from ${h.agentName} to ${h.queueTitle} · waiting ${ageText(now - Date.parse(h.createdAt))}\n“${h.summary}” ${h.status === 'open' ? '(nobody has taken it yet)' : '(you took it)'}`,
+        text: `Hand-off from ${h.agentName} to ${h.queueTitle} · waiting ${ageText(now - Date.parse(h.createdAt))}\n${reportedByAgent(h.summary, 300)} ${h.status === 'open' ? '(nobody has taken it yet)' : '(you took it)'}`,
         actions: (card.actions ?? []).slice(0, 1),
       });
       for (const section of card.sections ?? [])
