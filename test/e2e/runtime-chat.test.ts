@@ -157,6 +157,12 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
 
   it('App Home lists a runtime approval with the agent, its action and age; Approve there answers the agent and fires approval.decided', async () => {
     const { agent, token } = await agentAndToken(procurement('Home desk'));
+    const read = await api(token, 'POST', '/api/v1/approvals', {
+      action: 'suppliers.read',
+      summary: 'Compare offers',
+      idempotency_key: 'home-read-01',
+    });
+    expect(read.body.status).toBe('allowed');
     const hostile = 'Extend Acme <!channel> *now* <https://evil.example|click>';
     const asked = await api(token, 'POST', '/api/v1/approvals', modify('home-0001', hostile));
     expect(asked.body.status).toBe('pending');
@@ -165,6 +171,11 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
       const r = await roster.services.runtime.get(agent.id, id);
       return r.runId && approvalCardsTo(slack, MAYA.id, r.runId).length ? r : undefined;
     });
+
+    // Before deciding, the approver sees the agent's recent decisions on the card.
+    const card = JSON.stringify(approvalCardsTo(slack, MAYA.id, record.runId!)[0]!.args.blocks);
+    expect(card).toContain('Recent decisions of this agent');
+    expect(card).toContain('Read supplier data: allowed (autonomous)');
 
     const home = await openHome(MAYA.id);
     expect(home.text).toContain('Home desk');
