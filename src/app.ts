@@ -23,6 +23,9 @@ import { registerBusinessMetrics } from './http/business-metrics.js';
 import type { WebhookConfig } from './config/webhooks.js';
 import { registerWebhookMetrics } from './http/webhook-metrics.js';
 import { loadAuditSigner } from './config/audit-signing-key.js';
+import type { PagerTransport, ResolvedPager } from './core/pager.js';
+import { createPagerTransport } from './http/pager-sender.js';
+import { createPagerRouter } from './http/pager-routes.js';
 
 /** Builds one chat channel; resolves undefined when the environment does not configure it. */
 export type ChannelFactory = (deps: ChannelDeps) => Promise<Channel | undefined>;
@@ -57,6 +60,10 @@ export interface RosterOptions {
   webhooks?: WebhookConfig;
   /** The services' clock (tests move it to pass a webhook's retry window without waiting). */
   clock?: () => Date;
+  /** The rotations' pagers with their secrets (main.ts resolves and checks them: src/config/pager.ts); chat only when absent. */
+  pagers?: readonly ResolvedPager[];
+  /** Replaces the pagers' HTTP transport (tests of the policy itself use the real one). */
+  pagerTransport?: PagerTransport;
 }
 
 export interface Roster {
@@ -142,6 +149,15 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
       ...(options.webhooks ? { webhooks: options.webhooks } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       auditSigner: auditKey.signer,
+      ...(options.pagers?.length
+        ? {
+            pagers: {
+              pagers: options.pagers,
+              transport: options.pagerTransport ?? createPagerTransport({ production: env.NODE_ENV === 'production' }),
+              publicUrl: env.ROSTER_PUBLIC_URL,
+            },
+          }
+        : {}),
     });
     if (!env.ROSTER_EVAL_SECRET_KEY && options.suites?.size)
       log.warn('ROSTER_EVAL_SECRET_KEY is not set: endpoint secrets are sealed with a key that lasts only as long as this process');
@@ -172,6 +188,20 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
     registerBusinessMetrics(http.metrics.registry, db.connection);
     http.mount('/api/v1/telemetry', services.supervision.router);
     http.mount('/v1/traces', services.supervision.otlpRouter);
+    const pager = services.supervision.pager;
+    if (pager) {
+      http.mount(
+        '/pager',
+        createPagerRouter({
+          org,
+          inbound: (provider) => pager.inbound(provider),
+          alert: (id) => services.supervision.alertRepo.get(id),
+          apply: (origin, action, alertId) => services.supervision.alerts.fromPager(origin, action, alertId),
+          limit: { requests: org.settings.rateLimits.anonymous.requests, perMs: org.settings.rateLimits.anonymous.per.ms },
+          log: log.child({ component: 'pager' }),
+        }),
+      );
+    }
     api = await createAgentApi({
       env,
       org,

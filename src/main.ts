@@ -13,6 +13,7 @@ import { demoTour, seedDemo } from './demo/seed-demo.js';
 import { createProgress } from './progress.js';
 import { loadWebhookConfig } from './config/webhooks.js';
 import { AuditKeyError } from './config/audit-signing-key.js';
+import { resolvePagers } from './config/pager.js';
 
 /** Exit code for a configuration that cannot be used (bad env or config files). */
 const EXIT_CONFIG = 2;
@@ -60,6 +61,15 @@ async function main(): Promise<void> {
         loadWebhookConfig(env.ROSTER_CONFIG_DIR, { env: process.env, production: env.NODE_ENV === 'production', people: org.people }),
       )
     : undefined;
+  const pagers = org
+    ? attempt(() =>
+        resolvePagers(org.rotations, {
+          env: process.env,
+          production: env.NODE_ENV === 'production',
+          file: `${env.ROSTER_CONFIG_DIR}/org.yaml`,
+        }),
+      )
+    : undefined;
   const flows = attempt(() => loadFlowDefinitions(env.ROSTER_FLOWS_DIR));
   const suites = org ? attempt(() => loadEvalSuites(env.ROSTER_EVALS_DIR, org)) : undefined;
   if (org && env.NODE_ENV === 'production' && usesSampleOrganisation(org)) problems.push(SAMPLE_ORG_PROBLEM);
@@ -79,6 +89,7 @@ async function main(): Promise<void> {
       log,
       channels: [createSlackChannel, createTeamsChannel],
       ...(webhooks ? { webhooks } : {}),
+      ...(pagers?.length ? { pagers } : {}),
     });
   } catch (err) {
     if (err instanceof EmbeddedMongoError || err instanceof AuditKeyError) {

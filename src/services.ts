@@ -68,6 +68,7 @@ import { createWebhookTransport, WebhookHostPolicy } from './http/webhook-sender
 import { AuditCheckpoints, type CheckpointSigner } from './core/audit-checkpoints.js';
 import { createCheckpointStore } from './store/audit-checkpoint-store.js';
 import { defineAuditCheckpointJob } from './jobs/audit-checkpoint.js';
+import type { PagerTransport, ResolvedPager } from './core/pager.js';
 
 export interface ServiceSettings {
   connection: Connection;
@@ -121,6 +122,8 @@ export interface ServiceSettings {
   webhookEvery?: string;
   /** Signs the audit chain's checkpoints (a key from outside the database); without it no checkpoint job runs. */
   auditSigner?: CheckpointSigner;
+  /** The rotations' pagers (PagerDuty, Opsgenie; src/config/pager.ts), their transport, and the URL their incidents link to. */
+  pagers?: { pagers: readonly ResolvedPager[]; transport: PagerTransport; publicUrl?: string | undefined };
 }
 
 /** The collections whose records carry an outbox, by holder kind. */
@@ -357,6 +360,7 @@ export async function createServices(settings: ServiceSettings) {
     keys: agentKeys,
     ...(settings.platformKeyHashes ? { platformKeyHashes: settings.platformKeyHashes } : {}),
     ...(settings.alertMinuteMs ? { minuteMs: settings.alertMinuteMs } : {}),
+    ...(settings.pagers ? { pagers: settings.pagers } : {}),
   });
   const archives = createArchiveRepository(connection);
   await archives.ensureIndexes();

@@ -21,6 +21,7 @@ import type { CardDeliveries } from './core/chat-effects.js';
 import { createAlertRepository } from './store/alert-store.js';
 import { createCheckInRepository } from './store/checkin-store.js';
 import { createTelemetryStore } from './store/telemetry-store.js';
+import { AlertPager, type PagerTransport, type ResolvedPager } from './core/pager.js';
 
 export const SupervisionJobs = {
   alertTimer: 'alerts.timer',
@@ -54,6 +55,8 @@ export interface SupervisionSettings {
   outbox?: Outbox;
   /** Which cards went out, by effect id. */
   deliveries?: CardDeliveries;
+  /** The rotations' pagers (PagerDuty, Opsgenie), their transport, and the URL their incidents link to. */
+  pagers?: { pagers: readonly ResolvedPager[]; transport: PagerTransport; publicUrl?: string | undefined };
 }
 
 /**
@@ -70,6 +73,17 @@ export async function createSupervision(s: SupervisionSettings) {
   const keys = s.keys ?? new AgentKeys({ org: s.org, agents: s.agents, audit: s.audit, notifier: s.notifier, clock });
   const deliveries = s.deliveries ?? createCardDeliveries(s.connection);
   const outbox = s.outbox ?? standaloneOutbox(s, clock);
+  const pager = s.pagers?.pagers.length
+    ? new AlertPager({
+        org: s.org,
+        outbox,
+        alerts: alertRepo,
+        pagers: s.pagers.pagers,
+        transport: s.pagers.transport,
+        publicUrl: s.pagers.publicUrl,
+        log: s.log.child({ component: 'pager' }),
+      })
+    : undefined;
   const alerts = new AlertService({
     org: s.org,
     alerts: alertRepo,
@@ -89,6 +103,7 @@ export async function createSupervision(s: SupervisionSettings) {
     outbox,
     deliveries,
     presenter: cards,
+    ...(pager ? { pager } : {}),
     roleOf: async (agentId) => (await s.agents.get(agentId))?.catalogRoleId,
     clock,
     ...(s.minuteMs ? { minuteMs: s.minuteMs } : {}),
@@ -199,7 +214,7 @@ export async function createSupervision(s: SupervisionSettings) {
     },
     log: s.log.child({ component: 'otlp' }),
   });
-  return { telemetry, alerts, checkins, cards, router, otlpRouter, alertRepo, checkinRepo, reportRefusedKey, ingest };
+  return { telemetry, alerts, checkins, cards, router, otlpRouter, alertRepo, checkinRepo, reportRefusedKey, ingest, pager };
 }
 
 export type Supervision = Awaited<ReturnType<typeof createSupervision>>;

@@ -113,6 +113,37 @@ export const businessUnitSchema = z.strictObject({
 /** A business unit, see {@link businessUnitSchema}. */
 export type BusinessUnit = z.output<typeof businessUnitSchema>;
 
+/** The name of an environment variable holding a secret (the secret itself never goes in a file). */
+const envNameSchema = z
+  .string()
+  .regex(/^[A-Z][A-Z0-9_]{0,99}$/, { error: formatMismatch('an environment variable name such as PAGERDUTY_ROUTING_KEY') });
+/** A base URL replacing the vendor's (tests point it at a local fake; production accepts only the vendor's https hosts). */
+const pagerBaseUrlSchema = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
+
+/**
+ * Where a rotation is paged besides chat. PagerDuty: an Events API v2 integration's routing key;
+ * acknowledgements come back on `/pager/pagerduty`, signed with the V3 webhook subscription's
+ * secret. Opsgenie: an API integration's key and the account's region; acknowledgements come back
+ * on `/pager/opsgenie` from an outgoing webhook carrying the shared secret (a header or basic auth).
+ */
+export const pagerSchema = z.discriminatedUnion('provider', [
+  z.strictObject({
+    provider: z.literal('pagerduty'),
+    routingKeyEnv: envNameSchema,
+    webhookSecretEnv: envNameSchema.optional(),
+    baseUrl: pagerBaseUrlSchema.optional(),
+  }),
+  z.strictObject({
+    provider: z.literal('opsgenie'),
+    apiKeyEnv: envNameSchema,
+    region: z.enum(['us', 'eu']).default('us'),
+    webhookSecretEnv: envNameSchema.optional(),
+    baseUrl: pagerBaseUrlSchema.optional(),
+  }),
+]);
+/** A rotation's pager, see {@link pagerSchema}. */
+export type PagerConfig = z.output<typeof pagerSchema>;
+
 /**
  * An on-call rotation: `levels[0]` is paged first, `levels[1]` when level 1 does not
  * acknowledge, and so on. Each level lists one or more people by e-mail.
@@ -121,6 +152,8 @@ export const rotationSchema = z.strictObject({
   id: slugSchema,
   name: nonEmpty,
   levels: z.array(z.array(emailSchema).min(1)).min(1),
+  /** Also page this rotation through PagerDuty or Opsgenie (see {@link pagerSchema}). */
+  pager: pagerSchema.optional(),
 });
 /** An on-call rotation, see {@link rotationSchema}. */
 export type Rotation = z.output<typeof rotationSchema>;

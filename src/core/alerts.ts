@@ -32,9 +32,13 @@ export interface AlertRecord {
   updatedAt: string;
   acknowledgedBy?: string;
   acknowledgedAt?: string;
+  /** The pager the acknowledgement came from (`pagerduty`, `opsgenie`); absent when it was made in Roster. */
+  acknowledgedVia?: string;
   snoozedUntil?: string;
   resolvedBy?: string;
   resolvedAt?: string;
+  /** The pager the resolution came from; absent when it was made in Roster. */
+  resolvedVia?: string;
   version: number;
 }
 
@@ -80,6 +84,27 @@ export const ALERT_EFFECTS = {
   timer: 'alert.timer',
 } as const;
 
+/**
+ * A rotation's pager (PagerDuty, Opsgenie; see src/core/pager.ts): the effects that tell it about
+ * an alert change, stored in the alert's outbox with the change. None for a rotation without one,
+ * and none for a change that came from that pager itself.
+ */
+export interface AlertPagerHook {
+  effects(alert: AlertRecord, action: 'trigger' | 'acknowledge' | 'resolve'): PendingEffect[];
+}
+
+/** A change to an alert made at a pager (its signed webhook), applied in Roster. */
+export interface PagerOrigin {
+  provider: 'pagerduty' | 'opsgenie';
+  /** The pager's name, the audit entry's actor (`PagerDuty`). */
+  name: string;
+  /** The directory person who acted there, when known. */
+  onBehalfOf?: string;
+  /** How the pager named the responder, and its event or alert id, for the audit entry. */
+  responder?: string;
+  reference?: string;
+}
+
 export interface AlertPresenter {
   alert(alert: AlertRecord, viewer: string): OutgoingCard;
 }
@@ -100,6 +125,8 @@ export interface AlertServiceDeps {
   outbox: Outbox;
   /** Which pages went out, by effect id and person. */
   deliveries: CardDeliveries;
+  /** The rotations' pagers (PagerDuty, Opsgenie); chat only when absent. */
+  pager?: AlertPagerHook;
 }
 
 /**
@@ -219,6 +246,7 @@ export class AlertService {
         summary: candidate.summary,
       }),
       ...this.pageEffects(candidate),
+      ...this.pagerEffects(candidate, 'trigger'),
     ];
     const { alert, created } = await this.deps.alerts.openOrGet(candidate, effects);
     if (created) {
@@ -275,9 +303,10 @@ export class AlertService {
         a.status = 'acknowledged';
         a.acknowledgedBy = actor;
         a.acknowledgedAt = this.clock().toISOString();
+        delete a.acknowledgedVia;
         return true;
       },
-      (next) => this.actedOn(actor, 'alert.acknowledged', next, {}),
+      (next) => [...this.actedOn(actor, 'alert.acknowledged', next, {}), ...this.pagerEffects(next, 'acknowledge')],
       'alert.acknowledged',
     );
   }
@@ -329,7 +358,7 @@ export class AlertService {
     return this.mutate(
       alertId,
       (a) => this.markResolved(a, actor),
-      (next) => this.actedOn(actor, 'alert.resolved', next, {}),
+      (next) => [...this.actedOn(actor, 'alert.resolved', next, {}), ...this.pagerEffects(next, 'resolve')],
       'alert.resolved',
     );
   }
@@ -341,6 +370,51 @@ export class AlertService {
     a.resolvedBy = actor;
     a.resolvedAt = this.clock().toISOString();
     return true;
+  }
+
+  /**
+   * An acknowledgement or resolution made at the rotation's pager (its verified webhook): applied
+   * as the pager, on behalf of the responder when they are in the directory, audited, and the
+   * cards updated in place. Not sent back to that pager. Resolves the alert and whether it changed.
+   */
+  async fromPager(
+    origin: PagerOrigin,
+    action: 'acknowledge' | 'resolve',
+    alertId: string,
+  ): Promise<{ alert: AlertRecord; changed: boolean }> {
+    const by = origin.onBehalfOf ?? origin.name;
+    const before = await this.deps.alerts.get(String(alertId));
+    if (!before) throw new NotFoundError('the alert', String(alertId));
+    const alert = await this.mutate(
+      alertId,
+      (a) => {
+        if (a.status === 'resolved') return false;
+        if (action === 'resolve') {
+          this.markResolved(a, by);
+          a.resolvedVia = origin.provider;
+          return true;
+        }
+        if (a.status === 'acknowledged') return false;
+        a.status = 'acknowledged';
+        a.acknowledgedBy = by;
+        a.acknowledgedAt = this.clock().toISOString();
+        a.acknowledgedVia = origin.provider;
+        return true;
+      },
+      (next) => [
+        this.auditEffect({ kind: 'system', name: origin.name }, action === 'resolve' ? 'alert.resolved' : 'alert.acknowledged', next, {
+          via: origin.provider,
+          ...(origin.onBehalfOf ? { onBehalfOf: origin.onBehalfOf } : {}),
+          ...(origin.responder ? { responder: origin.responder.slice(0, 200) } : {}),
+          ...(origin.reference ? { reference: origin.reference.slice(0, 200) } : {}),
+        }),
+        this.deps.outbox.effect(ALERT_EFFECTS.refresh, { alertId: next.id }),
+        // The loop guard in the pager leaves these out for the pager the change came from.
+        ...this.pagerEffects(next, action),
+      ],
+      action === 'resolve' ? 'alert.resolved' : 'alert.acknowledged',
+    );
+    return { alert, changed: alert.version !== before.version };
   }
 
   /** Blocks an unregistered agent's telemetry (a shadow alert's Block button) and resolves the alert. */
@@ -370,7 +444,7 @@ export class AlertService {
           ...(blocked.length > 1 ? { blockedAgentIds: blocked } : {}),
         }),
         ...(resolvedNow
-          ? this.actedOn(actor, 'alert.resolved', next, {})
+          ? [...this.actedOn(actor, 'alert.resolved', next, {}), ...this.pagerEffects(next, 'resolve')]
           : [this.deps.outbox.effect(ALERT_EFFECTS.refresh, { alertId: next.id })]),
       ],
       'alert.resolved',
@@ -428,19 +502,25 @@ export class AlertService {
 
   /** "Register": the agent-request run that registers a shadow agent was started; paging stops. */
   async registrationRequested(actor: string, alertId: string, runId: string): Promise<AlertRecord> {
+    let acknowledgedNow = false;
     return this.mutate(
       alertId,
       (a) => {
         if (a.kind !== 'shadow' || a.status === 'resolved') return false;
         a.details = { ...a.details, registrationRunId: runId, registrationBy: actor };
-        if (a.status !== 'acknowledged') {
+        acknowledgedNow = a.status !== 'acknowledged';
+        if (acknowledgedNow) {
           a.status = 'acknowledged';
           a.acknowledgedBy = actor;
           a.acknowledgedAt = this.clock().toISOString();
+          delete a.acknowledgedVia;
         }
         return true;
       },
-      (next) => this.actedOn(actor, 'alert.registration-requested', next, { runId }),
+      (next) => [
+        ...this.actedOn(actor, 'alert.registration-requested', next, { runId }),
+        ...(acknowledgedNow ? this.pagerEffects(next, 'acknowledge') : []),
+      ],
       'alert.registration-requested',
     );
   }
@@ -551,6 +631,11 @@ export class AlertService {
   private async policyFor(agentId: string): Promise<Escalation> {
     const roleId = await this.deps.roleOf(agentId);
     return (roleId ? roleById(this.deps.org, roleId)?.escalation : undefined) ?? this.deps.org.settings.defaultEscalation;
+  }
+
+  /** What the alert's rotation's pager is told, if it has one. */
+  private pagerEffects(alert: AlertRecord, action: 'trigger' | 'acknowledge' | 'resolve'): PendingEffect[] {
+    return this.deps.pager?.effects(alert, action) ?? [];
   }
 
   /** Paging the alert's current level and scheduling its escalation and re-notification from now. */

@@ -14,6 +14,7 @@ import type { DueEffect, EffectPerformer, HolderRef, OutboxRepository, PendingEf
  *   if (stored) await outbox.settle({ kind: 'run', id }, effects, 'run.decision');
  * How a new effect type registers its performer:
  *   outbox.register({ type: 'webhook.deliver', perform: async (data, { effectId }) => { ... } });
+ * A performer that throws an error with `retryAfterMs` (a remote 429's Retry-After) is retried no sooner.
  */
 
 /** Tuning of the outbox; every field has a production default. */
@@ -204,8 +205,9 @@ export class Outbox {
     const now = this.clock();
     const lastError = describeError(err);
     const park = attempt >= this.settings.maxAttempts;
-    const delay = Math.min(this.settings.maxDelayMs, this.settings.baseDelayMs * 2 ** (attempt - 1));
-    const due = new Date(now.getTime() + delay * (0.75 + Math.random() * 0.5));
+    const delay = Math.min(this.settings.maxDelayMs, this.settings.baseDelayMs * 2 ** (attempt - 1)) * (0.75 + Math.random() * 0.5);
+    // A remote service that said when to come back (Retry-After) is not asked again sooner.
+    const due = new Date(now.getTime() + Math.max(delay, retryAfterOf(err)));
     this.observer?.failed(effect.type);
     this.deps.log.warn(
       { holder, effectId: effect.id, effect: effect.type, attempt, reason: lastError },
@@ -227,6 +229,12 @@ export class Outbox {
       this.deps.log.error({ err: notifyErr, effectId: effect.id }, 'could not tell IT admins about a failing effect');
     });
   }
+}
+
+/** The wait a failed performer passed on from a remote service's Retry-After (`err.retryAfterMs`), at most a day; 0 when none. */
+function retryAfterOf(err: unknown): number {
+  const hinted = (err as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+  return typeof hinted === 'number' && Number.isFinite(hinted) && hinted > 0 ? Math.min(hinted, 86_400_000) : 0;
 }
 
 function groupByHolder(due: readonly DueEffect[]): Map<string, DueEffect[]> {

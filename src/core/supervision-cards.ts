@@ -1,3 +1,4 @@
+import { PAGER_NAMES, type PagerProvider } from './pager.js';
 import type { OrgConfig } from '../config/schemas.js';
 import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
 import type { AgentRecord } from './agents.js';
@@ -68,16 +69,21 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
     const person = findPersonByEmail(this.org, viewer);
     const responder = Boolean(person && isAlertResponder(this.org, person, alert.rotation));
     const name = (email?: string) => (email ? (findPersonByEmail(this.org, email)?.name ?? email) : '');
+    // "Acknowledged by Liam O'Neill via PagerDuty"; "by PagerDuty" alone when the responder is not in the directory.
+    const via = (by: string | undefined, provider: string | undefined) => {
+      const pager = provider ? PAGER_NAMES[provider as PagerProvider] : undefined;
+      return pager && by !== pager ? ` via ${pager}` : '';
+    };
     const sponsor = typeof alert.details.sponsor === 'string' ? alert.details.sponsor : undefined;
     const registration = typeof alert.details.registrationRunId === 'string' ? alert.details.registrationRunId : undefined;
     const stateLabel =
       [
         alert.status === 'acknowledged'
-          ? `Acknowledged by ${name(alert.acknowledgedBy)} on ${displayDate(alert.acknowledgedAt!)}; escalation stopped.`
+          ? `Acknowledged by ${name(alert.acknowledgedBy)}${via(alert.acknowledgedBy, alert.acknowledgedVia)} on ${displayDate(alert.acknowledgedAt!)}; escalation stopped.`
           : alert.status === 'snoozed'
             ? `Snoozed until ${displayDate(alert.snoozedUntil!)}.`
             : alert.status === 'resolved'
-              ? `Resolved by ${name(alert.resolvedBy)} on ${displayDate(alert.resolvedAt!)}.`
+              ? `Resolved by ${name(alert.resolvedBy)}${via(alert.resolvedBy, alert.resolvedVia)} on ${displayDate(alert.resolvedAt!)}.`
               : '',
         sponsor ? `Sponsor: ${name(sponsor)}.` : '',
         registration ? `Registration requested by ${name(String(alert.details.registrationBy ?? ''))} (request ${registration}).` : '',

@@ -4,6 +4,9 @@ import { readAllPages } from './paging.js';
 import type { AlertRecord, AlertRepository } from '../core/alerts.js';
 import { OUTBOX_FIELD, outboxOf, toStored, withEffects, withoutOutbox } from './outbox-store.js';
 
+/** Optional fields a change may remove. */
+const CLEARABLE = ['acknowledgedVia', 'resolvedVia', 'snoozedUntil'] as const satisfies ReadonlyArray<keyof AlertRecord>;
+
 /**
  * Alerts, one document each. `openKey` (`kind:agentId`) is unique while the alert is not
  * resolved, so raising the same alert twice, even from two processes at once, updates one alert.
@@ -58,11 +61,16 @@ export function createAlertRepository(connection: Connection): AlertRepository &
     async replace(alert, expectedVersion, effects = []) {
       // `$set` and `$push`, never a whole-document replace: effects removed meanwhile stay removed.
       const { _id, ...fields } = toDoc(alert);
-      const after = await Alert.collection.findOneAndUpdate(
-        { _id: _id as never, version: expectedVersion },
-        withEffects({ $set: withoutOutbox(fields as Record<string, unknown>) }, effects),
-        { returnDocument: 'after', projection: { outbox: 1 } },
-      );
+      // A field the change removed (a pager's mark on an acknowledgement made again in chat) is removed from the document too.
+      const removed = CLEARABLE.filter((f) => alert[f] === undefined);
+      const update = {
+        $set: withoutOutbox(fields as Record<string, unknown>),
+        ...(removed.length ? { $unset: Object.fromEntries(removed.map((f) => [f, ''])) } : {}),
+      };
+      const after = await Alert.collection.findOneAndUpdate({ _id: _id as never, version: expectedVersion }, withEffects(update, effects), {
+        returnDocument: 'after',
+        projection: { outbox: 1 },
+      });
       return after ? outboxOf(after) : undefined;
     },
     async list(filter) {
