@@ -12,6 +12,7 @@ import type { OrgConfig, OrgSettings } from '../../src/config/schemas.js';
 import { createTeamsChannel } from '../../src/channels/teams/index.js';
 import { FakeConnector } from './fake-connector.js';
 import { TeamsClient } from '../channels/teams/teams-client.js';
+import type { ResolvedPager } from '../../src/core/pager.js';
 
 export interface TestRosterOptions {
   env?: Record<string, string>;
@@ -30,6 +31,10 @@ export interface TestRosterOptions {
   webhooks?: WebhookConfig;
   /** The services' clock. */
   clock?: () => Date;
+  /** Replaces the shipped organisation's rotations (e.g. to give one a pager). */
+  rotations?: OrgConfig['rotations'];
+  /** The rotations' pagers as src/config/pager.ts resolves them; none by default. */
+  pagers?: ResolvedPager[];
 }
 
 /** The shipped organisation with some settings replaced. */
@@ -37,12 +42,17 @@ function withSettings(org: OrgConfig, settings: Partial<OrgSettings> | undefined
   return settings ? { ...org, settings: { ...org.settings, ...settings } } : org;
 }
 
+/** The organisation with other rotations. */
+function withRotations(org: OrgConfig, rotations: OrgConfig['rotations'] | undefined): OrgConfig {
+  return rotations ? { ...org, rotations } : org;
+}
+
 /** The whole Roster in this process on 127.0.0.1 and a free port, on its own database of the shared test server. */
 export async function startTestRoster(options: TestRosterOptions = {}): Promise<Roster & { baseUrl: string; env: Env }> {
   const env = envSchema.parse({ NODE_ENV: 'test', PORT: '0', MONGODB_URI: testMongoUri(), LOG_LEVEL: 'silent', ...options.env });
   const roster = await startRoster({
     env,
-    org: withSettings(loadOrgConfig(options.configDir ?? SHIPPED_CONFIG), options.settings),
+    org: withRotations(withSettings(loadOrgConfig(options.configDir ?? SHIPPED_CONFIG), options.settings), options.rotations),
     flows: loadFlowDefinitions(options.flowsDir ?? SHIPPED_FLOWS),
     log: options.log ?? silentLogger(),
     channels: options.channels ?? [],
@@ -54,6 +64,7 @@ export async function startTestRoster(options: TestRosterOptions = {}): Promise<
     ...(options.evaluation ? { evaluation: options.evaluation } : {}),
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.pagers ? { pagers: options.pagers } : {}),
   });
   return Object.assign(roster, { baseUrl: `http://127.0.0.1:${roster.port}`, env });
 }
