@@ -56,6 +56,24 @@ describe('start-up with a broken configuration', () => {
   }, 30_000);
 });
 
+describe('start-up with a rotation paging through PagerDuty', () => {
+  it('a routing key or webhook secret variable that is not set: exit 2, one line each, before any database work', async () => {
+    const proc = spawnRoster({
+      ROSTER_CONFIG_DIR: 'test/fixtures/config/pager-missing-secret',
+      ROSTER_DATA_DIR: '/nonexistent/never-created',
+    });
+    expect((await proc.exited).code).toBe(2);
+    const at = 'test/fixtures/config/pager-missing-secret/org.yaml: rotations[0] (ai-ops): pager';
+    expect(proc.stderr().trim().split('\n')).toEqual(
+      expect.arrayContaining([
+        `${at}.routingKeyEnv: the environment variable ROSTER_TEST_PD_ROUTING_KEY_UNSET is not set`,
+        `${at}.webhookSecretEnv: the environment variable ROSTER_TEST_PD_WEBHOOK_SECRET_UNSET is not set`,
+      ]),
+    );
+    expect(proc.logs.some((l) => l.msg === 'embedded database started')).toBe(false);
+  }, 30_000);
+});
+
 describe('start-up with a broken flow', () => {
   it('exit 2 naming the flow file and the step', async () => {
     const proc = spawnRoster({ ROSTER_FLOWS_DIR: 'test/fixtures/flows/malformed', ROSTER_DATA_DIR: '/nonexistent/never-created' });
