@@ -8,7 +8,7 @@ const pd = (extra: Record<string, unknown> = {}) =>
 const og = (extra: Record<string, unknown> = {}) =>
   rotationSchema.parse({ id: 'ai-ops', name: 'AI ops', levels, pager: { provider: 'opsgenie', apiKeyEnv: 'OG_KEY', ...extra } });
 
-function problems(run: () => unknown): string[] {
+function problems(run: () => unknown): readonly string[] {
   try {
     run();
   } catch (err) {

@@ -14,7 +14,7 @@ function alertAction(action: string, alias: string, username = AISHA): string {
   return JSON.stringify({
     source: { name: '', type: 'web' },
     alert: {
-      updatedAt: 1420452224764002246,
+      updatedAt: 1420452224764,
       tags: ['roster'],
       message: '[Roster] error-spike alert: Invoice Matcher',
       username,

@@ -6,7 +6,7 @@ import { resolvePagers } from '../../src/config/pager.js';
 import { startTestRoster } from '../helpers/app.js';
 import { FakePager } from '../helpers/fake-pager.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
-import { agentRecord, eventually, SHIPPED_CONFIG } from '../helpers/harness.js';
+import { agentRecord, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { buttonClick, interaction, postSlack } from '../helpers/slack-requests.js';
 import { generateEvents } from '../helpers/synthetic-telemetry.js';
 import { actionElements } from '../helpers/slack-blocks.js';
