@@ -177,3 +177,46 @@ describe('Opsgenie: alerts are created, acknowledged and closed by alias, and it
     expect((await roster.services.supervision.alertRepo.get(alert.id))?.acknowledgedVia).toBeUndefined();
   }, 60_000);
 });
+
+describe('the pager webhooks are rate-limited per address before anything is checked', () => {
+  let roster: Awaited<ReturnType<typeof startTestRoster>>;
+  beforeAll(async () => {
+    const rotations = loadOrgConfig(SHIPPED_CONFIG).rotations.map((r) =>
+      r.id === 'ai-ops'
+        ? { ...r, pager: { provider: 'opsgenie' as const, apiKeyEnv: 'OG_KEY', region: 'us' as const, webhookSecretEnv: 'OG_SECRET' } }
+        : r,
+    );
+    const pagers = resolvePagers(rotations, { env: { OG_KEY: API_KEY, OG_SECRET: SHARED_SECRET }, production: false });
+    roster = await startTestRoster({
+      rotations,
+      pagers,
+      settings: {
+        rateLimits: {
+          chat: { requests: 30, per: { text: '1m', ms: 60_000 } },
+          telemetry: { requests: 600, per: { text: '1m', ms: 60_000 } },
+          anonymous: { requests: 3, per: { text: '1h', ms: 3_600_000 } },
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await roster.stop();
+  });
+
+  it('answers 429 with Retry-After once the address used its requests, whether they were authentic or not', async () => {
+    const body = alertAction('AddNote', 'roster-alr_00000000000000bb');
+    const statuses: number[] = [];
+    for (const headers of [{}, { 'x-roster-webhook-secret': SHARED_SECRET }, {}, { 'x-roster-webhook-secret': SHARED_SECRET }]) {
+      const res = await fetch(`${roster.baseUrl}/pager/opsgenie`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
+      statuses.push(res.status);
+      if (res.status === 429) expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+    expect(statuses).toEqual([401, 202, 401, 429]);
+    // One limit per address covers both doors.
+    expect((await fetch(`${roster.baseUrl}/pager/pagerduty`, { method: 'POST', body: '{}' })).status).toBe(429);
+  }, 60_000);
+});
