@@ -206,7 +206,8 @@ describe('the pager webhooks are rate-limited per address before anything is che
   it('answers 429 with Retry-After once the address used its requests, whether they were authentic or not', async () => {
     const body = alertAction('AddNote', 'roster-alr_00000000000000bb');
     const statuses: number[] = [];
-    for (const headers of [{}, { 'x-roster-webhook-secret': SHARED_SECRET }, {}, { 'x-roster-webhook-secret': SHARED_SECRET }]) {
+    const authentic: Record<string, string> = { 'x-roster-webhook-secret': SHARED_SECRET };
+    for (const headers of [{}, authentic, {}, authentic]) {
       const res = await fetch(`${roster.baseUrl}/pager/opsgenie`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },
