@@ -7,6 +7,7 @@ import { isRosterError } from '../../src/core/errors.js';
 import type { OrgConfig } from '../../src/config/schemas.js';
 import type { EvalSuites } from '../../src/config/eval-suites.js';
 import type { WebhookConfig } from '../../src/config/webhooks.js';
+import type { PagerTransport, ResolvedPager } from '../../src/core/pager.js';
 import { createScheduler, type Scheduler } from '../../src/jobs/scheduler.js';
 import { createServices, type Services } from '../../src/services.js';
 import { openTestDb, type TestDb } from './db.js';
@@ -54,6 +55,8 @@ export async function startHarness(
     webhooks?: WebhookConfig;
     /** Changes to the shipped configuration for this test (e.g. a scope made break-glass-eligible). */
     org?: (org: OrgConfig) => OrgConfig;
+    /** The rotations' pagers as src/config/pager.ts resolves them, and their transport; none by default. */
+    pagers?: { pagers: ResolvedPager[]; transport: PagerTransport };
   } = {},
 ): Promise<Harness> {
   const db = options.db ?? (await openTestDb());
@@ -81,6 +84,7 @@ export async function startHarness(
     ...(options.outbox ? { outbox: options.outbox } : {}),
     ...(options.outbox?.drainEvery ? { outboxDrainEvery: options.outbox.drainEvery } : {}),
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
+    ...(options.pagers ? { pagers: options.pagers } : {}),
   });
   await scheduler.start();
   let closed = false;
