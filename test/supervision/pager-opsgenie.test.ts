@@ -109,6 +109,9 @@ describe('Opsgenie: alerts are created, acknowledged and closed by alias, and it
       },
     });
     expect(JSON.stringify(create!.body)).not.toContain('should-not-leave-roster');
+    // Raised again while open: the open alert is updated, Opsgenie is not asked twice.
+    const again = await alerts.raise({ kind: 'error-spike', agentId: 'agt_og_invoice', severity: 'critical', summary: 'Still failing.' });
+    expect(again).toMatchObject({ id: alert.id, occurrences: 2 });
 
     await alerts.resolve(LIAM, alert.id);
     const [close] = await og.waitFor((c) => c.path.endsWith('/close'));
@@ -116,6 +119,7 @@ describe('Opsgenie: alerts are created, acknowledged and closed by alias, and it
     expect(close!.query).toEqual({ identifierType: 'alias' });
     expect(close!.headers.authorization).toBe(`GenieKey ${API_KEY}`);
     expect(close!.body).toEqual({ user: "Liam O'Neill", source: 'Roster', note: "Resolved in Roster by Liam O'Neill." });
+    expect(og.calls.filter((c) => c.path === '/v2/alerts' && c.body.alias === alias)).toHaveLength(1);
   }, 60_000);
 
   it('an authenticated Acknowledge acknowledges the alert as Opsgenie on behalf of the responder, and is not sent back', async () => {
