@@ -15,6 +15,7 @@ import { buttonClick, interaction, postSlack, slashCommand } from '../helpers/sl
 import { button, cardVerbs } from '../channels/teams/card-reading.js';
 import { TeamsClient, teamsUser, type TeamsUser } from '../channels/teams/teams-client.js';
 import { discover, insecure } from '../api/support.js';
+import { newWebhookSecret, WebhookReceiver, webhookConfigFor } from '../helpers/webhook-receiver.js';
 
 /*
  * "When I revoke access in Roster, does the agent lose it?": an agent requested and approved in
@@ -23,6 +24,8 @@ import { discover, insecure } from '../api/support.js';
  * RFC 8414). Access approved in Teams shows up in the next token; revoked in Slack, it is gone
  * from the next token and introspection says the old one is inactive at once; suspended from an
  * alert, the agent gets invalid_client and the gateway refuses it once its last token expires.
+ * Meanwhile a SIEM subscribed to every event hears each of these decisions as a signed webhook,
+ * verified with the standardwebhooks package and parsed with the cloudevents package.
  */
 
 const HIROSHI = { id: 'U04F3N6B8CJ', email: 'hiroshi.tanaka@brightwater.example' }; // customer-support, data-owner:crm: requester and sponsor
@@ -40,10 +43,26 @@ describe('agent tokens end to end: Slack and Teams decisions reach a gateway tha
   let gateway: Awaited<ReturnType<typeof startToolGateway>>;
   let teams: TeamsClient;
   let resource: string;
+  let siem: WebhookReceiver;
 
   beforeAll(async () => {
     slack = new FakeSlack();
     await slack.start();
+    siem = new WebhookReceiver(newWebhookSecret());
+    await siem.start();
+    const webhooks = webhookConfigFor(
+      [
+        'enabled: true',
+        'subscriptions:',
+        '  - id: siem',
+        `    url: ${siem.url}`,
+        "    events: ['*']",
+        '    secretEnv: ROSTER_TEST_SIEM_SECRET',
+        '    owner: liam.oneill@brightwater.example',
+        '',
+      ].join('\n'),
+      { ROSTER_TEST_SIEM_SECRET: siem.secret },
+    );
     connector = await FakeConnector.start();
     const gatewayPort = await freePort();
     resource = `http://127.0.0.1:${gatewayPort}/`;
@@ -55,6 +74,7 @@ describe('agent tokens end to end: Slack and Teams decisions reach a gateway tha
         ROSTER_OAUTH_TOKEN_LIFETIME_S: String(TOKEN_LIFETIME_S),
       },
       channels: [createSlackChannel, createTeamsChannel],
+      ...(webhooks ? { webhooks } : {}),
     });
     gateway = await startToolGateway({ issuer: roster.baseUrl, resource, port: gatewayPort });
     teams = new TeamsClient(roster.baseUrl, connector.serviceUrl);
@@ -64,6 +84,7 @@ describe('agent tokens end to end: Slack and Teams decisions reach a gateway tha
     await roster?.stop();
     await connector?.close();
     await slack?.stop();
+    await siem?.stop();
   });
 
   /** Approves a run card by card, in Slack or Teams (where each approver's card went), until it completes. */
@@ -270,5 +291,20 @@ describe('agent tokens end to end: Slack and Teams decisions reach a gateway tha
     expect(Date.now()).toBeGreaterThanOrEqual(expiresAt);
     const afterExpiry = await crm(lastToken.access_token, '/crm/tickets');
     expect(afterExpiry.headers.get('www-authenticate')).toContain('The token expired.');
+
+    // 6. The SIEM heard the agent's story, each event once, signed and in order.
+    const story = ['agent.requested', 'agent.activated', 'grant.granted', 'grant.revoked', 'alert.opened', 'agent.suspended'];
+    const heard = () =>
+      siem
+        .accepted()
+        .filter((r) => r.event?.subject === agentId)
+        .map((r) => r.event!.type.replace('com.roster.', ''));
+    await eventually(() => story.every((t) => heard().includes(t)), 30_000);
+    expect(siem.received.every((r) => r.verified && r.event !== undefined)).toBe(true);
+    const order = heard();
+    const positions = story.map((t) => order.indexOf(t));
+    expect(positions).toEqual([...positions].sort((a, b) => a - b));
+    const ids = siem.accepted().map((r) => r.event!.id);
+    expect(new Set(ids).size).toBe(ids.length);
   }, 180_000);
 });
