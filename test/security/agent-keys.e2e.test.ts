@@ -7,6 +7,7 @@ import { FakeConnector } from '../helpers/fake-connector.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, eventually, passingEvaluation, people, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { memoryLogger } from '../helpers/logger.js';
+import { postForm } from '../api/support.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { buttonClick, interaction, postSlack, slashCommand } from '../helpers/slack-requests.js';
 import { button, cardText, cardVerbs } from '../channels/teams/card-reading.js';
@@ -200,6 +201,14 @@ describe('agent keys: Rotate key on the profile in Teams and Slack', () => {
     const [alert] = await roster.services.supervision.alertRepo.list({ agentId: id, kind: 'retired-key' });
     expect(alert?.summary).toContain('rotated out');
     expect((await telemetry(newKey, 'r4')).status).toBe(200);
+    // The token endpoint takes the same keys as client secrets: the rotated-out one gets invalid_client.
+    const token = (secret: string) => postForm(`${roster.baseUrl}/oauth/token`, { grant_type: 'client_credentials' }, { id, secret });
+    const oldToken = await token(oldKey);
+    expect(oldToken.status).toBe(401);
+    expect(oldToken.body).toMatchObject({ error: 'invalid_client' });
+    const newToken = await token(newKey);
+    expect(newToken.status).toBe(200);
+    expect(typeof newToken.body.access_token).toBe('string');
     const entry = (await roster.services.audit.export({ agentId: id })).find((e) => e.action === 'credential.rotated');
     expect(entry).toMatchObject({ actor: { email: people.liam }, details: { graceMs: GRACE_MS } });
     expect(JSON.stringify(entry)).not.toContain(newKey);
