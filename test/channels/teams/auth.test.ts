@@ -129,7 +129,11 @@ describe('Teams /api/messages authentication', () => {
   describe('in production without a client id', () => {
     it('refuses every request with 401 and says why at start-up', async () => {
       const { log, lines } = memoryLogger('info');
-      const roster = await startTestRoster({ channels: [createTeamsChannel], env: { NODE_ENV: 'production' }, log });
+      const roster = await startTestRoster({
+        channels: [createTeamsChannel],
+        env: { NODE_ENV: 'production', ROSTER_AUDIT_SIGNING_KEY: 'ab'.repeat(32) },
+        log,
+      });
       try {
         const client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
         const me = teamsUser(roster.chat.person(people.amara)!);
