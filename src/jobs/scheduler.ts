@@ -15,6 +15,8 @@ export interface SchedulerSettings {
   lockLifetimeMs?: number;
   /** Name recorded on locked jobs, to tell Roster replicas apart. */
   name?: string;
+  /** How long stop() waits for running jobs before giving up on them (their locks then expire). */
+  stopTimeoutMs?: number;
 }
 
 export interface Scheduler {
@@ -42,6 +44,15 @@ export function createScheduler(settings: SchedulerSettings): Scheduler {
     defaultLockLifetime: settings.lockLifetimeMs ?? 5 * 60_000,
   });
   let running = false;
+  // Agenda's stop() returns while jobs are still running (they keep their locks); stop() waits for
+  // them so the caller can close the connection without cutting a job's writes short.
+  const runningJobs = new Set<unknown>();
+  let idle: (() => void) | undefined;
+  agenda.on('start', (job: unknown) => runningJobs.add(job));
+  agenda.on('complete', (job: unknown) => {
+    runningJobs.delete(job);
+    if (runningJobs.size === 0) idle?.();
+  });
   agenda.on('error', (err) => log.error({ err }, 'scheduler error'));
   agenda.on('fail', (err: Error | string, job: { attrs?: { name?: string; _id?: unknown }; jobName?: string }) => {
     log.error({ err, job: job.attrs?.name ?? job.jobName, jobId: String(job.attrs?._id ?? '') }, 'scheduled job failed');
@@ -57,7 +68,19 @@ export function createScheduler(settings: SchedulerSettings): Scheduler {
     async stop() {
       if (!running) return;
       running = false;
+      // Stops polling and unlocks the jobs it holds but has not started.
       await agenda.stop(false);
+      if (runningJobs.size > 0) {
+        const waitMs = settings.stopTimeoutMs ?? 30_000;
+        let timer: NodeJS.Timeout | undefined;
+        const finished = await Promise.race([
+          new Promise<boolean>((resolve) => (idle = () => resolve(true))),
+          new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), waitMs))),
+        ]);
+        clearTimeout(timer);
+        idle = undefined;
+        if (!finished) log.warn({ running: runningJobs.size, waitMs }, 'scheduler stopped with jobs still running');
+      }
       log.info('scheduler stopped');
     },
   };

@@ -79,4 +79,58 @@ describe('Agenda on the embedded database', () => {
       (quick.agenda as unknown as typeof scheduler.agenda & { definitions: typeof definitions }).definitions[FLOW_TIMER_JOB]!.lockLifetime,
     ).toBe(2000);
   });
+  it('stop() waits for a running job to finish and record itself before it returns', async () => {
+    const scheduler = createScheduler({ connection: db.connection, log: silentLogger(), processEvery: 200, lockLifetimeMs: 2000 });
+    let release!: () => void;
+    const started = new Promise<void>((resolve) =>
+      scheduler.agenda.define('test.slow', async () => {
+        resolve();
+        await new Promise<void>((done) => (release = done));
+      }),
+    );
+    await scheduler.start();
+    await scheduler.agenda.now('test.slow', {});
+    await started;
+    let stopped = false;
+    const stopping = scheduler.stop().then(() => (stopped = true));
+    // Agenda's own stop() is over (it no longer polls) but the job still runs: stop() has not returned.
+    const processor = () => (scheduler.agenda as unknown as { jobProcessor?: unknown }).jobProcessor;
+    while (processor() !== undefined) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setImmediate(resolve));
+    const before = await db.connection.collection('agendaJobs').findOne({ name: 'test.slow' });
+    expect(stopped).toBe(false);
+    expect(before?.lockedAt).toBeInstanceOf(Date);
+    release();
+    await stopping;
+    const after = await db.connection.collection('agendaJobs').findOne({ name: 'test.slow' });
+    expect(after?.lastFinishedAt).toBeInstanceOf(Date);
+    expect(after?.lockedAt ?? null).toBeNull();
+  });
+
+  it('stop() gives up on a job that outlives its timeout, and says so', async () => {
+    const { memoryLogger } = await import('../helpers/logger.js');
+    const mem = memoryLogger();
+    const scheduler = createScheduler({
+      connection: db.connection,
+      log: mem.log,
+      processEvery: 200,
+      lockLifetimeMs: 2000,
+      stopTimeoutMs: 200,
+    });
+    let release!: () => void;
+    const started = new Promise<void>((resolve) =>
+      scheduler.agenda.define('test.stuck', async () => {
+        resolve();
+        await new Promise<void>((done) => (release = done));
+      }),
+    );
+    await scheduler.start();
+    await scheduler.agenda.now('test.stuck', {});
+    await started;
+    await scheduler.stop();
+    expect(mem.lines().some((l) => l.msg === 'scheduler stopped with jobs still running' && l.running === 1)).toBe(true);
+    const finished = new Promise<void>((resolve) => scheduler.agenda.once('complete:test.stuck', () => resolve()));
+    release();
+    await finished;
+  });
 });
