@@ -192,8 +192,10 @@ export interface WebhookRepository {
   advance(subscriptionId: string, from: number, to: number): Promise<boolean>;
   /** Inserts deliveries; ones already there are left as they are. */
   insert(deliveries: readonly WebhookDelivery[]): Promise<void>;
-  /** Undelivered (pending or failed) deliveries of a subscription, by `seq`, at most `limit`. */
-  undelivered(subscriptionId: string, limit: number): Promise<WebhookDelivery[]>;
+  /** Undelivered (pending or failed) deliveries of a subscription (of one order key when given), by `seq`, at most `limit`. */
+  undelivered(subscriptionId: string, limit: number, orderKey?: string): Promise<WebhookDelivery[]>;
+  /** The order keys (agents) that have undelivered deliveries in a subscription. */
+  undeliveredKeys(subscriptionId: string): Promise<string[]>;
   /** Takes an attempt: only if still pending with `attempts` and not leased by another process. */
   claim(id: string, attempts: number, now: Date, leaseUntil: Date): Promise<boolean>;
   delivered(id: string, at: Date, attempts: number): Promise<void>;
@@ -360,25 +362,33 @@ export class WebhookDispatcher {
     }
   }
 
-  /** Sends the due deliveries of one subscription, in `seq` order per order key. */
+  /**
+   * Sends the due deliveries of one subscription, in `seq` order per order key. Paged by order
+   * key, not by the subscription's oldest deliveries: thousands stuck behind one agent's failed
+   * head must not hide another agent's fresh event from the pass.
+   */
   async send(sub: DispatchSubscription): Promise<void> {
-    const waiting = await this.deps.repo.undelivered(sub.id, BATCH);
-    const lanes = new Map<string, WebhookDelivery[]>();
-    for (const d of waiting) lanes.set(d.orderKey, [...(lanes.get(d.orderKey) ?? []), d]);
-    const queue = [...lanes.values()];
+    const queue = await this.deps.repo.undeliveredKeys(sub.id);
     const workers = Array.from({ length: Math.min(this.deps.concurrency ?? 8, queue.length) }, async () => {
-      for (let lane = queue.shift(); lane; lane = queue.shift()) await this.sendLane(sub, lane);
+      for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
+        // The head alone first: a lane waiting behind a failed or backed-off head costs one small read.
+        const [head] = await this.deps.repo.undelivered(sub.id, 1, key);
+        if (!head || !this.due(head)) continue;
+        await this.sendLane(sub, await this.deps.repo.undelivered(sub.id, BATCH, key));
+      }
     });
     await Promise.all(workers);
+  }
+
+  private due(d: WebhookDelivery): boolean {
+    const now = this.clock().getTime();
+    return d.status === 'pending' && d.nextAttemptAt.getTime() <= now && !(d.leaseUntil && d.leaseUntil.getTime() > now);
   }
 
   /** An order key's deliveries: each goes only once the one before it is delivered. */
   private async sendLane(sub: DispatchSubscription, lane: readonly WebhookDelivery[]): Promise<void> {
     for (const d of lane) {
-      if (d.status !== 'pending') return;
-      const now = this.clock();
-      if (d.nextAttemptAt.getTime() > now.getTime()) return;
-      if (d.leaseUntil && d.leaseUntil.getTime() > now.getTime()) return;
+      if (!this.due(d)) return;
       if (!(await this.attempt(sub, d))) return;
     }
   }

@@ -31,6 +31,7 @@ export function createWebhookRepository(connection: Connection): WebhookReposito
   return {
     async ensureIndexes() {
       await deliveries.createIndex({ subscriptionId: 1, status: 1, seq: 1 });
+      await deliveries.createIndex({ subscriptionId: 1, orderKey: 1, status: 1, seq: 1 });
     },
 
     async auditHead() {
@@ -81,13 +82,18 @@ export function createWebhookRepository(connection: Connection): WebhookReposito
       }
     },
 
-    async undelivered(subscriptionId, limit) {
+    async undelivered(subscriptionId, limit, orderKey) {
       const docs = await deliveries
-        .find({ subscriptionId, status: { $in: ['pending', 'failed'] } })
+        .find({ subscriptionId, status: { $in: ['pending', 'failed'] }, ...(orderKey === undefined ? {} : { orderKey }) })
         .sort({ seq: 1 })
         .limit(limit)
         .toArray();
       return docs.map(toDelivery);
+    },
+
+    async undeliveredKeys(subscriptionId) {
+      const keys = await deliveries.distinct('orderKey', { subscriptionId, status: { $in: ['pending', 'failed'] } });
+      return keys.filter((k): k is string => typeof k === 'string');
     },
 
     async claim(id, attempts, now, leaseUntil) {

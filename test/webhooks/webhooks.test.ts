@@ -216,6 +216,43 @@ describe('signed webhooks (embedded database, real scheduler, standardwebhooks +
     expect(accepted.every((r) => r.verified && r.event?.subject === (subjectOf(r) === 'alr_b1' ? 'agt_bbbb' : 'agt_aaaa'))).toBe(true);
   }, 60_000);
 
+  it("more than 500 deliveries stuck behind one agent's failed head never starve another agent's fresh event", async () => {
+    const harness = await start("['*']");
+    const now = new Date();
+    // Older than any audit entry, queued straight through the store: a failed head and 600 waiting behind it.
+    const stuck = Array.from({ length: 601 }, (_, i) => ({
+      id: `it-feed:stuck${i}`,
+      subscriptionId: 'it-feed',
+      seq: i - 10_000,
+      eventId: `evt_stuck${i}`,
+      type: 'alert.opened' as const,
+      orderKey: 'agent:agt_stuck',
+      body: '{}',
+      status: i === 0 ? ('failed' as const) : ('pending' as const),
+      attempts: i === 0 ? 12 : 0,
+      nextAttemptAt: now,
+      createdAt: now,
+      ...(i === 0 ? { failedAt: now, firstAttemptAt: now, lastError: 'the receiver answered HTTP 500' } : {}),
+    }));
+    await harness.services.webhookRepo.insert(stuck);
+    await harness.services.audit.append({
+      actor: { kind: 'system', name: 'supervision' },
+      action: 'alert.raised',
+      subject: { type: 'alert', id: 'alr_fresh', agentId: 'agt_fresh' },
+      details: { kind: 'error-spike', severity: 'warning', summary: 'a fresh alert' },
+    });
+    const got = await eventually(() => (receiver.accepted().length >= 1 ? receiver.accepted() : undefined));
+    expect(got.map((r) => r.event?.subject)).toEqual(['agt_fresh']);
+    expect(got[0]!.verified).toBe(true);
+    // The stuck agent still waits behind its failed head: nothing of it went out, nothing was lost.
+    await harness.services.webhooks.tick();
+    expect(receiver.received).toHaveLength(1);
+    const waiting = await harness.services.webhookRepo.undelivered('it-feed', 1000, 'agent:agt_stuck');
+    expect(waiting).toHaveLength(601);
+    expect(waiting.filter((d) => d.status === 'pending' && d.attempts === 0)).toHaveLength(600);
+    expect(await harness.services.webhookRepo.undelivered('it-feed', 10, 'agent:agt_fresh')).toEqual([]);
+  }, 60_000);
+
   it('delivers a burst of 40 events to a healthy receiver, each once and verified, and measures the lag', async () => {
     const harness = await start("['*']");
     const storedAt = new Map<string, number>();
