@@ -157,6 +157,8 @@ export const NOTICE_ACTIONS = {
   delegationBack: 'delegation_back',
   /** Failed webhook deliveries: an IT admin re-queues them, `{ subscriptionId }`. */
   webhookRetry: 'webhook_retry',
+  /** A webhook subscription disabled by a 410 Gone: an IT admin resumes it, `{ subscriptionId }`. */
+  webhookEnable: 'webhook_enable',
   /** A suspended agent: ask to reactivate it, `{ agentId }` (opens the reason prompt). */
   agentReactivate: 'agent_reactivate',
   /** A person named as sponsor accepts, `{ agentId }`; an IT admin confirms for them, `{ agentId, proposalId }`. */

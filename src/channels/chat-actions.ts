@@ -51,6 +51,7 @@ export const AGENT_BUTTON_VERBS = [
   'delegation_away',
   'delegation_back',
   'webhook_retry',
+  'webhook_enable',
   'agent_reactivate',
   'sponsor_confirm',
   'sponsor_decline',
@@ -254,6 +255,8 @@ export class CardActionsChat {
       }
       case 'webhook_retry':
         return { card: (await this.services.webhooks.retry(person.email, String(ids.subscriptionId ?? ''))) as CardModel };
+      case 'webhook_enable':
+        return { card: (await this.services.webhooks.enable(person.email, String(ids.subscriptionId ?? ''))) as CardModel };
       case 'agent_reactivate': {
         await this.authorizePrompt(person, 'agent_reactivate', ids);
         return { prompt: this.reactivatePrompt(await this.agent(ids.agentId)) };

@@ -22,6 +22,11 @@ import type { MessageRef, Notifier, OutgoingCard } from './notifications.js';
  * Failures are retried with exponential back-off and jitter for the retry window (24 h), then
  * the delivery is marked failed, counted in /metrics, and the subscription's IT owner gets one
  * card (updated in place) with a Retry button.
+ *
+ * A receiver answering 410 Gone says the endpoint is no more: the subscription is disabled (in the
+ * database, so neither a restart nor a config reload resumes it), nothing more is queued or sent,
+ * what is queued is kept, and the owner's card says why and offers Re-enable (IT admins, audited).
+ * Re-enabled, the subscription picks up from its cursor, so no event recorded meanwhile is lost.
  */
 
 /** The event types a subscription may ask for; the CloudEvent `type` is `com.roster.<type>`. */
@@ -177,6 +182,12 @@ export interface WebhookSubscriptionState {
   retriedBy?: string;
   retriedAt?: Date;
   retriedCount?: number;
+  /** Set when the receiver answered 410 Gone: nothing is queued or sent until an IT admin re-enables it. */
+  disabledAt?: Date;
+  disabledReason?: string;
+  /** The last Re-enable, shown on the card. */
+  enabledBy?: string;
+  enabledAt?: Date;
 }
 
 /** Storage of deliveries and subscription state; see src/store/webhook-store.ts. */
@@ -210,6 +221,10 @@ export interface WebhookRepository {
   cardShown(subscriptionId: string, version: number, ref: MessageRef): Promise<void>;
   /** Subscriptions whose card is behind. */
   staleCards(): Promise<WebhookSubscriptionState[]>;
+  /** Disables a subscription (and bumps its card); false when it already was. */
+  disable(subscriptionId: string, at: Date, reason: string): Promise<boolean>;
+  /** Re-enables a disabled subscription (and bumps its card); false when it was not disabled. */
+  enable(subscriptionId: string, by: string, at: Date): Promise<boolean>;
 }
 
 /** The answer of one HTTP attempt; `error` when there was none (refused, timed out…). */
@@ -232,6 +247,8 @@ export interface WebhookObserver {
   delivered(subscriptionId: string, type: string, lagMs: number): void;
   attemptFailed(subscriptionId: string): void;
   failed(subscriptionId: string): void;
+  /** The receiver answered 410 Gone and the subscription was disabled. */
+  disabled(subscriptionId: string): void;
 }
 
 export interface WebhookDispatcherDeps {
@@ -265,6 +282,8 @@ export class WebhookDispatcher {
   private again = false;
   private observer: WebhookObserver | undefined;
   private stopped = false;
+  /** Subscriptions disabled during this pass: their other lanes stop at once. */
+  private readonly gone = new Set<string>();
 
   constructor(private readonly deps: WebhookDispatcherDeps) {
     this.clock = deps.clock ?? (() => new Date());
@@ -301,6 +320,7 @@ export class WebhookDispatcher {
       try {
         do {
           this.again = false;
+          this.gone.clear();
           await this.pass();
         } while (this.again && !this.stopped);
       } finally {
@@ -324,6 +344,8 @@ export class WebhookDispatcher {
 
   private async pass(): Promise<void> {
     for (const sub of this.deps.subscriptions) {
+      // Disabled (410 Gone): the cursor stays where it is, so a Re-enable resumes with every event since.
+      if ((await this.deps.repo.state(sub.id))?.disabledAt) continue;
       await this.queue(sub);
       await this.send(sub);
     }
@@ -371,6 +393,7 @@ export class WebhookDispatcher {
     const queue = await this.deps.repo.undeliveredKeys(sub.id);
     const workers = Array.from({ length: Math.min(this.deps.concurrency ?? 8, queue.length) }, async () => {
       for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
+        if (this.gone.has(sub.id)) return;
         // The head alone first: a lane waiting behind a failed or backed-off head costs one small read.
         const [head] = await this.deps.repo.undelivered(sub.id, 1, key);
         if (!head || !this.due(head)) continue;
@@ -388,7 +411,7 @@ export class WebhookDispatcher {
   /** An order key's deliveries: each goes only once the one before it is delivered. */
   private async sendLane(sub: DispatchSubscription, lane: readonly WebhookDelivery[]): Promise<void> {
     for (const d of lane) {
-      if (!this.due(d)) return;
+      if (this.gone.has(sub.id) || !this.due(d)) return;
       if (!(await this.attempt(sub, d))) return;
     }
   }
@@ -417,7 +440,13 @@ export class WebhookDispatcher {
     const gone = 'status' in result && result.status === 410;
     const retryAfter = 'status' in result ? Math.min(result.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS) : 0;
     const nextAttemptAt = new Date(after.getTime() + Math.max(retryDelayMs(attempts, this.random), retryAfter));
-    if (gone || nextAttemptAt.getTime() - firstAttemptAt.getTime() > this.deps.retryWindowMs) {
+    if (gone) {
+      await this.deps.repo.failed(d.id, { attempts, failedAt: after, firstAttemptAt, lastError });
+      this.observer?.failed(sub.id);
+      await this.disable(sub, after);
+      return false;
+    }
+    if (nextAttemptAt.getTime() - firstAttemptAt.getTime() > this.deps.retryWindowMs) {
       await this.deps.repo.failed(d.id, { attempts, failedAt: after, firstAttemptAt, lastError });
       await this.deps.repo.touchCard(sub.id);
       this.observer?.failed(sub.id);
@@ -433,6 +462,22 @@ export class WebhookDispatcher {
       'a webhook delivery failed; it will be retried',
     );
     return false;
+  }
+
+  /** The receiver answered 410 Gone: stop sending to it, keep what is queued, tell the owner. */
+  private async disable(sub: DispatchSubscription, at: Date): Promise<void> {
+    this.gone.add(sub.id);
+    const reason = `${safeHost(sub.url)} answered 410 Gone: the receiver says this endpoint no longer exists`;
+    // Only the process that flips it reports it: several replicas may see the 410 at once.
+    if (!(await this.deps.repo.disable(sub.id, at, reason))) return;
+    this.observer?.disabled(sub.id);
+    await this.deps.audit.append({
+      actor: { kind: 'system', name: 'webhooks' },
+      action: 'webhook.disabled',
+      subject: { type: 'webhook-subscription', id: sub.id },
+      details: { reason: 'gone', status: 410, host: safeHost(sub.url) },
+    });
+    this.deps.log.error({ subscription: sub.id, reason }, 'a webhook subscription was disabled; its IT owner is told');
   }
 
   /** Sends or updates (in place) the cards whose subscription changed since they were shown. */
@@ -452,21 +497,33 @@ export class WebhookDispatcher {
     }
   }
 
-  /** The owner's card: what failed, and Retry while anything has. */
+  /** The owner's card: disabled (Re-enable), what failed (Retry), or all well. */
   async card(sub: DispatchSubscription, state: WebhookSubscriptionState): Promise<OutgoingCard> {
     const failed = await this.deps.repo.countFailed(sub.id);
     const host = safeHost(sub.url);
     const retried =
       state.retriedBy && state.retriedAt
-        ? ` ${state.retriedBy} pressed Retry at ${state.retriedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC and re-queued ${state.retriedCount ?? 0}.`
+        ? ` ${state.retriedBy} pressed Retry at ${utcMinute(state.retriedAt)} UTC and re-queued ${state.retriedCount ?? 0}.`
         : '';
+    const enabled = state.enabledBy && state.enabledAt ? ` ${state.enabledBy} re-enabled it at ${utcMinute(state.enabledAt)} UTC.` : '';
+    if (state.disabledAt) {
+      return {
+        kind: 'notice',
+        data: {
+          level: 'error',
+          title: `Webhook ${sub.id} is disabled`,
+          text: `Roster stopped sending to ${host} at ${utcMinute(state.disabledAt)} UTC: ${state.disabledReason ?? 'the receiver answered 410 Gone'}. Nothing is lost: events are kept and go out, in order, once the subscription is re-enabled. A restart or a config reload does not re-enable it. Fix the receiver (or point the subscription at its new URL), then press Re-enable (IT admins only).`,
+          actions: [{ action: 'webhook_enable', label: 'Re-enable', style: 'primary', value: { subscriptionId: sub.id } }],
+        },
+      };
+    }
     if (failed === 0) {
       return {
         kind: 'notice',
         data: {
           level: 'success',
           title: `Webhook ${sub.id}: no failed deliveries`,
-          text: `Every event for ${host} is delivered or on its way.${retried}`,
+          text: `Every event for ${host} is delivered or on its way.${enabled}${retried}`,
         },
       };
     }
@@ -504,6 +561,36 @@ export class WebhookDispatcher {
     const state = await this.deps.repo.state(sub.id);
     return this.card(sub, state ?? { id: sub.id, cursor: 0, cardVersion: 0, cardShown: 0 });
   }
+
+  /**
+   * **Re-enable** on the owner's card of a subscription disabled by a 410 Gone: an IT admin resumes
+   * it; its failed deliveries are re-queued and it picks up every event since from its cursor.
+   * Resolves the refreshed card (also updated in place for the owner).
+   * @throws ForbiddenError when the person is not an IT admin; NotFoundError for an unknown subscription.
+   */
+  async enable(email: string, subscriptionId: string): Promise<OutgoingCard> {
+    if (!this.deps.mayRetry(email)) throw new ForbiddenError('Only IT admins can re-enable a webhook subscription.');
+    const sub = this.deps.subscriptions.find((s) => s.id === subscriptionId);
+    if (!sub) throw new NotFoundError('the webhook subscription', subscriptionId);
+    const now = this.clock();
+    if (await this.deps.repo.enable(sub.id, email, now)) {
+      const requeued = await this.deps.repo.requeueFailed(sub.id, now);
+      await this.deps.audit.append({
+        actor: { kind: 'person', email },
+        action: 'webhook.enabled',
+        subject: { type: 'webhook-subscription', id: sub.id },
+        details: { requeued },
+      });
+      await this.refreshCards();
+      this.kick();
+    }
+    const state = await this.deps.repo.state(sub.id);
+    return this.card(sub, state ?? { id: sub.id, cursor: 0, cardVersion: 0, cardShown: 0 });
+  }
+}
+
+function utcMinute(at: Date): string {
+  return at.toISOString().slice(0, 16).replace('T', ' ');
 }
 
 function safeHost(url: string): string {

@@ -31,6 +31,21 @@ export function registerWebhookMetrics(registry: Registry, webhooks: WebhookDisp
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30, 300, 3600, 86400],
     registers: [registry],
   });
+  const disabled = new Counter({
+    name: 'roster_webhook_subscriptions_disabled_total',
+    help: 'Webhook subscriptions disabled because the receiver answered 410 Gone (the IT owner was told), by subscription',
+    labelNames: ['subscription'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'roster_webhook_subscription_disabled',
+    help: 'Whether a webhook subscription is disabled now (1), waiting for an IT admin to re-enable it, by subscription',
+    labelNames: ['subscription'] as const,
+    registers: [registry],
+    async collect() {
+      for (const sub of webhooks.subscriptions) this.set({ subscription: sub.id }, (await repo.state(sub.id))?.disabledAt ? 1 : 0);
+    },
+  });
   new Gauge({
     name: 'roster_webhook_failed_deliveries',
     help: 'Webhook deliveries failed now, waiting for Retry, by subscription',
@@ -47,5 +62,6 @@ export function registerWebhookMetrics(registry: Registry, webhooks: WebhookDisp
     },
     attemptFailed: (subscription) => attemptFailures.inc({ subscription }),
     failed: (subscription) => failed.inc({ subscription }),
+    disabled: (subscription) => disabled.inc({ subscription }),
   });
 }

@@ -143,6 +143,22 @@ export function createWebhookRepository(connection: Connection): WebhookReposito
       await states.updateOne({ _id: subscriptionId, cardShown: { $lt: version } }, { $set: { cardShown: version, cardRef: ref } });
     },
 
+    async disable(subscriptionId, at, reason) {
+      const result = await states.updateOne(
+        { _id: subscriptionId, disabledAt: { $exists: false } },
+        { $set: { disabledAt: at, disabledReason: reason }, $inc: { cardVersion: 1 } },
+      );
+      return result.modifiedCount === 1;
+    },
+
+    async enable(subscriptionId, by, at) {
+      const result = await states.updateOne(
+        { _id: subscriptionId, disabledAt: { $exists: true } },
+        { $set: { enabledBy: by, enabledAt: at }, $unset: { disabledAt: '', disabledReason: '' }, $inc: { cardVersion: 1 } },
+      );
+      return result.modifiedCount === 1;
+    },
+
     async staleCards() {
       // A handful of subscriptions: filtered here rather than with $expr (the embedded server lacks it).
       const docs = await states.find({ cardVersion: { $gt: 0 } }).toArray();
