@@ -107,4 +107,39 @@ describe('webhook deliveries failing for good: card and Retry from Teams', () =>
     ]);
     expect(await roster.services.webhookRepo.countFailed('siem')).toBe(0);
   }, 90_000);
+  it("a 410 Gone disables the subscription; the owner's card says so in place and only an IT admin's Re-enable resumes it", async () => {
+    const { roster, connector, client } = teams;
+    const aisha = teamsUser(roster.chat.person(people.aisha)!);
+    const priya = teamsUser(roster.chat.person(PRIYA)!);
+    const cardOf = (c: Parameters<typeof FakeConnector.card>[0]) => cardText(FakeConnector.card(c));
+    const [original] = connector.posts(aisha.conversationId).filter((c) => cardOf(c).includes('Webhook siem'));
+    expect(original).toBeDefined();
+    const before = receiver.received.length;
+    receiver.respond = () => 410;
+    await roster.services.supervision.alerts.raise({
+      kind: 'error-spike',
+      agentId: 'agt_5ade5ade5ade0078',
+      severity: 'warning',
+      summary: 'Latency doubled.',
+    });
+    const disabled = await eventually(() =>
+      connector.puts(aisha.conversationId).find((c) => c.activityId === original!.createdId && cardOf(c).includes('is disabled')),
+    );
+    expect(cardOf(disabled)).toContain('answered 410 Gone');
+    const enable = button(FakeConnector.card(disabled), 'webhook_enable');
+    expect(receiver.received).toHaveLength(before + 1);
+
+    receiver.respond = () => 200;
+    const refused = await client.execute(priya, 'webhook_enable', enable.data!);
+    expect(cardText(refused.card)).toContain('Only IT admins');
+    expect((await roster.services.webhookRepo.state('siem'))?.disabledAt).toBeInstanceOf(Date);
+
+    const clicked = await client.execute(aisha, 'webhook_enable', enable.data!, { replyToId: original!.createdId! });
+    expect(cardText(clicked.card)).toContain(`${people.aisha} re-enabled it`);
+    await eventually(() => receiver.accepted().some((r) => r.event?.subject === 'agt_5ade5ade5ade0078'));
+    const audit = await roster.services.audit.export();
+    expect(audit.filter((e) => e.action === 'webhook.enabled')).toMatchObject([
+      { actor: { kind: 'person', email: people.aisha }, subject: { type: 'webhook-subscription', id: 'siem' }, details: { requeued: 1 } },
+    ]);
+  }, 90_000);
 });
