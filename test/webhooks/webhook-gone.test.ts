@@ -65,8 +65,11 @@ describe('a webhook receiver answering 410 Gone', () => {
     await h.services.webhooks.tick();
     expect(receiver.received.map((r) => r.answered)).toEqual([410]);
     expect(receiver.received[0]!.verified).toBe(true);
-    // Its deliveries are kept: the failed one and the one waiting behind it.
-    expect((await h.services.webhookRepo.undelivered('it-feed', 10)).map((d) => d.status)).toEqual(['failed', 'pending']);
+    // Its deliveries are kept: the failed one, and any queued behind it before the 410 (never attempted);
+    // events recorded since wait in the audit trail, behind the subscription's cursor.
+    const kept = await h.services.webhookRepo.undelivered('it-feed', 10);
+    expect(kept[0]).toMatchObject({ status: 'failed', attempts: 1, lastError: 'the receiver answered HTTP 410' });
+    expect(kept.slice(1).every((d) => d.status === 'pending' && d.attempts === 0)).toBe(true);
 
     // The owner is told, with the reason and a Re-enable button.
     const [told] = await eventually(() => {
