@@ -470,7 +470,8 @@ function cliActor(): Actor {
   try {
     user = userInfo().username;
   } catch {
-    user = process.env.USER ?? process.env.USERNAME ?? 'unknown';
+    // No account entry (a container run with an arbitrary uid): the uid is what there is to record.
+    user = typeof process.getuid === 'function' ? `uid ${process.getuid()}` : 'unknown';
   }
   return { kind: 'system', name: `cli:${user || 'unknown'}` };
 }
