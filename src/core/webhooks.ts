@@ -57,6 +57,8 @@ const DIRECT: Readonly<Record<string, WebhookEventType>> = {
   'agent.registered': 'agent.requested',
   'agent.onboarded': 'agent.activated',
   'agent.suspended': 'agent.suspended',
+  // The Reactivate flow (suspended → the status the agent had) records its own entry.
+  'agent.reactivated': 'agent.reactivated',
   'agent.retired': 'agent.retired',
   'grant.activated': 'grant.granted',
   'grant.created': 'grant.granted',

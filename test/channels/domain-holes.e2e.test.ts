@@ -1,5 +1,6 @@
 import { createSlackChannel } from '../../src/channels/slack/index.js';
 import type { AgentRecord } from '../../src/core/agents.js';
+import { eventTypeOf } from '../../src/core/webhooks.js';
 import { startTestRoster } from '../helpers/app.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, eventually } from '../helpers/harness.js';
@@ -143,6 +144,8 @@ describe('issue 15 domain holes, attacked through Slack', () => {
       (await roster.services.audit.export({ agentId: helper.id })).find((e) => e.action === 'agent.reactivated'),
     );
     expect(entry.details).toMatchObject({ from: 'suspended', to: 'probation', approvedBy: [LIAM.email, AISHA.email] });
+    // Subscribed systems are told: the entry is the signed webhook event agent.reactivated.
+    expect(eventTypeOf(entry)).toBe('agent.reactivated');
   }, 60_000);
 
   it("a requester cannot pick another unit's approver: the form offers and accepts only their own unit", async () => {
