@@ -370,7 +370,7 @@ export async function createServices(settings: ServiceSettings) {
     grants,
     runs,
     audit,
-    notifier,
+    outbox,
     archives,
     sources: {
       checkIns: (agentId) => supervision.checkinRepo.listForAgent(agentId),

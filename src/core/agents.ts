@@ -145,7 +145,8 @@ export interface AgentRepository {
     patch?: Partial<AgentRecord>,
     effects?: readonly PendingEffect[],
   ): Promise<boolean>;
-  update(id: string, patch: Partial<AgentRecord>): Promise<void>;
+  /** Sets the fields, adding `effects` to the agent's outbox in the same update. */
+  update(id: string, patch: Partial<AgentRecord>, effects?: readonly PendingEffect[]): Promise<void>;
   /**
    * Answers a proposed sponsorship atomically: removes `email` from the proposed sponsors and, when
    * accepted, adds it to the sponsors, with `effects` in the agent's outbox. False when it was not

@@ -5,13 +5,16 @@ import { findPersonByEmail, hasRole } from '../config/directory.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { FlowRun, RunRepository, StepRegistry } from '../flows/types.js';
 import type { AgentRecord, AgentRepository, GrantRepository, KnowledgeNote } from './agents.js';
-import { sha256 } from './agents.js';
-import { canonicalJson, type AuditLog } from './audit.js';
+import { AGENT_HOLDER, sha256 } from './agents.js';
+import { canonicalJson, type AuditInput, type AuditLog } from './audit.js';
 import { isAlertResponder } from './alerts.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, RosterError, UnknownPersonError } from './errors.js';
 import { canTransition, type AgentStatus } from './lifecycle.js';
 import { agentRunContext, type AgentRunContext } from './run-context.js';
-import type { Notifier } from './notifications.js';
+import { AUDIT_EFFECT } from './audit-effects.js';
+import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
+import type { Outbox } from './outbox.js';
+import type { PendingEffect } from './ports.js';
 
 /** An archive bundle as stored: the canonical JSON text and its SHA-256 digest. */
 export interface ArchiveRecord {
@@ -39,7 +42,8 @@ export interface RetirementDeps {
   grants: GrantRepository;
   runs: RunRepository;
   audit: AuditLog;
-  notifier: Notifier;
+  /** Every audit entry and notice of a retirement is stored with the agent's change it follows. */
+  outbox: Outbox;
   archives: ArchiveRepository;
   sources: ArchiveSources;
   clock?: () => Date;
@@ -56,6 +60,9 @@ export interface RetirementContext extends AgentRunContext {
 export function mayAddKnowledgeNote(org: OrgConfig, person: Person, agent: Pick<AgentRecord, 'sponsors'>): boolean {
   return agent.sponsors.includes(person.email) || isAlertResponder(org, person);
 }
+
+/** The end reason of the grants a retirement revoked: a step run again after a crash counts them all. */
+const RETIRED_REASON = 'the agent was retired';
 
 const noteSchema = z.object({
   kind: z.enum(['failure-mode', 'high-value-interaction', 'note']).default('note'),
@@ -130,13 +137,9 @@ export class Retirement {
       by: actor.email,
       at: this.clock().toISOString(),
     };
-    await this.deps.agents.update(agent.id, { knowledgeNotes: [...agent.knowledgeNotes, note] });
-    await this.deps.audit.append({
-      actor: { kind: 'person', email: actor.email },
-      action: 'knowledge.noted',
-      subject: { type: 'agent', id: agent.id, agentId: agent.id },
-      details: { noteId: note.id, kind: note.kind },
-    });
+    const effects = [this.audited(actor.email, 'knowledge.noted', agent.id, { noteId: note.id, kind: note.kind })];
+    await this.deps.agents.update(agent.id, { knowledgeNotes: [...agent.knowledgeNotes, note] }, effects);
+    await this.deps.outbox.settle({ kind: AGENT_HOLDER, id: agent.id }, effects, 'knowledge.noted');
     return note;
   }
 
@@ -152,15 +155,18 @@ export class Retirement {
     const c = run.context as RetirementContext;
     const agent = await this.agent(c.agentId);
     if (agent.status === 'retiring') return {};
-    if (!(await this.deps.agents.transition(agent.id, agent.status, 'retiring'))) {
+    const effects = [
+      this.audited(run.requester, 'agent.status-changed', agent.id, {
+        from: agent.status,
+        to: 'retiring',
+        runId: run.id,
+        reason: c.reason,
+      }),
+    ];
+    if (!(await this.deps.agents.transition(agent.id, agent.status, 'retiring', {}, effects))) {
       throw new RosterError('conflict', `${agent.name} changed status meanwhile; start the retirement again.`);
     }
-    await this.audited(run.requester, 'agent.status-changed', agent.id, {
-      from: agent.status,
-      to: 'retiring',
-      runId: run.id,
-      reason: c.reason,
-    });
+    await this.deps.outbox.settle({ kind: AGENT_HOLDER, id: agent.id }, effects, 'retirement.begun');
     return { previousStatus: agent.status };
   }
 
@@ -173,34 +179,51 @@ export class Retirement {
     const c = run.context as RetirementContext;
     const back = c.previousStatus;
     if (!back || back === 'retiring') return;
-    if (await this.deps.agents.transition(c.agentId, 'retiring', back)) {
-      await this.audited(undefined, 'agent.status-changed', c.agentId, {
+    const effects = [
+      this.audited(undefined, 'agent.status-changed', c.agentId, {
         from: 'retiring',
         to: back,
         runId: run.id,
         reason: `retirement ${run.status}`,
-      });
+      }),
+    ];
+    if (await this.deps.agents.transition(c.agentId, 'retiring', back, {}, effects)) {
+      await this.deps.outbox.settle({ kind: AGENT_HOLDER, id: c.agentId }, effects, 'retirement.cancelled');
     }
   }
 
-  /** Step `retirement.complete`: revoke, retire, hand over, archive. */
+  /**
+   * Step `retirement.complete`: revoke, hand over, archive, retire. Everything before the status
+   * change is idempotent, so a step run again after a crash repeats it harmlessly; the audit entry
+   * and the hand-over notices are stored with the status change itself (the agent's outbox), so
+   * they happen once whether or not the writer lives to perform them.
+   */
   async complete(run: FlowRun): Promise<Record<string, unknown>> {
     const c = run.context as RetirementContext;
     const agent = await this.agent(c.agentId);
+    if (agent.status === 'retired') {
+      // Retired by an earlier attempt at this step: its effects are in the agent's outbox already.
+      const archived = await this.deps.archives.get(agent.id);
+      const grants = await this.deps.grants.listForAgent(agent.id);
+      return { archiveDigest: archived?.digest, grantsRevoked: grants.filter((g) => g.endReason === RETIRED_REASON).length };
+    }
     const now = this.clock().toISOString();
     // Every grant and key revoked (each atomically; a repeat finds nothing left to revoke).
-    const grants = await this.deps.grants.listForAgent(agent.id);
-    let revoked = 0;
-    for (const g of grants) {
-      if (await this.deps.grants.transition(g.id, ['active', 'pending'], { status: g.status === 'pending' ? 'denied' : 'revoked' }))
-        revoked += 1;
+    const before = await this.deps.grants.listForAgent(agent.id);
+    for (const g of before) {
+      await this.deps.grants.transition(g.id, ['active', 'pending'], {
+        status: g.status === 'pending' ? 'denied' : 'revoked',
+        endedAt: now,
+        endReason: RETIRED_REASON,
+      });
     }
+    const grants = await this.deps.grants.listForAgent(agent.id);
+    const revokedHere = grants.filter((g) => g.endReason === RETIRED_REASON);
     await this.deps.agents.update(agent.id, { credentials: agent.credentials.map((k) => (k.revokedAt ? k : { ...k, revokedAt: now })) });
-    if (agent.status !== 'retired')
-      await this.deps.agents.transition(agent.id, 'retiring', 'retired', c.successorId ? { successorId: c.successorId } : {});
 
     // Hand-over: notes, open items and the scopes it held go to the successor; both are linked.
     let handover: Record<string, unknown> = {};
+    const notices: PendingEffect[] = [];
     const openAlerts = (await this.deps.sources.alerts(agent.id)).filter((a) => a.status !== 'resolved');
     if (c.successorId) {
       const successor = await this.agent(c.successorId);
@@ -208,28 +231,42 @@ export class Retirement {
         .filter((n) => !successor.knowledgeNotes.some((s) => s.id === n.id))
         .map((n) => ({ ...n, text: `${n.text} (from ${agent.name})` }));
       await this.deps.agents.update(successor.id, { predecessorId: agent.id, knowledgeNotes: [...successor.knowledgeNotes, ...inherited] });
+      // Counted from the agent's notes: a repeat after a crash finds them inherited already.
+      const noteCount = agent.knowledgeNotes.length;
       handover = {
         successorId: successor.id,
-        knowledgeNotes: inherited.length,
+        knowledgeNotes: noteCount,
         openItems: openAlerts.map((a) => `${a.kind}: ${a.summary}`),
-        recommendedScopes: [...new Set(grants.filter((g) => g.status === 'active').map((g) => g.scope))],
+        recommendedScopes: [
+          ...new Set(
+            before.filter((g) => g.status === 'active' || (g.status === 'revoked' && g.endReason === RETIRED_REASON)).map((g) => g.scope),
+          ),
+        ],
       };
       for (const person of new Set([...agent.sponsors, ...successor.sponsors])) {
-        await this.deps.notifier.send(person, {
-          kind: 'notice',
-          data: {
-            level: 'info',
-            title: `${successor.name} takes over from ${agent.name}`,
-            text: `${agent.name} is retired. ${successor.name} received ${inherited.length} knowledge notes, ${openAlerts.length} open items and the recommended scopes ${(handover.recommendedScopes as string[]).join(', ') || '(none)'}.`,
-          },
-        });
+        notices.push(
+          this.deps.outbox.effect<ChatSend>(CHAT_SEND_EFFECT, {
+            to: person,
+            card: {
+              kind: 'notice',
+              data: {
+                level: 'info',
+                title: `${successor.name} takes over from ${agent.name}`,
+                text: `${agent.name} is retired. ${successor.name} received ${noteCount} knowledge notes, ${openAlerts.length} open items and the recommended scopes ${(handover.recommendedScopes as string[]).join(', ') || '(none)'}.`,
+              },
+            },
+          }),
+        );
       }
     }
 
     // The archive bundle: everything Roster knows about the agent, with a digest anyone can check.
+    // It is stored before the status change (the first bundle is kept), so the change can carry
+    // its digest; the agent is archived as the change leaves it.
+    const current = await this.agent(agent.id);
     const bundle = canonicalJson({
-      agent: await this.agent(agent.id),
-      grants: await this.deps.grants.listForAgent(agent.id),
+      agent: { ...current, status: 'retired', ...(c.successorId ? { successorId: c.successorId } : {}) },
+      grants,
       decisions: await this.deps.runs.list({ agentId: agent.id }),
       checkIns: await this.deps.sources.checkIns(agent.id),
       alerts: await this.deps.sources.alerts(agent.id),
@@ -238,17 +275,22 @@ export class Retirement {
       handover,
       archivedAt: now,
     });
-    const digest = sha256(bundle);
-    await this.deps.archives.save({ agentId: agent.id, digest, bundle, createdAt: now });
+    await this.deps.archives.save({ agentId: agent.id, digest: sha256(bundle), bundle, createdAt: now });
     const stored = (await this.deps.archives.get(agent.id))!;
-    await this.audited(undefined, 'agent.retired', agent.id, {
-      runId: run.id,
-      grantsRevoked: revoked,
-      keysRevoked: agent.credentials.length,
-      archiveDigest: stored.digest,
-      ...handover,
-    });
-    return { archiveDigest: stored.digest, grantsRevoked: revoked };
+    const effects = [
+      this.audited(undefined, 'agent.retired', agent.id, {
+        runId: run.id,
+        grantsRevoked: revokedHere.length,
+        keysRevoked: agent.credentials.length,
+        archiveDigest: stored.digest,
+        ...handover,
+      }),
+      ...notices,
+    ];
+    if (await this.deps.agents.transition(agent.id, 'retiring', 'retired', c.successorId ? { successorId: c.successorId } : {}, effects)) {
+      await this.deps.outbox.settle({ kind: AGENT_HOLDER, id: agent.id }, effects, 'agent.retired');
+    }
+    return { archiveDigest: stored.digest, grantsRevoked: revokedHere.length };
   }
 
   private async agent(id: string): Promise<AgentRecord> {
@@ -257,12 +299,14 @@ export class Retirement {
     return agent;
   }
 
-  private async audited(actor: string | undefined, action: string, agentId: string, details: Record<string, unknown>): Promise<void> {
-    await this.deps.audit.append({
+  /** An audit entry to store in the agent's outbox with the change it records. */
+  private audited(actor: string | undefined, action: string, agentId: string, details: Record<string, unknown>): PendingEffect<AuditInput> {
+    return this.deps.outbox.effect<AuditInput>(AUDIT_EFFECT, {
       actor: actor ? { kind: 'person', email: actor } : { kind: 'system', name: 'flow-engine' },
       action,
       subject: { type: 'agent', id: agentId, agentId },
       details,
+      at: this.clock(),
     });
   }
 }

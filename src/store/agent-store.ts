@@ -102,9 +102,12 @@ export function createAgentRepository(
       );
       return result.modifiedCount === 1;
     },
-    async update(id, patch) {
+    async update(id, patch, effects = []) {
       const { id: _ignored, ...fields } = withoutOutbox(patch as Record<string, unknown>);
-      await Agent.collection.updateOne({ _id: String(id) as never }, { $set: { ...fields, updatedAt: new Date().toISOString() } });
+      await Agent.collection.updateOne(
+        { _id: String(id) as never },
+        withEffects({ $set: { ...fields, updatedAt: new Date().toISOString() } }, effects),
+      );
     },
     async answerSponsorship(id, email, accept, effects = []) {
       const result = await Agent.collection.updateOne(

@@ -1,0 +1,135 @@
+import type { AuditEntry } from '../../src/core/audit.js';
+import type { FlowRun } from '../../src/flows/types.js';
+import { agentRecord, eventually, people, startHarness, type Harness } from '../helpers/harness.js';
+
+/*
+ * State changes outside the flows (retirement, check-ins, grants decided by hand, keys, suspension,
+ * leavers' agents) store their audit entries and cards in the changed record's outbox with the
+ * change. The writer "dies" (the fault point throws) right after the change was stored: nothing
+ * was performed yet, the worker performs it, and people see each effect once. A module that still
+ * performed an effect directly after its change would never reach the fault point (the expected
+ * crash does not happen) or would show the effect before the worker ran: either fails here.
+ */
+
+const priya = 'priya.raman@brightwater.example';
+
+/** A fault point that throws once when `point` is reached, like a process killed there. */
+function crashPoint() {
+  let armed: string | undefined;
+  return {
+    hook: (name: string) => {
+      if (name !== armed) return;
+      armed = undefined;
+      throw new Error(`crashed at ${name}`);
+    },
+    arm: (point: string) => {
+      armed = point;
+    },
+  };
+}
+
+const crash = crashPoint();
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness({ outbox: { leaseMs: 300 }, faultPoint: crash.hook });
+}, 60_000);
+afterAll(async () => {
+  await h?.close();
+});
+
+/** Lets the outbox worker perform what the dead writer left until `done` holds, then once more: a repeat changes nothing. */
+async function recovered(done: () => Promise<boolean> | boolean): Promise<void> {
+  await eventually(async () => {
+    await h.services.outbox.drain();
+    return done();
+  }, 30_000);
+  await h.services.outbox.drain();
+}
+
+const actions = async (subjectId: string): Promise<string[]> =>
+  (await h.services.audit.export()).filter((e: AuditEntry) => e.subject.id === subjectId).map((e) => e.action);
+const count = async (subjectId: string, action: string) => (await actions(subjectId)).filter((a) => a === action).length;
+const notices = (to: string, title: string) => h.notifier.to(to, 'notice').filter((m) => String(m.card.data.title) === title).length;
+
+describe('retirement killed between the agent’s change and its effects', () => {
+  it('a knowledge note: stored, audited once', async () => {
+    const agent = agentRecord({ name: 'Note Crash' });
+    await h.services.agents.insert(agent);
+    crash.arm('knowledge.noted:0');
+    await expect(h.services.retirement.addNote(people.tom, agent.id, { text: 'Confuses refunds and credits.' })).rejects.toThrow(/crashed/);
+    expect((await h.services.agents.get(agent.id))!.knowledgeNotes).toHaveLength(1);
+    expect(await count(agent.id, 'knowledge.noted')).toBe(0);
+    await recovered(async () => (await count(agent.id, 'knowledge.noted')) > 0);
+    expect(await count(agent.id, 'knowledge.noted')).toBe(1);
+  });
+
+  it('a retirement finishing, then the step run again: retired once, one audit entry, one hand-over notice each', async () => {
+    const old = agentRecord({
+      name: 'Retire Crash v1',
+      status: 'retiring',
+      knowledgeNotes: [{ id: 'note_rc', kind: 'note', text: 'Slow on Mondays.', by: people.tom, at: new Date().toISOString() }],
+    });
+    const heir = agentRecord({ name: 'Retire Crash v2', sponsors: [priya] });
+    await h.services.agents.insert(old);
+    await h.services.agents.insert(heir);
+    const now = new Date().toISOString();
+    await h.services.grants.insertMany([
+      {
+        id: `${old.id}:kb:read:default`,
+        agentId: old.id,
+        scope: 'kb:read',
+        reason: 'default',
+        requestedBy: people.tom,
+        approvedBy: [people.liam],
+        startsAt: now,
+        expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+        status: 'active',
+        source: 'default',
+        createdAt: now,
+      },
+    ]);
+    const run = {
+      id: `run_retire_${old.id}`,
+      requester: people.tom,
+      context: { agentId: old.id, successorId: heir.id, reason: 'Replaced by v2.', previousStatus: 'active' },
+    } as unknown as FlowRun;
+
+    crash.arm('agent.retired:0');
+    await expect(h.services.retirement.complete(run)).rejects.toThrow(/crashed/);
+    expect((await h.services.agents.get(old.id))!.status).toBe('retired');
+    expect(await count(old.id, 'agent.retired')).toBe(0);
+    const title = `${heir.name} takes over from ${old.name}`;
+    expect(notices(people.tom, title)).toBe(0);
+
+    // The engine runs the step again after a crash: it finds the agent retired and adds nothing.
+    const again = await h.services.retirement.complete(run);
+    expect(again).toMatchObject({ grantsRevoked: 1, archiveDigest: (await h.services.retirement.archive(old.id)).digest });
+    await recovered(async () => (await count(old.id, 'agent.retired')) > 0 && notices(people.tom, title) > 0 && notices(priya, title) > 0);
+    expect(await count(old.id, 'agent.retired')).toBe(1);
+    expect(notices(people.tom, title)).toBe(1);
+    expect(notices(priya, title)).toBe(1);
+    const entry = (await h.services.audit.export({ agentId: old.id })).find((e) => e.action === 'agent.retired')!;
+    expect(entry.details).toMatchObject({ runId: run.id, grantsRevoked: 1, successorId: heir.id, recommendedScopes: ['kb:read'] });
+    expect((await h.services.retirement.archive(old.id)).verified).toBe(true);
+    expect(JSON.parse((await h.services.retirement.archive(old.id)).bundle).agent).toMatchObject({
+      status: 'retired',
+      successorId: heir.id,
+    });
+  });
+
+  it('a retirement beginning: the agent is retiring, the status change audited once', async () => {
+    const agent = agentRecord({ name: 'Begin Crash' });
+    await h.services.agents.insert(agent);
+    const run = {
+      id: `run_begin_${agent.id}`,
+      requester: people.tom,
+      context: { agentId: agent.id, reason: 'Obsolete.' },
+    } as unknown as FlowRun;
+    crash.arm('retirement.begun:0');
+    await expect(h.services.retirement.begin(run)).rejects.toThrow(/crashed/);
+    expect((await h.services.agents.get(agent.id))!.status).toBe('retiring');
+    await recovered(async () => (await count(agent.id, 'agent.status-changed')) > 0);
+    expect(await count(agent.id, 'agent.status-changed')).toBe(1);
+  });
+});
