@@ -22,6 +22,7 @@ import { Governance } from './core/governance.js';
 import { Leavers, OFFER_HOLDER } from './core/leavers.js';
 import { Sponsorships } from './core/sponsorships.js';
 import { AGENT_HOLDER } from './core/agents.js';
+import { CHECKIN_HOLDER } from './core/checkins.js';
 import { createLeaverRepository } from './store/leaver-store.js';
 import { DashboardLinks, fleetView } from './core/fleet.js';
 import { randomBytes } from 'node:crypto';
@@ -138,6 +139,7 @@ export const OUTBOX_HOLDERS: Record<string, string> = {
   [HANDOFF_HOLDER]: 'handoffs',
   [AGENT_HOLDER]: 'agents',
   [BOUNDARY_CHANGE_HOLDER]: 'boundary_changes',
+  [CHECKIN_HOLDER]: 'checkins',
 };
 
 /** Agenda job names of the directory and delegations. */

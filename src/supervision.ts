@@ -4,11 +4,11 @@ import { ensureRecurring } from './jobs/recurring.js';
 import type { Connection } from 'mongoose';
 import type { OrgConfig } from './config/schemas.js';
 import type { Logger } from './logger.js';
-import type { AgentRepository } from './core/agents.js';
-import { AlertService, type AlertTimer } from './core/alerts.js';
+import { AGENT_HOLDER, type AgentRepository } from './core/agents.js';
+import { ALERT_HOLDER, AlertService, type AlertTimer } from './core/alerts.js';
 import { AgentKeys, type KeyRefusal } from './core/agent-keys.js';
 import type { AuditLog } from './core/audit.js';
-import { CheckInService, type MeasuredReader } from './core/checkins.js';
+import { CHECKIN_HOLDER, CheckInService, type MeasuredReader } from './core/checkins.js';
 import type { Notifier } from './core/notifications.js';
 import { SupervisionCards } from './core/supervision-cards.js';
 import { createOtlpRouter } from './http/otlp.js';
@@ -17,7 +17,7 @@ import { roleById } from './config/directory.js';
 import { Outbox } from './core/outbox.js';
 import { auditPerformer } from './core/audit-effects.js';
 import { createCardDeliveries, createOutboxRepository } from './store/outbox-store.js';
-import type { CardDeliveries } from './core/chat-effects.js';
+import { chatSendPerformer, type CardDeliveries } from './core/chat-effects.js';
 import { createAlertRepository } from './store/alert-store.js';
 import { createCheckInRepository } from './store/checkin-store.js';
 import { createTelemetryStore } from './store/telemetry-store.js';
@@ -116,6 +116,7 @@ export async function createSupervision(s: SupervisionSettings) {
     alerts,
     audit: s.audit,
     notifier: s.notifier,
+    outbox,
     presenter: cards,
     ...(s.measured ? { measured: s.measured } : {}),
     clock,
@@ -221,17 +222,27 @@ export type Supervision = Awaited<ReturnType<typeof createSupervision>>;
 
 /** An outbox for the alerts alone, when supervision runs without the rest of Roster (its tests). */
 function standaloneOutbox(s: SupervisionSettings, clock: () => Date): Outbox {
-  return createAlertOutbox(s.connection, s.audit, s.log, clock).outbox;
+  return createAlertOutbox(s.connection, s.audit, s.log, clock, s.notifier).outbox;
 }
 
-/** The outbox and card deliveries an AlertService needs, for alerts used without the rest of Roster. */
+/**
+ * The outbox and card deliveries an AlertService (and the check-ins) need, for supervision used
+ * without the rest of Roster. With a notifier, it sends the check-ins' review cards too.
+ */
 export function createAlertOutbox(
   connection: Connection,
   audit: AuditLog,
   log: Logger,
   clock: () => Date = () => new Date(),
+  notifier?: Notifier,
 ): { outbox: Outbox; deliveries: CardDeliveries } {
-  const outbox = new Outbox({ repo: createOutboxRepository(connection, { alert: 'alerts' }), log, clock });
+  const outbox = new Outbox({
+    repo: createOutboxRepository(connection, { [ALERT_HOLDER]: 'alerts', [CHECKIN_HOLDER]: 'checkins', [AGENT_HOLDER]: 'agents' }),
+    log,
+    clock,
+  });
+  const deliveries = createCardDeliveries(connection);
   outbox.register(auditPerformer(audit));
-  return { outbox, deliveries: createCardDeliveries(connection) };
+  if (notifier) outbox.register(chatSendPerformer({ notifier, deliveries, leaseMs: outbox.settings.leaseMs, clock }));
+  return { outbox, deliveries };
 }

@@ -1,12 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { CatalogRole, OrgConfig } from '../config/schemas.js';
 import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
-import type { AgentRecord, AgentRepository } from './agents.js';
+import { AGENT_HOLDER, type AgentRecord, type AgentRepository } from './agents.js';
 import type { AlertService } from './alerts.js';
 import type { AuditInput, AuditLog } from './audit.js';
 import { assessCheckIn, sumWindow, type CheckInResult, type MeasuredAccuracy, type RollupLike } from './checkin.js';
 import { ForbiddenError, InvalidInputError, NotFoundError } from './errors.js';
 import type { Notifier, OutgoingCard } from './notifications.js';
+import { AUDIT_EFFECT } from './audit-effects.js';
+import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
+import type { Outbox } from './outbox.js';
+import type { PendingEffect } from './ports.js';
+
+/** The holder kind of check-in records in the outbox: a check-in's audit entry and review cards, a decision's entry. */
+export const CHECKIN_HOLDER = 'checkin';
 
 const DAY = 86_400_000;
 
@@ -35,12 +42,13 @@ export interface CheckInClaim {
 }
 
 export interface CheckInRepository {
-  save(record: CheckInRecord): Promise<void>;
+  /** Stores a new record with `effects` in its outbox (one write). */
+  save(record: CheckInRecord, effects?: readonly PendingEffect[]): Promise<void>;
   get(id: string): Promise<CheckInRecord | undefined>;
   latest(agentId: string): Promise<CheckInRecord | undefined>;
   listForAgent(agentId: string): Promise<CheckInRecord[]>;
-  /** Records the sponsor's decision once (a conditional update); false when one was recorded already. */
-  decide(id: string, decision: NonNullable<CheckInRecord['decision']>): Promise<boolean>;
+  /** Records the sponsor's decision once (a conditional update, with `effects` in the record's outbox); false when one was recorded already. */
+  decide(id: string, decision: NonNullable<CheckInRecord['decision']>, effects?: readonly PendingEffect[]): Promise<boolean>;
   /** Each agent's next due time, for the agents that have had a check-in scheduled. */
   dueTimes(agentIds: readonly string[]): Promise<Map<string, Date>>;
   /**
@@ -75,6 +83,8 @@ export interface CheckInServiceDeps {
   alerts: AlertService;
   audit: AuditLog;
   notifier: Notifier;
+  /** Where a single check-in's and a decision's effects are stored with the change (Roster's shared outbox). */
+  outbox: Outbox;
   presenter: CheckInPresenter;
   /** Measured accuracy from scheduled re-runs; check-ins read telemetry only without it. */
   measured?: () => MeasuredReader | undefined;
@@ -153,15 +163,26 @@ export class CheckInService {
     const daily = await this.deps.telemetry.rollups(agent.id, 'day', w.readFrom, w.to);
     const measured = await this.measuredOf([agent]);
     const record = this.assess(agent, role, daily, now, `chk_${randomBytes(8).toString('hex')}`, measured.get(agent.id));
-    await this.deps.checkins.save(record);
-    await this.deps.audit.append(completedEntry(agent, record));
-    const moved = await this.transition(agent, record);
-    if (moved) await this.deps.audit.append(moved);
-    await this.raiseFindings(agent, record);
-    const fresh = (await this.deps.agents.get(agent.id)) ?? agent;
-    for (const sponsor of agent.sponsors) {
-      await this.deps.notifier.send(sponsor, this.deps.presenter.checkIn(record, fresh, sponsor)).catch(() => undefined);
+    const { outbox } = this.deps;
+    // The review cards show the status the check-in moves the agent to; they go out with the
+    // record's audit entry, stored with the record itself.
+    const moveTo = this.moveOf(agent, record);
+    const shown = moveTo ? { ...agent, status: moveTo } : agent;
+    const effects: PendingEffect[] = [
+      outbox.effect<AuditInput>(AUDIT_EFFECT, { ...completedEntry(agent, record), at: now }),
+      ...agent.sponsors.map((sponsor) =>
+        outbox.effect<ChatSend>(CHAT_SEND_EFFECT, { to: sponsor, card: this.deps.presenter.checkIn(record, shown, sponsor) }),
+      ),
+    ];
+    await this.deps.checkins.save(record, effects);
+    if (moveTo) {
+      const moved = [outbox.effect<AuditInput>(AUDIT_EFFECT, { ...statusEntry(agent, agent.status, moveTo, record), at: now })];
+      if (await this.deps.agents.transition(agent.id, agent.status, moveTo, {}, moved)) {
+        await outbox.settle({ kind: AGENT_HOLDER, id: agent.id }, moved, 'checkin.moved');
+      }
     }
+    await this.raiseFindings(agent, record);
+    await outbox.settle({ kind: CHECKIN_HOLDER, id: record.id }, effects, 'checkin.completed');
     return record;
   }
 
@@ -331,6 +352,13 @@ export class CheckInService {
     return entries.some((e) => e.action === 'checkin.completed' && e.details.checkInId === record.id);
   }
 
+  /** The status a check-in moves the agent to: degraded sends an active agent to probation, healthy brings it back. */
+  private moveOf(agent: AgentRecord, record: CheckInRecord): 'probation' | 'active' | undefined {
+    if (record.verdict === 'degraded' && agent.status === 'active') return 'probation';
+    if (record.verdict === 'healthy' && agent.status === 'probation') return 'active';
+    return undefined;
+  }
+
   /** Degraded moves an active agent to probation, healthy moves it back; resolves the audit entry for it. */
   private async transition(agent: AgentRecord, record: CheckInRecord): Promise<AuditInput | undefined> {
     if (
@@ -382,16 +410,20 @@ export class CheckInService {
       throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can decide on its review.`);
     }
     const decision = { choice, by: person.email, at: this.clock().toISOString() } as const;
-    if (!(await this.deps.checkins.decide(record.id, decision))) {
+    const effects = [
+      this.deps.outbox.effect<AuditInput>(AUDIT_EFFECT, {
+        actor: { kind: 'person', email: person.email },
+        action: `checkin.${choice}`,
+        subject: { type: 'agent', id: agent.id, agentId: agent.id },
+        details: { checkInId: record.id, verdict: record.verdict },
+        at: this.clock(),
+      }),
+    ];
+    if (!(await this.deps.checkins.decide(record.id, decision, effects))) {
       const existing = (await this.deps.checkins.get(record.id))!;
       return { record: existing, agent };
     }
-    await this.deps.audit.append({
-      actor: { kind: 'person', email: person.email },
-      action: `checkin.${choice}`,
-      subject: { type: 'agent', id: agent.id, agentId: agent.id },
-      details: { checkInId: record.id, verdict: record.verdict },
-    });
+    await this.deps.outbox.settle({ kind: CHECKIN_HOLDER, id: record.id }, effects, 'checkin.decided');
     return { record: { ...record, decision }, agent };
   }
 }

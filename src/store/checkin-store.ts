@@ -1,3 +1,4 @@
+import { OUTBOX_FIELD, toStored, withEffects } from './outbox-store.js';
 import { Schema, type Connection } from 'mongoose';
 import type { CheckInRecord, CheckInRepository } from '../core/checkins.js';
 
@@ -25,7 +26,7 @@ export function createCheckInRepository(connection: Connection): CheckInReposito
       new Schema({ _id: String, agentId: String, leaseUntil: Date }, { collection: 'checkin_claims', versionKey: false }),
     );
   const fromDoc = (d: Record<string, unknown>): CheckInRecord => {
-    const { _id, ...rest } = d;
+    const { _id, outbox: _outbox, outboxLeaseUntil: _lease, ...rest } = d;
     return { id: String(_id), ...(rest as Omit<CheckInRecord, 'id'>) };
   };
   return {
@@ -34,9 +35,13 @@ export function createCheckInRepository(connection: Connection): CheckInReposito
       await Schedule.init();
       await Claim.init();
     },
-    async save(record) {
+    async save(record, effects = []) {
       const { id, ...rest } = record;
-      await CheckIn.collection.insertOne({ _id: id as never, ...rest });
+      await CheckIn.collection.insertOne({
+        _id: id as never,
+        ...rest,
+        ...(effects.length > 0 ? { [OUTBOX_FIELD]: effects.map(toStored) } : {}),
+      });
     },
     async get(id) {
       const doc = await CheckIn.collection.findOne({ _id: String(id) as never });
@@ -58,8 +63,11 @@ export function createCheckInRepository(connection: Connection): CheckInReposito
           .toArray()
       ).map(fromDoc);
     },
-    async decide(id, decision) {
-      const result = await CheckIn.collection.updateOne({ _id: String(id) as never, decision: { $exists: false } }, { $set: { decision } });
+    async decide(id, decision, effects = []) {
+      const result = await CheckIn.collection.updateOne(
+        { _id: String(id) as never, decision: { $exists: false } },
+        withEffects({ $set: { decision } }, effects),
+      );
       return result.modifiedCount === 1;
     },
     async dueTimes(agentIds) {

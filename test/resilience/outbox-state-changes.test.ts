@@ -133,3 +133,45 @@ describe('retirement killed between the agent’s change and its effects', () =>
     expect(await count(agent.id, 'agent.status-changed')).toBe(1);
   });
 });
+
+describe('check-ins killed between the stored record and its effects', () => {
+  const reviews = (to: string, agentId: string) => h.notifier.to(to, 'checkin').filter((m) => m.card.data.agentId === agentId).length;
+
+  it('a check-in run: the record stands, audited once, one review card per sponsor', async () => {
+    const agent = agentRecord({ name: 'Check-in Crash', sponsors: [people.tom, priya] });
+    await h.services.agents.insert(agent);
+    crash.arm('checkin.completed:0');
+    await expect(h.services.supervision.checkins.run(agent.id)).rejects.toThrow(/crashed/);
+    const [record] = await h.services.supervision.checkinRepo.listForAgent(agent.id);
+    expect(record).toBeDefined();
+    expect(await count(agent.id, 'checkin.completed')).toBe(0);
+    expect(reviews(people.tom, agent.id)).toBe(0);
+    await recovered(
+      async () => (await count(agent.id, 'checkin.completed')) > 0 && reviews(people.tom, agent.id) > 0 && reviews(priya, agent.id) > 0,
+    );
+    expect(await count(agent.id, 'checkin.completed')).toBe(1);
+    expect(reviews(people.tom, agent.id)).toBe(1);
+    expect(reviews(priya, agent.id)).toBe(1);
+    expect((await h.services.audit.export({ agentId: agent.id })).find((e) => e.action === 'checkin.completed')!.details).toMatchObject({
+      checkInId: record!.id,
+    });
+    // The stored record reads without its outbox.
+    expect(Object.keys((await h.services.supervision.checkinRepo.get(record!.id))!)).not.toContain('outbox');
+  });
+
+  it('a sponsor’s decision on a review: recorded once, audited once', async () => {
+    const agent = agentRecord({ name: 'Decision Crash' });
+    await h.services.agents.insert(agent);
+    const record = await h.services.supervision.checkins.run(agent.id);
+    crash.arm('checkin.decided:0');
+    await expect(h.services.supervision.checkins.decide(people.tom, record.id, 'keep')).rejects.toThrow(/crashed/);
+    expect((await h.services.supervision.checkinRepo.get(record.id))!.decision).toMatchObject({ choice: 'keep', by: people.tom });
+    expect(await count(agent.id, 'checkin.keep')).toBe(0);
+    await recovered(async () => (await count(agent.id, 'checkin.keep')) > 0);
+    expect(await count(agent.id, 'checkin.keep')).toBe(1);
+    // A second click records nothing and audits nothing.
+    await h.services.supervision.checkins.decide(people.tom, record.id, 'retire');
+    expect(await count(agent.id, 'checkin.keep')).toBe(1);
+    expect(await count(agent.id, 'checkin.retire')).toBe(0);
+  });
+});

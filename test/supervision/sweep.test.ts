@@ -48,6 +48,7 @@ async function openRig(
   ]);
   const notifier = new RecordingNotifier();
   const cards = new SupervisionCards(org);
+  const { outbox, deliveries } = createAlertOutbox(connection, audit, silentLogger(), () => NOW, notifier);
   const alerts = new AlertService({
     org,
     alerts: alertRepo,
@@ -57,7 +58,8 @@ async function openRig(
     presenter: cards,
     roleOf: async (agentId) => (await agents.get(agentId))?.catalogRoleId,
     clock: () => NOW,
-    ...createAlertOutbox(connection, audit, silentLogger(), () => NOW),
+    outbox,
+    deliveries,
   });
   const service = (chunk = options.chunk ?? CHUNK, wrapped = true) =>
     new CheckInService({
@@ -68,6 +70,7 @@ async function openRig(
       alerts,
       audit: wrapped && options.audit ? options.audit(audit) : audit,
       notifier,
+      outbox,
       presenter: cards,
       clock: () => NOW,
       sweepChunkSize: chunk,
