@@ -56,8 +56,11 @@ export const DEFAULT_ACCESS_SETTINGS: AccessSettings = {
 
 /** Durable timers of a grant's life (Agenda jobs in src/jobs/grants.ts). */
 export interface GrantTimers {
-  /** Schedules the expiry at `expiresAt` and the reminders before it. */
-  activated(grant: GrantRecord): Promise<void>;
+  /**
+   * Schedules the expiry at `expiresAt` and the reminders before it. With `key` (an outbox effect
+   * id), scheduling again with the same key keeps one job of each.
+   */
+  activated(grant: GrantRecord, key?: string): Promise<void>;
   /** Schedules the end of an access review's grace period. */
   reviewDue(cycle: string, at: Date): Promise<void>;
 }
@@ -139,6 +142,8 @@ export const GRANT_REFRESH_EFFECT = 'grant.refresh-cards';
 export const GRANT_EFFECTS = {
   /** Cancels the request (run) of a grant revoked while pending. */
   cancelRequest: 'grant.cancel-request',
+  /** Schedules an activated grant's expiry and reminders (once per effect). */
+  scheduleTimers: 'grant.schedule-timers',
 } as const;
 
 const personActor = (email: string): Actor => ({ kind: 'person', email });
@@ -231,20 +236,26 @@ export class AccessCommands {
       ...(extended ? { extends: extended.id } : {}),
     };
     const context = this.context(agent, role, scope, grant, durationText, capNote);
-    await this.deps.grants.insertMany([grant]);
-    await this.deps.audit.append({
-      actor: personActor(actor.email),
-      action: 'grant.requested',
-      subject: { type: 'grant', id: grant.id, agentId: agent.id },
-      details: {
-        scope: scope.id,
-        duration: durationText,
-        ...(request.duration ? { requested: request.duration } : {}),
-        ...(capNote ? { capped: true } : {}),
-        reason: request.reason,
-        ...(extended ? { extends: extended.id } : {}),
-      },
-    });
+    // The request's audit entry is stored with the new grant (one insert).
+    const effects = [
+      this.deps.outbox.effect(AUDIT_EFFECT, {
+        actor: personActor(actor.email),
+        action: 'grant.requested',
+        subject: { type: 'grant', id: grant.id, agentId: agent.id },
+        details: {
+          scope: scope.id,
+          duration: durationText,
+          ...(request.duration ? { requested: request.duration } : {}),
+          ...(capNote ? { capped: true } : {}),
+          reason: request.reason,
+          ...(extended ? { extends: extended.id } : {}),
+        },
+        at: this.clock(),
+      } satisfies AuditInput),
+    ];
+    if (await this.deps.grants.insert(grant, effects)) {
+      await this.deps.outbox.settle({ kind: GRANT_HOLDER, id: grant.id }, effects, 'grant.requested');
+    }
     const run = await this.deps.engine.start({
       flowId: ACCESS_REQUEST_FLOW,
       requester: actor.email,
@@ -539,6 +550,14 @@ export class AccessCommands {
         if (grant) await this.refreshCards(grant, outcome);
       },
     });
+    this.deps.outbox.register<{ grantId: string }>({
+      type: GRANT_EFFECTS.scheduleTimers,
+      perform: async ({ grantId }, { effectId }) => {
+        const grant = await this.deps.grants.get(grantId);
+        // A grant that ended before its timers were scheduled needs none.
+        if (grant?.status === 'active') await this.deps.timers.activated(grant, effectId);
+      },
+    });
     this.deps.outbox.register<{ grantId: string; by: string; reason: string }>({
       type: GRANT_EFFECTS.cancelRequest,
       perform: async ({ grantId, by, reason }) => {
@@ -598,13 +617,25 @@ export class AccessCommands {
       (s.decisions ?? []).filter((d) => d.decision === 'approve').map((d) => d.by),
     );
     const expiresAt = new Date(now.getTime() + c.durationMs).toISOString();
-    const activated = await this.deps.grants.transition(c.grantId, ['pending'], {
-      status: 'active',
-      startsAt: now.toISOString(),
-      expiresAt,
-      approvedBy,
-      source: run.flowId === BREAK_GLASS_FLOW ? 'break-glass' : run.id,
-    });
+    const source = run.flowId === BREAK_GLASS_FLOW ? 'break-glass' : run.id;
+    const { outbox } = this.deps;
+    // The audit entry and the expiry and reminder timers are stored with the activation.
+    const effects: PendingEffect[] = [
+      outbox.effect(AUDIT_EFFECT, {
+        actor: { kind: 'system', name: 'flow-engine' },
+        action: 'grant.activated',
+        subject: { type: 'grant', id: c.grantId, agentId: c.agentId },
+        details: { runId: run.id, scope: c.scope, startsAt: now.toISOString(), expiresAt, approvedBy, source },
+        at: now,
+      } satisfies AuditInput),
+      outbox.effect(GRANT_EFFECTS.scheduleTimers, { grantId: c.grantId }),
+    ];
+    const activated = await this.deps.grants.transition(
+      c.grantId,
+      ['pending'],
+      { status: 'active', startsAt: now.toISOString(), expiresAt, approvedBy, source },
+      effects,
+    );
     if (!activated) {
       const current = await this.deps.grants.get(c.grantId);
       if (current?.status === 'active') return { expiresAt: current.expiresAt };
@@ -613,28 +644,24 @@ export class AccessCommands {
         status: current?.status,
       });
     }
-    await this.deps.audit.append({
-      actor: { kind: 'system', name: 'flow-engine' },
-      action: 'grant.activated',
-      subject: { type: 'grant', id: c.grantId, agentId: c.agentId },
-      details: { runId: run.id, scope: c.scope, startsAt: activated.startsAt, expiresAt, approvedBy, source: activated.source },
-    });
-    await this.deps.timers.activated(activated);
+    await outbox.settle({ kind: GRANT_HOLDER, id: c.grantId }, effects, 'grant.activated');
     if (c.extends) {
-      const superseded = await this.deps.grants.transition(c.extends, ['active'], {
-        status: 'expired',
-        endedAt: now.toISOString(),
-        endedBy: 'flow-engine',
-        endReason: `superseded by ${c.grantId}`,
-      });
-      if (superseded) {
-        await this.deps.audit.append({
+      const ended = [
+        outbox.effect(AUDIT_EFFECT, {
           actor: { kind: 'system', name: 'flow-engine' },
           action: 'grant.superseded',
           subject: { type: 'grant', id: c.extends, agentId: c.agentId },
           details: { by: c.grantId, scope: c.scope },
-        });
-      }
+          at: now,
+        } satisfies AuditInput),
+      ];
+      const superseded = await this.deps.grants.transition(
+        c.extends,
+        ['active'],
+        { status: 'expired', endedAt: now.toISOString(), endedBy: 'flow-engine', endReason: `superseded by ${c.grantId}` },
+        ended,
+      );
+      if (superseded) await outbox.settle({ kind: GRANT_HOLDER, id: c.extends }, ended, 'grant.superseded');
     }
     return { expiresAt, startsAt: activated.startsAt };
   }
@@ -642,19 +669,22 @@ export class AccessCommands {
   /** `grant.deny` (onFailure): a request that ends without approval never becomes active. */
   async deny(run: Readonly<FlowRun>): Promise<void> {
     const c = run.context as AccessContext;
-    const denied = await this.deps.grants.transition(c.grantId, ['pending'], {
-      status: 'denied',
-      endedAt: this.clock().toISOString(),
-      endReason: run.outcome ?? run.status,
-    });
-    if (denied) {
-      await this.deps.audit.append({
+    const effects = [
+      this.deps.outbox.effect(AUDIT_EFFECT, {
         actor: { kind: 'system', name: 'flow-engine' },
         action: 'grant.denied',
         subject: { type: 'grant', id: c.grantId, agentId: c.agentId },
         details: { runId: run.id, scope: c.scope, outcome: run.outcome ?? run.status },
-      });
-    }
+        at: this.clock(),
+      } satisfies AuditInput),
+    ];
+    const denied = await this.deps.grants.transition(
+      c.grantId,
+      ['pending'],
+      { status: 'denied', endedAt: this.clock().toISOString(), endReason: run.outcome ?? run.status },
+      effects,
+    );
+    if (denied) await this.deps.outbox.settle({ kind: GRANT_HOLDER, id: c.grantId }, effects, 'grant.denied');
   }
 
   /** `access-request.valid`: the scope is still grantable and the agent still works here. */

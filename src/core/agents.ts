@@ -159,19 +159,31 @@ export interface AgentRepository {
    */
   proposeSponsor(id: string, proposal: ProposedSponsor, effects?: readonly PendingEffect[]): Promise<boolean>;
   /** Adds a credential only when the agent has none yet (exactly once per onboarding). */
-  addFirstCredential(id: string, credential: AgentCredential): Promise<boolean>;
+  addFirstCredential(id: string, credential: AgentCredential, effects?: readonly PendingEffect[]): Promise<boolean>;
   /** The agent holding a credential with this SHA-256 hash (an indexed look-up), whatever its state. */
   findByKeyHash(hash: string): Promise<AgentRecord | undefined>;
   /**
    * Replaces the agent's credentials only if it still holds exactly the credentials `expectedIds`
-   * and its status is one of `statuses` (atomic compare-and-set); false when either changed.
+   * and its status is one of `statuses` (atomic compare-and-set, with `effects` in the agent's
+   * outbox); false when either changed.
    */
-  replaceCredentials(id: string, expectedIds: string[], statuses: AgentStatus[], next: AgentCredential[]): Promise<boolean>;
+  replaceCredentials(
+    id: string,
+    expectedIds: string[],
+    statuses: AgentStatus[],
+    next: AgentCredential[],
+    effects?: readonly PendingEffect[],
+  ): Promise<boolean>;
 }
 
 export interface GrantRepository {
   /** Inserts grants; ones with an id that exists already are left as they are (idempotent). */
   insertMany(grants: GrantRecord[]): Promise<void>;
+  /**
+   * Inserts one grant with `effects` in its outbox (one write); false, and nothing changed, when a
+   * grant with that id exists already.
+   */
+  insert(grant: GrantRecord, effects?: readonly PendingEffect[]): Promise<boolean>;
   listForAgent(agentId: string): Promise<GrantRecord[]>;
   get(id: string): Promise<GrantRecord | undefined>;
   /** Every matching grant (read page by page, never cut). */

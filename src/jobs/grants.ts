@@ -35,15 +35,24 @@ interface RemindData {
  */
 export function createGrantTimers(agenda: Agenda, settings: AccessSettings, clock: () => Date = () => new Date()): GrantTimers {
   return {
-    async activated(grant: GrantRecord) {
+    async activated(grant: GrantRecord, key?: string) {
+      // Keyed (a retried outbox effect), each job is stored once.
+      const schedule = async (at: Date, name: string, data: ExpireData | RemindData, part: string) => {
+        if (!key) return void (await agenda.schedule(at, name, data));
+        await agenda
+          .create(name, { ...data, key: `${key}:${part}` })
+          .unique({ 'data.key': `${key}:${part}` }, { insertOnly: true })
+          .schedule(at)
+          .save();
+      };
       const expiresAt = new Date(grant.expiresAt);
-      await agenda.schedule(expiresAt, GRANT_JOBS.expire, { grantId: grant.id } satisfies ExpireData);
+      await schedule(expiresAt, GRANT_JOBS.expire, { grantId: grant.id } satisfies ExpireData, 'expire');
       const lasts = expiresAt.getTime() - Date.parse(grant.startsAt);
       if (grant.source === 'break-glass' || lasts <= settings.remindGrantsLongerThanMs) return;
       for (const offsetMs of settings.reminderOffsetsMs) {
         const at = new Date(expiresAt.getTime() - offsetMs);
         if (at.getTime() <= clock().getTime()) continue;
-        await agenda.schedule(at, GRANT_JOBS.remind, { grantId: grant.id, offsetMs } satisfies RemindData);
+        await schedule(at, GRANT_JOBS.remind, { grantId: grant.id, offsetMs } satisfies RemindData, `remind:${offsetMs}`);
       }
     },
     async reviewDue(cycle: string, at: Date) {

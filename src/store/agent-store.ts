@@ -3,6 +3,7 @@ import { Schema, type Connection } from 'mongoose';
 import type { AgentCredential, AgentRecord, AgentRepository, GrantRecord, GrantRepository } from '../core/agents.js';
 import { nameKey } from '../core/agents.js';
 import { DuplicateError } from '../core/errors.js';
+import type { PendingEffect } from '../core/ports.js';
 import { isLiveStatus, type AgentStatus } from '../core/lifecycle.js';
 import { readAllPages } from './paging.js';
 
@@ -130,10 +131,10 @@ export function createAgentRepository(
       );
       return result.modifiedCount === 1;
     },
-    async addFirstCredential(id: string, credential: AgentCredential) {
+    async addFirstCredential(id: string, credential: AgentCredential, effects: readonly PendingEffect[] = []) {
       const result = await Agent.collection.updateOne(
         { _id: String(id) as never, credentials: { $size: 0 } },
-        { $push: { credentials: credential } as never },
+        withEffects({ $push: { credentials: credential } }, effects) as never,
       );
       return result.modifiedCount === 1;
     },
@@ -142,13 +143,20 @@ export function createAgentRepository(
       const doc = await Agent.collection.findOne({ 'credentials.hash': hash });
       return doc ? fromDoc(doc) : undefined;
     },
-    async replaceCredentials(id: string, expectedIds: string[], statuses: AgentStatus[], next: AgentCredential[]) {
+    async replaceCredentials(
+      id: string,
+      expectedIds: string[],
+      statuses: AgentStatus[],
+      next: AgentCredential[],
+      effects: readonly PendingEffect[] = [],
+    ) {
       const filter: Record<string, unknown> = { _id: String(id), status: { $in: statuses.map(String) } };
       filter.credentials = { $size: expectedIds.length };
       if (expectedIds.length > 0) filter['credentials.id'] = { $all: expectedIds.map(String) };
-      const result = await Agent.collection.updateOne(filter as never, {
-        $set: { credentials: next, updatedAt: new Date().toISOString() } as never,
-      });
+      const result = await Agent.collection.updateOne(
+        filter as never,
+        withEffects({ $set: { credentials: next, updatedAt: new Date().toISOString() } }, effects) as never,
+      );
       return result.modifiedCount === 1;
     },
   };
@@ -178,6 +186,15 @@ export function createGrantRepository(
         const { id, ...rest } = grant;
         await Grant.collection.updateOne({ _id: id as never }, { $setOnInsert: rest }, { upsert: true });
       }
+    },
+    async insert(grant, effects = []) {
+      const { id, ...rest } = grant;
+      const result = await Grant.collection.updateOne(
+        { _id: id as never },
+        { $setOnInsert: { ...rest, ...(effects.length > 0 ? { [OUTBOX_FIELD]: effects.map(toStored) } : {}) } },
+        { upsert: true },
+      );
+      return result.upsertedCount === 1;
     },
     async listForAgent(agentId) {
       const docs = await Grant.collection.find({ agentId: String(agentId) }).toArray();

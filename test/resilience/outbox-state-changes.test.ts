@@ -1,5 +1,6 @@
 import type { AuditEntry } from '../../src/core/audit.js';
 import type { FlowRun } from '../../src/flows/types.js';
+import { activeAgent } from '../access/support.js';
 import { agentRecord, eventually, people, startHarness, type Harness } from '../helpers/harness.js';
 
 /*
@@ -173,5 +174,69 @@ describe('check-ins killed between the stored record and its effects', () => {
     await h.services.supervision.checkins.decide(people.tom, record.id, 'retire');
     expect(await count(agent.id, 'checkin.keep')).toBe(1);
     expect(await count(agent.id, 'checkin.retire')).toBe(0);
+  });
+});
+
+describe('grant changes made by the flows killed between the stored change and its effects', () => {
+  const jobs = (grantId: string, name: string) =>
+    h.db.connection.db!.collection('agendaJobs').countDocuments({ name, 'data.grantId': grantId });
+
+  async function requested(name: string) {
+    const agent = await activeAgent(h, { name, sponsors: [people.tom] });
+    return h.services.access.requestAccess(people.tom, {
+      agentId: agent.id,
+      scope: 'crm:read',
+      reason: 'Look up order history.',
+      duration: '30d',
+    });
+  }
+
+  it('a request: the pending grant stands, its request audited once', async () => {
+    const agent = await activeAgent(h, { name: 'Request Crash', sponsors: [people.tom] });
+    crash.arm('grant.requested:0');
+    await expect(
+      h.services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Look up order history.' }),
+    ).rejects.toThrow(/crashed/);
+    const [grant] = await h.services.grants.listForAgent(agent.id);
+    expect(grant).toMatchObject({ status: 'pending', scope: 'crm:read' });
+    expect(await count(grant!.id, 'grant.requested')).toBe(0);
+    await recovered(async () => (await count(grant!.id, 'grant.requested')) > 0);
+    expect(await count(grant!.id, 'grant.requested')).toBe(1);
+  });
+
+  it('an activation: active, audited once, its expiry and reminders scheduled once', async () => {
+    const { run, grant } = await requested('Activate Crash');
+    crash.arm('grant.activated:0');
+    await expect(h.services.access.activate({ ...run, steps: {} })).rejects.toThrow(/crashed/);
+    expect((await h.services.grants.get(grant.id))!.status).toBe('active');
+    expect(await count(grant.id, 'grant.activated')).toBe(0);
+    expect(await jobs(grant.id, 'grants.expire')).toBe(0);
+    // The step run again finds the grant active and adds nothing.
+    await h.services.access.activate({ ...run, steps: {} });
+    await recovered(async () => (await count(grant.id, 'grant.activated')) > 0 && (await jobs(grant.id, 'grants.expire')) > 0);
+    expect(await count(grant.id, 'grant.activated')).toBe(1);
+    expect(await jobs(grant.id, 'grants.expire')).toBe(1);
+    const reminders = await jobs(grant.id, 'grants.remind');
+    expect(reminders).toBeGreaterThan(0);
+    // Performing the timers' effect again (an at-least-once retry) keeps one job of each.
+    const [timerEffect] = (await h.db.connection.db!.collection('grants').findOne({ _id: grant.id as never }))!.outbox as unknown[];
+    expect(timerEffect).toBeUndefined();
+    await h.services.access.activate({ ...run, steps: {} });
+    await h.services.outbox.drain();
+    expect(await jobs(grant.id, 'grants.expire')).toBe(1);
+    expect(await jobs(grant.id, 'grants.remind')).toBe(reminders);
+  });
+
+  it('a denial: denied, audited once', async () => {
+    const { run, grant } = await requested('Deny Crash');
+    crash.arm('grant.denied:0');
+    await expect(h.services.access.deny({ ...run, status: 'failed', outcome: 'denied' })).rejects.toThrow(/crashed/);
+    expect((await h.services.grants.get(grant.id))!.status).toBe('denied');
+    expect(await count(grant.id, 'grant.denied')).toBe(0);
+    await recovered(async () => (await count(grant.id, 'grant.denied')) > 0);
+    expect(await count(grant.id, 'grant.denied')).toBe(1);
+    await h.services.access.deny({ ...run, status: 'failed', outcome: 'denied' });
+    await h.services.outbox.drain();
+    expect(await count(grant.id, 'grant.denied')).toBe(1);
   });
 });
