@@ -279,7 +279,7 @@ export async function createServices(settings: ServiceSettings) {
     evaluations?: Evaluations;
     reactivation?: Reactivation;
   } = {};
-  const agentKeys = new AgentKeys({ org, agents, audit, notifier, clock, log: log.child({ component: 'agent-keys' }) });
+  const agentKeys = new AgentKeys({ org, agents, audit, notifier, outbox, clock, log: log.child({ component: 'agent-keys' }) });
   const registry = createStepRegistry(
     { org, agents, grants, audit, notifier, clock, outbox, keys: agentKeys },
     () => late.access ?? accessNotReady(),

@@ -70,7 +70,6 @@ export async function createSupervision(s: SupervisionSettings) {
   const checkinRepo = createCheckInRepository(s.connection);
   await Promise.all([telemetry.ensureIndexes(), alertRepo.ensureIndexes(), checkinRepo.ensureIndexes()]);
   const cards = new SupervisionCards(s.org);
-  const keys = s.keys ?? new AgentKeys({ org: s.org, agents: s.agents, audit: s.audit, notifier: s.notifier, clock });
   const deliveries = s.deliveries ?? createCardDeliveries(s.connection);
   const outbox = s.outbox ?? standaloneOutbox(s, clock);
   const pager = s.pagers?.pagers.length
@@ -84,6 +83,7 @@ export async function createSupervision(s: SupervisionSettings) {
         log: s.log.child({ component: 'pager' }),
       })
     : undefined;
+  const keys = s.keys ?? new AgentKeys({ org: s.org, agents: s.agents, audit: s.audit, notifier: s.notifier, outbox, clock });
   const alerts = new AlertService({
     org: s.org,
     alerts: alertRepo,

@@ -1,7 +1,9 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, hasRole } from '../config/directory.js';
-import { issueTelemetryKey, sha256, type AgentCredential, type AgentRecord, type AgentRepository } from './agents.js';
-import type { AuditLog } from './audit.js';
+import { AGENT_HOLDER, issueTelemetryKey, sha256, type AgentCredential, type AgentRecord, type AgentRepository } from './agents.js';
+import type { AuditInput, AuditLog } from './audit.js';
+import { AUDIT_EFFECT } from './audit-effects.js';
+import type { Outbox } from './outbox.js';
 import { ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, NotWaitingError, UnknownPersonError } from './errors.js';
 import type { AgentStatus } from './lifecycle.js';
 import type { Notifier, OutgoingCard } from './notifications.js';
@@ -10,6 +12,11 @@ import type { Notifier, OutgoingCard } from './notifications.js';
  * An agent's keys: the one-time key issued at onboarding, rotation with a grace period, a new key
  * when the first one never arrived, revocation, and the one check every door uses to accept a key.
  * Only hashes are stored; a key is shown once, to one person, and never logged or audited.
+ *
+ * The audit entry of each change is stored in the agent's outbox with the credentials it records.
+ * The key itself never goes into the outbox (it would sit in the database in clear until performed):
+ * its one-time card is sent directly by the writer, and a crash before it is sent leaves a key
+ * nobody saw, which **Issue a new key** / **Rotate key** replace.
  */
 
 /** Why a presented key was refused. */
@@ -55,6 +62,8 @@ export interface AgentKeysDeps {
   agents: AgentRepository;
   audit: AuditLog;
   notifier: Notifier;
+  /** Where each key change's audit entry is stored with the change (never the key). */
+  outbox: Outbox;
   clock: () => Date;
   /** Where a failed key delivery is reported for IT (never with the key). */
   log?: { warn(facts: Record<string, unknown>, message: string): void };
@@ -121,13 +130,17 @@ export class AgentKeys {
   async issueOnboardingKey(input: { agentId: string; agentName: string; requester: string; sponsors: string[]; runId: string }) {
     const now = this.deps.clock();
     const { key, credential } = issueTelemetryKey(input.agentId, now);
-    if (!(await this.deps.agents.addFirstCredential(input.agentId, credential))) return;
-    await this.deps.audit.append({
-      actor: { kind: 'system', name: 'flow-engine' },
-      action: 'credential.issued',
-      subject: { type: 'agent', id: input.agentId, agentId: input.agentId },
-      details: { credentialId: credential.id, prefix: credential.prefix },
-    });
+    const effects = [
+      this.audited({
+        actor: { kind: 'system', name: 'flow-engine' },
+        action: 'credential.issued',
+        subject: { type: 'agent', id: input.agentId, agentId: input.agentId },
+        details: { credentialId: credential.id, prefix: credential.prefix },
+      }),
+    ];
+    if (!(await this.deps.agents.addFirstCredential(input.agentId, credential, effects))) return;
+    await this.deps.outbox.settle({ kind: AGENT_HOLDER, id: input.agentId }, effects, 'credential.issued');
+    // The key is sent directly, never stored for a retry (see the module comment).
     let failure: string | undefined;
     try {
       const ref = await this.deps.notifier.send(
@@ -149,14 +162,12 @@ export class AgentKeys {
     const { actor, agent } = await this.load(actorEmail, agentId);
     if (!mayRotateKey(actor, agent)) throw new ForbiddenError(`Only ${agent.name}'s sponsors and IT admins can rotate its key.`);
     const graceMs = Math.max(0, options.graceMs ?? this.deps.org.settings.keyRotationGrace.ms);
-    const issued = await this.replace(actor, agent, graceMs);
-    await this.deps.audit.append({
+    return this.replace(actor, agent, graceMs, 'credential.rotated', (credential, replaced) => ({
       actor: { kind: 'person', email: actor.email },
       action: 'credential.rotated',
       subject: { type: 'agent', id: agent.id, agentId: agent.id },
-      details: { credentialId: issued.credential.id, prefix: issued.credential.prefix, graceMs, replaced: issued.replaced },
-    });
-    return issued;
+      details: { credentialId: credential.id, prefix: credential.prefix, graceMs, replaced },
+    }));
   }
 
   /**
@@ -177,18 +188,12 @@ export class AgentKeys {
         { agentId: agent.id },
       );
     }
-    const issued = await this.replace(actor, agent, 0);
-    await this.deps.audit.append({
+    return this.replace(actor, agent, 0, 'credential.reissued', (credential, replaced) => ({
       actor: { kind: 'person', email: actor.email },
       action: 'credential.reissued',
       subject: { type: 'agent', id: agent.id, agentId: agent.id },
-      details: {
-        credentialId: issued.credential.id,
-        prefix: issued.credential.prefix,
-        revoked: issued.replaced.map((r) => r.credentialId),
-      },
-    });
-    return issued;
+      details: { credentialId: credential.id, prefix: credential.prefix, revoked: replaced.map((r) => r.credentialId) },
+    }));
   }
 
   /** Revokes every key of the agent now (e.g. a leaked key); audited. Returns how many were live. */
@@ -199,13 +204,16 @@ export class AgentKeys {
     const revoked = agent.credentials.filter((k) => !k.revokedAt);
     const next = agent.credentials.map((k) => (k.revokedAt ? k : { ...k, revokedAt: now.toISOString() }));
     const statuses: AgentStatus[] = [agent.status];
-    if (!(await this.deps.agents.replaceCredentials(agent.id, ids(agent), statuses, next))) throw new ConflictError(agent.id);
-    await this.deps.audit.append({
-      actor: { kind: 'person', email: actor.email },
-      action: 'credential.revoked',
-      subject: { type: 'agent', id: agent.id, agentId: agent.id },
-      details: { credentialIds: revoked.map((k) => k.id), reason: String(reason).slice(0, 500) },
-    });
+    const effects = [
+      this.audited({
+        actor: { kind: 'person', email: actor.email },
+        action: 'credential.revoked',
+        subject: { type: 'agent', id: agent.id, agentId: agent.id },
+        details: { credentialIds: revoked.map((k) => k.id), reason: String(reason).slice(0, 500) },
+      }),
+    ];
+    if (!(await this.deps.agents.replaceCredentials(agent.id, ids(agent), statuses, next, effects))) throw new ConflictError(agent.id);
+    await this.deps.outbox.settle({ kind: AGENT_HOLDER, id: agent.id }, effects, 'credential.revoked');
     return revoked.filter((k) => live(k, now)).length;
   }
 
@@ -219,8 +227,22 @@ export class AgentKeys {
     return { actor, agent };
   }
 
-  /** Adds a new key and retires the current ones (after `graceMs`, or now), atomically against the agent read. */
-  private async replace(actor: Person, agent: AgentRecord, graceMs: number): Promise<IssuedKey> {
+  /** An audit entry to store in the agent's outbox with the change it records. */
+  private audited(entry: AuditInput) {
+    return this.deps.outbox.effect<AuditInput>(AUDIT_EFFECT, { ...entry, at: this.deps.clock() });
+  }
+
+  /**
+   * Adds a new key and retires the current ones (after `graceMs`, or now), atomically against the
+   * agent read, with the audit entry `entry` builds (from the new credential, never the key).
+   */
+  private async replace(
+    actor: Person,
+    agent: AgentRecord,
+    graceMs: number,
+    label: string,
+    entry: (credential: AgentCredential, replaced: IssuedKey['replaced']) => AuditInput,
+  ): Promise<IssuedKey> {
     const now = this.deps.clock();
     const { key, credential } = issueTelemetryKey(agent.id, now);
     const until = new Date(now.getTime() + graceMs).toISOString();
@@ -236,9 +258,12 @@ export class AgentKeys {
       replaced.push({ credentialId: k.id, prefix: k.prefix, validUntil });
       return { ...k, expiresAt: validUntil };
     });
-    const next = [...kept, { ...credential, issuedBy: actor.email }];
-    if (!(await this.deps.agents.replaceCredentials(agent.id, ids(agent), MANAGEABLE, next))) throw new ConflictError(agent.id);
-    return { agentId: agent.id, key, credential: { ...credential, issuedBy: actor.email }, replaced };
+    const stored = { ...credential, issuedBy: actor.email };
+    const next = [...kept, stored];
+    const effects = [this.audited(entry(stored, replaced))];
+    if (!(await this.deps.agents.replaceCredentials(agent.id, ids(agent), MANAGEABLE, next, effects))) throw new ConflictError(agent.id);
+    await this.deps.outbox.settle({ kind: AGENT_HOLDER, id: agent.id }, effects, label);
+    return { agentId: agent.id, key, credential: stored, replaced };
   }
 
   private async deliveryFailed(
@@ -250,6 +275,8 @@ export class AgentKeys {
       { agentId: input.agentId, credentialId: credential.id, recipient: input.requester, reason },
       'the one-time telemetry key could not be delivered; the requester and sponsors were offered a new one',
     );
+    // The outcome of the direct one-time send above: nothing stored changes with it, so it is
+    // appended and sent directly too (a crash here leaves the key unseen, and replaceable).
     await this.deps.audit.append({
       actor: { kind: 'system', name: 'flow-engine' },
       action: 'credential.delivery-failed',

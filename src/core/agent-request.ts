@@ -102,7 +102,7 @@ const ctxOf = (ctx: StepContext) => ctx.run.context as AgentRequestContext;
 /** Named checks, actions, conditions and gates that `flows/agent-request.yaml` uses. */
 export function agentRequestSteps(deps: AgentRequestDeps): StepRegistry {
   const { org, agents, grants, audit, notifier, clock } = deps;
-  const keys = deps.keys ?? new AgentKeys({ org, agents, audit, notifier, clock });
+  const keys = deps.keys ?? new AgentKeys({ org, agents, audit, notifier, outbox: deps.outbox, clock });
   return {
     checks: {
       'agent-request.valid': async (ctx) => {

@@ -240,3 +240,56 @@ describe('grant changes made by the flows killed between the stored change and i
     expect(await count(grant.id, 'grant.denied')).toBe(1);
   });
 });
+
+/** A whole agent key (a stored prefix is only its first 16 characters). */
+const FULL_KEY = /rst_[0-9a-f]{8}_[A-Za-z0-9_-]{32}/;
+
+describe('agent key changes killed between the stored credentials and their audit entry', () => {
+  it('an onboarding key: issued once, audited once, the key shown once and never stored in the outbox', async () => {
+    const agent = agentRecord({ name: 'Key Issue Crash' });
+    await h.services.agents.insert(agent);
+    const input = { agentId: agent.id, agentName: agent.name, requester: people.tom, sponsors: [people.tom], runId: 'run_keys' };
+    crash.arm('credential.issued:0');
+    await expect(h.services.agentKeys.issueOnboardingKey(input)).rejects.toThrow(/crashed/);
+    const stored = JSON.stringify((await h.db.connection.db!.collection('agents').findOne({ _id: agent.id as never }))!.outbox);
+    expect((await h.services.agents.get(agent.id))!.credentials).toHaveLength(1);
+    expect(stored).toContain('credential.issued');
+    expect(stored).not.toMatch(FULL_KEY);
+    expect(stored).not.toMatch(/telemetry key for/i);
+    await recovered(async () => (await count(agent.id, 'credential.issued')) > 0);
+    expect(await count(agent.id, 'credential.issued')).toBe(1);
+    // A second attempt (the step run again) issues nothing and audits nothing.
+    await h.services.agentKeys.issueOnboardingKey(input);
+    await h.services.outbox.drain();
+    expect((await h.services.agents.get(agent.id))!.credentials).toHaveLength(1);
+    expect(await count(agent.id, 'credential.issued')).toBe(1);
+  });
+
+  it.each([
+    ['credential.rotated', (id: string) => h.services.agentKeys.rotateKey(people.tom, id)],
+    ['credential.reissued', (id: string) => h.services.agentKeys.reissueKey(people.tom, id)],
+    ['credential.revoked', (id: string) => h.services.agentKeys.revokeKeys(people.tom, id, 'Leaked in a log.')],
+  ] as const)('%s: the credentials changed, audited once, no key in the outbox', async (action, change) => {
+    const agent = agentRecord({ name: `Key Crash ${action}` });
+    await h.services.agents.insert(agent);
+    await h.services.agentKeys.issueOnboardingKey({
+      agentId: agent.id,
+      agentName: agent.name,
+      requester: people.tom,
+      sponsors: [people.tom],
+      runId: 'run_keys',
+    });
+    const before = (await h.services.agents.get(agent.id))!.credentials;
+    crash.arm(`${action}:0`);
+    await expect(change(agent.id)).rejects.toThrow(/crashed/);
+    expect((await h.services.agents.get(agent.id))!.credentials).not.toEqual(before);
+    const doc = (await h.db.connection.db!.collection('agents').findOne({ _id: agent.id as never }))!;
+    const pending = JSON.stringify(doc.outbox);
+    expect(pending).toContain(action);
+    // Only ids and prefixes: no key in clear waits in the database.
+    expect(pending).not.toMatch(FULL_KEY);
+    expect(await count(agent.id, action)).toBe(0);
+    await recovered(async () => (await count(agent.id, action)) > 0);
+    expect(await count(agent.id, action)).toBe(1);
+  });
+});
