@@ -189,7 +189,7 @@ export function createStepRegistry(
     runtimeSteps(runtime),
     agentRequestSteps(deps),
     accessSteps(access),
-    suspensionSteps({ agents: deps.agents, audit: deps.audit }),
+    suspensionSteps({ agents: deps.agents, outbox: deps.outbox }),
     retirementSteps(retirement),
     developmentSteps(development),
     reactivationSteps(reactivation),

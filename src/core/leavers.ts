@@ -1,6 +1,6 @@
 import type { OrgConfig } from '../config/schemas.js';
 import { findPersonByEmail } from '../config/directory.js';
-import type { AgentRepository } from './agents.js';
+import { AGENT_HOLDER, type AgentRepository } from './agents.js';
 import type { AuditInput, AuditLog } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
@@ -142,21 +142,30 @@ export class Leavers {
       await this.deps.sponsorships.nominateSelf(actor.email, agent.id);
       return 'pending';
     }
-    await this.deps.agents.update(agent.id, { sponsors: [sponsor.email] });
-    await this.deps.audit.append({
-      actor: { kind: 'person', email: actor.email },
-      action: 'sponsorship.assigned',
-      subject: { type: 'agent', id: agent.id, agentId: agent.id },
-      details: { sponsor: sponsor.email, alertId },
-    });
-    await this.deps.notifier.send(sponsor.email, {
-      kind: 'notice',
-      data: {
-        level: 'info',
-        title: `You sponsor ${agent.name} now`,
-        text: `${actor.name} made you the sponsor of ${agent.name} (${agent.id}), which had none left. You answer for it: its check-ins and access reviews come to you.`,
-      },
-    });
+    const { outbox } = this.deps;
+    // Stored with the new sponsor: a crash after the change still audits it and tells them.
+    const effects = [
+      outbox.effect(AUDIT_EFFECT, {
+        actor: { kind: 'person', email: actor.email },
+        action: 'sponsorship.assigned',
+        subject: { type: 'agent', id: agent.id, agentId: agent.id },
+        details: { sponsor: sponsor.email, alertId },
+        at: this.clock(),
+      } satisfies AuditInput),
+      outbox.effect(CHAT_SEND_EFFECT, {
+        to: sponsor.email,
+        card: {
+          kind: 'notice',
+          data: {
+            level: 'info',
+            title: `You sponsor ${agent.name} now`,
+            text: `${actor.name} made you the sponsor of ${agent.name} (${agent.id}), which had none left. You answer for it: its check-ins and access reviews come to you.`,
+          },
+        },
+      } satisfies ChatSend),
+    ];
+    await this.deps.agents.update(agent.id, { sponsors: [sponsor.email] }, effects);
+    await outbox.settle({ kind: AGENT_HOLDER, id: agent.id }, effects, 'sponsorship.assigned');
     return 'assigned';
   }
 
@@ -169,12 +178,16 @@ export class Leavers {
     const offer = await this.deps.repo.accept(agent.id, actor.email);
     if (!offer) throw new ForbiddenError(`No sponsorship of ${agent.name} is waiting for you.`);
     const sponsors = [...new Set([...agent.sponsors.filter((s) => findPersonByEmail(this.deps.org, s)), actor.email])];
-    await this.deps.agents.update(agent.id, { sponsors });
-    await this.deps.audit.append({
-      actor: { kind: 'person', email: actor.email },
-      action: 'sponsorship.accepted',
-      subject: { type: 'agent', id: agent.id, agentId: agent.id },
-      details: { leaver: offer.leaver, sponsors, ...(purpose === 'retire' ? { toRetire: true } : {}) },
-    });
+    const effects = [
+      this.deps.outbox.effect(AUDIT_EFFECT, {
+        actor: { kind: 'person', email: actor.email },
+        action: 'sponsorship.accepted',
+        subject: { type: 'agent', id: agent.id, agentId: agent.id },
+        details: { leaver: offer.leaver, sponsors, ...(purpose === 'retire' ? { toRetire: true } : {}) },
+        at: this.clock(),
+      } satisfies AuditInput),
+    ];
+    await this.deps.agents.update(agent.id, { sponsors }, effects);
+    await this.deps.outbox.settle({ kind: AGENT_HOLDER, id: agent.id }, effects, 'sponsorship.accepted');
   }
 }

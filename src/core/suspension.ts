@@ -1,5 +1,7 @@
-import type { AuditLog } from './audit.js';
-import type { AgentRepository } from './agents.js';
+import type { AuditInput } from './audit.js';
+import { AUDIT_EFFECT } from './audit-effects.js';
+import { AGENT_HOLDER, type AgentRepository } from './agents.js';
+import type { Outbox } from './outbox.js';
 import { RosterError } from './errors.js';
 import { canTransition, type AgentStatus } from './lifecycle.js';
 import type { StepRegistry } from '../flows/types.js';
@@ -7,7 +9,8 @@ import type { AgentRunContext } from './run-context.js';
 
 export interface SuspensionDeps {
   agents: AgentRepository;
-  audit: AuditLog;
+  /** The suspension's audit entry is stored in the agent's outbox with the status change. */
+  outbox: Outbox;
 }
 
 /** The run context of a suspension request (an agent run's, so the approval card reads like any other). */
@@ -31,11 +34,11 @@ export function suspensionSteps(deps: SuspensionDeps): StepRegistry {
           throw new RosterError('invalid_transition', `${agent.name} is ${agent.status} and can't be suspended.`);
         }
         const from: AgentStatus = agent.status;
-        if (await deps.agents.transition(agent.id, from, 'suspended', { suspendedFrom: from })) {
-          const approvers = Object.values(ctx.run.steps).flatMap((s) =>
-            (s.decisions ?? []).filter((d) => d.decision === 'approve').map((d) => d.by),
-          );
-          await deps.audit.append({
+        const approvers = Object.values(ctx.run.steps).flatMap((s) =>
+          (s.decisions ?? []).filter((d) => d.decision === 'approve').map((d) => d.by),
+        );
+        const effects = [
+          deps.outbox.effect<AuditInput>(AUDIT_EFFECT, {
             actor: { kind: 'system', name: 'flow-engine' },
             action: 'agent.suspended',
             subject: { type: 'agent', id: agent.id, agentId: agent.id },
@@ -47,7 +50,11 @@ export function suspensionSteps(deps: SuspensionDeps): StepRegistry {
               requestedBy: ctx.run.requester,
               approvedBy: approvers,
             },
-          });
+            at: new Date(),
+          }),
+        ];
+        if (await deps.agents.transition(agent.id, from, 'suspended', { suspendedFrom: from }, effects)) {
+          await deps.outbox.settle({ kind: AGENT_HOLDER, id: agent.id }, effects, 'agent.suspended');
         }
         return { suspendedAt: new Date().toISOString() };
       },

@@ -293,3 +293,43 @@ describe('agent key changes killed between the stored credentials and their audi
     expect(await count(agent.id, action)).toBe(1);
   });
 });
+
+describe('suspension and sponsorship changes killed between the stored change and its effects', () => {
+  it('a suspension approved: suspended, audited once', async () => {
+    const { suspensionSteps } = await import('../../src/core/suspension.js');
+    const agent = agentRecord({ name: 'Suspend Crash' });
+    await h.services.agents.insert(agent);
+    const run = {
+      id: `run_suspend_${agent.id}`,
+      requester: people.liam,
+      steps: { approve: { decisions: [{ decision: 'approve', by: people.aisha }] } },
+      context: { agentId: agent.id, alertId: 'alr_test' },
+    } as unknown as FlowRun;
+    const suspend = suspensionSteps({ agents: h.services.agents, outbox: h.services.outbox }).actions['agent.suspend']!;
+    crash.arm('agent.suspended:0');
+    await expect(suspend({ run } as never)).rejects.toThrow(/crashed/);
+    expect((await h.services.agents.get(agent.id))!.status).toBe('suspended');
+    expect(await count(agent.id, 'agent.suspended')).toBe(0);
+    // The step run again finds the agent suspended and adds nothing.
+    await suspend({ run } as never);
+    await recovered(async () => (await count(agent.id, 'agent.suspended')) > 0);
+    expect(await count(agent.id, 'agent.suspended')).toBe(1);
+    expect((await h.services.audit.export({ agentId: agent.id })).find((e) => e.action === 'agent.suspended')!.details).toMatchObject({
+      approvedBy: [people.aisha],
+      alertId: 'alr_test',
+    });
+  });
+
+  it('a sponsor assigned to an ownerless agent: the sponsor stands, audited once, told once', async () => {
+    const agent = agentRecord({ name: 'Assign Crash', sponsors: ['gone@brightwater.example'] });
+    await h.services.agents.insert(agent);
+    crash.arm('sponsorship.assigned:0');
+    await expect(h.services.leavers.assign(people.liam, agent.id, people.tom, 'alr_assign')).rejects.toThrow(/crashed/);
+    expect((await h.services.agents.get(agent.id))!.sponsors).toEqual([people.tom]);
+    const title = `You sponsor ${agent.name} now`;
+    expect(notices(people.tom, title)).toBe(0);
+    await recovered(async () => (await count(agent.id, 'sponsorship.assigned')) > 0 && notices(people.tom, title) > 0);
+    expect(await count(agent.id, 'sponsorship.assigned')).toBe(1);
+    expect(notices(people.tom, title)).toBe(1);
+  });
+});
