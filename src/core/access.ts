@@ -301,17 +301,21 @@ export class AccessCommands {
       });
       throw err;
     }
-    await this.deps.audit.append({
-      actor: personActor(actor.email),
-      action: 'grant.break-glass',
-      subject: { type: 'grant', id: grant.id, agentId: agent.id },
-      details: { scope: scope.id, duration: durationText, reason: request.reason },
-    });
+    // The use's audit entry is stored with the run that activates it (one write).
     const run = await this.deps.engine.start({
       flowId: BREAK_GLASS_FLOW,
       requester: actor.email,
       subject: { type: 'grant', id: grant.id, agentId: agent.id },
       context: this.context(agent, role, scope, grant, durationText, undefined),
+      effects: [
+        this.deps.outbox.effect(AUDIT_EFFECT, {
+          actor: personActor(actor.email),
+          action: 'grant.break-glass',
+          subject: { type: 'grant', id: grant.id, agentId: agent.id },
+          details: { scope: scope.id, duration: durationText, reason: request.reason },
+          at: this.clock(),
+        } satisfies AuditInput),
+      ],
     });
     return { run, grant: (await this.deps.grants.get(grant.id)) ?? grant };
   }
@@ -463,7 +467,10 @@ export class AccessCommands {
     return current;
   }
 
-  /** The "Let expire" answer to a reminder: recorded, nothing changes. */
+  /**
+   * The "Let expire" answer to a reminder: recorded, nothing changes. Its audit entry is appended
+   * directly: no stored state changes with it, so there is no write to lose it after.
+   */
   async letExpire(actorEmail: string, grantId: string): Promise<GrantRecord> {
     const actor = this.person(actorEmail);
     const grant = await this.grantOrThrow(grantId);
@@ -579,28 +586,36 @@ export class AccessCommands {
     if (!grant || grant.status !== 'active') return false;
     const agent = await this.deps.agents.get(grant.agentId);
     if (!agent) return false;
-    await this.deps.audit.append({
-      actor: scheduler,
-      action: 'grant.reminded',
-      subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
-      details: { scope: grant.scope, expiresAt: grant.expiresAt, before: formatDuration(offsetMs) },
-    });
-    for (const sponsor of agent.sponsors) {
-      await this.safeSend(
-        sponsor,
-        grantNotice(
-          this.deps.org,
-          grant,
-          agent,
-          {
-            level: 'warning',
-            title: `${agent.name}'s access to ${grant.scope} ends in ${formatDuration(offsetMs)}`,
-            text: `Extend it (a new request with the same scope, duration and reason) or let it expire.`,
-          },
-          ['extend', 'let-expire'],
-        ),
-      );
-    }
+    const { outbox } = this.deps;
+    // Recorded on the grant with its effects: a reminder job run again (a crash, a second
+    // scheduler) finds it recorded and neither audits nor sends it twice.
+    const effects: PendingEffect[] = [
+      outbox.effect(AUDIT_EFFECT, {
+        actor: scheduler,
+        action: 'grant.reminded',
+        subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
+        details: { scope: grant.scope, expiresAt: grant.expiresAt, before: formatDuration(offsetMs) },
+        at: this.clock(),
+      } satisfies AuditInput),
+      ...agent.sponsors.map((sponsor) =>
+        outbox.effect(CHAT_SEND_EFFECT, {
+          to: sponsor,
+          card: grantNotice(
+            this.deps.org,
+            grant,
+            agent,
+            {
+              level: 'warning',
+              title: `${agent.name}'s access to ${grant.scope} ends in ${formatDuration(offsetMs)}`,
+              text: `Extend it (a new request with the same scope, duration and reason) or let it expire.`,
+            },
+            ['extend', 'let-expire'],
+          ),
+        } satisfies ChatSend),
+      ),
+    ];
+    if (!(await this.deps.grants.markReminded(grant.id, offsetMs, effects))) return false;
+    await outbox.settle({ kind: GRANT_HOLDER, id: grant.id }, effects, 'grant.reminded');
     return true;
   }
 
@@ -814,14 +829,6 @@ export class AccessCommands {
     if (grant.source === 'default') return [];
     const runs = await this.deps.runs.list({ agentId: grant.agentId });
     return runs.filter((r) => (r.context as Partial<AccessContext>).grantId === grant.id).map((r) => r.id);
-  }
-
-  private async safeSend(to: string, card: ReturnType<typeof grantNotice>): Promise<void> {
-    try {
-      await this.deps.notifier.send(to, card);
-    } catch {
-      // One unreachable person must not stop the others being told; the audit entry is written already.
-    }
   }
 }
 

@@ -100,6 +100,8 @@ export interface GrantRecord {
   endReason?: string;
   /** Break-glass: who from security confirmed the use after the fact. */
   confirmedBy?: string;
+  /** The reminders sent before expiry (their offsets in ms), each once. */
+  remindedBefore?: number[];
   /** The latest access review (attestation) this grant was part of. */
   review?: GrantReview;
 }
@@ -204,6 +206,11 @@ export interface GrantRepository {
     patch: Partial<GrantRecord>,
     effects?: readonly PendingEffect[],
   ): Promise<GrantRecord | undefined>;
+  /**
+   * Records that the reminder `offsetMs` before expiry was sent, only if the grant is still active
+   * and it was not recorded before (atomic), with `effects` in the grant's outbox; false otherwise.
+   */
+  markReminded(id: string, offsetMs: number, effects?: readonly PendingEffect[]): Promise<boolean>;
   /** Records the answer of a review cycle only if the grant is in that cycle and unanswered (atomic); false otherwise. */
   answerReview(id: string, cycle: string, answer: Required<Pick<GrantReview, 'answer' | 'by' | 'at'>>): Promise<boolean>;
 }

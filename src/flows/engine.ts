@@ -72,6 +72,11 @@ export interface StartInput {
   context: Record<string, unknown>;
   /** No status card to the requester (e.g. the requester is not a person Roster messages). */
   quiet?: boolean;
+  /**
+   * Effects of the change that starts the run (e.g. a break-glass use's audit entry), stored with
+   * the new run in the same write and performed before the run's own.
+   */
+  effects?: readonly PendingEffect[];
 }
 
 export interface DecideInput {
@@ -176,8 +181,9 @@ export class FlowEngine {
         : [{ type: 'send' as const, to: input.requester, card: this.deps.presenter.status(run), messageKind: 'status' as const }]),
       { type: 'drive' },
     ]);
-    await this.deps.runs.create(run, effects);
-    await this.deps.outbox.settle({ kind: RUN_HOLDER, id: run.id }, effects, 'run.started');
+    const all = [...(input.effects ?? []), ...effects];
+    await this.deps.runs.create(run, all);
+    await this.deps.outbox.settle({ kind: RUN_HOLDER, id: run.id }, all, 'run.started');
     return this.get(run.id);
   }
 

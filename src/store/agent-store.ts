@@ -225,6 +225,13 @@ export function createGrantRepository(
       const doc = await Grant.collection.findOne({ _id: String(id) as never });
       return doc ? fromDoc(doc) : undefined;
     },
+    async markReminded(id, offsetMs, effects = []) {
+      const result = await Grant.collection.updateOne(
+        { _id: String(id) as never, status: 'active', remindedBefore: { $ne: offsetMs } },
+        withEffects({ $addToSet: { remindedBefore: offsetMs } }, effects) as never,
+      );
+      return result.modifiedCount === 1;
+    },
     async answerReview(id, cycle, answer) {
       const result = await Grant.collection.updateOne(
         { _id: String(id) as never, 'review.cycle': String(cycle), 'review.answer': { $exists: false } },

@@ -1,3 +1,4 @@
+import { formatDuration } from '../../src/config/duration.js';
 import type { AuditEntry } from '../../src/core/audit.js';
 import type { FlowRun } from '../../src/flows/types.js';
 import { activeAgent } from '../access/support.js';
@@ -331,5 +332,56 @@ describe('suspension and sponsorship changes killed between the stored change an
     await recovered(async () => (await count(agent.id, 'sponsorship.assigned')) > 0 && notices(people.tom, title) > 0);
     expect(await count(agent.id, 'sponsorship.assigned')).toBe(1);
     expect(notices(people.tom, title)).toBe(1);
+  });
+});
+
+describe('break-glass uses and grant reminders killed between the stored change and its effects', () => {
+  it('a break-glass use: its audit entry is stored with its run; after the crash it is audited once and the grant becomes active', async () => {
+    const agent = await activeAgent(h, { name: 'Break-glass Crash', sponsors: [people.tom] });
+    crash.arm('run.started:0');
+    await expect(
+      h.services.access.breakGlass(people.tom, { agentId: agent.id, scope: 'kb:read', reason: 'Handbook search is down.' }),
+    ).rejects.toThrow(/crashed/);
+    const [grant] = await h.services.grants.listForAgent(agent.id);
+    expect(grant!.source).toBe('break-glass');
+    expect(await count(grant!.id, 'grant.break-glass')).toBe(0);
+    await recovered(
+      async () => (await count(grant!.id, 'grant.break-glass')) > 0 && (await h.services.grants.get(grant!.id))!.status === 'active',
+    );
+    expect(await count(grant!.id, 'grant.break-glass')).toBe(1);
+    expect(await count(grant!.id, 'grant.activated')).toBe(1);
+  });
+
+  it('a reminder before expiry: audited once, each sponsor reminded once, a second run of the job adds nothing', async () => {
+    const agent = await activeAgent(h, { name: 'Remind Crash', sponsors: [people.tom, priya] });
+    const now = new Date();
+    const grant = {
+      id: `grt_remind_${agent.id}`,
+      agentId: agent.id,
+      scope: 'kb:read',
+      reason: 'Answers from the handbook.',
+      requestedBy: people.tom,
+      approvedBy: [people.liam],
+      startsAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + 3 * 86_400_000).toISOString(),
+      status: 'active' as const,
+      source: 'run_x',
+      createdAt: now.toISOString(),
+    };
+    await h.services.grants.insertMany([grant]);
+    const DAY = 86_400_000;
+    crash.arm('grant.reminded:0');
+    await expect(h.services.access.remindGrant(grant.id, 7 * DAY)).rejects.toThrow(/crashed/);
+    const title = `${agent.name}'s access to kb:read ends in ${formatDuration(7 * DAY)}`;
+    const reminded = (to: string) => h.notifier.to(to, 'grant-notice').filter((m) => String(m.card.data.title) === title).length;
+    expect(reminded(people.tom)).toBe(0);
+    expect(await h.services.access.remindGrant(grant.id, 7 * DAY)).toBe(false);
+    await recovered(async () => (await count(grant.id, 'grant.reminded')) > 0 && reminded(people.tom) > 0 && reminded(priya) > 0);
+    expect(await count(grant.id, 'grant.reminded')).toBe(1);
+    expect(reminded(people.tom)).toBe(1);
+    expect(reminded(priya)).toBe(1);
+    // Another offset is another reminder.
+    expect(await h.services.access.remindGrant(grant.id, DAY)).toBe(true);
+    expect(await count(grant.id, 'grant.reminded')).toBe(2);
   });
 });
