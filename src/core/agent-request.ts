@@ -5,7 +5,7 @@ import type { AuditInput, AuditLog } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import type { Outbox } from './outbox.js';
 import { AgentKeys } from './agent-keys.js';
-import { type AgentRecord, type AgentRepository, type GrantRecord, type GrantRepository } from './agents.js';
+import { AGENT_HOLDER, type AgentRecord, type AgentRepository, type GrantRecord, type GrantRepository } from './agents.js';
 import { InvalidInputError, RosterError } from './errors.js';
 import type { Notifier } from './notifications.js';
 import { mayRequestFor } from './policies.js';
@@ -180,17 +180,6 @@ export function agentRequestSteps(deps: AgentRequestDeps): StepRegistry {
         if (!role) throw new RosterError('not_found', `The catalog role ${c.roleId} no longer exists.`);
         const now = clock();
         const agent = await agents.get(c.agentId);
-        const transitioned = await agents.transition(c.agentId, 'requested', 'active', {
-          ...(agent?.evaluation
-            ? {
-                baseline: {
-                  accuracy: agent.evaluation.submission.accuracy,
-                  p95LatencyMs: agent.evaluation.submission.p95LatencyMs,
-                  costPerTaskUSD: agent.evaluation.submission.costPerTaskUSD,
-                },
-              }
-            : {}),
-        });
         const approvals = Object.values(ctx.run.steps).flatMap((s) =>
           (s.decisions ?? []).filter((d) => d.decision === 'approve').map((d) => d.by),
         );
@@ -211,23 +200,46 @@ export function agentRequestSteps(deps: AgentRequestDeps): StepRegistry {
             createdAt: now.toISOString(),
           };
         });
+        // The default grants first (idempotent ids), then the status change with the onboarding's
+        // audit entries in the agent's outbox: a crash after it cannot lose them, a step run again
+        // finds the agent active and adds none.
         await grants.insertMany(defaults);
-        if (transitioned) {
-          await audit.append({
+        const effects = [
+          deps.outbox.effect(AUDIT_EFFECT, {
             actor: { kind: 'system', name: 'flow-engine' },
             action: 'agent.onboarded',
             subject: { type: 'agent', id: c.agentId, agentId: c.agentId },
             details: { runId: ctx.run.id, from: 'requested', to: 'active', approvedBy: approvals },
-          });
-          for (const grant of defaults) {
-            await audit.append({
+            at: now,
+          } satisfies AuditInput),
+          ...defaults.map((grant) =>
+            deps.outbox.effect(AUDIT_EFFECT, {
               actor: { kind: 'system', name: 'flow-engine' },
               action: 'grant.created',
               subject: { type: 'grant', id: grant.id, agentId: c.agentId },
               details: { scope: grant.scope, expiresAt: grant.expiresAt, source: 'default', approvedBy: approvals },
-            });
-          }
-        }
+              at: now,
+            } satisfies AuditInput),
+          ),
+        ];
+        const transitioned = await agents.transition(
+          c.agentId,
+          'requested',
+          'active',
+          {
+            ...(agent?.evaluation
+              ? {
+                  baseline: {
+                    accuracy: agent.evaluation.submission.accuracy,
+                    p95LatencyMs: agent.evaluation.submission.p95LatencyMs,
+                    costPerTaskUSD: agent.evaluation.submission.costPerTaskUSD,
+                  },
+                }
+              : {}),
+          },
+          effects,
+        );
+        if (transitioned) await deps.outbox.settle({ kind: AGENT_HOLDER, id: c.agentId }, effects, 'agent.onboarded');
         // The key last: a failed delivery is told to people and never fails the onboarding itself.
         await keys.issueOnboardingKey({
           agentId: c.agentId,
@@ -241,14 +253,17 @@ export function agentRequestSteps(deps: AgentRequestDeps): StepRegistry {
       },
       'agent.reject': async (ctx) => {
         const c = ctxOf(ctx);
-        const changed = await agents.transition(c.agentId, 'requested', 'rejected');
-        if (changed) {
-          await audit.append({
+        const effects = [
+          deps.outbox.effect(AUDIT_EFFECT, {
             actor: { kind: 'system', name: 'flow-engine' },
             action: 'agent.rejected',
             subject: { type: 'agent', id: c.agentId, agentId: c.agentId },
             details: { runId: ctx.run.id, from: 'requested', to: 'rejected', outcome: ctx.run.outcome ?? ctx.run.status },
-          });
+            at: clock(),
+          } satisfies AuditInput),
+        ];
+        if (await agents.transition(c.agentId, 'requested', 'rejected', {}, effects)) {
+          await deps.outbox.settle({ kind: AGENT_HOLDER, id: c.agentId }, effects, 'agent.rejected');
         }
       },
     },

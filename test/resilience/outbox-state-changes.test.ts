@@ -385,3 +385,42 @@ describe('break-glass uses and grant reminders killed between the stored change 
     expect(await count(grant.id, 'grant.reminded')).toBe(2);
   });
 });
+
+describe('onboarding and rejection killed between the agent’s status change and its effects', () => {
+  const runFor = (agentId: string, name: string) =>
+    ({
+      id: `run_onboard_${agentId}`,
+      requester: people.tom,
+      status: 'failed',
+      outcome: 'denied',
+      steps: { approvals: { decisions: [{ decision: 'approve', by: people.liam }] } },
+      context: { agentId, agentName: name, roleId: 'support-assistant', sponsors: [people.tom] },
+    }) as unknown as FlowRun;
+
+  it('an onboarding: active with its default grants, audited once, the step run again adds nothing', async () => {
+    const agent = agentRecord({ name: 'Onboard Crash', status: 'requested' });
+    await h.services.agents.insert(agent);
+    const onboard = h.services.registry.actions['agent.onboard']!;
+    crash.arm('agent.onboarded:0');
+    await expect(onboard({ run: runFor(agent.id, agent.name) } as never)).rejects.toThrow(/crashed/);
+    expect((await h.services.agents.get(agent.id))!.status).toBe('active');
+    const defaults = await h.services.grants.listForAgent(agent.id);
+    expect(defaults.map((g) => g.scope).sort()).toEqual(['kb:read', 'tickets:read']);
+    expect(await count(agent.id, 'agent.onboarded')).toBe(0);
+    await onboard({ run: runFor(agent.id, agent.name) } as never);
+    await recovered(async () => (await count(agent.id, 'agent.onboarded')) > 0);
+    expect(await count(agent.id, 'agent.onboarded')).toBe(1);
+    for (const g of defaults) expect(await count(g.id, 'grant.created')).toBe(1);
+    expect(await count(agent.id, 'credential.issued')).toBe(1);
+  });
+
+  it('a rejection: rejected, audited once', async () => {
+    const agent = agentRecord({ name: 'Reject Crash', status: 'requested' });
+    await h.services.agents.insert(agent);
+    crash.arm('agent.rejected:0');
+    await expect(h.services.registry.actions['agent.reject']!({ run: runFor(agent.id, agent.name) } as never)).rejects.toThrow(/crashed/);
+    expect((await h.services.agents.get(agent.id))!.status).toBe('rejected');
+    await recovered(async () => (await count(agent.id, 'agent.rejected')) > 0);
+    expect(await count(agent.id, 'agent.rejected')).toBe(1);
+  });
+});
