@@ -333,6 +333,7 @@ export async function createServices(settings: ServiceSettings) {
     notifier,
     timers: grantTimers,
     access: accessCommands,
+    outbox,
     settings: accessSettings,
     clock,
   });

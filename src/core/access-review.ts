@@ -1,10 +1,13 @@
 import type { OrgConfig } from '../config/schemas.js';
 import { findPersonByEmail, hasRole, peopleWithRole } from '../config/directory.js';
 import type { DataOf } from '../cards/view-models.js';
-import type { AccessCommands, AccessSettings, GrantTimers } from './access.js';
-import type { AuditLog } from './audit.js';
+import { GRANT_HOLDER, type AccessCommands, type AccessSettings, type GrantTimers } from './access.js';
+import type { AuditInput, AuditLog } from './audit.js';
+import { AUDIT_EFFECT } from './audit-effects.js';
+import type { Outbox } from './outbox.js';
+import type { PendingEffect } from './ports.js';
 import type { AgentRecord, AgentRepository, GrantRecord, GrantRepository } from './agents.js';
-import { ForbiddenError, NotFoundError, NotWaitingError, UnknownPersonError } from './errors.js';
+import { ForbiddenError, isRosterError, NotFoundError, NotWaitingError, UnknownPersonError } from './errors.js';
 import type { Notifier, OutgoingCard } from './notifications.js';
 import { displayDate } from './presenter.js';
 
@@ -16,9 +19,14 @@ export interface AccessReviewDeps {
   notifier: Notifier;
   timers: GrantTimers;
   access: AccessCommands;
+  /** Where a grant's review answer and its consequences are stored with the answer. */
+  outbox: Outbox;
   settings: AccessSettings;
   clock?: () => Date;
 }
+
+/** The outbox effect that revokes a grant its sponsor answered Revoke in an access review. */
+export const REVIEW_REVOKE_EFFECT = 'access-review.revoke';
 
 const CADENCE_WORDS: Record<string, string> = {
   monthly: 'Monthly',
@@ -38,6 +46,16 @@ export class AccessReviews {
 
   constructor(private readonly deps: AccessReviewDeps) {
     this.clock = deps.clock ?? (() => new Date());
+    // A Revoke answer revokes the grant as an effect of the stored answer: a crash between the two
+    // cannot leave a grant its sponsor revoked in place. Revoking it again refuses (coded): done.
+    deps.outbox.register<{ actor: string; grantId: string; cycle: string }>({
+      type: REVIEW_REVOKE_EFFECT,
+      perform: async ({ actor, grantId, cycle }) => {
+        await deps.access.revokeGrant(actor, grantId, `Not needed any more (access review ${cycle})`).catch((err: unknown) => {
+          if (!isRosterError(err)) throw err;
+        });
+      },
+    });
   }
 
   /** Starts a review cycle over every active grant; returns its id and the sponsors asked. */
@@ -82,21 +100,25 @@ export class AccessReviews {
     }
     if (grant.status !== 'active') throw new NotWaitingError(`This grant is ${grant.status}; there is nothing to attest.`);
     const at = this.clock().toISOString();
-    const recorded = await this.deps.grants.answerReview(grant.id, input.cycle, { answer: input.answer, by: actor.email, at });
+    const effects: PendingEffect[] = [
+      this.deps.outbox.effect(AUDIT_EFFECT, {
+        actor: { kind: 'person', email: actor.email },
+        action: `grant.review.${input.answer === 'keep' ? 'kept' : 'revoked'}`,
+        subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
+        details: { cycle: input.cycle, scope: grant.scope },
+        at: new Date(at),
+      } satisfies AuditInput),
+      ...(input.answer === 'revoke'
+        ? [this.deps.outbox.effect(REVIEW_REVOKE_EFFECT, { actor: actor.email, grantId: grant.id, cycle: input.cycle })]
+        : []),
+    ];
+    const recorded = await this.deps.grants.answerReview(grant.id, input.cycle, { answer: input.answer, by: actor.email, at }, effects);
     if (!recorded) {
       const current = await this.deps.grants.get(grant.id);
       const by = current?.review?.by ? ` by ${findPersonByEmail(this.deps.org, current.review.by)?.name ?? current.review.by}` : '';
       throw new NotWaitingError(`This grant was already answered in this review (${current?.review?.answer ?? 'answered'}${by}).`);
     }
-    await this.deps.audit.append({
-      actor: { kind: 'person', email: actor.email },
-      action: `grant.review.${input.answer === 'keep' ? 'kept' : 'revoked'}`,
-      subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
-      details: { cycle: input.cycle, scope: grant.scope },
-    });
-    if (input.answer === 'revoke') {
-      await this.deps.access.revokeGrant(actor.email, grant.id, `Not needed any more (access review ${input.cycle})`);
-    }
+    await this.deps.outbox.settle({ kind: GRANT_HOLDER, id: grant.id }, effects, 'grant.review.answered');
     return this.card(input.cycle, actor.email);
   }
 
@@ -108,22 +130,28 @@ export class AccessReviews {
     const enforced: GrantRecord[] = [];
     for (const grant of grants.filter((g) => !g.review?.answer)) {
       const answer = enforcement === 'revoke' ? 'revoked-unanswered' : 'flagged';
-      if (!(await this.deps.grants.answerReview(grant.id, cycle, { answer, by: 'scheduler', at }))) continue;
+      const effects = [
+        this.deps.outbox.effect(AUDIT_EFFECT, {
+          actor: { kind: 'system', name: 'scheduler' },
+          action: enforcement === 'revoke' ? 'grant.revoked' : 'grant.review.flagged',
+          subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
+          details: { cycle, scope: grant.scope, reason: 'not attested in time' },
+          at: new Date(at),
+        } satisfies AuditInput),
+      ];
+      // The entry goes with the change it records: the revocation, or the flag when nothing is revoked.
+      if (!(await this.deps.grants.answerReview(grant.id, cycle, { answer, by: 'scheduler', at }, enforcement === 'revoke' ? [] : effects)))
+        continue;
       if (enforcement === 'revoke') {
-        const revoked = await this.deps.grants.transition(grant.id, ['active'], {
-          status: 'revoked',
-          endedAt: at,
-          endedBy: 'access-review',
-          endReason: `Not attested in access review ${cycle}`,
-        });
+        const revoked = await this.deps.grants.transition(
+          grant.id,
+          ['active'],
+          { status: 'revoked', endedAt: at, endedBy: 'access-review', endReason: `Not attested in access review ${cycle}` },
+          effects,
+        );
         if (!revoked) continue;
       }
-      await this.deps.audit.append({
-        actor: { kind: 'system', name: 'scheduler' },
-        action: enforcement === 'revoke' ? 'grant.revoked' : 'grant.review.flagged',
-        subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
-        details: { cycle, scope: grant.scope, reason: 'not attested in time' },
-      });
+      await this.deps.outbox.settle({ kind: GRANT_HOLDER, id: grant.id }, effects, 'grant.review.enforced');
       enforced.push(grant);
     }
     if (enforced.length === 0) return { enforced: [] };

@@ -211,8 +211,16 @@ export interface GrantRepository {
    * and it was not recorded before (atomic), with `effects` in the grant's outbox; false otherwise.
    */
   markReminded(id: string, offsetMs: number, effects?: readonly PendingEffect[]): Promise<boolean>;
-  /** Records the answer of a review cycle only if the grant is in that cycle and unanswered (atomic); false otherwise. */
-  answerReview(id: string, cycle: string, answer: Required<Pick<GrantReview, 'answer' | 'by' | 'at'>>): Promise<boolean>;
+  /**
+   * Records the answer of a review cycle only if the grant is in that cycle and unanswered (atomic,
+   * with `effects` in the grant's outbox); false otherwise.
+   */
+  answerReview(
+    id: string,
+    cycle: string,
+    answer: Required<Pick<GrantReview, 'answer' | 'by' | 'at'>>,
+    effects?: readonly PendingEffect[],
+  ): Promise<boolean>;
 }
 
 /** `agt_` + 16 hex characters. */

@@ -232,10 +232,10 @@ export function createGrantRepository(
       );
       return result.modifiedCount === 1;
     },
-    async answerReview(id, cycle, answer) {
+    async answerReview(id, cycle, answer, effects = []) {
       const result = await Grant.collection.updateOne(
         { _id: String(id) as never, 'review.cycle': String(cycle), 'review.answer': { $exists: false } },
-        { $set: { 'review.answer': answer.answer, 'review.by': answer.by, 'review.at': answer.at } },
+        withEffects({ $set: { 'review.answer': answer.answer, 'review.by': answer.by, 'review.at': answer.at } }, effects),
       );
       return result.modifiedCount === 1;
     },

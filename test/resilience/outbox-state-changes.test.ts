@@ -424,3 +424,52 @@ describe('onboarding and rejection killed between the agent’s status change an
     expect(await count(agent.id, 'agent.rejected')).toBe(1);
   });
 });
+
+describe('access review answers killed between the stored answer and its effects', () => {
+  async function inReview(name: string, cycle: string) {
+    const agent = await activeAgent(h, { name, sponsors: [people.tom] });
+    const now = new Date();
+    const grant = {
+      id: `grt_review_${agent.id}`,
+      agentId: agent.id,
+      scope: 'kb:read',
+      reason: 'Answers from the handbook.',
+      requestedBy: people.tom,
+      approvedBy: [people.liam],
+      startsAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + 30 * 86_400_000).toISOString(),
+      status: 'active' as const,
+      source: 'run_x',
+      createdAt: now.toISOString(),
+    };
+    await h.services.grants.insertMany([grant]);
+    await h.services.grants.transition(grant.id, ['active'], {
+      review: { cycle, dueAt: new Date(now.getTime() + 86_400_000).toISOString() },
+    });
+    return grant;
+  }
+
+  it('a Revoke answer: recorded, audited once, and the grant is revoked once after the crash', async () => {
+    const grant = await inReview('Review Crash', 'rev_crash');
+    crash.arm('grant.review.answered:0');
+    await expect(h.services.reviews.answer(people.tom, { cycle: 'rev_crash', grantId: grant.id, answer: 'revoke' })).rejects.toThrow(
+      /crashed/,
+    );
+    expect((await h.services.grants.get(grant.id))!).toMatchObject({ status: 'active', review: { answer: 'revoke', by: people.tom } });
+    await recovered(
+      async () => (await h.services.grants.get(grant.id))!.status === 'revoked' && (await count(grant.id, 'grant.revoked')) > 0,
+    );
+    expect(await count(grant.id, 'grant.review.revoked')).toBe(1);
+    expect(await count(grant.id, 'grant.revoked')).toBe(1);
+  });
+
+  it('an unanswered grant at the end of the grace period: revoked, audited once', async () => {
+    const grant = await inReview('Review Due Crash', 'rev_due_crash');
+    crash.arm('grant.review.enforced:0');
+    await expect(h.services.reviews.due('rev_due_crash')).rejects.toThrow(/crashed/);
+    expect((await h.services.grants.get(grant.id))!.status).toBe('revoked');
+    expect(await count(grant.id, 'grant.revoked')).toBe(0);
+    await recovered(async () => (await count(grant.id, 'grant.revoked')) > 0);
+    expect(await count(grant.id, 'grant.revoked')).toBe(1);
+  });
+});
