@@ -475,13 +475,19 @@ export class AlertService {
     if ((await apply(current)) === 'pending') {
       // The responder put themselves forward: the alert stays open until an IT admin confirms (the
       // proposal itself is stored with its effects by Sponsorships; this entry ties it to the alert).
-      await this.deps.audit.append({
-        actor: { kind: 'person', email: actor },
-        action: 'alert.sponsor-proposed',
-        subject: { type: 'alert', id: current.id, agentId: current.agentId },
-        details: { kind: current.kind, sponsor: person.email },
-      });
-      return current;
+      // Recorded on the alert with its entry in the alert's outbox; the same proposal again adds none.
+      return this.mutate(
+        current.id,
+        (a) => {
+          if (a.details.proposedSponsor === person.email) return false;
+          a.details = { ...a.details, proposedSponsor: person.email };
+          return true;
+        },
+        (next) => [
+          this.auditEffect({ kind: 'person', email: actor }, 'alert.sponsor-proposed', next, { kind: next.kind, sponsor: person.email }),
+        ],
+        'alert.sponsor-proposed',
+      );
     }
     const alert = await this.mutate(
       current.id,

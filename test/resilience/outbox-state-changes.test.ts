@@ -473,3 +473,26 @@ describe('access review answers killed between the stored answer and its effects
     expect(await count(grant.id, 'grant.revoked')).toBe(1);
   });
 });
+
+describe('a responder proposing themselves as sponsor, killed after the proposal was stored on the alert', () => {
+  it('the proposal is on the alert and audited once', async () => {
+    const agent = agentRecord({ name: 'Propose Crash', sponsors: ['gone@brightwater.example'] });
+    await h.services.agents.insert(agent);
+    const alert = await h.services.supervision.alerts.raise({
+      kind: 'ownerless',
+      agentId: agent.id,
+      severity: 'warning',
+      summary: 'No sponsor left in the directory.',
+    });
+    const apply = async () => h.services.leavers.assign(people.liam, agent.id, people.liam, alert.id);
+    crash.arm('alert.sponsor-proposed:0');
+    await expect(h.services.supervision.alerts.assignSponsor(people.liam, alert.id, people.liam, apply)).rejects.toThrow(/crashed/);
+    expect((await h.services.supervision.alertRepo.get(alert.id))!).toMatchObject({
+      status: 'open',
+      details: { proposedSponsor: people.liam },
+    });
+    expect(await count(alert.id, 'alert.sponsor-proposed')).toBe(0);
+    await recovered(async () => (await count(alert.id, 'alert.sponsor-proposed')) > 0);
+    expect(await count(alert.id, 'alert.sponsor-proposed')).toBe(1);
+  });
+});
