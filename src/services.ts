@@ -17,7 +17,7 @@ import { AccessReviews } from './core/access-review.js';
 import { suspensionSteps } from './core/suspension.js';
 import { Retirement, retirementSteps } from './core/retirement.js';
 import { Reactivation, reactivationSteps } from './core/reactivation.js';
-import { Development, developmentSteps } from './core/development.js';
+import { Development, developmentSteps, RETRAINING_HOLDER } from './core/development.js';
 import { Governance } from './core/governance.js';
 import { Leavers, OFFER_HOLDER } from './core/leavers.js';
 import { Sponsorships } from './core/sponsorships.js';
@@ -140,6 +140,7 @@ export const OUTBOX_HOLDERS: Record<string, string> = {
   [AGENT_HOLDER]: 'agents',
   [BOUNDARY_CHANGE_HOLDER]: 'boundary_changes',
   [CHECKIN_HOLDER]: 'checkins',
+  [RETRAINING_HOLDER]: 'retraining',
 };
 
 /** Agenda job names of the directory and delegations. */
@@ -395,7 +396,7 @@ export async function createServices(settings: ServiceSettings) {
   late.reactivation = reactivation;
   const developmentRepo = createDevelopmentRepository(connection);
   await developmentRepo.ensureIndexes();
-  const development = new Development({ org, agents, repo: developmentRepo, audit, notifier, clock, measuredRoles });
+  const development = new Development({ org, agents, repo: developmentRepo, audit, notifier, outbox, clock, measuredRoles });
   late.development = development;
   const evalRepo = createEvalRepository(connection);
   await evalRepo.ensureIndexes();

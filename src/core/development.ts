@@ -3,8 +3,12 @@ import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, hasRole, peopleWithRole, roleById } from '../config/directory.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { FlowRun, StepRegistry } from '../flows/types.js';
-import type { AgentRecord, AgentRepository } from './agents.js';
-import type { AuditLog } from './audit.js';
+import { AGENT_HOLDER, type AgentRecord, type AgentRepository } from './agents.js';
+import type { AuditInput, AuditLog } from './audit.js';
+import { AUDIT_EFFECT } from './audit-effects.js';
+import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
+import type { Outbox } from './outbox.js';
+import type { PendingEffect } from './ports.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, UnknownPersonError } from './errors.js';
 import { evaluate, regressions, versionOutcome, type EvaluationSubmission, type EvaluationVerdict } from './evaluation.js';
 import type { Notifier } from './notifications.js';
@@ -46,9 +50,19 @@ export interface DevelopmentRepository {
   versions(agentId: string): Promise<VersionRecord[]>;
   updateVersion(agentId: string, version: string, patch: Partial<VersionRecord>): Promise<void>;
   retraining(agentId: string): Promise<RetrainingRecord | undefined>;
-  /** Writes the retraining record only if its state is still `expected` (or absent when undefined). */
-  setRetraining(record: RetrainingRecord, expected: RetrainingRecord['state'] | undefined): Promise<boolean>;
+  /**
+   * Writes the retraining record only if its state is still `expected` (or absent when undefined),
+   * with `effects` in its outbox (one write).
+   */
+  setRetraining(
+    record: RetrainingRecord,
+    expected: RetrainingRecord['state'] | undefined,
+    effects?: readonly PendingEffect[],
+  ): Promise<boolean>;
 }
+
+/** The holder kind of retraining records in the outbox (one per agent). */
+export const RETRAINING_HOLDER = 'retraining';
 
 export interface DevelopmentDeps {
   org: OrgConfig;
@@ -56,6 +70,8 @@ export interface DevelopmentDeps {
   repo: DevelopmentRepository;
   audit: AuditLog;
   notifier: Notifier;
+  /** Where a promotion's and each retraining change's audit entry and notices are stored with the change. */
+  outbox: Outbox;
   clock?: () => Date;
   /** How long a due retraining may wait (after any postponement) before IT admins are told. */
   overdueAfterMs?: number;
@@ -245,13 +261,15 @@ export class Development {
     if (!proposed || proposed.status === 'promoted') return {};
     const now = this.clock().toISOString();
     const s = proposed.evaluation.submission;
-    await this.deps.agents.update(agentId, {
-      version,
-      baseline: { accuracy: s.accuracy, p95LatencyMs: s.p95LatencyMs, costPerTaskUSD: s.costPerTaskUSD },
-    });
+    const effects = [this.entry(undefined, 'version.promoted', agentId, { from: agent.version, to: version, runId: run.id })];
+    await this.deps.agents.update(
+      agentId,
+      { version, baseline: { accuracy: s.accuracy, p95LatencyMs: s.p95LatencyMs, costPerTaskUSD: s.costPerTaskUSD } },
+      effects,
+    );
     await this.deps.repo.updateVersion(agentId, version, { status: 'promoted', promotedAt: now });
     await this.deps.repo.setRetraining({ agentId, state: 'started', dueAt: now }, (await this.deps.repo.retraining(agentId))?.state);
-    await this.audited(undefined, 'version.promoted', agentId, { from: agent.version, to: version, runId: run.id });
+    await this.deps.outbox.settle({ kind: AGENT_HOLDER, id: agentId }, effects, 'version.promoted');
     return { promotedAt: now };
   }
 
@@ -269,14 +287,18 @@ export class Development {
       const current = await this.deps.repo.retraining(agent.id);
       if (now.getTime() < dueAt) continue;
       if (!current || (current.state === 'started' && Date.parse(current.dueAt) < dueAt)) {
-        if (await this.deps.repo.setRetraining({ agentId: agent.id, state: 'due', dueAt: new Date(dueAt).toISOString() }, current?.state)) {
-          due += 1;
-          await this.audited(undefined, 'retraining.due', agent.id, { dueAt: new Date(dueAt).toISOString() });
-          await this.tellSponsors(
+        const effects = [
+          this.entry(undefined, 'retraining.due', agent.id, { dueAt: new Date(dueAt).toISOString() }),
+          ...this.sponsorNotices(
             agent,
             `Retraining due: ${agent.name}`,
             `${agent.name} is due for retraining (every ${role.retrainingCadence.text}). Start it, or postpone it with a reason; IT admins are told when it is overdue.`,
-          );
+          ),
+        ];
+        const record: RetrainingRecord = { agentId: agent.id, state: 'due', dueAt: new Date(dueAt).toISOString() };
+        if (await this.deps.repo.setRetraining(record, current?.state, effects)) {
+          due += 1;
+          await this.settle(agent.id, effects, 'retraining.due');
         }
         continue;
       }
@@ -285,23 +307,31 @@ export class Development {
         (current.state === 'due' || current.state === 'postponed') &&
         now.getTime() >= waitingSince + (current.state === 'postponed' ? 0 : overdueAfter)
       ) {
-        if (await this.deps.repo.setRetraining({ ...current, state: 'overdue', overdueNotifiedAt: now.toISOString() }, current.state)) {
-          overdue += 1;
-          await this.audited(undefined, 'retraining.overdue', agent.id, {
+        const effects = [
+          this.entry(undefined, 'retraining.overdue', agent.id, {
             dueAt: current.dueAt,
             ...(current.reason ? { postponedBecause: current.reason } : {}),
-          });
-          for (const admin of peopleWithRole(this.deps.org, 'it-admin')) {
-            await this.deps.notifier.send(admin.email, {
-              kind: 'notice',
-              data: {
-                level: 'warning',
-                title: `Retraining overdue: ${agent.name}`,
-                text: `${agent.name} was due for retraining on ${current.dueAt.slice(0, 10)}${current.reason ? ` and was postponed ("${current.reason}")` : ''}. Its sponsors: ${agent.sponsors.join(', ')}.`,
-                actions: retrainingActions(agent.id),
+          }),
+          ...peopleWithRole(this.deps.org, 'it-admin').map((admin) =>
+            this.deps.outbox.effect<ChatSend>(CHAT_SEND_EFFECT, {
+              to: admin.email,
+              card: {
+                kind: 'notice',
+                data: {
+                  level: 'warning',
+                  title: `Retraining overdue: ${agent.name}`,
+                  text: `${agent.name} was due for retraining on ${current.dueAt.slice(0, 10)}${current.reason ? ` and was postponed ("${current.reason}")` : ''}. Its sponsors: ${agent.sponsors.join(', ')}.`,
+                  actions: retrainingActions(agent.id),
+                },
               },
-            });
-          }
+            }),
+          ),
+        ];
+        if (
+          await this.deps.repo.setRetraining({ ...current, state: 'overdue', overdueNotifiedAt: now.toISOString() }, current.state, effects)
+        ) {
+          overdue += 1;
+          await this.settle(agent.id, effects, 'retraining.overdue');
         }
       }
     }
@@ -315,9 +345,10 @@ export class Development {
     if (current?.state === 'started') return current;
     if (!current) throw new InvalidInputError(`${agent.name} has no retraining due.`);
     const next: RetrainingRecord = { agentId: agent.id, state: 'started', dueAt: current.dueAt, by: actor.email };
-    if (!(await this.deps.repo.setRetraining(next, current.state)))
+    const effects = [this.entry(actor.email, 'retraining.started', agent.id, { dueAt: current.dueAt, was: current.state })];
+    if (!(await this.deps.repo.setRetraining(next, current.state, effects)))
       throw new InvalidInputError('The retraining changed meanwhile; try again.');
-    await this.audited(actor.email, 'retraining.started', agent.id, { dueAt: current.dueAt, was: current.state });
+    await this.settle(agent.id, effects, 'retraining.started');
     return next;
   }
 
@@ -332,20 +363,28 @@ export class Development {
     if (current && current.state !== 'started') return current;
     if (current?.state === 'started' && Date.parse(current.dueAt) >= this.clock().getTime() - 86_400_000) return current;
     const next: RetrainingRecord = { agentId: agent.id, state: 'due', dueAt: this.clock().toISOString() };
-    if (!(await this.deps.repo.setRetraining(next, current?.state)))
+    const effects = [
+      this.entry(actor.email, 'retraining.requested', agent.id, { why }),
+      ...this.sponsorNotices(agent, `Retraining requested: ${agent.name}`, `${actor.name} asked for ${agent.name} to be retrained: ${why}`),
+    ];
+    if (!(await this.deps.repo.setRetraining(next, current?.state, effects)))
       throw new InvalidInputError('The retraining changed meanwhile; try again.');
-    await this.audited(actor.email, 'retraining.requested', agent.id, { why });
-    await this.tellSponsors(agent, `Retraining requested: ${agent.name}`, `${actor.name} asked for ${agent.name} to be retrained: ${why}`);
+    await this.settle(agent.id, effects, 'retraining.requested');
     return next;
   }
 
-  private async tellSponsors(agent: AgentRecord, title: string, text: string): Promise<void> {
-    for (const sponsor of agent.sponsors) {
-      await this.deps.notifier.send(sponsor, {
-        kind: 'notice',
-        data: { level: 'info', title, text, actions: retrainingActions(agent.id) },
-      });
-    }
+  /** The sponsors' Start / Postpone notices, as effects of a retraining change. */
+  private sponsorNotices(agent: AgentRecord, title: string, text: string): PendingEffect[] {
+    return agent.sponsors.map((sponsor) =>
+      this.deps.outbox.effect<ChatSend>(CHAT_SEND_EFFECT, {
+        to: sponsor,
+        card: { kind: 'notice', data: { level: 'info', title, text, actions: retrainingActions(agent.id) } },
+      }),
+    );
+  }
+
+  private settle(agentId: string, effects: readonly PendingEffect[], label: string): Promise<void> {
+    return this.deps.outbox.settle({ kind: RETRAINING_HOLDER, id: agentId }, effects, label);
   }
 
   /** A sponsor postpones a due retraining by some days; a reason is required. */
@@ -364,9 +403,10 @@ export class Development {
       reason: reason.trim(),
       by: actor.email,
     };
-    if (!(await this.deps.repo.setRetraining(next, current.state)))
+    const effects = [this.entry(actor.email, 'retraining.postponed', agent.id, { days, reason: next.reason, until: next.postponedUntil })];
+    if (!(await this.deps.repo.setRetraining(next, current.state, effects)))
       throw new InvalidInputError('The retraining changed meanwhile; try again.');
-    await this.audited(actor.email, 'retraining.postponed', agent.id, { days, reason: next.reason, until: next.postponedUntil });
+    await this.settle(agent.id, effects, 'retraining.postponed');
     return next;
   }
 
@@ -389,6 +429,17 @@ export class Development {
     const a = await this.deps.agents.get(String(id));
     if (!a) throw new NotFoundError('the agent', String(id));
     return a;
+  }
+
+  /** An audit entry to store in an outbox with the change it records. */
+  private entry(actor: string | undefined, action: string, agentId: string, details: Record<string, unknown>): PendingEffect {
+    return this.deps.outbox.effect<AuditInput>(AUDIT_EFFECT, {
+      actor: actor ? { kind: 'person', email: actor } : { kind: 'system', name: 'development' },
+      action,
+      subject: { type: 'agent', id: agentId, agentId },
+      details,
+      at: this.clock(),
+    });
   }
 
   private async audited(actor: string | undefined, action: string, agentId: string, details: Record<string, unknown>): Promise<void> {

@@ -1,7 +1,13 @@
+import { OUTBOX_FIELD, toStored, withEffects } from './outbox-store.js';
 import { Schema, type Connection } from 'mongoose';
 import type { DevelopmentRepository, RetrainingRecord, VersionRecord } from '../core/development.js';
 
 /** Versions (`agentId:version` is unique) and each agent's retraining state (replaced conditionally). */
+/** The fields a retraining record may leave out; one it leaves out is removed from the stored record. */
+const RETRAINING_OPTIONAL = ['postponedUntil', 'reason', 'by', 'overdueNotifiedAt'] as const satisfies ReadonlyArray<
+  keyof RetrainingRecord
+>;
+
 export function createDevelopmentRepository(connection: Connection): DevelopmentRepository & { ensureIndexes(): Promise<void> } {
   const versionSchema = new Schema(
     { _id: String, agentId: String },
@@ -47,19 +53,30 @@ export function createDevelopmentRepository(connection: Connection): Development
     },
     async retraining(agentId) {
       const d = await Retraining.collection.findOne({ _id: String(agentId) as never });
-      return d ? strip<RetrainingRecord>(d) : undefined;
+      if (!d) return undefined;
+      const { [OUTBOX_FIELD]: _outbox, outboxLeaseUntil: _lease, ...rest } = d;
+      return strip<RetrainingRecord>(rest);
     },
-    async setRetraining(record, expected) {
+    async setRetraining(record, expected, effects = []) {
       if (expected === undefined) {
         try {
-          await Retraining.collection.insertOne({ _id: record.agentId as never, ...record });
+          await Retraining.collection.insertOne({
+            _id: record.agentId as never,
+            ...record,
+            ...(effects.length > 0 ? { [OUTBOX_FIELD]: effects.map(toStored) } : {}),
+          });
           return true;
         } catch (err) {
           if ((err as { code?: number }).code === 11000) return false;
           throw err;
         }
       }
-      const result = await Retraining.collection.replaceOne({ _id: record.agentId as never, state: expected }, record);
+      // $set and $unset, not a replacement: a replacement would drop the record's pending effects.
+      const gone = RETRAINING_OPTIONAL.filter((k) => record[k] === undefined);
+      const result = await Retraining.collection.updateOne(
+        { _id: record.agentId as never, state: expected },
+        withEffects({ $set: { ...record }, ...(gone.length > 0 ? { $unset: Object.fromEntries(gone.map((k) => [k, ''])) } : {}) }, effects),
+      );
       return result.modifiedCount === 1;
     },
   };

@@ -496,3 +496,30 @@ describe('a responder proposing themselves as sponsor, killed after the proposal
     expect(await count(alert.id, 'alert.sponsor-proposed')).toBe(1);
   });
 });
+
+describe('retraining changes killed between the stored change and its effects', () => {
+  it('a retraining requested: due, audited once, each sponsor told once; Start after it is audited once too', async () => {
+    const agent = agentRecord({ name: 'Retrain Crash', sponsors: [people.tom, priya] });
+    await h.services.agents.insert(agent);
+    crash.arm('retraining.requested:0');
+    await expect(h.services.development.requestRetraining(people.liam, agent.id, 'Fairness finding on EU tickets.')).rejects.toThrow(
+      /crashed/,
+    );
+    const title = `Retraining requested: ${agent.name}`;
+    expect(notices(people.tom, title)).toBe(0);
+    await recovered(
+      async () => (await count(agent.id, 'retraining.requested')) > 0 && notices(people.tom, title) > 0 && notices(priya, title) > 0,
+    );
+    expect(await count(agent.id, 'retraining.requested')).toBe(1);
+    expect(notices(people.tom, title)).toBe(1);
+    expect(notices(priya, title)).toBe(1);
+
+    crash.arm('retraining.started:0');
+    await expect(h.services.development.startRetraining(people.tom, agent.id)).rejects.toThrow(/crashed/);
+    await recovered(async () => (await count(agent.id, 'retraining.started')) > 0);
+    expect(await count(agent.id, 'retraining.started')).toBe(1);
+    // The stored record keeps no field of an earlier state and reads without its outbox.
+    const stored = await h.db.connection.db!.collection('retraining').findOne({ _id: agent.id as never });
+    expect(stored).toMatchObject({ state: 'started', by: people.tom });
+  });
+});
