@@ -17,7 +17,7 @@ import { AccessReviews } from './core/access-review.js';
 import { suspensionSteps } from './core/suspension.js';
 import { Retirement, retirementSteps } from './core/retirement.js';
 import { Reactivation, reactivationSteps } from './core/reactivation.js';
-import { Development, developmentSteps, RETRAINING_HOLDER } from './core/development.js';
+import { Development, developmentSteps, RETRAINING_HOLDER, VERSION_HOLDER } from './core/development.js';
 import { Governance } from './core/governance.js';
 import { Leavers, OFFER_HOLDER } from './core/leavers.js';
 import { Sponsorships } from './core/sponsorships.js';
@@ -141,6 +141,7 @@ export const OUTBOX_HOLDERS: Record<string, string> = {
   [BOUNDARY_CHANGE_HOLDER]: 'boundary_changes',
   [CHECKIN_HOLDER]: 'checkins',
   [RETRAINING_HOLDER]: 'retraining',
+  [VERSION_HOLDER]: 'agent_versions',
 };
 
 /** Agenda job names of the directory and delegations. */

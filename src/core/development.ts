@@ -46,9 +46,10 @@ export interface RetrainingRecord {
 }
 
 export interface DevelopmentRepository {
-  saveVersion(v: VersionRecord): Promise<boolean>;
+  /** Stores a new version with `effects` in its outbox (one write); false when it exists already. */
+  saveVersion(v: VersionRecord, effects?: readonly PendingEffect[]): Promise<boolean>;
   versions(agentId: string): Promise<VersionRecord[]>;
-  updateVersion(agentId: string, version: string, patch: Partial<VersionRecord>): Promise<void>;
+  updateVersion(agentId: string, version: string, patch: Partial<VersionRecord>, effects?: readonly PendingEffect[]): Promise<void>;
   retraining(agentId: string): Promise<RetrainingRecord | undefined>;
   /**
    * Writes the retraining record only if its state is still `expected` (or absent when undefined),
@@ -60,6 +61,9 @@ export interface DevelopmentRepository {
     effects?: readonly PendingEffect[],
   ): Promise<boolean>;
 }
+
+/** The holder kind of agent versions in the outbox (id `agentId:version`). */
+export const VERSION_HOLDER = 'agent-version';
 
 /** The holder kind of retraining records in the outbox (one per agent). */
 export const RETRAINING_HOLDER = 'retraining';
@@ -144,15 +148,19 @@ export class Development {
       evaluation: { submission, verdict, source: 'self-reported' },
       status: outcome.admitted ? 'proposed' : 'refused',
     };
-    await this.deps.repo.saveVersion(record);
+    const versionHolder = { kind: VERSION_HOLDER, id: `${agent.id}:${version}` };
     if (record.status === 'refused') {
-      await this.audited(actor.email, 'version.refused', agent.id, {
-        version,
-        failed: verdict.results.filter((r) => !r.passed).map((r) => r.explanation),
-        regressions: regressed,
-      });
+      const refused = [
+        this.entry(actor.email, 'version.refused', agent.id, {
+          version,
+          failed: verdict.results.filter((r) => !r.passed).map((r) => r.explanation),
+          regressions: regressed,
+        }),
+      ];
+      if (await this.deps.repo.saveVersion(record, refused)) await this.deps.outbox.settle(versionHolder, refused, 'version.refused');
       throw new InvalidInputError(`Version ${version} of ${agent.name} is refused: ${outcome.reasons.join('; ')}.`);
     }
+    await this.deps.repo.saveVersion(record);
     const run = await engine.start({
       flowId: 'retraining-promotion',
       requester: actor.email,
@@ -165,8 +173,9 @@ export class Development {
         version,
       },
     });
-    await this.deps.repo.updateVersion(agent.id, version, { runId: run.id });
-    await this.audited(actor.email, 'version.proposed', agent.id, { version, runId: run.id, summary: verdict.summary });
+    const proposed = [this.entry(actor.email, 'version.proposed', agent.id, { version, runId: run.id, summary: verdict.summary })];
+    await this.deps.repo.updateVersion(agent.id, version, { runId: run.id }, proposed);
+    await this.deps.outbox.settle(versionHolder, proposed, 'version.proposed');
     return { run, verdict };
   }
 
@@ -213,22 +222,31 @@ export class Development {
       evaluation: { submission, verdict, source: 'measured', evalRunId: run.id, suiteHash: run.suiteHash },
       status: outcome.admitted ? 'proposed' : 'refused',
     };
-    if (!(await this.deps.repo.saveVersion(record))) {
+    const versionHolder = { kind: VERSION_HOLDER, id: `${agent.id}:${run.version}` };
+    // A refused version's notice to whoever asked is stored with the version.
+    const refusedNotice: PendingEffect[] =
+      record.status === 'refused' && run.requester
+        ? [
+            this.deps.outbox.effect<ChatSend>(CHAT_SEND_EFFECT, {
+              to: run.requester,
+              card: {
+                kind: 'notice',
+                data: {
+                  level: 'error',
+                  title: `Version ${run.version} of ${agent.name} is refused`,
+                  text: `Measured by Roster: ${outcome.reasons.join('; ')}. ${agent.version} stays live.`,
+                },
+              },
+            }),
+          ]
+        : [];
+    if (!(await this.deps.repo.saveVersion(record, refusedNotice))) {
       // Performed again (the outbox after a crash): go on only where this run's version was stored
       // as proposed but its promotion flow never started.
       const stored = (await this.deps.repo.versions(agent.id)).find((v) => v.version === run.version);
       if (!stored || stored.evaluation.evalRunId !== run.id || stored.status !== 'proposed' || stored.runId) return stored ?? record;
     } else if (record.status === 'refused') {
-      if (run.requester) {
-        await this.deps.notifier.send(run.requester, {
-          kind: 'notice',
-          data: {
-            level: 'error',
-            title: `Version ${run.version} of ${agent.name} is refused`,
-            text: `Measured by Roster: ${outcome.reasons.join('; ')}. ${agent.version} stays live.`,
-          },
-        });
-      }
+      await this.deps.outbox.settle(versionHolder, refusedNotice, 'version.refused');
       return record;
     }
     const started = await engine.start({
@@ -243,8 +261,11 @@ export class Development {
         version: run.version,
       },
     });
-    await this.deps.repo.updateVersion(agent.id, run.version, { runId: started.id });
-    await this.audited(run.requester, 'version.proposed', agent.id, { version: run.version, runId: started.id, summary: verdict.summary });
+    const proposed = [
+      this.entry(run.requester, 'version.proposed', agent.id, { version: run.version, runId: started.id, summary: verdict.summary }),
+    ];
+    await this.deps.repo.updateVersion(agent.id, run.version, { runId: started.id }, proposed);
+    await this.deps.outbox.settle(versionHolder, proposed, 'version.proposed');
     return { ...record, runId: started.id };
   }
 
@@ -439,15 +460,6 @@ export class Development {
       subject: { type: 'agent', id: agentId, agentId },
       details,
       at: this.clock(),
-    });
-  }
-
-  private async audited(actor: string | undefined, action: string, agentId: string, details: Record<string, unknown>): Promise<void> {
-    await this.deps.audit.append({
-      actor: actor ? { kind: 'person', email: actor } : { kind: 'system', name: 'development' },
-      action,
-      subject: { type: 'agent', id: agentId, agentId },
-      details,
     });
   }
 }

@@ -22,7 +22,7 @@ export function createDevelopmentRepository(connection: Connection): Development
       new Schema({ _id: String, state: String }, { collection: 'retraining', strict: false, versionKey: false }),
     );
   const strip = <T>(d: Record<string, unknown>): T => {
-    const { _id, ...rest } = d;
+    const { _id, [OUTBOX_FIELD]: _outbox, outboxLeaseUntil: _lease, ...rest } = d;
     void _id;
     return rest as T;
   };
@@ -31,9 +31,13 @@ export function createDevelopmentRepository(connection: Connection): Development
       await Version.init();
       await Retraining.init();
     },
-    async saveVersion(v: VersionRecord) {
+    async saveVersion(v: VersionRecord, effects = []) {
       try {
-        await Version.collection.insertOne({ _id: `${v.agentId}:${v.version}` as never, ...v });
+        await Version.collection.insertOne({
+          _id: `${v.agentId}:${v.version}` as never,
+          ...v,
+          ...(effects.length > 0 ? { [OUTBOX_FIELD]: effects.map(toStored) } : {}),
+        });
         return true;
       } catch (err) {
         if ((err as { code?: number }).code === 11000) return false;
@@ -48,14 +52,12 @@ export function createDevelopmentRepository(connection: Connection): Development
           .toArray()
       ).map((d) => strip<VersionRecord>(d));
     },
-    async updateVersion(agentId, version, patch) {
-      await Version.collection.updateOne({ _id: `${String(agentId)}:${String(version)}` as never }, { $set: patch });
+    async updateVersion(agentId, version, patch, effects = []) {
+      await Version.collection.updateOne({ _id: `${String(agentId)}:${String(version)}` as never }, withEffects({ $set: patch }, effects));
     },
     async retraining(agentId) {
       const d = await Retraining.collection.findOne({ _id: String(agentId) as never });
-      if (!d) return undefined;
-      const { [OUTBOX_FIELD]: _outbox, outboxLeaseUntil: _lease, ...rest } = d;
-      return strip<RetrainingRecord>(rest);
+      return d ? strip<RetrainingRecord>(d) : undefined;
     },
     async setRetraining(record, expected, effects = []) {
       if (expected === undefined) {

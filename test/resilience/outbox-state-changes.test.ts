@@ -523,3 +523,54 @@ describe('retraining changes killed between the stored change and its effects', 
     expect(stored).toMatchObject({ state: 'started', by: people.tom });
   });
 });
+
+describe('new versions killed between the stored version and its effects', () => {
+  const good = () => ({
+    accuracy: 0.94,
+    p95LatencyMs: 2800,
+    costPerTaskUSD: 0.019,
+    roleFitChecked: h.org.catalog.find((r) => r.id === 'support-assistant')!.evaluation.roleFit,
+  });
+  const versioned = async (name: string) => {
+    const agent = agentRecord({
+      name,
+      sponsors: [priya, people.tom],
+      baseline: { accuracy: 0.96, p95LatencyMs: 3000, costPerTaskUSD: 0.02 },
+    });
+    await h.services.agents.insert(agent);
+    return agent;
+  };
+
+  it('a refused version: stored refused, audited once', async () => {
+    const agent = await versioned('Refused Version Crash');
+    crash.arm('version.refused:0');
+    await expect(
+      h.services.development.proposeVersion(h.services.engine, priya, agent.id, {
+        version: '1.1.0',
+        changelog: 'Shorter answers.',
+        evaluation: { ...good(), accuracy: 0.9 },
+      }),
+    ).rejects.toThrow(/crashed/);
+    expect((await h.services.development.versionHistory(agent.id))[0]).toMatchObject({ version: '1.1.0', status: 'refused' });
+    expect(await count(agent.id, 'version.refused')).toBe(0);
+    await recovered(async () => (await count(agent.id, 'version.refused')) > 0);
+    expect(await count(agent.id, 'version.refused')).toBe(1);
+  });
+
+  it('a proposed version: its promotion run linked, audited once', async () => {
+    const agent = await versioned('Proposed Version Crash');
+    crash.arm('version.proposed:0');
+    await expect(
+      h.services.development.proposeVersion(h.services.engine, priya, agent.id, {
+        version: '1.2.0',
+        changelog: 'Retrained on Q3 tickets.',
+        evaluation: good(),
+      }),
+    ).rejects.toThrow(/crashed/);
+    const [version] = await h.services.development.versionHistory(agent.id);
+    expect(version).toMatchObject({ version: '1.2.0', status: 'proposed', runId: expect.any(String) });
+    expect(Object.keys(version!)).not.toContain('outbox');
+    await recovered(async () => (await count(agent.id, 'version.proposed')) > 0);
+    expect(await count(agent.id, 'version.proposed')).toBe(1);
+  });
+});
