@@ -75,16 +75,28 @@ export function jsonStringContent(text: string): string {
 }
 
 /**
- * Text an agent wrote (a decision summary, a segment name), framed so nobody mistakes it for
- * Roster's words and defanged so no platform turns it into a link or a mention: a zero-width
- * space breaks every URL scheme (`https://`), `www.` and `@` so neither Slack nor Teams links
- * them, whatever the surface escapes besides. The text still reads and copies the same.
+ * Agent-written text defanged so no platform turns it into a link or a mention, without a frame
+ * (for places whose template already says the words are the agent's). A zero-width space breaks
+ * every URL scheme (`https://`), `www.`, every dot inside a host-like word (Slack and Teams also
+ * link bare `evil.example/x`), `@`, and `[` and `](` (Teams markdown links `[click](…)`); Slack's own
+ * `<https://…|click>` syntax is left to the surface's escaping of `<` and `>`. The text still
+ * reads the same, and defanging twice changes nothing.
  */
-export function reportedByAgent(text: string, max = 500): string {
-  const defanged = cleanText(text)
+export function defangAgentText(text: string): string {
+  return cleanText(text)
     .replace(/([a-z][a-z0-9+.-]*):\/\//gi, `$1:${ZERO_WIDTH_SPACE}//`)
     .replace(/\bwww\./gi, `www${ZERO_WIDTH_SPACE}.`)
-    .replace(/@/g, `@${ZERO_WIDTH_SPACE}`)
-    .replace(/\[/g, `[${ZERO_WIDTH_SPACE}`);
-  return `reported by the agent: “${fitText(singleLine(defanged), max)}”`;
+    .replace(/([a-z0-9-])\.(?=[a-z])/gi, `$1.${ZERO_WIDTH_SPACE}`)
+    .replace(/@(?!\u200B)/g, `@${ZERO_WIDTH_SPACE}`)
+    .replace(/\[(?!\u200B)/g, `[${ZERO_WIDTH_SPACE}`)
+    .replace(/\](?=\()/g, `]${ZERO_WIDTH_SPACE}`);
+}
+
+/**
+ * Text an agent wrote (a decision summary, a segment name), framed so nobody mistakes it for
+ * Roster's words and defanged ({@link defangAgentText}) so no platform turns it into a link or
+ * a mention, whatever the surface escapes besides.
+ */
+export function reportedByAgent(text: string, max = 500): string {
+  return `reported by the agent: “${fitText(singleLine(defangAgentText(text)), max)}”`;
 }

@@ -13,6 +13,7 @@ import type { MessageRef, Notifier, OutgoingCard } from './notifications.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 import { longPoll } from './long-poll.js';
+import { defangAgentText, reportedByAgent } from '../cards/text.js';
 import { idempotencyKeySchema, refusalOf } from './runtime-approvals.js';
 
 /*
@@ -406,7 +407,8 @@ export class Handoffs {
   /** The card a person sees: Take it while open; Resolve buttons for the one who took it. */
   card(r: HandoffRecord, viewer: string, reminder = false): OutgoingCard {
     const name = (email?: string) => (email ? (findPersonByEmail(this.deps.org, email)?.name ?? email) : '');
-    const facts = Object.entries(r.details).map(([k, v]) => `${k}: ${String(v)}`);
+    // Keys, values and the link are the agent's words: framed as such and never linked.
+    const facts = Object.entries(r.details).map(([k, v]) => `${defangAgentText(k)}: ${reportedByAgent(String(v), 300)}`);
     const state =
       r.status === 'open'
         ? 'Waiting for someone to take it.'
@@ -430,14 +432,23 @@ export class Handoffs {
           }))
         : [];
     const factsSection =
-      facts.length || r.link ? [{ text: [...facts, ...(r.link ? [`Link: ${r.link}`] : [])].join('\n').slice(0, 2900), actions: [] }] : [];
+      facts.length || r.link
+        ? [
+            {
+              text: [...facts, ...(r.link ? [`Link (as text, not opened by Roster): ${reportedByAgent(r.link, 600)}`] : [])]
+                .join('\n')
+                .slice(0, 2900),
+              actions: [],
+            },
+          ]
+        : [];
     const sections = [...factsSection, ...resolve];
     return {
       kind: 'notice',
       data: {
         level: r.status === 'resolved' ? 'success' : 'info',
         title: `${reminder ? 'Reminder: ' : ''}${r.agentName} hands off a case to ${r.queueTitle}`,
-        text: `Reported by the agent: “${r.summary}”\n${state}`,
+        text: `${reportedByAgent(r.summary, 2000).replace(/^r/, 'R')}\n${state}`,
         ...(sections.length ? { sections } : {}),
         ...(take.length ? { actions: take } : {}),
       },

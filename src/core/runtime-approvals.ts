@@ -25,6 +25,7 @@ import {
 } from './boundaries.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import { longPoll } from './long-poll.js';
+import { defangAgentText, reportedByAgent } from '../cards/text.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 
@@ -291,9 +292,10 @@ export class RuntimeApprovals {
       businessUnit: agent.businessUnit,
       action: record.action,
       actionTitle: record.actionTitle,
-      summary: record.summary,
+      // The card's template frames these as the agent's words; defanged so no link is made of them.
+      summary: defangAgentText(record.summary),
       fields: Object.entries(b.fields).flatMap(([name, spec]) =>
-        details[name] === undefined ? [] : [{ label: spec.label ?? name, value: String(details[name]) }],
+        details[name] === undefined ? [] : [{ label: spec.label ?? name, value: defangAgentText(String(details[name])) }],
       ),
       recentDecisions: recent.map((r) => ({ text: decisionLine(r) })),
       detailsHash: record.detailsHash,
@@ -491,7 +493,7 @@ export class RuntimeApprovals {
       data: {
         level: 'warning',
         title: `${agent.name} keeps trying a forbidden action`,
-        text: `${agent.name} (${agent.id}, ${unit}) asked ${attempts} times in a day to ${record.actionTitle} (${record.action}), which its role forbids. Each attempt was refused. Its last request said: “${record.summary}”`,
+        text: `${agent.name} (${agent.id}, ${unit}) asked ${attempts} times in a day to ${record.actionTitle} (${record.action}), which its role forbids. Each attempt was refused. Its last request, ${reportedByAgent(record.summary, 1000)}`,
       },
     } as const;
     return [
