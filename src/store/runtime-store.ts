@@ -3,6 +3,7 @@ import type { BoundaryChangeRecord, BoundaryChangeRepository } from '../core/bou
 import type { HandoffRecord, HandoffRepository } from '../core/handoffs.js';
 import type { PendingEffect } from '../core/ports.js';
 import type { RuntimeApprovalRecord, RuntimeApprovalRepository } from '../core/runtime-approvals.js';
+import { readAllPages } from './paging.js';
 import { OUTBOX_FIELD, toStored, withEffects, withoutOutbox } from './outbox-store.js';
 
 type Doc = Record<string, unknown>;
@@ -110,15 +111,13 @@ export function createHandoffRepository(connection: Connection): HandoffReposito
       await Model.collection.updateOne({ _id: String(id) as never }, { $push: { messages: message } } as never);
     },
     async open(person) {
-      return (
-        await Model.collection
-          .find({ status: { $in: ['open', 'taken'] } })
-          .sort({ createdAt: -1 })
-          .limit(200)
-          .toArray()
-      )
-        .map((d) => fromDoc<HandoffRecord>(d))
-        .filter((h) => h.people.includes(person) || h.takenBy === person);
+      // Filtered in the query and read page by page: every case the person may work, however many are open.
+      const docs = await readAllPages(
+        Model.collection,
+        { status: { $in: ['open', 'taken'] }, $or: [{ people: String(person) }, { takenBy: String(person) }] },
+        { field: 'createdAt' },
+      );
+      return docs.map((d) => fromDoc<HandoffRecord>(d));
     },
   };
 }
@@ -134,13 +133,9 @@ export function createBoundaryChangeRepository(connection: Connection): Boundary
   return {
     ...base,
     async forAction(agentId, action) {
-      return (
-        await Model.collection
-          .find({ agentId: String(agentId), action: String(action) })
-          .sort({ createdAt: -1 })
-          .limit(500)
-          .toArray()
-      ).map((d) => fromDoc<BoundaryChangeRecord>(d));
+      // The whole history: its length names the next change's id, so a cut would reuse an old id.
+      const docs = await readAllPages(Model.collection, { agentId: String(agentId), action: String(action) }, { field: 'createdAt' });
+      return docs.map((d) => fromDoc<BoundaryChangeRecord>(d));
     },
     async latestApproved(agentId, action) {
       const [d] = await Model.collection

@@ -1,0 +1,101 @@
+import type { BoundaryChangeRecord } from '../../src/core/boundary-changes.js';
+import type { HandoffRecord } from '../../src/core/handoffs.js';
+import { createBoundaryChangeRepository, createHandoffRepository } from '../../src/store/runtime-store.js';
+import { openTestDb, type TestDb } from '../helpers/db.js';
+
+/*
+ * Issue 15 item 9f: lists read from the runtime store are never silently cut. Open hand-offs are
+ * filtered by person in the query (not the newest 200 filtered afterwards) and a boundary change
+ * history is read whole, page by page (not the newest 500).
+ */
+
+const JONAS = 'jonas.weber@brightwater.example';
+const OTHER = 'someone.else@brightwater.example';
+
+function handoff(n: number, overrides: Partial<HandoffRecord>): HandoffRecord {
+  return {
+    id: `hof_${n.toString(16).padStart(24, '0')}`,
+    agentId: 'agt_screener',
+    agentName: 'Screener',
+    kind: 'candidate-review',
+    queueId: 'recruiters',
+    queueTitle: 'Recruiters',
+    summary: `Case ${n}`,
+    details: {},
+    idempotencyKey: `key-${n}`,
+    requestHash: 'h',
+    people: [OTHER],
+    outcomes: ['advanced', 'rejected'],
+    status: 'open',
+    // One second apart, so "newest" is well defined.
+    createdAt: new Date(Date.UTC(2030, 0, 1) + n * 1000).toISOString(),
+    reminders: 0,
+    escalated: false,
+    messages: [],
+    ...overrides,
+  };
+}
+
+async function inBatches<T>(items: T[], write: (item: T) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < items.length; i += 50) await Promise.all(items.slice(i, i + 50).map(write));
+}
+
+describe('the runtime store reads whole lists', () => {
+  let db: TestDb;
+  beforeAll(async () => {
+    db = await openTestDb('runtime_store');
+  });
+  afterAll(async () => db?.close());
+
+  it('open hand-offs for a person: all of theirs, even under more than 200 newer cases of other people', async () => {
+    const repo = createHandoffRepository(db.connection);
+    await repo.ensureIndexes();
+    const records = [
+      // Jonas's cases are the oldest: 120 in his queue, 100 taken by him from another queue, 10 resolved.
+      ...Array.from({ length: 120 }, (_, i) => handoff(i, { people: [OTHER, JONAS] })),
+      ...Array.from({ length: 100 }, (_, i) => handoff(200 + i, { status: 'taken', takenBy: JONAS })),
+      ...Array.from({ length: 10 }, (_, i) => handoff(400 + i, { people: [JONAS], status: 'resolved' })),
+      // Then 250 newer open cases that are none of his business.
+      ...Array.from({ length: 250 }, (_, i) => handoff(1000 + i, {})),
+    ];
+    await inBatches(records, (r) => repo.insert(r));
+
+    const mine = await repo.open(JONAS);
+    expect(mine).toHaveLength(220);
+    expect(new Set(mine.map((h) => h.id)).size).toBe(220);
+    expect(mine.every((h) => h.status !== 'resolved' && (h.people.includes(JONAS) || h.takenBy === JONAS))).toBe(true);
+    // Newest first.
+    expect(mine.map((h) => h.createdAt)).toEqual([...mine.map((h) => h.createdAt)].sort().reverse());
+    // Their queue's cases, including those Jonas took from it.
+    expect(await repo.open(OTHER)).toHaveLength(470);
+    expect(await repo.open('nobody@brightwater.example')).toEqual([]);
+  });
+
+  it('a boundary change history: every change of the action, more than 500 of them', async () => {
+    const repo = createBoundaryChangeRepository(db.connection);
+    await repo.ensureIndexes();
+    const change = (n: number, action: string): BoundaryChangeRecord => ({
+      id: `bch_${action}_${n}`,
+      agentId: 'agt_desk',
+      agentName: 'Desk',
+      action,
+      actionTitle: action,
+      from: 'needs-approval',
+      to: 'autonomous',
+      reason: 'test',
+      requestedBy: OTHER,
+      status: n === 0 ? 'approved' : 'denied',
+      deciders: [JONAS],
+      createdAt: new Date(Date.UTC(2030, 0, 1) + n * 1000).toISOString(),
+    });
+    await inBatches([...Array.from({ length: 520 }, (_, n) => change(n, 'refund.issue')), change(1, 'contracts.modify')], (c) =>
+      repo.insert(c),
+    );
+    const history = await repo.forAction('agt_desk', 'refund.issue');
+    expect(history).toHaveLength(520);
+    // The oldest, approved one is still there: the boundary in effect depends on it.
+    expect(history[history.length - 1]).toMatchObject({ id: 'bch_refund.issue_0', status: 'approved' });
+    expect(history[0]!.id).toBe('bch_refund.issue_519');
+    expect(await repo.forAction('agt_desk', 'contracts.modify')).toHaveLength(1);
+  });
+});
