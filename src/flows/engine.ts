@@ -837,6 +837,9 @@ export class FlowEngine {
     if (!person) return false;
     if (['sponsors', 'sponsor', 'requester'].includes(group.role)) return true;
     if (hasRole(person, group.role)) return true;
+    // A group the run's settings spelled out as people (a business unit's approver, an on-call
+    // level): no directory role has its name, so being among those people is holding it.
+    if (this.settingsOf(run)?.people?.[group.role]?.includes(email)) return true;
     return group.escalatedTo !== undefined && hasRole(person, this.interpolate(group.escalatedTo, run.context));
   }
 
