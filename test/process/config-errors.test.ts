@@ -33,6 +33,22 @@ describe('start-up with a broken configuration', () => {
     ).toBe(true);
   }, 30_000);
 
+  it('broken decision boundaries: exit 2 with one `file: path: message` line each for an unknown queue, a threshold on a text field and unknown approvers', async () => {
+    const result = await run('test/fixtures/config/boundary-errors');
+    expect(result.code).toBe(2);
+    const at = 'test/fixtures/config/boundary-errors/catalog.yaml: roles';
+    const modify = `${at}[6].boundaries.actions.contracts.modify`;
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'Roster cannot start: the configuration has 5 problem(s).',
+      `${modify}.approvers[1]: role "approver:treasury" names unknown business unit "treasury" (known: finance, customer-support, people-ops, engineering, risk-compliance)`,
+      `${modify}.approvers[2]: role "oncall:night-shift" names unknown rotation "night-shift" (known: ai-ops)`,
+      `${modify}.approvers[3]: unknown approver "chief-buyer": expected sponsor, business-unit-approver or requester, it-admin, security, compliance, dpo, approver:<business-unit>, data-owner:<system> or oncall:<rotation>`,
+      `${modify}.when.field: field "supplier" is a string; a threshold needs a number field`,
+      `${at}[7].boundaries.handoffs.candidate-dispute: unknown queue "talent-pool" (known: recruiters)`,
+    ]);
+    expect(result.logs.some((l) => l.msg === 'embedded database started')).toBe(false);
+  }, 30_000);
+
   it('a bad environment variable: exit 2 naming the variable, never echoing its value', async () => {
     const result = await run('config', { PORT: 'not-a-port-s3cr3t' });
     expect(result.code).toBe(2);
