@@ -126,7 +126,12 @@ function serverFor(deps: McpDeps, agentId: string): McpServer {
       description: 'Reports one task (outcome, latency, cost, correctness) for your check-ins. An event id is counted once.',
       inputSchema: mcpToolSchemas.report_task,
     },
-    async (args) => run(() => deps.commands.reportTask(agentId, args)),
+    async (args) =>
+      run(() => {
+        // The SDK hands over the parsed arguments (time already a Date); the command takes the wire form, as from HTTP.
+        const { time, ...task } = args as z.output<typeof mcpToolSchemas.report_task>;
+        return deps.commands.reportTask(agentId, { ...task, time: time.toISOString() });
+      }),
   );
   return server;
 }
