@@ -422,13 +422,15 @@ export class RuntimeApprovals {
     const record = await this.deps.repo.get(c.approvalId);
     if (!record || record.status !== 'pending') return;
     let patch: Partial<RuntimeApprovalRecord>;
+    // An approval, given or by timeout, is usable within its window from the moment it is given.
+    const window = record.usableFor !== 'once' ? { usableUntil: new Date(Date.parse(now) + record.usableFor).toISOString() } : {};
     if (outcome === 'approved') {
       patch = {
         status: 'approved',
         reason: 'approved',
         decidedBy: decisions.filter((d) => d.decision === 'approve').map((d) => d.by),
         decidedAt: now,
-        ...(record.usableFor !== 'once' ? { usableUntil: new Date(Date.parse(now) + record.usableFor).toISOString() } : {}),
+        ...window,
       };
     } else if (outcome === 'expired') {
       patch =
@@ -438,6 +440,7 @@ export class RuntimeApprovals {
               reason: 'timeout_allowed',
               message: 'Nobody decided in time; the role allows the action then.',
               decidedAt: now,
+              ...window,
             }
           : { status: 'denied', reason: 'timeout', message: 'Nobody decided in time, so the request is denied.', decidedAt: now };
     } else if (outcome === 'denied') {

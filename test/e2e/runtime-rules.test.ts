@@ -48,6 +48,7 @@ function testCatalog(): string {
     approvers: ['sponsor'],
     wait: '2s',
     onTimeout: 'allow',
+    usableFor: '5m',
   });
   writeFileSync(file, doc.toString());
   return dir;
@@ -188,7 +189,7 @@ describe('decision boundary rules at run time', () => {
     expect(decided.body).toMatchObject({ status: 'approved', decided_by: [MAYA.email] });
   });
 
-  it('onTimeout allow: nobody decides in time and the agent is told it may act, once', async () => {
+  it('onTimeout allow: nobody decides in time and the agent is told it may act, within the window the role declares', async () => {
     const { agent, token } = await agentAndToken({ name: 'Payment desk' });
     const asked = await api(token, 'POST', '/api/v1/approvals', {
       action: 'payments.release',
@@ -199,11 +200,18 @@ describe('decision boundary rules at run time', () => {
     expect(asked.body.status).toBe('pending');
     const id = String(asked.body.id);
     const decided = await api(token, 'GET', `/api/v1/approvals/${id}?wait=30`);
-    expect(decided.body).toMatchObject({ status: 'approved', reason: 'timeout_allowed' });
+    expect(decided.body).toMatchObject({ status: 'approved', reason: 'timeout_allowed', usable: 'window' });
     expect((await roster.services.runs.get((await roster.services.runtime.get(agent.id, id)).runId!))?.status).toBe('expired');
+    const until = Date.parse(String(decided.body.usable_until));
+    expect(until - Date.parse(String(decided.body.decided_at))).toBe(5 * 60_000);
     const hash = decided.body.details_hash;
     expect((await api(token, 'POST', `/api/v1/approvals/${id}/consume`, { details_hash: hash })).status).toBe(200);
-    const again = await api(token, 'POST', `/api/v1/approvals/${id}/consume`, { details_hash: hash });
-    expect([again.status, again.body.error]).toEqual([409, 'already_used']);
+    shift = until - Date.now() + 60_000;
+    try {
+      const late = await api(token, 'POST', `/api/v1/approvals/${id}/consume`, { details_hash: hash });
+      expect([late.status, late.body.error]).toEqual([409, 'approval_expired']);
+    } finally {
+      shift = 0;
+    }
   });
 });
