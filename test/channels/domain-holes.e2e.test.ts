@@ -1,6 +1,8 @@
 import { createSlackChannel } from '../../src/channels/slack/index.js';
 import type { AgentRecord } from '../../src/core/agents.js';
 import { eventTypeOf } from '../../src/core/webhooks.js';
+import type { OrgConfig } from '../../src/config/schemas.js';
+import { breakGlassAllowed } from '../access/support.js';
 import { startTestRoster } from '../helpers/app.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, eventually } from '../helpers/harness.js';
@@ -232,4 +234,180 @@ describe('issue 15 domain holes, attacked through Slack', () => {
     expect((await roster.services.agents.get(agentId))?.proposedSponsors).toEqual([]);
     await eventually(async () => (await roster.services.audit.export({ agentId })).some((e) => e.action === 'sponsorship.accepted'));
   }, 30_000);
+
+  it('break-glass is refused while the same scope is pending for the agent', async () => {
+    const asked = await command(LIAM, 'access Handbook Helper web:search needs to search the vendor docs', 'ask');
+    const [pending] = await roster.services.grants.listForAgent(helper.id);
+    expect(pending).toMatchObject({ scope: 'web:search', status: 'pending' });
+    expect(asked).toContain('web:search');
+    const refused = await command(LIAM, 'break-glass Handbook Helper web:search cannot wait for approval', 'bg-pending');
+    expect(refused).toContain('has a pending request for web:search');
+    expect(refused).toContain('break-glass is not needed');
+    const after = await roster.services.grants.listForAgent(helper.id);
+    expect(after.filter((g) => g.status === 'active')).toEqual([]);
+    expect(after.filter((g) => g.source === 'break-glass' && g.status !== 'denied')).toEqual([]);
+    expect((await roster.services.grants.get(pending!.id))?.status).toBe('pending');
+  }, 60_000);
+
+  it('break-glass is capped per person: the fourth use by one person is refused, another person may still use it', async () => {
+    const agents = [1, 2, 3, 4, 5].map((n) =>
+      agentRecord({
+        id: `agt_00000000000000a${n}`,
+        name: `Helper ${n}`,
+        catalogRoleId: 'kb-answerer',
+        sponsors: [LIAM.email],
+        businessUnit: 'engineering',
+      }),
+    );
+    for (const a of agents) await roster.services.agents.insert(a);
+    // One use per agent, so the per-agent cap (2) never applies: only the per-person cap (3) can refuse.
+    for (const n of [1, 2, 3]) {
+      expect(await command(LIAM, `break-glass Helper ${n} web:search outage ${n}`, `p${n}`)).toContain('has web:search now');
+    }
+    const fourth = await command(LIAM, 'break-glass Helper 4 web:search outage 4', 'p4');
+    expect(fourth).toContain('you have used break-glass 3 times');
+    expect(fourth).toContain('request the access normally');
+    expect((await roster.services.grants.listForAgent(agents[3]!.id)).filter((g) => g.status === 'active')).toEqual([]);
+    // Another IT admin is not held to Liam's count.
+    expect(await command(AISHA, 'break-glass Helper 5 web:search outage 5', 'p5')).toContain('has web:search now');
+    const [aishas] = await roster.services.grants.listForAgent(agents[4]!.id);
+    expect(aishas).toMatchObject({ scope: 'web:search', status: 'active', source: 'break-glass', requestedBy: AISHA.email });
+  }, 90_000);
+
+  it('break-glass refuses a high-risk scope and a health-data scope unless the scope is marked breakGlass: true', async () => {
+    // Health data alone (not high risk, no PII), so only the health rule can refuse it.
+    const healthOnly = (org: OrgConfig): OrgConfig => ({
+      ...org,
+      scopes: org.scopes.map((s) => (s.id === 'hris:medical:read' ? { ...s, risk: 'medium', dataClasses: ['health'] } : s)),
+    });
+    const fraud = agentRecord({
+      id: 'agt_aaaa1111bbbb2222',
+      name: 'Fraud Screen',
+      catalogRoleId: 'fraud-screening',
+      sponsors: [LIAM.email],
+    });
+    const onboarding = agentRecord({
+      id: 'agt_cccc3333dddd4444',
+      name: 'Onboarding Guide',
+      catalogRoleId: 'hr-onboarding-assistant',
+      sponsors: [LIAM.email],
+      businessUnit: 'people-ops',
+    });
+    const restart = async (org: (o: OrgConfig) => OrgConfig) => {
+      await roster.stop();
+      roster = await startTestRoster({ env: slack.rosterEnv(), channels: [createSlackChannel], org });
+      for (const a of [fraud, onboarding]) if (!(await roster.services.agents.get(a.id))) await roster.services.agents.insert(a);
+    };
+
+    await restart(healthOnly);
+    // payments:card:hold is high risk (financial data only).
+    const highRisk = await command(LIAM, 'break-glass Fraud Screen payments:card:hold card fraud wave', 'hr1');
+    expect(highRisk).toContain('payments:card:hold (high risk');
+    expect(highRisk).toContain('cannot be granted by break-glass');
+    const health = await command(LIAM, 'break-glass Onboarding Guide hris:medical:read adjustment due today', 'he1');
+    expect(health).toContain('hris:medical:read (medium risk; data: health)');
+    expect(health).toContain('cannot be granted by break-glass');
+    expect(await roster.services.grants.listForAgent(fraud.id)).toEqual([]);
+    expect(await roster.services.grants.listForAgent(onboarding.id)).toEqual([]);
+
+    // The positive control: the same scopes marked breakGlass: true are granted at once.
+    await restart((org) => breakGlassAllowed('payments:card:hold', 'hris:medical:read')(healthOnly(org)));
+    expect(await command(LIAM, 'break-glass Fraud Screen payments:card:hold card fraud wave', 'hr2')).toContain(
+      'has payments:card:hold now',
+    );
+    expect(await command(LIAM, 'break-glass Onboarding Guide hris:medical:read adjustment due today', 'he2')).toContain(
+      'has hris:medical:read now',
+    );
+    expect((await roster.services.grants.listForAgent(fraud.id)).map((g) => `${g.scope}:${g.status}`)).toEqual([
+      'payments:card:hold:active',
+    ]);
+    expect((await roster.services.grants.listForAgent(onboarding.id)).map((g) => `${g.scope}:${g.status}`)).toEqual([
+      'hris:medical:read:active',
+    ]);
+  }, 120_000);
+
+  it('a retirement denied with a reason from the Slack deny form gives the agent its previous status back', async () => {
+    await roster.services.agents.update(helper.id, { status: 'probation' });
+    await command(LIAM, `retire ${helper.id} obsolete now`, 'retire');
+    const run = (await roster.services.runs.list({ agentId: helper.id, flowId: 'retirement' }))[0]!;
+    expect((await roster.services.agents.get(helper.id))?.status).toBe('retiring');
+    const card = await eventually(() => approvalCardsTo(slack, LIAM.id, run.id)[0]);
+    const denyButton = elements(card.args.blocks).find((e) => e.action_id === 'approval_deny')!;
+    const before = slack.calls.length;
+    await postSlack(roster.baseUrl, interaction(buttonClick(LIAM.id, 'approval_deny', String(denyButton.value), slack.responseUrl('d'))));
+    const opened = await eventually(() => slack.calls.slice(before).find((c) => c.method === 'views.open'));
+    const view = opened.args.view as Record<string, unknown>;
+    const submitted = await postSlack(
+      roster.baseUrl,
+      interaction(
+        viewSubmission(LIAM.id, view, { reason: { reason: { type: 'plain_text_input', value: 'Still needed by the on-call team' } } }),
+      ),
+    );
+    expect(submitted.status).toBe(200);
+    await eventually(async () => (await roster.services.agents.get(helper.id))?.status === 'probation');
+    expect((await roster.services.engine.get(run.id)).status).toBe('denied');
+    const told = await eventually(() =>
+      slack.calls
+        .slice(before)
+        .find((c) => ['chat.postMessage', 'chat.update'].includes(c.method) && textOf(c.args).includes('Still needed by the on-call team')),
+    );
+    expect(textOf(told.args)).toContain('Denied: Denied by liam.oneill@brightwater.example');
+    const denied = await roster.services.engine.get(run.id);
+    expect(denied.steps.signoffs?.decisions).toEqual([
+      expect.objectContaining({ by: LIAM.email, decision: 'deny', comment: 'Still needed by the on-call team' }),
+    ]);
+    expect((await roster.services.agents.get(helper.id))?.status).toBe('probation');
+  }, 60_000);
+
+  it('reactivation checks the last check-in again: a degraded one arriving during the approvals keeps the agent suspended', async () => {
+    await roster.services.agents.update(helper.id, { status: 'suspended', suspendedFrom: 'active' });
+    const status = await command(LIAM, `reactivate ${helper.id} the prompt template is fixed`, 'reactivate');
+    expect(status).toContain('Handbook Helper');
+    const [react] = await roster.services.runs.list({ agentId: helper.id, flowId: 'reactivation' });
+    const sponsorCard = await eventually(() => approvalCardsTo(slack, LIAM.id, react!.id)[0]);
+    await postSlack(
+      roster.baseUrl,
+      interaction(buttonClick(LIAM.id, 'approval_approve', approveValueOf(sponsorCard), slack.responseUrl('s'))),
+    );
+    const itCard = await eventually(() => approvalCardsTo(slack, AISHA.id, react!.id)[0]);
+    // While the IT admin looks, a check-in finds the agent degraded.
+    const now = new Date().toISOString();
+    await roster.services.supervision.checkinRepo.save({
+      id: 'chk_degradedlate01',
+      agentId: helper.id,
+      at: now,
+      window: { baselineFrom: new Date(0).toISOString(), currentFrom: now, to: now },
+      verdict: 'degraded',
+      recommendation: 'retrain',
+      findings: [
+        {
+          metric: 'accuracy',
+          method: 'two-proportion z-test',
+          statistic: 3,
+          threshold: 2,
+          severity: 'degraded',
+          summary: 'accuracy fell from 0.93 to 0.71',
+        },
+      ],
+      metrics: [],
+      fairness: [],
+    } as never);
+    const before = slack.calls.length;
+    await postSlack(roster.baseUrl, interaction(buttonClick(AISHA.id, 'approval_approve', approveValueOf(itCard), slack.responseUrl('a'))));
+    const closed = await eventually(async () => {
+      const r = await roster.services.engine.get(react!.id);
+      return r.status === 'rejected' ? r : undefined;
+    });
+    expect(closed.steps.recheck).toMatchObject({ status: 'failed' });
+    expect(String(closed.steps.recheck?.reason)).toContain('is degraded; ask again');
+    expect((await roster.services.agents.get(helper.id))?.status).toBe('suspended');
+    expect((await roster.services.audit.export({ agentId: helper.id })).some((e) => e.action === 'agent.reactivated')).toBe(false);
+    const told = await eventually(() =>
+      slack.calls
+        .slice(before)
+        .find((c) => ['chat.postMessage', 'chat.update'].includes(c.method) && textOf(c.args).includes('is degraded')),
+    );
+    expect(textOf(told.args)).toContain('Rejected: A newer check-in of Handbook Helper');
+    expect(textOf(told.args)).toContain('ask again so the approvers see it');
+  }, 60_000);
 });

@@ -35,6 +35,8 @@ export interface TestRosterOptions {
   rotations?: OrgConfig['rotations'];
   /** The rotations' pagers as src/config/pager.ts resolves them; none by default. */
   pagers?: ResolvedPager[];
+  /** Changes the loaded organisation last (e.g. marks a scope break-glass-eligible). */
+  org?: (org: OrgConfig) => OrgConfig;
 }
 
 /** The shipped organisation with some settings replaced. */
@@ -50,9 +52,10 @@ function withRotations(org: OrgConfig, rotations: OrgConfig['rotations'] | undef
 /** The whole Roster in this process on 127.0.0.1 and a free port, on its own database of the shared test server. */
 export async function startTestRoster(options: TestRosterOptions = {}): Promise<Roster & { baseUrl: string; env: Env }> {
   const env = envSchema.parse({ NODE_ENV: 'test', PORT: '0', MONGODB_URI: testMongoUri(), LOG_LEVEL: 'silent', ...options.env });
+  const org = withRotations(withSettings(loadOrgConfig(options.configDir ?? SHIPPED_CONFIG), options.settings), options.rotations);
   const roster = await startRoster({
     env,
-    org: withRotations(withSettings(loadOrgConfig(options.configDir ?? SHIPPED_CONFIG), options.settings), options.rotations),
+    org: options.org ? options.org(org) : org,
     flows: loadFlowDefinitions(options.flowsDir ?? SHIPPED_FLOWS),
     log: options.log ?? silentLogger(),
     channels: options.channels ?? [],
