@@ -357,6 +357,12 @@ describe('issue 15 domain holes, attacked through Slack', () => {
       expect.objectContaining({ by: LIAM.email, decision: 'deny', comment: 'Still needed by the on-call team' }),
     ]);
     expect((await roster.services.agents.get(helper.id))?.status).toBe('probation');
+    const restored = await eventually(async () =>
+      (await roster.services.audit.export({ agentId: helper.id })).find(
+        (e) => e.action === 'agent.status-changed' && e.details.to === 'probation',
+      ),
+    );
+    expect(restored.details).toMatchObject({ from: 'retiring', to: 'probation', runId: run.id, reason: 'retirement denied' });
   }, 60_000);
 
   it('reactivation checks the last check-in again: a degraded one arriving during the approvals keeps the agent suspended', async () => {
