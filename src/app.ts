@@ -276,6 +276,8 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
           services.directory?.stopPolling();
           await started.http.close(graceMs);
           await started.api.stop().catch((err: unknown) => log.warn({ err }, 'stopping the agent API failed'));
+          // Effects handed to the outbox after an answer are performed before channels close (or left to the worker after the grace).
+          await Promise.race([services.outbox.idle(), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
           // Suite runs pause here and resume from their last finished case in the next process.
           await services.evaluations.stop().catch((err: unknown) => log.warn({ err }, 'stopping evaluations failed'));
           await services.webhooks.stop();

@@ -44,9 +44,9 @@ export interface AgentCommandDeps {
 export class AgentCommands {
   constructor(private readonly deps: AgentCommandDeps) {}
 
-  /** The live agent behind a token, or a 403 `agent_not_active` / 404 `unknown_agent` refusal. */
+  /** The live agent behind a token, or a 403 `agent_not_active` / 404 `unknown_agent` refusal; one read (no grants). */
   async agent(agentId: string) {
-    const live = await this.deps.live.of(agentId);
+    const live = await this.deps.live.agent(agentId);
     if (!live) throw new AgentRefusal(404, 'unknown_agent', 'Roster does not know this agent.');
     if (!live.eligible) throw new AgentRefusal(403, 'agent_not_active', `The agent is ${live.agent.status}: it may not act.`);
     return live;

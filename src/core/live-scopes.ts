@@ -162,6 +162,12 @@ export function decideAccess(
 export class LiveScopes {
   constructor(private readonly deps: { agents: AgentRepository; grants: GrantRepository; clock?: () => Date }) {}
 
+  /** The agent and whether it may act now, without its grants (one read); undefined for an agent Roster does not know. */
+  async agent(agentId: string): Promise<{ agent: AgentRecord; eligible: boolean } | undefined> {
+    const agent = await this.deps.agents.get(agentId);
+    return agent ? { agent, eligible: TOKEN_STATUSES.includes(agent.status) } : undefined;
+  }
+
   /** The agent's live access now, with its grants; undefined for an agent Roster does not know. */
   async of(agentId: string): Promise<(LiveAccess & { grants: GrantRecord[] }) | undefined> {
     const [agent, grants] = await Promise.all([this.deps.agents.get(agentId), this.deps.grants.listForAgent(agentId)]);

@@ -26,9 +26,17 @@ export interface OutboxSettings {
   /** Back-off after the first failure; doubled each time, up to `maxDelayMs`. */
   baseDelayMs: number;
   maxDelayMs: number;
+  /** How many writers' deferred settles (see `later`) run at once in this process. */
+  laterConcurrency: number;
 }
 
-export const DEFAULT_OUTBOX_SETTINGS: OutboxSettings = { leaseMs: 30_000, maxAttempts: 8, baseDelayMs: 2_000, maxDelayMs: 15 * 60_000 };
+export const DEFAULT_OUTBOX_SETTINGS: OutboxSettings = {
+  leaseMs: 30_000,
+  maxAttempts: 8,
+  baseDelayMs: 2_000,
+  maxDelayMs: 15 * 60_000,
+  laterConcurrency: 8,
+};
 
 /** What the outbox reports, for /metrics (kept out of the core as an interface). */
 export interface OutboxObserver {
@@ -61,6 +69,9 @@ export class Outbox {
   private onParked: ParkedHandler | undefined;
   private observer: OutboxObserver | undefined;
   private draining: Promise<number> | undefined;
+  private readonly queued: Array<() => Promise<void>> = [];
+  private running = 0;
+  private readonly idlers: Array<() => void> = [];
 
   constructor(private readonly deps: OutboxDeps) {
     this.settings = { ...DEFAULT_OUTBOX_SETTINGS, ...deps.settings };
@@ -133,6 +144,42 @@ export class Outbox {
     }
     this.deps.faultPoint?.(`${label}:${effects.length}`);
     await this.markDone(holder, done);
+  }
+
+  /**
+   * Runs `task` (usually a `settle` of effects a writer has just stored) right after the caller
+   * answered, in this process, at most `laterConcurrency` at once; returns at once. Tasks start
+   * in the order given. The effects are already durable: if the process dies first, their lease
+   * runs out and the worker performs them, so this only decides who performs them and when.
+   */
+  later(task: () => Promise<void>): void {
+    this.queued.push(task);
+    this.pump();
+  }
+
+  /** Resolves when no task handed to `later` is queued or running (tests and benchmarks wait for it). */
+  idle(): Promise<void> {
+    if (this.running === 0 && this.queued.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idlers.push(resolve));
+  }
+
+  private pump(): void {
+    while (this.running < this.settings.laterConcurrency && this.queued.length > 0) {
+      const task = this.queued.shift()!;
+      this.running += 1;
+      void (async () => {
+        try {
+          await task();
+        } catch (err) {
+          // settle never throws; anything else a task does is retried by the worker from the outbox.
+          this.deps.log.warn({ err }, 'a deferred outbox task failed; the worker will retry its effects');
+        } finally {
+          this.running -= 1;
+          this.pump();
+          if (this.running === 0 && this.queued.length === 0) for (const resolve of this.idlers.splice(0)) resolve();
+        }
+      })();
+    }
   }
 
   /** Performs every due effect (a crashed writer's, or retries); resolves with how many were performed. */

@@ -228,14 +228,20 @@ export class RuntimeApprovals {
       throw new AgentRefusal(413, 'details_too_large', `details: at most ${MAX_DETAILS_BYTES} bytes of JSON.`);
     const id = RuntimeApprovals.idOf(agent.id, input.idempotency_key);
     const hash = requestHash({ action: input.action, summary: input.summary, details: input.details });
-    // A replay is answered before the boundary is read again: same answer, no second card.
-    const known = await this.deps.repo.get(id);
-    if (known) return { view: this.replayed(known, hash), created: false };
-
-    const role = roleOfAgent(this.deps.org, agent);
-    const boundary = applyOverride(boundaryOf(role, input.action), await this.deps.overrides?.(agent.id, input.action));
-    const details = parseDetails(boundary, input.details);
-    const verdict = verdictFor(boundary, details);
+    // No read before the insert: a replay meets the first request's unique id there (same answer,
+    // no second card). A request the boundary refuses may still be a replay: that one is read.
+    let evaluated;
+    try {
+      const role = roleOfAgent(this.deps.org, agent);
+      const boundary = applyOverride(boundaryOf(role, input.action), await this.deps.overrides?.(agent.id, input.action));
+      const details = parseDetails(boundary, input.details);
+      evaluated = { role, boundary, details, verdict: verdictFor(boundary, details) };
+    } catch (err) {
+      const known = err instanceof AgentRefusal ? await this.deps.repo.get(id) : undefined;
+      if (known) return { view: this.replayed(known, hash), created: false };
+      throw err;
+    }
+    const { role, boundary, details, verdict } = evaluated;
     const now = this.clock();
     const base: RuntimeApprovalRecord = {
       id,
@@ -263,6 +269,8 @@ export class RuntimeApprovals {
       base.decidedAt = base.createdAt;
     } else {
       base.waitUntil = new Date(now.getTime() + verdict.boundary.wait.ms).toISOString();
+      // Stored with the request, so the run it names exists before the agent hears `pending`.
+      base.runId = this.deps.engine().allocateRunId();
     }
     const effects = [
       this.audit({
@@ -273,16 +281,24 @@ export class RuntimeApprovals {
       }),
       ...(verdict.mode === 'forbidden' ? await this.forbiddenWarning(agent, base) : []),
     ];
-    const { record, created } = await this.deps.repo.insert(base, effects);
-    if (!created) return { view: this.replayed(record, hash), created: false };
-    await this.deps.outbox.settle({ kind: RUNTIME_APPROVAL_HOLDER, id: record.id }, effects, 'runtime.requested');
-    if (verdict.mode !== 'needs-approval') return { view: this.view(record), created: true };
+    const holder = { kind: RUNTIME_APPROVAL_HOLDER, id };
+    const settleRecord = () => this.deps.outbox.settle(holder, effects, 'runtime.requested');
+    if (verdict.mode !== 'needs-approval') {
+      const { record, created } = await this.deps.repo.insert(base, effects);
+      if (!created) return { view: this.replayed(record, hash), created: false };
+      // Stored with the record, the audit entry (and any warning) need not delay the answer.
+      this.deps.outbox.later(settleRecord);
+      return { view: this.view(record), created: true };
+    }
 
+    // The card shows the agent's latest decisions; read while the request is stored.
+    const [{ record, created }, latest] = await Promise.all([this.deps.repo.insert(base, effects), this.deps.repo.recent(agent.id, 6)]);
+    if (!created) return { view: this.replayed(record, hash), created: false };
     const b = verdict.boundary;
     const people: Record<string, string[]> = {};
     for (const decider of b.approvers) people[deciderLabel(decider)] = peopleFor(this.deps.org, agent, decider);
     if (b.escalateTo) people[deciderLabel(b.escalateTo)] = peopleFor(this.deps.org, agent, b.escalateTo);
-    const recent = (await this.deps.repo.recent(agent.id, 6)).filter((r) => r.id !== record.id).slice(0, 5);
+    const recent = latest.filter((r) => r.id !== record.id).slice(0, 5);
     const context: RuntimeRunContext = {
       approvalId: record.id,
       agentId: agent.id,
@@ -310,7 +326,10 @@ export class RuntimeApprovals {
         separationOfDuties: b.separateFromRequester,
       },
     };
-    const run = await this.deps.engine().start({
+    // The run is stored with its first effects (audit, drive to the approval step, whose cards are
+    // outbox effects too); the outbox posts the cards right after the agent has its `pending`.
+    const { settle: settleRun } = await this.deps.engine().create({
+      id: record.runId,
       flowId: RUNTIME_APPROVAL_FLOW,
       // The agent's requester is the run's requester, so separation of duties keeps them from deciding.
       requester: b.separateFromRequester ? agent.requestedBy : `agent:${agent.id}`,
@@ -318,8 +337,11 @@ export class RuntimeApprovals {
       context,
       quiet: true,
     });
-    const stored = (await this.deps.repo.update(record.id, {}, { runId: run.id })) ?? record;
-    return { view: this.view(stored), created: true };
+    this.deps.outbox.later(async () => {
+      await settleRecord();
+      await settleRun();
+    });
+    return { view: this.view(record), created: true };
   }
 
   /** The agent's own request; another agent's id is not found (404), never forbidden (no oracle). */

@@ -77,6 +77,8 @@ export interface StartInput {
    * the new run in the same write and performed before the run's own.
    */
   effects?: readonly PendingEffect[];
+  /** The run's id, when the caller stored it before (see `allocateRunId`). */
+  id?: string;
 }
 
 export interface DecideInput {
@@ -156,10 +158,26 @@ export class FlowEngine {
 
   /** Starts a run, sends the requester a status card, and drives it until it waits or ends. */
   async start(input: StartInput): Promise<FlowRun> {
+    const { run, settle } = await this.create(input);
+    await settle();
+    return this.get(run.id);
+  }
+
+  /** A new run id, for a caller that stores it with its own record before the run is created. */
+  allocateRunId(): string {
+    return this.newRunId();
+  }
+
+  /**
+   * Stores a new run with its first effects (audit, status card, `drive` to its first step) and
+   * returns it with `settle`, which performs them. `start` settles at once; a caller that must
+   * answer first hands `settle` to `Outbox.later` (the effects are durable either way).
+   */
+  async create(input: StartInput): Promise<{ run: FlowRun; settle: () => Promise<void> }> {
     const flow = this.flow(input.flowId);
     const now = this.now();
     const run: FlowRun = {
-      id: this.newRunId(),
+      id: input.id ?? this.newRunId(),
       flowId: flow.id,
       status: 'running',
       requester: input.requester,
@@ -183,8 +201,7 @@ export class FlowEngine {
     ]);
     const all = [...(input.effects ?? []), ...effects];
     await this.deps.runs.create(run, all);
-    await this.deps.outbox.settle({ kind: RUN_HOLDER, id: run.id }, all, 'run.started');
-    return this.get(run.id);
+    return { run, settle: () => this.deps.outbox.settle({ kind: RUN_HOLDER, id: run.id }, all, 'run.started') };
   }
 
   /** Records one person's decision on an approval step; a second click by the same person is refused. */
