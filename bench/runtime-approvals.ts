@@ -2,12 +2,16 @@
  * `node --import tsx bench/runtime-approvals.ts`: runtime approvals (issue 19), run once.
  * 1. Autonomous and forbidden answers against a bare Express endpoint measured in the same run.
  * 2. Request → card: 50 agents ask at once; half the sponsors are on Slack (fake Web API), half on
- *    Teams (fake Bot Connector). The API answers only after the card was accepted by the fake, so
- *    the request's latency bounds request → card from above.
+ *    Teams (fake Bot Connector). The API answers `pending` once the request and its run are stored;
+ *    the outbox posts the cards right after. Timed from sending the request to the card reaching
+ *    the fake (each fake's call list is watched as calls arrive).
  * 3. Click → long poll answered: an agent long-polls, the sponsor clicks Approve (a signed Slack
- *    request); time from sending the click to the poll's answer.
+ *    request) once the card is there; time from sending the click to the poll's answer.
+ * 4. Database commands per operation: 20 sequential requests of each kind, counting the driver's
+ *    command events (Agenda's own polling left out) until the answer, then until the outbox is idle.
  * Writes its section of bench/RESULTS.md (between the runtime-approvals markers), leaving the rest.
  */
+import { loadavg } from 'node:os';
 import express from 'express';
 import { createSlackChannel } from '../src/channels/slack/index.js';
 import { createTeamsChannel } from '../src/channels/teams/index.js';
@@ -36,17 +40,62 @@ const SOFIA = 'sofia.alvarez@brightwater.example';
 const log = benchLog('bench runtime');
 
 async function main(): Promise<void> {
+  const loadAtStart = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   const database = await openBenchDatabase();
   const slack = new FakeSlack();
   await slack.start();
   const connector = await FakeConnector.start();
+  // Command monitoring is a client option: set in the URI Roster connects with.
+  const monitored = `${database.uri}${/^mongodb:\/\/[^/]+$/.test(database.uri) ? '/' : ''}${database.uri.includes('?') ? '&' : '?'}monitorCommands=true`;
   const roster = await startBenchRoster(
-    database.uri,
+    monitored,
     `bench_runtime_${Date.now()}`,
     { ROSTER_API_RATE_LIMIT_PER_MINUTE: '10000000', ...slack.rosterEnv() },
     { channels: [createSlackChannel, createTeamsChannel] },
   );
   const base = roster.baseUrl;
+  let commands = 0;
+  roster.db.connection.getClient().on('commandStarted', (e: { commandName: string; command: Record<string, unknown> }) => {
+    if (e.command[e.commandName] !== 'agendaJobs' && !['hello', 'isMaster', 'ping'].includes(e.commandName)) commands += 1;
+  });
+  /** Commands until the answer and after it (until the outbox's deferred work is done), averaged over `n` sequential requests. */
+  const commandsPer = async (n: number, send: (i: number) => Promise<Response>) => {
+    let answer = 0;
+    let after = 0;
+    for (let i = 0; i < n; i++) {
+      const c0 = commands;
+      await (await send(i)).arrayBuffer();
+      const c1 = commands;
+      await roster.services.outbox.idle();
+      answer += c1 - c0;
+      after += commands - c1;
+    }
+    return { answer: answer / n, after: after / n };
+  };
+  // When each card reaches a fake: its agent is named in it (`Bench desk N`).
+  const cardAt = new Map<number, number>();
+  const watch = (calls: unknown[]) => {
+    const push = calls.push.bind(calls);
+    calls.push = (...items: unknown[]) => {
+      const t = performance.now();
+      for (const item of items) {
+        const n = /Bench desk (\d+)\b/.exec(JSON.stringify(item))?.[1];
+        if (n !== undefined && !cardAt.has(Number(n))) cardAt.set(Number(n), t);
+      }
+      return push(...items);
+    };
+  };
+  watch(slack.calls);
+  watch(connector.calls);
+  const until = async (ok: () => boolean, ms = 30_000) => {
+    const end = Date.now() + ms;
+    while (!ok()) {
+      if (Date.now() > end) throw new Error('timed out waiting for a card');
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  };
   const teams = new TeamsClient(base, connector.serviceUrl);
   await teams.install(teamsUser(org.people.find((p) => p.email === SOFIA)!));
   const floorApp = express();
@@ -126,18 +175,21 @@ async function main(): Promise<void> {
     const askers = await Promise.all(Array.from({ length: 50 }, (_, i) => agent(i + 1, i % 2 === 0 ? MAYA.email : SOFIA)));
     const slackBefore = slack.of('chat.postMessage').length;
     const teamsBefore = connector.posts(teamsUser(org.people.find((p) => p.email === SOFIA)!).conversationId).length;
-    const cardTimes: number[] = [];
-    const ids: string[] = [];
+    const answerTimes: number[] = [];
+    const sentAt = new Map<number, number>();
     await Promise.all(
       askers.map(async (a, i) => {
         const s = performance.now();
+        sentAt.set(i + 1, s);
         const res = await post(a.token, modify(`card-${i}-xxxxxxxx`));
-        const body = (await res.json()) as { id: string };
-        cardTimes.push(performance.now() - s);
-        ids[i] = body.id;
+        const body = (await res.json()) as { status: string };
+        if (body.status !== 'pending') throw new Error(`asker ${i}: ${body.status}`);
+        answerTimes.push(performance.now() - s);
       }),
     );
-    cardTimes.sort((x, y) => x - y);
+    await until(() => askers.every((_, i) => cardAt.has(i + 1)));
+    const cardTimes = askers.map((_, i) => cardAt.get(i + 1)! - sentAt.get(i + 1)!).sort((x, y) => x - y);
+    answerTimes.sort((x, y) => x - y);
     const slackCards = slack.of('chat.postMessage').length - slackBefore;
     const teamsCards = connector.posts(teamsUser(org.people.find((p) => p.email === SOFIA)!).conversationId).length - teamsBefore;
 
@@ -145,8 +197,11 @@ async function main(): Promise<void> {
     const clickTimes: number[] = [];
     for (let i = 0; i < 30; i++) {
       const a = askers[(i * 2) % askers.length]!;
+      const cardsBefore = slack.of('chat.postMessage').length;
       const res = await post(a.token, modify(`click-${i}-xxxxxxxx`));
       const { id } = (await res.json()) as { id: string };
+      // The sponsor clicks the card, so not before it is there.
+      await until(() => slack.of('chat.postMessage').length > cardsBefore);
       const record = await roster.services.runtime.get(a.id, id);
       const poll = fetch(`${base}/api/v1/approvals/${id}?wait=30`, { headers: { authorization: `Bearer ${a.token}` } }).then((r) =>
         r.json(),
@@ -162,24 +217,42 @@ async function main(): Promise<void> {
     }
     clickTimes.sort((x, y) => x - y);
 
+    log('database commands per operation, 20 sequential requests each');
+    const autoCmds = await commandsPer(20, (i) =>
+      post(fast.token, { action: 'suppliers.read', summary: 'Compare offers', idempotency_key: `cmd-auto-${i}-xxxx` }),
+    );
+    const forbCmds = await commandsPer(20, (i) =>
+      post(fast.token, { action: 'contracts.terminate', summary: 'Terminate Acme', idempotency_key: `cmd-forb-${i}-xxxx` }),
+    );
+    const askCmds = await commandsPer(20, (i) => post(askers[(i * 2) % askers.length]!.token, modify(`cmd-ask-${i}-xxxxxxxx`)));
+    const replayCmds = await commandsPer(20, (i) =>
+      post(fast.token, { action: 'suppliers.read', summary: 'Compare offers', idempotency_key: `cmd-auto-${i}-xxxx` }),
+    );
+    const cmds = (c: { answer: number; after: number }) => `${fmt(c.answer)} + ${fmt(c.after)}`;
+
     const rows = [
-      `| Bare Express POST (floor) | ${fmt(floorStats.p50)} | ${fmt(floorStats.p95)} | ${fmt(floorStats.p99)} | ${floorStats.errors} |`,
-      `| Autonomous action → \`allowed\` | ${fmt(auto.p50)} | ${fmt(auto.p95)} | ${fmt(auto.p99)} | ${auto.errors} |`,
-      `| Forbidden action → \`denied\` | ${fmt(forbidden.p50)} | ${fmt(forbidden.p95)} | ${fmt(forbidden.p99)} | ${forbidden.errors} |`,
-      `| Request → card posted, 50 concurrent | ${fmt(percentile(cardTimes, 50))} | ${fmt(percentile(cardTimes, 95))} | ${fmt(percentile(cardTimes, 99))} | ${50 - slackCards - teamsCards} missing cards |`,
-      `| Click → long poll answered (Slack) | ${fmt(percentile(clickTimes, 50))} | ${fmt(percentile(clickTimes, 95))} | ${fmt(percentile(clickTimes, 99))} | 0 |`,
+      `| Bare Express POST (floor) | ${fmt(floorStats.p50)} | ${fmt(floorStats.p95)} | ${fmt(floorStats.p99)} | ${floorStats.errors} | 0 |`,
+      `| Autonomous action → \`allowed\` | ${fmt(auto.p50)} | ${fmt(auto.p95)} | ${fmt(auto.p99)} | ${auto.errors} | ${cmds(autoCmds)} |`,
+      `| Forbidden action → \`denied\` | ${fmt(forbidden.p50)} | ${fmt(forbidden.p95)} | ${fmt(forbidden.p99)} | ${forbidden.errors} | ${cmds(forbCmds)} |`,
+      `| Idempotent replay (autonomous) | | | | | ${cmds(replayCmds)} |`,
+      `| Needs approval → \`pending\` answered, 50 concurrent | ${fmt(percentile(answerTimes, 50))} | ${fmt(percentile(answerTimes, 95))} | ${fmt(percentile(answerTimes, 99))} | 0 | ${cmds(askCmds)} |`,
+      `| Request → card posted, 50 concurrent | ${fmt(percentile(cardTimes, 50))} | ${fmt(percentile(cardTimes, 95))} | ${fmt(percentile(cardTimes, 99))} | ${50 - slackCards - teamsCards} missing cards | |`,
+      `| Click → long poll answered (Slack) | ${fmt(percentile(clickTimes, 50))} | ${fmt(percentile(clickTimes, 95))} | ${fmt(percentile(clickTimes, 99))} | 0 | |`,
     ];
     writeSection('runtime-approvals', [
       '## Runtime approvals (bench/runtime-approvals.ts)',
       '',
-      `Run once on ${new Date().toISOString()}; ${machine()}; ${database.label}.`,
+      `Run once on ${new Date().toISOString()}; ${machine()}; ${database.label}; load average at the start ${loadAtStart}, at the end ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}.`,
       '',
-      '| Measurement | p50 ms | p95 ms | p99 ms | errors |',
-      '|---|---|---|---|---|',
+      '| Measurement | p50 ms | p95 ms | p99 ms | errors | DB commands: to the answer + after it |',
+      '|---|---|---|---|---|---|',
       ...rows,
       '',
-      `- Autonomous p99 is ${fmt(auto.p99 / floorStats.p99)}× and forbidden p99 ${fmt(forbidden.p99 / floorStats.p99)}× the floor's (target ≤ 2×): each answer verifies the JWT, reads the agent and its grants, inserts the record (its unique id is the idempotency key) and appends an audit entry, where the floor does nothing.`,
-      `- Request → card: ${slackCards} Slack and ${teamsCards} Teams cards reached the fakes; the API answers after the card was accepted, so these times bound request → card from above (target p95 < 500 ms).`,
+      `- Autonomous p99 is ${fmt(auto.p99 / floorStats.p99)}× and forbidden p99 ${fmt(forbidden.p99 / floorStats.p99)}× the floor's (target ≤ 2×): each answer verifies the JWT, reads the agent (not its grants) and the boundary override, inserts the record (its unique id is the idempotency key, so no read first) with its audit entry as an outbox effect, and answers; the outbox appends the audit entry right after (forbidden also counts the day's attempts). The floor does nothing.`,
+      `- DB commands are averaged over 20 sequential requests each (the driver's command events, Agenda's polling left out): before the answer, and after it until the outbox is idle (audit append, cards, marking effects done).`,
+      `- Request → card: ${slackCards} Slack and ${teamsCards} Teams cards reached the fakes, timed from sending the request to the card's arrival at the fake; the agent has its \`pending\` once the request and its run (with the card effects) are stored; the outbox posts the cards, ${roster.services.outbox.settings.laterConcurrency} requests at a time (target p95 < 500 ms).`,
       `- Click → long poll: the poll is woken in-process by the decision (other replicas re-read every second); target p95 < 300 ms.`,
     ]);
     log(`done\n${rows.join('\n')}`);
