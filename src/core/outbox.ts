@@ -69,7 +69,8 @@ export class Outbox {
   private onParked: ParkedHandler | undefined;
   private observer: OutboxObserver | undefined;
   private draining: Promise<number> | undefined;
-  private readonly queued: Array<() => Promise<void>> = [];
+  private readonly queued: Array<{ task: () => Promise<void>; at: number }> = [];
+  private readonly urgent: Array<{ task: () => Promise<void>; at: number }> = [];
   private running = 0;
   private readonly idlers: Array<() => void> = [];
 
@@ -148,24 +149,29 @@ export class Outbox {
 
   /**
    * Runs `task` (usually a `settle` of effects a writer has just stored) right after the caller
-   * answered, in this process, at most `laterConcurrency` at once; returns at once. Tasks start
-   * in the order given. The effects are already durable: if the process dies first, their lease
-   * runs out and the worker performs them, so this only decides who performs them and when.
+   * answered, in this process, at most `laterConcurrency` at once; `urgent` tasks (cards people
+   * wait for) start before the others. The effects are already durable: if the process dies
+   * first, their lease runs out and the worker performs them, so this only decides who performs
+   * them and when. Resolves at once, except when the oldest queued task has waited half a lease:
+   * then the caller runs its own task before it answers (back-pressure, and no deferred effect
+   * outlives its lease while the worker could take it over).
    */
-  later(task: () => Promise<void>): void {
-    this.queued.push(task);
+  async later(task: () => Promise<void>, options: { urgent?: boolean } = {}): Promise<void> {
+    const oldest = Math.min(this.urgent[0]?.at ?? Infinity, this.queued[0]?.at ?? Infinity);
+    if (Date.now() - oldest > this.settings.leaseMs / 2) return task();
+    (options.urgent ? this.urgent : this.queued).push({ task, at: Date.now() });
     this.pump();
   }
 
   /** Resolves when no task handed to `later` is queued or running (tests and benchmarks wait for it). */
   idle(): Promise<void> {
-    if (this.running === 0 && this.queued.length === 0) return Promise.resolve();
+    if (this.running === 0 && this.queued.length === 0 && this.urgent.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idlers.push(resolve));
   }
 
   private pump(): void {
-    while (this.running < this.settings.laterConcurrency && this.queued.length > 0) {
-      const task = this.queued.shift()!;
+    while (this.running < this.settings.laterConcurrency && this.urgent.length + this.queued.length > 0) {
+      const { task } = (this.urgent.shift() ?? this.queued.shift())!;
       this.running += 1;
       void (async () => {
         try {
@@ -176,7 +182,8 @@ export class Outbox {
         } finally {
           this.running -= 1;
           this.pump();
-          if (this.running === 0 && this.queued.length === 0) for (const resolve of this.idlers.splice(0)) resolve();
+          if (this.running === 0 && this.queued.length === 0 && this.urgent.length === 0)
+            for (const resolve of this.idlers.splice(0)) resolve();
         }
       })();
     }

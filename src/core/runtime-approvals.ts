@@ -287,7 +287,7 @@ export class RuntimeApprovals {
       const { record, created } = await this.deps.repo.insert(base, effects);
       if (!created) return { view: this.replayed(record, hash), created: false };
       // Stored with the record, the audit entry (and any warning) need not delay the answer.
-      this.deps.outbox.later(settleRecord);
+      await this.deps.outbox.later(settleRecord);
       return { view: this.view(record), created: true };
     }
 
@@ -337,10 +337,13 @@ export class RuntimeApprovals {
       context,
       quiet: true,
     });
-    this.deps.outbox.later(async () => {
-      await settleRecord();
-      await settleRun();
-    });
+    await this.deps.outbox.later(
+      async () => {
+        await settleRecord();
+        await settleRun();
+      },
+      { urgent: true },
+    );
     return { view: this.view(record), created: true };
   }
 
