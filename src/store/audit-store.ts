@@ -23,6 +23,8 @@ const MODEL_NAME = 'AuditEntry';
 const DEFAULT_MAX_ATTEMPTS = 50;
 const MAX_BACKOFF_MS = 40;
 const MAX_CONCURRENT_APPENDS = 4;
+/** At most this many appends are written together. */
+const MAX_GROUP = 200;
 const ENTRY_FIELDS = { _id: 0, seq: 1, at: 1, actor: 1, action: 1, subject: 1, details: 1, prevHash: 1, hash: 1 } as const;
 
 const actorSchema = new Schema(
@@ -115,35 +117,6 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
     return model.findOne({}, { _id: 0, seq: 1, hash: 1 }).sort({ seq: -1 }).lean<ChainHead>().exec();
   }
 
-  async function byKey(key: string): Promise<AuditEntry | null> {
-    const doc = await model.findOne({ key }, ENTRY_FIELDS).lean<AuditEntry>().exec();
-    return doc ? toEntry(doc) : null;
-  }
-
-  async function appendNow(input: AuditInput, key: string | undefined): Promise<AuditEntry> {
-    await ensureIndexes();
-    const at = clock();
-    if (key !== undefined) {
-      const existing = await byKey(key);
-      if (existing) return existing;
-    }
-    for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
-      const entry = nextEntry(await head(), input, at);
-      try {
-        await model.create(key === undefined ? entry : { ...entry, key });
-        return entry;
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
-        if (key !== undefined) {
-          const existing = await byKey(key);
-          if (existing) return existing;
-        }
-      }
-      if (attempt < maxAttempts) await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt));
-    }
-    throw new AuditContentionError(maxAttempts);
-  }
-
   /**
    * Builds the whole run of entries after the current head and inserts them in order. When another
    * writer took a number first, the entries stored before it stay (their hashes prove they are
@@ -198,15 +171,111 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
     }
   }
 
+  /*
+   * Group commit: appends from this process that arrive while one is being written wait and are
+   * written together (one head read, one ordered insertMany), in the order they were asked for.
+   * Racing one another for each next number cost a read and a retry per entry, so under load the
+   * chain's throughput fell as writers were added; now it grows with the batch.
+   */
+  type Waiting = { input: AuditInput; key: string | undefined; at: Date; resolve(e: AuditEntry): void; reject(err: unknown): void };
+  const waiting: Waiting[] = [];
+  let committing = false;
+  async function commit(): Promise<void> {
+    if (committing) return;
+    committing = true;
+    try {
+      while (waiting.length > 0) {
+        const group = waiting.splice(0, MAX_GROUP);
+        try {
+          const entries = await takeTurn(() => appendGroupNow(group));
+          group.forEach((w, i) => (entries[i] ? w.resolve(entries[i]) : w.reject(new AuditContentionError(maxAttempts))));
+        } catch (err) {
+          for (const w of group) w.reject(err);
+        }
+      }
+    } finally {
+      committing = false;
+    }
+  }
+
+  /** One entry per waiting append; an effect's key already stored answers with its entry (no second one). */
+  async function appendGroupNow(group: readonly Waiting[]): Promise<Array<AuditEntry | undefined>> {
+    await ensureIndexes();
+    const found = new Map<string, AuditEntry>();
+    const lookUp = async (keys: string[]) => {
+      if (keys.length === 0) return;
+      const docs = await model
+        .find({ key: { $in: keys } }, { ...ENTRY_FIELDS, key: 1 })
+        .lean<Array<AuditEntry & { key: string }>>()
+        .exec();
+      for (const d of docs) found.set(d.key, toEntry(d));
+    };
+    await lookUp(group.flatMap((w) => (w.key === undefined ? [] : [w.key])));
+    const written = new Map<Waiting, AuditEntry>();
+    for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
+      const seen = new Set<string>();
+      // A key asked twice in one group (an effect performed twice at once) is written once.
+      const pending = group.filter((w) => {
+        if (written.has(w) || (w.key !== undefined && (found.has(w.key) || seen.has(w.key)))) return false;
+        if (w.key !== undefined) seen.add(w.key);
+        return true;
+      });
+      if (pending.length === 0) break;
+      let previous = await head();
+      const entries = pending.map((w) => {
+        const entry = nextEntry(previous, w.input, w.at);
+        previous = { seq: entry.seq, hash: entry.hash };
+        return entry;
+      });
+      try {
+        await model.insertMany(
+          entries.map((e, i) => (pending[i]!.key === undefined ? e : { ...e, key: pending[i]!.key })),
+          { ordered: true },
+        );
+        pending.forEach((w, i) => written.set(w, entries[i]!));
+        break;
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+      }
+      // Another process took a number, or stored one of these keys: keep what is ours, re-read the keys.
+      const ours = await hashesAtSeqs(entries.map((e) => e.seq));
+      for (const [i, e] of entries.entries()) {
+        if (ours.get(e.seq) !== e.hash) break;
+        written.set(pending[i]!, e);
+      }
+      await lookUp(pending.flatMap((w) => (w.key === undefined || written.has(w) ? [] : [w.key])));
+      if (attempt < maxAttempts) await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt));
+    }
+    const byKey = new Map<string, AuditEntry>();
+    for (const [w, e] of written) if (w.key !== undefined) byKey.set(w.key, e);
+    return group.map((w) => written.get(w) ?? (w.key === undefined ? undefined : (found.get(w.key) ?? byKey.get(w.key))));
+  }
+
+  async function hashesAtSeqs(seqs: readonly number[]): Promise<Map<number, string>> {
+    const docs = await model
+      .find({ seq: { $in: [...seqs] } }, { _id: 0, seq: 1, hash: 1 })
+      .lean<ChainHead[]>()
+      .exec();
+    return new Map(docs.map((d) => [d.seq, d.hash]));
+  }
+
   return {
     ensureIndexes,
 
     append(input: AuditInput, options: AppendOptions = {}): Promise<AuditEntry> {
       if (options.key !== undefined && (typeof options.key !== 'string' || options.key.length === 0 || options.key.length > 200))
         return Promise.reject(new InvalidAuditInputError('cannot record this audit entry: key must be a text of 1 to 200 characters'));
-      // A few appends from this process race at a time: with hundreds at once (a burst of clicks)
-      // some writers lost the race for the next number maxAttempts times and their entries were lost.
-      return takeTurn(() => appendNow(input, options.key));
+      // A bad input is refused alone, before it joins a group.
+      const at = clock();
+      try {
+        nextEntry(null, input, at);
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+      return new Promise<AuditEntry>((resolve, reject) => {
+        waiting.push({ input, key: options.key, at, resolve, reject });
+        void commit();
+      });
     },
 
     async appendMany(inputs: readonly AuditInput[]): Promise<AuditEntry[]> {

@@ -1,0 +1,99 @@
+import { agentRecord, eventually, startHarness, type Harness } from '../helpers/harness.js';
+
+/*
+ * Runtime approvals answer once the decision is stored and leave its audit entry (and cards) to
+ * the outbox right after (Outbox.later). The queue is bounded, puts cards first, pushes back on
+ * the caller when it falls behind, and a process dying before the deferred work leaves the
+ * effects to the worker: still performed exactly once.
+ */
+
+const LEASE_MS = 400;
+
+describe('effects performed right after the answer (Outbox.later)', () => {
+  let h: Harness;
+  let crashAt: string | undefined;
+  beforeAll(async () => {
+    h = await startHarness({
+      outbox: { leaseMs: LEASE_MS, laterConcurrency: 2 },
+      faultPoint: (name) => {
+        if (name !== crashAt) return;
+        crashAt = undefined;
+        throw new Error(`crashed at ${name}`);
+      },
+    });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('runs at most laterConcurrency tasks at once, urgent ones first, and pushes back once the queue has waited half a lease', async () => {
+    const outbox = h.services.outbox;
+    const started: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const blocked = (name: string) => async () => {
+      started.push(name);
+      await gate;
+    };
+    await outbox.later(blocked('a'));
+    await outbox.later(blocked('b'));
+    await outbox.later(blocked('c'));
+    await outbox.later(blocked('card'), { urgent: true });
+    expect(started).toEqual(['a', 'b']);
+
+    // The queued tasks have now waited half a lease: the next caller performs its own task.
+    const queuedAt = Date.now();
+    await eventually(() => Date.now() - queuedAt > LEASE_MS / 2 + 20);
+    let ranInline = false;
+    await outbox.later(async () => {
+      ranInline = true;
+    });
+    expect(ranInline).toBe(true);
+    expect(started).toEqual(['a', 'b']);
+
+    release();
+    await outbox.idle();
+    expect(started).toEqual(['a', 'b', 'card', 'c']);
+  });
+
+  it('an autonomous answer comes before its audit entry; a process dying before the entry leaves it to the worker, appended once', async () => {
+    const agent = agentRecord({ catalogRoleId: 'procurement-agent', businessUnit: 'risk-compliance' });
+    await h.services.agents.insert(agent);
+    const auditOf = async (id: string) =>
+      (await h.services.audit.export({ agentId: agent.id })).filter((e) => e.subject.id === id).map((e) => e.action);
+
+    const answered = await h.services.runtime.request(agent, {
+      action: 'suppliers.read',
+      summary: 'Compare offers',
+      idempotency_key: 'later-autonomous-1',
+    });
+    expect(answered).toMatchObject({ created: true, view: { status: 'allowed', reason: 'autonomous' } });
+    await eventually(async () => (await auditOf(answered.view.id)).length > 0);
+    expect(await auditOf(answered.view.id)).toEqual(['runtime.allowed']);
+
+    crashAt = 'runtime.requested:0';
+    const crashed = await h.services.runtime.request(agent, {
+      action: 'suppliers.read',
+      summary: 'Compare offers again',
+      idempotency_key: 'later-autonomous-2',
+    });
+    expect(crashed.view).toMatchObject({ status: 'allowed' });
+    await h.services.outbox.idle();
+    expect(crashAt).toBeUndefined();
+    expect(await auditOf(crashed.view.id)).toEqual([]);
+    // A replay is the same answer and stores nothing more.
+    const replay = await h.services.runtime.request(agent, {
+      action: 'suppliers.read',
+      summary: 'Compare offers again',
+      idempotency_key: 'later-autonomous-2',
+    });
+    expect(replay).toEqual({ created: false, view: crashed.view });
+
+    await eventually(async () => {
+      await h.services.outbox.drain();
+      return (await auditOf(crashed.view.id)).length > 0;
+    });
+    await h.services.outbox.drain();
+    expect(await auditOf(crashed.view.id)).toEqual(['runtime.allowed']);
+  });
+});
