@@ -35,7 +35,7 @@ export const DEFAULT_OUTBOX_SETTINGS: OutboxSettings = {
   maxAttempts: 8,
   baseDelayMs: 2_000,
   maxDelayMs: 15 * 60_000,
-  laterConcurrency: 8,
+  laterConcurrency: 32,
 };
 
 /** What the outbox reports, for /metrics (kept out of the core as an interface). */
