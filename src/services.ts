@@ -500,11 +500,16 @@ export async function createServices(settings: ServiceSettings) {
     clock,
   });
   late.runtime = runtime;
-  agenda.define('handoffs.timer', async (job) => {
-    const data = job.attrs.data as { handoffId?: unknown; kind?: unknown };
-    if (typeof data.handoffId === 'string' && (data.kind === 'remind' || data.kind === 'escalate'))
-      await handoffs.onTimer({ handoffId: data.handoffId, kind: data.kind });
-  });
+  // Like flow timers: a failed reminder or escalation of a hand-off is retried with back-off.
+  agenda.define(
+    'handoffs.timer',
+    async (job) => {
+      const data = job.attrs.data as { handoffId?: unknown; kind?: unknown };
+      if (typeof data.handoffId === 'string' && (data.kind === 'remind' || data.kind === 'escalate'))
+        await handoffs.onTimer({ handoffId: data.handoffId, kind: data.kind });
+    },
+    { backoff: exponential({ delay: 1000, maxRetries: 6 }) },
+  );
   const handoffs = new Handoffs({
     org,
     repo: handoffRepo,

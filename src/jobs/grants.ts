@@ -18,6 +18,9 @@ export const REVIEW_INTERVALS: Record<string, string> = {
   annual: '365 days',
 };
 
+/** Retries of a failed grant job: 1 s, then doubling, six times (about a minute in all) before it stays failed. */
+const GRANT_JOB_BACKOFF = exponential({ delay: 1000, maxRetries: 6 });
+
 interface ExpireData {
   grantId: string;
 }
@@ -74,9 +77,14 @@ export function defineGrantJobs(agenda: Agenda, handlers: () => GrantJobHandlers
   agenda.define(GRANT_JOBS.review, async () => {
     await handlers().startReview();
   });
-  agenda.define(GRANT_JOBS.reviewDue, async (job) => {
-    await handlers().reviewDue(String((job.attrs.data as { cycle: string }).cycle));
-  });
+  // A review's deadline enforces revocations and the safety sweep does not cover it: a failure is retried.
+  agenda.define(
+    GRANT_JOBS.reviewDue,
+    async (job) => {
+      await handlers().reviewDue(String((job.attrs.data as { cycle: string }).cycle));
+    },
+    { backoff: GRANT_JOB_BACKOFF },
+  );
   // A failed expiry is retried with back-off; the safety sweep catches what still slips through.
   agenda.define(
     GRANT_JOBS.expire,
@@ -84,12 +92,16 @@ export function defineGrantJobs(agenda: Agenda, handlers: () => GrantJobHandlers
       const { grantId } = job.attrs.data as ExpireData;
       await handlers().expireGrant(grantId);
     },
-    { backoff: exponential({ delay: 1000, maxRetries: 6 }) },
+    { backoff: GRANT_JOB_BACKOFF },
   );
-  agenda.define(GRANT_JOBS.remind, async (job) => {
-    const { grantId, offsetMs } = job.attrs.data as RemindData;
-    await handlers().remindGrant(grantId, offsetMs);
-  });
+  agenda.define(
+    GRANT_JOBS.remind,
+    async (job) => {
+      const { grantId, offsetMs } = job.attrs.data as RemindData;
+      await handlers().remindGrant(grantId, offsetMs);
+    },
+    { backoff: GRANT_JOB_BACKOFF },
+  );
 }
 
 /**

@@ -133,4 +133,69 @@ describe('Agenda on the embedded database', () => {
     release();
     await finished;
   });
+  it('a grant expiry that fails once is retried by Agenda with back-off: the grant ends expired, audited once by the scheduler', async () => {
+    const { startHarness, eventually, people } = await import('../helpers/harness.js');
+    const { activeAgent } = await import('../access/support.js');
+    const { GRANT_JOBS } = await import('../../src/jobs/grants.js');
+    await db.close();
+    const h = await startHarness();
+    try {
+      const { services, scheduler } = h;
+      const agent = await activeAgent(h);
+      const expiresAt = new Date(Date.now() + 500);
+      await services.grants.insertMany([
+        {
+          id: 'grt_retry',
+          agentId: agent.id,
+          scope: 'kb:read',
+          reason: 'retry test',
+          requestedBy: people.tom,
+          approvedBy: [people.liam],
+          startsAt: new Date(Date.now() - 3_600_000).toISOString(),
+          expiresAt: expiresAt.toISOString(),
+          status: 'active',
+          source: 'run_x',
+          createdAt: new Date().toISOString(),
+        },
+      ]);
+      // The injected fault: the grant store refuses the first expiry write, as during a database blip.
+      const transition = services.grants.transition.bind(services.grants);
+      let faults = 0;
+      services.grants.transition = (async (...args: Parameters<typeof transition>) => {
+        if (args[0] === 'grt_retry' && faults === 0) {
+          faults += 1;
+          throw new Error('injected: grant store unavailable');
+        }
+        return transition(...args);
+      }) as typeof services.grants.transition;
+      const failures: string[] = [];
+      scheduler.agenda.on(`fail:${GRANT_JOBS.expire}`, (error: Error) => failures.push(error.message));
+      await scheduler.agenda.schedule(expiresAt, GRANT_JOBS.expire, { grantId: 'grt_retry' });
+
+      await eventually(async () => (await services.grants.get('grt_retry'))?.status === 'expired', 30_000);
+      expect(faults).toBe(1);
+      expect(failures).toEqual(['injected: grant store unavailable']);
+      const job = await h.db.connection.collection('agendaJobs').findOne({ name: GRANT_JOBS.expire, 'data.grantId': 'grt_retry' });
+      expect(job?.failCount).toBe(1);
+      expect(job?.lastFinishedAt).toBeInstanceOf(Date);
+      // The retry did the work, not the safety sweep, and the audit entry exists once.
+      const audited = await eventually(async () => {
+        const entries = (await services.audit.export()).filter((e) => e.action === 'grant.expired' && e.subject.id === 'grt_retry');
+        return entries.length > 0 && entries;
+      });
+      await services.outbox.drain();
+      const entries = (await services.audit.export()).filter((e) => e.action === 'grant.expired' && e.subject.id === 'grt_retry');
+      expect(entries).toHaveLength(1);
+      expect(audited).toHaveLength(1);
+      expect(entries[0]!.details.caughtBy).toBeUndefined();
+      expect(await services.audit.verify()).toMatchObject({ ok: true });
+      // Reminders, review deadlines (their revocations are not covered by the sweep) and hand-off timers retry the same way.
+      const definitions = (scheduler.agenda as unknown as { definitions: Record<string, { backoff?: unknown }> }).definitions;
+      for (const name of [GRANT_JOBS.expire, GRANT_JOBS.remind, GRANT_JOBS.reviewDue, 'handoffs.timer'])
+        expect([name, typeof definitions[name]?.backoff]).toEqual([name, 'function']);
+    } finally {
+      await h.close();
+      db = await openTestDb();
+    }
+  });
 });
