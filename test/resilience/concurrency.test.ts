@@ -125,7 +125,24 @@ describe('concurrency', () => {
         (await a.services.audit.export({ agentId: active.agentId })).some((e) => e.action === 'checkin.completed'),
       );
       for (const w of waiting) await eventually(async () => (await a.services.runs.get(w.runId))?.status === 'expired', 20_000);
-      await new Promise((r) => setTimeout(r, 1500));
+      // Finished for good: both jobs recorded as completed, and neither is running or due again on
+      // either process (the sweep's next run is a cadence away, the expiry has none).
+      await eventually(async () => {
+        if (!completed['checkins.sweep'] || !completed['grants.expire']) return false;
+        const now = new Date();
+        const busy = await jobs.countDocuments({
+          name: { $in: ['checkins.sweep', 'grants.expire'] },
+          $or: [{ lockedAt: { $ne: null } }, { nextRunAt: { $lte: now } }],
+        });
+        return busy === 0;
+      }, 20_000);
+      // Their effects (audit entries among them) are done once the records' outboxes are empty.
+      const outboxEmpty = async (collection: string, id: string) =>
+        ((await db.collection(collection).findOne({ _id: id as never }))?.outbox as unknown[] | undefined)?.length === 0;
+      await eventually(async () => {
+        for (const w of waiting) if (!(await outboxEmpty('flow_runs', w.runId))) return false;
+        return outboxEmpty('grants', grant!.id);
+      }, 20_000);
 
       expect(await a.db.connection.db!.collection('agendaJobs').countDocuments({ name: 'checkins.sweep' })).toBe(1);
       expect(completed['checkins.sweep']).toBe(1);
