@@ -6,7 +6,7 @@ import { issueTelemetryKey, newAgentId, sha256, type AgentRecord } from '../../s
 import { startTestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
-import { agentRecord, passingEvaluation, people, SHIPPED_CONFIG } from '../helpers/harness.js';
+import { agentRecord, eventually, passingEvaluation, people, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { buttonClick, sign } from '../helpers/slack-requests.js';
 import { TeamsClient, teamsUser, type TeamsUser } from '../channels/teams/teams-client.js';
 
@@ -332,6 +332,10 @@ describe('hostile input (fast-check, seed ' + SEED + ')', () => {
   it('operator injection where an id is expected never matches anything', async () => {
     const before = (await roster.services.runs.get(waitingRun.runId))!;
     const slackUser = { id: NOAH.id };
+    // Each refused click is answered privately; once every click has its answer, its work is over.
+    const repliesToNoah = () => slack.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === NOAH.id).length;
+    const repliesBefore = repliesToNoah();
+    let slackClicks = 0;
     for (const injected of INJECTIONS) {
       for (const value of [
         JSON.stringify({ runId: injected, stepId: 'approvals' }),
@@ -339,6 +343,7 @@ describe('hostile input (fast-check, seed ' + SEED + ')', () => {
       ]) {
         const body = new URLSearchParams({ payload: JSON.stringify(buttonClick(slackUser.id, 'approval_approve', value)) }).toString();
         expect(await slackPost(body)).toBeLessThan(500);
+        slackClicks += 1;
       }
       for (const data of [
         { runId: injected, stepId: 'approvals' },
@@ -368,8 +373,9 @@ describe('hostile input (fast-check, seed ' + SEED + ')', () => {
         }
       }
     }
-    // Give the acknowledged Slack work time to run, then check nothing moved.
-    await new Promise((r) => setTimeout(r, 1000));
+    // Wait for the acknowledged Slack work to finish, then check nothing moved.
+    await eventually(() => repliesToNoah() - repliesBefore >= slackClicks, 30_000);
+    await roster.services.outbox.drain();
     const after = (await roster.services.runs.get(waitingRun.runId))!;
     expect(after.status).toBe('waiting');
     expect(after.steps.approvals?.decisions ?? []).toEqual(before.steps.approvals?.decisions ?? []);
@@ -399,7 +405,12 @@ describe('hostile input (fast-check, seed ' + SEED + ')', () => {
 
   it('nothing crashed and no promise was left rejected; the audit chain holds', async () => {
     expect((await fetch(`${roster.baseUrl}/readyz`)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 500));
+    // Work still going on could yet reject: wait until no effect is pending and no job runs, then
+    // let a turn of the event loop report any promise left rejected.
+    await roster.services.outbox.drain();
+    const jobs = roster.db.connection.db!.collection('agendaJobs');
+    await eventually(async () => (await jobs.countDocuments({ lockedAt: { $ne: null } })) === 0, 30_000);
+    await new Promise((r) => setImmediate(r));
     expect(unhandled).toEqual([]);
     expect(fiveHundreds).toEqual([]);
     const total = [...statuses.values()].reduce((a, b) => a + b, 0);
