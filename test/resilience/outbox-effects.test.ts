@@ -1,6 +1,7 @@
 import type { AuditEntry } from '../../src/core/audit.js';
 import { activeAgent, breakGlassAllowed } from '../access/support.js';
 import { errorOf, eventually, FAST_FLOWS, people, startHarness, type Harness } from '../helpers/harness.js';
+import { crashPoint } from '../helpers/crash-point.js';
 
 /*
  * A person's change (a grant revoked or confirmed, an alert acknowledged…) whose writer dies right
@@ -12,21 +13,6 @@ import { errorOf, eventually, FAST_FLOWS, people, startHarness, type Harness } f
 
 const hiroshi = 'hiroshi.tanaka@brightwater.example'; // data-owner:crm
 const priya = 'priya.raman@brightwater.example'; // a second sponsor
-
-/** A fault point that throws once when `point` is reached, like a process killed there. */
-function crashPoint() {
-  let armed: string | undefined;
-  return {
-    hook: (name: string) => {
-      if (name !== armed) return;
-      armed = undefined;
-      throw new Error(`crashed at ${name}`);
-    },
-    arm: (point: string) => {
-      armed = point;
-    },
-  };
-}
 
 const LEASE_MS = 300;
 

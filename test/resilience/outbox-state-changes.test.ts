@@ -3,6 +3,7 @@ import type { AuditEntry } from '../../src/core/audit.js';
 import type { FlowRun } from '../../src/flows/types.js';
 import { activeAgent } from '../access/support.js';
 import { agentRecord, eventually, people, startHarness, type Harness } from '../helpers/harness.js';
+import { crashPoint } from '../helpers/crash-point.js';
 
 /*
  * State changes outside the flows (retirement, check-ins, grants decided by hand, keys, suspension,
@@ -14,21 +15,6 @@ import { agentRecord, eventually, people, startHarness, type Harness } from '../
  */
 
 const priya = 'priya.raman@brightwater.example';
-
-/** A fault point that throws once when `point` is reached, like a process killed there. */
-function crashPoint() {
-  let armed: string | undefined;
-  return {
-    hook: (name: string) => {
-      if (name !== armed) return;
-      armed = undefined;
-      throw new Error(`crashed at ${name}`);
-    },
-    arm: (point: string) => {
-      armed = point;
-    },
-  };
-}
 
 const crash = crashPoint();
 let h: Harness;

@@ -4,27 +4,13 @@ import { createPagerTransport } from '../../src/http/pager-sender.js';
 import { activeAgent } from '../access/support.js';
 import { FakePager } from '../helpers/fake-pager.js';
 import { eventually, people, SHIPPED_CONFIG, startHarness, type Harness } from '../helpers/harness.js';
+import { crashPoint } from '../helpers/crash-point.js';
 
 /*
  * The pager's requests are effects in the alert's outbox: a writer that dies right after storing
  * the change, or after any number of its effects, leaves them to the worker, so PagerDuty hears of
  * each change at least once, and a trigger sent twice carries the same dedup key (one incident).
  */
-
-/** A fault point that throws once when `point` is reached, like a process killed there. */
-function crashPoint() {
-  let armed: string | undefined;
-  return {
-    hook: (name: string) => {
-      if (name !== armed) return;
-      armed = undefined;
-      throw new Error(`crashed at ${name}`);
-    },
-    arm: (point: string) => {
-      armed = point;
-    },
-  };
-}
 
 describe('pager effects survive a writer killed between the change and its effects', () => {
   let h: Harness;
