@@ -364,7 +364,7 @@ async function main(): Promise<void> {
     await connector.close();
     await db.stop();
   }
-  // The other benches' sections (bench/agent-api.ts, evals.ts, runtime-approvals.ts, scim.ts) are kept as they are.
+  // The other benches' sections (bench/agent-api.ts, evals.ts, runtime-approvals.ts, scim.ts, webhooks.ts) are kept as they are.
   const previous = existsSync(RESULTS_FILE) ? readFileSync(RESULTS_FILE, 'utf8') : '';
   const sections = sectionsOf(previous);
   const withSections = (text: string) => [text, ...sections.flatMap((x) => [x, ''])].join('\n');
