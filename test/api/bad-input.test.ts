@@ -2,10 +2,13 @@ import fc from 'fast-check';
 import { OAUTH_ERRORS } from '../../src/api/schemas.js';
 import { startTestRoster } from '../helpers/app.js';
 import { eventually } from '../helpers/harness.js';
+import { sha256 } from '../../src/core/agents.js';
 import { agentWithKey, GATEWAY, gatewayEnv, postForm } from './support.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 const DAY = 86_400_000;
+/** A second resource server allowed to introspect. */
+const OTHER_GATEWAY = { id: 'tickets-gateway', secret: 'gw-secret-9f8e7d6c5b4a3921' };
 
 /** Any header value fetch can send (visible ASCII and spaces). */
 const headerText = fc.stringMatching(/^[\x21-\x7e ]{0,200}$/);
@@ -117,7 +120,13 @@ describe('bad input at the agent-facing API: an RFC error code and a 4xx, never 
 describe('rate limits per client at the agent-facing API', () => {
   let roster: Roster;
   beforeAll(async () => {
-    roster = await startTestRoster({ env: gatewayEnv({ ROSTER_API_RATE_LIMIT_PER_MINUTE: '5' }) });
+    roster = await startTestRoster({
+      env: gatewayEnv({
+        ROSTER_API_RATE_LIMIT_PER_MINUTE: '5',
+        // Two resource servers, to show one's spent budget leaves the other's alone.
+        ROSTER_OAUTH_INTROSPECTION_CLIENTS: [GATEWAY, OTHER_GATEWAY].map((g) => `${g.id}:${sha256(g.secret)}`).join(','),
+      }),
+    });
   });
   afterAll(async () => {
     await roster?.stop();
@@ -135,5 +144,51 @@ describe('rate limits per client at the agent-facing API', () => {
     expect(limited).toMatchObject({ status: 429, body: { error: 'invalid_request' } });
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect((await ask(b)).status).toBe(200);
+  });
+
+  /** A token for a fresh agent holding kb:read (one token request of its own budget). */
+  async function tokenOf(): Promise<{ agentId: string; token: string }> {
+    const made = await agentWithKey(roster.services, [{ scope: 'kb:read', expiresInMs: DAY }]);
+    const res = await postForm(
+      `${roster.baseUrl}/oauth/token`,
+      { grant_type: 'client_credentials' },
+      { id: made.agent.id, secret: made.key },
+    );
+    expect(res.status).toBe(200);
+    return { agentId: made.agent.id, token: String(res.body.access_token) };
+  }
+
+  it('the sixth introspection by a resource server in a minute gets 429 with Retry-After; another resource server is not affected', async () => {
+    const { token } = await tokenOf();
+    const introspect = (gateway: { id: string; secret: string }) =>
+      postForm(`${roster.baseUrl}/oauth/introspect`, { token }, { id: gateway.id, secret: gateway.secret });
+    // A wrong secret spends the client's budget too: guessing a gateway's secret is limited.
+    expect((await introspect({ id: GATEWAY.id, secret: 'wrong-gateway-secret' })).status).toBe(401);
+    for (let i = 0; i < 4; i++) expect(await introspect(GATEWAY)).toMatchObject({ status: 200, body: { active: true } });
+    const limited = await introspect(GATEWAY);
+    expect(limited).toMatchObject({ status: 429, body: { error: 'invalid_request' } });
+    expect(OAUTH_ERRORS).toContain(limited.body.error);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(limited.body).not.toHaveProperty('active');
+    expect(await introspect(OTHER_GATEWAY)).toMatchObject({ status: 200, body: { active: true } });
+  });
+
+  it('the sixth access check of an agent in a minute gets 429 with Retry-After; another agent is not affected', async () => {
+    const a = await tokenOf();
+    const b = await tokenOf();
+    const check = async (token: string) => {
+      const res = await fetch(`${roster.baseUrl}/api/v1/access/check`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ scope: 'kb:read' }),
+      });
+      return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
+    };
+    for (let i = 0; i < 5; i++) expect(await check(a.token)).toMatchObject({ status: 200, body: { allowed: true, agent_id: a.agentId } });
+    const limited = await check(a.token);
+    expect(limited).toMatchObject({ status: 429, body: { error: 'invalid_request' } });
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(limited.body).not.toHaveProperty('allowed');
+    expect(await check(b.token)).toMatchObject({ status: 200, body: { allowed: true, agent_id: b.agentId } });
   });
 });
