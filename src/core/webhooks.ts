@@ -346,19 +346,27 @@ export class WebhookDispatcher {
 
   private async pass(): Promise<void> {
     for (const sub of this.deps.subscriptions) {
+      const state = await this.deps.repo.state(sub.id);
       // Disabled (410 Gone): the cursor stays where it is, so a Re-enable resumes with every event since.
-      if ((await this.deps.repo.state(sub.id))?.disabledAt) continue;
-      await this.queue(sub);
+      if (state?.disabledAt) continue;
+      await this.queue(sub, state);
       await this.send(sub);
     }
     await this.refreshCards();
   }
 
   /** Turns the audit entries after the cursor into deliveries, then moves the cursor. */
-  async queue(sub: DispatchSubscription): Promise<void> {
+  async queue(sub: DispatchSubscription, known?: WebhookSubscriptionState): Promise<void> {
+    // The cursor the pass just read is carried in, and after a successful compare-and-set it is
+    // known without a read; a lost compare-and-set ends the loop (the other process queued them).
+    let cursor = known?.cursor;
     for (;;) {
-      const state = (await this.deps.repo.state(sub.id)) ?? (await this.deps.repo.ensureState(sub.id, await this.deps.repo.auditHead()));
-      const entries = await this.deps.repo.auditAfter(state.cursor, BATCH);
+      if (cursor === undefined) {
+        const state = (await this.deps.repo.state(sub.id)) ?? (await this.deps.repo.ensureState(sub.id, await this.deps.repo.auditHead()));
+        cursor = state.cursor;
+      }
+      const from = cursor;
+      const entries = await this.deps.repo.auditAfter(from, BATCH);
       if (entries.length === 0) return;
       const now = this.clock();
       const deliveries: WebhookDelivery[] = [];
@@ -381,8 +389,9 @@ export class WebhookDispatcher {
       }
       await this.deps.repo.insert(deliveries);
       const last = entries[entries.length - 1]!.seq;
-      if (!(await this.deps.repo.advance(sub.id, state.cursor, last))) return;
+      if (!(await this.deps.repo.advance(sub.id, from, last))) return;
       if (entries.length < BATCH) return;
+      cursor = last;
     }
   }
 
@@ -392,14 +401,35 @@ export class WebhookDispatcher {
    * head must not hide another agent's fresh event from the pass.
    */
   async send(sub: DispatchSubscription): Promise<void> {
-    const queue = await this.deps.repo.undeliveredKeys(sub.id);
+    // The usual case, a short backlog: one read gives every undelivered delivery, grouped into
+    // lanes here (a lane's seq order and its failed or backed-off head are all in the snapshot).
+    const all = await this.deps.repo.undelivered(sub.id, BATCH);
+    if (all.length < BATCH) {
+      const lanes = new Map<string, WebhookDelivery[]>();
+      for (const d of all) {
+        const lane = lanes.get(d.orderKey);
+        if (lane) lane.push(d);
+        else lanes.set(d.orderKey, [d]);
+      }
+      await this.eachLimited([...lanes.values()], (lane) => this.sendLane(sub, lane));
+      return;
+    }
+    // A long backlog: paged per key, so one agent's stuck thousands cannot hide the others.
+    await this.eachLimited(await this.deps.repo.undeliveredKeys(sub.id), async (key) => {
+      if (this.gone.has(sub.id)) return;
+      // The head alone first: a lane waiting behind a failed or backed-off head costs one small read.
+      const [head] = await this.deps.repo.undelivered(sub.id, 1, key);
+      if (!head || !this.due(head)) return;
+      await this.sendLane(sub, await this.deps.repo.undelivered(sub.id, BATCH, key));
+    });
+  }
+
+  /** Runs `work` over `items`, at most `concurrency` (8) at once: one lane per agent in flight. */
+  private async eachLimited<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
+    const queue = [...items];
     const workers = Array.from({ length: Math.min(this.deps.concurrency ?? 8, queue.length) }, async () => {
-      for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
-        if (this.gone.has(sub.id)) return;
-        // The head alone first: a lane waiting behind a failed or backed-off head costs one small read.
-        const [head] = await this.deps.repo.undelivered(sub.id, 1, key);
-        if (!head || !this.due(head)) continue;
-        await this.sendLane(sub, await this.deps.repo.undelivered(sub.id, BATCH, key));
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+        await work(item);
       }
     });
     await Promise.all(workers);

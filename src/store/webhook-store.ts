@@ -72,13 +72,16 @@ export function createWebhookRepository(connection: Connection): WebhookReposito
     },
 
     async insert(items) {
-      for (const { id, ...rest } of items) {
-        try {
-          await deliveries.insertOne({ _id: id, ...rest });
-        } catch (err) {
-          // Another replica queued it first: theirs is the same delivery.
-          if (!isDuplicateKey(err)) throw err;
-        }
+      if (items.length === 0) return;
+      try {
+        // One command for the batch; unordered, so a duplicate does not stop the ones after it.
+        await deliveries.insertMany(
+          items.map(({ id, ...rest }) => ({ _id: id, ...rest })),
+          { ordered: false },
+        );
+      } catch (err) {
+        // Another replica queued some first: theirs are the same deliveries.
+        if (!onlyDuplicateKeys(err)) throw err;
       }
     },
 
@@ -165,6 +168,15 @@ export function createWebhookRepository(connection: Connection): WebhookReposito
       return docs.filter((d) => d.cardVersion > d.cardShown).map(toState);
     },
   };
+}
+
+/** A bulk insert whose every failure is a duplicate `_id` (the rest were inserted). */
+function onlyDuplicateKeys(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { writeErrors } = err as { writeErrors?: unknown };
+  const list: unknown[] = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  if (list.length === 0) return isDuplicateKey(err);
+  return list.every((e) => isDuplicateKey(e));
 }
 
 function isDuplicateKey(err: unknown): boolean {
