@@ -253,6 +253,39 @@ describe('signed webhooks (embedded database, real scheduler, standardwebhooks +
     expect(await harness.services.webhookRepo.undelivered('it-feed', 10, 'agent:agt_fresh')).toEqual([]);
   }, 60_000);
 
+  it('queuing a batch again (another process got there first) keeps the stored deliveries and adds only the new ones', async () => {
+    const harness = await start("['alert.opened']");
+    const now = new Date();
+    const delivery = (i: number, body: string) => ({
+      id: `it-feed:dup${i}`,
+      subscriptionId: 'it-feed',
+      seq: i - 20_000,
+      eventId: `evt_dup${i}`,
+      type: 'alert.opened' as const,
+      orderKey: 'agent:agt_dup',
+      body,
+      status: 'failed' as const,
+      attempts: 3,
+      nextAttemptAt: now,
+      createdAt: now,
+    });
+    await harness.services.webhookRepo.insert([delivery(0, '{"first":true}'), delivery(1, '{"first":true}')]);
+    // The same two (as the other process built them) with a new one between and after them: no error, none lost.
+    await harness.services.webhookRepo.insert([
+      delivery(0, '{"second":true}'),
+      delivery(2, '{"second":true}'),
+      delivery(1, '{"second":true}'),
+      delivery(3, '{"second":true}'),
+    ]);
+    const stored = await harness.services.webhookRepo.undelivered('it-feed', 10, 'agent:agt_dup');
+    expect(stored.map((d) => [d.id, d.body])).toEqual([
+      ['it-feed:dup0', '{"first":true}'],
+      ['it-feed:dup1', '{"first":true}'],
+      ['it-feed:dup2', '{"second":true}'],
+      ['it-feed:dup3', '{"second":true}'],
+    ]);
+  });
+
   it('delivers a burst of 40 events to a healthy receiver, each once and verified, and measures the lag', async () => {
     const harness = await start("['*']");
     const storedAt = new Map<string, number>();
