@@ -40,7 +40,7 @@ export const alertDataSchema = z.object({
   alertId: id,
   agentId: id,
   agentName: text,
-  kind: z.enum(['drift', 'fairness', 'error-spike', 'dormant', 'ownerless', 'shadow', 'retired-key']),
+  kind: z.enum(['drift', 'fairness', 'error-spike', 'dormant', 'ownerless', 'shadow', 'retired-key', 'forbidden-repeated']),
   severity: z.enum(['warning', 'critical']),
   status: z.enum(['open', 'acknowledged', 'snoozed', 'resolved']),
   summary: text,

@@ -9,7 +9,7 @@ import type { PendingEffect } from './ports.js';
 import { ConflictError, ForbiddenError, NotFoundError, RequestClosedError, InvalidInputError } from './errors.js';
 import type { Notifier, OutgoingCard } from './notifications.js';
 
-export type AlertKind = 'drift' | 'fairness' | 'error-spike' | 'dormant' | 'ownerless' | 'shadow' | 'retired-key';
+export type AlertKind = 'drift' | 'fairness' | 'error-spike' | 'dormant' | 'ownerless' | 'shadow' | 'retired-key' | 'forbidden-repeated';
 export type AlertStatus = 'open' | 'acknowledged' | 'snoozed' | 'resolved';
 export type AlertSeverity = 'warning' | 'critical';
 
@@ -18,6 +18,11 @@ export interface AlertRecord {
   kind: AlertKind;
   /** The agent concerned (for shadow agents, the unregistered id they used). */
   agentId: string;
+  /**
+   * What narrows the alert below its kind and agent (a forbidden action's name): one open alert
+   * per kind, agent and scope.
+   */
+  scope?: string;
   severity: AlertSeverity;
   status: AlertStatus;
   summary: string;
@@ -42,7 +47,7 @@ export interface AlertRecord {
   version: number;
 }
 
-/** Persistence of alerts: one open alert per kind and agent (a unique key), replaced by version. */
+/** Persistence of alerts: one open alert per kind, agent and scope (a unique key), replaced by version. */
 export interface AlertRepository {
   /**
    * Inserts when no open alert of this kind exists for the agent, with `effects` in its outbox;
@@ -82,7 +87,20 @@ export const ALERT_EFFECTS = {
   refresh: 'alert.refresh-cards',
   notify: 'alert.notify',
   timer: 'alert.timer',
+  raise: 'alert.raise',
 } as const;
+
+/** What raising an alert takes; also the payload of the {@link ALERT_EFFECTS.raise} effect. */
+export interface RaiseAlert {
+  kind: AlertKind;
+  agentId: string;
+  scope?: string;
+  severity: AlertSeverity;
+  summary: string;
+  details?: Record<string, unknown>;
+  /** People told besides the rotation (an agent's sponsors), when the alert is first raised. */
+  notify?: string[];
+}
 
 /**
  * A rotation's pager (PagerDuty, Opsgenie; see src/core/pager.ts): the effects that tell it about
@@ -186,6 +204,14 @@ export class AlertService {
         if (alert) await this.sendOnce(alert, person, effectId);
       },
     });
+    // Another holder's change (a forbidden attempt stored with its runtime request) raises an
+    // alert through its own outbox; raising is idempotent while the alert is open.
+    outbox.register<RaiseAlert>({
+      type: ALERT_EFFECTS.raise,
+      perform: async (input) => {
+        await this.raise(input);
+      },
+    });
     outbox.register<{ at: Date; timer: AlertTimer }>({
       type: ALERT_EFFECTS.timer,
       perform: async ({ at, timer }, { effectId }) => this.deps.timers.schedule(new Date(at), timer, effectId),
@@ -214,19 +240,14 @@ export class AlertService {
     });
   }
 
-  async raise(input: {
-    kind: AlertKind;
-    agentId: string;
-    severity: AlertSeverity;
-    summary: string;
-    details?: Record<string, unknown>;
-  }): Promise<AlertRecord> {
+  async raise(input: RaiseAlert): Promise<AlertRecord> {
     const now = this.clock().toISOString();
     const policy = await this.policyFor(input.agentId);
     const candidate: AlertRecord = {
       id: `alr_${randomBytes(8).toString('hex')}`,
       kind: input.kind,
       agentId: input.agentId,
+      ...(input.scope ? { scope: input.scope } : {}),
       severity: input.severity,
       status: 'open',
       summary: input.summary,
@@ -247,6 +268,9 @@ export class AlertService {
       }),
       ...this.pageEffects(candidate),
       ...this.pagerEffects(candidate, 'trigger'),
+      ...[...new Set(input.notify ?? [])]
+        .filter((person) => findPersonByEmail(this.deps.org, person))
+        .map((person) => this.deps.outbox.effect(ALERT_EFFECTS.notify, { alertId: candidate.id, person })),
     ];
     const { alert, created } = await this.deps.alerts.openOrGet(candidate, effects);
     if (created) {

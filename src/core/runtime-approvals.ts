@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import type { OrgConfig } from '../config/schemas.js';
-import { businessUnitById, findPersonByEmail } from '../config/directory.js';
+import { businessUnitById } from '../config/directory.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { ApprovalSettings, FlowRun, StepContext, StepRegistry } from '../flows/types.js';
 import type { AuditInput } from './audit.js';
@@ -23,7 +23,7 @@ import {
   type BoundaryOverride,
   type Details,
 } from './boundaries.js';
-import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
+import { ALERT_EFFECTS, type RaiseAlert } from './alerts.js';
 import { longPoll } from './long-poll.js';
 import { defangAgentText, reportedByAgent } from '../cards/text.js';
 import type { Outbox } from './outbox.js';
@@ -34,7 +34,7 @@ import type { PendingEffect } from './ports.js';
  * forbidden actions at once; the rest becomes a run of the `runtime-approval` flow, so the
  * engine's compare-and-set, quorum, separation of duties, reminders and expiry decide it exactly
  * once. The record here is what the agent polls and consumes. Its audit entries and the sponsors'
- * warning are stored in the record's outbox with the change they follow from.
+ * alert are stored in the record's outbox with the change they follow from.
  */
 
 /** The holder kind of runtime approvals in the outbox. */
@@ -507,23 +507,24 @@ export class RuntimeApprovals {
 
   /**
    * The effects of a forbidden attempt that is the agent's third at this action within a day: an
-   * audit entry and a warning to each sponsor. Counted before the attempt is stored, so the
-   * warning is stored with it; two attempts racing may both count as third (a second warning,
-   * never none).
+   * audit entry and a `forbidden-repeated` alert (paged like every alert, its sponsors told), one
+   * open alert per agent and action. Counted before the attempt is stored, so the alert's raising
+   * is stored with it; two attempts racing may both count as third, and raise the one alert.
    */
   private async forbiddenWarning(agent: AgentRecord, record: RuntimeApprovalRecord): Promise<PendingEffect[]> {
     const since = new Date(this.clock().getTime() - 86_400_000).toISOString();
     const attempts = (await this.deps.repo.countSince(agent.id, record.action, 'forbidden', since)) + 1;
     if (attempts !== FORBIDDEN_ALERT_THRESHOLD) return [];
     const unit = businessUnitById(this.deps.org, agent.businessUnit)?.name ?? agent.businessUnit;
-    const warning = {
-      kind: 'notice',
-      data: {
-        level: 'warning',
-        title: `${agent.name} keeps trying a forbidden action`,
-        text: `${agent.name} (${agent.id}, ${unit}) asked ${attempts} times in a day to ${record.actionTitle} (${record.action}), which its role forbids. Each attempt was refused. Its last request, ${reportedByAgent(record.summary, 1000)}`,
-      },
-    } as const;
+    const alert: RaiseAlert = {
+      kind: 'forbidden-repeated',
+      agentId: agent.id,
+      scope: record.action,
+      severity: 'warning',
+      summary: `${agent.name} keeps trying a forbidden action: it asked ${attempts} times in a day to ${record.actionTitle} (${record.action}), which its role forbids (${agent.id}, ${unit}). Each attempt was refused. Its last request, ${reportedByAgent(record.summary, 1000)}`,
+      details: { agentName: agent.name, action: record.action, attempts },
+      notify: agent.sponsors,
+    };
     return [
       this.audit({
         actor: { kind: 'system', name: 'runtime-approvals' },
@@ -531,9 +532,7 @@ export class RuntimeApprovals {
         subject: { type: 'agent', id: agent.id, agentId: agent.id },
         details: { action: record.action, attempts, summary: record.summary },
       }),
-      ...agent.sponsors
-        .filter((sponsor) => findPersonByEmail(this.deps.org, sponsor))
-        .map((to) => this.deps.outbox.effect(CHAT_SEND_EFFECT, { to, card: warning } satisfies ChatSend)),
+      this.deps.outbox.effect(ALERT_EFFECTS.raise, alert),
     ];
   }
 

@@ -8,7 +8,7 @@ import { OUTBOX_FIELD, outboxOf, toStored, withEffects, withoutOutbox } from './
 const CLEARABLE = ['acknowledgedVia', 'resolvedVia', 'snoozedUntil'] as const satisfies ReadonlyArray<keyof AlertRecord>;
 
 /**
- * Alerts, one document each. `openKey` (`kind:agentId`) is unique while the alert is not
+ * Alerts, one document each. `openKey` (`kind:agentId`, with `:scope` when scoped) is unique while the alert is not
  * resolved, so raising the same alert twice, even from two processes at once, updates one alert.
  */
 export function createAlertRepository(connection: Connection): AlertRepository & { ensureIndexes(): Promise<void> } {
@@ -25,8 +25,10 @@ export function createAlertRepository(connection: Connection): AlertRepository &
   messageSchema.index({ alertId: 1 });
   const Message = connection.models.AlertMessage ?? connection.model('AlertMessage', messageSchema);
 
-  const keyOf = (a: Pick<AlertRecord, 'kind' | 'agentId' | 'status' | 'id'>) =>
-    a.status === 'resolved' ? `${a.kind}:${a.agentId}#${a.id}` : `${a.kind}:${a.agentId}`;
+  const keyOf = (a: Pick<AlertRecord, 'kind' | 'agentId' | 'scope' | 'status' | 'id'>) => {
+    const open = a.scope === undefined ? `${a.kind}:${a.agentId}` : `${a.kind}:${a.agentId}:${a.scope}`;
+    return a.status === 'resolved' ? `${open}#${a.id}` : open;
+  };
   const toDoc = (a: AlertRecord) => {
     const { id, ...rest } = a;
     return { _id: id, openKey: keyOf(a), ...rest };

@@ -30,6 +30,7 @@ const MAYA = { id: 'U04B7K2M9QX', email: 'maya.chen@brightwater.example' }; // f
 const DANIEL = 'daniel.okafor@brightwater.example';
 const SOFIA = 'sofia.alvarez@brightwater.example'; // prefers Teams
 const JONAS = { id: 'U06R5C2T8WK', email: 'jonas.weber@brightwater.example' }; // recruiter, Slack only
+const LIAM = { id: 'U04K7R3D9SW', email: 'liam.oneill@brightwater.example' }; // IT admin on the ai-ops rotation
 
 /** The shipped configuration plus one procurement action that times out in two seconds. */
 function configWithShortWait(): string {
@@ -224,6 +225,28 @@ describe('agents ask a human before they act, and hand off to people', () => {
     expect(slack.of('chat.postMessage', toMaya)).toHaveLength(1);
     expect(
       (await roster.services.audit.export({ agentId: agent.id })).filter((e) => e.action === 'runtime.forbidden-repeated'),
+    ).toHaveLength(1);
+
+    // The warning is an alert: one record, on-call paged, and Acknowledge works on it like on every alert.
+    const alerts = await roster.services.supervision.alertRepo.list({ agentId: agent.id, kind: 'forbidden-repeated' });
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ scope: 'contracts.terminate', severity: 'warning', status: 'open', occurrences: 1 });
+    const page = await slack.waitFor(
+      'chat.postMessage',
+      (a) =>
+        a.channel === LIAM.id &&
+        JSON.stringify(a.blocks).includes('Stubborn desk keeps trying a forbidden action') &&
+        actionElements(a.blocks).some((b) => b.action_id === 'alert_ack'),
+      30_000,
+    );
+    const ack = actionElements(page.args.blocks).find((b) => b.action_id === 'alert_ack')!;
+    await postSlack(roster.baseUrl, interaction(buttonClick(LIAM.id, 'alert_ack', String(ack.value), slack.responseUrl('forbidden-ack'))));
+    await eventually(async () => (await roster.services.supervision.alertRepo.get(alerts[0]!.id))?.status === 'acknowledged');
+    expect((await roster.services.supervision.alertRepo.get(alerts[0]!.id))?.acknowledgedBy).toBe(LIAM.email);
+    expect(
+      (await roster.services.audit.export({ agentId: agent.id })).filter(
+        (e) => e.action === 'alert.acknowledged' && e.subject.id === alerts[0]!.id,
+      ),
     ).toHaveLength(1);
   });
 
