@@ -211,6 +211,11 @@ export class BoundaryChanges {
     return updated;
   }
 
+  /** One change request by id, whatever its status. */
+  async get(id: string): Promise<BoundaryChangeRecord | undefined> {
+    return this.deps.repo.get(id);
+  }
+
   /** A pending change `person` may decide (any pending change when no person is given), else a coded refusal. */
   async decidable(person: Person | undefined, id: string): Promise<BoundaryChangeRecord> {
     const record = /^bch_[0-9a-f]{24}$/.test(id) ? await this.deps.repo.get(id) : undefined;

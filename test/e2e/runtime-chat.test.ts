@@ -305,7 +305,13 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
       ...buttonClick(JONAS.id, 'handoff_take', String(take!.value), undefined, { type: 'view', view_id: 'VHOME2' }),
       view: { id: 'VHOME2', type: 'home', team_id: 'TBRIGHT' },
     };
+    const publishedBefore = slack.of('views.publish', (a) => a.user_id === JONAS.id).length;
     expect((await postSlack(roster.baseUrl, interaction(click))).status).toBe(200);
+    // His Home is published again on its own, with the case as taken and its Resolve buttons.
+    const republished = await eventually(() => slack.of('views.publish', (a) => a.user_id === JONAS.id)[publishedBefore]);
+    const republishedBlocks = (republished.args.view as { blocks: unknown }).blocks;
+    expect(JSON.stringify(republishedBlocks)).toContain('(you took it)');
+    expect(actionElements(republishedBlocks).some((e) => e.action_id === 'handoff_take' && String(e.value).includes(id))).toBe(false);
     const handoff = await eventually(async () => {
       const h = await roster.services.handoffs.openFor(JONAS.email);
       return h.find((x) => x.id === id && x.status === 'taken');
@@ -316,6 +322,19 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
     expect(
       actionElements(after.blocks).filter((e) => e.action_id === 'handoff_resolve' && String(e.value).includes(id)).length,
     ).toBeGreaterThan(0);
+
+    // Resolve on Home: the case leaves his Home, published again without it.
+    const resolve = actionElements(after.blocks).find((e) => e.action_id === 'handoff_resolve' && String(e.value).includes(id))!;
+    const resolvedBefore = slack.of('views.publish', (a) => a.user_id === JONAS.id).length;
+    const resolveClick = {
+      ...buttonClick(JONAS.id, 'handoff_resolve', String(resolve.value), undefined, { type: 'view', view_id: 'VHOME2' }),
+      view: { id: 'VHOME2', type: 'home', team_id: 'TBRIGHT' },
+    };
+    expect((await postSlack(roster.baseUrl, interaction(resolveClick))).status).toBe(200);
+    const cleared = await eventually(() => slack.of('views.publish', (a) => a.user_id === JONAS.id)[resolvedBefore]);
+    const clearedText = JSON.stringify((cleared.args.view as { blocks: unknown }).blocks);
+    expect(clearedText).not.toContain('Hand-off from Home screener to Recruiters');
+    expect((await roster.services.handoffs.openFor(JONAS.email)).some((x) => x.id === id)).toBe(false);
   });
 
   it('a sponsor changes a boundary only through IT: refused for others, waits for an IT admin, applies once approved, audited', async () => {
@@ -457,6 +476,59 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
     expect(boundary[0]!.details).toMatchObject({ changeId, action: 'contracts.modify', from: 'needs-approval', to: 'autonomous', reason });
     expect(boundary[3]!.details).toMatchObject({ from: 'autonomous', to: 'forbidden', reason: 'Legal reviews the buyers already.' });
   });
+  it("an IT admin's Approve and Deny… on a boundary change clicked on App Home publish that Home again without it", async () => {
+    await agentAndToken(procurement('Home boundary desk'));
+    const homeClick = (actionId: string, value: string) => ({
+      ...buttonClick(LIAM.id, actionId, value, undefined, { type: 'view', view_id: 'VHOME3' }),
+      view: { id: 'VHOME3', type: 'home', team_id: 'TBRIGHT' },
+    });
+    const nextHome = async (before: number) => {
+      const published = await eventually(() => slack.of('views.publish', (a) => a.user_id === LIAM.id)[before]);
+      return (published.args.view as { blocks: unknown }).blocks;
+    };
+    const ask = async (mode: string, key: string) => {
+      await postSlack(
+        roster.baseUrl,
+        slashCommand(
+          MAYA.id,
+          `boundary "Home boundary desk" contracts.modify ${mode} The buyers review these every week.`,
+          slack.responseUrl(key),
+        ),
+      );
+      expect(JSON.stringify((await slack.waitForResponse(key)).body)).toContain('Boundary change sent to IT');
+      const home = await openHome(LIAM.id);
+      const button = (verb: string) =>
+        actionElements(home.blocks).find(
+          (e) => e.action_id === verb && JSON.stringify(home.blocks).includes('Boundary change for Home boundary desk'),
+        );
+      return { approve: button('boundary_approve')!, deny: button('boundary_deny')! };
+    };
+
+    const first = await ask('autonomous', 'hb-1');
+    const changeId = String(JSON.parse(String(first.approve.value)).changeId);
+    let before = slack.of('views.publish', (a) => a.user_id === LIAM.id).length;
+    expect((await postSlack(roster.baseUrl, interaction(homeClick('boundary_approve', String(first.approve.value))))).status).toBe(200);
+    const afterApprove = await nextHome(before);
+    expect(actionElements(afterApprove).some((e) => String(e.value ?? '').includes(changeId))).toBe(false);
+    expect(JSON.stringify(afterApprove)).not.toContain('Boundary change for Home boundary desk');
+    expect((await roster.services.boundaryChanges.get(changeId))?.status).toBe('approved');
+
+    const second = await ask('forbidden', 'hb-2');
+    const secondId = String(JSON.parse(String(second.deny.value)).changeId);
+    const opensBefore = slack.of('views.open').length;
+    expect((await postSlack(roster.baseUrl, interaction(homeClick('boundary_deny', String(second.deny.value))))).status).toBe(200);
+    const modal = (await eventually(() => slack.of('views.open')[opensBefore])).args.view as Record<string, unknown>;
+    before = slack.of('views.publish', (a) => a.user_id === LIAM.id).length;
+    const submit = await postSlack(
+      roster.baseUrl,
+      interaction(viewSubmission(LIAM.id, modal, { text: { text: { type: 'plain_text_input', value: 'Legal reviews these already.' } } })),
+    );
+    expect(submit.status).toBe(200);
+    const afterDeny = await nextHome(before);
+    expect(actionElements(afterDeny).some((e) => String(e.value ?? '').includes(secondId))).toBe(false);
+    expect((await roster.services.boundaryChanges.get(secondId))?.status).toBe('denied');
+  });
+
   it('the same in Teams: the sponsor asks in a message, an IT admin denies through the Deny… prompt card, the sponsor reads why', async () => {
     const sofia = teamsUser(roster.chat.person(SOFIA)!);
     const aisha = teamsUser(roster.chat.person(people.aisha)!);

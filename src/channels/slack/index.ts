@@ -22,6 +22,7 @@ import {
 } from './forms.js';
 import { SlackIdentity, SlackWorkspace } from './identity.js';
 import { SlackNotifier, slackMessage } from './notifier.js';
+import { clickedOnHome, publishHome as publishHomeOf } from './home.js';
 import { registerSupervisionListeners } from './supervision.js';
 import { SupervisionChat } from '../chat-supervision.js';
 import { SLACK_RETRY_CONFIG } from '../retry.js';
@@ -319,12 +320,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     await client.views.open({ trigger_id: triggerId, view: rendered.view as never });
   };
 
-  const publishHome = async (client: WebClient, userId: string, person: Person | undefined) => {
-    const card = person ? await chat.home(person) : chat.unknownPersonCard();
-    const rendered = renderCard('slack', card);
-    const view = rendered.surface === 'home' ? rendered.view : { type: 'home', blocks: slackMessage(card).blocks };
-    await client.views.publish({ user_id: userId, view: view as never });
-  };
+  const publishHome = (client: WebClient, userId: string, person: Person | undefined) => publishHomeOf(chat, client, userId, person);
 
   /** Runs a listener body for a known person; unknown people and failures get a friendly private card. */
   const asPerson = async (
@@ -375,7 +371,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
       const ids = buttonIds('value' in action ? action.value : undefined);
       // The engine updates every approver's card in place; App Home is republished for the clicker.
       await chat.decide(person, { runId: ids.runId ?? '', stepId: ids.stepId ?? '', decision: 'approve' });
-      if (body.type === 'block_actions' && body.view?.type === 'home') await publishHome(client, userId, person);
+      if (clickedOnHome(body)) await publishHome(client, userId, person);
     });
   });
 

@@ -12,6 +12,7 @@ import { InvalidInputError } from '../../core/errors.js';
 import { AGENT_BUTTON_VERBS, buttonIds, type ActionOutcome, type AgentButtonVerb } from '../chat-actions.js';
 import type { Person } from '../../config/schemas.js';
 import { readPrompt, viewSubmissionSchema } from './forms.js';
+import { clickedOnHome, FROM_HOME_KEY, publishHome } from './home.js';
 
 /** A button's ids from its value, a JSON object. */
 function idsFrom(value: unknown): Record<string, string> {
@@ -69,14 +70,17 @@ export function registerSupervisionListeners(
         try {
           if (!person) return void (await reply(client, userId, respond, chat.unknownPersonCard(), false));
           const outcome = await act(person, verb, idsFrom('value' in action ? action.value : undefined));
+          const onHome = clickedOnHome(body);
           if (outcome.prompt && 'trigger_id' in body && body.trigger_id) {
             const data = outcome.prompt.data as DataOf<'prompt'>;
-            const model = { kind: 'prompt', data: { ...data, payload: { ...data.payload, ...originOf(body) } } } as CardModel;
+            const origin = { ...originOf(body), ...(onHome ? { [FROM_HOME_KEY]: '1' } : {}) };
+            const model = { kind: 'prompt', data: { ...data, payload: { ...data.payload, ...origin } } } as CardModel;
             const rendered = renderCard('slack', model);
             if (rendered.surface !== 'message') await client.views.open({ trigger_id: body.trigger_id, view: rendered.view as never });
           }
           if (outcome.card) await reply(client, userId, respond, outcome.card, true);
           if (outcome.followUp) await reply(client, userId, respond, outcome.followUp, false);
+          if (onHome && !outcome.prompt) await publishHome(chat, client, userId, person);
         } catch (err) {
           await reply(client, userId, respond, chat.errorCard(err, { slackUserId: userId, verb }), false).catch(() => undefined);
         }
@@ -99,7 +103,7 @@ export function registerSupervisionListeners(
       return;
     }
     const prompt = readPrompt(parsed.data.view.state.values, parsed.data.view.private_metadata);
-    const { channel, ts, ...ids } = prompt.ids;
+    const { channel, ts, [FROM_HOME_KEY]: fromHome, ...ids } = prompt.ids;
     try {
       if (!prompt.verb) throw new InvalidInputError('This form is out of date. Send "help" to see what Roster can do.');
       const values = { ...prompt.values };
@@ -125,6 +129,7 @@ export function registerSupervisionListeners(
           .catch(() => reply(client, userId, undefined, outcome.card!, false));
       } else if (outcome.card) await reply(client, userId, undefined, outcome.card, false);
       if (outcome.followUp) await reply(client, userId, undefined, outcome.followUp, false);
+      if (fromHome) await publishHome(chat, client, userId, person);
     } catch (err) {
       await ack().catch(() => undefined);
       await reply(
