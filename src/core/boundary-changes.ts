@@ -61,8 +61,8 @@ export interface BoundaryChangeRepository {
   forAction(agentId: string, action: string): Promise<BoundaryChangeRecord[]>;
   /** The newest approved change of one agent's action. */
   latestApproved(agentId: string, action: string): Promise<BoundaryChangeRecord | undefined>;
-  /** Pending change requests, newest first. */
-  pending(limit: number): Promise<BoundaryChangeRecord[]>;
+  /** Every pending change request not asked for by `requester`, newest first, read whole. */
+  pendingExcept(requester: string): Promise<BoundaryChangeRecord[]>;
 }
 
 export const BOUNDARY_MODES = ['autonomous', 'needs-approval', 'forbidden'] as const;
@@ -230,7 +230,8 @@ export class BoundaryChanges {
   /** Pending change requests an IT admin may decide (for the home card). */
   async pendingFor(person: Person): Promise<BoundaryChangeRecord[]> {
     if (!hasRole(person, 'it-admin')) return [];
-    return (await this.deps.repo.pending(50)).filter((c) => c.requestedBy !== person.email);
+    // Filtered in the query and read whole: an admin's own requests never crowd out the ones they may decide.
+    return this.deps.repo.pendingExcept(person.email);
   }
 
   /** The card a person sees: Approve / Deny… for an IT admin while pending, the outcome otherwise. */

@@ -145,10 +145,13 @@ export function createBoundaryChangeRepository(connection: Connection): Boundary
         .toArray();
       return d ? fromDoc<BoundaryChangeRecord>(d) : undefined;
     },
-    async pending(limit) {
-      return (await Model.collection.find({ status: 'pending' }).sort({ createdAt: -1 }).limit(limit).toArray()).map((d) =>
-        fromDoc<BoundaryChangeRecord>(d),
+    async pendingExcept(requester) {
+      const docs = await readAllPages(
+        Model.collection,
+        { status: 'pending', requestedBy: { $ne: String(requester) } },
+        { field: 'createdAt' },
       );
+      return docs.map((d) => fromDoc<BoundaryChangeRecord>(d));
     },
   };
 }

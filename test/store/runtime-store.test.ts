@@ -98,4 +98,39 @@ describe('the runtime store reads whole lists', () => {
     expect(history[0]!.id).toBe('bch_refund.issue_519');
     expect(await repo.forAction('agt_desk', 'contracts.modify')).toHaveLength(1);
   });
+
+  it('pending boundary changes for an IT admin: every one asked by others, even under more than 50 newer ones of their own', async () => {
+    const repo = createBoundaryChangeRepository(db.connection);
+    const LIAM = 'liam.oneill@brightwater.example';
+    const pending = (n: number, requestedBy: string, status: BoundaryChangeRecord['status'] = 'pending'): BoundaryChangeRecord => ({
+      id: `bch_pending_${n}`,
+      agentId: `agt_pending_${n}`,
+      agentName: `Desk ${n}`,
+      action: 'refund.issue',
+      actionTitle: 'Refund issue',
+      from: 'needs-approval',
+      to: 'autonomous',
+      reason: 'test',
+      requestedBy,
+      status,
+      deciders: [LIAM, JONAS],
+      createdAt: new Date(Date.UTC(2031, 0, 1) + n * 1000).toISOString(),
+    });
+    await inBatches(
+      [
+        // The oldest: 70 asked by others, 5 of them already decided.
+        ...Array.from({ length: 70 }, (_, n) => pending(n, OTHER, n < 5 ? 'approved' : 'pending')),
+        // The newest: 60 Liam asked for himself.
+        ...Array.from({ length: 60 }, (_, n) => pending(100 + n, LIAM)),
+      ],
+      (c) => repo.insert(c),
+    );
+    const forLiam = await repo.pendingExcept(LIAM);
+    expect(forLiam).toHaveLength(65);
+    expect(forLiam.every((c) => c.requestedBy === OTHER && c.status === 'pending')).toBe(true);
+    expect(forLiam.map((c) => c.createdAt)).toEqual([...forLiam.map((c) => c.createdAt)].sort().reverse());
+    expect(forLiam[forLiam.length - 1]!.id).toBe('bch_pending_5');
+    expect(await repo.pendingExcept(OTHER)).toHaveLength(60);
+    expect(await repo.pendingExcept(JONAS)).toHaveLength(125);
+  });
 });
