@@ -344,6 +344,8 @@ export const agentProfileDataSchema = z.object({
   versions: z.array(z.object({ version: text, status: text, at: displayDate, changelog: text, evaluation: text })).default([]),
   /** The latest knowledge notes, e.g. `{ kind: 'failure-mode', text: '…' }`. */
   notes: z.array(z.object({ kind: text, text })).default([]),
+  /** Approved boundary overrides in effect, one line per action, e.g. "Refund issue: needs approval (catalog: autonomous), changed by …". */
+  boundaryOverrides: z.array(text).default([]),
   /** Buttons for the viewer (e.g. **Rotate key** for sponsors and IT admins). */
   actions: z.array(noticeActionSchema).max(5).default([]),
 });

@@ -415,7 +415,11 @@ export class ChatService {
       const other = await this.services.agents.get(id);
       return other ? { agentId: other.id, name: other.name } : undefined;
     };
-    const [predecessor, successor] = await Promise.all([linked(a.predecessorId), linked(a.successorId)]);
+    const [predecessor, successor, overrides] = await Promise.all([
+      linked(a.predecessorId),
+      linked(a.successorId),
+      this.services.boundaryChanges.overridesOf(a),
+    ]);
     const access = AccessChat.profileGrants(view.grants);
     return cardModel('agent-profile', {
       agentId: a.id,
@@ -446,6 +450,7 @@ export class ChatService {
         evaluation: v.evaluation.verdict.passed ? 'evaluation passed' : 'evaluation failed',
       })),
       notes: [...a.knowledgeNotes].reverse().map((n) => ({ kind: n.kind, text: n.text })),
+      boundaryOverrides: overrides.map((o) => o.text),
       createdAt: displayDate(a.createdAt),
       actions: [
         ...(keysManageable(a.status) && mayRotateKey(person, a)

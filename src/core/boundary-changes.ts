@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { findPersonByEmail, hasRole } from '../config/directory.js';
+import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
 import type { AuditInput } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import type { AgentRecord } from './agents.js';
@@ -9,6 +9,7 @@ import { applyOverride, boundaryOf, roleOfAgent, type BoundaryMode, type Boundar
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, RequestClosedError, SeparationOfDutiesError, DuplicateError } from './errors.js';
 import type { OutgoingCard } from './notifications.js';
+import { displayDate } from './presenter.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 
@@ -61,6 +62,8 @@ export interface BoundaryChangeRepository {
   forAction(agentId: string, action: string): Promise<BoundaryChangeRecord[]>;
   /** The newest approved change of one agent's action. */
   latestApproved(agentId: string, action: string): Promise<BoundaryChangeRecord | undefined>;
+  /** Every approved change request of one agent, newest first, read whole. */
+  approvedFor(agentId: string): Promise<BoundaryChangeRecord[]>;
   /** Every pending change request not asked for by `requester`, newest first, read whole. */
   pendingExcept(requester: string): Promise<BoundaryChangeRecord[]>;
 }
@@ -84,6 +87,19 @@ export interface BoundaryChangeDeps {
   findAgent(ref: string): Promise<AgentRecord | undefined>;
   clock?: () => Date;
 }
+
+/** A boundary in effect for one agent's action that differs from its catalog role's, as the profile lists it. */
+export interface BoundaryOverrideLine {
+  action: string;
+  /** e.g. "Refund issue: needs approval (catalog: autonomous), changed by Maya Chen, approved by Liam O'Neill on 2 Jun 2026 (request bch_…)". */
+  text: string;
+}
+
+const SHORT_MODE: Record<BoundaryMode, string> = {
+  autonomous: 'autonomous',
+  'needs-approval': 'needs approval',
+  forbidden: 'forbidden',
+};
 
 const MODE_WORDS: Record<BoundaryMode, string> = {
   autonomous: 'autonomous (acts alone)',
@@ -209,6 +225,28 @@ export class BoundaryChanges {
     }
     await this.deps.outbox.settle({ kind: BOUNDARY_CHANGE_HOLDER, id }, effects, 'boundary.change-decided');
     return updated;
+  }
+
+  /**
+   * The approved overrides in effect for an agent, one per action of its role whose newest approved
+   * change differs from the catalog, in the catalog's order of actions.
+   */
+  async overridesOf(agent: AgentRecord): Promise<BoundaryOverrideLine[]> {
+    const actions = Object.entries(roleById(this.deps.org, agent.catalogRoleId)?.boundaries?.actions ?? {});
+    if (actions.length === 0) return [];
+    const newest = new Map<string, BoundaryChangeRecord>();
+    for (const change of await this.deps.repo.approvedFor(agent.id)) if (!newest.has(change.action)) newest.set(change.action, change);
+    const name = (email?: string) => (email ? (findPersonByEmail(this.deps.org, email)?.name ?? email) : 'someone');
+    return actions.flatMap(([action, boundary]) => {
+      const change = newest.get(action);
+      if (!change || change.to === boundary.mode) return [];
+      return [
+        {
+          action,
+          text: `${boundary.title ?? action}: ${SHORT_MODE[change.to]} (catalog: ${SHORT_MODE[boundary.mode]}), changed by ${name(change.requestedBy)}, approved by ${name(change.decidedBy)}${change.decidedAt ? ` on ${displayDate(change.decidedAt)}` : ''} (request ${change.id})`,
+        },
+      ];
+    });
   }
 
   /** One change request by id, whatever its status. */

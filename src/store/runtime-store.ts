@@ -145,6 +145,10 @@ export function createBoundaryChangeRepository(connection: Connection): Boundary
         .toArray();
       return d ? fromDoc<BoundaryChangeRecord>(d) : undefined;
     },
+    async approvedFor(agentId) {
+      const docs = await readAllPages(Model.collection, { agentId: String(agentId), status: 'approved' }, { field: 'createdAt' });
+      return docs.map((d) => fromDoc<BoundaryChangeRecord>(d));
+    },
     async pendingExcept(requester) {
       const docs = await readAllPages(
         Model.collection,

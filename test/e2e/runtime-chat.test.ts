@@ -415,6 +415,12 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
       (a) => a.channel === MAYA.id && JSON.stringify(a.blocks).includes('Boundary change for Boundary desk approved'),
     );
     expect(await roster.services.boundaryChanges.override(agent.id, 'contracts.modify')).toEqual({ mode: 'autonomous', changeId });
+    // The agent's profile shows the override beside the catalog's boundary, who asked and who approved.
+    await postSlack(roster.baseUrl, slashCommand(DANIEL.id, 'show Boundary desk', slack.responseUrl('b-profile')));
+    const profile = JSON.stringify((await slack.waitForResponse('b-profile')).body);
+    expect(profile).toContain('Boundaries changed from the catalog');
+    expect(profile).toContain('Modify a supplier contract: autonomous (catalog: needs approval), changed by Maya Chen, approved by Liam O');
+    expect(profile).toContain(`(request ${changeId})`);
     const after = await api(token, 'POST', '/api/v1/approvals', modify('boundary-0002'));
     expect(after.body).toMatchObject({ status: 'allowed', reason: 'autonomous' });
     // A second click (a second IT admin, or a retry) changes nothing.
