@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Escalation, OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, hasRole, peopleWithRole, roleById, rotationLevels } from '../config/directory.js';
 import type { AuditInput, AuditLog } from './audit.js';
@@ -100,6 +100,8 @@ export interface RaiseAlert {
   details?: Record<string, unknown>;
   /** People told besides the rotation (an agent's sponsors), when the alert is first raised. */
   notify?: string[];
+  /** The id to open the alert under (random when absent); raised again under it, nothing changes. */
+  id?: string;
 }
 
 /**
@@ -208,8 +210,12 @@ export class AlertService {
     // alert through its own outbox; raising is idempotent while the alert is open.
     outbox.register<RaiseAlert>({
       type: ALERT_EFFECTS.raise,
-      perform: async (input) => {
-        await this.raise(input);
+      perform: async (input, { effectId }) => {
+        // The alert's id comes from the effect's, so the effect performed again finds the alert it
+        // opened (even resolved since) and neither opens another nor counts a second occurrence.
+        const id = `alr_${createHash('sha256').update(effectId).digest('hex').slice(0, 16)}`;
+        if (await this.deps.alerts.get(id)) return;
+        await this.raise({ ...input, id });
       },
     });
     outbox.register<{ at: Date; timer: AlertTimer }>({
@@ -244,7 +250,7 @@ export class AlertService {
     const now = this.clock().toISOString();
     const policy = await this.policyFor(input.agentId);
     const candidate: AlertRecord = {
-      id: `alr_${randomBytes(8).toString('hex')}`,
+      id: input.id ?? `alr_${randomBytes(8).toString('hex')}`,
       kind: input.kind,
       agentId: input.agentId,
       ...(input.scope ? { scope: input.scope } : {}),
@@ -277,6 +283,7 @@ export class AlertService {
       await this.deps.outbox.settle({ kind: ALERT_HOLDER, id: alert.id }, effects, 'alert.raised');
       return alert;
     }
+    if (alert.id === candidate.id) return alert;
     return this.mutate(alert.id, (a) => {
       a.summary = input.summary;
       a.details = { ...a.details, ...(input.details ?? {}) };

@@ -50,6 +50,41 @@ describe('check-ins and on-call alerts (embedded database, scheduler running)', 
     return agent;
   }
 
+  it('a scoped alert is one open alert per agent and scope; raised again under its own id, nothing changes', async () => {
+    const agent = await activeAgent('Stubborn Refunder', 'dormant');
+    const raise = (scope: string, id?: string) =>
+      sup.alerts.raise({
+        kind: 'forbidden-repeated',
+        agentId: agent.id,
+        scope,
+        severity: 'warning',
+        summary: `Stubborn Refunder keeps trying ${scope}`,
+        notify: [people.tom],
+        ...(id ? { id } : {}),
+      });
+    const first = await raise('refund.issue', 'alr_00000000000000aa');
+    // The same raise performed again (an outbox effect run twice): the same alert, not a second occurrence.
+    expect(await raise('refund.issue', 'alr_00000000000000aa')).toMatchObject({ id: first.id, occurrences: 1 });
+    // Another attempt at the same action: the open alert counts it.
+    expect(await raise('refund.issue')).toMatchObject({ id: first.id, occurrences: 2 });
+    // Another action: its own alert.
+    const other = await raise('contracts.terminate');
+    expect(other.id).not.toBe(first.id);
+    const open = await sup.alertRepo.list({ agentId: agent.id, kind: 'forbidden-repeated' });
+    expect(open.map((a) => [a.scope, a.occurrences]).sort()).toEqual([
+      ['contracts.terminate', 1],
+      ['refund.issue', 2],
+    ]);
+    // On-call level 1 is paged once per alert, and the sponsor named is sent each alert's card.
+    await eventually(() => h.notifier.to(people.tom, 'alert').length === 2);
+    for (const person of ONCALL_L1) await eventually(() => h.notifier.to(person, 'alert').length === 2);
+    // Once resolved, the next attempt opens a new alert for that action.
+    await sup.alerts.resolve(ONCALL_L1[0]!, first.id);
+    const reopened = await raise('refund.issue');
+    expect(reopened.id).not.toBe(first.id);
+    expect(reopened.occurrences).toBe(1);
+  });
+
   it('a healthy agent raises nothing and its sponsor gets a healthy review', async () => {
     const agent = await activeAgent('Calm Responder', 'healthy');
     const record = await sup.checkins.run(agent.id, NOW);
