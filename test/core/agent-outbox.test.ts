@@ -1,5 +1,6 @@
 import type { FlowRun } from '../../src/flows/types.js';
-import { agentRecord, eventually, people, startHarness, type Harness } from '../helpers/harness.js';
+import { agentRecord, people, startHarness, type Harness } from '../helpers/harness.js';
+import { recovered } from '../helpers/crash-point.js';
 
 /*
  * Sponsorship answers, self-nominations and reactivations store their audit entries and cards in
@@ -32,14 +33,6 @@ describe('effects of agent changes survive a crash between the change and its ef
   const auditCount = async (agentId: string, action: string) =>
     (await h.services.audit.export({ agentId })).filter((e) => e.action === action).length;
   const cards = (to: string, title: string) => h.notifier.to(to, 'notice').filter((m) => String(m.card.data.title) === title).length;
-  /** Lets the worker run until `done` holds, then once more: a repeat must change nothing. */
-  const drainUntil = async (done: () => Promise<boolean>) => {
-    await eventually(async () => {
-      await h.services.outbox.drain();
-      return done();
-    }, 30_000);
-    await h.services.outbox.drain();
-  };
 
   it.each(['sponsorship.answered:0', 'sponsorship.answered:1'])(
     'a sponsor accepting, crashed at %s: sponsor counted, one audit entry, one notice to who named them',
@@ -56,7 +49,7 @@ describe('effects of agent changes survive a crash between the change and its ef
       // The change is stored whatever happens next.
       expect((await h.services.agents.get(agent.id))?.sponsors).toEqual([people.tom, people.amara]);
       const title = `Amara Osei sponsors ${agent.name}`;
-      await drainUntil(async () => (await auditCount(agent.id, 'sponsorship.accepted')) > 0 && cards(people.tom, title) > 0);
+      await recovered(h, async () => (await auditCount(agent.id, 'sponsorship.accepted')) > 0 && cards(people.tom, title) > 0);
       expect(await auditCount(agent.id, 'sponsorship.accepted')).toBe(1);
       expect(cards(people.tom, title)).toBe(1);
       expect(
@@ -82,7 +75,7 @@ describe('effects of agent changes survive a crash between the change and its ef
     await expect(h.services.sponsorships.nominateSelf(people.liam, agent.id)).rejects.toThrow('simulated crash');
     expect((await h.services.agents.get(agent.id))?.proposedSponsors?.map((p) => p.email)).toEqual([people.liam]);
     const title = `Confirm Liam O'Neill as sponsor of ${agent.name}?`;
-    await drainUntil(async () => cards(people.aisha, title) > 0 && (await auditCount(agent.id, 'sponsorship.proposed')) > 0);
+    await recovered(h, async () => cards(people.aisha, title) > 0 && (await auditCount(agent.id, 'sponsorship.proposed')) > 0);
     expect(cards(people.aisha, title)).toBe(1);
     expect(cards(people.liam, title)).toBe(0);
     expect(await auditCount(agent.id, 'sponsorship.proposed')).toBe(1);
@@ -101,7 +94,7 @@ describe('effects of agent changes survive a crash between the change and its ef
     crashAt = 'agent.reactivated:0';
     await expect(h.services.reactivation.reactivate(run)).rejects.toThrow('simulated crash');
     expect((await h.services.agents.get(agent.id))?.status).toBe('probation');
-    await drainUntil(async () => (await auditCount(agent.id, 'agent.reactivated')) > 0);
+    await recovered(h, async () => (await auditCount(agent.id, 'agent.reactivated')) > 0);
     expect(await auditCount(agent.id, 'agent.reactivated')).toBe(1);
     expect((await h.services.audit.export({ agentId: agent.id })).find((e) => e.action === 'agent.reactivated')?.details).toMatchObject({
       runId: run.id,

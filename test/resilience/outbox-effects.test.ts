@@ -1,7 +1,7 @@
 import type { AuditEntry } from '../../src/core/audit.js';
 import { activeAgent, breakGlassAllowed } from '../access/support.js';
 import { errorOf, eventually, FAST_FLOWS, people, startHarness, type Harness } from '../helpers/harness.js';
-import { crashPoint } from '../helpers/crash-point.js';
+import { crashPoint, recovered } from '../helpers/crash-point.js';
 
 /*
  * A person's change (a grant revoked or confirmed, an alert acknowledged…) whose writer dies right
@@ -15,14 +15,6 @@ const hiroshi = 'hiroshi.tanaka@brightwater.example'; // data-owner:crm
 const priya = 'priya.raman@brightwater.example'; // a second sponsor
 
 const LEASE_MS = 300;
-
-/** Lets the outbox worker perform what the dead writer left, until `done` holds. */
-async function recovered<T>(h: Harness, done: () => Promise<T | undefined | false>): Promise<T> {
-  return eventually(async () => {
-    await h.services.outbox.drain();
-    return done();
-  });
-}
 
 const actionsOf = async (h: Harness, id: string): Promise<string[]> =>
   (await h.services.audit.export()).filter((e: AuditEntry) => e.subject.id === id).map((e) => e.action);
