@@ -1,9 +1,10 @@
 import { formatDuration } from '../../src/config/duration.js';
+import type { GrantRecord } from '../../src/core/agents.js';
 import type { AuditEntry } from '../../src/core/audit.js';
 import type { FlowRun } from '../../src/flows/types.js';
 import { activeAgent } from '../access/support.js';
-import { agentRecord, eventually, people, startHarness, type Harness } from '../helpers/harness.js';
-import { crashPoint } from '../helpers/crash-point.js';
+import { agentRecord, people, startHarness, type Harness } from '../helpers/harness.js';
+import { crashPoint, recovered } from '../helpers/crash-point.js';
 
 /*
  * State changes outside the flows (retirement, check-ins, grants decided by hand, keys, suspension,
@@ -26,19 +27,33 @@ afterAll(async () => {
   await h?.close();
 });
 
-/** Lets the outbox worker perform what the dead writer left until `done` holds, then once more: a repeat changes nothing. */
-async function recovered(done: () => Promise<boolean> | boolean): Promise<void> {
-  await eventually(async () => {
-    await h.services.outbox.drain();
-    return done();
-  }, 30_000);
-  await h.services.outbox.drain();
-}
-
 const actions = async (subjectId: string): Promise<string[]> =>
   (await h.services.audit.export()).filter((e: AuditEntry) => e.subject.id === subjectId).map((e) => e.action);
 const count = async (subjectId: string, action: string) => (await actions(subjectId)).filter((a) => a === action).length;
 const notices = (to: string, title: string) => h.notifier.to(to, 'notice').filter((m) => String(m.card.data.title) === title).length;
+
+const DAY = 86_400_000;
+
+/** An active grant stored directly (requested by Tom, approved by Liam), ending in `days` days. */
+async function storedGrant(id: string, agentId: string, days: number, overrides: Partial<GrantRecord> = {}): Promise<GrantRecord> {
+  const now = new Date();
+  const grant: GrantRecord = {
+    id,
+    agentId,
+    scope: 'kb:read',
+    reason: 'Answers from the handbook.',
+    requestedBy: people.tom,
+    approvedBy: [people.liam],
+    startsAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + days * DAY).toISOString(),
+    status: 'active',
+    source: 'run_x',
+    createdAt: now.toISOString(),
+    ...overrides,
+  };
+  await h.services.grants.insertMany([grant]);
+  return grant;
+}
 
 describe('retirement killed between the agent’s change and its effects', () => {
   it('a knowledge note: stored, audited once', async () => {
@@ -48,7 +63,7 @@ describe('retirement killed between the agent’s change and its effects', () =>
     await expect(h.services.retirement.addNote(people.tom, agent.id, { text: 'Confuses refunds and credits.' })).rejects.toThrow(/crashed/);
     expect((await h.services.agents.get(agent.id))!.knowledgeNotes).toHaveLength(1);
     expect(await count(agent.id, 'knowledge.noted')).toBe(0);
-    await recovered(async () => (await count(agent.id, 'knowledge.noted')) > 0);
+    await recovered(h, async () => (await count(agent.id, 'knowledge.noted')) > 0);
     expect(await count(agent.id, 'knowledge.noted')).toBe(1);
   });
 
@@ -61,22 +76,7 @@ describe('retirement killed between the agent’s change and its effects', () =>
     const heir = agentRecord({ name: 'Retire Crash v2', sponsors: [priya] });
     await h.services.agents.insert(old);
     await h.services.agents.insert(heir);
-    const now = new Date().toISOString();
-    await h.services.grants.insertMany([
-      {
-        id: `${old.id}:kb:read:default`,
-        agentId: old.id,
-        scope: 'kb:read',
-        reason: 'default',
-        requestedBy: people.tom,
-        approvedBy: [people.liam],
-        startsAt: now,
-        expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
-        status: 'active',
-        source: 'default',
-        createdAt: now,
-      },
-    ]);
+    await storedGrant(`${old.id}:kb:read:default`, old.id, 1, { reason: 'default', source: 'default' });
     const run = {
       id: `run_retire_${old.id}`,
       requester: people.tom,
@@ -93,7 +93,10 @@ describe('retirement killed between the agent’s change and its effects', () =>
     // The engine runs the step again after a crash: it finds the agent retired and adds nothing.
     const again = await h.services.retirement.complete(run);
     expect(again).toMatchObject({ grantsRevoked: 1, archiveDigest: (await h.services.retirement.archive(old.id)).digest });
-    await recovered(async () => (await count(old.id, 'agent.retired')) > 0 && notices(people.tom, title) > 0 && notices(priya, title) > 0);
+    await recovered(
+      h,
+      async () => (await count(old.id, 'agent.retired')) > 0 && notices(people.tom, title) > 0 && notices(priya, title) > 0,
+    );
     expect(await count(old.id, 'agent.retired')).toBe(1);
     expect(notices(people.tom, title)).toBe(1);
     expect(notices(priya, title)).toBe(1);
@@ -117,7 +120,7 @@ describe('retirement killed between the agent’s change and its effects', () =>
     crash.arm('retirement.begun:0');
     await expect(h.services.retirement.begin(run)).rejects.toThrow(/crashed/);
     expect((await h.services.agents.get(agent.id))!.status).toBe('retiring');
-    await recovered(async () => (await count(agent.id, 'agent.status-changed')) > 0);
+    await recovered(h, async () => (await count(agent.id, 'agent.status-changed')) > 0);
     expect(await count(agent.id, 'agent.status-changed')).toBe(1);
   });
 });
@@ -135,6 +138,7 @@ describe('check-ins killed between the stored record and its effects', () => {
     expect(await count(agent.id, 'checkin.completed')).toBe(0);
     expect(reviews(people.tom, agent.id)).toBe(0);
     await recovered(
+      h,
       async () => (await count(agent.id, 'checkin.completed')) > 0 && reviews(people.tom, agent.id) > 0 && reviews(priya, agent.id) > 0,
     );
     expect(await count(agent.id, 'checkin.completed')).toBe(1);
@@ -155,7 +159,7 @@ describe('check-ins killed between the stored record and its effects', () => {
     await expect(h.services.supervision.checkins.decide(people.tom, record.id, 'keep')).rejects.toThrow(/crashed/);
     expect((await h.services.supervision.checkinRepo.get(record.id))!.decision).toMatchObject({ choice: 'keep', by: people.tom });
     expect(await count(agent.id, 'checkin.keep')).toBe(0);
-    await recovered(async () => (await count(agent.id, 'checkin.keep')) > 0);
+    await recovered(h, async () => (await count(agent.id, 'checkin.keep')) > 0);
     expect(await count(agent.id, 'checkin.keep')).toBe(1);
     // A second click records nothing and audits nothing.
     await h.services.supervision.checkins.decide(people.tom, record.id, 'retire');
@@ -187,7 +191,7 @@ describe('grant changes made by the flows killed between the stored change and i
     const [grant] = await h.services.grants.listForAgent(agent.id);
     expect(grant).toMatchObject({ status: 'pending', scope: 'crm:read' });
     expect(await count(grant!.id, 'grant.requested')).toBe(0);
-    await recovered(async () => (await count(grant!.id, 'grant.requested')) > 0);
+    await recovered(h, async () => (await count(grant!.id, 'grant.requested')) > 0);
     expect(await count(grant!.id, 'grant.requested')).toBe(1);
   });
 
@@ -200,7 +204,7 @@ describe('grant changes made by the flows killed between the stored change and i
     expect(await jobs(grant.id, 'grants.expire')).toBe(0);
     // The step run again finds the grant active and adds nothing.
     await h.services.access.activate({ ...run, steps: {} });
-    await recovered(async () => (await count(grant.id, 'grant.activated')) > 0 && (await jobs(grant.id, 'grants.expire')) > 0);
+    await recovered(h, async () => (await count(grant.id, 'grant.activated')) > 0 && (await jobs(grant.id, 'grants.expire')) > 0);
     expect(await count(grant.id, 'grant.activated')).toBe(1);
     expect(await jobs(grant.id, 'grants.expire')).toBe(1);
     const reminders = await jobs(grant.id, 'grants.remind');
@@ -220,7 +224,7 @@ describe('grant changes made by the flows killed between the stored change and i
     await expect(h.services.access.deny({ ...run, status: 'failed', outcome: 'denied' })).rejects.toThrow(/crashed/);
     expect((await h.services.grants.get(grant.id))!.status).toBe('denied');
     expect(await count(grant.id, 'grant.denied')).toBe(0);
-    await recovered(async () => (await count(grant.id, 'grant.denied')) > 0);
+    await recovered(h, async () => (await count(grant.id, 'grant.denied')) > 0);
     expect(await count(grant.id, 'grant.denied')).toBe(1);
     await h.services.access.deny({ ...run, status: 'failed', outcome: 'denied' });
     await h.services.outbox.drain();
@@ -243,7 +247,7 @@ describe('agent key changes killed between the stored credentials and their audi
     expect(stored).toContain('credential.issued');
     expect(stored).not.toMatch(FULL_KEY);
     expect(stored).not.toMatch(/telemetry key for/i);
-    await recovered(async () => (await count(agent.id, 'credential.issued')) > 0);
+    await recovered(h, async () => (await count(agent.id, 'credential.issued')) > 0);
     expect(await count(agent.id, 'credential.issued')).toBe(1);
     // A second attempt (the step run again) issues nothing and audits nothing.
     await h.services.agentKeys.issueOnboardingKey(input);
@@ -276,7 +280,7 @@ describe('agent key changes killed between the stored credentials and their audi
     // Only ids and prefixes: no key in clear waits in the database.
     expect(pending).not.toMatch(FULL_KEY);
     expect(await count(agent.id, action)).toBe(0);
-    await recovered(async () => (await count(agent.id, action)) > 0);
+    await recovered(h, async () => (await count(agent.id, action)) > 0);
     expect(await count(agent.id, action)).toBe(1);
   });
 });
@@ -299,7 +303,7 @@ describe('suspension and sponsorship changes killed between the stored change an
     expect(await count(agent.id, 'agent.suspended')).toBe(0);
     // The step run again finds the agent suspended and adds nothing.
     await suspend({ run } as never);
-    await recovered(async () => (await count(agent.id, 'agent.suspended')) > 0);
+    await recovered(h, async () => (await count(agent.id, 'agent.suspended')) > 0);
     expect(await count(agent.id, 'agent.suspended')).toBe(1);
     expect((await h.services.audit.export({ agentId: agent.id })).find((e) => e.action === 'agent.suspended')!.details).toMatchObject({
       approvedBy: [people.aisha],
@@ -315,7 +319,7 @@ describe('suspension and sponsorship changes killed between the stored change an
     expect((await h.services.agents.get(agent.id))!.sponsors).toEqual([people.tom]);
     const title = `You sponsor ${agent.name} now`;
     expect(notices(people.tom, title)).toBe(0);
-    await recovered(async () => (await count(agent.id, 'sponsorship.assigned')) > 0 && notices(people.tom, title) > 0);
+    await recovered(h, async () => (await count(agent.id, 'sponsorship.assigned')) > 0 && notices(people.tom, title) > 0);
     expect(await count(agent.id, 'sponsorship.assigned')).toBe(1);
     expect(notices(people.tom, title)).toBe(1);
   });
@@ -332,6 +336,7 @@ describe('break-glass uses and grant reminders killed between the stored change 
     expect(grant!.source).toBe('break-glass');
     expect(await count(grant!.id, 'grant.break-glass')).toBe(0);
     await recovered(
+      h,
       async () => (await count(grant!.id, 'grant.break-glass')) > 0 && (await h.services.grants.get(grant!.id))!.status === 'active',
     );
     expect(await count(grant!.id, 'grant.break-glass')).toBe(1);
@@ -340,29 +345,14 @@ describe('break-glass uses and grant reminders killed between the stored change 
 
   it('a reminder before expiry: audited once, each sponsor reminded once, a second run of the job adds nothing', async () => {
     const agent = await activeAgent(h, { name: 'Remind Crash', sponsors: [people.tom, priya] });
-    const now = new Date();
-    const grant = {
-      id: `grt_remind_${agent.id}`,
-      agentId: agent.id,
-      scope: 'kb:read',
-      reason: 'Answers from the handbook.',
-      requestedBy: people.tom,
-      approvedBy: [people.liam],
-      startsAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + 3 * 86_400_000).toISOString(),
-      status: 'active' as const,
-      source: 'run_x',
-      createdAt: now.toISOString(),
-    };
-    await h.services.grants.insertMany([grant]);
-    const DAY = 86_400_000;
+    const grant = await storedGrant(`grt_remind_${agent.id}`, agent.id, 3);
     crash.arm('grant.reminded:0');
     await expect(h.services.access.remindGrant(grant.id, 7 * DAY)).rejects.toThrow(/crashed/);
     const title = `${agent.name}'s access to kb:read ends in ${formatDuration(7 * DAY)}`;
     const reminded = (to: string) => h.notifier.to(to, 'grant-notice').filter((m) => String(m.card.data.title) === title).length;
     expect(reminded(people.tom)).toBe(0);
     expect(await h.services.access.remindGrant(grant.id, 7 * DAY)).toBe(false);
-    await recovered(async () => (await count(grant.id, 'grant.reminded')) > 0 && reminded(people.tom) > 0 && reminded(priya) > 0);
+    await recovered(h, async () => (await count(grant.id, 'grant.reminded')) > 0 && reminded(people.tom) > 0 && reminded(priya) > 0);
     expect(await count(grant.id, 'grant.reminded')).toBe(1);
     expect(reminded(people.tom)).toBe(1);
     expect(reminded(priya)).toBe(1);
@@ -394,7 +384,7 @@ describe('onboarding and rejection killed between the agent’s status change an
     expect(defaults.map((g) => g.scope).sort()).toEqual(['kb:read', 'tickets:read']);
     expect(await count(agent.id, 'agent.onboarded')).toBe(0);
     await onboard({ run: runFor(agent.id, agent.name) } as never);
-    await recovered(async () => (await count(agent.id, 'agent.onboarded')) > 0);
+    await recovered(h, async () => (await count(agent.id, 'agent.onboarded')) > 0);
     expect(await count(agent.id, 'agent.onboarded')).toBe(1);
     for (const g of defaults) expect(await count(g.id, 'grant.created')).toBe(1);
     expect(await count(agent.id, 'credential.issued')).toBe(1);
@@ -406,7 +396,7 @@ describe('onboarding and rejection killed between the agent’s status change an
     crash.arm('agent.rejected:0');
     await expect(h.services.registry.actions['agent.reject']!({ run: runFor(agent.id, agent.name) } as never)).rejects.toThrow(/crashed/);
     expect((await h.services.agents.get(agent.id))!.status).toBe('rejected');
-    await recovered(async () => (await count(agent.id, 'agent.rejected')) > 0);
+    await recovered(h, async () => (await count(agent.id, 'agent.rejected')) > 0);
     expect(await count(agent.id, 'agent.rejected')).toBe(1);
   });
 });
@@ -414,24 +404,8 @@ describe('onboarding and rejection killed between the agent’s status change an
 describe('access review answers killed between the stored answer and its effects', () => {
   async function inReview(name: string, cycle: string) {
     const agent = await activeAgent(h, { name, sponsors: [people.tom] });
-    const now = new Date();
-    const grant = {
-      id: `grt_review_${agent.id}`,
-      agentId: agent.id,
-      scope: 'kb:read',
-      reason: 'Answers from the handbook.',
-      requestedBy: people.tom,
-      approvedBy: [people.liam],
-      startsAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + 30 * 86_400_000).toISOString(),
-      status: 'active' as const,
-      source: 'run_x',
-      createdAt: now.toISOString(),
-    };
-    await h.services.grants.insertMany([grant]);
-    await h.services.grants.transition(grant.id, ['active'], {
-      review: { cycle, dueAt: new Date(now.getTime() + 86_400_000).toISOString() },
-    });
+    const grant = await storedGrant(`grt_review_${agent.id}`, agent.id, 30);
+    await h.services.grants.transition(grant.id, ['active'], { review: { cycle, dueAt: new Date(Date.now() + DAY).toISOString() } });
     return grant;
   }
 
@@ -443,6 +417,7 @@ describe('access review answers killed between the stored answer and its effects
     );
     expect((await h.services.grants.get(grant.id))!).toMatchObject({ status: 'active', review: { answer: 'revoke', by: people.tom } });
     await recovered(
+      h,
       async () => (await h.services.grants.get(grant.id))!.status === 'revoked' && (await count(grant.id, 'grant.revoked')) > 0,
     );
     expect(await count(grant.id, 'grant.review.revoked')).toBe(1);
@@ -455,7 +430,7 @@ describe('access review answers killed between the stored answer and its effects
     await expect(h.services.reviews.due('rev_due_crash')).rejects.toThrow(/crashed/);
     expect((await h.services.grants.get(grant.id))!.status).toBe('revoked');
     expect(await count(grant.id, 'grant.revoked')).toBe(0);
-    await recovered(async () => (await count(grant.id, 'grant.revoked')) > 0);
+    await recovered(h, async () => (await count(grant.id, 'grant.revoked')) > 0);
     expect(await count(grant.id, 'grant.revoked')).toBe(1);
   });
 });
@@ -478,7 +453,7 @@ describe('a responder proposing themselves as sponsor, killed after the proposal
       details: { proposedSponsor: people.liam },
     });
     expect(await count(alert.id, 'alert.sponsor-proposed')).toBe(0);
-    await recovered(async () => (await count(alert.id, 'alert.sponsor-proposed')) > 0);
+    await recovered(h, async () => (await count(alert.id, 'alert.sponsor-proposed')) > 0);
     expect(await count(alert.id, 'alert.sponsor-proposed')).toBe(1);
   });
 });
@@ -494,6 +469,7 @@ describe('retraining changes killed between the stored change and its effects', 
     const title = `Retraining requested: ${agent.name}`;
     expect(notices(people.tom, title)).toBe(0);
     await recovered(
+      h,
       async () => (await count(agent.id, 'retraining.requested')) > 0 && notices(people.tom, title) > 0 && notices(priya, title) > 0,
     );
     expect(await count(agent.id, 'retraining.requested')).toBe(1);
@@ -502,7 +478,7 @@ describe('retraining changes killed between the stored change and its effects', 
 
     crash.arm('retraining.started:0');
     await expect(h.services.development.startRetraining(people.tom, agent.id)).rejects.toThrow(/crashed/);
-    await recovered(async () => (await count(agent.id, 'retraining.started')) > 0);
+    await recovered(h, async () => (await count(agent.id, 'retraining.started')) > 0);
     expect(await count(agent.id, 'retraining.started')).toBe(1);
     // The stored record keeps no field of an earlier state and reads without its outbox.
     const stored = await h.db.connection.db!.collection('retraining').findOne({ _id: agent.id as never });
@@ -539,7 +515,7 @@ describe('new versions killed between the stored version and its effects', () =>
     ).rejects.toThrow(/crashed/);
     expect((await h.services.development.versionHistory(agent.id))[0]).toMatchObject({ version: '1.1.0', status: 'refused' });
     expect(await count(agent.id, 'version.refused')).toBe(0);
-    await recovered(async () => (await count(agent.id, 'version.refused')) > 0);
+    await recovered(h, async () => (await count(agent.id, 'version.refused')) > 0);
     expect(await count(agent.id, 'version.refused')).toBe(1);
   });
 
@@ -556,7 +532,7 @@ describe('new versions killed between the stored version and its effects', () =>
     const [version] = await h.services.development.versionHistory(agent.id);
     expect(version).toMatchObject({ version: '1.2.0', status: 'proposed', runId: expect.any(String) });
     expect(Object.keys(version!)).not.toContain('outbox');
-    await recovered(async () => (await count(agent.id, 'version.proposed')) > 0);
+    await recovered(h, async () => (await count(agent.id, 'version.proposed')) > 0);
     expect(await count(agent.id, 'version.proposed')).toBe(1);
   });
 });
