@@ -25,6 +25,9 @@ export interface AccessReviewDeps {
   clock?: () => Date;
 }
 
+/** The answers the deadline records for grants nobody attested. */
+const ENFORCED: ReadonlySet<string> = new Set(['revoked-unanswered', 'flagged']);
+
 /** The outbox effect that revokes a grant its sponsor answered Revoke in an access review. */
 export const REVIEW_REVOKE_EFFECT = 'access-review.revoke';
 
@@ -154,15 +157,23 @@ export class AccessReviews {
       await this.deps.outbox.settle({ kind: GRANT_HOLDER, id: grant.id }, effects, 'grant.review.enforced');
       enforced.push(grant);
     }
-    if (enforced.length === 0) return { enforced: [] };
-    const agents = await this.agentsOf(enforced);
-    await this.deps.audit.append({
-      actor: { kind: 'system', name: 'scheduler' },
-      action: 'access-review.escalated',
-      subject: { type: 'access-review', id: cycle },
-      details: { enforcement, grants: enforced.map((g) => g.id) },
-    });
-    const lines = enforced.map((g) => {
+    // What to escalate is read back from the stored answers, not only from this call's work: when
+    // an earlier attempt enforced grants and then failed before escalating, the job's retry finds
+    // nothing left to enforce and must still tell IT. The entry is keyed per cycle, so it is
+    // recorded once however often the job runs (a failed attempt may send its cards again).
+    const escalated = (await this.deps.grants.list({ reviewCycle: String(cycle) })).filter((g) => ENFORCED.has(g.review?.answer ?? ''));
+    if (escalated.length === 0) return { enforced: [] };
+    const agents = await this.agentsOf(escalated);
+    await this.deps.audit.append(
+      {
+        actor: { kind: 'system', name: 'scheduler' },
+        action: 'access-review.escalated',
+        subject: { type: 'access-review', id: cycle },
+        details: { enforcement, grants: escalated.map((g) => g.id) },
+      },
+      { key: `access-review.escalated:${cycle}` },
+    );
+    const lines = escalated.map((g) => {
       const agent = agents.get(g.agentId);
       const sponsors = (agent?.sponsors ?? []).map((s) => findPersonByEmail(this.deps.org, s)?.name ?? s).join(', ');
       return `• ${agent?.name ?? g.agentId}: ${g.scope} (sponsors: ${sponsors || 'none'})`;
@@ -172,7 +183,7 @@ export class AccessReviews {
       kind: 'notice',
       data: {
         level: 'warning',
-        title: `Access review: ${enforced.length} grant${enforced.length === 1 ? '' : 's'} not attested in time`,
+        title: `Access review: ${escalated.length} grant${escalated.length === 1 ? '' : 's'} not attested in time`,
         text: `Their sponsors did not answer access review ${cycle} within the grace period, so these grants ${verb}:\n${lines.join('\n')}`,
       },
     };

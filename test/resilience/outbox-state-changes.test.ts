@@ -432,6 +432,15 @@ describe('access review answers killed between the stored answer and its effects
     expect(await count(grant.id, 'grant.revoked')).toBe(0);
     await recovered(h, async () => (await count(grant.id, 'grant.revoked')) > 0);
     expect(await count(grant.id, 'grant.revoked')).toBe(1);
+    // The deadline job is retried: nothing is left to enforce, but IT is still told, and the
+    // escalation is recorded once however often it runs.
+    const title = 'Access review: 1 grant not attested in time';
+    expect(notices(people.liam, title)).toBe(0);
+    await h.services.reviews.due('rev_due_crash');
+    expect(notices(people.liam, title)).toBe(1);
+    await h.services.reviews.due('rev_due_crash');
+    expect(await count('rev_due_crash', 'access-review.escalated')).toBe(1);
+    expect(await count(grant.id, 'grant.revoked')).toBe(1);
   });
 });
 
