@@ -87,11 +87,16 @@ export class HostPolicy {
     return this.addresses.has(bare(address)) || !isInternalAddress(address);
   }
 
+  /** Whether `hostname`, resolved to `address`, may be connected to (a subclass may also trust listed names). */
+  protected resolvedAllowed(_hostname: string, address: string): boolean {
+    return this.addressAllowed(address);
+  }
+
   /** A DNS lookup for `http.request` that refuses internal addresses IT did not list. */
   readonly lookup: LookupFunction = (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
       if (err) return callback(err, '', 0);
-      const allowed = addresses.filter((a) => this.addressAllowed(a.address));
+      const allowed = addresses.filter((a) => this.resolvedAllowed(hostname, a.address));
       if (allowed.length === 0) {
         const refused = Object.assign(new Error(`${hostname} resolves to an internal address IT did not allow`), {
           code: 'EADDRNOTALLOWED',

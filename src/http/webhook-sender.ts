@@ -1,5 +1,4 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { isIP, type LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
 import { EndpointError, guardedRequest, HostPolicy, isInternalAddress } from '../evals/guarded-http.js';
 import { urlProblem } from '../config/webhooks.js';
 import type { TransportResult, WebhookTransport } from '../core/webhooks.js';
@@ -31,31 +30,17 @@ export class WebhookHostPolicy extends HostPolicy {
     return new URL(raw);
   }
 
-  private allowedFor(hostname: string, address: string): boolean {
+  /** A host or address IT listed, loopback when plain http to it is allowed, or a public address. */
+  protected override resolvedAllowed(hostname: string, address: string): boolean {
     if (this.privateHosts.has(bare(hostname)) || this.privateHosts.has(bare(address))) return true;
     if (this.allowLoopbackHttp && /^(127\.|::1$|::ffff:127\.)/.test(bare(address))) return true;
     return !isInternalAddress(address);
   }
 
-  override readonly lookup: LookupFunction = (hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
-      if (err) return callback(err, '', 0);
-      const allowed = addresses.filter((a) => this.allowedFor(hostname, a.address));
-      if (allowed.length === 0) {
-        const refused = Object.assign(new Error(`${hostname} resolves to an internal address IT did not allow`), {
-          code: 'EADDRNOTALLOWED',
-        });
-        return callback(refused, '', 0);
-      }
-      if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, allowed);
-      callback(null, allowed[0]!.address, allowed[0]!.family);
-    });
-  };
-
   /** IP literals skip DNS, so they are checked here too. */
   literalAllowed(url: URL): boolean {
     const host = bare(url.hostname);
-    return isIP(host) === 0 || this.allowedFor(host, host);
+    return isIP(host) === 0 || this.resolvedAllowed(host, host);
   }
 }
 
