@@ -10,7 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { eventIdOf } from '../src/core/webhooks.js';
 import { people } from '../test/helpers/harness.js';
-import { newWebhookSecret, WebhookReceiver, webhookConfigFor } from '../test/helpers/webhook-receiver.js';
+import { newWebhookSecret, subscriptionTo, WebhookReceiver } from '../test/helpers/webhook-receiver.js';
 import {
   benchLog,
   elapsedSeconds,
@@ -52,18 +52,7 @@ async function main(): Promise<void> {
   const database = await openBenchDatabase();
   const receiver = new WebhookReceiver(newWebhookSecret());
   await receiver.start();
-  const yaml = [
-    'enabled: true',
-    'subscriptions:',
-    '  - id: bench-feed',
-    `    url: ${receiver.url}`,
-    "    events: ['alert.opened']",
-    '    secretEnv: ROSTER_BENCH_WEBHOOK_SECRET',
-    `    owner: ${people.aisha}`,
-    '',
-  ].join('\n');
-  const webhooks = webhookConfigFor(yaml, { ROSTER_BENCH_WEBHOOK_SECRET: receiver.secret });
-  if (!webhooks) throw new Error('the webhook configuration did not load');
+  const webhooks = subscriptionTo(receiver, { id: 'bench-feed', events: "['alert.opened']", owner: people.aisha });
   // Command monitoring is a client option: set in the URI Roster connects with.
   const monitored = `${database.uri}${/^mongodb:\/\/[^/]+$/.test(database.uri) ? '/' : ''}${database.uri.includes('?') ? '&' : '?'}monitorCommands=true`;
   const roster = await startBenchRoster(monitored, `bench_webhooks_${Date.now()}`, {}, { webhooks });

@@ -111,3 +111,36 @@ export function webhookConfigFor(
   writeFileSync(path.join(dir, 'webhooks.yaml'), yaml);
   return loadWebhookConfig(dir, { env, production: options.production ?? false, ...(options.people ? { people: options.people } : {}) });
 }
+
+/**
+ * A started receiver and a configuration with one subscription to it (`id`, `events` as written
+ * in YAML, owned by `owner`), whose secret is read from the environment as in production.
+ */
+export async function receiverWithSubscription(options: {
+  id: string;
+  events: string;
+  owner: string;
+  respond?: WebhookReceiver['respond'];
+}): Promise<{ receiver: WebhookReceiver; webhooks: WebhookConfig }> {
+  const receiver = new WebhookReceiver(newWebhookSecret());
+  await receiver.start();
+  if (options.respond) receiver.respond = options.respond;
+  return { receiver, webhooks: subscriptionTo(receiver, options) };
+}
+
+/** The configuration of one subscription to `receiver` (see {@link receiverWithSubscription}). */
+export function subscriptionTo(receiver: WebhookReceiver, options: { id: string; events: string; owner: string }): WebhookConfig {
+  const yaml = [
+    'enabled: true',
+    'subscriptions:',
+    `  - id: ${options.id}`,
+    `    url: ${receiver.url}`,
+    `    events: ${options.events}`,
+    '    secretEnv: ROSTER_TEST_WEBHOOK_SECRET',
+    `    owner: ${options.owner}`,
+    '',
+  ].join('\n');
+  const config = webhookConfigFor(yaml, { ROSTER_TEST_WEBHOOK_SECRET: receiver.secret });
+  if (!config) throw new Error('the webhook configuration did not load');
+  return config;
+}

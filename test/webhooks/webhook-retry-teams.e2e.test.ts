@@ -3,7 +3,7 @@ import { FakeConnector } from '../helpers/fake-connector.js';
 import { eventually, people } from '../helpers/harness.js';
 import { button, cardText } from '../channels/teams/card-reading.js';
 import { teamsUser } from '../channels/teams/teams-client.js';
-import { newWebhookSecret, WebhookReceiver, webhookConfigFor } from '../helpers/webhook-receiver.js';
+import { receiverWithSubscription, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 /*
  * The Slack journey of webhook-retry.e2e.test.ts, in Microsoft Teams: the whole Roster with the
@@ -22,23 +22,14 @@ describe('webhook deliveries failing for good: card and Retry from Teams', () =>
   const clock = () => new Date(Date.now() + offsetMs);
 
   beforeAll(async () => {
-    receiver = new WebhookReceiver(newWebhookSecret());
-    await receiver.start();
-    receiver.respond = () => 503;
-    const webhooks = webhookConfigFor(
-      [
-        'enabled: true',
-        'subscriptions:',
-        '  - id: siem',
-        `    url: ${receiver.url}`,
-        '    events: [alert.opened]',
-        '    secretEnv: ROSTER_TEST_SIEM_SECRET',
-        `    owner: ${people.aisha}`,
-        '',
-      ].join('\n'),
-      { ROSTER_TEST_SIEM_SECRET: receiver.secret },
-    );
-    teams = await startTeamsTestRoster({ clock, ...(webhooks ? { webhooks } : {}) });
+    let webhooks;
+    ({ receiver, webhooks } = await receiverWithSubscription({
+      id: 'siem',
+      events: '[alert.opened]',
+      owner: people.aisha,
+      respond: () => 503,
+    }));
+    teams = await startTeamsTestRoster({ clock, webhooks });
   }, 60_000);
   afterAll(async () => {
     await teams?.stop();

@@ -4,7 +4,7 @@ import { FakeSlack } from '../helpers/fake-slack.js';
 import { eventually, people } from '../helpers/harness.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { buttonClick, interaction, postSlack } from '../helpers/slack-requests.js';
-import { newWebhookSecret, WebhookReceiver, webhookConfigFor } from '../helpers/webhook-receiver.js';
+import { receiverWithSubscription, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 /*
  * A delivery that keeps failing past its retry window, end to end: the whole Roster with the
@@ -27,23 +27,14 @@ describe('webhook deliveries failing for good: card, metrics, Retry from Slack',
   beforeAll(async () => {
     slack = new FakeSlack();
     await slack.start();
-    receiver = new WebhookReceiver(newWebhookSecret());
-    await receiver.start();
-    receiver.respond = () => 503;
-    const webhooks = webhookConfigFor(
-      [
-        'enabled: true',
-        'subscriptions:',
-        '  - id: siem',
-        `    url: ${receiver.url}`,
-        '    events: [alert.opened]',
-        '    secretEnv: ROSTER_TEST_SIEM_SECRET',
-        `    owner: ${AISHA.email}`,
-        '',
-      ].join('\n'),
-      { ROSTER_TEST_SIEM_SECRET: receiver.secret },
-    );
-    roster = await startTestRoster({ env: slack.rosterEnv(), channels: [createSlackChannel], clock, ...(webhooks ? { webhooks } : {}) });
+    let webhooks;
+    ({ receiver, webhooks } = await receiverWithSubscription({
+      id: 'siem',
+      events: '[alert.opened]',
+      owner: AISHA.email,
+      respond: () => 503,
+    }));
+    roster = await startTestRoster({ env: slack.rosterEnv(), channels: [createSlackChannel], clock, webhooks });
   }, 60_000);
   afterAll(async () => {
     await roster?.stop();

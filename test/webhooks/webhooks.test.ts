@@ -1,7 +1,13 @@
 import { eventIdOf, signedHeaders } from '../../src/core/webhooks.js';
 import { activeAgent } from '../access/support.js';
 import { eventually, FAST_FLOWS, passingEvaluation, people, startHarness, type Harness } from '../helpers/harness.js';
-import { newWebhookSecret, WebhookReceiver, webhookConfigFor, type ReceivedWebhook } from '../helpers/webhook-receiver.js';
+import {
+  newWebhookSecret,
+  receiverWithSubscription,
+  subscriptionTo,
+  WebhookReceiver,
+  type ReceivedWebhook,
+} from '../helpers/webhook-receiver.js';
 
 /*
  * Signed webhooks through the real services (embedded database, Agenda running), received by a
@@ -11,18 +17,7 @@ import { newWebhookSecret, WebhookReceiver, webhookConfigFor, type ReceivedWebho
 
 const hiroshi = 'hiroshi.tanaka@brightwater.example'; // data-owner:crm
 
-function subscription(receiver: WebhookReceiver, events: string): string {
-  return [
-    'enabled: true',
-    'subscriptions:',
-    '  - id: it-feed',
-    `    url: ${receiver.url}`,
-    `    events: ${events}`,
-    '    secretEnv: ROSTER_TEST_WEBHOOK_SECRET',
-    `    owner: ${people.aisha}`,
-    '',
-  ].join('\n');
-}
+const itFeed = (events: string) => ({ id: 'it-feed', events, owner: people.aisha });
 
 describe('signed webhooks (embedded database, real scheduler, standardwebhooks + cloudevents receiver)', () => {
   let h: Harness | undefined;
@@ -31,10 +26,9 @@ describe('signed webhooks (embedded database, real scheduler, standardwebhooks +
   const clock = () => new Date(Date.now() + offsetMs);
 
   async function start(events: string): Promise<Harness> {
-    receiver = new WebhookReceiver(newWebhookSecret());
-    await receiver.start();
-    const webhooks = webhookConfigFor(subscription(receiver, events), { ROSTER_TEST_WEBHOOK_SECRET: receiver.secret });
-    h = await startHarness({ flows: FAST_FLOWS, clock, ...(webhooks ? { webhooks } : {}) });
+    let webhooks;
+    ({ receiver, webhooks } = await receiverWithSubscription(itFeed(events)));
+    h = await startHarness({ flows: FAST_FLOWS, clock, webhooks });
     return h;
   }
 
@@ -121,8 +115,7 @@ describe('signed webhooks (embedded database, real scheduler, standardwebhooks +
 
   it('two Roster processes on one database deliver each event once', async () => {
     const harness = await start("['*']");
-    const webhooks = webhookConfigFor(subscription(receiver, "['*']"), { ROSTER_TEST_WEBHOOK_SECRET: receiver.secret });
-    const other = await startHarness({ db: harness.db, flows: FAST_FLOWS, clock, ...(webhooks ? { webhooks } : {}) });
+    const other = await startHarness({ db: harness.db, flows: FAST_FLOWS, clock, webhooks: subscriptionTo(receiver, itFeed("['*']")) });
     try {
       const appends = Array.from({ length: 20 }, (_, i) =>
         (i % 2 ? harness : other).services.audit.append({
