@@ -63,8 +63,8 @@ import { ScimService } from './scim/scim-service.js';
 import { DELEGATION_HOLDER, Delegations, type DelegationTimer } from './core/delegations.js';
 import { createDelegationRepository } from './store/delegation-store.js';
 import type { WebhookConfig } from './config/webhooks.js';
-import { WebhookDispatcher, type WebhookTransport } from './core/webhooks.js';
-import { createWebhookRepository } from './store/webhook-store.js';
+import { WEBHOOK_HOLDER, WebhookDispatcher, type WebhookTransport } from './core/webhooks.js';
+import { createWebhookRepository, WEBHOOK_SUBSCRIPTIONS } from './store/webhook-store.js';
 import { createWebhookTransport, WebhookHostPolicy } from './http/webhook-sender.js';
 import { AuditCheckpoints, type CheckpointSigner } from './core/audit-checkpoints.js';
 import { createCheckpointStore } from './store/audit-checkpoint-store.js';
@@ -142,6 +142,7 @@ export const OUTBOX_HOLDERS: Record<string, string> = {
   [CHECKIN_HOLDER]: 'checkins',
   [RETRAINING_HOLDER]: 'retraining',
   [VERSION_HOLDER]: 'agent_versions',
+  [WEBHOOK_HOLDER]: WEBHOOK_SUBSCRIPTIONS,
 };
 
 /** Agenda job names of the directory and delegations. */
@@ -641,7 +642,7 @@ export async function createServices(settings: ServiceSettings) {
       const person = findPersonByEmail(org, email);
       return person !== undefined && hasRole(person, 'it-admin');
     },
-    audit,
+    outbox,
     log: log.child({ component: 'webhooks' }),
     clock,
   });

@@ -1,8 +1,11 @@
 import { CloudEvent } from 'cloudevents';
 import { Webhook } from 'standardwebhooks';
 import type { AuditEntry, AuditInput } from './audit.js';
+import { AUDIT_EFFECT } from './audit-effects.js';
 import { ForbiddenError, NotFoundError } from './errors.js';
 import type { MessageRef, Notifier, OutgoingCard } from './notifications.js';
+import type { Outbox } from './outbox.js';
+import type { PendingEffect } from './ports.js';
 
 /*
  * Signed webhooks, delivered at least once, in order per agent.
@@ -27,7 +30,13 @@ import type { MessageRef, Notifier, OutgoingCard } from './notifications.js';
  * database, so neither a restart nor a config reload resumes it), nothing more is queued or sent,
  * what is queued is kept, and the owner's card says why and offers Re-enable (IT admins, audited).
  * Re-enabled, the subscription picks up from its cursor, so no event recorded meanwhile is lost.
+ *
+ * The audit entries of a disable, a Retry and a Re-enable are outbox effects of the subscription's
+ * state record (holder `webhook-subscription`), stored in the same update that records the change.
  */
+
+/** The outbox holder kind of a subscription's state record (collection `webhook_subscriptions`). */
+export const WEBHOOK_HOLDER = 'webhook-subscription';
 
 /** The event types a subscription may ask for; the CloudEvent `type` is `com.roster.<type>`. */
 export const WEBHOOK_EVENT_TYPES = [
@@ -217,16 +226,16 @@ export interface WebhookRepository {
   /** Failed deliveries of a subscription back to pending, due now; resolves how many. */
   requeueFailed(subscriptionId: string, now: Date): Promise<number>;
   countFailed(subscriptionId?: string): Promise<number>;
-  /** Asks for the card to be re-rendered (and records a Retry when given). */
-  touchCard(subscriptionId: string, retried?: { by: string; at: Date; count: number }): Promise<void>;
+  /** Asks for the card to be re-rendered (and records a Retry when given), storing `effects` with it. */
+  touchCard(subscriptionId: string, retried?: { by: string; at: Date; count: number }, effects?: readonly PendingEffect[]): Promise<void>;
   /** Records the card as shown at `version` (and its message reference). */
   cardShown(subscriptionId: string, version: number, ref: MessageRef): Promise<void>;
   /** Subscriptions whose card is behind. */
   staleCards(): Promise<WebhookSubscriptionState[]>;
-  /** Disables a subscription (and bumps its card); false when it already was. */
-  disable(subscriptionId: string, at: Date, reason: string): Promise<boolean>;
-  /** Re-enables a disabled subscription (and bumps its card); false when it was not disabled. */
-  enable(subscriptionId: string, by: string, at: Date): Promise<boolean>;
+  /** Disables a subscription (and bumps its card), storing `effects` with it; false when it already was. */
+  disable(subscriptionId: string, at: Date, reason: string, effects?: readonly PendingEffect[]): Promise<boolean>;
+  /** Re-enables a disabled subscription (and bumps its card), storing `effects` with it; false when it was not disabled. */
+  enable(subscriptionId: string, by: string, at: Date, effects?: readonly PendingEffect[]): Promise<boolean>;
 }
 
 /** The answer of one HTTP attempt; `error` when there was none (refused, timed out…). */
@@ -263,7 +272,8 @@ export interface WebhookDispatcherDeps {
   retryWindowMs: number;
   /** Whether this person may press Retry (IT admins). */
   mayRetry: (email: string) => boolean;
-  audit: { append(input: AuditInput): Promise<unknown> };
+  /** Stores the audit entries of disable, Retry and Re-enable with the subscription's state change. */
+  outbox: Pick<Outbox, 'effect' | 'settle'>;
   log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void; info(obj: object, msg: string): void };
   clock?: () => Date;
   random?: () => number;
@@ -500,15 +510,17 @@ export class WebhookDispatcher {
   private async disable(sub: DispatchSubscription, at: Date): Promise<void> {
     this.gone.add(sub.id);
     const reason = `${safeHost(sub.url)} answered 410 Gone: the receiver says this endpoint no longer exists`;
+    const effects = [
+      this.auditEffect(sub, { kind: 'system', name: 'webhooks' }, 'webhook.disabled', {
+        reason: 'gone',
+        status: 410,
+        host: safeHost(sub.url),
+      }),
+    ];
     // Only the process that flips it reports it: several replicas may see the 410 at once.
-    if (!(await this.deps.repo.disable(sub.id, at, reason))) return;
+    if (!(await this.deps.repo.disable(sub.id, at, reason, effects))) return;
+    await this.deps.outbox.settle({ kind: WEBHOOK_HOLDER, id: sub.id }, effects, 'webhook.disabled');
     this.observer?.disabled(sub.id);
-    await this.deps.audit.append({
-      actor: { kind: 'system', name: 'webhooks' },
-      action: 'webhook.disabled',
-      subject: { type: 'webhook-subscription', id: sub.id },
-      details: { reason: 'gone', status: 410, host: safeHost(sub.url) },
-    });
     this.deps.log.error({ subscription: sub.id, reason }, 'a webhook subscription was disabled; its IT owner is told');
   }
 
@@ -580,14 +592,12 @@ export class WebhookDispatcher {
     const sub = this.deps.subscriptions.find((s) => s.id === subscriptionId);
     if (!sub) throw new NotFoundError('the webhook subscription', subscriptionId);
     const now = this.clock();
-    const count = await this.deps.repo.requeueFailed(sub.id, now);
-    await this.deps.audit.append({
-      actor: { kind: 'person', email },
-      action: 'webhook.retried',
-      subject: { type: 'webhook-subscription', id: sub.id },
-      details: { requeued: count },
-    });
-    await this.deps.repo.touchCard(sub.id, { by: email, at: now, count });
+    // Recorded (with its audit entry) before the deliveries are re-queued, so no re-queue goes unaudited.
+    const count = await this.deps.repo.countFailed(sub.id);
+    const effects = [this.auditEffect(sub, { kind: 'person', email }, 'webhook.retried', { requeued: count })];
+    await this.deps.repo.touchCard(sub.id, { by: email, at: now, count }, effects);
+    await this.deps.outbox.settle({ kind: WEBHOOK_HOLDER, id: sub.id }, effects, 'webhook.retried');
+    await this.deps.repo.requeueFailed(sub.id, now);
     await this.refreshCards();
     this.kick();
     const state = await this.deps.repo.state(sub.id);
@@ -605,19 +615,32 @@ export class WebhookDispatcher {
     const sub = this.deps.subscriptions.find((s) => s.id === subscriptionId);
     if (!sub) throw new NotFoundError('the webhook subscription', subscriptionId);
     const now = this.clock();
-    if (await this.deps.repo.enable(sub.id, email, now)) {
-      const requeued = await this.deps.repo.requeueFailed(sub.id, now);
-      await this.deps.audit.append({
-        actor: { kind: 'person', email },
-        action: 'webhook.enabled',
-        subject: { type: 'webhook-subscription', id: sub.id },
-        details: { requeued },
-      });
+    // Nothing fails while the subscription is disabled, so the count is what the re-queue below takes.
+    const requeued = await this.deps.repo.countFailed(sub.id);
+    const effects = [this.auditEffect(sub, { kind: 'person', email }, 'webhook.enabled', { requeued })];
+    if (await this.deps.repo.enable(sub.id, email, now, effects)) {
+      await this.deps.outbox.settle({ kind: WEBHOOK_HOLDER, id: sub.id }, effects, 'webhook.enabled');
+      await this.deps.repo.requeueFailed(sub.id, now);
       await this.refreshCards();
       this.kick();
     }
     const state = await this.deps.repo.state(sub.id);
     return this.card(sub, state ?? { id: sub.id, cursor: 0, cardVersion: 0, cardShown: 0 });
+  }
+
+  private auditEffect(
+    sub: DispatchSubscription,
+    actor: AuditInput['actor'],
+    action: string,
+    details: Record<string, unknown>,
+  ): PendingEffect<AuditInput> {
+    return this.deps.outbox.effect<AuditInput>(AUDIT_EFFECT, {
+      actor,
+      action,
+      subject: { type: 'webhook-subscription', id: sub.id },
+      details,
+      at: this.clock(),
+    });
   }
 }
 

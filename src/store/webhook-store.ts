@@ -3,12 +3,14 @@ import type { AuditEntry } from '../core/audit.js';
 import type { MessageRef } from '../core/notifications.js';
 import type { WebhookDelivery, WebhookRepository, WebhookSubscriptionState } from '../core/webhooks.js';
 import { AUDIT_COLLECTION } from './audit-store.js';
+import { withEffects, withoutOutbox } from './outbox-store.js';
 
 /*
  * Deliveries and per-subscription state. Every write is one atomic single-document update or an
  * insert under a unique `_id` (the embedded server has no transactions), which is what makes
  * several replicas safe: a delivery id is `<subscription>:<audit seq>`, the cursor moves only by
  * compare-and-set, and an attempt is claimed by a conditional update on (status, attempts, lease).
+ * A subscription's state record is an outbox holder: its changes carry their audit entries.
  */
 
 /** Collection of webhook deliveries. */
@@ -17,7 +19,7 @@ export const WEBHOOK_DELIVERIES = 'webhook_deliveries';
 export const WEBHOOK_SUBSCRIPTIONS = 'webhook_subscriptions';
 
 type DeliveryDoc = Omit<WebhookDelivery, 'id'> & { _id: string };
-type StateDoc = Omit<WebhookSubscriptionState, 'id'> & { _id: string };
+type StateDoc = Omit<WebhookSubscriptionState, 'id'> & { _id: string; outboxLeaseUntil?: Date };
 
 /** The MongoDB webhook repository, plus index creation for start-up. */
 export function createWebhookRepository(connection: Connection): WebhookRepository & { ensureIndexes(): Promise<void> } {
@@ -26,7 +28,11 @@ export function createWebhookRepository(connection: Connection): WebhookReposito
   const audit = connection.collection(AUDIT_COLLECTION);
 
   const toDelivery = ({ _id, ...rest }: DeliveryDoc): WebhookDelivery => ({ id: _id, ...rest });
-  const toState = ({ _id, ...rest }: StateDoc): WebhookSubscriptionState => ({ id: _id, ...rest });
+  // The record also holds its outbox (and a worker's lease on it): not part of the state.
+  const toState = (doc: StateDoc): WebhookSubscriptionState => {
+    const { _id, outboxLeaseUntil: _lease, ...rest } = withoutOutbox(doc);
+    return { id: _id, ...rest };
+  };
 
   return {
     async ensureIndexes() {
@@ -131,13 +137,16 @@ export function createWebhookRepository(connection: Connection): WebhookReposito
       return deliveries.countDocuments({ ...(subscriptionId ? { subscriptionId } : {}), status: 'failed' });
     },
 
-    async touchCard(subscriptionId, retried) {
+    async touchCard(subscriptionId, retried, effects = []) {
       await states.updateOne(
         { _id: subscriptionId },
-        {
-          $inc: { cardVersion: 1 },
-          ...(retried ? { $set: { retriedBy: retried.by, retriedAt: retried.at, retriedCount: retried.count } } : {}),
-        },
+        withEffects(
+          {
+            $inc: { cardVersion: 1 },
+            ...(retried ? { $set: { retriedBy: retried.by, retriedAt: retried.at, retriedCount: retried.count } } : {}),
+          },
+          effects,
+        ),
       );
     },
 
@@ -146,18 +155,21 @@ export function createWebhookRepository(connection: Connection): WebhookReposito
       await states.updateOne({ _id: subscriptionId, cardShown: { $lt: version } }, { $set: { cardShown: version, cardRef: ref } });
     },
 
-    async disable(subscriptionId, at, reason) {
+    async disable(subscriptionId, at, reason, effects = []) {
       const result = await states.updateOne(
         { _id: subscriptionId, disabledAt: { $exists: false } },
-        { $set: { disabledAt: at, disabledReason: reason }, $inc: { cardVersion: 1 } },
+        withEffects({ $set: { disabledAt: at, disabledReason: reason }, $inc: { cardVersion: 1 } }, effects),
       );
       return result.modifiedCount === 1;
     },
 
-    async enable(subscriptionId, by, at) {
+    async enable(subscriptionId, by, at, effects = []) {
       const result = await states.updateOne(
         { _id: subscriptionId, disabledAt: { $exists: true } },
-        { $set: { enabledBy: by, enabledAt: at }, $unset: { disabledAt: '', disabledReason: '' }, $inc: { cardVersion: 1 } },
+        withEffects(
+          { $set: { enabledBy: by, enabledAt: at }, $unset: { disabledAt: '', disabledReason: '' }, $inc: { cardVersion: 1 } },
+          effects,
+        ),
       );
       return result.modifiedCount === 1;
     },
