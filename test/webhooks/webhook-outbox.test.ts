@@ -1,4 +1,4 @@
-import { crashPoint } from '../helpers/crash-point.js';
+import { crashPoint, recovered } from '../helpers/crash-point.js';
 import { eventually, FAST_FLOWS, people, startHarness, type Harness } from '../helpers/harness.js';
 import { receiverWithSubscription, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
@@ -23,14 +23,7 @@ describe('webhook subscription changes killed between the change and its audit e
 
   const audited = async (action: string) =>
     (await h!.services.audit.export()).filter((e) => e.action === action && e.subject.id === 'it-feed');
-  /** Lets the outbox worker perform what the dead writer left until `action` is audited, then once more. */
-  async function recovered(action: string): Promise<void> {
-    await eventually(async () => {
-      await h!.services.outbox.drain();
-      return (await audited(action)).length > 0;
-    }, 30_000);
-    await h!.services.outbox.drain();
-  }
+  const auditedNow = (action: string) => async () => (await audited(action)).length > 0;
 
   it('a 410 disable, a Retry and a Re-enable: each stored, then audited once by the worker', async () => {
     let webhooks;
@@ -52,7 +45,7 @@ describe('webhook subscription changes killed between the change and its audit e
     });
     await eventually(async () => (await services.webhookRepo.state('it-feed'))?.disabledAt !== undefined);
     expect(await audited('webhook.disabled')).toHaveLength(0);
-    await recovered('webhook.disabled');
+    await recovered(h, auditedNow('webhook.disabled'));
     expect(await audited('webhook.disabled')).toMatchObject([{ actor: { kind: 'system', name: 'webhooks' }, details: { status: 410 } }]);
 
     receiver!.respond = () => 200;
@@ -60,7 +53,7 @@ describe('webhook subscription changes killed between the change and its audit e
     await expect(services.webhooks.enable(people.aisha, 'it-feed')).rejects.toThrow(/crashed/);
     expect((await services.webhookRepo.state('it-feed'))?.disabledAt).toBeUndefined();
     expect(await audited('webhook.enabled')).toHaveLength(0);
-    await recovered('webhook.enabled');
+    await recovered(h, auditedNow('webhook.enabled'));
     expect(await audited('webhook.enabled')).toMatchObject([{ actor: { kind: 'person', email: people.aisha }, details: { requeued: 1 } }]);
 
     // The re-queue did not happen (the writer died first): Retry re-queues it, audited the same way.
@@ -69,7 +62,7 @@ describe('webhook subscription changes killed between the change and its audit e
     await expect(services.webhooks.retry(people.aisha, 'it-feed')).rejects.toThrow(/crashed/);
     expect((await services.webhookRepo.state('it-feed'))?.retriedBy).toBe(people.aisha);
     expect(await audited('webhook.retried')).toHaveLength(0);
-    await recovered('webhook.retried');
+    await recovered(h, auditedNow('webhook.retried'));
     expect(await audited('webhook.retried')).toMatchObject([{ actor: { kind: 'person', email: people.aisha }, details: { requeued: 1 } }]);
     expect(await audited('webhook.disabled')).toHaveLength(1);
     expect(await audited('webhook.enabled')).toHaveLength(1);
