@@ -79,7 +79,11 @@ describe('a webhook receiver answering 410 Gone', () => {
     expect(metrics).toMatch(/^roster_webhook_subscriptions_disabled_total\{subscription="it-feed"\} 1$/m);
     expect(metrics).toMatch(/^roster_webhook_subscription_disabled\{subscription="it-feed"\} 1$/m);
     expect(metrics).toMatch(/^roster_webhook_deliveries_failed_total\{subscription="it-feed"\} 1$/m);
-    const audited = (await h.services.audit.export()).filter((e) => e.action === 'webhook.disabled');
+    // The entry is an outbox effect of the stored change: performed right after it, so wait for it.
+    const audited = await eventually(async () => {
+      const entries = (await h!.services.audit.export()).filter((e) => e.action === 'webhook.disabled');
+      return entries.length > 0 ? entries : undefined;
+    });
     expect(audited).toMatchObject([
       {
         actor: { kind: 'system', name: 'webhooks' },
@@ -115,7 +119,10 @@ describe('a webhook receiver answering 410 Gone', () => {
       return String((message.versions.at(-1)!.data as { text: string }).text).includes('re-enabled it');
     });
     expect(h.notifier.to(people.aisha, 'notice')).toHaveLength(1);
-    const enabled = (await h.services.audit.export()).filter((e) => e.action === 'webhook.enabled');
+    const enabled = await eventually(async () => {
+      const entries = (await h!.services.audit.export()).filter((e) => e.action === 'webhook.enabled');
+      return entries.length > 0 ? entries : undefined;
+    });
     expect(enabled).toMatchObject([{ actor: { kind: 'person', email: people.aisha }, details: { requeued: 1 } }]);
   }, 90_000);
 });
