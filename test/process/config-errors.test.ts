@@ -1,3 +1,8 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { SHIPPED_CONFIG } from '../helpers/harness.js';
 import { spawnRoster } from '../helpers/roster-process.js';
 
 /** A broken configuration stops start-up with exit code 2 and one line per problem, before any database work. */
@@ -73,20 +78,37 @@ describe('start-up with a broken configuration', () => {
 });
 
 describe('start-up with a rotation paging through PagerDuty', () => {
-  it('a routing key or webhook secret variable that is not set: exit 2, one line each, before any database work', async () => {
-    const proc = spawnRoster({
-      ROSTER_CONFIG_DIR: 'test/fixtures/config/pager-missing-secret',
-      ROSTER_DATA_DIR: '/nonexistent/never-created',
+  /** The shipped configuration with the ai-ops rotation paging PagerDuty through variables that are not set. */
+  function configWithUnsetPagerSecrets(): string {
+    const dir = mkdtempSync(path.join(tmpdir(), 'roster-pager-config-'));
+    cpSync(SHIPPED_CONFIG, dir, { recursive: true });
+    const file = path.join(dir, 'org.yaml');
+    const doc = parseDocument(readFileSync(file, 'utf8'));
+    doc.setIn(['rotations', 0, 'pager'], {
+      provider: 'pagerduty',
+      routingKeyEnv: 'ROSTER_TEST_PD_ROUTING_KEY_UNSET',
+      webhookSecretEnv: 'ROSTER_TEST_PD_WEBHOOK_SECRET_UNSET',
     });
-    expect((await proc.exited).code).toBe(2);
-    const at = 'test/fixtures/config/pager-missing-secret/org.yaml: rotations[0] (ai-ops): pager';
-    expect(proc.stderr().trim().split('\n')).toEqual(
-      expect.arrayContaining([
-        `${at}.routingKeyEnv: the environment variable ROSTER_TEST_PD_ROUTING_KEY_UNSET is not set`,
-        `${at}.webhookSecretEnv: the environment variable ROSTER_TEST_PD_WEBHOOK_SECRET_UNSET is not set`,
-      ]),
-    );
-    expect(proc.logs.some((l) => l.msg === 'embedded database started')).toBe(false);
+    writeFileSync(file, doc.toString());
+    return dir;
+  }
+
+  it('a routing key or webhook secret variable that is not set: exit 2, one line each, before any database work', async () => {
+    const dir = configWithUnsetPagerSecrets();
+    try {
+      const proc = spawnRoster({ ROSTER_CONFIG_DIR: dir, ROSTER_DATA_DIR: '/nonexistent/never-created' });
+      expect((await proc.exited).code).toBe(2);
+      const at = `${dir}/org.yaml: rotations[0] (ai-ops): pager`;
+      expect(proc.stderr().trim().split('\n')).toEqual(
+        expect.arrayContaining([
+          `${at}.routingKeyEnv: the environment variable ROSTER_TEST_PD_ROUTING_KEY_UNSET is not set`,
+          `${at}.webhookSecretEnv: the environment variable ROSTER_TEST_PD_WEBHOOK_SECRET_UNSET is not set`,
+        ]),
+      );
+      expect(proc.logs.some((l) => l.msg === 'embedded database started')).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 30_000);
 });
 
