@@ -1,6 +1,24 @@
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import type { z } from 'zod';
+import { loadOrgConfig } from '../../src/config/org-config.js';
+import { resolvePagers } from '../../src/config/pager.js';
+import { pagerSchema, type Rotation } from '../../src/config/schemas.js';
+import type { ResolvedPager } from '../../src/core/pager.js';
+import { SHIPPED_CONFIG } from './harness.js';
+
+/**
+ * The shipped rotations with ai-ops paging through `pager` (as org.yaml would say it), and that
+ * pager resolved from `env` as start-up resolves it.
+ */
+export function aiOpsPaging(
+  pager: z.input<typeof pagerSchema>,
+  env: NodeJS.ProcessEnv,
+): { rotations: Rotation[]; pagers: ResolvedPager[] } {
+  const rotations = loadOrgConfig(SHIPPED_CONFIG).rotations.map((r) => (r.id === 'ai-ops' ? { ...r, pager: pagerSchema.parse(pager) } : r));
+  return { rotations, pagers: resolvePagers(rotations, { env, production: false }) };
+}
 
 /** One request the fake received, as sent. */
 export interface PagerCall {

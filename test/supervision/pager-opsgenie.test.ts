@@ -1,8 +1,5 @@
-import { loadOrgConfig } from '../../src/config/org-config.js';
-import { resolvePagers } from '../../src/config/pager.js';
 import { startTestRoster } from '../helpers/app.js';
-import { FakePager } from '../helpers/fake-pager.js';
-import { SHIPPED_CONFIG } from '../helpers/harness.js';
+import { aiOpsPaging, FakePager } from '../helpers/fake-pager.js';
 
 const LIAM = 'liam.oneill@brightwater.example';
 const AISHA = 'aisha.khan@brightwater.example';
@@ -53,21 +50,10 @@ describe('Opsgenie: alerts are created, acknowledged and closed by alias, and it
   beforeAll(async () => {
     og = new FakePager('opsgenie');
     await og.start();
-    const rotations = loadOrgConfig(SHIPPED_CONFIG).rotations.map((r) =>
-      r.id === 'ai-ops'
-        ? {
-            ...r,
-            pager: {
-              provider: 'opsgenie' as const,
-              apiKeyEnv: 'OG_KEY',
-              region: 'eu' as const,
-              webhookSecretEnv: 'OG_SECRET',
-              baseUrl: og.baseUrl,
-            },
-          }
-        : r,
+    const { rotations, pagers } = aiOpsPaging(
+      { provider: 'opsgenie', apiKeyEnv: 'OG_KEY', region: 'eu', webhookSecretEnv: 'OG_SECRET', baseUrl: og.baseUrl },
+      { OG_KEY: API_KEY, OG_SECRET: SHARED_SECRET },
     );
-    const pagers = resolvePagers(rotations, { env: { OG_KEY: API_KEY, OG_SECRET: SHARED_SECRET }, production: false });
     roster = await startTestRoster({ rotations, pagers });
   });
   afterAll(async () => {
@@ -185,12 +171,10 @@ describe('Opsgenie: alerts are created, acknowledged and closed by alias, and it
 describe('the pager webhooks are rate-limited per address before anything is checked', () => {
   let roster: Awaited<ReturnType<typeof startTestRoster>>;
   beforeAll(async () => {
-    const rotations = loadOrgConfig(SHIPPED_CONFIG).rotations.map((r) =>
-      r.id === 'ai-ops'
-        ? { ...r, pager: { provider: 'opsgenie' as const, apiKeyEnv: 'OG_KEY', region: 'us' as const, webhookSecretEnv: 'OG_SECRET' } }
-        : r,
+    const { rotations, pagers } = aiOpsPaging(
+      { provider: 'opsgenie', apiKeyEnv: 'OG_KEY', webhookSecretEnv: 'OG_SECRET' },
+      { OG_KEY: API_KEY, OG_SECRET: SHARED_SECRET },
     );
-    const pagers = resolvePagers(rotations, { env: { OG_KEY: API_KEY, OG_SECRET: SHARED_SECRET }, production: false });
     roster = await startTestRoster({
       rotations,
       pagers,

@@ -1,9 +1,7 @@
-import { loadOrgConfig } from '../../src/config/org-config.js';
-import { resolvePagers } from '../../src/config/pager.js';
 import { createPagerTransport } from '../../src/http/pager-sender.js';
 import { activeAgent } from '../access/support.js';
-import { FakePager } from '../helpers/fake-pager.js';
-import { eventually, people, SHIPPED_CONFIG, startHarness, type Harness } from '../helpers/harness.js';
+import { aiOpsPaging, FakePager } from '../helpers/fake-pager.js';
+import { eventually, people, startHarness, type Harness } from '../helpers/harness.js';
 import { crashPoint } from '../helpers/crash-point.js';
 
 /*
@@ -19,10 +17,10 @@ describe('pager effects survive a writer killed between the change and its effec
   beforeAll(async () => {
     pd = new FakePager('pagerduty');
     await pd.start();
-    const rotations = loadOrgConfig(SHIPPED_CONFIG).rotations.map((r) =>
-      r.id === 'ai-ops' ? { ...r, pager: { provider: 'pagerduty' as const, routingKeyEnv: 'PD_KEY', baseUrl: pd.baseUrl } } : r,
+    const { rotations, pagers } = aiOpsPaging(
+      { provider: 'pagerduty', routingKeyEnv: 'PD_KEY', baseUrl: pd.baseUrl },
+      { PD_KEY: 'R01ABCDEF23456789ABCDEF012345678' },
     );
-    const pagers = resolvePagers(rotations, { env: { PD_KEY: 'R01ABCDEF23456789ABCDEF012345678' }, production: false });
     h = await startHarness({
       outbox: { leaseMs: 300 },
       faultPoint: crash.hook,

@@ -1,12 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { createSlackChannel } from '../../src/channels/slack/index.js';
 import { newAgentId } from '../../src/core/agents.js';
-import { loadOrgConfig } from '../../src/config/org-config.js';
-import { resolvePagers } from '../../src/config/pager.js';
 import { startTestRoster } from '../helpers/app.js';
-import { FakePager } from '../helpers/fake-pager.js';
+import { aiOpsPaging, FakePager } from '../helpers/fake-pager.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
-import { agentRecord, SHIPPED_CONFIG } from '../helpers/harness.js';
+import { agentRecord } from '../helpers/harness.js';
 import { buttonClick, interaction, postSlack } from '../helpers/slack-requests.js';
 import { generateEvents } from '../helpers/synthetic-telemetry.js';
 import { actionElements } from '../helpers/slack-blocks.js';
@@ -75,21 +73,10 @@ describe('PagerDuty: a drift alert pages the rotation through the Events API v2 
     slack = new FakeSlack();
     pd = new FakePager('pagerduty');
     await Promise.all([slack.start(), pd.start()]);
-    const shipped = loadOrgConfig(SHIPPED_CONFIG);
-    const rotations = shipped.rotations.map((r) =>
-      r.id === 'ai-ops'
-        ? {
-            ...r,
-            pager: {
-              provider: 'pagerduty' as const,
-              routingKeyEnv: 'PD_ROUTING_KEY',
-              webhookSecretEnv: 'PD_WEBHOOK_SECRET',
-              baseUrl: pd.baseUrl,
-            },
-          }
-        : r,
+    const { rotations, pagers } = aiOpsPaging(
+      { provider: 'pagerduty', routingKeyEnv: 'PD_ROUTING_KEY', webhookSecretEnv: 'PD_WEBHOOK_SECRET', baseUrl: pd.baseUrl },
+      { PD_ROUTING_KEY: ROUTING_KEY, PD_WEBHOOK_SECRET: WEBHOOK_SECRET },
     );
-    const pagers = resolvePagers(rotations, { env: { PD_ROUTING_KEY: ROUTING_KEY, PD_WEBHOOK_SECRET: WEBHOOK_SECRET }, production: false });
     roster = await startTestRoster({
       env: { ...slack.rosterEnv(), ROSTER_PUBLIC_URL: 'https://roster.brightwater.example' },
       channels: [createSlackChannel],
