@@ -330,12 +330,7 @@ export class AlertService {
       alertId,
       (a) => {
         if (a.status === 'resolved') throw new RequestClosedError('completed', a.resolvedAt ? new Date(a.resolvedAt) : undefined);
-        if (a.status === 'acknowledged') return false;
-        a.status = 'acknowledged';
-        a.acknowledgedBy = actor;
-        a.acknowledgedAt = this.clock().toISOString();
-        delete a.acknowledgedVia;
-        return true;
+        return this.markAcknowledged(a, actor);
       },
       (next) => [...this.actedOn(actor, 'alert.acknowledged', next, {}), ...this.pagerEffects(next, 'acknowledge')],
       'alert.acknowledged',
@@ -394,12 +389,24 @@ export class AlertService {
     );
   }
 
-  /** Resolved by `actor`; false when it already was. */
-  private markResolved(a: AlertRecord, actor: string): boolean {
+  /** Acknowledged by `actor` (at the pager `via`, else in Roster); false when it already was. */
+  private markAcknowledged(a: AlertRecord, actor: string, via?: PagerOrigin['provider']): boolean {
+    if (a.status === 'acknowledged') return false;
+    a.status = 'acknowledged';
+    a.acknowledgedBy = actor;
+    a.acknowledgedAt = this.clock().toISOString();
+    if (via) a.acknowledgedVia = via;
+    else delete a.acknowledgedVia;
+    return true;
+  }
+
+  /** Resolved by `actor` (at the pager `via`, else in Roster); false when it already was. */
+  private markResolved(a: AlertRecord, actor: string, via?: PagerOrigin['provider']): boolean {
     if (a.status === 'resolved') return false;
     a.status = 'resolved';
     a.resolvedBy = actor;
     a.resolvedAt = this.clock().toISOString();
+    if (via) a.resolvedVia = via;
     return true;
   }
 
@@ -414,23 +421,14 @@ export class AlertService {
     alertId: string,
   ): Promise<{ alert: AlertRecord; changed: boolean }> {
     const by = origin.onBehalfOf ?? origin.name;
-    const before = await this.deps.alerts.get(String(alertId));
-    if (!before) throw new NotFoundError('the alert', String(alertId));
+    let changed = false;
     const alert = await this.mutate(
       alertId,
       (a) => {
-        if (a.status === 'resolved') return false;
-        if (action === 'resolve') {
-          this.markResolved(a, by);
-          a.resolvedVia = origin.provider;
-          return true;
-        }
-        if (a.status === 'acknowledged') return false;
-        a.status = 'acknowledged';
-        a.acknowledgedBy = by;
-        a.acknowledgedAt = this.clock().toISOString();
-        a.acknowledgedVia = origin.provider;
-        return true;
+        if (a.status === 'resolved') changed = false;
+        else if (action === 'resolve') changed = this.markResolved(a, by, origin.provider);
+        else changed = this.markAcknowledged(a, by, origin.provider);
+        return changed;
       },
       (next) => [
         this.auditEffect({ kind: 'system', name: origin.name }, action === 'resolve' ? 'alert.resolved' : 'alert.acknowledged', next, {
@@ -445,7 +443,7 @@ export class AlertService {
       ],
       action === 'resolve' ? 'alert.resolved' : 'alert.acknowledged',
     );
-    return { alert, changed: alert.version !== before.version };
+    return { alert, changed };
   }
 
   /** Blocks an unregistered agent's telemetry (a shadow alert's Block button) and resolves the alert. */
@@ -545,13 +543,7 @@ export class AlertService {
       (a) => {
         if (a.kind !== 'shadow' || a.status === 'resolved') return false;
         a.details = { ...a.details, registrationRunId: runId, registrationBy: actor };
-        acknowledgedNow = a.status !== 'acknowledged';
-        if (acknowledgedNow) {
-          a.status = 'acknowledged';
-          a.acknowledgedBy = actor;
-          a.acknowledgedAt = this.clock().toISOString();
-          delete a.acknowledgedVia;
-        }
+        acknowledgedNow = this.markAcknowledged(a, actor);
         return true;
       },
       (next) => [
