@@ -52,8 +52,11 @@ export function retryAfterMs(value: string | undefined, now: Date): number | und
   return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
 }
 
-/** A transport that posts under `policy`, timing out after `timeoutMs` (default 15 s). */
-export function createWebhookTransport(policy: WebhookHostPolicy, options: { timeoutMs?: number } = {}): WebhookTransport {
+/** A transport that posts under `policy`, timing out after `timeoutMs` (default 15 s), as `userAgent` (default `Roster-Webhooks/1.0`). */
+export function createWebhookTransport(
+  policy: WebhookHostPolicy,
+  options: { timeoutMs?: number; userAgent?: string } = {},
+): WebhookTransport {
   return async (url, headers, body): Promise<TransportResult> => {
     try {
       const parsed = policy.check(url);
@@ -61,7 +64,7 @@ export function createWebhookTransport(policy: WebhookHostPolicy, options: { tim
       const res = await guardedRequest(policy, {
         url,
         method: 'POST',
-        headers: { ...headers, 'user-agent': 'Roster-Webhooks/1.0' },
+        headers: { ...headers, 'user-agent': options.userAgent ?? 'Roster-Webhooks/1.0' },
         body,
         signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
         maxBytes: 64 * 1024,
