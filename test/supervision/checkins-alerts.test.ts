@@ -169,7 +169,14 @@ describe('check-ins and on-call alerts (embedded database, scheduler running)', 
 
     await sup.alerts.acknowledge(ONCALL_L2[0]!, alert.id);
     const levelAtAck = (await sup.alertRepo.get(alert.id))!;
-    await new Promise((r) => setTimeout(r, 3000));
+    // Every timer of the acknowledged level (its escalation among them) has fired since, and done nothing.
+    await eventually(async () => {
+      const timers = await h.db.connection
+        .collection('agendaJobs')
+        .find({ name: 'alerts.timer', 'data.alertId': alert.id, 'data.level': levelAtAck.level, 'data.loops': levelAtAck.loops })
+        .toArray();
+      return timers.every((t) => t.lastFinishedAt) && timers.some((t) => t.data.kind === 'escalate');
+    }, 20_000);
     const later = (await sup.alertRepo.get(alert.id))!;
     expect(later.status).toBe('acknowledged');
     expect([later.level, later.loops]).toEqual([levelAtAck.level, levelAtAck.loops]);
