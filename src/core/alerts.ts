@@ -620,18 +620,12 @@ export class AlertService {
         return true;
       },
       (escalated) => [
-        this.deps.outbox.effect(AUDIT_EFFECT, {
-          actor: { kind: 'system', name: caughtBySweep ? 'safety-sweep' : 'scheduler' },
-          action: 'alert.escalated',
-          subject: { type: 'alert', id: escalated.id, agentId: escalated.agentId },
-          details: {
-            level: escalated.level + 1,
-            loops: escalated.loops,
-            paged: this.levels(escalated)[escalated.level]?.map((p) => p.email) ?? [],
-            ...(caughtBySweep ? { caughtBy: 'the safety sweep' } : {}),
-          },
-          at: this.clock(),
-        } satisfies AuditInput),
+        this.auditEffect({ kind: 'system', name: caughtBySweep ? 'safety-sweep' : 'scheduler' }, 'alert.escalated', escalated, {
+          level: escalated.level + 1,
+          loops: escalated.loops,
+          paged: this.levels(escalated)[escalated.level]?.map((p) => p.email) ?? [],
+          ...(caughtBySweep ? { caughtBy: 'the safety sweep' } : {}),
+        }),
         ...this.pageEffects(escalated),
       ],
       'alert.escalated',
