@@ -1,5 +1,6 @@
 import type { Connection } from 'mongoose';
 import { Gauge, type Registry } from 'prom-client';
+import { percentile } from '../core/evaluation.js';
 
 export interface BusinessMetricsOptions {
   /** How long one set of figures answers scrapes; several Prometheis or replicas share it. */
@@ -20,11 +21,6 @@ interface Figures {
 }
 
 const QUANTILES = [0.5, 0.9, 0.99];
-
-/** The q-quantile of sorted values (nearest rank). */
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
 
 interface RunSteps {
   flowId?: string;
@@ -132,10 +128,9 @@ export function registerBusinessMetrics(registry: Registry, connection: Connecti
     return {
       agents: agents.map((a) => ({ status: String(a._id), n: a.n })),
       pending: [...pendingByFlow].map(([flow, v]) => ({ flow, ...v })),
-      latency: [...latencies].flatMap(([flow, values]) => {
-        const sorted = values.sort((a, b) => a - b);
-        return QUANTILES.map((q) => ({ flow, quantile: String(q), seconds: quantile(sorted, q) }));
-      }),
+      latency: [...latencies].flatMap(([flow, values]) =>
+        QUANTILES.map((q) => ({ flow, quantile: String(q), seconds: percentile(values, q) })),
+      ),
       decided: [...decided].map(([key, n]) => {
         const [flow, outcome] = key.split('\u0000') as [string, string];
         return { flow, outcome, n };
