@@ -92,3 +92,35 @@ export async function postForm(
   }
   return { status: res.status, headers: res.headers, body: parsed };
 }
+
+/** A running Roster as the agent-facing helpers need it (read when called: tests assign it in beforeAll). */
+type RosterUnderTest = { baseUrl: string; services: Parameters<typeof agentWithKey>[0] };
+
+/**
+ * What an agent does against a running Roster: get an access token with its key (client
+ * credentials at /oauth/token, for `resource` when given), and call the agent API with it.
+ */
+export function agentClient(roster: () => RosterUnderTest) {
+  return {
+    /** A new active agent without grants and an access token for it. */
+    async agentAndToken(overrides: Partial<AgentRecord>, resource?: string): Promise<{ agent: AgentRecord; token: string }> {
+      const { agent, key } = await agentWithKey(roster().services, [], overrides);
+      const res = await postForm(
+        `${roster().baseUrl}/oauth/token`,
+        { grant_type: 'client_credentials', ...(resource ? { resource } : {}) },
+        { id: agent.id, secret: key },
+      );
+      expect(res.status).toBe(200);
+      return { agent, token: String(res.body.access_token) };
+    },
+    /** A JSON call with the token; a string body is sent as it is (to send what is not JSON). */
+    async api(token: string, method: string, url: string, body?: unknown) {
+      const res = await fetch(`${roster().baseUrl}${url}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      });
+      return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
+    },
+  };
+}

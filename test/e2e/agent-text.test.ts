@@ -7,7 +7,7 @@ import { startTestRoster } from '../helpers/app.js';
 import { approvalCardsTo } from '../helpers/slack-journeys.js';
 import { cardText, cardVerbs } from '../channels/teams/card-reading.js';
 import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
-import { agentWithKey, postForm } from '../api/support.js';
+import { agentClient } from '../api/support.js';
 
 /*
  * Issue 15 item 9: text an agent writes (a hand-off's summary, details and link, a runtime
@@ -59,20 +59,9 @@ describe('agent-written text reaches people as inert text framed as the agent’
     await slack?.stop();
   });
 
-  async function tokenFor(overrides: Parameters<typeof agentWithKey>[2]) {
-    const { agent, key } = await agentWithKey(roster.services, [], overrides);
-    const res = await postForm(`${roster.baseUrl}/oauth/token`, { grant_type: 'client_credentials' }, { id: agent.id, secret: key });
-    expect(res.status).toBe(200);
-    return { agent, token: String(res.body.access_token) };
-  }
-  const post = async (token: string, url: string, body: unknown) => {
-    const res = await fetch(`${roster.baseUrl}${url}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
+  const client = agentClient(() => roster);
+  const tokenFor = client.agentAndToken;
+  const post = (token: string, url: string, body: unknown) => client.api(token, 'POST', url, body);
   const teamsCardWith = (marker: string) =>
     eventually(() =>
       connector

@@ -1,15 +1,12 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { discoverOAuthProtectedResourceMetadata, extractWWWAuthenticateParams } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { parseDocument } from 'yaml';
 import { createSlackChannel } from '../../src/channels/slack/index.js';
 import { createTeamsChannel } from '../../src/channels/teams/index.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
-import { eventually, SHIPPED_CONFIG } from '../helpers/harness.js';
+import { CONTRACT_EXTENSION_IN_2S, shippedConfigWith } from '../helpers/config-copy.js';
+import { eventually } from '../helpers/harness.js';
 import { startTestRoster } from '../helpers/app.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { approvalCardsTo, approveValueOf } from '../helpers/slack-journeys.js';
@@ -17,7 +14,7 @@ import { buttonClick, interaction, postSlack, slashCommand } from '../helpers/sl
 import { button, cardText, cardVerbs } from '../channels/teams/card-reading.js';
 import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
 import * as oauth from 'oauth4webapi';
-import { agentWithKey, claimsOf, discover, insecure, postForm } from '../api/support.js';
+import { agentClient, agentWithKey, claimsOf, discover, insecure } from '../api/support.js';
 
 /*
  * Issue 19 end to end, through the real endpoints: agents ask a human before they act (HTTP API
@@ -32,27 +29,6 @@ const SOFIA = 'sofia.alvarez@brightwater.example'; // prefers Teams
 const JONAS = { id: 'U06R5C2T8WK', email: 'jonas.weber@brightwater.example' }; // recruiter, Slack only
 const LIAM = { id: 'U04K7R3D9SW', email: 'liam.oneill@brightwater.example' }; // IT admin on the ai-ops rotation
 
-/** The shipped configuration plus one procurement action that times out in two seconds. */
-function configWithShortWait(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'roster-runtime-'));
-  cpSync(SHIPPED_CONFIG, dir, { recursive: true });
-  const file = path.join(dir, 'catalog.yaml');
-  const doc = parseDocument(readFileSync(file, 'utf8'));
-  const roles = doc.get('roles') as {
-    items: Array<{ get(k: string): unknown; getIn(p: string[]): unknown; setIn(p: string[], v: unknown): void }>;
-  };
-  const procurement = roles.items.find((r) => r.get('id') === 'procurement-agent')!;
-  procurement.setIn(['boundaries', 'actions', 'contracts.extend'], {
-    mode: 'needs-approval',
-    title: 'Extend a supplier contract',
-    fields: { contractId: { type: 'string', required: true } },
-    approvers: ['sponsor'],
-    wait: '2s',
-  });
-  writeFileSync(file, doc.toString());
-  return dir;
-}
-
 describe('agents ask a human before they act, and hand off to people', () => {
   let slack: FakeSlack;
   let connector: FakeConnector;
@@ -66,7 +42,7 @@ describe('agents ask a human before they act, and hand off to people', () => {
     roster = await startTestRoster({
       env: slack.rosterEnv(),
       channels: [createSlackChannel, createTeamsChannel],
-      configDir: configWithShortWait(),
+      configDir: shippedConfigWith('roster-runtime-', { 'procurement-agent': [CONTRACT_EXTENSION_IN_2S] }),
     });
     teams = new TeamsClient(roster.baseUrl, connector.serviceUrl);
   });
@@ -76,25 +52,7 @@ describe('agents ask a human before they act, and hand off to people', () => {
     await slack?.stop();
   });
 
-  async function agentAndToken(overrides: Parameters<typeof agentWithKey>[2], resource?: string) {
-    const { agent, key } = await agentWithKey(roster.services, [], overrides);
-    const res = await postForm(
-      `${roster.baseUrl}/oauth/token`,
-      { grant_type: 'client_credentials', ...(resource ? { resource } : {}) },
-      { id: agent.id, secret: key },
-    );
-    expect(res.status).toBe(200);
-    return { agent, token: String(res.body.access_token) };
-  }
-
-  const api = async (token: string, method: string, url: string, body?: unknown) => {
-    const res = await fetch(`${roster.baseUrl}${url}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-    });
-    return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
-  };
+  const { agentAndToken, api } = agentClient(() => roster);
 
   const procurement = {
     catalogRoleId: 'procurement-agent',

@@ -1,12 +1,9 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { parseDocument } from 'yaml';
 import { createSlackChannel } from '../../src/channels/slack/index.js';
 import { createTeamsChannel } from '../../src/channels/teams/index.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
-import { eventually, people, SHIPPED_CONFIG } from '../helpers/harness.js';
+import { CONTRACT_EXTENSION_IN_2S, shippedConfigWith } from '../helpers/config-copy.js';
+import { eventually, people } from '../helpers/harness.js';
 import { startTestRoster } from '../helpers/app.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { approvalCardsTo } from '../helpers/slack-journeys.js';
@@ -14,7 +11,7 @@ import { buttonClick, interaction, postSlack, sign, slashCommand, viewSubmission
 import { newWebhookSecret, WebhookReceiver, webhookConfigFor } from '../helpers/webhook-receiver.js';
 import { button, cardText, cardVerbs } from '../channels/teams/card-reading.js';
 import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
-import { agentWithKey, postForm } from '../api/support.js';
+import { agentClient } from '../api/support.js';
 
 /*
  * Issue 19, item 5 and the webhooks of runtime approvals, through the real endpoints: what people
@@ -30,26 +27,6 @@ const DANIEL = { id: 'U05D9W4H7LE', email: 'daniel.okafor@brightwater.example' }
 const SOFIA = 'sofia.alvarez@brightwater.example'; // prefers Teams
 const JONAS = { id: 'U06R5C2T8WK', email: 'jonas.weber@brightwater.example' }; // recruiter
 const LIAM = { id: 'U04K7R3D9SW', email: people.liam }; // IT admin
-
-/** The shipped configuration plus one procurement action that times out in two seconds. */
-function configWithShortWait(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'roster-runtime-chat-'));
-  cpSync(SHIPPED_CONFIG, dir, { recursive: true });
-  const file = path.join(dir, 'catalog.yaml');
-  const doc = parseDocument(readFileSync(file, 'utf8'));
-  const roles = doc.get('roles') as { items: Array<{ get(k: string): unknown; setIn(p: string[], v: unknown): void }> };
-  roles.items
-    .find((r) => r.get('id') === 'procurement-agent')!
-    .setIn(['boundaries', 'actions', 'contracts.extend'], {
-      mode: 'needs-approval',
-      title: 'Extend a supplier contract',
-      fields: { contractId: { type: 'string', required: true } },
-      approvers: ['sponsor'],
-      wait: '2s',
-    });
-  writeFileSync(file, doc.toString());
-  return dir;
-}
 
 function appHomeOpened(userId: string): { body: string; headers: Record<string, string> } {
   const body = JSON.stringify({
@@ -93,7 +70,7 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
     roster = await startTestRoster({
       env: slack.rosterEnv(),
       channels: [createSlackChannel, createTeamsChannel],
-      configDir: configWithShortWait(),
+      configDir: shippedConfigWith('roster-runtime-chat-', { 'procurement-agent': [CONTRACT_EXTENSION_IN_2S] }),
       ...(webhooks ? { webhooks } : {}),
     });
     teams = new TeamsClient(roster.baseUrl, connector.serviceUrl);
@@ -105,21 +82,7 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
     await slack?.stop();
   });
 
-  async function agentAndToken(overrides: Parameters<typeof agentWithKey>[2]) {
-    const { agent, key } = await agentWithKey(roster.services, [], overrides);
-    const res = await postForm(`${roster.baseUrl}/oauth/token`, { grant_type: 'client_credentials' }, { id: agent.id, secret: key });
-    expect(res.status).toBe(200);
-    return { agent, token: String(res.body.access_token) };
-  }
-
-  const api = async (token: string, method: string, url: string, body?: unknown) => {
-    const res = await fetch(`${roster.baseUrl}${url}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
+  const { agentAndToken, api } = agentClient(() => roster);
 
   const procurement = (name: string, sponsor = MAYA.email) => ({
     catalogRoleId: 'procurement-agent',

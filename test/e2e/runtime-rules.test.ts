@@ -1,14 +1,12 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { parseDocument } from 'yaml';
 import { createSlackChannel } from '../../src/channels/slack/index.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
-import { eventually, SHIPPED_CONFIG } from '../helpers/harness.js';
+import { shippedConfigWith } from '../helpers/config-copy.js';
+import { eventually } from '../helpers/harness.js';
 import { startTestRoster } from '../helpers/app.js';
 import { approvalCardsTo, approveValueOf } from '../helpers/slack-journeys.js';
 import { buttonClick, interaction, postSlack } from '../helpers/slack-requests.js';
-import { agentWithKey, postForm } from '../api/support.js';
+import type { AgentRecord } from '../../src/core/agents.js';
+import { agentClient } from '../api/support.js';
 
 /*
  * Issue 19's decision-boundary rules, each through the real endpoints with a test catalog written
@@ -25,33 +23,35 @@ const NOAH = { id: 'U04J5M9C1RF', email: 'noah.fischer@brightwater.example' }; /
 
 /** The shipped configuration plus test actions on the procurement assistant. */
 function testCatalog(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'roster-rules-'));
-  cpSync(SHIPPED_CONFIG, dir, { recursive: true });
-  const file = path.join(dir, 'catalog.yaml');
-  const doc = parseDocument(readFileSync(file, 'utf8'));
-  const roles = doc.get('roles') as { items: Array<{ get(k: string): unknown; setIn(p: string[], v: unknown): void }> };
-  const procurement = roles.items.find((r) => r.get('id') === 'procurement-agent')!;
-  procurement.setIn(['boundaries', 'actions', 'refunds.issue'], {
-    mode: 'needs-approval',
-    title: 'Issue a refund',
-    fields: { orderRef: { type: 'string', required: true }, amountUSD: { type: 'number', required: true, min: 0 } },
-    approvers: ['business-unit-approver', 'oncall:ai-ops'],
-    quorum: 'all',
-    wait: '1h',
-    when: { field: 'amountUSD', above: 1000 },
-    usableFor: '10m',
+  return shippedConfigWith('roster-rules-', {
+    'procurement-agent': [
+      [
+        ['boundaries', 'actions', 'refunds.issue'],
+        {
+          mode: 'needs-approval',
+          title: 'Issue a refund',
+          fields: { orderRef: { type: 'string', required: true }, amountUSD: { type: 'number', required: true, min: 0 } },
+          approvers: ['business-unit-approver', 'oncall:ai-ops'],
+          quorum: 'all',
+          wait: '1h',
+          when: { field: 'amountUSD', above: 1000 },
+          usableFor: '10m',
+        },
+      ],
+      [
+        ['boundaries', 'actions', 'payments.release'],
+        {
+          mode: 'needs-approval',
+          title: 'Release a held payment',
+          fields: { paymentRef: { type: 'string', required: true } },
+          approvers: ['sponsor'],
+          wait: '2s',
+          onTimeout: 'allow',
+          usableFor: '5m',
+        },
+      ],
+    ],
   });
-  procurement.setIn(['boundaries', 'actions', 'payments.release'], {
-    mode: 'needs-approval',
-    title: 'Release a held payment',
-    fields: { paymentRef: { type: 'string', required: true } },
-    approvers: ['sponsor'],
-    wait: '2s',
-    onTimeout: 'allow',
-    usableFor: '5m',
-  });
-  writeFileSync(file, doc.toString());
-  return dir;
 }
 
 describe('decision boundary rules at run time', () => {
@@ -75,25 +75,24 @@ describe('decision boundary rules at run time', () => {
     await slack?.stop();
   });
 
-  async function agentAndToken(overrides: Partial<Parameters<typeof agentWithKey>[2]> & { name: string }) {
-    const { agent, key } = await agentWithKey(roster.services, [], {
+  const client = agentClient(() => roster);
+  const api = client.api;
+  const agentAndToken = (overrides: Partial<AgentRecord> & { name: string }) =>
+    client.agentAndToken({
       catalogRoleId: 'procurement-agent',
       businessUnit: 'finance',
       sponsors: [MAYA.email],
       requestedBy: DANIEL.email,
       ...overrides,
     });
-    const res = await postForm(`${roster.baseUrl}/oauth/token`, { grant_type: 'client_credentials' }, { id: agent.id, secret: key });
-    expect(res.status).toBe(200);
-    return { agent, token: String(res.body.access_token) };
-  }
-  const api = async (token: string, method: string, url: string, body?: unknown) => {
-    const res = await fetch(`${roster.baseUrl}${url}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  /** Uses an approval a minute after its window closed, with the services' clock shifted for that call only. */
+  const consumeLate = async (token: string, id: string, hash: unknown, until: number) => {
+    shift = until - Date.now() + 60_000;
+    try {
+      return await api(token, 'POST', `/api/v1/approvals/${id}/consume`, { details_hash: hash });
+    } finally {
+      shift = 0;
+    }
   };
   const runOf = (agentId: string, id: string) =>
     eventually(async () => {
@@ -152,13 +151,8 @@ describe('decision boundary rules at run time', () => {
     const hash = decided.body.details_hash;
     expect((await api(token, 'POST', `/api/v1/approvals/${id}/consume`, { details_hash: hash })).status).toBe(200);
     expect((await api(token, 'POST', `/api/v1/approvals/${id}/consume`, { details_hash: hash })).status).toBe(200);
-    shift = until - Date.now() + 60_000;
-    try {
-      const late = await api(token, 'POST', `/api/v1/approvals/${id}/consume`, { details_hash: hash });
-      expect([late.status, late.body.error]).toEqual([409, 'approval_expired']);
-    } finally {
-      shift = 0;
-    }
+    const late = await consumeLate(token, id, hash, until);
+    expect([late.status, late.body.error]).toEqual([409, 'approval_expired']);
   });
 
   it('the agent’s requester cannot approve its action, and is told why; another sponsor can', async () => {
@@ -206,12 +200,7 @@ describe('decision boundary rules at run time', () => {
     expect(until - Date.parse(String(decided.body.decided_at))).toBe(5 * 60_000);
     const hash = decided.body.details_hash;
     expect((await api(token, 'POST', `/api/v1/approvals/${id}/consume`, { details_hash: hash })).status).toBe(200);
-    shift = until - Date.now() + 60_000;
-    try {
-      const late = await api(token, 'POST', `/api/v1/approvals/${id}/consume`, { details_hash: hash });
-      expect([late.status, late.body.error]).toEqual([409, 'approval_expired']);
-    } finally {
-      shift = 0;
-    }
+    const late = await consumeLate(token, id, hash, until);
+    expect([late.status, late.body.error]).toEqual([409, 'approval_expired']);
   });
 });
