@@ -1,30 +1,37 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
+import { parseDocument, type Document } from 'yaml';
 import { SHIPPED_CONFIG } from './harness.js';
 
 /** One value to set in a catalog role: the path inside the role and the value at it. */
 export type RoleChange = [at: string[], value: unknown];
 
 /**
- * A copy of the shipped configuration in a fresh temporary directory, with values set in roles of
- * its catalog (by role id). A test changes only what it needs, so the rest stays the shipped
+ * A copy of the shipped configuration in a fresh temporary directory with one of its files edited
+ * as a YAML document. A test changes only what it needs, so the rest stays the shipped
  * configuration and follows it when that changes, and is validated like any deployment's.
  */
-export function shippedConfigWith(prefix: string, roles: Record<string, RoleChange[]>): string {
+export function shippedConfigEdited(prefix: string, fileName: string, edit: (doc: Document) => void): string {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
   cpSync(SHIPPED_CONFIG, dir, { recursive: true });
-  const file = path.join(dir, 'catalog.yaml');
+  const file = path.join(dir, fileName);
   const doc = parseDocument(readFileSync(file, 'utf8'));
-  const items = (doc.get('roles') as { items: Array<{ get(k: string): unknown; setIn(p: string[], v: unknown): void }> }).items;
-  for (const [roleId, changes] of Object.entries(roles)) {
-    const role = items.find((r) => r.get('id') === roleId);
-    if (!role) throw new Error(`the shipped catalog has no role ${roleId}`);
-    for (const [at, value] of changes) role.setIn(at, value);
-  }
+  edit(doc);
   writeFileSync(file, doc.toString());
   return dir;
+}
+
+/** {@link shippedConfigEdited} with values set in roles of the catalog (by role id). */
+export function shippedConfigWith(prefix: string, roles: Record<string, RoleChange[]>): string {
+  return shippedConfigEdited(prefix, 'catalog.yaml', (doc) => {
+    const items = (doc.get('roles') as { items: Array<{ get(k: string): unknown; setIn(p: string[], v: unknown): void }> }).items;
+    for (const [roleId, changes] of Object.entries(roles)) {
+      const role = items.find((r) => r.get('id') === roleId);
+      if (!role) throw new Error(`the shipped catalog has no role ${roleId}`);
+      for (const [at, value] of changes) role.setIn(at, value);
+    }
+  });
 }
 
 /** A procurement action (`contracts.extend`, sponsor approves) that times out in two seconds. */

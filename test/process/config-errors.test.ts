@@ -1,8 +1,6 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
-import { SHIPPED_CONFIG } from '../helpers/harness.js';
+import { shippedConfigEdited, shippedConfigWith } from '../helpers/config-copy.js';
 import { spawnRoster } from '../helpers/roster-process.js';
 
 /** A broken configuration stops start-up with exit code 2 and one line per problem, before any database work. */
@@ -39,9 +37,22 @@ describe('start-up with a broken configuration', () => {
   }, 30_000);
 
   it('broken decision boundaries: exit 2 with one `file: path: message` line each for an unknown queue, a threshold on a text field and unknown approvers', async () => {
-    const result = await run('test/fixtures/config/boundary-errors');
+    // The shipped configuration with only the broken boundaries written in, so the rest stays valid as it changes.
+    const modifyAt = ['boundaries', 'actions', 'contracts.modify'];
+    const dir = shippedConfigWith('roster-boundary-errors-', {
+      'procurement-agent': [
+        [
+          [...modifyAt, 'approvers'],
+          ['sponsor', 'approver:treasury', 'oncall:night-shift', 'chief-buyer'],
+        ],
+        [[...modifyAt, 'when'], { field: 'supplier', above: 10000 }],
+      ],
+      'resume-screener': [[['boundaries', 'handoffs', 'candidate-dispute'], 'talent-pool']],
+    });
+    const result = await run(dir);
     expect(result.code).toBe(2);
-    const at = 'test/fixtures/config/boundary-errors/catalog.yaml: roles';
+    // Roster names files relative to its working directory, the project's.
+    const at = `${path.relative(process.cwd(), dir)}/catalog.yaml: roles`;
     const modify = `${at}[6].boundaries.actions.contracts.modify`;
     expect(result.stderr.trim().split('\n')).toEqual([
       'Roster cannot start: the configuration has 5 problem(s).',
@@ -80,17 +91,13 @@ describe('start-up with a broken configuration', () => {
 describe('start-up with a rotation paging through PagerDuty', () => {
   /** The shipped configuration with the ai-ops rotation paging PagerDuty through variables that are not set. */
   function configWithUnsetPagerSecrets(): string {
-    const dir = mkdtempSync(path.join(tmpdir(), 'roster-pager-config-'));
-    cpSync(SHIPPED_CONFIG, dir, { recursive: true });
-    const file = path.join(dir, 'org.yaml');
-    const doc = parseDocument(readFileSync(file, 'utf8'));
-    doc.setIn(['rotations', 0, 'pager'], {
-      provider: 'pagerduty',
-      routingKeyEnv: 'ROSTER_TEST_PD_ROUTING_KEY_UNSET',
-      webhookSecretEnv: 'ROSTER_TEST_PD_WEBHOOK_SECRET_UNSET',
-    });
-    writeFileSync(file, doc.toString());
-    return dir;
+    return shippedConfigEdited('roster-pager-config-', 'org.yaml', (doc) =>
+      doc.setIn(['rotations', 0, 'pager'], {
+        provider: 'pagerduty',
+        routingKeyEnv: 'ROSTER_TEST_PD_ROUTING_KEY_UNSET',
+        webhookSecretEnv: 'ROSTER_TEST_PD_WEBHOOK_SECRET_UNSET',
+      }),
+    );
   }
 
   it('a routing key or webhook secret variable that is not set: exit 2, one line each, before any database work', async () => {
