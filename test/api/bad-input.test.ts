@@ -3,7 +3,7 @@ import { OAUTH_ERRORS } from '../../src/api/schemas.js';
 import { startTestRoster } from '../helpers/app.js';
 import { eventually } from '../helpers/harness.js';
 import { sha256 } from '../../src/core/agents.js';
-import { agentWithKey, GATEWAY, gatewayEnv, postForm } from './support.js';
+import { agentClient, agentWithKey, GATEWAY, gatewayEnv, postForm } from './support.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 const DAY = 86_400_000;
@@ -176,14 +176,7 @@ describe('rate limits per client at the agent-facing API', () => {
   it('the sixth access check of an agent in a minute gets 429 with Retry-After; another agent is not affected', async () => {
     const a = await tokenOf();
     const b = await tokenOf();
-    const check = async (token: string) => {
-      const res = await fetch(`${roster.baseUrl}/api/v1/access/check`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ scope: 'kb:read' }),
-      });
-      return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
-    };
+    const check = (token: string) => agentClient(() => roster).api(token, 'POST', '/api/v1/access/check', { scope: 'kb:read' });
     for (let i = 0; i < 5; i++) expect(await check(a.token)).toMatchObject({ status: 200, body: { allowed: true, agent_id: a.agentId } });
     const limited = await check(a.token);
     expect(limited).toMatchObject({ status: 429, body: { error: 'invalid_request' } });
