@@ -4,7 +4,7 @@ import { createSlackChannel } from '../../src/channels/slack/index.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { startTestRoster } from '../helpers/app.js';
 import { actionElements } from '../helpers/slack-blocks.js';
-import { agentWithKey, postForm } from '../api/support.js';
+import { agentClient } from '../api/support.js';
 
 /*
  * Issue 19 item 4, through the MCP SDK's own client: `hand_off_to_human` puts a case in the
@@ -31,21 +31,11 @@ describe('the MCP tools hand_off_to_human and report_task', () => {
   });
 
   it('hand_off_to_human sends the queue a card, report_task is counted in the check-in, and a retired agent is refused', async () => {
-    const { agent, key } = await agentWithKey(roster.services, [], {
-      catalogRoleId: 'resume-screener',
-      businessUnit: 'people-ops',
-      sponsors: [SOFIA],
-      requestedBy: SOFIA,
-      name: 'MCP screener',
-    });
     const mcpUrl = new URL(`${roster.baseUrl}/mcp`);
-    const issued = await postForm(
-      `${roster.baseUrl}/oauth/token`,
-      { grant_type: 'client_credentials', resource: mcpUrl.href },
-      { id: agent.id, secret: key },
+    const { agent, token } = await agentClient(() => roster).agentAndToken(
+      { catalogRoleId: 'resume-screener', businessUnit: 'people-ops', sponsors: [SOFIA], requestedBy: SOFIA, name: 'MCP screener' },
+      mcpUrl.href,
     );
-    expect(issued.status).toBe(200);
-    const token = String(issued.body.access_token);
     const transport = () => new StreamableHTTPClientTransport(mcpUrl, { requestInit: { headers: { authorization: `Bearer ${token}` } } });
 
     const client = new Client({ name: 'resume-screener', version: '1.0.0' });
