@@ -7,7 +7,7 @@ import { eventually, people } from '../helpers/harness.js';
 import { startTestRoster } from '../helpers/app.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { approvalCardsTo } from '../helpers/slack-journeys.js';
-import { buttonClick, interaction, postSlack, sign, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
+import { appHomeOpened, buttonClick, interaction, postSlack, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
 import { newWebhookSecret, WebhookReceiver, webhookConfigFor } from '../helpers/webhook-receiver.js';
 import { button, cardText, cardVerbs } from '../channels/teams/card-reading.js';
 import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
@@ -27,19 +27,6 @@ const DANIEL = { id: 'U05D9W4H7LE', email: 'daniel.okafor@brightwater.example' }
 const SOFIA = 'sofia.alvarez@brightwater.example'; // prefers Teams
 const JONAS = { id: 'U06R5C2T8WK', email: 'jonas.weber@brightwater.example' }; // recruiter
 const LIAM = { id: 'U04K7R3D9SW', email: people.liam }; // IT admin
-
-function appHomeOpened(userId: string): { body: string; headers: Record<string, string> } {
-  const body = JSON.stringify({
-    token: 'legacy-verification-token',
-    team_id: 'TBRIGHT',
-    api_app_id: 'AROSTER',
-    type: 'event_callback',
-    event_id: `Ev${Math.random().toString(36).slice(2, 12).toUpperCase()}`,
-    event_time: Math.floor(Date.now() / 1000),
-    event: { type: 'app_home_opened', user: userId, channel: `D${userId.slice(1)}`, tab: 'home', event_ts: `${Date.now() / 1000}` },
-  });
-  return { body, headers: { 'content-type': 'application/json', ...sign(body) } };
-}
 
 describe('people see and decide what agents ask, in App Home and the Teams home card; boundaries change only with IT', () => {
   let slack: FakeSlack;

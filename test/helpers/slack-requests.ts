@@ -43,6 +43,20 @@ export function interaction(payload: Record<string, unknown>): SlackPost {
   return { body, headers: { 'content-type': 'application/x-www-form-urlencoded', ...sign(body) } };
 }
 
+/** The `app_home_opened` event (Home tab) as Slack's Events API sends it, signed. */
+export function appHomeOpened(userId: string): SlackPost {
+  const body = JSON.stringify({
+    token: 'legacy-verification-token',
+    team_id: 'TBRIGHT',
+    api_app_id: 'AROSTER',
+    type: 'event_callback',
+    event_id: `Ev${Math.random().toString(36).slice(2, 12).toUpperCase()}`,
+    event_time: Math.floor(Date.now() / 1000),
+    event: { type: 'app_home_opened', user: userId, channel: `D${userId.slice(1)}`, tab: 'home', event_ts: `${Date.now() / 1000}` },
+  });
+  return { body, headers: { 'content-type': 'application/json', ...sign(body) } };
+}
+
 let actionCounter = 0;
 
 /** A block_actions payload for one button click on a message. */
