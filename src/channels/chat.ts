@@ -703,7 +703,8 @@ export class ChatService {
         // One button per section: Slack refuses the same action id twice in one block.
         return [
           {
-            text: `Hand-off to ${h.queueTitle} from ${h.agentName}: “${h.summary}” (${h.status === 'open' ? 'nobody has taken it yet' : 'you took it'})`,
+            // The summary is the agent's words: framed and defanged as on the hand-off's own card.
+            text: `Hand-off to ${h.queueTitle} from ${h.agentName}: ${reportedByAgent(h.summary, 300)} (${h.status === 'open' ? 'nobody has taken it yet' : 'you took it'})`,
             actions: (card.actions ?? []).slice(0, 1),
           },
           ...(card.sections ?? []).filter((section) => section.actions.length > 0),

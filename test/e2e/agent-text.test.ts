@@ -5,6 +5,7 @@ import { FakeSlack } from '../helpers/fake-slack.js';
 import { eventually } from '../helpers/harness.js';
 import { startTestRoster } from '../helpers/app.js';
 import { approvalCardsTo } from '../helpers/slack-journeys.js';
+import { postSlack, slashCommand } from '../helpers/slack-requests.js';
 import { cardText, cardVerbs } from '../channels/teams/card-reading.js';
 import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
 import { agentClient } from '../api/support.js';
@@ -92,6 +93,11 @@ describe('agent-written text reaches people as inert text framed as the agent’
     expect(blocks).toContain('CAND-9001');
     expectInert(blocks, 'slack');
     expect(String(toJonas.args.text ?? '')).not.toContain('https://');
+    // `/roster pending` quotes the same summary when it lists the case: inert there too.
+    await postSlack(roster.baseUrl, slashCommand(JONAS.id, 'pending', slack.responseUrl('hostile-pending')));
+    const pending = JSON.stringify((await slack.waitForResponse('hostile-pending')).body.blocks);
+    expect(pending).toContain('Linky screener');
+    expectInert(pending, 'slack');
 
     // Escalation brings in the sponsor, who reads Teams: the same case as an Adaptive Card.
     await roster.services.handoffs.onTimer({ handoffId: id, kind: 'escalate' });
