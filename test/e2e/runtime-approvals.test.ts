@@ -163,6 +163,8 @@ describe('agents ask a human before they act, and hand off to people', () => {
       expect((await terminate(key)).body).toMatchObject({ status: 'denied', reason: 'forbidden' });
     // A replay is the same attempt, not another one.
     expect((await terminate('stop-0002')).status).toBe(200);
+    // The attempts' effects run after the answers (Outbox.later): done before counting what was not sent.
+    await roster.services.outbox.idle();
     expect(slack.of('chat.postMessage', toMaya)).toHaveLength(0);
 
     expect((await terminate('stop-0003')).body).toMatchObject({ status: 'denied', reason: 'forbidden' });
@@ -180,6 +182,7 @@ describe('agents ask a human before they act, and hand off to people', () => {
     await eventually(
       async () => (await roster.services.audit.export({ agentId: agent.id })).filter((e) => e.action === 'runtime.denied').length === 4,
     );
+    await roster.services.outbox.idle();
     expect(slack.of('chat.postMessage', toMaya)).toHaveLength(1);
     expect(
       (await roster.services.audit.export({ agentId: agent.id })).filter((e) => e.action === 'runtime.forbidden-repeated'),
