@@ -3,6 +3,7 @@ import { findPersonByEmail } from '../config/directory.js';
 import type { CardModel } from '../cards/view-models.js';
 import type { AgentRecord } from '../core/agents.js';
 import { InvalidInputError } from '../core/errors.js';
+import { Sponsorships } from '../core/sponsorships.js';
 import type { Services } from '../services.js';
 
 /** `retire`, `note` and `archive`, typed as chat words. Agents are named by id or by name in quotes. */
@@ -108,8 +109,8 @@ export class OffboardingChat {
       // The manager may not see the agent yet (another business unit): look it up by id.
       const target = command.agent.startsWith('agt_') ? await this.services.agents.get(command.agent) : undefined;
       if (!target) throw new InvalidInputError('Name the agent by its id (agt_…), as in the message you received.');
-      const proposed = (target.proposedSponsors ?? []).some((p) => p.email === (command.confirm ?? person.email));
-      if (command.confirm || proposed) {
+      // Named as sponsor (or confirming someone named): the sponsorship answer; else a leaver's offer.
+      if (command.confirm || Sponsorships.proposalFor(target, person.email)) {
         const after = await this.services.sponsorships.answer(
           person.email,
           target.id,

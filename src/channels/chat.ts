@@ -28,6 +28,7 @@ import { parseAgentRequest, validateAgentRequest } from '../core/agent-request.j
 import { mayTypeInResults, typedInReasonGiven, typedInRefusal, TYPED_IN_REASON_NEEDED, type ListScope } from '../core/commands.js';
 import { requestableUnits } from '../core/policies.js';
 import { mayAskReactivation } from '../core/reactivation.js';
+import { Sponsorships } from '../core/sponsorships.js';
 import type { AgentStatus } from '../core/lifecycle.js';
 import { displayDate, evaluationFormBase } from '../core/presenter.js';
 import { keysManageable, mayRotateKey } from '../core/agent-keys.js';
@@ -467,8 +468,7 @@ export class ChatService {
     if (a.status === 'suspended' && mayAskReactivation(person, a)) {
       actions.push({ action: 'agent_reactivate', label: 'Reactivate…', value: { agentId: a.id } });
     }
-    const proposal = (a.proposedSponsors ?? []).find((p) => p.email === person.email && p.by !== person.email);
-    if (proposal) {
+    if (Sponsorships.proposalFor(a, person.email, true)) {
       actions.push(
         { action: 'sponsor_confirm', label: 'Accept sponsorship', style: 'primary', value: { agentId: a.id } },
         { action: 'sponsor_decline', label: 'Decline', value: { agentId: a.id } },

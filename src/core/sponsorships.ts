@@ -73,6 +73,15 @@ export class Sponsorships {
     ]);
   }
 
+  /**
+   * The proposal naming `email` as sponsor of `agent`, if one waits. With `ownAnswer`, only one
+   * they may accept themselves: named by someone else (a self-nomination waits for an IT admin,
+   * see {@link Sponsorships.answer}).
+   */
+  static proposalFor(agent: Pick<AgentRecord, 'proposedSponsors'>, email: string, ownAnswer = false): ProposedSponsor | undefined {
+    return (agent.proposedSponsors ?? []).find((p) => p.email === email && !(ownAnswer && p.by === email));
+  }
+
   /** Performs the effects stored with an agent's state change (see {@link Outbox.settle}). */
   settle(agentId: string, effects: readonly PendingEffect[], label: string): Promise<void> {
     return this.deps.outbox.settle({ kind: AGENT_HOLDER, id: agentId }, effects, label);
@@ -135,7 +144,9 @@ export class Sponsorships {
     const agent = await this.deps.agents.get(String(agentId));
     if (!agent || !maySeeAgent(this.deps.org, actor, agent)) throw new NotFoundError('the agent', String(agentId));
     const wanted = which.sponsor ? String(which.sponsor).toLowerCase() : actor.email;
-    const proposal = (agent.proposedSponsors ?? []).find((p) => (which.proposalId ? p.id === which.proposalId : p.email === wanted));
+    const proposal = which.proposalId
+      ? (agent.proposedSponsors ?? []).find((p) => p.id === which.proposalId)
+      : Sponsorships.proposalFor(agent, wanted);
     if (!proposal) {
       if (!which.proposalId && agent.sponsors.includes(wanted) && answer === 'accept') return agent;
       throw new ForbiddenError(`No sponsorship of ${agent.name} is waiting for ${wanted === actor.email ? 'you' : this.name(wanted)}.`);
