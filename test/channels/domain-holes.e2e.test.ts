@@ -5,7 +5,7 @@ import type { OrgConfig } from '../../src/config/schemas.js';
 import { breakGlassAllowed } from '../access/support.js';
 import { startTestRoster } from '../helpers/app.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
-import { agentRecord, eventually } from '../helpers/harness.js';
+import { agentRecord, degradedCheckIn, eventually } from '../helpers/harness.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { approvalCardsTo, approveValueOf } from '../helpers/slack-journeys.js';
 import { buttonClick, interaction, postSlack, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
@@ -377,27 +377,7 @@ describe('issue 15 domain holes, attacked through Slack', () => {
     );
     const itCard = await eventually(() => approvalCardsTo(slack, AISHA.id, react!.id)[0]);
     // While the IT admin looks, a check-in finds the agent degraded.
-    const now = new Date().toISOString();
-    await roster.services.supervision.checkinRepo.save({
-      id: 'chk_degradedlate01',
-      agentId: helper.id,
-      at: now,
-      window: { baselineFrom: new Date(0).toISOString(), currentFrom: now, to: now },
-      verdict: 'degraded',
-      recommendation: 'retrain',
-      findings: [
-        {
-          metric: 'accuracy',
-          method: 'two-proportion z-test',
-          statistic: 3,
-          threshold: 2,
-          severity: 'degraded',
-          summary: 'accuracy fell from 0.93 to 0.71',
-        },
-      ],
-      metrics: [],
-      fairness: [],
-    } as never);
+    await roster.services.supervision.checkinRepo.save(degradedCheckIn('chk_degradedlate01', helper.id));
     const before = slack.calls.length;
     await postSlack(roster.baseUrl, interaction(buttonClick(AISHA.id, 'approval_approve', approveValueOf(itCard), slack.responseUrl('a'))));
     const closed = await eventually(async () => {

@@ -2,10 +2,20 @@ import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFile
 import os from 'node:os';
 import path from 'node:path';
 import { ChatService, parseChatCommand } from '../../src/channels/chat.js';
-import { newAgentId } from '../../src/core/agents.js';
+import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
 import { createAgentRepository, createGrantRepository } from '../../src/store/agent-store.js';
 import { createRunRepository } from '../../src/store/run-store.js';
-import { agentRecord, errorOf, eventually, FAST_FLOWS, people, SHIPPED_FLOWS, startHarness, type Harness } from '../helpers/harness.js';
+import {
+  agentRecord,
+  errorOf,
+  eventually,
+  FAST_FLOWS,
+  grantRecord,
+  people,
+  SHIPPED_FLOWS,
+  startHarness,
+  type Harness,
+} from '../helpers/harness.js';
 import { silentLogger } from '../helpers/logger.js';
 
 /*
@@ -19,6 +29,22 @@ describe('issue 15: domain rules at the service level (embedded database)', () =
   afterEach(async () => {
     await h?.close();
   });
+
+  /** A harness with an agent nobody sponsors, its open ownerless alert, and the chat service people act through. */
+  const ownerless = async (overrides: Partial<AgentRecord> = {}) => {
+    h = await startHarness();
+    const chat = new ChatService(h.org, h.services, silentLogger());
+    const agent = agentRecord({ ...overrides, sponsors: [] });
+    await h.services.agents.insert(agent);
+    const alert = await h.services.supervision.alerts.raise({
+      kind: 'ownerless',
+      agentId: agent.id,
+      severity: 'warning',
+      summary: 'No sponsor.',
+      details: { agentName: agent.name },
+    });
+    return { chat, agent, alert };
+  };
 
   it('ten break-glass uses racing each other: the per-agent cap (2) holds, the rest are refused and stored as denied', async () => {
     h = await startHarness({ flows: FAST_FLOWS });
@@ -63,16 +89,7 @@ describe('issue 15: domain rules at the service level (embedded database)', () =
   }, 90_000);
 
   it('taking an ownerless agent yourself waits for another IT admin; the alert stays open until then', async () => {
-    h = await startHarness();
-    const chat = new ChatService(h.org, h.services, silentLogger());
-    const agent = agentRecord({ sponsors: [] });
-    await h.services.agents.insert(agent);
-    const alert = await h.services.supervision.alerts.raise({
-      kind: 'ownerless',
-      agentId: agent.id,
-      severity: 'warning',
-      summary: 'No sponsor.',
-    });
+    const { chat, agent, alert } = await ownerless();
     const liam = chat.person(people.liam)!;
     const outcome = await chat.actions.submit(liam, 'alert_assign_sponsor', { alertId: alert.id }, { sponsor: people.liam });
     expect(outcome.followUp?.data).toMatchObject({ title: 'Waiting for an IT admin' });
@@ -94,16 +111,7 @@ describe('issue 15: domain rules at the service level (embedded database)', () =
   }, 30_000);
 
   it('an IT admin confirming a self-nominated sponsor by typing `sponsor confirm` closes the ownerless alert too', async () => {
-    h = await startHarness();
-    const chat = new ChatService(h.org, h.services, silentLogger());
-    const agent = agentRecord({ name: 'Typed Confirm', sponsors: [] });
-    await h.services.agents.insert(agent);
-    const alert = await h.services.supervision.alerts.raise({
-      kind: 'ownerless',
-      agentId: agent.id,
-      severity: 'warning',
-      summary: 'No sponsor.',
-    });
+    const { chat, agent, alert } = await ownerless({ name: 'Typed Confirm' });
     await chat.actions.submit(chat.person(people.liam)!, 'alert_assign_sponsor', { alertId: alert.id }, { sponsor: people.liam });
     expect((await h.services.supervision.alertRepo.get(alert.id))?.status).not.toBe('resolved');
     const reply = await chat.run(chat.person(people.aisha)!, parseChatCommand(`sponsor confirm ${agent.id} ${people.liam}`));
@@ -113,17 +121,7 @@ describe('issue 15: domain rules at the service level (embedded database)', () =
   }, 30_000);
 
   it('a prompt submitted by someone who may not open it is refused before it can be shown again naming the agent', async () => {
-    h = await startHarness();
-    const chat = new ChatService(h.org, h.services, silentLogger());
-    const agent = agentRecord({ name: 'Secret Drafter', sponsors: [] });
-    await h.services.agents.insert(agent);
-    const alert = await h.services.supervision.alerts.raise({
-      kind: 'ownerless',
-      agentId: agent.id,
-      severity: 'warning',
-      summary: 'No sponsor.',
-      details: { agentName: 'Secret Drafter' },
-    });
+    const { chat, agent, alert } = await ownerless({ name: 'Secret Drafter' });
     const daniel = chat.person(people.daniel)!;
     const refused = await errorOf(chat.actions.submit(daniel, 'alert_assign_sponsor', { alertId: alert.id }, { sponsor: '' }));
     expect(refused.code).toBe('forbidden');
@@ -137,22 +135,7 @@ describe('issue 15: domain rules at the service level (embedded database)', () =
     h = await startHarness();
     const agent = agentRecord();
     await h.services.agents.insert(agent);
-    const now = new Date();
-    await h.services.grants.insertMany([
-      {
-        id: `${agent.id}:crm:read:manual`,
-        agentId: agent.id,
-        scope: 'crm:read',
-        reason: 'granted by hand',
-        requestedBy: people.tom,
-        approvedBy: [people.tom],
-        startsAt: now.toISOString(),
-        expiresAt: new Date(now.getTime() + 86_400_000).toISOString(),
-        status: 'active',
-        source: 'manual',
-        createdAt: now.toISOString(),
-      },
-    ]);
+    await h.services.grants.insertMany([grantRecord(agent.id, 'crm:read')]);
     // The DPO approving something else about the agent (here a retirement-like decision of another flow) does not count.
     await h.services.audit.append({
       actor: { kind: 'person', email: people.elena },
@@ -185,19 +168,9 @@ describe('issue 15: domain rules at the service level (embedded database)', () =
     expect((await agents.list({})).map((a) => a.id).sort()).toEqual(made.map((a) => a.id).sort());
     expect(await agents.list({ limit: 10 })).toHaveLength(10);
     await grants.insertMany(
-      made.map((a, i) => ({
-        id: `${a.id}:kb:read`,
-        agentId: a.id,
-        scope: 'kb:read',
-        reason: 'bulk',
-        requestedBy: people.tom,
-        approvedBy: [],
-        startsAt: '',
-        expiresAt: '',
-        status: 'active' as const,
-        source: 'default',
-        createdAt: at(i),
-      })),
+      made.map((a, i) =>
+        grantRecord(a.id, 'kb:read', { id: `${a.id}:kb:read`, reason: 'bulk', approvedBy: [], source: 'default', createdAt: at(i) }),
+      ),
     );
     expect(await grants.list({ status: ['active'] })).toHaveLength(23);
     for (let i = 0; i < 16; i++) {

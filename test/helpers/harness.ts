@@ -2,7 +2,8 @@ import path from 'node:path';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import type { AccessSettings } from '../../src/core/access.js';
 import type { OutboxSettings } from '../../src/core/outbox.js';
-import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
+import { newAgentId, type AgentRecord, type GrantRecord } from '../../src/core/agents.js';
+import type { CheckInRecord } from '../../src/core/checkins.js';
 import { isRosterError } from '../../src/core/errors.js';
 import type { OrgConfig } from '../../src/config/schemas.js';
 import type { EvalSuites } from '../../src/config/eval-suites.js';
@@ -170,6 +171,51 @@ export function agentRecord(overrides: Partial<AgentRecord> = {}): AgentRecord {
     updatedAt: now,
     statusChangedAt: now,
     ...overrides,
+  };
+}
+
+/** An active grant of `scope` to the agent, made by hand by Tom for a day; override what a test needs. */
+export function grantRecord(agentId: string, scope: string, overrides: Partial<GrantRecord> = {}): GrantRecord {
+  const now = new Date();
+  return {
+    id: `${agentId}:${scope}:manual`,
+    agentId,
+    scope,
+    reason: 'granted by hand',
+    requestedBy: people.tom,
+    approvedBy: [people.tom],
+    startsAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + 86_400_000).toISOString(),
+    status: 'active',
+    source: 'manual',
+    createdAt: now.toISOString(),
+    ...overrides,
+  };
+}
+
+/** A check-in that found the agent degraded (accuracy fell), made now; store it with `supervision.checkinRepo.save`. */
+export function degradedCheckIn(id: string, agentId: string): CheckInRecord {
+  const now = new Date().toISOString();
+  return {
+    id,
+    agentId,
+    at: now,
+    window: { baselineFrom: new Date(0).toISOString(), currentFrom: now, to: now },
+    verdict: 'degraded',
+    recommendation: 'retrain',
+    findings: [
+      {
+        metric: 'accuracy',
+        method: 'two-proportion z-test',
+        statistic: 3,
+        threshold: 2,
+        severity: 'degraded',
+        summary: 'accuracy fell from 0.93 to 0.71',
+      },
+    ],
+    metrics: [],
+    trend: '',
+    sample: { baseline: 0, current: 0 },
   };
 }
 

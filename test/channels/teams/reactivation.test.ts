@@ -1,6 +1,6 @@
 import { startTeamsTestRoster, type TeamsTestRoster } from '../../helpers/app.js';
 import { FakeConnector } from '../../helpers/fake-connector.js';
-import { agentRecord, eventually } from '../../helpers/harness.js';
+import { agentRecord, degradedCheckIn, eventually } from '../../helpers/harness.js';
 import { button, cardText, cardVerbs, inputIds } from './card-reading.js';
 import { teamsUser } from './teams-client.js';
 
@@ -31,26 +31,7 @@ describe('Teams: Reactivate a suspended agent (typed and from the profile button
   it('typed: the warning about a degraded check-in reaches the approvers; an outsider learns nothing', async () => {
     const { roster, connector, client } = t;
     await roster.services.agents.insert(suspended('agt_aaaa0000bbbb1111', 'Pager Helper'));
-    await roster.services.supervision.checkinRepo.save({
-      id: 'chk_degraded0001',
-      agentId: 'agt_aaaa0000bbbb1111',
-      at: new Date().toISOString(),
-      window: { baselineFrom: new Date(0).toISOString(), currentFrom: new Date().toISOString(), to: new Date().toISOString() },
-      verdict: 'degraded',
-      recommendation: 'retrain',
-      findings: [
-        {
-          metric: 'accuracy',
-          method: 'two-proportion z-test',
-          statistic: 3,
-          threshold: 2,
-          severity: 'degraded',
-          summary: 'accuracy fell from 0.93 to 0.71',
-        },
-      ],
-      metrics: [],
-      fairness: [],
-    } as never);
+    await roster.services.supervision.checkinRepo.save(degradedCheckIn('chk_degraded0001', 'agt_aaaa0000bbbb1111'));
     const outsider = teamsUser(roster.chat.person(FATIMA)!);
     const sponsor = teamsUser(roster.chat.person(NOAH)!);
     for (const u of [outsider, sponsor]) await client.install(u);
