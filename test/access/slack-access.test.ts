@@ -1,7 +1,7 @@
 import { createSlackChannel } from '../../src/channels/slack/index.js';
 import type { AgentRecord } from '../../src/core/agents.js';
 import { startTestRoster } from '../helpers/app.js';
-import { agentRecord } from '../helpers/harness.js';
+import { handbookHelper } from './support.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { buttonClick, interaction, postSlack, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
 import { actionElements } from '../helpers/slack-blocks.js';
@@ -28,14 +28,7 @@ describe('access in Slack end to end (real Bolt receiver, fake Slack Web API)', 
       env: slack.rosterEnv(),
       channels: [createSlackChannel],
     });
-    agent = agentRecord({
-      id: 'agt_0123456789abcdef',
-      name: 'Handbook Helper',
-      catalogRoleId: 'kb-answerer',
-      sponsors: [LIAM.email],
-      businessUnit: 'engineering',
-      purpose: 'Answers engineering how-to questions.',
-    });
+    agent = handbookHelper();
     await roster.services.agents.insert(agent);
   });
   afterEach(async () => {

@@ -20,4 +20,17 @@ export async function activeAgent(h: Harness, overrides: Partial<AgentRecord> = 
   return agent;
 }
 
+/** Engineering's Handbook Helper (kb-answerer), sponsored by Liam (an IT admin): the agent of the Slack access journeys. */
+export function handbookHelper(overrides: Partial<AgentRecord> = {}): AgentRecord {
+  return agentRecord({
+    id: 'agt_0123456789abcdef',
+    name: 'Handbook Helper',
+    catalogRoleId: 'kb-answerer',
+    sponsors: ['liam.oneill@brightwater.example'],
+    businessUnit: 'engineering',
+    purpose: 'Answers engineering how-to questions.',
+    ...overrides,
+  });
+}
+
 export { errorOf };

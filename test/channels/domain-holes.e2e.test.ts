@@ -2,7 +2,7 @@ import { createSlackChannel } from '../../src/channels/slack/index.js';
 import type { AgentRecord } from '../../src/core/agents.js';
 import { eventTypeOf } from '../../src/core/webhooks.js';
 import type { OrgConfig } from '../../src/config/schemas.js';
-import { breakGlassAllowed } from '../access/support.js';
+import { breakGlassAllowed, handbookHelper } from '../access/support.js';
 import { startTestRoster } from '../helpers/app.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, degradedCheckIn, eventually } from '../helpers/harness.js';
@@ -35,14 +35,7 @@ describe('issue 15 domain holes, attacked through Slack', () => {
     slack = new FakeSlack();
     await slack.start();
     roster = await startTestRoster({ env: slack.rosterEnv(), channels: [createSlackChannel] });
-    helper = agentRecord({
-      id: 'agt_0123456789abcdef',
-      name: 'Handbook Helper',
-      catalogRoleId: 'kb-answerer',
-      sponsors: [LIAM.email],
-      businessUnit: 'engineering',
-      purpose: 'Answers engineering how-to questions.',
-    });
+    helper = handbookHelper();
     await roster.services.agents.insert(helper);
   });
   afterEach(async () => {
