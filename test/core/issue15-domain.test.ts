@@ -120,6 +120,29 @@ describe('issue 15: domain rules at the service level (embedded database)', () =
     expect((await h.services.supervision.alertRepo.get(alert.id))?.status).toBe('resolved');
   }, 30_000);
 
+  it('a profile offers Accept / Decline to a person someone else named as sponsor, not to one who named themselves', async () => {
+    h = await startHarness();
+    const chat = new ChatService(h.org, h.services, silentLogger());
+    const at = new Date().toISOString();
+    const agent = agentRecord({
+      name: 'Named Helper',
+      proposedSponsors: [
+        { id: 'sp_named0001', email: people.liam, by: people.tom, at },
+        { id: 'sp_self00001', email: people.aisha, by: people.aisha, at },
+      ],
+    });
+    await h.services.agents.insert(agent);
+    const buttonsFor = async (email: string) => {
+      const reply = await chat.run(chat.person(email)!, { name: 'show', agent: agent.id });
+      return ((reply.card?.data as { actions?: Array<{ action: string }> }).actions ?? []).map((a) => a.action);
+    };
+    expect(await buttonsFor(people.liam)).toEqual(expect.arrayContaining(['sponsor_confirm', 'sponsor_decline']));
+    expect(await buttonsFor(people.aisha)).not.toContain('sponsor_confirm');
+    await chat.actions.click(chat.person(people.liam)!, 'sponsor_confirm', { agentId: agent.id });
+    expect((await h.services.agents.get(agent.id))?.sponsors).toEqual([people.tom, people.liam]);
+    expect(await buttonsFor(people.liam)).not.toContain('sponsor_confirm');
+  }, 30_000);
+
   it('a prompt submitted by someone who may not open it is refused before it can be shown again naming the agent', async () => {
     const { chat, agent, alert } = await ownerless({ name: 'Secret Drafter' });
     const daniel = chat.person(people.daniel)!;
