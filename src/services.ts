@@ -538,14 +538,6 @@ export async function createServices(settings: ServiceSettings) {
     agents,
     outbox,
     clock,
-    onSponsored: async (actor, agentId) => {
-      const open = await supervision.alertRepo.list({ agentId, kind: 'ownerless', status: ['open', 'acknowledged', 'snoozed'] });
-      for (const alert of open) {
-        await supervision.alerts
-          .resolve(actor, alert.id)
-          .catch((err: unknown) => log.warn({ err, alertId: alert.id }, 'could not resolve the ownerless alert of a sponsored agent'));
-      }
-    },
   });
   const leavers = new Leavers({ org, agents, repo: createLeaverRepository(connection), audit, notifier, outbox, sponsorships, clock });
 

@@ -88,7 +88,15 @@ export const ALERT_EFFECTS = {
   notify: 'alert.notify',
   timer: 'alert.timer',
   raise: 'alert.raise',
+  resolveKind: 'alert.resolve-kind',
 } as const;
+
+/** The payload of the {@link ALERT_EFFECTS.resolveKind} effect: `actor`'s change ended the condition behind the agent's alerts of `kind`. */
+export interface ResolveAlertsOfKind {
+  agentId: string;
+  kind: AlertKind;
+  actor: string;
+}
 
 /** What raising an alert takes; also the payload of the {@link ALERT_EFFECTS.raise} effect. */
 export interface RaiseAlert {
@@ -216,6 +224,22 @@ export class AlertService {
         const id = `alr_${createHash('sha256').update(effectId).digest('hex').slice(0, 16)}`;
         if (await this.deps.alerts.get(id)) return;
         await this.raise({ ...input, id });
+      },
+    });
+    // Another holder's change that ends an alert's condition (an ownerless agent sponsored again)
+    // resolves it through its own outbox, in the name of whoever made the change: that change was
+    // authorised where it was made. Resolving a resolved alert changes nothing.
+    outbox.register<ResolveAlertsOfKind>({
+      type: ALERT_EFFECTS.resolveKind,
+      perform: async ({ agentId, kind, actor }) => {
+        for (const alert of await this.deps.alerts.list({ agentId, kind, status: ['open', 'acknowledged', 'snoozed'] })) {
+          await this.mutate(
+            alert.id,
+            (a) => this.markResolved(a, actor),
+            (next) => [...this.actedOn(actor, 'alert.resolved', next, {}), ...this.pagerEffects(next, 'resolve')],
+            'alert.resolved',
+          );
+        }
       },
     });
     outbox.register<{ at: Date; timer: AlertTimer }>({

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { OrgConfig } from '../config/schemas.js';
 import { findPersonByEmail, hasRole, peopleWithRole } from '../config/directory.js';
 import { AGENT_HOLDER, type AgentRecord, type AgentRepository, type ProposedSponsor } from './agents.js';
+import { ALERT_EFFECTS, type ResolveAlertsOfKind } from './alerts.js';
 import type { AuditInput } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
@@ -16,11 +17,6 @@ export interface SponsorshipDeps {
   agents: AgentRepository;
   /** Where the audit entries and cards of a sponsorship change are stored with it, then performed. */
   outbox: Outbox;
-  /**
-   * Called once a sponsorship was accepted (the agent has a sponsor again): resolves its ownerless
-   * alert. Never throws; whichever surface the answer came from, the alert follows.
-   */
-  onSponsored?: (actorEmail: string, agentId: string) => Promise<void>;
   clock?: () => Date;
 }
 
@@ -189,10 +185,19 @@ export class Sponsorships {
           },
         }),
       ),
+      // The agent has a sponsor again: its ownerless alert is resolved, whichever surface the answer came from.
+      ...(accepted
+        ? [
+            this.deps.outbox.effect(ALERT_EFFECTS.resolveKind, {
+              agentId: agent.id,
+              kind: 'ownerless',
+              actor: actor.email,
+            } satisfies ResolveAlertsOfKind),
+          ]
+        : []),
     ];
     if (await this.deps.agents.answerSponsorship(agent.id, sponsor, accepted, effects)) {
       await this.settle(agent.id, effects, 'sponsorship.answered');
-      if (accepted) await this.deps.onSponsored?.(actor.email, agent.id);
     }
     return (await this.deps.agents.get(agent.id)) ?? agent;
   }

@@ -81,6 +81,26 @@ describe('effects of agent changes survive a crash between the change and its ef
     expect(await auditCount(agent.id, 'sponsorship.proposed')).toBe(1);
   }, 60_000);
 
+  it('an IT admin confirming a self-nominated sponsor, crashed after the change is stored: the ownerless alert is still resolved, once', async () => {
+    const agent = agentRecord({ name: 'Ownerless Confirmed', sponsors: [] });
+    await h.services.agents.insert(agent);
+    const alert = await h.services.supervision.alerts.raise({
+      kind: 'ownerless',
+      agentId: agent.id,
+      severity: 'warning',
+      summary: 'No sponsor.',
+    });
+    await h.services.sponsorships.nominateSelf(people.liam, agent.id);
+    crashAt = 'sponsorship.answered:0';
+    await expect(h.services.sponsorships.answer(people.aisha, agent.id, 'accept', { sponsor: people.liam })).rejects.toThrow(
+      'simulated crash',
+    );
+    expect((await h.services.agents.get(agent.id))?.sponsors).toEqual([people.liam]);
+    await drainUntil(async () => (await h.services.supervision.alertRepo.get(alert.id))?.status === 'resolved');
+    expect((await h.services.supervision.alertRepo.get(alert.id))?.resolvedBy).toBe(people.aisha);
+    expect(await auditCount(agent.id, 'alert.resolved')).toBe(1);
+  }, 60_000);
+
   it('a reactivation crashed after the status change: the agent is back and the reactivation is audited once', async () => {
     const agent = agentRecord({ name: 'Reactivated Crash', status: 'suspended', suspendedFrom: 'probation' });
     await h.services.agents.insert(agent);
