@@ -96,7 +96,7 @@ describe('effects of agent changes survive a crash between the change and its ef
       'simulated crash',
     );
     expect((await h.services.agents.get(agent.id))?.sponsors).toEqual([people.liam]);
-    await drainUntil(async () => (await h.services.supervision.alertRepo.get(alert.id))?.status === 'resolved');
+    await recovered(h, async () => (await h.services.supervision.alertRepo.get(alert.id))?.status === 'resolved');
     expect((await h.services.supervision.alertRepo.get(alert.id))?.resolvedBy).toBe(people.aisha);
     expect(await auditCount(agent.id, 'alert.resolved')).toBe(1);
   }, 60_000);
