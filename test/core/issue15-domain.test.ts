@@ -59,8 +59,13 @@ describe('issue 15: domain rules at the service level (embedded database)', () =
         }),
       ),
     );
-    const granted = (await h.services.grants.listForAgent(agent.id)).filter((g) => g.status === 'active');
+    const stored = await h.services.grants.listForAgent(agent.id);
+    const granted = stored.filter((g) => g.status === 'active');
     expect(granted.length).toBeLessThanOrEqual(2);
+    // A use refused after it was stored is denied, never left pending (a pending grant would block its scope).
+    expect(stored.filter((g) => g.status !== 'active').map((g) => g.status)).toEqual(
+      stored.filter((g) => g.status !== 'active').map(() => 'denied'),
+    );
     expect(new Set(granted.map((g) => g.scope)).size).toBe(granted.length);
     expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(granted.length);
   }, 60_000);
