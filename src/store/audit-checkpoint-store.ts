@@ -1,5 +1,6 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import type { AuditCheckpoint, CheckpointRepository } from '../core/audit-checkpoints.js';
+import { indexesOnce } from './model-indexes.js';
 
 /** The collection that holds the signed checkpoints of the audit chain. */
 export const AUDIT_CHECKPOINT_COLLECTION = 'audit_checkpoints';
@@ -28,17 +29,7 @@ export function createCheckpointStore(connection: Connection): CheckpointStore {
   const model =
     (connection.models[MODEL_NAME] as Model<AuditCheckpoint> | undefined) ??
     connection.model<AuditCheckpoint>(MODEL_NAME, checkpointSchema);
-  let indexes: Promise<void> | undefined;
-  function ensureIndexes(): Promise<void> {
-    indexes ??= (async () => {
-      await model.init();
-      await model.createIndexes();
-    })().catch((err: unknown) => {
-      indexes = undefined;
-      throw err;
-    });
-    return indexes;
-  }
+  const ensureIndexes = indexesOnce(model);
   return {
     ensureIndexes,
     async insert(checkpoint) {

@@ -15,6 +15,7 @@ import {
   type ChainHead,
 } from '../core/audit.js';
 import type { ChainReader } from '../core/audit-checkpoints.js';
+import { indexesOnce } from './model-indexes.js';
 
 /** The collection that holds the audit trail. */
 export const AUDIT_COLLECTION = 'audit_entries';
@@ -101,17 +102,7 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
   const model =
     (connection.models[MODEL_NAME] as Model<StoredEntry> | undefined) ?? connection.model<StoredEntry>(MODEL_NAME, auditEntrySchema);
 
-  let indexes: Promise<void> | undefined;
-  function ensureIndexes(): Promise<void> {
-    indexes ??= (async () => {
-      await model.init();
-      await model.createIndexes();
-    })().catch((err: unknown) => {
-      indexes = undefined;
-      throw err;
-    });
-    return indexes;
-  }
+  const ensureIndexes = indexesOnce(model);
 
   async function head(): Promise<ChainHead | null> {
     return model.findOne({}, { _id: 0, seq: 1, hash: 1 }).sort({ seq: -1 }).lean<ChainHead>().exec();
