@@ -108,44 +108,13 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
     return model.findOne({}, { _id: 0, seq: 1, hash: 1 }).sort({ seq: -1 }).lean<ChainHead>().exec();
   }
 
-  /**
-   * Builds the whole run of entries after the current head and inserts them in order. When another
-   * writer took a number first, the entries stored before it stay (their hashes prove they are
-   * ours) and the rest are rebuilt after the new head.
-   */
-  async function appendManyNow(inputs: readonly AuditInput[]): Promise<AuditEntry[]> {
-    await ensureIndexes();
-    const at = clock();
-    const stored: AuditEntry[] = [];
-    let pending = inputs;
-    for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
-      let previous = await head();
-      const entries = pending.map((input) => {
-        const entry = nextEntry(previous, input, at);
-        previous = { seq: entry.seq, hash: entry.hash };
-        return entry;
-      });
-      try {
-        await model.insertMany(entries, { ordered: true });
-        return [...stored, ...entries];
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
-      }
-      const ours = new Set(
-        (
-          await model
-            .find({ seq: { $in: entries.map((e) => e.seq) } }, { _id: 0, seq: 1, hash: 1 })
-            .lean<ChainHead[]>()
-            .exec()
-        ).map((d) => `${d.seq}:${d.hash}`),
-      );
-      let kept = 0;
-      while (kept < entries.length && ours.has(`${entries[kept]!.seq}:${entries[kept]!.hash}`)) kept += 1;
-      stored.push(...entries.slice(0, kept));
-      pending = pending.slice(kept);
-      if (attempt < maxAttempts) await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt));
-    }
-    throw new AuditContentionError(maxAttempts);
+  async function hashesAt(seqs: readonly number[]): Promise<Map<number, string>> {
+    if (seqs.length === 0) return new Map();
+    const docs = await model
+      .find({ seq: { $in: [...seqs] } }, { _id: 0, seq: 1, hash: 1 })
+      .lean<ChainHead[]>()
+      .exec();
+    return new Map(docs.map((d) => [d.seq, d.hash]));
   }
 
   let inFlight = 0;
@@ -162,37 +131,19 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
     }
   }
 
-  /*
-   * Group commit: appends from this process that arrive while one is being written wait and are
-   * written together (one head read, one ordered insertMany), in the order they were asked for.
-   * Racing one another for each next number cost a read and a retry per entry, so under load the
-   * chain's throughput fell as writers were added; now it grows with the batch.
-   */
-  type Waiting = { input: AuditInput; key: string | undefined; at: Date; resolve(e: AuditEntry): void; reject(err: unknown): void };
-  const waiting: Waiting[] = [];
-  let committing = false;
-  async function commit(): Promise<void> {
-    if (committing) return;
-    committing = true;
-    try {
-      while (waiting.length > 0) {
-        const group = waiting.splice(0, MAX_GROUP);
-        try {
-          const entries = await takeTurn(() => appendGroupNow(group));
-          group.forEach((w, i) => (entries[i] ? w.resolve(entries[i]) : w.reject(new AuditContentionError(maxAttempts))));
-        } catch (err) {
-          for (const w of group) w.reject(err);
-        }
-      }
-    } finally {
-      committing = false;
-    }
-  }
+  /** One entry to write: its input, the outbox effect it answers for, and when it was asked. */
+  type Ask = { input: AuditInput; key: string | undefined; at: Date };
 
-  /** One entry per waiting append; an effect's key already stored answers with its entry (no second one). */
-  async function appendGroupNow(group: readonly Waiting[]): Promise<Array<AuditEntry | undefined>> {
-    await ensureIndexes();
+  /**
+   * Writes the asks after the current head in one ordered insertMany, in order. When another
+   * writer took a number first, the entries stored before it stay (their hashes prove they are
+   * ours) and the rest are rebuilt after the new head. An effect's key already stored answers with
+   * its entry, and a key asked twice is written once. An ask without an entry gets `failure`: the
+   * error that stopped the run, or contention; an entry stored before the error is still reported.
+   */
+  async function writeRun(asks: readonly Ask[]): Promise<{ entries: Array<AuditEntry | undefined>; failure: unknown }> {
     const found = new Map<string, AuditEntry>();
+    const written = new Map<Ask, AuditEntry>();
     const lookUp = async (keys: string[]) => {
       if (keys.length === 0) return;
       const docs = await model
@@ -201,53 +152,78 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
         .exec();
       for (const d of docs) found.set(d.key, toEntry(d));
     };
-    await lookUp(group.flatMap((w) => (w.key === undefined ? [] : [w.key])));
-    const written = new Map<Waiting, AuditEntry>();
-    for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
-      const seen = new Set<string>();
-      // A key asked twice in one group (an effect performed twice at once) is written once.
-      const pending = group.filter((w) => {
-        if (written.has(w) || (w.key !== undefined && (found.has(w.key) || seen.has(w.key)))) return false;
-        if (w.key !== undefined) seen.add(w.key);
-        return true;
-      });
-      if (pending.length === 0) break;
-      let previous = await head();
-      const entries = pending.map((w) => {
-        const entry = nextEntry(previous, w.input, w.at);
-        previous = { seq: entry.seq, hash: entry.hash };
-        return entry;
-      });
-      try {
-        await model.insertMany(
-          entries.map((e, i) => (pending[i]!.key === undefined ? e : { ...e, key: pending[i]!.key })),
-          { ordered: true },
-        );
-        pending.forEach((w, i) => written.set(w, entries[i]!));
-        break;
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
+    let failure: unknown = new AuditContentionError(maxAttempts);
+    try {
+      await ensureIndexes();
+      await lookUp(asks.flatMap((a) => (a.key === undefined ? [] : [a.key])));
+      for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
+        const seen = new Set<string>();
+        // A key asked twice in one group (an effect performed twice at once) is written once.
+        const pending = asks.filter((a) => {
+          if (written.has(a) || (a.key !== undefined && (found.has(a.key) || seen.has(a.key)))) return false;
+          if (a.key !== undefined) seen.add(a.key);
+          return true;
+        });
+        if (pending.length === 0) break;
+        let previous = await head();
+        const entries = pending.map((a) => {
+          const entry = nextEntry(previous, a.input, a.at);
+          previous = { seq: entry.seq, hash: entry.hash };
+          return entry;
+        });
+        try {
+          await model.insertMany(
+            entries.map((e, i) => (pending[i]!.key === undefined ? e : { ...e, key: pending[i]!.key })),
+            { ordered: true },
+          );
+          pending.forEach((a, i) => written.set(a, entries[i]!));
+          break;
+        } catch (err) {
+          if (!isDuplicateKey(err)) throw err;
+        }
+        // Another process took a number, or stored one of these keys: keep what is ours, re-read the keys.
+        const ours = await hashesAt(entries.map((e) => e.seq));
+        for (const [i, e] of entries.entries()) {
+          if (ours.get(e.seq) !== e.hash) break;
+          written.set(pending[i]!, e);
+        }
+        await lookUp(pending.flatMap((a) => (a.key === undefined || written.has(a) ? [] : [a.key])));
+        if (attempt < maxAttempts) await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt));
       }
-      // Another process took a number, or stored one of these keys: keep what is ours, re-read the keys.
-      const ours = await hashesAtSeqs(entries.map((e) => e.seq));
-      for (const [i, e] of entries.entries()) {
-        if (ours.get(e.seq) !== e.hash) break;
-        written.set(pending[i]!, e);
-      }
-      await lookUp(pending.flatMap((w) => (w.key === undefined || written.has(w) ? [] : [w.key])));
-      if (attempt < maxAttempts) await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt));
+    } catch (err) {
+      failure = err;
     }
     const byKey = new Map<string, AuditEntry>();
-    for (const [w, e] of written) if (w.key !== undefined) byKey.set(w.key, e);
-    return group.map((w) => written.get(w) ?? (w.key === undefined ? undefined : (found.get(w.key) ?? byKey.get(w.key))));
+    for (const [a, e] of written) if (a.key !== undefined) byKey.set(a.key, e);
+    const entries = asks.map((a) => written.get(a) ?? (a.key === undefined ? undefined : (found.get(a.key) ?? byKey.get(a.key))));
+    return { entries, failure };
   }
 
-  async function hashesAtSeqs(seqs: readonly number[]): Promise<Map<number, string>> {
-    const docs = await model
-      .find({ seq: { $in: [...seqs] } }, { _id: 0, seq: 1, hash: 1 })
-      .lean<ChainHead[]>()
-      .exec();
-    return new Map(docs.map((d) => [d.seq, d.hash]));
+  /*
+   * Group commit: appends from this process that arrive while one is being written wait and are
+   * written together (one head read, one ordered insertMany), in the order they were asked for.
+   * Racing one another for each next number cost a read and a retry per entry, so under load the
+   * chain's throughput fell as writers were added; now it grows with the batch.
+   */
+  type Waiting = Ask & { resolve(e: AuditEntry): void; reject(err: unknown): void };
+  const waiting: Waiting[] = [];
+  let committing = false;
+  async function commit(): Promise<void> {
+    if (committing) return;
+    committing = true;
+    try {
+      while (waiting.length > 0) {
+        const group = waiting.splice(0, MAX_GROUP);
+        const { entries, failure } = await takeTurn(() => writeRun(group));
+        group.forEach((w, i) => {
+          const entry = entries[i];
+          if (entry) w.resolve(entry);
+          else w.reject(failure);
+        });
+      }
+    } finally {
+      committing = false;
+    }
   }
 
   return {
@@ -271,9 +247,12 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
 
     async appendMany(inputs: readonly AuditInput[]): Promise<AuditEntry[]> {
       if (inputs.length === 0) return [];
+      const at = clock();
       // Validate every input before writing any, so a bad one leaves no partial run behind.
-      for (const input of inputs) nextEntry(null, input, clock());
-      return takeTurn(() => appendManyNow(inputs));
+      for (const input of inputs) nextEntry(null, input, at);
+      const { entries, failure } = await takeTurn(() => writeRun(inputs.map((input) => ({ input, key: undefined, at }))));
+      if (entries.some((e) => e === undefined)) throw failure;
+      return entries as AuditEntry[];
     },
 
     async verify(options: { onProgress?: (checked: number) => void } = {}): Promise<AuditVerifyResult> {
@@ -302,14 +281,7 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
       return doc ? toEntry(doc) : null;
     },
 
-    async hashesAt(seqs: readonly number[]): Promise<Map<number, string>> {
-      if (seqs.length === 0) return new Map();
-      const docs = await model
-        .find({ seq: { $in: [...seqs] } }, { _id: 0, seq: 1, hash: 1 })
-        .lean<ChainHead[]>()
-        .exec();
-      return new Map(docs.map((d) => [d.seq, d.hash]));
-    },
+    hashesAt,
 
     async withAction(action: string): Promise<AuditEntry[]> {
       const docs = await model.find({ action }, ENTRY_FIELDS).sort({ seq: 1 }).lean<AuditEntry[]>().exec();
