@@ -94,6 +94,30 @@ describe('audit log in MongoDB', () => {
     expect(await raw().countDocuments()).toBe(0);
   });
 
+  it('writes a burst of appends in the order asked: a key asked twice or already stored is one entry, a bad input is refused alone', async () => {
+    const stored = await log.append(sampleInput(1), { key: 'fx_stored' });
+    // The first append of the burst is written alone; the others wait for it and are written as one group.
+    const burst = await Promise.allSettled([
+      log.append(sampleInput(2)),
+      log.append(sampleInput(3), { key: 'fx_twice' }),
+      log.append(sampleInput(4, { details: { big: 10n } })),
+      log.append(sampleInput(5), { key: 'fx_twice' }),
+      log.append(sampleInput(6), { key: 'fx_stored' }),
+      log.append(sampleInput(7)),
+    ]);
+    expect(burst[2]).toMatchObject({ status: 'rejected', reason: expect.any(InvalidAuditInputError) as unknown });
+    const [alone, twice, , again, storedAgain, last] = burst.map((o) => (o.status === 'fulfilled' ? o.value : undefined));
+    expect([alone, twice, last].map((e) => [e?.seq, e?.subject.id])).toEqual([
+      [2, 'g-2'],
+      [3, 'g-3'],
+      [4, 'g-7'],
+    ]);
+    expect(again).toEqual(twice);
+    expect(storedAgain).toEqual(stored);
+    expect(await raw().countDocuments()).toBe(4);
+    expect(await log.verify()).toMatchObject({ ok: true, checked: 4 });
+  });
+
   it('exports per agent and per time range, in seq order', async () => {
     const agentOf = ['a', 'b', 'a', undefined, 'a', 'b'];
     for (const [i, agentId] of agentOf.entries()) {
