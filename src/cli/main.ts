@@ -325,52 +325,47 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
     .command('list')
     .description('one line per parked effect: effect id, type, holder (kind id), attempts, parked at, last error')
     .addOption(json())
-    .action((opts: { json?: boolean }) =>
-      run(
-        withEnv(io, (env) =>
-          withDatabase(io, env, async (db) => {
-            const parked = await createOutboxRepository(db.connection, OUTBOX_HOLDERS).parked(1000);
-            const rows = parked.map(({ holder, effect }) => ({
-              id: effect.id,
-              type: effect.type,
-              holder,
-              attempts: effect.attempts,
-              parkedAt: effect.parkedAt?.toISOString(),
-              lastError: effect.lastError,
-            }));
-            if (opts.json) io.out(JSON.stringify(rows, null, 2));
-            else
-              for (const r of rows)
-                io.out([r.id, r.type, `${r.holder.kind} ${r.holder.id}`, r.attempts, r.parkedAt, r.lastError].join('\t'));
-            if (rows.length === 0 && !opts.json) io.err('no parked effects');
-            return EXIT.ok;
-          }),
-        ),
+    .action(
+      action((env, opts: { json?: boolean }) =>
+        withDatabase(io, env, async (db) => {
+          const parked = await createOutboxRepository(db.connection, OUTBOX_HOLDERS).parked(1000);
+          const rows = parked.map(({ holder, effect }) => ({
+            id: effect.id,
+            type: effect.type,
+            holder,
+            attempts: effect.attempts,
+            parkedAt: effect.parkedAt?.toISOString(),
+            lastError: effect.lastError,
+          }));
+          if (opts.json) io.out(JSON.stringify(rows, null, 2));
+          else
+            for (const r of rows) io.out([r.id, r.type, `${r.holder.kind} ${r.holder.id}`, r.attempts, r.parkedAt, r.lastError].join('\t'));
+          if (rows.length === 0 && !opts.json) io.err('no parked effects');
+          return EXIT.ok;
+        }),
       ),
     );
   outbox
     .command('retry')
     .description('make a parked effect due again, once its cause is fixed: the running Roster performs it within seconds')
     .argument('[effect id]', 'the id the parked-effect notice and "roster outbox list" show')
-    .action((effectId: string | undefined) =>
-      run(
-        withEnv(io, async (env) => {
-          if (!effectId) {
-            io.err('roster outbox retry: name the effect id, e.g. roster outbox retry fx_0123456789abcdef0123 (see roster outbox list)');
-            return EXIT.usage;
+    .action(
+      action(async (env, effectId: string | undefined) => {
+        if (!effectId) {
+          io.err('roster outbox retry: name the effect id, e.g. roster outbox retry fx_0123456789abcdef0123 (see roster outbox list)');
+          return EXIT.usage;
+        }
+        return withDatabase(io, env, async (db) => {
+          const repo = createOutboxRepository(db.connection, OUTBOX_HOLDERS);
+          const found = (await repo.parked(1000)).find((p) => p.effect.id === effectId);
+          if (!found || !(await repo.unpark(found.holder, effectId, new Date()))) {
+            io.err(`roster outbox retry: no parked effect ${effectId} (see roster outbox list)`);
+            return EXIT.failed;
           }
-          return withDatabase(io, env, async (db) => {
-            const repo = createOutboxRepository(db.connection, OUTBOX_HOLDERS);
-            const found = (await repo.parked(1000)).find((p) => p.effect.id === effectId);
-            if (!found || !(await repo.unpark(found.holder, effectId, new Date()))) {
-              io.err(`roster outbox retry: no parked effect ${effectId} (see roster outbox list)`);
-              return EXIT.failed;
-            }
-            io.out(`${effectId} (${found.effect.type} of ${found.holder.kind} ${found.holder.id}) is due again`);
-            return EXIT.ok;
-          });
-        }),
-      ),
+          io.out(`${effectId} (${found.effect.type} of ${found.holder.kind} ${found.holder.id}) is due again`);
+          return EXIT.ok;
+        });
+      }),
     );
 
   const seed = program.command('seed').description('sample data');
