@@ -6,6 +6,12 @@ import { silentLogger } from '../helpers/logger.js';
 
 const PRIYA = 'priya.raman@brightwater.example';
 
+/** Leavers over the harness's services, reading the given directory (a start-up with that directory). */
+function leaversOf(h: Harness, org: Harness['org']): Leavers {
+  const { agents, audit, outbox, sponsorships } = h.services;
+  return new Leavers({ org, agents, repo: createLeaverRepository(h.db.connection), audit, notifier: h.notifier, outbox, sponsorships });
+}
+
 describe('leavers: a sponsor disappears from the directory', () => {
   let h: Harness;
   afterEach(async () => {
@@ -14,34 +20,15 @@ describe('leavers: a sponsor disappears from the directory', () => {
 
   it('offers the agent to the leaver’s manager, who accepts it; with no sponsor left the sweep raises ownerless', async () => {
     h = await startHarness();
-    const repo = createLeaverRepository(h.db.connection);
     const agent = agentRecord({ name: 'Ticket Router', purpose: 'Routes tickets.' });
     const id = agent.id;
     await h.services.agents.insert(agent);
     // Start-up with the full directory records the snapshot; nobody has left.
-    expect(
-      await new Leavers({
-        org: h.org,
-        agents: h.services.agents,
-        repo,
-        audit: h.services.audit,
-        notifier: h.notifier,
-        outbox: h.services.outbox,
-        sponsorships: h.services.sponsorships,
-      }).check(),
-    ).toEqual({ leavers: [], offers: 0 });
+    expect(await leaversOf(h, h.org).check()).toEqual({ leavers: [], offers: 0 });
 
     // Tom (managed by Priya) leaves: the next start-up has a directory without him.
     const withoutTom = { ...h.org, people: h.org.people.filter((p) => p.email !== people.tom) };
-    const leavers = new Leavers({
-      org: withoutTom,
-      agents: h.services.agents,
-      repo,
-      audit: h.services.audit,
-      notifier: h.notifier,
-      outbox: h.services.outbox,
-      sponsorships: h.services.sponsorships,
-    });
+    const leavers = leaversOf(h, withoutTom);
     expect(await leavers.check()).toEqual({ leavers: [people.tom], offers: 1 });
     expect(await leavers.check()).toEqual({ leavers: [], offers: 0 });
     const offer = h.notifier.to(PRIYA, 'notice').find((m) => String(m.card.data.title) === 'Ticket Router needs a sponsor');
@@ -72,22 +59,13 @@ describe('leavers: a sponsor disappears from the directory', () => {
 
   it("the offer's buttons: Accept sponsorship, or Retire agent (the manager takes it over to sign its retirement)", async () => {
     h = await startHarness();
-    const repo = createLeaverRepository(h.db.connection);
     const kept = agentRecord({ name: 'Kept Router', sponsors: [people.tom] });
     const retired = agentRecord({ name: 'Retired Router', sponsors: [people.tom] });
     await h.services.agents.insert(kept);
     await h.services.agents.insert(retired);
-    const deps = {
-      agents: h.services.agents,
-      repo,
-      audit: h.services.audit,
-      notifier: h.notifier,
-      outbox: h.services.outbox,
-      sponsorships: h.services.sponsorships,
-    };
-    await new Leavers({ org: h.org, ...deps }).check();
+    await leaversOf(h, h.org).check();
     const withoutTom = { ...h.org, people: h.org.people.filter((p) => p.email !== people.tom) };
-    const leavers = new Leavers({ org: withoutTom, ...deps });
+    const leavers = leaversOf(h, withoutTom);
     expect(await leavers.check()).toEqual({ leavers: [people.tom], offers: 2 });
     const offer = h.notifier.to(PRIYA, 'notice').find((m) => m.card.data.title === 'Kept Router needs a sponsor')!;
     expect(offer.card.data.actions).toEqual([
