@@ -201,7 +201,15 @@ describe('retraining: due → Postpone (with a reason) → overdue, the sweep ru
     );
     expect(overdue.card.data.title).toBe('Retraining overdue: Postponed Drafter');
     expect(String(overdue.card.data.text)).toContain('Waiting for the Q4 ticket export.');
-    await new Promise((r) => setTimeout(r, 2500)); // two more sweeps
+    // Two more sweeps finish (the job's lastFinishedAt moves twice) without telling anyone again.
+    const lastSweep = async () =>
+      (
+        (await h.db.connection.collection('agendaJobs').findOne({ name: 'retraining.sweep' }))?.lastFinishedAt as Date | undefined
+      )?.getTime() ?? 0;
+    for (let sweeps = 0; sweeps < 2; sweeps++) {
+      const before = await lastSweep();
+      await eventually(async () => (await lastSweep()) > before, 10_000);
+    }
     const titles = h.notifier.to(people.liam, 'notice').map((m) => String(m.card.data.title));
     expect(titles.filter((t) => t.startsWith('Retraining overdue'))).toEqual(['Retraining overdue: Postponed Drafter']);
     expect((await h.services.audit.export({ agentId: postponed.id })).map((e) => e.action)).toEqual(
