@@ -27,6 +27,12 @@ describe('Roster process lifecycle (embedded database on disk)', () => {
     return { proc, port: Number(listening.port), mongoUri: `mongodb://127.0.0.1:${mongoPort}`, javaPid };
   }
 
+  /** Waits (up to 10 s) for the process to be gone; the OS reaps a child that has just exited a moment later. */
+  async function gone(pid: number): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  }
+
   async function get(port: number, route: string): Promise<{ status: number; body: string }> {
     const res = await fetch(`http://127.0.0.1:${port}${route}`);
     return { status: res.status, body: await res.text() };
@@ -55,7 +61,7 @@ describe('Roster process lifecycle (embedded database on disk)', () => {
     const exit = await first.proc.exited;
     expect(exit.code).toBe(0);
     expect(Date.now() - stopAt).toBeLessThan(10_000);
-    await new Promise((r) => setTimeout(r, 300));
+    await gone(first.javaPid);
     expect(isAlive(first.javaPid)).toBe(false);
 
     const second = await start();
@@ -66,7 +72,7 @@ describe('Roster process lifecycle (embedded database on disk)', () => {
 
     second.proc.child.kill('SIGINT');
     expect((await second.proc.exited).code).toBe(0);
-    await new Promise((r) => setTimeout(r, 300));
+    await gone(second.javaPid);
     expect(isAlive(second.javaPid)).toBe(false);
   }, 120_000);
 
@@ -75,8 +81,7 @@ describe('Roster process lifecycle (embedded database on disk)', () => {
     expect(isAlive(run.javaPid)).toBe(true);
     run.proc.child.kill('SIGKILL');
     await run.proc.exited;
-    const deadline = Date.now() + 10_000;
-    while (isAlive(run.javaPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await gone(run.javaPid);
     expect(isAlive(run.javaPid)).toBe(false);
   }, 120_000);
 });
