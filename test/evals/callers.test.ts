@@ -11,6 +11,7 @@ import { loadOrgConfig } from '../../src/config/org-config.js';
 import type { EndpointInput } from '../../src/evals/evaluations.js';
 import { eventually, people, SHIPPED_CONFIG, startHarness, type Harness } from '../helpers/harness.js';
 import { projectRoot } from '../helpers/roster-process.js';
+import { evaluationFinished, requestedKbAnswerer } from '../helpers/evaluations.js';
 
 /*
  * The endpoint kinds other than Roster's own HTTP contract, each served on 127.0.0.1 by code
@@ -184,19 +185,10 @@ describe('endpoint callers: OpenAI-compatible, MCP tool and the judge, served on
   });
 
   async function interview(name: string, endpoint: EndpointInput) {
-    const { agentId } = await h.services.commands.requestAgent(people.amara, {
-      roleId: 'kb-answerer',
-      name,
-      purpose: 'Answers how-to questions from the handbook.',
-      businessUnit: 'people-ops',
-      sponsors: [people.amara],
-    });
+    const agentId = await requestedKbAnswerer(h, name);
     await h.services.evaluations.registerEndpoint(people.amara, agentId, undefined, endpoint);
     const started = await h.services.evaluations.start(people.amara, { agentId, purpose: 'request' });
-    const result = await eventually(async () => {
-      const r = await h.services.evaluations.visibleRun(people.amara, started.id);
-      return r.run.status !== 'running' ? r : undefined;
-    }, 30_000);
+    const result = await evaluationFinished(h, started.id);
     return { ...result, byId: Object.fromEntries(result.cases.map((c) => [c.caseId, c])), agentId };
   }
 

@@ -6,6 +6,7 @@ import type { EvalRunRecord } from '../../src/evals/types.js';
 import { FakeAgent, KB_ANSWERER_ALL_RIGHT, type Behaviour } from '../helpers/fake-agent.js';
 import { errorOf, eventually, people, SHIPPED_CONFIG, startHarness, type Harness } from '../helpers/harness.js';
 import { projectRoot } from '../helpers/roster-process.js';
+import { evaluationFinished, requestedKbAnswerer } from '../helpers/evaluations.js';
 
 const SUITES = path.join(projectRoot, 'test/fixtures/evals/interview');
 const org = loadOrgConfig(SHIPPED_CONFIG);
@@ -28,23 +29,6 @@ const MIXED: Record<string, Behaviour> = {
 const HANG = Object.fromEntries(Object.keys(MIXED).map((k) => [k, { hang: true } as Behaviour]));
 const SLOWISH = Object.fromEntries(Object.entries(MIXED).map(([k, b]) => [k, { output: (b.output as string) ?? 'ok', delayMs: 250 }]));
 
-async function requested(h: Harness, name: string): Promise<string> {
-  const { agentId } = await h.services.commands.requestAgent(people.amara, {
-    roleId: 'kb-answerer',
-    name,
-    purpose: 'Answers how-to questions from the handbook.',
-    businessUnit: 'people-ops',
-    sponsors: [people.amara],
-  });
-  return agentId;
-}
-
-const finished = (h: Harness, id: string) =>
-  eventually(async () => {
-    const run = await h.services.evaluations.visibleRun(people.amara, id);
-    return run.run.status !== 'running' ? run : undefined;
-  }, 30_000);
-
 describe('Roster interviews the candidate: suite runs against an agent on loopback', () => {
   let agent: FakeAgent;
   let base: string;
@@ -64,14 +48,14 @@ describe('Roster interviews the candidate: suite runs against an agent on loopba
   });
 
   it('grades every case, fails each bad answer with its reason, measures the metrics and tells the gate', async () => {
-    const agentId = await requested(h, 'Handbook Helper');
+    const agentId = await requestedKbAnswerer(h, 'Handbook Helper');
     await h.services.evaluations.registerEndpoint(people.amara, agentId, undefined, {
       kind: 'http',
       url: `${base}/mixed`,
       secret: 'tok-123',
     });
     const started = await h.services.evaluations.start(people.amara, { agentId, purpose: 'request' });
-    const { run, cases } = await finished(h, started.id);
+    const { run, cases } = await evaluationFinished(h, started.id);
 
     expect(run.status).toBe('completed');
     const byId = Object.fromEntries(cases.map((c) => [c.caseId, c]));
@@ -124,7 +108,7 @@ describe('Roster interviews the candidate: suite runs against an agent on loopba
   }, 60_000);
 
   it('accepts only hosts IT allows, and never a name that resolves to an internal address', async () => {
-    const agentId = await requested(h, 'Host Checker');
+    const agentId = await requestedKbAnswerer(h, 'Host Checker');
     for (const url of ['http://10.1.2.3/answer', 'http://example.com/answer', 'file:///etc/passwd', 'http://user:pw@127.0.0.1/x']) {
       const err = await errorOf(h.services.evaluations.registerEndpoint(people.amara, agentId, undefined, { kind: 'http', url }));
       expect(err.code).toBe('invalid_input');
@@ -145,7 +129,7 @@ describe('Roster interviews the candidate: suite runs against an agent on loopba
   });
 
   it('runs one suite against an agent at a time; cancel ends it, and a new run may start', async () => {
-    const agentId = await requested(h, 'Hanging Helper');
+    const agentId = await requestedKbAnswerer(h, 'Hanging Helper');
     await h.services.evaluations.registerEndpoint(people.amara, agentId, undefined, { kind: 'http', url: `${base}/hang` });
     const first = await h.services.evaluations.start(people.amara, { agentId, purpose: 'request' });
     const again = await errorOf(h.services.evaluations.start(people.amara, { agentId, purpose: 'request' }));
@@ -166,11 +150,11 @@ describe('Roster interviews the candidate: suite runs against an agent on loopba
     const tight: EvalSuites = new Map([['kb-answerer', { ...suites.get('kb-answerer')!, budgetMs: 1500 }]]);
     await h.close();
     h = await startHarness({ suites: tight, evaluation: { progressEveryMs: 0 } });
-    const agentId = await requested(h, 'Budget Breaker');
+    const agentId = await requestedKbAnswerer(h, 'Budget Breaker');
     await h.services.evaluations.registerEndpoint(people.amara, agentId, undefined, { kind: 'http', url: `${base}/hang` });
     const started = await h.services.evaluations.start(people.amara, { agentId, purpose: 'request' });
     const t0 = Date.now();
-    const { run, cases } = await finished(h, started.id);
+    const { run, cases } = await evaluationFinished(h, started.id);
     expect(Date.now() - t0).toBeLessThan(8000);
     expect(Date.parse(run.finishedAt!) - Date.parse(run.startedAt)).toBeLessThan(5000);
     expect(cases).toHaveLength(12);
@@ -180,7 +164,7 @@ describe('Roster interviews the candidate: suite runs against an agent on loopba
   }, 30_000);
 
   it('survives a restart: the run resumes after its last finished case, each case graded once', async () => {
-    const agentId = await requested(h, 'Restart Proof');
+    const agentId = await requestedKbAnswerer(h, 'Restart Proof');
     await h.services.evaluations.registerEndpoint(people.amara, agentId, undefined, { kind: 'http', url: `${base}/slowish` });
     const started = await h.services.evaluations.start(people.amara, { agentId, purpose: 'request' });
     await eventually(async () =>
@@ -188,7 +172,7 @@ describe('Roster interviews the candidate: suite runs against an agent on loopba
     );
     const before = (await h.db.connection.collection('eval_cases').find({ runId: started.id }).toArray()).map((c) => String(c.caseId));
     h = await h.restart();
-    const { run, cases } = await finished(h, started.id);
+    const { run, cases } = await evaluationFinished(h, started.id);
     expect(run.status).toBe('completed');
     expect(cases.map((c) => c.caseId).sort()).toEqual(
       suites
@@ -218,10 +202,10 @@ describe('the end of a run is durable: its effects are stored with it and perfor
       },
     });
     try {
-      const agentId = await requested(h, 'Handbook Helper');
+      const agentId = await requestedKbAnswerer(h, 'Handbook Helper');
       await h.services.evaluations.registerEndpoint(people.amara, agentId, undefined, { kind: 'http', url: `${base}/kb` });
       const started = await h.services.evaluations.start(people.amara, { agentId, purpose: 'request' });
-      const { run } = await finished(h, started.id);
+      const { run } = await evaluationFinished(h, started.id);
       expect(run.status).toBe('completed');
 
       const requestRunId = (await h.services.agents.get(agentId))!.requestRunId;
