@@ -1,5 +1,5 @@
 import { safetySweep } from '../../src/jobs/safety-sweep.js';
-import { people, SHIPPED_FLOWS, startHarness, type Harness } from '../helpers/harness.js';
+import { grantRecord, people, SHIPPED_FLOWS, startHarness, type Harness } from '../helpers/harness.js';
 import { activeAgent } from '../access/support.js';
 
 /*
@@ -18,19 +18,13 @@ describe('the safety sweep', () => {
     const past = new Date(Date.now() - 10 * 60_000).toISOString();
     // An active grant 10 minutes past its expiry whose expiry job is gone.
     await services.grants.insertMany([
-      {
+      grantRecord(agent.id, 'kb:read', {
         id: 'grt_lost',
-        agentId: agent.id,
-        scope: 'kb:read',
         reason: 'lost timer',
-        requestedBy: people.tom,
-        approvedBy: [people.liam],
         startsAt: new Date(Date.now() - 3_600_000).toISOString(),
         expiresAt: past,
-        status: 'active',
-        source: 'run_x',
         createdAt: past,
-      },
+      }),
     ]);
     // A request waiting for approval, its expiry 10 minutes ago, its timers gone.
     const { run } = await services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Orders.' });

@@ -134,7 +134,7 @@ describe('Agenda on the embedded database', () => {
     await finished;
   });
   it('a grant expiry that fails once is retried by Agenda with back-off: the grant ends expired, audited once by the scheduler', async () => {
-    const { startHarness, eventually, people } = await import('../helpers/harness.js');
+    const { startHarness, eventually, grantRecord } = await import('../helpers/harness.js');
     const { activeAgent } = await import('../access/support.js');
     const { GRANT_JOBS } = await import('../../src/jobs/grants.js');
     await db.close();
@@ -144,19 +144,12 @@ describe('Agenda on the embedded database', () => {
       const agent = await activeAgent(h);
       const expiresAt = new Date(Date.now() + 500);
       await services.grants.insertMany([
-        {
+        grantRecord(agent.id, 'kb:read', {
           id: 'grt_retry',
-          agentId: agent.id,
-          scope: 'kb:read',
           reason: 'retry test',
-          requestedBy: people.tom,
-          approvedBy: [people.liam],
           startsAt: new Date(Date.now() - 3_600_000).toISOString(),
           expiresAt: expiresAt.toISOString(),
-          status: 'active',
-          source: 'run_x',
-          createdAt: new Date().toISOString(),
-        },
+        }),
       ]);
       // The injected fault: the grant store refuses the first expiry write, as during a database blip.
       const transition = services.grants.transition.bind(services.grants);
