@@ -1,12 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { artifactPath, EMBEDDED_MONGO_JARS } from '../../src/store/embedded/jars.js';
 import { projectRoot, runRosterCli, spawnRoster, type RosterProcess } from '../helpers/roster-process.js';
 import { testMongoUri, uniqueDbName } from '../helpers/db.js';
+import { fakeMavenRepository } from '../helpers/fake-maven.js';
 
 /** A directory holding only the named programs (symlinks), to stand for a PATH without Maven or Java. */
 function binDir(root: string, programs: Record<string, string>): string {
@@ -49,23 +48,17 @@ describe('first run', () => {
   it('with Java but no Maven and an empty cache: fetches the pinned jars over HTTP, reaches /readyz, seeds the demo (npm run demo); the CLI shares the running database; a second Roster and a busy port are one line each', async () => {
     // The repository serves the real jars (from the tests' cache) on 127.0.0.1: the first run downloads, verifies and uses them.
     const cached = path.join(projectRoot, '.cache', 'embedded-mongo', 'jars');
-    const requests: string[] = [];
-    const files = new Map(EMBEDDED_MONGO_JARS.map((a) => [artifactPath(a), path.join(cached, `${a.artifact}-${a.version}.jar`)]));
-    const server = http.createServer((req, res) => {
-      const p = (req.url ?? '').replace(/^\/maven2\//, '');
-      requests.push(p);
-      const file = files.get(p);
-      if (!file || !existsSync(file)) res.writeHead(404).end();
-      else res.writeHead(200).end(readFileSync(file));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const files = new Map(
+      EMBEDDED_MONGO_JARS.map((a) => [artifactPath(a), readFileSync(path.join(cached, `${a.artifact}-${a.version}.jar`))] as const),
+    );
+    const repo = await fakeMavenRepository(files);
     const home = path.join(root, 'java-only');
     const env = {
       PATH: binDir(home, { node: process.execPath, java: which('java') }),
       HOME: home,
       ROSTER_DATA_DIR: path.join(home, 'data'),
       ROSTER_EMBEDDED_MONGO_CACHE_DIR: path.join(home, 'cache'),
-      ROSTER_EMBEDDED_MONGO_REPOSITORY: `http://127.0.0.1:${(server.address() as AddressInfo).port}/maven2`,
+      ROSTER_EMBEDDED_MONGO_REPOSITORY: repo.url,
     };
     try {
       expect(spawnSync('sh', ['-c', 'command -v mvn'], { env: { PATH: env.PATH } }).status).not.toBe(0);
@@ -73,7 +66,7 @@ describe('first run', () => {
       running.push(proc);
       const listening = await proc.waitForLog((l) => l.msg === 'HTTP server listening', 120_000);
       const port = Number(listening.port);
-      expect(requests.sort()).toEqual([...files.keys()].sort());
+      expect(repo.requests.sort()).toEqual([...files.keys()].sort());
       expect(proc.stderr()).toContain('Embedded database fetched: 18 jars, 5.9 MB, checksums verified.');
       expect(proc.stderr()).toContain('  h2-2.3.232.jar (2.7 MB)');
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
@@ -117,7 +110,7 @@ describe('first run', () => {
       expect((await proc.exited).code).toBe(0);
       expect(existsSync(path.join(env.ROSTER_DATA_DIR, 'embedded-mongo.json'))).toBe(false);
     } finally {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await repo.close();
     }
   }, 400_000);
 });

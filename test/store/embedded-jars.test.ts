@@ -1,7 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -12,6 +10,7 @@ import {
   JarFetchError,
   type JarArtifact,
 } from '../../src/store/embedded/jars.js';
+import { fakeMavenRepository } from '../helpers/fake-maven.js';
 
 /** A fake jar: random bytes with their real size and checksums. */
 function fakeJar(artifact: string, size: number): { artifact: JarArtifact; bytes: Buffer } {
@@ -26,30 +25,6 @@ function fakeJar(artifact: string, size: number): { artifact: JarArtifact; bytes
       sha256: createHash('sha256').update(bytes).digest('hex'),
       sha1: createHash('sha1').update(bytes).digest('hex'),
     },
-  };
-}
-
-/** A Maven repository on 127.0.0.1 serving `files` by repository path, recording each request. */
-async function fakeRepository(files: Map<string, Buffer>): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
-  const requests: string[] = [];
-  const server = http.createServer((req, res) => {
-    const p = decodeURIComponent((req.url ?? '').replace(/^\/maven2\//, ''));
-    requests.push(p);
-    const body = files.get(p);
-    if (!body) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'application/java-archive', 'content-length': body.length });
-    // Two chunks, so progress sees the download advance.
-    res.write(body.subarray(0, Math.floor(body.length / 2)));
-    setImmediate(() => res.end(body.subarray(Math.floor(body.length / 2))));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/maven2`,
-    requests,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
 
@@ -75,7 +50,7 @@ describe('embedded database jars (pinned, verified, cached)', () => {
   });
 
   it('downloads each jar once over the repository URL, verifies it, and prints plain progress lines with sizes without a terminal', async () => {
-    const repo = await fakeRepository(
+    const repo = await fakeMavenRepository(
       new Map([
         [artifactPath(small.artifact), small.bytes],
         [artifactPath(big.artifact), big.bytes],
@@ -110,7 +85,7 @@ describe('embedded database jars (pinned, verified, cached)', () => {
   });
 
   it('draws a progress bar with the bytes done and the total on a terminal', async () => {
-    const repo = await fakeRepository(new Map([[artifactPath(big.artifact), big.bytes]]));
+    const repo = await fakeMavenRepository(new Map([[artifactPath(big.artifact), big.bytes]]));
     try {
       const out = sink(true);
       await ensureJars({
@@ -134,7 +109,7 @@ describe('embedded database jars (pinned, verified, cached)', () => {
   it('refuses a jar whose bytes do not match the pinned checksum, and keeps nothing of it', async () => {
     const tampered = Buffer.from(small.bytes);
     tampered[10] = (tampered[10]! + 1) % 256;
-    const repo = await fakeRepository(new Map([[artifactPath(small.artifact), tampered]]));
+    const repo = await fakeMavenRepository(new Map([[artifactPath(small.artifact), tampered]]));
     try {
       const cacheDir = tmp();
       const attempt = ensureJars({
@@ -153,7 +128,7 @@ describe('embedded database jars (pinned, verified, cached)', () => {
   });
 
   it('reports a missing artifact with its HTTP status, and refuses plain HTTP to anything but loopback', async () => {
-    const repo = await fakeRepository(new Map());
+    const repo = await fakeMavenRepository(new Map());
     try {
       await expect(
         ensureJars({ cacheDir: tmp(), repository: repo.url, localRepository: null, jars: [small.artifact], progress: { silent: true } }),
@@ -166,7 +141,7 @@ describe('embedded database jars (pinned, verified, cached)', () => {
   });
 
   it('copies a matching jar from the local Maven repository instead of downloading it', async () => {
-    const repo = await fakeRepository(new Map());
+    const repo = await fakeMavenRepository(new Map());
     try {
       const m2 = tmp();
       const local = path.join(m2, artifactPath(small.artifact));
