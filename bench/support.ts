@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRoster, type Roster, type RosterOptions } from '../src/app.js';
 import { envSchema } from '../src/config/env.js';
+import { percentile as nearestRank } from '../src/core/evaluation.js';
 import { loadOrgConfig } from '../src/config/org-config.js';
 import { createLogger } from '../src/logger.js';
 import { loadFlowDefinitions } from '../src/services.js';
@@ -36,9 +37,9 @@ export function benchLog(tag: string): (msg: string) => void {
 export const fmt = (n: number, digits = 1): string =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-/** The p-th percentile of ascending `sorted`, by nearest rank. */
-export function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+/** The p-th percentile (p in 0..100) of `values`, by nearest rank: the one Roster's evaluations use. */
+export function percentile(values: readonly number[], p: number): number {
+  return nearestRank(values, p / 100);
 }
 
 /** Works through `items` with at most `limit` in flight. */
