@@ -328,7 +328,7 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
     .action(
       action((env, opts: { json?: boolean }) =>
         withDatabase(io, env, async (db) => {
-          const parked = await createOutboxRepository(db.connection, OUTBOX_HOLDERS).parked(1000);
+          const parked = await createOutboxRepository(db.connection, OUTBOX_HOLDERS).parked();
           const rows = parked.map(({ holder, effect }) => ({
             id: effect.id,
             type: effect.type,
@@ -357,8 +357,19 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
         }
         return withDatabase(io, env, async (db) => {
           const repo = createOutboxRepository(db.connection, OUTBOX_HOLDERS);
-          const found = (await repo.parked(1000)).find((p) => p.effect.id === effectId);
-          if (!found || !(await repo.unpark(found.holder, effectId, new Date()))) {
+          const found = await repo.parkedEffect(effectId);
+          if (!found) {
+            io.err(`roster outbox retry: no parked effect ${effectId} (see roster outbox list)`);
+            return EXIT.failed;
+          }
+          // A person's action on Roster's state: recorded first, and no retry without its entry.
+          const recorded = await recordFirst(io, 'outbox retry', 'nothing retried: the retry', db, {
+            action: 'outbox.retried',
+            subject: { type: found.holder.kind, id: found.holder.id },
+            details: { effectId, type: found.effect.type, attempts: found.effect.attempts },
+          });
+          if (!recorded) return EXIT.failed;
+          if (!(await repo.unpark(found.holder, effectId, new Date()))) {
             io.err(`roster outbox retry: no parked effect ${effectId} (see roster outbox list)`);
             return EXIT.failed;
           }
@@ -475,7 +486,16 @@ function cliActor(): Actor {
  * Records an export before anything is printed. Fails closed: when the entry cannot be written,
  * nothing is exported and the command exits 1.
  */
-async function recordExport(io: Io, command: string, db: Database, entry: Omit<AuditInput, 'actor'>): Promise<boolean> {
+function recordExport(io: Io, command: string, db: Database, entry: Omit<AuditInput, 'actor'>): Promise<boolean> {
+  return recordFirst(io, command, 'nothing exported: the export', db, entry);
+}
+
+/**
+ * Records what a command is about to do before it does it, as the OS user who ran it. Fails
+ * closed: when the entry cannot be written, says so (`refusal`: what was not done and what could
+ * not be recorded) and returns false.
+ */
+async function recordFirst(io: Io, command: string, refusal: string, db: Database, entry: Omit<AuditInput, 'actor'>): Promise<boolean> {
   try {
     await createAuditLog(db.connection).append({
       ...entry,
@@ -484,7 +504,7 @@ async function recordExport(io: Io, command: string, db: Database, entry: Omit<A
     });
     return true;
   } catch (err) {
-    io.err(`roster ${command}: nothing exported: the export could not be recorded in the audit log (${(err as Error).message})`);
+    io.err(`roster ${command}: ${refusal} could not be recorded in the audit log (${(err as Error).message})`);
     return false;
   }
 }

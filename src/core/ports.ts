@@ -73,8 +73,10 @@ export interface OutboxRepository {
   append(holder: HolderRef, effects: PendingEffect[]): Promise<boolean>;
   /** Pending and parked effects, for /metrics. */
   depth(): Promise<{ pending: number; parked: number }>;
-  /** Parked effects, for IT. */
-  parked(limit: number): Promise<DueEffect[]>;
+  /** Parked effects, for IT: all of them, or the first `limit`. */
+  parked(limit?: number): Promise<DueEffect[]>;
+  /** One parked effect by its id (the id the IT notice names), wherever it is held. */
+  parkedEffect(effectId: string): Promise<DueEffect | undefined>;
   /** Makes parked effects due again (an IT admin's "retry"). */
   unpark(holder: HolderRef, effectId: string, now: Date): Promise<boolean>;
 }

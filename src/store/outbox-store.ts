@@ -159,7 +159,16 @@ export function createOutboxRepository(
       await withOutboxes({ [`${OUTBOX_FIELD}.parkedAt`]: { $exists: true } }, (holder, effects) => {
         for (const effect of effects) if (effect.parkedAt) found.push({ holder, effect });
       });
-      return found.slice(0, limit);
+      return limit === undefined ? found : found.slice(0, limit);
+    },
+
+    async parkedEffect(effectId) {
+      let found: DueEffect | undefined;
+      await withOutboxes({ [`${OUTBOX_FIELD}.id`]: effectId }, (holder, effects) => {
+        const effect = effects.find((e) => e.id === effectId && e.parkedAt);
+        if (effect) found = { holder, effect };
+      });
+      return found;
     },
 
     async unpark(holder, effectId, now) {

@@ -289,6 +289,12 @@ describe('roster outbox', () => {
       const retried = await roster(['outbox', 'retry', effectId!], env);
       expect(retried.code).toBe(0);
       expect(retried.out).toContain(`${effectId} (chat.send of grant ${grant.id}) is due again`);
+      // Who retried what is on the audit trail.
+      const retry = (await h.services.audit.export()).filter((e) => e.action === 'outbox.retried');
+      expect(retry).toMatchObject([
+        { actor: { kind: 'system' }, subject: { type: 'grant', id: grant.id }, details: { effectId, type: 'chat.send' } },
+      ]);
+      expect(retry[0]!.actor).toMatchObject({ name: expect.stringMatching(/^cli:/) });
       const lost = () => notifier.to(priya, 'grant-notice').filter((m) => String(m.card.data.title) === 'Parked Notice lost crm:read');
       await eventually(async () => {
         await h.services.outbox.drain();

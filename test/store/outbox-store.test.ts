@@ -88,6 +88,11 @@ describe('the outbox store (embedded in holder documents)', () => {
     expect(seen).toEqual([]); // parked stays parked
     fail = false;
     const [item] = await repo.parked(10);
+    // Found by its id, as IT names it; a pending effect is not parked.
+    expect(await repo.parkedEffect(item!.effect.id)).toEqual(item);
+    const pendingIds = (await repo.due(now, 10)).filter((d) => !d.effect.parkedAt).map((d) => d.effect.id);
+    for (const id of pendingIds) expect(await repo.parkedEffect(id)).toBeUndefined();
+    expect(await repo.parkedEffect('fx_nothing')).toBeUndefined();
     expect(await repo.unpark(item!.holder, item!.effect.id, now)).toBe(true);
     await outbox.drain();
     expect(seen).toEqual([1, 2]);
