@@ -26,6 +26,19 @@ import type { PendingEffect } from './ports.js';
  * the delivery is marked failed, counted in /metrics, and the subscription's IT owner gets one
  * card (updated in place) with a Retry button.
  *
+ * A receiver answering a 4xx other than 408, 409, 425 and 429 has read the request and refused it
+ * (bad signature or secret, unknown path, payload it will not take): sending the same bytes again
+ * gets the same answer, so 24 hours of retries would only hide the problem from the owner. Such a
+ * delivery fails at once (it is parked, like one whose retries ran out) and the owner gets the same
+ * card with Retry, saying the receiver refused it. 408, 409, 425 and 429 say "not now" and are
+ * retried (honouring Retry-After), as are 5xx, 3xx and network errors. (Standard Webhooks and Svix
+ * name only 2xx as success and 410 as "disable"; Adobe I/O Events, Brevo and Ashby do not retry
+ * such 4xx either.)
+ *
+ * The owner's card is posted once across replicas: the process that posts it first claims the
+ * subscription's state record with a conditional update (no card yet, no claim alive), so two
+ * replicas refreshing the same stale card at once never post two; later changes update it in place.
+ *
  * A receiver answering 410 Gone says the endpoint is no more: the subscription is disabled (in the
  * database, so neither a restart nor a config reload resumes it), nothing more is queued or sent,
  * what is queued is kept, and the owner's card says why and offers Re-enable (IT admins, audited).
@@ -149,6 +162,17 @@ export function signedHeaders(secret: string, webhookId: string, at: Date, body:
   };
 }
 
+/** 4xx answers that mean "not now" (timeout, conflict, too early, too many requests): retried like a 5xx. */
+const TRANSIENT_4XX: ReadonlySet<number> = new Set([408, 409, 425, 429]);
+
+/**
+ * Whether an answer refuses the delivery for good: a 4xx other than 408, 409, 425 and 429 (410 Gone,
+ * which disables the whole subscription, is handled before this is asked).
+ */
+export function isRefusal(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 410 && !TRANSIENT_4XX.has(status);
+}
+
 /** Back-off before attempt `attempt + 1`: 5 s doubling to at most 2 h, ±25 % jitter. */
 export function retryDelayMs(attempt: number, random: () => number = Math.random): number {
   const base = Math.min(2 * 3_600_000, 5_000 * 2 ** Math.max(0, attempt - 1));
@@ -177,6 +201,8 @@ export interface WebhookDelivery {
   createdAt: Date;
   deliveredAt?: Date;
   failedAt?: Date;
+  /** The 4xx the receiver refused it with (failed at once, not retried); absent when its retries ran out. */
+  refusedStatus?: number;
 }
 
 /** What the dispatcher keeps per subscription: the audit cursor and the owner's card. */
@@ -222,13 +248,25 @@ export interface WebhookRepository {
   claim(id: string, attempts: number, now: Date, leaseUntil: Date): Promise<boolean>;
   delivered(id: string, at: Date, attempts: number): Promise<void>;
   retryLater(id: string, update: { attempts: number; nextAttemptAt: Date; firstAttemptAt: Date; lastError: string }): Promise<void>;
-  failed(id: string, update: { attempts: number; failedAt: Date; firstAttemptAt: Date; lastError: string }): Promise<void>;
+  failed(
+    id: string,
+    update: { attempts: number; failedAt: Date; firstAttemptAt: Date; lastError: string; refusedStatus?: number },
+  ): Promise<void>;
   /** Failed deliveries of a subscription back to pending, due now; resolves how many. */
   requeueFailed(subscriptionId: string, now: Date): Promise<number>;
   countFailed(subscriptionId?: string): Promise<number>;
+  /** How many of a subscription's failed deliveries the receiver refused (4xx), and the status of the latest refusal. */
+  refusals(subscriptionId: string): Promise<{ count: number; lastStatus?: number }>;
   /** Asks for the card to be re-rendered (and records a Retry when given), storing `effects` with it. */
   touchCard(subscriptionId: string, retried?: { by: string; at: Date; count: number }, effects?: readonly PendingEffect[]): Promise<void>;
-  /** Records the card as shown at `version` (and its message reference). */
+  /**
+   * Claims the first post of the owner's card until `until`: true only for one caller while the
+   * subscription has no card yet and no unexpired claim (so replicas never post two).
+   */
+  claimCardPost(subscriptionId: string, now: Date, until: Date): Promise<boolean>;
+  /** Gives a claim back after the post failed, so the next pass tries again at once. */
+  releaseCardPost(subscriptionId: string): Promise<void>;
+  /** Records the card as shown at `version` (and its message reference; a claim to post it ends). */
   cardShown(subscriptionId: string, version: number, ref: MessageRef): Promise<void>;
   /** Subscriptions whose card is behind. */
   staleCards(): Promise<WebhookSubscriptionState[]>;
@@ -284,6 +322,8 @@ export interface WebhookDispatcherDeps {
 
 const BATCH = 500;
 const LEASE_MS = 60_000;
+/** How long a claim to post an owner's card holds off other replicas (a post takes well under this). */
+const CARD_CLAIM_MS = 60_000;
 const MAX_RETRY_AFTER_MS = 3_600_000;
 
 /** Tails the audit trail into deliveries and sends them; see the module comment. */
@@ -488,6 +528,17 @@ export class WebhookDispatcher {
       await this.disable(sub, after);
       return false;
     }
+    // Refused (a 4xx that is not "not now"): the same request would be refused again; park it and tell the owner now.
+    if ('status' in result && isRefusal(result.status)) {
+      await this.deps.repo.failed(d.id, { attempts, failedAt: after, firstAttemptAt, lastError, refusedStatus: result.status });
+      await this.deps.repo.touchCard(sub.id);
+      this.observer?.failed(sub.id);
+      this.deps.log.error(
+        { subscription: sub.id, deliveryId: d.id, eventType: d.type, attempts, reason: lastError },
+        'a webhook receiver refused a delivery; it is not retried and its IT owner is told',
+      );
+      return false;
+    }
     if (nextAttemptAt.getTime() - firstAttemptAt.getTime() > this.deps.retryWindowMs) {
       await this.deps.repo.failed(d.id, { attempts, failedAt: after, firstAttemptAt, lastError });
       await this.deps.repo.touchCard(sub.id);
@@ -524,18 +575,30 @@ export class WebhookDispatcher {
     this.deps.log.error({ subscription: sub.id, reason }, 'a webhook subscription was disabled; its IT owner is told');
   }
 
-  /** Sends or updates (in place) the cards whose subscription changed since they were shown. */
+  /**
+   * Sends or updates (in place) the cards whose subscription changed since they were shown. The
+   * first post is claimed on the subscription's state record, so of several replicas refreshing
+   * the same card at once only one posts it; the others leave it to that one.
+   */
   async refreshCards(): Promise<void> {
     for (const state of await this.deps.repo.staleCards()) {
       const sub = this.deps.subscriptions.find((s) => s.id === state.id);
       if (!sub) continue;
+      let claimed = false;
       try {
-        const card = await this.card(sub, state);
         let ref = state.cardRef;
+        if (!ref) {
+          const now = this.clock();
+          claimed = await this.deps.repo.claimCardPost(sub.id, now, new Date(now.getTime() + CARD_CLAIM_MS));
+          if (!claimed) continue;
+        }
+        const card = await this.card(sub, state);
         if (ref) await this.deps.notifier.update(ref, card);
         else ref = await this.deps.notifier.send(sub.owner, card);
         if (ref) await this.deps.repo.cardShown(sub.id, state.cardVersion, ref);
+        else if (claimed) await this.deps.repo.releaseCardPost(sub.id);
       } catch (err) {
+        if (claimed) await this.deps.repo.releaseCardPost(sub.id).catch(() => undefined);
         this.deps.log.warn({ subscription: sub.id, reason: describe(err) }, 'could not show the webhook failure card; will try again');
       }
     }
@@ -571,12 +634,23 @@ export class WebhookDispatcher {
         },
       };
     }
+    const hours = Math.round(this.deps.retryWindowMs / 3_600_000);
+    const refused = await this.deps.repo.refusals(sub.id);
+    const events = (n: number) => (n === 1 ? 'an event' : `${n} events`);
+    const why =
+      refused.count === 0
+        ? `Roster could not deliver ${events(failed)} to ${host} within ${hours} hours of retries.`
+        : `Roster could not deliver ${events(failed)} to ${host}: the receiver refused ${
+            refused.count === failed ? (failed === 1 ? 'it' : 'them') : refused.count
+          } with HTTP ${refused.lastStatus ?? '4xx'}${
+            refused.count === failed ? '' : `, and ${failed - refused.count} still failed after ${hours} hours of retries`
+          }. A refusal (a 4xx other than 408, 409, 425 or 429) is not retried: sending the same request again would be refused again. Check the receiver's URL, its secret and what it accepts.`;
     return {
       kind: 'notice',
       data: {
         level: 'error',
         title: `Webhook ${sub.id}: ${failed} ${failed === 1 ? 'delivery' : 'deliveries'} failed`,
-        text: `Roster could not deliver ${failed === 1 ? 'an event' : `${failed} events`} to ${host} within ${Math.round(this.deps.retryWindowMs / 3_600_000)} hours of retries. Later events for the same agents wait behind them, so receivers keep each agent's order. Fix the receiver, then press Retry (IT admins only).${retried}`,
+        text: `${why} Later events for the same agents wait behind them, so receivers keep each agent's order. Fix the receiver, then press Retry (IT admins only).${retried}`,
         actions: [{ action: 'webhook_retry', label: 'Retry', style: 'primary', value: { subscriptionId: sub.id } }],
       },
     };

@@ -19,7 +19,7 @@ export const WEBHOOK_DELIVERIES = 'webhook_deliveries';
 export const WEBHOOK_SUBSCRIPTIONS = 'webhook_subscriptions';
 
 type DeliveryDoc = Omit<WebhookDelivery, 'id'> & { _id: string };
-type StateDoc = Omit<WebhookSubscriptionState, 'id'> & { _id: string; outboxLeaseUntil?: Date };
+type StateDoc = Omit<WebhookSubscriptionState, 'id'> & { _id: string; outboxLeaseUntil?: Date; cardPostUntil?: Date };
 
 /** The MongoDB webhook repository, plus index creation for start-up. */
 export function createWebhookRepository(connection: Connection): WebhookRepository & { ensureIndexes(): Promise<void> } {
@@ -28,9 +28,9 @@ export function createWebhookRepository(connection: Connection): WebhookReposito
   const audit = connection.collection(AUDIT_COLLECTION);
 
   const toDelivery = ({ _id, ...rest }: DeliveryDoc): WebhookDelivery => ({ id: _id, ...rest });
-  // The record also holds its outbox (and a worker's lease on it): not part of the state.
+  // The record also holds its outbox (and a worker's lease on it) and a claim to post the card: not part of the state.
   const toState = (doc: StateDoc): WebhookSubscriptionState => {
-    const { _id, outboxLeaseUntil: _lease, ...rest } = withoutOutbox(doc);
+    const { _id, outboxLeaseUntil: _lease, cardPostUntil: _claim, ...rest } = withoutOutbox(doc);
     return { id: _id, ...rest };
   };
 
@@ -128,13 +128,30 @@ export function createWebhookRepository(connection: Connection): WebhookReposito
     async requeueFailed(subscriptionId, now) {
       const result = await deliveries.updateMany(
         { subscriptionId, status: 'failed' },
-        { $set: { status: 'pending', attempts: 0, nextAttemptAt: now }, $unset: { firstAttemptAt: '', failedAt: '', leaseUntil: '' } },
+        {
+          $set: { status: 'pending', attempts: 0, nextAttemptAt: now },
+          $unset: { firstAttemptAt: '', failedAt: '', leaseUntil: '', refusedStatus: '' },
+        },
       );
       return result.modifiedCount;
     },
 
     async countFailed(subscriptionId) {
       return deliveries.countDocuments({ ...(subscriptionId ? { subscriptionId } : {}), status: 'failed' });
+    },
+
+    async refusals(subscriptionId) {
+      const filter = { subscriptionId, status: 'failed' as const, refusedStatus: { $exists: true } };
+      const [count, last] = await Promise.all([
+        deliveries.countDocuments(filter),
+        deliveries
+          .find(filter, { projection: { refusedStatus: 1 } })
+          .sort({ failedAt: -1 })
+          .limit(1)
+          .toArray(),
+      ]);
+      const lastStatus = last[0]?.refusedStatus;
+      return { count, ...(typeof lastStatus === 'number' ? { lastStatus } : {}) };
     },
 
     async touchCard(subscriptionId, retried, effects = []) {
@@ -150,7 +167,28 @@ export function createWebhookRepository(connection: Connection): WebhookReposito
       );
     },
 
+    async claimCardPost(subscriptionId, now, until) {
+      const result = await states.updateOne(
+        {
+          _id: subscriptionId,
+          cardRef: { $exists: false },
+          $or: [{ cardPostUntil: { $exists: false } }, { cardPostUntil: { $lte: now } }],
+        },
+        { $set: { cardPostUntil: until } },
+      );
+      return result.modifiedCount === 1;
+    },
+
+    async releaseCardPost(subscriptionId) {
+      await states.updateOne({ _id: subscriptionId, cardRef: { $exists: false } }, { $unset: { cardPostUntil: '' } });
+    },
+
     async cardShown(subscriptionId, version, ref: MessageRef) {
+      // The first post's reference is kept whatever the version: losing it would post a second card.
+      await states.updateOne(
+        { _id: subscriptionId, cardRef: { $exists: false } },
+        { $set: { cardRef: ref }, $unset: { cardPostUntil: '' } },
+      );
       // Only forwards: a slower process that rendered an older version never hides a newer one.
       await states.updateOne({ _id: subscriptionId, cardShown: { $lt: version } }, { $set: { cardShown: version, cardRef: ref } });
     },

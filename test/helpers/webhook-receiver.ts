@@ -39,6 +39,8 @@ export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
   /** Decides the status of each request (after verification); 200 by default. */
   respond: (req: ReceivedWebhook, index: number) => number = () => 200;
+  /** What a request that fails verification is answered: 400 (as a receiver refusing it would), or e.g. 503 for a receiver that is down. */
+  unverifiedStatus = 400;
   private server?: http.Server;
   private readonly webhook: Webhook;
 
@@ -87,7 +89,7 @@ export class WebhookReceiver {
         } catch {
           // Left without an event: the test sees it.
         }
-        record.answered = record.verified ? this.respond(record, this.received.length) : 400;
+        record.answered = record.verified ? this.respond(record, this.received.length) : this.unverifiedStatus;
         this.received.push(record);
         res.writeHead(record.answered, { 'content-type': 'text/plain' }).end(record.verified ? 'ok' : 'bad signature');
       });
@@ -121,10 +123,12 @@ export async function receiverWithSubscription(options: {
   events: string;
   owner: string;
   respond?: WebhookReceiver['respond'];
+  unverifiedStatus?: number;
 }): Promise<{ receiver: WebhookReceiver; webhooks: WebhookConfig }> {
   const receiver = new WebhookReceiver(newWebhookSecret());
   await receiver.start();
   if (options.respond) receiver.respond = options.respond;
+  if (options.unverifiedStatus !== undefined) receiver.unverifiedStatus = options.unverifiedStatus;
   return { receiver, webhooks: subscriptionTo(receiver, options) };
 }
 

@@ -28,6 +28,8 @@ describe('webhook deliveries failing for good: card and Retry from Teams', () =>
       events: '[alert.opened]',
       owner: people.aisha,
       respond: () => 503,
+      // Down: it answers 503 whatever it gets (a 4xx refusal would not be retried for 24 hours).
+      unverifiedStatus: 503,
     }));
     teams = await startTeamsTestRoster({ clock, webhooks });
   }, 60_000);

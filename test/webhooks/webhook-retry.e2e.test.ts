@@ -33,6 +33,8 @@ describe('webhook deliveries failing for good: card, metrics, Retry from Slack',
       events: '[alert.opened]',
       owner: AISHA.email,
       respond: () => 503,
+      // Down: it answers 503 whatever it gets (a 4xx refusal would not be retried for 24 hours).
+      unverifiedStatus: 503,
     }));
     roster = await startTestRoster({ env: slack.rosterEnv(), channels: [createSlackChannel], clock, webhooks });
   }, 60_000);
@@ -49,7 +51,7 @@ describe('webhook deliveries failing for good: card, metrics, Retry from Slack',
       severity: 'critical',
       summary: 'Failure rate <b>60 %</b> & rising.',
     });
-    // First attempt, 25 hours ago (its timestamp is too old for the receiver, which refuses it).
+    // First attempt, 25 hours ago (its timestamp is too old for the receiver to verify; it is down and answers 503).
     await eventually(async () => {
       const [d] = await roster.services.webhookRepo.undelivered('siem', 10);
       return d?.status === 'pending' && d.attempts === 1;
