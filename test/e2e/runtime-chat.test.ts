@@ -168,6 +168,48 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
     expect(log).not.toContain('<!channel>');
   });
 
+  it('Deny… on App Home opens the reason modal; its submit answers the agent and republishes Home without the request', async () => {
+    const { agent, token } = await agentAndToken(procurement('Home deny desk'));
+    const asked = await api(token, 'POST', '/api/v1/approvals', modify('home-deny-0001'));
+    expect(asked.body.status).toBe('pending');
+    const id = String(asked.body.id);
+    const record = await eventually(async () => {
+      const r = await roster.services.runtime.get(agent.id, id);
+      return r.runId && approvalCardsTo(slack, MAYA.id, r.runId).length ? r : undefined;
+    });
+    const onHome = (blocks: unknown) => actionElements(blocks).filter((e) => String(e.value ?? '').includes(record.runId!));
+
+    const home = await openHome(MAYA.id);
+    expect(home.text).toContain('Asks to Modify a supplier contract (contracts.modify)');
+    const deny = onHome(home.blocks).find((e) => e.action_id === 'approval_deny');
+    expect(deny).toBeDefined();
+    const from = slack.calls.length;
+    const click = {
+      ...buttonClick(MAYA.id, 'approval_deny', String(deny!.value), undefined, { type: 'view', view_id: 'VHOME2' }),
+      view: { id: 'VHOME2', type: 'home', team_id: 'TBRIGHT' },
+    };
+    expect((await postSlack(roster.baseUrl, interaction(click))).status).toBe(200);
+    const opened = await eventually(() =>
+      slack.calls
+        .slice(from)
+        .find((c) => c.method === 'views.open' && (c.args.view as { callback_id?: string }).callback_id === 'approval_deny_submit'),
+    );
+
+    const poll = api(token, 'GET', `/api/v1/approvals/${id}?wait=30`);
+    const publishedBefore = slack.of('views.publish', (a) => a.user_id === MAYA.id).length;
+    const reason = 'Wait for the Q3 tender before extending.';
+    const submit = viewSubmission(MAYA.id, opened.args.view as Record<string, unknown>, {
+      reason: { reason: { type: 'plain_text_input', value: reason } },
+    });
+    expect((await postSlack(roster.baseUrl, interaction(submit))).status).toBe(200);
+    expect((await poll).body).toMatchObject({ status: 'denied', reason: 'denied', message: reason, decided_by: [MAYA.email] });
+    // App Home is published again for her, without the denied request.
+    const again = await eventually(() => slack.of('views.publish', (a) => a.user_id === MAYA.id)[publishedBefore]);
+    expect(onHome((again.args.view as { blocks: unknown }).blocks)).toEqual([]);
+    // The agent stays among her agents; the request is no longer among what waits for her.
+    expect(JSON.stringify((again.args.view as { blocks: unknown }).blocks)).not.toContain('Asks to Modify a supplier contract');
+  });
+
   it('the Teams home card lists it too; Deny there with a reason answers the agent and fires approval.decided', async () => {
     const sofia = teamsUser(roster.chat.person(SOFIA)!);
     expect((await teams.install(sofia)).status).toBe(200);

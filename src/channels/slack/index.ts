@@ -22,7 +22,7 @@ import {
 } from './forms.js';
 import { SlackIdentity, SlackWorkspace } from './identity.js';
 import { SlackNotifier, slackMessage } from './notifier.js';
-import { clickedOnHome, publishHome as publishHomeOf } from './home.js';
+import { clickedOnHome, FROM_HOME_KEY, publishHome as publishHomeOf } from './home.js';
 import { registerSupervisionListeners } from './supervision.js';
 import { SupervisionChat } from '../chat-supervision.js';
 import { SLACK_RETRY_CONFIG } from '../retry.js';
@@ -381,7 +381,14 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     await asPerson({ client, userId, respond }, async (person) => {
       const ids = buttonIds('value' in action ? action.value : undefined);
       const card = await chat.denyForm(person, ids.runId ?? '', ids.stepId ?? '');
-      if ('trigger_id' in body) await openModal(client, body.trigger_id, card);
+      if (!('trigger_id' in body)) return;
+      if (!clickedOnHome(body)) return void (await openModal(client, body.trigger_id, card));
+      // Opened from App Home: the modal remembers it, so its submit republishes Home without the decided request.
+      const rendered = renderCard('slack', card);
+      if (rendered.surface === 'message') throw new Error('deny-reason is not a modal');
+      const view = rendered.view as { private_metadata?: string };
+      view.private_metadata = JSON.stringify({ ...metadata(view.private_metadata ?? ''), [FROM_HOME_KEY]: '1' });
+      await client.views.open({ trigger_id: body.trigger_id, view: view as never });
     });
   });
 
@@ -544,7 +551,9 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     const userId = parsed.data.user.id;
     const meta = metadata(parsed.data.view.private_metadata);
     await asPerson({ client, userId }, async (person) => {
+      // The engine updates every approver's card in place; App Home is republished when the form came from it.
       await chat.decide(person, { runId: meta.runId ?? '', stepId: meta.stepId ?? '', decision: 'deny', comment: reason });
+      if (meta[FROM_HOME_KEY]) await publishHome(client, userId, person);
     });
   });
 
