@@ -16,14 +16,19 @@ import { button, cardVerbs } from '../channels/teams/card-reading.js';
 import { TeamsClient, teamsUser, type TeamsUser } from '../channels/teams/teams-client.js';
 import { discover, insecure } from '../api/support.js';
 import { newWebhookSecret, WebhookReceiver, webhookConfigFor } from '../helpers/webhook-receiver.js';
+import { shippedConfigWith } from '../helpers/config-copy.js';
 
 /*
  * "When I revoke access in Roster, does the agent lose it?": an agent requested and approved in
  * Slack gets tokens from Roster with a standard OAuth client (oauth4webapi) and calls the example
  * tool gateway (examples/tool-gateway), which trusts only Roster's tokens (jose, JWKS found via
- * RFC 8414). Access approved in Teams shows up in the next token; revoked in Slack, it is gone
- * from the next token and introspection says the old one is inactive at once; suspended from an
+ * RFC 8414). Access approved in Teams shows up in the next token (crm:read, then crm:write, with
+ * which the agent writes to the CRM); revoked in Slack, it is gone from the next token,
+ * introspection says the old one is inactive at once, and the gateway, verifying offline, refuses
+ * the old token's write within the bound Roster states (the token lifetime); suspended from an
  * alert, the agent gets invalid_client and the gateway refuses it once its last token expires.
+ * The shipped catalog keeps customer records away from support assistants (crm:write is forbidden
+ * there); this organisation's catalog lets them ask for it, as the issue's story needs.
  * Meanwhile a SIEM subscribed to every event hears each of these decisions as a signed webhook,
  * verified with the standardwebhooks package and parsed with the cloudevents package.
  */
@@ -74,6 +79,18 @@ describe('agent tokens end to end: Slack and Teams decisions reach a gateway tha
         ROSTER_OAUTH_TOKEN_LIFETIME_S: String(TOKEN_LIFETIME_S),
       },
       channels: [createSlackChannel, createTeamsChannel],
+      configDir: shippedConfigWith('roster-agent-tokens-', {
+        'support-assistant': [
+          [['allowedScopes'], ['tickets:reply', 'crm:read', 'crm:write']],
+          [
+            ['forbiddenScopes'],
+            [
+              { scope: 'finance:payments:approve', reason: 'Refunds and payments are approved by Finance, never by a support agent.' },
+              'hris:employee:read',
+            ],
+          ],
+        ],
+      }),
       ...(webhooks ? { webhooks } : {}),
     });
     gateway = await startToolGateway({ issuer: roster.baseUrl, resource, port: gatewayPort });
@@ -215,6 +232,68 @@ describe('agent tokens end to end: Slack and Teams decisions reach a gateway tha
     const customer = await crm(second.access_token, '/crm/customers/C-42');
     expect(customer.status).toBe(200);
     expect(await customer.json()).toMatchObject({ customer: { name: 'Ada Lovelace' } });
+
+    // 3b. crm:write is requested in Slack and approved in Teams too: the next token holds it and the agent writes a note.
+    await postSlack(
+      roster.baseUrl,
+      slashCommand(HIROSHI.id, 'access CRM Helper crm:write 30d add notes to customer accounts', slack.responseUrl('crm-write')),
+    );
+    const writeGrant = await eventually(async () =>
+      (await roster.services.grants.listForAgent(agentId)).find((g) => g.scope === 'crm:write' && g.status === 'pending'),
+    );
+    const writeRun = await eventually(async () =>
+      (await roster.services.runs.list({ agentId, flowId: 'access-request' })).find((r) => r.id !== accessRun.id),
+    );
+    expect(await approveRun(writeRun.id)).toContain(`teams:${SOFIA.email}`);
+    expect((await roster.services.grants.get(writeGrant.id))?.status).toBe('active');
+    const writeToken = await tokenFor();
+    expect(writeToken.scope).toBe('crm:read crm:write kb:read tickets:read');
+    const writeNote = (token: string) =>
+      fetch(`${gateway.url}/crm/customers/C-42/notes`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'Prefers e-mail over phone.' }),
+      });
+    const written = await writeNote(writeToken.access_token);
+    expect(written.status).toBe(201);
+    expect(await written.json()).toMatchObject({
+      agent: agentId,
+      customer: { notes: expect.arrayContaining(['Prefers e-mail over phone.']) },
+    });
+
+    // 4a. Hiroshi revokes crm:write in Slack: the next token lacks it, introspection says the old one is inactive
+    // at once, and the gateway (offline) refuses the old token's write once it expires, within the token lifetime.
+    const revokedAt = Date.now();
+    const revokeWrite = interaction(
+      buttonClick(HIROSHI.id, 'grant_revoke', JSON.stringify({ grantId: writeGrant.id }), slack.responseUrl('revoke-write')),
+    );
+    expect((await postSlack(roster.baseUrl, revokeWrite)).status).toBe(200);
+    expect(textOf((await slack.waitForResponse('revoke-write')).body.blocks)).toContain('Revoked');
+    expect((await roster.services.grants.get(writeGrant.id))?.status).toBe('revoked');
+    const writeIntrospection = await oauth.processIntrospectionResponse(
+      as,
+      { client_id: GATEWAY_CLIENT.id },
+      await oauth.introspectionRequest(
+        as,
+        { client_id: GATEWAY_CLIENT.id },
+        oauth.ClientSecretBasic(GATEWAY_CLIENT.secret),
+        writeToken.access_token,
+        insecure,
+      ),
+    );
+    expect(writeIntrospection).toEqual({ active: false });
+    const withoutWrite = await tokenFor();
+    expect(withoutWrite.scope).toBe('crm:read kb:read tickets:read');
+    const refusedWrite = await writeNote(withoutWrite.access_token);
+    expect(refusedWrite.status).toBe(403);
+    expect(refusedWrite.headers.get('www-authenticate')).toContain('insufficient_scope');
+    const writeExpiresAt =
+      (JSON.parse(Buffer.from(writeToken.access_token.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp * 1000;
+    // The stated bound: a token signed before the revocation lives at most the token lifetime after it.
+    expect(writeExpiresAt).toBeLessThanOrEqual(revokedAt + TOKEN_LIFETIME_S * 1000);
+    await eventually(async () => (await writeNote(writeToken.access_token)).status === 401, (TOKEN_LIFETIME_S + 10) * 1000);
+    expect(Date.now()).toBeGreaterThanOrEqual(writeExpiresAt);
+    expect((await writeNote(writeToken.access_token)).headers.get('www-authenticate')).toContain('The token expired.');
 
     // 4. Hiroshi revokes crm:read in Slack: the next token lacks it, and the old one is inactive at once.
     const revoke = interaction(
