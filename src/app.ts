@@ -22,7 +22,7 @@ import { createScimRouter } from './scim/router.js';
 import { registerBusinessMetrics } from './http/business-metrics.js';
 import type { WebhookConfig } from './config/webhooks.js';
 import { registerWebhookMetrics } from './http/webhook-metrics.js';
-import { loadAuditSigner } from './config/audit-signing-key.js';
+import { loadAuditSigner, loadAuditVerifyKeys, reloadAuditSigner } from './config/audit-signing-key.js';
 import type { PagerTransport, ResolvedPager } from './core/pager.js';
 import { createPagerTransport } from './http/pager-sender.js';
 import { createPagerRouter } from './http/pager-routes.js';
@@ -149,6 +149,9 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
       ...(options.webhooks ? { webhooks: options.webhooks } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       auditSigner: auditKey.signer,
+      // A key kept in a file is read again by each checkpoint run: a file that became unreadable is told to IT.
+      ...(auditKey.source === 'ROSTER_AUDIT_SIGNING_KEY_FILE' ? { reloadAuditSigner: () => reloadAuditSigner(env) } : {}),
+      auditVerifyKeys: loadAuditVerifyKeys(env),
       ...(options.pagers?.length
         ? {
             pagers: {

@@ -66,8 +66,9 @@ import type { WebhookConfig } from './config/webhooks.js';
 import { WEBHOOK_HOLDER, WebhookDispatcher, type WebhookTransport } from './core/webhooks.js';
 import { createWebhookRepository, WEBHOOK_SUBSCRIPTIONS } from './store/webhook-store.js';
 import { createWebhookTransport, WebhookHostPolicy } from './http/webhook-sender.js';
-import { AuditCheckpoints, type CheckpointSigner } from './core/audit-checkpoints.js';
-import { createCheckpointStore } from './store/audit-checkpoint-store.js';
+import { AuditCheckpoints, type CheckpointSigner, type CheckpointVerifier } from './core/audit-checkpoints.js';
+import { CHECKPOINT_HEALTH_HOLDER, CheckpointAlarm } from './core/audit-checkpoint-alarm.js';
+import { CHECKPOINT_HEALTH_COLLECTION, createCheckpointHealthStore, createCheckpointStore } from './store/audit-checkpoint-store.js';
 import { defineAuditCheckpointJob } from './jobs/audit-checkpoint.js';
 import type { PagerTransport, ResolvedPager } from './core/pager.js';
 
@@ -123,6 +124,10 @@ export interface ServiceSettings {
   webhookEvery?: string;
   /** Signs the audit chain's checkpoints (a key from outside the database); without it no checkpoint job runs. */
   auditSigner?: CheckpointSigner;
+  /** Reads the signing key again for each checkpoint run (a key kept in a file); absent, `auditSigner` is used. */
+  reloadAuditSigner?: () => CheckpointSigner;
+  /** Public keys older checkpoints were signed with (after a rotation: ROSTER_AUDIT_VERIFY_KEYS). */
+  auditVerifyKeys?: readonly CheckpointVerifier[];
   /** The rotations' pagers (PagerDuty, Opsgenie; src/config/pager.ts), their transport, and the URL their incidents link to. */
   pagers?: { pagers: readonly ResolvedPager[]; transport: PagerTransport; publicUrl?: string | undefined };
 }
@@ -143,6 +148,7 @@ export const OUTBOX_HOLDERS: Record<string, string> = {
   [RETRAINING_HOLDER]: 'retraining',
   [VERSION_HOLDER]: 'agent_versions',
   [WEBHOOK_HOLDER]: WEBHOOK_SUBSCRIPTIONS,
+  [CHECKPOINT_HEALTH_HOLDER]: CHECKPOINT_HEALTH_COLLECTION,
 };
 
 /** Agenda job names of the directory and delegations. */
@@ -648,9 +654,20 @@ export async function createServices(settings: ServiceSettings) {
   }
   const checkpointStore = createCheckpointStore(connection);
   await checkpointStore.ensureIndexes();
-  const checkpoints = new AuditCheckpoints({ audit, chain: audit, repo: checkpointStore, signer: settings.auditSigner, clock });
+  const checkpoints = new AuditCheckpoints({
+    audit,
+    chain: audit,
+    repo: checkpointStore,
+    signer: settings.auditSigner,
+    ...(settings.auditVerifyKeys ? { publicKeys: settings.auditVerifyKeys } : {}),
+    clock,
+  });
   if (settings.auditSigner)
-    await defineAuditCheckpointJob(agenda, checkpoints, log.child({ component: 'audit' }), org.settings.schedules.auditCheckpoints);
+    await defineAuditCheckpointJob(agenda, checkpoints, log.child({ component: 'audit' }), {
+      cadence: org.settings.schedules.auditCheckpoints,
+      ...(settings.reloadAuditSigner ? { signer: settings.reloadAuditSigner } : {}),
+      alarm: new CheckpointAlarm({ org, outbox, repo: createCheckpointHealthStore(connection), clock }),
+    });
   const sweep: SafetySweepDeps = {
     clock,
     log: log.child({ component: 'safety-sweep' }),

@@ -25,9 +25,21 @@ import { complianceCsv } from '../core/governance.js';
 import { createProgress } from '../progress.js';
 import { completionScript, SHELLS, type Shell } from './completion.js';
 import type { Actor, AuditInput } from '../core/audit.js';
-import { AuditCheckpoints, CheckpointRefusedError, type CheckpointAssessment, type CheckpointSigner } from '../core/audit-checkpoints.js';
+import {
+  AuditCheckpoints,
+  CheckpointRefusedError,
+  type CheckpointAssessment,
+  type CheckpointSigner,
+  type CheckpointVerifier,
+} from '../core/audit-checkpoints.js';
 import { createCheckpointStore } from '../store/audit-checkpoint-store.js';
-import { AuditKeyError, loadAuditSigner } from '../config/audit-signing-key.js';
+import {
+  AuditKeyError,
+  exportAuditPublicKey,
+  loadAuditSigner,
+  loadAuditVerifyKeys,
+  readAuditPublicKeys,
+} from '../config/audit-signing-key.js';
 
 /** Exit codes: 0 fine, 1 the check failed (tampering, invalid cards), 2 bad usage or configuration. */
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -100,13 +112,20 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
   audit
     .command('verify')
     .description(
-      "walk the audit log's hash chain and report the first entry that was edited, removed, reordered or inserted; check every signed checkpoint (a forged one, entries cut off the end, a re-hashed chain, a deleted checkpoint); exit 0 when intact, 1 when not",
+      "walk the audit log's hash chain and report the first entry that was edited, removed, reordered or inserted; check every signed checkpoint (a forged one, entries cut off the end, a re-hashed chain, a deleted checkpoint); exit 0 when intact, 1 when not. Checkpoints are checked with the audit signing key and the public keys in ROSTER_AUDIT_VERIFY_KEYS; with --public-key, with public keys only (no private key needed)",
+    )
+    .addOption(
+      new Option(
+        '--public-key <file>',
+        'verify with the public key(s) in this file (PEM or JWK / JWK Set, as roster audit public-key prints them) and ROSTER_AUDIT_VERIFY_KEYS, not the signing key; repeat for keys used before a rotation',
+      ).argParser((file: string, previous: string[] = []) => [...previous, file]),
     )
     .addOption(json())
     .action(
-      action((env, opts: { json?: boolean }) => {
-        const signer = auditSigner(io, env, 'verify', false);
-        if (signer === null) return EXIT.usage;
+      action((env, opts: { json?: boolean; publicKey?: string[] }) => {
+        const keys = auditKeyring(io, env, opts.publicKey ?? []);
+        if (keys === null) return EXIT.usage;
+        const { signer, publicKeys } = keys;
         return withDatabase(io, env, async (db) => {
           const audit = createAuditLog(db.connection);
           // A long chain takes a while to walk: a bar on a terminal, nothing otherwise.
@@ -123,7 +142,7 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
             },
           });
           progress?.finish(`Audit chain walked: ${result.checked} entries.`);
-          const report = await checkpointsOf(db, signer?.signer).verify();
+          const report = await checkpointsOf(db, signer?.signer, publicKeys).verify();
           const ok = result.ok && report.ok;
           if (opts.json) {
             const chain = result.ok ? result : { ok: false, checked: result.checked, firstBad: result.firstBad };
@@ -147,6 +166,28 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
           );
           return EXIT.failed;
         });
+      }),
+    );
+  audit
+    .command('public-key')
+    .description(
+      'print the public half of the audit signing key, for auditors to verify checkpoints without it (roster audit verify --public-key FILE): PEM (SPKI) by default, a JWK with --jwk, both with --json; keep the old one when you rotate the key',
+    )
+    .addOption(new Option('--jwk', 'print a JWK (kid: the key id checkpoints carry) instead of PEM').conflicts('json'))
+    .addOption(json('print {keyId, algorithm, pem, jwk, thumbprint (RFC 7638)}'))
+    .action(
+      action(async (env, opts: { jwk?: boolean; json?: boolean }) => {
+        const signer = auditSigner(io, env, 'public-key', false);
+        if (signer === null) return EXIT.usage;
+        if (!signer) {
+          io.err('roster audit public-key: no audit signing key: set ROSTER_AUDIT_SIGNING_KEY or ROSTER_AUDIT_SIGNING_KEY_FILE');
+          return EXIT.usage;
+        }
+        const exported = await exportAuditPublicKey(signer.signer.publicKey);
+        if (opts.json) io.out(JSON.stringify(exported));
+        else if (opts.jwk) io.out(JSON.stringify(exported.jwk));
+        else io.out(lines(exported.pem));
+        return EXIT.ok;
       }),
     );
   audit
@@ -523,9 +564,42 @@ function auditSigner(io: Io, env: Env, command: string, generate: boolean): Retu
   }
 }
 
-function checkpointsOf(db: Database, signer: CheckpointSigner | undefined): AuditCheckpoints {
+/**
+ * The keys `roster audit verify` checks checkpoints with: given public-key files, only those and
+ * ROSTER_AUDIT_VERIFY_KEYS (an auditor holds no private key); otherwise the signing key too.
+ * `null` after printing why a key cannot be read.
+ */
+function auditKeyring(
+  io: Io,
+  env: Env,
+  files: readonly string[],
+): { signer: ReturnType<typeof loadAuditSigner>; publicKeys: CheckpointVerifier[] } | null {
+  try {
+    const publicKeys = [...files.flatMap((file) => readAuditPublicKeys(file)), ...loadAuditVerifyKeys(env)];
+    if (files.length > 0) return { signer: undefined, publicKeys };
+    const signer = auditSigner(io, env, 'verify', false);
+    return signer === null ? null : { signer, publicKeys };
+  } catch (err) {
+    if (!(err instanceof AuditKeyError)) throw err;
+    io.err(`roster audit verify: ${err.message}`);
+    return null;
+  }
+}
+
+function checkpointsOf(
+  db: Database,
+  signer: CheckpointSigner | undefined,
+  publicKeys: readonly CheckpointVerifier[] = [],
+): AuditCheckpoints {
   const audit = createAuditLog(db.connection);
-  return new AuditCheckpoints({ audit, chain: audit, repo: createCheckpointStore(db.connection), signer, clock: () => new Date() });
+  return new AuditCheckpoints({
+    audit,
+    chain: audit,
+    repo: createCheckpointStore(db.connection),
+    signer,
+    publicKeys,
+    clock: () => new Date(),
+  });
 }
 
 /** "N entries, checkpoint at seq S (time) verified", and how many entries are newer than it. */

@@ -1,7 +1,17 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CheckpointSigner } from '../core/audit-checkpoints.js';
+import { calculateJwkThumbprint, type JWK } from 'jose';
+import type { CheckpointSigner, CheckpointVerifier } from '../core/audit-checkpoints.js';
 import type { Env } from './env.js';
 
 /** Where a development or test Roster keeps the key it generated, inside `ROSTER_DATA_DIR`. */
@@ -38,15 +48,20 @@ export function parseAuditSigningKey(text: string, source = 'ROSTER_AUDIT_SIGNIN
   return key;
 }
 
-/** Signs checkpoints with an Ed25519 private key; its id is derived from the public key. */
-export function ed25519Signer(privateKey: KeyObject): CheckpointSigner {
-  const publicKey = createPublicKey(privateKey);
+/**
+ * The id a checkpoint names its key by: the first 16 hex characters of the SHA-256 of the raw
+ * 32-byte Ed25519 public key. Computed from the key itself, never taken from a label on it.
+ */
+export function auditKeyId(publicKey: KeyObject): string {
   const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
-  const keyId = createHash('sha256').update(raw).digest('hex').slice(0, 16);
+  return createHash('sha256').update(raw).digest('hex').slice(0, 16);
+}
+
+/** Verifies checkpoints with an Ed25519 public key alone. */
+export function ed25519Verifier(publicKey: KeyObject): CheckpointVerifier & { publicKey: KeyObject } {
   return {
-    algorithm: 'Ed25519',
-    keyId,
-    sign: (payload) => sign(null, payload, privateKey).toString('base64url'),
+    keyId: auditKeyId(publicKey),
+    publicKey,
     verify: (payload, signature) => {
       try {
         return verify(null, payload, publicKey, Buffer.from(signature, 'base64url'));
@@ -54,6 +69,113 @@ export function ed25519Signer(privateKey: KeyObject): CheckpointSigner {
         return false;
       }
     },
+  };
+}
+
+/** Signs checkpoints with an Ed25519 private key; its id is derived from the public key. */
+export function ed25519Signer(privateKey: KeyObject): CheckpointSigner & { publicKey: KeyObject } {
+  return {
+    ...ed25519Verifier(createPublicKey(privateKey)),
+    algorithm: 'Ed25519',
+    sign: (payload) => sign(null, payload, privateKey).toString('base64url'),
+  };
+}
+
+/** Where audit public keys come from, named in messages. */
+export const VERIFY_KEYS_VARIABLE = 'ROSTER_AUDIT_VERIFY_KEYS';
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
+
+/**
+ * Reads audit public keys: one or more PEM public keys (SPKI, as `roster audit public-key` or
+ * `openssl pkey -pubout` write them), a JWK, or a JWK Set (`{"keys": [...]}`). A private key is
+ * refused: whoever verifies must not hold what signs. Key ids are computed from each key.
+ * @throws AuditKeyError naming `source` when the text holds no usable Ed25519 public key.
+ */
+export function parseAuditPublicKeys(
+  text: string,
+  source: string = VERIFY_KEYS_VARIABLE,
+): Array<CheckpointVerifier & { publicKey: KeyObject }> {
+  const trimmed = text.trim();
+  const keys: KeyObject[] = [];
+  const fail = (why: string): never => {
+    throw new AuditKeyError(
+      `${source}: ${why}: expected Ed25519 public keys as PEM (roster audit public-key) or a JWK / JWK Set (roster audit public-key --jwk)`,
+    );
+  };
+  if (trimmed.startsWith('{')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch {
+      return fail('not valid JSON');
+    }
+    const list = (parsed as { keys?: unknown }).keys;
+    const jwks = Array.isArray(list) ? list : [parsed];
+    for (const jwk of jwks) {
+      if (typeof jwk !== 'object' || jwk === null) fail('a JWK is not an object');
+      if ('d' in (jwk as object)) fail('a private key was given');
+      try {
+        keys.push(createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }));
+      } catch {
+        fail('a JWK is not a public key');
+      }
+    }
+  } else {
+    const blocks = trimmed.match(PEM_BLOCK) ?? [];
+    if (blocks.length === 0) fail('no PEM block');
+    for (const block of blocks) {
+      if (/PRIVATE KEY/.test(block.slice(0, 40))) fail('a private key was given');
+      try {
+        keys.push(createPublicKey(block));
+      } catch {
+        fail('a PEM block is not a public key');
+      }
+    }
+  }
+  if (keys.length === 0) fail('no key');
+  for (const key of keys) if (key.asymmetricKeyType !== 'ed25519') fail(`a ${key.asymmetricKeyType ?? 'non-Ed25519'} key was given`);
+  return keys.map(ed25519Verifier);
+}
+
+/** Reads the audit public keys in `file` (see {@link parseAuditPublicKeys}). */
+export function readAuditPublicKeys(file: string): Array<CheckpointVerifier & { publicKey: KeyObject }> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new AuditKeyError(`--public-key: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return parseAuditPublicKeys(text, file);
+}
+
+/** The public keys in `ROSTER_AUDIT_VERIFY_KEYS` (none when unset). */
+export function loadAuditVerifyKeys(env: Pick<Env, 'ROSTER_AUDIT_VERIFY_KEYS'>): Array<CheckpointVerifier & { publicKey: KeyObject }> {
+  return env.ROSTER_AUDIT_VERIFY_KEYS ? parseAuditPublicKeys(env.ROSTER_AUDIT_VERIFY_KEYS) : [];
+}
+
+/** An audit public key in the forms `roster audit public-key` prints. */
+export interface AuditPublicKeyExport {
+  keyId: string;
+  algorithm: 'Ed25519';
+  /** SPKI PEM. */
+  pem: string;
+  /** The public JWK, with `kid` set to the key id checkpoints carry. */
+  jwk: JWK & { kid: string; alg: 'EdDSA'; use: 'sig' };
+  /** RFC 7638 thumbprint (SHA-256, base64url) of the JWK, for comparing keys with standard JOSE tools. */
+  thumbprint: string;
+}
+
+/** The public half of an audit key, as an auditor takes it away. */
+export async function exportAuditPublicKey(publicKey: KeyObject): Promise<AuditPublicKeyExport> {
+  const { kty, crv, x } = publicKey.export({ format: 'jwk' });
+  const base = { kty: kty!, crv: crv!, x: x! };
+  return {
+    keyId: auditKeyId(publicKey),
+    algorithm: 'Ed25519',
+    pem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+    jwk: { ...base, kid: auditKeyId(publicKey), alg: 'EdDSA', use: 'sig' },
+    thumbprint: await calculateJwkThumbprint(base, 'sha256'),
   };
 }
 
@@ -73,7 +195,7 @@ export type AuditKeySource = 'ROSTER_AUDIT_SIGNING_KEY' | 'ROSTER_AUDIT_SIGNING_
 export function loadAuditSigner(
   env: Pick<Env, 'NODE_ENV' | 'ROSTER_DATA_DIR' | 'ROSTER_AUDIT_SIGNING_KEY' | 'ROSTER_AUDIT_SIGNING_KEY_FILE'>,
   options: { generate: boolean },
-): { signer: CheckpointSigner; source: AuditKeySource } | undefined {
+): { signer: CheckpointSigner & { publicKey: KeyObject }; source: AuditKeySource } | undefined {
   if (env.ROSTER_AUDIT_SIGNING_KEY) {
     return { signer: ed25519Signer(parseAuditSigningKey(env.ROSTER_AUDIT_SIGNING_KEY)), source: 'ROSTER_AUDIT_SIGNING_KEY' };
   }
@@ -94,6 +216,18 @@ export function loadAuditSigner(
   if (existing !== undefined) return { signer: ed25519Signer(parseAuditSigningKey(existing, file)), source: 'generated' };
   if (!options.generate) return undefined;
   return { signer: ed25519Signer(parseAuditSigningKey(generateKeyFile(file), file)), source: 'generated' };
+}
+
+/**
+ * The configured signing key, read again (the checkpoint job's per-run read of a key file).
+ * @throws AuditKeyError when it cannot be read, or is no longer configured.
+ */
+export function reloadAuditSigner(
+  env: Pick<Env, 'NODE_ENV' | 'ROSTER_DATA_DIR' | 'ROSTER_AUDIT_SIGNING_KEY' | 'ROSTER_AUDIT_SIGNING_KEY_FILE'>,
+): CheckpointSigner {
+  const loaded = loadAuditSigner(env, { generate: false });
+  if (!loaded) throw new AuditKeyError('no audit signing key is configured');
+  return loaded.signer;
 }
 
 function readIfPresent(file: string): string | undefined {
@@ -132,13 +266,16 @@ function generateKeyFile(file: string): string {
   }
 }
 
-/** One line when the configured key cannot be read, for start-up to refuse with; empty otherwise. */
+/** One line per configured key that cannot be read (signing key, public keys), for start-up to refuse with. */
 export function auditKeyProblems(env: Env): string[] {
-  try {
-    loadAuditSigner(env, { generate: false });
-    return [];
-  } catch (err) {
-    if (err instanceof AuditKeyError) return [`environment: ${err.message}`];
-    throw err;
+  const problems: string[] = [];
+  for (const load of [() => loadAuditSigner(env, { generate: false }), () => loadAuditVerifyKeys(env)]) {
+    try {
+      load();
+    } catch (err) {
+      if (!(err instanceof AuditKeyError)) throw err;
+      problems.push(`environment: ${err.message}`);
+    }
   }
+  return problems;
 }

@@ -144,6 +144,11 @@ export const envSchema = z.object({
   ROSTER_AUDIT_SIGNING_KEY: optionalString,
   /** A file holding the audit signing key in one of the forms of ROSTER_AUDIT_SIGNING_KEY. */
   ROSTER_AUDIT_SIGNING_KEY_FILE: optionalString,
+  /**
+   * Public keys older checkpoints were signed with (after a rotation of the signing key), as PEM
+   * blocks or a JWK Set: `roster audit verify` and the checkpoint job check those checkpoints with them.
+   */
+  ROSTER_AUDIT_VERIFY_KEYS: optionalString,
   /** Requests per minute each client may make to each agent-facing endpoint. */
   ROSTER_API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   /**

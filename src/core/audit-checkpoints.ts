@@ -24,12 +24,16 @@ export interface AuditCheckpoint {
   signature: string;
 }
 
-/** Signs and verifies checkpoints; the key never touches the database. */
-export interface CheckpointSigner {
-  readonly algorithm: 'Ed25519';
+/** Verifies checkpoints signed by one key: a public key is enough, so an auditor needs no secret. */
+export interface CheckpointVerifier {
   readonly keyId: string;
-  sign(payload: Buffer): string;
   verify(payload: Buffer, signature: string): boolean;
+}
+
+/** Signs and verifies checkpoints; the key never touches the database. */
+export interface CheckpointSigner extends CheckpointVerifier {
+  readonly algorithm: 'Ed25519';
+  sign(payload: Buffer): string;
 }
 
 /** The stored checkpoints; a second checkpoint of the same `seq` is refused by a unique key. */
@@ -68,8 +72,22 @@ const checkpointSchema = z.object({
   signature: z.string().min(1),
 });
 
+/**
+ * The idempotency key of the entry recording a checkpoint. Derived from the checkpoint (one per
+ * `seq`, unique in the store), so recording it again after a crash or from a racing run is a no-op.
+ */
+export function checkpointRecordKey(checkpoint: Pick<AuditCheckpoint, 'seq'>): string {
+  return `${CHECKPOINT_ACTION}:${checkpoint.seq}`;
+}
+
 /** How a set of checkpoints disagrees with the chain. */
-export type CheckpointProblemKind = 'forged' | 'truncated' | 'rewritten' | 'deleted' | 'malformed' | 'no-key';
+export type CheckpointProblemKind = 'forged' | 'truncated' | 'rewritten' | 'deleted' | 'malformed' | 'no-key' | 'unknown-key';
+
+/**
+ * Problems that are not evidence against the chain: a checkpoint signed by a key nobody gave us
+ * (a rotated key whose public half was not supplied, or a stranger's) proves nothing either way.
+ */
+const UNPROVEN: ReadonlySet<CheckpointProblemKind> = new Set(['no-key', 'unknown-key']);
 
 export interface CheckpointProblem {
   kind: CheckpointProblemKind;
@@ -90,15 +108,22 @@ export interface CheckpointAssessment {
   covered: number;
   /** The chain's last `seq` (0 when empty). */
   lastSeq: number;
+  /** Verified checkpoints no chain entry records yet (a run that stopped between the two writes). */
+  unrecorded: AuditCheckpoint[];
 }
 
 const when = (d: Date) => d.toISOString();
 
 /**
- * Compares the stored checkpoints with the chain. For every checkpoint: its signature must verify
- * with the configured key (else **forged**), the chain must still reach its `seq` (else
- * **truncated**) and hold its `headHash` there (else **rewritten**). For every entry recording a
- * checkpoint, that checkpoint must still be stored (else **deleted**). Pure: the caller reads.
+ * Compares the stored checkpoints with the chain. For every checkpoint: it must be signed by a key
+ * of the keyring (else **unknown-key**: it cannot be checked), its signature must verify with that
+ * key (else **forged**), the chain must still reach its `seq` (else **truncated**) and hold its
+ * `headHash` there (else **rewritten**). For every entry recording a checkpoint, that checkpoint
+ * must still be stored (else **deleted**). Pure: the caller reads.
+ *
+ * The keyring is the signing key, when at hand, and any public keys given (older keys after a
+ * rotation, or an auditor's copy of the public key): each checkpoint is checked with the key its
+ * `keyId` names.
  */
 export function assessCheckpoints(input: {
   lastSeq: number;
@@ -106,8 +131,12 @@ export function assessCheckpoints(input: {
   hashAt: ReadonlyMap<number, string>;
   records: readonly AuditEntry[];
   signer: CheckpointSigner | undefined;
+  publicKeys?: readonly CheckpointVerifier[];
 }): CheckpointAssessment {
   const { lastSeq, hashAt, signer } = input;
+  const publicKeys = input.publicKeys ?? [];
+  const keyring = new Map<string, CheckpointVerifier>(publicKeys.map((k) => [k.keyId, k]));
+  if (signer) keyring.set(signer.keyId, signer);
   const problems: CheckpointProblem[] = [];
   const stored = new Map<number, AuditCheckpoint>();
   for (const raw of input.checkpoints) {
@@ -123,30 +152,33 @@ export function assessCheckpoints(input: {
     }
     stored.set(parsed.data.seq, parsed.data);
   }
-  if (stored.size > 0 && !signer) {
+  if (stored.size > 0 && keyring.size === 0) {
     problems.push({
       kind: 'no-key',
-      message: `${stored.size} checkpoint(s) cannot be verified: no audit signing key is configured (ROSTER_AUDIT_SIGNING_KEY or ROSTER_AUDIT_SIGNING_KEY_FILE)`,
+      message: `${stored.size} checkpoint(s) cannot be verified: no audit key is configured (ROSTER_AUDIT_SIGNING_KEY or ROSTER_AUDIT_SIGNING_KEY_FILE, or the public keys with --public-key or ROSTER_AUDIT_VERIFY_KEYS)`,
     });
   }
+  const unknownKey = (name: string, keyId: string) => {
+    const known = signer
+      ? `not the configured audit signing key ${signer.keyId}${publicKeys.length > 0 ? ` nor any of the ${publicKeys.length} public key(s) given` : ''}`
+      : `none of the ${publicKeys.length} public key(s) given (${[...keyring.keys()].join(', ')})`;
+    return `${name} is signed by key ${keyId}, ${known}: it cannot be verified. If the audit signing key was rotated, give its old public key (roster audit verify --public-key FILE, or ROSTER_AUDIT_VERIFY_KEYS); otherwise it is forged`;
+  };
   const good: AuditCheckpoint[] = [];
   for (const cp of stored.values()) {
     const name = `checkpoint at seq ${cp.seq} (${when(cp.at)})`;
-    if (signer) {
-      if (cp.keyId !== signer.keyId) {
-        problems.push({
-          kind: 'forged',
-          seq: cp.seq,
-          message: `${name} is signed by key ${cp.keyId}, not the configured audit signing key ${signer.keyId}: it is forged, or the key was replaced`,
-        });
+    if (keyring.size > 0) {
+      const key = keyring.get(cp.keyId);
+      if (!key) {
+        problems.push({ kind: 'unknown-key', seq: cp.seq, message: unknownKey(name, cp.keyId) });
         continue;
       }
       const { signature, ...fields } = cp;
-      if (!signer.verify(checkpointPayload(fields), signature)) {
+      if (!key.verify(checkpointPayload(fields), signature)) {
         problems.push({
           kind: 'forged',
           seq: cp.seq,
-          message: `${name} is forged: its signature does not verify with the audit signing key`,
+          message: `${name} is forged: its signature does not verify with the audit signing key ${cp.keyId} it names`,
         });
         continue;
       }
@@ -172,12 +204,14 @@ export function assessCheckpoints(input: {
       });
       continue;
     }
-    if (signer) good.push(cp);
+    if (keyring.size > 0) good.push(cp);
   }
+  const recorded = new Set<number>();
   for (const record of input.records) {
     const seq = record.details.seq;
     const headHash = record.details.headHash;
     if (typeof seq !== 'number' || typeof headHash !== 'string') continue;
+    recorded.add(seq);
     const cp = stored.get(seq);
     if (cp && cp.headHash === headHash) continue;
     const made = `made at ${when(record.at)}, recorded in entry ${record.seq}`;
@@ -199,6 +233,7 @@ export function assessCheckpoints(input: {
     ...(latest ? { latest } : {}),
     covered: latest?.seq ?? 0,
     lastSeq,
+    unrecorded: good.filter((cp) => !recorded.has(cp.seq)),
   };
 }
 
@@ -224,8 +259,10 @@ export interface AuditCheckpointsDeps {
   audit: AuditLog;
   chain: ChainReader;
   repo: CheckpointRepository;
-  /** Absent where no key is at hand: `verify` then reports checkpoints it cannot check. */
+  /** Absent where no key is at hand (an auditor's verify-only run): checkpoints are then checked with `publicKeys`. */
   signer: CheckpointSigner | undefined;
+  /** Public keys checkpoints may also be signed with: the keys used before a rotation, or an auditor's copy. */
+  publicKeys?: readonly CheckpointVerifier[];
   clock: () => Date;
 }
 
@@ -239,45 +276,62 @@ export class AuditCheckpoints {
    * recording entry carries an idempotency key. Nothing new is signed when the only entry since the
    * last checkpoint is the one recording it, so an idle log does not grow. Before signing, the
    * stored checkpoints are checked against the chain: a truncated or rewritten chain is never
-   * signed over (which would launder the tampering into a fresh, valid checkpoint).
+   * signed over (which would launder the tampering into a fresh, valid checkpoint); a checkpoint
+   * signed by a key not in the keyring (one rotated out) proves nothing either way and does not
+   * stop the signing.
+   *
+   * Storing a checkpoint and recording it in the chain are two writes: a run that stopped between
+   * them left a checkpoint no entry records, and the next run records it (once: the entry's
+   * idempotency key is derived from the checkpoint) before it signs anything new.
+   *
+   * `signer` replaces the configured one for this run (the job re-reads a key kept in a file).
    *
    * @throws CheckpointRefusedError when the chain no longer matches its checkpoints.
    */
-  async checkpoint(actor: Actor): Promise<CheckpointOutcome> {
-    const { audit, chain, repo, signer, clock } = this.deps;
+  async checkpoint(actor: Actor, signer = this.deps.signer): Promise<CheckpointOutcome> {
+    const { chain, repo, clock } = this.deps;
     if (!signer) throw new Error('no audit signing key: checkpoints cannot be signed');
-    const report = await this.verify();
-    if (!report.ok) throw new CheckpointRefusedError(report.problems);
+    const report = await this.verify(signer);
+    const proven = report.problems.filter((p) => !UNPROVEN.has(p.kind));
+    if (proven.length > 0) throw new CheckpointRefusedError(proven);
+    for (const missed of report.unrecorded) await this.record(actor, missed);
     const head = await chain.last();
     if (!head) return { kind: 'empty' };
-    if (head.action === CHECKPOINT_ACTION && typeof head.details.seq === 'number') {
-      const previous = await this.storedAt(head.details.seq);
+    // Current only when the record directly follows the head it signed: a record written late (the
+    // repair above) comes after entries no checkpoint covers yet.
+    if (head.action === CHECKPOINT_ACTION && head.details.seq === head.seq - 1) {
+      const previous = await this.storedAt(head.seq - 1);
       if (previous && previous.headHash === head.details.headHash) return { kind: 'current', checkpoint: previous };
     }
     const fields = { seq: head.seq, headHash: head.hash, at: clock(), keyId: signer.keyId };
     const { created, checkpoint } = await repo.insert({ ...fields, signature: signer.sign(checkpointPayload(fields)) });
-    // Appended even when the checkpoint was already there: a run that stored it but failed to record it is completed here.
-    await audit.append(
+    // Recorded even when the checkpoint was already there: another run may have stored it and stopped.
+    await this.record(actor, checkpoint);
+    return { kind: created ? 'created' : 'current', checkpoint };
+  }
+
+  /** Records a stored checkpoint in the chain, once: the idempotency key names its `seq`, one checkpoint per `seq`. */
+  private async record(actor: Actor, checkpoint: AuditCheckpoint): Promise<void> {
+    await this.deps.audit.append(
       {
         actor,
         action: CHECKPOINT_ACTION,
         subject: { type: 'audit-checkpoint', id: String(checkpoint.seq) },
         details: { seq: checkpoint.seq, headHash: checkpoint.headHash, keyId: checkpoint.keyId, checkpointAt: checkpoint.at },
       },
-      { key: `${CHECKPOINT_ACTION}:${checkpoint.seq}` },
+      { key: checkpointRecordKey(checkpoint) },
     );
-    return { kind: created ? 'created' : 'current', checkpoint };
   }
 
-  /** Checks every stored checkpoint against the chain and the key (see {@link assessCheckpoints}). */
-  async verify(): Promise<CheckpointAssessment> {
-    const { chain, repo, signer } = this.deps;
+  /** Checks every stored checkpoint against the chain and the keyring (see {@link assessCheckpoints}). */
+  async verify(signer = this.deps.signer): Promise<CheckpointAssessment> {
+    const { chain, repo, publicKeys } = this.deps;
     const [last, checkpoints, records] = await Promise.all([chain.last(), repo.listRaw(), chain.withAction(CHECKPOINT_ACTION)]);
     const seqs = checkpoints
       .map((c) => (c as { seq?: unknown } | null)?.seq)
       .filter((s): s is number => typeof s === 'number' && Number.isInteger(s));
     const hashAt = await chain.hashesAt(seqs);
-    return assessCheckpoints({ lastSeq: last?.seq ?? 0, checkpoints, hashAt, records, signer });
+    return assessCheckpoints({ lastSeq: last?.seq ?? 0, checkpoints, hashAt, records, signer, ...(publicKeys ? { publicKeys } : {}) });
   }
 
   private async storedAt(seq: number): Promise<AuditCheckpoint | undefined> {

@@ -1,6 +1,8 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import type { AuditCheckpoint, CheckpointRepository } from '../core/audit-checkpoints.js';
+import { CHECKPOINT_HEALTH_HOLDER, type CheckpointHealthRepository } from '../core/audit-checkpoint-alarm.js';
 import { indexesOnce } from './model-indexes.js';
+import { withEffects } from './outbox-store.js';
 
 /** The collection that holds the signed checkpoints of the audit chain. */
 export const AUDIT_CHECKPOINT_COLLECTION = 'audit_checkpoints';
@@ -50,6 +52,45 @@ export function createCheckpointStore(connection: Connection): CheckpointStore {
     },
     async getRaw(seq) {
       return model.collection.findOne({ seq }, { projection: FIELDS });
+    },
+  };
+}
+
+/** The collection holding the checkpoint job's state (the failure IT was told about) and its outbox. */
+export const CHECKPOINT_HEALTH_COLLECTION = 'audit_checkpoint_health';
+
+const HEALTH_ID = 'job';
+
+/**
+ * The checkpoint job's state: one document, whose `cause` is the failure IT was last told about.
+ * Storing a cause is conditional on it being a different one, so racing replicas tell IT once.
+ */
+export function createCheckpointHealthStore(connection: Connection): CheckpointHealthRepository {
+  const collection = connection.collection<{ _id: string; cause?: string; since?: Date }>(CHECKPOINT_HEALTH_COLLECTION);
+  return {
+    holder: { kind: CHECKPOINT_HEALTH_HOLDER, id: HEALTH_ID },
+    async fail(cause, at, effects) {
+      try {
+        // Matches unless this cause is already stored; then the upsert's insert hits the unique _id.
+        const result = await collection.updateOne(
+          { _id: HEALTH_ID, cause: { $ne: cause } },
+          withEffects({ $set: { cause, since: at } }, effects),
+          { upsert: true },
+        );
+        return result.modifiedCount + result.upsertedCount > 0;
+      } catch (err) {
+        if ((err as { code?: unknown }).code === 11000) return false;
+        throw err;
+      }
+    },
+    async recover(effects) {
+      const current = await collection.findOne({ _id: HEALTH_ID, cause: { $exists: true } }, { projection: { cause: 1 } });
+      if (!current?.cause) return undefined;
+      const result = await collection.updateOne(
+        { _id: HEALTH_ID, cause: current.cause },
+        withEffects({ $unset: { cause: '', since: '' } }, effects),
+      );
+      return result.modifiedCount > 0 ? current.cause : undefined;
     },
   };
 }

@@ -1,7 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { calculateJwkThumbprint, type JWK } from 'jose';
 import mongoose, { type Connection } from 'mongoose';
+import { ed25519Signer } from '../../src/config/audit-signing-key.js';
+import { checkpointPayload } from '../../src/core/audit-checkpoints.js';
 import { hashEntry, type AuditEntry } from '../../src/core/audit.js';
 import { createAuditLog } from '../../src/store/audit-store.js';
 import { testMongoUri, uniqueDbName } from '../helpers/db.js';
@@ -245,5 +249,132 @@ describe('CLI exports are audited, and fail closed', () => {
     const report = await f.roster(['compliance', '--json']);
     expect(report.code).toBe(0); // a different action: recorded, so shown
     await f.conn.collection('audit_entries').dropIndex('action_1');
+  }, 90_000);
+});
+
+describe('verify with public keys only, across a rotation of the signing key', () => {
+  let f: Fixture;
+  let dir: string;
+  beforeEach(async () => {
+    f = await fixture();
+    dir = mkdtempSync(path.join(tmpdir(), 'roster-auditpub-'));
+  });
+  afterEach(async () => {
+    await f.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const privatePem = () => generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+
+  it('checkpoints signed with key A, then B after the rotation, verify with both public keys; without A they are named; a third key fails', async () => {
+    const keyA = privatePem();
+    const keyB = privatePem();
+    const withA = { ROSTER_AUDIT_SIGNING_KEY: keyA };
+    const withB = { ROSTER_AUDIT_SIGNING_KEY: keyB };
+    await f.append(3);
+    expect((await f.roster(['audit', 'checkpoint'], withA)).code).toBe(0); // seq 3, record 4
+    await f.append(2);
+    expect((await f.roster(['audit', 'checkpoint'], withA)).code).toBe(0); // seq 6, record 7
+
+    // The auditor's copy of A's public key: PEM by default, a JWK with --jwk, both with --json.
+    const pubA = await f.roster(['audit', 'public-key'], withA);
+    expect(pubA.code).toBe(0);
+    expect(pubA.out).toMatch(/^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----\n$/);
+    expect(pubA.out).not.toContain('PRIVATE');
+    const described = JSON.parse((await f.roster(['audit', 'public-key', '--json'], withA)).out) as {
+      keyId: string;
+      pem: string;
+      jwk: JWK & { kid: string };
+      thumbprint: string;
+    };
+    expect(described.pem).toBe(pubA.out);
+    expect(described.jwk).toEqual({ kty: 'OKP', crv: 'Ed25519', x: expect.any(String), kid: described.keyId, alg: 'EdDSA', use: 'sig' });
+    expect(described.thumbprint).toBe(await calculateJwkThumbprint(described.jwk, 'sha256'));
+    const jwkA = JSON.parse((await f.roster(['audit', 'public-key', '--jwk'], withA)).out) as JWK;
+    expect(jwkA).toEqual(described.jwk);
+    const stored = (await f.conn.collection('audit_checkpoints').find().sort({ seq: 1 }).toArray()).map((c) => c.keyId as string);
+    expect(stored).toEqual([described.keyId, described.keyId]);
+    // A checkpoint verifies with the printed key and WebCrypto alone: nothing of Roster's is needed to check it.
+    const first = (await f.conn.collection('audit_checkpoints').findOne({ seq: 3 }))!;
+    const webKey = await crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: jwkA.x! }, { name: 'Ed25519' }, false, ['verify']);
+    const payload = checkpointPayload({
+      seq: 3,
+      headHash: first.headHash as string,
+      at: first.at as Date,
+      keyId: first.keyId as string,
+    });
+    expect(await crypto.subtle.verify('Ed25519', webKey, Buffer.from(first.signature as string, 'base64url'), payload)).toBe(true);
+    const fileA = path.join(dir, 'a.pem');
+    writeFileSync(fileA, pubA.out);
+
+    // Rotation: Roster now signs with B, knowing nothing of A; A's checkpoints do not stop it.
+    await f.append(2);
+    const rotated = await f.roster(['audit', 'checkpoint'], withB); // seq 9, record 10
+    expect(rotated.err).toBe('');
+    expect(rotated.code).toBe(0);
+    const fileB = path.join(dir, 'b.pem');
+    writeFileSync(fileB, (await f.roster(['audit', 'public-key'], withB)).out);
+    const keyIdB = (await f.conn.collection('audit_checkpoints').findOne({ seq: 9 }))!.keyId as string;
+    expect(keyIdB).not.toBe(described.keyId);
+
+    // The auditor holds no private key (none in the environment, none generated in the data directory).
+    const both = await f.roster(['audit', 'verify', '--public-key', fileA, '--public-key', fileB, '--json']);
+    expect(both.err).toBe('');
+    expect(both.code).toBe(0);
+    expect(JSON.parse(both.out)).toMatchObject({ ok: true, checkpoints: { ok: true, verified: 3, covered: 9, entries: 10 } });
+    // The same keyring from the environment, beside the new signing key (how Roster itself is told).
+    const fromEnv = await f.roster(['audit', 'verify'], { ...withB, ROSTER_AUDIT_VERIFY_KEYS: JSON.stringify({ keys: [jwkA] }) });
+    expect(fromEnv.code).toBe(0);
+    expect(fromEnv.out).toMatch(/OK: 10 entries, checkpoint at seq 9 \(\S+\) verified/);
+
+    // Without A: the checkpoints it signed are named as unverifiable; B's still vouches for 1–9.
+    const onlyB = await f.roster(['audit', 'verify', '--public-key', fileB]);
+    expect(onlyB.code).toBe(1);
+    const unverifiable = onlyB.err.split('\n').filter((l) => l.includes('cannot be verified'));
+    expect(unverifiable).toEqual([
+      expect.stringMatching(
+        new RegExp(`checkpoint at seq 3 \\(\\S+\\) is signed by key ${described.keyId}, none of the 1 public key\\(s\\) given`),
+      ),
+      expect.stringMatching(
+        new RegExp(`checkpoint at seq 6 \\(\\S+\\) is signed by key ${described.keyId}, none of the 1 public key\\(s\\) given`),
+      ),
+    ]);
+    expect(onlyB.err).toContain('give its old public key (roster audit verify --public-key FILE, or ROSTER_AUDIT_VERIFY_KEYS)');
+    expect(onlyB.err).toContain('signed checkpoints vouch for entries 1–9 of 10');
+
+    // A checkpoint properly signed with a third key (the attacker's) over a truncated chain fails.
+    const attacker = ed25519Signer(createPrivateKey(privatePem()));
+    await f.conn.collection('audit_entries').deleteMany({ seq: { $gte: 8 } });
+    await f.conn.collection('audit_checkpoints').deleteMany({ seq: 9 });
+    const head = (await f.entries()).at(-1)!;
+    const fields = { seq: head.seq, headHash: head.hash, at: new Date(), keyId: attacker.keyId };
+    await f.conn.collection('audit_checkpoints').insertOne({ ...fields, signature: attacker.sign(checkpointPayload(fields)) });
+    const forged = await f.roster(['audit', 'verify', '--public-key', fileA, '--public-key', fileB]);
+    expect(forged.out).toContain('audit log intact: 7 entries'); // the chain alone sees nothing wrong
+    expect(forged.code).toBe(1);
+    expect(forged.err).toMatch(
+      new RegExp(
+        `checkpoint at seq 7 \\(\\S+\\) is signed by key ${attacker.keyId}, none of the 2 public key\\(s\\) given .*otherwise it is forged`,
+      ),
+    );
+  }, 180_000);
+
+  it('a private key or garbage given as a public key is refused in one line, never echoed (exit 2)', async () => {
+    await f.append(1);
+    const secret = privatePem();
+    const file = path.join(dir, 'oops.pem');
+    writeFileSync(file, secret);
+    const r = await f.roster(['audit', 'verify', '--public-key', file]);
+    expect(r.code).toBe(2);
+    expect(r.err.trim()).toBe(
+      `roster audit verify: ${file}: a private key was given: expected Ed25519 public keys as PEM (roster audit public-key) or a JWK / JWK Set (roster audit public-key --jwk)`,
+    );
+    const bad = await f.roster(['audit', 'verify'], { ROSTER_AUDIT_VERIFY_KEYS: 'not-a-key' });
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('ROSTER_AUDIT_VERIFY_KEYS: no PEM block');
+    expect(bad.err).not.toContain('not-a-key');
+    const missing = await f.roster(['audit', 'verify', '--public-key', path.join(dir, 'nope.pem')]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('cannot read');
   }, 90_000);
 });

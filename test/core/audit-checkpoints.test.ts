@@ -5,7 +5,7 @@ import path from 'node:path';
 import { envProblems, envSchema } from '../../src/config/env.js';
 import { GENERATED_AUDIT_KEY_FILE, loadAuditSigner } from '../../src/config/audit-signing-key.js';
 import { spawnRoster } from '../helpers/roster-process.js';
-import { AuditCheckpoints, CHECKPOINT_ACTION, checkpointPayload } from '../../src/core/audit-checkpoints.js';
+import { AuditCheckpoints, CHECKPOINT_ACTION, checkpointPayload, checkpointRecordKey } from '../../src/core/audit-checkpoints.js';
 import { ed25519Signer } from '../../src/config/audit-signing-key.js';
 import { DashboardLinks } from '../../src/core/fleet.js';
 import { AUDIT_CHECKPOINT_JOB } from '../../src/jobs/audit-checkpoint.js';
@@ -114,6 +114,58 @@ describe('audit checkpoints against the real database', () => {
     // An idle log stays as it is: the head is the record of the latest checkpoint.
     expect((await checkpoints().checkpoint({ kind: 'system', name: 'again' })).kind).toBe('current');
     expect(await db.connection.collection('audit_entries').countDocuments()).toBe(4);
+  }, 60_000);
+});
+
+describe('the entry recording a checkpoint is written at least once, and once', () => {
+  let db: TestDb;
+  beforeEach(async () => {
+    db = await openTestDb('cprec');
+  });
+  afterEach(async () => {
+    await db.close();
+  });
+
+  it('a run that stopped between storing the checkpoint and recording it is completed by the next run, even after new entries', async () => {
+    const audit = createAuditLog(db.connection);
+    const signer = ed25519Signer(generateKeyPairSync('ed25519').privateKey);
+    const repo = createCheckpointStore(db.connection);
+    const checkpoints = () => new AuditCheckpoints({ audit, chain: audit, repo, signer, clock: () => new Date() });
+    const append = (id: string) =>
+      audit.append({ actor: { kind: 'system', name: 't' }, action: 'agent.viewed', subject: { type: 'agent', id } });
+    for (let i = 0; i < 3; i += 1) await append(`a${i}`);
+
+    // The process dies after storing the checkpoint of seq 3, before its entry is written.
+    const crashing = new AuditCheckpoints({
+      audit: { ...audit, append: () => Promise.reject(new Error('process killed')) },
+      chain: audit,
+      repo,
+      signer,
+      clock: () => new Date(),
+    });
+    await expect(crashing.checkpoint({ kind: 'system', name: 'crash' })).rejects.toThrow('process killed');
+    expect(await db.connection.collection('audit_checkpoints').countDocuments()).toBe(1);
+    expect(await db.connection.collection('audit_entries').countDocuments({ action: CHECKPOINT_ACTION })).toBe(0);
+    await append('a3');
+    await append('a4');
+
+    // The next runs (two at once) record the stranded checkpoint once, then sign the entries since.
+    await Promise.all([
+      checkpoints().checkpoint({ kind: 'system', name: 'next' }),
+      checkpoints().checkpoint({ kind: 'system', name: 'next' }),
+    ]);
+    const records = await db.connection.collection('audit_entries').find({ action: CHECKPOINT_ACTION }).sort({ seq: 1 }).toArray();
+    expect(records.map((r) => [r.seq, (r.details as { seq: number }).seq])).toEqual([
+      [6, 3],
+      [7, 6],
+    ]);
+    expect(records[0]!.key).toBe(checkpointRecordKey({ seq: 3 }));
+    const stored = await db.connection.collection('audit_checkpoints').find().sort({ seq: 1 }).toArray();
+    expect(stored.map((c) => c.seq)).toEqual([3, 6]);
+    expect(await checkpoints().verify()).toMatchObject({ ok: true, verified: 2, covered: 6, lastSeq: 7, unrecorded: [] });
+    // Idle now: the head is the record of the latest checkpoint, so nothing more is written.
+    expect((await checkpoints().checkpoint({ kind: 'system', name: 'again' })).kind).toBe('current');
+    expect(await db.connection.collection('audit_entries').countDocuments()).toBe(7);
   }, 60_000);
 });
 

@@ -1,0 +1,77 @@
+import type { OrgConfig } from '../config/schemas.js';
+import { peopleWithRole } from '../config/directory.js';
+import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
+import type { Outbox } from './outbox.js';
+import type { HolderRef, PendingEffect } from './ports.js';
+
+/*
+ * A checkpoint job that fails says so in chat, to every IT admin, once per cause. The job runs
+ * every 15 minutes and would otherwise only log the same failure each time, where nobody looks.
+ * The current cause is one stored document (unique by its id); the notice goes out through the
+ * outbox in the same atomic update that stores the cause, so a crash neither loses nor repeats it.
+ * When the job succeeds again, IT hears that too, once, and a later failure is news again.
+ */
+
+/** The outbox holder kind of the checkpoint job's state. */
+export const CHECKPOINT_HEALTH_HOLDER = 'audit-checkpoint-health';
+
+/** Why the checkpoint job failed: `cause` identifies it (the same cause is told once), `lines` explain it. */
+export interface CheckpointFailure {
+  cause: string;
+  /** What is wrong, as the person reading the notice needs it. */
+  title: string;
+  lines: string[];
+  /** What to do about it. */
+  action: string;
+}
+
+/** The stored state of the checkpoint job: the failure IT was last told about, if any. */
+export interface CheckpointHealthRepository {
+  /** The holder whose outbox carries the notices. */
+  readonly holder: HolderRef;
+  /**
+   * Stores `cause` as the current failure with `effects` in one atomic update, unless it is already
+   * the current failure: true when stored (the notice is news), false when IT was already told.
+   */
+  fail(cause: string, at: Date, effects: readonly PendingEffect[]): Promise<boolean>;
+  /** Clears the current failure with `effects`: the cause cleared, or undefined when there was none. */
+  recover(effects: readonly PendingEffect[]): Promise<string | undefined>;
+}
+
+export interface CheckpointAlarmDeps {
+  org: OrgConfig;
+  outbox: Outbox;
+  repo: CheckpointHealthRepository;
+  clock: () => Date;
+}
+
+/** Tells IT admins in chat when the checkpoint job fails, once per cause, and when it recovers. */
+export class CheckpointAlarm {
+  constructor(private readonly deps: CheckpointAlarmDeps) {}
+
+  /** Raises `failure` unless it is the failure IT was last told about; true when a notice went out. */
+  async failed(failure: CheckpointFailure): Promise<boolean> {
+    const effects = this.notices('error', failure.title, [...failure.lines, failure.action].join('\n'));
+    const stored = await this.deps.repo.fail(failure.cause, this.deps.clock(), effects);
+    if (stored) await this.deps.outbox.settle(this.deps.repo.holder, effects, 'audit-checkpoint.failed');
+    return stored;
+  }
+
+  /** After a successful run: tells IT the failure it heard about is over; true when a notice went out. */
+  async succeeded(): Promise<boolean> {
+    const effects = this.notices(
+      'success',
+      'Audit checkpoints are signed again',
+      'The audit checkpoint job ran successfully: the audit trail is signed again on its schedule. Run roster audit verify to confirm it end to end.',
+    );
+    const cleared = await this.deps.repo.recover(effects);
+    if (cleared !== undefined) await this.deps.outbox.settle(this.deps.repo.holder, effects, 'audit-checkpoint.recovered');
+    return cleared !== undefined;
+  }
+
+  private notices(level: 'error' | 'success', title: string, text: string): PendingEffect<ChatSend>[] {
+    return peopleWithRole(this.deps.org, 'it-admin').map((admin) =>
+      this.deps.outbox.effect<ChatSend>(CHAT_SEND_EFFECT, { to: admin.email, card: { kind: 'notice', data: { level, title, text } } }),
+    );
+  }
+}
