@@ -15,6 +15,38 @@ import { teamsUser } from '../channels/teams/teams-client.js';
  * request of the process for minutes. /healthz is measured while it is handled.
  */
 
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+/**
+ * Watches this process's event loop (Roster runs in it) with a 1 ms ticker. A stall is a gap
+ * between ticks, counted as the CPU time the process used during the gap rather than the gap's
+ * wall time: a machine shared with other test suites may deschedule the process for a while,
+ * which widens gaps without any work holding the loop, but only work spends CPU. (Other threads
+ * of the process, such as the garbage collector's, only make the count larger, never smaller.)
+ */
+function watchEventLoop() {
+  let wall = performance.now();
+  let cpu = cpuMs();
+  let worstStallMs = 0;
+  let worstGapMs = 0;
+  const ticker = setInterval(() => {
+    const [nowWall, nowCpu] = [performance.now(), cpuMs()];
+    worstGapMs = Math.max(worstGapMs, nowWall - wall);
+    worstStallMs = Math.max(worstStallMs, Math.min(nowWall - wall, nowCpu - cpu));
+    [wall, cpu] = [nowWall, nowCpu];
+  }, 1);
+  return {
+    /** The longest stall (CPU ms) and the longest wall-clock gap seen. */
+    stop() {
+      clearInterval(ticker);
+      return { worstStallMs, worstGapMs };
+    },
+  };
+}
+
 describe('a megabyte of "<@" in a Teams message', () => {
   let t: TeamsTestRoster;
   beforeAll(async () => {
@@ -24,15 +56,16 @@ describe('a megabyte of "<@" in a Teams message', () => {
     await t?.stop();
   });
 
-  it('is answered like any unknown text while /healthz keeps answering in under 100 ms', async () => {
+  it('is answered like any unknown text while /healthz keeps answering and the event loop is never held 100 ms', async () => {
     const grace = teamsUser(t.roster.chat.person(people.grace)!);
     expect((await t.client.install(grace)).status).toBe(200);
     // A first ordinary message warms up what any first message loads (templates, handlers), which is not the point here.
     expect((await t.client.message(grace, 'help')).status).toBe(200);
 
-    /** Sends `text` while /healthz is probed; the probe's latencies and the time the message took. */
+    /** Sends `text` while /healthz is probed; the probe's latencies, the time the message took and the worst stall. */
     const underProbe = async (text: string) => {
       t.connector.reset();
+      const loop = watchEventLoop();
       const latencies: number[] = [];
       let done = false;
       const probe = (async () => {
@@ -52,9 +85,10 @@ describe('a megabyte of "<@" in a Teams message', () => {
       while (latencies.length < seen + 3) await new Promise((r) => setImmediate(r));
       done = true;
       await probe;
+      const { worstStallMs } = loop.stop();
       expect(posted.status).toBe(200);
       expect(latencies.length).toBeGreaterThan(3);
-      return { worst: Math.max(...latencies), handledMs };
+      return { worst: Math.max(...latencies), handledMs, worstStallMs };
     };
 
     // The same megabyte without mention syntax: what any 1 MB message costs on this machine right now
@@ -68,7 +102,16 @@ describe('a megabyte of "<@" in a Teams message', () => {
     // /healthz for seconds at 60 KB and for minutes at 1 MB.
     expect(hostile.worst).toBeLessThan(Math.max(1_000, 2 * benign.worst));
     expect(hostile.handledMs).toBeLessThan(Math.max(2_000, 3 * benign.handledMs));
-  }, 60_000);
+    // The issue's bound, held on a loaded machine too: handling the megabyte never holds the event
+    // loop (so /healthz, and every other request) for 100 ms of work. Measured three times: the
+    // longest stretch is 15–30 ms of CPU, as for a megabyte of plain text. Without the 500-character
+    // cut the mention pattern runs over the whole megabyte, about 100 ms of CPU on every try (the
+    // unbounded pattern before it: minutes), so the least of the three tells the two apart.
+    const stalls = [hostile.worstStallMs];
+    for (let i = 0; i < 2; i += 1) stalls.push((await underProbe('<@'.repeat(500_000))).worstStallMs);
+    expect(Math.max(...stalls)).toBeLessThan(100);
+    expect(Math.min(...stalls)).toBeLessThan(50);
+  }, 120_000);
 });
 
 describe('reads do not queue behind the audit chain', () => {
