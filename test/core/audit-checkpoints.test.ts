@@ -57,6 +57,15 @@ describe('the audit signing key lives outside the database', () => {
     expect(envProblems(envSchema.parse({ ...production, ROSTER_AUDIT_SIGNING_KEY_FILE: '/nonexistent/audit.pem' }))[0]).toContain(
       'ROSTER_AUDIT_SIGNING_KEY_FILE: cannot read /nonexistent/audit.pem (ENOENT)',
     );
+    // The public keys of earlier signing keys: PEM or a JWK Set; junk, or a private key, refuses start-up by name.
+    const publicPem = generateKeyPairSync('ed25519').publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    expect(envProblems(envSchema.parse({ ...production, ROSTER_AUDIT_SIGNING_KEY: pem, ROSTER_AUDIT_VERIFY_KEYS: publicPem }))).toEqual([]);
+    expect(envProblems(envSchema.parse({ ...production, ROSTER_AUDIT_SIGNING_KEY: pem, ROSTER_AUDIT_VERIFY_KEYS: pem }))).toEqual([
+      expect.stringMatching(/^environment: ROSTER_AUDIT_VERIFY_KEYS: a private key was given/),
+    ]);
+    const junk = envProblems(envSchema.parse({ ...production, ROSTER_AUDIT_SIGNING_KEY: pem, ROSTER_AUDIT_VERIFY_KEYS: secret }));
+    expect(junk).toEqual([expect.stringContaining('ROSTER_AUDIT_VERIFY_KEYS: no PEM block')]);
+    expect(junk.join('')).not.toContain(secret);
   });
 
   it('outside production one key is generated in the data directory (mode 600) and reused; production never generates', () => {
