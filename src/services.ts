@@ -33,6 +33,7 @@ import { AgentKeys } from './core/agent-keys.js';
 import { createAgentRepository, createGrantRepository } from './store/agent-store.js';
 import { createAuditLog } from './store/audit-store.js';
 import { createRunRepository } from './store/run-store.js';
+import { createClaimRepository } from './store/claim-store.js';
 import { createEvalRepository } from './store/eval-store.js';
 import type { EvalSuites } from './config/eval-suites.js';
 import { EVAL_RUN_HOLDER, Evaluations } from './evals/evaluations.js';
@@ -329,6 +330,7 @@ export async function createServices(settings: ServiceSettings) {
     runs,
     engine,
     timers: grantTimers,
+    claims: createClaimRepository(connection),
     outbox,
     clock,
     settings: accessSettings,
@@ -404,7 +406,17 @@ export async function createServices(settings: ServiceSettings) {
   late.reactivation = reactivation;
   const developmentRepo = createDevelopmentRepository(connection);
   await developmentRepo.ensureIndexes();
-  const development = new Development({ org, agents, repo: developmentRepo, audit, notifier, outbox, clock, measuredRoles });
+  const development = new Development({
+    org,
+    agents,
+    repo: developmentRepo,
+    audit,
+    notifier,
+    outbox,
+    engine: () => engine,
+    clock,
+    measuredRoles,
+  });
   late.development = development;
   const evalRepo = createEvalRepository(connection);
   await evalRepo.ensureIndexes();
@@ -505,6 +517,7 @@ export async function createServices(settings: ServiceSettings) {
     engine: () => engine,
     overrides: (agentId, action) => boundaryChanges.override(agentId, action),
     clock,
+    ...(settings.faultPoint ? { faultPoint: settings.faultPoint } : {}),
   });
   late.runtime = runtime;
   // Like flow timers: a failed reminder or escalation of a hand-off is retried with back-off.

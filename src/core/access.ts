@@ -7,12 +7,13 @@ import { z } from 'zod';
 import { isBreakGlassEligible, type CatalogRole, type OrgConfig, type Person, type Scope } from '../config/schemas.js';
 import { businessUnitById, findPersonByEmail, hasRole, peopleWithRole, roleById, scopeById } from '../config/directory.js';
 import { formatDuration, parseDuration } from '../config/duration.js';
-import type { FlowEngine } from '../flows/engine.js';
+import type { FlowEngine, RunStart } from '../flows/engine.js';
 import type { FlowRun, RunRepository, StepContext, StepRegistry } from '../flows/types.js';
 import type { Actor, AuditLog, AuditInput } from './audit.js';
 import type { AgentRecord, AgentRepository, GrantRecord, GrantRepository } from './agents.js';
 import { grantNotice } from './access-cards.js';
 import {
+  ConflictError,
   DuplicateError,
   ForbiddenError,
   InvalidInputError,
@@ -31,6 +32,13 @@ export const ACCESS_REQUEST_FLOW = 'access-request';
 export const BREAK_GLASS_FLOW = 'break-glass';
 /** The end reason of a break-glass use refused after it was stored (a race): it does not count as a use. */
 const BREAK_GLASS_REFUSED = 'refused: another break-glass use came first';
+/**
+ * How long a break-glass claim whose grant is not stored yet holds its key: the claimer stores the
+ * grant right after claiming; a claim left by a process that died in between frees itself then.
+ */
+const CLAIM_LEASE_MS = 60_000;
+/** Rounds of claiming before racing break-glass uses give up (each lost round means another use moved first). */
+const CLAIM_ROUNDS = 6;
 
 const HOUR = 60 * 60_000;
 const DAY = 24 * HOUR;
@@ -119,6 +127,31 @@ export interface AccessRequestResult {
   capNote?: string;
 }
 
+/**
+ * A unique claim on a key: `bg:scope:<agent>:<scope>` (one break-glass grant of a scope per agent
+ * at a time) or a cap slot `bg:agent:<agent>:<k>` / `bg:person:<email>:<k>` (at most as many uses
+ * in the window as there are slots). Held by the grant `grantId`, used by `by`, taken at `at`.
+ */
+export interface Claim {
+  key: string;
+  grantId: string;
+  by: string;
+  at: Date;
+}
+
+/** Storage of break-glass claims (src/store/claim-store.ts). */
+export interface ClaimRepository {
+  /** The stored claims among `keys`. */
+  get(keys: readonly string[]): Promise<Claim[]>;
+  /**
+   * Takes `claim.key` if nobody holds it (`previous` undefined) or the grant `previous` still does
+   * (one atomic write); false when another writer came first.
+   */
+  take(claim: Claim, previous: string | undefined): Promise<boolean>;
+  /** Gives `key` up if the grant `grantId` still holds it. */
+  release(key: string, grantId: string): Promise<void>;
+}
+
 export interface AccessDeps {
   org: OrgConfig;
   agents: AgentRepository;
@@ -128,6 +161,8 @@ export interface AccessDeps {
   runs: RunRepository;
   engine: FlowEngine;
   timers: GrantTimers;
+  /** Break-glass claims: how racing uses of one scope or one cap end with exactly the allowed number granted. */
+  claims: ClaimRepository;
   /** Where the effects of grant changes are stored and performed. */
   outbox: Outbox;
   clock?: () => Date;
@@ -144,6 +179,11 @@ export const GRANT_EFFECTS = {
   cancelRequest: 'grant.cancel-request',
   /** Schedules an activated grant's expiry and reminders (once per effect). */
   scheduleTimers: 'grant.schedule-timers',
+  /**
+   * Starts the run (access request or break-glass use) of a pending grant: stored with the grant,
+   * so a crash before the run exists leaves the worker to start it, once.
+   */
+  startRun: 'grant.start-run',
 } as const;
 
 const personActor = (email: string): Actor => ({ kind: 'person', email });
@@ -236,8 +276,8 @@ export class AccessCommands {
       ...(extended ? { extends: extended.id } : {}),
     };
     const context = this.context(agent, role, scope, grant, durationText, capNote);
-    // The request's audit entry is stored with the new grant (one insert).
-    const effects = [
+    // The request's audit entry and the start of its run are stored with the new grant (one insert).
+    const requested = [
       this.deps.outbox.effect(AUDIT_EFFECT, {
         actor: personActor(actor.email),
         action: 'grant.requested',
@@ -253,15 +293,17 @@ export class AccessCommands {
         at: this.clock(),
       } satisfies AuditInput),
     ];
-    if (await this.deps.grants.insert(grant, effects)) {
-      await this.deps.outbox.settle({ kind: GRANT_HOLDER, id: grant.id }, effects, 'grant.requested');
-    }
-    const run = await this.deps.engine.start({
+    const startRun = this.startRunEffect(grant, {
+      id: this.deps.engine.allocateRunId(),
       flowId: ACCESS_REQUEST_FLOW,
       requester: actor.email,
       subject: { type: 'grant', id: grant.id, agentId: agent.id },
       context,
     });
+    if (await this.deps.grants.insert(grant, [...requested, startRun])) {
+      await this.deps.outbox.settle({ kind: GRANT_HOLDER, id: grant.id }, requested, 'grant.requested');
+    }
+    const run = await this.startStoredRun(grant, startRun);
     const stored = (await this.deps.grants.get(grant.id)) ?? grant;
     return { run, grant: stored, durationText, ...(capNote ? { capNote } : {}) };
   }
@@ -285,24 +327,12 @@ export class AccessCommands {
     const durationText = durationMs === limit.ms ? limit.text : cap.text;
     const now = this.clock().toISOString();
     const grant = pendingGrant(agent.id, scope.id, request.reason, actor.email, 'break-glass', now, durationMs);
-    // Checked before and again after the insert, counting every other use: of racing uses, the
-    // last one stored sees all the others, so the caps hold without a transaction (a true race
-    // may refuse more than needed, never grant more than allowed).
-    await this.assertBreakGlassAllowed(actor, agent, scope.id, grant);
-    await this.deps.grants.insertMany([grant]);
-    try {
-      await this.assertBreakGlassAllowed(actor, agent, scope.id, grant);
-    } catch (err) {
-      await this.deps.grants.transition(grant.id, ['pending'], {
-        status: 'denied',
-        endedAt: now,
-        endedBy: actor.email,
-        endReason: BREAK_GLASS_REFUSED,
-      });
-      throw err;
-    }
-    // The use's audit entry is stored with the run that activates it (one write).
-    const run = await this.deps.engine.start({
+    // The scope and a slot of each cap are claimed (unique keys) before the grant is stored: of
+    // racing uses exactly the allowed number get through, the others are refused saying why.
+    const keys = await this.claimBreakGlass(actor, agent, scope.id, grant);
+    // The start of its run, which holds the use's audit entry, is stored with the grant (one insert).
+    const startRun = this.startRunEffect(grant, {
+      id: this.deps.engine.allocateRunId(),
       flowId: BREAK_GLASS_FLOW,
       requester: actor.email,
       subject: { type: 'grant', id: grant.id, agentId: agent.id },
@@ -317,44 +347,120 @@ export class AccessCommands {
         } satisfies AuditInput),
       ],
     });
+    await this.deps.grants.insert(grant, [startRun]);
+    // A claimer stalled past the claims' lease may have lost one to another use meanwhile.
+    const held = await this.deps.claims.get(keys);
+    if (held.length !== keys.length || held.some((c) => c.grantId !== grant.id)) {
+      await this.deps.grants.transition(grant.id, ['pending'], {
+        status: 'denied',
+        endedAt: this.clock().toISOString(),
+        endedBy: actor.email,
+        endReason: BREAK_GLASS_REFUSED,
+      });
+      await Promise.all(keys.map((key) => this.deps.claims.release(key, grant.id)));
+      throw new ConflictError(`break-glass ${agent.id} ${scope.id}`);
+    }
+    const run = await this.startStoredRun(grant, startRun);
     return { run, grant: (await this.deps.grants.get(grant.id)) ?? grant };
+  }
+
+  /** The effect that starts a grant's run, to store with the grant. */
+  private startRunEffect(grant: GrantRecord, start: RunStart): PendingEffect<{ grantId: string; start: RunStart }> {
+    return this.deps.outbox.effect(GRANT_EFFECTS.startRun, { grantId: grant.id, start });
+  }
+
+  /**
+   * Starts the run stored with a grant at once (people wait for its cards), then performs the
+   * stored effect, which finds the run and only leaves the outbox: the worker starts the run only
+   * when this writer died first.
+   */
+  private async startStoredRun(grant: GrantRecord, effect: PendingEffect<{ grantId: string; start: RunStart }>): Promise<FlowRun> {
+    const run = await this.deps.engine.start(effect.data.start);
+    await this.deps.outbox.settle({ kind: GRANT_HOLDER, id: grant.id }, [effect], 'grant.run-started');
+    return run;
   }
 
   /**
    * Break-glass is an emergency, not a standing bypass: refused while the agent already holds or
    * awaits the scope, and after `settings.breakGlassLimits` uses per agent or per person within
-   * the window. `mine` is this use, counted out; every other use counts (except ones refused
-   * here), whenever it was made: ordering racing uses by their time would let a use stored late
-   * but stamped early slip past the caps.
+   * the window. The scope and a free slot of each cap are claimed for `mine` (unique keys, see
+   * {@link Claim}); resolves with the claimed keys. A claim lost to a racing use is followed by a
+   * fresh look, which then names the use that came first: of uses racing for one scope exactly one
+   * is granted, and the caps hold without a transaction. Every use counts (except ones refused
+   * here), whenever it was made, including uses stored before claims existed.
    */
-  private async assertBreakGlassAllowed(actor: Person, agent: AgentRecord, scopeId: string, mine: GrantRecord): Promise<void> {
-    const other = (g: GrantRecord) => g.id !== mine.id;
-    const held = (await this.deps.grants.listForAgent(agent.id)).find(
-      (g) => other(g) && g.scope === scopeId && (g.status === 'active' || g.status === 'pending'),
-    );
-    if (held) {
-      throw new DuplicateError(
-        `${agent.name} already ${held.status === 'active' ? `holds ${scopeId}${held.expiresAt ? ` until ${held.expiresAt}` : ''}` : `has a pending request for ${scopeId}`}; break-glass is not needed.`,
-        { grantId: held.id },
-      );
-    }
+  private async claimBreakGlass(actor: Person, agent: AgentRecord, scopeId: string, mine: GrantRecord): Promise<string[]> {
     const limits = this.deps.org.settings.breakGlassLimits;
-    const since = new Date(Date.parse(mine.createdAt) - limits.window.ms).toISOString();
-    const counted = (g: GrantRecord) => other(g) && g.createdAt >= since && g.endReason !== BREAK_GLASS_REFUSED;
-    const forAgent = (await this.deps.grants.list({ agentIds: [agent.id], source: 'break-glass' })).filter(counted);
-    const byPerson = (await this.deps.grants.list({ requestedBy: actor.email, source: 'break-glass' })).filter(counted);
-    const over =
-      forAgent.length >= limits.perAgent
-        ? `${agent.name} has used break-glass ${forAgent.length} times in the last ${limits.window.text}`
-        : byPerson.length >= limits.perPerson
-          ? `you have used break-glass ${byPerson.length} times in the last ${limits.window.text}`
-          : undefined;
-    if (over) {
-      throw new ForbiddenError(
-        `${over}, the most allowed. Break-glass is for emergencies: request the access normally with \`access ${agent.name} ${scopeId} <reason>\`, and its approvers decide.`,
-        { limit: true },
-      );
+    const scopeKey = `bg:scope:${agent.id}:${scopeId}`;
+    const agentKeys = Array.from({ length: limits.perAgent }, (_, k) => `bg:agent:${agent.id}:${k}`);
+    const personKeys = Array.from({ length: limits.perPerson }, (_, k) => `bg:person:${actor.email}:${k}`);
+    const since = Date.parse(mine.createdAt) - limits.window.ms;
+    for (let round = 0; round < CLAIM_ROUNDS; round++) {
+      const [agentGrants, byPerson, claims] = await Promise.all([
+        this.deps.grants.listForAgent(agent.id),
+        this.deps.grants.list({ requestedBy: actor.email, source: 'break-glass' }),
+        this.deps.claims.get([scopeKey, ...agentKeys, ...personKeys]),
+      ]);
+      const now = this.clock().getTime();
+      const grants = new Map([...agentGrants, ...byPerson].map((g) => [g.id, g]));
+      const claimOf = new Map(claims.map((c) => [c.key, c]));
+      // A claim whose grant is not stored yet is a use being granted right now (until its lease runs out).
+      const inFlight = (c: Claim) => !grants.has(c.grantId) && now - c.at.getTime() < CLAIM_LEASE_MS;
+
+      const held = agentGrants.find((g) => g.scope === scopeId && (g.status === 'active' || g.status === 'pending'));
+      if (held) {
+        throw new DuplicateError(
+          `${agent.name} already ${held.status === 'active' ? `holds ${scopeId}${held.expiresAt ? ` until ${held.expiresAt}` : ''}` : `has a pending request for ${scopeId}`}${held.source === 'break-glass' && held.requestedBy !== actor.email ? ` (break-glass by ${this.name(held.requestedBy)})` : ''}; break-glass is not needed.`,
+          { grantId: held.id },
+        );
+      }
+      const scopeClaim = claimOf.get(scopeKey);
+      if (scopeClaim && inFlight(scopeClaim)) {
+        throw new DuplicateError(
+          `${this.name(scopeClaim.by)} is using break-glass for ${scopeId} on ${agent.name} right now; it came first, so yours is not needed.`,
+          { scope: scopeId },
+        );
+      }
+
+      const counted = (g: GrantRecord) => g.source === 'break-glass' && Date.parse(g.createdAt) >= since && g.endReason !== BREAK_GLASS_REFUSED;
+      const occupied = (c: Claim | undefined): c is Claim =>
+        c !== undefined && c.at.getTime() >= since && (grants.has(c.grantId) ? counted(grants.get(c.grantId)!) : inFlight(c));
+      /** Uses in the window: the occupied slots, and uses no slot names (stored before claims existed). */
+      const slots = (keys: string[], history: GrantRecord[]) => {
+        const named = new Set(keys.flatMap((k) => claimOf.get(k)?.grantId ?? []));
+        const used = keys.filter((k) => occupied(claimOf.get(k))).length + history.filter((g) => counted(g) && !named.has(g.id)).length;
+        return { used, free: keys.find((k) => !occupied(claimOf.get(k))) };
+      };
+      const forAgent = slots(agentKeys, agentGrants);
+      const forPerson = slots(personKeys, byPerson);
+      const over =
+        forAgent.used >= limits.perAgent || !forAgent.free
+          ? `${agent.name} has used break-glass ${forAgent.used} times in the last ${limits.window.text}`
+          : forPerson.used >= limits.perPerson || !forPerson.free
+            ? `you have used break-glass ${forPerson.used} times in the last ${limits.window.text}`
+            : undefined;
+      if (over) {
+        throw new ForbiddenError(
+          `${over}, the most allowed. Break-glass is for emergencies: request the access normally with \`access ${agent.name} ${scopeId} <reason>\`, and its approvers decide.`,
+          { limit: true },
+        );
+      }
+
+      // The scope first: racing uses of one scope meet there, and the losers are told who came first.
+      const wanted: Array<[string, string | undefined]> = [
+        [scopeKey, scopeClaim?.grantId],
+        [forAgent.free!, claimOf.get(forAgent.free!)?.grantId],
+        [forPerson.free!, claimOf.get(forPerson.free!)?.grantId],
+      ];
+      const taken: string[] = [];
+      for (const [key, previous] of wanted) {
+        if (!(await this.deps.claims.take({ key, grantId: mine.id, by: actor.email, at: new Date(now) }, previous))) break;
+        taken.push(key);
+      }
+      if (taken.length === wanted.length) return taken;
+      await Promise.all(taken.map((key) => this.deps.claims.release(key, mine.id)));
     }
+    throw new ConflictError(`break-glass ${agent.id} ${scopeId}`);
   }
 
   /**
@@ -563,6 +669,14 @@ export class AccessCommands {
         const grant = await this.deps.grants.get(grantId);
         // A grant that ended before its timers were scheduled needs none.
         if (grant?.status === 'active') await this.deps.timers.activated(grant, effectId);
+      },
+    });
+    this.deps.outbox.register<{ grantId: string; start: RunStart }>({
+      type: GRANT_EFFECTS.startRun,
+      perform: async ({ grantId, start }) => {
+        const grant = await this.deps.grants.get(grantId);
+        // A grant revoked or refused before its run started needs none.
+        if (grant?.status === 'pending') await this.deps.engine.ensureStarted(start);
       },
     });
     this.deps.outbox.register<{ grantId: string; by: string; reason: string }>({

@@ -35,6 +35,11 @@ export interface AgentRecord {
   status: AgentStatus;
   /** The status a suspension interrupted (`active` or `probation`); Reactivate brings it back. */
   suspendedFrom?: AgentStatus;
+  /**
+   * The status a retirement run moved the agent from, stored with the move: a step run again after
+   * a crash, and a denied or lapsed retirement, give back this status, not `retiring`.
+   */
+  retiringFrom?: { status: AgentStatus; runId: string };
   /** People named as sponsors who have not accepted (or, when they named themselves, not been confirmed) yet: they do not count as sponsors. */
   proposedSponsors?: ProposedSponsor[];
   purpose: string;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, hasRole, peopleWithRole, roleById } from '../config/directory.js';
-import type { FlowEngine } from '../flows/engine.js';
+import type { FlowEngine, RunStart } from '../flows/engine.js';
 import type { FlowRun, StepRegistry } from '../flows/types.js';
 import { AGENT_HOLDER, type AgentRecord, type AgentRepository } from './agents.js';
 import type { AuditInput, AuditLog } from './audit.js';
@@ -65,6 +65,12 @@ export interface DevelopmentRepository {
 /** The holder kind of agent versions in the outbox (id `agentId:version`). */
 export const VERSION_HOLDER = 'agent-version';
 
+/**
+ * Starts the promotion run of a proposed version: stored with the version, so a crash before the
+ * run exists leaves the worker to start it, once.
+ */
+export const VERSION_START_RUN_EFFECT = 'version.start-promotion';
+
 /** The holder kind of retraining records in the outbox (one per agent). */
 export const RETRAINING_HOLDER = 'retraining';
 
@@ -76,6 +82,8 @@ export interface DevelopmentDeps {
   notifier: Notifier;
   /** Where a promotion's and each retraining change's audit entry and notices are stored with the change. */
   outbox: Outbox;
+  /** The engine that runs promotions (for the worker, which starts a run a crashed writer could not). */
+  engine: () => FlowEngine;
   clock?: () => Date;
   /** How long a due retraining may wait (after any postponement) before IT admins are told. */
   overdueAfterMs?: number;
@@ -109,6 +117,14 @@ export class Development {
 
   constructor(private readonly deps: DevelopmentDeps) {
     this.clock = deps.clock ?? (() => new Date());
+    deps.outbox.register<{ agentId: string; version: string; start: RunStart }>({
+      type: VERSION_START_RUN_EFFECT,
+      perform: async ({ agentId, version, start }) => {
+        const stored = (await deps.repo.versions(agentId)).find((v) => v.version === version);
+        // A version no longer waiting for promotion needs no run.
+        if (stored?.status === 'proposed') await deps.engine().ensureStarted(start);
+      },
+    });
   }
 
   async proposeVersion(
@@ -160,23 +176,50 @@ export class Development {
       if (await this.deps.repo.saveVersion(record, refused)) await this.deps.outbox.settle(versionHolder, refused, 'version.refused');
       throw new InvalidInputError(`Version ${version} of ${agent.name} is refused: ${outcome.reasons.join('; ')}.`);
     }
-    await this.deps.repo.saveVersion(record);
-    const run = await engine.start({
+    const run = await this.propose(engine, agent, record, verdict, actor.email, 'new');
+    // Another proposal of the same number was stored first (two clicks at once).
+    if (!run) throw new InvalidInputError(`${agent.name} already has a version ${version}.`);
+    return { run, verdict };
+  }
+
+  /**
+   * Stores a proposed version with the start of its promotion run and its audit entry (one write;
+   * `existing`: added to a version stored before without them), then performs them. A crash after
+   * the write leaves the worker to start the run, once; the run's id is stored with the version.
+   * Undefined when another writer stored a new version of that number first.
+   */
+  private async propose(
+    engine: FlowEngine,
+    agent: AgentRecord,
+    record: VersionRecord,
+    verdict: EvaluationVerdict,
+    requester: string,
+    stored: 'new' | 'existing',
+    auditActor: string | undefined = requester,
+  ): Promise<FlowRun | undefined> {
+    const start: RunStart = {
+      id: engine.allocateRunId(),
       flowId: 'retraining-promotion',
-      requester: actor.email,
+      requester,
       subject: { type: 'agent', id: agent.id, agentId: agent.id },
       context: {
         ...agentRunContext(this.deps.org, agent, {
-          purpose: `Promote ${agent.name} from ${agent.version} to ${version}: ${changelog}`,
+          purpose: `Promote ${agent.name} from ${agent.version} to ${record.version}: ${record.changelog}`,
           justification: verdict.summary,
         }),
-        version,
+        version: record.version,
       },
-    });
-    const proposed = [this.entry(actor.email, 'version.proposed', agent.id, { version, runId: run.id, summary: verdict.summary })];
-    await this.deps.repo.updateVersion(agent.id, version, { runId: run.id }, proposed);
-    await this.deps.outbox.settle(versionHolder, proposed, 'version.proposed');
-    return { run, verdict };
+    };
+    const effects = [
+      this.deps.outbox.effect(VERSION_START_RUN_EFFECT, { agentId: agent.id, version: record.version, start }),
+      this.entry(auditActor, 'version.proposed', agent.id, { version: record.version, runId: start.id, summary: verdict.summary }),
+    ];
+    if (stored === 'new') {
+      if (!(await this.deps.repo.saveVersion({ ...record, runId: start.id }, effects))) return undefined;
+    } else await this.deps.repo.updateVersion(agent.id, record.version, { runId: start.id }, effects);
+    await this.deps.outbox.settle({ kind: VERSION_HOLDER, id: `${agent.id}:${record.version}` }, effects, 'version.proposed');
+    // Started by the effect just performed; started here if that failed, so the proposer hears why.
+    return engine.ensureStarted(start);
   }
 
   /**
@@ -240,32 +283,22 @@ export class Development {
             }),
           ]
         : [];
-    if (!(await this.deps.repo.saveVersion(record, refusedNotice))) {
-      // Performed again (the outbox after a crash): go on only where this run's version was stored
-      // as proposed but its promotion flow never started.
-      const stored = (await this.deps.repo.versions(agent.id)).find((v) => v.version === run.version);
-      if (!stored || stored.evaluation.evalRunId !== run.id || stored.status !== 'proposed' || stored.runId) return stored ?? record;
-    } else if (record.status === 'refused') {
+    if (record.status === 'refused') {
+      if (!(await this.deps.repo.saveVersion(record, refusedNotice)))
+        return (await this.deps.repo.versions(agent.id)).find((v) => v.version === run.version) ?? record;
       await this.deps.outbox.settle(versionHolder, refusedNotice, 'version.refused');
       return record;
     }
-    const started = await engine.start({
-      flowId: 'retraining-promotion',
-      requester: proposer,
-      subject: { type: 'agent', id: agent.id, agentId: agent.id },
-      context: {
-        ...agentRunContext(this.deps.org, agent, {
-          purpose: `Promote ${agent.name} from ${agent.version} to ${run.version}: ${record.changelog}`,
-          justification: verdict.summary,
-        }),
-        version: run.version,
-      },
-    });
-    const proposed = [
-      this.entry(run.requester, 'version.proposed', agent.id, { version: run.version, runId: started.id, summary: verdict.summary }),
-    ];
-    await this.deps.repo.updateVersion(agent.id, run.version, { runId: started.id }, proposed);
-    await this.deps.outbox.settle(versionHolder, proposed, 'version.proposed');
+    const stored = (await this.deps.repo.versions(agent.id)).find((v) => v.version === run.version);
+    if (stored) {
+      // Performed again (the outbox after a crash): a version stored with its run's start has it
+      // in its own outbox; only one stored before versions held their start gets it now.
+      if (stored.evaluation.evalRunId !== run.id || stored.status !== 'proposed' || stored.runId) return stored;
+      const started = await this.propose(engine, agent, stored, verdict, proposer, 'existing', run.requester);
+      return { ...stored, runId: started!.id };
+    }
+    const started = await this.propose(engine, agent, record, verdict, proposer, 'new', run.requester);
+    if (!started) return (await this.deps.repo.versions(agent.id)).find((v) => v.version === run.version) ?? record;
     return { ...record, runId: started.id };
   }
 

@@ -150,11 +150,16 @@ export class Retirement {
     return { ...record, verified: sha256(record.bundle) === record.digest };
   }
 
-  /** Step `retirement.begin`: the agent moves to `retiring` (its previous status is kept for a cancel). */
+  /**
+   * Step `retirement.begin`: the agent moves to `retiring`, its previous status stored with the move
+   * (for a cancel). Run again after a crash, it finds the move made and answers the same status.
+   */
   async begin(run: FlowRun): Promise<Record<string, unknown>> {
     const c = run.context as RetirementContext;
     const agent = await this.agent(c.agentId);
-    if (agent.status === 'retiring') return {};
+    if (agent.status === 'retiring') {
+      return agent.retiringFrom?.runId === run.id ? { previousStatus: agent.retiringFrom.status } : {};
+    }
     const effects = [
       this.audited(run.requester, 'agent.status-changed', agent.id, {
         from: agent.status,
@@ -163,7 +168,8 @@ export class Retirement {
         reason: c.reason,
       }),
     ];
-    if (!(await this.deps.agents.transition(agent.id, agent.status, 'retiring', {}, effects))) {
+    const retiringFrom = { status: agent.status, runId: run.id };
+    if (!(await this.deps.agents.transition(agent.id, agent.status, 'retiring', { retiringFrom }, effects))) {
       throw new RosterError('conflict', `${agent.name} changed status meanwhile; start the retirement again.`);
     }
     await this.deps.outbox.settle({ kind: AGENT_HOLDER, id: agent.id }, effects, 'retirement.begun');
@@ -177,7 +183,9 @@ export class Retirement {
    */
   async cancel(run: FlowRun): Promise<void> {
     const c = run.context as RetirementContext;
-    const back = c.previousStatus;
+    // The run may have ended before it recorded what `begin` answered: the agent keeps it too.
+    const moved = c.previousStatus ? undefined : (await this.deps.agents.get(c.agentId))?.retiringFrom;
+    const back = c.previousStatus ?? (moved?.runId === run.id ? moved.status : undefined);
     if (!back || back === 'retiring') return;
     const effects = [
       this.audited(undefined, 'agent.status-changed', c.agentId, {

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
-import type { OrgConfig } from '../config/schemas.js';
+import type { ApprovalBoundary, CatalogRole, OrgConfig } from '../config/schemas.js';
 import { businessUnitById } from '../config/directory.js';
-import type { FlowEngine } from '../flows/engine.js';
+import type { FlowEngine, RunStart } from '../flows/engine.js';
 import type { ApprovalSettings, FlowRun, StepContext, StepRegistry } from '../flows/types.js';
 import type { AuditInput } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
@@ -39,6 +39,9 @@ import type { PendingEffect } from './ports.js';
 
 /** The holder kind of runtime approvals in the outbox. */
 export const RUNTIME_APPROVAL_HOLDER = 'runtime-approval';
+
+/** Starts the run of a pending request: stored with the request, so a crash before the run exists leaves it to the worker. */
+export const RUNTIME_START_RUN_EFFECT = 'runtime.start-run';
 
 /** The flow that decides runtime approvals. */
 export const RUNTIME_APPROVAL_FLOW = 'runtime-approval';
@@ -166,6 +169,8 @@ export interface RuntimeApprovalDeps {
   /** The IT-approved boundary change of an agent's action, if any (src/core/boundary-changes.ts). */
   overrides?: (agentId: string, action: string) => Promise<BoundaryOverride | undefined>;
   clock?: () => Date;
+  /** Test-only crash hook (see src/fault-point.ts); `runtime.pending:0` is reached once a pending request is stored, before its run. */
+  faultPoint?: (name: string) => void;
 }
 
 /** The context of a runtime-approval run (what the approval card shows). */
@@ -212,6 +217,15 @@ export class RuntimeApprovals {
   constructor(private readonly deps: RuntimeApprovalDeps) {
     this.clock = deps.clock ?? (() => new Date());
     this.events.setMaxListeners(0);
+    deps.outbox.register<{ start: RunStart }>({
+      type: RUNTIME_START_RUN_EFFECT,
+      perform: async ({ start }) => {
+        const record = await deps.repo.get((start.context as RuntimeRunContext).approvalId);
+        // A request decided or withdrawn before its run started needs none.
+        if (record?.status !== 'pending') return;
+        await deps.engine().ensureStarted(withRecentDecisions(start, await deps.repo.recent(record.agentId, 6)));
+      },
+    });
   }
 
   /** The record id of an agent's idempotency key: a replay meets the same unique id. */
@@ -272,6 +286,7 @@ export class RuntimeApprovals {
       // Stored with the request, so the run it names exists before the agent hears `pending`.
       base.runId = this.deps.engine().allocateRunId();
     }
+    const start = verdict.mode === 'needs-approval' ? this.runStart(agent, base, role, verdict.boundary, details) : undefined;
     const effects = [
       this.audit({
         actor: { kind: 'agent', agentId: agent.id },
@@ -283,7 +298,7 @@ export class RuntimeApprovals {
     ];
     const holder = { kind: RUNTIME_APPROVAL_HOLDER, id };
     const settleRecord = () => this.deps.outbox.settle(holder, effects, 'runtime.requested');
-    if (verdict.mode !== 'needs-approval') {
+    if (!start) {
       const { record, created } = await this.deps.repo.insert(base, effects);
       if (!created) return { view: this.replayed(record, hash), created: false };
       // Stored with the record, the audit entry (and any warning) need not delay the answer.
@@ -291,14 +306,38 @@ export class RuntimeApprovals {
       return { view: this.view(record), created: true };
     }
 
-    // The card shows the agent's latest decisions; read while the request is stored.
-    const [{ record, created }, latest] = await Promise.all([this.deps.repo.insert(base, effects), this.deps.repo.recent(agent.id, 6)]);
+    // The start of the run is stored with the request, so a crash before the run exists leaves the
+    // worker to start it; the card shows the agent's latest decisions, read while the request is stored.
+    const startRun = this.deps.outbox.effect(RUNTIME_START_RUN_EFFECT, { start });
+    const [{ record, created }, latest] = await Promise.all([
+      this.deps.repo.insert(base, [...effects, startRun]),
+      this.deps.repo.recent(agent.id, 6),
+    ]);
     if (!created) return { view: this.replayed(record, hash), created: false };
-    const b = verdict.boundary;
+    this.deps.faultPoint?.('runtime.pending:0');
+    // The run is stored with its first effects (audit, drive to the approval step, whose cards are
+    // outbox effects too); the outbox posts the cards right after the agent has its `pending`.
+    const { settle: settleRun } = await this.deps.engine().create(withRecentDecisions(start, latest));
+    await this.deps.outbox.later(
+      async () => {
+        await settleRecord();
+        await settleRun();
+        // Finds the run and leaves the outbox: the worker starts it only when this writer died first.
+        await this.deps.outbox.settle(holder, [startRun], 'runtime.run-started');
+      },
+      { urgent: true },
+    );
+    return { view: this.view(record), created: true };
+  }
+
+  /**
+   * The start of a pending request's run (its id stored on the request), without the agent's
+   * latest decisions: those are read when the run starts (see {@link withRecentDecisions}).
+   */
+  private runStart(agent: AgentRecord, record: RuntimeApprovalRecord, role: CatalogRole, b: ApprovalBoundary, details: Details): RunStart {
     const people: Record<string, string[]> = {};
     for (const decider of b.approvers) people[deciderLabel(decider)] = peopleFor(this.deps.org, agent, decider);
     if (b.escalateTo) people[deciderLabel(b.escalateTo)] = peopleFor(this.deps.org, agent, b.escalateTo);
-    const recent = latest.filter((r) => r.id !== record.id).slice(0, 5);
     const context: RuntimeRunContext = {
       approvalId: record.id,
       agentId: agent.id,
@@ -313,7 +352,7 @@ export class RuntimeApprovals {
       fields: Object.entries(b.fields).flatMap(([name, spec]) =>
         details[name] === undefined ? [] : [{ label: spec.label ?? name, value: defangAgentText(String(details[name])) }],
       ),
-      recentDecisions: recent.map((r) => ({ text: decisionLine(r) })),
+      recentDecisions: [],
       detailsHash: record.detailsHash,
       onTimeout: b.onTimeout,
       approval: {
@@ -326,25 +365,15 @@ export class RuntimeApprovals {
         separationOfDuties: b.separateFromRequester,
       },
     };
-    // The run is stored with its first effects (audit, drive to the approval step, whose cards are
-    // outbox effects too); the outbox posts the cards right after the agent has its `pending`.
-    const { settle: settleRun } = await this.deps.engine().create({
-      id: record.runId,
+    return {
+      id: record.runId!,
       flowId: RUNTIME_APPROVAL_FLOW,
       // The agent's requester is the run's requester, so separation of duties keeps them from deciding.
       requester: b.separateFromRequester ? agent.requestedBy : `agent:${agent.id}`,
       subject: { type: 'runtime-approval', id: record.id, agentId: agent.id },
       context,
       quiet: true,
-    });
-    await this.deps.outbox.later(
-      async () => {
-        await settleRecord();
-        await settleRun();
-      },
-      { urgent: true },
-    );
-    return { view: this.view(record), created: true };
+    };
   }
 
   /** The agent's own request; another agent's id is not found (404), never forbidden (no oracle). */
@@ -548,6 +577,13 @@ export class RuntimeApprovals {
       details: { action: r.action, details: r.details, detailsHash: r.detailsHash, ...details },
     });
   }
+}
+
+/** A run's start with the agent's latest decisions (other than this request's) on its card. */
+function withRecentDecisions(start: RunStart, latest: readonly RuntimeApprovalRecord[]): RunStart {
+  const context = start.context as RuntimeRunContext;
+  const recent = latest.filter((r) => r.id !== context.approvalId).slice(0, 5);
+  return { ...start, context: { ...context, recentDecisions: recent.map((r) => ({ text: decisionLine(r) })) } };
 }
 
 /** A zod failure as a 400 with `invalid_request` and the first problem. */

@@ -81,6 +81,13 @@ export interface StartInput {
   id?: string;
 }
 
+/**
+ * A run's start with its id fixed: the data of a record's "start its run" outbox effect, stored
+ * with the record in one write so that a crash before the run exists cannot leave the record
+ * without it (see {@link FlowEngine.ensureStarted}).
+ */
+export type RunStart = StartInput & { id: string };
+
 export interface DecideInput {
   runId: string;
   stepId: string;
@@ -169,6 +176,20 @@ export class FlowEngine {
   }
 
   /**
+   * Starts the run `start.id` unless it exists, performs its first effects, and resolves with it:
+   * the performer of a record's "start its run" effect, which may run more than once (the writer,
+   * then the outbox worker after a crash), so a run is created at most once and people see its
+   * cards once.
+   */
+  async ensureStarted(start: RunStart): Promise<FlowRun> {
+    const existing = await this.deps.runs.get(start.id);
+    if (existing) return existing;
+    // Effects handed over in stored effect data come back as plain BSON: dates are made dates again.
+    const effects = (start.effects ?? []).map((e) => ({ ...e, due: new Date(e.due), createdAt: new Date(e.createdAt) }));
+    return this.start({ ...start, effects });
+  }
+
+  /**
    * Stores a new run with its first effects (audit, status card, `drive` to its first step) and
    * returns it with `settle`, which performs them. `start` settles at once; a caller that must
    * answer first hands `settle` to `Outbox.later` (the effects are durable either way).
@@ -200,7 +221,10 @@ export class FlowEngine {
       { type: 'drive' },
     ]);
     const all = [...(input.effects ?? []), ...effects];
-    await this.deps.runs.create(run, all);
+    if (!(await this.deps.runs.create(run, all))) {
+      // Another writer (or the outbox worker) created this run first: its effects are its own.
+      return { run: await this.get(run.id), settle: () => Promise.resolve() };
+    }
     return { run, settle: () => this.deps.outbox.settle({ kind: RUN_HOLDER, id: run.id }, all, 'run.started') };
   }
 

@@ -121,8 +121,8 @@ export interface StoredMessage {
 
 /** Persistence of runs; implemented with mongoose in src/store. */
 export interface RunRepository {
-  /** Stores a new run with the effects of its start in its outbox, in one write. */
-  create(run: FlowRun, effects?: readonly PendingEffect[]): Promise<void>;
+  /** Stores a new run with the effects of its start in its outbox, in one write; false when a run with its id exists. */
+  create(run: FlowRun, effects?: readonly PendingEffect[]): Promise<boolean>;
   get(id: string): Promise<FlowRun | undefined>;
   /**
    * Writes `run` only if the stored version is still `expectedVersion`, adding `effects` to its

@@ -4,6 +4,8 @@ import type { FlowRun, RunRepository, StoredMessage } from '../flows/types.js';
 import { withEffects, withoutOutbox, toStored, outboxOf } from './outbox-store.js';
 import { readAllPages } from './paging.js';
 
+const DUPLICATE_KEY = 11000;
+
 interface RunDoc extends Omit<FlowRun, 'id'> {
   _id: string;
   /** Agent the run concerns, for queries by agent. */
@@ -66,7 +68,13 @@ export function createRunRepository(
       await Message.init();
     },
     async create(run, effects = []) {
-      await Run.collection.insertOne({ ...toDoc(run), outbox: effects.map(toStored) } as never);
+      try {
+        await Run.collection.insertOne({ ...toDoc(run), outbox: effects.map(toStored) } as never);
+        return true;
+      } catch (err) {
+        if ((err as { code?: number }).code === DUPLICATE_KEY) return false;
+        throw err;
+      }
     },
     async get(id) {
       if (typeof id !== 'string') return undefined;
