@@ -517,7 +517,6 @@ export async function createServices(settings: ServiceSettings) {
     engine: () => engine,
     overrides: (agentId, action) => boundaryChanges.override(agentId, action),
     clock,
-    ...(settings.faultPoint ? { faultPoint: settings.faultPoint } : {}),
   });
   late.runtime = runtime;
   // Like flow timers: a failed reminder or escalation of a hand-off is retried with back-off.

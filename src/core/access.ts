@@ -348,6 +348,7 @@ export class AccessCommands {
       ],
     });
     await this.deps.grants.insert(grant, [startRun]);
+    this.deps.outbox.stored('grant.break-glass');
     // A claimer stalled past the claims' lease may have lost one to another use meanwhile.
     const held = await this.deps.claims.get(keys);
     if (held.length !== keys.length || held.some((c) => c.grantId !== grant.id)) {
@@ -422,7 +423,8 @@ export class AccessCommands {
         );
       }
 
-      const counted = (g: GrantRecord) => g.source === 'break-glass' && Date.parse(g.createdAt) >= since && g.endReason !== BREAK_GLASS_REFUSED;
+      const counted = (g: GrantRecord) =>
+        g.source === 'break-glass' && Date.parse(g.createdAt) >= since && g.endReason !== BREAK_GLASS_REFUSED;
       const occupied = (c: Claim | undefined): c is Claim =>
         c !== undefined && c.at.getTime() >= since && (grants.has(c.grantId) ? counted(grants.get(c.grantId)!) : inFlight(c));
       /** Uses in the window: the occupied slots, and uses no slot names (stored before claims existed). */

@@ -148,6 +148,14 @@ export class Outbox {
   }
 
   /**
+   * Marks where a writer has stored a state change whose effects it performs in a later step (the
+   * start of a run, say): the crash-test point `<label>:0`, like `settle`'s first. Does nothing else.
+   */
+  stored(label: string): void {
+    this.deps.faultPoint?.(`${label}:0`);
+  }
+
+  /**
    * Runs `task` (usually a `settle` of effects a writer has just stored) right after the caller
    * answered, in this process, at most `laterConcurrency` at once; `urgent` tasks (cards people
    * wait for) start before the others. The effects are already durable: if the process dies

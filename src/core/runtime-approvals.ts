@@ -169,8 +169,6 @@ export interface RuntimeApprovalDeps {
   /** The IT-approved boundary change of an agent's action, if any (src/core/boundary-changes.ts). */
   overrides?: (agentId: string, action: string) => Promise<BoundaryOverride | undefined>;
   clock?: () => Date;
-  /** Test-only crash hook (see src/fault-point.ts); `runtime.pending:0` is reached once a pending request is stored, before its run. */
-  faultPoint?: (name: string) => void;
 }
 
 /** The context of a runtime-approval run (what the approval card shows). */
@@ -314,7 +312,7 @@ export class RuntimeApprovals {
       this.deps.repo.recent(agent.id, 6),
     ]);
     if (!created) return { view: this.replayed(record, hash), created: false };
-    this.deps.faultPoint?.('runtime.pending:0');
+    this.deps.outbox.stored('runtime.pending');
     // The run is stored with its first effects (audit, drive to the approval step, whose cards are
     // outbox effects too); the outbox posts the cards right after the agent has its `pending`.
     const { settle: settleRun } = await this.deps.engine().create(withRecentDecisions(start, latest));
