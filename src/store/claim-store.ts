@@ -1,5 +1,5 @@
 import type { Connection } from 'mongoose';
-import type { Claim, ClaimRepository } from '../core/access.js';
+import type { ClaimRepository } from '../core/access.js';
 
 const DUPLICATE_KEY = 11000;
 
