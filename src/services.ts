@@ -240,8 +240,8 @@ export async function createServices(settings: ServiceSettings) {
       webhookNudge.kick?.();
       return entry;
     },
-    async appendMany(inputs) {
-      const entries = await auditStore.appendMany(inputs);
+    async appendMany(inputs, options) {
+      const entries = await auditStore.appendMany(inputs, options);
       webhookNudge.kick?.();
       return entries;
     },

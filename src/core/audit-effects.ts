@@ -12,7 +12,20 @@ export function auditPerformer(audit: AuditLog): EffectPerformer<AuditInput> {
   return {
     type: AUDIT_EFFECT,
     async perform(input, { effectId }) {
-      await audit.append({ ...input, ...(input.at ? { at: new Date(input.at) } : {}) }, { key: effectId });
+      await audit.append(withDate(input), { key: effectId });
+    },
+    async performMany(items) {
+      // One head read and one ordered insert for the lot, in the order given (a sweep's hundreds of entries).
+      await audit.appendMany(
+        items.map((i) => withDate(i.data)),
+        { keys: items.map((i) => i.effectId) },
+      );
+      return new Set(items.map((i) => i.effectId));
     },
   };
+}
+
+/** The stored `at` comes back from the database as a Date or, read as JSON, as text. */
+function withDate(input: AuditInput): AuditInput {
+  return { ...input, ...(input.at ? { at: new Date(input.at) } : {}) };
 }

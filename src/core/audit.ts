@@ -81,6 +81,12 @@ export interface AppendOptions {
   key?: string;
 }
 
+/** Options of {@link AuditLog.appendMany}. */
+export interface AppendManyOptions {
+  /** One idempotency key per input (see {@link AppendOptions.key}): a batch of outbox effects performed again writes each entry once. */
+  keys?: readonly string[];
+}
+
 /** The port every command and decision writes to. */
 export interface AuditLog {
   /**
@@ -95,7 +101,7 @@ export interface AuditLog {
    * @throws InvalidAuditInputError when an input cannot be recorded faithfully (nothing is written).
    * @throws AuditContentionError when other writers kept winning the race for the next number.
    */
-  appendMany(inputs: readonly AuditInput[]): Promise<AuditEntry[]>;
+  appendMany(inputs: readonly AuditInput[], options?: AppendManyOptions): Promise<AuditEntry[]>;
   /** Checks every hash and link from the first entry to the last. */
   verify(options?: { onProgress?: (checked: number) => void }): Promise<AuditVerifyResult>;
   /** Entries matching the filter, in `seq` order. */

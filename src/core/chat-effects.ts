@@ -17,8 +17,12 @@ export interface CardDeliveries {
    * claimed it after `staleBefore`, `claimed` when the caller may send it.
    */
   claim(id: string, now: Date, staleBefore: Date): Promise<'sent' | 'busy' | 'claimed'>;
+  /** `claim` for many deliveries, with one write when none was claimed before. */
+  claimMany(ids: readonly string[], now: Date, staleBefore: Date): Promise<Map<string, 'sent' | 'busy' | 'claimed'>>;
   /** Records the message a claimed delivery became (or that nobody could be reached). */
   sent(id: string, to: string, ref: MessageRef | undefined): Promise<void>;
+  /** `sent` for many deliveries, in one write. */
+  sentMany(items: ReadonlyArray<{ id: string; to: string; ref: MessageRef | undefined }>): Promise<void>;
   /**
    * Gives up a claim whose send failed, so that the retry may send at once. Only the claim taken at
    * `claimedAt` is given up: a writer that took it over meanwhile keeps its own.
@@ -64,6 +68,41 @@ export function chatSendPerformer(deps: {
         () => deps.deliveries.release(effectId, now),
       );
       await deps.deliveries.sent(effectId, to, ref);
+    },
+    async performMany(items, { concurrency }) {
+      const now = clock();
+      const claims = await deps.deliveries.claimMany(
+        items.map((i) => i.effectId),
+        now,
+        new Date(now.getTime() - deps.leaseMs),
+      );
+      const performed = new Set<string>();
+      const sent: Array<{ id: string; to: string; ref: MessageRef | undefined }> = [];
+      const mine = items.filter((i) => {
+        const claim = claims.get(i.effectId);
+        if (claim === 'sent') performed.add(i.effectId);
+        return claim === 'claimed';
+      });
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(Math.max(1, concurrency), mine.length) }, async () => {
+          while (next < mine.length) {
+            const { data, effectId } = mine[next++]!;
+            try {
+              const ref = await sendClaimed(
+                () => deps.notifier.send(data.to, data.card),
+                () => deps.deliveries.release(effectId, now),
+              );
+              sent.push({ id: effectId, to: data.to, ref });
+            } catch {
+              // Left in its outbox: the worker sends it again, counting the attempt.
+            }
+          }
+        }),
+      );
+      await deps.deliveries.sentMany(sent);
+      for (const { id } of sent) performed.add(id);
+      return performed;
     },
   };
 }

@@ -10,7 +10,7 @@ import type { Notifier, OutgoingCard } from './notifications.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import type { Outbox } from './outbox.js';
-import type { PendingEffect } from './ports.js';
+import type { HolderRef, PendingEffect } from './ports.js';
 
 /** The holder kind of check-in records in the outbox: a check-in's audit entry and review cards, a decision's entry. */
 export const CHECKIN_HOLDER = 'checkin';
@@ -58,9 +58,14 @@ export interface CheckInRepository {
   claim(claims: readonly CheckInClaim[], leaseUntil: Date): Promise<Set<string>>;
   /** Forgets claims whose lease ran out (their sweep died): their check-ins can be claimed again. */
   releaseExpiredClaims(now: Date): Promise<void>;
-  /** Stores new records in one write (ids are unique); resolves the ids that were stored already. */
-  saveMany(records: readonly CheckInRecord[]): Promise<Set<string>>;
+  /**
+   * Stores new records in one write (ids are unique), each with its `effects` (by record id) in
+   * its outbox; resolves the ids that were stored already (they keep theirs).
+   */
+  saveMany(records: readonly CheckInRecord[], effects?: ReadonlyMap<string, readonly PendingEffect[]>): Promise<Set<string>>;
   getMany(ids: readonly string[]): Promise<CheckInRecord[]>;
+  /** Records with the effects still in their outbox, in one read. */
+  getManyWithEffects(ids: readonly string[]): Promise<Array<{ record: CheckInRecord; effects: PendingEffect[] }>>;
   /** Moves each agent's next due time and releases the claims, in two writes. */
   complete(next: ReadonlyArray<{ agentId: string; nextAt: Date }>, claimKeys: readonly string[]): Promise<void>;
 }
@@ -130,15 +135,6 @@ function windowsOf(role: CatalogRole, now: Date) {
 /** The same claim always gives the same check-in id, so a redone check-in is stored once. */
 function checkInIdFor(claimKey: string): string {
   return `chk_${createHash('sha256').update(claimKey).digest('hex').slice(0, 16)}`;
-}
-
-async function inPool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    }),
-  );
 }
 
 /**
@@ -222,43 +218,52 @@ export class CheckInService {
       let records = due.map((d) =>
         this.assess(d.agent, d.role, daily.get(d.agent.id) ?? [], now, checkInIdFor(d.key), measured.get(d.agent.id)),
       );
-      // Stored already: a sweep that died after storing them; theirs stand, and are not audited twice.
-      const stored = await this.deps.checkins.saveMany(records);
-      const redone = new Set<string>();
+      const { outbox } = this.deps;
+      // Each record is stored with its audit entry and review cards in its outbox: a crash after
+      // the insert loses neither (the worker performs them). The cards show the status the
+      // check-in moves the agent to, as a single check-in's do.
+      const effectsOf = new Map(
+        due.map((d, i) => {
+          const record = records[i]!;
+          const moveTo = this.moveOf(d.agent, record);
+          const shown = moveTo ? { ...d.agent, status: moveTo } : d.agent;
+          return [
+            record.id,
+            [
+              outbox.effect<AuditInput>(AUDIT_EFFECT, { ...completedEntry(d.agent, record), at: now }),
+              ...d.agent.sponsors.map((sponsor) =>
+                outbox.effect<ChatSend>(CHAT_SEND_EFFECT, { to: sponsor, card: this.deps.presenter.checkIn(record, shown, sponsor) }),
+              ),
+            ] as PendingEffect[],
+          ] as const;
+        }),
+      );
+      // Stored already: a sweep that died after storing them; theirs stand with what is left in their outbox.
+      const stored = await this.deps.checkins.saveMany(records, effectsOf);
       if (stored.size > 0) {
-        const earlier = new Map((await this.deps.checkins.getMany([...stored])).map((r) => [r.id, r]));
-        records = records.map((r) => earlier.get(r.id) ?? r);
-        for (const r of records) if (stored.has(r.id) && (await this.wasAudited(r))) redone.add(r.id);
+        const earlier = await this.deps.checkins.getManyWithEffects([...stored]);
+        const byId = new Map(earlier.map((e) => [e.record.id, e]));
+        records = records.map((r) => byId.get(r.id)?.record ?? r);
+        for (const { record, effects } of earlier) effectsOf.set(record.id, effects);
       }
-      const entries: AuditInput[] = [];
-      const moved = new Set<string>();
+      const batch: Array<{ holder: HolderRef; effects: readonly PendingEffect[] }> = [];
       for (const [i, d] of due.entries()) {
         const record = records[i]!;
-        if (!redone.has(record.id)) entries.push(completedEntry(d.agent, record));
-        const transition = await this.transition(d.agent, record);
-        if (transition) {
-          entries.push(transition);
-          moved.add(d.agent.id);
-        }
+        batch.push({ holder: { kind: CHECKIN_HOLDER, id: record.id }, effects: effectsOf.get(record.id) ?? [] });
+        const moveTo = this.moveOf(d.agent, record);
+        if (!moveTo) continue;
+        // The status change carries its own entry in the agent's outbox.
+        const moved = [outbox.effect<AuditInput>(AUDIT_EFFECT, { ...statusEntry(d.agent, d.agent.status, moveTo, record), at: now })];
+        if (await this.deps.agents.transition(d.agent.id, d.agent.status, moveTo, {}, moved))
+          batch.push({ holder: { kind: AGENT_HOLDER, id: d.agent.id }, effects: moved });
       }
-      await this.deps.audit.appendMany(entries);
+      // Performed together: one keyed append for all the entries, one write each to claim and record the cards.
+      await outbox.settleMany(batch, 'checkin.swept', { concurrency: this.deps.cardConcurrency ?? 8 });
       for (const [i, d] of due.entries()) await this.raiseFindings(d.agent, records[i]!);
       await this.deps.checkins.complete(
         due.map((d) => ({ agentId: d.agent.id, nextAt: new Date(now.getTime() + d.role.checkInCadence.ms) })),
         due.map((d) => d.key),
       );
-      const fresh = new Map(moved.size > 0 ? (await this.deps.agents.list({ ids: [...moved], limit: 0 })).map((a) => [a.id, a]) : []);
-      const cards = due.flatMap((d, i) =>
-        d.agent.sponsors.map((sponsor) => ({
-          sponsor,
-          card: this.deps.presenter.checkIn(records[i]!, fresh.get(d.agent.id) ?? d.agent, sponsor),
-        })),
-      );
-      // Review cards are sent directly, not through the outbox: after complete() above, a card lost to a
-      // crash or a failed send is not sent again (the check-in and its audit entry stand).
-      await inPool(cards, this.deps.cardConcurrency ?? 8, async ({ sponsor, card }) => {
-        await this.deps.notifier.send(sponsor, card).catch(() => undefined);
-      });
       ran = due.length;
     }
     const lastEvents = await this.deps.telemetry.lastEventsOf(chunk.map((a) => a.id));
@@ -346,35 +351,10 @@ export class CheckInService {
     };
   }
 
-  /** Whether a stored check-in already has its audit entry (only asked when a sweep redoes one). */
-  private async wasAudited(record: CheckInRecord): Promise<boolean> {
-    const entries = await this.deps.audit.export({ agentId: record.agentId, since: new Date(record.at) });
-    return entries.some((e) => e.action === 'checkin.completed' && e.details.checkInId === record.id);
-  }
-
   /** The status a check-in moves the agent to: degraded sends an active agent to probation, healthy brings it back. */
   private moveOf(agent: AgentRecord, record: CheckInRecord): 'probation' | 'active' | undefined {
     if (record.verdict === 'degraded' && agent.status === 'active') return 'probation';
     if (record.verdict === 'healthy' && agent.status === 'probation') return 'active';
-    return undefined;
-  }
-
-  /** Degraded moves an active agent to probation, healthy moves it back; resolves the audit entry for it. */
-  private async transition(agent: AgentRecord, record: CheckInRecord): Promise<AuditInput | undefined> {
-    if (
-      record.verdict === 'degraded' &&
-      agent.status === 'active' &&
-      (await this.deps.agents.transition(agent.id, 'active', 'probation'))
-    ) {
-      return statusEntry(agent, 'active', 'probation', record);
-    }
-    if (
-      record.verdict === 'healthy' &&
-      agent.status === 'probation' &&
-      (await this.deps.agents.transition(agent.id, 'probation', 'active'))
-    ) {
-      return statusEntry(agent, 'probation', 'active', record);
-    }
     return undefined;
   }
 

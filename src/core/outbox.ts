@@ -156,6 +156,73 @@ export class Outbox {
   }
 
   /**
+   * `settle` for the effects many records have just stored (a sweep's chunk): the effects of one
+   * type are performed together, by the type's `performMany` when it has one (one or a few round
+   * trips for all of them), in the order given; those performed are removed with one update per
+   * holder kind. A type parked in a record holds back that record's later effects of the type.
+   * Unlike `settle` it throws the first failure, after removing what was performed: what failed
+   * stays in its outbox for the worker, and the caller stops where it would have died.
+   */
+  async settleMany(
+    batch: ReadonlyArray<{ holder: HolderRef; effects: readonly PendingEffect[] }>,
+    label: string,
+    options: { concurrency?: number } = {},
+  ): Promise<void> {
+    this.deps.faultPoint?.(`${label}:0`);
+    const byType = new Map<string, Array<{ data: unknown; effectId: string; holder: HolderRef; attempts: number }>>();
+    let total = 0;
+    for (const { holder, effects } of batch) {
+      const blocked = new Set(effects.filter((e) => e.parkedAt).map((e) => e.type));
+      for (const effect of effects) {
+        if (blocked.has(effect.type)) continue;
+        byType.set(effect.type, [
+          ...(byType.get(effect.type) ?? []),
+          { data: effect.data, effectId: effect.id, holder, attempts: effect.attempts },
+        ]);
+        total += 1;
+      }
+    }
+    if (total === 0) return;
+    const performed = new Set<string>();
+    let failure: unknown;
+    for (const [type, items] of byType) {
+      const performer = this.performers.get(type);
+      try {
+        if (!performer) throw new Error(`no performer is registered for effect type ${type}`);
+        if (performer.performMany) {
+          for (const id of await performer.performMany(items, { concurrency: options.concurrency ?? 8 })) performed.add(id);
+        } else {
+          for (const { data, effectId, holder, attempts } of items) {
+            await performer.perform(data, { effectId, holder, attempt: attempts + 1 });
+            performed.add(effectId);
+          }
+        }
+      } catch (err) {
+        failure ??= err;
+        this.observer?.failed(type);
+        this.deps.log.warn(
+          { effect: type, count: items.length, reason: describeError(err) },
+          'a batch of effects failed; the worker will retry them',
+        );
+      }
+      for (const { effectId } of items) if (performed.has(effectId)) this.observer?.performed(type);
+    }
+    this.deps.faultPoint?.(`${label}:${total}`);
+    const done = batch
+      .map(({ holder, effects }) => ({ holder, effectIds: effects.filter((e) => performed.has(e.id)).map((e) => e.id) }))
+      .filter((d) => d.effectIds.length > 0);
+    if (done.length > 0) {
+      try {
+        await this.deps.repo.doneMany(done);
+      } catch (err) {
+        // Left in the outbox, they are performed again later, which changes nothing.
+        this.deps.log.warn({ err, count: done.length }, 'could not mark performed effects as done');
+      }
+    }
+    if (failure !== undefined) throw failure;
+  }
+
+  /**
    * Runs `task` (usually a `settle` of effects a writer has just stored) right after the caller
    * answered, in this process, at most `laterConcurrency` at once; `urgent` tasks (cards people
    * wait for) start before the others. The effects are already durable: if the process dies

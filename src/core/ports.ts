@@ -49,6 +49,13 @@ export interface EffectContext {
 export interface EffectPerformer<D = unknown> {
   readonly type: string;
   perform(data: D, ctx: EffectContext): Promise<void>;
+  /**
+   * Performs many effects of this type in a few round trips (a sweep's hundreds of audit entries
+   * or cards), as idempotently as `perform`; resolves the ids performed. Those left out, or all of
+   * them when it throws, stay in their outbox for the worker. Without it, `Outbox.settleMany`
+   * performs them one by one.
+   */
+  performMany?(items: ReadonlyArray<{ data: D; effectId: string; holder: HolderRef }>, options: { concurrency: number }): Promise<Set<string>>;
 }
 
 /** One due effect as the worker sees it. */
@@ -67,6 +74,8 @@ export interface OutboxRepository {
   release(holder: HolderRef): Promise<void>;
   /** Removes performed effects; never touches the rest of the record. */
   done(holder: HolderRef, effectIds: string[]): Promise<void>;
+  /** Removes performed effects of many holders, with one update per holder kind. */
+  doneMany(done: ReadonlyArray<{ holder: HolderRef; effectIds: string[] }>): Promise<void>;
   /** Records a failed attempt and when to try again (or parks it). */
   failed(holder: HolderRef, effectId: string, update: { attempts: number; due: Date; lastError: string; parkedAt?: Date }): Promise<void>;
   /** Adds effects to a record without a state change (e.g. an IT notice about a parked effect). */

@@ -8,6 +8,7 @@ import {
   verifyChain,
   type AuditEntry,
   type AuditFilter,
+  type AppendManyOptions,
   type AppendOptions,
   type AuditInput,
   type AuditLog,
@@ -141,7 +142,10 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
    * its entry, and a key asked twice is written once. An ask without an entry gets `failure`: the
    * error that stopped the run, or contention; an entry stored before the error is still reported.
    */
-  async function writeRun(asks: readonly Ask[]): Promise<{ entries: Array<AuditEntry | undefined>; failure: unknown }> {
+  async function writeRun(
+    asks: readonly Ask[],
+    options: { lookUpFirst: boolean } = { lookUpFirst: true },
+  ): Promise<{ entries: Array<AuditEntry | undefined>; failure: unknown }> {
     const found = new Map<string, AuditEntry>();
     const written = new Map<Ask, AuditEntry>();
     const lookUp = async (keys: string[]) => {
@@ -155,7 +159,8 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
     let failure: unknown = new AuditContentionError(maxAttempts);
     try {
       await ensureIndexes();
-      await lookUp(asks.flatMap((a) => (a.key === undefined ? [] : [a.key])));
+      // A batch of new effects skips the look-up: the unique index on `key` refuses one stored already, which is then looked up.
+      if (options.lookUpFirst) await lookUp(asks.flatMap((a) => (a.key === undefined ? [] : [a.key])));
       for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
         const seen = new Set<string>();
         // A key asked twice in one group (an effect performed twice at once) is written once.
@@ -245,12 +250,20 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
       });
     },
 
-    async appendMany(inputs: readonly AuditInput[]): Promise<AuditEntry[]> {
+    async appendMany(inputs: readonly AuditInput[], options: AppendManyOptions = {}): Promise<AuditEntry[]> {
       if (inputs.length === 0) return [];
+      const { keys } = options;
+      if (keys !== undefined && (keys.length !== inputs.length || keys.some((k) => typeof k !== 'string' || k.length === 0 || k.length > 200)))
+        throw new InvalidAuditInputError('cannot record these audit entries: keys must be one text of 1 to 200 characters per entry');
       const at = clock();
       // Validate every input before writing any, so a bad one leaves no partial run behind.
       for (const input of inputs) nextEntry(null, input, at);
-      const { entries, failure } = await takeTurn(() => writeRun(inputs.map((input) => ({ input, key: undefined, at }))));
+      const { entries, failure } = await takeTurn(() =>
+        writeRun(
+          inputs.map((input, i) => ({ input, key: keys?.[i], at })),
+          { lookUpFirst: false },
+        ),
+      );
       if (entries.some((e) => e === undefined)) throw failure;
       return entries as AuditEntry[];
     },

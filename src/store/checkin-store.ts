@@ -1,4 +1,4 @@
-import { OUTBOX_FIELD, toStored, withEffects } from './outbox-store.js';
+import { OUTBOX_FIELD, outboxOf, toStored, withEffects } from './outbox-store.js';
 import { Schema, type Connection } from 'mongoose';
 import type { CheckInRecord, CheckInRepository } from '../core/checkins.js';
 
@@ -85,10 +85,13 @@ export function createCheckInRepository(connection: Connection): CheckInReposito
     async releaseExpiredClaims(now) {
       await Claim.collection.deleteMany({ leaseUntil: { $lt: now } });
     },
-    async saveMany(records) {
+    async saveMany(records, effects) {
       const existing = new Set<string>();
       if (records.length === 0) return existing;
-      const docs = records.map(({ id, ...rest }) => ({ _id: id as never, ...rest }));
+      const docs = records.map(({ id, ...rest }) => {
+        const mine = effects?.get(id) ?? [];
+        return { _id: id as never, ...rest, ...(mine.length > 0 ? { [OUTBOX_FIELD]: mine.map(toStored) } : {}) };
+      });
       for (const index of await duplicatesOf(() => CheckIn.collection.insertMany(docs, { ordered: false })))
         existing.add(records[index]!.id);
       return existing;
@@ -96,6 +99,11 @@ export function createCheckInRepository(connection: Connection): CheckInReposito
     async getMany(ids) {
       if (ids.length === 0) return [];
       return (await CheckIn.collection.find({ _id: { $in: ids.map(String) as never[] } }).toArray()).map(fromDoc);
+    },
+    async getManyWithEffects(ids) {
+      if (ids.length === 0) return [];
+      const docs = await CheckIn.collection.find({ _id: { $in: ids.map(String) as never[] } }).toArray();
+      return docs.map((d) => ({ record: fromDoc(d), effects: outboxOf(d) }));
     },
     async complete(next, claimKeys) {
       if (next.length > 0) {

@@ -123,6 +123,21 @@ export function createOutboxRepository(
       await collection(holder.kind).updateOne(byId(holder), { $pull: { [OUTBOX_FIELD]: { id: { $in: effectIds } } } } as never);
     },
 
+    async doneMany(done) {
+      const byKind = new Map<string, { ids: string[]; effectIds: string[] }>();
+      for (const { holder, effectIds } of done) {
+        if (effectIds.length === 0) continue;
+        const group = byKind.get(holder.kind) ?? { ids: [], effectIds: [] };
+        group.ids.push(String(holder.id));
+        group.effectIds.push(...effectIds);
+        byKind.set(holder.kind, group);
+      }
+      for (const [kind, { ids, effectIds }] of byKind) {
+        // Effect ids are unique across Roster, so pulling all of them from each holder removes only its own.
+        await collection(kind).updateMany({ _id: { $in: ids as never[] } }, { $pull: { [OUTBOX_FIELD]: { id: { $in: effectIds } } } } as never);
+      }
+    },
+
     async failed(holder, effectId, update) {
       await collection(holder.kind).updateOne(
         { ...byId(holder), [`${OUTBOX_FIELD}.id`]: effectId },
@@ -184,7 +199,7 @@ export function createOutboxRepository(
 /** Card deliveries by effect id (`card_deliveries`), for the `chat.send` performer. */
 export function createCardDeliveries(connection: Connection): CardDeliveries {
   const deliveries = connection.collection('card_deliveries');
-  return {
+  const self: CardDeliveries = {
     async claim(id, now, staleBefore) {
       const inserted = await deliveries.updateOne({ _id: id as never }, { $setOnInsert: { claimedAt: now } }, { upsert: true });
       if (inserted.upsertedCount === 1) return 'claimed';
@@ -196,11 +211,32 @@ export function createCardDeliveries(connection: Connection): CardDeliveries {
       );
       return taken.modifiedCount === 1 ? 'claimed' : 'busy';
     },
+    async claimMany(ids, now, staleBefore) {
+      const claims = new Map<string, 'sent' | 'busy' | 'claimed'>();
+      if (ids.length === 0) return claims;
+      const result = await deliveries.bulkWrite(
+        ids.map((id) => ({ updateOne: { filter: { _id: id as never }, update: { $setOnInsert: { claimedAt: now } }, upsert: true } })),
+        { ordered: false },
+      );
+      for (const index of Object.keys(result.upsertedIds)) claims.set(ids[Number(index)]!, 'claimed');
+      // Deliveries met already (a retried effect) are rare: they are settled one by one, as claim() does.
+      for (const id of ids) if (!claims.has(id)) claims.set(id, await self.claim(id, now, staleBefore));
+      return claims;
+    },
     async sent(id, to, ref) {
       await deliveries.updateOne({ _id: id as never }, { $set: { sentAt: new Date(), to, ...(ref ? { ref } : {}) } });
+    },
+    async sentMany(items) {
+      if (items.length === 0) return;
+      const sentAt = new Date();
+      await deliveries.bulkWrite(
+        items.map(({ id, to, ref }) => ({ updateOne: { filter: { _id: id as never }, update: { $set: { sentAt, to, ...(ref ? { ref } : {}) } } } })),
+        { ordered: false },
+      );
     },
     async release(id, claimedAt) {
       await deliveries.deleteOne({ _id: id as never, sentAt: { $exists: false }, claimedAt });
     },
   };
+  return self;
 }

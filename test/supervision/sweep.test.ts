@@ -48,7 +48,8 @@ async function openRig(
   ]);
   const notifier = new RecordingNotifier();
   const cards = new SupervisionCards(org);
-  const { outbox, deliveries } = createAlertOutbox(connection, audit, silentLogger(), () => NOW, notifier);
+  // The sweep's audit entries are appended by the outbox (its records hold them), so a wrapped log is the outbox's too.
+  const { outbox, deliveries } = createAlertOutbox(connection, options.audit ? options.audit(audit) : audit, silentLogger(), () => NOW, notifier);
   const alerts = new AlertService({
     org,
     alerts: alertRepo,
@@ -193,7 +194,7 @@ describe('the check-in sweep in chunks', () => {
       };
       rig = await openRig({
         audit: (real) =>
-          failing === 'audit entries' ? { ...real, appendMany: (inputs) => dieOnSecond(() => real.appendMany(inputs)) } : real,
+          failing === 'audit entries' ? { ...real, appendMany: (inputs, keys) => dieOnSecond(() => real.appendMany(inputs, keys)) } : real,
         checkins: (real) =>
           failing === 'next due times' ? { ...real, complete: (next, keys) => dieOnSecond(() => real.complete(next, keys)) } : real,
       });
