@@ -55,7 +55,10 @@ export interface EffectPerformer<D = unknown> {
    * them when it throws, stay in their outbox for the worker. Without it, `Outbox.settleMany`
    * performs them one by one.
    */
-  performMany?(items: ReadonlyArray<{ data: D; effectId: string; holder: HolderRef }>, options: { concurrency: number }): Promise<Set<string>>;
+  performMany?(
+    items: ReadonlyArray<{ data: D; effectId: string; holder: HolderRef }>,
+    options: { concurrency: number },
+  ): Promise<Set<string>>;
 }
 
 /** One due effect as the worker sees it. */

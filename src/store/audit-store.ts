@@ -253,7 +253,10 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
     async appendMany(inputs: readonly AuditInput[], options: AppendManyOptions = {}): Promise<AuditEntry[]> {
       if (inputs.length === 0) return [];
       const { keys } = options;
-      if (keys !== undefined && (keys.length !== inputs.length || keys.some((k) => typeof k !== 'string' || k.length === 0 || k.length > 200)))
+      if (
+        keys !== undefined &&
+        (keys.length !== inputs.length || keys.some((k) => typeof k !== 'string' || k.length === 0 || k.length > 200))
+      )
         throw new InvalidAuditInputError('cannot record these audit entries: keys must be one text of 1 to 200 characters per entry');
       const at = clock();
       // Validate every input before writing any, so a bad one leaves no partial run behind.

@@ -134,7 +134,9 @@ export function createOutboxRepository(
       }
       for (const [kind, { ids, effectIds }] of byKind) {
         // Effect ids are unique across Roster, so pulling all of them from each holder removes only its own.
-        await collection(kind).updateMany({ _id: { $in: ids as never[] } }, { $pull: { [OUTBOX_FIELD]: { id: { $in: effectIds } } } } as never);
+        await collection(kind).updateMany({ _id: { $in: ids as never[] } }, {
+          $pull: { [OUTBOX_FIELD]: { id: { $in: effectIds } } },
+        } as never);
       }
     },
 
@@ -230,7 +232,9 @@ export function createCardDeliveries(connection: Connection): CardDeliveries {
       if (items.length === 0) return;
       const sentAt = new Date();
       await deliveries.bulkWrite(
-        items.map(({ id, to, ref }) => ({ updateOne: { filter: { _id: id as never }, update: { $set: { sentAt, to, ...(ref ? { ref } : {}) } } } })),
+        items.map(({ id, to, ref }) => ({
+          updateOne: { filter: { _id: id as never }, update: { $set: { sentAt, to, ...(ref ? { ref } : {}) } } },
+        })),
         { ordered: false },
       );
     },

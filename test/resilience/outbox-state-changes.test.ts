@@ -5,6 +5,7 @@ import type { FlowRun } from '../../src/flows/types.js';
 import { activeAgent } from '../access/support.js';
 import { agentRecord, people, startHarness, type Harness } from '../helpers/harness.js';
 import { crashPoint, recovered } from '../helpers/crash-point.js';
+import { generateEvents } from '../helpers/synthetic-telemetry.js';
 
 /*
  * State changes outside the flows (retirement, check-ins, grants decided by hand, keys, suspension,
@@ -149,6 +150,44 @@ describe('check-ins killed between the stored record and its effects', () => {
     });
     // The stored record reads without its outbox.
     expect(Object.keys((await h.services.supervision.checkinRepo.get(record!.id))!)).not.toContain('outbox');
+  });
+
+  it('a sweep killed after storing its chunk: each record and status move audited once, one review card per sponsor, none again when the sweep is redone', async () => {
+    const then = new Date(Date.now() - 40 * DAY).toISOString();
+    const agent = agentRecord({ name: 'Sweep Crash', sponsors: [people.tom, priya], createdAt: then, statusChangedAt: then });
+    await h.services.agents.insert(agent);
+    const end = new Date(Math.floor(Date.now() / DAY) * DAY);
+    await h.services.supervision.telemetry.ingest(
+      generateEvents({ agentId: agent.id, profile: 'accuracy-drop', days: 30, end, seed: 7, driftDays: 14 }),
+    );
+    crash.arm('checkin.swept:0');
+    await expect(h.services.supervision.checkins.sweep()).rejects.toThrow(/crashed/);
+    // Stored: the record and the move to probation; performed: nothing yet.
+    const [record] = await h.services.supervision.checkinRepo.listForAgent(agent.id);
+    expect(record?.verdict).toBe('degraded');
+    expect((await h.services.agents.get(agent.id))!.status).toBe('probation');
+    expect(await count(agent.id, 'checkin.completed')).toBe(0);
+    expect(await count(agent.id, 'agent.status-changed')).toBe(0);
+    expect(reviews(people.tom, agent.id)).toBe(0);
+    await recovered(
+      h,
+      async () =>
+        (await count(agent.id, 'checkin.completed')) > 0 &&
+        (await count(agent.id, 'agent.status-changed')) > 0 &&
+        reviews(people.tom, agent.id) > 0 &&
+        reviews(priya, agent.id) > 0,
+    );
+    // Once the dead sweep's claim expires, a sweep finishes its chunk: the stored record stands, nothing is performed twice.
+    await h.services.supervision.checkins.sweep(new Date(Date.now() + 16 * 60_000));
+    await h.services.outbox.drain();
+    expect(await h.services.supervision.checkinRepo.listForAgent(agent.id)).toHaveLength(1);
+    expect(await count(agent.id, 'checkin.completed')).toBe(1);
+    expect(await count(agent.id, 'agent.status-changed')).toBe(1);
+    expect(reviews(people.tom, agent.id)).toBe(1);
+    expect(reviews(priya, agent.id)).toBe(1);
+    const [review] = h.notifier.to(priya, 'checkin').filter((m) => m.card.data.agentId === agent.id);
+    expect(JSON.stringify(review!.card.data)).toContain(record!.id);
+    expect((await h.services.audit.verify()).ok).toBe(true);
   });
 
   it('a sponsor’s decision on a review: recorded once, audited once', async () => {

@@ -49,7 +49,13 @@ async function openRig(
   const notifier = new RecordingNotifier();
   const cards = new SupervisionCards(org);
   // The sweep's audit entries are appended by the outbox (its records hold them), so a wrapped log is the outbox's too.
-  const { outbox, deliveries } = createAlertOutbox(connection, options.audit ? options.audit(audit) : audit, silentLogger(), () => NOW, notifier);
+  const { outbox, deliveries } = createAlertOutbox(
+    connection,
+    options.audit ? options.audit(audit) : audit,
+    silentLogger(),
+    () => NOW,
+    notifier,
+  );
   const alerts = new AlertService({
     org,
     alerts: alertRepo,
