@@ -13,7 +13,8 @@ import type { FlowDefinition } from './flows/schema.js';
 import type { StepRegistry } from './flows/types.js';
 import { createFlowTimers, defineFlowTimerJob, timerLockLifetime } from './jobs/flow-timers.js';
 import { createGrantTimers, defineGrantJobs, scheduleAccessReviews } from './jobs/grants.js';
-import { AccessReviews } from './core/access-review.js';
+import { AccessReviews, REVIEW_CYCLE_HOLDER } from './core/access-review.js';
+import { createReviewCycleRepository, REVIEW_CYCLES } from './store/review-cycle-store.js';
 import { suspensionSteps } from './core/suspension.js';
 import { Retirement, retirementSteps } from './core/retirement.js';
 import { Reactivation, reactivationSteps } from './core/reactivation.js';
@@ -150,6 +151,7 @@ export const OUTBOX_HOLDERS: Record<string, string> = {
   [VERSION_HOLDER]: 'agent_versions',
   [WEBHOOK_HOLDER]: WEBHOOK_SUBSCRIPTIONS,
   [CHECKPOINT_HEALTH_HOLDER]: CHECKPOINT_HEALTH_COLLECTION,
+  [REVIEW_CYCLE_HOLDER]: REVIEW_CYCLES,
 };
 
 /** Agenda job names of the directory and delegations. */
@@ -338,6 +340,7 @@ export async function createServices(settings: ServiceSettings) {
   late.access = accessCommands;
   const reviews = new AccessReviews({
     org,
+    cycles: createReviewCycleRepository(connection),
     agents,
     grants,
     audit,

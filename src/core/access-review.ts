@@ -4,6 +4,7 @@ import type { DataOf } from '../cards/view-models.js';
 import { GRANT_HOLDER, type AccessCommands, type AccessSettings, type GrantTimers } from './access.js';
 import type { AuditInput, AuditLog } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
+import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 import type { AgentRecord, AgentRepository, GrantRecord, GrantRepository } from './agents.js';
@@ -11,8 +12,36 @@ import { ForbiddenError, isRosterError, NotFoundError, NotWaitingError, UnknownP
 import type { Notifier, OutgoingCard } from './notifications.js';
 import { displayDate } from './presenter.js';
 
+/** The holder kind of access review cycles in the outbox: a cycle's start and escalation. */
+export const REVIEW_CYCLE_HOLDER = 'access-review';
+
+/** One access review cycle, the record that holds its start and escalation effects. */
+export interface ReviewCycle {
+  /** `rev_<start time>`: unique, so a cycle starts once. */
+  id: string;
+  startedAt: string;
+  dueAt: string;
+  /** Recorded once the cycle's grants are marked and its start is stored with its effects. */
+  announced?: { grants: number; sponsors: string[]; at: string };
+  /** Recorded once the unattested grants are escalated, with the notices and entry it implies. */
+  escalated?: { grants: string[]; at: string };
+}
+
+/** Storage of review cycles; every change is one conditional update with its effects in the cycle's outbox. */
+export interface ReviewCycleRepository {
+  /** Stores a new cycle with `effects` in its outbox; false, and nothing stored, when one with this id exists. */
+  create(cycle: ReviewCycle, effects?: readonly PendingEffect[]): Promise<boolean>;
+  get(id: string): Promise<ReviewCycle | undefined>;
+  /** Records the start once (atomic), with `effects` in the cycle's outbox; false when it was recorded already. */
+  announce(id: string, announced: NonNullable<ReviewCycle['announced']>, effects?: readonly PendingEffect[]): Promise<boolean>;
+  /** Records the escalation once (atomic; creates the record of a cycle that has none), with `effects`; false when recorded already. */
+  escalate(id: string, escalated: NonNullable<ReviewCycle['escalated']>, effects?: readonly PendingEffect[]): Promise<boolean>;
+}
+
 export interface AccessReviewDeps {
   org: OrgConfig;
+  /** Review cycles, the records holding a cycle's start and escalation effects. */
+  cycles: ReviewCycleRepository;
   agents: AgentRepository;
   grants: GrantRepository;
   audit: AuditLog;
@@ -30,6 +59,10 @@ const ENFORCED: ReadonlySet<string> = new Set(['revoked-unanswered', 'flagged'])
 
 /** The outbox effect that revokes a grant its sponsor answered Revoke in an access review. */
 export const REVIEW_REVOKE_EFFECT = 'access-review.revoke';
+/** The outbox effect that finishes starting a cycle whose starter died before recording the start. */
+export const REVIEW_OPEN_EFFECT = 'access-review.open';
+/** The outbox effect that schedules a cycle's deadline. */
+export const REVIEW_TIMER_EFFECT = 'access-review.timer';
 
 const CADENCE_WORDS: Record<string, string> = {
   monthly: 'Monthly',
@@ -59,33 +92,85 @@ export class AccessReviews {
         });
       },
     });
+    deps.outbox.register<{ cycle: string }>({
+      type: REVIEW_OPEN_EFFECT,
+      perform: async ({ cycle }) => {
+        const { effects } = await this.open(cycle);
+        await deps.outbox.settle({ kind: REVIEW_CYCLE_HOLDER, id: cycle }, effects, 'access-review.started');
+      },
+    });
+    deps.outbox.register<{ cycle: string; dueAt: string }>({
+      type: REVIEW_TIMER_EFFECT,
+      perform: async ({ cycle, dueAt }) => deps.timers.reviewDue(cycle, new Date(dueAt)),
+    });
   }
 
-  /** Starts a review cycle over every active grant; returns its id and the sponsors asked. */
+  /**
+   * Starts a review cycle over every active grant; returns its id and the sponsors asked. The
+   * cycle's record is stored first, holding an effect that finishes the start; marking the grants
+   * then records the start with its entry, cards and deadline in the same record: a crash at any
+   * point leaves the worker to finish it, once.
+   */
   async start(): Promise<{ cycle: string; sponsors: string[]; grants: number }> {
     const now = this.clock();
     const cycle = `rev_${now.toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
     const dueAt = new Date(now.getTime() + this.deps.settings.reviewGraceMs);
+    const holder = { kind: REVIEW_CYCLE_HOLDER, id: cycle };
+    const opening = this.deps.outbox.effect(REVIEW_OPEN_EFFECT, { cycle });
+    if (!(await this.deps.cycles.create({ id: cycle, startedAt: now.toISOString(), dueAt: dueAt.toISOString() }, [opening]))) {
+      // Started this second by another replica: theirs stands.
+      const existing = await this.deps.cycles.get(cycle);
+      return { cycle, sponsors: existing?.announced?.sponsors ?? [], grants: existing?.announced?.grants ?? 0 };
+    }
+    const { effects, announced } = await this.open(cycle);
+    await this.deps.outbox.settle(holder, [...effects, opening], 'access-review.started');
+    return { cycle, sponsors: announced?.sponsors ?? [], grants: announced?.grants ?? 0 };
+  }
+
+  /**
+   * Marks the active grants for the cycle and records its start once, with its effects (entry,
+   * a card per sponsor, the deadline). Resolves the effects to perform: none when the start was
+   * recorded already (its effects are in the record's outbox).
+   */
+  private async open(cycle: string): Promise<{ effects: PendingEffect[]; announced?: ReviewCycle['announced'] }> {
+    const record = await this.deps.cycles.get(cycle);
+    if (!record || record.announced) return { effects: [], ...(record?.announced ? { announced: record.announced } : {}) };
+    const { dueAt } = record;
     const active = await this.deps.grants.list({ status: ['active'] });
     const inCycle: GrantRecord[] = [];
     for (const grant of active) {
-      const marked = await this.deps.grants.transition(grant.id, ['active'], { review: { cycle, dueAt: dueAt.toISOString() } });
+      // Marked by a starter that died: kept as it is.
+      if (grant.review?.cycle === cycle) {
+        inCycle.push(grant);
+        continue;
+      }
+      const marked = await this.deps.grants.transition(grant.id, ['active'], { review: { cycle, dueAt } });
       if (marked) inCycle.push(marked);
     }
     const agents = await this.agentsOf(inCycle);
     const sponsors = [...new Set([...agents.values()].flatMap((a) => a.sponsors))].sort();
-    await this.deps.audit.append({
-      actor: { kind: 'system', name: 'scheduler' },
-      action: 'access-review.started',
-      subject: { type: 'access-review', id: cycle },
-      details: { grants: inCycle.length, sponsors, dueAt: dueAt.toISOString() },
-    });
+    const now = this.clock();
+    const { outbox } = this.deps;
+    const effects: PendingEffect[] = [
+      outbox.effect<AuditInput>(AUDIT_EFFECT, {
+        actor: { kind: 'system', name: 'scheduler' },
+        action: 'access-review.started',
+        subject: { type: 'access-review', id: cycle },
+        details: { grants: inCycle.length, sponsors, dueAt },
+        at: now,
+      }),
+    ];
     for (const sponsor of sponsors) {
       const card = await this.card(cycle, sponsor);
-      if (card) await this.deps.notifier.send(sponsor, card).catch(() => undefined);
+      if (card) effects.push(outbox.effect<ChatSend>(CHAT_SEND_EFFECT, { to: sponsor, card }));
     }
-    await this.deps.timers.reviewDue(cycle, dueAt);
-    return { cycle, sponsors, grants: inCycle.length };
+    effects.push(outbox.effect(REVIEW_TIMER_EFFECT, { cycle, dueAt }));
+    const announced = { grants: inCycle.length, sponsors, at: now.toISOString() };
+    if (!(await this.deps.cycles.announce(cycle, announced, effects))) {
+      const current = await this.deps.cycles.get(cycle);
+      return { effects: [], ...(current?.announced ? { announced: current.announced } : {}) };
+    }
+    return { effects, announced };
   }
 
   /** Keep or Revoke one grant of a review; returns the person's fresh review card. */
@@ -159,20 +244,11 @@ export class AccessReviews {
     }
     // What to escalate is read back from the stored answers, not only from this call's work: when
     // an earlier attempt enforced grants and then failed before escalating, the job's retry finds
-    // nothing left to enforce and must still tell IT. The entry is keyed per cycle, so it is
-    // recorded once however often the job runs (a failed attempt may send its cards again).
+    // nothing left to enforce and must still tell IT. The escalation is recorded once on the
+    // cycle's record however often the job runs.
     const escalated = (await this.deps.grants.list({ reviewCycle: String(cycle) })).filter((g) => ENFORCED.has(g.review?.answer ?? ''));
     if (escalated.length === 0) return { enforced: [] };
     const agents = await this.agentsOf(escalated);
-    await this.deps.audit.append(
-      {
-        actor: { kind: 'system', name: 'scheduler' },
-        action: 'access-review.escalated',
-        subject: { type: 'access-review', id: cycle },
-        details: { enforcement, grants: escalated.map((g) => g.id) },
-      },
-      { key: `access-review.escalated:${cycle}` },
-    );
     const lines = escalated.map((g) => {
       const agent = agents.get(g.agentId);
       const sponsors = (agent?.sponsors ?? []).map((s) => findPersonByEmail(this.deps.org, s)?.name ?? s).join(', ');
@@ -187,10 +263,29 @@ export class AccessReviews {
         text: `Their sponsors did not answer access review ${cycle} within the grace period, so these grants ${verb}:\n${lines.join('\n')}`,
       },
     };
-    for (const admin of peopleWithRole(this.deps.org, 'it-admin')) await this.deps.notifier.send(admin.email, card).catch(() => undefined);
+    const { outbox } = this.deps;
+    // Keyed per cycle as before, so a cycle escalated by an earlier version is not audited twice.
+    const effects: PendingEffect[] = [
+      outbox.effect<AuditInput>(
+        AUDIT_EFFECT,
+        {
+          actor: { kind: 'system', name: 'scheduler' },
+          action: 'access-review.escalated',
+          subject: { type: 'access-review', id: cycle },
+          details: { enforcement, grants: escalated.map((g) => g.id) },
+          at: new Date(at),
+        },
+        { key: `access-review.escalated:${cycle}` },
+      ),
+      ...peopleWithRole(this.deps.org, 'it-admin').map((admin) => outbox.effect<ChatSend>(CHAT_SEND_EFFECT, { to: admin.email, card })),
+    ];
     for (const sponsor of [...new Set([...agents.values()].flatMap((a) => a.sponsors))]) {
       const review = await this.card(cycle, sponsor);
-      if (review) await this.deps.notifier.send(sponsor, review).catch(() => undefined);
+      if (review) effects.push(outbox.effect<ChatSend>(CHAT_SEND_EFFECT, { to: sponsor, card: review }));
+    }
+    // Recorded once on the cycle's record, with the entry and the cards: a retried job finds it recorded and sends nothing again.
+    if (await this.deps.cycles.escalate(cycle, { grants: escalated.map((g) => g.id), at }, effects)) {
+      await outbox.settle({ kind: REVIEW_CYCLE_HOLDER, id: cycle }, effects, 'access-review.escalated');
     }
     return { enforced: enforced.map((g) => g.id) };
   }

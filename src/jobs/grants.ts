@@ -59,7 +59,8 @@ export function createGrantTimers(agenda: Agenda, settings: AccessSettings, cloc
       }
     },
     async reviewDue(cycle: string, at: Date) {
-      await agenda.schedule(at, GRANT_JOBS.reviewDue, { cycle });
+      // One deadline per cycle: the outbox may schedule it again after a crash.
+      await agenda.create(GRANT_JOBS.reviewDue, { cycle }).unique({ 'data.cycle': cycle }, { insertOnly: true }).schedule(at).save();
     },
   };
 }

@@ -64,6 +64,8 @@ describe('access reviews (embedded database, real scheduler)', () => {
       h.notifier.to(people.liam, 'notice').find((m) => /not attested/.test(String(m.card.data.title))),
     );
     expect(String(escalation.card.data.text)).toContain('Ticket Triage: tickets:reply (sponsors: Priya Raman)');
+    // The escalation's notices are outbox effects performed one after the other: Aisha's follows Liam's.
+    await eventually(() => h.notifier.to(people.aisha, 'notice').some((m) => /not attested/.test(String(m.card.data.title))));
     expect(h.notifier.to(people.aisha, 'notice').some((m) => /not attested/.test(String(m.card.data.title)))).toBe(true);
     expect((await h.services.grants.get(orphan.id))!).toMatchObject({ status: 'revoked', endedBy: 'access-review' });
     expect((await h.services.grants.get(crm.id))!.status).toBe('active');

@@ -6,6 +6,8 @@ import { activeAgent } from '../access/support.js';
 import { agentRecord, people, startHarness, type Harness } from '../helpers/harness.js';
 import { crashPoint, recovered } from '../helpers/crash-point.js';
 import { generateEvents } from '../helpers/synthetic-telemetry.js';
+import { REVIEW_OPEN_EFFECT } from '../../src/core/access-review.js';
+import { createReviewCycleRepository } from '../../src/store/review-cycle-store.js';
 
 /*
  * State changes outside the flows (retirement, check-ins, grants decided by hand, keys, suspension,
@@ -479,6 +481,69 @@ describe('access review answers killed between the stored answer and its effects
     expect(notices(people.liam, title)).toBe(1);
     await h.services.reviews.due('rev_due_crash');
     expect(await count('rev_due_crash', 'access-review.escalated')).toBe(1);
+    expect(await count(grant.id, 'grant.revoked')).toBe(1);
+  });
+
+  const deadlines = (cycle: string) =>
+    h.db.connection.db!.collection('agendaJobs').countDocuments({ name: 'grants.review-due', 'data.cycle': cycle });
+  const reviewCards = (to: string, cycle: string) =>
+    h.notifier.to(to, 'access-review').filter((m) => m.card.data.reviewId === cycle).length;
+
+  it('a cycle start killed after its grants were marked: the start audited once, one review card per sponsor, one deadline', async () => {
+    const agent = await activeAgent(h, { name: 'Review Start Crash', sponsors: [priya] });
+    const grant = await storedGrant(`grt_start_${agent.id}`, agent.id, 30);
+    crash.arm('access-review.started:0');
+    await expect(h.services.reviews.start()).rejects.toThrow(/crashed/);
+    const cycle = (await h.services.grants.get(grant.id))!.review!.cycle;
+    expect(cycle).toMatch(/^rev_/);
+    expect(await count(cycle, 'access-review.started')).toBe(0);
+    expect(reviewCards(priya, cycle)).toBe(0);
+    expect(await deadlines(cycle)).toBe(0);
+    await recovered(
+      h,
+      async () => (await count(cycle, 'access-review.started')) > 0 && reviewCards(priya, cycle) > 0 && (await deadlines(cycle)) > 0,
+    );
+    expect(await count(cycle, 'access-review.started')).toBe(1);
+    expect(reviewCards(priya, cycle)).toBe(1);
+    expect(await deadlines(cycle)).toBe(1);
+    const [card] = h.notifier.to(priya, 'access-review').filter((m) => m.card.data.reviewId === cycle);
+    expect(card!.card.data.items).toEqual(expect.arrayContaining([expect.objectContaining({ grantId: grant.id, state: 'open' })]));
+    expect((await h.services.audit.verify()).ok).toBe(true);
+  });
+
+  it('a cycle whose starter died before marking any grant: the worker marks them and starts it once', async () => {
+    const agent = await activeAgent(h, { name: 'Review Open Crash', sponsors: [priya] });
+    const grant = await storedGrant(`grt_open_${agent.id}`, agent.id, 30);
+    const cycle = 'rev_open_crash';
+    // What start() stored before dying: the cycle's record, holding the effect that finishes it.
+    await createReviewCycleRepository(h.db.connection).create(
+      { id: cycle, startedAt: new Date().toISOString(), dueAt: new Date(Date.now() + DAY).toISOString() },
+      [h.services.outbox.effect(REVIEW_OPEN_EFFECT, { cycle })],
+    );
+    await recovered(h, async () => (await count(cycle, 'access-review.started')) > 0 && reviewCards(priya, cycle) > 0);
+    expect((await h.services.grants.get(grant.id))!.review).toMatchObject({ cycle });
+    expect(await count(cycle, 'access-review.started')).toBe(1);
+    expect(reviewCards(priya, cycle)).toBe(1);
+    expect(await deadlines(cycle)).toBe(1);
+  });
+
+  it('an escalation killed after it was recorded: audited once, IT told once, however often the deadline job runs', async () => {
+    const grant = await inReview('Review Escalation Crash', 'rev_escalation_crash');
+    const title = 'Access review: 1 grant not attested in time';
+    const before = notices(people.liam, title);
+    crash.arm('access-review.escalated:0');
+    await expect(h.services.reviews.due('rev_escalation_crash')).rejects.toThrow(/crashed/);
+    expect((await h.services.grants.get(grant.id))!.status).toBe('revoked');
+    expect(await count('rev_escalation_crash', 'access-review.escalated')).toBe(0);
+    expect(notices(people.liam, title)).toBe(before);
+    await recovered(
+      h,
+      async () => (await count('rev_escalation_crash', 'access-review.escalated')) > 0 && notices(people.liam, title) > before,
+    );
+    await h.services.reviews.due('rev_escalation_crash');
+    await h.services.outbox.drain();
+    expect(await count('rev_escalation_crash', 'access-review.escalated')).toBe(1);
+    expect(notices(people.liam, title)).toBe(before + 1);
     expect(await count(grant.id, 'grant.revoked')).toBe(1);
   });
 });
