@@ -37,7 +37,7 @@ import { createRunRepository } from './store/run-store.js';
 import { createClaimRepository } from './store/claim-store.js';
 import { createEvalRepository } from './store/eval-store.js';
 import type { EvalSuites } from './config/eval-suites.js';
-import { EVAL_RUN_HOLDER, Evaluations } from './evals/evaluations.js';
+import { EVAL_ENDPOINT_HOLDER, EVAL_RUN_HOLDER, Evaluations } from './evals/evaluations.js';
 import { SecretBox } from './evals/secrets.js';
 import { measuredSubmission } from './core/evaluation.js';
 import { createReadLog } from './store/read-log-store.js';
@@ -142,6 +142,7 @@ export const OUTBOX_HOLDERS: Record<string, string> = {
   [DELEGATION_HOLDER]: 'delegations',
   [OFFER_HOLDER]: 'sponsorship_offers',
   [EVAL_RUN_HOLDER]: 'eval_runs',
+  [EVAL_ENDPOINT_HOLDER]: 'eval_endpoints',
   [RUNTIME_APPROVAL_HOLDER]: 'runtime_approvals',
   [HANDOFF_HOLDER]: 'handoffs',
   [AGENT_HOLDER]: 'agents',

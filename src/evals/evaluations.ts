@@ -29,7 +29,7 @@ import { createCaller, ENDPOINT_KINDS, httpJudge, type AgentCaller, type Endpoin
 import { expectedText, grade, type Judge } from './graders.js';
 import { EndpointError, HostPolicy } from './guarded-http.js';
 import type { SecretBox } from './secrets.js';
-import type { EvalCaseRecord, EvalPurpose, EvalRepository, EvalRunRecord } from './types.js';
+import type { EndpointRecord, EvalCaseRecord, EvalPurpose, EvalRepository, EvalRunRecord } from './types.js';
 
 /** Why a run stopped early: the budget ran out, someone cancelled, or this process is stopping. */
 class RunStop extends EndpointError {
@@ -59,6 +59,8 @@ export type EndpointInput = z.input<typeof endpointInputSchema>;
 
 /** The holder kind of evaluation runs in the outbox (the `eval_runs` collection). */
 export const EVAL_RUN_HOLDER = 'eval-run';
+/** The holder kind of registered endpoints (`agentId:version`) in the outbox: a registration's audit entry. */
+export const EVAL_ENDPOINT_HOLDER = 'eval-endpoint';
 
 /** Outbox effects of a run's end, besides its audit entry and verdict cards. */
 export const EVAL_EFFECTS = {
@@ -145,23 +147,38 @@ export class Evaluations implements MeasuredReader {
     }
     if (e.kind === 'mcp' && !e.target) throw new InvalidInputError('Name the MCP tool Roster calls.', { target: 'Name the MCP tool.' });
     const v = version ?? agent.version;
-    await this.deps.repo.saveEndpoint({
-      agentId: agent.id,
-      version: v,
-      kind: e.kind,
-      url: e.url,
-      ...(e.target ? { target: e.target } : {}),
-      ...(e.secret ? { secret: this.deps.box.seal(e.secret, agent.id) } : {}),
-      registeredBy: actor.email,
-      registeredAt: this.clock().toISOString(),
-    });
-    await this.audited(actor.email, 'evaluation.endpoint-registered', agent.id, {
-      version: v,
-      kind: e.kind,
-      url: e.url,
-      ...(e.target ? { target: e.target } : {}),
-      secret: e.secret ? 'stored encrypted' : 'none',
-    });
+    await this.saveEndpoint(
+      {
+        agentId: agent.id,
+        version: v,
+        kind: e.kind,
+        url: e.url,
+        ...(e.target ? { target: e.target } : {}),
+        ...(e.secret ? { secret: this.deps.box.seal(e.secret, agent.id) } : {}),
+        registeredBy: actor.email,
+        registeredAt: this.clock().toISOString(),
+      },
+      { secret: e.secret ? 'stored encrypted' : 'none' },
+    );
+  }
+
+  /** Stores an endpoint with its audit entry in its outbox, then performs it: a crash after the write still audits it. */
+  private async saveEndpoint(endpoint: EndpointRecord, extra: { secret: string }): Promise<void> {
+    const effects = [
+      this.auditEffect(endpoint.registeredBy, 'evaluation.endpoint-registered', endpoint.agentId, {
+        version: endpoint.version,
+        kind: endpoint.kind,
+        url: endpoint.url,
+        ...(endpoint.target ? { target: endpoint.target } : {}),
+        ...extra,
+      }),
+    ];
+    await this.deps.repo.saveEndpoint(endpoint, effects);
+    await this.deps.outbox.settle(
+      { kind: EVAL_ENDPOINT_HOLDER, id: `${endpoint.agentId}:${endpoint.version}` },
+      effects,
+      'evaluation.endpoint-registered',
+    );
   }
 
   /**
@@ -202,20 +219,17 @@ export class Evaluations implements MeasuredReader {
         throw new InvalidInputError(`The endpoint: ${(err as Error).message}.`, { url: (err as Error).message });
       }
     }
-    await this.deps.repo.saveEndpoint({
-      ...(previous ?? { kind: 'http' as const }),
-      agentId: agent.id,
-      version,
-      url: url ?? previous!.url,
-      registeredBy: actor.email,
-      registeredAt: this.clock().toISOString(),
-    });
-    await this.audited(actor.email, 'evaluation.endpoint-registered', agent.id, {
-      version,
-      kind: previous?.kind ?? 'http',
-      url: url ?? previous!.url,
-      secret: previous?.secret ? 'kept encrypted' : 'none',
-    });
+    await this.saveEndpoint(
+      {
+        ...(previous ?? { kind: 'http' as const }),
+        agentId: agent.id,
+        version,
+        url: url ?? previous!.url,
+        registeredBy: actor.email,
+        registeredAt: this.clock().toISOString(),
+      },
+      { secret: previous?.secret ? 'kept encrypted' : 'none' },
+    );
   }
 
   /**
@@ -834,10 +848,6 @@ export class Evaluations implements MeasuredReader {
     const r = await this.deps.repo.getRun(String(id));
     if (!r) throw new NotFoundError('the evaluation', String(id));
     return r;
-  }
-
-  private async audited(actor: string | undefined, action: string, agentId: string, details: Record<string, unknown>): Promise<void> {
-    await this.deps.audit.append(this.auditEntry(actor, action, agentId, details));
   }
 
   /** An audit entry stored with the state change it records (performed by the outbox). */

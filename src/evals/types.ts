@@ -125,7 +125,8 @@ export interface EvalRepository {
   /** Stores a case result once (a repeat is ignored). */
   saveCase(c: EvalCaseRecord): Promise<void>;
   cases(runId: string): Promise<EvalCaseRecord[]>;
-  saveEndpoint(e: EndpointRecord): Promise<void>;
+  /** Stores (or replaces) the endpoint of a version, with `effects` in its outbox (one write). */
+  saveEndpoint(e: EndpointRecord, effects?: readonly PendingEffect[]): Promise<void>;
   endpoint(agentId: string, version: string): Promise<EndpointRecord | undefined>;
   /** The newest endpoint registered for an agent, any version. */
   latestEndpoint(agentId: string): Promise<EndpointRecord | undefined>;

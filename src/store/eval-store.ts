@@ -28,7 +28,7 @@ export function createEvalRepository(connection: Connection): EvalRepository & {
     return { id: String(_id), ...(rest as Omit<EvalRunRecord, 'id'>) };
   };
   const strip = <T>(d: Record<string, unknown>): T => {
-    const { _id, ...rest } = d;
+    const { _id, outboxLeaseUntil: _lease, ...rest } = withoutOutbox(d);
     void _id;
     return rest as T;
   };
@@ -115,8 +115,14 @@ export function createEvalRepository(connection: Connection): EvalRepository & {
           .toArray()
       ).map((d) => strip<EvalCaseRecord>(d));
     },
-    async saveEndpoint(e) {
-      await Endpoint.collection.replaceOne({ _id: `${e.agentId}:${e.version}` as never }, e, { upsert: true });
+    async saveEndpoint(e, effects = []) {
+      // Set field by field (what the record lacks is removed), so the endpoint's outbox is kept with the new effects added.
+      const absent = (['target', 'secret'] as const).filter((k) => e[k] === undefined);
+      await Endpoint.collection.updateOne(
+        { _id: `${e.agentId}:${e.version}` as never },
+        withEffects({ $set: e, ...(absent.length > 0 ? { $unset: Object.fromEntries(absent.map((k) => [k, ''])) } : {}) }, effects),
+        { upsert: true },
+      );
     },
     async endpoint(agentId, version) {
       const d = await Endpoint.collection.findOne({ _id: `${String(agentId)}:${String(version)}` as never });

@@ -8,6 +8,7 @@ import { crashPoint, recovered } from '../helpers/crash-point.js';
 import { generateEvents } from '../helpers/synthetic-telemetry.js';
 import { REVIEW_OPEN_EFFECT } from '../../src/core/access-review.js';
 import { createReviewCycleRepository } from '../../src/store/review-cycle-store.js';
+import { createEvalRepository } from '../../src/store/eval-store.js';
 
 /*
  * State changes outside the flows (retirement, check-ins, grants decided by hand, keys, suspension,
@@ -545,6 +546,36 @@ describe('access review answers killed between the stored answer and its effects
     expect(await count('rev_escalation_crash', 'access-review.escalated')).toBe(1);
     expect(notices(people.liam, title)).toBe(before + 1);
     expect(await count(grant.id, 'grant.revoked')).toBe(1);
+  });
+});
+
+describe('an evaluation endpoint registration killed between the stored endpoint and its audit entry', () => {
+  it('the endpoint stands, audited once, and a second registration of the version is audited on its own', async () => {
+    const agent = agentRecord({ name: 'Endpoint Crash', sponsors: [people.tom] });
+    await h.services.agents.insert(agent);
+    const registered = () => count(agent.id, 'evaluation.endpoint-registered');
+    crash.arm('evaluation.endpoint-registered:0');
+    await expect(
+      h.services.evaluations.registerEndpoint(people.tom, agent.id, '1.0.0', {
+        kind: 'http',
+        url: 'http://127.0.0.1:9/answer',
+        secret: 's3cret-value',
+      }),
+    ).rejects.toThrow(/crashed/);
+    expect(await createEvalRepository(h.db.connection).endpoint(agent.id, '1.0.0')).toMatchObject({ url: 'http://127.0.0.1:9/answer' });
+    expect(await registered()).toBe(0);
+    await recovered(h, async () => (await registered()) > 0);
+    expect(await registered()).toBe(1);
+    // Registered again without a secret: replaced field by field (the old secret is gone), audited once more.
+    await h.services.evaluations.registerEndpoint(people.tom, agent.id, '1.0.0', { kind: 'http', url: 'http://127.0.0.1:9/v2' });
+    const stored = await createEvalRepository(h.db.connection).endpoint(agent.id, '1.0.0');
+    expect(stored).toMatchObject({ url: 'http://127.0.0.1:9/v2' });
+    expect(stored).not.toHaveProperty('secret');
+    expect(stored).not.toHaveProperty('outbox');
+    expect(await registered()).toBe(2);
+    const entries = (await h.services.audit.export({ agentId: agent.id })).filter((e) => e.action === 'evaluation.endpoint-registered');
+    expect(entries.map((e) => e.details.secret)).toEqual(['stored encrypted', 'none']);
+    expect(JSON.stringify(entries)).not.toContain('s3cret-value');
   });
 });
 
