@@ -59,8 +59,8 @@ import { ensureRecurring } from './jobs/recurring.js';
 import { RUN_HOLDER } from './flows/engine.js';
 import type { LiveDirectory } from './config/live-directory.js';
 import type { Person } from './config/schemas.js';
-import { DirectoryService, type DirectoryJob } from './directory/directory-service.js';
-import { createDirectoryStore } from './store/directory-store.js';
+import { DIRECTORY_GROUP_HOLDER, DIRECTORY_USER_HOLDER, DirectoryService, type DirectoryJob } from './directory/directory-service.js';
+import { createDirectoryStore, DIRECTORY_GROUPS, DIRECTORY_USERS } from './store/directory-store.js';
 import { ScimService } from './scim/scim-service.js';
 import { DELEGATION_HOLDER, Delegations, type DelegationTimer } from './core/delegations.js';
 import { createDelegationRepository } from './store/delegation-store.js';
@@ -153,6 +153,8 @@ export const OUTBOX_HOLDERS: Record<string, string> = {
   [WEBHOOK_HOLDER]: WEBHOOK_SUBSCRIPTIONS,
   [CHECKPOINT_HEALTH_HOLDER]: CHECKPOINT_HEALTH_COLLECTION,
   [REVIEW_CYCLE_HOLDER]: REVIEW_CYCLES,
+  [DIRECTORY_USER_HOLDER]: DIRECTORY_USERS,
+  [DIRECTORY_GROUP_HOLDER]: DIRECTORY_GROUPS,
 };
 
 /** Agenda job names of the directory and delegations. */
@@ -600,10 +602,16 @@ export async function createServices(settings: ServiceSettings) {
       store,
       live: settings.directory.live,
       audit,
+      outbox,
       log: log.child({ component: 'directory' }),
       clock,
-      schedule: async (job) => {
-        await agenda.now(DIRECTORY_JOBS.change, job);
+      schedule: async (job, key) => {
+        // A reaction performed again (after a crash) queues the same job once.
+        await agenda
+          .create(DIRECTORY_JOBS.change, { ...job, key })
+          .unique({ 'data.key': key }, { insertOnly: true })
+          .schedule(new Date())
+          .save();
       },
     });
     late2.directory = directory;

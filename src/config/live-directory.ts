@@ -110,6 +110,16 @@ export class LiveDirectory {
     return [...(this.groupsOfUser.get(userId) ?? [])].flatMap((id) => this.groups.get(id) ?? []);
   }
 
+  /** The Roster person of a user as of now (undefined when absent or deactivated). */
+  personOfUser(userId: string): Person | undefined {
+    return this.personOf.get(userId);
+  }
+
+  /** The users whose manager this user is (their person names the manager). */
+  reportsOfUser(userId: string): string[] {
+    return [...(this.reportsOf.get(userId) ?? [])];
+  }
+
   /** Adds or replaces a user. */
   putUser(user: DirectoryUser): PersonChange[] {
     const previous = this.users.get(user.id);

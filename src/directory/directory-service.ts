@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { LiveDirectory, DirectoryUser, PersonChange } from '../config/live-directory.js';
 import type { Person } from '../config/schemas.js';
-import type { AuditLog } from '../core/audit.js';
+import type { AuditInput, AuditLog } from '../core/audit.js';
+import type { Outbox } from '../core/outbox.js';
+import type { PendingEffect } from '../core/ports.js';
 import type { Logger } from '../logger.js';
 import type { DirectoryStore, GroupDoc, LinkDoc, UserDoc } from '../store/directory-store.js';
 import { chatOf, enterpriseOf, SCHEMA_ROSTER, userDisplayName, type Resource } from '../scim/resources.js';
@@ -11,12 +13,28 @@ export type DirectoryJob =
   | { kind: 'leaver'; email: string; manager?: string; source: string; reason: 'deactivated' | 'deleted' }
   | { kind: 'roles-removed'; email: string; roles: string[]; source: string };
 
+/** The holder kinds of directory users and groups in the outbox: the reaction to a write is stored with it. */
+export const DIRECTORY_USER_HOLDER = 'directory-user';
+export const DIRECTORY_GROUP_HOLDER = 'directory-group';
+
+/** The outbox effect that audits a directory write's consequences and hands them to the scheduler. */
+export const DIRECTORY_REACT_EFFECT = 'directory.react';
+
+/** Data of a {@link DIRECTORY_REACT_EFFECT}: the people a write may change, as they were just before it. */
+export interface DirectoryReaction {
+  source: string;
+  reason: 'deactivated' | 'deleted';
+  before: Array<{ userId: string; person?: Person }>;
+}
+
 export interface DirectoryServiceDeps {
   store: DirectoryStore;
   live: LiveDirectory;
   audit: AuditLog;
-  /** Queues a leaver or role-loss job (Agenda `directory.change`). */
-  schedule: (job: DirectoryJob) => Promise<void>;
+  /** Where each write's reaction is stored with the write (Roster's shared outbox). */
+  outbox: Outbox;
+  /** Queues a leaver or role-loss job (Agenda `directory.change`) once per `key`. */
+  schedule: (job: DirectoryJob, key: string) => Promise<void>;
   log: Logger;
   clock?: () => Date;
 }
@@ -62,6 +80,10 @@ export class DirectoryService {
 
   constructor(private readonly deps: DirectoryServiceDeps) {
     this.clock = deps.clock ?? (() => new Date());
+    deps.outbox.register<DirectoryReaction>({
+      type: DIRECTORY_REACT_EFFECT,
+      perform: (data, { effectId }) => this.react(data, effectId),
+    });
   }
 
   get live(): LiveDirectory {
@@ -106,14 +128,30 @@ export class DirectoryService {
     return this.refreshing;
   }
 
-  /** Applies a user this process just stored, and reacts to what it changed. */
-  async userWritten(doc: UserDoc, source: string): Promise<void> {
-    await this.react(this.applyUser(doc), source, doc.deleted ? 'deleted' : 'deactivated');
+  /**
+   * The reaction to a write about to be stored, to store with it: the people of `userIds` (the
+   * user written, or a group's members before and after) as they are now. Performed after the
+   * write, it compares them with the people they have become: a crash in between leaves it to the
+   * worker, which catches up with the directory first.
+   */
+  reaction(userIds: readonly string[], source: string, reason: DirectoryReaction['reason']): PendingEffect<DirectoryReaction> {
+    const before = [...new Set(userIds)].map((userId) => {
+      const person = this.deps.live.personOfUser(userId);
+      return { userId, ...(person ? { person } : {}) };
+    });
+    return this.deps.outbox.effect<DirectoryReaction>(DIRECTORY_REACT_EFFECT, { source, reason, before });
   }
 
-  /** Applies a group this process just stored, and reacts to what it changed. */
-  async groupWritten(doc: GroupDoc, source: string): Promise<void> {
-    await this.react(this.applyGroup(doc), source, 'deactivated');
+  /** Applies a user this process just stored with `reaction`, and performs the reaction. */
+  async userWritten(doc: UserDoc, reaction: PendingEffect<DirectoryReaction>): Promise<void> {
+    this.applyUser(doc);
+    await this.deps.outbox.settle({ kind: DIRECTORY_USER_HOLDER, id: doc._id }, [reaction], 'directory.reacted');
+  }
+
+  /** Applies a group this process just stored with `reaction`, and performs the reaction. */
+  async groupWritten(doc: GroupDoc, reaction: PendingEffect<DirectoryReaction>): Promise<void> {
+    this.applyGroup(doc);
+    await this.deps.outbox.settle({ kind: DIRECTORY_GROUP_HOLDER, id: doc._id }, [reaction], 'directory.reacted');
   }
 
   /** Links a chat identity found by a verified e-mail, for good (later look-ups go by the id). */
@@ -192,48 +230,49 @@ export class DirectoryService {
     this.deps.live.putLink({ kind: doc.kind, id: doc.id, email: doc.email });
   }
 
-  private async react(changes: PersonChange[], source: string, reason: 'deactivated' | 'deleted'): Promise<void> {
+  /**
+   * Audits what a write changed for each person it may have changed, and hands leavers and lost
+   * roles to the scheduler: each keyed by the effect and the person, so performing it again
+   * (a crash after part of it) records and schedules each once.
+   */
+  private async react({ source, reason, before: people }: DirectoryReaction, effectId: string): Promise<void> {
+    // The worker of another process (or after a restart) sees the write once it has caught up.
+    await this.refresh();
     const actor = { kind: 'system' as const, name: 'scim' };
-    for (const { before, after } of changes) {
+    for (const { userId, person: before } of people) {
+      const after = this.deps.live.personOfUser(userId);
+      if (!before && !after) continue;
       const email = (before ?? after)!.email;
       const subject = { type: 'person', id: email };
-      try {
-        if (before && !after) {
-          await this.deps.audit.append({
-            actor,
-            action: 'directory.person-left',
-            subject,
-            details: { email, reason, source, ...(before.manager ? { manager: before.manager } : {}), roles: before.roles },
-          });
-          await this.deps.schedule({ kind: 'leaver', email, source, reason, ...(before.manager ? { manager: before.manager } : {}) });
-        } else if (!before && after) {
-          // Joining without roles (every new user: memberships follow by group writes) changes no
-          // one's authority; what does (roles, leaving) is audited. Keeps bulk provisioning off the chain.
-          if (after.roles.length === 0) {
-            this.deps.log.info({ email, source }, 'person provisioned');
-            continue;
-          }
-          await this.deps.audit.append({
-            actor,
-            action: 'directory.person-joined',
-            subject,
-            details: { email, roles: after.roles, source },
-          });
-        } else if (before && after && before.email === after.email) {
-          const removed = before.roles.filter((r) => !after.roles.includes(r));
-          const added = after.roles.filter((r) => !before.roles.includes(r));
-          if (removed.length === 0 && added.length === 0 && before.businessUnit === after.businessUnit) continue;
-          await this.deps.audit.append({
-            actor,
-            action: 'directory.roles-changed',
-            subject,
-            details: { email, added, removed, businessUnit: after.businessUnit, source },
-          });
-          if (removed.length > 0) await this.deps.schedule({ kind: 'roles-removed', email, roles: removed, source });
+      const key = `${effectId}:${userId}`;
+      const append = (entry: AuditInput) => this.deps.audit.append(entry, { key });
+      if (before && !after) {
+        await append({
+          actor,
+          action: 'directory.person-left',
+          subject,
+          details: { email, reason, source, ...(before.manager ? { manager: before.manager } : {}), roles: before.roles },
+        });
+        await this.deps.schedule({ kind: 'leaver', email, source, reason, ...(before.manager ? { manager: before.manager } : {}) }, key);
+      } else if (!before && after) {
+        // Joining without roles (every new user: memberships follow by group writes) changes no
+        // one's authority; what does (roles, leaving) is audited. Keeps bulk provisioning off the chain.
+        if (after.roles.length === 0) {
+          this.deps.log.info({ email, source }, 'person provisioned');
+          continue;
         }
-      } catch (err) {
-        // The write is stored and applied; a lost audit or job is logged for IT, never a 5xx to the IdP.
-        this.deps.log.error({ err, email }, 'could not record the consequences of a directory change');
+        await append({ actor, action: 'directory.person-joined', subject, details: { email, roles: after.roles, source } });
+      } else if (before && after && before.email === after.email) {
+        const removed = before.roles.filter((r) => !after.roles.includes(r));
+        const added = after.roles.filter((r) => !before.roles.includes(r));
+        if (removed.length === 0 && added.length === 0 && before.businessUnit === after.businessUnit) continue;
+        await append({
+          actor,
+          action: 'directory.roles-changed',
+          subject,
+          details: { email, added, removed, businessUnit: after.businessUnit, source },
+        });
+        if (removed.length > 0) await this.deps.schedule({ kind: 'roles-removed', email, roles: removed, source }, key);
       }
     }
   }

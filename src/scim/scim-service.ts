@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { scimPatch, type ScimPatchOperation } from 'scim-patch';
 import type { DirectoryService } from '../directory/directory-service.js';
 import { UniqueKeyError, type DirectoryStore, type GroupDoc, type UserDoc } from '../store/directory-store.js';
+import { toStored } from '../store/outbox-store.js';
+import type { PendingEffect } from '../core/ports.js';
 import { filterToQuery } from './filter.js';
 import {
   canonicalGroup,
@@ -65,8 +67,10 @@ export class ScimService {
     this.checkUser(resource);
     const now = this.clock();
     const doc = this.userDoc(randomUUID(), resource, now, now, 1, await this.store.nextSeq());
+    const reaction = this.directory.reaction([doc._id], ctx.source, 'deactivated');
+    doc.outbox = [toStored(reaction)];
     await this.unique(() => this.store.insertUser(doc), 'User');
-    await this.directory.userWritten(doc, ctx.source);
+    await this.directory.userWritten(doc, reaction);
     return this.renderUser(doc, ctx.base);
   }
 
@@ -128,8 +132,10 @@ export class ScimService {
     const { resource, members } = this.splitGroup(canonicalGroup(body));
     const now = this.clock();
     const doc = this.groupDoc(randomUUID(), resource, members, now, now, 1, await this.store.nextSeq());
+    const reaction = this.directory.reaction(members, ctx.source, 'deactivated');
+    doc.outbox = [toStored(reaction)];
     await this.unique(() => this.store.insertGroup(doc), 'Group');
-    await this.directory.groupWritten(doc, ctx.source);
+    await this.directory.groupWritten(doc, reaction);
     return this.renderGroup(doc, ctx.base);
   }
 
@@ -266,12 +272,15 @@ export class ScimService {
       } else {
         next = this.userDoc(id, change(JSON.parse(stored.resource) as Resource), stored.created, now, stored.version + 1, seq);
       }
+      // The reaction is stored with the write; the record's pending effects are carried over (a replacement would drop them).
+      const reaction = this.directory.reaction([id], ctx.source, change === null ? 'deleted' : 'deactivated');
+      next = withReaction(next, stored, reaction);
       let written = false;
       await this.unique(async () => {
         written = await this.store.replaceUser(next, stored.version);
       }, 'User');
       if (!written) continue;
-      await this.directory.userWritten(next, ctx.source);
+      await this.directory.userWritten(next, reaction);
       return next;
     }
     throw new ScimError(409, 'the user kept changing while this request was applied; retry', 'mutability');
@@ -294,12 +303,14 @@ export class ScimService {
         const { resource, members } = change(JSON.parse(stored.resource) as Resource, stored.members);
         next = this.groupDoc(id, resource, members, stored.created, now, stored.version + 1, seq);
       }
+      const reaction = this.directory.reaction([...stored.members, ...next.members], ctx.source, 'deactivated');
+      next = withReaction(next, stored, reaction);
       let written = false;
       await this.unique(async () => {
         written = await this.store.replaceGroup(next, stored.version);
       }, 'Group');
       if (!written) continue;
-      await this.directory.groupWritten(next, ctx.source);
+      await this.directory.groupWritten(next, reaction);
       // A seeded person in or out of a group is managed by the identity provider from now on:
       // their people.yaml roles are dropped for good (a user write stores no seed).
       const touched = new Set(
@@ -463,4 +474,14 @@ function applyPatch(resource: Resource, operations: ScimPatchOperation[]): Resou
       name === 'NoTarget' ? 'noTarget' : name === 'InvalidScimPatchOp' || name === 'NoPathInScimPatchOp' ? 'invalidPath' : 'invalidValue';
     throw new ScimError(400, e.message ?? 'the patch cannot be applied', scimType);
   }
+}
+
+/**
+ * The document to write in place of `stored`, with `reaction` added to the effects `stored` still
+ * holds (and its worker's lease): a replacement that dropped them would lose a reaction not yet
+ * performed. One performed meanwhile comes back and is performed again, which changes nothing.
+ */
+function withReaction<T extends UserDoc | GroupDoc>(next: T, stored: T, reaction: PendingEffect): T {
+  const lease = (stored as { outboxLeaseUntil?: Date }).outboxLeaseUntil;
+  return { ...next, outbox: [...(stored.outbox ?? []), toStored(reaction)], ...(lease ? { outboxLeaseUntil: lease } : {}) };
 }

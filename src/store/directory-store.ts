@@ -25,6 +25,8 @@ export interface UserDoc {
   version: number;
   seq: number;
   deleted?: boolean;
+  /** Effects stored with the write (the reaction to it, see DirectoryService); kept across replacements. */
+  outbox?: Array<Record<string, unknown>>;
 }
 
 /** A stored group; `members` are user ids. */
@@ -39,6 +41,8 @@ export interface GroupDoc {
   version: number;
   seq: number;
   deleted?: boolean;
+  /** Effects stored with the write (the reaction to it, see DirectoryService); kept across replacements. */
+  outbox?: Array<Record<string, unknown>>;
 }
 
 /** A Slack or Teams id linked to a person by a verified e-mail. */
@@ -91,10 +95,14 @@ export interface DirectoryStore {
 
 const LIVE = { deleted: { $ne: true } };
 
+/** The collections of users and groups (outbox holders: a write's reaction is stored with it). */
+export const DIRECTORY_USERS = 'directory_users';
+export const DIRECTORY_GROUPS = 'directory_groups';
+
 /** The MongoDB {@link DirectoryStore} (collections `directory_users`, `directory_groups`, `directory_links`, `directory_meta`). */
 export function createDirectoryStore(connection: Connection): DirectoryStore {
-  const users = connection.collection<UserDoc>('directory_users');
-  const groups = connection.collection<GroupDoc>('directory_groups');
+  const users = connection.collection<UserDoc>(DIRECTORY_USERS);
+  const groups = connection.collection<GroupDoc>(DIRECTORY_GROUPS);
   const links = connection.collection<LinkDoc>('directory_links');
   const meta = connection.collection<{ _id: string; n?: number; at?: Date }>('directory_meta');
 
