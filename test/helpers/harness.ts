@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { loadOrgConfig } from '../../src/config/org-config.js';
+import { LiveDirectory } from '../../src/config/live-directory.js';
 import type { AccessSettings } from '../../src/core/access.js';
 import type { OutboxSettings } from '../../src/core/outbox.js';
 import { newAgentId, type AgentRecord, type GrantRecord } from '../../src/core/agents.js';
@@ -58,11 +59,15 @@ export async function startHarness(
     org?: (org: OrgConfig) => OrgConfig;
     /** The rotations' pagers as src/config/pager.ts resolves them, and their transport; none by default. */
     pagers?: { pagers: ResolvedPager[]; transport: PagerTransport };
+    /** The SCIM-provisioned directory of org.yaml (as with ROSTER_SCIM_TOKEN), seeded from people.yaml; a new one per start. */
+    directory?: boolean;
   } = {},
 ): Promise<Harness> {
   const db = options.db ?? (await openTestDb());
   const shipped = loadOrgConfig(SHIPPED_CONFIG);
-  const org = options.org ? options.org(shipped) : shipped;
+  const fileOrg = options.org ? options.org(shipped) : shipped;
+  const live = options.directory && fileOrg.directory ? new LiveDirectory(fileOrg.directory, fileOrg.businessUnits) : undefined;
+  const org = live ? live.orgConfig(fileOrg) : fileOrg;
   const notifier = options.notifier ?? new RecordingNotifier();
   const scheduler = createScheduler({ connection: db.connection, log: silentLogger(), processEvery: 100, lockLifetimeMs: 4000 });
   const services = await createServices({
@@ -86,6 +91,7 @@ export async function startHarness(
     ...(options.outbox?.drainEvery ? { outboxDrainEvery: options.outbox.drainEvery } : {}),
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
     ...(options.pagers ? { pagers: options.pagers } : {}),
+    ...(live ? { directory: { live, seed: fileOrg.people } } : {}),
   });
   await scheduler.start();
   let closed = false;

@@ -1,0 +1,84 @@
+import type { AuditEntry } from '../../src/core/audit.js';
+import { DIRECTORY_JOBS } from '../../src/services.js';
+import type { ScimService } from '../../src/scim/scim-service.js';
+import { crashPoint, recovered } from '../helpers/crash-point.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
+import { patchOp } from '../scim/scim-client.js';
+
+/*
+ * A SCIM write stores its reaction (audit entry, leaver or role-loss job) in the written user's or
+ * group's outbox. Roster "dies" (the fault point throws) right after the write was stored: the
+ * person has left or lost a role, nothing was audited or queued yet; the worker (here in a new
+ * process after a restart, or in the same one) does it, once. A reaction performed directly after
+ * the write would never reach the fault point, or would be there before the worker ran.
+ */
+
+const MAYA = 'maya.chen@brightwater.example'; // approver:finance in people.yaml
+const FATIMA = 'fatima.ndiaye@brightwater.example';
+const ctx = { source: 'entra', base: 'http://127.0.0.1/scim/v2' };
+
+const crash = crashPoint();
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness({ directory: true, outbox: { leaseMs: 300 }, faultPoint: crash.hook });
+}, 60_000);
+afterAll(async () => {
+  await h?.close();
+});
+
+const scim = (): ScimService => h.services.scim!;
+const entries = async (email: string, action: string): Promise<AuditEntry[]> =>
+  (await h.services.audit.export()).filter((e) => e.subject.id === email && e.action === action);
+const jobs = (email: string, kind: string) =>
+  h.db.connection.db!.collection('agendaJobs').countDocuments({ name: DIRECTORY_JOBS.change, 'data.email': email, 'data.kind': kind });
+const userId = async (email: string): Promise<string> => {
+  const list = (await scim().listUsers({ filter: `userName eq "${email}"` }, ctx.base)) as { Resources: Array<{ id: string }> };
+  return list.Resources[0]!.id;
+};
+
+describe('SCIM writes killed between the stored write and its reaction', () => {
+  it('a deactivated approver, then a restart: the leaver audited once with their roles, one leaver job', async () => {
+    const id = await userId(MAYA);
+    crash.arm('directory.reacted:0');
+    await expect(scim().patchUser(id, patchOp({ op: 'Replace', path: 'active', value: false }), ctx)).rejects.toThrow(/crashed/);
+    expect((await scim().getUser(id, ctx.base)).active).toBe(false);
+    expect(await entries(MAYA, 'directory.person-left')).toHaveLength(0);
+    expect(await jobs(MAYA, 'leaver')).toBe(0);
+
+    // Another process (the restarted one) loads the directory as stored, without Maya, and performs the reaction.
+    h = await h.restart();
+    await recovered(h, async () => (await entries(MAYA, 'directory.person-left')).length > 0 && (await jobs(MAYA, 'leaver')) > 0);
+    const [left] = await entries(MAYA, 'directory.person-left');
+    expect(left!.details).toMatchObject({ email: MAYA, reason: 'deactivated', source: 'entra', roles: ['approver:finance'] });
+    expect(await entries(MAYA, 'directory.person-left')).toHaveLength(1);
+    expect(await jobs(MAYA, 'leaver')).toBe(1);
+    expect((await h.services.audit.verify()).ok).toBe(true);
+  });
+
+  it('a group write giving and taking a role: each change audited once, one role-loss job', async () => {
+    const fatima = await userId(FATIMA);
+    const group = (await scim().createGroup(
+      { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Roster Finance Approvers', members: [{ value: fatima }] },
+      ctx,
+    )) as { id: string };
+    await h.services.outbox.drain();
+    const changed = () => entries(FATIMA, 'directory.roles-changed');
+    const given = (await changed()).length;
+    expect(given).toBeGreaterThan(0);
+    // Joining the group may take her people.yaml roles away already (the identity provider manages her now).
+    const lost = await jobs(FATIMA, 'roles-removed');
+
+    crash.arm('directory.reacted:0');
+    await expect(scim().patchGroup(group.id, patchOp({ op: 'Remove', path: `members[value eq "${fatima}"]` }), ctx)).rejects.toThrow(
+      /crashed/,
+    );
+    expect(h.services.directory!.live.personOfUser(fatima)?.roles ?? []).not.toContain('approver:finance');
+    expect(await changed()).toHaveLength(given);
+    expect(await jobs(FATIMA, 'roles-removed')).toBe(lost);
+    await recovered(h, async () => (await changed()).length > given && (await jobs(FATIMA, 'roles-removed')) > lost);
+    expect(await changed()).toHaveLength(given + 1);
+    expect((await changed()).at(-1)!.details).toMatchObject({ removed: ['approver:finance'], source: 'entra' });
+    expect(await jobs(FATIMA, 'roles-removed')).toBe(lost + 1);
+  });
+});
