@@ -303,7 +303,12 @@ export class ScimService {
         const { resource, members } = change(JSON.parse(stored.resource) as Resource, stored.members);
         next = this.groupDoc(id, resource, members, stored.created, now, stored.version + 1, seq);
       }
-      const reaction = this.directory.reaction([...stored.members, ...next.members], ctx.source, 'deactivated');
+      // Only the members whose roles may change are snapshotted: all of them when the group is renamed or deleted, else those added or removed.
+      const renamed = next.displayNameKey !== stored.displayNameKey;
+      const was = new Set(stored.members);
+      const is = new Set(next.members);
+      const affected = [...stored.members, ...next.members].filter((m) => renamed || !(was.has(m) && is.has(m)));
+      const reaction = this.directory.reaction(affected, ctx.source, 'deactivated');
       next = withReaction(next, stored, reaction);
       let written = false;
       await this.unique(async () => {
