@@ -93,6 +93,8 @@ describe('access reviews (embedded database, real scheduler)', () => {
       status: 'active',
       review: expect.objectContaining({ answer: 'flagged' }),
     });
+    // The sponsor's refreshed card is an effect of the escalation performed after the IT notices.
+    await eventually(() => h.notifier.to(people.tom, 'access-review').length > 1);
     const latest = h.notifier.to(people.tom, 'access-review').at(-1)!;
     expect(latest.card.data.items).toEqual([expect.objectContaining({ state: 'flagged', canDecide: false })]);
   });
