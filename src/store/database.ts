@@ -96,8 +96,11 @@ export async function openDatabase(settings: DatabaseSettings, log: Logger): Pro
       embedded,
       ...(sharedWith ? { sharedWith } : {}),
       async ping(timeoutMs = 2000) {
+        // No short cut on `readyState`: after an outage Mongoose reports "disconnected" until the
+        // driver's monitor looks again (every 10 s), while a command asks it to look at once, so
+        // readiness comes back as soon as the database does.
         const db = connection.db;
-        if (!db || connection.readyState !== 1) return false;
+        if (!db) return false;
         let timer: NodeJS.Timeout | undefined;
         try {
           const timeout = new Promise<false>((resolve) => {

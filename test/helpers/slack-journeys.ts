@@ -1,4 +1,5 @@
 import type { FakeSlack } from './fake-slack.js';
+import { eventually } from './harness.js';
 import { actionElements } from './slack-blocks.js';
 import { buttonClick, interaction, postSlack, slashCommand, viewSubmission, type SlackPost } from './slack-requests.js';
 
@@ -74,6 +75,19 @@ export async function submitPassingEvaluationInSlack(baseUrl: string, slack: Fak
         notes: { notes: { type: 'plain_text_input', value: 'Measured by the vendor; no endpoint Roster can reach yet.' } },
       }),
     ),
+  );
+  // The verdict is the reply to the submitter, posted after the modal closes: wait for it, so a
+  // test that kills Roster next does not race the reply it never meant to test.
+  await eventually(
+    () =>
+      slack.calls.slice(from).some(
+        (c) =>
+          c.method === 'chat.postMessage' &&
+          c.args.channel === userId &&
+          // The verdict's header, not the approval card that quotes the evaluation's summary.
+          JSON.stringify(c.args.blocks).includes(`Evaluation passed: ${agentName}`),
+      ),
+    30_000,
   );
 }
 

@@ -63,6 +63,18 @@ async function timedPost(baseUrl: string, post: Parameters<typeof postSlack>[1])
   return { status: res.status, ms: Date.now() - at };
 }
 
+/** Waits until /readyz says 200; a failure says what was still not ready, so it explains itself. */
+async function readyAgain(baseUrl: string, timeoutMs: number): Promise<void> {
+  let last: unknown;
+  await eventually(async () => {
+    const r = await get(baseUrl, '/readyz');
+    last = r.body;
+    return r.status === 200;
+  }, timeoutMs).catch((err: Error) => {
+    throw new Error(`${err.message}; /readyz last said ${JSON.stringify(last)}`);
+  });
+}
+
 describe('the database unavailable for 10 seconds', () => {
   let dataDir: string;
   let file: string;
@@ -106,7 +118,7 @@ describe('the database unavailable for 10 seconds', () => {
       ROSTER_FLOWS_DIR: flows.dir,
       ...slack.rosterEnv(),
     });
-    const listening = await roster.waitForLog((l) => l.msg === 'HTTP server listening', 30_000);
+    const listening = await roster.waitForLog((l) => l.msg === 'HTTP server listening', 60_000);
     baseUrl = `http://127.0.0.1:${Number(listening.port)}`;
     teams = new TeamsClient(baseUrl, connector.serviceUrl);
     db = await mongoose
@@ -206,7 +218,7 @@ describe('the database unavailable for 10 seconds', () => {
     // The database is back, on the same port and file; Roster is not restarted.
     await startMongo();
     const backAt = Date.now();
-    await eventually(async () => (await get(baseUrl, '/readyz')).status === 200, 15_000);
+    await readyAgain(baseUrl, 15_000);
     const recoveryMs = Date.now() - backAt;
     expect(recoveryMs).toBeLessThan(15_000);
     expect(roster.child.pid).toBe(pid);
@@ -267,7 +279,7 @@ describe('the database unavailable for 10 seconds', () => {
 
     process.kill(mongo!.pid, 'SIGCONT');
     hung = false;
-    await eventually(async () => (await get(baseUrl, '/readyz')).status === 200, 15_000);
+    await readyAgain(baseUrl, 15_000);
     await timedPost(baseUrl, slashCommand(GRACE.id, 'list mine', slack.responseUrl('unhung-list')));
     expect(textOf((await slack.waitForResponse('unhung-list', 5000)).body)).toContain('Outage Proof');
 
