@@ -1,0 +1,320 @@
+import { randomBytes } from 'node:crypto';
+import { createSlackChannel } from '../../src/channels/slack/index.js';
+import type { AgentRecord, GrantRecord } from '../../src/core/agents.js';
+import type { AuditEntry } from '../../src/core/audit.js';
+import { loadOrgConfig } from '../../src/config/org-config.js';
+import { startTeamsTestRoster, startTestRoster } from '../helpers/app.js';
+import { buttonData, everything, SlackClicker, TeamsClicker, type Clicker } from '../helpers/clickers.js';
+import { FakeSlack } from '../helpers/fake-slack.js';
+import { agentRecord, eventually, grantRecord, SHIPPED_CONFIG } from '../helpers/harness.js';
+import { generateEvents } from '../helpers/synthetic-telemetry.js';
+
+/*
+ * Issue 17 item 7: every alert, check-in, grant, access-review and approval button the issue
+ * names, clicked through Roster's real endpoint on both platforms — Slack's signed interactions
+ * and modal submits to Bolt's receiver, Teams' adaptiveCard/action invokes to the Agents SDK —
+ * with the same assertions on what the person sees, the stored state and the audit trail.
+ */
+
+type Roster = Awaited<ReturnType<typeof startTestRoster>>;
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const LIAM = 'liam.oneill@brightwater.example'; // it-admin, on-call level 1
+const AISHA = 'aisha.khan@brightwater.example'; // it-admin, on-call level 1
+const NOAH = 'noah.fischer@brightwater.example'; // on-call level 2
+const PRIYA = 'priya.raman@brightwater.example'; // sponsor here; on both platforms
+
+interface Platform {
+  roster: Roster;
+  clicker: Clicker;
+  stop(): Promise<void>;
+}
+
+async function onSlack(): Promise<Platform> {
+  const slack = new FakeSlack();
+  await slack.start();
+  const roster = await startTestRoster({ env: slack.rosterEnv(), channels: [createSlackChannel] });
+  return {
+    roster,
+    clicker: new SlackClicker(slack, roster.baseUrl, (email) => roster.chat.person(email)),
+    async stop() {
+      await roster.stop();
+      await slack.stop();
+    },
+  };
+}
+
+async function onTeams(): Promise<Platform> {
+  const { roster, connector, client, stop } = await startTeamsTestRoster();
+  const clicker = new TeamsClicker(client, connector, (email) => roster.chat.person(email));
+  // Everyone has installed Roster, so it may message them (it keeps each conversation reference).
+  for (const person of loadOrgConfig(SHIPPED_CONFIG).people.filter((p) => p.teamsAadObjectId)) {
+    await client.install(clicker.user(person.email));
+  }
+  return { roster, clicker, stop };
+}
+
+describe.each([
+  ['Slack', onSlack],
+  ['Teams', onTeams],
+])('%s: every button clicked through the endpoint', (_platform, start) => {
+  let roster: Roster;
+  let p: Clicker;
+  let stop: () => Promise<void>;
+  beforeAll(async () => {
+    ({ roster, clicker: p, stop } = await start());
+  }, 60_000);
+  afterAll(async () => {
+    await stop?.();
+  });
+
+  /** A registered, active agent sponsored by Priya, with a name no other test uses. */
+  const activeAgent = async (name: string, overrides: Partial<AgentRecord> = {}) => {
+    const agent = agentRecord({ name, sponsors: [PRIYA], requestedBy: PRIYA, ...overrides });
+    await roster.services.agents.insert(agent);
+    return agent;
+  };
+  const driftAlert = (agent: AgentRecord) =>
+    roster.services.supervision.alerts.raise({
+      kind: 'drift',
+      agentId: agent.id,
+      severity: 'critical',
+      summary: `${agent.name}: accuracy fell from 0.93 to 0.71`,
+      details: { agentName: agent.name },
+    });
+  /** The agent's audit trail once `count` entries with `action` are written (the outbox writes some after the click returns). */
+  const audited = (agentId: string, action: string, count = 1) =>
+    eventually(async () => {
+      const entries = (await roster.services.audit.export({ agentId })).filter((e) => e.action === action);
+      return entries.length >= count && entries;
+    });
+  const byPerson = (entry: AuditEntry | undefined) => (entry?.actor.kind === 'person' ? entry.actor.email : undefined);
+  const alertOf = async (id: string) => (await roster.services.supervision.alertRepo.get(id))!;
+
+  it('Snooze 1 h, 4 h and 24 h: each click snoozes the alert for that long and the card says until when', async () => {
+    const agent = await activeAgent('Snooze Drafter');
+    const alert = await driftAlert(agent);
+    let card = await p.delivered(LIAM, 'alert_snooze_1h', 'Snooze Drafter');
+    for (const [verb, hours] of [
+      ['alert_snooze_1h', 1],
+      ['alert_snooze_4h', 4],
+      ['alert_snooze_24h', 24],
+    ] as const) {
+      const before = Date.now();
+      const seen = await p.click(LIAM, card, verb, { until: (s) => Boolean(s.card) });
+      const after = Date.now();
+      expect(seen.card!.text).toContain('Snoozed until');
+      // A snoozed alert can still be acknowledged, escalated, snoozed again or resolved.
+      expect(seen.card!.verbs).toEqual(expect.arrayContaining(['alert_ack', 'alert_escalate', 'alert_snooze_24h', 'alert_resolve']));
+      const stored = await alertOf(alert.id);
+      expect(stored.status).toBe('snoozed');
+      const until = Date.parse(stored.snoozedUntil!);
+      expect(until).toBeGreaterThanOrEqual(before + hours * HOUR - 1000);
+      expect(until).toBeLessThanOrEqual(after + hours * HOUR + 1000);
+      card = seen.card!;
+    }
+    const snoozed = await audited(agent.id, 'alert.snoozed', 3);
+    expect(snoozed.map(byPerson)).toEqual([LIAM, LIAM, LIAM]);
+    const lengths = snoozed.map((e) => Math.round((Date.parse(String(e.details.until)) - new Date(e.at).getTime()) / HOUR));
+    expect(lengths).toEqual([1, 4, 24]);
+  }, 60_000);
+
+  it('Escalate pages the next level at once; Resolve from that page closes the alert', async () => {
+    const agent = await activeAgent('Escalation Drafter');
+    const alert = await driftAlert(agent);
+    const page = await p.delivered(AISHA, 'alert_escalate', 'Escalation Drafter');
+    const escalated = await p.click(AISHA, page, 'alert_escalate', { until: (s) => Boolean(s.card) });
+    expect(escalated.card!.text).toContain('Level 2 of 2');
+    expect(escalated.card!.text).toContain('Noah Fischer');
+    expect(await alertOf(alert.id)).toMatchObject({ level: 1, status: 'open' });
+    const [entry] = await audited(agent.id, 'alert.escalated');
+    expect(byPerson(entry)).toBe(AISHA);
+    expect(entry!.details).toMatchObject({ level: 2, manual: true });
+
+    // Level 2 is paged with the same buttons; Noah resolves from his page.
+    const noahPage = await p.delivered(NOAH, 'alert_resolve', 'Escalation Drafter');
+    const resolved = await p.click(NOAH, noahPage, 'alert_resolve', { until: (s) => Boolean(s.card) });
+    expect(resolved.card!.text).toContain('Resolved by Noah Fischer');
+    for (const gone of ['alert_ack', 'alert_escalate', 'alert_snooze_1h', 'alert_resolve', 'alert_suspend']) {
+      expect(resolved.card!.verbs).not.toContain(gone);
+    }
+    expect(await alertOf(alert.id)).toMatchObject({ status: 'resolved', resolvedBy: NOAH });
+    expect(byPerson((await audited(agent.id, 'alert.resolved'))[0])).toBe(NOAH);
+  }, 60_000);
+
+  it('Suspend agent asks an IT admin to approve; once approved the agent is suspended', async () => {
+    const agent = await activeAgent('Suspension Drafter');
+    const alert = await driftAlert(agent);
+    const page = await p.delivered(LIAM, 'alert_suspend', 'Suspension Drafter');
+    const asked = await p.click(LIAM, page, 'alert_suspend', { until: (s) => everything(s).includes('Suspension of') });
+    expect(everything(asked)).toContain('Suspension of Suspension Drafter requested');
+    expect(everything(asked)).toContain('An IT admin has to approve it');
+    // Nothing happens to the agent until an IT admin other than Liam approves.
+    expect((await roster.services.agents.get(agent.id))?.status).toBe('active');
+    const [run] = await roster.services.runs.list({ agentId: agent.id });
+    expect(run).toMatchObject({ flowId: 'drift-escalation', status: 'waiting', requester: LIAM, context: { alertId: alert.id } });
+    expect(byPerson((await audited(agent.id, 'run.started'))[0])).toBe(LIAM);
+
+    const approval = await p.delivered(AISHA, 'approval_approve', 'Suspension Drafter');
+    await p.click(AISHA, approval, 'approval_approve');
+    await eventually(async () => (await roster.services.agents.get(agent.id))?.status === 'suspended');
+    expect(byPerson((await audited(agent.id, 'decision.approve'))[0])).toBe(AISHA);
+  }, 60_000);
+
+  it('Block agent on a shadow alert refuses its telemetry and resolves the alert', async () => {
+    const shadowId = `agt_${randomBytes(8).toString('hex')}`;
+    const alert = await roster.services.supervision.alerts.raise({
+      kind: 'shadow',
+      agentId: shadowId,
+      severity: 'critical',
+      summary: `Telemetry arrived for ${shadowId}, which is not registered in Roster.`,
+      details: { agentName: 'Unregistered agent' },
+    });
+    const page = await p.delivered(LIAM, 'alert_block', shadowId);
+    // A shadow agent is blocked, not suspended.
+    expect(page.verbs).not.toContain('alert_suspend');
+    const blocked = await p.click(LIAM, page, 'alert_block', { until: (s) => Boolean(s.card) });
+    expect(blocked.card!.text).toContain("Resolved by Liam O'Neill");
+    expect(blocked.card!.verbs).not.toContain('alert_block');
+    expect([...(await roster.services.supervision.telemetry.blocked([shadowId]))]).toEqual([shadowId]);
+    expect(await alertOf(alert.id)).toMatchObject({ status: 'resolved', resolvedBy: LIAM });
+    const [entry] = await audited(shadowId, 'agent.blocked');
+    expect(byPerson(entry)).toBe(LIAM);
+    expect(entry!.details).toMatchObject({ blockedAgentId: shadowId });
+  }, 60_000);
+
+  it('Assign sponsor on an ownerless alert asks for a person, makes them sponsor and tells them', async () => {
+    const orphan = await activeAgent('Orphaned Ledger Bot', { sponsors: [] });
+    const alert = await roster.services.supervision.alerts.raise({
+      kind: 'ownerless',
+      agentId: orphan.id,
+      severity: 'warning',
+      summary: 'Orphaned Ledger Bot has no sponsor left in the directory.',
+      details: { agentName: orphan.name },
+    });
+    const page = await p.delivered(AISHA, 'alert_assign_sponsor', 'Orphaned Ledger Bot');
+    const asked = await p.click(AISHA, page, 'alert_assign_sponsor', { until: (s) => Boolean(s.prompt) });
+    expect(asked.prompt!.text).toMatch(/sponsor/i);
+    const done = await p.submit(AISHA, asked.prompt!, { sponsor: PRIYA }, (s) => Boolean(s.card));
+    // The clicked alert card is updated in place: resolved, with the new sponsor named.
+    expect(done.card!.text).toContain('Resolved by Aisha Khan');
+    expect(done.card!.text).toContain('Sponsor: Priya Raman.');
+    expect((await roster.services.agents.get(orphan.id))?.sponsors).toEqual([PRIYA]);
+    expect((await alertOf(alert.id)).status).toBe('resolved');
+    await p.sawText(PRIYA, 'You sponsor Orphaned Ledger Bot now');
+    const trail = (await roster.services.audit.export({ agentId: orphan.id })).map((e) => `${e.action}:${byPerson(e) ?? ''}`);
+    expect(trail).toEqual(
+      expect.arrayContaining([`alert.sponsor-assigned:${AISHA}`, `sponsorship.assigned:${AISHA}`, `alert.resolved:${AISHA}`]),
+    );
+  }, 60_000);
+
+  it('Keep on a degraded check-in records the decision and leaves only the note and decision buttons', async () => {
+    const created = new Date(Date.now() - 40 * DAY).toISOString();
+    const agent = await activeAgent('Keeper Drafter', { createdAt: created, updatedAt: created, statusChangedAt: created });
+    await roster.services.supervision.telemetry.ingest(
+      generateEvents({
+        agentId: agent.id,
+        profile: 'accuracy-drop',
+        days: 30,
+        end: new Date(Math.floor(Date.now() / DAY) * DAY),
+        driftDays: 14,
+      }),
+    );
+    await roster.services.supervision.checkins.run(agent.id);
+    const review = await p.delivered(PRIYA, 'checkin_keep', 'Keeper Drafter');
+    const checkInId = String(buttonData(review, 'checkin_keep').checkInId);
+    // A degraded check-in may have put the agent on probation; Keep changes nothing about that.
+    const statusBefore = (await roster.services.agents.get(agent.id))?.status;
+    const kept = await p.click(PRIYA, review, 'checkin_keep', { until: (s) => Boolean(s.card) });
+    expect(kept.card!.text.toLowerCase()).toContain('keep');
+    expect(kept.card!.verbs).toEqual(['checkin_note', 'checkin_decisions']);
+    expect((await roster.services.supervision.checkinRepo.get(checkInId))?.decision).toMatchObject({ choice: 'keep', by: PRIYA });
+    expect((await roster.services.agents.get(agent.id))?.status).toBe(statusBefore);
+    expect(byPerson((await audited(agent.id, 'checkin.keep'))[0])).toBe(PRIYA);
+  }, 60_000);
+
+  it('Let expire on a grant reminder is noted on the card and in the audit; the grant runs to its end', async () => {
+    const agent = await activeAgent('Expiry Drafter');
+    const grant = grantRecord(agent.id, 'tickets:reply', { requestedBy: PRIYA, approvedBy: [LIAM] });
+    await roster.services.grants.insertMany([grant]);
+    await roster.services.access.remindGrant(grant.id, DAY);
+    const reminder = await p.delivered(PRIYA, 'grant_let_expire', 'Expiry Drafter');
+    expect(reminder.verbs).toEqual(['grant_extend', 'grant_let_expire']);
+    const seen = await p.click(PRIYA, reminder, 'grant_let_expire', { until: (s) => Boolean(s.card) });
+    expect(seen.card!.text).toContain('Left to expire');
+    expect(seen.card!.verbs).toEqual([]);
+    expect((await roster.services.grants.get(grant.id))?.status).toBe('active');
+    const [entry] = await audited(agent.id, 'grant.let-expire');
+    expect(byPerson(entry)).toBe(PRIYA);
+    expect(entry!.subject.id).toBe(grant.id);
+  }, 60_000);
+
+  it('Extend on a grant reminder requests the same access again; an approver denies it with a reason (Deny)', async () => {
+    const agent = await activeAgent('Extension Drafter', { sponsors: [PRIYA, LIAM] });
+    const grant = grantRecord(agent.id, 'crm:read', { requestedBy: PRIYA, approvedBy: [LIAM], reason: 'Order look-ups.' });
+    await roster.services.grants.insertMany([grant]);
+    await roster.services.access.remindGrant(grant.id, DAY);
+    const reminder = await p.delivered(PRIYA, 'grant_extend', 'Extension Drafter');
+    const seen = await p.click(PRIYA, reminder, 'grant_extend', {
+      until: (s) => Boolean(s.card) && everything(s).includes('Access requested'),
+    });
+    // Slack replaces the reminder with "Extension requested" and sends the request's card beside it;
+    // Teams shows the request's card in place of the reminder.
+    expect(everything(seen)).toContain('Access requested: crm:read for Extension Drafter');
+    expect(seen.card!.verbs).toEqual([]);
+    const extension = (await roster.services.grants.listForAgent(agent.id)).find((g) => g.id !== grant.id)!;
+    expect(extension).toMatchObject({ scope: 'crm:read', status: 'pending', requestedBy: PRIYA });
+    const [run] = (await roster.services.runs.list({ agentId: agent.id })).filter((r) => r.flowId === 'access-request');
+    expect(run).toMatchObject({ status: 'waiting', requester: PRIYA });
+
+    // Deny: the approver is asked why; an empty reason is refused and changes nothing.
+    const approver = run!.waitingFor[0]!;
+    const card = await p.delivered(approver, 'approval_deny', 'Extension Drafter');
+    const asked = await p.click(approver, card, 'approval_deny', { until: (s) => Boolean(s.prompt) });
+    expect(asked.prompt!.text).toContain('Deny');
+    const empty = await p.submit(approver, asked.prompt!, { reason: '   ' });
+    // Slack marks the field in the modal; Teams shows the form again with the error on it.
+    expect(empty.errors?.reason ?? empty.prompt?.text).toMatch(/say why you deny|give a reason/i);
+    expect((await roster.services.runs.get(run!.id))?.status).toBe('waiting');
+    const denied = await p.submit(approver, asked.prompt!, { reason: 'Not while the CRM migration runs.' }, (s) =>
+      everything(s).includes('Denied'),
+    );
+    expect(everything(denied)).toContain('Not while the CRM migration runs.');
+    await eventually(async () => (await roster.services.runs.get(run!.id))?.status !== 'waiting');
+    expect((await roster.services.grants.get(extension.id))?.status).toBe('denied');
+    expect((await roster.services.grants.get(grant.id))?.status).toBe('active');
+    // The requester reads the reason.
+    await p.sawText(PRIYA, 'Not while the CRM migration runs.');
+    const [decision] = await audited(agent.id, 'decision.deny');
+    expect(byPerson(decision)).toBe(approver);
+    expect(JSON.stringify(decision!.details)).toContain('Not while the CRM migration runs.');
+  }, 60_000);
+
+  it('access review: Keep one grant, Revoke another from the updated card', async () => {
+    const agent = await activeAgent('Review Drafter');
+    const month = new Date(Date.now() + 30 * DAY).toISOString();
+    const kept: GrantRecord = grantRecord(agent.id, 'crm:read', { id: `${agent.id}:crm`, expiresAt: month });
+    const revoked: GrantRecord = grantRecord(agent.id, 'tickets:reply', { id: `${agent.id}:tickets`, expiresAt: month });
+    await roster.services.grants.insertMany([kept, revoked]);
+    await roster.services.reviews.start();
+    const card = await p.delivered(PRIYA, 'review_keep', 'Review Drafter');
+
+    const afterKeep = await p.click(PRIYA, card, 'review_keep', { where: { grantId: kept.id }, until: (s) => Boolean(s.card) });
+    // The kept grant has no buttons left; the other one still has both.
+    expect(() => buttonData(afterKeep.card!, 'review_keep', { grantId: kept.id })).toThrow();
+    buttonData(afterKeep.card!, 'review_revoke', { grantId: revoked.id });
+    const afterRevoke = await p.click(PRIYA, afterKeep.card!, 'review_revoke', {
+      where: { grantId: revoked.id },
+      until: (s) => Boolean(s.card),
+    });
+    expect(() => buttonData(afterRevoke.card!, 'review_revoke', { grantId: revoked.id })).toThrow();
+    expect((await roster.services.grants.get(kept.id))?.status).toBe('active');
+    await eventually(async () => (await roster.services.grants.get(revoked.id))?.status === 'revoked');
+    const trail = (await roster.services.audit.export({ agentId: agent.id })).map(
+      (e) => `${e.action}:${e.subject.id}:${byPerson(e) ?? ''}`,
+    );
+    expect(trail).toEqual(expect.arrayContaining([`grant.review.kept:${kept.id}:${PRIYA}`, `grant.review.revoked:${revoked.id}:${PRIYA}`]));
+    expect(trail.some((t) => t.startsWith(`grant.revoked:${revoked.id}:`))).toBe(true);
+  }, 60_000);
+});
