@@ -16,11 +16,29 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-/** CI must run browser tests; elsewhere they are skipped when Chromium is absent. */
-export const browserAvailable = (): boolean => existsSync(CHROMIUM) || Boolean(process.env.CI);
+/** Whether the environment says it is CI (`CI=true`, `CI=1`…); `CI=false` or `CI=0` is not. */
+export function isCi(env: NodeJS.ProcessEnv = process.env): boolean {
+  const value = env.CI?.trim().toLowerCase();
+  return Boolean(value) && value !== 'false' && value !== '0';
+}
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+/**
+ * Whether browser tests run: always in CI, where a missing Chromium must fail them (launchChromium
+ * says why) rather than skip them; elsewhere only when Chromium is installed, so a developer without
+ * it sees them skipped, never passed.
+ */
+export function browserAvailable(env: NodeJS.ProcessEnv = process.env, executablePath = CHROMIUM): boolean {
+  return isCi(env) || existsSync(executablePath);
+}
+
+/** Headless Chromium; rejects with the reason when it is not installed (the test then fails). */
+export async function launchChromium(executablePath = CHROMIUM): Promise<Browser> {
+  if (!existsSync(executablePath)) {
+    throw new Error(
+      `Chromium is not installed at ${executablePath}: browser tests must run in CI (install it with \`apt-get install chromium\`, as .ci/run does, or set CHROMIUM_PATH)`,
+    );
+  }
+  return chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true });
 }
 
 /** A port nobody listens on now (the Playground would silently pick a random one if ours were taken). */
