@@ -24,6 +24,7 @@ const LIAM = 'liam.oneill@brightwater.example'; // it-admin, on-call level 1
 const AISHA = 'aisha.khan@brightwater.example'; // it-admin, on-call level 1
 const NOAH = 'noah.fischer@brightwater.example'; // on-call level 2
 const PRIYA = 'priya.raman@brightwater.example'; // sponsor here; on both platforms
+const GRACE = 'grace.liu@brightwater.example'; // security
 
 interface Platform {
   roster: Roster;
@@ -232,6 +233,132 @@ describe.each([
     expect((await roster.services.supervision.checkinRepo.get(checkInId))?.decision).toMatchObject({ choice: 'keep', by: PRIYA });
     expect((await roster.services.agents.get(agent.id))?.status).toBe(statusBefore);
     expect(byPerson((await audited(agent.id, 'checkin.keep'))[0])).toBe(PRIYA);
+
+    // The decided card's own buttons: Add note asks for the note, Decisions behind this sends the log.
+    const asked = await p.click(PRIYA, kept.card!, 'checkin_note', { until: (s) => Boolean(s.prompt) });
+    const noted = await p.submit(PRIYA, asked.prompt!, { text: 'Accuracy dips when tickets mention refunds.' }, (s) =>
+      everything(s).includes('Noted on Keeper Drafter'),
+    );
+    expect(everything(noted)).toContain('Accuracy dips when tickets mention refunds.');
+    expect((await roster.services.agents.get(agent.id))?.knowledgeNotes).toEqual([
+      expect.objectContaining({ kind: 'failure-mode', by: PRIYA, text: 'Accuracy dips when tickets mention refunds.' }),
+    ]);
+    expect(byPerson((await audited(agent.id, 'knowledge.noted'))[0])).toBe(PRIYA);
+    const log = await p.click(PRIYA, kept.card!, 'checkin_decisions', {
+      until: (s) => everything(s).includes('Decisions of Keeper Drafter'),
+    });
+    expect(everything(log)).toContain('The decisions behind the check-in of');
+  }, 60_000);
+
+  it('Retire on a degraded check-in records the choice and starts the retirement sign-offs', async () => {
+    const created = new Date(Date.now() - 40 * DAY).toISOString();
+    const agent = await activeAgent('Retiree Drafter', { createdAt: created, updatedAt: created, statusChangedAt: created });
+    await roster.services.supervision.telemetry.ingest(
+      generateEvents({
+        agentId: agent.id,
+        profile: 'accuracy-drop',
+        days: 30,
+        end: new Date(Math.floor(Date.now() / DAY) * DAY),
+        driftDays: 14,
+      }),
+    );
+    await roster.services.supervision.checkins.run(agent.id);
+    const review = await p.delivered(PRIYA, 'checkin_retire', 'Retiree Drafter');
+    const checkInId = String(buttonData(review, 'checkin_retire').checkInId);
+    const retired = await p.click(PRIYA, review, 'checkin_retire', { until: (s) => Boolean(s.card) });
+    expect(retired.card!.verbs).toEqual(['checkin_note', 'checkin_decisions']);
+    expect((await roster.services.supervision.checkinRepo.get(checkInId))?.decision).toMatchObject({ choice: 'retire', by: PRIYA });
+    const runs = await eventually(async () => {
+      const all = (await roster.services.runs.list({ agentId: agent.id })).filter((r) => r.flowId === 'retirement');
+      return all.length > 0 && all;
+    });
+    expect(runs).toEqual([expect.objectContaining({ status: 'waiting', requester: PRIYA })]);
+    expect(byPerson((await audited(agent.id, 'checkin.retire'))[0])).toBe(PRIYA);
+  }, 60_000);
+
+  it('Add note on an alert keeps the note on the agent; Retire agent starts the retirement sign-offs', async () => {
+    const agent = await activeAgent('Noted Drafter');
+    const alert = await driftAlert(agent);
+    const page = await p.delivered(LIAM, 'alert_note', 'Noted Drafter');
+    const asked = await p.click(LIAM, page, 'alert_note', { until: (s) => Boolean(s.prompt) });
+    expect(asked.prompt!.text).toContain('accuracy fell from 0.93 to 0.71');
+    const noted = await p.submit(
+      LIAM,
+      asked.prompt!,
+      { text: 'Drifts after each knowledge-base import.' },
+      (s) => Boolean(s.card) && everything(s).includes('Noted on Noted Drafter'),
+    );
+    expect(noted.card!.text).toContain('drift alert: Noted Drafter');
+    expect((await roster.services.agents.get(agent.id))?.knowledgeNotes).toEqual([
+      expect.objectContaining({ kind: 'failure-mode', by: LIAM, text: 'Drifts after each knowledge-base import.' }),
+    ]);
+    expect(byPerson((await audited(agent.id, 'knowledge.noted'))[0])).toBe(LIAM);
+
+    const retire = await p.click(LIAM, noted.card!, 'alert_retire', { until: (s) => Boolean(s.card) && s.followUps.length > 0 });
+    expect(everything(retire)).toMatch(/retire/i);
+    const [run] = (await roster.services.runs.list({ agentId: agent.id })).filter((r) => r.flowId === 'retirement');
+    expect(run).toMatchObject({ status: 'waiting', requester: LIAM });
+    expect(String(run!.context.reason)).toContain(alert.id);
+    // Retiring while the sponsors, compliance and IT sign off; nothing is revoked before that.
+    expect((await roster.services.agents.get(agent.id))?.status).toBe('retiring');
+    expect(byPerson((await audited(agent.id, 'run.started'))[0])).toBe(LIAM);
+  }, 60_000);
+
+  it('Decisions behind this on an alert sends the decision log; Record as failure mode keeps a decision as a note', async () => {
+    const agent = await activeAgent('Claims Drafter');
+    await roster.services.supervision.telemetry.ingest(
+      Array.from({ length: 3 }, (_, i) => ({
+        eventId: `${agent.id}-claim-${i}`,
+        agentId: agent.id,
+        time: new Date(Date.now() - i * 60_000),
+        taskType: 'claim',
+        outcome: 'failure' as const,
+        correctness: 0,
+        latencyMs: 900,
+        costUSD: 0.004,
+        decisionSummary: `Rejected claim ${i} for a missing receipt that was attached`,
+      })),
+    );
+    await roster.services.supervision.alerts.raise({
+      kind: 'error-spike',
+      agentId: agent.id,
+      severity: 'critical',
+      summary: 'Claims Drafter: 3 of its last 3 tasks failed.',
+      details: { agentName: agent.name },
+    });
+    const page = await p.delivered(LIAM, 'alert_decisions', 'Claims Drafter');
+    const shown = await p.click(LIAM, page, 'alert_decisions', {
+      until: (s) => s.followUps.some((c) => c.text.includes('Decisions of Claims Drafter')),
+    });
+    const log = shown.followUps.find((c) => c.text.includes('Decisions of Claims Drafter'))!;
+    expect(log.text).toContain('Rejected claim 0 for a missing receipt');
+    const eventId = `${agent.id}-claim-0`;
+    await p.click(LIAM, log, 'decision_record', { where: { eventId } });
+    const notes = await eventually(async () => {
+      const found = (await roster.services.agents.get(agent.id))?.knowledgeNotes ?? [];
+      return found.length > 0 && found;
+    });
+    expect(notes).toEqual([expect.objectContaining({ kind: 'failure-mode', by: LIAM, text: expect.stringContaining(eventId) })]);
+    expect(byPerson((await audited(agent.id, 'knowledge.noted'))[0])).toBe(LIAM);
+  }, 60_000);
+
+  it('Confirm on a break-glass review: security confirms the use and the grant keeps running', async () => {
+    const agent = await activeAgent('Glass Helper', {
+      catalogRoleId: 'kb-answerer',
+      sponsors: [LIAM],
+      requestedBy: LIAM,
+      businessUnit: 'engineering',
+    });
+    const { grant } = await roster.services.access.breakGlass(LIAM, { agentId: agent.id, scope: 'web:search', reason: 'Proxy outage.' });
+    const review = await p.delivered(GRACE, 'grant_confirm', 'Glass Helper');
+    expect(review.verbs).toEqual(['grant_confirm', 'grant_revoke']);
+    const confirmed = await p.click(GRACE, review, 'grant_confirm', { until: (s) => Boolean(s.card) });
+    expect(confirmed.card!.text).toContain('Confirmed');
+    expect(confirmed.card!.verbs).not.toContain('grant_confirm');
+    expect(await roster.services.grants.get(grant.id)).toMatchObject({ status: 'active', confirmedBy: GRACE });
+    const [entry] = await audited(agent.id, 'grant.break-glass.confirmed');
+    expect(byPerson(entry)).toBe(GRACE);
+    expect(entry!.subject.id).toBe(grant.id);
   }, 60_000);
 
   it('Let expire on a grant reminder is noted on the card and in the audit; the grant runs to its end', async () => {
