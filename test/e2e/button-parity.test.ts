@@ -361,6 +361,58 @@ describe.each([
     expect(entry!.subject.id).toBe(grant.id);
   }, 60_000);
 
+  it('Start retraining on "retraining due" records that the sponsor started it', async () => {
+    const created = new Date(Date.now() - 100 * DAY).toISOString(); // past support-assistant's 90-day retraining cadence
+    const agent = await activeAgent('Retrain Drafter', { createdAt: created, statusChangedAt: created });
+    await roster.services.development.retrainingSweep(new Date());
+    const due = await p.delivered(PRIYA, 'retrain_start', 'Retraining due: Retrain Drafter');
+    const started = await p.click(PRIYA, due, 'retrain_start', { until: (s) => Boolean(s.card) });
+    expect(started.card!.text).toContain('Retraining of Retrain Drafter started');
+    expect(started.card!.verbs).toEqual([]);
+    expect(byPerson((await audited(agent.id, 'retraining.started'))[0])).toBe(PRIYA);
+    // A second click (a double click, a redelivery) shows the same answer and records nothing more.
+    const again = await p.click(PRIYA, due, 'retrain_start', { until: (s) => Boolean(s.card) });
+    expect(again.card!.text).toContain('Retraining of Retrain Drafter started');
+    expect(await audited(agent.id, 'retraining.started')).toHaveLength(1);
+  }, 60_000);
+
+  it("a leaver's agents: the manager takes one over with Accept sponsorship and retires the other with Retire agent", async () => {
+    const leaver = 'gone.sponsor@brightwater.example';
+    const kept = await activeAgent('Handover Router', { sponsors: [leaver] });
+    const retired = await activeAgent('Sunset Router', { sponsors: [leaver] });
+    expect(await roster.services.leavers.left(leaver, PRIYA)).toBe(2);
+
+    const keepOffer = await p.delivered(PRIYA, 'sponsor_accept', 'Handover Router needs a sponsor');
+    const accepted = await p.click(PRIYA, keepOffer, 'sponsor_accept', { until: (s) => Boolean(s.card) });
+    expect(accepted.card!.text).toContain('You sponsor Handover Router now');
+    expect((await roster.services.agents.get(kept.id))?.sponsors).toEqual([PRIYA]);
+    expect(byPerson((await audited(kept.id, 'sponsorship.accepted'))[0])).toBe(PRIYA);
+
+    const retireOffer = await p.delivered(PRIYA, 'sponsor_retire', 'Sunset Router needs a sponsor');
+    const retiring = await p.click(PRIYA, retireOffer, 'sponsor_retire', { until: (s) => Boolean(s.card) });
+    expect(retiring.card!.text).toContain('Retirement of Sunset Router started');
+    const [run] = await roster.services.runs.list({ agentId: retired.id, flowId: 'retirement' });
+    expect(run).toMatchObject({ requester: PRIYA, status: 'waiting' });
+    const [entry] = await audited(retired.id, 'sponsorship.accepted');
+    expect(byPerson(entry)).toBe(PRIYA);
+    expect(entry!.details).toMatchObject({ toRetire: true });
+  }, 60_000);
+
+  it('Refuse on a self-nominated sponsorship: an IT admin declines it and the agent stays without that sponsor', async () => {
+    const agent = await activeAgent('Unclaimed Router', { sponsors: [] });
+    await roster.services.sponsorships.nominateSelf(PRIYA, agent.id);
+    const ask = await p.delivered(LIAM, 'sponsor_decline', 'Confirm Priya Raman as sponsor of Unclaimed Router?');
+    expect(ask.verbs).toEqual(['sponsor_confirm', 'sponsor_decline']);
+    const refused = await p.click(LIAM, ask, 'sponsor_decline', { until: (s) => Boolean(s.card) });
+    expect(refused.card!.verbs).toEqual([]);
+    const stored = (await roster.services.agents.get(agent.id))!;
+    expect(stored.sponsors).toEqual([]);
+    expect(stored.proposedSponsors ?? []).toEqual([]);
+    const [entry] = await audited(agent.id, 'sponsorship.declined');
+    expect(byPerson(entry)).toBe(LIAM);
+    expect(entry!.details).toMatchObject({ sponsor: PRIYA });
+  }, 60_000);
+
   it('Let expire on a grant reminder is noted on the card and in the audit; the grant runs to its end', async () => {
     const agent = await activeAgent('Expiry Drafter');
     const grant = grantRecord(agent.id, 'tickets:reply', { requestedBy: PRIYA, approvedBy: [LIAM] });
