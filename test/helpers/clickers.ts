@@ -5,7 +5,7 @@ import { FakeConnector } from './fake-connector.js';
 import type { FakeSlack, SlackCall } from './fake-slack.js';
 import { eventually } from './harness.js';
 import { actionElements } from './slack-blocks.js';
-import { buttonClick, interaction, postSlack, viewSubmission } from './slack-requests.js';
+import { buttonClick, interaction, postSlack, slashCommand, viewSubmission } from './slack-requests.js';
 
 /*
  * A person clicking cards on either platform through Roster's real endpoint: signed Slack
@@ -54,9 +54,11 @@ export interface Clicker {
    * several) and waits until `until` holds for what the person sees (by default: anything at all).
    */
   click(email: string, card: SeenCard, verb: string, options?: ClickOptions): Promise<Seen>;
+  /** Types `text` to Roster (Slack: `/roster <text>`; Teams: a message in the 1:1 chat) and waits until `until` holds. */
+  say(email: string, text: string, until?: (seen: Seen) => boolean): Promise<Seen>;
   /**
-   * Fills `form` (a prompt, a deny-reason form) with `values` by input name (a person input takes
-   * an e-mail) and submits it as `email`.
+   * Fills `form` (a prompt, a deny-reason form, the evaluation form) with `values` by input name (a person input takes
+   * an e-mail; `*` checks every option of a checkbox or choice input) and submits it as `email`.
    */
   submit(email: string, form: SeenCard, values: Record<string, string>, until?: (seen: Seen) => boolean): Promise<Seen>;
 }
@@ -204,20 +206,39 @@ export class SlackClicker implements Clicker {
     }, 20_000);
   }
 
+  async say(email: string, text: string, until = anything): Promise<Seen> {
+    const userId = this.userId(email);
+    const responseId = `say-${++this.seq}`;
+    const mark = this.slack.calls.length;
+    const res = await postSlack(this.baseUrl, slashCommand(userId, text, this.slack.responseUrl(responseId)));
+    if (res.status !== 200) throw new Error(`Slack answered ${res.status} to /roster ${text}: ${res.text}`);
+    return eventually(() => {
+      const seen = this.seenSince(userId, mark, responseId);
+      return until(seen) && seen;
+    }, 20_000);
+  }
+
   async submit(email: string, form: SeenCard, values: Record<string, string>, until = anything): Promise<Seen> {
     const userId = this.userId(email);
-    const blocks = (form.raw.blocks ?? []) as Array<{ block_id?: string; element?: { type?: string } }>;
+    const blocks = (form.raw.blocks ?? []) as Array<{
+      block_id?: string;
+      element?: { type?: string; action_id?: string; options?: Array<{ value: string }> };
+    }>;
     const state: Record<string, Record<string, unknown>> = {};
     for (const [name, value] of Object.entries(values)) {
-      const type = blocks.find((b) => b.block_id === name)?.element?.type;
-      if (!type) throw new Error(`no input "${name}" on the Slack modal`);
+      const element = blocks.find((b) => b.block_id === name)?.element;
+      const type = element?.type;
+      if (!element || !type) throw new Error(`no input "${name}" on the Slack modal`);
+      const checked = value === '*' ? (element.options ?? []).map((o) => o.value) : value.split(',');
       state[name] = {
-        [name]:
+        [element.action_id ?? name]:
           type === 'users_select'
             ? { type, selected_user: this.userId(value) }
             : type === 'static_select'
               ? { type, selected_option: { value } }
-              : { type, value },
+              : type === 'checkboxes'
+                ? { type, selected_options: checked.map((v) => ({ value: v })) }
+                : { type, value },
       };
     }
     const mark = this.slack.calls.length;
@@ -267,6 +288,24 @@ const teamsCard = (card: Record<string, unknown> | undefined, activityId?: strin
 /** The verbs that send a form: a card offering only these asks the person for values. */
 const FORM_VERBS = new Set(['prompt_submit', 'approval_deny', 'agent_request_submit', 'evaluation_submit', 'access_request_submit']);
 
+const isForm = (card: SeenCard): boolean => card.verbs.length > 0 && card.verbs.every((v) => FORM_VERBS.has(v));
+
+/** Every choice of the card's choice input `id`, comma-separated (how Teams sends a multi-select). */
+function allChoices(card: Record<string, unknown>, id: string): string {
+  let found: string | undefined;
+  const walk = (n: unknown) => {
+    if (Array.isArray(n)) n.forEach(walk);
+    else if (n && typeof n === 'object') {
+      const node = n as { type?: unknown; id?: unknown; choices?: Array<{ value: string }> };
+      if (node.type === 'Input.ChoiceSet' && node.id === id) found = (node.choices ?? []).map((c) => c.value).join(',');
+      Object.values(node).forEach(walk);
+    }
+  };
+  walk(card);
+  if (found === undefined) throw new Error(`no choice input "${id}" on the Teams card`);
+  return found;
+}
+
 /** Clicks in Teams: `invoke` activities named `adaptiveCard/action` posted to the Agents SDK's /api/messages. */
 export class TeamsClicker implements Clicker {
   readonly platform = 'Teams' as const;
@@ -309,13 +348,33 @@ export class TeamsClicker implements Clicker {
     return this.execute(email, verb, { ...buttonData(card, verb, where) }, card.activityId, until);
   }
 
+  async say(email: string, text: string, until = anything): Promise<Seen> {
+    const user = this.user(email);
+    const mark = this.connector.history.length;
+    const result = await this.client.message(user, text);
+    if (result.status >= 300) throw new Error(`Teams answered ${result.status} to "${text}": ${JSON.stringify(result.body)}`);
+    return eventually(() => {
+      const seen: Seen = { followUps: [], updates: [] };
+      for (const call of this.connector.history.slice(mark).filter((c) => c.conversationId === user.conversationId)) {
+        const card = teamsCard(FakeConnector.card(call), call.createdId);
+        if (!card) continue;
+        if (call.method === 'PUT') seen.updates.push(card);
+        else if (isForm(card)) seen.prompt = card;
+        else seen.followUps.push(card);
+      }
+      return until(seen) && seen;
+    }, 20_000);
+  }
+
   async submit(email: string, form: SeenCard, values: Record<string, string>, until = anything): Promise<Seen> {
     const submit = cardButtons(form.raw).find((b) => b.type === 'Action.Execute');
     if (!submit?.verb) throw new Error(`no submit button on the Teams form: ${form.text}`);
     const data: Record<string, unknown> = { ...submit.data };
     // The deny form names its reason input in the data it sends back.
-    for (const [name, value] of Object.entries(values))
-      data[name === 'reason' && data.reasonInputId ? String(data.reasonInputId) : name] = value;
+    for (const [name, value] of Object.entries(values)) {
+      data[name === 'reason' && data.reasonInputId ? String(data.reasonInputId) : name] =
+        value === '*' ? allChoices(form.raw, name) : value;
+    }
     return this.execute(email, submit.verb, data, form.activityId, until);
   }
 
@@ -331,12 +390,12 @@ export class TeamsClicker implements Clicker {
     const result = await this.client.execute(user, verb, data, replyToId ? { replyToId } : {});
     if (result.status !== 200) throw new Error(`Teams answered ${result.status} to ${verb}: ${JSON.stringify(result.body)}`);
     const shown = teamsCard(result.card);
-    const isForm = Boolean(shown && shown.verbs.length > 0 && shown.verbs.every((v) => FORM_VERBS.has(v)));
+    const asForm = Boolean(shown && isForm(shown));
     return eventually(() => {
       const later = this.connector.history.slice(mark).filter((c) => c.conversationId === user.conversationId);
       const seen: Seen = {
-        ...(shown && !isForm ? { card: shown } : {}),
-        ...(shown && isForm ? { prompt: shown } : {}),
+        ...(shown && !asForm ? { card: shown } : {}),
+        ...(shown && asForm ? { prompt: shown } : {}),
         followUps: later.filter((c) => c.method === 'POST').flatMap((c) => teamsCard(FakeConnector.card(c), c.createdId) ?? []),
         updates: later.filter((c) => c.method === 'PUT').flatMap((c) => teamsCard(FakeConnector.card(c)) ?? []),
       };
