@@ -25,6 +25,11 @@ const AISHA = 'aisha.khan@brightwater.example'; // it-admin, on-call level 1
 const NOAH = 'noah.fischer@brightwater.example'; // on-call level 2
 const PRIYA = 'priya.raman@brightwater.example'; // sponsor here; on both platforms
 const GRACE = 'grace.liu@brightwater.example'; // security
+const MARCUS = 'marcus.johnson@brightwater.example'; // compliance
+const ELENA = 'elena.rossi@brightwater.example'; // dpo
+const SOFIA = 'sofia.alvarez@brightwater.example'; // approver in people-ops
+const JONAS = 'jonas.weber@brightwater.example'; // recruiter (works the hand-off queue)
+const MAYA = 'maya.chen@brightwater.example'; // approver in finance
 
 interface Platform {
   roster: Roster;
@@ -451,6 +456,78 @@ describe.each([
       `gate.failed:${LIAM}:self-reported`,
       `gate.passed:${LIAM}:self-reported`,
     ]);
+  }, 60_000);
+
+  it('Start the fix on a compliance gap: compliance starts the DPO review of a personal-data scope', async () => {
+    const agent = await activeAgent('Gap Drafter');
+    await roster.services.grants.insertMany([grantRecord(agent.id, 'crm:read', { requestedBy: PRIYA, approvedBy: [LIAM] })]);
+    const report = await p.say(MARCUS, 'compliance', (s) => s.followUps.some((c) => c.verbs.includes('gap_fix')));
+    const card = report.followUps.find((c) => c.verbs.includes('gap_fix'))!;
+    const where = { agentId: agent.id, gap: 'pii-scope-without-dpo-approval' };
+    const fix = await p.click(MARCUS, card, 'gap_fix', {
+      where,
+      until: (s) => everything(s).includes('DPO review of Gap Drafter started'),
+    });
+    expect(everything(fix)).toContain('Elena Rossi got an approval card');
+    const [run] = await roster.services.runs.list({ agentId: agent.id, flowId: 'dpo-review' });
+    expect(run).toMatchObject({ status: 'waiting', requester: MARCUS, waitingFor: [ELENA] });
+    expect(byPerson((await audited(agent.id, 'run.started'))[0])).toBe(MARCUS);
+    await p.delivered(ELENA, 'approval_approve', 'Gap Drafter');
+    // Asked again while the review runs: nothing new starts.
+    const again = await p.click(MARCUS, card, 'gap_fix', { where, until: (s) => everything(s).includes('already under way') });
+    expect(everything(again)).toContain(`Request ${run!.id} is waiting for the DPO.`);
+    expect(await roster.services.runs.list({ agentId: agent.id, flowId: 'dpo-review' })).toHaveLength(1);
+  }, 60_000);
+
+  it('a hand-off: Take it, then Resolve with an outcome', async () => {
+    const agent = await activeAgent('Screening Desk', {
+      catalogRoleId: 'resume-screener',
+      businessUnit: 'people-ops',
+      sponsors: [SOFIA],
+      requestedBy: SOFIA,
+    });
+    const { view } = await roster.services.handoffs.create(agent, {
+      kind: 'candidate-review',
+      summary: 'Strong candidate for the platform role.',
+      details: { candidateRef: 'CAND-7002' },
+      idempotency_key: `handoff-${agent.id}`,
+    });
+    const card = await p.delivered(JONAS, 'handoff_take', 'Strong candidate for the platform role.');
+    const taken = await p.click(JONAS, card, 'handoff_take', { until: (s) => Boolean(s.card) });
+    expect(taken.card!.verbs).not.toContain('handoff_take');
+    expect(taken.card!.verbs).toContain('handoff_resolve');
+    expect((await roster.services.handoffs.get(agent.id, view.id)).status).toBe('taken');
+    const outcome = String(buttonData(taken.card!, 'handoff_resolve').outcome);
+    const resolved = await p.click(JONAS, taken.card!, 'handoff_resolve', { where: { outcome }, until: (s) => Boolean(s.card) });
+    expect(resolved.card!.text).toContain(`Resolved by Jonas Weber: ${outcome}.`);
+    expect(resolved.card!.verbs).toEqual([]);
+    expect(await roster.services.handoffs.get(agent.id, view.id)).toMatchObject({ status: 'resolved', outcome, resolvedBy: JONAS });
+    const trail = (await roster.services.audit.export({ agentId: agent.id })).map((e) => `${e.action}:${byPerson(e) ?? ''}`);
+    expect(trail).toEqual(expect.arrayContaining([`handoff.taken:${JONAS}`, `handoff.resolved:${JONAS}`]));
+  }, 60_000);
+
+  it('a boundary change the sponsor asks for in chat: an IT admin approves it and the override applies', async () => {
+    const agent = await activeAgent('Boundary Procurer', {
+      catalogRoleId: 'procurement-agent',
+      businessUnit: 'finance',
+      sponsors: [MAYA],
+      requestedBy: MAYA,
+    });
+    const asked = await p.say(
+      MAYA,
+      'boundary "Boundary Procurer" contracts.modify autonomous Renewals at the same rate are routine now.',
+      (s) => everything(s).includes('Boundary change sent to IT'),
+    );
+    expect(everything(asked)).toContain('Boundary change sent to IT');
+    expect(await roster.services.boundaryChanges.override(agent.id, 'contracts.modify')).toBeUndefined();
+    const card = await p.delivered(LIAM, 'boundary_approve', 'Boundary change for Boundary Procurer');
+    const approved = await p.click(LIAM, card, 'boundary_approve', {
+      until: (s) => everything(s).includes('Boundary change for Boundary Procurer approved'),
+    });
+    expect(everything(approved)).toContain('Boundary change for Boundary Procurer approved');
+    expect(await roster.services.boundaryChanges.override(agent.id, 'contracts.modify')).toMatchObject({ mode: 'autonomous' });
+    const trail = (await roster.services.audit.export({ agentId: agent.id })).map((e) => `${e.action}:${byPerson(e) ?? ''}`);
+    expect(trail).toEqual(expect.arrayContaining([`boundary.change-requested:${MAYA}`, `boundary.change-approved:${LIAM}`]));
   }, 60_000);
 
   it('Let expire on a grant reminder is noted on the card and in the audit; the grant runs to its end', async () => {
