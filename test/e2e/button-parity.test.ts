@@ -530,6 +530,29 @@ describe.each([
     expect(trail).toEqual(expect.arrayContaining([`boundary.change-requested:${MAYA}`, `boundary.change-approved:${LIAM}`]));
   }, 60_000);
 
+  it("Ask to reactivate on a suspended agent's profile asks why, then starts the reactivation approvals", async () => {
+    const agent = await activeAgent('Paused Helper', {
+      catalogRoleId: 'kb-answerer',
+      sponsors: [NOAH],
+      requestedBy: NOAH,
+      businessUnit: 'engineering',
+      status: 'suspended',
+      suspendedFrom: 'active',
+    });
+    const shown = await p.say(NOAH, `show ${agent.id}`, (s) => s.followUps.some((c) => c.verbs.includes('agent_reactivate')));
+    const profile = shown.followUps.find((c) => c.verbs.includes('agent_reactivate'))!;
+    const asked = await p.click(NOAH, profile, 'agent_reactivate', { until: (s) => Boolean(s.prompt) });
+    const done = await p.submit(NOAH, asked.prompt!, { text: 'The retrieval index was rebuilt.' }, (s) =>
+      everything(s).includes('Reactivation of Paused Helper requested'),
+    );
+    expect(everything(done)).toContain('Reactivation of Paused Helper requested');
+    const [run] = await roster.services.runs.list({ agentId: agent.id, flowId: 'reactivation' });
+    expect(run).toMatchObject({ status: 'waiting', requester: NOAH });
+    // Still suspended until the approvals are in.
+    expect((await roster.services.agents.get(agent.id))?.status).toBe('suspended');
+    expect(byPerson((await audited(agent.id, 'run.started'))[0])).toBe(NOAH);
+  }, 60_000);
+
   it('Let expire on a grant reminder is noted on the card and in the audit; the grant runs to its end', async () => {
     const agent = await activeAgent('Expiry Drafter');
     const grant = grantRecord(agent.id, 'tickets:reply', { requestedBy: PRIYA, approvedBy: [LIAM] });
