@@ -1,0 +1,141 @@
+import path from 'node:path';
+import { createSlackChannel } from '../../src/channels/slack/index.js';
+import { loadEvalSuites } from '../../src/config/eval-suites.js';
+import { loadOrgConfig } from '../../src/config/org-config.js';
+import { startTeamsTestRoster, startTestRoster, type TestRosterOptions } from '../helpers/app.js';
+import { everything, SlackClicker, TeamsClicker, type Clicker } from '../helpers/clickers.js';
+import { FakeAgent, KB_ANSWERER_ALL_RIGHT, type Behaviour } from '../helpers/fake-agent.js';
+import { FakeSlack } from '../helpers/fake-slack.js';
+import { eventually, SHIPPED_CONFIG } from '../helpers/harness.js';
+import { projectRoot } from '../helpers/roster-process.js';
+
+/*
+ * Issue 17 item 7, the evaluation buttons of a role Roster measures itself: the endpoint prompt
+ * (promptVerb eval_register) opened by "eval", Cancel evaluation and the failing cases of a
+ * verdict, clicked through /slack/events and /api/messages with the same assertions on both
+ * platforms. The agent under evaluation is a fake
+ * HTTP endpoint on 127.0.0.1.
+ */
+
+type Roster = Awaited<ReturnType<typeof startTestRoster>>;
+
+const AMARA = 'amara.osei@brightwater.example'; // requester and sponsor in people-ops; on both platforms
+
+/** One wrong answer (the printer), so the verdict has a failing case to show. */
+const ONE_WRONG: Record<string, Behaviour> = {
+  ...KB_ANSWERER_ALL_RIGHT,
+  'How do I add the office printer?': { output: 'Ask a colleague.' },
+};
+/** Right, but slow (still inside the suite's 2 s case timeout): a run long enough to cancel. */
+const SLOW: Record<string, Behaviour> = Object.fromEntries(
+  Object.entries(KB_ANSWERER_ALL_RIGHT).map(([input, b]) => [input, { ...b, delayMs: 1500 }]),
+);
+
+interface Platform {
+  roster: Roster;
+  clicker: Clicker;
+  stop(): Promise<void>;
+}
+
+const options = (): TestRosterOptions => ({
+  suites: loadEvalSuites(path.join(projectRoot, 'test/fixtures/evals/e2e'), loadOrgConfig(SHIPPED_CONFIG)),
+  evaluation: { progressEveryMs: 0 },
+});
+
+async function onSlack(): Promise<Platform> {
+  const slack = new FakeSlack();
+  await slack.start();
+  const roster = await startTestRoster({ ...options(), env: slack.rosterEnv(), channels: [createSlackChannel] });
+  return {
+    roster,
+    clicker: new SlackClicker(slack, roster.baseUrl, (email) => roster.chat.person(email)),
+    async stop() {
+      await roster.stop();
+      await slack.stop();
+    },
+  };
+}
+
+async function onTeams(): Promise<Platform> {
+  const { roster, connector, client, stop } = await startTeamsTestRoster(options());
+  const clicker = new TeamsClicker(client, connector, (email) => roster.chat.person(email));
+  await client.install(clicker.user(AMARA));
+  return { roster, clicker, stop };
+}
+
+describe.each([
+  ['Slack', onSlack],
+  ['Teams', onTeams],
+])('%s: the evaluation buttons clicked through the endpoint', (_platform, start) => {
+  let roster: Roster;
+  let p: Clicker;
+  let stop: () => Promise<void>;
+  let agent: FakeAgent;
+  let base: string;
+  beforeAll(async () => {
+    agent = new FakeAgent({ '/one-wrong': ONE_WRONG, '/slow': SLOW });
+    base = await agent.start();
+    ({ roster, clicker: p, stop } = await start());
+  }, 60_000);
+  afterAll(async () => {
+    await stop?.();
+    await agent?.stop();
+  });
+
+  /** Amara requests a kb-answerer; the evaluation gate asks her to register its endpoint. */
+  const requested = async (name: string) => {
+    const result = await roster.chat.submitRequest(roster.chat.person(AMARA)!, {
+      roleId: 'kb-answerer',
+      agentName: name,
+      purpose: 'Answers how-to questions from the handbook.',
+      businessUnit: 'people-ops',
+      sponsors: [AMARA],
+      justification: 'The help desk answers the same questions every day.',
+    });
+    expect(result.ok).toBe(true);
+    return eventually(async () => (await roster.services.agents.findByName('people-ops', name))?.id);
+  };
+  /** The endpoint prompt's answers (the same input names on both platforms). */
+  const endpoint = (url: string) => ({ kind: 'http', url, secret: 'demo-token' });
+
+  it('the endpoint registered from "eval" starts the interview; the verdict shows the failing case a click away', async () => {
+    const agentId = await requested('Printer Helper');
+    const asked = await p.say(AMARA, 'eval Printer Helper', (s) => Boolean(s.prompt));
+    expect(asked.prompt!.text).toContain('Evaluate with Roster');
+    await p.submit(AMARA, asked.prompt!, endpoint(`${base}/one-wrong`), () => true);
+    const verdict = await p.delivered(AMARA, 'eval_failures', 'Evaluation passed', 30_000);
+    expect(verdict.text).toContain('9 of 10 passed');
+    const run = await eventually(async () => {
+      const [r] = await roster.services.runs.list({ agentId });
+      return r && r.waitingFor.length > 0 && r;
+    });
+    expect(run.status).toBe('waiting');
+
+    const shown = await p.click(AMARA, verdict, 'eval_failures', {
+      until: (s) => everything(s).includes('Failing cases of Printer Helper'),
+    });
+    expect(everything(shown)).toContain('Failing cases of Printer Helper 1.0.0: 1 of 10');
+    expect(everything(shown)).toContain('How do I add the office printer?');
+    expect(everything(shown)).toContain('Ask a colleague.');
+    const trail = (await roster.services.audit.export({ agentId })).map((e) => e.action);
+    expect(trail).toEqual(expect.arrayContaining(['evaluation.started', 'gate.passed']));
+  }, 60_000);
+
+  it('Cancel evaluation stops a running interview; the request keeps waiting for results', async () => {
+    const agentId = await requested('Slow Helper');
+    const asked = await p.say(AMARA, 'eval Slow Helper', (s) => Boolean(s.prompt));
+    await p.submit(AMARA, asked.prompt!, endpoint(`${base}/slow`), () => true);
+    const progress = await p.delivered(AMARA, 'eval_cancel', 'Slow Helper', 20_000);
+    const cancelled = await p.click(AMARA, progress, 'eval_cancel', { until: (s) => everything(s).includes('cancelled') });
+    expect(everything(cancelled)).toMatch(/Evaluation of Slow Helper[^\n]* cancelled at \d+ of 10 cases/);
+    const entry = await eventually(async () =>
+      (await roster.services.audit.export({ agentId })).find((e) => e.action === 'evaluation.cancelled'),
+    );
+    expect(entry.actor).toMatchObject({ kind: 'person', email: AMARA });
+    const { run: evalRun } = await roster.services.evaluations.visibleRun(AMARA, String(entry.details.evalRunId));
+    expect(evalRun.status).toBe('cancelled');
+    expect(evalRun.done).toBeLessThan(10);
+    const [run] = await roster.services.runs.list({ agentId });
+    expect(run).toMatchObject({ status: 'waiting', waitingFor: [] });
+  }, 60_000);
+});
