@@ -110,4 +110,45 @@ describe('webhook deliveries failing for good: card, metrics, Retry from Slack',
     expect(after).toMatch(/^roster_webhook_failed_deliveries\{subscription="siem"\} 0$/m);
     expect(after).toMatch(/^roster_webhook_deliveries_total\{subscription="siem"\} 1$/m);
   }, 90_000);
+
+  it("a 410 Gone disables the subscription; the owner's card says so in place and only an IT admin's Re-enable resumes it", async () => {
+    const before = receiver.received.length;
+    receiver.respond = () => 410;
+    await roster.services.supervision.alerts.raise({
+      kind: 'error-spike',
+      agentId: 'agt_5ade5ade5ade0079',
+      severity: 'warning',
+      summary: 'Latency doubled.',
+    });
+    const disabled = await slack.waitFor(
+      'chat.update',
+      (a) => a.channel === `D${AISHA.id.slice(1)}` && actionElements(a.blocks).some((b) => b.action_id === 'webhook_enable'),
+      20_000,
+    );
+    expect(JSON.stringify(disabled.args.blocks)).toContain('answered 410 Gone');
+    expect(receiver.received).toHaveLength(before + 1);
+    const enable = actionElements(disabled.args.blocks).find((b) => b.action_id === 'webhook_enable')!;
+
+    receiver.respond = () => 200;
+    const refused = await postSlack(
+      roster.baseUrl,
+      interaction(buttonClick(PRIYA.id, 'webhook_enable', String(enable.value), slack.responseUrl('enable-priya'))),
+    );
+    expect(refused.status).toBe(200);
+    expect(JSON.stringify((await slack.waitForResponse('enable-priya')).body)).toContain('Only IT admins');
+    expect((await roster.services.webhookRepo.state('siem'))?.disabledAt).toBeInstanceOf(Date);
+
+    const clicked = await postSlack(
+      roster.baseUrl,
+      interaction(buttonClick(AISHA.id, 'webhook_enable', String(enable.value), slack.responseUrl('enable-aisha'))),
+    );
+    expect(clicked.status).toBe(200);
+    await eventually(() => receiver.accepted().some((r) => r.event?.subject === 'agt_5ade5ade5ade0079'));
+    expect((await roster.services.webhookRepo.state('siem'))?.disabledAt).toBeUndefined();
+    await slack.waitFor('chat.update', (a) => JSON.stringify(a.blocks).includes(`${AISHA.email} re-enabled it`));
+    const audit = await roster.services.audit.export();
+    expect(audit.filter((e) => e.action === 'webhook.enabled')).toMatchObject([
+      { actor: { kind: 'person', email: AISHA.email }, subject: { type: 'webhook-subscription', id: 'siem' }, details: { requeued: 1 } },
+    ]);
+  }, 90_000);
 });
