@@ -29,11 +29,20 @@ import { SLACK_RETRY_CONFIG } from '../retry.js';
 
 const { App, ExpressReceiver, LogLevel } = bolt;
 
+/**
+ * The Web API client's debug lines that carry a whole request or response: a message Roster
+ * sends may hold a secret shown once (an agent's telemetry key), which must never reach the log.
+ */
+const PAYLOAD_LINE = /^http (request body|request result|response body)\b/;
+
 /** Bolt's logger interface on top of pino, so Bolt's own lines land in Roster's log with redaction. */
 function boltLogger(log: Logger): BoltLogger {
   let level = LogLevel.INFO;
   return {
-    debug: (...m: unknown[]) => log.debug(m.map(String).join(' ')),
+    debug: (...m: unknown[]) => {
+      const line = m.map(String).join(' ');
+      if (!PAYLOAD_LINE.test(line)) log.debug(line);
+    },
     info: (...m: unknown[]) => log.info(m.map(String).join(' ')),
     warn: (...m: unknown[]) => log.warn(m.map(String).join(' ')),
     error: (...m: unknown[]) => log.error(m.map(String).join(' ')),
