@@ -23,6 +23,8 @@ export class FakeSlack {
   readonly responses: ResponseUrlCall[] = [];
   /** users.info answers: Slack user id → e-mail. */
   readonly emails = new Map<string, string>();
+  /** Users (or channels) whose messages Slack refuses with `channel_not_found`, as for a deactivated account. */
+  readonly refused = new Set<string>();
   private server?: http.Server;
   private readonly failures = new Map<string, string>();
   private readonly httpFailures: Array<{ method: string; status: number; retryAfter?: string }> = [];
@@ -128,6 +130,7 @@ export class FakeSlack {
         return { ok: true, user_id: 'UROSTERBOT', bot_id: 'BROSTER', team_id: 'TBRIGHT', url: 'https://brightwater.slack.com/' };
       case 'chat.postMessage': {
         const channel = String(args.channel);
+        if (this.refused.has(channel)) return { ok: false, error: 'channel_not_found' };
         return { ok: true, channel: channel.startsWith('U') ? `D${channel.slice(1)}` : channel, ts: `${this.ts++}.000100`, message: {} };
       }
       case 'chat.update':

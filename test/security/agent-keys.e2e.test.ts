@@ -2,7 +2,7 @@ import { createSlackChannel } from '../../src/channels/slack/index.js';
 import { createTeamsChannel } from '../../src/channels/teams/index.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { issueTelemetryKey, newAgentId } from '../../src/core/agents.js';
-import { startTeamsTestRoster, type TeamsTestRoster } from '../helpers/app.js';
+import { startTeamsTestRoster, startTestRoster, type TeamsTestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, eventually, passingEvaluation, people, SHIPPED_CONFIG } from '../helpers/harness.js';
@@ -135,6 +135,85 @@ describe('agent keys: the one-time key is refused by the Bot Connector at onboar
     expect(reissues).toHaveLength(1);
     expect(reissues[0]!.actor).toMatchObject({ email: people.tom });
     expect(logText()).not.toContain(newKey);
+  }, 60_000);
+});
+
+describe('agent keys: Slack refuses the one-time key at onboarding', () => {
+  let slack: FakeSlack;
+  let roster: Awaited<ReturnType<typeof startTestRoster>>;
+  const logged = memoryLogger('debug');
+  const GRACE = { id: 'U04M9X1G3JT', email: people.grace }; // the requester; Slack refuses messages to her
+
+  beforeAll(async () => {
+    slack = new FakeSlack();
+    await slack.start();
+    roster = await startTestRoster({ env: slack.rosterEnv(), channels: [createSlackChannel], log: logged.log });
+  });
+  afterAll(async () => {
+    await roster?.stop();
+    await slack?.stop();
+  });
+
+  it('a sponsor clicks Issue a new key in Slack: the new key is in their private answer only and works; the undelivered one is refused', async () => {
+    slack.refused.add(GRACE.id);
+    const org = loadOrgConfig(SHIPPED_CONFIG);
+    const { agentId } = await roster.services.commands.requestAgent(people.grace, {
+      roleId: 'kb-answerer',
+      name: 'Slack Key Keeper',
+      purpose: 'Answers engineering questions from the handbook.',
+      businessUnit: 'engineering',
+      sponsors: [people.grace, PRIYA.email],
+      justification: 'Saves the platform team hours.',
+    });
+    // Grace named Priya: she counts as a sponsor once she accepts on her Slack card.
+    const ask = await slack.waitFor(
+      'chat.postMessage',
+      (a) => a.channel === PRIYA.id && actionElements(a.blocks).some((e) => e.action_id === 'sponsor_confirm'),
+    );
+    const accept = actionElements(ask.args.blocks).find((e) => e.action_id === 'sponsor_confirm')!;
+    expect((await postSlack(roster.baseUrl, interaction(buttonClick(PRIYA.id, 'sponsor_confirm', String(accept.value))))).status).toBe(200);
+    await eventually(async () => (await roster.services.agents.get(agentId))?.sponsors.includes(PRIYA.email));
+    await roster.services.commands.submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
+    const run = (await roster.services.agents.get(agentId))!.requestRunId;
+    await roster.services.commands.decide('noah.fischer@brightwater.example', { runId: run, stepId: 'approvals', decision: 'approve' });
+    await roster.services.commands.decide(people.liam, { runId: run, stepId: 'approvals', decision: 'approve' });
+    await eventually(async () => (await roster.services.agents.get(agentId))?.credentials.length === 1);
+
+    // The key went out once, to Grace, and Slack refused it; Priya (a sponsor) is told, with Issue a new key.
+    const refused = slack.calls.find(
+      (c) => c.method === 'chat.postMessage' && c.args.channel === GRACE.id && KEY.test(JSON.stringify(c.args)),
+    );
+    expect(refused).toBeDefined();
+    const oldKey = KEY.exec(JSON.stringify(refused!.args))![0];
+    const notice = await slack.waitFor(
+      'chat.postMessage',
+      (a) => a.channel === PRIYA.id && actionElements(a.blocks).some((e) => e.action_id === 'agent_key_reissue'),
+    );
+    expect(JSON.stringify(notice.args.blocks)).toContain('telemetry key was not delivered');
+    const trail = await roster.services.audit.export({ agentId });
+    expect(trail.find((e) => e.action === 'credential.delivery-failed')?.details).toMatchObject({ recipient: people.grace });
+    expect(JSON.stringify(trail)).not.toContain(oldKey);
+    expect(JSON.stringify(logged.lines())).not.toContain(oldKey);
+
+    const reissue = actionElements(notice.args.blocks).find((e) => e.action_id === 'agent_key_reissue')!;
+    const click = await postSlack(
+      roster.baseUrl,
+      interaction(buttonClick(PRIYA.id, 'agent_key_reissue', String(reissue.value), slack.responseUrl('reissue'))),
+    );
+    expect(click.status).toBe(200);
+    const answer = JSON.stringify((await slack.waitForResponse('reissue')).body);
+    const newKey = KEY.exec(answer)![0];
+    expect(newKey).not.toBe(oldKey);
+    expect(answer).toContain('shown only to you');
+    // Only in the private answer: never posted to a channel or logged.
+    expect(slack.calls.some((c) => JSON.stringify(c.args).includes(newKey))).toBe(false);
+    expect(JSON.stringify(logged.lines())).not.toContain(newKey);
+
+    expect((await postTelemetry(roster.baseUrl, newKey, 's1')).status).toBe(200);
+    expect((await postTelemetry(roster.baseUrl, oldKey, 's2')).status).toBe(401);
+    const reissues = (await roster.services.audit.export({ agentId })).filter((e) => e.action === 'credential.reissued');
+    expect(reissues).toHaveLength(1);
+    expect(reissues[0]!.actor).toMatchObject({ email: PRIYA.email });
   }, 60_000);
 });
 
