@@ -44,10 +44,6 @@ const NOT_YET: Record<string, { platforms: Array<'Slack' | 'Teams'>; why: string
     platforms: ['Teams'],
     why: 'no Teams route shows the access form or handles its verb (issue 17, the action table)',
   },
-  eval_register: {
-    platforms: ['Slack', 'Teams'],
-    why: 'the gate card with this button goes to sponsors other than the requester; the e2e tests open the same prompt with "eval"',
-  },
 };
 
 /** Test files that drive Slack's endpoint, and those that drive Teams'. */

@@ -10,16 +10,17 @@ import { eventually, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { projectRoot } from '../helpers/roster-process.js';
 
 /*
- * Issue 17 item 7, the evaluation buttons of a role Roster measures itself: the endpoint prompt
- * (promptVerb eval_register) opened by "eval", Cancel evaluation and the failing cases of a
- * verdict, clicked through /slack/events and /api/messages with the same assertions on both
- * platforms. The agent under evaluation is a fake
+ * Issue 17 item 7, the evaluation buttons of a role Roster measures itself: Register endpoint and
+ * run (on the gate card, and the same prompt opened by "eval"), Cancel evaluation and the failing
+ * cases of a verdict, clicked through /slack/events and /api/messages with the same assertions on
+ * both platforms. The agent under evaluation is a fake
  * HTTP endpoint on 127.0.0.1.
  */
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 
 const AMARA = 'amara.osei@brightwater.example'; // requester and sponsor in people-ops; on both platforms
+const PRIYA = 'priya.raman@brightwater.example'; // named as a second sponsor; on both platforms
 
 /** One wrong answer (the printer), so the verdict has a failing case to show. */
 const ONE_WRONG: Record<string, Behaviour> = {
@@ -59,7 +60,7 @@ async function onSlack(): Promise<Platform> {
 async function onTeams(): Promise<Platform> {
   const { roster, connector, client, stop } = await startTeamsTestRoster(options());
   const clicker = new TeamsClicker(client, connector, (email) => roster.chat.person(email));
-  await client.install(clicker.user(AMARA));
+  for (const email of [AMARA, PRIYA]) await client.install(clicker.user(email));
   return { roster, clicker, stop };
 }
 
@@ -98,7 +99,7 @@ describe.each([
   /** The endpoint prompt's answers (the same input names on both platforms). */
   const endpoint = (url: string) => ({ kind: 'http', url, secret: 'demo-token' });
 
-  it('the endpoint registered from "eval" starts the interview; the verdict shows the failing case a click away', async () => {
+  it('the endpoint prompt opened by "eval" starts the interview; the verdict shows the failing case a click away', async () => {
     const agentId = await requested('Printer Helper');
     const asked = await p.say(AMARA, 'eval Printer Helper', (s) => Boolean(s.prompt));
     expect(asked.prompt!.text).toContain('Evaluate with Roster');
@@ -119,6 +120,31 @@ describe.each([
     expect(everything(shown)).toContain('Ask a colleague.');
     const trail = (await roster.services.audit.export({ agentId })).map((e) => e.action);
     expect(trail).toEqual(expect.arrayContaining(['evaluation.started', 'gate.passed']));
+  }, 60_000);
+
+  it('Register endpoint and run on the gate card a named sponsor gets: accepted, registered, measured', async () => {
+    const result = await roster.chat.submitRequest(roster.chat.person(AMARA)!, {
+      roleId: 'kb-answerer',
+      agentName: 'Gate Helper',
+      purpose: 'Answers how-to questions from the handbook.',
+      businessUnit: 'people-ops',
+      sponsors: [AMARA, PRIYA],
+      justification: 'The help desk answers the same questions every day.',
+    });
+    expect(result.ok).toBe(true);
+    const agentId = await eventually(async () => (await roster.services.agents.findByName('people-ops', 'Gate Helper'))?.id);
+    const ask = await p.delivered(PRIYA, 'sponsor_confirm', 'Will you sponsor Gate Helper?');
+    await p.click(PRIYA, ask, 'sponsor_confirm');
+    await eventually(async () => (await roster.services.agents.get(agentId))?.sponsors.includes(PRIYA));
+    const gate = await p.delivered(PRIYA, 'eval_register', 'Evaluation of Gate Helper: Roster interviews it');
+    const asked = await p.click(PRIYA, gate, 'eval_register', { until: (s) => Boolean(s.prompt) });
+    expect(asked.prompt!.text).toContain('Evaluate with Roster');
+    await p.submit(PRIYA, asked.prompt!, endpoint(`${base}/one-wrong`), () => true);
+    await p.delivered(PRIYA, 'eval_failures', 'Evaluation passed', 30_000);
+    const trail = (await roster.services.audit.export({ agentId })).map(
+      (e) => `${e.action}:${e.actor.kind === 'person' ? e.actor.email : ''}`,
+    );
+    expect(trail).toEqual(expect.arrayContaining([`evaluation.endpoint-registered:${PRIYA}`, `evaluation.started:${PRIYA}`]));
   }, 60_000);
 
   it('Cancel evaluation stops a running interview; the request keeps waiting for results', async () => {
