@@ -31,7 +31,6 @@ export const CARD_ACTIONS = {
   approvalApprove: 'approval_approve',
   approvalDeny: 'approval_deny',
   approvalRefresh: 'approval_refresh',
-  evaluationOpen: 'evaluation_open',
   agentRequestSubmit: 'agent_request_submit',
   evaluationSubmit: 'evaluation_submit',
   approvalDenySubmit: 'approval_deny_submit',
@@ -42,7 +41,8 @@ export const CARD_ACTIONS = {
   reviewKeep: 'review_keep',
   reviewRevoke: 'review_revoke',
   accessRequestSubmit: 'access_request_submit',
-  // Supervision cards (see supervision-view-models.ts): value/data `{ checkInId }` or `{ alertId }`.
+  // Supervision and notice buttons (see supervision-view-models.ts), `evaluation_open` among them:
+  // value/data `{ checkInId }`, `{ alertId }`, or the ids the button names.
   ...SUPERVISION_ACTIONS,
 } as const;
 

@@ -12,7 +12,7 @@ export type JsonObject = { [key: string]: JsonValue };
 export type SlackSurface = 'message' | 'modal' | 'home';
 
 /** The Slack surface of each kind: forms are modals, `home` is the App Home tab, the rest messages. */
-export const SLACK_SURFACES: Readonly<Record<CardKind, SlackSurface>> = {
+export const SLACK_SURFACES = {
   help: 'message',
   catalog: 'message',
   'catalog-entry': 'message',
@@ -32,7 +32,7 @@ export const SLACK_SURFACES: Readonly<Record<CardKind, SlackSurface>> = {
   checkin: 'message',
   alert: 'message',
   prompt: 'modal',
-};
+} as const satisfies Readonly<Record<CardKind, SlackSurface>>;
 
 /** A Slack message: pass `blocks` and `text` (the notification fallback) to chat.postMessage or chat.update. */
 export interface SlackMessageCard {

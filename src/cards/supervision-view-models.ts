@@ -139,6 +139,8 @@ export const NOTICE_ACTIONS = {
   gapFix: 'gap_fix',
   /** Evaluation progress: cancel the run, `{ evalRunId }`. */
   evalCancel: 'eval_cancel',
+  /** Evaluation waiting for typed-in results: opens the evaluation form, `{ runId, agentId }`. */
+  evaluationOpen: 'evaluation_open',
   /** Evaluation verdict: the failing cases, `{ evalRunId }`. */
   evalFailures: 'eval_failures',
   /** Evaluation waiting: register the endpoint and run the suite, `{ agentId }` (opens a prompt). */

@@ -170,6 +170,8 @@ export const requestStatusDataSchema = z.object({
   requestedAt: displayDate,
   steps: z.array(z.object({ name: text, state: stepStateSchema, detail: z.string().optional() })),
   decisions: z.array(decisionSchema),
+  /** Buttons for the requester, e.g. **Enter evaluation results** while the evaluation gate waits. */
+  actions: z.array(noticeActionSchema).max(5).default([]),
 });
 
 /** States of an approval card. */

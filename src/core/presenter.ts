@@ -92,8 +92,29 @@ export class RunPresenter implements FlowPresenter {
         requestedAt: displayDate(run.createdAt),
         steps,
         decisions: this.decisions(run),
+        actions: this.evaluationFormOpen(run)
+          ? [
+              {
+                action: 'evaluation_open',
+                label: 'Enter evaluation results',
+                style: 'primary',
+                value: { runId: run.id, agentId: c.agentId },
+              },
+            ]
+          : [],
       },
     });
+  }
+
+  /**
+   * Whether the run waits at the evaluation gate for results typed into the form: the requester
+   * and the sponsors are offered the form (a role Roster measures asks for an endpoint instead).
+   */
+  private evaluationFormOpen(run: FlowRun): boolean {
+    const step = this.flows.get(run.flowId)?.steps[run.current];
+    if (run.status !== 'waiting' || step?.type !== 'gate' || step.gate !== 'evaluation') return false;
+    const c = run.context as AgentRequestContext;
+    return Boolean(c.agentId) && Boolean(roleById(this.org, c.roleId)) && !this.measuredRoles.has(c.roleId);
   }
 
   approval(run: FlowRun, stepId: string, viewer: string): OutgoingCard {

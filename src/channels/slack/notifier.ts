@@ -1,5 +1,6 @@
 import type { WebClient } from '@slack/web-api';
 import type { Person } from '../../config/schemas.js';
+import { slackNotificationCard } from '../../cards/form-launchers.js';
 import { renderCard, type SlackMessageCard } from '../../cards/render.js';
 import type { CardModel } from '../../cards/view-models.js';
 import type { MessageRef, OutgoingCard } from '../../core/notifications.js';
@@ -11,6 +12,16 @@ export function slackMessage(card: OutgoingCard | CardModel): SlackMessageCard {
   const rendered = renderCard('slack', card as CardModel);
   if (rendered.surface !== 'message') throw new Error(`${card.kind} is not a Slack message card`);
   return rendered;
+}
+
+/**
+ * Renders a card the core sends as a Slack message: a form (a modal in Slack, which only a click
+ * may open) becomes the message whose button opens it.
+ */
+export function slackNotification(card: OutgoingCard | CardModel): SlackMessageCard {
+  const message = slackNotificationCard(card as CardModel);
+  if (!message) throw new Error(`${card.kind} is not a Slack message card and no message opens it`);
+  return slackMessage(message);
 }
 
 /** Direct messages from the app to a person, updated in place with chat.update. */
@@ -29,7 +40,7 @@ export class SlackNotifier implements ChannelNotifier {
   async send(person: Person, card: OutgoingCard): Promise<MessageRef | undefined> {
     const user = await this.identity.slackIdOf(person);
     if (!user) return undefined;
-    const message = slackMessage(card);
+    const message = slackNotification(card);
     const result = await this.client.chat.postMessage({
       channel: user,
       blocks: message.blocks as never,
@@ -41,7 +52,7 @@ export class SlackNotifier implements ChannelNotifier {
   }
 
   async update(ref: MessageRef, card: OutgoingCard): Promise<void> {
-    const message = slackMessage(card);
+    const message = slackNotification(card);
     await this.client.chat.update({
       channel: String(ref.channelId),
       ts: String(ref.ts),
