@@ -40,8 +40,7 @@ export function parseGovernanceCommand(word: string, rest: string[]): Governance
   if (word === 'fleet') return { name: 'fleet' };
   if (word === 'compliance') return rest[0] ? { name: 'compliance', regulation: rest[0].toLowerCase() } : { name: 'compliance' };
   const text = [word, ...rest].join(' ');
-  const quoted = /^"([^"]+)"\s*(.*)$/.exec(rest.join(' '));
-  const [agent, ...more] = quoted ? [quoted[1]!, ...quoted[2]!.split(/\s+/).filter(Boolean)] : rest;
+  const [agent, ...more] = rest;
   if (!agent) return { name: 'unknown', text };
   const days = more.find((w) => /^\d+$/.test(w));
   const outcome = more.find((w) => ['success', 'failure', 'handed-to-human'].includes(w.toLowerCase()));

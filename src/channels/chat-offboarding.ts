@@ -50,13 +50,9 @@ export const OFFBOARDING_CHAT_COMMANDS = [
   },
 ];
 
-/** Splits words, keeping "quoted names" together. */
-function tokens(text: string): string[] {
-  return [...text.matchAll(/"([^"]+)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? '');
-}
-
 export function parseOffboardingCommand(word: string, rest: string[]): OffboardingChatCommand | { name: 'unknown'; text: string } {
-  const t = tokens(rest.join(' '));
+  // `rest` comes from chatWords: a quoted name is already one word.
+  const t = rest;
   const text = [word, ...rest].join(' ');
   if (word === 'archive') return t[0] ? { name: 'archive', agent: t[0] } : { name: 'unknown', text };
   if (word === 'update') {

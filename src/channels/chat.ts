@@ -34,6 +34,7 @@ import { displayDate, evaluationFormBase } from '../core/presenter.js';
 import { keysManageable, mayRotateKey } from '../core/agent-keys.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import type { Logger } from '../logger.js';
+import { chatWords } from './chat-words.js';
 import { CardActionsChat } from './chat-actions.js';
 import { AccessChat, ACCESS_CHAT_COMMANDS, parseAccessCommand, type AccessChatCommand } from './chat-access.js';
 import { EvaluationChat } from './chat-evaluation.js';
@@ -100,11 +101,12 @@ export function parseChatCommand(raw: string): ChatCommand {
   // the whole process for minutes; a command is never longer than this anyway.
   const cut = String(raw ?? '').slice(0, MAX_COMMAND_LENGTH);
   // `away … to @noah`: the delegate may be a Slack mention, which the other words drop.
-  const words = cut.trim().split(/\s+/).filter(Boolean);
+  const words = chatWords(cut);
   const first = (words[0] ?? '').toLowerCase().replace(/^\//, '');
   if (DELEGATION_WORDS.has(first)) return parseDelegationCommand(first, words.slice(1));
   const text = cut.replace(/<@[^>]{1,100}>/g, ' ').trim();
-  const [head = '', ...rest] = text.split(/\s+/).filter(Boolean);
+  // Quoted names are one word here, so every parser below sees "Refund Triage" as one agent.
+  const [head = '', ...rest] = chatWords(text);
   const word = head.toLowerCase().replace(/^\//, '');
   const arg = rest.join(' ').trim();
   if (OFFBOARDING_WORDS.has(word)) return parseOffboardingCommand(word, rest);
@@ -122,8 +124,7 @@ export function parseChatCommand(raw: string): ChatCommand {
     case 'pending':
       return { name: 'pending' };
     case 'boundary': {
-      const quoted = /^"([^"]+)"\s*(.*)$/.exec(arg);
-      const [agent, action, mode, ...reason] = quoted ? [quoted[1]!, ...quoted[2]!.split(/\s+/).filter(Boolean)] : rest;
+      const [agent, action, mode, ...reason] = rest;
       return agent && action && mode
         ? { name: 'boundary', agent, action, mode: mode.toLowerCase(), reason: reason.join(' ') }
         : { name: 'unknown', text };

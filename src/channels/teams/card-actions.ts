@@ -7,11 +7,19 @@ import type { Logger } from '../../logger.js';
 import type { ChatService } from '../chat.js';
 import { adaptiveCard, cardMessage } from './cards.js';
 import type { TeamsRouteDeps } from './conversation.js';
-import { actionSchema, approvalIds, denyReason, evaluationFormValues, promptSubmission, requestFormValues } from './forms.js';
+import {
+  accessFormValues,
+  actionSchema,
+  approvalIds,
+  denyReason,
+  evaluationFormValues,
+  promptSubmission,
+  requestFormValues,
+} from './forms.js';
 import { AGENT_BUTTON_VERBS, buttonIds, type ActionOutcome, type AgentButtonVerb } from '../chat-actions.js';
 import { isPersonal } from './identity.js';
 import { ALERT_VERBS, CHECKIN_VERBS, type AlertVerb, type CheckInVerb } from '../chat-supervision.js';
-import type { GrantAction } from '../chat-access.js';
+import { AccessChat, type GrantAction } from '../chat-access.js';
 
 /** The Action.Execute verb of an invoke. */
 function verbOf(context: TurnContext): string {
@@ -118,6 +126,23 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
       ),
     );
   }
+
+  // The access request form: field problems come back on the form, as Slack shows them in its ack.
+  on(CARD_ACTIONS.accessRequestSubmit, async (person, data) => {
+    const values = accessFormValues(data);
+    const errors = AccessChat.checkForm(values);
+    if (!errors) return chat.access.submitForm(person, values);
+    const form = await chat.access.form(person, { name: 'access' });
+    if (!form || form.kind !== 'access-form')
+      return chat.notice('warning', 'Your access request was not sent', Object.values(errors).join(' '));
+    const kept = {
+      ...(values.targetId ? { targetId: values.targetId } : {}),
+      ...(values.duration ? { duration: values.duration } : {}),
+      ...(values.reason ? { reason: values.reason } : {}),
+    };
+    const targetKnown = form.data.targets.some((t) => t.targetId === values.targetId);
+    return { kind: 'access-form', data: { ...form.data, values: targetKnown ? kept : { ...kept, targetId: undefined }, errors } };
+  });
 
   // Alert and check-in cards: the core acts (authorised there), the clicker gets the fresh card.
   const supervision = deps.supervision;

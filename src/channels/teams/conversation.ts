@@ -92,8 +92,10 @@ export function registerConversation(app: AgentApplication<TurnState>, deps: Tea
       return;
     }
     try {
-      const reply = await chat.run(person, parseChatCommand(context.activity.text ?? ''));
-      await replyWithCard(context, reply.card);
+      const parsed = parseChatCommand(context.activity.text ?? '');
+      // `access` with arguments missing answers with the access form, as Slack opens it in a modal.
+      const accessForm = parsed.name === 'access' ? await chat.access.form(person, parsed) : undefined;
+      await replyWithCard(context, accessForm ?? (await chat.run(person, parsed)).card);
     } catch (err) {
       await replyWithCard(context, chat.errorCard(err, { teamsUser: context.activity.from?.aadObjectId }));
     }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DENY_REASON_INPUT, EVALUATION_FORM_INPUTS, REQUEST_FORM_INPUTS } from '../../cards/ids.js';
+import { ACCESS_FORM_INPUTS, DENY_REASON_INPUT, EVALUATION_FORM_INPUTS, REQUEST_FORM_INPUTS } from '../../cards/ids.js';
 import type { EvaluationFormValues, RequestFormValues } from '../chat.js';
 import { PROMPT_INPUTS, PROMPT_VERBS, type PromptVerb } from '../../cards/supervision-view-models.js';
 import { buttonIds, type PromptValues } from '../chat-actions.js';
@@ -79,6 +79,12 @@ export function evaluationFormValues(data: Record<string, unknown>): EvaluationF
   if (costPerTaskUsd !== undefined) values.costPerTaskUsd = costPerTaskUsd;
   if (notes) values.notes = notes;
   return values;
+}
+
+/** The access form's values: the chosen `<agentId>:<scope>`, the duration and the reason. */
+export function accessFormValues(data: Record<string, unknown>): { targetId: string; duration: string; reason: string } {
+  const field = (name: keyof typeof ACCESS_FORM_INPUTS, max: number) => text.parse(data[ACCESS_FORM_INPUTS[name].teams])?.slice(0, max);
+  return { targetId: field('target', 200) ?? '', duration: field('duration', 60) ?? '', reason: field('reason', 1000) ?? '' };
 }
 
 /** A submitted prompt: which action it completes, the ids it carries and the values typed in. */

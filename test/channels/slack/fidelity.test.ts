@@ -2,10 +2,10 @@ import { createSlackChannel } from '../../../src/channels/slack/index.js';
 import { CARD_ACTIONS } from '../../../src/cards/ids.js';
 import { startTestRoster } from '../../helpers/app.js';
 import { FakeSlack } from '../../helpers/fake-slack.js';
-import { eventually } from '../../helpers/harness.js';
+import { agentRecord, eventually } from '../../helpers/harness.js';
 import { actionElements } from '../../helpers/slack-blocks.js';
 import { requestAgentInSlack } from '../../helpers/slack-journeys.js';
-import { buttonClick, interaction, postSlack, viewSubmission } from '../../helpers/slack-requests.js';
+import { buttonClick, interaction, postSlack, slashCommand, viewSubmission } from '../../helpers/slack-requests.js';
 
 /*
  * When a request reaches the evaluation gate, the sponsors are sent the evaluation form. A form is
@@ -24,7 +24,7 @@ const evaluationButton = (call: Call) =>
     (e) => e.action_id === CARD_ACTIONS.evaluationOpen && JSON.stringify(e.text).includes('Enter evaluation results'),
   );
 
-describe('Slack: the evaluation form reaches the sponsors and the requester as a button', () => {
+describe('Slack fidelity: the evaluation form as a button, quoted names', () => {
   let slack: FakeSlack;
   let roster: Awaited<ReturnType<typeof startTestRoster>>;
 
@@ -111,5 +111,22 @@ describe('Slack: the evaluation form reaches the sponsors and the requester as a
       (e) => `${e.action}${e.actor.kind === 'person' ? `:${e.actor.email}` : ''}`,
     );
     expect(trail).toContain(`gate.passed:${AISHA.email}`);
+  }, 60_000);
+
+  it('quoted agent names work in /roster commands: show "…"', async () => {
+    await roster.services.agents.insert(
+      agentRecord({
+        id: 'agt_quote0000slack1',
+        name: 'Refund Triage',
+        catalogRoleId: 'kb-answerer',
+        sponsors: [LIAM.email],
+        businessUnit: 'engineering',
+      }),
+    );
+    expect((await postSlack(roster.baseUrl, slashCommand(LIAM.id, 'show "Refund Triage"', slack.responseUrl('show-quoted')))).status).toBe(
+      200,
+    );
+    const reply = await slack.waitForResponse('show-quoted');
+    expect(JSON.stringify(reply.body.blocks)).toContain('agt_quote0000slack1');
   }, 60_000);
 });
