@@ -219,8 +219,16 @@ export const approvalRequestDataSchema = z.object({
   closedBy: personRefSchema.optional(),
   /** Denial or cancellation reason. */
   closedReason: z.string().optional(),
-  /** Teams ids of the approvers, for the card's refresh (at most 60 are used). */
-  teamsRefreshUserIds: z.array(z.string().min(1)),
+  /**
+   * E-mails of the people whose copy refreshes to their own view (the approvers and their
+   * delegates), platform-free; the Teams adapter fills {@link teamsRefreshUserIds} from them.
+   */
+  refreshFor: z.array(z.string().min(1)).max(200).default([]),
+  /**
+   * The Teams user ids (`29:…`, from the activities Roster received) the card's refresh names, at
+   * most 60 are used. Set by the Teams adapter only; people it never heard from are left out.
+   */
+  teamsRefreshUserIds: z.array(z.string().min(1)).default([]),
   /** Set when an agent asks to take an action at run time (issue 19): the card shows this instead of purpose and justification. */
   runtime: z
     .object({

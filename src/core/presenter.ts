@@ -137,9 +137,8 @@ export class RunPresenter implements FlowPresenter {
             : pending
               ? 'pending'
               : 'cancelled';
-    const teamsIds = [...new Set([...groups.flatMap((g) => g.eligible), ...Object.values(state?.delegates ?? {})])]
-      .map((e) => findPersonByEmail(this.org, e)?.teamsAadObjectId)
-      .filter((id): id is string => Boolean(id));
+    // Whose copy refreshes to their own view: e-mails here; the Teams adapter turns them into Teams ids.
+    const refreshFor = [...new Set([...groups.flatMap((g) => g.eligible), ...Object.values(state?.delegates ?? {})])];
     const lastGate = Object.values(run.steps)
       .flatMap((s) => s.attempts ?? [])
       .at(-1);
@@ -176,7 +175,8 @@ export class RunPresenter implements FlowPresenter {
         ...(!pending && last && approvalState !== 'expired' ? { closedBy: this.decider(last) } : {}),
         ...(approvalState === 'denied' && last?.comment ? { closedReason: last.comment } : {}),
         ...(approvalState === 'cancelled' && run.outcome ? { closedReason: run.outcome } : {}),
-        teamsRefreshUserIds: teamsIds.slice(0, 60),
+        refreshFor: refreshFor.slice(0, 200),
+        teamsRefreshUserIds: [],
         ...(run.flowId === 'runtime-approval' ? { runtime: runtimeCardPart(run.context as RuntimeRunContext) } : {}),
       },
     });

@@ -40,6 +40,7 @@ type Verbs = Parameters<AgentApplication<TurnState>['adaptiveCards']['actionExec
  */
 export function registerCardActions(app: AgentApplication<TurnState>, deps: TeamsRouteDeps): void {
   const { chat, identity, log } = deps;
+  const complete = async (card: CardModel): Promise<CardModel> => (deps.cardParts ? deps.cardParts.complete(card) : card);
 
   const on = (verbs: Verbs, work: ActionWork) => {
     app.adaptiveCards.actionExecute(verbs, async (context, _state, action): Promise<AdaptiveCard | string> => {
@@ -49,7 +50,7 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
       const data = (parsed.success ? parsed.data.data : undefined) ?? {};
       try {
         const result = await work(person, data, context);
-        return typeof result === 'string' ? result : adaptiveCard(result);
+        return typeof result === 'string' ? result : adaptiveCard(await complete(result));
       } catch (err) {
         return adaptiveCard(
           chat.errorCard(err, { verb: parsed.success ? parsed.data.verb : undefined, teamsUser: context.activity.from?.aadObjectId }),
@@ -82,7 +83,7 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
   on(CARD_ACTIONS.approvalApprove, async (person, data, context) => {
     const { runId = '', stepId = '' } = approvalIds(data);
     const card = await decideOnce(chat, person, { runId, stepId, decision: 'approve' });
-    await updateSharedCopy(context, card, log);
+    await updateSharedCopy(context, await complete(card), log);
     return card;
   });
 
@@ -91,7 +92,7 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
     const reason = denyReason(data);
     if (!reason) return chat.denyForm(person, runId, stepId, 'Give a reason so the requester knows what to change.');
     const card = await decideOnce(chat, person, { runId, stepId, decision: 'deny', comment: reason });
-    await updateSharedCopy(context, card, log);
+    await updateSharedCopy(context, await complete(card), log);
     return card;
   });
 

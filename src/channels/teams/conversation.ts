@@ -9,6 +9,7 @@ import { parseChatCommand, type ChatService } from '../chat.js';
 import type { SupervisionChat } from '../chat-supervision.js';
 import { ADAPTIVE_CARD_TYPE, adaptiveCard, cardMessage } from './cards.js';
 import { isPersonal, type TeamsIdentity } from './identity.js';
+import type { TeamsCardParts } from './refresh.js';
 
 export interface TeamsRouteDeps {
   chat: ChatService;
@@ -19,6 +20,8 @@ export interface TeamsRouteDeps {
   log: Logger;
   /** Roster's database connection: when it is known to be down, activities are answered at once. */
   connection?: Connection;
+  /** Fills the Teams-only parts of a card (an approval card's refresh user ids). */
+  cardParts?: TeamsCardParts;
 }
 
 /** Replies in the conversation the activity came from. */

@@ -11,6 +11,7 @@ import { registerConversation, replyToInvoke, replyWithCard } from './conversati
 import { messagesRouter } from './http.js';
 import { TeamsIdentity } from './identity.js';
 import { TeamsNotifier } from './notifier.js';
+import { TeamsCardParts } from './refresh.js';
 
 export { teamsAuth, type TeamsAuth } from './auth.js';
 export { TeamsNotifier, type TeamsMessageRef } from './notifier.js';
@@ -89,13 +90,14 @@ export const createTeamsChannel: ChannelFactory = async (deps) => {
     deps.services.engine,
     deps.services.retirement,
   );
-  const routeDeps = { chat, identity, store, log, supervision, connection };
+  const cardParts = new TeamsCardParts(org, store);
+  const routeDeps = { chat, identity, store, log, supervision, connection, cardParts };
   registerConversation(app, routeDeps);
   registerCardActions(app, routeDeps);
 
   return {
     name: 'teams',
-    notifier: new TeamsNotifier(adapter, store, auth.mode === 'credentials' ? auth.clientId : {}, log),
+    notifier: new TeamsNotifier(adapter, store, auth.mode === 'credentials' ? auth.clientId : {}, log, cardParts),
     mount: { path: TEAMS_MESSAGES_PATH, handler: messagesRouter({ auth, adapter, app, log }) },
   };
 };

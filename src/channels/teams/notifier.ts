@@ -7,6 +7,7 @@ import type { Logger } from '../../logger.js';
 import type { ConversationStore, TeamsConversationRef } from '../../store/conversation-store.js';
 import type { ChannelNotifier } from '../port.js';
 import { cardMessage } from './cards.js';
+import type { TeamsCardParts } from './refresh.js';
 import { connectorRetryVerdict, withRetry } from '../retry.js';
 
 type TurnLogic = (context: TurnContext) => Promise<void>;
@@ -79,6 +80,8 @@ export class TeamsNotifier implements ChannelNotifier {
     private readonly store: ConversationStore,
     private readonly botIdentity: BotIdentity,
     private readonly log: Logger,
+    /** Fills the Teams-only parts of a card (the refresh's Teams user ids); none when absent. */
+    private readonly parts?: TeamsCardParts,
   ) {}
 
   async canReach(person: Person): Promise<boolean> {
@@ -88,7 +91,7 @@ export class TeamsNotifier implements ChannelNotifier {
   async send(person: Person, card: OutgoingCard): Promise<TeamsMessageRef | undefined> {
     const ref = await this.referenceFor(person);
     if (!ref) return undefined;
-    const activity = cardMessage(card);
+    const activity = cardMessage(this.parts ? await this.parts.complete(card) : card);
     let conversationId = ref.conversationId;
     let activityId: string | undefined;
     // 429 and 5xx from the Bot Connector are retried after its Retry-After (the ConnectorClient does not retry).
@@ -148,7 +151,8 @@ export class TeamsNotifier implements ChannelNotifier {
       return;
     }
     const { conversationId, activityId, serviceUrl, channelId, botId } = parsed.data;
-    const update = { ...cardMessage(card), id: activityId } as Parameters<TurnContext['updateActivity']>[0];
+    const completed = this.parts ? await this.parts.complete(card) : card;
+    const update = { ...cardMessage(completed), id: activityId } as Parameters<TurnContext['updateActivity']>[0];
     const target = {
       serviceUrl,
       channelId: channelId ?? 'msteams',

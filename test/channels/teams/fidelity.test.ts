@@ -1,6 +1,7 @@
 import { startTeamsTestRoster, type TeamsTestRoster } from '../../helpers/app.js';
 import { FakeConnector } from '../../helpers/fake-connector.js';
-import { agentRecord } from '../../helpers/harness.js';
+import { loadOrgConfig } from '../../../src/config/org-config.js';
+import { agentRecord, eventually, passingEvaluation, people, SHIPPED_CONFIG } from '../../helpers/harness.js';
 import { button, cardText, cardVerbs, inputIds } from './card-reading.js';
 import { teamsUser } from './teams-client.js';
 
@@ -88,5 +89,51 @@ describe('Teams fidelity', () => {
       const shown = connector.posts(sponsor.conversationId).map((p) => cardText(FakeConnector.card(p)));
       expect(shown.join('\n')).toContain('agt_quote0000name01');
     }
+  }, 60_000);
+
+  it("approval cards refresh for the approvers' Teams user ids (from.id), leaving out those Roster never heard from", async () => {
+    const { roster, connector, client } = t;
+    const org = loadOrgConfig(SHIPPED_CONFIG);
+    // Teams user ids are opaque (`29:1…`), unrelated to the Entra object id: the card must name these.
+    const noah = { ...teamsUser(roster.chat.person(NOAH)!), id: '29:1nOaHfIsChErOpAqUeTeAmSuSeRiD' };
+    const liam = { ...teamsUser(roster.chat.person(people.liam)!), id: '29:1lIaMoNeIlLoPaQuEtEaMsUsErId' };
+    const aisha = teamsUser(roster.chat.person(people.aisha)!); // never wrote to Roster in Teams
+    for (const u of [noah, liam]) expect((await client.install(u)).status).toBe(200);
+    connector.reset();
+
+    const { run, agentId } = await roster.services.commands.requestAgent(people.grace, {
+      roleId: 'kb-answerer',
+      name: 'Refresh Ids',
+      purpose: 'Answers how-to questions from the wiki.',
+      businessUnit: 'engineering',
+      sponsors: [people.grace],
+      justification: 'Fewer interruptions.',
+    });
+    await roster.services.commands.submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
+    const cardTo = (u: typeof noah) =>
+      eventually(async () =>
+        connector
+          .posts(u.conversationId)
+          .map((p) => FakeConnector.card(p))
+          .find((c) => cardText(c).includes('Approval needed: Refresh Ids')),
+      );
+    for (const u of [noah, liam]) {
+      const card = await cardTo(u);
+      const refresh = card!.refresh as { action: { verb: string; data: Record<string, unknown> }; userIds: string[] };
+      expect(refresh.action.verb).toBe('approval_refresh');
+      expect([...refresh.userIds].sort()).toEqual([noah.id, liam.id].sort());
+    }
+
+    // Teams' automatic refresh for Liam: his own view, and the refreshed card still names the Teams ids.
+    const card = (await cardTo(liam))!;
+    const refreshed = await client.execute(liam, 'approval_refresh', button(card, 'approval_approve').data!, { trigger: 'automatic' });
+    expect(cardVerbs(refreshed.card)).toEqual(['approval_approve', 'approval_deny']);
+    expect([...(refreshed.card!.refresh as { userIds: string[] }).userIds].sort()).toEqual([noah.id, liam.id].sort());
+
+    // Aisha was left out of the refresh; the card still works for her by Action.Execute.
+    const decided = await client.execute(aisha, 'approval_approve', button(card, 'approval_approve').data!);
+    expect(decided.status).toBe(200);
+    expect(cardVerbs(decided.card)).toEqual([]);
+    await eventually(async () => (await roster.services.runs.get(run.id))?.steps.approvals?.decisions?.some((d) => d.by === people.aisha));
   }, 60_000);
 });

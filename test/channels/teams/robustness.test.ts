@@ -163,9 +163,8 @@ describe('Teams: refusals, repeats, strangers and errors', () => {
     const { card } = approvalCardOf(users.aisha, 'Refresh View');
     const refresh = card.refresh as { action: { verb: string; data: Record<string, unknown> }; userIds: string[] };
     expect(refresh.action.verb).toBe('approval_refresh');
-    expect(refresh.userIds).toEqual(
-      expect.arrayContaining([users.noah.aadObjectId, users.liam.aadObjectId, users.aisha.aadObjectId].map((id) => id.toLowerCase())),
-    );
+    // Teams user ids (`from.id` of their activities), not Entra object ids: Teams matches refresh.userIds against those.
+    expect(refresh.userIds).toEqual(expect.arrayContaining([users.noah.id, users.liam.id, users.aisha.id]));
 
     const approver = await client.execute(users.liam, 'approval_refresh', refresh.action.data, { trigger: 'automatic' });
     expect(cardVerbs(approver.card)).toEqual(['approval_approve', 'approval_deny']);
