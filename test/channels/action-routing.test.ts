@@ -1,0 +1,294 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createSlackChannel } from '../../src/channels/slack/index.js';
+import { slackNotification } from '../../src/channels/slack/notifier.js';
+import { createTeamsChannel } from '../../src/channels/teams/index.js';
+import { cardMessage } from '../../src/channels/teams/cards.js';
+import { checkSlackCard, checkTeamsCard } from '../../src/cards/checks.js';
+import { ACCESS_FORM_INPUTS, DENY_REASON_INPUT, EVALUATION_FORM_INPUTS, REQUEST_FORM_INPUTS } from '../../src/cards/ids.js';
+import { renderCard, type JsonValue } from '../../src/cards/render.js';
+import { noticeActionSchema } from '../../src/cards/supervision-view-models.js';
+import { CARD_KINDS, type CardKind, type CardModel } from '../../src/cards/view-models.js';
+import { startTestRoster } from '../helpers/app.js';
+import { FakeConnector } from '../helpers/fake-connector.js';
+import { FakeSlack } from '../helpers/fake-slack.js';
+import { memoryLogger } from '../helpers/logger.js';
+import { buttonClick, interaction } from '../helpers/slack-requests.js';
+import { loadFixtures } from '../cards/support.js';
+import { cardText } from './teams/card-reading.js';
+import { TeamsClient, teamsUser } from './teams/teams-client.js';
+
+/*
+ * Every action a card template can carry is routed by a registered handler on its platform, and
+ * every kind of card the core sends as a notification can be delivered on both platforms. The
+ * actions come from two places, so neither a template without a fixture nor a fixture without a
+ * button hides one: the literal ids in cards/slack and cards/teams, and every fixture rendered.
+ * Each is then sent through the real endpoint: a signed Slack delivery into Bolt's receiver, an
+ * Action.Execute invoke into the Agents SDK.
+ */
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const LIAM = { slack: 'U04K7R3D9SW', email: 'liam.oneill@brightwater.example' };
+
+function filesUnder(dir: string, ext: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = path.join(dir, name);
+    return statSync(full).isDirectory() ? filesUnder(full, ext) : full.endsWith(ext) ? [full] : [];
+  });
+}
+
+function objectsIn(value: unknown): Array<Record<string, unknown>> {
+  if (Array.isArray(value)) return value.flatMap(objectsIn);
+  if (value && typeof value === 'object') return [value as Record<string, unknown>, ...Object.values(value).flatMap(objectsIn)];
+  return [];
+}
+
+/** Form field ids: inputs of a modal or card, which are read on submit and never sent on their own. */
+const FORM_FIELDS = new Set<string>(
+  [REQUEST_FORM_INPUTS, EVALUATION_FORM_INPUTS, ACCESS_FORM_INPUTS].flatMap((inputs) => Object.values(inputs).map((i) => i.slack)),
+).add(DENY_REASON_INPUT.slack);
+
+/** The button ids a notice's buttons may carry (`{{json action}}` in the notice-buttons partials). */
+const NOTICE_ACTION_IDS: string[] = noticeActionSchema.shape.action.options;
+
+/** The ids written into one platform's templates, literal or from the notice buttons' list. */
+function templateIds(platform: 'slack' | 'teams'): { actions: Set<string>; callbacks: Set<string>; submits: Set<string> } {
+  const actions = new Set<string>();
+  const callbacks = new Set<string>();
+  const submits = new Set<string>();
+  for (const file of filesUnder(path.join(root, 'cards', platform), '.hbs')) {
+    const text = readFileSync(file, 'utf8');
+    const key = platform === 'slack' ? 'action_id' : 'verb';
+    for (const m of text.matchAll(new RegExp(`"${key}":\\s*("([^"]*)"|\\{\\{[^}]*\\}\\})`, 'g'))) {
+      if (m[2] !== undefined) {
+        if (!FORM_FIELDS.has(m[2])) actions.add(m[2]);
+      } else if (m[1] === '{{json action}}') {
+        for (const id of NOTICE_ACTION_IDS) actions.add(id);
+      } else if (!(platform === 'slack' && m[1] === '{{json name}}')) {
+        // Prompt inputs (`{{json name}}`) are form fields; any other computed id must be taught here.
+        throw new Error(`${path.relative(root, file)}: a computed ${key} ${m[1]} this test does not know how to enumerate`);
+      }
+    }
+    for (const m of text.matchAll(/"callback_id":\s*"([^"]+)"/g)) callbacks.add(m[1]!);
+    if (/"callback_id":\s*\{\{/.test(text)) throw new Error(`${path.relative(root, file)}: a computed callback_id`);
+    if (/Action\.Submit/.test(text)) submits.add(path.relative(root, file));
+  }
+  return { actions, callbacks, submits };
+}
+
+/** The ids on every fixture rendered: buttons and selects outside forms, modal callback ids, Teams verbs. */
+function renderedIds(platform: 'slack' | 'teams'): { actions: Set<string>; callbacks: Set<string>; submits: Set<string> } {
+  const actions = new Set<string>();
+  const callbacks = new Set<string>();
+  const submits = new Set<string>();
+  for (const { model, file } of loadFixtures()) {
+    if (platform === 'slack') {
+      const rendered = renderCard('slack', model);
+      const blocks = (rendered.surface === 'message' ? rendered.blocks : rendered.view.blocks) as JsonValue[];
+      // Elements of input blocks are form fields (Roster sets no dispatch_action); the rest are clicks.
+      const clickable = blocks.filter((b) => (b as Record<string, unknown>).type !== 'input');
+      for (const o of objectsIn(clickable)) if (typeof o.action_id === 'string') actions.add(o.action_id);
+      if (rendered.surface === 'modal' && typeof rendered.view.callback_id === 'string') callbacks.add(rendered.view.callback_id);
+    } else {
+      for (const o of objectsIn(renderCard('teams', model).card)) {
+        if (o.type === 'Action.Execute' && typeof o.verb === 'string') actions.add(o.verb);
+        if (o.type === 'Action.Submit') submits.add(file);
+      }
+    }
+  }
+  return { actions, callbacks, submits };
+}
+
+function allIds(platform: 'slack' | 'teams') {
+  const a = templateIds(platform);
+  const b = renderedIds(platform);
+  return {
+    actions: [...new Set([...a.actions, ...b.actions])].sort(),
+    callbacks: [...new Set([...a.callbacks, ...b.callbacks])].sort(),
+    submits: [...new Set([...a.submits, ...b.submits])].sort(),
+  };
+}
+
+describe('every action on every card is routed', () => {
+  const slackIds = allIds('slack');
+  const teamsIds = allIds('teams');
+
+  it('finds the actions it should (the walk itself works)', () => {
+    for (const id of ['approval_approve', 'approval_deny', 'evaluation_open', 'review_keep', 'alert_ack', 'gap_fix']) {
+      expect(slackIds.actions).toContain(id);
+      expect(teamsIds.actions).toContain(id);
+    }
+    expect(teamsIds.actions).toEqual(expect.arrayContaining(['approval_refresh', 'access_request_submit', 'prompt_submit']));
+    expect(slackIds.callbacks).toEqual(
+      expect.arrayContaining([
+        'agent_request_submit',
+        'evaluation_submit',
+        'approval_deny_submit',
+        'access_request_submit',
+        'prompt_submit',
+      ]),
+    );
+    expect(slackIds.actions).not.toContain('agent_name');
+  });
+
+  it('Teams cards use Action.Execute only: no route answers Action.Submit', () => {
+    // Roster registers no actionSubmit route; an Action.Submit would arrive as a message and be read as words.
+    expect(teamsIds.submits).toEqual([]);
+  });
+
+  describe('through the real endpoints', () => {
+    let slack: FakeSlack;
+    let connector: FakeConnector;
+    let roster: Awaited<ReturnType<typeof startTestRoster>>;
+    let client: TeamsClient;
+    const memory = memoryLogger('info');
+
+    beforeAll(async () => {
+      slack = new FakeSlack();
+      await slack.start();
+      connector = await FakeConnector.start();
+      roster = await startTestRoster({
+        env: slack.rosterEnv(),
+        channels: [createSlackChannel, createTeamsChannel],
+        log: memory.log,
+        // One person clicks every button in a few seconds here: the per-person limit is lifted so
+        // that no delivery is answered by "slow down" before it reaches its listener.
+        settings: {
+          rateLimits: {
+            chat: { requests: 1_000_000, per: { text: '1m', ms: 60_000 } },
+            telemetry: { requests: 1_000_000, per: { text: '1m', ms: 60_000 } },
+            anonymous: { requests: 1_000_000, per: { text: '1m', ms: 60_000 } },
+          },
+        },
+      });
+      client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+    });
+    afterAll(async () => {
+      await roster?.stop();
+      await slack?.stop();
+      await connector?.close();
+    });
+
+    const unhandled = () =>
+      memory.lines().filter((l) => String(l.msg).includes('no listener handles') || String(l.msg).includes('not acknowledged')).length;
+
+    /** Posts a signed delivery; an id no Bolt listener acknowledges never gets its 200 (Bolt waits, then gives up). */
+    async function deliver(payload: Record<string, unknown>): Promise<number | 'no answer'> {
+      const post = interaction(payload);
+      try {
+        const res = await fetch(`${roster.baseUrl}/slack/events`, {
+          method: 'POST',
+          headers: post.headers,
+          body: post.body,
+          signal: AbortSignal.timeout(4500),
+        });
+        await res.text();
+        return res.status;
+      } catch {
+        return 'no answer';
+      }
+    }
+
+    it('Slack: every button action_id reaches a Bolt listener', async () => {
+      const refused: string[] = [];
+      for (const id of slackIds.actions) {
+        const before = unhandled();
+        const status = await deliver(buttonClick(LIAM.slack, id, '{}', slack.responseUrl(`route-${id}`)));
+        if (status !== 200 || unhandled() !== before) refused.push(`${id} (${status})`);
+      }
+      expect(refused).toEqual([]);
+    }, 120_000);
+
+    it('Slack: every modal callback_id reaches a Bolt view listener', async () => {
+      const refused: string[] = [];
+      for (const id of slackIds.callbacks) {
+        const before = unhandled();
+        const status = await deliver({
+          type: 'view_submission',
+          team: { id: 'TBRIGHT', domain: 'brightwater' },
+          user: { id: LIAM.slack, username: 'liam', team_id: 'TBRIGHT' },
+          api_app_id: 'AROSTER',
+          token: 'legacy-verification-token',
+          trigger_id: `trg_${id}`,
+          view: {
+            id: `V_${id}`,
+            team_id: 'TBRIGHT',
+            type: 'modal',
+            callback_id: id,
+            private_metadata: '{}',
+            state: { values: {} },
+            hash: 'h',
+          },
+        });
+        if (status !== 200 || unhandled() !== before) refused.push(`${id} (${status})`);
+      }
+      expect(refused).toEqual([]);
+    }, 120_000);
+
+    it('Teams: every Action.Execute verb reaches a route other than the out-of-date fallback', async () => {
+      const user = teamsUser(roster.chat.person(LIAM.email)!);
+      expect((await client.install(user)).status).toBe(200);
+      const refused: string[] = [];
+      for (const verb of teamsIds.actions) {
+        const res = await client.execute(user, verb, {});
+        // A route answers with a card or, when nothing replaces the clicked card, a message.
+        const body = res.body as { type?: string; value?: unknown } | undefined;
+        const answered = res.card
+          ? !cardText(res.card).includes('That button no longer works')
+          : body?.type === 'application/vnd.microsoft.activity.message';
+        if (res.status !== 200 || !answered) refused.push(`${verb} (${res.status})`);
+      }
+      expect(refused).toEqual([]);
+      // The fallback itself: a verb no template carries is answered as out of date.
+      expect(cardText((await client.execute(user, 'no_such_verb', {})).card)).toContain('That button no longer works');
+    }, 120_000);
+  });
+});
+
+/** The kinds the core (anything but the chat adapters and the renderer) names in a card it builds. */
+function kindsTheCoreSends(): CardKind[] {
+  const kinds = new Set<CardKind>();
+  const known = new Set<string>(CARD_KINDS);
+  const skip = ['src/channels/', 'src/cards/', 'src/cli/'].map((p) => path.join(root, p));
+  for (const file of filesUnder(path.join(root, 'src'), '.ts')) {
+    if (skip.some((dir) => file.startsWith(dir))) continue;
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/kind: '([a-z-]+)'|cardModel\('([a-z-]+)'/g)) {
+      const kind = m[1] ?? m[2]!;
+      if (known.has(kind)) kinds.add(kind as CardKind);
+    }
+  }
+  return [...kinds].sort();
+}
+
+describe('every kind of card the core sends is deliverable on both platforms', () => {
+  const fixtures = loadFixtures();
+  const sent = kindsTheCoreSends();
+
+  it('finds what the core sends (the scan itself works)', () => {
+    expect(sent).toEqual(expect.arrayContaining(['approval-request', 'request-status', 'notice', 'evaluation-form', 'alert', 'checkin']));
+  });
+
+  it.each(sent)('%s: a Slack message and a Teams card, each valid on its platform', (kind) => {
+    const models = fixtures.filter((f) => f.kind === kind).map((f) => f.model as CardModel);
+    expect(models.length).toBeGreaterThan(0);
+    for (const model of models) {
+      const message = slackNotification(model);
+      expect(message.surface).toBe('message');
+      expect(checkSlackCard(message)).toEqual([]);
+      const activity = cardMessage(model);
+      expect(activity.attachments?.[0]?.contentType).toBe('application/vnd.microsoft.card.adaptive');
+      expect(checkTeamsCard(activity.attachments?.[0]?.content)).toEqual([]);
+    }
+  });
+
+  it('the evaluation form reaches Slack as a message whose button opens it', () => {
+    const form = fixtures.find((f) => f.kind === 'evaluation-form')!.model;
+    const message = slackNotification(form);
+    const button = objectsIn(message.blocks).find((o) => o.action_id === 'evaluation_open');
+    expect(button).toMatchObject({ style: 'primary', text: expect.objectContaining({ text: 'Enter evaluation results' }) });
+    const { runId, agentId } = form.data as { runId: string; agentId: string };
+    expect(JSON.parse(String(button?.value))).toEqual({ runId, agentId });
+  });
+});
