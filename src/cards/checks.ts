@@ -1,4 +1,5 @@
 import { adaptiveCardsEvents } from './adaptive-cards.js';
+import { TEAMS_CARD_BYTES, teamsBytes } from './fit.js';
 import type { JsonObject, JsonValue, RenderedCard, SlackRenderedCard } from './render.js';
 
 /*
@@ -47,8 +48,8 @@ export const SLACK_LIMITS = {
 export const TEAMS_LIMITS = {
   /** Highest schema version Teams renders for bots. */
   maxVersion: '1.5',
-  /** Message size limit in bytes, counted in UTF-16. */
-  cardBytes: 100 * 1024,
+  /** Size budget of a card in bytes, counted in UTF-16: Teams' 28 KB (sources at {@link TEAMS_CARD_BYTES}). */
+  cardBytes: TEAMS_CARD_BYTES,
   refreshUserIds: 60,
 } as const;
 
@@ -244,7 +245,7 @@ function* objectsIn(value: JsonValue, path: string): Generator<[string, JsonObje
  * Checks an Adaptive Card the way Teams will take it: the official `adaptivecards` library
  * must parse and validate it without a single event (unknown element or action types,
  * duplicate ids, inputs without ids or labels…); `version` must be present and at most 1.5;
- * the card must fit Teams' 100 KB message limit; `refresh.userIds` may name at most 60 users;
+ * the card must fit Teams' 28 KB for an Adaptive Card (see {@link TEAMS_CARD_BYTES}); `refresh.userIds` may name at most 60 users;
  * and every `Action.Execute` needs a verb.
  */
 export function checkTeamsCard(card: unknown): CardViolation[] {
@@ -259,8 +260,10 @@ export function checkTeamsCard(card: unknown): CardViolation[] {
   else if (version[0] > maxMajor || (version[0] === maxMajor && version[1] > maxMinor)) {
     report('version', `version ${String(card.version)} is newer than ${TEAMS_LIMITS.maxVersion}, the highest Teams renders`);
   }
-  const bytes = JSON.stringify(card).length * 2;
-  if (bytes > TEAMS_LIMITS.cardBytes) report('', `card is ${bytes} bytes in UTF-16; Teams rejects messages over ${TEAMS_LIMITS.cardBytes}`);
+  const bytes = teamsBytes(card);
+  if (bytes > TEAMS_LIMITS.cardBytes) {
+    report('', `card is ${bytes} bytes in UTF-16; Teams rejects Adaptive Card messages over ${TEAMS_LIMITS.cardBytes}`);
+  }
   const userIds = isObject(card.refresh) ? card.refresh.userIds : undefined;
   if (Array.isArray(userIds) && userIds.length > TEAMS_LIMITS.refreshUserIds) {
     report('refresh.userIds', `${userIds.length} user ids; Teams refreshes for at most ${TEAMS_LIMITS.refreshUserIds}`);

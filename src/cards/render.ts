@@ -1,5 +1,6 @@
 import { formatPath } from '../config/zod-messages.js';
 import { CardRenderError, type CardPlatform } from './errors.js';
+import { fitTeamsCard } from './fit.js';
 import { createTemplateSet, DEFAULT_CARDS_DIR, type TemplateSet } from './templates.js';
 import { cardDataSchemas, type CardKind, type CardModel } from './view-models.js';
 
@@ -129,7 +130,7 @@ function toTeams(kind: CardKind, json: unknown): TeamsRenderedCard {
   if (!isObject(json) || json.type !== 'AdaptiveCard' || typeof json.version !== 'string') {
     throw new CardRenderError('card_shape_invalid', kind, 'teams', 'a Teams template must render an AdaptiveCard with a version');
   }
-  return { platform: 'teams', kind, card: json as AdaptiveCardJson };
+  return { platform: 'teams', kind, card: fitTeamsCard(json as AdaptiveCardJson) };
 }
 
 /**

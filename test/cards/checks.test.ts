@@ -177,13 +177,20 @@ describe('checkTeamsCard', () => {
     expect(found).toEqual(['body[0].actions[0]: Action.Execute has no verb', 'actions[0]: Action.Execute has no verb']);
   });
 
-  it('reports a refresh for more than 60 users and a card over 100 KB', () => {
+  it('reports a refresh for more than 60 users and a card over 28 KB', () => {
     const userIds = Array.from({ length: 61 }, (_, i) => `user-${i}`);
     expect(teamsMessages(adaptiveCard({ refresh: { action: { type: 'Action.Execute', verb: 'r' }, userIds } }))).toEqual([
       'refresh.userIds: 61 user ids; Teams refreshes for at most 60',
     ]);
     const big = adaptiveCard({ body: [{ type: 'TextBlock', text: 'x'.repeat(52_000) }] });
-    expect(teamsMessages(big)).toEqual([expect.stringMatching(/^: card is \d+ bytes in UTF-16; Teams rejects messages over 102400$/)]);
+    expect(teamsMessages(big)).toEqual([
+      expect.stringMatching(/^: card is \d+ bytes in UTF-16; Teams rejects Adaptive Card messages over 28672$/),
+    ]);
+    // The limit is 28 KB in UTF-16 (14,336 characters of JSON): just over is reported, just under is not.
+    const filler = (chars: number) => adaptiveCard({ body: [{ type: 'TextBlock', text: 'x'.repeat(chars) }] });
+    const base = JSON.stringify(filler(0)).length;
+    expect(teamsMessages(filler(28 * 512 - base))).toEqual([]);
+    expect(teamsMessages(filler(28 * 512 - base + 1))).toEqual([expect.stringMatching(/card is 28674 bytes/)]);
   });
 
   it('reports something that is not an Adaptive Card', () => {
