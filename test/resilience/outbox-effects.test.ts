@@ -43,6 +43,9 @@ describe('a person’s grant change killed between the stored change and its eff
       scope: 'crm:read',
       reason: 'Look up order history.',
     });
+    // With this test's 300 ms lease a loaded machine may let the worker start the run beside the
+    // writer, which then answers before the run reaches its approvals: wait until they are open.
+    await eventually(async () => (await h.services.engine.get(run.id)).steps.approvals?.status === 'waiting');
     await h.services.commands.decide(hiroshi, { runId: run.id, stepId: 'approvals', decision: 'approve' });
 
     crash.arm(`grant.revoked:${k}`);
