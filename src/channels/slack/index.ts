@@ -6,7 +6,7 @@ import type { Person } from '../../config/schemas.js';
 import { renderCard } from '../../cards/render.js';
 import { ACCESS_FORM_INPUTS, CARD_ACTIONS, DENY_REASON_INPUT } from '../../cards/ids.js';
 import type { CardModel } from '../../cards/view-models.js';
-import type { Logger } from '../../logger.js';
+import { scrubSecrets, type Logger } from '../../logger.js';
 import { parseChatCommand, type ChatService } from '../chat.js';
 import { AccessChat } from '../chat-access.js';
 import type { Channel, ChannelDeps } from '../port.js';
@@ -30,22 +30,32 @@ import { SLACK_RETRY_CONFIG } from '../retry.js';
 const { App, ExpressReceiver, LogLevel } = bolt;
 
 /**
- * The Web API client's debug lines that carry a whole request or response: a message Roster
- * sends may hold a secret shown once (an agent's telemetry key), which must never reach the log.
+ * Debug lines of Slack's libraries that carry a whole request, response or incoming payload: a
+ * message Roster sends may hold a secret shown once (an agent's telemetry key), and what a person
+ * submits may hold one they typed (an evaluation endpoint's secret), so neither may reach the log.
+ * The Web API client's request body and result; Socket Mode's raw incoming message (and the one
+ * it cannot parse) and its acknowledgement's data; Bolt's acknowledgement body; Bolt's dump of a
+ * whole incoming body (developer mode: a line that is JSON).
  */
-const PAYLOAD_LINE = /^http (request body|request result|response body)\b/;
+const PAYLOAD_LINE =
+  /^(http (request body|request result|response body)\b|Received a message on the WebSocket|Unable to parse an incoming WebSocket message|Calling ack\(\)|ack\(\) (call begins|response stored|response sent) \(body|[{[])/;
 
-/** Bolt's logger interface on top of pino, so Bolt's own lines land in Roster's log with redaction. */
-function boltLogger(log: Logger): BoltLogger {
+/**
+ * Bolt's logger interface on top of pino, so Bolt's own lines land in Roster's log with redaction:
+ * lines carrying a payload are dropped (debug only: errors and warnings never carry one) and every
+ * other line is scrubbed of anything that looks like a credential, as logged errors are.
+ */
+export function boltLogger(log: Logger): BoltLogger {
   let level = LogLevel.INFO;
+  const line = (m: unknown[]) => scrubSecrets(m.map(String).join(' '));
   return {
     debug: (...m: unknown[]) => {
-      const line = m.map(String).join(' ');
-      if (!PAYLOAD_LINE.test(line)) log.debug(line);
+      const text = m.map(String).join(' ');
+      if (!PAYLOAD_LINE.test(text)) log.debug(scrubSecrets(text));
     },
-    info: (...m: unknown[]) => log.info(m.map(String).join(' ')),
-    warn: (...m: unknown[]) => log.warn(m.map(String).join(' ')),
-    error: (...m: unknown[]) => log.error(m.map(String).join(' ')),
+    info: (...m: unknown[]) => log.info(line(m)),
+    warn: (...m: unknown[]) => log.warn(line(m)),
+    error: (...m: unknown[]) => log.error(line(m)),
     setLevel: (l) => {
       level = l;
     },
