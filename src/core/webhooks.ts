@@ -528,24 +528,24 @@ export class WebhookDispatcher {
       await this.disable(sub, after);
       return false;
     }
-    // Refused (a 4xx that is not "not now"): the same request would be refused again; park it and tell the owner now.
-    if ('status' in result && isRefusal(result.status)) {
-      await this.deps.repo.failed(d.id, { attempts, failedAt: after, firstAttemptAt, lastError, refusedStatus: result.status });
+    // Refused (a 4xx that is not "not now"): the same request would be refused again, so it is parked
+    // at once, as a delivery whose retries ran out is, and the owner is told now.
+    const refusedStatus = 'status' in result && isRefusal(result.status) ? result.status : undefined;
+    if (refusedStatus !== undefined || nextAttemptAt.getTime() - firstAttemptAt.getTime() > this.deps.retryWindowMs) {
+      await this.deps.repo.failed(d.id, {
+        attempts,
+        failedAt: after,
+        firstAttemptAt,
+        lastError,
+        ...(refusedStatus ? { refusedStatus } : {}),
+      });
       await this.deps.repo.touchCard(sub.id);
       this.observer?.failed(sub.id);
       this.deps.log.error(
         { subscription: sub.id, deliveryId: d.id, eventType: d.type, attempts, reason: lastError },
-        'a webhook receiver refused a delivery; it is not retried and its IT owner is told',
-      );
-      return false;
-    }
-    if (nextAttemptAt.getTime() - firstAttemptAt.getTime() > this.deps.retryWindowMs) {
-      await this.deps.repo.failed(d.id, { attempts, failedAt: after, firstAttemptAt, lastError });
-      await this.deps.repo.touchCard(sub.id);
-      this.observer?.failed(sub.id);
-      this.deps.log.error(
-        { subscription: sub.id, deliveryId: d.id, eventType: d.type, attempts, reason: lastError },
-        'a webhook delivery failed for good; its IT owner is told',
+        refusedStatus
+          ? 'a webhook receiver refused a delivery; it is not retried and its IT owner is told'
+          : 'a webhook delivery failed for good; its IT owner is told',
       );
       return false;
     }
