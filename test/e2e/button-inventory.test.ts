@@ -48,8 +48,8 @@ function drivers(): { slack: Array<[string, string]>; teams: Array<[string, stri
   for (const file of filesUnder(path.join(projectRoot, 'test'), '.test.ts')) {
     const source = read(file);
     const where = path.relative(projectRoot, file);
-    if (/SlackClicker|buttonClick\(|viewSubmission\(/.test(source)) slack.push([where, source]);
-    if (/TeamsClicker|\.execute\(/.test(source)) teams.push([where, source]);
+    if (/SlackClicker|clickingOnSlack|buttonClick\(|viewSubmission\(/.test(source)) slack.push([where, source]);
+    if (/TeamsClicker|clickingOnTeams|\.execute\(/.test(source)) teams.push([where, source]);
   }
   return { slack, teams };
 }

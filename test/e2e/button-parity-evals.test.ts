@@ -1,11 +1,9 @@
 import path from 'node:path';
-import { createSlackChannel } from '../../src/channels/slack/index.js';
 import { loadEvalSuites } from '../../src/config/eval-suites.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
-import { startTeamsTestRoster, startTestRoster, type TestRosterOptions } from '../helpers/app.js';
-import { everything, SlackClicker, TeamsClicker, type Clicker } from '../helpers/clickers.js';
+import type { TestRosterOptions } from '../helpers/app.js';
+import { clickingOnSlack, clickingOnTeams, everything, type Clicker, type ClickingRoster } from '../helpers/clickers.js';
 import { FakeAgent, KB_ANSWERER_ALL_RIGHT, type Behaviour } from '../helpers/fake-agent.js';
-import { FakeSlack } from '../helpers/fake-slack.js';
 import { eventually, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { projectRoot } from '../helpers/roster-process.js';
 
@@ -17,7 +15,7 @@ import { projectRoot } from '../helpers/roster-process.js';
  * HTTP endpoint on 127.0.0.1.
  */
 
-type Roster = Awaited<ReturnType<typeof startTestRoster>>;
+type Roster = ClickingRoster['roster'];
 
 const AMARA = 'amara.osei@brightwater.example'; // requester and sponsor in people-ops; on both platforms
 const PRIYA = 'priya.raman@brightwater.example'; // named as a second sponsor; on both platforms
@@ -32,41 +30,14 @@ const SLOW: Record<string, Behaviour> = Object.fromEntries(
   Object.entries(KB_ANSWERER_ALL_RIGHT).map(([input, b]) => [input, { ...b, delayMs: 1500 }]),
 );
 
-interface Platform {
-  roster: Roster;
-  clicker: Clicker;
-  stop(): Promise<void>;
-}
-
 const options = (): TestRosterOptions => ({
   suites: loadEvalSuites(path.join(projectRoot, 'test/fixtures/evals/e2e'), loadOrgConfig(SHIPPED_CONFIG)),
   evaluation: { progressEveryMs: 0 },
 });
 
-async function onSlack(): Promise<Platform> {
-  const slack = new FakeSlack();
-  await slack.start();
-  const roster = await startTestRoster({ ...options(), env: slack.rosterEnv(), channels: [createSlackChannel] });
-  return {
-    roster,
-    clicker: new SlackClicker(slack, roster.baseUrl, (email) => roster.chat.person(email)),
-    async stop() {
-      await roster.stop();
-      await slack.stop();
-    },
-  };
-}
-
-async function onTeams(): Promise<Platform> {
-  const { roster, connector, client, stop } = await startTeamsTestRoster(options());
-  const clicker = new TeamsClicker(client, connector, (email) => roster.chat.person(email));
-  for (const email of [AMARA, PRIYA]) await client.install(clicker.user(email));
-  return { roster, clicker, stop };
-}
-
 describe.each([
-  ['Slack', onSlack],
-  ['Teams', onTeams],
+  ['Slack', () => clickingOnSlack(options())],
+  ['Teams', () => clickingOnTeams(options(), [AMARA, PRIYA])],
 ])('%s: the evaluation buttons clicked through the endpoint', (_platform, start) => {
   let roster: Roster;
   let p: Clicker;

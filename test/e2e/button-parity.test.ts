@@ -1,12 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { createSlackChannel } from '../../src/channels/slack/index.js';
 import type { AgentRecord, GrantRecord } from '../../src/core/agents.js';
 import type { AuditEntry } from '../../src/core/audit.js';
-import { loadOrgConfig } from '../../src/config/org-config.js';
-import { startTeamsTestRoster, startTestRoster } from '../helpers/app.js';
-import { buttonData, everything, SlackClicker, TeamsClicker, type Clicker } from '../helpers/clickers.js';
-import { FakeSlack } from '../helpers/fake-slack.js';
-import { agentRecord, eventually, grantRecord, SHIPPED_CONFIG } from '../helpers/harness.js';
+import { buttonData, clickingOnSlack, clickingOnTeams, everything, type Clicker, type ClickingRoster } from '../helpers/clickers.js';
+import { agentRecord, eventually, grantRecord } from '../helpers/harness.js';
 import { generateEvents } from '../helpers/synthetic-telemetry.js';
 
 /*
@@ -16,7 +12,7 @@ import { generateEvents } from '../helpers/synthetic-telemetry.js';
  * with the same assertions on what the person sees, the stored state and the audit trail.
  */
 
-type Roster = Awaited<ReturnType<typeof startTestRoster>>;
+type Roster = ClickingRoster['roster'];
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -31,39 +27,9 @@ const SOFIA = 'sofia.alvarez@brightwater.example'; // approver in people-ops
 const JONAS = 'jonas.weber@brightwater.example'; // recruiter (works the hand-off queue)
 const MAYA = 'maya.chen@brightwater.example'; // approver in finance
 
-interface Platform {
-  roster: Roster;
-  clicker: Clicker;
-  stop(): Promise<void>;
-}
-
-async function onSlack(): Promise<Platform> {
-  const slack = new FakeSlack();
-  await slack.start();
-  const roster = await startTestRoster({ env: slack.rosterEnv(), channels: [createSlackChannel] });
-  return {
-    roster,
-    clicker: new SlackClicker(slack, roster.baseUrl, (email) => roster.chat.person(email)),
-    async stop() {
-      await roster.stop();
-      await slack.stop();
-    },
-  };
-}
-
-async function onTeams(): Promise<Platform> {
-  const { roster, connector, client, stop } = await startTeamsTestRoster();
-  const clicker = new TeamsClicker(client, connector, (email) => roster.chat.person(email));
-  // Everyone has installed Roster, so it may message them (it keeps each conversation reference).
-  for (const person of loadOrgConfig(SHIPPED_CONFIG).people.filter((p) => p.teamsAadObjectId)) {
-    await client.install(clicker.user(person.email));
-  }
-  return { roster, clicker, stop };
-}
-
 describe.each([
-  ['Slack', onSlack],
-  ['Teams', onTeams],
+  ['Slack', () => clickingOnSlack()],
+  ['Teams', () => clickingOnTeams()],
 ])('%s: every button clicked through the endpoint', (_platform, start) => {
   let roster: Roster;
   let p: Clicker;

@@ -1,9 +1,12 @@
+import { createSlackChannel } from '../../src/channels/slack/index.js';
+import { loadOrgConfig } from '../../src/config/org-config.js';
 import type { Person } from '../../src/config/schemas.js';
+import { startTeamsTestRoster, startTestRoster, type TestRosterOptions } from './app.js';
 import { cardButtons, cardText, cardVerbs } from '../channels/teams/card-reading.js';
 import { teamsUser, type TeamsClient } from '../channels/teams/teams-client.js';
 import { FakeConnector } from './fake-connector.js';
-import type { FakeSlack, SlackCall } from './fake-slack.js';
-import { eventually } from './harness.js';
+import { FakeSlack, type SlackCall } from './fake-slack.js';
+import { eventually, SHIPPED_CONFIG } from './harness.js';
 import { actionElements } from './slack-blocks.js';
 import { buttonClick, interaction, postSlack, slashCommand, viewSubmission } from './slack-requests.js';
 
@@ -406,4 +409,39 @@ export class TeamsClicker implements Clicker {
       return until(seen) && seen;
     }, 20_000);
   }
+}
+
+/** A Roster serving one platform, and a clicker for it: one scenario is written once and run on each. */
+export interface ClickingRoster {
+  roster: Awaited<ReturnType<typeof startTestRoster>>;
+  clicker: Clicker;
+  stop(): Promise<void>;
+}
+
+/** Roster on Slack (Bolt's receiver, the Web API faked on loopback), clicked with a {@link SlackClicker}. */
+export async function clickingOnSlack(options: TestRosterOptions = {}): Promise<ClickingRoster> {
+  const slack = new FakeSlack();
+  await slack.start();
+  const roster = await startTestRoster({ ...options, env: { ...options.env, ...slack.rosterEnv() }, channels: [createSlackChannel] });
+  return {
+    roster,
+    clicker: new SlackClicker(slack, roster.baseUrl, (email) => roster.chat.person(email)),
+    async stop() {
+      await roster.stop();
+      await slack.stop();
+    },
+  };
+}
+
+/**
+ * Roster on Teams (the Agents SDK, the Bot Connector faked on loopback), clicked with a
+ * {@link TeamsClicker}. `installed` have installed Roster, so it may message them (it keeps each
+ * conversation reference): by default everyone in the shipped directory with a Teams id.
+ */
+export async function clickingOnTeams(options: TestRosterOptions = {}, installed?: readonly string[]): Promise<ClickingRoster> {
+  const { roster, connector, client, stop } = await startTeamsTestRoster(options);
+  const clicker = new TeamsClicker(client, connector, (email) => roster.chat.person(email));
+  const people = installed ?? loadOrgConfig(SHIPPED_CONFIG).people.flatMap((p) => (p.teamsAadObjectId ? [p.email] : []));
+  for (const email of people) await client.install(clicker.user(email));
+  return { roster, clicker, stop };
 }
