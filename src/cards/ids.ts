@@ -25,6 +25,8 @@ import { SUPERVISION_ACTIONS } from './supervision-view-models.js';
  *   `{"grantId","reviewId"}`; Teams data `{ grantId, reviewId }`.
  * - `access_request_submit`: the access form's Slack modal `callback_id` and Teams
  *   `Action.Execute` verb ({@link ACCESS_FORM_INPUTS}).
+ * - `request_cancel` (from SUPERVISION_ACTIONS): Cancel on the requester's `request-status` and on
+ *   the `cancel` list; Slack value = JSON `{"runId"}`; Teams data `{ runId }`.
  */
 export const CARD_ACTIONS = {
   catalogRequest: 'catalog_request',

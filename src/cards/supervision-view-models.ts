@@ -171,6 +171,8 @@ export const NOTICE_ACTIONS = {
   boundaryApprove: 'boundary_approve',
   /** A sponsor's boundary change: an IT admin denies it with a reason (opens a prompt), `{ changeId }`. */
   boundaryDeny: 'boundary_deny',
+  /** A pending agent or access request: its requester (or an IT admin) cancels it, `{ runId }`. */
+  requestCancel: 'request_cancel',
 } as const;
 export type NoticeAction = (typeof NOTICE_ACTIONS)[keyof typeof NOTICE_ACTIONS];
 

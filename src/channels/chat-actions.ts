@@ -57,6 +57,7 @@ export const AGENT_BUTTON_VERBS = [
   'sponsor_decline',
   'boundary_approve',
   'boundary_deny',
+  'request_cancel',
 ] as const;
 export type AgentButtonVerb = (typeof AGENT_BUTTON_VERBS)[number];
 
@@ -151,6 +152,8 @@ export class CardActionsChat {
         const status = this.services.presenter.status(run);
         return { card: this.alertCard(alert, person), followUp: { kind: status.kind, data: status.data } as CardModel };
       }
+      case 'request_cancel':
+        return { card: await this.chat.cancelRequest(person, String(ids.runId ?? '')) };
       case 'retrain_start': {
         const agent = await this.agent(ids.agentId);
         await this.services.development.startRetraining(person.email, agent.id);

@@ -25,7 +25,14 @@ import type { BoundaryChangeRecord } from '../core/boundary-changes.js';
 import type { HandoffRecord } from '../core/handoffs.js';
 import { ForbiddenError, InvalidInputError, isRosterError, RateLimitedError, RosterError } from '../core/errors.js';
 import { parseAgentRequest, validateAgentRequest } from '../core/agent-request.js';
-import { mayTypeInResults, typedInReasonGiven, typedInRefusal, TYPED_IN_REASON_NEEDED, type ListScope } from '../core/commands.js';
+import {
+  mayTypeInResults,
+  offersCancel,
+  typedInReasonGiven,
+  typedInRefusal,
+  TYPED_IN_REASON_NEEDED,
+  type ListScope,
+} from '../core/commands.js';
 import { requestableUnits } from '../core/policies.js';
 import { mayAskReactivation } from '../core/reactivation.js';
 import { Sponsorships } from '../core/sponsorships.js';
@@ -58,6 +65,7 @@ export type ChatCommand =
   | { name: 'eval'; agent: string; selfReported?: boolean }
   | { name: 'home' }
   | { name: 'pending' }
+  | { name: 'cancel'; runId?: string; reason?: string }
   | { name: 'boundary'; agent: string; action: string; mode: string; reason: string }
   | AccessChatCommand
   | OffboardingChatCommand
@@ -87,6 +95,10 @@ export const CHAT_COMMANDS = [
   {
     usage: 'boundary <agent> <action> <autonomous|needs-approval|forbidden> <reason>',
     description: 'Sponsors: ask IT to change what one of your agents may do alone; it applies once an IT admin approves.',
+  },
+  {
+    usage: 'cancel [request] [reason]',
+    description: 'Cancel an agent or access request of yours that still waits for approval (without a request: list them).',
   },
 ];
 
@@ -123,6 +135,10 @@ export function parseChatCommand(raw: string): ChatCommand {
       return { name: 'home' };
     case 'pending':
       return { name: 'pending' };
+    case 'cancel': {
+      const [runId, ...reason] = rest;
+      return runId ? { name: 'cancel', runId, ...(reason.length ? { reason: reason.join(' ') } : {}) } : { name: 'cancel' };
+    }
     case 'boundary': {
       const [agent, action, mode, ...reason] = rest;
       return agent && action && mode
@@ -255,6 +271,8 @@ export class ChatService {
         return { card: await this.home(person) };
       case 'pending':
         return { card: await this.pending(person) };
+      case 'cancel':
+        return { card: command.runId ? await this.cancelRequest(person, command.runId, command.reason) : await this.openRequests(person) };
       case 'boundary':
         return { card: await this.boundaryChange(person, command) };
       case 'access':
@@ -629,6 +647,43 @@ export class ChatService {
   ): Promise<CardModel> {
     const run = await this.services.commands.decide(person.email, input);
     return this.approvalCard(person, run.id, input.stepId, run);
+  }
+
+  /**
+   * Cancels a request of this person's (or any, for an IT admin); returns their fresh status card,
+   * which says who cancelled and has no buttons left. The approvers' cards are updated by the engine.
+   */
+  async cancelRequest(person: Person, runId: string, reason?: string): Promise<CardModel> {
+    const run = await this.services.commands.cancelRequest(person.email, runId, reason);
+    const card = this.services.presenter.status(run);
+    return { kind: card.kind, data: card.data } as CardModel;
+  }
+
+  /** `cancel` without a request: this person's requests that may still be cancelled, each with its Cancel button. */
+  private async openRequests(person: Person): Promise<CardModel> {
+    const open = (await this.services.engine.openRequestsOf(person.email)).filter((run) => offersCancel(run));
+    if (open.length === 0) return this.notice('info', 'Nothing to cancel', 'You have no agent or access request waiting for approval.');
+    return cardModel('notice', {
+      level: 'info',
+      title: 'Your requests waiting for approval',
+      text: open
+        .slice(0, 10)
+        .map(
+          (run) =>
+            `• ${String(run.context.agentName ?? run.subject.id)}${run.flowId === 'access-request' ? ` — access to ${String(run.context.scope ?? '')}` : ''} (request ${run.id}, ${displayDate(run.createdAt)})`,
+        )
+        .join('\n'),
+      actions: open.slice(0, 5).map((run) => ({
+        action: 'request_cancel' as const,
+        label:
+          `Cancel ${String(run.context.agentName ?? run.id)}${run.flowId === 'access-request' ? ` ${String(run.context.scope ?? '')}` : ''}`.slice(
+            0,
+            75,
+          ),
+        style: 'danger' as const,
+        value: { runId: run.id },
+      })),
+    });
   }
 
   /** A person's own view of an approval card (buttons only for those who may still decide). */

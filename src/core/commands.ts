@@ -4,7 +4,7 @@ import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
 import type { AuditInput, AuditLog } from './audit.js';
 import { newAgentId, type AgentRecord, type AgentRepository, type GrantRecord, type GrantRepository } from './agents.js';
 import { parseAgentRequest, validateAgentRequest, type AgentRequestContext, type AgentRequestInput } from './agent-request.js';
-import { ForbiddenError, InvalidInputError, NotFoundError, NotWaitingError, UnknownPersonError } from './errors.js';
+import { ForbiddenError, InvalidInputError, NotFoundError, NotWaitingError, RequestClosedError, UnknownPersonError } from './errors.js';
 import { evaluate, type EvaluationSubmission, type EvaluationVerdict } from './evaluation.js';
 import { AGENT_STATUSES, type AgentStatus } from './lifecycle.js';
 import { hasOversight, maySeeAgent } from './policies.js';
@@ -79,6 +79,14 @@ export function typedInRefusal(role: { id: string; title: string }, agentName: s
     : `Roster has no evaluation suite for ${role.title} agents yet, so it cannot measure ${agentName} itself. Ask IT: an IT admin can add evals/${role.id}.yaml (then register the endpoint and Roster runs it), or record the results with a reason.`;
 }
 
+/** Flows a requester may cancel while they wait for people: requests for an agent and for access. */
+export const CANCELLABLE_FLOWS: ReadonlySet<string> = new Set(['agent-request', 'access-request']);
+
+/** Whether the requester's status card offers Cancel: a cancellable request still waiting for people. */
+export function offersCancel(run: Pick<FlowRun, 'flowId' | 'status'>): boolean {
+  return CANCELLABLE_FLOWS.has(run.flowId) && run.status === 'waiting';
+}
+
 /**
  * The command API every channel calls: each command names the acting person by e-mail, is
  * authorised here (never in an adapter), validates its input with zod, and writes to the audit log.
@@ -141,6 +149,33 @@ export class Commands {
       context,
     });
     return { run, agentId };
+  }
+
+  /**
+   * Cancels a pending request (an agent or an access request) for its requester or an IT admin:
+   * the run ends as cancelled (audited), every approver's card says so and its timers are removed.
+   * A request that is decided, being carried out or closed is refused with words that say why.
+   */
+  async cancelRequest(actorEmail: string, runId: string, reason?: string): Promise<FlowRun> {
+    const actor = this.person(actorEmail);
+    const id = String(runId ?? '').trim();
+    if (!/^run_[\w-]{1,80}$/.test(id)) throw new InvalidInputError('Name the request to cancel, e.g. `cancel run_1a2b3c4d`.');
+    const run = await this.deps.engine.get(id);
+    if (run.requester !== actor.email && !hasRole(actor, 'it-admin'))
+      throw new ForbiddenError('Only the person who made this request, or an IT admin, can cancel it.');
+    if (!CANCELLABLE_FLOWS.has(run.flowId))
+      throw new InvalidInputError('Only agent requests and access requests can be cancelled this way.', { flow: run.flowId });
+    if (run.status === 'completed') throw new RequestClosedError(run.status, run.endedAt ? new Date(run.endedAt) : undefined, 'cancel');
+    const why = reason?.trim().slice(0, 500) || (run.requester === actor.email ? 'withdrawn by the requester' : 'cancelled by IT');
+    try {
+      return await this.deps.engine.cancel(run.id, actor.email, why, { whileWaiting: true });
+    } catch (err) {
+      if (err instanceof RequestClosedError) {
+        const current = await this.deps.engine.get(run.id);
+        throw new RequestClosedError(current.status, current.endedAt ? new Date(current.endedAt) : undefined, 'cancel');
+      }
+      throw err;
+    }
   }
 
   /** Runs the evaluation gate on submitted results and tells the request's flow the verdict. */

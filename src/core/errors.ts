@@ -86,9 +86,18 @@ export class AlreadyDecidedError extends RosterError {
 }
 
 export class RequestClosedError extends RosterError {
-  constructor(status: string, at: Date | undefined) {
+  /** `cancel`: said to someone who tried to cancel it (the default is said to an approver). */
+  constructor(status: string, at: Date | undefined, attempt?: 'cancel') {
     const when = at ? ` on ${at.toISOString()}` : '';
-    const words: Record<string, string> = {
+    const cancelWords: Record<string, string> = {
+      expired: `This request expired${when}; there is nothing left to cancel.`,
+      denied: `This request was denied${when}; there is nothing left to cancel.`,
+      rejected: `This request was rejected${when}; there is nothing left to cancel.`,
+      cancelled: `This request was already cancelled${when}.`,
+      completed: `This request was already approved and carried out${when}, so it can no longer be cancelled.`,
+      failed: `This request failed${when}; there is nothing left to cancel.`,
+    };
+    const words: Record<string, string> = attempt === 'cancel' ? cancelWords : {
       expired: `This request expired${when} and can no longer be approved.`,
       denied: `This request was denied${when}; it is closed.`,
       rejected: `This request was rejected${when}; it is closed.`,

@@ -7,6 +7,7 @@ import type { AgentRequestContext } from './agent-request.js';
 import { accessNotifyCard } from './access-cards.js';
 import type { RuntimeRunContext } from './runtime-approvals.js';
 import type { OutgoingCard } from './notifications.js';
+import { offersCancel } from './commands.js';
 
 /** What a completed run means, per flow, for the requester's status card. */
 const COMPLETED_LABELS: Record<string, string> = {
@@ -92,16 +93,21 @@ export class RunPresenter implements FlowPresenter {
         requestedAt: displayDate(run.createdAt),
         steps,
         decisions: this.decisions(run),
-        actions: this.evaluationFormOpen(run)
-          ? [
-              {
-                action: 'evaluation_open',
-                label: 'Enter evaluation results',
-                style: 'primary',
-                value: { runId: run.id, agentId: c.agentId },
-              },
-            ]
-          : [],
+        actions: [
+          ...(this.evaluationFormOpen(run)
+            ? [
+                {
+                  action: 'evaluation_open' as const,
+                  label: 'Enter evaluation results',
+                  style: 'primary' as const,
+                  value: { runId: run.id, agentId: c.agentId },
+                },
+              ]
+            : []),
+          ...(offersCancel(run)
+            ? [{ action: 'request_cancel' as const, label: 'Cancel request', style: 'danger' as const, value: { runId: run.id } }]
+            : []),
+        ],
       },
     });
   }
@@ -139,6 +145,8 @@ export class RunPresenter implements FlowPresenter {
               : 'cancelled';
     // Whose copy refreshes to their own view: e-mails here; the Teams adapter turns them into Teams ids.
     const refreshFor = [...new Set([...groups.flatMap((g) => g.eligible), ...Object.values(state?.delegates ?? {})])];
+    // Who cancelled (the engine names them on the closing event); older runs fall back to the outcome.
+    const cancelled = approvalState === 'cancelled' ? run.events.findLast((e) => e.type === 'cancelled') : undefined;
     const lastGate = Object.values(run.steps)
       .flatMap((s) => s.attempts ?? [])
       .at(-1);
@@ -172,9 +180,13 @@ export class RunPresenter implements FlowPresenter {
         requestedAt: displayDate(run.createdAt),
         ...(state?.expiresAt ? { expiresAt: displayDate(state.expiresAt) } : {}),
         ...(!pending && (state?.endedAt ?? run.endedAt) ? { closedAt: displayDate((state?.endedAt ?? run.endedAt)!) } : {}),
-        ...(!pending && last && approvalState !== 'expired' ? { closedBy: this.decider(last) } : {}),
+        ...(cancelled?.by
+          ? { closedBy: this.person(cancelled.by) }
+          : !pending && last && approvalState !== 'expired'
+            ? { closedBy: this.decider(last) }
+            : {}),
         ...(approvalState === 'denied' && last?.comment ? { closedReason: last.comment } : {}),
-        ...(approvalState === 'cancelled' && run.outcome ? { closedReason: run.outcome } : {}),
+        ...(approvalState === 'cancelled' && (cancelled?.detail ?? run.outcome) ? { closedReason: cancelled?.detail ?? run.outcome } : {}),
         refreshFor: refreshFor.slice(0, 200),
         teamsRefreshUserIds: [],
         ...(run.flowId === 'runtime-approval' ? { runtime: runtimeCardPart(run.context as RuntimeRunContext) } : {}),
@@ -287,6 +299,11 @@ export class RunPresenter implements FlowPresenter {
         return 'In progress';
       case 'expired':
         return `Expired: ${run.outcome ?? 'no decision in time'}`;
+      case 'cancelled': {
+        const event = run.events.findLast((e) => e.type === 'cancelled');
+        if (!event?.by) return `Cancelled: ${run.outcome ?? ''}`.trim();
+        return `Cancelled by ${this.person(event.by).name}${event.detail ? `: ${event.detail}` : ''}`;
+      }
       default:
         return `${run.status[0]!.toUpperCase()}${run.status.slice(1)}: ${run.outcome ?? ''}`.trim();
     }

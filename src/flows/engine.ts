@@ -43,6 +43,7 @@ type Effect =
   | { type: 'refresh-status' }
   | { type: 'timer'; at: Date; timer: FlowTimer }
   | { type: 'on-close' }
+  | { type: 'clear-timers' }
   | { type: 'drive' };
 
 /** The outbox effect types of flow runs (`audit.append` is shared with every other holder). */
@@ -52,6 +53,7 @@ export const FLOW_EFFECTS = {
   refreshStatus: 'flow.refresh-status',
   timer: 'flow.timer',
   onClose: 'flow.on-close',
+  clearTimers: 'flow.clear-timers',
   drive: 'flow.drive',
 } as const;
 
@@ -357,15 +359,29 @@ export class FlowEngine {
     return run.status === 'running' ? this.get(run.id) : run;
   }
 
-  /** Cancels an open run (by its requester or an IT admin; authorised by the caller). */
-  async cancel(runId: string, by: string, reason: string): Promise<FlowRun> {
+  /**
+   * Cancels an open run (by its requester or an IT admin; authorised by the caller). With
+   * `whileWaiting`, only a run waiting for people is cancelled: one that is running a step (its
+   * approval just completed) refuses, checked in the same compare-and-set as the cancellation.
+   */
+  async cancel(runId: string, by: string, reason: string, options: { whileWaiting?: boolean } = {}): Promise<FlowRun> {
     return this.mutate(runId, 'run.cancelled', (run) => {
       if (CLOSED_RUN_STATUSES.includes(run.status))
         throw new RequestClosedError(run.status, run.endedAt ? new Date(run.endedAt) : undefined);
+      if (options.whileWaiting && run.status !== 'waiting')
+        throw new NotWaitingError('This request has just been decided and is being carried out; it can no longer be cancelled.', {
+          status: run.status,
+        });
       const effects: Effect[] = [{ type: 'audit', entry: this.auditEntry(run, personActor(by), 'run.cancelled', { reason }) }];
       this.close(run, 'cancelled', `Cancelled by ${by}: ${reason}`, effects);
+      // Who cancelled and why, apart from the outcome sentence, for the cards that say so.
+      const closing = run.events.at(-1)!;
+      closing.by = by;
+      closing.detail = reason;
       const step = this.flow(run.flowId).steps[run.current];
       if (step?.type === 'approval') effects.push({ type: 'refresh-approvals', stepId: step.id });
+      // Its reminders, escalations and expiry have nothing left to do.
+      effects.push({ type: 'clear-timers' });
       return { run, effects };
     });
   }
@@ -1067,6 +1083,8 @@ export class FlowEngine {
           return outbox.effect(FLOW_EFFECTS.timer, { at: effect.at, timer: effect.timer });
         case 'on-close':
           return outbox.effect(FLOW_EFFECTS.onClose, { runId: run.id });
+        case 'clear-timers':
+          return outbox.effect(FLOW_EFFECTS.clearTimers, { runId: run.id });
         case 'drive':
           return outbox.effect(FLOW_EFFECTS.drive, { runId: run.id });
       }
@@ -1127,6 +1145,11 @@ export class FlowEngine {
           await action?.({ run, flow, stepId: flow.steps[run.current]?.id ?? '' });
         }
       },
+    });
+    outbox.register<{ runId: string }>({
+      type: FLOW_EFFECTS.clearTimers,
+      // Timers of a closed run would change nothing when due (see onTimer); removing them keeps the schedule honest.
+      perform: async ({ runId }) => this.deps.timers.clear?.(runId),
     });
     outbox.register<{ runId: string }>({
       type: FLOW_EFFECTS.drive,

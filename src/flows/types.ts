@@ -158,6 +158,8 @@ export interface FlowTimer {
 export interface FlowTimers {
   /** Schedules a timer; with `key`, scheduling it again keeps the one timer. */
   schedule(at: Date, timer: FlowTimer, key?: string): Promise<void>;
+  /** Removes every timer of a run (it ended); removing none is fine. */
+  clear?(runId: string): Promise<void>;
 }
 
 /** What a named check, action or condition sees. */

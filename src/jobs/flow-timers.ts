@@ -18,6 +18,9 @@ export function createFlowTimers(agenda: Agenda): FlowTimers {
         .schedule(at)
         .save();
     },
+    async clear(runId: string) {
+      await agenda.cancel({ name: FLOW_TIMER_JOB, data: { runId } });
+    },
   };
 }
 
