@@ -369,6 +369,8 @@ export async function createServices(settings: ServiceSettings) {
     deliveries,
     // Check-ins read the evaluations' re-runs; the evaluations are built further down.
     measured: () => late.evaluations,
+    // A check-in's Retrain asks the development service, built further down, for the retraining.
+    retraining: () => late.development,
     connection,
     agenda,
     org,

@@ -8,7 +8,7 @@ import { AGENT_HOLDER, type AgentRepository } from './core/agents.js';
 import { ALERT_HOLDER, AlertService, type AlertTimer } from './core/alerts.js';
 import { AgentKeys, type KeyRefusal } from './core/agent-keys.js';
 import type { AuditLog } from './core/audit.js';
-import { CHECKIN_HOLDER, CheckInService, type MeasuredReader } from './core/checkins.js';
+import { CHECKIN_HOLDER, CHECKIN_RETRAIN_EFFECT, CheckInService, type MeasuredReader, type RetrainingRequester } from './core/checkins.js';
 import type { Notifier } from './core/notifications.js';
 import { SupervisionCards } from './core/supervision-cards.js';
 import { createOtlpRouter } from './http/otlp.js';
@@ -50,6 +50,8 @@ export interface SupervisionSettings {
   sweepEvery?: string;
   /** Roster's own measurements (scheduled suite re-runs) for check-ins; resolved when a check-in runs. */
   measured?: () => MeasuredReader | undefined;
+  /** Who starts a retraining when a check-in's Retrain is chosen; resolved when the choice is performed. */
+  retraining?: () => RetrainingRequester | undefined;
   clock?: () => Date;
   /** Where the effects of alert changes are stored and performed (Roster's shared outbox; one of its own when unset). */
   outbox?: Outbox;
@@ -119,8 +121,18 @@ export async function createSupervision(s: SupervisionSettings) {
     outbox,
     presenter: cards,
     ...(s.measured ? { measured: s.measured } : {}),
+    ...(s.retraining ? { retraining: s.retraining } : {}),
     clock,
   });
+  if (s.retraining) {
+    const retraining = s.retraining;
+    outbox.register<{ agentId: string; by: string; why: string }>({
+      type: CHECKIN_RETRAIN_EFFECT,
+      perform: async ({ agentId, by, why }) => {
+        await retraining()?.requestRetraining(by, agentId, why);
+      },
+    });
+  }
 
   /**
    * A refused agent key was used (telemetry or the token endpoint): a retired agent is still running,

@@ -15,6 +15,14 @@ import type { HolderRef, PendingEffect } from './ports.js';
 /** The holder kind of check-in records in the outbox: a check-in's audit entry and review cards, a decision's entry. */
 export const CHECKIN_HOLDER = 'checkin';
 
+/** The outbox effect of a Retrain choice: the retraining is asked for (sponsors get Start / Postpone). */
+export const CHECKIN_RETRAIN_EFFECT = 'checkin.retrain';
+
+/** Asks for an agent's retraining (see Development.requestRetraining); unchanged when one is already due or under way. */
+export interface RetrainingRequester {
+  requestRetraining(actorEmail: string, agentId: string, why: string): Promise<unknown>;
+}
+
 const DAY = 86_400_000;
 
 export interface CheckInRecord extends CheckInResult {
@@ -93,6 +101,11 @@ export interface CheckInServiceDeps {
   presenter: CheckInPresenter;
   /** Measured accuracy from scheduled re-runs; check-ins read telemetry only without it. */
   measured?: () => MeasuredReader | undefined;
+  /**
+   * Who starts a retraining when a sponsor chooses Retrain (Roster's development service). With
+   * it, the choice is stored with a {@link CHECKIN_RETRAIN_EFFECT} that asks for the retraining.
+   */
+  retraining?: () => RetrainingRequester | undefined;
   clock?: () => Date;
   /** Agents a sweep handles per round of reads and writes (default 250). */
   sweepChunkSize?: number;
@@ -390,7 +403,7 @@ export class CheckInService {
       throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can decide on its review.`);
     }
     const decision = { choice, by: person.email, at: this.clock().toISOString() } as const;
-    const effects = [
+    const effects: PendingEffect[] = [
       this.deps.outbox.effect<AuditInput>(AUDIT_EFFECT, {
         actor: { kind: 'person', email: person.email },
         action: `checkin.${choice}`,
@@ -399,6 +412,16 @@ export class CheckInService {
         at: this.clock(),
       }),
     ];
+    // The retraining is asked for with the choice stored, so a crash between the two cannot lose it.
+    if (choice === 'retrain' && this.deps.retraining) {
+      effects.push(
+        this.deps.outbox.effect(CHECKIN_RETRAIN_EFFECT, {
+          agentId: agent.id,
+          by: person.email,
+          why: `Retrain chosen at check-in ${record.id} (verdict ${record.verdict}${record.findings[0] ? `: ${record.findings[0].summary}` : ''}).`,
+        }),
+      );
+    }
     if (!(await this.deps.checkins.decide(record.id, decision, effects))) {
       const existing = (await this.deps.checkins.get(record.id))!;
       return { record: existing, agent };
