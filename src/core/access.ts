@@ -576,21 +576,38 @@ export class AccessCommands {
   }
 
   /**
-   * The "Let expire" answer to a reminder: recorded, nothing changes. Its audit entry is appended
-   * directly: no stored state changes with it, so there is no write to lose it after.
+   * The "Let expire" answer to a reminder: the grant runs until it expires, as it would anyway,
+   * and the answer is recorded on it with its audit entry (one write), so the later reminders are
+   * not sent and a second click changes nothing. A grant that already ended says so.
    */
   async letExpire(actorEmail: string, grantId: string): Promise<GrantRecord> {
     const actor = this.person(actorEmail);
     const grant = await this.grantOrThrow(grantId);
     const agent = await this.deps.agents.get(grant.agentId);
     this.assertSponsorOrAdmin(actor, agent, 'decide about the access of');
-    await this.deps.audit.append({
-      actor: personActor(actor.email),
-      action: 'grant.let-expire',
-      subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
-      details: { scope: grant.scope, expiresAt: grant.expiresAt },
-    });
-    return grant;
+    if (grant.status !== 'active')
+      throw new InvalidInputError(`This access is ${grant.status} already; there is nothing left to let expire.`, { status: grant.status });
+    if (grant.letExpireBy) return grant;
+    const { outbox } = this.deps;
+    const now = this.clock();
+    const effects: PendingEffect[] = [
+      outbox.effect(AUDIT_EFFECT, {
+        actor: personActor(actor.email),
+        action: 'grant.let-expire',
+        subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
+        details: { scope: grant.scope, expiresAt: grant.expiresAt },
+        at: now,
+      } satisfies AuditInput),
+    ];
+    const answered = await this.deps.grants.transition(
+      grant.id,
+      ['active'],
+      { letExpireBy: actor.email, letExpireAt: now.toISOString() },
+      effects,
+    );
+    if (!answered) return this.grantOrThrow(grant.id);
+    await outbox.settle({ kind: GRANT_HOLDER, id: grant.id }, effects, 'grant.let-expire');
+    return answered;
   }
 
   /** The Extend button: a new access request for the same scope, duration and reason, extending this grant. */
@@ -699,7 +716,8 @@ export class AccessCommands {
   /** The `grants.remind` job: tells the sponsors the grant ends soon, with Extend and Let expire. */
   async remindGrant(grantId: string, offsetMs: number): Promise<boolean> {
     const grant = await this.deps.grants.get(String(grantId));
-    if (!grant || grant.status !== 'active') return false;
+    // A sponsor already said to let it expire: asking again would be noise.
+    if (!grant || grant.status !== 'active' || grant.letExpireBy) return false;
     const agent = await this.deps.agents.get(grant.agentId);
     if (!agent) return false;
     const { outbox } = this.deps;

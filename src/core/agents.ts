@@ -107,6 +107,9 @@ export interface GrantRecord {
   confirmedBy?: string;
   /** The reminders sent before expiry (their offsets in ms), each once. */
   remindedBefore?: number[];
+  /** A sponsor answered a reminder with Let expire: who and when (no more reminders are sent). */
+  letExpireBy?: string;
+  letExpireAt?: string;
   /** The latest access review (attestation) this grant was part of. */
   review?: GrantReview;
 }

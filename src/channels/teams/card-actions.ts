@@ -109,9 +109,11 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
     [CARD_ACTIONS.grantConfirm, 'confirm'],
   ];
   for (const [verb, grantAction] of grantVerbs) {
-    on(verb, async (person, data) => {
+    on(verb, async (person, data, context) => {
       const { card, reply } = await chat.access.click(person, grantAction, typeof data.grantId === 'string' ? data.grantId : '');
-      return reply ?? card;
+      // The clicked card (a reminder) changes in place; a new request (Extend) is a message of its own.
+      if (reply) await context.sendActivity(cardMessage(reply));
+      return card;
     });
   }
   for (const [verb, answer] of [
