@@ -397,6 +397,12 @@ export async function createServices(settings: ServiceSettings) {
     sources: {
       checkIns: (agentId) => supervision.checkinRepo.listForAgent(agentId),
       alerts: (agentId) => supervision.alertRepo.list({ agentId }),
+      decisionLog: async (agentId, max) => ({
+        events: await supervision.telemetry.archiveEvents(agentId, max),
+        runtimeRequests: (await late.runtime?.recent(agentId, 1000)) ?? [],
+      }),
+      // Built further down; an archive is only made once everything runs.
+      versions: async (agentId) => (await late.development?.versionHistory(agentId)) ?? [],
     },
     clock,
   });

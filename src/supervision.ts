@@ -176,7 +176,9 @@ export async function createSupervision(s: SupervisionSettings) {
   );
   s.agenda.define(SupervisionJobs.purge, async () => {
     const before = new Date(clock().getTime() - s.org.settings.rawEventRetentionDays * 86_400_000);
-    const deleted = await telemetry.purgeEventsBefore(before);
+    // A retiring agent's decision log goes into its archive when the retirement completes: keep it until then.
+    const retiring = (await s.agents.list({ status: ['retiring'] })).map((a) => a.id);
+    const deleted = await telemetry.purgeEventsBefore(before, retiring);
     if (deleted) s.log.info({ deleted, before: before.toISOString() }, 'purged raw telemetry past retention');
   });
   await ensureRecurring(s.agenda, SupervisionJobs.sweep, s.sweepEvery ?? s.org.settings.schedules.checkinSweep ?? '15 minutes');

@@ -3,6 +3,7 @@ import { findPersonByEmail } from '../config/directory.js';
 import type { CardModel } from '../cards/view-models.js';
 import type { AgentRecord } from '../core/agents.js';
 import { InvalidInputError } from '../core/errors.js';
+import { archiveContents } from '../core/retirement.js';
 import { Sponsorships } from '../core/sponsorships.js';
 import type { Services } from '../services.js';
 
@@ -202,12 +203,14 @@ export class OffboardingChat {
       }
       case 'archive': {
         const archive = await this.services.retirement.archive(agent.id);
+        const held = archiveContents(archive.bundle);
+        const contents = `It holds the decision log (${held.decisionEvents} decisions, ${held.runtimeRequests} runtime requests), ${held.versions} versions, ${held.checkIns} check-ins, ${held.knowledgeNotes} knowledge notes and ${held.auditEntries} audit entries.`;
         return {
           kind: 'notice',
           data: {
             level: archive.verified ? 'success' : 'error',
             title: `Archive of ${agent.name}`,
-            text: `SHA-256 ${archive.digest}, ${archive.bundle.length} bytes, stored ${archive.createdAt}. ${archive.verified ? 'The digest still matches the bundle.' : 'The digest no longer matches the bundle: it was altered.'} Export it with: npx roster archive ${agent.id}`,
+            text: `SHA-256 ${archive.digest}, ${archive.bundle.length} bytes, stored ${archive.createdAt}. ${contents} ${archive.verified ? 'The digest still matches the bundle.' : 'The digest no longer matches the bundle: it was altered.'} Export it with: npx roster archive ${agent.id}`,
           },
         };
       }

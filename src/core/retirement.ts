@@ -34,7 +34,45 @@ export interface ArchiveRepository {
 export interface ArchiveSources {
   checkIns(agentId: string): Promise<unknown[]>;
   alerts(agentId: string): Promise<Array<{ status: string; kind: string; summary: string; id: string }>>;
+  /**
+   * The agent's decision log: its task events with their decision summaries (newest first, at
+   * most `max`) and the actions it asked people about at runtime. Kept by the archive: the raw
+   * events are purged after the retention period.
+   */
+  decisionLog?(agentId: string, max: number): Promise<{ events: unknown[]; runtimeRequests: unknown[] }>;
+  /** The agent's version history (proposed, promoted and refused versions, with their evaluations). */
+  versions?(agentId: string): Promise<unknown[]>;
 }
+
+/** What an archive bundle holds, counted, for people to see it kept everything. */
+export function archiveContents(bundle: string): {
+  decisionEvents: number;
+  runtimeRequests: number;
+  versions: number;
+  checkIns: number;
+  knowledgeNotes: number;
+  auditEntries: number;
+} {
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = JSON.parse(bundle) as Record<string, unknown>;
+  } catch {
+    // An altered bundle may not parse; its digest check says so, the counts say nothing.
+  }
+  const count = (value: unknown) => (Array.isArray(value) ? value.length : 0);
+  const log = (parsed.decisionLog ?? {}) as Record<string, unknown>;
+  return {
+    decisionEvents: count(log.events),
+    runtimeRequests: count(log.runtimeRequests),
+    versions: count(parsed.versions),
+    checkIns: count(parsed.checkIns),
+    knowledgeNotes: count(parsed.knowledgeNotes),
+    auditEntries: count(parsed.audit),
+  };
+}
+
+/** The most task events an archive keeps (newest first): the bundle stays well inside one stored document. */
+export const ARCHIVE_MAX_EVENTS = 10_000;
 
 export interface RetirementDeps {
   org: OrgConfig;
@@ -272,10 +310,13 @@ export class Retirement {
     // It is stored before the status change (the first bundle is kept), so the change can carry
     // its digest; the agent is archived as the change leaves it.
     const current = await this.agent(agent.id);
+    const log = (await this.deps.sources.decisionLog?.(agent.id, ARCHIVE_MAX_EVENTS)) ?? { events: [], runtimeRequests: [] };
     const bundle = canonicalJson({
       agent: { ...current, status: 'retired', ...(c.successorId ? { successorId: c.successorId } : {}) },
       grants,
       decisions: await this.deps.runs.list({ agentId: agent.id }),
+      decisionLog: { ...log, eventsKept: log.events.length, truncated: log.events.length >= ARCHIVE_MAX_EVENTS },
+      versions: (await this.deps.sources.versions?.(agent.id)) ?? [],
       checkIns: await this.deps.sources.checkIns(agent.id),
       alerts: await this.deps.sources.alerts(agent.id),
       audit: await this.deps.audit.export({ agentId: agent.id }),

@@ -244,9 +244,24 @@ export function createTelemetryStore(connection: Connection) {
         .toArray();
     },
 
-    /** Deletes raw events older than `before` (rollups stay); the embedded server has no TTL indexes. */
-    async purgeEventsBefore(before: Date): Promise<number> {
-      return (await Event.collection.deleteMany({ time: { $lt: before } })).deletedCount;
+    /** Every raw event of an agent (newest first, at most `max`), without storage keys: its decision log for the archive. */
+    async archiveEvents(agentId: string, max: number): Promise<Array<Record<string, unknown>>> {
+      const docs = await Event.collection
+        .find({ agentId: String(agentId) })
+        .sort({ time: -1 })
+        .limit(max)
+        .toArray();
+      return docs.map(({ _id: _key, ...event }) => ({ ...event, time: new Date(event.time as Date).toISOString() }));
+    },
+
+    /**
+     * Deletes raw events older than `before` (rollups stay), except those of the agents in `keep`
+     * (retiring agents, whose decision log the archive has yet to take); the embedded server has no TTL indexes.
+     */
+    async purgeEventsBefore(before: Date, keep: readonly string[] = []): Promise<number> {
+      const query: Record<string, unknown> = { time: { $lt: before } };
+      if (keep.length > 0) query.agentId = { $nin: keep.map(String) };
+      return (await Event.collection.deleteMany(query)).deletedCount;
     },
   };
 }

@@ -92,10 +92,12 @@ describe('retirement with a successor (embedded database, scheduler running, tel
       'archivedAt',
       'audit',
       'checkIns',
+      'decisionLog',
       'decisions',
       'grants',
       'handover',
       'knowledgeNotes',
+      'versions',
     ]);
     expect(bundle.handover).toMatchObject({ successorId: successor.id, recommendedScopes: ['kb:read', 'tickets:read'] });
     // Tampering with the stored bundle is visible.
