@@ -85,6 +85,7 @@ export const PROMPT_VERBS = [
   'delegation_away',
   'agent_reactivate',
   'boundary_deny',
+  'agent_note',
 ] as const;
 export type PromptVerb = (typeof PROMPT_VERBS)[number];
 export const PROMPT_INPUTS = ['text', 'days', 'sponsor', 'role', 'kind', 'url', 'target', 'secret', 'from', 'until', 'delegate'] as const;
@@ -171,6 +172,8 @@ export const NOTICE_ACTIONS = {
   boundaryApprove: 'boundary_approve',
   /** A sponsor's boundary change: an IT admin denies it with a reason (opens a prompt), `{ changeId }`. */
   boundaryDeny: 'boundary_deny',
+  /** An agent's profile: opens the knowledge-note form (kind and text), `{ agentId }`. */
+  agentNote: 'agent_note',
   /** A pending agent or access request: its requester (or an IT admin) cancels it, `{ runId }`. */
   requestCancel: 'request_cancel',
 } as const;

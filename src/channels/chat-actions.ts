@@ -58,6 +58,7 @@ export const AGENT_BUTTON_VERBS = [
   'boundary_approve',
   'boundary_deny',
   'request_cancel',
+  'agent_note',
 ] as const;
 export type AgentButtonVerb = (typeof AGENT_BUTTON_VERBS)[number];
 
@@ -94,6 +95,13 @@ type PromptData = DataOf<'prompt'>;
 type PromptInput = PromptData['inputs'][number];
 
 const POSTPONE_DAYS = ['7', '14', '30', '60', '90'];
+
+/** The kinds of knowledge note, as the note form offers them. */
+const NOTE_KINDS = [
+  { value: 'failure-mode', label: 'Failure mode' },
+  { value: 'high-value-interaction', label: 'High-value interaction' },
+  { value: 'note', label: 'Note' },
+] as const;
 
 export class CardActionsChat {
   constructor(
@@ -154,6 +162,11 @@ export class CardActionsChat {
       }
       case 'request_cancel':
         return { card: await this.chat.cancelRequest(person, String(ids.runId ?? '')) };
+      case 'agent_note': {
+        const agent = await this.agent(ids.agentId);
+        this.assertMayNote(person, agent);
+        return { prompt: this.agentNotePrompt(agent) };
+      }
       case 'retrain_start': {
         const agent = await this.agent(ids.agentId);
         await this.services.development.startRetraining(person.email, agent.id);
@@ -384,6 +397,13 @@ export class CardActionsChat {
           followUp: notice('success', `Noted on ${agent.name}`, note.text),
         };
       }
+      case 'agent_note': {
+        const agent = await this.agent(ids.agentId);
+        const kind = NOTE_KINDS.find((k) => k.value === values.kind)?.value ?? 'note';
+        const note = await this.services.retirement.addNote(person.email, agent.id, { kind, text });
+        const label = NOTE_KINDS.find((k) => k.value === note.kind)?.label ?? 'Note';
+        return { card: notice('success', `Noted on ${agent.name}`, `${label}: ${note.text}`) };
+      }
       case 'eval_register':
         return { card: await this.chat.registerAndRun(person, String(ids.agentId ?? ''), values) };
       case 'delegation_away': {
@@ -443,6 +463,9 @@ export class CardActionsChat {
       case 'retrain_postpone':
         await this.services.development.retrainingManager(person.email, String(ids.agentId ?? ''));
         return;
+      case 'agent_note':
+        this.assertMayNote(person, await this.agent(ids.agentId));
+        return;
       case 'agent_reactivate':
         assertMayAskReactivation(this.org, person, await this.agent(ids.agentId));
         return;
@@ -474,6 +497,8 @@ export class CardActionsChat {
         return this.reactivatePrompt(await this.agent(ids.agentId));
       case 'boundary_deny':
         return this.boundaryDenyPrompt(undefined, String(ids.changeId ?? ''));
+      case 'agent_note':
+        return this.agentNotePrompt(await this.agent(ids.agentId));
     }
   }
 
@@ -576,6 +601,36 @@ export class CardActionsChat {
       payload,
       inputs: [{ name: 'text', kind: 'text', label: 'Note', multiline: true, maxLength: 2000 }],
     });
+  }
+
+  /** The knowledge-note form opened from a profile or by `note <agent>`: what kind of note, and its words. */
+  agentNotePrompt(agent: AgentRecord): CardModel {
+    return prompt({
+      title: 'Add a knowledge note',
+      text: `What should the next person know about ${agent.name}? Notes are kept on its profile, handed to a successor and archived at retirement.`,
+      submitLabel: 'Save note',
+      promptVerb: 'agent_note',
+      payload: { agentId: agent.id },
+      inputs: [
+        {
+          name: 'kind',
+          kind: 'choice',
+          label: 'Kind',
+          multiline: false,
+          maxLength: 30,
+          options: NOTE_KINDS.map((k) => ({ value: k.value, label: k.label })),
+          selectedId: 'failure-mode',
+        },
+        { name: 'text', kind: 'text', label: 'Note', multiline: true, maxLength: 2000 },
+      ],
+    });
+  }
+
+  /** The knowledge-note form for `note <agent>` typed without words, for those who may add notes. */
+  async noteForm(person: Person, agentKey: string): Promise<CardModel> {
+    const { agent } = await this.services.commands.showAgent(person.email, agentKey);
+    this.assertMayNote(person, agent);
+    return this.agentNotePrompt(agent);
   }
 
   private postponePrompt(agent: AgentRecord): CardModel {

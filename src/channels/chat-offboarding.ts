@@ -31,8 +31,8 @@ export const OFFBOARDING_CHAT_COMMANDS = [
     description: 'Start retiring an agent: sign-offs, revocation, archive and hand-over.',
   },
   {
-    usage: 'note <agent> [failure|value] <text>',
-    description: "Record a knowledge note (a failure mode or a high-value interaction) on an agent's profile.",
+    usage: 'note <agent> [failure|value] [text]',
+    description: "Record a knowledge note (a failure mode or a high-value interaction) on an agent's profile; without text, the note form.",
   },
   { usage: 'archive <agent>', description: "Show a retired agent's archive bundle digest and whether it still verifies." },
   {
@@ -82,7 +82,9 @@ export function parseOffboardingCommand(word: string, rest: string[]): Offboardi
   }
   if (word === 'note') {
     const [agent, maybeKind, ...words] = t;
-    if (!agent || !maybeKind) return { name: 'unknown', text };
+    if (!agent) return { name: 'unknown', text };
+    // Without words, the note form opens.
+    if (!maybeKind) return { name: 'note', agent, kind: 'note', text: '' };
     const kinds: Record<string, 'failure-mode' | 'high-value-interaction'> = { failure: 'failure-mode', value: 'high-value-interaction' };
     const kind = kinds[maybeKind.toLowerCase()];
     return { name: 'note', agent, kind: kind ?? 'note', text: (kind ? words : [maybeKind, ...words]).join(' ') };

@@ -35,6 +35,7 @@ import {
 } from '../core/commands.js';
 import { requestableUnits } from '../core/policies.js';
 import { mayAskReactivation } from '../core/reactivation.js';
+import { mayAddKnowledgeNote } from '../core/retirement.js';
 import { Sponsorships } from '../core/sponsorships.js';
 import type { AgentStatus } from '../core/lifecycle.js';
 import { displayDate, evaluationFormBase } from '../core/presenter.js';
@@ -249,6 +250,8 @@ export class ChatService {
 
   /** Runs a typed command for a known person. */
   async run(person: Person, command: ChatCommand): Promise<ChatReply> {
+    // `note <agent>` without words opens the note form (a modal in Slack, a card in Teams).
+    if (command.name === 'note' && !command.text.trim()) return { form: true, card: await this.actions.noteForm(person, command.agent) };
     if (isOffboardingCommand(command)) return { card: await new OffboardingChat(this.services, this.org).run(person, command) };
     if (isGovernanceCommand(command)) return { card: await new GovernanceChat(this.services, this.org).run(person, command) };
     if (isDelegationCommand(command)) return { card: await new DelegationChat(this.services, this.org).run(person, command) };
@@ -484,6 +487,9 @@ export class ChatService {
   /** The viewer's buttons on a profile: Reactivate on a suspended agent (its sponsors and IT admins), Accept on a sponsorship waiting for them. */
   private profileActions(person: Person, a: AgentRecord): DataOf<'notice'>['actions'] & object {
     const actions: NonNullable<DataOf<'notice'>['actions']> = [];
+    if (a.status !== 'retired' && mayAddKnowledgeNote(this.org, person, a)) {
+      actions.push({ action: 'agent_note', label: 'Add note…', value: { agentId: a.id } });
+    }
     if (a.status === 'suspended' && mayAskReactivation(person, a)) {
       actions.push({ action: 'agent_reactivate', label: 'Reactivate…', value: { agentId: a.id } });
     }
