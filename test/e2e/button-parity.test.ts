@@ -544,8 +544,7 @@ describe.each([
     const seen = await p.click(PRIYA, reminder, 'grant_extend', {
       until: (s) => Boolean(s.card) && everything(s).includes('Access requested'),
     });
-    // Slack replaces the reminder with "Extension requested" and sends the request's card beside it;
-    // Teams shows the request's card in place of the reminder.
+    // Both platforms change the reminder in place to "Extension requested" and send the request's card beside it.
     expect(everything(seen)).toContain('Access requested: crm:read for Extension Drafter');
     expect(seen.card!.verbs).toEqual([]);
     const extension = (await roster.services.grants.listForAgent(agent.id)).find((g) => g.id !== grant.id)!;
