@@ -86,9 +86,24 @@ export const PROMPT_VERBS = [
   'agent_reactivate',
   'boundary_deny',
   'agent_note',
+  'version_propose',
 ] as const;
 export type PromptVerb = (typeof PROMPT_VERBS)[number];
-export const PROMPT_INPUTS = ['text', 'days', 'sponsor', 'role', 'kind', 'url', 'target', 'secret', 'from', 'until', 'delegate'] as const;
+export const PROMPT_INPUTS = [
+  'text',
+  'days',
+  'sponsor',
+  'role',
+  'kind',
+  'url',
+  'target',
+  'secret',
+  'from',
+  'until',
+  'delegate',
+  'version',
+  'metrics',
+] as const;
 export type PromptInputName = (typeof PROMPT_INPUTS)[number];
 
 export const promptDataSchema = z.object({
@@ -174,6 +189,8 @@ export const NOTICE_ACTIONS = {
   boundaryDeny: 'boundary_deny',
   /** An agent's profile: opens the knowledge-note form (kind and text), `{ agentId }`. */
   agentNote: 'agent_note',
+  /** An agent's profile: opens the new-version form (version, changelog, endpoint or results), `{ agentId }`. */
+  versionPropose: 'version_propose',
   /** A pending agent or access request: its requester (or an IT admin) cancels it, `{ runId }`. */
   requestCancel: 'request_cancel',
 } as const;

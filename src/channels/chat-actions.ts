@@ -1,5 +1,5 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { findPersonByEmail, roleById } from '../config/directory.js';
+import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
 import { reportedByAgent } from '../cards/text.js';
 import { cardIdSchema, type CardModel, type DataOf } from '../cards/view-models.js';
 import type { PromptInputName, PromptVerb } from '../cards/supervision-view-models.js';
@@ -16,6 +16,7 @@ import type { Services } from '../services.js';
 import type { ChatService } from './chat.js';
 import { GovernanceChat } from './chat-governance.js';
 import { DelegationChat } from './chat-delegation.js';
+import { OffboardingChat } from './chat-offboarding.js';
 
 /*
  * The buttons that act on an agent from the cards that mention it: Register / Assign sponsor /
@@ -59,6 +60,7 @@ export const AGENT_BUTTON_VERBS = [
   'boundary_deny',
   'request_cancel',
   'agent_note',
+  'version_propose',
 ] as const;
 export type AgentButtonVerb = (typeof AGENT_BUTTON_VERBS)[number];
 
@@ -166,6 +168,11 @@ export class CardActionsChat {
         const agent = await this.agent(ids.agentId);
         this.assertMayNote(person, agent);
         return { prompt: this.agentNotePrompt(agent) };
+      }
+      case 'version_propose': {
+        const agent = await this.agent(ids.agentId);
+        this.assertMayPropose(person, agent);
+        return { prompt: this.versionPrompt(agent) };
       }
       case 'retrain_start': {
         const agent = await this.agent(ids.agentId);
@@ -404,6 +411,30 @@ export class CardActionsChat {
         const label = NOTE_KINDS.find((k) => k.value === note.kind)?.label ?? 'Note';
         return { card: notice('success', `Noted on ${agent.name}`, `${label}: ${note.text}`) };
       }
+      case 'version_propose': {
+        const agent = await this.agent(ids.agentId);
+        const version = (values.version ?? '').trim();
+        if (!version) throw new InvalidInputError('Give the new version, e.g. 1.2.0.', { version: 'Use a version like 1.2.0.' });
+        // The same words as `update <agent> <version> …`: one path for the form and the command.
+        const metrics: Record<string, string> = {};
+        for (const word of (values.metrics ?? '').trim().split(/\s+/).filter(Boolean)) {
+          const m = /^(acc|p95|cost|fit)=(.+)$/i.exec(word);
+          if (!m)
+            throw new InvalidInputError('Write results as acc=0.95 p95=3000 cost=0.02 fit=all.', {
+              metrics: 'Use acc=… p95=… cost=… fit=all.',
+            });
+          metrics[m[1]!.toLowerCase()] = m[2]!;
+        }
+        if (values.url?.trim()) metrics.endpoint = values.url.trim();
+        const card = await new OffboardingChat(this.services, this.org).run(person, {
+          name: 'update',
+          agent: agent.id,
+          version,
+          metrics,
+          changelog: text,
+        });
+        return { card };
+      }
       case 'eval_register':
         return { card: await this.chat.registerAndRun(person, String(ids.agentId ?? ''), values) };
       case 'delegation_away': {
@@ -466,6 +497,9 @@ export class CardActionsChat {
       case 'agent_note':
         this.assertMayNote(person, await this.agent(ids.agentId));
         return;
+      case 'version_propose':
+        this.assertMayPropose(person, await this.agent(ids.agentId));
+        return;
       case 'agent_reactivate':
         assertMayAskReactivation(this.org, person, await this.agent(ids.agentId));
         return;
@@ -499,6 +533,8 @@ export class CardActionsChat {
         return this.boundaryDenyPrompt(undefined, String(ids.changeId ?? ''));
       case 'agent_note':
         return this.agentNotePrompt(await this.agent(ids.agentId));
+      case 'version_propose':
+        return this.versionPrompt(await this.agent(ids.agentId));
     }
   }
 
@@ -624,6 +660,51 @@ export class CardActionsChat {
         { name: 'text', kind: 'text', label: 'Note', multiline: true, maxLength: 2000 },
       ],
     });
+  }
+
+  /**
+   * The new-version form: the version and what changed, plus where the new version runs (roles
+   * Roster measures) or its results typed as for `update` (roles it does not, or an IT admin's).
+   */
+  versionPrompt(agent: AgentRecord): CardModel {
+    const measured = this.services.evaluations.suite(agent.catalogRoleId) !== undefined;
+    return prompt({
+      title: 'Propose a new version',
+      text: measured
+        ? `Roster runs ${agent.name}'s suite against the new version and compares it with the live ${agent.version}; it goes to approval only if it passes and does not regress.`
+        : `${agent.name} is on ${agent.version}. The new version must meet its role's thresholds and not regress; another sponsor and an IT admin approve it before it goes live.`,
+      submitLabel: 'Propose',
+      promptVerb: 'version_propose',
+      payload: { agentId: agent.id },
+      inputs: [
+        { name: 'version', kind: 'text', label: 'Version', placeholder: '1.2.0', multiline: false, maxLength: 20 },
+        { name: 'text', kind: 'text', label: 'What changed', multiline: true, maxLength: 3000 },
+        measured
+          ? { name: 'url', kind: 'text', label: 'Endpoint of the new version', multiline: false, maxLength: 500, optional: true }
+          : {
+              name: 'metrics',
+              kind: 'text',
+              label: 'Results',
+              placeholder: 'acc=0.95 p95=3000 cost=0.02 fit=all',
+              multiline: false,
+              maxLength: 200,
+            },
+      ],
+    });
+  }
+
+  /** The new-version form for `update <agent>` typed without a version, for its sponsors and IT admins. */
+  async versionForm(person: Person, agentKey: string): Promise<CardModel> {
+    const { agent } = await this.services.commands.showAgent(person.email, agentKey);
+    this.assertMayPropose(person, agent);
+    return this.versionPrompt(agent);
+  }
+
+  private assertMayPropose(person: Person, agent: AgentRecord): void {
+    if (!(agent.sponsors.includes(person.email) || hasRole(person, 'it-admin')))
+      throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can propose a new version.`);
+    if (!['active', 'probation'].includes(agent.status))
+      throw new InvalidInputError(`${agent.name} is ${agent.status}; only a working agent gets new versions.`);
   }
 
   /** The knowledge-note form for `note <agent>` typed without words, for those who may add notes. */

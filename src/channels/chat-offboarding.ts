@@ -36,8 +36,8 @@ export const OFFBOARDING_CHAT_COMMANDS = [
   },
   { usage: 'archive <agent>', description: "Show a retired agent's archive bundle digest and whether it still verifies." },
   {
-    usage: 'update <agent> <version> [endpoint=<url> | acc=<0..1> p95=<ms> cost=<usd> [fit=all]] <changelog>',
-    description: 'Propose a new version: evaluated against the catalog and the live version, then approved.',
+    usage: 'update <agent> [<version> [endpoint=<url> | acc=<0..1> p95=<ms> cost=<usd> [fit=all]] <changelog>]',
+    description: 'Propose a new version: evaluated against the catalog and the live version, then approved; without a version, the form.',
   },
   { usage: 'retrain <agent> postpone <days> <reason>', description: 'Postpone a due retraining, saying why.' },
   {
@@ -58,7 +58,9 @@ export function parseOffboardingCommand(word: string, rest: string[]): Offboardi
   if (word === 'archive') return t[0] ? { name: 'archive', agent: t[0] } : { name: 'unknown', text };
   if (word === 'update') {
     const [agent, version, ...more] = t;
-    if (!agent || !version) return { name: 'unknown', text };
+    if (!agent) return { name: 'unknown', text };
+    // Without a version, the new-version form opens.
+    if (!version) return { name: 'update', agent, version: '', metrics: {}, changelog: '' };
     const metrics: Record<string, string> = {};
     const words = more.filter((w) => {
       const m = /^(acc|p95|cost|fit|endpoint)=(.+)$/i.exec(w);

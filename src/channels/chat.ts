@@ -252,6 +252,8 @@ export class ChatService {
   async run(person: Person, command: ChatCommand): Promise<ChatReply> {
     // `note <agent>` without words opens the note form (a modal in Slack, a card in Teams).
     if (command.name === 'note' && !command.text.trim()) return { form: true, card: await this.actions.noteForm(person, command.agent) };
+    // `update <agent>` without a version opens the new-version form.
+    if (command.name === 'update' && !command.version) return { form: true, card: await this.actions.versionForm(person, command.agent) };
     if (isOffboardingCommand(command)) return { card: await new OffboardingChat(this.services, this.org).run(person, command) };
     if (isGovernanceCommand(command)) return { card: await new GovernanceChat(this.services, this.org).run(person, command) };
     if (isDelegationCommand(command)) return { card: await new DelegationChat(this.services, this.org).run(person, command) };
@@ -487,6 +489,9 @@ export class ChatService {
   /** The viewer's buttons on a profile: Reactivate on a suspended agent (its sponsors and IT admins), Accept on a sponsorship waiting for them. */
   private profileActions(person: Person, a: AgentRecord): DataOf<'notice'>['actions'] & object {
     const actions: NonNullable<DataOf<'notice'>['actions']> = [];
+    if (['active', 'probation'].includes(a.status) && (a.sponsors.includes(person.email) || hasRole(person, 'it-admin'))) {
+      actions.push({ action: 'version_propose', label: 'Propose version…', value: { agentId: a.id } });
+    }
     if (a.status !== 'retired' && mayAddKnowledgeNote(this.org, person, a)) {
       actions.push({ action: 'agent_note', label: 'Add note…', value: { agentId: a.id } });
     }

@@ -19,7 +19,7 @@ const PRIYA = { id: 'U04E6T1V5GA', email: 'priya.raman@brightwater.example' }; /
 const SOFIA = 'sofia.alvarez@brightwater.example'; // sponsor; Teams
 const DANIEL = { id: 'U05D9W4H7LE', email: 'daniel.okafor@brightwater.example' }; // no business with the agent
 
-describe('the knowledge-note form in Slack and Teams', () => {
+describe('the knowledge-note and new-version forms in Slack and Teams', () => {
   let slack: FakeSlack;
   let connector: FakeConnector;
   let roster: Awaited<ReturnType<typeof startTestRoster>>;
@@ -98,5 +98,75 @@ describe('the knowledge-note form in Slack and Teams', () => {
       .filter((e) => e.action.startsWith('knowledge'))
       .map((e) => (e.actor as { email?: string }).email);
     expect(authors).toEqual([PRIYA.email, SOFIA]);
+  }, 60_000);
+
+  it('Propose version… on the profile (Slack modal) and `update <agent>` (Teams card) send a new version to approval', async () => {
+    const agent = agentRecord({ name: 'Version Taker', sponsors: [PRIYA.email, SOFIA] });
+    await roster.services.agents.insert(agent);
+
+    await postSlack(roster.baseUrl, slashCommand(PRIYA.id, `show ${agent.id}`, slack.responseUrl('show-v')));
+    const profile = await slack.waitForResponse('show-v');
+    const propose = actionElements(profile.body.blocks).find((b) => b.action_id === 'version_propose');
+    expect(propose).toBeDefined();
+    await postSlack(roster.baseUrl, interaction(buttonClick(PRIYA.id, 'version_propose', String(propose!.value))));
+    const opened = await slack.waitFor('views.open', (a) => JSON.stringify(a.view).includes('version_propose'));
+    const modal = opened.args.view as { callback_id: string; private_metadata: string; blocks: unknown };
+    expect(actionElements(modal.blocks).map((e) => e.action_id)).toEqual(['version', 'text', 'metrics']);
+    const field = (name: string, value: string) => ({ [name]: { [name]: { type: 'plain_text_input', value } } });
+    // Results that miss the role's thresholds: refused with the numbers, nothing goes to approval.
+    const refused = await postSlack(
+      roster.baseUrl,
+      interaction(
+        viewSubmission(PRIYA.id, modal, {
+          ...field('version', '1.1.0'),
+          ...field('text', 'Answers refund questions in Spanish too.'),
+          ...field('metrics', 'acc=0.5 p95=3000 cost=0.02 fit=all'),
+        }),
+      ),
+    );
+    expect(refused.text).toContain('refused');
+    expect(await roster.services.runs.list({ agentId: agent.id, flowId: 'retraining-promotion' })).toEqual([]);
+    const sent = await postSlack(
+      roster.baseUrl,
+      interaction(
+        viewSubmission(PRIYA.id, modal, {
+          ...field('version', '1.2.0'),
+          ...field('text', 'Answers refund questions in Spanish too.'),
+          ...field('metrics', 'acc=0.95 p95=3000 cost=0.02 fit=all'),
+        }),
+      ),
+    );
+    expect(sent.status).toBe(200);
+    const [run] = await eventually(async () => {
+      const runs = await roster.services.runs.list({ agentId: agent.id, flowId: 'retraining-promotion' });
+      return runs.length ? runs : undefined;
+    });
+    expect(run!.context).toMatchObject({ version: '1.2.0' });
+    expect(run!.requester).toBe(PRIYA.email);
+
+    // Teams: `update <agent>` without a version shows the same form as a card.
+    const client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+    const sofia = teamsUser(roster.chat.person(SOFIA)!);
+    await client.install(sofia);
+    await client.message(sofia, `update ${agent.id}`);
+    const form = await eventually(() =>
+      connector
+        .posts(sofia.conversationId)
+        .map((p) => FakeConnector.card(p))
+        .find((c) => cardText(c).includes('Propose a new version')),
+    );
+    expect(inputIds(form)).toEqual(['version', 'text', 'metrics']);
+    const done = await client.execute(sofia, 'prompt_submit', {
+      ...button(form, 'prompt_submit').data,
+      version: '1.3.0',
+      text: 'Shorter answers for chat.',
+      metrics: 'acc=0.96 p95=2500 cost=0.02 fit=all',
+    });
+    expect(done.status).toBe(200);
+    await eventually(async () =>
+      (await roster.services.runs.list({ agentId: agent.id, flowId: 'retraining-promotion' })).some(
+        (r) => r.context.version === '1.3.0' && r.requester === SOFIA,
+      ),
+    );
   }, 60_000);
 });
