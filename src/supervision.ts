@@ -116,8 +116,6 @@ export async function createSupervision(s: SupervisionSettings) {
     telemetry,
     checkins: checkinRepo,
     alerts,
-    audit: s.audit,
-    notifier: s.notifier,
     outbox,
     presenter: cards,
     ...(s.measured ? { measured: s.measured } : {}),

@@ -2,14 +2,14 @@ import type { OrgConfig } from '../config/schemas.js';
 import { findPersonByEmail, hasRole, peopleWithRole } from '../config/directory.js';
 import type { DataOf } from '../cards/view-models.js';
 import { GRANT_HOLDER, type AccessCommands, type AccessSettings, type GrantTimers } from './access.js';
-import type { AuditInput, AuditLog } from './audit.js';
+import type { AuditInput } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 import type { AgentRecord, AgentRepository, GrantRecord, GrantRepository } from './agents.js';
 import { ForbiddenError, isRosterError, NotFoundError, NotWaitingError, UnknownPersonError } from './errors.js';
-import type { Notifier, OutgoingCard } from './notifications.js';
+import type { OutgoingCard } from './notifications.js';
 import { displayDate } from './presenter.js';
 
 /** The holder kind of access review cycles in the outbox: a cycle's start and escalation. */
@@ -44,8 +44,6 @@ export interface AccessReviewDeps {
   cycles: ReviewCycleRepository;
   agents: AgentRepository;
   grants: GrantRepository;
-  audit: AuditLog;
-  notifier: Notifier;
   timers: GrantTimers;
   access: AccessCommands;
   /** Where a grant's review answer and its consequences are stored with the answer. */

@@ -3,10 +3,10 @@ import type { CatalogRole, OrgConfig } from '../config/schemas.js';
 import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
 import { AGENT_HOLDER, type AgentRecord, type AgentRepository } from './agents.js';
 import type { AlertService } from './alerts.js';
-import type { AuditInput, AuditLog } from './audit.js';
+import type { AuditInput } from './audit.js';
 import { assessCheckIn, sumWindow, type CheckInResult, type MeasuredAccuracy, type RollupLike } from './checkin.js';
 import { ForbiddenError, InvalidInputError, NotFoundError } from './errors.js';
-import type { Notifier, OutgoingCard } from './notifications.js';
+import type { OutgoingCard } from './notifications.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import type { Outbox } from './outbox.js';
@@ -94,8 +94,6 @@ export interface CheckInServiceDeps {
   telemetry: TelemetryReader;
   checkins: CheckInRepository;
   alerts: AlertService;
-  audit: AuditLog;
-  notifier: Notifier;
   /** Where a single check-in's and a decision's effects are stored with the change (Roster's shared outbox). */
   outbox: Outbox;
   presenter: CheckInPresenter;

@@ -4,14 +4,13 @@ import { findPersonByEmail, hasRole, peopleWithRole, roleById } from '../config/
 import type { FlowEngine, RunStart } from '../flows/engine.js';
 import type { FlowRun, StepRegistry } from '../flows/types.js';
 import { AGENT_HOLDER, type AgentRecord, type AgentRepository } from './agents.js';
-import type { AuditInput, AuditLog } from './audit.js';
+import type { AuditInput } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, UnknownPersonError } from './errors.js';
 import { evaluate, regressions, versionOutcome, type EvaluationSubmission, type EvaluationVerdict } from './evaluation.js';
-import type { Notifier } from './notifications.js';
 import { agentRunContext } from './run-context.js';
 
 /** A proposed or promoted version of an agent. */
@@ -78,8 +77,6 @@ export interface DevelopmentDeps {
   org: OrgConfig;
   agents: AgentRepository;
   repo: DevelopmentRepository;
-  audit: AuditLog;
-  notifier: Notifier;
   /** Where a promotion's and each retraining change's audit entry and notices are stored with the change. */
   outbox: Outbox;
   /** The engine that runs promotions (for the worker, which starts a run a crashed writer could not). */

@@ -5,7 +5,7 @@ import type { EvalCase, EvalSuite, EvalSuites } from '../config/eval-suites.js';
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
 import type { AgentRecord, AgentRepository } from '../core/agents.js';
-import type { AuditInput, AuditLog } from '../core/audit.js';
+import type { AuditInput } from '../core/audit.js';
 import { AUDIT_EFFECT } from '../core/audit-effects.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from '../core/chat-effects.js';
 import { DuplicateError, ForbiddenError, InvalidInputError, NotFoundError, NotWaitingError, UnknownPersonError } from '../core/errors.js';
@@ -83,7 +83,6 @@ export interface EvaluationDeps {
   suites: EvalSuites;
   repo: EvalRepository;
   agents: AgentRepository;
-  audit: AuditLog;
   notifier: Notifier;
   /** A run's end and its effects are one update; the outbox performs them (again after a crash). */
   outbox: Outbox;

@@ -75,8 +75,6 @@ async function openRig(
       telemetry,
       checkins: wrapped && options.checkins ? options.checkins(checkinRepo) : checkinRepo,
       alerts,
-      audit: wrapped && options.audit ? options.audit(audit) : audit,
-      notifier,
       outbox,
       presenter: cards,
       clock: () => NOW,
