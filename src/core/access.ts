@@ -376,9 +376,26 @@ export class AccessCommands {
    * when this writer died first.
    */
   private async startStoredRun(grant: GrantRecord, effect: PendingEffect<{ grantId: string; start: RunStart }>): Promise<FlowRun> {
-    const run = await this.deps.engine.start(effect.data.start);
+    const run = await this.endedMeanwhile(grant.id, await this.deps.engine.start(effect.data.start));
     await this.deps.outbox.settle({ kind: GRANT_HOLDER, id: grant.id }, [effect], 'grant.run-started');
     return run;
+  }
+
+  /**
+   * A just-started run of a grant that ended while the run was being created (revoked, say): the
+   * revocation looked for the grant's runs before this one existed, so it is cancelled here. The
+   * grant is read after the run is stored and the revocation looks for runs after the grant is
+   * changed, so one of the two always sees the other and no request waits on a grant that ended.
+   */
+  private async endedMeanwhile(grantId: string, run: FlowRun): Promise<FlowRun> {
+    const grant = await this.deps.grants.get(grantId);
+    if (!grant || grant.status === 'pending' || grant.status === 'active') return run;
+    const reason = `Access ${grant.status}${grant.endReason ? `: ${grant.endReason}` : ''}`;
+    // A run that ended already (it denied the grant itself) refuses with a coded error: nothing to do.
+    return this.deps.engine.cancel(run.id, grant.endedBy ?? 'roster', reason).catch((err: unknown) => {
+      if (!isRosterError(err)) throw err;
+      return run;
+    });
   }
 
   /**
@@ -695,7 +712,7 @@ export class AccessCommands {
       perform: async ({ grantId, start }) => {
         const grant = await this.deps.grants.get(grantId);
         // A grant revoked or refused before its run started needs none.
-        if (grant?.status === 'pending') await this.deps.engine.ensureStarted(start);
+        if (grant?.status === 'pending') await this.endedMeanwhile(grantId, await this.deps.engine.ensureStarted(start));
       },
     });
     this.deps.outbox.register<{ grantId: string; by: string; reason: string }>({

@@ -91,6 +91,41 @@ describe('a record stored, its run not started yet, when the writer dies', () =>
     expect(await count(grant!.id, 'grant.requested')).toBe(1);
   });
 
+  it('an access request revoked while the worker starts its run: the run is cancelled, nobody is left asked to approve', async () => {
+    const agent = await activeAgent(h, { name: 'Request Revoked Meanwhile', sponsors: [people.tom] });
+    crash.arm('grant.requested:1');
+    await expect(
+      h.services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Look up order history.' }),
+    ).rejects.toThrow(/crashed/);
+    const [grant] = await h.services.grants.listForAgent(agent.id);
+    // The worker reads the grant (pending) to start its run; Tom revokes it right after that read,
+    // before the run exists, so the revocation finds no run to cancel.
+    const grants = h.services.grants;
+    const get = grants.get.bind(grants);
+    let interpose = true;
+    grants.get = async (id) => {
+      const read = await get(id);
+      if (interpose && id === grant!.id && read?.status === 'pending') {
+        interpose = false;
+        await h.services.access.revokeGrant(people.tom, grant!.id, 'Not needed after all.');
+      }
+      return read;
+    };
+    try {
+      await recovered(h, async () => (await runsOf(agent.id))[0]?.status === 'cancelled', 15_000);
+    } finally {
+      grants.get = get;
+    }
+    expect(interpose).toBe(false);
+    expect((await h.services.grants.get(grant!.id))!.status).toBe('revoked');
+    const runs = await runsOf(agent.id);
+    expect(runs.map((r) => [r.status, r.waitingFor])).toEqual([['cancelled', []]]);
+    for (const person of [people.liam, hiroshi, people.elena])
+      expect((await h.services.engine.waitingFor(person)).filter((r) => r.id === runs[0]!.id)).toEqual([]);
+    expect(await count(grant!.id, 'run.cancelled')).toBe(1);
+    expect(await count(grant!.id, 'grant.revoked')).toBe(1);
+  });
+
   it('a break-glass use: after the crash the grant becomes active once, audited once, security paged once', async () => {
     const agent = await activeAgent(h, { name: 'Break-glass Start Crash', sponsors: [people.tom] });
     crash.arm('grant.break-glass:0');
