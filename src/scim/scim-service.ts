@@ -277,7 +277,7 @@ export class ScimService {
       next = withReaction(next, stored, reaction);
       let written = false;
       await this.unique(async () => {
-        written = await this.store.replaceUser(next, stored.version);
+        written = await this.store.replaceUser(next, stored);
       }, 'User');
       if (!written) continue;
       await this.directory.userWritten(next, reaction);
@@ -312,7 +312,7 @@ export class ScimService {
       next = withReaction(next, stored, reaction);
       let written = false;
       await this.unique(async () => {
-        written = await this.store.replaceGroup(next, stored.version);
+        written = await this.store.replaceGroup(next, stored);
       }, 'Group');
       if (!written) continue;
       await this.directory.groupWritten(next, reaction);
@@ -484,9 +484,11 @@ function applyPatch(resource: Resource, operations: ScimPatchOperation[]): Resou
 /**
  * The document to write in place of `stored`, with `reaction` added to the effects `stored` still
  * holds (and its worker's lease): a replacement that dropped them would lose a reaction not yet
- * performed. One performed meanwhile comes back and is performed again, which changes nothing.
+ * performed. The store writes it only while the outbox is as read (see `replaceUser`): one
+ * performed and removed meanwhile is not put back (performed again later, it would compare the
+ * person before it with the person after this write, and audit this write's change twice).
  */
 function withReaction<T extends UserDoc | GroupDoc>(next: T, stored: T, reaction: PendingEffect): T {
-  const lease = (stored as { outboxLeaseUntil?: Date }).outboxLeaseUntil;
+  const lease = stored.outboxLeaseUntil;
   return { ...next, outbox: [...(stored.outbox ?? []), toStored(reaction)], ...(lease ? { outboxLeaseUntil: lease } : {}) };
 }

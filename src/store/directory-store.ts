@@ -27,6 +27,8 @@ export interface UserDoc {
   deleted?: boolean;
   /** Effects stored with the write (the reaction to it, see DirectoryService); kept across replacements. */
   outbox?: Array<Record<string, unknown>>;
+  /** Until when an outbox worker holds those effects; kept across replacements. */
+  outboxLeaseUntil?: Date;
 }
 
 /** A stored group; `members` are user ids. */
@@ -43,6 +45,8 @@ export interface GroupDoc {
   deleted?: boolean;
   /** Effects stored with the write (the reaction to it, see DirectoryService); kept across replacements. */
   outbox?: Array<Record<string, unknown>>;
+  /** Until when an outbox worker holds those effects; kept across replacements. */
+  outboxLeaseUntil?: Date;
 }
 
 /** A Slack or Teams id linked to a person by a verified e-mail. */
@@ -75,12 +79,16 @@ export interface DirectoryStore {
   /** The highest change number handed out so far (0 when none). */
   currentSeq(): Promise<number>;
   insertUser(doc: UserDoc): Promise<void>;
-  /** Writes `doc` if the stored version is still `expectedVersion`; false when someone wrote first. */
-  replaceUser(doc: UserDoc, expectedVersion: number): Promise<boolean>;
+  /**
+   * Writes `doc` in place of `read` if the stored user is still as read: its version, and its
+   * outbox (an effect performed and removed since, a worker's lease); false when either changed.
+   */
+  replaceUser(doc: UserDoc, read: UserDoc): Promise<boolean>;
   getUser(id: string): Promise<UserDoc | undefined>;
   findUsers(query: Record<string, unknown>, skip: number, limit: number): Promise<Page<UserDoc>>;
   insertGroup(doc: GroupDoc): Promise<void>;
-  replaceGroup(doc: GroupDoc, expectedVersion: number): Promise<boolean>;
+  /** `replaceUser` for a group. */
+  replaceGroup(doc: GroupDoc, read: GroupDoc): Promise<boolean>;
   getGroup(id: string): Promise<GroupDoc | undefined>;
   findGroups(query: Record<string, unknown>, skip: number, limit: number): Promise<Page<GroupDoc>>;
   /** Groups that list this user (to drop a deleted user from them). */
@@ -94,6 +102,24 @@ export interface DirectoryStore {
 }
 
 const LIVE = { deleted: { $ne: true } };
+
+/**
+ * The filter that finds a user or group still as `read`: same version, same pending effects and
+ * lease. A replacement writes the whole document, outbox included: without the outbox in the
+ * filter it would put back an effect a writer performed and removed after the read (performed
+ * again later), or drop a worker's lease.
+ */
+function unchangedSince(read: UserDoc | GroupDoc): Record<string, unknown> {
+  const ids = (read.outbox ?? []).map((e) => String(e.id));
+  return {
+    _id: read._id,
+    version: read.version,
+    ...(ids.length === 0
+      ? { $or: [{ outbox: { $exists: false } }, { outbox: { $size: 0 } }] }
+      : { outbox: { $size: ids.length }, 'outbox.id': { $all: ids } }),
+    outboxLeaseUntil: read.outboxLeaseUntil ?? { $exists: false },
+  };
+}
 
 /** The collections of users and groups (outbox holders: a write's reaction is stored with it). */
 export const DIRECTORY_USERS = 'directory_users';
@@ -143,10 +169,10 @@ export function createDirectoryStore(connection: Connection): DirectoryStore {
       return (await meta.findOne({ _id: 'seq' }))?.n ?? 0;
     },
     insertUser: (doc) => write(() => users.insertOne(doc)),
-    async replaceUser(doc, expectedVersion) {
+    async replaceUser(doc, read) {
       let matched = 0;
       await write(async () => {
-        matched = (await users.replaceOne({ _id: doc._id, version: expectedVersion }, doc)).matchedCount;
+        matched = (await users.replaceOne(unchangedSince(read) as never, doc)).matchedCount;
       });
       return matched === 1;
     },
@@ -163,10 +189,10 @@ export function createDirectoryStore(connection: Connection): DirectoryStore {
       return { total, items };
     },
     insertGroup: (doc) => write(() => groups.insertOne(doc)),
-    async replaceGroup(doc, expectedVersion) {
+    async replaceGroup(doc, read) {
       let matched = 0;
       await write(async () => {
-        matched = (await groups.replaceOne({ _id: doc._id, version: expectedVersion }, doc)).matchedCount;
+        matched = (await groups.replaceOne(unchangedSince(read) as never, doc)).matchedCount;
       });
       return matched === 1;
     },

@@ -1,8 +1,9 @@
 import type { AuditEntry } from '../../src/core/audit.js';
 import { DIRECTORY_JOBS } from '../../src/services.js';
-import type { ScimService } from '../../src/scim/scim-service.js';
+import { ScimService } from '../../src/scim/scim-service.js';
+import { createDirectoryStore } from '../../src/store/directory-store.js';
 import { crashPoint, recovered } from '../helpers/crash-point.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { eventually, people, startHarness, type Harness } from '../helpers/harness.js';
 import { patchOp } from '../scim/scim-client.js';
 
 /*
@@ -80,5 +81,40 @@ describe('SCIM writes killed between the stored write and its reaction', () => {
     expect(await changed()).toHaveLength(given + 1);
     expect((await changed()).at(-1)!.details).toMatchObject({ removed: ['approver:finance'], source: 'entra' });
     expect(await jobs(FATIMA, 'roles-removed')).toBe(lost + 1);
+  });
+
+  it('a write that read a pending reaction, performed and removed before the write is stored, does not put it back', async () => {
+    const email = people.daniel;
+    const id = await userId(email);
+    const pending = async () => (await h.db.connection.db!.collection('directory_users').findOne({ _id: id as never }))?.outbox ?? [];
+    // A first write hands Daniel over to the identity provider (his people.yaml roles go).
+    await scim().patchUser(id, patchOp({ op: 'Replace', path: 'displayName', value: 'Daniel O.' }), ctx);
+    // The next (a new display name: nobody's authority changes) is stored; Roster dies before its reaction.
+    crash.arm('directory.reacted:0');
+    await expect(scim().patchUser(id, patchOp({ op: 'Replace', path: 'displayName', value: 'Dan R.' }), ctx)).rejects.toThrow(/crashed/);
+    // The second write (deactivated) reads the user with that reaction pending, and the worker
+    // performs and removes it before the second write is stored.
+    const store = createDirectoryStore(h.db.connection);
+    const getUser = store.getUser.bind(store);
+    let raced = false;
+    store.getUser = async (userId) => {
+      const read = await getUser(userId);
+      if (!raced && (read?.outbox?.length ?? 0) > 0) {
+        raced = true;
+        await eventually(async () => {
+          await h.services.outbox.drain();
+          return (await pending()).length === 0;
+        });
+      }
+      return read;
+    };
+    const racing = new ScimService(store, h.services.directory!, () => new Date());
+    await racing.patchUser(id, patchOp({ op: 'Replace', path: 'active', value: false }), ctx);
+    expect(raced).toBe(true);
+
+    // Put back, the first reaction would be performed again and see Daniel gone: a second leaver entry and job.
+    await recovered(h, async () => (await pending()).length === 0 && (await entries(email, 'directory.person-left')).length > 0);
+    expect(await entries(email, 'directory.person-left')).toHaveLength(1);
+    expect(await jobs(email, 'leaver')).toBe(1);
   });
 });
