@@ -214,8 +214,12 @@ export class AccessReviews {
     const enforcement = this.deps.settings.reviewEnforcement;
     const at = this.clock().toISOString();
     const enforced: GrantRecord[] = [];
-    for (const grant of grants.filter((g) => !g.review?.answer)) {
+    for (const grant of grants) {
       const answer = enforcement === 'revoke' ? 'revoked-unanswered' : 'flagged';
+      // Answered by an earlier run of this job that died before revoking it: revoked now (the
+      // entry goes with the revocation, so it is still written once).
+      const unrevoked = enforcement === 'revoke' && grant.review?.answer === answer;
+      if (grant.review?.answer && !unrevoked) continue;
       const effects = [
         this.deps.outbox.effect(AUDIT_EFFECT, {
           actor: { kind: 'system', name: 'scheduler' },
@@ -226,7 +230,10 @@ export class AccessReviews {
         } satisfies AuditInput),
       ];
       // The entry goes with the change it records: the revocation, or the flag when nothing is revoked.
-      if (!(await this.deps.grants.answerReview(grant.id, cycle, { answer, by: 'scheduler', at }, enforcement === 'revoke' ? [] : effects)))
+      if (
+        !unrevoked &&
+        !(await this.deps.grants.answerReview(grant.id, cycle, { answer, by: 'scheduler', at }, enforcement === 'revoke' ? [] : effects))
+      )
         continue;
       if (enforcement === 'revoke') {
         const revoked = await this.deps.grants.transition(

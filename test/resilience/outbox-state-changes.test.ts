@@ -485,6 +485,24 @@ describe('access review answers killed between the stored answer and its effects
     expect(await count(grant.id, 'grant.revoked')).toBe(1);
   });
 
+  it('an unanswered grant whose deadline job died after recording the answer, before the revocation: revoked once when the job runs again', async () => {
+    const grant = await inReview('Review Answered Crash', 'rev_answered_crash');
+    // What the dead job stored: the answer; the revocation (stored with its entry) was to follow.
+    await h.services.grants.answerReview(grant.id, 'rev_answered_crash', {
+      answer: 'revoked-unanswered',
+      by: 'scheduler',
+      at: new Date().toISOString(),
+    });
+    await h.services.reviews.due('rev_answered_crash');
+    await h.services.outbox.drain();
+    expect((await h.services.grants.get(grant.id))!.status).toBe('revoked');
+    expect(await count(grant.id, 'grant.revoked')).toBe(1);
+    await h.services.reviews.due('rev_answered_crash');
+    await h.services.outbox.drain();
+    expect(await count(grant.id, 'grant.revoked')).toBe(1);
+    expect(await count('rev_answered_crash', 'access-review.escalated')).toBe(1);
+  });
+
   const deadlines = (cycle: string) =>
     h.db.connection.db!.collection('agendaJobs').countDocuments({ name: 'grants.review-due', 'data.cycle': cycle });
   const reviewCards = (to: string, cycle: string) =>
