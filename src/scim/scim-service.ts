@@ -272,12 +272,12 @@ export class ScimService {
       } else {
         next = this.userDoc(id, change(JSON.parse(stored.resource) as Resource), stored.created, now, stored.version + 1, seq);
       }
-      // The reaction is stored with the write; the record's pending effects are carried over (a replacement would drop them).
+      // The reaction is stored with the write, beside the effects the user still holds.
       const reaction = this.directory.reaction([id], ctx.source, change === null ? 'deleted' : 'deactivated');
-      next = withReaction(next, stored, reaction);
+      next = withReaction(next, reaction);
       let written = false;
       await this.unique(async () => {
-        written = await this.store.replaceUser(next, stored);
+        written = await this.store.replaceUser(next, stored.version);
       }, 'User');
       if (!written) continue;
       await this.directory.userWritten(next, reaction);
@@ -309,10 +309,10 @@ export class ScimService {
       const is = new Set(next.members);
       const affected = [...stored.members, ...next.members].filter((m) => renamed || !(was.has(m) && is.has(m)));
       const reaction = this.directory.reaction(affected, ctx.source, 'deactivated');
-      next = withReaction(next, stored, reaction);
+      next = withReaction(next, reaction);
       let written = false;
       await this.unique(async () => {
-        written = await this.store.replaceGroup(next, stored);
+        written = await this.store.replaceGroup(next, stored.version);
       }, 'Group');
       if (!written) continue;
       await this.directory.groupWritten(next, reaction);
@@ -482,13 +482,12 @@ function applyPatch(resource: Resource, operations: ScimPatchOperation[]): Resou
 }
 
 /**
- * The document to write in place of `stored`, with `reaction` added to the effects `stored` still
- * holds (and its worker's lease): a replacement that dropped them would lose a reaction not yet
- * performed. The store writes it only while the outbox is as read (see `replaceUser`): one
- * performed and removed meanwhile is not put back (performed again later, it would compare the
- * person before it with the person after this write, and audit this write's change twice).
+ * The document to write over the stored one, with `reaction` as the effect to add: the store adds
+ * it to the effects the record still holds, never writing those back (a copy read before would
+ * bring back one performed and removed meanwhile, performed again later: it compared the person
+ * before it with the person after this write, and audited and queued this write's change twice).
  */
-function withReaction<T extends UserDoc | GroupDoc>(next: T, stored: T, reaction: PendingEffect): T {
-  const lease = stored.outboxLeaseUntil;
-  return { ...next, outbox: [...(stored.outbox ?? []), toStored(reaction)], ...(lease ? { outboxLeaseUntil: lease } : {}) };
+function withReaction<T extends UserDoc | GroupDoc>(next: T, reaction: PendingEffect): T {
+  const { outbox: _pending, outboxLeaseUntil: _lease, ...fields } = next;
+  return { ...fields, outbox: [toStored(reaction)] } as T;
 }

@@ -25,9 +25,9 @@ export interface UserDoc {
   version: number;
   seq: number;
   deleted?: boolean;
-  /** Effects stored with the write (the reaction to it, see DirectoryService); kept across replacements. */
+  /** Effects stored with the write (the reaction to it, see DirectoryService); a replacement adds its own. */
   outbox?: Array<Record<string, unknown>>;
-  /** Until when an outbox worker holds those effects; kept across replacements. */
+  /** Until when an outbox worker holds those effects (never written by a replacement). */
   outboxLeaseUntil?: Date;
 }
 
@@ -43,9 +43,9 @@ export interface GroupDoc {
   version: number;
   seq: number;
   deleted?: boolean;
-  /** Effects stored with the write (the reaction to it, see DirectoryService); kept across replacements. */
+  /** Effects stored with the write (the reaction to it, see DirectoryService); a replacement adds its own. */
   outbox?: Array<Record<string, unknown>>;
-  /** Until when an outbox worker holds those effects; kept across replacements. */
+  /** Until when an outbox worker holds those effects (never written by a replacement). */
   outboxLeaseUntil?: Date;
 }
 
@@ -80,15 +80,15 @@ export interface DirectoryStore {
   currentSeq(): Promise<number>;
   insertUser(doc: UserDoc): Promise<void>;
   /**
-   * Writes `doc` in place of `read` if the stored user is still as read: its version, and its
-   * outbox (an effect performed and removed since, a worker's lease); false when either changed.
+   * Writes `doc` if the stored version is still `expectedVersion` (false when someone wrote first):
+   * its fields, and its `outbox` added to the effects the user holds, which are kept as they are.
    */
-  replaceUser(doc: UserDoc, read: UserDoc): Promise<boolean>;
+  replaceUser(doc: UserDoc, expectedVersion: number): Promise<boolean>;
   getUser(id: string): Promise<UserDoc | undefined>;
   findUsers(query: Record<string, unknown>, skip: number, limit: number): Promise<Page<UserDoc>>;
   insertGroup(doc: GroupDoc): Promise<void>;
   /** `replaceUser` for a group. */
-  replaceGroup(doc: GroupDoc, read: GroupDoc): Promise<boolean>;
+  replaceGroup(doc: GroupDoc, expectedVersion: number): Promise<boolean>;
   getGroup(id: string): Promise<GroupDoc | undefined>;
   findGroups(query: Record<string, unknown>, skip: number, limit: number): Promise<Page<GroupDoc>>;
   /** Groups that list this user (to drop a deleted user from them). */
@@ -104,20 +104,19 @@ export interface DirectoryStore {
 const LIVE = { deleted: { $ne: true } };
 
 /**
- * The filter that finds a user or group still as `read`: same version, same pending effects and
- * lease. A replacement writes the whole document, outbox included: without the outbox in the
- * filter it would put back an effect a writer performed and removed after the read (performed
- * again later), or drop a worker's lease.
+ * The update that writes `doc` over a stored user or group field by field (what `doc` lacks of
+ * `optional` is removed), adding `doc.outbox` to the stored outbox. A whole-document replacement
+ * would write back the outbox as it was read: an effect performed and removed since would return
+ * (and be performed again), a worker's lease would be dropped. Writers only `$push` effects.
  */
-function unchangedSince(read: UserDoc | GroupDoc): Record<string, unknown> {
-  const ids = (read.outbox ?? []).map((e) => String(e.id));
+function replacement(doc: UserDoc | GroupDoc, optional: readonly string[]): Record<string, unknown> {
+  const { _id: _key, outbox, outboxLeaseUntil: _lease, ...rest } = doc;
+  const fields = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+  const absent = optional.filter((k) => fields[k] === undefined);
   return {
-    _id: read._id,
-    version: read.version,
-    ...(ids.length === 0
-      ? { $or: [{ outbox: { $exists: false } }, { outbox: { $size: 0 } }] }
-      : { outbox: { $size: ids.length }, 'outbox.id': { $all: ids } }),
-    outboxLeaseUntil: read.outboxLeaseUntil ?? { $exists: false },
+    $set: fields,
+    ...(absent.length > 0 ? { $unset: Object.fromEntries(absent.map((k) => [k, ''])) } : {}),
+    ...(outbox && outbox.length > 0 ? { $push: { outbox: { $each: outbox } } } : {}),
   };
 }
 
@@ -169,10 +168,11 @@ export function createDirectoryStore(connection: Connection): DirectoryStore {
       return (await meta.findOne({ _id: 'seq' }))?.n ?? 0;
     },
     insertUser: (doc) => write(() => users.insertOne(doc)),
-    async replaceUser(doc, read) {
+    async replaceUser(doc, expectedVersion) {
       let matched = 0;
       await write(async () => {
-        matched = (await users.replaceOne(unchangedSince(read) as never, doc)).matchedCount;
+        matched = (await users.updateOne({ _id: doc._id, version: expectedVersion }, replacement(doc, ['externalId', 'seed', 'deleted'])))
+          .matchedCount;
       });
       return matched === 1;
     },
@@ -189,10 +189,11 @@ export function createDirectoryStore(connection: Connection): DirectoryStore {
       return { total, items };
     },
     insertGroup: (doc) => write(() => groups.insertOne(doc)),
-    async replaceGroup(doc, read) {
+    async replaceGroup(doc, expectedVersion) {
       let matched = 0;
       await write(async () => {
-        matched = (await groups.replaceOne(unchangedSince(read) as never, doc)).matchedCount;
+        matched = (await groups.updateOne({ _id: doc._id, version: expectedVersion }, replacement(doc, ['externalId', 'deleted'])))
+          .matchedCount;
       });
       return matched === 1;
     },
