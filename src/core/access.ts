@@ -303,8 +303,7 @@ export class AccessCommands {
     if (await this.deps.grants.insert(grant, [...requested, startRun])) {
       await this.deps.outbox.settle({ kind: GRANT_HOLDER, id: grant.id }, requested, 'grant.requested');
     }
-    const run = await this.startStoredRun(grant, startRun);
-    const stored = (await this.deps.grants.get(grant.id)) ?? grant;
+    const { run, grant: stored } = await this.startStoredRun(grant, startRun);
     return { run, grant: stored, durationText, ...(capNote ? { capNote } : {}) };
   }
 
@@ -361,8 +360,7 @@ export class AccessCommands {
       await Promise.all(keys.map((key) => this.deps.claims.release(key, grant.id)));
       throw new ConflictError(`break-glass ${agent.id} ${scope.id}`);
     }
-    const run = await this.startStoredRun(grant, startRun);
-    return { run, grant: (await this.deps.grants.get(grant.id)) ?? grant };
+    return this.startStoredRun(grant, startRun);
   }
 
   /** The effect that starts a grant's run, to store with the grant. */
@@ -373,12 +371,15 @@ export class AccessCommands {
   /**
    * Starts the run stored with a grant at once (people wait for its cards), then performs the
    * stored effect, which finds the run and only leaves the outbox: the worker starts the run only
-   * when this writer died first.
+   * when this writer died first. Resolves with the run and the grant as it is once the run started.
    */
-  private async startStoredRun(grant: GrantRecord, effect: PendingEffect<{ grantId: string; start: RunStart }>): Promise<FlowRun> {
-    const run = await this.endedMeanwhile(grant.id, await this.deps.engine.start(effect.data.start));
+  private async startStoredRun(
+    grant: GrantRecord,
+    effect: PendingEffect<{ grantId: string; start: RunStart }>,
+  ): Promise<{ run: FlowRun; grant: GrantRecord }> {
+    const started = await this.endedMeanwhile(grant.id, await this.deps.engine.start(effect.data.start));
     await this.deps.outbox.settle({ kind: GRANT_HOLDER, id: grant.id }, [effect], 'grant.run-started');
-    return run;
+    return { run: started.run, grant: started.grant ?? grant };
   }
 
   /**
@@ -387,15 +388,16 @@ export class AccessCommands {
    * grant is read after the run is stored and the revocation looks for runs after the grant is
    * changed, so one of the two always sees the other and no request waits on a grant that ended.
    */
-  private async endedMeanwhile(grantId: string, run: FlowRun): Promise<FlowRun> {
+  private async endedMeanwhile(grantId: string, run: FlowRun): Promise<{ run: FlowRun; grant: GrantRecord | undefined }> {
     const grant = await this.deps.grants.get(grantId);
-    if (!grant || grant.status === 'pending' || grant.status === 'active') return run;
+    if (!grant || grant.status === 'pending' || grant.status === 'active') return { run, grant };
     const reason = `Access ${grant.status}${grant.endReason ? `: ${grant.endReason}` : ''}`;
     // A run that ended already (it denied the grant itself) refuses with a coded error: nothing to do.
-    return this.deps.engine.cancel(run.id, grant.endedBy ?? 'roster', reason).catch((err: unknown) => {
+    const cancelled = await this.deps.engine.cancel(run.id, grant.endedBy ?? 'roster', reason).catch((err: unknown) => {
       if (!isRosterError(err)) throw err;
       return run;
     });
+    return { run: cancelled, grant };
   }
 
   /**
