@@ -218,6 +218,8 @@ export class RuntimeApprovals {
     deps.outbox.register<{ start: RunStart }>({
       type: RUNTIME_START_RUN_EFFECT,
       perform: async ({ start }) => {
+        // Started by the writer (as a rule, with the request): nothing else to read.
+        if (await deps.engine().exists(start.id)) return;
         const record = await deps.repo.get((start.context as RuntimeRunContext).approvalId);
         // A request decided or withdrawn before its run started needs none.
         if (record?.status !== 'pending') return;

@@ -177,6 +177,11 @@ export class FlowEngine {
     return this.newRunId();
   }
 
+  /** Whether the run `runId` exists (one read): a start-run effect whose writer started the run has nothing left to do. */
+  async exists(runId: string): Promise<boolean> {
+    return (await this.deps.runs.get(runId)) !== undefined;
+  }
+
   /**
    * Starts the run `start.id` unless it exists, performs its first effects, and resolves with it:
    * the performer of a record's "start its run" effect, which may run more than once (the writer,
