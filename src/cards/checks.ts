@@ -241,10 +241,25 @@ function* objectsIn(value: JsonValue, path: string): Generator<[string, JsonObje
   }
 }
 
+/** A Teams `Chart.Line`: at least one series, each with points of a string or number `x` and a number `y`. */
+function checkLineChart(report: Report, path: string, chart: JsonObject): void {
+  const series = arrayAt(chart.data);
+  if (series.length === 0) return report(`${path}.data`, 'Chart.Line needs at least one series in data');
+  series.forEach((s, i) => {
+    const values = isObject(s) ? arrayAt(s.values) : [];
+    if (values.length === 0) report(`${path}.data[${i}].values`, 'a Chart.Line series needs values');
+    values.forEach((v, j) => {
+      const ok = isObject(v) && (typeof v.x === 'string' || typeof v.x === 'number') && typeof v.y === 'number' && Number.isFinite(v.y);
+      if (!ok) report(`${path}.data[${i}].values[${j}]`, 'a Chart.Line point needs a string or number x and a finite number y');
+    });
+  });
+}
+
 /**
  * Checks an Adaptive Card the way Teams will take it: the official `adaptivecards` library
  * must parse and validate it without a single event (unknown element or action types,
- * duplicate ids, inputs without ids or labels…); `version` must be present and at most 1.5;
+ * duplicate ids, inputs without ids or labels…; Teams' `Chart.Line` is known, its series and
+ * points checked here); `version` must be present and at most 1.5;
  * the card must fit Teams' 28 KB for an Adaptive Card (see {@link TEAMS_CARD_BYTES}); `refresh.userIds` may name at most 60 users;
  * and every `Action.Execute` needs a verb.
  */
@@ -272,6 +287,7 @@ export function checkTeamsCard(card: unknown): CardViolation[] {
     if (object.type === 'Action.Execute' && (typeof object.verb !== 'string' || object.verb.length === 0)) {
       report(path, 'Action.Execute has no verb');
     }
+    if (object.type === 'Chart.Line') checkLineChart(report, path, object);
   }
   for (const event of adaptiveCardsEvents(card)) report('', `${event.event}: ${event.message}`);
   return violations;

@@ -8,6 +8,19 @@ import { z } from 'zod';
 const id = z.string().regex(/^[\w.:-]{1,200}$/, { error: 'expected an id of letters, digits, _ . : or -' });
 const text = z.string().min(1);
 
+/**
+ * A metric's trend drawn as a chart: Teams' native `Chart.Line`; Slack keeps the text sparkline.
+ * `x` is a day label ("12 Nov"), `y` the value in the unit `yTitle` names.
+ */
+export const trendChartSchema = z.object({
+  title: text,
+  legend: text,
+  points: z
+    .array(z.object({ x: text, y: z.number().finite() }))
+    .min(2)
+    .max(31),
+});
+
 /** `checkin`: an agent's performance review with Keep / Retrain / Retire. */
 export const checkInDataSchema = z.object({
   checkInId: id,
@@ -21,9 +34,12 @@ export const checkInDataSchema = z.object({
   /** Status after the check-in, e.g. "probation". */
   statusLabel: text,
   metrics: z.array(z.object({ metric: text, baseline: text, current: text })),
-  findings: z.array(z.object({ severity: z.enum(['watch', 'degraded']), summary: text, method: text })),
+  /** `plain`: what changed and how sure Roster is (the face); `summary` and `method`: the numbers (details). */
+  findings: z.array(z.object({ severity: z.enum(['watch', 'degraded']), plain: text, summary: text, method: text })),
   /** Daily accuracy as a text sparkline (may be empty). */
   trend: z.string(),
+  /** Daily accuracy as a chart, when there are two days or more. */
+  chart: trendChartSchema.optional(),
   /** The latest re-run of the role's suite, "measured by Roster", when there is one. */
   measuredLabel: text.optional(),
   /** Who decided, once decided; buttons show only while undecided and the viewer may decide. */
@@ -44,6 +60,12 @@ export const alertDataSchema = z.object({
   severity: z.enum(['warning', 'critical']),
   status: z.enum(['open', 'acknowledged', 'snoozed', 'resolved']),
   summary: text,
+  /** The exact numbers behind the summary (a drift alert's statistics), shown on request. */
+  details: z.array(text).max(10).default([]),
+  /** The metric's trend (drift alerts), drawn as a chart in Teams and a sparkline in Slack. */
+  chart: trendChartSchema.optional(),
+  /** The same trend as a text sparkline (may be empty). */
+  trend: z.string().default(''),
   /** e.g. "Level 2 of 2 · paged Noah Fischer". */
   levelLabel: text,
   raisedAt: text,

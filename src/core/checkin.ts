@@ -9,6 +9,15 @@ import {
   sparkline,
   twoProportionZTest,
 } from './stats.js';
+import {
+  CONFIDENCE_WORDS,
+  confidenceOfPsi,
+  confidenceOfPValue,
+  describeChange,
+  describeDisparity,
+  describeGradualDecline,
+  formatPair,
+} from './plain-words.js';
 
 /** The per-window totals a check-in compares (summed from rollups). */
 export interface WindowStats {
@@ -88,8 +97,13 @@ export interface Finding {
   statistic: number;
   threshold: number;
   severity: Severity;
-  /** One sentence for people, with the numbers. */
+  /** The finding with its numbers and statistics (the card's details). */
   summary: string;
+  /**
+   * What changed and how sure Roster is, in plain words (the card's face). Absent on records
+   * stored before it existed: cards show the summary then.
+   */
+  plain?: string;
 }
 
 export interface MetricRow {
@@ -111,6 +125,7 @@ export interface CheckInResult {
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const capitalised = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 /** A p-value for people: tiny ones as a bound rather than 0. */
 const pText = (p: number) => (p < 1e-6 ? 'p < 0.000001' : `p = ${p.toPrecision(2)}`);
 
@@ -165,6 +180,14 @@ export function assessCheckIn(
         threshold: significance,
         severity: rise >= 2 * policy.accuracyDropMin ? 'degraded' : 'watch',
         summary: `${label} rose from ${pct(test.p1)} to ${pct(test.p2)} (z = ${test.z.toFixed(2)}, ${pText(test.pValue)} < ${significance})`,
+        plain: describeChange({
+          label: capitalised(label),
+          unit: 'share',
+          from: test.p1,
+          to: test.p2,
+          days: current.days,
+          confidence: confidenceOfPValue(test.pValue, significance),
+        }),
       });
     }
   };
@@ -186,13 +209,27 @@ export function assessCheckIn(
         threshold: significance,
         severity: drop >= 2 * policy.accuracyDropMin ? 'degraded' : 'watch',
         summary: `accuracy fell from ${test.p1.toFixed(3)} to ${test.p2.toFixed(3)} (−${drop.toFixed(3)}; z = ${test.z.toFixed(2)}, ${pText(test.pValue)}, below ${significance})`,
+        plain: describeChange({
+          label: 'Accuracy',
+          unit: 'share',
+          from: test.p1,
+          to: test.p2,
+          days: current.days,
+          confidence: confidenceOfPValue(test.pValue, significance),
+        }),
       });
     }
   }
   rateTest('failure-rate', baseline.failure, current.failure, 'failure rate');
   rateTest('handoff-rate', baseline.handedToHuman, current.handedToHuman, 'hand-off rate');
 
-  const distribution = (metric: 'p95-latency' | 'cost-per-task', b: number[], c: number[], describe: string) => {
+  const distribution = (
+    metric: 'p95-latency' | 'cost-per-task',
+    b: number[],
+    c: number[],
+    describe: string,
+    change: { label: string; unit: 'ms' | 'usd'; from?: number; to?: number },
+  ) => {
     if (!watched.has(metric) || baseline.count === 0 || current.count === 0) return;
     const value = psi(b, c);
     if (value >= policy.psiWatch) {
@@ -203,13 +240,34 @@ export function assessCheckIn(
         threshold: value >= policy.psiDegraded ? policy.psiDegraded : policy.psiWatch,
         severity: value >= policy.psiDegraded ? 'degraded' : 'watch',
         summary: `${describe} shifted (PSI ${value.toFixed(2)} ≥ ${(value >= policy.psiDegraded ? policy.psiDegraded : policy.psiWatch).toFixed(2)})`,
+        plain:
+          change.from !== undefined && change.to !== undefined
+            ? describeChange({
+                label: change.label,
+                unit: change.unit,
+                from: change.from,
+                to: change.to,
+                days: current.days,
+                confidence: confidenceOfPsi(value, policy.psiWatch, policy.psiDegraded),
+              })
+            : `${change.label} changed shape over ${current.days} days; this is unlikely to be chance.`,
       });
     }
   };
   const p95 = (w: WindowStats) => quantileFromBins(w.latency, 0.95, LATENCY_BINS);
-  distribution('p95-latency', baseline.latency, current.latency, `latency (p95 ${p95(baseline) ?? '–'} ms → ${p95(current) ?? '–'} ms)`);
+  distribution('p95-latency', baseline.latency, current.latency, `latency (p95 ${p95(baseline) ?? '–'} ms → ${p95(current) ?? '–'} ms)`, {
+    label: 'Latency (p95)',
+    unit: 'ms',
+    from: p95(baseline),
+    to: p95(current),
+  });
   const cpt = (w: WindowStats) => (w.count ? w.costSum / w.count : 0);
-  distribution('cost-per-task', baseline.cost, current.cost, `cost per task ($${cpt(baseline).toFixed(4)} → $${cpt(current).toFixed(4)})`);
+  distribution('cost-per-task', baseline.cost, current.cost, `cost per task ($${cpt(baseline).toFixed(4)} → $${cpt(current).toFixed(4)})`, {
+    label: 'Cost per task',
+    unit: 'usd',
+    from: cpt(baseline),
+    to: cpt(current),
+  });
 
   if (watched.has('accuracy') && dailyAccuracy.length >= 7) {
     const ph = pageHinkleyDecrease(dailyAccuracy, PH_DELTA, PH_LAMBDA);
@@ -221,6 +279,7 @@ export function assessCheckIn(
         threshold: PH_LAMBDA,
         severity: 'watch',
         summary: `daily accuracy is declining gradually (Page-Hinkley ${ph.statistic.toFixed(3)} > ${PH_LAMBDA} on day ${ph.alarmAt + 1})`,
+        plain: describeGradualDecline('Daily accuracy', dailyAccuracy[0]!, dailyAccuracy.at(-1)!, dailyAccuracy.length),
       });
     }
   }
@@ -235,6 +294,7 @@ export function assessCheckIn(
         threshold: policy.disparateImpactMin,
         severity: 'degraded',
         summary: `favourable outcomes: ${di.lowest} ${pct(di.rates[di.lowest]!.rate)} vs ${di.highest} ${pct(di.rates[di.highest]!.rate)} (ratio ${di.ratio.toFixed(2)} < ${policy.disparateImpactMin})`,
+        plain: describeDisparity(di.lowest, di.rates[di.lowest]!.rate, di.highest, di.rates[di.highest]!.rate, policy.disparateImpactMin),
       });
     }
   }
@@ -249,6 +309,13 @@ export function assessCheckIn(
         threshold: ratio < 0.5 ? 0.5 : 2,
         severity: 'watch',
         summary: `daily volume changed ×${ratio.toFixed(2)} (${(baseline.count / baseline.days).toFixed(0)} → ${(current.count / current.days).toFixed(0)} tasks/day)`,
+        plain: describeChange({
+          label: 'Volume',
+          unit: 'per-day',
+          from: baseline.count / baseline.days,
+          to: current.count / current.days,
+          days: current.days,
+        }),
       });
     }
   }
@@ -264,6 +331,7 @@ export function assessCheckIn(
         threshold: policy.accuracyDropMin,
         severity: drop >= 2 * policy.accuracyDropMin ? 'degraded' : 'watch',
         summary: `measured accuracy fell from ${measured.baseline.accuracy.toFixed(3)} ${measured.baseline.source === 'measured' ? 'at admission' : '(recorded baseline)'} to ${measured.accuracy.toFixed(3)} (−${drop.toFixed(3)}) when Roster re-ran the role's suite`,
+        plain: `Accuracy on the role's test cases fell from ${formatPair('share', measured.baseline.accuracy, measured.accuracy).join(' to ')} ${measured.baseline.source === 'measured' ? 'since admission' : 'against the recorded baseline'}; ${CONFIDENCE_WORDS.measured}.`,
       });
     }
   }

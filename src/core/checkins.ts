@@ -31,6 +31,8 @@ export interface CheckInRecord extends CheckInResult {
   at: string;
   window: { baselineFrom: string; currentFrom: string; to: string };
   decision?: { choice: 'keep' | 'retrain' | 'retire'; by: string; at: string };
+  /** Daily accuracy behind `trend`, by UTC day (yyyy-mm-dd), for charts; absent on older records. */
+  trendSeries?: Array<{ day: string; accuracy: number }>;
 }
 
 /** Rollups and dormancy facts a check-in reads (the telemetry store implements it). */
@@ -344,17 +346,19 @@ export class CheckInService {
   ): CheckInRecord {
     const w = windowsOf(role, now);
     const inRange = (from: Date, until: Date) => daily.filter((d) => d.start >= from && d.start < until);
+    const trendSeries = inRange(w.trendFrom, w.to)
+      .filter((d) => d.correctCount > 0)
+      .map((d) => ({ day: d.start.toISOString().slice(0, 10), accuracy: d.correctSum / d.correctCount }));
     const result = assessCheckIn(
       role.drift,
       sumWindow(inRange(w.baselineFrom, w.currentFrom), 2 * w.windowDays),
       sumWindow(inRange(w.currentFrom, w.to), w.windowDays),
-      inRange(w.trendFrom, w.to)
-        .filter((d) => d.correctCount > 0)
-        .map((d) => d.correctSum / d.correctCount),
+      trendSeries.map((d) => d.accuracy),
       measured,
     );
     return {
       ...result,
+      trendSeries,
       id,
       agentId: agent.id,
       at: now.toISOString(),
@@ -379,11 +383,18 @@ export class CheckInService {
         kind,
         agentId: agent.id,
         severity: group.some((f) => ['fairness', 'accuracy', 'measured-accuracy'].includes(f.metric)) ? 'critical' : 'warning',
-        summary: `${agent.name}: ${group.map((f) => f.summary).join('; ')}`,
+        summary: `${agent.name}: ${group.map((f) => f.plain ?? f.summary).join(' ')}`,
         details: {
           agentName: agent.name,
           checkInId: record.id,
-          findings: group.map((f) => ({ metric: f.metric, method: f.method, statistic: f.statistic, threshold: f.threshold })),
+          findings: group.map((f) => ({
+            metric: f.metric,
+            method: f.method,
+            statistic: f.statistic,
+            threshold: f.threshold,
+            summary: f.summary,
+          })),
+          ...(record.trendSeries?.length ? { trend: record.trendSeries } : {}),
         },
       });
     }

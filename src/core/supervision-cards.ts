@@ -8,8 +8,41 @@ import type { OutgoingCard } from './notifications.js';
 import { displayDate } from './presenter.js';
 import { isDecisionReader } from './governance.js';
 import { mayAddKnowledgeNote } from './retirement.js';
+import { sparkline } from './stats.js';
 
 const day = (iso: string) => displayDate(iso).split(',')[0]!;
+
+/** A daily accuracy series as the cards' chart: day labels such as "12 Nov" and percentages; none below two days. */
+export function accuracyChart(series: ReadonlyArray<{ day: string; accuracy: number }> | undefined) {
+  const points = (series ?? [])
+    .filter((p) => Number.isFinite(p.accuracy))
+    .slice(-31)
+    .map((p) => ({ x: day(`${p.day}T00:00:00Z`).replace(/ \d{4}$/, ''), y: Math.round(p.accuracy * 1000) / 10 }));
+  return points.length >= 2 ? { title: `Daily accuracy (%), last ${points.length} days`, legend: 'Accuracy (%)', points } : undefined;
+}
+
+/** A drift alert's stored trend, read back defensively (details are free-form JSON). */
+function storedSeries(value: unknown): Array<{ day: string; accuracy: number }> {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((p: unknown) => {
+    const point = p as { day?: unknown; accuracy?: unknown } | null;
+    return point && typeof point.day === 'string' && typeof point.accuracy === 'number' ? [{ day: point.day, accuracy: point.accuracy }] : [];
+  });
+}
+
+/** A drift alert's exact numbers: each finding's summary with its method, statistic and threshold. */
+function alertDetails(value: unknown): string[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((f: unknown) => {
+    const finding = f as { summary?: unknown; method?: unknown; statistic?: unknown; threshold?: unknown } | null;
+    if (!finding || typeof finding.summary !== 'string') return [];
+    const method =
+      typeof finding.method === 'string' && typeof finding.statistic === 'number'
+        ? ` · ${finding.method}: ${finding.statistic.toFixed(3)} (threshold ${String(finding.threshold)})`
+        : '';
+    return [`${finding.summary}${method}`];
+  });
+}
 
 /** The check-in review and alert cards, for one viewer. */
 export class SupervisionCards implements AlertPresenter, CheckInPresenter {
@@ -20,6 +53,7 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
     const canDecide = Boolean(person && (agent.sponsors.includes(person.email) || hasRole(person, 'it-admin')));
     const canNote = record.findings.length > 0 && Boolean(person && mayAddKnowledgeNote(this.org, person, agent));
     const canReadDecisions = record.findings.length > 0 && Boolean(person && isDecisionReader(person, agent.sponsors));
+    const chart = accuracyChart(record.trendSeries);
     return {
       kind: 'checkin',
       data: {
@@ -34,10 +68,12 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
         metrics: record.metrics,
         findings: record.findings.map((f) => ({
           severity: f.severity,
+          plain: f.plain ?? f.summary,
           summary: f.summary,
           method: `${f.method}: ${f.statistic.toFixed(3)} (threshold ${f.threshold})`,
         })),
         trend: record.trend,
+        ...(chart ? { chart } : {}),
         ...(record.measured
           ? {
               measuredLabel: `accuracy ${record.measured.accuracy.toFixed(3)} on ${record.measured.cases} cases, re-run ${day(record.measured.at)}${
@@ -91,6 +127,8 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
         .filter(Boolean)
         .join(' ') || undefined;
     const open = alert.status !== 'resolved';
+    const trend = storedSeries(alert.details.trend);
+    const trendChart = accuracyChart(trend);
     const registered = alert.kind !== 'shadow' && alert.kind !== 'retired-key';
     const reader = Boolean(person && isDecisionReader(person, []));
     const agentActions: Array<'alert_register' | 'alert_assign_sponsor' | 'alert_note' | 'alert_decisions' | 'alert_retire'> = [];
@@ -114,6 +152,9 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
         severity: alert.severity,
         status: alert.status,
         summary: alert.summary,
+        details: alertDetails(alert.details.findings).slice(0, 10),
+        ...(trendChart ? { chart: trendChart } : {}),
+        trend: sparkline(trend.map((p) => p.accuracy)),
         levelLabel: `Level ${alert.level + 1} of ${levels.length}${alert.loops ? ` (round ${alert.loops + 1})` : ''} · ${paged.join(', ') || 'nobody'}`,
         raisedAt: displayDate(alert.createdAt),
         ...(alert.occurrences > 1 ? { occurrencesLabel: `seen ${alert.occurrences} times` } : {}),

@@ -59,10 +59,12 @@ describe.each(fixtures.map((fixture) => [fixture.file, fixture.model] as const))
 
 /*
  * Fields that a platform legitimately does not show: on Slack a person with a trusted id is a
- * mention rather than a name, and sponsors are picked with a user select rather than typed.
+ * mention rather than a name, sponsors are picked with a user select rather than typed, and a
+ * trend is the text sparkline rather than the chart Teams draws.
  */
 function shownOn(platform: CardPlatform, model: CardModel, leafPath: LeafPath): boolean {
   if (platform !== 'slack') return true;
+  if (leafPath[1] === 'chart') return false;
   const key = leafPath[leafPath.length - 1];
   if (key === 'name' && typeof valueAt(model, [...leafPath.slice(0, -1), 'slackUserId']) === 'string') return false;
   return !(model.kind === 'request-form' && key === 'sponsorEmails');

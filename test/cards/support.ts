@@ -155,7 +155,8 @@ function decodeSlack(text: string): string {
 export function visibleText(card: RenderedCard): string {
   if (card.platform === 'teams') {
     return stringsIn(card.card)
-      .filter((entry) => ['text', 'title', 'value', 'label', 'placeholder', 'errorMessage'].includes(entry.key))
+      // A Chart.Line's legend and x-axis labels are read on the chart itself.
+      .filter((entry) => ['text', 'title', 'value', 'label', 'placeholder', 'errorMessage', 'legend', 'x'].includes(entry.key))
       .map((entry) => entry.text.replace(/\u200B/g, ''))
       .join('\n');
   }

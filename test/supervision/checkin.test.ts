@@ -46,6 +46,8 @@ describe('check-ins on synthetic telemetry (rollups in the embedded database)', 
     expect(finding.summary).toMatch(
       /^accuracy fell from 0\.9\d\d to 0\.(79|8\d)\d \(−0\.1\d\d; z = -\d+\.\d\d, p < 0\.000001, below 0\.01\)$/,
     );
+    // The same finding in plain words, for the card's face: whole percentages, the window, how sure.
+    expect(finding.plain).toMatch(/^Accuracy fell from 9\d% to (79|8\d)% over 7 days; this is very unlikely to be chance\.$/);
     expect(result.verdict).toBe('degraded');
     expect(result.recommendation).toBe('retrain');
   });
@@ -56,6 +58,7 @@ describe('check-ins on synthetic telemetry (rollups in the embedded database)', 
     expect(finding.method).toBe('population stability index');
     expect(finding.statistic).toBeGreaterThan(policy.psiDegraded);
     expect(finding.severity).toBe('degraded');
+    expect(finding.plain).toMatch(/^Latency \(p95\) rose from [\d,]+ ms to [\d,]+ ms over 7 days; this is very unlikely to be chance\.$/);
     expect(result.findings.some((f) => f.metric === 'accuracy')).toBe(false);
   });
 
