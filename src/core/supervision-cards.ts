@@ -26,7 +26,9 @@ function storedSeries(value: unknown): Array<{ day: string; accuracy: number }> 
   if (!Array.isArray(value)) return [];
   return value.flatMap((p: unknown) => {
     const point = p as { day?: unknown; accuracy?: unknown } | null;
-    return point && typeof point.day === 'string' && typeof point.accuracy === 'number' ? [{ day: point.day, accuracy: point.accuracy }] : [];
+    return point && typeof point.day === 'string' && typeof point.accuracy === 'number'
+      ? [{ day: point.day, accuracy: point.accuracy }]
+      : [];
   });
 }
 

@@ -153,6 +153,19 @@ describe('checkTeamsCard', () => {
     expect(found[0]).toMatch(/^: UnknownElementType: Unknown element type "Carousel"/);
   });
 
+  it("knows Teams' Chart.Line and reports one without series or with a point that is not a number", () => {
+    const line = (values: JsonObject[]) => ({ type: 'Chart.Line', title: 'Daily accuracy', data: [{ legend: 'Accuracy (%)', values }] });
+    expect(teamsMessages(adaptiveCard({ body: [line([{ x: '9 Nov', y: 92.1 }, { x: '10 Nov', y: 80 }])] }))).toEqual([]);
+    expect(teamsMessages(adaptiveCard({ body: [{ type: 'Chart.Line', data: [] }] }))).toEqual([
+      'body[0].data: Chart.Line needs at least one series in data',
+    ]);
+    expect(teamsMessages(adaptiveCard({ body: [line([{ x: '9 Nov', y: '92%' }])] }))).toEqual([
+      'body[0].data[0].values[0]: a Chart.Line point needs a string or number x and a finite number y',
+    ]);
+    // Other Teams chart types are not drawn by Roster and stay unknown.
+    expect(teamsMessages(adaptiveCard({ body: [{ type: 'Chart.Pie', data: [] }] }))[0]).toMatch(/UnknownElementType/);
+  });
+
   it('reports duplicate input ids and required inputs without label', () => {
     const found = teamsMessages(
       adaptiveCard({

@@ -9,15 +9,15 @@ import {
 
 describe('check-in findings in plain words', () => {
   it('a fall in a percentage, very unlikely to be chance', () => {
-    expect(
-      describeChange({ label: 'Accuracy', unit: 'share', from: 0.921, to: 0.801, days: 7, confidence: 'very-unlikely-chance' }),
-    ).toBe('Accuracy fell from 92% to 80% over 7 days; this is very unlikely to be chance.');
+    expect(describeChange({ label: 'Accuracy', unit: 'share', from: 0.921, to: 0.801, days: 7, confidence: 'very-unlikely-chance' })).toBe(
+      'Accuracy fell from 92% to 80% over 7 days; this is very unlikely to be chance.',
+    );
   });
 
   it('a rise in a small percentage keeps one decimal so the two values differ', () => {
-    expect(
-      describeChange({ label: 'Hand-off rate', unit: 'share', from: 0.039, to: 0.101, days: 14, confidence: 'unlikely-chance' }),
-    ).toBe('Hand-off rate rose from 3.9% to 10.1% over 14 days; this is unlikely to be chance.');
+    expect(describeChange({ label: 'Hand-off rate', unit: 'share', from: 0.039, to: 0.101, days: 14, confidence: 'unlikely-chance' })).toBe(
+      'Hand-off rate rose from 3.9% to 10.1% over 14 days; this is unlikely to be chance.',
+    );
     // Close values that round to the same whole percentage are told apart by the decimal.
     expect(formatPair('share', 0.921, 0.918)).toEqual(['92.1%', '91.8%']);
   });

@@ -60,6 +60,23 @@ describe('Slack: a drift alert acknowledged and a check-in Retrain', () => {
     );
     await slack.waitFor('chat.postMessage', (a) => a.channel === AISHA.id && buttons(a.blocks).some((b) => b.action_id === 'alert_ack'));
     expect(JSON.stringify(page.args.blocks)).toContain('accuracy fell from');
+    // In plain words on the page; the statistics in the small print (a context block) under it.
+    const pageBlocks = page.args.blocks as Array<{ type: string; text?: { text: string }; elements?: Array<{ text?: string }> }>;
+    const plain = /Accuracy fell from 9\d% to [78]\d% over \d+ days; this is very unlikely to be chance\./;
+    expect(pageBlocks.find((b) => b.type === 'section')!.text!.text).toMatch(plain);
+    expect(pageBlocks.find((b) => b.type === 'section')!.text!.text).not.toContain('z = ');
+    const smallPrint = pageBlocks.filter((b) => b.type === 'context').map((b) => b.elements!.map((e) => e.text).join(' '));
+    expect(smallPrint.join('\n')).toMatch(/z = -\d+\.\d\d, p &lt; 0\.000001/); // escaped for mrkdwn
+    expect(smallPrint.join('\n')).toMatch(/Daily accuracy [▁▂▃▄▅▆▇█]{20,}/);
+    // The review: the finding in plain words, its numbers under it, and the daily accuracy sparkline.
+    const reviewBlocks = review.args.blocks as typeof pageBlocks;
+    const finding = reviewBlocks.findIndex((b) => b.type === 'section' && plain.test(b.text!.text));
+    expect(reviewBlocks[finding]!.text!.text).toMatch(/^🔴 /);
+    expect(reviewBlocks[finding + 1]!.type).toBe('context');
+    expect(reviewBlocks[finding + 1]!.elements![0]!.text).toMatch(
+      /accuracy fell from 0\.9\d\d to 0\.[78]\d\d .*z = .*two-proportion z-test/,
+    );
+    expect(JSON.stringify(reviewBlocks)).toMatch(/Daily accuracy [▁▂▃▄▅▆▇█]{20,}/);
 
     const ack = buttons(page.args.blocks).find((b) => b.action_id === 'alert_ack')!;
     await postSlack(roster.baseUrl, interaction(buttonClick(LIAM.id, 'alert_ack', String(ack.value), slack.responseUrl('ack'))));
