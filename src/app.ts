@@ -60,6 +60,8 @@ export interface RosterOptions {
   webhooks?: WebhookConfig;
   /** The services' clock (tests move it to pass a webhook's retry window without waiting). */
   clock?: () => Date;
+  /** The key cache's monotonic clock in ms (tests move it past `ROSTER_KEY_CACHE_MS` without waiting). */
+  keyCacheClock?: () => number;
   /** The rotations' pagers with their secrets (main.ts resolves and checks them: src/config/pager.ts); chat only when absent. */
   pagers?: readonly ResolvedPager[];
   /** Replaces the pagers' HTTP transport (tests of the policy itself use the real one). */
@@ -135,6 +137,7 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
       notifier,
       flows: options.flows,
       platformKeyHashes: env.ROSTER_TELEMETRY_PLATFORM_KEYS_SHA256,
+      keyCache: { ttlMs: env.ROSTER_KEY_CACHE_MS, ...(options.keyCacheClock ? { now: options.keyCacheClock } : {}) },
       ...(env.ROSTER_DASHBOARD_SECRET ? { dashboardSecret: env.ROSTER_DASHBOARD_SECRET } : {}),
       publicUrl: env.ROSTER_PUBLIC_URL ?? `http://127.0.0.1:${env.PORT}`,
       ...(options.suites ? { suites: options.suites } : {}),
@@ -279,8 +282,12 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
           services.directory?.stopPolling();
           await started.http.close(graceMs);
           await started.api.stop().catch((err: unknown) => log.warn({ err }, 'stopping the agent API failed'));
-          // Effects handed to the outbox after an answer are performed before channels close (or left to the worker after the grace).
-          await Promise.race([services.outbox.idle(), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+          // Effects handed to the outbox after an answer are performed before channels close (or left to the worker after the grace);
+          // so are the error-spike checks of telemetry already answered.
+          await Promise.race([
+            Promise.all([services.outbox.idle(), services.supervision.ingest.idle()]),
+            new Promise((resolve) => setTimeout(resolve, graceMs).unref()),
+          ]);
           // Suite runs pause here and resume from their last finished case in the next process.
           await services.evaluations.stop().catch((err: unknown) => log.warn({ err }, 'stopping evaluations failed'));
           await services.webhooks.stop();

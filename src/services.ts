@@ -31,6 +31,7 @@ import { createDevelopmentRepository } from './store/development-store.js';
 import { createArchiveRepository } from './store/archive-store.js';
 import { createSupervision } from './supervision.js';
 import { AgentKeys } from './core/agent-keys.js';
+import { DEFAULT_KEY_CACHE_MS, KeyCache, withKeyCacheInvalidation, type KeyCacheOptions } from './core/key-cache.js';
 import { createAgentRepository, createGrantRepository } from './store/agent-store.js';
 import { createAuditLog } from './store/audit-store.js';
 import { createRunRepository } from './store/run-store.js';
@@ -89,6 +90,8 @@ export interface ServiceSettings {
   publicUrl?: string;
   /** SHA-256 digests of platform telemetry keys. */
   platformKeyHashes?: string[];
+  /** The telemetry door's key cache (`ROSTER_KEY_CACHE_MS`; default 5 s); tests may move its clock. */
+  keyCache?: KeyCacheOptions;
   /** Length of an alert-escalation "minute" in ms (tests shrink it). */
   alertMinuteMs?: number;
   /** Grant reminder timing (default 1 day and 1 hour before expiry, for grants longer than a day). */
@@ -251,7 +254,9 @@ export async function createServices(settings: ServiceSettings) {
       return entries;
     },
   };
-  const agents = createAgentRepository(connection);
+  // Every write to an agent through this repository drops its cached keys (see KeyCache for the bound).
+  const keyCache = new KeyCache(settings.keyCache ?? { ttlMs: DEFAULT_KEY_CACHE_MS });
+  const agents = withKeyCacheInvalidation(createAgentRepository(connection), keyCache);
   const grants = createGrantRepository(connection);
   const runs = createRunRepository(connection);
   const outboxRepo = createOutboxRepository(connection, OUTBOX_HOLDERS);
@@ -294,7 +299,7 @@ export async function createServices(settings: ServiceSettings) {
     evaluations?: Evaluations;
     reactivation?: Reactivation;
   } = {};
-  const agentKeys = new AgentKeys({ org, agents, audit, notifier, outbox, clock, log: log.child({ component: 'agent-keys' }) });
+  const agentKeys = new AgentKeys({ org, agents, audit, notifier, outbox, clock, keyCache, log: log.child({ component: 'agent-keys' }) });
   const registry = createStepRegistry(
     { org, agents, grants, audit, notifier, clock, outbox, keys: agentKeys },
     () => late.access ?? accessNotReady(),

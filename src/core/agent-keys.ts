@@ -7,6 +7,7 @@ import type { Outbox } from './outbox.js';
 import { ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, NotWaitingError, UnknownPersonError } from './errors.js';
 import type { AgentStatus } from './lifecycle.js';
 import type { Notifier, OutgoingCard } from './notifications.js';
+import type { KeyCache } from './key-cache.js';
 
 /*
  * An agent's keys: the one-time key issued at onboarding, rotation with a grace period, a new key
@@ -67,6 +68,11 @@ export interface AgentKeysDeps {
   clock: () => Date;
   /** Where a failed key delivery is reported for IT (never with the key). */
   log?: { warn(facts: Record<string, unknown>, message: string): void };
+  /**
+   * Recently looked-up keys for {@link AgentKeys.verifyAgentKey} with `cached` (the telemetry
+   * door); the repository must drop an agent's entries on every write (see withKeyCacheInvalidation).
+   */
+  keyCache?: KeyCache;
 }
 
 /** Who may rotate an agent's key: its sponsors and IT admins. One rule for the service and the cards. */
@@ -105,15 +111,27 @@ export class AgentKeys {
    * The one check for a presented agent key (telemetry, OAuth client secret): an indexed look-up
    * by the key's SHA-256 hash. `ok` means the key is current and the agent is neither retired nor
    * rejected; callers decide what the agent's status allows (e.g. no token while suspended).
+   * `cached` (telemetry only) may answer from the key cache: a change made by another replica is
+   * seen after at most the cache's lifetime; token requests always read the agent.
    */
-  async verifyAgentKey(secret: string): Promise<KeyVerification> {
+  async verifyAgentKey(secret: string, options: { cached?: boolean } = {}): Promise<KeyVerification> {
     if (typeof secret !== 'string' || secret.length < 8 || secret.length > MAX_KEY_LENGTH || /\s/.test(secret)) {
       return { ok: false, reason: 'malformed' };
     }
     const hash = sha256(secret);
+    const cache = options.cached ? this.deps.keyCache : undefined;
+    const hit = cache?.get(hash);
+    if (hit) return this.verdict(hit.agent, hit.credential);
+    const started = cache?.begin() ?? 0;
     const agent = await this.deps.agents.findByKeyHash(hash);
     const credential = agent?.credentials.find((k) => k.hash === hash);
     if (!agent || !credential) return { ok: false, reason: 'unknown' };
+    cache?.set(hash, started, agent, credential);
+    return this.verdict(agent, credential);
+  }
+
+  /** The verdict on a found key, decided at every use (a cached key's grace period ends on time). */
+  private verdict(agent: AgentRecord, credential: AgentCredential): KeyVerification {
     if (agent.status === 'retired' || agent.status === 'rejected') return { ok: false, reason: 'agent-retired', agent, credential };
     if (credential.revokedAt) return { ok: false, reason: 'revoked', agent, credential };
     if (credential.expiresAt && Date.parse(credential.expiresAt) <= this.deps.clock().getTime()) {

@@ -28,7 +28,10 @@ export interface TelemetryRouteDeps {
   onUnregistered(platformKey: string, agentIds: string[]): Promise<void>;
   /** Called when a retired agent's key, a revoked key or a rotated-out key is used (something still runs with it). */
   onRefusedKey(agentId: string, reason: KeyRefusal): Promise<void>;
-  /** Called after new events were stored, with the agents they concern (error-spike detection). */
+  /**
+   * Called after new events were stored, with the agents they concern (error-spike detection):
+   * after the reply, one call at a time, with the agents of every batch stored meanwhile.
+   */
   onIngested?(agentIds: string[]): Promise<void>;
   /** Raw-event retention: older event times are refused per event. */
   retentionDays(): number;
@@ -68,12 +71,15 @@ export interface TelemetryIngest {
   authenticate(authorization: string, address?: string): Promise<Authentication>;
   /** Validates and stores a batch of events in the JSON API's shape; `body` is `{ events }`. */
   ingest(principal: TelemetryPrincipal, body: unknown): Promise<{ ok: true; result: IngestResult } | { ok: false; message: string }>;
+  /** Resolves once the error-spike checks of every batch stored so far are done (shutdown, tests). */
+  idle(): Promise<void>;
 }
 
 export function createTelemetryIngest(deps: TelemetryRouteDeps): TelemetryIngest {
   const clock = deps.clock ?? (() => new Date());
   const perKey = new RateLimiter(deps.limits.perKey);
   const failures = new RateLimiter(deps.limits.failedAuthPerAddress);
+  const spikes = spikeChecks(deps);
 
   async function check(header: string): Promise<{ principal: TelemetryPrincipal; bucket: string } | Authentication> {
     const key = /^Bearer\s+(\S{8,512})$/.exec(header)?.[1];
@@ -146,11 +152,7 @@ export function createTelemetryIngest(deps: TelemetryRouteDeps): TelemetryIngest
             .catch((err: unknown) => deps.log.error({ err }, 'could not raise the unregistered-agents alert'));
       }
       const stored = await deps.store.ingest(accepted.map((v) => v.event));
-      if (stored.inserted > 0 && deps.onIngested) {
-        await deps
-          .onIngested([...new Set(accepted.map((v) => v.event.agentId))])
-          .catch((err: unknown) => deps.log.error({ err }, 'error-spike check failed'));
-      }
+      if (stored.inserted > 0) spikes.add(accepted.map((v) => v.event.agentId));
       return {
         ok: true,
         result: {
@@ -159,6 +161,36 @@ export function createTelemetryIngest(deps: TelemetryRouteDeps): TelemetryIngest
           rejected: [...rejected, ...extra].sort((a, b) => a.index - b.index),
         },
       };
+    },
+
+    idle: () => spikes.idle(),
+  };
+}
+
+/**
+ * The error-spike check, off the reply's path: agents of batches stored while a check runs wait
+ * for the next one, so however many batches arrive there is one check in flight, each reading all
+ * its agents at once.
+ */
+function spikeChecks(deps: Pick<TelemetryRouteDeps, 'onIngested' | 'log'>): { add(agentIds: string[]): void; idle(): Promise<void> } {
+  const waiting = new Set<string>();
+  let running: Promise<void> | undefined;
+  const run = async () => {
+    while (waiting.size > 0) {
+      const agentIds = [...waiting];
+      waiting.clear();
+      await deps.onIngested!(agentIds).catch((err: unknown) => deps.log.error({ err }, 'error-spike check failed'));
+    }
+    running = undefined;
+  };
+  return {
+    add(agentIds) {
+      if (!deps.onIngested) return;
+      for (const id of agentIds) waiting.add(id);
+      running ??= run();
+    },
+    idle: async () => {
+      while (running) await running;
     },
   };
 }

@@ -125,8 +125,11 @@ describe('POST /api/v1/telemetry', () => {
       costUSD: 0.001,
     }));
     expect((await post(key, { events: events.slice(0, 15) })).status).toBe(200);
+    // The check runs after the reply: wait for it to finish before looking.
+    await roster.services.supervision.ingest.idle();
     expect(await roster.services.supervision.alertRepo.list({ agentId: agent.id, kind: 'error-spike' })).toEqual([]);
     await post(key, { events: events.slice(15) });
+    await roster.services.supervision.ingest.idle();
     const alerts = await roster.services.supervision.alertRepo.list({ agentId: agent.id, kind: 'error-spike' });
     expect(alerts).toHaveLength(1);
     expect(alerts[0]!.summary).toBe('Flaky Bot: 15 of its last 30 tasks failed (50% in the past hour).');
