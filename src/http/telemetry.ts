@@ -131,8 +131,7 @@ export function createTelemetryIngest(deps: TelemetryRouteDeps): TelemetryIngest
       const extra: Rejection[] = [];
       if (principal.kind === 'platform' && valid.length > 0) {
         const ids = [...new Set(valid.map((v) => v.event.agentId))];
-        const known = await deps.store.knownAgents(ids);
-        const blocked = await deps.store.blocked(ids);
+        const [known, blocked] = await Promise.all([deps.store.knownAgents(ids), deps.store.blocked(ids)]);
         const unknown = new Set<string>();
         accepted = valid.filter(({ index, event }) => {
           if (blocked.has(event.agentId)) {

@@ -31,6 +31,8 @@ export interface TestRosterOptions {
   webhooks?: WebhookConfig;
   /** The services' clock. */
   clock?: () => Date;
+  /** The key cache's clock in ms (moved past ROSTER_KEY_CACHE_MS instead of waiting). */
+  keyCacheClock?: () => number;
   /** Replaces the shipped organisation's rotations (e.g. to give one a pager). */
   rotations?: OrgConfig['rotations'];
   /** The rotations' pagers as src/config/pager.ts resolves them; none by default. */
@@ -67,6 +69,7 @@ export async function startTestRoster(options: TestRosterOptions = {}): Promise<
     ...(options.evaluation ? { evaluation: options.evaluation } : {}),
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.keyCacheClock ? { keyCacheClock: options.keyCacheClock } : {}),
     ...(options.pagers ? { pagers: options.pagers } : {}),
   });
   return Object.assign(roster, { baseUrl: `http://127.0.0.1:${roster.port}`, env });
