@@ -179,7 +179,7 @@ export const envSchema = z.object({
   /**
    * How long the telemetry door trusts a key it looked up without reading its agent again. A key
    * revoked or rotated out, or an agent retired, on this replica is refused at once; on another
-   * replica (or through the CLI) after at most this long. 0 reads the agent for every request.
+   * replica after at most this long. 0 reads the agent for every request.
    */
   ROSTER_KEY_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   /** Test-only crash hook (src/fault-point.ts); refused unless NODE_ENV=test. */

@@ -30,7 +30,7 @@ interface Entry {
  * Bound: in this process every write to an agent through the repository
  * ({@link withKeyCacheInvalidation}: rotation, re-issue, revocation, retirement, any status change)
  * drops its entries before the write returns, so the next request reads the agent again. A change
- * made by another replica (or the CLI) reaches this one after at most `ttlMs`.
+ * made by another replica reaches this one after at most `ttlMs`.
  */
 export class KeyCache {
   private readonly entries = new Map<string, Entry>();
