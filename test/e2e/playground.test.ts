@@ -6,14 +6,16 @@ import { startPlayground, type RunningPlayground } from '../../scripts/playgroun
 import { createTeamsChannel } from '../../src/channels/teams/index.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { startTestRoster } from '../helpers/app.js';
-import { SHIPPED_CONFIG } from '../helpers/harness.js';
+import { agentRecord, degradedCheckIn, eventually, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { browserAvailable, freePort, launchChromium } from '../helpers/browser.js';
 
 /*
  * The Teams app as a person uses it, in the Microsoft 365 Agents Playground (channel msteams,
  * telemetry off, no browser of its own) driven in headless Debian Chromium: Grace asks for the
  * catalog, requests an agent and submits its evaluation in one Playground; Noah, the
- * engineering approver, gets the approval card proactively in another and approves it.
+ * engineering approver, gets the approval card proactively in another and approves it; Grace then
+ * cancels the still-pending request from her status card and Noah's card closes. Last, Grace
+ * chooses Retrain on a check-in card of an agent she sponsors and gets the retraining card.
  */
 
 const SCREENSHOTS = process.env.ROSTER_E2E_SCREENSHOTS;
@@ -71,7 +73,7 @@ describeIfChromium('Teams in the Microsoft 365 Agents Playground (headless Chrom
     if (SCREENSHOTS) await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
   }
 
-  it('catalog → request → evaluation in one chat, the approval card arriving and changing in the approver’s', async () => {
+  it('catalog → request → evaluation in one chat, the approval card arriving and changing in the approver’s, then the request cancelled by its requester', async () => {
     const requester = await open(playgrounds[0]!);
     const approver = await open(playgrounds[1]!);
     const itAdmin = await open(playgrounds[2]!);
@@ -135,5 +137,63 @@ describeIfChromium('Teams in the Microsoft 365 Agents Playground (headless Chrom
     const [agent] = await roster.services.agents.list({});
     const run = await roster.services.runs.get(agent!.requestRunId);
     expect(run?.steps.approvals?.decisions?.map((d) => d.by)).toEqual([noah]);
+
+    // It still waits for a second approval, so Grace's status card offers Cancel request; she changes her mind.
+    const status = requester
+      .locator('.ac-adaptiveCard')
+      .filter({ hasText: 'Your request: Docs Helper' })
+      .filter({ has: requester.getByRole('button', { name: 'Cancel request' }) })
+      .last();
+    await status.waitFor();
+    await shot(requester, '7-status-with-cancel');
+    await status.getByRole('button', { name: 'Cancel request' }).click();
+    const cancelled = card(requester, 'Cancelled by Grace Liu');
+    await cancelled.waitFor();
+    expect(await cancelled.getByRole('button', { name: 'Cancel request' }).count()).toBe(0);
+    await shot(requester, '8-cancelled');
+    // Noah's card changes in his chat too: cancelled, nothing left to decide.
+    const closedForNoah = card(approver, /Cancelled\W+by Grace Liu/);
+    await closedForNoah.waitFor();
+    expect(await closedForNoah.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    await shot(approver, '9-cancelled-for-approver');
+    const closed = await eventually(async () => {
+      const r = await roster.services.runs.get(agent!.requestRunId);
+      return r?.status === 'cancelled' ? r : undefined;
+    });
+    expect(closed.events.at(-1)).toMatchObject({ type: 'cancelled', by: grace });
   }, 180_000);
+
+  it('a check-in card’s Retrain in the sponsor’s chat brings her the retraining card', async () => {
+    const sponsor = await open(playgrounds[0]!);
+    await card(sponsor, "Hi Grace, I'm Roster").waitFor();
+    // An agent Grace sponsors whose check-in found it degraded; its review card reaches her as a check-in's does.
+    const agent = agentRecord({ name: 'Ticket Scout', sponsors: [grace] });
+    await roster.services.agents.insert(agent);
+    const checkIn = degradedCheckIn(`chk_${agent.id}`, agent.id);
+    await roster.services.supervision.checkinRepo.save(checkIn);
+    await roster.services.notifier.send(grace, roster.services.supervision.cards.checkIn(checkIn, agent, grace));
+
+    const review = sponsor
+      .locator('.ac-adaptiveCard')
+      .filter({ hasText: 'Ticket Scout' })
+      .filter({ has: sponsor.getByRole('button', { name: 'Retrain' }) })
+      .last();
+    await review.waitFor();
+    await shot(sponsor, '10-checkin');
+    await review.getByRole('button', { name: 'Retrain' }).click();
+
+    // The review card records her choice, and the retraining card arrives with Start and Postpone.
+    const decided = card(sponsor, /retrain\W+chosen by Grace Liu/);
+    await decided.waitFor();
+    expect(await decided.getByRole('button', { name: 'Retrain' }).count()).toBe(0);
+    const retraining = card(sponsor, 'Retraining requested: Ticket Scout');
+    await retraining.waitFor();
+    expect(await retraining.getByRole('button', { name: 'Start retraining' }).count()).toBe(1);
+    expect(await retraining.getByRole('button', { name: 'Postpone…' }).count()).toBe(1);
+    await shot(sponsor, '11-retraining');
+    const due = await eventually(() =>
+      roster.db.connection.collection<{ _id: string; state?: string }>('retraining').findOne({ _id: agent.id }),
+    );
+    expect(due!.state).toBe('due');
+  }, 120_000);
 });
