@@ -52,6 +52,9 @@ describe('check-ins and on-call alerts (embedded database, scheduler running)', 
 
   it('a scoped alert is one open alert per agent and scope; raised again under its own id, nothing changes', async () => {
     const agent = await activeAgent('Stubborn Refunder', 'dormant');
+    // This test is about raising: with minutes of 40 ms, level 1's renotify timers would page again
+    // every 0.6 s, so on a loaded machine the count below was a race. The timers do not run here.
+    await h.scheduler.stop();
     const raise = (scope: string, id?: string) =>
       sup.alerts.raise({
         kind: 'forbidden-repeated',
