@@ -5,7 +5,7 @@ import type { AuditInput, AuditLog } from '../core/audit.js';
 import type { Outbox } from '../core/outbox.js';
 import type { PendingEffect } from '../core/ports.js';
 import type { Logger } from '../logger.js';
-import type { DirectoryStore, GroupDoc, LinkDoc, UserDoc } from '../store/directory-store.js';
+import type { AuditedDoc, AuditedPerson, DirectoryStore, GroupDoc, LinkDoc, UserDoc } from '../store/directory-store.js';
 import { chatOf, enterpriseOf, SCHEMA_ROSTER, userDisplayName, type Resource } from '../scim/resources.js';
 
 /** Work the directory hands to the scheduler: durable, run once across replicas, within seconds. */
@@ -20,7 +20,11 @@ export const DIRECTORY_GROUP_HOLDER = 'directory-group';
 /** The outbox effect that audits a directory write's consequences and hands them to the scheduler. */
 export const DIRECTORY_REACT_EFFECT = 'directory.react';
 
-/** Data of a {@link DIRECTORY_REACT_EFFECT}: the people a write may change, as they were just before it. */
+/**
+ * Data of a {@link DIRECTORY_REACT_EFFECT}: the people a write may change, as this process saw them
+ * just before it. Performing it reads only their user ids: what changed is measured from each
+ * person's last audited state (the `person` snapshots stay for reactions stored by earlier versions).
+ */
 export interface DirectoryReaction {
   source: string;
   reason: 'deactivated' | 'deleted';
@@ -37,6 +41,31 @@ export interface DirectoryServiceDeps {
   schedule: (job: DirectoryJob, key: string) => Promise<void>;
   log: Logger;
   clock?: () => Date;
+}
+
+/** Rounds of reading and claiming a person's audited state before a reaction gives up (the worker retries it). */
+const AUDIT_ATTEMPTS = 8;
+
+/** What of a person the audit trail follows (leaving, joining, roles, unit, and the manager a leaver is handed to). */
+function auditedOf(person: Person | undefined): AuditedPerson | null {
+  if (!person) return null;
+  return {
+    email: person.email,
+    roles: [...person.roles].sort(),
+    businessUnit: person.businessUnit,
+    ...(person.manager ? { manager: person.manager } : {}),
+  };
+}
+
+function sameAudited(a: AuditedPerson | null, b: AuditedPerson | null): boolean {
+  if (!a || !b) return a === b;
+  return (
+    a.email === b.email &&
+    a.businessUnit === b.businessUnit &&
+    a.manager === b.manager &&
+    a.roles.length === b.roles.length &&
+    a.roles.every((r) => b.roles.includes(r))
+  );
 }
 
 /** Changes re-read on each refresh below the last seen number: writes that took a number but committed late. */
@@ -99,6 +128,16 @@ export class DirectoryService {
       if (seed.length) this.deps.log.info({ people: seed.length }, 'directory seeded from people.yaml');
     }
     await this.catchUp(0);
+    if (!(await this.deps.store.auditedSeeded())) {
+      // Everyone provisioned before audited states were kept counts as audited as they are now:
+      // a user without one is from then on one provisioned since, audited from "no person".
+      const states = this.deps.live.people.flatMap((person) => {
+        const userId = this.deps.live.userIdOf(person.email);
+        return userId ? [{ userId, state: auditedOf(person), seq: this.lastSeq }] : [];
+      });
+      await this.deps.store.seedAudited(states);
+      await this.deps.store.markAuditedSeeded();
+    }
   }
 
   /** Polls for other replicas' writes every `everyMs` (a second by default). */
@@ -130,9 +169,9 @@ export class DirectoryService {
 
   /**
    * The reaction to a write about to be stored, to store with it: the people of `userIds` (the
-   * user written, or a group's members before and after) as they are now. Performed after the
-   * write, it compares them with the people they have become: a crash in between leaves it to the
-   * worker, which catches up with the directory first.
+   * user written, or a group's members before and after). Performed after the write, it audits
+   * what changed for them since the audit trail last recorded them: a crash in between leaves it
+   * to the worker, which catches up with the directory first.
    */
   reaction(userIds: readonly string[], source: string, reason: DirectoryReaction['reason']): PendingEffect<DirectoryReaction> {
     const before = [...new Set(userIds)].map((userId) => {
@@ -231,49 +270,91 @@ export class DirectoryService {
   }
 
   /**
-   * Audits what a write changed for each person it may have changed, and hands leavers and lost
-   * roles to the scheduler: each keyed by the effect and the person, so performing it again
-   * (a crash after part of it) records and schedules each once.
+   * Audits what changed for each person a write may have changed since the audit trail last
+   * recorded them (their audited state, not the `before` the write saw: a reaction performed late,
+   * or with another replica's view, would record a later write's change again), and hands leavers
+   * and lost roles to the scheduler. Each move of a person's audited state is claimed by one
+   * compare-and-set, recorded under keys naming the person and the move (so whoever finishes a
+   * claimed move, or performs it again after a crash, records and schedules it once), then
+   * completed. A reaction that finds nothing changed since the audited state does nothing.
    */
-  private async react({ source, reason, before: people }: DirectoryReaction, effectId: string): Promise<void> {
+  private async react({ source, reason, before: people }: DirectoryReaction, _effectId: string): Promise<void> {
     // The worker of another process (or after a restart) sees the write once it has caught up.
     await this.refresh();
-    const actor = { kind: 'system' as const, name: 'scim' };
-    for (const { userId, person: before } of people) {
-      const after = this.deps.live.personOfUser(userId);
-      if (!before && !after) continue;
-      const email = (before ?? after)!.email;
-      const subject = { type: 'person', id: email };
-      const key = `${effectId}:${userId}`;
-      const append = (entry: AuditInput) => this.deps.audit.append(entry, { key });
-      if (before && !after) {
-        await append({
-          actor,
-          action: 'directory.person-left',
-          subject,
-          details: { email, reason, source, ...(before.manager ? { manager: before.manager } : {}), roles: before.roles },
-        });
-        await this.deps.schedule({ kind: 'leaver', email, source, reason, ...(before.manager ? { manager: before.manager } : {}) }, key);
-      } else if (!before && after) {
-        // Joining without roles (every new user: memberships follow by group writes) changes no
-        // one's authority; what does (roles, leaving) is audited. Keeps bulk provisioning off the chain.
-        if (after.roles.length === 0) {
-          this.deps.log.info({ email, source }, 'person provisioned');
+    // Only the users are read from `before`: the audited state, not the write's view, is what changed from.
+    let todo = [...new Set(people.map(({ userId }) => userId))];
+    for (let attempt = 0; todo.length > 0; attempt++) {
+      if (attempt >= AUDIT_ATTEMPTS) throw new Error(`the audited state of ${todo.length} directory user(s) kept changing`);
+      const stored = new Map((await this.deps.store.auditedStates(todo)).map((doc) => [doc._id, doc] as const));
+      const again: string[] = [];
+      for (const userId of todo) {
+        const doc = stored.get(userId);
+        if (doc?.pending) {
+          // A move claimed by a reaction that died (or is still at it): finished once, then ours.
+          await this.record(userId, doc.n + 1, doc.pending);
+          await this.deps.store.completeAudited(doc);
+          again.push(userId);
           continue;
         }
-        await append({ actor, action: 'directory.person-joined', subject, details: { email, roles: after.roles, source } });
-      } else if (before && after && before.email === after.email) {
-        const removed = before.roles.filter((r) => !after.roles.includes(r));
-        const added = after.roles.filter((r) => !before.roles.includes(r));
-        if (removed.length === 0 && added.length === 0 && before.businessUnit === after.businessUnit) continue;
-        await append({
-          actor,
-          action: 'directory.roles-changed',
-          subject,
-          details: { email, added, removed, businessUnit: after.businessUnit, source },
-        });
-        if (removed.length > 0) await this.deps.schedule({ kind: 'roles-removed', email, roles: removed, source }, key);
+        // Never audited: provisioned after audited states were seeded, so no person before it.
+        const from = doc ? doc.state : null;
+        const seq = this.lastSeq;
+        // An older view than the one audited never moves it back.
+        if (doc && seq < doc.seq) continue;
+        const to = auditedOf(this.deps.live.personOfUser(userId));
+        if (sameAudited(from, to)) continue;
+        const pending = { from, to, seq, source, reason };
+        if (!(await this.deps.store.claimAudited(userId, doc, pending))) {
+          again.push(userId);
+          continue;
+        }
+        const n = doc ? doc.n : 0;
+        await this.record(userId, n + 1, pending);
+        await this.deps.store.completeAudited({ _id: userId, n, seq: doc?.seq ?? 0, state: from, pending });
       }
+      todo = again;
+    }
+  }
+
+  /** Audits one move of a person's audited state and queues its job, keyed by the user and the move. */
+  private async record(
+    userId: string,
+    move: number,
+    { from: before, to: after, source, reason }: NonNullable<AuditedDoc['pending']>,
+  ): Promise<void> {
+    if (!before && !after) return;
+    const actor = { kind: 'system' as const, name: 'scim' };
+    const email = (before ?? after)!.email;
+    const subject = { type: 'person', id: email };
+    const key = `directory:${userId}:${move}`;
+    const append = (entry: AuditInput) => this.deps.audit.append(entry, { key });
+    if (before && !after) {
+      await append({
+        actor,
+        action: 'directory.person-left',
+        subject,
+        details: { email, reason, source, ...(before.manager ? { manager: before.manager } : {}), roles: before.roles },
+      });
+      await this.deps.schedule({ kind: 'leaver', email, source, reason, ...(before.manager ? { manager: before.manager } : {}) }, key);
+    } else if (!before && after) {
+      // Joining without roles (every new user: memberships follow by group writes) changes no
+      // one's authority; what does (roles, leaving) is audited. Keeps bulk provisioning off the chain.
+      if (after.roles.length === 0) {
+        this.deps.log.info({ email, source }, 'person provisioned');
+        return;
+      }
+      await append({ actor, action: 'directory.person-joined', subject, details: { email, roles: after.roles, source } });
+    } else if (before && after && before.email === after.email) {
+      const removed = before.roles.filter((r) => !after.roles.includes(r));
+      const added = after.roles.filter((r) => !before.roles.includes(r));
+      if (removed.length === 0 && added.length === 0 && before.businessUnit === after.businessUnit) return;
+      await append({
+        actor,
+        action: 'directory.roles-changed',
+        subject,
+        details: { email, added, removed, businessUnit: after.businessUnit, source },
+      });
+      if (removed.length > 0) await this.deps.schedule({ kind: 'roles-removed', email, roles: removed, source }, key);
     }
   }
 }

@@ -58,6 +58,32 @@ export interface LinkDoc {
   seq: number;
 }
 
+/** What the audit trail last recorded of a person: whether they were one, and what counts for authority. */
+export interface AuditedPerson {
+  email: string;
+  roles: string[];
+  businessUnit: string;
+  manager?: string;
+}
+
+/**
+ * The last audited state of the person a directory user makes (one per user, `_id` the user id):
+ * each reaction audits the difference between it and the person now, and moves it on, so two
+ * reactions that both see one change record it once. `n` counts the moves (the compare-and-set
+ * version); `pending` is a move claimed but not yet recorded in full: whoever reads it finishes
+ * it, with its own keys, before claiming another.
+ */
+export interface AuditedDoc {
+  _id: string;
+  n: number;
+  /** The directory's change number the state was read at: an older view never moves it back. */
+  seq: number;
+  /** Null while the user makes no person (never provisioned, inactive or deleted). */
+  state: AuditedPerson | null;
+  /** The move claimed, with the provisioning source and leaving reason of the reaction that claimed it. */
+  pending?: { from: AuditedPerson | null; to: AuditedPerson | null; seq: number; source: string; reason: 'deactivated' | 'deleted' };
+}
+
 /** Thrown when a unique key (userName, e-mail, group name) is taken. */
 export class UniqueKeyError extends Error {
   constructor(readonly key: string) {
@@ -96,6 +122,20 @@ export interface DirectoryStore {
   putLink(link: Omit<LinkDoc, '_id'>): Promise<void>;
   /** Everything changed after `seq` (tombstones included), for another replica to catch up. */
   changesSince(seq: number): Promise<{ users: UserDoc[]; groups: GroupDoc[]; links: LinkDoc[] }>;
+  /** The last audited states of these users (those never audited are missing). */
+  auditedStates(userIds: readonly string[]): Promise<AuditedDoc[]>;
+  /**
+   * Claims the move of a user's audited state from version `from` (absent: never audited) to
+   * `pending`; false when another reaction moved or claimed it first.
+   */
+  claimAudited(userId: string, from: AuditedDoc | undefined, pending: NonNullable<AuditedDoc['pending']>): Promise<boolean>;
+  /** Completes the claimed move of `doc` (a no-op when it is already completed). */
+  completeAudited(doc: AuditedDoc): Promise<void>;
+  /** Records these states for users never audited (users already audited keep theirs). */
+  seedAudited(states: ReadonlyArray<{ userId: string; state: AuditedPerson | null; seq: number }>): Promise<void>;
+  /** True once every user present before audited states existed has one. */
+  auditedSeeded(): Promise<boolean>;
+  markAuditedSeeded(): Promise<void>;
   /** True once people.yaml has seeded this database. */
   seeded(): Promise<boolean>;
   markSeeded(): Promise<void>;
@@ -130,6 +170,7 @@ export function createDirectoryStore(connection: Connection): DirectoryStore {
   const groups = connection.collection<GroupDoc>(DIRECTORY_GROUPS);
   const links = connection.collection<LinkDoc>('directory_links');
   const meta = connection.collection<{ _id: string; n?: number; at?: Date }>('directory_meta');
+  const audited = connection.collection<AuditedDoc>('directory_audited');
 
   const uniqueKey = (err: unknown): string | undefined => {
     const e = err as { code?: number; message?: string; keyPattern?: Record<string, unknown> };
@@ -219,6 +260,52 @@ export function createDirectoryStore(connection: Connection): DirectoryStore {
       const since = { seq: { $gt: seq } };
       const [u, g, l] = await Promise.all([users.find(since).toArray(), groups.find(since).toArray(), links.find(since).toArray()]);
       return { users: u, groups: g, links: l };
+    },
+    async auditedStates(userIds) {
+      if (userIds.length === 0) return [];
+      return audited.find({ _id: { $in: [...userIds] } } as never).toArray();
+    },
+    async claimAudited(userId, from, pending) {
+      if (!from) {
+        try {
+          await audited.insertOne({ _id: userId, n: 0, seq: 0, state: pending.from, pending });
+          return true;
+        } catch (err) {
+          if ((err as { code?: number }).code === 11000) return false;
+          throw err;
+        }
+      }
+      const { matchedCount } = await audited.updateOne({ _id: userId, n: from.n, pending: { $exists: false } } as never, {
+        $set: { pending },
+      });
+      return matchedCount === 1;
+    },
+    async completeAudited(doc) {
+      if (!doc.pending) return;
+      await audited.updateOne({ _id: doc._id, n: doc.n, pending: { $exists: true } } as never, {
+        $set: { n: doc.n + 1, seq: doc.pending.seq, state: doc.pending.to },
+        $unset: { pending: '' },
+      });
+    },
+    async seedAudited(states) {
+      if (states.length === 0) return;
+      try {
+        await audited.insertMany(
+          states.map(({ userId, state, seq }) => ({ _id: userId, n: 0, seq, state })),
+          { ordered: false },
+        );
+      } catch (err) {
+        // Users another replica (or a reaction) recorded first keep their state.
+        const e = err as { code?: number; writeErrors?: Array<{ code?: number }> };
+        const codes = e.writeErrors?.map((w) => w.code) ?? [e.code];
+        if (!codes.every((c) => c === 11000)) throw err;
+      }
+    },
+    async auditedSeeded() {
+      return (await meta.findOne({ _id: 'audited' })) !== null;
+    },
+    async markAuditedSeeded() {
+      await meta.updateOne({ _id: 'audited' }, { $set: { at: new Date() } }, { upsert: true });
     },
     async seeded() {
       return (await meta.findOne({ _id: 'seeded' })) !== null;

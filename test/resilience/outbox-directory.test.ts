@@ -16,6 +16,8 @@ import { patchOp } from '../scim/scim-client.js';
 
 const MAYA = 'maya.chen@brightwater.example'; // approver:finance in people.yaml
 const FATIMA = 'fatima.ndiaye@brightwater.example';
+const PRIYA = 'priya.raman@brightwater.example'; // approver:customer-support, data-owner:tickets
+const NOAH = 'noah.fischer@brightwater.example'; // people.yaml roles until a group gives him his
 const ctx = { source: 'entra', base: 'http://127.0.0.1/scim/v2' };
 
 const crash = crashPoint();
@@ -116,5 +118,62 @@ describe('SCIM writes killed between the stored write and its reaction', () => {
     await recovered(h, async () => (await pending()).length === 0 && (await entries(email, 'directory.person-left')).length > 0);
     expect(await entries(email, 'directory.person-left')).toHaveLength(1);
     expect(await jobs(email, 'leaver')).toBe(1);
+  });
+
+  it('two overlapping writes, the second made with a view that has not seen the first: the leaver audited once, one leaver job', async () => {
+    const id = await userId(PRIYA);
+    const pending = async () => (await h.db.connection.db!.collection('directory_users').findOne({ _id: id as never }))?.outbox ?? [];
+    // The reaction another replica would store, its directory not yet caught up with the deactivation.
+    const stale = h.services.directory!.reaction([id], 'entra', 'deactivated');
+    crash.arm('directory.reacted:0');
+    await expect(scim().patchUser(id, patchOp({ op: 'Replace', path: 'active', value: false }), ctx)).rejects.toThrow(/crashed/);
+    const directory = h.services.directory!;
+    const replica = new Proxy(directory, {
+      get: (target, name) => {
+        if (name === 'reaction') return () => stale;
+        const value: unknown = Reflect.get(target, name, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const other = new ScimService(createDirectoryStore(h.db.connection), replica, () => new Date());
+    await other.patchUser(id, patchOp({ op: 'Replace', path: 'displayName', value: 'Priya R.' }), ctx);
+
+    // Both reactions performed (the first once its writer's lease ran out).
+    await recovered(h, async () => (await pending()).length === 0 && (await jobs(PRIYA, 'leaver')) > 0);
+    const left = await entries(PRIYA, 'directory.person-left');
+    expect(left).toHaveLength(1);
+    expect(left[0]!.details).toMatchObject({
+      email: PRIYA,
+      reason: 'deactivated',
+      roles: ['approver:customer-support', 'data-owner:tickets'],
+    });
+    expect(await jobs(PRIYA, 'leaver')).toBe(1);
+    expect((await h.services.audit.verify()).ok).toBe(true);
+  });
+
+  it('deactivated then reactivated, both reactions performed late: no leaver and no joiner recorded for a person who never changed', async () => {
+    const id = await userId(NOAH);
+    const pending = async () => (await h.db.connection.db!.collection('directory_users').findOne({ _id: id as never }))?.outbox ?? [];
+    // Noah's roles come from the identity provider from now on (a group mapped to a role).
+    await scim().createGroup(
+      { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Roster Engineering Approvers', members: [{ value: id }] },
+      ctx,
+    );
+    await h.services.outbox.drain();
+    expect(h.services.directory!.live.personOfUser(id)?.roles).toEqual(['approver:engineering']);
+    const joined = (await entries(NOAH, 'directory.person-joined')).length;
+    crash.arm('directory.reacted:0');
+    await expect(scim().patchUser(id, patchOp({ op: 'Replace', path: 'active', value: false }), ctx)).rejects.toThrow(/crashed/);
+    crash.arm('directory.reacted:0');
+    await expect(scim().patchUser(id, patchOp({ op: 'Replace', path: 'active', value: true }), ctx)).rejects.toThrow(/crashed/);
+    expect(await pending()).toHaveLength(2);
+
+    // Performed late, each reaction finds Noah as last audited (present, same roles): the first
+    // would otherwise compare "active" with "active", the second "gone" with "back" and record a joiner.
+    await recovered(h, async () => (await pending()).length === 0);
+    expect(h.services.directory!.live.personOfUser(id)?.roles).toEqual(['approver:engineering']);
+    expect(await entries(NOAH, 'directory.person-left')).toHaveLength(0);
+    expect(await entries(NOAH, 'directory.person-joined')).toHaveLength(joined);
+    expect(await jobs(NOAH, 'leaver')).toBe(0);
   });
 });
