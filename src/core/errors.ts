@@ -97,14 +97,17 @@ export class RequestClosedError extends RosterError {
       completed: `This request was already approved and carried out${when}, so it can no longer be cancelled.`,
       failed: `This request failed${when}; there is nothing left to cancel.`,
     };
-    const words: Record<string, string> = attempt === 'cancel' ? cancelWords : {
-      expired: `This request expired${when} and can no longer be approved.`,
-      denied: `This request was denied${when}; it is closed.`,
-      rejected: `This request was rejected${when}; it is closed.`,
-      cancelled: `This request was cancelled${when}; it is closed.`,
-      completed: `This request was already completed${when}.`,
-      failed: `This request failed${when}; IT has the details.`,
-    };
+    const words: Record<string, string> =
+      attempt === 'cancel'
+        ? cancelWords
+        : {
+            expired: `This request expired${when} and can no longer be approved.`,
+            denied: `This request was denied${when}; it is closed.`,
+            rejected: `This request was rejected${when}; it is closed.`,
+            cancelled: `This request was cancelled${when}; it is closed.`,
+            completed: `This request was already completed${when}.`,
+            failed: `This request failed${when}; IT has the details.`,
+          };
     super('request_closed', words[status] ?? `This request is ${status}.`, { status });
   }
 }
