@@ -88,6 +88,11 @@ export async function openDatabase(settings: DatabaseSettings, log: Logger): Pro
         dbName: settings.dbName ?? (embedded || sharedWith || !hasDatabaseInUri(uri) ? 'roster' : undefined),
         serverSelectionTimeoutMS: 10_000,
         autoIndex: true,
+        // Collections come into being with their first index or write. Mongoose's explicit
+        // createCollection per model raced the index builds on the embedded server's file backend,
+        // which answers a concurrent create with "Unknown error" instead of NamespaceExists, and
+        // Roster failed to start (seen once in eight db-outage runs).
+        autoCreate: false,
       })
       .asPromise();
     log.info({ db: connection.name, embedded: Boolean(embedded) }, 'database connected');
