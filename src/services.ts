@@ -24,6 +24,7 @@ import { Leavers, OFFER_HOLDER } from './core/leavers.js';
 import { Sponsorships } from './core/sponsorships.js';
 import { AGENT_HOLDER } from './core/agents.js';
 import { CHECKIN_HOLDER } from './core/checkins.js';
+import { findingInWords } from './core/checkin.js';
 import { createLeaverRepository } from './store/leaver-store.js';
 import { DashboardLinks, fleetView } from './core/fleet.js';
 import { randomBytes } from 'node:crypto';
@@ -417,7 +418,9 @@ export async function createServices(settings: ServiceSettings) {
     runs,
     lastCheckIn: async (agentId) => {
       const last = await supervision.checkinRepo.latest(agentId);
-      return last ? { id: last.id, at: last.at, verdict: last.verdict, summary: last.findings[0]?.summary } : undefined;
+      return last
+        ? { id: last.id, at: last.at, verdict: last.verdict, summary: last.findings[0] && findingInWords(last.findings[0]) }
+        : undefined;
     },
   });
   late.reactivation = reactivation;

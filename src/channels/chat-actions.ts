@@ -5,6 +5,7 @@ import { cardIdSchema, type CardModel, type DataOf } from '../cards/view-models.
 import type { PromptInputName, PromptVerb } from '../cards/supervision-view-models.js';
 import type { AlertRecord } from '../core/alerts.js';
 import type { AgentRecord } from '../core/agents.js';
+import { findingInWords } from '../core/checkin.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, RequestClosedError } from '../core/errors.js';
 import { startGapFix } from '../core/gap-fixes.js';
 import { keyCard } from '../core/agent-keys.js';
@@ -132,7 +133,7 @@ export class CardActionsChat {
       case 'checkin_note': {
         const { record, agent } = await this.checkIn(ids.checkInId);
         this.assertMayNote(person, agent);
-        const finding = record.findings[0]?.summary;
+        const finding = record.findings[0] && findingInWords(record.findings[0]);
         return { prompt: this.notePrompt('checkin_note', { checkInId: record.id }, agent, finding) };
       }
       case 'alert_decisions': {
@@ -519,7 +520,7 @@ export class CardActionsChat {
       }
       case 'checkin_note': {
         const { record, agent } = await this.checkIn(ids.checkInId);
-        return this.notePrompt('checkin_note', { checkInId: record.id }, agent, record.findings[0]?.summary);
+        return this.notePrompt('checkin_note', { checkInId: record.id }, agent, record.findings[0] && findingInWords(record.findings[0]));
       }
       case 'retrain_postpone':
         return this.postponePrompt(await this.agent(ids.agentId));

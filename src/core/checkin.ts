@@ -106,6 +106,11 @@ export interface Finding {
   plain?: string;
 }
 
+/** A finding as a person reads it: its plain sentence, or its summary on a record stored before there was one. */
+export function findingInWords(finding: Pick<Finding, 'plain' | 'summary'>): string {
+  return finding.plain ?? finding.summary;
+}
+
 export interface MetricRow {
   metric: string;
   baseline: string;

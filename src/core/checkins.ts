@@ -4,7 +4,7 @@ import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
 import { AGENT_HOLDER, type AgentRecord, type AgentRepository } from './agents.js';
 import type { AlertService } from './alerts.js';
 import type { AuditInput } from './audit.js';
-import { assessCheckIn, sumWindow, type CheckInResult, type MeasuredAccuracy, type RollupLike } from './checkin.js';
+import { assessCheckIn, findingInWords, sumWindow, type CheckInResult, type MeasuredAccuracy, type RollupLike } from './checkin.js';
 import { ForbiddenError, InvalidInputError, NotFoundError } from './errors.js';
 import type { OutgoingCard } from './notifications.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
@@ -383,7 +383,7 @@ export class CheckInService {
         kind,
         agentId: agent.id,
         severity: group.some((f) => ['fairness', 'accuracy', 'measured-accuracy'].includes(f.metric)) ? 'critical' : 'warning',
-        summary: `${agent.name}: ${group.map((f) => f.plain ?? f.summary).join(' ')}`,
+        summary: `${agent.name}: ${group.map(findingInWords).join(' ')}`,
         details: {
           agentName: agent.name,
           checkInId: record.id,
@@ -427,7 +427,7 @@ export class CheckInService {
         this.deps.outbox.effect(CHECKIN_RETRAIN_EFFECT, {
           agentId: agent.id,
           by: person.email,
-          why: `Retrain chosen at check-in ${record.id} (verdict ${record.verdict}${record.findings[0] ? `: ${record.findings[0].summary}` : ''}).`,
+          why: `Retrain chosen at check-in ${record.id} (verdict ${record.verdict}${record.findings[0] ? `: ${findingInWords(record.findings[0])}` : ''}).`,
         }),
       );
     }

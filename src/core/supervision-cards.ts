@@ -4,6 +4,7 @@ import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
 import type { AgentRecord } from './agents.js';
 import { isAlertResponder, mayRegisterShadow, type AlertPresenter, type AlertRecord } from './alerts.js';
 import type { CheckInPresenter, CheckInRecord } from './checkins.js';
+import { findingInWords } from './checkin.js';
 import type { OutgoingCard } from './notifications.js';
 import { displayDate } from './presenter.js';
 import { isDecisionReader } from './governance.js';
@@ -70,7 +71,7 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
         metrics: record.metrics,
         findings: record.findings.map((f) => ({
           severity: f.severity,
-          plain: f.plain ?? f.summary,
+          plain: findingInWords(f),
           summary: f.summary,
           method: `${f.method}: ${f.statistic.toFixed(3)} (threshold ${f.threshold})`,
         })),

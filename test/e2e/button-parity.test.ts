@@ -207,6 +207,10 @@ describe.each([
 
     // The decided card's own buttons: Add note asks for the note, Decisions behind this sends the log.
     const asked = await p.click(PRIYA, kept.card!, 'checkin_note', { until: (s) => Boolean(s.prompt) });
+    // The form recalls the first finding as the card's face says it, in plain words.
+    const [first] = (await roster.services.supervision.checkinRepo.get(checkInId))!.findings;
+    expect(first?.plain).toBeDefined();
+    expect(asked.prompt!.text).toContain(`after "${first!.plain!.slice(0, 300)}"`);
     const noted = await p.submit(PRIYA, asked.prompt!, { text: 'Accuracy dips when tickets mention refunds.' }, (s) =>
       everything(s).includes('Noted on Keeper Drafter'),
     );

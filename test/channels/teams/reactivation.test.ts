@@ -31,7 +31,9 @@ describe('Teams: Reactivate a suspended agent (typed and from the profile button
   it('typed: the warning about a degraded check-in reaches the approvers; an outsider learns nothing', async () => {
     const { roster, connector, client } = t;
     await roster.services.agents.insert(suspended('agt_aaaa0000bbbb1111', 'Pager Helper'));
-    await roster.services.supervision.checkinRepo.save(degradedCheckIn('chk_degraded0001', 'agt_aaaa0000bbbb1111'));
+    const checkIn = degradedCheckIn('chk_degraded0001', 'agt_aaaa0000bbbb1111');
+    const plain = 'Accuracy fell from 93% to 71% over 14 days; this is very unlikely to be chance.';
+    await roster.services.supervision.checkinRepo.save({ ...checkIn, findings: checkIn.findings.map((f) => ({ ...f, plain })) });
     const outsider = teamsUser(roster.chat.person(FATIMA)!);
     const sponsor = teamsUser(roster.chat.person(NOAH)!);
     for (const u of [outsider, sponsor]) await client.install(u);
@@ -46,6 +48,8 @@ describe('Teams: Reactivate a suspended agent (typed and from the profile button
     const [run] = await roster.services.runs.list({ agentId: 'agt_aaaa0000bbbb1111', flowId: 'reactivation' });
     expect(run?.context).toMatchObject({ restoreTo: 'active', lastCheckInVerdict: 'degraded' });
     expect(String(run?.context.justification)).toContain('DEGRADED');
+    // Approvers read the finding in plain words, not its statistics.
+    expect(String(run?.context.justification)).toContain(plain);
     await roster.services.commands.decide(NOAH, { runId: run!.id, stepId: 'sponsor-approval', decision: 'approve' });
     await roster.services.commands.decide(LIAM, { runId: run!.id, stepId: 'it-approval', decision: 'approve' });
     await eventually(async () => (await roster.services.agents.get('agt_aaaa0000bbbb1111'))?.status === 'active');
