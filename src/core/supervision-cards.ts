@@ -33,6 +33,10 @@ function storedSeries(value: unknown): Array<{ day: string; accuracy: number }> 
   });
 }
 
+/** How a finding was found, with its statistic and threshold: the same words on the check-in card and the alert. */
+const methodText = (method: string, statistic: number, threshold: unknown) =>
+  `${method}: ${statistic.toFixed(3)} (threshold ${String(threshold)})`;
+
 /** A drift alert's exact numbers: each finding's summary with its method, statistic and threshold. */
 function alertDetails(value: unknown): string[] {
   if (!Array.isArray(value)) return [];
@@ -41,7 +45,7 @@ function alertDetails(value: unknown): string[] {
     if (!finding || typeof finding.summary !== 'string') return [];
     const method =
       typeof finding.method === 'string' && typeof finding.statistic === 'number'
-        ? ` · ${finding.method}: ${finding.statistic.toFixed(3)} (threshold ${String(finding.threshold)})`
+        ? ` · ${methodText(finding.method, finding.statistic, finding.threshold)}`
         : '';
     return [`${finding.summary}${method}`];
   });
@@ -73,7 +77,7 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
           severity: f.severity,
           plain: findingInWords(f),
           summary: f.summary,
-          method: `${f.method}: ${f.statistic.toFixed(3)} (threshold ${f.threshold})`,
+          method: methodText(f.method, f.statistic, f.threshold),
         })),
         trend: record.trend,
         ...(chart ? { chart } : {}),
