@@ -3,7 +3,7 @@ import { loadOrgConfig } from '../../src/config/org-config.js';
 import { LiveDirectory } from '../../src/config/live-directory.js';
 import type { AccessSettings } from '../../src/core/access.js';
 import type { OutboxSettings } from '../../src/core/outbox.js';
-import { newAgentId, type AgentRecord, type GrantRecord } from '../../src/core/agents.js';
+import { issueTelemetryKey, newAgentId, type AgentRecord, type GrantRecord } from '../../src/core/agents.js';
 import type { CheckInRecord } from '../../src/core/checkins.js';
 import { isRosterError } from '../../src/core/errors.js';
 import type { OrgConfig } from '../../src/config/schemas.js';
@@ -178,6 +178,18 @@ export function agentRecord(overrides: Partial<AgentRecord> = {}): AgentRecord {
     statusChangedAt: now,
     ...overrides,
   };
+}
+
+/** An agent record (see {@link agentRecord}) with a fresh telemetry key, stored; resolves it and the key in clear. */
+export async function agentWithTelemetryKey(
+  agents: { insert(agent: AgentRecord): Promise<void> },
+  overrides: Partial<AgentRecord> = {},
+): Promise<{ agent: AgentRecord; key: string }> {
+  const id = overrides.id ?? newAgentId();
+  const { key, credential } = issueTelemetryKey(id, new Date());
+  const agent = agentRecord({ ...overrides, id, credentials: [credential] });
+  await agents.insert(agent);
+  return { agent, key };
 }
 
 /** An active grant of `scope` to the agent, made by hand by Tom for a day; override what a test needs. */

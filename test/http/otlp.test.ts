@@ -4,9 +4,9 @@ import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trac
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { gzipSync } from 'node:zlib';
 import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { issueTelemetryKey, newAgentId, sha256, type AgentRecord } from '../../src/core/agents.js';
+import { sha256 } from '../../src/core/agents.js';
 import { startTestRoster } from '../helpers/app.js';
-import { agentRecord } from '../helpers/harness.js';
+import { agentWithTelemetryKey } from '../helpers/harness.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 const PLATFORM_KEY = 'platform-key-for-the-otlp-gateway-0123456789';
@@ -24,21 +24,14 @@ describe('POST /v1/traces (OTLP/HTTP)', () => {
     await roster.stop();
   });
 
-  async function agentWithKey(name: string): Promise<{ agent: AgentRecord; key: string }> {
-    const id = newAgentId();
-    const { key, credential } = issueTelemetryKey(id, new Date());
-    const agent = agentRecord({
-      id,
+  const agentWithKey = (name: string) =>
+    agentWithTelemetryKey(roster.services.agents, {
       name,
       catalogRoleId: 'kb-answerer',
       sponsors: ['noah.fischer@brightwater.example'],
       businessUnit: 'engineering',
       purpose: 'Answers questions.',
-      credentials: [credential],
     });
-    await roster.services.agents.insert(agent);
-    return { agent, key };
-  }
 
   /** An agent task as an instrumented agent framework traces it: invoke_agent with a model call and tools under it. */
   async function traceTask(

@@ -1,11 +1,11 @@
 import type { CommandStartedEvent } from 'mongodb';
-import { issueTelemetryKey, newAgentId, sha256, type AgentRecord } from '../../src/core/agents.js';
+import { sha256 } from '../../src/core/agents.js';
 import { binOf, COST_BINS, LATENCY_BINS } from '../../src/core/stats.js';
 import { fieldKey } from '../../src/core/telemetry.js';
 import type { Granularity, Rollup } from '../../src/store/telemetry-store.js';
 import { startTestRoster } from '../helpers/app.js';
 import { testMongoUri } from '../helpers/db.js';
-import { agentRecord } from '../helpers/harness.js';
+import { agentWithTelemetryKey } from '../helpers/harness.js';
 
 /*
  * Ingest in bulk (issue 21 item 3): a batch costs one write per collection whatever its size, the
@@ -123,22 +123,15 @@ describe('telemetry ingest in bulk', () => {
     await roster.stop();
   });
 
-  async function agentWithKey(name: string): Promise<{ agent: AgentRecord; key: string }> {
-    const id = newAgentId();
-    const { key, credential } = issueTelemetryKey(id, new Date());
-    const agent = agentRecord({
-      id,
+  const agentWithKey = (name: string) =>
+    agentWithTelemetryKey(roster.services.agents, {
       name,
       catalogRoleId: 'kb-answerer',
       sponsors: [SPONSOR],
       businessUnit: 'engineering',
       status: 'active',
       purpose: 'Answers questions.',
-      credentials: [credential],
     });
-    await roster.services.agents.insert(agent);
-    return { agent, key };
-  }
 
   const post = async (key: string, events: unknown[]) => {
     const res = await fetch(`${roster.baseUrl}/api/v1/telemetry`, {

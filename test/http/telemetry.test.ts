@@ -1,7 +1,7 @@
-import { issueTelemetryKey, newAgentId, sha256, type AgentRecord } from '../../src/core/agents.js';
+import { sha256, type AgentRecord } from '../../src/core/agents.js';
 import type { IngestResult } from '../../src/core/telemetry.js';
 import { startTestRoster } from '../helpers/app.js';
-import { agentRecord } from '../helpers/harness.js';
+import { agentWithTelemetryKey } from '../helpers/harness.js';
 import { generateEvents } from '../helpers/synthetic-telemetry.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
@@ -20,22 +20,15 @@ describe('POST /api/v1/telemetry', () => {
     await roster.stop();
   });
 
-  async function agentWithKey(name: string, status: AgentRecord['status'] = 'active'): Promise<{ agent: AgentRecord; key: string }> {
-    const id = newAgentId();
-    const { key, credential } = issueTelemetryKey(id, new Date());
-    const agent = agentRecord({
-      id,
+  const agentWithKey = (name: string, status: AgentRecord['status'] = 'active') =>
+    agentWithTelemetryKey(roster.services.agents, {
       name,
       catalogRoleId: 'kb-answerer',
       sponsors: ['noah.fischer@brightwater.example'],
       businessUnit: 'engineering',
       status,
       purpose: 'Answers questions.',
-      credentials: [credential],
     });
-    await roster.services.agents.insert(agent);
-    return { agent, key };
-  }
 
   const post = (key: string | undefined, body: unknown, raw?: string) =>
     fetch(`${roster.baseUrl}/api/v1/telemetry`, {
@@ -193,13 +186,8 @@ describe('POST /api/v1/telemetry: input that costs nothing to send costs nothing
     costUSD: 0,
   });
 
-  async function agentWithKey(name: string): Promise<{ agent: AgentRecord; key: string }> {
-    const id = newAgentId();
-    const { key, credential } = issueTelemetryKey(id, new Date());
-    const agent = agentRecord({ id, name, businessUnit: 'engineering', catalogRoleId: 'kb-answerer', credentials: [credential] });
-    await roster.services.agents.insert(agent);
-    return { agent, key };
-  }
+  const agentWithKey = (name: string) =>
+    agentWithTelemetryKey(roster.services.agents, { name, businessUnit: 'engineering', catalogRoleId: 'kb-answerer' });
 
   it('authenticates before reading the body, and refuses event times outside [now - retention, now + 5 min] per event', async () => {
     // A body that is not JSON with no key or a wrong key: 401 (the key is looked at first), never a 400 from parsing it.
