@@ -16,6 +16,7 @@ import {
   describeChange,
   describeDisparity,
   describeGradualDecline,
+  describeShift,
   formatPair,
 } from './plain-words.js';
 
@@ -245,17 +246,7 @@ export function assessCheckIn(
         threshold: value >= policy.psiDegraded ? policy.psiDegraded : policy.psiWatch,
         severity: value >= policy.psiDegraded ? 'degraded' : 'watch',
         summary: `${describe} shifted (PSI ${value.toFixed(2)} ≥ ${(value >= policy.psiDegraded ? policy.psiDegraded : policy.psiWatch).toFixed(2)})`,
-        plain:
-          change.from !== undefined && change.to !== undefined
-            ? describeChange({
-                label: change.label,
-                unit: change.unit,
-                from: change.from,
-                to: change.to,
-                days: current.days,
-                confidence: confidenceOfPsi(value, policy.psiWatch, policy.psiDegraded),
-              })
-            : `${change.label} changed shape over ${current.days} days; this is unlikely to be chance.`,
+        plain: describeShift({ ...change, days: current.days, confidence: confidenceOfPsi(value, policy.psiWatch, policy.psiDegraded) }),
       });
     }
   };

@@ -102,6 +102,19 @@ export function describeChange(change: Change): string {
   return `${change.label} ${verb} from ${from} to ${to} over ${daysText(change.days)}${sure}.`;
 }
 
+/**
+ * A distribution that moved (population stability index): a change of its typical value when the
+ * two values differ once written; otherwise the spread is what moved, and the sentence says so
+ * rather than "held steady" beside a finding.
+ */
+export function describeShift(change: Omit<Change, 'from' | 'to'> & { from?: number | undefined; to?: number | undefined }): string {
+  const sure = change.confidence ? `; ${CONFIDENCE_WORDS[change.confidence]}` : '';
+  if (change.from === undefined || change.to === undefined) return `${change.label} changed shape over ${daysText(change.days)}${sure}.`;
+  const [from, to] = formatPair(change.unit, change.from, change.to);
+  if (from !== to) return describeChange({ ...change, from: change.from, to: change.to });
+  return `${change.label} stayed at ${to}, but how the values are spread changed over ${daysText(change.days)}${sure}.`;
+}
+
 /** A slow slide found day by day (Page-Hinkley), rather than a jump between two windows. */
 export function describeGradualDecline(label: string, from: number, to: number, days: number): string {
   const [a, b] = formatPair('share', from, to);

@@ -1,5 +1,5 @@
 import { driftPolicySchema } from '../../src/config/schemas.js';
-import { assessCheckIn, sumWindow } from '../../src/core/checkin.js';
+import { assessCheckIn, sumWindow, type WindowStats } from '../../src/core/checkin.js';
 import { createTelemetryStore, type TelemetryStore } from '../../src/store/telemetry-store.js';
 import { openTestDb, type TestDb } from '../helpers/db.js';
 import { generateEvents, type Profile } from '../helpers/synthetic-telemetry.js';
@@ -102,5 +102,32 @@ describe('dormancy reads one document per agent', () => {
     } finally {
       await db.close();
     }
+  });
+});
+
+describe('check-in findings in plain words', () => {
+  it('latencies that spread out while the p95 stays in its bin: the finding says the spread moved, not "held steady"', () => {
+    const window = (latency: number[]): WindowStats => ({
+      count: 1000,
+      success: 1000,
+      failure: 0,
+      handedToHuman: 0,
+      correctSum: 0,
+      correctCount: 0,
+      costSum: 1,
+      latency,
+      cost: [1000],
+      segments: {},
+      days: 7,
+    });
+    // The 95th percentile is bin 3 in both windows; four in ten tasks moved down to bin 1.
+    const baseline = window([0, 0, 0, 960, 0, 0, 0, 0, 40]);
+    const current = window([0, 400, 0, 560, 0, 0, 0, 0, 40]);
+    const { findings } = assessCheckIn(policy, baseline, current, []);
+    const latency = findings.find((f) => f.metric === 'p95-latency');
+    expect(latency).toMatchObject({ method: 'population stability index', severity: 'degraded' });
+    expect(latency!.plain).toMatch(
+      /^Latency \(p95\) stayed at [\d,]+ ms, but how the values are spread changed over 7 days; this is very unlikely to be chance\.$/,
+    );
   });
 });

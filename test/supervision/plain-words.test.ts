@@ -4,6 +4,7 @@ import {
   describeChange,
   describeDisparity,
   describeGradualDecline,
+  describeShift,
   formatPair,
 } from '../../src/core/plain-words.js';
 
@@ -47,6 +48,18 @@ describe('check-in findings in plain words', () => {
     ).toBe('Accuracy held steady at 92% over 7 days.');
     expect(describeChange({ label: 'Latency (p95)', unit: 'ms', from: 1280, to: 1280, days: 7 })).toBe(
       'Latency (p95) held steady at 1,280 ms over 7 days.',
+    );
+  });
+
+  it('a distribution that moved: a change when the values differ, else its spread, never "held steady"', () => {
+    expect(describeShift({ label: 'Latency (p95)', unit: 'ms', from: 640, to: 1280, days: 7, confidence: 'unlikely-chance' })).toBe(
+      'Latency (p95) rose from 640 ms to 1,280 ms over 7 days; this is unlikely to be chance.',
+    );
+    expect(describeShift({ label: 'Latency (p95)', unit: 'ms', from: 1280, to: 1280, days: 7, confidence: 'very-unlikely-chance' })).toBe(
+      'Latency (p95) stayed at 1,280 ms, but how the values are spread changed over 7 days; this is very unlikely to be chance.',
+    );
+    expect(describeShift({ label: 'Cost per task', unit: 'usd', days: 1, confidence: 'unlikely-chance' })).toBe(
+      'Cost per task changed shape over 1 day; this is unlikely to be chance.',
     );
   });
 
