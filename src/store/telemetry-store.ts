@@ -99,8 +99,15 @@ export function createTelemetryStore(connection: Connection) {
     /** Stores new events and adds them to the rollups; returns how many were new and how many were repeats. */
     async ingest(events: TelemetryEvent[], receivedAt = new Date()): Promise<{ inserted: number; duplicates: number }> {
       if (events.length === 0) return { inserted: 0, duplicates: 0 };
-      const docs = events.map((e) => ({ _id: `${e.agentId}:${e.eventId}`, ...e, receivedAt }));
-      const fresh = new Set(docs.map((d) => d._id));
+      // An event repeated within the batch is one event, as one repeated across batches is: its
+      // second copy would fail the insert and, by its id, take the first copy out of the rollups.
+      const byId = new Map<string, TelemetryEvent>();
+      for (const e of events) {
+        const id = `${e.agentId}:${e.eventId}`;
+        if (!byId.has(id)) byId.set(id, e);
+      }
+      const docs = [...byId].map(([_id, e]) => ({ _id, ...e, receivedAt }));
+      const fresh = new Set(byId.keys());
       try {
         await Event.collection.insertMany(docs as never[], { ordered: false });
       } catch (err) {
@@ -114,7 +121,7 @@ export function createTelemetryStore(connection: Connection) {
           if (index !== undefined) fresh.delete(docs[index]!._id);
         }
       }
-      const inserted = events.filter((e) => fresh.has(`${e.agentId}:${e.eventId}`));
+      const inserted = [...byId].flatMap(([id, e]) => (fresh.has(id) ? [e] : []));
       // Group by bucket first: one $inc upsert per agent-hour and agent-day, not per event.
       const increments = new Map<
         string,

@@ -72,6 +72,25 @@ describe('POST /api/v1/telemetry', () => {
     expect(day.reduce((n, d) => n + d.count, 0)).toBe(21);
   });
 
+  it('an event repeated within one batch is stored and counted once, and is in the rollups', async () => {
+    const { agent, key } = await agentWithKey('Repeated Event');
+    const time = new Date().toISOString();
+    const one = { eventId: 'twice', time, taskType: 'answer', outcome: 'failure', latencyMs: 10, costUSD: 0.001 };
+    const other = { ...one, eventId: 'once', outcome: 'success' };
+    const first = await post(key, { events: [one, other, one] });
+    expect(await first.json()).toEqual({ accepted: 2, duplicates: 1, rejected: [] });
+    expect(await (await post(key, { events: [one, other, one] })).json()).toEqual({ accepted: 0, duplicates: 3, rejected: [] });
+    const hours = await roster.services.supervision.telemetry.rollups(
+      agent.id,
+      'hour',
+      new Date(Date.now() - 2 * 3_600_000),
+      new Date(Date.now() + 3_600_000),
+    );
+    expect(hours.map((h) => ({ count: h.count, outcomes: h.outcomes }))).toEqual([
+      { count: 2, outcomes: { success: 1, failure: 1, handedToHuman: 0 } },
+    ]);
+  });
+
   it('refuses unknown keys, missing keys and oversize bodies; bad JSON is a 400', async () => {
     expect((await post('rst_nope_0000000000000000000000', { events: [] })).status).toBe(401);
     expect((await post(undefined, { events: [] })).status).toBe(401);
