@@ -184,6 +184,11 @@ export function createTelemetryStore(connection: Connection) {
         );
       }
       // allSettled first: a failed write never leaves the other one running unobserved.
+      // A known limit: when the rollup write fails after the raw insert, the retried batch finds
+      // its events stored and counts them as duplicates, so they stay out of the rollups. Repairing
+      // that on retry needs each event's $inc applied exactly once, which neither a bulk write nor
+      // a compensating delete can promise without transactions (a reply lost after the write
+      // would count the events twice).
       const settled = await Promise.allSettled(writes);
       const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
