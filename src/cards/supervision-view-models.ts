@@ -10,7 +10,7 @@ const text = z.string().min(1);
 
 /**
  * A metric's trend drawn as a chart: Teams' native `Chart.Line`; Slack keeps the text sparkline.
- * `x` is a day label ("12 Nov"), `y` the value in the unit `yTitle` names.
+ * `x` is a day label ("12 Nov"), `y` the value in the unit the title and legend name, e.g. "Accuracy (%)".
  */
 export const trendChartSchema = z.object({
   title: text,
