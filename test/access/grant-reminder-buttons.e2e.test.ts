@@ -1,13 +1,11 @@
-import { createSlackChannel } from '../../src/channels/slack/index.js';
-import { createTeamsChannel } from '../../src/channels/teams/index.js';
-import { startTestRoster } from '../helpers/app.js';
+import { onBothPlatforms, type TestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
-import { FakeSlack } from '../helpers/fake-slack.js';
+import type { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, eventually, grantRecord } from '../helpers/harness.js';
 import { buttonClick, interaction, postSlack } from '../helpers/slack-requests.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { button, cardText, cardVerbs } from '../channels/teams/card-reading.js';
-import { TeamsClient, teamsUser, type TeamsUser } from '../channels/teams/teams-client.js';
+import { type TeamsClient, teamsUser, type TeamsUser } from '../channels/teams/teams-client.js';
 import type { GrantRecord } from '../../src/core/agents.js';
 
 /*
@@ -28,23 +26,16 @@ const buttonsOf = (blocks: unknown) => actionElements(blocks).map((b) => String(
 describe('grant reminders: Let expire and Extend in Slack and Teams', () => {
   let slack: FakeSlack;
   let connector: FakeConnector;
-  let roster: Awaited<ReturnType<typeof startTestRoster>>;
+  let roster: TestRoster;
+  let stop: () => Promise<void>;
   let client: TeamsClient;
   let sofia: TeamsUser;
   beforeAll(async () => {
-    slack = new FakeSlack();
-    await slack.start();
-    connector = await FakeConnector.start();
-    roster = await startTestRoster({ env: slack.rosterEnv(), channels: [createSlackChannel, createTeamsChannel] });
-    client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+    ({ slack, connector, roster, teams: client, stop } = await onBothPlatforms());
     sofia = teamsUser(roster.chat.person(SOFIA)!);
     await client.install(sofia);
   });
-  afterAll(async () => {
-    await roster.stop();
-    await slack.stop();
-    await connector.close();
-  });
+  afterAll(() => stop?.());
 
   /** An active grant of a new agent ending in a day, and its reminder sent to both sponsors. */
   async function remindedGrant(

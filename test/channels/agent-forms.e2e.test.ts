@@ -1,13 +1,11 @@
-import { createSlackChannel } from '../../src/channels/slack/index.js';
-import { createTeamsChannel } from '../../src/channels/teams/index.js';
-import { startTestRoster } from '../helpers/app.js';
+import { onBothPlatforms, type TestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
-import { FakeSlack } from '../helpers/fake-slack.js';
+import type { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, eventually } from '../helpers/harness.js';
 import { buttonClick, interaction, postSlack, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { button, cardText, inputIds } from './teams/card-reading.js';
-import { TeamsClient, teamsUser } from './teams/teams-client.js';
+import { type TeamsClient, teamsUser } from './teams/teams-client.js';
 
 /*
  * A knowledge note has a form, not only typed words: **Add note…** on an agent's profile opens a
@@ -22,18 +20,13 @@ const DANIEL = { id: 'U05D9W4H7LE', email: 'daniel.okafor@brightwater.example' }
 describe('the knowledge-note and new-version forms in Slack and Teams', () => {
   let slack: FakeSlack;
   let connector: FakeConnector;
-  let roster: Awaited<ReturnType<typeof startTestRoster>>;
+  let roster: TestRoster;
+  let client: TeamsClient;
+  let stop: () => Promise<void>;
   beforeAll(async () => {
-    slack = new FakeSlack();
-    await slack.start();
-    connector = await FakeConnector.start();
-    roster = await startTestRoster({ env: slack.rosterEnv(), channels: [createSlackChannel, createTeamsChannel] });
+    ({ slack, connector, roster, teams: client, stop } = await onBothPlatforms());
   });
-  afterAll(async () => {
-    await roster.stop();
-    await slack.stop();
-    await connector.close();
-  });
+  afterAll(() => stop?.());
 
   it('Add note… on the profile (Slack modal) and `note <agent>` (Teams card) record notes of the chosen kind', async () => {
     const agent = agentRecord({ name: 'Note Taker', sponsors: [PRIYA.email, SOFIA] });
@@ -69,7 +62,6 @@ describe('the knowledge-note and new-version forms in Slack and Teams', () => {
     expect(JSON.stringify((await slack.waitForResponse('daniel')).body)).not.toContain('agent_note');
 
     // Teams: `note <agent>` without words shows the form; its submit stores the note.
-    const client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
     const sofia = teamsUser(roster.chat.person(SOFIA)!);
     await client.install(sofia);
     await client.message(sofia, `note ${agent.id}`);
@@ -145,7 +137,6 @@ describe('the knowledge-note and new-version forms in Slack and Teams', () => {
     expect(run!.requester).toBe(PRIYA.email);
 
     // Teams: `update <agent>` without a version shows the same form as a card.
-    const client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
     const sofia = teamsUser(roster.chat.person(SOFIA)!);
     await client.install(sofia);
     await client.message(sofia, `update ${agent.id}`);

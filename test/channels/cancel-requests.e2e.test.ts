@@ -1,14 +1,12 @@
-import { createSlackChannel } from '../../src/channels/slack/index.js';
-import { createTeamsChannel } from '../../src/channels/teams/index.js';
-import { startTestRoster } from '../helpers/app.js';
+import { onBothPlatforms, type TestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
-import { FakeSlack } from '../helpers/fake-slack.js';
+import type { FakeSlack } from '../helpers/fake-slack.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { agentRecord, eventually, passingEvaluation, people, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { buttonClick, interaction, postSlack, slashCommand } from '../helpers/slack-requests.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { button, cardText, cardVerbs } from './teams/card-reading.js';
-import { TeamsClient, teamsUser } from './teams/teams-client.js';
+import { type TeamsClient, teamsUser } from './teams/teams-client.js';
 
 /*
  * Cancelling a pending request, end to end: the requester's status card carries Cancel (Slack
@@ -27,20 +25,13 @@ const buttonsOf = (blocks: unknown) => actionElements(blocks).map((b) => String(
 describe('cancelling a pending request in Slack and Teams', () => {
   let slack: FakeSlack;
   let connector: FakeConnector;
-  let roster: Awaited<ReturnType<typeof startTestRoster>>;
+  let roster: TestRoster;
+  let stop: () => Promise<void>;
   let client: TeamsClient;
   beforeAll(async () => {
-    slack = new FakeSlack();
-    await slack.start();
-    connector = await FakeConnector.start();
-    roster = await startTestRoster({ env: slack.rosterEnv(), channels: [createSlackChannel, createTeamsChannel] });
-    client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+    ({ slack, connector, roster, teams: client, stop } = await onBothPlatforms());
   });
-  afterAll(async () => {
-    await roster.stop();
-    await slack.stop();
-    await connector.close();
-  });
+  afterAll(() => stop?.());
 
   const timersOf = (runId: string) => roster.db.connection.collection('agendaJobs').countDocuments({ 'data.runId': runId });
 

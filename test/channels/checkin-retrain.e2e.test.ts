@@ -1,13 +1,11 @@
-import { createSlackChannel } from '../../src/channels/slack/index.js';
-import { createTeamsChannel } from '../../src/channels/teams/index.js';
-import { startTestRoster } from '../helpers/app.js';
+import { onBothPlatforms, type TestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
-import { FakeSlack } from '../helpers/fake-slack.js';
+import type { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, degradedCheckIn, eventually } from '../helpers/harness.js';
 import { buttonClick, interaction, postSlack, slashCommand } from '../helpers/slack-requests.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { button, cardText, cardVerbs } from './teams/card-reading.js';
-import { TeamsClient, teamsUser } from './teams/teams-client.js';
+import { type TeamsClient, teamsUser } from './teams/teams-client.js';
 
 /*
  * A check-in's Retrain starts the retraining, end to end: the sponsor's click (Slack, through
@@ -28,25 +26,19 @@ const buttonsOf = (blocks: unknown) => actionElements(blocks).map((b) => String(
 describe("a check-in's Retrain starts retraining and the version flow follows", () => {
   let slack: FakeSlack;
   let connector: FakeConnector;
-  let roster: Awaited<ReturnType<typeof startTestRoster>>;
+  let roster: TestRoster;
+  let client: TeamsClient;
+  let stop: () => Promise<void>;
   beforeAll(async () => {
-    slack = new FakeSlack();
-    await slack.start();
-    connector = await FakeConnector.start();
-    roster = await startTestRoster({ env: slack.rosterEnv(), channels: [createSlackChannel, createTeamsChannel] });
+    ({ slack, connector, roster, teams: client, stop } = await onBothPlatforms());
   });
-  afterAll(async () => {
-    await roster.stop();
-    await slack.stop();
-    await connector.close();
-  });
+  afterAll(() => stop?.());
 
   /** The agent's retraining record as stored (one document per agent). */
   const retrainingOf = (agentId: string) =>
     roster.db.connection.collection<{ _id: string; state?: string }>('retraining').findOne({ _id: agentId });
 
   it('Retrain in Slack → retraining card to both sponsors → Start in Teams → update → promotion approved → new version live', async () => {
-    const client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
     const sofia = teamsUser(roster.chat.person(SOFIA)!);
     await client.install(sofia);
     const created = new Date(Date.now() - 10 * DAY).toISOString();

@@ -9,8 +9,10 @@ import type { Logger } from '../../src/logger.js';
 import type { EvalSuites } from '../../src/config/eval-suites.js';
 import type { WebhookConfig } from '../../src/config/webhooks.js';
 import type { OrgConfig, OrgSettings } from '../../src/config/schemas.js';
+import { createSlackChannel } from '../../src/channels/slack/index.js';
 import { createTeamsChannel } from '../../src/channels/teams/index.js';
 import { FakeConnector } from './fake-connector.js';
+import { FakeSlack } from './fake-slack.js';
 import { TeamsClient } from '../channels/teams/teams-client.js';
 import type { ResolvedPager } from '../../src/core/pager.js';
 
@@ -75,6 +77,9 @@ export async function startTestRoster(options: TestRosterOptions = {}): Promise<
   return Object.assign(roster, { baseUrl: `http://127.0.0.1:${roster.port}`, env });
 }
 
+/** The Roster {@link startTestRoster} starts. */
+export type TestRoster = Awaited<ReturnType<typeof startTestRoster>>;
+
 /** A test Roster with the Teams channel, a fake Bot Connector and a Teams client to talk to it. */
 export interface TeamsTestRoster {
   roster: Awaited<ReturnType<typeof startTestRoster>>;
@@ -95,6 +100,52 @@ export async function startTeamsTestRoster(options: TestRosterOptions = {}): Pro
     async stop() {
       await roster.stop();
       await connector.close();
+    },
+  };
+}
+
+/** A test Roster on both platforms: the Slack Web API and the Bot Connector faked on loopback, a Teams client to talk to it. */
+export interface BothPlatformsTestRoster {
+  roster: TestRoster;
+  slack: FakeSlack;
+  connector: FakeConnector;
+  teams: TeamsClient;
+  /** Stops Roster, then the fakes. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the fake Slack Web API, the fake Bot Connector and a Roster with the Slack and Teams
+ * channels (plus `options`; `options.env` is added to the fake Slack's). Nobody has installed
+ * Roster in Teams yet: a test installs it for whom it messages.
+ */
+export async function onBothPlatforms(options: TestRosterOptions = {}): Promise<BothPlatformsTestRoster> {
+  const slack = new FakeSlack();
+  await slack.start();
+  const connector = await FakeConnector.start();
+  const fakes = async () => {
+    await slack.stop();
+    await connector.close();
+  };
+  let roster: TestRoster;
+  try {
+    roster = await startTestRoster({
+      ...options,
+      env: { ...slack.rosterEnv(), ...options.env },
+      channels: [createSlackChannel, createTeamsChannel],
+    });
+  } catch (error) {
+    await fakes();
+    throw error;
+  }
+  return {
+    roster,
+    slack,
+    connector,
+    teams: new TeamsClient(roster.baseUrl, connector.serviceUrl),
+    async stop() {
+      await roster.stop();
+      await fakes();
     },
   };
 }

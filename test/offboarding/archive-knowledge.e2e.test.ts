@@ -1,15 +1,13 @@
 import { createHash } from 'node:crypto';
-import { createSlackChannel } from '../../src/channels/slack/index.js';
-import { createTeamsChannel } from '../../src/channels/teams/index.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
-import { startTestRoster } from '../helpers/app.js';
+import { onBothPlatforms, type TestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
-import { FakeSlack } from '../helpers/fake-slack.js';
+import type { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, degradedCheckIn, eventually, passingEvaluation, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { postSlack, slashCommand } from '../helpers/slack-requests.js';
 import { generateEvents } from '../helpers/synthetic-telemetry.js';
 import { cardText } from '../channels/teams/card-reading.js';
-import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
+import { type TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
 
 /*
  * Retired knowledge is kept: the archive bundle of a retired agent holds its decision log (every
@@ -29,18 +27,13 @@ const DAY = 86_400_000;
 describe('the archive of a retired agent keeps its knowledge', () => {
   let slack: FakeSlack;
   let connector: FakeConnector;
-  let roster: Awaited<ReturnType<typeof startTestRoster>>;
+  let roster: TestRoster;
+  let client: TeamsClient;
+  let stop: () => Promise<void>;
   beforeAll(async () => {
-    slack = new FakeSlack();
-    await slack.start();
-    connector = await FakeConnector.start();
-    roster = await startTestRoster({ env: slack.rosterEnv(), channels: [createSlackChannel, createTeamsChannel] });
+    ({ slack, connector, roster, teams: client, stop } = await onBothPlatforms());
   });
-  afterAll(async () => {
-    await roster.stop();
-    await slack.stop();
-    await connector.close();
-  });
+  afterAll(() => stop?.());
 
   const eventsOf = (agentId: string) => roster.db.connection.collection('telemetry_events').countDocuments({ agentId });
 
@@ -132,7 +125,6 @@ describe('the archive of a retired agent keeps its knowledge', () => {
     expect(createHash('sha256').update(tampered).digest('hex')).not.toBe(archive.digest);
 
     // A sponsor reads it in Teams: the digest verifies and the card says what it holds.
-    const client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
     const sofia = teamsUser(roster.chat.person(SOFIA)!);
     await client.install(sofia);
     await client.message(sofia, `archive ${agent.id}`);
