@@ -1,23 +1,20 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createSlackChannel } from '../../src/channels/slack/index.js';
 import { slackNotification } from '../../src/channels/slack/notifier.js';
-import { createTeamsChannel } from '../../src/channels/teams/index.js';
 import { cardMessage } from '../../src/channels/teams/cards.js';
 import { checkSlackCard, checkTeamsCard } from '../../src/cards/checks.js';
 import { ACCESS_FORM_INPUTS, DENY_REASON_INPUT, EVALUATION_FORM_INPUTS, REQUEST_FORM_INPUTS } from '../../src/cards/ids.js';
 import { renderCard, type JsonValue } from '../../src/cards/render.js';
 import { noticeActionSchema } from '../../src/cards/supervision-view-models.js';
 import { CARD_KINDS, type CardKind, type CardModel } from '../../src/cards/view-models.js';
-import { startTestRoster } from '../helpers/app.js';
-import { FakeConnector } from '../helpers/fake-connector.js';
-import { FakeSlack } from '../helpers/fake-slack.js';
+import { onBothPlatforms, type TestRoster } from '../helpers/app.js';
+import type { FakeSlack } from '../helpers/fake-slack.js';
 import { memoryLogger } from '../helpers/logger.js';
 import { buttonClick, interaction } from '../helpers/slack-requests.js';
 import { loadFixtures } from '../cards/support.js';
 import { cardText } from './teams/card-reading.js';
-import { TeamsClient, teamsUser } from './teams/teams-client.js';
+import { type TeamsClient, teamsUser } from './teams/teams-client.js';
 
 /*
  * Every action a card template can carry is routed by a registered handler on its platform, and
@@ -139,18 +136,18 @@ describe('every action on every card is routed', () => {
 
   describe('through the real endpoints', () => {
     let slack: FakeSlack;
-    let connector: FakeConnector;
-    let roster: Awaited<ReturnType<typeof startTestRoster>>;
+    let roster: TestRoster;
     let client: TeamsClient;
+    let stop: () => Promise<void>;
     const memory = memoryLogger('info');
 
     beforeAll(async () => {
-      slack = new FakeSlack();
-      await slack.start();
-      connector = await FakeConnector.start();
-      roster = await startTestRoster({
-        env: slack.rosterEnv(),
-        channels: [createSlackChannel, createTeamsChannel],
+      ({
+        slack,
+        roster,
+        teams: client,
+        stop,
+      } = await onBothPlatforms({
         log: memory.log,
         // One person clicks every button in a few seconds here: the per-person limit is lifted so
         // that no delivery is answered by "slow down" before it reaches its listener.
@@ -161,14 +158,9 @@ describe('every action on every card is routed', () => {
             anonymous: { requests: 1_000_000, per: { text: '1m', ms: 60_000 } },
           },
         },
-      });
-      client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+      }));
     });
-    afterAll(async () => {
-      await roster?.stop();
-      await slack?.stop();
-      await connector?.close();
-    });
+    afterAll(() => stop?.());
 
     const unhandled = () =>
       memory.lines().filter((l) => String(l.msg).includes('no listener handles') || String(l.msg).includes('not acknowledged')).length;

@@ -1,13 +1,11 @@
-import { createSlackChannel } from '../../src/channels/slack/index.js';
-import { createTeamsChannel } from '../../src/channels/teams/index.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
-import { FakeSlack } from '../helpers/fake-slack.js';
+import type { FakeSlack } from '../helpers/fake-slack.js';
 import { eventually } from '../helpers/harness.js';
-import { startTestRoster } from '../helpers/app.js';
+import { onBothPlatforms, type TestRoster } from '../helpers/app.js';
 import { approvalCardsTo } from '../helpers/slack-journeys.js';
 import { postSlack, slashCommand } from '../helpers/slack-requests.js';
 import { cardText, cardVerbs } from '../channels/teams/card-reading.js';
-import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
+import { type TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
 import { agentClient } from '../api/support.js';
 
 /*
@@ -44,21 +42,14 @@ describe('agent-written text reaches people as inert text framed as the agent’
   let slack: FakeSlack;
   let connector: FakeConnector;
   let teams: TeamsClient;
-  let roster: Awaited<ReturnType<typeof startTestRoster>>;
+  let roster: TestRoster;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    slack = new FakeSlack();
-    await slack.start();
-    connector = await FakeConnector.start();
-    roster = await startTestRoster({ env: slack.rosterEnv(), channels: [createSlackChannel, createTeamsChannel] });
-    teams = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+    ({ slack, connector, roster, teams, stop } = await onBothPlatforms());
     expect((await teams.install(teamsUser(roster.chat.person(SOFIA)!))).status).toBe(200);
   });
-  afterAll(async () => {
-    await roster?.stop();
-    await connector?.close();
-    await slack?.stop();
-  });
+  afterAll(() => stop?.());
 
   const client = agentClient(() => roster);
   const tokenFor = client.agentAndToken;

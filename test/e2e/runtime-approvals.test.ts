@@ -1,18 +1,16 @@
 import { discoverOAuthProtectedResourceMetadata, extractWWWAuthenticateParams } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { createSlackChannel } from '../../src/channels/slack/index.js';
-import { createTeamsChannel } from '../../src/channels/teams/index.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
-import { FakeSlack } from '../helpers/fake-slack.js';
+import type { FakeSlack } from '../helpers/fake-slack.js';
 import { CONTRACT_EXTENSION_IN_2S, shippedConfigWith } from '../helpers/config-copy.js';
 import { eventually } from '../helpers/harness.js';
-import { startTestRoster } from '../helpers/app.js';
+import { onBothPlatforms, type TestRoster } from '../helpers/app.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { approvalCardsTo, approveValueOf } from '../helpers/slack-journeys.js';
 import { buttonClick, interaction, postSlack, slashCommand } from '../helpers/slack-requests.js';
 import { button, cardText, cardVerbs } from '../channels/teams/card-reading.js';
-import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
+import { type TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
 import * as oauth from 'oauth4webapi';
 import { agentClient, agentWithKey, claimsOf, discover, insecure } from '../api/support.js';
 
@@ -33,24 +31,15 @@ describe('agents ask a human before they act, and hand off to people', () => {
   let slack: FakeSlack;
   let connector: FakeConnector;
   let teams: TeamsClient;
-  let roster: Awaited<ReturnType<typeof startTestRoster>>;
+  let roster: TestRoster;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    slack = new FakeSlack();
-    await slack.start();
-    connector = await FakeConnector.start();
-    roster = await startTestRoster({
-      env: slack.rosterEnv(),
-      channels: [createSlackChannel, createTeamsChannel],
+    ({ slack, connector, roster, teams, stop } = await onBothPlatforms({
       configDir: shippedConfigWith('roster-runtime-', { 'procurement-agent': [CONTRACT_EXTENSION_IN_2S] }),
-    });
-    teams = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+    }));
   });
-  afterAll(async () => {
-    await roster?.stop();
-    await connector?.close();
-    await slack?.stop();
-  });
+  afterAll(() => stop?.());
 
   const { agentAndToken, api } = agentClient(() => roster);
 

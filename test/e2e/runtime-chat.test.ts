@@ -1,16 +1,14 @@
-import { createSlackChannel } from '../../src/channels/slack/index.js';
-import { createTeamsChannel } from '../../src/channels/teams/index.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
-import { FakeSlack } from '../helpers/fake-slack.js';
+import type { FakeSlack } from '../helpers/fake-slack.js';
 import { CONTRACT_EXTENSION_IN_2S, shippedConfigWith } from '../helpers/config-copy.js';
 import { eventually, people } from '../helpers/harness.js';
-import { startTestRoster } from '../helpers/app.js';
+import { onBothPlatforms, type TestRoster } from '../helpers/app.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { approvalCardsTo } from '../helpers/slack-journeys.js';
 import { appHomeOpened, buttonClick, interaction, postSlack, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
 import { newWebhookSecret, WebhookReceiver, webhookConfigFor } from '../helpers/webhook-receiver.js';
 import { button, cardText, cardVerbs } from '../channels/teams/card-reading.js';
-import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
+import { type TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
 import { agentClient } from '../api/support.js';
 
 /*
@@ -33,12 +31,10 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
   let connector: FakeConnector;
   let teams: TeamsClient;
   let receiver: WebhookReceiver;
-  let roster: Awaited<ReturnType<typeof startTestRoster>>;
+  let roster: TestRoster;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    slack = new FakeSlack();
-    await slack.start();
-    connector = await FakeConnector.start();
     receiver = new WebhookReceiver(newWebhookSecret());
     await receiver.start();
     const webhooks = webhookConfigFor(
@@ -54,19 +50,14 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
       ].join('\n'),
       { ROSTER_TEST_WEBHOOK_SECRET: receiver.secret },
     );
-    roster = await startTestRoster({
-      env: slack.rosterEnv(),
-      channels: [createSlackChannel, createTeamsChannel],
+    ({ slack, connector, roster, teams, stop } = await onBothPlatforms({
       configDir: shippedConfigWith('roster-runtime-chat-', { 'procurement-agent': [CONTRACT_EXTENSION_IN_2S] }),
       ...(webhooks ? { webhooks } : {}),
-    });
-    teams = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+    }));
   });
   afterAll(async () => {
-    await roster?.stop();
+    await stop?.();
     await receiver?.stop();
-    await connector?.close();
-    await slack?.stop();
   });
 
   const { agentAndToken, api } = agentClient(() => roster);

@@ -1,19 +1,17 @@
 import path from 'node:path';
-import { createSlackChannel } from '../../src/channels/slack/index.js';
-import { createTeamsChannel } from '../../src/channels/teams/index.js';
 import { loadEvalSuites } from '../../src/config/eval-suites.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
-import { startTestRoster } from '../helpers/app.js';
+import { onBothPlatforms, type TestRoster } from '../helpers/app.js';
 import { FakeAgent, type Behaviour } from '../helpers/fake-agent.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
-import { FakeSlack } from '../helpers/fake-slack.js';
+import type { FakeSlack } from '../helpers/fake-slack.js';
 import { eventually, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { projectRoot } from '../helpers/roster-process.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { approvalCardsTo, approveValueOf, requestAgentInSlack } from '../helpers/slack-journeys.js';
 import { buttonClick, interaction, postSlack, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
 import { button, cardText } from '../channels/teams/card-reading.js';
-import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
+import { type TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
 
 const AMARA = { id: 'U05H2K7X4PB', email: 'amara.osei@brightwater.example' }; // requester and sponsor, people-ops, Slack
 const LIAM = { id: 'U04K7R3D9SW', email: 'liam.oneill@brightwater.example' }; // IT admin, Slack
@@ -46,29 +44,29 @@ describe('acceptance: the interview from a Slack request to a Teams approval, an
   let connector: FakeConnector;
   let agent: FakeAgent;
   let base: string;
-  let roster: Awaited<ReturnType<typeof startTestRoster>>;
+  let roster: TestRoster;
+  let client: TeamsClient;
+  let stop: () => Promise<void>;
   beforeAll(async () => {
-    slack = new FakeSlack();
-    await slack.start();
-    connector = await FakeConnector.start();
     agent = new FakeAgent({ '/v1': V1, '/v2': V2 });
     base = await agent.start();
-    roster = await startTestRoster({
-      env: slack.rosterEnv(),
-      channels: [createSlackChannel, createTeamsChannel],
+    ({
+      slack,
+      connector,
+      roster,
+      teams: client,
+      stop,
+    } = await onBothPlatforms({
       suites: loadEvalSuites(path.join(projectRoot, 'test/fixtures/evals/e2e'), loadOrgConfig(SHIPPED_CONFIG)),
       evaluation: { progressEveryMs: 0 },
-    });
+    }));
   });
   afterAll(async () => {
-    await roster.stop();
-    await agent.stop();
-    await slack.stop();
-    await connector.close();
+    await stop?.();
+    await agent?.stop();
   });
 
   it('requested in Slack, measured by Roster, failing cases a click away, approved in Teams; 1.1.0 regresses and is refused', async () => {
-    const client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
     const sofia = teamsUser(roster.chat.person(SOFIA)!);
     await client.install(sofia);
 

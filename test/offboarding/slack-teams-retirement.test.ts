@@ -1,12 +1,10 @@
-import { createSlackChannel } from '../../src/channels/slack/index.js';
-import { createTeamsChannel } from '../../src/channels/teams/index.js';
-import { startTestRoster } from '../helpers/app.js';
+import { onBothPlatforms, type TestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
-import { FakeSlack } from '../helpers/fake-slack.js';
+import type { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, eventually } from '../helpers/harness.js';
 import { buttonClick, interaction, postSlack, slashCommand } from '../helpers/slack-requests.js';
 import { button, cardText } from '../channels/teams/card-reading.js';
-import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
+import { type TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 
 const PRIYA = { id: 'U04E6T1V5GA', email: 'priya.raman@brightwater.example' }; // sponsor; Slack
@@ -19,24 +17,15 @@ const actions = actionElements;
 describe('retirement sign-off in Slack and Teams', () => {
   let slack: FakeSlack;
   let connector: FakeConnector;
-  let roster: Awaited<ReturnType<typeof startTestRoster>>;
+  let roster: TestRoster;
+  let client: TeamsClient;
+  let stop: () => Promise<void>;
   beforeAll(async () => {
-    slack = new FakeSlack();
-    await slack.start();
-    connector = await FakeConnector.start();
-    roster = await startTestRoster({
-      env: slack.rosterEnv(),
-      channels: [createSlackChannel, createTeamsChannel],
-    });
+    ({ slack, connector, roster, teams: client, stop } = await onBothPlatforms());
   });
-  afterAll(async () => {
-    await roster.stop();
-    await slack.stop();
-    await connector.close();
-  });
+  afterAll(() => stop?.());
 
   it('/roster retire starts it; sponsors and compliance sign in Slack, one sponsor in Teams, an IT admin in Slack; the agent is retired', async () => {
-    const client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
     const sofia = teamsUser(roster.chat.person(SOFIA)!);
     await client.install(sofia);
     const agent = agentRecord({ name: 'Macro Suggester', sponsors: [PRIYA.email, SOFIA], purpose: 'Suggests macros.' });
