@@ -107,9 +107,13 @@ describe('Slack fidelity: the evaluation form as a button, quoted names', () => 
     const verdict = await slack.waitFor('chat.postMessage', (a) => a.channel === AISHA.id && JSON.stringify(a.blocks).includes('0.93'));
     expect(JSON.stringify(verdict.args.blocks)).toMatch(/passed/i);
     await eventually(async () => (await roster.services.runs.get(agent.requestRunId))?.steps.evaluation?.status === 'passed');
-    const trail = (await roster.services.audit.export({ agentId: agent.id })).map(
-      (e) => `${e.action}${e.actor.kind === 'person' ? `:${e.actor.email}` : ''}`,
-    );
+    // The audit entry is the gate's outbox effect, appended once the passed step is stored.
+    const trail = await eventually(async () => {
+      const t = (await roster.services.audit.export({ agentId: agent.id })).map(
+        (e) => `${e.action}${e.actor.kind === 'person' ? `:${e.actor.email}` : ''}`,
+      );
+      return t.includes(`gate.passed:${AISHA.email}`) ? t : undefined;
+    });
     expect(trail).toContain(`gate.passed:${AISHA.email}`);
   }, 60_000);
 
