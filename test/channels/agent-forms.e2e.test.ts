@@ -57,9 +57,11 @@ describe('the knowledge-note and new-version forms in Slack and Teams', () => {
     expect(saved.status).toBe(200);
     await eventually(async () => ((await roster.services.agents.get(agent.id))?.knowledgeNotes.length ?? 0) === 1);
 
-    // Someone with no business with the agent gets no form.
+    // Someone with no business with the agent gets no form, and is not even told the agent exists.
     await postSlack(roster.baseUrl, slashCommand(DANIEL.id, `note ${agent.id}`, slack.responseUrl('daniel')));
-    expect(JSON.stringify((await slack.waitForResponse('daniel')).body)).not.toContain('agent_note');
+    const refused = JSON.stringify((await slack.waitForResponse('daniel')).body);
+    expect(refused).not.toContain('agent_note');
+    expect(refused).toContain("couldn't find the agent");
 
     // Teams: `note <agent>` without words shows the form; its submit stores the note.
     const sofia = teamsUser(roster.chat.person(SOFIA)!);
