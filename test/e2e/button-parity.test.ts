@@ -47,6 +47,22 @@ describe.each([
     await roster.services.agents.insert(agent);
     return agent;
   };
+  /** An active agent 40 days old whose accuracy fell over its last 14 days, and its check-in run (sent to Priya). */
+  const degradedAgent = async (name: string) => {
+    const created = new Date(Date.now() - 40 * DAY).toISOString();
+    const agent = await activeAgent(name, { createdAt: created, updatedAt: created, statusChangedAt: created });
+    await roster.services.supervision.telemetry.ingest(
+      generateEvents({
+        agentId: agent.id,
+        profile: 'accuracy-drop',
+        days: 30,
+        end: new Date(Math.floor(Date.now() / DAY) * DAY),
+        driftDays: 14,
+      }),
+    );
+    await roster.services.supervision.checkins.run(agent.id);
+    return agent;
+  };
   const driftAlert = (agent: AgentRecord) =>
     roster.services.supervision.alerts.raise({
       kind: 'drift',
@@ -182,18 +198,7 @@ describe.each([
   }, 60_000);
 
   it('Keep on a degraded check-in records the decision and leaves only the note and decision buttons', async () => {
-    const created = new Date(Date.now() - 40 * DAY).toISOString();
-    const agent = await activeAgent('Keeper Drafter', { createdAt: created, updatedAt: created, statusChangedAt: created });
-    await roster.services.supervision.telemetry.ingest(
-      generateEvents({
-        agentId: agent.id,
-        profile: 'accuracy-drop',
-        days: 30,
-        end: new Date(Math.floor(Date.now() / DAY) * DAY),
-        driftDays: 14,
-      }),
-    );
-    await roster.services.supervision.checkins.run(agent.id);
+    const agent = await degradedAgent('Keeper Drafter');
     const review = await p.delivered(PRIYA, 'checkin_keep', 'Keeper Drafter');
     const checkInId = String(buttonData(review, 'checkin_keep').checkInId);
     // A degraded check-in may have put the agent on probation; Keep changes nothing about that.
@@ -226,18 +231,7 @@ describe.each([
   }, 60_000);
 
   it('Retire on a degraded check-in records the choice and starts the retirement sign-offs', async () => {
-    const created = new Date(Date.now() - 40 * DAY).toISOString();
-    const agent = await activeAgent('Retiree Drafter', { createdAt: created, updatedAt: created, statusChangedAt: created });
-    await roster.services.supervision.telemetry.ingest(
-      generateEvents({
-        agentId: agent.id,
-        profile: 'accuracy-drop',
-        days: 30,
-        end: new Date(Math.floor(Date.now() / DAY) * DAY),
-        driftDays: 14,
-      }),
-    );
-    await roster.services.supervision.checkins.run(agent.id);
+    const agent = await degradedAgent('Retiree Drafter');
     const review = await p.delivered(PRIYA, 'checkin_retire', 'Retiree Drafter');
     const checkInId = String(buttonData(review, 'checkin_retire').checkInId);
     const retired = await p.click(PRIYA, review, 'checkin_retire', { until: (s) => Boolean(s.card) });
