@@ -2,7 +2,7 @@ import path from 'node:path';
 import { loadEvalSuites } from '../../src/config/eval-suites.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import type { TestRosterOptions } from '../helpers/app.js';
-import { clickingOnSlack, clickingOnTeams, everything, type Clicker, type ClickingRoster } from '../helpers/clickers.js';
+import { clickingOnSlack, clickingOnTeams, everything, trailWith, type Clicker, type ClickingRoster } from '../helpers/clickers.js';
 import { FakeAgent, KB_ANSWERER_ALL_RIGHT, type Behaviour } from '../helpers/fake-agent.js';
 import { eventually, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { projectRoot } from '../helpers/roster-process.js';
@@ -89,8 +89,9 @@ describe.each([
     expect(everything(shown)).toContain('Failing cases of Printer Helper 1.0.0: 1 of 10');
     expect(everything(shown)).toContain('How do I add the office printer?');
     expect(everything(shown)).toContain('Ask a colleague.');
-    const trail = (await roster.services.audit.export({ agentId })).map((e) => e.action);
-    expect(trail).toEqual(expect.arrayContaining(['evaluation.started', 'gate.passed']));
+    const measured = ['evaluation.started', 'gate.passed'];
+    const trail = await trailWith(roster, agentId, measured, (e) => e.action);
+    expect(trail).toEqual(expect.arrayContaining(measured));
   }, 60_000);
 
   it('Register endpoint and run on the gate card a named sponsor gets: accepted, registered, measured', async () => {
@@ -112,10 +113,9 @@ describe.each([
     expect(asked.prompt!.text).toContain('Evaluate with Roster');
     await p.submit(PRIYA, asked.prompt!, endpoint(`${base}/one-wrong`), () => true);
     await p.delivered(PRIYA, 'eval_failures', 'Evaluation passed', 30_000);
-    const trail = (await roster.services.audit.export({ agentId })).map(
-      (e) => `${e.action}:${e.actor.kind === 'person' ? e.actor.email : ''}`,
-    );
-    expect(trail).toEqual(expect.arrayContaining([`evaluation.endpoint-registered:${PRIYA}`, `evaluation.started:${PRIYA}`]));
+    const registered = [`evaluation.endpoint-registered:${PRIYA}`, `evaluation.started:${PRIYA}`];
+    const trail = await trailWith(roster, agentId, registered);
+    expect(trail).toEqual(expect.arrayContaining(registered));
   }, 60_000);
 
   it('Cancel evaluation stops a running interview; the request keeps waiting for results', async () => {

@@ -1,6 +1,7 @@
 import { createSlackChannel } from '../../src/channels/slack/index.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import type { Person } from '../../src/config/schemas.js';
+import type { AuditEntry } from '../../src/core/audit.js';
 import { startTeamsTestRoster, startTestRoster, type TestRosterOptions } from './app.js';
 import { cardButtons, cardText, cardVerbs } from '../channels/teams/card-reading.js';
 import { teamsUser, type TeamsClient } from '../channels/teams/teams-client.js';
@@ -444,4 +445,23 @@ export async function clickingOnTeams(options: TestRosterOptions = {}, installed
   const people = installed ?? loadOrgConfig(SHIPPED_CONFIG).people.flatMap((p) => (p.teamsAadObjectId ? [p.email] : []));
   for (const email of people) await client.install(clicker.user(email));
   return { roster, clicker, stop };
+}
+
+/** An audit entry as `action:email` (the email of the person who acted; empty for Roster or an agent). */
+const actionBy = (e: AuditEntry): string => `${e.action}:${e.actor.kind === 'person' ? e.actor.email : ''}`;
+
+/**
+ * The agent's audit trail, one `line` per entry, once it holds every one of `wanted`: the outbox
+ * appends an entry after the state it records is stored, some after the click has been answered.
+ */
+export function trailWith(
+  roster: ClickingRoster['roster'],
+  agentId: string,
+  wanted: readonly string[],
+  line: (e: AuditEntry) => string = actionBy,
+): Promise<string[]> {
+  return eventually(async () => {
+    const trail = (await roster.services.audit.export({ agentId })).map(line);
+    return wanted.every((w) => trail.includes(w)) && trail;
+  });
 }
