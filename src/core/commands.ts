@@ -67,6 +67,12 @@ export function mayTypeInResults(person: Person): boolean {
 /** Why typed-in results need a reason, as the form shows it on the reason (notes) field. */
 export const TYPED_IN_REASON_NEEDED = 'Say why the results are typed in rather than measured (at least 5 characters).';
 
+/**
+ * What a person is told when they deny without a reason, on every platform (Slack's modal error,
+ * Teams' deny form; the Teams cards' client-side `errorMessage` says the same).
+ */
+export const DENY_REASON_NEEDED = 'Give a reason so the requester knows what to change.';
+
 /** Whether a typed-in reason is long enough to say something. */
 export function typedInReasonGiven(notes: string | undefined): boolean {
   return (notes?.trim().length ?? 0) >= 5;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AgentRecord, GrantRecord } from '../../src/core/agents.js';
 import type { AuditEntry } from '../../src/core/audit.js';
+import { DENY_REASON_NEEDED } from '../../src/core/commands.js';
 import {
   buttonData,
   clickingOnSlack,
@@ -570,6 +571,8 @@ describe.each([
     const empty = await p.submit(approver, asked.prompt!, { reason: '   ' });
     // Slack marks the field in the modal; Teams shows the form again with the error on it.
     expect(empty.errors?.reason ?? empty.prompt?.text).toMatch(/say why you deny|give a reason/i);
+    // One wording on both platforms, decided in the core.
+    expect(empty.errors?.reason ?? empty.prompt?.text).toContain(DENY_REASON_NEEDED);
     expect((await roster.services.runs.get(run!.id))?.status).toBe('waiting');
     const denied = await p.submit(approver, asked.prompt!, { reason: 'Not while the CRM migration runs.' }, (s) =>
       everything(s).includes('Denied'),

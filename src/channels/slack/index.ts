@@ -7,6 +7,7 @@ import { renderCard } from '../../cards/render.js';
 import { ACCESS_FORM_INPUTS, CARD_ACTIONS, DENY_REASON_INPUT } from '../../cards/ids.js';
 import type { CardModel } from '../../cards/view-models.js';
 import { scrubSecrets, type Logger } from '../../logger.js';
+import { DENY_REASON_NEEDED } from '../../core/commands.js';
 import { parseChatCommand, type ChatService } from '../chat.js';
 import { AccessChat } from '../chat-access.js';
 import type { Channel, ChannelDeps } from '../port.js';
@@ -563,7 +564,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     }
     const reason = parsed.data.view.state.values[DENY_REASON_INPUT.slack]?.[DENY_REASON_INPUT.slack]?.value?.trim() ?? '';
     if (!reason) {
-      await ack({ response_action: 'errors', errors: { [DENY_REASON_INPUT.slack]: 'Please say why you deny this request.' } });
+      await ack({ response_action: 'errors', errors: { [DENY_REASON_INPUT.slack]: DENY_REASON_NEEDED } });
       return;
     }
     await ack();

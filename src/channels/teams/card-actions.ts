@@ -3,6 +3,7 @@ import type { Person } from '../../config/schemas.js';
 import { CARD_ACTIONS } from '../../cards/ids.js';
 import type { CardModel } from '../../cards/view-models.js';
 import { isRosterError } from '../../core/errors.js';
+import { DENY_REASON_NEEDED } from '../../core/commands.js';
 import type { Logger } from '../../logger.js';
 import type { ChatService } from '../chat.js';
 import { adaptiveCard, cardMessage } from './cards.js';
@@ -90,7 +91,7 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
   on([CARD_ACTIONS.approvalDeny, CARD_ACTIONS.approvalDenySubmit], async (person, data, context) => {
     const { runId = '', stepId = '' } = approvalIds(data);
     const reason = denyReason(data);
-    if (!reason) return chat.denyForm(person, runId, stepId, 'Give a reason so the requester knows what to change.');
+    if (!reason) return chat.denyForm(person, runId, stepId, DENY_REASON_NEEDED);
     const card = await decideOnce(chat, person, { runId, stepId, decision: 'deny', comment: reason });
     await updateSharedCopy(context, await complete(card), log);
     return card;
