@@ -1,5 +1,5 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
+import { findPersonByEmail, roleById } from '../config/directory.js';
 import { reportedByAgent } from '../cards/text.js';
 import { cardIdSchema, type CardModel, type DataOf } from '../cards/view-models.js';
 import type { PromptInputName, PromptVerb } from '../cards/supervision-view-models.js';
@@ -12,6 +12,7 @@ import { keyCard } from '../core/agent-keys.js';
 import { displayDate } from '../core/presenter.js';
 import { maySeeAgent } from '../core/policies.js';
 import { mayAddKnowledgeNote } from '../core/retirement.js';
+import { assertMayProposeVersion } from '../core/development.js';
 import { assertMayAskReactivation } from '../core/reactivation.js';
 import type { Services } from '../services.js';
 import type { ChatService } from './chat.js';
@@ -172,7 +173,7 @@ export class CardActionsChat {
       }
       case 'version_propose': {
         const agent = await this.agent(ids.agentId);
-        this.assertMayPropose(person, agent);
+        assertMayProposeVersion(person, agent);
         return { prompt: this.versionPrompt(agent) };
       }
       case 'retrain_start': {
@@ -499,7 +500,7 @@ export class CardActionsChat {
         this.assertMayNote(person, await this.agent(ids.agentId));
         return;
       case 'version_propose':
-        this.assertMayPropose(person, await this.agent(ids.agentId));
+        assertMayProposeVersion(person, await this.agent(ids.agentId));
         return;
       case 'agent_reactivate':
         assertMayAskReactivation(this.org, person, await this.agent(ids.agentId));
@@ -697,15 +698,8 @@ export class CardActionsChat {
   /** The new-version form for `update <agent>` typed without a version, for its sponsors and IT admins. */
   async versionForm(person: Person, agentKey: string): Promise<CardModel> {
     const { agent } = await this.services.commands.showAgent(person.email, agentKey);
-    this.assertMayPropose(person, agent);
+    assertMayProposeVersion(person, agent);
     return this.versionPrompt(agent);
-  }
-
-  private assertMayPropose(person: Person, agent: AgentRecord): void {
-    if (!(agent.sponsors.includes(person.email) || hasRole(person, 'it-admin')))
-      throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can propose a new version.`);
-    if (!['active', 'probation'].includes(agent.status))
-      throw new InvalidInputError(`${agent.name} is ${agent.status}; only a working agent gets new versions.`);
   }
 
   /** The knowledge-note form for `note <agent>` typed without words, for those who may add notes. */

@@ -13,6 +13,18 @@ import { ForbiddenError, InvalidInputError, NotFoundError, UnknownPersonError } 
 import { evaluate, regressions, versionOutcome, type EvaluationSubmission, type EvaluationVerdict } from './evaluation.js';
 import { agentRunContext } from './run-context.js';
 
+/**
+ * Who may propose a new version of an agent, and when: its sponsors or an IT admin, while the
+ * agent works (active or on probation). The typed `update`, the measured path and the version
+ * form all ask this one rule.
+ */
+export function assertMayProposeVersion(person: Person, agent: AgentRecord): void {
+  if (!(agent.sponsors.includes(person.email) || hasRole(person, 'it-admin')))
+    throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can propose a new version.`);
+  if (!['active', 'probation'].includes(agent.status))
+    throw new InvalidInputError(`${agent.name} is ${agent.status}; only a working agent gets new versions.`);
+}
+
 /** A proposed or promoted version of an agent. */
 export interface VersionRecord {
   agentId: string;
@@ -132,10 +144,7 @@ export class Development {
   ): Promise<{ run: FlowRun; verdict: EvaluationVerdict }> {
     const actor = this.person(actorEmail);
     const agent = await this.agent(agentId);
-    if (!(agent.sponsors.includes(actor.email) || hasRole(actor, 'it-admin')))
-      throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can propose a new version.`);
-    if (!['active', 'probation'].includes(agent.status))
-      throw new InvalidInputError(`${agent.name} is ${agent.status}; only a working agent gets new versions.`);
+    assertMayProposeVersion(actor, agent);
     if (this.deps.measuredRoles?.has(agent.catalogRoleId) && !hasRole(actor, 'it-admin'))
       throw new ForbiddenError(
         `Roster measures new versions of ${agent.name} itself: "update ${agent.id} <version> [endpoint=<url>] <changelog>" runs the role's suite against it. Only an IT admin may type numbers in instead.`,
@@ -226,10 +235,7 @@ export class Development {
   async checkMeasuredProposal(actorEmail: string, agentId: string, version: string, changelog: string): Promise<AgentRecord> {
     const actor = this.person(actorEmail);
     const agent = await this.agent(agentId);
-    if (!(agent.sponsors.includes(actor.email) || hasRole(actor, 'it-admin')))
-      throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can propose a new version.`);
-    if (!['active', 'probation'].includes(agent.status))
-      throw new InvalidInputError(`${agent.name} is ${agent.status}; only a working agent gets new versions.`);
+    assertMayProposeVersion(actor, agent);
     const parsed = versionInputSchema.shape.version.safeParse(version);
     if (!parsed.success) throw new InvalidInputError('Use a version like 1.2.0.');
     if (versionInputSchema.shape.changelog.safeParse(changelog).success === false)
