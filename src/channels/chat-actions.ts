@@ -18,7 +18,7 @@ import type { Services } from '../services.js';
 import type { ChatService } from './chat.js';
 import { GovernanceChat } from './chat-governance.js';
 import { DelegationChat } from './chat-delegation.js';
-import { OffboardingChat } from './chat-offboarding.js';
+import { OffboardingChat, versionMetrics } from './chat-offboarding.js';
 
 /*
  * The buttons that act on an agent from the cards that mention it: Register / Assign sponsor /
@@ -418,15 +418,11 @@ export class CardActionsChat {
         const version = (values.version ?? '').trim();
         if (!version) throw new InvalidInputError('Give the new version, e.g. 1.2.0.', { version: 'Use a version like 1.2.0.' });
         // The same words as `update <agent> <version> …`: one path for the form and the command.
-        const metrics: Record<string, string> = {};
-        for (const word of (values.metrics ?? '').trim().split(/\s+/).filter(Boolean)) {
-          const m = /^(acc|p95|cost|fit)=(.+)$/i.exec(word);
-          if (!m)
-            throw new InvalidInputError('Write results as acc=0.95 p95=3000 cost=0.02 fit=all.', {
-              metrics: 'Use acc=… p95=… cost=… fit=all.',
-            });
-          metrics[m[1]!.toLowerCase()] = m[2]!;
-        }
+        const { metrics, words } = versionMetrics((values.metrics ?? '').trim().split(/\s+/).filter(Boolean));
+        if (words.length)
+          throw new InvalidInputError('Write results as acc=0.95 p95=3000 cost=0.02 fit=all.', {
+            metrics: 'Use acc=… p95=… cost=… fit=all.',
+          });
         if (values.url?.trim()) metrics.endpoint = values.url.trim();
         const card = await new OffboardingChat(this.services, this.org).run(person, {
           name: 'update',

@@ -51,6 +51,20 @@ export const OFFBOARDING_CHAT_COMMANDS = [
   },
 ];
 
+/**
+ * The results words of `update` (`acc=… p95=… cost=… fit=… endpoint=…`, keys in lower case) and
+ * the words that are not results, for the typed command and the new-version form alike.
+ */
+export function versionMetrics(given: readonly string[]): { metrics: Record<string, string>; words: string[] } {
+  const metrics: Record<string, string> = {};
+  const words = given.filter((w) => {
+    const m = /^(acc|p95|cost|fit|endpoint)=(.+)$/i.exec(w);
+    if (m) metrics[m[1]!.toLowerCase()] = m[2]!;
+    return !m;
+  });
+  return { metrics, words };
+}
+
 export function parseOffboardingCommand(word: string, rest: string[]): OffboardingChatCommand | { name: 'unknown'; text: string } {
   // `rest` comes from chatWords: a quoted name is already one word.
   const t = rest;
@@ -61,12 +75,7 @@ export function parseOffboardingCommand(word: string, rest: string[]): Offboardi
     if (!agent) return { name: 'unknown', text };
     // Without a version, the new-version form opens.
     if (!version) return { name: 'update', agent, version: '', metrics: {}, changelog: '' };
-    const metrics: Record<string, string> = {};
-    const words = more.filter((w) => {
-      const m = /^(acc|p95|cost|fit|endpoint)=(.+)$/i.exec(w);
-      if (m) metrics[m[1]!.toLowerCase()] = m[2]!;
-      return !m;
-    });
+    const { metrics, words } = versionMetrics(more);
     return { name: 'update', agent, version, metrics, changelog: words.join(' ') };
   }
   if (word === 'sponsor') {

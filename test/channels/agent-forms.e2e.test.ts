@@ -107,6 +107,22 @@ describe('the knowledge-note and new-version forms in Slack and Teams', () => {
     const modal = opened.args.view as { callback_id: string; private_metadata: string; blocks: unknown };
     expect(actionElements(modal.blocks).map((e) => e.action_id)).toEqual(['version', 'text', 'metrics']);
     const field = (name: string, value: string) => ({ [name]: { [name]: { type: 'plain_text_input', value } } });
+    // Results that are not results words: the field says how to write them, nothing goes to approval.
+    const unreadable = await postSlack(
+      roster.baseUrl,
+      interaction(
+        viewSubmission(PRIYA.id, modal, {
+          ...field('version', '1.1.0'),
+          ...field('text', 'Answers refund questions in Spanish too.'),
+          ...field('metrics', 'acc=0.95 quick'),
+        }),
+      ),
+    );
+    expect(JSON.parse(unreadable.text)).toMatchObject({
+      response_action: 'errors',
+      errors: { metrics: 'Use acc=… p95=… cost=… fit=all.' },
+    });
+    expect(await roster.services.runs.list({ agentId: agent.id, flowId: 'retraining-promotion' })).toEqual([]);
     // Results that miss the role's thresholds: refused with the numbers, nothing goes to approval.
     const refused = await postSlack(
       roster.baseUrl,
