@@ -4,7 +4,7 @@ import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
 import type { AuditInput, AuditLog } from './audit.js';
 import { newAgentId, type AgentRecord, type AgentRepository, type GrantRecord, type GrantRepository } from './agents.js';
 import { parseAgentRequest, validateAgentRequest, type AgentRequestContext, type AgentRequestInput } from './agent-request.js';
-import { ForbiddenError, InvalidInputError, NotFoundError, NotWaitingError, RequestClosedError, UnknownPersonError } from './errors.js';
+import { ForbiddenError, InvalidInputError, NotFoundError, NotWaitingError, UnknownPersonError } from './errors.js';
 import { evaluate, type EvaluationSubmission, type EvaluationVerdict } from './evaluation.js';
 import { AGENT_STATUSES, type AgentStatus } from './lifecycle.js';
 import { hasOversight, maySeeAgent } from './policies.js';
@@ -171,17 +171,9 @@ export class Commands {
       throw new ForbiddenError('Only the person who made this request, or an IT admin, can cancel it.');
     if (!CANCELLABLE_FLOWS.has(run.flowId))
       throw new InvalidInputError('Only agent requests and access requests can be cancelled this way.', { flow: run.flowId });
-    if (run.status === 'completed') throw new RequestClosedError(run.status, run.endedAt ? new Date(run.endedAt) : undefined, 'cancel');
     const why = reason?.trim().slice(0, 500) || (run.requester === actor.email ? 'withdrawn by the requester' : 'cancelled by IT');
-    try {
-      return await this.deps.engine.cancel(run.id, actor.email, why, { whileWaiting: true });
-    } catch (err) {
-      if (err instanceof RequestClosedError) {
-        const current = await this.deps.engine.get(run.id);
-        throw new RequestClosedError(current.status, current.endedAt ? new Date(current.endedAt) : undefined, 'cancel');
-      }
-      throw err;
-    }
+    // The engine refuses a closed run (with the words for a cancel) and, here, one no longer waiting, in its compare-and-set.
+    return this.deps.engine.cancel(run.id, actor.email, why, { whileWaiting: true });
   }
 
   /** Runs the evaluation gate on submitted results and tells the request's flow the verdict. */

@@ -371,8 +371,9 @@ export class FlowEngine {
    */
   async cancel(runId: string, by: string, reason: string, options: { whileWaiting?: boolean } = {}): Promise<FlowRun> {
     return this.mutate(runId, 'run.cancelled', (run) => {
+      // Said to whoever tried to cancel it: "already cancelled", "nothing left to cancel"…
       if (CLOSED_RUN_STATUSES.includes(run.status))
-        throw new RequestClosedError(run.status, run.endedAt ? new Date(run.endedAt) : undefined);
+        throw new RequestClosedError(run.status, run.endedAt ? new Date(run.endedAt) : undefined, 'cancel');
       if (options.whileWaiting && run.status !== 'waiting')
         throw new NotWaitingError('This request has just been decided and is being carried out; it can no longer be cancelled.', {
           status: run.status,
