@@ -188,6 +188,7 @@ export const GRANT_EFFECTS = {
 
 const personActor = (email: string): Actor => ({ kind: 'person', email });
 const scheduler: Actor = { kind: 'system', name: 'scheduler' };
+const flowEngine: Actor = { kind: 'system', name: 'flow-engine' };
 const newGrantId = () => `grt_${randomBytes(8).toString('hex')}`;
 
 function parseInput<T extends z.ZodType>(schema: T, input: unknown, what: string): z.output<T> {
@@ -278,20 +279,14 @@ export class AccessCommands {
     const context = this.context(agent, role, scope, grant, durationText, capNote);
     // The request's audit entry and the start of its run are stored with the new grant (one insert).
     const requested = [
-      this.deps.outbox.effect(AUDIT_EFFECT, {
-        actor: personActor(actor.email),
-        action: 'grant.requested',
-        subject: { type: 'grant', id: grant.id, agentId: agent.id },
-        details: {
-          scope: scope.id,
-          duration: durationText,
-          ...(request.duration ? { requested: request.duration } : {}),
-          ...(capNote ? { capped: true } : {}),
-          reason: request.reason,
-          ...(extended ? { extends: extended.id } : {}),
-        },
-        at: this.clock(),
-      } satisfies AuditInput),
+      this.grantEntry(grant, personActor(actor.email), 'grant.requested', {
+        scope: scope.id,
+        duration: durationText,
+        ...(request.duration ? { requested: request.duration } : {}),
+        ...(capNote ? { capped: true } : {}),
+        reason: request.reason,
+        ...(extended ? { extends: extended.id } : {}),
+      }),
     ];
     const startRun = this.startRunEffect(grant, {
       id: this.deps.engine.allocateRunId(),
@@ -337,13 +332,11 @@ export class AccessCommands {
       subject: { type: 'grant', id: grant.id, agentId: agent.id },
       context: this.context(agent, role, scope, grant, durationText, undefined),
       effects: [
-        this.deps.outbox.effect(AUDIT_EFFECT, {
-          actor: personActor(actor.email),
-          action: 'grant.break-glass',
-          subject: { type: 'grant', id: grant.id, agentId: agent.id },
-          details: { scope: scope.id, duration: durationText, reason: request.reason },
-          at: this.clock(),
-        } satisfies AuditInput),
+        this.grantEntry(grant, personActor(actor.email), 'grant.break-glass', {
+          scope: scope.id,
+          duration: durationText,
+          reason: request.reason,
+        }),
       ],
     });
     await this.deps.grants.insert(grant, [startRun]);
@@ -361,6 +354,23 @@ export class AccessCommands {
       throw new ConflictError(`break-glass ${agent.id} ${scope.id}`);
     }
     return this.startStoredRun(grant, startRun);
+  }
+
+  /** A grant's audit entry as an outbox effect, to be stored with the change it records. */
+  private grantEntry(
+    grant: Pick<GrantRecord, 'id' | 'agentId'>,
+    actor: Actor,
+    action: string,
+    details: Record<string, unknown>,
+    at: Date = this.clock(),
+  ): PendingEffect {
+    return this.deps.outbox.effect(AUDIT_EFFECT, {
+      actor,
+      action,
+      subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
+      details,
+      at,
+    } satisfies AuditInput);
   }
 
   /** The effect that starts a grant's run, to store with the grant. */
@@ -524,13 +534,7 @@ export class AccessCommands {
       const now = this.clock();
       const patch = { status: 'revoked' as const, endedAt: now.toISOString(), endedBy: actor.email, endReason: why };
       const effects: PendingEffect[] = [
-        outbox.effect(AUDIT_EFFECT, {
-          actor: personActor(actor.email),
-          action: 'grant.revoked',
-          subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
-          details: { scope: grant.scope, from: grant.status, reason: why },
-          at: now,
-        } satisfies AuditInput),
+        this.grantEntry(grant, personActor(actor.email), 'grant.revoked', { scope: grant.scope, from: grant.status, reason: why }, now),
         ...(grant.status === 'pending'
           ? [outbox.effect(GRANT_EFFECTS.cancelRequest, { grantId: grant.id, by: actor.email, reason: `Access revoked: ${why}` })]
           : []),
@@ -575,13 +579,13 @@ export class AccessCommands {
     for (let attempt = 0; attempt < 3 && !current.confirmedBy; attempt++) {
       const now = this.clock();
       const effects: PendingEffect[] = [
-        outbox.effect(AUDIT_EFFECT, {
-          actor: personActor(actor.email),
-          action: 'grant.break-glass.confirmed',
-          subject: { type: 'grant', id: current.id, agentId: current.agentId },
-          details: { scope: current.scope, status: current.status },
-          at: now,
-        } satisfies AuditInput),
+        this.grantEntry(
+          current,
+          personActor(actor.email),
+          'grant.break-glass.confirmed',
+          { scope: current.scope, status: current.status },
+          now,
+        ),
         outbox.effect(GRANT_REFRESH_EFFECT, { grantId: current.id, outcome: `Confirmed by ${this.name(actor.email)}` }),
       ];
       const confirmed = await this.deps.grants.transition(current.id, [current.status], { confirmedBy: actor.email }, effects);
@@ -610,13 +614,7 @@ export class AccessCommands {
     const { outbox } = this.deps;
     const now = this.clock();
     const effects: PendingEffect[] = [
-      outbox.effect(AUDIT_EFFECT, {
-        actor: personActor(actor.email),
-        action: 'grant.let-expire',
-        subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
-        details: { scope: grant.scope, expiresAt: grant.expiresAt },
-        at: now,
-      } satisfies AuditInput),
+      this.grantEntry(grant, personActor(actor.email), 'grant.let-expire', { scope: grant.scope, expiresAt: grant.expiresAt }, now),
     ];
     const answered = await this.deps.grants.transition(
       grant.id,
@@ -662,18 +660,18 @@ export class AccessCommands {
     const agent = await this.deps.agents.get(grant.agentId);
     const { outbox } = this.deps;
     const effects: PendingEffect[] = [
-      outbox.effect(AUDIT_EFFECT, {
-        actor: options.caughtBySweep ? { kind: 'system', name: 'safety-sweep' } : scheduler,
-        action: 'grant.expired',
-        subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
-        details: {
+      this.grantEntry(
+        grant,
+        options.caughtBySweep ? { kind: 'system', name: 'safety-sweep' } : scheduler,
+        'grant.expired',
+        {
           scope: grant.scope,
           expiresAt: grant.expiresAt,
           source: grant.source,
           ...(options.caughtBySweep ? { caughtBy: 'the safety sweep' } : {}),
         },
-        at: now,
-      } satisfies AuditInput),
+        now,
+      ),
       ...(agent?.sponsors ?? []).map((sponsor) =>
         outbox.effect(CHAT_SEND_EFFECT, {
           to: sponsor,
@@ -743,13 +741,11 @@ export class AccessCommands {
     // Recorded on the grant with its effects: a reminder job run again (a crash, a second
     // scheduler) finds it recorded and neither audits nor sends it twice.
     const effects: PendingEffect[] = [
-      outbox.effect(AUDIT_EFFECT, {
-        actor: scheduler,
-        action: 'grant.reminded',
-        subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
-        details: { scope: grant.scope, expiresAt: grant.expiresAt, before: formatDuration(offsetMs) },
-        at: this.clock(),
-      } satisfies AuditInput),
+      this.grantEntry(grant, scheduler, 'grant.reminded', {
+        scope: grant.scope,
+        expiresAt: grant.expiresAt,
+        before: formatDuration(offsetMs),
+      }),
       ...agent.sponsors.map((sponsor) =>
         outbox.effect(CHAT_SEND_EFFECT, {
           to: sponsor,
@@ -789,13 +785,13 @@ export class AccessCommands {
     const { outbox } = this.deps;
     // The audit entry and the expiry and reminder timers are stored with the activation.
     const effects: PendingEffect[] = [
-      outbox.effect(AUDIT_EFFECT, {
-        actor: { kind: 'system', name: 'flow-engine' },
-        action: 'grant.activated',
-        subject: { type: 'grant', id: c.grantId, agentId: c.agentId },
-        details: { runId: run.id, scope: c.scope, startsAt: now.toISOString(), expiresAt, approvedBy, source },
-        at: now,
-      } satisfies AuditInput),
+      this.grantEntry(
+        { id: c.grantId, agentId: c.agentId },
+        flowEngine,
+        'grant.activated',
+        { runId: run.id, scope: c.scope, startsAt: now.toISOString(), expiresAt, approvedBy, source },
+        now,
+      ),
       outbox.effect(GRANT_EFFECTS.scheduleTimers, { grantId: c.grantId }),
     ];
     const activated = await this.deps.grants.transition(
@@ -815,13 +811,7 @@ export class AccessCommands {
     await outbox.settle({ kind: GRANT_HOLDER, id: c.grantId }, effects, 'grant.activated');
     if (c.extends) {
       const ended = [
-        outbox.effect(AUDIT_EFFECT, {
-          actor: { kind: 'system', name: 'flow-engine' },
-          action: 'grant.superseded',
-          subject: { type: 'grant', id: c.extends, agentId: c.agentId },
-          details: { by: c.grantId, scope: c.scope },
-          at: now,
-        } satisfies AuditInput),
+        this.grantEntry({ id: c.extends, agentId: c.agentId }, flowEngine, 'grant.superseded', { by: c.grantId, scope: c.scope }, now),
       ];
       const superseded = await this.deps.grants.transition(
         c.extends,
@@ -838,13 +828,11 @@ export class AccessCommands {
   async deny(run: Readonly<FlowRun>): Promise<void> {
     const c = run.context as AccessContext;
     const effects = [
-      this.deps.outbox.effect(AUDIT_EFFECT, {
-        actor: { kind: 'system', name: 'flow-engine' },
-        action: 'grant.denied',
-        subject: { type: 'grant', id: c.grantId, agentId: c.agentId },
-        details: { runId: run.id, scope: c.scope, outcome: run.outcome ?? run.status },
-        at: this.clock(),
-      } satisfies AuditInput),
+      this.grantEntry({ id: c.grantId, agentId: c.agentId }, flowEngine, 'grant.denied', {
+        runId: run.id,
+        scope: c.scope,
+        outcome: run.outcome ?? run.status,
+      }),
     ];
     const denied = await this.deps.grants.transition(
       c.grantId,
