@@ -36,6 +36,7 @@ import {
 import { requestableUnits } from '../core/policies.js';
 import { mayAskReactivation } from '../core/reactivation.js';
 import { mayAddKnowledgeNote } from '../core/retirement.js';
+import { mayProposeVersion } from '../core/development.js';
 import { Sponsorships } from '../core/sponsorships.js';
 import type { AgentStatus } from '../core/lifecycle.js';
 import { displayDate, evaluationFormBase } from '../core/presenter.js';
@@ -489,7 +490,7 @@ export class ChatService {
   /** The viewer's buttons on a profile: Reactivate on a suspended agent (its sponsors and IT admins), Accept on a sponsorship waiting for them. */
   private profileActions(person: Person, a: AgentRecord): DataOf<'notice'>['actions'] & object {
     const actions: NonNullable<DataOf<'notice'>['actions']> = [];
-    if (['active', 'probation'].includes(a.status) && (a.sponsors.includes(person.email) || hasRole(person, 'it-admin'))) {
+    if (mayProposeVersion(person, a)) {
       actions.push({ action: 'version_propose', label: 'Propose version…', value: { agentId: a.id } });
     }
     if (a.status !== 'retired' && mayAddKnowledgeNote(this.org, person, a)) {

@@ -13,15 +13,26 @@ import { ForbiddenError, InvalidInputError, NotFoundError, UnknownPersonError } 
 import { evaluate, regressions, versionOutcome, type EvaluationSubmission, type EvaluationVerdict } from './evaluation.js';
 import { agentRunContext } from './run-context.js';
 
+/** The statuses in which an agent gets new versions: it works. */
+const WORKING: readonly string[] = ['active', 'probation'];
+
+function mayProposeFor(person: Person, agent: Pick<AgentRecord, 'sponsors'>): boolean {
+  return agent.sponsors.includes(person.email) || hasRole(person, 'it-admin');
+}
+
+/** Whether the person may propose a new version of the agent now (the profile offers Propose version…). */
+export function mayProposeVersion(person: Person, agent: Pick<AgentRecord, 'sponsors' | 'status'>): boolean {
+  return mayProposeFor(person, agent) && WORKING.includes(agent.status);
+}
+
 /**
  * Who may propose a new version of an agent, and when: its sponsors or an IT admin, while the
  * agent works (active or on probation). The typed `update`, the measured path and the version
- * form all ask this one rule.
+ * form ask this rule, the profile {@link mayProposeVersion}.
  */
 export function assertMayProposeVersion(person: Person, agent: AgentRecord): void {
-  if (!(agent.sponsors.includes(person.email) || hasRole(person, 'it-admin')))
-    throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can propose a new version.`);
-  if (!['active', 'probation'].includes(agent.status))
+  if (!mayProposeFor(person, agent)) throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can propose a new version.`);
+  if (!WORKING.includes(agent.status))
     throw new InvalidInputError(`${agent.name} is ${agent.status}; only a working agent gets new versions.`);
 }
 
