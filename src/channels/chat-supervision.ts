@@ -1,6 +1,7 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { businessUnitById } from '../config/directory.js';
 import type { CardModel } from '../cards/view-models.js';
+import type { ActionOutcome } from './chat-actions.js';
 import { ForbiddenError, NotFoundError } from '../core/errors.js';
 import type { SuspensionContext } from '../core/suspension.js';
 import { agentRunContext } from '../core/run-context.js';
@@ -35,6 +36,18 @@ export class SupervisionChat {
     /** When given, Retire on a check-in also starts the retirement flow. */
     private readonly retirement?: Retirement,
   ) {}
+
+  /**
+   * A click on an alert card, as both platforms show it: the clicker's fresh alert card in place
+   * of the clicked one, and a requested suspension's notice as a message beside it (the page
+   * keeps its buttons for the rest of the response).
+   */
+  async alertClick(person: Person, verb: AlertVerb, alertId: string): Promise<ActionOutcome> {
+    const answer = await this.alertAction(person, verb, alertId);
+    if (answer.kind !== 'notice') return { card: answer };
+    const alert = await this.supervision.alertRepo.get(alertId);
+    return alert ? { card: this.supervision.cards.alert(alert, person.email) as CardModel, followUp: answer } : { followUp: answer };
+  }
 
   async alertAction(person: Person, verb: AlertVerb, alertId: string): Promise<CardModel> {
     const alerts = this.supervision.alerts;

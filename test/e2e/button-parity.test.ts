@@ -147,6 +147,10 @@ describe.each([
     const asked = await p.click(LIAM, page, 'alert_suspend', { until: (s) => everything(s).includes('Suspension of') });
     expect(everything(asked)).toContain('Suspension of Suspension Drafter requested');
     expect(everything(asked)).toContain('An IT admin has to approve it');
+    // Both platforms: the page stays in place as the alert (not replaced by the notice), the notice is a message beside it.
+    expect(asked.card?.text).toContain('Suspension Drafter');
+    expect(asked.card!.verbs).toContain('alert_resolve');
+    expect(asked.followUps.map((f) => f.text).join(' ')).toContain('Suspension of Suspension Drafter requested');
     // Nothing happens to the agent until an IT admin other than Liam approves.
     expect((await roster.services.agents.get(agent.id))?.status).toBe('active');
     const [run] = await roster.services.runs.list({ agentId: agent.id });

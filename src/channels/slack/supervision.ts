@@ -49,10 +49,6 @@ export function registerSupervisionListeners(
       await client.chat.postMessage({ channel: userId, blocks: message.blocks as never, text: message.text });
     }
   };
-  // A card's answer: a notice (e.g. "suspension requested") goes beside the clicked card, any
-  // other card replaces it.
-  const asOutcome = (card: CardModel): ActionOutcome => (card.kind === 'notice' ? { followUp: card } : { card });
-
   /**
    * One listener per verb: acknowledge, identify, act, then replace the clicked card and/or post
    * a private follow-up. A prompt opens as a modal that remembers the clicked message (channel,
@@ -87,10 +83,10 @@ export function registerSupervisionListeners(
       });
     }
   };
-  onClick(ALERT_VERBS, async (person, verb, ids) => asOutcome(await supervision.alertAction(person, verb as AlertVerb, ids.alertId ?? '')));
-  onClick(CHECKIN_VERBS, async (person, verb, ids) =>
-    asOutcome(await supervision.checkInAction(person, verb as CheckInVerb, ids.checkInId ?? '')),
-  );
+  onClick(ALERT_VERBS, (person, verb, ids) => supervision.alertClick(person, verb as AlertVerb, ids.alertId ?? ''));
+  onClick(CHECKIN_VERBS, async (person, verb, ids) => ({
+    card: await supervision.checkInAction(person, verb as CheckInVerb, ids.checkInId ?? ''),
+  }));
   onClick(AGENT_BUTTON_VERBS, (person, verb, ids) => chat.actions.click(person, verb as AgentButtonVerb, ids));
 
   app.view(CARD_ACTIONS.promptSubmit, async ({ ack, body, client }) => {

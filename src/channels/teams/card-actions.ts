@@ -148,18 +148,7 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
     return { kind: 'access-form', data: { ...form.data, values: targetKnown ? kept : { ...kept, targetId: undefined }, errors } };
   });
 
-  // Alert and check-in cards: the core acts (authorised there), the clicker gets the fresh card.
-  const supervision = deps.supervision;
-  if (supervision) {
-    on([...ALERT_VERBS], async (person, data, context) =>
-      supervision.alertAction(person, verbOf(context) as AlertVerb, typeof data.alertId === 'string' ? data.alertId : ''),
-    );
-    on([...CHECKIN_VERBS], async (person, data, context) =>
-      supervision.checkInAction(person, verbOf(context) as CheckInVerb, typeof data.checkInId === 'string' ? data.checkInId : ''),
-    );
-  }
-
-  // The agent buttons of alerts, check-ins and notices, and the prompts some of them open.
+  // What a click answers: a prompt, form or card in place of the clicked card, a follow-up as a message of its own.
   const deliver = async (context: TurnContext, outcome: ActionOutcome): Promise<CardModel | string> => {
     const shown = outcome.prompt ?? outcome.form ?? outcome.card;
     if (outcome.followUp) await context.sendActivity(cardMessage(outcome.followUp));
@@ -167,6 +156,22 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
     // Nothing replaces the clicked card (a decision log stays as it is): the answer is the message above.
     return outcome.followUp && 'title' in outcome.followUp.data ? String(outcome.followUp.data.title) : 'Done.';
   };
+
+  // Alert and check-in cards: the core acts (authorised there), the clicker gets the fresh card.
+  const supervision = deps.supervision;
+  if (supervision) {
+    on([...ALERT_VERBS], async (person, data, context) =>
+      deliver(
+        context,
+        await supervision.alertClick(person, verbOf(context) as AlertVerb, typeof data.alertId === 'string' ? data.alertId : ''),
+      ),
+    );
+    on([...CHECKIN_VERBS], async (person, data, context) =>
+      supervision.checkInAction(person, verbOf(context) as CheckInVerb, typeof data.checkInId === 'string' ? data.checkInId : ''),
+    );
+  }
+
+  // The agent buttons of alerts, check-ins and notices, and the prompts some of them open.
   on([...AGENT_BUTTON_VERBS], async (person, data, context) =>
     deliver(context, await chat.actions.click(person, verbOf(context) as AgentButtonVerb, buttonIds(data))),
   );
