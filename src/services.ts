@@ -375,6 +375,17 @@ export async function createServices(settings: ServiceSettings) {
     measured: () => late.evaluations,
     // A check-in's Retrain asks the development service, built further down, for the retraining.
     retraining: () => late.development,
+    // A check-in's Retire starts the retirement flow (the retirement service is built further down).
+    retiring: () => {
+      const retirement = late.retirement;
+      return retirement
+        ? {
+            allocateRunId: () => engine.allocateRunId(),
+            startRetirement: (by: string, agentId: string, reason: string, id: string) =>
+              retirement.start(engine, by, { agentId, reason, id }),
+          }
+        : undefined;
+    },
     connection,
     agenda,
     org,

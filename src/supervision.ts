@@ -8,7 +8,15 @@ import { AGENT_HOLDER, type AgentRepository } from './core/agents.js';
 import { ALERT_HOLDER, AlertService, type AlertTimer } from './core/alerts.js';
 import { AgentKeys, type KeyRefusal } from './core/agent-keys.js';
 import type { AuditLog } from './core/audit.js';
-import { CHECKIN_HOLDER, CHECKIN_RETRAIN_EFFECT, CheckInService, type MeasuredReader, type RetrainingRequester } from './core/checkins.js';
+import {
+  CHECKIN_HOLDER,
+  CHECKIN_RETIRE_EFFECT,
+  CHECKIN_RETRAIN_EFFECT,
+  CheckInService,
+  type MeasuredReader,
+  type RetirementStarter,
+  type RetrainingRequester,
+} from './core/checkins.js';
 import type { Notifier } from './core/notifications.js';
 import { SupervisionCards } from './core/supervision-cards.js';
 import { createOtlpRouter } from './http/otlp.js';
@@ -52,6 +60,8 @@ export interface SupervisionSettings {
   measured?: () => MeasuredReader | undefined;
   /** Who starts a retraining when a check-in's Retrain is chosen; resolved when the choice is performed. */
   retraining?: () => RetrainingRequester | undefined;
+  /** Who starts a retirement when a check-in's Retire is chosen; resolved when the choice is performed. */
+  retiring?: () => RetirementStarter | undefined;
   clock?: () => Date;
   /** Where the effects of alert changes are stored and performed (Roster's shared outbox; one of its own when unset). */
   outbox?: Outbox;
@@ -120,8 +130,18 @@ export async function createSupervision(s: SupervisionSettings) {
     presenter: cards,
     ...(s.measured ? { measured: s.measured } : {}),
     ...(s.retraining ? { retraining: s.retraining } : {}),
+    ...(s.retiring ? { retiring: s.retiring } : {}),
     clock,
   });
+  if (s.retiring) {
+    const retiring = s.retiring;
+    outbox.register<{ agentId: string; by: string; reason: string; runId: string }>({
+      type: CHECKIN_RETIRE_EFFECT,
+      perform: async ({ agentId, by, reason, runId }) => {
+        await retiring()?.startRetirement(by, agentId, reason, runId);
+      },
+    });
+  }
   if (s.retraining) {
     const retraining = s.retraining;
     outbox.register<{ agentId: string; by: string; why: string }>({

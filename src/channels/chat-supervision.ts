@@ -9,7 +9,6 @@ import type { FlowEngine } from '../flows/engine.js';
 import { isAlertResponder } from '../core/alerts.js';
 import type { Supervision } from '../supervision.js';
 import type { AgentRepository } from '../core/agents.js';
-import type { Retirement } from '../core/retirement.js';
 
 /** Alert verbs → what they do; check-in verbs → the sponsor's choice. */
 export const ALERT_VERBS = [
@@ -33,8 +32,6 @@ export class SupervisionChat {
     private readonly supervision: Supervision,
     private readonly agents: AgentRepository,
     private readonly engine: FlowEngine,
-    /** When given, Retire on a check-in also starts the retirement flow. */
-    private readonly retirement?: Retirement,
   ) {}
 
   /**
@@ -77,17 +74,9 @@ export class SupervisionChat {
     return this.supervision.cards.alert(alert, person.email) as CardModel;
   }
 
+  /** A check-in decision; what it starts (a retraining, a retirement) is stored with it in the core. */
   async checkInAction(person: Person, verb: CheckInVerb, checkInId: string): Promise<CardModel> {
     const { record, agent } = await this.supervision.checkins.decide(person.email, checkInId, verb.slice('checkin_'.length));
-    if (verb === 'checkin_retire' && this.retirement && record.decision?.by === person.email && record.decision.choice === 'retire') {
-      const open = await this.engine.openRequestsOf(person.email);
-      if (!open.some((r) => r.flowId === 'retirement' && r.subject.agentId === agent.id)) {
-        await this.retirement.start(this.engine, person.email, {
-          agentId: agent.id,
-          reason: `Retire chosen at check-in ${record.id} (verdict ${record.verdict}).`,
-        });
-      }
-    }
     return this.supervision.cards.checkIn(record, agent, person.email) as CardModel;
   }
 

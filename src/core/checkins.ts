@@ -11,6 +11,7 @@ import { AUDIT_EFFECT } from './audit-effects.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import type { Outbox } from './outbox.js';
 import type { HolderRef, PendingEffect } from './ports.js';
+import { canTransition } from './lifecycle.js';
 
 /** The holder kind of check-in records in the outbox: a check-in's audit entry and review cards, a decision's entry. */
 export const CHECKIN_HOLDER = 'checkin';
@@ -21,6 +22,15 @@ export const CHECKIN_RETRAIN_EFFECT = 'checkin.retrain';
 /** Asks for an agent's retraining (see Development.requestRetraining); unchanged when one is already due or under way. */
 export interface RetrainingRequester {
   requestRetraining(actorEmail: string, agentId: string, why: string): Promise<unknown>;
+}
+
+/** The outbox effect of a Retire choice: the retirement flow starts (its run id chosen with the choice). */
+export const CHECKIN_RETIRE_EFFECT = 'checkin.retire';
+
+/** Starts an agent's retirement (see Retirement.start) as run `runId`; starting the same run again changes nothing. */
+export interface RetirementStarter {
+  allocateRunId(): string;
+  startRetirement(actorEmail: string, agentId: string, reason: string, runId: string): Promise<unknown>;
 }
 
 const DAY = 86_400_000;
@@ -106,6 +116,11 @@ export interface CheckInServiceDeps {
    * it, the choice is stored with a {@link CHECKIN_RETRAIN_EFFECT} that asks for the retraining.
    */
   retraining?: () => RetrainingRequester | undefined;
+  /**
+   * Who starts a retirement when a sponsor chooses Retire (Roster's retirement service). With it,
+   * the choice is stored with a {@link CHECKIN_RETIRE_EFFECT} that starts the retirement flow.
+   */
+  retiring?: () => RetirementStarter | undefined;
   clock?: () => Date;
   /** Agents a sweep handles per round of reads and writes (default 250). */
   sweepChunkSize?: number;
@@ -428,6 +443,19 @@ export class CheckInService {
           agentId: agent.id,
           by: person.email,
           why: `Retrain chosen at check-in ${record.id} (verdict ${record.verdict}${record.findings[0] ? `: ${findingInWords(record.findings[0])}` : ''}).`,
+        }),
+      );
+    }
+    // So is the retirement, as a run of a known id (the effect performed twice starts it once);
+    // an agent already retiring (or retired) is left as it is.
+    const retiring = choice === 'retire' && canTransition(agent.status, 'retiring') ? this.deps.retiring?.() : undefined;
+    if (retiring) {
+      effects.push(
+        this.deps.outbox.effect(CHECKIN_RETIRE_EFFECT, {
+          agentId: agent.id,
+          by: person.email,
+          reason: `Retire chosen at check-in ${record.id} (verdict ${record.verdict}).`,
+          runId: retiring.allocateRunId(),
         }),
       );
     }

@@ -120,7 +120,13 @@ export class Retirement {
   }
 
   /** Starts `flows/retirement.yaml` for an agent; sponsors and IT admins may. */
-  async start(engine: FlowEngine, actorEmail: string, input: { agentId: string; successorId?: string; reason: string }): Promise<FlowRun> {
+  async start(
+    engine: FlowEngine,
+    actorEmail: string,
+    input: { agentId: string; successorId?: string; reason: string; id?: string },
+  ): Promise<FlowRun> {
+    // A start of a known id performed again (a check-in's Retire effect after a crash) finds its run.
+    if (input.id && (await engine.exists(input.id))) return engine.get(input.id);
     const actor = findPersonByEmail(this.deps.org, String(actorEmail));
     if (!actor) throw new UnknownPersonError(String(actorEmail));
     const agent = await this.agent(input.agentId);
@@ -151,6 +157,7 @@ export class Retirement {
       ...(successor ? { successorId: successor.id } : {}),
     };
     return engine.start({
+      ...(input.id ? { id: input.id } : {}),
       flowId: 'retirement',
       requester: actor.email,
       subject: { type: 'agent', id: agent.id, agentId: agent.id },

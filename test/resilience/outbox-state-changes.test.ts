@@ -3,7 +3,7 @@ import type { GrantRecord } from '../../src/core/agents.js';
 import type { AuditEntry } from '../../src/core/audit.js';
 import type { FlowRun } from '../../src/flows/types.js';
 import { activeAgent } from '../access/support.js';
-import { agentRecord, people, startHarness, type Harness } from '../helpers/harness.js';
+import { agentRecord, eventually, people, startHarness, type Harness } from '../helpers/harness.js';
 import { crashPoint, recovered } from '../helpers/crash-point.js';
 import { generateEvents } from '../helpers/synthetic-telemetry.js';
 import { REVIEW_OPEN_EFFECT } from '../../src/core/access-review.js';
@@ -207,6 +207,29 @@ describe('check-ins killed between the stored record and its effects', () => {
     await h.services.supervision.checkins.decide(people.tom, record.id, 'retire');
     expect(await count(agent.id, 'checkin.keep')).toBe(1);
     expect(await count(agent.id, 'checkin.retire')).toBe(0);
+  });
+
+  it('a Retire decision on a review: recorded with the start of the retirement, which the worker starts once', async () => {
+    const agent = agentRecord({ name: 'Retire Choice Crash' });
+    await h.services.agents.insert(agent);
+    const record = await h.services.supervision.checkins.run(agent.id);
+    const retirements = () => h.services.runs.list({ agentId: agent.id, flowId: 'retirement' });
+    crash.arm('checkin.decided:0');
+    await expect(h.services.supervision.checkins.decide(people.tom, record.id, 'retire')).rejects.toThrow(/crashed/);
+    expect((await h.services.supervision.checkinRepo.get(record.id))!.decision).toMatchObject({ choice: 'retire', by: people.tom });
+    expect(await retirements()).toEqual([]);
+    await recovered(h, async () => (await retirements()).length > 0 && (await count(agent.id, 'checkin.retire')) > 0);
+    const [run, ...more] = await retirements();
+    expect(more).toEqual([]);
+    expect(run).toMatchObject({
+      requester: people.tom,
+      context: { reason: `Retire chosen at check-in ${record.id} (verdict ${record.verdict}).` },
+    });
+    await eventually(async () => (await h.services.agents.get(agent.id))?.status === 'retiring');
+    expect(await count(agent.id, 'checkin.retire')).toBe(1);
+    // A second click starts nothing more.
+    await h.services.supervision.checkins.decide(people.tom, record.id, 'retire');
+    expect(await retirements()).toHaveLength(1);
   });
 });
 

@@ -181,7 +181,7 @@ export async function createSlackChannel(deps: ChannelDeps): Promise<Channel | u
   registerSupervisionListeners(app, {
     chat,
     identity,
-    supervision: new SupervisionChat(org, deps.services.supervision, deps.services.agents, deps.services.engine, deps.services.retirement),
+    supervision: new SupervisionChat(org, deps.services.supervision, deps.services.agents, deps.services.engine),
   });
 
   return {

@@ -83,13 +83,7 @@ export const createTeamsChannel: ChannelFactory = async (deps) => {
     }
   };
 
-  const supervision = new SupervisionChat(
-    org,
-    deps.services.supervision,
-    deps.services.agents,
-    deps.services.engine,
-    deps.services.retirement,
-  );
+  const supervision = new SupervisionChat(org, deps.services.supervision, deps.services.agents, deps.services.engine);
   const cardParts = new TeamsCardParts(org, store);
   const routeDeps = { chat, identity, store, log, supervision, connection, cardParts };
   registerConversation(app, routeDeps);
