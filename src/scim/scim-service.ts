@@ -26,7 +26,16 @@ import {
 /** The largest page a list returns (advertised as `filter.maxResults`). */
 export const MAX_RESULTS = 200;
 const MAX_OPERATIONS = 1000;
+/** Compare-and-set rounds on one user or group before a write is answered 409 (the identity provider retries it). */
 const CAS_ATTEMPTS = 8;
+/**
+ * Before each further round a write waits a random time up to 10 ms, doubled per round (at most
+ * 1 s): the writes of a burst to one group (a PATCH per member added) spread out instead of
+ * meeting again in lock-step, where each round lets one of them through.
+ */
+const CAS_BACKOFF = { baseMs: 10, maxMs: 1000 };
+const contended = (attempt: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(CAS_BACKOFF.maxMs, CAS_BACKOFF.baseMs * 2 ** attempt)));
 
 /** Paging and projection of a list request, as sent. */
 export interface ListParams {
@@ -279,7 +288,10 @@ export class ScimService {
       await this.unique(async () => {
         written = await this.store.replaceUser(next, stored.version);
       }, 'User');
-      if (!written) continue;
+      if (!written) {
+        await contended(attempt);
+        continue;
+      }
       await this.directory.userWritten(next, reaction);
       return next;
     }
@@ -314,7 +326,10 @@ export class ScimService {
       await this.unique(async () => {
         written = await this.store.replaceGroup(next, stored.version);
       }, 'Group');
-      if (!written) continue;
+      if (!written) {
+        await contended(attempt);
+        continue;
+      }
       await this.directory.groupWritten(next, reaction);
       // A seeded person in or out of a group is managed by the identity provider from now on:
       // their people.yaml roles are dropped for good (a user write stores no seed).
