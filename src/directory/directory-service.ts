@@ -21,14 +21,15 @@ export const DIRECTORY_GROUP_HOLDER = 'directory-group';
 export const DIRECTORY_REACT_EFFECT = 'directory.react';
 
 /**
- * Data of a {@link DIRECTORY_REACT_EFFECT}: the people a write may change, as this process saw them
- * just before it. Performing it reads only their user ids: what changed is measured from each
- * person's last audited state (the `person` snapshots stay for reactions stored by earlier versions).
+ * Data of a {@link DIRECTORY_REACT_EFFECT}: the users a write may change. What changed for them is
+ * measured from each one's last audited state, so nothing of how the writer saw them is stored.
  */
 export interface DirectoryReaction {
   source: string;
   reason: 'deactivated' | 'deleted';
-  before: Array<{ userId: string; person?: Person }>;
+  users?: string[];
+  /** What versions before `users` stored instead: the people as the writer saw them, of whom only the ids are read. */
+  before?: Array<{ userId: string; person?: Person }>;
 }
 
 export interface DirectoryServiceDeps {
@@ -111,7 +112,7 @@ export class DirectoryService {
     this.clock = deps.clock ?? (() => new Date());
     deps.outbox.register<DirectoryReaction>({
       type: DIRECTORY_REACT_EFFECT,
-      perform: (data, { effectId }) => this.react(data, effectId),
+      perform: (data) => this.react(data),
     });
   }
 
@@ -174,11 +175,7 @@ export class DirectoryService {
    * to the worker, which catches up with the directory first.
    */
   reaction(userIds: readonly string[], source: string, reason: DirectoryReaction['reason']): PendingEffect<DirectoryReaction> {
-    const before = [...new Set(userIds)].map((userId) => {
-      const person = this.deps.live.personOfUser(userId);
-      return { userId, ...(person ? { person } : {}) };
-    });
-    return this.deps.outbox.effect<DirectoryReaction>(DIRECTORY_REACT_EFFECT, { source, reason, before });
+    return this.deps.outbox.effect<DirectoryReaction>(DIRECTORY_REACT_EFFECT, { source, reason, users: [...new Set(userIds)] });
   }
 
   /** Applies a user this process just stored with `reaction`, and performs the reaction. */
@@ -271,18 +268,17 @@ export class DirectoryService {
 
   /**
    * Audits what changed for each person a write may have changed since the audit trail last
-   * recorded them (their audited state, not the `before` the write saw: a reaction performed late,
+   * recorded them (their audited state, not how the writer saw them: a reaction performed late,
    * or with another replica's view, would record a later write's change again), and hands leavers
    * and lost roles to the scheduler. Each move of a person's audited state is claimed by one
    * compare-and-set, recorded under keys naming the person and the move (so whoever finishes a
    * claimed move, or performs it again after a crash, records and schedules it once), then
    * completed. A reaction that finds nothing changed since the audited state does nothing.
    */
-  private async react({ source, reason, before: people }: DirectoryReaction, _effectId: string): Promise<void> {
+  private async react({ source, reason, users, before }: DirectoryReaction): Promise<void> {
     // The worker of another process (or after a restart) sees the write once it has caught up.
     await this.refresh();
-    // Only the users are read from `before`: the audited state, not the write's view, is what changed from.
-    let todo = [...new Set(people.map(({ userId }) => userId))];
+    let todo = [...new Set(users ?? (before ?? []).map(({ userId }) => userId))];
     for (let attempt = 0; todo.length > 0; attempt++) {
       if (attempt >= AUDIT_ATTEMPTS) throw new Error(`the audited state of ${todo.length} directory user(s) kept changing`);
       const stored = new Map((await this.deps.store.auditedStates(todo)).map((doc) => [doc._id, doc] as const));

@@ -315,7 +315,7 @@ export class ScimService {
         const { resource, members } = change(JSON.parse(stored.resource) as Resource, stored.members);
         next = this.groupDoc(id, resource, members, stored.created, now, stored.version + 1, seq);
       }
-      // Only the members whose roles may change are snapshotted: all of them when the group is renamed or deleted, else those added or removed.
+      // Only the members whose roles may change react: all of them when the group is renamed or deleted, else those added or removed.
       const renamed = next.displayNameKey !== stored.displayNameKey;
       const was = new Set(stored.members);
       const is = new Set(next.members);

@@ -18,6 +18,7 @@ const MAYA = 'maya.chen@brightwater.example'; // approver:finance in people.yaml
 const FATIMA = 'fatima.ndiaye@brightwater.example';
 const PRIYA = 'priya.raman@brightwater.example'; // approver:customer-support, data-owner:tickets
 const NOAH = 'noah.fischer@brightwater.example'; // people.yaml roles until a group gives him his
+const HIROSHI = 'hiroshi.tanaka@brightwater.example'; // data-owner:crm
 const ctx = { source: 'entra', base: 'http://127.0.0.1/scim/v2' };
 
 const crash = crashPoint();
@@ -123,7 +124,8 @@ describe('SCIM writes killed between the stored write and its reaction', () => {
   it('two overlapping writes, the second made with a view that has not seen the first: the leaver audited once, one leaver job', async () => {
     const id = await userId(PRIYA);
     const pending = async () => (await h.db.connection.db!.collection('directory_users').findOne({ _id: id as never }))?.outbox ?? [];
-    // The reaction another replica would store, its directory not yet caught up with the deactivation.
+    // The reaction another replica would store, made before the deactivation was stored (a reaction
+    // names only the users; earlier versions also stored the person as the writer saw them).
     const stale = h.services.directory!.reaction([id], 'entra', 'deactivated');
     crash.arm('directory.reacted:0');
     await expect(scim().patchUser(id, patchOp({ op: 'Replace', path: 'active', value: false }), ctx)).rejects.toThrow(/crashed/);
@@ -149,6 +151,29 @@ describe('SCIM writes killed between the stored write and its reaction', () => {
     });
     expect(await jobs(PRIYA, 'leaver')).toBe(1);
     expect((await h.services.audit.verify()).ok).toBe(true);
+  });
+
+  it('a reaction stored by an earlier version (people as the writer saw them) is still performed: the leaver audited once, one leaver job', async () => {
+    const id = await userId(HIROSHI);
+    const users = h.db.connection.db!.collection('directory_users');
+    const person = h.services.directory!.live.personOfUser(id);
+    crash.arm('directory.reacted:0');
+    await expect(scim().patchUser(id, patchOp({ op: 'Replace', path: 'active', value: false }), ctx)).rejects.toThrow(/crashed/);
+    // The stored reaction as versions before `users` wrote it.
+    const stored = await users.findOne({ _id: id as never });
+    expect(stored?.outbox).toHaveLength(1);
+    await users.updateOne(
+      { _id: id as never },
+      {
+        $set: { 'outbox.0.data': { source: 'entra', reason: 'deactivated', before: [{ userId: id, person }] } },
+      },
+    );
+
+    await recovered(h, async () => ((await users.findOne({ _id: id as never }))?.outbox ?? []).length === 0);
+    const left = await entries(HIROSHI, 'directory.person-left');
+    expect(left).toHaveLength(1);
+    expect(left[0]!.details).toMatchObject({ email: HIROSHI, reason: 'deactivated', source: 'entra', roles: ['data-owner:crm'] });
+    expect(await jobs(HIROSHI, 'leaver')).toBe(1);
   });
 
   it('deactivated then reactivated, both reactions performed late: no leaver and no joiner recorded for a person who never changed', async () => {
