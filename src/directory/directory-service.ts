@@ -283,6 +283,7 @@ export class DirectoryService {
       if (attempt >= AUDIT_ATTEMPTS) throw new Error(`the audited state of ${todo.length} directory user(s) kept changing`);
       const stored = new Map((await this.deps.store.auditedStates(todo)).map((doc) => [doc._id, doc] as const));
       const again: string[] = [];
+      let behind = false;
       for (const userId of todo) {
         const doc = stored.get(userId);
         if (doc?.pending) {
@@ -295,8 +296,14 @@ export class DirectoryService {
         // Never audited: provisioned after audited states were seeded, so no person before it.
         const from = doc ? doc.state : null;
         const seq = this.lastSeq;
-        // An older view than the one audited never moves it back.
-        if (doc && seq < doc.seq) continue;
+        if (doc && seq < doc.seq) {
+          // Audited from a newer view than ours: an older one never moves it back, so catch up and
+          // measure again. Skipping would lose this write's change when that view lacked it (its
+          // number taken before the auditor's write, stored after the auditor last looked).
+          behind = true;
+          again.push(userId);
+          continue;
+        }
         const to = auditedOf(this.deps.live.personOfUser(userId));
         if (sameAudited(from, to)) continue;
         const pending = { from, to, seq, source, reason };
@@ -309,6 +316,7 @@ export class DirectoryService {
         await this.deps.store.completeAudited({ _id: userId, n, seq: doc?.seq ?? 0, state: from, pending });
       }
       todo = again;
+      if (behind) await this.refresh();
     }
   }
 

@@ -1,7 +1,7 @@
 import type { AuditEntry } from '../../src/core/audit.js';
 import { DIRECTORY_JOBS } from '../../src/services.js';
 import { ScimService } from '../../src/scim/scim-service.js';
-import { createDirectoryStore } from '../../src/store/directory-store.js';
+import { createDirectoryStore, type DirectoryStore } from '../../src/store/directory-store.js';
 import { crashPoint, recovered } from '../helpers/crash-point.js';
 import { eventually, people, startHarness, type Harness } from '../helpers/harness.js';
 import { patchOp } from '../scim/scim-client.js';
@@ -19,6 +19,7 @@ const FATIMA = 'fatima.ndiaye@brightwater.example';
 const PRIYA = 'priya.raman@brightwater.example'; // approver:customer-support, data-owner:tickets
 const NOAH = 'noah.fischer@brightwater.example'; // people.yaml roles until a group gives him his
 const HIROSHI = 'hiroshi.tanaka@brightwater.example'; // data-owner:crm
+const TOM = people.tom;
 const ctx = { source: 'entra', base: 'http://127.0.0.1/scim/v2' };
 
 const crash = crashPoint();
@@ -151,6 +152,37 @@ describe('SCIM writes killed between the stored write and its reaction', () => {
     });
     expect(await jobs(PRIYA, 'leaver')).toBe(1);
     expect((await h.services.audit.verify()).ok).toBe(true);
+  });
+
+  it('audited meanwhile by a replica whose view lacked the deactivation: the writer catches up and audits the leaver, one leaver job', async () => {
+    const id = await userId(TOM);
+    crash.arm('directory.reacted:0');
+    await expect(scim().patchUser(id, patchOp({ op: 'Replace', path: 'active', value: false }), ctx)).rejects.toThrow(/crashed/);
+    // Right after this process caught up for the reaction, another replica stores a write (a newer
+    // change number) and audits Tom from its view, which has not seen him deactivated: unchanged.
+    const store = (h.services.directory as unknown as { deps: { store: DirectoryStore } }).deps.store;
+    const auditedStates = store.auditedStates.bind(store);
+    let raced = false;
+    store.auditedStates = async (ids) => {
+      if (!raced && ids.includes(id)) {
+        raced = true;
+        const replica = createDirectoryStore(h.db.connection);
+        const seq = await replica.nextSeq();
+        await replica.putLink({ kind: 'slack', id: 'U0REPLICA', email: people.amara, seq });
+        await h.db.connection.db!.collection('directory_audited').updateOne({ _id: id as never }, { $set: { seq }, $inc: { n: 1 } });
+      }
+      return auditedStates(ids);
+    };
+    try {
+      await recovered(h, async () => (await jobs(TOM, 'leaver')) > 0);
+    } finally {
+      store.auditedStates = auditedStates;
+    }
+    expect(raced).toBe(true);
+    const left = await entries(TOM, 'directory.person-left');
+    expect(left).toHaveLength(1);
+    expect(left[0]!.details).toMatchObject({ email: TOM, reason: 'deactivated', source: 'entra', roles: ['requester'] });
+    expect(await jobs(TOM, 'leaver')).toBe(1);
   });
 
   it('a reaction stored by an earlier version (people as the writer saw them) is still performed: the leaver audited once, one leaver job', async () => {
