@@ -164,7 +164,7 @@ function replacement(doc: UserDoc | GroupDoc, optional: readonly string[]): Reco
 export const DIRECTORY_USERS = 'directory_users';
 export const DIRECTORY_GROUPS = 'directory_groups';
 
-/** The MongoDB {@link DirectoryStore} (collections `directory_users`, `directory_groups`, `directory_links`, `directory_meta`). */
+/** The MongoDB {@link DirectoryStore} (collections `directory_users`, `directory_groups`, `directory_links`, `directory_meta`, `directory_audited`). */
 export function createDirectoryStore(connection: Connection): DirectoryStore {
   const users = connection.collection<UserDoc>(DIRECTORY_USERS);
   const groups = connection.collection<GroupDoc>(DIRECTORY_GROUPS);
