@@ -1,6 +1,6 @@
 import type { FlowRun } from '../../src/flows/types.js';
-import { agentRecord, people, startHarness, type Harness } from '../helpers/harness.js';
-import { recovered } from '../helpers/crash-point.js';
+import { agentRecord, ownerlessAgent, people, startHarness, type Harness } from '../helpers/harness.js';
+import { crashing, crashPoint, recovered } from '../helpers/crash-point.js';
 
 /*
  * Sponsorship answers, self-nominations and reactivations store their audit entries and cards in
@@ -11,20 +11,11 @@ import { recovered } from '../helpers/crash-point.js';
 
 describe('effects of agent changes survive a crash between the change and its effects', () => {
   let h: Harness;
-  let crashAt: string | undefined;
-  const crashed: string[] = [];
+  const crash = crashPoint();
 
   beforeAll(async () => {
-    h = await startHarness({
-      // A short lease: what a dead writer left is the worker's after half a second.
-      outbox: { leaseMs: 500 },
-      faultPoint: (name) => {
-        if (name !== crashAt) return;
-        crashAt = undefined;
-        crashed.push(name);
-        throw new Error(`simulated crash at ${name}`);
-      },
-    });
+    // A short lease: what a dead writer left is the worker's after half a second.
+    h = await startHarness(crashing(crash, { outbox: { leaseMs: 500 } }));
   }, 60_000);
   afterAll(async () => {
     await h?.close();
@@ -43,9 +34,9 @@ describe('effects of agent changes survive a crash between the change and its ef
         proposedSponsors: [{ id: 'sp_test', email: people.amara, by: people.tom, at: new Date().toISOString() }],
       });
       await h.services.agents.insert(agent);
-      crashAt = point;
+      crash.arm(point);
       await expect(h.services.sponsorships.answer(people.amara, agent.id, 'accept')).rejects.toThrow('simulated crash');
-      expect(crashed).toContain(point);
+      expect(crash.crashed).toContain(point);
       // The change is stored whatever happens next.
       expect((await h.services.agents.get(agent.id))?.sponsors).toEqual([people.tom, people.amara]);
       const title = `Amara Osei sponsors ${agent.name}`;
@@ -71,7 +62,7 @@ describe('effects of agent changes survive a crash between the change and its ef
   it('taking an ownerless agent yourself, crashed after the proposal is stored: the other IT admin is asked once', async () => {
     const agent = agentRecord({ name: 'Ownerless Crash', sponsors: [] });
     await h.services.agents.insert(agent);
-    crashAt = 'sponsorship.proposed:0';
+    crash.arm('sponsorship.proposed:0');
     await expect(h.services.sponsorships.nominateSelf(people.liam, agent.id)).rejects.toThrow('simulated crash');
     expect((await h.services.agents.get(agent.id))?.proposedSponsors?.map((p) => p.email)).toEqual([people.liam]);
     const title = `Confirm Liam O'Neill as sponsor of ${agent.name}?`;
@@ -82,16 +73,9 @@ describe('effects of agent changes survive a crash between the change and its ef
   }, 60_000);
 
   it('an IT admin confirming a self-nominated sponsor, crashed after the change is stored: the ownerless alert is still resolved, once', async () => {
-    const agent = agentRecord({ name: 'Ownerless Confirmed', sponsors: [] });
-    await h.services.agents.insert(agent);
-    const alert = await h.services.supervision.alerts.raise({
-      kind: 'ownerless',
-      agentId: agent.id,
-      severity: 'warning',
-      summary: 'No sponsor.',
-    });
+    const { agent, alert } = await ownerlessAgent(h, { name: 'Ownerless Confirmed' });
     await h.services.sponsorships.nominateSelf(people.liam, agent.id);
-    crashAt = 'sponsorship.answered:0';
+    crash.arm('sponsorship.answered:0');
     await expect(h.services.sponsorships.answer(people.aisha, agent.id, 'accept', { sponsor: people.liam })).rejects.toThrow(
       'simulated crash',
     );
@@ -111,7 +95,7 @@ describe('effects of agent changes survive a crash between the change and its ef
       context: { agentId: agent.id, agentName: agent.name, reason: 'the leak is fixed', restoreTo: 'probation' },
       steps: { approvals: { decisions: [{ decision: 'approve', by: people.liam }] } },
     } as unknown as FlowRun;
-    crashAt = 'agent.reactivated:0';
+    crash.arm('agent.reactivated:0');
     await expect(h.services.reactivation.reactivate(run)).rejects.toThrow('simulated crash');
     expect((await h.services.agents.get(agent.id))?.status).toBe('probation');
     await recovered(h, async () => (await auditCount(agent.id, 'agent.reactivated')) > 0);

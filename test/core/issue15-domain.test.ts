@@ -11,6 +11,7 @@ import {
   eventually,
   FAST_FLOWS,
   grantRecord,
+  ownerlessAgent,
   people,
   SHIPPED_FLOWS,
   startHarness,
@@ -34,15 +35,7 @@ describe('issue 15: domain rules at the service level (embedded database)', () =
   const ownerless = async (overrides: Partial<AgentRecord> = {}) => {
     h = await startHarness();
     const chat = new ChatService(h.org, h.services, silentLogger());
-    const agent = agentRecord({ ...overrides, sponsors: [] });
-    await h.services.agents.insert(agent);
-    const alert = await h.services.supervision.alerts.raise({
-      kind: 'ownerless',
-      agentId: agent.id,
-      severity: 'warning',
-      summary: 'No sponsor.',
-      details: { agentName: agent.name },
-    });
+    const { agent, alert } = await ownerlessAgent(h, { ...overrides, sponsors: [] });
     return { chat, agent, alert };
   };
 

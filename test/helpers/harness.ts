@@ -192,6 +192,23 @@ export async function agentWithTelemetryKey(
   return { agent, key };
 }
 
+/**
+ * An agent stored with no sponsor in the directory (`sponsors: []` unless `overrides` name people
+ * gone) and its open ownerless alert, with the check-in sweep's summary.
+ */
+export async function ownerlessAgent(h: Pick<Harness, 'services'>, overrides: Partial<AgentRecord> = {}) {
+  const agent = agentRecord({ sponsors: [], ...overrides });
+  await h.services.agents.insert(agent);
+  const alert = await h.services.supervision.alerts.raise({
+    kind: 'ownerless',
+    agentId: agent.id,
+    severity: 'warning',
+    summary: `${agent.name} has no sponsor left in the directory.`,
+    details: { agentName: agent.name },
+  });
+  return { agent, alert };
+}
+
 /** An active grant of `scope` to the agent, made by hand by Tom for a day; override what a test needs. */
 export function grantRecord(agentId: string, scope: string, overrides: Partial<GrantRecord> = {}): GrantRecord {
   const now = new Date();

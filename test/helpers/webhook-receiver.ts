@@ -7,6 +7,7 @@ import path from 'node:path';
 import { HTTP, type CloudEvent } from 'cloudevents';
 import { Webhook } from 'standardwebhooks';
 import { loadWebhookConfig, type WebhookConfig } from '../../src/config/webhooks.js';
+import { people } from './harness.js';
 
 /*
  * A webhook receiver written with code Roster did not write: every request is verified with the
@@ -130,6 +131,19 @@ export async function receiverWithSubscription(options: {
   if (options.respond) receiver.respond = options.respond;
   if (options.unverifiedStatus !== undefined) receiver.unverifiedStatus = options.unverifiedStatus;
   return { receiver, webhooks: subscriptionTo(receiver, options) };
+}
+
+/** A receiver gone for good (410 to every verified request), subscribed as `it-feed` to alert.opened, owned by Aisha (IT admin). */
+export function goneReceiver(): ReturnType<typeof receiverWithSubscription> {
+  return receiverWithSubscription({ id: 'it-feed', events: '[alert.opened]', owner: people.aisha, respond: () => 410 });
+}
+
+/**
+ * A receiver that is down, subscribed as `siem` to alert.opened, owned by Aisha (IT admin): it
+ * answers 503 whatever it gets (a 4xx refusal would not be retried for 24 hours).
+ */
+export function downReceiver(): ReturnType<typeof receiverWithSubscription> {
+  return receiverWithSubscription({ id: 'siem', events: '[alert.opened]', owner: people.aisha, respond: () => 503, unverifiedStatus: 503 });
 }
 
 /** The configuration of one subscription to `receiver` (see {@link receiverWithSubscription}). */

@@ -2,7 +2,7 @@ import type { AuditEntry } from '../../src/core/audit.js';
 import { DIRECTORY_JOBS } from '../../src/services.js';
 import { ScimService } from '../../src/scim/scim-service.js';
 import { createDirectoryStore, type DirectoryStore } from '../../src/store/directory-store.js';
-import { crashPoint, recovered } from '../helpers/crash-point.js';
+import { crashing, crashPoint, recovered } from '../helpers/crash-point.js';
 import { eventually, people, startHarness, type Harness } from '../helpers/harness.js';
 import { patchOp } from '../scim/scim-client.js';
 
@@ -26,7 +26,7 @@ const crash = crashPoint();
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness({ directory: true, outbox: { leaseMs: 300 }, faultPoint: crash.hook });
+  h = await startHarness(crashing(crash, { directory: true }));
 }, 60_000);
 afterAll(async () => {
   await h?.close();

@@ -1,9 +1,9 @@
-import type { AuditEntry } from '../../src/core/audit.js';
+import type { AgentRecord } from '../../src/core/agents.js';
 import { RuntimeApprovals } from '../../src/core/runtime-approvals.js';
 import type { FlowRun } from '../../src/flows/types.js';
 import { activeAgent } from '../access/support.js';
 import { agentRecord, people, startHarness, type Harness } from '../helpers/harness.js';
-import { crashPoint, recovered } from '../helpers/crash-point.js';
+import { auditCount, crashing, crashPoint, recovered } from '../helpers/crash-point.js';
 
 /*
  * Records whose flow run starts after they are stored: a pending grant (access request,
@@ -21,15 +21,12 @@ const crash = crashPoint();
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness({ outbox: { leaseMs: 300 }, faultPoint: crash.hook });
+  h = await startHarness(crashing(crash));
 }, 60_000);
 afterAll(async () => {
   await h?.close();
 });
 
-const actions = async (subjectId: string): Promise<string[]> =>
-  (await h.services.audit.export()).filter((e: AuditEntry) => e.subject.id === subjectId).map((e) => e.action);
-const count = async (subjectId: string, action: string) => (await actions(subjectId)).filter((a) => a === action).length;
 const runsOf = (agentId: string) => h.services.runs.list({ agentId });
 /** Approval cards a person was sent for a run (each send counts; updates of one card do not). */
 const cardsFor = (person: string, runId: string) =>
@@ -60,8 +57,8 @@ describe('a record stored, its run not started yet, when the writer dies', () =>
     const runs = await runsOf(agent.id);
     expect(runs).toHaveLength(1);
     await oneCardEach(runs[0]!);
-    expect(await count(grant!.id, 'grant.requested')).toBe(1);
-    expect(await count(grant!.id, 'run.started')).toBe(1);
+    expect(await auditCount(h, grant!.id, 'grant.requested')).toBe(1);
+    expect(await auditCount(h, grant!.id, 'run.started')).toBe(1);
 
     for (const person of [people.liam, hiroshi, people.elena])
       await h.services.commands.decide(person, { runId: runs[0]!.id, stepId: 'approvals', decision: 'approve' });
@@ -79,7 +76,7 @@ describe('a record stored, its run not started yet, when the writer dies', () =>
       h.services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Look up order history.' }),
     ).rejects.toThrow(/crashed/);
     const [grant] = await h.services.grants.listForAgent(agent.id);
-    expect(await count(grant!.id, 'grant.requested')).toBe(1);
+    expect(await auditCount(h, grant!.id, 'grant.requested')).toBe(1);
     expect(await runsOf(agent.id)).toEqual([]);
     await recovered(h, async () => {
       const [run] = await runsOf(agent.id);
@@ -88,7 +85,7 @@ describe('a record stored, its run not started yet, when the writer dies', () =>
     const runs = await runsOf(agent.id);
     expect(runs).toHaveLength(1);
     await oneCardEach(runs[0]!);
-    expect(await count(grant!.id, 'grant.requested')).toBe(1);
+    expect(await auditCount(h, grant!.id, 'grant.requested')).toBe(1);
   });
 
   it('an access request revoked while the worker starts its run: the run is cancelled, nobody is left asked to approve', async () => {
@@ -122,8 +119,8 @@ describe('a record stored, its run not started yet, when the writer dies', () =>
     expect(runs.map((r) => [r.status, r.waitingFor])).toEqual([['cancelled', []]]);
     for (const person of [people.liam, hiroshi, people.elena])
       expect((await h.services.engine.waitingFor(person)).filter((r) => r.id === runs[0]!.id)).toEqual([]);
-    expect(await count(grant!.id, 'run.cancelled')).toBe(1);
-    expect(await count(grant!.id, 'grant.revoked')).toBe(1);
+    expect(await auditCount(h, grant!.id, 'run.cancelled')).toBe(1);
+    expect(await auditCount(h, grant!.id, 'grant.revoked')).toBe(1);
   });
 
   it('a break-glass use: after the crash the grant becomes active once, audited once, security paged once', async () => {
@@ -138,11 +135,11 @@ describe('a record stored, its run not started yet, when the writer dies', () =>
 
     await recovered(
       h,
-      async () => (await h.services.grants.get(grant!.id))?.status === 'active' && (await count(grant!.id, 'grant.activated')) > 0,
+      async () => (await h.services.grants.get(grant!.id))?.status === 'active' && (await auditCount(h, grant!.id, 'grant.activated')) > 0,
     );
     expect(await runsOf(agent.id)).toHaveLength(1);
-    expect(await count(grant!.id, 'grant.break-glass')).toBe(1);
-    expect(await count(grant!.id, 'grant.activated')).toBe(1);
+    expect(await auditCount(h, grant!.id, 'grant.break-glass')).toBe(1);
+    expect(await auditCount(h, grant!.id, 'grant.activated')).toBe(1);
     const paged = h.notifier.to(people.grace).filter((m) => JSON.stringify(m.card.data).includes(grant!.id));
     expect(paged).toHaveLength(1);
   });
@@ -178,7 +175,7 @@ describe('a record stored, its run not started yet, when the writer dies', () =>
     const run = (await h.services.runs.get(stored.runId!))!;
     expect(run.waitingFor).toEqual([priya]);
     await oneCardEach(run);
-    expect(await count(id, 'runtime.requested')).toBe(1);
+    expect(await auditCount(h, id, 'runtime.requested')).toBe(1);
 
     await h.services.engine.decide({ runId: run.id, stepId: 'decision', decision: 'approve', actor: priya });
     await recovered(h, async () => (await h.services.runtime.get(agent.id, id)).status === 'approved');
@@ -215,22 +212,28 @@ describe('a record stored, its run not started yet, when the writer dies', () =>
     });
     await oneCardEach((await h.services.runs.get(version!.runId!))!);
     expect((await runsOf(agent.id)).filter((r) => r.flowId === 'retraining-promotion')).toHaveLength(1);
-    expect(await count(agent.id, 'version.proposed')).toBe(1);
+    expect(await auditCount(h, agent.id, 'version.proposed')).toBe(1);
   });
 });
 
 describe('a retirement’s begin step run again after a crash', () => {
-  it('answers the status the agent had, so a lapsed retirement gives it back', async () => {
-    const agent = agentRecord({ name: 'Begin Again Crash', status: 'probation' });
+  /** An agent in `status` and its retirement run, whose begin step died right after it stored the agent as retiring. */
+  async function beginCrashed(name: string, status: AgentRecord['status'], runId: string): Promise<{ agent: AgentRecord; run: FlowRun }> {
+    const agent = agentRecord({ name, status });
     await h.services.agents.insert(agent);
     const run = {
-      id: `run_begin_again_${agent.id}`,
+      id: `${runId}_${agent.id}`,
       status: 'running',
       requester: people.tom,
       context: { agentId: agent.id, reason: 'Obsolete.' },
     } as unknown as FlowRun;
     crash.arm('retirement.begun:0');
     await expect(h.services.retirement.begin(run)).rejects.toThrow(/crashed/);
+    return { agent, run };
+  }
+
+  it('answers the status the agent had, so a lapsed retirement gives it back', async () => {
+    const { agent, run } = await beginCrashed('Begin Again Crash', 'probation', 'run_begin_again');
     expect((await h.services.agents.get(agent.id))!.status).toBe('retiring');
 
     // The engine takes the step over and runs it again: it must answer what the first run moved the agent from.
@@ -238,21 +241,12 @@ describe('a retirement’s begin step run again after a crash', () => {
     expect(again).toEqual({ previousStatus: 'probation' });
     await h.services.retirement.cancel({ ...run, status: 'expired', context: { ...run.context, ...again } });
     expect((await h.services.agents.get(agent.id))!.status).toBe('probation');
-    await recovered(h, async () => (await count(agent.id, 'agent.status-changed')) >= 2);
-    expect(await count(agent.id, 'agent.status-changed')).toBe(2);
+    await recovered(h, async () => (await auditCount(h, agent.id, 'agent.status-changed')) >= 2);
+    expect(await auditCount(h, agent.id, 'agent.status-changed')).toBe(2);
   });
 
   it('a retirement that ended before it recorded the answer still gives the agent its status back', async () => {
-    const agent = agentRecord({ name: 'Begin Unrecorded Crash', status: 'active' });
-    await h.services.agents.insert(agent);
-    const run = {
-      id: `run_begin_unrecorded_${agent.id}`,
-      status: 'running',
-      requester: people.tom,
-      context: { agentId: agent.id, reason: 'Obsolete.' },
-    } as unknown as FlowRun;
-    crash.arm('retirement.begun:0');
-    await expect(h.services.retirement.begin(run)).rejects.toThrow(/crashed/);
+    const { agent, run } = await beginCrashed('Begin Unrecorded Crash', 'active', 'run_begin_unrecorded');
     await h.services.retirement.cancel({ ...run, status: 'denied' });
     expect((await h.services.agents.get(agent.id))!.status).toBe('active');
   });

@@ -1,7 +1,7 @@
 import { ChatService } from '../../src/channels/chat.js';
 import type { DataOf } from '../../src/cards/view-models.js';
 import type { Person } from '../../src/config/schemas.js';
-import { agentRecord, errorOf, eventually, people, startHarness, type Harness } from '../helpers/harness.js';
+import { agentRecord, errorOf, eventually, ownerlessAgent, people, startHarness, type Harness } from '../helpers/harness.js';
 import { silentLogger } from '../helpers/logger.js';
 import { generateEvents } from '../helpers/synthetic-telemetry.js';
 
@@ -111,15 +111,7 @@ describe('agent buttons on alerts and check-ins', () => {
     expect(told!.card.data).toMatchObject({ alertId: shadow.id, canRespond: false, agentActions: ['alert_register'] });
     expect((await chat.actions.click(who(people.tom), 'alert_register', { alertId: shadow.id })).prompt?.kind).toBe('prompt');
 
-    const orphan = agentRecord({ name: 'Orphaned Drafter', sponsors: [] });
-    await h.services.agents.insert(orphan);
-    const ownerless = await h.services.supervision.alerts.raise({
-      kind: 'ownerless',
-      agentId: orphan.id,
-      severity: 'warning',
-      summary: 'Orphaned Drafter has no sponsor left in the directory.',
-      details: { agentName: orphan.name },
-    });
+    const { agent: orphan, alert: ownerless } = await ownerlessAgent(h, { name: 'Orphaned Drafter' });
     expect((await alertCard(ownerless.id, people.aisha)).agentActions).toEqual(
       expect.arrayContaining(['alert_assign_sponsor', 'alert_note', 'alert_decisions', 'alert_retire']),
     );

@@ -2,7 +2,7 @@ import { createPagerTransport } from '../../src/http/pager-sender.js';
 import { activeAgent } from '../access/support.js';
 import { aiOpsPaging, FakePager } from '../helpers/fake-pager.js';
 import { eventually, people, startHarness, type Harness } from '../helpers/harness.js';
-import { crashPoint } from '../helpers/crash-point.js';
+import { crashing, crashPoint } from '../helpers/crash-point.js';
 
 /*
  * The pager's requests are effects in the alert's outbox: a writer that dies right after storing
@@ -21,12 +21,12 @@ describe('pager effects survive a writer killed between the change and its effec
       { provider: 'pagerduty', routingKeyEnv: 'PD_KEY', baseUrl: pd.baseUrl },
       { PD_KEY: 'R01ABCDEF23456789ABCDEF012345678' },
     );
-    h = await startHarness({
-      outbox: { leaseMs: 300 },
-      faultPoint: crash.hook,
-      org: (org) => ({ ...org, rotations }),
-      pagers: { pagers, transport: createPagerTransport({ production: false }) },
-    });
+    h = await startHarness(
+      crashing(crash, {
+        org: (org) => ({ ...org, rotations }),
+        pagers: { pagers, transport: createPagerTransport({ production: false }) },
+      }),
+    );
   });
   afterAll(async () => {
     await h?.close();

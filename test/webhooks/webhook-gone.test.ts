@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { ForbiddenError } from '../../src/core/errors.js';
 import { registerWebhookMetrics } from '../../src/http/webhook-metrics.js';
 import { eventually, FAST_FLOWS, people, startHarness, type Harness } from '../helpers/harness.js';
-import { receiverWithSubscription, type ReceivedWebhook, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { goneReceiver, type ReceivedWebhook, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 /*
  * A receiver answering 410 Gone (the endpoint is no more), through the real services (embedded
@@ -26,12 +26,7 @@ describe('a webhook receiver answering 410 Gone', () => {
 
   it('disables the subscription, keeps its deliveries, tells the owner, counts and audits it; only Re-enable resumes it', async () => {
     let webhooks;
-    ({ receiver, webhooks } = await receiverWithSubscription({
-      id: 'it-feed',
-      events: '[alert.opened]',
-      owner: people.aisha,
-      respond: () => 410,
-    }));
+    ({ receiver, webhooks } = await goneReceiver());
     h = await startHarness({ flows: FAST_FLOWS, webhooks });
     const registry = new Registry();
     registerWebhookMetrics(registry, h.services.webhooks, h.services.webhookRepo);

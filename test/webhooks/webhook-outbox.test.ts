@@ -1,6 +1,6 @@
-import { crashPoint, recovered } from '../helpers/crash-point.js';
+import { crashing, crashPoint, recovered } from '../helpers/crash-point.js';
 import { eventually, FAST_FLOWS, people, startHarness, type Harness } from '../helpers/harness.js';
-import { receiverWithSubscription, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { goneReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 /*
  * A subscription's disable (410 Gone), Retry and Re-enable store their audit entries in the
@@ -27,13 +27,8 @@ describe('webhook subscription changes killed between the change and its audit e
 
   it('a 410 disable, a Retry and a Re-enable: each stored, then audited once by the worker', async () => {
     let webhooks;
-    ({ receiver, webhooks } = await receiverWithSubscription({
-      id: 'it-feed',
-      events: '[alert.opened]',
-      owner: people.aisha,
-      respond: () => 410,
-    }));
-    h = await startHarness({ flows: FAST_FLOWS, webhooks, outbox: { leaseMs: 300 }, faultPoint: crash.hook });
+    ({ receiver, webhooks } = await goneReceiver());
+    h = await startHarness(crashing(crash, { flows: FAST_FLOWS, webhooks }));
     const services = h.services;
 
     crash.arm('webhook.disabled:0');

@@ -3,7 +3,7 @@ import { FakeConnector } from '../helpers/fake-connector.js';
 import { eventually, people } from '../helpers/harness.js';
 import { button, cardText } from '../channels/teams/card-reading.js';
 import { teamsUser } from '../channels/teams/teams-client.js';
-import { receiverWithSubscription, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { downReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 /*
  * The Slack journey of webhook-retry.e2e.test.ts, in Microsoft Teams: the whole Roster with the
@@ -23,14 +23,7 @@ describe('webhook deliveries failing for good: card and Retry from Teams', () =>
 
   beforeAll(async () => {
     let webhooks;
-    ({ receiver, webhooks } = await receiverWithSubscription({
-      id: 'siem',
-      events: '[alert.opened]',
-      owner: people.aisha,
-      respond: () => 503,
-      // Down: it answers 503 whatever it gets (a 4xx refusal would not be retried for 24 hours).
-      unverifiedStatus: 503,
-    }));
+    ({ receiver, webhooks } = await downReceiver());
     teams = await startTeamsTestRoster({ clock, webhooks });
   }, 60_000);
   afterAll(async () => {

@@ -4,7 +4,7 @@ import { FakeSlack } from '../helpers/fake-slack.js';
 import { eventually, people } from '../helpers/harness.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { buttonClick, interaction, postSlack } from '../helpers/slack-requests.js';
-import { receiverWithSubscription, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { downReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 /*
  * A delivery that keeps failing past its retry window, end to end: the whole Roster with the
@@ -28,14 +28,7 @@ describe('webhook deliveries failing for good: card, metrics, Retry from Slack',
     slack = new FakeSlack();
     await slack.start();
     let webhooks;
-    ({ receiver, webhooks } = await receiverWithSubscription({
-      id: 'siem',
-      events: '[alert.opened]',
-      owner: AISHA.email,
-      respond: () => 503,
-      // Down: it answers 503 whatever it gets (a 4xx refusal would not be retried for 24 hours).
-      unverifiedStatus: 503,
-    }));
+    ({ receiver, webhooks } = await downReceiver());
     roster = await startTestRoster({ env: slack.rosterEnv(), channels: [createSlackChannel], clock, webhooks });
   }, 60_000);
   afterAll(async () => {
