@@ -191,7 +191,7 @@ describe('SCIM writes killed between the stored write and its reaction', () => {
     const person = h.services.directory!.live.personOfUser(id);
     crash.arm('directory.reacted:0');
     await expect(scim().patchUser(id, patchOp({ op: 'Replace', path: 'active', value: false }), ctx)).rejects.toThrow(/crashed/);
-    // The stored reaction as versions before `users` wrote it.
+    // Rewritten as versions before `users` stored it: each person as the writer saw them, not their ids alone.
     const stored = await users.findOne({ _id: id as never });
     expect(stored?.outbox).toHaveLength(1);
     await users.updateOne(
