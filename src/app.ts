@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Env } from './config/env.js';
 import { bindHost, DeploymentError, deploymentProblems } from './config/deployment.js';
 import type { OrgConfig } from './config/org-config.js';
@@ -26,6 +27,8 @@ import { loadAuditSigner, loadAuditVerifyKeys, reloadAuditSigner } from './confi
 import type { PagerTransport, ResolvedPager } from './core/pager.js';
 import { createPagerTransport } from './http/pager-sender.js';
 import { createPagerRouter } from './http/pager-routes.js';
+import { ChartLinks } from './core/trend-chart.js';
+import { createChartRouter } from './http/charts.js';
 
 /** Builds one chat channel; resolves undefined when the environment does not configure it. */
 export type ChannelFactory = (deps: ChannelDeps) => Promise<Channel | undefined>;
@@ -129,6 +132,10 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
       ...(org.settings.schedules.deliveryKeyPurge ? { deliveryKeyPurge: org.settings.schedules.deliveryKeyPurge } : {}),
     });
     const notifier = new RoutingNotifier(org, log.child({ component: 'notifier' }));
+    // Chart images go into Slack cards only when chat clients can fetch them: from the public URL.
+    const chartLinks = env.ROSTER_PUBLIC_URL
+      ? new ChartLinks(env.ROSTER_CHART_SECRET ?? randomBytes(32).toString('hex'), env.ROSTER_PUBLIC_URL)
+      : undefined;
     const services = await createServices({
       connection: db.connection,
       agenda: scheduler.agenda,
@@ -140,6 +147,7 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
       keyCache: { ttlMs: env.ROSTER_KEY_CACHE_MS, ...(options.keyCacheClock ? { now: options.keyCacheClock } : {}) },
       ...(env.ROSTER_DASHBOARD_SECRET ? { dashboardSecret: env.ROSTER_DASHBOARD_SECRET } : {}),
       publicUrl: env.ROSTER_PUBLIC_URL ?? `http://127.0.0.1:${env.PORT}`,
+      ...(chartLinks ? { chartLinks } : {}),
       ...(options.suites ? { suites: options.suites } : {}),
       ...(env.ROSTER_EVAL_SECRET_KEY ? { evalSecretKey: SecretBox.parseKey(env.ROSTER_EVAL_SECRET_KEY)! } : {}),
       ...(options.evaluation?.leaseMs ? { evalLeaseMs: options.evaluation.leaseMs } : {}),
@@ -246,6 +254,18 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
         log: log.child({ component: 'dashboard' }),
       }),
     );
+
+    if (chartLinks) {
+      http.mount(
+        '/charts',
+        createChartRouter({
+          links: chartLinks,
+          chart: (id) => services.supervision.chart(id),
+          limit: { requests: org.settings.rateLimits.anonymous.requests, perMs: org.settings.rateLimits.anonymous.per.ms },
+          log: log.child({ component: 'charts' }),
+        }),
+      );
+    }
 
     for (const factory of options.channels ?? []) {
       const channel = await factory({ env, org, services, chat, connection: db.connection, log: log.child({ component: 'channel' }) });

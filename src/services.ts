@@ -75,6 +75,7 @@ import { CHECKPOINT_HEALTH_HOLDER, CheckpointAlarm } from './core/audit-checkpoi
 import { CHECKPOINT_HEALTH_COLLECTION, createCheckpointHealthStore, createCheckpointStore } from './store/audit-checkpoint-store.js';
 import { defineAuditCheckpointJob } from './jobs/audit-checkpoint.js';
 import type { PagerTransport, ResolvedPager } from './core/pager.js';
+import type { ChartLinks } from './core/trend-chart.js';
 
 export interface ServiceSettings {
   connection: Connection;
@@ -89,6 +90,8 @@ export interface ServiceSettings {
   dashboardSecret?: string;
   /** Public base URL of this Roster, for links sent in chat. */
   publicUrl?: string;
+  /** Signs links to chart images (`/charts/<id>.png`); set only when Roster has a public URL chat clients can reach. */
+  chartLinks?: ChartLinks;
   /** SHA-256 digests of platform telemetry keys. */
   platformKeyHashes?: string[];
   /** The telemetry door's key cache (`ROSTER_KEY_CACHE_MS`; default 5 s); tests may move its clock. */
@@ -398,6 +401,7 @@ export async function createServices(settings: ServiceSettings) {
     ...(settings.platformKeyHashes ? { platformKeyHashes: settings.platformKeyHashes } : {}),
     ...(settings.alertMinuteMs ? { minuteMs: settings.alertMinuteMs } : {}),
     ...(settings.pagers ? { pagers: settings.pagers } : {}),
+    ...(settings.chartLinks ? { chartLinks: settings.chartLinks } : {}),
   });
   const archives = createArchiveRepository(connection);
   await archives.ensureIndexes();

@@ -19,6 +19,7 @@ import {
 } from './core/checkins.js';
 import type { Notifier } from './core/notifications.js';
 import { SupervisionCards } from './core/supervision-cards.js';
+import type { ChartLinks, TrendChartData } from './core/trend-chart.js';
 import { createOtlpRouter } from './http/otlp.js';
 import { createTelemetryIngest, createTelemetryRouter, type TelemetryRouteDeps } from './http/telemetry.js';
 import { roleById } from './config/directory.js';
@@ -69,6 +70,8 @@ export interface SupervisionSettings {
   deliveries?: CardDeliveries;
   /** The rotations' pagers (PagerDuty, Opsgenie), their transport, and the URL their incidents link to. */
   pagers?: { pagers: readonly ResolvedPager[]; transport: PagerTransport; publicUrl?: string | undefined };
+  /** Signs links to the trend charts' images; only with a public URL (Slack cards show a sparkline otherwise). */
+  chartLinks?: ChartLinks;
 }
 
 /**
@@ -81,7 +84,16 @@ export async function createSupervision(s: SupervisionSettings) {
   const alertRepo = createAlertRepository(s.connection);
   const checkinRepo = createCheckInRepository(s.connection);
   await Promise.all([telemetry.ensureIndexes(), alertRepo.ensureIndexes(), checkinRepo.ensureIndexes()]);
-  const cards = new SupervisionCards(s.org);
+  const cards = new SupervisionCards(s.org, s.chartLinks);
+  /** The chart behind `/charts/<id>.png`: a check-in's or an alert's trend with its agent's baseline and thresholds. */
+  const chart = async (id: string): Promise<TrendChartData | undefined> => {
+    if (id.startsWith('chk_')) {
+      const record = await checkinRepo.get(id);
+      return record && cards.checkInChart(record, await s.agents.get(record.agentId));
+    }
+    const alert = id.startsWith('alr_') ? await alertRepo.get(id) : undefined;
+    return alert && cards.alertChart(alert, await s.agents.get(alert.agentId));
+  };
   const deliveries = s.deliveries ?? createCardDeliveries(s.connection);
   const outbox = s.outbox ?? standaloneOutbox(s, clock);
   const pager = s.pagers?.pagers.length
@@ -249,7 +261,7 @@ export async function createSupervision(s: SupervisionSettings) {
     },
     log: s.log.child({ component: 'otlp' }),
   });
-  return { telemetry, alerts, checkins, cards, router, otlpRouter, alertRepo, checkinRepo, reportRefusedKey, ingest, pager };
+  return { telemetry, alerts, checkins, cards, chart, router, otlpRouter, alertRepo, checkinRepo, reportRefusedKey, ingest, pager };
 }
 
 export type Supervision = Awaited<ReturnType<typeof createSupervision>>;

@@ -21,6 +21,16 @@ export const trendChartSchema = z.object({
     .max(31),
 });
 
+/**
+ * A trend chart as an image Roster renders (Slack's image block): a signed, expiring link to
+ * `/charts/<id>.png` and what the chart shows in words (its alt text). Only when Roster has a
+ * public URL; otherwise Slack cards show the text sparkline.
+ */
+export const chartImageSchema = z.object({
+  url: z.url({ protocol: /^https?$/ }).max(3000),
+  alt: text.max(2000),
+});
+
 /** `checkin`: an agent's performance review with Keep / Retrain / Retire. */
 export const checkInDataSchema = z.object({
   checkInId: id,
@@ -40,6 +50,8 @@ export const checkInDataSchema = z.object({
   trend: z.string(),
   /** Daily accuracy as a chart, when there are two days or more. */
   chart: trendChartSchema.optional(),
+  /** The same chart as an image with its baseline and thresholds (Slack), when Roster serves chart images. */
+  chartImage: chartImageSchema.optional(),
   /** The latest re-run of the role's suite, "measured by Roster", when there is one. */
   measuredLabel: text.optional(),
   /** Who decided, once decided; buttons show only while undecided and the viewer may decide. */
@@ -66,6 +78,8 @@ export const alertDataSchema = z.object({
   chart: trendChartSchema.optional(),
   /** The same trend as a text sparkline (may be empty). */
   trend: z.string().default(''),
+  /** The trend as an image (Slack), when Roster serves chart images. */
+  chartImage: chartImageSchema.optional(),
   /** e.g. "Level 2 of 2 · paged Noah Fischer". */
   levelLabel: text,
   raisedAt: text,
@@ -246,6 +260,10 @@ export const SUPERVISION_ACTIONS = {
   alertDecisions: 'alert_decisions',
   checkInNote: 'checkin_note',
   checkInDecisions: 'checkin_decisions',
+  /** Slack: the numbers behind a check-in's findings, as a private reply (Teams toggles them on the card). */
+  checkInNumbers: 'checkin_numbers',
+  /** Slack: the statistics behind an alert's summary, as a private reply (Teams toggles them on the card). */
+  alertNumbers: 'alert_numbers',
   ...NOTICE_ACTIONS,
   /** The prompt's submit (Slack `callback_id`, Teams verb). */
   promptSubmit: 'prompt_submit',

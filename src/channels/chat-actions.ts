@@ -13,6 +13,7 @@ import { displayDate } from '../core/presenter.js';
 import { maySeeAgent } from '../core/policies.js';
 import { mayAddKnowledgeNote } from '../core/retirement.js';
 import { assertMayProposeVersion } from '../core/development.js';
+import { mayReadAlertNumbers, mayReadCheckInNumbers } from '../core/supervision-cards.js';
 import { assertMayAskReactivation } from '../core/reactivation.js';
 import type { Services } from '../services.js';
 import type { ChatService } from './chat.js';
@@ -38,6 +39,8 @@ export const AGENT_BUTTON_VERBS = [
   'alert_retire',
   'checkin_note',
   'checkin_decisions',
+  'checkin_numbers',
+  'alert_numbers',
   'retrain_start',
   'retrain_postpone',
   'sponsor_accept',
@@ -154,6 +157,21 @@ export class CardActionsChat {
           why: `The decisions behind the check-in of ${record.window.to.slice(0, 10)} (${record.verdict}).`,
         });
         return { card: this.services.supervision.cards.checkIn(record, agent, person.email) as CardModel, followUp };
+      }
+      case 'checkin_numbers': {
+        const { record, agent } = await this.checkIn(ids.checkInId);
+        if (!mayReadCheckInNumbers(this.org, person, agent))
+          throw new ForbiddenError("Only those who may see the agent can read its check-in's numbers.");
+        return { followUp: this.services.supervision.cards.checkInNumbers(record, agent) as CardModel };
+      }
+      case 'alert_numbers': {
+        const alert = await this.services.supervision.alertRepo.get(String(ids.alertId ?? ''));
+        if (!alert) throw new NotFoundError('the alert', String(ids.alertId ?? ''));
+        const agent = await this.services.agents.get(alert.agentId);
+        if (!mayReadAlertNumbers(this.org, person, alert, agent))
+          throw new ForbiddenError("Only the alert's responders and those who may see the agent can read its numbers.");
+        const name = agent?.name ?? (typeof alert.details.agentName === 'string' ? alert.details.agentName : alert.agentId);
+        return { followUp: this.services.supervision.cards.alertNumbers(alert, name) as CardModel };
       }
       case 'alert_retire': {
         const { alert, agent } = await this.alertAgent(ids.alertId);

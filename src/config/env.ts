@@ -74,6 +74,11 @@ export const envSchema = z.object({
   ROSTER_DASHBOARD_SECRET: optionalString,
   /** Public base URL of Roster, for links sent in chat (default http://127.0.0.1:<PORT>). */
   ROSTER_PUBLIC_URL: optionalString,
+  /**
+   * Signs the links to chart images in Slack cards (`/charts/<id>.png`, served when ROSTER_PUBLIC_URL
+   * is set). Required in production; elsewhere each process picks a random one.
+   */
+  ROSTER_CHART_SECRET: optionalString.pipe(z.string().min(32, 'expected at least 32 characters (openssl rand -hex 32)').optional()),
   /** Evaluation suites (`<role>.yaml`). */
   ROSTER_EVALS_DIR: z.string().default('./evals'),
   /** AES-256-GCM key sealing endpoint secrets of agents under evaluation: 64 hex characters or base64 of 32 bytes. Required in production. */
@@ -255,5 +260,10 @@ export function productionProblems(env: Env): string[] {
   // The issuer of every token: replicas that derived it from their own address would reject each other's tokens.
   if (!env.ROSTER_PUBLIC_URL)
     problems.push('environment: ROSTER_PUBLIC_URL: production needs the public URL (the token issuer), e.g. https://roster.example.com');
+  // Replicas must agree on it (a chart link signed by one is fetched from any), and it must outlive restarts.
+  if (!env.ROSTER_CHART_SECRET)
+    problems.push(
+      'environment: ROSTER_CHART_SECRET: production needs the secret that signs chart-image links in Slack cards (openssl rand -hex 32)',
+    );
   return problems;
 }

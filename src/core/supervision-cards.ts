@@ -1,5 +1,6 @@
 import { PAGER_NAMES, type PagerProvider } from './pager.js';
-import type { OrgConfig } from '../config/schemas.js';
+import type { OrgConfig, Person } from '../config/schemas.js';
+import { maySeeAgent } from './policies.js';
 import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
 import type { AgentRecord } from './agents.js';
 import { isAlertResponder, mayRegisterShadow, type AlertPresenter, type AlertRecord } from './alerts.js';
@@ -10,6 +11,7 @@ import { displayDate } from './presenter.js';
 import { isDecisionReader } from './governance.js';
 import { mayAddKnowledgeNote } from './retirement.js';
 import { sparkline } from './stats.js';
+import { accuracyGuides, accuracyTrend, chartAltText, type ChartLinks, type TrendChartData } from './trend-chart.js';
 
 const day = (iso: string) => displayDate(iso).split(',')[0]!;
 
@@ -51,9 +53,73 @@ function alertDetails(value: unknown): string[] {
   });
 }
 
+/** Who may read the numbers behind a check-in: whoever may see its agent (its sponsors, their unit, oversight, on-call). */
+export function mayReadCheckInNumbers(org: OrgConfig, person: Person, agent: AgentRecord): boolean {
+  return maySeeAgent(org, person, agent);
+}
+
+/** Who may read the numbers behind an alert: its responders, and whoever may see its (registered) agent. */
+export function mayReadAlertNumbers(org: OrgConfig, person: Person, alert: AlertRecord, agent: AgentRecord | undefined): boolean {
+  return isAlertResponder(org, person, alert.rotation) || Boolean(agent && maySeeAgent(org, person, agent));
+}
+
 /** The check-in review and alert cards, for one viewer. */
 export class SupervisionCards implements AlertPresenter, CheckInPresenter {
-  constructor(private readonly org: OrgConfig) {}
+  /**
+   * @param charts signs links to the trend charts' images (`/charts/<id>.png`); only when Roster
+   * has a public URL (`ROSTER_PUBLIC_URL`) that chat clients can fetch them from. Without it the
+   * Slack cards keep the text sparkline.
+   */
+  constructor(
+    private readonly org: OrgConfig,
+    private readonly charts?: ChartLinks,
+  ) {}
+
+  /** A check-in's daily accuracy with the agent's baseline and alert thresholds (the image behind its link). */
+  checkInChart(record: CheckInRecord, agent: AgentRecord | undefined): TrendChartData | undefined {
+    return accuracyTrend(record.trendSeries, accuracyGuides(this.org, agent));
+  }
+
+  /** A drift alert's stored daily accuracy with the agent's baseline and thresholds (none for an unregistered agent). */
+  alertChart(alert: AlertRecord, agent: AgentRecord | undefined): TrendChartData | undefined {
+    return accuracyTrend(storedSeries(alert.details.trend), accuracyGuides(this.org, agent));
+  }
+
+  /** The image block's link and words, when charts are served and there is a trend. */
+  private chartImage(id: string, chart: TrendChartData | undefined) {
+    return this.charts && chart ? { chartImage: { url: this.charts.url(id), alt: chartAltText(chart) } } : {};
+  }
+
+  /** "Show the numbers" on a check-in (Slack): each finding's exact summary with its method, statistic and threshold. */
+  checkInNumbers(record: CheckInRecord, agent: AgentRecord): OutgoingCard {
+    const lines = record.findings.map((f) => `• ${f.summary}\n   ${methodText(f.method, f.statistic, f.threshold)}`);
+    const metrics = record.metrics.map((m) => `• ${m.metric}: ${m.baseline} → ${m.current}`);
+    return {
+      kind: 'notice',
+      data: {
+        level: 'info',
+        title: `The numbers behind ${agent.name}'s check-in`,
+        text: [
+          `${day(record.window.currentFrom)} – ${day(record.window.to)} against the baseline window from ${day(record.window.baselineFrom)}.`,
+          lines.length ? lines.join('\n') : 'No findings: every metric held.',
+          ...(metrics.length ? [`Metric · baseline → current\n${metrics.join('\n')}`] : []),
+        ].join('\n\n'),
+      },
+    };
+  }
+
+  /** "Show the numbers" on an alert (Slack): the statistics behind its summary. */
+  alertNumbers(alert: AlertRecord, agentName: string): OutgoingCard {
+    const details = alertDetails(alert.details.findings);
+    return {
+      kind: 'notice',
+      data: {
+        level: 'info',
+        title: `The numbers behind the ${alert.kind} alert for ${agentName}`,
+        text: details.length ? details.map((d) => `• ${d}`).join('\n') : alert.summary,
+      },
+    };
+  }
 
   checkIn(record: CheckInRecord, agent: AgentRecord, viewer: string): OutgoingCard {
     const person = findPersonByEmail(this.org, viewer);
@@ -61,6 +127,7 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
     const canNote = record.findings.length > 0 && Boolean(person && mayAddKnowledgeNote(this.org, person, agent));
     const canReadDecisions = record.findings.length > 0 && Boolean(person && isDecisionReader(person, agent.sponsors));
     const chart = accuracyChart(record.trendSeries);
+    const image = this.chartImage(record.id, this.checkInChart(record, agent));
     return {
       kind: 'checkin',
       data: {
@@ -81,6 +148,7 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
         })),
         trend: record.trend,
         ...(chart ? { chart } : {}),
+        ...image,
         ...(record.measured
           ? {
               measuredLabel: `accuracy ${record.measured.accuracy.toFixed(3)} on ${record.measured.cases} cases, re-run ${day(record.measured.at)}${
@@ -161,6 +229,8 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
         summary: alert.summary,
         details: alertDetails(alert.details.findings).slice(0, 10),
         ...(trendChart ? { chart: trendChart } : {}),
+        // The words need no agent: the image, drawn when fetched, adds its baseline and thresholds.
+        ...this.chartImage(alert.id, this.alertChart(alert, undefined)),
         trend: sparkline(trend.map((p) => p.accuracy)),
         levelLabel: `Level ${alert.level + 1} of ${levels.length}${alert.loops ? ` (round ${alert.loops + 1})` : ''} · ${paged.join(', ') || 'nobody'}`,
         raisedAt: displayDate(alert.createdAt),

@@ -126,10 +126,19 @@ describe('token-signing keys', () => {
 
   it('production refuses to start without a key source', () => {
     const prod = envSchema.parse({ NODE_ENV: 'production' });
-    expect(productionProblems(prod)).toEqual([expect.stringContaining('ROSTER_OAUTH_KEK'), expect.stringContaining('ROSTER_PUBLIC_URL')]);
+    expect(productionProblems(prod)).toEqual([
+      expect.stringContaining('ROSTER_OAUTH_KEK'),
+      expect.stringContaining('ROSTER_PUBLIC_URL'),
+      expect.stringContaining('ROSTER_CHART_SECRET'),
+    ]);
     expect(
       productionProblems(
-        envSchema.parse({ NODE_ENV: 'production', ROSTER_OAUTH_KEK: KEK, ROSTER_PUBLIC_URL: 'https://roster.example.com' }),
+        envSchema.parse({
+          NODE_ENV: 'production',
+          ROSTER_OAUTH_KEK: KEK,
+          ROSTER_PUBLIC_URL: 'https://roster.example.com',
+          ROSTER_CHART_SECRET: 'ab'.repeat(32),
+        }),
       ),
     ).toEqual([]);
     expect(productionProblems(envSchema.parse({ NODE_ENV: 'development' }))).toEqual([]);

@@ -59,12 +59,16 @@ describe.each(fixtures.map((fixture) => [fixture.file, fixture.model] as const))
 
 /*
  * Fields that a platform legitimately does not show: on Slack a person with a trusted id is a
- * mention rather than a name, sponsors are picked with a user select rather than typed, and a
- * trend is the text sparkline rather than the chart Teams draws.
+ * mention rather than a name, sponsors are picked with a user select rather than typed, a
+ * trend is the text sparkline (or Roster's image) rather than the chart Teams draws, and the
+ * numbers behind a check-in's findings or an alert's summary are a click away ("Show the
+ * numbers", a private reply) rather than toggled on the card.
  */
 function shownOn(platform: CardPlatform, model: CardModel, leafPath: LeafPath): boolean {
   if (platform !== 'slack') return true;
   if (leafPath[1] === 'chart') return false;
+  if (model.kind === 'alert' && leafPath[1] === 'details') return false;
+  if (model.kind === 'checkin' && leafPath[1] === 'findings' && ['summary', 'method'].includes(String(leafPath[3]))) return false;
   const key = leafPath[leafPath.length - 1];
   if (key === 'name' && typeof valueAt(model, [...leafPath.slice(0, -1), 'slackUserId']) === 'string') return false;
   return !(model.kind === 'request-form' && key === 'sponsorEmails');

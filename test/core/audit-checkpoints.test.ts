@@ -24,6 +24,7 @@ describe('the audit signing key lives outside the database', () => {
     ROSTER_OAUTH_KEK: Buffer.alloc(32, 7).toString('base64'),
     ROSTER_EVAL_SECRET_KEY: 'ab'.repeat(32),
     ROSTER_PUBLIC_URL: 'https://roster.example.com',
+    ROSTER_CHART_SECRET: 'ab'.repeat(32),
   };
 
   it('production refuses to start without it, in one line, before touching the database', async () => {

@@ -93,6 +93,7 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
       ROSTER_OAUTH_KEK: Buffer.alloc(32, 1).toString('base64'),
       ROSTER_EVAL_SECRET_KEY: 'cd'.repeat(32),
       ROSTER_DASHBOARD_SECRET: 'ef'.repeat(32),
+      ROSTER_CHART_SECRET: '12'.repeat(32),
       ROSTER_AUDIT_SIGNING_KEY: Buffer.alloc(32, 2).toString('base64'),
     };
     const required = container.env.filter(

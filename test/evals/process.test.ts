@@ -29,6 +29,7 @@ describe('start-up with unusable evaluation configuration', () => {
       NODE_ENV: 'production',
       ROSTER_OAUTH_KEK: kek,
       ROSTER_PUBLIC_URL: 'https://roster.example.com',
+      ROSTER_CHART_SECRET: 'ab'.repeat(32),
       ROSTER_AUDIT_SIGNING_KEY: randomBytes(32).toString('hex'),
       ROSTER_DATA_DIR: '/nonexistent/never-created',
     });

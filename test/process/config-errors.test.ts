@@ -76,6 +76,7 @@ describe('start-up with a broken configuration', () => {
     const result = await run('config', {
       NODE_ENV: 'production',
       ROSTER_PUBLIC_URL: 'https://roster.example.com',
+      ROSTER_CHART_SECRET: 'ab'.repeat(32),
       ROSTER_OAUTH_KEK: Buffer.alloc(32, 7).toString('base64'),
       ROSTER_EVAL_SECRET_KEY: 'ab'.repeat(32),
       ROSTER_AUDIT_SIGNING_KEY: 'cd'.repeat(32),

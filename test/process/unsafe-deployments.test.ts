@@ -42,6 +42,7 @@ describe('start-up refuses unsafe deployments', () => {
       ROSTER_OAUTH_KEK: Buffer.alloc(32, 7).toString('base64'),
       ROSTER_EVAL_SECRET_KEY: Buffer.alloc(32, 9).toString('base64'),
       ROSTER_PUBLIC_URL: 'https://roster.example.com',
+      ROSTER_CHART_SECRET: 'ab'.repeat(32),
       ROSTER_AUDIT_SIGNING_KEY: Buffer.alloc(32, 5).toString('base64'),
     };
     expect(await refused({ ...teamsCredentials, ...production, ROSTER_TEAMS_ALLOW_LOOPBACK_CONNECTOR: 'true' })).toContain(
