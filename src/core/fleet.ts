@@ -4,6 +4,7 @@ import { businessUnitById, findPersonByEmail, hasRole, roleById } from '../confi
 import type { AgentRepository } from './agents.js';
 import { ForbiddenError, UnknownPersonError } from './errors.js';
 import { sparkline } from './stats.js';
+import { accuracyGuides, type ChartGuide } from './trend-chart.js';
 
 const DAY = 86_400_000;
 
@@ -17,7 +18,11 @@ export interface FleetView {
   probation: Array<{ agentId: string; name: string }>;
   cost: { thisMonth: number; lastMonth: number };
   value: { tasksThisMonth: number; valueUSD: number; roi: number | null };
-  trends: Array<{ agentId: string; name: string; accuracy: number[]; sparkline: string }>;
+  /**
+   * Each live agent's daily accuracy over the last 30 days (`days`: UTC days, yyyy-mm-dd, one per
+   * value), with its baseline and the thresholds below which a check-in reports drift.
+   */
+  trends: Array<{ agentId: string; name: string; accuracy: number[]; days: string[]; guides: ChartGuide[]; sparkline: string }>;
 }
 
 export interface FleetDeps {
@@ -57,10 +62,17 @@ export async function fleetView(deps: FleetDeps): Promise<FleetView> {
         value += d.outcomes.success * (role?.valuePerTaskUSD ?? 0);
       } else lastMonth += d.costSum;
     }
-    const recent = days
-      .filter((d) => d.start.getTime() >= now.getTime() - 30 * DAY && d.correctCount > 0)
-      .map((d) => d.correctSum / d.correctCount);
-    if (recent.length) trends.push({ agentId: agent.id, name: agent.name, accuracy: recent, sparkline: sparkline(recent) });
+    const recentDays = days.filter((d) => d.start.getTime() >= now.getTime() - 30 * DAY && d.correctCount > 0);
+    const recent = recentDays.map((d) => d.correctSum / d.correctCount);
+    if (recent.length)
+      trends.push({
+        agentId: agent.id,
+        name: agent.name,
+        accuracy: recent,
+        days: recentDays.map((d) => d.start.toISOString().slice(0, 10)),
+        guides: accuracyGuides(deps.org, agent),
+        sparkline: sparkline(recent),
+      });
   }
   return {
     generatedAt: now.toISOString(),

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import express, { type Router } from 'express';
 import Handlebars from 'handlebars';
@@ -30,14 +31,52 @@ function points(series: number[]): string {
 }
 
 /**
- * `GET /dashboard?token=…`: the fleet view, per-agent trend charts and, for compliance and the
- * DPO, the compliance gaps, as server-rendered HTML (no external assets). The token is a signed,
+ * The page's policy: scripts, styles and images from Roster only; no inline script or style, no
+ * frames, no forms, no connections. Chart data travels in a JSON block, which is not executed.
+ */
+export const DASHBOARD_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const require = createRequire(import.meta.url);
+
+/** The files the page loads, by name: uPlot as shipped in node_modules, and the page's own script and styles. */
+function assets(): Map<string, { type: string; body: Buffer }> {
+  const web = path.join(DEFAULT_CARDS_DIR, 'web');
+  return new Map([
+    ['uplot.js', { type: 'text/javascript', body: readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js')) }],
+    ['uplot.css', { type: 'text/css', body: readFileSync(require.resolve('uplot/dist/uPlot.min.css')) }],
+    ['dashboard.js', { type: 'text/javascript', body: readFileSync(path.join(web, 'dashboard.js')) }],
+    ['dashboard.css', { type: 'text/css', body: readFileSync(path.join(web, 'dashboard.css')) }],
+  ]);
+}
+
+/** JSON for a `<script type="application/json">` block: nothing in it can close the element or open markup. */
+function jsonForScript(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+/**
+ * `GET /dashboard?token=…`: the fleet view, per-agent trend charts (axes, dates, the baseline and
+ * the alert thresholds, drawn by uPlot served from Roster) and, for compliance and the DPO, the
+ * compliance gaps, as server-rendered HTML with no external assets. The token is a signed,
  * person-bound link from `/roster dashboard`, valid 15 minutes; anything else gets 401.
+ * `GET /dashboard/assets/<name>`: the page's script, styles and uPlot, public and cacheable.
  */
 export function createDashboardRouter(deps: DashboardDeps): Router {
   const hbs = Handlebars.create();
   const template = hbs.compile(readFileSync(path.join(DEFAULT_CARDS_DIR, 'web', 'dashboard.hbs'), 'utf8'));
+  const files = assets();
   const router = express.Router();
+  router.get('/assets/:name', (req, res) => {
+    const file = files.get(req.params.name);
+    if (!file) return void res.status(404).type('text/plain').send('No such asset.');
+    res.status(200).type(file.type).set('Cache-Control', 'public, max-age=3600').set('X-Content-Type-Options', 'nosniff').send(file.body);
+  });
   router.get('/', async (req, res, next) => {
     try {
       const email = deps.links.verify(req.query.token);
@@ -67,13 +106,24 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
           .send('The dashboard cannot be shown right now: Roster could not record this view in the audit log. Try again in a minute.');
         return;
       }
-      const charts = fleet.trends.map((t) => ({ name: t.name, points: points(t.accuracy), last: t.accuracy.at(-1)?.toFixed(3) ?? '' }));
+      const charts = fleet.trends.map((t) => ({
+        agentId: t.agentId,
+        name: t.name,
+        points: points(t.accuracy),
+        last: t.accuracy.at(-1)?.toFixed(3) ?? '',
+        guides: t.guides,
+      }));
+      const chartData = jsonForScript(
+        fleet.trends.map((t) => ({ agentId: t.agentId, name: t.name, days: t.days, accuracy: t.accuracy, guides: t.guides })),
+      );
       res
         .status(200)
         .set('Cache-Control', 'no-store')
-        .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+        .set('Content-Security-Policy', DASHBOARD_CSP)
+        .set('X-Content-Type-Options', 'nosniff')
+        .set('Referrer-Policy', 'no-referrer')
         .type('html')
-        .send(template({ viewer: person.name, fleet, charts, compliance }));
+        .send(template({ viewer: person.name, fleet, charts, chartData, compliance }));
     } catch (err) {
       next(err);
     }

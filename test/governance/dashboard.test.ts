@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ChatService, parseChatCommand } from '../../src/channels/chat.js';
 import { DashboardLinks } from '../../src/core/fleet.js';
@@ -67,6 +67,10 @@ describe('GET /dashboard: signed, person-bound links', () => {
       const browser = await launchChromium();
       try {
         const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+        const cspViolations: string[] = [];
+        page.on('console', (message) => {
+          if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+        });
         const response = await page.goto(url);
         expect(response?.status()).toBe(200);
         expect(await page.locator('[data-figure="total"]').innerText()).toBe(String(agents.length));
@@ -84,6 +88,48 @@ describe('GET /dashboard: signed, person-bound links', () => {
         );
         expect(await page.locator('[data-gap="open-fairness-finding"]').count()).toBeGreaterThan(0);
         expect(await page.locator('svg polyline').count()).toBeGreaterThan(3);
+        // The trend charts: drawn by uPlot (served by Roster) with date and percentage axes, the
+        // baseline and both alert thresholds, for every agent with telemetry; nothing refused by the CSP.
+        const fleet = await roster.services.dashboard.fleet();
+        const withGuides = fleet.trends.filter((t) => t.guides.length === 3);
+        expect(withGuides.length).toBeGreaterThan(0);
+        await page
+          .locator('[data-chart][data-rendered="true"]')
+          .nth(fleet.trends.length - 1)
+          .waitFor();
+        expect(await page.locator('[data-chart][data-rendered="true"]').count()).toBe(fleet.trends.length);
+        const trend = withGuides[0]!;
+        const chart = page.locator(`[data-chart="${trend.agentId}"]`);
+        const seriesLabels = (await chart.getAttribute('data-series'))!.split('|');
+        expect(seriesLabels).toEqual(['Date', 'Accuracy', 'Baseline', 'Watch below', 'Degraded below']);
+        // Each legend entry: the guide's name and its value (uPlot puts the colon in with CSS).
+        const legend = await chart.locator('.u-legend .u-series').evaluateAll((rows) => rows.map((r) => (r.textContent ?? '').trim()));
+        const pct = (v: number) => `${Math.round(v * 1000) / 10}%`;
+        for (const guide of trend.guides) expect(legend).toContain(`${guide.label.replace(/ [\d.]+%$/, '')}${pct(guide.value)}`);
+        const months = 'Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec';
+        const xTicks = (await chart.getAttribute('data-x-ticks'))!.split('|');
+        expect(xTicks.length).toBeGreaterThan(2);
+        for (const tick of xTicks) expect(tick).toMatch(new RegExp(`^\\d{1,2} (${months})$`));
+        const yTicks = (await chart.getAttribute('data-y-ticks'))!.split('|');
+        expect(yTicks.length).toBeGreaterThan(2);
+        for (const tick of yTicks) expect(tick).toMatch(/^\d+(\.\d)?%$/);
+        expect(await chart.locator('.u-title').innerText()).toBe(`${trend.name}: daily accuracy`);
+        // The canvas holds a drawing (the line, the axes), not a blank rectangle.
+        const inked = await chart.locator('canvas').evaluate((element) => {
+          // The test's TypeScript has no DOM types; this is an HTMLCanvasElement in the page.
+          type Canvas = {
+            width: number;
+            height: number;
+            getContext(kind: '2d'): { getImageData(...box: number[]): { data: ArrayLike<number> } };
+          };
+          const canvas = element as unknown as Canvas;
+          const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+          let count = 0;
+          for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) count += 1;
+          return count;
+        });
+        expect(inked).toBeGreaterThan(1000);
+        expect(cspViolations).toEqual([]);
         const dir = path.join(projectRoot, 'test-results');
         mkdirSync(dir, { recursive: true });
         await page.screenshot({ path: path.join(dir, 'dashboard.png'), fullPage: true });
@@ -94,6 +140,63 @@ describe('GET /dashboard: signed, person-bound links', () => {
     },
     60_000,
   );
+
+  it('the page loads only scripts and styles Roster serves, under a strict CSP, with dates, baseline and thresholds in its chart data', async () => {
+    const response = await fetch(await linkFor(LIAM));
+    expect(response.status).toBe(200);
+    const csp = response.headers.get('content-security-policy')!;
+    const directives = Object.fromEntries(
+      csp
+        .split(';')
+        .map((d) => d.trim().split(/\s+/))
+        .map(([name, ...values]) => [name, values]),
+    );
+    expect(directives['default-src']).toEqual(["'none'"]);
+    expect(directives['script-src']).toEqual(["'self'"]);
+    expect(directives['style-src']).toEqual(["'self'"]);
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|https?:|\*/);
+    const html = await response.text();
+    const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
+    const sources = scripts.map((m) => /src="([^"]+)"/.exec(m[1]!)?.[1]).filter(Boolean);
+    expect(sources).toEqual(['/dashboard/assets/uplot.js', '/dashboard/assets/dashboard.js']);
+    // The only script without a source is the chart data, which is not executed.
+    const inline = scripts.filter((m) => !/src=/.test(m[1]!));
+    expect(inline.map((m) => m[1]!.trim())).toEqual(['type="application/json" id="chart-data"']);
+    expect([...html.matchAll(/<link\b[^>]*href="([^"]+)"/g)].map((m) => m[1])).toEqual([
+      '/dashboard/assets/uplot.css',
+      '/dashboard/assets/dashboard.css',
+    ]);
+    expect(html).not.toMatch(/<style|\sstyle="|\son[a-z]+=/i);
+    for (const asset of [...sources, '/dashboard/assets/uplot.css', '/dashboard/assets/dashboard.css']) {
+      const file = await fetch(`${roster.baseUrl}${asset}`);
+      expect({ asset, status: file.status }).toEqual({ asset, status: 200 });
+      expect(file.headers.get('x-content-type-options')).toBe('nosniff');
+    }
+    expect((await fetch(`${roster.baseUrl}/dashboard/assets/..%2Fpackage.json`)).status).toBe(404);
+    expect((await fetch(`${roster.baseUrl}/dashboard/assets/uPlot.cjs.js`)).status).toBe(404);
+    // uPlot as shipped in node_modules, byte for byte.
+    expect(await (await fetch(`${roster.baseUrl}/dashboard/assets/uplot.js`)).text()).toBe(
+      readFileSync(path.join(projectRoot, 'node_modules/uplot/dist/uPlot.iife.min.js'), 'utf8'),
+    );
+    const data = JSON.parse(inline[0]![2]!) as Array<{
+      agentId: string;
+      days: string[];
+      accuracy: number[];
+      guides: Array<{ kind: string; value: number }>;
+    }>;
+    const fleet = await roster.services.dashboard.fleet();
+    expect(data.map((t) => t.agentId)).toEqual(fleet.trends.map((t) => t.agentId));
+    for (const trend of data) {
+      expect(trend.days).toHaveLength(trend.accuracy.length);
+      for (const day of trend.days) expect(day).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    }
+    const guided = data.find((t) => t.guides.length > 0)!;
+    expect(guided.guides.map((g) => g.kind)).toEqual(['baseline', 'watch', 'degraded']);
+    const agent = (await roster.services.agents.get(guided.agentId))!;
+    expect(guided.guides[0]!.value).toBe(agent.baseline!.accuracy);
+    expect(guided.guides[1]!.value).toBeLessThan(guided.guides[0]!.value);
+    expect(guided.guides[2]!.value).toBeLessThan(guided.guides[1]!.value);
+  });
 
   it('"fleet" in chat gives IT the same figures as a card, on both platforms', async () => {
     const reply = await chat.run(chat.person(LIAM)!, parseChatCommand('fleet'));
