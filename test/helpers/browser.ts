@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { chromium, type Browser } from 'playwright-core';
+import { emojiFontConfig } from '../../scripts/emoji-font.js';
 
 /** Debian's Chromium (`apt-get install chromium`; `.ci/run` installs it). */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -38,7 +39,13 @@ export async function launchChromium(executablePath = CHROMIUM): Promise<Browser
       `Chromium is not installed at ${executablePath}: browser tests must run in CI (install it with \`apt-get install chromium\`, as .ci/run does, or set CHROMIUM_PATH)`,
     );
   }
-  return chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true });
+  // Colour emoji from the npm font (scripts/emoji-font.ts): screenshots show 💚 and 🔴, not empty boxes.
+  return chromium.launch({
+    executablePath,
+    args: CHROMIUM_ARGS,
+    headless: true,
+    env: { ...process.env, FONTCONFIG_FILE: emojiFontConfig() },
+  });
 }
 
 /** A port nobody listens on now (the Playground would silently pick a random one if ours were taken). */
