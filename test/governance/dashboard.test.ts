@@ -130,7 +130,8 @@ describe('GET /dashboard: signed, person-bound links', () => {
         });
         expect(inked).toBeGreaterThan(1000);
         expect(cspViolations).toEqual([]);
-        const dir = path.join(projectRoot, 'test-results');
+        // `npm run screenshots` keeps it for the README; other runs leave it in test-results.
+        const dir = process.env.ROSTER_E2E_SCREENSHOTS ?? path.join(projectRoot, 'test-results');
         mkdirSync(dir, { recursive: true });
         await page.screenshot({ path: path.join(dir, 'dashboard.png'), fullPage: true });
         expect(existsSync(path.join(dir, 'dashboard.png'))).toBe(true);
