@@ -1,6 +1,6 @@
 # Roster in production: a real MongoDB 6+ via MONGODB_URI (the embedded database is for local use).
 # Build: docker build -t roster .
-# Run:   docker run -e MONGODB_URI=… -e ROSTER_PUBLIC_URL=… -e ROSTER_OAUTH_KEK=… -e ROSTER_EVAL_SECRET_KEY=… -e ROSTER_AUDIT_SIGNING_KEY=… -v /path/to/your/org:/app/config:ro -p 3978:3978 roster
+# Run:   docker run -e MONGODB_URI=… -e ROSTER_PUBLIC_URL=… -e ROSTER_OAUTH_KEK=… -e ROSTER_EVAL_SECRET_KEY=… -e ROSTER_AUDIT_SIGNING_KEY=… -e ROSTER_CHART_SECRET=… -v /path/to/your/org:/app/config:ro -p 3978:3978 roster
 # The image carries the sample organisation, which production refuses: mount your own config/.
 
 # Node 24 is the Active LTS line.
