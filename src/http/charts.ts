@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import type { ChartLinks, TrendChartData } from '../core/trend-chart.js';
@@ -31,6 +32,18 @@ const refuse = (res: express.Response, status: number, code: string, message: st
  * The signature is checked before the database is read, so guessing ids costs nothing.
  */
 export function createChartRouter(deps: ChartRouterDeps): Router {
+  // Chat clients fetch the same image once per card and device, many through one proxy address:
+  // the last pictures drawn are kept, by what they show, so a burst costs one drawing each.
+  const drawn = new Map<string, Buffer>();
+  const draw = async (chart: TrendChartData): Promise<Buffer> => {
+    const key = createHash('sha256').update(JSON.stringify(chart)).digest('hex');
+    const cached = drawn.get(key);
+    if (cached) return cached;
+    const png = await renderTrendPng(chart);
+    drawn.set(key, png);
+    if (drawn.size > 200) drawn.delete(drawn.keys().next().value!);
+    return png;
+  };
   const router = express.Router();
   router.use(rateLimit({ rule: deps.limit ?? { requests: 120, perMs: 60_000 }, principal: clientAddress }));
   router.get('/:file', async (req, res) => {
@@ -46,7 +59,7 @@ export function createChartRouter(deps: ChartRouterDeps): Router {
     try {
       const chart = await deps.chart(id);
       if (!chart) return void refuse(res, 404, 'not_found', 'No such chart.');
-      const png = await renderTrendPng(chart);
+      const png = await draw(chart);
       res
         .status(200)
         .type('image/png')

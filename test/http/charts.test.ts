@@ -1,6 +1,7 @@
 import { createSlackChannel } from '../../src/channels/slack/index.js';
 import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
 import { ChartLinks } from '../../src/core/trend-chart.js';
+import { envSchema, parseEnv, productionProblems } from '../../src/config/env.js';
 import { startTestRoster } from '../helpers/app.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, SHIPPED_CONFIG } from '../helpers/harness.js';
@@ -55,6 +56,28 @@ async function degradedAgent(roster: Awaited<ReturnType<typeof startTestRoster>>
   await roster.services.supervision.checkins.run(agent.id);
   return agent;
 }
+
+describe('ROSTER_CHART_SECRET', () => {
+  const production = {
+    NODE_ENV: 'production',
+    ROSTER_OAUTH_KEK: Buffer.alloc(32, 7).toString('base64'),
+    ROSTER_PUBLIC_URL: PUBLIC_URL,
+  };
+  it('is refused when shorter than 32 characters, by name and without its value', () => {
+    const result = parseEnv({ ROSTER_CHART_SECRET: 'weak-secret-123', JEST_WORKER_ID: '1' });
+    expect(result).toMatchObject({
+      ok: false,
+      problems: [expect.stringMatching(/^environment: ROSTER_CHART_SECRET: expected at least 32 characters/)],
+    });
+    expect(JSON.stringify(result)).not.toContain('weak-secret-123');
+  });
+  it('is required in production, where replicas must verify each other’s links', () => {
+    expect(productionProblems(envSchema.parse(production))).toEqual([
+      expect.stringMatching(/^environment: ROSTER_CHART_SECRET: production needs/),
+    ]);
+    expect(productionProblems(envSchema.parse({ ...production, ROSTER_CHART_SECRET: SECRET }))).toEqual([]);
+  });
+});
 
 describe('Slack check-in and drift alert with ROSTER_PUBLIC_URL: the trend as a PNG Roster renders', () => {
   let slack: FakeSlack;
