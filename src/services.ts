@@ -54,7 +54,8 @@ import { RosterError } from './core/errors.js';
 import { ALERT_HOLDER } from './core/alerts.js';
 import { Outbox, type OutboxSettings } from './core/outbox.js';
 import { auditPerformer } from './core/audit-effects.js';
-import { findPersonByEmail, hasRole, peopleWithRole } from './config/directory.js';
+import { findPersonByEmail, peopleWithRole } from './config/directory.js';
+import { mayRetryWebhooks } from './core/policies.js';
 import { defineOutboxJob } from './jobs/outbox.js';
 import { defineSafetySweep, type SafetySweepDeps } from './jobs/safety-sweep.js';
 import { ensureRecurring } from './jobs/recurring.js';
@@ -686,10 +687,7 @@ export async function createServices(settings: ServiceSettings) {
     notifier,
     source: settings.publicUrl ?? 'http://127.0.0.1:3978',
     retryWindowMs: webhookConfig?.retryWindowMs ?? 24 * 3_600_000,
-    mayRetry: (email) => {
-      const person = findPersonByEmail(org, email);
-      return person !== undefined && hasRole(person, 'it-admin');
-    },
+    mayRetry: (email) => mayRetryWebhooks(findPersonByEmail(org, email)),
     outbox,
     log: log.child({ component: 'webhooks' }),
     clock,

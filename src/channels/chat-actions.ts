@@ -10,11 +10,8 @@ import { ForbiddenError, InvalidInputError, NotFoundError, RequestClosedError } 
 import { startGapFix } from '../core/gap-fixes.js';
 import { keyCard } from '../core/agent-keys.js';
 import { displayDate } from '../core/presenter.js';
-import { maySeeAgent } from '../core/policies.js';
-import { mayAddKnowledgeNote } from '../core/retirement.js';
-import { assertMayProposeVersion } from '../core/development.js';
 import { mayReadAlertNumbers, mayReadCheckInNumbers } from '../core/supervision-cards.js';
-import { assertMayAskReactivation } from '../core/reactivation.js';
+import { assertMayAddKnowledgeNote, assertMayAskReactivation, assertMayProposeVersion } from '../core/policies.js';
 import type { Services } from '../services.js';
 import type { ChatService } from './chat.js';
 import { GovernanceChat } from './chat-governance.js';
@@ -760,10 +757,7 @@ export class CardActionsChat {
   }
 
   private assertMayNote(person: Person, agent: AgentRecord): void {
-    if (mayAddKnowledgeNote(this.org, person, agent)) return;
-    // Someone who may not even see the agent is not told its name.
-    const whose = maySeeAgent(this.org, person, agent) ? `${agent.name}'s` : "the agent's";
-    throw new ForbiddenError(`Only ${whose} sponsors, IT admins, security and on-call can add knowledge notes.`);
+    assertMayAddKnowledgeNote(this.org, person, agent);
   }
 
   private async openAlert(alertId: string | undefined): Promise<AlertRecord> {

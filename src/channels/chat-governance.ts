@@ -3,7 +3,7 @@ import { reportedByAgent } from '../cards/text.js';
 import { cardIdSchema, type CardModel } from '../cards/view-models.js';
 import type { Services } from '../services.js';
 import { assertDashboardReader, type FleetView } from '../core/fleet.js';
-import { mayAddKnowledgeNote } from '../core/retirement.js';
+import { mayAddKnowledgeNote } from '../core/policies.js';
 import type { ComplianceGap } from '../core/governance.js';
 import { decisionLine } from '../core/runtime-approvals.js';
 

@@ -2,11 +2,11 @@ import type { OrgConfig, Person } from '../config/schemas.js';
 import { businessUnitById } from '../config/directory.js';
 import type { CardModel } from '../cards/view-models.js';
 import type { ActionOutcome } from './chat-actions.js';
-import { ForbiddenError, NotFoundError } from '../core/errors.js';
+import { NotFoundError } from '../core/errors.js';
 import type { SuspensionContext } from '../core/suspension.js';
 import { agentRunContext } from '../core/run-context.js';
 import type { FlowEngine } from '../flows/engine.js';
-import { isAlertResponder } from '../core/alerts.js';
+import { assertMayRequestSuspension } from '../core/policies.js';
 import type { Supervision } from '../supervision.js';
 import type { AgentRepository } from '../core/agents.js';
 
@@ -83,9 +83,7 @@ export class SupervisionChat {
   /** Suspension is never immediate: it starts the drift-escalation flow for an IT admin to approve. */
   private async requestSuspension(person: Person, alertId: string): Promise<CardModel> {
     const alert = await this.supervision.alertRepo.get(String(alertId));
-    if (!isAlertResponder(this.org, person, alert?.rotation)) {
-      throw new ForbiddenError('Only on-call responders, IT admins and security can ask to suspend an agent.');
-    }
+    assertMayRequestSuspension(this.org, person, alert);
     if (!alert) throw new NotFoundError('the alert', alertId);
     const agent = await this.agents.get(alert.agentId);
     if (!agent) throw new NotFoundError('the agent', alert.agentId);

@@ -16,7 +16,7 @@ import {
   type OffboardingChatCommand,
 } from './chat-offboarding.js';
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { businessUnitById, catalogRolesFor, findPersonByEmail, hasRole, roleById } from '../config/directory.js';
+import { businessUnitById, catalogRolesFor, findPersonByEmail, roleById } from '../config/directory.js';
 import { cardModel, type CardModel, type DataOf } from '../cards/view-models.js';
 import { reportedByAgent } from '../cards/text.js';
 import type { Services } from '../services.js';
@@ -33,14 +33,19 @@ import {
   TYPED_IN_REASON_NEEDED,
   type ListScope,
 } from '../core/commands.js';
-import { requestableUnits } from '../core/policies.js';
-import { mayAskReactivation } from '../core/reactivation.js';
-import { mayAddKnowledgeNote } from '../core/retirement.js';
-import { mayProposeVersion } from '../core/development.js';
+import {
+  isConcernedByRun,
+  mayAddKnowledgeNote,
+  mayAskReactivation,
+  mayProposeVersion,
+  mayRotateKey,
+  maySeeFleetOnHome,
+  requestableUnits,
+} from '../core/policies.js';
 import { Sponsorships } from '../core/sponsorships.js';
 import type { AgentStatus } from '../core/lifecycle.js';
 import { displayDate, evaluationFormBase } from '../core/presenter.js';
-import { keysManageable, mayRotateKey } from '../core/agent-keys.js';
+import { keysManageable } from '../core/agent-keys.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import type { Logger } from '../logger.js';
 import { chatWords } from './chat-words.js';
@@ -723,14 +728,7 @@ export class ChatService {
   }
 
   private async assertConcerned(person: Person, run: Awaited<ReturnType<Services['engine']['get']>>): Promise<void> {
-    const c = run.context as { sponsors?: unknown };
-    const concerned =
-      run.requester === person.email ||
-      hasRole(person, 'it-admin') ||
-      (Array.isArray(c.sponsors) && c.sponsors.includes(person.email)) ||
-      run.waitingFor.includes(person.email) ||
-      Object.values(run.steps).some((step) => (step.decisions ?? []).some((d) => d.by === person.email)) ||
-      (await this.services.runs.messages(run.id)).some((m) => m.person === person.email);
+    const concerned = isConcernedByRun(person, run) || (await this.services.runs.messages(run.id)).some((m) => m.person === person.email);
     if (!concerned) throw new ForbiddenError('This request is not addressed to you.');
   }
 
@@ -813,7 +811,7 @@ export class ChatService {
       this.services.commands.listAgents(person.email, 'mine'),
       this.services.commands.approvalsWaitingFor(person.email),
       this.services.commands.openRequests(person.email),
-      hasRole(person, 'it-admin') ? this.services.dashboard.fleet() : undefined,
+      maySeeFleetOnHome(person) ? this.services.dashboard.fleet() : undefined,
       this.services.handoffs.openFor(person.email),
       this.services.boundaryChanges.pendingFor(person),
     ]);

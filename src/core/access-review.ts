@@ -1,5 +1,5 @@
 import type { OrgConfig } from '../config/schemas.js';
-import { findPersonByEmail, hasRole, peopleWithRole } from '../config/directory.js';
+import { findPersonByEmail, peopleWithRole } from '../config/directory.js';
 import type { DataOf } from '../cards/view-models.js';
 import { GRANT_HOLDER, type AccessCommands, type AccessSettings, type GrantTimers } from './access.js';
 import type { AuditInput } from './audit.js';
@@ -8,7 +8,8 @@ import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 import type { AgentRecord, AgentRepository, GrantRecord, GrantRepository } from './agents.js';
-import { ForbiddenError, isRosterError, NotFoundError, NotWaitingError, UnknownPersonError } from './errors.js';
+import { isRosterError, NotFoundError, NotWaitingError, UnknownPersonError } from './errors.js';
+import { assertMayAnswerAccessReview } from './policies.js';
 import type { OutgoingCard } from './notifications.js';
 import { displayDate } from './presenter.js';
 
@@ -181,9 +182,7 @@ export class AccessReviews {
     const grant = await this.deps.grants.get(String(input.grantId));
     if (!grant || grant.review?.cycle !== input.cycle) throw new NotFoundError('the grant in this review', String(input.grantId));
     const agent = await this.deps.agents.get(grant.agentId);
-    if (!(agent?.sponsors.includes(actor.email) || hasRole(actor, 'it-admin'))) {
-      throw new ForbiddenError("Only the agent's sponsors and IT admins answer its access review.");
-    }
+    assertMayAnswerAccessReview(actor, agent);
     if (grant.status !== 'active') throw new NotWaitingError(`This grant is ${grant.status}; there is nothing to attest.`);
     const at = this.clock().toISOString();
     const effects: PendingEffect[] = [

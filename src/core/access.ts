@@ -5,7 +5,7 @@ import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { isBreakGlassEligible, type CatalogRole, type OrgConfig, type Person, type Scope } from '../config/schemas.js';
-import { businessUnitById, findPersonByEmail, hasRole, peopleWithRole, roleById, scopeById } from '../config/directory.js';
+import { businessUnitById, findPersonByEmail, peopleWithRole, roleById, scopeById } from '../config/directory.js';
 import { formatDuration, parseDuration } from '../config/duration.js';
 import type { FlowEngine, RunStart } from '../flows/engine.js';
 import type { FlowRun, RunRepository, StepContext, StepRegistry } from '../flows/types.js';
@@ -22,11 +22,17 @@ import {
   NotFoundError,
   RosterError,
   ScopeForbiddenError,
-  SeparationOfDutiesError,
   UnknownPersonError,
 } from './errors.js';
 import type { Notifier } from './notifications.js';
-import { maySeeAgent } from './policies.js';
+import {
+  assertMayConfirmBreakGlass,
+  assertMayManageAccess,
+  assertMayReviewBreakGlass,
+  assertMayRevokeGrant,
+  isItAdmin,
+  maySeeAgent,
+} from './policies.js';
 
 export const ACCESS_REQUEST_FLOW = 'access-request';
 export const BREAK_GLASS_FLOW = 'break-glass';
@@ -233,7 +239,7 @@ export class AccessCommands {
     const actor = this.person(actorEmail);
     const request = parseInput(accessRequestInputSchema, input, 'access request');
     const agent = await this.findAgent(actor, request.agentId);
-    this.assertSponsorOrAdmin(actor, agent, 'request access for');
+    assertMayManageAccess(actor, agent, 'request access for');
     const { role, scope } = this.grantableScope(agent, request.scope);
 
     const cap = accessCap(this.deps.org, role, scope);
@@ -307,7 +313,7 @@ export class AccessCommands {
     const actor = this.person(actorEmail);
     const request = parseInput(breakGlassInputSchema, input, 'break-glass request');
     const agent = await this.findAgent(actor, request.agentId);
-    this.assertSponsorOrAdmin(actor, agent, 'break glass for');
+    assertMayManageAccess(actor, agent, 'break glass for');
     const { role, scope } = this.grantableScope(agent, request.scope);
     if (!isBreakGlassEligible(scope)) {
       throw new ForbiddenError(
@@ -505,10 +511,7 @@ export class AccessCommands {
     if (why.length < 3) throw new InvalidInputError('Please say why you revoke this access.', { reason: 'A reason is required.' });
     const grant = await this.grantOrThrow(grantId);
     const agent = await this.deps.agents.get(grant.agentId);
-    const maySecurity = grant.source === 'break-glass' && hasRole(actor, 'security');
-    if (!(agent?.sponsors.includes(actor.email) || hasRole(actor, 'it-admin') || maySecurity)) {
-      throw new ForbiddenError("Only the agent's sponsors and IT admins can revoke its access.");
-    }
+    assertMayRevokeGrant(actor, grant, agent);
     const revoked = await this.storeRevocation(actor, grant, agent, why);
     if (!revoked) {
       const current = await this.grantOrThrow(grant.id);
@@ -565,14 +568,10 @@ export class AccessCommands {
   /** Security confirms a break-glass use after the fact; the grant keeps running until it expires. */
   async confirmBreakGlass(actorEmail: string, grantId: string): Promise<GrantRecord> {
     const actor = this.person(actorEmail);
-    if (!hasRole(actor, 'security')) throw new ForbiddenError('Only security reviews break-glass access.');
+    assertMayReviewBreakGlass(actor);
     const grant = await this.grantOrThrow(grantId);
     if (grant.source !== 'break-glass') throw new InvalidInputError('This grant is not a break-glass grant.');
-    if (grant.requestedBy === actor.email) {
-      throw new SeparationOfDutiesError(
-        "You used this break-glass yourself, so you can't confirm it; another member of security reviews it.",
-      );
-    }
+    assertMayConfirmBreakGlass(actor, grant);
     const { outbox } = this.deps;
     let current = grant;
     // The status guards the update: if it changed meanwhile (expired, revoked), confirm what it is now.
@@ -607,7 +606,7 @@ export class AccessCommands {
     const actor = this.person(actorEmail);
     const grant = await this.grantOrThrow(grantId);
     const agent = await this.deps.agents.get(grant.agentId);
-    this.assertSponsorOrAdmin(actor, agent, 'decide about the access of');
+    assertMayManageAccess(actor, agent, 'decide about the access of');
     if (grant.status !== 'active')
       throw new InvalidInputError(`This access is ${grant.status} already; there is nothing left to let expire.`, { status: grant.status });
     if (grant.letExpireBy) return grant;
@@ -912,11 +911,6 @@ export class AccessCommands {
     return { role, scope };
   }
 
-  private assertSponsorOrAdmin(actor: Person, agent: AgentRecord | undefined, what: string): void {
-    if (agent && (agent.sponsors.includes(actor.email) || hasRole(actor, 'it-admin'))) return;
-    throw new ForbiddenError(`Only ${agent?.name ?? 'the agent'}'s sponsors and IT admins can ${what} it.`);
-  }
-
   private person(email: string): Person {
     const person = findPersonByEmail(this.deps.org, String(email));
     if (!person) throw new UnknownPersonError(String(email));
@@ -942,7 +936,7 @@ export class AccessCommands {
     if (key.startsWith('agt_')) throw new NotFoundError('the agent', key);
     const named = (await this.deps.agents.list({})).filter((a) => a.name.toLowerCase() === key.toLowerCase());
     const mine = named.filter((a) => a.sponsors.includes(actor.email) || a.businessUnit === actor.businessUnit);
-    const candidates = mine.length > 0 ? mine : hasRole(actor, 'it-admin') ? named : [];
+    const candidates = mine.length > 0 ? mine : isItAdmin(actor) ? named : [];
     if (candidates.length === 1) return candidates[0]!;
     if (candidates.length > 1)
       throw new InvalidInputError(`Several agents are called "${key}"; use its id (${candidates.map((a) => a.id).join(', ')}).`);

@@ -1,13 +1,14 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { findPersonByEmail, hasRole } from '../config/directory.js';
+import { findPersonByEmail } from '../config/directory.js';
 import { AGENT_HOLDER, issueTelemetryKey, sha256, type AgentCredential, type AgentRecord, type AgentRepository } from './agents.js';
 import type { AuditInput, AuditLog } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import type { Outbox } from './outbox.js';
-import { ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, NotWaitingError, UnknownPersonError } from './errors.js';
+import { ConflictError, InvalidTransitionError, NotFoundError, NotWaitingError, UnknownPersonError } from './errors.js';
 import type { AgentStatus } from './lifecycle.js';
 import type { Notifier, OutgoingCard } from './notifications.js';
 import type { KeyCache } from './key-cache.js';
+import { assertMayReissueKey, assertMayRevokeKeys, assertMayRotateKey } from './policies.js';
 
 /*
  * An agent's keys: the one-time key issued at onboarding, rotation with a grace period, a new key
@@ -75,15 +76,8 @@ export interface AgentKeysDeps {
   keyCache?: KeyCache;
 }
 
-/** Who may rotate an agent's key: its sponsors and IT admins. One rule for the service and the cards. */
-export function mayRotateKey(person: Person, agent: Pick<AgentRecord, 'sponsors'>): boolean {
-  return agent.sponsors.includes(person.email) || hasRole(person, 'it-admin');
-}
-
-/** Who may get a new key after a failed delivery: the requester too, who was meant to receive the first one. */
-export function mayReissueKey(person: Person, agent: Pick<AgentRecord, 'sponsors' | 'requestedBy'>): boolean {
-  return mayRotateKey(person, agent) || agent.requestedBy === person.email;
-}
+// The key rules live with every other who-may rule; re-exported for the importers of this module.
+export { mayReissueKey, mayRotateKey } from './policies.js';
 
 const live = (k: AgentCredential, now: Date) => !k.revokedAt && !(k.expiresAt && Date.parse(k.expiresAt) <= now.getTime());
 
@@ -178,7 +172,7 @@ export class AgentKeys {
    */
   async rotateKey(actorEmail: string, agentId: string, options: { graceMs?: number } = {}): Promise<IssuedKey> {
     const { actor, agent } = await this.load(actorEmail, agentId);
-    if (!mayRotateKey(actor, agent)) throw new ForbiddenError(`Only ${agent.name}'s sponsors and IT admins can rotate its key.`);
+    assertMayRotateKey(actor, agent);
     const graceMs = Math.max(0, options.graceMs ?? this.deps.org.settings.keyRotationGrace.ms);
     return this.replace(actor, agent, graceMs, 'credential.rotated', (credential, replaced) => ({
       actor: { kind: 'person', email: actor.email },
@@ -195,9 +189,7 @@ export class AgentKeys {
    */
   async reissueKey(actorEmail: string, agentId: string, replacing?: string): Promise<IssuedKey> {
     const { actor, agent } = await this.load(actorEmail, agentId);
-    if (!mayReissueKey(actor, agent)) {
-      throw new ForbiddenError(`Only ${agent.name}'s requester, sponsors and IT admins can get it a new key.`);
-    }
+    assertMayReissueKey(actor, agent);
     if (replacing && !agent.credentials.some((k) => k.id === replacing && !k.revokedAt)) {
       const newer = agent.credentials.filter((k) => !k.revokedAt).at(-1);
       const by = newer?.issuedBy ? (findPersonByEmail(this.deps.org, newer.issuedBy)?.name ?? newer.issuedBy) : 'someone';
@@ -217,7 +209,7 @@ export class AgentKeys {
   /** Revokes every key of the agent now (e.g. a leaked key); audited. Returns how many were live. */
   async revokeKeys(actorEmail: string, agentId: string, reason: string): Promise<number> {
     const { actor, agent } = await this.load(actorEmail, agentId, false);
-    if (!mayRotateKey(actor, agent)) throw new ForbiddenError(`Only ${agent.name}'s sponsors and IT admins can revoke its keys.`);
+    assertMayRevokeKeys(actor, agent);
     const now = this.deps.clock();
     const revoked = agent.credentials.filter((k) => !k.revokedAt);
     const next = agent.credentials.map((k) => (k.revokedAt ? k : { ...k, revokedAt: now.toISOString() }));

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Escalation, OrgConfig, Person } from '../config/schemas.js';
-import { findPersonByEmail, hasRole, peopleWithRole, roleById, rotationLevels } from '../config/directory.js';
+import { findPersonByEmail, peopleWithRole, roleById, rotationLevels } from '../config/directory.js';
 import type { AuditInput, AuditLog } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import { sendClaimed, type CardDeliveries } from './chat-effects.js';
@@ -8,6 +8,7 @@ import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 import { ConflictError, ForbiddenError, NotFoundError, RequestClosedError, InvalidInputError } from './errors.js';
 import type { Notifier, OutgoingCard } from './notifications.js';
+import { assertMayRegisterShadow, isAlertResponder } from './policies.js';
 
 export type AlertKind = 'drift' | 'fairness' | 'error-spike' | 'dormant' | 'ownerless' | 'shadow' | 'retired-key' | 'forbidden-repeated';
 export type AlertStatus = 'open' | 'acknowledged' | 'snoozed' | 'resolved';
@@ -157,20 +158,8 @@ export interface AlertServiceDeps {
   pager?: AlertPagerHook;
 }
 
-/**
- * Alert responders: anyone on the organisation's alert rotation or on the rotation the alert
- * pages (a catalog role's escalation policy may name its own), IT admins and security. One rule
- * for the service, the cards and the chat.
- */
-export function isAlertResponder(org: OrgConfig, person: Person, rotation?: string): boolean {
-  const rotations = new Set([org.settings.alertRotation, rotation ?? org.settings.alertRotation]);
-  return [...[...rotations].map((r) => `oncall:${r}`), 'it-admin', 'security'].some((role) => hasRole(person, role));
-}
-
-/** Who may act on a shadow alert's Register: responders and the sponsor assigned to it. One rule for the service and the cards. */
-export function mayRegisterShadow(org: OrgConfig, person: Person, alert: AlertRecord): boolean {
-  return alert.kind === 'shadow' && (alert.details.sponsor === person.email || isAlertResponder(org, person, alert.rotation));
-}
+// The alert rules live with every other who-may rule; re-exported for the importers of this module.
+export { isAlertResponder, mayRegisterShadow } from './policies.js';
 
 export const SNOOZE_CHOICES = { '1h': 3_600_000, '4h': 4 * 3_600_000, '24h': 24 * 3_600_000 } as const;
 
@@ -585,8 +574,7 @@ export class AlertService {
   async registrableShadow(actor: Person, agentId: string): Promise<AlertRecord> {
     const [alert] = await this.deps.alerts.list({ agentId: String(agentId), kind: 'shadow', status: ['open', 'acknowledged', 'snoozed'] });
     if (!alert) throw new InvalidInputError(`No unregistered agent ${String(agentId).slice(0, 200)} is waiting to be registered.`);
-    if (!mayRegisterShadow(this.deps.org, actor, alert))
-      throw new ForbiddenError('Only on-call responders, IT admins, security and the sponsor assigned to it can register this agent.');
+    assertMayRegisterShadow(this.deps.org, actor, alert);
     if (typeof alert.details.registrationRunId === 'string')
       throw new InvalidInputError(`${alert.agentId} is already being registered (request ${alert.details.registrationRunId}).`);
     return alert;

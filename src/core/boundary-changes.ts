@@ -1,17 +1,18 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
+import { findPersonByEmail, roleById } from '../config/directory.js';
 import type { AuditInput } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import type { AgentRecord } from './agents.js';
 import { applyOverride, boundaryOf, roleOfAgent, type BoundaryMode, type BoundaryOverride } from './boundaries.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
-import { ForbiddenError, InvalidInputError, NotFoundError, RequestClosedError, SeparationOfDutiesError, DuplicateError } from './errors.js';
+import { InvalidInputError, NotFoundError, RequestClosedError, DuplicateError } from './errors.js';
 import type { OutgoingCard } from './notifications.js';
 import { displayDate } from './presenter.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
+import { assertMayAskBoundaryChange, assertMayDecideBoundaryChange, isBoundaryChangeDecider, mayDecideBoundaryChange } from './policies.js';
 
 /*
  * A sponsor changes an action's boundary for one agent (issue 19, item 5) only through a change
@@ -134,8 +135,7 @@ export class BoundaryChanges {
     const input = parsed.data;
     const agent = await this.deps.findAgent(input.agent);
     if (!agent) throw new NotFoundError('the agent', input.agent);
-    if (!agent.sponsors.includes(person.email))
-      throw new ForbiddenError(`Only ${agent.name}'s sponsors can ask to change its boundaries.`, { agentId: agent.id });
+    assertMayAskBoundaryChange(person, agent);
     if (agent.status === 'retired' || agent.status === 'rejected')
       throw new InvalidInputError(`${agent.name} is ${agent.status}; its boundaries no longer apply.`);
     const boundary = boundaryOf(roleOfAgent(this.deps.org, agent), input.action);
@@ -148,7 +148,7 @@ export class BoundaryChanges {
     const approved = history.find((c) => c.status === 'approved');
     const from = applyOverride(boundary, approved ? { mode: approved.to, changeId: approved.id } : undefined).mode;
     if (from === input.mode) throw new InvalidInputError(`${input.action} is already ${MODE_WORDS[from]} for ${agent.name}.`);
-    const deciders = this.deps.org.people.filter((p) => hasRole(p, 'it-admin') && p.email !== person.email).map((p) => p.email);
+    const deciders = this.deps.org.people.filter((p) => mayDecideBoundaryChange(p, { requestedBy: person.email })).map((p) => p.email);
     if (deciders.length === 0) throw new InvalidInputError('No IT admin other than you can approve this change; ask IT to add one.');
 
     const now = this.clock();
@@ -258,16 +258,14 @@ export class BoundaryChanges {
   async decidable(person: Person | undefined, id: string): Promise<BoundaryChangeRecord> {
     const record = /^bch_[0-9a-f]{24}$/.test(id) ? await this.deps.repo.get(id) : undefined;
     if (!record) throw new NotFoundError('the boundary change request', id);
-    if (person && !hasRole(person, 'it-admin')) throw new ForbiddenError('Only IT admins can decide boundary changes.', { changeId: id });
-    if (person && person.email === record.requestedBy)
-      throw new SeparationOfDutiesError('You asked for this change, so another IT admin decides it.');
+    if (person) assertMayDecideBoundaryChange(person, { id, requestedBy: record.requestedBy });
     if (record.status !== 'pending') throw new RequestClosedError(record.status, record.decidedAt ? new Date(record.decidedAt) : undefined);
     return record;
   }
 
   /** Pending change requests an IT admin may decide (for the home card). */
   async pendingFor(person: Person): Promise<BoundaryChangeRecord[]> {
-    if (!hasRole(person, 'it-admin')) return [];
+    if (!isBoundaryChangeDecider(person)) return [];
     // Filtered in the query and read whole: an admin's own requests never crowd out the ones they may decide.
     return this.deps.repo.pendingExcept(person.email);
   }

@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { CatalogRole, OrgConfig } from '../config/schemas.js';
-import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
+import { findPersonByEmail, roleById } from '../config/directory.js';
 import { AGENT_HOLDER, type AgentRecord, type AgentRepository } from './agents.js';
 import type { AlertService } from './alerts.js';
 import type { AuditInput } from './audit.js';
 import { assessCheckIn, findingInWords, sumWindow, type CheckInResult, type MeasuredAccuracy, type RollupLike } from './checkin.js';
-import { ForbiddenError, InvalidInputError, NotFoundError } from './errors.js';
+import { InvalidInputError, NotFoundError } from './errors.js';
+import { assertMayDecideCheckIn } from './policies.js';
 import type { OutgoingCard } from './notifications.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
@@ -423,9 +424,7 @@ export class CheckInService {
     const agent = await this.deps.agents.get(record.agentId);
     if (!agent) throw new NotFoundError('the agent', record.agentId);
     const person = findPersonByEmail(this.deps.org, actor);
-    if (!person || !(agent.sponsors.includes(person.email) || hasRole(person, 'it-admin'))) {
-      throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can decide on its review.`);
-    }
+    assertMayDecideCheckIn(person, agent);
     const decision = { choice, by: person.email, at: this.clock().toISOString() } as const;
     const effects: PendingEffect[] = [
       this.deps.outbox.effect<AuditInput>(AUDIT_EFFECT, {

@@ -1,13 +1,20 @@
 import { z } from 'zod';
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
+import { findPersonByEmail, roleById } from '../config/directory.js';
 import type { AuditInput, AuditLog } from './audit.js';
 import { newAgentId, type AgentRecord, type AgentRepository, type GrantRecord, type GrantRepository } from './agents.js';
 import { parseAgentRequest, validateAgentRequest, type AgentRequestContext, type AgentRequestInput } from './agent-request.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, NotWaitingError, UnknownPersonError } from './errors.js';
 import { evaluate, type EvaluationSubmission, type EvaluationVerdict } from './evaluation.js';
 import { AGENT_STATUSES, type AgentStatus } from './lifecycle.js';
-import { hasOversight, maySeeAgent } from './policies.js';
+import {
+  assertMayCancelRequest,
+  assertMayListAllAgents,
+  assertMayListBusinessUnit,
+  mayManageEvaluation,
+  maySeeAgent,
+  mayTypeInResults,
+} from './policies.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { FlowRun } from '../flows/types.js';
 
@@ -59,10 +66,8 @@ export interface CommandDeps {
   measuredRoles?: ReadonlySet<string>;
 }
 
-/** Typed-in evaluation results are claims, not measurements: only IT admins may record them, with a reason. */
-export function mayTypeInResults(person: Person): boolean {
-  return hasRole(person, 'it-admin');
-}
+// The typed-in rule lives with every other who-may rule; re-exported for the importers of this module.
+export { mayTypeInResults } from './policies.js';
 
 /** Why typed-in results need a reason, as the form shows it on the reason (notes) field. */
 export const TYPED_IN_REASON_NEEDED = 'Say why the results are typed in rather than measured (at least 5 characters).';
@@ -167,8 +172,7 @@ export class Commands {
     const id = String(runId ?? '').trim();
     if (!/^run_[\w-]{1,80}$/.test(id)) throw new InvalidInputError('Name the request to cancel, e.g. `cancel run_1a2b3c4d`.');
     const run = await this.deps.engine.get(id);
-    if (run.requester !== actor.email && !hasRole(actor, 'it-admin'))
-      throw new ForbiddenError('Only the person who made this request, or an IT admin, can cancel it.');
+    assertMayCancelRequest(actor, run);
     if (!CANCELLABLE_FLOWS.has(run.flowId))
       throw new InvalidInputError('Only agent requests and access requests can be cancelled this way.', { flow: run.flowId });
     const why = reason?.trim().slice(0, 500) || (run.requester === actor.email ? 'withdrawn by the requester' : 'cancelled by IT');
@@ -193,7 +197,7 @@ export class Commands {
     const role = roleById(this.deps.org, agent.catalogRoleId);
     if (!role) throw new NotFoundError('the catalog role', agent.catalogRoleId);
     if (!mayTypeInResults(actor)) {
-      if (!(agent.requestedBy === actor.email || agent.sponsors.includes(actor.email)))
+      if (!mayManageEvaluation(actor, agent))
         throw new ForbiddenError("Only the agent's requester, its sponsors or an IT admin can evaluate it.");
       throw new ForbiddenError(typedInRefusal(role, agent.name, this.deps.measuredRoles?.has(role.id) ?? false));
     }
@@ -253,15 +257,12 @@ export class Commands {
       ]);
       agents = [...new Map([...sponsored, ...requested].map((a) => [a.id, a])).values()];
     } else if (scope === 'all') {
-      if (!this.hasOversight(actor))
-        throw new ForbiddenError('Only IT admins, security, compliance and the DPO can list every agent. Try `list mine`.');
+      assertMayListAllAgents(actor);
       agents = await this.deps.agents.list({ status });
     } else {
       const bu = String(scope.businessUnit);
       if (!this.deps.org.businessUnits.some((b) => b.id === bu)) throw new NotFoundError('the business unit', bu);
-      if (!(actor.businessUnit === bu || hasRole(actor, `approver:${bu}`) || this.hasOversight(actor))) {
-        throw new ForbiddenError(`You can list the agents of your own business unit (${actor.businessUnit}), not ${bu}.`);
-      }
+      assertMayListBusinessUnit(actor, bu);
       agents = await this.deps.agents.list({ businessUnit: bu, status });
     }
     await this.recordRead({
@@ -305,10 +306,6 @@ export class Commands {
   async openRequests(actorEmail: string): Promise<FlowRun[]> {
     const actor = this.person(actorEmail);
     return this.deps.engine.openRequestsOf(actor.email);
-  }
-
-  private hasOversight(person: Person): boolean {
-    return hasOversight(person);
   }
 
   private maySee(person: Person, agent: AgentRecord): boolean {

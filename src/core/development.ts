@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { findPersonByEmail, hasRole, peopleWithRole, roleById } from '../config/directory.js';
+import { findPersonByEmail, peopleWithRole, roleById } from '../config/directory.js';
 import type { FlowEngine, RunStart } from '../flows/engine.js';
 import type { FlowRun, StepRegistry } from '../flows/types.js';
 import { AGENT_HOLDER, type AgentRecord, type AgentRepository } from './agents.js';
@@ -12,29 +12,10 @@ import type { PendingEffect } from './ports.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, UnknownPersonError } from './errors.js';
 import { evaluate, regressions, versionOutcome, type EvaluationSubmission, type EvaluationVerdict } from './evaluation.js';
 import { agentRunContext } from './run-context.js';
+import { assertMayManageRetraining, assertMayProposeVersion, mayTypeInResults } from './policies.js';
 
-/** The statuses in which an agent gets new versions: it works. */
-const WORKING: readonly string[] = ['active', 'probation'];
-
-function mayProposeFor(person: Person, agent: Pick<AgentRecord, 'sponsors'>): boolean {
-  return agent.sponsors.includes(person.email) || hasRole(person, 'it-admin');
-}
-
-/** Whether the person may propose a new version of the agent now (the profile offers Propose version…). */
-export function mayProposeVersion(person: Person, agent: Pick<AgentRecord, 'sponsors' | 'status'>): boolean {
-  return mayProposeFor(person, agent) && WORKING.includes(agent.status);
-}
-
-/**
- * Who may propose a new version of an agent, and when: its sponsors or an IT admin, while the
- * agent works (active or on probation). The typed `update`, the measured path and the version
- * form ask this rule, the profile {@link mayProposeVersion}.
- */
-export function assertMayProposeVersion(person: Person, agent: AgentRecord): void {
-  if (!mayProposeFor(person, agent)) throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can propose a new version.`);
-  if (!WORKING.includes(agent.status))
-    throw new InvalidInputError(`${agent.name} is ${agent.status}; only a working agent gets new versions.`);
-}
+// The version rule lives with every other who-may rule; re-exported for the importers of this module.
+export { assertMayProposeVersion, mayProposeVersion } from './policies.js';
 
 /** A proposed or promoted version of an agent. */
 export interface VersionRecord {
@@ -156,7 +137,7 @@ export class Development {
     const actor = this.person(actorEmail);
     const agent = await this.agent(agentId);
     assertMayProposeVersion(actor, agent);
-    if (this.deps.measuredRoles?.has(agent.catalogRoleId) && !hasRole(actor, 'it-admin'))
+    if (this.deps.measuredRoles?.has(agent.catalogRoleId) && !mayTypeInResults(actor))
       throw new ForbiddenError(
         `Roster measures new versions of ${agent.name} itself: "update ${agent.id} <version> [endpoint=<url>] <changelog>" runs the role's suite against it. Only an IT admin may type numbers in instead.`,
       );
@@ -482,8 +463,7 @@ export class Development {
   async retrainingManager(actorEmail: string, agentId: string): Promise<{ actor: Person; agent: AgentRecord }> {
     const actor = this.person(actorEmail);
     const agent = await this.agent(agentId);
-    if (!agent.sponsors.includes(actor.email) && !hasRole(actor, 'it-admin'))
-      throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can start or postpone its retraining.`);
+    assertMayManageRetraining(actor, agent);
     return { actor, agent };
   }
 

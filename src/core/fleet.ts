@@ -1,8 +1,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { OrgConfig, Person } from '../config/schemas.js';
-import { businessUnitById, findPersonByEmail, hasRole, roleById } from '../config/directory.js';
+import type { OrgConfig } from '../config/schemas.js';
+import { businessUnitById, findPersonByEmail, roleById } from '../config/directory.js';
 import type { AgentRepository } from './agents.js';
-import { ForbiddenError, UnknownPersonError } from './errors.js';
+import { UnknownPersonError } from './errors.js';
+import { assertDashboardReaderPerson } from './policies.js';
 import { sparkline } from './stats.js';
 import { accuracyGuides, type ChartGuide } from './trend-chart.js';
 
@@ -90,15 +91,14 @@ export async function fleetView(deps: FleetDeps): Promise<FleetView> {
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-/** Who may read the fleet view and the dashboard: IT admins and compliance (and the DPO, who reads the compliance part). */
-export function isDashboardReader(person: Person): boolean {
-  return ['it-admin', 'compliance', 'dpo'].some((role) => hasRole(person, role));
-}
+// The reader rule lives with every other who-may rule; re-exported for the importers of this module.
+export { isDashboardReader } from './policies.js';
 
+/** Refuses the fleet view and the dashboard to anyone but their readers ({@link assertDashboardReaderPerson}). */
 export function assertDashboardReader(org: OrgConfig, email: string): void {
   const person = findPersonByEmail(org, email);
   if (!person) throw new UnknownPersonError(email);
-  if (!isDashboardReader(person)) throw new ForbiddenError('The dashboard is for IT admins, compliance and the DPO.');
+  assertDashboardReaderPerson(person);
 }
 
 /**

@@ -1,14 +1,15 @@
 import type { OrgConfig } from '../config/schemas.js';
-import { findPersonByEmail, hasRole, peopleWithRole } from '../config/directory.js';
+import { findPersonByEmail, peopleWithRole } from '../config/directory.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { RunRepository } from '../flows/types.js';
 import type { AccessReviews } from './access-review.js';
 import type { AgentRepository, GrantRepository } from './agents.js';
 import type { Development } from './development.js';
-import { ForbiddenError, InvalidInputError, NotFoundError, UnknownPersonError } from './errors.js';
+import { InvalidInputError, NotFoundError, UnknownPersonError } from './errors.js';
 import type { ComplianceGap } from './governance.js';
 import type { Notifier } from './notifications.js';
 import { agentRunContext } from './run-context.js';
+import { assertMayStartGapFix } from './policies.js';
 
 export interface GapFixDeps {
   org: OrgConfig;
@@ -37,8 +38,7 @@ export interface GapFixResult {
 export async function startGapFix(deps: GapFixDeps, actorEmail: string, agentId: string, gap: string): Promise<GapFixResult> {
   const actor = findPersonByEmail(deps.org, String(actorEmail));
   if (!actor) throw new UnknownPersonError(String(actorEmail));
-  if (!hasRole(actor, 'compliance') && !hasRole(actor, 'dpo'))
-    throw new ForbiddenError('Only compliance officers and the DPO can start the fix of a compliance gap.');
+  assertMayStartGapFix(actor);
   const agent = await deps.agents.get(String(agentId));
   if (!agent) throw new NotFoundError('the agent', String(agentId));
   const kind = gap as ComplianceGap['kind'];

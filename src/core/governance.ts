@@ -2,7 +2,8 @@ import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, hasRole, roleById, scopeById } from '../config/directory.js';
 import type { AgentRecord, AgentRepository, GrantRepository } from './agents.js';
 import type { AuditLog } from './audit.js';
-import { ForbiddenError, NotFoundError, UnknownPersonError } from './errors.js';
+import { NotFoundError, UnknownPersonError } from './errors.js';
+import { assertMayReadComplianceReport, assertMayReadDecisions } from './policies.js';
 import { stringify } from 'csv-stringify/sync';
 
 /** The flow whose approval is "DPO approval on record" (flows/dpo-review.yaml). */
@@ -64,12 +65,8 @@ export interface GovernanceDeps {
   clock?: () => Date;
 }
 
-const READERS = ['it-admin', 'security', 'compliance'] as const;
-
-/** Who may read an agent's decisions: its sponsors, IT admins, security and compliance. One rule for the service and the cards. */
-export function isDecisionReader(person: Person, sponsors: readonly string[]): boolean {
-  return sponsors.includes(person.email) || READERS.some((r) => hasRole(person, r));
-}
+// The reader rule lives with every other who-may rule; re-exported for the importers of this module.
+export { isDecisionReader } from './policies.js';
 
 /**
  * Governance views: an agent's decision log (explainability) and the compliance report per
@@ -91,9 +88,7 @@ export class Governance {
     const actor = this.person(actorEmail);
     const agent = await this.deps.agents.get(String(agentId));
     if (!agent) throw new NotFoundError('the agent', String(agentId));
-    if (!isDecisionReader(actor, agent.sponsors)) {
-      throw new ForbiddenError(`Only ${agent.name}'s sponsors, IT admins, security and compliance can read its decisions.`);
-    }
+    assertMayReadDecisions(actor, agent);
     const outcome = filter.outcome && ['success', 'failure', 'handed-to-human'].includes(filter.outcome) ? filter.outcome : undefined;
     const raw = await this.deps.events(agent.id, {
       ...(filter.since ? { since: filter.since } : {}),
@@ -127,8 +122,7 @@ export class Governance {
   async complianceReport(actorEmail: string | undefined, regulation?: string): Promise<ComplianceReport> {
     if (actorEmail !== undefined) {
       const actor = this.person(actorEmail);
-      if (!hasRole(actor, 'compliance') && !hasRole(actor, 'dpo'))
-        throw new ForbiddenError('Only compliance officers and the DPO can read the compliance report.');
+      assertMayReadComplianceReport(actor);
     }
     const org = this.deps.org;
     const agents = await this.deps.agents.list({ status: ['requested', 'active', 'probation', 'suspended', 'retiring'] });

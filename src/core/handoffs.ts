@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { findPersonByEmail, hasRole } from '../config/directory.js';
+import { findPersonByEmail } from '../config/directory.js';
 import type { AuditInput } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import type { AgentRecord } from './agents.js';
@@ -12,6 +12,7 @@ import { ForbiddenError, NotFoundError, RequestClosedError } from './errors.js';
 import type { MessageRef, Notifier, OutgoingCard } from './notifications.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
+import { assertMayResolveHandoff, assertMayTakeHandoff } from './policies.js';
 import { longPoll } from './long-poll.js';
 import { defangAgentText, reportedByAgent } from '../cards/text.js';
 import { idempotencyKeySchema, refusalOf } from './runtime-approvals.js';
@@ -290,8 +291,7 @@ export class Handoffs {
   /** Take it: the first person from the queue to click owns the case; a second click is told who has it. */
   async take(person: Person, id: string): Promise<HandoffRecord> {
     const record = await this.find(id);
-    if (!record.people.includes(person.email) && !hasRole(person, 'it-admin'))
-      throw new ForbiddenError(`Only the ${record.queueTitle} queue takes this case.`);
+    assertMayTakeHandoff(person, record);
     if (record.status === 'resolved')
       throw new RequestClosedError('completed', record.resolvedAt ? new Date(record.resolvedAt) : undefined);
     if (record.status === 'taken') {
@@ -325,8 +325,7 @@ export class Handoffs {
     if (!record.outcomes.includes(outcome)) throw new NotFoundError('the outcome', outcome);
     if (record.status === 'resolved')
       throw new RequestClosedError('completed', record.resolvedAt ? new Date(record.resolvedAt) : undefined);
-    if (record.takenBy !== person.email && !hasRole(person, 'it-admin'))
-      throw new ForbiddenError(record.takenBy ? 'Only the person who took this case resolves it.' : 'Take the case before you resolve it.');
+    assertMayResolveHandoff(person, record);
     const now = this.clock().toISOString();
     const effects = [
       this.audit({

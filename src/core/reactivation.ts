@@ -1,14 +1,14 @@
-import type { OrgConfig, Person } from '../config/schemas.js';
-import { findPersonByEmail, hasRole } from '../config/directory.js';
+import type { OrgConfig } from '../config/schemas.js';
+import { findPersonByEmail } from '../config/directory.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { FlowRun, RunRepository, StepRegistry } from '../flows/types.js';
 import { AGENT_HOLDER, type AgentRecord, type AgentRepository } from './agents.js';
 import type { AuditInput } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import type { Outbox } from './outbox.js';
-import { ForbiddenError, InvalidInputError, InvalidTransitionError, NotFoundError, RosterError, UnknownPersonError } from './errors.js';
+import { InvalidInputError, InvalidTransitionError, NotFoundError, RosterError, UnknownPersonError } from './errors.js';
 import type { AgentStatus } from './lifecycle.js';
-import { maySeeAgent } from './policies.js';
+import { assertMayAskReactivation } from './policies.js';
 import { displayDate } from './presenter.js';
 import { agentRunContext, type AgentRunContext } from './run-context.js';
 
@@ -138,20 +138,8 @@ export class Reactivation {
   }
 }
 
-/** Whether the person may ask to reactivate the agent: its sponsors and IT admins (the Reactivate button's rule too). */
-export function mayAskReactivation(person: Person, agent: Pick<AgentRecord, 'sponsors'>): boolean {
-  return agent.sponsors.includes(person.email) || hasRole(person, 'it-admin');
-}
-
-/**
- * Refuses who may not ask to reactivate the agent; someone who may not see it is told it does not
- * exist, as for an unknown id.
- */
-export function assertMayAskReactivation(org: OrgConfig, person: Person, agent: AgentRecord): void {
-  if (!maySeeAgent(org, person, agent)) throw new NotFoundError('the agent', agent.id);
-  if (!mayAskReactivation(person, agent))
-    throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can ask to reactivate it.`);
-}
+// The reactivation rule lives with every other who-may rule; re-exported for the importers of this module.
+export { assertMayAskReactivation, mayAskReactivation } from './policies.js';
 
 /** The status a suspended agent returns to: the one its suspension interrupted. */
 export function restoreStatus(agent: Pick<AgentRecord, 'suspendedFrom'>): AgentStatus {

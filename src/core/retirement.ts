@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { OrgConfig, Person } from '../config/schemas.js';
-import { findPersonByEmail, hasRole } from '../config/directory.js';
+import type { OrgConfig } from '../config/schemas.js';
+import { findPersonByEmail } from '../config/directory.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { FlowRun, RunRepository, StepRegistry } from '../flows/types.js';
 import type { AgentRecord, AgentRepository, GrantRepository, KnowledgeNote } from './agents.js';
 import { AGENT_HOLDER, sha256 } from './agents.js';
 import { canonicalJson, type AuditInput, type AuditLog } from './audit.js';
-import { isAlertResponder } from './alerts.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, RosterError, UnknownPersonError } from './errors.js';
 import { canTransition, type AgentStatus } from './lifecycle.js';
 import { agentRunContext, type AgentRunContext } from './run-context.js';
@@ -15,6 +14,7 @@ import { AUDIT_EFFECT } from './audit-effects.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
+import { assertMayStartRetirement, mayAddKnowledgeNote } from './policies.js';
 
 /** An archive bundle as stored: the canonical JSON text and its SHA-256 digest. */
 export interface ArchiveRecord {
@@ -94,10 +94,8 @@ export interface RetirementContext extends AgentRunContext {
   previousStatus?: AgentStatus;
 }
 
-/** Who may record knowledge notes on an agent: its sponsors and alert responders. One rule for the service, the cards and the chat. */
-export function mayAddKnowledgeNote(org: OrgConfig, person: Person, agent: Pick<AgentRecord, 'sponsors'>): boolean {
-  return agent.sponsors.includes(person.email) || isAlertResponder(org, person);
-}
+// The note rule lives with every other who-may rule; re-exported for the importers of this module.
+export { mayAddKnowledgeNote } from './policies.js';
 
 /** The end reason of the grants a retirement revoked: a step run again after a crash counts them all. */
 const RETIRED_REASON = 'the agent was retired';
@@ -130,9 +128,7 @@ export class Retirement {
     const actor = findPersonByEmail(this.deps.org, String(actorEmail));
     if (!actor) throw new UnknownPersonError(String(actorEmail));
     const agent = await this.agent(input.agentId);
-    if (!(agent.sponsors.includes(actor.email) || hasRole(actor, 'it-admin'))) {
-      throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can start its retirement.`);
-    }
+    assertMayStartRetirement(actor, agent);
     const reason = String(input.reason ?? '').trim();
     if (reason.length < 3)
       throw new InvalidInputError('Say why the agent is retired (sustained degradation, obsolescence, strategic change…).', {

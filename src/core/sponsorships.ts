@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { OrgConfig } from '../config/schemas.js';
-import { findPersonByEmail, hasRole, peopleWithRole } from '../config/directory.js';
+import { findPersonByEmail, peopleWithRole } from '../config/directory.js';
 import { AGENT_HOLDER, type AgentRecord, type AgentRepository, type ProposedSponsor } from './agents.js';
 import { ALERT_EFFECTS, type ResolveAlertsOfKind } from './alerts.js';
 import type { AuditInput } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
-import { ForbiddenError, NotFoundError, SeparationOfDutiesError, UnknownPersonError } from './errors.js';
+import { ForbiddenError, NotFoundError, UnknownPersonError } from './errors.js';
 import type { OutgoingCard } from './notifications.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
-import { maySeeAgent } from './policies.js';
+import { assertMayAnswerSponsorship, maySeeAgent } from './policies.js';
 
 export interface SponsorshipDeps {
   org: OrgConfig;
@@ -148,16 +148,7 @@ export class Sponsorships {
       throw new ForbiddenError(`No sponsorship of ${agent.name} is waiting for ${wanted === actor.email ? 'you' : this.name(wanted)}.`);
     }
     const sponsor = proposal.email;
-    if (sponsor === actor.email) {
-      if (proposal.by === actor.email && answer === 'accept') {
-        throw new SeparationOfDutiesError(`You put yourself forward as ${agent.name}'s sponsor; an IT admin confirms it.`);
-      }
-    } else {
-      if (!hasRole(actor, 'it-admin')) throw new ForbiddenError('Only the person named, or an IT admin, can answer for a sponsorship.');
-      if (proposal.by === actor.email) {
-        throw new SeparationOfDutiesError(`You named ${this.name(sponsor)} as sponsor, so another IT admin confirms it.`);
-      }
-    }
+    assertMayAnswerSponsorship(actor, agent, proposal, answer, this.name(sponsor));
     const accepted = answer === 'accept';
     // The sponsors as they will be once this answer is stored, for the audit entry and the notices.
     const sponsorsAfter = accepted ? [...new Set([...agent.sponsors, sponsor])] : agent.sponsors.filter((s) => s !== sponsor);

@@ -1,15 +1,21 @@
 import { PAGER_NAMES, type PagerProvider } from './pager.js';
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { maySeeAgent } from './policies.js';
-import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
+import { findPersonByEmail, roleById } from '../config/directory.js';
 import type { AgentRecord } from './agents.js';
-import { isAlertResponder, mayRegisterShadow, type AlertPresenter, type AlertRecord } from './alerts.js';
+import type { AlertPresenter, AlertRecord } from './alerts.js';
 import type { CheckInPresenter, CheckInRecord } from './checkins.js';
 import { findingInWords } from './checkin.js';
 import type { OutgoingCard } from './notifications.js';
 import { displayDate } from './presenter.js';
-import { isDecisionReader } from './governance.js';
-import { mayAddKnowledgeNote } from './retirement.js';
+import {
+  isAlertResponder,
+  isDecisionReader,
+  mayAddKnowledgeNote,
+  maySeeAgent,
+  mayDecideCheckIn,
+  mayRegisterShadow,
+  mayRetireFromAlert,
+} from './policies.js';
 import { sparkline } from './stats.js';
 import { accuracyGuides, accuracyTrend, chartAltText, type ChartLinks, type TrendChartData } from './trend-chart.js';
 
@@ -123,7 +129,7 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
 
   checkIn(record: CheckInRecord, agent: AgentRecord, viewer: string): OutgoingCard {
     const person = findPersonByEmail(this.org, viewer);
-    const canDecide = Boolean(person && (agent.sponsors.includes(person.email) || hasRole(person, 'it-admin')));
+    const canDecide = Boolean(person && mayDecideCheckIn(person, agent));
     const canNote = record.findings.length > 0 && Boolean(person && mayAddKnowledgeNote(this.org, person, agent));
     const canReadDecisions = record.findings.length > 0 && Boolean(person && isDecisionReader(person, agent.sponsors));
     const chart = accuracyChart(record.trendSeries);
@@ -211,7 +217,7 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
     if (open && responder && (alert.kind === 'shadow' || alert.kind === 'ownerless')) agentActions.push('alert_assign_sponsor');
     if (registered && responder) agentActions.push('alert_note');
     if (registered && reader) agentActions.push('alert_decisions');
-    if (open && registered && person && hasRole(person, 'it-admin')) agentActions.push('alert_retire');
+    if (open && registered && person && mayRetireFromAlert(person)) agentActions.push('alert_retire');
     return {
       kind: 'alert',
       data: {

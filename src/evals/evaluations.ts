@@ -3,12 +3,12 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import type { EvalCase, EvalSuite, EvalSuites } from '../config/eval-suites.js';
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { findPersonByEmail, hasRole, roleById } from '../config/directory.js';
+import { findPersonByEmail, roleById } from '../config/directory.js';
 import type { AgentRecord, AgentRepository } from '../core/agents.js';
 import type { AuditInput } from '../core/audit.js';
 import { AUDIT_EFFECT } from '../core/audit-effects.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from '../core/chat-effects.js';
-import { DuplicateError, ForbiddenError, InvalidInputError, NotFoundError, NotWaitingError, UnknownPersonError } from '../core/errors.js';
+import { DuplicateError, InvalidInputError, NotFoundError, NotWaitingError, UnknownPersonError } from '../core/errors.js';
 import {
   evaluateMeasured,
   measure,
@@ -23,6 +23,7 @@ import type { MeasuredReader } from '../core/checkins.js';
 import type { Notifier, OutgoingCard } from '../core/notifications.js';
 import type { Outbox } from '../core/outbox.js';
 import type { PendingEffect } from '../core/ports.js';
+import { assertMayManageEvaluation, assertMaySeeEvaluation } from '../core/policies.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { Logger } from '../logger.js';
 import { createCaller, ENDPOINT_KINDS, httpJudge, type AgentCaller, type EndpointConfig } from './callers.js';
@@ -336,9 +337,7 @@ export class Evaluations implements MeasuredReader {
     const actor = this.person(actorEmail);
     const run = await this.run(runId);
     const agent = await this.agent(run.agentId);
-    const oversight = ['it-admin', 'security', 'compliance'].some((r) => hasRole(actor, r));
-    if (!(oversight || run.requester === actor.email || agent.sponsors.includes(actor.email) || agent.requestedBy === actor.email))
-      throw new ForbiddenError(`Only ${agent.name}'s requester, sponsors, IT admins, security and compliance see its evaluation.`);
+    assertMaySeeEvaluation(actor, run, agent);
     return { run, cases: await this.deps.repo.cases(run.id) };
   }
 
@@ -827,8 +826,7 @@ export class Evaluations implements MeasuredReader {
   }
 
   private assertManager(actor: Person, agent: AgentRecord, what: string): void {
-    if (!(agent.requestedBy === actor.email || agent.sponsors.includes(actor.email) || hasRole(actor, 'it-admin')))
-      throw new ForbiddenError(`Only ${agent.name}'s requester, its sponsors or an IT admin can ${what}.`);
+    assertMayManageEvaluation(actor, agent, what);
   }
 
   private person(email: string): Person {

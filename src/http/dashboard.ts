@@ -4,10 +4,11 @@ import path from 'node:path';
 import express, { type Router } from 'express';
 import Handlebars from 'handlebars';
 import type { OrgConfig } from '../config/schemas.js';
-import { findPersonByEmail, hasRole } from '../config/directory.js';
+import { findPersonByEmail } from '../config/directory.js';
 import { DEFAULT_CARDS_DIR } from '../cards/templates.js';
 import type { ComplianceReport } from '../core/governance.js';
-import { isDashboardReader, type DashboardLinks, type FleetView } from '../core/fleet.js';
+import type { DashboardLinks, FleetView } from '../core/fleet.js';
+import { isDashboardReader, mayReadComplianceReport } from '../core/policies.js';
 import type { Logger } from '../logger.js';
 import type { AuditLog } from '../core/audit.js';
 
@@ -89,7 +90,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
         return;
       }
       const fleet = await deps.fleet();
-      const compliance = hasRole(person, 'compliance') || hasRole(person, 'dpo') ? await deps.compliance(person.email) : undefined;
+      const compliance = mayReadComplianceReport(person) ? await deps.compliance(person.email) : undefined;
       try {
         await deps.audit.append({
           actor: { kind: 'person', email: person.email },
