@@ -18,6 +18,40 @@ describe('lint boundary around src/core', () => {
     expect(restricted.join('\n')).toMatch(/timers belong in src\/jobs/);
   });
 
+  it('keeps src/core/policies.ts to core types and the coded errors', async () => {
+    const eslint = new ESLint({ cwd: projectRoot, ignore: false });
+    const filePath = path.join(projectRoot, 'src/core/policies.ts');
+    const leaky = [
+      "import { hasRole } from '../config/directory.js';",
+      "import type { FlowRun } from '../flows/types.js';",
+      "import type { AgentRepository } from '../store/agents.js';",
+      "import { isAlertResponder } from './alerts.js';",
+      "import { isBreakGlassEligible } from '../config/schemas.js';",
+      "import { App } from '@slack/bolt';",
+      "import type { AgentRecord } from './agents.js';",
+      "import type { Person } from '../config/schemas.js';",
+      "import { ForbiddenError } from './errors.js';",
+      'export const uses = [hasRole, isAlertResponder, isBreakGlassEligible, App, ForbiddenError];',
+      'export type Uses = [FlowRun, AgentRepository, AgentRecord, Person];',
+    ].join('\n');
+    const [result] = await eslint.lintText(leaky, { filePath });
+    const restricted = result!.messages.filter((m) => m.ruleId?.endsWith('no-restricted-imports'));
+    // One line per import that reaches past core types: the last three (core types, Person, the errors) pass.
+    expect([...new Set(restricted.map((m) => m.line))]).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(restricted.find((m) => m.line === 1)!.message).toMatch(/reads core types only/);
+    expect(restricted.find((m) => m.line === 4)!.message).toMatch(/imports types only/);
+    expect(restricted.find((m) => m.line === 5)!.message).toMatch(/imports types only/);
+    expect(
+      restricted
+        .filter((m) => m.line === 6)
+        .map((m) => m.message)
+        .join('\n'),
+    ).toMatch(/Slack belongs in src\/channels\/slack/);
+
+    const real = await eslint.lintFiles([filePath]);
+    expect(real[0]!.messages.filter((m) => m.ruleId?.endsWith('no-restricted-imports'))).toEqual([]);
+  });
+
   it('accepts the same imports outside the core (a channel adapter)', async () => {
     const eslint = new ESLint({ cwd: projectRoot, ignore: false });
     const [result] = await eslint.lintText("import { App } from '@slack/bolt';\nexport const app = App;\n", {
