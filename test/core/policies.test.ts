@@ -1,0 +1,488 @@
+import path from 'node:path';
+import { loadOrgConfig } from '../../src/config/org-config.js';
+import { personSchema, type Person } from '../../src/config/schemas.js';
+import type { AgentRecord } from '../../src/core/agents.js';
+import type { AlertRecord } from '../../src/core/alerts.js';
+import { RosterError } from '../../src/core/errors.js';
+import * as policies from '../../src/core/policies.js';
+import { agentRecord, grantRecord } from '../helpers/harness.js';
+import { projectRoot } from '../helpers/roster-process.js';
+
+/*
+ * Every who-may rule, asked for each kind of person: the agent's requester, its sponsor, an IT
+ * admin, an approver of its business unit, a stranger, and the other roles a rule names
+ * (security, compliance, the DPO, on-call). A row lists who is allowed; everyone else is refused,
+ * and each assert refuses with the words the services used before the rules moved here.
+ */
+
+const org = loadOrgConfig(path.join(projectRoot, 'config'));
+const person = (email: string, businessUnit: string, roles: string[] = []): Person =>
+  personSchema.parse({ email, name: email.split('@')[0], businessUnit, roles });
+
+const cast = {
+  requester: person('requester@example.test', 'customer-support'),
+  sponsor: person('sponsor@example.test', 'finance'),
+  itAdmin: person('it-admin@example.test', 'engineering', ['it-admin']),
+  approver: person('approver@example.test', 'finance', ['approver:customer-support']),
+  stranger: person('stranger@example.test', 'people-ops'),
+  security: person('security@example.test', 'risk-compliance', ['security']),
+  compliance: person('compliance@example.test', 'risk-compliance', ['compliance']),
+  dpo: person('dpo@example.test', 'risk-compliance', ['dpo']),
+  oncall: person('oncall@example.test', 'engineering', [`oncall:${org.settings.alertRotation}`]),
+};
+type Who = keyof typeof cast;
+const everyone = Object.keys(cast) as Who[];
+
+const agent = (overrides: Partial<AgentRecord> = {}): AgentRecord =>
+  agentRecord({
+    name: 'Refund Triage',
+    sponsors: [cast.sponsor.email],
+    requestedBy: cast.requester.email,
+    businessUnit: 'customer-support',
+    ...overrides,
+  });
+const active = agent();
+const suspended = agent({ status: 'suspended' });
+const grant = grantRecord(active.id, 'kb:read');
+const breakGlass = grantRecord(active.id, 'kb:read', { source: 'break-glass', requestedBy: cast.sponsor.email });
+const alert = (overrides: Partial<AlertRecord> = {}): AlertRecord => ({
+  id: 'alt_1',
+  kind: 'shadow',
+  agentId: 'agt_unregistered',
+  severity: 'warning',
+  status: 'open',
+  summary: 'An unregistered agent called the gateway.',
+  details: { sponsor: cast.sponsor.email },
+  rotation: org.settings.alertRotation,
+  level: 0,
+  loops: 0,
+  occurrences: 1,
+  createdAt: new Date().toISOString(),
+  updatedAt: new Date().toISOString(),
+  version: 0,
+  ...overrides,
+});
+const run = {
+  requester: cast.requester.email,
+  context: { sponsors: [cast.sponsor.email] },
+  waitingFor: [cast.approver.email],
+  steps: { approve: { decisions: [{ by: cast.security.email }] } },
+};
+
+/** Rule → who it allows, asked of every person of the cast. */
+const predicates: Array<[string, (p: Person) => boolean, Who[]]> = [
+  ['maySeeAgent', (p) => policies.maySeeAgent(org, p, active), everyone.filter((w) => w !== 'stranger')],
+  [
+    'maySeeAgent (a named sponsor who has not answered)',
+    (p) =>
+      policies.maySeeAgent(
+        org,
+        p,
+        agent({
+          sponsors: [],
+          proposedSponsors: [{ id: 'sp_1', email: cast.stranger.email, by: cast.itAdmin.email, at: '' }],
+          requestedBy: cast.itAdmin.email,
+          businessUnit: 'engineering',
+        }),
+      ),
+    ['stranger', 'itAdmin', 'security', 'compliance', 'dpo', 'oncall'],
+  ],
+  ['mayListAllAgents', (p) => policies.mayListAllAgents(p), ['itAdmin', 'security', 'compliance', 'dpo']],
+  [
+    'mayListBusinessUnit',
+    (p) => policies.mayListBusinessUnit(p, 'customer-support'),
+    ['requester', 'itAdmin', 'approver', 'security', 'compliance', 'dpo'],
+  ],
+  ['isConcernedByRun', (p) => policies.isConcernedByRun(p, run), ['requester', 'sponsor', 'itAdmin', 'approver', 'security']],
+  ['mayRequestFor', (p) => policies.mayRequestFor(p, 'customer-support'), ['requester']],
+  ['mayCancelRequest', (p) => policies.mayCancelRequest(p, run), ['requester', 'itAdmin']],
+  ['mayManageAgent', (p) => policies.mayManageAgent(p, active), ['sponsor', 'itAdmin']],
+  ['mayStartRetirement', (p) => policies.mayStartRetirement(p, active), ['sponsor', 'itAdmin']],
+  ['mayRetireFromAlert', (p) => policies.mayRetireFromAlert(p), ['itAdmin']],
+  ['mayManageRetraining', (p) => policies.mayManageRetraining(p, active), ['sponsor', 'itAdmin']],
+  ['mayDecideCheckIn', (p) => policies.mayDecideCheckIn(p, active), ['sponsor', 'itAdmin']],
+  ['mayAskReactivation (suspended agent)', (p) => policies.mayAskReactivation(p, suspended), ['sponsor', 'itAdmin']],
+  ['mayRotateKey', (p) => policies.mayRotateKey(p, active), ['sponsor', 'itAdmin']],
+  ['mayReissueKey', (p) => policies.mayReissueKey(p, active), ['requester', 'sponsor', 'itAdmin']],
+  ['mayAnswerAccessReview', (p) => policies.mayAnswerAccessReview(p, active), ['sponsor', 'itAdmin']],
+  ['mayAnswerAccessReview (agent gone)', (p) => policies.mayAnswerAccessReview(p, undefined), ['itAdmin']],
+  ['mayManageAccess', (p) => policies.mayManageAccess(p, active), ['sponsor', 'itAdmin']],
+  ['mayManageAccess (agent gone)', (p) => policies.mayManageAccess(p, undefined), []],
+  ['mayRevokeGrant', (p) => policies.mayRevokeGrant(p, grant, active), ['sponsor', 'itAdmin']],
+  ['mayRevokeGrant (break-glass)', (p) => policies.mayRevokeGrant(p, breakGlass, active), ['sponsor', 'itAdmin', 'security']],
+  ['mayRevokeGrant (agent gone)', (p) => policies.mayRevokeGrant(p, grant, undefined), ['itAdmin']],
+  ['mayReviewBreakGlass', (p) => policies.mayReviewBreakGlass(p), ['security']],
+  ['mayConfirmBreakGlass', (p) => policies.mayConfirmBreakGlass(p, breakGlass), ['security']],
+  ['mayConfirmBreakGlass (own use)', (p) => policies.mayConfirmBreakGlass(p, { requestedBy: cast.security.email }), []],
+  ['mayProposeVersion (active)', (p) => policies.mayProposeVersion(p, active), ['sponsor', 'itAdmin']],
+  ['mayProposeVersion (probation)', (p) => policies.mayProposeVersion(p, agent({ status: 'probation' })), ['sponsor', 'itAdmin']],
+  ['mayProposeVersion (suspended)', (p) => policies.mayProposeVersion(p, suspended), []],
+  ['mayTypeInResults', (p) => policies.mayTypeInResults(p), ['itAdmin']],
+  ['mayManageEvaluation', (p) => policies.mayManageEvaluation(p, active), ['requester', 'sponsor', 'itAdmin']],
+  [
+    'maySeeEvaluation (started by the approver)',
+    (p) => policies.maySeeEvaluation(p, { requester: cast.approver.email }, active),
+    ['requester', 'sponsor', 'itAdmin', 'approver', 'security', 'compliance'],
+  ],
+  ['mayAddKnowledgeNote', (p) => policies.mayAddKnowledgeNote(org, p, active), ['sponsor', 'itAdmin', 'security', 'oncall']],
+  ['isAlertResponder', (p) => policies.isAlertResponder(org, p), ['itAdmin', 'security', 'oncall']],
+  ['isAlertResponder (a role rotation)', (p) => policies.isAlertResponder(org, p, 'role-rotation'), ['itAdmin', 'security', 'oncall']],
+  ['mayRegisterShadow', (p) => policies.mayRegisterShadow(org, p, alert()), ['sponsor', 'itAdmin', 'security', 'oncall']],
+  ['mayRegisterShadow (not a shadow alert)', (p) => policies.mayRegisterShadow(org, p, alert({ kind: 'ownerless' })), []],
+  ['mayRequestSuspension', (p) => policies.mayRequestSuspension(org, p, alert({ kind: 'drift' })), ['itAdmin', 'security', 'oncall']],
+  ['isDecisionReader', (p) => policies.isDecisionReader(p, active.sponsors), ['sponsor', 'itAdmin', 'security', 'compliance']],
+  ['mayAskBoundaryChange', (p) => policies.mayAskBoundaryChange(p, active), ['sponsor']],
+  ['isBoundaryChangeDecider', (p) => policies.isBoundaryChangeDecider(p), ['itAdmin']],
+  ['mayDecideBoundaryChange', (p) => policies.mayDecideBoundaryChange(p, { requestedBy: cast.sponsor.email }), ['itAdmin']],
+  ['mayDecideBoundaryChange (asked by the admin)', (p) => policies.mayDecideBoundaryChange(p, { requestedBy: cast.itAdmin.email }), []],
+  ['mayTakeHandoff', (p) => policies.mayTakeHandoff(p, { people: [cast.approver.email] }), ['approver', 'itAdmin']],
+  ['mayResolveHandoff', (p) => policies.mayResolveHandoff(p, { takenBy: cast.approver.email }), ['approver', 'itAdmin']],
+  ['mayResolveHandoff (not taken)', (p) => policies.mayResolveHandoff(p, {}), ['itAdmin']],
+  [
+    'mayAnswerSponsorship (named by another)',
+    (p) => policies.mayAnswerSponsorship(p, { email: cast.sponsor.email, by: cast.requester.email }, 'accept'),
+    ['sponsor', 'itAdmin'],
+  ],
+  [
+    'mayAnswerSponsorship (self-nominated, accept)',
+    (p) => policies.mayAnswerSponsorship(p, { email: cast.sponsor.email, by: cast.sponsor.email }, 'accept'),
+    ['itAdmin'],
+  ],
+  [
+    'mayAnswerSponsorship (self-nominated, decline)',
+    (p) => policies.mayAnswerSponsorship(p, { email: cast.sponsor.email, by: cast.sponsor.email }, 'decline'),
+    ['sponsor', 'itAdmin'],
+  ],
+  [
+    'mayAnswerSponsorship (named by the admin)',
+    (p) => policies.mayAnswerSponsorship(p, { email: cast.stranger.email, by: cast.itAdmin.email }, 'accept'),
+    ['stranger'],
+  ],
+  ['isDashboardReader', (p) => policies.isDashboardReader(p), ['itAdmin', 'compliance', 'dpo']],
+  ['maySeeFleetOnHome', (p) => policies.maySeeFleetOnHome(p), ['itAdmin']],
+  ['mayReadComplianceReport', (p) => policies.mayReadComplianceReport(p), ['compliance', 'dpo']],
+  ['mayStartGapFix', (p) => policies.mayStartGapFix(p), ['compliance', 'dpo']],
+  ['mayRetryWebhooks', (p) => policies.mayRetryWebhooks(p), ['itAdmin']],
+  ['hasOversight', (p) => policies.hasOversight(p), ['itAdmin', 'security', 'compliance', 'dpo']],
+  ['isItAdmin', (p) => policies.isItAdmin(p), ['itAdmin']],
+];
+
+/** An assert → who passes, and the coded refusal (the words people saw before) for everyone else. */
+const asserts: Array<[string, (p: Person) => void, Who[], string | ((who: Who) => string), string | ((who: Who) => string)]> = [
+  [
+    'assertMayListAllAgents',
+    (p) => policies.assertMayListAllAgents(p),
+    ['itAdmin', 'security', 'compliance', 'dpo'],
+    'forbidden',
+    'Only IT admins, security, compliance and the DPO can list every agent. Try `list mine`.',
+  ],
+  [
+    'assertMayListBusinessUnit',
+    (p) => policies.assertMayListBusinessUnit(p, 'customer-support'),
+    ['requester', 'itAdmin', 'approver', 'security', 'compliance', 'dpo'],
+    'forbidden',
+    (w) => `You can list the agents of your own business unit (${cast[w].businessUnit}), not customer-support.`,
+  ],
+  [
+    'assertMayCancelRequest',
+    (p) => policies.assertMayCancelRequest(p, run),
+    ['requester', 'itAdmin'],
+    'forbidden',
+    'Only the person who made this request, or an IT admin, can cancel it.',
+  ],
+  [
+    'assertMayStartRetirement',
+    (p) => policies.assertMayStartRetirement(p, active),
+    ['sponsor', 'itAdmin'],
+    'forbidden',
+    "Only Refund Triage's sponsors or an IT admin can start its retirement.",
+  ],
+  [
+    'assertMayManageRetraining',
+    (p) => policies.assertMayManageRetraining(p, active),
+    ['sponsor', 'itAdmin'],
+    'forbidden',
+    "Only Refund Triage's sponsors or an IT admin can start or postpone its retraining.",
+  ],
+  [
+    'assertMayDecideCheckIn',
+    (p) => policies.assertMayDecideCheckIn(p, active),
+    ['sponsor', 'itAdmin'],
+    'forbidden',
+    "Only Refund Triage's sponsors or an IT admin can decide on its review.",
+  ],
+  [
+    'assertMayAskReactivation',
+    (p) => policies.assertMayAskReactivation(org, p, suspended),
+    ['sponsor', 'itAdmin'],
+    (w) => (w === 'stranger' ? 'not_found' : 'forbidden'),
+    (w) =>
+      w === 'stranger'
+        ? `I couldn't find the agent "${suspended.id}".`
+        : "Only Refund Triage's sponsors or an IT admin can ask to reactivate it.",
+  ],
+  [
+    'assertMayRotateKey',
+    (p) => policies.assertMayRotateKey(p, active),
+    ['sponsor', 'itAdmin'],
+    'forbidden',
+    "Only Refund Triage's sponsors and IT admins can rotate its key.",
+  ],
+  [
+    'assertMayRevokeKeys',
+    (p) => policies.assertMayRevokeKeys(p, active),
+    ['sponsor', 'itAdmin'],
+    'forbidden',
+    "Only Refund Triage's sponsors and IT admins can revoke its keys.",
+  ],
+  [
+    'assertMayReissueKey',
+    (p) => policies.assertMayReissueKey(p, active),
+    ['requester', 'sponsor', 'itAdmin'],
+    'forbidden',
+    "Only Refund Triage's requester, sponsors and IT admins can get it a new key.",
+  ],
+  [
+    'assertMayAnswerAccessReview',
+    (p) => policies.assertMayAnswerAccessReview(p, active),
+    ['sponsor', 'itAdmin'],
+    'forbidden',
+    "Only the agent's sponsors and IT admins answer its access review.",
+  ],
+  [
+    'assertMayManageAccess',
+    (p) => policies.assertMayManageAccess(p, active, 'break glass for'),
+    ['sponsor', 'itAdmin'],
+    'forbidden',
+    "Only Refund Triage's sponsors and IT admins can break glass for it.",
+  ],
+  [
+    'assertMayManageAccess (agent gone)',
+    (p) => policies.assertMayManageAccess(p, undefined, 'request access for'),
+    [],
+    'forbidden',
+    "Only the agent's sponsors and IT admins can request access for it.",
+  ],
+  [
+    'assertMayRevokeGrant (break-glass)',
+    (p) => policies.assertMayRevokeGrant(p, breakGlass, active),
+    ['sponsor', 'itAdmin', 'security'],
+    'forbidden',
+    "Only the agent's sponsors and IT admins can revoke its access.",
+  ],
+  [
+    'assertMayReviewBreakGlass',
+    (p) => policies.assertMayReviewBreakGlass(p),
+    ['security'],
+    'forbidden',
+    'Only security reviews break-glass access.',
+  ],
+  [
+    'assertMayConfirmBreakGlass',
+    (p) => policies.assertMayConfirmBreakGlass(p, breakGlass),
+    ['security'],
+    'forbidden',
+    'Only security reviews break-glass access.',
+  ],
+  [
+    'assertMayProposeVersion (active)',
+    (p) => policies.assertMayProposeVersion(p, active),
+    ['sponsor', 'itAdmin'],
+    'forbidden',
+    "Only Refund Triage's sponsors or an IT admin can propose a new version.",
+  ],
+  [
+    'assertMayManageEvaluation',
+    (p) => policies.assertMayManageEvaluation(p, active, 'start its evaluation'),
+    ['requester', 'sponsor', 'itAdmin'],
+    'forbidden',
+    "Only Refund Triage's requester, its sponsors or an IT admin can start its evaluation.",
+  ],
+  [
+    'assertMaySeeEvaluation',
+    (p) => policies.assertMaySeeEvaluation(p, {}, active),
+    ['requester', 'sponsor', 'itAdmin', 'security', 'compliance'],
+    'forbidden',
+    "Only Refund Triage's requester, sponsors, IT admins, security and compliance see its evaluation.",
+  ],
+  [
+    'assertMayAddKnowledgeNote',
+    (p) => policies.assertMayAddKnowledgeNote(org, p, active),
+    ['sponsor', 'itAdmin', 'security', 'oncall'],
+    'forbidden',
+    (w) =>
+      `Only ${w === 'stranger' ? "the agent's" : "Refund Triage's"} sponsors, IT admins, security and on-call can add knowledge notes.`,
+  ],
+  [
+    'assertMayRegisterShadow',
+    (p) => policies.assertMayRegisterShadow(org, p, alert()),
+    ['sponsor', 'itAdmin', 'security', 'oncall'],
+    'forbidden',
+    'Only on-call responders, IT admins, security and the sponsor assigned to it can register this agent.',
+  ],
+  [
+    'assertMayRequestSuspension',
+    (p) => policies.assertMayRequestSuspension(org, p, undefined),
+    ['itAdmin', 'security', 'oncall'],
+    'forbidden',
+    'Only on-call responders, IT admins and security can ask to suspend an agent.',
+  ],
+  [
+    'assertMayReadDecisions',
+    (p) => policies.assertMayReadDecisions(p, active),
+    ['sponsor', 'itAdmin', 'security', 'compliance'],
+    'forbidden',
+    "Only Refund Triage's sponsors, IT admins, security and compliance can read its decisions.",
+  ],
+  [
+    'assertMayAskBoundaryChange',
+    (p) => policies.assertMayAskBoundaryChange(p, active),
+    ['sponsor'],
+    'forbidden',
+    "Only Refund Triage's sponsors can ask to change its boundaries.",
+  ],
+  [
+    'assertMayDecideBoundaryChange',
+    (p) => policies.assertMayDecideBoundaryChange(p, { id: 'bch_1', requestedBy: cast.sponsor.email }),
+    ['itAdmin'],
+    'forbidden',
+    'Only IT admins can decide boundary changes.',
+  ],
+  [
+    'assertMayTakeHandoff',
+    (p) => policies.assertMayTakeHandoff(p, { people: [cast.approver.email], queueTitle: 'Refunds' }),
+    ['approver', 'itAdmin'],
+    'forbidden',
+    'Only the Refunds queue takes this case.',
+  ],
+  [
+    'assertMayResolveHandoff',
+    (p) => policies.assertMayResolveHandoff(p, { takenBy: cast.approver.email }),
+    ['approver', 'itAdmin'],
+    'forbidden',
+    'Only the person who took this case resolves it.',
+  ],
+  [
+    'assertMayResolveHandoff (not taken)',
+    (p) => policies.assertMayResolveHandoff(p, {}),
+    ['itAdmin'],
+    'forbidden',
+    'Take the case before you resolve it.',
+  ],
+  [
+    'assertMayAnswerSponsorship',
+    (p) => policies.assertMayAnswerSponsorship(p, active, { email: cast.sponsor.email, by: cast.requester.email }, 'accept', 'Sponsor'),
+    ['sponsor', 'itAdmin'],
+    'forbidden',
+    'Only the person named, or an IT admin, can answer for a sponsorship.',
+  ],
+  [
+    'assertDashboardReaderPerson',
+    (p) => policies.assertDashboardReaderPerson(p),
+    ['itAdmin', 'compliance', 'dpo'],
+    'forbidden',
+    'The dashboard is for IT admins, compliance and the DPO.',
+  ],
+  [
+    'assertMayReadComplianceReport',
+    (p) => policies.assertMayReadComplianceReport(p),
+    ['compliance', 'dpo'],
+    'forbidden',
+    'Only compliance officers and the DPO can read the compliance report.',
+  ],
+  [
+    'assertMayStartGapFix',
+    (p) => policies.assertMayStartGapFix(p),
+    ['compliance', 'dpo'],
+    'forbidden',
+    'Only compliance officers and the DPO can start the fix of a compliance gap.',
+  ],
+];
+
+/** The code and words of what `act` throws, or undefined when it does not. */
+function refusal(act: () => void): { code: string; message: string } | undefined {
+  try {
+    act();
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof RosterError)) throw error;
+    return { code: error.code, message: error.userMessage };
+  }
+}
+
+describe('policies: every who-may rule, for each kind of person', () => {
+  it.each(predicates)('%s allows exactly the people it names', (_name, rule, allowed) => {
+    const verdicts = Object.fromEntries(everyone.map((who) => [who, rule(cast[who])]));
+    expect(verdicts).toEqual(Object.fromEntries(everyone.map((who) => [who, allowed.includes(who)])));
+  });
+
+  it.each(asserts)(
+    '%s passes the people it names and refuses everyone else in the words they saw before',
+    (_name, act, allowed, code, words) => {
+      for (const who of everyone) {
+        const got = refusal(() => act(cast[who]));
+        if (allowed.includes(who)) expect({ who, got }).toEqual({ who, got: undefined });
+        else
+          expect({ who, got }).toEqual({
+            who,
+            got: { code: typeof code === 'string' ? code : code(who), message: typeof words === 'string' ? words : words(who) },
+          });
+      }
+    },
+  );
+
+  it('every predicate and assert of the module is in a table above', () => {
+    const named = new Set([...predicates, ...asserts].map(([name]) => name.split(' ')[0]));
+    const untested = Object.keys(policies).filter((name) => !named.has(name) && name !== 'requestableUnits');
+    expect(untested).toEqual([]);
+  });
+
+  it('the refusals that are not "forbidden": a stranger is told the agent does not exist; separation of duties; a resting agent', () => {
+    expect(refusal(() => policies.assertMayAskReactivation(org, cast.stranger, suspended))).toEqual({
+      code: 'not_found',
+      message: `I couldn't find the agent "${suspended.id}".`,
+    });
+    expect(refusal(() => policies.assertMayConfirmBreakGlass(cast.security, { requestedBy: cast.security.email }))).toEqual({
+      code: 'separation_of_duties',
+      message: "You used this break-glass yourself, so you can't confirm it; another member of security reviews it.",
+    });
+    expect(refusal(() => policies.assertMayConfirmBreakGlass(cast.itAdmin, breakGlass))).toEqual({
+      code: 'forbidden',
+      message: 'Only security reviews break-glass access.',
+    });
+    expect(refusal(() => policies.assertMayConfirmBreakGlass(cast.security, breakGlass))).toBeUndefined();
+    expect(refusal(() => policies.assertMayDecideBoundaryChange(cast.itAdmin, { id: 'bch_1', requestedBy: cast.itAdmin.email }))).toEqual({
+      code: 'separation_of_duties',
+      message: 'You asked for this change, so another IT admin decides it.',
+    });
+    expect(refusal(() => policies.assertMayDecideCheckIn(undefined, active))).toEqual({
+      code: 'forbidden',
+      message: "Only Refund Triage's sponsors or an IT admin can decide on its review.",
+    });
+    for (const who of ['sponsor', 'itAdmin'] as const) {
+      expect(refusal(() => policies.assertMayProposeVersion(cast[who], suspended))).toEqual({
+        code: 'invalid_input',
+        message: 'Refund Triage is suspended; only a working agent gets new versions.',
+      });
+    }
+    const selfNamed = { email: cast.sponsor.email, by: cast.sponsor.email };
+    expect(refusal(() => policies.assertMayAnswerSponsorship(cast.sponsor, active, selfNamed, 'accept', 'Sponsor'))).toEqual({
+      code: 'separation_of_duties',
+      message: "You put yourself forward as Refund Triage's sponsor; an IT admin confirms it.",
+    });
+    expect(refusal(() => policies.assertMayAnswerSponsorship(cast.sponsor, active, selfNamed, 'decline', 'Sponsor'))).toBeUndefined();
+    const adminNamed = { email: cast.stranger.email, by: cast.itAdmin.email };
+    expect(refusal(() => policies.assertMayAnswerSponsorship(cast.itAdmin, active, adminNamed, 'accept', 'Stranger'))).toEqual({
+      code: 'separation_of_duties',
+      message: 'You named Stranger as sponsor, so another IT admin confirms it.',
+    });
+    expect(policies.mayRetryWebhooks(undefined)).toBe(false);
+  });
+
+  it('request exceptions: requester:<unit> lets a person request for another business unit, own unit first', () => {
+    const exception = person('exception@example.test', 'finance', ['requester:customer-support']);
+    expect(policies.mayRequestFor(exception, 'customer-support')).toBe(true);
+    expect(policies.requestableUnits(org, exception)).toEqual(['finance', 'customer-support']);
+    expect(policies.requestableUnits(org, cast.stranger)).toEqual(['people-ops']);
+  });
+});
