@@ -353,6 +353,24 @@ export function assertMayManageEvaluation(
     throw new ForbiddenError(`Only ${agent.name}'s requester, its sponsors or an IT admin can ${what}.`);
 }
 
+/** Whether the person may cancel a running evaluation: whoever started it, and those who manage the agent's evaluation. */
+export function mayCancelEvaluation(
+  person: Person,
+  run: { requester?: string },
+  agent: Pick<AgentRecord, 'sponsors' | 'requestedBy'>,
+): boolean {
+  return run.requester === person.email || mayManageEvaluation(person, agent);
+}
+
+/** Refuses the cancel of an evaluation. */
+export function assertMayCancelEvaluation(
+  person: Person,
+  run: { requester?: string },
+  agent: Pick<AgentRecord, 'sponsors' | 'requestedBy' | 'name'>,
+): void {
+  if (!mayCancelEvaluation(person, run, agent)) assertMayManageEvaluation(person, agent, 'cancel its evaluation');
+}
+
 /**
  * Whether the person may see an evaluation run: the person who started it, the agent's requester
  * and sponsors, IT admins, security and compliance.

@@ -23,7 +23,7 @@ import type { MeasuredReader } from '../core/checkins.js';
 import type { Notifier, OutgoingCard } from '../core/notifications.js';
 import type { Outbox } from '../core/outbox.js';
 import type { PendingEffect } from '../core/ports.js';
-import { assertMayManageEvaluation, assertMaySeeEvaluation } from '../core/policies.js';
+import { assertMayCancelEvaluation, assertMayManageEvaluation, assertMaySeeEvaluation } from '../core/policies.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { Logger } from '../logger.js';
 import { createCaller, ENDPOINT_KINDS, httpJudge, type AgentCaller, type EndpointConfig } from './callers.js';
@@ -319,7 +319,7 @@ export class Evaluations implements MeasuredReader {
     const actor = this.person(actorEmail);
     const run = await this.run(runId);
     const agent = await this.agent(run.agentId);
-    if (run.requester !== actor.email) this.assertManager(actor, agent, 'cancel its evaluation');
+    assertMayCancelEvaluation(actor, run, agent);
     const finishedAt = this.clock().toISOString();
     const effects = [
       this.auditEffect(actor.email, 'evaluation.cancelled', run.agentId, { evalRunId: run.id, done: run.done, total: run.total }),

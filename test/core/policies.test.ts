@@ -124,6 +124,11 @@ const predicates: Array<[string, (p: Person) => boolean, Who[]]> = [
     (p) => policies.maySeeEvaluation(p, { requester: cast.approver.email }, active),
     ['requester', 'sponsor', 'itAdmin', 'approver', 'security', 'compliance'],
   ],
+  [
+    'mayCancelEvaluation (started by the approver)',
+    (p) => policies.mayCancelEvaluation(p, { requester: cast.approver.email }, active),
+    ['requester', 'sponsor', 'itAdmin', 'approver'],
+  ],
   ['mayAddKnowledgeNote', (p) => policies.mayAddKnowledgeNote(org, p, active), ['sponsor', 'itAdmin', 'security', 'oncall']],
   ['isAlertResponder', (p) => policies.isAlertResponder(org, p), ['itAdmin', 'security', 'oncall']],
   ['isAlertResponder (a role rotation)', (p) => policies.isAlertResponder(org, p, 'role-rotation'), ['itAdmin', 'security', 'oncall']],
@@ -297,6 +302,13 @@ const asserts: Array<[string, (p: Person) => void, Who[], string | ((who: Who) =
     ['requester', 'sponsor', 'itAdmin'],
     'forbidden',
     "Only Refund Triage's requester, its sponsors or an IT admin can start its evaluation.",
+  ],
+  [
+    'assertMayCancelEvaluation (started by the approver)',
+    (p) => policies.assertMayCancelEvaluation(p, { requester: cast.approver.email }, active),
+    ['requester', 'sponsor', 'itAdmin', 'approver'],
+    'forbidden',
+    "Only Refund Triage's requester, its sponsors or an IT admin can cancel its evaluation.",
   ],
   [
     'assertMaySeeEvaluation',
