@@ -10,8 +10,13 @@ import { ForbiddenError, InvalidInputError, NotFoundError, RequestClosedError } 
 import { startGapFix } from '../core/gap-fixes.js';
 import { keyCard } from '../core/agent-keys.js';
 import { displayDate } from '../core/presenter.js';
-import { mayReadAlertNumbers, mayReadCheckInNumbers } from '../core/supervision-cards.js';
-import { assertMayAddKnowledgeNote, assertMayAskReactivation, assertMayProposeVersion } from '../core/policies.js';
+import {
+  assertMayAddKnowledgeNote,
+  assertMayAskReactivation,
+  assertMayProposeVersion,
+  mayReadAlertNumbers,
+  mayReadCheckInNumbers,
+} from '../core/policies.js';
 import type { Services } from '../services.js';
 import type { ChatService } from './chat.js';
 import { GovernanceChat } from './chat-governance.js';

@@ -573,3 +573,22 @@ export function assertMayStartGapFix(person: Person): void {
 export function mayRetryWebhooks(person: Person | undefined): boolean {
   return person !== undefined && isItAdmin(person);
 }
+
+/** Who may read the numbers behind a check-in: whoever may see its agent (its sponsors, their unit, oversight, on-call). */
+export function mayReadCheckInNumbers(
+  org: OrgConfig,
+  person: Person,
+  agent: Pick<AgentRecord, 'sponsors' | 'requestedBy' | 'businessUnit' | 'proposedSponsors'>,
+): boolean {
+  return maySeeAgent(org, person, agent);
+}
+
+/** Who may read the numbers behind an alert: its responders, and whoever may see its (registered) agent. */
+export function mayReadAlertNumbers(
+  org: OrgConfig,
+  person: Person,
+  alert: Pick<AlertRecord, 'rotation'>,
+  agent: Pick<AgentRecord, 'sponsors' | 'requestedBy' | 'businessUnit' | 'proposedSponsors'> | undefined,
+): boolean {
+  return isAlertResponder(org, person, alert.rotation) || Boolean(agent && maySeeAgent(org, person, agent));
+}

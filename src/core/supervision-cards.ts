@@ -1,5 +1,5 @@
 import { PAGER_NAMES, type PagerProvider } from './pager.js';
-import type { OrgConfig, Person } from '../config/schemas.js';
+import type { OrgConfig } from '../config/schemas.js';
 import { findPersonByEmail, roleById } from '../config/directory.js';
 import type { AgentRecord } from './agents.js';
 import type { AlertPresenter, AlertRecord } from './alerts.js';
@@ -11,7 +11,6 @@ import {
   isAlertResponder,
   isDecisionReader,
   mayAddKnowledgeNote,
-  maySeeAgent,
   mayDecideCheckIn,
   mayRegisterShadow,
   mayRetireFromAlert,
@@ -57,16 +56,6 @@ function alertDetails(value: unknown): string[] {
         : '';
     return [`${finding.summary}${method}`];
   });
-}
-
-/** Who may read the numbers behind a check-in: whoever may see its agent (its sponsors, their unit, oversight, on-call). */
-export function mayReadCheckInNumbers(org: OrgConfig, person: Person, agent: AgentRecord): boolean {
-  return maySeeAgent(org, person, agent);
-}
-
-/** Who may read the numbers behind an alert: its responders, and whoever may see its (registered) agent. */
-export function mayReadAlertNumbers(org: OrgConfig, person: Person, alert: AlertRecord, agent: AgentRecord | undefined): boolean {
-  return isAlertResponder(org, person, alert.rotation) || Boolean(agent && maySeeAgent(org, person, agent));
 }
 
 /** The check-in review and alert cards, for one viewer. */

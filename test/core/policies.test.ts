@@ -72,6 +72,17 @@ const run = {
 /** Rule → who it allows, asked of every person of the cast. */
 const predicates: Array<[string, (p: Person) => boolean, Who[]]> = [
   ['maySeeAgent', (p) => policies.maySeeAgent(org, p, active), everyone.filter((w) => w !== 'stranger')],
+  ['mayReadCheckInNumbers', (p) => policies.mayReadCheckInNumbers(org, p, active), everyone.filter((w) => w !== 'stranger')],
+  [
+    'mayReadAlertNumbers',
+    (p) => policies.mayReadAlertNumbers(org, p, alert({ kind: 'drift' }), active),
+    everyone.filter((w) => w !== 'stranger'),
+  ],
+  [
+    'mayReadAlertNumbers (an unregistered agent)',
+    (p) => policies.mayReadAlertNumbers(org, p, alert(), undefined),
+    ['itAdmin', 'security', 'oncall'],
+  ],
   [
     'maySeeAgent (a named sponsor who has not answered)',
     (p) =>
