@@ -49,6 +49,7 @@ import { createBoundaryChangeRepository, createHandoffRepository, createRuntimeA
 import { BOUNDARY_CHANGE_HOLDER, BoundaryChanges } from './core/boundary-changes.js';
 import { createCardDeliveries, createOutboxRepository } from './store/outbox-store.js';
 import { chatSendPerformer } from './core/chat-effects.js';
+import { createQuietHours } from './jobs/quiet-hours.js';
 import { GRANT_HOLDER } from './core/access.js';
 import { RosterError } from './core/errors.js';
 import { ALERT_HOLDER } from './core/alerts.js';
@@ -282,6 +283,17 @@ export async function createServices(settings: ServiceSettings) {
   outbox.register(auditPerformer(audit));
   const deliveries = createCardDeliveries(connection);
   outbox.register(chatSendPerformer({ notifier, deliveries, leaseMs: outbox.settings.leaseMs, clock }));
+  // Reminders that can wait reach people in their working hours, in their own zone.
+  outbox.holdQuietEffects(
+    createQuietHours(agenda, outbox, {
+      hours: org.settings.workingHours,
+      clock,
+      zoneOf: async (email) =>
+        (await notifier.timeZoneOf?.(email).catch(() => undefined)) ??
+        findPersonByEmail(org, email)?.timeZone ??
+        org.settings.timeZone,
+    }),
+  );
   outbox.onEffectParked(async ({ holder, effect }) => {
     const card = {
       kind: 'notice',

@@ -1,6 +1,7 @@
 import { formatPath } from '../config/zod-messages.js';
 import { CardRenderError, type CardPlatform } from './errors.js';
 import { fitTeamsCard } from './fit.js';
+import { localiseCard, type CardTime } from './localise.js';
 import { createTemplateSet, DEFAULT_CARDS_DIR, type TemplateSet } from './templates.js';
 import { cardDataSchemas, type CardKind, type CardModel } from './view-models.js';
 
@@ -73,9 +74,9 @@ export type RenderedCard = SlackRenderedCard | TeamsRenderedCard;
 
 /** Renders view-models into platform JSON. */
 export interface CardRenderer {
-  render(platform: 'slack', model: CardModel): SlackRenderedCard;
-  render(platform: 'teams', model: CardModel): TeamsRenderedCard;
-  render(platform: CardPlatform, model: CardModel): RenderedCard;
+  render(platform: 'slack', model: CardModel, time?: CardTime): SlackRenderedCard;
+  render(platform: 'teams', model: CardModel, time?: CardTime): TeamsRenderedCard;
+  render(platform: CardPlatform, model: CardModel, time?: CardTime): RenderedCard;
 }
 
 /** Options of {@link createCardRenderer}. */
@@ -143,12 +144,13 @@ export function createCardRenderer(options: CardRendererOptions = {}): CardRende
   const sets: Partial<Record<CardPlatform, TemplateSet>> = {};
   const templatesFor = (platform: CardPlatform): TemplateSet => (sets[platform] ??= createTemplateSet(platform, cardsDir));
 
-  function render(platform: 'slack', model: CardModel): SlackRenderedCard;
-  function render(platform: 'teams', model: CardModel): TeamsRenderedCard;
-  function render(platform: CardPlatform, model: CardModel): RenderedCard;
-  function render(platform: CardPlatform, model: CardModel): RenderedCard {
+  function render(platform: 'slack', model: CardModel, time?: CardTime): SlackRenderedCard;
+  function render(platform: 'teams', model: CardModel, time?: CardTime): TeamsRenderedCard;
+  function render(platform: CardPlatform, model: CardModel, time?: CardTime): RenderedCard;
+  function render(platform: CardPlatform, model: CardModel, time?: CardTime): RenderedCard {
     const data = validData(model, platform);
-    const json = parseJson(templatesFor(platform).render(model.kind, data), model.kind, platform);
+    const parsed = parseJson(templatesFor(platform).render(model.kind, data), model.kind, platform);
+    const json = time ? localiseCard(platform, parsed, time) : parsed;
     return platform === 'slack' ? toSlack(model.kind, json) : toTeams(model.kind, json);
   }
 
@@ -165,12 +167,14 @@ let shipped: CardRenderer | undefined;
  *   `{ platform, surface, kind, view }` for views.open / views.publish.
  * - Teams: `{ platform, kind, card }`, an Adaptive Card 1.5 object.
  *
+ * With `time`, every instant is shown to that reader (see localise.ts); without it, in UTC.
+ *
  * @throws CardRenderError when the model is invalid or a template is broken (a bug, never user input).
  */
-export function renderCard(platform: 'slack', model: CardModel): SlackRenderedCard;
-export function renderCard(platform: 'teams', model: CardModel): TeamsRenderedCard;
-export function renderCard(platform: CardPlatform, model: CardModel): RenderedCard;
-export function renderCard(platform: CardPlatform, model: CardModel): RenderedCard {
+export function renderCard(platform: 'slack', model: CardModel, time?: CardTime): SlackRenderedCard;
+export function renderCard(platform: 'teams', model: CardModel, time?: CardTime): TeamsRenderedCard;
+export function renderCard(platform: CardPlatform, model: CardModel, time?: CardTime): RenderedCard;
+export function renderCard(platform: CardPlatform, model: CardModel, time?: CardTime): RenderedCard {
   shipped ??= createCardRenderer();
-  return shipped.render(platform, model);
+  return shipped.render(platform, model, time);
 }

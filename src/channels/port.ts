@@ -1,5 +1,6 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail } from '../config/directory.js';
+import { readerTime } from './reader-time.js';
 import type { Connection } from 'mongoose';
 import type { RequestHandler, Router } from 'express';
 import type { Env } from '../config/env.js';
@@ -20,6 +21,8 @@ export interface ChannelNotifier {
   canReach(person: Person): Promise<boolean>;
   send(person: Person, card: OutgoingCard): Promise<MessageRef | undefined>;
   update(ref: MessageRef, card: OutgoingCard): Promise<void>;
+  /** The zone the person's client reports here (Slack's `tz`, the Teams client's), when known. */
+  timeZoneOf?(person: Person): Promise<string | undefined>;
 }
 
 /**
@@ -66,6 +69,23 @@ export class RoutingNotifier implements Notifier {
     if (failure !== undefined) throw failure;
     this.log.warn({ recipient, kind: card.kind }, 'no configured channel can reach this person: card not delivered');
     return undefined;
+  }
+
+  /**
+   * Where a person is, for times and working hours: the zone their chat client reports (their
+   * preferred channel first), else the directory's, else the organisation's.
+   */
+  async timeZoneOf(recipient: string): Promise<string> {
+    const person = findPersonByEmail(this.org, recipient);
+    if (!person) return readerTime(this.org, undefined).zone;
+    const ordered = [...this.channels].sort(
+      (a, b) => Number(b.channel === person.preferredChannel) - Number(a.channel === person.preferredChannel),
+    );
+    for (const channel of ordered) {
+      const reported = await channel.timeZoneOf?.(person).catch(() => undefined);
+      if (reported) return readerTime(this.org, person, reported).zone;
+    }
+    return readerTime(this.org, person).zone;
   }
 
   async update(ref: MessageRef, card: OutgoingCard): Promise<void> {

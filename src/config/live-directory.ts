@@ -20,6 +20,8 @@ export interface DirectoryUser {
   slackUserId?: string;
   teamsAadObjectId?: string;
   preferredChannel?: Channel;
+  /** IANA time zone (SCIM `timezone`). */
+  timeZone?: string;
   seed?: { roles: string[]; businessUnit: string; manager?: string };
 }
 
@@ -226,6 +228,7 @@ export class LiveDirectory {
       businessUnit,
       ...(managerEmail && managerEmail !== user.email ? { manager: managerEmail } : {}),
       ...(user.preferredChannel ? { preferredChannel: user.preferredChannel } : {}),
+      ...(user.timeZone ? { timeZone: user.timeZone } : {}),
       roles: [...roles],
     };
   }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { durationSchema } from './duration.js';
 import { formatMismatch, describeValue } from './zod-messages.js';
+import { isTimeZone, WEEKDAYS, type Weekday } from '../core/time.js';
 
 /*
  * Zod schemas for the four organisation configuration files, each with its inferred type
@@ -13,6 +14,32 @@ const nonEmpty = z.string().trim().min(1);
 
 /** A lowercase identifier such as `customer-support` or `ai-ops`. */
 const cronField = /^(\*|[0-9,\-*/]+)$/;
+/** An IANA time zone such as `Europe/Berlin` (or `UTC`), as this runtime knows them. */
+export const timeZoneSchema = z.string().refine(isTimeZone, 'expected an IANA time zone such as Europe/Berlin');
+
+/** A time of day, 24-hour `HH:MM` (`24:00` is the end of the day). */
+const timeOfDaySchema = z
+  .string()
+  .regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, { error: formatMismatch('a time of day like "09:00"') });
+
+/**
+ * When people may be sent reminders that can wait (grant expiry reminders, approval reminders,
+ * check-in reviews), in each person's own zone: Monday to Friday, 09:00 to 17:00 by default.
+ * On-call pages never wait.
+ */
+export const workingHoursSchema = z
+  .strictObject({
+    start: timeOfDaySchema.default('09:00'),
+    end: timeOfDaySchema.default('17:00'),
+    days: z
+      .array(z.enum(WEEKDAYS))
+      .min(1)
+      .default((): Weekday[] => ['mon', 'tue', 'wed', 'thu', 'fri']),
+  })
+  .refine((h) => h.end > h.start, { error: 'end must be later than start', path: ['end'] });
+/** Working hours, see {@link workingHoursSchema}. */
+export type WorkingHoursSetting = z.output<typeof workingHoursSchema>;
+
 /** An interval such as `15 minutes`, or a five-field cron expression with an optional IANA time zone. */
 const cadenceSchema = z.union([
   z.string().regex(/^\d+(\.\d+)? ?(seconds?|minutes?|hours?|days?|weeks?)$/, 'expected an interval such as "15 minutes"'),
@@ -27,17 +54,7 @@ const cadenceSchema = z.union([
             .every((f) => cronField.test(f)),
         'expected a five-field cron expression such as "0 3 * * *"',
       ),
-      timezone: z
-        .string()
-        .refine((tz) => {
-          try {
-            new Intl.DateTimeFormat('en', { timeZone: tz });
-            return true;
-          } catch {
-            return false;
-          }
-        }, 'expected an IANA time zone such as Europe/Berlin')
-        .optional(),
+      timezone: timeZoneSchema.optional(),
     })
     .strict(),
 ]);
@@ -254,6 +271,10 @@ export const orgSettingsSchema = z.strictObject({
   /** Most unregistered agent ids one platform key's "unregistered agents" alert lists (the rest are counted). */
   unregisteredAgentsListed: z.number().int().min(1).max(500).default(50),
   rateLimits: rateLimitsSchema.prefault({}),
+  /** The zone times are shown in for people whose own zone Roster does not know (and on shared Teams posts). */
+  timeZone: timeZoneSchema.default('UTC'),
+  /** When reminders that can wait are delivered, in each person's zone. */
+  workingHours: workingHoursSchema.prefault({}),
 });
 /** Organisation-wide settings, see {@link orgSettingsSchema}. */
 export type OrgSettings = z.output<typeof orgSettingsSchema>;
@@ -315,6 +336,8 @@ export const personSchema = z.strictObject({
   businessUnit: slugSchema,
   manager: emailSchema.optional(),
   preferredChannel: channelSchema.optional(),
+  /** The person's IANA time zone (e.g. `Europe/Berlin`), when the directory knows it; chat clients' own zones come first. */
+  timeZone: timeZoneSchema.optional(),
   roles: z.array(nonEmpty).default(() => []),
 });
 /** A person in the directory, see {@link personSchema}. */

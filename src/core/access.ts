@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { isBreakGlassEligible, type CatalogRole, type OrgConfig, type Person, type Scope } from '../config/schemas.js';
 import { businessUnitById, findPersonByEmail, peopleWithRole, roleById, scopeById } from '../config/directory.js';
 import { formatDuration, parseDuration } from '../config/duration.js';
+import { durationInWords } from './time.js';
 import type { FlowEngine, RunStart } from '../flows/engine.js';
 import type { FlowRun, RunRepository, StepContext, StepRegistry } from '../flows/types.js';
 import type { Actor, AuditLog, AuditInput } from './audit.js';
@@ -754,11 +755,13 @@ export class AccessCommands {
             agent,
             {
               level: 'warning',
-              title: `${agent.name}'s access to ${grant.scope} ends in ${formatDuration(offsetMs)}`,
+              title: `${agent.name}'s access to ${grant.scope} ends in ${durationInWords(offsetMs)}`,
               text: `Extend it (a new request with the same scope, duration and reason) or let it expire.`,
             },
             ['extend', 'let-expire'],
           ),
+          // Not urgent: it waits for the sponsor's working hours.
+          quiet: true,
         } satisfies ChatSend),
       ),
     ];

@@ -8,6 +8,8 @@ export const CHAT_SEND_EFFECT = 'chat.send';
 export interface ChatSend {
   to: string;
   card: OutgoingCard;
+  /** Not urgent (a reminder, a review): it waits for the recipient's working hours. Pages never are. */
+  quiet?: boolean;
 }
 
 /** Remembers which effect sent which message, so a card is posted once (then only updated). */

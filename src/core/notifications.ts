@@ -16,4 +16,6 @@ export interface Notifier {
   send(recipient: string, card: OutgoingCard): Promise<MessageRef | undefined>;
   /** Replaces a message sent earlier with a new rendering. */
   update(ref: MessageRef, card: OutgoingCard): Promise<void>;
+  /** The IANA zone a person reads times in, when a channel or the directory knows it. */
+  timeZoneOf?(recipient: string): Promise<string | undefined>;
 }

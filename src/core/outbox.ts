@@ -45,6 +45,22 @@ export interface OutboxObserver {
   parked(type: string): void;
 }
 
+/**
+ * Holds back effects that can wait (their data says `quiet: true` and names a recipient `to`):
+ * `until` says when the recipient may be reached (undefined: now); `defer` stores the effect,
+ * durably and once per effect id, to be performed then with {@link Outbox.performNow}.
+ */
+export interface QuietHours {
+  until(to: string): Promise<Date | undefined>;
+  defer(at: Date, type: string, effectId: string, data: unknown): Promise<void>;
+}
+
+/** The data of an effect that may wait for its recipient's working hours. */
+function quietRecipient(data: unknown): string | undefined {
+  const d = data as { quiet?: unknown; to?: unknown } | null;
+  return d && typeof d === 'object' && d.quiet === true && typeof d.to === 'string' ? d.to : undefined;
+}
+
 /** Called when an effect reaches the retry limit; tells IT (in chat) and must not throw. */
 export type ParkedHandler = (due: DueEffect) => Promise<void>;
 
@@ -68,6 +84,7 @@ export class Outbox {
   private readonly clock: () => Date;
   private onParked: ParkedHandler | undefined;
   private observer: OutboxObserver | undefined;
+  private quiet: QuietHours | undefined;
   private draining: Promise<number> | undefined;
   private readonly queued: Array<{ task: () => Promise<void>; at: number }> = [];
   private readonly urgent: Array<{ task: () => Promise<void>; at: number }> = [];
@@ -89,6 +106,34 @@ export class Outbox {
   register<D>(performer: EffectPerformer<D>): void {
     if (this.performers.has(performer.type)) throw new Error(`an outbox performer for ${performer.type} is already registered`);
     this.performers.set(performer.type, performer as EffectPerformer);
+  }
+
+  /** Who holds back effects that can wait until their recipient's working hours. */
+  holdQuietEffects(quiet: QuietHours): void {
+    this.quiet = quiet;
+  }
+
+  /**
+   * Performs an effect held back by {@link QuietHours} now that its time came (its `quiet` flag
+   * cleared). Throws when it fails, for the deferring job to retry; idempotent on the effect id
+   * like every performer.
+   */
+  async performNow(type: string, effectId: string, data: unknown, attempt = 1): Promise<void> {
+    const performer = this.performers.get(type);
+    if (!performer) throw new Error(`no performer is registered for effect type ${type}`);
+    const d = data as Record<string, unknown>;
+    await performer.perform({ ...d, quiet: false }, { effectId, holder: { kind: 'quiet-hours', id: effectId }, attempt });
+    this.observer?.performed(type);
+  }
+
+  /** True when the effect can wait and was handed to {@link QuietHours} for later. */
+  private async heldBack(type: string, effectId: string, data: unknown): Promise<boolean> {
+    const to = this.quiet ? quietRecipient(data) : undefined;
+    if (!to || !this.quiet) return false;
+    const at = await this.quiet.until(to);
+    if (!at || at.getTime() <= this.clock().getTime()) return false;
+    await this.quiet.defer(at, type, effectId, { ...(data as Record<string, unknown>), quiet: false });
+    return true;
   }
 
   /** Who tells IT about an effect that keeps failing. */
@@ -171,10 +216,21 @@ export class Outbox {
     this.deps.faultPoint?.(`${label}:0`);
     const byType = new Map<string, Array<{ data: unknown; effectId: string; holder: HolderRef; attempts: number }>>();
     let total = 0;
+    const performed = new Set<string>();
+    let failure: unknown;
     for (const { holder, effects } of batch) {
       const blocked = new Set(effects.filter((e) => e.parkedAt).map((e) => e.type));
       for (const effect of effects) {
         if (blocked.has(effect.type)) continue;
+        try {
+          if (await this.heldBack(effect.type, effect.id, effect.data)) {
+            performed.add(effect.id);
+            continue;
+          }
+        } catch (err) {
+          failure ??= err;
+          continue;
+        }
         byType.set(effect.type, [
           ...(byType.get(effect.type) ?? []),
           { data: effect.data, effectId: effect.id, holder, attempts: effect.attempts },
@@ -182,9 +238,7 @@ export class Outbox {
         total += 1;
       }
     }
-    if (total === 0) return;
-    const performed = new Set<string>();
-    let failure: unknown;
+    if (total === 0 && performed.size === 0 && failure === undefined) return;
     for (const [type, items] of byType) {
       const performer = this.performers.get(type);
       try {
@@ -321,6 +375,7 @@ export class Outbox {
     const attempt = effect.attempts + 1;
     try {
       if (!performer) throw new Error(`no performer is registered for effect type ${effect.type}`);
+      if (await this.heldBack(effect.type, effect.id, effect.data)) return true;
       await performer.perform(effect.data, { effectId: effect.id, holder, attempt });
       this.observer?.performed(effect.type);
       return true;

@@ -8,6 +8,7 @@ import { accessNotifyCard } from './access-cards.js';
 import type { RuntimeRunContext } from './runtime-approvals.js';
 import type { OutgoingCard } from './notifications.js';
 import { offersCancel } from './commands.js';
+import { displayDate } from './time.js';
 
 /** What a completed run means, per flow, for the requester's status card. */
 const COMPLETED_LABELS: Record<string, string> = {
@@ -31,14 +32,8 @@ function runtimeCardPart(c: RuntimeRunContext) {
   };
 }
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** "3 Jun 2025, 14:02 UTC": unambiguous for people in every time zone. */
-export function displayDate(iso: string | Date): string {
-  const d = typeof iso === 'string' ? new Date(iso) : iso;
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}, ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())} UTC`;
-}
+/** "3 Jun 2025, 14:02 UTC"; each reader sees it in their own zone (see src/core/time.ts). */
+export { displayDate };
 
 /** The evaluation form's fixed part for an agent of a catalog role: thresholds and the role-fit checklist. */
 export function evaluationFormBase(role: CatalogRole, ids: { runId: string; agentId: string; agentName: string }) {

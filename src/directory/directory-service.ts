@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LiveDirectory, DirectoryUser, PersonChange } from '../config/live-directory.js';
 import type { Person } from '../config/schemas.js';
+import { canonicalZone, isTimeZone } from '../core/time.js';
 import type { AuditInput, AuditLog } from '../core/audit.js';
 import type { Outbox } from '../core/outbox.js';
 import type { PendingEffect } from '../core/ports.js';
@@ -90,6 +91,8 @@ export function directoryUserOf(doc: UserDoc): DirectoryUser {
     ...(chat?.slackUserId ? { slackUserId: chat.slackUserId } : {}),
     ...(chat?.teamsAadObjectId ? { teamsAadObjectId: chat.teamsAadObjectId.toLowerCase() } : {}),
     ...(channel === 'slack' || channel === 'teams' ? { preferredChannel: channel } : {}),
+    // SCIM's `timezone` is an IANA zone by RFC 7643; anything else an IdP sends is ignored, not shown.
+    ...(isTimeZone(resource.timezone) ? { timeZone: canonicalZone(resource.timezone) } : {}),
     ...(doc.seed ? { seed: doc.seed } : {}),
   };
 }
@@ -205,6 +208,7 @@ export class DirectoryService {
       displayName: person.name,
       active: true,
       emails: [{ value: person.email, type: 'work', primary: true }],
+      ...(person.timeZone ? { timezone: person.timeZone } : {}),
       ...(person.slackUserId || person.teamsAadObjectId || person.preferredChannel
         ? {
             [SCHEMA_ROSTER]: {

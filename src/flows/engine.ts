@@ -38,7 +38,7 @@ import {
  */
 type Effect =
   | { type: 'audit'; entry: AuditInput }
-  | { type: 'send'; to: string; card: OutgoingCard; stepId?: string; messageKind?: string }
+  | { type: 'send'; to: string; card: OutgoingCard; stepId?: string; messageKind?: string; quiet?: boolean }
   | { type: 'refresh-approvals'; stepId: string }
   | { type: 'refresh-status' }
   | { type: 'timer'; at: Date; timer: FlowTimer }
@@ -691,7 +691,8 @@ export class FlowEngine {
       ];
       // An approver who is away gets no reminder: their delegate does.
       for (const person of to.filter((p) => !state.delegates?.[p]))
-        effects.push({ type: 'send', to: person, card: this.deps.presenter.reminder(r, step.id, person) });
+        // A reminder is not urgent: it waits for the approver's working hours.
+        effects.push({ type: 'send', to: person, card: this.deps.presenter.reminder(r, step.id, person), quiet: true });
       const nextDelay = step.remindAfter!.ms * step.reminderBackoff ** n;
       const nextAt = new Date(now.getTime() + nextDelay);
       if (state.expiresAt && nextAt.getTime() < Date.parse(state.expiresAt)) {
@@ -1079,6 +1080,7 @@ export class FlowEngine {
             to: effect.to,
             card: effect.card,
             ...(effect.stepId ? { stepId: effect.stepId } : {}),
+            ...(effect.quiet ? { quiet: true } : {}),
             kind: effect.messageKind ?? effect.card.kind,
           });
         case 'refresh-approvals':

@@ -23,6 +23,8 @@ export interface TeamsConversationRef {
   channelId: string;
   /** The personal (1:1) conversation with the user, when known. */
   conversationId?: string;
+  /** The user's time zone as their Teams client last reported it (`clientInfo.timezone`). */
+  timeZone?: string;
   updatedAt: Date;
 }
 
@@ -62,6 +64,7 @@ export function createConversationStore(connection: Connection): ConversationSto
       serviceUrl: String,
       channelId: String,
       conversationId: String,
+      timeZone: String,
       updatedAt: Date,
     },
     { collection: 'teams_conversations', versionKey: false, minimize: false },
@@ -84,6 +87,7 @@ export function createConversationStore(connection: Connection): ConversationSto
       serviceUrl: String(doc.serviceUrl),
       channelId: String(doc.channelId),
       ...(text(doc.conversationId) ? { conversationId: text(doc.conversationId) } : {}),
+      ...(text(doc.timeZone) ? { timeZone: text(doc.timeZone) } : {}),
       updatedAt: doc.updatedAt instanceof Date ? doc.updatedAt : new Date(String(doc.updatedAt)),
     };
   };

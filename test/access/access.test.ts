@@ -181,7 +181,7 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
     await approveCrmRead(h, run.id);
     const reminder = await eventually(() => h.notifier.to(people.tom, 'grant-notice').find((m) => m.card.data.canExtend === true));
     expect(reminder.card.data).toMatchObject({ grantId: grant.id, canExtend: true, canLetExpire: true, statusLabel: 'Active' });
-    expect(String(reminder.card.data.title)).toContain('ends in 2s');
+    expect(String(reminder.card.data.title)).toContain('ends in 2 seconds');
     await eventually(async () => ((await auditOf(h, grant.id)).some((e) => e.action === 'grant.reminded') ? true : undefined));
 
     const extension = await h.services.access.extendGrant(people.tom, grant.id);

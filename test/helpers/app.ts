@@ -3,7 +3,7 @@ import { loadOrgConfig } from '../../src/config/org-config.js';
 import { startRoster, type ChannelFactory, type Roster } from '../../src/app.js';
 import { loadFlowDefinitions } from '../../src/services.js';
 import { testMongoUri, uniqueDbName } from './db.js';
-import { SHIPPED_CONFIG, SHIPPED_FLOWS } from './harness.js';
+import { roundTheClock, SHIPPED_CONFIG, SHIPPED_FLOWS } from './harness.js';
 import { silentLogger } from './logger.js';
 import type { Logger } from '../../src/logger.js';
 import type { EvalSuites } from '../../src/config/eval-suites.js';
@@ -56,7 +56,10 @@ function withRotations(org: OrgConfig, rotations: OrgConfig['rotations'] | undef
 /** The whole Roster in this process on 127.0.0.1 and a free port, on its own database of the shared test server. */
 export async function startTestRoster(options: TestRosterOptions = {}): Promise<Roster & { baseUrl: string; env: Env }> {
   const env = envSchema.parse({ NODE_ENV: 'test', PORT: '0', MONGODB_URI: testMongoUri(), LOG_LEVEL: 'silent', ...options.env });
-  const org = withRotations(withSettings(loadOrgConfig(options.configDir ?? SHIPPED_CONFIG), options.settings), options.rotations);
+  const org = withRotations(
+    withSettings(roundTheClock(loadOrgConfig(options.configDir ?? SHIPPED_CONFIG)), options.settings),
+    options.rotations,
+  );
   const roster = await startRoster({
     env,
     org: options.org ? options.org(org) : org,

@@ -1,3 +1,4 @@
+import type { Weekday } from '../../src/core/time.js';
 import path from 'node:path';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { LiveDirectory } from '../../src/config/live-directory.js';
@@ -33,6 +34,15 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/**
+ * The organisation working round the clock: reminders that wait for working hours go out at
+ * once whatever time of day a test runs. A test of working hours sets its own (settings/org).
+ */
+export function roundTheClock(org: OrgConfig): OrgConfig {
+  const always = { start: '00:00', end: '24:00', days: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as Weekday[] };
+  return { ...org, settings: { ...org.settings, workingHours: always } };
+}
+
 /** Services on a fresh database with a running scheduler and a recording notifier. */
 export async function startHarness(
   options: {
@@ -64,7 +74,7 @@ export async function startHarness(
   } = {},
 ): Promise<Harness> {
   const db = options.db ?? (await openTestDb());
-  const shipped = loadOrgConfig(SHIPPED_CONFIG);
+  const shipped = roundTheClock(loadOrgConfig(SHIPPED_CONFIG));
   const fileOrg = options.org ? options.org(shipped) : shipped;
   const live = options.directory && fileOrg.directory ? new LiveDirectory(fileOrg.directory, fileOrg.businessUnits) : undefined;
   const org = live ? live.orgConfig(fileOrg) : fileOrg;

@@ -1,4 +1,4 @@
-import { formatDuration } from '../../src/config/duration.js';
+import { durationInWords } from '../../src/core/time.js';
 import type { GrantRecord } from '../../src/core/agents.js';
 import type { FlowRun } from '../../src/flows/types.js';
 import { activeAgent } from '../access/support.js';
@@ -411,7 +411,7 @@ describe('break-glass uses and grant reminders killed between the stored change 
     const grant = await storedGrant(`grt_remind_${agent.id}`, agent.id, 3);
     crash.arm('grant.reminded:0');
     await expect(h.services.access.remindGrant(grant.id, 7 * DAY)).rejects.toThrow(/crashed/);
-    const title = `${agent.name}'s access to kb:read ends in ${formatDuration(7 * DAY)}`;
+    const title = `${agent.name}'s access to kb:read ends in ${durationInWords(7 * DAY)}`;
     const reminded = (to: string) => h.notifier.to(to, 'grant-notice').filter((m) => String(m.card.data.title) === title).length;
     expect(reminded(people.tom)).toBe(0);
     expect(await h.services.access.remindGrant(grant.id, 7 * DAY)).toBe(false);

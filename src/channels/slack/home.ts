@@ -1,6 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { Person } from '../../config/schemas.js';
 import { renderCard } from '../../cards/render.js';
+import type { CardTime } from '../../cards/localise.js';
 import type { ChatService } from '../chat.js';
 import { slackMessage } from './notifier.js';
 
@@ -18,9 +19,15 @@ export function clickedOnHome(body: unknown): boolean {
  * hand-off taken, a boundary change approved), and Slack shows a Home only as last published, so
  * every listener acting on a Home click republishes it through this one function.
  */
-export async function publishHome(chat: ChatService, client: WebClient, userId: string, person: Person | undefined): Promise<void> {
+export async function publishHome(
+  chat: ChatService,
+  client: WebClient,
+  userId: string,
+  person: Person | undefined,
+  time?: CardTime,
+): Promise<void> {
   const card = person ? await chat.home(person) : chat.unknownPersonCard();
-  const rendered = renderCard('slack', card);
-  const view = rendered.surface === 'home' ? rendered.view : { type: 'home', blocks: slackMessage(card).blocks };
+  const rendered = renderCard('slack', card, time);
+  const view = rendered.surface === 'home' ? rendered.view : { type: 'home', blocks: slackMessage(card, time).blocks };
   await client.views.publish({ user_id: userId, view: view as never });
 }

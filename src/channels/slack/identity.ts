@@ -2,6 +2,9 @@ import type { WebClient } from '@slack/web-api';
 import type { OrgConfig, Person } from '../../config/schemas.js';
 import { findPersonByEmail, findPersonBySlackId } from '../../config/directory.js';
 import type { Logger } from '../../logger.js';
+import { canonicalZone, isTimeZone } from '../../core/time.js';
+import type { CardTime } from '../../cards/localise.js';
+import { readerTime } from '../reader-time.js';
 
 const CACHE_MS = 10 * 60_000;
 
@@ -15,7 +18,7 @@ export type IdentityLinker = (chatId: string, email: string) => Promise<void>;
  * person once, for good.
  */
 export class SlackIdentity {
-  private readonly cache = new Map<string, { email?: string; at: number }>();
+  private readonly cache = new Map<string, { email?: string; tz?: string; at: number }>();
 
   constructor(
     private readonly org: OrgConfig,
@@ -28,18 +31,7 @@ export class SlackIdentity {
     if (!slackUserId || typeof slackUserId !== 'string') return undefined;
     const direct = findPersonBySlackId(this.org, slackUserId);
     if (direct) return direct;
-    const cached = this.cache.get(slackUserId);
-    let email = cached && Date.now() - cached.at < CACHE_MS ? cached.email : undefined;
-    if (!cached || Date.now() - cached.at >= CACHE_MS) {
-      try {
-        const info = await this.client.users.info({ user: slackUserId });
-        // An address Slack has not confirmed proves nothing about who this is.
-        email = info.user?.is_email_confirmed === false ? undefined : (info.user?.profile?.email ?? undefined);
-      } catch (err) {
-        this.log.warn({ err, slackUserId }, 'users.info failed; treating the user as unknown');
-      }
-      this.cache.set(slackUserId, { email, at: Date.now() });
-    }
+    const { email } = await this.info(slackUserId);
     const person = email ? findPersonByEmail(this.org, email) : undefined;
     if (person && this.link && !person.slackUserId) {
       await this.link(slackUserId, person.email).catch((err: unknown) =>
@@ -48,6 +40,39 @@ export class SlackIdentity {
       return findPersonBySlackId(this.org, slackUserId) ?? person;
     }
     return person;
+  }
+
+  /**
+   * The user's time zone as Slack reports it (`users.info` `tz`, an IANA zone, cached with the
+   * e-mail for ten minutes); undefined when Slack does not say.
+   */
+  async timeZoneOf(slackUserId: string | undefined): Promise<string | undefined> {
+    if (!slackUserId || typeof slackUserId !== 'string') return undefined;
+    return (await this.info(slackUserId)).tz;
+  }
+
+  /** How a Slack user reads times: Slack's `tz` for them, else the directory's, else the organisation's zone. */
+  async readerTime(slackUserId: string): Promise<CardTime> {
+    return readerTime(this.org, findPersonBySlackId(this.org, slackUserId), await this.timeZoneOf(slackUserId));
+  }
+
+  /** What `users.info` says about a user (cached for ten minutes; a failure counts as saying nothing). */
+  private async info(slackUserId: string): Promise<{ email?: string; tz?: string }> {
+    const cached = this.cache.get(slackUserId);
+    if (cached && Date.now() - cached.at < CACHE_MS) return cached;
+    let email: string | undefined;
+    let tz: string | undefined;
+    try {
+      const info = await this.client.users.info({ user: slackUserId });
+      // An address Slack has not confirmed proves nothing about who this is.
+      email = info.user?.is_email_confirmed === false ? undefined : (info.user?.profile?.email ?? undefined);
+      tz = isTimeZone(info.user?.tz) ? canonicalZone(info.user.tz) : undefined;
+    } catch (err) {
+      this.log.warn({ err, slackUserId }, 'users.info failed; treating the user as unknown');
+    }
+    const entry = { ...(email ? { email } : {}), ...(tz ? { tz } : {}), at: Date.now() };
+    this.cache.set(slackUserId, entry);
+    return entry;
   }
 
   /** The Slack id to reach a person at, from the directory or by e-mail look-up (cached). */

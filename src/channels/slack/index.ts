@@ -175,7 +175,7 @@ export async function createSlackChannel(deps: ChannelDeps): Promise<Channel | u
   await workspace.teamIds().catch(() => undefined);
   const directory = deps.services.directory;
   const identity = new SlackIdentity(org, app.client, log, directory ? (id, email) => directory.link('slack', id, email) : undefined);
-  const notifier = new SlackNotifier(app.client, identity);
+  const notifier = new SlackNotifier(app.client, identity, org);
   const deliveries = new SlackDeliveries(connection);
   register(app, { chat, identity, deliveries, log, workspace });
   registerSupervisionListeners(app, {
@@ -236,7 +236,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
 
   /** A card only the acting person sees: ephemeral where Slack gave a response_url, else a DM. */
   const replyPrivately = async (client: WebClient, userId: string, respond: RespondFn | undefined, card: CardModel) => {
-    const message = slackMessage(card);
+    const message = slackMessage(card, await identity.readerTime(userId));
     if (respond) {
       try {
         await respond({ response_type: 'ephemeral', replace_original: false, blocks: message.blocks as never, text: message.text });
@@ -340,7 +340,8 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     await client.views.open({ trigger_id: triggerId, view: rendered.view as never });
   };
 
-  const publishHome = (client: WebClient, userId: string, person: Person | undefined) => publishHomeOf(chat, client, userId, person);
+  const publishHome = async (client: WebClient, userId: string, person: Person | undefined) =>
+    publishHomeOf(chat, client, userId, person, await identity.readerTime(userId));
 
   /** Runs a listener body for a known person; unknown people and failures get a friendly private card. */
   const asPerson = async (
@@ -436,7 +437,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
       await asPerson({ client, userId, respond }, async (person) => {
         const grantId = grantIdOf('value' in action ? action.value : undefined);
         const { card, reply } = await chat.access.click(person, grantAction, grantId);
-        const message = slackMessage(card);
+        const message = slackMessage(card, await identity.readerTime(userId));
         await respond({ replace_original: true, blocks: message.blocks as never, text: message.text }).catch((err: unknown) =>
           log.warn({ err }, 'could not update the grant card in place'),
         );
@@ -456,7 +457,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
       await asPerson({ client, userId, respond }, async (person) => {
         const ids = reviewIdsOf('value' in action ? action.value : undefined);
         const card = await chat.access.reviewClick(person, answer, ids.grantId, ids.reviewId);
-        const message = slackMessage(card);
+        const message = slackMessage(card, await identity.readerTime(userId));
         await respond({ replace_original: true, blocks: message.blocks as never, text: message.text }).catch((err: unknown) =>
           log.warn({ err }, 'could not update the access review card in place'),
         );

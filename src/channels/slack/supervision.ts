@@ -42,7 +42,7 @@ export function registerSupervisionListeners(
 ): void {
   const { chat, supervision, identity } = deps;
   const reply = async (client: WebClient, userId: string, respond: RespondFn | undefined, card: CardModel, replace: boolean) => {
-    const message = slackMessage(card);
+    const message = slackMessage(card, await identity.readerTime(userId));
     if (respond) {
       await respond({ response_type: 'ephemeral', replace_original: replace, blocks: message.blocks as never, text: message.text });
     } else {
@@ -76,7 +76,7 @@ export function registerSupervisionListeners(
           }
           if (outcome.card) await reply(client, userId, respond, outcome.card, true);
           if (outcome.followUp) await reply(client, userId, respond, outcome.followUp, false);
-          if (onHome && !outcome.prompt) await publishHome(chat, client, userId, person);
+          if (onHome && !outcome.prompt) await publishHome(chat, client, userId, person, await identity.readerTime(userId));
         } catch (err) {
           await reply(client, userId, respond, chat.errorCard(err, { slackUserId: userId, verb }), false).catch(() => undefined);
         }
@@ -119,13 +119,13 @@ export function registerSupervisionListeners(
       }
       await ack();
       if (outcome.card && channel && ts) {
-        const message = slackMessage(outcome.card);
+        const message = slackMessage(outcome.card, await identity.readerTime(userId));
         await client.chat
           .update({ channel, ts, blocks: message.blocks as never, text: message.text })
           .catch(() => reply(client, userId, undefined, outcome.card!, false));
       } else if (outcome.card) await reply(client, userId, undefined, outcome.card, false);
       if (outcome.followUp) await reply(client, userId, undefined, outcome.followUp, false);
-      if (fromHome) await publishHome(chat, client, userId, person);
+      if (fromHome) await publishHome(chat, client, userId, person, await identity.readerTime(userId));
     } catch (err) {
       await ack().catch(() => undefined);
       await reply(

@@ -6,7 +6,8 @@ import { isRosterError } from '../../core/errors.js';
 import { DENY_REASON_NEEDED } from '../../core/commands.js';
 import type { Logger } from '../../logger.js';
 import type { ChatService } from '../chat.js';
-import { adaptiveCard, cardMessage } from './cards.js';
+import { adaptiveCard, cardMessage, readerTimeOf } from './cards.js';
+import type { CardTime } from '../../cards/localise.js';
 import type { TeamsRouteDeps } from './conversation.js';
 import {
   accessFormValues,
@@ -46,15 +47,17 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
   const on = (verbs: Verbs, work: ActionWork) => {
     app.adaptiveCards.actionExecute(verbs, async (context, _state, action): Promise<AdaptiveCard | string> => {
       const person = await identity.person(context);
-      if (!person) return adaptiveCard(chat.unknownPersonCard());
+      const time = readerTimeOf(context);
+      if (!person) return adaptiveCard(chat.unknownPersonCard(), time);
       const parsed = actionSchema.safeParse(action);
       const data = (parsed.success ? parsed.data.data : undefined) ?? {};
       try {
         const result = await work(person, data, context);
-        return typeof result === 'string' ? result : adaptiveCard(await complete(result));
+        return typeof result === 'string' ? result : adaptiveCard(await complete(result), time);
       } catch (err) {
         return adaptiveCard(
           chat.errorCard(err, { verb: parsed.success ? parsed.data.verb : undefined, teamsUser: context.activity.from?.aadObjectId }),
+          time,
         );
       }
     });
@@ -84,7 +87,7 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
   on(CARD_ACTIONS.approvalApprove, async (person, data, context) => {
     const { runId = '', stepId = '' } = approvalIds(data);
     const card = await decideOnce(chat, person, { runId, stepId, decision: 'approve' });
-    await updateSharedCopy(context, await complete(card), log);
+    await updateSharedCopy(context, await complete(card), identity.sharedTime(), log);
     return card;
   });
 
@@ -93,7 +96,7 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
     const reason = denyReason(data);
     if (!reason) return chat.denyForm(person, runId, stepId, DENY_REASON_NEEDED);
     const card = await decideOnce(chat, person, { runId, stepId, decision: 'deny', comment: reason });
-    await updateSharedCopy(context, await complete(card), log);
+    await updateSharedCopy(context, await complete(card), identity.sharedTime(), log);
     return card;
   });
 
@@ -113,7 +116,7 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
     on(verb, async (person, data, context) => {
       const { card, reply } = await chat.access.click(person, grantAction, typeof data.grantId === 'string' ? data.grantId : '');
       // The clicked card (a reminder) changes in place; a new request (Extend) is a message of its own.
-      if (reply) await context.sendActivity(cardMessage(reply));
+      if (reply) await context.sendActivity(cardMessage(reply, readerTimeOf(context)));
       return card;
     });
   }
@@ -151,7 +154,7 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
   // What a click answers: a prompt, form or card in place of the clicked card, a follow-up as a message of its own.
   const deliver = async (context: TurnContext, outcome: ActionOutcome): Promise<CardModel | string> => {
     const shown = outcome.prompt ?? outcome.form ?? outcome.card;
-    if (outcome.followUp) await context.sendActivity(cardMessage(outcome.followUp));
+    if (outcome.followUp) await context.sendActivity(cardMessage(outcome.followUp, readerTimeOf(context)));
     if (shown) return shown;
     // Nothing replaces the clicked card (a decision log stays as it is): the answer is the message above.
     return outcome.followUp && 'title' in outcome.followUp.data ? String(outcome.followUp.data.title) : 'Done.';
@@ -227,12 +230,13 @@ async function decideOnce(
  * view (its refresh still gives each approver their own). In a 1:1 chat there is nobody else,
  * and the flow engine updates every card it sent.
  */
-async function updateSharedCopy(context: TurnContext, card: CardModel, log: Logger): Promise<void> {
+async function updateSharedCopy(context: TurnContext, card: CardModel, time: CardTime, log: Logger): Promise<void> {
   const messageId = context.activity.replyToId;
   if (!messageId || isPersonal(context.activity) || card.kind !== 'approval-request') return;
   const { cannotDecideReason: _personal, ...data } = card.data;
   try {
-    const shared = cardMessage({ kind: card.kind, data: { ...data, canDecide: false } });
+    // Seen by many, so its times are in the organisation's zone, named.
+    const shared = cardMessage({ kind: card.kind, data: { ...data, canDecide: false } }, time);
     shared.id = messageId;
     await context.updateActivity(shared);
   } catch (err) {

@@ -7,7 +7,7 @@ import type { ConversationStore } from '../../store/conversation-store.js';
 import { answerWithin, DatabaseUnavailableError } from '../../store/database.js';
 import { parseChatCommand, type ChatService } from '../chat.js';
 import type { SupervisionChat } from '../chat-supervision.js';
-import { ADAPTIVE_CARD_TYPE, adaptiveCard, cardMessage } from './cards.js';
+import { ADAPTIVE_CARD_TYPE, adaptiveCard, cardMessage, readerTimeOf, rememberReaderTime } from './cards.js';
 import { isPersonal, type TeamsIdentity } from './identity.js';
 import type { TeamsCardParts } from './refresh.js';
 
@@ -26,14 +26,14 @@ export interface TeamsRouteDeps {
 
 /** Replies in the conversation the activity came from. */
 export async function replyWithCard(context: TurnContext, card: CardModel): Promise<void> {
-  await context.sendActivity(cardMessage(card));
+  await context.sendActivity(cardMessage(card, readerTimeOf(context)));
 }
 
 /** Answers an invoke (a card button) with a card, shown in place of the one clicked. */
 export async function replyToInvoke(context: TurnContext, card: CardModel): Promise<void> {
   await context.sendActivity({
     type: ActivityTypes.InvokeResponse,
-    value: { status: 200, body: { statusCode: 200, type: ADAPTIVE_CARD_TYPE, value: adaptiveCard(card) } },
+    value: { status: 200, body: { statusCode: 200, type: ADAPTIVE_CARD_TYPE, value: adaptiveCard(card, readerTimeOf(context)) } },
   } as Parameters<typeof context.sendActivity>[0]);
 }
 
@@ -71,6 +71,7 @@ export function registerConversation(app: AgentApplication<TurnState>, deps: Tea
       }
     }
     const person = await identity.person(context);
+    rememberReaderTime(context, identity.readerTime(activity, person));
     try {
       // Bounded: with the database down or hanging, the person hears so at once instead of after
       // the driver's time-outs (tens of seconds), past what Teams waits for an answer.

@@ -4,6 +4,9 @@ import type { OrgConfig, Person } from '../../config/schemas.js';
 import { findPersonByEmail, findPersonByTeamsId } from '../../config/directory.js';
 import type { ConversationSighting } from '../../store/conversation-store.js';
 import type { Logger } from '../../logger.js';
+import type { CardTime } from '../../cards/localise.js';
+import { canonicalZone, isTimeZone } from '../../core/time.js';
+import { readerTime, sharedTime } from '../reader-time.js';
 
 const PERSON_KEY = Symbol('roster.person');
 
@@ -16,6 +19,15 @@ export function isPersonal(activity: Activity): boolean {
 function tenantOf(activity: Activity): string | undefined {
   const fromChannelData = (activity.channelData as { tenant?: { id?: unknown } } | undefined)?.tenant?.id;
   return activity.conversation?.tenantId ?? (typeof fromChannelData === 'string' ? fromChannelData : undefined);
+}
+
+/**
+ * The time zone the Teams client reports in the activity's `clientInfo` entity (an IANA zone
+ * such as `Europe/Berlin`); undefined when absent or not a zone.
+ */
+export function clientTimeZone(activity: Activity): string | undefined {
+  const info = (activity.entities ?? []).find((e) => e?.type === 'clientInfo') as { timezone?: unknown } | undefined;
+  return isTimeZone(info?.timezone) ? canonicalZone(info.timezone) : undefined;
 }
 
 /**
@@ -39,6 +51,16 @@ export class TeamsIdentity {
     return person;
   }
 
+  /** How the activity's sender reads times: their Teams client's zone, else the directory's, else the organisation's. */
+  readerTime(activity: Activity, sender: Person | undefined): CardTime {
+    return readerTime(this.org, sender, clientTimeZone(activity));
+  }
+
+  /** How a card many people see reads times: the organisation's zone, named. */
+  sharedTime(): CardTime {
+    return sharedTime(this.org);
+  }
+
   /** Who the directory says this Teams account is, without asking the connector. */
   fromAccount(account: ChannelAccount | undefined): Person | undefined {
     const aad = account?.aadObjectId;
@@ -59,6 +81,7 @@ export class TeamsIdentity {
     if (!serviceUrl || !botId || !activity.channelId || !account?.id || !aad || account.id === botId) return [];
     const tenantId = tenantOf(activity);
     const person = sender ?? this.fromAccount(account);
+    const timeZone = clientTimeZone(activity);
     return [
       {
         botId,
@@ -70,6 +93,7 @@ export class TeamsIdentity {
         userId: account.id,
         ...(account.name ? { userName: account.name } : {}),
         ...(person ? { email: person.email } : {}),
+        ...(timeZone ? { timeZone } : {}),
         ...(isPersonal(activity) && activity.conversation?.id ? { conversationId: activity.conversation.id } : {}),
       },
     ];

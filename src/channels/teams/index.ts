@@ -91,7 +91,7 @@ export const createTeamsChannel: ChannelFactory = async (deps) => {
 
   return {
     name: 'teams',
-    notifier: new TeamsNotifier(adapter, store, auth.mode === 'credentials' ? auth.clientId : {}, log, cardParts),
+    notifier: new TeamsNotifier(adapter, store, auth.mode === 'credentials' ? auth.clientId : {}, log, org, cardParts),
     mount: { path: TEAMS_MESSAGES_PATH, handler: messagesRouter({ auth, adapter, app, log }) },
   };
 };

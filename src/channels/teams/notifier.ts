@@ -1,7 +1,8 @@
 import type { CloudAdapter, TurnContext } from '@microsoft/agents-hosting';
 import type { ConversationParameters, ConversationReference } from '@microsoft/agents-activity';
 import { z } from 'zod';
-import type { Person } from '../../config/schemas.js';
+import type { OrgConfig, Person } from '../../config/schemas.js';
+import { readerTime } from '../reader-time.js';
 import type { MessageRef, OutgoingCard } from '../../core/notifications.js';
 import type { Logger } from '../../logger.js';
 import type { ConversationStore, TeamsConversationRef } from '../../store/conversation-store.js';
@@ -50,6 +51,8 @@ export interface TeamsMessageRef extends MessageRef {
   channelId?: string;
   /** The bot's channel id, which the SDK needs as the sender of the update. */
   botId?: string;
+  /** The zone the card was shown in, so that updates read the same. */
+  timeZone?: string;
 }
 
 const teamsMessageRefSchema = z.object({
@@ -59,6 +62,7 @@ const teamsMessageRefSchema = z.object({
   serviceUrl: z.string().min(1),
   channelId: z.string().optional(),
   botId: z.string().optional(),
+  timeZone: z.string().optional(),
 });
 
 /** The audience of Bot Connector tokens (Azure Bot Service). */
@@ -80,6 +84,7 @@ export class TeamsNotifier implements ChannelNotifier {
     private readonly store: ConversationStore,
     private readonly botIdentity: BotIdentity,
     private readonly log: Logger,
+    private readonly org: OrgConfig,
     /** Fills the Teams-only parts of a card (the refresh's Teams user ids); none when absent. */
     private readonly parts?: TeamsCardParts,
   ) {}
@@ -88,10 +93,15 @@ export class TeamsNotifier implements ChannelNotifier {
     return Boolean(await this.referenceFor(person));
   }
 
+  async timeZoneOf(person: Person): Promise<string | undefined> {
+    return (await this.referenceFor(person))?.timeZone;
+  }
+
   async send(person: Person, card: OutgoingCard): Promise<TeamsMessageRef | undefined> {
     const ref = await this.referenceFor(person);
     if (!ref) return undefined;
-    const activity = cardMessage(this.parts ? await this.parts.complete(card) : card);
+    const time = readerTime(this.org, person, ref.timeZone);
+    const activity = cardMessage(this.parts ? await this.parts.complete(card) : card, time);
     let conversationId = ref.conversationId;
     let activityId: string | undefined;
     // 429 and 5xx from the Bot Connector are retried after its Retry-After (the ConnectorClient does not retry).
@@ -141,7 +151,15 @@ export class TeamsNotifier implements ChannelNotifier {
       this.log.warn({ kind: card.kind, person: person.email }, 'the Bot Connector accepted a Teams card without returning its id');
       return undefined;
     }
-    return { channel: 'teams', conversationId, activityId, serviceUrl: ref.serviceUrl, channelId: ref.channelId, botId: ref.botId };
+    return {
+      channel: 'teams',
+      conversationId,
+      activityId,
+      serviceUrl: ref.serviceUrl,
+      channelId: ref.channelId,
+      botId: ref.botId,
+      timeZone: time.zone,
+    };
   }
 
   async update(ref: MessageRef, card: OutgoingCard): Promise<void> {
@@ -150,9 +168,9 @@ export class TeamsNotifier implements ChannelNotifier {
       this.log.warn({ kind: card.kind }, 'a Teams card update had an unusable message reference and was skipped');
       return;
     }
-    const { conversationId, activityId, serviceUrl, channelId, botId } = parsed.data;
+    const { conversationId, activityId, serviceUrl, channelId, botId, timeZone } = parsed.data;
     const completed = this.parts ? await this.parts.complete(card) : card;
-    const update = { ...cardMessage(completed), id: activityId } as Parameters<TurnContext['updateActivity']>[0];
+    const update = { ...cardMessage(completed, readerTime(this.org, undefined, timeZone)), id: activityId } as Parameters<TurnContext['updateActivity']>[0];
     const target = {
       serviceUrl,
       channelId: channelId ?? 'msteams',

@@ -1,0 +1,47 @@
+import { exponential, type Agenda } from 'agenda';
+import type { Outbox, QuietHours } from '../core/outbox.js';
+import { nextWorkingTime, type WorkingHours } from '../core/time.js';
+
+/** The Agenda job that performs an effect held back until its recipient's working hours. */
+export const QUIET_HOURS_JOB = 'chat.working-hours';
+
+interface HeldEffect {
+  type: string;
+  effectId: string;
+  data: unknown;
+}
+
+/**
+ * Working hours for reminders that can wait: an effect marked `quiet` for someone outside their
+ * working hours (in their own zone) is stored as an Agenda job at the start of their next window,
+ * once per effect id, so it survives restarts; the job performs it through the outbox's performer,
+ * whose delivery record keeps it from being sent twice.
+ */
+export function createQuietHours(
+  agenda: Agenda,
+  outbox: Outbox,
+  deps: { hours: WorkingHours; zoneOf: (email: string) => Promise<string>; clock: () => Date },
+): QuietHours {
+  agenda.define(
+    QUIET_HOURS_JOB,
+    async (job) => {
+      const { type, effectId, data } = job.attrs.data as HeldEffect;
+      await outbox.performNow(type, effectId, data, (job.attrs.failCount ?? 0) + 1);
+    },
+    { backoff: exponential({ delay: 1000, maxRetries: 8 }) },
+  );
+  return {
+    async until(to) {
+      const now = deps.clock();
+      const at = nextWorkingTime(now, await deps.zoneOf(to), deps.hours);
+      return at.getTime() > now.getTime() ? at : undefined;
+    },
+    async defer(at, type, effectId, data) {
+      await agenda
+        .create(QUIET_HOURS_JOB, { type, effectId, data } satisfies HeldEffect)
+        .unique({ 'data.effectId': effectId }, { insertOnly: true })
+        .schedule(at)
+        .save();
+    },
+  };
+}
