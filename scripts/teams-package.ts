@@ -8,7 +8,8 @@
  *
  * Other placeholders come from the environment: TEAMS_APP_DEVELOPER, TEAMS_APP_WEBSITE,
  * TEAMS_APP_PRIVACY_URL, TEAMS_APP_TERMS_URL. The bot's command menu is filled from the chat
- * commands Roster understands (CHAT_COMMANDS), so the menu and `help` never disagree.
+ * commands Roster understands (CHAT_COMMANDS, grouped to fit Teams' 10 per menu), so the menu and
+ * `help` never disagree. The version is package.json's unless --version says otherwise.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -25,6 +26,7 @@ export interface PackageOptions {
   botId: string;
   /** The Teams app id; the bot id when not given. */
   appId?: string;
+  /** The app version; package.json's when not given (Teams takes an upload as an update only when it is higher). */
   version?: string;
   developer?: string;
   websiteUrl?: string;
@@ -48,7 +50,7 @@ export function buildManifest(options: PackageOptions): Record<string, unknown> 
     if (!GUID.test(id)) throw new Error(`The ${name} must be a GUID (the Azure Bot's Microsoft App ID), got "${id}".`);
   }
   const values: Record<string, string> = {
-    APP_VERSION: options.version ?? '1.0.0',
+    APP_VERSION: options.version ?? packageVersion(),
     TEAMS_APP_ID: appId,
     BOT_ID: options.botId,
     DEVELOPER_NAME: options.developer ?? 'Roster',
@@ -70,14 +72,52 @@ export function buildManifest(options: PackageOptions): Record<string, unknown> 
   return manifest;
 }
 
-/** The command menu: one entry per chat command (Teams shows at most 10), its usage in the description. */
+/**
+ * The command menu. Teams shows at most 10 commands per scope (one command list per scope), and
+ * Roster has more, so related commands share an entry: its title is a command Roster answers
+ * (selecting it types that word) and its description names the others of the group. A command
+ * no group names joins the last entry, so every chat command is on the menu.
+ */
+const MENU_GROUPS: ReadonlyArray<{ title: string; summary: string; also: readonly string[] }> = [
+  { title: 'help', summary: 'What Roster can do for you.', also: [] },
+  { title: 'catalog', summary: 'Agent roles you may request.', also: ['request'] },
+  { title: 'list', summary: 'Your agents and the fleet.', also: ['show', 'find', 'fleet', 'dashboard'] },
+  { title: 'pending', summary: 'What waits for you.', also: ['cancel', 'away', 'back'] },
+  { title: 'access', summary: 'Time-bound access for an agent.', also: ['break-glass', 'boundary'] },
+  { title: 'eval', summary: 'Evaluate and improve an agent.', also: ['update', 'retrain', 'reactivate'] },
+  { title: 'decisions', summary: "An agent's decisions and knowledge.", also: ['note', 'compliance'] },
+  { title: 'retire', summary: 'Retire or hand over an agent.', also: ['archive', 'sponsor'] },
+];
+
+/** The first word of each chat command, as typed. */
+function commandWords(): string[] {
+  return [...new Set(CHAT_COMMANDS.map((c) => c.usage.split(' ')[0]!))];
+}
+
+/** The command menu (at most 10 entries), every chat command on it; see {@link MENU_GROUPS}. */
 export function menuCommands(): Array<{ title: string; description: string }> {
-  return CHAT_COMMANDS.slice(0, 10).map((c) => {
-    const title = c.usage.split(' ')[0]!;
-    const usage = c.usage === title ? '' : ` Usage: ${c.usage}`;
-    const description = `${c.description}${usage}`;
-    return { title, description: description.length <= 128 ? description : `${description.slice(0, 127)}…` };
+  const words = commandWords();
+  const known = new Set(words);
+  const groups = MENU_GROUPS.filter((g) => known.has(g.title)).map((g) => ({ ...g, also: g.also.filter((w) => known.has(w)) }));
+  const placed = new Set(groups.flatMap((g) => [g.title, ...g.also]));
+  const unplaced = words.filter((w) => !placed.has(w));
+  if (unplaced.length) groups.at(-1)!.also = [...groups.at(-1)!.also, ...unplaced];
+  const own = new Map(CHAT_COMMANDS.map((c) => [c.usage.split(' ')[0]!, c.description]));
+  return groups.map((g) => {
+    const also = g.also.length ? ` Also: ${g.also.join(', ')}.` : '';
+    // The command's own words when they fit beside the group, else the group's summary.
+    const full = `${own.get(g.title) ?? g.summary}${also}`;
+    const description = full.length <= 128 ? full : `${g.summary}${also}`;
+    return { title: g.title, description: description.length <= 128 ? description : `${description.slice(0, 127)}…` };
   });
+}
+
+/** The app package version: Roster's own (package.json), so each release can be uploaded as an update. */
+export function packageVersion(): string {
+  const version = String((JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: unknown }).version ?? '');
+  const core = /^(\d+\.\d+\.\d+)/.exec(version)?.[1];
+  if (!core) throw new Error(`package.json: version "${version}" is not like 1.2.3`);
+  return core;
 }
 
 function checkManifest(manifest: Record<string, unknown>): void {

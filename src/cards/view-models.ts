@@ -196,6 +196,11 @@ export const approvalRequestDataSchema = z.object({
   stepName: text,
   /** Whether the person viewing may decide now; buttons show only when pending and true. */
   canDecide: z.boolean(),
+  /**
+   * The title for this reader while the request is pending: what is asked of them ("Approve
+   * crm:write for Refund Triage?") or whom it waits for ("Waiting for Noah Fischer to approve …").
+   */
+  headline: text.optional(),
   /** Why the viewer cannot decide, e.g. "You requested this agent, so someone else approves it." */
   cannotDecideReason: z.string().optional(),
   /** e.g. "1 of 2 approvals". */

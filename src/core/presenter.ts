@@ -153,6 +153,7 @@ export class RunPresenter implements FlowPresenter {
         stepId,
         stepName: step?.title ?? stepId,
         canDecide,
+        ...(pending ? { headline: this.approvalHeadline(run, canDecide, groups) } : {}),
         ...(!canDecide && pending ? { cannotDecideReason: this.cannotDecideReason(run, viewer, decided) } : {}),
         progressLabel: `${approvals} of ${groups.length} approvals`,
         agentName: c.agentName,
@@ -302,6 +303,26 @@ export class RunPresenter implements FlowPresenter {
       default:
         return `${run.status[0]!.toUpperCase()}${run.status.slice(1)}: ${run.outcome ?? ''}`.trim();
     }
+  }
+
+  /**
+   * What a pending approval asks of its reader, as the card's title: "Approve crm:write for
+   * Refund Triage?" for someone who may decide; "Waiting for Noah Fischer to approve …" for the
+   * requester and everyone else.
+   */
+  private approvalHeadline(run: FlowRun, canDecide: boolean, groups: ReadonlyArray<{ eligible: string[] }>): string {
+    const c = run.context as AgentRequestContext & { scope?: string; actionTitle?: string };
+    const what =
+      run.flowId === 'runtime-approval'
+        ? `${c.agentName} to ${String(c.actionTitle ?? 'act').replace(/^./, (l) => l.toLowerCase())}`
+        : typeof c.scope === 'string'
+          ? `${c.scope} for ${c.agentName}`
+          : `${c.agentName} (${c.roleTitle})`;
+    if (canDecide) return `Approve ${what}?`;
+    const waitingOn = run.waitingFor.length ? run.waitingFor : [...new Set(groups.flatMap((g) => g.eligible))];
+    const names = waitingOn.map((email) => this.person(email).name);
+    const who = names.length <= 2 ? names.join(' and ') : `${names.slice(0, 2).join(', ')} and ${names.length - 2} more`;
+    return who ? `Waiting for ${who} to approve ${what}` : `Waiting for approval of ${what}`;
   }
 
   private cannotDecideReason(run: FlowRun, viewer: string, decided: boolean): string {

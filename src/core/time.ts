@@ -105,14 +105,14 @@ const UNITS: Array<[Intl.RelativeTimeFormatUnit, number]> = [
   ['second', 1000],
 ];
 
-/** The largest unit that counts a duration in whole numbers, rounded to it (90 min → 2 hours; 36 h → 2 days). */
+/** The largest unit that counts a duration in whole numbers, rounded down (90 min → 1 hour; 36 h → 1 day). */
 function largestUnit(ms: number): [Intl.RelativeTimeFormatUnit, number] {
   const abs = Math.abs(ms);
   for (const [unit, size] of UNITS) {
     if (unit === 'week' && abs % size !== 0) continue;
-    if (abs >= size) return [unit, Math.round(abs / size)];
+    if (abs >= size) return [unit, Math.floor(abs / size)];
   }
-  return ['second', Math.round(abs / 1000)];
+  return ["second", Math.floor(abs / 1000)];
 }
 
 /** A duration in words: "3 days", "1 hour", "2 weeks", "45 minutes". */

@@ -122,7 +122,7 @@ describeIfChromium('Teams in the Microsoft 365 Agents Playground (headless Chrom
     await shot(itAdmin, '4-verdict');
 
     // Noah's approval card arrived proactively in his chat; he approves and the card changes.
-    const approval = card(approver, 'Approval needed: Docs Helper');
+    const approval = card(approver, 'Approve Docs Helper (');
     await approval.waitFor();
     await shot(approver, '5-approval-card');
     await approval.getByRole('button', { name: 'Approve' }).click();

@@ -104,7 +104,7 @@ export class FakeSlack {
       const found = this.of(method, filter).at(-1);
       if (found) return found;
       if (Date.now() > deadline)
-        throw new Error(`no ${method} call matched within ${timeoutMs} ms; calls: ${this.calls.map((c) => c.method).join(', ')}`);
+        throw new Error(`no ${method} call matched within ${timeoutMs} ms; calls: ${this.calls.map((c) => c.method).join(", ")} ${process.env.DEBUG_FAKE ? JSON.stringify(this.calls.at(-1)) : ""}`);
       await new Promise((r) => setTimeout(r, 25));
     }
   }

@@ -233,7 +233,7 @@ async function decideOnce(
 async function updateSharedCopy(context: TurnContext, card: CardModel, time: CardTime, log: Logger): Promise<void> {
   const messageId = context.activity.replyToId;
   if (!messageId || isPersonal(context.activity) || card.kind !== 'approval-request') return;
-  const { cannotDecideReason: _personal, ...data } = card.data;
+  const { cannotDecideReason: _personal, headline: _asked, ...data } = card.data;
   try {
     // Seen by many, so its times are in the organisation's zone, named.
     const shared = cardMessage({ kind: card.kind, data: { ...data, canDecide: false } }, time);

@@ -115,7 +115,7 @@ describe('Teams fidelity', () => {
         connector
           .posts(u.conversationId)
           .map((p) => FakeConnector.card(p))
-          .find((c) => cardText(c).includes('Approval needed: Refresh Ids')),
+          .find((c) => cardText(c).includes('Approve Refresh Ids (')),
       );
     for (const u of [noah, liam]) {
       const card = await cardTo(u);

@@ -120,7 +120,7 @@ describe('Teams: the whole request, from the catalog to an active agent, in Team
     );
     for (const post of Object.values(approvalCards)) {
       const card = FakeConnector.card(post);
-      expect(cardText(card)).toContain('Approval needed: Docs Helper');
+      expect(cardText(card)).toContain('Approve Docs Helper (');
       expect(cardVerbs(card)).toEqual(['approval_approve', 'approval_deny']);
     }
 

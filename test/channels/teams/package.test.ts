@@ -72,10 +72,17 @@ describe('the Teams app package', () => {
     expect(bot.commandLists).toHaveLength(1);
     expect(bot.commandLists[0].scopes).toEqual(['personal', 'team', 'groupChat']);
     const commands = bot.commandLists[0].commands as Array<{ title: string; description: string }>;
-    expect(commands.map((c) => c.title)).toEqual(CHAT_COMMANDS.slice(0, 10).map((c) => c.usage.split(' ')[0]));
-    expect(commands.find((c) => c.title === 'catalog')?.description).toBe('Browse the agent roles your business unit may request.');
-    expect(commands.find((c) => c.title === 'show')?.description).toContain('Usage: show <agent>');
+    // Issue 22: every chat command is on the menu, grouped into at most 10 entries whose titles are commands.
+    const words = CHAT_COMMANDS.map((c) => c.usage.split(' ')[0]!);
+    expect(commands.length).toBeLessThanOrEqual(10);
+    for (const c of commands) expect(words).toContain(c.title);
+    const listed = (word: string) =>
+      commands.some((c) => c.title === word || (c.description.split('Also: ')[1] ?? '').replace(/\.$/, '').split(', ').includes(word));
+    for (const word of words) expect({ word, listed: listed(word) }).toEqual({ word, listed: true });
+    expect(commands.find((c) => c.title === 'catalog')?.description).toBe('Browse the agent roles your business unit may request. Also: request.');
+    expect(commands.find((c) => c.title === 'list')?.description).toContain('Also: show');
     for (const c of commands) expect(c.description.length).toBeLessThanOrEqual(128);
+    for (const c of commands) expect(c.title.length).toBeLessThanOrEqual(32);
     expect(JSON.stringify(manifest)).not.toContain('{{');
 
     const color = readPng(files.get('color.png')!);
@@ -89,6 +96,13 @@ describe('the Teams app package', () => {
         expect(a === 0 || (r === 255 && g === 255 && b === 255 && a === 255)).toBe(true);
       }
     }
+  });
+
+  it("takes package.json's version unless told otherwise, so each release uploads as an update", () => {
+    const own = (JSON.parse(readFileSync(path.join(TEAMS_APP_DIR, '..', 'package.json'), 'utf8')) as { version: string }).version;
+    const manifest = (zip: Buffer) => JSON.parse(unzip(zip).get('manifest.json')!.toString('utf8')) as { version: string };
+    expect(manifest(buildTeamsPackage({ botId: BOT_ID }).zip).version).toBe(own);
+    expect(manifest(buildTeamsPackage({ botId: BOT_ID, version: '2.0.1' }).zip).version).toBe('2.0.1');
   });
 
   it('ships the icon files from teams-app/ byte for byte, and refuses to build without them', () => {

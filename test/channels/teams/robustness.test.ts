@@ -50,7 +50,7 @@ describe('Teams: refusals, repeats, strangers and errors', () => {
   function approvalCardOf(u: TeamsUser, agentName: string) {
     const post = connector
       .posts(u.conversationId)
-      .filter((c) => cardText(FakeConnector.card(c)).includes(`Approval needed: ${agentName}`))
+      .filter((c) => cardText(FakeConnector.card(c)).includes(`Approve ${agentName} (`))
       .at(-1);
     if (!post) throw new Error(`no approval card for ${agentName} reached ${u.name}`);
     return { card: FakeConnector.card(post)!, activityId: post.createdId! };

@@ -134,7 +134,7 @@ describe('Teams: a person present only in Teams', () => {
     expect((await store.get(tomUser.aadObjectId))?.conversationId).toBe(personal);
     const [cardPost] = connector.posts(personal);
     const tomCard = FakeConnector.card(cardPost);
-    expect(cardText(tomCard)).toContain('Approval needed: Returns Explainer');
+    expect(cardText(tomCard)).toContain('Approve Returns Explainer (');
     expect(cardVerbs(tomCard)).toEqual(['approval_approve', 'approval_deny']);
     // Priya prefers Slack and got hers there, though Teams could have reached her too.
     expect(slack.latest(priya, 'approval-request')).toHaveLength(1);
