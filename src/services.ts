@@ -289,9 +289,7 @@ export async function createServices(settings: ServiceSettings) {
       hours: org.settings.workingHours,
       clock,
       zoneOf: async (email) =>
-        (await notifier.timeZoneOf?.(email).catch(() => undefined)) ??
-        findPersonByEmail(org, email)?.timeZone ??
-        org.settings.timeZone,
+        (await notifier.timeZoneOf?.(email).catch(() => undefined)) ?? findPersonByEmail(org, email)?.timeZone ?? org.settings.timeZone,
     }),
   );
   outbox.onEffectParked(async ({ holder, effect }) => {

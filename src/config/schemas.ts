@@ -18,9 +18,7 @@ const cronField = /^(\*|[0-9,\-*/]+)$/;
 export const timeZoneSchema = z.string().refine(isTimeZone, 'expected an IANA time zone such as Europe/Berlin');
 
 /** A time of day, 24-hour `HH:MM` (`24:00` is the end of the day). */
-const timeOfDaySchema = z
-  .string()
-  .regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, { error: formatMismatch('a time of day like "09:00"') });
+const timeOfDaySchema = z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, { error: formatMismatch('a time of day like "09:00"') });
 
 /**
  * When people may be sent reminders that can wait (grant expiry reminders, approval reminders,

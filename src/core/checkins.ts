@@ -261,7 +261,11 @@ export class CheckInService {
             [
               outbox.effect<AuditInput>(AUDIT_EFFECT, { ...completedEntry(d.agent, record), at: now }),
               ...d.agent.sponsors.map((sponsor) =>
-                outbox.effect<ChatSend>(CHAT_SEND_EFFECT, { to: sponsor, card: this.deps.presenter.checkIn(record, shown, sponsor), quiet: true }),
+                outbox.effect<ChatSend>(CHAT_SEND_EFFECT, {
+                  to: sponsor,
+                  card: this.deps.presenter.checkIn(record, shown, sponsor),
+                  quiet: true,
+                }),
               ),
             ] as PendingEffect[],
           ] as const;

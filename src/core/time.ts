@@ -112,7 +112,7 @@ function largestUnit(ms: number): [Intl.RelativeTimeFormatUnit, number] {
     if (unit === 'week' && abs % size !== 0) continue;
     if (abs >= size) return [unit, Math.floor(abs / size)];
   }
-  return ["second", Math.floor(abs / 1000)];
+  return ['second', Math.floor(abs / 1000)];
 }
 
 /** A duration in words: "3 days", "1 hour", "2 weeks", "45 minutes". */

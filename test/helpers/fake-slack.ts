@@ -23,6 +23,8 @@ export class FakeSlack {
   readonly responses: ResponseUrlCall[] = [];
   /** users.info answers: Slack user id → e-mail. */
   readonly emails = new Map<string, string>();
+  /** users.info answers: Slack user id → the user's IANA time zone (`tz`), as Slack reports it. */
+  readonly timeZones = new Map<string, string>();
   /** Users (or channels) whose messages Slack refuses with `channel_not_found`, as for a deactivated account. */
   readonly refused = new Set<string>();
   private server?: http.Server;
@@ -104,7 +106,7 @@ export class FakeSlack {
       const found = this.of(method, filter).at(-1);
       if (found) return found;
       if (Date.now() > deadline)
-        throw new Error(`no ${method} call matched within ${timeoutMs} ms; calls: ${this.calls.map((c) => c.method).join(", ")} ${process.env.DEBUG_FAKE ? JSON.stringify(this.calls.at(-1)) : ""}`);
+        throw new Error(`no ${method} call matched within ${timeoutMs} ms; calls: ${this.calls.map((c) => c.method).join(', ')}`);
       await new Promise((r) => setTimeout(r, 25));
     }
   }
@@ -137,7 +139,9 @@ export class FakeSlack {
         return { ok: true, channel: args.channel, ts: args.ts };
       case 'users.info': {
         const email = this.emails.get(String(args.user));
-        return email ? { ok: true, user: { id: args.user, profile: { email } } } : { ok: false, error: 'user_not_found' };
+        const tz = this.timeZones.get(String(args.user));
+        if (!email && !tz) return { ok: false, error: 'user_not_found' };
+        return { ok: true, user: { id: args.user, ...(tz ? { tz } : {}), profile: email ? { email } : {} } };
       }
       case 'users.lookupByEmail':
         return { ok: false, error: 'users_not_found' };

@@ -170,7 +170,9 @@ export class TeamsNotifier implements ChannelNotifier {
     }
     const { conversationId, activityId, serviceUrl, channelId, botId, timeZone } = parsed.data;
     const completed = this.parts ? await this.parts.complete(card) : card;
-    const update = { ...cardMessage(completed, readerTime(this.org, undefined, timeZone)), id: activityId } as Parameters<TurnContext['updateActivity']>[0];
+    const update = { ...cardMessage(completed, readerTime(this.org, undefined, timeZone)), id: activityId } as Parameters<
+      TurnContext['updateActivity']
+    >[0];
     const target = {
       serviceUrl,
       channelId: channelId ?? 'msteams',

@@ -79,7 +79,9 @@ describe('the Teams app package', () => {
     const listed = (word: string) =>
       commands.some((c) => c.title === word || (c.description.split('Also: ')[1] ?? '').replace(/\.$/, '').split(', ').includes(word));
     for (const word of words) expect({ word, listed: listed(word) }).toEqual({ word, listed: true });
-    expect(commands.find((c) => c.title === 'catalog')?.description).toBe('Browse the agent roles your business unit may request. Also: request.');
+    expect(commands.find((c) => c.title === 'catalog')?.description).toBe(
+      'Browse the agent roles your business unit may request. Also: request.',
+    );
     expect(commands.find((c) => c.title === 'list')?.description).toContain('Also: show');
     for (const c of commands) expect(c.description.length).toBeLessThanOrEqual(128);
     for (const c of commands) expect(c.title.length).toBeLessThanOrEqual(32);
