@@ -24,10 +24,12 @@ export function isTimeZone(zone: unknown): zone is string {
   }
 }
 
-/** The canonical spelling of a zone (`europe/paris` → `Europe/Paris`, `Etc/UTC` → `UTC`). */
+/**
+ * A zone as shown: UTC and its aliases (`Etc/UTC`, `GMT`, `Zulu`…) as `UTC`, any other zone as
+ * given (ICU would rename some to legacy ids, `Asia/Kolkata` to `Asia/Calcutta`).
+ */
 export function canonicalZone(zone: string): string {
-  const resolved = new Intl.DateTimeFormat('en', { timeZone: zone }).resolvedOptions().timeZone;
-  return /^(Etc\/)?(UTC|GMT|Zulu|Universal|UCT)(\+0|-0|0)?$/i.test(resolved) ? UTC : resolved;
+  return /^(Etc\/)?(UTC|GMT|Zulu|Universal|UCT|Greenwich)([+-]?0)?$/i.test(zone) ? UTC : zone;
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');

@@ -45,3 +45,14 @@ export const CONTRACT_EXTENSION_IN_2S: RoleChange = [
     wait: '2s',
   },
 ];
+
+/**
+ * The shipped configuration with working hours round the clock, for a spawned Roster whose
+ * reminders must go out at once whatever time of day the test runs (see `roundTheClock` in
+ * harness.ts for in-process ones).
+ */
+export function shippedConfigRoundTheClock(): string {
+  return shippedConfigEdited('roster-round-the-clock-', 'org.yaml', (doc) => {
+    doc.setIn(['settings', 'workingHours'], { start: '00:00', end: '24:00', days: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] });
+  });
+}

@@ -14,6 +14,7 @@ import { approvalCardsTo, approveValueOf, requestAgentInSlack, submitPassingEval
 import { buttonClick, interaction, postSlack, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
 import { shippedFlowsWithApprovalTimers } from '../helpers/timed-flows.js';
 import { TeamsClient, type TeamsUser } from '../channels/teams/teams-client.js';
+import { shippedConfigRoundTheClock } from '../helpers/config-copy.js';
 
 /*
  * "The database unavailable for 10 seconds": the real `npm start` process on its own embedded
@@ -116,6 +117,8 @@ describe('the database unavailable for 10 seconds', () => {
     roster = spawnRoster({
       MONGODB_URI: `mongodb://127.0.0.1:${mongoPort}/roster`,
       ROSTER_FLOWS_DIR: flows.dir,
+      // Reminders go out when due, whatever time of day the test runs.
+      ROSTER_CONFIG_DIR: shippedConfigRoundTheClock(),
       ...slack.rosterEnv(),
     });
     const listening = await roster.waitForLog((l) => l.msg === 'HTTP server listening', 60_000);

@@ -12,6 +12,7 @@ import { isAlive, spawnRoster, type RosterProcess } from '../helpers/roster-proc
 import { approvalCardsTo, approveValueOf, requestAgentInSlack, submitPassingEvaluationInSlack } from '../helpers/slack-journeys.js';
 import { buttonClick, interaction, postSlack } from '../helpers/slack-requests.js';
 import { shippedFlowsWithApprovalTimers } from '../helpers/timed-flows.js';
+import { shippedConfigRoundTheClock } from '../helpers/config-copy.js';
 
 /*
  * "The process killed with SIGKILL between two approvals": the real `npm start` process against a
@@ -66,6 +67,8 @@ describe('Roster killed with SIGKILL between two approvals', () => {
     const proc = spawnRoster({
       MONGODB_URI: `${testMongoUri().replace(/\/+$/, '')}/${dbName}`,
       ROSTER_FLOWS_DIR: flows.dir,
+      // Reminders go out when due, whatever time of day the test runs.
+      ROSTER_CONFIG_DIR: shippedConfigRoundTheClock(),
       // Effects the killed process stored but had not performed are taken over 3 s after the change.
       ROSTER_OUTBOX_LEASE_MS: '3000',
       // No shipped evaluation suites: the request is evaluated by the self-reported results form.

@@ -1,0 +1,61 @@
+import {
+  displayDate,
+  durationInWords,
+  formatInZone,
+  localiseText,
+  nextWorkingTime,
+  relativeInWords,
+  slackDateToken,
+} from '../../src/core/time.js';
+import { personSchema, orgSettingsSchema } from '../../src/config/schemas.js';
+
+const WEEK = { start: '09:00', end: '17:00', days: ['mon', 'tue', 'wed', 'thu', 'fri'] as const };
+
+describe('time where people are (src/core/time.ts)', () => {
+  const at = new Date('2025-06-03T14:02:00Z');
+
+  it('names the zone; UTC reads exactly as before', () => {
+    expect(formatInZone(at, 'UTC')).toBe(displayDate(at));
+    expect(formatInZone(at, 'Etc/UTC')).toBe('3 Jun 2025, 14:02 UTC');
+    expect(formatInZone(at, 'Europe/Paris')).toBe('3 Jun 2025, 16:02 Europe/Paris');
+    expect(formatInZone(at, 'Asia/Kolkata')).toBe('3 Jun 2025, 19:32 Asia/Kolkata');
+    expect(formatInZone(at, 'Not/AZone')).toBe('3 Jun 2025, 14:02 UTC');
+  });
+
+  it('rewrites every displayed instant in a text, and nothing else', () => {
+    expect(localiseText('From 3 Jun 2025, 14:02 UTC to 31 Dec 2025, 23:30 UTC (UTC is fine).', 'America/New_York')).toBe(
+      'From 3 Jun 2025, 10:02 America/New_York to 31 Dec 2025, 18:30 America/New_York (UTC is fine).',
+    );
+    expect(slackDateToken(at, 'x')).toBe(`<!date^${at.getTime() / 1000}^{date_short_pretty} at {time}|x>`);
+  });
+
+  it('says durations in words', () => {
+    expect(durationInWords(86_400_000)).toBe('1 day');
+    expect(durationInWords(3 * 86_400_000)).toBe('3 days');
+    expect(durationInWords(14 * 86_400_000)).toBe('2 weeks');
+    expect(durationInWords(90 * 60_000)).toBe('1 hour');
+    expect(relativeInWords(new Date(at.getTime() + 3 * 86_400_000), at)).toBe('in 3 days');
+    expect(relativeInWords(new Date(at.getTime() - 2 * 3_600_000), at)).toBe('2 hours ago');
+  });
+
+  it("finds the next working-hours window in the person's zone, across a daylight-saving change", () => {
+    // Tuesday 16:02 in Paris: inside.
+    expect(nextWorkingTime(at, 'Europe/Paris', WEEK)).toEqual(at);
+    // Tuesday 22:00 in Paris: Wednesday 09:00 there.
+    expect(nextWorkingTime(new Date('2025-06-03T20:00:00Z'), 'Europe/Paris', WEEK).toISOString()).toBe('2025-06-04T07:00:00.000Z');
+    // Friday evening in Los Angeles: Monday 09:00 there.
+    expect(nextWorkingTime(new Date('2025-06-07T03:00:00Z'), 'America/Los_Angeles', WEEK).toISOString()).toBe('2025-06-09T16:00:00.000Z');
+    // Saturday 29 March 2025 in Paris; clocks go forward on Sunday: Monday 09:00 CEST.
+    expect(nextWorkingTime(new Date('2025-03-29T20:00:00Z'), 'Europe/Paris', WEEK).toISOString()).toBe('2025-03-31T07:00:00.000Z');
+  });
+
+  it('takes a time zone only when it is an IANA zone, for people and the organisation', () => {
+    const person = { email: 'a@b.example', name: 'A', businessUnit: 'finance' };
+    expect(personSchema.parse({ ...person, timeZone: 'Europe/Berlin' }).timeZone).toBe('Europe/Berlin');
+    expect(personSchema.safeParse({ ...person, timeZone: 'CEST+2' }).success).toBe(false);
+    const settings = orgSettingsSchema.parse({ alertRotation: 'ai-ops' });
+    expect(settings.timeZone).toBe('UTC');
+    expect(settings.workingHours).toEqual({ start: '09:00', end: '17:00', days: ['mon', 'tue', 'wed', 'thu', 'fri'] });
+    expect(orgSettingsSchema.safeParse({ alertRotation: 'ai-ops', workingHours: { start: '18:00', end: '09:00' } }).success).toBe(false);
+  });
+});
