@@ -112,4 +112,38 @@ describe('times where people are (Slack and Teams endpoints)', () => {
     expect(reminded()).toHaveLength(1);
     expect(text(reminded()[0]!.args.blocks)).toContain('ends in 1 day');
   }, 90_000);
+
+  it("item 6: an approval card's title tells each reader what is asked of them", async () => {
+    const LIAM = {
+      email: 'liam.oneill@brightwater.example',
+      name: "Liam O'Neill",
+      teamsAadObjectId: 'f73be47a-3355-4ebf-9a4b-ed282e9beff4',
+    };
+    const agent = agentRecord({
+      name: 'Headline Agent',
+      sponsors: [LIAM.email, PRIYA.email],
+      requestedBy: LIAM.email,
+      businessUnit: 'customer-support',
+    });
+    await both.roster.services.agents.insert(agent);
+    const { run } = await both.roster.services.access.requestAccess(LIAM.email, {
+      agentId: agent.id,
+      scope: 'tickets:reply',
+      reason: 'Replies.',
+    });
+    // Priya (the other sponsor and the tickets data owner) and Elena (DPO: the scope touches PII) decide: her Slack card asks her.
+    const asked = await both.slack.waitFor(
+      'chat.postMessage',
+      (a) => a.channel === PRIYA.slack && text(a.blocks).includes('Headline Agent'),
+    );
+    expect(text(asked.args.blocks)).toContain('Approve tickets:reply for Headline Agent?');
+    // Liam requested it: his own view (the card's refresh in Teams) says whom it waits for.
+    const stepId = await eventually(async () => {
+      const stored = await both.roster.services.runs.get(run.id);
+      return Object.entries(stored?.steps ?? {}).find(([, s]) => s.status === 'waiting')?.[0];
+    });
+    const mine = await both.teams.execute(teamsUser(LIAM), 'approval_refresh', { runId: run.id, stepId }, { trigger: 'automatic' });
+    expect(text(mine.card)).toContain('Waiting for Priya Raman and Elena Rossi to approve tickets:reply for Headline Agent');
+    expect(text(mine.card)).not.toContain('Approve tickets:reply');
+  }, 60_000);
 });

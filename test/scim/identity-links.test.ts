@@ -40,6 +40,27 @@ describe('chat identities of provisioned people', () => {
     expect(slack.of('users.info')).toHaveLength(before);
   });
 
+  it("takes the person's time zone from SCIM's timezone (an IANA zone), and shows their times in it", async () => {
+    const scim = new ScimClient(roster.baseUrl);
+    const base = { schemas: [USER], displayName: 'Kai Tanaka', emails: [{ value: 'kai.tanaka@brightwater.example', primary: true }] };
+    expect((await scim.post('/Users', { ...base, userName: 'kai.tanaka@brightwater.example', timezone: 'Asia/Tokyo' })).status).toBe(201);
+    expect(roster.chat.person('kai.tanaka@brightwater.example')?.timeZone).toBe('Asia/Tokyo');
+    // An IdP sending something that is not a zone: kept in the resource, never used for times.
+    expect(
+      (
+        await scim.post('/Users', {
+          ...base,
+          userName: 'kai.other@brightwater.example',
+          displayName: 'Kai Other',
+          emails: [{ value: 'kai.other@brightwater.example' }],
+          timezone: 'Tokyo time',
+        })
+      ).status,
+    ).toBe(201);
+    expect(roster.chat.person('kai.other@brightwater.example')?.timeZone).toBeUndefined();
+    expect(await roster.services.notifier.timeZoneOf?.('kai.tanaka@brightwater.example')).toBe('Asia/Tokyo');
+  });
+
   it('takes immutable chat ids the identity provider provisions, and refuses malformed ones', async () => {
     const scim = new ScimClient(roster.baseUrl);
     const created = await scim.post('/Users', {
