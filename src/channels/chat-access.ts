@@ -5,6 +5,7 @@ import { grantNotice } from '../core/access-cards.js';
 import { grantableScopes, type AccessRequestResult } from '../core/access.js';
 import type { GrantRecord } from '../core/agents.js';
 import { displayDate } from '../core/presenter.js';
+import { relativeInWords } from '../core/time.js';
 import type { Services } from '../services.js';
 
 /** The access words of the chat: `access <agent> <scope> [duration] [reason]` and `break-glass <agent> <scope> <reason>`. */
@@ -85,7 +86,7 @@ export class AccessChat {
           {
             level: 'warning',
             title: `Break-glass: ${agent?.name ?? grant.agentId} has ${grant.scope} now`,
-            text: `Granted at once until ${displayDate(grant.expiresAt)}. Security has been paged and will review this use; the sponsors are told.`,
+            text: `Granted at once until ${displayDate(grant.expiresAt)} (${relativeInWords(new Date(grant.expiresAt), new Date())}). Security has been paged and will review this use; the sponsors are told.`,
           },
           ['revoke'],
         ),

@@ -240,7 +240,7 @@ export class CardActionsChat {
         if (!entry) throw new NotFoundError('the decision', eventId);
         const note = await this.services.retirement.addNote(person.email, agent.id, {
           kind: 'failure-mode',
-          text: `Decision ${entry.eventId} on ${entry.time.slice(0, 16).replace('T', ' ')} UTC (${entry.outcome}${entry.correctness !== undefined ? `, correctness ${entry.correctness}` : ''}), ${reportedByAgent(entry.summary, 1500)}`.slice(
+          text: `Decision ${entry.eventId} on ${displayDate(entry.time)} (${entry.outcome}${entry.correctness !== undefined ? `, correctness ${entry.correctness}` : ''}), ${reportedByAgent(entry.summary, 1500)}`.slice(
             0,
             2000,
           ),

@@ -6,6 +6,7 @@ import { assertDashboardReader, type FleetView } from '../core/fleet.js';
 import { mayAddKnowledgeNote } from '../core/policies.js';
 import type { ComplianceGap } from '../core/governance.js';
 import { decisionLine } from '../core/runtime-approvals.js';
+import { displayDate } from '../core/time.js';
 
 /** `decisions <agent> [days] [outcome]`, `compliance [regulation]` and `dashboard`. */
 export type GovernanceChatCommand =
@@ -167,7 +168,7 @@ export class GovernanceChat {
           ...asked,
           ...entries.slice(0, 20 - asked.length).map((e) => ({
             // The summary and the segment are the agent's words, not Roster's: framed and never linked.
-            text: `${e.time.slice(0, 16).replace('T', ' ')} · ${e.outcome}${e.correctness !== undefined ? ` · correct ${e.correctness}` : ''} · ${Math.round(e.latencyMs)} ms · $${e.costUSD.toFixed(4)}${e.segment ? ` · segment ${reportedByAgent(e.segment, 80)}` : ''} — ${reportedByAgent(e.summary)}`,
+            text: `${displayDate(e.time)} · ${e.outcome}${e.correctness !== undefined ? ` · correct ${e.correctness}` : ''} · ${Math.round(e.latencyMs)} ms · $${e.costUSD.toFixed(4)}${e.segment ? ` · segment ${reportedByAgent(e.segment, 80)}` : ''} — ${reportedByAgent(e.summary)}`,
             actions:
               mayNote && cardIdSchema.safeParse(e.eventId).success
                 ? [{ action: 'decision_record', label: 'Record as failure mode', value: { agentId: agent.id, eventId: e.eventId } }]
