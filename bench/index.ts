@@ -1,49 +1,102 @@
 /*
- * `npm run bench`: Roster against a floor measured in the same run, on this machine, written to
+ * `npm run bench`: Roster against floors measured in the same run, on this machine, written to
  * bench/RESULTS.md. Everything runs on 127.0.0.1 against one embedded MongoDB-compatible server
  * (mongo-java-server, in-memory backend) started here, or MONGODB_URI when set.
+ *
+ * Four processes share the machine and no event loop: this one (the load generator, and the
+ * seeding of the sweeps' data through a connection of its own), Roster (bench/roster-process.ts,
+ * started with --expose-gc), the fake Slack Web API and Bot Connector (bench/fakes-process.ts),
+ * and the floors (bench/floor-process.ts). Each measurement has warm-up rounds that are not
+ * reported; a floor is measured after Roster's backlog from the same requests has drained.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import express from 'express';
 import mongoose from 'mongoose';
-import bolt from '@slack/bolt';
-import { createSlackChannel } from '../src/channels/slack/index.js';
-import { createTeamsChannel } from '../src/channels/teams/index.js';
-import { issueTelemetryKey, newAgentId, type AgentRecord } from '../src/core/agents.js';
-import { FakeConnector } from '../test/helpers/fake-connector.js';
-import { FakeSlack } from '../test/helpers/fake-slack.js';
-import { agentRecord as baseAgentRecord } from '../test/helpers/harness.js';
-import { buttonClick, interaction, SIGNING_SECRET } from '../test/helpers/slack-requests.js';
+import { buttonClick, interaction } from '../test/helpers/slack-requests.js';
 import { TeamsClient, teamsUser } from '../test/channels/teams/teams-client.js';
+import { forkBench, type BenchProcess } from './ipc.js';
 import {
+  benchAgent,
   benchLog,
   elapsedSeconds,
-  floorServer,
   fmt,
+  loadAverage,
   machine,
   measure,
+  NOAH,
   openBenchDatabase,
+  org,
   RESULTS_FILE,
   runBench,
   sectionsOf,
-  startBenchRoster,
-  waitingRequests,
-  type BenchRoster,
+  telemetryEvents,
   type Latency,
 } from './support.js';
 
-const NOAH = { id: 'U04J5M9C1RF', email: 'noah.fischer@brightwater.example' };
 const DAY = 86_400_000;
-const rows: string[] = [];
-const notes: string[] = [];
-
 const log = benchLog('bench');
 
-function latencyRows(name: string, roster: Latency, floor: Latency, floorName: string): void {
+/** What `BENCH_ONLY` may name: a partial run re-measures those parts and keeps the other rows. */
+const PARTS = ['clicks', 'ingest', 'sweep'] as const;
+type Part = (typeof PARTS)[number];
+
+interface Line {
+  part: Part | 'all';
+  text: string;
+}
+const rows: Line[] = [];
+const notes: Line[] = [];
+
+/** The rows and notes each part owns in bench/RESULTS.md (older wordings included), replaced by a partial run. */
+const OWNED: Record<Part, string[]> = {
+  clicks: ['| Slack approve click', '| Teams Action.Execute', '- Teams answers', '- Clicks:', '- Slack: every decision'],
+  ingest: ['| telemetry ingest', '- Ingest validates'],
+  sweep: [
+    '| check-in sweep',
+    '- Sweep',
+    '- Raw events like with like',
+    '- Commands are counted',
+    '- mongo-java-server ignores non-unique indexes',
+    '| memory: RSS after the sweeps',
+  ],
+};
+
+interface Bench {
+  roster: BenchProcess;
+  rosterUrl: string;
+  floors: BenchProcess;
+  fakes: { slackEnv: Record<string, string>; slackApiUrl: string; serviceUrl: string };
+  /** The load generator's own connection to Roster's database, for seeding (not counted as Roster's commands). */
+  data: mongoose.Connection;
+}
+
+const rosterCommands = (bench: Bench): Promise<number> => bench.roster.call<number>('commands');
+
+/** Waits until Roster's backlog has drained (decisions of `runIds` by Noah stored, outboxes empty). */
+const settle = (bench: Bench, runIds: readonly string[] = []) =>
+  bench.roster.call<{ decidedAt: number; settledAt: number }>('settle', runIds, NOAH.email);
+
+function latencyRows(
+  part: Part,
+  name: string,
+  roster: Latency,
+  floor: Latency,
+  floorName: string,
+  commands: string,
+  floorCommands: string,
+): void {
   rows.push(
-    `| ${name}: Roster | ${fmt(roster.p50)} ms | ${fmt(roster.p95)} ms | ${fmt(roster.p99)} ms | ${fmt(roster.perSecond, 0)}/s | errors ${roster.errors} |`,
-    `| ${name}: ${floorName} | ${fmt(floor.p50)} ms | ${fmt(floor.p95)} ms | ${fmt(floor.p99)} ms | ${fmt(floor.perSecond, 0)}/s | |`,
-    `| ${name}: ratio Roster / floor | ×${fmt(roster.p50 / floor.p50)} | ×${fmt(roster.p95 / floor.p95)} | ×${fmt(roster.p99 / floor.p99)} | ×${fmt(floor.perSecond / roster.perSecond)} slower | |`,
+    {
+      part,
+      text: `| ${name}: Roster | ${fmt(roster.p50)} ms | ${fmt(roster.p95)} ms | ${fmt(roster.p99)} ms | ${fmt(roster.perSecond, 0)}/s | errors ${roster.errors}; ${commands} |`,
+    },
+    {
+      part,
+      text: `| ${name}: ${floorName} | ${fmt(floor.p50)} ms | ${fmt(floor.p95)} ms | ${fmt(floor.p99)} ms | ${fmt(floor.perSecond, 0)}/s | errors ${floor.errors}; ${floorCommands} |`,
+    },
+    {
+      part,
+      text: `| ${name}: ratio Roster / floor | ×${fmt(roster.p50 / floor.p50)} | ×${fmt(roster.p95 / floor.p95)} | ×${fmt(roster.p99 / floor.p99)} | ×${fmt(floor.perSecond / roster.perSecond)} slower | |`,
+    },
   );
 }
 
@@ -55,38 +108,54 @@ function clicksOn(url: string, runIds: readonly string[], concurrency: number): 
   return measure((i) => fetch(url, { method: 'POST', headers: bodies[i]!.headers, body: bodies[i]!.body }), bodies.length, concurrency);
 }
 
-async function benchSlack(roster: BenchRoster, clicks: number, concurrency: number, slack: FakeSlack): Promise<void> {
-  log(`Slack: preparing ${clicks} waiting runs`);
-  const runIds = await waitingRequests(roster, clicks, 'Slack Bench', 8);
-  log('Slack: clicking');
-  const ours = await clicksOn(`${roster.baseUrl}/slack/events`, runIds, concurrency);
+const WARMUP_CLICKS = 50;
 
-  // The floor: a bare Bolt app on the same receiver that only acknowledges.
-  const receiver = new bolt.ExpressReceiver({ signingSecret: SIGNING_SECRET });
-  // Bolt's start-up auth.test goes to the fake Slack Web API, as Roster's does: the bench talks to 127.0.0.1 only.
-  const app = new bolt.App({
-    token: 'xoxb-bench',
-    receiver,
-    deferInitialization: true,
-    clientOptions: { slackApiUrl: slack.apiUrl },
-    logLevel: bolt.LogLevel.ERROR,
-  });
-  app.action('approval_approve', async ({ ack }) => {
-    await ack();
-  });
-  await app.init();
-  const server = await floorServer(receiver.app);
-  const floor = await clicksOn(`${server.url}/slack/events`, runIds, concurrency);
-  await server.close();
-  latencyRows(`Slack approve click, ${clicks} × ${concurrency} in flight`, ours, floor, 'bare Bolt ack');
+async function benchSlack(bench: Bench, clicks: number, concurrencies: readonly number[]): Promise<void> {
+  const floorUrl = await bench.floors.call<string>('bolt', bench.fakes.slackApiUrl);
+  const total = WARMUP_CLICKS + clicks * concurrencies.length;
+  log(`Slack: preparing ${total} waiting runs`);
+  const runIds = await bench.roster.call<string[]>('waitingRequests', total, 'Slack Bench', 8);
+  await settle(bench);
+  log('Slack: warm-up');
+  const warm = runIds.slice(0, WARMUP_CLICKS);
+  await clicksOn(`${bench.rosterUrl}/slack/events`, warm, concurrencies[0]!);
+  await settle(bench, warm);
+  await clicksOn(floorUrl, warm, concurrencies[0]!);
+  for (const [n, concurrency] of concurrencies.entries()) {
+    const ids = runIds.slice(WARMUP_CLICKS + n * clicks, WARMUP_CLICKS + (n + 1) * clicks);
+    log(`Slack: ${clicks} clicks, ${concurrency} in flight`);
+    const before = await rosterCommands(bench);
+    const ours = await clicksOn(`${bench.rosterUrl}/slack/events`, ids, concurrency);
+    const lastAck = Date.now();
+    const { decidedAt, settledAt } = await settle(bench, ids);
+    const commands = ((await rosterCommands(bench)) - before) / ids.length;
+    const floor = await clicksOn(floorUrl, ids, concurrency);
+    latencyRows(
+      'clicks',
+      `Slack approve click, ${clicks} × ${concurrency} in flight`,
+      ours,
+      floor,
+      'bare Bolt ack',
+      `${fmt(commands, 1)} commands per click (ack, decision and its effects)`,
+      '0 commands',
+    );
+    const after = (at: number) => (at <= lastAck ? 'before the last ack' : `${fmt((at - lastAck) / 1000, 2)} s after the last ack`);
+    notes.push({
+      part: 'clicks',
+      text: `Slack: every decision of the ${clicks} × ${concurrency} clicks was stored ${after(decidedAt)}, and their effects (card updates, audit entries) were all done ${after(settledAt)} (goal: decisions within 5 s).`,
+    });
+  }
 }
 
-async function benchTeams(roster: BenchRoster, clicks: number, concurrency: number, connector: FakeConnector): Promise<void> {
-  log(`Teams: preparing ${clicks} waiting runs`);
-  const runIds = await waitingRequests(roster, clicks, 'Teams Bench', 8);
-  const client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
-  const noah = teamsUser(roster.chat.person(NOAH.email)!);
+async function benchTeams(bench: Bench, clicks: number, concurrency: number): Promise<void> {
+  const floorUrl = await bench.floors.call<string>('agents');
+  const client = new TeamsClient(bench.rosterUrl, bench.fakes.serviceUrl);
+  const noah = teamsUser(org.people.find((p) => p.email === NOAH.email)!);
   await client.install(noah);
+  const total = WARMUP_CLICKS + clicks;
+  log(`Teams: preparing ${total} waiting runs`);
+  const runIds = await bench.roster.call<string[]>('waitingRequests', total, 'Teams Bench', 8);
+  await settle(bench);
   const activity = (runId: string) =>
     JSON.stringify({
       ...client.base(noah, 'invoke'),
@@ -97,98 +166,87 @@ async function benchTeams(roster: BenchRoster, clicks: number, concurrency: numb
       },
     });
   const headers = { 'content-type': 'application/json' };
-  log('Teams: clicking');
-  const ours = await measure(
-    (i) => fetch(`${roster.baseUrl}/api/messages`, { method: 'POST', headers, body: activity(runIds[i]!) }),
-    runIds.length,
-    concurrency,
+  const invokes = (url: string, ids: readonly string[]) =>
+    measure((i) => fetch(url, { method: 'POST', headers, body: activity(ids[i]!) }), ids.length, concurrency);
+  log('Teams: warm-up');
+  const warm = runIds.slice(0, WARMUP_CLICKS);
+  await invokes(`${bench.rosterUrl}/api/messages`, warm);
+  await settle(bench, warm);
+  await invokes(floorUrl, warm);
+  const ids = runIds.slice(WARMUP_CLICKS);
+  log(`Teams: ${clicks} clicks, ${concurrency} in flight`);
+  const before = await rosterCommands(bench);
+  const ours = await invokes(`${bench.rosterUrl}/api/messages`, ids);
+  await settle(bench, ids);
+  const commands = ((await rosterCommands(bench)) - before) / ids.length;
+  const floor = await invokes(floorUrl, ids);
+  latencyRows(
+    'clicks',
+    `Teams Action.Execute approve, ${clicks} × ${concurrency} in flight`,
+    ours,
+    floor,
+    'bare Agents SDK app',
+    `${fmt(commands, 1)} commands per click (decision, card and effects)`,
+    '0 commands',
   );
-  // The floor: an Express endpoint that parses the activity and answers an invoke response at once.
-  const bare = express();
-  bare.post('/api/messages', express.json({ limit: '1mb' }), (_req, res) => {
-    res.json({ statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: 'ok' });
+  notes.push({
+    part: 'clicks',
+    text: "Clicks: Slack's floor is a bare Bolt app in its own process, on an ExpressReceiver configured as Roster's (signature verified, `processBeforeResponse: false`), whose approve handler only acknowledges; Teams' floor is a bare Microsoft 365 Agents SDK app in its own process (CloudAdapter and AgentApplication, anonymous on loopback as Roster runs here) answering the approve Action.Execute with a static Adaptive Card. Each gets the same signed requests (activities) as Roster, after Roster's backlog from them has drained: every decision stored (checked in the database, so each click is known to have decided) and no outbox effect due. Commands per click count what Roster sent from the first click until drained. The per-person chat rate limit is raised for the bench, as one approver clicks hundreds of times a minute: before 2026-11-30 the bench ran with the sample organisation's 30 a minute, so all but the first 30 clicks per platform were answered with a 'slow down' notice and decided nothing.",
   });
-  const server = await floorServer(bare);
-  const floor = await measure(
-    (i) => fetch(`${server.url}/api/messages`, { method: 'POST', headers, body: activity(runIds[i]!) }),
-    runIds.length,
-    concurrency,
-  );
-  await server.close();
-  latencyRows(`Teams Action.Execute approve, ${clicks} × ${concurrency} in flight`, ours, floor, 'bare Express endpoint');
-  notes.push(
-    'Teams answers Action.Execute with the updated card in the invoke response, so its time includes the decision itself (read the run, record the decision, audit, render); Slack acknowledges first and works after the ack.',
-  );
-}
-
-/** An active kb-answerer sponsored by Noah, 40 days old. */
-function agentRecord(name: string, key?: ReturnType<typeof issueTelemetryKey>, id = newAgentId()): AgentRecord {
-  const then = new Date(Date.now() - 40 * DAY).toISOString();
-  return baseAgentRecord({
-    id,
-    name,
-    catalogRoleId: 'kb-answerer',
-    sponsors: [NOAH.email],
-    businessUnit: 'engineering',
-    purpose: 'Benchmark agent.',
-    credentials: key ? [key.credential] : [],
-    createdAt: then,
-    updatedAt: then,
-    statusChangedAt: then,
+  notes.push({
+    part: 'clicks',
+    text: 'Teams answers Action.Execute with the updated card in the invoke response, so its time includes the decision itself (read the run, record the decision, audit, render); Slack acknowledges first and works after the ack.',
   });
 }
 
-function telemetryEvents(agentId: string, count: number, offset: number) {
-  return Array.from({ length: count }, (_, i) => ({
-    eventId: `e-${offset + i}`,
-    agentId,
-    time: new Date(Date.now() - ((offset + i) % 1000) * 60_000).toISOString(),
-    taskType: 'answer',
-    outcome: i % 10 === 0 ? 'failure' : 'success',
-    correctness: i % 10 === 0 ? 0 : 1,
-    latencyMs: 400 + (i % 50) * 20,
-    costUSD: 0.004,
-    tokens: 900,
-    segment: i % 2 ? 'emea' : 'amer',
-  }));
+/** Posts `bodies` one after the other to a telemetry endpoint; resolves the seconds it took. */
+async function postBatches(url: string, key: string, bodies: ReadonlyArray<ReturnType<typeof telemetryEvents>>): Promise<number> {
+  const t0 = performance.now();
+  for (const events of bodies) {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ events }),
+    });
+    const report = (await res.json()) as { accepted: number };
+    if (report.accepted !== events.length) throw new Error(`${url} accepted ${report.accepted} of ${events.length}`);
+  }
+  return (performance.now() - t0) / 1000;
 }
 
-async function benchIngest(roster: BenchRoster, raw: mongoose.Connection): Promise<void> {
+async function benchIngest(bench: Bench, floorDb: string, uri: string): Promise<void> {
+  const floorUrl = await bench.floors.call<string>('ingest', uri, floorDb);
   for (const size of [100, 1000]) {
     const batches = size === 100 ? 100 : 20;
-    const id = newAgentId();
-    const key = issueTelemetryKey(id, new Date());
-    await roster.services.agents.insert(agentRecord(`Ingest ${size}`, key, id));
+    const { id, key } = await bench.roster.call<{ id: string; key: string }>('telemetryAgent', `Ingest ${size}`);
+    const warm = Array.from({ length: size === 100 ? 10 : 3 }, (_, b) => telemetryEvents(id, size, b * size, 'w-'));
     const bodies = Array.from({ length: batches }, (_, b) => telemetryEvents(id, size, b * size));
-    log(`ingest: ${batches} batches of ${size}`);
-    const commandsBefore = rosterCommands;
-    let t0 = performance.now();
-    for (const events of bodies) {
-      const res = await fetch(`${roster.baseUrl}/api/v1/telemetry`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${key.key}` },
-        body: JSON.stringify({ events }),
-      });
-      const report = (await res.json()) as { accepted: number };
-      if (report.accepted !== size) throw new Error(`ingest accepted ${report.accepted} of ${size}`);
-    }
+    log(`ingest: warm-up, then ${batches} batches of ${size}`);
+    await postBatches(`${bench.rosterUrl}/api/v1/telemetry`, key, warm);
+    await bench.roster.call('ingestIdle');
+    await settle(bench);
+    const before = await rosterCommands(bench);
+    let seconds = await postBatches(`${bench.rosterUrl}/api/v1/telemetry`, key, bodies);
     // The error-spike checks run after each reply: the time and the commands include them.
-    await roster.services.supervision.ingest.idle();
-    const ours = (batches * size) / ((performance.now() - t0) / 1000);
-    const commands = (rosterCommands - commandsBefore) / batches;
-    const collection = raw.db!.collection(`bench_raw_${size}`);
-    t0 = performance.now();
-    for (const events of bodies) {
-      await collection.insertMany(events.map((e) => ({ _id: `${e.agentId}:${e.eventId}` as never, ...e, time: new Date(e.time) })));
-    }
-    const floor = (batches * size) / ((performance.now() - t0) / 1000);
-    rows.push(
-      `| telemetry ingest, batches of ${size} (${batches * size} events) | Roster ${fmt(ours, 0)} events/s | raw insertMany ${fmt(floor, 0)} events/s | ratio ×${fmt(floor / ours)} slower (Roster at ×${fmt(ours / floor, 2)} of the floor) | ${fmt(commands, 1)} commands per batch |  |`,
-    );
+    const t0 = performance.now();
+    await bench.roster.call('ingestIdle');
+    seconds += (performance.now() - t0) / 1000;
+    const ours = (batches * size) / seconds;
+    const commands = ((await rosterCommands(bench)) - before) / batches;
+    await settle(bench);
+    await postBatches(floorUrl, key, warm);
+    const floorBefore = await bench.floors.call<number>('commands');
+    const floor = (batches * size) / (await postBatches(floorUrl, key, bodies));
+    const floorCommands = ((await bench.floors.call<number>('commands')) - floorBefore) / batches;
+    rows.push({
+      part: 'ingest',
+      text: `| telemetry ingest, batches of ${size} (${batches * size} events) | Roster ${fmt(ours, 0)} events/s | HTTP + insertMany ${fmt(floor, 0)} events/s | ratio ×${fmt(floor / ours)} slower (Roster at ×${fmt(ours / floor, 2)} of the floor) | ${fmt(commands, 1)} commands per batch (floor ${fmt(floorCommands, 1)}) |  |`,
+    });
   }
-  notes.push(
-    "Ingest validates each event, inserts raw events (unique per agent and event id), then updates the hourly and daily rollups ($inc upserts summed in memory per agent-hour and agent-day) and the newest event times, one unordered bulkWrite per collection, both in flight together; the error-spike check reads the batch agents' hourly rollups in one query after the reply (included in the time). Commands per batch count everything Roster sent meanwhile (the key is read once per cache lifetime). One raw insertMany is the floor.",
-  );
+  notes.push({
+    part: 'ingest',
+    text: "Ingest validates each event, inserts raw events (unique per agent and event id), then updates the hourly and daily rollups ($inc upserts summed in memory per agent-hour and agent-day) and the newest event times, one unordered bulkWrite per collection, both in flight together; the error-spike check reads the batch agents' hourly rollups in one query after the reply (included in the time). Commands per batch count everything Roster sent meanwhile (the key is read once per cache lifetime). The floor is a bare Express endpoint in its own process that parses the same JSON body and stores the same raw-event documents with one unordered insertMany (no key check, validation or rollups), fed the same batches one after the other.",
+  });
 }
 
 function rollupDoc(agentId: string, day: number, count: number) {
@@ -215,28 +273,13 @@ function rollupDoc(agentId: string, day: number, count: number) {
   };
 }
 
-/** The rows and notes a `BENCH_ONLY=ingest` run owns in bench/RESULTS.md. */
-const INGEST_LINES = ['| telemetry ingest', '- Ingest validates'];
-
-/** The rows and notes a `BENCH_ONLY=sweep` run owns in bench/RESULTS.md (older wordings included). */
-const SWEEP_LINES = [
-  '| check-in sweep',
-  '- Sweep',
-  '- Raw events like with like',
-  '- Commands are counted',
-  '- mongo-java-server ignores non-unique indexes',
-  '| memory: RSS after the sweeps',
-];
-
-/** Database commands Roster sent (the driver's command monitoring on Roster's own connection). */
-let rosterCommands = 0;
-
-/** RSS of this process after a full garbage collection (run with --expose-gc), in MB. */
-function rssAfterGc(): number {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.();
-  gc?.();
-  return process.memoryUsage().rss / 1024 / 1024;
+/** Active agents stored as Roster stores them, straight into its database (setup, not measured). */
+async function insertAgents(bench: Bench, names: readonly string[]): Promise<string[]> {
+  const records = names.map((name) => benchAgent(name));
+  await bench.data
+    .db!.collection('agents')
+    .insertMany(records.map(({ id, ...rest }) => ({ _id: id as never, liveNameKey: `engineering/${rest.name.toLowerCase()}`, ...rest })));
+  return records.map((r) => r.id);
 }
 
 interface SweepRound {
@@ -247,44 +290,45 @@ interface SweepRound {
   rssMb: number;
 }
 
-async function benchSweep(roster: BenchRoster, agents: number, rawEventsPerAgent: number, record = true): Promise<SweepRound> {
-  const db = roster.db.connection.db!;
+async function benchSweep(bench: Bench, agents: number, rawEventsPerAgent: number, record = true): Promise<SweepRound> {
+  const db = bench.data.db!;
   // Each round starts from the same state: no telemetry, check-ins or claims of earlier rounds.
   for (const name of ['telemetry_rollups', 'telemetry_events', 'telemetry_last', 'checkins', 'checkin_schedule', 'checkin_claims'])
     await db.collection(name).deleteMany({});
   log(`sweep: inserting ${agents} agents, 30 days of rollups each, ${rawEventsPerAgent} raw events each`);
   const tag = `${agents}-${rawEventsPerAgent}-${Date.now()}`;
   for (let offset = 0; offset < agents; offset += 500) {
-    const chunk = Array.from({ length: Math.min(500, agents - offset) }, (_, i) => agentRecord(`Sweep ${tag} ${offset + i}`));
-    await db
-      .collection('agents')
-      .insertMany(chunk.map(({ id, ...rest }) => ({ _id: id as never, liveNameKey: `engineering/${rest.name.toLowerCase()}`, ...rest })));
+    const ids = await insertAgents(
+      bench,
+      Array.from({ length: Math.min(500, agents - offset) }, (_, i) => `Sweep ${tag} ${offset + i}`),
+    );
     await db
       .collection('telemetry_rollups')
-      .insertMany(chunk.flatMap((a) => Array.from({ length: 30 }, (_, d) => rollupDoc(a.id, d, 100))) as never[]);
+      .insertMany(ids.flatMap((id) => Array.from({ length: 30 }, (_, d) => rollupDoc(id, d, 100))) as never[]);
     // What ingest keeps beside the rollups: each agent's newest event time (dormancy reads it).
-    await db.collection('telemetry_last').insertMany(chunk.map((a) => ({ _id: a.id as never, lastEventAt: new Date() })));
+    await db.collection('telemetry_last').insertMany(ids.map((id) => ({ _id: id as never, lastEventAt: new Date() })));
     if (rawEventsPerAgent > 0) {
       await db
         .collection('telemetry_events')
         .insertMany(
-          chunk.flatMap((a) =>
-            telemetryEvents(a.id, rawEventsPerAgent, 0).map((e) => ({ _id: `${a.id}:${e.eventId}`, ...e, time: new Date(e.time) })),
+          ids.flatMap((id) =>
+            telemetryEvents(id, rawEventsPerAgent, 0).map((e) => ({ _id: `${id}:${e.eventId}`, ...e, time: new Date(e.time) })),
           ) as never[],
         );
     }
   }
   log(`sweep: running over ${agents} active agents${record ? '' : ' (warm-up)'}`);
-  const commandsBefore = rosterCommands;
-  const t0 = performance.now();
-  const result = await roster.services.supervision.checkins.sweep(new Date());
-  const ms = performance.now() - t0;
-  const commands = rosterCommands - commandsBefore;
-  const rssMb = rssAfterGc();
+  const before = await rosterCommands(bench);
+  const { ms, ran } = await bench.roster.call<{ ms: number; ran: number }>('sweep');
+  // Review cards go out through the outbox after the sweep: its commands are the sweep's too.
+  await settle(bench);
+  const commands = (await rosterCommands(bench)) - before;
+  const { rssMb } = await bench.roster.call<{ rssMb: number }>('memory');
   if (record) {
-    rows.push(
-      `| check-in sweep, ${fmt(agents, 0)} agents × 30 days of rollups${rawEventsPerAgent ? `, ${rawEventsPerAgent} raw events each` : ''} | ${fmt(ms / 1000)} s wall | ${fmt(ms / Math.max(1, result.ran), 2)} ms per agent | ${fmt(commands, 0)} commands (${fmt(commands / Math.max(1, result.ran), 3)} per agent) | ran ${result.ran} | RSS after GC ${fmt(rssMb, 0)} MB |`,
-    );
+    rows.push({
+      part: 'sweep',
+      text: `| check-in sweep, ${fmt(agents, 0)} agents × 30 days of rollups${rawEventsPerAgent ? `, ${rawEventsPerAgent} raw events each` : ''} | ${fmt(ms / 1000)} s wall | ${fmt(ms / Math.max(1, ran), 2)} ms per agent | ${fmt(commands, 0)} commands (${fmt(commands / Math.max(1, ran), 3)} per agent) | ran ${ran} | Roster RSS after GC ${fmt(rssMb, 0)} MB |`,
+    });
   }
   // Leave only the next round's agents active.
   const done = await db
@@ -297,103 +341,121 @@ async function benchSweep(roster: BenchRoster, agents: number, rawEventsPerAgent
         updateOne: { filter: { _id: d._id }, update: { $set: { status: 'retired', liveNameKey: `retired/${String(d._id)}` } } },
       })),
     );
-  return { agents, ms, commands, ran: result.ran, rssMb };
+  return { agents, ms, commands, ran, rssMb };
 }
 
 /** The sweep rows: a warm-up round, each size, then like-for-like raw-event volume (R against 5R per agent). */
-async function benchSweeps(roster: BenchRoster, sizes: readonly number[]): Promise<void> {
-  await benchSweep(roster, 200, 0, false);
+async function benchSweeps(bench: Bench, sizes: readonly number[]): Promise<void> {
+  await benchSweep(bench, 200, 0, false);
   const rounds: SweepRound[] = [];
-  for (const size of sizes) rounds.push(await benchSweep(roster, size, 0));
+  for (const size of sizes) rounds.push(await benchSweep(bench, size, 0));
   const small = rounds[0]!;
   const large = rounds[rounds.length - 1]!;
   if (rounds.length > 1) {
-    notes.push(
-      `Sweep time per agent from ${fmt(small.agents, 0)} to ${fmt(large.agents, 0)} agents: ${fmt(small.ms / small.ran, 2)} → ${fmt(large.ms / large.ran, 2)} ms (×${fmt(large.ms / large.ran / (small.ms / small.ran), 2)}); commands per agent ${fmt(small.commands / small.ran, 3)} → ${fmt(large.commands / large.ran, 3)}. Goal: 10,000 agents under 15 s, flat per agent.`,
-    );
+    notes.push({
+      part: 'sweep',
+      text: `Sweep time per agent from ${fmt(small.agents, 0)} to ${fmt(large.agents, 0)} agents: ${fmt(small.ms / small.ran, 2)} → ${fmt(large.ms / large.ran, 2)} ms (×${fmt(large.ms / large.ran / (small.ms / small.ran), 2)}); commands per agent ${fmt(small.commands / small.ran, 3)} → ${fmt(large.commands / large.ran, 3)}; Roster's RSS after GC with ${fmt(large.agents, 0)} agents and ${fmt(large.agents * 30, 0)} rollups, after the sweep: ${fmt(large.rssMb, 0)} MB. Goals: 10,000 agents under 15 s, flat per agent, RSS under 300 MB.`,
+    });
   }
   const base = 20;
-  const light = await benchSweep(roster, small.agents, base);
-  const heavy = await benchSweep(roster, small.agents, 5 * base);
+  const light = await benchSweep(bench, small.agents, base);
+  const heavy = await benchSweep(bench, small.agents, 5 * base);
   notes.push(
-    `Raw events like with like: ${fmt(small.agents, 0)} agents with ${base} raw events each took ${fmt(light.ms / 1000, 2)} s (${fmt(light.commands, 0)} commands), with ${5 * base} each ${fmt(heavy.ms / 1000, 2)} s (${fmt(heavy.commands, 0)} commands): ×${fmt(heavy.ms / light.ms, 2)}. A check-in reads daily rollups by key and one last-event document per agent, never raw events.`,
-    `Commands are counted with the MongoDB driver's command monitoring on Roster's own connection (\`monitorCommands=true\` in its URI); a warm-up sweep of 200 agents runs first and is not reported. RSS is this process's after a full GC (\`--expose-gc\`): with BENCH_ONLY=sweep it holds Roster and the fake Slack only; the database runs in its own Java process.`,
+    {
+      part: 'sweep',
+      text: `Raw events like with like: ${fmt(small.agents, 0)} agents with ${base} raw events each took ${fmt(light.ms / 1000, 2)} s (${fmt(light.commands, 0)} commands), with ${5 * base} each ${fmt(heavy.ms / 1000, 2)} s (${fmt(heavy.commands, 0)} commands): ×${fmt(heavy.ms / light.ms, 2)}. A check-in reads daily rollups by key and one last-event document per agent, never raw events.`,
+    },
+    {
+      part: 'sweep',
+      text: "Commands are counted with the MongoDB driver's command monitoring on Roster's own connection (`monitorCommands=true` in its URI), Agenda's polling of its job collection and connection handshakes left out; a sweep's commands include the review cards it hands to the outbox, counted until the outbox has drained. A warm-up sweep of 200 agents runs first and is not reported. The agents, rollups and raw events are inserted by the load generator through a connection of its own.",
+    },
   );
 }
 
+function parseOnly(value: string | undefined): Set<Part> | undefined {
+  if (value === undefined || value === '' || value === 'all') return undefined;
+  const parts = value.split(',').map((p) => p.trim());
+  for (const p of parts)
+    if (!PARTS.includes(p as Part)) throw new Error(`BENCH_ONLY=${value}: the parts are ${PARTS.join(', ')} (comma-separated)`);
+  return new Set(parts as Part[]);
+}
+
 async function main(): Promise<void> {
-  const only = process.env.BENCH_ONLY;
-  if (only !== undefined && only !== 'sweep' && only !== 'ingest')
-    throw new Error(`BENCH_ONLY=${only}: only "sweep" and "ingest" are supported`);
-  const slackClicks = Number(process.env.BENCH_CLICKS ?? 300);
+  const only = parseOnly(process.env.BENCH_ONLY);
+  const runs = (part: Part) => !only || only.has(part);
+  const clicks = Number(process.env.BENCH_CLICKS ?? 300);
   const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
+  const slackConcurrencies = [...new Set([concurrency, Number(process.env.BENCH_CONCURRENCY_HIGH ?? 50)])];
   const sweepSizes = (process.env.BENCH_SWEEP_SIZES ?? '1000,10000').split(',').map(Number);
+  const loadBefore = loadAverage();
   const db = await openBenchDatabase();
-  const database = db.label;
-  const slack = new FakeSlack();
-  await slack.start();
-  const connector = await FakeConnector.start();
-  const monitored = `${db.uri}${db.uri.includes('?') ? '&' : '?'}monitorCommands=true`;
-  const roster = await startBenchRoster(monitored, `bench_${Date.now()}`, slack.rosterEnv(), {
-    channels: [createSlackChannel, createTeamsChannel],
-  });
-  roster.db.connection.getClient().on('commandStarted', () => (rosterCommands += 1));
-  const raw = await mongoose.createConnection(db.uri, { dbName: `bench_raw_${Date.now()}` }).asPromise();
+  const stamp = Date.now();
+  const dbName = `bench_${stamp}`;
+  const [fakes, roster, floors] = await Promise.all([
+    forkBench('fakes-process.ts'),
+    forkBench('roster-process.ts', { gc: true }),
+    forkBench('floor-process.ts'),
+  ]);
+  let data: mongoose.Connection | undefined;
   try {
-    if (!only) {
-      await benchSlack(roster, slackClicks, concurrency, slack);
-      await benchTeams(roster, slackClicks, concurrency, connector);
+    const fakeUrls = await fakes.call<Bench['fakes']>('urls');
+    const { baseUrl } = await roster.call<{ baseUrl: string }>('start', db.uri, dbName, fakeUrls.slackEnv);
+    data = await mongoose.createConnection(db.uri, { dbName }).asPromise();
+    const bench: Bench = { roster, rosterUrl: baseUrl, floors, fakes: fakeUrls, data };
+    log(`Roster runs in process ${roster.pid}, the fakes in ${fakes.pid}, the floors in ${floors.pid}`);
+    if (runs('clicks')) {
+      await benchSlack(bench, clicks, slackConcurrencies);
+      await benchTeams(bench, clicks, concurrency);
     }
-    if (!only || only === 'ingest') await benchIngest(roster, raw);
-    if (only !== 'ingest') await benchSweeps(roster, sweepSizes);
+    if (runs('ingest')) await benchIngest(bench, `bench_floor_${stamp}`, db.uri);
+    if (runs('sweep')) await benchSweeps(bench, sweepSizes);
     if (!only) {
       log('memory: loading 10,000 agents');
-      const agentsCollection = roster.db.connection.db!.collection('agents');
-      for (let offset = 0; offset < 10_000; offset += 1000) {
-        const chunk = Array.from({ length: 1000 }, (_, i) => agentRecord(`Memory ${offset + i}`));
-        await agentsCollection.insertMany(
-          chunk.map(({ id, ...rest }) => ({ _id: id as never, liveNameKey: `engineering/${rest.name.toLowerCase()}`, ...rest })),
+      for (let offset = 0; offset < 10_000; offset += 1000)
+        await insertAgents(
+          bench,
+          Array.from({ length: 1000 }, (_, i) => `Memory ${offset + i}`),
         );
-      }
-      const loaded = await roster.services.agents.list({ status: ['active', 'probation'], limit: 0 });
-      const mem = process.memoryUsage();
-      rows.push(
-        `| memory: RSS with ${fmt(loaded.length, 0)} agents loaded (the sweep's agent list) | ${fmt(mem.rss / 1024 / 1024, 0)} MB | heap used ${fmt(mem.heapUsed / 1024 / 1024, 0)} MB | | |  |`,
-      );
-      notes.push(
-        'RSS in the full run is the bench process, which holds Roster, its HTTP server, the fake Slack and Bot Connector, and the load generator; the database runs in its own Java process.',
-      );
+      const mem = await roster.call<{ rssMb: number; heapUsedMb: number; agents: number }>('memory', true);
+      rows.push({
+        part: 'all',
+        text: `| memory: Roster's RSS after GC, holding ${fmt(mem.agents, 0)} agents as the sweep lists them | ${fmt(mem.rssMb, 0)} MB | heap used ${fmt(mem.heapUsedMb, 0)} MB | | |  |`,
+      });
+      notes.push({
+        part: 'all',
+        text: "RSS is Roster's process alone (bench/roster-process.ts, run with `--expose-gc`), read after two full collections; the load generator, the fakes, the floors and the database each run in their own process.",
+      });
     }
   } finally {
-    await raw.dropDatabase().catch(() => undefined);
-    await raw.close();
+    await data?.close();
     await roster.stop();
-    await slack.stop();
-    await connector.close();
+    await Promise.all([fakes.stop(), floors.stop()]);
     await db.stop();
   }
+  const loadAfter = loadAverage();
   // The other benches' sections (bench/agent-api.ts, evals.ts, runtime-approvals.ts, scim.ts, webhooks.ts) are kept as they are.
   const previous = existsSync(RESULTS_FILE) ? readFileSync(RESULTS_FILE, 'utf8') : '';
   const sections = sectionsOf(previous);
   const withSections = (text: string) => [text, ...sections.flatMap((x) => [x, ''])].join('\n');
+  const label = `${db.label}`;
   if (only && previous) {
     // A partial run replaces its own rows and notes and keeps the others from the last full run;
     // the sections are set aside, so rows and notes go into this bench's table only.
     let rest = previous;
     for (const section of sections) rest = rest.replace(section, '').trimEnd() + '\n';
     const lines = rest.split('\n');
-    const mine = (line: string) => (only === 'ingest' ? INGEST_LINES : SWEEP_LINES).some((prefix) => line.startsWith(prefix));
-    const kept = lines.filter((line) => !mine(line));
+    const mine = (line: string) => [...only].some((part) => OWNED[part].some((prefix) => line.startsWith(prefix)));
+    const kept = lines.filter((line) => !mine(line) && !line.startsWith(`- Re-measured with \`BENCH_ONLY=${[...only].join(',')}\``));
     const lastRow = kept.reduce((at, line, i) => (line.startsWith('|') ? i : at), -1);
-    kept.splice(lastRow + 1, 0, ...rows);
-    kept.splice(kept.length - (kept[kept.length - 1] === '' ? 1 : 0), 0, ...notes.map((n) => `- ${n}`));
+    kept.splice(lastRow + 1, 0, ...rows.map((r) => r.text));
+    kept.splice(kept.length - (kept[kept.length - 1] === '' ? 1 : 0), 0, ...notes.map((n) => `- ${n.text}`));
     kept.splice(
       kept.findIndex((line) => line.startsWith('- Sizes:')) + 1,
       0,
-      `- ${only === 'ingest' ? 'Ingest' : 'Sweep'} rows re-measured with \`BENCH_ONLY=${only}\` on ${new Date().toISOString()} in ${fmt(elapsedSeconds(), 0)} s (database: ${database}; sweep sizes ${sweepSizes.join(', ')}).`,
+      `- Re-measured with \`BENCH_ONLY=${[...only].join(',')}\` on ${new Date().toISOString()} in ${fmt(elapsedSeconds(), 0)} s (database: ${label}; load average ${loadBefore} at the start, ${loadAfter} at the end).`,
     );
     writeFileSync(RESULTS_FILE, withSections(kept.join('\n')));
-    log(`updated the ${only} rows of bench/RESULTS.md`);
+    log(`updated the ${[...only].join(', ')} rows of bench/RESULTS.md`);
     process.stdout.write(`${kept.join('\n')}\n`);
     return;
   }
@@ -402,15 +464,15 @@ async function main(): Promise<void> {
     '',
     `Written by \`npm run bench\` on ${new Date().toISOString()} in ${fmt(elapsedSeconds(), 0)} s.`,
     '',
-    `- Machine: ${machine()}`,
-    `- Database: ${database}; Roster and the load generator share the machine.`,
-    `- Sizes: ${only ? `only the ${only} rows (BENCH_ONLY=${only})` : `${slackClicks} clicks per platform with ${concurrency} in flight`}; sweep sizes ${sweepSizes.join(', ')} agents (set BENCH_ONLY, BENCH_CLICKS, BENCH_CONCURRENCY, BENCH_SWEEP_SIZES to change).`,
+    `- Machine: ${machine()}; load average (1, 5, 15 min) ${loadBefore} at the start, ${loadAfter} at the end (the machine is shared with other work).`,
+    `- Database: ${label}. Roster, the load generator, the fakes (Slack Web API, Bot Connector) and the floors each run in their own process on this machine; warm-up rounds (not reported) come before each measurement, and each floor is measured right after Roster's backlog from the same requests has drained.`,
+    `- Sizes: ${clicks} clicks per measurement (Slack at ${slackConcurrencies.join(' and ')} in flight, Teams at ${concurrency}), ${WARMUP_CLICKS} warm-up clicks each; sweep sizes ${sweepSizes.join(', ')} agents (set BENCH_ONLY=${PARTS.join('|')}, BENCH_CLICKS, BENCH_CONCURRENCY, BENCH_CONCURRENCY_HIGH, BENCH_SWEEP_SIZES to change).`,
     '',
-    '| measurement | p50 / value | p95 / floor | p99 / ratio | throughput | |',
+    '| measurement | p50 / value | p95 / floor | p99 / ratio | throughput | errors; database commands |',
     '| --- | --- | --- | --- | --- | --- |',
-    ...rows,
+    ...rows.map((r) => r.text),
     '',
-    ...notes.map((n) => `- ${n}`),
+    ...notes.map((n) => `- ${n.text}`),
     '',
   ].join('\n');
   writeFileSync(RESULTS_FILE, withSections(text));

@@ -11,13 +11,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRoster, type Roster, type RosterOptions } from '../src/app.js';
+import { issueTelemetryKey, newAgentId, type AgentRecord } from '../src/core/agents.js';
 import { envSchema } from '../src/config/env.js';
 import { percentile as nearestRank } from '../src/core/evaluation.js';
 import { loadOrgConfig } from '../src/config/org-config.js';
 import { createLogger } from '../src/logger.js';
 import { loadFlowDefinitions } from '../src/services.js';
 import { MONGO_JAVA_SERVER_VERSION, startEmbeddedMongo } from '../src/store/embedded/embedded-mongo.js';
-import { passingEvaluation, people } from '../test/helpers/harness.js';
+import { agentRecord as baseAgentRecord, passingEvaluation, people } from '../test/helpers/harness.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The sample organisation in config/. */
@@ -172,6 +173,52 @@ export async function waitingRequests(roster: Roster, count: number, prefix: str
     },
   );
   return ids;
+}
+
+const DAY = 86_400_000;
+
+/** The approver who clicks in the click benches: Noah, an engineering approver in the sample organisation. */
+export const NOAH = { id: 'U04J5M9C1RF', email: 'noah.fischer@brightwater.example' };
+
+/** An active kb-answerer sponsored by Noah, 40 days old (with `key`, its telemetry key). */
+export function benchAgent(name: string, key?: ReturnType<typeof issueTelemetryKey>, id = newAgentId()): AgentRecord {
+  const then = new Date(Date.now() - 40 * DAY).toISOString();
+  return baseAgentRecord({
+    id,
+    name,
+    catalogRoleId: 'kb-answerer',
+    sponsors: [NOAH.email],
+    businessUnit: 'engineering',
+    purpose: 'Benchmark agent.',
+    credentials: key ? [key.credential] : [],
+    createdAt: then,
+    updatedAt: then,
+    statusChangedAt: then,
+  });
+}
+
+/** `count` telemetry events of one agent (ids `<prefix><offset + i>`), spread over the last 1,000 minutes, one in ten a failure. */
+export function telemetryEvents(agentId: string, count: number, offset: number, prefix = 'e-') {
+  return Array.from({ length: count }, (_, i) => ({
+    eventId: `${prefix}${offset + i}`,
+    agentId,
+    time: new Date(Date.now() - ((offset + i) % 1000) * 60_000).toISOString(),
+    taskType: 'answer',
+    outcome: i % 10 === 0 ? 'failure' : 'success',
+    correctness: i % 10 === 0 ? 0 : 1,
+    latencyMs: 400 + (i % 50) * 20,
+    costUSD: 0.004,
+    tokens: 900,
+    segment: i % 2 ? 'emea' : 'amer',
+  }));
+}
+
+/** The load average (1, 5, 15 minutes), as `uptime` shows it. */
+export function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ');
 }
 
 /** The machine the bench ran on, for the results. */

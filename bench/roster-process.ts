@@ -1,0 +1,147 @@
+/*
+ * Roster alone in its own process for `npm run bench` (started with --expose-gc): the load
+ * generator forks it and drives it over IPC. Nothing here is part of Roster: the handlers prepare
+ * state through Roster's services, count the commands Roster's own connection sends, wait until
+ * its backlog has drained and read its RSS after a full collection.
+ */
+import mongoose from 'mongoose';
+import { createSlackChannel } from '../src/channels/slack/index.js';
+import { createTeamsChannel } from '../src/channels/teams/index.js';
+import { issueTelemetryKey, newAgentId, type AgentRecord } from '../src/core/agents.js';
+import { OUTBOX_HOLDERS } from '../src/services.js';
+import { serveBench } from './ipc.js';
+import { benchAgent, org, startBenchRoster, waitingRequests, type BenchRoster } from './support.js';
+
+let roster: BenchRoster | undefined;
+/** A connection of the bench's own, so that watching Roster's state is not counted as Roster's work. */
+let inspector: mongoose.Connection | undefined;
+/** Commands Roster sent, Agenda's polling of its jobs and connection handshakes left out. */
+let commands = 0;
+const byKind = new Map<string, number>();
+/** Agents listed by `memory`, held so that the RSS read includes them. */
+let held: AgentRecord[] | undefined;
+
+const running = (): BenchRoster => {
+  if (!roster) throw new Error('Roster is not started');
+  return roster;
+};
+
+function rssAfterGc(): { rssMb: number; heapUsedMb: number } {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with --expose-gc');
+  gc();
+  gc();
+  const mem = process.memoryUsage();
+  return { rssMb: mem.rss / 1024 / 1024, heapUsedMb: mem.heapUsed / 1024 / 1024 };
+}
+
+const SETTLE_TIMEOUT_MS = Number(process.env.BENCH_SETTLE_TIMEOUT_MS ?? 180_000);
+
+serveBench({
+  async start(uri: string, dbName: string, env: Record<string, string>) {
+    const monitored = `${uri}${uri.includes('?') ? '&' : '?'}monitorCommands=true`;
+    // One approver clicks hundreds of times a minute here: the per-person chat limit (30 a minute in
+    // the sample organisation) would answer most clicks with "slow down" instead of deciding. The
+    // limiter still runs on every click, with room for all of them.
+    const limits = org.settings.rateLimits;
+    const benchOrg = { ...org, settings: { ...org.settings, rateLimits: { ...limits, chat: { ...limits.chat, requests: 1_000_000 } } } };
+    roster = await startBenchRoster(monitored, dbName, env, { org: benchOrg, channels: [createSlackChannel, createTeamsChannel] });
+    roster.db.connection.getClient().on('commandStarted', (e: { commandName: string; command: Record<string, unknown> }) => {
+      const collection = e.command[e.commandName];
+      if (collection === 'agendaJobs' || ['hello', 'isMaster', 'ping', 'endSessions'].includes(e.commandName)) return;
+      commands += 1;
+      const kind = `${e.commandName} ${typeof collection === 'string' ? collection : ''}`.trim();
+      byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+    });
+    inspector = await mongoose.createConnection(uri, { dbName }).asPromise();
+    return { baseUrl: roster.baseUrl, pid: process.pid };
+  },
+
+  commands: () => commands,
+
+  /** Commands by kind (`find flow_runs` …) since the last call. */
+  commandKinds() {
+    const kinds = Object.fromEntries([...byKind].sort((a, b) => b[1] - a[1]));
+    byKind.clear();
+    return kinds;
+  },
+
+  waitingRequests: (count: number, prefix: string, concurrency: number) => waitingRequests(running(), count, prefix, concurrency),
+
+  async telemetryAgent(name: string) {
+    const id = newAgentId();
+    const key = issueTelemetryKey(id, new Date());
+    await running().services.agents.insert(benchAgent(name, key, id));
+    return { id, key: key.key };
+  },
+
+  /**
+   * Waits until Roster's backlog has drained: every run in `runIds` holds `by`'s decision, no
+   * effect is due in any outbox, and nothing handed to the outbox or the error-spike checks is
+   * queued or running. Resolves when the decisions were all seen stored and when all was drained
+   * (epoch ms; polled every 50 ms on the bench's own connection).
+   */
+  async settle(runIds: string[], by: string) {
+    const r = running();
+    const db = inspector!.db!;
+    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+    let decidedAt: number | undefined;
+    let waitingFor = '';
+    for (;;) {
+      if (decidedAt === undefined) {
+        const undecided =
+          runIds.length === 0
+            ? 0
+            : await db
+                .collection('flow_runs')
+                .countDocuments({ _id: { $in: runIds as never[] }, 'steps.approvals.decisions.by': { $ne: by } });
+        if (undecided === 0) decidedAt = Date.now();
+        else waitingFor = `${undecided} of ${runIds.length} runs without ${by}'s decision`;
+      }
+      if (decidedAt !== undefined) {
+        await Promise.all([r.services.outbox.idle(), r.services.supervision.ingest.idle()]);
+        const now = new Date();
+        const due: string[] = [];
+        for (const collection of new Set(Object.values(OUTBOX_HOLDERS))) {
+          const holders = await db
+            .collection(collection)
+            .find({ outbox: { $elemMatch: { due: { $lte: now }, parkedAt: { $exists: false } } } }, { projection: { outbox: 1 } })
+            .toArray();
+          for (const holder of holders)
+            for (const effect of holder.outbox as Array<{ type: string; due: Date; attempts?: number; lastError?: string }>)
+              if (effect.due <= now)
+                due.push(
+                  `${collection} ${effect.type} (attempts ${effect.attempts ?? 0}${effect.lastError ? `: ${effect.lastError}` : ''})`,
+                );
+        }
+        if (due.length === 0) return { decidedAt, settledAt: Date.now() };
+        waitingFor = `${due.length} effects due, e.g. ${due.slice(0, 3).join('; ')}`;
+      }
+      if (Date.now() > deadline) throw new Error(`Roster's backlog did not drain within ${SETTLE_TIMEOUT_MS} ms: ${waitingFor}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  },
+
+  ingestIdle: () => running().services.supervision.ingest.idle(),
+
+  /** One check-in sweep, timed here (the IPC round trip left out). */
+  async sweep() {
+    const t0 = performance.now();
+    const result = await running().services.supervision.checkins.sweep(new Date());
+    return { ms: performance.now() - t0, ran: result.ran };
+  },
+
+  /** RSS after a full GC; with `listAgents`, while holding the active agents as the sweep lists them. */
+  async memory(listAgents = false) {
+    held = listAgents ? await running().services.agents.list({ status: ['active', 'probation'], limit: 0 }) : undefined;
+    const mem = rssAfterGc();
+    const agents = held?.length;
+    held = undefined;
+    return { ...mem, ...(agents !== undefined ? { agents } : {}) };
+  },
+
+  async stop() {
+    await roster?.stop();
+    await inspector?.close();
+  },
+});
