@@ -1,23 +1,22 @@
 /*
  * `node --import tsx bench/agent-api.ts`: the agent API under load, against a floor measured in
- * the same run (a bare Express endpoint returning constant JSON), and how soon a revocation is
- * seen: on the process that made it, and on a second Roster process on the same database.
+ * the same run (a bare Express endpoint returning constant JSON, in its own process as each
+ * Roster is in its own), and how soon a revocation is seen: on the process that made it, and on
+ * a second Roster process on the same database.
  * Writes its section of bench/RESULTS.md (between the agent-api markers), leaving the rest.
  */
 import { randomBytes } from 'node:crypto';
-import express from 'express';
-import { issueTelemetryKey, newAgentId, sha256 } from '../src/core/agents.js';
-import { agentRecord } from '../test/helpers/harness.js';
+import { sha256 } from '../src/core/agents.js';
+import { forkBench } from './ipc.js';
 import {
   benchLog,
   elapsedSeconds,
-  floorServer,
   fmt,
+  loadAverage,
   machine,
   measure,
   openBenchDatabase,
   runBench,
-  startBenchRoster,
   writeSection,
   type Latency,
 } from './support.js';
@@ -41,42 +40,23 @@ const basic = (id: string, secret: string) =>
 const form = { 'content-type': 'application/x-www-form-urlencoded' };
 
 async function main(): Promise<void> {
+  const loadBefore = loadAverage();
   const database = await openBenchDatabase();
   const dbName = `bench_api_${Date.now()}`;
-  const a = await startBenchRoster(database.uri, dbName, rosterEnv);
-  const b = await startBenchRoster(database.uri, dbName, rosterEnv);
-  const floorApp = express();
-  floorApp.post('/floor', (_req, res) => void res.json({ active: true, scope: 'kb:read', sub: 'agt_0000000000000000' }));
-  const floor = await floorServer(floorApp);
-  const floorUrl = `${floor.url}/floor`;
-
+  // Two Roster processes on one database, the floor in a third and this one the load generator:
+  // none shares an event loop with another.
+  const [rosterA, rosterB, floors] = await Promise.all([
+    forkBench('roster-process.ts', { gc: true }),
+    forkBench('roster-process.ts', { gc: true }),
+    forkBench('floor-process.ts'),
+  ]);
   try {
+    const a = await rosterA.call<{ baseUrl: string }>('start', database.uri, dbName, rosterEnv, { chat: false });
+    const b = await rosterB.call<{ baseUrl: string }>('start', database.uri, dbName, rosterEnv, { chat: false });
+    const floorUrl = await floors.call<string>('constant');
+    log(`Roster processes ${rosterA.pid} and ${rosterB.pid}, the floor ${floors.pid}`);
     // Agents with keys and a few live grants each.
-    const now = new Date();
-    const agents: Array<{ id: string; key: string }> = [];
-    for (let i = 0; i < 20; i++) {
-      const id = newAgentId();
-      const { key, credential } = issueTelemetryKey(id, now);
-      // A support assistant sponsored by Tom, with its key.
-      const record = agentRecord({ id, name: `Bench Agent ${i}`, purpose: 'Benchmarks the agent API.', credentials: [credential] });
-      await a.services.agents.insert(record);
-      await a.services.grants.insertMany(
-        ['kb:read', 'tickets:read', 'crm:read'].map((scope) => ({
-          id: `${id}:${scope}`,
-          agentId: id,
-          scope,
-          reason: 'bench',
-          requestedBy: record.requestedBy,
-          approvedBy: [record.requestedBy],
-          startsAt: now.toISOString(),
-          expiresAt: new Date(now.getTime() + 30 * 86_400_000).toISOString(),
-          status: 'active' as const,
-          source: 'default',
-          createdAt: now.toISOString(),
-        })),
-      );
-      agents.push({ id, key });
-    }
+    const agents = await rosterA.call<Array<{ id: string; key: string }>>('apiAgents', 20);
     const tokenOf = async (roster: { baseUrl: string }, agent: { id: string; key: string }) => {
       const res = await fetch(`${roster.baseUrl}/oauth/token`, {
         method: 'POST',
@@ -104,7 +84,9 @@ async function main(): Promise<void> {
     const run = async (name: string, send: (i: number) => Promise<Response>) => {
       await measure(send, CONCURRENCY * 2, CONCURRENCY);
       log(`${name}, ${REQUESTS} × ${CONCURRENCY}`);
-      return measure(send, REQUESTS, CONCURRENCY);
+      const before = await rosterA.call<number>('commands');
+      const latency = await measure(send, REQUESTS, CONCURRENCY);
+      return { ...latency, commands: ((await rosterA.call<number>('commands')) - before) / REQUESTS };
     };
     const floorResult = await run('floor', () => fetch(floorUrl, { method: 'POST' }));
     const tokenResult = await run('token issuance', (i) =>
@@ -126,7 +108,7 @@ async function main(): Promise<void> {
     const victimToken = tokens[0]!;
     const beforeA = ((await (await introspect(a, victimToken)).json()) as { active: boolean }).active;
     const beforeB = ((await (await introspect(b, victimToken)).json()) as { active: boolean }).active;
-    await a.services.access.revokeGrant('tom.becker@brightwater.example', `${victim.id}:crm:read`, 'bench revocation');
+    await rosterA.call('revokeGrant', 'tom.becker@brightwater.example', `${victim.id}:crm:read`, 'bench revocation');
     const revokedAt = performance.now();
     const nextA = ((await (await introspect(a, victimToken)).json()) as { active: boolean }).active;
     const nextCheckA = (await (await check(a, victimToken, 'crm:read')).json()) as { allowed: boolean; reason: string };
@@ -143,17 +125,17 @@ async function main(): Promise<void> {
     const nextCheckB = (await (await check(b, victimToken, 'crm:read')).json()) as { allowed: boolean; reason: string };
     const scopeOf = (jwt: string) => (JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as { scope: string }).scope;
 
-    const row = (name: string, r: Latency) =>
-      `| ${name} | ${fmt(r.p50)} ms | ${fmt(r.p95)} ms | ${fmt(r.p99)} ms | ×${fmt(r.p99 / floorP99)} | ${fmt(r.perSecond, 0)}/s | ${r.errors} |`;
+    const row = (name: string, r: Latency & { commands: number }, floor = false) =>
+      `| ${name} | ${fmt(r.p50)} ms | ${fmt(r.p95)} ms | ${fmt(r.p99)} ms | ×${fmt(r.p50 / floorBest.p50)} / ×${fmt(r.p99 / floorP99)} | ${fmt(r.perSecond, 0)}/s | ${r.errors} | ${floor ? '0' : fmt(r.commands, 1)} |`;
     const section = [
       '## Agent API: tokens, introspection, access check (`node --import tsx bench/agent-api.ts`)',
       '',
       `Written on ${new Date().toISOString()} in ${elapsedSeconds().toFixed(0)} s; ${machine()}; ${database.label}.`,
-      `${REQUESTS} requests per measurement, ${CONCURRENCY} in flight, keep-alive; 20 agents with 3 live grants each; the load generator, both Roster processes and the floor share the machine.`,
+      `${REQUESTS} requests per measurement, ${CONCURRENCY} in flight, on kept-alive connections opened by a warm-up of ${CONCURRENCY * 2} requests at the same concurrency (not reported); 20 agents with 3 live grants each. The load generator, each Roster process and the floor run in their own process on this machine (load average ${loadBefore} at the start, ${loadAverage()} at the end). Database commands per request are Roster's (driver command monitoring), Agenda's polling left out.`,
       '',
-      '| measurement | p50 | p95 | p99 | p99 / floor p99 | throughput | non-200 |',
-      '| --- | --- | --- | --- | --- | --- | --- |',
-      row('bare Express endpoint, constant JSON (floor, best of two runs)', floorBest),
+      '| measurement | p50 | p95 | p99 | p50 / p99 against the floor | throughput | non-200 | DB commands per request |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+      row('bare Express endpoint in its own process, constant JSON (floor, best p99 of two runs)', floorBest, true),
       row('POST /oauth/token (client_credentials, ES256 JWT)', tokenResult),
       row('POST /oauth/introspect', introspectionResult),
       row('POST /api/v1/access/check', checkResult),
@@ -166,9 +148,7 @@ async function main(): Promise<void> {
     log('wrote the agent-api section of bench/RESULTS.md');
     process.stdout.write(`${section.join('\n')}\n`);
   } finally {
-    await floor.close();
-    await a.stop();
-    await b.stop();
+    await Promise.all([rosterA.stop(), rosterB.stop(), floors.stop()]);
     await database.stop();
   }
 }

@@ -8,6 +8,7 @@
  *   with a static Adaptive Card.
  * - Ingest: a bare Express endpoint that parses the same JSON body and stores the same raw-event
  *   documents with one unordered `insertMany`, no validation, no rollups.
+ * - Agent API: a bare Express endpoint answering constant JSON.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -90,6 +91,13 @@ serveBench({
       );
     });
     return `${await listen(server)}/api/v1/telemetry`;
+  },
+
+  /** The agent API's floor: an Express endpoint answering a constant introspection-like JSON. */
+  async constant() {
+    const server = express();
+    server.post('/floor', (_req, res) => void res.json({ active: true, scope: 'kb:read', sub: 'agt_0000000000000000' }));
+    return `${await listen(server)}/floor`;
   },
 
   commands: () => floorCommands,

@@ -71,6 +71,16 @@ interface Bench {
 
 const rosterCommands = (bench: Bench): Promise<number> => bench.roster.call<number>('commands');
 
+/** Logs Roster's commands by kind since the last call (on the console only, to see where commands per operation go). */
+async function logKinds(bench: Bench, what: string): Promise<void> {
+  const kinds = await bench.roster.call<Record<string, number>>('commandKinds');
+  log(
+    `${what}: commands by kind ${Object.entries(kinds)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')}`,
+  );
+}
+
 /** Waits until Roster's backlog has drained (decisions of `runIds` by Noah stored, outboxes empty). */
 const settle = (bench: Bench, runIds: readonly string[] = []) =>
   bench.roster.call<{ decidedAt: number; settledAt: number }>('settle', runIds, NOAH.email);
@@ -124,11 +134,13 @@ async function benchSlack(bench: Bench, clicks: number, concurrencies: readonly 
   for (const [n, concurrency] of concurrencies.entries()) {
     const ids = runIds.slice(WARMUP_CLICKS + n * clicks, WARMUP_CLICKS + (n + 1) * clicks);
     log(`Slack: ${clicks} clicks, ${concurrency} in flight`);
+    await bench.roster.call('commandKinds');
     const before = await rosterCommands(bench);
     const ours = await clicksOn(`${bench.rosterUrl}/slack/events`, ids, concurrency);
     const lastAck = Date.now();
     const { decidedAt, settledAt } = await settle(bench, ids);
     const commands = ((await rosterCommands(bench)) - before) / ids.length;
+    await logKinds(bench, `Slack ${clicks} × ${concurrency}`);
     const floor = await clicksOn(floorUrl, ids, concurrency);
     latencyRows(
       'clicks',
@@ -175,10 +187,12 @@ async function benchTeams(bench: Bench, clicks: number, concurrency: number): Pr
   await invokes(floorUrl, warm);
   const ids = runIds.slice(WARMUP_CLICKS);
   log(`Teams: ${clicks} clicks, ${concurrency} in flight`);
+  await bench.roster.call('commandKinds');
   const before = await rosterCommands(bench);
   const ours = await invokes(`${bench.rosterUrl}/api/messages`, ids);
   await settle(bench, ids);
   const commands = ((await rosterCommands(bench)) - before) / ids.length;
+  await logKinds(bench, `Teams ${clicks} × ${concurrency}`);
   const floor = await invokes(floorUrl, ids);
   latencyRows(
     'clicks',
@@ -225,6 +239,7 @@ async function benchIngest(bench: Bench, floorDb: string, uri: string): Promise<
     await postBatches(`${bench.rosterUrl}/api/v1/telemetry`, key, warm);
     await bench.roster.call('ingestIdle');
     await settle(bench);
+    await bench.roster.call('commandKinds');
     const before = await rosterCommands(bench);
     let seconds = await postBatches(`${bench.rosterUrl}/api/v1/telemetry`, key, bodies);
     // The error-spike checks run after each reply: the time and the commands include them.
@@ -233,6 +248,7 @@ async function benchIngest(bench: Bench, floorDb: string, uri: string): Promise<
     seconds += (performance.now() - t0) / 1000;
     const ours = (batches * size) / seconds;
     const commands = ((await rosterCommands(bench)) - before) / batches;
+    await logKinds(bench, `ingest ${batches} × ${size}`);
     await settle(bench);
     await postBatches(floorUrl, key, warm);
     const floorBefore = await bench.floors.call<number>('commands');
@@ -367,7 +383,7 @@ async function benchSweeps(bench: Bench, sizes: readonly number[]): Promise<void
     },
     {
       part: 'sweep',
-      text: "Commands are counted with the MongoDB driver's command monitoring on Roster's own connection (`monitorCommands=true` in its URI), Agenda's polling of its job collection and connection handshakes left out; a sweep's commands include the review cards it hands to the outbox, counted until the outbox has drained. A warm-up sweep of 200 agents runs first and is not reported. The agents, rollups and raw events are inserted by the load generator through a connection of its own.",
+      text: "Commands are counted with the MongoDB driver's command monitoring on Roster's own connection (`monitorCommands=true` in its URI), Agenda's polling of its job collection, the outbox worker's periodic scan for due effects (one find per holder collection every 5 s, about 4 commands a second whatever Roster is doing) and connection handshakes left out (the effects the worker then performs are counted); a sweep's commands include the review cards it hands to the outbox, counted until the outbox has drained. A warm-up sweep of 200 agents runs first and is not reported. The agents, rollups and raw events are inserted by the load generator through a connection of its own.",
     },
   );
 }

@@ -8,6 +8,7 @@ import mongoose from 'mongoose';
 import { createSlackChannel } from '../src/channels/slack/index.js';
 import { createTeamsChannel } from '../src/channels/teams/index.js';
 import { issueTelemetryKey, newAgentId, type AgentRecord } from '../src/core/agents.js';
+import { agentRecord } from '../test/helpers/harness.js';
 import { OUTBOX_HOLDERS } from '../src/services.js';
 import { serveBench } from './ipc.js';
 import { benchAgent, org, startBenchRoster, waitingRequests, type BenchRoster } from './support.js';
@@ -15,9 +16,11 @@ import { benchAgent, org, startBenchRoster, waitingRequests, type BenchRoster } 
 let roster: BenchRoster | undefined;
 /** A connection of the bench's own, so that watching Roster's state is not counted as Roster's work. */
 let inspector: mongoose.Connection | undefined;
-/** Commands Roster sent, Agenda's polling of its jobs and connection handshakes left out. */
+/** Commands Roster sent, Agenda's polling of its jobs, the outbox worker's scans and connection handshakes left out. */
 let commands = 0;
 const byKind = new Map<string, number>();
+/** The outbox worker's scans for due effects, left out of `commands`. */
+let scans = 0;
 /** Agents listed by `memory`, held so that the RSS read includes them. */
 let held: AgentRecord[] | undefined;
 
@@ -38,17 +41,37 @@ function rssAfterGc(): { rssMb: number; heapUsedMb: number } {
 const SETTLE_TIMEOUT_MS = Number(process.env.BENCH_SETTLE_TIMEOUT_MS ?? 180_000);
 
 serveBench({
-  async start(uri: string, dbName: string, env: Record<string, string>) {
+  /** Starts Roster on `dbName`; `chat: false` leaves Slack and Teams out (the agent API bench). */
+  async start(uri: string, dbName: string, env: Record<string, string>, options: { chat?: boolean } = {}) {
     const monitored = `${uri}${uri.includes('?') ? '&' : '?'}monitorCommands=true`;
     // One approver clicks hundreds of times a minute here: the per-person chat limit (30 a minute in
     // the sample organisation) would answer most clicks with "slow down" instead of deciding. The
     // limiter still runs on every click, with room for all of them.
     const limits = org.settings.rateLimits;
-    const benchOrg = { ...org, settings: { ...org.settings, rateLimits: { ...limits, chat: { ...limits.chat, requests: 1_000_000 } } } };
-    roster = await startBenchRoster(monitored, dbName, env, { org: benchOrg, channels: [createSlackChannel, createTeamsChannel] });
+    // Roster's own scheduled check-in sweep (every 15 minutes in the sample organisation) must not
+    // run beside a measured one: daily here.
+    const benchOrg = {
+      ...org,
+      settings: {
+        ...org.settings,
+        rateLimits: { ...limits, chat: { ...limits.chat, requests: 1_000_000 } },
+        schedules: { ...org.settings.schedules, checkinSweep: '1 day' },
+      },
+    };
+    roster = await startBenchRoster(monitored, dbName, env, {
+      org: benchOrg,
+      channels: options.chat === false ? [] : [createSlackChannel, createTeamsChannel],
+    });
     roster.db.connection.getClient().on('commandStarted', (e: { commandName: string; command: Record<string, unknown> }) => {
       const collection = e.command[e.commandName];
       if (collection === 'agendaJobs' || ['hello', 'isMaster', 'ping', 'endSessions'].includes(e.commandName)) return;
+      // The outbox worker's scan for due effects (one find per holder collection every few seconds)
+      // runs whatever the load: counted apart, so that commands per operation do not depend on its duration.
+      const filter = e.command.filter as Record<string, unknown> | undefined;
+      if (e.commandName === 'find' && filter && 'outbox.due' in filter) {
+        scans += 1;
+        return;
+      }
       commands += 1;
       const kind = `${e.commandName} ${typeof collection === 'string' ? collection : ''}`.trim();
       byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
@@ -58,6 +81,8 @@ serveBench({
   },
 
   commands: () => commands,
+
+  scans: () => scans,
 
   /** Commands by kind (`find flow_runs` …) since the last call. */
   commandKinds() {
@@ -121,6 +146,38 @@ serveBench({
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   },
+
+  /** `count` support assistants sponsored by Tom, each with a key and three live grants; resolves their ids and keys. */
+  async apiAgents(count: number) {
+    const r = running();
+    const now = new Date();
+    const agents: Array<{ id: string; key: string }> = [];
+    for (let i = 0; i < count; i++) {
+      const id = newAgentId();
+      const { key, credential } = issueTelemetryKey(id, now);
+      const record = agentRecord({ id, name: `Bench Agent ${i}`, purpose: 'Benchmarks the agent API.', credentials: [credential] });
+      await r.services.agents.insert(record);
+      await r.services.grants.insertMany(
+        ['kb:read', 'tickets:read', 'crm:read'].map((scope) => ({
+          id: `${id}:${scope}`,
+          agentId: id,
+          scope,
+          reason: 'bench',
+          requestedBy: record.requestedBy,
+          approvedBy: [record.requestedBy],
+          startsAt: now.toISOString(),
+          expiresAt: new Date(now.getTime() + 30 * 86_400_000).toISOString(),
+          status: 'active' as const,
+          source: 'default',
+          createdAt: now.toISOString(),
+        })),
+      );
+      agents.push({ id, key });
+    }
+    return agents;
+  },
+
+  revokeGrant: (by: string, grantId: string, reason: string) => running().services.access.revokeGrant(by, grantId, reason),
 
   ingestIdle: () => running().services.supervision.ingest.idle(),
 
