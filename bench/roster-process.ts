@@ -9,6 +9,7 @@ import { createSlackChannel } from '../src/channels/slack/index.js';
 import { createTeamsChannel } from '../src/channels/teams/index.js';
 import { issueTelemetryKey, newAgentId, type AgentRecord } from '../src/core/agents.js';
 import { agentRecord } from '../test/helpers/harness.js';
+import { createLogger } from '../src/logger.js';
 import { OUTBOX_HOLDERS } from '../src/services.js';
 import { serveBench } from './ipc.js';
 import { benchAgent, org, startBenchRoster, waitingRequests, type BenchRoster } from './support.js';
@@ -60,6 +61,8 @@ serveBench({
     };
     roster = await startBenchRoster(monitored, dbName, env, {
       org: benchOrg,
+      // Warnings and errors only (on the bench's console): a click that decides nothing says why.
+      log: createLogger({ level: 'warn', pretty: false }),
       channels: options.chat === false ? [] : [createSlackChannel, createTeamsChannel],
     });
     roster.db.connection.getClient().on('commandStarted', (e: { commandName: string; command: Record<string, unknown> }) => {
@@ -101,27 +104,33 @@ serveBench({
   },
 
   /**
-   * Waits until Roster's backlog has drained: every run in `runIds` holds `by`'s decision, no
-   * effect is due in any outbox, and nothing handed to the outbox or the error-spike checks is
-   * queued or running. Resolves when the decisions were all seen stored and when all was drained
-   * (epoch ms; polled every 50 ms on the bench's own connection).
+   * Waits until Roster's backlog has drained: every run in `runIds` holds `by`'s decision (or
+   * `decisionTimeoutMs` has passed: those left are reported as undecided), no effect is due in any
+   * outbox, and nothing handed to the outbox or the error-spike checks is queued or running.
+   * Resolves when the decisions were all seen stored and when all was drained (epoch ms; polled
+   * every 50 ms on the bench's own connection).
    */
-  async settle(runIds: string[], by: string) {
+  async settle(runIds: string[], by: string, decisionTimeoutMs = 60_000) {
     const r = running();
     const db = inspector!.db!;
-    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+    const started = Date.now();
+    const deadline = started + SETTLE_TIMEOUT_MS;
     let decidedAt: number | undefined;
+    let undecided: string[] = [];
     let waitingFor = '';
     for (;;) {
       if (decidedAt === undefined) {
-        const undecided =
+        undecided =
           runIds.length === 0
-            ? 0
-            : await db
-                .collection('flow_runs')
-                .countDocuments({ _id: { $in: runIds as never[] }, 'steps.approvals.decisions.by': { $ne: by } });
-        if (undecided === 0) decidedAt = Date.now();
-        else waitingFor = `${undecided} of ${runIds.length} runs without ${by}'s decision`;
+            ? []
+            : (
+                await db
+                  .collection('flow_runs')
+                  .find({ _id: { $in: runIds as never[] }, 'steps.approvals.decisions.by': { $ne: by } }, { projection: { _id: 1 } })
+                  .toArray()
+              ).map((d) => String(d._id));
+        if (undecided.length === 0 || Date.now() - started > decisionTimeoutMs) decidedAt = Date.now();
+        else waitingFor = `${undecided.length} of ${runIds.length} runs without ${by}'s decision`;
       }
       if (decidedAt !== undefined) {
         await Promise.all([r.services.outbox.idle(), r.services.supervision.ingest.idle()]);
@@ -139,12 +148,25 @@ serveBench({
                   `${collection} ${effect.type} (attempts ${effect.attempts ?? 0}${effect.lastError ? `: ${effect.lastError}` : ''})`,
                 );
         }
-        if (due.length === 0) return { decidedAt, settledAt: Date.now() };
+        if (due.length === 0) return { decidedAt, settledAt: Date.now(), undecided };
         waitingFor = `${due.length} effects due, e.g. ${due.slice(0, 3).join('; ')}`;
       }
       if (Date.now() > deadline) throw new Error(`Roster's backlog did not drain within ${SETTLE_TIMEOUT_MS} ms: ${waitingFor}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+  },
+
+  /** What a run holds (status, step, decisions, events): why a click decided nothing. */
+  async runSummary(runId: string) {
+    const run = await inspector!.db!.collection('flow_runs').findOne({ _id: runId as never });
+    if (!run) return 'no such run';
+    const steps = run.steps as Record<string, { status?: string; decisions?: unknown[] }>;
+    return JSON.stringify({
+      status: run.status,
+      current: run.current,
+      approvals: { status: steps.approvals?.status, decisions: steps.approvals?.decisions },
+      lastEvents: (run.events as unknown[]).slice(-3),
+    });
   },
 
   /** `count` support assistants sponsored by Tom, each with a key and three live grants; resolves their ids and keys. */
