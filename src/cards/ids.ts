@@ -86,6 +86,13 @@ export const EVALUATION_FORM_INPUTS = {
 export const ROLE_FIT_BLOCK_PREFIX = 'role_fit_';
 
 /**
+ * The `surface` a button on the home card carries in its value/data (Teams `approval_approve`,
+ * `approval_deny` and the hand-off and boundary-change buttons there): Teams answers such a click
+ * with the home card again, as Slack publishes App Home again, instead of the clicked item's card.
+ */
+export const HOME_SURFACE = 'home';
+
+/**
  * The deny-reason form. Slack: modal `callback_id` `approval_deny_submit`, `private_metadata`
  * JSON `{"runId","stepId"}`, reason at `view.state.values.reason.reason`. Teams: the approval
  * card's own reason input, see `approval_deny` in {@link CARD_ACTIONS}.

@@ -19,6 +19,7 @@ import type { OrgConfig, Person } from '../config/schemas.js';
 import { businessUnitById, catalogRolesFor, findPersonByEmail, roleById } from '../config/directory.js';
 import { cardModel, type CardModel, type DataOf } from '../cards/view-models.js';
 import { reportedByAgent } from '../cards/text.js';
+import { HOME_SURFACE } from '../cards/ids.js';
 import type { Services } from '../services.js';
 import type { AgentRecord } from '../core/agents.js';
 import type { BoundaryChangeRecord } from '../core/boundary-changes.js';
@@ -873,6 +874,9 @@ export class ChatService {
    */
   private homeTasks(person: Person, cases: HandoffRecord[], changes: BoundaryChangeRecord[], now: number) {
     const items: Array<{ text: string; actions: Array<Record<string, unknown>> }> = [];
+    // Marked as clicked on the home card: Teams then answers the click with the home card again.
+    const onHome = (actions: Array<Record<string, unknown>>) =>
+      actions.map((a) => ({ ...a, value: { ...(a.value as Record<string, unknown>), surface: HOME_SURFACE } }));
     for (const h of cases.slice(0, 8)) {
       const card = this.services.handoffs.card(h, person.email).data as {
         actions?: Array<Record<string, unknown>>;
@@ -880,16 +884,16 @@ export class ChatService {
       };
       items.push({
         text: `Hand-off from ${h.agentName} to ${h.queueTitle} · waiting ${ageText(now - Date.parse(h.createdAt))}\n${reportedByAgent(h.summary, 300)} ${h.status === 'open' ? '(nobody has taken it yet)' : '(you took it)'}`,
-        actions: (card.actions ?? []).slice(0, 1),
+        actions: onHome((card.actions ?? []).slice(0, 1)),
       });
       for (const section of card.sections ?? [])
-        if (section.actions.length) items.push({ text: section.text, actions: section.actions.slice(0, 1) });
+        if (section.actions.length) items.push({ text: section.text, actions: onHome(section.actions.slice(0, 1)) });
     }
     for (const c of changes.slice(0, 5)) {
       const card = this.services.boundaryChanges.card(c, person.email).data as { actions?: Array<Record<string, unknown>> };
       items.push({
         text: `Boundary change for ${c.agentName} · waiting ${ageText(now - Date.parse(c.createdAt))}\n${c.actionTitle} (${c.action}): ${c.from} → ${c.to}. ${this.services.presenter.person(c.requestedBy).name} says: “${c.reason}”`,
-        actions: (card.actions ?? []).slice(0, 2),
+        actions: onHome((card.actions ?? []).slice(0, 2)),
       });
     }
     return items as never[];

@@ -1,6 +1,7 @@
 import {
   CARD_ACTIONS,
   EVALUATION_FORM_INPUTS,
+  HOME_SURFACE,
   REQUEST_FORM_INPUTS,
   renderCard,
   type CardModel,
@@ -273,8 +274,13 @@ describe('home', () => {
   it('Teams: each approval has its own reason input, named in its Deny data', () => {
     const deny = teamsExecute('home.busy', CARD_ACTIONS.approvalDeny).map((action) => action.data as JsonObject);
     expect(deny).toEqual([
-      { runId: 'run_7Hq2Lx9Pa1', stepId: 'bu-approval', reasonInputId: 'reason_0' },
-      { runId: 'run_5Tm1Qw8Er3', stepId: 'bu-approval', reasonInputId: 'reason_1' },
+      { runId: 'run_7Hq2Lx9Pa1', stepId: 'bu-approval', reasonInputId: 'reason_0', surface: HOME_SURFACE },
+      { runId: 'run_5Tm1Qw8Er3', stepId: 'bu-approval', reasonInputId: 'reason_1', surface: HOME_SURFACE },
+    ]);
+    // Clicked on the home card, Approve too says so: Teams answers with the home card again.
+    expect(teamsExecute('home.busy', CARD_ACTIONS.approvalApprove).map((action) => action.data)).toEqual([
+      { runId: 'run_7Hq2Lx9Pa1', stepId: 'bu-approval', surface: HOME_SURFACE },
+      { runId: 'run_5Tm1Qw8Er3', stepId: 'bu-approval', surface: HOME_SURFACE },
     ]);
     const inputIds = objectsIn(renderCard('teams', fixture('home.busy')).card)
       .filter((object) => object.type === 'Input.Text')

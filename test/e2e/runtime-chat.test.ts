@@ -7,7 +7,7 @@ import { actionElements } from '../helpers/slack-blocks.js';
 import { approvalCardsTo } from '../helpers/slack-journeys.js';
 import { appHomeOpened, buttonClick, interaction, postSlack, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
 import { newWebhookSecret, WebhookReceiver, webhookConfigFor } from '../helpers/webhook-receiver.js';
-import { button, cardText, cardVerbs } from '../channels/teams/card-reading.js';
+import { button, cardButtons, cardText, cardVerbs } from '../channels/teams/card-reading.js';
 import { type TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
 import { agentClient } from '../api/support.js';
 
@@ -226,7 +226,11 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
     const deny = button(home, 'approval_deny');
     expect(JSON.stringify(deny.data)).toContain(record.runId!);
     const reasonId = String(deny.data!.reasonInputId ?? 'reason');
-    expect((await teams.execute(sofia, 'approval_deny', { ...deny.data!, [reasonId]: 'Not before the Q3 tender.' })).status).toBe(200);
+    const denied = await teams.execute(sofia, 'approval_deny', { ...deny.data!, [reasonId]: 'Not before the Q3 tender.' });
+    expect(denied.status).toBe(200);
+    // Her home card again, fresh, without the request (not the decided approval card in its place).
+    expect(cardText(denied.card)).toContain('Here are the approvals waiting for you');
+    expect(cardText(denied.card)).not.toContain('Asks to Modify a supplier contract');
 
     const decided = await api(token, 'GET', `/api/v1/approvals/${id}?wait=20`);
     expect(decided.body).toMatchObject({ status: 'denied', reason: 'denied', message: 'Not before the Q3 tender.', decided_by: [SOFIA] });
@@ -235,6 +239,94 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
       return got.length ? got : undefined;
     });
     expect(event).toMatchObject({ action: 'runtime.denied', details: { reason: 'denied', message: 'Not before the Q3 tender.' } });
+  });
+
+  /** Sends "home" in Teams and returns the home card Roster posts once it lists what `ready` looks for. */
+  async function teamsHome(user: ReturnType<typeof teamsUser>, ready: (text: string) => boolean): Promise<Record<string, unknown>> {
+    connector.reset();
+    expect((await teams.message(user, 'home')).status).toBe(200);
+    return eventually(() => {
+      const post = connector.posts(user.conversationId).find((p) => {
+        const text = cardText(FakeConnector.card(p));
+        return text.includes('Here are the approvals waiting for you') && ready(text);
+      });
+      return post ? (FakeConnector.card(post) as Record<string, unknown>) : undefined;
+    });
+  }
+  /** The buttons of a card that act on one request (runtime approval run, hand-off). */
+  const buttonsFor = (card: unknown, verb: string, id: string) =>
+    cardButtons(card).filter((b) => b.verb === verb && Object.values(b.data ?? {}).includes(id));
+
+  it('Approve on the Teams home card answers the agent and gives the clicker the home card again, without the request', async () => {
+    const sofia = teamsUser(roster.chat.person(SOFIA)!);
+    expect((await teams.install(sofia)).status).toBe(200);
+    const { agent, token } = await agentAndToken(procurement('Teams home approve desk', SOFIA));
+    const asked = await api(token, 'POST', '/api/v1/approvals', modify('teams-home-approve-0001'));
+    const id = String(asked.body.id);
+    const record = await eventually(async () => {
+      const r = await roster.services.runtime.get(agent.id, id);
+      return r.runId ? r : undefined;
+    });
+    await eventually(() =>
+      connector.posts(sofia.conversationId).find((p) => cardText(FakeConnector.card(p)).includes('Teams home approve desk')),
+    );
+
+    const home = await teamsHome(sofia, (text) => text.includes('Asks to Modify a supplier contract'));
+    const [approve] = buttonsFor(home, 'approval_approve', record.runId!);
+    expect(approve).toBeDefined();
+    const clicked = await teams.execute(sofia, 'approval_approve', approve!.data!);
+    expect(clicked.status).toBe(200);
+    // Her home card, fresh (as Slack publishes App Home again): the request is no longer waiting there.
+    expect(cardText(clicked.card)).toContain('Here are the approvals waiting for you');
+    expect(cardText(clicked.card)).not.toContain('Asks to Modify a supplier contract');
+    expect(buttonsFor(clicked.card, 'approval_approve', record.runId!)).toEqual([]);
+    expect(cardVerbs(clicked.card)).not.toContain('approval_refresh');
+
+    const decided = await api(token, 'GET', `/api/v1/approvals/${id}?wait=20`);
+    expect(decided.body).toMatchObject({ status: 'approved', reason: 'approved', decided_by: [SOFIA] });
+  });
+
+  it('Take it and Resolve on the Teams home card act on the hand-off and give the recruiter the home card again', async () => {
+    const jonas = teamsUser(roster.chat.person(JONAS.email)!);
+    expect((await teams.install(jonas)).status).toBe(200);
+    const { token } = await agentAndToken({
+      catalogRoleId: 'resume-screener',
+      businessUnit: 'people-ops',
+      sponsors: [SOFIA],
+      requestedBy: SOFIA,
+      name: 'Teams home screener',
+    });
+    const created = await api(token, 'POST', '/api/v1/handoffs', {
+      kind: 'candidate-review',
+      summary: 'A strong candidate for the data role.',
+      details: { candidateRef: 'CAND-7002', position: 'Data engineer' },
+      idempotency_key: 'teams-home-handoff-0001',
+    });
+    expect(created.status).toBe(201);
+    const id = String(created.body.id);
+    await eventually(async () => (await roster.services.handoffs.openFor(JONAS.email)).find((h) => h.id === id));
+
+    const home = await teamsHome(jonas, (text) => text.includes('Hand-off from Teams home screener to Recruiters'));
+    const [take] = buttonsFor(home, 'handoff_take', id);
+    expect(take).toBeDefined();
+    const taken = await teams.execute(jonas, 'handoff_take', take!.data!);
+    expect(taken.status).toBe(200);
+    // His home card again, with the case as taken and its Resolve buttons, not the hand-off's own card.
+    expect(cardText(taken.card)).toContain('Here are the approvals waiting for you');
+    expect(cardText(taken.card)).toContain('(you took it)');
+    expect(buttonsFor(taken.card, 'handoff_take', id)).toEqual([]);
+    const [resolve] = buttonsFor(taken.card, 'handoff_resolve', id);
+    expect(resolve).toBeDefined();
+    expect((await roster.services.handoffs.openFor(JONAS.email)).find((h) => h.id === id)).toMatchObject({
+      status: 'taken',
+      takenBy: JONAS.email,
+    });
+
+    const resolved = await teams.execute(jonas, 'handoff_resolve', resolve!.data!);
+    expect(resolved.status).toBe(200);
+    expect(cardText(resolved.card)).toContain('Here are the approvals waiting for you');
+    expect(cardText(resolved.card)).not.toContain('Hand-off from Teams home screener to Recruiters');
+    expect((await roster.services.handoffs.openFor(JONAS.email)).some((h) => h.id === id)).toBe(false);
   });
 
   it('a timeout denies the request and fires approval.decided with the reason timeout', async () => {

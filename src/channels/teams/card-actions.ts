@@ -1,6 +1,6 @@
 import { RouteRank, type AdaptiveCard, type AgentApplication, type TurnContext, type TurnState } from '@microsoft/agents-hosting';
 import type { Person } from '../../config/schemas.js';
-import { CARD_ACTIONS } from '../../cards/ids.js';
+import { CARD_ACTIONS, HOME_SURFACE } from '../../cards/ids.js';
 import type { CardModel } from '../../cards/view-models.js';
 import { isRosterError } from '../../core/errors.js';
 import { DENY_REASON_NEEDED } from '../../core/commands.js';
@@ -87,6 +87,7 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
   on(CARD_ACTIONS.approvalApprove, async (person, data, context) => {
     const { runId = '', stepId = '' } = approvalIds(data);
     const card = await decideOnce(chat, person, { runId, stepId, decision: 'approve' });
+    if (fromHome(data)) return chat.home(person);
     await updateSharedCopy(context, await complete(card), identity.sharedTime(), log);
     return card;
   });
@@ -96,6 +97,7 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
     const reason = denyReason(data);
     if (!reason) return chat.denyForm(person, runId, stepId, DENY_REASON_NEEDED);
     const card = await decideOnce(chat, person, { runId, stepId, decision: 'deny', comment: reason });
+    if (fromHome(data)) return chat.home(person);
     await updateSharedCopy(context, await complete(card), identity.sharedTime(), log);
     return card;
   });
@@ -151,9 +153,10 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
     return { kind: 'access-form', data: { ...form.data, values: targetKnown ? kept : { ...kept, targetId: undefined }, errors } };
   });
 
-  // What a click answers: a prompt, form or card in place of the clicked card, a follow-up as a message of its own.
-  const deliver = async (context: TurnContext, outcome: ActionOutcome): Promise<CardModel | string> => {
-    const shown = outcome.prompt ?? outcome.form ?? outcome.card;
+  // What a click answers: a prompt, form or card in place of the clicked card, a follow-up as a
+  // message of its own. A card clicked on the home card (`home` given) gives way to that card, fresh.
+  const deliver = async (context: TurnContext, outcome: ActionOutcome, home?: Person): Promise<CardModel | string> => {
+    const shown = outcome.prompt ?? outcome.form ?? (home && outcome.card ? await chat.home(home) : outcome.card);
     if (outcome.followUp) await context.sendActivity(cardMessage(outcome.followUp, readerTimeOf(context)));
     if (shown) return shown;
     // Nothing replaces the clicked card (a decision log stays as it is): the answer is the message above.
@@ -176,7 +179,11 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
 
   // The agent buttons of alerts, check-ins and notices, and the prompts some of them open.
   on([...AGENT_BUTTON_VERBS], async (person, data, context) =>
-    deliver(context, await chat.actions.click(person, verbOf(context) as AgentButtonVerb, buttonIds(data))),
+    deliver(
+      context,
+      await chat.actions.click(person, verbOf(context) as AgentButtonVerb, buttonIds(data)),
+      fromHome(data) ? person : undefined,
+    ),
   );
   on(CARD_ACTIONS.promptSubmit, async (person, data, context) => {
     const { verb, ids, values } = promptSubmission(data);
@@ -204,6 +211,11 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
     true,
     RouteRank.Last,
   );
+}
+
+/** Whether a button was clicked on the home card (see {@link HOME_SURFACE}). */
+function fromHome(data: Record<string, unknown>): boolean {
+  return data.surface === HOME_SURFACE;
 }
 
 /**
