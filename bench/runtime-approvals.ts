@@ -2,9 +2,10 @@
  * `node --import tsx bench/runtime-approvals.ts`: runtime approvals (issue 19), run once.
  * 1. Autonomous and forbidden answers against a bare Express endpoint measured in the same run.
  * 2. Request → card: 50 agents ask at once; half the sponsors are on Slack (fake Web API), half on
- *    Teams (fake Bot Connector). The API answers `pending` once the request and its run are stored;
- *    the outbox posts the cards right after. Timed from sending the request to the card reaching
- *    the fake (each fake's call list is watched as calls arrive).
+ *    Teams (fake Bot Connector). The API answers `pending` once the request and its run (stored
+ *    waiting, its cards in its outbox) are stored; the cards go out at once beside the answer.
+ *    Timed from sending the request to the card reaching the fake (each fake's call list is
+ *    watched as calls arrive).
  * 3. Click → long poll answered: an agent long-polls, the sponsor clicks Approve (a signed Slack
  *    request) once the card is there; time from sending the click to the poll's answer.
  * 4. Database commands per operation: 20 sequential requests of each kind, counting the driver's
@@ -257,8 +258,8 @@ async function main(): Promise<void> {
       '',
       `- Autonomous p99 is ${fmt(auto.p99 / floorStats.p99)}× and forbidden p99 ${fmt(forbidden.p99 / floorStats.p99)}× the floor's (target ≤ 2×): each answer verifies the JWT, reads the agent (not its grants) and the boundary override, inserts the record (its unique id is the idempotency key, so no read first) with its audit entry as an outbox effect, and answers; the outbox appends the audit entry right after (forbidden also counts the day's attempts). The floor does nothing.`,
       `- The outbox finished appending the audit entries of those ${2 * N} answers ${fmt(backlogMs)} ms after the last answer (the audit chain is written by one group commit at a time per process: that is its throughput, not the answers').`,
-      `- DB commands are averaged over 20 sequential requests each (the driver's command events, Agenda's polling left out): before the answer, and after it until the outbox is idle (audit append, cards, marking effects done). The outbox starts the audit append as soon as the record is stored, so a part of its commands lands before the client has read the answer; the answer itself waits for 3 (agent, boundary override, insert; a forbidden one also counts the day's attempts; a replay's insert meets the stored record, which is then read: 4).`,
-      `- Request → card: ${slackCards} Slack and ${teamsCards} Teams cards reached the fakes, timed from sending the request to the card's arrival at the fake; the agent has its \`pending\` once the request and its run (with the card effects) are stored; the outbox posts the cards, ${roster.services.outbox.settings.laterConcurrency} requests at a time (target p95 < 500 ms).`,
+      `- DB commands are averaged over 20 sequential requests each (the driver's command events, Agenda's polling left out): before the answer, and after it until the outbox is idle (audit append, cards, marking effects done). The outbox starts the audit append as soon as the record is stored, so a part of its commands lands before the client has read the answer; the answer itself waits for 3 (agent and boundary override read together, insert; a forbidden one also counts the day's attempts; a replay's insert meets the stored record, which is then read: 4). A request that needs approval adds the agent's latest decisions (read with the insert), the approvers' delegations and the run's insert before its answer (the run is stored already waiting at its approval step, its cards in its outbox); after it: the card (delivery claim, the Teams conversation reference, the post, its record, removed from the outbox), then one audit append for the request's and the run's entries, the timers and one outbox clean-up per collection.`,
+      `- Request → card: ${slackCards} Slack and ${teamsCards} Teams cards reached the fakes, timed from sending the request to the card's arrival at the fake; the agent has its \`pending\` once the request and its run (waiting, with its cards in its outbox) are stored; the cards are posted at once beside the answer, outside the outbox's queue of deferred work (${roster.services.outbox.settings.laterConcurrency} at a time), which then appends the audit entries and schedules the timers (target p95 < 500 ms).`,
       `- Click → long poll: the poll is woken in-process by the decision (other replicas re-read every second); target p95 < 300 ms.`,
     ]);
     log(`done\n${rows.join('\n')}`);

@@ -53,8 +53,16 @@ export class AgentCommands {
   }
 
   async requestApproval(agentId: string, body: unknown): Promise<{ view: ApprovalView; created: boolean }> {
+    // The action's boundary override is read beside the agent; the request checks it is the action it parses.
+    const given = (body as { action?: unknown } | null | undefined)?.action;
+    const action = typeof given === 'string' ? given.trim() : '';
+    // Only a name the schema could accept is looked up; anything else is refused by the parse as before.
+    const prefetched =
+      action.length > 0 && action.length <= 100 ? { action, override: this.deps.runtime.overrideOf(agentId, action) } : undefined;
+    // An agent refused below leaves the read unused: its failure then concerns nobody.
+    prefetched?.override.catch(() => undefined);
     const { agent } = await this.agent(agentId);
-    return this.deps.runtime.request(agent, body);
+    return this.deps.runtime.request(agent, body, prefetched);
   }
 
   async approval(agentId: string, id: string, waitS: unknown): Promise<ApprovalView> {

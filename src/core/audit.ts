@@ -96,8 +96,9 @@ export interface AuditLog {
    */
   append(input: AuditInput, options?: AppendOptions): Promise<AuditEntry>;
   /**
-   * Records the inputs as consecutive entries, in order, with one read of the chain head and one
-   * write for the lot (a sweep's hundreds of entries), racing other writers like `append`.
+   * Records the inputs as consecutive entries, in order, written with the other entries waiting in
+   * this process (one read of the chain head and one write per group of them: a sweep's hundreds
+   * of entries, or many requests' few at once), racing other processes' writers like `append`.
    * @throws InvalidAuditInputError when an input cannot be recorded faithfully (nothing is written).
    * @throws AuditContentionError when other writers kept winning the race for the next number.
    */

@@ -79,11 +79,21 @@ function fieldSchema(name: string, spec: ActionField): z.ZodType {
   return (spec.required ? schema : schema.optional()).meta({ description: spec.label ?? name });
 }
 
-/** The zod schema of an action's details, from its declared fields (unknown fields refused). */
+/** Built schemas by the declared fields they check (an override keeps the catalog's fields object). */
+const detailsSchemas = new WeakMap<ActionBoundary['fields'], z.ZodType<Details>>();
+
+/**
+ * The zod schema of an action's details, from its declared fields (unknown fields refused). Built
+ * once per fields declaration: building it cost more than parsing with it, on every request.
+ */
 export function detailsSchema(boundary: ActionBoundary): z.ZodType<Details> {
-  return z.strictObject(
+  const known = detailsSchemas.get(boundary.fields);
+  if (known) return known;
+  const schema = z.strictObject(
     Object.fromEntries(Object.entries(boundary.fields).map(([name, spec]) => [name, fieldSchema(name, spec)])),
-  ) as never;
+  ) as never as z.ZodType<Details>;
+  detailsSchemas.set(boundary.fields, schema);
+  return schema;
 }
 
 /** Parses details against the declared fields; an `invalid_details` error names the first problem. */

@@ -89,6 +89,8 @@ export class Outbox {
   private readonly queued: Array<{ task: () => Promise<void>; at: number }> = [];
   private readonly urgent: Array<{ task: () => Promise<void>; at: number }> = [];
   private running = 0;
+  /** Of those running, the tasks handed to `now` (not counted against `laterConcurrency`). */
+  private immediate = 0;
   private readonly idlers: Array<() => void> = [];
 
   constructor(private readonly deps: OutboxDeps) {
@@ -209,14 +211,20 @@ export class Outbox {
    * stays in its outbox for the worker, and the caller stops where it would have died.
    */
   async settleMany(
-    batch: ReadonlyArray<{ holder: HolderRef; effects: readonly PendingEffect[] }>,
+    batch: ReadonlyArray<{
+      holder: HolderRef;
+      effects: readonly PendingEffect[];
+      /** Effects whose work the writer did itself (the start of a run it created): only removed. */
+      done?: readonly PendingEffect[];
+    }>,
     label: string,
     options: { concurrency?: number } = {},
   ): Promise<void> {
     this.deps.faultPoint?.(`${label}:0`);
+    const already = new Set(batch.flatMap((b) => (b.done ?? []).map((e) => e.id)));
     const byType = new Map<string, Array<{ data: unknown; effectId: string; holder: HolderRef; attempts: number }>>();
     let total = 0;
-    const performed = new Set<string>();
+    const performed = new Set<string>(already);
     let failure: unknown;
     for (const { holder, effects } of batch) {
       const blocked = new Set(effects.filter((e) => e.parkedAt).map((e) => e.type));
@@ -263,7 +271,10 @@ export class Outbox {
     }
     this.deps.faultPoint?.(`${label}:${total}`);
     const done = batch
-      .map(({ holder, effects }) => ({ holder, effectIds: effects.filter((e) => performed.has(e.id)).map((e) => e.id) }))
+      .map(({ holder, effects, done: own = [] }) => ({
+        holder,
+        effectIds: [...own, ...effects].filter((e) => performed.has(e.id)).map((e) => e.id),
+      }))
       .filter((d) => d.effectIds.length > 0);
     if (done.length > 0) {
       try {
@@ -292,30 +303,46 @@ export class Outbox {
     this.pump();
   }
 
-  /** Resolves when no task handed to `later` is queued or running (tests and benchmarks wait for it). */
+  /**
+   * Runs `task` at once, beside the caller's answer and outside `later`'s queue and limit: for the
+   * few effects a person is waiting for (a new approval's cards), which must not queue behind
+   * other writers' audit entries. Like `later`, the effects are durable already; `idle` waits
+   * for it too. Resolves at once.
+   */
+  now(task: () => Promise<void>): void {
+    this.run(task);
+  }
+
+  /** Resolves when no task handed to `later` or `now` is queued or running (tests and benchmarks wait for it). */
   idle(): Promise<void> {
     if (this.running === 0 && this.queued.length === 0 && this.urgent.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idlers.push(resolve));
   }
 
   private pump(): void {
-    while (this.running < this.settings.laterConcurrency && this.urgent.length + this.queued.length > 0) {
+    while (this.running - this.immediate < this.settings.laterConcurrency && this.urgent.length + this.queued.length > 0) {
       const { task } = (this.urgent.shift() ?? this.queued.shift())!;
-      this.running += 1;
-      void (async () => {
-        try {
-          await task();
-        } catch (err) {
-          // settle never throws; anything else a task does is retried by the worker from the outbox.
-          this.deps.log.warn({ err }, 'a deferred outbox task failed; the worker will retry its effects');
-        } finally {
-          this.running -= 1;
-          this.pump();
-          if (this.running === 0 && this.queued.length === 0 && this.urgent.length === 0)
-            for (const resolve of this.idlers.splice(0)) resolve();
-        }
-      })();
+      this.run(task, false);
     }
+  }
+
+  private run(task: () => Promise<void>, immediate = true): void {
+    this.running += 1;
+    if (immediate) this.immediate += 1;
+    void (async () => {
+      try {
+        await task();
+      } catch (err) {
+        // settle never throws; anything else a task does is retried by the worker from the outbox.
+        this.deps.log.warn({ err }, 'a deferred outbox task failed; the worker will retry its effects');
+      } finally {
+        this.running -= 1;
+        if (immediate) this.immediate -= 1;
+        this.pump();
+        if (this.running === 0 && this.queued.length === 0 && this.urgent.length === 0)
+          for (const resolve of this.idlers.splice(0)) resolve();
+      }
+    })();
   }
 
   /** Performs every due effect (a crashed writer's, or retries); resolves with how many were performed. */

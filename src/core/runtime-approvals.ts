@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import type { ApprovalBoundary, CatalogRole, OrgConfig } from '../config/schemas.js';
 import { businessUnitById } from '../config/directory.js';
-import type { FlowEngine, RunStart } from '../flows/engine.js';
+import { FLOW_EFFECTS, RUN_HOLDER, type FlowEngine, type RunStart } from '../flows/engine.js';
 import type { ApprovalSettings, FlowRun, StepContext, StepRegistry } from '../flows/types.js';
 import type { AuditInput } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
@@ -233,8 +233,23 @@ export class RuntimeApprovals {
     return `apr_${createHash('sha256').update(`${agentId}\u0000${key}`).digest('hex').slice(0, 24)}`;
   }
 
-  /** Answers a request: allowed, denied, or pending with approval cards sent. `created` is false for a replay. */
-  async request(agent: AgentRecord, raw: unknown): Promise<{ view: ApprovalView; created: boolean }> {
+  /**
+   * The approved boundary change of an agent's action, if any: read by a caller beside the agent
+   * itself and handed to {@link request}, one round trip fewer before the answer.
+   */
+  overrideOf(agentId: string, action: string): Promise<BoundaryOverride | undefined> {
+    return this.deps.overrides?.(agentId, action) ?? Promise.resolve(undefined);
+  }
+
+  /**
+   * Answers a request: allowed, denied, or pending with approval cards sent. `created` is false for
+   * a replay. `prefetched`: the override of `action` read already (see {@link overrideOf}).
+   */
+  async request(
+    agent: AgentRecord,
+    raw: unknown,
+    prefetched?: { action: string; override: Promise<BoundaryOverride | undefined> },
+  ): Promise<{ view: ApprovalView; created: boolean }> {
     const parsed = approvalRequestSchema.safeParse(raw);
     if (!parsed.success) throw refusalOf(parsed.error);
     const input = parsed.data;
@@ -247,7 +262,8 @@ export class RuntimeApprovals {
     let evaluated;
     try {
       const role = roleOfAgent(this.deps.org, agent);
-      const boundary = applyOverride(boundaryOf(role, input.action), await this.deps.overrides?.(agent.id, input.action));
+      const override = prefetched?.action === input.action ? prefetched.override : this.overrideOf(agent.id, input.action);
+      const boundary = applyOverride(boundaryOf(role, input.action), await override);
       const details = parseDetails(boundary, input.details);
       evaluated = { role, boundary, details, verdict: verdictFor(boundary, details) };
     } catch (err) {
@@ -315,18 +331,27 @@ export class RuntimeApprovals {
     ]);
     if (!created) return { view: this.replayed(record, hash), created: false };
     this.deps.outbox.stored('runtime.pending');
-    // The run is stored with its first effects (audit, drive to the approval step, whose cards are
-    // outbox effects too); the outbox posts the cards right after the agent has its `pending`.
-    const { settle: settleRun } = await this.deps.engine().create(withRecentDecisions(start, latest));
-    await this.deps.outbox.later(
-      async () => {
-        await settleRecord();
-        await settleRun();
-        // Finds the run and leaves the outbox: the worker starts it only when this writer died first.
-        await this.deps.outbox.settle(holder, [startRun], 'runtime.run-started');
-      },
-      { urgent: true },
-    );
+    // The run is stored already waiting at its approval step, its cards in its outbox with the
+    // rest (audit, expiry timer): one write, no `drive` round after it.
+    const { run, effects: runEffects } = await this.deps.engine().create(withRecentDecisions(start, latest));
+    const runHolder = { kind: RUN_HOLDER, id: run.id };
+    const cards = runEffects.filter((e) => e.type === FLOW_EFFECTS.send);
+    const rest = runEffects.filter((e) => e.type !== FLOW_EFFECTS.send);
+    // The cards go out at once, beside the answer, ahead of any queued work; then the audit
+    // entries of the request and of its run in one append, the timers, and the start-run effect
+    // is removed (this writer started the run). A crash anywhere leaves the rest to the worker.
+    this.deps.outbox.now(async () => {
+      await this.deps.outbox.settle(runHolder, cards, 'runtime.cards');
+      await this.deps.outbox.later(() =>
+        this.deps.outbox.settleMany(
+          [
+            { holder, effects, done: [startRun] },
+            { holder: runHolder, effects: rest },
+          ],
+          'runtime.run-started',
+        ),
+      );
+    });
     return { view: this.view(record), created: true };
   }
 
@@ -373,6 +398,7 @@ export class RuntimeApprovals {
       subject: { type: 'runtime-approval', id: record.id, agentId: agent.id },
       context,
       quiet: true,
+      open: true,
     };
   }
 

@@ -81,6 +81,12 @@ export interface StartInput {
   effects?: readonly PendingEffect[];
   /** The run's id, when the caller stored it before (see `allocateRunId`). */
   id?: string;
+  /**
+   * Opens the first step in the same write that stores the run, when it is an approval step:
+   * the run is stored waiting, with its approval cards first among its effects, instead of
+   * being stored running and driven to the step by a second write after a `drive` effect.
+   */
+  open?: boolean;
 }
 
 /**
@@ -198,10 +204,12 @@ export class FlowEngine {
 
   /**
    * Stores a new run with its first effects (audit, status card, `drive` to its first step) and
-   * returns it with `settle`, which performs them. `start` settles at once; a caller that must
-   * answer first hands `settle` to `Outbox.later` (the effects are durable either way).
+   * returns it with those `effects` and `settle`, which performs them. `start` settles at once; a
+   * caller that must answer first hands `settle` to `Outbox.later` (the effects are durable either
+   * way), or performs `effects` its own way. With `open`, a first approval step is opened in the
+   * same write (see {@link StartInput.open}). `effects` is empty when another writer created the run.
    */
-  async create(input: StartInput): Promise<{ run: FlowRun; settle: () => Promise<void> }> {
+  async create(input: StartInput): Promise<{ run: FlowRun; effects: readonly PendingEffect[]; settle: () => Promise<void> }> {
     const flow = this.flow(input.flowId);
     const now = this.now();
     const run: FlowRun = {
@@ -219,20 +227,32 @@ export class FlowEngine {
       createdAt: now,
       updatedAt: now,
     };
+    const started: Effect = { type: 'audit', entry: this.auditEntry(run, personActor(input.requester), 'run.started', { flow: flow.id }) };
+    const first = flow.steps[0];
+    const opening =
+      input.open && first?.type === 'approval' && (!first.when || this.condition(first.when, { run, flow, stepId: first.id }))
+        ? (await this.approvalOpening(run, this.effective(first, run), { run, flow, stepId: first.id }))(run).effects
+        : undefined;
+    // Opened here, the step's cards go first (people wait for them) and the status card already
+    // shows the run waiting, so there is nothing to refresh; otherwise `drive` opens the step.
+    const sends = opening?.filter((e) => e.type === 'send') ?? [];
+    const others = opening?.filter((e) => e.type !== 'send' && e.type !== 'refresh-status') ?? [];
     const effects = this.toPending(run, [
-      { type: 'audit', entry: this.auditEntry(run, personActor(input.requester), 'run.started', { flow: flow.id }) },
+      ...sends,
+      started,
+      ...others,
       // A quiet start (runtime approvals asked by an agent) sends the requester no status card.
       ...(input.quiet
         ? []
         : [{ type: 'send' as const, to: input.requester, card: this.deps.presenter.status(run), messageKind: 'status' as const }]),
-      { type: 'drive' },
+      ...(run.status === 'running' ? [{ type: 'drive' as const }] : []),
     ]);
     const all = [...(input.effects ?? []), ...effects];
     if (!(await this.deps.runs.create(run, all))) {
       // Another writer (or the outbox worker) created this run first: its effects are its own.
-      return { run: await this.get(run.id), settle: () => Promise.resolve() };
+      return { run: await this.get(run.id), effects: [], settle: () => Promise.resolve() };
     }
-    return { run, settle: () => this.deps.outbox.settle({ kind: RUN_HOLDER, id: run.id }, all, 'run.started') };
+    return { run, effects: all, settle: () => this.deps.outbox.settle({ kind: RUN_HOLDER, id: run.id }, all, 'run.started') };
   }
 
   /** Records one person's decision on an approval step; a second click by the same person is refused. */
@@ -518,6 +538,14 @@ export class FlowEngine {
   }
 
   private async openApproval(run: FlowRun, step: ApprovalStep, ctx: StepContext): Promise<void> {
+    await this.tryMutate(run, 'run.step', await this.approvalOpening(run, step, ctx));
+  }
+
+  /**
+   * What opening an approval step does to the run (waiting for its people, their cards, its
+   * timers; failed when nobody may approve), after the reads it needs (who is away).
+   */
+  private async approvalOpening(run: FlowRun, step: ApprovalStep, ctx: StepContext): Promise<(r: FlowRun) => Mutation> {
     const groups = step.approvers
       .filter((g) => !g.when || this.condition(g.when, ctx))
       .map((g): ApprovalGroupState => {
@@ -535,7 +563,7 @@ export class FlowEngine {
     }
     const stillEmpty = groups.filter((g) => g.eligible.length === 0);
     const delegates = await this.delegatesFor(run, step, [...new Set(groups.flatMap((g) => g.eligible))]);
-    await this.tryMutate(run, 'run.step', (r) => {
+    return (r) => {
       const effects: Effect[] = [];
       if (stillEmpty.length > 0) {
         const reason = `Nobody may approve as ${stillEmpty.map((g) => g.role).join(', ')} (separation of duties or an empty role).`;
@@ -582,7 +610,7 @@ export class FlowEngine {
         effects.push({ type: 'timer', at, timer: { runId: r.id, stepId: step.id, kind: 'escalate', at: at.toISOString() } });
       }
       return { run: r, effects };
-    });
+    };
   }
 
   private async runAction(run: FlowRun, step: Extract<FlowStep, { type: 'action' }>, ctx: StepContext): Promise<void> {

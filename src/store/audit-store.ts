@@ -132,8 +132,11 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
     }
   }
 
-  /** One entry to write: its input, the outbox effect it answers for, and when it was asked. */
-  type Ask = { input: AuditInput; key: string | undefined; at: Date };
+  /**
+   * One entry to write: its input, the outbox effect it answers for, and when it was asked.
+   * `fresh`: a new effect's entry (from `appendMany`), not looked up before it is written.
+   */
+  type Ask = { input: AuditInput; key: string | undefined; at: Date; fresh?: boolean };
 
   /**
    * Writes the asks after the current head in one ordered insertMany, in order. When another
@@ -142,10 +145,7 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
    * its entry, and a key asked twice is written once. An ask without an entry gets `failure`: the
    * error that stopped the run, or contention; an entry stored before the error is still reported.
    */
-  async function writeRun(
-    asks: readonly Ask[],
-    options: { lookUpFirst: boolean } = { lookUpFirst: true },
-  ): Promise<{ entries: Array<AuditEntry | undefined>; failure: unknown }> {
+  async function writeRun(asks: readonly Ask[]): Promise<{ entries: Array<AuditEntry | undefined>; failure: unknown }> {
     const found = new Map<string, AuditEntry>();
     const written = new Map<Ask, AuditEntry>();
     const lookUp = async (keys: string[]) => {
@@ -159,8 +159,8 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
     let failure: unknown = new AuditContentionError(maxAttempts);
     try {
       await ensureIndexes();
-      // A batch of new effects skips the look-up: the unique index on `key` refuses one stored already, which is then looked up.
-      if (options.lookUpFirst) await lookUp(asks.flatMap((a) => (a.key === undefined ? [] : [a.key])));
+      // New effects skip the look-up: the unique index on `key` refuses one stored already, which is then looked up.
+      await lookUp(asks.flatMap((a) => (a.key === undefined || a.fresh ? [] : [a.key])));
       for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
         const seen = new Set<string>();
         // A key asked twice in one group (an effect performed twice at once) is written once.
@@ -261,14 +261,16 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
       const at = clock();
       // Validate every input before writing any, so a bad one leaves no partial run behind.
       for (const input of inputs) nextEntry(null, input, at);
-      const { entries, failure } = await takeTurn(() =>
-        writeRun(
-          inputs.map((input, i) => ({ input, key: keys?.[i], at })),
-          { lookUpFirst: false },
-        ),
+      // They join the group commit, in order and together: many small batches at once (each
+      // request's entries) are written in one insert instead of racing one another for each number.
+      const written = inputs.map(
+        (input, i) =>
+          new Promise<AuditEntry>((resolve, reject) => {
+            waiting.push({ input, key: keys?.[i], at, fresh: true, resolve, reject });
+          }),
       );
-      if (entries.some((e) => e === undefined)) throw failure;
-      return entries as AuditEntry[];
+      void commit();
+      return Promise.all(written);
     },
 
     async verify(options: { onProgress?: (checked: number) => void } = {}): Promise<AuditVerifyResult> {

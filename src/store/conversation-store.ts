@@ -38,6 +38,8 @@ export interface ConversationStore {
   /** Remembers the personal conversation Roster created with a user. */
   setPersonalConversation(aadObjectId: string, conversationId: string): Promise<void>;
   get(aadObjectId: string): Promise<TeamsConversationRef | undefined>;
+  /** Several users' references in one read, by (lower-cased) AAD object id; those unknown are absent. */
+  getMany(aadObjectIds: readonly string[]): Promise<Map<string, TeamsConversationRef>>;
   /** By the directory e-mail, for people whose directory entry has no AAD object id. */
   getByEmail(email: string): Promise<TeamsConversationRef | undefined>;
   /** Forgets a user (the app was removed from their personal scope). */
@@ -110,6 +112,16 @@ export function createConversationStore(connection: Connection): ConversationSto
     async get(aadObjectId) {
       if (typeof aadObjectId !== 'string' || !aadObjectId.trim()) return undefined;
       return fromDoc(await Model.collection.findOne({ _id: key(aadObjectId) as never }));
+    },
+    async getMany(aadObjectIds) {
+      const ids = [...new Set(aadObjectIds.filter((id) => typeof id === 'string' && id.trim()).map(key))];
+      const found = new Map<string, TeamsConversationRef>();
+      if (ids.length === 0) return found;
+      for (const doc of await Model.collection.find({ _id: { $in: ids as never[] } }).toArray()) {
+        const ref = fromDoc(doc);
+        if (ref) found.set(ref.aadObjectId, ref);
+      }
+      return found;
     },
     async getByEmail(email) {
       if (typeof email !== 'string' || !email.trim()) return undefined;

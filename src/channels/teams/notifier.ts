@@ -65,6 +65,9 @@ const teamsMessageRefSchema = z.object({
   timeZone: z.string().optional(),
 });
 
+/** How long a reference `canReach` read stands for the `send` right after it. */
+const REACHED_FOR_MS = 1_000;
+
 /** The audience of Bot Connector tokens (Azure Bot Service). */
 const BOT_CONNECTOR_AUDIENCE = 'https://api.botframework.com';
 
@@ -78,6 +81,8 @@ const BOT_CONNECTOR_AUDIENCE = 'https://api.botframework.com';
  */
 export class TeamsNotifier implements ChannelNotifier {
   readonly channel = 'teams' as const;
+  /** The reference `canReach` found for a person, for the `send` that follows it. */
+  private readonly reached = new WeakMap<Person, { ref: TeamsConversationRef; at: number }>();
 
   constructor(
     private readonly adapter: CloudAdapter,
@@ -90,7 +95,10 @@ export class TeamsNotifier implements ChannelNotifier {
   ) {}
 
   async canReach(person: Person): Promise<boolean> {
-    return Boolean(await this.referenceFor(person));
+    const ref = await this.referenceFor(person);
+    // The router sends right after asking: that send uses this reference instead of reading it again.
+    if (ref) this.reached.set(person, { ref, at: Date.now() });
+    return Boolean(ref);
   }
 
   async timeZoneOf(person: Person): Promise<string | undefined> {
@@ -98,10 +106,12 @@ export class TeamsNotifier implements ChannelNotifier {
   }
 
   async send(person: Person, card: OutgoingCard): Promise<TeamsMessageRef | undefined> {
-    const ref = await this.referenceFor(person);
+    const reached = this.reached.get(person);
+    this.reached.delete(person);
+    const ref = reached && Date.now() - reached.at < REACHED_FOR_MS ? reached.ref : await this.referenceFor(person);
     if (!ref) return undefined;
     const time = readerTime(this.org, person, ref.timeZone);
-    const activity = cardMessage(this.parts ? await this.parts.complete(card) : card, time);
+    const activity = cardMessage(this.parts ? await this.parts.complete(card, [ref]) : card, time);
     let conversationId = ref.conversationId;
     let activityId: string | undefined;
     // 429 and 5xx from the Bot Connector are retried after its Retry-After (the ConnectorClient does not retry).

@@ -2,7 +2,7 @@ import type { OrgConfig } from '../../config/schemas.js';
 import { findPersonByEmail } from '../../config/directory.js';
 import type { CardModel } from '../../cards/view-models.js';
 import type { OutgoingCard } from '../../core/notifications.js';
-import type { ConversationStore } from '../../store/conversation-store.js';
+import type { ConversationStore, TeamsConversationRef } from '../../store/conversation-store.js';
 
 /** The most users an Adaptive Card's `refresh.userIds` may name (Teams refreshes for at most 60). */
 const MAX_REFRESH_USERS = 60;
@@ -20,21 +20,25 @@ export class TeamsCardParts {
     private readonly store: ConversationStore,
   ) {}
 
-  async complete<C extends CardModel | OutgoingCard>(card: C): Promise<C> {
+  /**
+   * `known`: references the caller has just read (the recipient's), not read again. The others
+   * are read together, in one query, rather than one query per person named.
+   */
+  async complete<C extends CardModel | OutgoingCard>(card: C, known: readonly TeamsConversationRef[] = []): Promise<C> {
     if (card.kind !== 'approval-request') return card;
     const emails = Array.isArray(card.data.refreshFor) ? card.data.refreshFor.filter((e): e is string => typeof e === 'string') : [];
+    const byAad = new Map(known.map((ref) => [ref.aadObjectId.toLowerCase(), ref]));
+    const aadOf = (email: string) => findPersonByEmail(this.org, email)?.teamsAadObjectId?.trim().toLowerCase();
+    const missing = emails.map(aadOf).filter((aad): aad is string => aad !== undefined && aad !== '' && !byAad.has(aad));
+    for (const [aad, ref] of await this.store.getMany(missing)) byAad.set(aad, ref);
     const ids: string[] = [];
     for (const email of emails) {
       if (ids.length >= MAX_REFRESH_USERS) break;
-      const id = await this.teamsUserId(email);
+      const aad = aadOf(email);
+      const ref = (aad ? byAad.get(aad) : undefined) ?? (await this.store.getByEmail(email));
+      const id = ref?.userId && ref.userId !== 'undefined' ? ref.userId : undefined;
       if (id && !ids.includes(id)) ids.push(id);
     }
     return { ...card, data: { ...card.data, teamsRefreshUserIds: ids } };
-  }
-
-  private async teamsUserId(email: string): Promise<string | undefined> {
-    const aad = findPersonByEmail(this.org, email)?.teamsAadObjectId;
-    const ref = (aad ? await this.store.get(aad) : undefined) ?? (await this.store.getByEmail(email));
-    return ref?.userId && ref.userId !== 'undefined' ? ref.userId : undefined;
   }
 }
