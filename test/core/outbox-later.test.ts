@@ -1,8 +1,8 @@
-import { agentRecord, eventually, startHarness, type Harness } from '../helpers/harness.js';
+import { agentRecord, eventually, people, startHarness, type Harness } from '../helpers/harness.js';
 
 /*
- * Runtime approvals answer once the decision is stored and leave its audit entry (and cards) to
- * the outbox right after (Outbox.later). The queue is bounded, puts cards first, pushes back on
+ * Runtime approvals answer once the decision is stored and leave its audit entry to the outbox
+ * right after (Outbox.later); a pending request's cards go out at once beside the answer (Outbox.now). The queue is bounded, puts cards first, pushes back on
  * the caller when it falls behind, and a process dying before the deferred work leaves the
  * effects to the worker: still performed exactly once.
  */
@@ -95,5 +95,61 @@ describe('effects performed right after the answer (Outbox.later)', () => {
     });
     await h.services.outbox.drain();
     expect(await auditOf(crashed.view.id)).toEqual(['runtime.allowed']);
+  });
+
+  it('a pending request’s card goes out while the deferred queue is busy; its audit entries follow once, also after a crash', async () => {
+    const priya = 'priya.raman@brightwater.example';
+    const agent = agentRecord({
+      name: 'Now Card Desk',
+      catalogRoleId: 'procurement-agent',
+      businessUnit: 'risk-compliance',
+      sponsors: [priya],
+      requestedBy: people.tom,
+    });
+    await h.services.agents.insert(agent);
+    const auditOf = async (id: string) =>
+      (await h.services.audit.export({ agentId: agent.id })).filter((e) => e.subject.id === id).map((e) => e.action);
+    const cardsFor = (runId: string) => h.notifier.to(priya, 'approval-request').filter((m) => m.card.data.runId === runId).length;
+    const ask = (key: string) =>
+      h.services.runtime.request(agent, {
+        action: 'contracts.modify',
+        summary: 'Extend the ACME contract by a year.',
+        details: { contractId: 'C-1042', supplier: 'ACME', change: 'Extend by 12 months.' },
+        idempotency_key: key,
+      });
+
+    // Both of the queue's places are taken: the card does not wait for them (Outbox.now).
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    await h.services.outbox.later(() => gate);
+    await h.services.outbox.later(() => gate);
+    const asked = await ask('now-card-0001');
+    expect(asked.view.status).toBe('pending');
+    const { runId } = await h.services.runtime.get(agent.id, asked.view.id);
+    await eventually(() => cardsFor(runId!) > 0);
+    expect((await h.services.runs.get(runId!))?.status).toBe('waiting');
+    expect(await auditOf(asked.view.id)).toEqual([]);
+    release();
+    await h.services.outbox.idle();
+    // The request's entry, then its run's, each once; one card.
+    expect(await auditOf(asked.view.id)).toEqual(['runtime.requested', 'run.started', 'approval.requested']);
+    expect(cardsFor(runId!)).toBe(1);
+
+    // Dying after the card, before the entries: the worker appends them once; no second card.
+    crashAt = 'runtime.run-started:0';
+    const crashed = await ask('now-card-0002');
+    const stored = await h.services.runtime.get(agent.id, crashed.view.id);
+    await h.services.outbox.idle();
+    expect(crashAt).toBeUndefined();
+    expect(cardsFor(stored.runId!)).toBe(1);
+    expect(await auditOf(crashed.view.id)).toEqual([]);
+    await eventually(async () => {
+      await h.services.outbox.drain();
+      return (await auditOf(crashed.view.id)).length === 3;
+    });
+    await h.services.outbox.drain();
+    expect(await auditOf(crashed.view.id)).toEqual(['runtime.requested', 'run.started', 'approval.requested']);
+    expect(cardsFor(stored.runId!)).toBe(1);
+    expect((await h.services.runs.get(stored.runId!))?.status).toBe('waiting');
   });
 });
