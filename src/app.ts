@@ -303,9 +303,11 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
           await started.http.close(graceMs);
           await started.api.stop().catch((err: unknown) => log.warn({ err }, 'stopping the agent API failed'));
           // Effects handed to the outbox after an answer are performed before channels close (or left to the worker after the grace);
-          // so are the error-spike checks of telemetry already answered.
+          // so are the error-spike checks of telemetry already answered, and the clicks already acknowledged.
           await Promise.race([
-            Promise.all([services.outbox.idle(), services.supervision.ingest.idle()]),
+            Promise.all([...channels.map((channel) => channel.idle?.()), services.outbox.idle(), services.supervision.ingest.idle()]).then(
+              () => services.outbox.idle(),
+            ),
             new Promise((resolve) => setTimeout(resolve, graceMs).unref()),
           ]);
           // Suite runs pause here and resume from their last finished case in the next process.

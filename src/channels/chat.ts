@@ -21,6 +21,7 @@ import { cardModel, type CardModel, type DataOf } from '../cards/view-models.js'
 import { reportedByAgent } from '../cards/text.js';
 import { HOME_SURFACE } from '../cards/ids.js';
 import type { Services } from '../services.js';
+import type { DecideOptions } from '../flows/engine.js';
 import type { AgentRecord } from '../core/agents.js';
 import type { BoundaryChangeRecord } from '../core/boundary-changes.js';
 import type { HandoffRecord } from '../core/handoffs.js';
@@ -658,12 +659,16 @@ export class ChatService {
     }
   }
 
-  /** Approve or deny; returns this person's fresh view of the approval card. */
+  /**
+   * Approve or deny; returns this person's fresh view of the approval card. With `answerFirst`,
+   * it resolves once the decision and its audit entry are stored, and the other cards are updated after.
+   */
   async decide(
     person: Person,
     input: { runId: string; stepId: string; decision: 'approve' | 'deny'; comment?: string },
+    options: DecideOptions = {},
   ): Promise<CardModel> {
-    const run = await this.services.commands.decide(person.email, input);
+    const run = await this.services.commands.decide(person.email, input, options);
     return this.approvalCard(person, run.id, input.stepId, run);
   }
 

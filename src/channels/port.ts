@@ -114,5 +114,7 @@ export interface Channel {
   readonly notifier: ChannelNotifier;
   readonly mount?: { path: string; handler: Router | RequestHandler };
   start?(): Promise<void>;
+  /** Resolves when no acknowledged interaction is waiting or being worked on (shutdown waits for it, within its grace). */
+  idle?(): Promise<void>;
   stop?(): Promise<void>;
 }

@@ -187,6 +187,11 @@ export const envSchema = z.object({
    * replica after at most this long. 0 reads the agent for every request.
    */
   ROSTER_KEY_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  /**
+   * How many acknowledged chat clicks (Slack interactions, commands and events) are worked on at
+   * once in this process; the others wait in order. Acknowledgements never wait for this.
+   */
+  ROSTER_CLICK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   /** Test-only crash hook (src/fault-point.ts); refused unless NODE_ENV=test. */
   ROSTER_FAULT_POINT: optionalString,
 });

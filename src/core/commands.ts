@@ -15,7 +15,7 @@ import {
   maySeeAgent,
   mayTypeInResults,
 } from './policies.js';
-import type { FlowEngine } from '../flows/engine.js';
+import type { DecideOptions, FlowEngine } from '../flows/engine.js';
 import type { FlowRun } from '../flows/types.js';
 
 export const evaluationInputSchema = z.object({
@@ -237,11 +237,11 @@ export class Commands {
   }
 
   /** Approve or deny a step; eligibility, separation of duties and exactly-once are the engine's. */
-  async decide(actorEmail: string, input: DecisionInput): Promise<FlowRun> {
+  async decide(actorEmail: string, input: DecisionInput, options: DecideOptions = {}): Promise<FlowRun> {
     const actor = this.person(actorEmail);
     const parsed = decisionInputSchema.safeParse(input);
     if (!parsed.success) throw new InvalidInputError('That decision could not be read; please use the buttons on the card.');
-    return this.deps.engine.decide({ ...parsed.data, actor: actor.email });
+    return this.deps.engine.decide({ ...parsed.data, actor: actor.email }, options);
   }
 
   /** Agents the person may see: `mine` (sponsored or requested), a business unit, or `all` (oversight roles). */

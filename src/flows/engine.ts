@@ -104,6 +104,17 @@ export interface DecideInput {
   comment?: string;
 }
 
+/** How a decision's writer performs its effects. */
+export interface DecideOptions {
+  /**
+   * Perform only the audit entries before resolving (the decision and its entry are then
+   * stored); the rest (other people's cards, status cards, driving the run on) is handed to the
+   * outbox right after, in order per run. For a caller that answers with the decision (a Teams
+   * invoke); the deferred effects are durable either way.
+   */
+  answerFirst?: boolean;
+}
+
 export interface GateSignal {
   runId: string;
   gate: string;
@@ -142,6 +153,9 @@ export class FlowEngine {
 
   /** Runs this process is driving now: a `drive` effect queued by the driving loop itself changes nothing. */
   private readonly driving = new Set<string>();
+
+  /** The last deferred settle of each run (see {@link DecideOptions.answerFirst}): the next one waits for it. */
+  private readonly deferred = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: FlowEngineDeps) {
     this.clock = deps.clock ?? (() => new Date());
@@ -256,85 +270,91 @@ export class FlowEngine {
   }
 
   /** Records one person's decision on an approval step; a second click by the same person is refused. */
-  async decide(input: DecideInput): Promise<FlowRun> {
+  async decide(input: DecideInput, options: DecideOptions = {}): Promise<FlowRun> {
     if (input.decision === 'deny' && !input.comment?.trim()) {
       throw new InvalidInputError('Please give a reason when you deny a request.', { comment: 'A reason is required to deny.' });
     }
     // A role removed on another replica a moment ago must already count for this decision.
     await this.deps.refreshDirectory?.();
-    const run = await this.mutate(input.runId, 'run.decision', (run) => {
-      const flow = this.flow(run.flowId);
-      const stepIndex = flow.steps.findIndex((s) => s.id === input.stepId);
-      const defined = flow.steps[stepIndex];
-      if (!defined || defined.type !== 'approval') throw new NotFoundError('the approval step', input.stepId);
-      const step = this.effective(defined, run);
-      const state = run.steps[step.id]!;
-      const mine = state.decisions?.find((d) => d.by === input.actor || d.delegate === input.actor);
-      if (mine) throw new AlreadyDecidedError(mine.decision, new Date(mine.at));
-      if (CLOSED_RUN_STATUSES.includes(run.status))
-        throw new RequestClosedError(run.status, run.endedAt ? new Date(run.endedAt) : undefined);
-      if (run.current !== stepIndex || state.status !== 'waiting') {
-        throw new NotWaitingError(
-          state.status === 'approved'
-            ? 'This step is already approved; no more decisions are needed.'
-            : 'This step is not open for decisions.',
-          { stepStatus: state.status },
-        );
-      }
-      const principal = this.actingFor(run, step, state, input.actor);
-      const delegated = principal !== input.actor;
-
-      const now = this.now();
-      state.decisions = [
-        ...(state.decisions ?? []),
-        {
-          by: principal,
-          ...(delegated ? { delegate: input.actor } : {}),
-          decision: input.decision,
-          comment: input.comment?.trim(),
-          at: now,
-        },
-      ];
-      run.events.push({
-        at: now,
-        type: input.decision,
-        stepId: step.id,
-        by: input.actor,
-        detail: [delegated ? `on behalf of ${principal}` : undefined, input.comment?.trim()].filter(Boolean).join(': ') || undefined,
-      });
-      let label = 'run.decision';
-      const effects: Effect[] = [
-        {
-          type: 'audit',
-          entry: this.auditEntry(run, personActor(input.actor), `decision.${input.decision}`, {
-            step: step.id,
-            ...(delegated ? { onBehalfOf: principal } : {}),
-            ...(input.comment ? { comment: input.comment.trim() } : {}),
-          }),
-        },
-      ];
-      if (input.decision === 'deny') {
-        state.status = 'denied';
-        state.endedAt = now;
-        this.close(run, 'denied', `Denied by ${input.actor}: ${input.comment?.trim()}`, effects);
-      } else {
-        const approvers = state.decisions.filter((d) => d.decision === 'approve').map((d) => d.by);
-        if (quorumMet(step.quorum, state.groups ?? [], approvers)) {
-          state.status = 'approved';
-          state.endedAt = now;
-          run.waitingFor = [];
-          run.current = stepIndex + 1;
-          run.status = 'running';
-          effects.push({ type: 'audit', entry: this.auditEntry(run, engineActor, 'step.approved', { step: step.id, approvers }) });
-          label = 'run.approved';
-        } else {
-          run.waitingFor = this.withDelegates(state, this.stillWaitingOn(step, state.groups ?? [], approvers));
+    const run = await this.mutate(
+      input.runId,
+      'run.decision',
+      (run) => {
+        const flow = this.flow(run.flowId);
+        const stepIndex = flow.steps.findIndex((s) => s.id === input.stepId);
+        const defined = flow.steps[stepIndex];
+        if (!defined || defined.type !== 'approval') throw new NotFoundError('the approval step', input.stepId);
+        const step = this.effective(defined, run);
+        const state = run.steps[step.id]!;
+        const mine = state.decisions?.find((d) => d.by === input.actor || d.delegate === input.actor);
+        if (mine) throw new AlreadyDecidedError(mine.decision, new Date(mine.at));
+        if (CLOSED_RUN_STATUSES.includes(run.status))
+          throw new RequestClosedError(run.status, run.endedAt ? new Date(run.endedAt) : undefined);
+        if (run.current !== stepIndex || state.status !== 'waiting') {
+          throw new NotWaitingError(
+            state.status === 'approved'
+              ? 'This step is already approved; no more decisions are needed.'
+              : 'This step is not open for decisions.',
+            { stepStatus: state.status },
+          );
         }
-      }
-      effects.push({ type: 'refresh-approvals', stepId: step.id }, { type: 'refresh-status' });
-      return { run, effects, label };
-    });
-    return run.status === 'running' ? this.get(run.id) : run;
+        const principal = this.actingFor(run, step, state, input.actor);
+        const delegated = principal !== input.actor;
+
+        const now = this.now();
+        state.decisions = [
+          ...(state.decisions ?? []),
+          {
+            by: principal,
+            ...(delegated ? { delegate: input.actor } : {}),
+            decision: input.decision,
+            comment: input.comment?.trim(),
+            at: now,
+          },
+        ];
+        run.events.push({
+          at: now,
+          type: input.decision,
+          stepId: step.id,
+          by: input.actor,
+          detail: [delegated ? `on behalf of ${principal}` : undefined, input.comment?.trim()].filter(Boolean).join(': ') || undefined,
+        });
+        let label = 'run.decision';
+        const effects: Effect[] = [
+          {
+            type: 'audit',
+            entry: this.auditEntry(run, personActor(input.actor), `decision.${input.decision}`, {
+              step: step.id,
+              ...(delegated ? { onBehalfOf: principal } : {}),
+              ...(input.comment ? { comment: input.comment.trim() } : {}),
+            }),
+          },
+        ];
+        if (input.decision === 'deny') {
+          state.status = 'denied';
+          state.endedAt = now;
+          this.close(run, 'denied', `Denied by ${input.actor}: ${input.comment?.trim()}`, effects);
+        } else {
+          const approvers = state.decisions.filter((d) => d.decision === 'approve').map((d) => d.by);
+          if (quorumMet(step.quorum, state.groups ?? [], approvers)) {
+            state.status = 'approved';
+            state.endedAt = now;
+            run.waitingFor = [];
+            run.current = stepIndex + 1;
+            run.status = 'running';
+            effects.push({ type: 'audit', entry: this.auditEntry(run, engineActor, 'step.approved', { step: step.id, approvers }) });
+            label = 'run.approved';
+          } else {
+            run.waitingFor = this.withDelegates(state, this.stillWaitingOn(step, state.groups ?? [], approvers));
+          }
+        }
+        effects.push({ type: 'refresh-approvals', stepId: step.id }, { type: 'refresh-status' });
+        return { run, effects, label };
+      },
+      options,
+    );
+    // Driven on later, the run is as stored: the caller shows it as decided.
+    return run.status === 'running' && !options.answerFirst ? this.get(run.id) : run;
   }
 
   /** Delivers an external fact to a waiting gate (e.g. evaluation results); a failure keeps it waiting. */
@@ -1068,12 +1088,17 @@ export class FlowEngine {
    * a lost race that made the change pointless (already approved, expired) ends in the coded error
    * or `null` for "nothing to do". The effects are then performed (see {@link Outbox.settle}).
    */
-  private async mutate(runId: string, label: string, change: (run: FlowRun) => Mutation | null): Promise<FlowRun> {
+  private async mutate(
+    runId: string,
+    label: string,
+    change: (run: FlowRun) => Mutation | null,
+    options: DecideOptions = {},
+  ): Promise<FlowRun> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const stored = await this.get(runId);
       const result = change(structuredClone(stored));
       if (!result) return stored;
-      const next = await this.store(stored.version, label, result);
+      const next = await this.store(stored.version, label, result, options);
       if (next) return next;
       await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 5 * (attempt + 1))));
     }
@@ -1085,14 +1110,60 @@ export class FlowEngine {
     return this.store(seen.version, label, change(structuredClone(seen)));
   }
 
-  private async store(version: number, label: string, result: Mutation): Promise<FlowRun | undefined> {
+  private async store(version: number, label: string, result: Mutation, options: DecideOptions = {}): Promise<FlowRun | undefined> {
     const next = { ...result.run, version: version + 1, updatedAt: this.now() };
     // A run left running must be driven on; stored as an effect, a crash cannot strand it.
     const effects = this.toPending(next, next.status === 'running' ? [...result.effects, { type: 'drive' }] : result.effects);
     const stored = await this.deps.runs.replace(next, version, effects);
     if (!stored) return undefined;
-    await this.deps.outbox.settle({ kind: RUN_HOLDER, id: next.id }, effects, result.label ?? label, stored);
+    const holder = { kind: RUN_HOLDER, id: next.id };
+    const name = result.label ?? label;
+    if (!options.answerFirst) {
+      await this.deps.outbox.settle(holder, effects, name, stored);
+      return next;
+    }
+    // Audit entries keep their order among themselves whichever effects come between them.
+    await this.deps.outbox.settle(
+      holder,
+      effects.filter((e) => e.type === AUDIT_EFFECT),
+      name,
+      stored,
+    );
+    await this.settleAfter(next.id, () =>
+      this.deps.outbox.settle(
+        holder,
+        effects.filter((e) => e.type !== AUDIT_EFFECT),
+        `${name}.after-answer`,
+      ),
+    );
     return next;
+  }
+
+  /**
+   * Hands `settle` to the outbox (performed right after the caller answered), after the run's
+   * previous deferred settle: two decisions a moment apart refresh people's cards in the order
+   * they were stored, so an older view never lands last.
+   */
+  private async settleAfter(runId: string, settle: () => Promise<void>): Promise<void> {
+    const previous = this.deferred.get(runId);
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    this.deferred.set(runId, finished);
+    void finished.then(() => {
+      if (this.deferred.get(runId) === finished) this.deferred.delete(runId);
+    });
+    // The previous one was queued first, so it has started (or finished) when this one starts.
+    await this.deps.outbox.later(
+      async () => {
+        try {
+          await previous;
+          await settle();
+        } finally {
+          finish();
+        }
+      },
+      { urgent: true },
+    );
   }
 
   private toPending(run: FlowRun, effects: Effect[]): PendingEffect[] {

@@ -46,3 +46,41 @@ export class SlackDeliveries {
     return result.deletedCount;
   }
 }
+
+/**
+ * The delivery keys this process saw lately, checked before anything else: a retry Slack sends to
+ * the same replica is dropped without a database round trip, and among deliveries arriving at
+ * once only the first goes on (the check and the insert are one synchronous step). Another
+ * replica's deliveries are caught by {@link SlackDeliveries.first}, written right after the ack.
+ * Bounded in size and age: Slack retries within minutes (its last retry comes about 5 minutes
+ * after the first delivery), and the unique key covers anything older.
+ */
+export class RecentDeliveries {
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly maxKeys = 10_000,
+    private readonly maxAgeMs = 10 * 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** True the first time `key` is seen within the window (and remembers it), false for a repeat. */
+  add(key: string): boolean {
+    const now = this.now();
+    const at = this.seen.get(key);
+    if (at !== undefined && now - at < this.maxAgeMs) return false;
+    this.seen.delete(key);
+    this.seen.set(key, now);
+    // A Map iterates in insertion order: the oldest keys go first.
+    for (const [old, when] of this.seen) {
+      if (this.seen.size <= this.maxKeys && now - when < this.maxAgeMs) break;
+      this.seen.delete(old);
+    }
+    return true;
+  }
+
+  /** Forgets a key, so that a delivery that could not be recorded (the database was down) may be retried. */
+  forget(key: string): void {
+    this.seen.delete(key);
+  }
+}

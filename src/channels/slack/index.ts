@@ -1,5 +1,6 @@
 import bolt from '@slack/bolt';
 import express from 'express';
+import PQueue from 'p-queue';
 import type { AllMiddlewareArgs, App as BoltApp, Logger as BoltLogger, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Person } from '../../config/schemas.js';
@@ -12,7 +13,7 @@ import { parseChatCommand, type ChatService } from '../chat.js';
 import { AccessChat } from '../chat-access.js';
 import type { Channel, ChannelDeps } from '../port.js';
 import { DatabaseUnavailableError } from '../../store/database.js';
-import { SlackDeliveries } from './deliveries.js';
+import { RecentDeliveries, SlackDeliveries } from './deliveries.js';
 import {
   evaluationErrorsToBlocks,
   readEvaluationForm,
@@ -177,7 +178,8 @@ export async function createSlackChannel(deps: ChannelDeps): Promise<Channel | u
   const identity = new SlackIdentity(org, app.client, log, directory ? (id, email) => directory.link('slack', id, email) : undefined);
   const notifier = new SlackNotifier(app.client, identity, org);
   const deliveries = new SlackDeliveries(connection);
-  register(app, { chat, identity, deliveries, log, workspace });
+  const work = new PQueue({ concurrency: env.ROSTER_CLICK_CONCURRENCY });
+  register(app, { chat, identity, deliveries, log, workspace, work });
   registerSupervisionListeners(app, {
     chat,
     identity,
@@ -191,7 +193,12 @@ export async function createSlackChannel(deps: ChannelDeps): Promise<Channel | u
     async start() {
       if (socketMode) await app.start();
     },
+    idle: () => work.onIdle(),
     async stop() {
+      // Clicks still waiting when the shutdown grace ran out are dropped: they were acknowledged,
+      // so Slack does not send them again, and their cards still offer the buttons.
+      if (work.size > 0) log.warn({ dropped: work.size }, 'Roster stopped before working on some acknowledged Slack clicks');
+      work.clear();
       if (socketMode) await app.stop();
     },
   };
@@ -203,6 +210,8 @@ interface ListenerDeps {
   deliveries: SlackDeliveries;
   log: Logger;
   workspace: SlackWorkspace;
+  /** Where acknowledged deliveries are worked on, a few at once. */
+  work: PQueue;
 }
 
 /** How far in the future a request timestamp may be: Slack's window is five minutes either way. */
@@ -232,7 +241,8 @@ function withFreshTimestamps(router: express.Router, log: Logger): express.Route
 
 /** Registers every listener, by surface. */
 function register(app: BoltApp, deps: ListenerDeps): void {
-  const { chat, identity, deliveries, log } = deps;
+  const { chat, identity, deliveries, log, work } = deps;
+  const recent = new RecentDeliveries();
 
   /** A card only the acting person sees: ephemeral where Slack gave a response_url, else a DM. */
   const replyPrivately = async (client: WebClient, userId: string, respond: RespondFn | undefined, card: CardModel) => {
@@ -248,12 +258,25 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     await client.chat.postMessage({ channel: userId, blocks: message.blocks as never, text: message.text });
   };
 
-  // A retried delivery (same payload again) is acknowledged and dropped; it never acts twice.
-  // When the database does not answer, the delivery is acknowledged within Slack's three seconds
-  // and the person is told to try again, instead of Slack showing a time-out and retrying.
+  // Acknowledge first, then work. A click, command or event carries nothing in its acknowledgement,
+  // so it is acknowledged before any database write (Slack shows a time-out and retries after 3 s),
+  // and its work waits its turn in `work` (bounded concurrency), so acknowledgements never queue
+  // behind decisions. A modal submit answers with field errors or the next view, which depend on
+  // its work: it is acknowledged by its listener, after its delivery key is stored.
+  // Exactly once: a repeat seen by this process is dropped before anything else (in memory); the
+  // delivery's unique key, written right after the acknowledgement and before any work, drops a
+  // repeat another replica (or this one, after a restart) handled. A process dying between the
+  // acknowledgement and that write loses the click: its card still shows the buttons.
+  // When the database does not answer, the person is told to try again.
   app.use(async (args) => {
     const body = args.body as unknown as Record<string, unknown>;
-    const ack = (args as unknown as { ack?: () => Promise<void> }).ack;
+    const boltAck = (args as unknown as { ack?: () => Promise<void> }).ack;
+    let acked = false;
+    const ack = async () => {
+      if (acked || !boltAck) return;
+      acked = true;
+      await boltAck();
+    };
     // People of another workspace (a second install, a Slack Connect channel shared with another
     // organisation) are not in Roster's directory, whatever their user id or e-mail says.
     const outsiders = await deps.workspace.outsiderTeams(body).catch((err: unknown) => {
@@ -262,7 +285,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     });
     if (outsiders.length > 0) {
       log.warn({ teams: outsiders, type: body.type }, 'refused a Slack delivery from another workspace');
-      if (ack) await ack();
+      await ack();
       const respond = (args as unknown as { respond?: RespondFn }).respond;
       if (respond && (typeof body.command === 'string' || body.type === 'block_actions')) {
         const message = slackMessage(
@@ -278,12 +301,21 @@ function register(app: BoltApp, deps: ListenerDeps): void {
       }
       return;
     }
+    const key = SlackDeliveries.keyOf(body);
+    if (!recent.add(key)) {
+      log.info({ retryNum: args.context.retryNum, type: body.type }, 'duplicate Slack delivery ignored');
+      await ack();
+      return;
+    }
+    const acksFirst = body.type !== 'view_submission';
+    if (acksFirst) await ack();
     let first: boolean;
     try {
-      first = await deliveries.first(SlackDeliveries.keyOf(body));
+      first = await deliveries.first(key);
     } catch (err) {
+      recent.forget(key);
       log.error({ err, type: body.type }, 'the database does not answer: a Slack delivery was acknowledged but not handled');
-      if (ack) await ack();
+      await ack();
       const userId = slackUserOf(body);
       if (userId) {
         const respond = (args as unknown as { respond?: RespondFn }).respond;
@@ -298,14 +330,14 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     }
     if (!first) {
       log.info({ retryNum: args.context.retryNum, type: body.type }, 'duplicate Slack delivery ignored');
-      if (ack) await ack();
+      await ack();
       return;
     }
     // A click or form no listener knows (a card from an older version, a forged payload) would
     // wait for Bolt's 3-second timeout and fail silently: it is acknowledged and explained at once.
     if (!routable(body)) {
       log.info({ type: body.type }, 'a Slack interaction no listener handles was acknowledged');
-      if (ack) await ack();
+      await ack();
       const userId = slackUserOf(body);
       const respond = (args as unknown as { respond?: RespondFn }).respond;
       const explanation =
@@ -325,13 +357,15 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     const actor = slackUserOf(body);
     const slowDown = actor ? chat.slowDown(`slack:${actor}`) : undefined;
     if (actor && slowDown) {
-      if (ack) await ack();
+      await ack();
       await replyPrivately(args.client, actor, (args as unknown as { respond?: RespondFn }).respond, slowDown).catch((e: unknown) =>
         log.warn({ err: e }, 'could not ask a person to slow down'),
       );
       return;
     }
-    return args.next();
+    // The listeners of acknowledged deliveries do not acknowledge again (Bolt refuses a second ack).
+    if (!acksFirst) return args.next();
+    return work.add(() => args.next());
   });
 
   const openModal = async (client: WebClient, triggerId: string, card: CardModel) => {
@@ -362,8 +396,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     }
   };
 
-  app.command('/roster', async ({ ack, command, client, respond }) => {
-    await ack();
+  app.command('/roster', async ({ command, client, respond }) => {
     await asPerson({ client, userId: command.user_id, respond }, async (person) => {
       const parsed = parseChatCommand(command.text);
       // `access` with arguments missing opens the access form in a modal.
@@ -374,8 +407,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     });
   });
 
-  app.action(CARD_ACTIONS.catalogRequest, async ({ ack, body, action, client, respond }) => {
-    await ack();
+  app.action(CARD_ACTIONS.catalogRequest, async ({ body, action, client, respond }) => {
     const userId = body.user.id;
     await asPerson({ client, userId, respond }, async (person) => {
       const roleId = 'value' in action ? String(action.value ?? '') : '';
@@ -385,8 +417,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     });
   });
 
-  app.action(CARD_ACTIONS.approvalApprove, async ({ ack, body, action, client, respond }) => {
-    await ack();
+  app.action(CARD_ACTIONS.approvalApprove, async ({ body, action, client, respond }) => {
     const userId = body.user.id;
     await asPerson({ client, userId, respond }, async (person) => {
       const ids = buttonIds('value' in action ? action.value : undefined);
@@ -396,8 +427,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     });
   });
 
-  app.action(CARD_ACTIONS.approvalDeny, async ({ ack, body, action, client, respond }) => {
-    await ack();
+  app.action(CARD_ACTIONS.approvalDeny, async ({ body, action, client, respond }) => {
     const userId = body.user.id;
     await asPerson({ client, userId, respond }, async (person) => {
       const ids = buttonIds('value' in action ? action.value : undefined);
@@ -413,8 +443,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     });
   });
 
-  app.action(CARD_ACTIONS.evaluationOpen, async ({ ack, body, action, client, respond }) => {
-    await ack();
+  app.action(CARD_ACTIONS.evaluationOpen, async ({ body, action, client, respond }) => {
     const userId = body.user.id;
     await asPerson({ client, userId, respond }, async (person) => {
       const ids = buttonIds('value' in action ? action.value : undefined);
@@ -431,8 +460,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     [CARD_ACTIONS.grantConfirm, 'confirm'],
   ] as const;
   for (const [actionId, grantAction] of grantButtons) {
-    app.action(actionId, async ({ ack, action, client, respond, body }) => {
-      await ack();
+    app.action(actionId, async ({ action, client, respond, body }) => {
       const userId = body.user.id;
       await asPerson({ client, userId, respond }, async (person) => {
         const grantId = grantIdOf('value' in action ? action.value : undefined);
@@ -451,8 +479,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     [CARD_ACTIONS.reviewRevoke, 'revoke'],
   ] as const;
   for (const [actionId, answer] of reviewButtons) {
-    app.action(actionId, async ({ ack, action, client, respond, body }) => {
-      await ack();
+    app.action(actionId, async ({ action, client, respond, body }) => {
       const userId = body.user.id;
       await asPerson({ client, userId, respond }, async (person) => {
         const ids = reviewIdsOf('value' in action ? action.value : undefined);
@@ -487,17 +514,19 @@ function register(app: BoltApp, deps: ListenerDeps): void {
       return;
     }
     await ack();
-    await asPerson({ client, userId }, async () => {
-      const result = await chat.submitRequest(person, values);
-      if (!result.ok) {
-        await replyPrivately(
-          client,
-          userId,
-          undefined,
-          chat.notice('warning', 'Your request was not sent', Object.values(result.errors).join(' ')),
-        );
-      }
-    });
+    await work.add(() =>
+      asPerson({ client, userId }, async () => {
+        const result = await chat.submitRequest(person, values);
+        if (!result.ok) {
+          await replyPrivately(
+            client,
+            userId,
+            undefined,
+            chat.notice('warning', 'Your request was not sent', Object.values(result.errors).join(' ')),
+          );
+        }
+      }),
+    );
   });
 
   app.view(CARD_ACTIONS.accessRequestSubmit, async ({ ack, body, client }) => {
@@ -522,9 +551,11 @@ function register(app: BoltApp, deps: ListenerDeps): void {
       return;
     }
     await ack();
-    await asPerson({ client, userId }, async (person) => {
-      await replyPrivately(client, userId, undefined, await chat.access.submitForm(person, values));
-    });
+    await work.add(() =>
+      asPerson({ client, userId }, async (person) => {
+        await replyPrivately(client, userId, undefined, await chat.access.submitForm(person, values));
+      }),
+    );
   });
 
   app.view(CARD_ACTIONS.evaluationSubmit, async ({ ack, body, client }) => {
@@ -541,20 +572,22 @@ function register(app: BoltApp, deps: ListenerDeps): void {
       return;
     }
     await ack();
-    await asPerson({ client, userId }, async (person) => {
-      const result = await chat.submitEvaluation(person, {
-        ...values,
-        accuracy: Number(values.accuracy),
-        p95LatencyMs: Number(values.p95LatencyMs),
-        costPerTaskUsd: Number(values.costPerTaskUsd),
-      });
-      await replyPrivately(
-        client,
-        userId,
-        undefined,
-        result.ok ? result.reply.card : chat.notice('warning', 'Evaluation not recorded', Object.values(result.errors).join(' ')),
-      );
-    });
+    await work.add(() =>
+      asPerson({ client, userId }, async (person) => {
+        const result = await chat.submitEvaluation(person, {
+          ...values,
+          accuracy: Number(values.accuracy),
+          p95LatencyMs: Number(values.p95LatencyMs),
+          costPerTaskUsd: Number(values.costPerTaskUsd),
+        });
+        await replyPrivately(
+          client,
+          userId,
+          undefined,
+          result.ok ? result.reply.card : chat.notice('warning', 'Evaluation not recorded', Object.values(result.errors).join(' ')),
+        );
+      }),
+    );
   });
 
   app.view(CARD_ACTIONS.approvalDenySubmit, async ({ ack, body, client }) => {
@@ -571,11 +604,13 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     await ack();
     const userId = parsed.data.user.id;
     const meta = metadata(parsed.data.view.private_metadata);
-    await asPerson({ client, userId }, async (person) => {
-      // The engine updates every approver's card in place; App Home is republished when the form came from it.
-      await chat.decide(person, { runId: meta.runId ?? '', stepId: meta.stepId ?? '', decision: 'deny', comment: reason });
-      if (meta[FROM_HOME_KEY]) await publishHome(client, userId, person);
-    });
+    await work.add(() =>
+      asPerson({ client, userId }, async (person) => {
+        // The engine updates every approver's card in place; App Home is republished when the form came from it.
+        await chat.decide(person, { runId: meta.runId ?? '', stepId: meta.stepId ?? '', decision: 'deny', comment: reason });
+        if (meta[FROM_HOME_KEY]) await publishHome(client, userId, person);
+      }),
+    );
   });
 
   app.event('app_home_opened', async ({ event, client }) => {

@@ -59,8 +59,7 @@ export function registerSupervisionListeners(
     act: (person: Person, verb: string, ids: Record<string, string>) => Promise<ActionOutcome>,
   ) => {
     for (const verb of verbs) {
-      app.action(verb, async ({ ack, body, action, client, respond }) => {
-        await ack();
+      app.action(verb, async ({ body, action, client, respond }) => {
         const userId = body.user.id;
         const person = await identity.person(userId);
         try {

@@ -229,7 +229,9 @@ async function decideOnce(
   input: { runId: string; stepId: string; decision: 'approve' | 'deny'; comment?: string },
 ): Promise<CardModel> {
   try {
-    return await chat.decide(person, input);
+    // The invoke answers once the decision and its audit entry are stored; the other approvers'
+    // cards and the status card are updated right after, through the outbox.
+    return await chat.decide(person, input, { answerFirst: true });
   } catch (err) {
     if (isRosterError(err) && err.code === 'already_decided') return chat.approvalCard(person, input.runId, input.stepId);
     throw err;
