@@ -53,6 +53,8 @@ describe('Teams: access request → approve → active grant → expiry notice, 
       replyToId: approvalPost.createdId!,
     });
     expect(decided.status).toBe(200);
+    // The invoke answers once the decision is stored; the other cards and the run's next steps follow through the outbox.
+    await roster.services.outbox.idle();
 
     const [grant] = await roster.services.grants.listForAgent('agt_fedcba9876543210');
     expect(grant).toMatchObject({ scope: 'web:search', status: 'active', approvedBy: [noah], requestedBy: grace });

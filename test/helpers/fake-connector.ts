@@ -39,6 +39,7 @@ export class FakeConnector {
   /** Conversations whose messages fail with 403 (the app was uninstalled there). */
   readonly forbidden = new Set<string>();
   private seq = 0;
+  private readonly holds = new Map<string, Array<() => void>>();
   private readonly httpFailures: Array<{ method: string; status: number; retryAfter?: string }> = [];
 
   private constructor(
@@ -90,6 +91,19 @@ export class FakeConnector {
     this.httpFailures.push({ method, status, ...(retryAfter !== undefined ? { retryAfter } : {}) });
   }
 
+  /**
+   * Activity calls of `method` (POST or PUT) get no answer until the returned function is called
+   * (a slow Bot Connector); they are recorded when they arrive, and answered in order when released.
+   */
+  hold(method: 'POST' | 'PUT'): () => void {
+    this.holds.set(method, []);
+    return () => {
+      const waiting = this.holds.get(method) ?? [];
+      this.holds.delete(method);
+      for (const answer of waiting) answer();
+    };
+  }
+
   reset(): void {
     this.calls.length = 0;
   }
@@ -126,6 +140,16 @@ export class FakeConnector {
       return this.reply(res, 201, { id: call.createdId });
     }
     if (!match) return this.reply(res, 404, { error: { code: 'NotFound', message: path } });
+    const waiting = match[2] === 'activities' ? this.holds.get(method) : undefined;
+    if (waiting) {
+      waiting.push(() => this.answer(res, call, method, match));
+      return;
+    }
+    this.answer(res, call, method, match);
+  }
+
+  private answer(res: http.ServerResponse, call: ConnectorCall, method: string, match: RegExpExecArray): void {
+    const conversationId = call.conversationId;
     const failure = match[2] === 'activities' ? this.httpFailures.findIndex((f) => f.method === method) : -1;
     if (failure >= 0) {
       const [f] = this.httpFailures.splice(failure, 1);

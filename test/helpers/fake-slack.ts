@@ -30,6 +30,10 @@ export class FakeSlack {
   private server?: http.Server;
   private readonly failures = new Map<string, string>();
   private readonly httpFailures: Array<{ method: string; status: number; retryAfter?: string }> = [];
+  private readonly holds = new Map<string, Array<() => void>>();
+  /** Calls of held methods waiting for their answer now, and the most there ever were at once. */
+  held = 0;
+  maxHeld = 0;
   private ts = 1_700_000_000;
   port = 0;
 
@@ -62,6 +66,16 @@ export class FakeSlack {
         const args = parseBody(raw, req.headers['content-type']);
         const auth = req.headers.authorization;
         this.calls.push({ method, args, ...(auth ? { token: auth.replace(/^Bearer /, '') } : {}) });
+        const waiting = this.holds.get(method);
+        if (waiting) {
+          this.held += 1;
+          this.maxHeld = Math.max(this.maxHeld, this.held);
+          waiting.push(() => {
+            this.held -= 1;
+            res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.answer(method, args)));
+          });
+          return;
+        }
         const httpFailure = this.httpFailures.findIndex((f) => f.method === method);
         if (httpFailure >= 0) {
           const [f] = this.httpFailures.splice(httpFailure, 1);
@@ -87,6 +101,19 @@ export class FakeSlack {
    */
   answerHttpNext(method: string, status: number, retryAfter?: string): void {
     this.httpFailures.push({ method, status, ...(retryAfter !== undefined ? { retryAfter } : {}) });
+  }
+
+  /**
+   * Calls of `method` get no answer until the returned function is called (a slow Slack); they
+   * are recorded when they arrive, and answered in order when released.
+   */
+  hold(method: string): () => void {
+    this.holds.set(method, []);
+    return () => {
+      const waiting = this.holds.get(method) ?? [];
+      this.holds.delete(method);
+      for (const answer of waiting) answer();
+    };
   }
 
   /** The next call of `method` answers `{ ok: false, error }`, as Slack does. */

@@ -134,6 +134,8 @@ describe('Teams: the whole request, from the catalog to an active agent, in Team
     expect(cardText(first.card)).toContain('Approved by **Noah Fischer**');
     expect(cardText(first.card)).toContain('You have already decided');
     expect(cardVerbs(first.card)).toEqual([]);
+    // The invoke answers once the decision is stored; the other cards and the run's next steps follow through the outbox.
+    await roster.services.outbox.idle();
     const aishaUpdate = connector
       .puts(approvers.aisha.conversationId)
       .filter((c) => c.activityId === approvalCards.aisha!.createdId)
@@ -149,6 +151,8 @@ describe('Teams: the whole request, from the catalog to an active agent, in Team
     });
     expect(cardText(second.card)).toContain('**Approved** by Liam');
     expect(cardVerbs(second.card)).toEqual([]);
+    // The invoke answers once the decision is stored; the other cards and the run's next steps follow through the outbox.
+    await roster.services.outbox.idle();
     expect((await roster.services.agents.get(agent!.id))?.status).toBe('active');
 
     const toRequester = connector.posts(me.conversationId).map((c) => cardText(FakeConnector.card(c)));

@@ -113,6 +113,8 @@ describe('Teams: refusals, repeats, strangers and errors', () => {
       ...button(noReason.card, 'approval_deny').data,
       reason: 'Use the existing help-desk bot instead.',
     });
+    // The invoke answers once the decision is stored; the other cards and the run's next steps follow through the outbox.
+    await roster.services.outbox.idle();
     expect(cardText(denied.card)).toContain('**Denied** by Liam');
     expect(cardText(denied.card)).toContain('Use the existing help-desk bot instead.');
     expect((await roster.services.agents.get(agentId))?.status).toBe('rejected');
