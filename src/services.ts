@@ -1,3 +1,4 @@
+import { AgentSearch } from './core/agent-search.js';
 import { exponential, type Agenda } from 'agenda';
 import type { Connection } from 'mongoose';
 import type { OrgConfig } from './config/schemas.js';
@@ -738,11 +739,22 @@ export async function createServices(settings: ServiceSettings) {
     escalateAlert: (id, graceMs) => supervision.alerts.escalateOverdue(id, graceMs),
   };
   await defineSafetySweep(agenda, sweep);
+  const search = new AgentSearch({
+    org,
+    search: (filter, page) => agents.search(filter, page),
+    holdersOf: (scope) => grants.holdersOf(scope),
+    lastCheckIn: (verdict) => supervision.checkinRepo.agentsByLastVerdict(verdict),
+    spentOver: (usd, inclusive, since) => supervision.telemetry.spentOver(usd, inclusive, since),
+    reads,
+    clock,
+  });
   return {
     outbox,
     outboxRepo,
     sweep,
     dashboard,
+    /** `find`: agents by status, role, unit, sponsor, scope, data class, risk, last check-in and cost. */
+    search,
     /** Sends cards to people on their preferred platform. */
     notifier,
     audit,

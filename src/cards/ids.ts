@@ -25,6 +25,12 @@ import { SUPERVISION_ACTIONS } from './supervision-view-models.js';
  *   `{"grantId","reviewId"}`; Teams data `{ grantId, reviewId }`.
  * - `access_request_submit`: the access form's Slack modal `callback_id` and Teams
  *   `Action.Execute` verb ({@link ACCESS_FORM_INPUTS}).
+ * - `find_page`: Previous / Next on a `find` result (`agent-list` with `search`); Slack value =
+ *   JSON `{"q","page"}` (the filters as words, the page to show); Teams data `{ q, page }`. The
+ *   page replaces the card in place.
+ * - `find_open`: opens the find form (Slack: a modal from App Home; Teams: the home card's form).
+ * - `find_submit`: the find form's Slack modal `callback_id` and Teams `Action.Execute` verb
+ *   ({@link FIND_FORM_INPUTS}).
  * - `request_cancel` (from SUPERVISION_ACTIONS): Cancel on the requester's `request-status` and on
  *   the `cancel` list; Slack value = JSON `{"runId"}`; Teams data `{ runId }`.
  */
@@ -43,6 +49,9 @@ export const CARD_ACTIONS = {
   reviewKeep: 'review_keep',
   reviewRevoke: 'review_revoke',
   accessRequestSubmit: 'access_request_submit',
+  findPage: 'find_page',
+  findOpen: 'find_open',
+  findSubmit: 'find_submit',
   // Supervision and notice buttons (see supervision-view-models.ts), `evaluation_open` among them:
   // value/data `{ checkInId }`, `{ alertId }`, or the ids the button names.
   ...SUPERVISION_ACTIONS,
@@ -108,4 +117,22 @@ export const ACCESS_FORM_INPUTS = {
   target: { slack: 'access_target', teams: 'target' },
   duration: { slack: 'duration', teams: 'duration' },
   reason: { slack: 'reason', teams: 'reason' },
+} as const;
+
+/**
+ * The find form, one input per filter of `find`. Slack: modal `callback_id` `find_submit`, each
+ * value at `view.state.values[name][name]` (selects give `selected_option.value`, the sponsor a
+ * `users_select`'s `selected_user`). Teams: `Action.Execute` `find_submit` with the inputs below.
+ * Empty inputs are no filter.
+ */
+export const FIND_FORM_INPUTS = {
+  status: { slack: 'find_status', teams: 'findStatus' },
+  role: { slack: 'find_role', teams: 'findRole' },
+  bu: { slack: 'find_bu', teams: 'findBu' },
+  sponsor: { slack: 'find_sponsor', teams: 'findSponsor' },
+  scope: { slack: 'find_scope', teams: 'findScope' },
+  data: { slack: 'find_data', teams: 'findData' },
+  risk: { slack: 'find_risk', teams: 'findRisk' },
+  checkin: { slack: 'find_checkin', teams: 'findCheckin' },
+  cost: { slack: 'find_cost', teams: 'findCost' },
 } as const;

@@ -372,6 +372,19 @@ export const agentListDataSchema = z.object({
   agents: z.array(agentListItemSchema),
   /** Shown instead of the list when it is empty; defaults to "No agents match". */
   emptyText: z.string().optional(),
+  /**
+   * Set when the list is a page of `find`: the filters as words (they parse back to the same
+   * search), e.g. `status:active risk:high`, a line such as "24 agents · page 1 of 3", and the
+   * pages the Previous / Next buttons (`find_page`, value `{ q, page }`) open in place.
+   */
+  search: z
+    .object({
+      query: z.string().max(500),
+      summary: text,
+      prev: z.number().int().min(1).optional(),
+      next: z.number().int().min(1).optional(),
+    })
+    .optional(),
 });
 
 /** An approval waiting for the viewer, as the home view lists it. */

@@ -44,6 +44,7 @@ import {
   maySeeFleetOnHome,
   requestableUnits,
 } from '../core/policies.js';
+import { FIND_PAGE_SIZE, formatFindQuery, parseFindQuery, type FindQuery } from '../core/agent-search.js';
 import { Sponsorships } from '../core/sponsorships.js';
 import type { AgentStatus } from '../core/lifecycle.js';
 import { displayDate, evaluationFormBase } from '../core/presenter.js';
@@ -70,6 +71,7 @@ export type ChatCommand =
   | { name: 'catalog' }
   | { name: 'request'; roleId?: string }
   | { name: 'list'; scope: ListScope; status?: AgentStatus[] }
+  | { name: 'find'; query: string }
   | { name: 'show'; agent: string }
   | { name: 'eval'; agent: string; selfReported?: boolean }
   | { name: 'home' }
@@ -90,6 +92,11 @@ export const CHAT_COMMANDS = [
   {
     usage: 'list [mine|all|<business-unit>]',
     description: 'List agents: yours, every agent (IT, security, compliance), or a business unit.',
+  },
+  {
+    usage: 'find [words] [status:…] [role:…] [bu:…] [sponsor:…] [scope:…] [data:…] [risk:…] [checkin:…] [cost>N] [page:N]',
+    description:
+      'Find agents you may see by name, status, role, business unit, sponsor, scope held, data class, risk, last check-in (healthy|watch|degraded|none) and cost (USD over 30 days), e.g. `find status:active risk:high cost>100`.',
   },
   { usage: 'show <agent>', description: "Show an agent's profile: status, sponsors, access, baseline." },
   {
@@ -165,6 +172,10 @@ export function parseChatCommand(raw: string): ChatCommand {
     }
     case 'show':
       return arg ? { name: 'show', agent: arg } : { name: 'unknown', text };
+    case 'find':
+    case 'search':
+      // The filters read the raw words: a sponsor may be a Slack mention, a role a quoted title.
+      return { name: 'find', query: cut.trim().replace(/^\S+\s*/, '') };
     case 'eval':
     case 'evaluate': {
       const self = /\s+self-reported$/i.test(arg);
@@ -276,6 +287,8 @@ export class ChatService {
         return command.roleId ? this.requestForm(person, command.roleId) : { card: this.catalog(person, 'Pick a role to request:') };
       case 'list':
         return { card: await this.list(person, command.scope, command.status) };
+      case 'find':
+        return { card: await this.find(person, command.query) };
       case 'show':
         return { card: await this.profile(person, command.agent) };
       case 'eval':
@@ -436,6 +449,31 @@ export class ChatService {
       title: status?.length ? `${title} (${status.join(', ')})` : title,
       agents: agents.map((a) => this.listItem(a)),
       emptyText: scope === 'mine' ? 'You sponsor or requested no agents yet. Type `catalog` to request one.' : 'No agents match.',
+    });
+  }
+
+  /** A page of `find` (typed words, or a query a form or paging button built), with Previous / Next. */
+  async find(person: Person, query: string | FindQuery, page?: number): Promise<CardModel> {
+    const parsed = typeof query === 'string' ? parseFindQuery(this.org, query) : query;
+    const result = await this.services.search.find(person.email, page ? { ...parsed, page } : parsed);
+    const words = formatFindQuery(result.query);
+    const first = (result.page - 1) * FIND_PAGE_SIZE + 1;
+    return cardModel('agent-list', {
+      title: words ? 'Agents found' : 'Agents you may see',
+      agents: result.agents.map((a) => this.listItem(a)),
+      emptyText:
+        result.total === 0
+          ? 'No agent you may see matches. Loosen a filter, or type `help` for what `find` accepts.'
+          : `There are ${result.total} matching agents; this page is past the last one.`,
+      search: {
+        query: words,
+        summary:
+          result.total === 0
+            ? 'no agents'
+            : `${first}–${first + result.agents.length - 1} of ${result.total} agent${result.total === 1 ? '' : 's'} · page ${result.page} of ${result.pageCount}`,
+        ...(result.page > 1 ? { prev: Math.min(result.page - 1, result.pageCount) } : {}),
+        ...(result.page < result.pageCount ? { next: result.page + 1 } : {}),
+      },
     });
   }
 

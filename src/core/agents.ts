@@ -1,3 +1,4 @@
+import type { AgentSearchFilter, AgentSearchPage } from './agent-search.js';
 import type { PendingEffect } from './ports.js';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { EvaluationSubmission, EvaluationVerdict } from './evaluation.js';
@@ -147,6 +148,8 @@ export interface AgentRepository {
   get(id: string): Promise<AgentRecord | undefined>;
   findByName(businessUnit: string, name: string): Promise<AgentRecord | undefined>;
   list(filter: AgentFilter): Promise<AgentRecord[]>;
+  /** One page of a `find` (see AgentSearch), every filter in the query, ordered by name then id. */
+  search(filter: AgentSearchFilter, page: { skip: number; limit: number }): Promise<AgentSearchPage>;
   /** Changes status only if it is still `from`, adding `effects` to the agent's outbox (atomic); false when it was not. */
   transition(
     id: string,
@@ -187,6 +190,8 @@ export interface AgentRepository {
 }
 
 export interface GrantRepository {
+  /** The agents holding an active grant of `scope` (one indexed read). */
+  holdersOf(scope: string): Promise<string[]>;
   /** Inserts grants; ones with an id that exists already are left as they are (idempotent). */
   insertMany(grants: GrantRecord[]): Promise<void>;
   /**

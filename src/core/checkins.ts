@@ -67,6 +67,8 @@ export interface CheckInRepository {
   save(record: CheckInRecord, effects?: readonly PendingEffect[]): Promise<void>;
   get(id: string): Promise<CheckInRecord | undefined>;
   latest(agentId: string): Promise<CheckInRecord | undefined>;
+  /** Agents whose latest check-in has this verdict; `any`: every agent with a check-in. */
+  agentsByLastVerdict(verdict: 'healthy' | 'watch' | 'degraded' | 'any'): Promise<string[]>;
   listForAgent(agentId: string): Promise<CheckInRecord[]>;
   /** Records the sponsor's decision once (a conditional update, with `effects` in the record's outbox); false when one was recorded already. */
   decide(id: string, decision: NonNullable<CheckInRecord['decision']>, effects?: readonly PendingEffect[]): Promise<boolean>;

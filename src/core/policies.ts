@@ -130,6 +130,17 @@ export function isConcernedByRun(
 // ── Requests ────────────────────────────────────────────────────────────────────────────────────
 
 /**
+ * {@link maySeeAgent} as a query: `all` for the people who see every agent, otherwise the e-mail
+ * (sponsor, proposed sponsor, requester) and the business units (their own and those they
+ * approve for) through which they see one. `find` puts this in the database query.
+ */
+export function agentVisibility(org: OrgConfig, person: Person): 'all' | { email: string; businessUnits: string[] } {
+  if (hasOversight(person) || isAlertResponder(org, person)) return 'all';
+  const approves = org.businessUnits.map((b) => b.id).filter((id) => hasRole(person, `approver:${id}`));
+  return { email: person.email, businessUnits: [...new Set([person.businessUnit, ...approves])] };
+}
+
+/**
  * Whether the person may request agents for a business unit: their own, or one their directory
  * roles name with `requester:<business-unit>` (so nobody picks which unit's approver decides).
  */

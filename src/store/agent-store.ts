@@ -35,6 +35,10 @@ export function createAgentRepository(
   );
   schema.index({ sponsors: 1 });
   schema.index({ businessUnit: 1, status: 1 });
+  // `find` pages in name order; requesters see their own agents through `requestedBy`.
+  schema.index({ name: 1, _id: 1 });
+  schema.index({ requestedBy: 1 });
+  schema.index({ catalogRoleId: 1, status: 1 });
   // Telemetry and token requests find the agent by its key's hash: one index look-up, never a scan.
   schema.index({ 'credentials.hash': 1 });
   const Agent = connection.models.Agent ?? connection.model('Agent', schema);
@@ -90,6 +94,35 @@ export function createAgentRepository(
         ...(options.pageSize ? { pageSize: options.pageSize } : {}),
       });
       return docs.map(fromDoc);
+    },
+    async search(filter, page) {
+      const and: Array<Record<string, unknown>> = [];
+      if (filter.visibleTo) {
+        and.push({
+          $or: [
+            { sponsors: String(filter.visibleTo.email) },
+            { 'proposedSponsors.email': String(filter.visibleTo.email) },
+            { requestedBy: String(filter.visibleTo.email) },
+            { businessUnit: { $in: filter.visibleTo.businessUnits.map(String) } },
+          ],
+        });
+      }
+      if (filter.statuses) and.push({ status: { $in: filter.statuses.map(String) } });
+      if (filter.roleIds) and.push({ catalogRoleId: { $in: filter.roleIds.map(String) } });
+      if (filter.businessUnit) and.push({ businessUnit: String(filter.businessUnit) });
+      if (filter.sponsor) and.push({ sponsors: String(filter.sponsor) });
+      for (const ids of filter.idsIn ?? []) and.push({ _id: { $in: ids.map(String) } });
+      if (filter.idsNotIn?.length) and.push({ _id: { $nin: filter.idsNotIn.map(String) } });
+      if (filter.nameContains) {
+        const escaped = String(filter.nameContains).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        and.push({ name: { $regex: escaped, $options: 'i' } });
+      }
+      const query = (and.length ? { $and: and } : {}) as never;
+      const [docs, total] = await Promise.all([
+        Agent.collection.find(query).sort({ name: 1, _id: 1 }).skip(page.skip).limit(page.limit).toArray(),
+        Agent.collection.countDocuments(query),
+      ]);
+      return { agents: docs.map(fromDoc), total };
     },
     async transition(id, from, to, patch = {}, effects = []) {
       const current = await Agent.collection.findOne({ _id: String(id) as never });
@@ -172,6 +205,7 @@ export function createGrantRepository(
   );
   schema.index({ agentId: 1, status: 1 });
   schema.index({ status: 1, expiresAt: 1 });
+  schema.index({ scope: 1, status: 1 });
   const Grant = connection.models.Grant ?? connection.model('Grant', schema);
   const fromDoc = ({ _id, outbox: _outbox, outboxLeaseUntil: _lease, ...rest }: Record<string, unknown>): GrantRecord => ({
     id: String(_id),
@@ -195,6 +229,9 @@ export function createGrantRepository(
         { upsert: true },
       );
       return result.upsertedCount === 1;
+    },
+    async holdersOf(scope) {
+      return (await Grant.collection.distinct('agentId', { scope: String(scope), status: 'active' })).map(String);
     },
     async listForAgent(agentId) {
       const docs = await Grant.collection.find({ agentId: String(agentId) }).toArray();

@@ -55,6 +55,18 @@ export function createCheckInRepository(connection: Connection): CheckInReposito
         .next();
       return doc ? fromDoc(doc) : undefined;
     },
+    async agentsByLastVerdict(verdict) {
+      if (verdict === 'any') return (await CheckIn.collection.distinct('agentId', {})).map(String);
+      // Sorted on the { agentId, at } index, the first of each group is the latest check-in.
+      const rows = await CheckIn.collection
+        .aggregate([
+          { $sort: { agentId: 1, at: -1 } },
+          { $group: { _id: '$agentId', verdict: { $first: '$verdict' } } },
+          { $match: { verdict: String(verdict) } },
+        ])
+        .toArray();
+      return rows.map((r) => String(r._id));
+    },
     async listForAgent(agentId) {
       return (
         await CheckIn.collection

@@ -72,6 +72,8 @@ export function createTelemetryStore(connection: Connection) {
     { collection: 'telemetry_rollups', strict: false, versionKey: false },
   );
   rollupSchema.index({ agentId: 1, granularity: 1, start: 1 });
+  // `find cost>N` adds up the daily rollups of the last days across agents.
+  rollupSchema.index({ granularity: 1, start: 1 });
   const RollupModel = connection.models.TelemetryRollup ?? connection.model('TelemetryRollup', rollupSchema);
 
   async function rollupsByKey(agentIds: readonly string[], granularity: Granularity, from: Date, to: Date): Promise<Map<string, Rollup[]>> {
@@ -219,6 +221,18 @@ export function createTelemetryStore(connection: Connection) {
     },
 
     /** The newest event time of each of these agents that has sent any (one query). */
+    /** Agents whose daily rollups since `since` add up to more than `usd` (at least, with `inclusive`). */
+    async spentOver(usd: number, inclusive: boolean, since: Date): Promise<string[]> {
+      const rows = await RollupModel.collection
+        .aggregate([
+          { $match: { granularity: 'day', start: { $gte: since } } },
+          { $group: { _id: '$agentId', cost: { $sum: '$costSum' } } },
+          { $match: { cost: { [inclusive ? '$gte' : '$gt']: usd } } },
+        ])
+        .toArray();
+      return rows.map((r) => String(r._id));
+    },
+
     async lastEventsOf(agentIds: readonly string[]): Promise<Map<string, Date>> {
       if (agentIds.length === 0) return new Map();
       const docs = await connection

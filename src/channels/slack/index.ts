@@ -1,6 +1,7 @@
 import bolt from '@slack/bolt';
 import express from 'express';
 import PQueue from 'p-queue';
+import { z } from 'zod';
 import type { AllMiddlewareArgs, App as BoltApp, Logger as BoltLogger, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Person } from '../../config/schemas.js';
@@ -109,6 +110,18 @@ function routable(body: Record<string, unknown>): boolean {
       // Shortcuts, view_closed, block_suggestion, legacy interactive messages, shapes Slack never
       // sends: nothing listens.
       return false;
+  }
+}
+
+const findPageSchema = z.object({ q: z.string().max(500).default(''), page: z.coerce.number().int().min(1).max(1000).default(1) });
+
+/** `{"q","page"}` from a `find` paging button; anything else is the first page of everything. */
+function findPageOf(value: unknown): { q: string; page: number } {
+  try {
+    const parsed = findPageSchema.safeParse(JSON.parse(String(value)));
+    return parsed.success ? parsed.data : { q: '', page: 1 };
+  } catch {
+    return { q: '', page: 1 };
   }
 }
 
@@ -414,6 +427,17 @@ function register(app: BoltApp, deps: ListenerDeps): void {
       const reply = chat.requestForm(person, roleId);
       if (reply.form && 'trigger_id' in body) await openModal(client, body.trigger_id, reply.card);
       else await replyPrivately(client, userId, respond, reply.card);
+    });
+  });
+
+  // Previous / Next on a `find` result: the next page replaces the card the person clicked.
+  app.action(CARD_ACTIONS.findPage, async ({ body, action, client, respond }) => {
+    const userId = body.user.id;
+    await asPerson({ client, userId, respond }, async (person) => {
+      const { q, page } = findPageOf('value' in action ? action.value : undefined);
+      const card = await chat.find(person, q, page);
+      const message = slackMessage(card);
+      await respond({ replace_original: true, blocks: message.blocks as never, text: message.text });
     });
   });
 

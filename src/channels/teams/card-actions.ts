@@ -84,6 +84,13 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
     return (await chat.submitEvaluation(person, evaluationFormValues(data))).reply.card;
   });
 
+  // Previous / Next on a `find` result: the page is the invoke response, shown in place.
+  on(CARD_ACTIONS.findPage, async (person, data) => {
+    const q = typeof data.q === 'string' ? data.q.slice(0, 500) : '';
+    const page = Number(data.page);
+    return chat.find(person, q, Number.isInteger(page) && page >= 1 && page <= 1000 ? page : 1);
+  });
+
   on(CARD_ACTIONS.approvalApprove, async (person, data, context) => {
     const { runId = '', stepId = '' } = approvalIds(data);
     const card = await decideOnce(chat, person, { runId, stepId, decision: 'approve' });
