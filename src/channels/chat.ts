@@ -118,6 +118,17 @@ export const CHAT_COMMANDS = [
   },
 ];
 
+/** Commands whose answer shows nothing about agents or the person's own work: said in a channel, answered there. */
+const PUBLIC_COMMANDS: ReadonlySet<ChatCommand['name']> = new Set(['help', 'unknown', 'catalog']);
+
+/**
+ * Whether an answer belongs in the person's 1:1 chat when asked in a channel or group chat:
+ * everything that shows agents, people's requests, approvals or forms (and the errors about them).
+ */
+export function answersPrivately(command: ChatCommand): boolean {
+  return !PUBLIC_COMMANDS.has(command.name);
+}
+
 const STATUS_WORDS = new Set<string>(['requested', 'active', 'probation', 'suspended', 'retiring', 'retired', 'rejected']);
 
 /** The longest command text looked at (the rest is ignored). */
@@ -311,8 +322,11 @@ export class ChatService {
     return cardModel('help', { intro: intro ?? `Hi ${person.name.split(' ')[0]}, here is what I can do:`, commands: CHAT_COMMANDS });
   }
 
-  catalog(person: Person, intro?: string): CardModel {
-    const roles = catalogRolesFor(this.org, person.businessUnit);
+  /** The roles the person's unit may request (only `roleId`'s entry when given and offered). */
+  catalog(person: Person, intro?: string, roleId?: string): CardModel {
+    const offered = catalogRolesFor(this.org, person.businessUnit);
+    const only = roleId ? offered.filter((r) => r.id === roleId) : [];
+    const roles = only.length ? only : offered;
     const bu = businessUnitById(this.org, person.businessUnit)?.name ?? person.businessUnit;
     return cardModel('catalog', {
       intro: intro ?? `Agent roles available to ${bu}`,

@@ -16,7 +16,7 @@ const MAX_PAGE = 1000;
 
 const RISKS = ['low', 'medium', 'high'] as const;
 const CHECKIN_RESULTS = ['healthy', 'watch', 'degraded', 'none'] as const;
-const COST_OPS = ['>', '>=', '<', '<='] as const;
+type CostOp = '>' | '>=' | '<' | '<=';
 
 /** The last check-in verdict a search may ask for; `none` is an agent never checked in. */
 export type CheckInResultFilter = (typeof CHECKIN_RESULTS)[number];
@@ -32,7 +32,7 @@ export interface FindQuery {
   risk?: (typeof RISKS)[number];
   checkin?: CheckInResultFilter;
   /** USD spent over the last {@link COST_WINDOW_DAYS} days, compared with `op`. */
-  cost?: { op: (typeof COST_OPS)[number]; usd: number };
+  cost?: { op: CostOp; usd: number };
   /** Words without a filter name: part of the agent's name. */
   text?: string;
   /** 1-based. */
@@ -85,7 +85,10 @@ function refuse(filter: string, message: string): never {
 export function didYouMean(typed: string, choices: readonly string[]): string | undefined {
   const word = typed.toLowerCase();
   if (!word || choices.length === 0) return undefined;
-  const best = closest(word, choices.map((c) => c.toLowerCase()));
+  const best = closest(
+    word,
+    choices.map((c) => c.toLowerCase()),
+  );
   // Two edits for words of four letters or more: a swapped pair (`rsik`) is two to Levenshtein.
   const limit = word.length <= 3 ? 1 : Math.max(2, Math.floor(word.length / 3));
   if (distance(word, best) > limit) return undefined;
@@ -121,7 +124,10 @@ function valueSchemas(org: OrgConfig) {
   const buOf = z.string().transform((raw, ctx) => {
     const unit = businessUnitById(org, raw.toLowerCase()) ?? org.businessUnits.find((b) => b.name.toLowerCase() === raw.toLowerCase());
     if (unit) return unit.id;
-    const near = didYouMean(raw, org.businessUnits.map((b) => b.id));
+    const near = didYouMean(
+      raw,
+      org.businessUnits.map((b) => b.id),
+    );
     ctx.addIssue({
       code: 'custom',
       message: `there is no business unit "${raw.slice(0, 60)}"; the units are ${org.businessUnits.map((b) => b.id).join(', ')}.${near ? ` Did you mean \`bu:${near}\`?` : ''}`,
@@ -137,7 +143,10 @@ function valueSchemas(org: OrgConfig) {
   const scopeOf = z.string().transform((raw, ctx) => {
     const scope = scopeById(org, raw.toLowerCase());
     if (scope) return scope.id;
-    const near = didYouMean(raw, org.scopes.map((s) => s.id));
+    const near = didYouMean(
+      raw,
+      org.scopes.map((s) => s.id),
+    );
     ctx.addIssue({
       code: 'custom',
       message: `there is no scope "${raw.slice(0, 60)}".${near ? ` Did you mean \`scope:${near}\`?` : ' Scopes look like crm:read.'}`,
@@ -230,7 +239,7 @@ export function parseFindQuery(org: OrgConfig, raw: string): FindQuery {
       if (op === ':' || op === '=') refuse('cost', `say cost>${value || 'N'} or cost<${value || 'N'} (USD over ${COST_WINDOW_DAYS} days).`);
       const parsed = schemas.cost.safeParse(value);
       if (!parsed.success) refuse('cost', `${parsed.error.issues[0]?.message ?? 'is an amount in USD'} ${FIND_FILTER_HELP.cost}.`);
-      query.cost = { op: op as (typeof COST_OPS)[number], usd: parsed.data };
+      query.cost = { op: op as CostOp, usd: parsed.data };
       continue;
     }
     if (op !== ':' && op !== '=') refuse(name, `write it as ${FIND_FILTER_HELP[name]}.`);

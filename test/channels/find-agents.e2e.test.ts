@@ -46,11 +46,20 @@ describe('find agents in Slack and Teams', () => {
   };
 
   beforeAll(async () => {
-    ({ slack, connector, roster, teams: client, stop } = await onBothPlatforms({
+    ({
+      slack,
+      connector,
+      roster,
+      teams: client,
+      stop,
+    } = await onBothPlatforms({
       // Many questions from one person in a minute: the chat rate limit is not what this tests.
       org: (org) => ({
         ...org,
-        settings: { ...org.settings, rateLimits: { ...org.settings.rateLimits, chat: { ...org.settings.rateLimits.chat, requests: 1000 } } },
+        settings: {
+          ...org.settings,
+          rateLimits: { ...org.settings.rateLimits, chat: { ...org.settings.rateLimits.chat, requests: 1000 } },
+        },
       }),
     }));
     const { agents, grants, supervision } = roster.services;
@@ -76,7 +85,11 @@ describe('find agents in Slack and Teams', () => {
     await grants.insert(grantRecord(alpha.id, 'crm:write'));
     await grants.insert(grantRecord(beta.id, 'crm:write', { status: 'revoked' }));
     // Alpha was healthy once, degraded at its latest check-in; Beta and Gamma were never checked in.
-    const older = { ...degradedCheckIn('ci_alpha_1', alpha.id), verdict: 'healthy' as const, at: new Date(Date.now() - 86_400_000).toISOString() };
+    const older = {
+      ...degradedCheckIn('ci_alpha_1', alpha.id),
+      verdict: 'healthy' as const,
+      at: new Date(Date.now() - 86_400_000).toISOString(),
+    };
     await supervision.checkinRepo.save(older);
     await supervision.checkinRepo.save(degradedCheckIn('ci_alpha_2', alpha.id));
     const event = (agentId: string, n: number, costUSD: number) => ({
@@ -132,7 +145,9 @@ describe('find agents in Slack and Teams', () => {
     expect(slackNames((await ask(DANIEL.id, 'find scope:crm:write')).blocks)).toEqual([]);
     // The read is recorded beside the audit chain, with what was asked.
     const reads = await roster.services.reads.list();
-    expect(reads.some((r) => r.action === 'agents.found' && r.actor.kind === 'person' && (r.actor as { email: string }).email === DANIEL.email)).toBe(true);
+    expect(
+      reads.some((r) => r.action === 'agents.found' && r.actor.kind === 'person' && (r.actor as { email: string }).email === DANIEL.email),
+    ).toBe(true);
   });
 
   it('Slack: Next page replaces the card in place with the next ten, then Previous brings the first back', async () => {
@@ -163,7 +178,9 @@ describe('find agents in Slack and Teams', () => {
     await client.install(liam);
     connector.reset();
     await client.message(liam, 'find pager');
-    const post = await eventually(() => connector.posts(liam.conversationId).find((p) => cardText(FakeConnector.card(p)).includes('Pager 01')));
+    const post = await eventually(() =>
+      connector.posts(liam.conversationId).find((p) => cardText(FakeConnector.card(p)).includes('Pager 01')),
+    );
     const card = FakeConnector.card(post);
     expect(cardText(card)).toContain('1–10 of 12 agents · page 1 of 2');
     expect(cardText(card)).not.toContain('Pager 11');
@@ -189,7 +206,9 @@ describe('find agents in Slack and Teams', () => {
     const liam = teamsUser(roster.chat.person(LIAM.email)!);
     connector.reset();
     await client.message(liam, 'find status:sleeping');
-    const post = await eventually(() => connector.posts(liam.conversationId).find((p) => cardText(FakeConnector.card(p)).includes('Filter')));
+    const post = await eventually(() =>
+      connector.posts(liam.conversationId).find((p) => cardText(FakeConnector.card(p)).includes('Filter')),
+    );
     expect(cardText(FakeConnector.card(post))).toContain('requested, active, probation');
   });
 });

@@ -126,3 +126,26 @@ export async function postSlack(
   const res = await fetch(`${baseUrl}/slack/events`, { method: 'POST', headers: { ...post.headers, ...extraHeaders }, body: post.body });
   return { status: res.status, text: await res.text() };
 }
+
+let eventCounter = 0;
+
+/**
+ * A `message.im` event (a direct message to the app, the Messages tab) as Slack's Events API
+ * sends it, signed; `event` overrides fields (a `bot_id`, a `subtype` such as `message_changed`).
+ */
+export function directMessage(userId: string, text: string, event: Record<string, unknown> = {}): SlackPost {
+  eventCounter += 1;
+  const ts = `${Math.floor(Date.now() / 1000)}.${String(eventCounter).padStart(6, '0')}`;
+  const body = JSON.stringify({
+    token: 'legacy-verification-token',
+    team_id: 'TBRIGHT',
+    api_app_id: 'AROSTER',
+    event: { type: 'message', channel: `D${userId.slice(1)}`, user: userId, text, ts, event_ts: ts, channel_type: 'im', ...event },
+    type: 'event_callback',
+    event_id: `Ev${Date.now().toString(36).toUpperCase()}${eventCounter}`,
+    event_time: Math.floor(Date.now() / 1000),
+    authorizations: [{ enterprise_id: null, team_id: 'TBRIGHT', user_id: 'UROSTERBOT', is_bot: true, is_enterprise_install: false }],
+    is_ext_shared_channel: false,
+  });
+  return { body, headers: { 'content-type': 'application/json', ...sign(body) } };
+}

@@ -6,6 +6,7 @@ import type { AllMiddlewareArgs, App as BoltApp, Logger as BoltLogger, RespondFn
 import type { WebClient } from '@slack/web-api';
 import type { Person } from '../../config/schemas.js';
 import { renderCard } from '../../cards/render.js';
+import { slackNotificationCard } from '../../cards/form-launchers.js';
 import { ACCESS_FORM_INPUTS, CARD_ACTIONS, DENY_REASON_INPUT } from '../../cards/ids.js';
 import type { CardModel } from '../../cards/view-models.js';
 import { scrubSecrets, type Logger } from '../../logger.js';
@@ -78,10 +79,34 @@ function buttonIds(value: unknown): { runId?: string; stepId?: string; agentId?:
   }
 }
 
-/** Who acted: a slash command's `user_id` or an interaction's `user.id` (events, such as opening App Home, are nobody's action). */
+/**
+ * A direct message a person sent to the app (the Messages tab), as the Events API delivers it
+ * (`message.im`): a plain message of a person, not the bot's own, an edit, a deletion or a join.
+ */
+const directMessageSchema = z.object({
+  type: z.literal('message'),
+  channel_type: z.literal('im'),
+  channel: z.string().regex(/^D[A-Z0-9]{2,30}$/),
+  user: z.string().regex(/^[UW][A-Z0-9]{2,30}$/),
+  text: z.string().max(40_000).default(''),
+  subtype: z.undefined().optional(),
+  bot_id: z.undefined().optional(),
+});
+
+/** The direct message in an event delivery, when it is one Roster answers. */
+function directMessageOf(body: Record<string, unknown>): z.output<typeof directMessageSchema> | undefined {
+  if (body.type !== 'event_callback') return undefined;
+  const parsed = directMessageSchema.safeParse(body.event);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/**
+ * Who acted: a slash command's `user_id`, an interaction's `user.id`, or the sender of a direct
+ * message (other events, such as opening App Home, are nobody's action).
+ */
 function slackUserOf(body: Record<string, unknown>): string | undefined {
   const user = body.user as { id?: unknown } | undefined;
-  const id = body.user_id ?? user?.id;
+  const id = body.user_id ?? user?.id ?? directMessageOf(body)?.user;
   return typeof id === 'string' && id ? id : undefined;
 }
 
@@ -123,6 +148,22 @@ function findPageOf(value: unknown): { q: string; page: number } {
   } catch {
     return { q: '', page: 1 };
   }
+}
+
+/**
+ * A form asked for in a direct message: Slack opens a modal only from a click or a command, so
+ * the answer is the message with the button that opens it (the role's catalog entry for a
+ * request, the launcher a sent form has), else a pointer to the same words as `/roster`.
+ */
+function formInDirectMessage(chat: ChatService, person: Person, card: CardModel, words: string): CardModel {
+  if (card.kind === 'request-form') return chat.catalog(person, 'Open the request form:', card.data.roleId);
+  const launcher = slackNotificationCard(card);
+  if (launcher) return launcher;
+  return chat.notice(
+    'info',
+    'This one opens a form',
+    `Slack opens forms from a command or a button, not from a message: type \`/roster ${words.trim().slice(0, 200)}\` and the form opens.`,
+  );
 }
 
 /** `{"grantId"}` from a grant card's button value. */
@@ -635,6 +676,29 @@ function register(app: BoltApp, deps: ListenerDeps): void {
         if (meta[FROM_HOME_KEY]) await publishHome(client, userId, person);
       }),
     );
+  });
+
+  // Direct messages to the app are answered like `/roster`: the same words, person and rules. A
+  // DM has no trigger id, so a form is offered by a button that opens it, or by the command.
+  app.event('message', async ({ body, client }) => {
+    const dm = directMessageOf(body as unknown as Record<string, unknown>);
+    if (!dm) return;
+    const post = async (card: CardModel) => {
+      const message = slackMessage(card);
+      await client.chat.postMessage({ channel: dm.channel, blocks: message.blocks as never, text: message.text });
+    };
+    const person = await identity.person(dm.user);
+    try {
+      if (!person) return void (await post(chat.unknownPersonCard()));
+      const parsed = parseChatCommand(dm.text);
+      const accessForm = parsed.name === 'access' ? await chat.access.form(person, parsed) : undefined;
+      const reply = accessForm ? { card: accessForm, form: true } : await chat.run(person, parsed);
+      await post(reply.form ? formInDirectMessage(chat, person, reply.card, dm.text) : reply.card);
+    } catch (err) {
+      await post(chat.errorCard(err, { slackUserId: dm.user })).catch((e: unknown) =>
+        log.error({ err: e }, 'could not tell the person about an error'),
+      );
+    }
   });
 
   app.event('app_home_opened', async ({ event, client }) => {

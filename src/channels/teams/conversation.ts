@@ -5,7 +5,8 @@ import type { CardModel } from '../../cards/view-models.js';
 import type { Logger } from '../../logger.js';
 import type { ConversationStore } from '../../store/conversation-store.js';
 import { answerWithin, DatabaseUnavailableError } from '../../store/database.js';
-import { parseChatCommand, type ChatService } from '../chat.js';
+import { answersPrivately, parseChatCommand, type ChatService } from '../chat.js';
+import type { Person } from '../../config/schemas.js';
 import type { SupervisionChat } from '../chat-supervision.js';
 import { ADAPTIVE_CARD_TYPE, adaptiveCard, cardMessage, readerTimeOf, rememberReaderTime } from './cards.js';
 import { isPersonal, type TeamsIdentity } from './identity.js';
@@ -22,6 +23,12 @@ export interface TeamsRouteDeps {
   connection?: Connection;
   /** Fills the Teams-only parts of a card (an approval card's refresh user ids). */
   cardParts?: TeamsCardParts;
+  /**
+   * Sends a card to the person's 1:1 chat with Roster (creating it when Roster only knows them
+   * from a team or group chat); resolves undefined when it could not. Without it, answers asked
+   * for in a channel stay there.
+   */
+  privately?: (person: Person, card: CardModel) => Promise<unknown>;
 }
 
 /** Replies in the conversation the activity came from. */
@@ -95,14 +102,37 @@ export function registerConversation(app: AgentApplication<TurnState>, deps: Tea
       await replyWithCard(context, chat.unknownPersonCard());
       return;
     }
+    const parsed = parseChatCommand(context.activity.text ?? '');
+    // In a channel or group chat, everyone reads the answer: what shows agents or the person's
+    // own work goes to their 1:1 chat with Roster, with a pointer where they asked.
+    const inPrivate = !isPersonal(context.activity) && answersPrivately(parsed) && deps.privately;
+    let card: CardModel;
     try {
-      const parsed = parseChatCommand(context.activity.text ?? '');
       // `access` with arguments missing answers with the access form, as Slack opens it in a modal.
       const accessForm = parsed.name === 'access' ? await chat.access.form(person, parsed) : undefined;
-      await replyWithCard(context, accessForm ?? (await chat.run(person, parsed)).card);
+      card = accessForm ?? (await chat.run(person, parsed)).card;
     } catch (err) {
-      await replyWithCard(context, chat.errorCard(err, { teamsUser: context.activity.from?.aadObjectId }));
+      card = chat.errorCard(err, { teamsUser: context.activity.from?.aadObjectId });
     }
+    if (!inPrivate) return void (await replyWithCard(context, card));
+    const sent = await inPrivate(person, card).catch((err: unknown) => {
+      log.warn({ err }, 'could not answer a Teams channel question in the 1:1 chat');
+      return undefined;
+    });
+    await replyWithCard(
+      context,
+      sent
+        ? chat.notice(
+            'info',
+            'Answered in your chat with Roster',
+            `${person.name.split(' ')[0]}, I sent the answer to our 1:1 chat, so only you see it.`,
+          )
+        : chat.notice(
+            'warning',
+            "I couldn't message you privately",
+            'Answers about agents and your own work go to your 1:1 chat with Roster, and I could not reach it. Open a chat with Roster (Apps → Roster → Open) and send the same words there.',
+          ),
+    );
   });
 
   app.onConversationUpdate('membersAdded', async (context) => {

@@ -2,6 +2,7 @@ import { AgentApplication, CloudAdapter, TurnState } from '@microsoft/agents-hos
 import { ActivityTypes } from '@microsoft/agents-activity';
 import type { ChannelFactory } from '../../app.js';
 import type { Person } from '../../config/schemas.js';
+import type { CardModel } from '../../cards/view-models.js';
 import { createConversationStore } from '../../store/conversation-store.js';
 import type { ChannelNotifier } from '../port.js';
 import { teamsAuth } from './auth.js';
@@ -85,13 +86,15 @@ export const createTeamsChannel: ChannelFactory = async (deps) => {
 
   const supervision = new SupervisionChat(org, deps.services.supervision, deps.services.agents, deps.services.engine);
   const cardParts = new TeamsCardParts(org, store);
-  const routeDeps = { chat, identity, store, log, supervision, connection, cardParts };
+  const notifier = new TeamsNotifier(adapter, store, auth.mode === 'credentials' ? auth.clientId : {}, log, org, cardParts);
+  const privately = (person: Person, card: CardModel) => notifier.send(person, card);
+  const routeDeps = { chat, identity, store, log, supervision, connection, cardParts, privately };
   registerConversation(app, routeDeps);
   registerCardActions(app, routeDeps);
 
   return {
     name: 'teams',
-    notifier: new TeamsNotifier(adapter, store, auth.mode === 'credentials' ? auth.clientId : {}, log, org, cardParts),
+    notifier,
     mount: { path: TEAMS_MESSAGES_PATH, handler: messagesRouter({ auth, adapter, app, log }) },
   };
 };
