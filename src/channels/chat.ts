@@ -16,7 +16,7 @@ import {
   type OffboardingChatCommand,
 } from './chat-offboarding.js';
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { businessUnitById, catalogRolesFor, findPersonByEmail, roleById } from '../config/directory.js';
+import { businessUnitById, catalogRolesFor, findPersonByEmail, hasRole, roleById } from '../config/directory.js';
 import { cardModel, type CardModel, type DataOf } from '../cards/view-models.js';
 import { reportedByAgent } from '../cards/text.js';
 import { HOME_SURFACE } from '../cards/ids.js';
@@ -25,7 +25,7 @@ import type { DecideOptions } from '../flows/engine.js';
 import type { AgentRecord } from '../core/agents.js';
 import type { BoundaryChangeRecord } from '../core/boundary-changes.js';
 import type { HandoffRecord } from '../core/handoffs.js';
-import { ForbiddenError, InvalidInputError, isRosterError, RateLimitedError, RosterError } from '../core/errors.js';
+import { ForbiddenError, InvalidInputError, isRosterError, NotFoundError, RateLimitedError, RosterError } from '../core/errors.js';
 import { parseAgentRequest, validateAgentRequest } from '../core/agent-request.js';
 import {
   mayTypeInResults,
@@ -36,7 +36,9 @@ import {
   type ListScope,
 } from '../core/commands.js';
 import {
+  hasOversight,
   isConcernedByRun,
+  isDashboardReader,
   mayAddKnowledgeNote,
   mayAskReactivation,
   mayProposeVersion,
@@ -44,7 +46,7 @@ import {
   maySeeFleetOnHome,
   requestableUnits,
 } from '../core/policies.js';
-import { FIND_PAGE_SIZE, formatFindQuery, parseFindQuery, type FindQuery } from '../core/agent-search.js';
+import { didYouMean, FIND_PAGE_SIZE, formatFindQuery, parseFindQuery, type FindQuery } from '../core/agent-search.js';
 import { Sponsorships } from '../core/sponsorships.js';
 import type { AgentStatus } from '../core/lifecycle.js';
 import { displayDate, evaluationFormBase } from '../core/presenter.js';
@@ -93,11 +95,6 @@ export const CHAT_COMMANDS = [
     usage: 'list [mine|all|<business-unit>]',
     description: 'List agents: yours, every agent (IT, security, compliance), or a business unit.',
   },
-  {
-    usage: 'find [words] [status:…] [role:…] [bu:…] [sponsor:…] [scope:…] [data:…] [risk:…] [checkin:…] [cost>N] [page:N]',
-    description:
-      'Find agents you may see by name, status, role, business unit, sponsor, scope held, data class, risk, last check-in (healthy|watch|degraded|none) and cost (USD over 30 days), e.g. `find status:active risk:high cost>100`.',
-  },
   { usage: 'show <agent>', description: "Show an agent's profile: status, sponsors, access, baseline." },
   {
     usage: 'eval <agent> [self-reported]',
@@ -109,6 +106,11 @@ export const CHAT_COMMANDS = [
   ...GOVERNANCE_CHAT_COMMANDS,
   ...DELEGATION_CHAT_COMMANDS,
   {
+    usage: 'find [words] [status:…] [role:…] [bu:…] [sponsor:…] [scope:…] [data:…] [risk:…] [checkin:…] [cost>N] [page:N]',
+    description:
+      'Find agents you may see by name, status, role, business unit, sponsor, scope held, data class, risk, last check-in (healthy|watch|degraded|none) and cost (USD over 30 days), e.g. `find status:active risk:high cost>100`.',
+  },
+  {
     usage: 'boundary <agent> <action> <autonomous|needs-approval|forbidden> <reason>',
     description: 'Sponsors: ask IT to change what one of your agents may do alone; it applies once an IT admin approves.',
   },
@@ -117,6 +119,21 @@ export const CHAT_COMMANDS = [
     description: 'Cancel an agent or access request of yours that still waits for approval (without a request: list them).',
   },
 ];
+
+/**
+ * Commands only some people may use. Everyone else's help leaves them out; the command itself
+ * still refuses them (the rule is the command API's, this only keeps help honest).
+ */
+const COMMAND_AUDIENCE: ReadonlyArray<{ usage: RegExp; may: (person: Person) => boolean }> = [
+  { usage: /^sponsor confirm\b/, may: (p) => hasRole(p, 'it-admin') },
+  { usage: /^compliance\b/, may: (p) => hasRole(p, 'compliance') || hasRole(p, 'dpo') },
+  { usage: /^(fleet|dashboard)\b/, may: isDashboardReader },
+];
+
+/** The words a command starts with (`sponsor`, `find`, …), for "did you mean". */
+function commandWords(commands: ReadonlyArray<{ usage: string }>): string[] {
+  return [...new Set(commands.map((c) => c.usage.split(' ')[0]!))];
+}
 
 /** Commands whose answer shows nothing about agents or the person's own work: said in a channel, answered there. */
 const PUBLIC_COMMANDS: ReadonlySet<ChatCommand['name']> = new Set(['help', 'unknown', 'catalog']);
@@ -278,8 +295,22 @@ export class ChatService {
     return findPersonByEmail(this.org, email);
   }
 
-  /** Runs a typed command for a known person. */
+  /**
+   * Runs a typed command for a known person. An agent name that is a near miss of one the
+   * person may see gets "did you mean".
+   */
   async run(person: Person, command: ChatCommand): Promise<ChatReply> {
+    try {
+      return await this.runCommand(person, command);
+    } catch (err) {
+      if (!(err instanceof NotFoundError) || err.details.what !== 'the agent') throw err;
+      const typed = String(err.details.id ?? '');
+      const near = await this.services.search.nearestName(person.email, typed).catch(() => undefined);
+      throw near ? new NotFoundError('the agent', typed, `Did you mean "${near}"?`) : err;
+    }
+  }
+
+  private async runCommand(person: Person, command: ChatCommand): Promise<ChatReply> {
     // `note <agent>` without words opens the note form (a modal in Slack, a card in Teams).
     if (command.name === 'note' && !command.text.trim()) return { form: true, card: await this.actions.noteForm(person, command.agent) };
     // `update <agent>` without a version opens the new-version form.
@@ -290,8 +321,18 @@ export class ChatService {
     switch (command.name) {
       case 'help':
         return { card: this.help(person) };
-      case 'unknown':
-        return { card: this.help(person, `I didn't understand "${command.text.slice(0, 100)}". Here is what I can do:`) };
+      case 'unknown': {
+        const typed = command.text.slice(0, 100);
+        const near = didYouMean((chatWords(typed)[0] ?? '').replace(/^\//, ''), commandWords(this.commandsFor(person)));
+        return {
+          card: this.help(
+            person,
+            near
+              ? `I didn't understand "${typed}". Did you mean \`${near}\`? Here is what you can do:`
+              : `I didn't understand "${typed}". Here is what I can do:`,
+          ),
+        };
+      }
       case 'catalog':
         return { card: this.catalog(person) };
       case 'request':
@@ -318,8 +359,26 @@ export class ChatService {
     }
   }
 
+  /** Help with the commands this person can use: IT-only and oversight commands only for those who hold the role. */
   help(person: Person, intro?: string): CardModel {
-    return cardModel('help', { intro: intro ?? `Hi ${person.name.split(' ')[0]}, here is what I can do:`, commands: CHAT_COMMANDS });
+    return cardModel('help', {
+      intro: intro ?? `Hi ${person.name.split(' ')[0]}, here is what I can do:`,
+      commands: this.commandsFor(person),
+    });
+  }
+
+  /** {@link CHAT_COMMANDS} as this person may use them. */
+  commandsFor(person: Person): Array<{ usage: string; description: string }> {
+    return CHAT_COMMANDS.filter((c) => COMMAND_AUDIENCE.every((a) => !a.usage.test(c.usage) || a.may(person))).map((c) => {
+      if (c.usage.startsWith('list ') && !hasOversight(person))
+        return {
+          usage: 'list [mine|<business-unit>]',
+          description: 'List agents: yours, or those of a business unit you belong to or approve for.',
+        };
+      if (c.usage.startsWith('eval ') && !mayTypeInResults(person))
+        return { usage: 'eval <agent>', description: "Evaluate an agent: Roster runs its role's suite against it." };
+      return c;
+    });
   }
 
   /** The roles the person's unit may request (only `roleId`'s entry when given and offered). */

@@ -372,6 +372,26 @@ export class AgentSearch {
     return { query: { ...query, page }, agents, total: found.total, page, pageCount };
   }
 
+  /**
+   * The name of an agent the person may see that `typed` is a near miss of (a typo), for "did
+   * you mean"; never one they may not see. Looks at the first few hundred live agents by name.
+   */
+  async nearestName(actorEmail: string, typed: string): Promise<string | undefined> {
+    const actor = findPersonByEmail(this.deps.org, String(actorEmail));
+    if (!actor || !typed.trim() || typed.startsWith('agt_')) return undefined;
+    const visibility = agentVisibility(this.deps.org, actor);
+    const { agents } = await this.deps.search(
+      {
+        ...(visibility === 'all' ? {} : { visibleTo: visibility }),
+        statuses: AGENT_STATUSES.filter((s) => s !== 'retired' && s !== 'rejected'),
+      },
+      { skip: 0, limit: 500 },
+    );
+    const names = [...new Set(agents.filter((a) => maySeeAgent(this.deps.org, actor, a)).map((a) => a.name))];
+    const near = didYouMean(typed.trim(), names);
+    return near && near.toLowerCase() !== typed.trim().toLowerCase() ? near : undefined;
+  }
+
   /** `cost>N` keeps the agents over N; `cost<N` drops them (an agent with no telemetry spent nothing). */
   private async costIds(cost: NonNullable<FindQuery['cost']>, now: Date, idsIn: string[][], idsNotIn: string[]): Promise<void> {
     const since = new Date(now.getTime() - COST_WINDOW_DAYS * 86_400_000);

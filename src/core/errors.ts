@@ -33,8 +33,8 @@ export class RosterError extends Error {
 }
 
 export class NotFoundError extends RosterError {
-  constructor(what: string, id: string) {
-    super('not_found', `I couldn't find ${what} "${id}".`, { what, id });
+  constructor(what: string, id: string, hint?: string) {
+    super('not_found', `I couldn't find ${what} "${id}".${hint ? ` ${hint}` : ''}`, { what, id });
   }
 }
 

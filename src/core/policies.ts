@@ -136,7 +136,7 @@ export function isConcernedByRun(
  */
 export function agentVisibility(org: OrgConfig, person: Person): 'all' | { email: string; businessUnits: string[] } {
   if (hasOversight(person) || isAlertResponder(org, person)) return 'all';
-  const approves = org.businessUnits.map((b) => b.id).filter((id) => hasRole(person, `approver:${id}`));
+  const approves = org.businessUnits.map((b) => b.id).filter((id) => holds(person, `approver:${id}`));
   return { email: person.email, businessUnits: [...new Set([person.businessUnit, ...approves])] };
 }
 
