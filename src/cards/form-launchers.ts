@@ -42,6 +42,8 @@ export const SLACK_FORM_LAUNCHERS: { readonly [K in SlackModalKind]: ((data: Dat
   'access-form': undefined,
   // Opened by the buttons that need values first.
   prompt: undefined,
+  // Opened by Find agents… on App Home.
+  'find-form': undefined,
 };
 
 function isModalKind(kind: CardKind): kind is SlackModalKind {

@@ -32,6 +32,7 @@ export const OUTPUT_HELPERS: Readonly<Record<CardPlatform, readonly string[]>> =
 
 /** Names of the helpers used only as sub-expressions or block parameters. */
 export const LOGIC_HELPERS: readonly string[] = [
+  'either',
   'eq',
   'not',
   'and',
@@ -127,6 +128,8 @@ const logicHelpers: Helpers = {
     const wanted = listOf(indexes);
     return listOf(entries).filter((entry) => wanted.includes((entry as { index?: unknown })?.index));
   },
+  /** `a` when `condition` holds, else `b` (e.g. a shorter list when App Home also shows search results). */
+  either: (condition: unknown, a: unknown, b: unknown) => (condition ? a : b),
   /** The first item of `list` whose `key` equals `value`. */
   find: (list: unknown, key: unknown, value: unknown) =>
     value === undefined ? undefined : listOf(list).find((item) => (item as Record<string, unknown>)?.[String(key)] === value),

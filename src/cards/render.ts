@@ -26,6 +26,7 @@ export const SLACK_SURFACES = {
   'evaluation-verdict': 'message',
   'agent-profile': 'message',
   'agent-list': 'message',
+  'find-form': 'modal',
   home: 'home',
   notice: 'message',
   'grant-notice': 'message',

@@ -387,6 +387,29 @@ export const agentListDataSchema = z.object({
     .optional(),
 });
 
+const findOptionSchema = z.object({ optionId: z.string().regex(/^[\w.:-]{1,75}$/), label: text });
+
+/**
+ * `find-form`: the filters of `find` as a form (a Slack modal opened from App Home; a card in
+ * Teams, from the home card). Inputs are named by FIND_FORM_INPUTS; empty means no filter.
+ */
+export const findFormDataSchema = z.object({
+  statuses: z.array(findOptionSchema).min(1).max(20),
+  roles: z.array(findOptionSchema).max(100),
+  units: z.array(findOptionSchema).max(100),
+  scopes: z.array(findOptionSchema).max(100),
+  dataClasses: z.array(findOptionSchema).max(20),
+  risks: z.array(findOptionSchema).max(5),
+  checkins: z.array(findOptionSchema).max(5),
+  /** What was chosen (option ids; the sponsor an e-mail, the cost as typed), shown again with an error. */
+  values: z
+    .object({ status: z.string(), role: z.string(), bu: z.string(), sponsor: z.string(), scope: z.string(), data: z.string(), risk: z.string(), checkin: z.string(), cost: z.string() })
+    .partial()
+    .optional(),
+  /** What was wrong with the last submit, naming the filter. */
+  error: z.string().optional(),
+});
+
 /** An approval waiting for the viewer, as the home view lists it. */
 export const homeApprovalSchema = z.object({
   runId: cardIdSchema,
@@ -422,6 +445,10 @@ export const homeDataSchema = z.object({
   taskCount: z.number().int().nonnegative().default(0),
   /** Out of office: where the person stands, and the button to delegate or to come back. */
   away: z.object({ text, actions: z.array(noticeActionSchema).max(2) }).optional(),
+  /** Whether to offer Find agents… (the find form); the chat layer always does. */
+  offerFind: z.boolean().default(false),
+  /** A page of agents found with the find form, shown at the top with its paging buttons. */
+  found: agentListDataSchema.optional(),
   /** The fleet at a glance, for IT admins (and compliance and the DPO): label and value per line. */
   fleet: z
     .object({ title: text, facts: z.array(z.object({ label: text, value: text })).min(1).max(10) })
@@ -510,6 +537,7 @@ export const cardDataSchemas = {
   'evaluation-verdict': evaluationVerdictDataSchema,
   'agent-profile': agentProfileDataSchema,
   'agent-list': agentListDataSchema,
+  'find-form': findFormDataSchema,
   home: homeDataSchema,
   notice: noticeDataSchema,
   'grant-notice': grantNoticeDataSchema,

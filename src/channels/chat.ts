@@ -48,7 +48,7 @@ import {
 } from '../core/policies.js';
 import { didYouMean, FIND_PAGE_SIZE, formatFindQuery, parseFindQuery, type FindQuery } from '../core/agent-search.js';
 import { Sponsorships } from '../core/sponsorships.js';
-import type { AgentStatus } from '../core/lifecycle.js';
+import { AGENT_STATUSES, type AgentStatus } from '../core/lifecycle.js';
 import { displayDate, evaluationFormBase } from '../core/presenter.js';
 import { keysManageable } from '../core/agent-keys.js';
 import { RateLimiter } from '../core/rate-limit.js';
@@ -223,6 +223,22 @@ export interface ChatReply {
   card: CardModel;
   /** True when the card is a form (request, evaluation, deny reason). */
   form?: boolean;
+}
+
+/** Values of the find form, as both platforms read them (filter name → value; empty is no filter). */
+export type FindFormValues = Partial<Record<'status' | 'role' | 'bu' | 'sponsor' | 'scope' | 'data' | 'risk' | 'checkin' | 'cost', string>>;
+
+/** The find form's values as the words of `find` (cost as typed: `>100`, `<20`, or a bare amount meaning at least). */
+export function findFormWords(values: FindFormValues): string {
+  const quote = (v: string) => `"${v.replace(/["“”]/g, '').trim()}"`;
+  const words: string[] = [];
+  for (const key of ['status', 'role', 'bu', 'sponsor', 'scope', 'data', 'risk', 'checkin'] as const) {
+    const v = values[key]?.trim();
+    if (v) words.push(`${key}:${quote(v)}`);
+  }
+  const cost = values.cost?.replace(/\s+/g, '').replace(/^\$/, '');
+  if (cost) words.push(/^[<>]/.test(cost) ? `cost${cost.replace(/\$/g, '')}` : `cost>=${cost}`);
+  return words.join(' ');
 }
 
 /** Values of the request form, as both platforms read them. */
@@ -548,6 +564,43 @@ export class ChatService {
         ...(result.page < result.pageCount ? { next: result.page + 1 } : {}),
       },
     });
+  }
+
+  /** The find form (App Home on Slack, the home card on Teams), with what was chosen and what was wrong. */
+  findForm(values: FindFormValues = {}, error?: string): CardModel {
+    const option = (optionId: string, label: string) => ({ optionId, label });
+    const dataClasses = [
+      ...new Set([...this.org.scopes.flatMap((x) => x.dataClasses), ...this.org.catalog.flatMap((r) => r.dataClasses)]),
+    ].sort();
+    return cardModel('find-form', {
+      statuses: AGENT_STATUSES.map((st) => option(st, st)),
+      roles: this.org.catalog.slice(0, 100).map((r) => option(r.id, r.title)),
+      units: this.org.businessUnits.slice(0, 100).map((b) => option(b.id, b.name)),
+      scopes: this.org.scopes.slice(0, 100).map((x) => option(x.id, `${x.id} (${x.risk} risk)`)),
+      dataClasses: dataClasses.map((d) => option(d, d)),
+      risks: ['low', 'medium', 'high'].map((r) => option(r, r)),
+      checkins: ['healthy', 'watch', 'degraded', 'none'].map((c) => option(c, c === 'none' ? 'never checked in' : c)),
+      values: Object.fromEntries(Object.entries(values).filter(([, v]) => typeof v === 'string' && v.trim())),
+      ...(error ? { error } : {}),
+    });
+  }
+
+  /**
+   * The find form's values as a `find`: the first page of results, or the form again with the
+   * filter that was wrong (and the field to mark, by filter name).
+   */
+  async findFromForm(
+    person: Person,
+    values: FindFormValues,
+  ): Promise<{ ok: true; card: CardModel } | { ok: false; field: string; error: string; card: CardModel }> {
+    const words = findFormWords(values);
+    try {
+      return { ok: true, card: await this.find(person, parseFindQuery(this.org, words)) };
+    } catch (err) {
+      if (!(err instanceof InvalidInputError)) throw err;
+      const field = Object.keys(err.fields)[0] ?? 'cost';
+      return { ok: false, field, error: err.userMessage, card: this.findForm(values, err.userMessage) };
+    }
   }
 
   async profile(person: Person, agentKey: string): Promise<CardModel> {
@@ -923,7 +976,7 @@ export class ChatService {
   }
 
   /** The person's dashboard: their agents, approvals waiting for them, their open requests. */
-  async home(person: Person): Promise<CardModel> {
+  async home(person: Person, found?: CardModel): Promise<CardModel> {
     const [mine, waiting, open, fleet, cases, changes] = await Promise.all([
       this.services.commands.listAgents(person.email, 'mine'),
       this.services.commands.approvalsWaitingFor(person.email),
@@ -936,6 +989,8 @@ export class ChatService {
     const away = await this.services.delegations.current(person.email);
     const lastDay = away ? new Date(Date.parse(away.endsAt) - 1).toISOString().slice(0, 10) : '';
     return cardModel('home', {
+      offerFind: true,
+      ...(found?.kind === 'agent-list' ? { found: found.data } : {}),
       ...(fleet ? { fleet: { title: `Fleet: ${fleet.total} agents`, facts: fleetFacts(fleet) } } : {}),
       away: away
         ? {

@@ -54,4 +54,18 @@ describe('the home view at its fullest', () => {
     expect(JSON.stringify(blocks)).toContain('Hand-offs and changes waiting for you (14)');
     expect(checkRenderedCard(renderCard('teams', fullestHome()))).toEqual([]);
   });
+
+  it('with Find agents… and a page of results, still within 100 blocks', () => {
+    const found = JSON.parse(readFileSync(path.join(FIXTURES_DIR, 'agent-list.find.json'), 'utf8')) as { data: { agents: unknown[] } };
+    const agents = Array.from({ length: 10 }, (_, i) => ({ ...(found.data.agents[0] as object), agentId: `agt_f0und${i}` }));
+    const home = fullestHome();
+    const card = { kind: 'home', data: { ...home.data, offerFind: true, found: { ...found.data, agents } } } as CardModel;
+    const slack = renderCard('slack', card);
+    expect(checkRenderedCard(slack)).toEqual([]);
+    const blocks = (slack as { view: { blocks: unknown[] } }).view.blocks;
+    expect(blocks.length).toBeLessThanOrEqual(100);
+    expect(JSON.stringify(blocks)).toContain('find_open');
+    expect(JSON.stringify(blocks)).toContain('agt_f0und9');
+    expect(checkRenderedCard(renderCard('teams', card))).toEqual([]);
+  });
 });

@@ -88,6 +88,8 @@ export function isUserText(leafPath: LeafPath): boolean {
     return false;
   if (ENUM_KEYS.has(key) || /Id$|Ids$/.test(key)) return false;
   if (key === 'value' && grandparent === 'businessUnits') return false;
+  // A find result's filters as words, written by Roster from parsed filters: its paging buttons carry it.
+  if (key === 'query' && parent === 'search') return false;
   if (key === 'businessUnit' && parent === 'values') return false;
   return true;
 }

@@ -2,9 +2,9 @@ import { onBothPlatforms, type TestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import type { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, degradedCheckIn, eventually, grantRecord, people } from '../helpers/harness.js';
-import { buttonClick, interaction, postSlack, slashCommand } from '../helpers/slack-requests.js';
+import { appHomeOpened, buttonClick, interaction, postSlack, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
 import { actionElements } from '../helpers/slack-blocks.js';
-import { cardButtons, cardText } from './teams/card-reading.js';
+import { cardButtons, cardText, inputIds } from './teams/card-reading.js';
 import { type TeamsClient, teamsUser } from './teams/teams-client.js';
 import type { AgentRecord } from '../../src/core/agents.js';
 
@@ -210,5 +210,87 @@ describe('find agents in Slack and Teams', () => {
       connector.posts(liam.conversationId).find((p) => cardText(FakeConnector.card(p)).includes('Filter')),
     );
     expect(cardText(FakeConnector.card(post))).toContain('requested, active, probation');
+  });
+
+  it('Slack App Home: Find agents… opens the form; its results, and their next page, are shown on Home in place', async () => {
+    await postSlack(roster.baseUrl, appHomeOpened(LIAM.id));
+    const home = await slack.waitFor('views.publish', (a) => a.user_id === LIAM.id);
+    const open = actionElements((home.args.view as { blocks: unknown }).blocks).find((e) => e.action_id === 'find_open')!;
+    expect(open).toBeDefined();
+    const onHome = (click: Record<string, unknown>) => ({ ...click, view: { id: 'VHOMEF', type: 'home', team_id: 'TBRIGHT' } });
+    await postSlack(
+      roster.baseUrl,
+      interaction(onHome(buttonClick(LIAM.id, 'find_open', String(open.value), undefined, { type: 'view', view_id: 'VHOMEF' }))),
+    );
+    const modal = (await slack.waitFor('views.open')).args.view as Record<string, unknown>;
+    expect(modal.callback_id).toBe('find_submit');
+    // A bad cost is marked on its field in the acknowledgement; nothing is published.
+    const published = slack.of('views.publish', (a) => a.user_id === LIAM.id).length;
+    const bad = await postSlack(
+      roster.baseUrl,
+      interaction(viewSubmission(LIAM.id, modal, { find_cost: { find_cost: { type: 'plain_text_input', value: 'lots' } } })),
+    );
+    const refused = JSON.parse(bad.text) as { response_action: string; errors: Record<string, string> };
+    expect(refused.response_action).toBe('errors');
+    expect(refused.errors.find_cost).toContain('Filter `cost`');
+    // Customer support agents costing at least $100, sponsored by Tom (picked with the user picker).
+    slack.emails.set('U0TOMBECK1', people.tom);
+    const ok = await postSlack(
+      roster.baseUrl,
+      interaction(
+        viewSubmission(LIAM.id, modal, {
+          find_bu: { find_bu: { type: 'static_select', selected_option: { value: 'customer-support' } } },
+          find_sponsor: { find_sponsor: { type: 'users_select', selected_user: 'U0TOMBECK1' } },
+          find_checkin: { find_checkin: { type: 'static_select', selected_option: { value: 'degraded' } } },
+          find_cost: { find_cost: { type: 'plain_text_input', value: '100' } },
+        }),
+      ),
+    );
+    expect(ok.status).toBe(200);
+    const results = await eventually(() => slack.of('views.publish', (a) => a.user_id === LIAM.id)[published]);
+    const blocks = (results.args.view as { blocks: unknown }).blocks;
+    expect(text(blocks)).toContain('Findable Alpha');
+    expect(text(blocks)).toContain(`bu:customer-support sponsor:${people.tom} checkin:degraded cost&gt;=100`);
+    expect(slackNames(blocks).filter((n) => n.startsWith('Findable'))).toEqual(['Findable Alpha']);
+    // Paging a larger search on Home republishes Home with the next page.
+    await postSlack(
+      roster.baseUrl,
+      interaction(
+        onHome(buttonClick(LIAM.id, 'find_page', JSON.stringify({ q: 'pager', page: 2 }), undefined, { type: 'view', view_id: 'VHOMEF' })),
+      ),
+    );
+    const paged = await eventually(() => slack.of('views.publish', (a) => a.user_id === LIAM.id)[published + 1]);
+    expect(text((paged.args.view as { blocks: unknown }).blocks)).toContain('11–12 of 12 agents · page 2 of 2');
+  });
+
+  it('Teams home card: Find agents… shows the form in place, and Find shows the results in place', async () => {
+    const liam = teamsUser(roster.chat.person(LIAM.email)!);
+    connector.reset();
+    await client.message(liam, 'home');
+    const home = await eventually(() =>
+      connector.posts(liam.conversationId).find((p) => cardButtons(FakeConnector.card(p)).some((b) => b.verb === 'find_open')),
+    );
+    expect(home).toBeDefined();
+    const form = await client.execute(liam, 'find_open', {}, { replyToId: String(home.createdId) });
+    expect(cardButtons(form.card).map((b) => b.verb)).toContain('find_submit');
+    expect(inputIds(form.card)).toEqual(
+      expect.arrayContaining([
+        'findStatus',
+        'findRole',
+        'findBu',
+        'findSponsor',
+        'findScope',
+        'findData',
+        'findRisk',
+        'findCheckin',
+        'findCost',
+      ]),
+    );
+    const found = await client.execute(liam, 'find_submit', { findRisk: 'high', findBu: 'finance', findStatus: 'suspended' });
+    expect(cardText(found.card)).toContain('Findable Gamma');
+    expect(cardText(found.card)).not.toContain('Findable Beta');
+    const wrong = await client.execute(liam, 'find_submit', { findCost: '<<5' });
+    expect(cardText(wrong.card)).toContain('Filter `cost`');
+    expect(cardButtons(wrong.card).map((b) => b.verb)).toContain('find_submit');
   });
 });

@@ -3,6 +3,7 @@ import type { Person } from '../../config/schemas.js';
 import { renderCard } from '../../cards/render.js';
 import type { CardTime } from '../../cards/localise.js';
 import type { ChatService } from '../chat.js';
+import type { CardModel } from '../../cards/view-models.js';
 import { slackMessage } from './notifier.js';
 
 /** The prompt payload key that says the prompt was opened from App Home (its submit republishes Home). */
@@ -25,8 +26,10 @@ export async function publishHome(
   userId: string,
   person: Person | undefined,
   time?: CardTime,
+  /** A page of `find` results to show at the top (from the find form or its paging buttons). */
+  found?: CardModel,
 ): Promise<void> {
-  const card = person ? await chat.home(person) : chat.unknownPersonCard();
+  const card = person ? await chat.home(person, found) : chat.unknownPersonCard();
   const rendered = renderCard('slack', card, time);
   const view = rendered.surface === 'home' ? rendered.view : { type: 'home', blocks: slackMessage(card, time).blocks };
   await client.views.publish({ user_id: userId, view: view as never });

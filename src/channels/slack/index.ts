@@ -7,11 +7,11 @@ import type { WebClient } from '@slack/web-api';
 import type { Person } from '../../config/schemas.js';
 import { renderCard } from '../../cards/render.js';
 import { slackNotificationCard } from '../../cards/form-launchers.js';
-import { ACCESS_FORM_INPUTS, CARD_ACTIONS, DENY_REASON_INPUT } from '../../cards/ids.js';
+import { ACCESS_FORM_INPUTS, CARD_ACTIONS, DENY_REASON_INPUT, FIND_FORM_INPUTS } from '../../cards/ids.js';
 import type { CardModel } from '../../cards/view-models.js';
 import { scrubSecrets, type Logger } from '../../logger.js';
 import { DENY_REASON_NEEDED } from '../../core/commands.js';
-import { parseChatCommand, type ChatService } from '../chat.js';
+import { parseChatCommand, type ChatService, type FindFormValues } from '../chat.js';
 import { AccessChat } from '../chat-access.js';
 import type { Channel, ChannelDeps } from '../port.js';
 import { DatabaseUnavailableError } from '../../store/database.js';
@@ -430,6 +430,8 @@ function register(app: BoltApp, deps: ListenerDeps): void {
 
   const publishHome = async (client: WebClient, userId: string, person: Person | undefined) =>
     publishHomeOf(chat, client, userId, person, await identity.readerTime(userId));
+  const publishHomeWith = async (client: WebClient, userId: string, person: Person, found: CardModel) =>
+    publishHomeOf(chat, client, userId, person, await identity.readerTime(userId), found);
 
   /** Runs a listener body for a known person; unknown people and failures get a friendly private card. */
   const asPerson = async (
@@ -471,15 +473,69 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     });
   });
 
-  // Previous / Next on a `find` result: the next page replaces the card the person clicked.
+  // Previous / Next on a `find` result: the next page replaces the card the person clicked (on
+  // App Home, Home is published again with that page).
   app.action(CARD_ACTIONS.findPage, async ({ body, action, client, respond }) => {
     const userId = body.user.id;
     await asPerson({ client, userId, respond }, async (person) => {
       const { q, page } = findPageOf('value' in action ? action.value : undefined);
       const card = await chat.find(person, q, page);
+      if (clickedOnHome(body)) return void (await publishHomeWith(client, userId, person, card));
       const message = slackMessage(card);
       await respond({ replace_original: true, blocks: message.blocks as never, text: message.text });
     });
+  });
+
+  // Find agents… on App Home opens the find form; its results are shown on Home.
+  app.action(CARD_ACTIONS.findOpen, async ({ body, client, respond }) => {
+    await asPerson({ client, userId: body.user.id, respond }, async () => {
+      if ('trigger_id' in body) await openModal(client, body.trigger_id, chat.findForm());
+    });
+  });
+
+  app.view(CARD_ACTIONS.findSubmit, async ({ ack, body, client }) => {
+    const parsed = viewSubmissionSchema.safeParse(body);
+    if (!parsed.success) return void (await ack());
+    const userId = parsed.data.user.id;
+    const person = await identity.person(userId);
+    if (!person) {
+      await ack();
+      return void (await replyPrivately(client, userId, undefined, chat.unknownPersonCard()));
+    }
+    const state = parsed.data.view.state.values as Record<string, Record<string, Record<string, unknown>>>;
+    const field = (name: string) => state[name]?.[name];
+    const chosen = (name: string) => {
+      const option = field(name)?.selected_option as { value?: unknown } | undefined;
+      return typeof option?.value === 'string' ? option.value : undefined;
+    };
+    const sponsorId = field(FIND_FORM_INPUTS.sponsor.slack)?.selected_user;
+    const sponsor = typeof sponsorId === 'string' ? ((await identity.person(sponsorId))?.email ?? `<@${sponsorId}>`) : undefined;
+    const cost = field(FIND_FORM_INPUTS.cost.slack)?.value;
+    const values: FindFormValues = {
+      status: chosen(FIND_FORM_INPUTS.status.slack),
+      role: chosen(FIND_FORM_INPUTS.role.slack),
+      bu: chosen(FIND_FORM_INPUTS.bu.slack),
+      sponsor,
+      scope: chosen(FIND_FORM_INPUTS.scope.slack),
+      data: chosen(FIND_FORM_INPUTS.data.slack),
+      risk: chosen(FIND_FORM_INPUTS.risk.slack),
+      checkin: chosen(FIND_FORM_INPUTS.checkin.slack),
+      cost: typeof cost === 'string' ? cost : undefined,
+    };
+    // Answered within the acknowledgement: a bad filter is marked on its field, as Slack shows errors.
+    let result: Awaited<ReturnType<ChatService['findFromForm']>>;
+    try {
+      result = await chat.findFromForm(person, values);
+    } catch (err) {
+      await ack();
+      return void (await replyPrivately(client, userId, undefined, chat.errorCard(err, { slackUserId: userId })));
+    }
+    if (!result.ok) {
+      const key = (result.field in FIND_FORM_INPUTS ? result.field : 'cost') as keyof typeof FIND_FORM_INPUTS;
+      return void (await ack({ response_action: 'errors', errors: { [FIND_FORM_INPUTS[key].slack]: result.error.slice(0, 1900) } }));
+    }
+    await ack();
+    await asPerson({ client, userId }, async () => publishHomeWith(client, userId, person, result.card));
   });
 
   app.action(CARD_ACTIONS.approvalApprove, async ({ body, action, client, respond }) => {

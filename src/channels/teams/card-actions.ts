@@ -1,11 +1,11 @@
 import { RouteRank, type AdaptiveCard, type AgentApplication, type TurnContext, type TurnState } from '@microsoft/agents-hosting';
 import type { Person } from '../../config/schemas.js';
-import { CARD_ACTIONS, HOME_SURFACE } from '../../cards/ids.js';
+import { CARD_ACTIONS, FIND_FORM_INPUTS, HOME_SURFACE } from '../../cards/ids.js';
 import type { CardModel } from '../../cards/view-models.js';
 import { isRosterError } from '../../core/errors.js';
 import { DENY_REASON_NEEDED } from '../../core/commands.js';
 import type { Logger } from '../../logger.js';
-import type { ChatService } from '../chat.js';
+import type { ChatService, FindFormValues } from '../chat.js';
 import { adaptiveCard, cardMessage, readerTimeOf } from './cards.js';
 import type { CardTime } from '../../cards/localise.js';
 import type { TeamsRouteDeps } from './conversation.js';
@@ -89,6 +89,19 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
     const q = typeof data.q === 'string' ? data.q.slice(0, 500) : '';
     const page = Number(data.page);
     return chat.find(person, q, Number.isInteger(page) && page >= 1 && page <= 1000 ? page : 1);
+  });
+
+  // Find agents… on the home card: the form, then its results, each in place of the card clicked.
+  on(CARD_ACTIONS.findOpen, async () => chat.findForm());
+  on(CARD_ACTIONS.findSubmit, async (person, data) => {
+    const value = (key: keyof typeof FIND_FORM_INPUTS) => {
+      const v = data[FIND_FORM_INPUTS[key].teams];
+      return typeof v === 'string' ? v.slice(0, 200) : undefined;
+    };
+    const values = Object.fromEntries(
+      (Object.keys(FIND_FORM_INPUTS) as Array<keyof typeof FIND_FORM_INPUTS>).map((key) => [key, value(key)]),
+    ) as FindFormValues;
+    return (await chat.findFromForm(person, values)).card;
   });
 
   on(CARD_ACTIONS.approvalApprove, async (person, data, context) => {
