@@ -11,6 +11,7 @@ import type { FlowDefinition } from './flows/schema.js';
 import { createServices, type Services } from './services.js';
 import { ChatService } from './channels/chat.js';
 import { createDashboardRouter } from './http/dashboard.js';
+import { parseFindQuery } from './core/agent-search.js';
 import { RoutingNotifier, type Channel, type ChannelDeps } from './channels/port.js';
 import { createAgentApi, type AgentApi } from './api/index.js';
 import type { EvalSuites } from './config/eval-suites.js';
@@ -250,6 +251,7 @@ export async function startRoster(options: RosterOptions): Promise<Roster> {
         links: services.dashboard.links,
         fleet: services.dashboard.fleet,
         compliance: (viewer) => services.governance.complianceReport(viewer),
+        find: async (viewer, words, page) => services.search.find(viewer, { ...parseFindQuery(org, words), page }),
         audit: services.audit,
         log: log.child({ component: 'dashboard' }),
       }),

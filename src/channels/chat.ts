@@ -46,7 +46,15 @@ import {
   maySeeFleetOnHome,
   requestableUnits,
 } from '../core/policies.js';
-import { didYouMean, FIND_PAGE_SIZE, formatFindQuery, parseFindQuery, type FindQuery } from '../core/agent-search.js';
+import {
+  didYouMean,
+  FIND_PAGE_SIZE,
+  findFormWords,
+  formatFindQuery,
+  parseFindQuery,
+  type FindFormValues,
+  type FindQuery,
+} from '../core/agent-search.js';
 import { Sponsorships } from '../core/sponsorships.js';
 import { AGENT_STATUSES, type AgentStatus } from '../core/lifecycle.js';
 import { displayDate, evaluationFormBase } from '../core/presenter.js';
@@ -225,21 +233,8 @@ export interface ChatReply {
   form?: boolean;
 }
 
-/** Values of the find form, as both platforms read them (filter name → value; empty is no filter). */
-export type FindFormValues = Partial<Record<'status' | 'role' | 'bu' | 'sponsor' | 'scope' | 'data' | 'risk' | 'checkin' | 'cost', string>>;
-
-/** The find form's values as the words of `find` (cost as typed: `>100`, `<20`, or a bare amount meaning at least). */
-export function findFormWords(values: FindFormValues): string {
-  const quote = (v: string) => `"${v.replace(/["“”]/g, '').trim()}"`;
-  const words: string[] = [];
-  for (const key of ['status', 'role', 'bu', 'sponsor', 'scope', 'data', 'risk', 'checkin'] as const) {
-    const v = values[key]?.trim();
-    if (v) words.push(`${key}:${quote(v)}`);
-  }
-  const cost = values.cost?.replace(/\s+/g, '').replace(/^\$/, '');
-  if (cost) words.push(/^[<>]/.test(cost) ? `cost${cost.replace(/\$/g, '')}` : `cost>=${cost}`);
-  return words.join(' ');
-}
+/** Values of the find form (see {@link FindFormValues} in core). */
+export type { FindFormValues } from '../core/agent-search.js';
 
 /** Values of the request form, as both platforms read them. */
 export interface RequestFormValues {

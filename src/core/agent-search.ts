@@ -253,6 +253,22 @@ export function parseFindQuery(org: OrgConfig, raw: string): FindQuery {
   return query;
 }
 
+/** Values of the find form, as both platforms read them (filter name → value; empty is no filter). */
+export type FindFormValues = Partial<Record<'status' | 'role' | 'bu' | 'sponsor' | 'scope' | 'data' | 'risk' | 'checkin' | 'cost', string>>;
+
+/** The find form's values as the words of `find` (cost as typed: `>100`, `<20`, or a bare amount meaning at least). */
+export function findFormWords(values: FindFormValues): string {
+  const quote = (v: string) => `"${v.replace(/["“”]/g, '').trim()}"`;
+  const words: string[] = [];
+  for (const key of ['status', 'role', 'bu', 'sponsor', 'scope', 'data', 'risk', 'checkin'] as const) {
+    const v = values[key]?.trim();
+    if (v) words.push(`${key}:${quote(v)}`);
+  }
+  const cost = values.cost?.replace(/\s+/g, '').replace(/^\$/, '');
+  if (cost) words.push(/^[<>]/.test(cost) ? `cost${cost.replace(/\$/g, '')}` : `cost>=${cost}`);
+  return words.join(' ');
+}
+
 /** The query as words that parse back to it (button values and the card's subtitle). */
 export function formatFindQuery(query: Omit<FindQuery, 'page'>): string {
   const quote = (v: string) => (/\s/.test(v) ? `"${v.replace(/"/g, '')}"` : v);

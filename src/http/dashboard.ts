@@ -4,7 +4,11 @@ import path from 'node:path';
 import express, { type Router } from 'express';
 import Handlebars from 'handlebars';
 import type { OrgConfig } from '../config/schemas.js';
-import { findPersonByEmail } from '../config/directory.js';
+import { z } from 'zod';
+import { businessUnitById, findPersonByEmail, roleById } from '../config/directory.js';
+import { findFormWords, formatFindQuery, type FindResult } from '../core/agent-search.js';
+import { InvalidInputError } from '../core/errors.js';
+import { AGENT_STATUSES } from '../core/lifecycle.js';
 import { DEFAULT_CARDS_DIR } from '../cards/templates.js';
 import type { ComplianceReport } from '../core/governance.js';
 import type { DashboardLinks, FleetView } from '../core/fleet.js';
@@ -17,6 +21,8 @@ export interface DashboardDeps {
   links: DashboardLinks;
   fleet(): Promise<FleetView>;
   compliance(viewer: string): Promise<ComplianceReport>;
+  /** `find` for the viewer (the same filters as chat), when the dashboard offers it. */
+  find?(viewerEmail: string, words: string, page: number): Promise<FindResult>;
   /** Every view is recorded before it is shown; a view that cannot be recorded is not shown. */
   audit: Pick<AuditLog, 'append'>;
   log: Logger;
@@ -31,12 +37,85 @@ function points(series: number[]): string {
   return series.map((v, i) => `${(2 + i * step).toFixed(1)},${(38 - ((v - min) / (max - min || 1)) * 36).toFixed(1)}`).join(' ');
 }
 
+/** The filters of `find` as query parameters (`status`, `role`, `bu`, `sponsor`, `scope`, `data`, `risk`, `checkin`, `cost`, `q`, `page`). */
+const findParamsSchema = z.object({
+  status: z.string().max(200).optional(),
+  role: z.string().max(200).optional(),
+  bu: z.string().max(200).optional(),
+  sponsor: z.string().max(200).optional(),
+  scope: z.string().max(200).optional(),
+  data: z.string().max(200).optional(),
+  risk: z.string().max(200).optional(),
+  checkin: z.string().max(200).optional(),
+  cost: z.string().max(40).optional(),
+  q: z.string().max(100).optional(),
+  page: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
+/**
+ * The dashboard's "Find agents" section: the form's options and chosen values, and a page of
+ * results with links to the pages around it, or the error of a bad filter.
+ */
+async function findSection(deps: DashboardDeps, email: string, query: Record<string, unknown>) {
+  const org = deps.org;
+  const option = (value: string, label: string, chosen?: string) => ({ value, label, selected: chosen === value });
+  const params = findParamsSchema.safeParse(
+    Object.fromEntries(
+      Object.entries(query)
+        .map(([k, v]) => [k, Array.isArray(v) ? v[0] : v])
+        .filter(([, v]) => v !== ''),
+    ),
+  );
+  const values = params.success ? params.data : {};
+  const dataClasses = [...new Set([...org.scopes.flatMap((x) => x.dataClasses), ...org.catalog.flatMap((r) => r.dataClasses)])].sort();
+  const form = {
+    values,
+    statuses: AGENT_STATUSES.map((x) => option(x, x, values.status)),
+    roles: org.catalog.map((r) => option(r.id, r.title, values.role)),
+    units: org.businessUnits.map((b) => option(b.id, b.name, values.bu)),
+    scopes: org.scopes.map((x) => option(x.id, x.id, values.scope)),
+    dataClasses: dataClasses.map((d) => option(d, d, values.data)),
+    risks: ['low', 'medium', 'high'].map((r) => option(r, r, values.risk)),
+    checkins: ['healthy', 'watch', 'degraded', 'none'].map((c) => option(c, c, values.checkin)),
+  };
+  if (!params.success) return { form, error: 'A filter is too long or the page is not a number from 1 to 1000.' };
+  const { q, page = 1, ...filters } = values;
+  const words = [findFormWords(filters), q ? `"${q.replace(/["“”]/g, '')}"` : ''].filter(Boolean).join(' ');
+  try {
+    const result = await deps.find!(email, words, page);
+    const link = (p: number) =>
+      `?${new URLSearchParams({ ...Object.fromEntries(Object.entries(query).filter(([k, v]) => k !== 'page' && typeof v === 'string')), page: String(p) }).toString()}`;
+    return {
+      form,
+      words: formatFindQuery(result.query),
+      total: result.total,
+      page: result.page,
+      pageCount: result.pageCount,
+      rows: result.agents.map((a) => ({
+        agentId: a.id,
+        name: a.name,
+        status: a.status,
+        role: roleById(org, a.catalogRoleId)?.title ?? a.catalogRoleId,
+        risk: roleById(org, a.catalogRoleId)?.riskTier ?? '',
+        bu: businessUnitById(org, a.businessUnit)?.name ?? a.businessUnit,
+        sponsors: a.sponsors.map((e) => findPersonByEmail(org, e)?.name ?? e).join(', '),
+      })),
+      ...(result.page > 1 ? { prev: link(result.page - 1) } : {}),
+      ...(result.page < result.pageCount ? { next: link(result.page + 1) } : {}),
+    };
+  } catch (err) {
+    if (err instanceof InvalidInputError) return { form, error: err.userMessage };
+    throw err;
+  }
+}
+
 /**
  * The page's policy: scripts, styles and images from Roster only; no inline script or style, no
- * frames, no forms, no connections. Chart data travels in a JSON block, which is not executed.
+ * frames, no connections; its one form (Find agents, a GET to the dashboard itself) submits only
+ * to Roster. Chart data travels in a JSON block, which is not executed.
  */
 export const DASHBOARD_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 const require = createRequire(import.meta.url);
 
@@ -117,14 +196,15 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
       const chartData = jsonForScript(
         fleet.trends.map((t) => ({ agentId: t.agentId, name: t.name, days: t.days, accuracy: t.accuracy, guides: t.guides })),
       );
+      const search = deps.find ? await findSection(deps, person.email, req.query) : undefined;
       res
-        .status(200)
+        .status(search?.error ? 400 : 200)
         .set('Cache-Control', 'no-store')
         .set('Content-Security-Policy', DASHBOARD_CSP)
         .set('X-Content-Type-Options', 'nosniff')
         .set('Referrer-Policy', 'no-referrer')
         .type('html')
-        .send(template({ viewer: person.name, fleet, charts, chartData, compliance }));
+        .send(template({ viewer: person.name, token: String(req.query.token), fleet, charts, chartData, compliance, search }));
     } catch (err) {
       next(err);
     }
