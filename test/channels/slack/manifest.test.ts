@@ -15,7 +15,9 @@ describe('Slack app manifests', () => {
       const m = load(file);
       expect(m.features.slash_commands.map((c: { command: string }) => c.command)).toEqual(['/roster']);
       expect(m.features.app_home.home_tab_enabled).toBe(true);
-      expect(m.settings.event_subscriptions.bot_events).toEqual(['app_home_opened']);
+      // Direct messages to the app (the Messages tab) are answered like /roster (issue 22).
+      expect(m.settings.event_subscriptions.bot_events).toEqual(['app_home_opened', 'message.im']);
+      expect(m.oauth_config.scopes.bot).toContain('im:history');
       expect(m.settings.interactivity.is_enabled).toBe(true);
       expect(m.oauth_config.scopes.bot).toEqual(expect.arrayContaining(['commands', 'chat:write', 'users:read', 'users:read.email']));
     },
