@@ -68,10 +68,12 @@ describe('answers where people ask', () => {
     const once = directMessage(LIAM.id, 'show Ledger Scout');
     await postSlack(roster.baseUrl, once);
     await postSlack(roster.baseUrl, once, { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' });
-    // A later message's answer arrives after both deliveries were handled.
-    await postSlack(roster.baseUrl, directMessage(LIAM.id, 'catalog'));
-    await slack.waitFor('chat.postMessage', (a) => a.channel === dm && text(a.blocks).includes('catalog_request'));
-    expect(slack.of('chat.postMessage', (a) => a.channel === dm && text(a.blocks).includes('Ledger Scout')).length).toBe(2);
+    const ledger = () => slack.of('chat.postMessage', (a) => a.channel === dm && text(a.blocks).includes('Ledger Scout')).length;
+    await eventually(() => ledger() >= 2);
+    // A later message of the same work is answered after both deliveries were handled: one answer each.
+    await postSlack(roster.baseUrl, directMessage(LIAM.id, 'show Ledger Scout'));
+    await eventually(() => ledger() >= 3);
+    expect(ledger()).toBe(3);
   });
 
   it('Slack: a form asked for in a DM comes as the button that opens it', async () => {
