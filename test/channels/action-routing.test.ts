@@ -4,7 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { slackNotification } from '../../src/channels/slack/notifier.js';
 import { cardMessage } from '../../src/channels/teams/cards.js';
 import { checkSlackCard, checkTeamsCard } from '../../src/cards/checks.js';
-import { ACCESS_FORM_INPUTS, DENY_REASON_INPUT, EVALUATION_FORM_INPUTS, REQUEST_FORM_INPUTS } from '../../src/cards/ids.js';
+import {
+  ACCESS_FORM_INPUTS,
+  FIND_FORM_INPUTS,
+  DENY_REASON_INPUT,
+  EVALUATION_FORM_INPUTS,
+  REQUEST_FORM_INPUTS,
+} from '../../src/cards/ids.js';
 import { renderCard, type JsonValue } from '../../src/cards/render.js';
 import { noticeActionSchema } from '../../src/cards/supervision-view-models.js';
 import { CARD_KINDS, type CardKind, type CardModel } from '../../src/cards/view-models.js';
@@ -43,7 +49,9 @@ function objectsIn(value: unknown): Array<Record<string, unknown>> {
 
 /** Form field ids: inputs of a modal or card, which are read on submit and never sent on their own. */
 const FORM_FIELDS = new Set<string>(
-  [REQUEST_FORM_INPUTS, EVALUATION_FORM_INPUTS, ACCESS_FORM_INPUTS].flatMap((inputs) => Object.values(inputs).map((i) => i.slack)),
+  [REQUEST_FORM_INPUTS, EVALUATION_FORM_INPUTS, ACCESS_FORM_INPUTS, FIND_FORM_INPUTS].flatMap((inputs) =>
+    Object.values(inputs).map((i) => i.slack),
+  ),
 ).add(DENY_REASON_INPUT.slack);
 
 /** The button ids a notice's buttons may carry (`{{json action}}` in the notice-buttons partials). */
