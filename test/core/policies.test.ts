@@ -454,9 +454,33 @@ describe('policies: every who-may rule, for each kind of person', () => {
     },
   );
 
+  it('agentVisibility (find puts it in the database query) lets each person see exactly the agents maySeeAgent lets them see', () => {
+    // The query form, read the way agent-search hands it to the store: every agent, or one named
+    // by e-mail (sponsor, proposed sponsor, requester) or in one of the business units.
+    const sees = (p: Person, a: AgentRecord): boolean => {
+      const v = policies.agentVisibility(org, p);
+      if (v === 'all') return true;
+      const named = [...a.sponsors, ...(a.proposedSponsors ?? []).map((s) => s.email), a.requestedBy];
+      return named.includes(v.email) || v.businessUnits.includes(a.businessUnit);
+    };
+    const agents = [
+      active,
+      agent({ businessUnit: 'finance', sponsors: ['someone@example.test'], requestedBy: 'someone@example.test' }),
+      agent({ businessUnit: 'people-ops', sponsors: ['someone@example.test'], requestedBy: cast.requester.email }),
+      agent({ businessUnit: 'engineering', sponsors: [cast.stranger.email], requestedBy: 'someone@example.test' }),
+    ];
+    const mismatches = everyone.flatMap((who) =>
+      agents.filter((a) => sees(cast[who], a) !== policies.maySeeAgent(org, cast[who], a)).map((a) => ({ who, agent: a.businessUnit })),
+    );
+    expect(mismatches).toEqual([]);
+    // It is not 'all' for everyone: a stranger sees only what names them.
+    expect(policies.agentVisibility(org, cast.stranger)).not.toBe('all');
+    expect(agents.filter((a) => sees(cast.stranger, a)).map((a) => a.businessUnit)).toEqual(['people-ops', 'engineering']);
+  });
+
   it('every predicate and assert of the module is in a table above', () => {
     const named = new Set([...predicates, ...asserts].map(([name]) => name.split(' ')[0]));
-    const untested = Object.keys(policies).filter((name) => !named.has(name) && name !== 'requestableUnits');
+    const untested = Object.keys(policies).filter((name) => !named.has(name) && name !== 'requestableUnits' && name !== 'agentVisibility');
     expect(untested).toEqual([]);
   });
 

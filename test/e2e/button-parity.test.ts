@@ -585,6 +585,9 @@ describe.each([
     );
     expect(everything(denied)).toContain('Not while the CRM migration runs.');
     await eventually(async () => (await roster.services.runs.get(run!.id))?.status !== 'waiting');
+    // Teams answers once the decision and its audit entry are stored; the run is driven on (the
+    // grant closed) after the answer, so the grant is read once it has left 'pending'.
+    await eventually(async () => (await roster.services.grants.get(extension.id))?.status !== 'pending');
     expect((await roster.services.grants.get(extension.id))?.status).toBe('denied');
     expect((await roster.services.grants.get(grant.id))?.status).toBe('active');
     // The requester reads the reason.
