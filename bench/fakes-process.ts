@@ -13,6 +13,15 @@ const connector = await FakeConnector.start();
 
 serveBench({
   urls: () => ({ slackEnv: slack.rosterEnv(), slackApiUrl: slack.apiUrl, serviceUrl: connector.serviceUrl }),
+  /**
+   * The texts of the Slack messages posted to `channel` (a person's DM: their user id) from call
+   * number `since` on: what a clicker was told when a click did not decide (a refusal, an error).
+   */
+  postedTo: (channel: string, since = 0) =>
+    slack.calls
+      .slice(since)
+      .filter((c) => c.method === 'chat.postMessage' && c.args.channel === channel)
+      .map((c) => String(c.args.text ?? '')),
   /** Calls received so far (Slack Web API methods, Bot Connector requests). */
   counts: () => ({ slack: slack.calls.length, connector: connector.history.length }),
   async stop() {

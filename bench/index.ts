@@ -65,6 +65,8 @@ interface Bench {
   rosterUrl: string;
   floors: BenchProcess;
   fakes: { slackEnv: Record<string, string>; slackApiUrl: string; serviceUrl: string };
+  /** The process of the fakes: what the fake Slack was asked to post (what a clicker was told). */
+  fakesProcess: BenchProcess;
   /** The load generator's own connection to Roster's database, for seeding (not counted as Roster's commands). */
   data: mongoose.Connection;
 }
@@ -92,9 +94,41 @@ async function settle(
   return settled;
 }
 
-/** Said of clicks whose run holds no decision a minute later (each was answered 200). */
-const undecidedNote = (undecided: readonly string[], clicks: number): string =>
-  undecided.length === 0 ? '' : ` ${undecided.length} of the ${clicks} clicks were answered but had decided nothing a minute later.`;
+/** The fake Slack's call count now: a mark for {@link toldClicker}. */
+const slackMark = async (bench: Bench): Promise<number> => (await bench.fakesProcess.call<{ slack: number }>('counts')).slack;
+
+/**
+ * What the clicker (Noah) was sent in a direct message since `mark`: during a round of clicks on
+ * cards already delivered, that is only ever why a click did not decide (a refusal such as "Roster
+ * is unavailable for a moment", or an error). Counted by text.
+ */
+async function toldClicker(bench: Bench, mark: number): Promise<Map<string, number>> {
+  const texts = await bench.fakesProcess.call<string[]>('postedTo', NOAH.id, mark);
+  const told = new Map<string, number>();
+  for (const text of texts) told.set(text, (told.get(text) ?? 0) + 1);
+  return told;
+}
+
+/**
+ * Said of clicks whose run holds no decision a minute later (each was answered 200): those the
+ * clicker was told about (refused visibly: not lost) apart from those nobody heard of (lost).
+ */
+function undecidedNote(undecided: readonly string[], clicks: number, told: ReadonlyMap<string, number> = new Map()): string {
+  if (undecided.length === 0) return '';
+  const refused = Math.min(
+    undecided.length,
+    [...told.values()].reduce((a, b) => a + b, 0),
+  );
+  const lost = undecided.length - refused;
+  const said = [...told].map(([text, n]) => `"${text}" ×${n}`).join(', ');
+  return [
+    ` ${undecided.length} of the ${clicks} clicks were answered but had decided nothing a minute later:`,
+    refused > 0 ? ` ${refused} refused visibly (the clicker was told ${said}: nothing was done, try again)` : '',
+    refused > 0 && lost > 0 ? ';' : '',
+    lost > 0 ? ` ${lost} lost (nothing decided and nothing said)` : '',
+    '.',
+  ].join('');
+}
 
 function latencyRows(
   part: Part,
@@ -147,9 +181,13 @@ async function benchSlack(bench: Bench, clicks: number, concurrencies: readonly 
     log(`Slack: ${clicks} clicks, ${concurrency} in flight`);
     await bench.roster.call('commandKinds');
     const before = await rosterCommands(bench);
+    const mark = await slackMark(bench);
     const ours = await clicksOn(`${bench.rosterUrl}/slack/events`, ids, concurrency);
     const lastAck = Date.now();
     const { decidedAt, settledAt, undecided } = await settle(bench, ids);
+    const told = await toldClicker(bench, mark);
+    if (told.size > 0)
+      log(`Slack ${clicks} × ${concurrency}: the clicker was told ${[...told].map(([t, n]) => `"${t}" ×${n}`).join(', ')}`);
     const commands = ((await rosterCommands(bench)) - before) / ids.length;
     await logKinds(bench, `Slack ${clicks} × ${concurrency}`);
     const floor = await clicksOn(floorUrl, ids, concurrency);
@@ -165,7 +203,7 @@ async function benchSlack(bench: Bench, clicks: number, concurrencies: readonly 
     const after = (at: number) => (at <= lastAck ? 'before the last ack' : `${fmt((at - lastAck) / 1000, 2)} s after the last ack`);
     notes.push({
       part: 'clicks',
-      text: `Slack: ${undecided.length === 0 ? 'every decision' : 'the last decision'} of the ${clicks} × ${concurrency} clicks was stored ${after(decidedAt)}, and their effects (card updates, audit entries) were all done ${after(settledAt)} (goal: decisions within 5 s).${undecidedNote(undecided, clicks)}`,
+      text: `Slack: ${undecided.length === 0 ? 'every decision' : 'the last decision'} of the ${clicks} × ${concurrency} clicks was stored ${after(decidedAt)}, and their effects (card updates, audit entries) were all done ${after(settledAt)} (goal: decisions within 5 s).${undecidedNote(undecided, clicks, told)}`,
     });
   }
 }
@@ -428,7 +466,7 @@ async function main(): Promise<void> {
     const fakeUrls = await fakes.call<Bench['fakes']>('urls');
     const { baseUrl } = await roster.call<{ baseUrl: string }>('start', db.uri, dbName, fakeUrls.slackEnv);
     data = await mongoose.createConnection(db.uri, { dbName }).asPromise();
-    const bench: Bench = { roster, rosterUrl: baseUrl, floors, fakes: fakeUrls, data };
+    const bench: Bench = { roster, rosterUrl: baseUrl, floors, fakes: fakeUrls, fakesProcess: fakes, data };
     log(`Roster runs in process ${roster.pid}, the fakes in ${fakes.pid}, the floors in ${floors.pid}`);
     if (runs('clicks')) {
       await benchSlack(bench, clicks, slackConcurrencies);

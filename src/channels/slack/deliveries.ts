@@ -27,18 +27,29 @@ export class SlackDeliveries {
   /**
    * True the first time a key is seen, false for a repeat. Rejects with DatabaseUnavailableError
    * when the database is down or does not answer within `timeoutMs`, so that the delivery can
-   * still be acknowledged within Slack's three seconds.
+   * still be acknowledged within Slack's three seconds. A delivery refused that way was not
+   * handled: its key, should the slow insert land after all, is removed again, so that the same
+   * delivery sent again is handled rather than dropped as a duplicate.
    */
   async first(key: string, timeoutMs = 2000): Promise<boolean> {
-    return answerWithin(this.model.db, timeoutMs, async () => {
-      try {
-        await this.model.collection.insertOne({ _id: key as never, at: new Date() });
+    let refused = false;
+    try {
+      return await answerWithin(this.model.db, timeoutMs, async () => {
+        try {
+          await this.model.collection.insertOne({ _id: key as never, at: new Date() });
+        } catch (err) {
+          if ((err as { code?: number }).code === 11000) return false;
+          throw new DatabaseUnavailableError(err instanceof Error ? err.message : String(err), { cause: err });
+        }
+        // Only this call's own late insert is removed (a duplicate never gets here); if the removal
+        // fails too, the purge job removes the key with the other old ones.
+        if (refused) await this.model.collection.deleteOne({ _id: key as never }).catch(() => undefined);
         return true;
-      } catch (err) {
-        if ((err as { code?: number }).code === 11000) return false;
-        throw new DatabaseUnavailableError(err instanceof Error ? err.message : String(err), { cause: err });
-      }
-    });
+      });
+    } catch (err) {
+      refused = true;
+      throw err;
+    }
   }
 
   async purgeOlderThan(date: Date): Promise<number> {
