@@ -16,6 +16,17 @@ export class SlackDeliveries {
     this.model = connection.models.SlackDelivery ?? connection.model('SlackDelivery', schema);
   }
 
+  /**
+   * How long storing the key of a delivery Slack already has its acknowledgement for may take
+   * while the database keeps answering other deliveries (a database slowed by load: seconds with
+   * 50 clicks in flight). Nothing waits on it but the person's result; a database that answers
+   * nothing (down, or hung) is still given up on after the usual time-out.
+   */
+  static readonly ACKNOWLEDGED_PATIENCE_MS = 10_000;
+
+  /** When the database last answered a key insert of this process (ms since the epoch). */
+  private answeredAt = 0;
+
   /** The identity of a delivery: Slack's own ids where it gives them, else a digest of the payload. */
   static keyOf(body: Record<string, unknown>): string {
     const id = body.event_id ?? body.trigger_id ?? (body.container as { message_ts?: string } | undefined)?.message_ts;
@@ -26,29 +37,50 @@ export class SlackDeliveries {
 
   /**
    * True the first time a key is seen, false for a repeat. Rejects with DatabaseUnavailableError
-   * when the database is down or does not answer within `timeoutMs`, so that the delivery can
-   * still be acknowledged within Slack's three seconds. A delivery refused that way was not
-   * handled: its key, should the slow insert land after all, is removed again, so that the same
-   * delivery sent again is handled rather than dropped as a duplicate.
+   * when the database is down or does not answer within `timeoutMs` (a delivery not yet
+   * acknowledged must be within Slack's three seconds). With `patienceMs` longer than that (a
+   * delivery already acknowledged: {@link SlackDeliveries.ACKNOWLEDGED_PATIENCE_MS}), the insert
+   * is waited for up to `patienceMs` as long as the database has answered other inserts since this
+   * one was sent: slow under load is not down. A delivery refused was not handled: its key, should
+   * the slow insert land after all, is removed again, so that the same delivery sent again is
+   * handled rather than dropped as a duplicate.
    */
-  async first(key: string, timeoutMs = 2000): Promise<boolean> {
+  async first(key: string, timeoutMs = 2000, patienceMs = timeoutMs): Promise<boolean> {
+    const sentAt = Date.now();
     let refused = false;
-    try {
-      return await answerWithin(this.model.db, timeoutMs, async () => {
-        try {
-          await this.model.collection.insertOne({ _id: key as never, at: new Date() });
-        } catch (err) {
-          if ((err as { code?: number }).code === 11000) return false;
+    let settled = false;
+    const running = (async () => {
+      try {
+        await this.model.collection.insertOne({ _id: key as never, at: new Date() });
+        this.answeredAt = Date.now();
+      } catch (err) {
+        if ((err as { code?: number }).code !== 11000)
           throw new DatabaseUnavailableError(err instanceof Error ? err.message : String(err), { cause: err });
+        this.answeredAt = Date.now();
+        return false;
+      } finally {
+        settled = true;
+      }
+      // Only this call's own late insert is removed (a duplicate never gets here); if the removal
+      // fails too, the purge job removes the key with the other old ones.
+      if (refused) await this.model.collection.deleteOne({ _id: key as never }).catch(() => undefined);
+      return true;
+    })();
+    for (;;) {
+      try {
+        return await answerWithin(this.model.db, timeoutMs, () => running);
+      } catch (err) {
+        // A loop stalled past the deadline runs the timer before reading answers that came meanwhile.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (settled) return running;
+        // Slow, not down: the connection is open and the database answered other inserts since this one was sent.
+        const alive = this.model.db.readyState === 1 && this.answeredAt > sentAt;
+        if (!alive || Date.now() - sentAt + timeoutMs > patienceMs) {
+          refused = true;
+          running.catch(() => undefined);
+          throw err;
         }
-        // Only this call's own late insert is removed (a duplicate never gets here); if the removal
-        // fails too, the purge job removes the key with the other old ones.
-        if (refused) await this.model.collection.deleteOne({ _id: key as never }).catch(() => undefined);
-        return true;
-      });
-    } catch (err) {
-      refused = true;
-      throw err;
+      }
     }
   }
 

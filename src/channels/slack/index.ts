@@ -365,7 +365,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     if (acksFirst) await ack();
     let first: boolean;
     try {
-      first = await deliveries.first(key);
+      first = await deliveries.first(key, undefined, acksFirst ? SlackDeliveries.ACKNOWLEDGED_PATIENCE_MS : undefined);
     } catch (err) {
       recent.forget(key);
       log.error({ err, type: body.type }, 'the database does not answer: a Slack delivery was acknowledged but not handled');

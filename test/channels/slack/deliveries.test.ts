@@ -28,6 +28,19 @@ describe('Slack delivery keys (unique key on the embedded database)', () => {
     expect(await deliveries.first('key-once')).toBe(false);
   });
 
+  it('once acknowledged, a delivery waits for a database slowed by load instead of being refused', async () => {
+    // Many keys at once with a 100 ms time-out: the server answers them one after another, many
+    // later than that. Already acknowledged (patience 20 s), each is waited for while others are answered.
+    await Promise.all(Array.from({ length: 50 }, (_, i) => deliveries.first(`key-warm-${i}`, 10_000)));
+    const keys = Array.from({ length: 600 }, (_, i) => `key-load-${i}`);
+    const outcomes = await Promise.allSettled(keys.map((key) => deliveries.first(key, 100, 20_000)));
+    expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
+    expect(outcomes.every((o) => o.status === 'fulfilled' && o.value)).toBe(true);
+    // Not yet acknowledged (no patience), a load like it is refused in time: Slack needs its answer.
+    const hurried = await Promise.allSettled(keys.map((key) => deliveries.first(`${key}-hurried`, 1)));
+    expect(hurried.some((o) => o.status === 'rejected' && o.reason instanceof DatabaseUnavailableError)).toBe(true);
+  });
+
   it('a delivery refused because the database answered late leaves no key behind: sent again, it is handled', async () => {
     // The insert is sent, then the loop stalls past the deadline (as under 50 clicks in flight):
     // the deadline fires before the answer can be read, so the delivery is refused, while the
