@@ -82,7 +82,11 @@ describe('issue 15: domain rules at the service level (embedded database)', () =
     expect((await h.services.agents.get(agent.id))?.status).toBe('retiring');
     await eventually(async () => (await h.services.engine.get(run.id)).status === 'expired', 60_000);
     await eventually(async () => (await h.services.agents.get(agent.id))?.status === 'probation');
-    const changes = (await h.services.audit.export({ agentId: agent.id })).filter((e) => e.action === 'agent.status-changed');
+    // The status change's audit entry is an outbox effect, appended after the status is stored.
+    const statusChanges = async () =>
+      (await h.services.audit.export({ agentId: agent.id })).filter((e) => e.action === 'agent.status-changed');
+    await eventually(async () => (await statusChanges()).some((e) => e.details?.to === 'probation'));
+    const changes = await statusChanges();
     expect(changes.at(-1)?.details).toMatchObject({ from: 'retiring', to: 'probation' });
   }, 90_000);
 
