@@ -26,8 +26,12 @@ import {
 /** The largest page a list returns (advertised as `filter.maxResults`). */
 export const MAX_RESULTS = 200;
 const MAX_OPERATIONS = 1000;
-/** Compare-and-set rounds on one user or group before a write is answered 409 (the identity provider retries it). */
-const CAS_ATTEMPTS = 8;
+/**
+ * Compare-and-set rounds on one user or group before a write is answered 409 (the identity
+ * provider retries it): twelve, so the waits below add up to about 5 s at most, enough for a
+ * burst of twenty writes to one group on a loaded machine (eight, about 1.3 s, left two 409s).
+ */
+const CAS_ATTEMPTS = 12;
 /**
  * Before each further round a write waits a random time up to 10 ms, doubled per round (at most
  * 1 s): the writes of a burst to one group (a PATCH per member added) spread out instead of
