@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { KeyedSerial } from '../core/keyed-serial.js';
 import { scimPatch, type ScimPatchOperation } from 'scim-patch';
 import type { DirectoryService } from '../directory/directory-service.js';
 import { UniqueKeyError, type DirectoryStore, type GroupDoc, type UserDoc } from '../store/directory-store.js';
@@ -28,8 +29,8 @@ export const MAX_RESULTS = 200;
 const MAX_OPERATIONS = 1000;
 /**
  * Compare-and-set rounds on one user or group before a write is answered 409 (the identity
- * provider retries it): twelve, so the waits below add up to about 5 s at most, enough for a
- * burst of twenty writes to one group on a loaded machine (eight, about 1.3 s, left two 409s).
+ * provider retries it). Writes in one process take turns (`turns`), so rounds are lost only to
+ * other replicas; twelve lets the waits below add up to about 5 s.
  */
 const CAS_ATTEMPTS = 12;
 /**
@@ -66,6 +67,9 @@ type Kind = 'User' | 'Group';
  * entirely or not at all; the live directory follows at once.
  */
 export class ScimService {
+  /** Writes to one user or group in this process, one at a time. */
+  private readonly turns = new KeyedSerial();
+
   constructor(
     private readonly store: DirectoryStore,
     private readonly directory: DirectoryService,
@@ -262,8 +266,15 @@ export class ScimService {
     return { resource, members: ids };
   }
 
-  /** Read, change, compare-and-set (retried on a concurrent write); `change` null deletes. */
-  private async writeUser(id: string, change: ((current: Resource) => Resource) | null, ctx: WriteContext): Promise<UserDoc> {
+  /**
+   * Read, change, compare-and-set (retried on a concurrent write); `change` null deletes. Writes
+   * to one user in this process take turns, so only another replica's write can make one retry.
+   */
+  private writeUser(id: string, change: ((current: Resource) => Resource) | null, ctx: WriteContext): Promise<UserDoc> {
+    return this.turns.run(`user:${id}`, () => this.casUser(id, change, ctx));
+  }
+
+  private async casUser(id: string, change: ((current: Resource) => Resource) | null, ctx: WriteContext): Promise<UserDoc> {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const stored = await this.store.getUser(id);
       if (!stored) throw notFound('User', id);
@@ -302,7 +313,19 @@ export class ScimService {
     throw new ScimError(409, 'the user kept changing while this request was applied; retry', 'mutability');
   }
 
-  private async writeGroup(
+  /**
+   * As {@link writeUser}, for a group: a burst of member adds to one group (a PATCH per member)
+   * is applied in turn instead of meeting in lock-step on the group's version.
+   */
+  private writeGroup(
+    id: string,
+    change: ((current: Resource, members: string[]) => { resource: Resource; members: string[] }) | null,
+    ctx: WriteContext,
+  ): Promise<GroupDoc> {
+    return this.turns.run(`group:${id}`, () => this.casGroup(id, change, ctx));
+  }
+
+  private async casGroup(
     id: string,
     change: ((current: Resource, members: string[]) => { resource: Resource; members: string[] }) | null,
     ctx: WriteContext,
