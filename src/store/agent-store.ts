@@ -38,6 +38,8 @@ export function createAgentRepository(
   // `find` pages in name order; requesters see their own agents through `requestedBy`.
   schema.index({ name: 1, _id: 1 });
   schema.index({ requestedBy: 1 });
+  // `find`'s visibility rule is an $or; each branch needs an index or the whole query scans.
+  schema.index({ 'proposedSponsors.email': 1 });
   schema.index({ catalogRoleId: 1, status: 1 });
   // Telemetry and token requests find the agent by its key's hash: one index look-up, never a scan.
   schema.index({ 'credentials.hash': 1 });

@@ -150,6 +150,29 @@ describe('find agents in Slack and Teams', () => {
     ).toBe(true);
   });
 
+  it('the visibility rule in the query: agents naming the person as requester or proposed sponsor, and each branch indexed', async () => {
+    const { agents } = roster.services;
+    await agents.insert(
+      agentRecord({ name: 'Findable Asked', businessUnit: 'engineering', sponsors: [people.maya], requestedBy: people.daniel }),
+    );
+    await agents.insert(
+      agentRecord({
+        name: 'Findable Proposed',
+        businessUnit: 'engineering',
+        sponsors: [people.maya],
+        requestedBy: people.maya,
+        proposedSponsors: [{ id: 'sp_find', email: people.daniel, by: people.liam, at: new Date().toISOString() }],
+      }),
+    );
+    await agents.insert(
+      agentRecord({ name: 'Findable Hidden', businessUnit: 'engineering', sponsors: [people.maya], requestedBy: people.maya }),
+    );
+    expect(slackNames((await ask(DANIEL.id, 'find findable bu:engineering')).blocks)).toEqual(['Findable Asked', 'Findable Proposed']);
+    // An $or is served by indexes only when every branch has one (the embedded server lists them; MongoDB uses them).
+    const keys = (await roster.db.connection.collection('agents').indexes()).map((i) => Object.keys(i.key)[0]);
+    expect(keys).toEqual(expect.arrayContaining(['sponsors', 'proposedSponsors.email', 'requestedBy', 'businessUnit']));
+  });
+
   it('Slack: Next page replaces the card in place with the next ten, then Previous brings the first back', async () => {
     const first = await ask(LIAM.id, 'find pager');
     expect(slackNames(first.blocks)).toEqual(Array.from({ length: 10 }, (_, i) => `Pager ${String(i + 1).padStart(2, '0')}`));
