@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { closest, distance } from 'fastest-levenshtein';
 import type { OrgConfig, Person } from '../config/schemas.js';
+import { closestMatch } from '../config/did-you-mean.js';
 import { businessUnitById, findPersonByEmail, findPersonBySlackId, roleById, scopeById } from '../config/directory.js';
 import type { AgentRecord } from './agents.js';
 import type { ReadLog } from './commands.js';
@@ -81,18 +81,14 @@ function refuse(filter: string, message: string): never {
   throw new InvalidInputError(`Filter \`${filter}\`: ${message}`, { [filter]: message });
 }
 
-/** The nearest of `choices` to `typed`, when it is close enough to be a typo. */
+/**
+ * The nearest of `choices` to what a person typed (case and separators aside), when it is close
+ * enough to be a typo. More forgiving than for config keys: one edit for words of up to three
+ * letters, then two or a third of the word (a swapped pair, `rsik`, is two to Levenshtein).
+ */
 export function didYouMean(typed: string, choices: readonly string[]): string | undefined {
-  const word = typed.toLowerCase();
-  if (!word || choices.length === 0) return undefined;
-  const best = closest(
-    word,
-    choices.map((c) => c.toLowerCase()),
-  );
-  // Two edits for words of four letters or more: a swapped pair (`rsik`) is two to Levenshtein.
-  const limit = word.length <= 3 ? 1 : Math.max(2, Math.floor(word.length / 3));
-  if (distance(word, best) > limit) return undefined;
-  return choices.find((c) => c.toLowerCase() === best);
+  if (!typed) return undefined;
+  return closestMatch(typed, choices, (length) => (length <= 3 ? 1 : Math.max(2, Math.floor(length / 3))));
 }
 
 const oneOf = <T extends string>(filter: string, values: readonly T[]) =>
