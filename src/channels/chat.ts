@@ -49,6 +49,7 @@ import {
 import {
   didYouMean,
   FIND_PAGE_SIZE,
+  findChoices,
   findFormWords,
   formatFindQuery,
   parseFindQuery,
@@ -56,7 +57,7 @@ import {
   type FindQuery,
 } from '../core/agent-search.js';
 import { Sponsorships } from '../core/sponsorships.js';
-import { AGENT_STATUSES, type AgentStatus } from '../core/lifecycle.js';
+import type { AgentStatus } from '../core/lifecycle.js';
 import { displayDate, evaluationFormBase } from '../core/presenter.js';
 import { keysManageable } from '../core/agent-keys.js';
 import { RateLimiter } from '../core/rate-limit.js';
@@ -564,17 +565,15 @@ export class ChatService {
   /** The find form (App Home on Slack, the home card on Teams), with what was chosen and what was wrong. */
   findForm(values: FindFormValues = {}, error?: string): CardModel {
     const option = (optionId: string, label: string) => ({ optionId, label });
-    const dataClasses = [
-      ...new Set([...this.org.scopes.flatMap((x) => x.dataClasses), ...this.org.catalog.flatMap((r) => r.dataClasses)]),
-    ].sort();
+    const choices = findChoices(this.org);
     return cardModel('find-form', {
-      statuses: AGENT_STATUSES.map((st) => option(st, st)),
+      statuses: choices.statuses.map((st) => option(st, st)),
       roles: this.org.catalog.slice(0, 100).map((r) => option(r.id, r.title)),
       units: this.org.businessUnits.slice(0, 100).map((b) => option(b.id, b.name)),
       scopes: this.org.scopes.slice(0, 100).map((x) => option(x.id, `${x.id} (${x.risk} risk)`)),
-      dataClasses: dataClasses.map((d) => option(d, d)),
-      risks: ['low', 'medium', 'high'].map((r) => option(r, r)),
-      checkins: ['healthy', 'watch', 'degraded', 'none'].map((c) => option(c, c === 'none' ? 'never checked in' : c)),
+      dataClasses: choices.dataClasses.map((d) => option(d, d)),
+      risks: choices.risks.map((r) => option(r, r)),
+      checkins: choices.checkins.map((c) => option(c, c === 'none' ? 'never checked in' : c)),
       values: Object.fromEntries(Object.entries(values).filter(([, v]) => typeof v === 'string' && v.trim())),
       ...(error ? { error } : {}),
     });

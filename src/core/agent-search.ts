@@ -103,6 +103,19 @@ const oneOf = <T extends string>(filter: string, values: readonly T[]) =>
     return z.NEVER;
   });
 
+/**
+ * The values the chosen filters accept (statuses, risks, check-in verdicts, the organisation's
+ * data classes), for the parser and for every find form (Slack, Teams, the dashboard).
+ */
+export function findChoices(org: OrgConfig) {
+  return {
+    statuses: AGENT_STATUSES,
+    risks: RISKS,
+    checkins: CHECKIN_RESULTS,
+    dataClasses: [...new Set([...org.scopes.flatMap((s) => s.dataClasses), ...org.catalog.flatMap((r) => r.dataClasses)])].sort(),
+  };
+}
+
 /** The schemas of the filter values; those naming config things resolve against the organisation. */
 function valueSchemas(org: OrgConfig) {
   const roleOf = z.string().transform((raw, ctx) => {
@@ -149,7 +162,7 @@ function valueSchemas(org: OrgConfig) {
     });
     return z.NEVER;
   });
-  const dataClasses = [...new Set([...org.scopes.flatMap((s) => s.dataClasses), ...org.catalog.flatMap((r) => r.dataClasses)])].sort();
+  const { dataClasses } = findChoices(org);
   return {
     status: z.string().transform((raw, ctx): AgentStatus[] => {
       const out: AgentStatus[] = [];

@@ -6,9 +6,8 @@ import Handlebars from 'handlebars';
 import type { OrgConfig } from '../config/schemas.js';
 import { z } from 'zod';
 import { businessUnitById, findPersonByEmail, roleById } from '../config/directory.js';
-import { findFormWords, formatFindQuery, type FindResult } from '../core/agent-search.js';
+import { findChoices, findFormWords, formatFindQuery, type FindResult } from '../core/agent-search.js';
 import { InvalidInputError } from '../core/errors.js';
-import { AGENT_STATUSES } from '../core/lifecycle.js';
 import { DEFAULT_CARDS_DIR } from '../cards/templates.js';
 import type { ComplianceReport } from '../core/governance.js';
 import type { DashboardLinks, FleetView } from '../core/fleet.js';
@@ -67,16 +66,16 @@ async function findSection(deps: DashboardDeps, email: string, query: Record<str
     ),
   );
   const values = params.success ? params.data : {};
-  const dataClasses = [...new Set([...org.scopes.flatMap((x) => x.dataClasses), ...org.catalog.flatMap((r) => r.dataClasses)])].sort();
+  const choices = findChoices(org);
   const form = {
     values,
-    statuses: AGENT_STATUSES.map((x) => option(x, x, values.status)),
+    statuses: choices.statuses.map((x) => option(x, x, values.status)),
     roles: org.catalog.map((r) => option(r.id, r.title, values.role)),
     units: org.businessUnits.map((b) => option(b.id, b.name, values.bu)),
     scopes: org.scopes.map((x) => option(x.id, x.id, values.scope)),
-    dataClasses: dataClasses.map((d) => option(d, d, values.data)),
-    risks: ['low', 'medium', 'high'].map((r) => option(r, r, values.risk)),
-    checkins: ['healthy', 'watch', 'degraded', 'none'].map((c) => option(c, c, values.checkin)),
+    dataClasses: choices.dataClasses.map((d) => option(d, d, values.data)),
+    risks: choices.risks.map((r) => option(r, r, values.risk)),
+    checkins: choices.checkins.map((c) => option(c, c, values.checkin)),
   };
   if (!params.success) return { form, error: 'A filter is too long or the page is not a number from 1 to 1000.' };
   const { q, page = 1, ...filters } = values;
