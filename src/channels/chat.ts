@@ -16,7 +16,7 @@ import {
   type OffboardingChatCommand,
 } from './chat-offboarding.js';
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { businessUnitById, catalogRolesFor, findPersonByEmail, hasRole, roleById } from '../config/directory.js';
+import { businessUnitById, catalogRolesFor, findPersonByEmail, roleById } from '../config/directory.js';
 import { cardModel, type CardModel, type DataOf } from '../cards/view-models.js';
 import { reportedByAgent } from '../cards/text.js';
 import { HOME_SURFACE } from '../cards/ids.js';
@@ -36,12 +36,14 @@ import {
   type ListScope,
 } from '../core/commands.js';
 import {
-  hasOversight,
   isConcernedByRun,
   isDashboardReader,
+  isItAdmin,
   mayAddKnowledgeNote,
   mayAskReactivation,
+  mayListAllAgents,
   mayProposeVersion,
+  mayReadComplianceReport,
   mayRotateKey,
   maySeeFleetOnHome,
   requestableUnits,
@@ -134,8 +136,8 @@ export const CHAT_COMMANDS = [
  * still refuses them (the rule is the command API's, this only keeps help honest).
  */
 const COMMAND_AUDIENCE: ReadonlyArray<{ usage: RegExp; may: (person: Person) => boolean }> = [
-  { usage: /^sponsor confirm\b/, may: (p) => hasRole(p, 'it-admin') },
-  { usage: /^compliance\b/, may: (p) => hasRole(p, 'compliance') || hasRole(p, 'dpo') },
+  { usage: /^sponsor confirm\b/, may: isItAdmin },
+  { usage: /^compliance\b/, may: mayReadComplianceReport },
   { usage: /^(fleet|dashboard)\b/, may: isDashboardReader },
 ];
 
@@ -382,7 +384,7 @@ export class ChatService {
   /** {@link CHAT_COMMANDS} as this person may use them. */
   commandsFor(person: Person): Array<{ usage: string; description: string }> {
     return CHAT_COMMANDS.filter((c) => COMMAND_AUDIENCE.every((a) => !a.usage.test(c.usage) || a.may(person))).map((c) => {
-      if (c.usage.startsWith('list ') && !hasOversight(person))
+      if (c.usage.startsWith('list ') && !mayListAllAgents(person))
         return {
           usage: 'list [mine|<business-unit>]',
           description: 'List agents: yours, or those of a business unit you belong to or approve for.',
