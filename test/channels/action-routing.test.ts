@@ -120,11 +120,20 @@ describe('every action on every card is routed', () => {
   const teamsIds = allIds('teams');
 
   it('finds the actions it should (the walk itself works)', () => {
-    for (const id of ['approval_approve', 'approval_deny', 'evaluation_open', 'review_keep', 'alert_ack', 'gap_fix']) {
+    for (const id of [
+      'approval_approve',
+      'approval_deny',
+      'evaluation_open',
+      'review_keep',
+      'alert_ack',
+      'gap_fix',
+      'find_page',
+      'find_open',
+    ]) {
       expect(slackIds.actions).toContain(id);
       expect(teamsIds.actions).toContain(id);
     }
-    expect(teamsIds.actions).toEqual(expect.arrayContaining(['approval_refresh', 'access_request_submit', 'prompt_submit']));
+    expect(teamsIds.actions).toEqual(expect.arrayContaining(['approval_refresh', 'access_request_submit', 'prompt_submit', 'find_submit']));
     expect(slackIds.callbacks).toEqual(
       expect.arrayContaining([
         'agent_request_submit',
@@ -132,6 +141,7 @@ describe('every action on every card is routed', () => {
         'approval_deny_submit',
         'access_request_submit',
         'prompt_submit',
+        'find_submit',
       ]),
     );
     expect(slackIds.actions).not.toContain('agent_name');
