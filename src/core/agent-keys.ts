@@ -1,3 +1,4 @@
+import { displayDate } from './time.js';
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail } from '../config/directory.js';
 import { AGENT_HOLDER, issueTelemetryKey, sha256, type AgentCredential, type AgentRecord, type AgentRepository } from './agents.js';
@@ -194,7 +195,7 @@ export class AgentKeys {
       const newer = agent.credentials.filter((k) => !k.revokedAt).at(-1);
       const by = newer?.issuedBy ? (findPersonByEmail(this.deps.org, newer.issuedBy)?.name ?? newer.issuedBy) : 'someone';
       throw new NotWaitingError(
-        `${agent.name} already has a new key: ${by} got it${newer ? ` on ${newer.issuedAt.slice(0, 16).replace('T', ' ')} UTC` : ''}. Ask them, or use Rotate key on its profile.`,
+        `${agent.name} already has a new key: ${by} got it${newer ? ` on ${displayDate(newer.issuedAt)}` : ''}. Ask them, or use Rotate key on its profile.`,
         { agentId: agent.id },
       );
     }

@@ -1,3 +1,4 @@
+import { displayDate } from './time.js';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
@@ -204,7 +205,7 @@ const REASON_WORDS: Record<ApprovalReason, string> = {
 /** One runtime request as a line of the agent's decision log and of the approval card. */
 export function decisionLine(r: RuntimeApprovalRecord): string {
   const who = r.decidedBy?.length ? ` by ${r.decidedBy.join(', ')}` : '';
-  return `${r.createdAt.slice(0, 16).replace('T', ' ')} UTC · ${r.actionTitle}: ${r.status === 'pending' ? 'waiting for a decision' : `${REASON_WORDS[r.reason ?? 'approved'] ?? r.status}${who}`}`;
+  return `${displayDate(r.createdAt)} · ${r.actionTitle}: ${r.status === 'pending' ? 'waiting for a decision' : `${REASON_WORDS[r.reason ?? 'approved'] ?? r.status}${who}`}`;
 }
 
 /** Runtime approvals: the agent's requests, their decisions, the long poll and the one-time use. */

@@ -1,3 +1,4 @@
+import { displayDate } from './time.js';
 import { CloudEvent } from 'cloudevents';
 import { Webhook } from 'standardwebhooks';
 import type { AuditEntry, AuditInput } from './audit.js';
@@ -610,16 +611,16 @@ export class WebhookDispatcher {
     const host = safeHost(sub.url);
     const retried =
       state.retriedBy && state.retriedAt
-        ? ` ${state.retriedBy} pressed Retry at ${utcMinute(state.retriedAt)} UTC and re-queued ${state.retriedCount ?? 0}.`
+        ? ` ${state.retriedBy} pressed Retry at ${displayDate(state.retriedAt)} and re-queued ${state.retriedCount ?? 0}.`
         : '';
-    const enabled = state.enabledBy && state.enabledAt ? ` ${state.enabledBy} re-enabled it at ${utcMinute(state.enabledAt)} UTC.` : '';
+    const enabled = state.enabledBy && state.enabledAt ? ` ${state.enabledBy} re-enabled it at ${displayDate(state.enabledAt)}.` : '';
     if (state.disabledAt) {
       return {
         kind: 'notice',
         data: {
           level: 'error',
           title: `Webhook ${sub.id} is disabled`,
-          text: `Roster stopped sending to ${host} at ${utcMinute(state.disabledAt)} UTC: ${state.disabledReason ?? 'the receiver answered 410 Gone'}. Nothing is lost: events are kept and go out, in order, once the subscription is re-enabled. A restart or a config reload does not re-enable it. Fix the receiver (or point the subscription at its new URL), then press Re-enable (IT admins only).`,
+          text: `Roster stopped sending to ${host} at ${displayDate(state.disabledAt)}: ${state.disabledReason ?? 'the receiver answered 410 Gone'}. Nothing is lost: events are kept and go out, in order, once the subscription is re-enabled. A restart or a config reload does not re-enable it. Fix the receiver (or point the subscription at its new URL), then press Re-enable (IT admins only).`,
           actions: [{ action: 'webhook_enable', label: 'Re-enable', style: 'primary', value: { subscriptionId: sub.id } }],
         },
       };
@@ -716,10 +717,6 @@ export class WebhookDispatcher {
       at: this.clock(),
     });
   }
-}
-
-function utcMinute(at: Date): string {
-  return at.toISOString().slice(0, 16).replace('T', ' ');
 }
 
 function safeHost(url: string): string {

@@ -1,3 +1,4 @@
+import { displayDate } from '../core/time.js';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
@@ -783,7 +784,7 @@ export class Evaluations implements MeasuredReader {
         passed: versionOutcome(verdict, regressed).admitted,
         source: 'measured',
         submittedBy: { name: 'Roster' },
-        submittedAt: (run.finishedAt ?? run.startedAt).slice(0, 16).replace('T', ' ') + ' UTC',
+        submittedAt: displayDate(run.finishedAt ?? run.startedAt),
         metrics: [
           ...verdict.results.map((r) => ({
             metric: r.label,

@@ -7,7 +7,18 @@ import {
   relativeInWords,
   slackDateToken,
 } from '../../src/core/time.js';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { personSchema, orgSettingsSchema } from '../../src/config/schemas.js';
+import { decisionLine, type RuntimeApprovalRecord } from '../../src/core/runtime-approvals.js';
+
+const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src');
+const sources = (dir: string): string[] =>
+  readdirSync(dir).flatMap((name) => {
+    const full = path.join(dir, name);
+    return statSync(full).isDirectory() ? sources(full) : full.endsWith('.ts') ? [full] : [];
+  });
 
 const WEEK = { start: '09:00', end: '17:00', days: ['mon', 'tue', 'wed', 'thu', 'fri'] as const };
 
@@ -27,6 +38,14 @@ describe('time where people are (src/core/time.ts)', () => {
       'From 3 Jun 2025, 10:02 America/New_York to 31 Dec 2025, 18:30 America/New_York (UTC is fine).',
     );
     expect(slackDateToken(at, 'x')).toBe(`<!date^${at.getTime() / 1000}^{date_short_pretty} at {time}|x>`);
+  });
+
+  it('instants the core writes into card text are written by displayDate, so each reader sees them in their zone', () => {
+    const line = decisionLine({ createdAt: at.toISOString(), actionTitle: 'Refund', status: 'pending' } as RuntimeApprovalRecord);
+    expect(localiseText(line, 'Asia/Tokyo')).toBe('3 Jun 2025, 23:02 Asia/Tokyo · Refund: waiting for a decision');
+    // The hand-made "2025-06-03 14:02 UTC" is not recognised by localiseText: nothing in src writes it.
+    const handMade = sources(src).filter((file) => /\.slice\(0, 16\)\.replace\('T', ' '\)/.test(readFileSync(file, 'utf8')));
+    expect(handMade.map((file) => path.relative(src, file))).toEqual([]);
   });
 
   it('says durations in words', () => {
