@@ -4,8 +4,7 @@ import { cardModel, type CardModel } from '../cards/view-models.js';
 import { grantNotice } from '../core/access-cards.js';
 import { grantableScopes, type AccessRequestResult } from '../core/access.js';
 import type { GrantRecord } from '../core/agents.js';
-import { displayDate } from '../core/presenter.js';
-import { relativeInWords } from '../core/time.js';
+import { displayDate, relativeInWords } from '../core/time.js';
 import type { Services } from '../services.js';
 
 /** The access words of the chat: `access <agent> <scope> [duration] [reason]` and `break-glass <agent> <scope> <reason>`. */

@@ -9,7 +9,7 @@ import { findingInWords } from '../core/checkin.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, RequestClosedError } from '../core/errors.js';
 import { startGapFix } from '../core/gap-fixes.js';
 import { keyCard } from '../core/agent-keys.js';
-import { displayDate } from '../core/presenter.js';
+import { displayDate } from '../core/time.js';
 import {
   assertMayAddKnowledgeNote,
   assertMayAskReactivation,

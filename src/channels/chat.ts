@@ -60,7 +60,8 @@ import {
 } from '../core/agent-search.js';
 import { Sponsorships } from '../core/sponsorships.js';
 import type { AgentStatus } from '../core/lifecycle.js';
-import { displayDate, evaluationFormBase } from '../core/presenter.js';
+import { evaluationFormBase } from '../core/presenter.js';
+import { displayDate } from '../core/time.js';
 import { keysManageable } from '../core/agent-keys.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import type { Logger } from '../logger.js';

@@ -5,7 +5,7 @@ import type { FlowRun } from '../flows/types.js';
 import type { AgentRecord, GrantRecord, GrantStatus } from './agents.js';
 import type { AccessContext } from './access.js';
 import type { OutgoingCard } from './notifications.js';
-import { displayDate } from './presenter.js';
+import { displayDate } from './time.js';
 
 export type GrantButton = 'extend' | 'let-expire' | 'revoke' | 'confirm';
 

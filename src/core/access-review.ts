@@ -11,7 +11,7 @@ import type { AgentRecord, AgentRepository, GrantRecord, GrantRepository } from 
 import { isRosterError, NotFoundError, NotWaitingError, UnknownPersonError } from './errors.js';
 import { assertMayAnswerAccessReview } from './policies.js';
 import type { OutgoingCard } from './notifications.js';
-import { displayDate } from './presenter.js';
+import { displayDate } from './time.js';
 
 /** The holder kind of access review cycles in the outbox: a cycle's start and escalation. */
 export const REVIEW_CYCLE_HOLDER = 'access-review';

@@ -9,7 +9,7 @@ import { applyOverride, boundaryOf, roleOfAgent, type BoundaryMode, type Boundar
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import { InvalidInputError, NotFoundError, RequestClosedError, DuplicateError } from './errors.js';
 import type { OutgoingCard } from './notifications.js';
-import { displayDate } from './presenter.js';
+import { displayDate } from './time.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 import { assertMayAskBoundaryChange, assertMayDecideBoundaryChange, isBoundaryChangeDecider, mayDecideBoundaryChange } from './policies.js';

@@ -32,9 +32,6 @@ function runtimeCardPart(c: RuntimeRunContext) {
   };
 }
 
-/** "3 Jun 2025, 14:02 UTC"; each reader sees it in their own zone (see src/core/time.ts). */
-export { displayDate };
-
 /** The evaluation form's fixed part for an agent of a catalog role: thresholds and the role-fit checklist. */
 export function evaluationFormBase(role: CatalogRole, ids: { runId: string; agentId: string; agentName: string }) {
   return {

@@ -9,7 +9,7 @@ import type { Outbox } from './outbox.js';
 import { InvalidInputError, InvalidTransitionError, NotFoundError, RosterError, UnknownPersonError } from './errors.js';
 import type { AgentStatus } from './lifecycle.js';
 import { assertMayAskReactivation } from './policies.js';
-import { displayDate } from './presenter.js';
+import { displayDate } from './time.js';
 import { agentRunContext, type AgentRunContext } from './run-context.js';
 
 export const REACTIVATION_FLOW = 'reactivation';

@@ -6,7 +6,7 @@ import type { AlertPresenter, AlertRecord } from './alerts.js';
 import type { CheckInPresenter, CheckInRecord } from './checkins.js';
 import { findingInWords } from './checkin.js';
 import type { OutgoingCard } from './notifications.js';
-import { displayDate } from './presenter.js';
+import { displayDate } from './time.js';
 import {
   isAlertResponder,
   isDecisionReader,
