@@ -280,7 +280,8 @@ export function findFormWords(values: FindFormValues): string {
 
 /** The query as words that parse back to it (button values and the card's subtitle). */
 export function formatFindQuery(query: Omit<FindQuery, 'page'>): string {
-  const quote = (v: string) => (/\s/.test(v) ? `"${v.replace(/"/g, '')}"` : v);
+  // Quoted when it would not read back as the same words: spaces, or a `name:value` / `cost>N` look.
+  const quote = (v: string) => (/[\s:<>="“”]/.test(v) ? `"${v.replace(/["“”]/g, '')}"` : v);
   return [
     query.status?.length ? `status:${query.status.join(',')}` : '',
     query.role ? `role:${query.role}` : '',
