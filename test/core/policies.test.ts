@@ -468,6 +468,12 @@ describe('policies: every who-may rule, for each kind of person', () => {
       agent({ businessUnit: 'finance', sponsors: ['someone@example.test'], requestedBy: 'someone@example.test' }),
       agent({ businessUnit: 'people-ops', sponsors: ['someone@example.test'], requestedBy: cast.requester.email }),
       agent({ businessUnit: 'engineering', sponsors: [cast.stranger.email], requestedBy: 'someone@example.test' }),
+      agent({
+        businessUnit: 'finance',
+        sponsors: ['someone@example.test'],
+        requestedBy: 'someone@example.test',
+        proposedSponsors: [{ id: 'sp_2', email: cast.requester.email, by: cast.itAdmin.email, at: '' }],
+      }),
     ];
     const mismatches = everyone.flatMap((who) =>
       agents.filter((a) => sees(cast[who], a) !== policies.maySeeAgent(org, cast[who], a)).map((a) => ({ who, agent: a.businessUnit })),
