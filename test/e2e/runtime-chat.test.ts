@@ -6,7 +6,7 @@ import { onBothPlatforms, type TestRoster } from '../helpers/app.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { approvalCardsTo } from '../helpers/slack-journeys.js';
 import { appHomeOpened, buttonClick, interaction, postSlack, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
-import { newWebhookSecret, WebhookReceiver, webhookConfigFor } from '../helpers/webhook-receiver.js';
+import { receiverWithSubscription, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { button, cardButtons, cardText, cardVerbs } from '../channels/teams/card-reading.js';
 import { type TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
 import { agentClient } from '../api/support.js';
@@ -35,24 +35,11 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
   let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    receiver = new WebhookReceiver(newWebhookSecret());
-    await receiver.start();
-    const webhooks = webhookConfigFor(
-      [
-        'enabled: true',
-        'subscriptions:',
-        '  - id: agents-feed',
-        `    url: ${receiver.url}`,
-        '    events: [approval.decided]',
-        '    secretEnv: ROSTER_TEST_WEBHOOK_SECRET',
-        `    owner: ${people.aisha}`,
-        '',
-      ].join('\n'),
-      { ROSTER_TEST_WEBHOOK_SECRET: receiver.secret },
-    );
+    let webhooks;
+    ({ receiver, webhooks } = await receiverWithSubscription({ id: 'agents-feed', events: '[approval.decided]', owner: people.aisha }));
     ({ slack, connector, roster, teams, stop } = await onBothPlatforms({
       configDir: shippedConfigWith('roster-runtime-chat-', { 'procurement-agent': [CONTRACT_EXTENSION_IN_2S] }),
-      ...(webhooks ? { webhooks } : {}),
+      webhooks,
     }));
   });
   afterAll(async () => {
