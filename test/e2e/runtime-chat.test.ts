@@ -63,6 +63,27 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
     idempotency_key: key,
   });
 
+  /** A resume screener sponsored by Sofia; its hand-offs go to the recruiters (Jonas). */
+  const screener = (name: string, requestedBy = SOFIA) => ({
+    catalogRoleId: 'resume-screener',
+    businessUnit: 'people-ops',
+    sponsors: [SOFIA],
+    requestedBy,
+    name,
+  });
+  /** A new screener named `agentName` hands a candidate review to the recruiters; resolves the hand-off's id. */
+  async function candidateHandoff(
+    agentName: string,
+    key: string,
+    summary: string,
+    details: { candidateRef: string; position: string },
+  ): Promise<string> {
+    const { token } = await agentAndToken(screener(agentName));
+    const created = await api(token, 'POST', '/api/v1/handoffs', { kind: 'candidate-review', summary, details, idempotency_key: key });
+    expect(created.status).toBe(201);
+    return String(created.body.id);
+  }
+
   /** Opens App Home for a Slack user and returns the view Roster publishes next. */
   async function openHome(userId: string): Promise<{ blocks: unknown; text: string }> {
     const before = slack.of('views.publish', (a) => a.user_id === userId).length;
@@ -276,21 +297,10 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
   it('Take it and Resolve on the Teams home card act on the hand-off and give the recruiter the home card again', async () => {
     const jonas = teamsUser(roster.chat.person(JONAS.email)!);
     expect((await teams.install(jonas)).status).toBe(200);
-    const { token } = await agentAndToken({
-      catalogRoleId: 'resume-screener',
-      businessUnit: 'people-ops',
-      sponsors: [SOFIA],
-      requestedBy: SOFIA,
-      name: 'Teams home screener',
+    const id = await candidateHandoff('Teams home screener', 'teams-home-handoff-0001', 'A strong candidate for the data role.', {
+      candidateRef: 'CAND-7002',
+      position: 'Data engineer',
     });
-    const created = await api(token, 'POST', '/api/v1/handoffs', {
-      kind: 'candidate-review',
-      summary: 'A strong candidate for the data role.',
-      details: { candidateRef: 'CAND-7002', position: 'Data engineer' },
-      idempotency_key: 'teams-home-handoff-0001',
-    });
-    expect(created.status).toBe(201);
-    const id = String(created.body.id);
     await eventually(async () => (await roster.services.handoffs.openFor(JONAS.email)).find((h) => h.id === id));
 
     const home = await teamsHome(jonas, (text) => text.includes('Hand-off from Teams home screener to Recruiters'));
@@ -335,21 +345,10 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
   });
 
   it("a recruiter's App Home lists an open hand-off with its age and Take it; taking it there leaves Resolve buttons", async () => {
-    const { token } = await agentAndToken({
-      catalogRoleId: 'resume-screener',
-      businessUnit: 'people-ops',
-      sponsors: [SOFIA],
-      requestedBy: SOFIA,
-      name: 'Home screener',
+    const id = await candidateHandoff('Home screener', 'home-handoff-0001', 'Strong candidate <!here> for the platform role.', {
+      candidateRef: 'CAND-7001',
+      position: 'Platform engineer',
     });
-    const created = await api(token, 'POST', '/api/v1/handoffs', {
-      kind: 'candidate-review',
-      summary: 'Strong candidate <!here> for the platform role.',
-      details: { candidateRef: 'CAND-7001', position: 'Platform engineer' },
-      idempotency_key: 'home-handoff-0001',
-    });
-    expect(created.status).toBe(201);
-    const id = String(created.body.id);
     await slack.waitFor(
       'chat.postMessage',
       (a) => a.channel === JONAS.id && actionElements(a.blocks).some((e) => e.action_id === 'handoff_take' && String(e.value).includes(id)),
@@ -602,13 +601,7 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
     const aisha = teamsUser(roster.chat.person(people.aisha)!);
     expect((await teams.install(sofia)).status).toBe(200);
     expect((await teams.install(aisha)).status).toBe(200);
-    const { agent, token } = await agentAndToken({
-      catalogRoleId: 'resume-screener',
-      businessUnit: 'people-ops',
-      sponsors: [SOFIA],
-      requestedBy: 'amara.osei@brightwater.example',
-      name: 'Teams screener',
-    });
+    const { agent, token } = await agentAndToken(screener('Teams screener', 'amara.osei@brightwater.example'));
     connector.reset();
     expect(
       (
