@@ -103,55 +103,44 @@ serveBench({
     return { id, key: key.key };
   },
 
+  /** The runs of `runIds` that hold no decision by `by` yet (read on the bench's own connection). */
+  async undecided(runIds: string[], by: string) {
+    if (runIds.length === 0) return [];
+    const runs = await inspector!
+      .db!.collection('flow_runs')
+      .find({ _id: { $in: runIds as never[] }, 'steps.approvals.decisions.by': { $ne: by } }, { projection: { _id: 1 } })
+      .toArray();
+    return runs.map((d) => String(d._id));
+  },
+
   /**
-   * Waits until Roster's backlog has drained: every run in `runIds` holds `by`'s decision (or
-   * `decisionTimeoutMs` has passed: those left are reported as undecided), no effect is due in any
-   * outbox, and nothing handed to the outbox or the error-spike checks is queued or running.
-   * Resolves when the decisions were all seen stored and when all was drained (epoch ms; polled
+   * Waits until Roster's backlog has drained: no effect is due in any outbox, and nothing handed
+   * to the outbox or the error-spike checks is queued or running. Resolves when (epoch ms; polled
    * every 50 ms on the bench's own connection).
    */
-  async settle(runIds: string[], by: string, decisionTimeoutMs = 60_000) {
+  async settle() {
     const r = running();
     const db = inspector!.db!;
-    const started = Date.now();
-    const deadline = started + SETTLE_TIMEOUT_MS;
-    let decidedAt: number | undefined;
-    let undecided: string[] = [];
-    let waitingFor = '';
+    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
     for (;;) {
-      if (decidedAt === undefined) {
-        undecided =
-          runIds.length === 0
-            ? []
-            : (
-                await db
-                  .collection('flow_runs')
-                  .find({ _id: { $in: runIds as never[] }, 'steps.approvals.decisions.by': { $ne: by } }, { projection: { _id: 1 } })
-                  .toArray()
-              ).map((d) => String(d._id));
-        if (undecided.length === 0 || Date.now() - started > decisionTimeoutMs) decidedAt = Date.now();
-        else waitingFor = `${undecided.length} of ${runIds.length} runs without ${by}'s decision`;
+      await Promise.all([r.services.outbox.idle(), r.services.supervision.ingest.idle()]);
+      const now = new Date();
+      const due: string[] = [];
+      for (const collection of new Set(Object.values(OUTBOX_HOLDERS))) {
+        const holders = await db
+          .collection(collection)
+          .find({ outbox: { $elemMatch: { due: { $lte: now }, parkedAt: { $exists: false } } } }, { projection: { outbox: 1 } })
+          .toArray();
+        for (const holder of holders)
+          for (const effect of holder.outbox as Array<{ type: string; due: Date; attempts?: number; lastError?: string }>)
+            if (effect.due <= now)
+              due.push(`${collection} ${effect.type} (attempts ${effect.attempts ?? 0}${effect.lastError ? `: ${effect.lastError}` : ''})`);
       }
-      if (decidedAt !== undefined) {
-        await Promise.all([r.services.outbox.idle(), r.services.supervision.ingest.idle()]);
-        const now = new Date();
-        const due: string[] = [];
-        for (const collection of new Set(Object.values(OUTBOX_HOLDERS))) {
-          const holders = await db
-            .collection(collection)
-            .find({ outbox: { $elemMatch: { due: { $lte: now }, parkedAt: { $exists: false } } } }, { projection: { outbox: 1 } })
-            .toArray();
-          for (const holder of holders)
-            for (const effect of holder.outbox as Array<{ type: string; due: Date; attempts?: number; lastError?: string }>)
-              if (effect.due <= now)
-                due.push(
-                  `${collection} ${effect.type} (attempts ${effect.attempts ?? 0}${effect.lastError ? `: ${effect.lastError}` : ''})`,
-                );
-        }
-        if (due.length === 0) return { decidedAt, settledAt: Date.now(), undecided };
-        waitingFor = `${due.length} effects due, e.g. ${due.slice(0, 3).join('; ')}`;
-      }
-      if (Date.now() > deadline) throw new Error(`Roster's backlog did not drain within ${SETTLE_TIMEOUT_MS} ms: ${waitingFor}`);
+      if (due.length === 0) return { settledAt: Date.now() };
+      if (Date.now() > deadline)
+        throw new Error(
+          `Roster's backlog did not drain within ${SETTLE_TIMEOUT_MS} ms: ${due.length} effects due, e.g. ${due.slice(0, 3).join('; ')}`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   },
