@@ -537,20 +537,33 @@ async function main(): Promise<void> {
     // the sections are set aside, so rows and notes go into this bench's table only.
     let rest = previous;
     for (const section of sections) rest = rest.replace(section, '').trimEnd() + '\n';
-    const lines = rest.split('\n');
     const mine = (line: string) => [...only].some((part) => OWNED[part].some((prefix) => line.startsWith(prefix)));
-    const kept = lines.filter((line) => !mine(line) && !line.startsWith(`- Re-measured with \`BENCH_ONLY=${[...only].join(',')}\``));
-    const lastRow = kept.reduce((at, line, i) => (line.startsWith('|') ? i : at), -1);
-    kept.splice(lastRow + 1, 0, ...rows.map((r) => r.text));
-    kept.splice(kept.length - (kept[kept.length - 1] === '' ? 1 : 0), 0, ...notes.map((n) => `- ${n.text}`));
+    const remeasured = `- Re-measured with \`BENCH_ONLY=${[...only].join(',')}\``;
+    // The new rows and notes go where the old ones were, so that the table keeps its order; after
+    // the last row and the last note when the file had none of them.
+    const kept: string[] = [];
+    let rowsAt = -1;
+    let notesAt = -1;
+    for (const line of rest.split('\n')) {
+      if (mine(line)) {
+        if (line.startsWith('|') && rowsAt < 0) rowsAt = kept.length;
+        if (line.startsWith('- ') && notesAt < 0) notesAt = kept.length;
+      } else if (!line.startsWith(remeasured)) kept.push(line);
+    }
+    const noteLines = notes.map((n) => `- ${n.text}`);
+    if (notesAt < 0) notesAt = kept.length - (kept[kept.length - 1] === '' ? 1 : 0);
+    kept.splice(notesAt, 0, ...noteLines);
+    if (rowsAt < 0) rowsAt = kept.reduce((at, line, i) => (line.startsWith('|') ? i + 1 : at), 0);
+    kept.splice(rowsAt, 0, ...rows.map((r) => r.text));
     kept.splice(
       kept.findIndex((line) => line.startsWith('- Sizes:')) + 1,
       0,
-      `- Re-measured with \`BENCH_ONLY=${[...only].join(',')}\` on ${new Date().toISOString()} in ${fmt(elapsedSeconds(), 0)} s (database: ${label}; load average ${loadBefore} at the start, ${loadAfter} at the end).`,
+      `${remeasured} on ${new Date().toISOString()} in ${fmt(elapsedSeconds(), 0)} s (database: ${label}; load average ${loadBefore} at the start, ${loadAfter} at the end).`,
     );
     writeFileSync(RESULTS_FILE, withSections(kept.join('\n')));
     log(`updated the ${[...only].join(', ')} rows of bench/RESULTS.md`);
-    process.stdout.write(`${kept.join('\n')}\n`);
+    // Only what this run measured: the other rows in the file are an earlier run's.
+    process.stdout.write(`${[...rows.map((r) => r.text), '', ...noteLines].join('\n')}\n`);
     return;
   }
   const text = [
