@@ -7,7 +7,6 @@
  * bench/RESULTS.md (between the `webhooks` markers), leaving the rest. Runs against the embedded
  * MongoDB-compatible server started here, or MONGODB_URI when set. Size: BENCH_WEBHOOK_EVENTS.
  */
-import { execFileSync } from 'node:child_process';
 import { eventIdOf } from '../src/core/webhooks.js';
 import { people } from '../test/helpers/harness.js';
 import { newWebhookSecret, subscriptionTo, WebhookReceiver } from '../test/helpers/webhook-receiver.js';
@@ -15,6 +14,7 @@ import {
   benchLog,
   elapsedSeconds,
   fmt,
+  loadAverage,
   machine,
   openBenchDatabase,
   percentile,
@@ -28,12 +28,6 @@ const AGENTS = 20;
 /** The bench is bounded: past this many seconds it stops with exit code 2 (BENCH_WEBHOOK_DEADLINE_S). */
 const DEADLINE_S = Number(process.env.BENCH_WEBHOOK_DEADLINE_S ?? 600);
 const log = benchLog('bench:webhooks');
-
-/** The load average as `uptime` prints it (the machine is shared; the numbers need it beside them). */
-const loadAverage = (): string =>
-  execFileSync('uptime', { encoding: 'utf8' })
-    .trim()
-    .replace(/^.*load average:\s*/, '');
 
 async function waitFor(condition: () => boolean, what: string, deadlineMs = 300_000): Promise<void> {
   const until = Date.now() + deadlineMs;
@@ -126,7 +120,7 @@ async function main(): Promise<void> {
     `Written by \`npm run bench:webhooks\` on ${new Date().toISOString()} in ${fmt(elapsedSeconds(), 0)} s.`,
     '',
     `- Machine: ${machine()}; database: ${database.label}. Roster and the receiver share the process.`,
-    `- Load average (\`uptime\`): ${loadAtStart} at the start, ${loadAtEnd} at the end (the machine was shared with other work).`,
+    `- Load average (1, 5, 15 min): ${loadAtStart} at the start, ${loadAtEnd} at the end (the machine was shared with other work).`,
     `- ${EVENTS} \`alert.raised\` audit entries (event type \`alert.opened\`) appended one after the other through the audit service (${AGENTS} agents), one subscription to a receiver on 127.0.0.1 that verifies each request with \`standardwebhooks\` (Webhook.verify) and answers 200. Lag: the append returned (entry stored) → the receiver had the body. A warm-up of 10 events runs first and is not reported.`,
     '',
     '| measurement | value |',
