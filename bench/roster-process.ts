@@ -8,7 +8,7 @@ import mongoose from 'mongoose';
 import { createSlackChannel } from '../src/channels/slack/index.js';
 import { createTeamsChannel } from '../src/channels/teams/index.js';
 import { issueTelemetryKey, newAgentId, type AgentRecord } from '../src/core/agents.js';
-import { agentRecord } from '../test/helpers/harness.js';
+import { agentRecord, grantRecord } from '../test/helpers/harness.js';
 import { createLogger } from '../src/logger.js';
 import { OUTBOX_HOLDERS } from '../src/services.js';
 import { serveBench } from './ipc.js';
@@ -169,19 +169,14 @@ serveBench({
       const record = agentRecord({ id, name: `Bench Agent ${i}`, purpose: 'Benchmarks the agent API.', credentials: [credential] });
       await r.services.agents.insert(record);
       await r.services.grants.insertMany(
-        ['kb:read', 'tickets:read', 'crm:read'].map((scope) => ({
-          id: `${id}:${scope}`,
-          agentId: id,
-          scope,
-          reason: 'bench',
-          requestedBy: record.requestedBy,
-          approvedBy: [record.requestedBy],
-          startsAt: now.toISOString(),
-          expiresAt: new Date(now.getTime() + 30 * 86_400_000).toISOString(),
-          status: 'active' as const,
-          source: 'default',
-          createdAt: now.toISOString(),
-        })),
+        ['kb:read', 'tickets:read', 'crm:read'].map((scope) =>
+          grantRecord(id, scope, {
+            id: `${id}:${scope}`,
+            reason: 'bench',
+            source: 'default',
+            expiresAt: new Date(now.getTime() + 30 * 86_400_000).toISOString(),
+          }),
+        ),
       );
       agents.push({ id, key });
     }
