@@ -203,8 +203,9 @@ async function benchSlack(bench: Bench, clicks: number, concurrencies: readonly 
   await settle(bench);
   log('Slack: warm-up');
   const warm = runIds.slice(0, WARMUP_CLICKS);
+  const warmMark = await slackMark(bench);
   await clicksOn(`${bench.rosterUrl}/slack/events`, warm, concurrencies[0]!);
-  await settle(bench, warm);
+  await settle(bench, warm, warmMark);
   await clicksOn(floorUrl, warm, concurrencies[0]!);
   for (const [n, concurrency] of concurrencies.entries()) {
     const ids = runIds.slice(WARMUP_CLICKS + n * clicks, WARMUP_CLICKS + (n + 1) * clicks);
