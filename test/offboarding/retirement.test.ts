@@ -1,6 +1,6 @@
-import { issueTelemetryKey, newAgentId, sha256, type AgentRecord } from '../../src/core/agents.js';
+import { newAgentId, sha256, type AgentRecord } from '../../src/core/agents.js';
 import { startTestRoster } from '../helpers/app.js';
-import { agentRecord, eventually, people } from '../helpers/harness.js';
+import { agentRecord, agentWithTelemetryKey, eventually, grantRecord, people } from '../helpers/harness.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 const MARCUS = 'marcus.johnson@brightwater.example'; // compliance
@@ -15,39 +15,24 @@ describe('retirement with a successor (embedded database, scheduler running, tel
   });
 
   async function agent(name: string, sponsors: string[], withKey = false): Promise<{ record: AgentRecord; key?: string }> {
-    const id = newAgentId();
-    const issued = withKey ? issueTelemetryKey(id, new Date()) : undefined;
-    const record = agentRecord({
-      id,
-      name,
-      sponsors,
-      purpose: 'Answers tickets.',
-      credentials: issued ? [issued.credential] : [],
-      complianceTags: ['gdpr'],
-    });
+    const overrides = { name, sponsors, purpose: 'Answers tickets.', complianceTags: ['gdpr'] };
+    if (withKey) {
+      const { agent: record, key } = await agentWithTelemetryKey(roster.services.agents, overrides);
+      return { record, key };
+    }
+    const record = agentRecord(overrides);
     await roster.services.agents.insert(record);
-    return { record, ...(issued ? { key: issued.key } : {}) };
+    return { record };
   }
 
   it('collects sign-offs, revokes every grant and key, retires, archives with a verifying digest and hands over', async () => {
     const { services } = roster;
     const { record: old, key } = await agent('Ticket Bot v1', [people.tom], true);
     const { record: successor } = await agent('Ticket Bot v2', ['priya.raman@brightwater.example']);
-    const now = new Date();
     await services.grants.insertMany(
-      ['kb:read', 'tickets:read'].map((scope) => ({
-        id: `${old.id}:${scope}:default`,
-        agentId: old.id,
-        scope,
-        reason: 'default',
-        requestedBy: people.tom,
-        approvedBy: [people.liam],
-        startsAt: now.toISOString(),
-        expiresAt: new Date(now.getTime() + 86_400_000).toISOString(),
-        status: 'active' as const,
-        source: 'default',
-        createdAt: now.toISOString(),
-      })),
+      ['kb:read', 'tickets:read'].map((scope) =>
+        grantRecord(old.id, scope, { id: `${old.id}:${scope}:default`, reason: 'default', approvedBy: [people.liam], source: 'default' }),
+      ),
     );
     await services.retirement.addNote(people.tom, old.id, {
       kind: 'failure-mode',
