@@ -7,8 +7,8 @@
 import mongoose from 'mongoose';
 import { createSlackChannel } from '../src/channels/slack/index.js';
 import { createTeamsChannel } from '../src/channels/teams/index.js';
-import { issueTelemetryKey, newAgentId, type AgentRecord } from '../src/core/agents.js';
-import { agentRecord, grantRecord } from '../test/helpers/harness.js';
+import type { AgentRecord } from '../src/core/agents.js';
+import { agentWithTelemetryKey, grantRecord } from '../test/helpers/harness.js';
 import { createLogger } from '../src/logger.js';
 import { OUTBOX_HOLDERS } from '../src/services.js';
 import { serveBench } from './ipc.js';
@@ -90,10 +90,8 @@ serveBench({
   waitingRequests: (count: number, prefix: string, concurrency: number) => waitingRequests(running(), count, prefix, concurrency),
 
   async telemetryAgent(name: string) {
-    const id = newAgentId();
-    const key = issueTelemetryKey(id, new Date());
-    await running().services.agents.insert(benchAgent(name, key, id));
-    return { id, key: key.key };
+    const { agent, key } = await agentWithTelemetryKey(running().services.agents, benchAgent(name));
+    return { id: agent.id, key };
   },
 
   /** The runs of `runIds` that hold no decision by `by` yet (read on the bench's own connection). */
@@ -157,10 +155,11 @@ serveBench({
     const now = new Date();
     const agents: Array<{ id: string; key: string }> = [];
     for (let i = 0; i < count; i++) {
-      const id = newAgentId();
-      const { key, credential } = issueTelemetryKey(id, now);
-      const record = agentRecord({ id, name: `Bench Agent ${i}`, purpose: 'Benchmarks the agent API.', credentials: [credential] });
-      await r.services.agents.insert(record);
+      const { agent, key } = await agentWithTelemetryKey(r.services.agents, {
+        name: `Bench Agent ${i}`,
+        purpose: 'Benchmarks the agent API.',
+      });
+      const id = agent.id;
       await r.services.grants.insertMany(
         ['kb:read', 'tickets:read', 'crm:read'].map((scope) =>
           grantRecord(id, scope, {

@@ -16,10 +16,9 @@ import { loadavg } from 'node:os';
 import express from 'express';
 import { createSlackChannel } from '../src/channels/slack/index.js';
 import { createTeamsChannel } from '../src/channels/teams/index.js';
-import { issueTelemetryKey, newAgentId } from '../src/core/agents.js';
 import { FakeConnector } from '../test/helpers/fake-connector.js';
 import { FakeSlack } from '../test/helpers/fake-slack.js';
-import { agentRecord } from '../test/helpers/harness.js';
+import { agentWithTelemetryKey } from '../test/helpers/harness.js';
 import { buttonClick, interaction } from '../test/helpers/slack-requests.js';
 import { TeamsClient, teamsUser } from '../test/channels/teams/teams-client.js';
 import {
@@ -109,21 +108,17 @@ async function main(): Promise<void> {
   const floorUrl = `${floor.url}/floor`;
 
   const agent = async (i: number, sponsor: string) => {
-    const now = new Date();
-    const id = newAgentId();
-    const { key, credential } = issueTelemetryKey(id, now);
-    await roster.services.agents.insert(
-      agentRecord({
-        id,
-        name: `Bench desk ${i}`,
-        catalogRoleId: 'procurement-agent',
-        sponsors: [sponsor],
-        businessUnit: 'risk-compliance',
-        purpose: 'Benchmarks runtime approvals.',
-        requestedBy: 'daniel.okafor@brightwater.example',
-        credentials: [credential],
-      }),
-    );
+    const {
+      agent: { id },
+      key,
+    } = await agentWithTelemetryKey(roster.services.agents, {
+      name: `Bench desk ${i}`,
+      catalogRoleId: 'procurement-agent',
+      sponsors: [sponsor],
+      businessUnit: 'risk-compliance',
+      purpose: 'Benchmarks runtime approvals.',
+      requestedBy: 'daniel.okafor@brightwater.example',
+    });
     const res = await fetch(`${base}/oauth/token`, {
       method: 'POST',
       headers: {

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRoster, type Roster, type RosterOptions } from '../src/app.js';
-import { issueTelemetryKey, newAgentId, type AgentRecord } from '../src/core/agents.js';
+import type { AgentRecord } from '../src/core/agents.js';
 import { envSchema } from '../src/config/env.js';
 import { percentile as nearestRank } from '../src/core/evaluation.js';
 import { loadOrgConfig } from '../src/config/org-config.js';
@@ -180,17 +180,15 @@ const DAY = 86_400_000;
 /** The approver who clicks in the click benches: Noah, an engineering approver in the sample organisation. */
 export const NOAH = { id: 'U04J5M9C1RF', email: 'noah.fischer@brightwater.example' };
 
-/** An active kb-answerer sponsored by Noah, 40 days old (with `key`, its telemetry key). */
-export function benchAgent(name: string, key?: ReturnType<typeof issueTelemetryKey>, id = newAgentId()): AgentRecord {
+/** An active kb-answerer sponsored by Noah, 40 days old, without a key (see `agentWithTelemetryKey` in the test harness). */
+export function benchAgent(name: string): AgentRecord {
   const then = new Date(Date.now() - 40 * DAY).toISOString();
   return baseAgentRecord({
-    id,
     name,
     catalogRoleId: 'kb-answerer',
     sponsors: [NOAH.email],
     businessUnit: 'engineering',
     purpose: 'Benchmark agent.',
-    credentials: key ? [key.credential] : [],
     createdAt: then,
     updatedAt: then,
     statusChangedAt: then,
