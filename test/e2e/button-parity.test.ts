@@ -11,7 +11,7 @@ import {
   type Clicker,
   type ClickingRoster,
 } from '../helpers/clickers.js';
-import { agentRecord, eventually, grantRecord } from '../helpers/harness.js';
+import { agentRecord, eventually, grantRecord, ownerlessAgent } from '../helpers/harness.js';
 import { generateEvents } from '../helpers/synthetic-telemetry.js';
 
 /*
@@ -188,14 +188,7 @@ describe.each([
   }, 60_000);
 
   it('Assign sponsor on an ownerless alert asks for a person, makes them sponsor and tells them', async () => {
-    const orphan = await activeAgent('Orphaned Ledger Bot', { sponsors: [] });
-    const alert = await roster.services.supervision.alerts.raise({
-      kind: 'ownerless',
-      agentId: orphan.id,
-      severity: 'warning',
-      summary: 'Orphaned Ledger Bot has no sponsor left in the directory.',
-      details: { agentName: orphan.name },
-    });
+    const { agent: orphan, alert } = await ownerlessAgent(roster, { name: 'Orphaned Ledger Bot', requestedBy: PRIYA });
     const page = await p.delivered(AISHA, 'alert_assign_sponsor', 'Orphaned Ledger Bot');
     const asked = await p.click(AISHA, page, 'alert_assign_sponsor', { until: (s) => Boolean(s.prompt) });
     expect(asked.prompt!.text).toMatch(/sponsor/i);
