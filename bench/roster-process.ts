@@ -3,12 +3,15 @@
  * generator forks it and drives it over IPC. Nothing here is part of Roster: the handlers prepare
  * state through Roster's services, count the commands Roster's own connection sends, wait until
  * its backlog has drained and read its RSS after a full collection.
+ * It takes from test/helpers only `agentRecord`: the before/after-the-outbox measurement runs
+ * this file (with bench/before-outbox-roster-process.patch) in a tree of 6cebe71, whose test
+ * helpers have no `grantRecord` or `agentWithTelemetryKey`.
  */
 import mongoose from 'mongoose';
 import { createSlackChannel } from '../src/channels/slack/index.js';
 import { createTeamsChannel } from '../src/channels/teams/index.js';
-import type { AgentRecord } from '../src/core/agents.js';
-import { agentWithTelemetryKey, grantRecord } from '../test/helpers/harness.js';
+import { issueTelemetryKey, newAgentId, type AgentRecord } from '../src/core/agents.js';
+import { agentRecord } from '../test/helpers/harness.js';
 import { createLogger } from '../src/logger.js';
 import { OUTBOX_HOLDERS } from '../src/services.js';
 import { serveBench } from './ipc.js';
@@ -90,7 +93,9 @@ serveBench({
   waitingRequests: (count: number, prefix: string, concurrency: number) => waitingRequests(running(), count, prefix, concurrency),
 
   async telemetryAgent(name: string) {
-    const { agent, key } = await agentWithTelemetryKey(running().services.agents, benchAgent(name));
+    const agent = benchAgent(name);
+    const { key, credential } = issueTelemetryKey(agent.id, new Date());
+    await running().services.agents.insert({ ...agent, credentials: [credential] });
     return { id: agent.id, key };
   },
 
@@ -155,20 +160,24 @@ serveBench({
     const now = new Date();
     const agents: Array<{ id: string; key: string }> = [];
     for (let i = 0; i < count; i++) {
-      const { agent, key } = await agentWithTelemetryKey(r.services.agents, {
-        name: `Bench Agent ${i}`,
-        purpose: 'Benchmarks the agent API.',
-      });
-      const id = agent.id;
+      const id = newAgentId();
+      const { key, credential } = issueTelemetryKey(id, now);
+      const record = agentRecord({ id, name: `Bench Agent ${i}`, purpose: 'Benchmarks the agent API.', credentials: [credential] });
+      await r.services.agents.insert(record);
       await r.services.grants.insertMany(
-        ['kb:read', 'tickets:read', 'crm:read'].map((scope) =>
-          grantRecord(id, scope, {
-            id: `${id}:${scope}`,
-            reason: 'bench',
-            source: 'default',
-            expiresAt: new Date(now.getTime() + 30 * 86_400_000).toISOString(),
-          }),
-        ),
+        ['kb:read', 'tickets:read', 'crm:read'].map((scope) => ({
+          id: `${id}:${scope}`,
+          agentId: id,
+          scope,
+          reason: 'bench',
+          requestedBy: record.requestedBy,
+          approvedBy: [record.requestedBy],
+          startsAt: now.toISOString(),
+          expiresAt: new Date(now.getTime() + 30 * 86_400_000).toISOString(),
+          status: 'active' as const,
+          source: 'default',
+          createdAt: now.toISOString(),
+        })),
       );
       agents.push({ id, key });
     }
