@@ -1,8 +1,8 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { OrgConfig } from '../config/schemas.js';
 import { businessUnitById, findPersonByEmail, roleById } from '../config/directory.js';
 import type { AgentRepository } from './agents.js';
 import { UnknownPersonError } from './errors.js';
+import { isLinkSignature, linkSignature } from './link-signature.js';
 import { assertDashboardReaderPerson } from './policies.js';
 import { sparkline } from './stats.js';
 import { accuracyGuides, type ChartGuide } from './trend-chart.js';
@@ -113,7 +113,7 @@ export class DashboardLinks {
 
   issue(email: string, now = Date.now()): string {
     const payload = Buffer.from(`${email}\n${now + this.ttlMs}`).toString('base64url');
-    return `${payload}.${this.mac(payload)}`;
+    return `${payload}.${linkSignature(this.secret, payload)}`;
   }
 
   /** The person the token was issued to, or undefined when it is forged, altered or expired. */
@@ -121,15 +121,9 @@ export class DashboardLinks {
     if (typeof token !== 'string' || token.length > 1000) return undefined;
     const [payload, mac] = token.split('.');
     if (!payload || !mac) return undefined;
-    const expected = Buffer.from(this.mac(payload));
-    const given = Buffer.from(mac);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
+    if (!isLinkSignature(this.secret, payload, mac)) return undefined;
     const [email, expiry] = Buffer.from(payload, 'base64url').toString().split('\n');
     if (!email || !expiry || !(Number(expiry) > now)) return undefined;
     return email;
-  }
-
-  private mac(payload: string): string {
-    return createHmac('sha256', this.secret).update(payload).digest('base64url');
   }
 }

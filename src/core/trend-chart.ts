@@ -1,7 +1,7 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { OrgConfig } from '../config/schemas.js';
 import { roleById } from '../config/directory.js';
 import type { AgentRecord } from './agents.js';
+import { isLinkSignature, linkSignature } from './link-signature.js';
 
 /*
  * A metric's trend as a picture: the daily accuracy of an agent with its baseline and the lines
@@ -66,6 +66,9 @@ export function chartAltText(chart: TrendChartData): string {
   return `${chart.title}: from ${pct(first.value)} on ${first.day} to ${pct(last.value)} on ${last.day}${guides ? `; ${guides}` : ''}.`;
 }
 
+/** What a chart link's signature covers; the prefix keeps it from ever matching another kind of link's. */
+const signed = (id: string, exp: number) => `roster-chart-v1\n${id}\n${exp}`;
+
 /** Why a chart link was refused. */
 export type ChartLinkProblem = 'bad-signature' | 'expired';
 
@@ -85,18 +88,12 @@ export class ChartLinks {
   url(id: string, now = Date.now()): string {
     const exp = Math.ceil((now + this.ttlMs) / 3_600_000) * 3600;
     const base = this.baseUrl.replace(/\/+$/, '');
-    return `${base}/charts/${encodeURIComponent(id)}.png?exp=${exp}&sig=${this.mac(id, exp)}`;
+    return `${base}/charts/${encodeURIComponent(id)}.png?exp=${exp}&sig=${linkSignature(this.secret, signed(id, exp))}`;
   }
 
   /** Undefined when the link is genuine and unexpired, otherwise why not. */
   check(id: string, exp: number, sig: string, now = Date.now()): ChartLinkProblem | undefined {
-    const expected = Buffer.from(this.mac(id, exp));
-    const given = Buffer.from(sig);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return 'bad-signature';
+    if (!isLinkSignature(this.secret, signed(id, exp), sig)) return 'bad-signature';
     return exp * 1000 <= now ? 'expired' : undefined;
-  }
-
-  private mac(id: string, exp: number): string {
-    return createHmac('sha256', this.secret).update(`roster-chart-v1\n${id}\n${exp}`).digest('base64url');
   }
 }
