@@ -31,6 +31,7 @@ export const redactPaths = [
   'env.SLACK_APP_TOKEN',
   'env.MONGODB_URI',
   'env.ROSTER_DASHBOARD_SECRET',
+  'env.ROSTER_CHART_SECRET',
   'env.ROSTER_AUDIT_SIGNING_KEY',
   'env.connections__serviceConnection__settings__clientSecret',
 ];

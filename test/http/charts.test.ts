@@ -4,6 +4,7 @@ import { ChartLinks } from '../../src/core/trend-chart.js';
 import { envSchema, parseEnv, productionProblems } from '../../src/config/env.js';
 import { startTestRoster } from '../helpers/app.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
+import { memoryLogger } from '../helpers/logger.js';
 import { agentRecord, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { roleById } from '../../src/config/directory.js';
@@ -76,6 +77,12 @@ describe('ROSTER_CHART_SECRET', () => {
       expect.stringMatching(/^environment: ROSTER_CHART_SECRET: production needs/),
     ]);
     expect(productionProblems(envSchema.parse({ ...production, ROSTER_CHART_SECRET: SECRET }))).toEqual([]);
+  });
+  it('is redacted when the environment is logged', () => {
+    const { log, lines } = memoryLogger();
+    log.info({ env: envSchema.parse({ ROSTER_CHART_SECRET: SECRET }) }, 'started');
+    expect(JSON.stringify(lines())).not.toContain(SECRET);
+    expect(lines()[0]).toMatchObject({ env: { ROSTER_CHART_SECRET: '[redacted]' } });
   });
 });
 
