@@ -2,14 +2,12 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { slackMessagePage } from '../../scripts/slack-preview.js';
 import { createSlackChannel } from '../../src/channels/slack/index.js';
-import { newAgentId } from '../../src/core/agents.js';
 import { startTestRoster } from '../helpers/app.js';
 import { browserAvailable, launchChromium } from '../helpers/browser.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
-import { agentRecord } from '../helpers/harness.js';
+import { degradedAgent } from '../helpers/harness.js';
 import { projectRoot } from '../helpers/roster-process.js';
 import { actionElements } from '../helpers/slack-blocks.js';
-import { generateEvents } from '../helpers/synthetic-telemetry.js';
 
 /*
  * The README's Slack check-in card: the blocks Roster posted to the sponsor (through the fake
@@ -20,7 +18,6 @@ import { generateEvents } from '../helpers/synthetic-telemetry.js';
 
 const PRIYA = { id: 'U04E6T1V5GA', email: 'priya.raman@brightwater.example' };
 const PUBLIC_URL = 'https://roster.example.com';
-const DAY = 86_400_000;
 const SCREENSHOTS = process.env.ROSTER_E2E_SCREENSHOTS;
 
 // CI must run this (a missing Chromium fails it there); elsewhere it is skipped without Chromium.
@@ -43,22 +40,11 @@ describeIfChromium('a Slack check-in card with the chart Roster rendered (headle
   });
 
   it('shows the findings in words, the chart image loaded from its signed link, and the buttons', async () => {
-    const created = new Date(Date.now() - 40 * DAY).toISOString();
-    const agent = agentRecord({
-      id: newAgentId(),
+    await degradedAgent(roster, {
       name: 'Refund Triage',
       sponsors: [PRIYA.email],
-      createdAt: created,
-      updatedAt: created,
-      statusChangedAt: created,
       baseline: { accuracy: 0.92, p95LatencyMs: 900, costPerTaskUSD: 0.02 },
     });
-    await roster.services.agents.insert(agent);
-    const end = new Date(Math.floor(Date.now() / DAY) * DAY);
-    await roster.services.supervision.telemetry.ingest(
-      generateEvents({ agentId: agent.id, profile: 'accuracy-drop', days: 30, end, driftDays: 14 }),
-    );
-    await roster.services.supervision.checkins.run(agent.id);
     const review = await slack.waitFor(
       'chat.postMessage',
       (a) => a.channel === PRIYA.id && actionElements(a.blocks).some((b) => b.action_id === 'checkin_retrain'),

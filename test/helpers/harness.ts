@@ -13,6 +13,7 @@ import type { WebhookConfig } from '../../src/config/webhooks.js';
 import type { PagerTransport, ResolvedPager } from '../../src/core/pager.js';
 import { createScheduler, type Scheduler } from '../../src/jobs/scheduler.js';
 import { createServices, type Services } from '../../src/services.js';
+import { generateEvents } from '../../src/demo/synthetic-telemetry.js';
 import { openTestDb, type TestDb } from './db.js';
 import { silentLogger } from './logger.js';
 import { RecordingNotifier } from './recording-notifier.js';
@@ -217,6 +218,24 @@ export async function ownerlessAgent(h: Pick<Harness, 'services'>, overrides: Pa
     details: { agentName: agent.name },
   });
   return { agent, alert };
+}
+
+/**
+ * An agent 40 days old whose accuracy fell over the last 14 of its 30 days of telemetry, stored
+ * with that telemetry, and its check-in run: degraded, so its sponsors get a review card (with
+ * Retrain) and on-call a drift alert. Override what a test needs (name, sponsors, baseline …).
+ */
+export async function degradedAgent(h: Pick<Harness, 'services'>, overrides: Partial<AgentRecord> = {}): Promise<AgentRecord> {
+  const day = 86_400_000;
+  const created = new Date(Date.now() - 40 * day).toISOString();
+  const agent = agentRecord({ createdAt: created, updatedAt: created, statusChangedAt: created, ...overrides });
+  await h.services.agents.insert(agent);
+  const end = new Date(Math.floor(Date.now() / day) * day);
+  await h.services.supervision.telemetry.ingest(
+    generateEvents({ agentId: agent.id, profile: 'accuracy-drop', days: 30, end, driftDays: 14 }),
+  );
+  await h.services.supervision.checkins.run(agent.id);
+  return agent;
 }
 
 /** An active grant of `scope` to the agent, made by hand by Tom for a day; override what a test needs. */

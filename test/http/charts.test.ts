@@ -1,15 +1,14 @@
 import { createSlackChannel } from '../../src/channels/slack/index.js';
-import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
+import type { AgentRecord } from '../../src/core/agents.js';
 import { ChartLinks } from '../../src/core/trend-chart.js';
 import { envSchema, parseEnv, productionProblems } from '../../src/config/env.js';
 import { startTestRoster } from '../helpers/app.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { memoryLogger } from '../helpers/logger.js';
-import { agentRecord, SHIPPED_CONFIG } from '../helpers/harness.js';
+import { degradedAgent, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { roleById } from '../../src/config/directory.js';
 import { buttonClick, interaction, postSlack } from '../helpers/slack-requests.js';
-import { generateEvents } from '../helpers/synthetic-telemetry.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 
 /*
@@ -36,26 +35,6 @@ function pngSize(bytes: Buffer): { signature: boolean; width: number; height: nu
     width: bytes.readUInt32BE(16),
     height: bytes.readUInt32BE(20),
   };
-}
-
-async function degradedAgent(roster: Awaited<ReturnType<typeof startTestRoster>>, name: string): Promise<AgentRecord> {
-  const created = new Date(Date.now() - 40 * DAY).toISOString();
-  const agent = agentRecord({
-    id: newAgentId(),
-    name,
-    sponsors: [PRIYA.email],
-    createdAt: created,
-    updatedAt: created,
-    statusChangedAt: created,
-    baseline: { accuracy: 0.92, p95LatencyMs: 900, costPerTaskUSD: 0.02 },
-  });
-  await roster.services.agents.insert(agent);
-  const end = new Date(Math.floor(Date.now() / DAY) * DAY);
-  await roster.services.supervision.telemetry.ingest(
-    generateEvents({ agentId: agent.id, profile: 'accuracy-drop', days: 30, end, driftDays: 14 }),
-  );
-  await roster.services.supervision.checkins.run(agent.id);
-  return agent;
 }
 
 describe('ROSTER_CHART_SECRET', () => {
@@ -102,7 +81,11 @@ describe('Slack check-in and drift alert with ROSTER_PUBLIC_URL: the trend as a 
       env: { ...slack.rosterEnv(), ROSTER_PUBLIC_URL: PUBLIC_URL, ROSTER_CHART_SECRET: SECRET },
       channels: [createSlackChannel],
     });
-    agent = await degradedAgent(roster, 'Chart Drafter <b>&</b>');
+    agent = await degradedAgent(roster, {
+      name: 'Chart Drafter <b>&</b>',
+      sponsors: [PRIYA.email],
+      baseline: { accuracy: 0.92, p95LatencyMs: 900, costPerTaskUSD: 0.02 },
+    });
     review = await slack.waitFor(
       'chat.postMessage',
       (a) => a.channel === PRIYA.id && actionElements(a.blocks).some((b) => b.action_id === 'checkin_retrain'),
