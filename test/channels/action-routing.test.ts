@@ -4,19 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { slackNotification } from '../../src/channels/slack/notifier.js';
 import { cardMessage } from '../../src/channels/teams/cards.js';
 import { checkSlackCard, checkTeamsCard } from '../../src/cards/checks.js';
-import {
-  ACCESS_FORM_INPUTS,
-  FIND_FORM_INPUTS,
-  DENY_REASON_INPUT,
-  EVALUATION_FORM_INPUTS,
-  REQUEST_FORM_INPUTS,
-} from '../../src/cards/ids.js';
 import { renderCard, type JsonValue } from '../../src/cards/render.js';
 import { noticeActionSchema } from '../../src/cards/supervision-view-models.js';
 import { CARD_KINDS, type CardKind, type CardModel } from '../../src/cards/view-models.js';
 import { onBothPlatforms, type TestRoster } from '../helpers/app.js';
 import type { FakeSlack } from '../helpers/fake-slack.js';
 import { memoryLogger } from '../helpers/logger.js';
+import { SLACK_FORM_FIELDS } from '../helpers/slack-blocks.js';
 import { buttonClick, interaction } from '../helpers/slack-requests.js';
 import { loadFixtures } from '../cards/support.js';
 import { cardText } from './teams/card-reading.js';
@@ -47,13 +41,6 @@ function objectsIn(value: unknown): Array<Record<string, unknown>> {
   return [];
 }
 
-/** Form field ids: inputs of a modal or card, which are read on submit and never sent on their own. */
-const FORM_FIELDS = new Set<string>(
-  [REQUEST_FORM_INPUTS, EVALUATION_FORM_INPUTS, ACCESS_FORM_INPUTS, FIND_FORM_INPUTS].flatMap((inputs) =>
-    Object.values(inputs).map((i) => i.slack),
-  ),
-).add(DENY_REASON_INPUT.slack);
-
 /** The button ids a notice's buttons may carry (`{{json action}}` in the notice-buttons partials). */
 const NOTICE_ACTION_IDS: string[] = noticeActionSchema.shape.action.options;
 
@@ -67,7 +54,7 @@ function templateIds(platform: 'slack' | 'teams'): { actions: Set<string>; callb
     const key = platform === 'slack' ? 'action_id' : 'verb';
     for (const m of text.matchAll(new RegExp(`"${key}":\\s*("([^"]*)"|\\{\\{[^}]*\\}\\})`, 'g'))) {
       if (m[2] !== undefined) {
-        if (!FORM_FIELDS.has(m[2])) actions.add(m[2]);
+        if (!SLACK_FORM_FIELDS.has(m[2])) actions.add(m[2]);
       } else if (m[1] === '{{json action}}') {
         for (const id of NOTICE_ACTION_IDS) actions.add(id);
       } else if (!(platform === 'slack' && m[1] === '{{json name}}')) {

@@ -1,12 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../helpers/roster-process.js';
+import { SLACK_FORM_FIELDS } from '../helpers/slack-blocks.js';
 
 /*
  * Issue 17 item 7: every button of every card is clicked through the real endpoint on both
- * platforms. This walks what a card can offer (the Teams templates' Action.Execute verbs, the
- * button ids the code puts on notices and alerts) and finds, for each, a test that sends it to
- * /slack/events and one that sends it to /api/messages. A new button without both fails here.
+ * platforms. This walks what a card can offer (the Teams templates' Action.Execute verbs, the Slack
+ * templates' buttons, the button ids the code puts on notices and alerts) and finds, for each, a
+ * test that sends it to /slack/events and one that sends it to /api/messages. A new button without
+ * both fails here, unless it is listed as one platform's with the reason.
  */
 
 const read = (file: string) => readFileSync(file, 'utf8');
@@ -21,6 +23,10 @@ function inventory(): Set<string> {
   for (const file of filesUnder(path.join(projectRoot, 'cards/teams'), '.hbs')) {
     for (const m of read(file).matchAll(/"verb":\s*"([a-z0-9_]+)"/g)) ids.add(m[1]!);
   }
+  // Slack's own buttons too (a button only Slack has would otherwise go unseen); form fields are not clicks.
+  for (const file of filesUnder(path.join(projectRoot, 'cards/slack'), '.hbs')) {
+    for (const m of read(file).matchAll(/"action_id":\s*"([a-z0-9_]+)"/g)) if (!SLACK_FORM_FIELDS.has(m[1]!)) ids.add(m[1]!);
+  }
   for (const file of filesUnder(path.join(projectRoot, 'src'), '.ts')) {
     const source = read(file);
     // Buttons on notices ({ action: 'retrain_start', label, value }) and an alert's agent buttons.
@@ -33,6 +39,8 @@ function inventory(): Set<string> {
 /** Buttons one platform does not have, and why. */
 const ONE_PLATFORM: Record<string, { only: 'Slack' | 'Teams'; why: string }> = {
   approval_refresh: { only: 'Teams', why: "the approval card's refresh action (Universal Actions); Slack has no refresh" },
+  checkin_numbers: { only: 'Slack', why: 'Show the numbers as a private reply; the Teams check-in card toggles the same numbers in place' },
+  alert_numbers: { only: 'Slack', why: 'Show the numbers as a private reply; the Teams alert card toggles the same numbers in place' },
 };
 
 /**
@@ -65,10 +73,21 @@ describe('every button a card can carry is clicked through both endpoints', () =
       'approval_deny',
       'retrain_start',
       'gap_fix',
+      'checkin_numbers',
     ]) {
       expect(ids).toContain(id);
     }
     expect(ids.size).toBeGreaterThan(50);
+  });
+
+  it("a button only Slack has stands for something the Teams card shows without a click (Show the numbers: the card's toggle)", () => {
+    const teams = filesUnder(path.join(projectRoot, 'cards/teams'), '.hbs').map(read).join('\n');
+    for (const [id, { only }] of Object.entries(ONE_PLATFORM)) {
+      if (only !== 'Slack') continue;
+      // The Teams card holds an element with the same id, and a ToggleVisibility that shows it.
+      expect(teams).toMatch(new RegExp(`"id":\\s*"${id}"`));
+      expect(teams).toMatch(new RegExp(`"Action\\.ToggleVisibility"[^}]*"targetElements":\\s*\\["${id}"\\]`));
+    }
   });
 
   it.each(['Slack', 'Teams'] as const)('%s: each button has a test that clicks it through the endpoint', (platform) => {
