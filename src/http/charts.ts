@@ -14,6 +14,8 @@ export interface ChartRouterDeps {
   /** Images per client address (chat clients fetch each image once, through their own proxy). */
   limit?: RateRule;
   log: Logger;
+  /** Draws a chart as a PNG; renderTrendPng unless a test counts the drawings. */
+  render?: (chart: TrendChartData) => Promise<Buffer>;
 }
 
 const fileSchema = z.string().regex(/^(?:chk|alr)_[0-9a-f]{16}\.png$/);
@@ -33,14 +35,20 @@ const refuse = (res: express.Response, status: number, code: string, message: st
  */
 export function createChartRouter(deps: ChartRouterDeps): Router {
   // Chat clients fetch the same image once per card and device, many through one proxy address:
-  // the last pictures drawn are kept, by what they show, so a burst costs one drawing each.
-  const drawn = new Map<string, Buffer>();
-  const draw = async (chart: TrendChartData): Promise<Buffer> => {
+  // the last pictures drawn are kept, by what they show, so a burst costs one drawing each. The
+  // drawing itself is kept from its start, so requests arriving while it runs wait for that one;
+  // a drawing that fails is forgotten and tried again by the next request.
+  const render = deps.render ?? renderTrendPng;
+  const drawn = new Map<string, Promise<Buffer>>();
+  const draw = (chart: TrendChartData): Promise<Buffer> => {
     const key = createHash('sha256').update(JSON.stringify(chart)).digest('hex');
     const cached = drawn.get(key);
     if (cached) return cached;
-    const png = await renderTrendPng(chart);
+    const png = render(chart);
     drawn.set(key, png);
+    png.catch(() => {
+      if (drawn.get(key) === png) drawn.delete(key);
+    });
     if (drawn.size > 200) drawn.delete(drawn.keys().next().value!);
     return png;
   };

@@ -1,11 +1,14 @@
+import type { AddressInfo } from 'node:net';
+import express from 'express';
 import { createSlackChannel } from '../../src/channels/slack/index.js';
+import { createChartRouter } from '../../src/http/charts.js';
 import type { AgentRecord } from '../../src/core/agents.js';
-import { ChartLinks } from '../../src/core/trend-chart.js';
+import { ChartLinks, type TrendChartData } from '../../src/core/trend-chart.js';
 import { envSchema, parseEnv, productionProblems } from '../../src/config/env.js';
 import { startTestRoster } from '../helpers/app.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
-import { memoryLogger } from '../helpers/logger.js';
-import { degradedAgent, SHIPPED_CONFIG } from '../helpers/harness.js';
+import { memoryLogger, silentLogger } from '../helpers/logger.js';
+import { degradedAgent, eventually, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { roleById } from '../../src/config/directory.js';
 import { buttonClick, interaction, postSlack } from '../helpers/slack-requests.js';
@@ -193,4 +196,80 @@ describe('Slack check-in and drift alert with ROSTER_PUBLIC_URL: the trend as a 
     expect(JSON.stringify(reply.body.blocks)).toMatch(/The numbers behind the drift alert for Chart Drafter/);
     expect(JSON.stringify(reply.body.blocks)).toMatch(/z = -\d+\.\d\d, p &lt; 0\.000001/);
   }, 30_000);
+});
+
+describe('GET /charts: each picture drawn once', () => {
+  const chartOf = (value: number): TrendChartData => ({
+    title: 'Daily accuracy, last 2 days',
+    unitLabel: 'Accuracy (%)',
+    points: [
+      { day: '2026-11-01', value: 0.92 },
+      { day: '2026-11-02', value },
+    ],
+    guides: [],
+  });
+  const links = new ChartLinks(SECRET, 'http://127.0.0.1');
+  let base: string;
+  let close: () => Promise<void>;
+  const charts = new Map<string, TrendChartData>([
+    ['chk_00000000000000a1', chartOf(0.8)],
+    ['chk_00000000000000a2', chartOf(0.7)],
+  ]);
+  let lookups = 0;
+  const drawings: TrendChartData[] = [];
+  let release: () => void = () => undefined;
+  let failNext = false;
+
+  beforeAll(async () => {
+    const app = express();
+    app.use(
+      '/charts',
+      createChartRouter({
+        links,
+        chart: async (id) => {
+          lookups += 1;
+          return charts.get(id);
+        },
+        log: silentLogger(),
+        // Each drawing waits for the test to let it finish; one may be told to fail.
+        render: (chart) => {
+          drawings.push(chart);
+          if (failNext) {
+            failNext = false;
+            return Promise.reject(new Error('the renderer gave up'));
+          }
+          return new Promise((resolve) => (release = () => resolve(Buffer.from(`png of ${chart.points[1]!.value}`))));
+        },
+      }),
+    );
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    close = () => new Promise((resolve) => server.close(() => resolve()));
+  });
+  afterAll(() => close?.());
+
+  const get = async (id: string) => {
+    const res = await fetch(links.url(id).replace('http://127.0.0.1', base));
+    return { status: res.status, body: Buffer.from(await res.arrayBuffer()).toString() };
+  };
+
+  it('requests that arrive while a picture is being drawn wait for that drawing; later ones get it without drawing', async () => {
+    const burst = Promise.all(Array.from({ length: 5 }, () => get('chk_00000000000000a1')));
+    await eventually(() => lookups >= 5);
+    release();
+    expect(await burst).toEqual(Array.from({ length: 5 }, () => ({ status: 200, body: 'png of 0.8' })));
+    expect(await get('chk_00000000000000a1')).toEqual({ status: 200, body: 'png of 0.8' });
+    expect(drawings).toHaveLength(1);
+  });
+
+  it('a drawing that failed is not kept: the next request draws again', async () => {
+    failNext = true;
+    expect((await get('chk_00000000000000a2')).status).toBe(503);
+    const again = get('chk_00000000000000a2');
+    await eventually(() => drawings.length >= 3);
+    release();
+    expect(await again).toEqual({ status: 200, body: 'png of 0.7' });
+    expect(drawings.map((c) => c.points[1]!.value)).toEqual([0.8, 0.7, 0.7]);
+  });
 });
