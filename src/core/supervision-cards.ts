@@ -20,13 +20,15 @@ import { accuracyGuides, accuracyTrend, chartAltText, type ChartLinks, type Tren
 
 const day = (iso: string) => displayDate(iso).split(',')[0]!;
 
-/** A daily accuracy series as the cards' chart: day labels such as "12 Nov" and percentages; none below two days. */
+/**
+ * A daily accuracy series as the cards' chart: day labels such as "12 Nov" and percentages. The
+ * same days as the chart image ({@link accuracyTrend}: the last 31 with a value; none below two).
+ */
 export function accuracyChart(series: ReadonlyArray<{ day: string; accuracy: number }> | undefined) {
-  const points = (series ?? [])
-    .filter((p) => Number.isFinite(p.accuracy))
-    .slice(-31)
-    .map((p) => ({ x: day(`${p.day}T00:00:00Z`).replace(/ \d{4}$/, ''), y: Math.round(p.accuracy * 1000) / 10 }));
-  return points.length >= 2 ? { title: `Daily accuracy (%), last ${points.length} days`, legend: 'Accuracy (%)', points } : undefined;
+  const trend = accuracyTrend(series, []);
+  if (!trend) return undefined;
+  const points = trend.points.map((p) => ({ x: day(`${p.day}T00:00:00Z`).replace(/ \d{4}$/, ''), y: Math.round(p.value * 1000) / 10 }));
+  return { title: `Daily accuracy (%), last ${points.length} days`, legend: trend.unitLabel, points };
 }
 
 /** A drift alert's stored trend, read back defensively (details are free-form JSON). */
