@@ -11,6 +11,8 @@ export const AUDIT_EFFECT = 'audit.append';
 export function auditPerformer(audit: AuditLog): EffectPerformer<AuditInput> {
   return {
     type: AUDIT_EFFECT,
+    // The unique key makes two appends of one effect at once store one entry.
+    ordered: true,
     async perform(input, { effectId }) {
       await audit.append(withDate(input), { key: effectId });
     },

@@ -166,12 +166,15 @@ export class Outbox {
    * wait too (the audit trail records a run's events in the order they happened).
    *
    * `stored` is the record's whole outbox as written (see `withEffects`): effects a dead writer
-   * left there and whose lease ran out are performed first, so they keep their place in order.
+   * left there and whose lease ran out are performed first, so they keep their place in order; so
+   * are the earlier effects of an `ordered` type this writer performs too, even those another
+   * writer still holds: a decision on a run whose start is deferred is audited after the start.
    */
   async settle(holder: HolderRef, effects: readonly PendingEffect[], label: string, stored: readonly PendingEffect[] = []): Promise<void> {
     const mine = new Set(effects.map((e) => e.id));
     const now = this.clock().getTime();
-    const left = stored.filter((e) => !mine.has(e.id) && (e.parkedAt || e.due.getTime() <= now));
+    const ordered = new Set(effects.filter((e) => this.performers.get(e.type)?.ordered).map((e) => e.type));
+    const left = stored.filter((e) => !mine.has(e.id) && (e.parkedAt || e.due.getTime() <= now || ordered.has(e.type)));
     if (effects.length === 0 && left.length === 0) {
       this.deps.faultPoint?.(`${label}:0`);
       return;

@@ -48,6 +48,13 @@ export interface EffectContext {
  */
 export interface EffectPerformer<D = unknown> {
   readonly type: string;
+  /**
+   * Effects of this type keep, in one holder, the order they were stored in whoever performs them
+   * (audit entries): a writer performs the holder's earlier ones of the type before its own, even
+   * those another writer still holds (deferred with `Outbox.later`). Only for a performer that is
+   * idempotent when two perform one effect at once.
+   */
+  readonly ordered?: boolean;
   perform(data: D, ctx: EffectContext): Promise<void>;
   /**
    * Performs many effects of this type in a few round trips (a sweep's hundreds of audit entries

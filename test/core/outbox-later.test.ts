@@ -153,3 +153,54 @@ describe('effects performed right after the answer (Outbox.later)', () => {
     expect((await h.services.runs.get(stored.runId!))?.status).toBe('waiting');
   });
 });
+
+describe('a decision on a run whose start is still deferred', () => {
+  // A lease longer than the test: the start's entries are another writer's, never "left by a dead one".
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ outbox: { leaseMs: 60_000, laterConcurrency: 2 } });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('is audited after the run’s start and the opening of its step, each recorded once', async () => {
+    const priya = 'priya.raman@brightwater.example';
+    const agent = agentRecord({
+      name: 'Order Desk',
+      catalogRoleId: 'procurement-agent',
+      businessUnit: 'risk-compliance',
+      sponsors: [priya],
+      requestedBy: people.tom,
+    });
+    await h.services.agents.insert(agent);
+    // The deferred queue is busy: the request's and its run's entries wait there behind the card.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    await h.services.outbox.later(() => gate);
+    await h.services.outbox.later(() => gate);
+    const asked = await h.services.runtime.request(agent, {
+      action: 'contracts.modify',
+      summary: 'Extend the ACME contract by a year.',
+      details: { contractId: 'C-1042', supplier: 'ACME', change: 'Extend by 12 months.' },
+      idempotency_key: 'order-while-deferred-1',
+    });
+    const { runId } = await h.services.runtime.get(agent.id, asked.view.id);
+    await eventually(() => h.notifier.to(priya, 'approval-request').some((m) => m.card.data.runId === runId));
+    const run = await h.services.engine.get(runId!);
+    await h.services.engine.decide({ runId: runId!, stepId: Object.keys(run.steps)[0]!, actor: priya, decision: 'approve' });
+    release();
+    await h.services.outbox.idle();
+
+    const actions = (await h.services.audit.export({ agentId: agent.id }))
+      .filter((e) => e.subject.id === asked.view.id)
+      .map((e) => e.action);
+    expect(actions.filter((a) => ['run.started', 'approval.requested', 'decision.approve'].includes(a))).toEqual([
+      'run.started',
+      'approval.requested',
+      'decision.approve',
+    ]);
+    expect(actions.filter((a) => a === 'runtime.requested')).toHaveLength(1);
+    expect((await h.services.runtime.get(agent.id, asked.view.id)).status).toBe('approved');
+  });
+});
