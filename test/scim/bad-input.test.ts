@@ -1,7 +1,5 @@
-import { startTestRoster } from '../helpers/app.js';
-import { patchOp, ScimClient, SCIM_TOKEN, type ScimReply } from './scim-client.js';
+import { patchOp, ScimClient, SCIM_TOKEN, startScimRoster, type ScimReply, type ScimRoster } from './scim-client.js';
 
-type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 
 /** A SCIM error body (RFC 7644 §3.12): status as a string, the scimType when one applies. */
@@ -14,11 +12,10 @@ function expectScimError(reply: ScimReply, status: number, scimType?: string): v
 }
 
 describe('SCIM bad input: conformant errors, no partial writes, never a 5xx', () => {
-  let roster: Roster;
+  let roster: ScimRoster;
   let scim: ScimClient;
   beforeAll(async () => {
-    roster = await startTestRoster({ env: { ROSTER_SCIM_TOKEN: SCIM_TOKEN } });
-    scim = new ScimClient(roster.baseUrl);
+    ({ roster, scim } = await startScimRoster());
   });
   afterAll(async () => {
     await roster.stop();

@@ -1,7 +1,4 @@
-import { startTestRoster } from '../helpers/app.js';
-import { patchOp, ScimClient, SCIM_TOKEN } from './scim-client.js';
-
-type Roster = Awaited<ReturnType<typeof startTestRoster>>;
+import { patchOp, startScimRoster, type ScimClient, type ScimRoster } from './scim-client.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -14,11 +11,10 @@ const BURST = 20;
  * requests of a burst conflict with each other; they must all land, none answered 409.
  */
 describe('SCIM bursts on one group', () => {
-  let roster: Roster;
+  let roster: ScimRoster;
   let scim: ScimClient;
   beforeAll(async () => {
-    roster = await startTestRoster({ env: { ROSTER_SCIM_TOKEN: SCIM_TOKEN } });
-    scim = new ScimClient(roster.baseUrl);
+    ({ roster, scim } = await startScimRoster());
   });
   afterAll(async () => {
     await roster.stop();

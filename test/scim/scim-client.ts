@@ -1,3 +1,5 @@
+import { startTestRoster } from '../helpers/app.js';
+
 /** A SCIM client as identity providers speak it: bearer token, application/scim+json, raw payloads. */
 export const SCIM_TOKEN = 'scim-test-token-0123456789abcdef0123456789abcdef';
 
@@ -50,3 +52,12 @@ export class ScimClient {
 }
 
 export const patchOp = (...Operations: unknown[]) => ({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations });
+
+/** A Roster started by {@link startScimRoster}. */
+export type ScimRoster = Awaited<ReturnType<typeof startTestRoster>>;
+
+/** A Roster with SCIM on (the test token) and a client speaking to it as an identity provider would. */
+export async function startScimRoster(): Promise<{ roster: ScimRoster; scim: ScimClient }> {
+  const roster = await startTestRoster({ env: { ROSTER_SCIM_TOKEN: SCIM_TOKEN } });
+  return { roster, scim: new ScimClient(roster.baseUrl) };
+}
