@@ -4,7 +4,8 @@ import { agentRecord, eventually, people, startHarness, type Harness } from '../
  * Runtime approvals answer once the decision is stored and leave its audit entry to the outbox
  * right after (Outbox.later); a pending request's cards go out at once beside the answer (Outbox.now). The queue is bounded, puts cards first, pushes back on
  * the caller when it falls behind, and a process dying before the deferred work leaves the
- * effects to the worker: still performed exactly once.
+ * effects to the worker: still performed exactly once. So for a decision answered first (Teams):
+ * its audit entry before the answer, the rest deferred, durable, and after another writer's entries.
  */
 
 const LEASE_MS = 400;
@@ -151,6 +152,54 @@ describe('effects performed right after the answer (Outbox.later)', () => {
     expect(await auditOf(crashed.view.id)).toEqual(['runtime.requested', 'run.started', 'approval.requested']);
     expect(cardsFor(stored.runId!)).toBe(1);
     expect((await h.services.runs.get(stored.runId!))?.status).toBe('waiting');
+  });
+
+  it('a decision answered first (a Teams invoke) is audited before the answer; dying after it, the worker refreshes the card and carries the run on, once', async () => {
+    const priya = 'priya.raman@brightwater.example';
+    const agent = agentRecord({
+      name: 'Answer First Desk',
+      catalogRoleId: 'procurement-agent',
+      businessUnit: 'risk-compliance',
+      sponsors: [priya],
+      requestedBy: people.tom,
+    });
+    await h.services.agents.insert(agent);
+    const asked = await h.services.runtime.request(agent, {
+      action: 'contracts.modify',
+      summary: 'Extend the ACME contract by a year.',
+      details: { contractId: 'C-1042', supplier: 'ACME', change: 'Extend by 12 months.' },
+      idempotency_key: 'answer-first-0001',
+    });
+    const { runId } = await h.services.runtime.get(agent.id, asked.view.id);
+    await h.services.outbox.idle();
+    const card = () => h.notifier.to(priya, 'approval-request').find((m) => m.card.data.runId === runId)!.card;
+    const before = JSON.stringify(card());
+    expect(card().data).toMatchObject({ canDecide: true });
+    const count = async (action: string) =>
+      (await h.services.audit.export({ agentId: agent.id })).filter((e) => e.subject.id === asked.view.id && e.action === action).length;
+
+    crashAt = 'run.approved.after-answer:0';
+    const run = await h.services.engine.decide(
+      { runId: runId!, stepId: 'decision', actor: priya, decision: 'approve' },
+      { answerFirst: true },
+    );
+    expect(run.steps.decision?.status).toBe('approved');
+    expect(await count('decision.approve')).toBe(1);
+    await h.services.outbox.idle();
+    expect(crashAt).toBeUndefined();
+    expect((await h.services.runtime.get(agent.id, asked.view.id)).status).toBe('pending');
+    expect(JSON.stringify(card())).toBe(before);
+
+    await eventually(async () => {
+      await h.services.outbox.drain();
+      return (await h.services.runtime.get(agent.id, asked.view.id)).status === 'approved' && JSON.stringify(card()) !== before;
+    });
+    await h.services.outbox.drain();
+    expect(card().data).toMatchObject({ state: 'approved', canDecide: false });
+    expect(await count('decision.approve')).toBe(1);
+    expect(await count('step.approved')).toBe(1);
+    expect(await count('run.completed')).toBe(1);
+    expect(h.notifier.to(priya, 'approval-request').filter((m) => m.card.data.runId === runId)).toHaveLength(1);
   });
 });
 
