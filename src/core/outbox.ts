@@ -15,6 +15,12 @@ import type { DueEffect, EffectPerformer, HolderRef, OutboxRepository, PendingEf
  * How a new effect type registers its performer:
  *   outbox.register({ type: 'webhook.deliver', perform: async (data, { effectId }) => { ... } });
  * A performer that throws an error with `retryAfterMs` (a remote 429's Retry-After) is retried no sooner.
+ * A performer that says `ordered: true` (audit entries) keeps its effects' order in a holder across
+ * writers: `settle` performs the holder's earlier ones first, even while another writer holds them.
+ *
+ * Who performs a writer's effects, and when: `settle` (the writer, before it answers), `later` (this
+ * process right after the answer, a bounded queue with urgent tasks first) or `now` (right after the
+ * answer, outside that queue: the cards a person waits for). Either way they are stored already.
  */
 
 /** Tuning of the outbox; every field has a production default. */

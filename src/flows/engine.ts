@@ -1152,7 +1152,7 @@ export class FlowEngine {
     void finished.then(() => {
       if (this.deferred.get(runId) === finished) this.deferred.delete(runId);
     });
-    // The previous one was queued first, so it has started (or finished) when this one starts.
+    // Queued after the previous one (or run by the caller when the queue pushes back), it waits for it.
     await this.deps.outbox.later(
       async () => {
         try {
