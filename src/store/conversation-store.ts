@@ -42,10 +42,28 @@ export interface ConversationStore {
   getMany(aadObjectIds: readonly string[]): Promise<Map<string, TeamsConversationRef>>;
   /** By the directory e-mail, for people whose directory entry has no AAD object id. */
   getByEmail(email: string): Promise<TeamsConversationRef | undefined>;
+  /**
+   * The zone a person's Teams client last reported, found as proactive messages find their
+   * reference (by AAD object id, else by e-mail); undefined when unknown. Each answer stands for
+   * ten minutes in this process, as Slack's `users.info` does: the working-hours check asks for
+   * every reminder that can wait, most of them to the same few people. A sighting stored through
+   * this store replaces it at once; one stored by another replica is seen within ten minutes.
+   */
+  timeZoneOf(person: { teamsAadObjectId?: string | undefined; email: string }): Promise<string | undefined>;
   /** Forgets a user (the app was removed from their personal scope). */
   remove(aadObjectId: string): Promise<boolean>;
   count(): Promise<number>;
   ensureIndexes(): Promise<void>;
+}
+
+/** How long a zone read from the store stands in this process (see {@link ConversationStore.timeZoneOf}). */
+const ZONE_CACHE_MS = 10 * 60_000;
+
+/** What one look-up found: whether there is a reference, and its zone. */
+interface ZoneAnswer {
+  found: boolean;
+  zone?: string | undefined;
+  at: number;
 }
 
 /**
@@ -53,7 +71,10 @@ export interface ConversationStore {
  * is the document `_id`, so a user has exactly one reference; writes are atomic upserts, safe
  * when several Roster replicas see the same user at once.
  */
-export function createConversationStore(connection: Connection): ConversationStore {
+export function createConversationStore(
+  connection: Connection,
+  options: { zoneCacheMs?: number; clock?: () => number } = {},
+): ConversationStore {
   const schema = new Schema(
     {
       _id: String,
@@ -74,7 +95,6 @@ export function createConversationStore(connection: Connection): ConversationSto
   schema.index({ email: 1 });
   const Model = connection.models.TeamsConversation ?? connection.model('TeamsConversation', schema);
   const key = (aadObjectId: string) => aadObjectId.trim().toLowerCase();
-
   const fromDoc = (doc: Record<string, unknown> | null): TeamsConversationRef | undefined => {
     if (!doc) return undefined;
     const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -94,6 +114,45 @@ export function createConversationStore(connection: Connection): ConversationSto
     };
   };
 
+  const get = async (aadObjectId: string) => {
+    if (typeof aadObjectId !== 'string' || !aadObjectId.trim()) return undefined;
+    return fromDoc(await Model.collection.findOne({ _id: key(aadObjectId) as never }));
+  };
+  const getByEmail = async (email: string) => {
+    if (typeof email !== 'string' || !email.trim()) return undefined;
+    return fromDoc(await Model.collection.findOne({ email: email.trim().toLowerCase() }, { sort: { updatedAt: -1 } }));
+  };
+
+  // The two look-ups `timeZoneOf` makes, each remembered apart, so that a write here replaces
+  // exactly the answers it changes. `writes` counts this store's finished writes: a read that one
+  // overtook may have read the old document, and is not remembered.
+  const clock = options.clock ?? Date.now;
+  const zoneCacheMs = options.zoneCacheMs ?? ZONE_CACHE_MS;
+  const zonesByAad = new Map<string, ZoneAnswer>();
+  const zonesByEmail = new Map<string, ZoneAnswer>();
+  let writes = 0;
+  const remembered = async (cache: Map<string, ZoneAnswer>, id: string, read: () => Promise<TeamsConversationRef | undefined>) => {
+    const cached = cache.get(id);
+    if (cached && clock() - cached.at < zoneCacheMs) return cached;
+    const before = writes;
+    const ref = await read();
+    const answer: ZoneAnswer = { found: Boolean(ref), zone: ref?.timeZone, at: clock() };
+    if (writes === before) cache.set(id, answer);
+    return answer;
+  };
+  /** After a write to `aad`'s reference (with `email` when the write said it, `zone` when it set one). */
+  const wrote = (aad: string, email: string | undefined, zone: string | undefined) => {
+    writes += 1;
+    const answer: ZoneAnswer | undefined = zone ? { found: true, zone, at: clock() } : undefined;
+    if (answer) zonesByAad.set(aad, answer);
+    else zonesByAad.delete(aad);
+    // As the newest reference with its e-mail, this one is what the e-mail finds now; a write
+    // whose e-mail is not known here may have changed any e-mail's answer.
+    if (!email) zonesByEmail.clear();
+    else if (answer) zonesByEmail.set(email, answer);
+    else zonesByEmail.delete(email);
+  };
+
   return {
     async save(sighting) {
       const { aadObjectId, conversationId, ...rest } = sighting;
@@ -102,6 +161,12 @@ export function createConversationStore(connection: Connection): ConversationSto
         if (value !== undefined) set[field] = field === 'email' ? String(value).toLowerCase() : String(value);
       if (conversationId) set.conversationId = String(conversationId);
       await Model.collection.updateOne({ _id: key(aadObjectId) as never }, { $set: set }, { upsert: true });
+      // Without a zone in the sighting, the stored one (if any) is read again when asked.
+      wrote(
+        key(aadObjectId),
+        typeof set.email === 'string' ? set.email : undefined,
+        typeof set.timeZone === 'string' ? set.timeZone : undefined,
+      );
     },
     async setPersonalConversation(aadObjectId, conversationId) {
       await Model.collection.updateOne(
@@ -109,10 +174,7 @@ export function createConversationStore(connection: Connection): ConversationSto
         { $set: { conversationId: String(conversationId), updatedAt: new Date() } },
       );
     },
-    async get(aadObjectId) {
-      if (typeof aadObjectId !== 'string' || !aadObjectId.trim()) return undefined;
-      return fromDoc(await Model.collection.findOne({ _id: key(aadObjectId) as never }));
-    },
+    get,
     async getMany(aadObjectIds) {
       const ids = [...new Set(aadObjectIds.filter((id) => typeof id === 'string' && id.trim()).map(key))];
       const found = new Map<string, TeamsConversationRef>();
@@ -123,12 +185,19 @@ export function createConversationStore(connection: Connection): ConversationSto
       }
       return found;
     },
-    async getByEmail(email) {
-      if (typeof email !== 'string' || !email.trim()) return undefined;
-      return fromDoc(await Model.collection.findOne({ email: email.trim().toLowerCase() }, { sort: { updatedAt: -1 } }));
+    getByEmail,
+    async timeZoneOf(person) {
+      const aad = typeof person.teamsAadObjectId === 'string' && person.teamsAadObjectId.trim() ? key(person.teamsAadObjectId) : '';
+      if (aad) {
+        const byAad = await remembered(zonesByAad, aad, () => get(aad));
+        if (byAad.found) return byAad.zone;
+      }
+      const email = typeof person.email === 'string' ? person.email.trim().toLowerCase() : '';
+      return email ? (await remembered(zonesByEmail, email, () => getByEmail(email))).zone : undefined;
     },
     async remove(aadObjectId) {
       const result = await Model.collection.deleteOne({ _id: key(aadObjectId) as never });
+      wrote(key(aadObjectId), undefined, undefined);
       return result.deletedCount === 1;
     },
     count() {

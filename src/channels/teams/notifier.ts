@@ -101,8 +101,9 @@ export class TeamsNotifier implements ChannelNotifier {
     return Boolean(ref);
   }
 
+  /** Asked for every reminder that can wait: the store keeps each person's answer for a while. */
   async timeZoneOf(person: Person): Promise<string | undefined> {
-    return (await this.referenceFor(person))?.timeZone;
+    return this.store.timeZoneOf(person);
   }
 
   async send(person: Person, card: OutgoingCard): Promise<TeamsMessageRef | undefined> {

@@ -1,5 +1,6 @@
+import mongoose, { type Connection } from 'mongoose';
 import { createConversationStore, type ConversationStore } from '../../../src/store/conversation-store.js';
-import { openTestDb, type TestDb } from '../../helpers/db.js';
+import { openTestDb, testMongoUri, type TestDb } from '../../helpers/db.js';
 
 const aad = '6C45046D-121A-4C1B-BDF9-D30B47C1CC50';
 const base = { userId: '29:tom', botId: '28:roster', serviceUrl: 'https://smba.example/emea/', channelId: 'msteams', tenantId: 'tenant-1' };
@@ -55,5 +56,63 @@ describe('conversation references (MongoDB)', () => {
     expect(await store.get({ $ne: '' } as unknown as string)).toBeUndefined();
     expect(await store.getByEmail({ $ne: '' } as unknown as string)).toBeUndefined();
     expect(await store.get('')).toBeUndefined();
+  });
+
+  describe('time zones, as the working-hours check asks for them', () => {
+    const tom = { teamsAadObjectId: aad, email: 'tom.becker@brightwater.example' };
+    const noTeams = { email: 'maya.chen@brightwater.example' };
+    let monitored: Connection;
+    let reads: number;
+    let now: number;
+    let zones: ConversationStore;
+    beforeEach(async () => {
+      // The store on a connection of its own, whose reads of the references are counted.
+      monitored = await mongoose.createConnection(testMongoUri(), { dbName: db.dbName, monitorCommands: true }).asPromise();
+      reads = 0;
+      monitored.getClient().on('commandStarted', (e) => {
+        if (e.commandName === 'find' && e.command.find === 'teams_conversations') reads += 1;
+      });
+      now = Date.now();
+      zones = createConversationStore(monitored, { clock: () => now });
+    });
+    afterEach(async () => {
+      await monitored.close();
+    });
+
+    it('reads a person once for many questions, known or not, until ten minutes have passed', async () => {
+      await store.save({ ...base, aadObjectId: aad, email: tom.email, timeZone: 'Asia/Tokyo' });
+      for (let i = 0; i < 25; i++) {
+        expect(await zones.timeZoneOf(tom)).toBe('Asia/Tokyo');
+        expect(await zones.timeZoneOf(noTeams)).toBeUndefined();
+      }
+      // Tom by his AAD id; Maya, whom Teams never saw, by her e-mail.
+      expect(reads).toBe(2);
+
+      // Another replica heard from Tom's client in another zone: seen once the answer is old.
+      await store.save({ ...base, aadObjectId: aad, timeZone: 'America/Chicago' });
+      expect(await zones.timeZoneOf(tom)).toBe('Asia/Tokyo');
+      now += 10 * 60_000;
+      expect(await zones.timeZoneOf(tom)).toBe('America/Chicago');
+      expect(reads).toBe(3);
+    });
+
+    it('answers at once with the zone a sighting stored here reported, and reads again after one without a zone', async () => {
+      expect(await zones.timeZoneOf(tom)).toBeUndefined();
+      expect(reads).toBe(2); // no reference by AAD id, none by e-mail
+      await zones.save({ ...base, aadObjectId: aad, email: tom.email, timeZone: 'Europe/Berlin' });
+      expect(await zones.timeZoneOf(tom)).toBe('Europe/Berlin');
+      // Found by e-mail too (a directory entry without the AAD id), without reading.
+      expect(await zones.timeZoneOf({ email: tom.email })).toBe('Europe/Berlin');
+      expect(reads).toBe(2);
+
+      // A sighting without a zone (a client that did not say) keeps the stored one: read again.
+      await zones.save({ ...base, aadObjectId: aad, userName: 'Tom Becker' });
+      expect(await zones.timeZoneOf(tom)).toBe('Europe/Berlin');
+      expect(reads).toBe(3);
+
+      // Removed (the app uninstalled): the zone is no longer Teams' to tell.
+      await zones.remove(aad);
+      expect(await zones.timeZoneOf(tom)).toBeUndefined();
+    });
   });
 });
