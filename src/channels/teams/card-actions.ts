@@ -29,7 +29,17 @@ function verbOf(context: TurnContext): string {
   return typeof value?.action?.verb === 'string' ? value.action.verb : '';
 }
 
-type ActionWork = (person: Person, data: Record<string, unknown>, context: TurnContext) => Promise<CardModel | string>;
+/**
+ * What a handler answers a click with: a card shown in place of the one clicked, a plain text
+ * answer, or an {@link ActionOutcome} (what was done, what is still asked, a follow-up message),
+ * which a click on the home card turns into the home card once nothing more is asked.
+ */
+type ActionWork = (person: Person, data: Record<string, unknown>, context: TurnContext) => Promise<CardModel | string | ActionOutcome>;
+
+/** An outcome, as opposed to a card model (which has a `kind`) or a text. */
+function isOutcome(result: CardModel | string | ActionOutcome): result is ActionOutcome {
+  return typeof result === 'object' && !('kind' in result);
+}
 type Verbs = Parameters<AgentApplication<TurnState>['adaptiveCards']['actionExecute']>[0];
 
 /**
@@ -44,6 +54,17 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
   const { chat, identity, log } = deps;
   const complete = async (card: CardModel): Promise<CardModel> => (deps.cardParts ? deps.cardParts.complete(card) : card);
 
+  // What an outcome answers: a prompt, form or card in place of the clicked card, a follow-up as a
+  // message of its own. Clicked on the home card (`home` given), the card gives way to the home
+  // card, fresh, as Slack publishes App Home again; a prompt or form is still shown in its place.
+  const deliver = async (context: TurnContext, outcome: ActionOutcome, home?: Person): Promise<CardModel | string> => {
+    const shown = outcome.prompt ?? outcome.form ?? (home && outcome.card ? await chat.home(home) : outcome.card);
+    if (outcome.followUp) await context.sendActivity(cardMessage(outcome.followUp, readerTimeOf(context)));
+    if (shown) return shown;
+    // Nothing replaces the clicked card (a decision log stays as it is): the answer is the message above.
+    return outcome.followUp && 'title' in outcome.followUp.data ? String(outcome.followUp.data.title) : 'Done.';
+  };
+
   const on = (verbs: Verbs, work: ActionWork) => {
     app.adaptiveCards.actionExecute(verbs, async (context, _state, action): Promise<AdaptiveCard | string> => {
       const person = await identity.person(context);
@@ -52,7 +73,8 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
       const parsed = actionSchema.safeParse(action);
       const data = (parsed.success ? parsed.data.data : undefined) ?? {};
       try {
-        const result = await work(person, data, context);
+        const worked = await work(person, data, context);
+        const result = isOutcome(worked) ? await deliver(context, worked, fromHome(data) ? person : undefined) : worked;
         return typeof result === 'string' ? result : adaptiveCard(await complete(result), time);
       } catch (err) {
         return adaptiveCard(
@@ -107,19 +129,17 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
   on(CARD_ACTIONS.approvalApprove, async (person, data, context) => {
     const { runId = '', stepId = '' } = approvalIds(data);
     const card = await decideOnce(chat, person, { runId, stepId, decision: 'approve' });
-    if (fromHome(data)) return chat.home(person);
-    await updateSharedCopy(context, await complete(card), identity.sharedTime(), log);
-    return card;
+    await updateSharedCopy(context, data, await complete(card), identity.sharedTime(), log);
+    return { card };
   });
 
   on([CARD_ACTIONS.approvalDeny, CARD_ACTIONS.approvalDenySubmit], async (person, data, context) => {
     const { runId = '', stepId = '' } = approvalIds(data);
     const reason = denyReason(data);
-    if (!reason) return chat.denyForm(person, runId, stepId, DENY_REASON_NEEDED);
+    if (!reason) return { form: await chat.denyForm(person, runId, stepId, DENY_REASON_NEEDED) };
     const card = await decideOnce(chat, person, { runId, stepId, decision: 'deny', comment: reason });
-    if (fromHome(data)) return chat.home(person);
-    await updateSharedCopy(context, await complete(card), identity.sharedTime(), log);
-    return card;
+    await updateSharedCopy(context, data, await complete(card), identity.sharedTime(), log);
+    return { card };
   });
 
   on(CARD_ACTIONS.approvalRefresh, async (person, data) => {
@@ -173,24 +193,11 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
     return { kind: 'access-form', data: { ...form.data, values: targetKnown ? kept : { ...kept, targetId: undefined }, errors } };
   });
 
-  // What a click answers: a prompt, form or card in place of the clicked card, a follow-up as a
-  // message of its own. A card clicked on the home card (`home` given) gives way to that card, fresh.
-  const deliver = async (context: TurnContext, outcome: ActionOutcome, home?: Person): Promise<CardModel | string> => {
-    const shown = outcome.prompt ?? outcome.form ?? (home && outcome.card ? await chat.home(home) : outcome.card);
-    if (outcome.followUp) await context.sendActivity(cardMessage(outcome.followUp, readerTimeOf(context)));
-    if (shown) return shown;
-    // Nothing replaces the clicked card (a decision log stays as it is): the answer is the message above.
-    return outcome.followUp && 'title' in outcome.followUp.data ? String(outcome.followUp.data.title) : 'Done.';
-  };
-
   // Alert and check-in cards: the core acts (authorised there), the clicker gets the fresh card.
   const supervision = deps.supervision;
   if (supervision) {
     on([...ALERT_VERBS], async (person, data, context) =>
-      deliver(
-        context,
-        await supervision.alertClick(person, verbOf(context) as AlertVerb, typeof data.alertId === 'string' ? data.alertId : ''),
-      ),
+      supervision.alertClick(person, verbOf(context) as AlertVerb, typeof data.alertId === 'string' ? data.alertId : ''),
     );
     on([...CHECKIN_VERBS], async (person, data, context) =>
       supervision.checkInAction(person, verbOf(context) as CheckInVerb, typeof data.checkInId === 'string' ? data.checkInId : ''),
@@ -199,17 +206,13 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
 
   // The agent buttons of alerts, check-ins and notices, and the prompts some of them open.
   on([...AGENT_BUTTON_VERBS], async (person, data, context) =>
-    deliver(
-      context,
-      await chat.actions.click(person, verbOf(context) as AgentButtonVerb, buttonIds(data)),
-      fromHome(data) ? person : undefined,
-    ),
+    chat.actions.click(person, verbOf(context) as AgentButtonVerb, buttonIds(data)),
   );
-  on(CARD_ACTIONS.promptSubmit, async (person, data, context) => {
+  on(CARD_ACTIONS.promptSubmit, async (person, data) => {
     const { verb, ids, values } = promptSubmission(data);
     if (!verb)
       return chat.notice('warning', 'That form no longer works', 'This card is out of date. Send "help" to see what Roster can do.');
-    return deliver(context, await chat.actions.submit(person, verb, ids, values));
+    return chat.actions.submit(person, verb, ids, values);
   });
 
   // Registered last, so it only answers verbs no handler above knows (an old card, a forged invoke).
@@ -262,11 +265,18 @@ async function decideOnce(
  * An approval card clicked in a group chat or channel is seen by others too: the clicker gets
  * their own view as the invoke response, and the message itself becomes the shared, read-only
  * view (its refresh still gives each approver their own). In a 1:1 chat there is nobody else,
- * and the flow engine updates every card it sent.
+ * and the flow engine updates every card it sent; a click on the home card leaves that message
+ * the home card.
  */
-async function updateSharedCopy(context: TurnContext, card: CardModel, time: CardTime, log: Logger): Promise<void> {
+async function updateSharedCopy(
+  context: TurnContext,
+  clicked: Record<string, unknown>,
+  card: CardModel,
+  time: CardTime,
+  log: Logger,
+): Promise<void> {
   const messageId = context.activity.replyToId;
-  if (!messageId || isPersonal(context.activity) || card.kind !== 'approval-request') return;
+  if (!messageId || isPersonal(context.activity) || fromHome(clicked) || card.kind !== 'approval-request') return;
   const { cannotDecideReason: _personal, headline: _asked, ...data } = card.data;
   try {
     // Seen by many, so its times are in the organisation's zone, named.
