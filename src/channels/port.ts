@@ -52,11 +52,8 @@ export class RoutingNotifier implements Notifier {
       this.log.warn({ recipient, kind: card.kind }, 'card for someone not in the directory was not sent');
       return undefined;
     }
-    const ordered = [...this.channels].sort(
-      (a, b) => Number(b.channel === person.preferredChannel) - Number(a.channel === person.preferredChannel),
-    );
     let failure: unknown;
-    for (const channel of ordered) {
+    for (const channel of this.byPreference(person)) {
       if (!(await channel.canReach(person))) continue;
       try {
         return await channel.send(person, card);
@@ -78,14 +75,16 @@ export class RoutingNotifier implements Notifier {
   async timeZoneOf(recipient: string): Promise<string> {
     const person = findPersonByEmail(this.org, recipient);
     if (!person) return readerTime(this.org, undefined).zone;
-    const ordered = [...this.channels].sort(
-      (a, b) => Number(b.channel === person.preferredChannel) - Number(a.channel === person.preferredChannel),
-    );
-    for (const channel of ordered) {
+    for (const channel of this.byPreference(person)) {
       const reported = await channel.timeZoneOf?.(person).catch(() => undefined);
       if (reported) return readerTime(this.org, person, reported).zone;
     }
     return readerTime(this.org, person).zone;
+  }
+
+  /** The channels, the person's preferred one first. */
+  private byPreference(person: Person): ChannelNotifier[] {
+    return [...this.channels].sort((a, b) => Number(b.channel === person.preferredChannel) - Number(a.channel === person.preferredChannel));
   }
 
   async update(ref: MessageRef, card: OutgoingCard): Promise<void> {
