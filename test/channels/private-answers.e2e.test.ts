@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { onBothPlatforms, type TestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import type { FakeSlack } from '../helpers/fake-slack.js';
-import { agentRecord, eventually, people } from '../helpers/harness.js';
+import { agentRecord, eventually, grantRecord, people } from '../helpers/harness.js';
 import { buttonClick, directMessage, interaction, postSlack } from '../helpers/slack-requests.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { cardText } from './teams/card-reading.js';
@@ -47,6 +47,22 @@ describe('answers where people ask', () => {
     // help, as Roster's notices tell people to send.
     await postSlack(roster.baseUrl, directMessage(DANIEL.id, 'help'));
     await slack.waitFor('chat.postMessage', (a) => a.channel === dm && text(a.blocks).includes('Roster commands'));
+  });
+
+  it("Slack: a direct message's answer shows times in the person's zone, as /roster does", async () => {
+    // Priya messages nowhere else in this file: Roster has not cached what Slack says of her yet.
+    const priya = { id: 'U04E6T1V5GA', email: 'priya.raman@brightwater.example' };
+    const dm = `D${priya.id.slice(1)}`;
+    const expires = new Date(Date.UTC(2031, 5, 3, 14, 2)); // 10:02 in New York (EDT)
+    slack.timeZones.set(priya.id, 'America/New_York');
+    const agent = agentRecord({ name: 'Zoned Scout', sponsors: [priya.email], requestedBy: priya.email, businessUnit: 'customer-support' });
+    await roster.services.agents.insert(agent);
+    await roster.services.grants.insert(grantRecord(agent.id, 'kb:read', { expiresAt: expires.toISOString() }));
+    await postSlack(roster.baseUrl, directMessage(priya.id, 'show Zoned Scout'));
+    const profile = await slack.waitFor('chat.postMessage', (a) => a.channel === dm && text(a.blocks).includes('Zoned Scout'));
+    expect(text(profile.args.blocks)).toContain(
+      `<!date^${expires.getTime() / 1000}^{date_short_pretty} at {time}|3 Jun 2031, 10:02 America/New_York>`,
+    );
   });
 
   it("Slack: the bot's own messages, edits and other subtypes get no answer", async () => {

@@ -11,7 +11,7 @@ import { ACCESS_FORM_INPUTS, CARD_ACTIONS, DENY_REASON_INPUT, FIND_FORM_INPUTS }
 import type { CardModel } from '../../cards/view-models.js';
 import { scrubSecrets, type Logger } from '../../logger.js';
 import { DENY_REASON_NEEDED } from '../../core/commands.js';
-import { parseChatCommand, type ChatService, type FindFormValues } from '../chat.js';
+import { parseChatCommand, type ChatReply, type ChatService, type FindFormValues } from '../chat.js';
 import { AccessChat } from '../chat-access.js';
 import type { Channel, ChannelDeps } from '../port.js';
 import { DatabaseUnavailableError } from '../../store/database.js';
@@ -298,8 +298,11 @@ function register(app: BoltApp, deps: ListenerDeps): void {
   const { chat, identity, deliveries, log, work } = deps;
   const recent = new RecentDeliveries();
 
-  /** A card only the acting person sees: ephemeral where Slack gave a response_url, else a DM. */
-  const replyPrivately = async (client: WebClient, userId: string, respond: RespondFn | undefined, card: CardModel) => {
+  /**
+   * A card only the acting person sees, in their zone: ephemeral where Slack gave a response_url,
+   * else a message in `channel` (their DM with the app unless a DM's own channel is given).
+   */
+  const replyPrivately = async (client: WebClient, userId: string, respond: RespondFn | undefined, card: CardModel, channel = userId) => {
     const message = slackMessage(card, await identity.readerTime(userId));
     if (respond) {
       try {
@@ -309,7 +312,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
         log.warn({ err }, 'response_url failed; sending a direct message instead');
       }
     }
-    await client.chat.postMessage({ channel: userId, blocks: message.blocks as never, text: message.text });
+    await client.chat.postMessage({ channel, blocks: message.blocks as never, text: message.text });
   };
 
   // Acknowledge first, then work. A click, command or event carries nothing in its acknowledgement,
@@ -433,31 +436,36 @@ function register(app: BoltApp, deps: ListenerDeps): void {
   const publishHomeWith = async (client: WebClient, userId: string, person: Person, found: CardModel) =>
     publishHomeOf(chat, client, userId, person, await identity.readerTime(userId), found);
 
-  /** Runs a listener body for a known person; unknown people and failures get a friendly private card. */
+  /**
+   * Runs a listener body for a known person; unknown people and failures get a friendly private
+   * card (in `channel`, a DM's own, when given).
+   */
   const asPerson = async (
-    args: Pick<AllMiddlewareArgs, 'client'> & { userId: string; respond?: RespondFn },
+    args: Pick<AllMiddlewareArgs, 'client'> & { userId: string; respond?: RespondFn; channel?: string },
     work: (person: Person) => Promise<void>,
   ): Promise<void> => {
+    const tell = (card: CardModel) => replyPrivately(args.client, args.userId, args.respond, card, args.channel);
     const person = await identity.person(args.userId);
     try {
-      if (!person) {
-        await replyPrivately(args.client, args.userId, args.respond, chat.unknownPersonCard());
-        return;
-      }
+      if (!person) return void (await tell(chat.unknownPersonCard()));
       await work(person);
     } catch (err) {
-      await replyPrivately(args.client, args.userId, args.respond, chat.errorCard(err, { slackUserId: args.userId })).catch((e: unknown) =>
+      await tell(chat.errorCard(err, { slackUserId: args.userId })).catch((e: unknown) =>
         log.error({ err: e }, 'could not tell the person about an error'),
       );
     }
   };
 
+  /** What typed words ask for, the same in `/roster` and a DM: `access` with arguments missing is the access form. */
+  const answerWords = async (person: Person, words: string): Promise<ChatReply> => {
+    const parsed = parseChatCommand(words);
+    const accessForm = parsed.name === 'access' ? await chat.access.form(person, parsed) : undefined;
+    return accessForm ? { card: accessForm, form: true } : chat.run(person, parsed);
+  };
+
   app.command('/roster', async ({ command, client, respond }) => {
     await asPerson({ client, userId: command.user_id, respond }, async (person) => {
-      const parsed = parseChatCommand(command.text);
-      // `access` with arguments missing opens the access form in a modal.
-      const accessForm = parsed.name === 'access' ? await chat.access.form(person, parsed) : undefined;
-      const reply = accessForm ? { card: accessForm, form: true } : await chat.run(person, parsed);
+      const reply = await answerWords(person, command.text);
       if (reply.form) await openModal(client, command.trigger_id, reply.card);
       else await replyPrivately(client, command.user_id, respond, reply.card);
     });
@@ -739,22 +747,11 @@ function register(app: BoltApp, deps: ListenerDeps): void {
   app.event('message', async ({ body, client }) => {
     const dm = directMessageOf(body as unknown as Record<string, unknown>);
     if (!dm) return;
-    const post = async (card: CardModel) => {
-      const message = slackMessage(card);
-      await client.chat.postMessage({ channel: dm.channel, blocks: message.blocks as never, text: message.text });
-    };
-    const person = await identity.person(dm.user);
-    try {
-      if (!person) return void (await post(chat.unknownPersonCard()));
-      const parsed = parseChatCommand(dm.text);
-      const accessForm = parsed.name === 'access' ? await chat.access.form(person, parsed) : undefined;
-      const reply = accessForm ? { card: accessForm, form: true } : await chat.run(person, parsed);
-      await post(reply.form ? formInDirectMessage(chat, person, reply.card, dm.text) : reply.card);
-    } catch (err) {
-      await post(chat.errorCard(err, { slackUserId: dm.user })).catch((e: unknown) =>
-        log.error({ err: e }, 'could not tell the person about an error'),
-      );
-    }
+    await asPerson({ client, userId: dm.user, channel: dm.channel }, async (person) => {
+      const reply = await answerWords(person, dm.text);
+      const card = reply.form ? formInDirectMessage(chat, person, reply.card, dm.text) : reply.card;
+      await replyPrivately(client, dm.user, undefined, card, dm.channel);
+    });
   });
 
   app.event('app_home_opened', async ({ event, client }) => {
