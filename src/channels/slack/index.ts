@@ -315,6 +315,12 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     await client.chat.postMessage({ channel, blocks: message.blocks as never, text: message.text });
   };
 
+  /** The clicked message, replaced by `card` in the clicker's zone (through the click's response_url). */
+  const replaceClicked = async (respond: RespondFn, userId: string, card: CardModel) => {
+    const message = slackMessage(card, await identity.readerTime(userId));
+    await respond({ replace_original: true, blocks: message.blocks as never, text: message.text });
+  };
+
   // Acknowledge first, then work. A click, command or event carries nothing in its acknowledgement,
   // so it is acknowledged before any database write (Slack shows a time-out and retries after 3 s),
   // and its work waits its turn in `work` (bounded concurrency), so acknowledgements never queue
@@ -489,8 +495,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
       const { q, page } = findPageOf('value' in action ? action.value : undefined);
       const card = await chat.find(person, q, page);
       if (clickedOnHome(body)) return void (await publishHomeWith(client, userId, person, card));
-      const message = slackMessage(card);
-      await respond({ replace_original: true, blocks: message.blocks as never, text: message.text });
+      await replaceClicked(respond, userId, card);
     });
   });
 
@@ -594,10 +599,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
       await asPerson({ client, userId, respond }, async (person) => {
         const grantId = grantIdOf('value' in action ? action.value : undefined);
         const { card, reply } = await chat.access.click(person, grantAction, grantId);
-        const message = slackMessage(card, await identity.readerTime(userId));
-        await respond({ replace_original: true, blocks: message.blocks as never, text: message.text }).catch((err: unknown) =>
-          log.warn({ err }, 'could not update the grant card in place'),
-        );
+        await replaceClicked(respond, userId, card).catch((err: unknown) => log.warn({ err }, 'could not update the grant card in place'));
         if (reply) await replyPrivately(client, userId, undefined, reply);
       });
     });
@@ -613,8 +615,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
       await asPerson({ client, userId, respond }, async (person) => {
         const ids = reviewIdsOf('value' in action ? action.value : undefined);
         const card = await chat.access.reviewClick(person, answer, ids.grantId, ids.reviewId);
-        const message = slackMessage(card, await identity.readerTime(userId));
-        await respond({ replace_original: true, blocks: message.blocks as never, text: message.text }).catch((err: unknown) =>
+        await replaceClicked(respond, userId, card).catch((err: unknown) =>
           log.warn({ err }, 'could not update the access review card in place'),
         );
       });
