@@ -8,7 +8,7 @@ import { FakeConnector } from '../helpers/fake-connector.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { eventually, passingEvaluation, people, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { memoryLogger } from '../helpers/logger.js';
-import { buttonClick, interaction, postSlack } from '../helpers/slack-requests.js';
+import { buttonClick, directMessage, interaction, postSlack } from '../helpers/slack-requests.js';
 import { cardText, cardVerbs } from '../channels/teams/card-reading.js';
 import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
 
@@ -175,6 +175,28 @@ describe('Slack: a burst of clicks beyond the concurrency bound', () => {
       expect(await approvalEntries(roster, agentId, NOAH.email)).toHaveLength(1);
     }
     expect(await roster.services.audit.verify()).toMatchObject({ ok: true });
+  });
+
+  it('direct messages are acknowledged and wait their turn in the same queue, each answered once', async () => {
+    const dm = `D${LIAM.id.slice(1)}`;
+    const answers = () => slack.of('chat.postMessage', (a) => a.channel === dm && JSON.stringify(a.blocks).includes('Roster commands'));
+    // Slack stops answering messages: a DM's work waits on posting its answer.
+    const release = slack.hold('chat.postMessage');
+    let released = false;
+    try {
+      const sent = await Promise.all(Array.from({ length: 2 * BOUND }, () => postSlack(roster.baseUrl, directMessage(LIAM.id, 'help'))));
+      expect(sent.every((a) => a.status === 200)).toBe(true);
+      await eventually(() => slack.held === BOUND);
+      // Two answers are on their way; the other DMs wait in the queue, not at Slack.
+      expect(answers()).toHaveLength(BOUND);
+      release();
+      released = true;
+    } finally {
+      if (!released) release();
+    }
+    await eventually(() => answers().length === 2 * BOUND);
+    expect(answers()).toHaveLength(2 * BOUND);
+    expect(slack.maxHeld).toBe(BOUND);
   });
 });
 
