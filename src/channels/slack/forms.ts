@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { EVALUATION_FORM_INPUTS, REQUEST_FORM_INPUTS, ROLE_FIT_BLOCK_PREFIX } from '../../cards/ids.js';
-import type { EvaluationFormValues, RequestFormValues } from '../chat.js';
+import { EVALUATION_FORM_INPUTS, FIND_FORM_INPUTS, REQUEST_FORM_INPUTS, ROLE_FIT_BLOCK_PREFIX } from '../../cards/ids.js';
+import type { EvaluationFormValues, FindFormValues, RequestFormValues } from '../chat.js';
 import { PROMPT_INPUTS, PROMPT_VERBS, type PromptInputName, type PromptVerb } from '../../cards/supervision-view-models.js';
 
 /** One input's state as Slack sends it in `view.state.values[block][action]`. */
@@ -78,6 +78,30 @@ export function readEvaluationForm(values: StateValues, privateMetadata: string)
     roleFit,
     ...(notes ? { notes } : {}),
   };
+}
+
+/** The find form's values, the sponsor still as a Slack user id. */
+export function readFindForm(values: StateValues): Omit<FindFormValues, 'sponsor'> & { sponsorSlackId?: string } {
+  const f = FIND_FORM_INPUTS;
+  const chosen = (name: string) => input(values, name)?.selected_option?.value ?? undefined;
+  const sponsorSlackId = input(values, f.sponsor.slack)?.selected_user;
+  return {
+    status: chosen(f.status.slack),
+    role: chosen(f.role.slack),
+    bu: chosen(f.bu.slack),
+    ...(sponsorSlackId ? { sponsorSlackId } : {}),
+    scope: chosen(f.scope.slack),
+    data: chosen(f.data.slack),
+    risk: chosen(f.risk.slack),
+    checkin: chosen(f.checkin.slack),
+    cost: input(values, f.cost.slack)?.value ?? undefined,
+  };
+}
+
+/** A find filter's error, keyed by its block_id (an unknown field is shown on the cost input). */
+export function findErrorToBlocks(field: string, message: string): Record<string, string> {
+  const name = FIND_FORM_INPUTS[field as keyof typeof FIND_FORM_INPUTS]?.slack ?? FIND_FORM_INPUTS.cost.slack;
+  return { [name]: message.slice(0, 1900) };
 }
 
 /** Slack modal errors are keyed by block_id. */

@@ -7,7 +7,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Person } from '../../config/schemas.js';
 import { renderCard } from '../../cards/render.js';
 import { slackNotificationCard } from '../../cards/form-launchers.js';
-import { ACCESS_FORM_INPUTS, CARD_ACTIONS, DENY_REASON_INPUT, FIND_FORM_INPUTS } from '../../cards/ids.js';
+import { ACCESS_FORM_INPUTS, CARD_ACTIONS, DENY_REASON_INPUT } from '../../cards/ids.js';
 import type { CardModel } from '../../cards/view-models.js';
 import { scrubSecrets, type Logger } from '../../logger.js';
 import { DENY_REASON_NEEDED } from '../../core/commands.js';
@@ -18,6 +18,8 @@ import { DatabaseUnavailableError } from '../../store/database.js';
 import { RecentDeliveries, SlackDeliveries } from './deliveries.js';
 import {
   evaluationErrorsToBlocks,
+  findErrorToBlocks,
+  readFindForm,
   readEvaluationForm,
   readRequestForm,
   requestErrorsToBlocks,
@@ -515,26 +517,9 @@ function register(app: BoltApp, deps: ListenerDeps): void {
       await ack();
       return void (await replyPrivately(client, userId, undefined, chat.unknownPersonCard()));
     }
-    const state = parsed.data.view.state.values as Record<string, Record<string, Record<string, unknown>>>;
-    const field = (name: string) => state[name]?.[name];
-    const chosen = (name: string) => {
-      const option = field(name)?.selected_option as { value?: unknown } | undefined;
-      return typeof option?.value === 'string' ? option.value : undefined;
-    };
-    const sponsorId = field(FIND_FORM_INPUTS.sponsor.slack)?.selected_user;
-    const sponsor = typeof sponsorId === 'string' ? ((await identity.person(sponsorId))?.email ?? `<@${sponsorId}>`) : undefined;
-    const cost = field(FIND_FORM_INPUTS.cost.slack)?.value;
-    const values: FindFormValues = {
-      status: chosen(FIND_FORM_INPUTS.status.slack),
-      role: chosen(FIND_FORM_INPUTS.role.slack),
-      bu: chosen(FIND_FORM_INPUTS.bu.slack),
-      sponsor,
-      scope: chosen(FIND_FORM_INPUTS.scope.slack),
-      data: chosen(FIND_FORM_INPUTS.data.slack),
-      risk: chosen(FIND_FORM_INPUTS.risk.slack),
-      checkin: chosen(FIND_FORM_INPUTS.checkin.slack),
-      cost: typeof cost === 'string' ? cost : undefined,
-    };
+    const { sponsorSlackId, ...form } = readFindForm(parsed.data.view.state.values);
+    const sponsor = sponsorSlackId ? ((await identity.person(sponsorSlackId))?.email ?? `<@${sponsorSlackId}>`) : undefined;
+    const values: FindFormValues = { ...form, sponsor };
     // Answered within the acknowledgement: a bad filter is marked on its field, as Slack shows errors.
     let result: Awaited<ReturnType<ChatService['findFromForm']>>;
     try {
@@ -543,10 +528,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
       await ack();
       return void (await replyPrivately(client, userId, undefined, chat.errorCard(err, { slackUserId: userId })));
     }
-    if (!result.ok) {
-      const key = (result.field in FIND_FORM_INPUTS ? result.field : 'cost') as keyof typeof FIND_FORM_INPUTS;
-      return void (await ack({ response_action: 'errors', errors: { [FIND_FORM_INPUTS[key].slack]: result.error.slice(0, 1900) } }));
-    }
+    if (!result.ok) return void (await ack({ response_action: 'errors', errors: findErrorToBlocks(result.field, result.error) }));
     await ack();
     await asPerson({ client, userId }, async () => publishHomeWith(client, userId, person, result.card));
   });
