@@ -107,6 +107,21 @@ export async function startTeamsTestRoster(options: TestRosterOptions = {}): Pro
   };
 }
 
+/**
+ * A Teams test Roster for the tests of the enclosing `describe`: started before them, stopped
+ * after them. Read its fields inside the tests (they are set once `beforeAll` has run).
+ */
+export function teamsTestRosterPerSuite(options: TestRosterOptions = {}): TeamsTestRoster {
+  const suite = {} as TeamsTestRoster;
+  beforeAll(async () => {
+    Object.assign(suite, await startTeamsTestRoster(options));
+  });
+  afterAll(async () => {
+    await suite.stop?.();
+  });
+  return suite;
+}
+
 /** A test Roster on both platforms: the Slack Web API and the Bot Connector faked on loopback, a Teams client to talk to it. */
 export interface BothPlatformsTestRoster {
   roster: TestRoster;

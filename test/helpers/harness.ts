@@ -155,6 +155,28 @@ export const passingEvaluation = (org: OrgConfig, roleId: string) => {
   };
 };
 
+/**
+ * A kb-answerer agent `requester` asked for in engineering (and sponsors), its results typed in by
+ * an IT admin and passed: the request waits for the engineering approver and an IT admin.
+ */
+export async function requestAwaitingApproval(
+  services: Services,
+  org: OrgConfig,
+  requester: string,
+  name: string,
+): Promise<{ runId: string; agentId: string }> {
+  const { run, agentId } = await services.commands.requestAgent(requester, {
+    roleId: 'kb-answerer',
+    name,
+    purpose: 'Answers engineering how-to questions from the handbook.',
+    businessUnit: 'engineering',
+    sponsors: [requester],
+    justification: 'Saves the platform team hours each week.',
+  });
+  await services.commands.submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
+  return { runId: run.id, agentId };
+}
+
 /** Waits until `probe` returns a truthy value (scheduler-driven outcomes), or fails after `timeoutMs`. */
 export async function eventually<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

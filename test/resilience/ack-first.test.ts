@@ -2,11 +2,11 @@ import http from 'node:http';
 import type { CommandStartedEvent } from 'mongodb';
 import { createSlackChannel } from '../../src/channels/slack/index.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
-import { startTeamsTestRoster, startTestRoster } from '../helpers/app.js';
+import { startTestRoster, teamsTestRosterPerSuite } from '../helpers/app.js';
 import { testMongoUri, uniqueDbName } from '../helpers/db.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
-import { eventually, passingEvaluation, people, SHIPPED_CONFIG } from '../helpers/harness.js';
+import { eventually, people, requestAwaitingApproval, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { memoryLogger } from '../helpers/logger.js';
 import { buttonClick, directMessage, interaction, postSlack } from '../helpers/slack-requests.js';
 import { cardText, cardVerbs } from '../channels/teams/card-reading.js';
@@ -19,18 +19,7 @@ const LIAM = { id: 'U04K7R3D9SW', email: people.liam }; // it-admin, engineering
 const NOAH = { id: 'U04J5M9C1RF', email: 'noah.fischer@brightwater.example' }; // approver:engineering
 
 /** A kb-answerer request by `requester`, evaluated: it waits for the engineering approver and an IT admin. */
-async function waitingRun(roster: Roster, requester: string, name: string): Promise<{ runId: string; agentId: string }> {
-  const { run, agentId } = await roster.services.commands.requestAgent(requester, {
-    roleId: 'kb-answerer',
-    name,
-    purpose: 'Answers engineering how-to questions from the handbook.',
-    businessUnit: 'engineering',
-    sponsors: [requester],
-    justification: 'Saves the platform team hours each week.',
-  });
-  await roster.services.commands.submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
-  return { runId: run.id, agentId };
-}
+const waitingRun = (roster: Roster, requester: string, name: string) => requestAwaitingApproval(roster.services, org, requester, name);
 
 const approveClick = (userId: string, runId: string) =>
   interaction(buttonClick(userId, 'approval_approve', JSON.stringify({ runId, stepId: 'approvals' })));
@@ -201,18 +190,10 @@ describe('Slack: a burst of clicks beyond the concurrency bound', () => {
 });
 
 describe('Teams: the invoke answers with the decision; the other cards are updated after, in order', () => {
-  let roster: Roster;
-  let connector: FakeConnector;
-  let client: TeamsClient;
-  let stop: () => Promise<void>;
-  beforeAll(async () => {
-    ({ roster, connector, client, stop } = await startTeamsTestRoster());
-  });
-  afterAll(async () => {
-    await stop?.();
-  });
+  const teams = teamsTestRosterPerSuite();
 
   it("answers Noah's and Liam's clicks while the Bot Connector holds card updates, then updates Aisha's card to the final state", async () => {
+    const { roster, connector, client } = teams;
     const grace = teamsUser(roster.chat.person(people.grace)!);
     const approvers = {
       noah: teamsUser(roster.chat.person(NOAH.email)!),

@@ -3,7 +3,7 @@ import { loadOrgConfig } from '../../src/config/org-config.js';
 import { DatabaseUnavailableError } from '../../src/store/database.js';
 import { startTestRoster, type TestRoster } from '../helpers/app.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
-import { eventually, passingEvaluation, people, SHIPPED_CONFIG } from '../helpers/harness.js';
+import { eventually, people, requestAwaitingApproval, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { buttonClick, interaction } from '../helpers/slack-requests.js';
 
 /*
@@ -36,18 +36,7 @@ describe('concurrent approve clicks: none lost between the ack and the decision'
   });
 
   /** A request waiting for engineering approvers (Noah among them), its evaluation passed. */
-  async function waitingRequest(i: number): Promise<string> {
-    const { run, agentId } = await roster.services.commands.requestAgent(people.grace, {
-      roleId: 'kb-answerer',
-      name: `Click Storm ${i}`,
-      purpose: 'Answers engineering how-to questions from the handbook.',
-      businessUnit: 'engineering',
-      sponsors: [people.grace],
-      justification: 'Many clicks at once.',
-    });
-    await roster.services.commands.submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
-    return run.id;
-  }
+  const waitingRequest = async (i: number) => (await requestAwaitingApproval(roster.services, org, people.grace, `Click Storm ${i}`)).runId;
 
   const decidedByNoah = async (runIds: readonly string[]) => {
     const runs = await Promise.all(runIds.map((id) => roster.services.engine.get(id)));

@@ -1,13 +1,13 @@
 import { createSlackChannel } from '../../src/channels/slack/index.js';
-import { startTeamsTestRoster, startTestRoster } from '../helpers/app.js';
+import { startTestRoster, teamsTestRosterPerSuite } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
-import { eventually, passingEvaluation, people, SHIPPED_CONFIG } from '../helpers/harness.js';
+import { eventually, passingEvaluation, people, requestAwaitingApproval, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { buttonClick, interaction, postSlack, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
 import { memoryLogger } from '../helpers/logger.js';
 import { button, cardButtons } from '../channels/teams/card-reading.js';
-import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
+import { teamsUser } from '../channels/teams/teams-client.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 const org = loadOrgConfig(SHIPPED_CONFIG);
@@ -19,19 +19,6 @@ const grace = people.grace;
 /** Slack's retry headers for delivery `n` (0 is the first, which carries none). */
 const retryHeaders = (n: number): Record<string, string> =>
   n === 0 ? {} : { 'x-slack-retry-num': String(n), 'x-slack-retry-reason': 'http_timeout' };
-
-async function requestAndEvaluate(roster: Roster, requester: string, name: string) {
-  const { run, agentId } = await roster.services.commands.requestAgent(requester, {
-    roleId: 'kb-answerer',
-    name,
-    purpose: 'Answers engineering how-to questions from the handbook.',
-    businessUnit: 'engineering',
-    sponsors: [requester],
-    justification: 'Saves the platform team hours each week.',
-  });
-  await roster.services.commands.submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
-  return { runId: run.id, agentId };
-}
 
 describe('the same delivery five times has one effect', () => {
   describe('Slack (X-Slack-Retry-Num)', () => {
@@ -90,7 +77,7 @@ describe('the same delivery five times has one effect', () => {
     });
 
     it('an approve click delivered five times records one decision and one audit entry', async () => {
-      const { runId } = await requestAndEvaluate(roster, LIAM.email, 'Click Twin');
+      const { runId } = await requestAwaitingApproval(roster.services, org, LIAM.email, 'Click Twin');
       const post = interaction(
         buttonClick(NOAH.id, 'approval_approve', JSON.stringify({ runId, stepId: 'approvals' }), slack.responseUrl('noah-x5')),
       );
@@ -115,18 +102,10 @@ describe('the same delivery five times has one effect', () => {
   });
 
   describe('Teams (the same invoke activity five times)', () => {
-    let connector: FakeConnector;
-    let roster: Roster;
-    let client: TeamsClient;
-    let stop: () => Promise<void>;
-    beforeAll(async () => {
-      ({ roster, connector, client, stop } = await startTeamsTestRoster());
-    });
-    afterAll(async () => {
-      await stop?.();
-    });
+    const teams = teamsTestRosterPerSuite();
 
     it('a request form submitted five times creates one agent, and an approval five times counts once', async () => {
+      const { roster, connector, client } = teams;
       const me = teamsUser(roster.chat.person(grace)!);
       const noah = teamsUser(roster.chat.person(NOAH.email)!);
       for (const u of [me, noah]) {
