@@ -122,6 +122,35 @@ export function teamsTestRosterPerSuite(options: TestRosterOptions = {}): TeamsT
   return suite;
 }
 
+/** A test Roster with the Slack channel and the fake Slack Web API it talks to. */
+export interface SlackTestRoster {
+  roster: TestRoster;
+  slack: FakeSlack;
+}
+
+/**
+ * The fake Slack Web API and a Roster with the Slack channel (plus `options`; `options.env` is
+ * added to the fake Slack's) for the tests of the enclosing `describe`: started before them,
+ * stopped after them. Read its fields inside the tests or later hooks (set once `beforeAll` ran).
+ */
+export function slackTestRosterPerSuite(options: TestRosterOptions = {}): SlackTestRoster {
+  const suite = {} as SlackTestRoster;
+  beforeAll(async () => {
+    suite.slack = new FakeSlack();
+    await suite.slack.start();
+    suite.roster = await startTestRoster({
+      ...options,
+      env: { ...suite.slack.rosterEnv(), ...options.env },
+      channels: [createSlackChannel],
+    });
+  });
+  afterAll(async () => {
+    await suite.roster?.stop();
+    await suite.slack?.stop();
+  });
+  return suite;
+}
+
 /** A test Roster on both platforms: the Slack Web API and the Bot Connector faked on loopback, a Teams client to talk to it. */
 export interface BothPlatformsTestRoster {
   roster: TestRoster;

@@ -2,10 +2,9 @@ import http from 'node:http';
 import type { CommandStartedEvent } from 'mongodb';
 import { createSlackChannel } from '../../src/channels/slack/index.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
-import { startTestRoster, teamsTestRosterPerSuite } from '../helpers/app.js';
+import { slackTestRosterPerSuite, startTestRoster, teamsTestRosterPerSuite } from '../helpers/app.js';
 import { testMongoUri, uniqueDbName } from '../helpers/db.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
-import { FakeSlack } from '../helpers/fake-slack.js';
 import { eventually, people, requestAwaitingApproval, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { memoryLogger } from '../helpers/logger.js';
 import { buttonClick, directMessage, interaction, postSlack } from '../helpers/slack-requests.js';
@@ -37,8 +36,6 @@ const settled = async (roster: Roster, runId: string) =>
   0;
 
 describe('Slack: a click is acknowledged before any database write, then worked on in a bounded queue', () => {
-  let slack: FakeSlack;
-  let roster: Roster;
   const mem = memoryLogger('info');
   const dbName = uniqueDbName('ackfirst');
   const uri = testMongoUri();
@@ -46,29 +43,27 @@ describe('Slack: a click is acknowledged before any database write, then worked 
   const timeline: Array<{ kind: 'ack' } | { kind: 'command'; event: CommandStartedEvent }> = [];
   const end = http.ServerResponse.prototype.end;
 
-  beforeAll(async () => {
+  beforeAll(() => {
     // Observed where Node writes the answer, so the order is the server's own, not the client's.
     http.ServerResponse.prototype.end = function (this: http.ServerResponse, ...args: unknown[]) {
       if (this.req?.url?.startsWith('/slack/events') && !this.writableEnded) timeline.push({ kind: 'ack' });
       return (end as (...a: unknown[]) => http.ServerResponse).apply(this, args);
     } as typeof end;
-    slack = new FakeSlack();
-    await slack.start();
-    roster = await startTestRoster({
-      env: { ...slack.rosterEnv(), MONGODB_URI: `${uri}${uri.includes('?') ? '&' : '?'}monitorCommands=true` },
-      channels: [createSlackChannel],
-      log: mem.log,
-      dbName,
-    });
-    roster.db.connection.getClient().on('commandStarted', (event) => timeline.push({ kind: 'command', event }));
   });
-  afterAll(async () => {
+  afterAll(() => {
     http.ServerResponse.prototype.end = end;
-    await roster.stop();
-    await slack.stop();
+  });
+  const suite = slackTestRosterPerSuite({
+    env: { MONGODB_URI: `${uri}${uri.includes('?') ? '&' : '?'}monitorCommands=true` },
+    log: mem.log,
+    dbName,
+  });
+  beforeAll(() => {
+    suite.roster.db.connection.getClient().on('commandStarted', (event) => timeline.push({ kind: 'command', event }));
   });
 
   it('an approve click is answered before its delivery key and its decision are written', async () => {
+    const { roster } = suite;
     const { runId, agentId } = await waitingRun(roster, LIAM.email, 'Ack First');
     const from = timeline.length;
     expect((await postSlack(roster.baseUrl, approveClick(NOAH.id, runId))).status).toBe(200);
@@ -98,6 +93,7 @@ describe('Slack: a click is acknowledged before any database write, then worked 
   });
 
   it('the same click delivered to two replicas at once decides once', async () => {
+    const { roster, slack } = suite;
     const otherLog = memoryLogger('info');
     const other = await startTestRoster({ env: slack.rosterEnv(), channels: [createSlackChannel], log: otherLog.log, dbName });
     try {
@@ -123,22 +119,10 @@ describe('Slack: a click is acknowledged before any database write, then worked 
 
 describe('Slack: a burst of clicks beyond the concurrency bound', () => {
   const BOUND = 2;
-  let slack: FakeSlack;
-  let roster: Roster;
-  beforeAll(async () => {
-    slack = new FakeSlack();
-    await slack.start();
-    roster = await startTestRoster({
-      env: { ...slack.rosterEnv(), ROSTER_CLICK_CONCURRENCY: String(BOUND) },
-      channels: [createSlackChannel],
-    });
-  });
-  afterAll(async () => {
-    await roster.stop();
-    await slack.stop();
-  });
+  const suite = slackTestRosterPerSuite({ env: { ROSTER_CLICK_CONCURRENCY: String(BOUND) } });
 
   it('is acknowledged at once while Slack is slow, works on two clicks at a time, and decides every one', async () => {
+    const { roster, slack } = suite;
     const runs: Array<{ runId: string; agentId: string }> = [];
     for (let i = 0; i < 4 * BOUND; i += 1) runs.push(await waitingRun(roster, LIAM.email, `Burst ${i}`));
     // Slack stops answering card updates: a decision's work waits on its first update of an approver's card.
@@ -167,6 +151,7 @@ describe('Slack: a burst of clicks beyond the concurrency bound', () => {
   });
 
   it('direct messages are acknowledged and wait their turn in the same queue, each answered once', async () => {
+    const { roster, slack } = suite;
     const dm = `D${LIAM.id.slice(1)}`;
     const answers = () => slack.of('chat.postMessage', (a) => a.channel === dm && JSON.stringify(a.blocks).includes('Roster commands'));
     // Slack stops answering messages: a DM's work waits on posting its answer.

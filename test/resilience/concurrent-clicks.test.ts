@@ -1,8 +1,6 @@
-import { createSlackChannel } from '../../src/channels/slack/index.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { DatabaseUnavailableError } from '../../src/store/database.js';
-import { startTestRoster, type TestRoster } from '../helpers/app.js';
-import { FakeSlack } from '../helpers/fake-slack.js';
+import { slackTestRosterPerSuite } from '../helpers/app.js';
 import { eventually, people, requestAwaitingApproval, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { buttonClick, interaction } from '../helpers/slack-requests.js';
 
@@ -16,50 +14,40 @@ const NOAH = { id: 'U04J5M9C1RF', email: 'noah.fischer@brightwater.example' }; /
 const CLICKS = 40;
 
 describe('concurrent approve clicks: none lost between the ack and the decision', () => {
-  let slack: FakeSlack;
-  let roster: TestRoster;
   const org = loadOrgConfig(SHIPPED_CONFIG);
 
-  beforeAll(async () => {
-    slack = new FakeSlack();
-    await slack.start();
-    roster = await startTestRoster({
-      env: slack.rosterEnv(),
-      channels: [createSlackChannel],
-      // One approver clicks 40 times at once: room for all of them under the per-person chat limit.
-      settings: { rateLimits: { ...org.settings.rateLimits, chat: { ...org.settings.rateLimits.chat, requests: 1_000_000 } } },
-    });
-  });
-  afterAll(async () => {
-    await roster.stop();
-    await slack.stop();
+  const suite = slackTestRosterPerSuite({
+    // One approver clicks 40 times at once: room for all of them under the per-person chat limit.
+    settings: { rateLimits: { ...org.settings.rateLimits, chat: { ...org.settings.rateLimits.chat, requests: 1_000_000 } } },
   });
 
   /** A request waiting for engineering approvers (Noah among them), its evaluation passed. */
-  const waitingRequest = async (i: number) => (await requestAwaitingApproval(roster.services, org, people.grace, `Click Storm ${i}`)).runId;
+  const waitingRequest = async (i: number) =>
+    (await requestAwaitingApproval(suite.roster.services, org, people.grace, `Click Storm ${i}`)).runId;
 
   const decidedByNoah = async (runIds: readonly string[]) => {
-    const runs = await Promise.all(runIds.map((id) => roster.services.engine.get(id)));
+    const runs = await Promise.all(runIds.map((id) => suite.roster.services.engine.get(id)));
     return runs.filter((r) => r.steps.approvals?.decisions?.some((d) => d.by === NOAH.email)).map((r) => r.id);
   };
-  const toldNoah = (since: number) => slack.calls.slice(since).filter((c) => c.method === 'chat.postMessage' && c.args.channel === NOAH.id);
+  const toldNoah = (since: number) =>
+    suite.slack.calls.slice(since).filter((c) => c.method === 'chat.postMessage' && c.args.channel === NOAH.id);
 
   it('every click is decided, or the clicker is told why not', async () => {
     const runIds: string[] = [];
     for (let i = 0; i < CLICKS; i++) runIds.push(await waitingRequest(i));
     await eventually(async () => {
-      const runs = await Promise.all(runIds.map((id) => roster.services.engine.get(id)));
+      const runs = await Promise.all(runIds.map((id) => suite.roster.services.engine.get(id)));
       return runs.every((r) => r.status === 'waiting' && r.steps.approvals?.status === 'waiting');
     }, 60_000);
-    await roster.services.outbox.idle();
+    await suite.roster.services.outbox.idle();
 
-    const mark = slack.calls.length;
+    const mark = suite.slack.calls.length;
     const posts = runIds.map((runId) =>
       interaction(buttonClick(NOAH.id, 'approval_approve', JSON.stringify({ runId, stepId: 'approvals' }))),
     );
     const statuses = await Promise.all(
       posts.map(async (p) => {
-        const res = await fetch(`${roster.baseUrl}/slack/events`, { method: 'POST', headers: p.headers, body: p.body });
+        const res = await fetch(`${suite.roster.baseUrl}/slack/events`, { method: 'POST', headers: p.headers, body: p.body });
         await res.arrayBuffer();
         return res.status;
       }),
@@ -75,9 +63,9 @@ describe('concurrent approve clicks: none lost between the ack and the decision'
     for (const text of told) expect(text).toContain(DatabaseUnavailableError.userTitle);
     // Each decision has its audit entry (the effect of the decision, through the outbox).
     await eventually(async () => {
-      const entries = (await roster.services.audit.export({})).filter((e) => e.action === 'decision.approve');
+      const entries = (await suite.roster.services.audit.export({})).filter((e) => e.action === 'decision.approve');
       return decided.every((id) => entries.some((e) => JSON.stringify(e).includes(id)));
     }, 60_000);
-    await roster.services.outbox.idle();
+    await suite.roster.services.outbox.idle();
   }, 240_000);
 });

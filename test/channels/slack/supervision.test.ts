@@ -1,7 +1,5 @@
-import { createSlackChannel } from '../../../src/channels/slack/index.js';
 import { newAgentId } from '../../../src/core/agents.js';
-import { startTestRoster } from '../../helpers/app.js';
-import { FakeSlack } from '../../helpers/fake-slack.js';
+import { slackTestRosterPerSuite } from '../../helpers/app.js';
 import { agentRecord, eventually } from '../../helpers/harness.js';
 import { buttonClick, interaction, postSlack } from '../../helpers/slack-requests.js';
 import { generateEvents } from '../../helpers/synthetic-telemetry.js';
@@ -15,22 +13,10 @@ const DAY = 86_400_000;
 const buttons = actionElements;
 
 describe('Slack: a drift alert acknowledged and a check-in Retrain', () => {
-  let slack: FakeSlack;
-  let roster: Awaited<ReturnType<typeof startTestRoster>>;
-  beforeAll(async () => {
-    slack = new FakeSlack();
-    await slack.start();
-    roster = await startTestRoster({
-      env: slack.rosterEnv(),
-      channels: [createSlackChannel],
-    });
-  });
-  afterAll(async () => {
-    await roster.stop();
-    await slack.stop();
-  });
+  const suite = slackTestRosterPerSuite();
 
   it('pages on-call with the alert, Acknowledge updates every card, and the sponsor chooses Retrain once', async () => {
+    const { roster, slack } = suite;
     const id = newAgentId();
     const created = new Date(Date.now() - 40 * DAY).toISOString();
     const agent = agentRecord({
