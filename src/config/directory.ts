@@ -129,3 +129,19 @@ export function rotationLevels(config: OrgConfig, rotationId: string): Person[][
   if (rotation === undefined) return undefined;
   return rotation.levels.map((level) => level.flatMap((email) => findPersonByEmail(config, email) ?? []));
 }
+
+/**
+ * People whose name or e-mail contains `text` (case-insensitive; every word of it, in any order),
+ * in directory order, at most `limit`: the directory search of people pickers. The directory holds
+ * active people only (the live directory drops deactivated users).
+ */
+export function findPeople(config: Pick<OrgConfig, 'people'>, text: string, limit: number): Person[] {
+  const words = text.toLowerCase().split(/\s+/).filter(Boolean).slice(0, 5);
+  const out: Person[] = [];
+  for (const person of config.people) {
+    if (out.length >= limit) break;
+    const haystack = `${person.name.toLowerCase()} ${person.email}`;
+    if (words.every((w) => haystack.includes(w))) out.push(person);
+  }
+  return out;
+}

@@ -212,9 +212,16 @@ export type RateLimit = z.output<typeof rateLimitSchema>;
  */
 export const rateLimitsSchema = z.strictObject({
   chat: rateLimitSchema.prefault({ requests: 30, per: '1m' }),
+  /**
+   * Picker searches as a person types (Slack external selects, Teams typeahead), a keystroke
+   * each; unset: 120 a minute ({@link DEFAULT_SEARCH_RATE_LIMIT}).
+   */
+  search: rateLimitSchema.optional(),
   telemetry: rateLimitSchema.prefault({ requests: 600, per: '1m' }),
   anonymous: rateLimitSchema.prefault({ requests: 600, per: '1m' }),
 });
+/** The picker search limit when `rateLimits.search` is not set. */
+export const DEFAULT_SEARCH_RATE_LIMIT: RateLimit = { requests: 120, per: { text: '1m', ms: 60_000 } };
 /** Per-principal rate limits, see {@link rateLimitsSchema}. */
 export type RateLimits = z.output<typeof rateLimitsSchema>;
 

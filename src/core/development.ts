@@ -459,6 +459,12 @@ export class Development {
     return next;
   }
 
+  /** Whether the agent's retraining may be postponed now: one is due or overdue (what {@link postponeRetraining} requires). */
+  async postponable(agentId: string): Promise<boolean> {
+    const current = await this.deps.repo.retraining(agentId);
+    return current !== undefined && ['due', 'overdue'].includes(current.state);
+  }
+
   /** Who may start or postpone an agent's retraining: its sponsors and IT admins. */
   async retrainingManager(actorEmail: string, agentId: string): Promise<{ actor: Person; agent: AgentRecord }> {
     const actor = this.person(actorEmail);
