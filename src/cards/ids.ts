@@ -136,3 +136,19 @@ export const FIND_FORM_INPUTS = {
   checkin: { slack: 'find_checkin', teams: 'findCheckin' },
   cost: { slack: 'find_cost', teams: 'findCost' },
 } as const;
+
+/**
+ * The datasets of pickers that search as a person types, instead of listing every choice: Teams
+ * `Input.ChoiceSet` `choices.data` (`Data.Query`, answered by the `application/search` invoke)
+ * and, for agents and access targets, Slack `external_select` (answered by `block_suggestion`).
+ * `people`: the directory, values are e-mails; `access`: the access form's `<agentId>:<scope>`
+ * pairs; `agents:<purpose>`: the agents a form may pick (see core/agent-pickers.ts).
+ */
+export const PEOPLE_DATASET = 'people';
+export const ACCESS_DATASET = 'access';
+
+/**
+ * The name of a form's agent picker (a prompt input): Slack `block_id` and `action_id` (a
+ * static_select, or an external_select with more agents than a list holds), Teams input id.
+ */
+export const AGENT_PICKER_INPUT = 'agent';

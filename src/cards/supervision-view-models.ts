@@ -126,6 +126,7 @@ export const PROMPT_VERBS = [
 ] as const;
 export type PromptVerb = (typeof PROMPT_VERBS)[number];
 export const PROMPT_INPUTS = [
+  'agent',
   'text',
   'days',
   'sponsor',
@@ -153,13 +154,30 @@ export const promptDataSchema = z.object({
     .array(
       z.object({
         name: z.enum(PROMPT_INPUTS),
-        /** `user`: a Slack user picker; on Teams an e-mail typed in. */
+        /**
+         * `user`: a person (Slack's user select; on Teams a choice set searching the directory,
+         * whose value is an e-mail). `choice`: one of `options`, or, with `search`, one found by
+         * typing (an agent picker with more agents than a list holds).
+         */
         kind: z.enum(['text', 'user', 'choice']),
         label: text,
         placeholder: z.string().optional(),
         multiline: z.boolean().default(false),
         maxLength: z.number().int().positive().max(3000).default(1000),
         options: z.array(z.object({ value: id, label: text })).max(100).optional(),
+        /**
+         * The dataset a choice is searched in as the person types, instead of listing `options`
+         * (which then hold only the chosen one): Slack's external select (answered by
+         * `block_suggestion`), Teams' `Data.Query` (answered by `application/search`).
+         */
+        search: z
+          .string()
+          .regex(/^[a-z]{1,20}(?::[a-z]{1,20})?$/)
+          .optional(),
+        /** Teams: a choice filtered as the person types (a long list such as agents). */
+        typeahead: z.boolean().optional(),
+        /** Teams: the name shown for a `user` input's initial e-mail. */
+        valueLabel: z.string().optional(),
         /** Initial text, or (user, Teams) an e-mail. */
         value: z.string().optional(),
         /** Initially chosen option (its `value`) of a `choice`. */
@@ -172,7 +190,7 @@ export const promptDataSchema = z.object({
       }),
     )
     .min(1)
-    .max(4),
+    .max(5),
 });
 
 /** Buttons a `notice` may carry, with the ids their value/data holds. */

@@ -143,8 +143,10 @@ export const requestFormDataSchema = z.object({
       businessUnit: cardIdSchema.optional(),
       /** Slack: preselected sponsors. */
       sponsorSlackUserIds: z.array(slackUserIdSchema).optional(),
-      /** Teams: the sponsors' e-mails as typed, comma separated. */
+      /** Teams: the sponsors' e-mails, comma separated (the value of the sponsors' choice set). */
       sponsorEmails: z.string().optional(),
+      /** Teams: the chosen sponsors as choices of the directory search (e-mail and name). */
+      sponsorChoices: z.array(z.object({ value: z.string().min(1).max(320), label: text })).max(20).optional(),
       justification: z.string().optional(),
     })
     .optional(),
@@ -512,8 +514,14 @@ export const accessFormFieldSchema = z.enum(['target', 'duration', 'reason']);
 
 /** `access-form`: request access for an agent; the picker offers only each agent's grantable scopes. */
 export const accessFormDataSchema = z.object({
-  /** Agent and scope pairs, `targetId` = `<agentId>:<scope>` (Slack shows at most 100). */
-  targets: z.array(z.object({ targetId: cardIdSchema, label: text })).min(1),
+  /**
+   * Agent and scope pairs, `targetId` = `<agentId>:<scope>` (Slack shows at most 100); `detail`
+   * is the scope's risk and longest grant. With `search`, only the chosen pair (if any): the pairs
+   * are searched as the person types (dataset `access`).
+   */
+  targets: z.array(z.object({ targetId: cardIdSchema, label: text, detail: z.string().optional() })),
+  /** More pairs than a list holds: Slack's external select, Teams' `Data.Query`. */
+  search: z.boolean().optional(),
   values: z
     .object({
       targetId: cardIdSchema.optional(),

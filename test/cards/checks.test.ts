@@ -166,6 +166,27 @@ describe('checkTeamsCard', () => {
     expect(teamsMessages(adaptiveCard({ body: [{ type: 'Chart.Pie', data: [] }] }))[0]).toMatch(/UnknownElementType/);
   });
 
+  it("knows Teams' typeahead (a Data.Query choice set, empty until searched) and reports a malformed one or an empty plain one", () => {
+    const choiceSet = (extra: JsonObject) => ({ type: 'Input.ChoiceSet', id: 'agent', label: 'Agent', choices: [], ...extra });
+    const query = { type: 'Data.Query', dataset: 'agents:note' };
+    expect(teamsMessages(adaptiveCard({ body: [choiceSet({ style: 'filtered', 'choices.data': query })] }))).toEqual([]);
+    expect(teamsMessages(adaptiveCard({ body: [choiceSet({ style: 'filtered', 'choices.data': { type: 'Data.Query' } })] }))).toEqual([
+      'body[0].choices.data.dataset: a Data.Query needs a dataset of 1 to 100 characters',
+    ]);
+    expect(teamsMessages(adaptiveCard({ body: [choiceSet({ style: 'compact', 'choices.data': query })] }))).toEqual([
+      'body[0].style: a choice set searched as the person types must have style "filtered"',
+    ]);
+    expect(teamsMessages(adaptiveCard({ body: [choiceSet({ style: 'filtered', 'choices.data': 'agents' })] }))).toEqual([
+      'body[0].choices.data: choices.data must be a Data.Query',
+    ]);
+    // A choice set that does not search still needs its choices.
+    const plain = teamsMessages(
+      adaptiveCard({ body: [choiceSet({ style: 'filtered', 'choices.data': query }), choiceSet({ id: 'kind', style: 'compact' })] }),
+    );
+    expect(plain).toHaveLength(1);
+    expect(plain[0]).toMatch(/CollectionCantBeEmpty/);
+  });
+
   it('reports duplicate input ids and required inputs without label', () => {
     const found = teamsMessages(
       adaptiveCard({

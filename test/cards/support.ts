@@ -68,6 +68,8 @@ const ENUM_KEYS = new Set([
   'name',
   'submitLabel',
   'source',
+  // A picker's search dataset (`agents:note`, `people`): an id of what is searched, never shown.
+  'search',
 ]);
 /** Objects and lists whose strings are ids or enum values, never text: button payloads and button lists. */
 const ID_HOLDERS = new Set(['payload', 'agentActions']);
