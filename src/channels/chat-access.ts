@@ -2,9 +2,10 @@ import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, roleById, scopeById } from '../config/directory.js';
 import { cardModel, type CardModel } from '../cards/view-models.js';
 import { grantNotice } from '../core/access-cards.js';
-import { grantableScopes, type AccessRequestResult } from '../core/access.js';
-import type { GrantRecord } from '../core/agents.js';
-import { displayDate, relativeInWords } from '../core/time.js';
+import { accessCap, grantableScopes, type AccessRequestResult } from '../core/access.js';
+import type { AgentRecord, GrantRecord } from '../core/agents.js';
+import type { AgentPicker } from '../core/agent-pickers.js';
+import { durationInWords, displayDate, relativeInWords } from '../core/time.js';
 import type { Services } from '../services.js';
 
 /** The access words of the chat: `access <agent> <scope> [duration] [reason]` and `break-glass <agent> <scope> <reason>`. */
@@ -55,10 +56,28 @@ export function parseAccessCommand(word: 'access' | 'break-glass', rest: string[
 }
 
 /** Chat handling of access: typed commands and grant-card buttons, on both platforms. */
+/** One choice of the access form: an agent and a scope, with the scope's risk and longest grant. */
+export interface AccessTarget {
+  targetId: string;
+  label: string;
+  detail: string;
+}
+
+/** The access form's values as both platforms read them. */
+export interface AccessFormValues {
+  targetId: string;
+  duration?: string;
+  reason: string;
+}
+
+/** The most agent and scope pairs the access form lists; more are searched as the person types. */
+const STATIC_TARGETS = 100;
+
 export class AccessChat {
   constructor(
     private readonly org: OrgConfig,
     private readonly services: Services,
+    private readonly pickers: AgentPicker,
   ) {}
 
   async run(person: Person, command: AccessChatCommand): Promise<CardModel> {
@@ -124,38 +143,127 @@ export class AccessChat {
   }
 
   /**
-   * The access form (a Slack modal) when `access` lacks arguments: agent and scope pairs the
-   * person may request (their sponsored agents, or the named one), or undefined when there is none.
+   * The access form (a Slack modal, a Teams card) when `access` lacks arguments: the agent and
+   * scope pairs the person may request (the agents they may request access for, or the named one,
+   * each with the scopes its role allows and it does not hold), each scope with its risk and the
+   * longest grant; a search instead of a list when there are more than a list holds. Undefined
+   * when there is nothing to request.
    */
   async form(person: Person, command: AccessChatCommand): Promise<CardModel | undefined> {
     if (command.name !== 'access' || (command.agent && command.scope && command.reason)) return undefined;
-    const agents = await this.services.agents.list({ sponsor: person.email, status: ['active', 'probation'] });
-    const named = command.agent?.toLowerCase();
-    const candidates = named ? agents.filter((a) => a.name.toLowerCase() === named || a.id === command.agent) : agents;
-    const held = new Set(
-      (await this.services.grants.list({ agentIds: candidates.map((a) => a.id), status: ['active', 'pending'] })).map(
-        (g) => `${g.agentId}:${g.scope}`,
-      ),
-    );
-    const targets = candidates.flatMap((agent) => {
-      const role = roleById(this.org, agent.catalogRoleId);
-      const open = (role ? grantableScopes(role) : []).filter((scopeId) => !held.has(`${agent.id}:${scopeId}`));
-      return open.map((scopeId) => {
-        const scope = scopeById(this.org, scopeId);
-        return {
-          targetId: `${agent.id}:${scopeId}`,
-          label: `${agent.name} · ${scopeId}${scope ? ` (${scope.risk}, up to ${scope.maxTtl.text})` : ''}`,
-        };
-      });
-    });
-    if (targets.length === 0) return undefined;
+    let candidates: AgentRecord[];
+    let search = false;
+    if (command.agent) {
+      const named = command.agent.toLowerCase();
+      const found = await this.pickers.search(person, 'access', command.agent);
+      candidates = found.filter((a) => a.name.toLowerCase() === named || a.id === command.agent);
+    } else {
+      const picked = await this.pickers.choices(person, 'access');
+      candidates = picked.agents;
+      search = picked.search;
+    }
+    const targets = search ? [] : await this.targetsOf(candidates);
+    if (!search && targets.length === 0) return undefined;
+    const searching = search || targets.length > STATIC_TARGETS;
     const preset = command.scope ? targets.find((t) => t.targetId.endsWith(`:${command.scope}`)) : undefined;
     const values = {
       ...(preset ? { targetId: preset.targetId } : {}),
       ...(command.name === 'access' && command.duration ? { duration: command.duration } : {}),
       ...(command.reason ? { reason: command.reason } : {}),
     };
-    return cardModel('access-form', { targets: targets.slice(0, 100), ...(Object.keys(values).length ? { values } : {}) });
+    return cardModel('access-form', {
+      targets: searching ? (preset ? [preset] : []) : targets,
+      ...(searching ? { search: true } : {}),
+      ...(Object.keys(values).length ? { values } : {}),
+    });
+  }
+
+  /** The access form again with what was submitted and what was wrong (a target kept only when it may be requested). */
+  async formAgain(
+    person: Person,
+    values: Partial<AccessFormValues>,
+    errors: Partial<Record<'target' | 'duration' | 'reason', string>>,
+  ): Promise<CardModel> {
+    const form = await this.form(person, { name: 'access' });
+    if (!form || form.kind !== 'access-form')
+      return cardModel('notice', { level: 'warning', title: 'Your access request was not sent', text: Object.values(errors).join(' ') });
+    const kept =
+      values.targetId && !(await this.targetRefusal(person, values.targetId))
+        ? (await this.targetsOf(await this.agentsOf([values.targetId]))).find((t) => t.targetId === values.targetId)
+        : undefined;
+    const targets =
+      kept && !form.data.targets.some((t) => t.targetId === kept.targetId)
+        ? [kept, ...form.data.targets].slice(0, STATIC_TARGETS)
+        : form.data.targets;
+    return cardModel('access-form', {
+      ...form.data,
+      targets,
+      values: {
+        ...(kept ? { targetId: kept.targetId } : {}),
+        ...(values.duration ? { duration: values.duration } : {}),
+        ...(values.reason ? { reason: values.reason } : {}),
+      },
+      errors,
+    });
+  }
+
+  /**
+   * Why a submitted target is refused before anything starts: none chosen, a scope Roster does not
+   * know, or an agent the form would not offer this person (named by nobody: the form never showed it).
+   */
+  async targetRefusal(person: Person, targetId: string): Promise<string | undefined> {
+    const at = targetId.indexOf(':');
+    if (at < 1) return 'Choose an agent and a scope.';
+    const scopeId = targetId.slice(at + 1);
+    if (!scopeById(this.org, scopeId)) return `Roster knows no scope "${scopeId.slice(0, 80)}": choose one of the scopes offered.`;
+    const agent = await this.services.agents.get(targetId.slice(0, at));
+    if (!agent || !this.pickers.may(person, 'access', agent))
+      return "Choose one of the agents offered: you can't request access for that one.";
+    return undefined;
+  }
+
+  /** The pairs whose agent name or scope holds `query`, for the access form's search (at most 100). */
+  async searchTargets(person: Person, query: string): Promise<Array<{ value: string; label: string; detail?: string }>> {
+    const text = query.trim().toLowerCase();
+    let agents = await this.pickers.search(person, 'access', text);
+    // A scope typed ("crm:read", "crm") matches no agent name: the person's agents, narrowed by scope.
+    const byScope = agents.length === 0 && text.length > 0;
+    if (byScope) agents = await this.pickers.search(person, 'access', '');
+    const targets = (await this.targetsOf(agents)).filter((t) => !byScope || t.targetId.slice(t.targetId.indexOf(':') + 1).includes(text));
+    return targets.slice(0, STATIC_TARGETS).map((t) => ({ value: t.targetId, label: t.label, detail: t.detail }));
+  }
+
+  private async agentsOf(targetIds: string[]): Promise<AgentRecord[]> {
+    const ids = [...new Set(targetIds.map((t) => t.slice(0, Math.max(0, t.indexOf(':')))))].filter(Boolean);
+    return (await Promise.all(ids.map((id) => this.services.agents.get(id)))).filter((a): a is AgentRecord => a !== undefined);
+  }
+
+  /** Each agent's pairs: the scopes its role allows and it neither holds nor waits for. */
+  private async targetsOf(agents: AgentRecord[]): Promise<AccessTarget[]> {
+    if (agents.length === 0) return [];
+    const held = new Set(
+      (await this.services.grants.list({ agentIds: agents.map((a) => a.id), status: ['active', 'pending'] })).map(
+        (g) => `${g.agentId}:${g.scope}`,
+      ),
+    );
+    return agents.flatMap((agent) => {
+      const role = roleById(this.org, agent.catalogRoleId);
+      if (!role) return [];
+      return grantableScopes(role)
+        .filter((scopeId) => !held.has(`${agent.id}:${scopeId}`))
+        .flatMap((scopeId) => {
+          const scope = scopeById(this.org, scopeId);
+          if (!scope) return [];
+          const cap = accessCap(this.org, role, scope);
+          return [
+            {
+              targetId: `${agent.id}:${scopeId}`,
+              label: `${agent.name} · ${scopeId}`,
+              detail: `${scope.risk} risk, up to ${durationInWords(cap.ms)}`,
+            },
+          ];
+        });
+    });
   }
 
   /** Field problems of a submitted access form that can be told before anything starts (Slack's 3-second ack). */

@@ -5,6 +5,7 @@ import { cardIdSchema, type CardModel, type DataOf } from '../cards/view-models.
 import type { PromptInputName, PromptVerb } from '../cards/supervision-view-models.js';
 import type { AlertRecord } from '../core/alerts.js';
 import type { AgentRecord } from '../core/agents.js';
+import { agentChoiceLabel, type PickOptions, type PickPurpose } from '../core/agent-pickers.js';
 import { findingInWords } from '../core/checkin.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, RequestClosedError } from '../core/errors.js';
 import { startGapFix } from '../core/gap-fixes.js';
@@ -104,6 +105,35 @@ type PromptData = DataOf<'prompt'>;
 type PromptInput = PromptData['inputs'][number];
 
 const POSTPONE_DAYS = ['7', '14', '30', '60', '90'];
+
+/**
+ * The forms that may pick their agent (opened without one, e.g. `note` typed alone), with the
+ * rule of the picker ({@link PickPurpose}) and what a refusal says the person cannot do.
+ */
+const PICKER_FORMS: Partial<Record<PromptVerb, { purpose: PickPurpose; cannot: string; none: string }>> = {
+  agent_note: { purpose: 'note', cannot: 'add notes to', none: 'There is no agent you may add knowledge notes to.' },
+  version_propose: {
+    purpose: 'version',
+    cannot: 'propose a new version of',
+    none: 'You sponsor no working agent to propose a version of.',
+  },
+  retrain_postpone: { purpose: 'retrain', cannot: 'postpone the retraining of', none: 'None of your agents has a retraining due.' },
+  agent_reactivate: { purpose: 'reactivate', cannot: 'ask to reactivate', none: 'None of your agents is suspended.' },
+  eval_register: { purpose: 'evaluate', cannot: 'evaluate', none: 'There is no agent of yours that Roster can evaluate.' },
+};
+
+/** The prompt verbs whose form may pick its agent. */
+export type PickerVerb = 'agent_note' | 'version_propose' | 'retrain_postpone' | 'agent_reactivate' | 'eval_register';
+
+/** The picker rule of a prompt verb, when its form picks an agent. */
+export function pickPurposeOf(verb: string): PickPurpose | undefined {
+  return PICKER_FORMS[verb as PromptVerb]?.purpose;
+}
+
+/** The Slack / Teams search dataset of an agent picker. */
+export function agentDataset(purpose: PickPurpose): string {
+  return `agents:${purpose}`;
+}
 
 /** The kinds of knowledge note, as the note form offers them. */
 const NOTE_KINDS = [
@@ -337,34 +367,60 @@ export class CardActionsChat {
 
   /** A submitted prompt: the action done and the fresh card, or the prompt again with errors. */
   async submit(person: Person, verb: PromptVerb, ids: Ids, values: PromptValues): Promise<ActionOutcome & { errors?: PromptValues }> {
+    // A form that picked its agent: the pick is client data, so it must be one of the agents the
+    // picker offers this person (the same rule), checked before anything else; a refusal names
+    // no agent, as the picker never offered it.
+    const picker = PICKER_FORMS[verb];
+    const picking = picker !== undefined && (values.agent !== undefined || !ids.agentId);
+    if (picking) {
+      const agentId = (values.agent ?? '').trim();
+      const refusal = await this.pickRefusal(person, verb as PickerVerb, agentId);
+      if (refusal) return this.again(verb, ids, values, { agent: refusal }, person);
+      ids = { ...ids, agentId };
+    }
     // Authorised before anything else: the prompt shown again with an error names the agent.
     await this.authorizePrompt(person, verb, ids);
     try {
       return await this.complete(person, verb, ids, values);
     } catch (err) {
       if (!(err instanceof InvalidInputError)) throw err;
-      // The prompt again, with what was typed and the error under the field it concerns (a
-      // field the service named, else the text, else the first input).
-      const data = (await this.promptFor(verb, ids)).data as PromptData;
-      const names = data.inputs.map((i) => i.name);
-      const field = names.find((name) => err.fields[name]);
-      const errors: PromptValues = field
-        ? { [field]: err.fields[field] }
-        : { [names.includes('text') ? 'text' : names[0]!]: err.userMessage };
-      const typed = (input: PromptInput) => {
-        const value = values[input.name];
-        if (!value) return {};
-        // A choice keeps its option only when it is one of them (the value is client data).
-        if (input.kind === 'choice') return input.options?.some((o) => o.value === value) ? { selectedId: value } : {};
-        return { value };
-      };
-      const inputs = data.inputs.map((input) => ({
-        ...input,
-        ...typed(input),
-        ...(errors[input.name] ? { error: errors[input.name] } : {}),
-      }));
-      return { errors, prompt: { kind: 'prompt', data: { ...data, inputs } } as CardModel };
+      return this.again(verb, ids, values, err, picking ? person : undefined);
     }
+  }
+
+  /**
+   * The prompt again, with what was typed and the error under the field it concerns (a field the
+   * service named, else the text, else the first input); a form that picked its agent is shown
+   * with its picker (`picker` is the person it picks for).
+   */
+  private async again(
+    verb: PromptVerb,
+    ids: Ids,
+    values: PromptValues,
+    err: InvalidInputError | PromptValues,
+    picker?: Person,
+  ): Promise<ActionOutcome & { errors?: PromptValues }> {
+    const data = (picker ? await this.pickerPrompt(picker, verb as PickerVerb, values.agent) : await this.promptFor(verb, ids))
+      .data as PromptData;
+    const names = data.inputs.map((i) => i.name);
+    let errors: PromptValues = err instanceof InvalidInputError ? {} : err;
+    if (err instanceof InvalidInputError) {
+      const field = names.find((name) => err.fields[name]);
+      errors = field ? { [field]: err.fields[field] } : { [names.includes('text') ? 'text' : names[0]!]: err.userMessage };
+    }
+    const typed = (input: PromptInput) => {
+      const value = values[input.name];
+      if (!value) return {};
+      // A choice keeps its option only when it is one of them (the value is client data).
+      if (input.kind === 'choice') return input.options?.some((o) => o.value === value) ? { selectedId: value } : {};
+      return { value };
+    };
+    const inputs = data.inputs.map((input) => ({
+      ...input,
+      ...typed(input),
+      ...(errors[input.name] ? { error: errors[input.name] } : {}),
+    }));
+    return { errors, prompt: { kind: 'prompt', data: { ...data, inputs } } as CardModel };
   }
 
   private async complete(person: Person, verb: PromptVerb, ids: Ids, values: PromptValues): Promise<ActionOutcome> {
@@ -593,7 +649,7 @@ export class CardActionsChat {
           name: 'delegate',
           kind: 'user',
           label: 'Who decides for you',
-          placeholder: 'name@company.example',
+          placeholder: 'Type a name or an e-mail',
           multiline: false,
           maxLength: 320,
         },
@@ -642,7 +698,9 @@ export class CardActionsChat {
       submitLabel: 'Assign',
       promptVerb: 'alert_assign_sponsor',
       payload: { alertId: alert.id },
-      inputs: [{ name: 'sponsor', kind: 'user', label: 'Sponsor', placeholder: 'name@company.example', multiline: false, maxLength: 320 }],
+      inputs: [
+        { name: 'sponsor', kind: 'user', label: 'Sponsor', placeholder: 'Type a name or an e-mail', multiline: false, maxLength: 320 },
+      ],
     });
   }
 
@@ -665,19 +723,24 @@ export class CardActionsChat {
       submitLabel: 'Save note',
       promptVerb: 'agent_note',
       payload: { agentId: agent.id },
-      inputs: [
-        {
-          name: 'kind',
-          kind: 'choice',
-          label: 'Kind',
-          multiline: false,
-          maxLength: 30,
-          options: NOTE_KINDS.map((k) => ({ value: k.value, label: k.label })),
-          selectedId: 'failure-mode',
-        },
-        { name: 'text', kind: 'text', label: 'Note', multiline: true, maxLength: 2000 },
-      ],
+      inputs: this.noteInputs(),
     });
+  }
+
+  private noteInputs(): PromptInput[] {
+    return [
+      {
+        name: 'kind',
+        kind: 'choice',
+        label: 'Kind',
+        multiline: false,
+        maxLength: 30,
+        optional: false,
+        options: NOTE_KINDS.map((k) => ({ value: k.value, label: k.label })),
+        selectedId: 'failure-mode',
+      },
+      { name: 'text', kind: 'text', label: 'Note', multiline: true, maxLength: 2000, optional: false },
+    ];
   }
 
   /**
@@ -711,19 +774,160 @@ export class CardActionsChat {
     });
   }
 
-  /** The new-version form for `update <agent>` typed without a version, for its sponsors and IT admins. */
-  async versionForm(person: Person, agentKey: string): Promise<CardModel> {
+  /**
+   * The new-version form for `update <agent>` typed without a version, for its sponsors and IT
+   * admins; `update` alone picks the agent.
+   */
+  async versionForm(person: Person, agentKey?: string): Promise<CardModel> {
+    if (!agentKey) return this.pickerPrompt(person, 'version_propose');
     const { agent } = await this.services.commands.showAgent(person.email, agentKey);
     assertMayProposeVersion(person, agent);
     return this.versionPrompt(agent);
   }
 
-  /** The knowledge-note form for `note <agent>` typed without words, for those who may add notes. */
-  async noteForm(person: Person, agentKey: string): Promise<CardModel> {
+  /** The knowledge-note form for `note <agent>` typed without words, for those who may add notes; `note` alone picks the agent. */
+  async noteForm(person: Person, agentKey?: string): Promise<CardModel> {
+    if (!agentKey) return this.pickerPrompt(person, 'agent_note');
     const { agent } = await this.services.commands.showAgent(person.email, agentKey);
     this.assertMayNote(person, agent);
     return this.agentNotePrompt(agent);
   }
+
+  /** The postpone form for `retrain <agent> postpone` without days; `retrain` alone picks among the agents due. */
+  async postponeForm(person: Person, agentKey?: string): Promise<CardModel> {
+    if (!agentKey) return this.pickerPrompt(person, 'retrain_postpone');
+    const { agent } = await this.services.commands.showAgent(person.email, agentKey);
+    await this.services.development.retrainingManager(person.email, agent.id);
+    return this.postponePrompt(agent);
+  }
+
+  /** The reactivation form for `reactivate` typed alone: its suspended agents to pick from. */
+  reactivateForm(person: Person): Promise<CardModel> {
+    return this.pickerPrompt(person, 'agent_reactivate');
+  }
+
+  /** The endpoint form for `eval` typed alone: the agents Roster can evaluate for this person to pick from. */
+  evaluateForm(person: Person): Promise<CardModel> {
+    return this.pickerPrompt(person, 'eval_register');
+  }
+
+  /** What narrows the picker of a purpose beyond its rule: a retraining due, a role Roster can evaluate. */
+  pickOptions(purpose: PickPurpose): PickOptions {
+    if (purpose === 'retrain') return { keep: (agent) => this.services.development.postponable(agent.id) };
+    if (purpose === 'evaluate')
+      return { roleIds: this.org.catalog.filter((r) => this.services.evaluations.suite(r.id) !== undefined).map((r) => r.id) };
+    return {};
+  }
+
+  /** The agents of a picker whose name holds `query`, as choices (the search behind a long picker). */
+  async searchAgents(person: Person, purpose: PickPurpose, query: string): Promise<Array<{ value: string; label: string }>> {
+    const agents = await this.chat.pickers.search(person, purpose, query, this.pickOptions(purpose));
+    return agents.map((a) => ({ value: a.id, label: agentChoiceLabel(a) }));
+  }
+
+  /** Why a picked agent is refused (none picked, unknown, or not one the picker offers this person). */
+  private async pickRefusal(person: Person, verb: PickerVerb, agentId: string): Promise<string | undefined> {
+    const form = PICKER_FORMS[verb]!;
+    if (!agentId) return 'Choose an agent.';
+    const agent = cardIdSchema.safeParse(agentId).success ? await this.services.agents.get(agentId) : undefined;
+    const options = this.pickOptions(form.purpose);
+    const offered =
+      agent !== undefined &&
+      this.chat.pickers.may(person, form.purpose, agent) &&
+      (!options.roleIds || options.roleIds.includes(agent.catalogRoleId)) &&
+      (!options.keep || (await options.keep(agent)));
+    return offered ? undefined : `Choose one of the agents offered: you can't ${form.cannot} that one.`;
+  }
+
+  /**
+   * A form opened without an agent: its first field picks one of the agents the person may act on
+   * with it (a list, or a search when they are too many); `selectedId` is kept when it is one.
+   */
+  async pickerPrompt(person: Person, verb: PickerVerb, selectedId?: string): Promise<CardModel> {
+    const form = PICKER_FORMS[verb]!;
+    const options = this.pickOptions(form.purpose);
+    const picked = await this.chat.pickers.choices(person, form.purpose, options);
+    if (!picked.search && picked.agents.length === 0) throw new InvalidInputError(form.none);
+    const wanted =
+      selectedId && !(await this.pickRefusal(person, verb, selectedId)) ? await this.services.agents.get(selectedId) : undefined;
+    const only = !picked.search && picked.agents.length === 1 ? picked.agents[0] : undefined;
+    const chosen = wanted ?? only;
+    const listed = picked.search ? (chosen ? [chosen] : []) : picked.agents;
+    const agentInput: PromptInput = {
+      name: 'agent',
+      kind: 'choice',
+      label: 'Agent',
+      placeholder: picked.search ? 'Type part of its name' : 'Choose an agent',
+      multiline: false,
+      maxLength: 200,
+      optional: false,
+      typeahead: true,
+      options: listed.map((a) => ({ value: a.id, label: agentChoiceLabel(a) })),
+      ...(picked.search ? { search: agentDataset(form.purpose) } : {}),
+      ...(chosen ? { selectedId: chosen.id } : {}),
+    };
+    const base = (this.promptShapes[verb] as () => Omit<PromptData, 'promptVerb' | 'payload'>)();
+    return { kind: 'prompt', data: { ...base, promptVerb: verb, payload: {}, inputs: [agentInput, ...base.inputs] } } as CardModel;
+  }
+
+  /** The forms that pick their agent, without it: the agent input comes first (see {@link pickerPrompt}). */
+  private readonly promptShapes: Record<PickerVerb, () => Omit<PromptData, 'promptVerb' | 'payload'>> = {
+    agent_note: () => ({
+      title: 'Add a knowledge note',
+      text: 'What should the next person know about the agent? Notes are kept on its profile, handed to a successor and archived at retirement.',
+      submitLabel: 'Save note',
+      inputs: this.noteInputs(),
+    }),
+    version_propose: () => ({
+      title: 'Propose a new version',
+      text:
+        "The new version must meet its role's thresholds and not regress on the live one; another sponsor and an IT admin approve it before it goes live. " +
+        'For a role Roster measures, give where the new version runs (empty: the endpoint registered before); for the others, its results.',
+      submitLabel: 'Propose',
+      inputs: [
+        { name: 'version', kind: 'text', label: 'Version', placeholder: '1.2.0', multiline: false, maxLength: 20, optional: false },
+        { name: 'text', kind: 'text', label: 'What changed', multiline: true, maxLength: 3000, optional: false },
+        {
+          name: 'url',
+          kind: 'text',
+          label: 'Endpoint of the new version (roles Roster measures)',
+          multiline: false,
+          maxLength: 500,
+          optional: true,
+        },
+        {
+          name: 'metrics',
+          kind: 'text',
+          label: 'Results (roles Roster does not measure)',
+          placeholder: 'acc=0.95 p95=3000 cost=0.02 fit=all',
+          multiline: false,
+          maxLength: 200,
+          optional: true,
+        },
+      ],
+    }),
+    retrain_postpone: () => ({
+      title: 'Postpone retraining',
+      text: 'Say why the retraining waits; IT admins are told if the agent is still not retrained when the postponement ends.',
+      submitLabel: 'Postpone',
+      inputs: this.postponeInputs(),
+    }),
+    agent_reactivate: () => ({
+      title: 'Reactivate agent',
+      text: 'What was fixed, so the agent may work again? One of its sponsors and an IT admin approve; they see its last check-in.',
+      submitLabel: 'Ask to reactivate',
+      inputs: [{ name: 'text', kind: 'text', label: 'What was fixed', multiline: true, maxLength: 1000, optional: false }],
+    }),
+    eval_register: () => {
+      const endpoint = this.chat.endpointPromptInputs();
+      return {
+        title: 'Evaluate with Roster',
+        text: "Roster runs the agent's role suite against it and measures accuracy, latency, cost and role fit. Only hosts IT allows can be reached. A secret is stored encrypted and never shown again.",
+        submitLabel: 'Run the suite',
+        inputs: endpoint,
+      };
+    },
+  };
 
   private postponePrompt(agent: AgentRecord): CardModel {
     return prompt({
@@ -732,19 +936,24 @@ export class CardActionsChat {
       submitLabel: 'Postpone',
       promptVerb: 'retrain_postpone',
       payload: { agentId: agent.id },
-      inputs: [
-        {
-          name: 'days',
-          kind: 'choice',
-          label: 'Postpone by',
-          multiline: false,
-          maxLength: 3,
-          options: POSTPONE_DAYS.map((d) => ({ value: d, label: `${d} days` })),
-          selectedId: '14',
-        },
-        { name: 'text', kind: 'text', label: 'Why?', multiline: true, maxLength: 1000 },
-      ],
+      inputs: this.postponeInputs(),
     });
+  }
+
+  private postponeInputs(): PromptInput[] {
+    return [
+      {
+        name: 'days',
+        kind: 'choice',
+        label: 'Postpone by',
+        multiline: false,
+        maxLength: 3,
+        optional: false,
+        options: POSTPONE_DAYS.map((d) => ({ value: d, label: `${d} days` })),
+        selectedId: '14',
+      },
+      { name: 'text', kind: 'text', label: 'Why?', multiline: true, maxLength: 1000, optional: false },
+    ];
   }
 
   /** "Start the fix" on a compliance gap (rules and authorisation in core/gap-fixes.ts). */

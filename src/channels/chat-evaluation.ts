@@ -38,38 +38,43 @@ export class EvaluationChat {
       submitLabel: 'Run the suite',
       promptVerb: 'eval_register',
       payload: { agentId: agent.id },
-      inputs: [
-        {
-          name: 'kind',
-          kind: 'choice',
-          label: 'How Roster reaches it',
-          multiline: false,
-          maxLength: 20,
-          optional: false,
-          options: ENDPOINT_KINDS.map((k) => ({ value: k, label: KIND_LABELS[k] })),
-          selectedId: 'http',
-        },
-        {
-          name: 'url',
-          kind: 'text',
-          label: 'Endpoint URL',
-          placeholder: 'https://agents.example.com/answer',
-          multiline: false,
-          maxLength: 2000,
-          optional: false,
-        },
-        { name: 'target', kind: 'text', label: 'Model (OpenAI) or tool (MCP)', multiline: false, maxLength: 200, optional: true },
-        {
-          name: 'secret',
-          kind: 'text',
-          label: 'Bearer token (optional, stored encrypted)',
-          multiline: false,
-          maxLength: 3000,
-          optional: true,
-        },
-      ],
+      inputs: this.endpointInputs(),
     };
     return { kind: 'prompt', data };
+  }
+
+  /** How Roster reaches an agent: kind, URL, model or tool, secret (the inputs of the endpoint prompt). */
+  endpointInputs(): DataOf<'prompt'>['inputs'] {
+    return [
+      {
+        name: 'kind',
+        kind: 'choice',
+        label: 'How Roster reaches it',
+        multiline: false,
+        maxLength: 20,
+        optional: false,
+        options: ENDPOINT_KINDS.map((k) => ({ value: k, label: KIND_LABELS[k] })),
+        selectedId: 'http',
+      },
+      {
+        name: 'url',
+        kind: 'text',
+        label: 'Endpoint URL',
+        placeholder: 'https://agents.example.com/answer',
+        multiline: false,
+        maxLength: 2000,
+        optional: false,
+      },
+      { name: 'target', kind: 'text', label: 'Model (OpenAI) or tool (MCP)', multiline: false, maxLength: 200, optional: true },
+      {
+        name: 'secret',
+        kind: 'text',
+        label: 'Bearer token (optional, stored encrypted)',
+        multiline: false,
+        maxLength: 3000,
+        optional: true,
+      },
+    ];
   }
 
   /** Registers the endpoint and starts the suite (the request's gate, or a re-interview of a working agent). */

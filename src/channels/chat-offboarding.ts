@@ -31,23 +31,29 @@ export const OFFBOARDING_CHAT_COMMANDS = [
     description: 'Start retiring an agent: sign-offs, revocation, archive and hand-over.',
   },
   {
-    usage: 'note <agent> [failure|value] [text]',
-    description: "Record a knowledge note (a failure mode or a high-value interaction) on an agent's profile; without text, the note form.",
+    usage: 'note [agent] [failure|value] [text]',
+    description:
+      "Record a knowledge note (a failure mode or a high-value interaction) on an agent's profile; without text, the note form (alone, it picks the agent).",
   },
   { usage: 'archive <agent>', description: "Show a retired agent's archive bundle digest and whether it still verifies." },
   {
-    usage: 'update <agent> [<version> [endpoint=<url> | acc=<0..1> p95=<ms> cost=<usd> [fit=all]] <changelog>]',
-    description: 'Propose a new version: evaluated against the catalog and the live version, then approved; without a version, the form.',
+    usage: 'update [agent] [<version> [endpoint=<url> | acc=<0..1> p95=<ms> cost=<usd> [fit=all]] <changelog>]',
+    description:
+      'Propose a new version: evaluated against the catalog and the live version, then approved; without a version, the form (alone, it picks the agent).',
   },
-  { usage: 'retrain <agent> postpone <days> <reason>', description: 'Postpone a due retraining, saying why.' },
+  {
+    usage: 'retrain [agent postpone <days> <reason>]',
+    description: 'Postpone a due retraining, saying why; alone, the form picks the agent.',
+  },
   {
     usage: 'sponsor accept <agent>',
     description: 'Accept sponsoring an agent you were named for, or one whose sponsor left and was offered to you.',
   },
   { usage: 'sponsor confirm <agent> <e-mail>', description: 'IT admins: confirm a person named as sponsor (not one you named yourself).' },
   {
-    usage: 'reactivate <agent> <what was fixed>',
-    description: 'Ask to bring a suspended agent back: a sponsor and an IT admin approve, seeing its last check-in.',
+    usage: 'reactivate [agent] <what was fixed>',
+    description:
+      'Ask to bring a suspended agent back: a sponsor and an IT admin approve, seeing its last check-in; alone, the form picks the agent.',
   },
 ];
 
@@ -72,7 +78,8 @@ export function parseOffboardingCommand(word: string, rest: string[]): Offboardi
   if (word === 'archive') return t[0] ? { name: 'archive', agent: t[0] } : { name: 'unknown', text };
   if (word === 'update') {
     const [agent, version, ...more] = t;
-    if (!agent) return { name: 'unknown', text };
+    // Alone, the new-version form picks the agent.
+    if (!agent) return { name: 'update', agent: '', version: '', metrics: {}, changelog: '' };
     // Without a version, the new-version form opens.
     if (!version) return { name: 'update', agent, version: '', metrics: {}, changelog: '' };
     const { metrics, words } = versionMetrics(more);
@@ -84,16 +91,21 @@ export function parseOffboardingCommand(word: string, rest: string[]): Offboardi
   }
   if (word === 'reactivate') {
     const [agent, ...reason] = t;
-    return agent ? { name: 'reactivate', agent, reason: reason.join(' ') } : { name: 'unknown', text };
+    // Alone, the reactivation form picks among the person's suspended agents.
+    return { name: 'reactivate', agent: agent ?? '', reason: reason.join(' ') };
   }
   if (word === 'retrain') {
     const [agent, verb, days, ...reason] = t;
-    if (!agent || verb?.toLowerCase() !== 'postpone' || !days) return { name: 'unknown', text };
+    // Alone (or `postpone` alone), the postpone form picks the agent; without days it asks them.
+    if (!agent || agent.toLowerCase() === 'postpone') return { name: 'retrain', agent: '', days: Number.NaN, reason: '' };
+    if (verb?.toLowerCase() !== 'postpone') return { name: 'unknown', text };
+    if (!days) return { name: 'retrain', agent, days: Number.NaN, reason: '' };
     return { name: 'retrain', agent, days: Number(days), reason: reason.join(' ') };
   }
   if (word === 'note') {
     const [agent, maybeKind, ...words] = t;
-    if (!agent) return { name: 'unknown', text };
+    // Alone, the note form picks the agent.
+    if (!agent) return { name: 'note', agent: '', kind: 'note', text: '' };
     // Without words, the note form opens.
     if (!maybeKind) return { name: 'note', agent, kind: 'note', text: '' };
     const kinds: Record<string, 'failure-mode' | 'high-value-interaction'> = { failure: 'failure-mode', value: 'high-value-interaction' };

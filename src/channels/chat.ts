@@ -15,11 +15,11 @@ import {
   parseOffboardingCommand,
   type OffboardingChatCommand,
 } from './chat-offboarding.js';
-import type { OrgConfig, Person } from '../config/schemas.js';
-import { businessUnitById, catalogRolesFor, findPersonByEmail, roleById } from '../config/directory.js';
+import { DEFAULT_SEARCH_RATE_LIMIT, type OrgConfig, type Person } from '../config/schemas.js';
+import { businessUnitById, catalogRolesFor, findPeople, findPersonByEmail, roleById } from '../config/directory.js';
 import { cardModel, type CardModel, type DataOf } from '../cards/view-models.js';
 import { reportedByAgent } from '../cards/text.js';
-import { HOME_SURFACE } from '../cards/ids.js';
+import { ACCESS_DATASET, HOME_SURFACE, PEOPLE_DATASET } from '../cards/ids.js';
 import type { Services } from '../services.js';
 import type { DecideOptions } from '../flows/engine.js';
 import type { AgentRecord } from '../core/agents.js';
@@ -64,6 +64,7 @@ import { evaluationFormBase } from '../core/presenter.js';
 import { displayDate } from '../core/time.js';
 import { keysManageable } from '../core/agent-keys.js';
 import { RateLimiter } from '../core/rate-limit.js';
+import { AgentPicker, PICK_PURPOSES, type PickPurpose } from '../core/agent-pickers.js';
 import type { Logger } from '../logger.js';
 import { chatWords } from './chat-words.js';
 import { CardActionsChat } from './chat-actions.js';
@@ -109,8 +110,9 @@ export const CHAT_COMMANDS = [
   },
   { usage: 'show <agent>', description: "Show an agent's profile: status, sponsors, access, baseline." },
   {
-    usage: 'eval <agent> [self-reported]',
-    description: "Evaluate an agent: Roster runs its role's suite against it (IT admins may type results in, with a reason).",
+    usage: 'eval [agent] [self-reported]',
+    description:
+      "Evaluate an agent: Roster runs its role's suite against it (IT admins may type results in, with a reason); alone, the form picks the agent.",
   },
   { usage: 'pending', description: 'What agents are waiting for you to decide or take: runtime approvals and hand-offs.' },
   ...ACCESS_CHAT_COMMANDS,
@@ -159,6 +161,21 @@ export function answersPrivately(command: ChatCommand): boolean {
 }
 
 const STATUS_WORDS = new Set<string>(['requested', 'active', 'probation', 'suspended', 'retiring', 'retired', 'rejected']);
+
+/** One answer of a picker's search: the value submitted, what it is called, and more about it (a scope's risk). */
+export interface SearchChoice {
+  value: string;
+  label: string;
+  detail?: string;
+}
+
+/** The most people one directory search answers (Teams shows 15 at a time). */
+const PEOPLE_SEARCH_MAX = 25;
+
+/** The directory search of people pickers: choices valued by e-mail, named with it (two people may share a name). */
+export function searchPeople(org: OrgConfig, text: string): Array<{ value: string; label: string }> {
+  return findPeople(org, text, PEOPLE_SEARCH_MAX).map((p) => ({ value: p.email, label: `${p.name} (${p.email})` }));
+}
 
 /** The longest command text looked at (the rest is ignored). */
 export const MAX_COMMAND_LENGTH = 500;
@@ -220,7 +237,8 @@ export function parseChatCommand(raw: string): ChatCommand {
     case 'evaluate': {
       const self = /\s+self-reported$/i.test(arg);
       const agent = arg.replace(/\s+self-reported$/i, '').trim();
-      return agent ? { name: 'eval', agent, ...(self ? { selfReported: true } : {}) } : { name: 'unknown', text };
+      // Alone, the endpoint form picks the agent.
+      return agent ? { name: 'eval', agent, ...(self ? { selfReported: true } : {}) } : { name: 'eval', agent: '' };
     }
     case 'access':
     case 'break-glass':
@@ -279,19 +297,50 @@ export class ChatService {
   /** The agent buttons of alerts, check-ins and notices, and their prompts. */
   readonly actions: CardActionsChat;
 
+  /** The agents a form offers a person (see {@link AgentPicker}). */
+  readonly pickers: AgentPicker;
+
   /** Clicks, commands and form submits per person (Slack and Teams), from `settings.rateLimits.chat`. */
   private readonly limiter: RateLimiter;
+  /** Searches of pickers as a person types, from `settings.rateLimits.search` (typing asks often). */
+  private readonly searchLimiter: RateLimiter;
 
   constructor(
     private readonly org: OrgConfig,
     private readonly services: Services,
     private readonly log: Logger,
   ) {
-    this.access = new AccessChat(org, services);
+    this.pickers = new AgentPicker(org, services.agents);
+    this.access = new AccessChat(org, services, this.pickers);
     this.evaluation = new EvaluationChat(org, services);
     this.actions = new CardActionsChat(org, services, this);
     const { requests, per } = org.settings.rateLimits.chat;
     this.limiter = new RateLimiter({ requests, perMs: per.ms });
+    const search = org.settings.rateLimits.search ?? DEFAULT_SEARCH_RATE_LIMIT;
+    this.searchLimiter = new RateLimiter({ requests: search.requests, perMs: search.per.ms });
+  }
+
+  /**
+   * Spends one picker search of a chat user (`slack:<id>`, `teams:<id>`): true when they search
+   * faster than `settings.rateLimits.search` allows (the search is then answered with nothing).
+   */
+  searchTooFast(principal: string): boolean {
+    const decision = this.searchLimiter.take(principal);
+    if (!decision.ok) this.log.info({ principal, retryAfterSeconds: decision.retryAfterSeconds }, 'picker search rate limit reached');
+    return !decision.ok;
+  }
+
+  /**
+   * The choices of a picker that searches as the person types, answering `query`: `people` (the
+   * directory: active people), `access` (the agent and scope pairs of the access form) or
+   * `agents:<purpose>` (the agents of a form, see {@link PickPurpose}). An unknown dataset has none.
+   */
+  async search(person: Person, dataset: string, query: string): Promise<SearchChoice[]> {
+    const text = query.trim().slice(0, 100);
+    if (dataset === PEOPLE_DATASET) return searchPeople(this.org, text);
+    if (dataset === ACCESS_DATASET) return this.access.searchTargets(person, text);
+    const purpose = dataset.startsWith('agents:') ? PICK_PURPOSES.find((p) => `agents:${p}` === dataset) : undefined;
+    return purpose ? this.actions.searchAgents(person, purpose as PickPurpose, text) : [];
   }
 
   /**
@@ -327,9 +376,19 @@ export class ChatService {
 
   private async runCommand(person: Person, command: ChatCommand): Promise<ChatReply> {
     // `note <agent>` without words opens the note form (a modal in Slack, a card in Teams).
-    if (command.name === 'note' && !command.text.trim()) return { form: true, card: await this.actions.noteForm(person, command.agent) };
-    // `update <agent>` without a version opens the new-version form.
-    if (command.name === 'update' && !command.version) return { form: true, card: await this.actions.versionForm(person, command.agent) };
+    // Without the agent too (`note`), the form picks it among the agents the person may note.
+    if (command.name === 'note' && !command.text.trim())
+      return { form: true, card: await this.actions.noteForm(person, command.agent || undefined) };
+    // `update <agent>` without a version opens the new-version form (`update` alone picks the agent).
+    if (command.name === 'update' && !command.version)
+      return { form: true, card: await this.actions.versionForm(person, command.agent || undefined) };
+    // `retrain` alone, or `retrain <agent> postpone` without days, opens the postpone form.
+    if (command.name === 'retrain' && (!command.agent || !Number.isFinite(command.days)))
+      return { form: true, card: await this.actions.postponeForm(person, command.agent || undefined) };
+    // `reactivate` alone picks among the person's suspended agents.
+    if (command.name === 'reactivate' && !command.agent) return { form: true, card: await this.actions.reactivateForm(person) };
+    // `eval` alone picks among the agents Roster can evaluate for the person.
+    if (command.name === 'eval' && !command.agent) return { form: true, card: await this.actions.evaluateForm(person) };
     if (isOffboardingCommand(command)) return { card: await new OffboardingChat(this.services, this.org).run(person, command) };
     if (isGovernanceCommand(command)) return { card: await new GovernanceChat(this.services, this.org).run(person, command) };
     if (isDelegationCommand(command)) return { card: await new DelegationChat(this.services, this.org).run(person, command) };
@@ -391,7 +450,10 @@ export class ChatService {
           description: 'List agents: yours, or those of a business unit you belong to or approve for.',
         };
       if (c.usage.startsWith('eval ') && !mayTypeInResults(person))
-        return { usage: 'eval <agent>', description: "Evaluate an agent: Roster runs its role's suite against it." };
+        return {
+          usage: 'eval [agent]',
+          description: "Evaluate an agent: Roster runs its role's suite against it; alone, the form picks the agent.",
+        };
       return c;
     });
   }
@@ -463,7 +525,11 @@ export class ChatService {
           ...(values?.purpose ? { purpose: values.purpose } : {}),
           ...((values?.businessUnit ?? defaultBu) ? { businessUnit: values?.businessUnit ?? defaultBu } : {}),
           sponsorSlackUserIds: slackIds,
-          sponsorEmails: sponsors.join(', '),
+          // A choice set's value: e-mails separated by commas alone (Teams splits on the comma).
+          sponsorEmails: sponsors.join(','),
+          sponsorChoices: sponsors
+            .slice(0, 20)
+            .map((email) => ({ value: email, label: findPersonByEmail(this.org, email)?.name ?? email })),
           ...(values?.justification ? { justification: values.justification } : {}),
         },
         ...(errors && Object.keys(errors).length ? { errors } : {}),
@@ -683,6 +749,11 @@ export class ChatService {
 
   endpointPromptCard(agent: AgentRecord): CardModel {
     return this.evaluation.endpointPromptCard(agent);
+  }
+
+  /** The inputs of the endpoint prompt (kind, URL, model or tool, secret). */
+  endpointPromptInputs(): DataOf<'prompt'>['inputs'] {
+    return this.evaluation.endpointInputs();
   }
 
   registerAndRun(person: Person, agentId: string, values: PromptValues): Promise<CardModel> {
