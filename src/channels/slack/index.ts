@@ -7,12 +7,13 @@ import type { WebClient } from '@slack/web-api';
 import type { Person } from '../../config/schemas.js';
 import { renderCard } from '../../cards/render.js';
 import { slackNotificationCard } from '../../cards/form-launchers.js';
-import { ACCESS_FORM_INPUTS, CARD_ACTIONS, DENY_REASON_INPUT } from '../../cards/ids.js';
+import { ACCESS_DATASET, ACCESS_FORM_INPUTS, AGENT_PICKER_INPUT, CARD_ACTIONS, DENY_REASON_INPUT } from '../../cards/ids.js';
 import type { CardModel } from '../../cards/view-models.js';
 import { scrubSecrets, type Logger } from '../../logger.js';
 import { DENY_REASON_NEEDED } from '../../core/commands.js';
 import { parseChatCommand, type ChatReply, type ChatService, type FindFormValues } from '../chat.js';
 import { AccessChat } from '../chat-access.js';
+import { agentDataset, pickPurposeOf } from '../chat-actions.js';
 import type { Channel, ChannelDeps } from '../port.js';
 import { DatabaseUnavailableError } from '../../store/database.js';
 import { RecentDeliveries, SlackDeliveries } from './deliveries.js';
@@ -113,6 +114,35 @@ function slackUserOf(body: Record<string, unknown>): string | undefined {
 }
 
 const CARD_ACTION_IDS = new Set<string>(Object.values(CARD_ACTIONS));
+
+/** The external selects Roster answers as the person types: a form's agent picker and the access form's target. */
+const SUGGESTION_ACTION_IDS: ReadonlySet<string> = new Set([AGENT_PICKER_INPUT, ACCESS_FORM_INPUTS.target.slack]);
+
+/** A `block_suggestion` (an external select asking for options), as Roster reads it. */
+const blockSuggestionSchema = z
+  .object({
+    type: z.literal('block_suggestion'),
+    user: z.object({ id: z.string().regex(/^[UW][A-Z0-9]{2,30}$/) }).loose(),
+    action_id: z.string().max(255),
+    value: z.string().max(2000).default(''),
+    view: z.object({ callback_id: z.string().max(255), private_metadata: z.string().max(3000).default('') }).loose(),
+  })
+  .loose();
+
+/** The dataset an external select searches: the access form's pairs, or the agents of a prompt's picker. */
+function suggestionDataset(suggestion: z.output<typeof blockSuggestionSchema>): string | undefined {
+  const { callback_id: callbackId, private_metadata: meta } = suggestion.view;
+  if (suggestion.action_id === ACCESS_FORM_INPUTS.target.slack && callbackId === CARD_ACTIONS.accessRequestSubmit) return ACCESS_DATASET;
+  if (suggestion.action_id !== AGENT_PICKER_INPUT || callbackId !== CARD_ACTIONS.promptSubmit) return undefined;
+  const purpose = pickPurposeOf(metadata(meta).promptVerb ?? '');
+  return purpose ? agentDataset(purpose) : undefined;
+}
+
+/** Slack's option text and description hold 75 characters. */
+function optionText(text: string): { type: 'plain_text'; text: string } {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return { type: 'plain_text', text: line.length > 75 ? `${line.slice(0, 74)}…` : line || '—' };
+}
 
 /**
  * Whether a listener handles this delivery: clicks carry a known action_id, modal submits a
@@ -365,6 +395,18 @@ function register(app: BoltApp, deps: ListenerDeps): void {
         );
       }
       return;
+    }
+    // A picker's search as the person types: read-only and asked again on every keystroke (the
+    // same words twice are two questions), so it is never de-duplicated; it has its own rate limit
+    // and is answered by its listener within the acknowledgement.
+    if (body.type === 'block_suggestion') {
+      const actor = slackUserOf(body);
+      const actionId = (body as { action_id?: unknown }).action_id;
+      if (!actor || typeof actionId !== 'string' || !SUGGESTION_ACTION_IDS.has(actionId) || chat.searchTooFast(`slack:${actor}`)) {
+        await (boltAck as unknown as ((response: unknown) => Promise<void>) | undefined)?.({ options: [] });
+        return;
+      }
+      return args.next();
     }
     const key = SlackDeliveries.keyOf(body);
     if (!recent.add(key)) {
@@ -655,8 +697,12 @@ function register(app: BoltApp, deps: ListenerDeps): void {
       duration: field(ACCESS_FORM_INPUTS.duration.slack)?.value ?? '',
       reason: field(ACCESS_FORM_INPUTS.reason.slack)?.value ?? '',
     };
-    const errors = AccessChat.checkForm(values);
-    if (errors) {
+    const errors: Partial<Record<'target' | 'duration' | 'reason', string>> = { ...AccessChat.checkForm(values) };
+    // The pair is client data: an agent the form would not offer, or a scope Roster does not know, is marked on the field.
+    const person = errors.target ? undefined : await identity.person(userId);
+    const refusal = person ? await chat.access.targetRefusal(person, values.targetId).catch(() => undefined) : undefined;
+    if (refusal) errors.target = refusal;
+    if (Object.keys(errors).length > 0) {
       const blocks: Record<string, string> = {};
       for (const [name, message] of Object.entries(errors)) blocks[ACCESS_FORM_INPUTS[name as keyof typeof errors].slack] = message;
       await ack({ response_action: 'errors', errors: blocks });
@@ -724,6 +770,31 @@ function register(app: BoltApp, deps: ListenerDeps): void {
       }),
     );
   });
+
+  // External selects ask for options as the person types (the agent picker of a form with more
+  // agents than a list holds, the access form's pairs): answered in the acknowledgement, from
+  // what this person may pick, never from the view's own claims.
+  for (const actionId of SUGGESTION_ACTION_IDS) {
+    app.options(actionId, async ({ body, ack }) => {
+      const parsed = blockSuggestionSchema.safeParse(body);
+      const dataset = parsed.success ? suggestionDataset(parsed.data) : undefined;
+      const person = parsed.success && dataset ? await identity.person(parsed.data.user.id).catch(() => undefined) : undefined;
+      if (!parsed.success || !dataset || !person) return void (await ack({ options: [] }));
+      try {
+        const found = await chat.search(person, dataset, parsed.data.value);
+        await ack({
+          options: found.slice(0, 100).map((c) => ({
+            text: optionText(c.label),
+            value: c.value,
+            ...(c.detail ? { description: optionText(c.detail) } : {}),
+          })),
+        });
+      } catch (err) {
+        log.warn({ err }, 'a picker search failed');
+        await ack({ options: [] });
+      }
+    });
+  }
 
   // Direct messages to the app are answered like `/roster`: the same words, person and rules. A
   // DM has no trigger id, so a form is offered by a button that opens it, or by the command.

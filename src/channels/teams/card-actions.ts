@@ -1,4 +1,5 @@
 import { RouteRank, type AdaptiveCard, type AgentApplication, type TurnContext, type TurnState } from '@microsoft/agents-hosting';
+import { z } from 'zod';
 import type { Person } from '../../config/schemas.js';
 import { CARD_ACTIONS, FIND_FORM_INPUTS, HOME_SURFACE } from '../../cards/ids.js';
 import type { CardModel } from '../../cards/view-models.js';
@@ -177,20 +178,14 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
   }
 
   // The access request form: field problems come back on the form, as Slack shows them in its ack.
+  // The chosen pair is client data: one the form would not offer this person is marked on it too.
   on(CARD_ACTIONS.accessRequestSubmit, async (person, data) => {
     const values = accessFormValues(data);
-    const errors = AccessChat.checkForm(values);
-    if (!errors) return chat.access.submitForm(person, values);
-    const form = await chat.access.form(person, { name: 'access' });
-    if (!form || form.kind !== 'access-form')
-      return chat.notice('warning', 'Your access request was not sent', Object.values(errors).join(' '));
-    const kept = {
-      ...(values.targetId ? { targetId: values.targetId } : {}),
-      ...(values.duration ? { duration: values.duration } : {}),
-      ...(values.reason ? { reason: values.reason } : {}),
-    };
-    const targetKnown = form.data.targets.some((t) => t.targetId === values.targetId);
-    return { kind: 'access-form', data: { ...form.data, values: targetKnown ? kept : { ...kept, targetId: undefined }, errors } };
+    const errors: Partial<Record<'target' | 'duration' | 'reason', string>> = { ...AccessChat.checkForm(values) };
+    const refusal = errors.target ? undefined : await chat.access.targetRefusal(person, values.targetId);
+    if (refusal) errors.target = refusal;
+    if (Object.keys(errors).length === 0) return chat.access.submitForm(person, values);
+    return chat.access.formAgain(person, values, errors);
   });
 
   // Alert and check-in cards: the core acts (authorised there), the clicker gets the fresh card.
@@ -215,6 +210,35 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
     return chat.actions.submit(person, verb, ids, values);
   });
 
+  // Typeahead: a choice set with a Data.Query asks for choices as the person types (the directory
+  // for people pickers, the agents a form may pick, the access form's pairs). Answered from what
+  // this person may pick; a malformed search is refused with 400, an unknown person gets nothing.
+  app.addRoute(
+    async (context) => context.activity.type === 'invoke' && context.activity.name === SEARCH_INVOKE,
+    async (context) => {
+      const parsed = searchInvokeSchema.safeParse(context.activity.value);
+      if (!parsed.success) {
+        await answerInvoke(context, 400, { error: 'bad_search', message: 'A search needs queryText and dataset.' });
+        return;
+      }
+      const person = await identity.person(context);
+      let results: Array<{ title: string; value: string }> = [];
+      if (person) {
+        try {
+          const { queryText, dataset, queryOptions } = parsed.data;
+          const found = await chat.search(person, dataset, queryText);
+          results = found
+            .slice(queryOptions.skip, queryOptions.skip + queryOptions.top)
+            .map((c) => ({ title: c.detail ? `${c.label} — ${c.detail}` : c.label, value: c.value }));
+        } catch (err) {
+          log.warn({ err }, 'a Teams picker search failed');
+        }
+      }
+      await answerInvoke(context, 200, { type: SEARCH_RESPONSE_TYPE, value: { results } });
+    },
+    true,
+  );
+
   // Registered last, so it only answers verbs no handler above knows (an old card, a forged invoke).
   on(/.*/, async () =>
     chat.notice('warning', 'That button no longer works', 'This card is out of date. Send "help" to see what Roster can do.'),
@@ -234,6 +258,27 @@ export function registerCardActions(app: AgentApplication<TurnState>, deps: Team
     true,
     RouteRank.Last,
   );
+}
+
+/** The invoke a typeahead choice set sends (Teams' dynamic search, `Data.Query`). */
+export const SEARCH_INVOKE = 'application/search';
+/** The type of a search invoke's answer. */
+const SEARCH_RESPONSE_TYPE = 'application/vnd.microsoft.search.searchResponse';
+
+/** The value of an `application/search` invoke: what was typed, the dataset, the page Teams wants. */
+const searchInvokeSchema = z
+  .object({
+    queryText: z.string().max(1000).default(''),
+    dataset: z.string().min(1).max(100),
+    queryOptions: z
+      .object({ skip: z.number().int().min(0).max(1000).default(0), top: z.number().int().min(1).max(100).default(15) })
+      .prefault({}),
+  })
+  .loose();
+
+/** Answers an invoke with a status and a JSON body. */
+async function answerInvoke(context: TurnContext, status: number, body: unknown): Promise<void> {
+  await context.sendActivity({ type: 'invokeResponse', value: { status, body } } as Parameters<TurnContext['sendActivity']>[0]);
 }
 
 /** Whether a button was clicked on the home card (see {@link HOME_SURFACE}). */

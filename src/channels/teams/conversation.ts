@@ -68,6 +68,16 @@ export function registerConversation(app: AgentApplication<TurnState>, deps: Tea
     ) {
       return true;
     }
+    // A picker's search as the person types: read-only and frequent, so it has its own rate limit
+    // (too fast: no choices, 429) and stores nothing (the person's conversation is known already).
+    if (activity.type === ActivityTypes.Invoke && activity.name === 'application/search') {
+      if (!chat.searchTooFast(`teams:${String(activity.from?.aadObjectId ?? activity.from?.id ?? 'unknown').slice(0, 200)}`)) return true;
+      await context.sendActivity({
+        type: ActivityTypes.InvokeResponse,
+        value: { status: 429, body: { error: 'rate_limited', message: 'Too many searches: slow down a little.' } },
+      } as Parameters<typeof context.sendActivity>[0]);
+      return false;
+    }
     if (activity.type === ActivityTypes.Message || activity.type === ActivityTypes.Invoke) {
       // Per-person rate limit, checked before any look-up: a friendly "slow down" instead of acting.
       const slowDown = chat.slowDown(`teams:${String(activity.from?.aadObjectId ?? activity.from?.id ?? 'unknown').slice(0, 200)}`);
