@@ -117,6 +117,37 @@ export function viewSubmission(
   };
 }
 
+/**
+ * A block_suggestion payload: an external select in a modal Roster opened asks for options as the
+ * person types `value` (Slack sends the whole view, with its callback_id and private_metadata).
+ */
+export function blockSuggestion(userId: string, view: Record<string, unknown>, actionId: string, value: string): Record<string, unknown> {
+  actionCounter += 1;
+  return {
+    type: 'block_suggestion',
+    user: { id: userId, username: userId.toLowerCase(), name: userId.toLowerCase(), team_id: 'TBRIGHT' },
+    container: { type: 'view', view_id: `V${actionCounter}` },
+    api_app_id: 'AROSTER',
+    token: 'legacy-verification-token',
+    action_id: actionId,
+    block_id: actionId,
+    value,
+    team: { id: 'TBRIGHT', domain: 'brightwater' },
+    enterprise: null,
+    is_enterprise_install: false,
+    view: {
+      id: `V${actionCounter}`,
+      team_id: 'TBRIGHT',
+      type: 'modal',
+      blocks: view.blocks ?? [],
+      private_metadata: view.private_metadata ?? '',
+      callback_id: view.callback_id,
+      state: { values: {} },
+      hash: `h${actionCounter}`,
+    },
+  };
+}
+
 /** POSTs to Roster's Slack endpoint; extra headers (retries) are merged. */
 export async function postSlack(
   baseUrl: string,

@@ -89,6 +89,14 @@ export class TeamsClient {
     return this.post({ ...this.base(user, 'conversationUpdate'), membersAdded: members });
   }
 
+  /**
+   * A typeahead search: the `application/search` invoke a choice set with a `Data.Query` sends as
+   * the person types (`queryText`, `dataset`, `queryOptions`), as Teams documents it.
+   */
+  search(user: TeamsUser, dataset: string, queryText: string, queryOptions = { skip: 0, top: 15 }): Promise<PostResult> {
+    return this.post({ ...this.base(user, 'invoke'), name: 'application/search', value: { queryText, queryOptions, dataset } });
+  }
+
   /** An Action.Execute click: `invoke` named `adaptiveCard/action`; inputs are merged into `data`. */
   async execute(
     user: TeamsUser,
