@@ -413,6 +413,65 @@ describe('pickers in Slack and Teams: agents, people and scopes', () => {
       await eventually(async () => ((await roster.services.agents.get(picked.id))?.knowledgeNotes.length ?? 0) === 1);
     });
 
+    it('Slack and Teams: the access form searches its pairs by agent name or scope; a searched pair is requested', async () => {
+      const modal = await slackModal(SOFIA.id, 'access', 'access_request_submit');
+      const select = actionElements(modal.blocks).find((e) => e.action_id === 'access_target')!;
+      expect(select).toMatchObject({ type: 'external_select', min_query_length: 0 });
+      const suggest = async (value: string) =>
+        (
+          JSON.parse((await postSlack(roster.baseUrl, interaction(blockSuggestion(SOFIA.id, modal, 'access_target', value)))).text) as {
+            options: Array<{ value: string; text: { text: string }; description: { text: string } }>;
+          }
+        ).options;
+      const byName = await suggest('Fleet 050');
+      expect(byName.map((o) => o.text.text)).toEqual([
+        'Fleet 050 · kb:read',
+        'Fleet 050 · tickets:read',
+        'Fleet 050 · tickets:reply',
+        'Fleet 050 · crm:read',
+      ]);
+      expect(byName.map((o) => o.description.text)).toEqual([
+        expect.stringMatching(/^low risk, up to \d+ days$/),
+        'medium risk, up to 90 days',
+        'medium risk, up to 90 days',
+        'medium risk, up to 90 days',
+      ]);
+      const byScope = await suggest('crm:read');
+      expect(byScope.length).toBeGreaterThan(0);
+      expect(byScope.every((o) => o.value.endsWith(':crm:read') && fleet.some((a) => o.value.startsWith(`${a.id}:`)))).toBe(true);
+      expect(await suggest('Stranger')).toEqual([]);
+
+      const picked = `${fleet[50]!.id}:crm:read`;
+      const sent = await postSlack(
+        roster.baseUrl,
+        interaction(
+          viewSubmission(SOFIA.id, modal, {
+            access_target: {
+              access_target: {
+                type: 'external_select',
+                selected_option: { value: picked, text: { type: 'plain_text', text: 'Fleet 050 · crm:read' } },
+              },
+            },
+            duration: { duration: { type: 'plain_text_input', value: '7d' } },
+            reason: { reason: { type: 'plain_text_input', value: 'Survey answers need contacts.' } },
+          }),
+        ),
+      );
+      expect(sent.text).toBe('');
+      await eventually(async () =>
+        (await roster.services.grants.list({ agentIds: [fleet[50]!.id] })).some((g) => g.scope === 'crm:read' && g.status === 'pending'),
+      );
+
+      const sofia = teamsUser(roster.chat.person(SOFIA.email)!);
+      await client.install(sofia);
+      const card = await teamsCard(sofia, 'access', 'Request access');
+      expect(choiceSet(card, 'target')).toMatchObject({
+        style: 'filtered',
+        choices: [],
+        'choices.data': { type: 'Data.Query', dataset: 'access' },
+      });
+    });
+
     it('Teams: the agent choice set searches with Data.Query; the search answers only her agents', async () => {
       const sofia = teamsUser(roster.chat.person(SOFIA.email)!);
       await client.install(sofia);
