@@ -82,7 +82,7 @@ const MENU_GROUPS: ReadonlyArray<{ title: string; summary: string; also: readonl
   { title: 'help', summary: 'What Roster can do for you.', also: [] },
   { title: 'catalog', summary: 'Agent roles you may request.', also: ['request'] },
   { title: 'list', summary: 'Your agents and the fleet.', also: ['show', 'find', 'fleet', 'dashboard'] },
-  { title: 'pending', summary: 'What waits for you.', also: ['cancel', 'away', 'back'] },
+  { title: 'pending', summary: 'What waits for you.', also: ['home', 'cancel', 'away', 'back'] },
   { title: 'access', summary: 'Time-bound access for an agent.', also: ['break-glass', 'boundary'] },
   { title: 'eval', summary: 'Evaluate and improve an agent.', also: ['update', 'retrain', 'reactivate'] },
   { title: 'decisions', summary: "An agent's decisions and knowledge.", also: ['note', 'compliance'] },

@@ -151,7 +151,8 @@ export function createCardRenderer(options: CardRendererOptions = {}): CardRende
   function render(platform: CardPlatform, model: CardModel, time?: CardTime): RenderedCard {
     const data = validData(model, platform);
     const parsed = parseJson(templatesFor(platform).render(model.kind, data), model.kind, platform);
-    const json = time ? localiseCard(platform, parsed, time) : parsed;
+    // A Slack modal is for one person whose zone is known: its times are written in that zone.
+    const json = time ? localiseCard(platform, parsed, time, { dateTokens: SLACK_SURFACES[model.kind] !== 'modal' }) : parsed;
     return platform === 'slack' ? toSlack(model.kind, json) : toTeams(model.kind, json);
   }
 

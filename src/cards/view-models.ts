@@ -426,7 +426,7 @@ export const homeApprovalSchema = z.object({
   canDecide: z.boolean(),
   /** A runtime approval: what the agent asks to do, e.g. `Modify a supplier contract (contracts.modify), reported by the agent: “…”`. */
   action: text.optional(),
-  /** How long it has waited, e.g. `12 min`. */
+  /** How long it has waited, e.g. `12 minutes`. */
   age: text.optional(),
 });
 /** An approval waiting for the viewer, as the home view lists it. */

@@ -5,7 +5,7 @@ import { grantNotice } from '../core/access-cards.js';
 import { accessCap, grantableScopes, type AccessRequestResult } from '../core/access.js';
 import type { AgentRecord, GrantRecord } from '../core/agents.js';
 import type { AgentPicker } from '../core/agent-pickers.js';
-import { durationInWords, displayDate, relativeInWords } from '../core/time.js';
+import { displayDate, relativeInWords } from '../core/time.js';
 import type { Services } from '../services.js';
 
 /** The access words of the chat: `access <agent> <scope> [duration] [reason]` and `break-glass <agent> <scope> <reason>`. */
@@ -259,7 +259,7 @@ export class AccessChat {
             {
               targetId: `${agent.id}:${scopeId}`,
               label: `${agent.name} · ${scopeId}`,
-              detail: `${scope.risk} risk, up to ${durationInWords(cap.ms)}`,
+              detail: `${scope.risk} risk, up to ${cap.text}`,
             },
           ];
         });

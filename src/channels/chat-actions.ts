@@ -239,7 +239,7 @@ export class CardActionsChat {
       }
       case 'retrain_postpone': {
         const { agent } = await this.services.development.retrainingManager(person.email, String(ids.agentId ?? ''));
-        return { prompt: this.postponePrompt(agent) };
+        return { prompt: await this.postponePrompt(agent) };
       }
       case 'sponsor_accept': {
         const agent = await this.services.agents.get(String(ids.agentId ?? ''));
@@ -543,7 +543,7 @@ export class CardActionsChat {
           card: notice(
             'info',
             `Retraining of ${agent.name} postponed`,
-            `Until ${record.postponedUntil!.slice(0, 10)}: ${record.reason}. IT admins are told if it is still not retrained then.`,
+            `Until ${displayDate(record.postponedUntil!)}: ${record.reason}. IT admins are told if it is still not retrained then.`,
           ),
         };
       }
@@ -929,10 +929,13 @@ export class CardActionsChat {
     },
   };
 
-  private postponePrompt(agent: AgentRecord): CardModel {
+  /** Postpone… on "retraining due": since when it is due (in the reader's zone, once rendered), the days and why. */
+  private async postponePrompt(agent: AgentRecord): Promise<CardModel> {
+    const retraining = await this.services.development.retraining(agent.id);
+    const since = retraining ? ` since ${displayDate(retraining.dueAt)}` : '';
     return prompt({
       title: 'Postpone retraining',
-      text: `${agent.name} is due for retraining. Say why it waits; IT admins are told if it is still not retrained when the postponement ends.`,
+      text: `${agent.name} is due for retraining${since}. Say why it waits; IT admins are told if it is still not retrained when the postponement ends.`,
       submitLabel: 'Postpone',
       promptVerb: 'retrain_postpone',
       payload: { agentId: agent.id },

@@ -61,7 +61,7 @@ import {
 import { Sponsorships } from '../core/sponsorships.js';
 import type { AgentStatus } from '../core/lifecycle.js';
 import { evaluationFormBase } from '../core/presenter.js';
-import { displayDate } from '../core/time.js';
+import { displayDate, durationInWords } from '../core/time.js';
 import { keysManageable } from '../core/agent-keys.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import { AgentPicker, PICK_PURPOSES, type PickPurpose } from '../core/agent-pickers.js';
@@ -115,6 +115,7 @@ export const CHAT_COMMANDS = [
       "Evaluate an agent: Roster runs its role's suite against it (IT admins may type results in, with a reason); alone, the form picks the agent.",
   },
   { usage: 'pending', description: 'What agents are waiting for you to decide or take: runtime approvals and hand-offs.' },
+  { usage: 'home', description: "What waits for you, your agents and your open requests, at a glance (in Slack: Roster's Home tab)." },
   ...ACCESS_CHAT_COMMANDS,
   ...OFFBOARDING_CHAT_COMMANDS,
   ...GOVERNANCE_CHAT_COMMANDS,
@@ -1176,14 +1177,9 @@ export class ChatService {
   }
 }
 
-/** A wait as people say it: `2 min`, `3 h`, `4 days`. */
+/** A wait as people say it: `under a minute`, `2 minutes`, `3 hours`, `4 days`. */
 export function ageText(ms: number): string {
-  const minutes = Math.max(0, Math.floor(ms / 60_000));
-  if (minutes < 1) return 'under a minute';
-  if (minutes < 60) return `${minutes} min`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 48) return `${hours} h`;
-  return `${Math.floor(hours / 24)} days`;
+  return ms < 60_000 ? 'under a minute' : durationInWords(ms);
 }
 
 /** Command API field → request form field. */

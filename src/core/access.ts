@@ -86,7 +86,7 @@ export interface AccessContext {
   grantId: string;
   agentId: string;
   agentName: string;
-  /** Shown as the request's title, e.g. "Access to crm:read for 30d". */
+  /** Shown as the request's title, e.g. "Access to crm:read for 30 days". */
   roleTitle: string;
   catalogRoleId: string;
   scope: string;
@@ -211,12 +211,14 @@ export function grantableScopes(role: CatalogRole): string[] {
   return [...new Set([...role.defaultScopes, ...role.allowedScopes])];
 }
 
-/** Longest grant of a scope for a role, and the words that explain it. */
-export function accessCap(org: OrgConfig, role: CatalogRole, scope: Scope): { ms: number; text: string; why: string } {
-  if (scope.maxTtl.ms <= role.maxAccessTtl.ms) {
-    return { ms: scope.maxTtl.ms, text: scope.maxTtl.text, why: `the longest ${scope.id} may be granted` };
-  }
-  return { ms: role.maxAccessTtl.ms, text: role.maxAccessTtl.text, why: `the longest a ${role.title} may hold any access` };
+/**
+ * Longest grant of a scope for a role: `text` in words for people ("90 days"), `written` as the
+ * configuration says it ("90d", for the audit), and the words that explain it.
+ */
+export function accessCap(org: OrgConfig, role: CatalogRole, scope: Scope): { ms: number; text: string; written: string; why: string } {
+  const cap = scope.maxTtl.ms <= role.maxAccessTtl.ms ? scope.maxTtl : role.maxAccessTtl;
+  const why = cap === scope.maxTtl ? `the longest ${scope.id} may be granted` : `the longest a ${role.title} may hold any access`;
+  return { ms: cap.ms, text: durationInWords(cap.ms, { exact: true }), written: cap.text, why };
 }
 
 /**
@@ -253,10 +255,12 @@ export class AccessCommands {
       }
     }
     const durationMs = Math.min(requestedMs, cap.ms);
-    const durationText = durationMs === cap.ms ? cap.text : formatDuration(durationMs);
+    // People read the duration in words; the audit keeps it as configured or typed.
+    const durationText = durationInWords(durationMs, { exact: true });
+    const durationWritten = durationMs === cap.ms ? cap.written : formatDuration(durationMs);
     const capNote =
       requestedMs > cap.ms
-        ? `You asked for ${request.duration}; ${cap.text} is ${cap.why}, so the grant is capped at ${cap.text}.`
+        ? `You asked for ${durationInWords(requestedMs, { exact: true })}; ${cap.text} is ${cap.why}, so the grant is capped at ${cap.text}.`
         : undefined;
 
     const existing = (await this.deps.grants.listForAgent(agent.id)).filter((g) => g.scope === scope.id);
@@ -288,7 +292,7 @@ export class AccessCommands {
     const requested = [
       this.grantEntry(grant, personActor(actor.email), 'grant.requested', {
         scope: scope.id,
-        duration: durationText,
+        duration: durationWritten,
         ...(request.duration ? { requested: request.duration } : {}),
         ...(capNote ? { capped: true } : {}),
         reason: request.reason,
@@ -325,7 +329,8 @@ export class AccessCommands {
     const cap = accessCap(this.deps.org, role, scope);
     const limit = this.deps.org.settings.breakGlassMaxTtl;
     const durationMs = Math.min(limit.ms, cap.ms);
-    const durationText = durationMs === limit.ms ? limit.text : cap.text;
+    const durationText = durationInWords(durationMs, { exact: true });
+    const durationWritten = durationMs === limit.ms ? limit.text : cap.written;
     const now = this.clock().toISOString();
     const grant = pendingGrant(agent.id, scope.id, request.reason, actor.email, 'break-glass', now, durationMs);
     // The scope and a slot of each cap are claimed (unique keys) before the grant is stored: of
@@ -341,7 +346,7 @@ export class AccessCommands {
       effects: [
         this.grantEntry(grant, personActor(actor.email), 'grant.break-glass', {
           scope: scope.id,
-          duration: durationText,
+          duration: durationWritten,
           reason: request.reason,
         }),
       ],
@@ -473,9 +478,9 @@ export class AccessCommands {
       const forPerson = slots(personKeys, byPerson);
       const over =
         forAgent.used >= limits.perAgent || !forAgent.free
-          ? `${agent.name} has used break-glass ${forAgent.used} times in the last ${limits.window.text}`
+          ? `${agent.name} has used break-glass ${forAgent.used} times in the last ${durationInWords(limits.window.ms, { exact: true })}`
           : forPerson.used >= limits.perPerson || !forPerson.free
-            ? `you have used break-glass ${forPerson.used} times in the last ${limits.window.text}`
+            ? `you have used break-glass ${forPerson.used} times in the last ${durationInWords(limits.window.ms, { exact: true })}`
             : undefined;
       if (over) {
         throw new ForbiddenError(

@@ -13,6 +13,7 @@ import { ForbiddenError, InvalidInputError, NotFoundError, UnknownPersonError } 
 import { evaluate, regressions, versionOutcome, type EvaluationSubmission, type EvaluationVerdict } from './evaluation.js';
 import { agentRunContext } from './run-context.js';
 import { assertMayManageRetraining, assertMayProposeVersion, mayTypeInResults } from './policies.js';
+import { displayDate, durationInWords } from './time.js';
 
 // The version rule lives with every other who-may rule; re-exported for the importers of this module.
 export { assertMayProposeVersion, mayProposeVersion } from './policies.js';
@@ -341,7 +342,7 @@ export class Development {
           ...this.sponsorNotices(
             agent,
             `Retraining due: ${agent.name}`,
-            `${agent.name} is due for retraining (every ${role.retrainingCadence.text}). Start it, or postpone it with a reason; IT admins are told when it is overdue.`,
+            `${agent.name} is due for retraining (every ${durationInWords(role.retrainingCadence.ms, { exact: true })}). Start it, or postpone it with a reason; IT admins are told when it is overdue.`,
           ),
         ];
         const record: RetrainingRecord = { agentId: agent.id, state: 'due', dueAt: new Date(dueAt).toISOString() };
@@ -369,7 +370,7 @@ export class Development {
                 data: {
                   level: 'warning',
                   title: `Retraining overdue: ${agent.name}`,
-                  text: `${agent.name} was due for retraining on ${current.dueAt.slice(0, 10)}${current.reason ? ` and was postponed ("${current.reason}")` : ''}. Its sponsors: ${agent.sponsors.join(', ')}.`,
+                  text: `${agent.name} was due for retraining on ${displayDate(current.dueAt)}${current.reason ? ` and was postponed ("${current.reason}")` : ''}. Its sponsors: ${agent.sponsors.join(', ')}.`,
                   actions: retrainingActions(agent.id),
                 },
               },
@@ -444,6 +445,12 @@ export class Development {
     if (!Number.isInteger(days) || days < 1 || days > 90)
       throw new InvalidInputError('Postpone by 1 to 90 days.', { days: 'Postpone by 1 to 90 days.' });
     const current = await this.deps.repo.retraining(agent.id);
+    if (current?.state === 'postponed' && current.postponedUntil) {
+      const by = current.by ? ` by ${findPersonByEmail(this.deps.org, current.by)?.name ?? current.by}` : '';
+      throw new InvalidInputError(
+        `${agent.name}'s retraining is already postponed until ${displayDate(current.postponedUntil)}${by}${current.reason ? `: "${current.reason}"` : ''}.`,
+      );
+    }
     if (!current || !['due', 'overdue'].includes(current.state)) throw new InvalidInputError(`${agent.name} has no retraining due.`);
     const next: RetrainingRecord = {
       ...current,
@@ -463,6 +470,11 @@ export class Development {
   async postponable(agentId: string): Promise<boolean> {
     const current = await this.deps.repo.retraining(agentId);
     return current !== undefined && ['due', 'overdue'].includes(current.state);
+  }
+
+  /** An agent's retraining: due, postponed, overdue or started, and since when; undefined when none was ever due. */
+  retraining(agentId: string): Promise<RetrainingRecord | undefined> {
+    return this.deps.repo.retraining(agentId);
   }
 
   /** Who may start or postpone an agent's retraining: its sponsors and IT admins. */

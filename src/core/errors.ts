@@ -1,3 +1,5 @@
+import { displayDate } from './time.js';
+
 /**
  * Coded errors: one string code per failure, one class per code. The edge (Slack, Teams, HTTP,
  * CLI) maps them to a friendly message for the person and a log line for IT; `userMessage` is
@@ -78,7 +80,7 @@ export class DuplicateError extends RosterError {
 
 export class AlreadyDecidedError extends RosterError {
   constructor(decision: string, at: Date) {
-    super('already_decided', `You already ${decision === 'approve' ? 'approved' : 'denied'} this on ${at.toISOString()}; it counts once.`, {
+    super('already_decided', `You already ${decision === 'approve' ? 'approved' : 'denied'} this on ${displayDate(at)}; it counts once.`, {
       decision,
       at: at.toISOString(),
     });
@@ -88,7 +90,8 @@ export class AlreadyDecidedError extends RosterError {
 export class RequestClosedError extends RosterError {
   /** `cancel`: said to someone who tried to cancel it (the default is said to an approver). */
   constructor(status: string, at: Date | undefined, attempt?: 'cancel') {
-    const when = at ? ` on ${at.toISOString()}` : '';
+    // Said to a person: an instant each reader's card shows in their zone (core/time.ts).
+    const when = at ? ` on ${displayDate(at)}` : '';
     const cancelWords: Record<string, string> = {
       expired: `This request expired${when}; there is nothing left to cancel.`,
       denied: `This request was denied${when}; there is nothing left to cancel.`,

@@ -117,10 +117,31 @@ function largestUnit(ms: number): [Intl.RelativeTimeFormatUnit, number] {
   return ['second', Math.floor(abs / 1000)];
 }
 
-/** A duration in words: "3 days", "1 hour", "2 weeks", "45 minutes". */
-export function durationInWords(ms: number): string {
+const counted = (count: number, unit: string) => `${count} ${unit}${count === 1 ? '' : 's'}`;
+
+/**
+ * A duration in words, the one way Roster says how long something lasts (a configured maximum,
+ * a grant, a cadence, a wait): "3 days", "1 hour", "2 weeks", "45 minutes".
+ *
+ * By default it is said roughly, in its largest whole unit, rounded down, as people say how long
+ * something has waited or how soon it comes ("1 hour" for 90 minutes). `exact` says every unit of
+ * a duration that is not a whole number of one ("1 day and 12 hours", "1 hour and 30 minutes"),
+ * for durations a person set or the configuration fixes; whole weeks are said in weeks, any other
+ * number of days in days ("90 days", "2 weeks"). Under a second is "0 seconds".
+ */
+export function durationInWords(ms: number, options: { exact?: boolean } = {}): string {
   const [unit, count] = largestUnit(ms);
-  return `${count} ${unit}${count === 1 ? '' : 's'}`;
+  if (!options.exact) return counted(count, unit);
+  let rest = Math.floor(Math.abs(ms) / 1000) * 1000;
+  if (rest === 0) return counted(0, 'second');
+  const parts: string[] = [];
+  for (const [name, size] of UNITS) {
+    if (name === 'week' && rest % size !== 0) continue;
+    const n = Math.floor(rest / size);
+    if (n > 0) parts.push(counted(n, name));
+    rest -= n * size;
+  }
+  return parts.length === 1 ? parts[0]! : `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)!}`;
 }
 
 const relative = new Intl.RelativeTimeFormat('en', { numeric: 'always' });

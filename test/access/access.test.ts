@@ -46,7 +46,7 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
     });
     const [card] = h.notifier.to(hiroshi, 'approval-request');
     expect(card!.card.data).toMatchObject({ agentName: 'Support Copilot', riskTier: 'medium', canDecide: true });
-    expect(String(card!.card.data.roleTitle)).toContain('crm:read for 3s');
+    expect(String(card!.card.data.roleTitle)).toContain('crm:read for 3 seconds');
     expect(String(card!.card.data.justification)).toContain('order history');
 
     const before = Date.now();
@@ -59,7 +59,7 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
     expect(active.approvedBy.sort()).toEqual([people.elena, hiroshi, people.liam].sort());
     const profile = await h.services.commands.showAgent(people.tom, agent.id);
     expect(profile.grants.filter((g) => g.status === 'active').map((g) => g.scope)).toEqual(['crm:read']);
-    expect(h.notifier.to(people.tom, 'grant-notice').map((m) => m.card.data.title)).toContain('Support Copilot has crm:read for 3s');
+    expect(h.notifier.to(people.tom, 'grant-notice').map((m) => m.card.data.title)).toContain('Support Copilot has crm:read for 3 seconds');
 
     const expired = await eventually(async () => {
       const g = await h.services.grants.get(grant.id);
@@ -131,15 +131,17 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
       duration: '180d',
       reason: 'Long project.',
     });
-    expect(result.durationText).toBe('90d');
-    expect(result.capNote).toBe('You asked for 180d; 90d is the longest crm:read may be granted, so the grant is capped at 90d.');
+    expect(result.durationText).toBe('90 days');
+    expect(result.capNote).toBe(
+      'You asked for 180 days; 90 days is the longest crm:read may be granted, so the grant is capped at 90 days.',
+    );
     const [card] = h.notifier.to(hiroshi, 'approval-request');
-    expect(String(card!.card.data.purpose)).toContain('capped at 90d');
+    expect(String(card!.card.data.purpose)).toContain('capped at 90 days');
     await approveCrmRead(h, result.run.id);
     const g = (await h.services.grants.get(result.grant.id))!;
     expect(Date.parse(g.expiresAt) - Date.parse(g.startsAt)).toBe(90 * 24 * 3600_000);
     const granted = h.notifier.to(people.tom, 'grant-notice').at(-1)!;
-    expect(granted.card.data.capNote).toContain('capped at 90d');
+    expect(granted.card.data.capNote).toContain('capped at 90 days');
   });
 
   it('refuses a duplicate of an active or pending grant, including catalog defaults', async () => {

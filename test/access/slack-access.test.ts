@@ -43,7 +43,7 @@ describe('access in Slack end to end (real Bolt receiver, fake Slack Web API)', 
     );
     const requested = await slack.waitForResponse('access');
     expect(requested.body.response_type).toBe('ephemeral');
-    expect(textOf(requested.body.blocks)).toContain('Access requested: web:search for Handbook Helper, 3s');
+    expect(textOf(requested.body.blocks)).toContain('Access requested: web:search for Handbook Helper, 3 seconds');
     expect(textOf(requested.body.blocks)).toContain('Waiting for approval from Aisha Khan');
 
     // Liam sponsors the agent alone, so an IT admin approves in his place; Liam gets no buttons.
@@ -59,7 +59,7 @@ describe('access in Slack end to end (real Bolt receiver, fake Slack Web API)', 
 
     const granted = await slack.waitFor(
       'chat.postMessage',
-      (a) => a.channel === LIAM.id && textOf(a.blocks).includes('has web:search for 3s'),
+      (a) => a.channel === LIAM.id && textOf(a.blocks).includes('has web:search for 3 seconds'),
     );
     expect(textOf(granted.args.blocks)).toContain('Aisha Khan');
     const [grant] = (await roster.services.grants.listForAgent(agent.id)).filter((g) => g.scope === 'web:search');
@@ -109,7 +109,7 @@ describe('access in Slack end to end (real Bolt receiver, fake Slack Web API)', 
     );
     expect(good.status).toBe(200);
     const sent = await slack.waitFor('chat.postMessage', (a) => a.channel === LIAM.id && textOf(a.blocks).includes('Access requested'));
-    expect(textOf(sent.args.blocks)).toContain('web:search for Handbook Helper, 2d');
+    expect(textOf(sent.args.blocks)).toContain('web:search for Handbook Helper, 2 days');
     expect(await roster.services.grants.listForAgent(agent.id)).toEqual([
       expect.objectContaining({ scope: 'web:search', status: 'pending', durationMs: 2 * 86_400_000 }),
     ]);

@@ -41,7 +41,7 @@ describe('Teams: access request → approve → active grant → expiry notice, 
     connector.reset();
     expect((await client.message(me, 'access Docs Helper web:search 3s read vendor documentation')).status).toBe(200);
     const replies = connector.posts(me.conversationId).map((p) => cardText(FakeConnector.card(p)));
-    expect(replies.some((t) => t.includes('Access requested: web:search for Docs Helper, 3s'))).toBe(true);
+    expect(replies.some((t) => t.includes('Access requested: web:search for Docs Helper, 3 seconds'))).toBe(true);
     expect(replies.some((t) => t.includes('Waiting for approval from Noah Fischer'))).toBe(true);
 
     const approvalPost = await eventually(() =>
@@ -59,7 +59,7 @@ describe('Teams: access request → approve → active grant → expiry notice, 
     const [grant] = await roster.services.grants.listForAgent('agt_fedcba9876543210');
     expect(grant).toMatchObject({ scope: 'web:search', status: 'active', approvedBy: [noah], requestedBy: grace });
     await eventually(() =>
-      connector.posts(me.conversationId).some((p) => cardText(FakeConnector.card(p)).includes('Docs Helper has web:search for 3s')),
+      connector.posts(me.conversationId).some((p) => cardText(FakeConnector.card(p)).includes('Docs Helper has web:search for 3 seconds')),
     );
 
     for (const sponsor of [me, approver]) {

@@ -1,9 +1,10 @@
 import { onBothPlatforms, type BothPlatformsTestRoster } from '../helpers/app.js';
 import { agentRecord, eventually, grantRecord } from '../helpers/harness.js';
-import { postSlack, slashCommand } from '../helpers/slack-requests.js';
+import { buttonClick, interaction, postSlack, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
+import { actionElements } from '../helpers/slack-blocks.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { teamsUser } from './teams/teams-client.js';
-import { WEEKDAYS, type Weekday } from '../../src/core/time.js';
+import { formatInZone, WEEKDAYS, type Weekday } from '../../src/core/time.js';
 
 /*
  * Issue 22 item 2, end to end through Bolt's receiver (signed slash commands) and the Agents SDK
@@ -26,10 +27,25 @@ const WORKDAY: Weekday = WEEKDAYS[(new Date().getUTCDay() + 3) % 7]!;
 
 const text = (value: unknown) => JSON.stringify(value);
 
+const DANIEL = { email: 'daniel.okafor@brightwater.example', slack: 'U05D9W4H7LE' }; // finance; Slack only
+const SOFIA = {
+  email: 'sofia.alvarez@brightwater.example',
+  name: 'Sofia Alvarez',
+  teamsAadObjectId: 'f008338d-971a-443f-9fcb-a1f3542458d6',
+}; // people-ops; Teams
+const DIRECTORY_ZONES: Record<string, string> = { [DANIEL.email]: 'Europe/Berlin', [SOFIA.email]: 'Europe/Madrid' };
+
 describe('times where people are (Slack and Teams endpoints)', () => {
   let both: BothPlatformsTestRoster;
   beforeAll(async () => {
-    both = await onBothPlatforms({ settings: { workingHours: { start: '09:00', end: '17:00', days: [WORKDAY] } } });
+    both = await onBothPlatforms({
+      settings: { workingHours: { start: '09:00', end: '17:00', days: [WORKDAY] } },
+      // Two people whose chat client says nothing of their zone: the directory's is theirs.
+      org: (org) => ({
+        ...org,
+        people: org.people.map((p) => ({ ...p, ...(DIRECTORY_ZONES[p.email] ? { timeZone: DIRECTORY_ZONES[p.email] } : {}) })),
+      }),
+    });
   }, 60_000);
   afterAll(async () => {
     await both?.stop();
@@ -67,6 +83,32 @@ describe('times where people are (Slack and Teams endpoints)', () => {
     expect(text(card)).not.toContain('14:02 UTC');
     const stored = await both.roster.db.connection.collection('teams_conversations').findOne({ _id: user.aadObjectId as never });
     expect(stored?.timeZone).toBe('Asia/Tokyo');
+  }, 60_000);
+
+  it("the directory's zone when the chat client reports none: Slack (no tz from users.info) and Teams (no clientInfo)", async () => {
+    const ledger = agentRecord({
+      name: 'Berlin Ledger',
+      catalogRoleId: 'invoice-triage',
+      sponsors: [DANIEL.email],
+      businessUnit: 'finance',
+    });
+    await both.roster.services.agents.insert(ledger);
+    await both.roster.services.grants.insert(grantRecord(ledger.id, 'finance:invoices:read', { expiresAt: EXPIRES.toISOString() }));
+    await postSlack(both.roster.baseUrl, slashCommand(DANIEL.slack, `show ${ledger.name}`, both.slack.responseUrl('tz-directory')));
+    // 14:02 UTC is 16:02 in Berlin in June (CEST).
+    expect(text((await both.slack.waitForResponse('tz-directory')).body)).toContain(
+      `<!date^${EXPIRES.getTime() / 1000}^{date_short_pretty} at {time}|3 Jun 2031, 16:02 Europe/Berlin>`,
+    );
+
+    const helper = agentRecord({ name: 'Madrid Helper', sponsors: [SOFIA.email], requestedBy: SOFIA.email, businessUnit: 'people-ops' });
+    await both.roster.services.agents.insert(helper);
+    await both.roster.services.grants.insert(grantRecord(helper.id, 'kb:read', { expiresAt: EXPIRES.toISOString() }));
+    const sofia = teamsUser(SOFIA);
+    both.connector.reset();
+    expect((await both.teams.post({ ...both.teams.base(sofia, 'message'), text: `show ${helper.name}` })).status).toBeLessThan(300);
+    const card = await eventually(() => FakeConnector.card(both.connector.posts(sofia.conversationId).at(-1)));
+    expect(text(card)).toContain('3 Jun 2031, 16:02 Europe/Madrid');
+    expect(text(card)).not.toContain('14:02 UTC');
   }, 60_000);
 
   it("a grant reminder outside the sponsor's working hours waits, as an Agenda job, until their next working morning", async () => {
@@ -112,6 +154,123 @@ describe('times where people are (Slack and Teams endpoints)', () => {
     expect(reminded()).toHaveLength(1);
     expect(text(reminded()[0]!.args.blocks)).toContain('ends in 1 day');
   }, 90_000);
+
+  it("Slack: a modal shows its times in the reader's zone, named, and so do the field errors of its submit", async () => {
+    const NEW_YORK = 'America/New_York';
+    both.slack.timeZones.set(PRIYA.slack, NEW_YORK);
+    // Past support-assistant's 90-day retraining cadence: the sweep says it is due.
+    const created = new Date(Date.now() - 100 * DAY).toISOString();
+    const agent = agentRecord({
+      name: 'Modal Clock',
+      sponsors: [PRIYA.email],
+      requestedBy: PRIYA.email,
+      businessUnit: 'customer-support',
+      createdAt: created,
+      statusChangedAt: created,
+    });
+    await both.roster.services.agents.insert(agent);
+    await both.roster.services.development.retrainingSweep(new Date());
+    const due = await both.slack.waitFor(
+      'chat.postMessage',
+      (a) =>
+        a.channel === PRIYA.slack &&
+        actionElements(a.blocks).some((b) => b.action_id === 'retrain_postpone' && String(b.value).includes(agent.id)),
+    );
+    // The cadence in words, not as configured ("90d").
+    expect(text(due.args.blocks)).toContain('Modal Clock is due for retraining (every 90 days).');
+    const postpone = actionElements(due.args.blocks).find((b) => b.action_id === 'retrain_postpone')!;
+    await postSlack(
+      both.roster.baseUrl,
+      interaction(buttonClick(PRIYA.slack, 'retrain_postpone', String(postpone.value), undefined, { message_ts: '1700000555.000100' })),
+    );
+    const opened = await both.slack.waitFor(
+      'views.open',
+      (a) => text(a.view).includes('retrain_postpone') && text(a.view).includes('Modal Clock'),
+    );
+    const dueAt = new Date((await both.roster.services.development.retraining(agent.id))!.dueAt);
+    // Written in her zone (the zone Slack reports for her), named; no UTC and no date token in a modal.
+    expect(text(opened.args.view)).toContain(`Modal Clock is due for retraining since ${formatInZone(dueAt, NEW_YORK)}.`);
+    expect(text(opened.args.view)).not.toContain(' UTC');
+    expect(text(opened.args.view)).not.toContain('<!date');
+
+    const modal = opened.args.view as { callback_id: string; private_metadata: string };
+    const values = {
+      days: { days: { type: 'static_select', selected_option: { value: '30' } } },
+      text: { text: { type: 'plain_text_input', value: 'The new FAQ lands next month.' } },
+    };
+    expect((await postSlack(both.roster.baseUrl, interaction(viewSubmission(PRIYA.slack, modal, values)))).status).toBe(200);
+    const postponedUntil = new Date(
+      await eventually(async () => (await both.roster.services.development.retraining(agent.id))?.postponedUntil),
+    );
+    // The message it came from says until when: a Slack date token, her zone as the fallback.
+    const updated = await both.slack.waitFor('chat.update', (a) => a.ts === '1700000555.000100' && text(a.blocks).includes('Modal Clock'));
+    expect(text(updated.args.blocks)).toContain(`|${formatInZone(postponedUntil, NEW_YORK)}>`);
+
+    // The same form submitted again: the error under its field says until when, in her zone.
+    const again = await postSlack(both.roster.baseUrl, interaction(viewSubmission(PRIYA.slack, modal, values)));
+    const answer = JSON.parse(again.text) as { response_action: string; errors: Record<string, string> };
+    expect(answer.response_action).toBe('errors');
+    expect(answer.errors.text).toContain(`already postponed until ${formatInZone(postponedUntil, NEW_YORK)} by Priya Raman`);
+    expect(answer.errors.text).not.toContain('UTC');
+  }, 60_000);
+
+  it('durations are said in words on both platforms: the access form says "up to 90 days", not "90d"', async () => {
+    both.slack.timeZones.set(PRIYA.slack, 'America/New_York');
+    await both.roster.services.agents.insert(
+      agentRecord({ name: 'Duration Words', sponsors: [PRIYA.email], requestedBy: PRIYA.email, businessUnit: 'customer-support' }),
+    );
+    await postSlack(both.roster.baseUrl, slashCommand(PRIYA.slack, 'access', both.slack.responseUrl('tz-access-form')));
+    const form = await both.slack.waitFor(
+      'views.open',
+      (a) => text(a.view).includes('access_request_submit') && text(a.view).includes('Duration Words'),
+    );
+    // crm:read: 90 days for the scope and the role; kb:read: the scope allows 365, the support-assistant role 90.
+    expect(text(form.args.view)).toContain('Duration Words · crm:read (medium, up to 90 days)');
+    expect(text(form.args.view)).toContain('Duration Words · kb:read (low, up to 90 days)');
+    expect(text(form.args.view)).not.toMatch(/up to \d+d\b/);
+
+    const user = teamsUser(PRIYA);
+    both.connector.reset();
+    await both.teams.post({ ...both.teams.base(user, 'message'), text: 'access' });
+    const card = await eventually(() =>
+      both.connector
+        .posts(user.conversationId)
+        .map((p) => FakeConnector.card(p))
+        .find((c) => text(c).includes('Duration Words · crm:read')),
+    );
+    expect(text(card)).toContain('Duration Words · crm:read (medium, up to 90 days)');
+    expect(text(card)).not.toMatch(/up to \d+d\b/);
+
+    // The request itself: its title and confirmation say the duration in words.
+    await postSlack(
+      both.roster.baseUrl,
+      slashCommand(PRIYA.slack, 'access "Duration Words" crm:read 36h order lookups', both.slack.responseUrl('tz-access')),
+    );
+    const sent = text((await both.slack.waitForResponse('tz-access')).body);
+    expect(sent).toContain('crm:read for Duration Words, 1 day and 12 hours');
+    expect(sent).not.toContain('36h');
+  }, 60_000);
+
+  it('an on-call page never waits for working hours: it reaches the on-call person at once', async () => {
+    const AISHA = { email: 'aisha.khan@brightwater.example', slack: 'U04L2V8F5HY' };
+    await both.roster.services.supervision.alerts.raise({
+      kind: 'shadow',
+      agentId: 'agt_5ade5ade5ade0f0f',
+      severity: 'critical',
+      summary: 'Telemetry arrived for agt_5ade5ade5ade0f0f, which is not registered in Roster.',
+      details: { agentName: 'Night Shadow' },
+    });
+    // Working hours here are one day, three days away: the page still comes now.
+    await both.slack.waitFor(
+      'chat.postMessage',
+      (a) => a.channel === AISHA.slack && text(a.blocks).includes('agt_5ade5ade5ade0f0f'),
+      30_000,
+    );
+    const held = await both.roster.db.connection
+      .collection('agendaJobs')
+      .findOne({ name: 'chat.working-hours', 'data.data.to': AISHA.email });
+    expect(held).toBeNull();
+  }, 60_000);
 
   it("item 6: an approval card's title tells each reader what is asked of them", async () => {
     const LIAM = {

@@ -57,6 +57,33 @@ describe('time where people are (src/core/time.ts)', () => {
     expect(relativeInWords(new Date(at.getTime() - 2 * 3_600_000), at)).toBe('2 hours ago');
   });
 
+  it('says a configured or chosen duration exactly, in words, never as "90d"', () => {
+    const DAY = 86_400_000;
+    expect(durationInWords(90 * DAY, { exact: true })).toBe('90 days');
+    expect(durationInWords(365 * DAY, { exact: true })).toBe('365 days');
+    expect(durationInWords(14 * DAY, { exact: true })).toBe('2 weeks');
+    expect(durationInWords(4 * 3_600_000, { exact: true })).toBe('4 hours');
+    expect(durationInWords(24 * 3_600_000, { exact: true })).toBe('1 day');
+    expect(durationInWords(90 * 60_000, { exact: true })).toBe('1 hour and 30 minutes');
+    expect(durationInWords(36 * 3_600_000, { exact: true })).toBe('1 day and 12 hours');
+    expect(durationInWords(DAY + 2 * 3_600_000 + 60_000, { exact: true })).toBe('1 day, 2 hours and 1 minute');
+    expect(durationInWords(3000, { exact: true })).toBe('3 seconds');
+    expect(durationInWords(400, { exact: true })).toBe('0 seconds');
+  });
+
+  it('durations people read go through durationInWords: no configured duration\'s own text ("90d") reaches a card', () => {
+    // A Duration's `text` is the configuration as written; only config validation messages (to IT) quote it.
+    const configText =
+      /\b(maxTtl|maxAccessTtl|retrainingCadence|checkInCadence|breakGlassMaxTtl|keyRotationGrace|window|per|wait|usableFor|expiresAfter|remindAfter|escalateAfter|rerunEvery|caseTimeout|budget)\.text\b/;
+    const quoting = sources(src)
+      .filter((file) => !file.startsWith(path.join(src, 'config')) && file !== path.join(src, 'flows', 'loader.ts'))
+      .filter((file) => configText.test(readFileSync(file, 'utf8')));
+    expect(quoting.map((file) => path.relative(src, file))).toEqual([]);
+    // The compact form ("1h30m") is for the audit and for parsing again, never for people.
+    const compact = sources(src).filter((file) => /\bformatDuration\(/.test(readFileSync(file, 'utf8')));
+    expect(compact.map((file) => path.relative(src, file)).sort()).toEqual(['config/duration.ts', 'core/access.ts']);
+  });
+
   it("finds the next working-hours window in the person's zone, across a daylight-saving change", () => {
     // Tuesday 16:02 in Paris: inside.
     expect(nextWorkingTime(at, 'Europe/Paris', WEEK)).toEqual(at);

@@ -129,7 +129,7 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
     const home = await openHome(MAYA.id);
     expect(home.text).toContain('Home desk');
     expect(home.text).toContain('Asks to Modify a supplier contract (contracts.modify)');
-    expect(home.text).toMatch(/asked (under a minute|\d+ min) ago/);
+    expect(home.text).toMatch(/asked (under a minute|\d+ minutes?) ago/);
     expect(home.text).not.toContain('<!channel>');
     expect(home.text).not.toContain('<https://evil.example|click>');
     const approve = actionElements(home.blocks).find((e) => e.action_id === 'approval_approve' && String(e.value).includes(record.runId!));
@@ -229,7 +229,7 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
     });
     expect(cardText(home)).toContain('Teams home desk');
     expect(cardText(home)).toContain('Asks to Modify a supplier contract (contracts.modify)');
-    expect(cardText(home)).toMatch(/asked (under a minute|\d+ min) ago/);
+    expect(cardText(home)).toMatch(/asked (under a minute|\d+ minutes?) ago/);
     expect(cardVerbs(home)).toEqual(expect.arrayContaining(['approval_approve', 'approval_deny']));
     const deny = button(home, 'approval_deny');
     expect(JSON.stringify(deny.data)).toContain(record.runId!);

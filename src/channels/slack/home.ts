@@ -30,6 +30,11 @@ export async function publishHome(
   found?: CardModel,
 ): Promise<void> {
   const card = person ? await chat.home(person, found) : chat.unknownPersonCard();
+  await publishHomeCard(client, userId, card, time);
+}
+
+/** Publishes a built card as the person's App Home (a message card becomes a Home of its blocks). */
+export async function publishHomeCard(client: WebClient, userId: string, card: CardModel, time?: CardTime): Promise<void> {
   const rendered = renderCard('slack', card, time);
   const view = rendered.surface === 'home' ? rendered.view : { type: 'home', blocks: slackMessage(card, time).blocks };
   await client.views.publish({ user_id: userId, view: view as never });

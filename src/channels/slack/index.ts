@@ -6,6 +6,7 @@ import type { AllMiddlewareArgs, App as BoltApp, Logger as BoltLogger, RespondFn
 import type { WebClient } from '@slack/web-api';
 import type { Person } from '../../config/schemas.js';
 import { renderCard } from '../../cards/render.js';
+import { localiseFieldErrors } from '../../cards/localise.js';
 import { slackNotificationCard } from '../../cards/form-launchers.js';
 import { ACCESS_DATASET, ACCESS_FORM_INPUTS, AGENT_PICKER_INPUT, CARD_ACTIONS, DENY_REASON_INPUT } from '../../cards/ids.js';
 import type { CardModel } from '../../cards/view-models.js';
@@ -29,7 +30,7 @@ import {
 } from './forms.js';
 import { SlackIdentity, SlackWorkspace } from './identity.js';
 import { SlackNotifier, slackMessage } from './notifier.js';
-import { clickedOnHome, FROM_HOME_KEY, publishHome as publishHomeOf } from './home.js';
+import { clickedOnHome, FROM_HOME_KEY, publishHome as publishHomeOf, publishHomeCard } from './home.js';
 import { registerSupervisionListeners } from './supervision.js';
 import { SupervisionChat } from '../chat-supervision.js';
 import { SLACK_RETRY_CONFIG } from '../retry.js';
@@ -475,11 +476,18 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     return work.add(() => args.next());
   });
 
-  const openModal = async (client: WebClient, triggerId: string, card: CardModel) => {
-    const rendered = renderCard('slack', card);
+  /** Opens `card` as a modal for `userId`, its times in their zone; `remember` goes into its private_metadata. */
+  const openModal = async (client: WebClient, userId: string, triggerId: string, card: CardModel, remember?: Record<string, string>) => {
+    const rendered = renderCard('slack', card, await identity.readerTime(userId));
     if (rendered.surface === 'message') throw new Error(`${card.kind} is not a modal`);
-    await client.views.open({ trigger_id: triggerId, view: rendered.view as never });
+    const view = rendered.view as { private_metadata?: string };
+    if (remember) view.private_metadata = JSON.stringify({ ...metadata(view.private_metadata ?? ''), ...remember });
+    await client.views.open({ trigger_id: triggerId, view: view as never });
   };
+
+  /** A modal submit's field errors, in the acknowledgement, their times in the submitter's zone. */
+  const fieldErrors = async (userId: string, errors: Readonly<Record<string, string>>) =>
+    ({ response_action: 'errors', errors: localiseFieldErrors(errors, await identity.readerTime(userId)) }) as const;
 
   const publishHome = async (client: WebClient, userId: string, person: Person | undefined) =>
     publishHomeOf(chat, client, userId, person, await identity.readerTime(userId));
@@ -513,11 +521,28 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     return accessForm ? { card: accessForm, form: true } : chat.run(person, parsed);
   };
 
+  /**
+   * The answer to typed words that is not a form. `home` is Slack's App Home tab, which a message
+   * cannot hold: Home is published with it and the reply points there.
+   */
+  const answerPrivately = async (client: WebClient, userId: string, respond: RespondFn | undefined, card: CardModel, channel?: string) => {
+    if (card.kind === 'home') {
+      await publishHomeCard(client, userId, card, await identity.readerTime(userId));
+      const pointer = chat.notice(
+        'info',
+        'Your dashboard is on the Home tab',
+        "It is up to date now: open Roster under Apps in Slack's sidebar and choose Home.",
+      );
+      return replyPrivately(client, userId, respond, pointer, channel);
+    }
+    return replyPrivately(client, userId, respond, card, channel);
+  };
+
   app.command('/roster', async ({ command, client, respond }) => {
     await asPerson({ client, userId: command.user_id, respond }, async (person) => {
       const reply = await answerWords(person, command.text);
-      if (reply.form) await openModal(client, command.trigger_id, reply.card);
-      else await replyPrivately(client, command.user_id, respond, reply.card);
+      if (reply.form) await openModal(client, command.user_id, command.trigger_id, reply.card);
+      else await answerPrivately(client, command.user_id, respond, reply.card);
     });
   });
 
@@ -526,7 +551,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     await asPerson({ client, userId, respond }, async (person) => {
       const roleId = 'value' in action ? String(action.value ?? '') : '';
       const reply = chat.requestForm(person, roleId);
-      if (reply.form && 'trigger_id' in body) await openModal(client, body.trigger_id, reply.card);
+      if (reply.form && 'trigger_id' in body) await openModal(client, userId, body.trigger_id, reply.card);
       else await replyPrivately(client, userId, respond, reply.card);
     });
   });
@@ -546,7 +571,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
   // Find agents… on App Home opens the find form; its results are shown on Home.
   app.action(CARD_ACTIONS.findOpen, async ({ body, client, respond }) => {
     await asPerson({ client, userId: body.user.id, respond }, async () => {
-      if ('trigger_id' in body) await openModal(client, body.trigger_id, chat.findForm());
+      if ('trigger_id' in body) await openModal(client, body.user.id, body.trigger_id, chat.findForm());
     });
   });
 
@@ -570,7 +595,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
       await ack();
       return void (await replyPrivately(client, userId, undefined, chat.errorCard(err, { slackUserId: userId })));
     }
-    if (!result.ok) return void (await ack({ response_action: 'errors', errors: findErrorToBlocks(result.field, result.error) }));
+    if (!result.ok) return void (await ack(await fieldErrors(userId, findErrorToBlocks(result.field, result.error))));
     await ack();
     await asPerson({ client, userId }, async () => publishHomeWith(client, userId, person, result.card));
   });
@@ -591,13 +616,8 @@ function register(app: BoltApp, deps: ListenerDeps): void {
       const ids = buttonIds('value' in action ? action.value : undefined);
       const card = await chat.denyForm(person, ids.runId ?? '', ids.stepId ?? '');
       if (!('trigger_id' in body)) return;
-      if (!clickedOnHome(body)) return void (await openModal(client, body.trigger_id, card));
       // Opened from App Home: the modal remembers it, so its submit republishes Home without the decided request.
-      const rendered = renderCard('slack', card);
-      if (rendered.surface === 'message') throw new Error('deny-reason is not a modal');
-      const view = rendered.view as { private_metadata?: string };
-      view.private_metadata = JSON.stringify({ ...metadata(view.private_metadata ?? ''), [FROM_HOME_KEY]: '1' });
-      await client.views.open({ trigger_id: body.trigger_id, view: view as never });
+      await openModal(client, userId, body.trigger_id, card, clickedOnHome(body) ? { [FROM_HOME_KEY]: '1' } : undefined);
     });
   });
 
@@ -606,7 +626,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     await asPerson({ client, userId, respond }, async (person) => {
       const ids = buttonIds('value' in action ? action.value : undefined);
       const reply = await chat.evaluationForm(person, ids.agentId ?? '');
-      if (reply.form && 'trigger_id' in body) await openModal(client, body.trigger_id, reply.card);
+      if (reply.form && 'trigger_id' in body) await openModal(client, userId, body.trigger_id, reply.card);
       else await replyPrivately(client, userId, respond, reply.card);
     });
   });
@@ -664,7 +684,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     const values = { ...form, sponsors };
     const errors = await chat.checkRequest(values, person);
     if (Object.keys(errors).length > 0) {
-      await ack({ response_action: 'errors', errors: requestErrorsToBlocks(errors) });
+      await ack(await fieldErrors(userId, requestErrorsToBlocks(errors)));
       return;
     }
     await ack();
@@ -705,7 +725,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     if (Object.keys(errors).length > 0) {
       const blocks: Record<string, string> = {};
       for (const [name, message] of Object.entries(errors)) blocks[ACCESS_FORM_INPUTS[name as keyof typeof errors].slack] = message;
-      await ack({ response_action: 'errors', errors: blocks });
+      await ack(await fieldErrors(userId, blocks));
       return;
     }
     await ack();
@@ -726,7 +746,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     const values = readEvaluationForm(parsed.data.view.state.values, parsed.data.view.private_metadata);
     const missing = chat.checkEvaluation(values);
     if (Object.keys(missing).length > 0) {
-      await ack({ response_action: 'errors', errors: evaluationErrorsToBlocks(missing) });
+      await ack(await fieldErrors(userId, evaluationErrorsToBlocks(missing)));
       return;
     }
     await ack();
@@ -756,7 +776,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     }
     const reason = parsed.data.view.state.values[DENY_REASON_INPUT.slack]?.[DENY_REASON_INPUT.slack]?.value?.trim() ?? '';
     if (!reason) {
-      await ack({ response_action: 'errors', errors: { [DENY_REASON_INPUT.slack]: DENY_REASON_NEEDED } });
+      await ack(await fieldErrors(parsed.data.user.id, { [DENY_REASON_INPUT.slack]: DENY_REASON_NEEDED }));
       return;
     }
     await ack();
@@ -804,7 +824,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     await asPerson({ client, userId: dm.user, channel: dm.channel }, async (person) => {
       const reply = await answerWords(person, dm.text);
       const card = reply.form ? formInDirectMessage(chat, person, reply.card, dm.text) : reply.card;
-      await replyPrivately(client, dm.user, undefined, card, dm.channel);
+      await answerPrivately(client, dm.user, undefined, card, dm.channel);
     });
   });
 

@@ -6,6 +6,7 @@ import { ALERT_VERBS, CHECKIN_VERBS, type AlertVerb, type CheckInVerb, type Supe
 import type { SlackIdentity } from './identity.js';
 import { slackMessage } from './notifier.js';
 import { renderCard } from '../../cards/render.js';
+import { localiseFieldErrors } from '../../cards/localise.js';
 import { CARD_ACTIONS } from '../../cards/ids.js';
 import { cardIdSchema, type DataOf } from '../../cards/view-models.js';
 import { InvalidInputError } from '../../core/errors.js';
@@ -70,7 +71,7 @@ export function registerSupervisionListeners(
             const data = outcome.prompt.data as DataOf<'prompt'>;
             const origin = { ...originOf(body), ...(onHome ? { [FROM_HOME_KEY]: '1' } : {}) };
             const model = { kind: 'prompt', data: { ...data, payload: { ...data.payload, ...origin } } } as CardModel;
-            const rendered = renderCard('slack', model);
+            const rendered = renderCard('slack', model, await identity.readerTime(userId));
             if (rendered.surface !== 'message') await client.views.open({ trigger_id: body.trigger_id, view: rendered.view as never });
           }
           if (outcome.card) await reply(client, userId, respond, outcome.card, true);
@@ -107,12 +108,16 @@ export function registerSupervisionListeners(
       }
       // Checked and done before the acknowledgement: field errors and the next view go in the ack.
       const outcome = await chat.actions.submit(person, prompt.verb, ids, values);
+      // The errors and the next view are shown to the submitter: their times in the submitter's zone.
       if (outcome.errors) {
-        await ack({ response_action: 'errors', errors: outcome.errors as Record<string, string> });
+        await ack({
+          response_action: 'errors',
+          errors: localiseFieldErrors(outcome.errors as Record<string, string>, await identity.readerTime(userId)),
+        });
         return;
       }
       if (outcome.form) {
-        const rendered = renderCard('slack', outcome.form);
+        const rendered = renderCard('slack', outcome.form, await identity.readerTime(userId));
         await ack({ response_action: 'update', view: (rendered.surface === 'message' ? undefined : rendered.view) as never });
         return;
       }
