@@ -224,9 +224,13 @@ describe('times where people are (Slack and Teams endpoints)', () => {
       'views.open',
       (a) => text(a.view).includes('access_request_submit') && text(a.view).includes('Duration Words'),
     );
-    // crm:read: 90 days for the scope and the role; kb:read: the scope allows 365, the support-assistant role 90.
-    expect(text(form.args.view)).toContain('Duration Words · crm:read (medium, up to 90 days)');
-    expect(text(form.args.view)).toContain('Duration Words · kb:read (low, up to 90 days)');
+    // Each pair says how long it may be granted, in words: crm:read, 90 days for the scope and the role.
+    const options = (form.args.view as { blocks: Array<{ element?: { options?: Array<Record<string, { text: string }>> } }> }).blocks
+      .flatMap((b) => b.element?.options ?? [])
+      .map((o) => `${o.text!.text} | ${o.description?.text ?? ''}`);
+    expect(options).toContain('Duration Words · crm:read | medium risk, up to 90 days');
+    // kb:read: the scope allows 365 days, the support-assistant role 90.
+    expect(options).toContain('Duration Words · kb:read | low risk, up to 90 days');
     expect(text(form.args.view)).not.toMatch(/up to \d+d\b/);
 
     const user = teamsUser(PRIYA);
@@ -238,7 +242,7 @@ describe('times where people are (Slack and Teams endpoints)', () => {
         .map((p) => FakeConnector.card(p))
         .find((c) => text(c).includes('Duration Words · crm:read')),
     );
-    expect(text(card)).toContain('Duration Words · crm:read (medium, up to 90 days)');
+    expect(text(card)).toContain('Duration Words · crm:read — medium risk, up to 90 days');
     expect(text(card)).not.toMatch(/up to \d+d\b/);
 
     // The request itself: its title and confirmation say the duration in words.
