@@ -301,7 +301,7 @@ describe('pickers in Slack and Teams: agents, people and scopes', () => {
         duration: '8h',
         reason: 'Replies to tickets.',
       });
-      expect(cardText(sent.card)).toContain('Access requested: tickets:reply for Pick Gamma, 8h');
+      expect(cardText(sent.card)).toContain('Access requested: tickets:reply for Pick Gamma, 8 hours');
       expect(await roster.services.grants.list({ agentIds: [toms[0]!.id] })).toEqual([
         expect.objectContaining({ scope: 'tickets:reply', status: 'pending', requestedBy: TOM }),
       ]);
