@@ -7,32 +7,13 @@ import { SUPERVISION_ACTIONS } from './supervision-view-models.js';
  */
 
 /**
- * Slack `action_id`s and Teams `Action.Execute` verbs, with their payloads:
- * - `catalog_request`: Slack value = the role id; Teams data `{ roleId }`.
- * - `approval_approve`: Slack value = JSON `{"runId","stepId"}`; Teams data `{ runId, stepId }`.
- * - `approval_deny`: Slack value = JSON `{"runId","stepId"}` (the adapter opens the `deny-reason`
- *   modal); Teams data `{ runId, stepId, reasonInputId }`, the reason being the input value
- *   `data[reasonInputId]`.
- * - `approval_refresh`: Teams only, the card's refresh action; data `{ runId, stepId }`.
- * - `evaluation_open`: Slack value = JSON `{"runId","agentId"}`; Teams data `{ runId, agentId }`.
- * - `agent_request_submit`, `evaluation_submit`: Slack modal `callback_id`s and Teams
- *   `Action.Execute` verbs of the two forms ({@link REQUEST_FORM_INPUTS}, {@link EVALUATION_FORM_INPUTS}).
- * - `approval_deny_submit`: Slack only, the `callback_id` of the deny-reason modal
- *   ({@link DENY_REASON_INPUT}); on Teams the reason comes with `approval_deny`.
- * - `grant_extend`, `grant_let_expire`, `grant_revoke`, `grant_confirm`: the buttons of a
- *   `grant-notice`; Slack value = JSON `{"grantId"}`; Teams data `{ grantId }`.
- * - `review_keep`, `review_revoke`: per grant on an `access-review`; Slack value = JSON
- *   `{"grantId","reviewId"}`; Teams data `{ grantId, reviewId }`.
- * - `access_request_submit`: the access form's Slack modal `callback_id` and Teams
- *   `Action.Execute` verb ({@link ACCESS_FORM_INPUTS}).
- * - `find_page`: Previous / Next on a `find` result (`agent-list` with `search`); Slack value =
- *   JSON `{"q","page"}` (the filters as words, the page to show); Teams data `{ q, page }`. The
- *   page replaces the card in place.
- * - `find_open`: opens the find form (Slack: a modal from App Home; Teams: the home card's form).
- * - `find_submit`: the find form's Slack modal `callback_id` and Teams `Action.Execute` verb
- *   ({@link FIND_FORM_INPUTS}).
- * - `request_cancel` (from SUPERVISION_ACTIONS): Cancel on the requester's `request-status` and on
- *   the `cancel` list; Slack value = JSON `{"runId"}`; Teams data `{ runId }`.
+ * Slack `action_id`s (buttons) and modal `callback_id`s (forms), which are also the Teams
+ * `Action.Execute` verbs. What each carries (Slack's button value is JSON, but for
+ * `catalog_request`'s bare role id; Teams' data is the same object), the operation it becomes and
+ * how its result is shown are declared once, in the action table (src/channels/action-table.ts),
+ * which both adapters register in a loop. `approval_refresh` is Teams' only (a card's refresh
+ * action); on Teams a deny reason comes with `approval_deny` (the input `data.reasonInputId`
+ * names), on Slack from the `approval_deny_submit` modal.
  */
 export const CARD_ACTIONS = {
   catalogRequest: 'catalog_request',

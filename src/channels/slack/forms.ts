@@ -1,6 +1,16 @@
 import { z } from 'zod';
-import { EVALUATION_FORM_INPUTS, FIND_FORM_INPUTS, REQUEST_FORM_INPUTS, ROLE_FIT_BLOCK_PREFIX } from '../../cards/ids.js';
+import {
+  ACCESS_FORM_INPUTS,
+  CARD_ACTIONS,
+  DENY_REASON_INPUT,
+  EVALUATION_FORM_INPUTS,
+  FIND_FORM_INPUTS,
+  REQUEST_FORM_INPUTS,
+  ROLE_FIT_BLOCK_PREFIX,
+} from '../../cards/ids.js';
 import type { EvaluationFormValues, FindFormValues, RequestFormValues } from '../chat.js';
+import type { FormActionId, FormInputs } from '../action-table.js';
+import { FROM_HOME_KEY } from './home.js';
 import { PROMPT_INPUTS, PROMPT_VERBS, type PromptInputName, type PromptVerb } from '../../cards/supervision-view-models.js';
 
 /** One input's state as Slack sends it in `view.state.values[block][action]`. */
@@ -98,27 +108,17 @@ export function readFindForm(values: StateValues): Omit<FindFormValues, 'sponsor
   };
 }
 
-/** A find filter's error, keyed by its block_id (an unknown field is shown on the cost input). */
-export function findErrorToBlocks(field: string, message: string): Record<string, string> {
-  const name = FIND_FORM_INPUTS[field as keyof typeof FIND_FORM_INPUTS]?.slack ?? FIND_FORM_INPUTS.cost.slack;
-  return { [name]: message.slice(0, 1900) };
-}
-
-/** Slack modal errors are keyed by block_id. */
-export function requestErrorsToBlocks(errors: Record<string, string>): Record<string, string> {
+/**
+ * Field errors keyed by block_id, as Slack shows them under the inputs: a field the form has no
+ * input for is shown on its first; the role-fit checklist on its first block.
+ */
+export function errorsToBlocks(inputs: FormInputs, errors: Partial<Record<string, string>>): Record<string, string> {
+  const first = Object.values(inputs)[0]?.slack;
   const out: Record<string, string> = {};
   for (const [field, message] of Object.entries(errors)) {
-    const name = REQUEST_FORM_INPUTS[field as keyof typeof REQUEST_FORM_INPUTS]?.slack;
-    out[name ?? REQUEST_FORM_INPUTS.agentName.slack] = message.slice(0, 2000);
-  }
-  return out;
-}
-
-export function evaluationErrorsToBlocks(errors: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [field, message] of Object.entries(errors)) {
-    const name = EVALUATION_FORM_INPUTS[field as keyof typeof EVALUATION_FORM_INPUTS]?.slack;
-    out[name === EVALUATION_FORM_INPUTS.roleFit.slack ? `${ROLE_FIT_BLOCK_PREFIX}0` : (name ?? 'accuracy')] = message.slice(0, 2000);
+    if (!message) continue;
+    const name = inputs[field]?.slack ?? first ?? field;
+    out[name === EVALUATION_FORM_INPUTS.roleFit.slack ? `${ROLE_FIT_BLOCK_PREFIX}0` : name] = message.slice(0, 2000);
   }
   return out;
 }
@@ -150,4 +150,67 @@ export function readPrompt(
     if (typeof value === 'string' && value.trim()) typed[name] = value.trim().slice(0, 3000);
   }
   return { ...(verb ? { verb } : {}), ids, values: typed, slackUsers };
+}
+
+/** The access form's values: the chosen `<agentId>:<scope>`, the duration and the reason. */
+export function readAccessForm(values: StateValues): { targetId: string; duration: string; reason: string } {
+  const f = ACCESS_FORM_INPUTS;
+  return {
+    targetId: input(values, f.target.slack)?.selected_option?.value ?? '',
+    duration: input(values, f.duration.slack)?.value ?? '',
+    reason: input(values, f.reason.slack)?.value ?? '',
+  };
+}
+
+/** The deny-reason form's approval and reason. */
+export function readDenyForm(values: StateValues, privateMetadata: string): { runId?: string; stepId?: string; reason?: string } {
+  const meta = metadata(privateMetadata);
+  return { runId: meta.runId, stepId: meta.stepId, reason: input(values, DENY_REASON_INPUT.slack)?.value?.trim() };
+}
+
+/** A submitted modal, as {@link viewSubmissionSchema} reads it. */
+export type SubmittedView = z.output<typeof viewSubmissionSchema>['view'];
+
+/** Where a form opened from a click came from, remembered in its private_metadata (see slack/outcome.ts). */
+const ORIGIN_KEYS = ['channel', 'ts', FROM_HOME_KEY];
+
+/**
+ * How each form of the action table is read from a submitted modal, into the values its schema
+ * parses (the same values the Teams form gives). A Slack user picker gives a user id: `email`
+ * finds the person's e-mail; someone Roster does not know is named by their Slack id.
+ */
+export const SLACK_FORM_READERS: {
+  readonly [K in FormActionId]: (view: SubmittedView, email: (slackUserId: string) => Promise<string | undefined>) => Promise<unknown>;
+} = {
+  [CARD_ACTIONS.agentRequestSubmit]: async (view, email) => {
+    const { sponsorSlackIds, ...form } = readRequestForm(view.state.values, view.private_metadata);
+    return { ...form, sponsors: await Promise.all(sponsorSlackIds.map(async (id) => (await email(id)) ?? `slack:${id}`)) };
+  },
+  [CARD_ACTIONS.evaluationSubmit]: async (view) => readEvaluationForm(view.state.values, view.private_metadata),
+  [CARD_ACTIONS.approvalDenySubmit]: async (view) => readDenyForm(view.state.values, view.private_metadata),
+  [CARD_ACTIONS.accessRequestSubmit]: async (view) => readAccessForm(view.state.values),
+  [CARD_ACTIONS.findSubmit]: async (view, email) => {
+    const { sponsorSlackId, ...form } = readFindForm(view.state.values);
+    // A mention reads as the person in a find query, should the directory know their Slack id.
+    return { ...form, sponsor: sponsorSlackId ? ((await email(sponsorSlackId)) ?? `<@${sponsorSlackId}>`) : undefined };
+  },
+  [CARD_ACTIONS.promptSubmit]: async (view, email) => {
+    const prompt = readPrompt(view.state.values, view.private_metadata);
+    const ids = Object.fromEntries(Object.entries(prompt.ids).filter(([key]) => !ORIGIN_KEYS.includes(key)));
+    const values = { ...prompt.values };
+    for (const [name, slackId] of Object.entries(prompt.slackUsers)) {
+      values[name as PromptInputName] = (await email(slackId)) ?? `slack:${slackId}`;
+    }
+    return { verb: prompt.verb, ids, values };
+  },
+};
+
+/** Where a submitted form came from: the message a prompt was opened on, and whether it was opened on App Home. */
+export function formOrigin(privateMetadata: string): { channel?: string; ts?: string; fromHome?: boolean } {
+  const meta = metadata(privateMetadata);
+  return {
+    ...(meta.channel ? { channel: meta.channel } : {}),
+    ...(meta.ts ? { ts: meta.ts } : {}),
+    ...(meta[FROM_HOME_KEY] ? { fromHome: true } : {}),
+  };
 }

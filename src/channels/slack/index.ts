@@ -2,36 +2,24 @@ import bolt from '@slack/bolt';
 import express from 'express';
 import PQueue from 'p-queue';
 import { z } from 'zod';
-import type { AllMiddlewareArgs, App as BoltApp, Logger as BoltLogger, RespondFn } from '@slack/bolt';
-import type { WebClient } from '@slack/web-api';
+import type { App as BoltApp, Logger as BoltLogger, RespondFn } from '@slack/bolt';
 import type { Person } from '../../config/schemas.js';
-import { renderCard } from '../../cards/render.js';
-import { localiseFieldErrors } from '../../cards/localise.js';
 import { slackNotificationCard } from '../../cards/form-launchers.js';
-import { ACCESS_DATASET, ACCESS_FORM_INPUTS, AGENT_PICKER_INPUT, CARD_ACTIONS, DENY_REASON_INPUT } from '../../cards/ids.js';
+import { ACCESS_DATASET, ACCESS_FORM_INPUTS, AGENT_PICKER_INPUT, CARD_ACTIONS } from '../../cards/ids.js';
 import type { CardModel } from '../../cards/view-models.js';
 import { scrubSecrets, type Logger } from '../../logger.js';
-import { DENY_REASON_NEEDED } from '../../core/commands.js';
-import { parseChatCommand, type ChatReply, type ChatService, type FindFormValues } from '../chat.js';
-import { AccessChat } from '../chat-access.js';
+import { parseChatCommand, type ChatReply, type ChatService } from '../chat.js';
 import { agentDataset, pickPurposeOf } from '../chat-actions.js';
+import type { ActionContext } from '../action-table.js';
 import type { Channel, ChannelDeps } from '../port.js';
 import { DatabaseUnavailableError } from '../../store/database.js';
+import { registerActions, SLACK_BUTTON_IDS, SLACK_FORM_IDS } from './actions.js';
 import { RecentDeliveries, SlackDeliveries } from './deliveries.js';
-import {
-  evaluationErrorsToBlocks,
-  findErrorToBlocks,
-  readFindForm,
-  readEvaluationForm,
-  readRequestForm,
-  requestErrorsToBlocks,
-  viewSubmissionSchema,
-  metadata,
-} from './forms.js';
+import { metadata } from './forms.js';
 import { SlackIdentity, SlackWorkspace } from './identity.js';
 import { SlackNotifier, slackMessage } from './notifier.js';
-import { clickedOnHome, FROM_HOME_KEY, publishHome as publishHomeOf, publishHomeCard } from './home.js';
-import { registerSupervisionListeners } from './supervision.js';
+import { publishHomeCard } from './home.js';
+import { SlackReplies, type SlackReplyTo } from './replies.js';
 import { SupervisionChat } from '../chat-supervision.js';
 import { SLACK_RETRY_CONFIG } from '../retry.js';
 
@@ -72,17 +60,6 @@ export function boltLogger(log: Logger): BoltLogger {
   };
 }
 
-/** `{"runId","stepId"}` from a button value written by our own templates; anything else is empty. */
-function buttonIds(value: unknown): { runId?: string; stepId?: string; agentId?: string } {
-  try {
-    const parsed = JSON.parse(String(value)) as Record<string, unknown>;
-    const pick = (k: string) => (typeof parsed[k] === 'string' ? (parsed[k] as string) : undefined);
-    return { runId: pick('runId'), stepId: pick('stepId'), agentId: pick('agentId') };
-  } catch {
-    return {};
-  }
-}
-
 /**
  * A direct message a person sent to the app (the Messages tab), as the Events API delivers it
  * (`message.im`): a plain message of a person, not the bot's own, an edit, a deletion or a join.
@@ -114,8 +91,6 @@ function slackUserOf(body: Record<string, unknown>): string | undefined {
   return typeof id === 'string' && id ? id : undefined;
 }
 
-const CARD_ACTION_IDS = new Set<string>(Object.values(CARD_ACTIONS));
-
 /** The external selects Roster answers as the person types: a form's agent picker and the access form's target. */
 const SUGGESTION_ACTION_IDS: ReadonlySet<string> = new Set([AGENT_PICKER_INPUT, ACCESS_FORM_INPUTS.target.slack]);
 
@@ -146,19 +121,19 @@ function optionText(text: string): { type: 'plain_text'; text: string } {
 }
 
 /**
- * Whether a listener handles this delivery: clicks carry a known action_id, modal submits a
- * known callback_id; commands, events and everything else go on to Bolt.
+ * Whether a listener handles this delivery: clicks carry an action_id and modal submits a
+ * callback_id of the action table; commands, events and everything else go on to Bolt.
  */
 function routable(body: Record<string, unknown>): boolean {
   if (typeof body.command === 'string') return body.command === '/roster';
   switch (body.type) {
     case 'block_actions': {
       const actions = Array.isArray(body.actions) ? (body.actions as Array<{ action_id?: unknown }>) : [];
-      return actions.some((a) => typeof a?.action_id === 'string' && CARD_ACTION_IDS.has(a.action_id));
+      return actions.some((a) => typeof a?.action_id === 'string' && SLACK_BUTTON_IDS.has(a.action_id));
     }
     case 'view_submission': {
       const view = body.view as { callback_id?: unknown } | undefined;
-      return typeof view?.callback_id === 'string' && CARD_ACTION_IDS.has(view.callback_id);
+      return typeof view?.callback_id === 'string' && SLACK_FORM_IDS.has(view.callback_id);
     }
     case 'event_callback':
     case 'url_verification':
@@ -168,18 +143,6 @@ function routable(body: Record<string, unknown>): boolean {
       // Shortcuts, view_closed, block_suggestion, legacy interactive messages, shapes Slack never
       // sends: nothing listens.
       return false;
-  }
-}
-
-const findPageSchema = z.object({ q: z.string().max(500).default(''), page: z.coerce.number().int().min(1).max(1000).default(1) });
-
-/** `{"q","page"}` from a `find` paging button; anything else is the first page of everything. */
-function findPageOf(value: unknown): { q: string; page: number } {
-  try {
-    const parsed = findPageSchema.safeParse(JSON.parse(String(value)));
-    return parsed.success ? parsed.data : { q: '', page: 1 };
-  } catch {
-    return { q: '', page: 1 };
   }
 }
 
@@ -197,26 +160,6 @@ function formInDirectMessage(chat: ChatService, person: Person, card: CardModel,
     'This one opens a form',
     `Slack opens forms from a command or a button, not from a message: type \`/roster ${words.trim().slice(0, 200)}\` and the form opens.`,
   );
-}
-
-/** `{"grantId"}` from a grant card's button value. */
-function grantIdOf(value: unknown): string {
-  try {
-    const parsed = JSON.parse(String(value)) as Record<string, unknown>;
-    return typeof parsed.grantId === 'string' ? parsed.grantId : '';
-  } catch {
-    return '';
-  }
-}
-
-/** `{"grantId","reviewId"}` from an access review card's button value. */
-function reviewIdsOf(value: unknown): { grantId: string; reviewId: string } {
-  try {
-    const parsed = JSON.parse(String(value)) as Record<string, unknown>;
-    return { grantId: String(parsed.grantId ?? ''), reviewId: String(parsed.reviewId ?? '') };
-  } catch {
-    return { grantId: '', reviewId: '' };
-  }
 }
 
 /**
@@ -266,12 +209,15 @@ export async function createSlackChannel(deps: ChannelDeps): Promise<Channel | u
   const notifier = new SlackNotifier(app.client, identity, org);
   const deliveries = new SlackDeliveries(connection);
   const work = new PQueue({ concurrency: env.ROSTER_CLICK_CONCURRENCY });
-  register(app, { chat, identity, deliveries, log, workspace, work });
-  registerSupervisionListeners(app, {
+  const replies = new SlackReplies(chat, identity, log);
+  register(app, { chat, identity, deliveries, log, workspace, work, replies });
+  const ctx: ActionContext = {
     chat,
-    identity,
     supervision: new SupervisionChat(org, deps.services.supervision, deps.services.agents, deps.services.engine),
-  });
+    waitsForAnswer: false,
+    formsInCards: false,
+  };
+  registerActions(app, { ctx, identity, replies, work, log });
 
   return {
     name: 'slack',
@@ -299,6 +245,7 @@ interface ListenerDeps {
   workspace: SlackWorkspace;
   /** Where acknowledged deliveries are worked on, a few at once. */
   work: PQueue;
+  replies: SlackReplies;
 }
 
 /** How far in the future a request timestamp may be: Slack's window is five minutes either way. */
@@ -328,31 +275,8 @@ function withFreshTimestamps(router: express.Router, log: Logger): express.Route
 
 /** Registers every listener, by surface. */
 function register(app: BoltApp, deps: ListenerDeps): void {
-  const { chat, identity, deliveries, log, work } = deps;
+  const { chat, identity, deliveries, log, work, replies } = deps;
   const recent = new RecentDeliveries();
-
-  /**
-   * A card only the acting person sees, in their zone: ephemeral where Slack gave a response_url,
-   * else a message in `channel` (their DM with the app unless a DM's own channel is given).
-   */
-  const replyPrivately = async (client: WebClient, userId: string, respond: RespondFn | undefined, card: CardModel, channel = userId) => {
-    const message = slackMessage(card, await identity.readerTime(userId));
-    if (respond) {
-      try {
-        await respond({ response_type: 'ephemeral', replace_original: false, blocks: message.blocks as never, text: message.text });
-        return;
-      } catch (err) {
-        log.warn({ err }, 'response_url failed; sending a direct message instead');
-      }
-    }
-    await client.chat.postMessage({ channel, blocks: message.blocks as never, text: message.text });
-  };
-
-  /** The clicked message, replaced by `card` in the clicker's zone (through the click's response_url). */
-  const replaceClicked = async (respond: RespondFn, userId: string, card: CardModel) => {
-    const message = slackMessage(card, await identity.readerTime(userId));
-    await respond({ replace_original: true, blocks: message.blocks as never, text: message.text });
-  };
 
   // Acknowledge first, then work. A click, command or event carries nothing in its acknowledgement,
   // so it is acknowledged before any database write (Slack shows a time-out and retries after 3 s),
@@ -427,12 +351,12 @@ function register(app: BoltApp, deps: ListenerDeps): void {
       const userId = slackUserOf(body);
       if (userId) {
         const respond = (args as unknown as { respond?: RespondFn }).respond;
-        await replyPrivately(
-          args.client,
-          userId,
-          respond,
-          chat.notice('warning', DatabaseUnavailableError.userTitle, DatabaseUnavailableError.userMessage),
-        ).catch((e: unknown) => log.error({ err: e }, 'could not tell the person that Roster is unavailable'));
+        await replies
+          .privately(
+            { client: args.client, userId, respond },
+            chat.notice('warning', DatabaseUnavailableError.userTitle, DatabaseUnavailableError.userMessage),
+          )
+          .catch((e: unknown) => log.error({ err: e }, 'could not tell the person that Roster is unavailable'));
       }
       return;
     }
@@ -455,9 +379,9 @@ function register(app: BoltApp, deps: ListenerDeps): void {
             ? chat.notice('warning', 'That button no longer works', 'This card is out of date. Send "help" to see what Roster can do.')
             : undefined;
       if (userId && explanation) {
-        await replyPrivately(args.client, userId, respond, explanation).catch((e: unknown) =>
-          log.warn({ err: e }, 'could not explain an interaction Roster does not handle'),
-        );
+        await replies
+          .privately({ client: args.client, userId, respond }, explanation)
+          .catch((e: unknown) => log.warn({ err: e }, 'could not explain an interaction Roster does not handle'));
       }
       return;
     }
@@ -466,53 +390,16 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     const slowDown = actor ? chat.slowDown(`slack:${actor}`) : undefined;
     if (actor && slowDown) {
       await ack();
-      await replyPrivately(args.client, actor, (args as unknown as { respond?: RespondFn }).respond, slowDown).catch((e: unknown) =>
-        log.warn({ err: e }, 'could not ask a person to slow down'),
-      );
+      const respond = (args as unknown as { respond?: RespondFn }).respond;
+      await replies
+        .privately({ client: args.client, userId: actor, respond }, slowDown)
+        .catch((e: unknown) => log.warn({ err: e }, 'could not ask a person to slow down'));
       return;
     }
     // The listeners of acknowledged deliveries do not acknowledge again (Bolt refuses a second ack).
     if (!acksFirst) return args.next();
     return work.add(() => args.next());
   });
-
-  /** Opens `card` as a modal for `userId`, its times in their zone; `remember` goes into its private_metadata. */
-  const openModal = async (client: WebClient, userId: string, triggerId: string, card: CardModel, remember?: Record<string, string>) => {
-    const rendered = renderCard('slack', card, await identity.readerTime(userId));
-    if (rendered.surface === 'message') throw new Error(`${card.kind} is not a modal`);
-    const view = rendered.view as { private_metadata?: string };
-    if (remember) view.private_metadata = JSON.stringify({ ...metadata(view.private_metadata ?? ''), ...remember });
-    await client.views.open({ trigger_id: triggerId, view: view as never });
-  };
-
-  /** A modal submit's field errors, in the acknowledgement, their times in the submitter's zone. */
-  const fieldErrors = async (userId: string, errors: Readonly<Record<string, string>>) =>
-    ({ response_action: 'errors', errors: localiseFieldErrors(errors, await identity.readerTime(userId)) }) as const;
-
-  const publishHome = async (client: WebClient, userId: string, person: Person | undefined) =>
-    publishHomeOf(chat, client, userId, person, await identity.readerTime(userId));
-  const publishHomeWith = async (client: WebClient, userId: string, person: Person, found: CardModel) =>
-    publishHomeOf(chat, client, userId, person, await identity.readerTime(userId), found);
-
-  /**
-   * Runs a listener body for a known person; unknown people and failures get a friendly private
-   * card (in `channel`, a DM's own, when given).
-   */
-  const asPerson = async (
-    args: Pick<AllMiddlewareArgs, 'client'> & { userId: string; respond?: RespondFn; channel?: string },
-    work: (person: Person) => Promise<void>,
-  ): Promise<void> => {
-    const tell = (card: CardModel) => replyPrivately(args.client, args.userId, args.respond, card, args.channel);
-    const person = await identity.person(args.userId);
-    try {
-      if (!person) return void (await tell(chat.unknownPersonCard()));
-      await work(person);
-    } catch (err) {
-      await tell(chat.errorCard(err, { slackUserId: args.userId })).catch((e: unknown) =>
-        log.error({ err: e }, 'could not tell the person about an error'),
-      );
-    }
-  };
 
   /** What typed words ask for, the same in `/roster` and a DM: `access` with arguments missing is the access form. */
   const answerWords = async (person: Person, words: string): Promise<ChatReply> => {
@@ -525,270 +412,26 @@ function register(app: BoltApp, deps: ListenerDeps): void {
    * The answer to typed words that is not a form. `home` is Slack's App Home tab, which a message
    * cannot hold: Home is published with it and the reply points there.
    */
-  const answerPrivately = async (client: WebClient, userId: string, respond: RespondFn | undefined, card: CardModel, channel?: string) => {
+  const answerPrivately = async (to: SlackReplyTo, card: CardModel, channel?: string) => {
     if (card.kind === 'home') {
-      await publishHomeCard(client, userId, card, await identity.readerTime(userId));
+      await publishHomeCard(to.client, to.userId, card, await identity.readerTime(to.userId));
       const pointer = chat.notice(
         'info',
         'Your dashboard is on the Home tab',
         "It is up to date now: open Roster under Apps in Slack's sidebar and choose Home.",
       );
-      return replyPrivately(client, userId, respond, pointer, channel);
+      return replies.privately(to, pointer, channel);
     }
-    return replyPrivately(client, userId, respond, card, channel);
+    return replies.privately(to, card, channel);
   };
 
   app.command('/roster', async ({ command, client, respond }) => {
-    await asPerson({ client, userId: command.user_id, respond }, async (person) => {
+    const to = { client, userId: command.user_id, respond };
+    await replies.asPerson(to, async (person) => {
       const reply = await answerWords(person, command.text);
-      if (reply.form) await openModal(client, command.user_id, command.trigger_id, reply.card);
-      else await answerPrivately(client, command.user_id, respond, reply.card);
+      if (reply.form) await replies.openModal(to, command.trigger_id, reply.card);
+      else await answerPrivately(to, reply.card);
     });
-  });
-
-  app.action(CARD_ACTIONS.catalogRequest, async ({ body, action, client, respond }) => {
-    const userId = body.user.id;
-    await asPerson({ client, userId, respond }, async (person) => {
-      const roleId = 'value' in action ? String(action.value ?? '') : '';
-      const reply = chat.requestForm(person, roleId);
-      if (reply.form && 'trigger_id' in body) await openModal(client, userId, body.trigger_id, reply.card);
-      else await replyPrivately(client, userId, respond, reply.card);
-    });
-  });
-
-  // Previous / Next on a `find` result: the next page replaces the card the person clicked (on
-  // App Home, Home is published again with that page).
-  app.action(CARD_ACTIONS.findPage, async ({ body, action, client, respond }) => {
-    const userId = body.user.id;
-    await asPerson({ client, userId, respond }, async (person) => {
-      const { q, page } = findPageOf('value' in action ? action.value : undefined);
-      const card = await chat.find(person, q, page);
-      if (clickedOnHome(body)) return void (await publishHomeWith(client, userId, person, card));
-      await replaceClicked(respond, userId, card);
-    });
-  });
-
-  // Find agents… on App Home opens the find form; its results are shown on Home.
-  app.action(CARD_ACTIONS.findOpen, async ({ body, client, respond }) => {
-    await asPerson({ client, userId: body.user.id, respond }, async () => {
-      if ('trigger_id' in body) await openModal(client, body.user.id, body.trigger_id, chat.findForm());
-    });
-  });
-
-  app.view(CARD_ACTIONS.findSubmit, async ({ ack, body, client }) => {
-    const parsed = viewSubmissionSchema.safeParse(body);
-    if (!parsed.success) return void (await ack());
-    const userId = parsed.data.user.id;
-    const person = await identity.person(userId);
-    if (!person) {
-      await ack();
-      return void (await replyPrivately(client, userId, undefined, chat.unknownPersonCard()));
-    }
-    const { sponsorSlackId, ...form } = readFindForm(parsed.data.view.state.values);
-    const sponsor = sponsorSlackId ? ((await identity.person(sponsorSlackId))?.email ?? `<@${sponsorSlackId}>`) : undefined;
-    const values: FindFormValues = { ...form, sponsor };
-    // Answered within the acknowledgement: a bad filter is marked on its field, as Slack shows errors.
-    let result: Awaited<ReturnType<ChatService['findFromForm']>>;
-    try {
-      result = await chat.findFromForm(person, values);
-    } catch (err) {
-      await ack();
-      return void (await replyPrivately(client, userId, undefined, chat.errorCard(err, { slackUserId: userId })));
-    }
-    if (!result.ok) return void (await ack(await fieldErrors(userId, findErrorToBlocks(result.field, result.error))));
-    await ack();
-    await asPerson({ client, userId }, async () => publishHomeWith(client, userId, person, result.card));
-  });
-
-  app.action(CARD_ACTIONS.approvalApprove, async ({ body, action, client, respond }) => {
-    const userId = body.user.id;
-    await asPerson({ client, userId, respond }, async (person) => {
-      const ids = buttonIds('value' in action ? action.value : undefined);
-      // The engine updates every approver's card in place; App Home is republished for the clicker.
-      await chat.decide(person, { runId: ids.runId ?? '', stepId: ids.stepId ?? '', decision: 'approve' });
-      if (clickedOnHome(body)) await publishHome(client, userId, person);
-    });
-  });
-
-  app.action(CARD_ACTIONS.approvalDeny, async ({ body, action, client, respond }) => {
-    const userId = body.user.id;
-    await asPerson({ client, userId, respond }, async (person) => {
-      const ids = buttonIds('value' in action ? action.value : undefined);
-      const card = await chat.denyForm(person, ids.runId ?? '', ids.stepId ?? '');
-      if (!('trigger_id' in body)) return;
-      // Opened from App Home: the modal remembers it, so its submit republishes Home without the decided request.
-      await openModal(client, userId, body.trigger_id, card, clickedOnHome(body) ? { [FROM_HOME_KEY]: '1' } : undefined);
-    });
-  });
-
-  app.action(CARD_ACTIONS.evaluationOpen, async ({ body, action, client, respond }) => {
-    const userId = body.user.id;
-    await asPerson({ client, userId, respond }, async (person) => {
-      const ids = buttonIds('value' in action ? action.value : undefined);
-      const reply = await chat.evaluationForm(person, ids.agentId ?? '');
-      if (reply.form && 'trigger_id' in body) await openModal(client, userId, body.trigger_id, reply.card);
-      else await replyPrivately(client, userId, respond, reply.card);
-    });
-  });
-
-  const grantButtons = [
-    [CARD_ACTIONS.grantExtend, 'extend'],
-    [CARD_ACTIONS.grantLetExpire, 'let-expire'],
-    [CARD_ACTIONS.grantRevoke, 'revoke'],
-    [CARD_ACTIONS.grantConfirm, 'confirm'],
-  ] as const;
-  for (const [actionId, grantAction] of grantButtons) {
-    app.action(actionId, async ({ action, client, respond, body }) => {
-      const userId = body.user.id;
-      await asPerson({ client, userId, respond }, async (person) => {
-        const grantId = grantIdOf('value' in action ? action.value : undefined);
-        const { card, reply } = await chat.access.click(person, grantAction, grantId);
-        await replaceClicked(respond, userId, card).catch((err: unknown) => log.warn({ err }, 'could not update the grant card in place'));
-        if (reply) await replyPrivately(client, userId, undefined, reply);
-      });
-    });
-  }
-
-  const reviewButtons = [
-    [CARD_ACTIONS.reviewKeep, 'keep'],
-    [CARD_ACTIONS.reviewRevoke, 'revoke'],
-  ] as const;
-  for (const [actionId, answer] of reviewButtons) {
-    app.action(actionId, async ({ action, client, respond, body }) => {
-      const userId = body.user.id;
-      await asPerson({ client, userId, respond }, async (person) => {
-        const ids = reviewIdsOf('value' in action ? action.value : undefined);
-        const card = await chat.access.reviewClick(person, answer, ids.grantId, ids.reviewId);
-        await replaceClicked(respond, userId, card).catch((err: unknown) =>
-          log.warn({ err }, 'could not update the access review card in place'),
-        );
-      });
-    });
-  }
-
-  app.view(CARD_ACTIONS.agentRequestSubmit, async ({ ack, body, client }) => {
-    const parsed = viewSubmissionSchema.safeParse(body);
-    if (!parsed.success) {
-      await ack();
-      return;
-    }
-    const userId = parsed.data.user.id;
-    const person = await identity.person(userId);
-    if (!person) {
-      await ack();
-      await replyPrivately(client, userId, undefined, chat.unknownPersonCard());
-      return;
-    }
-    const form = readRequestForm(parsed.data.view.state.values, parsed.data.view.private_metadata);
-    const sponsors = await Promise.all(form.sponsorSlackIds.map(async (id) => (await identity.person(id))?.email ?? `slack:${id}`));
-    const values = { ...form, sponsors };
-    const errors = await chat.checkRequest(values, person);
-    if (Object.keys(errors).length > 0) {
-      await ack(await fieldErrors(userId, requestErrorsToBlocks(errors)));
-      return;
-    }
-    await ack();
-    await work.add(() =>
-      asPerson({ client, userId }, async () => {
-        const result = await chat.submitRequest(person, values);
-        if (!result.ok) {
-          await replyPrivately(
-            client,
-            userId,
-            undefined,
-            chat.notice('warning', 'Your request was not sent', Object.values(result.errors).join(' ')),
-          );
-        }
-      }),
-    );
-  });
-
-  app.view(CARD_ACTIONS.accessRequestSubmit, async ({ ack, body, client }) => {
-    const parsed = viewSubmissionSchema.safeParse(body);
-    if (!parsed.success) {
-      await ack();
-      return;
-    }
-    const userId = parsed.data.user.id;
-    const state = parsed.data.view.state.values;
-    const field = (name: string) => state[name]?.[name];
-    const values = {
-      targetId: field(ACCESS_FORM_INPUTS.target.slack)?.selected_option?.value ?? '',
-      duration: field(ACCESS_FORM_INPUTS.duration.slack)?.value ?? '',
-      reason: field(ACCESS_FORM_INPUTS.reason.slack)?.value ?? '',
-    };
-    const errors: Partial<Record<'target' | 'duration' | 'reason', string>> = { ...AccessChat.checkForm(values) };
-    // The pair is client data: an agent the form would not offer, or a scope Roster does not know, is marked on the field.
-    const person = errors.target ? undefined : await identity.person(userId);
-    const refusal = person ? await chat.access.targetRefusal(person, values.targetId).catch(() => undefined) : undefined;
-    if (refusal) errors.target = refusal;
-    if (Object.keys(errors).length > 0) {
-      const blocks: Record<string, string> = {};
-      for (const [name, message] of Object.entries(errors)) blocks[ACCESS_FORM_INPUTS[name as keyof typeof errors].slack] = message;
-      await ack(await fieldErrors(userId, blocks));
-      return;
-    }
-    await ack();
-    await work.add(() =>
-      asPerson({ client, userId }, async (person) => {
-        await replyPrivately(client, userId, undefined, await chat.access.submitForm(person, values));
-      }),
-    );
-  });
-
-  app.view(CARD_ACTIONS.evaluationSubmit, async ({ ack, body, client }) => {
-    const parsed = viewSubmissionSchema.safeParse(body);
-    if (!parsed.success) {
-      await ack();
-      return;
-    }
-    const userId = parsed.data.user.id;
-    const values = readEvaluationForm(parsed.data.view.state.values, parsed.data.view.private_metadata);
-    const missing = chat.checkEvaluation(values);
-    if (Object.keys(missing).length > 0) {
-      await ack(await fieldErrors(userId, evaluationErrorsToBlocks(missing)));
-      return;
-    }
-    await ack();
-    await work.add(() =>
-      asPerson({ client, userId }, async (person) => {
-        const result = await chat.submitEvaluation(person, {
-          ...values,
-          accuracy: Number(values.accuracy),
-          p95LatencyMs: Number(values.p95LatencyMs),
-          costPerTaskUsd: Number(values.costPerTaskUsd),
-        });
-        await replyPrivately(
-          client,
-          userId,
-          undefined,
-          result.ok ? result.reply.card : chat.notice('warning', 'Evaluation not recorded', Object.values(result.errors).join(' ')),
-        );
-      }),
-    );
-  });
-
-  app.view(CARD_ACTIONS.approvalDenySubmit, async ({ ack, body, client }) => {
-    const parsed = viewSubmissionSchema.safeParse(body);
-    if (!parsed.success) {
-      await ack();
-      return;
-    }
-    const reason = parsed.data.view.state.values[DENY_REASON_INPUT.slack]?.[DENY_REASON_INPUT.slack]?.value?.trim() ?? '';
-    if (!reason) {
-      await ack(await fieldErrors(parsed.data.user.id, { [DENY_REASON_INPUT.slack]: DENY_REASON_NEEDED }));
-      return;
-    }
-    await ack();
-    const userId = parsed.data.user.id;
-    const meta = metadata(parsed.data.view.private_metadata);
-    await work.add(() =>
-      asPerson({ client, userId }, async (person) => {
-        // The engine updates every approver's card in place; App Home is republished when the form came from it.
-        await chat.decide(person, { runId: meta.runId ?? '', stepId: meta.stepId ?? '', decision: 'deny', comment: reason });
-        if (meta[FROM_HOME_KEY]) await publishHome(client, userId, person);
-      }),
-    );
   });
 
   // External selects ask for options as the person types (the agent picker of a form with more
@@ -821,17 +464,18 @@ function register(app: BoltApp, deps: ListenerDeps): void {
   app.event('message', async ({ body, client }) => {
     const dm = directMessageOf(body as unknown as Record<string, unknown>);
     if (!dm) return;
-    await asPerson({ client, userId: dm.user, channel: dm.channel }, async (person) => {
+    const to = { client, userId: dm.user, channel: dm.channel };
+    await replies.asPerson(to, async (person) => {
       const reply = await answerWords(person, dm.text);
       const card = reply.form ? formInDirectMessage(chat, person, reply.card, dm.text) : reply.card;
-      await answerPrivately(client, dm.user, undefined, card, dm.channel);
+      await answerPrivately(to, card, dm.channel);
     });
   });
 
   app.event('app_home_opened', async ({ event, client }) => {
     if (event.tab && event.tab !== 'home') return;
     try {
-      await publishHome(client, event.user, await identity.person(event.user));
+      await replies.home({ client, userId: event.user }, await identity.person(event.user));
     } catch (err) {
       log.error({ err }, 'could not publish the App Home');
     }

@@ -1,0 +1,99 @@
+import type { App as BoltApp } from '@slack/bolt';
+import type PQueue from 'p-queue';
+import type { CardAction } from '../../cards/ids.js';
+import type { Logger } from '../../logger.js';
+import {
+  actionsOn,
+  type ActionContext,
+  type ActionResult,
+  type ButtonAction,
+  type FormAction,
+  type FormActionId,
+} from '../action-table.js';
+import { errorsToBlocks, formOrigin, SLACK_FORM_READERS, viewSubmissionSchema } from './forms.js';
+import type { SlackIdentity } from './identity.js';
+import { showClickResult, showSubmitResult } from './outcome.js';
+import type { SlackReplies } from './replies.js';
+
+/** The ids of the buttons and forms Slack listens for (a delivery naming any other is explained at once, not routed). */
+export const SLACK_BUTTON_IDS: ReadonlySet<string> = new Set(actionsOn('slack', 'button').map(([id]) => id));
+export const SLACK_FORM_IDS: ReadonlySet<string> = new Set(actionsOn('slack', 'form').map(([id]) => id));
+
+/** A button's value as the action table's schema reads it: JSON, or the one id a bare value is. */
+function buttonPayload(entry: ButtonAction, value: unknown): unknown {
+  if (entry.bareValue) return { [entry.bareValue]: typeof value === 'string' ? value : '' };
+  try {
+    return JSON.parse(String(value));
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Every button and form of the action table. A click was acknowledged and queued by the
+ * middleware; its listener finds the person, acts and shows the result. A modal submit is
+ * acknowledged here: with field errors or the next view when the action says so, its work then
+ * queued when it has a quick check, else done before the acknowledgement.
+ */
+export function registerActions(
+  app: BoltApp,
+  deps: { ctx: ActionContext; identity: SlackIdentity; replies: SlackReplies; work: PQueue; log: Logger },
+): void {
+  for (const [id, entry] of actionsOn('slack', 'button')) onClick(app, deps, id, entry);
+  for (const [id, entry] of actionsOn('slack', 'form')) onSubmit(app, deps, id as FormActionId, entry);
+}
+
+function onClick(app: BoltApp, deps: Parameters<typeof registerActions>[1], id: CardAction, entry: ButtonAction): void {
+  const { ctx, replies } = deps;
+  app.action(id, async ({ body, action, client, respond }) => {
+    const to = { client, userId: body.user.id, respond, verb: id };
+    await replies.asPerson(to, async (person) => {
+      const result = await entry.act(ctx, person, buttonPayload(entry, 'value' in action ? action.value : undefined), id);
+      await showClickResult(replies, { ...to, body, person }, result);
+    });
+  });
+}
+
+function onSubmit(app: BoltApp, deps: Parameters<typeof registerActions>[1], id: FormActionId, entry: FormAction): void {
+  const { ctx, identity, replies, work } = deps;
+  app.view(id, async ({ ack, body, client }) => {
+    const parsed = viewSubmissionSchema.safeParse(body);
+    if (!parsed.success) return void (await ack());
+    const userId = parsed.data.user.id;
+    const to = { client, userId, verb: id };
+    const person = await identity.person(userId);
+    if (!person) {
+      await ack();
+      return void (await replies.privately(to, ctx.chat.unknownPersonCard()));
+    }
+    const origin = formOrigin(parsed.data.view.private_metadata);
+    const show = (result: ActionResult) => showSubmitResult(replies, ctx.chat, { ...to, person, origin, refused: entry.refused }, result);
+    const told = (err: unknown) =>
+      replies
+        .privately(to, ctx.chat.errorCard(err, { slackUserId: userId, verb: id }))
+        .catch((e: unknown) => deps.log.error({ err: e }, 'could not tell the person about an error'));
+    try {
+      const raw = await SLACK_FORM_READERS[id](parsed.data.view, async (slackId) => (await identity.person(slackId))?.email);
+      if (entry.check) {
+        const errors = await entry.check(ctx, person, raw);
+        if (errors) return void (await ack(await replies.fieldErrors(userId, errorsToBlocks(entry.inputs, errors))));
+        await ack();
+        await work.add(() => replies.asPerson(to, async () => show(await entry.act(ctx, person, raw, id)), person));
+        return;
+      }
+      // Checked and done before the acknowledgement: field errors and the next view go in it, shown in the submitter's zone.
+      const result = await entry.act(ctx, person, raw, id);
+      if (result.errors && Object.values(result.errors).some(Boolean)) {
+        return void (await ack(await replies.fieldErrors(userId, errorsToBlocks(entry.inputs, result.errors))));
+      }
+      const next = result.prompt ?? result.form;
+      const update = next ? await replies.nextView(userId, next) : undefined;
+      if (update) return void (await ack(update));
+      await ack();
+      await show(result);
+    } catch (err) {
+      await ack().catch(() => undefined);
+      await told(err);
+    }
+  });
+}
