@@ -33,7 +33,7 @@ import { OffboardingChat, versionMetrics } from './chat-offboarding.js';
  * class only decides which card comes next.
  */
 
-/** Buttons handled here (Slack action_ids and Teams verbs). */
+/** Buttons handled here (Slack action_ids and Teams verbs); the action table gives each its entry. */
 export const AGENT_BUTTON_VERBS = [
   'alert_register',
   'alert_assign_sponsor',
@@ -89,18 +89,6 @@ export type PromptValues = Partial<Record<PromptInputName, string>>;
 
 type Ids = Record<string, string>;
 
-/**
- * A button's ids from its untrusted value (Slack) or data (Teams): the members with a plain name
- * and an id-like string value; anything else is dropped.
- */
-export function buttonIds(data: unknown): Ids {
-  if (!data || typeof data !== 'object' || Array.isArray(data)) return {};
-  return Object.fromEntries(
-    Object.entries(data).flatMap(([key, value]) =>
-      /^[a-zA-Z]{1,40}$/.test(key) && typeof value === 'string' && cardIdSchema.safeParse(value).success ? [[key, value]] : [],
-    ),
-  );
-}
 type PromptData = DataOf<'prompt'>;
 type PromptInput = PromptData['inputs'][number];
 

@@ -15,7 +15,7 @@ import type { TeamsCardParts } from './refresh.js';
 export interface TeamsRouteDeps {
   chat: ChatService;
   /** Alert and check-in buttons. */
-  supervision?: SupervisionChat;
+  supervision: SupervisionChat;
   identity: TeamsIdentity;
   store: ConversationStore;
   log: Logger;

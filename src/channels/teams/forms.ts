@@ -1,13 +1,15 @@
 import { z } from 'zod';
-import { ACCESS_FORM_INPUTS, DENY_REASON_INPUT, EVALUATION_FORM_INPUTS, REQUEST_FORM_INPUTS } from '../../cards/ids.js';
-import type { EvaluationFormValues, RequestFormValues } from '../chat.js';
+import { ACCESS_FORM_INPUTS, CARD_ACTIONS, EVALUATION_FORM_INPUTS, FIND_FORM_INPUTS, REQUEST_FORM_INPUTS } from '../../cards/ids.js';
+import type { EvaluationFormValues, FindFormValues, RequestFormValues } from '../chat.js';
 import { PROMPT_INPUTS, PROMPT_VERBS, type PromptVerb } from '../../cards/supervision-view-models.js';
-import { buttonIds, type PromptValues } from '../chat-actions.js';
+import type { PromptValues } from '../chat-actions.js';
+import type { FormActionId } from '../action-table.js';
 
 /*
- * Reading `Action.Execute` data. Teams sends the action's `data` merged with the card's input
- * values; everything here is untrusted, so each verb's payload is parsed with zod and anything
- * missing or of the wrong type becomes "absent", never an exception.
+ * Reading the forms of `Action.Execute` data. Teams sends the action's `data` merged with the
+ * card's input values; everything here is untrusted: anything missing or of the wrong type becomes
+ * "absent", never an exception. A button's data is parsed by its schema in the action table; a
+ * form's inputs are read here first, into the values the table's schema parses for both platforms.
  */
 
 /** The `value.action` of an `adaptiveCard/action` invoke, as the SDK hands it to a handler. */
@@ -22,20 +24,6 @@ const text = z
   .transform((v) => (v === '' ? undefined : v));
 
 const idOf = (data: Record<string, unknown>, key: string) => text.parse(data[key])?.slice(0, 200);
-
-/** `{ runId, stepId }` of an approval action. */
-export function approvalIds(data: Record<string, unknown>): { runId?: string; stepId?: string } {
-  return { runId: idOf(data, 'runId'), stepId: idOf(data, 'stepId') };
-}
-
-/**
- * The deny reason: the input named by `reasonInputId` (unique per card, e.g. `reason_0` on the
- * home card), falling back to the deny-reason card's own input.
- */
-export function denyReason(data: Record<string, unknown>): string | undefined {
-  const inputId = idOf(data, 'reasonInputId') ?? DENY_REASON_INPUT.teams;
-  return text.parse(data[inputId])?.slice(0, 3000);
-}
 
 /** The request form's values (sponsors typed as comma-separated e-mails). */
 export function requestFormValues(data: Record<string, unknown>): RequestFormValues {
@@ -88,10 +76,11 @@ export function accessFormValues(data: Record<string, unknown>): { targetId: str
 }
 
 /** A submitted prompt: which action it completes, the ids it carries and the values typed in. */
-export function promptSubmission(data: Record<string, unknown>): { verb?: PromptVerb; ids: Record<string, string>; values: PromptValues } {
+export function promptSubmission(data: Record<string, unknown>): { verb?: PromptVerb; ids: Record<string, unknown>; values: PromptValues } {
   const verb = PROMPT_VERBS.find((v) => v === data.promptVerb);
   const inputs = new Set<string>(PROMPT_INPUTS);
-  const ids = buttonIds(Object.fromEntries(Object.entries(data).filter(([key]) => !inputs.has(key) && key !== 'promptVerb')));
+  // The ids the prompt carries: whatever is not an input (the table's schema keeps the id-like ones).
+  const ids = Object.fromEntries(Object.entries(data).filter(([key]) => !inputs.has(key) && key !== 'promptVerb'));
   const values: PromptValues = {};
   for (const name of PROMPT_INPUTS) {
     const value = text.parse(data[name]);
@@ -99,3 +88,26 @@ export function promptSubmission(data: Record<string, unknown>): { verb?: Prompt
   }
   return { ...(verb ? { verb } : {}), ids, values };
 }
+
+/** The find form's filters (empty ones are no filter). */
+export function findFormValues(data: Record<string, unknown>): FindFormValues {
+  const value = (key: keyof typeof FIND_FORM_INPUTS) => {
+    const v = data[FIND_FORM_INPUTS[key].teams];
+    return typeof v === 'string' ? v.slice(0, 200) : undefined;
+  };
+  return Object.fromEntries((Object.keys(FIND_FORM_INPUTS) as Array<keyof typeof FIND_FORM_INPUTS>).map((key) => [key, value(key)]));
+}
+
+/**
+ * How each form of the action table is read from the data of its verb, into the values its
+ * schema parses (the same values the Slack modal gives). The deny reason needs no reading: the
+ * table's schema takes it from the input the data names.
+ */
+export const TEAMS_FORM_READERS: { readonly [K in FormActionId]: (data: Record<string, unknown>) => unknown } = {
+  [CARD_ACTIONS.agentRequestSubmit]: requestFormValues,
+  [CARD_ACTIONS.evaluationSubmit]: evaluationFormValues,
+  [CARD_ACTIONS.approvalDenySubmit]: (data) => data,
+  [CARD_ACTIONS.accessRequestSubmit]: accessFormValues,
+  [CARD_ACTIONS.findSubmit]: findFormValues,
+  [CARD_ACTIONS.promptSubmit]: promptSubmission,
+};
