@@ -7,6 +7,9 @@ import { checkSlackCard, checkTeamsCard } from '../../src/cards/checks.js';
 import { renderCard, type JsonValue } from '../../src/cards/render.js';
 import { noticeActionSchema } from '../../src/cards/supervision-view-models.js';
 import { CARD_KINDS, type CardKind, type CardModel } from '../../src/cards/view-models.js';
+import type { CardAction } from '../../src/cards/ids.js';
+import { ACTION_TABLE, actionsOn, type ActionEntry, type FormActionId } from '../../src/channels/action-table.js';
+import { SLACK_FORM_READERS, viewSubmissionSchema } from '../../src/channels/slack/forms.js';
 import { onBothPlatforms, type TestRoster } from '../helpers/app.js';
 import type { FakeSlack } from '../helpers/fake-slack.js';
 import { memoryLogger } from '../helpers/logger.js';
@@ -102,6 +105,25 @@ function allIds(platform: 'slack' | 'teams') {
   };
 }
 
+/** Each button on a card as its platform sends it back: Slack's value (JSON, or a bare id), Teams' Action.Execute data. */
+function buttonPayloads(platform: 'slack' | 'teams', model: CardModel): Array<[string, Record<string, unknown>]> {
+  if (platform === 'teams') {
+    return objectsIn(renderCard('teams', model).card)
+      .filter((o) => o.type === 'Action.Execute' && typeof o.verb === 'string')
+      .map((o) => [String(o.verb), (o.data ?? {}) as Record<string, unknown>]);
+  }
+  const rendered = renderCard('slack', model);
+  const blocks = (rendered.surface === 'message' ? rendered.blocks : rendered.view.blocks) as JsonValue[];
+  return objectsIn(blocks.filter((b) => (b as Record<string, unknown>).type !== 'input'))
+    .filter((o) => typeof o.action_id === 'string' && o.type === 'button')
+    .map((o) => {
+      const entry = ACTION_TABLE[o.action_id as CardAction] as ActionEntry | undefined;
+      const value = typeof o.value === 'string' ? o.value : '';
+      if (entry?.kind === 'button' && entry.bareValue) return [String(o.action_id), { [entry.bareValue]: value }];
+      return [String(o.action_id), value ? (JSON.parse(value) as Record<string, unknown>) : {}];
+    });
+}
+
 describe('every action on every card is routed', () => {
   const slackIds = allIds('slack');
   const teamsIds = allIds('teams');
@@ -137,6 +159,74 @@ describe('every action on every card is routed', () => {
   it('Teams cards use Action.Execute only: no route answers Action.Submit', () => {
     // Roster registers no actionSubmit route; an Action.Submit would arrive as a message and be read as words.
     expect(teamsIds.submits).toEqual([]);
+  });
+
+  it('each is an entry of the action table on its platform: Slack buttons, Slack modals, Teams verbs', () => {
+    const ids = (platform: 'slack' | 'teams', kind: ActionEntry['kind']) => actionsOn(platform, kind).map(([id]) => id as string);
+    expect(slackIds.actions.filter((id) => !ids('slack', 'button').includes(id))).toEqual([]);
+    expect(slackIds.callbacks.filter((id) => !ids('slack', 'form').includes(id))).toEqual([]);
+    const teamsVerbs = [...ids('teams', 'button'), ...ids('teams', 'form')];
+    expect(teamsIds.actions.filter((id) => !teamsVerbs.includes(id))).toEqual([]);
+    // And the table has no entry no card carries (a dead entry), nor one a platform's cards carry but it is kept from.
+    const carried = new Set([...slackIds.actions, ...slackIds.callbacks, ...teamsIds.actions]);
+    expect(Object.keys(ACTION_TABLE).filter((id) => !carried.has(id))).toEqual([]);
+    for (const [id, entry] of Object.entries(ACTION_TABLE) as Array<[string, ActionEntry]>) {
+      if (entry.only === 'teams') expect([...slackIds.actions, ...slackIds.callbacks]).not.toContain(id);
+      if (entry.only === 'slack') expect(teamsIds.actions).not.toContain(id);
+    }
+  });
+
+  /** Keys a platform adds to a button's payload for its own use, read by the adapter rather than the action. */
+  const PLATFORM_KEYS: Record<'slack' | 'teams', string[]> = { slack: [], teams: ['surface', 'reasonInputId'] };
+
+  it.each(['slack', 'teams'] as const)(
+    '%s: every button of every card fixture carries a payload its entry reads whole (no id dropped or refused)',
+    (platform) => {
+      const unread: string[] = [];
+      let checked = 0;
+      for (const { model, file } of loadFixtures()) {
+        for (const [id, payload] of buttonPayloads(platform, model)) {
+          const entry = ACTION_TABLE[id as CardAction] as ActionEntry | undefined;
+          if (!entry || entry.kind !== 'button') continue; // Teams form verbs: their inputs are read by the form readers (below)
+          const parsed = entry.payload.safeParse(payload);
+          if (!parsed.success) {
+            unread.push(`${file} ${id}: ${parsed.error.message}`);
+            continue;
+          }
+          checked += 1;
+          const read = parsed.data as Record<string, unknown>;
+          for (const [key, value] of Object.entries(payload)) {
+            if (PLATFORM_KEYS[platform].includes(key)) continue;
+            if (read[key] !== value) unread.push(`${file} ${id}.${key}: ${JSON.stringify(value)} read as ${JSON.stringify(read[key])}`);
+          }
+        }
+      }
+      expect(unread).toEqual([]);
+      expect(checked).toBeGreaterThan(40);
+    },
+  );
+
+  it('Slack: the ids every modal fixture remembers come through its form reader and its entry', async () => {
+    const lost: string[] = [];
+    let checked = 0;
+    for (const { model, file } of loadFixtures()) {
+      const rendered = renderCard('slack', model);
+      if (rendered.surface !== 'modal') continue;
+      const id = String(rendered.view.callback_id) as FormActionId;
+      const entry = ACTION_TABLE[id] as ActionEntry;
+      const view = viewSubmissionSchema.parse({
+        user: { id: LIAM.slack },
+        view: { callback_id: id, private_metadata: rendered.view.private_metadata ?? '', state: { values: {} } },
+      }).view;
+      const parsed = entry.payload.parse(await SLACK_FORM_READERS[id](view, async () => undefined)) as Record<string, unknown>;
+      const { promptVerb, ...remembered } = JSON.parse(String(rendered.view.private_metadata ?? '{}')) as Record<string, string>;
+      if (promptVerb !== undefined && parsed.verb !== promptVerb) lost.push(`${file}: promptVerb`);
+      const read = (parsed.ids ?? parsed) as Record<string, unknown>;
+      for (const [key, value] of Object.entries(remembered)) if (read[key] !== value) lost.push(`${file}: ${key}`);
+      checked += 1;
+    }
+    expect(lost).toEqual([]);
+    expect(checked).toBeGreaterThan(5);
   });
 
   describe('through the real endpoints', () => {
@@ -267,16 +357,27 @@ describe('every kind of card the core sends is deliverable on both platforms', (
     expect(sent).toEqual(expect.arrayContaining(['approval-request', 'request-status', 'notice', 'evaluation-form', 'alert', 'checkin']));
   });
 
-  it.each(sent)('%s: a Slack message and a Teams card, each valid on its platform', (kind) => {
+  const slackButtons = new Set<string>(actionsOn('slack', 'button').map(([id]) => id));
+  const teamsVerbs = new Set<string>([...actionsOn('teams', 'button'), ...actionsOn('teams', 'form')].map(([id]) => id));
+
+  it.each(sent)('%s: a Slack message and a Teams card, each valid on its platform, each button an action of the table', (kind) => {
     const models = fixtures.filter((f) => f.kind === kind).map((f) => f.model as CardModel);
     expect(models.length).toBeGreaterThan(0);
     for (const model of models) {
       const message = slackNotification(model);
       expect(message.surface).toBe('message');
       expect(checkSlackCard(message)).toEqual([]);
+      const clicks = objectsIn(message.blocks).flatMap((o) =>
+        o.type === 'button' && typeof o.action_id === 'string' ? [o.action_id] : [],
+      );
+      expect(clicks.filter((id) => !slackButtons.has(id))).toEqual([]);
       const activity = cardMessage(model);
       expect(activity.attachments?.[0]?.contentType).toBe('application/vnd.microsoft.card.adaptive');
       expect(checkTeamsCard(activity.attachments?.[0]?.content)).toEqual([]);
+      const verbs = objectsIn(activity.attachments?.[0]?.content).flatMap((o) =>
+        o.type === 'Action.Execute' && typeof o.verb === 'string' ? [o.verb] : [],
+      );
+      expect(verbs.filter((verb) => !teamsVerbs.has(verb))).toEqual([]);
     }
   });
 

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ACTION_TABLE, actionsOn } from '../../src/channels/action-table.js';
 import { projectRoot } from '../helpers/roster-process.js';
 import { SLACK_FORM_FIELDS } from '../helpers/slack-blocks.js';
 
@@ -78,6 +79,20 @@ describe('every button a card can carry is clicked through both endpoints', () =
       expect(ids).toContain(id);
     }
     expect(ids.size).toBeGreaterThan(50);
+  });
+
+  it('each button is an action of the table, and the table declares no action a card does not carry', () => {
+    const ids = inventory();
+    const table = new Set(Object.keys(ACTION_TABLE));
+    expect([...ids].filter((id) => !table.has(id)).sort()).toEqual([]);
+    // A Slack modal's submit is not a button: its callback id is the one action a card carries otherwise.
+    const modals = new Set<string>(actionsOn('slack', 'form').map(([id]) => id));
+    expect([...table].filter((id) => !ids.has(id) && !modals.has(id)).sort()).toEqual([]);
+    // One-platform buttons are declared so in the table too.
+    for (const [id, { only }] of Object.entries(ONE_PLATFORM)) {
+      const entry = ACTION_TABLE[id as keyof typeof ACTION_TABLE];
+      if (only === 'Teams') expect(entry.only).toBe('teams');
+    }
   });
 
   it("a button only Slack has stands for something the Teams card shows without a click (Show the numbers: the card's toggle)", () => {
