@@ -231,9 +231,12 @@ export class AccessCommands {
   private readonly clock: () => Date;
   readonly settings: AccessSettings;
 
+  private readonly grantSteps: GrantSteps;
+
   constructor(private readonly deps: AccessDeps) {
     this.clock = deps.clock ?? (() => new Date());
     this.settings = { ...DEFAULT_ACCESS_SETTINGS, ...deps.settings };
+    this.grantSteps = new GrantSteps(deps);
     this.registerPerformers();
   }
 
@@ -376,13 +379,7 @@ export class AccessCommands {
     details: Record<string, unknown>,
     at: Date = this.clock(),
   ): PendingEffect {
-    return this.deps.outbox.effect(AUDIT_EFFECT, {
-      actor,
-      action,
-      subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
-      details,
-      at,
-    } satisfies AuditInput);
+    return grantEntry(this.deps.outbox, grant, actor, action, details, at);
   }
 
   /** The effect that starts a grant's run, to store with the grant. */
@@ -775,9 +772,170 @@ export class AccessCommands {
     return true;
   }
 
-  /** Named checks and actions behind `flows/access-request.yaml` and `flows/break-glass.yaml`. */
-  steps(): StepRegistry {
-    return accessSteps(() => this);
+  /** `grant.activate` (see {@link GrantSteps.activate}). */
+  activate(run: Readonly<FlowRun>): Promise<Record<string, unknown>> {
+    return this.grantSteps.activate(run);
+  }
+
+  /** `grant.deny` (see {@link GrantSteps.deny}). */
+  deny(run: Readonly<FlowRun>): Promise<void> {
+    return this.grantSteps.deny(run);
+  }
+
+  private context(
+    agent: AgentRecord,
+    role: CatalogRole,
+    scope: Scope,
+    grant: GrantRecord,
+    durationText: string,
+    capNote: string | undefined,
+  ): AccessContext {
+    const bu = businessUnitById(this.deps.org, agent.businessUnit)?.name ?? agent.businessUnit;
+    return {
+      grantId: grant.id,
+      agentId: agent.id,
+      agentName: agent.name,
+      roleTitle: `${grant.source === 'break-glass' ? 'Break-glass access' : 'Access'} to ${scope.id} for ${durationText}`,
+      catalogRoleId: role.id,
+      scope: scope.id,
+      system: scope.id.split(':')[0]!,
+      riskTier: scope.risk,
+      dataClasses: scope.dataClasses,
+      requiredApprovers: scope.requiredApprovers,
+      businessUnit: agent.businessUnit,
+      sponsors: agent.sponsors,
+      durationMs: grant.durationMs ?? 0,
+      durationText,
+      ...(capNote ? { capNote } : {}),
+      reason: grant.reason,
+      purpose: [
+        `${scope.id} (${scope.risk} risk; data: ${scope.dataClasses.join(', ')}): ${scope.description}`,
+        `Duration: ${durationText}, starting at approval.${capNote ? ` ${capNote}` : ''}`,
+        `Agent: ${agent.name} (${role.title}, ${bu}).`,
+      ].join('\n'),
+      justification: grant.reason,
+      ...(grant.extends ? { extends: grant.extends } : {}),
+    };
+  }
+
+  private grantableScope(agent: AgentRecord, scopeId: string): { role: CatalogRole; scope: Scope } {
+    return grantableScope(this.deps.org, agent, scopeId);
+  }
+
+  private person(email: string): Person {
+    const person = findPersonByEmail(this.deps.org, String(email));
+    if (!person) throw new UnknownPersonError(String(email));
+    return person;
+  }
+
+  private name(email: string): string {
+    return findPersonByEmail(this.deps.org, email)?.name ?? email;
+  }
+
+  private async grantOrThrow(grantId: string): Promise<GrantRecord> {
+    const grant = await this.deps.grants.get(String(grantId));
+    if (!grant) throw new NotFoundError('the grant', String(grantId));
+    return grant;
+  }
+
+  /** By id, else by name among agents the person sponsors or may manage. */
+  private async findAgent(actor: Person, key: string): Promise<AgentRecord> {
+    const byId = await this.deps.agents.get(key);
+    // An agent the person may not see is "not found", like an unknown id: ids reveal nothing.
+    if (byId && maySeeAgent(this.deps.org, actor, byId)) return byId;
+    if (byId) throw new ForbiddenError("Only the agent's sponsors and IT admins can do that.");
+    if (key.startsWith('agt_')) throw new NotFoundError('the agent', key);
+    const named = (await this.deps.agents.list({})).filter((a) => a.name.toLowerCase() === key.toLowerCase());
+    const mine = named.filter((a) => a.sponsors.includes(actor.email) || a.businessUnit === actor.businessUnit);
+    const candidates = mine.length > 0 ? mine : isItAdmin(actor) ? named : [];
+    if (candidates.length === 1) return candidates[0]!;
+    if (candidates.length > 1)
+      throw new InvalidInputError(`Several agents are called "${key}"; use its id (${candidates.map((a) => a.id).join(', ')}).`);
+    throw new NotFoundError('the agent', key);
+  }
+
+  /** Updates the cards sent about a grant (break-glass review, reminders) to show how it ended. */
+  private async refreshCards(grant: GrantRecord, outcome: string): Promise<void> {
+    const agent = await this.deps.agents.get(grant.agentId);
+    if (!agent) return;
+    for (const runId of await this.runsOf(grant)) {
+      for (const m of await this.deps.runs.messages(runId, { kind: 'grant-notice' })) {
+        const card = grantNotice(this.deps.org, grant, agent, {
+          level: grant.status === 'active' ? 'success' : 'info',
+          title: `${agent.name}: ${grant.scope} — ${outcome}`,
+          text: `${grant.reason}`,
+        });
+        await this.deps.notifier.update(m.ref as never, card).catch(() => undefined);
+      }
+    }
+  }
+
+  /** The runs (access request or break-glass) that created a grant; its status card and review cards hang off them. */
+  private async runsOf(grant: GrantRecord): Promise<string[]> {
+    if (grant.source === 'default') return [];
+    const runs = await this.deps.runs.list({ agentId: grant.agentId });
+    return runs.filter((r) => (r.context as Partial<AccessContext>).grantId === grant.id).map((r) => r.id);
+  }
+}
+
+/** A grant's audit entry as an outbox effect, to be stored with the change it records. */
+function grantEntry(
+  outbox: Pick<Outbox, 'effect'>,
+  grant: Pick<GrantRecord, 'id' | 'agentId'>,
+  actor: Actor,
+  action: string,
+  details: Record<string, unknown>,
+  at: Date,
+): PendingEffect {
+  return outbox.effect(AUDIT_EFFECT, {
+    actor,
+    action,
+    subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
+    details,
+    at,
+  } satisfies AuditInput);
+}
+
+/** The role and scope of a grant the agent may still be given; a coded error says why not. */
+function grantableScope(org: OrgConfig, agent: AgentRecord, scopeId: string): { role: CatalogRole; scope: Scope } {
+  const role = roleById(org, agent.catalogRoleId);
+  if (!role) throw new NotFoundError('the catalog role', agent.catalogRoleId);
+  if (!['active', 'probation'].includes(agent.status)) {
+    throw new InvalidTransitionError(`${agent.name} (${agent.status})`, agent.status, 'holding new access');
+  }
+  const id = scopeId.trim().toLowerCase();
+  const forbidden = role.forbiddenScopes.find((f) => f.scope === id);
+  if (forbidden) throw new ScopeForbiddenError(id, forbidden.reason);
+  const scope = scopeById(org, id);
+  if (!scope || !grantableScopes(role).includes(id)) {
+    throw new InvalidInputError(
+      `${agent.name} (${role.title}) may be granted ${grantableScopes(role).join(', ')}; ${scope ? `${id} is not one of them` : `there is no scope "${id}"`}.`,
+      { scope: 'Not an allowed scope.' },
+    );
+  }
+  return { role, scope };
+}
+
+/**
+ * What the access flows' steps do to a grant (`access-request.valid`, `grant.activate`,
+ * `grant.deny`). They need no flow engine, so they are built before it; the access commands,
+ * which start and cancel runs, are built after it.
+ */
+export class GrantSteps {
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: Pick<AccessDeps, 'org' | 'agents' | 'grants' | 'outbox' | 'clock'>) {
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  private grantEntry(
+    grant: Pick<GrantRecord, 'id' | 'agentId'>,
+    actor: Actor,
+    action: string,
+    details: Record<string, unknown>,
+    at: Date = this.clock(),
+  ): PendingEffect {
+    return grantEntry(this.deps.outbox, grant, actor, action, details, at);
   }
 
   /** `grant.activate`: pending → active with the clock starting now; supersedes the grant it extends. */
@@ -856,140 +1014,27 @@ export class AccessCommands {
     const agent = await this.deps.agents.get(c.agentId);
     if (!agent) return { ok: false, reason: `The agent ${c.agentId} no longer exists.` };
     try {
-      this.grantableScope(agent, c.scope);
+      grantableScope(this.deps.org, agent, c.scope);
       return { ok: true };
     } catch (err) {
       if (isRosterError(err)) return { ok: false, reason: err.userMessage };
       throw err;
     }
   }
-
-  private context(
-    agent: AgentRecord,
-    role: CatalogRole,
-    scope: Scope,
-    grant: GrantRecord,
-    durationText: string,
-    capNote: string | undefined,
-  ): AccessContext {
-    const bu = businessUnitById(this.deps.org, agent.businessUnit)?.name ?? agent.businessUnit;
-    return {
-      grantId: grant.id,
-      agentId: agent.id,
-      agentName: agent.name,
-      roleTitle: `${grant.source === 'break-glass' ? 'Break-glass access' : 'Access'} to ${scope.id} for ${durationText}`,
-      catalogRoleId: role.id,
-      scope: scope.id,
-      system: scope.id.split(':')[0]!,
-      riskTier: scope.risk,
-      dataClasses: scope.dataClasses,
-      requiredApprovers: scope.requiredApprovers,
-      businessUnit: agent.businessUnit,
-      sponsors: agent.sponsors,
-      durationMs: grant.durationMs ?? 0,
-      durationText,
-      ...(capNote ? { capNote } : {}),
-      reason: grant.reason,
-      purpose: [
-        `${scope.id} (${scope.risk} risk; data: ${scope.dataClasses.join(', ')}): ${scope.description}`,
-        `Duration: ${durationText}, starting at approval.${capNote ? ` ${capNote}` : ''}`,
-        `Agent: ${agent.name} (${role.title}, ${bu}).`,
-      ].join('\n'),
-      justification: grant.reason,
-      ...(grant.extends ? { extends: grant.extends } : {}),
-    };
-  }
-
-  private grantableScope(agent: AgentRecord, scopeId: string): { role: CatalogRole; scope: Scope } {
-    const role = roleById(this.deps.org, agent.catalogRoleId);
-    if (!role) throw new NotFoundError('the catalog role', agent.catalogRoleId);
-    if (!['active', 'probation'].includes(agent.status)) {
-      throw new InvalidTransitionError(`${agent.name} (${agent.status})`, agent.status, 'holding new access');
-    }
-    const id = scopeId.trim().toLowerCase();
-    const forbidden = role.forbiddenScopes.find((f) => f.scope === id);
-    if (forbidden) throw new ScopeForbiddenError(id, forbidden.reason);
-    const scope = scopeById(this.deps.org, id);
-    if (!scope || !grantableScopes(role).includes(id)) {
-      throw new InvalidInputError(
-        `${agent.name} (${role.title}) may be granted ${grantableScopes(role).join(', ')}; ${scope ? `${id} is not one of them` : `there is no scope "${id}"`}.`,
-        { scope: 'Not an allowed scope.' },
-      );
-    }
-    return { role, scope };
-  }
-
-  private person(email: string): Person {
-    const person = findPersonByEmail(this.deps.org, String(email));
-    if (!person) throw new UnknownPersonError(String(email));
-    return person;
-  }
-
-  private name(email: string): string {
-    return findPersonByEmail(this.deps.org, email)?.name ?? email;
-  }
-
-  private async grantOrThrow(grantId: string): Promise<GrantRecord> {
-    const grant = await this.deps.grants.get(String(grantId));
-    if (!grant) throw new NotFoundError('the grant', String(grantId));
-    return grant;
-  }
-
-  /** By id, else by name among agents the person sponsors or may manage. */
-  private async findAgent(actor: Person, key: string): Promise<AgentRecord> {
-    const byId = await this.deps.agents.get(key);
-    // An agent the person may not see is "not found", like an unknown id: ids reveal nothing.
-    if (byId && maySeeAgent(this.deps.org, actor, byId)) return byId;
-    if (byId) throw new ForbiddenError("Only the agent's sponsors and IT admins can do that.");
-    if (key.startsWith('agt_')) throw new NotFoundError('the agent', key);
-    const named = (await this.deps.agents.list({})).filter((a) => a.name.toLowerCase() === key.toLowerCase());
-    const mine = named.filter((a) => a.sponsors.includes(actor.email) || a.businessUnit === actor.businessUnit);
-    const candidates = mine.length > 0 ? mine : isItAdmin(actor) ? named : [];
-    if (candidates.length === 1) return candidates[0]!;
-    if (candidates.length > 1)
-      throw new InvalidInputError(`Several agents are called "${key}"; use its id (${candidates.map((a) => a.id).join(', ')}).`);
-    throw new NotFoundError('the agent', key);
-  }
-
-  /** Updates the cards sent about a grant (break-glass review, reminders) to show how it ended. */
-  private async refreshCards(grant: GrantRecord, outcome: string): Promise<void> {
-    const agent = await this.deps.agents.get(grant.agentId);
-    if (!agent) return;
-    for (const runId of await this.runsOf(grant)) {
-      for (const m of await this.deps.runs.messages(runId, { kind: 'grant-notice' })) {
-        const card = grantNotice(this.deps.org, grant, agent, {
-          level: grant.status === 'active' ? 'success' : 'info',
-          title: `${agent.name}: ${grant.scope} — ${outcome}`,
-          text: `${grant.reason}`,
-        });
-        await this.deps.notifier.update(m.ref as never, card).catch(() => undefined);
-      }
-    }
-  }
-
-  /** The runs (access request or break-glass) that created a grant; its status card and review cards hang off them. */
-  private async runsOf(grant: GrantRecord): Promise<string[]> {
-    if (grant.source === 'default') return [];
-    const runs = await this.deps.runs.list({ agentId: grant.agentId });
-    return runs.filter((r) => (r.context as Partial<AccessContext>).grantId === grant.id).map((r) => r.id);
-  }
 }
 
 const ctxOf = (ctx: StepContext) => ctx.run.context as AccessContext;
 const needs = (ctx: StepContext, role: string) => (ctxOf(ctx).requiredApprovers ?? []).includes(role);
 
-/**
- * The named steps of the access flows. `commands` is resolved lazily so that the flow loader can
- * read the names without a database.
- */
-export function accessSteps(commands: () => AccessCommands): StepRegistry {
+/** The named steps of the access flows. */
+export function accessSteps(steps: GrantSteps): StepRegistry {
   return {
     checks: {
-      'access-request.valid': (ctx) => commands().validate(ctx.run),
+      'access-request.valid': (ctx) => steps.validate(ctx.run),
     },
     actions: {
-      'grant.activate': (ctx) => commands().activate(ctx.run),
-      'grant.deny': (ctx) => commands().deny(ctx.run),
+      'grant.activate': (ctx) => steps.activate(ctx.run),
+      'grant.deny': (ctx) => steps.deny(ctx.run),
     },
     conditions: {
       'access.data-owner': (ctx) => ctxOf(ctx).riskTier !== 'low' || needs(ctx, 'data-owner'),

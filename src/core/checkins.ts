@@ -113,17 +113,17 @@ export interface CheckInServiceDeps {
   outbox: Outbox;
   presenter: CheckInPresenter;
   /** Measured accuracy from scheduled re-runs; check-ins read telemetry only without it. */
-  measured?: () => MeasuredReader | undefined;
+  measured?: MeasuredReader;
   /**
    * Who starts a retraining when a sponsor chooses Retrain (Roster's development service). With
    * it, the choice is stored with a {@link CHECKIN_RETRAIN_EFFECT} that asks for the retraining.
    */
-  retraining?: () => RetrainingRequester | undefined;
+  retraining?: RetrainingRequester;
   /**
    * Who starts a retirement when a sponsor chooses Retire (Roster's retirement service). With it,
    * the choice is stored with a {@link CHECKIN_RETIRE_EFFECT} that starts the retirement flow.
    */
-  retiring?: () => RetirementStarter | undefined;
+  retiring?: RetirementStarter;
   clock?: () => Date;
   /** Agents a sweep handles per round of reads and writes (default 250). */
   sweepChunkSize?: number;
@@ -179,6 +179,23 @@ export class CheckInService {
 
   constructor(private readonly deps: CheckInServiceDeps) {
     this.clock = deps.clock ?? (() => new Date());
+    const { retiring, retraining } = deps;
+    if (retiring) {
+      deps.outbox.register<{ agentId: string; by: string; reason: string; runId: string }>({
+        type: CHECKIN_RETIRE_EFFECT,
+        perform: async ({ agentId, by, reason, runId }) => {
+          await retiring.startRetirement(by, agentId, reason, runId);
+        },
+      });
+    }
+    if (retraining) {
+      deps.outbox.register<{ agentId: string; by: string; why: string }>({
+        type: CHECKIN_RETRAIN_EFFECT,
+        perform: async ({ agentId, by, why }) => {
+          await retraining.requestRetraining(by, agentId, why);
+        },
+      });
+    }
   }
 
   async run(agentId: string, now = this.clock()): Promise<CheckInRecord> {
@@ -354,7 +371,7 @@ export class CheckInService {
   }
 
   private async measuredOf(agents: readonly AgentRecord[]): Promise<Map<string, MeasuredAccuracy>> {
-    const reader = this.deps.measured?.();
+    const reader = this.deps.measured;
     return reader && agents.length > 0 ? reader.latestOf(agents) : new Map();
   }
 
@@ -453,7 +470,7 @@ export class CheckInService {
     }
     // So is the retirement, as a run of a known id (the effect performed twice starts it once);
     // an agent already retiring (or retired) is left as it is.
-    const retiring = choice === 'retire' && canTransition(agent.status, 'retiring') ? this.deps.retiring?.() : undefined;
+    const retiring = choice === 'retire' && canTransition(agent.status, 'retiring') ? this.deps.retiring : undefined;
     if (retiring) {
       effects.push(
         this.deps.outbox.effect(CHECKIN_RETIRE_EFFECT, {

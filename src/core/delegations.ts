@@ -233,11 +233,8 @@ export class Delegations {
   }
 
   /** Who decides for this person right now, if they are away and their delegate is still here. */
-  async delegateOf(email: string): Promise<string | undefined> {
-    const now = this.clock().getTime();
-    const open = await this.deps.repo.openFor({ principal: email });
-    const d = open.find((x) => Date.parse(x.startsAt) <= now && now < Date.parse(x.endsAt));
-    return d && findPersonByEmail(this.deps.org, d.delegate) ? d.delegate : undefined;
+  delegateOf(email: string): Promise<string | undefined> {
+    return activeDelegate({ ...this.deps, clock: this.clock }, email);
   }
 
   /** The outbox performers of delegation effects (registered once, at construction). */
@@ -257,4 +254,19 @@ export class Delegations {
       },
     });
   }
+}
+
+/**
+ * Who decides for this person right now, if they are away and their delegate is still here: read
+ * from the stored delegations alone, so the flow engine can ask it before the delegation service
+ * (which re-routes approvals through the engine) exists.
+ */
+export async function activeDelegate(
+  deps: { repo: Pick<DelegationRepository, 'openFor'>; org: OrgConfig; clock: () => Date },
+  email: string,
+): Promise<string | undefined> {
+  const now = deps.clock().getTime();
+  const open = await deps.repo.openFor({ principal: email });
+  const d = open.find((x) => Date.parse(x.startsAt) <= now && now < Date.parse(x.endsAt));
+  return d && findPersonByEmail(deps.org, d.delegate) ? d.delegate : undefined;
 }

@@ -8,7 +8,7 @@ import type { AuditInput } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import type { Outbox } from './outbox.js';
-import type { PendingEffect } from './ports.js';
+import type { EffectPerformer, PendingEffect } from './ports.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, UnknownPersonError } from './errors.js';
 import { evaluate, regressions, versionOutcome, type EvaluationSubmission, type EvaluationVerdict } from './evaluation.js';
 import { agentRunContext } from './run-context.js';
@@ -84,8 +84,6 @@ export interface DevelopmentDeps {
   repo: DevelopmentRepository;
   /** Where a promotion's and each retraining change's audit entry and notices are stored with the change. */
   outbox: Outbox;
-  /** The engine that runs promotions (for the worker, which starts a run a crashed writer could not). */
-  engine: () => FlowEngine;
   clock?: () => Date;
   /** How long a due retraining may wait (after any postponement) before IT admins are told. */
   overdueAfterMs?: number;
@@ -109,6 +107,25 @@ export const versionInputSchema = z.object({
 export type VersionInput = z.input<typeof versionInputSchema>;
 
 /**
+ * The performer of {@link VERSION_START_RUN_EFFECT}: the worker starts the promotion run a crashed
+ * writer could not. It drives the engine, which runs the development steps, so it is registered
+ * once the engine exists.
+ */
+export function promotionStartPerformer(deps: {
+  repo: Pick<DevelopmentRepository, 'versions'>;
+  engine: Pick<FlowEngine, 'ensureStarted'>;
+}): EffectPerformer<{ agentId: string; version: string; start: RunStart }> {
+  return {
+    type: VERSION_START_RUN_EFFECT,
+    perform: async ({ agentId, version, start }) => {
+      const stored = (await deps.repo.versions(agentId)).find((v) => v.version === version);
+      // A version no longer waiting for promotion needs no run.
+      if (stored?.status === 'proposed') await deps.engine.ensureStarted(start);
+    },
+  };
+}
+
+/**
  * Development: new versions must pass the evaluation gate and not regress beyond the catalog's
  * margin against the live version, then go through `flows/retraining-promotion.yaml` (sponsor and
  * IT admin) while the old version stays live; retraining comes due on the catalog cadence, may be
@@ -119,14 +136,6 @@ export class Development {
 
   constructor(private readonly deps: DevelopmentDeps) {
     this.clock = deps.clock ?? (() => new Date());
-    deps.outbox.register<{ agentId: string; version: string; start: RunStart }>({
-      type: VERSION_START_RUN_EFFECT,
-      perform: async ({ agentId, version, start }) => {
-        const stored = (await deps.repo.versions(agentId)).find((v) => v.version === version);
-        // A version no longer waiting for promotion needs no run.
-        if (stored?.status === 'proposed') await deps.engine().ensureStarted(start);
-      },
-    });
   }
 
   async proposeVersion(
@@ -518,6 +527,6 @@ function retrainingActions(agentId: string) {
 }
 
 /** Named steps of `flows/retraining-promotion.yaml`. */
-export function developmentSteps(get: () => Development): StepRegistry {
-  return { checks: {}, conditions: {}, gates: {}, actions: { 'version.promote': (ctx) => get().promote(ctx.run) } };
+export function developmentSteps(development: Development): StepRegistry {
+  return { checks: {}, conditions: {}, gates: {}, actions: { 'version.promote': (ctx) => development.promote(ctx.run) } };
 }

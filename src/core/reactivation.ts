@@ -155,12 +155,12 @@ function checkInWords(last: LastCheckIn | undefined): string {
   return `Last check-in (${when}): ${last.verdict}${last.summary ? ` — ${last.summary}` : ''}.`;
 }
 
-/** Named steps of `flows/reactivation.yaml`; the service is resolved only when a step runs. */
-export function reactivationSteps(get: () => Reactivation): StepRegistry {
+/** Named steps of `flows/reactivation.yaml`. */
+export function reactivationSteps(reactivation: Reactivation): StepRegistry {
   return {
-    checks: { 'reactivation.valid': (ctx) => get().validate(ctx.run) },
+    checks: { 'reactivation.valid': (ctx) => reactivation.validate(ctx.run) },
     conditions: {},
     gates: {},
-    actions: { 'agent.reactivate': (ctx) => get().reactivate(ctx.run) },
+    actions: { 'agent.reactivate': (ctx) => reactivation.reactivate(ctx.run) },
   };
 }

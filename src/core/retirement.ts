@@ -363,16 +363,16 @@ export class Retirement {
   }
 }
 
-/** Named steps of `flows/retirement.yaml`; the Retirement service is resolved only when a step runs. */
-export function retirementSteps(get: () => Retirement): StepRegistry {
+/** Named steps of `flows/retirement.yaml`. */
+export function retirementSteps(retirement: Retirement): StepRegistry {
   return {
     checks: {},
     conditions: {},
     gates: {},
     actions: {
-      'retirement.begin': (ctx) => get().begin(ctx.run),
-      'retirement.complete': (ctx) => get().complete(ctx.run),
-      'retirement.cancel': async (ctx) => get().cancel(ctx.run),
+      'retirement.begin': (ctx) => retirement.begin(ctx.run),
+      'retirement.complete': (ctx) => retirement.complete(ctx.run),
+      'retirement.cancel': async (ctx) => retirement.cancel(ctx.run),
     },
   };
 }

@@ -166,7 +166,9 @@ export interface RuntimeApprovalDeps {
   repo: RuntimeApprovalRepository;
   /** Where audit entries and sponsors' warnings are stored with the change and performed. */
   outbox: Outbox;
-  engine: () => FlowEngine;
+  engine: FlowEngine;
+  /** Where the flow's decisions are written; the long poll wakes on its `events`. */
+  decisions: RuntimeDecisions;
   /** The IT-approved boundary change of an agent's action, if any (src/core/boundary-changes.ts). */
   overrides?: (agentId: string, action: string) => Promise<BoundaryOverride | undefined>;
   clock?: () => Date;
@@ -211,20 +213,18 @@ export function decisionLine(r: RuntimeApprovalRecord): string {
 /** Runtime approvals: the agent's requests, their decisions, the long poll and the one-time use. */
 export class RuntimeApprovals {
   private readonly clock: () => Date;
-  private readonly events = new EventEmitter();
 
   constructor(private readonly deps: RuntimeApprovalDeps) {
     this.clock = deps.clock ?? (() => new Date());
-    this.events.setMaxListeners(0);
     deps.outbox.register<{ start: RunStart }>({
       type: RUNTIME_START_RUN_EFFECT,
       perform: async ({ start }) => {
         // Started by the writer (as a rule, with the request): nothing else to read.
-        if (await deps.engine().exists(start.id)) return;
+        if (await deps.engine.exists(start.id)) return;
         const record = await deps.repo.get((start.context as RuntimeRunContext).approvalId);
         // A request decided or withdrawn before its run started needs none.
         if (record?.status !== 'pending') return;
-        await deps.engine().ensureStarted(withRecentDecisions(start, await deps.repo.recent(record.agentId, 6)));
+        await deps.engine.ensureStarted(withRecentDecisions(start, await deps.repo.recent(record.agentId, 6)));
       },
     });
   }
@@ -301,7 +301,7 @@ export class RuntimeApprovals {
     } else {
       base.waitUntil = new Date(now.getTime() + verdict.boundary.wait.ms).toISOString();
       // Stored with the request, so the run it names exists before the agent hears `pending`.
-      base.runId = this.deps.engine().allocateRunId();
+      base.runId = this.deps.engine.allocateRunId();
     }
     const start = verdict.mode === 'needs-approval' ? this.runStart(agent, base, role, verdict.boundary, details) : undefined;
     const effects = [
@@ -334,7 +334,7 @@ export class RuntimeApprovals {
     this.deps.outbox.stored('runtime.pending');
     // The run is stored already waiting at its approval step, its cards in its outbox with the
     // rest (audit, expiry timer): one write, no `drive` round after it.
-    const { run, effects: runEffects } = await this.deps.engine().create(withRecentDecisions(start, latest));
+    const { run, effects: runEffects } = await this.deps.engine.create(withRecentDecisions(start, latest));
     const runHolder = { kind: RUN_HOLDER, id: run.id };
     const cards = runEffects.filter((e) => e.type === FLOW_EFFECTS.send);
     const rest = runEffects.filter((e) => e.type !== FLOW_EFFECTS.send);
@@ -413,7 +413,7 @@ export class RuntimeApprovals {
   /** Waits up to `waitMs` for a pending request to be decided; resolves the record as it is then. */
   wait(agentId: string, id: string, waitMs: number): Promise<RuntimeApprovalRecord> {
     return longPoll(
-      this.events,
+      this.deps.decisions.events,
       id,
       waitMs,
       () => this.get(agentId, id),
@@ -480,22 +480,91 @@ export class RuntimeApprovals {
     return this.deps.repo.recent(agentId, limit);
   }
 
-  /** Flow steps: `runtime.approved` (the quorum was met) and `runtime.closed` (denied, expired, cancelled). */
-  steps(): Pick<StepRegistry, 'actions'> {
-    return {
-      actions: {
-        'runtime.approved': async (ctx) => {
-          await this.settle(ctx, 'approved');
-          return {};
-        },
-        'runtime.closed': async (ctx) => {
-          await this.settle(ctx, ctx.run.status === 'expired' ? 'expired' : ctx.run.status === 'denied' ? 'denied' : 'other');
-        },
-      },
-    };
+  private replayed(record: RuntimeApprovalRecord, hash: string): ApprovalView {
+    if (record.requestHash !== hash)
+      throw new AgentRefusal(409, 'idempotency_key_reused', 'This idempotency key was used for a different request; use a new key.');
+    return this.view(record);
   }
 
-  private async settle(ctx: StepContext, outcome: 'approved' | 'denied' | 'expired' | 'other'): Promise<void> {
+  /**
+   * The effects of a forbidden attempt that is the agent's third at this action within a day: an
+   * audit entry and a `forbidden-repeated` alert (paged like every alert, its sponsors told), one
+   * open alert per agent and action. Counted before the attempt is stored, so the alert's raising
+   * is stored with it; two attempts racing may both count as third, and raise the one alert.
+   */
+  private async forbiddenWarning(agent: AgentRecord, record: RuntimeApprovalRecord): Promise<PendingEffect[]> {
+    const since = new Date(this.clock().getTime() - 86_400_000).toISOString();
+    const attempts = (await this.deps.repo.countSince(agent.id, record.action, 'forbidden', since)) + 1;
+    if (attempts !== FORBIDDEN_ALERT_THRESHOLD) return [];
+    const unit = businessUnitById(this.deps.org, agent.businessUnit)?.name ?? agent.businessUnit;
+    const alert: RaiseAlert = {
+      kind: 'forbidden-repeated',
+      agentId: agent.id,
+      scope: record.action,
+      severity: 'warning',
+      summary: `${agent.name} keeps trying a forbidden action: it asked ${attempts} times in a day to ${record.actionTitle} (${record.action}), which its role forbids (${agent.id}, ${unit}). Each attempt was refused. Its last request, ${reportedByAgent(record.summary, 1000)}`,
+      details: { agentName: agent.name, action: record.action, attempts },
+      notify: agent.sponsors,
+    };
+    return [
+      this.audit({
+        actor: { kind: 'system', name: 'runtime-approvals' },
+        action: 'runtime.forbidden-repeated',
+        subject: { type: 'agent', id: agent.id, agentId: agent.id },
+        details: { action: record.action, attempts, summary: record.summary },
+      }),
+      this.deps.outbox.effect(ALERT_EFFECTS.raise, alert),
+    ];
+  }
+
+  private audit(entry: AuditInput): PendingEffect {
+    return this.deps.outbox.effect(AUDIT_EFFECT, { ...entry, at: this.clock() } satisfies AuditInput);
+  }
+
+  private audited(r: RuntimeApprovalRecord, action: string, details: Record<string, unknown>): PendingEffect {
+    return auditedEffect(this.deps.outbox, this.clock(), r, action, details);
+  }
+}
+
+/** A runtime request's audit entry as an outbox effect, stored with the change it records. */
+function auditedEffect(
+  outbox: Pick<Outbox, 'effect'>,
+  at: Date,
+  r: RuntimeApprovalRecord,
+  action: string,
+  details: Record<string, unknown>,
+): PendingEffect {
+  return outbox.effect(AUDIT_EFFECT, {
+    actor: { kind: 'system', name: 'runtime-approvals' },
+    action,
+    subject: { type: 'runtime-approval', id: r.id, agentId: r.agentId },
+    details: { action: r.action, details: r.details, detailsHash: r.detailsHash, ...details },
+    at,
+  } satisfies AuditInput);
+}
+
+/**
+ * The decisions the runtime-approval flow writes back to its request (`runtime.approved`,
+ * `runtime.closed`). They need no flow engine, so they are built before it; {@link RuntimeApprovals},
+ * which starts the runs, after it. A decision written here wakes the agent's long poll in this
+ * process through `events` (the request's id).
+ */
+export class RuntimeDecisions {
+  /** Emits a request's id when its decision is written. */
+  readonly events = new EventEmitter();
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: Pick<RuntimeApprovalDeps, 'repo' | 'outbox' | 'clock'>) {
+    this.clock = deps.clock ?? (() => new Date());
+    this.events.setMaxListeners(0);
+  }
+
+  private audited(r: RuntimeApprovalRecord, action: string, details: Record<string, unknown>): PendingEffect {
+    return auditedEffect(this.deps.outbox, this.clock(), r, action, details);
+  }
+
+  /** Writes the run's outcome to its request: approved (the quorum was met), or denied, expired, cancelled. */
+  async settle(ctx: StepContext, outcome: 'approved' | 'denied' | 'expired' | 'other'): Promise<void> {
     const run = ctx.run as FlowRun;
     const c = run.context as RuntimeRunContext;
     const decisions = Object.values(run.steps).flatMap((s) => s.decisions ?? []);
@@ -554,56 +623,6 @@ export class RuntimeApprovals {
     await this.deps.outbox.settle({ kind: RUNTIME_APPROVAL_HOLDER, id: updated.id }, effects, 'runtime.decided');
     this.events.emit(updated.id);
   }
-
-  private replayed(record: RuntimeApprovalRecord, hash: string): ApprovalView {
-    if (record.requestHash !== hash)
-      throw new AgentRefusal(409, 'idempotency_key_reused', 'This idempotency key was used for a different request; use a new key.');
-    return this.view(record);
-  }
-
-  /**
-   * The effects of a forbidden attempt that is the agent's third at this action within a day: an
-   * audit entry and a `forbidden-repeated` alert (paged like every alert, its sponsors told), one
-   * open alert per agent and action. Counted before the attempt is stored, so the alert's raising
-   * is stored with it; two attempts racing may both count as third, and raise the one alert.
-   */
-  private async forbiddenWarning(agent: AgentRecord, record: RuntimeApprovalRecord): Promise<PendingEffect[]> {
-    const since = new Date(this.clock().getTime() - 86_400_000).toISOString();
-    const attempts = (await this.deps.repo.countSince(agent.id, record.action, 'forbidden', since)) + 1;
-    if (attempts !== FORBIDDEN_ALERT_THRESHOLD) return [];
-    const unit = businessUnitById(this.deps.org, agent.businessUnit)?.name ?? agent.businessUnit;
-    const alert: RaiseAlert = {
-      kind: 'forbidden-repeated',
-      agentId: agent.id,
-      scope: record.action,
-      severity: 'warning',
-      summary: `${agent.name} keeps trying a forbidden action: it asked ${attempts} times in a day to ${record.actionTitle} (${record.action}), which its role forbids (${agent.id}, ${unit}). Each attempt was refused. Its last request, ${reportedByAgent(record.summary, 1000)}`,
-      details: { agentName: agent.name, action: record.action, attempts },
-      notify: agent.sponsors,
-    };
-    return [
-      this.audit({
-        actor: { kind: 'system', name: 'runtime-approvals' },
-        action: 'runtime.forbidden-repeated',
-        subject: { type: 'agent', id: agent.id, agentId: agent.id },
-        details: { action: record.action, attempts, summary: record.summary },
-      }),
-      this.deps.outbox.effect(ALERT_EFFECTS.raise, alert),
-    ];
-  }
-
-  private audit(entry: AuditInput): PendingEffect {
-    return this.deps.outbox.effect(AUDIT_EFFECT, { ...entry, at: this.clock() } satisfies AuditInput);
-  }
-
-  private audited(r: RuntimeApprovalRecord, action: string, details: Record<string, unknown>): PendingEffect {
-    return this.audit({
-      actor: { kind: 'system', name: 'runtime-approvals' },
-      action,
-      subject: { type: 'runtime-approval', id: r.id, agentId: r.agentId },
-      details: { action: r.action, details: r.details, detailsHash: r.detailsHash, ...details },
-    });
-  }
 }
 
 /** A run's start with the agent's latest decisions (other than this request's) on its card. */
@@ -619,4 +638,19 @@ export function refusalOf(error: z.ZodError): AgentRefusal {
   const where = issue.path.length ? issue.path.join('.') : 'body';
   const message = issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.join(', ')}` : issue.message;
   return new AgentRefusal(400, 'invalid_request', `${where}: ${message}`);
+}
+
+/** Flow steps: `runtime.approved` (the quorum was met) and `runtime.closed` (denied, expired, cancelled). */
+export function runtimeSteps(decisions: RuntimeDecisions): Pick<StepRegistry, 'actions'> {
+  return {
+    actions: {
+      'runtime.approved': async (ctx) => {
+        await decisions.settle(ctx, 'approved');
+        return {};
+      },
+      'runtime.closed': async (ctx) => {
+        await decisions.settle(ctx, ctx.run.status === 'expired' ? 'expired' : ctx.run.status === 'denied' ? 'denied' : 'other');
+      },
+    },
+  };
 }

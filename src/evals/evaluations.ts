@@ -88,7 +88,7 @@ export interface EvaluationDeps {
   notifier: Notifier;
   /** A run's end and its effects are one update; the outbox performs them (again after a crash). */
   outbox: Outbox;
-  engine: () => FlowEngine;
+  engine: FlowEngine;
   box: SecretBox;
   log: Logger;
   hooks?: EvaluationHooks;
@@ -250,8 +250,8 @@ export class Evaluations implements MeasuredReader {
     const version = input.version ?? agent.version;
     let requestRunId: string | undefined;
     if (input.purpose === 'request') {
-      const request = await this.deps.engine().get(agent.requestRunId);
-      const step = this.deps.engine().flow(request.flowId).steps[request.current];
+      const request = await this.deps.engine.get(agent.requestRunId);
+      const step = this.deps.engine.flow(request.flowId).steps[request.current];
       if (request.status !== 'waiting' || step?.type !== 'gate' || step.gate !== 'evaluation')
         throw new NotWaitingError(`${agent.name} isn't waiting for its evaluation (its request is ${request.status}).`);
       requestRunId = request.id;
