@@ -1,4 +1,7 @@
+import type { OrgConfig } from '../config/schemas.js';
+import { peopleWithRole } from '../config/directory.js';
 import type { MessageRef, Notifier, OutgoingCard } from './notifications.js';
+import type { ParkedHandler } from './outbox.js';
 import type { EffectPerformer } from './ports.js';
 
 /** The outbox effect that sends one card to one person, once. */
@@ -106,5 +109,20 @@ export function chatSendPerformer(deps: {
       for (const { id } of sent) performed.add(id);
       return performed;
     },
+  };
+}
+
+/** Tells every IT admin in chat about an effect that reached the retry limit, with the command that retries it. */
+export function parkedEffectNotice(org: OrgConfig, notifier: Notifier): ParkedHandler {
+  return async ({ holder, effect }) => {
+    const card = {
+      kind: 'notice',
+      data: {
+        level: 'error',
+        title: 'An effect keeps failing',
+        text: `Roster could not perform "${effect.type}" for ${holder.kind} ${holder.id} after ${effect.attempts} attempts (last: ${effect.lastError ?? 'unknown'}). It is parked: nothing else of this kind for that ${holder.kind} happens until it is retried. Once the cause is fixed, run: roster outbox retry ${effect.id}`,
+      },
+    };
+    for (const admin of peopleWithRole(org, 'it-admin')) await notifier.send(admin.email, card).catch(() => undefined);
   };
 }

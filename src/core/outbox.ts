@@ -75,7 +75,12 @@ export interface OutboxDeps {
   log: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void; info?(obj: object, msg: string): void };
   clock?: () => Date;
   settings?: Partial<OutboxSettings>;
+  /** Who counts performed, failed and parked effects (the /metrics counters). */
   observer?: OutboxObserver;
+  /** Who holds back effects that can wait until their recipient's working hours. */
+  quiet?: QuietHours;
+  /** Who tells IT about an effect that keeps failing. */
+  onParked?: ParkedHandler;
   /**
    * Test-only crash hook (see src/core/fault-point.ts): called with `<label>:<k>` after `k` of a
    * writer's effects were performed (0 = just after the state change was stored).
@@ -88,9 +93,9 @@ export class Outbox {
   readonly settings: OutboxSettings;
   private readonly performers = new Map<string, EffectPerformer>();
   private readonly clock: () => Date;
-  private onParked: ParkedHandler | undefined;
-  private observer: OutboxObserver | undefined;
-  private quiet: QuietHours | undefined;
+  private readonly onParked: ParkedHandler | undefined;
+  private readonly observer: OutboxObserver | undefined;
+  private readonly quiet: QuietHours | undefined;
   private draining: Promise<number> | undefined;
   private readonly queued: Array<{ task: () => Promise<void>; at: number }> = [];
   private readonly urgent: Array<{ task: () => Promise<void>; at: number }> = [];
@@ -103,22 +108,14 @@ export class Outbox {
     this.settings = { ...DEFAULT_OUTBOX_SETTINGS, ...deps.settings };
     this.clock = deps.clock ?? (() => new Date());
     this.observer = deps.observer;
-  }
-
-  /** Who counts performed, failed and parked effects (the /metrics counters). */
-  observe(observer: OutboxObserver): void {
-    this.observer = observer;
+    this.quiet = deps.quiet;
+    this.onParked = deps.onParked;
   }
 
   /** Registers the performer of one effect type; a type has exactly one performer. */
   register<D>(performer: EffectPerformer<D>): void {
     if (this.performers.has(performer.type)) throw new Error(`an outbox performer for ${performer.type} is already registered`);
     this.performers.set(performer.type, performer as EffectPerformer);
-  }
-
-  /** Who holds back effects that can wait until their recipient's working hours. */
-  holdQuietEffects(quiet: QuietHours): void {
-    this.quiet = quiet;
   }
 
   /**
@@ -142,11 +139,6 @@ export class Outbox {
     if (!at || at.getTime() <= this.clock().getTime()) return false;
     await this.quiet.defer(at, type, effectId, { ...(data as Record<string, unknown>), quiet: false });
     return true;
-  }
-
-  /** Who tells IT about an effect that keeps failing. */
-  onEffectParked(handler: ParkedHandler): void {
-    this.onParked = handler;
   }
 
   /**

@@ -241,3 +241,25 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
     };
   }
 }
+
+/**
+ * The chart behind `/charts/<id>.png`: a check-in's (`chk_…`) or an alert's (`alr_…`) trend with
+ * its agent's baseline and thresholds; undefined for any other id or a record that is gone.
+ */
+export function trendChartOf(
+  cards: SupervisionCards,
+  records: {
+    checkIn(id: string): Promise<CheckInRecord | undefined>;
+    alert(id: string): Promise<AlertRecord | undefined>;
+    agent(id: string): Promise<AgentRecord | undefined>;
+  },
+): (id: string) => Promise<TrendChartData | undefined> {
+  return async (id) => {
+    if (id.startsWith('chk_')) {
+      const record = await records.checkIn(id);
+      return record && cards.checkInChart(record, await records.agent(record.agentId));
+    }
+    const alert = id.startsWith('alr_') ? await records.alert(id) : undefined;
+    return alert && cards.alertChart(alert, await records.agent(alert.agentId));
+  };
+}

@@ -333,7 +333,7 @@ export class WebhookDispatcher {
   private readonly random: () => number;
   private running: Promise<void> | undefined;
   private again = false;
-  private observer: WebhookObserver | undefined;
+  private readonly observer: WebhookObserver | undefined;
   private stopped = false;
   /** Subscriptions disabled during this pass: their other lanes stop at once. */
   private readonly gone = new Set<string>();
@@ -346,10 +346,6 @@ export class WebhookDispatcher {
 
   get subscriptions(): readonly DispatchSubscription[] {
     return this.deps.subscriptions;
-  }
-
-  observe(observer: WebhookObserver): void {
-    this.observer = observer;
   }
 
   /** New subscriptions start at the current end of the audit trail (no replay of history). */

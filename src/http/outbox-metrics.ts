@@ -1,12 +1,13 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Outbox } from '../core/outbox.js';
+import type { OutboxObserver } from '../core/outbox.js';
 import type { OutboxRepository } from '../core/ports.js';
 
 /**
  * Outbox figures in /metrics: effects performed, failed attempts and parked effects by type
- * (counters), and the effects waiting now (gauge, read from the database at each scrape).
+ * (counters), and the effects waiting now (gauge, read from the database at each scrape). Resolves
+ * the observer the outbox is built with, so it counts from its first effect.
  */
-export function registerOutboxMetrics(registry: Registry, outbox: Outbox, repo: OutboxRepository): void {
+export function outboxMetrics(registry: Registry, repo: OutboxRepository): OutboxObserver {
   const performed = new Counter({
     name: 'roster_outbox_effects_performed_total',
     help: 'Outbox effects performed, by type',
@@ -36,9 +37,9 @@ export function registerOutboxMetrics(registry: Registry, outbox: Outbox, repo: 
       this.set({ state: 'parked' }, depth.parked);
     },
   });
-  outbox.observe({
+  return {
     performed: (type) => performed.inc({ type }),
     failed: (type) => failed.inc({ type }),
     parked: (type) => parked.inc({ type }),
-  });
+  };
 }

@@ -46,6 +46,8 @@ export interface HttpServer {
   mount(path: string, handler: Router | express.RequestHandler): void;
   /** Starts listening; resolves with the bound port (0 picks a free one). */
   listen(port: number, host?: string): Promise<number>;
+  /** The port it listens on, once it does. */
+  port(): number | undefined;
   /** Starts the metrics-only listener (`MetricsAccess.separatePort`); resolves with its port. */
   listenMetrics(port: number, host?: string): Promise<number>;
   /** Stops accepting connections and waits for in-flight requests, up to `graceMs`. */
@@ -131,6 +133,9 @@ export function createHttpServer(settings: HttpServerSettings): HttpServer {
           resolve((server.address() as AddressInfo).port);
         });
       });
+    },
+    port() {
+      return server.listening ? (server.address() as AddressInfo).port : undefined;
     },
     listenMetrics(port, host) {
       const metricsApp = express();

@@ -1,12 +1,17 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { WebhookDispatcher, WebhookRepository } from '../core/webhooks.js';
+import type { DispatchSubscription, WebhookObserver, WebhookRepository } from '../core/webhooks.js';
 
 /**
  * Webhook figures in /metrics: deliveries made, failed attempts (retried) and deliveries failed
  * for good (IT owner told) per subscription, the delivery lag (event stored → receiver answered
- * 2xx), and the deliveries failed now (gauge, read from the database at each scrape).
+ * 2xx), and the deliveries failed now (gauge, read from the database at each scrape). Resolves the
+ * observer the dispatcher is built with.
  */
-export function registerWebhookMetrics(registry: Registry, webhooks: WebhookDispatcher, repo: WebhookRepository): void {
+export function webhookMetrics(
+  registry: Registry,
+  subscriptions: readonly DispatchSubscription[],
+  repo: WebhookRepository,
+): WebhookObserver {
   const delivered = new Counter({
     name: 'roster_webhook_deliveries_total',
     help: 'Webhook deliveries a receiver accepted (2xx), by subscription',
@@ -43,7 +48,7 @@ export function registerWebhookMetrics(registry: Registry, webhooks: WebhookDisp
     labelNames: ['subscription'] as const,
     registers: [registry],
     async collect() {
-      for (const sub of webhooks.subscriptions) this.set({ subscription: sub.id }, (await repo.state(sub.id))?.disabledAt ? 1 : 0);
+      for (const sub of subscriptions) this.set({ subscription: sub.id }, (await repo.state(sub.id))?.disabledAt ? 1 : 0);
     },
   });
   new Gauge({
@@ -52,10 +57,10 @@ export function registerWebhookMetrics(registry: Registry, webhooks: WebhookDisp
     labelNames: ['subscription'] as const,
     registers: [registry],
     async collect() {
-      for (const sub of webhooks.subscriptions) this.set({ subscription: sub.id }, await repo.countFailed(sub.id));
+      for (const sub of subscriptions) this.set({ subscription: sub.id }, await repo.countFailed(sub.id));
     },
   });
-  webhooks.observe({
+  return {
     delivered: (subscription, _type, lagMs) => {
       delivered.inc({ subscription });
       lag.observe(lagMs / 1000);
@@ -63,5 +68,5 @@ export function registerWebhookMetrics(registry: Registry, webhooks: WebhookDisp
     attemptFailed: (subscription) => attemptFailures.inc({ subscription }),
     failed: (subscription) => failed.inc({ subscription }),
     disabled: (subscription) => disabled.inc({ subscription }),
-  });
+  };
 }

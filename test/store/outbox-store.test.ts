@@ -48,11 +48,13 @@ describe('the outbox store (embedded in holder documents)', () => {
   it('a failing effect backs off, keeps its type in order, and is parked after the limit with IT told', async () => {
     const repo = createOutboxRepository(db.connection, { thing: 'things' });
     let now = new Date('2030-01-01T00:00:00Z');
+    const parked: string[] = [];
     const outbox = new Outbox({
       repo,
       log: silentLogger(),
       clock: () => now,
       settings: { leaseMs: 1000, maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 60_000 },
+      onParked: async (due) => void parked.push(`${due.effect.type}: ${due.effect.lastError}`),
     });
     let fail = true;
     const seen: number[] = [];
@@ -63,8 +65,6 @@ describe('the outbox store (embedded in holder documents)', () => {
         seen.push(data.n);
       },
     });
-    const parked: string[] = [];
-    outbox.onEffectParked(async (due) => void parked.push(`${due.effect.type}: ${due.effect.lastError}`));
     await things().insertOne({ _id: 't2' as never, version: 0 });
     const effects: PendingEffect[] = [outbox.effect('test.flaky', { n: 1 }), outbox.effect('test.flaky', { n: 2 })];
     await things().updateOne({ _id: 't2' as never }, withEffects({ $set: { version: 1 } }, effects));

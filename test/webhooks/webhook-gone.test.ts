@@ -1,6 +1,4 @@
-import { Registry } from 'prom-client';
 import { ForbiddenError } from '../../src/core/errors.js';
-import { registerWebhookMetrics } from '../../src/http/webhook-metrics.js';
 import { eventually, FAST_FLOWS, people, startHarness, type Harness } from '../helpers/harness.js';
 import { goneReceiver, type ReceivedWebhook, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
@@ -28,8 +26,8 @@ describe('a webhook receiver answering 410 Gone', () => {
     let webhooks;
     ({ receiver, webhooks } = await goneReceiver());
     h = await startHarness({ flows: FAST_FLOWS, webhooks });
-    const registry = new Registry();
-    registerWebhookMetrics(registry, h.services.webhooks, h.services.webhookRepo);
+    // The webhook figures Roster serves at /metrics.
+    const registry = h.roster.http.metrics.registry;
     const raise = (harness: Harness, id: string) =>
       harness.services.audit.append({
         actor: { kind: 'system', name: 'supervision' },

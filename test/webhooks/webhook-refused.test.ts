@@ -1,5 +1,4 @@
 import mongoose, { type Connection } from 'mongoose';
-import { Registry } from 'prom-client';
 import {
   isRefusal,
   WebhookDispatcher,
@@ -7,7 +6,6 @@ import {
   type WebhookDelivery,
   type WebhookRepository,
 } from '../../src/core/webhooks.js';
-import { registerWebhookMetrics } from '../../src/http/webhook-metrics.js';
 import { createWebhookRepository } from '../../src/store/webhook-store.js';
 import { eventually, FAST_FLOWS, people, startHarness, type Harness } from '../helpers/harness.js';
 import { silentLogger } from '../helpers/logger.js';
@@ -63,8 +61,8 @@ describe('a webhook receiver refusing a delivery with a 4xx', () => {
     // Thirty seconds in the past, so the back-off of the "not now" answers (5 s) is over once the clock is back.
     offsetMs = -30_000;
     h = await startHarness({ flows: FAST_FLOWS, clock, webhooks });
-    const registry = new Registry();
-    registerWebhookMetrics(registry, h.services.webhooks, h.services.webhookRepo);
+    // The webhook figures Roster serves at /metrics.
+    const registry = h.roster.http.metrics.registry;
     const agents = Object.keys(STATUS);
     await h.services.audit.appendMany([
       ...agents.map((agentId) => alertEntry(agentId, `alr_${agentId}`)),
