@@ -1,8 +1,5 @@
-import { ensureRecurring } from '../jobs/recurring.js';
-import type { Agenda } from 'agenda';
 import type { Router } from 'express';
 import express from 'express';
-import type { Connection } from 'mongoose';
 import type { Env } from '../config/env.js';
 import type { OrgConfig } from '../config/schemas.js';
 import type { AgentRepository, GrantRepository } from '../core/agents.js';
@@ -11,8 +8,8 @@ import type { AuditLog } from '../core/audit.js';
 import { LiveScopes } from '../core/live-scopes.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import type { Logger } from '../logger.js';
-import { createApiUsageRepository } from '../store/api-usage-store.js';
-import { createSigningKeyRepository } from '../store/signing-key-store.js';
+import type { ApiUsageRepository } from '../store/api-usage-store.js';
+import type { SigningKeyRepository } from '../store/signing-key-store.js';
 import { apiUrls, createAccessCheckRouter, createOAuthRouter, createWellKnownRouter, type ApiUrls } from './oauth.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { createSigningKeys, type SigningKeys } from './signing-keys.js';
@@ -25,17 +22,13 @@ import { AgentCommands } from './agent-commands.js';
 import { createMcpRouter, createProtectedResourceRouter } from './mcp.js';
 import { createRuntimeRouter } from './runtime-routes.js';
 
-/** Agenda jobs of the agent API. */
-export const AgentApiJobs = {
-  rotateSigningKey: 'oauth.signing-key.rotate',
-  usageSummary: 'api.usage.summary',
-} as const;
-
 export interface AgentApiSettings {
   env: Env;
   org: OrgConfig;
-  connection: Connection;
-  agenda: Agenda;
+  /** Where the token-signing keys are kept (when Roster keeps them). */
+  signingKeys: SigningKeyRepository;
+  /** Where the API's use is counted. */
+  usage: ApiUsageRepository;
   agents: AgentRepository;
   grants: GrantRepository;
   audit: AuditLog;
@@ -68,7 +61,8 @@ export interface AgentApi {
 
 /**
  * Builds the OAuth authorization server (token, introspection, discovery, JWKS), the access
- * check and the OpenAPI document, with their jobs: signing-key rotation and the hourly usage summary.
+ * check and the OpenAPI document. Its jobs (signing-key rotation, the hourly usage summary) are
+ * in src/jobs, on `keys` and `usage`.
  */
 export async function createAgentApi(s: AgentApiSettings): Promise<AgentApi> {
   const { env, log } = s;
@@ -79,7 +73,7 @@ export async function createAgentApi(s: AgentApiSettings): Promise<AgentApi> {
     ...(env.ROSTER_OAUTH_KEK ? { kek: env.ROSTER_OAUTH_KEK } : {}),
     rotationMs: env.ROSTER_OAUTH_KEY_ROTATION_DAYS * 86_400_000,
     tokenLifetimeMs,
-    repo: createSigningKeyRepository(s.connection),
+    repo: s.signingKeys,
     log: log.child({ component: 'signing-keys' }),
     ...(s.clock ? { clock: s.clock } : {}),
   });
@@ -91,7 +85,7 @@ export async function createAgentApi(s: AgentApiSettings): Promise<AgentApi> {
   };
   const tokens = new AccessTokens({ issuer: () => urls().issuer, keys, ...(s.clock ? { clock: s.clock } : {}) });
   const live = new LiveScopes({ agents: s.agents, grants: s.grants, ...(s.clock ? { clock: s.clock } : {}) });
-  const usage = new ApiUsage({ repo: createApiUsageRepository(s.connection), audit: s.audit, log, ...(s.clock ? { clock: s.clock } : {}) });
+  const usage = new ApiUsage({ repo: s.usage, audit: s.audit, log, ...(s.clock ? { clock: s.clock } : {}) });
   const limiter = s.limiter ?? new RateLimiter({ requests: env.ROSTER_API_RATE_LIMIT_PER_MINUTE, perMs: 60_000 });
   const deps = {
     org: s.org,
@@ -111,15 +105,6 @@ export async function createAgentApi(s: AgentApiSettings): Promise<AgentApi> {
     log: log.child({ component: 'agent-api' }),
   };
 
-  s.agenda.define(AgentApiJobs.rotateSigningKey, async () => {
-    const kid = await keys.rotateIfDue();
-    if (kid) log.info({ kid }, 'token-signing key rotated on schedule');
-  });
-  s.agenda.define(AgentApiJobs.usageSummary, async () => {
-    await usage.summarise();
-  });
-  if (keys.source === 'database') await ensureRecurring(s.agenda, AgentApiJobs.rotateSigningKey, '1 hour');
-  await ensureRecurring(s.agenda, AgentApiJobs.usageSummary, '1 hour');
   log.info({ source: keys.source, tokenLifetimeS: env.ROSTER_OAUTH_TOKEN_LIFETIME_S }, 'agent API ready');
 
   let openapi: { issuer: string; doc: unknown } | undefined;

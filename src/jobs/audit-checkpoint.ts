@@ -2,7 +2,9 @@ import type { Agenda } from 'agenda';
 import { CheckpointRefusedError, type AuditCheckpoints, type CheckpointSigner } from '../core/audit-checkpoints.js';
 import type { CheckpointAlarm, CheckpointFailure } from '../core/audit-checkpoint-alarm.js';
 import { AuditKeyError } from '../config/audit-signing-key.js';
+import type { OrgConfig } from '../config/schemas.js';
 import type { Logger } from '../logger.js';
+import type { Job } from './job.js';
 import { ensureRecurring, type Cadence } from './recurring.js';
 
 export const AUDIT_CHECKPOINT_JOB = 'audit.checkpoint';
@@ -89,3 +91,27 @@ export async function defineAuditCheckpointJob(
   });
   await ensureRecurring(agenda, AUDIT_CHECKPOINT_JOB, options.cadence ?? DEFAULT_AUDIT_CHECKPOINT_CADENCE);
 }
+
+/** What the checkpoint job signs with; absent when Roster has no audit signing key (then no checkpoint job runs). */
+export interface AuditCheckpointJobDeps {
+  checkpoints: AuditCheckpoints;
+  log: Logger;
+  /** Re-reads a key kept in a file for each run. */
+  signer?: () => CheckpointSigner;
+  alarm: CheckpointAlarm;
+}
+
+/** Signed checkpoints of the audit chain's head. */
+export const auditCheckpointJob: Job<{ auditCheckpoints?: AuditCheckpointJobDeps; org: OrgConfig }> = {
+  name: AUDIT_CHECKPOINT_JOB,
+  runs: "signs the audit chain's head (IT is told in chat when it cannot)",
+  when: 'settings.schedules.auditCheckpoints (default every 15 minutes); only with an audit signing key',
+  async define(agenda, { auditCheckpoints, org }) {
+    if (!auditCheckpoints) return;
+    await defineAuditCheckpointJob(agenda, auditCheckpoints.checkpoints, auditCheckpoints.log, {
+      cadence: org.settings.schedules.auditCheckpoints,
+      ...(auditCheckpoints.signer ? { signer: auditCheckpoints.signer } : {}),
+      alarm: auditCheckpoints.alarm,
+    });
+  },
+};

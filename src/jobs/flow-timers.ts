@@ -1,5 +1,6 @@
 import { exponential, type Agenda } from 'agenda';
 import type { FlowTimer, FlowTimers } from '../flows/types.js';
+import type { Job } from './job.js';
 
 export const FLOW_TIMER_JOB = 'flows.timer';
 
@@ -47,3 +48,13 @@ export function defineFlowTimerJob(agenda: Agenda, onTimer: (timer: FlowTimer) =
     { lockLifetime: timerLockLifetime(agenda), backoff: exponential({ delay: 1000, maxRetries: 6 }) },
   );
 }
+
+/** The flows' reminders, escalations and expiries. */
+export const flowTimerJob: Job<{ engine: { onTimer(timer: FlowTimer): Promise<void> } }> = {
+  name: FLOW_TIMER_JOB,
+  runs: "delivers a run's due timer (remind, escalate, expire) to the flow engine",
+  when: 'on demand: scheduled by the engine (createFlowTimers) as runs wait',
+  async define(agenda, { engine }) {
+    defineFlowTimerJob(agenda, (timer) => engine.onTimer(timer));
+  },
+};

@@ -1,8 +1,8 @@
 import { exponential, type Agenda } from 'agenda';
-import { ensureRecurring, type Cadence } from './recurring.js';
 import type { AccessSettings, GrantTimers } from '../core/access.js';
 import type { GrantRecord } from '../core/agents.js';
 
+/** The grant jobs' stored names; each is defined in its own file (grant-expire, grant-remind, access-review, access-review-due). */
 export const GRANT_JOBS = {
   expire: 'grants.expire',
   remind: 'grants.remind',
@@ -19,13 +19,15 @@ export const REVIEW_INTERVALS: Record<string, string> = {
 };
 
 /** Retries of a failed grant job: 1 s, then doubling, six times (about a minute in all) before it stays failed. */
-const GRANT_JOB_BACKOFF = exponential({ delay: 1000, maxRetries: 6 });
+export const GRANT_JOB_BACKOFF = exponential({ delay: 1000, maxRetries: 6 });
 
-interface ExpireData {
+/** What a `grants.expire` job carries. */
+export interface ExpireData {
   grantId: string;
 }
 
-interface RemindData {
+/** What a `grants.remind` job carries. */
+export interface RemindData {
   grantId: string;
   /** How long before expiry this reminder goes out. */
   offsetMs: number;
@@ -63,52 +65,4 @@ export function createGrantTimers(agenda: Agenda, settings: AccessSettings, cloc
       await agenda.create(GRANT_JOBS.reviewDue, { cycle }).unique({ 'data.cycle': cycle }, { insertOnly: true }).schedule(at).save();
     },
   };
-}
-
-/** What the grant jobs do; implemented by AccessCommands in src/core/access.ts. */
-export interface GrantJobHandlers {
-  expireGrant(grantId: string): Promise<boolean>;
-  remindGrant(grantId: string, offsetMs: number): Promise<boolean>;
-  startReview(): Promise<unknown>;
-  reviewDue(cycle: string): Promise<unknown>;
-}
-
-/** Defines the grant jobs; the review cadence is scheduled separately by {@link scheduleAccessReviews}. */
-export function defineGrantJobs(agenda: Agenda, handlers: () => GrantJobHandlers): void {
-  agenda.define(GRANT_JOBS.review, async () => {
-    await handlers().startReview();
-  });
-  // A review's deadline enforces revocations and the safety sweep does not cover it: a failure is retried.
-  agenda.define(
-    GRANT_JOBS.reviewDue,
-    async (job) => {
-      await handlers().reviewDue(String((job.attrs.data as { cycle: string }).cycle));
-    },
-    { backoff: GRANT_JOB_BACKOFF },
-  );
-  // A failed expiry is retried with back-off; the safety sweep catches what still slips through.
-  agenda.define(
-    GRANT_JOBS.expire,
-    async (job) => {
-      const { grantId } = job.attrs.data as ExpireData;
-      await handlers().expireGrant(grantId);
-    },
-    { backoff: GRANT_JOB_BACKOFF },
-  );
-  agenda.define(
-    GRANT_JOBS.remind,
-    async (job) => {
-      const { grantId, offsetMs } = job.attrs.data as RemindData;
-      await handlers().remindGrant(grantId, offsetMs);
-    },
-    { backoff: GRANT_JOB_BACKOFF },
-  );
-}
-
-/**
- * Starts access reviews on the configured cadence (the first one a whole interval from now, then
- * counted from the last review, whatever the number of restarts); `schedule` is a cron override.
- */
-export async function scheduleAccessReviews(agenda: Agenda, cadence: string, schedule?: Cadence): Promise<void> {
-  await ensureRecurring(agenda, GRANT_JOBS.review, schedule ?? REVIEW_INTERVALS[cadence] ?? REVIEW_INTERVALS.quarterly!);
 }

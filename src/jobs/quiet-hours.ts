@@ -1,6 +1,7 @@
 import { exponential, type Agenda } from 'agenda';
 import type { Outbox, QuietHours } from '../core/outbox.js';
 import { nextWorkingTime, type WorkingHours } from '../core/time.js';
+import type { Job } from './job.js';
 
 /** The Agenda job that performs an effect held back until its recipient's working hours. */
 export const QUIET_HOURS_JOB = 'chat.working-hours';
@@ -14,22 +15,13 @@ interface HeldEffect {
 /**
  * Working hours for reminders that can wait: an effect marked `quiet` for someone outside their
  * working hours (in their own zone) is stored as an Agenda job at the start of their next window,
- * once per effect id, so it survives restarts; the job performs it through the outbox's performer,
- * whose delivery record keeps it from being sent twice.
+ * once per effect id, so it survives restarts; {@link quietHoursJob} performs it then through the
+ * outbox's performer, whose delivery record keeps it from being sent twice.
  */
 export function createQuietHours(
   agenda: Agenda,
-  outbox: Outbox,
   deps: { hours: WorkingHours; zoneOf: (email: string) => Promise<string>; clock: () => Date },
 ): QuietHours {
-  agenda.define(
-    QUIET_HOURS_JOB,
-    async (job) => {
-      const { type, effectId, data } = job.attrs.data as HeldEffect;
-      await outbox.performNow(type, effectId, data, (job.attrs.failCount ?? 0) + 1);
-    },
-    { backoff: exponential({ delay: 1000, maxRetries: 8 }) },
-  );
   return {
     async until(to) {
       const now = deps.clock();
@@ -45,3 +37,20 @@ export function createQuietHours(
     },
   };
 }
+
+/** An effect held back until its recipient's working hours, performed when they start. */
+export const quietHoursJob: Job<{ outbox: Pick<Outbox, 'performNow'> }> = {
+  name: QUIET_HOURS_JOB,
+  runs: 'performs one effect held back for working hours (a reminder that can wait)',
+  when: "on demand: scheduled by the outbox (createQuietHours) at the start of the recipient's next working hours",
+  async define(agenda, { outbox }) {
+    agenda.define(
+      QUIET_HOURS_JOB,
+      async (job) => {
+        const { type, effectId, data } = job.attrs.data as HeldEffect;
+        await outbox.performNow(type, effectId, data, (job.attrs.failCount ?? 0) + 1);
+      },
+      { backoff: exponential({ delay: 1000, maxRetries: 8 }) },
+    );
+  },
+};

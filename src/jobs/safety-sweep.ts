@@ -1,4 +1,4 @@
-import type { Agenda } from 'agenda';
+import type { Job } from './job.js';
 import { ensureRecurring } from './recurring.js';
 
 export const SAFETY_SWEEP_JOB = 'system.safety-sweep';
@@ -40,9 +40,14 @@ export async function safetySweep(
 }
 
 /** The sweep as a recurring Agenda job. */
-export async function defineSafetySweep(agenda: Agenda, deps: SafetySweepDeps, every = '5 minutes'): Promise<void> {
-  agenda.define(SAFETY_SWEEP_JOB, async () => {
-    await safetySweep(deps);
-  });
-  await ensureRecurring(agenda, SAFETY_SWEEP_JOB, every);
-}
+export const safetySweepJob: Job<{ sweep: SafetySweepDeps }> = {
+  name: SAFETY_SWEEP_JOB,
+  runs: 'completes overdue grant expiries, run deadlines and alert escalations a lost timer left',
+  when: 'every 5 minutes',
+  async define(agenda, { sweep }) {
+    agenda.define(SAFETY_SWEEP_JOB, async () => {
+      await safetySweep(sweep);
+    });
+    await ensureRecurring(agenda, SAFETY_SWEEP_JOB, '5 minutes');
+  },
+};
