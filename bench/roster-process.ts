@@ -13,7 +13,7 @@ import { createTeamsChannel } from '../src/channels/teams/index.js';
 import { issueTelemetryKey, newAgentId, type AgentRecord } from '../src/core/agents.js';
 import { agentRecord } from '../test/helpers/harness.js';
 import { createLogger } from '../src/logger.js';
-import { OUTBOX_HOLDERS } from '../src/services.js';
+import { OUTBOX_HOLDERS } from '../src/store/outbox-holders.js';
 import { serveBench } from './ipc.js';
 import { benchAgent, org, startBenchRoster, waitingRequests, type BenchRoster } from './support.js';
 

@@ -8,7 +8,7 @@
  */
 import { findPersonByEmail, findPersonBySlackId, findPersonByTeamsId, peopleWithRole } from '../src/config/directory.js';
 import type { OrgConfig } from '../src/config/schemas.js';
-import type { Roster } from '../src/app.js';
+import type { Roster } from '../src/compose.js';
 import { people } from '../test/helpers/harness.js';
 import {
   benchLog,

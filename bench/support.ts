@@ -10,13 +10,13 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startRoster, type Roster, type RosterOptions } from '../src/app.js';
+import { composeRoster, type Roster, type RosterOptions } from '../src/compose.js';
 import type { AgentRecord } from '../src/core/agents.js';
 import { envSchema } from '../src/config/env.js';
 import { percentile as nearestRank } from '../src/core/evaluation.js';
 import { loadOrgConfig } from '../src/config/org-config.js';
 import { createLogger } from '../src/logger.js';
-import { loadFlowDefinitions } from '../src/services.js';
+import { loadFlowDefinitions } from '../src/flows/steps.js';
 import { MONGO_JAVA_SERVER_VERSION, startEmbeddedMongo } from '../src/store/embedded/embedded-mongo.js';
 import { agentRecord as baseAgentRecord, passingEvaluation, people } from '../test/helpers/harness.js';
 
@@ -127,7 +127,7 @@ export async function startBenchRoster(
   env: Record<string, string> = {},
   options: Partial<Omit<RosterOptions, 'env'>> = {},
 ): Promise<BenchRoster> {
-  const roster = await startRoster({
+  const roster = await composeRoster({
     env: envSchema.parse({ NODE_ENV: 'test', PORT: '0', MONGODB_URI: uri, LOG_LEVEL: 'silent', ...env }),
     org,
     flows: loadFlowDefinitions(path.join(root, 'flows')),

@@ -3,8 +3,8 @@ import { EvalSuitesError, loadEvalSuites } from './config/eval-suites.js';
 import { deploymentProblems } from './config/deployment.js';
 import { ConfigError, loadOrgConfig } from './config/org-config.js';
 import { createLogger } from './logger.js';
-import { startRoster } from './app.js';
-import { loadFlowDefinitions } from './services.js';
+import { composeRoster } from './compose.js';
+import { loadFlowDefinitions } from './flows/steps.js';
 import { createSlackChannel } from './channels/slack/index.js';
 import { createTeamsChannel } from './channels/teams/index.js';
 import { EmbeddedMongoError } from './store/embedded/embedded-mongo.js';
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
 
   let roster;
   try {
-    roster = await startRoster({
+    roster = await composeRoster({
       env,
       org,
       flows,

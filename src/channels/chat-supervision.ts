@@ -7,7 +7,7 @@ import type { SuspensionContext } from '../core/suspension.js';
 import { agentRunContext } from '../core/run-context.js';
 import type { FlowEngine } from '../flows/engine.js';
 import { assertMayRequestSuspension } from '../core/policies.js';
-import type { Supervision } from '../supervision.js';
+import type { Supervision } from '../services.js';
 import type { AgentRepository } from '../core/agents.js';
 
 /** Alert verbs → what they do; check-in verbs → the sponsor's choice. */

@@ -37,7 +37,10 @@ export class RoutingNotifier implements Notifier {
     private readonly log: Logger,
   ) {}
 
-  /** Adds a channel once it is built (channels need the services, which need this notifier). */
+  /**
+   * Adds a channel as src/compose.ts builds it, before anything can send: a channel both delivers
+   * the domain's cards and feeds it clicks, so the domain is built on this port and the channels after it.
+   */
   register(channel: ChannelNotifier): void {
     this.channels.push(channel);
   }
@@ -106,6 +109,9 @@ export interface ChannelDeps {
   connection: Connection;
   log: Logger;
 }
+
+/** Builds one chat channel; resolves undefined when the environment does not configure it. */
+export type ChannelFactory = (deps: ChannelDeps) => Promise<Channel | undefined>;
 
 /** A built chat channel: its notifier, the HTTP route it serves, and its own start/stop (e.g. Socket Mode). */
 export interface Channel {

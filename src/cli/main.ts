@@ -9,7 +9,9 @@ import { DEFAULT_CARDS_DIR } from '../cards/templates.js';
 import { checkRenderedCard } from '../cards/checks.js';
 import { createCardRenderer } from '../cards/render.js';
 import { CARD_KINDS, type CardModel } from '../cards/view-models.js';
-import { loadFlowDefinitions, OUTBOX_HOLDERS } from '../services.js';
+import { loadFlowDefinitions } from '../flows/steps.js';
+import { OUTBOX_HOLDERS } from '../store/outbox-holders.js';
+import { composeTools } from '../compose.js';
 import { createOutboxRepository } from '../store/outbox-store.js';
 import { validateEvalSuites } from '../config/eval-suites.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -19,7 +21,7 @@ import { openDatabase, type Database } from '../store/database.js';
 import { AUDIT_COLLECTION, createAuditLog } from '../store/audit-store.js';
 import { createAgentRepository } from '../store/agent-store.js';
 import { AGENT_STATUSES, type AgentStatus } from '../core/lifecycle.js';
-import { demoTour, seedDemo, servicesFor } from '../demo/seed-demo.js';
+import { demoTour, seedDemo } from '../demo/seed-demo.js';
 import { sha256 } from '../core/agents.js';
 import { complianceCsv } from '../core/governance.js';
 import { createProgress } from '../progress.js';
@@ -346,7 +348,7 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
     .action(
       action((env, opts: { regulation?: string; format: 'json' | 'csv'; json?: boolean }) =>
         withServices(io, env, async (db, org, flows, log) => {
-          const services = await servicesFor(db.connection, org, flows, log);
+          const services = await composeTools({ connection: db.connection, org, flows, log });
           const report = await services.governance.complianceReport(undefined, opts.regulation);
           const format = opts.format === 'csv' && !opts.json ? 'csv' : 'json';
           const recorded = await recordExport(io, 'compliance', db, {

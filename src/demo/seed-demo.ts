@@ -1,12 +1,9 @@
-import { Agenda } from 'agenda';
-import { MongoBackend, type MongoBackendConfig } from '@agendajs/mongo-backend';
 import type { Connection } from 'mongoose';
 import type { OrgConfig } from '../config/schemas.js';
 import { roleById } from '../config/directory.js';
 import type { AgentRecord, GrantRecord } from '../core/agents.js';
 import type { AgentStatus } from '../core/lifecycle.js';
-import type { MessageRef, Notifier } from '../core/notifications.js';
-import { createServices } from '../services.js';
+import { composeTools } from '../compose.js';
 import type { FlowDefinition } from '../flows/schema.js';
 import type { Logger } from '../logger.js';
 import type { TelemetryEvent } from '../core/telemetry.js';
@@ -88,11 +85,6 @@ export const SHADOW_AGENT_ID = 'agt_5ade000000000001';
 
 const demoId = (n: number) => `agt_de00${String(n).padStart(12, '0')}`;
 
-const quietNotifier: Notifier = {
-  send: async (): Promise<MessageRef | undefined> => undefined,
-  update: async () => undefined,
-};
-
 export interface SeedResult {
   created: number;
   existing: number;
@@ -107,18 +99,6 @@ export interface SeedResult {
  * shadow agent), and their check-ins. Everything is keyed deterministically, so a second run
  * changes nothing.
  */
-/** Services for a command-line tool: jobs are defined but not processed (a running Roster does that), cards go nowhere. */
-export async function servicesFor(connection: Connection, org: OrgConfig, flows: ReadonlyMap<string, FlowDefinition>, log: Logger) {
-  const db = connection.db!;
-  const agenda = new Agenda({
-    backend: new MongoBackend({
-      mongo: db as unknown as Extract<MongoBackendConfig, { mongo: unknown }>['mongo'],
-      collection: 'agendaJobs',
-    }),
-  });
-  return createServices({ connection, agenda, org, log, notifier: quietNotifier, flows });
-}
-
 export async function seedDemo(
   connection: Connection,
   org: OrgConfig,
@@ -127,7 +107,8 @@ export async function seedDemo(
   now = new Date(),
   onProgress?: (done: number, total: number, step: string) => void,
 ): Promise<SeedResult> {
-  const services = await servicesFor(connection, org, flows, log);
+  // Through Roster's own composition, as a tool: what it schedules a running Roster runs, its cards go nowhere.
+  const services = await composeTools({ connection, org, flows, log });
   const result: SeedResult = { created: 0, existing: 0, events: 0, checkIns: 0, alerts: 0 };
   const end = new Date(Math.floor(now.getTime() / DAY) * DAY);
   const withTelemetry = AGENTS.filter((a) => a.telemetry).length;

@@ -1,10 +1,9 @@
 import { AgentApplication, CloudAdapter, TurnState } from '@microsoft/agents-hosting';
 import { ActivityTypes } from '@microsoft/agents-activity';
-import type { ChannelFactory } from '../../app.js';
 import type { Person } from '../../config/schemas.js';
 import type { CardModel } from '../../cards/view-models.js';
 import { createConversationStore } from '../../store/conversation-store.js';
-import type { ChannelNotifier } from '../port.js';
+import type { ChannelFactory, ChannelNotifier } from '../port.js';
 import { teamsAuth } from './auth.js';
 import { registerCardActions } from './card-actions.js';
 import { SupervisionChat } from '../chat-supervision.js';
