@@ -1,10 +1,9 @@
-import { parseChatCommand, ChatService } from '../../src/channels/chat.js';
+import { parseChatCommand, type ChatService } from '../../src/channels/chat.js';
 import { createSlackChannel } from '../../src/channels/slack/index.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { startTeamsTestRoster, startTestRoster } from '../helpers/app.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { errorOf, eventually, passingEvaluation, people, SHIPPED_CONFIG, startHarness, type Harness } from '../helpers/harness.js';
-import { silentLogger } from '../helpers/logger.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { buttonClick, interaction, postSlack, sign, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
@@ -35,7 +34,7 @@ describe('delegation while away (out of office)', () => {
   let chat: ChatService;
   beforeEach(async () => {
     h = await startHarness();
-    chat = new ChatService(h.org, h.services, silentLogger());
+    chat = h.chat;
   });
   afterEach(async () => {
     await h.close();

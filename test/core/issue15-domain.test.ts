@@ -1,7 +1,7 @@
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ChatService, parseChatCommand } from '../../src/channels/chat.js';
+import { parseChatCommand } from '../../src/channels/chat.js';
 import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
 import { createAgentRepository, createGrantRepository } from '../../src/store/agent-store.js';
 import { createRunRepository } from '../../src/store/run-store.js';
@@ -17,7 +17,6 @@ import {
   startHarness,
   type Harness,
 } from '../helpers/harness.js';
-import { silentLogger } from '../helpers/logger.js';
 
 /*
  * Service-level checks of issue 15 items 3, 4 and 9 where the rule is clearer than through a
@@ -34,7 +33,7 @@ describe('issue 15: domain rules at the service level (embedded database)', () =
   /** A harness with an agent nobody sponsors, its open ownerless alert, and the chat service people act through. */
   const ownerless = async (overrides: Partial<AgentRecord> = {}) => {
     h = await startHarness();
-    const chat = new ChatService(h.org, h.services, silentLogger());
+    const chat = h.chat;
     const { agent, alert } = await ownerlessAgent(h, { ...overrides, sponsors: [] });
     return { chat, agent, alert };
   };
@@ -124,7 +123,7 @@ describe('issue 15: domain rules at the service level (embedded database)', () =
 
   it('a profile offers Accept / Decline to a person someone else named as sponsor, not to one who named themselves', async () => {
     h = await startHarness();
-    const chat = new ChatService(h.org, h.services, silentLogger());
+    const chat = h.chat;
     const at = new Date().toISOString();
     const agent = agentRecord({
       name: 'Named Helper',

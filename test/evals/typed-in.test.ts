@@ -1,11 +1,10 @@
 import path from 'node:path';
 import type { DataOf } from '../../src/cards/view-models.js';
-import { ChatService, parseChatCommand } from '../../src/channels/chat.js';
+import { parseChatCommand, type ChatService } from '../../src/channels/chat.js';
 import { loadEvalSuites } from '../../src/config/eval-suites.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { FakeAgent, KB_ANSWERER_ALL_RIGHT } from '../helpers/fake-agent.js';
 import { errorOf, eventually, passingEvaluation, people, SHIPPED_CONFIG, startHarness, type Harness } from '../helpers/harness.js';
-import { silentLogger } from '../helpers/logger.js';
 import { projectRoot } from '../helpers/roster-process.js';
 
 /*
@@ -36,7 +35,7 @@ describe('typed-in evaluation results: IT admins only, with a reason, self-repor
   });
   beforeEach(async () => {
     h = await startHarness({ suites, evaluation: { progressEveryMs: 0 } });
-    chat = new ChatService(h.org, h.services, silentLogger());
+    chat = h.chat;
   });
   afterEach(async () => {
     await h.close();

@@ -1,6 +1,6 @@
 import { ConfigError } from '../../src/config/org-config.js';
 import { loadFlows } from '../../src/flows/loader.js';
-import { loadFlowDefinitions } from '../../src/services.js';
+import { loadFlowDefinitions } from '../../src/flows/steps.js';
 import { SHIPPED_FLOWS } from '../helpers/harness.js';
 
 function problems(load: () => unknown): readonly string[] {

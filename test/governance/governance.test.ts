@@ -1,11 +1,11 @@
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { complianceCsv } from '../../src/core/governance.js';
-import { ChatService, parseChatCommand } from '../../src/channels/chat.js';
+import { parseChatCommand } from '../../src/channels/chat.js';
 import type { DataOf } from '../../src/cards/view-models.js';
-import { seedDemo, servicesFor } from '../../src/demo/seed-demo.js';
-import { loadFlowDefinitions } from '../../src/services.js';
-import { openTestDb, type TestDb } from '../helpers/db.js';
-import { SHIPPED_CONFIG, SHIPPED_FLOWS } from '../helpers/harness.js';
+import { seedDemo } from '../../src/demo/seed-demo.js';
+import type { Services } from '../../src/services.js';
+import { startTestRoster, type TestRoster } from '../helpers/app.js';
+import { SHIPPED_CONFIG } from '../helpers/harness.js';
 import { silentLogger } from '../helpers/logger.js';
 
 const MARCUS = 'marcus.johnson@brightwater.example'; // compliance
@@ -14,14 +14,13 @@ const PRIYA = 'priya.raman@brightwater.example'; // sponsor of the biased agent
 const DANIEL = 'daniel.okafor@brightwater.example'; // a requester elsewhere
 
 describe('governance views on the seeded demo (a planted PII gap and a biased agent)', () => {
-  let db: TestDb;
-  let services: Awaited<ReturnType<typeof servicesFor>>;
+  let roster: TestRoster;
+  let services: Services;
   beforeAll(async () => {
-    db = await openTestDb('gov');
-    const org = loadOrgConfig(SHIPPED_CONFIG);
-    const flows = loadFlowDefinitions(SHIPPED_FLOWS);
-    await seedDemo(db.connection, org, flows, silentLogger());
-    services = await servicesFor(db.connection, org, flows, silentLogger());
+    // The shipped organisation as it is.
+    roster = await startTestRoster({ org: () => loadOrgConfig(SHIPPED_CONFIG) });
+    await seedDemo(roster.db.connection, roster.org, roster.services.flows, silentLogger());
+    services = roster.services;
     // The planted gap: a PII scope granted by hand, without any DPO approval on record.
     const now = new Date();
     await services.grants.insertMany([
@@ -41,7 +40,7 @@ describe('governance views on the seeded demo (a planted PII gap and a biased ag
     ]);
   }, 120_000);
   afterAll(async () => {
-    await db.close();
+    await roster?.stop();
   });
 
   it('the compliance report names the PII scope without DPO approval and the open fairness finding, with sponsors', async () => {
@@ -77,8 +76,7 @@ describe('governance views on the seeded demo (a planted PII gap and a biased ag
   });
 
   it('the chat report puts "start the fix" on each gap: the DPO review closes the PII gap; a fairness gap requests retraining', async () => {
-    const org = loadOrgConfig(SHIPPED_CONFIG);
-    const chat = new ChatService(org, services, silentLogger());
+    const chat = roster.chat;
     const marcus = chat.person(MARCUS)!;
     const reply = await chat.run(marcus, parseChatCommand('compliance'));
     const sections = (reply.card.data as DataOf<'notice'>).sections!;

@@ -1,7 +1,8 @@
 import { envSchema, type Env } from '../../src/config/env.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
-import { startRoster, type ChannelFactory, type Roster } from '../../src/app.js';
-import { loadFlowDefinitions } from '../../src/services.js';
+import { composeRoster, type Roster, type RosterOptions } from '../../src/compose.js';
+import type { ChannelFactory } from '../../src/channels/port.js';
+import { loadFlowDefinitions } from '../../src/flows/steps.js';
 import { testMongoUri, uniqueDbName } from './db.js';
 import { roundTheClock, SHIPPED_CONFIG, SHIPPED_FLOWS } from './harness.js';
 import { silentLogger } from './logger.js';
@@ -16,7 +17,14 @@ import { FakeSlack } from './fake-slack.js';
 import { TeamsClient } from '../channels/teams/teams-client.js';
 import type { ResolvedPager } from '../../src/core/pager.js';
 
-export interface TestRosterOptions {
+/**
+ * What a test may set on the one composition production uses (src/compose.ts): the environment,
+ * the organisation, the channels, and the timing and crash knobs RosterOptions has for tests.
+ */
+export interface TestRosterOptions extends Pick<
+  RosterOptions,
+  'notifier' | 'faultPoint' | 'outbox' | 'access' | 'alertMinuteMs' | 'retrainingSweepEvery' | 'pagerTransport'
+> {
   env?: Record<string, string>;
   channels?: ChannelFactory[];
   flowsDir?: string;
@@ -24,7 +32,7 @@ export interface TestRosterOptions {
   dbName?: string;
   /** Evaluation suites (none by default) and evaluation timing. */
   suites?: EvalSuites;
-  evaluation?: { leaseMs?: number; resumeEvery?: string; progressEveryMs?: number };
+  evaluation?: { leaseMs?: number; resumeEvery?: string; progressEveryMs?: number; rerunEvery?: string };
   /** Overrides of `config/org.yaml` settings (e.g. small rate limits). */
   settings?: Partial<OrgSettings>;
   /** A configuration directory other than the shipped one. */
@@ -60,7 +68,7 @@ export async function startTestRoster(options: TestRosterOptions = {}): Promise<
     withSettings(roundTheClock(loadOrgConfig(options.configDir ?? SHIPPED_CONFIG)), options.settings),
     options.rotations,
   );
-  const roster = await startRoster({
+  const roster = await composeRoster({
     env,
     org: options.org ? options.org(org) : org,
     flows: loadFlowDefinitions(options.flowsDir ?? SHIPPED_FLOWS),
@@ -76,6 +84,13 @@ export async function startTestRoster(options: TestRosterOptions = {}): Promise<
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.keyCacheClock ? { keyCacheClock: options.keyCacheClock } : {}),
     ...(options.pagers ? { pagers: options.pagers } : {}),
+    ...(options.pagerTransport ? { pagerTransport: options.pagerTransport } : {}),
+    ...(options.notifier ? { notifier: options.notifier } : {}),
+    ...(options.faultPoint ? { faultPoint: options.faultPoint } : {}),
+    ...(options.outbox ? { outbox: options.outbox } : {}),
+    ...(options.access ? { access: options.access } : {}),
+    ...(options.alertMinuteMs ? { alertMinuteMs: options.alertMinuteMs } : {}),
+    ...(options.retrainingSweepEvery ? { retrainingSweepEvery: options.retrainingSweepEvery } : {}),
   });
   return Object.assign(roster, { baseUrl: `http://127.0.0.1:${roster.port}`, env });
 }

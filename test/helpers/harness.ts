@@ -1,7 +1,5 @@
 import type { Weekday } from '../../src/core/time.js';
 import path from 'node:path';
-import { loadOrgConfig } from '../../src/config/org-config.js';
-import { LiveDirectory } from '../../src/config/live-directory.js';
 import type { AccessSettings } from '../../src/core/access.js';
 import type { OutboxSettings } from '../../src/core/outbox.js';
 import { issueTelemetryKey, newAgentId, type AgentRecord, type GrantRecord } from '../../src/core/agents.js';
@@ -11,11 +9,12 @@ import type { OrgConfig } from '../../src/config/schemas.js';
 import type { EvalSuites } from '../../src/config/eval-suites.js';
 import type { WebhookConfig } from '../../src/config/webhooks.js';
 import type { PagerTransport, ResolvedPager } from '../../src/core/pager.js';
-import { createScheduler, type Scheduler } from '../../src/jobs/scheduler.js';
-import { createServices, type Services } from '../../src/services.js';
+import type { Scheduler } from '../../src/jobs/scheduler.js';
+import type { Services } from '../../src/services.js';
+import type { ChatService } from '../../src/channels/chat.js';
+import { startTestRoster, type TestRoster } from './app.js';
 import { generateEvents } from '../../src/demo/synthetic-telemetry.js';
 import { openTestDb, type TestDb } from './db.js';
-import { silentLogger } from './logger.js';
 import { RecordingNotifier } from './recording-notifier.js';
 import { projectRoot } from './roster-process.js';
 
@@ -25,13 +24,20 @@ export const SHIPPED_FLOWS = path.join(projectRoot, 'flows');
 export const FAST_FLOWS = path.join(projectRoot, 'test/fixtures/flows/fast');
 
 export interface Harness {
+  /** The test's own connection to Roster's database (Roster has its own). */
   db: TestDb;
   org: OrgConfig;
   scheduler: Scheduler;
   notifier: RecordingNotifier;
   services: Services;
-  /** A second set of services on the same database (another Roster process, or one after a restart). */
-  restart(): Promise<Harness>;
+  chat: ChatService;
+  /** The whole Roster, as startTestRoster composes it. */
+  roster: TestRoster;
+  /**
+   * Stops this Roster and starts another on the same database (a restart, or with `changes` a
+   * start-up with another configuration), keeping the recording notifier.
+   */
+  restart(changes?: HarnessOptions): Promise<Harness>;
   close(): Promise<void>;
 }
 
@@ -44,89 +50,94 @@ export function roundTheClock(org: OrgConfig): OrgConfig {
   return { ...org, settings: { ...org.settings, workingHours: always } };
 }
 
-/** Services on a fresh database with a running scheduler and a recording notifier. */
-export async function startHarness(
-  options: {
-    flows?: string;
-    db?: TestDb;
-    notifier?: RecordingNotifier;
-    access?: Partial<AccessSettings>;
-    /** The services' clock (the scheduler itself runs in real time). */
-    clock?: () => Date;
-    retrainingSweepEvery?: string;
-    /** Evaluation suites (none by default) and evaluation timing. */
-    suites?: EvalSuites;
-    evaluation?: { leaseMs?: number; resumeEvery?: string; progressEveryMs?: number; rerunEvery?: string };
-    /** The crash hook of the outbox and the engine (see src/fault-point.ts): throw from it to stop a writer after its state change. */
-    faultPoint?: (name: string) => void;
-    /**
-     * Outbox tuning: its lease (how soon its worker takes over a dead writer's effects), attempts before
-     * parking, back-off, and how often the worker runs.
-     */
-    outbox?: Partial<OutboxSettings> & { drainEvery?: string };
-    /** Signed webhooks (config/webhooks.yaml as loaded); none by default. */
-    webhooks?: WebhookConfig;
-    /** Changes to the shipped configuration for this test (e.g. a scope made break-glass-eligible). */
-    org?: (org: OrgConfig) => OrgConfig;
-    /** The rotations' pagers as src/config/pager.ts resolves them, and their transport; none by default. */
-    pagers?: { pagers: ResolvedPager[]; transport: PagerTransport };
-    /** The SCIM-provisioned directory of org.yaml (as with ROSTER_SCIM_TOKEN), seeded from people.yaml; a new one per start. */
-    directory?: boolean;
-  } = {},
-): Promise<Harness> {
+/** What a harness is started with. */
+export interface HarnessOptions {
+  flows?: string;
+  db?: TestDb;
+  notifier?: RecordingNotifier;
+  access?: Partial<AccessSettings>;
+  /** The services' clock (the scheduler itself runs in real time). */
+  clock?: () => Date;
+  retrainingSweepEvery?: string;
+  /** Evaluation suites (none by default) and evaluation timing. */
+  suites?: EvalSuites;
+  evaluation?: { leaseMs?: number; resumeEvery?: string; progressEveryMs?: number; rerunEvery?: string };
+  /** The crash hook of the outbox and the engine (see src/fault-point.ts): throw from it to stop a writer after its state change. */
+  faultPoint?: (name: string) => void;
+  /**
+   * Outbox tuning: its lease (how soon its worker takes over a dead writer's effects), attempts before
+   * parking, back-off, and how often the worker runs.
+   */
+  outbox?: Partial<OutboxSettings> & { drainEvery?: string };
+  /** Signed webhooks (config/webhooks.yaml as loaded); none by default. */
+  webhooks?: WebhookConfig;
+  /** Changes to the shipped configuration for this test (e.g. a scope made break-glass-eligible). */
+  org?: (org: OrgConfig) => OrgConfig;
+  /** The rotations' pagers as src/config/pager.ts resolves them, and their transport; none by default. */
+  pagers?: { pagers: ResolvedPager[]; transport: PagerTransport };
+  /** The SCIM-provisioned directory of org.yaml (as with ROSTER_SCIM_TOKEN), seeded from people.yaml; a new one per start. */
+  directory?: boolean;
+  /** Length of an alert-escalation "minute" in ms (the default policy's 15 and 30 minutes in about a second). */
+  alertMinuteMs?: number;
+}
+
+/** A SCIM bearer token for harnesses with the provisioned directory. */
+const HARNESS_SCIM_TOKEN = 'harness-scim-token-0123456789abcdef0123456789';
+
+/** Endpoint secrets of a harness's suites are sealed with one key, so a restart can still open them. */
+const HARNESS_EVAL_KEY = '07'.repeat(32);
+
+/**
+ * Roster, as startTestRoster composes it (the composition production uses), on a fresh database
+ * with a recording notifier instead of chat channels, its scheduler running.
+ */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const db = options.db ?? (await openTestDb());
-  const shipped = roundTheClock(loadOrgConfig(SHIPPED_CONFIG));
-  const fileOrg = options.org ? options.org(shipped) : shipped;
-  const live = options.directory && fileOrg.directory ? new LiveDirectory(fileOrg.directory, fileOrg.businessUnits) : undefined;
-  const org = live ? live.orgConfig(fileOrg) : fileOrg;
   const notifier = options.notifier ?? new RecordingNotifier();
-  const scheduler = createScheduler({ connection: db.connection, log: silentLogger(), processEvery: 100, lockLifetimeMs: 4000 });
-  const services = await createServices({
-    connection: db.connection,
-    agenda: scheduler.agenda,
-    org,
-    log: silentLogger(),
+  const env: Record<string, string> = {
+    ...(options.directory ? { ROSTER_SCIM_TOKEN: HARNESS_SCIM_TOKEN } : {}),
+    ...(options.suites ? { ROSTER_EVAL_SECRET_KEY: HARNESS_EVAL_KEY } : {}),
+  };
+  const roster = await startTestRoster({
+    env,
+    dbName: db.dbName,
     notifier,
-    flows: options.flows ?? SHIPPED_FLOWS,
+    flowsDir: options.flows ?? SHIPPED_FLOWS,
+    ...(options.org ? { org: options.org } : {}),
     ...(options.access ? { access: options.access } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.faultPoint ? { faultPoint: options.faultPoint } : {}),
     ...(options.retrainingSweepEvery ? { retrainingSweepEvery: options.retrainingSweepEvery } : {}),
-    ...(options.suites ? { suites: options.suites, evalSecretKey: Buffer.alloc(32, 7) } : {}),
-    ...(options.evaluation?.leaseMs ? { evalLeaseMs: options.evaluation.leaseMs } : {}),
-    ...(options.evaluation?.resumeEvery ? { evalResumeEvery: options.evaluation.resumeEvery } : {}),
-    ...(options.evaluation?.rerunEvery ? { evalRerunEvery: options.evaluation.rerunEvery } : {}),
-    ...(options.evaluation?.progressEveryMs !== undefined ? { evalProgressEveryMs: options.evaluation.progressEveryMs } : {}),
-    // drainEvery is the worker's, not the outbox's; an extra key among the settings does no harm.
+    ...(options.suites ? { suites: options.suites } : {}),
+    ...(options.evaluation ? { evaluation: options.evaluation } : {}),
     ...(options.outbox ? { outbox: options.outbox } : {}),
-    ...(options.outbox?.drainEvery ? { outboxDrainEvery: options.outbox.drainEvery } : {}),
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
-    ...(options.pagers ? { pagers: options.pagers } : {}),
-    ...(live ? { directory: { live, seed: fileOrg.people } } : {}),
+    ...(options.pagers ? { pagers: options.pagers.pagers, pagerTransport: options.pagers.transport } : {}),
+    ...(options.alertMinuteMs ? { alertMinuteMs: options.alertMinuteMs } : {}),
   });
-  await scheduler.start();
-  let closed = false;
-  const harness: Harness = {
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await roster.stop();
+  };
+  return {
     db,
-    org,
-    scheduler,
+    org: roster.org,
+    scheduler: roster.scheduler,
     notifier,
-    services,
-    async restart() {
-      await services.evaluations.stop();
-      await services.webhooks.stop();
-      await scheduler.stop();
-      closed = true;
-      return startHarness({ ...options, db, notifier });
+    services: roster.services,
+    chat: roster.chat,
+    roster,
+    async restart(changes = {}) {
+      await stop();
+      return startHarness({ ...options, ...changes, db, notifier });
     },
     async close() {
-      await services.evaluations.stop();
-      await services.webhooks.stop();
-      if (!closed) await scheduler.stop();
+      await stop();
       await db.close();
     },
   };
-  return harness;
 }
 
 /** E-mails of the sample organisation's people used across tests. */

@@ -9,7 +9,7 @@ import { silentLogger } from '../helpers/logger.js';
 import { startTestRoster } from '../helpers/app.js';
 import { passingEvaluation, people, SHIPPED_CONFIG, SHIPPED_FLOWS } from '../helpers/harness.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
-import { loadFlowDefinitions } from '../../src/services.js';
+import { loadFlowDefinitions } from '../../src/flows/steps.js';
 import { projectRoot } from '../helpers/roster-process.js';
 
 interface PromFamily {

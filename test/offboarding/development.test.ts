@@ -1,8 +1,6 @@
 import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
-import { ChatService } from '../../src/channels/chat.js';
 import { renderCard } from '../../src/cards/render.js';
 import { agentRecord, eventually, people, startHarness, type Harness } from '../helpers/harness.js';
-import { silentLogger } from '../helpers/logger.js';
 import { createDevelopmentRepository } from '../../src/store/development-store.js';
 
 const PRIYA = 'priya.raman@brightwater.example';
@@ -80,9 +78,7 @@ describe('versions and retraining (embedded database, scheduler running)', () =>
     const trail = (await h.services.audit.export({ agentId: a.id })).map((e) => e.action);
     expect(trail).toEqual(expect.arrayContaining(['version.refused', 'version.proposed', 'decision.approve', 'version.promoted']));
     // The profile shows the history with changelogs and evaluation results.
-    const { ChatService } = await import('../../src/channels/chat.js');
-    const { silentLogger } = await import('../helpers/logger.js');
-    const profile = await new ChatService(h.org, h.services, silentLogger()).profile(
+    const profile = await h.chat.profile(
       h.org.people.find((p) => p.email === PRIYA)!,
       a.id,
     );
@@ -140,7 +136,7 @@ describe('retraining: due → Postpone (with a reason) → overdue, the sweep ru
 
   it('the sponsor gets Start / Postpone, postpones with a reason, and IT admins hear when it runs out; Start stops it', async () => {
     const role = h.org.catalog.find((r) => r.id === 'support-assistant')!;
-    const chat = new ChatService(h.org, h.services, silentLogger());
+    const chat = h.chat;
     const priya = chat.person(PRIYA)!;
     const created = new Date(now - role.retrainingCadence.ms - DAY).toISOString();
     const make = async (name: string) => {
@@ -255,8 +251,7 @@ describe('chat words for development and offboarding', () => {
   it('update proposes a version from chat, with role fit confirmed by fit=all', async () => {
     const h = await startHarness();
     try {
-      const { ChatService, parseChatCommand } = await import('../../src/channels/chat.js');
-      const { silentLogger } = await import('../helpers/logger.js');
+      const { parseChatCommand } = await import('../../src/channels/chat.js');
       const id = newAgentId();
       await h.services.agents.insert(
         agentRecord({
@@ -267,7 +262,7 @@ describe('chat words for development and offboarding', () => {
           baseline: { accuracy: 0.93, p95LatencyMs: 3000, costPerTaskUSD: 0.02 },
         }),
       );
-      const chat = new ChatService(h.org, h.services, silentLogger());
+      const chat = h.chat;
       const priya = chat.person(PRIYA)!;
       const reply = await chat.run(priya, parseChatCommand(`update ${id} 1.1.0 acc=0.95 p95=2500 cost=0.018 fit=all Better tone`));
       expect(reply.card).toMatchObject({ kind: 'notice', data: { title: 'Version 1.1.0 of Chatty Drafter proposed' } });

@@ -1,8 +1,7 @@
 import { Leavers } from '../../src/core/leavers.js';
 import { createLeaverRepository } from '../../src/store/leaver-store.js';
-import { ChatService, parseChatCommand } from '../../src/channels/chat.js';
+import { parseChatCommand } from '../../src/channels/chat.js';
 import { agentRecord, people, startHarness, type Harness } from '../helpers/harness.js';
-import { silentLogger } from '../helpers/logger.js';
 
 const PRIYA = 'priya.raman@brightwater.example';
 
@@ -34,21 +33,12 @@ describe('leavers: a sponsor disappears from the directory', () => {
     const offer = h.notifier.to(PRIYA, 'notice').find((m) => String(m.card.data.title) === 'Ticket Router needs a sponsor');
     expect(String(offer?.card.data.text)).toContain(`sponsor accept ${id}`);
 
-    // Until someone takes it, the agent has no sponsor in the directory: ownerless.
-    const { createSupervision } = await import('../../src/supervision.js');
-    const sup = await createSupervision({
-      connection: h.db.connection,
-      agenda: h.scheduler.agenda,
-      org: withoutTom,
-      audit: h.services.audit,
-      agents: h.services.agents,
-      notifier: h.notifier,
-      log: silentLogger(),
-    });
-    expect((await sup.checkins.sweep(new Date())).ownerless).toBe(1);
+    // Until someone takes it, the agent has no sponsor in the directory: ownerless. Roster now runs with that directory.
+    h = await h.restart({ org: () => withoutTom });
+    expect((await h.services.supervision.checkins.sweep(new Date())).ownerless).toBe(1);
 
-    await expect(leavers.accept(people.daniel, id)).rejects.toMatchObject({ code: 'forbidden' });
-    const chat = new ChatService(withoutTom, { ...h.services, leavers } as typeof h.services, silentLogger());
+    await expect(h.services.leavers.accept(people.daniel, id)).rejects.toMatchObject({ code: 'forbidden' });
+    const chat = h.chat;
     const reply = await chat.run(chat.person(PRIYA)!, parseChatCommand(`sponsor accept ${id}`));
     expect(reply.card).toMatchObject({ kind: 'notice', data: { title: 'You sponsor Ticket Router now' } });
     expect((await h.services.agents.get(id))?.sponsors).toEqual([PRIYA]);
@@ -73,7 +63,9 @@ describe('leavers: a sponsor disappears from the directory', () => {
       { action: 'sponsor_retire', label: 'Retire agent', style: 'danger', value: { agentId: kept.id } },
     ]);
 
-    const chat = new ChatService(withoutTom, { ...h.services, leavers } as typeof h.services, silentLogger());
+    // Roster now runs with that directory.
+    h = await h.restart({ org: () => withoutTom });
+    const chat = h.chat;
     const priya = chat.person(PRIYA)!;
     await expect(chat.actions.click(chat.person(people.daniel)!, 'sponsor_accept', { agentId: kept.id })).rejects.toMatchObject({
       code: 'forbidden',

@@ -6,7 +6,7 @@ import { createAgentRepository, createGrantRepository } from '../../src/store/ag
 import { createAlertRepository } from '../../src/store/alert-store.js';
 import { createAuditLog } from '../../src/store/audit-store.js';
 import { GRANT_JOBS } from '../../src/jobs/grants.js';
-import { SupervisionJobs } from '../../src/supervision.js';
+import { ALERT_TIMER_JOB } from '../../src/jobs/alert-timer.js';
 import { testMongoUri, uniqueDbName } from '../helpers/db.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, eventually } from '../helpers/harness.js';
@@ -188,7 +188,7 @@ describe('Roster killed between a timer-driven change and its effects', () => {
           version: 1,
         };
         await alerts.openOrGet(alert);
-        await agenda.schedule(new Date(now.getTime() + 500), SupervisionJobs.alertTimer, {
+        await agenda.schedule(new Date(now.getTime() + 500), ALERT_TIMER_JOB, {
           alertId: alert.id,
           kind: 'escalate',
           level: 0,
@@ -204,9 +204,7 @@ describe('Roster killed between a timer-driven change and its effects', () => {
         level: (await alerts.get(link.key))?.level,
         audit: await auditCounts((e) => e.subject.id === link.key),
         pages: Object.fromEntries(PEOPLE.map((p) => [p.email, cardsTo(p.id, link.key)])),
-        nextTimers: await db
-          .collection('agendaJobs')
-          .countDocuments({ name: SupervisionJobs.alertTimer, 'data.alertId': link.key, 'data.level': 1 }),
+        nextTimers: await db.collection('agendaJobs').countDocuments({ name: ALERT_TIMER_JOB, 'data.alertId': link.key, 'data.level': 1 }),
       }),
     );
   }, 600_000);

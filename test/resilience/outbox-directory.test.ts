@@ -1,5 +1,5 @@
 import type { AuditEntry } from '../../src/core/audit.js';
-import { DIRECTORY_JOBS } from '../../src/services.js';
+import { DIRECTORY_CHANGE_JOB } from '../../src/jobs/directory-change.js';
 import { ScimService } from '../../src/scim/scim-service.js';
 import { createDirectoryStore, type DirectoryStore } from '../../src/store/directory-store.js';
 import { crashing, crashPoint, recovered } from '../helpers/crash-point.js';
@@ -36,7 +36,7 @@ const scim = (): ScimService => h.services.scim!;
 const entries = async (email: string, action: string): Promise<AuditEntry[]> =>
   (await h.services.audit.export()).filter((e) => e.subject.id === email && e.action === action);
 const jobs = (email: string, kind: string) =>
-  h.db.connection.db!.collection('agendaJobs').countDocuments({ name: DIRECTORY_JOBS.change, 'data.email': email, 'data.kind': kind });
+  h.db.connection.db!.collection('agendaJobs').countDocuments({ name: DIRECTORY_CHANGE_JOB, 'data.email': email, 'data.kind': kind });
 const userId = async (email: string): Promise<string> => {
   const list = (await scim().listUsers({ filter: `userName eq "${email}"` }, ctx.base)) as { Resources: Array<{ id: string }> };
   return list.Resources[0]!.id;

@@ -1,7 +1,7 @@
 import { createSlackChannel } from '../../src/channels/slack/index.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import type { DirectoryJob } from '../../src/directory/directory-service.js';
-import { DIRECTORY_JOBS } from '../../src/services.js';
+import { DIRECTORY_CHANGE_JOB } from '../../src/jobs/directory-change.js';
 import { startTestRoster } from '../helpers/app.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, eventually, passingEvaluation, SHIPPED_CONFIG } from '../helpers/harness.js';
@@ -123,7 +123,7 @@ describe('leavers in real time: an approver deactivated over SCIM while a reques
 
     // The leaver job runs again (a retry after a failure half-way): nothing is offered, told or audited twice.
     const agenda = roster.scheduler.agenda;
-    const again = await agenda.now(DIRECTORY_JOBS.change, {
+    const again = await agenda.now(DIRECTORY_CHANGE_JOB, {
       kind: 'leaver',
       email: MAYA.email,
       manager: NOAH.email,

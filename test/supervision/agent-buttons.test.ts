@@ -1,8 +1,7 @@
-import { ChatService } from '../../src/channels/chat.js';
+import type { ChatService } from '../../src/channels/chat.js';
 import type { DataOf } from '../../src/cards/view-models.js';
 import type { Person } from '../../src/config/schemas.js';
 import { agentRecord, errorOf, eventually, ownerlessAgent, people, startHarness, type Harness } from '../helpers/harness.js';
-import { silentLogger } from '../helpers/logger.js';
 import { generateEvents } from '../helpers/synthetic-telemetry.js';
 
 /*
@@ -21,7 +20,7 @@ describe('agent buttons on alerts and check-ins', () => {
 
   beforeEach(async () => {
     h = await startHarness();
-    chat = new ChatService(h.org, h.services, silentLogger());
+    chat = h.chat;
   });
   afterEach(async () => {
     await h.close();

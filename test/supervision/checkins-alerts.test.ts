@@ -1,7 +1,6 @@
 import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
-import { createSupervision, type Supervision } from '../../src/supervision.js';
+import type { Supervision } from '../../src/services.js';
 import { agentRecord, eventually, people, startHarness, type Harness } from '../helpers/harness.js';
-import { silentLogger } from '../helpers/logger.js';
 import { generateEvents, type Profile } from '../helpers/synthetic-telemetry.js';
 
 const DAY = 86_400_000;
@@ -14,17 +13,10 @@ describe('check-ins and on-call alerts (embedded database, scheduler running)', 
   let sup: Supervision;
 
   beforeEach(async () => {
-    h = await startHarness();
-    sup = await createSupervision({
-      connection: h.db.connection,
-      agenda: h.scheduler.agenda,
-      org: h.org,
-      audit: h.services.audit,
-      agents: h.services.agents,
-      notifier: h.notifier,
-      log: silentLogger(),
-      minuteMs: 40, // the default policy's 15 and 30 minutes become 0.6 s and 1.2 s
+    h = await startHarness({
+      alertMinuteMs: 40, // the default policy's 15 and 30 minutes become 0.6 s and 1.2 s
     });
+    sup = h.services.supervision;
   });
   afterEach(async () => {
     await h.close();
@@ -194,15 +186,7 @@ describe('suspending an agent from an alert', () => {
   it('starts the drift-escalation flow; an IT admin approves; the agent is suspended and audited', async () => {
     const h = await startHarness();
     try {
-      const sup = await createSupervision({
-        connection: h.db.connection,
-        agenda: h.scheduler.agenda,
-        org: h.org,
-        audit: h.services.audit,
-        agents: h.services.agents,
-        notifier: h.notifier,
-        log: silentLogger(),
-      });
+      const sup = h.services.supervision;
       const { SupervisionChat } = await import('../../src/channels/chat-supervision.js');
       const chat = new SupervisionChat(h.org, sup, h.services.agents, h.services.engine);
       const id = newAgentId();
@@ -241,26 +225,22 @@ describe('suspending an agent from an alert', () => {
 
 describe("a catalog role's own escalation policy", () => {
   it('pages the rotation the role names on its own timing; a role without one uses the default', async () => {
-    const h = await startHarness();
-    try {
+    const h = await startHarness({
       // fraud-screening pages a fraud rotation (Grace, then Noah) and escalates after 10 "minutes";
       // support-assistant keeps the organisation's default (ai-ops, 30 minutes).
-      const org = structuredClone(h.org);
-      org.rotations.push({ id: 'fraud-oncall', name: 'Fraud on-call', levels: [[people.grace], [ONCALL_L2[0]!]] });
-      const fraud = org.catalog.find((r) => r.id === 'fraud-screening')!;
-      fraud.escalation = { rotation: 'fraud-oncall', renotifyMinutes: 5, escalateAfterMinutes: 10, maxLoops: 1 };
-      expect(org.catalog.find((r) => r.id === 'support-assistant')!.escalation).toBeUndefined();
-      const sup = await createSupervision({
-        connection: h.db.connection,
-        agenda: h.scheduler.agenda,
-        org,
-        audit: h.services.audit,
-        agents: h.services.agents,
-        notifier: h.notifier,
-        log: silentLogger(),
-        // Slow enough that raising both alerts on a loaded machine ends before Grace's first re-notification.
-        minuteMs: 100, // 5 minutes → 0.5 s, 10 minutes → 1 s; the default 30 minutes → 3 s
-      });
+      org: (shipped) => {
+        const org = structuredClone(shipped);
+        org.rotations.push({ id: 'fraud-oncall', name: 'Fraud on-call', levels: [[people.grace], [ONCALL_L2[0]!]] });
+        const fraud = org.catalog.find((r) => r.id === 'fraud-screening')!;
+        fraud.escalation = { rotation: 'fraud-oncall', renotifyMinutes: 5, escalateAfterMinutes: 10, maxLoops: 1 };
+        return org;
+      },
+      // Slow enough that raising both alerts on a loaded machine ends before Grace's first re-notification.
+      alertMinuteMs: 100, // 5 minutes → 0.5 s, 10 minutes → 1 s; the default 30 minutes → 3 s
+    });
+    try {
+      expect(h.org.catalog.find((r) => r.id === 'support-assistant')!.escalation).toBeUndefined();
+      const sup = h.services.supervision;
       const screener = agentRecord({ name: 'Card Screener', catalogRoleId: 'fraud-screening', businessUnit: 'finance' });
       const drafter = agentRecord({ name: 'Reply Drafter' });
       await h.services.agents.insert(screener);

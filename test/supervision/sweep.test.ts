@@ -1,11 +1,16 @@
 import mongoose, { type Connection } from 'mongoose';
 import { loadOrgConfig } from '../../src/config/org-config.js';
-import type { AgentRecord } from '../../src/core/agents.js';
+import { AGENT_HOLDER, type AgentRecord } from '../../src/core/agents.js';
 import { AlertService } from '../../src/core/alerts.js';
 import type { AuditLog } from '../../src/core/audit.js';
 import { CheckInService, type CheckInRepository } from '../../src/core/checkins.js';
 import { SupervisionCards } from '../../src/core/supervision-cards.js';
-import { createAlertOutbox } from '../../src/supervision.js';
+import { ALERT_HOLDER } from '../../src/core/alerts.js';
+import { CHECKIN_HOLDER } from '../../src/core/checkins.js';
+import { Outbox } from '../../src/core/outbox.js';
+import { auditPerformer } from '../../src/core/audit-effects.js';
+import { chatSendPerformer } from '../../src/core/chat-effects.js';
+import { createCardDeliveries, createOutboxRepository } from '../../src/store/outbox-store.js';
 import { silentLogger } from '../helpers/logger.js';
 import { createAgentRepository } from '../../src/store/agent-store.js';
 import { createAlertRepository } from '../../src/store/alert-store.js';
@@ -49,13 +54,14 @@ async function openRig(
   const notifier = new RecordingNotifier();
   const cards = new SupervisionCards(org);
   // The sweep's audit entries are appended by the outbox (its records hold them), so a wrapped log is the outbox's too.
-  const { outbox, deliveries } = createAlertOutbox(
-    connection,
-    options.audit ? options.audit(audit) : audit,
-    silentLogger(),
-    () => NOW,
-    notifier,
-  );
+  const outbox = new Outbox({
+    repo: createOutboxRepository(connection, { [ALERT_HOLDER]: 'alerts', [CHECKIN_HOLDER]: 'checkins', [AGENT_HOLDER]: 'agents' }),
+    log: silentLogger(),
+    clock: () => NOW,
+  });
+  const deliveries = createCardDeliveries(connection);
+  outbox.register(auditPerformer(options.audit ? options.audit(audit) : audit));
+  outbox.register(chatSendPerformer({ notifier, deliveries, leaseMs: outbox.settings.leaseMs, clock: () => NOW }));
   const alerts = new AlertService({
     org,
     alerts: alertRepo,

@@ -1,16 +1,13 @@
-import { startRoster, type ChannelFactory, type Roster } from '../../../src/app.js';
 import { createTeamsChannel } from '../../../src/channels/teams/index.js';
-import type { ChannelNotifier } from '../../../src/channels/port.js';
-import { envSchema } from '../../../src/config/env.js';
+import type { ChannelFactory, ChannelNotifier } from '../../../src/channels/port.js';
 import { loadOrgConfig } from '../../../src/config/org-config.js';
 import type { OrgConfig, Person } from '../../../src/config/schemas.js';
 import type { MessageRef, OutgoingCard } from '../../../src/core/notifications.js';
-import { loadFlowDefinitions } from '../../../src/services.js';
 import { createConversationStore } from '../../../src/store/conversation-store.js';
-import { testMongoUri, uniqueDbName } from '../../helpers/db.js';
+import { uniqueDbName } from '../../helpers/db.js';
+import { startTestRoster, type TestRoster } from '../../helpers/app.js';
 import { FakeConnector } from '../../helpers/fake-connector.js';
-import { passingEvaluation, people, SHIPPED_CONFIG, SHIPPED_FLOWS } from '../../helpers/harness.js';
-import { silentLogger } from '../../helpers/logger.js';
+import { passingEvaluation, people, SHIPPED_CONFIG } from '../../helpers/harness.js';
 import { button, cardText, cardVerbs } from './card-reading.js';
 import { BOT, TENANT_ID, TeamsClient, teamsUser, type TeamsUser } from './teams-client.js';
 
@@ -55,7 +52,7 @@ function orgWithTeamsOnlyApprover(): { org: OrgConfig; tom: Person } {
 }
 
 describe('Teams: a person present only in Teams', () => {
-  let roster: Roster & { baseUrl: string };
+  let roster: TestRoster;
   let connector: FakeConnector;
   let client: TeamsClient;
   let slack: RecordingSlack;
@@ -67,19 +64,13 @@ describe('Teams: a person present only in Teams', () => {
     connector = await FakeConnector.start();
     slack = new RecordingSlack();
     const slackChannel: ChannelFactory = async () => ({ name: 'slack', notifier: slack });
-    const env = envSchema.parse({ NODE_ENV: 'test', PORT: '0', MONGODB_URI: testMongoUri(), LOG_LEVEL: 'silent' });
-    const started = await startRoster({
-      env,
-      org,
-      flows: loadFlowDefinitions(SHIPPED_FLOWS),
-      log: silentLogger(),
+    roster = await startTestRoster({
+      // This organisation as it is (its own working hours too).
+      org: () => org,
       // Slack first: only a person's preference or reachability may route a card to Teams.
       channels: [slackChannel, createTeamsChannel],
       dbName: uniqueDbName('teams'),
-      processEvery: 100,
-      host: '127.0.0.1',
     });
-    roster = Object.assign(started, { baseUrl: `http://127.0.0.1:${started.port}` });
     client = new TeamsClient(roster.baseUrl, connector.serviceUrl);
   });
   afterAll(async () => {
