@@ -9,6 +9,56 @@ const forbiddenInCore = [
   { group: ['agenda', '@agendajs/*'], message: 'src/core is scheduler-free: timers belong in src/jobs.' },
 ];
 
+/** A relative import path (`./x`, `../x`, `../../x`), before the directory it reaches into. */
+const REL = '^(\\./|(\\.\\./)+)';
+
+/** The core and the flow engine reach nothing built around them: the store, chat, jobs, HTTP and the composition implement their ports. */
+const layersOutsideCore = [
+  {
+    regex: `${REL}store/`,
+    message:
+      'src/core and src/flows are persistence-free: depend on a port (src/core/ports.ts, a repository interface), which src/store implements.',
+  },
+  { regex: `${REL}channels/`, message: 'src/core and src/flows are platform-free: chat belongs in src/channels.' },
+  {
+    regex: `${REL}jobs/`,
+    message: 'src/core and src/flows are scheduler-free: depend on a timers port; its Agenda jobs live in src/jobs.',
+  },
+  { regex: `${REL}(http|api|scim)/`, message: 'src/core and src/flows know no HTTP: routes belong in src/http, src/api, src/scim.' },
+  { regex: `${REL}compose\\.js$`, message: 'src/core and src/flows are built by src/compose.ts, never the other way round.' },
+];
+
+/**
+ * Roster is wired in one place, src/compose.ts: elsewhere nothing creates a repository, builds a
+ * channel adapter, or defines or schedules an Agenda job.
+ */
+const concreteStore = {
+  regex: `${REL}store/`,
+  importNamePattern: '^create',
+  message: 'Repositories are created in one place, src/compose.ts (createStore): take the port you need as a dependency.',
+};
+const channelFactories = {
+  regex: `${REL}channels/(slack|teams)/index\\.js$`,
+  message: 'Channel adapters are built by src/compose.ts, from the factories src/main.ts passes it.',
+};
+const jobModules = {
+  regex: `${REL}jobs/`,
+  allowTypeImports: true,
+  message: 'Jobs are defined in src/jobs (one file each, listed in src/jobs/index.ts) and wired by src/compose.ts only.',
+};
+const agendaPackage = {
+  group: ['agenda', '@agendajs/*'],
+  allowTypeImports: true,
+  message: 'Agenda belongs in src/jobs (one file per job); src/compose.ts wires it.',
+};
+const compositionOnly = [concreteStore, channelFactories, jobModules, agendaPackage];
+
+/** What chat code holds no matter the platform (the shared chat layer, commands, views, interaction) imports no platform SDK. */
+const platformSdks = [
+  { group: ['@slack/*'], message: 'Shared chat code is platform-free: Slack belongs in src/channels/slack.' },
+  { group: ['@microsoft/agents-*'], message: 'Shared chat code is platform-free: Teams belongs in src/channels/teams.' },
+];
+
 /**
  * src/core/policies.ts holds the who-may rules as pure functions: it reads core types (and the
  * directory's Person and OrgConfig types) and throws core's coded errors, nothing else, so a rule
@@ -48,9 +98,24 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // Later entries replace earlier ones' no-restricted-imports for the files they match: from the widest to the narrowest.
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/compose.ts', 'src/main.ts', 'src/store/**', 'src/jobs/**', 'src/cli/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: compositionOnly }] },
+  },
+  {
+    // A platform adapter keeps its own records (conversation references, delivery keys).
+    files: ['src/channels/slack/**/*.ts', 'src/channels/teams/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [channelFactories, jobModules, agendaPackage] }] },
+  },
+  {
+    files: ['src/channels/*.ts', 'src/commands/**/*.ts', 'src/views/**/*.ts', 'src/interaction/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [...platformSdks, ...compositionOnly] }] },
+  },
   {
     files: ['src/core/**/*.ts', 'src/flows/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: forbiddenInCore }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [...forbiddenInCore, ...layersOutsideCore] }] },
   },
   {
     files: ['src/core/policies.ts'],

@@ -59,4 +59,82 @@ describe('lint boundary around src/core', () => {
     });
     expect(result!.messages.filter((m) => m.ruleId === 'no-restricted-imports')).toHaveLength(0);
   });
+
+  it('keeps src/core and src/flows to ports: no store, channels, jobs, HTTP or composition', async () => {
+    const eslint = new ESLint({ cwd: projectRoot, ignore: false });
+    const leaky = [
+      "import { createAgentRepository } from '../store/agent-store.js';",
+      "import type { AgentStore } from '../store/agent-store.js';",
+      "import { ChatService } from '../channels/chat.js';",
+      "import { FLOW_TIMER_JOB } from '../jobs/flow-timers.js';",
+      "import { createHttpServer } from '../http/server.js';",
+      "import { createAgentApi } from '../api/index.js';",
+      "import { composeRoster } from '../compose.js';",
+      "import type { AgentRepository } from './agents.js';",
+      'export const uses = [createAgentRepository, ChatService, FLOW_TIMER_JOB, createHttpServer, createAgentApi, composeRoster];',
+      'export type Uses = [AgentStore, AgentRepository];',
+    ].join('\n');
+    for (const filePath of ['src/core/leaky.ts', 'src/flows/leaky.ts']) {
+      const [result] = await eslint.lintText(leaky, { filePath: path.join(projectRoot, filePath) });
+      const restricted = result!.messages.filter((m) => m.ruleId === 'no-restricted-imports');
+      // Every line but the core's own type (line 8) is refused, a store type too: the core depends on its ports.
+      expect([...new Set(restricted.map((m) => m.line))]).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      expect(restricted.find((m) => m.line === 1)!.message).toMatch(/persistence-free/);
+      expect(restricted.find((m) => m.line === 3)!.message).toMatch(/platform-free/);
+      expect(restricted.find((m) => m.line === 4)!.message).toMatch(/scheduler-free/);
+      expect(restricted.find((m) => m.line === 5)!.message).toMatch(/know no HTTP/);
+      expect(restricted.find((m) => m.line === 7)!.message).toMatch(/built by src\/compose\.ts/);
+    }
+  });
+
+  it('wires Roster in src/compose.ts only: repositories, channel adapters and jobs are built nowhere else', async () => {
+    const eslint = new ESLint({ cwd: projectRoot, ignore: false });
+    const wiring = [
+      "import { createAgentRepository, type AgentStore } from '../store/agent-store.js';",
+      "import { createSlackChannel } from '../channels/slack/index.js';",
+      "import { defineJobs } from '../jobs/index.js';",
+      "import { Agenda } from 'agenda';",
+      "import type { JobDependencies } from '../jobs/index.js';",
+      "import type { Agenda as AgendaType } from 'agenda';",
+      "import { openDatabase } from '../store/database.js';",
+      'export const uses = [createAgentRepository, createSlackChannel, defineJobs, Agenda, openDatabase];',
+      'export type Uses = [AgentStore, JobDependencies, AgendaType];',
+    ].join('\n');
+    const restrictedLines = async (filePath: string, text = wiring) => {
+      const [result] = await eslint.lintText(text, { filePath: path.join(projectRoot, filePath) });
+      return [...new Set(result!.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.line))];
+    };
+    // An HTTP module, the agent API, the directory: no repository created, no adapter, no job; types are fine.
+    for (const file of ['src/http/wired.ts', 'src/api/wired.ts', 'src/directory/wired.ts'])
+      expect(await restrictedLines(file)).toEqual([1, 2, 3, 4]);
+    // The shared chat layer too, and it imports no platform SDK either.
+    expect(
+      await restrictedLines('src/channels/wired.ts', `${wiring}\nimport { App } from '@slack/bolt';\nexport const app = App;`),
+    ).toEqual([1, 2, 3, 4, 10]);
+    // A platform adapter keeps its own records, but builds no other adapter and defines no job.
+    expect(await restrictedLines('src/channels/teams/wired.ts')).toEqual([2, 3, 4]);
+    // The composition root (in src/, beside main.ts) may; so may src/jobs reach for Agenda.
+    expect(await restrictedLines('src/compose.ts', wiring.replaceAll("'../", "'./"))).toEqual([]);
+    expect(await restrictedLines('src/jobs/wired.ts', "import { Agenda } from 'agenda';\nexport const a = Agenda;")).toEqual([]);
+    const messages = (await eslint.lintText(wiring, { filePath: path.join(projectRoot, 'src/http/wired.ts') }))[0]!.messages.map(
+      (m) => m.message,
+    );
+    expect(messages.join('\n')).toMatch(/Repositories are created in one place, src\/compose\.ts/);
+    expect(messages.join('\n')).toMatch(/Channel adapters are built by src\/compose\.ts/);
+    expect(messages.join('\n')).toMatch(/Jobs are defined in src\/jobs/);
+  });
+
+  it('the source tree keeps these boundaries', async () => {
+    const eslint = new ESLint({ cwd: projectRoot });
+    const results = await eslint.lintFiles(['src']);
+    const broken = results.flatMap((r) =>
+      r.messages
+        .filter((m) => m.ruleId?.endsWith('no-restricted-imports'))
+        .map((m) => `${path.relative(projectRoot, r.filePath)}:${m.line} ${m.message}`),
+    );
+    expect(broken).toEqual([]);
+    // Lint really read the tree: the composition root and every job file are among the files.
+    const files = results.map((r) => path.relative(projectRoot, r.filePath));
+    expect(files).toEqual(expect.arrayContaining(['src/compose.ts', 'src/jobs/index.ts', 'src/jobs/flow-timers.ts']));
+  }, 120_000);
 });
