@@ -1,7 +1,11 @@
 import { Leavers } from '../../src/core/leavers.js';
 import { createLeaverRepository } from '../../src/store/leaver-store.js';
 import { parseChatCommand } from '../../src/channels/chat.js';
-import { agentRecord, people, startHarness, type Harness } from '../helpers/harness.js';
+import type { ChannelFactory } from '../../src/channels/port.js';
+import type { OutgoingCard } from '../../src/core/notifications.js';
+import { startTestRoster } from '../helpers/app.js';
+import { uniqueDbName } from '../helpers/db.js';
+import { agentRecord, eventually, people, startHarness, type Harness } from '../helpers/harness.js';
 
 const PRIYA = 'priya.raman@brightwater.example';
 
@@ -86,5 +90,43 @@ describe('leavers: a sponsor disappears from the directory', () => {
     ).toMatchObject({
       toRetire: true,
     });
+  });
+
+  it("at start-up, a leaver's agents are offered to the manager in chat: the channels are ready before the start-up check", async () => {
+    // A chat channel that reaches everyone and keeps what it is sent.
+    const sent: Array<{ to: string; card: OutgoingCard }> = [];
+    const chat: ChannelFactory = async () => ({
+      name: 'slack',
+      notifier: {
+        channel: 'slack',
+        canReach: async () => true,
+        send: async (person, card) => {
+          sent.push({ to: person.email, card });
+          return { channel: 'slack', ts: String(sent.length) };
+        },
+        update: async () => undefined,
+      },
+    });
+    const dbName = uniqueDbName('leavers');
+    // The first start records the directory with Tom in it; he sponsors an agent.
+    const before = await startTestRoster({ dbName, channels: [chat] });
+    const agent = agentRecord({ name: 'Start-up Router', sponsors: [people.tom] });
+    await before.services.agents.insert(agent);
+    await before.stop();
+    // The next start reads people.yaml without Tom: Priya, his manager, is offered the agent in chat.
+    const after = await startTestRoster({
+      dbName,
+      channels: [chat],
+      org: (org) => ({ ...org, people: org.people.filter((p) => p.email !== people.tom) }),
+    });
+    try {
+      const offer = await eventually(() => sent.find((m) => m.to === PRIYA && m.card.data.title === 'Start-up Router needs a sponsor'));
+      expect(String(offer.card.data.text)).toContain(`sponsor accept ${agent.id}`);
+      expect((await after.services.audit.export({ agentId: agent.id })).map((e) => e.action)).toEqual(
+        expect.arrayContaining(['sponsor.left', 'sponsorship.offered']),
+      );
+    } finally {
+      await after.stop();
+    }
   });
 });
