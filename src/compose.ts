@@ -225,7 +225,7 @@ export async function composeRoster(options: RosterOptions): Promise<Roster> {
     const router = options.notifier ? undefined : new RoutingNotifier(org, log.child({ component: 'notifier' }));
     const notifier = options.notifier ?? router!;
     const faultPoint = options.faultPoint ?? createFaultPoint(env.ROSTER_FAULT_POINT, env.NODE_ENV);
-    const outboxTuning = options.outbox;
+    const { drainEvery, ...outboxSettings } = options.outbox ?? {};
     const { services, telemetryRoutes, checkpointAlarm } = await buildServices({
       org,
       flows: options.flows,
@@ -254,7 +254,7 @@ export async function composeRoster(options: RosterOptions): Promise<Roster> {
         : {}),
       ...(env.ROSTER_EVAL_SECRET_KEY ? { evalSecretKey: SecretBox.parseKey(env.ROSTER_EVAL_SECRET_KEY)! } : {}),
       ...(options.evaluation ? { evaluation: options.evaluation } : {}),
-      outbox: { leaseMs: env.ROSTER_OUTBOX_LEASE_MS, ...outboxTuning },
+      outbox: { leaseMs: env.ROSTER_OUTBOX_LEASE_MS, ...outboxSettings },
       ...(options.access ? { access: options.access } : {}),
       ...(options.alertMinuteMs ? { alertMinuteMs: options.alertMinuteMs } : {}),
       ...(faultPoint ? { faultPoint } : {}),
@@ -326,7 +326,7 @@ export async function composeRoster(options: RosterOptions): Promise<Roster> {
       signingKeys: api.keys,
       usage: api.usage,
       every: {
-        ...(outboxTuning?.drainEvery ? { outboxDrain: outboxTuning.drainEvery } : {}),
+        ...(drainEvery ? { outboxDrain: drainEvery } : {}),
         ...(options.retrainingSweepEvery ? { retrainingSweep: options.retrainingSweepEvery } : {}),
         ...(options.evaluation?.resumeEvery ? { evaluationsResume: options.evaluation.resumeEvery } : {}),
         ...(options.evaluation?.rerunEvery ? { evaluationsRerun: options.evaluation.rerunEvery } : {}),

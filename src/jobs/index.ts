@@ -70,5 +70,5 @@ export type JobDependencies = Intersection<NeedsOf<(typeof JOBS)[number]>>;
 
 /** Defines every job on the scheduler and schedules the recurring ones (their stored schedule is kept across restarts). */
 export async function defineJobs(agenda: Agenda, deps: JobDependencies): Promise<void> {
-  for (const job of JOBS) await (job as Job<JobDependencies>).define(agenda, deps);
+  for (const job of JOBS) await job.define(agenda, deps);
 }
