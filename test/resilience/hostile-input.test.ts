@@ -24,6 +24,12 @@ const SEED = 20261125;
 const SLACK_CASES = 1_200;
 const TEAMS_CASES = 4_500;
 const TELEMETRY_CASES = 4_500;
+/*
+ * Each generated case is a real request through the real endpoint: on a quiet machine a run takes
+ * about 100 s in all, at load 12-16 on two cores the Teams cases alone took over 240 s. The
+ * deadlines allow for a loaded machine; the number of cases and every assertion stay the same.
+ */
+const CASES_DEADLINE_MS = 600_000;
 const IN_FLIGHT = 8;
 
 /** Operator-injection shapes put where an id is expected. */
@@ -179,155 +185,169 @@ describe('hostile input (fast-check, seed ' + SEED + ')', () => {
   const slackPost = (body: string, contentType = 'application/x-www-form-urlencoded') =>
     send('slack', '/slack/events', { 'content-type': contentType, ...sign(body) }, body);
 
-  it(`survives ${SLACK_CASES} generated, validly signed Slack deliveries`, async () => {
-    const payload = fc.oneof(
-      // Interactions with hostile values on Roster's own action ids (Slack's envelope kept: see the report).
-      {
-        weight: 12,
-        arbitrary: fc.record({
-          kind: fc.constant('interaction' as const),
-          actionId: fc.constantFrom('approval_approve', 'approval_deny', 'catalog_request'),
-          value: fc.oneof(
-            hostileString,
-            hostileJson.map((v) => JSON.stringify(v)),
-          ),
-          mutate: fc.dictionary(fc.constantFrom('view', 'state', 'message', 'response_url', 'trigger_id'), hostileJson, { maxKeys: 2 }),
-        }),
-      },
-      // Slash commands with hostile text.
-      {
-        weight: 6,
-        arbitrary: fc.record({
-          kind: fc.constant('command' as const),
-          text: hostileString,
-          user: fc.oneof(fc.constant(NOAH.id), hostileString),
-        }),
-      },
-      // Event callbacks and other JSON bodies.
-      {
-        weight: 1,
-        arbitrary: fc.record({
-          kind: fc.constant('json' as const),
-          body: fc.dictionary(fc.string({ maxLength: 10 }), hostileJson, { maxKeys: 4 }),
-        }),
-      },
-      // Form bodies that are not what Slack sends.
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant('raw' as const), body: fc.string({ unit: 'binary', maxLength: 300 }) }) },
-    );
-    const cases = fc.sample(payload, { numRuns: SLACK_CASES, seed: SEED });
-    await pool(cases, IN_FLIGHT, async (c) => {
-      if (c.kind === 'interaction') {
-        const click = { ...buttonClick(NOAH.id, String(c.actionId), String(c.value)), ...c.mutate };
-        await slackPost(new URLSearchParams({ payload: JSON.stringify(click) }).toString());
-      } else if (c.kind === 'command') {
-        await slackPost(
-          new URLSearchParams({ command: '/roster', text: String(c.text), user_id: String(c.user), team_id: 'TBRIGHT' }).toString(),
-        );
-      } else if (c.kind === 'json') {
-        await slackPost(JSON.stringify(c.body ?? null), 'application/json');
-      } else {
-        await slackPost(String(c.body));
-      }
-    });
-    expect(fiveHundreds.filter((f) => f.endpoint === 'slack')).toEqual([]);
-  }, 240_000);
-
-  it(`survives ${TEAMS_CASES} generated Teams activities`, async () => {
-    const activity = fc.oneof(
-      fc.record({
-        kind: fc.constant('invoke' as const),
-        verb: fc.oneof(
-          fc.constantFrom('approval_approve', 'approval_deny', 'catalog_request', 'agent_request_submit', 'evaluation_submit'),
-          hostileString,
-        ),
-        data: fc.oneof(fc.dictionary(fc.string({ maxLength: 12 }), hostileJson, { maxKeys: 5 }), hostileJson),
-        name: fc.oneof(fc.constant('adaptiveCard/action'), hostileString),
-      }),
-      fc.record({ kind: fc.constant('message' as const), text: hostileString, value: fc.option(hostileJson) }),
-      fc.record({
-        kind: fc.constant('mutated' as const),
-        type: fc.oneof(fc.constantFrom('message', 'invoke', 'conversationUpdate', 'installationUpdate', 'event'), hostileString),
-        overrides: fc.dictionary(
-          fc.constantFrom('from', 'conversation', 'recipient', 'channelData', 'value', 'text', 'attachments', 'membersAdded', 'id'),
-          hostileJson,
-          { maxKeys: 3 },
-        ),
-      }),
-      fc.record({ kind: fc.constant('raw' as const), body: fc.oneof(fc.string({ unit: 'binary', maxLength: 300 }), hostileJson) }),
-    );
-    const cases = fc.sample(activity, { numRuns: TEAMS_CASES, seed: SEED + 1 });
-    const post = (body: string) => send('teams', '/api/messages', { 'content-type': 'application/json' }, body);
-    await pool(cases, IN_FLIGHT, async (c) => {
-      const base = teams.base(noahTeams, c.kind === 'message' ? 'message' : c.kind === 'mutated' ? String(c.type) : 'invoke');
-      if (c.kind === 'invoke') {
-        await post(
-          JSON.stringify({
-            ...base,
-            name: c.name,
-            value: { action: { type: 'Action.Execute', id: 'x', verb: c.verb, data: c.data }, trigger: 'manual' },
+  it(
+    `survives ${SLACK_CASES} generated, validly signed Slack deliveries`,
+    async () => {
+      const payload = fc.oneof(
+        // Interactions with hostile values on Roster's own action ids (Slack's envelope kept: see the report).
+        {
+          weight: 12,
+          arbitrary: fc.record({
+            kind: fc.constant('interaction' as const),
+            actionId: fc.constantFrom('approval_approve', 'approval_deny', 'catalog_request'),
+            value: fc.oneof(
+              hostileString,
+              hostileJson.map((v) => JSON.stringify(v)),
+            ),
+            mutate: fc.dictionary(fc.constantFrom('view', 'state', 'message', 'response_url', 'trigger_id'), hostileJson, { maxKeys: 2 }),
           }),
-        );
-      } else if (c.kind === 'message') {
-        await post(JSON.stringify({ ...base, text: c.text, ...(c.value === null ? {} : { value: c.value }) }));
-      } else if (c.kind === 'mutated') {
-        // serviceUrl stays the fake connector's: Roster must never be steered to another host by a test.
-        await post(JSON.stringify({ ...base, ...c.overrides, serviceUrl: teams.serviceUrl }));
-      } else {
-        await post(typeof c.body === 'string' ? c.body : JSON.stringify(c.body));
-      }
-    });
-    // Unknown invoke names and malformed card actions included: nothing reaches 500.
-    expect(fiveHundreds.filter((f) => f.endpoint === 'teams')).toEqual([]);
-  }, 240_000);
+        },
+        // Slash commands with hostile text.
+        {
+          weight: 6,
+          arbitrary: fc.record({
+            kind: fc.constant('command' as const),
+            text: hostileString,
+            user: fc.oneof(fc.constant(NOAH.id), hostileString),
+          }),
+        },
+        // Event callbacks and other JSON bodies.
+        {
+          weight: 1,
+          arbitrary: fc.record({
+            kind: fc.constant('json' as const),
+            body: fc.dictionary(fc.string({ maxLength: 10 }), hostileJson, { maxKeys: 4 }),
+          }),
+        },
+        // Form bodies that are not what Slack sends.
+        { weight: 1, arbitrary: fc.record({ kind: fc.constant('raw' as const), body: fc.string({ unit: 'binary', maxLength: 300 }) }) },
+      );
+      const cases = fc.sample(payload, { numRuns: SLACK_CASES, seed: SEED });
+      await pool(cases, IN_FLIGHT, async (c) => {
+        if (c.kind === 'interaction') {
+          const click = { ...buttonClick(NOAH.id, String(c.actionId), String(c.value)), ...c.mutate };
+          await slackPost(new URLSearchParams({ payload: JSON.stringify(click) }).toString());
+        } else if (c.kind === 'command') {
+          await slackPost(
+            new URLSearchParams({ command: '/roster', text: String(c.text), user_id: String(c.user), team_id: 'TBRIGHT' }).toString(),
+          );
+        } else if (c.kind === 'json') {
+          await slackPost(JSON.stringify(c.body ?? null), 'application/json');
+        } else {
+          await slackPost(String(c.body));
+        }
+      });
+      expect(fiveHundreds.filter((f) => f.endpoint === 'slack')).toEqual([]);
+    },
+    CASES_DEADLINE_MS,
+  );
 
-  it(`survives ${TELEMETRY_CASES} generated telemetry batches`, async () => {
-    const event = fc.record(
-      {
-        eventId: fc.oneof(fc.string({ minLength: 1, maxLength: 20 }), hostileJson),
-        agentId: fc.oneof(fc.constant('SELF'), hostileJson),
-        time: fc.oneof(
-          fc.constant(new Date().toISOString()),
-          hostileJson,
-          fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
-        ),
-        taskType: fc.oneof(fc.constant('answer'), hostileString),
-        outcome: fc.oneof(fc.constantFrom('success', 'failure', 'handoff'), hostileJson),
-        correctness: fc.oneof(fc.double(), hostileJson),
-        latencyMs: fc.oneof(fc.double(), fc.integer(), hostileJson),
-        costUSD: fc.oneof(fc.double(), hostileJson),
-        tokens: fc.oneof(fc.integer(), hostileJson),
-        segment: hostileString,
-        decisionSummary: hostileString,
-      },
-      { requiredKeys: [] },
-    );
-    const batch = fc.oneof(
-      fc.record({ kind: fc.constant('events' as const), events: fc.array(event, { maxLength: 12 }), platform: fc.boolean() }),
-      fc.record({ kind: fc.constant('json' as const), body: hostileJson, platform: fc.boolean() }),
-      fc.record({ kind: fc.constant('raw' as const), body: fc.string({ unit: 'binary', maxLength: 300 }), platform: fc.boolean() }),
-      fc.record({ kind: fc.constant('auth' as const), authorization: hostileString }),
-    );
-    const cases = fc.sample(batch, { numRuns: TELEMETRY_CASES, seed: SEED + 2 });
-    await pool(cases, IN_FLIGHT, async (c) => {
-      const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (c.kind === 'auth') {
-        // Header values must be ByteStrings for fetch; anything else is sent base64-encoded.
-        headers.authorization = /^[\x20-\x7e]*$/.test(String(c.authorization))
-          ? String(c.authorization)
-          : Buffer.from(String(c.authorization)).toString('base64');
-        await send('telemetry', '/api/v1/telemetry', headers, JSON.stringify({ events: [] }));
-        return;
-      }
-      headers.authorization = `Bearer ${c.platform ? PLATFORM_KEY : agentKey}`;
-      let body: string;
-      if (c.kind === 'events') {
-        body = JSON.stringify({ events: c.events.map((e) => ('agentId' in e && e.agentId === 'SELF' ? { ...e, agentId: agent.id } : e)) });
-      } else if (c.kind === 'json') body = JSON.stringify(c.body ?? null);
-      else body = String(c.body);
-      await send('telemetry', '/api/v1/telemetry', headers, body);
-    });
-    expect(fiveHundreds.filter((f) => f.endpoint === 'telemetry')).toEqual([]);
-  }, 240_000);
+  it(
+    `survives ${TEAMS_CASES} generated Teams activities`,
+    async () => {
+      const activity = fc.oneof(
+        fc.record({
+          kind: fc.constant('invoke' as const),
+          verb: fc.oneof(
+            fc.constantFrom('approval_approve', 'approval_deny', 'catalog_request', 'agent_request_submit', 'evaluation_submit'),
+            hostileString,
+          ),
+          data: fc.oneof(fc.dictionary(fc.string({ maxLength: 12 }), hostileJson, { maxKeys: 5 }), hostileJson),
+          name: fc.oneof(fc.constant('adaptiveCard/action'), hostileString),
+        }),
+        fc.record({ kind: fc.constant('message' as const), text: hostileString, value: fc.option(hostileJson) }),
+        fc.record({
+          kind: fc.constant('mutated' as const),
+          type: fc.oneof(fc.constantFrom('message', 'invoke', 'conversationUpdate', 'installationUpdate', 'event'), hostileString),
+          overrides: fc.dictionary(
+            fc.constantFrom('from', 'conversation', 'recipient', 'channelData', 'value', 'text', 'attachments', 'membersAdded', 'id'),
+            hostileJson,
+            { maxKeys: 3 },
+          ),
+        }),
+        fc.record({ kind: fc.constant('raw' as const), body: fc.oneof(fc.string({ unit: 'binary', maxLength: 300 }), hostileJson) }),
+      );
+      const cases = fc.sample(activity, { numRuns: TEAMS_CASES, seed: SEED + 1 });
+      const post = (body: string) => send('teams', '/api/messages', { 'content-type': 'application/json' }, body);
+      await pool(cases, IN_FLIGHT, async (c) => {
+        const base = teams.base(noahTeams, c.kind === 'message' ? 'message' : c.kind === 'mutated' ? String(c.type) : 'invoke');
+        if (c.kind === 'invoke') {
+          await post(
+            JSON.stringify({
+              ...base,
+              name: c.name,
+              value: { action: { type: 'Action.Execute', id: 'x', verb: c.verb, data: c.data }, trigger: 'manual' },
+            }),
+          );
+        } else if (c.kind === 'message') {
+          await post(JSON.stringify({ ...base, text: c.text, ...(c.value === null ? {} : { value: c.value }) }));
+        } else if (c.kind === 'mutated') {
+          // serviceUrl stays the fake connector's: Roster must never be steered to another host by a test.
+          await post(JSON.stringify({ ...base, ...c.overrides, serviceUrl: teams.serviceUrl }));
+        } else {
+          await post(typeof c.body === 'string' ? c.body : JSON.stringify(c.body));
+        }
+      });
+      // Unknown invoke names and malformed card actions included: nothing reaches 500.
+      expect(fiveHundreds.filter((f) => f.endpoint === 'teams')).toEqual([]);
+    },
+    CASES_DEADLINE_MS,
+  );
+
+  it(
+    `survives ${TELEMETRY_CASES} generated telemetry batches`,
+    async () => {
+      const event = fc.record(
+        {
+          eventId: fc.oneof(fc.string({ minLength: 1, maxLength: 20 }), hostileJson),
+          agentId: fc.oneof(fc.constant('SELF'), hostileJson),
+          time: fc.oneof(
+            fc.constant(new Date().toISOString()),
+            hostileJson,
+            fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+          ),
+          taskType: fc.oneof(fc.constant('answer'), hostileString),
+          outcome: fc.oneof(fc.constantFrom('success', 'failure', 'handoff'), hostileJson),
+          correctness: fc.oneof(fc.double(), hostileJson),
+          latencyMs: fc.oneof(fc.double(), fc.integer(), hostileJson),
+          costUSD: fc.oneof(fc.double(), hostileJson),
+          tokens: fc.oneof(fc.integer(), hostileJson),
+          segment: hostileString,
+          decisionSummary: hostileString,
+        },
+        { requiredKeys: [] },
+      );
+      const batch = fc.oneof(
+        fc.record({ kind: fc.constant('events' as const), events: fc.array(event, { maxLength: 12 }), platform: fc.boolean() }),
+        fc.record({ kind: fc.constant('json' as const), body: hostileJson, platform: fc.boolean() }),
+        fc.record({ kind: fc.constant('raw' as const), body: fc.string({ unit: 'binary', maxLength: 300 }), platform: fc.boolean() }),
+        fc.record({ kind: fc.constant('auth' as const), authorization: hostileString }),
+      );
+      const cases = fc.sample(batch, { numRuns: TELEMETRY_CASES, seed: SEED + 2 });
+      await pool(cases, IN_FLIGHT, async (c) => {
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (c.kind === 'auth') {
+          // Header values must be ByteStrings for fetch; anything else is sent base64-encoded.
+          headers.authorization = /^[\x20-\x7e]*$/.test(String(c.authorization))
+            ? String(c.authorization)
+            : Buffer.from(String(c.authorization)).toString('base64');
+          await send('telemetry', '/api/v1/telemetry', headers, JSON.stringify({ events: [] }));
+          return;
+        }
+        headers.authorization = `Bearer ${c.platform ? PLATFORM_KEY : agentKey}`;
+        let body: string;
+        if (c.kind === 'events') {
+          body = JSON.stringify({
+            events: c.events.map((e) => ('agentId' in e && e.agentId === 'SELF' ? { ...e, agentId: agent.id } : e)),
+          });
+        } else if (c.kind === 'json') body = JSON.stringify(c.body ?? null);
+        else body = String(c.body);
+        await send('telemetry', '/api/v1/telemetry', headers, body);
+      });
+      expect(fiveHundreds.filter((f) => f.endpoint === 'telemetry')).toEqual([]);
+    },
+    CASES_DEADLINE_MS,
+  );
 
   it('operator injection where an id is expected never matches anything', async () => {
     const before = (await roster.services.runs.get(waitingRun.runId))!;
