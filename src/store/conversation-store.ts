@@ -58,6 +58,8 @@ export interface ConversationStore {
 
 /** How long a zone read from the store stands in this process (see {@link ConversationStore.timeZoneOf}). */
 const ZONE_CACHE_MS = 10 * 60_000;
+/** Most answers remembered per look-up (by AAD id, by e-mail); the oldest are dropped first. */
+const ZONE_CACHE_ENTRIES = 10_000;
 
 /** What one look-up found: whether there is a reference, and its zone. */
 interface ZoneAnswer {
@@ -73,7 +75,7 @@ interface ZoneAnswer {
  */
 export function createConversationStore(
   connection: Connection,
-  options: { zoneCacheMs?: number; clock?: () => number } = {},
+  options: { zoneCacheMs?: number; zoneCacheEntries?: number; clock?: () => number } = {},
 ): ConversationStore {
   const schema = new Schema(
     {
@@ -125,31 +127,38 @@ export function createConversationStore(
 
   // The two look-ups `timeZoneOf` makes, each remembered apart, so that a write here replaces
   // exactly the answers it changes. `writes` counts this store's finished writes: a read that one
-  // overtook may have read the old document, and is not remembered.
+  // overtook may have read the old document, and is not remembered. Each holds at most
+  // `zoneCacheEntries` answers (people come and go with the directory), the oldest dropped first.
   const clock = options.clock ?? Date.now;
   const zoneCacheMs = options.zoneCacheMs ?? ZONE_CACHE_MS;
+  const zoneCacheEntries = options.zoneCacheEntries ?? ZONE_CACHE_ENTRIES;
   const zonesByAad = new Map<string, ZoneAnswer>();
   const zonesByEmail = new Map<string, ZoneAnswer>();
   let writes = 0;
+  const remember = (cache: Map<string, ZoneAnswer>, id: string, answer: ZoneAnswer) => {
+    cache.delete(id);
+    cache.set(id, answer);
+    while (cache.size > zoneCacheEntries) cache.delete(cache.keys().next().value!);
+  };
   const remembered = async (cache: Map<string, ZoneAnswer>, id: string, read: () => Promise<TeamsConversationRef | undefined>) => {
     const cached = cache.get(id);
     if (cached && clock() - cached.at < zoneCacheMs) return cached;
     const before = writes;
     const ref = await read();
     const answer: ZoneAnswer = { found: Boolean(ref), zone: ref?.timeZone, at: clock() };
-    if (writes === before) cache.set(id, answer);
+    if (writes === before) remember(cache, id, answer);
     return answer;
   };
   /** After a write to `aad`'s reference (with `email` when the write said it, `zone` when it set one). */
   const wrote = (aad: string, email: string | undefined, zone: string | undefined) => {
     writes += 1;
     const answer: ZoneAnswer | undefined = zone ? { found: true, zone, at: clock() } : undefined;
-    if (answer) zonesByAad.set(aad, answer);
+    if (answer) remember(zonesByAad, aad, answer);
     else zonesByAad.delete(aad);
     // As the newest reference with its e-mail, this one is what the e-mail finds now; a write
     // whose e-mail is not known here may have changed any e-mail's answer.
     if (!email) zonesByEmail.clear();
-    else if (answer) zonesByEmail.set(email, answer);
+    else if (answer) remember(zonesByEmail, email, answer);
     else zonesByEmail.delete(email);
   };
 

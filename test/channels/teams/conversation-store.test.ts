@@ -114,5 +114,26 @@ describe('conversation references (MongoDB)', () => {
       await zones.remove(aad);
       expect(await zones.timeZoneOf(tom)).toBeUndefined();
     });
+
+    it('remembers a bounded number of people, forgetting the longest-remembered first', async () => {
+      const few = createConversationStore(monitored, { clock: () => now, zoneCacheEntries: 2 });
+      await store.save({ ...base, aadObjectId: aad, email: tom.email, timeZone: 'Asia/Tokyo' });
+      const someone = (i: number) => ({ email: `person.${i}@brightwater.example` });
+      expect(await few.timeZoneOf(someone(1))).toBeUndefined();
+      expect(await few.timeZoneOf(someone(2))).toBeUndefined();
+      expect(reads).toBe(2);
+      // Asked again, still remembered; a third person makes room by forgetting the first.
+      expect(await few.timeZoneOf(someone(1))).toBeUndefined();
+      expect(reads).toBe(2);
+      expect(await few.timeZoneOf(someone(3))).toBeUndefined();
+      expect(reads).toBe(3);
+      expect(await few.timeZoneOf(someone(2))).toBeUndefined();
+      expect(reads).toBe(3);
+      expect(await few.timeZoneOf(someone(1))).toBeUndefined();
+      expect(reads).toBe(4);
+      // By AAD id the same bound holds, and the answer is still right once read again.
+      expect(await few.timeZoneOf(tom)).toBe('Asia/Tokyo');
+      expect(reads).toBe(5);
+    });
   });
 });
