@@ -9,6 +9,36 @@ import { agentRecord, eventually, people, startHarness, type Harness } from '../
  */
 
 const LEASE_MS = 400;
+const PRIYA = 'priya.raman@brightwater.example';
+
+/** An agent Priya sponsors, stored, and its request for a contract change (which waits for her approval). */
+async function contractDesk(h: Harness, name: string) {
+  const agent = agentRecord({
+    name,
+    catalogRoleId: 'procurement-agent',
+    businessUnit: 'risk-compliance',
+    sponsors: [PRIYA],
+    requestedBy: people.tom,
+  });
+  await h.services.agents.insert(agent);
+  const ask = (key: string) =>
+    h.services.runtime.request(agent, {
+      action: 'contracts.modify',
+      summary: 'Extend the ACME contract by a year.',
+      details: { contractId: 'C-1042', supplier: 'ACME', change: 'Extend by 12 months.' },
+      idempotency_key: key,
+    });
+  return { agent, ask };
+}
+
+/** Takes both places of the deferred queue (`laterConcurrency: 2`) until the returned release is called. */
+async function busyQueue(h: Harness): Promise<() => void> {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  await h.services.outbox.later(() => gate);
+  await h.services.outbox.later(() => gate);
+  return release;
+}
 
 describe('effects performed right after the answer (Outbox.later)', () => {
   let h: Harness;
@@ -99,31 +129,13 @@ describe('effects performed right after the answer (Outbox.later)', () => {
   });
 
   it('a pending request’s card goes out while the deferred queue is busy; its audit entries follow once, also after a crash', async () => {
-    const priya = 'priya.raman@brightwater.example';
-    const agent = agentRecord({
-      name: 'Now Card Desk',
-      catalogRoleId: 'procurement-agent',
-      businessUnit: 'risk-compliance',
-      sponsors: [priya],
-      requestedBy: people.tom,
-    });
-    await h.services.agents.insert(agent);
+    const { agent, ask } = await contractDesk(h, 'Now Card Desk');
     const auditOf = async (id: string) =>
       (await h.services.audit.export({ agentId: agent.id })).filter((e) => e.subject.id === id).map((e) => e.action);
-    const cardsFor = (runId: string) => h.notifier.to(priya, 'approval-request').filter((m) => m.card.data.runId === runId).length;
-    const ask = (key: string) =>
-      h.services.runtime.request(agent, {
-        action: 'contracts.modify',
-        summary: 'Extend the ACME contract by a year.',
-        details: { contractId: 'C-1042', supplier: 'ACME', change: 'Extend by 12 months.' },
-        idempotency_key: key,
-      });
+    const cardsFor = (runId: string) => h.notifier.to(PRIYA, 'approval-request').filter((m) => m.card.data.runId === runId).length;
 
     // Both of the queue's places are taken: the card does not wait for them (Outbox.now).
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    await h.services.outbox.later(() => gate);
-    await h.services.outbox.later(() => gate);
+    const release = await busyQueue(h);
     const asked = await ask('now-card-0001');
     expect(asked.view.status).toBe('pending');
     const { runId } = await h.services.runtime.get(agent.id, asked.view.id);
@@ -155,24 +167,11 @@ describe('effects performed right after the answer (Outbox.later)', () => {
   });
 
   it('a decision answered first (a Teams invoke) is audited before the answer; dying after it, the worker refreshes the card and carries the run on, once', async () => {
-    const priya = 'priya.raman@brightwater.example';
-    const agent = agentRecord({
-      name: 'Answer First Desk',
-      catalogRoleId: 'procurement-agent',
-      businessUnit: 'risk-compliance',
-      sponsors: [priya],
-      requestedBy: people.tom,
-    });
-    await h.services.agents.insert(agent);
-    const asked = await h.services.runtime.request(agent, {
-      action: 'contracts.modify',
-      summary: 'Extend the ACME contract by a year.',
-      details: { contractId: 'C-1042', supplier: 'ACME', change: 'Extend by 12 months.' },
-      idempotency_key: 'answer-first-0001',
-    });
+    const { agent, ask } = await contractDesk(h, 'Answer First Desk');
+    const asked = await ask('answer-first-0001');
     const { runId } = await h.services.runtime.get(agent.id, asked.view.id);
     await h.services.outbox.idle();
-    const card = () => h.notifier.to(priya, 'approval-request').find((m) => m.card.data.runId === runId)!.card;
+    const card = () => h.notifier.to(PRIYA, 'approval-request').find((m) => m.card.data.runId === runId)!.card;
     const before = JSON.stringify(card());
     expect(card().data).toMatchObject({ canDecide: true });
     const count = async (action: string) =>
@@ -180,7 +179,7 @@ describe('effects performed right after the answer (Outbox.later)', () => {
 
     crashAt = 'run.approved.after-answer:0';
     const run = await h.services.engine.decide(
-      { runId: runId!, stepId: 'decision', actor: priya, decision: 'approve' },
+      { runId: runId!, stepId: 'decision', actor: PRIYA, decision: 'approve' },
       { answerFirst: true },
     );
     expect(run.steps.decision?.status).toBe('approved');
@@ -199,7 +198,7 @@ describe('effects performed right after the answer (Outbox.later)', () => {
     expect(await count('decision.approve')).toBe(1);
     expect(await count('step.approved')).toBe(1);
     expect(await count('run.completed')).toBe(1);
-    expect(h.notifier.to(priya, 'approval-request').filter((m) => m.card.data.runId === runId)).toHaveLength(1);
+    expect(h.notifier.to(PRIYA, 'approval-request').filter((m) => m.card.data.runId === runId)).toHaveLength(1);
   });
 });
 
@@ -214,30 +213,14 @@ describe('a decision on a run whose start is still deferred', () => {
   });
 
   it('is audited after the run’s start and the opening of its step, each recorded once', async () => {
-    const priya = 'priya.raman@brightwater.example';
-    const agent = agentRecord({
-      name: 'Order Desk',
-      catalogRoleId: 'procurement-agent',
-      businessUnit: 'risk-compliance',
-      sponsors: [priya],
-      requestedBy: people.tom,
-    });
-    await h.services.agents.insert(agent);
+    const { agent, ask } = await contractDesk(h, 'Order Desk');
     // The deferred queue is busy: the request's and its run's entries wait there behind the card.
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    await h.services.outbox.later(() => gate);
-    await h.services.outbox.later(() => gate);
-    const asked = await h.services.runtime.request(agent, {
-      action: 'contracts.modify',
-      summary: 'Extend the ACME contract by a year.',
-      details: { contractId: 'C-1042', supplier: 'ACME', change: 'Extend by 12 months.' },
-      idempotency_key: 'order-while-deferred-1',
-    });
+    const release = await busyQueue(h);
+    const asked = await ask('order-while-deferred-1');
     const { runId } = await h.services.runtime.get(agent.id, asked.view.id);
-    await eventually(() => h.notifier.to(priya, 'approval-request').some((m) => m.card.data.runId === runId));
+    await eventually(() => h.notifier.to(PRIYA, 'approval-request').some((m) => m.card.data.runId === runId));
     const run = await h.services.engine.get(runId!);
-    await h.services.engine.decide({ runId: runId!, stepId: Object.keys(run.steps)[0]!, actor: priya, decision: 'approve' });
+    await h.services.engine.decide({ runId: runId!, stepId: Object.keys(run.steps)[0]!, actor: PRIYA, decision: 'approve' });
     release();
     await h.services.outbox.idle();
 
