@@ -87,7 +87,7 @@ describe('Teams: reminders held until working hours in the Teams client zone', (
     // Tom never wrote to Roster from Teams: the organisation's zone (UTC) for him.
     for (const at of first.tom) expect(localTime(at, 'UTC')).toBe(`${WORKDAY} 09:00`);
     // Priya's zone is the one her message just stored; Tom's "none" is read once (by AAD id, then
-    // by e-mail), not once per reminder (2 × 12 reminders = 36 reads before the cache).
+    // by e-mail), not once per reminder (Priya 1 and Tom 2 a reminder, 36 reads for 12 before the cache).
     expect(first.reads).toBeLessThanOrEqual(2);
 
     // She travels: the zone her client reports now counts from her next message on, without a read.
