@@ -1142,7 +1142,9 @@ export class FlowEngine {
   /**
    * Hands `settle` to the outbox (performed right after the caller answered), after the run's
    * previous deferred settle: two decisions a moment apart refresh people's cards in the order
-   * they were stored, so an older view never lands last.
+   * they were stored, so an older view never lands last. Not src/core/keyed-serial.ts: that starts a
+   * task once the previous one ends, whereas here the place in line is taken when the decision is
+   * stored and the start is the outbox queue's (or the caller's, when the queue pushes back).
    */
   private async settleAfter(runId: string, settle: () => Promise<void>): Promise<void> {
     const previous = this.deferred.get(runId);
