@@ -61,9 +61,10 @@ const ZONE_CACHE_MS = 10 * 60_000;
 /** Most answers remembered per look-up (by AAD id, by e-mail); the oldest are dropped first. */
 const ZONE_CACHE_ENTRIES = 10_000;
 
-/** What one look-up found: whether there is a reference, and its zone. */
+/** What one look-up found: whether there is a reference (`aad`, its AAD object id), and its zone. */
 interface ZoneAnswer {
   found: boolean;
+  aad?: string | undefined;
   zone?: string | undefined;
   at: number;
 }
@@ -145,20 +146,22 @@ export function createConversationStore(
     if (cached && clock() - cached.at < zoneCacheMs) return cached;
     const before = writes;
     const ref = await read();
-    const answer: ZoneAnswer = { found: Boolean(ref), zone: ref?.timeZone, at: clock() };
+    const answer: ZoneAnswer = { found: Boolean(ref), aad: ref?.aadObjectId, zone: ref?.timeZone, at: clock() };
     if (writes === before) remember(cache, id, answer);
     return answer;
   };
   /** After a write to `aad`'s reference (with `email` when the write said it, `zone` when it set one). */
   const wrote = (aad: string, email: string | undefined, zone: string | undefined) => {
     writes += 1;
-    const answer: ZoneAnswer | undefined = zone ? { found: true, zone, at: clock() } : undefined;
+    const answer: ZoneAnswer | undefined = zone ? { found: true, aad, zone, at: clock() } : undefined;
     if (answer) remember(zonesByAad, aad, answer);
     else zonesByAad.delete(aad);
-    // As the newest reference with its e-mail, this one is what the e-mail finds now; a write
-    // whose e-mail is not known here may have changed any e-mail's answer.
-    if (!email) zonesByEmail.clear();
-    else if (answer) remember(zonesByEmail, email, answer);
+    // As the newest reference with its e-mail, this one is what the e-mail finds now; an e-mail
+    // that found it before may find another now (its e-mail changed); a write whose e-mail is not
+    // known here may have changed any e-mail's answer.
+    if (!email) return zonesByEmail.clear();
+    for (const [other, found] of zonesByEmail) if (found.aad === aad) zonesByEmail.delete(other);
+    if (answer) remember(zonesByEmail, email, answer);
     else zonesByEmail.delete(email);
   };
 

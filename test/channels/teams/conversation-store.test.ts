@@ -115,6 +115,15 @@ describe('conversation references (MongoDB)', () => {
       expect(await zones.timeZoneOf(tom)).toBeUndefined();
     });
 
+    it('forgets what an e-mail found once a sighting stored here gives that reference another e-mail', async () => {
+      await store.save({ ...base, aadObjectId: aad, email: tom.email, timeZone: 'Asia/Tokyo' });
+      expect(await zones.timeZoneOf({ email: tom.email })).toBe('Asia/Tokyo');
+      // His address changed: the old one no longer finds his reference, nor its zone.
+      await zones.save({ ...base, aadObjectId: aad, email: 'tom.becker@riverside.example' });
+      expect(await zones.timeZoneOf({ email: tom.email })).toBeUndefined();
+      expect(await zones.timeZoneOf({ email: 'tom.becker@riverside.example' })).toBe('Asia/Tokyo');
+    });
+
     it('remembers a bounded number of people, forgetting the longest-remembered first', async () => {
       const few = createConversationStore(monitored, { clock: () => now, zoneCacheEntries: 2 });
       await store.save({ ...base, aadObjectId: aad, email: tom.email, timeZone: 'Asia/Tokyo' });
