@@ -13,7 +13,8 @@ export type OffboardingChatCommand =
   | { name: 'note'; agent: string; text: string; kind: 'failure-mode' | 'high-value-interaction' | 'note' }
   | { name: 'archive'; agent: string }
   | { name: 'update'; agent: string; version: string; metrics: Record<string, string>; changelog: string }
-  | { name: 'retrain'; agent: string; days: number; reason: string }
+  /** `days` absent: the postpone form asks them; present, even mistyped, it is checked (1 to 90). */
+  | { name: 'retrain'; agent: string; days?: number; reason: string }
   | { name: 'sponsor'; agent: string; confirm?: string }
   | { name: 'reactivate'; agent: string; reason: string };
 
@@ -97,9 +98,10 @@ export function parseOffboardingCommand(word: string, rest: string[]): Offboardi
   if (word === 'retrain') {
     const [agent, verb, days, ...reason] = t;
     // Alone (or `postpone` alone), the postpone form picks the agent; without days it asks them.
-    if (!agent || agent.toLowerCase() === 'postpone') return { name: 'retrain', agent: '', days: Number.NaN, reason: '' };
+    // Days typed but not a number (`postpone abc`) are kept as such: the person is told they are wrong.
+    if (!agent || agent.toLowerCase() === 'postpone') return { name: 'retrain', agent: '', reason: '' };
     if (verb?.toLowerCase() !== 'postpone') return { name: 'unknown', text };
-    if (!days) return { name: 'retrain', agent, days: Number.NaN, reason: '' };
+    if (!days) return { name: 'retrain', agent, reason: '' };
     return { name: 'retrain', agent, days: Number(days), reason: reason.join(' ') };
   }
   if (word === 'note') {
@@ -220,7 +222,12 @@ export class OffboardingChat {
         };
       }
       case 'retrain': {
-        const record = await this.services.development.postponeRetraining(person.email, agent.id, command.days, command.reason);
+        const record = await this.services.development.postponeRetraining(
+          person.email,
+          agent.id,
+          command.days ?? Number.NaN,
+          command.reason,
+        );
         return {
           kind: 'notice',
           data: { level: 'info', title: `Retraining of ${agent.name} postponed`, text: `Until ${record.postponedUntil}: ${record.reason}` },

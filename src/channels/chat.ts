@@ -384,7 +384,7 @@ export class ChatService {
     if (command.name === 'update' && !command.version)
       return { form: true, card: await this.actions.versionForm(person, command.agent || undefined) };
     // `retrain` alone, or `retrain <agent> postpone` without days, opens the postpone form.
-    if (command.name === 'retrain' && (!command.agent || !Number.isFinite(command.days)))
+    if (command.name === 'retrain' && (!command.agent || command.days === undefined))
       return { form: true, card: await this.actions.postponeForm(person, command.agent || undefined) };
     // `reactivate` alone picks among the person's suspended agents.
     if (command.name === 'reactivate' && !command.agent) return { form: true, card: await this.actions.reactivateForm(person) };

@@ -153,6 +153,22 @@ describe('pickers in Slack and Teams: agents, people and scopes', () => {
       expect((await roster.services.agents.get(hiddenStranger.id))!.knowledgeNotes).toEqual([]);
     });
 
+    it('`retrain <agent> postpone` without days opens the postpone form; days typed wrong (`abc`) are refused with the 1 to 90 days error', async () => {
+      const modal = await slackModal(PRIYA.id, 'retrain "Pick Alpha" postpone', 'retrain_postpone');
+      expect(JSON.stringify(modal)).toContain('Pick Alpha is due for retraining');
+      expect(actionElements(modal.blocks).map((e) => e.action_id)).toEqual(['days', 'text']);
+
+      const opened = slack.of('views.open').length;
+      await postSlack(
+        roster.baseUrl,
+        slashCommand(PRIYA.id, 'retrain "Pick Alpha" postpone abc waiting for data', slack.responseUrl('postpone-abc')),
+      );
+      const answer = JSON.stringify((await slack.waitForResponse('postpone-abc')).body);
+      expect(answer).toContain('Postpone by 1 to 90 days.');
+      expect(slack.of('views.open')).toHaveLength(opened);
+      expect(await roster.services.development.retraining(priyas[0]!.id)).toBeUndefined();
+    });
+
     it("`access` alone offers Priya's agents with each scope's risk and longest grant; a pick is requested, a tampered one refused", async () => {
       const modal = await slackModal(PRIYA.id, 'access', 'access_request_submit');
       const select = actionElements(modal.blocks).find((e) => e.action_id === 'access_target')!;
