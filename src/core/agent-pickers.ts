@@ -3,8 +3,6 @@ import type { AgentRecord } from './agents.js';
 import type { AgentSearchFilter, AgentSearchPage } from './agent-search.js';
 import type { AgentStatus } from './lifecycle.js';
 import {
-  isAlertResponder,
-  isItAdmin,
   mayAddKnowledgeNote,
   mayAskReactivation,
   mayManageAccess,
@@ -32,15 +30,14 @@ export const PICKER_STATIC_MAX = 100;
 /** The most agents one search answers (Slack shows 100 options, Teams 15). */
 export const PICKER_SEARCH_MAX = 50;
 
+/** What a picker rule reads of an agent: its ties to people, its unit and its status. */
+type Candidate = Pick<AgentRecord, 'sponsors' | 'proposedSponsors' | 'requestedBy' | 'businessUnit' | 'status'>;
+
 interface PickRule {
   /** Statuses the action applies to. */
   statuses: readonly AgentStatus[];
-  /** Whether the person may act on every agent of those statuses, not only on their own. */
-  everyAgent(org: OrgConfig, person: Person): boolean;
-  /** Which agents are the person's own: those they sponsor, or also those they requested. */
-  own: 'sponsor' | 'sponsor-or-requester';
-  /** The action's rule, asked of every agent offered or picked. */
-  may(org: OrgConfig, person: Person, agent: AgentRecord): boolean;
+  /** The action's rule (policies.ts), asked of every agent offered or picked. */
+  may(org: OrgConfig, person: Person, agent: Candidate): boolean;
 }
 
 const WORKING: readonly AgentStatus[] = ['active', 'probation'];
@@ -48,26 +45,26 @@ const WORKING: readonly AgentStatus[] = ['active', 'probation'];
 const RULES: Record<PickPurpose, PickRule> = {
   note: {
     statuses: ['requested', 'active', 'probation', 'suspended', 'retiring'],
-    everyAgent: (org, person) => isAlertResponder(org, person),
-    own: 'sponsor',
     may: (org, person, agent) => mayAddKnowledgeNote(org, person, agent),
   },
-  version: { statuses: WORKING, everyAgent: (_org, p) => isItAdmin(p), own: 'sponsor', may: (_org, p, a) => mayProposeVersion(p, a) },
-  retrain: { statuses: WORKING, everyAgent: (_org, p) => isItAdmin(p), own: 'sponsor', may: (_org, p, a) => mayManageRetraining(p, a) },
-  reactivate: {
-    statuses: ['suspended'],
-    everyAgent: (_org, p) => isItAdmin(p),
-    own: 'sponsor',
-    may: (org, p, a) => maySeeAgent(org, p, a) && mayAskReactivation(p, a),
-  },
-  evaluate: {
-    statuses: ['requested', 'active', 'probation'],
-    everyAgent: (_org, p) => isItAdmin(p),
-    own: 'sponsor-or-requester',
-    may: (_org, p, a) => mayManageEvaluation(p, a),
-  },
-  access: { statuses: WORKING, everyAgent: (_org, p) => isItAdmin(p), own: 'sponsor', may: (_org, p, a) => mayManageAccess(p, a) },
+  version: { statuses: WORKING, may: (_org, p, a) => mayProposeVersion(p, a) },
+  retrain: { statuses: WORKING, may: (_org, p, a) => mayManageRetraining(p, a) },
+  reactivate: { statuses: ['suspended'], may: (org, p, a) => maySeeAgent(org, p, a) && mayAskReactivation(p, a) },
+  evaluate: { statuses: ['requested', 'active', 'probation'], may: (_org, p, a) => mayManageEvaluation(p, a) },
+  access: { statuses: WORKING, may: (_org, p, a) => mayManageAccess(p, a) },
 };
+
+/**
+ * Whether a rule lets the person act on an agent that is not theirs in any way (they neither
+ * sponsor nor requested it, and it belongs to no unit): asked of the rule itself, so that the
+ * database narrowing never leaves out an agent policies.ts allows. When it does not, the database is
+ * asked only for the person's own agents (sponsored, proposed for, requested); a rule that grants
+ * by business unit would need those units asked for too.
+ */
+function mayActOnStrangers(org: OrgConfig, person: Person, rule: PickRule): boolean {
+  const stranger: Candidate = { sponsors: [], proposedSponsors: [], requestedBy: '', businessUnit: '', status: rule.statuses[0]! };
+  return rule.may(org, person, stranger);
+}
 
 /** What else narrows a picker: catalog roles (e.g. those Roster can evaluate), and a check per agent. */
 export interface PickOptions {
@@ -127,10 +124,7 @@ export class AgentPicker {
   private filter(person: Person, purpose: PickPurpose, options: PickOptions, text?: string): AgentSearchFilter {
     const rule = RULES[purpose];
     const filter: AgentSearchFilter = { statuses: [...rule.statuses] };
-    if (!rule.everyAgent(this.org, person)) {
-      if (rule.own === 'sponsor') filter.sponsor = person.email;
-      else filter.visibleTo = { email: person.email, businessUnits: [] };
-    }
+    if (!mayActOnStrangers(this.org, person, rule)) filter.visibleTo = { email: person.email, businessUnits: [] };
     if (options.roleIds) filter.roleIds = [...options.roleIds];
     if (text && /^agt_[\w-]{1,100}$/.test(text)) filter.idsIn = [[text]];
     else if (text) filter.nameContains = text;
