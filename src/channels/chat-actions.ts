@@ -818,12 +818,7 @@ export class CardActionsChat {
     const form = PICKER_FORMS[verb]!;
     if (!agentId) return 'Choose an agent.';
     const agent = cardIdSchema.safeParse(agentId).success ? await this.services.agents.get(agentId) : undefined;
-    const options = this.pickOptions(form.purpose);
-    const offered =
-      agent !== undefined &&
-      this.chat.pickers.may(person, form.purpose, agent) &&
-      (!options.roleIds || options.roleIds.includes(agent.catalogRoleId)) &&
-      (!options.keep || (await options.keep(agent)));
+    const offered = agent !== undefined && (await this.chat.pickers.offers(person, form.purpose, agent, this.pickOptions(form.purpose)));
     return offered ? undefined : `Choose one of the agents offered: you can't ${form.cannot} that one.`;
   }
 

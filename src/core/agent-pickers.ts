@@ -103,6 +103,16 @@ export class AgentPicker {
     return rule.statuses.includes(agent.status) && rule.may(this.org, person, agent);
   }
 
+  /**
+   * Whether the form offers this agent to the person: its rule, and what else narrows the form.
+   * The list and a submitted pick both ask this, so a tampered pick is refused by the same rule.
+   */
+  async offers(person: Person, purpose: PickPurpose, agent: AgentRecord, options: PickOptions = {}): Promise<boolean> {
+    if (!this.may(person, purpose, agent)) return false;
+    if (options.roleIds && !options.roleIds.includes(agent.catalogRoleId)) return false;
+    return !options.keep || options.keep(agent);
+  }
+
   /** The agents to list, in name order; `search` when there are too many for a list. */
   async choices(person: Person, purpose: PickPurpose, options: PickOptions = {}): Promise<PickedAgents> {
     const found = await this.collect(person, purpose, options, undefined, this.staticMax + 1);
@@ -145,9 +155,7 @@ export class AgentPicker {
       const { agents } = await this.agents.search(filter, { skip: page * PAGE, limit: PAGE });
       for (const agent of agents) {
         if (out.length >= want) break;
-        if (!this.may(person, purpose, agent)) continue;
-        if (options.keep && !(await options.keep(agent))) continue;
-        out.push(agent);
+        if (await this.offers(person, purpose, agent, options)) out.push(agent);
       }
       if (agents.length < PAGE) break;
     }
