@@ -255,7 +255,7 @@ describe('times where people are (Slack and Teams endpoints)', () => {
     expect(sent).not.toContain('36h');
   }, 60_000);
 
-  it('an on-call page never waits for working hours: it reaches the on-call person at once', async () => {
+  it('an on-call page never waits for working hours: it reaches the on-call person at once, while her reminder waits', async () => {
     const AISHA = { email: 'aisha.khan@brightwater.example', slack: 'U04L2V8F5HY' };
     await both.roster.services.supervision.alerts.raise({
       kind: 'shadow',
@@ -270,10 +270,23 @@ describe('times where people are (Slack and Teams endpoints)', () => {
       (a) => a.channel === AISHA.slack && text(a.blocks).includes('agt_5ade5ade5ade0f0f'),
       30_000,
     );
-    const held = await both.roster.db.connection
-      .collection('agendaJobs')
-      .findOne({ name: 'chat.working-hours', 'data.data.to': AISHA.email });
+    const jobs = both.roster.db.connection.collection('agendaJobs');
+    const held = await jobs.findOne({ name: 'chat.working-hours', 'data.data.to': AISHA.email });
     expect(held).toBeNull();
+
+    // She is outside her working hours all the same: a grant reminder to her, which can wait, is
+    // held for her next working morning and does not reach her; only the page did.
+    const ledger = agentRecord({ name: 'Night Ledger', sponsors: [AISHA.email], requestedBy: AISHA.email, businessUnit: 'engineering' });
+    await both.roster.services.agents.insert(ledger);
+    const grant = grantRecord(ledger.id, 'kb:read', { expiresAt: new Date(Date.now() + 10 * DAY).toISOString() });
+    await both.roster.services.grants.insert(grant);
+    expect(await both.roster.services.access.remindGrant(grant.id, DAY)).toBe(true);
+    const reminder = await eventually(
+      async () => (await jobs.findOne({ name: 'chat.working-hours', 'data.data.to': AISHA.email })) ?? undefined,
+    );
+    expect(new Date(reminder.nextRunAt as Date).getTime()).toBeGreaterThan(Date.now() + 3_600_000);
+    expect(text(reminder.data)).toContain('Night Ledger');
+    expect(both.slack.of('chat.postMessage', (a) => a.channel === AISHA.slack && text(a.blocks).includes('Night Ledger'))).toHaveLength(0);
   }, 60_000);
 
   it("item 6: an approval card's title tells each reader what is asked of them", async () => {
