@@ -1,5 +1,4 @@
 import { onBothPlatforms, type BothPlatformsTestRoster } from '../helpers/app.js';
-import { FakeConnector } from '../helpers/fake-connector.js';
 import { agentRecord, eventually } from '../helpers/harness.js';
 import { directMessage, postSlack, slashCommand } from '../helpers/slack-requests.js';
 import { teamsUser } from './teams/teams-client.js';
@@ -62,18 +61,10 @@ describe('the home command on both platforms', () => {
     const user = teamsUser(PRIYA);
     await both.teams.post({ ...both.teams.base(user, 'message'), text: 'home' });
     await eventually(() =>
-      both.connector
-        .posts(user.conversationId)
-        .map((p) => FakeConnector.card(p))
-        .find((c) => text(c).includes('Home Scout') && text(c).includes('find_open')),
+      both.connector.cards(user.conversationId).find((c) => text(c).includes('Home Scout') && text(c).includes('find_open')),
     );
     await both.teams.post({ ...both.teams.base(user, 'message'), text: 'help' });
-    const help = await eventually(() =>
-      both.connector
-        .posts(user.conversationId)
-        .map((p) => FakeConnector.card(p))
-        .find((c) => text(c).includes('Roster commands')),
-    );
+    const help = await eventually(() => both.connector.cards(user.conversationId).find((c) => text(c).includes('Roster commands')));
     expect(text(help)).toContain('"title":"home"');
     await postSlack(both.roster.baseUrl, slashCommand(DANIEL_SLACK, 'help', both.slack.responseUrl('home-help')));
     expect(text((await both.slack.waitForResponse('home-help')).body)).toContain('`/roster home`');

@@ -237,10 +237,7 @@ describe('times where people are (Slack and Teams endpoints)', () => {
     both.connector.reset();
     await both.teams.post({ ...both.teams.base(user, 'message'), text: 'access' });
     const card = await eventually(() =>
-      both.connector
-        .posts(user.conversationId)
-        .map((p) => FakeConnector.card(p))
-        .find((c) => text(c).includes('Duration Words · crm:read')),
+      both.connector.cards(user.conversationId).find((c) => text(c).includes('Duration Words · crm:read')),
     );
     expect(text(card)).toContain('Duration Words · crm:read — medium risk, up to 90 days');
     expect(text(card)).not.toMatch(/up to \d+d\b/);

@@ -67,6 +67,14 @@ export class FakeConnector {
     );
   }
 
+  /** The Adaptive Cards of {@link posts}, in order, optionally in one conversation (activities without a card are left out). */
+  cards(conversationId?: string): Array<Record<string, unknown>> {
+    return this.posts(conversationId).flatMap((call) => {
+      const card = FakeConnector.card(call);
+      return card ? [card] : [];
+    });
+  }
+
   /** PUTs (activity updates), optionally in one conversation. */
   puts(conversationId?: string): ConnectorCall[] {
     return this.calls.filter((c) => c.method === 'PUT' && (!conversationId || c.conversationId === conversationId));
