@@ -39,14 +39,14 @@ describe('the home command on both platforms', () => {
   it('Slack: /roster home publishes her App Home with her agents and points to the Home tab', async () => {
     const before = homes().length;
     await postSlack(both.roster.baseUrl, slashCommand(PRIYA.slack, 'home', both.slack.responseUrl('home-command')));
-    const reply = text((await both.slack.waitForResponse('home-command')).body);
+    const reply = text((await both.slack.waitForResponse('home-command', 30_000)).body);
     expect(reply).toContain('Your dashboard is on the Home tab');
     expect(reply).not.toContain('went wrong');
     await eventually(() => homes().length > before);
     const view = homes().at(-1)!.args.view as { type: string };
     expect(view.type).toBe('home');
     expect(text(view)).toContain('Home Scout');
-  }, 30_000);
+  }, 60_000);
 
   it('Slack: "home" in a direct message does the same, answered in the DM', async () => {
     const dm = `D${PRIYA.slack.slice(1)}`;
@@ -55,7 +55,7 @@ describe('the home command on both platforms', () => {
     const pointer = await both.slack.waitFor('chat.postMessage', (a) => a.channel === dm && text(a.blocks).includes('Home tab'));
     expect(text(pointer.args.blocks)).not.toContain('went wrong');
     await eventually(() => homes().length > before);
-  }, 30_000);
+  }, 60_000);
 
   it('Teams: "home" is the home card; help lists home on both platforms', async () => {
     const user = teamsUser(PRIYA);
@@ -67,6 +67,6 @@ describe('the home command on both platforms', () => {
     const help = await eventually(() => both.connector.cards(user.conversationId).find((c) => text(c).includes('Roster commands')));
     expect(text(help)).toContain('"title":"home"');
     await postSlack(both.roster.baseUrl, slashCommand(DANIEL_SLACK, 'help', both.slack.responseUrl('home-help')));
-    expect(text((await both.slack.waitForResponse('home-help')).body)).toContain('`/roster home`');
-  }, 30_000);
+    expect(text((await both.slack.waitForResponse('home-help', 30_000)).body)).toContain('`/roster home`');
+  }, 60_000);
 });

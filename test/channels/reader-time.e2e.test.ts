@@ -62,7 +62,7 @@ describe('times where people are (Slack and Teams endpoints)', () => {
     both.slack.timeZones.set(PRIYA.slack, 'America/New_York');
     const agent = await sponsoredAgent('Zone Reader');
     await postSlack(both.roster.baseUrl, slashCommand(PRIYA.slack, `show ${agent.name}`, both.slack.responseUrl('tz-show')));
-    const reply = text((await both.slack.waitForResponse('tz-show')).body);
+    const reply = text((await both.slack.waitForResponse('tz-show', 30_000)).body);
     // 14:02 UTC is 10:02 in New York in June (EDT); each Slack client shows it in its own user's zone.
     expect(reply).toContain(`<!date^${EXPIRES.getTime() / 1000}^{date_short_pretty} at {time}|3 Jun 2031, 10:02 America/New_York>`);
     expect(reply).not.toContain('14:02 UTC');
@@ -96,7 +96,7 @@ describe('times where people are (Slack and Teams endpoints)', () => {
     await both.roster.services.grants.insert(grantRecord(ledger.id, 'finance:invoices:read', { expiresAt: EXPIRES.toISOString() }));
     await postSlack(both.roster.baseUrl, slashCommand(DANIEL.slack, `show ${ledger.name}`, both.slack.responseUrl('tz-directory')));
     // 14:02 UTC is 16:02 in Berlin in June (CEST).
-    expect(text((await both.slack.waitForResponse('tz-directory')).body)).toContain(
+    expect(text((await both.slack.waitForResponse('tz-directory', 30_000)).body)).toContain(
       `<!date^${EXPIRES.getTime() / 1000}^{date_short_pretty} at {time}|3 Jun 2031, 16:02 Europe/Berlin>`,
     );
 
@@ -247,7 +247,7 @@ describe('times where people are (Slack and Teams endpoints)', () => {
       both.roster.baseUrl,
       slashCommand(PRIYA.slack, 'access "Duration Words" crm:read 36h order lookups', both.slack.responseUrl('tz-access')),
     );
-    const sent = text((await both.slack.waitForResponse('tz-access')).body);
+    const sent = text((await both.slack.waitForResponse('tz-access', 30_000)).body);
     expect(sent).toContain('crm:read for Duration Words, 1 day and 12 hours');
     expect(sent).not.toContain('36h');
   }, 60_000);
