@@ -293,7 +293,7 @@ export class AccessCommands {
     const context = this.context(agent, role, scope, grant, durationText, capNote);
     // The request's audit entry and the start of its run are stored with the new grant (one insert).
     const requested = [
-      this.grantEntry(grant, personActor(actor.email), 'grant.requested', {
+      grantEntry(this.deps, grant, personActor(actor.email), 'grant.requested', {
         scope: scope.id,
         duration: durationWritten,
         ...(request.duration ? { requested: request.duration } : {}),
@@ -347,7 +347,7 @@ export class AccessCommands {
       subject: { type: 'grant', id: grant.id, agentId: agent.id },
       context: this.context(agent, role, scope, grant, durationText, undefined),
       effects: [
-        this.grantEntry(grant, personActor(actor.email), 'grant.break-glass', {
+        grantEntry(this.deps, grant, personActor(actor.email), 'grant.break-glass', {
           scope: scope.id,
           duration: durationWritten,
           reason: request.reason,
@@ -369,17 +369,6 @@ export class AccessCommands {
       throw new ConflictError(`break-glass ${agent.id} ${scope.id}`);
     }
     return this.startStoredRun(grant, startRun);
-  }
-
-  /** A grant's audit entry as an outbox effect, to be stored with the change it records. */
-  private grantEntry(
-    grant: Pick<GrantRecord, 'id' | 'agentId'>,
-    actor: Actor,
-    action: string,
-    details: Record<string, unknown>,
-    at: Date = this.clock(),
-  ): PendingEffect {
-    return grantEntry(this.deps.outbox, grant, actor, action, details, at);
   }
 
   /** The effect that starts a grant's run, to store with the grant. */
@@ -540,7 +529,14 @@ export class AccessCommands {
       const now = this.clock();
       const patch = { status: 'revoked' as const, endedAt: now.toISOString(), endedBy: actor.email, endReason: why };
       const effects: PendingEffect[] = [
-        this.grantEntry(grant, personActor(actor.email), 'grant.revoked', { scope: grant.scope, from: grant.status, reason: why }, now),
+        grantEntry(
+          this.deps,
+          grant,
+          personActor(actor.email),
+          'grant.revoked',
+          { scope: grant.scope, from: grant.status, reason: why },
+          now,
+        ),
         ...(grant.status === 'pending'
           ? [outbox.effect(GRANT_EFFECTS.cancelRequest, { grantId: grant.id, by: actor.email, reason: `Access revoked: ${why}` })]
           : []),
@@ -581,7 +577,8 @@ export class AccessCommands {
     for (let attempt = 0; attempt < 3 && !current.confirmedBy; attempt++) {
       const now = this.clock();
       const effects: PendingEffect[] = [
-        this.grantEntry(
+        grantEntry(
+          this.deps,
           current,
           personActor(actor.email),
           'grant.break-glass.confirmed',
@@ -616,7 +613,7 @@ export class AccessCommands {
     const { outbox } = this.deps;
     const now = this.clock();
     const effects: PendingEffect[] = [
-      this.grantEntry(grant, personActor(actor.email), 'grant.let-expire', { scope: grant.scope, expiresAt: grant.expiresAt }, now),
+      grantEntry(this.deps, grant, personActor(actor.email), 'grant.let-expire', { scope: grant.scope, expiresAt: grant.expiresAt }, now),
     ];
     const answered = await this.deps.grants.transition(
       grant.id,
@@ -662,7 +659,8 @@ export class AccessCommands {
     const agent = await this.deps.agents.get(grant.agentId);
     const { outbox } = this.deps;
     const effects: PendingEffect[] = [
-      this.grantEntry(
+      grantEntry(
+        this.deps,
         grant,
         options.caughtBySweep ? { kind: 'system', name: 'safety-sweep' } : scheduler,
         'grant.expired',
@@ -743,7 +741,7 @@ export class AccessCommands {
     // Recorded on the grant with its effects: a reminder job run again (a crash, a second
     // scheduler) finds it recorded and neither audits nor sends it twice.
     const effects: PendingEffect[] = [
-      this.grantEntry(grant, scheduler, 'grant.reminded', {
+      grantEntry(this.deps, grant, scheduler, 'grant.reminded', {
         scope: grant.scope,
         expiresAt: grant.expiresAt,
         before: formatDuration(offsetMs),
@@ -878,16 +876,19 @@ export class AccessCommands {
   }
 }
 
-/** A grant's audit entry as an outbox effect, to be stored with the change it records. */
+/**
+ * A grant's audit entry as an outbox effect, to be stored with the change it records; `at` is the
+ * time of the change (now on the deps' clock unless the caller already read it).
+ */
 function grantEntry(
-  outbox: Pick<Outbox, 'effect'>,
+  deps: Pick<AccessDeps, 'outbox' | 'clock'>,
   grant: Pick<GrantRecord, 'id' | 'agentId'>,
   actor: Actor,
   action: string,
   details: Record<string, unknown>,
-  at: Date,
+  at: Date = deps.clock?.() ?? new Date(),
 ): PendingEffect {
-  return outbox.effect(AUDIT_EFFECT, {
+  return deps.outbox.effect(AUDIT_EFFECT, {
     actor,
     action,
     subject: { type: 'grant', id: grant.id, agentId: grant.agentId },
@@ -928,16 +929,6 @@ export class GrantSteps {
     this.clock = deps.clock ?? (() => new Date());
   }
 
-  private grantEntry(
-    grant: Pick<GrantRecord, 'id' | 'agentId'>,
-    actor: Actor,
-    action: string,
-    details: Record<string, unknown>,
-    at: Date = this.clock(),
-  ): PendingEffect {
-    return grantEntry(this.deps.outbox, grant, actor, action, details, at);
-  }
-
   /** `grant.activate`: pending → active with the clock starting now; supersedes the grant it extends. */
   async activate(run: Readonly<FlowRun>): Promise<Record<string, unknown>> {
     const c = run.context as AccessContext;
@@ -950,7 +941,8 @@ export class GrantSteps {
     const { outbox } = this.deps;
     // The audit entry and the expiry and reminder timers are stored with the activation.
     const effects: PendingEffect[] = [
-      this.grantEntry(
+      grantEntry(
+        this.deps,
         { id: c.grantId, agentId: c.agentId },
         flowEngine,
         'grant.activated',
@@ -976,7 +968,14 @@ export class GrantSteps {
     await outbox.settle({ kind: GRANT_HOLDER, id: c.grantId }, effects, 'grant.activated');
     if (c.extends) {
       const ended = [
-        this.grantEntry({ id: c.extends, agentId: c.agentId }, flowEngine, 'grant.superseded', { by: c.grantId, scope: c.scope }, now),
+        grantEntry(
+          this.deps,
+          { id: c.extends, agentId: c.agentId },
+          flowEngine,
+          'grant.superseded',
+          { by: c.grantId, scope: c.scope },
+          now,
+        ),
       ];
       const superseded = await this.deps.grants.transition(
         c.extends,
@@ -993,7 +992,7 @@ export class GrantSteps {
   async deny(run: Readonly<FlowRun>): Promise<void> {
     const c = run.context as AccessContext;
     const effects = [
-      this.grantEntry({ id: c.grantId, agentId: c.agentId }, flowEngine, 'grant.denied', {
+      grantEntry(this.deps, { id: c.grantId, agentId: c.agentId }, flowEngine, 'grant.denied', {
         runId: run.id,
         scope: c.scope,
         outcome: run.outcome ?? run.status,
