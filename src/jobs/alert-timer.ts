@@ -1,7 +1,7 @@
-import { exponential, type Agenda } from 'agenda';
+import type { Agenda } from 'agenda';
 import type { AlertTimer, AlertTimers } from '../core/alerts.js';
-import { timerLockLifetime } from './flow-timers.js';
 import type { Job } from './job.js';
+import { scheduleOnce, timerJobOptions } from './timers.js';
 
 /** The Agenda job of alert timers (escalate, re-notify, wake). */
 export const ALERT_TIMER_JOB = 'alerts.timer';
@@ -10,13 +10,7 @@ export const ALERT_TIMER_JOB = 'alerts.timer';
 export function createAlertTimers(agenda: Agenda): AlertTimers {
   return {
     async schedule(at, timer, key) {
-      if (!key) return void (await agenda.schedule(at, ALERT_TIMER_JOB, timer));
-      // A retried outbox effect schedules the same timer: one job per key.
-      await agenda
-        .create(ALERT_TIMER_JOB, { ...timer, key })
-        .unique({ 'data.key': key }, { insertOnly: true })
-        .schedule(at)
-        .save();
+      await scheduleOnce(agenda, ALERT_TIMER_JOB, at, timer, key);
     },
   };
 }
@@ -33,7 +27,7 @@ export const alertTimerJob: Job<{ alerts: { onTimer(timer: AlertTimer): Promise<
         await alerts.onTimer(job.attrs.data as AlertTimer);
       },
       // Short and idempotent, like flow timers: a crashed process delays a page by 30 s at most.
-      { lockLifetime: timerLockLifetime(agenda), backoff: exponential({ delay: 1000, maxRetries: 6 }) },
+      timerJobOptions(agenda),
     );
   },
 };

@@ -1,7 +1,7 @@
-import { exponential, type Agenda } from 'agenda';
+import type { Agenda } from 'agenda';
 import type { DelegationTimer, DelegationTimers } from '../core/delegations.js';
-import { timerLockLifetime } from './flow-timers.js';
 import type { Job } from './job.js';
+import { scheduleOnce, timerJobOptions } from './timers.js';
 
 export const DELEGATION_TIMER_JOB = 'delegations.timer';
 
@@ -9,12 +9,7 @@ export const DELEGATION_TIMER_JOB = 'delegations.timer';
 export function createDelegationTimers(agenda: Agenda): DelegationTimers {
   return {
     async schedule(at, job, key) {
-      // Scheduling the same effect twice (a retried outbox effect) keeps one job.
-      await agenda
-        .create(DELEGATION_TIMER_JOB, { ...job, key })
-        .unique({ 'data.key': key }, { insertOnly: true })
-        .schedule(at)
-        .save();
+      await scheduleOnce(agenda, DELEGATION_TIMER_JOB, at, job, key);
     },
   };
 }
@@ -32,7 +27,7 @@ export const delegationTimerJob: Job<{ delegations: { start(id: string): Promise
         if (kind === 'start') await delegations.start(id);
         else await delegations.end(id);
       },
-      { lockLifetime: timerLockLifetime(agenda), backoff: exponential({ delay: 1000, maxRetries: 6 }) },
+      timerJobOptions(agenda),
     );
   },
 };

@@ -1,19 +1,13 @@
 import { exponential, type Agenda } from 'agenda';
 import type { DirectoryJob } from '../directory/directory-service.js';
 import type { Job } from './job.js';
+import { scheduleOnce } from './timers.js';
 
 export const DIRECTORY_CHANGE_JOB = 'directory.change';
 
 /** The directory's reactions (a leaver, roles removed) as Agenda jobs, queued once per key. */
 export function createDirectoryChanges(agenda: Agenda): (job: DirectoryJob, key: string) => Promise<void> {
-  return async (job, key) => {
-    // A reaction performed again (after a crash) queues the same job once.
-    await agenda
-      .create(DIRECTORY_CHANGE_JOB, { ...job, key })
-      .unique({ 'data.key': key }, { insertOnly: true })
-      .schedule(new Date())
-      .save();
-  };
+  return (job, key) => scheduleOnce(agenda, DIRECTORY_CHANGE_JOB, new Date(), job, key);
 }
 
 /** Leavers and lost roles: durable jobs, run once across replicas, within seconds of the SCIM write. */

@@ -1,6 +1,7 @@
 import { exponential, type Agenda } from 'agenda';
 import type { AccessSettings, GrantTimers } from '../core/access.js';
 import type { GrantRecord } from '../core/agents.js';
+import { scheduleOnce } from './timers.js';
 
 /** The grant jobs' stored names; each is defined in its own file (grant-expire, grant-remind, access-review, access-review-due). */
 export const GRANT_JOBS = {
@@ -42,14 +43,8 @@ export function createGrantTimers(agenda: Agenda, settings: AccessSettings, cloc
   return {
     async activated(grant: GrantRecord, key?: string) {
       // Keyed (a retried outbox effect), each job is stored once.
-      const schedule = async (at: Date, name: string, data: ExpireData | RemindData, part: string) => {
-        if (!key) return void (await agenda.schedule(at, name, data));
-        await agenda
-          .create(name, { ...data, key: `${key}:${part}` })
-          .unique({ 'data.key': `${key}:${part}` }, { insertOnly: true })
-          .schedule(at)
-          .save();
-      };
+      const schedule = (at: Date, name: string, data: ExpireData | RemindData, part: string) =>
+        scheduleOnce(agenda, name, at, data, key && `${key}:${part}`);
       const expiresAt = new Date(grant.expiresAt);
       await schedule(expiresAt, GRANT_JOBS.expire, { grantId: grant.id } satisfies ExpireData, 'expire');
       const lasts = expiresAt.getTime() - Date.parse(grant.startsAt);

@@ -60,7 +60,8 @@ describe('Agenda on the embedded database', () => {
   });
 
   it('flow and alert timers hold their lock 30 s, not the 5-minute default, so a crashed process delays a reminder little', async () => {
-    const { defineFlowTimerJob, FLOW_TIMER_JOB, TIMER_LOCK_LIFETIME_MS } = await import('../../src/jobs/flow-timers.js');
+    const { defineFlowTimerJob, FLOW_TIMER_JOB } = await import('../../src/jobs/flow-timers.js');
+    const { TIMER_LOCK_LIFETIME_MS } = await import('../../src/jobs/timers.js');
     // As in production: no lock lifetime given, Agenda's default of 5 minutes.
     const scheduler = createScheduler({ connection: db.connection, log: silentLogger() });
     defineFlowTimerJob(scheduler.agenda, async () => undefined);
