@@ -1,6 +1,7 @@
-import { exponential, type Agenda } from 'agenda';
+import type { Agenda } from 'agenda';
 import type { HandoffTimers } from '../core/handoffs.js';
 import type { Job } from './job.js';
+import { scheduleOnce, timerJobOptions } from './timers.js';
 
 export const HANDOFF_TIMER_JOB = 'handoffs.timer';
 
@@ -14,12 +15,7 @@ interface HandoffTimer {
 export function createHandoffTimers(agenda: Agenda): HandoffTimers {
   return {
     async schedule(at, timer, key) {
-      // A retried outbox effect schedules the same timer: one job per key.
-      await agenda
-        .create(HANDOFF_TIMER_JOB, { ...timer, key })
-        .unique({ 'data.key': key }, { insertOnly: true })
-        .schedule(at)
-        .save();
+      await scheduleOnce(agenda, HANDOFF_TIMER_JOB, at, timer, key);
     },
   };
 }
@@ -30,7 +26,7 @@ export const handoffTimerJob: Job<{ handoffs: { onTimer(timer: { handoffId: stri
   runs: 'reminds about an unclaimed hand-off, or escalates it',
   when: 'on demand: scheduled when an agent hands a case to people (createHandoffTimers)',
   async define(agenda, { handoffs }) {
-    // Like flow timers: a failed reminder or escalation of a hand-off is retried with back-off.
+    // Like flow timers: short and idempotent (a conditional update), so a short lock and retries with back-off.
     agenda.define(
       HANDOFF_TIMER_JOB,
       async (job) => {
@@ -38,7 +34,7 @@ export const handoffTimerJob: Job<{ handoffs: { onTimer(timer: { handoffId: stri
         if (typeof data.handoffId === 'string' && (data.kind === 'remind' || data.kind === 'escalate'))
           await handoffs.onTimer({ handoffId: data.handoffId, kind: data.kind });
       },
-      { backoff: exponential({ delay: 1000, maxRetries: 6 }) },
+      timerJobOptions(agenda),
     );
   },
 };

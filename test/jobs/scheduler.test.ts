@@ -80,6 +80,31 @@ describe('Agenda on the embedded database', () => {
       (quick.agenda as unknown as typeof scheduler.agenda & { definitions: typeof definitions }).definitions[FLOW_TIMER_JOB]!.lockLifetime,
     ).toBe(2000);
   });
+  it('every timer job (flows, alerts, delegations, hand-offs) holds the short lock and retries with back-off', async () => {
+    const { flowTimerJob } = await import('../../src/jobs/flow-timers.js');
+    const { alertTimerJob } = await import('../../src/jobs/alert-timer.js');
+    const { delegationTimerJob } = await import('../../src/jobs/delegation-timer.js');
+    const { handoffTimerJob } = await import('../../src/jobs/handoff-timer.js');
+    const { TIMER_LOCK_LIFETIME_MS } = await import('../../src/jobs/timers.js');
+    const scheduler = createScheduler({ connection: db.connection, log: silentLogger() });
+    const idle = async () => undefined;
+    await flowTimerJob.define(scheduler.agenda, { engine: { onTimer: idle } });
+    await alertTimerJob.define(scheduler.agenda, { alerts: { onTimer: idle } });
+    await delegationTimerJob.define(scheduler.agenda, { delegations: { start: idle, end: idle } });
+    await handoffTimerJob.define(scheduler.agenda, { handoffs: { onTimer: idle } });
+    await scheduler.start();
+    await scheduler.stop();
+    const definitions = (scheduler.agenda as unknown as { definitions: Record<string, { lockLifetime: number; backoff?: unknown }> })
+      .definitions;
+    for (const job of [flowTimerJob, alertTimerJob, delegationTimerJob, handoffTimerJob]) {
+      expect({ job: job.name, lockLifetime: definitions[job.name]!.lockLifetime }).toEqual({
+        job: job.name,
+        lockLifetime: TIMER_LOCK_LIFETIME_MS,
+      });
+      expect(definitions[job.name]!.backoff).toEqual(expect.any(Function));
+    }
+  });
+
   it('stop() waits for a running job to finish and record itself before it returns', async () => {
     const scheduler = createScheduler({ connection: db.connection, log: silentLogger(), processEvery: 200, lockLifetimeMs: 2000 });
     let release!: () => void;
