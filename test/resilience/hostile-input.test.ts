@@ -1,16 +1,11 @@
 import fc from 'fast-check';
-import { createSlackChannel } from '../../src/channels/slack/index.js';
-import { createTeamsChannel } from '../../src/channels/teams/index.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
-import { issueTelemetryKey, newAgentId, sha256, type AgentRecord } from '../../src/core/agents.js';
-import { startTestRoster } from '../helpers/app.js';
-import { FakeConnector } from '../helpers/fake-connector.js';
+import { sha256, type AgentRecord } from '../../src/core/agents.js';
+import { onBothPlatforms, type TestRoster } from '../helpers/app.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
-import { agentRecord, eventually, passingEvaluation, people, SHIPPED_CONFIG } from '../helpers/harness.js';
+import { agentWithTelemetryKey, eventually, people, requestAwaitingApproval, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { buttonClick, sign } from '../helpers/slack-requests.js';
 import { TeamsClient, teamsUser, type TeamsUser } from '../channels/teams/teams-client.js';
-
-type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 
 const org = loadOrgConfig(SHIPPED_CONFIG);
 const PLATFORM_KEY = 'platform-key-for-hostile-input-0123456789';
@@ -90,8 +85,7 @@ const hostileJson: fc.Arbitrary<unknown> = fc.oneof(
 
 describe('hostile input (fast-check, seed ' + SEED + ')', () => {
   let slack: FakeSlack;
-  let connector: FakeConnector;
-  let roster: Roster;
+  let roster: TestRoster;
   let teams: TeamsClient;
   let noahTeams: TeamsUser;
   let agentKey: string;
@@ -103,17 +97,13 @@ describe('hostile input (fast-check, seed ' + SEED + ')', () => {
   const fiveHundreds: Array<{ endpoint: string; status: number; body: string; sent: string; full?: { type?: unknown; name?: unknown } }> =
     [];
 
+  let stop: () => Promise<void> = async () => undefined;
+
+  // Starting Roster and both fakes can take over the default 30 s at load 15-18 on two cores.
   beforeAll(async () => {
     process.on('unhandledRejection', recordUnhandled);
-    slack = new FakeSlack();
-    await slack.start();
-    connector = await FakeConnector.start();
-    roster = await startTestRoster({
-      env: {
-        ...slack.rosterEnv(),
-        ROSTER_TELEMETRY_PLATFORM_KEYS_SHA256: sha256(PLATFORM_KEY),
-      },
-      channels: [createSlackChannel, createTeamsChannel],
+    ({ roster, slack, teams, stop } = await onBothPlatforms({
+      env: { ROSTER_TELEMETRY_PLATFORM_KEYS_SHA256: sha256(PLATFORM_KEY) },
       // The fuzzing must reach the handlers, not the rate limiter (which has its own tests).
       settings: {
         rateLimits: {
@@ -122,41 +112,21 @@ describe('hostile input (fast-check, seed ' + SEED + ')', () => {
           anonymous: { requests: 1_000_000, per: { text: '1m', ms: 60_000 } },
         },
       },
-    });
-    teams = new TeamsClient(roster.baseUrl, connector.serviceUrl);
+    }));
     noahTeams = teamsUser(roster.chat.person(NOAH.email)!);
     await teams.install(noahTeams);
-
-    const id = newAgentId();
-    const issued = issueTelemetryKey(id, new Date());
-    agentKey = issued.key;
-    agent = agentRecord({
-      id,
+    ({ agent, key: agentKey } = await agentWithTelemetryKey(roster.services.agents, {
       name: 'Hostile Target',
       catalogRoleId: 'kb-answerer',
       sponsors: [NOAH.email],
       businessUnit: 'engineering',
       purpose: 'Answers questions.',
-      credentials: [issued.credential],
-    });
-    await roster.services.agents.insert(agent);
-
-    const { run, agentId } = await roster.services.commands.requestAgent(people.grace, {
-      roleId: 'kb-answerer',
-      name: 'Injection Target',
-      purpose: 'Answers engineering how-to questions from the handbook.',
-      businessUnit: 'engineering',
-      sponsors: [people.grace],
-      justification: 'Saves the platform team hours each week.',
-    });
-    await roster.services.commands.submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
-    waitingRun = { runId: run.id, agentId };
-  });
+    }));
+    waitingRun = await requestAwaitingApproval(roster.services, org, people.grace, 'Injection Target');
+  }, 120_000);
 
   afterAll(async () => {
-    await roster?.stop();
-    await slack?.stop();
-    await connector?.close();
+    await stop();
     process.off('unhandledRejection', recordUnhandled);
   });
 
