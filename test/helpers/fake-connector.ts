@@ -41,6 +41,7 @@ export class FakeConnector {
   private seq = 0;
   private readonly holds = new Map<string, Array<() => void>>();
   private readonly httpFailures: Array<{ method: string; status: number; retryAfter?: string }> = [];
+  private readonly hangUps: string[] = [];
 
   private constructor(
     private readonly server: http.Server,
@@ -97,6 +98,14 @@ export class FakeConnector {
    */
   failNext(method: 'POST' | 'PUT', status: number, retryAfter?: string): void {
     this.httpFailures.push({ method, status, ...(retryAfter !== undefined ? { retryAfter } : {}) });
+  }
+
+  /**
+   * The next `method` (POST or PUT) of an activity is read, then its connection is closed without
+   * an answer: what a caller sees when a kept-alive connection is reset under it (`fetch failed`).
+   */
+  hangUpNext(method: 'POST' | 'PUT'): void {
+    this.hangUps.push(method);
   }
 
   /**
@@ -158,6 +167,12 @@ export class FakeConnector {
 
   private answer(res: http.ServerResponse, call: ConnectorCall, method: string, match: RegExpExecArray): void {
     const conversationId = call.conversationId;
+    const hangUp = match[2] === 'activities' ? this.hangUps.indexOf(method) : -1;
+    if (hangUp >= 0) {
+      this.hangUps.splice(hangUp, 1);
+      res.socket?.destroy();
+      return;
+    }
     const failure = match[2] === 'activities' ? this.httpFailures.findIndex((f) => f.method === method) : -1;
     if (failure >= 0) {
       const [f] = this.httpFailures.splice(failure, 1);

@@ -2,9 +2,11 @@ import fc from 'fast-check';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { sha256, type AgentRecord } from '../../src/core/agents.js';
 import { onBothPlatforms, type TestRoster } from '../helpers/app.js';
+import { FakeConnector } from '../helpers/fake-connector.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { agentWithTelemetryKey, eventually, people, requestAwaitingApproval, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { buttonClick, sign } from '../helpers/slack-requests.js';
+import { cardText } from '../channels/teams/card-reading.js';
 import { TeamsClient, teamsUser, type TeamsUser } from '../channels/teams/teams-client.js';
 
 const org = loadOrgConfig(SHIPPED_CONFIG);
@@ -85,6 +87,7 @@ const hostileJson: fc.Arbitrary<unknown> = fc.oneof(
 
 describe('hostile input (fast-check, seed ' + SEED + ')', () => {
   let slack: FakeSlack;
+  let connector: FakeConnector;
   let roster: TestRoster;
   let teams: TeamsClient;
   let noahTeams: TeamsUser;
@@ -102,7 +105,7 @@ describe('hostile input (fast-check, seed ' + SEED + ')', () => {
   // Starting Roster and both fakes can take over the default 30 s at load 15-18 on two cores.
   beforeAll(async () => {
     process.on('unhandledRejection', recordUnhandled);
-    ({ roster, slack, teams, stop } = await onBothPlatforms({
+    ({ roster, slack, connector, teams, stop } = await onBothPlatforms({
       env: { ROSTER_TELEMETRY_PLATFORM_KEYS_SHA256: sha256(PLATFORM_KEY) },
       // The fuzzing must reach the handlers, not the rate limiter (which has its own tests).
       settings: {
@@ -263,6 +266,20 @@ describe('hostile input (fast-check, seed ' + SEED + ')', () => {
     },
     CASES_DEADLINE_MS,
   );
+
+  it('a Teams message whose reply the Bot Connector hangs up on is answered 200, and the person is told it went wrong', async () => {
+    // Under load a kept-alive connection to the Bot Connector can be reset under a reply (seen as
+    // three 500s among the generated messages of a loaded CI run): the failure is the turn's, not the caller's.
+    const before = connector.posts(noahTeams.conversationId).length;
+    connector.hangUpNext('POST');
+    const res = await teams.message(noahTeams, 'help');
+    expect(res.status).toBe(200);
+    const replies = connector.posts(noahTeams.conversationId).slice(before);
+    // The help card went down with the connection; the card after it says so.
+    expect(replies).toHaveLength(2);
+    expect(cardText(FakeConnector.card(replies[0]))).toContain('help');
+    expect(cardText(FakeConnector.card(replies[1]))).toContain('Something went wrong');
+  });
 
   it(
     `survives ${TELEMETRY_CASES} generated telemetry batches`,

@@ -101,7 +101,11 @@ export function messagesRouter(options: {
     const token = (res.locals.admission as Admission).token;
     (req as unknown as AgentsRequest).user = token ? token.claims : { name: 'anonymous' };
     try {
-      await adapter!.process(req as unknown as AgentsRequest, res, (context) => app!.run(context));
+      await adapter!.process(req as unknown as AgentsRequest, res, (context) =>
+        app!.run(context).catch((err: unknown) => {
+          throw asTurnError(err);
+        }),
+      );
     } catch (err) {
       log.error({ err, type: (body as { type?: string }).type }, 'the Agents SDK failed to process a Teams activity');
       if (!res.headersSent) res.status(500).json({ error: 'internal_error' });
@@ -153,6 +157,18 @@ function admit(auth: TeamsAuth, admission: Admission, activity: InboundActivity)
 function bearer(header: string | undefined): string | undefined {
   const parts = header?.trim().split(/\s+/) ?? [];
   return parts.length === 2 && parts[0]!.toLowerCase() === 'bearer' ? parts[1] : undefined;
+}
+
+/**
+ * The SDK gives a failed turn to `onTurnError` (the person is told, Teams gets its 200) only when
+ * the failure is an `Error` of this realm; anything else escapes as a 500: a thrown non-Error, or
+ * an error from another realm, as Node's own `fetch` failures are under Jest (a reply whose
+ * kept-alive connection to the Bot Connector was reset, seen under load).
+ */
+function asTurnError(err: unknown): Error {
+  if (err instanceof Error) return err;
+  const message = err && typeof err === 'object' && 'message' in err ? String(err.message) : String(err);
+  return new Error(message, { cause: err });
 }
 
 function isActivity(body: unknown): boolean {
