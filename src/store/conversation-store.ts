@@ -50,23 +50,95 @@ export interface ConversationStore {
    * this store replaces it at once; one stored by another replica is seen within ten minutes.
    */
   timeZoneOf(person: { teamsAadObjectId?: string | undefined; email: string }): Promise<string | undefined>;
+  /**
+   * The Teams user ids (`29:…`) of people, by e-mail, found as {@link timeZoneOf} finds their
+   * reference; people Teams never saw are absent. For an approval card's `refresh.userIds`, which
+   * every click and card update renders: each answer, found or not, stands for ten minutes in this
+   * process, and those not remembered are read together (one query by AAD object id, one by
+   * e-mail). A sighting stored through this store replaces the answers it changes at once.
+   */
+  teamsUserIdsOf(people: ReadonlyArray<{ teamsAadObjectId?: string | undefined; email: string }>): Promise<Map<string, string>>;
   /** Forgets a user (the app was removed from their personal scope). */
   remove(aadObjectId: string): Promise<boolean>;
   count(): Promise<number>;
   ensureIndexes(): Promise<void>;
 }
 
-/** How long a zone read from the store stands in this process (see {@link ConversationStore.timeZoneOf}). */
+/** How long an answer read from the store stands in this process (see {@link ConversationStore.timeZoneOf}). */
 const ZONE_CACHE_MS = 10 * 60_000;
-/** Most answers remembered per look-up (by AAD id, by e-mail); the oldest are dropped first. */
+
+/** Most answers remembered per look-up (people come and go with the directory); the oldest are dropped first. */
 const ZONE_CACHE_ENTRIES = 10_000;
 
-/** What one look-up found: whether there is a reference (`aad`, its AAD object id), and its zone. */
-interface ZoneAnswer {
+/** What one look-up found: whether there is a reference (`aad`, its AAD object id), and the part of it asked for. */
+interface Answer<T> {
   found: boolean;
+  value?: T | undefined;
   aad?: string | undefined;
-  zone?: string | undefined;
   at: number;
+}
+
+/**
+ * Answers of one kind of look-up (by AAD object id, or by e-mail), each standing for `ttlMs`,
+ * replaced by the store's own writes. Writes are numbered: a read that a write to its key (or to
+ * every key) overtook may have read the old document, and is not remembered.
+ */
+class Remembered<T> {
+  private readonly answers = new Map<string, Answer<T>>();
+  /** The number of the last write that changed each key's answer, while reads are in flight. */
+  private readonly touched = new Map<string, number>();
+  private touchedAll = 0;
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly clock: () => number,
+    private readonly maxEntries: number,
+  ) {}
+
+  fresh(key: string): Answer<T> | undefined {
+    const answer = this.answers.get(key);
+    return answer && this.clock() - answer.at < this.ttlMs ? answer : undefined;
+  }
+
+  /** What a read that started after write number `since` found for `key`, unless a write overtook it. */
+  remember(key: string, since: number, found: boolean, value: T | undefined, aad?: string): void {
+    if (this.touchedAll > since || (this.touched.get(key) ?? 0) > since) return;
+    this.set(key, { found, value, aad, at: this.clock() });
+  }
+
+  /** Write number `seq` made `key`'s answer `value` (found, reference `aad`), or unknown (`undefined`: read again). */
+  wrote(key: string, seq: number, value?: T, aad?: string): void {
+    this.touched.set(key, seq);
+    if (value === undefined) this.answers.delete(key);
+    else this.set(key, { found: true, value, aad, at: this.clock() });
+  }
+
+  /** Write number `seq` changed reference `aad`: what other keys found in it may have changed (an e-mail changed). */
+  forgetFound(aad: string, seq: number): void {
+    for (const [key, answer] of this.answers)
+      if (answer.aad === aad) {
+        this.answers.delete(key);
+        this.touched.set(key, seq);
+      }
+  }
+
+  /** Remembers `answer` as the newest, dropping the longest-remembered past `maxEntries`. */
+  private set(key: string, answer: Answer<T>): void {
+    this.answers.delete(key);
+    this.answers.set(key, answer);
+    while (this.answers.size > this.maxEntries) this.answers.delete(this.answers.keys().next().value!);
+  }
+
+  /** Write number `seq` may have changed any key's answer. */
+  wroteAny(seq: number): void {
+    this.touchedAll = seq;
+    this.answers.clear();
+  }
+
+  /** No read is in flight: no answer can be overtaken, the write numbers are no longer needed. */
+  settled(): void {
+    this.touched.clear();
+  }
 }
 
 /**
@@ -126,44 +198,72 @@ export function createConversationStore(
     return fromDoc(await Model.collection.findOne({ email: email.trim().toLowerCase() }, { sort: { updatedAt: -1 } }));
   };
 
-  // The two look-ups `timeZoneOf` makes, each remembered apart, so that a write here replaces
-  // exactly the answers it changes. `writes` counts this store's finished writes: a read that one
-  // overtook may have read the old document, and is not remembered. Each holds at most
-  // `zoneCacheEntries` answers (people come and go with the directory), the oldest dropped first.
+  const getMany = async (aadObjectIds: readonly string[]) => {
+    const ids = [...new Set(aadObjectIds.filter((id) => typeof id === 'string' && id.trim()).map(key))];
+    const found = new Map<string, TeamsConversationRef>();
+    if (ids.length === 0) return found;
+    for (const doc of await Model.collection.find({ _id: { $in: ids as never[] } }).toArray()) {
+      const ref = fromDoc(doc);
+      if (ref) found.set(ref.aadObjectId, ref);
+    }
+    return found;
+  };
+
+  // The look-ups `timeZoneOf` and `teamsUserIdsOf` make, by AAD object id and by e-mail, each
+  // remembered apart, so that a write here replaces exactly the answers it changes.
   const clock = options.clock ?? Date.now;
-  const zoneCacheMs = options.zoneCacheMs ?? ZONE_CACHE_MS;
-  const zoneCacheEntries = options.zoneCacheEntries ?? ZONE_CACHE_ENTRIES;
-  const zonesByAad = new Map<string, ZoneAnswer>();
-  const zonesByEmail = new Map<string, ZoneAnswer>();
+  const ttl = options.zoneCacheMs ?? ZONE_CACHE_MS;
+  const entries = options.zoneCacheEntries ?? ZONE_CACHE_ENTRIES;
+  const zonesByAad = new Remembered<string>(ttl, clock, entries);
+  const zonesByEmail = new Remembered<string>(ttl, clock, entries);
+  const userIdsByAad = new Remembered<string>(ttl, clock, entries);
+  const userIdsByEmail = new Remembered<string>(ttl, clock, entries);
+  const all = [zonesByAad, zonesByEmail, userIdsByAad, userIdsByEmail];
+  /** This store's writes so far (each numbered), and the reads of remembered answers in flight. */
   let writes = 0;
-  const remember = (cache: Map<string, ZoneAnswer>, id: string, answer: ZoneAnswer) => {
-    cache.delete(id);
-    cache.set(id, answer);
-    while (cache.size > zoneCacheEntries) cache.delete(cache.keys().next().value!);
+  let reading = 0;
+  /** Reads, then remembers what was found (`learn`), unless a write overtook the read. */
+  const remembering = async <R>(read: () => Promise<R>, learn: (found: R, since: number) => void): Promise<R> => {
+    const since = writes;
+    reading += 1;
+    try {
+      const found = await read();
+      learn(found, since);
+      return found;
+    } finally {
+      reading -= 1;
+      if (reading === 0) for (const cache of all) cache.settled();
+    }
   };
-  const remembered = async (cache: Map<string, ZoneAnswer>, id: string, read: () => Promise<TeamsConversationRef | undefined>) => {
-    const cached = cache.get(id);
-    if (cached && clock() - cached.at < zoneCacheMs) return cached;
-    const before = writes;
-    const ref = await read();
-    const answer: ZoneAnswer = { found: Boolean(ref), aad: ref?.aadObjectId, zone: ref?.timeZone, at: clock() };
-    if (writes === before) remember(cache, id, answer);
-    return answer;
+  const learnByAad = (aad: string, ref: TeamsConversationRef | undefined, since: number) => {
+    zonesByAad.remember(aad, since, Boolean(ref), ref?.timeZone);
+    userIdsByAad.remember(aad, since, Boolean(ref), ref?.userId);
   };
-  /** After a write to `aad`'s reference (with `email` when the write said it, `zone` when it set one). */
-  const wrote = (aad: string, email: string | undefined, zone: string | undefined) => {
+  const learnByEmail = (email: string, ref: TeamsConversationRef | undefined, since: number) => {
+    zonesByEmail.remember(email, since, Boolean(ref), ref?.timeZone, ref?.aadObjectId);
+    userIdsByEmail.remember(email, since, Boolean(ref), ref?.userId, ref?.aadObjectId);
+  };
+  /** After a write to `aad`'s reference (with `email` when the write said it, `zone` and `userId` when it set them). */
+  const wrote = (aad: string, email: string | undefined, zone: string | undefined, userId: string | undefined) => {
     writes += 1;
-    const answer: ZoneAnswer | undefined = zone ? { found: true, aad, zone, at: clock() } : undefined;
-    if (answer) remember(zonesByAad, aad, answer);
-    else zonesByAad.delete(aad);
+    zonesByAad.wrote(aad, writes, zone);
+    userIdsByAad.wrote(aad, writes, userId);
     // As the newest reference with its e-mail, this one is what the e-mail finds now; an e-mail
     // that found it before may find another now (its e-mail changed); a write whose e-mail is not
     // known here may have changed any e-mail's answer.
-    if (!email) return zonesByEmail.clear();
-    for (const [other, found] of zonesByEmail) if (found.aad === aad) zonesByEmail.delete(other);
-    if (answer) remember(zonesByEmail, email, answer);
-    else zonesByEmail.delete(email);
+    if (!email) {
+      zonesByEmail.wroteAny(writes);
+      userIdsByEmail.wroteAny(writes);
+    } else {
+      for (const cache of [zonesByEmail, userIdsByEmail]) cache.forgetFound(aad, writes);
+      zonesByEmail.wrote(email, writes, zone, aad);
+      userIdsByEmail.wrote(email, writes, userId, aad);
+    }
   };
+  const zoneIn = (ref: TeamsConversationRef | undefined) => ({ found: Boolean(ref), value: ref?.timeZone });
+  const aadKey = (person: { teamsAadObjectId?: string | undefined }) =>
+    typeof person.teamsAadObjectId === 'string' && person.teamsAadObjectId.trim() ? key(person.teamsAadObjectId) : '';
+  const emailKey = (person: { email: string }) => (typeof person.email === 'string' ? person.email.trim().toLowerCase() : '');
 
   return {
     async save(sighting) {
@@ -178,6 +278,7 @@ export function createConversationStore(
         key(aadObjectId),
         typeof set.email === 'string' ? set.email : undefined,
         typeof set.timeZone === 'string' ? set.timeZone : undefined,
+        typeof set.userId === 'string' ? set.userId : undefined,
       );
     },
     async setPersonalConversation(aadObjectId, conversationId) {
@@ -187,29 +288,89 @@ export function createConversationStore(
       );
     },
     get,
-    async getMany(aadObjectIds) {
-      const ids = [...new Set(aadObjectIds.filter((id) => typeof id === 'string' && id.trim()).map(key))];
-      const found = new Map<string, TeamsConversationRef>();
-      if (ids.length === 0) return found;
-      for (const doc of await Model.collection.find({ _id: { $in: ids as never[] } }).toArray()) {
-        const ref = fromDoc(doc);
-        if (ref) found.set(ref.aadObjectId, ref);
-      }
-      return found;
-    },
+    getMany,
     getByEmail,
     async timeZoneOf(person) {
-      const aad = typeof person.teamsAadObjectId === 'string' && person.teamsAadObjectId.trim() ? key(person.teamsAadObjectId) : '';
+      const aad = aadKey(person);
       if (aad) {
-        const byAad = await remembered(zonesByAad, aad, () => get(aad));
-        if (byAad.found) return byAad.zone;
+        const byAad =
+          zonesByAad.fresh(aad) ??
+          zoneIn(
+            await remembering(
+              () => get(aad),
+              (ref, since) => learnByAad(aad, ref, since),
+            ),
+          );
+        if (byAad.found) return byAad.value;
       }
-      const email = typeof person.email === 'string' ? person.email.trim().toLowerCase() : '';
-      return email ? (await remembered(zonesByEmail, email, () => getByEmail(email))).zone : undefined;
+      const email = emailKey(person);
+      if (!email) return undefined;
+      const byEmail =
+        zonesByEmail.fresh(email) ??
+        zoneIn(
+          await remembering(
+            () => getByEmail(email),
+            (ref, since) => learnByEmail(email, ref, since),
+          ),
+        );
+      return byEmail.value;
+    },
+    async teamsUserIdsOf(people) {
+      const ids = new Map<string, string>();
+      const byEmail: string[] = [];
+      const unknownAad = new Map<string, string[]>();
+      for (const person of people) {
+        const email = emailKey(person);
+        if (!email) continue;
+        const aad = aadKey(person);
+        const known = aad ? userIdsByAad.fresh(aad) : undefined;
+        if (known?.found) ids.set(email, known.value!);
+        else if (aad && !known) unknownAad.set(aad, [...(unknownAad.get(aad) ?? []), email]);
+        else byEmail.push(email);
+      }
+      if (unknownAad.size > 0) {
+        const aads = [...unknownAad.keys()];
+        const found = await remembering(
+          () => getMany(aads),
+          (refs, since) => {
+            for (const aad of aads) learnByAad(aad, refs.get(aad), since);
+          },
+        );
+        for (const [aad, emails] of unknownAad) {
+          const ref = found.get(aad);
+          for (const email of emails) {
+            if (ref) ids.set(email, ref.userId);
+            else byEmail.push(email);
+          }
+        }
+      }
+      const ask = [...new Set(byEmail)].filter((email) => {
+        const known = userIdsByEmail.fresh(email);
+        if (known?.found) ids.set(email, known.value!);
+        return !known;
+      });
+      if (ask.length > 0) {
+        const newest = await remembering(
+          async () => {
+            // Each e-mail's newest reference, as `getByEmail` finds it.
+            const refs = new Map<string, TeamsConversationRef>();
+            for (const doc of await Model.collection.find({ email: { $in: ask } }, { sort: { updatedAt: -1 } }).toArray()) {
+              const ref = fromDoc(doc);
+              if (ref?.email && !refs.has(ref.email)) refs.set(ref.email, ref);
+            }
+            return refs;
+          },
+          (refs, since) => {
+            for (const email of ask) learnByEmail(email, refs.get(email), since);
+          },
+        );
+        for (const [email, ref] of newest) ids.set(email, ref.userId);
+      }
+      return ids;
     },
     async remove(aadObjectId) {
       const result = await Model.collection.deleteOne({ _id: key(aadObjectId) as never });
-      wrote(key(aadObjectId), undefined, undefined);
+      wrote(key(aadObjectId), undefined, undefined, undefined);
       return result.deletedCount === 1;
     },
     count() {

@@ -22,21 +22,22 @@ export class TeamsCardParts {
 
   /**
    * `known`: references the caller has just read (the recipient's), not read again. The others
-   * are read together, in one query, rather than one query per person named.
+   * come from the store's remembered answers (see {@link ConversationStore.teamsUserIdsOf}): every
+   * click and card update renders this, mostly naming the same few approvers.
    */
   async complete<C extends CardModel | OutgoingCard>(card: C, known: readonly TeamsConversationRef[] = []): Promise<C> {
     if (card.kind !== 'approval-request') return card;
     const emails = Array.isArray(card.data.refreshFor) ? card.data.refreshFor.filter((e): e is string => typeof e === 'string') : [];
     const byAad = new Map(known.map((ref) => [ref.aadObjectId.toLowerCase(), ref]));
     const aadOf = (email: string) => findPersonByEmail(this.org, email)?.teamsAadObjectId?.trim().toLowerCase();
-    const missing = emails.map(aadOf).filter((aad): aad is string => aad !== undefined && aad !== '' && !byAad.has(aad));
-    for (const [aad, ref] of await this.store.getMany(missing)) byAad.set(aad, ref);
+    const others = emails.filter((email) => !byAad.has(aadOf(email) ?? ''));
+    const found =
+      others.length > 0 ? await this.store.teamsUserIdsOf(others.map((email) => ({ email, teamsAadObjectId: aadOf(email) }))) : undefined;
     const ids: string[] = [];
     for (const email of emails) {
       if (ids.length >= MAX_REFRESH_USERS) break;
-      const aad = aadOf(email);
-      const ref = (aad ? byAad.get(aad) : undefined) ?? (await this.store.getByEmail(email));
-      const id = ref?.userId && ref.userId !== 'undefined' ? ref.userId : undefined;
+      const userId = byAad.get(aadOf(email) ?? '')?.userId ?? found?.get(email.trim().toLowerCase());
+      const id = userId && userId !== 'undefined' ? userId : undefined;
       if (id && !ids.includes(id)) ids.push(id);
     }
     return { ...card, data: { ...card.data, teamsRefreshUserIds: ids } };

@@ -144,5 +144,68 @@ describe('conversation references (MongoDB)', () => {
       expect(await few.timeZoneOf(tom)).toBe('Asia/Tokyo');
       expect(reads).toBe(5);
     });
+
+    it("names people's Teams user ids for a card's refresh, reading those not remembered together, found or not", async () => {
+      const noah = { teamsAadObjectId: '6839F4B1-628B-4121-BFC7-DB544ED01AEC', email: 'noah.fischer@brightwater.example' };
+      const liam = { teamsAadObjectId: 'f73be47a-3355-4ebf-9a4b-ed282e9beff4', email: 'liam.oneill@brightwater.example' };
+      // Known to Teams by e-mail only: a directory entry without the AAD id.
+      const kai = { email: 'Kai.Tanaka@brightwater.example' };
+      await store.save({ ...base, aadObjectId: noah.teamsAadObjectId, userId: '29:noah', email: noah.email });
+      await store.save({ ...base, aadObjectId: 'aad-of-kai', userId: '29:kai', email: 'kai.tanaka@brightwater.example' });
+      const ids = await zones.teamsUserIdsOf([noah, liam, kai, noTeams]);
+      expect(Object.fromEntries(ids)).toEqual({ [noah.email]: '29:noah', 'kai.tanaka@brightwater.example': '29:kai' });
+      // One read by AAD ids (Noah, Liam), one by e-mails (Liam, Kai, Maya).
+      expect(reads).toBe(2);
+      for (let i = 0; i < 25; i++) expect(await zones.teamsUserIdsOf([noah, liam, kai, noTeams])).toEqual(ids);
+      // What the user id read taught about the zone is remembered too.
+      expect(await zones.timeZoneOf(noah)).toBeUndefined();
+      expect(reads).toBe(2);
+
+      // Liam opens Roster in Teams on this replica: his id at once, without reading.
+      await zones.save({ ...base, aadObjectId: liam.teamsAadObjectId, userId: '29:liam', email: liam.email });
+      expect((await zones.teamsUserIdsOf([noah, liam])).get(liam.email)).toBe('29:liam');
+      expect(reads).toBe(2);
+
+      // Another replica heard from Noah under another id: seen once the answer is old.
+      await store.save({ ...base, aadObjectId: noah.teamsAadObjectId, userId: '29:noah-2', email: noah.email });
+      expect((await zones.teamsUserIdsOf([noah])).get(noah.email)).toBe('29:noah');
+      now += 10 * 60_000;
+      expect((await zones.teamsUserIdsOf([noah])).get(noah.email)).toBe('29:noah-2');
+      expect(reads).toBe(3);
+
+      // Removed here (the app uninstalled): no longer named.
+      await zones.remove(noah.teamsAadObjectId);
+      expect((await zones.teamsUserIdsOf([noah])).has(noah.email)).toBe(false);
+    });
+
+    it('does not remember a read that a write to the same person overtook', async () => {
+      await store.save({ ...base, aadObjectId: aad, userId: '29:tom-old', email: tom.email });
+      // The read finds the old reference in the database, and its answer comes back only once a
+      // sighting stored through this store has changed Tom's id.
+      const collection = monitored.models.TeamsConversation!.collection;
+      const find = collection.find.bind(collection);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let found!: () => void;
+      const read = new Promise<void>((resolve) => (found = resolve));
+      collection.find = ((...args: Parameters<typeof find>) => {
+        const cursor = find(...args);
+        const toArray = cursor.toArray.bind(cursor);
+        cursor.toArray = async () => {
+          const docs = await toArray();
+          found();
+          await held;
+          return docs;
+        };
+        return cursor;
+      }) as typeof collection.find;
+      const asked = zones.teamsUserIdsOf([tom]);
+      await read;
+      await zones.save({ ...base, aadObjectId: aad, userId: '29:tom-new', email: tom.email });
+      release();
+      expect((await asked).get(tom.email)).toBe('29:tom-old');
+      collection.find = find;
+      expect((await zones.teamsUserIdsOf([tom])).get(tom.email)).toBe('29:tom-new');
+    });
   });
 });
