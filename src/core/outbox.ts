@@ -167,15 +167,50 @@ export class Outbox {
    * left there and whose lease ran out are performed first, so they keep their place in order; so
    * are the earlier effects of an `ordered` type this writer performs too, even those another
    * writer still holds: a decision on a run whose start is deferred is audited after the start.
+   *
+   * `done`: ids of effects of the holder performed earlier (see {@link settleKeeping}), removed
+   * with these.
    */
-  async settle(holder: HolderRef, effects: readonly PendingEffect[], label: string, stored: readonly PendingEffect[] = []): Promise<void> {
+  async settle(
+    holder: HolderRef,
+    effects: readonly PendingEffect[],
+    label: string,
+    stored: readonly PendingEffect[] = [],
+    options: { done?: readonly string[] } = {},
+  ): Promise<void> {
+    await this.markDone(holder, [...(options.done ?? []), ...(await this.performSettled(holder, effects, label, stored))]);
+  }
+
+  /**
+   * `settle` for a writer that settles its effects in two steps (those its answer waits for, then
+   * the rest right after it): performs these like `settle` but keeps them in the outbox and
+   * resolves with the ids of those performed, for the second step to remove with its own
+   * (`settle`'s `done`), one write instead of two. Kept, they are performed again only if the
+   * second step never comes, which changes nothing.
+   */
+  settleKeeping(
+    holder: HolderRef,
+    effects: readonly PendingEffect[],
+    label: string,
+    stored: readonly PendingEffect[] = [],
+  ): Promise<string[]> {
+    return this.performSettled(holder, effects, label, stored);
+  }
+
+  /** What `settle` performs; resolves with the ids of the effects performed. */
+  private async performSettled(
+    holder: HolderRef,
+    effects: readonly PendingEffect[],
+    label: string,
+    stored: readonly PendingEffect[],
+  ): Promise<string[]> {
     const mine = new Set(effects.map((e) => e.id));
     const now = this.clock().getTime();
     const ordered = new Set(effects.filter((e) => this.performers.get(e.type)?.ordered).map((e) => e.type));
     const left = stored.filter((e) => !mine.has(e.id) && (e.parkedAt || e.due.getTime() <= now || ordered.has(e.type)));
     if (effects.length === 0 && left.length === 0) {
       this.deps.faultPoint?.(`${label}:0`);
-      return;
+      return [];
     }
     const done: string[] = [];
     const blocked = new Set<string>();
@@ -192,7 +227,7 @@ export class Outbox {
       else blocked.add(effect.type);
     }
     this.deps.faultPoint?.(`${label}:${effects.length}`);
-    await this.markDone(holder, done);
+    return done;
   }
 
   /**

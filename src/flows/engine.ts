@@ -1122,20 +1122,23 @@ export class FlowEngine {
       await this.deps.outbox.settle(holder, effects, name, stored);
       return next;
     }
-    // Audit entries keep their order among themselves whichever effects come between them.
-    await this.deps.outbox.settle(
+    // Audit entries keep their order among themselves whichever effects come between them. Those
+    // performed before the answer leave the outbox with the rest, in one write after it.
+    const audited = await this.deps.outbox.settleKeeping(
       holder,
       effects.filter((e) => e.type === AUDIT_EFFECT),
       name,
       stored,
     );
-    await this.settleAfter(next.id, () =>
-      this.deps.outbox.settle(
+    await this.settleAfter(next.id, async () => {
+      await this.deps.outbox.settle(
         holder,
         effects.filter((e) => e.type !== AUDIT_EFFECT),
         `${name}.after-answer`,
-      ),
-    );
+        [],
+        { done: audited },
+      );
+    });
     return next;
   }
 
