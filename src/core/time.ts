@@ -13,14 +13,32 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 /** The zone shown as plain "UTC" (and the default when nothing else is known). */
 export const UTC = 'UTC';
 
+/**
+ * How many zone names {@link isTimeZone} and {@link partsIn} remember: far more than there are
+ * zones, so only a flood of made-up names (clients report zones) empties them.
+ */
+const MAX_REMEMBERED_ZONES = 1000;
+
+/** A map that forgets everything when full. */
+function remember<V>(map: Map<string, V>, key: string, value: V): V {
+  if (map.size >= MAX_REMEMBERED_ZONES) map.clear();
+  map.set(key, value);
+  return value;
+}
+
+/** The answers of {@link isTimeZone}: building a formatter to check a zone is costly, and every date shown asks. */
+const zoneChecks = new Map<string, boolean>();
+
 /** Whether `zone` is an IANA time zone this runtime knows (e.g. `Europe/Berlin`, `UTC`). */
 export function isTimeZone(zone: unknown): zone is string {
   if (typeof zone !== 'string' || zone.length === 0 || zone.length > 64) return false;
+  const known = zoneChecks.get(zone);
+  if (known !== undefined) return known;
   try {
     new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
+    return remember(zoneChecks, zone, true);
   } catch {
-    return false;
+    return remember(zoneChecks, zone, false);
   }
 }
 
@@ -40,18 +58,28 @@ export function displayDate(iso: string | Date): string {
   return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}, ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())} UTC`;
 }
 
+/** One formatter per zone for {@link partsIn}, built once: building one costs far more than formatting. */
+const calendars = new Map<string, Intl.DateTimeFormat>();
+
 /** The calendar fields of an instant in a zone. */
 function partsIn(at: Date, zone: string) {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone: zone,
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    weekday: 'short',
-    hourCycle: 'h23',
-  }).formatToParts(at);
+  const calendar =
+    calendars.get(zone) ??
+    remember(
+      calendars,
+      zone,
+      new Intl.DateTimeFormat('en-GB', {
+        timeZone: zone,
+        year: 'numeric',
+        month: 'numeric',
+        day: 'numeric',
+        hour: 'numeric',
+        minute: 'numeric',
+        weekday: 'short',
+        hourCycle: 'h23',
+      }),
+    );
+  const parts = calendar.formatToParts(at);
   const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
   return {
     year: Number(get('year')),
