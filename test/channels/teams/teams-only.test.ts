@@ -7,7 +7,7 @@ import { createConversationStore } from '../../../src/store/conversation-store.j
 import { uniqueDbName } from '../../helpers/db.js';
 import { startTestRoster, type TestRoster } from '../../helpers/app.js';
 import { FakeConnector } from '../../helpers/fake-connector.js';
-import { passingEvaluation, people, SHIPPED_CONFIG } from '../../helpers/harness.js';
+import { eventually, passingEvaluation, people, SHIPPED_CONFIG } from '../../helpers/harness.js';
 import { button, cardText, cardVerbs } from './card-reading.js';
 import { BOT, TENANT_ID, TeamsClient, teamsUser, type TeamsUser } from './teams-client.js';
 
@@ -138,7 +138,10 @@ describe('Teams: a person present only in Teams', () => {
     });
     expect(cardText(approved.card)).toContain('Approved by **Tom Becker**');
     expect(cardVerbs(approved.card)).toEqual([]);
-    // Priya's Slack card moved on too: her group is satisfied, so she can no longer decide.
+    // Priya's Slack card moved on too: her group is satisfied, so she can no longer decide. Other
+    // people's cards follow the answer through the outbox, right after it.
+    await eventually(() => slack.latest(priya, 'approval-request')[0]!.data.canDecide === false);
+    await roster.services.outbox.idle();
     expect(slack.latest(priya, 'approval-request')[0]!.data).toMatchObject({ state: 'pending', canDecide: false });
 
     // Liam approves in Slack (the Slack adapter calls the same chat service).
