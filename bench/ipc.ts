@@ -31,7 +31,13 @@ export interface BenchProcess {
  */
 export function forkBench(script: string, options: { gc?: boolean } = {}): Promise<BenchProcess> {
   const child: ChildProcess = fork(path.join(benchDir, script), [], {
-    execArgv: ['--import', 'tsx', ...(options.gc ? ['--expose-gc'] : [])],
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(options.gc ? ['--expose-gc'] : []),
+      // BENCH_CPU_PROF_DIR: each forked process writes a V8 CPU profile there when it exits.
+      ...(process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
