@@ -115,6 +115,8 @@ export interface RosterOptions {
   clock?: () => Date;
   /** The key cache's monotonic clock in ms (tests move it past `ROSTER_KEY_CACHE_MS` without waiting). */
   keyCacheClock?: () => number;
+  /** The agent API's live-access cache's monotonic clock in ms (tests move it past `ROSTER_ACCESS_CACHE_MS` without waiting). */
+  accessCacheClock?: () => number;
   /** The rotations' pagers with their secrets (main.ts resolves and checks them: src/config/pager.ts); chat only when absent. */
   pagers?: readonly ResolvedPager[];
   /** Replaces the pagers' HTTP transport (tests of the policy itself use the real one). */
@@ -282,14 +284,15 @@ export async function composeRoster(options: RosterOptions): Promise<Roster> {
       signingKeys: store.signingKeys,
       usage: store.apiUsage,
       agents: services.agents,
-      grants: services.grants,
+      liveAccess: store.liveAccess,
       audit: services.audit,
       log: log.child({ component: 'agent-api' }),
       // Its issuer is Roster's public URL, or where it listens (PORT=0 picks a port only then).
       issuer: () => env.ROSTER_PUBLIC_URL ?? `http://127.0.0.1:${server.port() ?? env.PORT}`,
-      verifyKey: (secret) => services.agentKeys.verifyAgentKey(secret),
+      verifyKey: (secret, verifyOptions) => services.agentKeys.verifyAgentKey(secret, verifyOptions),
       onRefusedKey: (agentId, reason) => services.supervision.reportRefusedKey(agentId, reason),
       runtime: { approvals: services.runtime, handoffs: services.handoffs, ingest: services.supervision.ingest },
+      ...(options.accessCacheClock ? { cacheClock: options.accessCacheClock } : {}),
     }));
 
     // Jobs: every Agenda job (src/jobs/index.ts lists them).

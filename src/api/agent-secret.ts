@@ -4,23 +4,35 @@ import type { KeyRefusal, KeyVerification } from '../core/agent-keys.js';
 /** The outcome of checking an agent's client secret. */
 export type AgentSecretCheck = { ok: true; agent: AgentRecord } | { ok: false; agent?: AgentRecord; reason?: KeyRefusal };
 
+/** The one key check (AgentKeys.verifyAgentKey), with the record of the claimed client when the caller has it. */
+export type VerifyKey = (secret: string, options?: { known?: AgentRecord }) => Promise<KeyVerification>;
+
 /**
  * Checks a client secret (the agent's key) with the one key check every door uses
- * ({@link AgentKeys.verifyAgentKey}: an indexed look-up by hash, revoked and rotated-out keys
- * refused), and that the key belongs to the client id presented with it.
+ * ({@link AgentKeys.verifyAgentKey}: revoked and rotated-out keys refused), and that the key
+ * belongs to the client id presented with it. `known`: the client's record as the agent API's
+ * live access holds it (read at most its cache lifetime ago, forgotten at every write here),
+ * which decides a key among its own credentials without a read; any other key is an indexed
+ * look-up by its hash.
  */
 export async function verifyAgentSecret(
-  verifyKey: (secret: string) => Promise<KeyVerification>,
+  verifyKey: VerifyKey,
   agents: AgentRepository,
   clientId: string,
   secret: string,
+  known?: AgentRecord,
 ): Promise<AgentSecretCheck> {
-  if (!/^agt_[0-9a-f]{8,32}$/.test(clientId) || secret.length < 8 || secret.length > 512) return { ok: false };
-  const verdict = await verifyKey(secret);
+  if (!isClientId(clientId) || secret.length < 8 || secret.length > 512) return { ok: false };
+  const verdict = await verifyKey(secret, known?.id === clientId ? { known } : {});
   if (!verdict.agent || verdict.agent.id !== clientId) {
     // A wrong secret for a known client still counts against that client (usage and limits).
-    const claimed = await agents.get(clientId);
+    const claimed = known?.id === clientId ? known : await agents.get(clientId);
     return claimed ? { ok: false, agent: claimed } : { ok: false };
   }
   return verdict.ok ? { ok: true, agent: verdict.agent } : { ok: false, agent: verdict.agent, reason: verdict.reason };
+}
+
+/** Whether a client id has the shape of an agent id (anything else is refused before any read). */
+export function isClientId(clientId: string): boolean {
+  return /^agt_[0-9a-f]{8,32}$/.test(clientId);
 }

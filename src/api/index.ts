@@ -2,10 +2,10 @@ import type { Router } from 'express';
 import express from 'express';
 import type { Env } from '../config/env.js';
 import type { OrgConfig } from '../config/schemas.js';
-import type { AgentRepository, GrantRepository } from '../core/agents.js';
-import type { KeyRefusal, KeyVerification } from '../core/agent-keys.js';
+import type { AgentRepository } from '../core/agents.js';
+import type { KeyRefusal } from '../core/agent-keys.js';
 import type { AuditLog } from '../core/audit.js';
-import { LiveScopes } from '../core/live-scopes.js';
+import { LiveScopes, type AgentWithGrants } from '../core/live-scopes.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import type { Logger } from '../logger.js';
 import type { ApiUsageRepository } from '../store/api-usage-store.js';
@@ -14,6 +14,7 @@ import { apiUrls, createAccessCheckRouter, createOAuthRouter, createWellKnownRou
 import { buildOpenApiDocument } from './openapi.js';
 import { createSigningKeys, type SigningKeys } from './signing-keys.js';
 import { AccessTokens } from './tokens.js';
+import type { VerifyKey } from './agent-secret.js';
 import { ApiUsage } from './usage.js';
 import type { Handoffs } from '../core/handoffs.js';
 import type { RuntimeApprovals } from '../core/runtime-approvals.js';
@@ -30,15 +31,22 @@ export interface AgentApiSettings {
   /** Where the API's use is counted. */
   usage: ApiUsageRepository;
   agents: AgentRepository;
-  grants: GrantRepository;
+  /**
+   * What the agent API decides calls from: an agent with its grants in one read, and a way to hear
+   * of every write this process makes to them (src/store/access-writes.ts), which forgets what was read.
+   */
+  liveAccess: {
+    read(agentId: string): Promise<AgentWithGrants | undefined>;
+    onWrite(listener: (agentId: string | undefined) => void): () => void;
+  };
   audit: AuditLog;
   log: Logger;
   /** The issuer; known only once the server listens when the port is picked then. */
   issuer: () => string;
   /** A retired agent's key was used at the token endpoint. */
   onRetiredKey?(agentId: string): Promise<void>;
-  /** The one key check every door uses (AgentKeys.verifyAgentKey). */
-  verifyKey(secret: string): Promise<KeyVerification>;
+  /** The one key check every door uses (AgentKeys.verifyAgentKey), with the claimed client's record when known. */
+  verifyKey: VerifyKey;
   /** A revoked, rotated-out or retired agent's key was presented at the token endpoint. */
   onRefusedKey?(agentId: string, reason: KeyRefusal): Promise<void>;
   /** Runtime approvals, hand-offs and the telemetry ingest behind the agent commands and MCP tools. */
@@ -46,6 +54,8 @@ export interface AgentApiSettings {
   /** Replaces the per-client limiter (a shared one, or a generous one for benchmarks). */
   limiter?: RateLimiter;
   clock?: () => Date;
+  /** The live-access cache's monotonic clock in ms (tests move it instead of waiting). */
+  cacheClock?: () => number;
 }
 
 /** The agent-facing API: routers to mount, and what to stop. */
@@ -84,7 +94,13 @@ export async function createAgentApi(s: AgentApiSettings): Promise<AgentApi> {
     return cachedUrls;
   };
   const tokens = new AccessTokens({ issuer: () => urls().issuer, keys, ...(s.clock ? { clock: s.clock } : {}) });
-  const live = new LiveScopes({ agents: s.agents, grants: s.grants, ...(s.clock ? { clock: s.clock } : {}) });
+  const live = new LiveScopes({
+    read: (agentId) => s.liveAccess.read(agentId),
+    cache: { ttlMs: env.ROSTER_ACCESS_CACHE_MS, ...(s.cacheClock ? { now: s.cacheClock } : {}) },
+    ...(s.clock ? { clock: s.clock } : {}),
+  });
+  // This process's own writes to agents and grants are seen by its next call.
+  const stopForgetting = s.liveAccess.onWrite((agentId) => live.forget(agentId));
   const usage = new ApiUsage({ repo: s.usage, audit: s.audit, log, ...(s.clock ? { clock: s.clock } : {}) });
   const limiter = s.limiter ?? new RateLimiter({ requests: env.ROSTER_API_RATE_LIMIT_PER_MINUTE, perMs: 60_000 });
   const deps = {
@@ -148,6 +164,7 @@ export async function createAgentApi(s: AgentApiSettings): Promise<AgentApi> {
     usage,
     urls,
     async stop() {
+      stopForgetting();
       await usage.close();
     },
   };

@@ -5,8 +5,8 @@ import { sha256 } from '../core/agents.js';
 import { decideAccess, LiveScopes, selectScopes, tokenExpiry, tokenStillValid } from '../core/live-scopes.js';
 import type { Logger } from '../logger.js';
 import { accessAnswer } from './agent-commands.js';
-import { verifyAgentSecret } from './agent-secret.js';
-import type { KeyRefusal, KeyVerification } from '../core/agent-keys.js';
+import { isClientId, verifyAgentSecret, type VerifyKey } from './agent-secret.js';
+import type { KeyRefusal } from '../core/agent-keys.js';
 import { clientCredentials } from './client-auth.js';
 import type { RateLimiter } from '../core/rate-limit.js';
 import { accessCheckRequestSchema, introspectionRequestSchema, tokenRequestSchema, type OAuthErrorCode } from './schemas.js';
@@ -67,7 +67,7 @@ export interface OAuthDeps {
   /** A retired agent's key was used: the retired-key alert. */
   onRetiredKey?(agentId: string): Promise<void>;
   /** The one key check (AgentKeys.verifyAgentKey). */
-  verifyKey(secret: string): Promise<KeyVerification>;
+  verifyKey: VerifyKey;
   /** A revoked, rotated-out or retired agent's key was presented. */
   onRefusedKey?(agentId: string, reason: KeyRefusal): Promise<void>;
   log: Logger;
@@ -142,7 +142,9 @@ export function createOAuthRouter(deps: OAuthDeps): Router {
       if (limited(deps, res, `token:${creds.ok ? creds.clientId : (creds.clientId ?? `ip:${addressOf(req)}`)}`)) return;
       if (!creds.ok) return oauthError(res, creds.error === 'invalid_client' ? 401 : 400, creds.error, creds.description, BASIC_CHALLENGE);
 
-      const checked = await verifyAgentSecret(deps.verifyKey, deps.agents, creds.clientId, creds.secret);
+      // The client's record from the live access (usually remembered): its own keys need no read.
+      const known = isClientId(creds.clientId) ? (await deps.live.agent(creds.clientId))?.agent : undefined;
+      const checked = await verifyAgentSecret(deps.verifyKey, deps.agents, creds.clientId, creds.secret, known);
       if (!checked.ok) {
         if (checked.agent) deps.usage.count(checked.agent.id, 'token_refused');
         // A revoked, rotated-out or retired agent's key still in use pages on-call (as telemetry does).

@@ -101,6 +101,12 @@ export const envSchema = z.object({
   ROSTER_SHUTDOWN_TIMEOUT_S: z.coerce.number().positive().default(8),
   /** Longest life of an agent access token, in seconds (a grant ending sooner ends the token sooner). */
   ROSTER_OAUTH_TOKEN_LIFETIME_S: z.coerce.number().int().min(1).max(3600).default(300),
+  /**
+   * How long the agent API answers from an agent and its grants once read, in ms: a revocation,
+   * suspension or retirement made on this replica is seen at the next call; on another replica
+   * after at most this long. 0 reads them for every call.
+   */
+  ROSTER_ACCESS_CACHE_MS: z.coerce.number().int().min(0).max(1_000).default(500),
   /** Comma-separated resource URIs (RFC 8707) agents may ask tokens for: the gateways guarding real systems. */
   ROSTER_OAUTH_RESOURCES: z
     .string()

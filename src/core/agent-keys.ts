@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { displayDate } from './time.js';
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail } from '../config/directory.js';
@@ -80,6 +81,13 @@ export interface AgentKeysDeps {
 // The key rules live with every other who-may rule; re-exported for the importers of this module.
 export { mayReissueKey, mayRotateKey } from './policies.js';
 
+/** Two SHA-256 hex digests compared in constant time. */
+function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === 32 && x.length === y.length && timingSafeEqual(x, y);
+}
+
 const live = (k: AgentCredential, now: Date) => !k.revokedAt && !(k.expiresAt && Date.parse(k.expiresAt) <= now.getTime());
 
 /** The card that shows a key once, to the person who asked for it (or the requester at onboarding). */
@@ -107,13 +115,18 @@ export class AgentKeys {
    * by the key's SHA-256 hash. `ok` means the key is current and the agent is neither retired nor
    * rejected; callers decide what the agent's status allows (e.g. no token while suspended).
    * `cached` (telemetry only) may answer from the key cache: a change made by another replica is
-   * seen after at most the cache's lifetime; token requests always read the agent.
+   * seen after at most the cache's lifetime. `known` (the token endpoint) is the record of the agent
+   * the caller claims to be, as the caller read it (the agent API's live access, bounded the same
+   * way): a key among its credentials is decided from it; any other key is looked up, so a key
+   * issued a moment ago by another replica is never refused for being unknown to that record.
    */
-  async verifyAgentKey(secret: string, options: { cached?: boolean } = {}): Promise<KeyVerification> {
+  async verifyAgentKey(secret: string, options: { cached?: boolean; known?: AgentRecord } = {}): Promise<KeyVerification> {
     if (typeof secret !== 'string' || secret.length < 8 || secret.length > MAX_KEY_LENGTH || /\s/.test(secret)) {
       return { ok: false, reason: 'malformed' };
     }
     const hash = sha256(secret);
+    const held = options.known?.credentials.find((k) => sameHash(k.hash, hash));
+    if (options.known && held) return this.verdict(options.known, held);
     const cache = options.cached ? this.deps.keyCache : undefined;
     const hit = cache?.get(hash);
     if (hit) return this.verdict(hit.agent, hit.credential);

@@ -1,10 +1,11 @@
 import type { OrgConfig } from '../config/schemas.js';
 import { scopeById } from '../config/directory.js';
-import type { AgentRecord, AgentRepository, GrantRecord, GrantRepository } from './agents.js';
+import type { AgentRecord, GrantRecord } from './agents.js';
 import type { AgentStatus } from './lifecycle.js';
+import { ReadThroughCache, type ReadThroughCacheOptions } from './read-through-cache.js';
 
 /*
- * What an agent may do right now, computed from the stored agent and its grants on every call.
+ * What an agent may do right now, computed from the stored agent and its grants at every call.
  * The token endpoint, introspection and the access check all ask this one module, so a
  * revocation, an expiry or a suspension changes all three answers at the same moment.
  */
@@ -158,21 +159,66 @@ export function decideAccess(
   return { allowed: false, reason: 'not_granted', message: `The agent does not hold ${scope}; a sponsor can request it in chat.` };
 }
 
-/** Reads agents and grants and answers with their live state; never cached, so every answer is current. */
-export class LiveScopes {
-  constructor(private readonly deps: { agents: AgentRepository; grants: GrantRepository; clock?: () => Date }) {}
+/** How long an agent and its grants, once read, answer this process's later calls (`ROSTER_ACCESS_CACHE_MS`). */
+export const DEFAULT_ACCESS_CACHE_MS = 500;
 
-  /** The agent and whether it may act now, without its grants (one read); undefined for an agent Roster does not know. */
+/** An agent and every grant it holds or held. */
+export interface AgentWithGrants {
+  agent: AgentRecord;
+  grants: GrantRecord[];
+}
+
+export interface LiveScopesDeps {
+  /** Reads an agent and its grants (one round trip); undefined for an agent Roster does not know. */
+  read(agentId: string): Promise<AgentWithGrants | undefined>;
+  clock?: () => Date;
+  /**
+   * Reads shared between calls (see {@link ReadThroughCache} for the bound); without it every call
+   * reads. Whoever builds this must call {@link LiveScopes.forget} after every write to an agent
+   * or its grants made in this process.
+   */
+  cache?: ReadThroughCacheOptions;
+}
+
+/**
+ * Reads an agent with its grants and answers with their live state. A read is shared between calls
+ * for at most the cache's lifetime (it started at most that long ago; one read for every call
+ * asking at once) and forgotten at every write in this process; what is live is decided at every
+ * call from it, so a grant's expiry takes effect at its end time exactly.
+ */
+export class LiveScopes {
+  private readonly reads: ReadThroughCache<string, AgentWithGrants | undefined>;
+
+  constructor(private readonly deps: LiveScopesDeps) {
+    this.reads = new ReadThroughCache(deps.cache ?? { ttlMs: 0 });
+  }
+
+  private read(agentId: string): Promise<AgentWithGrants | undefined> {
+    // An agent not found is not remembered: one created a moment ago elsewhere is known at once.
+    return this.reads.get(
+      agentId,
+      () => this.deps.read(agentId),
+      (found) => found !== undefined,
+    );
+  }
+
+  /** The agent and whether it may act now; undefined for an agent Roster does not know. */
   async agent(agentId: string): Promise<{ agent: AgentRecord; eligible: boolean } | undefined> {
-    const agent = await this.deps.agents.get(agentId);
-    return agent ? { agent, eligible: TOKEN_STATUSES.includes(agent.status) } : undefined;
+    const found = await this.read(agentId);
+    return found ? { agent: found.agent, eligible: TOKEN_STATUSES.includes(found.agent.status) } : undefined;
   }
 
   /** The agent's live access now, with its grants; undefined for an agent Roster does not know. */
   async of(agentId: string): Promise<(LiveAccess & { grants: GrantRecord[] }) | undefined> {
-    const [agent, grants] = await Promise.all([this.deps.agents.get(agentId), this.deps.grants.listForAgent(agentId)]);
-    if (!agent) return undefined;
+    const found = await this.read(agentId);
+    if (!found) return undefined;
+    const { agent, grants } = found;
     const at = (this.deps.clock ?? (() => new Date()))();
     return { agent, eligible: TOKEN_STATUSES.includes(agent.status), scopes: liveScopesOf(grants, at), at, grants };
+  }
+
+  /** Forgets what was read of an agent (it or one of its grants was written here); without an id, of every agent. */
+  forget(agentId?: string): void {
+    this.reads.forget(agentId);
   }
 }

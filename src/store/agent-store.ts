@@ -5,13 +5,42 @@ import { nameKey } from '../core/agents.js';
 import { DuplicateError } from '../core/errors.js';
 import type { PendingEffect } from '../core/ports.js';
 import { isLiveStatus, type AgentStatus } from '../core/lifecycle.js';
+import type { AgentWithGrants } from '../core/live-scopes.js';
 import { readAllPages } from './paging.js';
+import { telling } from './access-writes.js';
 
 const DUPLICATE_KEY = 11000;
 
 /** How many documents a list reads per round trip (tests shrink it to prove nothing is cut). */
 export interface PagingOptions {
   pageSize?: number;
+}
+
+function agentFromDoc(doc: Record<string, unknown>): AgentRecord {
+  const { _id, liveNameKey: _k, outbox: _outbox, outboxLeaseUntil: _lease, ...rest } = doc;
+  return { id: String(_id), ...(rest as Omit<AgentRecord, 'id'>) };
+}
+
+function grantFromDoc({ _id, outbox: _outbox, outboxLeaseUntil: _lease, ...rest }: Record<string, unknown>): GrantRecord {
+  return { id: String(_id), ...(rest as Omit<GrantRecord, 'id'>) };
+}
+
+/**
+ * An agent and all its grants in one round trip (its document, with its grants looked up by the
+ * grants' `agentId` index): what the agent API's live access answers from. Undefined for an
+ * agent that does not exist.
+ */
+export function agentWithGrantsReader(connection: Connection): (agentId: string) => Promise<AgentWithGrants | undefined> {
+  return async (agentId) => {
+    if (typeof agentId !== 'string') return undefined;
+    const [doc] = await connection
+      .collection('agents')
+      .aggregate([{ $match: { _id: agentId } }, { $lookup: { from: 'grants', localField: '_id', foreignField: 'agentId', as: 'grants' } }])
+      .toArray();
+    if (!doc) return undefined;
+    const { grants, ...agent } = doc as Record<string, unknown> & { grants: Array<Record<string, unknown>> };
+    return { agent: agentFromDoc(agent), grants: grants.map(grantFromDoc) };
+  };
 }
 
 /**
@@ -47,12 +76,9 @@ export function createAgentRepository(
 
   const liveKey = (a: Pick<AgentRecord, 'businessUnit' | 'name' | 'status' | 'id'>) =>
     isLiveStatus(a.status) ? `${a.businessUnit}/${nameKey(a.name)}` : `${a.businessUnit}/${nameKey(a.name)}#${a.id}`;
-  const fromDoc = (doc: Record<string, unknown>): AgentRecord => {
-    const { _id, liveNameKey: _k, outbox: _outbox, outboxLeaseUntil: _lease, ...rest } = doc;
-    return { id: String(_id), ...(rest as Omit<AgentRecord, 'id'>) };
-  };
+  const fromDoc = agentFromDoc;
 
-  return {
+  const repo: AgentRepository & { ensureIndexes(): Promise<void> } = {
     async ensureIndexes() {
       await Agent.init();
     },
@@ -195,6 +221,18 @@ export function createAgentRepository(
       return result.modifiedCount === 1;
     },
   };
+  // Every write tells the connection's access listeners which agent it changed (src/store/access-writes.ts).
+  const byId = (args: [string, ...unknown[]]) => [String(args[0])];
+  return {
+    ...repo,
+    insert: telling(connection, repo.insert, ([agent]) => [agent.id]),
+    transition: telling(connection, repo.transition, byId),
+    update: telling(connection, repo.update, byId),
+    answerSponsorship: telling(connection, repo.answerSponsorship, byId),
+    proposeSponsor: telling(connection, repo.proposeSponsor, byId),
+    addFirstCredential: telling(connection, repo.addFirstCredential, byId),
+    replaceCredentials: telling(connection, repo.replaceCredentials, byId),
+  };
 }
 
 export function createGrantRepository(
@@ -209,11 +247,8 @@ export function createGrantRepository(
   schema.index({ status: 1, expiresAt: 1 });
   schema.index({ scope: 1, status: 1 });
   const Grant = connection.models.Grant ?? connection.model('Grant', schema);
-  const fromDoc = ({ _id, outbox: _outbox, outboxLeaseUntil: _lease, ...rest }: Record<string, unknown>): GrantRecord => ({
-    id: String(_id),
-    ...(rest as Omit<GrantRecord, 'id'>),
-  });
-  return {
+  const fromDoc = grantFromDoc;
+  const repo: GrantRepository & { ensureIndexes(): Promise<void> } = {
     async ensureIndexes() {
       await Grant.init();
     },
@@ -278,5 +313,15 @@ export function createGrantRepository(
       );
       return result.modifiedCount === 1;
     },
+  };
+  // Every write tells the connection's access listeners which agent's grants it changed; a grant
+  // named by its id tells its agent once read back, and any agent when it is not (nothing changed, or a failure).
+  return {
+    ...repo,
+    insertMany: telling(connection, repo.insertMany, ([grants]) => grants.map((g) => g.agentId)),
+    insert: telling(connection, repo.insert, ([grant]) => [grant.agentId]),
+    transition: telling(connection, repo.transition, (_args, grant) => [grant?.agentId]),
+    markReminded: telling(connection, repo.markReminded, () => undefined),
+    answerReview: telling(connection, repo.answerReview, () => undefined),
   };
 }

@@ -1,7 +1,8 @@
 import type { Connection } from 'mongoose';
 import type { KeyCache } from '../core/key-cache.js';
 import { withKeyCacheInvalidation } from '../core/key-cache.js';
-import { createAgentRepository, createGrantRepository } from './agent-store.js';
+import { agentWithGrantsReader, createAgentRepository, createGrantRepository } from './agent-store.js';
+import { onAccessWrite, type AccessWriteListener } from './access-writes.js';
 import { createAlertRepository } from './alert-store.js';
 import { createApiUsageRepository } from './api-usage-store.js';
 import { createArchiveRepository } from './archive-store.js';
@@ -66,6 +67,14 @@ export async function createStore(connection: Connection, options: StoreOptions)
     checkpointHealth: createCheckpointHealthStore(connection),
     signingKeys: createSigningKeyRepository(connection),
     apiUsage: createApiUsageRepository(connection),
+    /**
+     * The agent API's reads (an agent with its grants, one command) and the writes of this
+     * process to them, told by the repositories above (src/store/access-writes.ts).
+     */
+    liveAccess: {
+      read: agentWithGrantsReader(connection),
+      onWrite: (listener: AccessWriteListener) => onAccessWrite(connection, listener),
+    },
   };
   await Promise.all([
     store.audit.ensureIndexes(),

@@ -43,6 +43,8 @@ export interface TestRosterOptions extends Pick<
   clock?: () => Date;
   /** The key cache's clock in ms (moved past ROSTER_KEY_CACHE_MS instead of waiting). */
   keyCacheClock?: () => number;
+  /** The agent API's live-access cache clock (ms); tests move it past ROSTER_ACCESS_CACHE_MS. */
+  accessCacheClock?: () => number;
   /** Replaces the shipped organisation's rotations (e.g. to give one a pager). */
   rotations?: OrgConfig['rotations'];
   /** The rotations' pagers as src/config/pager.ts resolves them; none by default. */
@@ -83,6 +85,7 @@ export async function startTestRoster(options: TestRosterOptions = {}): Promise<
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.keyCacheClock ? { keyCacheClock: options.keyCacheClock } : {}),
+    ...(options.accessCacheClock ? { accessCacheClock: options.accessCacheClock } : {}),
     ...(options.pagers ? { pagers: options.pagers } : {}),
     ...(options.pagerTransport ? { pagerTransport: options.pagerTransport } : {}),
     ...(options.notifier ? { notifier: options.notifier } : {}),

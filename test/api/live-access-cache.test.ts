@@ -1,0 +1,205 @@
+import { randomBytes } from 'node:crypto';
+import type { CommandStartedEvent } from 'mongodb';
+import { startTestRoster } from '../helpers/app.js';
+import { testMongoUri, uniqueDbName } from '../helpers/db.js';
+import { people } from '../helpers/harness.js';
+import { agentWithKey, claimsOf, GATEWAY, gatewayEnv, postForm } from './support.js';
+
+/*
+ * The agent API answers from an agent and its grants read at most ROSTER_ACCESS_CACHE_MS (500 ms)
+ * ago, one read shared by the calls asking at once. The bound it promises: a revocation, a
+ * suspension or a key revoked on this process is seen by the very next call; on another process
+ * on the same database, within 1 s.
+ */
+
+type Roster = Awaited<ReturnType<typeof startTestRoster>>;
+const DAY = 86_400_000;
+const CACHE_MS = 500;
+
+const monitored = () => {
+  const uri = testMongoUri();
+  return `${uri}${uri.includes('?') ? '&' : '?'}monitorCommands=true`;
+};
+
+async function tokenOf(roster: Roster, agent: { id: string }, key: string): Promise<{ status: number; token: string; scope: string }> {
+  const res = await postForm(`${roster.baseUrl}/oauth/token`, { grant_type: 'client_credentials' }, { id: agent.id, secret: key });
+  return { status: res.status, token: String(res.body.access_token ?? ''), scope: String(res.body.scope ?? res.body.error) };
+}
+
+async function check(roster: Roster, token: string, scope: string): Promise<{ allowed: boolean; reason: string }> {
+  const res = await fetch(`${roster.baseUrl}/api/v1/access/check`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ scope }),
+  });
+  expect(res.status).toBe(200);
+  return (await res.json()) as { allowed: boolean; reason: string };
+}
+
+async function active(roster: Roster, token: string): Promise<boolean> {
+  const res = await postForm(`${roster.baseUrl}/oauth/introspect`, { token }, { id: GATEWAY.id, secret: GATEWAY.secret });
+  expect(res.status).toBe(200);
+  return res.body.active === true;
+}
+
+describe('the live-access cache on one process: its own writes are seen by the very next call', () => {
+  let roster: Roster;
+  // The cache's clock stands still unless a test moves it: without the invalidation at each
+  // write, every answer below would come from the first read.
+  let cacheNow = 0;
+  const commands: CommandStartedEvent[] = [];
+
+  beforeAll(async () => {
+    roster = await startTestRoster({
+      env: gatewayEnv({ MONGODB_URI: monitored(), ROSTER_ACCESS_CACHE_MS: String(CACHE_MS) }),
+      accessCacheClock: () => cacheNow,
+    });
+    roster.db.connection.getClient().on('commandStarted', (event) => commands.push(event));
+  });
+  afterAll(async () => {
+    await roster?.stop();
+  });
+
+  it('another replica’s write is seen once the cache lifetime has passed; this process’s revocation at the very next call', async () => {
+    const { agent, key, grants } = await agentWithKey(roster.services, [
+      { scope: 'kb:read', expiresInMs: DAY },
+      { scope: 'tickets:read', expiresInMs: DAY },
+      { scope: 'crm:read', expiresInMs: DAY },
+    ]);
+    const { token } = await tokenOf(roster, agent, key);
+    expect(await check(roster, token, 'crm:read')).toMatchObject({ allowed: true, reason: 'granted' });
+
+    // Another replica revokes crm:read in the database: within the cache lifetime this process may
+    // still answer from its read (this is what makes the assertions below able to fail).
+    await roster.db.connection
+      .collection('grants')
+      .updateOne({ _id: grants[2]!.id as never }, { $set: { status: 'revoked', endedAt: new Date().toISOString() } });
+    expect(await check(roster, token, 'crm:read')).toMatchObject({ allowed: true });
+    expect(await active(roster, token)).toBe(true);
+    cacheNow += CACHE_MS;
+    expect(await check(roster, token, 'crm:read')).toMatchObject({ allowed: false, reason: 'revoked' });
+    expect(await active(roster, token)).toBe(false);
+
+    // Revoked here, through Roster: the very next call of every kind knows, the clock unmoved.
+    const fresh = await tokenOf(roster, agent, key);
+    expect(fresh.scope).toBe('kb:read tickets:read');
+    expect(await check(roster, fresh.token, 'tickets:read')).toMatchObject({ allowed: true });
+    expect(await active(roster, fresh.token)).toBe(true);
+    await roster.services.access.revokeGrant(people.tom, grants[1]!.id, 'No longer reads tickets');
+    expect(await check(roster, fresh.token, 'tickets:read')).toMatchObject({ allowed: false, reason: 'revoked' });
+    expect(await active(roster, fresh.token)).toBe(false);
+    expect((await tokenOf(roster, agent, key)).scope).toBe('kb:read');
+  });
+
+  it('a suspension, a reactivation, a new grant, a revoked key and a retirement made here: seen at the very next call', async () => {
+    const { agent, key } = await agentWithKey(roster.services, [{ scope: 'kb:read', expiresInMs: DAY }]);
+    const { token } = await tokenOf(roster, agent, key);
+    expect(await check(roster, token, 'kb:read')).toMatchObject({ allowed: true });
+
+    await roster.services.agents.transition(agent.id, 'active', 'suspended');
+    expect(await check(roster, token, 'kb:read')).toMatchObject({ allowed: false, reason: 'agent_not_active' });
+    expect(await active(roster, token)).toBe(false);
+    expect(await tokenOf(roster, agent, key)).toMatchObject({ status: 401, scope: 'invalid_client' });
+
+    await roster.services.agents.update(agent.id, { status: 'active' });
+    expect(await check(roster, token, 'kb:read')).toMatchObject({ allowed: true });
+    await roster.services.grants.insertMany([
+      {
+        id: `${agent.id}:crm:read:new`,
+        agentId: agent.id,
+        scope: 'crm:read',
+        reason: 'approved just now',
+        requestedBy: people.tom,
+        approvedBy: [people.tom],
+        startsAt: new Date(Date.now() - 1000).toISOString(),
+        expiresAt: new Date(Date.now() + DAY).toISOString(),
+        status: 'active',
+        source: 'request',
+        createdAt: new Date().toISOString(),
+      },
+    ]);
+    expect((await tokenOf(roster, agent, key)).scope).toBe('crm:read kb:read');
+
+    expect(await roster.services.agentKeys.revokeKeys(people.tom, agent.id, 'leaked in a log')).toBe(1);
+    expect(await tokenOf(roster, agent, key)).toMatchObject({ status: 401, scope: 'invalid_client' });
+
+    const retiring = await agentWithKey(roster.services, [{ scope: 'kb:read', expiresInMs: DAY }]);
+    expect((await tokenOf(roster, retiring.agent, retiring.key)).status).toBe(200);
+    await roster.services.agents.transition(retiring.agent.id, 'active', 'retired');
+    expect(await tokenOf(roster, retiring.agent, retiring.key)).toMatchObject({ status: 401, scope: 'invalid_client' });
+  });
+
+  it('200 calls at once for one agent read it once; its own key needs no read at the token endpoint', async () => {
+    const { agent, key } = await agentWithKey(roster.services, [{ scope: 'kb:read', expiresInMs: DAY }]);
+    const { token } = await tokenOf(roster, agent, key);
+    const reads = (from: number) =>
+      commands.slice(from).filter((c) => c.commandName === 'aggregate' && c.command.aggregate === 'agents').length;
+    const keyLookups = (from: number) =>
+      commands.slice(from).filter((c) => c.commandName === 'find' && JSON.stringify(c.command.filter).includes('credentials.hash')).length;
+
+    cacheNow += CACHE_MS; // nothing remembered
+    const from = commands.length;
+    const answers = await Promise.all(Array.from({ length: 200 }, () => check(roster, token, 'kb:read')));
+    expect(answers.every((a) => a.allowed)).toBe(true);
+    expect(reads(from)).toBe(1);
+
+    const next = commands.length;
+    const introspected = await Promise.all(Array.from({ length: 100 }, () => active(roster, token)));
+    const issued = await Promise.all(Array.from({ length: 100 }, () => tokenOf(roster, agent, key)));
+    expect(introspected.every(Boolean)).toBe(true);
+    expect(issued.every((t) => t.status === 200 && t.scope === 'kb:read')).toBe(true);
+    expect(reads(next)).toBe(0);
+    expect(keyLookups(next)).toBe(0);
+
+    // A wrong secret for a known client is still refused (and looked up: it may be another agent's key).
+    expect(await tokenOf(roster, agent, `${key}x`)).toMatchObject({ status: 401, scope: 'invalid_client' });
+    expect(keyLookups(next)).toBe(1);
+  });
+});
+
+describe('the live-access cache across two Roster processes on one database', () => {
+  let a: Roster;
+  let b: Roster;
+
+  beforeAll(async () => {
+    // Replicas share the signing keys (stored sealed under one KEK) and the issuer (the public URL).
+    const env = gatewayEnv({ ROSTER_OAUTH_KEK: randomBytes(32).toString('base64'), ROSTER_PUBLIC_URL: 'http://roster.replicas.test' });
+    const dbName = uniqueDbName('replicas');
+    a = await startTestRoster({ env, dbName });
+    b = await startTestRoster({ env, dbName });
+  });
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  it('a grant revoked on one process is refused by the other for every call it receives 1 s after the revocation', async () => {
+    const { agent, key, grants } = await agentWithKey(a.services, [
+      { scope: 'kb:read', expiresInMs: DAY },
+      { scope: 'crm:read', expiresInMs: DAY },
+    ]);
+    const { token } = await tokenOf(a, agent, key);
+    expect(claimsOf(token).scope).toBe('crm:read kb:read');
+    // The other process has read the agent and its grants, and remembers them.
+    expect(await check(b, token, 'crm:read')).toMatchObject({ allowed: true });
+    expect(await active(b, token)).toBe(true);
+
+    await a.services.access.revokeGrant(people.tom, grants[1]!.id, 'Done with the CRM');
+    const revokedAt = performance.now();
+    expect(await check(a, token, 'crm:read')).toMatchObject({ allowed: false, reason: 'revoked' });
+
+    // The other process is asked over and over; whatever it answered before, every request it
+    // receives from 1 s after the revocation on is refused. Timed by when each request was sent,
+    // so a slow machine does not blur the bound.
+    const late: Array<{ sentAfterMs: number; allowed: boolean; reason: string; active: boolean }> = [];
+    while (late.length < 3) {
+      const sentAfterMs = performance.now() - revokedAt;
+      const [answer, stillActive] = await Promise.all([check(b, token, 'crm:read'), active(b, token)]);
+      if (sentAfterMs >= 1000) late.push({ sentAfterMs, ...answer, active: stillActive });
+      else await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(late.map(({ allowed, reason, active }) => ({ allowed, reason, active }))).toEqual(
+      late.map(() => ({ allowed: false, reason: 'revoked', active: false })),
+    );
+    expect((await tokenOf(b, agent, key)).scope).toBe('kb:read');
+  });
+});
