@@ -24,9 +24,21 @@ export interface AccessTokenClaims extends JWTPayload {
 /** Why a presented token is not accepted. */
 export type TokenProblem = 'malformed' | 'unknown_key' | 'bad_signature' | 'expired' | 'wrong_issuer' | 'wrong_audience' | 'wrong_type';
 
-/** Issues and verifies Roster's JWT access tokens (RFC 9068, `typ: at+jwt`). */
+/** Most verified tokens remembered at once (about 2 KB each); the least recently verified are dropped first. */
+const MAX_VERIFIED = 5_000;
+
+/**
+ * Issues and verifies Roster's JWT access tokens (RFC 9068, `typ: at+jwt`).
+ *
+ * A token whose signature was verified is remembered (the exact bytes, so a token altered in any
+ * way is verified again), and an agent that calls many times with one token pays for one
+ * signature check: at each use, what may have changed since is checked again (its key is still
+ * published, it has not expired, issuer and audience). Only tokens that verified are remembered.
+ */
 export class AccessTokens {
-  constructor(private readonly deps: { issuer: () => string; keys: SigningKeys; clock?: () => Date }) {}
+  private readonly verified = new Map<string, { kid: string; claims: AccessTokenClaims }>();
+
+  constructor(private readonly deps: { issuer: () => string; keys: SigningKeys; clock?: () => Date; maxVerified?: number }) {}
 
   private now(): Date {
     return (this.deps.clock ?? (() => new Date()))();
@@ -65,6 +77,8 @@ export class AccessTokens {
    */
   async verify(token: string, audience?: string): Promise<{ ok: true; claims: AccessTokenClaims } | { ok: false; problem: TokenProblem }> {
     if (token.length > 8192 || token.split('.').length !== 3) return { ok: false, problem: 'malformed' };
+    const known = this.verified.get(token);
+    if (known) return this.recheck(token, known.kid, known.claims, audience);
     let kid: string | undefined;
     try {
       kid = decodeProtectedHeader(token).kid;
@@ -85,7 +99,9 @@ export class AccessTokens {
         ...(audience ? { audience } : {}),
       });
       if (typeof payload.client_id !== 'string' || payload.client_id !== payload.sub) return { ok: false, problem: 'malformed' };
-      return { ok: true, claims: payload as AccessTokenClaims };
+      const claims = payload as AccessTokenClaims;
+      this.remember(token, kid, claims);
+      return { ok: true, claims };
     } catch (err) {
       if (err instanceof errors.JWTExpired) return { ok: false, problem: 'expired' };
       if (err instanceof errors.JWTClaimValidationFailed) {
@@ -97,5 +113,33 @@ export class AccessTokens {
       if (err instanceof errors.JWSSignatureVerificationFailed) return { ok: false, problem: 'bad_signature' };
       return { ok: false, problem: 'malformed' };
     }
+  }
+
+  private remember(token: string, kid: string, claims: AccessTokenClaims): void {
+    this.verified.set(token, { kid, claims });
+    while (this.verified.size > (this.deps.maxVerified ?? MAX_VERIFIED)) this.verified.delete(this.verified.keys().next().value!);
+  }
+
+  /** A remembered token's checks that depend on time or on the caller, in jwtVerify's order and with its answers. */
+  private async recheck(
+    token: string,
+    kid: string,
+    claims: AccessTokenClaims,
+    audience: string | undefined,
+  ): Promise<{ ok: true; claims: AccessTokenClaims } | { ok: false; problem: TokenProblem }> {
+    const now = Math.floor(this.now().getTime() / 1000);
+    if (!(await this.deps.keys.verificationKey(kid))) {
+      this.verified.delete(token);
+      return { ok: false, problem: 'unknown_key' };
+    }
+    if (claims.iss !== this.deps.issuer()) return { ok: false, problem: 'wrong_issuer' };
+    if (audience !== undefined && !(typeof claims.aud === 'string' ? claims.aud === audience : claims.aud.includes(audience)))
+      return { ok: false, problem: 'wrong_audience' };
+    if (typeof claims.nbf === 'number' && claims.nbf > now) return { ok: false, problem: 'malformed' };
+    if (claims.exp <= now) {
+      this.verified.delete(token);
+      return { ok: false, problem: 'expired' };
+    }
+    return { ok: true, claims };
   }
 }
