@@ -12,7 +12,8 @@ import { accessCheckRequestSchema } from './schemas.js';
 /*
  * What an agent may call, once: the HTTP routes (src/api/runtime-routes.ts) and the MCP tools
  * (src/api/mcp.ts) both parse with the same zod schemas and call these handlers, so the two
- * doors answer the same way. Every call re-reads the agent: a suspended or retired agent is
+ * doors answer the same way. Every call asks the live access for the agent (read at most
+ * ROSTER_ACCESS_CACHE_MS ago, at once after a write here): a suspended or retired agent is
  * refused even while its token has not expired.
  */
 
@@ -44,7 +45,7 @@ export interface AgentCommandDeps {
 export class AgentCommands {
   constructor(private readonly deps: AgentCommandDeps) {}
 
-  /** The live agent behind a token, or a 403 `agent_not_active` / 404 `unknown_agent` refusal; one read (no grants). */
+  /** The live agent behind a token, or a 403 `agent_not_active` / 404 `unknown_agent` refusal. */
   async agent(agentId: string) {
     const live = await this.deps.live.agent(agentId);
     if (!live) throw new AgentRefusal(404, 'unknown_agent', 'Roster does not know this agent.');
@@ -53,15 +54,14 @@ export class AgentCommands {
   }
 
   async requestApproval(agentId: string, body: unknown): Promise<{ view: ApprovalView; created: boolean }> {
-    // The action's boundary override is read beside the agent; the request checks it is the action it parses.
+    const { agent } = await this.agent(agentId);
+    // The action's approved boundary change comes with the agent (one read, shared and bounded like
+    // its access); the request checks it is the action it parses. Only a name the schema could
+    // accept is looked up; anything else is refused by the parse as before.
     const given = (body as { action?: unknown } | null | undefined)?.action;
     const action = typeof given === 'string' ? given.trim() : '';
-    // Only a name the schema could accept is looked up; anything else is refused by the parse as before.
     const prefetched =
-      action.length > 0 && action.length <= 100 ? { action, override: this.deps.runtime.overrideOf(agentId, action) } : undefined;
-    // An agent refused below leaves the read unused: its failure then concerns nobody.
-    prefetched?.override.catch(() => undefined);
-    const { agent } = await this.agent(agentId);
+      action.length > 0 && action.length <= 100 ? { action, override: this.deps.live.boundary(agentId, action) } : undefined;
     return this.deps.runtime.request(agent, body, prefetched);
   }
 

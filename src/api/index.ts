@@ -5,7 +5,7 @@ import type { OrgConfig } from '../config/schemas.js';
 import type { AgentRepository } from '../core/agents.js';
 import type { KeyRefusal } from '../core/agent-keys.js';
 import type { AuditLog } from '../core/audit.js';
-import { LiveScopes, type AgentWithGrants } from '../core/live-scopes.js';
+import { LiveScopes, type AgentAccessRecords } from '../core/live-scopes.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import type { Logger } from '../logger.js';
 import type { ApiUsageRepository } from '../store/api-usage-store.js';
@@ -32,11 +32,12 @@ export interface AgentApiSettings {
   usage: ApiUsageRepository;
   agents: AgentRepository;
   /**
-   * What the agent API decides calls from: an agent with its grants in one read, and a way to hear
-   * of every write this process makes to them (src/store/access-writes.ts), which forgets what was read.
+   * What the agent API decides calls from: an agent with its grants and boundary changes in one
+   * read, and a way to hear of every write this process makes to them (src/store/access-writes.ts),
+   * which forgets what was read.
    */
   liveAccess: {
-    read(agentId: string): Promise<AgentWithGrants | undefined>;
+    read(agentId: string): Promise<AgentAccessRecords | undefined>;
     onWrite(listener: (agentId: string | undefined) => void): () => void;
   };
   audit: AuditLog;
@@ -99,7 +100,7 @@ export async function createAgentApi(s: AgentApiSettings): Promise<AgentApi> {
     cache: { ttlMs: env.ROSTER_ACCESS_CACHE_MS, ...(s.cacheClock ? { now: s.cacheClock } : {}) },
     ...(s.clock ? { clock: s.clock } : {}),
   });
-  // This process's own writes to agents and grants are seen by its next call.
+  // This process's own writes to agents, grants and boundary changes are seen by its next call.
   const stopForgetting = s.liveAccess.onWrite((agentId) => live.forget(agentId));
   const usage = new ApiUsage({ repo: s.usage, audit: s.audit, log, ...(s.clock ? { clock: s.clock } : {}) });
   const limiter = s.limiter ?? new RateLimiter({ requests: env.ROSTER_API_RATE_LIMIT_PER_MINUTE, perMs: 60_000 });

@@ -2,6 +2,8 @@ import type { OrgConfig } from '../config/schemas.js';
 import { scopeById } from '../config/directory.js';
 import type { AgentRecord, GrantRecord } from './agents.js';
 import type { AgentStatus } from './lifecycle.js';
+import type { BoundaryOverride } from './boundaries.js';
+import type { BoundaryChangeRecord } from './boundary-changes.js';
 import { ReadThroughCache, type ReadThroughCacheOptions } from './read-through-cache.js';
 
 /*
@@ -162,38 +164,40 @@ export function decideAccess(
 /** How long an agent and its grants, once read, answer this process's later calls (`ROSTER_ACCESS_CACHE_MS`). */
 export const DEFAULT_ACCESS_CACHE_MS = 500;
 
-/** An agent and every grant it holds or held. */
-export interface AgentWithGrants {
+/** What an agent's calls are decided from: the agent, every grant it holds or held, and its approved boundary changes. */
+export interface AgentAccessRecords {
   agent: AgentRecord;
   grants: GrantRecord[];
+  /** The IT-approved boundary changes of its actions (src/core/boundary-changes.ts), in any order. */
+  boundaries: Array<Pick<BoundaryChangeRecord, 'id' | 'action' | 'to' | 'createdAt'>>;
 }
 
 export interface LiveScopesDeps {
-  /** Reads an agent and its grants (one round trip); undefined for an agent Roster does not know. */
-  read(agentId: string): Promise<AgentWithGrants | undefined>;
+  /** Reads an agent's records (one round trip); undefined for an agent Roster does not know. */
+  read(agentId: string): Promise<AgentAccessRecords | undefined>;
   clock?: () => Date;
   /**
    * Reads shared between calls (see {@link ReadThroughCache} for the bound); without it every call
-   * reads. Whoever builds this must call {@link LiveScopes.forget} after every write to an agent
-   * or its grants made in this process.
+   * reads. Whoever builds this must call {@link LiveScopes.forget} after every write to an agent,
+   * its grants or its boundary changes made in this process.
    */
   cache?: ReadThroughCacheOptions;
 }
 
 /**
- * Reads an agent with its grants and answers with their live state. A read is shared between calls
+ * Reads an agent with its grants and boundary changes and answers with their live state. A read is shared between calls
  * for at most the cache's lifetime (it started at most that long ago; one read for every call
  * asking at once) and forgotten at every write in this process; what is live is decided at every
  * call from it, so a grant's expiry takes effect at its end time exactly.
  */
 export class LiveScopes {
-  private readonly reads: ReadThroughCache<string, AgentWithGrants | undefined>;
+  private readonly reads: ReadThroughCache<string, AgentAccessRecords | undefined>;
 
   constructor(private readonly deps: LiveScopesDeps) {
     this.reads = new ReadThroughCache(deps.cache ?? { ttlMs: 0 });
   }
 
-  private read(agentId: string): Promise<AgentWithGrants | undefined> {
+  private read(agentId: string): Promise<AgentAccessRecords | undefined> {
     // An agent not found is not remembered: one created a moment ago elsewhere is known at once.
     return this.reads.get(
       agentId,
@@ -217,7 +221,22 @@ export class LiveScopes {
     return { agent, eligible: TOKEN_STATUSES.includes(agent.status), scopes: liveScopesOf(grants, at), at, grants };
   }
 
-  /** Forgets what was read of an agent (it or one of its grants was written here); without an id, of every agent. */
+  /**
+   * The IT-approved boundary change in effect for one of the agent's actions (the newest approved
+   * wins), from the same read as its access; undefined when none (or the agent is unknown).
+   */
+  async boundary(agentId: string, action: string): Promise<BoundaryOverride | undefined> {
+    const found = await this.read(agentId);
+    let newest: AgentAccessRecords['boundaries'][number] | undefined;
+    for (const change of found?.boundaries ?? []) {
+      if (change.action !== action) continue;
+      if (!newest || change.createdAt > newest.createdAt || (change.createdAt === newest.createdAt && change.id > newest.id))
+        newest = change;
+    }
+    return newest ? { mode: newest.to, changeId: newest.id } : undefined;
+  }
+
+  /** Forgets what was read of an agent (it, one of its grants or boundary changes was written here); without an id, of every agent. */
   forget(agentId?: string): void {
     this.reads.forget(agentId);
   }

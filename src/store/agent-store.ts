@@ -5,7 +5,6 @@ import { nameKey } from '../core/agents.js';
 import { DuplicateError } from '../core/errors.js';
 import type { PendingEffect } from '../core/ports.js';
 import { isLiveStatus, type AgentStatus } from '../core/lifecycle.js';
-import type { AgentWithGrants } from '../core/live-scopes.js';
 import { readAllPages } from './paging.js';
 import { telling } from './access-writes.js';
 
@@ -16,31 +15,15 @@ export interface PagingOptions {
   pageSize?: number;
 }
 
-function agentFromDoc(doc: Record<string, unknown>): AgentRecord {
+/** An agent as stored, without its storage fields (name key, outbox). */
+export function agentFromDoc(doc: Record<string, unknown>): AgentRecord {
   const { _id, liveNameKey: _k, outbox: _outbox, outboxLeaseUntil: _lease, ...rest } = doc;
   return { id: String(_id), ...(rest as Omit<AgentRecord, 'id'>) };
 }
 
-function grantFromDoc({ _id, outbox: _outbox, outboxLeaseUntil: _lease, ...rest }: Record<string, unknown>): GrantRecord {
+/** A grant as stored, without its outbox. */
+export function grantFromDoc({ _id, outbox: _outbox, outboxLeaseUntil: _lease, ...rest }: Record<string, unknown>): GrantRecord {
   return { id: String(_id), ...(rest as Omit<GrantRecord, 'id'>) };
-}
-
-/**
- * An agent and all its grants in one round trip (its document, with its grants looked up by the
- * grants' `agentId` index): what the agent API's live access answers from. Undefined for an
- * agent that does not exist.
- */
-export function agentWithGrantsReader(connection: Connection): (agentId: string) => Promise<AgentWithGrants | undefined> {
-  return async (agentId) => {
-    if (typeof agentId !== 'string') return undefined;
-    const [doc] = await connection
-      .collection('agents')
-      .aggregate([{ $match: { _id: agentId } }, { $lookup: { from: 'grants', localField: '_id', foreignField: 'agentId', as: 'grants' } }])
-      .toArray();
-    if (!doc) return undefined;
-    const { grants, ...agent } = doc as Record<string, unknown> & { grants: Array<Record<string, unknown>> };
-    return { agent: agentFromDoc(agent), grants: grants.map(grantFromDoc) };
-  };
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { Connection } from 'mongoose';
 import type { KeyCache } from '../core/key-cache.js';
 import { withKeyCacheInvalidation } from '../core/key-cache.js';
-import { agentWithGrantsReader, createAgentRepository, createGrantRepository } from './agent-store.js';
+import { createAgentRepository, createGrantRepository } from './agent-store.js';
+import { liveAccessReader } from './live-access-store.js';
 import { onAccessWrite, type AccessWriteListener } from './access-writes.js';
 import { createAlertRepository } from './alert-store.js';
 import { createApiUsageRepository } from './api-usage-store.js';
@@ -68,11 +69,11 @@ export async function createStore(connection: Connection, options: StoreOptions)
     signingKeys: createSigningKeyRepository(connection),
     apiUsage: createApiUsageRepository(connection),
     /**
-     * The agent API's reads (an agent with its grants, one command) and the writes of this
-     * process to them, told by the repositories above (src/store/access-writes.ts).
+     * The agent API's reads (an agent with its grants and boundary changes, one command) and the
+     * writes of this process to them, told by the repositories above (src/store/access-writes.ts).
      */
     liveAccess: {
-      read: agentWithGrantsReader(connection),
+      read: liveAccessReader(connection),
       onWrite: (listener: AccessWriteListener) => onAccessWrite(connection, listener),
     },
   };

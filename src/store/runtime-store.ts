@@ -4,6 +4,7 @@ import type { HandoffRecord, HandoffRepository } from '../core/handoffs.js';
 import type { PendingEffect } from '../core/ports.js';
 import type { RuntimeApprovalRecord, RuntimeApprovalRepository } from '../core/runtime-approvals.js';
 import { readAllPages } from './paging.js';
+import { telling } from './access-writes.js';
 import { OUTBOX_FIELD, toStored, withEffects, withoutOutbox } from './outbox-store.js';
 
 type Doc = Record<string, unknown>;
@@ -132,6 +133,9 @@ export function createBoundaryChangeRepository(connection: Connection): Boundary
   });
   return {
     ...base,
+    // A decided change alters what the agent may do: the agent API forgets the agent (src/store/access-writes.ts).
+    insert: telling(connection, base.insert, ([record]) => [record.agentId]),
+    update: telling(connection, base.update, (_args, record) => [record?.agentId]),
     async forAction(agentId, action) {
       // The whole history: its length names the next change's id, so a cut would reuse an old id.
       const docs = await readAllPages(Model.collection, { agentId: String(agentId), action: String(action) }, { field: 'createdAt' });

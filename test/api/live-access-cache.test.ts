@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { CommandStartedEvent } from 'mongodb';
 import { startTestRoster } from '../helpers/app.js';
 import { testMongoUri, uniqueDbName } from '../helpers/db.js';
-import { people } from '../helpers/harness.js';
+import { findPersonByEmail } from '../../src/config/directory.js';
+import { loadOrgConfig } from '../../src/config/org-config.js';
+import { people, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { agentWithKey, claimsOf, GATEWAY, gatewayEnv, postForm } from './support.js';
 
 /*
@@ -127,6 +129,52 @@ describe('the live-access cache on one process: its own writes are seen by the v
     expect((await tokenOf(roster, retiring.agent, retiring.key)).status).toBe(200);
     await roster.services.agents.transition(retiring.agent.id, 'active', 'retired');
     expect(await tokenOf(roster, retiring.agent, retiring.key)).toMatchObject({ status: 401, scope: 'invalid_client' });
+  });
+
+  it('a boundary change approved here applies to the very next request; another replica’s once the lifetime has passed', async () => {
+    const { agent, key } = await agentWithKey(roster.services, [], {
+      catalogRoleId: 'procurement-agent',
+      businessUnit: 'risk-compliance',
+      sponsors: [people.maya],
+      requestedBy: people.daniel,
+    });
+    const { token } = await tokenOf(roster, agent, key);
+    const ask = async (action: string, idempotencyKey: string) => {
+      const res = await fetch(`${roster.baseUrl}/api/v1/approvals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ action, summary: 'Compare supplier offers.', idempotency_key: idempotencyKey }),
+      });
+      return ((await res.json()) as { status: string }).status;
+    };
+    expect(await ask('suppliers.read', 'boundary-cache-0001')).toBe('allowed');
+
+    // Approved here, through Roster: the very next request is refused, the cache clock unmoved.
+    const org = loadOrgConfig(SHIPPED_CONFIG);
+    const person = (email: string) => findPersonByEmail(org, email)!;
+    const change = await roster.services.boundaryChanges.request(person(people.maya), {
+      agent: agent.id,
+      action: 'suppliers.read',
+      mode: 'forbidden',
+      reason: 'Supplier data is under a legal hold this quarter.',
+    });
+    expect(await ask('suppliers.read', 'boundary-cache-0002')).toBe('allowed'); // asked for, not decided
+    await roster.services.boundaryChanges.decide(person(people.liam), change.id, 'approve');
+    expect(await ask('suppliers.read', 'boundary-cache-0003')).toBe('denied');
+
+    // Another replica approves a change back to autonomous, written straight to the database.
+    await roster.db.connection.collection('boundary_changes').insertOne({
+      _id: 'bch_remote_0001' as never,
+      agentId: agent.id,
+      action: 'suppliers.read',
+      from: 'forbidden',
+      to: 'autonomous',
+      status: 'approved',
+      createdAt: new Date(Date.now() + 1000).toISOString(),
+    });
+    expect(await ask('suppliers.read', 'boundary-cache-0004')).toBe('denied');
+    cacheNow += CACHE_MS;
+    expect(await ask('suppliers.read', 'boundary-cache-0005')).toBe('allowed');
   });
 
   it('200 calls at once for one agent read it once; its own key needs no read at the token endpoint', async () => {
