@@ -620,8 +620,10 @@ export class RuntimeDecisions {
     ];
     const updated = await this.deps.repo.update(c.approvalId, { status: 'pending' }, patch, effects);
     if (!updated) return;
-    await this.deps.outbox.settle({ kind: RUNTIME_APPROVAL_HOLDER, id: updated.id }, effects, 'runtime.decided');
+    // The decision is stored with its audit entry in its outbox: the agent's long poll is answered
+    // now, and the entry appended after (by the worker, should this process stop first).
     this.events.emit(updated.id);
+    await this.deps.outbox.settle({ kind: RUNTIME_APPROVAL_HOLDER, id: updated.id }, effects, 'runtime.decided');
   }
 }
 
