@@ -10,24 +10,25 @@ export type VerifyKey = (secret: string, options?: { known?: AgentRecord }) => P
 /**
  * Checks a client secret (the agent's key) with the one key check every door uses
  * ({@link AgentKeys.verifyAgentKey}: revoked and rotated-out keys refused), and that the key
- * belongs to the client id presented with it. `known`: the client's record as the agent API's
- * live access holds it (read at most its cache lifetime ago, forgotten at every write here),
- * which decides a key among its own credentials without a read; any other key is an indexed
- * look-up by its hash.
+ * belongs to the client id presented with it. `claimed`: the client as the caller read it (the
+ * agent API's live access: at most its cache lifetime old, forgotten at every write here; no
+ * agent when there is none), which decides a key among its own credentials without a read; any
+ * other key is an indexed look-up by its hash.
  */
 export async function verifyAgentSecret(
   verifyKey: VerifyKey,
   agents: AgentRepository,
   clientId: string,
   secret: string,
-  known?: AgentRecord,
+  claimed?: { agent: AgentRecord | undefined },
 ): Promise<AgentSecretCheck> {
   if (!isClientId(clientId) || secret.length < 8 || secret.length > 512) return { ok: false };
-  const verdict = await verifyKey(secret, known?.id === clientId ? { known } : {});
+  const known = claimed?.agent?.id === clientId ? claimed.agent : undefined;
+  const verdict = await verifyKey(secret, known ? { known } : {});
   if (!verdict.agent || verdict.agent.id !== clientId) {
     // A wrong secret for a known client still counts against that client (usage and limits).
-    const claimed = known?.id === clientId ? known : await agents.get(clientId);
-    return claimed ? { ok: false, agent: claimed } : { ok: false };
+    const client = claimed ? known : await agents.get(clientId);
+    return client ? { ok: false, agent: client } : { ok: false };
   }
   return verdict.ok ? { ok: true, agent: verdict.agent } : { ok: false, agent: verdict.agent, reason: verdict.reason };
 }

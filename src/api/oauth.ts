@@ -142,9 +142,9 @@ export function createOAuthRouter(deps: OAuthDeps): Router {
       if (limited(deps, res, `token:${creds.ok ? creds.clientId : (creds.clientId ?? `ip:${addressOf(req)}`)}`)) return;
       if (!creds.ok) return oauthError(res, creds.error === 'invalid_client' ? 401 : 400, creds.error, creds.description, BASIC_CHALLENGE);
 
-      // The client's record from the live access (usually remembered): its own keys need no read.
-      const known = isClientId(creds.clientId) ? (await deps.live.agent(creds.clientId))?.agent : undefined;
-      const checked = await verifyAgentSecret(deps.verifyKey, deps.agents, creds.clientId, creds.secret, known);
+      // The client as the live access holds it (usually remembered): its own keys need no read.
+      const claimed = isClientId(creds.clientId) ? { agent: (await deps.live.agent(creds.clientId))?.agent } : undefined;
+      const checked = await verifyAgentSecret(deps.verifyKey, deps.agents, creds.clientId, creds.secret, claimed);
       if (!checked.ok) {
         if (checked.agent) deps.usage.count(checked.agent.id, 'token_refused');
         // A revoked, rotated-out or retired agent's key still in use pages on-call (as telemetry does).
