@@ -390,6 +390,9 @@ export class ChatService {
     if (command.name === 'reactivate' && !command.agent) return { form: true, card: await this.actions.reactivateForm(person) };
     // `eval` alone picks among the agents Roster can evaluate for the person.
     if (command.name === 'eval' && !command.agent) return { form: true, card: await this.actions.evaluateForm(person) };
+    // `access` with arguments missing opens the access form, of the pairs the person may request (none: the usage).
+    const accessForm = command.name === 'access' ? await this.access.form(person, command) : undefined;
+    if (accessForm) return { form: true, card: accessForm };
     if (isOffboardingCommand(command)) return { card: await new OffboardingChat(this.services, this.org).run(person, command) };
     if (isGovernanceCommand(command)) return { card: await new GovernanceChat(this.services, this.org).run(person, command) };
     if (isDelegationCommand(command)) return { card: await new DelegationChat(this.services, this.org).run(person, command) };

@@ -8,7 +8,7 @@ import { slackNotificationCard } from '../../cards/form-launchers.js';
 import { ACCESS_DATASET, ACCESS_FORM_INPUTS, AGENT_PICKER_INPUT, CARD_ACTIONS } from '../../cards/ids.js';
 import type { CardModel } from '../../cards/view-models.js';
 import { scrubSecrets, type Logger } from '../../logger.js';
-import { parseChatCommand, type ChatReply, type ChatService } from '../chat.js';
+import { parseChatCommand, type ChatService } from '../chat.js';
 import { agentDataset, pickPurposeOf } from '../chat-actions.js';
 import type { ActionContext } from '../action-table.js';
 import type { Channel, ChannelDeps } from '../port.js';
@@ -401,13 +401,6 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     return work.add(() => args.next());
   });
 
-  /** What typed words ask for, the same in `/roster` and a DM: `access` with arguments missing is the access form. */
-  const answerWords = async (person: Person, words: string): Promise<ChatReply> => {
-    const parsed = parseChatCommand(words);
-    const accessForm = parsed.name === 'access' ? await chat.access.form(person, parsed) : undefined;
-    return accessForm ? { card: accessForm, form: true } : chat.run(person, parsed);
-  };
-
   /**
    * The answer to typed words that is not a form. `home` is Slack's App Home tab, which a message
    * cannot hold: Home is published with it and the reply points there.
@@ -428,7 +421,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
   app.command('/roster', async ({ command, client, respond }) => {
     const to = { client, userId: command.user_id, respond };
     await replies.asPerson(to, async (person) => {
-      const reply = await answerWords(person, command.text);
+      const reply = await chat.run(person, parseChatCommand(command.text));
       if (reply.form) await replies.openModal(to, command.trigger_id, reply.card);
       else await answerPrivately(to, reply.card);
     });
@@ -466,7 +459,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     if (!dm) return;
     const to = { client, userId: dm.user, channel: dm.channel };
     await replies.asPerson(to, async (person) => {
-      const reply = await answerWords(person, dm.text);
+      const reply = await chat.run(person, parseChatCommand(dm.text));
       const card = reply.form ? formInDirectMessage(chat, person, reply.card, dm.text) : reply.card;
       await answerPrivately(to, card, dm.channel);
     });

@@ -118,9 +118,7 @@ export function registerConversation(app: AgentApplication<TurnState>, deps: Tea
     const inPrivate = !isPersonal(context.activity) && answersPrivately(parsed) && deps.privately;
     let card: CardModel;
     try {
-      // `access` with arguments missing answers with the access form, as Slack opens it in a modal.
-      const accessForm = parsed.name === 'access' ? await chat.access.form(person, parsed) : undefined;
-      card = accessForm ?? (await chat.run(person, parsed)).card;
+      card = (await chat.run(person, parsed)).card;
     } catch (err) {
       card = chat.errorCard(err, { teamsUser: context.activity.from?.aadObjectId });
     }
