@@ -33,11 +33,20 @@ function buttonPayload(entry: ButtonAction, value: unknown): unknown {
  * Every button and form of the action table. A click was acknowledged and queued by the
  * middleware; its listener finds the person, acts and shows the result. A modal submit is
  * acknowledged here: with field errors or the next view when the action says so, its work then
- * queued when it has a quick check, else done before the acknowledgement.
+ * queued when it has a quick check, else done before the acknowledgement; what outlasts
+ * `submitAckBudgetMs` comes as a message after a bare acknowledgement.
  */
 export function registerActions(
   app: BoltApp,
-  deps: { ctx: ActionContext; identity: SlackIdentity; replies: SlackReplies; work: PQueue; log: Logger },
+  deps: {
+    ctx: ActionContext;
+    identity: SlackIdentity;
+    replies: SlackReplies;
+    work: PQueue;
+    log: Logger;
+    /** How long a modal submit may take before it is acknowledged without its outcome (see {@link SUBMIT_ACK_BUDGET_MS}). */
+    submitAckBudgetMs: number;
+  },
 ): void {
   for (const [id, entry] of actionsOn('slack', 'button')) onClick(app, deps, id, entry);
   for (const [id, entry] of actionsOn('slack', 'form')) onSubmit(app, deps, id as FormActionId, entry);
@@ -54,6 +63,27 @@ function onClick(app: BoltApp, deps: Parameters<typeof registerActions>[1], id: 
   });
 }
 
+/**
+ * How long a modal submit's listener waits for its form to be read and checked (or worked on) before
+ * it acknowledges without them. Slack gives the whole delivery three seconds (Bolt answers 404 at
+ * 3001 ms, and Slack shows the person an error in the modal while the work goes on), and the
+ * delivery's key is stored before the listener runs.
+ */
+export const SUBMIT_ACK_BUDGET_MS = 2_000;
+
+/** `work`'s value if it settles within `ms`, else undefined (the work goes on; its caller awaits it later). */
+async function within<T>(work: Promise<T>, ms: number): Promise<{ value: T } | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([work.then((value) => ({ value })), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function onSubmit(app: BoltApp, deps: Parameters<typeof registerActions>[1], id: FormActionId, entry: FormAction): void {
   const { ctx, identity, replies, work } = deps;
   app.view(id, async ({ ack, body, client }) => {
@@ -67,22 +97,41 @@ function onSubmit(app: BoltApp, deps: Parameters<typeof registerActions>[1], id:
       return void (await replies.privately(to, ctx.chat.unknownPersonCard()));
     }
     const origin = formOrigin(parsed.data.view.private_metadata);
-    const show = (result: ActionResult) => showSubmitResult(replies, ctx.chat, { ...to, person, origin, refused: entry.refused }, result);
+    const show = (result: ActionResult, late = false) =>
+      showSubmitResult(replies, ctx.chat, { ...to, person, origin, refused: entry.refused, late }, result);
     const told = (err: unknown) =>
       replies
         .privately(to, ctx.chat.errorCard(err, { slackUserId: userId, verb: id }))
         .catch((e: unknown) => deps.log.error({ err: e }, 'could not tell the person about an error'));
+    const view = parsed.data.view;
+    // What is done before the acknowledgement, for its field errors or next view: with a quick
+    // check, reading the form and the check (the work is queued after); without one, the work.
+    const before = (async (): Promise<{ raw: unknown; errors?: Partial<Record<string, string>>; result?: ActionResult }> => {
+      const raw = await SLACK_FORM_READERS[id](view, async (slackId) => (await identity.person(slackId))?.email);
+      if (entry.check) return { raw, errors: await entry.check(ctx, person, raw) };
+      return { raw, result: await entry.act(ctx, person, raw, id) };
+    })();
     try {
-      const raw = await SLACK_FORM_READERS[id](parsed.data.view, async (slackId) => (await identity.person(slackId))?.email);
+      const done = await within(before, deps.submitAckBudgetMs);
+      if (!done) {
+        // Too slow to answer in the acknowledgement: the form closes now, and what it leads to
+        // comes as a message (field errors as the refusal notice, a next form as a pointer back to its button).
+        await ack();
+        const late = await before;
+        if (late.errors) return void (await show({ errors: late.errors }));
+        if (late.result) return void (await show(late.result, true));
+        await work.add(() => replies.asPerson(to, async () => show(await entry.act(ctx, person, late.raw, id)), person));
+        return;
+      }
+      const { raw, errors, result } = done.value;
       if (entry.check) {
-        const errors = await entry.check(ctx, person, raw);
         if (errors) return void (await ack(await replies.fieldErrors(userId, errorsToBlocks(entry.inputs, errors))));
         await ack();
         await work.add(() => replies.asPerson(to, async () => show(await entry.act(ctx, person, raw, id)), person));
         return;
       }
+      if (!result) return void (await ack());
       // Checked and done before the acknowledgement: field errors and the next view go in it, shown in the submitter's zone.
-      const result = await entry.act(ctx, person, raw, id);
       if (result.errors && Object.values(result.errors).some(Boolean)) {
         return void (await ack(await replies.fieldErrors(userId, errorsToBlocks(entry.inputs, result.errors))));
       }

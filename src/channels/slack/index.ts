@@ -13,7 +13,7 @@ import { agentDataset, pickPurposeOf } from '../chat-actions.js';
 import type { ActionContext } from '../action-table.js';
 import type { Channel, ChannelDeps } from '../port.js';
 import { DatabaseUnavailableError } from '../../store/database.js';
-import { registerActions, SLACK_BUTTON_IDS, SLACK_FORM_IDS } from './actions.js';
+import { registerActions, SLACK_BUTTON_IDS, SLACK_FORM_IDS, SUBMIT_ACK_BUDGET_MS } from './actions.js';
 import { RecentDeliveries, SlackDeliveries } from './deliveries.js';
 import { metadata } from './forms.js';
 import { SlackIdentity, SlackWorkspace } from './identity.js';
@@ -162,12 +162,18 @@ function formInDirectMessage(chat: ChatService, person: Person, card: CardModel,
   );
 }
 
+/** Timing of the Slack channel that is not configuration (a test sets it small). */
+export interface SlackChannelOptions {
+  /** How long a modal submit may take before it is acknowledged without its outcome (2 s by default). */
+  submitAckBudgetMs?: number;
+}
+
 /**
  * The Slack app (Bolt 5): `/roster` commands, buttons, modals and App Home, on the shared HTTP
  * server at POST /slack/events, or over Socket Mode when SLACK_APP_TOKEN is set. Every listener
  * acknowledges first and works after; business rules are the command API's.
  */
-export async function createSlackChannel(deps: ChannelDeps): Promise<Channel | undefined> {
+export async function createSlackChannel(deps: ChannelDeps, options: SlackChannelOptions = {}): Promise<Channel | undefined> {
   const { env, org, chat, connection } = deps;
   const log = deps.log.child({ channel: 'slack' });
   const token = env.SLACK_BOT_TOKEN;
@@ -217,7 +223,7 @@ export async function createSlackChannel(deps: ChannelDeps): Promise<Channel | u
     waitsForAnswer: false,
     formsInCards: false,
   };
-  registerActions(app, { ctx, identity, replies, work, log });
+  registerActions(app, { ctx, identity, replies, work, log, submitAckBudgetMs: options.submitAckBudgetMs ?? SUBMIT_ACK_BUDGET_MS });
 
   return {
     name: 'slack',
