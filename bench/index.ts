@@ -380,6 +380,8 @@ async function insertAgents(bench: Bench, names: readonly string[]): Promise<str
 interface SweepRound {
   agents: number;
   ms: number;
+  /** CPU time of Roster's process during the sweep (user + system). */
+  cpuMs: number;
   commands: number;
   ran: number;
   rssMb: number;
@@ -414,7 +416,7 @@ async function benchSweep(bench: Bench, agents: number, rawEventsPerAgent: numbe
   }
   log(`sweep: running over ${agents} active agents${record ? '' : ' (warm-up)'}`);
   const before = await rosterCommands(bench);
-  const { ms, ran } = await bench.roster.call<{ ms: number; ran: number }>('sweep');
+  const { ms, cpuMs, ran } = await bench.roster.call<{ ms: number; cpuMs: number; ran: number }>('sweep');
   // Review cards go out through the outbox after the sweep: its commands are the sweep's too.
   await settle(bench);
   const commands = (await rosterCommands(bench)) - before;
@@ -422,7 +424,7 @@ async function benchSweep(bench: Bench, agents: number, rawEventsPerAgent: numbe
   if (record) {
     rows.push({
       part: 'sweep',
-      text: `| check-in sweep, ${fmt(agents, 0)} agents × 30 days of rollups${rawEventsPerAgent ? `, ${rawEventsPerAgent} raw events each` : ''} | ${fmt(ms / 1000)} s wall | ${fmt(ms / Math.max(1, ran), 2)} ms per agent | ${fmt(commands, 0)} commands (${fmt(commands / Math.max(1, ran), 3)} per agent) | ran ${ran} | Roster RSS after GC ${fmt(rssMb, 0)} MB |`,
+      text: `| check-in sweep, ${fmt(agents, 0)} agents × 30 days of rollups${rawEventsPerAgent ? `, ${rawEventsPerAgent} raw events each` : ''} | ${fmt(ms / 1000)} s wall | ${fmt(ms / Math.max(1, ran), 2)} ms per agent (Roster CPU ${fmt(cpuMs / Math.max(1, ran), 2)} ms per agent) | ${fmt(commands, 0)} commands (${fmt(commands / Math.max(1, ran), 3)} per agent) | ran ${ran} | Roster RSS after GC ${fmt(rssMb, 0)} MB |`,
     });
   }
   // Leave only the next round's agents active.
@@ -436,7 +438,7 @@ async function benchSweep(bench: Bench, agents: number, rawEventsPerAgent: numbe
         updateOne: { filter: { _id: d._id }, update: { $set: { status: 'retired', liveNameKey: `retired/${String(d._id)}` } } },
       })),
     );
-  return { agents, ms, commands, ran, rssMb };
+  return { agents, ms, cpuMs, commands, ran, rssMb };
 }
 
 /** The sweep rows: a warm-up round, each size, then like-for-like raw-event volume (R against 5R per agent). */

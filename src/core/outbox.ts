@@ -262,26 +262,51 @@ export class Outbox {
     let total = 0;
     const performed = new Set<string>(already);
     let failure: unknown;
+    // A sweep sends many cards to the same few people: their working hours are asked once per
+    // recipient, and the cards held back are handed to QuietHours together (bounded), not one by one.
+    const untilOf = new Map<string, Promise<Date | undefined>>();
+    const deferred: Array<{ at: Date; effect: PendingEffect }> = [];
     for (const { holder, effects } of batch) {
       const blocked = new Set(effects.filter((e) => e.parkedAt).map((e) => e.type));
       for (const effect of effects) {
         if (blocked.has(effect.type)) continue;
-        try {
-          if (await this.heldBack(effect.type, effect.id, effect.data)) {
-            performed.add(effect.id);
+        const to = this.quiet ? quietRecipient(effect.data) : undefined;
+        if (to !== undefined && this.quiet) {
+          let until = untilOf.get(to);
+          if (!until) untilOf.set(to, (until = this.quiet.until(to)));
+          let at: Date | undefined;
+          try {
+            at = await until;
+          } catch (err) {
+            failure ??= err;
             continue;
           }
-        } catch (err) {
-          failure ??= err;
-          continue;
+          if (at && at.getTime() > this.clock().getTime()) {
+            deferred.push({ at, effect });
+            continue;
+          }
         }
-        byType.set(effect.type, [
-          ...(byType.get(effect.type) ?? []),
-          { data: effect.data, effectId: effect.id, holder, attempts: effect.attempts },
-        ]);
+        const list = byType.get(effect.type);
+        const item = { data: effect.data, effectId: effect.id, holder, attempts: effect.attempts };
+        if (list) list.push(item);
+        else byType.set(effect.type, [item]);
         total += 1;
       }
     }
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(Math.max(1, options.concurrency ?? 8), deferred.length) }, async () => {
+        while (next < deferred.length) {
+          const { at, effect } = deferred[next++]!;
+          try {
+            await this.quiet!.defer(at, effect.type, effect.id, { ...(effect.data as Record<string, unknown>), quiet: false });
+            performed.add(effect.id);
+          } catch (err) {
+            failure ??= err;
+          }
+        }
+      }),
+    );
     if (total === 0 && performed.size === 0 && failure === undefined) return;
     for (const [type, items] of byType) {
       const performer = this.performers.get(type);

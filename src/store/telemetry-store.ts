@@ -86,7 +86,8 @@ export function createTelemetryStore(connection: Connection) {
       for (const agentId of byAgent.keys()) keys.push(rollupId(agentId, granularity, start));
     }
     if (keys.length === 0) return byAgent;
-    const docs = await RollupModel.collection.find({ _id: { $in: keys as never[] } }).toArray();
+    // The long key is not read back (toRollup leaves it out): a sweep reads 30 of these per agent.
+    const docs = await RollupModel.collection.find({ _id: { $in: keys as never[] } }, { projection: { _id: 0 } }).toArray();
     for (const doc of docs) byAgent.get(String(doc.agentId))?.push(toRollup(doc));
     for (const list of byAgent.values()) list.sort((a, b) => a.start.getTime() - b.start.getTime());
     return byAgent;

@@ -7,7 +7,7 @@ import { CheckInService, type CheckInRepository } from '../../src/core/checkins.
 import { SupervisionCards } from '../../src/core/supervision-cards.js';
 import { ALERT_HOLDER } from '../../src/core/alerts.js';
 import { CHECKIN_HOLDER } from '../../src/core/checkins.js';
-import { Outbox } from '../../src/core/outbox.js';
+import { Outbox, type QuietHours } from '../../src/core/outbox.js';
 import { auditPerformer } from '../../src/core/audit-effects.js';
 import { chatSendPerformer } from '../../src/core/chat-effects.js';
 import { createCardDeliveries, createOutboxRepository } from '../../src/store/outbox-store.js';
@@ -32,7 +32,13 @@ const org = loadOrgConfig(SHIPPED_CONFIG);
  * (the driver's command monitoring), so a test can show the sweep's cost per chunk.
  */
 async function openRig(
-  options: { chunk?: number; audit?: (real: AuditLog) => AuditLog; checkins?: (real: CheckInRepository) => CheckInRepository } = {},
+  options: {
+    chunk?: number;
+    audit?: (real: AuditLog) => AuditLog;
+    checkins?: (real: CheckInRepository) => CheckInRepository;
+    /** Working hours for the review cards (the outbox's); without it every card goes out at once. */
+    quiet?: QuietHours;
+  } = {},
 ) {
   const connection: Connection = await mongoose
     .createConnection(testMongoUri(), { dbName: uniqueDbName('sweep'), monitorCommands: true })
@@ -58,6 +64,7 @@ async function openRig(
     repo: createOutboxRepository(connection, { [ALERT_HOLDER]: 'alerts', [CHECKIN_HOLDER]: 'checkins', [AGENT_HOLDER]: 'agents' }),
     log: silentLogger(),
     clock: () => NOW,
+    ...(options.quiet ? { quiet: options.quiet } : {}),
   });
   const deliveries = createCardDeliveries(connection);
   outbox.register(auditPerformer(options.audit ? options.audit(audit) : audit));
@@ -86,10 +93,10 @@ async function openRig(
       clock: () => NOW,
       sweepChunkSize: chunk,
     });
-  const fleet = async (n: number): Promise<AgentRecord[]> => {
+  const fleet = async (n: number, sponsors?: string[]): Promise<AgentRecord[]> => {
     const then = new Date(NOW.getTime() - 20 * DAY).toISOString();
     const list = Array.from({ length: n }, (_, i) =>
-      agentRecord({ name: `Fleet ${i}`, createdAt: then, updatedAt: then, statusChangedAt: then }),
+      agentRecord({ name: `Fleet ${i}`, createdAt: then, updatedAt: then, statusChangedAt: then, ...(sponsors ? { sponsors } : {}) }),
     );
     for (const a of list) await agents.insert(a);
     return list;
@@ -219,4 +226,70 @@ describe('the check-in sweep in chunks', () => {
       expect((await rig.audit.verify()).ok).toBe(true);
     },
   );
+
+  /** Working hours where Tom is off until `heldUntil` and Sofia at work; counts the look-ups, keeps what was deferred. */
+  const quietFor = (options: { failFor?: (effectId: string) => boolean } = {}) => {
+    const heldUntil = new Date(NOW.getTime() + 3 * 3_600_000);
+    const asked = new Map<string, number>();
+    const deferred: Array<{
+      at: Date;
+      type: string;
+      effectId: string;
+      data: { to: string; quiet: boolean; card: { data: { agentId: string } } };
+    }> = [];
+    const quiet: QuietHours = {
+      async until(to) {
+        asked.set(to, (asked.get(to) ?? 0) + 1);
+        return to === people.tom ? heldUntil : undefined;
+      },
+      async defer(at, type, effectId, data) {
+        if (options.failFor?.(effectId)) throw new Error('the scheduler is unavailable');
+        deferred.push({ at, type, effectId, data: data as (typeof deferred)[number]['data'] });
+      },
+    };
+    return { quiet, asked, deferred, heldUntil };
+  };
+
+  it("holds the cards of sponsors outside working hours, asking each sponsor's hours once per chunk, and sends the others", async () => {
+    const hours = quietFor();
+    rig = await openRig({ quiet: hours.quiet });
+    const fleet = await rig.fleet(2 * CHUNK + 1, [people.tom, people.sofia]);
+    expect((await rig.service().sweep(NOW)).ran).toBe(fleet.length);
+    // Three chunks: each asks Tom's and Sofia's hours once, not once per card.
+    expect(Object.fromEntries(hours.asked)).toEqual({ [people.tom]: 3, [people.sofia]: 3 });
+    // Each of Tom's cards is deferred once, until his hours start, marked to go out then; none sent now.
+    expect(hours.deferred.map((d) => d.data.card.data.agentId).sort()).toEqual(fleet.map((a) => a.id).sort());
+    expect(new Set(hours.deferred.map((d) => d.effectId)).size).toBe(fleet.length);
+    for (const d of hours.deferred) {
+      expect(d).toMatchObject({ at: hours.heldUntil, type: 'chat.send', data: { to: people.tom, quiet: false } });
+    }
+    expect(rig.notifier.to(people.tom, 'checkin')).toHaveLength(0);
+    // Sofia's go out at once, one per agent; every agent is audited once; nothing is left in the outboxes.
+    expect(
+      rig.notifier
+        .to(people.sofia, 'checkin')
+        .map((m) => m.card.data.agentId)
+        .sort(),
+    ).toEqual(fleet.map((a) => a.id).sort());
+    const entries = await rig.audit.export();
+    for (const a of fleet) expect(entries.filter((e) => e.action === 'checkin.completed' && e.subject.agentId === a.id)).toHaveLength(1);
+    const records = await Promise.all(fleet.map(async (a) => (await rig.checkinRepo.listForAgent(a.id))[0]!));
+    const left = await rig.checkinRepo.getManyWithEffects(records.map((r) => r.id));
+    expect(left.flatMap((l) => l.effects)).toEqual([]);
+  });
+
+  it('keeps a card whose deferral failed in its record for the worker, and still performs the rest of the chunk', async () => {
+    let failed: string | undefined;
+    const hours = quietFor({ failFor: (id) => (failed ??= id) === id });
+    rig = await openRig({ quiet: hours.quiet });
+    const fleet = await rig.fleet(CHUNK, [people.tom, people.sofia]);
+    // The failure stops the sweep where it would have died, after the chunk's other effects were performed.
+    await expect(rig.service().sweep(NOW)).rejects.toThrow('the scheduler is unavailable');
+    expect(hours.deferred).toHaveLength(CHUNK - 1);
+    expect(rig.notifier.to(people.sofia, 'checkin')).toHaveLength(CHUNK);
+    const records = await Promise.all(fleet.map(async (a) => (await rig.checkinRepo.listForAgent(a.id))[0]!));
+    const left = (await rig.checkinRepo.getManyWithEffects(records.map((r) => r.id))).flatMap((l) => l.effects);
+    expect(left.map((e) => e.id)).toEqual([failed]);
+    expect(left[0]).toMatchObject({ type: 'chat.send', data: { to: people.tom, quiet: true } });
+  });
 });
