@@ -59,6 +59,11 @@ export interface OutboxObserver {
 export interface QuietHours {
   until(to: string): Promise<Date | undefined>;
   defer(at: Date, type: string, effectId: string, data: unknown): Promise<void>;
+  /**
+   * `defer` for many effects in one write (a sweep holds one card per agent); all or nothing for
+   * the caller: on a rejection none counts as deferred (deferring one again changes nothing).
+   */
+  deferMany?(items: ReadonlyArray<{ at: Date; type: string; effectId: string; data: unknown }>): Promise<void>;
 }
 
 /** The data of an effect that may wait for its recipient's working hours. */
@@ -293,13 +298,30 @@ export class Outbox {
         total += 1;
       }
     }
+    const quiet = this.quiet;
+    if (quiet?.deferMany && deferred.length > 0) {
+      try {
+        await quiet.deferMany(
+          deferred.map(({ at, effect }) => ({
+            at,
+            type: effect.type,
+            effectId: effect.id,
+            data: { ...(effect.data as Record<string, unknown>), quiet: false },
+          })),
+        );
+        for (const { effect } of deferred) performed.add(effect.id);
+      } catch (err) {
+        failure ??= err;
+      }
+      deferred.length = 0;
+    }
     let next = 0;
     await Promise.all(
       Array.from({ length: Math.min(Math.max(1, options.concurrency ?? 8), deferred.length) }, async () => {
         while (next < deferred.length) {
           const { at, effect } = deferred[next++]!;
           try {
-            await this.quiet!.defer(at, effect.type, effect.id, { ...(effect.data as Record<string, unknown>), quiet: false });
+            await quiet!.defer(at, effect.type, effect.id, { ...(effect.data as Record<string, unknown>), quiet: false });
             performed.add(effect.id);
           } catch (err) {
             failure ??= err;

@@ -1,4 +1,5 @@
-import { exponential, type Agenda } from 'agenda';
+import { exponential, type Agenda, type Job as AgendaJob } from 'agenda';
+import type { mongo } from 'mongoose';
 import type { Outbox, QuietHours } from '../core/outbox.js';
 import { nextWorkingTime, type WorkingHours } from '../core/time.js';
 import type { Job } from './job.js';
@@ -29,13 +30,74 @@ export function createQuietHours(
       return at.getTime() > now.getTime() ? at : undefined;
     },
     async defer(at, type, effectId, data) {
-      await agenda
-        .create(QUIET_HOURS_JOB, { type, effectId, data } satisfies HeldEffect)
-        .unique({ 'data.effectId': effectId }, { insertOnly: true })
-        .schedule(at)
-        .save();
+      await heldJob(agenda, at, type, effectId, data).save();
+    },
+    async deferMany(items) {
+      const collection = (agenda.db as { collection?: mongo.Collection }).collection;
+      // Agenda's own save, one command per job, where the jobs are not in a MongoDB collection of
+      // ours or Agenda announces each new job on a notification channel.
+      if (!collection || agenda.hasNotificationChannel()) {
+        for (const { at, type, effectId, data } of items) await heldJob(agenda, at, type, effectId, data).save();
+        return;
+      }
+      if (items.length === 0) return;
+      await agenda.ready;
+      await collection.bulkWrite(
+        items.map(({ at, type, effectId, data }) => ({
+          updateOne: {
+            filter: { 'data.effectId': effectId, name: QUIET_HOURS_JOB },
+            update: { $setOnInsert: storedJob(agenda, heldJob(agenda, at, type, effectId, data)) },
+            upsert: true,
+          },
+        })),
+        { ordered: false },
+      );
     },
   };
+}
+
+/** The Agenda job of one held effect: one per effect id (a second one for the same effect is not stored). */
+function heldJob(agenda: Agenda, at: Date, type: string, effectId: string, data: unknown): AgendaJob {
+  return agenda
+    .create(QUIET_HOURS_JOB, { type, effectId, data } satisfies HeldEffect)
+    .unique({ 'data.effectId': effectId }, { insertOnly: true })
+    .schedule(at);
+}
+
+/** Fields Agenda's MongoDB backend stores as null when a job has none (MongoJobRepository.saveJob). */
+const NULLED = [
+  'lockedAt',
+  'lastFinishedAt',
+  'failedAt',
+  'failCount',
+  'failReason',
+  'repeatTimezone',
+  'lastRunAt',
+  'repeatInterval',
+  'repeatAt',
+  'disabled',
+  'progress',
+  'debounceStartedAt',
+  'fork',
+  'startDate',
+  'endDate',
+  'skipDays',
+] as const;
+
+/**
+ * The document Agenda's MongoDB backend inserts for a new unique, insert-only job (its `saveJob`),
+ * so that a job written in bulk is the same as one `save()` wrote (test/jobs/quiet-hours.test.ts
+ * compares the two).
+ */
+function storedJob(agenda: Agenda, job: AgendaJob): mongo.Document {
+  const { _id, unique, uniqueOpts, ...props } = job.toJson(true) as unknown as Record<string, unknown>;
+  void _id;
+  void unique;
+  void uniqueOpts;
+  const doc: mongo.Document = { ...props };
+  for (const key of NULLED) doc[key] = props[key] ?? null;
+  doc.lastModifiedBy = agenda.attrs.name || null;
+  return doc;
 }
 
 /** An effect held back until its recipient's working hours, performed when they start. */

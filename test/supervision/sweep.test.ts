@@ -228,7 +228,7 @@ describe('the check-in sweep in chunks', () => {
   );
 
   /** Working hours where Tom is off until `heldUntil` and Sofia at work; counts the look-ups, keeps what was deferred. */
-  const quietFor = (options: { failFor?: (effectId: string) => boolean } = {}) => {
+  const quietFor = (options: { failFor?: (effectId: string) => boolean; bulk?: boolean } = {}) => {
     const heldUntil = new Date(NOW.getTime() + 3 * 3_600_000);
     const asked = new Map<string, number>();
     const deferred: Array<{
@@ -247,14 +247,23 @@ describe('the check-in sweep in chunks', () => {
         deferred.push({ at, type, effectId, data: data as (typeof deferred)[number]['data'] });
       },
     };
-    return { quiet, asked, deferred, heldUntil };
+    const bulkWrites: number[] = [];
+    if (options.bulk) {
+      quiet.deferMany = async (items) => {
+        bulkWrites.push(items.length);
+        for (const { at, type, effectId, data } of items) await quiet.defer(at, type, effectId, data);
+      };
+    }
+    return { quiet, asked, deferred, heldUntil, bulkWrites };
   };
 
   it("holds the cards of sponsors outside working hours, asking each sponsor's hours once per chunk, and sends the others", async () => {
-    const hours = quietFor();
+    const hours = quietFor({ bulk: true });
     rig = await openRig({ quiet: hours.quiet });
     const fleet = await rig.fleet(2 * CHUNK + 1, [people.tom, people.sofia]);
     expect((await rig.service().sweep(NOW)).ran).toBe(fleet.length);
+    // Handed over in one write per chunk.
+    expect(hours.bulkWrites).toEqual([CHUNK, CHUNK, 1]);
     // Three chunks: each asks Tom's and Sofia's hours once, not once per card.
     expect(Object.fromEntries(hours.asked)).toEqual({ [people.tom]: 3, [people.sofia]: 3 });
     // Each of Tom's cards is deferred once, until his hours start, marked to go out then; none sent now.
@@ -276,6 +285,17 @@ describe('the check-in sweep in chunks', () => {
     const records = await Promise.all(fleet.map(async (a) => (await rig.checkinRepo.listForAgent(a.id))[0]!));
     const left = await rig.checkinRepo.getManyWithEffects(records.map((r) => r.id));
     expect(left.flatMap((l) => l.effects)).toEqual([]);
+  });
+
+  it('keeps the held cards of a chunk whose bulk deferral failed in their records for the worker', async () => {
+    const hours = quietFor({ bulk: true, failFor: () => true });
+    rig = await openRig({ quiet: hours.quiet });
+    const fleet = await rig.fleet(CHUNK, [people.tom, people.sofia]);
+    await expect(rig.service().sweep(NOW)).rejects.toThrow('the scheduler is unavailable');
+    expect(rig.notifier.to(people.sofia, 'checkin')).toHaveLength(CHUNK);
+    const records = await Promise.all(fleet.map(async (a) => (await rig.checkinRepo.listForAgent(a.id))[0]!));
+    const left = (await rig.checkinRepo.getManyWithEffects(records.map((r) => r.id))).flatMap((l) => l.effects);
+    expect(left.map((e) => (e.data as { to?: string }).to)).toEqual(fleet.map(() => people.tom));
   });
 
   it('keeps a card whose deferral failed in its record for the worker, and still performs the rest of the chunk', async () => {
