@@ -384,7 +384,13 @@ export class CheckInService {
     measured?: MeasuredAccuracy,
   ): CheckInRecord {
     const w = windowsOf(role, now);
-    const inRange = (from: Date, until: Date) => daily.filter((d) => d.start >= from && d.start < until);
+    const inRange = (from: Date, until: Date) => {
+      const [f, u] = [from.getTime(), until.getTime()];
+      return daily.filter((d) => {
+        const at = d.start.getTime();
+        return at >= f && at < u;
+      });
+    };
     const trendSeries = inRange(w.trendFrom, w.to)
       .filter((d) => d.correctCount > 0)
       .map((d) => ({ day: d.start.toISOString().slice(0, 10), accuracy: d.correctSum / d.correctCount }));

@@ -23,6 +23,9 @@ export interface Rollup {
   tasks: Record<string, number>;
 }
 
+/** What a check-in reads of a rollup (the check-in sweep's read of many agents' daily rollups). */
+export type CheckInRollup = Omit<Rollup, 'granularity' | 'tokens' | 'tasks'>;
+
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
@@ -54,6 +57,21 @@ function toRollup(d: mongo.Document): Rollup {
   };
 }
 
+function toCheckInRollup(d: mongo.Document): CheckInRollup {
+  return {
+    agentId: d.agentId,
+    start: d.start,
+    count: d.count ?? 0,
+    outcomes: { success: d.outcomes?.success ?? 0, failure: d.outcomes?.failure ?? 0, handedToHuman: d.outcomes?.handedToHuman ?? 0 },
+    correctSum: d.correctSum ?? 0,
+    correctCount: d.correctCount ?? 0,
+    costSum: d.costSum ?? 0,
+    latency: d.latency ?? {},
+    cost: d.cost ?? {},
+    segments: d.segments ?? {},
+  };
+}
+
 /**
  * Raw events (kept for explainability, purged after the retention period) and rollups updated
  * incrementally with `$inc` upserts, so a check-in reads a few dozen documents per agent however
@@ -76,9 +94,27 @@ export function createTelemetryStore(connection: Connection) {
   rollupSchema.index({ granularity: 1, start: 1 });
   const RollupModel = connection.models.TelemetryRollup ?? connection.model('TelemetryRollup', rollupSchema);
 
-  async function rollupsByKey(agentIds: readonly string[], granularity: Granularity, from: Date, to: Date): Promise<Map<string, Rollup[]>> {
+  /**
+   * The rollups of these agents in [from, to) read by key, oldest first per agent; `checkIn`: only
+   * what a check-in reads (a sweep reads 30 per agent: what is not read back is not decoded).
+   */
+  async function rollupsByKey(agentIds: readonly string[], granularity: Granularity, from: Date, to: Date): Promise<Map<string, Rollup[]>>;
+  async function rollupsByKey(
+    agentIds: readonly string[],
+    granularity: Granularity,
+    from: Date,
+    to: Date,
+    fields: 'checkIn',
+  ): Promise<Map<string, CheckInRollup[]>>;
+  async function rollupsByKey(
+    agentIds: readonly string[],
+    granularity: Granularity,
+    from: Date,
+    to: Date,
+    fields?: 'checkIn',
+  ): Promise<Map<string, CheckInRollup[]>> {
     const size = granularity === 'hour' ? HOUR : DAY;
-    const byAgent = new Map<string, Rollup[]>(agentIds.map((id) => [String(id), []]));
+    const byAgent = new Map<string, CheckInRollup[]>(agentIds.map((id) => [String(id), []]));
     const keys: string[] = [];
     for (let at = bucketStart(from, granularity).getTime(); at < to.getTime(); at += size) {
       if (at < from.getTime()) continue;
@@ -86,9 +122,11 @@ export function createTelemetryStore(connection: Connection) {
       for (const agentId of byAgent.keys()) keys.push(rollupId(agentId, granularity, start));
     }
     if (keys.length === 0) return byAgent;
-    // The long key is not read back (toRollup leaves it out): a sweep reads 30 of these per agent.
-    const docs = await RollupModel.collection.find({ _id: { $in: keys as never[] } }, { projection: { _id: 0 } }).toArray();
-    for (const doc of docs) byAgent.get(String(doc.agentId))?.push(toRollup(doc));
+    // The long key is never read back (toRollup leaves it out).
+    const projection = fields === 'checkIn' ? { _id: 0, granularity: 0, tokens: 0, tasks: 0 } : { _id: 0 };
+    const docs = await RollupModel.collection.find({ _id: { $in: keys as never[] } }, { projection }).toArray();
+    const convert = fields === 'checkIn' ? toCheckInRollup : toRollup;
+    for (const doc of docs) byAgent.get(String(doc.agentId))?.push(convert(doc));
     for (const list of byAgent.values()) list.sort((a, b) => a.start.getTime() - b.start.getTime());
     return byAgent;
   }
@@ -212,8 +250,8 @@ export function createTelemetryStore(connection: Connection) {
      * query: a rollup's key is its agent, granularity and start, so the query names the keys and
      * is answered from the `_id` index however many rollups the other agents have.
      */
-    async dailyRollupsOf(agentIds: readonly string[], from: Date, to: Date): Promise<Map<string, Rollup[]>> {
-      return rollupsByKey(agentIds, 'day', from, to);
+    async dailyRollupsOf(agentIds: readonly string[], from: Date, to: Date): Promise<Map<string, CheckInRollup[]>> {
+      return rollupsByKey(agentIds, 'day', from, to, 'checkIn');
     },
 
     /** Hourly rollups of many agents in [from, to) (whole hours), oldest first per agent, in one query by key. */
