@@ -11,6 +11,33 @@ const slack = new FakeSlack();
 await slack.start();
 const connector = await FakeConnector.start();
 
+/** A clock shared by the bench's processes (ms since the epoch, sub-millisecond): when a card arrived here. */
+const now = () => performance.timeOrigin + performance.now();
+/** When the first card naming `Bench desk N` reached either fake (runtime-approvals bench), by N. */
+const cardAt = new Map<number, number>();
+const watch = (calls: unknown[]) => {
+  const push = calls.push.bind(calls);
+  calls.push = (...items: unknown[]) => {
+    const t = now();
+    for (const item of items) {
+      const n = /Bench desk (\d+)\b/.exec(JSON.stringify(item))?.[1];
+      if (n !== undefined && !cardAt.has(Number(n))) cardAt.set(Number(n), t);
+    }
+    return push(...items);
+  };
+};
+watch(slack.calls);
+watch(connector.calls);
+
+/** Resolves when `ok()` holds (checked every 2 ms in this process, not over IPC), or rejects after `ms`. */
+async function until(ok: () => boolean, what: string, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 serveBench({
   urls: () => ({ slackEnv: slack.rosterEnv(), slackApiUrl: slack.apiUrl, serviceUrl: connector.serviceUrl }),
   /**
@@ -24,6 +51,24 @@ serveBench({
       .map((c) => String(c.args.text ?? '')),
   /** Calls received so far (Slack Web API methods, Bot Connector requests). */
   counts: () => ({ slack: slack.calls.length, connector: connector.history.length }),
+  /**
+   * When the cards naming `Bench desk N` for each N of `desks` arrived (epoch ms, the clock of
+   * `performance.timeOrigin + performance.now()`), once all of them have.
+   */
+  async cardTimes(desks: number[]) {
+    await until(() => desks.every((n) => cardAt.has(n)), `the cards of ${desks.length} desks`);
+    return desks.map((n) => cardAt.get(n)!);
+  },
+  /** Makes `users.info` know these people (Slack user id → e-mail), as the real Slack knows its workspace's members. */
+  slackPeople: (people: Array<{ id: string; email: string }>) => {
+    for (const p of people) slack.emails.set(p.id, p.email);
+  },
+  /** `chat.postMessage` calls received so far. */
+  slackPosts: () => slack.of('chat.postMessage').length,
+  /** Resolves once more than `count` `chat.postMessage` calls have arrived. */
+  untilSlackPosts: (count: number) => until(() => slack.of('chat.postMessage').length > count, 'a Slack card'),
+  /** Bot Connector activities posted to `conversationId` so far. */
+  teamsPosts: (conversationId: string) => connector.posts(conversationId).length,
   async stop() {
     await slack.stop();
     await connector.close();

@@ -105,6 +105,17 @@ serveBench({
     return `${await listen(server)}/floor`;
   },
 
+  /** The runtime approvals' floor: an Express endpoint parsing a JSON body and answering 201 with an `allowed` decision. */
+  async created() {
+    const server = express();
+    server.post(
+      '/floor',
+      express.json(),
+      (_req, res) => void res.status(201).json({ id: 'apr_0', status: 'allowed', reason: 'autonomous' }),
+    );
+    return `${await listen(server)}/floor`;
+  },
+
   commands: () => floorCommands,
 
   async stop() {

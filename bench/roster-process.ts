@@ -189,6 +189,36 @@ serveBench({
     return agents;
   },
 
+  /**
+   * A procurement agent named `name` sponsored by `sponsor`, with a key (runtime-approvals bench);
+   * resolves its id and key.
+   */
+  async runtimeAgent(name: string, sponsor: string) {
+    const id = newAgentId();
+    const { key, credential } = issueTelemetryKey(id, new Date());
+    await running().services.agents.insert(
+      agentRecord({
+        id,
+        name,
+        catalogRoleId: 'procurement-agent',
+        sponsors: [sponsor],
+        businessUnit: 'risk-compliance',
+        purpose: 'Benchmarks runtime approvals.',
+        requestedBy: 'daniel.okafor@brightwater.example',
+        credentials: [credential],
+      }),
+    );
+    return { id, key };
+  },
+
+  /** The flow run of the agent's runtime approval `id` (what its card's buttons carry). */
+  runtimeRunId: async (agentId: string, id: string) => (await running().services.runtime.get(agentId, id)).runId,
+
+  /** Resolves when nothing handed to the outbox is queued or running. */
+  outboxIdle: () => running().services.outbox.idle(),
+  /** How many deferred outbox effects run at a time. */
+  outboxLaterConcurrency: () => running().services.outbox.settings.laterConcurrency,
+
   revokeGrant: (by: string, grantId: string, reason: string) => running().services.access.revokeGrant(by, grantId, reason),
 
   ingestIdle: () => running().services.supervision.ingest.idle(),
