@@ -197,7 +197,11 @@ async function main(): Promise<void> {
     const forbCmds = await commandsPer(20, (i) =>
       post(fast.token, { action: 'contracts.terminate', summary: 'Terminate Acme', idempotency_key: `cmd-forb-${i}-xxxx` }),
     );
+    await rosterProcess.call('commandKinds');
     const askCmds = await commandsPer(20, (i) => post(askers[(i * 2) % askers.length]!.token, modify(`cmd-ask-${i}-xxxxxxxx`)));
+    const askKinds = Object.entries(await rosterProcess.call<Record<string, number>>('commandKinds'))
+      .map(([kind, n]) => `${kind} ${fmt(n / 20)}`)
+      .join(', ');
     const replayCmds = await commandsPer(20, (i) =>
       post(fast.token, { action: 'suppliers.read', summary: 'Compare offers', idempotency_key: `cmd-auto-${i}-xxxx` }),
     );
@@ -230,6 +234,7 @@ async function main(): Promise<void> {
       `- Autonomous p99 is ${fmt(auto.p99 / floorStats.p99)}× and forbidden p99 ${fmt(forbidden.p99 / floorStats.p99)}× the floor's (target ≤ 2×): each answer verifies the JWT (remembered after its first check), takes the agent and its approved boundary changes from the agent API's live access (one read shared by the calls asking at once, at most 500 ms old, forgotten at every write here), inserts the record (its unique id is the idempotency key, so no read first) with its audit entry as an outbox effect, and answers; the outbox appends the audit entry right after (forbidden also counts the day's attempts). The floor parses the JSON body and answers.`,
       `- The outbox finished appending the audit entries of those ${2 * N} answers ${fmt(backlogMs)} ms after the last answer (the audit chain is written by one group commit at a time per process: that is its throughput, not the answers').`,
       "- DB commands are Roster's (the driver's command events on its connection, in its process; Agenda's polling, the outbox worker's periodic due scans and connection handshakes left out), averaged over 20 sequential requests each: before the answer, and after it until the outbox is idle (audit append, cards, marking effects done). The outbox starts the audit append as soon as the record is stored, so a part of its commands lands before the client has read the answer. A request that needs approval adds the agent's latest decisions (read with the insert), the approvers' delegations and the run's insert before its answer (the run is stored already waiting at its approval step, its cards in its outbox); after it: the card (delivery claim, the Teams conversation reference, the post, its record, removed from the outbox), then the audit append for the request's and the run's entries, the timers and the outbox clean-up.",
+      `- A request that needs approval, by command (per request, over the 20 sequential ones): ${askKinds}.`,
       "- CPU per request is the Roster process's own user + system time (its share of Agenda's polling and other timers included) divided by the requests: unlike the latencies, it hardly depends on what else the shared machine is doing. 'Sequential' is over the 20 sequential requests of the commands rows, each followed by an idle outbox, so it includes the work after the answer.",
       `- Request → card: ${slackCards} Slack and ${teamsCards} Teams cards reached the fakes, timed from sending the request (load generator) to the card's arrival at the fake (fakes' process; both stamp \`performance.timeOrigin + performance.now()\`); the agent has its \`pending\` once the request and its run (waiting, with its cards in its outbox) are stored; the cards are posted at once beside the answer, outside the outbox's queue of deferred work (${laterConcurrency} at a time), which then appends the audit entries and schedules the timers (target p95 < 500 ms).`,
       `- Click → long poll: the poll is woken in-process by the decision (other replicas re-read every second); target p95 < 300 ms. Each click comes after the request's outbox is idle.`,

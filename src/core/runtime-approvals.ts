@@ -340,14 +340,16 @@ export class RuntimeApprovals {
     const rest = runEffects.filter((e) => e.type !== FLOW_EFFECTS.send);
     // The cards go out at once, beside the answer, ahead of any queued work; then the audit
     // entries of the request and of its run in one append, the timers, and the start-run effect
-    // is removed (this writer started the run). A crash anywhere leaves the rest to the worker.
+    // is removed (this writer started the run). The cards sent stay in the run's outbox until
+    // then, removed with the rest in one write: a crash before it leaves them to the worker, whose
+    // delivery claim finds them sent (no second card). A crash anywhere leaves the rest to the worker.
     this.deps.outbox.now(async () => {
-      await this.deps.outbox.settle(runHolder, cards, 'runtime.cards');
+      const sent = new Set(await this.deps.outbox.settleKeeping(runHolder, cards, 'runtime.cards'));
       await this.deps.outbox.later(() =>
         this.deps.outbox.settleMany(
           [
             { holder, effects, done: [startRun] },
-            { holder: runHolder, effects: rest },
+            { holder: runHolder, effects: rest, done: cards.filter((c) => sent.has(c.id)) },
           ],
           'runtime.run-started',
         ),

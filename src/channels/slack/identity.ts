@@ -19,6 +19,8 @@ export type IdentityLinker = (chatId: string, email: string) => Promise<void>;
  */
 export class SlackIdentity {
   private readonly cache = new Map<string, { email?: string; tz?: string; at: number }>();
+  /** `users.info` calls under way: cards to one person sent at once ask Slack once, not once each. */
+  private readonly asking = new Map<string, Promise<{ email?: string; tz?: string; at: number }>>();
 
   constructor(
     private readonly org: OrgConfig,
@@ -56,10 +58,21 @@ export class SlackIdentity {
     return readerTime(this.org, findPersonBySlackId(this.org, slackUserId), await this.timeZoneOf(slackUserId));
   }
 
-  /** What `users.info` says about a user (cached for ten minutes; a failure counts as saying nothing). */
-  private async info(slackUserId: string): Promise<{ email?: string; tz?: string }> {
+  /**
+   * What `users.info` says about a user (cached for ten minutes; a failure counts as saying
+   * nothing); callers asking while a call is under way share its answer.
+   */
+  private info(slackUserId: string): Promise<{ email?: string; tz?: string }> {
     const cached = this.cache.get(slackUserId);
-    if (cached && Date.now() - cached.at < CACHE_MS) return cached;
+    if (cached && Date.now() - cached.at < CACHE_MS) return Promise.resolve(cached);
+    const asking = this.asking.get(slackUserId);
+    if (asking) return asking;
+    const call = this.ask(slackUserId).finally(() => this.asking.delete(slackUserId));
+    this.asking.set(slackUserId, call);
+    return call;
+  }
+
+  private async ask(slackUserId: string): Promise<{ email?: string; tz?: string; at: number }> {
     let email: string | undefined;
     let tz: string | undefined;
     try {
