@@ -7,6 +7,8 @@
  * this file (with bench/before-outbox-roster-process.patch) in a tree of 6cebe71, whose test
  * helpers have no `grantRecord` or `agentWithTelemetryKey`.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import mongoose from 'mongoose';
 import { createSlackChannel } from '../src/channels/slack/index.js';
 import { createTeamsChannel } from '../src/channels/teams/index.js';
@@ -25,6 +27,8 @@ let commands = 0;
 const byKind = new Map<string, number>();
 /** Agents listed by `memory`, held so that the RSS read includes them. */
 let held: AgentRecord[] | undefined;
+/** The profile of one phase under way (see `profileStart`). */
+let profiler: Session | undefined;
 
 const running = (): BenchRoster => {
   if (!roster) throw new Error('Roster is not started');
@@ -213,6 +217,23 @@ serveBench({
 
   /** The flow run of the agent's runtime approval `id` (what its card's buttons carry). */
   runtimeRunId: async (agentId: string, id: string) => (await running().services.runtime.get(agentId, id)).runId,
+
+  /** Starts a V8 CPU profile of this process (see `profileStop`): one phase of a bench, not the whole process. */
+  async profileStart() {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
+    await profiler.post('Profiler.start');
+  },
+  /** Stops the profile `profileStart` started and writes it to `file` (a .cpuprofile, for Chrome's DevTools). */
+  async profileStop(file: string) {
+    if (!profiler) throw new Error('no profile started');
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    profiler.disconnect();
+    profiler = undefined;
+  },
 
   /** Resolves when nothing handed to the outbox is queued or running. */
   outboxIdle: () => running().services.outbox.idle(),
