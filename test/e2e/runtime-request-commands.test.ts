@@ -1,13 +1,16 @@
 import mongoose, { type Connection } from 'mongoose';
 import type { CommandStartedEvent } from 'mongodb';
-import { slackTestRosterPerSuite } from '../helpers/app.js';
+import { slackTestRosterPerSuite, teamsTestRosterPerSuite } from '../helpers/app.js';
 import { testMongoUri, uniqueDbName } from '../helpers/db.js';
 import { eventually } from '../helpers/harness.js';
 import { approvalCardsTo } from '../helpers/slack-journeys.js';
 import { agentClient } from '../api/support.js';
+import { FakeConnector } from '../helpers/fake-connector.js';
+import { teamsUser } from '../channels/teams/teams-client.js';
 
 const MAYA = { id: 'U04B7K2M9QX', email: 'maya.chen@brightwater.example' }; // finance, Slack
 const DANIEL = 'daniel.okafor@brightwater.example';
+const SOFIA = 'sofia.alvarez@brightwater.example'; // Teams
 
 /*
  * Every database command costs about a millisecond of Roster's CPU under load, and 50 agents
@@ -47,6 +50,8 @@ describe('runtime approvals: the database commands of one request that needs app
   const rosterOwn = (e: CommandStartedEvent) => {
     const collection = e.command[e.commandName];
     if (collection === 'agendaJobs' || ['hello', 'isMaster', 'ping', 'endSessions'].includes(e.commandName)) return false;
+    // API usage is counted in memory and flushed every 2 s, whatever the requests.
+    if (collection === 'api_usage' || collection === 'api_usage_summaries') return false;
     const filter = e.command.filter as Record<string, unknown> | undefined;
     return !(e.commandName === 'find' && filter && 'outbox.due' in filter);
   };
@@ -117,5 +122,64 @@ describe('runtime approvals: the database commands of one request that needs app
       .filter((k) => k !== 'aggregate agents');
     // Said in full when it fails: which commands came in.
     expect({ count: commands.length, commands }).toEqual({ count: Math.min(commands.length, COMMANDS), commands });
+  });
+});
+
+describe('Teams: cards to one approver sent at once', () => {
+  const uri = testMongoUri();
+  const teams = teamsTestRosterPerSuite({
+    env: { MONGODB_URI: `${uri}${uri.includes('?') ? '&' : '?'}monitorCommands=true` },
+    dbName: uniqueDbName('rtteams'),
+  });
+  const { agentAndToken, api } = agentClient(() => teams.roster);
+  const started: CommandStartedEvent[] = [];
+  beforeAll(() => {
+    teams.roster.db.connection.getClient().on('commandStarted', (event) => started.push(event));
+  });
+  const referenceReads = (from: number) =>
+    started.slice(from).filter((e) => e.commandName === 'find' && e.command.find === 'teams_conversations');
+
+  it('read the approver’s conversation reference once while a read is under way, and each card reaches them', async () => {
+    const person = teams.roster.chat.person(SOFIA)!;
+    const sofia = teamsUser(person);
+    await teams.client.install(sofia);
+    const notifier = teams.roster.channels.find((c) => c.notifier.channel === 'teams')!.notifier;
+    // Five cards routed to Sofia at once ask whether she can be reached at once (the router's first step).
+    const from = started.length;
+    expect(await Promise.all([1, 2, 3, 4, 5].map(() => notifier.canReach(person)))).toEqual([true, true, true, true, true]);
+    expect(referenceReads(from)).toHaveLength(1);
+    // Asked again once that read is done, it is read again (nothing is kept beyond the read).
+    const again = started.length;
+    expect(await notifier.canReach(person)).toBe(true);
+    expect(referenceReads(again)).toHaveLength(1);
+
+    // Through the API: five agents ask at once, each card reaches Sofia once.
+    const agents = await Promise.all(
+      [1, 2, 3, 4, 5].map((i) =>
+        agentAndToken({
+          catalogRoleId: 'procurement-agent',
+          businessUnit: 'finance',
+          sponsors: [SOFIA],
+          requestedBy: DANIEL,
+          name: `Teams Desk ${i}`,
+        }),
+      ),
+    );
+    const asked = await Promise.all(
+      agents.map(({ token }, i) =>
+        api(token, 'POST', '/api/v1/approvals', {
+          action: 'contracts.modify',
+          summary: 'Extend the Acme cleaning contract by 12 months.',
+          details: { contractId: 'C-2291', supplier: 'Acme Facilities', change: 'Extend to 2026-06-30', amountUSD: 48000 },
+          idempotency_key: `teams-${i}-xxxxxxxx`,
+        }),
+      ),
+    );
+    for (const a of asked) expect(a.body).toMatchObject({ status: 'pending' });
+    const cardsOf = (name: string) =>
+      teams.connector.posts(sofia.conversationId).filter((p) => JSON.stringify(FakeConnector.card(p)).includes(name)).length;
+    await eventually(() => [1, 2, 3, 4, 5].every((i) => cardsOf(`Teams Desk ${i}`) === 1));
+    await teams.roster.services.outbox.idle();
+    expect([1, 2, 3, 4, 5].map((i) => cardsOf(`Teams Desk ${i}`))).toEqual([1, 1, 1, 1, 1]);
   });
 });

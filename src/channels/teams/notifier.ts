@@ -83,6 +83,8 @@ export class TeamsNotifier implements ChannelNotifier {
   readonly channel = 'teams' as const;
   /** The reference `canReach` found for a person, for the `send` that follows it. */
   private readonly reached = new WeakMap<Person, { ref: TeamsConversationRef; at: number }>();
+  /** Reads of a person's reference under way (by e-mail): cards to one person sent at once read it once, not once each. */
+  private readonly reading = new Map<string, Promise<TeamsConversationRef | undefined>>();
 
   constructor(
     private readonly adapter: CloudAdapter,
@@ -206,10 +208,15 @@ export class TeamsNotifier implements ChannelNotifier {
     );
   }
 
-  private async referenceFor(person: Person): Promise<TeamsConversationRef | undefined> {
-    return (
-      (person.teamsAadObjectId ? await this.store.get(person.teamsAadObjectId) : undefined) ?? (await this.store.getByEmail(person.email))
-    );
+  /** The person's stored reference; callers asking while a read is under way share its answer. */
+  private referenceFor(person: Person): Promise<TeamsConversationRef | undefined> {
+    const reading = this.reading.get(person.email);
+    if (reading) return reading;
+    const read = (async () =>
+      (person.teamsAadObjectId ? await this.store.get(person.teamsAadObjectId) : undefined) ??
+      (await this.store.getByEmail(person.email)))().finally(() => this.reading.delete(person.email));
+    this.reading.set(person.email, read);
+    return read;
   }
 }
 
