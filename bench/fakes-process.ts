@@ -26,8 +26,6 @@ const watch = (calls: unknown[]) => {
     return push(...items);
   };
 };
-watch(slack.calls);
-watch(connector.calls);
 
 /** Resolves when `ok()` holds (checked every 2 ms in this process, not over IPC), or rejects after `ms`. */
 async function until(ok: () => boolean, what: string, ms = 60_000): Promise<void> {
@@ -51,6 +49,11 @@ serveBench({
       .map((c) => String(c.args.text ?? '')),
   /** Calls received so far (Slack Web API methods, Bot Connector requests). */
   counts: () => ({ slack: slack.calls.length, connector: connector.history.length }),
+  /** Starts stamping card arrivals (runtime-approvals bench): other benches do not pay for reading every call. */
+  watchCards: () => {
+    watch(slack.calls);
+    watch(connector.calls);
+  },
   /**
    * When the cards naming `Bench desk N` for each N of `desks` arrived (epoch ms, the clock of
    * `performance.timeOrigin + performance.now()`), once all of them have.

@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     { chat: true },
   );
   const floorUrl = await floors.call<string>('created');
+  await fakes.call('watchCards');
   await fakes.call(
     'slackPeople',
     org.people.filter((p) => p.slackUserId).map((p) => ({ id: p.slackUserId!, email: p.email })),
