@@ -41,7 +41,7 @@ import { TelemetryAlerts } from './core/telemetry-alerts.js';
 import { Governance } from './core/governance.js';
 import { Sponsorships } from './core/sponsorships.js';
 import { Leavers } from './core/leavers.js';
-import { Delegations, activeDelegate } from './core/delegations.js';
+import { Delegations, activeDelegate, activeDelegates } from './core/delegations.js';
 import { DashboardLinks, fleetView } from './core/fleet.js';
 import { AgentSearch, parseFindQuery } from './core/agent-search.js';
 import { AuditCheckpoints, type CheckpointSigner, type CheckpointVerifier } from './core/audit-checkpoints.js';
@@ -694,6 +694,7 @@ async function buildServices(s: ServiceSettings) {
     ...(s.faultPoint ? { faultPoint: s.faultPoint } : {}),
     // Read from the stored delegations: the delegation service re-routes through this engine.
     delegateOf: (email) => activeDelegate({ repo: store.delegations, org, clock }, email),
+    delegatesOf: (emails) => activeDelegates({ repo: store.delegations, org, clock }, emails),
     ...(directory ? { refreshDirectory: () => directory.refresh() } : {}),
   });
   outbox.register(promotionStartPerformer({ repo: store.development, engine }));

@@ -26,8 +26,8 @@ export interface DelegationRepository {
   /** Stores a new delegation with the effects it implies, in one write. */
   insert(delegation: Delegation, effects?: readonly PendingEffect[]): Promise<void>;
   get(id: string): Promise<Delegation | undefined>;
-  /** Delegations not ended where the person is the principal (or the delegate). */
-  openFor(filter: { principal?: string; delegate?: string }): Promise<Delegation[]>;
+  /** Delegations not ended where the person is the principal (or the delegate), or any of `principals` is. */
+  openFor(filter: { principal?: string; delegate?: string; principals?: readonly string[] }): Promise<Delegation[]>;
   /**
    * Moves a delegation from one status to another atomically, storing `effects` in its outbox in
    * the same update; false when it was not in `from` (and nothing is stored).
@@ -254,6 +254,25 @@ export class Delegations {
       },
     });
   }
+}
+
+/**
+ * {@link activeDelegate} for several people at once (an approval step's approvers): one read of
+ * their open delegations instead of one each. Resolves who decides for each one who is away.
+ */
+export async function activeDelegates(
+  deps: { repo: Pick<DelegationRepository, 'openFor'>; org: OrgConfig; clock: () => Date },
+  emails: readonly string[],
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (emails.length === 0) return out;
+  const now = deps.clock().getTime();
+  const open = await deps.repo.openFor({ principals: [...new Set(emails)] });
+  for (const email of emails) {
+    const d = open.find((x) => x.principal === email && Date.parse(x.startsAt) <= now && now < Date.parse(x.endsAt));
+    if (d && findPersonByEmail(deps.org, d.delegate)) out.set(email, d.delegate);
+  }
+  return out;
 }
 
 /**

@@ -966,9 +966,12 @@ export class FlowEngine {
   /** The delegates of the approvers who are away now, among `people`. */
   private async delegatesFor(run: FlowRun, step: ApprovalStep, people: string[]): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
-    if (!this.deps.delegateOf) return out;
+    if (people.length === 0) return out;
+    // One read for all the step's approvers where the store can (a card each waits on it).
+    const all = this.deps.delegatesOf ? await this.deps.delegatesOf(people) : undefined;
+    if (!all && !this.deps.delegateOf) return out;
     for (const person of people) {
-      const delegate = await this.deps.delegateOf(person);
+      const delegate = all ? all.get(person) : await this.deps.delegateOf!(person);
       if (delegate && delegate !== person && this.mayDelegateTo(run, step, delegate)) out[person] = delegate;
     }
     return out;

@@ -216,6 +216,8 @@ export interface FlowEngineDeps {
   newRunId?: () => string;
   /** Who decides for an approver who is away now (out of office); undefined when nobody does. */
   delegateOf?: (email: string) => Promise<string | undefined>;
+  /** `delegateOf` for several approvers in one read: who decides for each of them who is away. */
+  delegatesOf?: (emails: readonly string[]) => Promise<ReadonlyMap<string, string>>;
   /** Brings the directory up to date before a decision (changes other replicas made). */
   refreshDirectory?: () => Promise<void>;
 }

@@ -24,6 +24,7 @@ export function createDelegationRepository(connection: Connection): DelegationRe
     async openFor(filter) {
       const query: Record<string, unknown> = { status: { $in: ['scheduled', 'active'] } };
       if (filter.principal) query.principal = filter.principal;
+      else if (filter.principals) query.principal = { $in: [...filter.principals] };
       if (filter.delegate) query.delegate = filter.delegate;
       return (await col.find(query as never).toArray()).map((d) => strip(d)!);
     },
