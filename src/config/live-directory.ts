@@ -3,8 +3,9 @@ import type { BusinessUnit, Channel, DirectorySettings, OrgConfig, Person } from
 
 /**
  * A user as the directory store holds it, reduced to what Roster needs. `seed` carries the
- * people.yaml roles, unit and manager of a seeded person until the identity provider first
- * touches them; from then on roles and unit come from group memberships only.
+ * people.yaml roles, unit and manager of a seeded person: the manager until the identity provider
+ * first writes the user, roles and unit until it first changes their group memberships; from
+ * then on roles and unit come from group memberships (the unit also from `department`) only.
  */
 export interface DirectoryUser {
   /** The SCIM id. */
@@ -209,10 +210,11 @@ export class LiveDirectory {
       for (const role of mapping.roles) roles.add(role);
       if (mapping.businessUnit && (!unit || mapping.order < unit.order)) unit = { id: mapping.businessUnit, order: mapping.order };
     }
+    // What the identity provider says of the unit (a group, a department) wins over people.yaml.
     const businessUnit =
       unit?.id ??
-      user.seed?.businessUnit ??
       (user.department ? this.unitByName.get(user.department.toLowerCase()) : undefined) ??
+      user.seed?.businessUnit ??
       this.settings.defaultBusinessUnit;
     const manager = user.managerId ? this.users.get(user.managerId) : undefined;
     const managerEmail = manager?.active ? manager.email : manager ? undefined : user.seed?.manager;

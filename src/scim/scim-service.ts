@@ -269,12 +269,24 @@ export class ScimService {
   /**
    * Read, change, compare-and-set (retried on a concurrent write); `change` null deletes. Writes
    * to one user in this process take turns, so only another replica's write can make one retry.
+   * A seeded person keeps their people.yaml roles and unit through a user write unless `dropSeed`
+   * (their first group membership change): see {@link keptSeed}.
    */
-  private writeUser(id: string, change: ((current: Resource) => Resource) | null, ctx: WriteContext): Promise<UserDoc> {
-    return this.turns.run(`user:${id}`, () => this.casUser(id, change, ctx));
+  private writeUser(
+    id: string,
+    change: ((current: Resource) => Resource) | null,
+    ctx: WriteContext,
+    options: { dropSeed?: boolean } = {},
+  ): Promise<UserDoc> {
+    return this.turns.run(`user:${id}`, () => this.casUser(id, change, ctx, options));
   }
 
-  private async casUser(id: string, change: ((current: Resource) => Resource) | null, ctx: WriteContext): Promise<UserDoc> {
+  private async casUser(
+    id: string,
+    change: ((current: Resource) => Resource) | null,
+    ctx: WriteContext,
+    { dropSeed = false }: { dropSeed?: boolean },
+  ): Promise<UserDoc> {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const stored = await this.store.getUser(id);
       if (!stored) throw notFound('User', id);
@@ -295,6 +307,8 @@ export class ScimService {
         delete next.seed;
       } else {
         next = this.userDoc(id, change(JSON.parse(stored.resource) as Resource), stored.created, now, stored.version + 1, seq);
+        const seed = dropSeed ? undefined : keptSeed(stored.seed);
+        if (seed) next.seed = seed;
       }
       // The reaction is stored with the write, beside the effects the user still holds.
       const reaction = this.directory.reaction([id], ctx.source, change === null ? 'deleted' : 'deactivated');
@@ -364,7 +378,8 @@ export class ScimService {
         [...stored.members, ...next.members].filter((m) => !(stored.members.includes(m) && next.members.includes(m))),
       );
       for (const userId of touched) {
-        if (this.directory.live.user(userId)?.seed) await this.writeUser(userId, (current) => current, ctx).catch(() => undefined);
+        if (this.directory.live.user(userId)?.seed)
+          await this.writeUser(userId, (current) => current, ctx, { dropSeed: true }).catch(() => undefined);
       }
       return next;
     }
@@ -532,4 +547,16 @@ function applyPatch(resource: Resource, operations: ScimPatchOperation[]): Resou
 function withReaction<T extends UserDoc | GroupDoc>(next: T, reaction: PendingEffect): T {
   const { outbox: _pending, outboxLeaseUntil: _lease, ...fields } = next;
   return { ...fields, outbox: [toStored(reaction)] } as T;
+}
+
+/**
+ * What of people.yaml a user write keeps. The identity provider speaks of roles only through
+ * group memberships, so a seeded person's roles (and their unit, which a `department` or a
+ * group's unit overrides) stay until a membership change drops them for good: a write about
+ * anything else (Entra setting their manager on its first sync) must not take an approver's role
+ * away, which would re-route their waiting requests to whoever holds the role at that moment.
+ * The manager is a user attribute the write itself carries, so people.yaml's is dropped.
+ */
+function keptSeed(seed: UserDoc['seed']): UserDoc['seed'] {
+  return seed ? { roles: seed.roles, businessUnit: seed.businessUnit } : undefined;
 }
