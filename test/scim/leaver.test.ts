@@ -141,6 +141,95 @@ describe('leavers in real time: an approver deactivated over SCIM while a reques
     expect(offers).toHaveLength(1);
   });
 
+  it("the IdP setting a seeded approver's manager leaves them their role: the request is re-routed when they leave, to the backfill who joined in between", async () => {
+    const entra = new ScimClient(roster.baseUrl);
+    const { commands, audit } = roster.services;
+    const agenda = roster.scheduler.agenda;
+    /** Every directory.change job queued so far has run: what a write queued cannot come later than what follows. */
+    const directoryJobsRan = () =>
+      eventually(async () =>
+        (await agenda.queryJobs({ name: DIRECTORY_CHANGE_JOB })).jobs.every((j) => j.state === 'completed' || j.state === 'failed'),
+      );
+    const { run, agentId } = await commands.requestAgent(DANIEL, {
+      roleId: 'kb-answerer',
+      name: 'Accruals Helper',
+      purpose: 'Answers questions about month-end close from the finance handbook.',
+      businessUnit: 'finance',
+      sponsors: [DANIEL],
+      justification: 'Month-end questions swamp the team.',
+    });
+    const waiting = (await commands.submitEvaluation(IT_ADMIN, agentId, passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer')))
+      .run;
+    expect(waiting.waitingFor).toContain(MAYA.email);
+
+    // Entra's first sync sets Maya's manager; whatever that write queued runs before anything else happens.
+    const mayaId = await entra.userId(`userName eq "${MAYA.email}"`);
+    const noahId = await entra.userId(`userName eq "${NOAH.email}"`);
+    const fatimaId = await entra.userId(`userName eq "${FATIMA.email}"`);
+    expect((await entra.patch(`/Users/${mayaId}`, patchOp({ op: 'Add', path: `${ENTERPRISE}:manager`, value: noahId }))).status).toBe(200);
+    await directoryJobsRan();
+    // She is still the finance approver, in finance, and the request still waits on her.
+    expect(roster.chat.person(MAYA.email)).toMatchObject({ roles: ['approver:finance'], businessUnit: 'finance', manager: NOAH.email });
+    expect((await roster.services.engine.get(run.id)).waitingFor).toContain(MAYA.email);
+
+    // Fatima joins the finance approvers' group (and what that queued runs too); then Maya leaves.
+    const group = await entra.post('/Groups', {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+      displayName: 'Roster Finance Approvers',
+      members: [{ value: fatimaId }],
+    });
+    expect(group.status).toBe(201);
+    await directoryJobsRan();
+    expect((await entra.patch(`/Users/${mayaId}`, patchOp({ op: 'Replace', path: 'active', value: 'False' }))).status).toBe(200);
+
+    await slack.waitFor(
+      'chat.postMessage',
+      (a) => a.channel === FATIMA.id && hasButton(a.blocks, 'approval_approve', (v) => v.includes(run.id)),
+      15_000,
+    );
+    const after = await roster.services.engine.get(run.id);
+    expect(after.waitingFor).toContain(FATIMA.email);
+    expect(after.waitingFor).not.toContain(MAYA.email);
+    const reassigned = await eventually(async () => {
+      const all = (await audit.export({})).filter((e) => e.action === 'approval.reassigned');
+      return all.length > 0 ? all : undefined;
+    });
+    expect(reassigned).toHaveLength(1);
+    expect(reassigned[0]?.details).toMatchObject({
+      from: MAYA.email,
+      to: [FATIMA.email],
+      roles: ['approver:finance'],
+      reason: expect.stringContaining('left the directory'),
+    });
+  });
+
+  it('a seeded person keeps their people.yaml roles through user writes, their department wins, and a membership change drops the roles for good', async () => {
+    const scim = new ScimClient(roster.baseUrl);
+    const fatimaId = await scim.userId(`userName eq "${FATIMA.email}"`);
+    const seeded = ['data-owner:finance', 'data-owner:payments'];
+    expect(roster.chat.person(FATIMA.email)).toMatchObject({ roles: seeded, businessUnit: 'finance', manager: MAYA.email });
+
+    // A write about something else: the roles and the unit stay; people.yaml's manager gives way to the IdP's (none).
+    await scim.patch(`/Users/${fatimaId}`, patchOp({ op: 'Replace', path: 'displayName', value: 'Fatima N.' }));
+    expect(roster.chat.person(FATIMA.email)).toMatchObject({ name: 'Fatima N.', roles: seeded, businessUnit: 'finance' });
+    expect(roster.chat.person(FATIMA.email)?.manager).toBeUndefined();
+    // The IdP's department places her.
+    await scim.patch(`/Users/${fatimaId}`, patchOp({ op: 'Add', path: `${ENTERPRISE}:department`, value: 'Engineering' }));
+    expect(roster.chat.person(FATIMA.email)).toMatchObject({ roles: seeded, businessUnit: 'engineering' });
+
+    // In a group and out again: from then on her roles come from groups only.
+    const group = await scim.post('/Groups', {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+      displayName: 'Roster Security',
+      members: [{ value: fatimaId }],
+    });
+    expect(roster.chat.person(FATIMA.email)?.roles).toEqual(['security']);
+    await scim.patch(`/Groups/${String(group.body.id)}`, patchOp({ op: 'Remove', path: 'members', value: [{ value: fatimaId }] }));
+    expect(roster.chat.person(FATIMA.email)?.roles).toEqual([]);
+    await scim.patch(`/Users/${fatimaId}`, patchOp({ op: 'Replace', path: 'displayName', value: 'Fatima Ndiaye' }));
+    expect(roster.chat.person(FATIMA.email)?.roles).toEqual([]);
+  });
+
   it('a removed group membership removes the role before the next decision', async () => {
     const scim = new ScimClient(roster.baseUrl);
     const { commands } = roster.services;
