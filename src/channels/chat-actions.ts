@@ -287,8 +287,7 @@ export class CardActionsChat {
         const agent = await this.agent(ids.agentId);
         const issued = await this.services.agentKeys.rotateKey(person.email, agent.id);
         const until = issued.replaced.map((r) => r.validUntil).sort()[0];
-        // The key replaces the clicked card, which only the clicker sees: in Slack their DM with the app or an ephemeral
-        // reply (a replacement keeps the message's visibility), in Teams the invoke answer (replaced for the clicker).
+        // The key replaces the clicked card for the clicker only (an ephemeral reply in Slack, the invoke answer in Teams).
         return {
           card: keyCard(
             agent,

@@ -262,11 +262,6 @@ export class SlackClicker implements Clicker {
     const dm = `D${userId.slice(1)}`;
     const later = this.slack.calls.slice(mark);
     const responses = responseId ? this.slack.responses.filter((r) => r.id === responseId) : [];
-    // Slack replaces the clicked message in place whatever its visibility (response_type only says how a
-    // new message is shown): a replacement asking to be ephemeral expects a privacy Slack does not give.
-    const privateReplacement = responses.find((r) => r.body.replace_original === true && r.body.response_type !== undefined);
-    if (privateReplacement)
-      throw new Error(`a replacement of the clicked message carries response_type ${String(privateReplacement.body.response_type)}`);
     const replaced =
       responses.filter((r) => r.body.replace_original === true).at(-1)?.body.blocks ??
       (originTs ? later.filter((c) => c.method === 'chat.update' && c.args.ts === originTs).at(-1)?.args.blocks : undefined);

@@ -47,20 +47,16 @@ export class SlackReplies {
   }
 
   /**
-   * The clicked message, replaced by `card` in place through the click's response_url (without
-   * one, the card comes as a direct message). A failure leaves the message as it was.
-   *
-   * A replacement keeps the message's own visibility: Slack updates the original in place "regardless
-   * of whether it was an ephemeral message or not", and `response_type` only says how a new message
-   * is shown. So no `response_type` is sent: `ephemeral` would not make the replacement private, and
-   * a message seen by others would show them the new card. It is private here because every message
-   * Roster's buttons are on is the person's own: a direct message from the app or an ephemeral reply.
+   * The clicked message, replaced by `card` for the clicker only (through the click's
+   * response_url, ephemeral: it may hold what only they may see, such as a new key; without a
+   * response_url, the card comes as a direct message). A failure leaves the message as it was.
    */
   async replace(to: SlackReplyTo, card: CardModel): Promise<void> {
     const message = slackMessage(card, await this.identity.readerTime(to.userId));
     try {
-      if (to.respond) await to.respond({ replace_original: true, blocks: message.blocks as never, text: message.text });
-      else await to.client.chat.postMessage({ channel: to.userId, blocks: message.blocks as never, text: message.text });
+      if (to.respond) {
+        await to.respond({ response_type: 'ephemeral', replace_original: true, blocks: message.blocks as never, text: message.text });
+      } else await to.client.chat.postMessage({ channel: to.userId, blocks: message.blocks as never, text: message.text });
     } catch (err) {
       this.log.warn({ err, kind: card.kind }, 'could not replace the clicked card');
     }
