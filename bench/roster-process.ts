@@ -13,6 +13,7 @@ import mongoose from 'mongoose';
 import { createSlackChannel } from '../src/channels/slack/index.js';
 import { createTeamsChannel } from '../src/channels/teams/index.js';
 import { issueTelemetryKey, newAgentId, type AgentRecord } from '../src/core/agents.js';
+import { WEEKDAYS } from '../src/core/time.js';
 import { agentRecord } from '../test/helpers/harness.js';
 import { createLogger } from '../src/logger.js';
 import { OUTBOX_HOLDERS } from '../src/store/outbox-holders.js';
@@ -62,6 +63,9 @@ serveBench({
         ...org.settings,
         rateLimits: { ...limits, chat: { ...limits.chat, requests: 1_000_000 } },
         schedules: { ...org.settings.schedules, checkinSweep: '1 day' },
+        // Working hours round the clock: reminders and review cards go out at once, so a run at
+        // night measures what a run by day does (outside the hours they would be held as jobs).
+        workingHours: { start: '00:00', end: '24:00', days: [...WEEKDAYS] },
       },
     };
     roster = await startBenchRoster(monitored, dbName, env, {
