@@ -39,11 +39,6 @@ const STATIC_CARD = {
 };
 
 serveBench({
-  /** CPU time this process has used so far (user + system, ms): per-request cost, whatever the machine's load. */
-  cpuMs: () => {
-    const { user, system } = process.cpuUsage();
-    return (user + system) / 1000;
-  },
   async bolt(slackApiUrl: string) {
     const receiver = new bolt.ExpressReceiver({ signingSecret: SIGNING_SECRET, endpoints: '/slack/events', processBeforeResponse: false });
     // Bolt's start-up auth.test goes to the fake Slack Web API, as Roster's does: the bench talks to 127.0.0.1 only.

@@ -82,8 +82,19 @@ export function forkBench(script: string, options: { gc?: boolean } = {}): Promi
   });
 }
 
-/** In a forked bench process: answers calls with `handlers`, and exits when the load generator goes away. */
-export function serveBench(handlers: Record<string, (...args: never[]) => unknown>): void {
+/**
+ * In a forked bench process: answers calls with `handlers`, and exits when the load generator goes
+ * away. Every bench process also answers `cpuMs`: the CPU time it has used so far (user + system,
+ * ms), a per-request cost that hardly depends on what else the shared machine is doing.
+ */
+export function serveBench(own: Record<string, (...args: never[]) => unknown>): void {
+  const handlers: Record<string, (...args: never[]) => unknown> = {
+    cpuMs: () => {
+      const { user, system } = process.cpuUsage();
+      return (user + system) / 1000;
+    },
+    ...own,
+  };
   process.on('message', (message: { id: number; method: string; args: unknown[] }) => {
     void (async () => {
       try {

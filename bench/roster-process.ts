@@ -90,11 +90,6 @@ serveBench({
   },
 
   commands: () => commands,
-  /** CPU time this process has used so far (user + system, ms): per-request cost, whatever the machine's load. */
-  cpuMs: () => {
-    const { user, system } = process.cpuUsage();
-    return (user + system) / 1000;
-  },
 
   /** Commands by kind (`find flow_runs` …) since the last call. */
   commandKinds() {
