@@ -15,6 +15,7 @@ import {
   loadAverage,
   machine,
   measure,
+  measureServed,
   openBenchDatabase,
   runBench,
   writeSection,
@@ -87,10 +88,8 @@ async function main(): Promise<void> {
       await measure(send, CONCURRENCY * 2, CONCURRENCY);
       log(`${name}, ${REQUESTS} × ${CONCURRENCY}`);
       const before = await rosterA.call<number>('commands');
-      const cpuBefore = await server.call<number>('cpuMs');
-      const latency = await measure(send, REQUESTS, CONCURRENCY);
-      const cpuMs = ((await server.call<number>('cpuMs')) - cpuBefore) / REQUESTS;
-      return { ...latency, cpuMs, commands: ((await rosterA.call<number>('commands')) - before) / REQUESTS };
+      const latency = await measureServed(server, send, REQUESTS, CONCURRENCY);
+      return { ...latency, commands: ((await rosterA.call<number>('commands')) - before) / REQUESTS };
     };
     const floorResult = await run('floor', () => fetch(floorUrl, { method: 'POST' }), floors);
     const tokenResult = await run('token issuance', (i) =>

@@ -19,7 +19,7 @@ import { loadavg } from 'node:os';
 import { interaction, buttonClick } from '../test/helpers/slack-requests.js';
 import { TeamsClient, teamsUser } from '../test/channels/teams/teams-client.js';
 import { forkBench } from './ipc.js';
-import { benchLog, fmt, machine, measure, openBenchDatabase, org, percentile, runBench, writeSection } from './support.js';
+import { benchLog, fmt, machine, measure, measureServed, openBenchDatabase, org, percentile, runBench, writeSection } from './support.js';
 
 const MAYA = { id: 'U04B7K2M9QX', email: 'maya.chen@brightwater.example' };
 const SOFIA = 'sofia.alvarez@brightwater.example';
@@ -114,17 +114,19 @@ async function main(): Promise<void> {
       fetch(floorUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action: 'x', i }) });
     await measure(sendFloor, 200, 20, 201);
     const floorStats = await measure(sendFloor, N, 20, 201);
-    /** Latencies and Roster's CPU per request over `N` requests, 20 in flight. */
-    const measured = async (send: (i: number) => Promise<Response>) => {
-      const cpu0 = await cpuMs();
-      const latency = await measure(send, N, 20, 201);
-      return { ...latency, cpuMs: ((await cpuMs()) - cpu0) / N };
-    };
-    const auto = await measured((i) =>
-      post(fast.token, { action: 'suppliers.read', summary: 'Compare offers', idempotency_key: `auto-${i}-xxxx` }),
+    const auto = await measureServed(
+      rosterProcess,
+      (i) => post(fast.token, { action: 'suppliers.read', summary: 'Compare offers', idempotency_key: `auto-${i}-xxxx` }),
+      N,
+      20,
+      201,
     );
-    const forbidden = await measured((i) =>
-      post(fast.token, { action: 'contracts.terminate', summary: 'Terminate Acme', idempotency_key: `forb-${i}-xxxx` }),
+    const forbidden = await measureServed(
+      rosterProcess,
+      (i) => post(fast.token, { action: 'contracts.terminate', summary: 'Terminate Acme', idempotency_key: `forb-${i}-xxxx` }),
+      N,
+      20,
+      201,
     );
 
     // The audit entries of the answers above are appended by the outbox after them; the backlog

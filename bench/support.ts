@@ -19,6 +19,7 @@ import { createLogger } from '../src/logger.js';
 import { loadFlowDefinitions } from '../src/flows/steps.js';
 import { MONGO_JAVA_SERVER_VERSION, startEmbeddedMongo } from '../src/store/embedded/embedded-mongo.js';
 import { agentRecord as baseAgentRecord, passingEvaluation, people } from '../test/helpers/harness.js';
+import type { BenchProcess } from './ipc.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The sample organisation in config/. */
@@ -102,6 +103,22 @@ export async function measure(
     perSecond: count / wall,
     errors,
   };
+}
+
+/**
+ * {@link measure}, with the CPU time `server` (the forked process answering, see `serveBench`)
+ * spent per request meanwhile: its user + system time over the run divided by `count`.
+ */
+export async function measureServed(
+  server: BenchProcess,
+  send: (i: number) => Promise<Response>,
+  count: number,
+  concurrency: number,
+  expectedStatus = 200,
+): Promise<Latency & { cpuMs: number }> {
+  const cpu0 = await server.call<number>('cpuMs');
+  const latency = await measure(send, count, concurrency, expectedStatus);
+  return { ...latency, cpuMs: ((await server.call<number>('cpuMs')) - cpu0) / count };
 }
 
 export interface BenchDatabase {
