@@ -15,11 +15,22 @@
  *    the outbox is idle; with Roster's CPU per request.
  * Writes its section of bench/RESULTS.md (between the runtime-approvals markers), leaving the rest.
  */
-import { loadavg } from 'node:os';
 import { interaction, buttonClick } from '../test/helpers/slack-requests.js';
 import { TeamsClient, teamsUser } from '../test/channels/teams/teams-client.js';
 import { forkBench } from './ipc.js';
-import { benchLog, fmt, machine, measure, measureServed, openBenchDatabase, org, percentile, runBench, writeSection } from './support.js';
+import {
+  benchLog,
+  fmt,
+  loadAverage,
+  machine,
+  measure,
+  measureServed,
+  openBenchDatabase,
+  org,
+  percentile,
+  runBench,
+  writeSection,
+} from './support.js';
 
 const MAYA = { id: 'U04B7K2M9QX', email: 'maya.chen@brightwater.example' };
 const SOFIA = 'sofia.alvarez@brightwater.example';
@@ -28,9 +39,7 @@ const log = benchLog('bench runtime');
 const now = () => performance.timeOrigin + performance.now();
 
 async function main(): Promise<void> {
-  const loadAtStart = loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
+  const loadAtStart = loadAverage();
   const database = await openBenchDatabase();
   // Roster alone in one process, the fakes (Slack Web API, Bot Connector) in another, the floor in
   // a third, this one the load generator: only Roster's own work is on Roster's event loop.
@@ -234,11 +243,7 @@ async function main(): Promise<void> {
     writeSection('runtime-approvals', [
       '## Runtime approvals (bench/runtime-approvals.ts)',
       '',
-      `Run once on ${new Date().toISOString()}; ${machine()}; ${database.label}; load average at the start ${loadAtStart}, at the end ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(
-          ' ',
-        )}. Roster runs alone in its own process (bench/roster-process.ts); the fake Slack Web API and Bot Connector in another (bench/fakes-process.ts), the floor in a third (bench/floor-process.ts), the load generator in the parent.`,
+      `Run once on ${new Date().toISOString()}; ${machine()}; ${database.label}; load average at the start ${loadAtStart}, at the end ${loadAverage()}. Roster runs alone in its own process (bench/roster-process.ts); the fake Slack Web API and Bot Connector in another (bench/fakes-process.ts), the floor in a third (bench/floor-process.ts), the load generator in the parent.`,
       '',
       '| Measurement | p50 ms | p95 ms | p99 ms | errors | DB commands: to the answer + after it | Roster CPU per request |',
       '|---|---|---|---|---|---|---|',

@@ -1,12 +1,10 @@
 /*
  * What every bench shares: the database (the embedded server started here, or MONGODB_URI),
  * Roster started on 127.0.0.1, load with a fixed number of requests in flight and its
- * percentiles, a floor server measured in the same run, requests waiting for an approval click,
+ * percentiles (and the serving process's CPU), requests waiting for an approval click,
  * and each bench's own section of bench/RESULTS.md (between `<!-- name -->` and `<!-- /name -->`).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -160,16 +158,6 @@ export async function startBenchRoster(
     ...options,
   });
   return Object.assign(roster, { baseUrl: `http://127.0.0.1:${roster.port}` });
-}
-
-/** A server on 127.0.0.1 (a free port) answering with `handler`: a floor to measure Roster against. */
-export async function floorServer(handler: http.RequestListener): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
 }
 
 /**
