@@ -3,9 +3,10 @@
  * generator forks it and drives it over IPC. Nothing here is part of Roster: the handlers prepare
  * state through Roster's services, count the commands Roster's own connection sends, wait until
  * its backlog has drained and read its RSS after a full collection.
- * It takes from test/helpers only `agentRecord`: the before/after-the-outbox measurement runs
- * this file (with bench/before-outbox-roster-process.patch) in a tree of 6cebe71, whose test
- * helpers have no `grantRecord` or `agentWithTelemetryKey`.
+ * bench/before-outbox-roster-process.patch is the adaptation the before/after-the-outbox
+ * measurement of bench/RESULTS.md made to this file as it was at c42eb88, the last harness that
+ * runs in a tree of 6cebe71: support.ts has since started Roster through src/compose.ts, which
+ * 6cebe71 does not have, so the patch is a record of that run, not a procedure to repeat.
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
