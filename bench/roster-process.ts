@@ -15,6 +15,7 @@ import { createSlackChannel } from '../src/channels/slack/index.js';
 import { createTeamsChannel } from '../src/channels/teams/index.js';
 import { issueTelemetryKey, newAgentId, type AgentRecord } from '../src/core/agents.js';
 import { WEEKDAYS } from '../src/core/time.js';
+import { isBackgroundCommand, monitoredUri } from '../test/helpers/db.js';
 import { agentRecord } from '../test/helpers/harness.js';
 import { createLogger } from '../src/logger.js';
 import { OUTBOX_HOLDERS } from '../src/store/outbox-holders.js';
@@ -51,7 +52,6 @@ const SETTLE_TIMEOUT_MS = Number(process.env.BENCH_SETTLE_TIMEOUT_MS ?? 180_000)
 serveBench({
   /** Starts Roster on `dbName`; `chat: false` leaves Slack and Teams out (the agent API bench). */
   async start(uri: string, dbName: string, env: Record<string, string>, options: { chat?: boolean } = {}) {
-    const monitored = `${uri}${uri.includes('?') ? '&' : '?'}monitorCommands=true`;
     // One approver clicks hundreds of times a minute here: the per-person chat limit (30 a minute in
     // the sample organisation) would answer most clicks with "slow down" instead of deciding. The
     // limiter still runs on every click, with room for all of them.
@@ -69,19 +69,18 @@ serveBench({
         workingHours: { start: '00:00', end: '24:00', days: [...WEEKDAYS] },
       },
     };
-    roster = await startBenchRoster(monitored, dbName, env, {
+    roster = await startBenchRoster(monitoredUri(uri), dbName, env, {
       org: benchOrg,
       // Warnings and errors only (on the bench's console): a click that decides nothing says why.
       log: createLogger({ level: 'warn', pretty: false }),
       channels: options.chat === false ? [] : [createSlackChannel, createTeamsChannel],
     });
     roster.db.connection.getClient().on('commandStarted', (e: { commandName: string; command: Record<string, unknown> }) => {
+      // Agenda's polling, the outbox worker's scan for due effects (one find per holder collection
+      // every few seconds) and connection upkeep run whatever the load: left out, so that commands
+      // per operation do not depend on its duration.
+      if (isBackgroundCommand(e)) return;
       const collection = e.command[e.commandName];
-      if (collection === 'agendaJobs' || ['hello', 'isMaster', 'ping', 'endSessions'].includes(e.commandName)) return;
-      // The outbox worker's scan for due effects (one find per holder collection every few seconds)
-      // runs whatever the load: left out, so that commands per operation do not depend on its duration.
-      const filter = e.command.filter as Record<string, unknown> | undefined;
-      if (e.commandName === 'find' && filter && 'outbox.due' in filter) return;
       commands += 1;
       const kind = `${e.commandName} ${typeof collection === 'string' ? collection : ''}`.trim();
       byKind.set(kind, (byKind.get(kind) ?? 0) + 1);

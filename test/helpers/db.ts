@@ -35,3 +35,24 @@ export async function openTestDb(prefix?: string): Promise<TestDb> {
     },
   };
 }
+
+/**
+ * `uri` with the driver's command monitoring on: it is a client option, so set in the URI Roster
+ * connects with, Roster's own connection then emits `commandStarted` for every command it sends.
+ */
+export function monitoredUri(uri: string): string {
+  // A URI without a path gets the `/` the connection-string format puts before its options.
+  return `${uri}${/^mongodb:\/\/[^/]+$/.test(uri) ? '/' : ''}${uri.includes('?') ? '&' : '?'}monitorCommands=true`;
+}
+
+/**
+ * A command Roster sends whatever anyone does (Agenda's polling of its jobs, the outbox worker's
+ * periodic scan for due effects, connection upkeep): left out when counting what an operation
+ * costs, so that the count does not depend on how long the operation took.
+ */
+export function isBackgroundCommand(e: { commandName: string; command: Record<string, unknown> }): boolean {
+  const collection = e.command[e.commandName];
+  if (collection === 'agendaJobs' || ['hello', 'isMaster', 'ping', 'endSessions'].includes(e.commandName)) return true;
+  const filter = e.command.filter as Record<string, unknown> | undefined;
+  return e.commandName === 'find' && !!filter && 'outbox.due' in filter;
+}

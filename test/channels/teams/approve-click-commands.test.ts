@@ -2,7 +2,7 @@ import mongoose, { type Connection } from 'mongoose';
 import type { CommandStartedEvent } from 'mongodb';
 import { loadOrgConfig } from '../../../src/config/org-config.js';
 import { teamsTestRosterPerSuite } from '../../helpers/app.js';
-import { testMongoUri, uniqueDbName } from '../../helpers/db.js';
+import { isBackgroundCommand, monitoredUri, testMongoUri, uniqueDbName } from '../../helpers/db.js';
 import { FakeConnector } from '../../helpers/fake-connector.js';
 import { eventually, people, requestAwaitingApproval, SHIPPED_CONFIG } from '../../helpers/harness.js';
 import { cardText, cardVerbs } from './card-reading.js';
@@ -24,7 +24,7 @@ const COMMANDS = 11;
 describe('Teams: the database commands of one approve click', () => {
   const uri = testMongoUri();
   const dbName = uniqueDbName('teamsclick');
-  const teams = teamsTestRosterPerSuite({ env: { MONGODB_URI: `${uri}${uri.includes('?') ? '&' : '?'}monitorCommands=true` }, dbName });
+  const teams = teamsTestRosterPerSuite({ env: { MONGODB_URI: monitoredUri(uri) }, dbName });
   /** The commands Roster started, in order. */
   const started: CommandStartedEvent[] = [];
   /** The test's own reads, on a connection of their own so that they are not counted as Roster's. */
@@ -38,13 +38,6 @@ describe('Teams: the database commands of one approve click', () => {
     await inspector?.close();
   });
 
-  /** Roster's own commands: Agenda's polling, the outbox worker's scan for due effects and connection upkeep are not the click's. */
-  const rosterOwn = (e: CommandStartedEvent) => {
-    const collection = e.command[e.commandName];
-    if (collection === 'agendaJobs' || ['hello', 'isMaster', 'ping', 'endSessions'].includes(e.commandName)) return false;
-    const filter = e.command.filter as Record<string, unknown> | undefined;
-    return !(e.commandName === 'find' && filter && 'outbox.due' in filter);
-  };
   const kind = (e: CommandStartedEvent) => `${e.commandName} ${String(e.command[e.commandName])}`;
 
   const run = (runId: string) => inspector.db!.collection('flow_runs').findOne({ _id: runId as never });
@@ -93,7 +86,7 @@ describe('Teams: the database commands of one approve click', () => {
         .some((c) => c.activityId === aishaCard().createdId && cardText(FakeConnector.card(c)).includes('Noah Fischer')),
     );
 
-    const commands = during.filter(rosterOwn).map(kind);
+    const commands = during.filter((e) => !isBackgroundCommand(e)).map(kind);
     // Said in full when it fails: which commands came in.
     expect({ count: commands.length, commands }).toEqual({ count: Math.min(commands.length, COMMANDS), commands });
     // The people named in the card's refresh are known already: no conversation reference is read.
