@@ -13,10 +13,10 @@ import { Session } from 'node:inspector/promises';
 import mongoose from 'mongoose';
 import { createSlackChannel } from '../src/channels/slack/index.js';
 import { createTeamsChannel } from '../src/channels/teams/index.js';
-import { issueTelemetryKey, newAgentId, type AgentRecord } from '../src/core/agents.js';
+import type { AgentRecord } from '../src/core/agents.js';
 import { WEEKDAYS } from '../src/core/time.js';
 import { isBackgroundCommand, monitoredUri } from '../test/helpers/db.js';
-import { agentRecord } from '../test/helpers/harness.js';
+import { agentWithTelemetryKey } from '../test/helpers/harness.js';
 import { createLogger } from '../src/logger.js';
 import { OUTBOX_HOLDERS } from '../src/store/outbox-holders.js';
 import { serveBench } from './ipc.js';
@@ -101,9 +101,7 @@ serveBench({
   waitingRequests: (count: number, prefix: string, concurrency: number) => waitingRequests(running(), count, prefix, concurrency),
 
   async telemetryAgent(name: string) {
-    const agent = benchAgent(name);
-    const { key, credential } = issueTelemetryKey(agent.id, new Date());
-    await running().services.agents.insert({ ...agent, credentials: [credential] });
+    const { agent, key } = await agentWithTelemetryKey(running().services.agents, benchAgent(name));
     return { id: agent.id, key };
   },
 
@@ -168,18 +166,18 @@ serveBench({
     const now = new Date();
     const agents: Array<{ id: string; key: string }> = [];
     for (let i = 0; i < count; i++) {
-      const id = newAgentId();
-      const { key, credential } = issueTelemetryKey(id, now);
-      const record = agentRecord({ id, name: `Bench Agent ${i}`, purpose: 'Benchmarks the agent API.', credentials: [credential] });
-      await r.services.agents.insert(record);
+      const {
+        agent: { id, requestedBy },
+        key,
+      } = await agentWithTelemetryKey(r.services.agents, { name: `Bench Agent ${i}`, purpose: 'Benchmarks the agent API.' });
       await r.services.grants.insertMany(
         ['kb:read', 'tickets:read', 'crm:read'].map((scope) => ({
           id: `${id}:${scope}`,
           agentId: id,
           scope,
           reason: 'bench',
-          requestedBy: record.requestedBy,
-          approvedBy: [record.requestedBy],
+          requestedBy,
+          approvedBy: [requestedBy],
           startsAt: now.toISOString(),
           expiresAt: new Date(now.getTime() + 30 * 86_400_000).toISOString(),
           status: 'active' as const,
@@ -197,21 +195,15 @@ serveBench({
    * resolves its id and key.
    */
   async runtimeAgent(name: string, sponsor: string) {
-    const id = newAgentId();
-    const { key, credential } = issueTelemetryKey(id, new Date());
-    await running().services.agents.insert(
-      agentRecord({
-        id,
-        name,
-        catalogRoleId: 'procurement-agent',
-        sponsors: [sponsor],
-        businessUnit: 'risk-compliance',
-        purpose: 'Benchmarks runtime approvals.',
-        requestedBy: 'daniel.okafor@brightwater.example',
-        credentials: [credential],
-      }),
-    );
-    return { id, key };
+    const { agent, key } = await agentWithTelemetryKey(running().services.agents, {
+      name,
+      catalogRoleId: 'procurement-agent',
+      sponsors: [sponsor],
+      businessUnit: 'risk-compliance',
+      purpose: 'Benchmarks runtime approvals.',
+      requestedBy: 'daniel.okafor@brightwater.example',
+    });
+    return { id: agent.id, key };
   },
 
   /** The flow run of the agent's runtime approval `id` (what its card's buttons carry). */
