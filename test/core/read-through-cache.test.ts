@@ -60,12 +60,14 @@ describe('ReadThroughCache', () => {
     const second = cache.get('agt_1', reads.read);
     expect(reads.started).toHaveLength(2);
 
-    // A read that started before a write, finishing after it, is not stored.
+    // A read that started before a write, finishing after it, is not stored: it finishes last
+    // here, so had it been stored it would be what the next caller gets.
     cache.forget('agt_1');
     const third = cache.get('agt_1', reads.read);
     expect(reads.started).toHaveLength(3);
-    reads.started[1]!.resolve('during');
     reads.started[2]!.resolve('after');
+    await third;
+    reads.started[1]!.resolve('during');
     expect(await second).toBe('during');
     expect(await third).toBe('after');
     expect(await cache.get('agt_1', reads.read)).toBe('after');
