@@ -4,7 +4,7 @@ import { startTestRoster } from '../helpers/app.js';
 import { testMongoUri, uniqueDbName } from '../helpers/db.js';
 import { findPersonByEmail } from '../../src/config/directory.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
-import { people, SHIPPED_CONFIG } from '../helpers/harness.js';
+import { grantRecord, people, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { agentWithKey, claimsOf, GATEWAY, gatewayEnv, postForm } from './support.js';
 
 /*
@@ -106,19 +106,12 @@ describe('the live-access cache on one process: its own writes are seen by the v
     await roster.services.agents.update(agent.id, { status: 'active' });
     expect(await check(roster, token, 'kb:read')).toMatchObject({ allowed: true });
     await roster.services.grants.insertMany([
-      {
+      grantRecord(agent.id, 'crm:read', {
         id: `${agent.id}:crm:read:new`,
-        agentId: agent.id,
-        scope: 'crm:read',
         reason: 'approved just now',
-        requestedBy: people.tom,
-        approvedBy: [people.tom],
         startsAt: new Date(Date.now() - 1000).toISOString(),
-        expiresAt: new Date(Date.now() + DAY).toISOString(),
-        status: 'active',
         source: 'request',
-        createdAt: new Date().toISOString(),
-      },
+      }),
     ]);
     expect((await tokenOf(roster, agent, key)).scope).toBe('crm:read kb:read');
 
