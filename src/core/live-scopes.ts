@@ -161,9 +161,6 @@ export function decideAccess(
   return { allowed: false, reason: 'not_granted', message: `The agent does not hold ${scope}; a sponsor can request it in chat.` };
 }
 
-/** How long an agent and its grants, once read, answer this process's later calls (`ROSTER_ACCESS_CACHE_MS`). */
-export const DEFAULT_ACCESS_CACHE_MS = 500;
-
 /** What an agent's calls are decided from: the agent, every grant it holds or held, and its approved boundary changes. */
 export interface AgentAccessRecords {
   agent: AgentRecord;
