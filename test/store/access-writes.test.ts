@@ -1,3 +1,4 @@
+import mongoose from 'mongoose';
 import { issueTelemetryKey } from '../../src/core/agents.js';
 import { onAccessWrite } from '../../src/store/access-writes.js';
 import { createAgentRepository, createGrantRepository } from '../../src/store/agent-store.js';
@@ -125,6 +126,11 @@ describe('writes to agents, grants and boundary changes tell the access listener
       expect(await heard(read)).toEqual([]);
 
     // Listeners of another connection hear nothing; a stopped listener hears nothing.
+    const elsewhere: Array<string | undefined> = [];
+    const stopElsewhere = onAccessWrite(mongoose.createConnection(), (agentId) => elsewhere.push(agentId));
+    expect(await heard(() => agents.update(agent.id, { purpose: 'Once more.' }))).toEqual([agent.id]);
+    expect(elsewhere).toEqual([]);
+    stopElsewhere();
     stop();
     expect(await heard(() => agents.update(agent.id, { purpose: 'Again.' }))).toEqual([]);
   });
