@@ -116,7 +116,10 @@ export class AccessTokens {
   }
 
   private remember(token: string, kid: string, claims: AccessTokenClaims): void {
-    this.verified.set(token, { kid, claims });
+    // Every later use of this token is answered with this very object: frozen, so that no caller
+    // can change what the next one is told (a scope added here would be granted there).
+    for (const value of Object.values(claims)) if (Array.isArray(value)) Object.freeze(value);
+    this.verified.set(token, { kid, claims: Object.freeze(claims) });
     while (this.verified.size > (this.deps.maxVerified ?? MAX_VERIFIED)) this.verified.delete(this.verified.keys().next().value!);
   }
 

@@ -79,6 +79,18 @@ describe('verified tokens, remembered', () => {
     expect(await tokens.verify(token, API)).toMatchObject({ ok: true });
   });
 
+  it('answers every use with the same claims: a caller changing them changes nothing for the next', async () => {
+    const token = await issue(60, [API, 'https://crm.gateway.test/']);
+    const first = await tokens.verify(token, API);
+    if (!first.ok) throw new Error(`the token was refused: ${first.problem}`);
+    expect(() => Object.assign(first.claims, { scope: 'crm:write' })).toThrow(TypeError);
+    expect(() => (first.claims.aud as string[]).push('https://erp.gateway.test/')).toThrow(TypeError);
+    const again = await tokens.verify(token, API);
+    expect(again).toMatchObject({ ok: true, claims: { aud: [API, 'https://crm.gateway.test/'] } });
+    expect(again.ok && again.claims.scope).toBeUndefined();
+    expect(await tokens.verify(token, 'https://erp.gateway.test/')).toEqual({ ok: false, problem: 'wrong_audience' });
+  });
+
   it('is bounded: the least recently verified are forgotten first, and checked in full when they return', async () => {
     const small = new AccessTokens({ issuer: () => ISSUER, keys, clock: () => now, maxVerified: 2 });
     const [t1, t2, t3] = [await issue(60), await issue(60), await issue(60)];
