@@ -73,7 +73,7 @@ export interface AgentKeysDeps {
   log?: { warn(facts: Record<string, unknown>, message: string): void };
   /**
    * Recently looked-up keys for {@link AgentKeys.verifyAgentKey} with `cached` (the telemetry
-   * door); the repository must drop an agent's entries on every write (see withKeyCacheInvalidation).
+   * door); the store drops an agent's entries on every write to it (src/store/index.ts).
    */
   keyCache?: KeyCache;
 }

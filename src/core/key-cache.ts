@@ -1,4 +1,4 @@
-import type { AgentCredential, AgentRecord, AgentRepository } from './agents.js';
+import type { AgentCredential, AgentRecord } from './agents.js';
 
 /** How long a looked-up key is trusted without reading the agent again, unless configured (`ROSTER_KEY_CACHE_MS`). */
 export const DEFAULT_KEY_CACHE_MS = 5_000;
@@ -27,9 +27,10 @@ interface Entry {
  * the verdict is decided again from the remembered record at every use, so a rotated-out key
  * stops working at its end time exactly.
  *
- * Bound: in this process every write to an agent through the repository
- * ({@link withKeyCacheInvalidation}: rotation, re-issue, revocation, retirement, any status change)
- * drops its entries before the write returns, so the next request reads the agent again. A change
+ * Bound: in this process every write to an agent through the repository (rotation, re-issue,
+ * revocation, retirement, any status change) drops its entries before the write returns, so the
+ * next request reads the agent again: the store calls {@link forgetAgent} from the writes its
+ * repositories report (src/store/access-writes.ts, as for the agent API's live access). A change
  * made by another replica reaches this one after at most `ttlMs`.
  */
 export class KeyCache {
@@ -68,33 +69,10 @@ export class KeyCache {
     while (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
   }
 
-  /** Forgets every key of an agent (its document changed). */
-  forgetAgent(agentId: string): void {
+  /** Forgets every key of an agent (its document changed); without an id, every key. */
+  forgetAgent(agentId?: string): void {
     this.generation += 1;
-    for (const [hash, entry] of this.entries) if (entry.agent.id === agentId) this.entries.delete(hash);
+    if (agentId === undefined) this.entries.clear();
+    else for (const [hash, entry] of this.entries) if (entry.agent.id === agentId) this.entries.delete(hash);
   }
-}
-
-/**
- * The agent repository with every write to an existing agent dropping that agent's cached keys
- * once the write is done (whether or not it succeeded), so a key revoked, rotated out or belonging
- * to an agent just retired in this process is refused from the next request on.
- */
-export function withKeyCacheInvalidation<R extends AgentRepository>(repo: R, cache: KeyCache): R {
-  const after =
-    <A extends [string, ...unknown[]], T>(write: (...args: A) => Promise<T>) =>
-    async (...args: A): Promise<T> => {
-      try {
-        return await write(...args);
-      } finally {
-        cache.forgetAgent(String(args[0]));
-      }
-    };
-  return {
-    ...repo,
-    transition: after(repo.transition.bind(repo)),
-    update: after(repo.update.bind(repo)),
-    addFirstCredential: after(repo.addFirstCredential.bind(repo)),
-    replaceCredentials: after(repo.replaceCredentials.bind(repo)),
-  };
 }

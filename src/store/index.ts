@@ -1,6 +1,5 @@
 import type { Connection } from 'mongoose';
 import type { KeyCache } from '../core/key-cache.js';
-import { withKeyCacheInvalidation } from '../core/key-cache.js';
 import { createAgentRepository, createGrantRepository } from './agent-store.js';
 import { liveAccessReader } from './live-access-store.js';
 import { onAccessWrite, type AccessWriteListener } from './access-writes.js';
@@ -29,7 +28,7 @@ import { createWebhookRepository } from './webhook-store.js';
 export interface StoreOptions {
   /** The time an audit entry or a read gets when its input has none. */
   clock: () => Date;
-  /** Dropped of an agent's keys on every write to that agent through the agent repository. */
+  /** Dropped of an agent's keys on every write to that agent through the agent repository (src/store/access-writes.ts). */
   keyCache: KeyCache;
 }
 
@@ -39,9 +38,11 @@ export interface StoreOptions {
  */
 export async function createStore(connection: Connection, options: StoreOptions) {
   const { clock } = options;
+  // The key cache, like the agent API's live access, forgets an agent at every write to it here.
+  onAccessWrite(connection, (agentId) => options.keyCache.forgetAgent(agentId));
   const store = {
     audit: createAuditLog(connection, { clock }),
-    agents: withKeyCacheInvalidation(createAgentRepository(connection), options.keyCache),
+    agents: createAgentRepository(connection),
     grants: createGrantRepository(connection),
     runs: createRunRepository(connection),
     outbox: createOutboxRepository(connection, OUTBOX_HOLDERS),

@@ -29,6 +29,11 @@ describe('KeyCache', () => {
     cache.forgetAgent(other.id);
     expect(cache.get(credential.hash)?.agent.id).toBe(agent.id);
     expect(cache.get('other-hash')).toBeUndefined();
+
+    // A write that may concern any agent (src/store/access-writes.ts) forgets every key.
+    cache.set('other-hash', cache.begin(), other, credential);
+    cache.forgetAgent();
+    expect([cache.get(credential.hash), cache.get('other-hash')]).toEqual([undefined, undefined]);
   });
 
   it('is off with a lifetime of 0, and drops the oldest entries past its size', () => {
