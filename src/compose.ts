@@ -283,7 +283,6 @@ export async function composeRoster(options: RosterOptions): Promise<Roster> {
       org,
       signingKeys: store.signingKeys,
       usage: store.apiUsage,
-      agents: services.agents,
       liveAccess: store.liveAccess,
       audit: services.audit,
       log: log.child({ component: 'agent-api' }),

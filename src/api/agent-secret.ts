@@ -1,4 +1,4 @@
-import type { AgentRecord, AgentRepository } from '../core/agents.js';
+import type { AgentRecord } from '../core/agents.js';
 import type { KeyRefusal, KeyVerification } from '../core/agent-keys.js';
 
 /** The outcome of checking an agent's client secret. */
@@ -11,24 +11,22 @@ export type VerifyKey = (secret: string, options?: { known?: AgentRecord }) => P
  * Checks a client secret (the agent's key) with the one key check every door uses
  * ({@link AgentKeys.verifyAgentKey}: revoked and rotated-out keys refused), and that the key
  * belongs to the client id presented with it. `claimed`: the client as the caller read it (the
- * agent API's live access: at most its cache lifetime old, forgotten at every write here; no
- * agent when there is none), which decides a key among its own credentials without a read; any
- * other key is an indexed look-up by its hash.
+ * agent API's live access: at most its cache lifetime old, forgotten at every write here;
+ * undefined when there is no such agent), which decides a key among its own credentials without
+ * a read; any other key is an indexed look-up by its hash.
  */
 export async function verifyAgentSecret(
   verifyKey: VerifyKey,
-  agents: AgentRepository,
   clientId: string,
   secret: string,
-  claimed?: { agent: AgentRecord | undefined },
+  claimed: AgentRecord | undefined,
 ): Promise<AgentSecretCheck> {
   if (!isClientId(clientId) || secret.length < 8 || secret.length > 512) return { ok: false };
-  const known = claimed?.agent?.id === clientId ? claimed.agent : undefined;
+  const known = claimed?.id === clientId ? claimed : undefined;
   const verdict = await verifyKey(secret, known ? { known } : {});
   if (!verdict.agent || verdict.agent.id !== clientId) {
     // A wrong secret for a known client still counts against that client (usage and limits).
-    const client = claimed ? known : await agents.get(clientId);
-    return client ? { ok: false, agent: client } : { ok: false };
+    return known ? { ok: false, agent: known } : { ok: false };
   }
   return verdict.ok ? { ok: true, agent: verdict.agent } : { ok: false, agent: verdict.agent, reason: verdict.reason };
 }

@@ -2,7 +2,6 @@ import type { Router } from 'express';
 import express from 'express';
 import type { Env } from '../config/env.js';
 import type { OrgConfig } from '../config/schemas.js';
-import type { AgentRepository } from '../core/agents.js';
 import type { KeyRefusal } from '../core/agent-keys.js';
 import type { AuditLog } from '../core/audit.js';
 import { LiveScopes, type AgentAccessRecords } from '../core/live-scopes.js';
@@ -30,7 +29,6 @@ export interface AgentApiSettings {
   signingKeys: SigningKeyRepository;
   /** Where the API's use is counted. */
   usage: ApiUsageRepository;
-  agents: AgentRepository;
   /**
    * What the agent API decides calls from: an agent with its grants and boundary changes in one
    * read, and a way to hear of every write this process makes to them (src/store/access-writes.ts),
@@ -106,7 +104,6 @@ export async function createAgentApi(s: AgentApiSettings): Promise<AgentApi> {
   const limiter = s.limiter ?? new RateLimiter({ requests: env.ROSTER_API_RATE_LIMIT_PER_MINUTE, perMs: 60_000 });
   const deps = {
     org: s.org,
-    agents: s.agents,
     live,
     tokens,
     keys,

@@ -13,7 +13,6 @@ import { accessCheckRequestSchema, introspectionRequestSchema, tokenRequestSchem
 import type { SigningKeys } from './signing-keys.js';
 import type { AccessTokens } from './tokens.js';
 import type { ApiUsage } from './usage.js';
-import type { AgentRepository } from '../core/agents.js';
 
 /** Largest form or JSON body the agent-facing API reads. */
 export const API_BODY_LIMIT = '16kb';
@@ -51,7 +50,6 @@ export function apiUrls(issuer: string): ApiUrls {
 
 export interface OAuthDeps {
   org: OrgConfig;
-  agents: AgentRepository;
   live: LiveScopes;
   tokens: AccessTokens;
   keys: SigningKeys;
@@ -143,8 +141,8 @@ export function createOAuthRouter(deps: OAuthDeps): Router {
       if (!creds.ok) return oauthError(res, creds.error === 'invalid_client' ? 401 : 400, creds.error, creds.description, BASIC_CHALLENGE);
 
       // The client as the live access holds it (usually remembered): its own keys need no read.
-      const claimed = isClientId(creds.clientId) ? { agent: (await deps.live.agent(creds.clientId))?.agent } : undefined;
-      const checked = await verifyAgentSecret(deps.verifyKey, deps.agents, creds.clientId, creds.secret, claimed);
+      const claimed = isClientId(creds.clientId) ? (await deps.live.agent(creds.clientId))?.agent : undefined;
+      const checked = await verifyAgentSecret(deps.verifyKey, creds.clientId, creds.secret, claimed);
       if (!checked.ok) {
         if (checked.agent) deps.usage.count(checked.agent.id, 'token_refused');
         // A revoked, rotated-out or retired agent's key still in use pages on-call (as telemetry does).
