@@ -62,6 +62,9 @@ export class AgentCommands {
     const action = typeof given === 'string' ? given.trim() : '';
     const prefetched =
       action.length > 0 && action.length <= 100 ? { action, override: this.deps.live.boundary(agentId, action) } : undefined;
+    // A request refused before it looks at the override (a body the schema refuses, details too
+    // large) leaves it unused: its failure, should it be read again and fail, concerns nobody.
+    prefetched?.override.catch(() => undefined);
     return this.deps.runtime.request(agent, body, prefetched);
   }
 

@@ -6,6 +6,9 @@ import { findPersonByEmail } from '../../src/config/directory.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { grantRecord, people, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { agentWithKey, claimsOf, GATEWAY, gatewayEnv, postForm } from './support.js';
+import { AgentCommands } from '../../src/api/agent-commands.js';
+import { LiveScopes } from '../../src/core/live-scopes.js';
+import { liveAccessReader } from '../../src/store/live-access-store.js';
 
 /*
  * The agent API answers from an agent and its grants read at most ROSTER_ACCESS_CACHE_MS (500 ms)
@@ -168,6 +171,42 @@ describe('the live-access cache on one process: its own writes are seen by the v
     expect(await ask('suppliers.read', 'boundary-cache-0004')).toBe('denied');
     cacheNow += CACHE_MS;
     expect(await ask('suppliers.read', 'boundary-cache-0005')).toBe('allowed');
+  });
+
+  it('a request refused before it looks at its boundary (a body the schema refuses) leaves no failed read behind', async () => {
+    const { agent } = await agentWithKey(roster.services, []);
+    // Every ask reads (no cache), and the read after the agent's fails: the boundary's.
+    const read = liveAccessReader(roster.db.connection);
+    let reads = 0;
+    const live = new LiveScopes({
+      read: async (agentId) => {
+        reads += 1;
+        if (reads > 1) throw new Error('the database went away');
+        return read(agentId);
+      },
+    });
+    const commands = new AgentCommands({
+      org: loadOrgConfig(SHIPPED_CONFIG),
+      live,
+      runtime: roster.services.runtime,
+      handoffs: roster.services.handoffs,
+      ingest: roster.services.supervision.ingest,
+      knownResource: () => false,
+    });
+    const unhandled: unknown[] = [];
+    const note = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', note);
+    try {
+      await expect(commands.requestApproval(agent.id, { action: 'kb.search', idempotency_key: 'refused-0001' })).rejects.toMatchObject({
+        status: 400,
+      });
+      expect(reads).toBe(2);
+      // Node reports an unhandled rejection once the microtasks are done: the next turn of the loop.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', note);
+    }
   });
 
   it('200 calls at once for one agent read it once; its own key needs no read at the token endpoint', async () => {
