@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CommandStartedEvent } from 'mongodb';
 import { startTestRoster } from '../helpers/app.js';
-import { testMongoUri, uniqueDbName } from '../helpers/db.js';
+import { monitoredUri, testMongoUri, uniqueDbName } from '../helpers/db.js';
 import { findPersonByEmail } from '../../src/config/directory.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { grantRecord, people, SHIPPED_CONFIG } from '../helpers/harness.js';
@@ -20,11 +20,6 @@ import { liveAccessReader } from '../../src/store/live-access-store.js';
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 const DAY = 86_400_000;
 const CACHE_MS = 500;
-
-const monitored = () => {
-  const uri = testMongoUri();
-  return `${uri}${uri.includes('?') ? '&' : '?'}monitorCommands=true`;
-};
 
 async function tokenOf(roster: Roster, agent: { id: string }, key: string): Promise<{ status: number; token: string; scope: string }> {
   const res = await postForm(`${roster.baseUrl}/oauth/token`, { grant_type: 'client_credentials' }, { id: agent.id, secret: key });
@@ -56,7 +51,7 @@ describe('the live-access cache on one process: its own writes are seen by the v
 
   beforeAll(async () => {
     roster = await startTestRoster({
-      env: gatewayEnv({ MONGODB_URI: monitored(), ROSTER_ACCESS_CACHE_MS: String(CACHE_MS) }),
+      env: gatewayEnv({ MONGODB_URI: monitoredUri(testMongoUri()), ROSTER_ACCESS_CACHE_MS: String(CACHE_MS) }),
       accessCacheClock: () => cacheNow,
     });
     roster.db.connection.getClient().on('commandStarted', (event) => commands.push(event));

@@ -1,7 +1,7 @@
 import mongoose, { type Connection } from 'mongoose';
 import type { CommandStartedEvent } from 'mongodb';
 import { slackTestRosterPerSuite, teamsTestRosterPerSuite } from '../helpers/app.js';
-import { testMongoUri, uniqueDbName } from '../helpers/db.js';
+import { isBackgroundCommand, monitoredUri, testMongoUri, uniqueDbName } from '../helpers/db.js';
 import { eventually } from '../helpers/harness.js';
 import { approvalCardsTo } from '../helpers/slack-journeys.js';
 import { agentClient } from '../api/support.js';
@@ -29,7 +29,7 @@ const COMMANDS = 10;
 describe('runtime approvals: the database commands of one request that needs approval', () => {
   const uri = testMongoUri();
   const dbName = uniqueDbName('rtcmds');
-  const suite = slackTestRosterPerSuite({ env: { MONGODB_URI: `${uri}${uri.includes('?') ? '&' : '?'}monitorCommands=true` }, dbName });
+  const suite = slackTestRosterPerSuite({ env: { MONGODB_URI: monitoredUri(uri) }, dbName });
   const { agentAndToken, api } = agentClient(() => suite.roster);
   /** The commands Roster started, in order. */
   const started: CommandStartedEvent[] = [];
@@ -46,14 +46,10 @@ describe('runtime approvals: the database commands of one request that needs app
     await inspector?.close();
   });
 
-  /** Roster's own commands: Agenda's polling, the outbox worker's scan for due effects and connection upkeep are not the request's. */
+  /** The request's commands: not Roster's background ones, nor API usage (counted in memory and flushed every 2 s, whatever the requests). */
   const rosterOwn = (e: CommandStartedEvent) => {
     const collection = e.command[e.commandName];
-    if (collection === 'agendaJobs' || ['hello', 'isMaster', 'ping', 'endSessions'].includes(e.commandName)) return false;
-    // API usage is counted in memory and flushed every 2 s, whatever the requests.
-    if (collection === 'api_usage' || collection === 'api_usage_summaries') return false;
-    const filter = e.command.filter as Record<string, unknown> | undefined;
-    return !(e.commandName === 'find' && filter && 'outbox.due' in filter);
+    return !isBackgroundCommand(e) && collection !== 'api_usage' && collection !== 'api_usage_summaries';
   };
   const kind = (e: CommandStartedEvent) => `${e.commandName} ${String(e.command[e.commandName])}`;
 
@@ -128,7 +124,7 @@ describe('runtime approvals: the database commands of one request that needs app
 describe('Teams: cards to one approver sent at once', () => {
   const uri = testMongoUri();
   const teams = teamsTestRosterPerSuite({
-    env: { MONGODB_URI: `${uri}${uri.includes('?') ? '&' : '?'}monitorCommands=true` },
+    env: { MONGODB_URI: monitoredUri(uri) },
     dbName: uniqueDbName('rtteams'),
   });
   const { agentAndToken, api } = agentClient(() => teams.roster);
