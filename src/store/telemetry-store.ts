@@ -39,24 +39,7 @@ function rollupId(agentId: string, granularity: Granularity, startIso: string): 
   return `${agentId}:${granularity}:${startIso}`;
 }
 
-function toRollup(d: mongo.Document): Rollup {
-  return {
-    agentId: d.agentId,
-    granularity: d.granularity,
-    start: d.start,
-    count: d.count ?? 0,
-    outcomes: { success: d.outcomes?.success ?? 0, failure: d.outcomes?.failure ?? 0, handedToHuman: d.outcomes?.handedToHuman ?? 0 },
-    correctSum: d.correctSum ?? 0,
-    correctCount: d.correctCount ?? 0,
-    costSum: d.costSum ?? 0,
-    tokens: d.tokens ?? 0,
-    latency: d.latency ?? {},
-    cost: d.cost ?? {},
-    segments: d.segments ?? {},
-    tasks: d.tasks ?? {},
-  };
-}
-
+/** The fields a check-in reads, with their defaults (see {@link CheckInRollup}). */
 function toCheckInRollup(d: mongo.Document): CheckInRollup {
   return {
     agentId: d.agentId,
@@ -70,6 +53,10 @@ function toCheckInRollup(d: mongo.Document): CheckInRollup {
     cost: d.cost ?? {},
     segments: d.segments ?? {},
   };
+}
+
+function toRollup(d: mongo.Document): Rollup {
+  return { ...toCheckInRollup(d), granularity: d.granularity, tokens: d.tokens ?? 0, tasks: d.tasks ?? {} };
 }
 
 /**
