@@ -79,15 +79,11 @@ interface Answer<T> {
 }
 
 /**
- * Answers of one kind of look-up (by AAD object id, or by e-mail), each standing for `ttlMs`,
- * replaced by the store's own writes. Writes are numbered: a read that a write to its key (or to
- * every key) overtook may have read the old document, and is not remembered.
+ * Answers of one kind of look-up (by AAD object id, or by e-mail), each standing for `ttlMs`, at
+ * most `maxEntries` of them: the longest-remembered is dropped first.
  */
 class Remembered<T> {
   private readonly answers = new Map<string, Answer<T>>();
-  /** The number of the last write that changed each key's answer, while reads are in flight. */
-  private readonly touched = new Map<string, number>();
-  private touchedAll = 0;
 
   constructor(
     private readonly ttlMs: number,
@@ -100,44 +96,26 @@ class Remembered<T> {
     return answer && this.clock() - answer.at < this.ttlMs ? answer : undefined;
   }
 
-  /** What a read that started after write number `since` found for `key`, unless a write overtook it. */
-  remember(key: string, since: number, found: boolean, value: T | undefined, aad?: string): void {
-    if (this.touchedAll > since || (this.touched.get(key) ?? 0) > since) return;
-    this.set(key, { found, value, aad, at: this.clock() });
-  }
-
-  /** Write number `seq` made `key`'s answer `value` (found, reference `aad`), or unknown (`undefined`: read again). */
-  wrote(key: string, seq: number, value?: T, aad?: string): void {
-    this.touched.set(key, seq);
-    if (value === undefined) this.answers.delete(key);
-    else this.set(key, { found: true, value, aad, at: this.clock() });
-  }
-
-  /** Write number `seq` changed reference `aad`: what other keys found in it may have changed (an e-mail changed). */
-  forgetFound(aad: string, seq: number): void {
-    for (const [key, answer] of this.answers)
-      if (answer.aad === aad) {
-        this.answers.delete(key);
-        this.touched.set(key, seq);
-      }
-  }
-
-  /** Remembers `answer` as the newest, dropping the longest-remembered past `maxEntries`. */
-  private set(key: string, answer: Answer<T>): void {
+  /** Remembers what `key` finds now (in reference `aad`), as the newest answer. */
+  set(key: string, found: boolean, value: T | undefined, aad?: string): void {
     this.answers.delete(key);
-    this.answers.set(key, answer);
+    this.answers.set(key, { found, value, aad, at: this.clock() });
     while (this.answers.size > this.maxEntries) this.answers.delete(this.answers.keys().next().value!);
   }
 
-  /** Write number `seq` may have changed any key's answer. */
-  wroteAny(seq: number): void {
-    this.touchedAll = seq;
-    this.answers.clear();
+  /** A write here made `key`'s answer `value` (found in reference `aad`), or unknown (`undefined`: read again). */
+  replace(key: string, value: T | undefined, aad?: string): void {
+    if (value === undefined) this.answers.delete(key);
+    else this.set(key, true, value, aad);
   }
 
-  /** No read is in flight: no answer can be overtaken, the write numbers are no longer needed. */
-  settled(): void {
-    this.touched.clear();
+  /** Forgets the answers found in reference `aad` (a write gave it another e-mail). */
+  forgetFound(aad: string): void {
+    for (const [key, answer] of this.answers) if (answer.aad === aad) this.answers.delete(key);
+  }
+
+  clear(): void {
+    this.answers.clear();
   }
 }
 
@@ -218,11 +196,14 @@ export function createConversationStore(
   const zonesByEmail = new Remembered<string>(ttl, clock, entries);
   const userIdsByAad = new Remembered<string>(ttl, clock, entries);
   const userIdsByEmail = new Remembered<string>(ttl, clock, entries);
-  const all = [zonesByAad, zonesByEmail, userIdsByAad, userIdsByEmail];
-  /** This store's writes so far (each numbered), and the reads of remembered answers in flight. */
+  // Writes are numbered. While reads are in flight, a write notes the keys whose answers it may
+  // have changed (`aad:<id>`, `email:<address>`, or `email:*` for every e-mail): a read that such
+  // a write overtook may have read the old document, and is not remembered.
   let writes = 0;
   let reading = 0;
-  /** Reads, then remembers what was found (`learn`), unless a write overtook the read. */
+  const overtaking = new Map<string, number>();
+  const overtaken = (since: number, keys: readonly string[]) => keys.some((k) => (overtaking.get(k) ?? 0) > since);
+  /** Reads, then remembers what was found (`learn`, given the number of the last write before the read). */
   const remembering = async <R>(read: () => Promise<R>, learn: (found: R, since: number) => void): Promise<R> => {
     const since = writes;
     reading += 1;
@@ -232,32 +213,52 @@ export function createConversationStore(
       return found;
     } finally {
       reading -= 1;
-      if (reading === 0) for (const cache of all) cache.settled();
+      // No read in flight: none can be overtaken, the notes are no longer needed.
+      if (reading === 0) overtaking.clear();
     }
   };
   const learnByAad = (aad: string, ref: TeamsConversationRef | undefined, since: number) => {
-    zonesByAad.remember(aad, since, Boolean(ref), ref?.timeZone);
-    userIdsByAad.remember(aad, since, Boolean(ref), ref?.userId);
+    if (overtaken(since, [`aad:${aad}`])) return;
+    zonesByAad.set(aad, Boolean(ref), ref?.timeZone);
+    userIdsByAad.set(aad, Boolean(ref), ref?.userId);
   };
   const learnByEmail = (email: string, ref: TeamsConversationRef | undefined, since: number) => {
-    zonesByEmail.remember(email, since, Boolean(ref), ref?.timeZone, ref?.aadObjectId);
-    userIdsByEmail.remember(email, since, Boolean(ref), ref?.userId, ref?.aadObjectId);
+    // A write to the reference found may have given it another e-mail since.
+    if (overtaken(since, ['email:*', `email:${email}`, ...(ref ? [`aad:${ref.aadObjectId}`] : [])])) return;
+    zonesByEmail.set(email, Boolean(ref), ref?.timeZone, ref?.aadObjectId);
+    userIdsByEmail.set(email, Boolean(ref), ref?.userId, ref?.aadObjectId);
   };
+  const readByAad = (aad: string) =>
+    remembering(
+      () => get(aad),
+      (ref, since) => learnByAad(aad, ref, since),
+    );
+  const readByEmail = (email: string) =>
+    remembering(
+      () => getByEmail(email),
+      (ref, since) => learnByEmail(email, ref, since),
+    );
   /** After a write to `aad`'s reference (with `email` when the write said it, `zone` and `userId` when it set them). */
   const wrote = (aad: string, email: string | undefined, zone: string | undefined, userId: string | undefined) => {
     writes += 1;
-    zonesByAad.wrote(aad, writes, zone);
-    userIdsByAad.wrote(aad, writes, userId);
+    if (reading > 0) {
+      overtaking.set(`aad:${aad}`, writes);
+      overtaking.set(email ? `email:${email}` : 'email:*', writes);
+    }
+    zonesByAad.replace(aad, zone);
+    userIdsByAad.replace(aad, userId);
     // As the newest reference with its e-mail, this one is what the e-mail finds now; an e-mail
     // that found it before may find another now (its e-mail changed); a write whose e-mail is not
     // known here may have changed any e-mail's answer.
-    if (!email) {
-      zonesByEmail.wroteAny(writes);
-      userIdsByEmail.wroteAny(writes);
-    } else {
-      for (const cache of [zonesByEmail, userIdsByEmail]) cache.forgetFound(aad, writes);
-      zonesByEmail.wrote(email, writes, zone, aad);
-      userIdsByEmail.wrote(email, writes, userId, aad);
+    for (const [cache, value] of [
+      [zonesByEmail, zone],
+      [userIdsByEmail, userId],
+    ] as const) {
+      if (!email) cache.clear();
+      else {
+        cache.forgetFound(aad);
+        cache.replace(email, value, aad);
+      }
     }
   };
   const zoneIn = (ref: TeamsConversationRef | undefined) => ({ found: Boolean(ref), value: ref?.timeZone });
@@ -293,27 +294,11 @@ export function createConversationStore(
     async timeZoneOf(person) {
       const aad = aadKey(person);
       if (aad) {
-        const byAad =
-          zonesByAad.fresh(aad) ??
-          zoneIn(
-            await remembering(
-              () => get(aad),
-              (ref, since) => learnByAad(aad, ref, since),
-            ),
-          );
+        const byAad = zonesByAad.fresh(aad) ?? zoneIn(await readByAad(aad));
         if (byAad.found) return byAad.value;
       }
       const email = emailKey(person);
-      if (!email) return undefined;
-      const byEmail =
-        zonesByEmail.fresh(email) ??
-        zoneIn(
-          await remembering(
-            () => getByEmail(email),
-            (ref, since) => learnByEmail(email, ref, since),
-          ),
-        );
-      return byEmail.value;
+      return email ? (zonesByEmail.fresh(email) ?? zoneIn(await readByEmail(email))).value : undefined;
     },
     async teamsUserIdsOf(people) {
       const ids = new Map<string, string>();

@@ -178,10 +178,8 @@ describe('conversation references (MongoDB)', () => {
       expect((await zones.teamsUserIdsOf([noah])).has(noah.email)).toBe(false);
     });
 
-    it('does not remember a read that a write to the same person overtook', async () => {
-      await store.save({ ...base, aadObjectId: aad, userId: '29:tom-old', email: tom.email });
-      // The read finds the old reference in the database, and its answer comes back only once a
-      // sighting stored through this store has changed Tom's id.
+    /** Holds the next reads of references once the database has answered, until `release`; `restore` ends the hold. */
+    const holdReads = () => {
       const collection = monitored.models.TeamsConversation!.collection;
       const find = collection.find.bind(collection);
       let release!: () => void;
@@ -199,13 +197,38 @@ describe('conversation references (MongoDB)', () => {
         };
         return cursor;
       }) as typeof collection.find;
+      return { read, release, restore: () => (collection.find = find) };
+    };
+
+    it('does not remember a read that a write to the same person overtook', async () => {
+      await store.save({ ...base, aadObjectId: aad, userId: '29:tom-old', email: tom.email });
+      // The read finds the old reference in the database, and its answer comes back only once a
+      // sighting stored through this store has changed Tom's id.
+      const hold = holdReads();
       const asked = zones.teamsUserIdsOf([tom]);
-      await read;
+      await hold.read;
       await zones.save({ ...base, aadObjectId: aad, userId: '29:tom-new', email: tom.email });
-      release();
+      hold.release();
       expect((await asked).get(tom.email)).toBe('29:tom-old');
-      collection.find = find;
+      hold.restore();
       expect((await zones.teamsUserIdsOf([tom])).get(tom.email)).toBe('29:tom-new');
+    });
+
+    it('does not remember what an e-mail found in a reference that a write overtaking the read gave another e-mail', async () => {
+      await store.save({ ...base, aadObjectId: aad, userId: '29:tom', email: tom.email });
+      // Asked by his old address (a directory entry without the AAD id): the read finds his
+      // reference as it was, and answers only once a sighting stored here has moved it to his new address.
+      const hold = holdReads();
+      const asked = zones.teamsUserIdsOf([{ email: tom.email }]);
+      await hold.read;
+      await zones.save({ ...base, aadObjectId: aad, userId: '29:tom', email: 'tom.becker@riverside.example' });
+      hold.release();
+      expect((await asked).get(tom.email)).toBe('29:tom');
+      hold.restore();
+      // The old address no longer finds him: his card's refresh no longer names him by it.
+      expect((await zones.teamsUserIdsOf([{ email: tom.email }])).has(tom.email)).toBe(false);
+      expect(await zones.timeZoneOf({ email: tom.email })).toBeUndefined();
+      expect((await zones.teamsUserIdsOf([{ email: 'tom.becker@riverside.example' }])).get('tom.becker@riverside.example')).toBe('29:tom');
     });
   });
 });
