@@ -33,6 +33,9 @@ export function createQuietHours(
       await heldJob(agenda, at, type, effectId, data).save();
     },
     async deferMany(items) {
+      if (items.length === 0) return;
+      // Agenda's backend names its collection once connected.
+      await agenda.ready;
       const collection = (agenda.db as { collection?: mongo.Collection }).collection;
       // Agenda's own save, one command per job, where the jobs are not in a MongoDB collection of
       // ours or Agenda announces each new job on a notification channel.
@@ -40,8 +43,6 @@ export function createQuietHours(
         for (const { at, type, effectId, data } of items) await heldJob(agenda, at, type, effectId, data).save();
         return;
       }
-      if (items.length === 0) return;
-      await agenda.ready;
       await collection.bulkWrite(
         items.map(({ at, type, effectId, data }) => ({
           updateOne: {
