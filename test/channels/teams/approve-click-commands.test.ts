@@ -86,10 +86,17 @@ describe('Teams: the database commands of one approve click', () => {
         .some((c) => c.activityId === aishaCard().createdId && cardText(FakeConnector.card(c)).includes('Noah Fischer')),
     );
 
+    // The approvers' cards, Noah's answer and Aisha's update, still name their Teams ids for Teams' refresh.
+    const approvers = [users.noah.id, users.liam.id, users.aisha.id].sort();
+    const refreshIds = (card: Record<string, unknown> | undefined) =>
+      [...((card?.refresh as { userIds?: string[] } | undefined)?.userIds ?? [])].sort();
+    expect(refreshIds(answer.card)).toEqual(approvers);
+    const updated = connector.puts(users.aisha.conversationId).filter((c) => c.activityId === aishaCard().createdId);
+    expect(refreshIds(FakeConnector.card(updated.at(-1)!))).toEqual(approvers);
     const commands = during.filter((e) => !isBackgroundCommand(e)).map(kind);
     // Said in full when it fails: which commands came in.
     expect({ count: commands.length, commands }).toEqual({ count: Math.min(commands.length, COMMANDS), commands });
-    // The people named in the card's refresh are known already: no conversation reference is read.
+    // The people named in the cards' refresh are known already: no conversation reference is read.
     expect(commands.filter((k) => k.startsWith('find teams_conversations'))).toEqual([]);
   });
 });
