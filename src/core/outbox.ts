@@ -72,6 +72,11 @@ function quietRecipient(data: unknown): string | undefined {
   return d && typeof d === 'object' && d.quiet === true && typeof d.to === 'string' ? d.to : undefined;
 }
 
+/** A held effect's data as performed when its recipient's working hours come: no longer held. */
+function released(data: unknown): Record<string, unknown> {
+  return { ...(data as Record<string, unknown>), quiet: false };
+}
+
 /** Called when an effect reaches the retry limit; tells IT (in chat) and must not throw. */
 export type ParkedHandler = (due: DueEffect) => Promise<void>;
 
@@ -131,8 +136,7 @@ export class Outbox {
   async performNow(type: string, effectId: string, data: unknown, attempt = 1): Promise<void> {
     const performer = this.performers.get(type);
     if (!performer) throw new Error(`no performer is registered for effect type ${type}`);
-    const d = data as Record<string, unknown>;
-    await performer.perform({ ...d, quiet: false }, { effectId, holder: { kind: 'quiet-hours', id: effectId }, attempt });
+    await performer.perform(released(data), { effectId, holder: { kind: 'quiet-hours', id: effectId }, attempt });
     this.observer?.performed(type);
   }
 
@@ -142,7 +146,7 @@ export class Outbox {
     if (!to || !this.quiet) return false;
     const at = await this.quiet.until(to);
     if (!at || at.getTime() <= this.clock().getTime()) return false;
-    await this.quiet.defer(at, type, effectId, { ...(data as Record<string, unknown>), quiet: false });
+    await this.quiet.defer(at, type, effectId, released(data));
     return true;
   }
 
@@ -270,7 +274,7 @@ export class Outbox {
     // A sweep sends many cards to the same few people: their working hours are asked once per
     // recipient, and the cards held back are handed to QuietHours together (bounded), not one by one.
     const untilOf = new Map<string, Promise<Date | undefined>>();
-    const deferred: Array<{ at: Date; effect: PendingEffect }> = [];
+    const held: Array<{ at: Date; type: string; effectId: string; data: unknown }> = [];
     for (const { holder, effects } of batch) {
       const blocked = new Set(effects.filter((e) => e.parkedAt).map((e) => e.type));
       for (const effect of effects) {
@@ -287,7 +291,7 @@ export class Outbox {
             continue;
           }
           if (at && at.getTime() > this.clock().getTime()) {
-            deferred.push({ at, effect });
+            held.push({ at, type: effect.type, effectId: effect.id, data: released(effect.data) });
             continue;
           }
         }
@@ -299,36 +303,29 @@ export class Outbox {
       }
     }
     const quiet = this.quiet;
-    if (quiet?.deferMany && deferred.length > 0) {
+    if (held.length > 0 && quiet?.deferMany) {
       try {
-        await quiet.deferMany(
-          deferred.map(({ at, effect }) => ({
-            at,
-            type: effect.type,
-            effectId: effect.id,
-            data: { ...(effect.data as Record<string, unknown>), quiet: false },
-          })),
-        );
-        for (const { effect } of deferred) performed.add(effect.id);
+        await quiet.deferMany(held);
+        for (const { effectId } of held) performed.add(effectId);
       } catch (err) {
         failure ??= err;
       }
-      deferred.length = 0;
-    }
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(Math.max(1, options.concurrency ?? 8), deferred.length) }, async () => {
-        while (next < deferred.length) {
-          const { at, effect } = deferred[next++]!;
-          try {
-            await quiet!.defer(at, effect.type, effect.id, { ...(effect.data as Record<string, unknown>), quiet: false });
-            performed.add(effect.id);
-          } catch (err) {
-            failure ??= err;
+    } else {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(Math.max(1, options.concurrency ?? 8), held.length) }, async () => {
+          while (next < held.length) {
+            const { at, type, effectId, data } = held[next++]!;
+            try {
+              await quiet!.defer(at, type, effectId, data);
+              performed.add(effectId);
+            } catch (err) {
+              failure ??= err;
+            }
           }
-        }
-      }),
-    );
+        }),
+      );
+    }
     if (total === 0 && performed.size === 0 && failure === undefined) return;
     for (const [type, items] of byType) {
       const performer = this.performers.get(type);
