@@ -97,8 +97,7 @@ function onSubmit(app: BoltApp, deps: Parameters<typeof registerActions>[1], id:
       return void (await replies.privately(to, ctx.chat.unknownPersonCard()));
     }
     const origin = formOrigin(parsed.data.view.private_metadata);
-    const show = (result: ActionResult, late = false) =>
-      showSubmitResult(replies, ctx.chat, { ...to, person, origin, refused: entry.refused, late }, result);
+    const show = (result: ActionResult) => showSubmitResult(replies, ctx.chat, { ...to, person, origin, refused: entry.refused }, result);
     const told = (err: unknown) =>
       replies
         .privately(to, ctx.chat.errorCard(err, { slackUserId: userId, verb: id }))
@@ -109,37 +108,24 @@ function onSubmit(app: BoltApp, deps: Parameters<typeof registerActions>[1], id:
     const before = (async (): Promise<{ raw: unknown; errors?: Partial<Record<string, string>>; result?: ActionResult }> => {
       const raw = await SLACK_FORM_READERS[id](view, async (slackId) => (await identity.person(slackId))?.email);
       if (entry.check) return { raw, errors: await entry.check(ctx, person, raw) };
-      return { raw, result: await entry.act(ctx, person, raw, id) };
+      const result = await entry.act(ctx, person, raw, id);
+      return { raw, result, ...(result.errors && Object.values(result.errors).some(Boolean) ? { errors: result.errors } : {}) };
     })();
     try {
       const done = await within(before, deps.submitAckBudgetMs);
-      if (!done) {
-        // Too slow to answer in the acknowledgement: the form closes now, and what it leads to
-        // comes as a message (field errors as the refusal notice, a next form as a pointer back to its button).
-        await ack();
-        const late = await before;
-        if (late.errors) return void (await show({ errors: late.errors }));
-        if (late.result) return void (await show(late.result, true));
-        await work.add(() => replies.asPerson(to, async () => show(await entry.act(ctx, person, late.raw, id)), person));
-        return;
-      }
-      const { raw, errors, result } = done.value;
-      if (entry.check) {
-        if (errors) return void (await ack(await replies.fieldErrors(userId, errorsToBlocks(entry.inputs, errors))));
-        await ack();
-        await work.add(() => replies.asPerson(to, async () => show(await entry.act(ctx, person, raw, id)), person));
-        return;
-      }
-      if (!result) return void (await ack());
-      // Checked and done before the acknowledgement: field errors and the next view go in it, shown in the submitter's zone.
-      if (result.errors && Object.values(result.errors).some(Boolean)) {
-        return void (await ack(await replies.fieldErrors(userId, errorsToBlocks(entry.inputs, result.errors))));
-      }
-      const next = result.prompt ?? result.form;
+      // Too slow to answer in the acknowledgement: the form closes now, and what it leads to comes
+      // as a message (field errors as the refusal notice, a next form as a pointer back to its button).
+      if (!done) await ack();
+      const { raw, errors, result } = done?.value ?? (await before);
+      if (errors && !done) return void (await show({ errors }));
+      // In time, field errors and the next view go in the acknowledgement, shown in the submitter's zone.
+      if (errors) return void (await ack(await replies.fieldErrors(userId, errorsToBlocks(entry.inputs, errors))));
+      const next = done && result ? (result.prompt ?? result.form) : undefined;
       const update = next ? await replies.nextView(userId, next) : undefined;
       if (update) return void (await ack(update));
-      await ack();
-      await show(result);
+      if (done) await ack();
+      if (result) await show(result);
+      else await work.add(() => replies.asPerson(to, async () => show(await entry.act(ctx, person, raw, id)), person));
     } catch (err) {
       await ack().catch(() => undefined);
       await told(err);

@@ -61,12 +61,13 @@ export interface SlackFormOrigin {
 
 /**
  * Shows the result of a modal submitted and acknowledged (the modal is closed: field errors and a
- * next view went in the acknowledgement when there were any, unless the work outlasted it).
+ * next view went in the acknowledgement when there were any, unless the work outlasted it, so a
+ * next view that comes here is one the acknowledgement could not carry).
  */
 export async function showSubmitResult(
   replies: SlackReplies,
   chat: ChatService,
-  to: SlackReplyTo & { person: Person; origin: SlackFormOrigin; refused?: string; late?: boolean },
+  to: SlackReplyTo & { person: Person; origin: SlackFormOrigin; refused?: string },
   result: ActionResult,
 ): Promise<void> {
   const problems = Object.values(result.errors ?? {}).filter((e): e is string => Boolean(e));
@@ -74,9 +75,10 @@ export async function showSubmitResult(
     // Refused after the acknowledgement closed the form: the person reads why in a message.
     return replies.privately(to, chat.notice('warning', to.refused ?? 'That was not done', problems.join(' ')));
   }
-  // A next form the acknowledgement could not carry (`late`: the work outlasted it): a modal opens
-  // only from a click, so the person is pointed back to the button.
-  if (to.late && (result.prompt ?? result.form)) {
+  // A next form the acknowledgement could not carry (the work outlasted it, e.g. the shadow
+  // alert's "Register agent" prompt leading to the request form): a modal opens only from a
+  // click, so the person is pointed back to the button.
+  if (result.prompt ?? result.form) {
     await replies.privately(
       to,
       chat.notice('info', 'One more step', 'Roster took too long to show the next form. Click the button again to go on from there.'),

@@ -2,6 +2,7 @@ import { createSlackChannel } from '../../../src/channels/slack/index.js';
 import { startTestRoster, type TestRoster } from '../../helpers/app.js';
 import { FakeSlack } from '../../helpers/fake-slack.js';
 import { eventually, people } from '../../helpers/harness.js';
+import { actionElements } from '../../helpers/slack-blocks.js';
 import { buttonClick, interaction, postSlack, viewSubmission } from '../../helpers/slack-requests.js';
 
 /*
@@ -18,6 +19,8 @@ const TOM_IN_SLACK = 'U0TOMSLOW1'; // Tom is in the directory without a Slack id
 // Users users.info knows nothing of, one per test (Roster remembers a look-up, failed or not, for ten minutes).
 const STRANGER = 'U0NOBODY01';
 const OTHER_STRANGER = 'U0NOBODY02';
+const THIRD_STRANGER = 'U0NOBODY03';
+const AISHA = 'U04L2V8F5HY'; // it-admin, on call: paged for a shadow agent
 
 type Post = { args: Record<string, unknown> };
 type View = Record<string, unknown>;
@@ -55,10 +58,15 @@ describe('a Slack modal submit that outlasts the acknowledgement budget', () => 
    * Submits `values` while users.info is held, and returns Slack's answer, which must come while
    * the look-up of `slowUser` is still unanswered; users.info is released afterwards.
    */
-  async function submitWhileUsersInfoHeld(view: View, values: Record<string, Record<string, unknown>>, slowUser: string) {
+  async function submitWhileUsersInfoHeld(
+    view: View,
+    values: Record<string, Record<string, unknown>>,
+    slowUser: string,
+    submitter: string = LIAM.id,
+  ) {
     const release = slack.hold('users.info');
     let answer: { status: number; text: string } | undefined;
-    const answered = postSlack(roster.baseUrl, interaction(viewSubmission(LIAM.id, view, values))).then((res) => (answer = res));
+    const answered = postSlack(roster.baseUrl, interaction(viewSubmission(submitter, view, values))).then((res) => (answer = res));
     try {
       await slack.waitFor('users.info', (a) => a.user === slowUser);
       const res = await eventually(() => answer, 15_000);
@@ -133,5 +141,51 @@ describe('a Slack modal submit that outlasts the acknowledgement budget', () => 
     });
     expect(JSON.stringify(refusal!.args.blocks)).toContain('Filter `sponsor`: nobody in the directory');
     expect(slack.calls.slice(from).filter((c) => c.method === 'views.publish')).toEqual([]);
+  });
+
+  it('a prompt whose next form comes too late for the acknowledgement points the person back to the button', async () => {
+    await roster.services.supervision.alerts.raise({
+      kind: 'shadow',
+      agentId: 'agt_5ade5ade5ade0b0d',
+      severity: 'critical',
+      summary: 'Telemetry arrived for agt_5ade5ade5ade0b0d, which is not registered in Roster.',
+      details: { agentName: 'Late Register' },
+    });
+    const page = await slack.waitFor(
+      'chat.postMessage',
+      (a) =>
+        a.channel === AISHA &&
+        JSON.stringify(a.blocks).includes('agt_5ade5ade5ade0b0d') &&
+        JSON.stringify(a.blocks).includes('alert_register'),
+      30_000,
+    );
+    const register = actionElements(page.args.blocks).find((b) => b.action_id === 'alert_register')!;
+    const from = slack.calls.length;
+    expect((await postSlack(roster.baseUrl, interaction(buttonClick(AISHA, 'alert_register', String(register.value))))).status).toBe(200);
+    const opened = await eventually(() =>
+      slack.calls.slice(from).find((c) => c.method === 'views.open' && JSON.stringify(c.args.view).includes('alert_register')),
+    );
+    // "Register agent" leads to the request form, which only the acknowledgement can open. Its
+    // work asks Slack nothing, so the submit carries a person pick as well (a prompt's user input,
+    // read before the work), whose users.info look-up is held past the budget.
+    const answer = await submitWhileUsersInfoHeld(
+      opened.args.view as View,
+      {
+        role: { role: { type: 'static_select', selected_option: { value: 'support-assistant' } } },
+        sponsor: { sponsor: { type: 'users_select', selected_user: THIRD_STRANGER } },
+      },
+      THIRD_STRANGER,
+      AISHA,
+    );
+    // The modal closes instead of turning into the request form.
+    expect(answer).toEqual({ status: 200, text: '' });
+
+    const [pointer] = await eventually(() => {
+      const found = messagesTo(AISHA, from, 'One more step');
+      return found.length > 0 ? found : undefined;
+    });
+    expect(JSON.stringify(pointer!.args.blocks)).toContain('Click the button again');
+    expect(slack.calls.slice(from).filter((c) => c.method === 'views.update' || c.method === 'views.push')).toEqual([]);
+    expect(await roster.services.agents.get('agt_5ade5ade5ade0b0d')).toBeUndefined();
   });
 });
