@@ -2,6 +2,7 @@ import type { WebClient } from '@slack/web-api';
 import type { OrgConfig, Person } from '../../config/schemas.js';
 import { findPersonByEmail, findPersonBySlackId } from '../../config/directory.js';
 import type { Logger } from '../../logger.js';
+import { ReadThroughCache } from '../../core/read-through-cache.js';
 import { canonicalZone, isTimeZone } from '../../core/time.js';
 import type { CardTime } from '../../cards/localise.js';
 import { readerTime } from '../reader-time.js';
@@ -18,9 +19,10 @@ export type IdentityLinker = (chatId: string, email: string) => Promise<void>;
  * person once, for good.
  */
 export class SlackIdentity {
-  private readonly cache = new Map<string, { email?: string; tz?: string; at: number }>();
-  /** `users.info` calls under way: cards to one person sent at once ask Slack once, not once each. */
-  private readonly asking = new Map<string, Promise<{ email?: string; tz?: string; at: number }>>();
+  /** `users.info` answers by user: cards to one person sent at once ask Slack once, not once each. */
+  private readonly users = new ReadThroughCache<string, { email?: string; tz?: string }>({ ttlMs: CACHE_MS });
+  /** `users.lookupByEmail` answers (a Slack id, or none) by e-mail. */
+  private readonly idsByEmail = new ReadThroughCache<string, string | undefined>({ ttlMs: CACHE_MS });
 
   constructor(
     private readonly org: OrgConfig,
@@ -63,46 +65,30 @@ export class SlackIdentity {
    * nothing); callers asking while a call is under way share its answer.
    */
   private info(slackUserId: string): Promise<{ email?: string; tz?: string }> {
-    const cached = this.cache.get(slackUserId);
-    if (cached && Date.now() - cached.at < CACHE_MS) return Promise.resolve(cached);
-    const asking = this.asking.get(slackUserId);
-    if (asking) return asking;
-    const call = this.ask(slackUserId).finally(() => this.asking.delete(slackUserId));
-    this.asking.set(slackUserId, call);
-    return call;
+    return this.users.get(slackUserId, async () => {
+      try {
+        const info = await this.client.users.info({ user: slackUserId });
+        // An address Slack has not confirmed proves nothing about who this is.
+        const email = info.user?.is_email_confirmed === false ? undefined : (info.user?.profile?.email ?? undefined);
+        const tz = isTimeZone(info.user?.tz) ? canonicalZone(info.user.tz) : undefined;
+        return { ...(email ? { email } : {}), ...(tz ? { tz } : {}) };
+      } catch (err) {
+        this.log.warn({ err, slackUserId }, 'users.info failed; treating the user as unknown');
+        return {};
+      }
+    });
   }
 
-  private async ask(slackUserId: string): Promise<{ email?: string; tz?: string; at: number }> {
-    let email: string | undefined;
-    let tz: string | undefined;
-    try {
-      const info = await this.client.users.info({ user: slackUserId });
-      // An address Slack has not confirmed proves nothing about who this is.
-      email = info.user?.is_email_confirmed === false ? undefined : (info.user?.profile?.email ?? undefined);
-      tz = isTimeZone(info.user?.tz) ? canonicalZone(info.user.tz) : undefined;
-    } catch (err) {
-      this.log.warn({ err, slackUserId }, 'users.info failed; treating the user as unknown');
-    }
-    const entry = { ...(email ? { email } : {}), ...(tz ? { tz } : {}), at: Date.now() };
-    this.cache.set(slackUserId, entry);
-    return entry;
-  }
-
-  /** The Slack id to reach a person at, from the directory or by e-mail look-up (cached). */
+  /** The Slack id to reach a person at, from the directory or by e-mail look-up (cached; a failure finds none). */
   async slackIdOf(person: Person): Promise<string | undefined> {
     if (person.slackUserId) return person.slackUserId;
-    const key = `email:${person.email}`;
-    const cached = this.cache.get(key);
-    if (cached && Date.now() - cached.at < CACHE_MS) return cached.email;
-    let id: string | undefined;
-    try {
-      const found = await this.client.users.lookupByEmail({ email: person.email });
-      id = found.user?.id ?? undefined;
-    } catch {
-      id = undefined;
-    }
-    this.cache.set(key, { email: id, at: Date.now() });
-    return id;
+    return this.idsByEmail.get(person.email, async () => {
+      try {
+        return (await this.client.users.lookupByEmail({ email: person.email })).user?.id ?? undefined;
+      } catch {
+        return undefined;
+      }
+    });
   }
 }
 
