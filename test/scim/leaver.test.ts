@@ -40,6 +40,21 @@ describe('leavers in real time: an approver deactivated over SCIM while a reques
     await slack.stop();
   });
 
+  /** Daniel's request for a finance handbook agent, past its evaluation: it waits on the finance approvers. */
+  async function financeRequest(name: string) {
+    const { commands } = roster.services;
+    const { run, agentId } = await commands.requestAgent(DANIEL, {
+      roleId: 'kb-answerer',
+      name,
+      purpose: 'Answers questions about month-end close from the finance handbook.',
+      businessUnit: 'finance',
+      sponsors: [DANIEL],
+      justification: 'Month-end questions swamp the team.',
+    });
+    const evaluation = passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer');
+    return { run, waiting: (await commands.submitEvaluation(IT_ADMIN, agentId, evaluation)).run };
+  }
+
   it('the request reaches another eligible approver within seconds, and their agents are offered to their manager', async () => {
     const entra = new ScimClient(roster.baseUrl);
     const { commands, agents, audit } = roster.services;
@@ -48,16 +63,7 @@ describe('leavers in real time: an approver deactivated over SCIM while a reques
     await agents.insert(invoices);
 
     // Daniel's request waits on Maya, the finance approver.
-    const { run, agentId } = await commands.requestAgent(DANIEL, {
-      roleId: 'kb-answerer',
-      name: 'Ledger Helper',
-      purpose: 'Answers questions about month-end close from the finance handbook.',
-      businessUnit: 'finance',
-      sponsors: [DANIEL],
-      justification: 'Month-end questions swamp the team.',
-    });
-    const waiting = (await commands.submitEvaluation(IT_ADMIN, agentId, passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer')))
-      .run;
+    const { run, waiting } = await financeRequest('Ledger Helper');
     expect(waiting.waitingFor).toContain(MAYA.email);
     expect(waiting.waitingFor).not.toContain(FATIMA.email);
     await slack.waitFor('chat.postMessage', (a) => a.channel === MAYA.id && hasButton(a.blocks, 'approval_approve'));
@@ -148,23 +154,14 @@ describe('leavers in real time: an approver deactivated over SCIM while a reques
 
   it("the IdP setting a seeded approver's manager leaves them their role: the request is re-routed when they leave, to the backfill who joined in between", async () => {
     const entra = new ScimClient(roster.baseUrl);
-    const { commands, audit } = roster.services;
+    const { audit } = roster.services;
     const agenda = roster.scheduler.agenda;
     /** Every directory.change job queued so far has run: what a write queued cannot come later than what follows. */
     const directoryJobsRan = () =>
       eventually(async () =>
         (await agenda.queryJobs({ name: DIRECTORY_CHANGE_JOB })).jobs.every((j) => j.state === 'completed' || j.state === 'failed'),
       );
-    const { run, agentId } = await commands.requestAgent(DANIEL, {
-      roleId: 'kb-answerer',
-      name: 'Accruals Helper',
-      purpose: 'Answers questions about month-end close from the finance handbook.',
-      businessUnit: 'finance',
-      sponsors: [DANIEL],
-      justification: 'Month-end questions swamp the team.',
-    });
-    const waiting = (await commands.submitEvaluation(IT_ADMIN, agentId, passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer')))
-      .run;
+    const { run, waiting } = await financeRequest('Accruals Helper');
     expect(waiting.waitingFor).toContain(MAYA.email);
 
     // Entra's first sync sets Maya's manager; whatever that write queued runs before anything else happens.
@@ -244,16 +241,7 @@ describe('leavers in real time: an approver deactivated over SCIM while a reques
       displayName: 'Roster Finance Approvers',
       members: [{ value: fatimaId }],
     });
-    const { run, agentId } = await commands.requestAgent(DANIEL, {
-      roleId: 'kb-answerer',
-      name: 'Close Helper',
-      purpose: 'Answers questions about month-end close from the finance handbook.',
-      businessUnit: 'finance',
-      sponsors: [DANIEL],
-      justification: 'Month-end questions swamp the team.',
-    });
-    const waiting = (await commands.submitEvaluation(IT_ADMIN, agentId, passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer')))
-      .run;
+    const { run, waiting } = await financeRequest('Close Helper');
     expect(waiting.waitingFor).toContain(FATIMA.email);
 
     const removed = await scim.patch(
@@ -274,16 +262,7 @@ describe('leavers in real time: an approver deactivated over SCIM while a reques
     const today = new Date().toISOString().slice(0, 10);
     const later = new Date(Date.now() + 5 * 86_400_000).toISOString().slice(0, 10);
     await delegations.away(MAYA.email, today, later, NOAH.email);
-    const { run, agentId } = await commands.requestAgent(DANIEL, {
-      roleId: 'kb-answerer',
-      name: 'Delegated Helper',
-      purpose: 'Answers questions about month-end close from the finance handbook.',
-      businessUnit: 'finance',
-      sponsors: [DANIEL],
-      justification: 'Month-end questions swamp the team.',
-    });
-    const waiting = (await commands.submitEvaluation(IT_ADMIN, agentId, passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer')))
-      .run;
+    const { run, waiting } = await financeRequest('Delegated Helper');
     expect(waiting.waitingFor).toEqual(expect.arrayContaining([MAYA.email, NOAH.email]));
 
     // Noah, the delegate, is deleted outright.
