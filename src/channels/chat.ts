@@ -559,7 +559,7 @@ export class ChatService {
       });
       return mapFields(await validateAgentRequest(this.org, this.services.agents, request, requester), REQUEST_FIELD_NAMES);
     } catch (err) {
-      if (err instanceof InvalidInputError) return mapFields(err.fields, REQUEST_FIELD_NAMES);
+      if (err instanceof InvalidInputError) return refusalFields(err, REQUEST_FIELD_NAMES, 'agentName');
       throw err;
     }
   }
@@ -588,7 +588,7 @@ export class ChatService {
       return { ok: true, reply: { card: { kind: card.kind, data: card.data } as CardModel }, agentId };
     } catch (err) {
       if (err instanceof InvalidInputError) {
-        const errors = mapFields(err.fields, REQUEST_FIELD_NAMES);
+        const errors = refusalFields(err, REQUEST_FIELD_NAMES, 'agentName');
         return { ok: false, errors, reply: this.requestForm(person, values.roleId, values, errors) };
       }
       throw err;
@@ -882,13 +882,17 @@ export class ChatService {
       };
     } catch (err) {
       if (err instanceof InvalidInputError) {
-        const errors = mapFields(err.fields, {
-          accuracy: 'accuracy',
-          p95LatencyMs: 'p95LatencyMs',
-          costPerTaskUSD: 'costPerTaskUsd',
-          roleFitChecked: 'roleFit',
-          notes: 'notes',
-        });
+        const errors = refusalFields(
+          err,
+          {
+            accuracy: 'accuracy',
+            p95LatencyMs: 'p95LatencyMs',
+            costPerTaskUSD: 'costPerTaskUsd',
+            roleFitChecked: 'roleFit',
+            notes: 'notes',
+          },
+          'accuracy',
+        );
         return { ok: false, errors, reply: await this.evaluationForm(person, values.agentId, values, errors) };
       }
       throw err;
@@ -1221,4 +1225,14 @@ function mapFields(fields: Record<string, string>, names: Record<string, string>
     if (target) out[target] = out[target] ? `${out[target]} ${message}` : message;
   }
   return out;
+}
+
+/**
+ * A refusal's problems by form field: the fields the service named, as the form names them; a
+ * refusal naming none (the agent is already being registered) goes on `fallback`, so it is never
+ * lost: a form with no problem is taken as sent, and Slack, whose modal has closed, says nothing.
+ */
+function refusalFields(err: InvalidInputError, names: Record<string, string>, fallback: string): Record<string, string> {
+  const errors = mapFields(err.fields, names);
+  return Object.keys(errors).length > 0 ? errors : { [fallback]: err.userMessage };
 }

@@ -100,6 +100,17 @@ describe('agent buttons in Slack and Teams', () => {
     await eventually(async () => (await roster.services.agents.get('agt_5ade5ade5ade0009'))?.sponsors.length === 1);
     expect((await roster.services.agents.get('agt_5ade5ade5ade0009'))?.sponsors).toEqual([PRIYA.email]);
     await eventually(async () => (await roster.services.supervision.alertRepo.get(alert.id))?.status === 'acknowledged');
+
+    // The form sent again under another name (a second admin registering the same agent) is
+    // refused with a reason that names no field: the modal has closed, so Aisha reads it in a message.
+    const renamed = { ...form, agent_name: { agent_name: { type: 'plain_text_input', value: 'Gateway Ticket Bot Two' } } };
+    const again = await postSlack(roster.baseUrl, interaction(viewSubmission(AISHA.id, update.view, renamed)));
+    expect(again.status).toBe(200);
+    const refusal = await slack.waitFor(
+      'chat.postMessage',
+      (a) => a.channel === AISHA.id && JSON.stringify(a.blocks).includes('Your request was not sent'),
+    );
+    expect(JSON.stringify(refusal.args.blocks)).toContain('agt_5ade5ade5ade0009 is already being registered');
   }, 30_000);
 
   it('Slack: Postpone on "retraining due" asks days and a reason in a modal, then updates the notice in place', async () => {
