@@ -28,6 +28,22 @@ export interface Scheduler {
   stop(): Promise<void>;
 }
 
+/**
+ * Indexes for the look-ups Roster adds to Agenda's own: a one-off job stored once per outbox
+ * effect is found by `data.key` (flow, alert, delegation, hand-off and grant timers, directory
+ * changes) or `data.effectId` (cards held for working hours) before it is inserted. Without them
+ * each such insert scans every job of its name on MongoDB. Partial, so jobs without the field
+ * (recurring ones) are not indexed.
+ */
+export const JOB_INDEXES = [
+  { key: { name: 1, 'data.key': 1 }, name: 'roster_job_key', partialFilterExpression: { 'data.key': { $exists: true } } },
+  { key: { name: 1, 'data.effectId': 1 }, name: 'roster_job_effect', partialFilterExpression: { 'data.effectId': { $exists: true } } },
+] as const;
+
+async function ensureJobIndexes(db: NonNullable<Connection['db']>): Promise<void> {
+  await db.collection('agendaJobs').createIndexes(JOB_INDEXES.map((index) => ({ ...index })));
+}
+
 /** Agenda 6 on Roster's own database, with failures logged instead of lost. */
 export function createScheduler(settings: SchedulerSettings): Scheduler {
   const { connection, log } = settings;
@@ -62,6 +78,7 @@ export function createScheduler(settings: SchedulerSettings): Scheduler {
     isRunning: () => running,
     async start() {
       await agenda.start();
+      await ensureJobIndexes(db);
       running = true;
       log.info('scheduler started');
     },

@@ -105,6 +105,19 @@ describe('Agenda on the embedded database', () => {
     }
   });
 
+  it('indexes the look-ups of jobs stored once per outbox effect (by key, by effect id)', async () => {
+    const scheduler = createScheduler({ connection: db.connection, log: silentLogger(), lockLifetimeMs: 2000 });
+    await scheduler.start();
+    await scheduler.stop();
+    const indexes = await db.connection.collection('agendaJobs').indexes();
+    expect(indexes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ key: { name: 1, 'data.key': 1 }, partialFilterExpression: { 'data.key': { $exists: true } } }),
+        expect.objectContaining({ key: { name: 1, 'data.effectId': 1 }, partialFilterExpression: { 'data.effectId': { $exists: true } } }),
+      ]),
+    );
+  });
+
   it('stop() waits for a running job to finish and record itself before it returns', async () => {
     const scheduler = createScheduler({ connection: db.connection, log: silentLogger(), processEvery: 200, lockLifetimeMs: 2000 });
     let release!: () => void;
