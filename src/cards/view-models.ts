@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { agentStatusSchema, type AgentStatus } from '../core/lifecycle.js';
 import { alertDataSchema, checkInDataSchema, noticeActionSchema, promptDataSchema } from './supervision-view-models.js';
 
 /*
@@ -26,10 +27,8 @@ export const riskTierSchema = z.enum(['low', 'medium', 'high']);
 /** Risk tier of a catalog role or agent. */
 export type RiskTier = z.output<typeof riskTierSchema>;
 
-/** Lifecycle status of an agent (SPEC "Agent"). */
-export const agentStatusSchema = z.enum(['requested', 'active', 'probation', 'suspended', 'retiring', 'retired', 'rejected']);
-/** Lifecycle status of an agent (SPEC "Agent"). */
-export type AgentStatus = z.output<typeof agentStatusSchema>;
+/** Lifecycle status of an agent: defined once, in core/lifecycle.ts. */
+export { agentStatusSchema, type AgentStatus };
 
 /** A person as cards show them. */
 export const personRefSchema = z.object({

@@ -16,7 +16,7 @@ import { isRosterError } from '../core/errors.js';
 import type { ChatService } from './chat.js';
 import { AccessChat, type GrantAction } from './chat-access.js';
 import { AGENT_BUTTON_VERBS, type ActionOutcome } from './chat-actions.js';
-import { ALERT_VERBS, CHECKIN_VERBS, type SupervisionChat } from './chat-supervision.js';
+import { ALERT_VERBS, CHECKIN_VERBS, type AlertCheckInChat } from './chat-alerts-checkins.js';
 
 /*
  * The action table: every button, form and Action.Execute verb a card can carry, declared once
@@ -33,7 +33,7 @@ export type ActionPlatform = 'slack' | 'teams';
 /** What an action needs besides the person: the chat layer, and how the platform asking works. */
 export interface ActionContext {
   chat: ChatService;
-  supervision: SupervisionChat;
+  supervision: AlertCheckInChat;
   /**
    * The platform holds the click open for its answer (a Teams invoke): a decision answers once
    * it and its audit entry are stored, the other cards are updated after; a repeated decision

@@ -6,9 +6,9 @@ import type { PromptInputName, PromptVerb } from '../cards/supervision-view-mode
 import type { AlertRecord } from '../core/alerts.js';
 import type { AgentRecord } from '../core/agents.js';
 import { agentChoiceLabel, type PickOptions, type PickPurpose } from '../core/agent-pickers.js';
-import { findingInWords } from '../core/checkin.js';
+import { findingInWords } from '../core/checkin-assessment.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, RequestClosedError } from '../core/errors.js';
-import { startGapFix } from '../core/gap-fixes.js';
+import { startComplianceRemediation } from '../core/compliance-remediation.js';
 import { keyCard } from '../core/agent-keys.js';
 import { displayDate } from '../core/time.js';
 import {
@@ -942,9 +942,9 @@ export class CardActionsChat {
     ];
   }
 
-  /** "Start the fix" on a compliance gap (rules and authorisation in core/gap-fixes.ts). */
+  /** "Start the fix" on a compliance gap (rules and authorisation in core/compliance-remediation.ts). */
   private async fixGap(person: Person, agentId: string, gap: string): Promise<CardModel> {
-    const result = await startGapFix({ ...this.services, org: this.org }, person.email, agentId, gap);
+    const result = await startComplianceRemediation({ ...this.services, org: this.org }, person.email, agentId, gap);
     return notice(result.started ? 'success' : 'info', result.title, result.text);
   }
 

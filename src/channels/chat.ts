@@ -59,7 +59,7 @@ import {
   type FindQuery,
 } from '../core/agent-search.js';
 import { Sponsorships } from '../core/sponsorships.js';
-import type { AgentStatus } from '../core/lifecycle.js';
+import { isAgentStatus, type AgentStatus } from '../core/lifecycle.js';
 import { evaluationFormBase } from '../core/presenter.js';
 import { displayDate, durationInWords } from '../core/time.js';
 import { keysManageable } from '../core/agent-keys.js';
@@ -161,8 +161,6 @@ export function answersPrivately(command: ChatCommand): boolean {
   return !PUBLIC_COMMANDS.has(command.name);
 }
 
-const STATUS_WORDS = new Set<string>(['requested', 'active', 'probation', 'suspended', 'retiring', 'retired', 'rejected']);
-
 /** One answer of a picker's search: the value submitted, what it is called, and more about it (a scope's risk). */
 export interface SearchChoice {
   value: string;
@@ -223,8 +221,8 @@ export function parseChatCommand(raw: string): ChatCommand {
       return arg ? { name: 'request', roleId: arg.toLowerCase() } : { name: 'request' };
     case 'list': {
       const words = rest.map((w) => w.toLowerCase());
-      const status = words.filter((w) => STATUS_WORDS.has(w)) as AgentStatus[];
-      const target = words.find((w) => !STATUS_WORDS.has(w)) ?? 'mine';
+      const status = words.filter(isAgentStatus);
+      const target = words.find((w) => !isAgentStatus(w)) ?? 'mine';
       const scope: ListScope = target === 'mine' || target === 'all' ? target : { businessUnit: target };
       return { name: 'list', scope, ...(status.length ? { status } : {}) };
     }

@@ -1,8 +1,20 @@
+import { z } from 'zod';
 import { InvalidTransitionError } from './errors.js';
 
-/** Lifecycle status of an agent (SPEC.md "Agent"). */
+/**
+ * Lifecycle status of an agent (SPEC.md "Agent"): the one list. Card view-models, chat words, the
+ * CLI, the store and the telemetry ingest all read it from here.
+ */
 export const AGENT_STATUSES = ['requested', 'active', 'probation', 'suspended', 'retiring', 'retired', 'rejected'] as const;
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
+
+/** An agent status as a zod schema (cards, API and stored-data checks). */
+export const agentStatusSchema = z.enum(AGENT_STATUSES);
+
+/** Whether a word is an agent status. */
+export function isAgentStatus(word: string): word is AgentStatus {
+  return (AGENT_STATUSES as readonly string[]).includes(word);
+}
 
 /**
  * Allowed transitions: `requested → active | rejected`, `active ⇄ probation`,

@@ -13,7 +13,7 @@ import { displayDate } from './time.js';
 /** What a completed run means, per flow, for the requester's status card. */
 const COMPLETED_LABELS: Record<string, string> = {
   'agent-request': 'Active',
-  'drift-escalation': 'Suspended',
+  'agent-suspension': 'Suspended',
   retirement: 'Retired',
   'retraining-promotion': 'New version live',
   'access-request': 'Access granted',

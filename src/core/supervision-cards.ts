@@ -3,8 +3,8 @@ import type { OrgConfig } from '../config/schemas.js';
 import { findPersonByEmail, roleById } from '../config/directory.js';
 import type { AgentRecord } from './agents.js';
 import type { AlertPresenter, AlertRecord } from './alerts.js';
-import type { CheckInPresenter, CheckInRecord } from './checkins.js';
-import { findingInWords } from './checkin.js';
+import type { CheckInPresenter, CheckInRecord } from './checkin-service.js';
+import { findingInWords } from './checkin-assessment.js';
 import type { OutgoingCard } from './notifications.js';
 import { displayDate } from './time.js';
 import {

@@ -18,7 +18,10 @@ export interface SuspensionContext extends AgentRunContext {
   alertId: string;
 }
 
-/** Named actions of `flows/drift-escalation.yaml`. */
+/** The flow that suspends an agent once an IT admin approves (`flows/agent-suspension.yaml`). */
+export const AGENT_SUSPENSION_FLOW = 'agent-suspension';
+
+/** Named actions of `flows/agent-suspension.yaml`. */
 export function suspensionSteps(deps: SuspensionDeps): StepRegistry {
   return {
     checks: {},

@@ -30,7 +30,7 @@ export interface TrendChartData {
 /**
  * The baseline accuracy an agent was admitted with and the accuracies at which a check-in calls
  * it "watch" (one drop of the role's `accuracyDropMin` below) and "degraded" (two drops), as the
- * accuracy findings of src/core/checkin.ts judge them. None without a recorded baseline.
+ * accuracy findings of src/core/checkin-assessment.ts judge them. None without a recorded baseline.
  */
 export function accuracyGuides(org: OrgConfig, agent: Pick<AgentRecord, 'baseline' | 'catalogRoleId'> | undefined): ChartGuide[] {
   const baseline = agent?.baseline?.accuracy;

@@ -19,8 +19,8 @@ import {
   type EvaluationVerdict,
   type MeasuredMetrics,
 } from '../core/evaluation.js';
-import type { MeasuredAccuracy } from '../core/checkin.js';
-import type { MeasuredReader } from '../core/checkins.js';
+import type { MeasuredAccuracy } from '../core/checkin-assessment.js';
+import type { MeasuredReader } from '../core/checkin-service.js';
 import type { Notifier, OutgoingCard } from '../core/notifications.js';
 import type { Outbox } from '../core/outbox.js';
 import type { PendingEffect } from '../core/ports.js';

@@ -4,6 +4,7 @@ import { ConfigError, displayPath, readYaml } from '../config/org-config.js';
 import { formatPath, validateWithSchema } from '../config/zod-messages.js';
 import { flowSchema, type FlowDefinition } from './schema.js';
 import type { StepRegistry } from './types.js';
+import { currentFlowId } from './renamed-flows.js';
 
 /** Names of the named steps a registry provides, to check flows against without building it. */
 export interface RegistryNames {
@@ -61,7 +62,8 @@ export function loadFlows(dir: string, names?: RegistryNames): Map<string, FlowD
       problems.push(...result.problems.map((p) => `${shown}: ${stepPath(read.data, p)}`));
       continue;
     }
-    const flow = result.data;
+    // A deployment's own copy of a renamed flow keeps working: the code starts it by its current id.
+    const flow = { ...result.data, id: currentFlowId(result.data.id) };
     if (flows.has(flow.id)) problems.push(`${shown}: id: flow "${flow.id}" is defined twice`);
     if (names) problems.push(...checkNames(flow, names).map((p) => `${shown}: ${p}`));
     flows.set(flow.id, flow);

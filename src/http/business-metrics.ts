@@ -1,6 +1,7 @@
 import type { Connection } from 'mongoose';
 import { Gauge, type Registry } from 'prom-client';
 import { percentile } from '../core/evaluation.js';
+import { currentFlowId } from '../flows/renamed-flows.js';
 
 export interface BusinessMetricsOptions {
   /** How long one set of figures answers scrapes; several Prometheis or replicas share it. */
@@ -92,7 +93,7 @@ export function registerBusinessMetrics(registry: Registry, connection: Connecti
     for (const run of waiting as RunSteps[]) {
       const step = Object.values(run.steps ?? {}).find((s) => s.status === 'waiting' && s.groups !== undefined);
       if (!step) continue;
-      const flow = run.flowId ?? 'unknown';
+      const flow = run.flowId ? currentFlowId(run.flowId) : 'unknown';
       const age = step.startedAt ? Math.max(0, (at.getTime() - Date.parse(step.startedAt)) / 1000) : 0;
       const entry = pendingByFlow.get(flow) ?? { n: 0, oldestSeconds: 0 };
       entry.n += 1;
@@ -103,7 +104,7 @@ export function registerBusinessMetrics(registry: Registry, connection: Connecti
     const latencies = new Map<string, number[]>();
     const decided = new Map<string, number>();
     for (const run of recent as RunSteps[]) {
-      const flow = run.flowId ?? 'unknown';
+      const flow = run.flowId ? currentFlowId(run.flowId) : 'unknown';
       for (const step of Object.values(run.steps ?? {})) {
         if (step.groups === undefined || !step.startedAt || !step.endedAt || step.endedAt < since) continue;
         if (!['approved', 'denied', 'expired'].includes(step.status ?? '')) continue;

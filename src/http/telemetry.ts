@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import type { KeyRefusal, KeyVerification } from '../core/agent-keys.js';
 import { sha256 } from '../core/agents.js';
+import { isAgentStatus, isLiveStatus } from '../core/lifecycle.js';
 import { RateLimiter, type RateRule } from '../core/rate-limit.js';
 import {
   acceptedWindow,
@@ -43,7 +44,6 @@ export interface TelemetryRouteDeps {
   bodyLimit?: string;
 }
 
-const LIVE = new Set(['active', 'probation', 'suspended', 'retiring', 'requested']);
 /** Refusals that mean something still runs with a key Roster took away: on-call hears of it. */
 const ALERTING: ReadonlySet<KeyRefusal> = new Set(['agent-retired', 'revoked', 'rotated-out']);
 
@@ -88,7 +88,7 @@ export function createTelemetryIngest(deps: TelemetryRouteDeps): TelemetryIngest
     const platform = deps.platformKeyHashes.findIndex((h) => sameHash(h, hash));
     if (platform >= 0) return { principal: { kind: 'platform', name: `platform-${platform + 1}` }, bucket: `platform:${platform}` };
     const verdict = await deps.verifyKey(key);
-    if (verdict.ok && LIVE.has(verdict.agent.status)) {
+    if (verdict.ok && isLiveStatus(verdict.agent.status)) {
       return { principal: { kind: 'agent', agentId: verdict.agent.id }, bucket: `key:${verdict.credential.id}` };
     }
     if (!verdict.ok && verdict.agent && ALERTING.has(verdict.reason)) {
@@ -139,7 +139,7 @@ export function createTelemetryIngest(deps: TelemetryRouteDeps): TelemetryIngest
             return false;
           }
           const status = known.get(event.agentId);
-          if (status && LIVE.has(status)) return true;
+          if (status && isAgentStatus(status) && isLiveStatus(status)) return true;
           if (!status) unknown.add(event.agentId);
           const reason = status ? `agentId: ${event.agentId} is ${status}` : `agentId: ${event.agentId} is not registered in Roster`;
           extra.push({ index, eventId: event.eventId, reason });

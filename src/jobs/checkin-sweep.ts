@@ -1,5 +1,5 @@
 import type { OrgConfig } from '../config/schemas.js';
-import type { SweepResult } from '../core/checkins.js';
+import type { SweepResult } from '../core/checkin-service.js';
 import type { Logger } from '../logger.js';
 import type { Job } from './job.js';
 import { ensureRecurring } from './recurring.js';

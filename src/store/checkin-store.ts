@@ -1,6 +1,6 @@
 import { OUTBOX_FIELD, outboxOf, toStored, withEffects } from './outbox-store.js';
 import { Schema, type Connection } from 'mongoose';
-import type { CheckInRecord, CheckInRepository } from '../core/checkins.js';
+import type { CheckInRecord, CheckInRepository } from '../core/checkin-service.js';
 
 const DUPLICATE_KEY = 11000;
 

@@ -4,7 +4,7 @@ import { GRANT_HOLDER } from '../core/access.js';
 import { REVIEW_CYCLE_HOLDER } from '../core/access-review.js';
 import { CHECKPOINT_HEALTH_HOLDER } from '../core/audit-checkpoint-alarm.js';
 import { BOUNDARY_CHANGE_HOLDER } from '../core/boundary-changes.js';
-import { CHECKIN_HOLDER } from '../core/checkins.js';
+import { CHECKIN_HOLDER } from '../core/checkin-service.js';
 import { DELEGATION_HOLDER } from '../core/delegations.js';
 import { RETRAINING_HOLDER, VERSION_HOLDER } from '../core/development.js';
 import { HANDOFF_HOLDER } from '../core/handoffs.js';

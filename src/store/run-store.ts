@@ -3,6 +3,7 @@ import { Schema, type Connection } from 'mongoose';
 import type { FlowRun, RunRepository, StoredMessage } from '../flows/types.js';
 import { withEffects, withoutOutbox, toStored, outboxOf } from './outbox-store.js';
 import { readAllPages } from './paging.js';
+import { currentFlowId, storedFlowIds } from '../flows/renamed-flows.js';
 
 const DUPLICATE_KEY = 11000;
 
@@ -59,7 +60,8 @@ export function createRunRepository(
   };
   const fromDoc = (doc: Record<string, unknown>): FlowRun => {
     const { _id, agentId: _agentId, outboxLeaseUntil: _lease, ...rest } = withoutOutbox(doc);
-    return { id: String(_id), ...(rest as Omit<FlowRun, 'id'>) };
+    const run = rest as Omit<FlowRun, 'id'>;
+    return { id: String(_id), ...run, flowId: currentFlowId(String(run.flowId)) };
   };
 
   return {
@@ -98,7 +100,7 @@ export function createRunRepository(
       if (filter.waitingFor) query.waitingFor = String(filter.waitingFor);
       if (filter.status) query.status = { $in: filter.status.map(String) };
       if (filter.agentId) query.agentId = String(filter.agentId);
-      if (filter.flowId) query.flowId = String(filter.flowId);
+      if (filter.flowId) query.flowId = { $in: storedFlowIds(String(filter.flowId)) };
       const docs = await readAllPages(Run.collection, query, {
         field: 'createdAt',
         ...(options.pageSize ? { pageSize: options.pageSize } : {}),

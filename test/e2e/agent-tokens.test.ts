@@ -347,7 +347,7 @@ describe('agent tokens end to end: Slack and Teams decisions reach a gateway tha
         )
       ).status,
     ).toBe(200);
-    const suspension = await eventually(async () => (await roster.services.runs.list({ agentId, flowId: 'drift-escalation' }))[0]);
+    const suspension = await eventually(async () => (await roster.services.runs.list({ agentId, flowId: 'agent-suspension' }))[0]);
     await approveRun(suspension.id, [onCall.email]);
     await eventually(async () => (await roster.services.agents.get(agentId))?.status === 'suspended');
 

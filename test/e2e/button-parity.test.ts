@@ -156,7 +156,7 @@ describe.each([
     // Nothing happens to the agent until an IT admin other than Liam approves.
     expect((await roster.services.agents.get(agent.id))?.status).toBe('active');
     const [run] = await roster.services.runs.list({ agentId: agent.id });
-    expect(run).toMatchObject({ flowId: 'drift-escalation', status: 'waiting', requester: LIAM, context: { alertId: alert.id } });
+    expect(run).toMatchObject({ flowId: 'agent-suspension', status: 'waiting', requester: LIAM, context: { alertId: alert.id } });
     expect(byPerson((await audited(agent.id, 'run.started'))[0])).toBe(LIAM);
 
     const approval = await p.delivered(AISHA, 'approval_approve', 'Suspension Drafter');

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { ConfigError } from '../../src/config/org-config.js';
 import { loadFlows } from '../../src/flows/loader.js';
 import { loadFlowDefinitions } from '../../src/flows/steps.js';
@@ -36,5 +39,18 @@ describe('flow definitions', () => {
     expect(problems(() => loadFlows('test/fixtures/flows/does-not-exist'))).toEqual([
       'test/fixtures/flows/does-not-exist: flows directory not found',
     ]);
+  });
+
+  it("a deployment's own copy of a renamed flow (drift-escalation) is loaded under its current id (agent-suspension)", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'roster-flows-'));
+    try {
+      const shipped = readFileSync(path.join(SHIPPED_FLOWS, 'agent-suspension.yaml'), 'utf8');
+      writeFileSync(path.join(dir, 'drift-escalation.yaml'), shipped.replace(/^id: agent-suspension$/m, 'id: drift-escalation'));
+      const flows = loadFlowDefinitions(dir);
+      expect([...flows.keys()]).toEqual(['agent-suspension']);
+      expect(flows.get('agent-suspension')!.steps.map((s) => s.id)).toEqual(['approvals', 'suspend', 'announce']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { AccessSettings } from '../../src/core/access.js';
 import type { OutboxSettings } from '../../src/core/outbox.js';
 import { issueTelemetryKey, newAgentId, type AgentRecord, type GrantRecord } from '../../src/core/agents.js';
-import type { CheckInRecord } from '../../src/core/checkins.js';
+import type { CheckInRecord } from '../../src/core/checkin-service.js';
 import { isRosterError } from '../../src/core/errors.js';
 import type { OrgConfig } from '../../src/config/schemas.js';
 import type { EvalSuites } from '../../src/config/eval-suites.js';

@@ -148,7 +148,7 @@ describe('POST /api/v1/telemetry', () => {
   });
 
   it('Block on a shadow alert refuses that id from then on and resolves the alert', async () => {
-    const { SupervisionChat } = await import('../../src/channels/chat-supervision.js');
+    const { AlertCheckInChat } = await import('../../src/channels/chat-alerts-checkins.js');
     const shadow = 'agt_b10cb10cb10cb10c';
     const event = (eventId: string) => ({
       events: [{ eventId, agentId: shadow, time: new Date().toISOString(), taskType: 'x', outcome: 'success', latencyMs: 10, costUSD: 0 }],
@@ -158,7 +158,7 @@ describe('POST /api/v1/telemetry', () => {
     const card = roster.services.supervision.cards.alert(alert!, 'liam.oneill@brightwater.example');
     expect(card.data).toMatchObject({ canBlock: true, canSuspend: false });
     const { loadOrgConfig } = await import('../../src/config/org-config.js');
-    const chat = new SupervisionChat(loadOrgConfig('config'), roster.services.supervision, roster.services.agents, roster.services.engine);
+    const chat = new AlertCheckInChat(loadOrgConfig('config'), roster.services.supervision, roster.services.agents, roster.services.engine);
     await expect(
       chat.alertAction(roster.chat.person('daniel.okafor@brightwater.example')!, 'alert_block', alert!.id),
     ).rejects.toMatchObject({ code: 'forbidden' });

@@ -121,7 +121,7 @@ describe('Retire on a check-in card', () => {
   it('records the choice and starts the retirement flow once', async () => {
     const roster = await startTestRoster();
     try {
-      const { SupervisionChat } = await import('../../src/channels/chat-supervision.js');
+      const { AlertCheckInChat } = await import('../../src/channels/chat-alerts-checkins.js');
       const { loadOrgConfig } = await import('../../src/config/org-config.js');
       const { generateEvents } = await import('../helpers/synthetic-telemetry.js');
       const org = loadOrgConfig('config');
@@ -140,7 +140,7 @@ describe('Retire on a check-in card', () => {
         }),
       );
       const record = await roster.services.supervision.checkins.run(id);
-      const chat = new SupervisionChat(org, roster.services.supervision, roster.services.agents, roster.services.engine);
+      const chat = new AlertCheckInChat(org, roster.services.supervision, roster.services.agents, roster.services.engine);
       const tom = org.people.find((p) => p.email === people.tom)!;
       await chat.checkInAction(tom, 'checkin_retire', record.id);
       await chat.checkInAction(tom, 'checkin_retire', record.id);

@@ -183,12 +183,12 @@ describe('check-ins and on-call alerts (embedded database, scheduler running)', 
 });
 
 describe('suspending an agent from an alert', () => {
-  it('starts the drift-escalation flow; an IT admin approves; the agent is suspended and audited', async () => {
+  it('starts the agent-suspension flow; an IT admin approves; the agent is suspended and audited', async () => {
     const h = await startHarness();
     try {
       const sup = h.services.supervision;
-      const { SupervisionChat } = await import('../../src/channels/chat-supervision.js');
-      const chat = new SupervisionChat(h.org, sup, h.services.agents, h.services.engine);
+      const { AlertCheckInChat } = await import('../../src/channels/chat-alerts-checkins.js');
+      const chat = new AlertCheckInChat(h.org, sup, h.services.agents, h.services.engine);
       const id = newAgentId();
       await h.services.agents.insert(agentRecord({ id, name: 'Runaway Drafter', status: 'probation', purpose: 'Drafts replies.' }));
       const alert = await sup.alerts.raise({
@@ -205,7 +205,7 @@ describe('suspending an agent from an alert', () => {
       const notice = await chat.alertAction(liam, 'alert_suspend', alert.id);
       expect(notice.kind).toBe('notice');
       expect((await h.services.agents.get(id))?.status).toBe('probation');
-      const [run] = await h.services.runs.list({ agentId: id, flowId: 'drift-escalation' });
+      const [run] = await h.services.runs.list({ agentId: id, flowId: 'agent-suspension' });
       expect(run!.status).toBe('waiting');
       // Liam asked, so another IT admin decides.
       await expect(
@@ -217,6 +217,37 @@ describe('suspending an agent from an alert', () => {
       await eventually(async () => (await h.services.agents.get(id))?.status === 'suspended');
       const trail = (await h.services.audit.export({ agentId: id })).map((e) => e.action);
       expect(trail).toEqual(expect.arrayContaining(['alert.raised', 'run.started', 'decision.approve', 'agent.suspended']));
+    } finally {
+      await h.close();
+    }
+  }, 30_000);
+});
+
+describe('a suspension stored before the flow was renamed (drift-escalation → agent-suspension)', () => {
+  it('is found under the new id, reads as agent-suspension, and an IT admin approving it suspends the agent', async () => {
+    const h = await startHarness();
+    try {
+      const sup = h.services.supervision;
+      const { AlertCheckInChat } = await import('../../src/channels/chat-alerts-checkins.js');
+      const chat = new AlertCheckInChat(h.org, sup, h.services.agents, h.services.engine);
+      const id = newAgentId();
+      await h.services.agents.insert(agentRecord({ id, name: 'Legacy Drafter', status: 'active', purpose: 'Drafts replies.' }));
+      const alert = await sup.alerts.raise({ kind: 'drift', agentId: id, severity: 'critical', summary: 'Accuracy collapsed.' });
+      const liam = h.org.people.find((p) => p.email === people.liam)!;
+      await chat.alertAction(liam, 'alert_suspend', alert.id);
+      const [started] = await h.services.runs.list({ agentId: id, flowId: 'agent-suspension' });
+      // What a database written by an older Roster holds: the run under the flow's old id.
+      const runs = h.db.connection.collection<{ _id: string; flowId: string }>('flow_runs');
+      await runs.updateOne({ _id: started!.id }, { $set: { flowId: 'drift-escalation' } });
+      expect((await runs.findOne({ _id: started!.id }))?.flowId).toBe('drift-escalation');
+
+      const [legacy] = await h.services.runs.list({ agentId: id, flowId: 'agent-suspension' });
+      expect(legacy).toMatchObject({ id: started!.id, flowId: 'agent-suspension', status: 'waiting' });
+      expect((await h.services.runs.get(started!.id))?.flowId).toBe('agent-suspension');
+      await h.services.commands.decide(people.aisha, { runId: started!.id, stepId: 'approvals', decision: 'approve' });
+      await eventually(async () => (await h.services.agents.get(id))?.status === 'suspended');
+      // The run's next change stored it under the new id.
+      expect((await runs.findOne({ _id: started!.id }))?.flowId).toBe('agent-suspension');
     } finally {
       await h.close();
     }

@@ -20,7 +20,7 @@ import { SlackIdentity, SlackWorkspace } from './identity.js';
 import { SlackNotifier, slackMessage } from './notifier.js';
 import { publishHomeCard } from './home.js';
 import { SlackReplies, type SlackReplyTo } from './replies.js';
-import { SupervisionChat } from '../chat-supervision.js';
+import { AlertCheckInChat } from '../chat-alerts-checkins.js';
 import { SLACK_RETRY_CONFIG } from '../retry.js';
 
 const { App, ExpressReceiver, LogLevel } = bolt;
@@ -219,7 +219,7 @@ export async function createSlackChannel(deps: ChannelDeps, options: SlackChanne
   register(app, { chat, identity, deliveries, log, workspace, work, replies });
   const ctx: ActionContext = {
     chat,
-    supervision: new SupervisionChat(org, deps.services.supervision, deps.services.agents, deps.services.engine),
+    supervision: new AlertCheckInChat(org, deps.services.supervision, deps.services.agents, deps.services.engine),
     waitsForAnswer: false,
     formsInCards: false,
   };

@@ -7,7 +7,7 @@ import type { ConversationStore } from '../../store/conversation-store.js';
 import { answerWithin, DatabaseUnavailableError } from '../../store/database.js';
 import { answersPrivately, parseChatCommand, type ChatService } from '../chat.js';
 import type { Person } from '../../config/schemas.js';
-import type { SupervisionChat } from '../chat-supervision.js';
+import type { AlertCheckInChat } from '../chat-alerts-checkins.js';
 import { ADAPTIVE_CARD_TYPE, adaptiveCard, cardMessage, readerTimeOf, rememberReaderTime } from './cards.js';
 import { isPersonal, type TeamsIdentity } from './identity.js';
 import type { TeamsCardParts } from './refresh.js';
@@ -15,7 +15,7 @@ import type { TeamsCardParts } from './refresh.js';
 export interface TeamsRouteDeps {
   chat: ChatService;
   /** Alert and check-in buttons. */
-  supervision: SupervisionChat;
+  supervision: AlertCheckInChat;
   identity: TeamsIdentity;
   store: ConversationStore;
   log: Logger;

@@ -6,7 +6,7 @@ import { createConversationStore } from '../../store/conversation-store.js';
 import type { ChannelFactory, ChannelNotifier } from '../port.js';
 import { teamsAuth } from './auth.js';
 import { registerCardActions } from './card-actions.js';
-import { SupervisionChat } from '../chat-supervision.js';
+import { AlertCheckInChat } from '../chat-alerts-checkins.js';
 import { registerConversation, replyToInvoke, replyWithCard } from './conversation.js';
 import { messagesRouter } from './http.js';
 import { TeamsIdentity } from './identity.js';
@@ -83,7 +83,7 @@ export const createTeamsChannel: ChannelFactory = async (deps) => {
     }
   };
 
-  const supervision = new SupervisionChat(org, deps.services.supervision, deps.services.agents, deps.services.engine);
+  const supervision = new AlertCheckInChat(org, deps.services.supervision, deps.services.agents, deps.services.engine);
   const cardParts = new TeamsCardParts(org, store);
   const notifier = new TeamsNotifier(adapter, store, auth.mode === 'credentials' ? auth.clientId : {}, log, org, cardParts);
   const privately = (person: Person, card: CardModel) => notifier.send(person, card);

@@ -4,7 +4,14 @@ import { findPersonByEmail, roleById } from '../config/directory.js';
 import { AGENT_HOLDER, type AgentRecord, type AgentRepository } from './agents.js';
 import type { AlertService } from './alerts.js';
 import type { AuditInput } from './audit.js';
-import { assessCheckIn, findingInWords, sumWindow, type CheckInResult, type MeasuredAccuracy, type RollupLike } from './checkin.js';
+import {
+  assessCheckIn,
+  findingInWords,
+  sumWindow,
+  type CheckInResult,
+  type MeasuredAccuracy,
+  type RollupLike,
+} from './checkin-assessment.js';
 import { InvalidInputError, NotFoundError } from './errors.js';
 import { assertMayDecideCheckIn } from './policies.js';
 import type { OutgoingCard } from './notifications.js';

@@ -3,7 +3,7 @@ import { businessUnitById } from '../config/directory.js';
 import type { CardModel } from '../cards/view-models.js';
 import type { ActionOutcome } from './chat-actions.js';
 import { NotFoundError } from '../core/errors.js';
-import type { SuspensionContext } from '../core/suspension.js';
+import { AGENT_SUSPENSION_FLOW, type SuspensionContext } from '../core/suspension.js';
 import { agentRunContext } from '../core/run-context.js';
 import type { FlowEngine } from '../flows/engine.js';
 import { assertMayRequestSuspension } from '../core/policies.js';
@@ -26,7 +26,7 @@ export type AlertVerb = (typeof ALERT_VERBS)[number];
 export type CheckInVerb = (typeof CHECKIN_VERBS)[number];
 
 /** Clicks on alert and check-in cards, for both platforms: each returns the clicker's fresh card. */
-export class SupervisionChat {
+export class AlertCheckInChat {
   constructor(
     private readonly org: OrgConfig,
     private readonly supervision: Supervision,
@@ -80,7 +80,7 @@ export class SupervisionChat {
     return this.supervision.cards.checkIn(record, agent, person.email) as CardModel;
   }
 
-  /** Suspension is never immediate: it starts the drift-escalation flow for an IT admin to approve. */
+  /** Suspension is never immediate: it starts the agent-suspension flow for an IT admin to approve. */
   private async requestSuspension(person: Person, alertId: string): Promise<CardModel> {
     const alert = await this.supervision.alertRepo.get(String(alertId));
     assertMayRequestSuspension(this.org, person, alert);
@@ -95,7 +95,7 @@ export class SupervisionChat {
       alertId: alert.id,
     };
     const run = await this.engine.start({
-      flowId: 'drift-escalation',
+      flowId: AGENT_SUSPENSION_FLOW,
       requester: person.email,
       subject: { type: 'agent', id: agent.id, agentId: agent.id },
       context,

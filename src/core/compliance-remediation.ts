@@ -11,7 +11,7 @@ import type { Notifier } from './notifications.js';
 import { agentRunContext } from './run-context.js';
 import { assertMayStartGapFix } from './policies.js';
 
-export interface GapFixDeps {
+export interface ComplianceRemediationDeps {
   org: OrgConfig;
   agents: AgentRepository;
   grants: GrantRepository;
@@ -23,7 +23,7 @@ export interface GapFixDeps {
 }
 
 /** What starting a fix did, for the person who asked. */
-export interface GapFixResult {
+export interface ComplianceRemediationResult {
   started: boolean;
   title: string;
   text: string;
@@ -35,7 +35,12 @@ export interface GapFixResult {
  * closes the gap; one review at a time); an open fairness finding → a retraining request to the
  * sponsors; an overdue access review → the sponsors' review cards sent again.
  */
-export async function startGapFix(deps: GapFixDeps, actorEmail: string, agentId: string, gap: string): Promise<GapFixResult> {
+export async function startComplianceRemediation(
+  deps: ComplianceRemediationDeps,
+  actorEmail: string,
+  agentId: string,
+  gap: string,
+): Promise<ComplianceRemediationResult> {
   const actor = findPersonByEmail(deps.org, String(actorEmail));
   if (!actor) throw new UnknownPersonError(String(actorEmail));
   assertMayStartGapFix(actor);

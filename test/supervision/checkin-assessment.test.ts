@@ -1,5 +1,5 @@
 import { driftPolicySchema } from '../../src/config/schemas.js';
-import { assessCheckIn, sumWindow, type WindowStats } from '../../src/core/checkin.js';
+import { assessCheckIn, sumWindow, type WindowStats } from '../../src/core/checkin-assessment.js';
 import { createTelemetryStore, type TelemetryStore } from '../../src/store/telemetry-store.js';
 import { openTestDb, type TestDb } from '../helpers/db.js';
 import { generateEvents, type Profile } from '../helpers/synthetic-telemetry.js';
