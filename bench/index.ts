@@ -10,6 +10,7 @@
  * reported; a floor is measured after Roster's backlog from the same requests has drained.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import mongoose from 'mongoose';
 import { buttonClick, interaction } from '../test/helpers/slack-requests.js';
 import { TeamsClient, teamsUser } from '../test/channels/teams/teams-client.js';
@@ -77,6 +78,18 @@ interface Bench {
   /** The load generator's own connection to Roster's database, for seeding (not counted as Roster's commands). */
   data: mongoose.Connection;
 }
+
+/**
+ * BENCH_PROFILE_DIR: a V8 CPU profile of Roster's process over each measured ingest size and
+ * sweep round, written there as `<phase>.cpuprofile` (Chrome DevTools opens them).
+ */
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+const profileStart = async (bench: Bench): Promise<void> => {
+  if (PROFILE_DIR) await bench.roster.call('profileStart');
+};
+const profileStop = async (bench: Bench, phase: string): Promise<void> => {
+  if (PROFILE_DIR) await bench.roster.call('profileStop', path.join(path.resolve(PROFILE_DIR), `${phase}.cpuprofile`));
+};
 
 const rosterCommands = (bench: Bench): Promise<number> => bench.roster.call<number>('commands');
 
@@ -320,11 +333,15 @@ async function benchIngest(bench: Bench, floorDb: string, uri: string): Promise<
     await settle(bench);
     await bench.roster.call('commandKinds');
     const before = await rosterCommands(bench);
+    await profileStart(bench);
+    const cpu0 = await bench.roster.call<number>('cpuMs');
     let seconds = await postBatches(`${bench.rosterUrl}/api/v1/telemetry`, key, bodies);
     // The error-spike checks run after each reply: the time and the commands include them.
     const t0 = performance.now();
     await bench.roster.call('ingestIdle');
     seconds += (performance.now() - t0) / 1000;
+    const cpuMs = ((await bench.roster.call<number>('cpuMs')) - cpu0) / batches;
+    await profileStop(bench, `ingest-${size}`);
     const ours = (batches * size) / seconds;
     const commands = ((await rosterCommands(bench)) - before) / batches;
     await logKinds(bench, `ingest ${batches} × ${size}`);
@@ -335,7 +352,7 @@ async function benchIngest(bench: Bench, floorDb: string, uri: string): Promise<
     const floorCommands = ((await bench.floors.call<number>('commands')) - floorBefore) / batches;
     rows.push({
       part: 'ingest',
-      text: `| telemetry ingest, batches of ${size} (${batches * size} events) | Roster ${fmt(ours, 0)} events/s | HTTP + insertMany ${fmt(floor, 0)} events/s | ratio ×${fmt(floor / ours)} slower (Roster at ×${fmt(ours / floor, 2)} of the floor) | ${fmt(commands, 1)} commands per batch (floor ${fmt(floorCommands, 1)}) |  |`,
+      text: `| telemetry ingest, batches of ${size} (${batches * size} events) | Roster ${fmt(ours, 0)} events/s | HTTP + insertMany ${fmt(floor, 0)} events/s | ratio ×${fmt(floor / ours)} slower (Roster at ×${fmt(ours / floor, 2)} of the floor) | ${fmt(commands, 1)} commands per batch (floor ${fmt(floorCommands, 1)}) | Roster CPU ${fmt(cpuMs, 1)} ms per batch |`,
     });
   }
   notes.push({
@@ -416,10 +433,14 @@ async function benchSweep(bench: Bench, agents: number, rawEventsPerAgent: numbe
   }
   log(`sweep: running over ${agents} active agents${record ? '' : ' (warm-up)'}`);
   const before = await rosterCommands(bench);
+  if (record) await profileStart(bench);
   const { ms, cpuMs, ran } = await bench.roster.call<{ ms: number; cpuMs: number; ran: number }>('sweep');
+  if (record) await profileStop(bench, `sweep-${agents}-${rawEventsPerAgent}`);
   // Review cards go out through the outbox after the sweep: its commands are the sweep's too.
   await settle(bench);
   const commands = (await rosterCommands(bench)) - before;
+  if (record) await logKinds(bench, `sweep ${agents} agents, ${rawEventsPerAgent} raw events each`);
+  else await bench.roster.call('commandKinds');
   const { rssMb } = await bench.roster.call<{ rssMb: number }>('memory');
   if (record) {
     rows.push({
@@ -454,6 +475,8 @@ async function benchSweeps(bench: Bench, sizes: readonly number[]): Promise<void
       text: `Sweep time per agent from ${fmt(small.agents, 0)} to ${fmt(large.agents, 0)} agents: ${fmt(small.ms / small.ran, 2)} → ${fmt(large.ms / large.ran, 2)} ms (×${fmt(large.ms / large.ran / (small.ms / small.ran), 2)}); commands per agent ${fmt(small.commands / small.ran, 3)} → ${fmt(large.commands / large.ran, 3)}; Roster's RSS after GC with ${fmt(large.agents, 0)} agents and ${fmt(large.agents * 30, 0)} rollups, after the sweep: ${fmt(large.rssMb, 0)} MB. Goals: 10,000 agents under 15 s, flat per agent, RSS under 300 MB.`,
     });
   }
+  // BENCH_SWEEP_RAW=0: the sizes only (a quicker round when comparing CPU per agent).
+  if (process.env.BENCH_SWEEP_RAW === '0') return;
   const base = 20;
   const light = await benchSweep(bench, small.agents, base);
   const heavy = await benchSweep(bench, small.agents, 5 * base);
@@ -530,6 +553,11 @@ async function main(): Promise<void> {
     await db.stop();
   }
   const loadAfter = loadAverage();
+  // BENCH_DRY_RUN=1: the rows on standard output only, bench/RESULTS.md left as it is.
+  if (process.env.BENCH_DRY_RUN === '1') {
+    process.stdout.write(`${[...rows.map((r) => r.text), '', ...notes.map((n) => `- ${n.text}`)].join('\n')}\n`);
+    return;
+  }
   // The other benches' sections (bench/agent-api.ts, evals.ts, runtime-approvals.ts, scim.ts, webhooks.ts) are kept as they are.
   const previous = existsSync(RESULTS_FILE) ? readFileSync(RESULTS_FILE, 'utf8') : '';
   const sections = sectionsOf(previous);
