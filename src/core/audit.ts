@@ -241,6 +241,20 @@ export interface ChainHead {
  * @throws InvalidAuditInputError naming the first field that cannot be recorded.
  */
 export function nextEntry(head: ChainHead | null, input: AuditInput, at: Date): AuditEntry {
+  return linkEntry(head, prepareEntry(input, at));
+}
+
+/** An input validated and converted by {@link prepareEntry}: an entry but for its place in the chain. */
+export type PreparedEntry = Omit<AuditEntryFields, 'seq' | 'prevHash'>;
+
+/**
+ * The part of {@link nextEntry} that does not depend on the head: validates the input, keeps only
+ * the documented fields and converts the details. A writer that races for the next number links
+ * the same prepared entry again after each new head ({@link linkEntry}) instead of redoing this.
+ *
+ * @throws InvalidAuditInputError naming the first field that cannot be recorded.
+ */
+export function prepareEntry(input: AuditInput, at: Date): PreparedEntry {
   const parsed = inputSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -259,16 +273,41 @@ export function nextEntry(head: ChainHead | null, input: AuditInput, at: Date): 
   } catch (err) {
     throw new InvalidAuditInputError(`cannot record this audit entry: ${(err as Error).message}`);
   }
-  const fields: AuditEntryFields = {
-    seq: (head?.seq ?? 0) + 1,
+  return {
     at: new Date(when.getTime()),
     actor: cleanActor(actor),
     action,
     subject: subject.agentId === undefined ? { type: subject.type, id: subject.id } : { ...subject },
     details,
+  };
+}
+
+/**
+ * The entry that follows `head` for a {@link prepareEntry} result, hashed. Its fields are plain
+ * JSON data already (checked and converted once), so the canonical text is written from them
+ * directly: the same text {@link hashEntry} writes.
+ */
+export function linkEntry(head: ChainHead | null, prepared: PreparedEntry): AuditEntry {
+  const fields: AuditEntryFields = {
+    seq: (head?.seq ?? 0) + 1,
+    at: new Date(prepared.at.getTime()),
+    actor: prepared.actor,
+    action: prepared.action,
+    subject: prepared.subject,
+    details: prepared.details,
     prevHash: head?.hash ?? GENESIS_HASH,
   };
-  return { ...fields, hash: hashEntry(fields) };
+  const { seq, at, actor, action, subject, details, prevHash } = fields;
+  const text = write({
+    seq,
+    at: at.toISOString(),
+    actor: actor as unknown as JsonValue,
+    action,
+    subject: subject as unknown as JsonValue,
+    details: details as JsonValue,
+    prevHash,
+  });
+  return { ...fields, hash: createHash('sha256').update(text, 'utf8').digest('hex') };
 }
 
 function cleanActor(actor: Actor): Actor {

@@ -4,7 +4,8 @@ import {
   AuditContentionError,
   ChainWalker,
   InvalidAuditInputError,
-  nextEntry,
+  linkEntry,
+  prepareEntry,
   verifyChain,
   type AuditEntry,
   type AuditFilter,
@@ -14,6 +15,7 @@ import {
   type AuditLog,
   type AuditVerifyResult,
   type ChainHead,
+  type PreparedEntry,
 } from '../core/audit.js';
 import type { ChainReader } from '../core/audit-checkpoints.js';
 import { indexesOnce } from './model-indexes.js';
@@ -133,10 +135,11 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
   }
 
   /**
-   * One entry to write: its input, the outbox effect it answers for, and when it was asked.
-   * `fresh`: a new effect's entry (from `appendMany`), not looked up before it is written.
+   * One entry to write: its input validated and converted once (when it was asked), and the
+   * outbox effect it answers for. `fresh`: a new effect's entry (from `appendMany`), not looked
+   * up before it is written.
    */
-  type Ask = { input: AuditInput; key: string | undefined; at: Date; fresh?: boolean };
+  type Ask = { entry: PreparedEntry; key: string | undefined; fresh?: boolean };
 
   /**
    * Writes the asks after the current head in one ordered insertMany, in order. When another
@@ -172,13 +175,16 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
         if (pending.length === 0) break;
         let previous = await head();
         const entries = pending.map((a) => {
-          const entry = nextEntry(previous, a.input, a.at);
+          const entry = linkEntry(previous, a.entry);
           previous = { seq: entry.seq, hash: entry.hash };
           return entry;
         });
         try {
-          await model.insertMany(
-            entries.map((e, i) => (pending[i]!.key === undefined ? e : { ...e, key: pending[i]!.key })),
+          // Straight to the driver: every entry was validated and converted by prepareEntry, so
+          // casting each through the schema (a mongoose document per entry) checked nothing new.
+          // Copies, as the driver adds an _id to what it inserts.
+          await model.collection.insertMany(
+            entries.map((e, i) => (pending[i]!.key === undefined ? { ...e } : { ...e, key: pending[i]!.key })),
             { ordered: true },
           );
           pending.forEach((a, i) => written.set(a, entries[i]!));
@@ -238,14 +244,14 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
       if (options.key !== undefined && (typeof options.key !== 'string' || options.key.length === 0 || options.key.length > 200))
         return Promise.reject(new InvalidAuditInputError('cannot record this audit entry: key must be a text of 1 to 200 characters'));
       // A bad input is refused alone, before it joins a group.
-      const at = clock();
+      let entry: PreparedEntry;
       try {
-        nextEntry(null, input, at);
+        entry = prepareEntry(input, clock());
       } catch (err) {
         return Promise.reject(err as Error);
       }
       return new Promise<AuditEntry>((resolve, reject) => {
-        waiting.push({ input, key: options.key, at, resolve, reject });
+        waiting.push({ entry, key: options.key, resolve, reject });
         void commit();
       });
     },
@@ -260,13 +266,13 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
         throw new InvalidAuditInputError('cannot record these audit entries: keys must be one text of 1 to 200 characters per entry');
       const at = clock();
       // Validate every input before writing any, so a bad one leaves no partial run behind.
-      for (const input of inputs) nextEntry(null, input, at);
+      const prepared = inputs.map((input) => prepareEntry(input, at));
       // They join the group commit, in order and together: many small batches at once (each
       // request's entries) are written in one insert instead of racing one another for each number.
-      const written = inputs.map(
-        (input, i) =>
+      const written = prepared.map(
+        (entry, i) =>
           new Promise<AuditEntry>((resolve, reject) => {
-            waiting.push({ input, key: keys?.[i], at, fresh: true, resolve, reject });
+            waiting.push({ entry, key: keys?.[i], fresh: true, resolve, reject });
           }),
       );
       void commit();

@@ -4,7 +4,9 @@ import {
   GENESIS_HASH,
   hashEntry,
   InvalidAuditInputError,
+  linkEntry,
   nextEntry,
+  prepareEntry,
   verifyChain,
   type AuditEntry,
   type AuditEntryFields,
@@ -141,6 +143,32 @@ describe('nextEntry', () => {
       userMessage: 'Several people acted on this at the same moment. Please try again.',
       message: 'could not append to the audit log after 50 attempts: other writers kept taking the next number',
     });
+  });
+});
+
+describe('prepareEntry and linkEntry', () => {
+  it('hash an entry as hashEntry does, linked to any head, the input converted once', () => {
+    const at = new Date('2024-05-01T09:30:00.000Z');
+    const inputs = [
+      {
+        actor: { kind: 'person' as const, email: 'ana@example.com' },
+        action: 'grant.approved',
+        subject: { type: 'grant', id: 'g-1', agentId: 'agt_1' },
+        details: { z: 1, a: { when: new Date('2024-01-02T03:04:05.000Z'), list: [1, undefined, 'é\u00e9'] }, gone: undefined },
+      },
+      { actor: { kind: 'system' as const, name: 'supervision' }, action: 'checkin.completed', subject: { type: 'agent', id: 'a' } },
+    ];
+    const heads = [null, { seq: 41, hash: 'f'.repeat(64) }];
+    for (const input of inputs) {
+      const prepared = prepareEntry(input, at);
+      for (const head of heads) {
+        const linked = linkEntry(head, prepared);
+        const { hash, ...fields } = linked;
+        expect(hash).toBe(hashEntry(fields));
+        expect(linked).toEqual(nextEntry(head, input, at));
+      }
+    }
+    expect(() => prepareEntry({ ...inputs[0]!, action: '' }, at)).toThrow(InvalidAuditInputError);
   });
 });
 
