@@ -39,6 +39,39 @@ function rollupId(agentId: string, granularity: Granularity, startIso: string): 
   return `${agentId}:${granularity}:${startIso}`;
 }
 
+/** One agent-hour's or agent-day's `$inc` of a batch, and the fields its upsert sets on insert. */
+interface RollupIncrement {
+  id: string;
+  filter: { agentId: string; granularity: Granularity; start: Date };
+  inc: Record<string, number>;
+}
+
+const GRANULARITIES = ['hour', 'day'] as const;
+const OUTCOME_FIELD = { success: 'outcomes.success', failure: 'outcomes.failure', 'handed-to-human': 'outcomes.handedToHuman' } as const;
+const LATENCY_FIELDS = Array.from({ length: LATENCY_BINS.count }, (_, bin) => `latency.${bin}`);
+const COST_FIELDS = Array.from({ length: COST_BINS.count }, (_, bin) => `cost.${bin}`);
+
+/** The rollup field names of task types and segments, each worked out once per batch (a batch repeats a few). */
+class FieldNames {
+  private readonly tasks = new Map<string, string>();
+  private readonly segments = new Map<string, { total: string; favourable: string }>();
+
+  task(taskType: string): string {
+    let name = this.tasks.get(taskType);
+    if (name === undefined) this.tasks.set(taskType, (name = `tasks.${fieldKey(taskType)}`));
+    return name;
+  }
+
+  segment(segment: string): { total: string; favourable: string } {
+    let names = this.segments.get(segment);
+    if (!names) {
+      const key = fieldKey(segment);
+      this.segments.set(segment, (names = { total: `segments.${key}.total`, favourable: `segments.${key}.favourable` }));
+    }
+    return names;
+  }
+}
+
 /** The fields a check-in reads, with their defaults (see {@link CheckInRollup}). */
 function toCheckInRollup(d: mongo.Document): CheckInRollup {
   return {
@@ -150,38 +183,57 @@ export function createTelemetryStore(connection: Connection) {
         }
       }
       const inserted = [...byId].flatMap(([id, e]) => (fresh.has(id) ? [e] : []));
-      // Group by bucket first: one $inc upsert per agent-hour and agent-day, not per event.
-      const increments = new Map<
-        string,
-        { filter: { agentId: string; granularity: Granularity; start: Date }; inc: Record<string, number> }
-      >();
+      // Group by bucket first: one $inc upsert per agent-hour and agent-day, not per event. An
+      // event's increments are worked out once and added to both of its buckets; the buckets are
+      // found by agent and start time (numbers), their keys written once per bucket.
+      const increments: RollupIncrement[] = [];
+      const buckets = new Map<string, { hour: Map<number, RollupIncrement>; day: Map<number, RollupIncrement> }>();
+      const names = new FieldNames();
+      const keys: string[] = [];
+      const amounts: number[] = [];
+      const put = (key: string, n: number) => {
+        keys.push(key);
+        amounts.push(n);
+      };
       for (const e of inserted) {
-        for (const granularity of ['hour', 'day'] as const) {
-          const start = bucketStart(e.time, granularity);
-          const id = rollupId(e.agentId, granularity, start.toISOString());
-          let entry = increments.get(id);
+        keys.length = 0;
+        amounts.length = 0;
+        put('count', 1);
+        put(OUTCOME_FIELD[e.outcome], 1);
+        if (e.correctness !== undefined) {
+          put('correctSum', e.correctness);
+          put('correctCount', 1);
+        }
+        put('costSum', e.costUSD);
+        put('tokens', e.tokens ?? 0);
+        if (e.toolCalls) put('toolCalls', e.toolCalls);
+        put(LATENCY_FIELDS[binOf(e.latencyMs, LATENCY_BINS)]!, 1);
+        put(COST_FIELDS[binOf(e.costUSD, COST_BINS)]!, 1);
+        put(names.task(e.taskType), 1);
+        if (e.segment) {
+          const segment = names.segment(e.segment);
+          put(segment.total, 1);
+          if (e.favourable ?? e.outcome === 'success') put(segment.favourable, 1);
+        }
+        let mine = buckets.get(e.agentId);
+        if (!mine) buckets.set(e.agentId, (mine = { hour: new Map(), day: new Map() }));
+        const time = e.time.getTime();
+        for (const granularity of GRANULARITIES) {
+          const size = granularity === 'hour' ? HOUR : DAY;
+          const at = Math.floor(time / size) * size;
+          let entry = mine[granularity].get(at);
           if (!entry) {
-            entry = { filter: { agentId: e.agentId, granularity, start }, inc: {} };
-            increments.set(id, entry);
+            const start = new Date(at);
+            entry = {
+              id: rollupId(e.agentId, granularity, start.toISOString()),
+              filter: { agentId: e.agentId, granularity, start },
+              inc: {},
+            };
+            mine[granularity].set(at, entry);
+            increments.push(entry);
           }
-          const add = (key: string, n: number) => (entry!.inc[key] = (entry!.inc[key] ?? 0) + n);
-          add('count', 1);
-          add(`outcomes.${e.outcome === 'handed-to-human' ? 'handedToHuman' : e.outcome}`, 1);
-          if (e.correctness !== undefined) {
-            add('correctSum', e.correctness);
-            add('correctCount', 1);
-          }
-          add('costSum', e.costUSD);
-          add('tokens', e.tokens ?? 0);
-          if (e.toolCalls) add('toolCalls', e.toolCalls);
-          add(`latency.${binOf(e.latencyMs, LATENCY_BINS)}`, 1);
-          add(`cost.${binOf(e.costUSD, COST_BINS)}`, 1);
-          add(`tasks.${fieldKey(e.taskType)}`, 1);
-          if (e.segment) {
-            const seg = fieldKey(e.segment);
-            add(`segments.${seg}.total`, 1);
-            if (e.favourable ?? e.outcome === 'success') add(`segments.${seg}.favourable`, 1);
-          }
+          const inc = entry.inc;
+          for (let i = 0; i < keys.length; i++) inc[keys[i]!] = (inc[keys[i]!] ?? 0) + amounts[i]!;
         }
       }
       // Each agent's newest event time, kept beside the rollups so dormancy is one document read.
@@ -191,10 +243,10 @@ export function createTelemetryStore(connection: Connection) {
       // rollups (hourly and daily) and the newest times each go in one unordered bulk write, both
       // in flight together; $inc and $max commute, so concurrent batches add up in any order.
       const writes: Array<Promise<unknown>> = [];
-      if (increments.size > 0) {
+      if (increments.length > 0) {
         writes.push(
           RollupModel.collection.bulkWrite(
-            [...increments].map(([id, { filter, inc }]) => ({
+            increments.map(({ id, filter, inc }) => ({
               updateOne: { filter: { _id: id as never }, update: { $inc: inc, $setOnInsert: filter }, upsert: true },
             })),
             { ordered: false },
