@@ -357,7 +357,7 @@ async function benchIngest(bench: Bench, floorDb: string, uri: string): Promise<
   }
   notes.push({
     part: 'ingest',
-    text: "Ingest validates each event, inserts raw events (unique per agent and event id), then updates the hourly and daily rollups ($inc upserts summed in memory per agent-hour and agent-day) and the newest event times, one unordered bulkWrite per collection, both in flight together; the error-spike check reads the batch agents' hourly rollups in one query after the reply (included in the time). Commands per batch count everything Roster sent meanwhile (the key is read once per cache lifetime). The floor is a bare Express endpoint in its own process that parses the same JSON body and stores the same raw-event documents with one unordered insertMany (no key check, validation or rollups), fed the same batches one after the other.",
+    text: "Ingest validates each event, inserts raw events (unique per agent and event id), then updates the hourly and daily rollups ($inc upserts summed in memory per agent-hour and agent-day) and the newest event times, one unordered bulkWrite per collection, both in flight together; the error-spike check reads the agents' hourly rollups in one query after the reply, shared by the batches stored within 100 ms (SPIKE_CHECK_DELAY_MS) or while it runs (included in the time). Commands per batch count everything Roster sent meanwhile (the key is read once per cache lifetime). The floor is a bare Express endpoint in its own process that parses the same JSON body and stores the same raw-event documents with one unordered insertMany (no key check, validation or rollups), fed the same batches one after the other.",
   });
 }
 

@@ -34,6 +34,12 @@ export interface TelemetryRouteDeps {
    * after the reply, one call at a time, with the agents of every batch stored meanwhile.
    */
   onIngested?(agentIds: string[]): Promise<void>;
+  /**
+   * How long the error-spike check waits after a batch is stored for more batches to join it
+   * (default {@link SPIKE_CHECK_DELAY_MS}): under a steady stream of batches, one read serves all
+   * the batches of that time instead of one read each.
+   */
+  spikeCheckDelayMs?: number;
   /** Raw-event retention: older event times are refused per event. */
   retentionDays(): number;
   /** Requests per key, and failed authentications per client address. */
@@ -166,15 +172,24 @@ export function createTelemetryIngest(deps: TelemetryRouteDeps): TelemetryIngest
   };
 }
 
+/** The default of {@link TelemetryRouteDeps.spikeCheckDelayMs}: an alert pages on-call at most this much later. */
+export const SPIKE_CHECK_DELAY_MS = 100;
+
 /**
- * The error-spike check, off the reply's path: agents of batches stored while a check runs wait
- * for the next one, so however many batches arrive there is one check in flight, each reading all
- * its agents at once.
+ * The error-spike check, off the reply's path: it starts a short while after a batch is stored
+ * (see {@link TelemetryRouteDeps.spikeCheckDelayMs}), and agents of batches stored meanwhile or
+ * while a check runs wait for it or the next one, so however many batches arrive there is one
+ * check in flight, each reading all its agents at once.
  */
-function spikeChecks(deps: Pick<TelemetryRouteDeps, 'onIngested' | 'log'>): { add(agentIds: string[]): void; idle(): Promise<void> } {
+function spikeChecks(deps: Pick<TelemetryRouteDeps, 'onIngested' | 'log' | 'spikeCheckDelayMs'>): {
+  add(agentIds: string[]): void;
+  idle(): Promise<void>;
+} {
   const waiting = new Set<string>();
   let running: Promise<void> | undefined;
+  const delayMs = Math.max(0, deps.spikeCheckDelayMs ?? SPIKE_CHECK_DELAY_MS);
   const run = async () => {
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     while (waiting.size > 0) {
       const agentIds = [...waiting];
       waiting.clear();

@@ -3,6 +3,8 @@ import { sha256 } from '../../src/core/agents.js';
 import { binOf, COST_BINS, LATENCY_BINS } from '../../src/core/stats.js';
 import { fieldKey } from '../../src/core/telemetry.js';
 import type { Granularity, Rollup } from '../../src/store/telemetry-store.js';
+import { createLogger } from '../../src/logger.js';
+import { createTelemetryIngest, SPIKE_CHECK_DELAY_MS } from '../../src/http/telemetry.js';
 import { startTestRoster } from '../helpers/app.js';
 import { testMongoUri } from '../helpers/db.js';
 import { agentWithTelemetryKey } from '../helpers/harness.js';
@@ -232,6 +234,54 @@ describe('telemetry ingest in bulk', () => {
       'update telemetry_last',
       'update telemetry_rollups',
     ]);
+  });
+
+  it('batches stored one after another share one error-spike read, started a short while after the first', async () => {
+    expect(SPIKE_CHECK_DELAY_MS).toBeGreaterThan(0);
+    const now = Date.now();
+    const agents = await Promise.all([0, 1, 2, 3, 4].map((i) => agentWithKey(`Bulk Spike Shared ${i}`)));
+    const telemetry = roster.services.supervision.telemetry;
+    /** The error-spike checks asked for, and the hourly rollups each one reads (as Roster's check does). */
+    const checks = (spikeCheckDelayMs: number) => {
+      const asked: string[][] = [];
+      const ingest = createTelemetryIngest({
+        store: telemetry,
+        verifyKey: () => Promise.reject(new Error('not used')),
+        platformKeyHashes: [],
+        onIngested: async (agentIds) => {
+          asked.push([...agentIds].sort());
+          await telemetry.hourlyRollupsOf(agentIds, new Date(now - HOUR), new Date(now + HOUR));
+        },
+        onUnregistered: async () => undefined,
+        onRefusedKey: async () => undefined,
+        retentionDays: () => 30,
+        limits: { perKey: { requests: 1000, perMs: 1000 }, failedAuthPerAddress: { requests: 1000, perMs: 1000 } },
+        log: createLogger({ level: 'silent', pretty: false }),
+        spikeCheckDelayMs,
+      });
+      return { asked, ingest };
+    };
+    const send = async ({ ingest }: ReturnType<typeof checks>, offset: number) => {
+      const from = commands.length;
+      for (const [i, { agent }] of agents.entries()) {
+        const stored = await ingest.ingest(
+          { kind: 'agent', agentId: agent.id },
+          { events: eventsFor(undefined, 20, offset + i * 100, HOUR, now) },
+        );
+        expect(stored).toEqual({ ok: true, result: { accepted: 20, duplicates: 0, rejected: [] } });
+      }
+      await ingest.idle();
+      return commands.slice(from).filter((c) => c.commandName === 'find' && c.command.find === 'telemetry_rollups').length;
+    };
+    // Five batches, each stored before the next is sent: one read for all five agents...
+    const shared = checks(5_000);
+    expect(await send(shared, 0)).toBe(1);
+    expect(shared.asked).toEqual([agents.map((a) => a.agent.id).sort()]);
+    // ...where a check started at once reads after the first batch, and again for those stored while it ran.
+    const eager = checks(0);
+    expect(await send(eager, 10_000)).toBeGreaterThanOrEqual(2);
+    expect(eager.asked[0]).toEqual([agents[0]!.agent.id]);
+    expect(eager.asked.flat().sort()).toEqual(agents.map((a) => a.agent.id).sort());
   });
 
   it('a key revoked on another replica is refused once the cache lifetime has passed; revoked or retired here, at once', async () => {
