@@ -46,6 +46,9 @@ export function boltLogger(log: Logger): BoltLogger {
   const line = (m: unknown[]) => scrubSecrets(m.map(String).join(' '));
   return {
     debug: (...m: unknown[]) => {
+      // The Web API client logs every call at debug (its request body too): with debug off, the
+      // line is not even put together (a review card's blocks, stringified, per card sent).
+      if (!log.isLevelEnabled('debug')) return;
       const text = m.map(String).join(' ');
       if (!PAYLOAD_LINE.test(text)) log.debug(scrubSecrets(text));
     },

@@ -46,6 +46,22 @@ describe("Slack's libraries log through Roster's logger without payloads", () =>
     expect(logged.lines().map((l) => l.msg)).toEqual(expect.arrayContaining(["apiCall('chat.postMessage') start"]));
   });
 
+  it('with debug off, a debug line is not put together at all (the Web API client logs each request body)', () => {
+    let written = 0;
+    const body = {
+      toString: () => {
+        written += 1;
+        return 'http request body: {"blocks":[]}';
+      },
+    };
+    const quiet = memoryLogger('info');
+    boltLogger(quiet.log).debug(body);
+    expect(written).toBe(0);
+    const loud = memoryLogger('debug');
+    boltLogger(loud.log).debug(body);
+    expect(written).toBe(1);
+  });
+
   it('Socket Mode: a submitted form, an unreadable message and the acknowledgement are not logged; the error is, scrubbed', async () => {
     const logged = memoryLogger('debug');
     const receiver = new SocketModeReceiver({
