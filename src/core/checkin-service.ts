@@ -391,20 +391,28 @@ export class CheckInService {
     measured?: MeasuredAccuracy,
   ): CheckInRecord {
     const w = windowsOf(role, now);
-    const inRange = (from: Date, until: Date) => {
-      const [f, u] = [from.getTime(), until.getTime()];
-      return daily.filter((d) => {
-        const at = d.start.getTime();
-        return at >= f && at < u;
-      });
-    };
-    const trendSeries = inRange(w.trendFrom, w.to)
-      .filter((d) => d.correctCount > 0)
-      .map((d) => ({ day: d.start.toISOString().slice(0, 10), accuracy: d.correctSum / d.correctCount }));
+    // One pass over the rollups (oldest first) sorts each into the windows it falls in.
+    const [baselineFrom, currentFrom, trendFrom, to] = [
+      w.baselineFrom.getTime(),
+      w.currentFrom.getTime(),
+      w.trendFrom.getTime(),
+      w.to.getTime(),
+    ];
+    const baseline: Array<RollupLike & { start: Date }> = [];
+    const current: Array<RollupLike & { start: Date }> = [];
+    const trendSeries: Array<{ day: string; accuracy: number }> = [];
+    for (const d of daily) {
+      const at = d.start.getTime();
+      if (at >= to) continue;
+      if (at >= currentFrom) current.push(d);
+      else if (at >= baselineFrom) baseline.push(d);
+      if (at >= trendFrom && d.correctCount > 0)
+        trendSeries.push({ day: d.start.toISOString().slice(0, 10), accuracy: d.correctSum / d.correctCount });
+    }
     const result = assessCheckIn(
       role.drift,
-      sumWindow(inRange(w.baselineFrom, w.currentFrom), 2 * w.windowDays),
-      sumWindow(inRange(w.currentFrom, w.to), w.windowDays),
+      sumWindow(baseline, 2 * w.windowDays),
+      sumWindow(current, w.windowDays),
       trendSeries.map((d) => d.accuracy),
       measured,
     );
