@@ -216,12 +216,23 @@ serveBench({
     await profiler.post('Profiler.enable');
     await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
     await profiler.post('Profiler.start');
+    // BENCH_HEAP_PROFILE=1: a sampling allocation profile of the same phase beside it (where the GC's work comes from).
+    if (process.env.BENCH_HEAP_PROFILE === '1')
+      await profiler.post('HeapProfiler.startSampling', {
+        samplingInterval: 32_768,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
   },
   /** Stops the profile `profileStart` started and writes it to `file` (a .cpuprofile, for Chrome's DevTools). */
   async profileStop(file: string) {
     if (!profiler) throw new Error('no profile started');
     const { profile } = await profiler.post('Profiler.stop');
     writeFileSync(file, JSON.stringify(profile));
+    if (process.env.BENCH_HEAP_PROFILE === '1') {
+      const heap = await profiler.post('HeapProfiler.stopSampling');
+      writeFileSync(file.replace(/\.cpuprofile$/, '.heapprofile'), JSON.stringify(heap.profile));
+    }
     profiler.disconnect();
     profiler = undefined;
   },
