@@ -69,9 +69,12 @@ export function sumWindow(rollups: readonly RollupLike[], days: number): WindowS
     w.correctSum += r.correctSum;
     w.correctCount += r.correctCount;
     w.costSum += r.costSum;
-    for (const [bin, n] of Object.entries(r.latency)) w.latency[Number(bin)] = (w.latency[Number(bin)] ?? 0) + n;
-    for (const [bin, n] of Object.entries(r.cost)) w.cost[Number(bin)] = (w.cost[Number(bin)] ?? 0) + n;
-    for (const [seg, s] of Object.entries(r.segments)) {
+    // Keys walked in place: a sweep sums some 20 rollups for each of thousands of agents, and
+    // Object.entries made a pair array per key (rollups are plain stored documents: own keys only).
+    for (const bin in r.latency) w.latency[Number(bin)] = (w.latency[Number(bin)] ?? 0) + r.latency[bin]!;
+    for (const bin in r.cost) w.cost[Number(bin)] = (w.cost[Number(bin)] ?? 0) + r.cost[bin]!;
+    for (const seg in r.segments) {
+      const s = r.segments[seg]!;
       const acc = (w.segments[seg] ??= { total: 0, favourable: 0 });
       acc.total += s.total ?? 0;
       acc.favourable += s.favourable ?? 0;
