@@ -18,6 +18,7 @@ import { loadFlowDefinitions } from '../src/flows/steps.js';
 import { MONGO_JAVA_SERVER_VERSION, startEmbeddedMongo } from '../src/store/embedded/embedded-mongo.js';
 import { agentRecord as baseAgentRecord, passingEvaluation, people } from '../test/helpers/harness.js';
 import type { BenchProcess } from './ipc.js';
+import { commandsOf } from '../test/helpers/commands.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The sample organisation in config/. */
@@ -170,7 +171,7 @@ export async function waitingRequests(roster: Roster, count: number, prefix: str
     Array.from({ length: count }, (_, i) => i),
     concurrency,
     async (i) => {
-      const { run, agentId } = await roster.services.commands.requestAgent(people.grace, {
+      const { run, agentId } = await commandsOf(roster.services).requestAgent(people.grace, {
         roleId: 'kb-answerer',
         name: `${prefix} ${i}`,
         purpose: 'Answers engineering how-to questions from the handbook.',
@@ -178,7 +179,7 @@ export async function waitingRequests(roster: Roster, count: number, prefix: str
         sponsors: [people.grace],
         justification: 'Benchmark.',
       });
-      await roster.services.commands.submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
+      await commandsOf(roster.services).submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
       ids[i] = run.id;
     },
   );

@@ -30,7 +30,7 @@ import { Development, promotionStartPerformer } from './core/development.js';
 import { RuntimeApprovals, RuntimeDecisions } from './core/runtime-approvals.js';
 import { BoundaryChanges } from './core/boundary-changes.js';
 import { Handoffs } from './core/handoffs.js';
-import { Commands } from './core/commands.js';
+import { CommandBus, createHandlers } from './commands/index.js';
 import { RunPresenter } from './core/presenter.js';
 import { findingInWords } from './core/checkin-assessment.js';
 import { CheckInService } from './core/checkin-service.js';
@@ -725,16 +725,6 @@ async function buildServices(s: ServiceSettings) {
     settings: accessSettings,
     clock,
   });
-  const commands = new Commands({
-    org,
-    agents: store.agents,
-    grants: store.grants,
-    audit,
-    reads: store.reads,
-    engine,
-    clock,
-    measuredRoles,
-  });
   const evaluations = new Evaluations({
     org,
     suites: s.suites,
@@ -846,6 +836,23 @@ async function buildServices(s: ServiceSettings) {
     pager,
   };
 
+  // Commands: every door (chat, CLI, agent API, MCP) runs a person's command through this bus;
+  // each handler gets its own few dependencies.
+  const bus = new CommandBus({
+    org,
+    reads: store.reads,
+    handlers: createHandlers({
+      decide: { engine },
+      cancelRequest: { engine },
+      requestAgent: { org, agents: store.agents, engine, shadows: alerts },
+      submitEvaluation: { org, agents: store.agents, engine, measuredRoles, clock },
+      listAgents: { org, agents: store.agents },
+      showAgent: { org, agents: store.agents, grants: store.grants, engine },
+      waitingApprovals: { engine },
+      openRequests: { engine },
+    }),
+  });
+
   const governance = new Governance({
     org,
     agents: store.agents,
@@ -943,7 +950,8 @@ async function buildServices(s: ServiceSettings) {
     runs: store.runs,
     engine,
     presenter,
-    commands,
+    /** Every person's command, from every door: parse, authorise, handle, audit. */
+    bus,
     access,
     reviews,
     /** Telemetry, check-ins and on-call alerts. */

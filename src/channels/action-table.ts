@@ -11,7 +11,8 @@ import {
 } from '../cards/ids.js';
 import { PROMPT_INPUTS, PROMPT_VERBS } from '../cards/supervision-view-models.js';
 import { cardIdSchema, type CardModel } from '../cards/view-models.js';
-import { DENY_REASON_NEEDED } from '../core/commands.js';
+import type { CommandBus } from '../commands/index.js';
+import { DENY_REASON_NEEDED } from '../core/requests.js';
 import { isRosterError } from '../core/errors.js';
 import type { ChatService } from './chat.js';
 import { AccessChat, type GrantAction } from './chat-access.js';
@@ -30,8 +31,10 @@ import { ALERT_VERBS, CHECKIN_VERBS, type AlertCheckInChat } from './chat-alerts
 /** Where an action is on offer. */
 export type ActionPlatform = 'slack' | 'teams';
 
-/** What an action needs besides the person: the chat layer, and how the platform asking works. */
+/** What an action needs besides the person: the command bus, the chat layer, and how the platform asking works. */
 export interface ActionContext {
+  /** Where an action's command goes, the same from every platform. */
+  bus: CommandBus;
   chat: ChatService;
   supervision: AlertCheckInChat;
   /**
@@ -236,12 +239,14 @@ async function decide(
 ): Promise<ActionResult> {
   const ids = { runId: input.runId ?? '', stepId: input.stepId ?? '' };
   try {
-    const decided = await ctx.chat.decide(
-      person,
-      { ...ids, decision: input.decision, ...(input.comment ? { comment: input.comment } : {}) },
-      ctx.waitsForAnswer ? { answerFirst: true } : {},
-    );
-    return { decided };
+    const run = await ctx.bus.execute(person, {
+      type: 'run.decide',
+      ...ids,
+      decision: input.decision,
+      ...(input.comment ? { comment: input.comment } : {}),
+      ...(ctx.waitsForAnswer ? { answerFirst: true } : {}),
+    });
+    return { decided: await ctx.chat.approvalCard(person, run.id, ids.stepId, run) };
   } catch (err) {
     if (ctx.waitsForAnswer && isRosterError(err) && err.code === 'already_decided') {
       return { decided: await ctx.chat.approvalCard(person, ids.runId, ids.stepId) };

@@ -768,7 +768,7 @@ export class CardActionsChat {
    */
   async versionForm(person: Person, agentKey?: string): Promise<CardModel> {
     if (!agentKey) return this.pickerPrompt(person, 'version_propose');
-    const { agent } = await this.services.commands.showAgent(person.email, agentKey);
+    const { agent } = await this.services.bus.execute(person, { type: 'agent.show', agent: agentKey });
     assertMayProposeVersion(person, agent);
     return this.versionPrompt(agent);
   }
@@ -776,7 +776,7 @@ export class CardActionsChat {
   /** The knowledge-note form for `note <agent>` typed without words, for those who may add notes; `note` alone picks the agent. */
   async noteForm(person: Person, agentKey?: string): Promise<CardModel> {
     if (!agentKey) return this.pickerPrompt(person, 'agent_note');
-    const { agent } = await this.services.commands.showAgent(person.email, agentKey);
+    const { agent } = await this.services.bus.execute(person, { type: 'agent.show', agent: agentKey });
     this.assertMayNote(person, agent);
     return this.agentNotePrompt(agent);
   }
@@ -784,7 +784,7 @@ export class CardActionsChat {
   /** The postpone form for `retrain <agent> postpone` without days; `retrain` alone picks among the agents due. */
   async postponeForm(person: Person, agentKey?: string): Promise<CardModel> {
     if (!agentKey) return this.pickerPrompt(person, 'retrain_postpone');
-    const { agent } = await this.services.commands.showAgent(person.email, agentKey);
+    const { agent } = await this.services.bus.execute(person, { type: 'agent.show', agent: agentKey });
     await this.services.development.retrainingManager(person.email, agent.id);
     return this.postponePrompt(agent);
   }

@@ -127,7 +127,7 @@ export class GovernanceChat {
         },
       } as CardModel;
     }
-    const agent = (await this.services.commands.showAgent(person.email, command.agent)).agent;
+    const agent = (await this.services.bus.execute(person, { type: 'agent.show', agent: command.agent })).agent;
     const since = command.days ? new Date(Date.now() - command.days * 86_400_000) : undefined;
     return this.decisionLog(person, agent.id, { ...(since ? { since } : {}), ...(command.outcome ? { outcome: command.outcome } : {}) });
   }

@@ -255,6 +255,6 @@ export class OffboardingChat {
 
   private async find(person: Person, key: string): Promise<AgentRecord> {
     if (!key) throw new InvalidInputError('Name the agent by id or by "name in quotes".');
-    return (await this.services.commands.showAgent(person.email, key)).agent;
+    return (await this.services.bus.execute(person, { type: 'agent.show', agent: key })).agent;
   }
 }

@@ -21,24 +21,19 @@ import { cardModel, type CardModel, type DataOf } from '../cards/view-models.js'
 import { reportedByAgent } from '../cards/text.js';
 import { ACCESS_DATASET, HOME_SURFACE, PEOPLE_DATASET } from '../cards/ids.js';
 import type { Services } from '../services.js';
-import type { DecideOptions } from '../flows/engine.js';
 import type { AgentRecord } from '../core/agents.js';
 import type { BoundaryChangeRecord } from '../core/boundary-changes.js';
 import type { HandoffRecord } from '../core/handoffs.js';
 import { ForbiddenError, InvalidInputError, isRosterError, NotFoundError, RateLimitedError, RosterError } from '../core/errors.js';
 import { parseAgentRequest, validateAgentRequest } from '../core/agent-request.js';
-import {
-  mayTypeInResults,
-  offersCancel,
-  typedInReasonGiven,
-  typedInRefusal,
-  TYPED_IN_REASON_NEEDED,
-  type ListScope,
-} from '../core/commands.js';
+import { offersCancel } from '../core/requests.js';
+import { typedInReasonGiven, typedInRefusal, TYPED_IN_REASON_NEEDED } from '../core/evaluation.js';
+import type { ListScope } from '../commands/index.js';
 import {
   isConcernedByRun,
   isDashboardReader,
   isItAdmin,
+  mayTypeInResults,
   mayAddKnowledgeNote,
   mayAskReactivation,
   mayListAllAgents,
@@ -565,23 +560,16 @@ export class ChatService {
   /** Submits the request form; field problems come back keyed by form field. */
   async submitRequest(person: Person, values: RequestFormValues): Promise<FormResult> {
     try {
-      // Registering a shadow agent: only who may click Register on its open alert may submit.
-      const shadow = values.registerAgentId
-        ? await this.services.supervision.alerts.registrableShadow(person, values.registerAgentId)
-        : undefined;
-      const { run, agentId } = await this.services.commands.requestAgent(
-        person.email,
-        {
-          roleId: values.roleId,
-          name: values.agentName ?? '',
-          purpose: values.purpose ?? '',
-          businessUnit: values.businessUnit ?? '',
-          sponsors: values.sponsors ?? [],
-          justification: values.justification ?? '',
-        },
-        shadow ? { agentId: shadow.agentId } : {},
-      );
-      if (shadow) await this.services.supervision.alerts.registrationRequested(person.email, shadow.id, run.id);
+      const { run, agentId } = await this.services.bus.execute(person, {
+        type: 'agent.request',
+        roleId: values.roleId,
+        name: values.agentName ?? '',
+        purpose: values.purpose ?? '',
+        businessUnit: values.businessUnit ?? '',
+        sponsors: values.sponsors ?? [],
+        justification: values.justification ?? '',
+        ...(values.registerAgentId ? { shadowAgentId: values.registerAgentId } : {}),
+      });
       const card = this.services.presenter.status(run);
       return { ok: true, reply: { card: { kind: card.kind, data: card.data } as CardModel }, agentId };
     } catch (err) {
@@ -594,7 +582,7 @@ export class ChatService {
   }
 
   async list(person: Person, scope: ListScope, status?: AgentStatus[]): Promise<CardModel> {
-    const agents = await this.services.commands.listAgents(person.email, scope, status);
+    const agents = await this.services.bus.execute(person, { type: 'agents.list', scope, ...(status ? { status } : {}) });
     const title =
       scope === 'mine'
         ? 'Your agents'
@@ -669,7 +657,7 @@ export class ChatService {
   }
 
   async profile(person: Person, agentKey: string): Promise<CardModel> {
-    const view = await this.services.commands.showAgent(person.email, agentKey);
+    const view = await this.services.bus.execute(person, { type: 'agent.show', agent: agentKey });
     const a = view.agent;
     const role = roleById(this.org, a.catalogRoleId);
     const linked = async (id?: string) => {
@@ -777,7 +765,7 @@ export class ChatService {
     errors?: Record<string, string>,
     selfReported = false,
   ): Promise<ChatReply> {
-    const view = await this.services.commands.showAgent(person.email, agentKey);
+    const view = await this.services.bus.execute(person, { type: 'agent.show', agent: agentKey });
     const role = roleById(this.org, view.agent.catalogRoleId);
     const measured = role ? this.services.evaluations.suite(role.id) !== undefined : false;
     const admin = mayTypeInResults(person);
@@ -850,7 +838,9 @@ export class ChatService {
       return { ok: false, errors: missing, reply: await this.evaluationForm(person, values.agentId, values, missing) };
     }
     try {
-      const { verdict } = await this.services.commands.submitEvaluation(person.email, values.agentId, {
+      const { verdict } = await this.services.bus.execute(person, {
+        type: 'evaluation.submit',
+        agentId: values.agentId,
         accuracy: values.accuracy as number,
         p95LatencyMs: values.p95LatencyMs as number,
         costPerTaskUSD: values.costPerTaskUsd as number,
@@ -898,24 +888,11 @@ export class ChatService {
   }
 
   /**
-   * Approve or deny; returns this person's fresh view of the approval card. With `answerFirst`,
-   * it resolves once the decision and its audit entry are stored, and the other cards are updated after.
-   */
-  async decide(
-    person: Person,
-    input: { runId: string; stepId: string; decision: 'approve' | 'deny'; comment?: string },
-    options: DecideOptions = {},
-  ): Promise<CardModel> {
-    const run = await this.services.commands.decide(person.email, input, options);
-    return this.approvalCard(person, run.id, input.stepId, run);
-  }
-
-  /**
    * Cancels a request of this person's (or any, for an IT admin); returns their fresh status card,
    * which says who cancelled and has no buttons left. The approvers' cards are updated by the engine.
    */
   async cancelRequest(person: Person, runId: string, reason?: string): Promise<CardModel> {
-    const run = await this.services.commands.cancelRequest(person.email, runId, reason);
+    const run = await this.services.bus.execute(person, { type: 'request.cancel', runId, ...(reason !== undefined ? { reason } : {}) });
     const card = this.services.presenter.status(run);
     return { kind: card.kind, data: card.data } as CardModel;
   }
@@ -992,7 +969,7 @@ export class ChatService {
   /** Agents waiting on this person: runtime approvals (on their approval cards) and hand-offs to take or resolve. */
   async pending(person: Person): Promise<CardModel> {
     const [waiting, cases] = await Promise.all([
-      this.services.commands.approvalsWaitingFor(person.email),
+      this.services.bus.execute(person, { type: 'approvals.waiting' }),
       this.services.handoffs.openFor(person.email),
     ]);
     const runtime = waiting.filter((run) => run.flowId === 'runtime-approval');
@@ -1034,7 +1011,7 @@ export class ChatService {
 
   /** A sponsor asks IT to change an action's boundary; the change waits for an IT admin's approval. */
   private async boundaryChange(person: Person, command: Extract<ChatCommand, { name: 'boundary' }>): Promise<CardModel> {
-    const { agent } = await this.services.commands.showAgent(person.email, command.agent);
+    const { agent } = await this.services.bus.execute(person, { type: 'agent.show', agent: command.agent });
     const change = await this.services.boundaryChanges.request(person, {
       agent: agent.id,
       action: command.action,
@@ -1052,9 +1029,9 @@ export class ChatService {
   /** The person's dashboard: their agents, approvals waiting for them, their open requests. */
   async home(person: Person, found?: CardModel): Promise<CardModel> {
     const [mine, waiting, open, fleet, cases, changes] = await Promise.all([
-      this.services.commands.listAgents(person.email, 'mine'),
-      this.services.commands.approvalsWaitingFor(person.email),
-      this.services.commands.openRequests(person.email),
+      this.services.bus.execute(person, { type: 'agents.list', scope: 'mine' }),
+      this.services.bus.execute(person, { type: 'approvals.waiting' }),
+      this.services.bus.execute(person, { type: 'requests.open' }),
       maySeeFleetOnHome(person) ? this.services.dashboard.fleet() : undefined,
       this.services.handoffs.openFor(person.email),
       this.services.boundaryChanges.pendingFor(person),

@@ -3,7 +3,7 @@ import type { OrgConfig, Person } from '../config/schemas.js';
 import { closestMatch } from '../config/did-you-mean.js';
 import { businessUnitById, findPersonByEmail, findPersonBySlackId, roleById, scopeById } from '../config/directory.js';
 import type { AgentRecord } from './agents.js';
-import type { ReadLog } from './commands.js';
+import type { ReadLog } from './audit.js';
 import { InvalidInputError, UnknownPersonError } from './errors.js';
 import { AGENT_STATUSES, type AgentStatus } from './lifecycle.js';
 import { agentVisibility, maySeeAgent } from './policies.js';

@@ -572,11 +572,17 @@ export class AlertService {
    * request form's submit checks again, since the form's hidden id is client data.
    */
   async registrableShadow(actor: Person, agentId: string): Promise<AlertRecord> {
-    const [alert] = await this.deps.alerts.list({ agentId: String(agentId), kind: 'shadow', status: ['open', 'acknowledged', 'snoozed'] });
-    if (!alert) throw new InvalidInputError(`No unregistered agent ${String(agentId).slice(0, 200)} is waiting to be registered.`);
+    const alert = await this.openShadow(agentId);
     assertMayRegisterShadow(this.deps.org, actor, alert);
     if (typeof alert.details.registrationRunId === 'string')
       throw new InvalidInputError(`${alert.agentId} is already being registered (request ${alert.details.registrationRunId}).`);
+    return alert;
+  }
+
+  /** The open shadow alert of an agent running unregistered, or the coded refusal saying none is waiting. */
+  async openShadow(agentId: string): Promise<AlertRecord> {
+    const [alert] = await this.deps.alerts.list({ agentId: String(agentId), kind: 'shadow', status: ['open', 'acknowledged', 'snoozed'] });
+    if (!alert) throw new InvalidInputError(`No unregistered agent ${String(agentId).slice(0, 200)} is waiting to be registered.`);
     return alert;
   }
 

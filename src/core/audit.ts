@@ -87,6 +87,16 @@ export interface AppendManyOptions {
   keys?: readonly string[];
 }
 
+/**
+ * Where reads (`show`, `list`) are recorded: an append-only log beside the audit chain, so looking
+ * at an agent never queues behind the chain's appends.
+ */
+export interface ReadLog {
+  record(entry: AuditInput): Promise<void>;
+  /** Recorded reads, oldest first (of one agent when given). */
+  list(filter?: { agentId?: string; limit?: number }): Promise<Array<AuditInput & { at: Date }>>;
+}
+
 /** The port every command and decision writes to. */
 export interface AuditLog {
   /**

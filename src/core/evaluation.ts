@@ -281,3 +281,18 @@ export function versionOutcome(verdict: EvaluationVerdict, regressed: readonly s
     reasons: [...verdict.results.filter((r) => !r.passed).map((r) => r.explanation), ...regressed],
   };
 }
+
+/** Why typed-in results need a reason, as the form shows it on the reason (notes) field. */
+export const TYPED_IN_REASON_NEEDED = 'Say why the results are typed in rather than measured (at least 5 characters).';
+
+/** Whether a typed-in reason is long enough to say something. */
+export function typedInReasonGiven(notes: string | undefined): boolean {
+  return (notes?.trim().length ?? 0) >= 5;
+}
+
+/** What someone who may not type results in is told instead: Roster measures the role itself, or IT must act. */
+export function typedInRefusal(role: { id: string; title: string }, agentName: string, measured: boolean): string {
+  return measured
+    ? `Roster measures ${role.title} agents itself: register ${agentName}'s endpoint ("eval ${agentName}") and Roster runs the role's suite against it. Only an IT admin may type results in instead, with a reason.`
+    : `Roster has no evaluation suite for ${role.title} agents yet, so it cannot measure ${agentName} itself. Ask IT: an IT admin can add evals/${role.id}.yaml (then register the endpoint and Roster runs it), or record the results with a reason.`;
+}

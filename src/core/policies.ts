@@ -80,6 +80,15 @@ export function maySeeAgent(
   );
 }
 
+/** Refuses an agent to who may not see it, as "not found", exactly like an id that does not exist. */
+export function assertMaySeeAgent(
+  org: OrgConfig,
+  person: Person,
+  agent: Pick<AgentRecord, 'id' | 'sponsors' | 'requestedBy' | 'businessUnit' | 'proposedSponsors'>,
+): void {
+  if (!maySeeAgent(org, person, agent)) throw new NotFoundError('the agent', agent.id);
+}
+
 /** Whether the person may list every agent of the organisation (`list all`): the oversight roles. */
 export function mayListAllAgents(person: Person): boolean {
   return hasOversight(person);
@@ -344,6 +353,21 @@ export function assertMayProposeVersion(person: Person, agent: Pick<AgentRecord,
 /** Typed-in evaluation results are claims, not measurements: only IT admins may record them, with a reason. */
 export function mayTypeInResults(person: Person): boolean {
   return isItAdmin(person);
+}
+
+/**
+ * Refuses typed-in results to all but IT admins: who may not even manage the agent's evaluation
+ * is told so; who may is told `measuredInstead` (how Roster measures the agent, or who can).
+ */
+export function assertMayTypeInResults(
+  person: Person,
+  agent: Pick<AgentRecord, 'sponsors' | 'requestedBy'>,
+  measuredInstead: string,
+): void {
+  if (mayTypeInResults(person)) return;
+  if (!mayManageEvaluation(person, agent))
+    throw new ForbiddenError("Only the agent's requester, its sponsors or an IT admin can evaluate it.");
+  throw new ForbiddenError(measuredInstead);
 }
 
 /**

@@ -7,7 +7,7 @@ import type { AgentRequestContext } from './agent-request.js';
 import { accessNotifyCard } from './access-cards.js';
 import type { RuntimeRunContext } from './runtime-approvals.js';
 import type { OutgoingCard } from './notifications.js';
-import { offersCancel } from './commands.js';
+import { offersCancel } from './requests.js';
 import { displayDate } from './time.js';
 
 /** What a completed run means, per flow, for the requester's status card. */

@@ -1,5 +1,5 @@
 import type { Connection } from 'mongoose';
-import type { ReadLog } from '../core/commands.js';
+import type { ReadLog } from '../core/audit.js';
 
 /** The collection of recorded reads (who looked at which agents, when). */
 export const READ_LOG_COLLECTION = 'audit_reads';

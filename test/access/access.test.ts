@@ -1,6 +1,7 @@
 import type { AuditEntry } from '../../src/core/audit.js';
 import { eventually, people, type Harness } from '../helpers/harness.js';
 import { activeAgent, breakGlassAllowed, errorOf, startAccessHarness } from './support.js';
+import { commandsOf } from '../helpers/commands.js';
 
 const hiroshi = 'hiroshi.tanaka@brightwater.example'; // data-owner:crm
 const priya = 'priya.raman@brightwater.example'; // approver:customer-support, data-owner:tickets
@@ -10,7 +11,7 @@ const auditOf = async (h: Harness, grantId: string): Promise<AuditEntry[]> =>
 
 /** The approvals of a crm:read request by Tom, the agent's only sponsor: IT (in his place), the CRM data owner, the DPO. */
 async function approveCrmRead(h: Harness, runId: string) {
-  const { commands } = h.services;
+  const commands = commandsOf(h.services);
   await commands.decide(people.liam, { runId, stepId: 'approvals', decision: 'approve' });
   await commands.decide(hiroshi, { runId, stepId: 'approvals', decision: 'approve' });
   return commands.decide(people.elena, { runId, stepId: 'approvals', decision: 'approve' });
@@ -40,7 +41,7 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
       ['dpo', [people.elena]],
     ]);
     expect(
-      await errorOf(h.services.commands.decide(people.tom, { runId: run.id, stepId: 'approvals', decision: 'approve' })),
+      await errorOf(commandsOf(h.services).decide(people.tom, { runId: run.id, stepId: 'approvals', decision: 'approve' })),
     ).toMatchObject({
       code: 'separation_of_duties',
     });
@@ -57,7 +58,7 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
     expect(Date.parse(active.startsAt)).toBeGreaterThanOrEqual(before - 50);
     expect(Date.parse(active.expiresAt) - Date.parse(active.startsAt)).toBe(3000);
     expect(active.approvedBy.sort()).toEqual([people.elena, hiroshi, people.liam].sort());
-    const profile = await h.services.commands.showAgent(people.tom, agent.id);
+    const profile = await commandsOf(h.services).showAgent(people.tom, agent.id);
     expect(profile.grants.filter((g) => g.status === 'active').map((g) => g.scope)).toEqual(['crm:read']);
     expect(h.notifier.to(people.tom, 'grant-notice').map((m) => m.card.data.title)).toContain('Support Copilot has crm:read for 3 seconds');
 
@@ -81,7 +82,7 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
     h = await startAccessHarness();
     const agent = await activeAgent(h);
     const denied = await h.services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Orders.' });
-    await h.services.commands.decide(hiroshi, {
+    await commandsOf(h.services).decide(hiroshi, {
       runId: denied.run.id,
       stepId: 'approvals',
       decision: 'deny',
@@ -207,10 +208,10 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
     for (let i = 0; i < 4; i++) {
       const agent = await activeAgent(h, { name: `Race ${i}` });
       const { run, grant } = await h.services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Race.' });
-      await h.services.commands.decide(people.liam, { runId: run.id, stepId: 'approvals', decision: 'approve' });
-      await h.services.commands.decide(hiroshi, { runId: run.id, stepId: 'approvals', decision: 'approve' });
+      await commandsOf(h.services).decide(people.liam, { runId: run.id, stepId: 'approvals', decision: 'approve' });
+      await commandsOf(h.services).decide(hiroshi, { runId: run.id, stepId: 'approvals', decision: 'approve' });
       await Promise.allSettled([
-        h.services.commands.decide(people.elena, { runId: run.id, stepId: 'approvals', decision: 'approve' }),
+        commandsOf(h.services).decide(people.elena, { runId: run.id, stepId: 'approvals', decision: 'approve' }),
         h.services.access.revokeGrant(people.aisha, grant.id, 'Not needed after all.'),
       ]);
       const final = (await h.services.grants.get(grant.id))!;

@@ -7,6 +7,7 @@ import { buttonClick, interaction, postSlack, slashCommand } from '../helpers/sl
 import { actionElements } from '../helpers/slack-blocks.js';
 import { button, cardText, cardVerbs } from './teams/card-reading.js';
 import { type TeamsClient, teamsUser } from './teams/teams-client.js';
+import { commandsOf } from '../helpers/commands.js';
 
 /*
  * Cancelling a pending request, end to end: the requester's status card carries Cancel (Slack
@@ -142,7 +143,7 @@ describe('cancelling a pending request in Slack and Teams', () => {
   it('an agent request: Tom cancels it from his Teams status card; the Slack approver card says so', async () => {
     const tom = teamsUser(roster.chat.person(people.tom)!);
     await client.install(tom);
-    const { run: started, agentId } = await roster.services.commands.requestAgent(people.tom, {
+    const { run: started, agentId } = await commandsOf(roster.services).requestAgent(people.tom, {
       roleId: 'support-assistant',
       name: 'Refund Helper',
       purpose: 'Drafts refund replies for the support team.',
@@ -150,7 +151,7 @@ describe('cancelling a pending request in Slack and Teams', () => {
       sponsors: [people.tom],
       justification: 'Refund tickets wait two days today.',
     });
-    await roster.services.commands.submitEvaluation(
+    await commandsOf(roster.services).submitEvaluation(
       people.liam,
       agentId,
       passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'support-assistant'),

@@ -9,6 +9,7 @@ import { agentRecord, degradedCheckIn, eventually } from '../helpers/harness.js'
 import { actionElements } from '../helpers/slack-blocks.js';
 import { approvalCardsTo, approveValueOf } from '../helpers/slack-journeys.js';
 import { buttonClick, interaction, postSlack, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
+import { commandsOf } from '../helpers/commands.js';
 
 /*
  * The holes of issue 15 items 3, 4, 7 and 9, tried as an attacker would: signed Slack deliveries to
@@ -101,7 +102,12 @@ describe('issue 15 domain holes, attacked through Slack', () => {
     await command(LIAM, `retire ${helper.id} obsolete now`, 'retire');
     const run = (await roster.services.runs.list({ agentId: helper.id, flowId: 'retirement' }))[0]!;
     expect((await roster.services.agents.get(helper.id))?.status).toBe('retiring');
-    await roster.services.commands.decide(LIAM.email, { runId: run.id, stepId: 'signoffs', decision: 'deny', comment: 'changed my mind' });
+    await commandsOf(roster.services).decide(LIAM.email, {
+      runId: run.id,
+      stepId: 'signoffs',
+      decision: 'deny',
+      comment: 'changed my mind',
+    });
     await eventually(async () => (await roster.services.agents.get(helper.id))?.status === 'active');
 
     // A suspended agent (suspended from probation by the approved flow) comes back only through Reactivate.
@@ -129,7 +135,7 @@ describe('issue 15 domain holes, attacked through Slack', () => {
     // ...but may not also be the IT admin who approves: separation of duties.
     expect(atIt.waitingFor).not.toContain(LIAM.email);
     await expect(
-      roster.services.commands.decide(LIAM.email, { runId: react!.id, stepId: 'it-approval', decision: 'approve' }),
+      commandsOf(roster.services).decide(LIAM.email, { runId: react!.id, stepId: 'it-approval', decision: 'approve' }),
     ).rejects.toMatchObject({ code: 'separation_of_duties' });
     expect((await roster.services.agents.get(helper.id))?.status).toBe('suspended');
     const itCard = await eventually(() => approvalCardsTo(slack, AISHA.id, react!.id)[0]);
@@ -197,7 +203,7 @@ describe('issue 15 domain holes, attacked through Slack', () => {
   }, 30_000);
 
   it('a named sponsor counts only after accepting; the requester cannot accept for them', async () => {
-    const { agentId } = await roster.services.commands.requestAgent(LIAM.email, {
+    const { agentId } = await commandsOf(roster.services).requestAgent(LIAM.email, {
       roleId: 'kb-answerer',
       name: 'Runbook Reader',
       purpose: 'Reads runbooks aloud to on-call.',

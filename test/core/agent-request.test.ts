@@ -1,10 +1,11 @@
 import type { AuditEntry } from '../../src/core/audit.js';
 import { errorOf, eventually, FAST_FLOWS, passingEvaluation, people, startHarness, type Harness } from '../helpers/harness.js';
+import { commandsOf } from '../helpers/commands.js';
 
 const HR_ROLE = 'hr-onboarding-assistant'; // high risk, touches PII and health data
 
 async function requestHrAgent(h: Harness, name = 'Onboarding Buddy') {
-  return h.services.commands.requestAgent(people.amara, {
+  return commandsOf(h.services).requestAgent(people.amara, {
     roleId: HR_ROLE,
     name,
     purpose: 'Guides new hires through their first two weeks and answers benefits questions.',
@@ -24,7 +25,8 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
 
   it('drives a high-risk PII role from request through evaluation and four approvals to active', async () => {
     h = await startHarness();
-    const { commands, agents, grants, audit } = h.services;
+    const { agents, grants, audit } = h.services;
+    const commands = commandsOf(h.services);
     const { run, agentId } = await requestHrAgent(h);
     expect(run.status).toBe('waiting');
     expect((await agents.get(agentId))?.status).toBe('requested');
@@ -111,7 +113,7 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
 
   it('explains a failed evaluation metric by metric and accepts a resubmission', async () => {
     h = await startHarness();
-    const { commands } = h.services;
+    const commands = commandsOf(h.services);
     const { agentId, run } = await requestHrAgent(h);
     const role = h.org.catalog.find((r) => r.id === HR_ROLE)!;
     const failing = {
@@ -142,7 +144,8 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
 
   it('a deny ends the run with its reason and rejects the agent; a deny without reason is refused', async () => {
     h = await startHarness();
-    const { commands, agents } = h.services;
+    const { agents } = h.services;
+    const commands = commandsOf(h.services);
     const { agentId, run } = await requestHrAgent(h);
     await commands.submitEvaluation(people.aisha, agentId, passingEvaluation(h.org, HR_ROLE));
     await commands.decide(people.sofia, { runId: run.id, stepId: 'approvals', decision: 'approve' });
@@ -171,7 +174,8 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
 
   it('separation of duties, outsiders and unknown people are refused with coded errors, changing nothing', async () => {
     h = await startHarness();
-    const { commands, runs } = h.services;
+    const { runs } = h.services;
+    const commands = commandsOf(h.services);
     // Sofia approves for people-ops, but she requests this one herself.
     const { run, agentId } = await commands.requestAgent(people.sofia, {
       roleId: HR_ROLE,
@@ -209,7 +213,7 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
   it('rejects invalid requests with a message per field', async () => {
     h = await startHarness();
     const err = await errorOf(
-      h.services.commands.requestAgent(people.daniel, {
+      commandsOf(h.services).requestAgent(people.daniel, {
         roleId: 'support-assistant',
         name: 'x',
         purpose: 'Answers tickets',
@@ -220,7 +224,7 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
     expect(err.code).toBe('invalid_input');
     expect(err.userMessage).toContain('at least 2 characters');
     const err2 = await errorOf(
-      h.services.commands.requestAgent(people.daniel, {
+      commandsOf(h.services).requestAgent(people.daniel, {
         roleId: 'support-assistant',
         name: 'Ticket Bot',
         purpose: 'Answers tickets',
@@ -234,7 +238,8 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
 
   it('20 concurrent decisions (same and different people) yield exactly one onboarding', async () => {
     h = await startHarness();
-    const { commands, audit, grants } = h.services;
+    const { audit, grants } = h.services;
+    const commands = commandsOf(h.services);
     const { run, agentId } = await requestHrAgent(h, 'Race Runner');
     await commands.submitEvaluation(people.aisha, agentId, passingEvaluation(h.org, HR_ROLE));
     const deciders = [people.sofia, people.liam, people.aisha, people.grace, people.elena];
@@ -266,7 +271,8 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
 
   it('expires without a decision: the run ends expired, cards say so, late approvals are refused', async () => {
     h = await startHarness({ flows: FAST_FLOWS });
-    const { commands, agents } = h.services;
+    const { agents } = h.services;
+    const commands = commandsOf(h.services);
     const { run, agentId } = await requestHrAgent(h, 'Slow Decider');
     await commands.submitEvaluation(people.aisha, agentId, passingEvaluation(h.org, HR_ROLE));
     await commands.decide(people.sofia, { runId: run.id, stepId: 'approvals', decision: 'approve' });
@@ -291,7 +297,7 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
   it('reminders and escalation still fire after a restart in the middle of the run', async () => {
     h = await startHarness({ flows: FAST_FLOWS });
     const { run, agentId } = await requestHrAgent(h, 'Restart Survivor');
-    await h.services.commands.submitEvaluation(people.aisha, agentId, passingEvaluation(h.org, HR_ROLE));
+    await commandsOf(h.services).submitEvaluation(people.aisha, agentId, passingEvaluation(h.org, HR_ROLE));
     const cardsBefore = h.notifier.messages.length;
 
     // Roster stops and comes back (new scheduler, new services) on the same database.

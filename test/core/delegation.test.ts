@@ -9,12 +9,13 @@ import { buttonClick, interaction, postSlack, sign, slashCommand, viewSubmission
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { button, cardText, inputIds } from '../channels/teams/card-reading.js';
 import { teamsUser } from '../channels/teams/teams-client.js';
+import { commandsOf } from '../helpers/commands.js';
 
 const NOAH = 'noah.fischer@brightwater.example';
 const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
 
 async function financeRequest(h: Harness, requester: string, name: string) {
-  const { run, agentId } = await h.services.commands.requestAgent(requester, {
+  const { run, agentId } = await commandsOf(h.services).requestAgent(requester, {
     roleId: 'kb-answerer',
     name,
     purpose: 'Answers questions about month-end close from the finance handbook.',
@@ -24,8 +25,8 @@ async function financeRequest(h: Harness, requester: string, name: string) {
   });
   // Typed-in results are an IT admin's to record, with a reason.
   return (
-    (await h.services.commands.submitEvaluation('liam.oneill@brightwater.example', agentId, passingEvaluation(h.org, 'kb-answerer'))).run ??
-    run
+    (await commandsOf(h.services).submitEvaluation('liam.oneill@brightwater.example', agentId, passingEvaluation(h.org, 'kb-answerer')))
+      .run ?? run
   );
 }
 
@@ -60,11 +61,11 @@ describe('delegation while away (out of office)', () => {
     expect(h.notifier.to(NOAH, 'approval-request').find((m) => m.card.data.runId === run.id)?.card.data).toMatchObject({ canDecide: true });
 
     // Noah approves: it counts as Maya's approval, once.
-    const decided = await h.services.commands.decide(NOAH, { runId: run.id, stepId: 'approvals', decision: 'approve' });
+    const decided = await commandsOf(h.services).decide(NOAH, { runId: run.id, stepId: 'approvals', decision: 'approve' });
     expect(decided.steps.approvals?.decisions).toEqual([expect.objectContaining({ by: people.maya, delegate: NOAH, decision: 'approve' })]);
     expect(decided.waitingFor).not.toContain(people.maya);
     expect(decided.waitingFor).not.toContain(NOAH);
-    expect((await errorOf(h.services.commands.decide(NOAH, { runId: run.id, stepId: 'approvals', decision: 'approve' }))).code).toBe(
+    expect((await errorOf(commandsOf(h.services).decide(NOAH, { runId: run.id, stepId: 'approvals', decision: 'approve' }))).code).toBe(
       'already_decided',
     );
     const entry = (await h.services.audit.export({ agentId: String(run.subject.agentId) })).find((e) => e.action === 'decision.approve');
@@ -83,7 +84,7 @@ describe('delegation while away (out of office)', () => {
     expect(h.notifier.to(NOAH, 'approval-request').find((m) => m.card.data.runId === before.id)?.card.data).toMatchObject({
       canDecide: false,
     });
-    expect((await errorOf(h.services.commands.decide(NOAH, { runId: before.id, stepId: 'approvals', decision: 'approve' }))).code).toBe(
+    expect((await errorOf(commandsOf(h.services).decide(NOAH, { runId: before.id, stepId: 'approvals', decision: 'approve' }))).code).toBe(
       'forbidden',
     );
     const actions = (await h.services.audit.export({})).map((e) => e.action);
@@ -98,7 +99,7 @@ describe('delegation while away (out of office)', () => {
     expect(run.waitingFor).not.toContain(people.daniel);
     expect(h.notifier.to(people.daniel, 'approval-request')).toHaveLength(0);
     expect(
-      (await errorOf(h.services.commands.decide(people.daniel, { runId: run.id, stepId: 'approvals', decision: 'approve' }))).code,
+      (await errorOf(commandsOf(h.services).decide(people.daniel, { runId: run.id, stepId: 'approvals', decision: 'approve' }))).code,
     ).toMatch(/separation_of_duties|forbidden/);
   });
 

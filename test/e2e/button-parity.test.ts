@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AgentRecord, GrantRecord } from '../../src/core/agents.js';
 import type { AuditEntry } from '../../src/core/audit.js';
-import { DENY_REASON_NEEDED } from '../../src/core/commands.js';
+import { DENY_REASON_NEEDED } from '../../src/core/requests.js';
 import {
   buttonData,
   clickingOnSlack,

@@ -4,6 +4,7 @@ import { loadOrgConfig } from '../../src/config/org-config.js';
 import { FakeAgent, KB_ANSWERER_ALL_RIGHT, type Behaviour } from '../helpers/fake-agent.js';
 import { eventually, people, SHIPPED_CONFIG, startHarness, type Harness } from '../helpers/harness.js';
 import { projectRoot } from '../helpers/roster-process.js';
+import { commandsOf } from '../helpers/commands.js';
 
 const org = loadOrgConfig(SHIPPED_CONFIG);
 const e2e = loadEvalSuites(path.join(projectRoot, 'test/fixtures/evals/e2e'), org).get('kb-answerer')!;
@@ -39,7 +40,8 @@ describe('scheduled re-interviews feed check-ins with measured accuracy', () => 
 
   it('Agenda re-runs the suite on its cadence; the check-in holds the latest measured accuracy against admission and degrades', async () => {
     h = await startHarness({ suites, evaluation: { progressEveryMs: 0, rerunEvery: '1 second' } });
-    const { commands, evaluations, agents, engine, audit } = h.services;
+    const { evaluations, agents, engine, audit } = h.services;
+    const commands = commandsOf(h.services);
     const { agentId, run: request } = await commands.requestAgent(people.amara, {
       roleId: 'kb-answerer',
       name: 'Handbook Helper',

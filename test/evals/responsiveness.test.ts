@@ -10,6 +10,7 @@ import { startTestRoster } from '../helpers/app.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, eventually, passingEvaluation, people, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { buttonClick, interaction, postSlack } from '../helpers/slack-requests.js';
+import { commandsOf } from '../helpers/commands.js';
 
 /** Bolt acknowledges an interaction by answering its HTTP request; Slack gives up after 3 s. */
 const SLACK_ACK_WINDOW_MS = 3000;
@@ -58,7 +59,7 @@ describe('Roster stays responsive while a 500-case suite runs against a slow age
     // Ten requests waiting for approval (results typed in by an IT admin, with a reason).
     const runIds: string[] = [];
     for (let i = 0; i < 10; i++) {
-      const { run, agentId } = await services.commands.requestAgent(people.grace, {
+      const { run, agentId } = await commandsOf(services).requestAgent(people.grace, {
         roleId: 'kb-answerer',
         name: `Waiting Helper ${i}`,
         purpose: 'Answers engineering how-to questions from the handbook.',
@@ -66,7 +67,7 @@ describe('Roster stays responsive while a 500-case suite runs against a slow age
         sponsors: [people.grace],
         justification: 'Saves the platform team hours each week.',
       });
-      await services.commands.submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
+      await commandsOf(services).submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
       runIds.push(run.id);
     }
 

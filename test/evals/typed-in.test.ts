@@ -6,6 +6,7 @@ import { loadOrgConfig } from '../../src/config/org-config.js';
 import { FakeAgent, KB_ANSWERER_ALL_RIGHT } from '../helpers/fake-agent.js';
 import { errorOf, eventually, passingEvaluation, people, SHIPPED_CONFIG, startHarness, type Harness } from '../helpers/harness.js';
 import { projectRoot } from '../helpers/roster-process.js';
+import { commandsOf } from '../helpers/commands.js';
 
 /*
  * Typed-in evaluation results are claims, not measurements: for every role only an IT admin may
@@ -42,7 +43,7 @@ describe('typed-in evaluation results: IT admins only, with a reason, self-repor
   });
 
   const request = (roleId: string, name: string) =>
-    h.services.commands.requestAgent(people.amara, {
+    commandsOf(h.services).requestAgent(people.amara, {
       roleId,
       name,
       purpose: 'Guides new hires and answers how-to questions from the handbook.',
@@ -52,7 +53,8 @@ describe('typed-in evaluation results: IT admins only, with a reason, self-repor
     });
 
   it('a role without a suite: the requester is pointed to IT, an IT admin records results with a reason, marked self-reported', async () => {
-    const { commands, agents, engine, audit } = h.services;
+    const { agents, engine, audit } = h.services;
+    const commands = commandsOf(h.services);
     const { agentId, run } = await request(HR_ROLE, 'Onboarding Buddy');
 
     const asRequester = await errorOf(commands.submitEvaluation(people.amara, agentId, passingEvaluation(h.org, HR_ROLE)));
@@ -90,7 +92,8 @@ describe('typed-in evaluation results: IT admins only, with a reason, self-repor
   });
 
   it('a role with a suite: a sponsor is sent to register the endpoint; compliance flags an IT admin’s typed-in result until Roster measures it', async () => {
-    const { commands, agents, governance } = h.services;
+    const { agents, governance } = h.services;
+    const commands = commandsOf(h.services);
     const { agentId, run } = await request('kb-answerer', 'Handbook Helper');
     const asSponsor = await errorOf(commands.submitEvaluation(people.amara, agentId, passingEvaluation(h.org, 'kb-answerer')));
     expect(asSponsor).toEqual({

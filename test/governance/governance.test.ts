@@ -7,6 +7,7 @@ import type { Services } from '../../src/services.js';
 import { startTestRoster, type TestRoster } from '../helpers/app.js';
 import { SHIPPED_CONFIG } from '../helpers/harness.js';
 import { silentLogger } from '../helpers/logger.js';
+import { commandsOf } from '../helpers/commands.js';
 
 const MARCUS = 'marcus.johnson@brightwater.example'; // compliance
 const ELENA = 'elena.rossi@brightwater.example'; // dpo
@@ -99,7 +100,7 @@ describe('governance views on the seeded demo (a planted PII gap and a biased ag
     expect(again.followUp?.data).toMatchObject({ title: 'The DPO review is already under way' });
     const [run] = await services.runs.list({ agentId: 'agt_de00000000000004', flowId: 'dpo-review' });
     expect(run!.waitingFor).toEqual([ELENA]);
-    await services.commands.decide(ELENA, { runId: run!.id, stepId: 'dpo-approval', decision: 'approve' });
+    await commandsOf(services).decide(ELENA, { runId: run!.id, stepId: 'dpo-approval', decision: 'approve' });
     expect((await services.runs.get(run!.id))?.status).toBe('completed');
     const after = await services.governance.complianceReport(MARCUS);
     expect(after.gaps.map((g) => `${g.kind}:${g.agentName}`)).not.toContain('pii-scope-without-dpo-approval:Invoice Matcher');

@@ -1,8 +1,9 @@
 import { eventually, people, type Harness } from './harness.js';
+import { commandsOf } from './commands.js';
 
 /** Amara requests a kb-answerer agent named `name` (the role the interview suites test); resolves its id. */
 export async function requestedKbAnswerer(h: Harness, name: string): Promise<string> {
-  const { agentId } = await h.services.commands.requestAgent(people.amara, {
+  const { agentId } = await commandsOf(h.services).requestAgent(people.amara, {
     roleId: 'kb-answerer',
     name,
     purpose: 'Answers how-to questions from the handbook.',

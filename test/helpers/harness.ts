@@ -17,6 +17,7 @@ import { generateEvents } from '../../src/demo/synthetic-telemetry.js';
 import { openTestDb, type TestDb } from './db.js';
 import { RecordingNotifier } from './recording-notifier.js';
 import { projectRoot } from './roster-process.js';
+import { commandsOf } from './commands.js';
 
 export const SHIPPED_CONFIG = path.join(projectRoot, 'config');
 export const SHIPPED_FLOWS = path.join(projectRoot, 'flows');
@@ -176,7 +177,7 @@ export async function requestAwaitingApproval(
   requester: string,
   name: string,
 ): Promise<{ runId: string; agentId: string }> {
-  const { run, agentId } = await services.commands.requestAgent(requester, {
+  const { run, agentId } = await commandsOf(services).requestAgent(requester, {
     roleId: 'kb-answerer',
     name,
     purpose: 'Answers engineering how-to questions from the handbook.',
@@ -184,7 +185,7 @@ export async function requestAwaitingApproval(
     sponsors: [requester],
     justification: 'Saves the platform team hours each week.',
   });
-  await services.commands.submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
+  await commandsOf(services).submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
   return { runId: run.id, agentId };
 }
 

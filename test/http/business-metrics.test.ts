@@ -11,6 +11,7 @@ import { passingEvaluation, people, SHIPPED_CONFIG, SHIPPED_FLOWS } from '../hel
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { loadFlowDefinitions } from '../../src/flows/steps.js';
 import { projectRoot } from '../helpers/roster-process.js';
+import { commandsOf } from '../helpers/commands.js';
 
 interface PromFamily {
   name: string;
@@ -43,7 +44,7 @@ describe('/metrics business figures', () => {
   };
 
   it('reports agents by status, pending approvals with their age, approval latency, open alerts by severity and check-in findings', async () => {
-    const { commands } = roster.services;
+    const commands = commandsOf(roster.services);
     const request = (name: string) =>
       commands.requestAgent(people.amara, {
         roleId: HR_ROLE,

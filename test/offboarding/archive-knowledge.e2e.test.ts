@@ -8,6 +8,7 @@ import { postSlack, slashCommand } from '../helpers/slack-requests.js';
 import { generateEvents } from '../helpers/synthetic-telemetry.js';
 import { cardText } from '../channels/teams/card-reading.js';
 import { type TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
+import { commandsOf } from '../helpers/commands.js';
 
 /*
  * Retired knowledge is kept: the archive bundle of a retired agent holds its decision log (every
@@ -95,7 +96,7 @@ describe('the archive of a retired agent keeps its knowledge', () => {
       return r?.status === 'waiting' ? r : undefined;
     });
     for (const who of [PRIYA.email, SOFIA, MARCUS, AISHA]) {
-      await roster.services.commands.decide(who, { runId: signoffs.id, stepId: 'signoffs', decision: 'approve' });
+      await commandsOf(roster.services).decide(who, { runId: signoffs.id, stepId: 'signoffs', decision: 'approve' });
     }
     await eventually(async () => (await roster.services.agents.get(agent.id))?.status === 'retired');
     const archive = await eventually(() => roster.services.retirement.archive(agent.id).catch(() => undefined));

@@ -2,6 +2,7 @@ import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
 import { renderCard } from '../../src/cards/render.js';
 import { agentRecord, eventually, people, startHarness, type Harness } from '../helpers/harness.js';
 import { createDevelopmentRepository } from '../../src/store/development-store.js';
+import { commandsOf } from '../helpers/commands.js';
 
 const PRIYA = 'priya.raman@brightwater.example';
 const DAY = 86_400_000;
@@ -66,12 +67,12 @@ describe('versions and retraining (embedded database, scheduler running)', () =>
     });
     expect(run.status).toBe('waiting');
     // Priya proposed it: Tom (the other sponsor) and an IT admin approve.
-    await expect(h.services.commands.decide(PRIYA, { runId: run.id, stepId: 'approvals', decision: 'approve' })).rejects.toMatchObject({
+    await expect(commandsOf(h.services).decide(PRIYA, { runId: run.id, stepId: 'approvals', decision: 'approve' })).rejects.toMatchObject({
       code: 'separation_of_duties',
     });
-    await h.services.commands.decide(people.tom, { runId: run.id, stepId: 'approvals', decision: 'approve' });
+    await commandsOf(h.services).decide(people.tom, { runId: run.id, stepId: 'approvals', decision: 'approve' });
     expect((await h.services.agents.get(a.id))?.version).toBe('1.0.0');
-    await h.services.commands.decide(people.liam, { runId: run.id, stepId: 'approvals', decision: 'approve' });
+    await commandsOf(h.services).decide(people.liam, { runId: run.id, stepId: 'approvals', decision: 'approve' });
     const live = (await h.services.agents.get(a.id))!;
     expect(live.version).toBe('1.2.0');
     expect(live.baseline?.accuracy).toBe(0.94);

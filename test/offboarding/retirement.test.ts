@@ -1,6 +1,7 @@
 import { newAgentId, sha256, type AgentRecord } from '../../src/core/agents.js';
 import { startTestRoster } from '../helpers/app.js';
 import { agentRecord, agentWithTelemetryKey, eventually, grantRecord, people } from '../helpers/harness.js';
+import { commandsOf } from '../helpers/commands.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 const MARCUS = 'marcus.johnson@brightwater.example'; // compliance
@@ -52,10 +53,10 @@ describe('retirement with a successor (embedded database, scheduler running, tel
     expect((await services.agents.get(old.id))?.status).toBe('retiring');
     expect(run.steps.signoffs!.groups!.map((g) => g.role)).toEqual(['sponsors', 'compliance', 'it-admin']);
 
-    await services.commands.decide(people.tom, { runId: run.id, stepId: 'signoffs', decision: 'approve' });
-    await services.commands.decide(MARCUS, { runId: run.id, stepId: 'signoffs', decision: 'approve' });
+    await commandsOf(services).decide(people.tom, { runId: run.id, stepId: 'signoffs', decision: 'approve' });
+    await commandsOf(services).decide(MARCUS, { runId: run.id, stepId: 'signoffs', decision: 'approve' });
     expect((await services.agents.get(old.id))?.status).toBe('retiring');
-    const done = await services.commands.decide(people.aisha, { runId: run.id, stepId: 'signoffs', decision: 'approve' });
+    const done = await commandsOf(services).decide(people.aisha, { runId: run.id, stepId: 'signoffs', decision: 'approve' });
     expect(done.status).toBe('completed');
 
     const retired = (await services.agents.get(old.id))!;

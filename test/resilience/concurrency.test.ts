@@ -2,6 +2,7 @@ import { loadOrgConfig } from '../../src/config/org-config.js';
 import { startTestRoster } from '../helpers/app.js';
 import { uniqueDbName } from '../helpers/db.js';
 import { eventually, FAST_FLOWS, passingEvaluation, people, SHIPPED_CONFIG } from '../helpers/harness.js';
+import { commandsOf } from '../helpers/commands.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 
@@ -26,7 +27,7 @@ async function pool<T, R>(items: readonly T[], limit: number, work: (item: T, in
 }
 
 async function requestAndEvaluate(roster: Roster, name: string) {
-  const { run, agentId } = await roster.services.commands.requestAgent(people.grace, {
+  const { run, agentId } = await commandsOf(roster.services).requestAgent(people.grace, {
     roleId: ROLE,
     name,
     purpose: 'Answers engineering how-to questions from the handbook.',
@@ -34,7 +35,7 @@ async function requestAndEvaluate(roster: Roster, name: string) {
     sponsors: [people.grace],
     justification: 'Saves the platform team hours each week.',
   });
-  await roster.services.commands.submitEvaluation(people.liam, agentId, passingEvaluation(org, ROLE));
+  await commandsOf(roster.services).submitEvaluation(people.liam, agentId, passingEvaluation(org, ROLE));
   return { runId: run.id, agentId };
 }
 
@@ -50,7 +51,7 @@ describe('concurrency', () => {
       // Each run: the engineering approver and both IT admins approve, and the approver clicks twice.
       const clicks = runs.flatMap(({ runId }) => [NOAH, people.liam, people.aisha, NOAH].map((by) => ({ runId, by })));
       const outcomes = await Promise.allSettled(
-        clicks.map(({ runId, by }) => roster.services.commands.decide(by, { runId, stepId: 'approvals', decision: 'approve' })),
+        clicks.map(({ runId, by }) => commandsOf(roster.services).decide(by, { runId, stepId: 'approvals', decision: 'approve' })),
       );
       const unexpected = outcomes.filter(
         (o) => o.status === 'rejected' && !ACCEPTED_REFUSALS.has(String((o.reason as { code?: string }).code)),
@@ -101,8 +102,8 @@ describe('concurrency', () => {
       const waiting = [await requestAndEvaluate(a, 'Twin Waiter 1'), await requestAndEvaluate(b, 'Twin Waiter 2')];
       // One agent onboarded, for the sweep and the grant expiry.
       const active = await requestAndEvaluate(a, 'Twin Active');
-      await a.services.commands.decide(NOAH, { runId: active.runId, stepId: 'approvals', decision: 'approve' });
-      await b.services.commands.decide(people.liam, { runId: active.runId, stepId: 'approvals', decision: 'approve' });
+      await commandsOf(a.services).decide(NOAH, { runId: active.runId, stepId: 'approvals', decision: 'approve' });
+      await commandsOf(b.services).decide(people.liam, { runId: active.runId, stepId: 'approvals', decision: 'approve' });
       await eventually(async () => (await a.services.agents.get(active.agentId))?.status === 'active');
       const [grant] = await a.services.grants.listForAgent(active.agentId);
       expect(grant).toBeDefined();

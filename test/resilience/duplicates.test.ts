@@ -8,6 +8,7 @@ import { buttonClick, interaction, postSlack, slashCommand, viewSubmission } fro
 import { memoryLogger } from '../helpers/logger.js';
 import { button, cardButtons } from '../channels/teams/card-reading.js';
 import { teamsUser } from '../channels/teams/teams-client.js';
+import { commandsOf } from '../helpers/commands.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 const org = loadOrgConfig(SHIPPED_CONFIG);
@@ -144,7 +145,7 @@ describe('the same delivery five times has one effect', () => {
       const agents = (await roster.services.agents.list({})).filter((a) => a.name === 'Teams Twin');
       expect(agents).toHaveLength(1);
 
-      await roster.services.commands.submitEvaluation(people.liam, agents[0]!.id, passingEvaluation(org, 'kb-answerer'));
+      await commandsOf(roster.services).submitEvaluation(people.liam, agents[0]!.id, passingEvaluation(org, 'kb-answerer'));
       const runId = agents[0]!.requestRunId;
       const approve = {
         ...client.base(noah, 'invoke'),

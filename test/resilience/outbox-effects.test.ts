@@ -2,6 +2,7 @@ import type { AuditEntry } from '../../src/core/audit.js';
 import { activeAgent, breakGlassAllowed } from '../access/support.js';
 import { errorOf, eventually, FAST_FLOWS, people, startHarness, type Harness } from '../helpers/harness.js';
 import { crashPoint, recovered } from '../helpers/crash-point.js';
+import { commandsOf } from '../helpers/commands.js';
 
 /*
  * A person's change (a grant revoked or confirmed, an alert acknowledged…) whose writer dies right
@@ -46,7 +47,7 @@ describe('a person’s grant change killed between the stored change and its eff
     // With this test's 300 ms lease a loaded machine may let the worker start the run beside the
     // writer, which then answers before the run reaches its approvals: wait until they are open.
     await eventually(async () => (await h.services.engine.get(run.id)).steps.approvals?.status === 'waiting');
-    await h.services.commands.decide(hiroshi, { runId: run.id, stepId: 'approvals', decision: 'approve' });
+    await commandsOf(h.services).decide(hiroshi, { runId: run.id, stepId: 'approvals', decision: 'approve' });
 
     crash.arm(`grant.revoked:${k}`);
     await expect(h.services.access.revokeGrant(people.aisha, grant.id, 'Not needed after all.')).rejects.toThrow(/crashed/);

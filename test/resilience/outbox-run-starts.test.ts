@@ -4,6 +4,7 @@ import type { FlowRun } from '../../src/flows/types.js';
 import { activeAgent } from '../access/support.js';
 import { agentRecord, people, startHarness, type Harness } from '../helpers/harness.js';
 import { auditCount, crashing, crashPoint, recovered } from '../helpers/crash-point.js';
+import { commandsOf } from '../helpers/commands.js';
 
 /*
  * Records whose flow run starts after they are stored: a pending grant (access request,
@@ -61,7 +62,7 @@ describe('a record stored, its run not started yet, when the writer dies', () =>
     expect(await auditCount(h, grant!.id, 'run.started')).toBe(1);
 
     for (const person of [people.liam, hiroshi, people.elena])
-      await h.services.commands.decide(person, { runId: runs[0]!.id, stepId: 'approvals', decision: 'approve' });
+      await commandsOf(h.services).decide(person, { runId: runs[0]!.id, stepId: 'approvals', decision: 'approve' });
     expect((await h.services.grants.get(grant!.id))!.status).toBe('active');
     // A second request for the scope is refused: the recovered request is the one that counts.
     await expect(

@@ -8,6 +8,7 @@ import { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, eventually, passingEvaluation, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { patchOp, ScimClient, SCIM_TOKEN } from './scim-client.js';
+import { commandsOf } from '../helpers/commands.js';
 
 /** Typed-in evaluation results are an IT admin's to record, with a reason. */
 const IT_ADMIN = 'liam.oneill@brightwater.example';
@@ -42,7 +43,7 @@ describe('leavers in real time: an approver deactivated over SCIM while a reques
 
   /** Daniel's request for a finance handbook agent, past its evaluation: it waits on the finance approvers. */
   async function financeRequest(name: string) {
-    const { commands } = roster.services;
+    const commands = commandsOf(roster.services);
     const { run, agentId } = await commands.requestAgent(DANIEL, {
       roleId: 'kb-answerer',
       name,
@@ -57,7 +58,8 @@ describe('leavers in real time: an approver deactivated over SCIM while a reques
 
   it('the request reaches another eligible approver within seconds, and their agents are offered to their manager', async () => {
     const entra = new ScimClient(roster.baseUrl);
-    const { commands, agents, audit } = roster.services;
+    const { agents, audit } = roster.services;
+    const commands = commandsOf(roster.services);
     // Maya sponsors an agent.
     const invoices = agentRecord({ name: 'Invoice Triage', sponsors: [MAYA.email], businessUnit: 'finance', requestedBy: MAYA.email });
     await agents.insert(invoices);
@@ -234,7 +236,7 @@ describe('leavers in real time: an approver deactivated over SCIM while a reques
 
   it('a removed group membership removes the role before the next decision', async () => {
     const scim = new ScimClient(roster.baseUrl);
-    const { commands } = roster.services;
+    const commands = commandsOf(roster.services);
     const fatimaId = await scim.userId(`userName eq "${FATIMA.email}"`);
     const group = await scim.post('/Groups', {
       schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
@@ -258,7 +260,8 @@ describe('leavers in real time: an approver deactivated over SCIM while a reques
 
   it('a hard DELETE is a leaver too: delegations to and from them end, and a stale delegate cannot decide', async () => {
     const scim = new ScimClient(roster.baseUrl);
-    const { commands, delegations, audit } = roster.services;
+    const { delegations, audit } = roster.services;
+    const commands = commandsOf(roster.services);
     const today = new Date().toISOString().slice(0, 10);
     const later = new Date(Date.now() + 5 * 86_400_000).toISOString().slice(0, 10);
     await delegations.away(MAYA.email, today, later, NOAH.email);

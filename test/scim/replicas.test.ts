@@ -3,6 +3,7 @@ import { uniqueDbName } from '../helpers/db.js';
 import { eventually, passingEvaluation, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { patchOp, ScimClient, SCIM_TOKEN } from './scim-client.js';
+import { commandsOf } from '../helpers/commands.js';
 
 /** Typed-in evaluation results are an IT admin's to record, with a reason. */
 const IT_ADMIN = 'liam.oneill@brightwater.example';
@@ -34,7 +35,7 @@ describe('the directory across replicas', () => {
       await eventually(() => b.chat.person(FATIMA)?.roles.includes('approver:finance'), 10_000);
 
       // A request handled by B waits on Fatima; A removes her from the group; B's very next decision knows.
-      const { run, agentId } = await b.services.commands.requestAgent(DANIEL, {
+      const { run, agentId } = await commandsOf(b.services).requestAgent(DANIEL, {
         roleId: 'kb-answerer',
         name: 'Replica Helper',
         purpose: 'Answers questions about month-end close from the finance handbook.',
@@ -43,12 +44,14 @@ describe('the directory across replicas', () => {
         justification: 'Month-end questions swamp the team.',
       });
       const waiting = (
-        await b.services.commands.submitEvaluation(IT_ADMIN, agentId, passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer'))
+        await commandsOf(b.services).submitEvaluation(IT_ADMIN, agentId, passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer'))
       ).run;
       expect(waiting.waitingFor).toContain(FATIMA);
       b.services.directory!.stopPolling();
       await scim.patch(`/Groups/${String(group.body.id)}`, patchOp({ op: 'remove', path: `members[value eq "${fatima}"]` }));
-      await expect(b.services.commands.decide(FATIMA, { runId: run.id, stepId: 'approvals', decision: 'approve' })).rejects.toMatchObject({
+      await expect(
+        commandsOf(b.services).decide(FATIMA, { runId: run.id, stepId: 'approvals', decision: 'approve' }),
+      ).rejects.toMatchObject({
         code: 'forbidden',
       });
       expect(b.chat.person(FATIMA)?.roles).toEqual([]);

@@ -12,6 +12,7 @@ import { actionElements } from '../helpers/slack-blocks.js';
 import { buttonClick, interaction, postSlack, slashCommand } from '../helpers/slack-requests.js';
 import { button, cardText, cardVerbs } from '../channels/teams/card-reading.js';
 import { TeamsClient, teamsUser, type TeamsUser } from '../channels/teams/teams-client.js';
+import { commandsOf } from '../helpers/commands.js';
 
 /*
  * Agent keys through Roster's real doors: the Bot Connector refusing the one-time key at
@@ -62,7 +63,7 @@ describe('agent keys: the one-time key is refused by the Bot Connector at onboar
     connector.forbidden.add(grace.conversationId);
 
     const org = loadOrgConfig(SHIPPED_CONFIG);
-    const { agentId } = await roster.services.commands.requestAgent(people.grace, {
+    const { agentId } = await commandsOf(roster.services).requestAgent(people.grace, {
       roleId: 'kb-answerer',
       name: 'Key Keeper',
       purpose: 'Answers engineering questions from the handbook.',
@@ -79,10 +80,10 @@ describe('agent keys: the one-time key is refused by the Bot Connector at onboar
     );
     expect((await teams.execute(tom, 'sponsor_confirm', button(ask, 'sponsor_confirm').data!)).status).toBe(200);
     await eventually(async () => (await roster.services.agents.get(agentId))?.sponsors.includes(people.tom));
-    await roster.services.commands.submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
+    await commandsOf(roster.services).submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
     const run = (await roster.services.agents.get(agentId))!.requestRunId;
-    await roster.services.commands.decide('noah.fischer@brightwater.example', { runId: run, stepId: 'approvals', decision: 'approve' });
-    await roster.services.commands.decide(people.liam, { runId: run, stepId: 'approvals', decision: 'approve' });
+    await commandsOf(roster.services).decide('noah.fischer@brightwater.example', { runId: run, stepId: 'approvals', decision: 'approve' });
+    await commandsOf(roster.services).decide(people.liam, { runId: run, stepId: 'approvals', decision: 'approve' });
     await eventually(async () => (await roster.services.agents.get(agentId))?.credentials.length === 1);
 
     // The key went out once, to Grace's conversation, and Teams refused it with 403.
@@ -157,7 +158,7 @@ describe('agent keys: Slack refuses the one-time key at onboarding', () => {
   it('a sponsor clicks Issue a new key in Slack: the new key is in their private answer only and works; the undelivered one is refused', async () => {
     slack.refused.add(GRACE.id);
     const org = loadOrgConfig(SHIPPED_CONFIG);
-    const { agentId } = await roster.services.commands.requestAgent(people.grace, {
+    const { agentId } = await commandsOf(roster.services).requestAgent(people.grace, {
       roleId: 'kb-answerer',
       name: 'Slack Key Keeper',
       purpose: 'Answers engineering questions from the handbook.',
@@ -173,10 +174,10 @@ describe('agent keys: Slack refuses the one-time key at onboarding', () => {
     const accept = actionElements(ask.args.blocks).find((e) => e.action_id === 'sponsor_confirm')!;
     expect((await postSlack(roster.baseUrl, interaction(buttonClick(PRIYA.id, 'sponsor_confirm', String(accept.value))))).status).toBe(200);
     await eventually(async () => (await roster.services.agents.get(agentId))?.sponsors.includes(PRIYA.email));
-    await roster.services.commands.submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
+    await commandsOf(roster.services).submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
     const run = (await roster.services.agents.get(agentId))!.requestRunId;
-    await roster.services.commands.decide('noah.fischer@brightwater.example', { runId: run, stepId: 'approvals', decision: 'approve' });
-    await roster.services.commands.decide(people.liam, { runId: run, stepId: 'approvals', decision: 'approve' });
+    await commandsOf(roster.services).decide('noah.fischer@brightwater.example', { runId: run, stepId: 'approvals', decision: 'approve' });
+    await commandsOf(roster.services).decide(people.liam, { runId: run, stepId: 'approvals', decision: 'approve' });
     await eventually(async () => (await roster.services.agents.get(agentId))?.credentials.length === 1);
 
     // The key went out once, to Grace, and Slack refused it; Priya (a sponsor) is told, with Issue a new key.

@@ -2,6 +2,7 @@ import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
 import type { Supervision } from '../../src/services.js';
 import { agentRecord, eventually, people, startHarness, type Harness } from '../helpers/harness.js';
 import { generateEvents, type Profile } from '../helpers/synthetic-telemetry.js';
+import { commandsOf } from '../helpers/commands.js';
 
 const DAY = 86_400_000;
 const NOW = new Date(Date.UTC(2026, 10, 25, 6));
@@ -209,11 +210,11 @@ describe('suspending an agent from an alert', () => {
       expect(run!.status).toBe('waiting');
       // Liam asked, so another IT admin decides.
       await expect(
-        h.services.commands.decide(people.liam, { runId: run!.id, stepId: 'approvals', decision: 'approve' }),
+        commandsOf(h.services).decide(people.liam, { runId: run!.id, stepId: 'approvals', decision: 'approve' }),
       ).rejects.toMatchObject({
         code: 'separation_of_duties',
       });
-      await h.services.commands.decide(people.aisha, { runId: run!.id, stepId: 'approvals', decision: 'approve' });
+      await commandsOf(h.services).decide(people.aisha, { runId: run!.id, stepId: 'approvals', decision: 'approve' });
       await eventually(async () => (await h.services.agents.get(id))?.status === 'suspended');
       const trail = (await h.services.audit.export({ agentId: id })).map((e) => e.action);
       expect(trail).toEqual(expect.arrayContaining(['alert.raised', 'run.started', 'decision.approve', 'agent.suspended']));

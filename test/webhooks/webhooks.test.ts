@@ -8,6 +8,7 @@ import {
   WebhookReceiver,
   type ReceivedWebhook,
 } from '../helpers/webhook-receiver.js';
+import { commandsOf } from '../helpers/commands.js';
 
 /*
  * Signed webhooks through the real services (embedded database, Agenda running), received by a
@@ -51,7 +52,7 @@ describe('signed webhooks (embedded database, real scheduler, standardwebhooks +
       reason: 'Look up order history when customers ask about deliveries.',
     });
     for (const approver of [people.liam, hiroshi, people.elena])
-      await harness.services.commands.decide(approver, { runId: run.id, stepId: 'approvals', decision: 'approve' });
+      await commandsOf(harness.services).decide(approver, { runId: run.id, stepId: 'approvals', decision: 'approve' });
     await harness.services.access.revokeGrant(people.tom, grant.id, 'The project ended.');
 
     const got = await eventually(() => (receiver.accepted().length >= 2 ? receiver.accepted() : undefined));
@@ -72,7 +73,7 @@ describe('signed webhooks (embedded database, real scheduler, standardwebhooks +
 
   it("an agent's lifecycle arrives in order: requested, each approval, activated, its default grants, key rotated", async () => {
     const harness = await start('[agent.requested, approval.decided, agent.activated, grant.granted, key.rotated]');
-    const { commands } = harness.services;
+    const commands = commandsOf(harness.services);
     const { run, agentId } = await commands.requestAgent(people.amara, {
       roleId: 'hr-onboarding-assistant',
       name: 'Onboarding Buddy',

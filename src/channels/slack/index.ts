@@ -221,6 +221,7 @@ export async function createSlackChannel(deps: ChannelDeps, options: SlackChanne
   const replies = new SlackReplies(chat, identity, log);
   register(app, { chat, identity, deliveries, log, workspace, work, replies });
   const ctx: ActionContext = {
+    bus: deps.services.bus,
     chat,
     supervision: new AlertCheckInChat(org, deps.services.supervision, deps.services.agents, deps.services.engine),
     waitsForAnswer: false,

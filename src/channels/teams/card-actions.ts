@@ -19,7 +19,7 @@ import { teamsAnswer } from './outcome.js';
 export function registerCardActions(app: AgentApplication<TurnState>, deps: TeamsRouteDeps): void {
   const { chat, identity, log } = deps;
   const complete = async (card: CardModel): Promise<CardModel> => (deps.cardParts ? deps.cardParts.complete(card) : card);
-  const ctx: ActionContext = { chat, supervision: deps.supervision, waitsForAnswer: true, formsInCards: true };
+  const ctx: ActionContext = { bus: deps.bus, chat, supervision: deps.supervision, waitsForAnswer: true, formsInCards: true };
   const answer = { chat, log, sharedTime: identity.sharedTime(), complete };
 
   for (const [verb, entry] of [...actionsOn('teams', 'button'), ...actionsOn('teams', 'form')]) {

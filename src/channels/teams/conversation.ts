@@ -7,12 +7,15 @@ import type { ConversationStore } from '../../store/conversation-store.js';
 import { answerWithin, DatabaseUnavailableError } from '../../store/database.js';
 import { answersPrivately, parseChatCommand, type ChatService } from '../chat.js';
 import type { Person } from '../../config/schemas.js';
+import type { CommandBus } from '../../commands/index.js';
 import type { AlertCheckInChat } from '../chat-alerts-checkins.js';
 import { ADAPTIVE_CARD_TYPE, adaptiveCard, cardMessage, readerTimeOf, rememberReaderTime } from './cards.js';
 import { isPersonal, type TeamsIdentity } from './identity.js';
 import type { TeamsCardParts } from './refresh.js';
 
 export interface TeamsRouteDeps {
+  /** Where every card action's command goes (the same bus as Slack's). */
+  bus: CommandBus;
   chat: ChatService;
   /** Alert and check-in buttons. */
   supervision: AlertCheckInChat;

@@ -87,7 +87,7 @@ export const createTeamsChannel: ChannelFactory = async (deps) => {
   const cardParts = new TeamsCardParts(org, store);
   const notifier = new TeamsNotifier(adapter, store, auth.mode === 'credentials' ? auth.clientId : {}, log, org, cardParts);
   const privately = (person: Person, card: CardModel) => notifier.send(person, card);
-  const routeDeps = { chat, identity, store, log, supervision, connection, cardParts, privately };
+  const routeDeps = { bus: deps.services.bus, chat, identity, store, log, supervision, connection, cardParts, privately };
   registerConversation(app, routeDeps);
   registerCardActions(app, routeDeps);
 

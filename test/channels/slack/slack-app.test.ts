@@ -5,6 +5,7 @@ import { eventually, passingEvaluation, SHIPPED_CONFIG } from '../../helpers/har
 import { loadOrgConfig } from '../../../src/config/org-config.js';
 import { buttonClick, interaction, postSlack, sign, slashCommand, viewSubmission } from '../../helpers/slack-requests.js';
 import { actionElements } from '../../helpers/slack-blocks.js';
+import { commandsOf } from '../../helpers/commands.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 
@@ -165,7 +166,11 @@ describe('Slack app end to end (real Bolt receiver, fake Slack Web API)', () => 
   it('a retried delivery and a double click act once; an outsider gets a private refusal', async () => {
     const { agentId } = await requestKbAgent('Retry Proof');
     const agent = (await roster.services.agents.get(agentId))!;
-    await roster.services.commands.submitEvaluation(LIAM.email, agentId, passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer'));
+    await commandsOf(roster.services).submitEvaluation(
+      LIAM.email,
+      agentId,
+      passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer'),
+    );
     const value = JSON.stringify({ runId: agent.requestRunId, stepId: 'approvals' });
 
     // The same payload delivered again with Slack's retry headers.
@@ -204,7 +209,11 @@ describe('Slack app end to end (real Bolt receiver, fake Slack Web API)', () => 
 
   it('App Home shows the approvals waiting for the person, with buttons', async () => {
     const { agentId } = await requestKbAgent('Home Run');
-    await roster.services.commands.submitEvaluation(LIAM.email, agentId, passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer'));
+    await commandsOf(roster.services).submitEvaluation(
+      LIAM.email,
+      agentId,
+      passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer'),
+    );
     const body = JSON.stringify({
       token: 'legacy-verification-token',
       team_id: 'TBRIGHT',

@@ -4,6 +4,7 @@ import { startTestRoster } from '../../helpers/app.js';
 import { FakeSlack } from '../../helpers/fake-slack.js';
 import { eventually, passingEvaluation, SHIPPED_CONFIG } from '../../helpers/harness.js';
 import { buttonClick, interaction, postSlack, sign, slashCommand } from '../../helpers/slack-requests.js';
+import { commandsOf } from '../../helpers/commands.js';
 
 const LIAM = { id: 'U04K7R3D9SW', email: 'liam.oneill@brightwater.example' }; // it-admin, engineering
 const NOAH = { id: 'U04J5M9C1RF', email: 'noah.fischer@brightwater.example' }; // approver:engineering
@@ -25,7 +26,7 @@ describe('Slack trusts only its own workspace', () => {
     slack = new FakeSlack();
     await slack.start();
     roster = await startTestRoster({ env: slack.rosterEnv(), channels: [createSlackChannel] });
-    const { run, agentId } = await roster.services.commands.requestAgent(LIAM.email, {
+    const { run, agentId } = await commandsOf(roster.services).requestAgent(LIAM.email, {
       roleId: 'kb-answerer',
       name: 'Workspace Target',
       purpose: 'Answers questions.',
@@ -33,7 +34,11 @@ describe('Slack trusts only its own workspace', () => {
       sponsors: [LIAM.email],
       justification: 'Tests.',
     });
-    await roster.services.commands.submitEvaluation(LIAM.email, agentId, passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer'));
+    await commandsOf(roster.services).submitEvaluation(
+      LIAM.email,
+      agentId,
+      passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer'),
+    );
     runId = run.id;
     await eventually(async () => (await roster.services.runs.get(runId))?.status === 'waiting');
   });

@@ -5,6 +5,7 @@ import { loadOrgConfig } from '../../../src/config/org-config.js';
 import { passingEvaluation, people, SHIPPED_CONFIG } from '../../helpers/harness.js';
 import { cardText } from './card-reading.js';
 import { TeamsClient, teamsUser } from './teams-client.js';
+import { commandsOf } from '../../helpers/commands.js';
 
 const noahEmail = 'noah.fischer@brightwater.example'; // approver:engineering
 
@@ -61,7 +62,7 @@ describe('Teams anonymous local mode', () => {
     expect(await store().get(amara.aadObjectId)).toMatchObject({ serviceUrl: attacker.serviceUrl });
 
     // Noah's next approval card goes to Noah, not to the attacker's connector.
-    const { agentId } = await t.roster.services.commands.requestAgent(people.grace, {
+    const { agentId } = await commandsOf(t.roster.services).requestAgent(people.grace, {
       roleId: 'kb-answerer',
       name: 'Redirect Target',
       purpose: 'Answers questions.',
@@ -69,7 +70,7 @@ describe('Teams anonymous local mode', () => {
       sponsors: [people.grace],
       justification: 'Tests.',
     });
-    await t.roster.services.commands.submitEvaluation(
+    await commandsOf(t.roster.services).submitEvaluation(
       people.liam,
       agentId,
       passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer'),

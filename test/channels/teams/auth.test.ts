@@ -6,6 +6,7 @@ import { memoryLogger } from '../../helpers/logger.js';
 import { people } from '../../helpers/harness.js';
 import { TENANT_ID, TeamsClient, teamsUser } from './teams-client.js';
 import { BOT_FRAMEWORK_ISSUER, LocalJwks } from './local-jwks.js';
+import { commandsOf } from '../../helpers/commands.js';
 
 const CLIENT_ID = '0b3f5a8e-7c1d-4e2f-9a6b-1c2d3e4f5a6b';
 /** Teams deliveries carry Bot Framework channel tokens; the channel keys are served on loopback by LocalJwks. */
@@ -101,7 +102,7 @@ describe('Teams /api/messages authentication', () => {
     });
 
     it('refuses a forged approval: the request stays exactly as it was', async () => {
-      const { run } = await roster.services.commands.requestAgent(people.grace, {
+      const { run } = await commandsOf(roster.services).requestAgent(people.grace, {
         roleId: 'kb-answerer',
         name: 'Forgery Target',
         purpose: 'Answers questions.',

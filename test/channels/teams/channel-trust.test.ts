@@ -6,6 +6,7 @@ import { memoryLogger } from '../../helpers/logger.js';
 import { people } from '../../helpers/harness.js';
 import { TENANT_ID, TeamsClient, teamsUser, type TeamsUser } from './teams-client.js';
 import { BOT_FRAMEWORK_ISSUER, LocalJwks } from './local-jwks.js';
+import { commandsOf } from '../../helpers/commands.js';
 
 const CLIENT_ID = '0b3f5a8e-7c1d-4e2f-9a6b-1c2d3e4f5a6b';
 const FOREIGN_TENANT = '9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a';
@@ -103,7 +104,7 @@ describe('Teams credentials mode trusts only Teams', () => {
     expect((await client.message(me(), 'catalog', v2)).status).toBe(401);
     expect((await client.message(me(), 'catalog', v1)).status).toBe(401);
     // Impersonating an approver with it changes nothing either.
-    const { run } = await roster.services.commands.requestAgent(people.grace, {
+    const { run } = await commandsOf(roster.services).requestAgent(people.grace, {
       roleId: 'kb-answerer',
       name: 'App-only Target',
       purpose: 'Answers questions.',

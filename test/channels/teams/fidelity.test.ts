@@ -4,6 +4,7 @@ import { loadOrgConfig } from '../../../src/config/org-config.js';
 import { agentRecord, eventually, passingEvaluation, people, SHIPPED_CONFIG } from '../../helpers/harness.js';
 import { button, cardText, cardVerbs, inputIds } from './card-reading.js';
 import { teamsUser } from './teams-client.js';
+import { commandsOf } from '../../helpers/commands.js';
 
 /*
  * Teams fidelity, through the Agents SDK fed activities as Teams sends them and a fake Bot
@@ -101,7 +102,7 @@ describe('Teams fidelity', () => {
     for (const u of [noah, liam]) expect((await client.install(u)).status).toBe(200);
     connector.reset();
 
-    const { run, agentId } = await roster.services.commands.requestAgent(people.grace, {
+    const { run, agentId } = await commandsOf(roster.services).requestAgent(people.grace, {
       roleId: 'kb-answerer',
       name: 'Refresh Ids',
       purpose: 'Answers how-to questions from the wiki.',
@@ -109,7 +110,7 @@ describe('Teams fidelity', () => {
       sponsors: [people.grace],
       justification: 'Fewer interruptions.',
     });
-    await roster.services.commands.submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
+    await commandsOf(roster.services).submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
     const cardTo = (u: typeof noah) =>
       eventually(async () =>
         connector

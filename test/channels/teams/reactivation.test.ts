@@ -3,6 +3,7 @@ import { FakeConnector } from '../../helpers/fake-connector.js';
 import { agentRecord, degradedCheckIn, eventually } from '../../helpers/harness.js';
 import { button, cardText, cardVerbs, inputIds } from './card-reading.js';
 import { teamsUser } from './teams-client.js';
+import { commandsOf } from '../../helpers/commands.js';
 
 const NOAH = 'noah.fischer@brightwater.example'; // sponsor of the suspended agents
 const LIAM = 'liam.oneill@brightwater.example'; // it-admin
@@ -50,8 +51,8 @@ describe('Teams: Reactivate a suspended agent (typed and from the profile button
     expect(String(run?.context.justification)).toContain('DEGRADED');
     // Approvers read the finding in plain words, not its statistics.
     expect(String(run?.context.justification)).toContain(plain);
-    await roster.services.commands.decide(NOAH, { runId: run!.id, stepId: 'sponsor-approval', decision: 'approve' });
-    await roster.services.commands.decide(LIAM, { runId: run!.id, stepId: 'it-approval', decision: 'approve' });
+    await commandsOf(roster.services).decide(NOAH, { runId: run!.id, stepId: 'sponsor-approval', decision: 'approve' });
+    await commandsOf(roster.services).decide(LIAM, { runId: run!.id, stepId: 'it-approval', decision: 'approve' });
     await eventually(async () => (await roster.services.agents.get('agt_aaaa0000bbbb1111'))?.status === 'active');
   }, 60_000);
 

@@ -5,6 +5,7 @@ import { FakeConnector } from '../../helpers/fake-connector.js';
 import { passingEvaluation, people, SHIPPED_CONFIG } from '../../helpers/harness.js';
 import { button, cardText, cardVerbs } from './card-reading.js';
 import { TENANT_ID, TeamsClient, teamsUser, type TeamsUser } from './teams-client.js';
+import { commandsOf } from '../../helpers/commands.js';
 
 const noahEmail = 'noah.fischer@brightwater.example'; // approver:engineering
 
@@ -34,7 +35,7 @@ describe('Teams: refusals, repeats, strangers and errors', () => {
 
   /** A low-risk request by Grace with passing evaluation: Noah and an IT admin must approve. */
   async function openRequest(name: string) {
-    const { run, agentId } = await roster.services.commands.requestAgent(people.grace, {
+    const { run, agentId } = await commandsOf(roster.services).requestAgent(people.grace, {
       roleId: 'kb-answerer',
       name,
       purpose: 'Answers how-to questions from the wiki.',
@@ -42,7 +43,7 @@ describe('Teams: refusals, repeats, strangers and errors', () => {
       sponsors: [people.grace],
       justification: 'Fewer interruptions.',
     });
-    await roster.services.commands.submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
+    await commandsOf(roster.services).submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
     return { runId: run.id, agentId };
   }
 

@@ -10,6 +10,7 @@ import { FakeConnector } from '../../helpers/fake-connector.js';
 import { eventually, passingEvaluation, people, SHIPPED_CONFIG } from '../../helpers/harness.js';
 import { button, cardText, cardVerbs } from './card-reading.js';
 import { BOT, TENANT_ID, TeamsClient, teamsUser, type TeamsUser } from './teams-client.js';
+import { commandsOf } from '../../helpers/commands.js';
 
 const priya = 'priya.raman@brightwater.example'; // approver:customer-support, on both platforms, prefers Slack
 const hiroshi = 'hiroshi.tanaka@brightwater.example'; // customer-support: the requester here
@@ -108,7 +109,7 @@ describe('Teams: a person present only in Teams', () => {
     expect((await store.get(tomUser.aadObjectId))?.conversationId).toBeUndefined();
 
     // Hiroshi requests an agent for customer support; it passes evaluation.
-    const { run, agentId } = await roster.services.commands.requestAgent(hiroshi, {
+    const { run, agentId } = await commandsOf(roster.services).requestAgent(hiroshi, {
       roleId: 'kb-answerer',
       name: 'Returns Explainer',
       purpose: 'Explains the returns policy to support agents.',
@@ -116,7 +117,7 @@ describe('Teams: a person present only in Teams', () => {
       sponsors: [hiroshi],
       justification: 'Returns questions are a third of our tickets.',
     });
-    await roster.services.commands.submitEvaluation('liam.oneill@brightwater.example', agentId, passingEvaluation(org, 'kb-answerer'));
+    await commandsOf(roster.services).submitEvaluation('liam.oneill@brightwater.example', agentId, passingEvaluation(org, 'kb-answerer'));
 
     // Tom's card went to Teams: Roster created the 1:1 conversation, then posted the card there.
     const [created] = connector.conversationsCreated();
@@ -144,8 +145,8 @@ describe('Teams: a person present only in Teams', () => {
     await roster.services.outbox.idle();
     expect(slack.latest(priya, 'approval-request')[0]!.data).toMatchObject({ state: 'pending', canDecide: false });
 
-    // Liam approves in Slack (the Slack adapter calls the same chat service).
-    await roster.chat.decide(roster.chat.person(people.liam)!, { runId: run.id, stepId: 'approvals', decision: 'approve' });
+    // Liam approves in Slack (the Slack adapter runs the same command through the same bus).
+    await commandsOf(roster.services).decide(people.liam, { runId: run.id, stepId: 'approvals', decision: 'approve' });
     expect((await roster.services.agents.get(agentId))?.status).toBe('active');
 
     // Tom's Teams card was updated in place, and a refresh shows Liam's Slack decision too.

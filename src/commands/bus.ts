@@ -1,0 +1,115 @@
+import type { OrgConfig, Person } from '../config/schemas.js';
+import { findPersonByEmail } from '../config/directory.js';
+import type { AgentRecord } from '../core/agents.js';
+import type { ReadLog } from '../core/audit.js';
+import { isRosterError, UnknownPersonError } from '../core/errors.js';
+import type { EvaluationVerdict } from '../core/evaluation.js';
+import type { FlowRun } from '../flows/types.js';
+import { parseCommand, type CommandOf, type CommandType, type Parsed } from './command.js';
+import type { CommandHandler } from './handler.js';
+import type { AgentView } from './handlers/show-agent.js';
+
+/** What each command returns, by type. */
+export interface CommandResults {
+  'run.decide': FlowRun;
+  'request.cancel': FlowRun;
+  'agent.request': { run: FlowRun; agentId: string };
+  'evaluation.submit': { verdict: EvaluationVerdict; run: FlowRun };
+  'agents.list': AgentRecord[];
+  'agent.show': AgentView;
+  'approvals.waiting': FlowRun[];
+  'requests.open': FlowRun[];
+}
+
+/** One handler per command type: the bus runs every command of a type through the same one. */
+export type CommandHandlers = {
+  // The subject a handler loads is its own business; the bus only passes it from load to authorise to handle.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each handler's subject type differs and stays internal to it
+  [T in CommandType]: CommandHandler<T, any, CommandResults[T]>;
+};
+
+/** What the bus tells its observers about each command it ran. */
+export interface CommandEvent {
+  type: CommandType;
+  /** The acting person's e-mail. */
+  actor: string;
+  /** The handler that ran it (one per type, see {@link CommandHandlers}). */
+  handler: object;
+  /** `done`, or the coded error it was refused with (`error` for anything uncoded). */
+  outcome: 'done' | string;
+  /** How far it got: a refusal at `parse` or `authorise` never reached its handler's work. */
+  stage: 'parse' | 'load' | 'authorise' | 'handle' | 'audit' | 'done';
+}
+
+/** What the bus is built from. */
+export interface CommandBusDeps {
+  /** The directory (live under SCIM), for {@link CommandBus.person}. */
+  org: OrgConfig;
+  handlers: CommandHandlers;
+  /** Where reads (`show`, `list`) are recorded, beside the audit chain. */
+  reads: Pick<ReadLog, 'record'>;
+}
+
+/**
+ * The one way a person's command reaches the domain, from every door (Slack and Teams clicks and
+ * words, the CLI, the agent-facing API and MCP): parse the command, let its handler load what the
+ * rule is about, authorise through src/core/policies.ts, handle, record a read's audit entry, and
+ * return the typed result. Refusals are the coded Roster errors, which each door maps to its words
+ * or status code.
+ */
+export class CommandBus {
+  private readonly observers = new Set<(event: CommandEvent) => void>();
+
+  constructor(private readonly deps: CommandBusDeps) {}
+
+  /** The directory entry of a person named by e-mail (a door that knows people by address), or the coded "not in the directory". */
+  person(email: string): Person {
+    const person = findPersonByEmail(this.deps.org, String(email));
+    if (!person) throw new UnknownPersonError(String(email));
+    return person;
+  }
+
+  /** Runs `command` for `actor`, the person the door resolved. */
+  async execute<T extends CommandType>(actor: Person, command: CommandOf<T>): Promise<CommandResults[T]> {
+    let stage: CommandEvent['stage'] = 'parse';
+    const type = command.type;
+    const handler = this.deps.handlers[type] as unknown as CommandHandler<T, unknown, CommandResults[T]>;
+    try {
+      const parsed = parseCommand(command) as Parsed<T>;
+      stage = 'load';
+      const subject = await handler.load(actor, parsed);
+      stage = 'authorise';
+      handler.authorise(actor, subject, parsed);
+      stage = 'handle';
+      const result = await handler.handle(actor, parsed, subject);
+      stage = 'audit';
+      if (handler.audit) await this.deps.reads.record(handler.audit(actor, parsed, result));
+      stage = 'done';
+      this.tell({ type, actor: actor.email, handler, outcome: 'done', stage });
+      return result;
+    } catch (err) {
+      this.tell({ type, actor: actor.email, handler, outcome: isRosterError(err) ? err.code : 'error', stage });
+      throw err;
+    }
+  }
+
+  /**
+   * Hears every command the bus runs, once it is done or refused (metrics, tests proving which
+   * handler a door reached). Returns the function that stops listening.
+   */
+  observe(observer: (event: CommandEvent) => void): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
+  private tell(event: CommandEvent): void {
+    // An observer's failure is its own: the command's outcome stands.
+    for (const observer of this.observers) {
+      try {
+        observer(event);
+      } catch {
+        /* ignored on purpose */
+      }
+    }
+  }
+}

@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import { agentRequestInputSchema } from '../core/agent-request.js';
+import { InvalidInputError } from '../core/errors.js';
+import { AGENT_STATUSES } from '../core/lifecycle.js';
+
+/*
+ * Every command a person gives Roster, whichever door it comes through (a Slack or Teams click,
+ * a typed chat word, the CLI, the agent-facing HTTP API or MCP): one zod discriminated union on
+ * `type`, its ids and fields parsed here, once. Who gives it (the actor) is not part of the
+ * command: the adapter resolved the person, and hands them to the bus beside it.
+ */
+
+/** A record id as Roster writes them: a prefix, an underscore, then letters, digits and dashes. */
+const recordId = z.string().trim().min(1).max(100);
+
+/** Approve or deny an approval step of a run (a request, a sign-off, a runtime approval). */
+export const decideCommand = z.object({
+  type: z.literal('run.decide'),
+  runId: recordId,
+  stepId: recordId,
+  decision: z.enum(['approve', 'deny']),
+  comment: z.string().max(3000).optional(),
+  /**
+   * The door answers with the decision (a Teams invoke held open): the decision and its audit entry
+   * are stored before the result, the other cards are updated after (see the engine's `answerFirst`).
+   */
+  answerFirst: z.boolean().optional(),
+});
+
+/** Cancel a pending agent or access request. */
+export const cancelRequestCommand = z.object({
+  type: z.literal('request.cancel'),
+  runId: z
+    .string()
+    .trim()
+    .regex(/^run_[\w-]{1,80}$/, 'Name the request to cancel, e.g. `cancel run_1a2b3c4d`.'),
+  reason: z.string().max(3000).optional(),
+});
+
+/** Request an agent from the catalog; `shadowAgentId` registers an agent already running under that id (a shadow alert's Register). */
+export const requestAgentCommand = agentRequestInputSchema.extend({
+  type: z.literal('agent.request'),
+  shadowAgentId: z
+    .string()
+    .regex(/^[\w.:-]{1,200}$/, 'That agent id cannot be registered.')
+    .optional(),
+});
+
+/** Typed-in evaluation results for an agent waiting at its evaluation gate. */
+export const submitEvaluationCommand = z.object({
+  type: z.literal('evaluation.submit'),
+  agentId: recordId,
+  accuracy: z.coerce.number().min(0, 'Accuracy is between 0 and 1.').max(1, 'Accuracy is between 0 and 1.'),
+  p95LatencyMs: z.coerce.number().min(0, 'Latency cannot be negative.').max(3_600_000),
+  costPerTaskUSD: z.coerce.number().min(0, 'Cost cannot be negative.').max(10_000),
+  roleFitChecked: z.array(z.string().max(500)).max(50).default([]),
+  notes: z.string().max(3000).optional(),
+});
+
+/** Which agents a listing covers: the person's own (sponsored or requested), every agent, or one business unit's. */
+export const listScope = z.union([z.literal('mine'), z.literal('all'), z.object({ businessUnit: z.string().trim().min(1).max(100) })]);
+export type ListScope = z.output<typeof listScope>;
+
+/** The agents a person may list, in a scope, optionally of some statuses. */
+export const listAgentsCommand = z.object({
+  type: z.literal('agents.list'),
+  scope: listScope,
+  status: z.array(z.enum(AGENT_STATUSES, `Status must be one of ${AGENT_STATUSES.join(', ')}.`)).optional(),
+});
+
+/** One agent (by id or by name), with its grants and request. */
+export const showAgentCommand = z.object({
+  type: z.literal('agent.show'),
+  agent: z.string().trim().min(1, 'Name the agent.').max(200),
+});
+
+/** The runs waiting for the person's decision. */
+export const waitingApprovalsCommand = z.object({ type: z.literal('approvals.waiting') });
+
+/** The person's own requests still open. */
+export const openRequestsCommand = z.object({ type: z.literal('requests.open') });
+
+/** Every command, by its `type`. */
+export const commandSchema = z.discriminatedUnion('type', [
+  decideCommand,
+  cancelRequestCommand,
+  requestAgentCommand,
+  submitEvaluationCommand,
+  listAgentsCommand,
+  showAgentCommand,
+  waitingApprovalsCommand,
+  openRequestsCommand,
+]);
+
+/** A command as a door gives it (before parsing). */
+export type Command = z.input<typeof commandSchema>;
+/** The names of the commands. */
+export type CommandType = Command['type'];
+/** A command of one type, as a door gives it. */
+export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;
+/** A command of one type, parsed. */
+export type Parsed<T extends CommandType> = Extract<z.output<typeof commandSchema>, { type: T }>;
+
+/** Field problems of a refused command, by field (the first problem of each). */
+function fieldsOf(error: z.ZodError): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const issue of error.issues) fields[String(issue.path[0] ?? 'form')] ??= issue.message;
+  return fields;
+}
+
+/** How a command that cannot be read is refused to the person, by type; the rest say their first problem. */
+const refusals: Partial<Record<CommandType, (fields: Record<string, string>) => string>> = {
+  // A decision comes from a card's buttons: a malformed one is a stale or forged card, not a typing mistake.
+  'run.decide': () => 'That decision could not be read; please use the buttons on the card.',
+  'agent.request': (fields) => `Please fix the request: ${Object.values(fields).join(' ')}`,
+  'evaluation.submit': (fields) => `Please fix the evaluation: ${Object.values(fields).join(' ')}`,
+};
+
+/** Parses a command, or refuses it with the coded `invalid_input` error, its problems by field. */
+export function parseCommand(raw: unknown): z.output<typeof commandSchema> {
+  const parsed = commandSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const fields = fieldsOf(parsed.error);
+  const type = (raw as { type?: unknown } | null | undefined)?.type;
+  const refusal = typeof type === 'string' ? refusals[type as CommandType] : undefined;
+  if (!commandSchema.options.some((o) => o.shape.type.value === type)) throw new InvalidInputError('Roster does not know that command.');
+  throw new InvalidInputError(refusal ? refusal(fields) : Object.values(fields)[0]!, fields);
+}

@@ -1,0 +1,60 @@
+import type { OrgConfig, Person } from '../../config/schemas.js';
+import type { AgentRecord, AgentRepository, GrantRecord, GrantRepository } from '../../core/agents.js';
+import { InvalidInputError, NotFoundError } from '../../core/errors.js';
+import { assertMaySeeAgent, maySeeAgent } from '../../core/policies.js';
+import type { FlowEngine } from '../../flows/engine.js';
+import type { FlowRun } from '../../flows/types.js';
+import type { CommandHandler } from '../handler.js';
+
+/** One agent with its grants and the request that made it. */
+export interface AgentView {
+  agent: AgentRecord;
+  grants: GrantRecord[];
+  request?: FlowRun;
+}
+
+/** What showing an agent needs: the agents, their grants, the request runs. */
+export interface ShowAgentDeps {
+  org: OrgConfig;
+  agents: Pick<AgentRepository, 'get' | 'findByName' | 'list'>;
+  grants: Pick<GrantRepository, 'listForAgent'>;
+  engine: Pick<FlowEngine, 'get'>;
+}
+
+/**
+ * One agent, by id or by name, for people with a reason to see it. One they may not see is "not
+ * found", exactly like an id that does not exist, so probing ids and names reveals nothing.
+ */
+export function showAgentHandler(deps: ShowAgentDeps): CommandHandler<'agent.show', AgentRecord, AgentView> {
+  return {
+    load: (actor, { agent }) => findAgent(deps, actor, agent),
+    authorise: (actor, agent) => assertMaySeeAgent(deps.org, actor, agent),
+    handle: async (_actor, _command, agent) => {
+      const [grants, request] = await Promise.all([
+        deps.grants.listForAgent(agent.id),
+        deps.engine.get(agent.requestRunId).catch(() => undefined),
+      ]);
+      return { agent, grants, request };
+    },
+    audit: (actor, _command, { agent }) => ({
+      actor: { kind: 'person', email: actor.email },
+      action: 'agent.viewed',
+      subject: { type: 'agent', id: agent.id, agentId: agent.id },
+      details: {},
+    }),
+  };
+}
+
+/** By id, else by name in the person's business unit, else by name among the agents they may see. */
+async function findAgent(deps: ShowAgentDeps, actor: Person, key: string): Promise<AgentRecord> {
+  const byId = await deps.agents.get(key);
+  if (byId) return byId;
+  if (key.startsWith('agt_')) throw new NotFoundError('the agent', key);
+  const own = await deps.agents.findByName(actor.businessUnit, key);
+  if (own) return own;
+  const byName = (await deps.agents.list({})).filter((a) => a.name.toLowerCase() === key.toLowerCase() && maySeeAgent(deps.org, actor, a));
+  if (byName.length === 1) return byName[0]!;
+  if (byName.length > 1)
+    throw new InvalidInputError(`Several agents are called "${key}"; use its id (${byName.map((a) => a.id).join(', ')}).`);
+  throw new NotFoundError('the agent', key);
+}

@@ -1,0 +1,39 @@
+import type { CommandHandlers } from './bus.js';
+import { cancelRequestHandler, type CancelRequestDeps } from './handlers/cancel-request.js';
+import { decideHandler, type DecideDeps } from './handlers/decide.js';
+import { listAgentsHandler, type ListAgentsDeps } from './handlers/list-agents.js';
+import { openRequestsHandler, type OpenRequestsDeps } from './handlers/open-requests.js';
+import { requestAgentHandler, type RequestAgentDeps } from './handlers/request-agent.js';
+import { showAgentHandler, type ShowAgentDeps } from './handlers/show-agent.js';
+import { submitEvaluationHandler, type SubmitEvaluationDeps } from './handlers/submit-evaluation.js';
+import { waitingApprovalsHandler, type WaitingApprovalsDeps } from './handlers/waiting-approvals.js';
+
+/** Every handler's dependencies: the composition root passes each its own small part. */
+export interface HandlerDeps {
+  decide: DecideDeps;
+  cancelRequest: CancelRequestDeps;
+  requestAgent: RequestAgentDeps;
+  submitEvaluation: SubmitEvaluationDeps;
+  listAgents: ListAgentsDeps;
+  showAgent: ShowAgentDeps;
+  waitingApprovals: WaitingApprovalsDeps;
+  openRequests: OpenRequestsDeps;
+}
+
+/** The registry of command handlers, one per command type. */
+export function createHandlers(deps: HandlerDeps): CommandHandlers {
+  return {
+    'run.decide': decideHandler(deps.decide),
+    'request.cancel': cancelRequestHandler(deps.cancelRequest),
+    'agent.request': requestAgentHandler(deps.requestAgent),
+    'evaluation.submit': submitEvaluationHandler(deps.submitEvaluation),
+    'agents.list': listAgentsHandler(deps.listAgents),
+    'agent.show': showAgentHandler(deps.showAgent),
+    'approvals.waiting': waitingApprovalsHandler(deps.waitingApprovals),
+    'requests.open': openRequestsHandler(deps.openRequests),
+  };
+}
+
+export { CommandBus, type CommandBusDeps, type CommandEvent, type CommandHandlers, type CommandResults } from './bus.js';
+export type { Command, CommandOf, CommandType, ListScope } from './command.js';
+export type { AgentView } from './handlers/show-agent.js';

@@ -1,0 +1,19 @@
+import type { CommandOf } from '../../src/commands/index.js';
+import type { Services } from '../../src/services.js';
+
+/**
+ * The bus's commands as tests name people, by e-mail: each call finds the person in the directory
+ * and runs the command through the bus, as a door does once it has resolved who clicked.
+ */
+export function commandsOf(services: Pick<Services, 'bus'>) {
+  const { bus } = services;
+  return {
+    decide: async (email: string, input: Omit<CommandOf<'run.decide'>, 'type'>, options: { answerFirst?: boolean } = {}) =>
+      bus.execute(bus.person(email), { type: 'run.decide', ...input, ...options }),
+    requestAgent: async (email: string, input: Omit<CommandOf<'agent.request'>, 'type'>) =>
+      bus.execute(bus.person(email), { type: 'agent.request', ...input }),
+    submitEvaluation: async (email: string, agentId: string, input: Omit<CommandOf<'evaluation.submit'>, 'type' | 'agentId'>) =>
+      bus.execute(bus.person(email), { type: 'evaluation.submit', agentId, ...input }),
+    showAgent: async (email: string, agent: string) => bus.execute(bus.person(email), { type: 'agent.show', agent }),
+  };
+}
