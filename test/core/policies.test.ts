@@ -308,6 +308,23 @@ const asserts: Array<[string, (p: Person) => void, Who[], string | ((who: Who) =
     "Only Refund Triage's sponsors or an IT admin can propose a new version.",
   ],
   [
+    'assertMayTypeInResults',
+    (p) => policies.assertMayTypeInResults(p, active, 'Roster measures Refund Triage itself.'),
+    ['itAdmin'],
+    'forbidden',
+    (w) =>
+      w === 'requester' || w === 'sponsor'
+        ? 'Roster measures Refund Triage itself.'
+        : "Only the agent's requester, its sponsors or an IT admin can evaluate it.",
+  ],
+  [
+    'assertMaySeeAgent',
+    (p) => policies.assertMaySeeAgent(org, p, active),
+    everyone.filter((w) => w !== 'stranger'),
+    'not_found',
+    () => `I couldn't find the agent "${active.id}".`,
+  ],
+  [
     'assertMayManageEvaluation',
     (p) => policies.assertMayManageEvaluation(p, active, 'start its evaluation'),
     ['requester', 'sponsor', 'itAdmin'],
