@@ -60,6 +60,18 @@ const platformSdks = [
 ];
 
 /**
+ * src/commands runs a person's command whatever the door: it knows no platform, no chat layer and
+ * no card, so a handler can be called as well by the CLI, the agent API or MCP as by a click.
+ */
+const outsideCommands = [
+  { regex: `${REL}channels/`, message: 'src/commands knows no chat: the channels parse and render, the bus runs commands.' },
+  {
+    regex: `${REL}(cards|views|interaction)/`,
+    message: 'src/commands returns results, never cards: views build cards from what a command returns.',
+  },
+];
+
+/**
  * src/core/policies.ts holds the who-may rules as pure functions: it reads core types (and the
  * directory's Person and OrgConfig types) and throws core's coded errors, nothing else, so a rule
  * can never reach for a store, the directory or a platform.
@@ -112,6 +124,10 @@ export default tseslint.config(
   {
     files: ['src/channels/*.ts', 'src/commands/**/*.ts', 'src/views/**/*.ts', 'src/interaction/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [...platformSdks, ...compositionOnly] }] },
+  },
+  {
+    files: ['src/commands/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [...platformSdks, ...outsideCommands, ...compositionOnly] }] },
   },
   {
     files: ['src/core/**/*.ts', 'src/flows/**/*.ts'],

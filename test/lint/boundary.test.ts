@@ -124,6 +124,33 @@ describe('lint boundary around src/core', () => {
     expect(messages.join('\n')).toMatch(/Jobs are defined in src\/jobs/);
   });
 
+  it('keeps src/commands to the domain: no platform SDK, no channels, no cards or views', async () => {
+    const eslint = new ESLint({ cwd: projectRoot, ignore: false });
+    const leaky = [
+      "import { App } from '@slack/bolt';",
+      "import { CloudAdapter } from '@microsoft/agents-hosting';",
+      "import { ChatService } from '../channels/chat.js';",
+      "import { ACTION_TABLE } from '../../channels/action-table.js';",
+      "import { cardModel } from '../cards/view-models.js';",
+      "import { approvalCard } from '../views/approval.js';",
+      "import { assertMayCancelRequest } from '../core/policies.js';",
+      "import type { FlowEngine } from '../../flows/engine.js';",
+      'export const uses = [App, CloudAdapter, ChatService, ACTION_TABLE, cardModel, approvalCard, assertMayCancelRequest];',
+      'export type Uses = [FlowEngine];',
+    ].join('\n');
+    for (const filePath of ['src/commands/leaky.ts', 'src/commands/handlers/leaky.ts']) {
+      const [result] = await eslint.lintText(leaky, { filePath: path.join(projectRoot, filePath) });
+      const restricted = result!.messages.filter((m) => m.ruleId === 'no-restricted-imports');
+      // The platform SDKs, the chat layer, cards and views are refused; policies and the engine's type are the domain's.
+      expect([...new Set(restricted.map((m) => m.line))]).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(restricted.find((m) => m.line === 1)!.message).toMatch(/Slack belongs in src\/channels\/slack/);
+      expect(restricted.find((m) => m.line === 2)!.message).toMatch(/Teams belongs in src\/channels\/teams/);
+      expect(restricted.find((m) => m.line === 3)!.message).toMatch(/src\/commands knows no chat/);
+      expect(restricted.find((m) => m.line === 5)!.message).toMatch(/never cards/);
+      expect(restricted.find((m) => m.line === 6)!.message).toMatch(/never cards/);
+    }
+  });
+
   it('the source tree keeps these boundaries', async () => {
     const eslint = new ESLint({ cwd: projectRoot });
     const results = await eslint.lintFiles(['src']);
@@ -135,6 +162,14 @@ describe('lint boundary around src/core', () => {
     expect(broken).toEqual([]);
     // Lint really read the tree: the composition root and every job file are among the files.
     const files = results.map((r) => path.relative(projectRoot, r.filePath));
-    expect(files).toEqual(expect.arrayContaining(['src/compose.ts', 'src/jobs/index.ts', 'src/jobs/flow-timers.ts']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'src/compose.ts',
+        'src/jobs/index.ts',
+        'src/jobs/flow-timers.ts',
+        'src/commands/bus.ts',
+        'src/commands/handlers/decide.ts',
+      ]),
+    );
   }, 120_000);
 });

@@ -1,0 +1,163 @@
+import type { CommandBus, CommandEvent } from '../../src/commands/index.js';
+import { errorOf, passingEvaluation, people, requestAwaitingApproval, startHarness, type Harness } from '../helpers/harness.js';
+import { commandsOf } from '../helpers/commands.js';
+
+/*
+ * The command bus refuses, for every family of commands on it, who may not: the refusal is the
+ * coded Roster error people saw before, it comes from the authorise stage (policies.ts) before
+ * the handler's work, and the refused command changed nothing and recorded no read.
+ */
+describe('command bus: authorisation refusals, by family of commands', () => {
+  let h: Harness;
+  let events: CommandEvent[];
+  let bus: CommandBus;
+  beforeAll(async () => {
+    h = await startHarness();
+    bus = h.services.bus;
+    h.services.bus.observe((event) => events.push(event));
+  });
+  beforeEach(() => {
+    events = [];
+  });
+  afterAll(() => h?.close());
+
+  const as = (email: string) => bus.person(email);
+  const reads = async () => (await h.services.reads.list({})).length;
+  /** The one event of the command just run. */
+  const last = () => {
+    expect(events).toHaveLength(1);
+    return events[0]!;
+  };
+
+  const requestFor = (name: string) =>
+    commandsOf(h.services).requestAgent(people.amara, {
+      roleId: 'hr-onboarding-assistant',
+      name,
+      purpose: 'Guides new hires through their first week.',
+      businessUnit: 'people-ops',
+      sponsors: [people.amara],
+      justification: 'Onboarding volume doubled.',
+    });
+
+  it('run.decide: the engine refuses who is no approver of the step, and the run keeps waiting', async () => {
+    const { runId } = await requestAwaitingApproval(h.services, h.org, people.grace, 'Decide Refusal');
+    events = [];
+    const refused = await errorOf(bus.execute(as(people.daniel), { type: 'run.decide', runId, stepId: 'approvals', decision: 'approve' }));
+    expect(refused.code).toBe('forbidden');
+    expect(last()).toMatchObject({ type: 'run.decide', actor: people.daniel, outcome: 'forbidden', stage: 'handle' });
+    const run = await h.services.engine.get(runId);
+    expect(run.status).toBe('waiting');
+    expect(run.steps.approvals?.decisions ?? []).toEqual([]);
+    // A deny without a reason is refused before anything is stored.
+    events = [];
+    const noReason = await errorOf(bus.execute(as(people.liam), { type: 'run.decide', runId, stepId: 'approvals', decision: 'deny' }));
+    expect(noReason.code).toBe('invalid_input');
+    expect((await h.services.engine.get(runId)).steps.approvals?.decisions ?? []).toEqual([]);
+    // A malformed decision never reaches a handler.
+    events = [];
+    const malformed = await errorOf(bus.execute(as(people.liam), { type: 'run.decide', runId, stepId: '', decision: 'approve' }));
+    expect(malformed).toEqual({
+      code: 'invalid_input',
+      userMessage: 'That decision could not be read; please use the buttons on the card.',
+    });
+    expect(last()).toMatchObject({ outcome: 'invalid_input', stage: 'parse' });
+  });
+
+  it('request.cancel: only the requester or an IT admin; the request keeps waiting', async () => {
+    const { run } = await requestFor('Cancel Refusal');
+    events = [];
+    const refused = await errorOf(bus.execute(as(people.daniel), { type: 'request.cancel', runId: run.id }));
+    expect(refused).toEqual({ code: 'forbidden', userMessage: 'Only the person who made this request, or an IT admin, can cancel it.' });
+    expect(last()).toMatchObject({ type: 'request.cancel', outcome: 'forbidden', stage: 'authorise' });
+    expect((await h.services.engine.get(run.id)).status).toBe('waiting');
+    const badId = await errorOf(bus.execute(as(people.amara), { type: 'request.cancel', runId: 'not-a-run' }));
+    expect(badId).toEqual({ code: 'invalid_input', userMessage: 'Name the request to cancel, e.g. `cancel run_1a2b3c4d`.' });
+    // Its requester may.
+    const cancelled = await bus.execute(as(people.amara), { type: 'request.cancel', runId: run.id });
+    expect(cancelled.status).toBe('cancelled');
+  });
+
+  it('evaluation.submit: typed-in results are an IT admin’s; a stranger and the requester are refused, nothing recorded', async () => {
+    const { agentId, run } = await requestFor('Evaluation Refusal');
+    events = [];
+    const stranger = await errorOf(
+      bus.execute(as(people.daniel), { type: 'evaluation.submit', agentId, ...passingEvaluation(h.org, 'hr-onboarding-assistant') }),
+    );
+    expect(stranger).toEqual({
+      code: 'forbidden',
+      userMessage: "Only the agent's requester, its sponsors or an IT admin can evaluate it.",
+    });
+    expect(last()).toMatchObject({ type: 'evaluation.submit', outcome: 'forbidden', stage: 'authorise' });
+    const requester = await errorOf(
+      bus.execute(as(people.amara), { type: 'evaluation.submit', agentId, ...passingEvaluation(h.org, 'hr-onboarding-assistant') }),
+    );
+    expect(requester.code).toBe('forbidden');
+    expect(requester.userMessage).toContain('Ask IT');
+    expect((await h.services.agents.get(agentId))?.evaluation).toBeUndefined();
+    expect((await h.services.engine.get(run.id)).current).toBe(run.current);
+  });
+
+  it('agent.request: registering a shadow agent is for its alert’s responders; requests stay in the requester’s unit', async () => {
+    const shadow = await errorOf(
+      bus.execute(as(people.amara), {
+        type: 'agent.request',
+        roleId: 'kb-answerer',
+        name: 'Shadow Refusal',
+        purpose: 'Answers questions from the handbook.',
+        businessUnit: 'engineering',
+        sponsors: [people.amara],
+        shadowAgentId: 'agt_shadow_nobody_registers',
+      }),
+    );
+    // No open shadow alert names it: refused before any rule, as an id that does not exist.
+    expect(shadow.code).toBe('invalid_input');
+    expect(shadow.userMessage).toContain('is waiting to be registered');
+    events = [];
+    const otherUnit = await errorOf(
+      bus.execute(as(people.amara), {
+        type: 'agent.request',
+        roleId: 'kb-answerer',
+        name: 'Other Unit',
+        purpose: 'Answers questions from the handbook.',
+        businessUnit: 'engineering',
+        sponsors: [people.amara],
+      }),
+    );
+    expect(otherUnit.code).toBe('invalid_input');
+    expect(otherUnit.userMessage).toContain('You can request agents for your own business unit');
+    expect(await h.services.agents.list({ requestedBy: people.amara, businessUnit: 'engineering' })).toEqual([]);
+  });
+
+  it('agents.list and agent.show: oversight lists all, a unit its people; a stranger is told the agent does not exist', async () => {
+    const { agentId } = await requestFor('Seen By Few');
+    const before = await reads();
+    events = [];
+    expect(await errorOf(bus.execute(as(people.amara), { type: 'agents.list', scope: 'all' }))).toEqual({
+      code: 'forbidden',
+      userMessage: 'Only IT admins, security, compliance and the DPO can list every agent. Try `list mine`.',
+    });
+    expect(last()).toMatchObject({ type: 'agents.list', outcome: 'forbidden', stage: 'authorise' });
+    expect((await errorOf(bus.execute(as(people.amara), { type: 'agents.list', scope: { businessUnit: 'finance' } }))).code).toBe(
+      'forbidden',
+    );
+    events = [];
+    expect(await errorOf(bus.execute(as(people.daniel), { type: 'agent.show', agent: agentId }))).toEqual({
+      code: 'not_found',
+      userMessage: `I couldn't find the agent "${agentId}".`,
+    });
+    expect(last()).toMatchObject({ type: 'agent.show', outcome: 'not_found', stage: 'authorise' });
+    // Refusals record no read; what is allowed records one each.
+    expect(await reads()).toBe(before);
+    const shown = await bus.execute(as(people.amara), { type: 'agent.show', agent: 'Seen By Few' });
+    expect(shown.agent.id).toBe(agentId);
+    const all = await bus.execute(as(people.grace), { type: 'agents.list', scope: 'all' });
+    expect(all.map((a) => a.id)).toContain(agentId);
+    expect(await reads()).toBe(before + 2);
+  });
+
+  it('an unknown command type and a person not in the directory are refused with coded errors', async () => {
+    const unknown = await errorOf(bus.execute(as(people.liam), { type: 'agent.delete' } as never));
+    expect(unknown).toEqual({ code: 'invalid_input', userMessage: 'Roster does not know that command.' });
+    expect(() => bus.person('nobody@brightwater.example')).toThrow(expect.objectContaining({ code: 'unknown_person' }));
+  });
+});
