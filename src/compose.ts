@@ -843,6 +843,7 @@ async function buildServices(s: ServiceSettings) {
     reads: store.reads,
     handlers: createHandlers({
       decide: { engine },
+      showRun: { engine, runs: store.runs },
       cancelRequest: { engine },
       requestAgent: { org, agents: store.agents, engine, shadows: alerts },
       submitEvaluation: { org, agents: store.agents, engine, measuredRoles, clock },
@@ -850,6 +851,7 @@ async function buildServices(s: ServiceSettings) {
       showAgent: { org, agents: store.agents, grants: store.grants, engine },
       waitingApprovals: { engine },
       openRequests: { engine },
+      requestSuspension: { org, alerts: store.alerts, agents: store.agents, engine },
     }),
   });
 

@@ -3,12 +3,8 @@ import { businessUnitById } from '../config/directory.js';
 import type { CardModel } from '../cards/view-models.js';
 import type { ActionOutcome } from './chat-actions.js';
 import { NotFoundError } from '../core/errors.js';
-import { AGENT_SUSPENSION_FLOW, type SuspensionContext } from '../core/suspension.js';
-import { agentRunContext } from '../core/run-context.js';
-import type { FlowEngine } from '../flows/engine.js';
-import { assertMayRequestSuspension } from '../core/policies.js';
 import type { Supervision } from '../services.js';
-import type { AgentRepository } from '../core/agents.js';
+import type { CommandBus } from '../commands/index.js';
 
 /** Alert verbs → what they do; check-in verbs → the sponsor's choice. */
 export const ALERT_VERBS = [
@@ -30,8 +26,7 @@ export class AlertCheckInChat {
   constructor(
     private readonly org: OrgConfig,
     private readonly supervision: Supervision,
-    private readonly agents: AgentRepository,
-    private readonly engine: FlowEngine,
+    private readonly bus: CommandBus,
   ) {}
 
   /**
@@ -80,26 +75,9 @@ export class AlertCheckInChat {
     return this.supervision.cards.checkIn(record, agent, person.email) as CardModel;
   }
 
-  /** Suspension is never immediate: it starts the agent-suspension flow for an IT admin to approve. */
+  /** Suspension is never immediate: the command starts the suspension flow for an IT admin to approve. */
   private async requestSuspension(person: Person, alertId: string): Promise<CardModel> {
-    const alert = await this.supervision.alertRepo.get(String(alertId));
-    assertMayRequestSuspension(this.org, person, alert);
-    if (!alert) throw new NotFoundError('the alert', alertId);
-    const agent = await this.agents.get(alert.agentId);
-    if (!agent) throw new NotFoundError('the agent', alert.agentId);
-    const context: SuspensionContext = {
-      ...agentRunContext(this.org, agent, {
-        purpose: `Suspend ${agent.name} after a ${alert.kind} alert: ${alert.summary}`,
-        justification: `Requested from alert ${alert.id} by ${person.name}.`,
-      }),
-      alertId: alert.id,
-    };
-    const run = await this.engine.start({
-      flowId: AGENT_SUSPENSION_FLOW,
-      requester: person.email,
-      subject: { type: 'agent', id: agent.id, agentId: agent.id },
-      context,
-    });
+    const { run, agent } = await this.bus.execute(person, { type: 'agent.suspension.request', alertId });
     return {
       kind: 'notice',
       data: {

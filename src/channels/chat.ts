@@ -22,15 +22,15 @@ import { reportedByAgent } from '../cards/text.js';
 import { ACCESS_DATASET, HOME_SURFACE, PEOPLE_DATASET } from '../cards/ids.js';
 import type { Services } from '../services.js';
 import type { AgentRecord } from '../core/agents.js';
+import type { FlowRun } from '../flows/types.js';
 import type { BoundaryChangeRecord } from '../core/boundary-changes.js';
 import type { HandoffRecord } from '../core/handoffs.js';
-import { ForbiddenError, InvalidInputError, isRosterError, NotFoundError, RateLimitedError, RosterError } from '../core/errors.js';
+import { InvalidInputError, isRosterError, NotFoundError, RateLimitedError, RosterError } from '../core/errors.js';
 import { parseAgentRequest, validateAgentRequest } from '../core/agent-request.js';
 import { offersCancel } from '../core/requests.js';
 import { typedInReasonGiven, typedInRefusal, TYPED_IN_REASON_NEEDED } from '../core/evaluation.js';
 import type { ListScope } from '../commands/index.js';
 import {
-  isConcernedByRun,
   isDashboardReader,
   isItAdmin,
   mayTypeInResults,
@@ -924,38 +924,19 @@ export class ChatService {
     });
   }
 
-  /** A person's own view of an approval card (buttons only for those who may still decide). */
-  async approvalCard(
-    person: Person,
-    runId: string,
-    stepId: string,
-    known?: Awaited<ReturnType<Services['engine']['get']>>,
-  ): Promise<CardModel> {
-    const run = known ?? (await this.concernedRun(person, runId));
-    if (known) await this.assertConcerned(person, run);
+  /**
+   * A person's own view of an approval card (buttons only for those who may still decide). `decided`
+   * is the run their own decision just returned, which concerns them by that decision.
+   */
+  async approvalCard(person: Person, runId: string, stepId: string, decided?: FlowRun): Promise<CardModel> {
+    const run = decided ?? (await this.services.bus.execute(person, { type: 'run.show', runId }));
     const card = this.services.presenter.approval(run, stepId, person.email);
     return { kind: card.kind, data: card.data } as CardModel;
   }
 
-  /**
-   * A run the person is concerned by. A card's buttons carry only ids: a request is shown to the
-   * people it concerns (those it was sent to, its requester, its sponsors, who decided on it) and
-   * IT admins; anyone else is told it was not found, as for an id that does not exist.
-   */
-  private async concernedRun(person: Person, runId: string): Promise<Awaited<ReturnType<Services['engine']['get']>>> {
-    const run = await this.services.engine.get(runId);
-    await this.assertConcerned(person, run);
-    return run;
-  }
-
-  private async assertConcerned(person: Person, run: Awaited<ReturnType<Services['engine']['get']>>): Promise<void> {
-    const concerned = isConcernedByRun(person, run) || (await this.services.runs.messages(run.id)).some((m) => m.person === person.email);
-    if (!concerned) throw new ForbiddenError('This request is not addressed to you.');
-  }
-
   /** The deny-reason form for an approval, for the people the request concerns only (it names the agent). */
   async denyForm(person: Person, runId: string, stepId: string, error?: string): Promise<CardModel> {
-    const run = await this.concernedRun(person, runId);
+    const run = await this.services.bus.execute(person, { type: 'run.show', runId });
     const c = run.context as { agentName?: string; roleTitle?: string };
     return cardModel('deny-reason', {
       runId,

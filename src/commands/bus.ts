@@ -12,6 +12,7 @@ import type { AgentView } from './handlers/show-agent.js';
 /** What each command returns, by type. */
 export interface CommandResults {
   'run.decide': FlowRun;
+  'run.show': FlowRun;
   'request.cancel': FlowRun;
   'agent.request': { run: FlowRun; agentId: string };
   'evaluation.submit': { verdict: EvaluationVerdict; run: FlowRun };
@@ -19,6 +20,7 @@ export interface CommandResults {
   'agent.show': AgentView;
   'approvals.waiting': FlowRun[];
   'requests.open': FlowRun[];
+  'agent.suspension.request': { run: FlowRun; agent: AgentRecord };
 }
 
 /** One handler per command type: the bus runs every command of a type through the same one. */

@@ -10,8 +10,10 @@ import { AGENT_STATUSES } from '../core/lifecycle.js';
  * command: the adapter resolved the person, and hands them to the bus beside it.
  */
 
-/** A record id as Roster writes them: a prefix, an underscore, then letters, digits and dashes. */
-const recordId = z.string().trim().min(1).max(100);
+/** A record id a decision names (a card's buttons carry them: one missing is a stale or forged card). */
+const recordId = z.string().min(1).max(100);
+/** A record id to look up: an empty or unknown one is "not found", like one the person may not see. */
+const lookedUp = z.string().max(100);
 
 /** Approve or deny an approval step of a run (a request, a sign-off, a runtime approval). */
 export const decideCommand = z.object({
@@ -26,6 +28,12 @@ export const decideCommand = z.object({
    */
   answerFirst: z.boolean().optional(),
 });
+
+/** A request (run) as it is now, for whom it concerns (an approval card, a deny form). */
+export const showRunCommand = z.object({ type: z.literal('run.show'), runId: lookedUp });
+
+/** Ask to suspend the agent of an alert (an IT admin approves the suspension). */
+export const requestSuspensionCommand = z.object({ type: z.literal('agent.suspension.request'), alertId: lookedUp });
 
 /** Cancel a pending agent or access request. */
 export const cancelRequestCommand = z.object({
@@ -49,7 +57,7 @@ export const requestAgentCommand = agentRequestInputSchema.extend({
 /** Typed-in evaluation results for an agent waiting at its evaluation gate. */
 export const submitEvaluationCommand = z.object({
   type: z.literal('evaluation.submit'),
-  agentId: recordId,
+  agentId: lookedUp,
   accuracy: z.coerce.number().min(0, 'Accuracy is between 0 and 1.').max(1, 'Accuracy is between 0 and 1.'),
   p95LatencyMs: z.coerce.number().min(0, 'Latency cannot be negative.').max(3_600_000),
   costPerTaskUSD: z.coerce.number().min(0, 'Cost cannot be negative.').max(10_000),
@@ -71,7 +79,8 @@ export const listAgentsCommand = z.object({
 /** One agent (by id or by name), with its grants and request. */
 export const showAgentCommand = z.object({
   type: z.literal('agent.show'),
-  agent: z.string().trim().min(1, 'Name the agent.').max(200),
+  // An empty or unknown key is "not found", as for an agent the person may not see.
+  agent: z.string().max(200),
 });
 
 /** The runs waiting for the person's decision. */
@@ -83,6 +92,7 @@ export const openRequestsCommand = z.object({ type: z.literal('requests.open') }
 /** Every command, by its `type`. */
 export const commandSchema = z.discriminatedUnion('type', [
   decideCommand,
+  showRunCommand,
   cancelRequestCommand,
   requestAgentCommand,
   submitEvaluationCommand,
@@ -90,6 +100,7 @@ export const commandSchema = z.discriminatedUnion('type', [
   showAgentCommand,
   waitingApprovalsCommand,
   openRequestsCommand,
+  requestSuspensionCommand,
 ]);
 
 /** A command as a door gives it (before parsing). */

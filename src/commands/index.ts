@@ -4,13 +4,16 @@ import { decideHandler, type DecideDeps } from './handlers/decide.js';
 import { listAgentsHandler, type ListAgentsDeps } from './handlers/list-agents.js';
 import { openRequestsHandler, type OpenRequestsDeps } from './handlers/open-requests.js';
 import { requestAgentHandler, type RequestAgentDeps } from './handlers/request-agent.js';
+import { requestSuspensionHandler, type RequestSuspensionDeps } from './handlers/request-suspension.js';
 import { showAgentHandler, type ShowAgentDeps } from './handlers/show-agent.js';
+import { showRunHandler, type ShowRunDeps } from './handlers/show-run.js';
 import { submitEvaluationHandler, type SubmitEvaluationDeps } from './handlers/submit-evaluation.js';
 import { waitingApprovalsHandler, type WaitingApprovalsDeps } from './handlers/waiting-approvals.js';
 
 /** Every handler's dependencies: the composition root passes each its own small part. */
 export interface HandlerDeps {
   decide: DecideDeps;
+  showRun: ShowRunDeps;
   cancelRequest: CancelRequestDeps;
   requestAgent: RequestAgentDeps;
   submitEvaluation: SubmitEvaluationDeps;
@@ -18,12 +21,14 @@ export interface HandlerDeps {
   showAgent: ShowAgentDeps;
   waitingApprovals: WaitingApprovalsDeps;
   openRequests: OpenRequestsDeps;
+  requestSuspension: RequestSuspensionDeps;
 }
 
 /** The registry of command handlers, one per command type. */
 export function createHandlers(deps: HandlerDeps): CommandHandlers {
   return {
     'run.decide': decideHandler(deps.decide),
+    'run.show': showRunHandler(deps.showRun),
     'request.cancel': cancelRequestHandler(deps.cancelRequest),
     'agent.request': requestAgentHandler(deps.requestAgent),
     'evaluation.submit': submitEvaluationHandler(deps.submitEvaluation),
@@ -31,6 +36,7 @@ export function createHandlers(deps: HandlerDeps): CommandHandlers {
     'agent.show': showAgentHandler(deps.showAgent),
     'approvals.waiting': waitingApprovalsHandler(deps.waitingApprovals),
     'requests.open': openRequestsHandler(deps.openRequests),
+    'agent.suspension.request': requestSuspensionHandler(deps.requestSuspension),
   };
 }
 

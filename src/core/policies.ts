@@ -123,7 +123,7 @@ export function isConcernedByRun(
     requester: string;
     context: Record<string, unknown>;
     waitingFor: readonly string[];
-    steps: Record<string, { decisions?: ReadonlyArray<{ by: string }> }>;
+    steps: Record<string, { decisions?: ReadonlyArray<{ by: string; delegate?: string }> }>;
   },
 ): boolean {
   const sponsors = run.context.sponsors;
@@ -132,8 +132,17 @@ export function isConcernedByRun(
     isItAdmin(person) ||
     (Array.isArray(sponsors) && sponsors.includes(person.email)) ||
     run.waitingFor.includes(person.email) ||
-    Object.values(run.steps).some((step) => (step.decisions ?? []).some((d) => d.by === person.email))
+    Object.values(run.steps).some((step) => (step.decisions ?? []).some((d) => d.by === person.email || d.delegate === person.email))
   );
+}
+
+/**
+ * Refuses a request (run) to whom it does not concern: {@link isConcernedByRun}, or among
+ * `recipients`, the people a card of the run was sent to.
+ */
+export function assertConcernedByRun(person: Person, run: Parameters<typeof isConcernedByRun>[1], recipients: readonly string[]): void {
+  if (!isConcernedByRun(person, run) && !recipients.includes(person.email))
+    throw new ForbiddenError('This request is not addressed to you.');
 }
 
 // ── Requests ────────────────────────────────────────────────────────────────────────────────────

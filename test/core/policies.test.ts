@@ -105,6 +105,15 @@ const predicates: Array<[string, (p: Person) => boolean, Who[]]> = [
     ['requester', 'itAdmin', 'approver', 'security', 'compliance', 'dpo'],
   ],
   ['isConcernedByRun', (p) => policies.isConcernedByRun(p, run), ['requester', 'sponsor', 'itAdmin', 'approver', 'security']],
+  [
+    'isConcernedByRun (a delegate decided)',
+    (p) =>
+      policies.isConcernedByRun(p, {
+        ...run,
+        steps: { approve: { decisions: [{ by: cast.approver.email, delegate: cast.compliance.email }] } },
+      }),
+    ['requester', 'sponsor', 'itAdmin', 'approver', 'compliance'],
+  ],
   ['mayRequestFor', (p) => policies.mayRequestFor(p, 'customer-support'), ['requester']],
   ['mayCancelRequest', (p) => policies.mayCancelRequest(p, run), ['requester', 'itAdmin']],
   ['mayManageAgent', (p) => policies.mayManageAgent(p, active), ['sponsor', 'itAdmin']],
@@ -306,6 +315,20 @@ const asserts: Array<[string, (p: Person) => void, Who[], string | ((who: Who) =
     ['sponsor', 'itAdmin'],
     'forbidden',
     "Only Refund Triage's sponsors or an IT admin can propose a new version.",
+  ],
+  [
+    'assertConcernedByRun',
+    (p) => policies.assertConcernedByRun(p, run, []),
+    ['requester', 'sponsor', 'itAdmin', 'approver', 'security'],
+    'forbidden',
+    'This request is not addressed to you.',
+  ],
+  [
+    'assertConcernedByRun (a card was sent to the stranger)',
+    (p) => policies.assertConcernedByRun(p, run, [cast.stranger.email]),
+    ['requester', 'sponsor', 'itAdmin', 'approver', 'security', 'stranger'],
+    'forbidden',
+    'This request is not addressed to you.',
   ],
   [
     'assertMayTypeInResults',

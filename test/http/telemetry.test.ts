@@ -158,7 +158,7 @@ describe('POST /api/v1/telemetry', () => {
     const card = roster.services.supervision.cards.alert(alert!, 'liam.oneill@brightwater.example');
     expect(card.data).toMatchObject({ canBlock: true, canSuspend: false });
     const { loadOrgConfig } = await import('../../src/config/org-config.js');
-    const chat = new AlertCheckInChat(loadOrgConfig('config'), roster.services.supervision, roster.services.agents, roster.services.engine);
+    const chat = new AlertCheckInChat(loadOrgConfig('config'), roster.services.supervision, roster.services.bus);
     await expect(
       chat.alertAction(roster.chat.person('daniel.okafor@brightwater.example')!, 'alert_block', alert!.id),
     ).rejects.toMatchObject({ code: 'forbidden' });

@@ -141,7 +141,7 @@ describe('Retire on a check-in card', () => {
         }),
       );
       const record = await roster.services.supervision.checkins.run(id);
-      const chat = new AlertCheckInChat(org, roster.services.supervision, roster.services.agents, roster.services.engine);
+      const chat = new AlertCheckInChat(org, roster.services.supervision, roster.services.bus);
       const tom = org.people.find((p) => p.email === people.tom)!;
       await chat.checkInAction(tom, 'checkin_retire', record.id);
       await chat.checkInAction(tom, 'checkin_retire', record.id);

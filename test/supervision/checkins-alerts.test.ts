@@ -189,7 +189,7 @@ describe('suspending an agent from an alert', () => {
     try {
       const sup = h.services.supervision;
       const { AlertCheckInChat } = await import('../../src/channels/chat-alerts-checkins.js');
-      const chat = new AlertCheckInChat(h.org, sup, h.services.agents, h.services.engine);
+      const chat = new AlertCheckInChat(h.org, sup, h.services.bus);
       const id = newAgentId();
       await h.services.agents.insert(agentRecord({ id, name: 'Runaway Drafter', status: 'probation', purpose: 'Drafts replies.' }));
       const alert = await sup.alerts.raise({
@@ -230,7 +230,7 @@ describe('a suspension stored before the flow was renamed (drift-escalation → 
     try {
       const sup = h.services.supervision;
       const { AlertCheckInChat } = await import('../../src/channels/chat-alerts-checkins.js');
-      const chat = new AlertCheckInChat(h.org, sup, h.services.agents, h.services.engine);
+      const chat = new AlertCheckInChat(h.org, sup, h.services.bus);
       const id = newAgentId();
       await h.services.agents.insert(agentRecord({ id, name: 'Legacy Drafter', status: 'active', purpose: 'Drafts replies.' }));
       const alert = await sup.alerts.raise({ kind: 'drift', agentId: id, severity: 'critical', summary: 'Accuracy collapsed.' });
@@ -245,7 +245,7 @@ describe('a suspension stored before the flow was renamed (drift-escalation → 
       const [legacy] = await h.services.runs.list({ agentId: id, flowId: 'agent-suspension' });
       expect(legacy).toMatchObject({ id: started!.id, flowId: 'agent-suspension', status: 'waiting' });
       expect((await h.services.runs.get(started!.id))?.flowId).toBe('agent-suspension');
-      await h.services.commands.decide(people.aisha, { runId: started!.id, stepId: 'approvals', decision: 'approve' });
+      await commandsOf(h.services).decide(people.aisha, { runId: started!.id, stepId: 'approvals', decision: 'approve' });
       await eventually(async () => (await h.services.agents.get(id))?.status === 'suspended');
       // The run's next change stored it under the new id.
       expect((await runs.findOne({ _id: started!.id }))?.flowId).toBe('agent-suspension');

@@ -223,7 +223,7 @@ export async function createSlackChannel(deps: ChannelDeps, options: SlackChanne
   const ctx: ActionContext = {
     bus: deps.services.bus,
     chat,
-    supervision: new AlertCheckInChat(org, deps.services.supervision, deps.services.agents, deps.services.engine),
+    supervision: new AlertCheckInChat(org, deps.services.supervision, deps.services.bus),
     waitsForAnswer: false,
     formsInCards: false,
   };

@@ -83,7 +83,7 @@ export const createTeamsChannel: ChannelFactory = async (deps) => {
     }
   };
 
-  const supervision = new AlertCheckInChat(org, deps.services.supervision, deps.services.agents, deps.services.engine);
+  const supervision = new AlertCheckInChat(org, deps.services.supervision, deps.services.bus);
   const cardParts = new TeamsCardParts(org, store);
   const notifier = new TeamsNotifier(adapter, store, auth.mode === 'credentials' ? auth.clientId : {}, log, org, cardParts);
   const privately = (person: Person, card: CardModel) => notifier.send(person, card);
