@@ -63,6 +63,32 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     expect(last()).toMatchObject({ outcome: 'invalid_input', stage: 'parse' });
   });
 
+  it('run.show: a request is shown to whom it concerns; anyone else is refused', async () => {
+    const { runId } = await requestAwaitingApproval(h.services, h.org, people.grace, 'Show Refusal');
+    events = [];
+    expect(await errorOf(bus.execute(as(people.daniel), { type: 'run.show', runId }))).toEqual({
+      code: 'forbidden',
+      userMessage: 'This request is not addressed to you.',
+    });
+    expect(last()).toMatchObject({ type: 'run.show', outcome: 'forbidden', stage: 'authorise' });
+    expect((await bus.execute(as(people.liam), { type: 'run.show', runId })).id).toBe(runId);
+  });
+
+  it('agent.suspension.request: only an alert’s responders, refused before the alert is looked up; no flow starts', async () => {
+    const before = (await h.services.runs.list({})).length;
+    events = [];
+    expect(await errorOf(bus.execute(as(people.amara), { type: 'agent.suspension.request', alertId: 'alr_missing' }))).toEqual({
+      code: 'forbidden',
+      userMessage: 'Only on-call responders, IT admins and security can ask to suspend an agent.',
+    });
+    expect(last()).toMatchObject({ type: 'agent.suspension.request', outcome: 'forbidden', stage: 'authorise' });
+    // A responder is told the alert does not exist.
+    expect((await errorOf(bus.execute(as(people.liam), { type: 'agent.suspension.request', alertId: 'alr_missing' }))).code).toBe(
+      'not_found',
+    );
+    expect((await h.services.runs.list({})).length).toBe(before);
+  });
+
   it('request.cancel: only the requester or an IT admin; the request keeps waiting', async () => {
     const { run } = await requestFor('Cancel Refusal');
     events = [];
