@@ -852,6 +852,7 @@ async function buildServices(s: ServiceSettings) {
       waitingApprovals: { engine },
       openRequests: { engine },
       requestSuspension: { org, alerts: store.alerts, agents: store.agents, engine },
+      decideCheckIn: { checkins: store.checkins, agents: store.agents, service: checkins },
     }),
   });
 

@@ -71,7 +71,8 @@ export class AlertCheckInChat {
 
   /** A check-in decision; what it starts (a retraining, a retirement) is stored with it in the core. */
   async checkInAction(person: Person, verb: CheckInVerb, checkInId: string): Promise<CardModel> {
-    const { record, agent } = await this.supervision.checkins.decide(person.email, checkInId, verb.slice('checkin_'.length));
+    const choice = verb.slice('checkin_'.length) as 'keep' | 'retrain' | 'retire';
+    const { record, agent } = await this.bus.execute(person, { type: 'checkin.decide', checkInId, choice });
     return this.supervision.cards.checkIn(record, agent, person.email) as CardModel;
   }
 

@@ -2,6 +2,7 @@ import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail } from '../config/directory.js';
 import type { AgentRecord } from '../core/agents.js';
 import type { ReadLog } from '../core/audit.js';
+import type { CheckInRecord } from '../core/checkin-service.js';
 import { isRosterError, UnknownPersonError } from '../core/errors.js';
 import type { EvaluationVerdict } from '../core/evaluation.js';
 import type { FlowRun } from '../flows/types.js';
@@ -21,6 +22,7 @@ export interface CommandResults {
   'approvals.waiting': FlowRun[];
   'requests.open': FlowRun[];
   'agent.suspension.request': { run: FlowRun; agent: AgentRecord };
+  'checkin.decide': { record: CheckInRecord; agent: AgentRecord };
 }
 
 /** One handler per command type: the bus runs every command of a type through the same one. */

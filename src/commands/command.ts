@@ -35,6 +35,13 @@ export const showRunCommand = z.object({ type: z.literal('run.show'), runId: loo
 /** Ask to suspend the agent of an alert (an IT admin approves the suspension). */
 export const requestSuspensionCommand = z.object({ type: z.literal('agent.suspension.request'), alertId: lookedUp });
 
+/** The sponsor's answer to a check-in's review card. */
+export const decideCheckInCommand = z.object({
+  type: z.literal('checkin.decide'),
+  checkInId: lookedUp,
+  choice: z.enum(['keep', 'retrain', 'retire'], 'Choose keep, retrain or retire.'),
+});
+
 /** Cancel a pending agent or access request. */
 export const cancelRequestCommand = z.object({
   type: z.literal('request.cancel'),
@@ -101,6 +108,7 @@ export const commandSchema = z.discriminatedUnion('type', [
   waitingApprovalsCommand,
   openRequestsCommand,
   requestSuspensionCommand,
+  decideCheckInCommand,
 ]);
 
 /** A command as a door gives it (before parsing). */

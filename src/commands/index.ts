@@ -1,6 +1,7 @@
 import type { CommandHandlers } from './bus.js';
 import { cancelRequestHandler, type CancelRequestDeps } from './handlers/cancel-request.js';
 import { decideHandler, type DecideDeps } from './handlers/decide.js';
+import { decideCheckInHandler, type DecideCheckInDeps } from './handlers/decide-check-in.js';
 import { listAgentsHandler, type ListAgentsDeps } from './handlers/list-agents.js';
 import { openRequestsHandler, type OpenRequestsDeps } from './handlers/open-requests.js';
 import { requestAgentHandler, type RequestAgentDeps } from './handlers/request-agent.js';
@@ -22,6 +23,7 @@ export interface HandlerDeps {
   waitingApprovals: WaitingApprovalsDeps;
   openRequests: OpenRequestsDeps;
   requestSuspension: RequestSuspensionDeps;
+  decideCheckIn: DecideCheckInDeps;
 }
 
 /** The registry of command handlers, one per command type. */
@@ -37,6 +39,7 @@ export function createHandlers(deps: HandlerDeps): CommandHandlers {
     'approvals.waiting': waitingApprovalsHandler(deps.waitingApprovals),
     'requests.open': openRequestsHandler(deps.openRequests),
     'agent.suspension.request': requestSuspensionHandler(deps.requestSuspension),
+    'checkin.decide': decideCheckInHandler(deps.decideCheckIn),
   };
 }
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { CatalogRole, OrgConfig } from '../config/schemas.js';
+import type { CatalogRole, OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, roleById } from '../config/directory.js';
 import { AGENT_HOLDER, type AgentRecord, type AgentRepository } from './agents.js';
 import type { AlertService } from './alerts.js';
@@ -12,8 +12,7 @@ import {
   type MeasuredAccuracy,
   type RollupLike,
 } from './checkin-assessment.js';
-import { InvalidInputError, NotFoundError } from './errors.js';
-import { assertMayDecideCheckIn } from './policies.js';
+import { NotFoundError } from './errors.js';
 import type { OutgoingCard } from './notifications.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
@@ -460,15 +459,17 @@ export class CheckInService {
     }
   }
 
-  /** The sponsor's answer to a review card: Keep, Retrain or Retire (recorded once). */
-  async decide(actor: string, checkInId: string, choice: string): Promise<{ record: CheckInRecord; agent: AgentRecord }> {
-    if (choice !== 'keep' && choice !== 'retrain' && choice !== 'retire') throw new InvalidInputError('Choose keep, retrain or retire.');
-    const record = await this.deps.checkins.get(String(checkInId));
-    if (!record) throw new NotFoundError('the check-in', String(checkInId));
-    const agent = await this.deps.agents.get(record.agentId);
-    if (!agent) throw new NotFoundError('the agent', record.agentId);
-    const person = findPersonByEmail(this.deps.org, actor);
-    assertMayDecideCheckIn(person, agent);
+  /**
+   * Records the sponsor's answer to a review card: Keep, Retrain or Retire, once (a second answer
+   * returns the check-in as first decided). Who may answer is the command bus's to check
+   * (`checkin.decide`, policies.ts), before this is called.
+   */
+  async recordDecision(
+    person: Person,
+    record: CheckInRecord,
+    agent: AgentRecord,
+    choice: 'keep' | 'retrain' | 'retire',
+  ): Promise<{ record: CheckInRecord; agent: AgentRecord }> {
     const decision = { choice, by: person.email, at: this.clock().toISOString() } as const;
     const effects: PendingEffect[] = [
       this.deps.outbox.effect<AuditInput>(AUDIT_EFFECT, {

@@ -1,5 +1,14 @@
 import type { CommandBus, CommandEvent } from '../../src/commands/index.js';
-import { errorOf, passingEvaluation, people, requestAwaitingApproval, startHarness, type Harness } from '../helpers/harness.js';
+import {
+  agentRecord,
+  degradedCheckIn,
+  errorOf,
+  passingEvaluation,
+  people,
+  requestAwaitingApproval,
+  startHarness,
+  type Harness,
+} from '../helpers/harness.js';
 import { commandsOf } from '../helpers/commands.js';
 
 /*
@@ -179,6 +188,24 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     const all = await bus.execute(as(people.grace), { type: 'agents.list', scope: 'all' });
     expect(all.map((a) => a.id)).toContain(agentId);
     expect(await reads()).toBe(before + 2);
+  });
+
+  it('checkin.decide: a check-in’s review is its agent’s sponsors’ or an IT admin’s; nothing is recorded for anyone else', async () => {
+    const agent = agentRecord({ name: 'Reviewed Agent', status: 'active', sponsors: [people.tom], businessUnit: 'customer-support' });
+    await h.services.agents.insert(agent);
+    const checkIn = degradedCheckIn(`chk_${agent.id}`, agent.id);
+    await h.services.supervision.checkinRepo.save(checkIn);
+    events = [];
+    expect(await errorOf(bus.execute(as(people.daniel), { type: 'checkin.decide', checkInId: checkIn.id, choice: 'retire' }))).toEqual({
+      code: 'forbidden',
+      userMessage: "Only Reviewed Agent's sponsors or an IT admin can decide on its review.",
+    });
+    expect(last()).toMatchObject({ type: 'checkin.decide', outcome: 'forbidden', stage: 'authorise' });
+    expect((await h.services.supervision.checkinRepo.get(checkIn.id))?.decision).toBeUndefined();
+    expect((await h.services.agents.get(agent.id))?.status).toBe('active');
+    // Its sponsor may; the choice is recorded once.
+    const kept = await bus.execute(as(people.tom), { type: 'checkin.decide', checkInId: checkIn.id, choice: 'keep' });
+    expect(kept.record.decision).toMatchObject({ choice: 'keep', by: people.tom });
   });
 
   it('an unknown command type and a person not in the directory are refused with coded errors', async () => {

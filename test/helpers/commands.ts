@@ -14,6 +14,8 @@ export function commandsOf(services: Pick<Services, 'bus'>) {
       bus.execute(bus.person(email), { type: 'agent.request', ...input }),
     submitEvaluation: async (email: string, agentId: string, input: Omit<CommandOf<'evaluation.submit'>, 'type' | 'agentId'>) =>
       bus.execute(bus.person(email), { type: 'evaluation.submit', agentId, ...input }),
+    decideCheckIn: async (email: string, checkInId: string, choice: CommandOf<'checkin.decide'>['choice']) =>
+      bus.execute(bus.person(email), { type: 'checkin.decide', checkInId, choice }),
     showAgent: async (email: string, agent: string) => bus.execute(bus.person(email), { type: 'agent.show', agent }),
   };
 }

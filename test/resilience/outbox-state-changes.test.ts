@@ -8,6 +8,7 @@ import { generateEvents } from '../helpers/synthetic-telemetry.js';
 import { REVIEW_OPEN_EFFECT } from '../../src/core/access-review.js';
 import { createReviewCycleRepository } from '../../src/store/review-cycle-store.js';
 import { createEvalRepository } from '../../src/store/eval-store.js';
+import { commandsOf } from '../helpers/commands.js';
 
 /*
  * State changes outside the flows (retirement, check-ins, grants decided by hand, keys, suspension,
@@ -195,13 +196,13 @@ describe('check-ins killed between the stored record and its effects', () => {
     await h.services.agents.insert(agent);
     const record = await h.services.supervision.checkins.run(agent.id);
     crash.arm('checkin.decided:0');
-    await expect(h.services.supervision.checkins.decide(people.tom, record.id, 'keep')).rejects.toThrow(/crashed/);
+    await expect(commandsOf(h.services).decideCheckIn(people.tom, record.id, 'keep')).rejects.toThrow(/crashed/);
     expect((await h.services.supervision.checkinRepo.get(record.id))!.decision).toMatchObject({ choice: 'keep', by: people.tom });
     expect(await auditCount(h, agent.id, 'checkin.keep')).toBe(0);
     await recovered(h, async () => (await auditCount(h, agent.id, 'checkin.keep')) > 0);
     expect(await auditCount(h, agent.id, 'checkin.keep')).toBe(1);
     // A second click records nothing and audits nothing.
-    await h.services.supervision.checkins.decide(people.tom, record.id, 'retire');
+    await commandsOf(h.services).decideCheckIn(people.tom, record.id, 'retire');
     expect(await auditCount(h, agent.id, 'checkin.keep')).toBe(1);
     expect(await auditCount(h, agent.id, 'checkin.retire')).toBe(0);
   });
@@ -212,7 +213,7 @@ describe('check-ins killed between the stored record and its effects', () => {
     const record = await h.services.supervision.checkins.run(agent.id);
     const retirements = () => h.services.runs.list({ agentId: agent.id, flowId: 'retirement' });
     crash.arm('checkin.decided:0');
-    await expect(h.services.supervision.checkins.decide(people.tom, record.id, 'retire')).rejects.toThrow(/crashed/);
+    await expect(commandsOf(h.services).decideCheckIn(people.tom, record.id, 'retire')).rejects.toThrow(/crashed/);
     expect((await h.services.supervision.checkinRepo.get(record.id))!.decision).toMatchObject({ choice: 'retire', by: people.tom });
     expect(await retirements()).toEqual([]);
     await recovered(h, async () => (await retirements()).length > 0 && (await auditCount(h, agent.id, 'checkin.retire')) > 0);
@@ -225,7 +226,7 @@ describe('check-ins killed between the stored record and its effects', () => {
     await eventually(async () => (await h.services.agents.get(agent.id))?.status === 'retiring');
     expect(await auditCount(h, agent.id, 'checkin.retire')).toBe(1);
     // A second click starts nothing more.
-    await h.services.supervision.checkins.decide(people.tom, record.id, 'retire');
+    await commandsOf(h.services).decideCheckIn(people.tom, record.id, 'retire');
     expect(await retirements()).toHaveLength(1);
   });
 });

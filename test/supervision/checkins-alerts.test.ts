@@ -105,13 +105,13 @@ describe('check-ins and on-call alerts (embedded database, scheduler running)', 
     expect(trail).toEqual(expect.arrayContaining(['checkin.completed', 'agent.status-changed', 'alert.raised']));
 
     // The sponsor chooses Retrain; a second click changes nothing.
-    await sup.checkins.decide(people.tom, record.id, 'retrain');
-    const again = await sup.checkins.decide(people.tom, record.id, 'keep');
+    await commandsOf(h.services).decideCheckIn(people.tom, record.id, 'retrain');
+    const again = await commandsOf(h.services).decideCheckIn(people.tom, record.id, 'keep');
     expect(again.record.decision?.choice).toBe('retrain');
     expect(
       (await h.services.audit.export({ agentId: agent.id })).filter((e) => e.action.startsWith('checkin.r') || e.action === 'checkin.keep'),
     ).toHaveLength(1);
-    await expect(sup.checkins.decide(people.daniel, record.id, 'retire')).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(commandsOf(h.services).decideCheckIn(people.daniel, record.id, 'retire')).rejects.toMatchObject({ code: 'forbidden' });
 
     // Raised again by the next check-in, the same alert is updated, not duplicated.
     await sup.checkins.run(agent.id, NOW);
