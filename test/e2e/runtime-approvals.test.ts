@@ -193,6 +193,14 @@ describe('agents ask a human before they act, and hand off to people', () => {
     await postSlack(roster.baseUrl, interaction(buttonClick(LIAM.id, 'alert_ack', String(ack.value), slack.responseUrl('forbidden-ack'))));
     await eventually(async () => (await roster.services.supervision.alertRepo.get(alerts[0]!.id))?.status === 'acknowledged');
     expect((await roster.services.supervision.alertRepo.get(alerts[0]!.id))?.acknowledgedBy).toBe(LIAM.email);
+    // The acknowledgement's audit entry is an outbox effect of the alert's change: it follows the change.
+    const acknowledged = async () =>
+      (await roster.services.audit.export({ agentId: agent.id })).filter(
+        (e) => e.action === 'alert.acknowledged' && e.subject.id === alerts[0]!.id,
+      ).length;
+    await eventually(async () => (await acknowledged()) > 0);
+    await roster.services.outbox.idle();
+    expect(await acknowledged()).toBe(1);
     expect(
       (await roster.services.audit.export({ agentId: agent.id })).filter(
         (e) => e.action === 'alert.acknowledged' && e.subject.id === alerts[0]!.id,
