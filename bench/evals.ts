@@ -27,6 +27,7 @@ import {
   writeSection,
   type Latency,
 } from './support.js';
+import { asAgentId } from '../test/helpers/ids.js';
 
 const CASES = Number(process.env.BENCH_EVAL_CASES ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_EVAL_CONCURRENCY ?? 8);
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
     const insertAgent = async (id: string, catalogRoleId: string, url: string) => {
       await roster.services.agents.insert(
         agentRecord({
-          id,
+          id: asAgentId(id),
           name: `Bench ${id}`,
           catalogRoleId,
           sponsors: [liam],
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
           purpose: 'Benchmark',
         }),
       );
-      await roster.services.evaluations.registerEndpoint(liam, id, undefined, { kind: 'http', url });
+      await roster.services.evaluations.registerEndpoint(liam, asAgentId(id), undefined, { kind: 'http', url });
     };
     const untilDone = async (runId: string) => {
       for (;;) {
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
     };
     await insertAgent('agt_benchevals', 'kb-answerer', fast.url);
     const t0 = performance.now();
-    const run = await roster.services.evaluations.start(liam, { agentId: 'agt_benchevals', purpose: 'rerun' });
+    const run = await roster.services.evaluations.start(liam, { agentId: asAgentId('agt_benchevals'), purpose: 'rerun' });
     const done = await untilDone(run.id);
     const wallMs = performance.now() - t0;
     const ideal = (CASES * ANSWER_MS) / CONCURRENCY;
@@ -116,7 +117,7 @@ async function main(): Promise<void> {
     await clicks(runIds.slice(2 * CLICKS));
     const idle = await clicks(runIds.slice(0, CLICKS));
     await insertAgent('agt_benchslow', 'support-assistant', slow.url);
-    const slowRun = await roster.services.evaluations.start(liam, { agentId: 'agt_benchslow', purpose: 'rerun' });
+    const slowRun = await roster.services.evaluations.start(liam, { agentId: asAgentId('agt_benchslow'), purpose: 'rerun' });
     // Let the run reach full concurrency before clicking.
     while ((await roster.db.connection.collection('eval_cases').countDocuments({ runId: slowRun.id })) < 16)
       await new Promise((r) => setTimeout(r, 50));

@@ -21,6 +21,7 @@ import { createLogger } from '../src/logger.js';
 import { OUTBOX_HOLDERS } from '../src/store/outbox-holders.js';
 import { serveBench } from './ipc.js';
 import { benchAgent, org, startBenchRoster, waitingRequests, type BenchRoster } from './support.js';
+import { asAgentId, asGrantId } from '../test/helpers/ids.js';
 
 let roster: BenchRoster | undefined;
 /** A connection of the bench's own, so that watching Roster's state is not counted as Roster's work. */
@@ -172,7 +173,7 @@ serveBench({
       } = await agentWithTelemetryKey(r.services.agents, { name: `Bench Agent ${i}`, purpose: 'Benchmarks the agent API.' });
       await r.services.grants.insertMany(
         ['kb:read', 'tickets:read', 'crm:read'].map((scope) => ({
-          id: `${id}:${scope}`,
+          id: asGrantId(`${id}:${scope}`),
           agentId: id,
           scope,
           reason: 'bench',
@@ -207,7 +208,7 @@ serveBench({
   },
 
   /** The flow run of the agent's runtime approval `id` (what its card's buttons carry). */
-  runtimeRunId: async (agentId: string, id: string) => (await running().services.runtime.get(agentId, id)).runId,
+  runtimeRunId: async (agentId: string, id: string) => (await running().services.runtime.get(asAgentId(agentId), id)).runId,
 
   /** Starts a V8 CPU profile of this process (see `profileStop`): one phase of a bench, not the whole process. */
   async profileStart() {
@@ -242,7 +243,7 @@ serveBench({
   /** How many deferred outbox effects run at a time. */
   outboxLaterConcurrency: () => running().services.outbox.settings.laterConcurrency,
 
-  revokeGrant: (by: string, grantId: string, reason: string) => running().services.access.revokeGrant(by, grantId, reason),
+  revokeGrant: (by: string, grantId: string, reason: string) => running().services.access.revokeGrant(by, asGrantId(grantId), reason),
 
   ingestIdle: () => running().services.supervision.ingest.idle(),
 

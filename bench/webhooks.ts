@@ -22,6 +22,7 @@ import {
   startBenchRoster,
   writeSection,
 } from './support.js';
+import { asAgentId } from '../test/helpers/ids.js';
 
 const EVENTS = Number(process.env.BENCH_WEBHOOK_EVENTS ?? 200);
 const AGENTS = 20;
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
       await roster.services.audit.append({
         actor: { kind: 'system', name: 'supervision' },
         action: 'alert.raised',
-        subject: { type: 'alert', id: `alr_warm${i}`, agentId: `agt_warm${i % 4}` },
+        subject: { type: 'alert', id: `alr_warm${i}`, agentId: asAgentId(`agt_warm${i % 4}`) },
         details: { kind: 'error-spike', severity: 'warning', summary: `warm-up ${i}` },
       });
     await waitFor(() => receiver.accepted().length >= 10, 'the warm-up deliveries');
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
       const entry = await roster.services.audit.append({
         actor: { kind: 'system', name: 'supervision' },
         action: 'alert.raised',
-        subject: { type: 'alert', id: `alr_bench${i}`, agentId: `agt_bench${i % AGENTS}` },
+        subject: { type: 'alert', id: `alr_bench${i}`, agentId: asAgentId(`agt_bench${i % AGENTS}`) },
         details: { kind: 'error-spike', severity: 'warning', summary: `alert ${i}` },
       });
       storedAt.set(eventIdOf(entry), Date.now());

@@ -81,6 +81,7 @@ import { outboxMetrics } from './http/outbox-metrics.js';
 import { webhookMetrics } from './http/webhook-metrics.js';
 import { registerBusinessMetrics } from './http/business-metrics.js';
 import { roleById } from './config/directory.js';
+import { idOrUndefined, type AgentId } from './core/ids.js';
 
 /** What a running Roster is built from; main.ts parses and checks the environment and the configuration first. */
 export interface RosterOptions {
@@ -647,7 +648,7 @@ async function buildServices(s: ServiceSettings) {
         events: await store.telemetry.archiveEvents(agentId, max),
         runtimeRequests: await store.runtimeApprovals.recent(agentId, 1000),
       }),
-      versions: async (agentId) => (await store.development.versions(String(agentId))).reverse(),
+      versions: async (agentId) => (await store.development.versions(agentId)).reverse(),
     },
     clock,
   });
@@ -744,7 +745,10 @@ async function buildServices(s: ServiceSettings) {
     org,
     repo: store.boundaryChanges,
     outbox,
-    findAgent: (id) => store.agents.get(id),
+    findAgent: (ref) => {
+      const id = idOrUndefined('AgentId', ref);
+      return id ? store.agents.get(id) : Promise.resolve(undefined);
+    },
     clock,
   });
   const runtime = new RuntimeApprovals({
@@ -831,7 +835,7 @@ async function buildServices(s: ServiceSettings) {
     }),
     alertRepo: store.alerts,
     checkinRepo: store.checkins,
-    reportRefusedKey: (agentId: string, reason: KeyRefusal) => telemetryAlerts.refusedKey(agentId, reason),
+    reportRefusedKey: (agentId: AgentId, reason: KeyRefusal) => telemetryAlerts.refusedKey(agentId, reason),
     ingest: createTelemetryIngest(telemetryRoutes),
     pager,
   };

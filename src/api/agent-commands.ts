@@ -8,6 +8,7 @@ import { refusalOf, type ApprovalView, type RuntimeApprovals } from '../core/run
 import { telemetryEventSchema, type IngestResult } from '../core/telemetry.js';
 import type { TelemetryIngest } from '../http/telemetry.js';
 import { accessCheckRequestSchema } from './schemas.js';
+import type { AgentId } from '../core/ids.js';
 
 /*
  * What an agent may call, once: the HTTP routes (src/api/runtime-routes.ts) and the MCP tools
@@ -46,14 +47,14 @@ export class AgentCommands {
   constructor(private readonly deps: AgentCommandDeps) {}
 
   /** The live agent behind a token, or a 403 `agent_not_active` / 404 `unknown_agent` refusal. */
-  async agent(agentId: string) {
+  async agent(agentId: AgentId) {
     const live = await this.deps.live.agent(agentId);
     if (!live) throw new AgentRefusal(404, 'unknown_agent', 'Roster does not know this agent.');
     if (!live.eligible) throw new AgentRefusal(403, 'agent_not_active', `The agent is ${live.agent.status}: it may not act.`);
     return live;
   }
 
-  async requestApproval(agentId: string, body: unknown): Promise<{ view: ApprovalView; created: boolean }> {
+  async requestApproval(agentId: AgentId, body: unknown): Promise<{ view: ApprovalView; created: boolean }> {
     const { agent } = await this.agent(agentId);
     // The action's approved boundary change comes with the agent (one read, shared and bounded like
     // its access); the request checks it is the action it parses. Only a name the schema could
@@ -68,29 +69,29 @@ export class AgentCommands {
     return this.deps.runtime.request(agent, body, prefetched);
   }
 
-  async approval(agentId: string, id: string, waitS: unknown): Promise<ApprovalView> {
+  async approval(agentId: AgentId, id: string, waitS: unknown): Promise<ApprovalView> {
     await this.agent(agentId);
     const wait = parseWait(waitS);
     return this.deps.runtime.view(await this.deps.runtime.wait(agentId, id, wait * 1000));
   }
 
-  async consume(agentId: string, id: string, body: unknown): Promise<ApprovalView> {
+  async consume(agentId: AgentId, id: string, body: unknown): Promise<ApprovalView> {
     await this.agent(agentId);
     return this.deps.runtime.view(await this.deps.runtime.consume(agentId, id, body));
   }
 
-  async handOff(agentId: string, body: unknown): Promise<{ view: HandoffView; created: boolean }> {
+  async handOff(agentId: AgentId, body: unknown): Promise<{ view: HandoffView; created: boolean }> {
     const { agent } = await this.agent(agentId);
     return this.deps.handoffs.create(agent, body);
   }
 
-  async handoff(agentId: string, id: string, waitS: unknown): Promise<HandoffView> {
+  async handoff(agentId: AgentId, id: string, waitS: unknown): Promise<HandoffView> {
     await this.agent(agentId);
     return this.deps.handoffs.view(await this.deps.handoffs.wait(agentId, id, parseWait(waitS) * 1000));
   }
 
   /** The access check, as `POST /api/v1/access/check` answers it. */
-  async checkAccess(agentId: string, body: unknown): Promise<AccessAnswer> {
+  async checkAccess(agentId: AgentId, body: unknown): Promise<AccessAnswer> {
     const parsed = accessCheckRequestSchema.safeParse(body);
     if (!parsed.success) throw refusalOf(parsed.error);
     const live = await this.deps.live.of(agentId);
@@ -101,7 +102,7 @@ export class AgentCommands {
   }
 
   /** One task event for the calling agent, through the telemetry API's own ingest. */
-  async reportTask(agentId: string, body: unknown): Promise<IngestResult> {
+  async reportTask(agentId: AgentId, body: unknown): Promise<IngestResult> {
     await this.agent(agentId);
     const parsed = reportTaskSchema.safeParse(body);
     if (!parsed.success) throw refusalOf(parsed.error);
@@ -112,7 +113,7 @@ export class AgentCommands {
 }
 
 /** The access check's answer to an agent about a scope: the same from the HTTP route and the MCP tool. */
-export function accessAnswer(agentId: string, scope: string, resource: string | undefined, decision: AccessDecision): AccessAnswer {
+export function accessAnswer(agentId: AgentId, scope: string, resource: string | undefined, decision: AccessDecision): AccessAnswer {
   return {
     allowed: decision.allowed,
     reason: decision.reason,

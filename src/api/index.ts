@@ -21,6 +21,7 @@ import type { TelemetryIngest } from '../http/telemetry.js';
 import { AgentCommands } from './agent-commands.js';
 import { createMcpRouter, createProtectedResourceRouter } from './mcp.js';
 import { createRuntimeRouter } from './runtime-routes.js';
+import type { AgentId } from '../core/ids.js';
 
 export interface AgentApiSettings {
   env: Env;
@@ -35,7 +36,7 @@ export interface AgentApiSettings {
    * which forgets what was read.
    */
   liveAccess: {
-    read(agentId: string): Promise<AgentAccessRecords | undefined>;
+    read(agentId: AgentId): Promise<AgentAccessRecords | undefined>;
     onWrite(listener: (agentId: string | undefined) => void): () => void;
   };
   audit: AuditLog;
@@ -43,11 +44,11 @@ export interface AgentApiSettings {
   /** The issuer; known only once the server listens when the port is picked then. */
   issuer: () => string;
   /** A retired agent's key was used at the token endpoint. */
-  onRetiredKey?(agentId: string): Promise<void>;
+  onRetiredKey?(agentId: AgentId): Promise<void>;
   /** The one key check every door uses (AgentKeys.verifyAgentKey), with the claimed client's record when known. */
   verifyKey: VerifyKey;
   /** A revoked, rotated-out or retired agent's key was presented at the token endpoint. */
-  onRefusedKey?(agentId: string, reason: KeyRefusal): Promise<void>;
+  onRefusedKey?(agentId: AgentId, reason: KeyRefusal): Promise<void>;
   /** Runtime approvals, hand-offs and the telemetry ingest behind the agent commands and MCP tools. */
   runtime?: { approvals: RuntimeApprovals; handoffs: Handoffs; ingest: TelemetryIngest };
   /** Replaces the per-client limiter (a shared one, or a generous one for benchmarks). */

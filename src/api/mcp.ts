@@ -15,6 +15,7 @@ import { spendOrRefuse } from './runtime-routes.js';
 import type { RateLimiter } from '../core/rate-limit.js';
 import { accessCheckRequestSchema } from './schemas.js';
 import type { AccessTokens } from './tokens.js';
+import type { AgentId } from '../core/ids.js';
 
 export interface McpDeps {
   commands: AgentCommands;
@@ -64,7 +65,7 @@ function refused(err: unknown, log: Logger): CallToolResult {
 }
 
 /** A fresh MCP server for one request (stateless), whose tools act for `agentId`. */
-function serverFor(deps: McpDeps, agentId: string): McpServer {
+function serverFor(deps: McpDeps, agentId: AgentId): McpServer {
   const server = new McpServer(
     { name: 'roster', version: deps.version },
     {

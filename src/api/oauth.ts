@@ -13,6 +13,7 @@ import { accessCheckRequestSchema, introspectionRequestSchema, tokenRequestSchem
 import type { SigningKeys } from './signing-keys.js';
 import type { AccessTokens } from './tokens.js';
 import type { ApiUsage } from './usage.js';
+import { idOrUndefined, type AgentId } from '../core/ids.js';
 
 /** Largest form or JSON body the agent-facing API reads. */
 export const API_BODY_LIMIT = '16kb';
@@ -67,7 +68,7 @@ export interface OAuthDeps {
   /** The one key check (AgentKeys.verifyAgentKey). */
   verifyKey: VerifyKey;
   /** A revoked, rotated-out or retired agent's key was presented. */
-  onRefusedKey?(agentId: string, reason: KeyRefusal): Promise<void>;
+  onRefusedKey?(agentId: AgentId, reason: KeyRefusal): Promise<void>;
   log: Logger;
 }
 
@@ -141,7 +142,8 @@ export function createOAuthRouter(deps: OAuthDeps): Router {
       if (!creds.ok) return oauthError(res, creds.error === 'invalid_client' ? 401 : 400, creds.error, creds.description, BASIC_CHALLENGE);
 
       // The client as the live access holds it (usually remembered): its own keys need no read.
-      const claimed = isClientId(creds.clientId) ? (await deps.live.agent(creds.clientId))?.agent : undefined;
+      const clientAgent = isClientId(creds.clientId) ? idOrUndefined('AgentId', creds.clientId) : undefined;
+      const claimed = clientAgent ? (await deps.live.agent(clientAgent))?.agent : undefined;
       const checked = await verifyAgentSecret(deps.verifyKey, creds.clientId, creds.secret, claimed);
       if (!checked.ok) {
         if (checked.agent) deps.usage.count(checked.agent.id, 'token_refused');

@@ -6,6 +6,7 @@ import type { AgentCommands } from './agent-commands.js';
 import { API_BODY_LIMIT, type ApiUrls } from './oauth.js';
 import type { RateLimiter } from '../core/rate-limit.js';
 import type { AccessTokens } from './tokens.js';
+import type { AgentId } from '../core/ids.js';
 
 export interface RuntimeRouteDeps {
   commands: AgentCommands;
@@ -15,7 +16,7 @@ export interface RuntimeRouteDeps {
   log: Logger;
 }
 
-type Handler = (agentId: string, req: Request, res: Response) => Promise<void>;
+type Handler = (agentId: AgentId, req: Request, res: Response) => Promise<void>;
 
 const bearerChallenge = (error?: string, description?: string) =>
   `Bearer realm="roster"${error ? `, error="${error}"` : ''}${description ? `, error_description="${description}"` : ''}`;

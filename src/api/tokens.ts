@@ -4,11 +4,13 @@ import type { AgentRecord } from '../core/agents.js';
 import type { LiveScope } from '../core/live-scopes.js';
 import type { SigningKeys } from './signing-keys.js';
 import { SIGNING_ALGORITHMS } from './signing-keys.js';
+import { idOrUndefined, type AgentId } from '../core/ids.js';
 
 /** The claims of a Roster access token (RFC 9068 plus Roster's own). */
 export interface AccessTokenClaims extends JWTPayload {
   iss: string;
-  sub: string;
+  /** The agent the token was issued to, parsed once here. */
+  sub: AgentId;
   aud: string | string[];
   exp: number;
   iat: number;
@@ -99,6 +101,7 @@ export class AccessTokens {
         ...(audience ? { audience } : {}),
       });
       if (typeof payload.client_id !== 'string' || payload.client_id !== payload.sub) return { ok: false, problem: 'malformed' };
+      if (!idOrUndefined('AgentId', payload.sub)) return { ok: false, problem: 'malformed' };
       const claims = payload as AccessTokenClaims;
       this.remember(token, kid, claims);
       return { ok: true, claims };

@@ -1,6 +1,7 @@
 import type { AuditLog } from '../core/audit.js';
 import type { Logger } from '../logger.js';
 import type { ApiUsageRepository } from '../store/api-usage-store.js';
+import type { AgentId } from '../core/ids.js';
 
 /** The counters kept per agent and hour. */
 export type UsageCounter =
@@ -15,7 +16,7 @@ const hourOf = (ms: number) => new Date(Math.floor(ms / HOUR) * HOUR).toISOStrin
  * hour, and each finished hour becomes one audit entry per agent (the summary job).
  */
 export class ApiUsage {
-  private pending = new Map<string, { agentId: string; hour: string; counts: Record<string, number> }>();
+  private pending = new Map<string, { agentId: AgentId; hour: string; counts: Record<string, number> }>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -28,7 +29,7 @@ export class ApiUsage {
   }
 
   /** Counts one call for the agent (in this hour). */
-  count(agentId: string, counter: UsageCounter): void {
+  count(agentId: AgentId, counter: UsageCounter): void {
     const hour = hourOf(this.now());
     const key = `${agentId}|${hour}`;
     const entry = this.pending.get(key) ?? { agentId, hour, counts: {} };

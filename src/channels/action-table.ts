@@ -13,7 +13,8 @@ import { PROMPT_INPUTS, PROMPT_VERBS } from '../cards/supervision-view-models.js
 import { cardIdSchema, type CardModel } from '../cards/view-models.js';
 import type { CommandBus } from '../commands/index.js';
 import { DENY_REASON_NEEDED } from '../core/requests.js';
-import { isRosterError } from '../core/errors.js';
+import { InvalidInputError, isRosterError } from '../core/errors.js';
+import { idSchemaOf, runIdSchema, stepIdSchema, type IdKind, type RunId, type StepId } from '../core/ids.js';
 import type { ChatService } from './chat.js';
 import { AccessChat, type GrantAction } from './chat-access.js';
 import { AGENT_BUTTON_VERBS, type ActionOutcome } from './chat-actions.js';
@@ -130,6 +131,22 @@ function read<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
   return parsed.success ? parsed.data : schema.parse({});
 }
 
+/**
+ * Parses a button's payload: the ids it names are required and must be well formed. A button
+ * without them (a damaged or hand-made payload) is refused with a clear error for the person,
+ * never looked up as an empty id.
+ */
+function readIds<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const problem = parsed.error.issues[0];
+  const field = problem?.path.join('.') || 'value';
+  throw new InvalidInputError(
+    `That button could not be read (${field}: ${problem?.message ?? 'malformed'}). The card may be out of date: send "help" to start again.`,
+    { [field]: problem?.message ?? 'malformed' },
+  );
+}
+
 function button<S extends z.ZodType>(spec: {
   payload: S;
   bareValue?: keyof z.output<S> & string;
@@ -141,7 +158,7 @@ function button<S extends z.ZodType>(spec: {
   return {
     kind: 'button',
     ...rest,
-    act: async (ctx, person, raw, id) => declared(id, spec.shows, await run(ctx, person, read(spec.payload, raw), id)),
+    act: async (ctx, person, raw, id) => declared(id, spec.shows, await run(ctx, person, readIds(spec.payload, raw), id)),
   };
 }
 
@@ -176,9 +193,9 @@ const typed = (max: number) =>
 /** A form value as its platform's reader gives it, absent when it is not text. */
 const value = z.string().optional().catch(undefined);
 
-/** A payload of the named ids. */
-function ids<K extends string>(...keys: K[]): z.ZodObject<{ [P in K]: typeof id }> {
-  return z.object(Object.fromEntries(keys.map((k) => [k, id])) as { [P in K]: typeof id });
+/** A payload of the named ids, each required and parsed to its branded type (see core/ids.ts). */
+function ids<const T extends Record<string, IdKind>>(kinds: T): z.ZodObject<{ [P in keyof T]: ReturnType<typeof idSchemaOf<T[P]>> }> {
+  return z.object(Object.fromEntries(Object.entries(kinds).map(([k, kind]) => [k, idSchemaOf(kind)]))) as never;
 }
 
 /**
@@ -204,7 +221,7 @@ const approvalSchema = z.preprocess(
     const named = typeof data.reasonInputId === 'string' && /^[\w-]{1,40}$/.test(data.reasonInputId) ? data.reasonInputId : undefined;
     return { ...data, reason: data[named ?? DENY_REASON_INPUT.teams] };
   },
-  z.object({ runId: id, stepId: id, reason: typed(3000) }),
+  z.object({ runId: runIdSchema, stepId: stepIdSchema, reason: typed(3000) }),
 );
 
 const accessValues = z.object({ targetId: z.string().catch(''), duration: z.string().catch(''), reason: z.string().catch('') });
@@ -235,9 +252,9 @@ async function accessProblems(
 async function decide(
   ctx: ActionContext,
   person: Person,
-  input: { runId?: string; stepId?: string; decision: 'approve' | 'deny'; comment?: string },
+  input: { runId: RunId; stepId: StepId; decision: 'approve' | 'deny'; comment?: string },
 ): Promise<ActionResult> {
-  const ids = { runId: input.runId ?? '', stepId: input.stepId ?? '' };
+  const ids = { runId: input.runId, stepId: input.stepId };
   try {
     const run = await ctx.bus.execute(person, {
       type: 'run.decide',
@@ -271,7 +288,7 @@ function requestSent(chat: ChatService, agentName: string, agentId?: string): Ca
 
 const requestValues = z.object({
   roleId: z.string().catch(''),
-  registerAgentId: id,
+  registerAgentId: idSchemaOf('AgentId').optional().catch(undefined),
   agentName: value,
   purpose: value,
   businessUnit: value,
@@ -281,7 +298,7 @@ const requestValues = z.object({
 
 const evaluationValues = z.object({
   runId: id,
-  agentId: z.string().catch(''),
+  agentId: idSchemaOf('AgentId').optional().catch(undefined),
   accuracy: z.union([z.string(), z.number()]).optional().catch(undefined),
   p95LatencyMs: z.union([z.string(), z.number()]).optional().catch(undefined),
   costPerTaskUsd: z.union([z.string(), z.number()]).optional().catch(undefined),
@@ -309,20 +326,20 @@ function each<V extends string>(verbs: readonly V[], entry: (verb: V) => ButtonA
 
 const grantButton = (action: GrantAction) =>
   button({
-    payload: ids('grantId'),
+    payload: ids({ grantId: 'GrantId' }),
     // The clicked card (a reminder) changes in place; a new request (Extend) is a message of its own.
     shows: ['card', 'message'],
     run: async ({ chat }, person, { grantId }) => {
-      const { card, reply } = await chat.access.click(person, action, grantId ?? '');
+      const { card, reply } = await chat.access.click(person, action, grantId);
       return { card, ...(reply ? { message: reply } : {}) };
     },
   });
 
 const reviewButton = (answer: 'keep' | 'revoke') =>
   button({
-    payload: ids('grantId', 'reviewId'),
+    payload: ids({ grantId: 'GrantId', reviewId: 'ReviewId' }),
     shows: ['card'],
-    run: async ({ chat }, person, p) => ({ card: await chat.access.reviewClick(person, answer, p.grantId ?? '', p.reviewId ?? '') }),
+    run: async ({ chat }, person, p) => ({ card: await chat.access.reviewClick(person, answer, p.grantId, p.reviewId) }),
   });
 
 const cards = {
@@ -336,15 +353,15 @@ const cards = {
     },
   }),
   [CARD_ACTIONS.evaluationOpen]: button({
-    payload: ids('runId', 'agentId'),
+    payload: ids({ agentId: 'AgentId' }),
     shows: ['form', 'answer'],
     run: async ({ chat }, person, { agentId }) => {
-      const reply = await chat.evaluationForm(person, agentId ?? '');
+      const reply = await chat.evaluationForm(person, agentId);
       return reply.form ? { form: reply.card } : { answer: reply.card };
     },
   }),
   [CARD_ACTIONS.approvalApprove]: button({
-    payload: ids('runId', 'stepId'),
+    payload: ids({ runId: 'RunId', stepId: 'StepId' }),
     shows: ['decided'],
     run: (ctx, person, p) => decide(ctx, person, { ...p, decision: 'approve' }),
   }),
@@ -354,15 +371,15 @@ const cards = {
     run: async (ctx, person, p) => {
       if (p.reason) return decide(ctx, person, { ...p, decision: 'deny', comment: p.reason });
       const error = ctx.formsInCards ? DENY_REASON_NEEDED : undefined;
-      return { form: await ctx.chat.denyForm(person, p.runId ?? '', p.stepId ?? '', error) };
+      return { form: await ctx.chat.denyForm(person, p.runId, p.stepId, error) };
     },
   }),
   [CARD_ACTIONS.approvalRefresh]: button({
-    payload: ids('runId', 'stepId'),
+    payload: ids({ runId: 'RunId', stepId: 'StepId' }),
     // The Adaptive Card refresh action (Universal Actions): Slack has none.
     only: 'teams',
     shows: ['card'],
-    run: async ({ chat }, person, p) => ({ card: await chat.approvalCard(person, p.runId ?? '', p.stepId ?? '') }),
+    run: async ({ chat }, person, p) => ({ card: await chat.approvalCard(person, p.runId, p.stepId) }),
   }),
   [CARD_ACTIONS.grantExtend]: grantButton('extend'),
   [CARD_ACTIONS.grantLetExpire]: grantButton('let-expire'),
@@ -468,16 +485,16 @@ const cards = {
 // Alert and check-in cards: the core acts (authorised there), the clicker gets the fresh card.
 const alerts = each(ALERT_VERBS, (verb) =>
   button({
-    payload: ids('alertId'),
+    payload: ids({ alertId: 'AlertId' }),
     shows: ['card', 'followUp'],
-    run: ({ supervision }, person, { alertId }) => supervision.alertClick(person, verb, alertId ?? ''),
+    run: ({ supervision }, person, { alertId }) => supervision.alertClick(person, verb, alertId),
   }),
 );
 const checkIns = each(CHECKIN_VERBS, (verb) =>
   button({
-    payload: ids('checkInId'),
+    payload: ids({ checkInId: 'CheckInId' }),
     shows: ['card'],
-    run: async ({ supervision }, person, { checkInId }) => ({ card: await supervision.checkInAction(person, verb, checkInId ?? '') }),
+    run: async ({ supervision }, person, { checkInId }) => ({ card: await supervision.checkInAction(person, verb, checkInId) }),
   }),
 );
 // The agent buttons of alerts, check-ins and notices, and the prompts some of them open.

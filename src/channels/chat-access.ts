@@ -7,6 +7,7 @@ import type { AgentRecord, GrantRecord } from '../core/agents.js';
 import type { AgentPicker } from '../core/agent-pickers.js';
 import { displayDate, relativeInWords } from '../core/time.js';
 import type { Services } from '../services.js';
+import { type AgentId, type GrantId, idOrUndefined } from '../core/ids.js';
 
 /** The access words of the chat: `access <agent> <scope> [duration] [reason]` and `break-glass <agent> <scope> <reason>`. */
 export type AccessChatCommand =
@@ -120,7 +121,7 @@ export class AccessChat {
   }
 
   /** A click on a grant card; returns the clicker's fresh view of it, and a reply to post when there is one. */
-  async click(person: Person, action: GrantAction, grantId: string): Promise<{ card: CardModel; reply?: CardModel }> {
+  async click(person: Person, action: GrantAction, grantId: GrantId): Promise<{ card: CardModel; reply?: CardModel }> {
     const { access } = this.services;
     switch (action) {
       case 'extend': {
@@ -216,7 +217,8 @@ export class AccessChat {
     if (at < 1) return 'Choose an agent and a scope.';
     const scopeId = targetId.slice(at + 1);
     if (!scopeById(this.org, scopeId)) return `Roster knows no scope "${scopeId.slice(0, 80)}": choose one of the scopes offered.`;
-    const agent = await this.services.agents.get(targetId.slice(0, at));
+    const agentId = idOrUndefined('AgentId', targetId.slice(0, at));
+    const agent = agentId ? await this.services.agents.get(agentId) : undefined;
     if (!agent || !this.pickers.may(person, 'access', agent))
       return "Choose one of the agents offered: you can't request access for that one.";
     return undefined;
@@ -234,7 +236,9 @@ export class AccessChat {
   }
 
   private async agentsOf(targetIds: string[]): Promise<AgentRecord[]> {
-    const ids = [...new Set(targetIds.map((t) => t.slice(0, Math.max(0, t.indexOf(':')))))].filter(Boolean);
+    const ids = [...new Set(targetIds.map((t) => idOrUndefined('AgentId', t.slice(0, Math.max(0, t.indexOf(':'))))))].filter(
+      (id): id is AgentId => id !== undefined,
+    );
     return (await Promise.all(ids.map((id) => this.services.agents.get(id)))).filter((a): a is AgentRecord => a !== undefined);
   }
 
@@ -292,7 +296,7 @@ export class AccessChat {
   }
 
   /** Keep or Revoke on an access review card; returns the person's fresh review card. */
-  async reviewClick(person: Person, answer: 'keep' | 'revoke', grantId: string, cycle: string): Promise<CardModel> {
+  async reviewClick(person: Person, answer: 'keep' | 'revoke', grantId: GrantId, cycle: string): Promise<CardModel> {
     const card = await this.services.reviews.answer(person.email, { cycle, grantId, answer });
     return card ? this.asModel(card) : cardModel('notice', { level: 'info', title: 'Access review', text: 'Nothing left to review.' });
   }
@@ -348,7 +352,7 @@ export class AccessChat {
     return cardModel('notice', { level: 'warning', title: `Please name ${missing}`, text: `Use ${example}.${scopes}` });
   }
 
-  private async view(grantId: string, title: string, text: string): Promise<CardModel> {
+  private async view(grantId: GrantId, title: string, text: string): Promise<CardModel> {
     const grant = await this.services.grants.get(grantId);
     if (!grant) return cardModel('notice', { level: 'warning', title, text });
     const agent = await this.services.agents.get(grant.agentId);

@@ -1,7 +1,7 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, roleById } from '../config/directory.js';
 import { reportedByAgent } from '../cards/text.js';
-import { cardIdSchema, type CardModel, type DataOf } from '../cards/view-models.js';
+import type { CardModel, DataOf } from '../cards/view-models.js';
 import type { PromptInputName, PromptVerb } from '../cards/supervision-view-models.js';
 import type { AlertRecord } from '../core/alerts.js';
 import type { AgentRecord } from '../core/agents.js';
@@ -23,6 +23,7 @@ import type { ChatService } from './chat.js';
 import { GovernanceChat } from './chat-governance.js';
 import { DelegationChat } from './chat-delegation.js';
 import { OffboardingChat, versionMetrics } from './chat-offboarding.js';
+import { idOrUndefined, parseAgentId, parseAlertId, parseCheckInId, parseRunId, type AgentId } from '../core/ids.js';
 
 /*
  * The buttons that act on an agent from the cards that mention it: Register / Assign sponsor /
@@ -185,8 +186,8 @@ export class CardActionsChat {
         return { followUp: this.services.supervision.cards.checkInNumbers(record, agent) as CardModel };
       }
       case 'alert_numbers': {
-        const alert = await this.services.supervision.alertRepo.get(String(ids.alertId ?? ''));
-        if (!alert) throw new NotFoundError('the alert', String(ids.alertId ?? ''));
+        const alert = await this.services.supervision.alertRepo.get(parseAlertId(ids.alertId));
+        if (!alert) throw new NotFoundError('the alert', parseAlertId(ids.alertId));
         const agent = await this.services.agents.get(alert.agentId);
         if (!mayReadAlertNumbers(this.org, person, alert, agent))
           throw new ForbiddenError("Only the alert's responders and those who may see the agent can read its numbers.");
@@ -203,7 +204,7 @@ export class CardActionsChat {
         return { card: this.alertCard(alert, person), followUp: { kind: status.kind, data: status.data } as CardModel };
       }
       case 'request_cancel':
-        return { card: await this.chat.cancelRequest(person, String(ids.runId ?? '')) };
+        return { card: await this.chat.cancelRequest(person, parseRunId(ids.runId)) };
       case 'agent_note': {
         const agent = await this.agent(ids.agentId);
         this.assertMayNote(person, agent);
@@ -226,18 +227,18 @@ export class CardActionsChat {
         };
       }
       case 'retrain_postpone': {
-        const { agent } = await this.services.development.retrainingManager(person.email, String(ids.agentId ?? ''));
+        const { agent } = await this.services.development.retrainingManager(person.email, parseAgentId(ids.agentId));
         return { prompt: await this.postponePrompt(agent) };
       }
       case 'sponsor_accept': {
-        const agent = await this.services.agents.get(String(ids.agentId ?? ''));
-        if (!agent) throw new NotFoundError('the agent', String(ids.agentId ?? ''));
+        const agent = await this.services.agents.get(parseAgentId(ids.agentId));
+        if (!agent) throw new NotFoundError('the agent', parseAgentId(ids.agentId));
         await this.services.leavers.accept(person.email, agent.id);
         return { card: notice('success', `You sponsor ${agent.name} now`, `${agent.name} (${agent.id}) is yours to answer for.`) };
       }
       case 'sponsor_retire': {
-        const agent = await this.services.agents.get(String(ids.agentId ?? ''));
-        if (!agent) throw new NotFoundError('the agent', String(ids.agentId ?? ''));
+        const agent = await this.services.agents.get(parseAgentId(ids.agentId));
+        if (!agent) throw new NotFoundError('the agent', parseAgentId(ids.agentId));
         // A retirement is signed off by the sponsors: the manager takes the sponsorship to retire it.
         await this.services.leavers.accept(person.email, agent.id, 'retire');
         const run = await this.services.retirement.start(this.services.engine, person.email, {
@@ -251,7 +252,7 @@ export class CardActionsChat {
         };
       }
       case 'decision_record': {
-        const agentId = String(ids.agentId ?? '');
+        const agentId = parseAgentId(ids.agentId);
         const eventId = String(ids.eventId ?? '');
         const { agent, entries } = await this.services.governance.decisions(person.email, agentId, { eventId, limit: 1 });
         const entry = entries[0];
@@ -274,9 +275,9 @@ export class CardActionsChat {
         return { card: this.services.handoffs.card(resolved, person.email) as CardModel };
       }
       case 'gap_fix':
-        return { followUp: await this.fixGap(person, String(ids.agentId ?? ''), String(ids.gap ?? '')) };
+        return { followUp: await this.fixGap(person, parseAgentId(ids.agentId), String(ids.gap ?? '')) };
       case 'eval_register':
-        return { prompt: await this.chat.endpointPrompt(person, String(ids.agentId ?? '')) };
+        return { prompt: await this.chat.endpointPrompt(person, parseAgentId(ids.agentId)) };
       case 'eval_cancel': {
         const run = await this.services.evaluations.cancel(person.email, String(ids.evalRunId ?? ''));
         return { card: this.services.evaluations.progressCard(run, true) as CardModel };
@@ -329,7 +330,7 @@ export class CardActionsChat {
         const answer = verb === 'sponsor_confirm' ? 'accept' : 'decline';
         const agent = await this.services.sponsorships.answer(
           person.email,
-          String(ids.agentId ?? ''),
+          parseAgentId(ids.agentId),
           answer,
           ids.proposalId ? { proposalId: ids.proposalId } : {},
         );
@@ -432,7 +433,7 @@ export class CardActionsChat {
         }
         const alert = await this.services.supervision.alerts.assignSponsor(
           person.email,
-          String(ids.alertId ?? ''),
+          parseAlertId(ids.alertId),
           sponsor.email,
           async (a) => (a.kind === 'ownerless' ? this.services.leavers.assign(person.email, a.agentId, sponsor.email, a.id) : undefined),
         );
@@ -498,7 +499,7 @@ export class CardActionsChat {
         return { card };
       }
       case 'eval_register':
-        return { card: await this.chat.registerAndRun(person, String(ids.agentId ?? ''), values) };
+        return { card: await this.chat.registerAndRun(person, parseAgentId(ids.agentId), values) };
       case 'delegation_away': {
         const delegate = (values.delegate ?? '').trim();
         if (!delegate) throw new InvalidInputError('Name who decides for you.', { delegate: 'Name who decides for you.' });
@@ -545,7 +546,7 @@ export class CardActionsChat {
         await this.services.supervision.alerts.registrableShadow(person, (await this.openAlert(ids.alertId)).agentId);
         return;
       case 'alert_assign_sponsor':
-        await this.services.supervision.alerts.assertResponder(person.email, String(ids.alertId ?? ''));
+        await this.services.supervision.alerts.assertResponder(person.email, parseAlertId(ids.alertId));
         return;
       case 'alert_note':
         this.assertMayNote(person, (await this.alertAgent(ids.alertId)).agent);
@@ -554,7 +555,7 @@ export class CardActionsChat {
         this.assertMayNote(person, (await this.checkIn(ids.checkInId)).agent);
         return;
       case 'retrain_postpone':
-        await this.services.development.retrainingManager(person.email, String(ids.agentId ?? ''));
+        await this.services.development.retrainingManager(person.email, parseAgentId(ids.agentId));
         return;
       case 'agent_note':
         this.assertMayNote(person, await this.agent(ids.agentId));
@@ -817,7 +818,8 @@ export class CardActionsChat {
   private async pickRefusal(person: Person, verb: PickerVerb, agentId: string): Promise<string | undefined> {
     const form = PICKER_FORMS[verb]!;
     if (!agentId) return 'Choose an agent.';
-    const agent = cardIdSchema.safeParse(agentId).success ? await this.services.agents.get(agentId) : undefined;
+    const wellFormed = idOrUndefined('AgentId', agentId);
+    const agent = wellFormed ? await this.services.agents.get(wellFormed) : undefined;
     const offered = agent !== undefined && (await this.chat.pickers.offers(person, form.purpose, agent, this.pickOptions(form.purpose)));
     return offered ? undefined : `Choose one of the agents offered: you can't ${form.cannot} that one.`;
   }
@@ -832,7 +834,9 @@ export class CardActionsChat {
     const picked = await this.chat.pickers.choices(person, form.purpose, options);
     if (!picked.search && picked.agents.length === 0) throw new InvalidInputError(form.none);
     const wanted =
-      selectedId && !(await this.pickRefusal(person, verb, selectedId)) ? await this.services.agents.get(selectedId) : undefined;
+      selectedId && !(await this.pickRefusal(person, verb, selectedId))
+        ? await this.services.agents.get(parseAgentId(selectedId))
+        : undefined;
     const only = !picked.search && picked.agents.length === 1 ? picked.agents[0] : undefined;
     const chosen = wanted ?? only;
     const listed = picked.search ? (chosen ? [chosen] : []) : picked.agents;
@@ -943,7 +947,7 @@ export class CardActionsChat {
   }
 
   /** "Start the fix" on a compliance gap (rules and authorisation in core/compliance-remediation.ts). */
-  private async fixGap(person: Person, agentId: string, gap: string): Promise<CardModel> {
+  private async fixGap(person: Person, agentId: AgentId, gap: string): Promise<CardModel> {
     const result = await startComplianceRemediation({ ...this.services, org: this.org }, person.email, agentId, gap);
     return notice(result.started ? 'success' : 'info', result.title, result.text);
   }
@@ -961,27 +965,27 @@ export class CardActionsChat {
   }
 
   private async openAlert(alertId: string | undefined): Promise<AlertRecord> {
-    const alert = await this.services.supervision.alertRepo.get(String(alertId ?? ''));
-    if (!alert) throw new NotFoundError('the alert', String(alertId ?? ''));
+    const alert = await this.services.supervision.alertRepo.get(parseAlertId(alertId));
+    if (!alert) throw new NotFoundError('the alert', parseAlertId(alertId));
     if (alert.status === 'resolved') throw new RequestClosedError('completed', alert.resolvedAt ? new Date(alert.resolvedAt) : undefined);
     return alert;
   }
 
   private async alertAgent(alertId: string | undefined): Promise<{ alert: AlertRecord; agent: AgentRecord }> {
-    const alert = await this.services.supervision.alertRepo.get(String(alertId ?? ''));
-    if (!alert) throw new NotFoundError('the alert', String(alertId ?? ''));
+    const alert = await this.services.supervision.alertRepo.get(parseAlertId(alertId));
+    if (!alert) throw new NotFoundError('the alert', parseAlertId(alertId));
     return { alert, agent: await this.agent(alert.agentId) };
   }
 
   private async checkIn(checkInId: string | undefined) {
-    const record = await this.services.supervision.checkinRepo.get(String(checkInId ?? ''));
-    if (!record) throw new NotFoundError('the check-in', String(checkInId ?? ''));
+    const record = await this.services.supervision.checkinRepo.get(parseCheckInId(checkInId));
+    if (!record) throw new NotFoundError('the check-in', parseCheckInId(checkInId));
     return { record, agent: await this.agent(record.agentId) };
   }
 
   private async agent(agentId: string | undefined): Promise<AgentRecord> {
-    const agent = await this.services.agents.get(String(agentId ?? ''));
-    if (!agent) throw new NotFoundError('the agent', String(agentId ?? ''));
+    const agent = await this.services.agents.get(parseAgentId(agentId));
+    if (!agent) throw new NotFoundError('the agent', parseAgentId(agentId));
     return agent;
   }
 }

@@ -5,6 +5,7 @@ import type { ActionOutcome } from './chat-actions.js';
 import { NotFoundError } from '../core/errors.js';
 import type { Supervision } from '../services.js';
 import type { CommandBus } from '../commands/index.js';
+import type { AlertId, CheckInId } from '../core/ids.js';
 
 /** Alert verbs → what they do; check-in verbs → the sponsor's choice. */
 export const ALERT_VERBS = [
@@ -34,14 +35,14 @@ export class AlertCheckInChat {
    * of the clicked one, and a requested suspension's notice as a message beside it (the page
    * keeps its buttons for the rest of the response).
    */
-  async alertClick(person: Person, verb: AlertVerb, alertId: string): Promise<ActionOutcome> {
+  async alertClick(person: Person, verb: AlertVerb, alertId: AlertId): Promise<ActionOutcome> {
     const answer = await this.alertAction(person, verb, alertId);
     if (answer.kind !== 'notice') return { card: answer };
     const alert = await this.supervision.alertRepo.get(alertId);
     return alert ? { card: this.supervision.cards.alert(alert, person.email) as CardModel, followUp: answer } : { followUp: answer };
   }
 
-  async alertAction(person: Person, verb: AlertVerb, alertId: string): Promise<CardModel> {
+  async alertAction(person: Person, verb: AlertVerb, alertId: AlertId): Promise<CardModel> {
     const alerts = this.supervision.alerts;
     switch (verb) {
       case 'alert_ack':
@@ -70,14 +71,14 @@ export class AlertCheckInChat {
   }
 
   /** A check-in decision; what it starts (a retraining, a retirement) is stored with it in the core. */
-  async checkInAction(person: Person, verb: CheckInVerb, checkInId: string): Promise<CardModel> {
+  async checkInAction(person: Person, verb: CheckInVerb, checkInId: CheckInId): Promise<CardModel> {
     const choice = verb.slice('checkin_'.length) as 'keep' | 'retrain' | 'retire';
     const { record, agent } = await this.bus.execute(person, { type: 'checkin.decide', checkInId, choice });
     return this.supervision.cards.checkIn(record, agent, person.email) as CardModel;
   }
 
   /** Suspension is never immediate: the command starts the suspension flow for an IT admin to approve. */
-  private async requestSuspension(person: Person, alertId: string): Promise<CardModel> {
+  private async requestSuspension(person: Person, alertId: AlertId): Promise<CardModel> {
     const { run, agent } = await this.bus.execute(person, { type: 'agent.suspension.request', alertId });
     return {
       kind: 'notice',

@@ -5,6 +5,7 @@ import type { AgentRecord } from '../core/agents.js';
 import { ENDPOINT_KINDS } from '../evals/callers.js';
 import type { Services } from '../services.js';
 import type { PromptValues } from './chat-actions.js';
+import type { AgentId } from '../core/ids.js';
 
 /*
  * The interview in chat: the endpoint prompt (how Roster reaches the candidate), the start of a
@@ -25,7 +26,7 @@ export class EvaluationChat {
   ) {}
 
   /** The prompt registering how Roster reaches an agent (kind, URL, model or tool, secret), for those who may evaluate it. */
-  async endpointPrompt(person: Person, agentId: string): Promise<CardModel> {
+  async endpointPrompt(person: Person, agentId: AgentId): Promise<CardModel> {
     return this.endpointPromptCard(await this.services.evaluations.evaluable(person.email, agentId));
   }
 
@@ -78,7 +79,7 @@ export class EvaluationChat {
   }
 
   /** Registers the endpoint and starts the suite (the request's gate, or a re-interview of a working agent). */
-  async registerAndRun(person: Person, agentId: string, values: PromptValues): Promise<CardModel> {
+  async registerAndRun(person: Person, agentId: AgentId, values: PromptValues): Promise<CardModel> {
     const run = await this.services.evaluations.registerAndStart(person.email, agentId, {
       kind: (values.kind ?? 'http') as 'http',
       url: values.url ?? '',

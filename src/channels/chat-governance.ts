@@ -7,6 +7,7 @@ import { mayAddKnowledgeNote } from '../core/policies.js';
 import type { ComplianceGap } from '../core/governance.js';
 import { decisionLine } from '../core/runtime-approvals.js';
 import { displayDate } from '../core/time.js';
+import type { AgentId } from '../core/ids.js';
 
 /** `decisions <agent> [days] [outcome]`, `compliance [regulation]` and `dashboard`. */
 export type GovernanceChatCommand =
@@ -136,7 +137,7 @@ export class GovernanceChat {
    * An agent's recent decisions, one section each with "Record as failure mode"; also what the
    * "Decisions behind this" buttons of alerts and check-ins show. Authorisation is the service's.
    */
-  async decisionLog(person: Person, agentId: string, filter: { since?: Date; outcome?: string; why?: string }): Promise<CardModel> {
+  async decisionLog(person: Person, agentId: AgentId, filter: { since?: Date; outcome?: string; why?: string }): Promise<CardModel> {
     const { agent, entries } = await this.services.governance.decisions(person.email, agentId, {
       ...(filter.since ? { since: filter.since } : {}),
       ...(filter.outcome ? { outcome: filter.outcome } : {}),

@@ -6,6 +6,7 @@ import { InvalidInputError } from '../core/errors.js';
 import { archiveContents } from '../core/retirement.js';
 import { Sponsorships } from '../core/sponsorships.js';
 import type { Services } from '../services.js';
+import { idOrUndefined } from '../core/ids.js';
 
 /** `retire`, `note` and `archive`, typed as chat words. Agents are named by id or by name in quotes. */
 export type OffboardingChatCommand =
@@ -131,7 +132,8 @@ export class OffboardingChat {
   async run(person: Person, command: OffboardingChatCommand): Promise<CardModel> {
     if (command.name === 'sponsor') {
       // The manager may not see the agent yet (another business unit): look it up by id.
-      const target = command.agent.startsWith('agt_') ? await this.services.agents.get(command.agent) : undefined;
+      const targetId = command.agent.startsWith('agt_') ? idOrUndefined('AgentId', command.agent) : undefined;
+      const target = targetId ? await this.services.agents.get(targetId) : undefined;
       if (!target) throw new InvalidInputError('Name the agent by its id (agt_…), as in the message you received.');
       // Named as sponsor (or confirming someone named): the sponsorship answer; else a leaver's offer.
       if (command.confirm || Sponsorships.proposalFor(target, person.email)) {

@@ -74,6 +74,7 @@ import {
   parseDelegationCommand,
   type DelegationChatCommand,
 } from './chat-delegation.js';
+import { parseAgentId, type AgentId, type RunId } from '../core/ids.js';
 
 /** A chat command as typed (`/roster <words>` in Slack, a plain message in Teams). */
 export type ChatCommand =
@@ -256,7 +257,7 @@ export type { FindFormValues } from '../core/agent-search.js';
 export interface RequestFormValues {
   roleId: string;
   /** Registering a shadow agent under its own id (see {@link CardActionsChat}). */
-  registerAgentId?: string;
+  registerAgentId?: AgentId;
   agentName?: string;
   purpose?: string;
   businessUnit?: string;
@@ -267,7 +268,8 @@ export interface RequestFormValues {
 /** Values of the evaluation form. */
 export interface EvaluationFormValues {
   runId?: string;
-  agentId: string;
+  /** Absent when the form came back without a well-formed one: refused with a clear error. */
+  agentId?: AgentId;
   accuracy?: string | number;
   p95LatencyMs?: string | number;
   costPerTaskUsd?: string | number;
@@ -660,7 +662,7 @@ export class ChatService {
     const view = await this.services.bus.execute(person, { type: 'agent.show', agent: agentKey });
     const a = view.agent;
     const role = roleById(this.org, a.catalogRoleId);
-    const linked = async (id?: string) => {
+    const linked = async (id?: AgentId) => {
       if (!id) return undefined;
       const other = await this.services.agents.get(id);
       return other ? { agentId: other.id, name: other.name } : undefined;
@@ -733,7 +735,7 @@ export class ChatService {
   }
 
   /** The endpoint prompt of the interview (see {@link EvaluationChat}). */
-  endpointPrompt(person: Person, agentId: string): Promise<CardModel> {
+  endpointPrompt(person: Person, agentId: AgentId): Promise<CardModel> {
     return this.evaluation.endpointPrompt(person, agentId);
   }
 
@@ -746,7 +748,7 @@ export class ChatService {
     return this.evaluation.endpointInputs();
   }
 
-  registerAndRun(person: Person, agentId: string, values: PromptValues): Promise<CardModel> {
+  registerAndRun(person: Person, agentId: AgentId, values: PromptValues): Promise<CardModel> {
     return this.evaluation.registerAndRun(person, agentId, values);
   }
 
@@ -830,24 +832,25 @@ export class ChatService {
 
   /** Submits evaluation results; the verdict card explains each metric. */
   async submitEvaluation(person: Person, values: EvaluationFormValues): Promise<FormResult> {
-    const agent = await this.services.agents.get(values.agentId);
+    const agentId = parseAgentId(values.agentId);
+    const agent = await this.services.agents.get(agentId);
     const role = agent ? roleById(this.org, agent.catalogRoleId) : undefined;
     const roleFitChecked = (values.roleFit ?? []).map((i) => role?.evaluation.roleFit[i]).filter((s): s is string => Boolean(s));
     const missing = this.checkEvaluation(values);
     if (Object.keys(missing).length) {
-      return { ok: false, errors: missing, reply: await this.evaluationForm(person, values.agentId, values, missing) };
+      return { ok: false, errors: missing, reply: await this.evaluationForm(person, agentId, values, missing) };
     }
     try {
       const { verdict } = await this.services.bus.execute(person, {
         type: 'evaluation.submit',
-        agentId: values.agentId,
+        agentId,
         accuracy: values.accuracy as number,
         p95LatencyMs: values.p95LatencyMs as number,
         costPerTaskUSD: values.costPerTaskUsd as number,
         roleFitChecked,
         ...(values.notes ? { notes: values.notes } : {}),
       });
-      const submitted = await this.services.agents.get(values.agentId);
+      const submitted = await this.services.agents.get(agentId);
       return {
         ok: true,
         reply: {
@@ -881,7 +884,7 @@ export class ChatService {
           },
           'accuracy',
         );
-        return { ok: false, errors, reply: await this.evaluationForm(person, values.agentId, values, errors) };
+        return { ok: false, errors, reply: await this.evaluationForm(person, agentId, values, errors) };
       }
       throw err;
     }
@@ -928,14 +931,14 @@ export class ChatService {
    * A person's own view of an approval card (buttons only for those who may still decide). `decided`
    * is the run their own decision just returned, which concerns them by that decision.
    */
-  async approvalCard(person: Person, runId: string, stepId: string, decided?: FlowRun): Promise<CardModel> {
+  async approvalCard(person: Person, runId: RunId, stepId: string, decided?: FlowRun): Promise<CardModel> {
     const run = decided ?? (await this.services.bus.execute(person, { type: 'run.show', runId }));
     const card = this.services.presenter.approval(run, stepId, person.email);
     return { kind: card.kind, data: card.data } as CardModel;
   }
 
   /** The deny-reason form for an approval, for the people the request concerns only (it names the agent). */
-  async denyForm(person: Person, runId: string, stepId: string, error?: string): Promise<CardModel> {
+  async denyForm(person: Person, runId: RunId, stepId: string, error?: string): Promise<CardModel> {
     const run = await this.services.bus.execute(person, { type: 'run.show', runId });
     const c = run.context as { agentName?: string; roleTitle?: string };
     return cardModel('deny-reason', {

@@ -42,6 +42,7 @@ import {
   loadAuditVerifyKeys,
   readAuditPublicKeys,
 } from '../config/audit-signing-key.js';
+import { idOrUndefined } from '../core/ids.js';
 
 /** Exit codes: 0 fine, 1 the check failed (tampering, invalid cards), 2 bad usage or configuration. */
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -241,16 +242,21 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
           io.err('roster audit export: --since and --until take ISO times, e.g. 2026-11-01T00:00:00Z');
           return EXIT.usage;
         }
+        const agentId = opts.agent === undefined ? undefined : idOrUndefined('AgentId', opts.agent);
+        if (opts.agent !== undefined && !agentId) {
+          io.err(`roster audit export: --agent takes an agent id (letters, digits, _ . : or -), e.g. agt_0123456789abcdef`);
+          return EXIT.usage;
+        }
         return withDatabase(io, env, async (db) => {
           const audit = createAuditLog(db.connection);
           const entries = await audit.export({
-            ...(opts.agent ? { agentId: opts.agent } : {}),
+            ...(agentId ? { agentId } : {}),
             ...(since.data ? { since: new Date(since.data) } : {}),
             ...(until.data ? { until: new Date(until.data) } : {}),
           });
           const recorded = await recordExport(io, 'audit export', db, {
             action: 'audit.exported',
-            subject: opts.agent ? { type: 'agent', id: opts.agent, agentId: opts.agent } : { type: 'audit', id: 'export' },
+            subject: agentId ? { type: 'agent', id: agentId, agentId } : { type: 'audit', id: 'export' },
             details: { filter: { agent: opts.agent, since: since.data, until: until.data }, entries: entries.length },
           });
           if (!recorded) return EXIT.failed;
@@ -310,13 +316,20 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
     .argument('[agent id]', 'the retired agent, e.g. agt_0123456789abcdef')
     .addOption(json('print { agentId, digest, verified, bundle } as one JSON object'))
     .action(
-      action(async (env, agentId: string | undefined, opts: { json?: boolean }) => {
-        if (!agentId) {
+      action(async (env, given: string | undefined, opts: { json?: boolean }) => {
+        if (!given) {
           io.err('roster archive: name the agent id, e.g. roster archive agt_0123456789abcdef');
           return EXIT.usage;
         }
+        const agentId = idOrUndefined('AgentId', given);
+        if (!agentId) {
+          io.err(`roster archive: "${given.slice(0, 60)}" is not an agent id (letters, digits, _ . : or -), e.g. agt_0123456789abcdef`);
+          return EXIT.usage;
+        }
         return withDatabase(io, env, async (db) => {
-          const doc = await db.connection.collection('archives').findOne({ _id: agentId as never });
+          const doc = await db.connection
+            .collection<{ _id: string; bundle?: unknown; digest?: unknown }>('archives')
+            .findOne({ _id: agentId });
           if (!doc) {
             io.err(`roster archive: no archive for ${agentId} (is it retired?)`);
             return EXIT.failed;

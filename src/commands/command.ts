@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { agentRequestInputSchema } from '../core/agent-request.js';
 import { InvalidInputError } from '../core/errors.js';
 import { AGENT_STATUSES } from '../core/lifecycle.js';
+import { runIdSchema } from '../core/ids.js';
 
 /*
  * Every command a person gives Roster, whichever door it comes through (a Slack or Teams click,
@@ -18,7 +19,7 @@ const lookedUp = z.string().max(100);
 /** Approve or deny an approval step of a run (a request, a sign-off, a runtime approval). */
 export const decideCommand = z.object({
   type: z.literal('run.decide'),
-  runId: recordId,
+  runId: runIdSchema,
   stepId: recordId,
   decision: z.enum(['approve', 'deny']),
   comment: z.string().max(3000).optional(),
@@ -48,7 +49,8 @@ export const cancelRequestCommand = z.object({
   runId: z
     .string()
     .trim()
-    .regex(/^run_[\w-]{1,80}$/, 'Name the request to cancel, e.g. `cancel run_1a2b3c4d`.'),
+    .regex(/^run_[\w-]{1,80}$/, 'Name the request to cancel, e.g. `cancel run_1a2b3c4d`.')
+    .brand<'RunId'>(),
   reason: z.string().max(3000).optional(),
 });
 
@@ -58,6 +60,7 @@ export const requestAgentCommand = agentRequestInputSchema.extend({
   shadowAgentId: z
     .string()
     .regex(/^[\w.:-]{1,200}$/, 'That agent id cannot be registered.')
+    .brand<'AgentId'>()
     .optional(),
 });
 

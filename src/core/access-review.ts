@@ -12,6 +12,7 @@ import { isRosterError, NotFoundError, NotWaitingError, UnknownPersonError } fro
 import { assertMayAnswerAccessReview } from './policies.js';
 import type { OutgoingCard } from './notifications.js';
 import { displayDate } from './time.js';
+import type { GrantId } from './ids.js';
 
 /** The holder kind of access review cycles in the outbox: a cycle's start and escalation. */
 export const REVIEW_CYCLE_HOLDER = 'access-review';
@@ -83,7 +84,7 @@ export class AccessReviews {
     this.clock = deps.clock ?? (() => new Date());
     // A Revoke answer revokes the grant as an effect of the stored answer: a crash between the two
     // cannot leave a grant its sponsor revoked in place. Revoking it again refuses (coded): done.
-    deps.outbox.register<{ actor: string; grantId: string; cycle: string }>({
+    deps.outbox.register<{ actor: string; grantId: GrantId; cycle: string }>({
       type: REVIEW_REVOKE_EFFECT,
       perform: async ({ actor, grantId, cycle }) => {
         await deps.access.revokeGrant(actor, grantId, `Not needed any more (access review ${cycle})`).catch((err: unknown) => {
@@ -175,12 +176,12 @@ export class AccessReviews {
   /** Keep or Revoke one grant of a review; returns the person's fresh review card. */
   async answer(
     actorEmail: string,
-    input: { cycle: string; grantId: string; answer: 'keep' | 'revoke' },
+    input: { cycle: string; grantId: GrantId; answer: 'keep' | 'revoke' },
   ): Promise<OutgoingCard | undefined> {
     const actor = findPersonByEmail(this.deps.org, String(actorEmail));
     if (!actor) throw new UnknownPersonError(String(actorEmail));
-    const grant = await this.deps.grants.get(String(input.grantId));
-    if (!grant || grant.review?.cycle !== input.cycle) throw new NotFoundError('the grant in this review', String(input.grantId));
+    const grant = await this.deps.grants.get(input.grantId);
+    if (!grant || grant.review?.cycle !== input.cycle) throw new NotFoundError('the grant in this review', input.grantId);
     const agent = await this.deps.agents.get(grant.agentId);
     assertMayAnswerAccessReview(actor, agent);
     if (grant.status !== 'active') throw new NotWaitingError(`This grant is ${grant.status}; there is nothing to attest.`);

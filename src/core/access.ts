@@ -2,7 +2,6 @@ import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { isBreakGlassEligible, type CatalogRole, type OrgConfig, type Person, type Scope } from '../config/schemas.js';
 import { businessUnitById, findPersonByEmail, peopleWithRole, roleById, scopeById } from '../config/directory.js';
@@ -34,6 +33,7 @@ import {
   isItAdmin,
   maySeeAgent,
 } from './policies.js';
+import { type AgentId, type GrantId, type RunId, grantIdSchema, idOrUndefined, newGrantId } from './ids.js';
 
 export const ACCESS_REQUEST_FLOW = 'access-request';
 export const BREAK_GLASS_FLOW = 'break-glass';
@@ -83,8 +83,8 @@ export interface GrantTimers {
 /** The run context of an access request or a break-glass use: facts the steps and cards read. */
 export interface AccessContext {
   [key: string]: unknown;
-  grantId: string;
-  agentId: string;
+  grantId: GrantId;
+  agentId: AgentId;
   agentName: string;
   /** Shown as the request's title, e.g. "Access to crm:read for 30 days". */
   roleTitle: string;
@@ -106,7 +106,7 @@ export interface AccessContext {
   /** The card's "purpose" line: scope, what it allows, duration (and cap). */
   purpose: string;
   justification: string;
-  extends?: string;
+  extends?: GrantId;
   expiresAt?: string;
 }
 
@@ -116,7 +116,12 @@ export const accessRequestInputSchema = z.object({
   duration: z.string().trim().max(20).optional(),
   reason: z.string().trim().min(3, 'Say why the agent needs this access (at least 3 characters).').max(1000),
   /** The active grant this request extends (the Extend button). */
-  extends: z.string().trim().max(120).optional(),
+  extends: z
+    .string()
+    .trim()
+    .transform((v) => v || undefined)
+    .pipe(grantIdSchema.optional())
+    .optional(),
 });
 export type AccessRequestInput = z.input<typeof accessRequestInputSchema>;
 
@@ -141,7 +146,7 @@ export interface AccessRequestResult {
  */
 export interface Claim {
   key: string;
-  grantId: string;
+  grantId: GrantId;
   by: string;
   at: Date;
 }
@@ -156,7 +161,7 @@ export interface ClaimRepository {
    */
   take(claim: Claim, previous: string | undefined): Promise<boolean>;
   /** Gives `key` up if the grant `grantId` still holds it. */
-  release(key: string, grantId: string): Promise<void>;
+  release(key: string, grantId: GrantId): Promise<void>;
 }
 
 export interface AccessDeps {
@@ -196,7 +201,6 @@ export const GRANT_EFFECTS = {
 const personActor = (email: string): Actor => ({ kind: 'person', email });
 const scheduler: Actor = { kind: 'system', name: 'scheduler' };
 const flowEngine: Actor = { kind: 'system', name: 'flow-engine' };
-const newGrantId = () => `grt_${randomBytes(8).toString('hex')}`;
 
 function parseInput<T extends z.ZodType>(schema: T, input: unknown, what: string): z.output<T> {
   const parsed = schema.safeParse(input);
@@ -372,7 +376,7 @@ export class AccessCommands {
   }
 
   /** The effect that starts a grant's run, to store with the grant. */
-  private startRunEffect(grant: GrantRecord, start: RunStart): PendingEffect<{ grantId: string; start: RunStart }> {
+  private startRunEffect(grant: GrantRecord, start: RunStart): PendingEffect<{ grantId: GrantId; start: RunStart }> {
     return this.deps.outbox.effect(GRANT_EFFECTS.startRun, { grantId: grant.id, start });
   }
 
@@ -383,7 +387,7 @@ export class AccessCommands {
    */
   private async startStoredRun(
     grant: GrantRecord,
-    effect: PendingEffect<{ grantId: string; start: RunStart }>,
+    effect: PendingEffect<{ grantId: GrantId; start: RunStart }>,
   ): Promise<{ run: FlowRun; grant: GrantRecord }> {
     const started = await this.endedMeanwhile(grant.id, await this.deps.engine.start(effect.data.start));
     await this.deps.outbox.settle({ kind: GRANT_HOLDER, id: grant.id }, [effect], 'grant.run-started');
@@ -396,7 +400,7 @@ export class AccessCommands {
    * grant is read after the run is stored and the revocation looks for runs after the grant is
    * changed, so one of the two always sees the other and no request waits on a grant that ended.
    */
-  private async endedMeanwhile(grantId: string, run: FlowRun): Promise<{ run: FlowRun; grant: GrantRecord | undefined }> {
+  private async endedMeanwhile(grantId: GrantId, run: FlowRun): Promise<{ run: FlowRun; grant: GrantRecord | undefined }> {
     const grant = await this.deps.grants.get(grantId);
     if (!grant || grant.status === 'pending' || grant.status === 'active') return { run, grant };
     const reason = `Access ${grant.status}${grant.endReason ? `: ${grant.endReason}` : ''}`;
@@ -497,7 +501,7 @@ export class AccessCommands {
    * pending grant's request is cancelled; if its approval lands at the same moment, exactly one
    * of the two wins the conditional update and the other sees the grant already revoked.
    */
-  async revokeGrant(actorEmail: string, grantId: string, reason: string): Promise<GrantRecord> {
+  async revokeGrant(actorEmail: string, grantId: GrantId, reason: string): Promise<GrantRecord> {
     const actor = this.person(actorEmail);
     const why = String(reason ?? '').trim();
     if (why.length < 3) throw new InvalidInputError('Please say why you revoke this access.', { reason: 'A reason is required.' });
@@ -565,7 +569,7 @@ export class AccessCommands {
   }
 
   /** Security confirms a break-glass use after the fact; the grant keeps running until it expires. */
-  async confirmBreakGlass(actorEmail: string, grantId: string): Promise<GrantRecord> {
+  async confirmBreakGlass(actorEmail: string, grantId: GrantId): Promise<GrantRecord> {
     const actor = this.person(actorEmail);
     assertMayReviewBreakGlass(actor);
     const grant = await this.grantOrThrow(grantId);
@@ -602,7 +606,7 @@ export class AccessCommands {
    * and the answer is recorded on it with its audit entry (one write), so the later reminders are
    * not sent and a second click changes nothing. A grant that already ended says so.
    */
-  async letExpire(actorEmail: string, grantId: string): Promise<GrantRecord> {
+  async letExpire(actorEmail: string, grantId: GrantId): Promise<GrantRecord> {
     const actor = this.person(actorEmail);
     const grant = await this.grantOrThrow(grantId);
     const agent = await this.deps.agents.get(grant.agentId);
@@ -627,7 +631,7 @@ export class AccessCommands {
   }
 
   /** The Extend button: a new access request for the same scope, duration and reason, extending this grant. */
-  async extendGrant(actorEmail: string, grantId: string): Promise<AccessRequestResult> {
+  async extendGrant(actorEmail: string, grantId: GrantId): Promise<AccessRequestResult> {
     const grant = await this.grantOrThrow(grantId);
     return this.requestAccess(actorEmail, {
       agentId: grant.agentId,
@@ -650,8 +654,8 @@ export class AccessCommands {
    * `expired`, exactly once. The audit entry, the sponsors' notices and the card updates are
    * stored with the status change in the grant's outbox, so a crash cannot lose them.
    */
-  async expireGrant(grantId: string, options: { caughtBySweep?: boolean } = {}): Promise<boolean> {
-    const grant = await this.deps.grants.get(String(grantId));
+  async expireGrant(grantId: GrantId, options: { caughtBySweep?: boolean } = {}): Promise<boolean> {
+    const grant = await this.deps.grants.get(grantId);
     if (!grant || grant.status !== 'active') return false;
     const now = this.clock();
     if (Date.parse(grant.expiresAt) > now.getTime() + 1000) return false;
@@ -692,14 +696,14 @@ export class AccessCommands {
 
   /** The outbox performers of grant effects (registered once, at construction). */
   private registerPerformers(): void {
-    this.deps.outbox.register<{ grantId: string; outcome: string }>({
+    this.deps.outbox.register<{ grantId: GrantId; outcome: string }>({
       type: GRANT_REFRESH_EFFECT,
       perform: async ({ grantId, outcome }) => {
         const grant = await this.deps.grants.get(grantId);
         if (grant) await this.refreshCards(grant, outcome);
       },
     });
-    this.deps.outbox.register<{ grantId: string }>({
+    this.deps.outbox.register<{ grantId: GrantId }>({
       type: GRANT_EFFECTS.scheduleTimers,
       perform: async ({ grantId }, { effectId }) => {
         const grant = await this.deps.grants.get(grantId);
@@ -707,7 +711,7 @@ export class AccessCommands {
         if (grant?.status === 'active') await this.deps.timers.activated(grant, effectId);
       },
     });
-    this.deps.outbox.register<{ grantId: string; start: RunStart }>({
+    this.deps.outbox.register<{ grantId: GrantId; start: RunStart }>({
       type: GRANT_EFFECTS.startRun,
       perform: async ({ grantId, start }) => {
         const grant = await this.deps.grants.get(grantId);
@@ -715,7 +719,7 @@ export class AccessCommands {
         if (grant?.status === 'pending') await this.endedMeanwhile(grantId, await this.deps.engine.ensureStarted(start));
       },
     });
-    this.deps.outbox.register<{ grantId: string; by: string; reason: string }>({
+    this.deps.outbox.register<{ grantId: GrantId; by: string; reason: string }>({
       type: GRANT_EFFECTS.cancelRequest,
       perform: async ({ grantId, by, reason }) => {
         const grant = await this.deps.grants.get(grantId);
@@ -731,8 +735,8 @@ export class AccessCommands {
   }
 
   /** The `grants.remind` job: tells the sponsors the grant ends soon, with Extend and Let expire. */
-  async remindGrant(grantId: string, offsetMs: number): Promise<boolean> {
-    const grant = await this.deps.grants.get(String(grantId));
+  async remindGrant(grantId: GrantId, offsetMs: number): Promise<boolean> {
+    const grant = await this.deps.grants.get(grantId);
     // A sponsor already said to let it expire: asking again would be noise.
     if (!grant || grant.status !== 'active' || grant.letExpireBy) return false;
     const agent = await this.deps.agents.get(grant.agentId);
@@ -830,15 +834,16 @@ export class AccessCommands {
     return findPersonByEmail(this.deps.org, email)?.name ?? email;
   }
 
-  private async grantOrThrow(grantId: string): Promise<GrantRecord> {
-    const grant = await this.deps.grants.get(String(grantId));
-    if (!grant) throw new NotFoundError('the grant', String(grantId));
+  private async grantOrThrow(grantId: GrantId): Promise<GrantRecord> {
+    const grant = await this.deps.grants.get(grantId);
+    if (!grant) throw new NotFoundError('the grant', grantId);
     return grant;
   }
 
   /** By id, else by name among agents the person sponsors or may manage. */
   private async findAgent(actor: Person, key: string): Promise<AgentRecord> {
-    const byId = await this.deps.agents.get(key);
+    const wellFormed = idOrUndefined('AgentId', key);
+    const byId = wellFormed ? await this.deps.agents.get(wellFormed) : undefined;
     // An agent the person may not see is "not found", like an unknown id: ids reveal nothing.
     if (byId && maySeeAgent(this.deps.org, actor, byId)) return byId;
     if (byId) throw new ForbiddenError("Only the agent's sponsors and IT admins can do that.");
@@ -869,7 +874,7 @@ export class AccessCommands {
   }
 
   /** The runs (access request or break-glass) that created a grant; its status card and review cards hang off them. */
-  private async runsOf(grant: GrantRecord): Promise<string[]> {
+  private async runsOf(grant: GrantRecord): Promise<RunId[]> {
     if (grant.source === 'default') return [];
     const runs = await this.deps.runs.list({ agentId: grant.agentId });
     return runs.filter((r) => (r.context as Partial<AccessContext>).grantId === grant.id).map((r) => r.id);
@@ -1053,7 +1058,7 @@ export function emailsWithRole(org: OrgConfig, role: string): string[] {
 
 /** A grant as requested: pending, no approvals, its clock not started (it starts at approval). */
 function pendingGrant(
-  agentId: string,
+  agentId: AgentId,
   scope: string,
   reason: string,
   requestedBy: string,

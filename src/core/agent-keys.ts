@@ -11,6 +11,7 @@ import type { AgentStatus } from './lifecycle.js';
 import type { Notifier, OutgoingCard } from './notifications.js';
 import type { KeyCache } from './key-cache.js';
 import { assertMayReissueKey, assertMayRevokeKeys, assertMayRotateKey } from './policies.js';
+import type { AgentId, RunId } from './ids.js';
 
 /*
  * An agent's keys: the one-time key issued at onboarding, rotation with a grace period, a new key
@@ -43,7 +44,7 @@ export type KeyVerification =
 
 /** A key just issued: the secret (show it once, to one person) and what is stored of it. */
 export interface IssuedKey {
-  agentId: string;
+  agentId: AgentId;
   key: string;
   credential: AgentCredential;
   /** The keys it replaced, with the time each stops working (now for revoked ones). */
@@ -153,7 +154,7 @@ export class AgentKeys {
    * (no channel reaches them, or the platform refused the message) the requester and the sponsors
    * are told on whichever channel works, with **Issue a new key**; the key itself is never resent.
    */
-  async issueOnboardingKey(input: { agentId: string; agentName: string; requester: string; sponsors: string[]; runId: string }) {
+  async issueOnboardingKey(input: { agentId: AgentId; agentName: string; requester: string; sponsors: string[]; runId: RunId }) {
     const now = this.deps.clock();
     const { key, credential } = issueTelemetryKey(input.agentId, now);
     const effects = [
@@ -184,7 +185,7 @@ export class AgentKeys {
    * **Rotate key**: a new key for a sponsor or IT admin, shown once to them; the previous keys keep
    * working for the organisation's `keyRotationGrace` (`graceMs` overrides it; 0 revokes them now).
    */
-  async rotateKey(actorEmail: string, agentId: string, options: { graceMs?: number } = {}): Promise<IssuedKey> {
+  async rotateKey(actorEmail: string, agentId: AgentId, options: { graceMs?: number } = {}): Promise<IssuedKey> {
     const { actor, agent } = await this.load(actorEmail, agentId);
     assertMayRotateKey(actor, agent);
     const graceMs = Math.max(0, options.graceMs ?? this.deps.org.settings.keyRotationGrace.ms);
@@ -201,7 +202,7 @@ export class AgentKeys {
    * other) is revoked at once, the new one is shown to the clicker only. `replacing` is the
    * credential the button was offered for: once someone has replaced it, a second click issues nothing.
    */
-  async reissueKey(actorEmail: string, agentId: string, replacing?: string): Promise<IssuedKey> {
+  async reissueKey(actorEmail: string, agentId: AgentId, replacing?: string): Promise<IssuedKey> {
     const { actor, agent } = await this.load(actorEmail, agentId);
     assertMayReissueKey(actor, agent);
     if (replacing && !agent.credentials.some((k) => k.id === replacing && !k.revokedAt)) {
@@ -221,7 +222,7 @@ export class AgentKeys {
   }
 
   /** Revokes every key of the agent now (e.g. a leaked key); audited. Returns how many were live. */
-  async revokeKeys(actorEmail: string, agentId: string, reason: string): Promise<number> {
+  async revokeKeys(actorEmail: string, agentId: AgentId, reason: string): Promise<number> {
     const { actor, agent } = await this.load(actorEmail, agentId, false);
     assertMayRevokeKeys(actor, agent);
     const now = this.deps.clock();
@@ -241,11 +242,11 @@ export class AgentKeys {
     return revoked.filter((k) => live(k, now)).length;
   }
 
-  private async load(actorEmail: string, agentId: string, manageable = true): Promise<{ actor: Person; agent: AgentRecord }> {
+  private async load(actorEmail: string, agentId: AgentId, manageable = true): Promise<{ actor: Person; agent: AgentRecord }> {
     const actor = findPersonByEmail(this.deps.org, String(actorEmail));
     if (!actor) throw new UnknownPersonError(String(actorEmail));
-    const agent = await this.deps.agents.get(String(agentId));
-    if (!agent) throw new NotFoundError('the agent', String(agentId));
+    const agent = await this.deps.agents.get(agentId);
+    if (!agent) throw new NotFoundError('the agent', agentId);
     if (manageable && !MANAGEABLE.includes(agent.status))
       throw new InvalidTransitionError(`${agent.name}'s key`, agent.status, 'a new key');
     return { actor, agent };
@@ -291,7 +292,7 @@ export class AgentKeys {
   }
 
   private async deliveryFailed(
-    input: { agentId: string; agentName: string; requester: string; sponsors: string[]; runId: string },
+    input: { agentId: AgentId; agentName: string; requester: string; sponsors: string[]; runId: RunId },
     credential: AgentCredential,
     reason: string,
   ): Promise<void> {

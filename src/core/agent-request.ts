@@ -11,6 +11,7 @@ import type { Notifier } from './notifications.js';
 import { mayRequestFor } from './policies.js';
 import { Sponsorships } from './sponsorships.js';
 import type { StepContext, StepRegistry } from '../flows/types.js';
+import { type AgentId, trustedId } from './ids.js';
 
 /** What a person fills in to request an agent (the request form), validated at the edge. */
 export const agentRequestInputSchema = z.object({
@@ -32,7 +33,7 @@ export type AgentRequest = z.output<typeof agentRequestInputSchema>;
 /** The run context of an agent request: facts every step and card reads. */
 export interface AgentRequestContext {
   [key: string]: unknown;
-  agentId: string;
+  agentId: AgentId;
   agentName: string;
   roleId: string;
   roleTitle: string;
@@ -187,7 +188,7 @@ export function agentRequestSteps(deps: AgentRequestDeps): StepRegistry {
           const scope = org.scopes.find((s) => s.id === scopeId);
           const ttl = Math.min(scope?.maxTtl.ms ?? role.maxAccessTtl.ms, role.maxAccessTtl.ms);
           return {
-            id: `${c.agentId}:${scopeId}:default`,
+            id: trustedId('GrantId', `${c.agentId}:${scopeId}:default`),
             agentId: c.agentId,
             scope: scopeId,
             reason: `Catalog default for ${role.title}`,

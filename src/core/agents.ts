@@ -3,6 +3,9 @@ import type { PendingEffect } from './ports.js';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { EvaluationSubmission, EvaluationVerdict } from './evaluation.js';
 import type { AgentStatus } from './lifecycle.js';
+import type { AgentId, GrantId, RunId } from './ids.js';
+
+export { newAgentId } from './ids.js';
 
 /** A telemetry credential: only its hash is stored; the key itself is shown once. */
 export interface AgentCredential {
@@ -27,7 +30,7 @@ export interface KnowledgeNote {
 
 /** The digital employee (SPEC.md "Agent"). */
 export interface AgentRecord {
-  id: string;
+  id: AgentId;
   name: string;
   catalogRoleId: string;
   version: string;
@@ -46,7 +49,7 @@ export interface AgentRecord {
   purpose: string;
   justification?: string;
   requestedBy: string;
-  requestRunId: string;
+  requestRunId: RunId;
   credentials: AgentCredential[];
   evaluation?: {
     submission: EvaluationSubmission;
@@ -61,8 +64,8 @@ export interface AgentRecord {
     reason?: string;
   };
   baseline?: { accuracy: number; p95LatencyMs: number; costPerTaskUSD: number };
-  predecessorId?: string;
-  successorId?: string;
+  predecessorId?: AgentId;
+  successorId?: AgentId;
   knowledgeNotes: KnowledgeNote[];
   complianceTags: string[];
   createdAt: string;
@@ -82,8 +85,8 @@ export interface ProposedSponsor {
 export type GrantStatus = 'pending' | 'active' | 'expired' | 'revoked' | 'denied';
 
 export interface GrantRecord {
-  id: string;
-  agentId: string;
+  id: GrantId;
+  agentId: AgentId;
   scope: string;
   reason: string;
   requestedBy: string;
@@ -99,7 +102,7 @@ export interface GrantRecord {
   /** How long the grant lasts once approved (access requests and break-glass). */
   durationMs?: number;
   /** The active grant this one extends; it is superseded when this one becomes active. */
-  extends?: string;
+  extends?: GrantId;
   /** When and why it stopped being pending or active (revoked, expired, denied, superseded). */
   endedAt?: string;
   endedBy?: string;
@@ -145,34 +148,34 @@ export interface AgentRepository {
    * live agent of that name exists in the business unit.
    */
   insert(agent: AgentRecord, effects?: readonly PendingEffect[]): Promise<void>;
-  get(id: string): Promise<AgentRecord | undefined>;
+  get(id: AgentId): Promise<AgentRecord | undefined>;
   findByName(businessUnit: string, name: string): Promise<AgentRecord | undefined>;
   list(filter: AgentFilter): Promise<AgentRecord[]>;
   /** One page of a `find` (see AgentSearch), every filter in the query, ordered by name then id. */
   search(filter: AgentSearchFilter, page: { skip: number; limit: number }): Promise<AgentSearchPage>;
   /** Changes status only if it is still `from`, adding `effects` to the agent's outbox (atomic); false when it was not. */
   transition(
-    id: string,
+    id: AgentId,
     from: AgentStatus,
     to: AgentStatus,
     patch?: Partial<AgentRecord>,
     effects?: readonly PendingEffect[],
   ): Promise<boolean>;
   /** Sets the fields, adding `effects` to the agent's outbox in the same update. */
-  update(id: string, patch: Partial<AgentRecord>, effects?: readonly PendingEffect[]): Promise<void>;
+  update(id: AgentId, patch: Partial<AgentRecord>, effects?: readonly PendingEffect[]): Promise<void>;
   /**
    * Answers a proposed sponsorship atomically: removes `email` from the proposed sponsors and, when
    * accepted, adds it to the sponsors, with `effects` in the agent's outbox. False when it was not
    * proposed (any more): exactly once.
    */
-  answerSponsorship(id: string, email: string, accept: boolean, effects?: readonly PendingEffect[]): Promise<boolean>;
+  answerSponsorship(id: AgentId, email: string, accept: boolean, effects?: readonly PendingEffect[]): Promise<boolean>;
   /**
    * Adds a proposed sponsor unless that person is already proposed or a sponsor, with `effects` in
    * the agent's outbox (atomic); false otherwise.
    */
-  proposeSponsor(id: string, proposal: ProposedSponsor, effects?: readonly PendingEffect[]): Promise<boolean>;
+  proposeSponsor(id: AgentId, proposal: ProposedSponsor, effects?: readonly PendingEffect[]): Promise<boolean>;
   /** Adds a credential only when the agent has none yet (exactly once per onboarding). */
-  addFirstCredential(id: string, credential: AgentCredential, effects?: readonly PendingEffect[]): Promise<boolean>;
+  addFirstCredential(id: AgentId, credential: AgentCredential, effects?: readonly PendingEffect[]): Promise<boolean>;
   /** The agent holding a credential with this SHA-256 hash (an indexed look-up), whatever its state. */
   findByKeyHash(hash: string): Promise<AgentRecord | undefined>;
   /**
@@ -181,7 +184,7 @@ export interface AgentRepository {
    * outbox); false when either changed.
    */
   replaceCredentials(
-    id: string,
+    id: AgentId,
     expectedIds: string[],
     statuses: AgentStatus[],
     next: AgentCredential[],
@@ -191,7 +194,7 @@ export interface AgentRepository {
 
 export interface GrantRepository {
   /** The agents holding an active grant of `scope` (one indexed read). */
-  holdersOf(scope: string): Promise<string[]>;
+  holdersOf(scope: string): Promise<AgentId[]>;
   /** Inserts grants; ones with an id that exists already are left as they are (idempotent). */
   insertMany(grants: GrantRecord[]): Promise<void>;
   /**
@@ -199,11 +202,11 @@ export interface GrantRepository {
    * grant with that id exists already.
    */
   insert(grant: GrantRecord, effects?: readonly PendingEffect[]): Promise<boolean>;
-  listForAgent(agentId: string): Promise<GrantRecord[]>;
-  get(id: string): Promise<GrantRecord | undefined>;
+  listForAgent(agentId: AgentId): Promise<GrantRecord[]>;
+  get(id: GrantId): Promise<GrantRecord | undefined>;
   /** Every matching grant (read page by page, never cut). */
   list(filter: {
-    agentIds?: string[];
+    agentIds?: AgentId[];
     status?: GrantStatus[];
     source?: string;
     reviewCycle?: string;
@@ -214,7 +217,7 @@ export interface GrantRepository {
    * updated grant, or undefined when the status had already moved on.
    */
   transition(
-    id: string,
+    id: GrantId,
     from: GrantStatus[],
     patch: Partial<GrantRecord>,
     effects?: readonly PendingEffect[],
@@ -223,22 +226,17 @@ export interface GrantRepository {
    * Records that the reminder `offsetMs` before expiry was sent, only if the grant is still active
    * and it was not recorded before (atomic), with `effects` in the grant's outbox; false otherwise.
    */
-  markReminded(id: string, offsetMs: number, effects?: readonly PendingEffect[]): Promise<boolean>;
+  markReminded(id: GrantId, offsetMs: number, effects?: readonly PendingEffect[]): Promise<boolean>;
   /**
    * Records the answer of a review cycle only if the grant is in that cycle and unanswered (atomic,
    * with `effects` in the grant's outbox); false otherwise.
    */
   answerReview(
-    id: string,
+    id: GrantId,
     cycle: string,
     answer: Required<Pick<GrantReview, 'answer' | 'by' | 'at'>>,
     effects?: readonly PendingEffect[],
   ): Promise<boolean>;
-}
-
-/** `agt_` + 16 hex characters. */
-export function newAgentId(): string {
-  return `agt_${randomBytes(8).toString('hex')}`;
 }
 
 export function sha256(text: string): string {

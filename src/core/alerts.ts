@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Escalation, OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, peopleWithRole, roleById, rotationLevels } from '../config/directory.js';
 import type { AuditInput, AuditLog } from './audit.js';
@@ -9,16 +9,17 @@ import type { PendingEffect } from './ports.js';
 import { ConflictError, ForbiddenError, NotFoundError, RequestClosedError, InvalidInputError } from './errors.js';
 import type { Notifier, OutgoingCard } from './notifications.js';
 import { assertMayRegisterShadow, isAlertResponder } from './policies.js';
+import { newAlertId, trustedId, type AgentId, type AlertId, type RunId } from './ids.js';
 
 export type AlertKind = 'drift' | 'fairness' | 'error-spike' | 'dormant' | 'ownerless' | 'shadow' | 'retired-key' | 'forbidden-repeated';
 export type AlertStatus = 'open' | 'acknowledged' | 'snoozed' | 'resolved';
 export type AlertSeverity = 'warning' | 'critical';
 
 export interface AlertRecord {
-  id: string;
+  id: AlertId;
   kind: AlertKind;
   /** The agent concerned (for shadow agents, the unregistered id they used). */
-  agentId: string;
+  agentId: AgentId;
   /**
    * What narrows the alert below its kind and agent (a forbidden action's name): one open alert
    * per kind, agent and scope.
@@ -55,16 +56,16 @@ export interface AlertRepository {
    * else returns the open one (and stores no effects).
    */
   openOrGet(alert: AlertRecord, effects?: readonly PendingEffect[]): Promise<{ alert: AlertRecord; created: boolean }>;
-  get(id: string): Promise<AlertRecord | undefined>;
+  get(id: AlertId): Promise<AlertRecord | undefined>;
   /** Compare-and-set on `version`, adding `effects` to the alert's outbox in the same update; its outbox as stored, or undefined. */
   replace(alert: AlertRecord, expectedVersion: number, effects?: readonly PendingEffect[]): Promise<PendingEffect[] | undefined>;
-  list(filter: { status?: AlertStatus[]; agentId?: string; kind?: AlertKind }): Promise<AlertRecord[]>;
-  saveMessage(alertId: string, person: string, ref: Record<string, unknown>): Promise<void>;
-  messages(alertId: string): Promise<Array<{ person: string; ref: Record<string, unknown> }>>;
+  list(filter: { status?: AlertStatus[]; agentId?: AgentId; kind?: AlertKind }): Promise<AlertRecord[]>;
+  saveMessage(alertId: AlertId, person: string, ref: Record<string, unknown>): Promise<void>;
+  messages(alertId: AlertId): Promise<Array<{ person: string; ref: Record<string, unknown> }>>;
 }
 
 export interface AlertTimer {
-  alertId: string;
+  alertId: AlertId;
   kind: 'escalate' | 'renotify' | 'wake';
   /** The level the timer was set for: a timer for an older level is stale. */
   level: number;
@@ -94,7 +95,7 @@ export const ALERT_EFFECTS = {
 
 /** The payload of the {@link ALERT_EFFECTS.resolveKind} effect: `actor`'s change ended the condition behind the agent's alerts of `kind`. */
 export interface ResolveAlertsOfKind {
-  agentId: string;
+  agentId: AgentId;
   kind: AlertKind;
   actor: string;
 }
@@ -102,7 +103,7 @@ export interface ResolveAlertsOfKind {
 /** What raising an alert takes; also the payload of the {@link ALERT_EFFECTS.raise} effect. */
 export interface RaiseAlert {
   kind: AlertKind;
-  agentId: string;
+  agentId: AgentId;
   scope?: string;
   severity: AlertSeverity;
   summary: string;
@@ -110,7 +111,7 @@ export interface RaiseAlert {
   /** People told besides the rotation (an agent's sponsors), when the alert is first raised. */
   notify?: string[];
   /** The id to open the alert under (random when absent); raised again under it, nothing changes. */
-  id?: string;
+  id?: AlertId;
 }
 
 /**
@@ -146,7 +147,7 @@ export interface AlertServiceDeps {
   timers: AlertTimers;
   presenter: AlertPresenter;
   /** Looks up an agent's catalog role, for its escalation policy. */
-  roleOf(agentId: string): Promise<string | undefined>;
+  roleOf(agentId: AgentId): Promise<string | undefined>;
   clock?: () => Date;
   /** Length of a policy "minute" in ms (tests shrink it to run escalations in seconds). */
   minuteMs?: number;
@@ -180,7 +181,7 @@ export class AlertService {
 
   private registerPerformers(): void {
     const { outbox } = this.deps;
-    outbox.register<{ alertId: string; level: number }>({
+    outbox.register<{ alertId: AlertId; level: number }>({
       type: ALERT_EFFECTS.page,
       perform: async ({ alertId, level }, { effectId }) => {
         const alert = await this.deps.alerts.get(alertId);
@@ -189,14 +190,14 @@ export class AlertService {
         for (const person of this.levels(alert)[level] ?? []) await this.sendOnce(alert, person.email, `${effectId}:${person.email}`);
       },
     });
-    outbox.register<{ alertId: string }>({
+    outbox.register<{ alertId: AlertId }>({
       type: ALERT_EFFECTS.refresh,
       perform: async ({ alertId }) => {
         const alert = await this.deps.alerts.get(alertId);
         if (alert) await this.refreshCards(alert);
       },
     });
-    outbox.register<{ alertId: string; person: string }>({
+    outbox.register<{ alertId: AlertId; person: string }>({
       type: ALERT_EFFECTS.notify,
       perform: async ({ alertId, person }, { effectId }) => {
         const alert = await this.deps.alerts.get(alertId);
@@ -210,7 +211,7 @@ export class AlertService {
       perform: async (input, { effectId }) => {
         // The alert's id comes from the effect's, so the effect performed again finds the alert it
         // opened (even resolved since) and neither opens another nor counts a second occurrence.
-        const id = `alr_${createHash('sha256').update(effectId).digest('hex').slice(0, 16)}`;
+        const id = trustedId('AlertId', `alr_${createHash('sha256').update(effectId).digest('hex').slice(0, 16)}`);
         if (await this.deps.alerts.get(id)) return;
         await this.raise({ ...input, id });
       },
@@ -235,7 +236,7 @@ export class AlertService {
       type: ALERT_EFFECTS.timer,
       perform: async ({ at, timer }, { effectId }) => this.deps.timers.schedule(new Date(at), timer, effectId),
     });
-    outbox.register<{ alertId: string; level: number; loops: number; from: Date }>({
+    outbox.register<{ alertId: AlertId; level: number; loops: number; from: Date }>({
       type: ALERT_EFFECTS.scheduleNext,
       perform: async ({ alertId, level, loops, from }, { effectId }) => {
         const alert = await this.deps.alerts.get(alertId);
@@ -263,7 +264,7 @@ export class AlertService {
     const now = this.clock().toISOString();
     const policy = await this.policyFor(input.agentId);
     const candidate: AlertRecord = {
-      id: input.id ?? `alr_${randomBytes(8).toString('hex')}`,
+      id: input.id ?? newAlertId(),
       kind: input.kind,
       agentId: input.agentId,
       ...(input.scope ? { scope: input.scope } : {}),
@@ -312,11 +313,11 @@ export class AlertService {
    * every listed id), the others are listed up to `listed` and counted beyond. Fifty unknown ids
    * page on-call once, not fifty times; a resolved alert lets the next unknown id open a new one.
    */
-  async raiseUnregistered(platformKey: string, agentIds: string[], listed: number): Promise<AlertRecord> {
+  async raiseUnregistered(platformKey: string, agentIds: AgentId[], listed: number): Promise<AlertRecord> {
     const open = (await this.deps.alerts.list({ kind: 'shadow', status: ['open', 'acknowledged', 'snoozed'] })).find(
       (a) => a.details.platformKey === platformKey,
     );
-    const before = Array.isArray(open?.details.agentIds) ? (open.details.agentIds as string[]) : open ? [open.agentId] : [];
+    const before = Array.isArray(open?.details.agentIds) ? (open.details.agentIds as AgentId[]) : open ? [open.agentId] : [];
     const known = new Set(before);
     const fresh = [...new Set(agentIds)].filter((id) => !known.has(id));
     const list = [...before, ...fresh].slice(0, listed);
@@ -337,7 +338,7 @@ export class AlertService {
     });
   }
 
-  async acknowledge(actor: string, alertId: string): Promise<AlertRecord> {
+  async acknowledge(actor: string, alertId: AlertId): Promise<AlertRecord> {
     await this.assertResponder(actor, alertId);
     return this.mutate(
       alertId,
@@ -350,7 +351,7 @@ export class AlertService {
     );
   }
 
-  async escalateNow(actor: string, alertId: string): Promise<AlertRecord> {
+  async escalateNow(actor: string, alertId: AlertId): Promise<AlertRecord> {
     await this.assertResponder(actor, alertId);
     return this.mutate(
       alertId,
@@ -368,7 +369,7 @@ export class AlertService {
     );
   }
 
-  async snooze(actor: string, alertId: string, choice: string): Promise<AlertRecord> {
+  async snooze(actor: string, alertId: AlertId, choice: string): Promise<AlertRecord> {
     await this.assertResponder(actor, alertId);
     const ms = SNOOZE_CHOICES[choice as keyof typeof SNOOZE_CHOICES];
     if (!ms) throw new InvalidInputError(`Snooze for ${Object.keys(SNOOZE_CHOICES).join(', ')}.`);
@@ -392,7 +393,7 @@ export class AlertService {
     );
   }
 
-  async resolve(actor: string, alertId: string): Promise<AlertRecord> {
+  async resolve(actor: string, alertId: AlertId): Promise<AlertRecord> {
     await this.assertResponder(actor, alertId);
     return this.mutate(
       alertId,
@@ -431,7 +432,7 @@ export class AlertService {
   async fromPager(
     origin: PagerOrigin,
     action: 'acknowledge' | 'resolve',
-    alertId: string,
+    alertId: AlertId,
   ): Promise<{ alert: AlertRecord; changed: boolean }> {
     const by = origin.onBehalfOf ?? origin.name;
     let changed = false;
@@ -460,17 +461,17 @@ export class AlertService {
   }
 
   /** Blocks an unregistered agent's telemetry (a shadow alert's Block button) and resolves the alert. */
-  async blockShadow(actor: string, alertId: string, block: (agentId: string) => Promise<void>): Promise<AlertRecord> {
+  async blockShadow(actor: string, alertId: AlertId, block: (agentId: AgentId) => Promise<void>): Promise<AlertRecord> {
     await this.assertResponder(actor, alertId);
-    const alert = await this.deps.alerts.get(String(alertId));
-    if (!alert) throw new NotFoundError('the alert', String(alertId));
+    const alert = await this.deps.alerts.get(alertId);
+    if (!alert) throw new NotFoundError('the alert', alertId);
     if (alert.kind !== 'shadow')
       throw new InvalidInputError('Only an unregistered (shadow) agent can be blocked; suspend a registered one.');
     // A platform key's folded alert blocks every id it lists.
     const listed = Array.isArray(alert.details.agentIds)
       ? (alert.details.agentIds as unknown[]).filter((id) => typeof id === 'string')
       : [];
-    const blocked = [...new Set([alert.agentId, ...(listed as string[])])];
+    const blocked = [...new Set([alert.agentId, ...(listed as AgentId[])])];
     let resolvedNow = false;
     for (const agentId of blocked) await block(agentId);
     // The block is audited even on an alert resolved meanwhile: the version moves on with the entry.
@@ -500,7 +501,7 @@ export class AlertService {
    */
   async assignSponsor(
     actor: string,
-    alertId: string,
+    alertId: AlertId,
     sponsor: string,
     apply: (alert: AlertRecord) => Promise<unknown>,
   ): Promise<AlertRecord> {
@@ -508,8 +509,8 @@ export class AlertService {
     const person = findPersonByEmail(this.deps.org, String(sponsor));
     if (!person)
       throw new InvalidInputError(`${String(sponsor) || 'That person'} is not in the directory.`, { sponsor: 'Not in the directory.' });
-    const current = await this.deps.alerts.get(String(alertId));
-    if (!current) throw new NotFoundError('the alert', String(alertId));
+    const current = await this.deps.alerts.get(alertId);
+    if (!current) throw new NotFoundError('the alert', alertId);
     if (current.kind !== 'shadow' && current.kind !== 'ownerless')
       throw new InvalidInputError('A sponsor can be assigned from a shadow-agent or ownerless-agent alert only.');
     if (current.status === 'resolved')
@@ -549,7 +550,7 @@ export class AlertService {
   }
 
   /** "Register": the agent-request run that registers a shadow agent was started; paging stops. */
-  async registrationRequested(actor: string, alertId: string, runId: string): Promise<AlertRecord> {
+  async registrationRequested(actor: string, alertId: AlertId, runId: RunId): Promise<AlertRecord> {
     let acknowledgedNow = false;
     return this.mutate(
       alertId,
@@ -571,7 +572,7 @@ export class AlertService {
    * The open shadow alert of an unregistered agent id, when `actor` may register it now; the
    * request form's submit checks again, since the form's hidden id is client data.
    */
-  async registrableShadow(actor: Person, agentId: string): Promise<AlertRecord> {
+  async registrableShadow(actor: Person, agentId: AgentId): Promise<AlertRecord> {
     const alert = await this.openShadow(agentId);
     assertMayRegisterShadow(this.deps.org, actor, alert);
     if (typeof alert.details.registrationRunId === 'string')
@@ -580,8 +581,8 @@ export class AlertService {
   }
 
   /** The open shadow alert of an agent running unregistered, or the coded refusal saying none is waiting. */
-  async openShadow(agentId: string): Promise<AlertRecord> {
-    const [alert] = await this.deps.alerts.list({ agentId: String(agentId), kind: 'shadow', status: ['open', 'acknowledged', 'snoozed'] });
+  async openShadow(agentId: AgentId): Promise<AlertRecord> {
+    const [alert] = await this.deps.alerts.list({ agentId, kind: 'shadow', status: ['open', 'acknowledged', 'snoozed'] });
     if (!alert) throw new InvalidInputError(`No unregistered agent ${String(agentId).slice(0, 200)} is waiting to be registered.`);
     return alert;
   }
@@ -591,8 +592,8 @@ export class AlertService {
    * escalation was due (its timer was lost or keeps failing) escalates now, audited as caught by
    * the sweep. Resolves true when it escalated.
    */
-  async escalateOverdue(alertId: string, graceMs: number): Promise<boolean> {
-    const alert = await this.deps.alerts.get(String(alertId));
+  async escalateOverdue(alertId: AlertId, graceMs: number): Promise<boolean> {
+    const alert = await this.deps.alerts.get(alertId);
     if (!alert || alert.status !== 'open') return false;
     const policy = await this.policyFor(alert.agentId);
     if (Date.parse(alert.updatedAt) + policy.escalateAfterMinutes * this.minute + graceMs > this.clock().getTime()) return false;
@@ -669,7 +670,7 @@ export class AlertService {
   }
 
   /** The escalation policy of the agent's catalog role, else the organisation's default. */
-  private async policyFor(agentId: string): Promise<Escalation> {
+  private async policyFor(agentId: AgentId): Promise<Escalation> {
     const roleId = await this.deps.roleOf(agentId);
     return (roleId ? roleById(this.deps.org, roleId)?.escalation : undefined) ?? this.deps.org.settings.defaultEscalation;
   }
@@ -743,8 +744,8 @@ export class AlertService {
   }
 
   /** Refuses anyone who may not act on this alert (see {@link isAlertResponder}). */
-  async assertResponder(actor: string, alertId: string): Promise<void> {
-    const rotation = (await this.deps.alerts.get(String(alertId)))?.rotation ?? this.deps.org.settings.alertRotation;
+  async assertResponder(actor: string, alertId: AlertId): Promise<void> {
+    const rotation = (await this.deps.alerts.get(alertId))?.rotation ?? this.deps.org.settings.alertRotation;
     const person = findPersonByEmail(this.deps.org, actor);
     if (person && isAlertResponder(this.deps.org, person, rotation)) return;
     const oncall = peopleWithRole(this.deps.org, `oncall:${rotation}`).map((p) => p.name);
@@ -756,14 +757,14 @@ export class AlertService {
    * the alert's outbox and performed once it is stored.
    */
   private async mutate(
-    alertId: string,
+    alertId: AlertId,
     change: (a: AlertRecord) => boolean,
     effectsOf?: (next: AlertRecord) => PendingEffect[],
     label = 'alert.changed',
   ): Promise<AlertRecord> {
     for (let attempt = 0; attempt < 30; attempt++) {
-      const stored = await this.deps.alerts.get(String(alertId));
-      if (!stored) throw new NotFoundError('the alert', String(alertId));
+      const stored = await this.deps.alerts.get(alertId);
+      if (!stored) throw new NotFoundError('the alert', alertId);
       const next = structuredClone(stored);
       if (!change(next)) return stored;
       next.version = stored.version + 1;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ConflictError, InvalidInputError } from './errors.js';
+import type { AgentId } from './ids.js';
 
 /*
  * The audit trail: an append-only list of entries numbered 1, 2, 3, … where each entry records
@@ -17,7 +18,7 @@ export interface AuditSubject {
   type: string;
   id: string;
   /** The agent concerned, when there is one; exports per agent filter on it. */
-  agentId?: string;
+  agentId?: AgentId;
 }
 
 /** What a command or decision hands to {@link AuditLog.append}. */
@@ -65,7 +66,7 @@ export type AuditVerifyResult =
 
 /** Which entries to export: `since` is inclusive, `until` exclusive; results are in `seq` order. */
 export interface AuditFilter {
-  agentId?: string;
+  agentId?: AgentId;
   since?: Date;
   until?: Date;
   /** At most this many entries (the earliest ones). */
@@ -287,7 +288,7 @@ export function prepareEntry(input: AuditInput, at: Date): PreparedEntry {
     at: new Date(when.getTime()),
     actor: cleanActor(actor),
     action,
-    subject: subject.agentId === undefined ? { type: subject.type, id: subject.id } : { ...subject },
+    subject: subject.agentId === undefined ? { type: subject.type, id: subject.id } : ({ ...subject } as AuditSubject),
     details,
   };
 }

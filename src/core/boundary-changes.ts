@@ -13,6 +13,7 @@ import { displayDate } from './time.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 import { assertMayAskBoundaryChange, assertMayDecideBoundaryChange, isBoundaryChangeDecider, mayDecideBoundaryChange } from './policies.js';
+import type { AgentId } from './ids.js';
 
 /*
  * A sponsor changes an action's boundary for one agent (issue 19, item 5) only through a change
@@ -28,7 +29,7 @@ export const BOUNDARY_CHANGE_HOLDER = 'boundary-change';
 /** A sponsor's request to change one action's boundary for one agent. */
 export interface BoundaryChangeRecord {
   id: string;
-  agentId: string;
+  agentId: AgentId;
   agentName: string;
   action: string;
   actionTitle: string;
@@ -60,11 +61,11 @@ export interface BoundaryChangeRepository {
     effects?: readonly PendingEffect[],
   ): Promise<BoundaryChangeRecord | undefined>;
   /** Every change request of one agent's action, newest first. */
-  forAction(agentId: string, action: string): Promise<BoundaryChangeRecord[]>;
+  forAction(agentId: AgentId, action: string): Promise<BoundaryChangeRecord[]>;
   /** The newest approved change of one agent's action. */
-  latestApproved(agentId: string, action: string): Promise<BoundaryChangeRecord | undefined>;
+  latestApproved(agentId: AgentId, action: string): Promise<BoundaryChangeRecord | undefined>;
   /** Every approved change request of one agent, newest first, read whole. */
-  approvedFor(agentId: string): Promise<BoundaryChangeRecord[]>;
+  approvedFor(agentId: AgentId): Promise<BoundaryChangeRecord[]>;
   /** Every pending change request not asked for by `requester`, newest first, read whole. */
   pendingExcept(requester: string): Promise<BoundaryChangeRecord[]>;
 }
@@ -117,7 +118,7 @@ export class BoundaryChanges {
   }
 
   /** The approved override of an agent's action, if any (the newest approved change wins); read on every runtime request. */
-  async override(agentId: string, action: string): Promise<BoundaryOverride | undefined> {
+  async override(agentId: AgentId, action: string): Promise<BoundaryOverride | undefined> {
     const approved = await this.deps.repo.latestApproved(agentId, action);
     return approved ? { mode: approved.to, changeId: approved.id } : undefined;
   }

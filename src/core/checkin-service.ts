@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { CatalogRole, OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, roleById } from '../config/directory.js';
 import { AGENT_HOLDER, type AgentRecord, type AgentRepository } from './agents.js';
@@ -19,6 +19,7 @@ import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import type { Outbox } from './outbox.js';
 import type { HolderRef, PendingEffect } from './ports.js';
 import { canTransition } from './lifecycle.js';
+import { newCheckInId, trustedId, type AgentId, type CheckInId, type RunId } from './ids.js';
 
 /** The holder kind of check-in records in the outbox: a check-in's audit entry and review cards, a decision's entry. */
 export const CHECKIN_HOLDER = 'checkin';
@@ -28,7 +29,7 @@ export const CHECKIN_RETRAIN_EFFECT = 'checkin.retrain';
 
 /** Asks for an agent's retraining (see Development.requestRetraining); unchanged when one is already due or under way. */
 export interface RetrainingRequester {
-  requestRetraining(actorEmail: string, agentId: string, why: string): Promise<unknown>;
+  requestRetraining(actorEmail: string, agentId: AgentId, why: string): Promise<unknown>;
 }
 
 /** The outbox effect of a Retire choice: the retirement flow starts (its run id chosen with the choice). */
@@ -37,14 +38,14 @@ export const CHECKIN_RETIRE_EFFECT = 'checkin.retire';
 /** Starts an agent's retirement (see Retirement.start) as run `runId`; starting the same run again changes nothing. */
 export interface RetirementStarter {
   allocateRunId(): string;
-  startRetirement(actorEmail: string, agentId: string, reason: string, runId: string): Promise<unknown>;
+  startRetirement(actorEmail: string, agentId: AgentId, reason: string, runId: RunId): Promise<unknown>;
 }
 
 const DAY = 86_400_000;
 
 export interface CheckInRecord extends CheckInResult {
-  id: string;
-  agentId: string;
+  id: CheckInId;
+  agentId: AgentId;
   at: string;
   window: { baselineFrom: string; currentFrom: string; to: string };
   decision?: { choice: 'keep' | 'retrain' | 'retire'; by: string; at: string };
@@ -54,32 +55,32 @@ export interface CheckInRecord extends CheckInResult {
 
 /** Rollups and dormancy facts a check-in reads (the telemetry store implements it). */
 export interface TelemetryReader {
-  rollups(agentId: string, granularity: 'day', from: Date, to: Date): Promise<Array<RollupLike & { start: Date }>>;
+  rollups(agentId: AgentId, granularity: 'day', from: Date, to: Date): Promise<Array<RollupLike & { start: Date }>>;
   /** Daily rollups of many agents in [from, to), oldest first per agent, in one read. */
-  dailyRollupsOf(agentIds: readonly string[], from: Date, to: Date): Promise<Map<string, Array<RollupLike & { start: Date }>>>;
+  dailyRollupsOf(agentIds: readonly AgentId[], from: Date, to: Date): Promise<Map<string, Array<RollupLike & { start: Date }>>>;
   /** The newest event time of each of these agents that has sent any, in one read. */
-  lastEventsOf(agentIds: readonly string[]): Promise<Map<string, Date>>;
+  lastEventsOf(agentIds: readonly AgentId[]): Promise<Map<string, Date>>;
 }
 
 /** A sweep's hold on one agent's check-in due at one time. */
 export interface CheckInClaim {
   /** `agentId:due time` (or `agentId:first`): unique, so one sweep of all replicas holds it. */
   key: string;
-  agentId: string;
+  agentId: AgentId;
 }
 
 export interface CheckInRepository {
   /** Stores a new record with `effects` in its outbox (one write). */
   save(record: CheckInRecord, effects?: readonly PendingEffect[]): Promise<void>;
-  get(id: string): Promise<CheckInRecord | undefined>;
-  latest(agentId: string): Promise<CheckInRecord | undefined>;
+  get(id: CheckInId): Promise<CheckInRecord | undefined>;
+  latest(agentId: AgentId): Promise<CheckInRecord | undefined>;
   /** Agents whose latest check-in has this verdict; `any`: every agent with a check-in. */
   agentsByLastVerdict(verdict: 'healthy' | 'watch' | 'degraded' | 'any'): Promise<string[]>;
-  listForAgent(agentId: string): Promise<CheckInRecord[]>;
+  listForAgent(agentId: AgentId): Promise<CheckInRecord[]>;
   /** Records the sponsor's decision once (a conditional update, with `effects` in the record's outbox); false when one was recorded already. */
-  decide(id: string, decision: NonNullable<CheckInRecord['decision']>, effects?: readonly PendingEffect[]): Promise<boolean>;
+  decide(id: CheckInId, decision: NonNullable<CheckInRecord['decision']>, effects?: readonly PendingEffect[]): Promise<boolean>;
   /** Each agent's next due time, for the agents that have had a check-in scheduled. */
-  dueTimes(agentIds: readonly string[]): Promise<Map<string, Date>>;
+  dueTimes(agentIds: readonly AgentId[]): Promise<Map<string, Date>>;
   /**
    * Claims check-ins with one unique insert per key, in one write: resolves the keys this sweep
    * now holds (a key another sweep holds is skipped). A claim lasts until `leaseUntil`.
@@ -96,7 +97,7 @@ export interface CheckInRepository {
   /** Records with the effects still in their outbox, in one read. */
   getManyWithEffects(ids: readonly string[]): Promise<Array<{ record: CheckInRecord; effects: PendingEffect[] }>>;
   /** Moves each agent's next due time and releases the claims, in two writes. */
-  complete(next: ReadonlyArray<{ agentId: string; nextAt: Date }>, claimKeys: readonly string[]): Promise<void>;
+  complete(next: ReadonlyArray<{ agentId: AgentId; nextAt: Date }>, claimKeys: readonly string[]): Promise<void>;
 }
 
 /** Roster's own measurements of agents (scheduled re-runs of their role's suite). */
@@ -170,8 +171,8 @@ function windowsOf(role: CatalogRole, now: Date) {
 }
 
 /** The same claim always gives the same check-in id, so a redone check-in is stored once. */
-function checkInIdFor(claimKey: string): string {
-  return `chk_${createHash('sha256').update(claimKey).digest('hex').slice(0, 16)}`;
+function checkInIdFor(claimKey: string): CheckInId {
+  return trustedId('CheckInId', `chk_${createHash('sha256').update(claimKey).digest('hex').slice(0, 16)}`);
 }
 
 /**
@@ -187,7 +188,7 @@ export class CheckInService {
     this.clock = deps.clock ?? (() => new Date());
     const { retiring, retraining } = deps;
     if (retiring) {
-      deps.outbox.register<{ agentId: string; by: string; reason: string; runId: string }>({
+      deps.outbox.register<{ agentId: AgentId; by: string; reason: string; runId: RunId }>({
         type: CHECKIN_RETIRE_EFFECT,
         perform: async ({ agentId, by, reason, runId }) => {
           await retiring.startRetirement(by, agentId, reason, runId);
@@ -195,7 +196,7 @@ export class CheckInService {
       });
     }
     if (retraining) {
-      deps.outbox.register<{ agentId: string; by: string; why: string }>({
+      deps.outbox.register<{ agentId: AgentId; by: string; why: string }>({
         type: CHECKIN_RETRAIN_EFFECT,
         perform: async ({ agentId, by, why }) => {
           await retraining.requestRetraining(by, agentId, why);
@@ -204,7 +205,7 @@ export class CheckInService {
     }
   }
 
-  async run(agentId: string, now = this.clock()): Promise<CheckInRecord> {
+  async run(agentId: AgentId, now = this.clock()): Promise<CheckInRecord> {
     const agent = await this.deps.agents.get(agentId);
     if (!agent) throw new NotFoundError('the agent', agentId);
     const role = roleById(this.deps.org, agent.catalogRoleId);
@@ -212,7 +213,7 @@ export class CheckInService {
     const w = windowsOf(role, now);
     const daily = await this.deps.telemetry.rollups(agent.id, 'day', w.readFrom, w.to);
     const measured = await this.measuredOf([agent]);
-    const record = this.assess(agent, role, daily, now, `chk_${randomBytes(8).toString('hex')}`, measured.get(agent.id));
+    const record = this.assess(agent, role, daily, now, newCheckInId(), measured.get(agent.id));
     const { outbox } = this.deps;
     // The review cards show the status the check-in moves the agent to; they go out with the
     // record's audit entry, stored with the record itself.
@@ -386,7 +387,7 @@ export class CheckInService {
     role: CatalogRole,
     daily: ReadonlyArray<RollupLike & { start: Date }>,
     now: Date,
-    id: string,
+    id: CheckInId,
     measured?: MeasuredAccuracy,
   ): CheckInRecord {
     const w = windowsOf(role, now);

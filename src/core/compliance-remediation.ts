@@ -10,6 +10,7 @@ import type { ComplianceGap } from './governance.js';
 import type { Notifier } from './notifications.js';
 import { agentRunContext } from './run-context.js';
 import { assertMayStartGapFix } from './policies.js';
+import type { AgentId } from './ids.js';
 
 export interface ComplianceRemediationDeps {
   org: OrgConfig;
@@ -38,14 +39,14 @@ export interface ComplianceRemediationResult {
 export async function startComplianceRemediation(
   deps: ComplianceRemediationDeps,
   actorEmail: string,
-  agentId: string,
+  agentId: AgentId,
   gap: string,
 ): Promise<ComplianceRemediationResult> {
   const actor = findPersonByEmail(deps.org, String(actorEmail));
   if (!actor) throw new UnknownPersonError(String(actorEmail));
   assertMayStartGapFix(actor);
-  const agent = await deps.agents.get(String(agentId));
-  if (!agent) throw new NotFoundError('the agent', String(agentId));
+  const agent = await deps.agents.get(agentId);
+  if (!agent) throw new NotFoundError('the agent', agentId);
   const kind = gap as ComplianceGap['kind'];
   if (kind === 'pii-scope-without-dpo-approval') {
     const [open] = await deps.runs.list({ agentId: agent.id, flowId: 'dpo-review', status: ['running', 'waiting'] });

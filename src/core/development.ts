@@ -14,13 +14,14 @@ import { evaluate, regressions, versionOutcome, type EvaluationSubmission, type 
 import { agentRunContext } from './run-context.js';
 import { assertMayManageRetraining, assertMayProposeVersion, mayTypeInResults } from './policies.js';
 import { displayDate, durationInWords } from './time.js';
+import { type AgentId, type RunId } from './ids.js';
 
 // The version rule lives with every other who-may rule; re-exported for the importers of this module.
 export { assertMayProposeVersion, mayProposeVersion } from './policies.js';
 
 /** A proposed or promoted version of an agent. */
 export interface VersionRecord {
-  agentId: string;
+  agentId: AgentId;
   version: string;
   changelog: string;
   proposedBy: string;
@@ -34,13 +35,13 @@ export interface VersionRecord {
     suiteHash?: string;
   };
   status: 'proposed' | 'promoted' | 'refused';
-  runId?: string;
+  runId?: RunId;
   promotedAt?: string;
 }
 
 /** Retraining state of an agent: due, postponed (with a reason), started or overdue. */
 export interface RetrainingRecord {
-  agentId: string;
+  agentId: AgentId;
   state: 'due' | 'postponed' | 'started' | 'overdue';
   dueAt: string;
   postponedUntil?: string;
@@ -52,9 +53,9 @@ export interface RetrainingRecord {
 export interface DevelopmentRepository {
   /** Stores a new version with `effects` in its outbox (one write); false when it exists already. */
   saveVersion(v: VersionRecord, effects?: readonly PendingEffect[]): Promise<boolean>;
-  versions(agentId: string): Promise<VersionRecord[]>;
-  updateVersion(agentId: string, version: string, patch: Partial<VersionRecord>, effects?: readonly PendingEffect[]): Promise<void>;
-  retraining(agentId: string): Promise<RetrainingRecord | undefined>;
+  versions(agentId: AgentId): Promise<VersionRecord[]>;
+  updateVersion(agentId: AgentId, version: string, patch: Partial<VersionRecord>, effects?: readonly PendingEffect[]): Promise<void>;
+  retraining(agentId: AgentId): Promise<RetrainingRecord | undefined>;
   /**
    * Writes the retraining record only if its state is still `expected` (or absent when undefined),
    * with `effects` in its outbox (one write).
@@ -114,7 +115,7 @@ export type VersionInput = z.input<typeof versionInputSchema>;
 export function promotionStartPerformer(deps: {
   repo: Pick<DevelopmentRepository, 'versions'>;
   engine: Pick<FlowEngine, 'ensureStarted'>;
-}): EffectPerformer<{ agentId: string; version: string; start: RunStart }> {
+}): EffectPerformer<{ agentId: AgentId; version: string; start: RunStart }> {
   return {
     type: VERSION_START_RUN_EFFECT,
     perform: async ({ agentId, version, start }) => {
@@ -141,7 +142,7 @@ export class Development {
   async proposeVersion(
     engine: FlowEngine,
     actorEmail: string,
-    agentId: string,
+    agentId: AgentId,
     input: VersionInput,
   ): Promise<{ run: FlowRun; verdict: EvaluationVerdict }> {
     const actor = this.person(actorEmail);
@@ -234,7 +235,7 @@ export class Development {
    * Checks a version proposal that Roster will measure (who may, a working agent, a new version
    * number, a changelog); the caller then runs the suite and hands the outcome to {@link recordMeasuredVersion}.
    */
-  async checkMeasuredProposal(actorEmail: string, agentId: string, version: string, changelog: string): Promise<AgentRecord> {
+  async checkMeasuredProposal(actorEmail: string, agentId: AgentId, version: string, changelog: string): Promise<AgentRecord> {
     const actor = this.person(actorEmail);
     const agent = await this.agent(agentId);
     assertMayProposeVersion(actor, agent);
@@ -253,7 +254,7 @@ export class Development {
    */
   async recordMeasuredVersion(
     engine: FlowEngine,
-    run: { id: string; agentId: string; version: string; changelog?: string; requester?: string; suiteHash: string },
+    run: { id: string; agentId: AgentId; version: string; changelog?: string; requester?: string; suiteHash: string },
     submission: EvaluationSubmission,
     verdict: EvaluationVerdict,
     regressed: string[],
@@ -308,13 +309,13 @@ export class Development {
   }
 
   /** The version history of an agent, newest first (proposed, promoted and refused). */
-  versionHistory(agentId: string): Promise<VersionRecord[]> {
-    return this.deps.repo.versions(String(agentId)).then((v) => v.reverse());
+  versionHistory(agentId: AgentId): Promise<VersionRecord[]> {
+    return this.deps.repo.versions(agentId).then((v) => v.reverse());
   }
 
   /** Step `version.promote`: the new version goes live (the old one served until now). */
   async promote(run: FlowRun): Promise<Record<string, unknown>> {
-    const { agentId, version } = run.context as { agentId: string; version: string };
+    const { agentId, version } = run.context as { agentId: AgentId; version: string };
     const agent = await this.agent(agentId);
     const proposed = (await this.deps.repo.versions(agentId)).find((v) => v.version === version);
     if (!proposed || proposed.status === 'promoted') return {};
@@ -398,7 +399,7 @@ export class Development {
   }
 
   /** "Start retraining": a sponsor or IT admin says the retraining is under way (no more reminders until the next cadence). */
-  async startRetraining(actorEmail: string, agentId: string): Promise<RetrainingRecord> {
+  async startRetraining(actorEmail: string, agentId: AgentId): Promise<RetrainingRecord> {
     const { actor, agent } = await this.retrainingManager(actorEmail, agentId);
     const current = await this.deps.repo.retraining(agent.id);
     if (current?.state === 'started') return current;
@@ -415,7 +416,7 @@ export class Development {
    * Asks for a retraining now (e.g. the fix for an open fairness finding): the retraining becomes
    * due and the sponsors get Start / Postpone. Nothing changes when one is already due or under way.
    */
-  async requestRetraining(actorEmail: string, agentId: string, why: string): Promise<RetrainingRecord> {
+  async requestRetraining(actorEmail: string, agentId: AgentId, why: string): Promise<RetrainingRecord> {
     const actor = this.person(actorEmail);
     const agent = await this.agent(agentId);
     const current = await this.deps.repo.retraining(agent.id);
@@ -442,12 +443,12 @@ export class Development {
     );
   }
 
-  private settle(agentId: string, effects: readonly PendingEffect[], label: string): Promise<void> {
+  private settle(agentId: AgentId, effects: readonly PendingEffect[], label: string): Promise<void> {
     return this.deps.outbox.settle({ kind: RETRAINING_HOLDER, id: agentId }, effects, label);
   }
 
   /** A sponsor postpones a due retraining by some days; a reason is required. */
-  async postponeRetraining(actorEmail: string, agentId: string, days: number, reason: string): Promise<RetrainingRecord> {
+  async postponeRetraining(actorEmail: string, agentId: AgentId, days: number, reason: string): Promise<RetrainingRecord> {
     const { actor, agent } = await this.retrainingManager(actorEmail, agentId);
     if (!reason?.trim() || reason.trim().length < 3)
       throw new InvalidInputError('Say why the retraining is postponed.', { reason: 'Required.' });
@@ -476,18 +477,18 @@ export class Development {
   }
 
   /** Whether the agent's retraining may be postponed now: one is due or overdue (what {@link postponeRetraining} requires). */
-  async postponable(agentId: string): Promise<boolean> {
+  async postponable(agentId: AgentId): Promise<boolean> {
     const current = await this.deps.repo.retraining(agentId);
     return current !== undefined && ['due', 'overdue'].includes(current.state);
   }
 
   /** An agent's retraining: due, postponed, overdue or started, and since when; undefined when none was ever due. */
-  retraining(agentId: string): Promise<RetrainingRecord | undefined> {
+  retraining(agentId: AgentId): Promise<RetrainingRecord | undefined> {
     return this.deps.repo.retraining(agentId);
   }
 
   /** Who may start or postpone an agent's retraining: its sponsors and IT admins. */
-  async retrainingManager(actorEmail: string, agentId: string): Promise<{ actor: Person; agent: AgentRecord }> {
+  async retrainingManager(actorEmail: string, agentId: AgentId): Promise<{ actor: Person; agent: AgentRecord }> {
     const actor = this.person(actorEmail);
     const agent = await this.agent(agentId);
     assertMayManageRetraining(actor, agent);
@@ -500,14 +501,14 @@ export class Development {
     return p;
   }
 
-  private async agent(id: string): Promise<AgentRecord> {
-    const a = await this.deps.agents.get(String(id));
-    if (!a) throw new NotFoundError('the agent', String(id));
+  private async agent(id: AgentId): Promise<AgentRecord> {
+    const a = await this.deps.agents.get(id);
+    if (!a) throw new NotFoundError('the agent', id);
     return a;
   }
 
   /** An audit entry to store in an outbox with the change it records. */
-  private entry(actor: string | undefined, action: string, agentId: string, details: Record<string, unknown>): PendingEffect {
+  private entry(actor: string | undefined, action: string, agentId: AgentId, details: Record<string, unknown>): PendingEffect {
     return this.deps.outbox.effect<AuditInput>(AUDIT_EFFECT, {
       actor: actor ? { kind: 'person', email: actor } : { kind: 'system', name: 'development' },
       action,
@@ -519,7 +520,7 @@ export class Development {
 }
 
 /** Start / Postpone on a "retraining due" notice. */
-function retrainingActions(agentId: string) {
+function retrainingActions(agentId: AgentId) {
   return [
     { action: 'retrain_start', label: 'Start retraining', style: 'primary', value: { agentId } },
     { action: 'retrain_postpone', label: 'Postpone…', value: { agentId } },

@@ -5,6 +5,7 @@ import type { AuditLog } from './audit.js';
 import { NotFoundError, UnknownPersonError } from './errors.js';
 import { assertMayReadComplianceReport, assertMayReadDecisions } from './policies.js';
 import { stringify } from 'csv-stringify/sync';
+import type { AgentId } from './ids.js';
 
 /** The flow whose approval is "DPO approval on record" (flows/dpo-review.yaml). */
 export const DPO_REVIEW_FLOW = 'dpo-review';
@@ -14,14 +15,14 @@ const PERSONAL = new Set(['pii', 'health']);
 
 export interface ComplianceGap {
   kind: 'pii-scope-without-dpo-approval' | 'open-fairness-finding' | 'overdue-access-review' | 'self-reported-evaluation';
-  agentId: string;
+  agentId: AgentId;
   agentName: string;
   sponsors: string[];
   detail: string;
 }
 
 export interface ComplianceAgentRow {
-  agentId: string;
+  agentId: AgentId;
   agentName: string;
   status: string;
   dataClasses: string[];
@@ -56,10 +57,10 @@ export interface GovernanceDeps {
   grants: GrantRepository;
   audit: AuditLog;
   /** Open alerts of an agent (fairness findings among them). */
-  openAlerts(agentId: string): Promise<Array<{ kind: string; summary: string }>>;
+  openAlerts(agentId: AgentId): Promise<Array<{ kind: string; summary: string }>>;
   /** Raw events of an agent, newest first. */
   events(
-    agentId: string,
+    agentId: AgentId,
     filter: { since?: Date; outcome?: string; limit?: number; eventId?: string },
   ): Promise<Array<Record<string, unknown>>>;
   clock?: () => Date;
@@ -82,12 +83,12 @@ export class Governance {
   /** Recent decision summaries of an agent; for its sponsors, IT admins, security and compliance only. */
   async decisions(
     actorEmail: string,
-    agentId: string,
+    agentId: AgentId,
     filter: { since?: Date; outcome?: string; limit?: number; eventId?: string } = {},
   ): Promise<{ agent: AgentRecord; entries: DecisionEntry[] }> {
     const actor = this.person(actorEmail);
-    const agent = await this.deps.agents.get(String(agentId));
-    if (!agent) throw new NotFoundError('the agent', String(agentId));
+    const agent = await this.deps.agents.get(agentId);
+    if (!agent) throw new NotFoundError('the agent', agentId);
     assertMayReadDecisions(actor, agent);
     const outcome = filter.outcome && ['success', 'failure', 'handed-to-human'].includes(filter.outcome) ? filter.outcome : undefined;
     const raw = await this.deps.events(agent.id, {

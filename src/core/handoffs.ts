@@ -16,6 +16,7 @@ import { assertMayResolveHandoff, assertMayTakeHandoff } from './policies.js';
 import { longPoll } from './long-poll.js';
 import { defangAgentText, reportedByAgent } from '../cards/text.js';
 import { idempotencyKeySchema, refusalOf } from './runtime-approvals.js';
+import type { AgentId } from './ids.js';
 
 /*
  * Hand-offs (issue 19): an agent puts a case in the queue its role names; the queue's people
@@ -45,7 +46,7 @@ type TimerKind = 'remind' | 'escalate';
 /** A hand-off as stored. */
 export interface HandoffRecord {
   id: string;
-  agentId: string;
+  agentId: AgentId;
   agentName: string;
   kind: string;
   queueId: string;
@@ -146,7 +147,7 @@ export interface HandoffDeps {
   /** Which cards went out, by effect id. */
   deliveries: CardDeliveries;
   /** Records the `handed-to-human` task event (the telemetry store's ingest). */
-  recordTaskEvent(event: { eventId: string; agentId: string; time: Date; taskType: string; decisionSummary: string }): Promise<void>;
+  recordTaskEvent(event: { eventId: string; agentId: AgentId; time: Date; taskType: string; decisionSummary: string }): Promise<void>;
   clock?: () => Date;
 }
 
@@ -192,7 +193,7 @@ export class Handoffs {
         await this.deps.timers.schedule(new Date(at), { handoffId, kind }, effectId);
       },
     });
-    outbox.register<{ agentId: string; handoffId: string; kind: string; queueTitle: string; summary: string; at: Date }>({
+    outbox.register<{ agentId: AgentId; handoffId: string; kind: string; queueTitle: string; summary: string; at: Date }>({
       type: HANDOFF_EFFECTS.taskEvent,
       perform: async ({ agentId, handoffId, kind, queueTitle, summary, at }) => {
         await this.deps.recordTaskEvent({
@@ -271,14 +272,14 @@ export class Handoffs {
   }
 
   /** The agent's own case (another agent's id is not found). */
-  async get(agentId: string, id: string): Promise<HandoffRecord> {
+  async get(agentId: AgentId, id: string): Promise<HandoffRecord> {
     const record = /^hof_[0-9a-f]{24}$/.test(id) ? await this.deps.repo.get(id) : undefined;
     if (!record || record.agentId !== agentId) throw new AgentRefusal(404, 'not_found', 'No such hand-off for this agent.');
     return record;
   }
 
   /** Waits up to `waitMs` for the case to be resolved. */
-  wait(agentId: string, id: string, waitMs: number): Promise<HandoffRecord> {
+  wait(agentId: AgentId, id: string, waitMs: number): Promise<HandoffRecord> {
     return longPoll(
       this.events,
       id,

@@ -9,10 +9,11 @@ import type { Notifier } from './notifications.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 import type { Sponsorships } from './sponsorships.js';
+import type { AgentId, AlertId } from './ids.js';
 
 /** A sponsorship offered to a leaver's manager. */
 export interface SponsorshipOffer {
-  agentId: string;
+  agentId: AgentId;
   leaver: string;
   manager: string;
   status: 'open' | 'accepted';
@@ -26,7 +27,7 @@ export interface LeaverRepository {
   /** Creates the offer once (unique per agent and leaver) with the effects it implies; false when it exists. */
   offer(offer: SponsorshipOffer, effects?: readonly PendingEffect[]): Promise<boolean>;
   /** Marks an open offer to this manager accepted (atomic); the offer, or undefined when none was open. */
-  accept(agentId: string, manager: string): Promise<SponsorshipOffer | undefined>;
+  accept(agentId: AgentId, manager: string): Promise<SponsorshipOffer | undefined>;
 }
 
 export interface LeaverDeps {
@@ -130,13 +131,13 @@ export class Leavers {
    * "Assign sponsor" on an ownerless agent's alert: the person becomes its sponsor, is told, and
    * the assignment is audited. Who may assign is the alert's rule (responders), checked by the caller.
    */
-  async assign(actorEmail: string, agentId: string, sponsorEmail: string, alertId: string): Promise<'assigned' | 'pending'> {
+  async assign(actorEmail: string, agentId: AgentId, sponsorEmail: string, alertId: AlertId): Promise<'assigned' | 'pending'> {
     const actor = findPersonByEmail(this.deps.org, String(actorEmail));
     if (!actor) throw new UnknownPersonError(String(actorEmail));
     const sponsor = findPersonByEmail(this.deps.org, String(sponsorEmail));
     if (!sponsor) throw new UnknownPersonError(String(sponsorEmail));
-    const agent = await this.deps.agents.get(String(agentId));
-    if (!agent) throw new NotFoundError('the agent', String(agentId));
+    const agent = await this.deps.agents.get(agentId);
+    if (!agent) throw new NotFoundError('the agent', agentId);
     if (sponsor.email === actor.email) {
       // Nobody makes themselves an agent's only sponsor alone: an IT admin confirms.
       await this.deps.sponsorships.nominateSelf(actor.email, agent.id);
@@ -170,11 +171,11 @@ export class Leavers {
   }
 
   /** The manager accepts the sponsorship offered to them (also before retiring it: a retirement needs a sponsor). */
-  async accept(actorEmail: string, agentId: string, purpose: 'keep' | 'retire' = 'keep'): Promise<void> {
+  async accept(actorEmail: string, agentId: AgentId, purpose: 'keep' | 'retire' = 'keep'): Promise<void> {
     const actor = findPersonByEmail(this.deps.org, String(actorEmail));
     if (!actor) throw new UnknownPersonError(String(actorEmail));
-    const agent = await this.deps.agents.get(String(agentId));
-    if (!agent) throw new NotFoundError('the agent', String(agentId));
+    const agent = await this.deps.agents.get(agentId);
+    if (!agent) throw new NotFoundError('the agent', agentId);
     const offer = await this.deps.repo.accept(agent.id, actor.email);
     if (!offer) throw new ForbiddenError(`No sponsorship of ${agent.name} is waiting for you.`);
     const sponsors = [...new Set([...agent.sponsors.filter((s) => findPersonByEmail(this.deps.org, s)), actor.email])];

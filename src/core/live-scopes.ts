@@ -5,6 +5,7 @@ import type { AgentStatus } from './lifecycle.js';
 import type { BoundaryOverride } from './boundaries.js';
 import type { BoundaryChangeRecord } from './boundary-changes.js';
 import { ReadThroughCache, type ReadThroughCacheOptions } from './read-through-cache.js';
+import type { AgentId, GrantId } from './ids.js';
 
 /*
  * What an agent may do right now, computed from the stored agent and its grants at every call.
@@ -18,7 +19,7 @@ export const TOKEN_STATUSES: readonly AgentStatus[] = ['active', 'probation'];
 /** One scope an agent holds now, with the grant that gives it. */
 export interface LiveScope {
   scope: string;
-  grantId: string;
+  grantId: GrantId;
   /** ISO time the grant ends. */
   expiresAt: string;
   source: string;
@@ -45,7 +46,7 @@ export interface AccessDecision {
   /** A sentence for the agent's logs and the person debugging it. */
   message: string;
   /** The grant behind an allow, or the last one behind a deny for an expired/revoked scope. */
-  grantId?: string;
+  grantId?: GrantId;
   /** When the allowing grant ends (ISO). */
   expiresAt?: string;
   /** When the last grant ended (expired/revoked). */
@@ -171,7 +172,7 @@ export interface AgentAccessRecords {
 
 export interface LiveScopesDeps {
   /** Reads an agent's records (one round trip); undefined for an agent Roster does not know. */
-  read(agentId: string): Promise<AgentAccessRecords | undefined>;
+  read(agentId: AgentId): Promise<AgentAccessRecords | undefined>;
   clock?: () => Date;
   /**
    * Reads shared between calls (see {@link ReadThroughCache} for the bound); without it every call
@@ -194,7 +195,7 @@ export class LiveScopes {
     this.reads = new ReadThroughCache(deps.cache ?? { ttlMs: 0 });
   }
 
-  private read(agentId: string): Promise<AgentAccessRecords | undefined> {
+  private read(agentId: AgentId): Promise<AgentAccessRecords | undefined> {
     // An agent not found is not remembered: one created a moment ago elsewhere is known at once.
     return this.reads.get(
       agentId,
@@ -204,13 +205,13 @@ export class LiveScopes {
   }
 
   /** The agent and whether it may act now; undefined for an agent Roster does not know. */
-  async agent(agentId: string): Promise<{ agent: AgentRecord; eligible: boolean } | undefined> {
+  async agent(agentId: AgentId): Promise<{ agent: AgentRecord; eligible: boolean } | undefined> {
     const found = await this.read(agentId);
     return found ? { agent: found.agent, eligible: TOKEN_STATUSES.includes(found.agent.status) } : undefined;
   }
 
   /** The agent's live access now, with its grants; undefined for an agent Roster does not know. */
-  async of(agentId: string): Promise<(LiveAccess & { grants: GrantRecord[] }) | undefined> {
+  async of(agentId: AgentId): Promise<(LiveAccess & { grants: GrantRecord[] }) | undefined> {
     const found = await this.read(agentId);
     if (!found) return undefined;
     const { agent, grants } = found;
@@ -222,7 +223,7 @@ export class LiveScopes {
    * The IT-approved boundary change in effect for one of the agent's actions (the newest approved
    * wins), from the same read as its access; undefined when none (or the agent is unknown).
    */
-  async boundary(agentId: string, action: string): Promise<BoundaryOverride | undefined> {
+  async boundary(agentId: AgentId, action: string): Promise<BoundaryOverride | undefined> {
     const found = await this.read(agentId);
     let newest: AgentAccessRecords['boundaries'][number] | undefined;
     for (const change of found?.boundaries ?? []) {

@@ -5,6 +5,7 @@ import { findPersonByEmail } from '../config/directory.js';
 import type { AlertPagerHook, AlertRecord, AlertRepository } from './alerts.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
+import { idOrUndefined, type AlertId } from './ids.js';
 
 /*
  * Paging a rotation through PagerDuty (Events API v2) or Opsgenie (Alert API) besides chat, and
@@ -71,15 +72,15 @@ export class PagerSendError extends Error {
 const KEY_PREFIX = 'roster-';
 
 /** The vendor-side id of an alert (PagerDuty `dedup_key`, Opsgenie `alias`): the same on every retry. */
-export function pagerKey(alertId: string): string {
+export function pagerKey(alertId: AlertId): string {
   return `${KEY_PREFIX}${alertId}`;
 }
 
 /** The alert id a vendor-side id stands for, if it is one of Roster's. */
-export function alertIdOfPagerKey(key: string | null | undefined): string | undefined {
+export function alertIdOfPagerKey(key: string | null | undefined): AlertId | undefined {
   if (typeof key !== 'string' || !key.startsWith(KEY_PREFIX)) return undefined;
   const id = key.slice(KEY_PREFIX.length);
-  return /^alr_[0-9a-f]{16}$/.test(id) ? id : undefined;
+  return /^alr_[0-9a-f]{16}$/.test(id) ? idOrUndefined('AlertId', id) : undefined;
 }
 
 /** PagerDuty's severities, from the alert's severity and kind. */
@@ -207,7 +208,7 @@ export class AlertPager implements AlertPagerHook {
 
   constructor(private readonly deps: AlertPagerDeps) {
     this.byRotation = new Map(deps.pagers.map((p) => [p.rotation, p]));
-    deps.outbox.register<{ alertId: string; action: PagerAction }>({
+    deps.outbox.register<{ alertId: AlertId; action: PagerAction }>({
       type: PAGER_EFFECT,
       perform: async ({ alertId, action }) => this.send(alertId, action),
     });
@@ -229,7 +230,7 @@ export class AlertPager implements AlertPagerHook {
     return [this.deps.outbox.effect(PAGER_EFFECT, { alertId: alert.id, action })];
   }
 
-  private async send(alertId: string, action: PagerAction): Promise<void> {
+  private async send(alertId: AlertId, action: PagerAction): Promise<void> {
     const alert = await this.deps.alerts.get(alertId);
     if (!alert) return;
     const pager = this.byRotation.get(alert.rotation);
@@ -323,7 +324,7 @@ export const opsgenieWebhookSchema = z.object({
 export interface PagerChange {
   provider: PagerProvider;
   action: 'acknowledge' | 'resolve';
-  alertId: string;
+  alertId: AlertId;
   /** The directory person who acted at the vendor, when they can be told apart. */
   onBehalfOf?: Person;
   /** The responder as the vendor named them (for the audit entry). */

@@ -11,6 +11,7 @@ import type { AgentStatus } from './lifecycle.js';
 import { assertMayAskReactivation } from './policies.js';
 import { displayDate } from './time.js';
 import { agentRunContext, type AgentRunContext } from './run-context.js';
+import type { AgentId } from './ids.js';
 
 export const REACTIVATION_FLOW = 'reactivation';
 
@@ -29,7 +30,7 @@ export interface ReactivationDeps {
   outbox: Outbox;
   runs: RunRepository;
   /** The agent's latest check-in, if it had one. */
-  lastCheckIn(agentId: string): Promise<LastCheckIn | undefined>;
+  lastCheckIn(agentId: AgentId): Promise<LastCheckIn | undefined>;
 }
 
 /** The run context of a reactivation (an agent run's, so the approval card reads like any other). */
@@ -53,11 +54,11 @@ export class Reactivation {
   constructor(private readonly deps: ReactivationDeps) {}
 
   /** Starts `flows/reactivation.yaml` for a suspended agent; its sponsors and IT admins may. */
-  async start(engine: FlowEngine, actorEmail: string, input: { agentId: string; reason: string }): Promise<FlowRun> {
+  async start(engine: FlowEngine, actorEmail: string, input: { agentId: AgentId; reason: string }): Promise<FlowRun> {
     const actor = findPersonByEmail(this.deps.org, String(actorEmail));
     if (!actor) throw new UnknownPersonError(String(actorEmail));
-    const agent = await this.deps.agents.get(String(input.agentId));
-    if (!agent) throw new NotFoundError('the agent', String(input.agentId));
+    const agent = await this.deps.agents.get(input.agentId);
+    if (!agent) throw new NotFoundError('the agent', input.agentId);
     assertMayAskReactivation(this.deps.org, actor, agent);
     if (agent.status !== 'suspended') throw new InvalidTransitionError(`${agent.name}`, agent.status, 'reactivated (it is not suspended)');
     const reason = String(input.reason ?? '').trim();

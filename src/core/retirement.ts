@@ -15,10 +15,11 @@ import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 import { assertMayStartRetirement, mayAddKnowledgeNote } from './policies.js';
+import { type AgentId, type RunId } from './ids.js';
 
 /** An archive bundle as stored: the canonical JSON text and its SHA-256 digest. */
 export interface ArchiveRecord {
-  agentId: string;
+  agentId: AgentId;
   digest: string;
   bundle: string;
   createdAt: string;
@@ -27,21 +28,21 @@ export interface ArchiveRecord {
 export interface ArchiveRepository {
   /** Stores the archive once per agent; a second call keeps the first (exactly once). */
   save(record: ArchiveRecord): Promise<void>;
-  get(agentId: string): Promise<ArchiveRecord | undefined>;
+  get(agentId: AgentId): Promise<ArchiveRecord | undefined>;
 }
 
 /** What the bundle gathers besides the agent's own record and grants. */
 export interface ArchiveSources {
-  checkIns(agentId: string): Promise<unknown[]>;
-  alerts(agentId: string): Promise<Array<{ status: string; kind: string; summary: string; id: string }>>;
+  checkIns(agentId: AgentId): Promise<unknown[]>;
+  alerts(agentId: AgentId): Promise<Array<{ status: string; kind: string; summary: string; id: string }>>;
   /**
    * The agent's decision log: its task events with their decision summaries (newest first, at
    * most `max`) and the actions it asked people about at runtime. Kept by the archive: the raw
    * events are purged after the retention period.
    */
-  decisionLog?(agentId: string, max: number): Promise<{ events: unknown[]; runtimeRequests: unknown[] }>;
+  decisionLog?(agentId: AgentId, max: number): Promise<{ events: unknown[]; runtimeRequests: unknown[] }>;
   /** The agent's version history (proposed, promoted and refused versions, with their evaluations). */
-  versions?(agentId: string): Promise<unknown[]>;
+  versions?(agentId: AgentId): Promise<unknown[]>;
 }
 
 /** What an archive bundle holds, counted, for people to see it kept everything. */
@@ -90,7 +91,7 @@ export interface RetirementDeps {
 /** The run context of a retirement (an agent run's, so the sign-off card reads like any other). */
 export interface RetirementContext extends AgentRunContext {
   reason: string;
-  successorId?: string;
+  successorId?: AgentId;
   previousStatus?: AgentStatus;
 }
 
@@ -121,7 +122,7 @@ export class Retirement {
   async start(
     engine: FlowEngine,
     actorEmail: string,
-    input: { agentId: string; successorId?: string; reason: string; id?: string },
+    input: { agentId: AgentId; successorId?: AgentId; reason: string; id?: RunId },
   ): Promise<FlowRun> {
     // A start of a known id performed again (a check-in's Retire effect after a crash) finds its run.
     if (input.id && (await engine.exists(input.id))) return engine.get(input.id);
@@ -162,7 +163,7 @@ export class Retirement {
   }
 
   /** Records a knowledge note (failure mode, high-value interaction) on an agent. */
-  async addNote(actorEmail: string, agentId: string, input: { kind?: string; text: string }): Promise<KnowledgeNote> {
+  async addNote(actorEmail: string, agentId: AgentId, input: { kind?: string; text: string }): Promise<KnowledgeNote> {
     const actor = findPersonByEmail(this.deps.org, String(actorEmail));
     if (!actor) throw new UnknownPersonError(String(actorEmail));
     const agent = await this.agent(agentId);
@@ -185,9 +186,9 @@ export class Retirement {
   }
 
   /** The stored archive with a check that its digest still matches its content. */
-  async archive(agentId: string): Promise<ArchiveRecord & { verified: boolean }> {
-    const record = await this.deps.archives.get(String(agentId));
-    if (!record) throw new NotFoundError('the archive of agent', String(agentId));
+  async archive(agentId: AgentId): Promise<ArchiveRecord & { verified: boolean }> {
+    const record = await this.deps.archives.get(agentId);
+    if (!record) throw new NotFoundError('the archive of agent', agentId);
     return { ...record, verified: sha256(record.bundle) === record.digest };
   }
 
@@ -345,14 +346,19 @@ export class Retirement {
     return { archiveDigest: stored.digest, grantsRevoked: revokedHere.length };
   }
 
-  private async agent(id: string): Promise<AgentRecord> {
-    const agent = await this.deps.agents.get(String(id));
-    if (!agent) throw new NotFoundError('the agent', String(id));
+  private async agent(id: AgentId): Promise<AgentRecord> {
+    const agent = await this.deps.agents.get(id);
+    if (!agent) throw new NotFoundError('the agent', id);
     return agent;
   }
 
   /** An audit entry to store in the agent's outbox with the change it records. */
-  private audited(actor: string | undefined, action: string, agentId: string, details: Record<string, unknown>): PendingEffect<AuditInput> {
+  private audited(
+    actor: string | undefined,
+    action: string,
+    agentId: AgentId,
+    details: Record<string, unknown>,
+  ): PendingEffect<AuditInput> {
     return this.deps.outbox.effect<AuditInput>(AUDIT_EFFECT, {
       actor: actor ? { kind: 'person', email: actor } : { kind: 'system', name: 'flow-engine' },
       action,

@@ -1,6 +1,7 @@
 import type { OrgConfig } from '../config/schemas.js';
 import { roleById } from '../config/directory.js';
 import type { AgentRecord } from './agents.js';
+import type { AgentId } from './ids.js';
 
 /**
  * What a run about an existing agent carries (suspension, retirement, version promotion, DPO
@@ -9,7 +10,7 @@ import type { AgentRecord } from './agents.js';
  */
 export interface AgentRunContext {
   [key: string]: unknown;
-  agentId: string;
+  agentId: AgentId;
   agentName: string;
   roleTitle: string;
   riskTier: string;

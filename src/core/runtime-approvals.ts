@@ -29,6 +29,7 @@ import { longPoll } from './long-poll.js';
 import { defangAgentText, reportedByAgent } from '../cards/text.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
+import type { AgentId, RunId } from './ids.js';
 
 /*
  * An agent asks before it acts (issue 19). The catalog role's boundary answers autonomous and
@@ -57,7 +58,7 @@ export type ApprovalReason =
 /** A runtime approval request as stored. */
 export interface RuntimeApprovalRecord {
   id: string;
-  agentId: string;
+  agentId: AgentId;
   idempotencyKey: string;
   requestHash: string;
   action: string;
@@ -72,7 +73,7 @@ export interface RuntimeApprovalRecord {
   message?: string;
   decidedBy?: string[];
   decidedAt?: string;
-  runId?: string;
+  runId?: RunId;
   createdAt: string;
   /** When a pending request times out. */
   waitUntil?: string;
@@ -94,8 +95,8 @@ export interface RuntimeApprovalRepository {
     patch: Partial<RuntimeApprovalRecord>,
     effects?: readonly PendingEffect[],
   ): Promise<RuntimeApprovalRecord | undefined>;
-  recent(agentId: string, limit: number): Promise<RuntimeApprovalRecord[]>;
-  countSince(agentId: string, action: string, mode: RuntimeApprovalRecord['mode'], sinceIso: string): Promise<number>;
+  recent(agentId: AgentId, limit: number): Promise<RuntimeApprovalRecord[]>;
+  countSince(agentId: AgentId, action: string, mode: RuntimeApprovalRecord['mode'], sinceIso: string): Promise<number>;
 }
 
 /** The agent's idempotency key of a request (approvals and hand-offs). */
@@ -170,14 +171,14 @@ export interface RuntimeApprovalDeps {
   /** Where the flow's decisions are written; the long poll wakes on its `events`. */
   decisions: RuntimeDecisions;
   /** The IT-approved boundary change of an agent's action, if any (src/core/boundary-changes.ts). */
-  overrides?: (agentId: string, action: string) => Promise<BoundaryOverride | undefined>;
+  overrides?: (agentId: AgentId, action: string) => Promise<BoundaryOverride | undefined>;
   clock?: () => Date;
 }
 
 /** The context of a runtime-approval run (what the approval card shows). */
 export interface RuntimeRunContext {
   approvalId: string;
-  agentId: string;
+  agentId: AgentId;
   agentName: string;
   roleTitle: string;
   riskTier: string;
@@ -230,7 +231,7 @@ export class RuntimeApprovals {
   }
 
   /** The record id of an agent's idempotency key: a replay meets the same unique id. */
-  static idOf(agentId: string, key: string): string {
+  static idOf(agentId: AgentId, key: string): string {
     return `apr_${createHash('sha256').update(`${agentId}\u0000${key}`).digest('hex').slice(0, 24)}`;
   }
 
@@ -238,7 +239,7 @@ export class RuntimeApprovals {
    * The approved boundary change of an agent's action, if any: read by a caller beside the agent
    * itself and handed to {@link request}, one round trip fewer before the answer.
    */
-  overrideOf(agentId: string, action: string): Promise<BoundaryOverride | undefined> {
+  overrideOf(agentId: AgentId, action: string): Promise<BoundaryOverride | undefined> {
     return this.deps.overrides?.(agentId, action) ?? Promise.resolve(undefined);
   }
 
@@ -406,14 +407,14 @@ export class RuntimeApprovals {
   }
 
   /** The agent's own request; another agent's id is not found (404), never forbidden (no oracle). */
-  async get(agentId: string, id: string): Promise<RuntimeApprovalRecord> {
+  async get(agentId: AgentId, id: string): Promise<RuntimeApprovalRecord> {
     const record = /^apr_[0-9a-f]{24}$/.test(id) ? await this.deps.repo.get(id) : undefined;
     if (!record || record.agentId !== agentId) throw new AgentRefusal(404, 'not_found', 'No such approval for this agent.');
     return record;
   }
 
   /** Waits up to `waitMs` for a pending request to be decided; resolves the record as it is then. */
-  wait(agentId: string, id: string, waitMs: number): Promise<RuntimeApprovalRecord> {
+  wait(agentId: AgentId, id: string, waitMs: number): Promise<RuntimeApprovalRecord> {
     return longPoll(
       this.deps.decisions.events,
       id,
@@ -427,7 +428,7 @@ export class RuntimeApprovals {
    * Uses an approval: only an approved (or timeout-allowed) request, bound to the details that were
    * approved, once (or within its window). Any mismatch is a 409 with a code.
    */
-  async consume(agentId: string, id: string, raw: unknown): Promise<RuntimeApprovalRecord> {
+  async consume(agentId: AgentId, id: string, raw: unknown): Promise<RuntimeApprovalRecord> {
     const parsed = consumeRequestSchema.safeParse(raw);
     if (!parsed.success) throw refusalOf(parsed.error);
     const record = await this.get(agentId, id);
@@ -478,7 +479,7 @@ export class RuntimeApprovals {
   }
 
   /** The agent's latest requests, newest first (the decision log's runtime part). */
-  recent(agentId: string, limit = 20): Promise<RuntimeApprovalRecord[]> {
+  recent(agentId: AgentId, limit = 20): Promise<RuntimeApprovalRecord[]> {
     return this.deps.repo.recent(agentId, limit);
   }
 

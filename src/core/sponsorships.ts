@@ -11,6 +11,7 @@ import type { OutgoingCard } from './notifications.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 import { assertMayAnswerSponsorship, maySeeAgent } from './policies.js';
+import type { AgentId } from './ids.js';
 
 export interface SponsorshipDeps {
   org: OrgConfig;
@@ -79,7 +80,7 @@ export class Sponsorships {
   }
 
   /** Performs the effects stored with an agent's state change (see {@link Outbox.settle}). */
-  settle(agentId: string, effects: readonly PendingEffect[], label: string): Promise<void> {
+  settle(agentId: AgentId, effects: readonly PendingEffect[], label: string): Promise<void> {
     return this.deps.outbox.settle({ kind: AGENT_HOLDER, id: agentId }, effects, label);
   }
 
@@ -87,7 +88,7 @@ export class Sponsorships {
    * The person puts themselves forward as sponsor of an agent (an ownerless one): proposed, and the
    * IT admins other than them are asked to confirm. Nobody becomes sole sponsor on their own word.
    */
-  async nominateSelf(actorEmail: string, agentId: string): Promise<AgentRecord> {
+  async nominateSelf(actorEmail: string, agentId: AgentId): Promise<AgentRecord> {
     const actor = findPersonByEmail(this.deps.org, String(actorEmail));
     if (!actor) throw new UnknownPersonError(String(actorEmail));
     const agent = await this.agent(agentId);
@@ -131,14 +132,14 @@ export class Sponsorships {
    */
   async answer(
     actorEmail: string,
-    agentId: string,
+    agentId: AgentId,
     answer: 'accept' | 'decline',
     which: { proposalId?: string; sponsor?: string } = {},
   ): Promise<AgentRecord> {
     const actor = findPersonByEmail(this.deps.org, String(actorEmail));
     if (!actor) throw new UnknownPersonError(String(actorEmail));
-    const agent = await this.deps.agents.get(String(agentId));
-    if (!agent || !maySeeAgent(this.deps.org, actor, agent)) throw new NotFoundError('the agent', String(agentId));
+    const agent = await this.deps.agents.get(agentId);
+    if (!agent || !maySeeAgent(this.deps.org, actor, agent)) throw new NotFoundError('the agent', agentId);
     const wanted = which.sponsor ? String(which.sponsor).toLowerCase() : actor.email;
     const proposal = which.proposalId
       ? (agent.proposedSponsors ?? []).find((p) => p.id === which.proposalId)
@@ -193,9 +194,9 @@ export class Sponsorships {
     return (await this.deps.agents.get(agent.id)) ?? agent;
   }
 
-  private async agent(agentId: string): Promise<AgentRecord> {
-    const agent = await this.deps.agents.get(String(agentId));
-    if (!agent) throw new NotFoundError('the agent', String(agentId));
+  private async agent(agentId: AgentId): Promise<AgentRecord> {
+    const agent = await this.deps.agents.get(agentId);
+    if (!agent) throw new NotFoundError('the agent', agentId);
     return agent;
   }
 

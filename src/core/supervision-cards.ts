@@ -17,6 +17,7 @@ import {
 } from './policies.js';
 import { sparkline } from './stats.js';
 import { accuracyGuides, accuracyTrend, chartAltText, type ChartLinks, type TrendChartData } from './trend-chart.js';
+import { idOrUndefined, type AgentId, type AlertId, type CheckInId } from './ids.js';
 
 const day = (iso: string) => displayDate(iso).split(',')[0]!;
 
@@ -249,17 +250,19 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
 export function trendChartOf(
   cards: SupervisionCards,
   records: {
-    checkIn(id: string): Promise<CheckInRecord | undefined>;
-    alert(id: string): Promise<AlertRecord | undefined>;
-    agent(id: string): Promise<AgentRecord | undefined>;
+    checkIn(id: CheckInId): Promise<CheckInRecord | undefined>;
+    alert(id: AlertId): Promise<AlertRecord | undefined>;
+    agent(id: AgentId): Promise<AgentRecord | undefined>;
   },
 ): (id: string) => Promise<TrendChartData | undefined> {
   return async (id) => {
-    if (id.startsWith('chk_')) {
-      const record = await records.checkIn(id);
+    const checkInId = id.startsWith('chk_') ? idOrUndefined('CheckInId', id) : undefined;
+    if (checkInId) {
+      const record = await records.checkIn(checkInId);
       return record && cards.checkInChart(record, await records.agent(record.agentId));
     }
-    const alert = id.startsWith('alr_') ? await records.alert(id) : undefined;
+    const alertId = id.startsWith('alr_') ? idOrUndefined('AlertId', id) : undefined;
+    const alert = alertId ? await records.alert(alertId) : undefined;
     return alert && cards.alertChart(alert, await records.agent(alert.agentId));
   };
 }

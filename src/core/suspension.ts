@@ -6,6 +6,7 @@ import { RosterError } from './errors.js';
 import { canTransition, type AgentStatus } from './lifecycle.js';
 import type { StepRegistry } from '../flows/types.js';
 import type { AgentRunContext } from './run-context.js';
+import type { AlertId } from './ids.js';
 
 export interface SuspensionDeps {
   agents: AgentRepository;
@@ -15,7 +16,7 @@ export interface SuspensionDeps {
 
 /** The run context of a suspension request (an agent run's, so the approval card reads like any other). */
 export interface SuspensionContext extends AgentRunContext {
-  alertId: string;
+  alertId: AlertId;
 }
 
 /** The flow that suspends an agent once an IT admin approves (`flows/agent-suspension.yaml`). */

@@ -2,6 +2,7 @@ import type { OrgConfig } from '../config/schemas.js';
 import type { KeyRefusal } from './agent-keys.js';
 import type { AgentRepository } from './agents.js';
 import type { AlertService } from './alerts.js';
+import type { AgentId } from './ids.js';
 
 /** When a burst of failures pages on-call without waiting for the check-in. */
 export const ERROR_SPIKE = { minTasks: 20, failureRate: 0.3 } as const;
@@ -9,10 +10,10 @@ export const ERROR_SPIKE = { minTasks: 20, failureRate: 0.3 } as const;
 /** An agent's hourly task counts, as the telemetry store rolls them up. */
 export interface HourlyOutcomes {
   hourlyRollupsOf(
-    agentIds: readonly string[],
+    agentIds: readonly AgentId[],
     from: Date,
     to: Date,
-  ): Promise<Map<string, ReadonlyArray<{ count: number; outcomes: { failure: number } }>>>;
+  ): Promise<Map<AgentId, ReadonlyArray<{ count: number; outcomes: { failure: number } }>>>;
 }
 
 export interface TelemetryAlertsDeps {
@@ -35,7 +36,7 @@ export class TelemetryAlerts {
    * or more failed. One read for every agent of the batches stored since the last check; only
    * spiking agents cost more.
    */
-  async ingested(agentIds: string[]): Promise<void> {
+  async ingested(agentIds: AgentId[]): Promise<void> {
     const now = this.deps.clock();
     const hours = await this.deps.telemetry.hourlyRollupsOf(
       agentIds,
@@ -59,7 +60,7 @@ export class TelemetryAlerts {
   }
 
   /** A platform key sent telemetry for agents Roster does not know: shadow agents. */
-  async unregistered(platformKey: string, agentIds: string[]): Promise<void> {
+  async unregistered(platformKey: string, agentIds: AgentId[]): Promise<void> {
     await this.deps.alerts.raiseUnregistered(platformKey, agentIds, this.deps.org.settings.unregisteredAgentsListed);
   }
 
@@ -67,7 +68,7 @@ export class TelemetryAlerts {
    * A refused agent key was used (telemetry or the token endpoint): a retired agent is still running,
    * or something still runs with a revoked or rotated-out key.
    */
-  async refusedKey(agentId: string, reason: KeyRefusal): Promise<void> {
+  async refusedKey(agentId: AgentId, reason: KeyRefusal): Promise<void> {
     const agent = await this.deps.agents.get(agentId);
     const name = agent?.name ?? agentId;
     const why =

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AgentId } from './ids.js';
 
 /** Most events one POST may carry. */
 export const MAX_BATCH = 1000;
@@ -11,6 +12,7 @@ export const telemetryEventSchema = z.strictObject({
   agentId: z
     .string()
     .regex(/^agt_[0-9a-f]{16}$/, 'expected an agent id like agt_0123456789abcdef')
+    .brand<'AgentId'>()
     .optional(),
   time: z.iso.datetime({ offset: true }).transform((t) => new Date(t)),
   taskType: z.string().min(1).max(100),
@@ -29,7 +31,7 @@ export const telemetryEventSchema = z.strictObject({
   decisionSummary: z.string().max(2000).optional(),
 });
 export type TelemetryEventInput = z.input<typeof telemetryEventSchema>;
-export type TelemetryEvent = z.output<typeof telemetryEventSchema> & { agentId: string };
+export type TelemetryEvent = z.output<typeof telemetryEventSchema> & { agentId: AgentId };
 
 export const telemetryBatchSchema = z.strictObject({
   events: z.array(z.unknown()).min(1, 'send at least one event').max(MAX_BATCH, `at most ${MAX_BATCH} events per request`),
@@ -48,7 +50,7 @@ export interface IngestResult {
 }
 
 /** Who is sending: one agent's key, or a platform key that names its agents in the events. */
-export type TelemetryPrincipal = { kind: 'agent'; agentId: string } | { kind: 'platform'; name: string };
+export type TelemetryPrincipal = { kind: 'agent'; agentId: AgentId } | { kind: 'platform'; name: string };
 
 /** How far ahead of Roster's clock an event time may be (clock skew between hosts). */
 export const MAX_FUTURE_MS = 5 * 60_000;

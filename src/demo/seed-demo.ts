@@ -8,6 +8,7 @@ import type { FlowDefinition } from '../flows/schema.js';
 import type { Logger } from '../logger.js';
 import type { TelemetryEvent } from '../core/telemetry.js';
 import { generateEvents } from './synthetic-telemetry.js';
+import { trustedId } from '../core/ids.js';
 
 const DAY = 86_400_000;
 
@@ -81,9 +82,9 @@ const AGENTS: DemoAgent[] = [
   { n: 12, name: 'Payroll Q&A', role: 'kb-answerer', unit: 'finance', sponsor: P.daniel, status: 'requested' },
 ];
 
-export const SHADOW_AGENT_ID = 'agt_5ade000000000001';
+export const SHADOW_AGENT_ID = trustedId('AgentId', 'agt_5ade000000000001');
 
-const demoId = (n: number) => `agt_de00${String(n).padStart(12, '0')}`;
+const demoId = (n: number) => trustedId('AgentId', `agt_de00${String(n).padStart(12, '0')}`);
 
 export interface SeedResult {
   created: number;
@@ -136,7 +137,7 @@ export async function seedDemo(
       status: spec.status,
       purpose: role.businessPurpose,
       requestedBy: spec.sponsor,
-      requestRunId: `run_demo_${spec.n}`,
+      requestRunId: trustedId('RunId', `run_demo_${spec.n}`),
       credentials: [],
       knowledgeNotes: [],
       complianceTags: [...role.regulations],
@@ -158,7 +159,7 @@ export async function seedDemo(
     });
     if (['active', 'probation', 'suspended', 'retiring'].includes(spec.status)) {
       const grants: GrantRecord[] = role.defaultScopes.map((scope) => ({
-        id: `${id}:${scope}:default`,
+        id: trustedId('GrantId', `${id}:${scope}:default`),
         agentId: id,
         scope,
         reason: `Catalog default for ${role.title}`,

@@ -1,4 +1,5 @@
 import type { TelemetryEvent } from '../core/telemetry.js';
+import type { AgentId } from '../core/ids.js';
 
 /** mulberry32: a small seeded PRNG, so every run generates the same events. */
 export function prng(seed: number): () => number {
@@ -15,7 +16,7 @@ export function prng(seed: number): () => number {
 export type Profile = 'healthy' | 'accuracy-drop' | 'latency-shift' | 'biased';
 
 export interface GeneratorOptions {
-  agentId: string;
+  agentId: AgentId;
   profile: Profile;
   /** Days of history ending at `end` (exclusive). */
   days: number;

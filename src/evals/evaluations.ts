@@ -32,6 +32,7 @@ import { expectedText, grade, type Judge } from './graders.js';
 import { EndpointError, HostPolicy } from './guarded-http.js';
 import type { SecretBox } from './secrets.js';
 import type { EndpointRecord, EvalCaseRecord, EvalPurpose, EvalRepository, EvalRunRecord } from './types.js';
+import type { AgentId, RunId } from '../core/ids.js';
 
 /** Why a run stopped early: the budget ran out, someone cancelled, or this process is stopping. */
 class RunStop extends EndpointError {
@@ -129,7 +130,7 @@ export class Evaluations implements MeasuredReader {
   }
 
   /** Registers how Roster reaches a version of an agent; the secret is sealed and never shown again. */
-  async registerEndpoint(actorEmail: string, agentId: string, version: string | undefined, input: EndpointInput): Promise<void> {
+  async registerEndpoint(actorEmail: string, agentId: AgentId, version: string | undefined, input: EndpointInput): Promise<void> {
     const actor = this.person(actorEmail);
     const agent = await this.agent(agentId);
     this.assertManager(actor, agent, 'register its endpoint');
@@ -186,7 +187,7 @@ export class Evaluations implements MeasuredReader {
    * The agent, when this person may register its endpoint and start its evaluation (its requester,
    * its sponsors or an IT admin); checked before the endpoint prompt opens, and again on submit.
    */
-  async evaluable(actorEmail: string, agentId: string): Promise<AgentRecord> {
+  async evaluable(actorEmail: string, agentId: AgentId): Promise<AgentRecord> {
     const agent = await this.agent(agentId);
     this.assertManager(this.person(actorEmail), agent, 'register its endpoint');
     return agent;
@@ -196,7 +197,7 @@ export class Evaluations implements MeasuredReader {
    * Registers how Roster reaches the live version and starts the suite: the request's gate while
    * the agent is requested, else a re-interview of the working agent.
    */
-  async registerAndStart(actorEmail: string, agentId: string, input: EndpointInput): Promise<EvalRunRecord> {
+  async registerAndStart(actorEmail: string, agentId: AgentId, input: EndpointInput): Promise<EvalRunRecord> {
     const agent = await this.agent(agentId);
     await this.registerEndpoint(actorEmail, agent.id, undefined, input);
     return this.start(actorEmail, { agentId: agent.id, purpose: agent.status === 'requested' ? 'request' : 'rerun' });
@@ -206,7 +207,7 @@ export class Evaluations implements MeasuredReader {
    * The endpoint of a proposed version: the newest registered one (kind, tool or model, sealed
    * secret) with its URL replaced when a new one is given.
    */
-  async registerVersionEndpoint(actorEmail: string, agentId: string, version: string, url?: string): Promise<void> {
+  async registerVersionEndpoint(actorEmail: string, agentId: AgentId, version: string, url?: string): Promise<void> {
     const actor = this.person(actorEmail);
     const agent = await this.agent(agentId);
     this.assertManager(actor, agent, 'register its endpoint');
@@ -240,7 +241,7 @@ export class Evaluations implements MeasuredReader {
    */
   async start(
     actorEmail: string | undefined,
-    input: { agentId: string; purpose: EvalPurpose; version?: string; changelog?: string },
+    input: { agentId: AgentId; purpose: EvalPurpose; version?: string; changelog?: string },
   ): Promise<EvalRunRecord> {
     const actor = actorEmail ? this.person(actorEmail) : undefined;
     const agent = await this.agent(input.agentId);
@@ -248,7 +249,7 @@ export class Evaluations implements MeasuredReader {
     const suite = this.suite(agent.catalogRoleId);
     if (!suite) throw new NotFoundError('an evaluation suite for the role', agent.catalogRoleId);
     const version = input.version ?? agent.version;
-    let requestRunId: string | undefined;
+    let requestRunId: RunId | undefined;
     if (input.purpose === 'request') {
       const request = await this.deps.engine.get(agent.requestRunId);
       const step = this.deps.engine.flow(request.flowId).steps[request.current];
@@ -343,7 +344,7 @@ export class Evaluations implements MeasuredReader {
   }
 
   /** The newest completed run of an agent's version on a suite hash. */
-  async lastCompleted(agentId: string, version: string, suiteHash: string): Promise<EvalRunRecord | undefined> {
+  async lastCompleted(agentId: AgentId, version: string, suiteHash: string): Promise<EvalRunRecord | undefined> {
     return (await this.deps.repo.runs({ agentId, status: ['completed'] })).find((r) => r.version === version && r.suiteHash === suiteHash);
   }
 
@@ -836,9 +837,9 @@ export class Evaluations implements MeasuredReader {
     return p;
   }
 
-  private async agent(id: string): Promise<AgentRecord> {
-    const a = await this.deps.agents.get(String(id));
-    if (!a) throw new NotFoundError('the agent', String(id));
+  private async agent(id: AgentId): Promise<AgentRecord> {
+    const a = await this.deps.agents.get(id);
+    if (!a) throw new NotFoundError('the agent', id);
     return a;
   }
 
@@ -852,13 +853,13 @@ export class Evaluations implements MeasuredReader {
   private auditEffect(
     actor: string | undefined,
     action: string,
-    agentId: string,
+    agentId: AgentId,
     details: Record<string, unknown>,
   ): PendingEffect<AuditInput> {
     return this.deps.outbox.effect(AUDIT_EFFECT, { ...this.auditEntry(actor, action, agentId, details), at: this.clock() });
   }
 
-  private auditEntry(actor: string | undefined, action: string, agentId: string, details: Record<string, unknown>): AuditInput {
+  private auditEntry(actor: string | undefined, action: string, agentId: AgentId, details: Record<string, unknown>): AuditInput {
     return {
       actor: actor ? { kind: 'person', email: actor } : { kind: 'system', name: 'evaluation' },
       action,

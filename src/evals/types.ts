@@ -3,6 +3,7 @@ import type { MessageRef } from '../core/notifications.js';
 import type { PendingEffect } from '../core/ports.js';
 import type { EndpointKind } from './callers.js';
 import type { SealedSecret } from './secrets.js';
+import type { AgentId, RunId } from '../core/ids.js';
 
 /** Why a suite runs: the request's evaluation gate, a proposed version, or the scheduled re-interview. */
 export type EvalPurpose = 'request' | 'version' | 'rerun';
@@ -13,13 +14,13 @@ export type EvalRunStatus = 'running' | 'completed' | 'cancelled' | 'failed';
 /** One run of a role's suite against one version of an agent. */
 export interface EvalRunRecord {
   id: string;
-  agentId: string;
+  agentId: AgentId;
   agentName: string;
   roleId: string;
   version: string;
   purpose: EvalPurpose;
   /** The agent request waiting at its evaluation gate (purpose `request`). */
-  requestRunId?: string;
+  requestRunId?: RunId;
   /** Who started it; absent for scheduled re-runs. */
   requester?: string;
   /** What changed, for a proposed version. */
@@ -78,7 +79,7 @@ export interface EvalCaseRecord {
 
 /** How Roster reaches one version of an agent; the secret sealed, never shown again. */
 export interface EndpointRecord {
-  agentId: string;
+  agentId: AgentId;
   version: string;
   kind: EndpointKind;
   url: string;
@@ -97,11 +98,11 @@ export interface EvalRepository {
   insertRun(run: EvalRunRecord, effects?: readonly PendingEffect[]): Promise<boolean>;
   getRun(id: string): Promise<EvalRunRecord | undefined>;
   /** The running run of an agent, if any. */
-  activeRun(agentId: string): Promise<EvalRunRecord | undefined>;
+  activeRun(agentId: AgentId): Promise<EvalRunRecord | undefined>;
   /** Runs of an agent (or of several), newest first. */
   runs(filter: {
-    agentId?: string;
-    agentIds?: readonly string[];
+    agentId?: AgentId;
+    agentIds?: readonly AgentId[];
     status?: EvalRunStatus[];
     purpose?: EvalPurpose;
   }): Promise<EvalRunRecord[]>;
@@ -127,7 +128,7 @@ export interface EvalRepository {
   cases(runId: string): Promise<EvalCaseRecord[]>;
   /** Stores (or replaces) the endpoint of a version, with `effects` in its outbox (one write). */
   saveEndpoint(e: EndpointRecord, effects?: readonly PendingEffect[]): Promise<void>;
-  endpoint(agentId: string, version: string): Promise<EndpointRecord | undefined>;
+  endpoint(agentId: AgentId, version: string): Promise<EndpointRecord | undefined>;
   /** The newest endpoint registered for an agent, any version. */
-  latestEndpoint(agentId: string): Promise<EndpointRecord | undefined>;
+  latestEndpoint(agentId: AgentId): Promise<EndpointRecord | undefined>;
 }

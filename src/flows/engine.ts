@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Actor, AuditInput } from '../core/audit.js';
 import type { OutgoingCard } from '../core/notifications.js';
 import {
@@ -19,6 +18,7 @@ import { AUDIT_EFFECT } from '../core/audit-effects.js';
 import { sendClaimed } from '../core/chat-effects.js';
 import { quorumMet, unsatisfiedGroups } from './quorum.js';
 import { currentFlowId } from './renamed-flows.js';
+import { newRunId, type RunId } from '../core/ids.js';
 import {
   CLOSED_RUN_STATUSES,
   type ApprovalGroupState,
@@ -81,7 +81,7 @@ export interface StartInput {
    */
   effects?: readonly PendingEffect[];
   /** The run's id, when the caller stored it before (see `allocateRunId`). */
-  id?: string;
+  id?: RunId;
   /**
    * Opens the first step in the same write that stores the run, when it is an approval step:
    * the run is stored waiting, with its approval cards first among its effects, instead of
@@ -95,10 +95,10 @@ export interface StartInput {
  * with the record in one write so that a crash before the run exists cannot leave the record
  * without it (see {@link FlowEngine.ensureStarted}).
  */
-export type RunStart = StartInput & { id: string };
+export type RunStart = StartInput & { id: RunId };
 
 export interface DecideInput {
-  runId: string;
+  runId: RunId;
   stepId: string;
   decision: 'approve' | 'deny';
   actor: string;
@@ -117,7 +117,7 @@ export interface DecideOptions {
 }
 
 export interface GateSignal {
-  runId: string;
+  runId: RunId;
   gate: string;
   passed: boolean;
   by: string;
@@ -150,7 +150,7 @@ const evaluationActor: Actor = { kind: 'system', name: 'Roster evaluation' };
  */
 export class FlowEngine {
   private readonly clock: () => Date;
-  private readonly newRunId: () => string;
+  private readonly newRunId: () => RunId;
 
   /** Runs this process is driving now: a `drive` effect queued by the driving loop itself changes nothing. */
   private readonly driving = new Set<string>();
@@ -160,7 +160,7 @@ export class FlowEngine {
 
   constructor(private readonly deps: FlowEngineDeps) {
     this.clock = deps.clock ?? (() => new Date());
-    this.newRunId = deps.newRunId ?? (() => `run_${randomBytes(8).toString('hex')}`);
+    this.newRunId = deps.newRunId ?? newRunId;
     this.registerPerformers();
   }
 
@@ -170,7 +170,7 @@ export class FlowEngine {
     return flow;
   }
 
-  async get(runId: string): Promise<FlowRun> {
+  async get(runId: RunId): Promise<FlowRun> {
     const run = await this.deps.runs.get(runId);
     if (!run) throw new NotFoundError('the request', runId);
     return run;
@@ -194,12 +194,12 @@ export class FlowEngine {
   }
 
   /** A new run id, for a caller that stores it with its own record before the run is created. */
-  allocateRunId(): string {
+  allocateRunId(): RunId {
     return this.newRunId();
   }
 
   /** Whether the run `runId` exists (one read): a start-run effect whose writer started the run has nothing left to do. */
-  async exists(runId: string): Promise<boolean> {
+  async exists(runId: RunId): Promise<boolean> {
     return (await this.deps.runs.get(runId)) !== undefined;
   }
 
@@ -410,7 +410,7 @@ export class FlowEngine {
    * `whileWaiting`, only a run waiting for people is cancelled: one that is running a step (its
    * approval just completed) refuses, checked in the same compare-and-set as the cancellation.
    */
-  async cancel(runId: string, by: string, reason: string, options: { whileWaiting?: boolean } = {}): Promise<FlowRun> {
+  async cancel(runId: RunId, by: string, reason: string, options: { whileWaiting?: boolean } = {}): Promise<FlowRun> {
     return this.mutate(runId, 'run.cancelled', (run) => {
       // Said to whoever tried to cancel it: "already cancelled", "nothing left to cancel"…
       if (CLOSED_RUN_STATUSES.includes(run.status))
@@ -449,7 +449,7 @@ export class FlowEngine {
    * The safety sweep's part: expires the run if its waiting step is past its expiry by more than
    * `graceMs` (its expiry timer was lost or keeps failing), audited as caught by the sweep.
    */
-  async expireOverdue(runId: string, graceMs: number): Promise<boolean> {
+  async expireOverdue(runId: RunId, graceMs: number): Promise<boolean> {
     const run = await this.deps.runs.get(runId);
     if (!run || run.status !== 'waiting') return false;
     const step = this.flow(run.flowId).steps[run.current];
@@ -461,7 +461,7 @@ export class FlowEngine {
   }
 
   /** Moves a `running` run through its steps until it waits for people or ends. */
-  async drive(runId: string): Promise<FlowRun> {
+  async drive(runId: RunId): Promise<FlowRun> {
     if (this.driving.has(runId)) return this.get(runId);
     this.driving.add(runId);
     try {
@@ -471,7 +471,7 @@ export class FlowEngine {
     }
   }
 
-  private async driveLoop(runId: string): Promise<FlowRun> {
+  private async driveLoop(runId: RunId): Promise<FlowRun> {
     for (let guard = 0; guard < 1000; guard++) {
       const run = await this.get(runId);
       if (run.status !== 'running') return run;
@@ -1093,7 +1093,7 @@ export class FlowEngine {
    * or `null` for "nothing to do". The effects are then performed (see {@link Outbox.settle}).
    */
   private async mutate(
-    runId: string,
+    runId: RunId,
     label: string,
     change: (run: FlowRun) => Mutation | null,
     options: DecideOptions = {},
@@ -1153,7 +1153,7 @@ export class FlowEngine {
    * task once the previous one ends, whereas here the place in line is taken when the decision is
    * stored and the start is the outbox queue's (or the caller's, when the queue pushes back).
    */
-  private async settleAfter(runId: string, settle: () => Promise<void>): Promise<void> {
+  private async settleAfter(runId: RunId, settle: () => Promise<void>): Promise<void> {
     const previous = this.deferred.get(runId);
     let finish!: () => void;
     const finished = new Promise<void>((resolve) => (finish = resolve));
@@ -1210,7 +1210,7 @@ export class FlowEngine {
   /** The performers of the flow effects; each is idempotent on the effect id. */
   private registerPerformers(): void {
     const { outbox, runs, notifier, presenter } = this.deps;
-    outbox.register<{ runId: string; to: string; card: OutgoingCard; stepId?: string; kind: string }>({
+    outbox.register<{ runId: RunId; to: string; card: OutgoingCard; stepId?: string; kind: string }>({
       type: FLOW_EFFECTS.send,
       perform: async (data, { effectId }) => {
         const now = this.clock();
@@ -1226,7 +1226,7 @@ export class FlowEngine {
         await runs.saveMessage({ runId: data.runId, stepId: data.stepId, person: data.to, kind: data.kind, ref }, effectId);
       },
     });
-    outbox.register<{ runId: string }>({
+    outbox.register<{ runId: RunId }>({
       type: FLOW_EFFECTS.refreshStatus,
       perform: async ({ runId }) => {
         const run = await runs.get(runId);
@@ -1235,7 +1235,7 @@ export class FlowEngine {
         for (const m of await runs.messages(run.id, { kind: 'status' })) await notifier.update(m.ref as never, card);
       },
     });
-    outbox.register<{ runId: string; stepId: string }>({
+    outbox.register<{ runId: RunId; stepId: string }>({
       type: FLOW_EFFECTS.refreshApprovals,
       perform: async ({ runId, stepId }) => {
         const run = await runs.get(runId);
@@ -1250,7 +1250,7 @@ export class FlowEngine {
       type: FLOW_EFFECTS.timer,
       perform: async ({ at, timer }, { effectId }) => this.deps.timers.schedule(new Date(at), timer, effectId),
     });
-    outbox.register<{ runId: string }>({
+    outbox.register<{ runId: RunId }>({
       type: FLOW_EFFECTS.onClose,
       perform: async ({ runId }) => {
         const run = await runs.get(runId);
@@ -1262,12 +1262,12 @@ export class FlowEngine {
         }
       },
     });
-    outbox.register<{ runId: string }>({
+    outbox.register<{ runId: RunId }>({
       type: FLOW_EFFECTS.clearTimers,
       // Timers of a closed run would change nothing when due (see onTimer); removing them keeps the schedule honest.
       perform: async ({ runId }) => this.deps.timers.clear?.(runId),
     });
-    outbox.register<{ runId: string }>({
+    outbox.register<{ runId: RunId }>({
       type: FLOW_EFFECTS.drive,
       perform: async ({ runId }) => {
         await this.drive(runId);

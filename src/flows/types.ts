@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { FlowDefinition } from './schema.js';
 import type { Outbox } from '../core/outbox.js';
 import type { PendingEffect } from '../core/ports.js';
+import type { AgentId, RunId } from '../core/ids.js';
 
 /** Closed status of a run. `waiting` means it waits for people (a gate or an approval). */
 export type RunStatus = 'running' | 'waiting' | 'completed' | 'rejected' | 'denied' | 'expired' | 'cancelled' | 'failed';
@@ -88,7 +89,7 @@ export interface ApprovalSettings {
 
 /** A persisted flow run: plain JSON keyed by a business id, reloaded on every click or job. */
 export interface FlowRun {
-  id: string;
+  id: RunId;
   flowId: string;
   status: RunStatus;
   /** E-mail of the person who started it. */
@@ -112,7 +113,7 @@ export interface FlowRun {
 
 /** Reference to a message sent through the notification port, kept to update it in place. */
 export interface StoredMessage {
-  runId: string;
+  runId: RunId;
   stepId?: string;
   person: string;
   kind: string;
@@ -123,14 +124,14 @@ export interface StoredMessage {
 export interface RunRepository {
   /** Stores a new run with the effects of its start in its outbox, in one write; false when a run with its id exists. */
   create(run: FlowRun, effects?: readonly PendingEffect[]): Promise<boolean>;
-  get(id: string): Promise<FlowRun | undefined>;
+  get(id: RunId): Promise<FlowRun | undefined>;
   /**
    * Writes `run` only if the stored version is still `expectedVersion`, adding `effects` to its
    * outbox in the same atomic update. Resolves with the run's whole outbox as stored, or
    * undefined when someone else wrote first (then nothing is written).
    */
   replace(run: FlowRun, expectedVersion: number, effects?: readonly PendingEffect[]): Promise<PendingEffect[] | undefined>;
-  list(filter: { requester?: string; waitingFor?: string; status?: RunStatus[]; agentId?: string; flowId?: string }): Promise<FlowRun[]>;
+  list(filter: { requester?: string; waitingFor?: string; status?: RunStatus[]; agentId?: AgentId; flowId?: string }): Promise<FlowRun[]>;
   /** Keeps a sent message's reference; `id` (an effect id) makes saving it twice keep one. */
   saveMessage(message: StoredMessage, id?: string): Promise<void>;
   /**
@@ -140,12 +141,12 @@ export interface RunRepository {
   claimMessage(id: string, now: Date, staleBefore: Date): Promise<'sent' | 'busy' | 'claimed'>;
   /** Gives up the claim taken at `claimedAt` whose send failed, so that the retry may send at once. */
   releaseMessage(id: string, claimedAt: Date): Promise<void>;
-  messages(runId: string, filter?: { stepId?: string; kind?: string }): Promise<StoredMessage[]>;
+  messages(runId: RunId, filter?: { stepId?: string; kind?: string }): Promise<StoredMessage[]>;
 }
 
 /** A timer the engine asks for; delivered back through {@link FlowEngine.onTimer}. */
 export interface FlowTimer {
-  runId: string;
+  runId: RunId;
   stepId: string;
   kind: 'remind' | 'escalate' | 'expire';
   /** Reminder number (1, 2, …). */
@@ -159,7 +160,7 @@ export interface FlowTimers {
   /** Schedules a timer; with `key`, scheduling it again keeps the one timer. */
   schedule(at: Date, timer: FlowTimer, key?: string): Promise<void>;
   /** Removes every timer of a run (it ended); removing none is fine. */
-  clear?(runId: string): Promise<void>;
+  clear?(runId: RunId): Promise<void>;
 }
 
 /** What a named check, action or condition sees. */
@@ -213,7 +214,7 @@ export interface FlowEngineDeps {
   log: Logger;
   clock?: () => Date;
   /** Run ids; injectable for tests. */
-  newRunId?: () => string;
+  newRunId?: () => RunId;
   /** Who decides for an approver who is away now (out of office); undefined when nobody does. */
   delegateOf?: (email: string) => Promise<string | undefined>;
   /** `delegateOf` for several approvers in one read: who decides for each of them who is away. */

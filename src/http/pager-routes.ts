@@ -16,6 +16,7 @@ import {
   type ResolvedPager,
 } from '../core/pager.js';
 import { clientAddress, rateLimit } from './rate-limit.js';
+import type { AlertId } from '../core/ids.js';
 
 /*
  * The pagers' way back in: `POST /pager/pagerduty` (V3 webhook subscriptions) and `POST
@@ -33,8 +34,8 @@ export interface PagerRouteDeps {
   org: OrgConfig;
   /** The pagers that take acknowledgements back (those with a webhook secret). */
   inbound(provider: PagerProvider): ResolvedPager[];
-  alert(id: string): Promise<AlertRecord | undefined>;
-  apply(origin: PagerOrigin, action: 'acknowledge' | 'resolve', alertId: string): Promise<{ alert: AlertRecord; changed: boolean }>;
+  alert(id: AlertId): Promise<AlertRecord | undefined>;
+  apply(origin: PagerOrigin, action: 'acknowledge' | 'resolve', alertId: AlertId): Promise<{ alert: AlertRecord; changed: boolean }>;
   limit: RateRule;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }

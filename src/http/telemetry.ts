@@ -15,6 +15,7 @@ import {
 import type { Logger } from '../logger.js';
 import type { TelemetryStore } from '../store/telemetry-store.js';
 import { clientAddress } from './rate-limit.js';
+import type { AgentId } from '../core/ids.js';
 
 export interface TelemetryRouteDeps {
   store: TelemetryStore;
@@ -26,14 +27,14 @@ export interface TelemetryRouteDeps {
    * Called once per batch with the agent ids the registry does not know (shadow agents), and the
    * platform key that sent them: they are folded into one alert per key.
    */
-  onUnregistered(platformKey: string, agentIds: string[]): Promise<void>;
+  onUnregistered(platformKey: string, agentIds: AgentId[]): Promise<void>;
   /** Called when a retired agent's key, a revoked key or a rotated-out key is used (something still runs with it). */
-  onRefusedKey(agentId: string, reason: KeyRefusal): Promise<void>;
+  onRefusedKey(agentId: AgentId, reason: KeyRefusal): Promise<void>;
   /**
    * Called after new events were stored, with the agents they concern (error-spike detection):
    * after the reply, one call at a time, with the agents of every batch stored meanwhile.
    */
-  onIngested?(agentIds: string[]): Promise<void>;
+  onIngested?(agentIds: AgentId[]): Promise<void>;
   /**
    * How long the error-spike check waits after a batch is stored for more batches to join it
    * (default {@link SPIKE_CHECK_DELAY_MS}): under a steady stream of batches, one read serves all
@@ -138,7 +139,7 @@ export function createTelemetryIngest(deps: TelemetryRouteDeps): TelemetryIngest
       if (principal.kind === 'platform' && valid.length > 0) {
         const ids = [...new Set(valid.map((v) => v.event.agentId))];
         const [known, blocked] = await Promise.all([deps.store.knownAgents(ids), deps.store.blocked(ids)]);
-        const unknown = new Set<string>();
+        const unknown = new Set<AgentId>();
         accepted = valid.filter(({ index, event }) => {
           if (blocked.has(event.agentId)) {
             extra.push({ index, eventId: event.eventId, reason: `agentId: ${event.agentId} is blocked by IT` });
@@ -182,10 +183,10 @@ export const SPIKE_CHECK_DELAY_MS = 100;
  * check in flight, each reading all its agents at once.
  */
 function spikeChecks(deps: Pick<TelemetryRouteDeps, 'onIngested' | 'log' | 'spikeCheckDelayMs'>): {
-  add(agentIds: string[]): void;
+  add(agentIds: AgentId[]): void;
   idle(): Promise<void>;
 } {
-  const waiting = new Set<string>();
+  const waiting = new Set<AgentId>();
   let running: Promise<void> | undefined;
   const delayMs = Math.max(0, deps.spikeCheckDelayMs ?? SPIKE_CHECK_DELAY_MS);
   const run = async () => {

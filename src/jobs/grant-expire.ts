@@ -1,8 +1,9 @@
 import type { Job } from './job.js';
 import { GRANT_JOB_BACKOFF, GRANT_JOBS, type ExpireData } from './grants.js';
+import type { GrantId } from '../core/ids.js';
 
 /** A grant's end: active → expired at its expiry time. */
-export const grantExpireJob: Job<{ access: { expireGrant(grantId: string): Promise<boolean> } }> = {
+export const grantExpireJob: Job<{ access: { expireGrant(grantId: GrantId): Promise<boolean> } }> = {
   name: GRANT_JOBS.expire,
   runs: 'expires one grant (a no-op when it ended otherwise)',
   when: 'on demand: scheduled at the expiry when a grant becomes active (createGrantTimers)',

@@ -1,6 +1,7 @@
 import { exponential, type Agenda } from 'agenda';
 import type { AccessSettings, GrantTimers } from '../core/access.js';
 import type { GrantRecord } from '../core/agents.js';
+import type { GrantId } from '../core/ids.js';
 import { scheduleOnce } from './timers.js';
 
 /** The grant jobs' stored names; each is defined in its own file (grant-expire, grant-remind, access-review, access-review-due). */
@@ -24,7 +25,7 @@ export const GRANT_JOB_BACKOFF = exponential({ delay: 1000, maxRetries: 6 });
 
 /** What a `grants.expire` job carries. */
 export interface ExpireData {
-  grantId: string;
+  grantId: GrantId;
 }
 
 /** What a `grants.remind` job carries. */

@@ -1,5 +1,6 @@
 import type { Job } from './job.js';
 import { ensureRecurring } from './recurring.js';
+import type { AlertId, GrantId, RunId } from '../core/ids.js';
 
 export const SAFETY_SWEEP_JOB = 'system.safety-sweep';
 
@@ -7,14 +8,14 @@ export const SAFETY_SWEEP_JOB = 'system.safety-sweep';
 export interface SafetySweepDeps {
   clock: () => Date;
   /** Active grants whose expiry is before the given time. */
-  overdueGrants(before: Date): Promise<string[]>;
-  expireGrant(grantId: string): Promise<boolean>;
+  overdueGrants(before: Date): Promise<GrantId[]>;
+  expireGrant(grantId: GrantId): Promise<boolean>;
   /** Waiting runs, to check their deadlines. */
-  waitingRuns(): Promise<string[]>;
-  expireRun(runId: string, graceMs: number): Promise<boolean>;
+  waitingRuns(): Promise<RunId[]>;
+  expireRun(runId: RunId, graceMs: number): Promise<boolean>;
   /** Open alerts, to check their escalation deadlines. */
-  openAlerts(): Promise<string[]>;
-  escalateAlert(alertId: string, graceMs: number): Promise<boolean>;
+  openAlerts(): Promise<AlertId[]>;
+  escalateAlert(alertId: AlertId, graceMs: number): Promise<boolean>;
   log: { info(obj: object, msg: string): void };
 }
 

@@ -7,6 +7,8 @@ import type { PendingEffect } from '../core/ports.js';
 import { isLiveStatus, type AgentStatus } from '../core/lifecycle.js';
 import { readAllPages } from './paging.js';
 import { telling } from './access-writes.js';
+import { trustedId } from '../core/ids.js';
+import { keyed } from './keyed.js';
 
 const DUPLICATE_KEY = 11000;
 
@@ -18,12 +20,12 @@ export interface PagingOptions {
 /** An agent as stored, without its storage fields (name key, outbox). */
 export function agentFromDoc(doc: Record<string, unknown>): AgentRecord {
   const { _id, liveNameKey: _k, outbox: _outbox, outboxLeaseUntil: _lease, ...rest } = doc;
-  return { id: String(_id), ...(rest as Omit<AgentRecord, 'id'>) };
+  return { id: trustedId('AgentId', String(_id)), ...(rest as Omit<AgentRecord, 'id'>) };
 }
 
 /** A grant as stored, without its outbox. */
 export function grantFromDoc({ _id, outbox: _outbox, outboxLeaseUntil: _lease, ...rest }: Record<string, unknown>): GrantRecord {
-  return { id: String(_id), ...(rest as Omit<GrantRecord, 'id'>) };
+  return { id: trustedId('GrantId', String(_id)), ...(rest as Omit<GrantRecord, 'id'>) };
 }
 
 /**
@@ -68,8 +70,8 @@ export function createAgentRepository(
     async insert(agent, effects = []) {
       const { id, ...rest } = withoutOutbox(agent as unknown as Record<string, unknown>) as unknown as AgentRecord;
       try {
-        await Agent.collection.insertOne({
-          _id: id as never,
+        await keyed(Agent).insertOne({
+          _id: id,
           liveNameKey: liveKey(agent),
           ...rest,
           ...(effects.length > 0 ? { [OUTBOX_FIELD]: effects.map(toStored) } : {}),
@@ -85,11 +87,11 @@ export function createAgentRepository(
     },
     async get(id) {
       if (typeof id !== 'string') return undefined;
-      const doc = await Agent.collection.findOne({ _id: id as never });
+      const doc = await keyed(Agent).findOne({ _id: id });
       return doc ? fromDoc(doc) : undefined;
     },
     async findByName(businessUnit, name) {
-      const doc = await Agent.collection.findOne({ liveNameKey: `${String(businessUnit)}/${nameKey(String(name))}` });
+      const doc = await keyed(Agent).findOne({ liveNameKey: `${String(businessUnit)}/${nameKey(String(name))}` });
       return doc ? fromDoc(doc) : undefined;
     },
     async list(filter) {
@@ -99,7 +101,7 @@ export function createAgentRepository(
       if (filter.requestedBy) query.requestedBy = String(filter.requestedBy);
       if (filter.businessUnit) query.businessUnit = String(filter.businessUnit);
       if (filter.status) query.status = { $in: filter.status.map(String) };
-      const docs = await readAllPages(Agent.collection, query, {
+      const docs = await readAllPages(keyed(Agent), query, {
         field: 'createdAt',
         ...(filter.limit ? { max: filter.limit } : {}),
         ...(options.pageSize ? { pageSize: options.pageSize } : {}),
@@ -130,33 +132,27 @@ export function createAgentRepository(
       }
       const query = (and.length ? { $and: and } : {}) as never;
       const [docs, total] = await Promise.all([
-        Agent.collection.find(query).sort({ name: 1, _id: 1 }).skip(page.skip).limit(page.limit).toArray(),
-        Agent.collection.countDocuments(query),
+        keyed(Agent).find(query).sort({ name: 1, _id: 1 }).skip(page.skip).limit(page.limit).toArray(),
+        keyed(Agent).countDocuments(query),
       ]);
       return { agents: docs.map(fromDoc), total };
     },
     async transition(id, from, to, patch = {}, effects = []) {
-      const current = await Agent.collection.findOne({ _id: String(id) as never });
+      const current = await keyed(Agent).findOne({ _id: id });
       if (!current) return false;
       const now = new Date().toISOString();
       const next = { ...withoutOutbox(patch as Record<string, unknown>), status: to, statusChangedAt: now, updatedAt: now };
-      const liveNameKey = liveKey({ businessUnit: current.businessUnit, name: current.name, status: to, id: String(id) });
-      const result = await Agent.collection.updateOne(
-        { _id: String(id) as never, status: from },
-        withEffects({ $set: { ...next, liveNameKey } }, effects),
-      );
+      const liveNameKey = liveKey({ businessUnit: current.businessUnit, name: current.name, status: to, id });
+      const result = await keyed(Agent).updateOne({ _id: id, status: from }, withEffects({ $set: { ...next, liveNameKey } }, effects));
       return result.modifiedCount === 1;
     },
     async update(id, patch, effects = []) {
       const { id: _ignored, ...fields } = withoutOutbox(patch as Record<string, unknown>);
-      await Agent.collection.updateOne(
-        { _id: String(id) as never },
-        withEffects({ $set: { ...fields, updatedAt: new Date().toISOString() } }, effects),
-      );
+      await keyed(Agent).updateOne({ _id: id }, withEffects({ $set: { ...fields, updatedAt: new Date().toISOString() } }, effects));
     },
     async answerSponsorship(id, email, accept, effects = []) {
-      const result = await Agent.collection.updateOne(
-        { _id: String(id) as never, 'proposedSponsors.email': String(email) },
+      const result = await keyed(Agent).updateOne(
+        { _id: id, 'proposedSponsors.email': String(email) },
         withEffects(
           {
             $pull: { proposedSponsors: { email: String(email) } },
@@ -169,22 +165,22 @@ export function createAgentRepository(
       return result.modifiedCount === 1;
     },
     async proposeSponsor(id, proposal, effects = []) {
-      const result = await Agent.collection.updateOne(
-        { _id: String(id) as never, sponsors: { $ne: proposal.email }, 'proposedSponsors.email': { $ne: proposal.email } },
+      const result = await keyed(Agent).updateOne(
+        { _id: id, sponsors: { $ne: proposal.email }, 'proposedSponsors.email': { $ne: proposal.email } },
         withEffects({ $push: { proposedSponsors: { ...proposal } }, $set: { updatedAt: new Date().toISOString() } }, effects),
       );
       return result.modifiedCount === 1;
     },
     async addFirstCredential(id: string, credential: AgentCredential, effects: readonly PendingEffect[] = []) {
-      const result = await Agent.collection.updateOne(
-        { _id: String(id) as never, credentials: { $size: 0 } },
+      const result = await keyed(Agent).updateOne(
+        { _id: id, credentials: { $size: 0 } },
         withEffects({ $push: { credentials: credential } }, effects) as never,
       );
       return result.modifiedCount === 1;
     },
     async findByKeyHash(hash: string) {
       if (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)) return undefined;
-      const doc = await Agent.collection.findOne({ 'credentials.hash': hash });
+      const doc = await keyed(Agent).findOne({ 'credentials.hash': hash });
       return doc ? fromDoc(doc) : undefined;
     },
     async replaceCredentials(
@@ -194,10 +190,10 @@ export function createAgentRepository(
       next: AgentCredential[],
       effects: readonly PendingEffect[] = [],
     ) {
-      const filter: Record<string, unknown> = { _id: String(id), status: { $in: statuses.map(String) } };
+      const filter: Record<string, unknown> = { _id: id, status: { $in: statuses.map(String) } };
       filter.credentials = { $size: expectedIds.length };
       if (expectedIds.length > 0) filter['credentials.id'] = { $all: expectedIds.map(String) };
-      const result = await Agent.collection.updateOne(
+      const result = await keyed(Agent).updateOne(
         filter as never,
         withEffects({ $set: { credentials: next, updatedAt: new Date().toISOString() } }, effects) as never,
       );
@@ -238,27 +234,27 @@ export function createGrantRepository(
     async insertMany(grants: GrantRecord[]) {
       for (const grant of grants) {
         const { id, ...rest } = grant;
-        await Grant.collection.updateOne({ _id: id as never }, { $setOnInsert: rest }, { upsert: true });
+        await keyed(Grant).updateOne({ _id: id }, { $setOnInsert: rest }, { upsert: true });
       }
     },
     async insert(grant, effects = []) {
       const { id, ...rest } = grant;
-      const result = await Grant.collection.updateOne(
-        { _id: id as never },
+      const result = await keyed(Grant).updateOne(
+        { _id: id },
         { $setOnInsert: { ...rest, ...(effects.length > 0 ? { [OUTBOX_FIELD]: effects.map(toStored) } : {}) } },
         { upsert: true },
       );
       return result.upsertedCount === 1;
     },
     async holdersOf(scope) {
-      return (await Grant.collection.distinct('agentId', { scope: String(scope), status: 'active' })).map(String);
+      return (await keyed(Grant).distinct('agentId', { scope: String(scope), status: 'active' })).map((id) => trustedId('AgentId', id));
     },
     async listForAgent(agentId) {
-      const docs = await Grant.collection.find({ agentId: String(agentId) }).toArray();
+      const docs = await keyed(Grant).find({ agentId: agentId }).toArray();
       return docs.map(fromDoc);
     },
     async get(id) {
-      const doc = await Grant.collection.findOne({ _id: String(id) as never });
+      const doc = await keyed(Grant).findOne({ _id: id });
       return doc ? fromDoc(doc) : undefined;
     },
     async list(filter) {
@@ -269,29 +265,26 @@ export function createGrantRepository(
       if (filter.reviewCycle) query['review.cycle'] = String(filter.reviewCycle);
       if (filter.requestedBy) query.requestedBy = String(filter.requestedBy);
       return (
-        await readAllPages(Grant.collection, query, { field: 'createdAt', ...(options.pageSize ? { pageSize: options.pageSize } : {}) })
+        await readAllPages(keyed(Grant), query, { field: 'createdAt', ...(options.pageSize ? { pageSize: options.pageSize } : {}) })
       ).map(fromDoc);
     },
     async transition(id, from, patch, effects = []) {
       const { id: _ignored, ...fields } = withoutOutbox(patch as Record<string, unknown>);
-      const result = await Grant.collection.updateOne(
-        { _id: String(id) as never, status: { $in: from.map(String) } },
-        withEffects({ $set: fields }, effects),
-      );
+      const result = await keyed(Grant).updateOne({ _id: id, status: { $in: from.map(String) } }, withEffects({ $set: fields }, effects));
       if (result.modifiedCount !== 1) return undefined;
-      const doc = await Grant.collection.findOne({ _id: String(id) as never });
+      const doc = await keyed(Grant).findOne({ _id: id });
       return doc ? fromDoc(doc) : undefined;
     },
     async markReminded(id, offsetMs, effects = []) {
-      const result = await Grant.collection.updateOne(
-        { _id: String(id) as never, status: 'active', remindedBefore: { $ne: offsetMs } },
+      const result = await keyed(Grant).updateOne(
+        { _id: id, status: 'active', remindedBefore: { $ne: offsetMs } },
         withEffects({ $addToSet: { remindedBefore: offsetMs } }, effects) as never,
       );
       return result.modifiedCount === 1;
     },
     async answerReview(id, cycle, answer, effects = []) {
-      const result = await Grant.collection.updateOne(
-        { _id: String(id) as never, 'review.cycle': String(cycle), 'review.answer': { $exists: false } },
+      const result = await keyed(Grant).updateOne(
+        { _id: id, 'review.cycle': String(cycle), 'review.answer': { $exists: false } },
         withEffects({ $set: { 'review.answer': answer.answer, 'review.by': answer.by, 'review.at': answer.at } }, effects),
       );
       return result.modifiedCount === 1;

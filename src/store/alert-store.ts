@@ -3,6 +3,8 @@ import { Schema, type Connection } from 'mongoose';
 import { readAllPages } from './paging.js';
 import type { AlertRecord, AlertRepository } from '../core/alerts.js';
 import { OUTBOX_FIELD, outboxOf, toStored, withEffects, withoutOutbox } from './outbox-store.js';
+import { trustedId } from '../core/ids.js';
+import { keyed } from './keyed.js';
 
 /** Optional fields a change may remove. */
 const CLEARABLE = ['acknowledgedVia', 'resolvedVia', 'snoozedUntil'] as const satisfies ReadonlyArray<keyof AlertRecord>;
@@ -35,7 +37,7 @@ export function createAlertRepository(connection: Connection): AlertRepository &
   };
   const fromDoc = (d: Record<string, unknown>): AlertRecord => {
     const { _id, openKey: _k, outboxLeaseUntil: _lease, ...rest } = withoutOutbox(d);
-    return { id: String(_id), ...(rest as Omit<AlertRecord, 'id'>) };
+    return { id: trustedId('AlertId', String(_id)), ...(rest as Omit<AlertRecord, 'id'>) };
   };
 
   return {
@@ -45,10 +47,10 @@ export function createAlertRepository(connection: Connection): AlertRepository &
     },
     async openOrGet(alert, effects = []) {
       for (let attempt = 0; attempt < 5; attempt++) {
-        const existing = await Alert.collection.findOne({ openKey: keyOf(alert) });
+        const existing = await keyed(Alert).findOne({ openKey: keyOf(alert) });
         if (existing) return { alert: fromDoc(existing), created: false };
         try {
-          await Alert.collection.insertOne({ ...toDoc(alert), [OUTBOX_FIELD]: effects.map(toStored) } as never);
+          await keyed(Alert).insertOne({ ...toDoc(alert), [OUTBOX_FIELD]: effects.map(toStored) } as never);
           return { alert, created: true };
         } catch (err) {
           if ((err as { code?: number }).code !== 11000) throw err;
@@ -57,7 +59,7 @@ export function createAlertRepository(connection: Connection): AlertRepository &
       throw new Error('could not open or find the alert');
     },
     async get(id) {
-      const doc = await Alert.collection.findOne({ _id: String(id) as never });
+      const doc = await keyed(Alert).findOne({ _id: id });
       return doc ? fromDoc(doc) : undefined;
     },
     async replace(alert, expectedVersion, effects = []) {
@@ -69,7 +71,7 @@ export function createAlertRepository(connection: Connection): AlertRepository &
         $set: withoutOutbox(fields as Record<string, unknown>),
         ...(removed.length ? { $unset: Object.fromEntries(removed.map((f) => [f, ''])) } : {}),
       };
-      const after = await Alert.collection.findOneAndUpdate({ _id: _id as never, version: expectedVersion }, withEffects(update, effects), {
+      const after = await keyed(Alert).findOneAndUpdate({ _id: _id, version: expectedVersion }, withEffects(update, effects), {
         returnDocument: 'after',
         projection: { outbox: 1 },
       });
@@ -78,15 +80,15 @@ export function createAlertRepository(connection: Connection): AlertRepository &
     async list(filter) {
       const query: Record<string, unknown> = {};
       if (filter.status) query.status = { $in: filter.status.map(String) };
-      if (filter.agentId) query.agentId = String(filter.agentId);
+      if (filter.agentId) query.agentId = filter.agentId;
       if (filter.kind) query.kind = String(filter.kind);
-      return (await readAllPages(Alert.collection, query, { field: 'createdAt' })).map(fromDoc);
+      return (await readAllPages(keyed(Alert), query, { field: 'createdAt' })).map(fromDoc);
     },
     async saveMessage(alertId, person, ref) {
-      await Message.collection.insertOne({ _id: `am_${randomBytes(8).toString('hex')}` as never, alertId, person, ref });
+      await keyed(Message).insertOne({ _id: `am_${randomBytes(8).toString('hex')}`, alertId, person, ref });
     },
     async messages(alertId) {
-      return (await Message.collection.find({ alertId: String(alertId) }).toArray()).map((d) => ({ person: d.person, ref: d.ref }));
+      return (await keyed(Message).find({ alertId: alertId }).toArray()).map((d) => ({ person: d.person, ref: d.ref }));
     },
   };
 }

@@ -1,5 +1,6 @@
 import { Schema, type Connection } from 'mongoose';
 import type { ArchiveRepository } from '../core/retirement.js';
+import { keyed } from './keyed.js';
 
 /** Archive bundles, one per agent (the agent id is the key: a repeated completion keeps the first). */
 export function createArchiveRepository(connection: Connection): ArchiveRepository & { ensureIndexes(): Promise<void> } {
@@ -12,11 +13,11 @@ export function createArchiveRepository(connection: Connection): ArchiveReposito
     },
     async save(record) {
       const { agentId, ...rest } = record;
-      await Archive.collection.updateOne({ _id: agentId as never }, { $setOnInsert: rest }, { upsert: true });
+      await keyed(Archive).updateOne({ _id: agentId }, { $setOnInsert: rest }, { upsert: true });
     },
     async get(agentId) {
-      const doc = await Archive.collection.findOne({ _id: String(agentId) as never });
-      return doc ? { agentId: String(doc._id), digest: doc.digest, bundle: doc.bundle, createdAt: doc.createdAt } : undefined;
+      const doc = await keyed(Archive).findOne({ _id: agentId });
+      return doc ? { agentId, digest: doc.digest, bundle: doc.bundle, createdAt: doc.createdAt } : undefined;
     },
   };
 }

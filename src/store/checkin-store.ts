@@ -1,6 +1,8 @@
 import { OUTBOX_FIELD, outboxOf, toStored, withEffects } from './outbox-store.js';
 import { Schema, type Connection } from 'mongoose';
 import type { CheckInRecord, CheckInRepository } from '../core/checkin-service.js';
+import { trustedId } from '../core/ids.js';
+import { keyed } from './keyed.js';
 
 const DUPLICATE_KEY = 11000;
 
@@ -27,7 +29,7 @@ export function createCheckInRepository(connection: Connection): CheckInReposito
     );
   const fromDoc = (d: Record<string, unknown>): CheckInRecord => {
     const { _id, outbox: _outbox, outboxLeaseUntil: _lease, ...rest } = d;
-    return { id: String(_id), ...(rest as Omit<CheckInRecord, 'id'>) };
+    return { id: trustedId('CheckInId', String(_id)), ...(rest as Omit<CheckInRecord, 'id'>) };
   };
   return {
     async ensureIndexes() {
@@ -37,96 +39,94 @@ export function createCheckInRepository(connection: Connection): CheckInReposito
     },
     async save(record, effects = []) {
       const { id, ...rest } = record;
-      await CheckIn.collection.insertOne({
-        _id: id as never,
+      await keyed(CheckIn).insertOne({
+        _id: id,
         ...rest,
         ...(effects.length > 0 ? { [OUTBOX_FIELD]: effects.map(toStored) } : {}),
       });
     },
     async get(id) {
-      const doc = await CheckIn.collection.findOne({ _id: String(id) as never });
+      const doc = await keyed(CheckIn).findOne({ _id: id });
       return doc ? fromDoc(doc) : undefined;
     },
     async latest(agentId) {
-      const doc = await CheckIn.collection
-        .find({ agentId: String(agentId) })
-        .sort({ at: -1 })
-        .limit(1)
-        .next();
+      const doc = await keyed(CheckIn).find({ agentId: agentId }).sort({ at: -1 }).limit(1).next();
       return doc ? fromDoc(doc) : undefined;
     },
     async agentsByLastVerdict(verdict) {
-      if (verdict === 'any') return (await CheckIn.collection.distinct('agentId', {})).map(String);
+      if (verdict === 'any') return (await keyed(CheckIn).distinct('agentId', {})).map(String);
       // Sorted on the { agentId, at } index, the first of each group is the latest check-in.
-      const rows = await CheckIn.collection
+      const rows = await keyed(CheckIn)
         .aggregate([
           { $sort: { agentId: 1, at: -1 } },
           { $group: { _id: '$agentId', verdict: { $first: '$verdict' } } },
           { $match: { verdict: String(verdict) } },
         ])
         .toArray();
-      return rows.map((r) => String(r._id));
+      return rows.map((r) => r._id);
     },
     async listForAgent(agentId) {
-      return (
-        await CheckIn.collection
-          .find({ agentId: String(agentId) })
-          .sort({ at: 1 })
-          .toArray()
-      ).map(fromDoc);
+      return (await keyed(CheckIn).find({ agentId: agentId }).sort({ at: 1 }).toArray()).map(fromDoc);
     },
     async decide(id, decision, effects = []) {
-      const result = await CheckIn.collection.updateOne(
-        { _id: String(id) as never, decision: { $exists: false } },
+      const result = await keyed(CheckIn).updateOne(
+        { _id: id, decision: { $exists: false } },
         withEffects({ $set: { decision } }, effects),
       );
       return result.modifiedCount === 1;
     },
     async dueTimes(agentIds) {
       if (agentIds.length === 0) return new Map();
-      const docs = await Schedule.collection.find({ _id: { $in: agentIds.map(String) as never[] } }).toArray();
-      return new Map(docs.filter((d) => d.nextAt instanceof Date).map((d) => [String(d._id), d.nextAt as Date]));
+      const docs = await keyed(Schedule)
+        .find({ _id: { $in: agentIds.map(String) } })
+        .toArray();
+      return new Map(docs.filter((d) => d.nextAt instanceof Date).map((d) => [d._id, d.nextAt as Date]));
     },
     async claim(claims, leaseUntil) {
       const held = new Set(claims.map((c) => c.key));
       if (claims.length === 0) return held;
-      const docs = claims.map((c) => ({ _id: String(c.key) as never, agentId: String(c.agentId), leaseUntil }));
-      for (const index of await duplicatesOf(() => Claim.collection.insertMany(docs, { ordered: false }))) held.delete(claims[index]!.key);
+      const docs = claims.map((c) => ({ _id: String(c.key), agentId: c.agentId, leaseUntil }));
+      for (const index of await duplicatesOf(() => keyed(Claim).insertMany(docs, { ordered: false }))) held.delete(claims[index]!.key);
       return held;
     },
     async releaseExpiredClaims(now) {
-      await Claim.collection.deleteMany({ leaseUntil: { $lt: now } });
+      await keyed(Claim).deleteMany({ leaseUntil: { $lt: now } });
     },
     async saveMany(records, effects) {
       const existing = new Set<string>();
       if (records.length === 0) return existing;
       const docs = records.map(({ id, ...rest }) => {
         const mine = effects?.get(id) ?? [];
-        return { _id: id as never, ...rest, ...(mine.length > 0 ? { [OUTBOX_FIELD]: mine.map(toStored) } : {}) };
+        return { _id: id, ...rest, ...(mine.length > 0 ? { [OUTBOX_FIELD]: mine.map(toStored) } : {}) };
       });
-      for (const index of await duplicatesOf(() => CheckIn.collection.insertMany(docs, { ordered: false })))
-        existing.add(records[index]!.id);
+      for (const index of await duplicatesOf(() => keyed(CheckIn).insertMany(docs, { ordered: false }))) existing.add(records[index]!.id);
       return existing;
     },
     async getMany(ids) {
       if (ids.length === 0) return [];
-      return (await CheckIn.collection.find({ _id: { $in: ids.map(String) as never[] } }).toArray()).map(fromDoc);
+      return (
+        await keyed(CheckIn)
+          .find({ _id: { $in: ids.map(String) } })
+          .toArray()
+      ).map(fromDoc);
     },
     async getManyWithEffects(ids) {
       if (ids.length === 0) return [];
-      const docs = await CheckIn.collection.find({ _id: { $in: ids.map(String) as never[] } }).toArray();
+      const docs = await keyed(CheckIn)
+        .find({ _id: { $in: ids.map(String) } })
+        .toArray();
       return docs.map((d) => ({ record: fromDoc(d), effects: outboxOf(d) }));
     },
     async complete(next, claimKeys) {
       if (next.length > 0) {
-        await Schedule.collection.bulkWrite(
+        await keyed(Schedule).bulkWrite(
           next.map((n) => ({
-            updateOne: { filter: { _id: String(n.agentId) as never }, update: { $set: { nextAt: n.nextAt } }, upsert: true },
+            updateOne: { filter: { _id: n.agentId }, update: { $set: { nextAt: n.nextAt } }, upsert: true },
           })),
           { ordered: false },
         );
       }
-      if (claimKeys.length > 0) await Claim.collection.deleteMany({ _id: { $in: claimKeys.map(String) as never[] } });
+      if (claimKeys.length > 0) await keyed(Claim).deleteMany({ _id: { $in: claimKeys.map(String) } });
     },
   };
 }

@@ -1,5 +1,7 @@
 import type { Connection } from 'mongoose';
+import { trustedId } from '../core/ids.js';
 import type { ClaimRepository } from '../core/access.js';
+import type { KeyedDoc } from './keyed.js';
 
 const DUPLICATE_KEY = 11000;
 
@@ -9,29 +11,34 @@ const DUPLICATE_KEY = 11000;
  * on the grant that held it (single-document atomic updates, no transactions).
  */
 export function createClaimRepository(connection: Connection): ClaimRepository {
-  const collection = connection.collection('break_glass_claims');
+  const collection = connection.collection<KeyedDoc>('break_glass_claims');
   return {
     async get(keys) {
       if (keys.length === 0) return [];
-      const docs = await collection.find({ _id: { $in: keys.map(String) as never[] } }).toArray();
-      return docs.map((d) => ({ key: String(d._id), grantId: String(d.grantId), by: String(d.by), at: new Date(d.at as Date) }));
+      const docs = await collection.find({ _id: { $in: keys.map(String) } }).toArray();
+      return docs.map((d) => ({
+        key: d._id,
+        grantId: trustedId('GrantId', String(d.grantId)),
+        by: String(d.by),
+        at: new Date(d.at as Date),
+      }));
     },
     async take(claim, previous) {
       const { key, ...rest } = claim;
       if (previous === undefined) {
         try {
-          await collection.insertOne({ _id: key as never, ...rest });
+          await collection.insertOne({ _id: key, ...rest });
           return true;
         } catch (err) {
           if ((err as { code?: number }).code === DUPLICATE_KEY) return false;
           throw err;
         }
       }
-      const taken = await collection.updateOne({ _id: key as never, grantId: previous }, { $set: rest });
+      const taken = await collection.updateOne({ _id: key, grantId: previous }, { $set: rest });
       return taken.modifiedCount === 1;
     },
     async release(key, grantId) {
-      await collection.deleteOne({ _id: String(key) as never, grantId: String(grantId) });
+      await collection.deleteOne({ _id: String(key), grantId: grantId });
     },
   };
 }

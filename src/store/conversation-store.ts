@@ -1,4 +1,5 @@
 import { Schema, type Connection } from 'mongoose';
+import { keyed } from './keyed.js';
 
 /**
  * Where Roster can reach one Teams user proactively: the Bot Connector endpoint of their tenant
@@ -169,18 +170,20 @@ export function createConversationStore(
 
   const get = async (aadObjectId: string) => {
     if (typeof aadObjectId !== 'string' || !aadObjectId.trim()) return undefined;
-    return fromDoc(await Model.collection.findOne({ _id: key(aadObjectId) as never }));
+    return fromDoc(await keyed(Model).findOne({ _id: key(aadObjectId) }));
   };
   const getByEmail = async (email: string) => {
     if (typeof email !== 'string' || !email.trim()) return undefined;
-    return fromDoc(await Model.collection.findOne({ email: email.trim().toLowerCase() }, { sort: { updatedAt: -1 } }));
+    return fromDoc(await keyed(Model).findOne({ email: email.trim().toLowerCase() }, { sort: { updatedAt: -1 } }));
   };
 
   const getMany = async (aadObjectIds: readonly string[]) => {
     const ids = [...new Set(aadObjectIds.filter((id) => typeof id === 'string' && id.trim()).map(key))];
     const found = new Map<string, TeamsConversationRef>();
     if (ids.length === 0) return found;
-    for (const doc of await Model.collection.find({ _id: { $in: ids as never[] } }).toArray()) {
+    for (const doc of await keyed(Model)
+      .find({ _id: { $in: ids } })
+      .toArray()) {
       const ref = fromDoc(doc);
       if (ref) found.set(ref.aadObjectId, ref);
     }
@@ -273,7 +276,7 @@ export function createConversationStore(
       for (const [field, value] of Object.entries(rest))
         if (value !== undefined) set[field] = field === 'email' ? String(value).toLowerCase() : String(value);
       if (conversationId) set.conversationId = String(conversationId);
-      await Model.collection.updateOne({ _id: key(aadObjectId) as never }, { $set: set }, { upsert: true });
+      await keyed(Model).updateOne({ _id: key(aadObjectId) }, { $set: set }, { upsert: true });
       // Without a zone in the sighting, the stored one (if any) is read again when asked.
       wrote(
         key(aadObjectId),
@@ -283,10 +286,7 @@ export function createConversationStore(
       );
     },
     async setPersonalConversation(aadObjectId, conversationId) {
-      await Model.collection.updateOne(
-        { _id: key(aadObjectId) as never },
-        { $set: { conversationId: String(conversationId), updatedAt: new Date() } },
-      );
+      await keyed(Model).updateOne({ _id: key(aadObjectId) }, { $set: { conversationId: String(conversationId), updatedAt: new Date() } });
     },
     get,
     getMany,
@@ -339,7 +339,9 @@ export function createConversationStore(
           async () => {
             // Each e-mail's newest reference, as `getByEmail` finds it.
             const refs = new Map<string, TeamsConversationRef>();
-            for (const doc of await Model.collection.find({ email: { $in: ask } }, { sort: { updatedAt: -1 } }).toArray()) {
+            for (const doc of await keyed(Model)
+              .find({ email: { $in: ask } }, { sort: { updatedAt: -1 } })
+              .toArray()) {
               const ref = fromDoc(doc);
               if (ref?.email && !refs.has(ref.email)) refs.set(ref.email, ref);
             }
@@ -354,12 +356,12 @@ export function createConversationStore(
       return ids;
     },
     async remove(aadObjectId) {
-      const result = await Model.collection.deleteOne({ _id: key(aadObjectId) as never });
+      const result = await keyed(Model).deleteOne({ _id: key(aadObjectId) });
       wrote(key(aadObjectId), undefined, undefined, undefined);
       return result.deletedCount === 1;
     },
     count() {
-      return Model.collection.countDocuments({});
+      return keyed(Model).countDocuments({});
     },
     async ensureIndexes() {
       await Model.init();

@@ -1,6 +1,7 @@
 import { OUTBOX_FIELD, toStored, withEffects } from './outbox-store.js';
 import { Schema, type Connection } from 'mongoose';
 import type { DevelopmentRepository, RetrainingRecord, VersionRecord } from '../core/development.js';
+import { keyed } from './keyed.js';
 
 /** Versions (`agentId:version` is unique) and each agent's retraining state (replaced conditionally). */
 /** The fields a retraining record may leave out; one it leaves out is removed from the stored record. */
@@ -33,8 +34,8 @@ export function createDevelopmentRepository(connection: Connection): Development
     },
     async saveVersion(v: VersionRecord, effects = []) {
       try {
-        await Version.collection.insertOne({
-          _id: `${v.agentId}:${v.version}` as never,
+        await keyed(Version).insertOne({
+          _id: `${v.agentId}:${v.version}`,
           ...v,
           ...(effects.length > 0 ? { [OUTBOX_FIELD]: effects.map(toStored) } : {}),
         });
@@ -45,25 +46,20 @@ export function createDevelopmentRepository(connection: Connection): Development
       }
     },
     async versions(agentId) {
-      return (
-        await Version.collection
-          .find({ agentId: String(agentId) })
-          .sort({ proposedAt: 1 })
-          .toArray()
-      ).map((d) => strip<VersionRecord>(d));
+      return (await keyed(Version).find({ agentId: agentId }).sort({ proposedAt: 1 }).toArray()).map((d) => strip<VersionRecord>(d));
     },
     async updateVersion(agentId, version, patch, effects = []) {
-      await Version.collection.updateOne({ _id: `${String(agentId)}:${String(version)}` as never }, withEffects({ $set: patch }, effects));
+      await keyed(Version).updateOne({ _id: `${agentId}:${String(version)}` }, withEffects({ $set: patch }, effects));
     },
     async retraining(agentId) {
-      const d = await Retraining.collection.findOne({ _id: String(agentId) as never });
+      const d = await keyed(Retraining).findOne({ _id: agentId });
       return d ? strip<RetrainingRecord>(d) : undefined;
     },
     async setRetraining(record, expected, effects = []) {
       if (expected === undefined) {
         try {
-          await Retraining.collection.insertOne({
-            _id: record.agentId as never,
+          await keyed(Retraining).insertOne({
+            _id: record.agentId,
             ...record,
             ...(effects.length > 0 ? { [OUTBOX_FIELD]: effects.map(toStored) } : {}),
           });
@@ -75,8 +71,8 @@ export function createDevelopmentRepository(connection: Connection): Development
       }
       // $set and $unset, not a replacement: a replacement would drop the record's pending effects.
       const gone = RETRAINING_OPTIONAL.filter((k) => record[k] === undefined);
-      const result = await Retraining.collection.updateOne(
-        { _id: record.agentId as never, state: expected },
+      const result = await keyed(Retraining).updateOne(
+        { _id: record.agentId, state: expected },
         withEffects({ $set: { ...record }, ...(gone.length > 0 ? { $unset: Object.fromEntries(gone.map((k) => [k, ''])) } : {}) }, effects),
       );
       return result.modifiedCount === 1;

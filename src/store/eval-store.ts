@@ -1,6 +1,7 @@
 import { Schema, type Connection } from 'mongoose';
 import type { EndpointRecord, EvalCaseRecord, EvalRepository, EvalRunRecord } from '../evals/types.js';
 import { outboxOf, toStored, withEffects, withoutOutbox } from './outbox-store.js';
+import { keyed } from './keyed.js';
 
 /**
  * Suite runs, their cases and endpoints. A running run carries `activeKey` = its agent id, which
@@ -41,7 +42,7 @@ export function createEvalRepository(connection: Connection): EvalRepository & {
     async insertRun(run, effects = []) {
       const { id, ...rest } = run;
       try {
-        await Run.collection.insertOne({ _id: id as never, activeKey: run.agentId, ...rest, outbox: effects.map(toStored) });
+        await keyed(Run).insertOne({ _id: id, activeKey: run.agentId, ...rest, outbox: effects.map(toStored) });
         return true;
       } catch (err) {
         if (duplicate(err)) return false;
@@ -49,46 +50,43 @@ export function createEvalRepository(connection: Connection): EvalRepository & {
       }
     },
     async getRun(id) {
-      const d = await Run.collection.findOne({ _id: String(id) as never });
+      const d = await keyed(Run).findOne({ _id: id });
       return d ? fromRun(d) : undefined;
     },
     async activeRun(agentId) {
-      const d = await Run.collection.findOne({ activeKey: String(agentId) });
+      const d = await keyed(Run).findOne({ activeKey: agentId });
       return d ? fromRun(d) : undefined;
     },
     async runs(filter) {
       const query: Record<string, unknown> = {};
-      if (filter.agentId) query.agentId = String(filter.agentId);
+      if (filter.agentId) query.agentId = filter.agentId;
       else if (filter.agentIds) query.agentId = { $in: filter.agentIds.map(String) };
       if (filter.status) query.status = { $in: filter.status };
       if (filter.purpose) query.purpose = filter.purpose;
-      return (await Run.collection.find(query).sort({ startedAt: -1 }).toArray()).map(fromRun);
+      return (await keyed(Run).find(query).sort({ startedAt: -1 }).toArray()).map(fromRun);
     },
     async patchRunning(id, patch) {
-      await Run.collection.updateOne({ _id: String(id) as never, status: 'running' }, { $set: patch });
+      await keyed(Run).updateOne({ _id: id, status: 'running' }, { $set: patch });
     },
     async takeLease(id, owner, until, now) {
-      const r = await Run.collection.updateOne(
-        { _id: String(id) as never, status: 'running', $or: [{ leaseUntil: { $lt: now } }, { leaseOwner: owner }] },
+      const r = await keyed(Run).updateOne(
+        { _id: id, status: 'running', $or: [{ leaseUntil: { $lt: now } }, { leaseOwner: owner }] },
         { $set: { leaseOwner: owner, leaseUntil: until } },
       );
       return r.modifiedCount === 1 || r.matchedCount === 1;
     },
     async renewLease(id, owner, until) {
-      const r = await Run.collection.updateOne(
-        { _id: String(id) as never, status: 'running', leaseOwner: owner },
-        { $set: { leaseUntil: until } },
-      );
+      const r = await keyed(Run).updateOne({ _id: id, status: 'running', leaseOwner: owner }, { $set: { leaseUntil: until } });
       return r.matchedCount === 1;
     },
     async finish(id, patch, effects = []) {
-      const current = await Run.collection.findOne({ _id: String(id) as never, status: 'running' });
+      const current = await keyed(Run).findOne({ _id: id, status: 'running' });
       if (!current) return undefined;
-      const after = await Run.collection.findOneAndUpdate(
-        { _id: String(id) as never, status: 'running' },
+      const after = await keyed(Run).findOneAndUpdate(
+        { _id: id, status: 'running' },
         withEffects(
           {
-            $set: { ...withoutOutbox(patch as Record<string, unknown>), activeKey: `${String(current.agentId)}#${String(id)}` },
+            $set: { ...withoutOutbox(patch as Record<string, unknown>), activeKey: `${String(current.agentId)}#${id}` },
             $unset: { leaseOwner: '', leaseUntil: '' },
           },
           effects,
@@ -98,42 +96,37 @@ export function createEvalRepository(connection: Connection): EvalRepository & {
       return after ? outboxOf(after) : undefined;
     },
     async orphans(now) {
-      return (await Run.collection.find({ status: 'running', leaseUntil: { $lt: now } }).toArray()).map(fromRun);
+      return (
+        await keyed(Run)
+          .find({ status: 'running', leaseUntil: { $lt: now } })
+          .toArray()
+      ).map(fromRun);
     },
     async saveCase(c) {
       try {
-        await Case.collection.insertOne({ _id: `${c.runId}:${c.caseId}` as never, ...c });
+        await keyed(Case).insertOne({ _id: `${c.runId}:${c.caseId}`, ...c });
       } catch (err) {
         if (!duplicate(err)) throw err;
       }
     },
     async cases(runId) {
-      return (
-        await Case.collection
-          .find({ runId: String(runId) })
-          .sort({ index: 1 })
-          .toArray()
-      ).map((d) => strip<EvalCaseRecord>(d));
+      return (await keyed(Case).find({ runId: runId }).sort({ index: 1 }).toArray()).map((d) => strip<EvalCaseRecord>(d));
     },
     async saveEndpoint(e, effects = []) {
       // Set field by field (what the record lacks is removed), so the endpoint's outbox is kept with the new effects added.
       const absent = (['target', 'secret'] as const).filter((k) => e[k] === undefined);
-      await Endpoint.collection.updateOne(
-        { _id: `${e.agentId}:${e.version}` as never },
+      await keyed(Endpoint).updateOne(
+        { _id: `${e.agentId}:${e.version}` },
         withEffects({ $set: e, ...(absent.length > 0 ? { $unset: Object.fromEntries(absent.map((k) => [k, ''])) } : {}) }, effects),
         { upsert: true },
       );
     },
     async endpoint(agentId, version) {
-      const d = await Endpoint.collection.findOne({ _id: `${String(agentId)}:${String(version)}` as never });
+      const d = await keyed(Endpoint).findOne({ _id: `${agentId}:${String(version)}` });
       return d ? strip<EndpointRecord>(d) : undefined;
     },
     async latestEndpoint(agentId) {
-      const [d] = await Endpoint.collection
-        .find({ agentId: String(agentId) })
-        .sort({ registeredAt: -1 })
-        .limit(1)
-        .toArray();
+      const [d] = await keyed(Endpoint).find({ agentId: agentId }).sort({ registeredAt: -1 }).limit(1).toArray();
       return d ? strip<EndpointRecord>(d) : undefined;
     },
   };

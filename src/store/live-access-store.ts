@@ -1,6 +1,7 @@
 import type { Connection } from 'mongoose';
 import type { AgentAccessRecords } from '../core/live-scopes.js';
 import { agentFromDoc, grantFromDoc } from './agent-store.js';
+import type { AgentId } from '../core/ids.js';
 
 /**
  * What the agent API decides an agent's calls from, in one round trip: its document, with its
@@ -8,7 +9,7 @@ import { agentFromDoc, grantFromDoc } from './agent-store.js';
  * the approved ones here: a handful per agent, asked for in chat). Undefined for an agent that
  * does not exist.
  */
-export function liveAccessReader(connection: Connection): (agentId: string) => Promise<AgentAccessRecords | undefined> {
+export function liveAccessReader(connection: Connection): (agentId: AgentId) => Promise<AgentAccessRecords | undefined> {
   return async (agentId) => {
     if (typeof agentId !== 'string') return undefined;
     const [doc] = await connection

@@ -1,6 +1,7 @@
 import type { Connection } from 'mongoose';
 import type { CardDeliveries } from '../core/chat-effects.js';
 import type { DueEffect, HolderRef, OutboxRepository, PendingEffect } from '../core/ports.js';
+import type { KeyedDoc } from './keyed.js';
 
 /*
  * The outbox lives inside each holder document, in an `outbox` array, so that a state change and
@@ -77,15 +78,15 @@ export function createOutboxRepository(
   const collection = (kind: string) => {
     const name = holders[kind];
     if (!name) throw new Error(`no outbox holder of kind ${kind}`);
-    return connection.collection(name);
+    return connection.collection<KeyedDoc>(name);
   };
-  const byId = (holder: HolderRef) => ({ _id: String(holder.id) as never });
+  const byId = (holder: HolderRef) => ({ _id: holder.id });
 
   async function withOutboxes(query: Record<string, unknown>, visit: (holder: HolderRef, effects: PendingEffect[]) => void): Promise<void> {
     for (const kind of Object.keys(holders)) {
       const cursor = collection(kind).find(query, { projection: { [OUTBOX_FIELD]: 1 } });
       for await (const doc of cursor) {
-        visit({ kind, id: String(doc._id) }, outboxOf(doc));
+        visit({ kind, id: doc._id }, outboxOf(doc));
       }
     }
   }
@@ -128,13 +129,13 @@ export function createOutboxRepository(
       for (const { holder, effectIds } of done) {
         if (effectIds.length === 0) continue;
         const group = byKind.get(holder.kind) ?? { ids: [], effectIds: [] };
-        group.ids.push(String(holder.id));
+        group.ids.push(holder.id);
         group.effectIds.push(...effectIds);
         byKind.set(holder.kind, group);
       }
       for (const [kind, { ids, effectIds }] of byKind) {
         // Effect ids are unique across Roster, so pulling all of them from each holder removes only its own.
-        await collection(kind).updateMany({ _id: { $in: ids as never[] } }, {
+        await collection(kind).updateMany({ _id: { $in: ids } }, {
           $pull: { [OUTBOX_FIELD]: { id: { $in: effectIds } } },
         } as never);
       }
@@ -200,15 +201,15 @@ export function createOutboxRepository(
 
 /** Card deliveries by effect id (`card_deliveries`), for the `chat.send` performer. */
 export function createCardDeliveries(connection: Connection): CardDeliveries {
-  const deliveries = connection.collection('card_deliveries');
+  const deliveries = connection.collection<KeyedDoc>('card_deliveries');
   const self: CardDeliveries = {
     async claim(id, now, staleBefore) {
-      const inserted = await deliveries.updateOne({ _id: id as never }, { $setOnInsert: { claimedAt: now } }, { upsert: true });
+      const inserted = await deliveries.updateOne({ _id: id }, { $setOnInsert: { claimedAt: now } }, { upsert: true });
       if (inserted.upsertedCount === 1) return 'claimed';
-      const existing = await deliveries.findOne({ _id: id as never });
+      const existing = await deliveries.findOne({ _id: id });
       if (!existing || existing.sentAt) return 'sent';
       const taken = await deliveries.updateOne(
-        { _id: id as never, sentAt: { $exists: false }, claimedAt: { $lt: staleBefore } },
+        { _id: id, sentAt: { $exists: false }, claimedAt: { $lt: staleBefore } },
         { $set: { claimedAt: now } },
       );
       return taken.modifiedCount === 1 ? 'claimed' : 'busy';
@@ -217,7 +218,7 @@ export function createCardDeliveries(connection: Connection): CardDeliveries {
       const claims = new Map<string, 'sent' | 'busy' | 'claimed'>();
       if (ids.length === 0) return claims;
       const result = await deliveries.bulkWrite(
-        ids.map((id) => ({ updateOne: { filter: { _id: id as never }, update: { $setOnInsert: { claimedAt: now } }, upsert: true } })),
+        ids.map((id) => ({ updateOne: { filter: { _id: id }, update: { $setOnInsert: { claimedAt: now } }, upsert: true } })),
         { ordered: false },
       );
       for (const index of Object.keys(result.upsertedIds)) claims.set(ids[Number(index)]!, 'claimed');
@@ -226,20 +227,20 @@ export function createCardDeliveries(connection: Connection): CardDeliveries {
       return claims;
     },
     async sent(id, to, ref) {
-      await deliveries.updateOne({ _id: id as never }, { $set: { sentAt: new Date(), to, ...(ref ? { ref } : {}) } });
+      await deliveries.updateOne({ _id: id }, { $set: { sentAt: new Date(), to, ...(ref ? { ref } : {}) } });
     },
     async sentMany(items) {
       if (items.length === 0) return;
       const sentAt = new Date();
       await deliveries.bulkWrite(
         items.map(({ id, to, ref }) => ({
-          updateOne: { filter: { _id: id as never }, update: { $set: { sentAt, to, ...(ref ? { ref } : {}) } } },
+          updateOne: { filter: { _id: id }, update: { $set: { sentAt, to, ...(ref ? { ref } : {}) } } },
         })),
         { ordered: false },
       );
     },
     async release(id, claimedAt) {
-      await deliveries.deleteOne({ _id: id as never, sentAt: { $exists: false }, claimedAt });
+      await deliveries.deleteOne({ _id: id, sentAt: { $exists: false }, claimedAt });
     },
   };
   return self;

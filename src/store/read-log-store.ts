@@ -27,7 +27,7 @@ export function createReadLog(connection: Connection, clock: () => Date = () => 
     },
     async list(filter = {}) {
       const query: Record<string, unknown> = {};
-      if (filter.agentId !== undefined) query['subject.agentId'] = String(filter.agentId);
+      if (filter.agentId !== undefined) query['subject.agentId'] = filter.agentId;
       const docs = await collection
         .find(query, { projection: { _id: 0 } })
         .sort({ at: 1 })

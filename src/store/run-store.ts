@@ -4,6 +4,8 @@ import type { FlowRun, RunRepository, StoredMessage } from '../flows/types.js';
 import { withEffects, withoutOutbox, toStored, outboxOf } from './outbox-store.js';
 import { readAllPages } from './paging.js';
 import { currentFlowId, storedFlowIds } from '../flows/renamed-flows.js';
+import { trustedId } from '../core/ids.js';
+import { keyed } from './keyed.js';
 
 const DUPLICATE_KEY = 11000;
 
@@ -61,7 +63,7 @@ export function createRunRepository(
   const fromDoc = (doc: Record<string, unknown>): FlowRun => {
     const { _id, agentId: _agentId, outboxLeaseUntil: _lease, ...rest } = withoutOutbox(doc);
     const run = rest as Omit<FlowRun, 'id'>;
-    return { id: String(_id), ...run, flowId: currentFlowId(String(run.flowId)) };
+    return { id: trustedId('RunId', String(_id)), ...run, flowId: currentFlowId(String(run.flowId)) };
   };
 
   return {
@@ -71,7 +73,7 @@ export function createRunRepository(
     },
     async create(run, effects = []) {
       try {
-        await Run.collection.insertOne({ ...toDoc(run), outbox: effects.map(toStored) } as never);
+        await keyed(Run).insertOne({ ...toDoc(run), outbox: effects.map(toStored) } as never);
         return true;
       } catch (err) {
         if ((err as { code?: number }).code === DUPLICATE_KEY) return false;
@@ -80,15 +82,15 @@ export function createRunRepository(
     },
     async get(id) {
       if (typeof id !== 'string') return undefined;
-      const doc = await Run.collection.findOne({ _id: id as never });
+      const doc = await keyed(Run).findOne({ _id: id });
       return doc ? fromDoc(doc) : undefined;
     },
     async replace(run, expectedVersion, effects = []) {
       // `$set` of the run's fields and `$push` of its effects: the outbox itself is never rewritten,
       // so effects the worker removed meanwhile stay removed.
       const { _id, ...fields } = toDoc(run);
-      const after = await Run.collection.findOneAndUpdate(
-        { _id: _id as never, version: expectedVersion },
+      const after = await keyed(Run).findOneAndUpdate(
+        { _id: _id, version: expectedVersion },
         withEffects({ $set: withoutOutbox(fields as unknown as Record<string, unknown>) }, effects),
         { returnDocument: 'after', projection: { outbox: 1 } },
       );
@@ -99,9 +101,9 @@ export function createRunRepository(
       if (filter.requester) query.requester = String(filter.requester);
       if (filter.waitingFor) query.waitingFor = String(filter.waitingFor);
       if (filter.status) query.status = { $in: filter.status.map(String) };
-      if (filter.agentId) query.agentId = String(filter.agentId);
+      if (filter.agentId) query.agentId = filter.agentId;
       if (filter.flowId) query.flowId = { $in: storedFlowIds(String(filter.flowId)) };
-      const docs = await readAllPages(Run.collection, query, {
+      const docs = await readAllPages(keyed(Run), query, {
         field: 'createdAt',
         ...(options.pageSize ? { pageSize: options.pageSize } : {}),
       });
@@ -110,35 +112,31 @@ export function createRunRepository(
     async saveMessage(message: StoredMessage, id?: string) {
       const doc = { ...message, at: new Date() };
       if (!id) {
-        await Message.collection.insertOne({ _id: `msg_${randomBytes(8).toString('hex')}` as never, ...doc });
+        await keyed(Message).insertOne({ _id: `msg_${randomBytes(8).toString('hex')}`, ...doc });
         return;
       }
-      await Message.collection.updateOne({ _id: id as never }, { $set: doc }, { upsert: true });
+      await keyed(Message).updateOne({ _id: id }, { $set: doc }, { upsert: true });
     },
     async claimMessage(id, now, staleBefore) {
       // The claim has no runId, so no query for a run's messages sees it before the ref is saved.
-      const inserted = await Message.collection.updateOne(
-        { _id: String(id) as never },
-        { $setOnInsert: { claimedAt: now } },
-        { upsert: true },
-      );
+      const inserted = await keyed(Message).updateOne({ _id: id }, { $setOnInsert: { claimedAt: now } }, { upsert: true });
       if (inserted.upsertedCount === 1) return 'claimed';
-      const existing = await Message.collection.findOne({ _id: String(id) as never });
+      const existing = await keyed(Message).findOne({ _id: id });
       if (!existing || existing.ref) return 'sent';
-      const taken = await Message.collection.updateOne(
-        { _id: String(id) as never, ref: { $exists: false }, claimedAt: { $lt: staleBefore } },
+      const taken = await keyed(Message).updateOne(
+        { _id: id, ref: { $exists: false }, claimedAt: { $lt: staleBefore } },
         { $set: { claimedAt: now } },
       );
       return taken.modifiedCount === 1 ? 'claimed' : 'busy';
     },
     async releaseMessage(id, claimedAt) {
-      await Message.collection.deleteOne({ _id: String(id) as never, ref: { $exists: false }, claimedAt });
+      await keyed(Message).deleteOne({ _id: id, ref: { $exists: false }, claimedAt });
     },
     async messages(runId, filter = {}) {
-      const query: Record<string, unknown> = { runId: String(runId) };
+      const query: Record<string, unknown> = { runId: runId };
       if (filter.stepId) query.stepId = String(filter.stepId);
       if (filter.kind) query.kind = String(filter.kind);
-      const docs = await Message.collection.find(query).toArray();
+      const docs = await keyed(Message).find(query).toArray();
       return docs.map(
         (d) => ({ runId: d.runId, stepId: d.stepId ?? undefined, person: d.person, kind: d.kind, ref: d.ref }) as StoredMessage,
       );

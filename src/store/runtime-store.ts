@@ -6,6 +6,7 @@ import type { RuntimeApprovalRecord, RuntimeApprovalRepository } from '../core/r
 import { readAllPages } from './paging.js';
 import { telling } from './access-writes.js';
 import { OUTBOX_FIELD, toStored, withEffects, withoutOutbox } from './outbox-store.js';
+import { keyed } from './keyed.js';
 
 type Doc = Record<string, unknown>;
 
@@ -37,7 +38,7 @@ function keyedRepository<T extends { id: string }>(
     async insert(record: T, effects: readonly PendingEffect[] = []): Promise<{ record: T; created: boolean }> {
       const { id, ...rest } = record;
       try {
-        await Model.collection.insertOne({
+        await keyed(Model).insertOne({
           _id: id,
           ...rest,
           ...(effects.length ? { [OUTBOX_FIELD]: effects.map(toStored) } : {}),
@@ -45,13 +46,13 @@ function keyedRepository<T extends { id: string }>(
         return { record, created: true };
       } catch (err) {
         if ((err as { code?: number }).code !== 11000) throw err;
-        const existing = await Model.collection.findOne({ _id: id as never });
+        const existing = await keyed(Model).findOne({ _id: id });
         if (!existing) throw err;
         return { record: fromDoc<T>(existing), created: false };
       }
     },
     async get(id: string): Promise<T | undefined> {
-      const d = await Model.collection.findOne({ _id: String(id) as never });
+      const d = await keyed(Model).findOne({ _id: id });
       return d ? fromDoc<T>(d) : undefined;
     },
     async update(
@@ -60,8 +61,8 @@ function keyedRepository<T extends { id: string }>(
       patch: Partial<T>,
       effects: readonly PendingEffect[] = [],
     ): Promise<T | undefined> {
-      const filter: Doc = { ...when, _id: String(id) };
-      const result = await Model.collection.findOneAndUpdate(filter as never, withEffects({ $set: patch }, effects) as never, {
+      const filter: Doc = { ...when, _id: id };
+      const result = await keyed(Model).findOneAndUpdate(filter as never, withEffects({ $set: patch }, effects) as never, {
         returnDocument: 'after',
       });
       return result ? fromDoc<T>(result) : undefined;
@@ -84,16 +85,12 @@ export function createRuntimeApprovalRepository(connection: Connection): Runtime
   return {
     ...base,
     async recent(agentId, limit) {
-      return (
-        await Model.collection
-          .find({ agentId: String(agentId) })
-          .sort({ createdAt: -1 })
-          .limit(limit)
-          .toArray()
-      ).map((d) => fromDoc<RuntimeApprovalRecord>(d));
+      return (await keyed(Model).find({ agentId: agentId }).sort({ createdAt: -1 }).limit(limit).toArray()).map((d) =>
+        fromDoc<RuntimeApprovalRecord>(d),
+      );
     },
     async countSince(agentId, action, mode, since) {
-      return Model.collection.countDocuments({ agentId: String(agentId), action: String(action), mode, createdAt: { $gte: since } });
+      return keyed(Model).countDocuments({ agentId: agentId, action: String(action), mode, createdAt: { $gte: since } });
     },
   };
 }
@@ -109,12 +106,12 @@ export function createHandoffRepository(connection: Connection): HandoffReposito
   return {
     ...base,
     async addMessage(id, message) {
-      await Model.collection.updateOne({ _id: String(id) as never }, { $push: { messages: message } } as never);
+      await keyed(Model).updateOne({ _id: id }, { $push: { messages: message } } as never);
     },
     async open(person) {
       // Filtered in the query and read page by page: every case the person may work, however many are open.
       const docs = await readAllPages(
-        Model.collection,
+        keyed(Model),
         { status: { $in: ['open', 'taken'] }, $or: [{ people: String(person) }, { takenBy: String(person) }] },
         { field: 'createdAt' },
       );
@@ -138,27 +135,23 @@ export function createBoundaryChangeRepository(connection: Connection): Boundary
     update: telling(connection, base.update, (_args, record) => [record?.agentId]),
     async forAction(agentId, action) {
       // The whole history: its length names the next change's id, so a cut would reuse an old id.
-      const docs = await readAllPages(Model.collection, { agentId: String(agentId), action: String(action) }, { field: 'createdAt' });
+      const docs = await readAllPages(keyed(Model), { agentId: agentId, action: String(action) }, { field: 'createdAt' });
       return docs.map((d) => fromDoc<BoundaryChangeRecord>(d));
     },
     async latestApproved(agentId, action) {
-      const [d] = await Model.collection
-        .find({ agentId: String(agentId), action: String(action), status: 'approved' })
+      const [d] = await keyed(Model)
+        .find({ agentId: agentId, action: String(action), status: 'approved' })
         .sort({ createdAt: -1 })
         .limit(1)
         .toArray();
       return d ? fromDoc<BoundaryChangeRecord>(d) : undefined;
     },
     async approvedFor(agentId) {
-      const docs = await readAllPages(Model.collection, { agentId: String(agentId), status: 'approved' }, { field: 'createdAt' });
+      const docs = await readAllPages(keyed(Model), { agentId: agentId, status: 'approved' }, { field: 'createdAt' });
       return docs.map((d) => fromDoc<BoundaryChangeRecord>(d));
     },
     async pendingExcept(requester) {
-      const docs = await readAllPages(
-        Model.collection,
-        { status: 'pending', requestedBy: { $ne: String(requester) } },
-        { field: 'createdAt' },
-      );
+      const docs = await readAllPages(keyed(Model), { status: 'pending', requestedBy: { $ne: String(requester) } }, { field: 'createdAt' });
       return docs.map((d) => fromDoc<BoundaryChangeRecord>(d));
     },
   };

@@ -1,4 +1,5 @@
 import type { Connection } from 'mongoose';
+import type { KeyedDoc } from './keyed.js';
 
 /** A token-signing key as stored: the private part only sealed under the key-encryption key. */
 export interface StoredSigningKey {
@@ -19,7 +20,7 @@ const DUPLICATE_KEY = 11000;
 
 /** The `oauth_signing_keys` collection, shared by every Roster replica on the database. */
 export function createSigningKeyRepository(connection: Connection) {
-  const collection = connection.collection('oauth_signing_keys');
+  const collection = connection.collection<KeyedDoc>('oauth_signing_keys');
   const fromDoc = (doc: Record<string, unknown>): StoredSigningKey => {
     const { _id, ...rest } = doc;
     return { kid: String(_id), ...(rest as Omit<StoredSigningKey, 'kid'>) };
@@ -37,7 +38,7 @@ export function createSigningKeyRepository(connection: Connection) {
     async insert(key: StoredSigningKey): Promise<boolean> {
       const { kid, ...rest } = key;
       try {
-        await collection.insertOne({ _id: kid as never, ...rest });
+        await collection.insertOne({ _id: kid, ...rest });
         return true;
       } catch (err) {
         if ((err as { code?: number }).code === DUPLICATE_KEY) return false;
@@ -46,7 +47,7 @@ export function createSigningKeyRepository(connection: Connection) {
     },
     /** Removes keys no token can still need. */
     async remove(kids: string[]): Promise<void> {
-      if (kids.length) await collection.deleteMany({ _id: { $in: kids as never[] } });
+      if (kids.length) await collection.deleteMany({ _id: { $in: kids } });
     },
   };
 }

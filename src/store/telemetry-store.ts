@@ -1,6 +1,8 @@
 import { Schema, type Connection, type mongo } from 'mongoose';
 import { binOf, COST_BINS, LATENCY_BINS } from '../core/stats.js';
 import { fieldKey, type TelemetryEvent } from '../core/telemetry.js';
+import type { AgentId } from '../core/ids.js';
+import { keyed, type KeyedDoc } from './keyed.js';
 
 export type Granularity = 'hour' | 'day';
 
@@ -118,23 +120,28 @@ export function createTelemetryStore(connection: Connection) {
    * The rollups of these agents in [from, to) read by key, oldest first per agent; `checkIn`: only
    * what a check-in reads (a sweep reads 30 per agent: what is not read back is not decoded).
    */
-  async function rollupsByKey(agentIds: readonly string[], granularity: Granularity, from: Date, to: Date): Promise<Map<string, Rollup[]>>;
-  async function rollupsByKey(
-    agentIds: readonly string[],
+  async function rollupsByKey<K extends string>(
+    agentIds: readonly K[],
+    granularity: Granularity,
+    from: Date,
+    to: Date,
+  ): Promise<Map<K, Rollup[]>>;
+  async function rollupsByKey<K extends string>(
+    agentIds: readonly K[],
     granularity: Granularity,
     from: Date,
     to: Date,
     fields: 'checkIn',
-  ): Promise<Map<string, CheckInRollup[]>>;
-  async function rollupsByKey(
-    agentIds: readonly string[],
+  ): Promise<Map<K, CheckInRollup[]>>;
+  async function rollupsByKey<K extends string>(
+    agentIds: readonly K[],
     granularity: Granularity,
     from: Date,
     to: Date,
     fields?: 'checkIn',
-  ): Promise<Map<string, CheckInRollup[]>> {
+  ): Promise<Map<K, CheckInRollup[]>> {
     const size = granularity === 'hour' ? HOUR : DAY;
-    const byAgent = new Map<string, CheckInRollup[]>(agentIds.map((id) => [String(id), []]));
+    const byAgent = new Map<K, CheckInRollup[]>(agentIds.map((id) => [id, []]));
     const keys: string[] = [];
     for (let at = bucketStart(from, granularity).getTime(); at < to.getTime(); at += size) {
       if (at < from.getTime()) continue;
@@ -144,9 +151,11 @@ export function createTelemetryStore(connection: Connection) {
     if (keys.length === 0) return byAgent;
     // The long key is never read back (toRollup leaves it out).
     const projection = fields === 'checkIn' ? { _id: 0, granularity: 0, tokens: 0, tasks: 0 } : { _id: 0 };
-    const docs = await RollupModel.collection.find({ _id: { $in: keys as never[] } }, { projection }).toArray();
+    const docs = await keyed(RollupModel)
+      .find({ _id: { $in: keys } }, { projection })
+      .toArray();
     const convert = fields === 'checkIn' ? toCheckInRollup : toRollup;
-    for (const doc of docs) byAgent.get(String(doc.agentId))?.push(convert(doc));
+    for (const doc of docs) byAgent.get(doc.agentId as K)?.push(convert(doc));
     for (const list of byAgent.values()) list.sort((a, b) => a.start.getTime() - b.start.getTime());
     return byAgent;
   }
@@ -170,7 +179,7 @@ export function createTelemetryStore(connection: Connection) {
       const docs = [...byId].map(([_id, e]) => ({ _id, ...e, receivedAt }));
       const fresh = new Set(byId.keys());
       try {
-        await Event.collection.insertMany(docs as never[], { ordered: false });
+        await keyed(Event).insertMany(docs as never[], { ordered: false });
       } catch (err) {
         const writeErrors = (err as { writeErrors?: Array<{ code?: number; index?: number; err?: { index?: number; code?: number } }> })
           .writeErrors;
@@ -245,9 +254,9 @@ export function createTelemetryStore(connection: Connection) {
       const writes: Array<Promise<unknown>> = [];
       if (increments.length > 0) {
         writes.push(
-          RollupModel.collection.bulkWrite(
+          keyed(RollupModel).bulkWrite(
             increments.map(({ id, filter, inc }) => ({
-              updateOne: { filter: { _id: id as never }, update: { $inc: inc, $setOnInsert: filter }, upsert: true },
+              updateOne: { filter: { _id: id }, update: { $inc: inc, $setOnInsert: filter }, upsert: true },
             })),
             { ordered: false },
           ),
@@ -255,9 +264,9 @@ export function createTelemetryStore(connection: Connection) {
       }
       if (newest.size > 0) {
         writes.push(
-          connection.collection('telemetry_last').bulkWrite(
+          connection.collection<KeyedDoc>('telemetry_last').bulkWrite(
             [...newest].map(([agentId, time]) => ({
-              updateOne: { filter: { _id: agentId as never }, update: { $max: { lastEventAt: time } }, upsert: true },
+              updateOne: { filter: { _id: agentId }, update: { $max: { lastEventAt: time } }, upsert: true },
             })),
             { ordered: false },
           ),
@@ -277,8 +286,8 @@ export function createTelemetryStore(connection: Connection) {
 
     /** Rollups of an agent in [from, to), oldest first. */
     async rollups(agentId: string, granularity: Granularity, from: Date, to: Date): Promise<Rollup[]> {
-      const docs = await RollupModel.collection
-        .find({ agentId: String(agentId), granularity, start: { $gte: from, $lt: to } })
+      const docs = await keyed(RollupModel)
+        .find({ agentId: agentId, granularity, start: { $gte: from, $lt: to } })
         .sort({ start: 1 })
         .toArray();
       return docs.map(toRollup);
@@ -294,65 +303,65 @@ export function createTelemetryStore(connection: Connection) {
     },
 
     /** Hourly rollups of many agents in [from, to) (whole hours), oldest first per agent, in one query by key. */
-    async hourlyRollupsOf(agentIds: readonly string[], from: Date, to: Date): Promise<Map<string, Rollup[]>> {
+    async hourlyRollupsOf(agentIds: readonly AgentId[], from: Date, to: Date): Promise<Map<AgentId, Rollup[]>> {
       return rollupsByKey(agentIds, 'hour', from, to);
     },
 
     /** The newest event time of each of these agents that has sent any (one query). */
     /** Agents whose daily rollups since `since` add up to more than `usd` (at least, with `inclusive`). */
     async spentOver(usd: number, inclusive: boolean, since: Date): Promise<string[]> {
-      const rows = await RollupModel.collection
+      const rows = await keyed(RollupModel)
         .aggregate([
           { $match: { granularity: 'day', start: { $gte: since } } },
           { $group: { _id: '$agentId', cost: { $sum: '$costSum' } } },
           { $match: { cost: { [inclusive ? '$gte' : '$gt']: usd } } },
         ])
         .toArray();
-      return rows.map((r) => String(r._id));
+      return rows.map((r) => r._id);
     },
 
     async lastEventsOf(agentIds: readonly string[]): Promise<Map<string, Date>> {
       if (agentIds.length === 0) return new Map();
       const docs = await connection
-        .collection('telemetry_last')
-        .find({ _id: { $in: agentIds.map(String) as never[] } })
+        .collection<KeyedDoc>('telemetry_last')
+        .find({ _id: { $in: agentIds.map(String) } })
         .toArray();
-      return new Map(docs.filter((d) => d.lastEventAt instanceof Date).map((d) => [String(d._id), d.lastEventAt as Date]));
+      return new Map(docs.filter((d) => d.lastEventAt instanceof Date).map((d) => [d._id, d.lastEventAt as Date]));
     },
 
     /** Refuses an (unregistered) agent id's telemetry from now on. */
     async block(agentId: string, by: string): Promise<void> {
       await connection
-        .collection('telemetry_blocked')
-        .updateOne({ _id: String(agentId) as never }, { $setOnInsert: { by, at: new Date() } }, { upsert: true });
+        .collection<KeyedDoc>('telemetry_blocked')
+        .updateOne({ _id: agentId }, { $setOnInsert: { by, at: new Date() } }, { upsert: true });
     },
 
     /** Which of these agent ids are blocked. */
     async blocked(agentIds: string[]): Promise<Set<string>> {
       const docs = await connection
-        .collection('telemetry_blocked')
-        .find({ _id: { $in: agentIds.map(String) as never[] } })
+        .collection<KeyedDoc>('telemetry_blocked')
+        .find({ _id: { $in: agentIds.map(String) } })
         .toArray();
-      return new Set(docs.map((d) => String(d._id)));
+      return new Set(docs.map((d) => d._id));
     },
 
     /** The catalog role of each of these agents that exists (one read). */
     async rolesOf(agentIds: string[]): Promise<Map<string, string>> {
       if (agentIds.length === 0) return new Map();
       const docs = await connection
-        .collection('agents')
-        .find({ _id: { $in: agentIds.map(String) as never[] } }, { projection: { catalogRoleId: 1 } })
+        .collection<KeyedDoc>('agents')
+        .find({ _id: { $in: agentIds.map(String) } }, { projection: { catalogRoleId: 1 } })
         .toArray();
-      return new Map(docs.map((d) => [String(d._id), String(d.catalogRoleId)]));
+      return new Map(docs.map((d) => [d._id, String(d.catalogRoleId)]));
     },
 
     /** Which of these agent ids exist in the registry. */
     async knownAgents(agentIds: string[]): Promise<Map<string, string>> {
       const docs = await connection
-        .collection('agents')
-        .find({ _id: { $in: agentIds.map(String) as never[] } }, { projection: { status: 1 } })
+        .collection<KeyedDoc>('agents')
+        .find({ _id: { $in: agentIds.map(String) } }, { projection: { status: 1 } })
         .toArray();
-      return new Map(docs.map((d) => [String(d._id), String(d.status)]));
+      return new Map(docs.map((d) => [d._id, String(d.status)]));
     },
 
     /**
@@ -361,17 +370,17 @@ export function createTelemetryStore(connection: Connection) {
      * outlives their purge).
      */
     async lastEventAt(agentId: string): Promise<Date | undefined> {
-      const doc = await connection.collection('telemetry_last').findOne({ _id: String(agentId) as never });
+      const doc = await connection.collection<KeyedDoc>('telemetry_last').findOne({ _id: agentId });
       return doc?.lastEventAt instanceof Date ? doc.lastEventAt : undefined;
     },
 
     /** Raw events of an agent, newest first, for the decision log. */
     async events(agentId: string, filter: { since?: Date; outcome?: string; limit?: number; eventId?: string } = {}) {
-      const query: Record<string, unknown> = { agentId: String(agentId) };
-      if (filter.eventId !== undefined) query._id = `${String(agentId)}:${String(filter.eventId)}`;
+      const query: Record<string, unknown> = { agentId: agentId };
+      if (filter.eventId !== undefined) query._id = `${agentId}:${String(filter.eventId)}`;
       if (filter.since) query.time = { $gte: filter.since };
       if (filter.outcome) query.outcome = String(filter.outcome);
-      return Event.collection
+      return keyed(Event)
         .find(query)
         .sort({ time: -1 })
         .limit(Math.min(filter.limit ?? 50, 500))
@@ -380,11 +389,7 @@ export function createTelemetryStore(connection: Connection) {
 
     /** Every raw event of an agent (newest first, at most `max`), without storage keys: its decision log for the archive. */
     async archiveEvents(agentId: string, max: number): Promise<Array<Record<string, unknown>>> {
-      const docs = await Event.collection
-        .find({ agentId: String(agentId) })
-        .sort({ time: -1 })
-        .limit(max)
-        .toArray();
+      const docs = await keyed(Event).find({ agentId: agentId }).sort({ time: -1 }).limit(max).toArray();
       return docs.map(({ _id: _key, ...event }) => ({ ...event, time: new Date(event.time as Date).toISOString() }));
     },
 
@@ -395,7 +400,7 @@ export function createTelemetryStore(connection: Connection) {
     async purgeEventsBefore(before: Date, keep: readonly string[] = []): Promise<number> {
       const query: Record<string, unknown> = { time: { $lt: before } };
       if (keep.length > 0) query.agentId = { $nin: keep.map(String) };
-      return (await Event.collection.deleteMany(query)).deletedCount;
+      return (await keyed(Event).deleteMany(query)).deletedCount;
     },
   };
 }

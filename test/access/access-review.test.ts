@@ -2,14 +2,15 @@ import type { GrantRecord } from '../../src/core/agents.js';
 import { GRANT_JOBS } from '../../src/jobs/grants.js';
 import { eventually, people, type Harness } from '../helpers/harness.js';
 import { activeAgent, errorOf, startAccessHarness } from './support.js';
+import { asAgentId, asGrantId } from '../helpers/ids.js';
 
 const priya = 'priya.raman@brightwater.example';
 
 function grantOf(agentId: string, scope: string): GrantRecord {
   const now = Date.now();
   return {
-    id: `grt_${agentId.slice(4, 10)}_${scope.replace(/:/g, '_')}`,
-    agentId,
+    id: asGrantId(`grt_${agentId.slice(4, 10)}_${scope.replace(/:/g, '_')}`),
+    agentId: asAgentId(agentId),
     scope,
     reason: 'Granted earlier.',
     requestedBy: people.tom,

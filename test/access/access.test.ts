@@ -2,6 +2,7 @@ import type { AuditEntry } from '../../src/core/audit.js';
 import { eventually, people, type Harness } from '../helpers/harness.js';
 import { activeAgent, breakGlassAllowed, errorOf, startAccessHarness } from './support.js';
 import { commandsOf } from '../helpers/commands.js';
+import { asGrantId } from '../helpers/ids.js';
 
 const hiroshi = 'hiroshi.tanaka@brightwater.example'; // data-owner:crm
 const priya = 'priya.raman@brightwater.example'; // approver:customer-support, data-owner:tickets
@@ -150,7 +151,7 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
     const agent = await activeAgent(h);
     await h.services.grants.insertMany([
       {
-        id: `${agent.id}:kb:read:default`,
+        id: asGrantId(`${agent.id}:kb:read:default`),
         agentId: agent.id,
         scope: 'kb:read',
         reason: 'default',

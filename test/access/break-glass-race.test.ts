@@ -1,6 +1,7 @@
 import { findPersonByEmail } from '../../src/config/directory.js';
 import type { OrgConfig } from '../../src/config/schemas.js';
 import { agentRecord, errorOf, FAST_FLOWS, grantRecord, people, startHarness, type Harness } from '../helpers/harness.js';
+import { asGrantId, asRunId } from '../helpers/ids.js';
 
 /*
  * Issue 15 item 3: break-glass uses racing each other. Several people breaking glass for one scope
@@ -25,7 +26,7 @@ describe('break-glass uses racing for one scope (embedded database, the access s
       catalogRoleId: 'kb-answerer',
       businessUnit: 'engineering',
       sponsors,
-      requestRunId: 'run_none',
+      requestRunId: asRunId('run_none'),
     });
     await h.services.agents.insert(agent);
     return agent;
@@ -94,7 +95,12 @@ describe('break-glass uses racing for one scope (embedded database, the access s
     const now = new Date().toISOString();
     await h.services.grants.insertMany(
       ['a', 'b'].map((k) =>
-        grantRecord(other.id, 'web:search', { id: `grt_old_${k}_${other.id}`, source: 'break-glass', status: 'expired', createdAt: now }),
+        grantRecord(other.id, 'web:search', {
+          id: asGrantId(`grt_old_${k}_${other.id}`),
+          source: 'break-glass',
+          status: 'expired',
+          createdAt: now,
+        }),
       ),
     );
     expect(

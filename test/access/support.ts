@@ -2,6 +2,7 @@ import type { AccessSettings } from '../../src/core/access.js';
 import type { AgentRecord } from '../../src/core/agents.js';
 import type { OrgConfig } from '../../src/config/schemas.js';
 import { agentRecord, errorOf, FAST_FLOWS, startHarness, type Harness } from '../helpers/harness.js';
+import { asAgentId, asRunId } from '../helpers/ids.js';
 
 /** Like startHarness, with the fast flows and grant reminder timing injected. */
 export function startAccessHarness(access: Partial<AccessSettings> = {}, org?: (org: OrgConfig) => OrgConfig): Promise<Harness> {
@@ -15,7 +16,7 @@ export function breakGlassAllowed(...scopeIds: string[]): (org: OrgConfig) => Or
 
 /** An active agent stored directly (its onboarding is the agent-request flow's business, tested elsewhere). */
 export async function activeAgent(h: Harness, overrides: Partial<AgentRecord> = {}): Promise<AgentRecord> {
-  const agent = agentRecord({ requestRunId: 'run_none', ...overrides });
+  const agent = agentRecord({ requestRunId: asRunId('run_none'), ...overrides });
   await h.services.agents.insert(agent);
   return agent;
 }
@@ -23,7 +24,7 @@ export async function activeAgent(h: Harness, overrides: Partial<AgentRecord> = 
 /** Engineering's Handbook Helper (kb-answerer), sponsored by Liam (an IT admin): the agent of the Slack access journeys. */
 export function handbookHelper(overrides: Partial<AgentRecord> = {}): AgentRecord {
   return agentRecord({
-    id: 'agt_0123456789abcdef',
+    id: asAgentId('agt_0123456789abcdef'),
     name: 'Handbook Helper',
     catalogRoleId: 'kb-answerer',
     sponsors: ['liam.oneill@brightwater.example'],

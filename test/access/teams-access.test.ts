@@ -3,6 +3,7 @@ import { FakeConnector } from '../helpers/fake-connector.js';
 import { agentRecord, eventually } from '../helpers/harness.js';
 import { button, cardText, cardVerbs } from '../channels/teams/card-reading.js';
 import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
+import { asAgentId } from '../helpers/ids.js';
 
 const grace = 'grace.liu@brightwater.example'; // a sponsor here: the requester
 const noah = 'noah.fischer@brightwater.example'; // the other sponsor: approves
@@ -16,7 +17,7 @@ describe('Teams: access request → approve → active grant → expiry notice, 
   beforeAll(async () => {
     ({ roster, connector, client, stop } = await startTeamsTestRoster());
     const agent = agentRecord({
-      id: 'agt_fedcba9876543210',
+      id: asAgentId('agt_fedcba9876543210'),
       name: 'Docs Helper',
       catalogRoleId: 'kb-answerer',
       sponsors: [grace, noah],
@@ -56,7 +57,7 @@ describe('Teams: access request → approve → active grant → expiry notice, 
     // The invoke answers once the decision is stored; the other cards and the run's next steps follow through the outbox.
     await roster.services.outbox.idle();
 
-    const [grant] = await roster.services.grants.listForAgent('agt_fedcba9876543210');
+    const [grant] = await roster.services.grants.listForAgent(asAgentId('agt_fedcba9876543210'));
     expect(grant).toMatchObject({ scope: 'web:search', status: 'active', approvedBy: [noah], requestedBy: grace });
     await eventually(() =>
       connector.posts(me.conversationId).some((p) => cardText(FakeConnector.card(p)).includes('Docs Helper has web:search for 3 seconds')),
@@ -88,7 +89,7 @@ describe('Teams: break-glass revoked from the security review card', () => {
   it('a sponsor uses break-glass by typing; security revokes it with the card button in Teams', async () => {
     await roster.services.agents.insert(
       agentRecord({
-        id: 'agt_0123456789abcdef',
+        id: asAgentId('agt_0123456789abcdef'),
         name: 'Pager Helper',
         catalogRoleId: 'kb-answerer',
         sponsors: [noah],
@@ -101,7 +102,7 @@ describe('Teams: break-glass revoked from the security review card', () => {
     for (const u of [sponsor, security]) await client.install(u);
     connector.reset();
     expect((await client.message(sponsor, 'break-glass Pager Helper web:search production incident 4711')).status).toBe(200);
-    const [grant] = (await roster.services.grants.listForAgent('agt_0123456789abcdef')).filter((g) => g.scope === 'web:search');
+    const [grant] = (await roster.services.grants.listForAgent(asAgentId('agt_0123456789abcdef'))).filter((g) => g.scope === 'web:search');
     expect(grant?.status).toBe('active');
 
     const review = connector

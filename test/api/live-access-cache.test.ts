@@ -9,6 +9,7 @@ import { agentWithKey, claimsOf, GATEWAY, gatewayEnv, postForm } from './support
 import { AgentCommands } from '../../src/api/agent-commands.js';
 import { LiveScopes } from '../../src/core/live-scopes.js';
 import { liveAccessReader } from '../../src/store/live-access-store.js';
+import { asGrantId } from '../helpers/ids.js';
 
 /*
  * The agent API answers from an agent and its grants read at most ROSTER_ACCESS_CACHE_MS (500 ms)
@@ -105,7 +106,7 @@ describe('the live-access cache on one process: its own writes are seen by the v
     expect(await check(roster, token, 'kb:read')).toMatchObject({ allowed: true });
     await roster.services.grants.insertMany([
       grantRecord(agent.id, 'crm:read', {
-        id: `${agent.id}:crm:read:new`,
+        id: asGrantId(`${agent.id}:crm:read:new`),
         reason: 'approved just now',
         startsAt: new Date(Date.now() - 1000).toISOString(),
         source: 'request',

@@ -13,6 +13,7 @@ import { createSigningKeyRepository } from '../../src/store/signing-key-store.js
 import { openTestDb, type TestDb } from '../helpers/db.js';
 import { agentRecord, eventually } from '../helpers/harness.js';
 import { memoryLogger } from '../helpers/logger.js';
+import { asAgentId } from '../helpers/ids.js';
 
 const KEK = randomBytes(32).toString('base64');
 const LIFETIME = 300_000;
@@ -153,9 +154,9 @@ describe('token-signing keys', () => {
     const { log } = memoryLogger();
     const make = () => new ApiUsage({ repo: createApiUsageRepository(db.connection), audit, log, clock });
     const [a, b] = [make(), make()];
-    for (let i = 0; i < 5; i++) a.count('agt_aaaaaaaaaaaaaaaa', 'introspection_active');
-    b.count('agt_aaaaaaaaaaaaaaaa', 'introspection_active');
-    b.count('agt_bbbbbbbbbbbbbbbb', 'access_denied');
+    for (let i = 0; i < 5; i++) a.count(asAgentId('agt_aaaaaaaaaaaaaaaa'), 'introspection_active');
+    b.count(asAgentId('agt_aaaaaaaaaaaaaaaa'), 'introspection_active');
+    b.count(asAgentId('agt_bbbbbbbbbbbbbbbb'), 'access_denied');
     await Promise.all([a.flush(), b.flush()]);
     expect(await a.summarise()).toEqual([]); // the hour is not over
 

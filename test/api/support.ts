@@ -1,6 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import { issueTelemetryKey, sha256, type AgentRecord, type GrantRecord } from '../../src/core/agents.js';
 import { agentRecord } from '../helpers/harness.js';
+import { asGrantId } from '../helpers/ids.js';
 
 /** A resource server's credentials for introspection, and the env that configures it. */
 export const GATEWAY = { id: 'crm-gateway', secret: 'gw-secret-0b7c1d2e3f4a5b6c', resource: 'https://crm.gateway.test/' };
@@ -31,7 +32,7 @@ export async function agentWithKey(
   const agent = { ...base, credentials: [credential] };
   await services.agents.insert(agent);
   const records: GrantRecord[] = grants.map((g, i) => ({
-    id: `grt_${base.id.slice(4)}${i}`,
+    id: asGrantId(`grt_${base.id.slice(4)}${i}`),
     agentId: base.id,
     scope: g.scope,
     reason: 'test',

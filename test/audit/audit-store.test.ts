@@ -3,6 +3,7 @@ import { AuditContentionError, GENESIS_HASH, InvalidAuditInputError, hashEntry, 
 import { AUDIT_COLLECTION, createAuditLog, type AuditStore } from '../../src/store/audit-store.js';
 import { openTestDb, type TestDb } from '../helpers/db.js';
 import { sampleInput } from './chain-builder.js';
+import { asAgentId } from '../helpers/ids.js';
 
 /** A clock that ticks one minute per call from 2024-03-01T09:00Z. */
 function minuteClock(): () => Date {
@@ -119,20 +120,20 @@ describe('audit log in MongoDB', () => {
   });
 
   it('exports per agent and per time range, in seq order', async () => {
-    const agentOf = ['a', 'b', 'a', undefined, 'a', 'b'];
+    const agentOf = ['a', 'b', 'a', undefined, 'a', 'b'].map((a) => (a === undefined ? undefined : asAgentId(a)));
     for (const [i, agentId] of agentOf.entries()) {
       await log.append(sampleInput(i + 1, { subject: { type: 'agent', id: `x${i + 1}`, agentId } }));
     }
     const seqs = (entries: AuditEntry[]) => entries.map((e) => e.seq);
-    expect(seqs(await log.export({ agentId: 'a' }))).toEqual([1, 3, 5]);
-    expect(seqs(await log.export({ agentId: 'b' }))).toEqual([2, 6]);
-    expect(seqs(await log.export({ agentId: 'nobody' }))).toEqual([]);
+    expect(seqs(await log.export({ agentId: asAgentId('a') }))).toEqual([1, 3, 5]);
+    expect(seqs(await log.export({ agentId: asAgentId('b') }))).toEqual([2, 6]);
+    expect(seqs(await log.export({ agentId: asAgentId('nobody') }))).toEqual([]);
     const minute = (m: number) => new Date(Date.UTC(2024, 2, 1, 9, m));
     expect(seqs(await log.export({ since: minute(1), until: minute(4) }))).toEqual([2, 3, 4]);
     expect(seqs(await log.export({ since: minute(4) }))).toEqual([5, 6]);
     expect(seqs(await log.export({ until: minute(1) }))).toEqual([1]);
-    expect(seqs(await log.export({ agentId: 'a', since: minute(1), until: minute(4) }))).toEqual([3]);
-    expect(seqs(await log.export({ agentId: 'a', limit: 2 }))).toEqual([1, 3]);
+    expect(seqs(await log.export({ agentId: asAgentId('a'), since: minute(1), until: minute(4) }))).toEqual([3]);
+    expect(seqs(await log.export({ agentId: asAgentId('a'), limit: 2 }))).toEqual([1, 3]);
     expect(seqs(await log.export())).toEqual([1, 2, 3, 4, 5, 6]);
     await expect(log.export({ limit: 0 })).rejects.toThrow(/limit must be a positive whole number/);
   });

@@ -13,6 +13,7 @@ import {
 } from '../../src/core/audit.js';
 import { ConflictError, InvalidInputError } from '../../src/core/errors.js';
 import { buildChain, rehashed, sampleInput } from './chain-builder.js';
+import { asAgentId } from '../helpers/ids.js';
 
 describe('canonicalJson', () => {
   it('writes the same text whatever the key order, at every depth', () => {
@@ -57,7 +58,7 @@ describe('hashEntry', () => {
     at: new Date(Date.UTC(2024, 0, 1)),
     actor: { kind: 'person', email: 'ana@example.com' },
     action: 'grant.approved',
-    subject: { type: 'grant', id: 'g-1', agentId: 'invoice-bot' },
+    subject: { type: 'grant', id: 'g-1', agentId: asAgentId('invoice-bot') },
     details: { scope: 'erp:invoices.read', ttl: '8h' },
     prevHash: GENESIS_HASH,
   };
@@ -66,7 +67,7 @@ describe('hashEntry', () => {
     const reordered: AuditEntryFields = {
       prevHash: base.prevHash,
       details: { ttl: '8h', scope: 'erp:invoices.read' },
-      subject: { agentId: 'invoice-bot', id: 'g-1', type: 'grant' },
+      subject: { agentId: asAgentId('invoice-bot'), id: 'g-1', type: 'grant' },
       action: base.action,
       actor: { email: 'ana@example.com', kind: 'person' },
       at: new Date(base.at.getTime()),
@@ -82,7 +83,7 @@ describe('hashEntry', () => {
     ['actor', { actor: { kind: 'person', email: 'bob@example.com' } }],
     ['actor kind', { actor: { kind: 'agent', agentId: 'ana@example.com' } }],
     ['action', { action: 'grant.denied' }],
-    ['subject', { subject: { type: 'grant', id: 'g-2', agentId: 'invoice-bot' } }],
+    ['subject', { subject: { type: 'grant', id: 'g-2', agentId: asAgentId('invoice-bot') } }],
     ['subject agent', { subject: { type: 'grant', id: 'g-1' } }],
     ['details', { details: { scope: 'erp:invoices.write', ttl: '8h' } }],
     ['nested details type', { details: { scope: 'erp:invoices.read', ttl: 8 } }],
@@ -153,7 +154,7 @@ describe('prepareEntry and linkEntry', () => {
       {
         actor: { kind: 'person' as const, email: 'ana@example.com' },
         action: 'grant.approved',
-        subject: { type: 'grant', id: 'g-1', agentId: 'agt_1' },
+        subject: { type: 'grant', id: 'g-1', agentId: asAgentId('agt_1') },
         details: { z: 1, a: { when: new Date('2024-01-02T03:04:05.000Z'), list: [1, undefined, 'é\u00e9'] }, gone: undefined },
       },
       { actor: { kind: 'system' as const, name: 'supervision' }, action: 'checkin.completed', subject: { type: 'agent', id: 'a' } },

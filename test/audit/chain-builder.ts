@@ -1,4 +1,5 @@
 import { hashEntry, nextEntry, type Actor, type AuditEntry, type AuditInput } from '../../src/core/audit.js';
+import { asAgentId } from '../helpers/ids.js';
 
 const ana: Actor = { kind: 'person', email: 'ana@example.com' };
 
@@ -7,7 +8,7 @@ export function sampleInput(n: number, overrides: Partial<AuditInput> = {}): Aud
   return {
     actor: ana,
     action: 'grant.approved',
-    subject: { type: 'grant', id: `g-${n}`, agentId: 'invoice-bot' },
+    subject: { type: 'grant', id: `g-${n}`, agentId: asAgentId('invoice-bot') },
     details: { n, scope: 'erp:invoices.read', ttl: '8h' },
     ...overrides,
   };

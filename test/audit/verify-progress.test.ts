@@ -1,6 +1,7 @@
 import { createAuditLog } from '../../src/store/audit-store.js';
 import { createProgress } from '../../src/progress.js';
 import { openTestDb, type TestDb } from '../helpers/db.js';
+import { asAgentId } from '../helpers/ids.js';
 
 describe('audit verify reports progress while it walks the chain', () => {
   let db: TestDb;
@@ -16,7 +17,7 @@ describe('audit verify reports progress while it walks the chain', () => {
     const inputs = Array.from({ length: 1_100 }, (_, i) => ({
       actor: { kind: 'system' as const, name: 'test' },
       action: 'agent.viewed',
-      subject: { type: 'agent' as const, id: 'agt_p', agentId: 'agt_p' },
+      subject: { type: 'agent' as const, id: 'agt_p', agentId: asAgentId('agt_p') },
       details: { i },
     }));
     for (let i = 0; i < inputs.length; i += 100) await audit.appendMany(inputs.slice(i, i + 100));

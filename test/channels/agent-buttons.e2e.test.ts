@@ -9,6 +9,7 @@ import { actionElements } from '../helpers/slack-blocks.js';
 import { buttonClick, interaction, postSlack, viewSubmission } from '../helpers/slack-requests.js';
 import { button, cardText, inputIds } from './teams/card-reading.js';
 import { TeamsClient, teamsUser } from './teams/teams-client.js';
+import { asAgentId } from '../helpers/ids.js';
 
 /*
  * The agent buttons end to end on both platforms: signed Slack interactions and modal submits
@@ -49,7 +50,7 @@ describe('agent buttons in Slack and Teams', () => {
   it('Slack: Register on a shadow alert opens a role prompt, then the request form, and the agent is requested under its id', async () => {
     const alert = await roster.services.supervision.alerts.raise({
       kind: 'shadow',
-      agentId: 'agt_5ade5ade5ade0009',
+      agentId: asAgentId('agt_5ade5ade5ade0009'),
       severity: 'critical',
       summary: 'Telemetry arrived for agt_5ade5ade5ade0009, which is not registered in Roster.',
       details: { agentName: 'Unregistered agent' },
@@ -89,7 +90,7 @@ describe('agent buttons in Slack and Teams', () => {
     };
     const sent = await postSlack(roster.baseUrl, interaction(viewSubmission(AISHA.id, update.view, form)));
     expect(sent.status).toBe(200);
-    await eventually(async () => (await roster.services.agents.get('agt_5ade5ade5ade0009'))?.status === 'requested');
+    await eventually(async () => (await roster.services.agents.get(asAgentId('agt_5ade5ade5ade0009')))?.status === 'requested');
     // Aisha named Priya: Priya counts as its sponsor once she accepts on the card she got (issue 15, item 3).
     const ask = await slack.waitFor(
       'chat.postMessage',
@@ -97,8 +98,8 @@ describe('agent buttons in Slack and Teams', () => {
     );
     const accept = actionElements(ask.args.blocks).find((e) => e.action_id === 'sponsor_confirm')!;
     expect((await postSlack(roster.baseUrl, interaction(buttonClick(PRIYA.id, 'sponsor_confirm', String(accept.value))))).status).toBe(200);
-    await eventually(async () => (await roster.services.agents.get('agt_5ade5ade5ade0009'))?.sponsors.length === 1);
-    expect((await roster.services.agents.get('agt_5ade5ade5ade0009'))?.sponsors).toEqual([PRIYA.email]);
+    await eventually(async () => (await roster.services.agents.get(asAgentId('agt_5ade5ade5ade0009')))?.sponsors.length === 1);
+    expect((await roster.services.agents.get(asAgentId('agt_5ade5ade5ade0009')))?.sponsors).toEqual([PRIYA.email]);
     await eventually(async () => (await roster.services.supervision.alertRepo.get(alert.id))?.status === 'acknowledged');
 
     // The form sent again under another name (a second admin registering the same agent) is
@@ -178,7 +179,7 @@ describe('agent buttons in Slack and Teams', () => {
     await teams.install(liam);
     const alert = await roster.services.supervision.alerts.raise({
       kind: 'shadow',
-      agentId: 'agt_5ade5ade5ade000a',
+      agentId: asAgentId('agt_5ade5ade5ade000a'),
       severity: 'critical',
       summary: 'Telemetry arrived for agt_5ade5ade5ade000a, which is not registered in Roster.',
       details: { agentName: 'Unregistered agent' },
@@ -199,7 +200,10 @@ describe('agent buttons in Slack and Teams', () => {
       sponsorEmails: LIAM,
     });
     expect(cardText(sent.card)).toContain('Request sent: Gateway Wiki Bot');
-    expect(await roster.services.agents.get('agt_5ade5ade5ade000a')).toMatchObject({ status: 'requested', catalogRoleId: 'kb-answerer' });
+    expect(await roster.services.agents.get(asAgentId('agt_5ade5ade5ade000a'))).toMatchObject({
+      status: 'requested',
+      catalogRoleId: 'kb-answerer',
+    });
     await eventually(async () => (await roster.services.supervision.alertRepo.get(alert.id))?.status === 'acknowledged');
   }, 30_000);
 

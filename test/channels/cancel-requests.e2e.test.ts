@@ -8,6 +8,7 @@ import { actionElements } from '../helpers/slack-blocks.js';
 import { button, cardText, cardVerbs } from './teams/card-reading.js';
 import { type TeamsClient, teamsUser } from './teams/teams-client.js';
 import { commandsOf } from '../helpers/commands.js';
+import { asAgentId, asGrantId } from '../helpers/ids.js';
 
 /*
  * Cancelling a pending request, end to end: the requester's status card carries Cancel (Slack
@@ -104,7 +105,7 @@ describe('cancelling a pending request in Slack and Teams', () => {
     });
     expect(closed.events.at(-1)).toMatchObject({ type: 'cancelled', by: PRIYA.email });
     // The pending grant never becomes active.
-    await eventually(async () => (await roster.services.grants.get(String(closed.subject.id)))?.status === 'denied');
+    await eventually(async () => (await roster.services.grants.get(asGrantId(String(closed.subject.id))))?.status === 'denied');
 
     // Hiroshi's Slack card is updated in place: cancelled by Priya, no buttons.
     const updated = await slack.waitFor(
@@ -186,7 +187,7 @@ describe('cancelling a pending request in Slack and Teams', () => {
     expect(cardVerbs(clicked.card)).not.toContain('request_cancel');
 
     await eventually(async () => (await roster.services.runs.get(started.id))?.status === 'cancelled');
-    await eventually(async () => (await roster.services.agents.get(agentId))?.status === 'rejected');
+    await eventually(async () => (await roster.services.agents.get(asAgentId(agentId)))?.status === 'rejected');
     const updated = await slack.waitFor(
       'chat.update',
       (a) => a.channel === `D${PRIYA.id.slice(1)}` && text(a.blocks).includes('Refund Helper') && text(a.blocks).includes('Cancelled'),

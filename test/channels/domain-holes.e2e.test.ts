@@ -10,6 +10,7 @@ import { actionElements } from '../helpers/slack-blocks.js';
 import { approvalCardsTo, approveValueOf } from '../helpers/slack-journeys.js';
 import { buttonClick, interaction, postSlack, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
 import { commandsOf } from '../helpers/commands.js';
+import { asAgentId } from '../helpers/ids.js';
 
 /*
  * The holes of issue 15 items 3, 4, 7 and 9, tried as an attacker would: signed Slack deliveries to
@@ -65,7 +66,7 @@ describe('issue 15 domain holes, attacked through Slack', () => {
     expect(await roster.services.grants.listForAgent(helper.id)).toHaveLength(2);
 
     // A PII scope is not break-glass-eligible unless the scope says so.
-    const support = agentRecord({ id: 'agt_1111222233334444', name: 'Ticket Drafter', sponsors: [HIROSHI.email] });
+    const support = agentRecord({ id: asAgentId('agt_1111222233334444'), name: 'Ticket Drafter', sponsors: [HIROSHI.email] });
     await roster.services.agents.insert(support);
     expect(await command(HIROSHI, 'break-glass Ticket Drafter crm:read customers waiting', 'bg5')).toContain(
       'cannot be granted by break-glass',
@@ -74,7 +75,7 @@ describe('issue 15 domain holes, attacked through Slack', () => {
 
     // Security breaks glass on an agent it sponsors: its own review card has no Confirm, and a forged Confirm is refused.
     const watcher = agentRecord({
-      id: 'agt_5555666677778888',
+      id: asAgentId('agt_5555666677778888'),
       name: 'Log Watcher',
       catalogRoleId: 'kb-answerer',
       sponsors: [GRACE.email],
@@ -210,7 +211,7 @@ describe('issue 15 domain holes, attacked through Slack', () => {
       businessUnit: 'engineering',
       sponsors: [LIAM.email, GRACE.email],
     });
-    const registered = await eventually(() => roster.services.agents.get(agentId));
+    const registered = await eventually(() => roster.services.agents.get(asAgentId(agentId)));
     expect(registered.sponsors).toEqual([LIAM.email]);
     expect(registered.proposedSponsors?.map((p) => p.email)).toEqual([GRACE.email]);
     const ask = await slack.waitFor(
@@ -225,13 +226,15 @@ describe('issue 15 domain holes, attacked through Slack', () => {
     );
     expect(forged.status).toBe(200);
     expect(textOf((await slack.waitForResponse('f')).body)).toContain('another IT admin confirms');
-    expect((await roster.services.agents.get(agentId))?.sponsors).toEqual([LIAM.email]);
+    expect((await roster.services.agents.get(asAgentId(agentId)))?.sponsors).toEqual([LIAM.email]);
 
     const accept = elements(ask.args.blocks).find((e) => e.action_id === 'sponsor_confirm')!;
     await postSlack(roster.baseUrl, interaction(buttonClick(GRACE.id, 'sponsor_confirm', String(accept.value), slack.responseUrl('g'))));
-    await eventually(async () => (await roster.services.agents.get(agentId))?.sponsors.includes(GRACE.email));
-    expect((await roster.services.agents.get(agentId))?.proposedSponsors).toEqual([]);
-    await eventually(async () => (await roster.services.audit.export({ agentId })).some((e) => e.action === 'sponsorship.accepted'));
+    await eventually(async () => (await roster.services.agents.get(asAgentId(agentId)))?.sponsors.includes(GRACE.email));
+    expect((await roster.services.agents.get(asAgentId(agentId)))?.proposedSponsors).toEqual([]);
+    await eventually(async () =>
+      (await roster.services.audit.export({ agentId: asAgentId(agentId) })).some((e) => e.action === 'sponsorship.accepted'),
+    );
   }, 30_000);
 
   it('break-glass is refused while the same scope is pending for the agent', async () => {
@@ -251,7 +254,7 @@ describe('issue 15 domain holes, attacked through Slack', () => {
   it('break-glass is capped per person: the fourth use by one person is refused, another person may still use it', async () => {
     const agents = [1, 2, 3, 4, 5].map((n) =>
       agentRecord({
-        id: `agt_00000000000000a${n}`,
+        id: asAgentId(`agt_00000000000000a${n}`),
         name: `Helper ${n}`,
         catalogRoleId: 'kb-answerer',
         sponsors: [LIAM.email],
@@ -280,13 +283,13 @@ describe('issue 15 domain holes, attacked through Slack', () => {
       scopes: org.scopes.map((s) => (s.id === 'hris:medical:read' ? { ...s, risk: 'medium', dataClasses: ['health'] } : s)),
     });
     const fraud = agentRecord({
-      id: 'agt_aaaa1111bbbb2222',
+      id: asAgentId('agt_aaaa1111bbbb2222'),
       name: 'Fraud Screen',
       catalogRoleId: 'fraud-screening',
       sponsors: [LIAM.email],
     });
     const onboarding = agentRecord({
-      id: 'agt_cccc3333dddd4444',
+      id: asAgentId('agt_cccc3333dddd4444'),
       name: 'Onboarding Guide',
       catalogRoleId: 'hr-onboarding-assistant',
       sponsors: [LIAM.email],

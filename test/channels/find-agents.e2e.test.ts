@@ -1,3 +1,4 @@
+import type { AgentId } from '../../src/core/ids.js';
 import { onBothPlatforms, type TestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import type { FakeSlack } from '../helpers/fake-slack.js';
@@ -92,7 +93,7 @@ describe('find agents in Slack and Teams', () => {
     };
     await supervision.checkinRepo.save(older);
     await supervision.checkinRepo.save(degradedCheckIn('ci_alpha_2', alpha.id));
-    const event = (agentId: string, n: number, costUSD: number) => ({
+    const event = (agentId: AgentId, n: number, costUSD: number) => ({
       agentId,
       eventId: `${agentId}-${n}`,
       time: new Date(Date.now() - n * 3_600_000),

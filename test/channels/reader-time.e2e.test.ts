@@ -5,6 +5,7 @@ import { actionElements } from '../helpers/slack-blocks.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { teamsUser } from './teams/teams-client.js';
 import { formatInZone, WEEKDAYS, type Weekday } from '../../src/core/time.js';
+import { asAgentId } from '../helpers/ids.js';
 
 /*
  * Issue 22 item 2, end to end through Bolt's receiver (signed slash commands) and the Agents SDK
@@ -256,7 +257,7 @@ describe('times where people are (Slack and Teams endpoints)', () => {
     const AISHA = { email: 'aisha.khan@brightwater.example', slack: 'U04L2V8F5HY' };
     await both.roster.services.supervision.alerts.raise({
       kind: 'shadow',
-      agentId: 'agt_5ade5ade5ade0f0f',
+      agentId: asAgentId('agt_5ade5ade5ade0f0f'),
       severity: 'critical',
       summary: 'Telemetry arrived for agt_5ade5ade5ade0f0f, which is not registered in Roster.',
       details: { agentName: 'Night Shadow' },

@@ -10,6 +10,7 @@ import { hashEntry, type AuditEntry } from '../../src/core/audit.js';
 import { createAuditLog } from '../../src/store/audit-store.js';
 import { testMongoUri, uniqueDbName } from '../helpers/db.js';
 import { runRosterCli } from '../helpers/roster-process.js';
+import { asAgentId } from '../helpers/ids.js';
 
 /*
  * Each attack is performed on the real database the way someone with write access to it would,
@@ -54,7 +55,7 @@ async function fixture(): Promise<Fixture> {
         await audit.append({
           actor: { kind: 'person', email: LIAM },
           action: 'grant.approved',
-          subject: { type: 'grant', id: `g-${n}`, agentId: 'agt_a' },
+          subject: { type: 'grant', id: `g-${n}`, agentId: asAgentId('agt_a') },
           details: { n },
         });
       }

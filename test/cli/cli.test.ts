@@ -8,6 +8,7 @@ import { loadOrgConfig } from '../../src/config/org-config.js';
 import { agentRecord, eventually, FAST_FLOWS, people, SHIPPED_CONFIG, startHarness } from '../helpers/harness.js';
 import { RecordingNotifier } from '../helpers/recording-notifier.js';
 import type { MessageRef, OutgoingCard } from '../../src/core/notifications.js';
+import { asAgentId, asRunId } from '../helpers/ids.js';
 
 /** Runs `roster …` as an administrator would, with a minimal environment plus `env`. */
 const roster = (args: string[], env: Record<string, string> = {}) =>
@@ -52,7 +53,7 @@ describe('roster CLI', () => {
         await audit.append({
           actor: { kind: 'person', email: 'liam.oneill@brightwater.example' },
           action: 'agent.viewed',
-          subject: { type: 'agent', id: agentId, agentId },
+          subject: { type: 'agent', id: agentId, agentId: asAgentId(agentId) },
           details: { i },
         });
       }
@@ -204,7 +205,7 @@ describe('roster CLI conventions', () => {
       await createAuditLog(conn).append({
         actor: { kind: 'system', name: 'test' },
         action: 'agent.viewed',
-        subject: { type: 'agent', id: 'agt_a', agentId: 'agt_a' },
+        subject: { type: 'agent', id: 'agt_a', agentId: asAgentId('agt_a') },
         details: {},
       });
       const verify = await roster(['audit', 'verify', '--json'], { MONGODB_URI: uri });
@@ -266,7 +267,7 @@ describe('roster outbox', () => {
     const h = await startHarness({ flows: FAST_FLOWS, notifier, outbox: { maxAttempts: 1 } });
     try {
       const env = { MONGODB_URI: `${h.db.uri.replace(/\/+$/, '')}/${h.db.dbName}` };
-      const agent = agentRecord({ name: 'Parked Notice', sponsors: [people.tom, priya], requestRunId: 'run_none' });
+      const agent = agentRecord({ name: 'Parked Notice', sponsors: [people.tom, priya], requestRunId: asRunId('run_none') });
       await h.services.agents.insert(agent);
       const { grant } = await h.services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Orders.' });
       // Priya's chat stops answering after her approval card arrived.

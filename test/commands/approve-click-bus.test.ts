@@ -7,6 +7,7 @@ import { buttonClick, interaction, postSlack } from '../helpers/slack-requests.j
 import { actionElements } from '../helpers/slack-blocks.js';
 import { cardText } from '../channels/teams/card-reading.js';
 import { teamsUser } from '../channels/teams/teams-client.js';
+import { asAgentId, asRunId } from '../helpers/ids.js';
 
 const org = loadOrgConfig(SHIPPED_CONFIG);
 const NOAH = { id: 'U04J5M9C1RF', email: 'noah.fischer@brightwater.example' }; // approver:engineering, on Slack
@@ -60,17 +61,17 @@ describe('command bus: an Approve click from Slack and from Teams', () => {
     expect(events.filter((e) => e.type === 'run.decide').map((e) => e.actor)).toEqual([NOAH.email, people.liam]);
 
     // What the click changed: both decisions stored and audited, the agent approved.
-    const run = await roster.services.engine.get(runId);
+    const run = await roster.services.engine.get(asRunId(runId));
     expect(run.steps.approvals?.decisions?.map((d) => [d.by, d.decision])).toEqual([
       [NOAH.email, 'approve'],
       [people.liam, 'approve'],
     ]);
     await roster.services.outbox.idle();
-    const decided = (await roster.services.audit.export({ agentId }))
+    const decided = (await roster.services.audit.export({ agentId: asAgentId(agentId) }))
       .filter((e) => e.action === 'decision.approve')
       .map((e) => (e.actor.kind === 'person' ? e.actor.email : ''));
     expect(decided).toEqual([NOAH.email, people.liam]);
-    await eventually(async () => (await roster.services.agents.get(agentId))?.status === 'active');
+    await eventually(async () => (await roster.services.agents.get(asAgentId(agentId)))?.status === 'active');
     unobserve();
   }, 90_000);
 });

@@ -10,6 +10,7 @@ import {
   type Harness,
 } from '../helpers/harness.js';
 import { commandsOf } from '../helpers/commands.js';
+import { asAgentId, asRunId } from '../helpers/ids.js';
 
 /*
  * The command bus refuses, for every family of commands on it, who may not: the refusal is the
@@ -54,14 +55,14 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     const refused = await errorOf(bus.execute(as(people.daniel), { type: 'run.decide', runId, stepId: 'approvals', decision: 'approve' }));
     expect(refused.code).toBe('forbidden');
     expect(last()).toMatchObject({ type: 'run.decide', actor: people.daniel, outcome: 'forbidden', stage: 'handle' });
-    const run = await h.services.engine.get(runId);
+    const run = await h.services.engine.get(asRunId(runId));
     expect(run.status).toBe('waiting');
     expect(run.steps.approvals?.decisions ?? []).toEqual([]);
     // A deny without a reason is refused before anything is stored.
     events = [];
     const noReason = await errorOf(bus.execute(as(people.liam), { type: 'run.decide', runId, stepId: 'approvals', decision: 'deny' }));
     expect(noReason.code).toBe('invalid_input');
-    expect((await h.services.engine.get(runId)).steps.approvals?.decisions ?? []).toEqual([]);
+    expect((await h.services.engine.get(asRunId(runId))).steps.approvals?.decisions ?? []).toEqual([]);
     // A malformed decision never reaches a handler.
     events = [];
     const malformed = await errorOf(bus.execute(as(people.liam), { type: 'run.decide', runId, stepId: '', decision: 'approve' }));
@@ -128,7 +129,7 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     );
     expect(requester.code).toBe('forbidden');
     expect(requester.userMessage).toContain('Ask IT');
-    expect((await h.services.agents.get(agentId))?.evaluation).toBeUndefined();
+    expect((await h.services.agents.get(asAgentId(agentId)))?.evaluation).toBeUndefined();
     expect((await h.services.engine.get(run.id)).current).toBe(run.current);
   });
 

@@ -1,6 +1,7 @@
 import type { FlowRun } from '../../src/flows/types.js';
 import { agentRecord, ownerlessAgent, people, startHarness, type Harness } from '../helpers/harness.js';
 import { crashing, crashPoint, recovered } from '../helpers/crash-point.js';
+import { asAgentId } from '../helpers/ids.js';
 
 /*
  * Sponsorship answers, self-nominations and reactivations store their audit entries and cards in
@@ -22,7 +23,7 @@ describe('effects of agent changes survive a crash between the change and its ef
   });
 
   const auditCount = async (agentId: string, action: string) =>
-    (await h.services.audit.export({ agentId })).filter((e) => e.action === action).length;
+    (await h.services.audit.export({ agentId: asAgentId(agentId) })).filter((e) => e.action === action).length;
   const cards = (to: string, title: string) => h.notifier.to(to, 'notice').filter((m) => String(m.card.data.title) === title).length;
 
   it.each(['sponsorship.answered:0', 'sponsorship.answered:1'])(

@@ -1,6 +1,7 @@
 import type { AuditEntry } from '../../src/core/audit.js';
 import { errorOf, eventually, FAST_FLOWS, passingEvaluation, people, startHarness, type Harness } from '../helpers/harness.js';
 import { commandsOf } from '../helpers/commands.js';
+import { asAgentId } from '../helpers/ids.js';
 
 const HR_ROLE = 'hr-onboarding-assistant'; // high risk, touches PII and health data
 
@@ -29,7 +30,7 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
     const commands = commandsOf(h.services);
     const { run, agentId } = await requestHrAgent(h);
     expect(run.status).toBe('waiting');
-    expect((await agents.get(agentId))?.status).toBe('requested');
+    expect((await agents.get(asAgentId(agentId)))?.status).toBe('requested');
 
     const { verdict, run: afterEval } = await commands.submitEvaluation(people.aisha, agentId, passingEvaluation(h.org, HR_ROLE));
     expect(verdict.passed).toBe(true);
@@ -57,12 +58,12 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
     expect(done.status).toBe('completed');
 
     // The agent is active with its catalog defaults only, and a hashed key.
-    const agent = (await agents.get(agentId))!;
+    const agent = (await agents.get(asAgentId(agentId)))!;
     expect(agent.status).toBe('active');
     expect(agent.baseline?.accuracy).toBeCloseTo(passingEvaluation(h.org, HR_ROLE).accuracy);
     expect(agent.credentials).toHaveLength(1);
     const role = h.org.catalog.find((r) => r.id === HR_ROLE)!;
-    const agentGrants = await grants.listForAgent(agentId);
+    const agentGrants = await grants.listForAgent(asAgentId(agentId));
     expect(agentGrants.map((g) => g.scope).sort()).toEqual([...role.defaultScopes].sort());
     for (const g of agentGrants) {
       expect(g.status).toBe('active');
@@ -86,7 +87,7 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
     // Sponsors were told.
     expect(h.notifier.to(people.amara, 'notice').some((m) => m.card.data.title === 'Onboarding Buddy is active')).toBe(true);
 
-    const trail = await audit.export({ agentId });
+    const trail = await audit.export({ agentId: asAgentId(agentId) });
     expect(actions(trail)).toEqual([
       'run.started',
       'agent.registered',
@@ -136,7 +137,7 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
     expect(second.verdict.passed).toBe(true);
     expect(second.run.steps.evaluation!.attempts!.map((a) => a.passed)).toEqual([false, true]);
     expect(second.run.steps.approvals!.status).toBe('waiting');
-    expect(actions(await h.services.audit.export({ agentId }))).toEqual(
+    expect(actions(await h.services.audit.export({ agentId: asAgentId(agentId) }))).toEqual(
       expect.arrayContaining(['gate.failed', 'gate.passed', 'approval.requested']),
     );
     expect(run.id).toBe(second.run.id);
@@ -161,7 +162,7 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
     });
     expect(denied.status).toBe('denied');
     expect(denied.outcome).toContain('Needs a DPIA first.');
-    expect((await agents.get(agentId))?.status).toBe('rejected');
+    expect((await agents.get(asAgentId(agentId)))?.status).toBe('rejected');
     // A later approval is refused, and nothing changes.
     expect(await errorOf(commands.decide(people.liam, { runId: run.id, stepId: 'approvals', decision: 'approve' }))).toMatchObject({
       code: 'request_closed',
@@ -257,14 +258,14 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
     });
     const decisions = final.steps.approvals!.decisions!;
     expect(new Set(decisions.map((d) => d.by)).size).toBe(decisions.length);
-    const trail = await audit.export({ agentId });
+    const trail = await audit.export({ agentId: asAgentId(agentId) });
     expect(trail.filter((e) => e.action === 'agent.onboarded')).toHaveLength(1);
     expect(trail.filter((e) => e.action === 'credential.issued')).toHaveLength(1);
     expect(trail.filter((e) => e.action === 'step.approved')).toHaveLength(1);
     expect(trail.filter((e) => e.action === 'decision.approve')).toHaveLength(decisions.length);
     expect(trail.filter((e) => e.action === 'run.completed')).toHaveLength(1);
     const role = h.org.catalog.find((r) => r.id === HR_ROLE)!;
-    expect(await grants.listForAgent(agentId)).toHaveLength(role.defaultScopes.length);
+    expect(await grants.listForAgent(asAgentId(agentId))).toHaveLength(role.defaultScopes.length);
     expect(h.notifier.to(people.amara, 'notice').filter((m) => String(m.card.data.title).includes('telemetry key'))).toHaveLength(1);
     expect(await audit.verify()).toMatchObject({ ok: true });
   });
@@ -283,7 +284,7 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
     });
     expect(expired.steps.approvals!.status).toBe('expired');
     // The agent is rejected by the flow's onFailure action, right after the run is stored as expired.
-    await eventually(async () => (await agents.get(agentId))?.status === 'rejected');
+    await eventually(async () => (await agents.get(asAgentId(agentId)))?.status === 'rejected');
     const err = await errorOf(commands.decide(people.liam, { runId: run.id, stepId: 'approvals', decision: 'approve' }));
     expect(err).toMatchObject({ code: 'request_closed', userMessage: expect.stringContaining('expired') });
     // Cards are updated after the run is stored (and after the onFailure action): wait for them.
@@ -291,7 +292,9 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
     const [card] = h.notifier.to(people.grace, 'approval-request');
     expect(card!.card.data).toMatchObject({ state: 'expired', canDecide: false });
     await eventually(() => /^Expired/.test(String(h.notifier.to(people.amara, 'request-status')[0]?.card.data.statusLabel)));
-    expect(actions(await h.services.audit.export({ agentId }))).toEqual(expect.arrayContaining(['run.expired', 'agent.rejected']));
+    expect(actions(await h.services.audit.export({ agentId: asAgentId(agentId) }))).toEqual(
+      expect.arrayContaining(['run.expired', 'agent.rejected']),
+    );
   }, 30_000);
 
   it('reminders and escalation still fire after a restart in the middle of the run', async () => {
@@ -303,7 +306,7 @@ describe('agent-request flow (embedded database, real scheduler)', () => {
     // Roster stops and comes back (new scheduler, new services) on the same database.
     h = await h.restart();
     const trail = await eventually(async () => {
-      const entries = await h.services.audit.export({ agentId });
+      const entries = await h.services.audit.export({ agentId: asAgentId(agentId) });
       const names = actions(entries);
       return names.includes('approval.reminded') && names.includes('approval.escalated') ? entries : undefined;
     });

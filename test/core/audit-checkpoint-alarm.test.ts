@@ -8,6 +8,7 @@ import { FakeConnector } from '../helpers/fake-connector.js';
 import { eventually, people } from '../helpers/harness.js';
 import { cardText } from '../channels/teams/card-reading.js';
 import { teamsUser } from '../channels/teams/teams-client.js';
+import { asAgentId } from '../helpers/ids.js';
 
 /*
  * The checkpoint job runs every second here (15 minutes in production). When it cannot sign (the
@@ -60,7 +61,7 @@ describe('a failing audit checkpoint job tells IT in chat, once per cause', () =
     await t.roster.services.audit.append({
       actor: { kind: 'person', email: people.liam },
       action: 'agent.viewed',
-      subject: { type: 'agent', id: 'agt_x', agentId: 'agt_x' },
+      subject: { type: 'agent', id: 'agt_x', agentId: asAgentId('agt_x') },
     });
     const seq = (await t.roster.services.audit.last())!.seq;
     await eventually(async () => (await checkpoints().countDocuments({ seq: { $gte: seq } })) > 0, 30_000);

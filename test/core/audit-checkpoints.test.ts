@@ -14,6 +14,7 @@ import { createCheckpointStore } from '../../src/store/audit-checkpoint-store.js
 import { startTestRoster } from '../helpers/app.js';
 import { openTestDb, type TestDb } from '../helpers/db.js';
 import { eventually } from '../helpers/harness.js';
+import { asAgentId } from '../helpers/ids.js';
 
 const LIAM = 'liam.oneill@brightwater.example'; // it-admin
 const SECRET = 'test-dashboard-secret-0123456789';
@@ -192,7 +193,7 @@ describe('a running Roster: the checkpoint job and audited dashboard views', () 
     const entry = await roster.services.audit.append({
       actor: { kind: 'person', email: LIAM },
       action: 'agent.viewed',
-      subject: { type: 'agent', id: 'agt_x', agentId: 'agt_x' },
+      subject: { type: 'agent', id: 'agt_x', agentId: asAgentId('agt_x') },
     });
     const checkpoint = await eventually(
       async () => (await roster.db.connection.collection('audit_checkpoints').findOne({ seq: { $gte: entry.seq } })) ?? undefined,

@@ -1,5 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { complianceCsv, type ComplianceReport } from '../../src/core/governance.js';
+import { asAgentId } from '../helpers/ids.js';
 
 const hostile = ['=HYPERLINK("http://evil.example","click")', "+cmd|' /C calc'!A0", '-2+3', '@SUM(A1:A9)', '\tTabbed', '\rReturn'];
 
@@ -12,7 +13,7 @@ describe('compliance CSV', () => {
         {
           regulation: 'gdpr',
           agents: hostile.map((name, i) => ({
-            agentId: `agt_${i}`,
+            agentId: asAgentId(`agt_${i}`),
             agentName: name,
             status: 'active',
             dataClasses: ['pii'],
@@ -22,7 +23,9 @@ describe('compliance CSV', () => {
           })),
         },
       ],
-      gaps: [{ kind: 'open-fairness-finding', agentId: 'agt_0', agentName: 'Plain, "quoted" name', sponsors: [], detail: '=1+1' }],
+      gaps: [
+        { kind: 'open-fairness-finding', agentId: asAgentId('agt_0'), agentName: 'Plain, "quoted" name', sponsors: [], detail: '=1+1' },
+      ],
     };
     const csv = complianceCsv(report);
     const [agentsPart, gapsPart] = csv.split('\n\n') as [string, string];

@@ -10,6 +10,7 @@ import { FakeConnector } from '../helpers/fake-connector.js';
 import { button, cardText, inputIds } from '../channels/teams/card-reading.js';
 import { teamsUser } from '../channels/teams/teams-client.js';
 import { commandsOf } from '../helpers/commands.js';
+import { asAgentId } from '../helpers/ids.js';
 
 const NOAH = 'noah.fischer@brightwater.example';
 const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
@@ -68,7 +69,9 @@ describe('delegation while away (out of office)', () => {
     expect((await errorOf(commandsOf(h.services).decide(NOAH, { runId: run.id, stepId: 'approvals', decision: 'approve' }))).code).toBe(
       'already_decided',
     );
-    const entry = (await h.services.audit.export({ agentId: String(run.subject.agentId) })).find((e) => e.action === 'decision.approve');
+    const entry = (await h.services.audit.export({ agentId: asAgentId(String(run.subject.agentId)) })).find(
+      (e) => e.action === 'decision.approve',
+    );
     expect(entry).toMatchObject({ actor: { kind: 'person', email: NOAH }, details: { onBehalfOf: people.maya } });
     const card = h.services.presenter.approval(decided, 'approvals', people.liam);
     expect(card.data.decisions).toEqual([

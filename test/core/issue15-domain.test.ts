@@ -17,6 +17,7 @@ import {
   startHarness,
   type Harness,
 } from '../helpers/harness.js';
+import { asGrantId, asRunId } from '../helpers/ids.js';
 
 /*
  * Service-level checks of issue 15 items 3, 4 and 9 where the rule is clearer than through a
@@ -193,13 +194,19 @@ describe('issue 15: domain rules at the service level (embedded database)', () =
     expect(await agents.list({ limit: 10 })).toHaveLength(10);
     await grants.insertMany(
       made.map((a, i) =>
-        grantRecord(a.id, 'kb:read', { id: `${a.id}:kb:read`, reason: 'bulk', approvedBy: [], source: 'default', createdAt: at(i) }),
+        grantRecord(a.id, 'kb:read', {
+          id: asGrantId(`${a.id}:kb:read`),
+          reason: 'bulk',
+          approvedBy: [],
+          source: 'default',
+          createdAt: at(i),
+        }),
       ),
     );
     expect(await grants.list({ status: ['active'] })).toHaveLength(23);
     for (let i = 0; i < 16; i++) {
       await runs.create({
-        id: `run_bulk_${i}`,
+        id: asRunId(`run_bulk_${i}`),
         flowId: 'retirement',
         status: 'completed',
         requester: people.tom,

@@ -1,11 +1,12 @@
 import { KeyCache } from '../../src/core/key-cache.js';
 import { issueTelemetryKey } from '../../src/core/agents.js';
 import { agentRecord } from '../helpers/harness.js';
+import { asAgentId } from '../helpers/ids.js';
 
 describe('KeyCache', () => {
   const { credential } = issueTelemetryKey('agt_00000000000000a1', new Date());
-  const agent = agentRecord({ id: 'agt_00000000000000a1', name: 'Cached', credentials: [credential] });
-  const other = agentRecord({ id: 'agt_00000000000000b2', name: 'Other' });
+  const agent = agentRecord({ id: asAgentId('agt_00000000000000a1'), name: 'Cached', credentials: [credential] });
+  const other = agentRecord({ id: asAgentId('agt_00000000000000b2'), name: 'Other' });
 
   it('serves an entry for its lifetime only, by its own clock', () => {
     let now = 1_000;

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { alertIdOfPagerKey, opsgeniePriority, pagerDutySeverity, pagerKey, verifyPagerDutySignature } from '../../src/core/pager.js';
+import { asAlertId } from '../helpers/ids.js';
 
 const hex = (secret: string, body: Buffer) => createHmac('sha256', secret).update(body).digest('hex');
 
@@ -19,7 +20,7 @@ describe('pager helpers', () => {
   });
 
   it('derives a stable vendor id from the alert id and reads only its own back', () => {
-    expect(pagerKey('alr_0123456789abcdef')).toBe('roster-alr_0123456789abcdef');
+    expect(pagerKey(asAlertId('alr_0123456789abcdef'))).toBe('roster-alr_0123456789abcdef');
     expect(alertIdOfPagerKey('roster-alr_0123456789abcdef')).toBe('alr_0123456789abcdef');
     for (const foreign of ['d3640fbd41094207a1c11e58e46b1662', 'roster-alr_0123', 'roster-alr_0123456789abcdef/../x', '', null, undefined])
       expect(alertIdOfPagerKey(foreign)).toBeUndefined();

@@ -7,6 +7,7 @@ import { RosterError } from '../../src/core/errors.js';
 import * as policies from '../../src/core/policies.js';
 import { agentRecord, grantRecord } from '../helpers/harness.js';
 import { projectRoot } from '../helpers/roster-process.js';
+import { asAgentId, asAlertId } from '../helpers/ids.js';
 
 /*
  * Every who-may rule, asked for each kind of person: the agent's requester, its sponsor, an IT
@@ -46,9 +47,9 @@ const suspended = agent({ status: 'suspended' });
 const grant = grantRecord(active.id, 'kb:read');
 const breakGlass = grantRecord(active.id, 'kb:read', { source: 'break-glass', requestedBy: cast.sponsor.email });
 const alert = (overrides: Partial<AlertRecord> = {}): AlertRecord => ({
-  id: 'alt_1',
+  id: asAlertId('alt_1'),
   kind: 'shadow',
-  agentId: 'agt_unregistered',
+  agentId: asAgentId('agt_unregistered'),
   severity: 'warning',
   status: 'open',
   summary: 'An unregistered agent called the gateway.',

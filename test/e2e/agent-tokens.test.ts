@@ -17,6 +17,7 @@ import { TeamsClient, teamsUser, type TeamsUser } from '../channels/teams/teams-
 import { discover, insecure } from '../api/support.js';
 import { newWebhookSecret, WebhookReceiver, webhookConfigFor } from '../helpers/webhook-receiver.js';
 import { shippedConfigWith } from '../helpers/config-copy.js';
+import { asRunId } from '../helpers/ids.js';
 
 /*
  * "When I revoke access in Roster, does the agent lose it?": an agent requested and approved in
@@ -110,7 +111,7 @@ describe('agent tokens end to end: Slack and Teams decisions reach a gateway tha
     const clicked = new Set<string>(exclude);
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const run = await roster.services.runs.get(runId);
+      const run = await roster.services.runs.get(asRunId(runId));
       if (Date.now() > deadline)
         throw new Error(`run ${runId} still ${run?.status}, waiting for ${run?.waitingFor.join(', ')}; clicked ${[...clicked].join(', ')}`);
       if (run?.status === 'completed') return approvedIn;
@@ -148,7 +149,7 @@ describe('agent tokens end to end: Slack and Teams decisions reach a gateway tha
       }
       clicked.add(next);
       await eventually(async () => {
-        const now = await roster.services.runs.get(runId);
+        const now = await roster.services.runs.get(asRunId(runId));
         return now && (now.status !== 'waiting' || Object.values(now.steps).flatMap((s) => s.decisions ?? []).length > before);
       }, 20_000);
     }

@@ -13,6 +13,7 @@ import {
 } from '../helpers/clickers.js';
 import { agentRecord, eventually, grantRecord, ownerlessAgent } from '../helpers/harness.js';
 import { generateEvents } from '../helpers/synthetic-telemetry.js';
+import { asAgentId, asAlertId, asCheckInId, asGrantId } from '../helpers/ids.js';
 
 /*
  * Issue 17 item 7: every alert, check-in, grant, access-review and approval button the issue
@@ -85,11 +86,11 @@ describe.each([
   /** The agent's audit trail once `count` entries with `action` are written (the outbox writes some after the click returns). */
   const audited = (agentId: string, action: string, count = 1) =>
     eventually(async () => {
-      const entries = (await roster.services.audit.export({ agentId })).filter((e) => e.action === action);
+      const entries = (await roster.services.audit.export({ agentId: asAgentId(agentId) })).filter((e) => e.action === action);
       return entries.length >= count && entries;
     });
   const byPerson = (entry: AuditEntry | undefined) => (entry?.actor.kind === 'person' ? entry.actor.email : undefined);
-  const alertOf = async (id: string) => (await roster.services.supervision.alertRepo.get(id))!;
+  const alertOf = async (id: string) => (await roster.services.supervision.alertRepo.get(asAlertId(id)))!;
 
   it('Snooze 1 h, 4 h and 24 h: each click snoozes the alert for that long and the card says until when', async () => {
     const agent = await activeAgent('Snooze Drafter');
@@ -169,7 +170,7 @@ describe.each([
     const shadowId = `agt_${randomBytes(8).toString('hex')}`;
     const alert = await roster.services.supervision.alerts.raise({
       kind: 'shadow',
-      agentId: shadowId,
+      agentId: asAgentId(shadowId),
       severity: 'critical',
       summary: `Telemetry arrived for ${shadowId}, which is not registered in Roster.`,
       details: { agentName: 'Unregistered agent' },
@@ -213,14 +214,17 @@ describe.each([
     const kept = await p.click(PRIYA, review, 'checkin_keep', { until: (s) => Boolean(s.card) });
     expect(kept.card!.text.toLowerCase()).toContain('keep');
     expect(kept.card!.verbs).toEqual(decidedCheckInVerbs);
-    expect((await roster.services.supervision.checkinRepo.get(checkInId))?.decision).toMatchObject({ choice: 'keep', by: PRIYA });
+    expect((await roster.services.supervision.checkinRepo.get(asCheckInId(checkInId)))?.decision).toMatchObject({
+      choice: 'keep',
+      by: PRIYA,
+    });
     expect((await roster.services.agents.get(agent.id))?.status).toBe(statusBefore);
     expect(byPerson((await audited(agent.id, 'checkin.keep'))[0])).toBe(PRIYA);
 
     // The decided card's own buttons: Add note asks for the note, Decisions behind this sends the log.
     const asked = await p.click(PRIYA, kept.card!, 'checkin_note', { until: (s) => Boolean(s.prompt) });
     // The form recalls the first finding as the card's face says it, in plain words.
-    const [first] = (await roster.services.supervision.checkinRepo.get(checkInId))!.findings;
+    const [first] = (await roster.services.supervision.checkinRepo.get(asCheckInId(checkInId)))!.findings;
     expect(first?.plain).toBeDefined();
     expect(asked.prompt!.text).toContain(`after "${first!.plain!.slice(0, 300)}"`);
     const noted = await p.submit(PRIYA, asked.prompt!, { text: 'Accuracy dips when tickets mention refunds.' }, (s) =>
@@ -243,7 +247,10 @@ describe.each([
     const checkInId = String(buttonData(review, 'checkin_retire').checkInId);
     const retired = await p.click(PRIYA, review, 'checkin_retire', { until: (s) => Boolean(s.card) });
     expect(retired.card!.verbs).toEqual(decidedCheckInVerbs);
-    expect((await roster.services.supervision.checkinRepo.get(checkInId))?.decision).toMatchObject({ choice: 'retire', by: PRIYA });
+    expect((await roster.services.supervision.checkinRepo.get(asCheckInId(checkInId)))?.decision).toMatchObject({
+      choice: 'retire',
+      by: PRIYA,
+    });
     const runs = await eventually(async () => {
       const all = (await roster.services.runs.list({ agentId: agent.id })).filter((r) => r.flowId === 'retirement');
       return all.length > 0 && all;
@@ -593,8 +600,8 @@ describe.each([
   it('access review: Keep one grant, Revoke another from the updated card', async () => {
     const agent = await activeAgent('Review Drafter');
     const month = new Date(Date.now() + 30 * DAY).toISOString();
-    const kept: GrantRecord = grantRecord(agent.id, 'crm:read', { id: `${agent.id}:crm`, expiresAt: month });
-    const revoked: GrantRecord = grantRecord(agent.id, 'tickets:reply', { id: `${agent.id}:tickets`, expiresAt: month });
+    const kept: GrantRecord = grantRecord(agent.id, 'crm:read', { id: asGrantId(`${agent.id}:crm`), expiresAt: month });
+    const revoked: GrantRecord = grantRecord(agent.id, 'tickets:reply', { id: asGrantId(`${agent.id}:tickets`), expiresAt: month });
     await roster.services.grants.insertMany([kept, revoked]);
     await roster.services.reviews.start();
     const card = await p.delivered(PRIYA, 'review_keep', 'Review Drafter');

@@ -7,6 +7,7 @@ import { approvalCardsTo, approveValueOf } from '../helpers/slack-journeys.js';
 import { buttonClick, interaction, postSlack } from '../helpers/slack-requests.js';
 import type { AgentRecord } from '../../src/core/agents.js';
 import { agentClient } from '../api/support.js';
+import { asAgentId } from '../helpers/ids.js';
 
 /*
  * Issue 19's decision-boundary rules, each through the real endpoints with a test catalog written
@@ -96,7 +97,7 @@ describe('decision boundary rules at run time', () => {
   };
   const runOf = (agentId: string, id: string) =>
     eventually(async () => {
-      const r = await roster.services.runtime.get(agentId, id);
+      const r = await roster.services.runtime.get(asAgentId(agentId), id);
       return r.runId ? r.runId : undefined;
     });
   const cardFor = (userId: string, runId: string) => eventually(async () => approvalCardsTo(slack, userId, runId)[0]);

@@ -12,6 +12,7 @@ import type { EndpointInput } from '../../src/evals/evaluations.js';
 import { eventually, people, SHIPPED_CONFIG, startHarness, type Harness } from '../helpers/harness.js';
 import { projectRoot } from '../helpers/roster-process.js';
 import { evaluationFinished, requestedKbAnswerer } from '../helpers/evaluations.js';
+import { asAgentId } from '../helpers/ids.js';
 
 /*
  * The endpoint kinds other than Roster's own HTTP contract, each served on 127.0.0.1 by code
@@ -186,8 +187,8 @@ describe('endpoint callers: OpenAI-compatible, MCP tool and the judge, served on
 
   async function interview(name: string, endpoint: EndpointInput) {
     const agentId = await requestedKbAnswerer(h, name);
-    await h.services.evaluations.registerEndpoint(people.amara, agentId, undefined, endpoint);
-    const started = await h.services.evaluations.start(people.amara, { agentId, purpose: 'request' });
+    await h.services.evaluations.registerEndpoint(people.amara, asAgentId(agentId), undefined, endpoint);
+    const started = await h.services.evaluations.start(people.amara, { agentId: asAgentId(agentId), purpose: 'request' });
     const result = await evaluationFinished(h, started.id);
     return { ...result, byId: Object.fromEntries(result.cases.map((c) => [c.caseId, c])), agentId };
   }

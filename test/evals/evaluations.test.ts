@@ -7,6 +7,7 @@ import { FakeAgent, KB_ANSWERER_ALL_RIGHT, type Behaviour } from '../helpers/fak
 import { errorOf, eventually, people, SHIPPED_CONFIG, startHarness, type Harness } from '../helpers/harness.js';
 import { projectRoot } from '../helpers/roster-process.js';
 import { evaluationFinished, requestedKbAnswerer } from '../helpers/evaluations.js';
+import { asAgentId } from '../helpers/ids.js';
 
 const SUITES = path.join(projectRoot, 'test/fixtures/evals/interview');
 const org = loadOrgConfig(SHIPPED_CONFIG);
@@ -49,12 +50,12 @@ describe('Roster interviews the candidate: suite runs against an agent on loopba
 
   it('grades every case, fails each bad answer with its reason, measures the metrics and tells the gate', async () => {
     const agentId = await requestedKbAnswerer(h, 'Handbook Helper');
-    await h.services.evaluations.registerEndpoint(people.amara, agentId, undefined, {
+    await h.services.evaluations.registerEndpoint(people.amara, asAgentId(agentId), undefined, {
       kind: 'http',
       url: `${base}/mixed`,
       secret: 'tok-123',
     });
-    const started = await h.services.evaluations.start(people.amara, { agentId, purpose: 'request' });
+    const started = await h.services.evaluations.start(people.amara, { agentId: asAgentId(agentId), purpose: 'request' });
     const { run, cases } = await evaluationFinished(h, started.id);
 
     expect(run.status).toBe('completed');
@@ -83,7 +84,7 @@ describe('Roster interviews the candidate: suite runs against an agent on loopba
     expect(run.verdict!.summary).toMatch(/^Measured by Roster on 12 cases/);
 
     // The gate heard it and still waits; the audit has the suite hash; the requester got the verdict.
-    const requestRunId = (await h.services.agents.get(agentId))!.requestRunId;
+    const requestRunId = (await h.services.agents.get(asAgentId(agentId)))!.requestRunId;
     const request = await eventually(async () => {
       const r = await h.services.engine.get(requestRunId);
       return r.steps.evaluation?.attempts?.length ? r : undefined;
@@ -93,10 +94,12 @@ describe('Roster interviews the candidate: suite runs against an agent on loopba
     expect(request.steps.evaluation!.attempts!.at(-1)!.source).toBe('measured');
     // The verdict entered the gate as Roster's, not as the requester's.
     // (Its audit entry is an outbox effect of the stored gate: it follows it.)
-    const gateEntry = await eventually(async () => (await h.services.audit.export({ agentId })).find((e) => e.action === 'gate.failed'));
+    const gateEntry = await eventually(async () =>
+      (await h.services.audit.export({ agentId: asAgentId(agentId) })).find((e) => e.action === 'gate.failed'),
+    );
     expect(gateEntry?.actor).toEqual({ kind: 'system', name: 'Roster evaluation' });
     expect(gateEntry?.details).toMatchObject({ gate: 'evaluation', source: 'measured' });
-    const completed = (await h.services.audit.export({ agentId })).find((e) => e.action === 'evaluation.completed');
+    const completed = (await h.services.audit.export({ agentId: asAgentId(agentId) })).find((e) => e.action === 'evaluation.completed');
     expect(completed?.details).toMatchObject({ suiteHash: suites.get('kb-answerer')!.hash, passed: false, cases: 12 });
     const verdict = h.notifier.to(people.amara, 'evaluation-verdict').at(-1)!.card.data as Record<string, unknown>;
     expect(verdict).toMatchObject({ source: 'measured', passed: false, measured: { cases: 12, passedCases: 6, failingCount: 6 } });
@@ -110,7 +113,9 @@ describe('Roster interviews the candidate: suite runs against an agent on loopba
   it('accepts only hosts IT allows, and never a name that resolves to an internal address', async () => {
     const agentId = await requestedKbAnswerer(h, 'Host Checker');
     for (const url of ['http://10.1.2.3/answer', 'http://example.com/answer', 'file:///etc/passwd', 'http://user:pw@127.0.0.1/x']) {
-      const err = await errorOf(h.services.evaluations.registerEndpoint(people.amara, agentId, undefined, { kind: 'http', url }));
+      const err = await errorOf(
+        h.services.evaluations.registerEndpoint(people.amara, asAgentId(agentId), undefined, { kind: 'http', url }),
+      );
       expect(err.code).toBe('invalid_input');
     }
     const policy = new HostPolicy(['localhost']);
@@ -130,9 +135,9 @@ describe('Roster interviews the candidate: suite runs against an agent on loopba
 
   it('runs one suite against an agent at a time; cancel ends it, and a new run may start', async () => {
     const agentId = await requestedKbAnswerer(h, 'Hanging Helper');
-    await h.services.evaluations.registerEndpoint(people.amara, agentId, undefined, { kind: 'http', url: `${base}/hang` });
-    const first = await h.services.evaluations.start(people.amara, { agentId, purpose: 'request' });
-    const again = await errorOf(h.services.evaluations.start(people.amara, { agentId, purpose: 'request' }));
+    await h.services.evaluations.registerEndpoint(people.amara, asAgentId(agentId), undefined, { kind: 'http', url: `${base}/hang` });
+    const first = await h.services.evaluations.start(people.amara, { agentId: asAgentId(agentId), purpose: 'request' });
+    const again = await errorOf(h.services.evaluations.start(people.amara, { agentId: asAgentId(agentId), purpose: 'request' }));
     expect(again.code).toBe('duplicate');
     expect(again.userMessage).toMatch(/already being evaluated/);
     // Someone unrelated may not cancel it.
@@ -142,7 +147,7 @@ describe('Roster interviews the candidate: suite runs against an agent on loopba
     expect(await h.db.connection.collection('eval_runs').countDocuments({ activeKey: agentId })).toBe(0);
     const progress = h.notifier.to(people.amara, 'notice').find((n) => String(n.card.data.title).includes('Hanging Helper'))!;
     expect(progress.card.data.title).toMatch(/cancelled at \d+ of 12 cases/);
-    const second = await h.services.evaluations.start(people.amara, { agentId, purpose: 'request' });
+    const second = await h.services.evaluations.start(people.amara, { agentId: asAgentId(agentId), purpose: 'request' });
     await h.services.evaluations.cancel(people.amara, second.id);
   }, 30_000);
 
@@ -151,8 +156,8 @@ describe('Roster interviews the candidate: suite runs against an agent on loopba
     await h.close();
     h = await startHarness({ suites: tight, evaluation: { progressEveryMs: 0 } });
     const agentId = await requestedKbAnswerer(h, 'Budget Breaker');
-    await h.services.evaluations.registerEndpoint(people.amara, agentId, undefined, { kind: 'http', url: `${base}/hang` });
-    const started = await h.services.evaluations.start(people.amara, { agentId, purpose: 'request' });
+    await h.services.evaluations.registerEndpoint(people.amara, asAgentId(agentId), undefined, { kind: 'http', url: `${base}/hang` });
+    const started = await h.services.evaluations.start(people.amara, { agentId: asAgentId(agentId), purpose: 'request' });
     const t0 = Date.now();
     const { run, cases } = await evaluationFinished(h, started.id);
     expect(Date.now() - t0).toBeLessThan(8000);
@@ -165,8 +170,8 @@ describe('Roster interviews the candidate: suite runs against an agent on loopba
 
   it('survives a restart: the run resumes after its last finished case, each case graded once', async () => {
     const agentId = await requestedKbAnswerer(h, 'Restart Proof');
-    await h.services.evaluations.registerEndpoint(people.amara, agentId, undefined, { kind: 'http', url: `${base}/slowish` });
-    const started = await h.services.evaluations.start(people.amara, { agentId, purpose: 'request' });
+    await h.services.evaluations.registerEndpoint(people.amara, asAgentId(agentId), undefined, { kind: 'http', url: `${base}/slowish` });
+    const started = await h.services.evaluations.start(people.amara, { agentId: asAgentId(agentId), purpose: 'request' });
     await eventually(async () =>
       (await h.db.connection.collection('eval_cases').countDocuments({ runId: started.id })) >= 3 ? true : undefined,
     );
@@ -203,12 +208,12 @@ describe('the end of a run is durable: its effects are stored with it and perfor
     });
     try {
       const agentId = await requestedKbAnswerer(h, 'Handbook Helper');
-      await h.services.evaluations.registerEndpoint(people.amara, agentId, undefined, { kind: 'http', url: `${base}/kb` });
-      const started = await h.services.evaluations.start(people.amara, { agentId, purpose: 'request' });
+      await h.services.evaluations.registerEndpoint(people.amara, asAgentId(agentId), undefined, { kind: 'http', url: `${base}/kb` });
+      const started = await h.services.evaluations.start(people.amara, { agentId: asAgentId(agentId), purpose: 'request' });
       const { run } = await evaluationFinished(h, started.id);
       expect(run.status).toBe('completed');
 
-      const requestRunId = (await h.services.agents.get(agentId))!.requestRunId;
+      const requestRunId = (await h.services.agents.get(asAgentId(agentId)))!.requestRunId;
       const gate = await eventually(async () => (await h.services.engine.get(requestRunId)).steps.evaluation?.attempts, 30_000);
       expect(gate).toHaveLength(1);
       expect(gate[0]).toMatchObject({ passed: true, source: 'measured' });
@@ -220,12 +225,12 @@ describe('the end of a run is durable: its effects are stored with it and perfor
       }, 30_000);
       expect(h.notifier.to(people.amara, 'evaluation-verdict')).toHaveLength(1);
       expect(h.notifier.to(people.amara, 'evaluation-verdict')[0]!.card.data).toMatchObject({ source: 'measured', passed: true });
-      const entries = (await h.services.audit.export({ agentId })).filter((e) => e.action === 'evaluation.completed');
+      const entries = (await h.services.audit.export({ agentId: asAgentId(agentId) })).filter((e) => e.action === 'evaluation.completed');
       expect(entries).toHaveLength(1);
       expect(entries[0]!.details).toMatchObject({ evalRunId: started.id, passed: true, cases: 10 });
       const progress = h.notifier.to(people.amara, 'notice').find((n) => String(n.card.data.title).includes('Handbook Helper'))!;
       expect(progress.card.data.title).toBe('Evaluation of Handbook Helper finished: 10 cases');
-      expect((await h.services.agents.get(agentId))!.evaluation).toMatchObject({ source: 'measured', evalRunId: started.id });
+      expect((await h.services.agents.get(asAgentId(agentId)))!.evaluation).toMatchObject({ source: 'measured', evalRunId: started.id });
     } finally {
       await h.close();
       await agent.stop();

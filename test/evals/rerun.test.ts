@@ -5,6 +5,7 @@ import { FakeAgent, KB_ANSWERER_ALL_RIGHT, type Behaviour } from '../helpers/fak
 import { eventually, people, SHIPPED_CONFIG, startHarness, type Harness } from '../helpers/harness.js';
 import { projectRoot } from '../helpers/roster-process.js';
 import { commandsOf } from '../helpers/commands.js';
+import { asAgentId } from '../helpers/ids.js';
 
 const org = loadOrgConfig(SHIPPED_CONFIG);
 const e2e = loadEvalSuites(path.join(projectRoot, 'test/fixtures/evals/e2e'), org).get('kb-answerer')!;
@@ -49,8 +50,8 @@ describe('scheduled re-interviews feed check-ins with measured accuracy', () => 
       businessUnit: 'people-ops',
       sponsors: [people.amara],
     });
-    await evaluations.registerEndpoint(people.amara, agentId, undefined, { kind: 'http', url: `${base}/live` });
-    const admission = await evaluations.start(people.amara, { agentId, purpose: 'request' });
+    await evaluations.registerEndpoint(people.amara, asAgentId(agentId), undefined, { kind: 'http', url: `${base}/live` });
+    const admission = await evaluations.start(people.amara, { agentId: asAgentId(agentId), purpose: 'request' });
     // The measured verdict passes the gate, then the run moves on to the approvals (an outbox effect).
     await eventually(async () => ((await engine.get(request.id)).steps.approvals?.status === 'waiting' ? true : undefined), 30_000);
     expect((await engine.get(request.id)).steps.evaluation?.status).toBe('passed');
@@ -60,7 +61,7 @@ describe('scheduled re-interviews feed check-ins with measured accuracy', () => 
     behaviours['/live'] = WORSE;
     await commands.decide(people.sofia, { runId: request.id, stepId: 'approvals', decision: 'approve' });
     await commands.decide(people.liam, { runId: request.id, stepId: 'approvals', decision: 'approve' });
-    expect((await agents.get(agentId))!.status).toBe('active');
+    expect((await agents.get(asAgentId(agentId)))!.status).toBe('active');
 
     // Agenda's sweep starts re-runs by itself; wait for one to finish.
     const db = h.db.connection.collection('eval_runs');
@@ -77,7 +78,7 @@ describe('scheduled re-interviews feed check-ins with measured accuracy', () => 
       .sort((a, b) => String(b.startedAt).localeCompare(String(a.startedAt)))[0]!;
     expect(newest).toMatchObject({ version: '1.0.0', suiteHash: e2e.hash, metrics: { accuracy: 0.6, cases: 10 } });
     expect(newest.requester).toBeUndefined();
-    const started = (await audit.export({ agentId })).filter((e) => e.action === 'evaluation.started');
+    const started = (await audit.export({ agentId: asAgentId(agentId) })).filter((e) => e.action === 'evaluation.started');
     expect(started.find((e) => e.details.purpose === 'rerun')?.actor).toEqual({ kind: 'system', name: 'evaluation' });
     // The sponsors get the re-run's verdict, measured by Roster.
     const rerunVerdict = h.notifier
@@ -85,7 +86,7 @@ describe('scheduled re-interviews feed check-ins with measured accuracy', () => 
       .find((n) => (n.card.data as { measured?: { evalRunId?: string } }).measured?.evalRunId === String(newest._id));
     expect(rerunVerdict?.card.data).toMatchObject({ source: 'measured', passed: false });
 
-    const record = await h.services.supervision.checkins.run(agentId);
+    const record = await h.services.supervision.checkins.run(asAgentId(agentId));
     expect(record.measured).toEqual({
       evalRunId: String(newest._id),
       accuracy: 0.6,
@@ -101,8 +102,8 @@ describe('scheduled re-interviews feed check-ins with measured accuracy', () => 
     expect(record.verdict).toBe('degraded');
     expect(record.recommendation).toBe('retrain');
     // Telemetry alone would have said nothing: the agent sent none. The measured drop moved it to probation.
-    expect((await agents.get(agentId))!.status).toBe('probation');
-    const alerts = await h.services.supervision.alertRepo.list({ agentId });
+    expect((await agents.get(asAgentId(agentId)))!.status).toBe('probation');
+    const alerts = await h.services.supervision.alertRepo.list({ agentId: asAgentId(agentId) });
     expect(alerts.find((a) => a.kind === 'drift')?.severity).toBe('critical');
 
     const card = h.notifier.to(people.amara, 'checkin').at(-1)!.card.data as {
@@ -113,7 +114,7 @@ describe('scheduled re-interviews feed check-ins with measured accuracy', () => 
     expect(card.verdict).toBe('degraded');
     expect(card.metrics).toContainEqual({ metric: 'Accuracy measured by Roster', baseline: '1.000', current: '0.600' });
     expect(card.measuredLabel).toMatch(/^accuracy 0\.600 on 10 cases, re-run \d+ \w+ \d{4} \(admitted at 1\.000\)$/);
-    const completed = (await audit.export({ agentId })).find((e) => e.action === 'checkin.completed');
+    const completed = (await audit.export({ agentId: asAgentId(agentId) })).find((e) => e.action === 'checkin.completed');
     expect(completed?.details).toMatchObject({
       verdict: 'degraded',
       measured: { evalRunId: String(newest._id), accuracy: 0.6, baseline: 1 },

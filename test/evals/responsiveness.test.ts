@@ -11,6 +11,7 @@ import { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, eventually, passingEvaluation, people, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { buttonClick, interaction, postSlack } from '../helpers/slack-requests.js';
 import { commandsOf } from '../helpers/commands.js';
+import { asRunId } from '../helpers/ids.js';
 
 /** Bolt acknowledges an interaction by answering its HTTP request; Slack gives up after 3 s. */
 const SLACK_ACK_WINDOW_MS = 3000;
@@ -106,7 +107,7 @@ describe('Roster stays responsive while a 500-case suite runs against a slow age
     // And each click was decided: Noah's approval is on every run.
     for (const runId of runIds) {
       await eventually(async () =>
-        (await services.runs.get(runId))?.steps.approvals?.decisions?.some((d) => d.by === NOAH.email) ? true : undefined,
+        (await services.runs.get(asRunId(runId)))?.steps.approvals?.decisions?.some((d) => d.by === NOAH.email) ? true : undefined,
       );
     }
     await services.evaluations.cancel(people.liam, evalRun.id);

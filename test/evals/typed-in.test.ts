@@ -7,6 +7,7 @@ import { FakeAgent, KB_ANSWERER_ALL_RIGHT } from '../helpers/fake-agent.js';
 import { errorOf, eventually, passingEvaluation, people, SHIPPED_CONFIG, startHarness, type Harness } from '../helpers/harness.js';
 import { projectRoot } from '../helpers/roster-process.js';
 import { commandsOf } from '../helpers/commands.js';
+import { asAgentId } from '../helpers/ids.js';
 
 /*
  * Typed-in evaluation results are claims, not measurements: for every role only an IT admin may
@@ -77,14 +78,14 @@ describe('typed-in evaluation results: IT admins only, with a reason, self-repor
     expect((refused.card.data as DataOf<'notice'>).text).toContain('Ask IT');
     const form = await chat.run(chat.person(people.aisha)!, parseChatCommand('eval Onboarding Buddy'));
     expect(form.card.kind).toBe('evaluation-form');
-    const missingReason = chat.checkEvaluation({ agentId, accuracy: 0.95, p95LatencyMs: 1000, costPerTaskUsd: 0.01 });
+    const missingReason = chat.checkEvaluation({ agentId: asAgentId(agentId), accuracy: 0.95, p95LatencyMs: 1000, costPerTaskUsd: 0.01 });
     expect(missingReason).toEqual({ notes: 'Say why the results are typed in rather than measured (at least 5 characters).' });
 
     const { verdict, run: after } = await commands.submitEvaluation(people.aisha, agentId, passingEvaluation(h.org, HR_ROLE));
     expect(verdict.passed).toBe(true);
-    expect((await agents.get(agentId))!.evaluation).toMatchObject({ source: 'self-reported', by: people.aisha, reason: REASON });
+    expect((await agents.get(asAgentId(agentId)))!.evaluation).toMatchObject({ source: 'self-reported', by: people.aisha, reason: REASON });
     expect(after.steps.evaluation!.attempts!.at(-1)).toMatchObject({ source: 'self-reported', by: people.aisha });
-    const gate = (await audit.export({ agentId })).find((e) => e.action === 'gate.passed')!;
+    const gate = (await audit.export({ agentId: asAgentId(agentId) })).find((e) => e.action === 'gate.passed')!;
     expect(gate.actor).toEqual({ kind: 'person', email: people.aisha });
     expect(gate.details).toMatchObject({ source: 'self-reported', summary: expect.stringContaining(`(${REASON})`) });
     const approval = h.notifier.to(people.sofia, 'approval-request').at(-1)!.card.data as DataOf<'approval-request'>;
@@ -104,7 +105,7 @@ describe('typed-in evaluation results: IT admins only, with a reason, self-repor
     await commands.submitEvaluation(people.aisha, agentId, passingEvaluation(h.org, 'kb-answerer'));
     await commands.decide(people.sofia, { runId: run.id, stepId: 'approvals', decision: 'approve' });
     await commands.decide(people.liam, { runId: run.id, stepId: 'approvals', decision: 'approve' });
-    expect((await agents.get(agentId))!.status).toBe('active');
+    expect((await agents.get(asAgentId(agentId)))!.status).toBe('active');
 
     // The compliance report flags it, with who typed it in and why, and offers the fix.
     const gapOf = async () =>
@@ -136,12 +137,12 @@ describe('typed-in evaluation results: IT admins only, with a reason, self-repor
 
     // Roster's passing measurement replaces the typed-in result on record, and the gap closes.
     const measured = await eventually(async () => {
-      const a = await agents.get(agentId);
+      const a = await agents.get(asAgentId(agentId));
       return a?.evaluation?.source === 'measured' ? a.evaluation : undefined;
     }, 30_000);
     expect(measured).toMatchObject({ by: 'roster', suiteHash: suites.get('kb-answerer')!.hash, submission: { accuracy: 1 } });
     expect(await gapOf()).toBeUndefined();
-    const completed = (await h.services.audit.export({ agentId })).find((e) => e.action === 'evaluation.completed');
+    const completed = (await h.services.audit.export({ agentId: asAgentId(agentId) })).find((e) => e.action === 'evaluation.completed');
     expect(completed?.details).toMatchObject({ purpose: 'rerun', passed: true, replacesSelfReported: true });
   }, 60_000);
 });

@@ -2,6 +2,7 @@ import type { CommandStartedEvent } from 'mongodb';
 import { startTestRoster, type TestRoster } from '../helpers/app.js';
 import { testMongoUri, uniqueDbName } from '../helpers/db.js';
 import { people, requestAwaitingApproval } from '../helpers/harness.js';
+import { asRunId } from '../helpers/ids.js';
 
 /*
  * An approval step's approvers are checked for delegations (out of office) before their cards go
@@ -27,7 +28,7 @@ describe('flow engine: the delegations of an approval step’s approvers', () =>
   it('are read once for a step waiting on several people', async () => {
     const from = started.length;
     const { runId } = await requestAwaitingApproval(roster.services, roster.org, people.grace, 'Delegation Reads');
-    const run = await roster.services.runs.get(runId);
+    const run = await roster.services.runs.get(asRunId(runId));
     expect(run?.status).toBe('waiting');
     expect(run!.waitingFor.length).toBeGreaterThan(1);
     const reads = started.slice(from).filter((e) => e.commandName === 'find' && e.command.find === 'delegations');

@@ -9,6 +9,7 @@ import { SHIPPED_CONFIG } from '../helpers/harness.js';
 import { silentLogger } from '../helpers/logger.js';
 import { projectRoot } from '../helpers/roster-process.js';
 import { browserAvailable, launchChromium } from '../helpers/browser.js';
+import { asAgentId } from '../helpers/ids.js';
 
 const LIAM = 'liam.oneill@brightwater.example'; // it-admin
 const MARCUS = 'marcus.johnson@brightwater.example'; // compliance
@@ -193,7 +194,7 @@ describe('GET /dashboard: signed, person-bound links', () => {
     }
     const guided = data.find((t) => t.guides.length > 0)!;
     expect(guided.guides.map((g) => g.kind)).toEqual(['baseline', 'watch', 'degraded']);
-    const agent = (await roster.services.agents.get(guided.agentId))!;
+    const agent = (await roster.services.agents.get(asAgentId(guided.agentId)))!;
     expect(guided.guides[0]!.value).toBe(agent.baseline!.accuracy);
     expect(guided.guides[1]!.value).toBeLessThan(guided.guides[0]!.value);
     expect(guided.guides[2]!.value).toBeLessThan(guided.guides[1]!.value);

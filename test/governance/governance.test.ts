@@ -8,6 +8,7 @@ import { startTestRoster, type TestRoster } from '../helpers/app.js';
 import { SHIPPED_CONFIG } from '../helpers/harness.js';
 import { silentLogger } from '../helpers/logger.js';
 import { commandsOf } from '../helpers/commands.js';
+import { asAgentId, asGrantId } from '../helpers/ids.js';
 
 const MARCUS = 'marcus.johnson@brightwater.example'; // compliance
 const ELENA = 'elena.rossi@brightwater.example'; // dpo
@@ -26,8 +27,8 @@ describe('governance views on the seeded demo (a planted PII gap and a biased ag
     const now = new Date();
     await services.grants.insertMany([
       {
-        id: 'agt_de00000000000004:crm:read:manual',
-        agentId: 'agt_de00000000000004',
+        id: asGrantId('agt_de00000000000004:crm:read:manual'),
+        agentId: asAgentId('agt_de00000000000004'),
         scope: 'crm:read',
         reason: 'granted outside Roster',
         requestedBy: 'maya.chen@brightwater.example',
@@ -62,16 +63,16 @@ describe('governance views on the seeded demo (a planted PII gap and a biased ag
   });
 
   it('the decision log shows the decisions behind the fairness finding, to its sponsor only', async () => {
-    const { entries } = await services.governance.decisions(PRIYA, 'agt_de00000000000003', { limit: 40 });
+    const { entries } = await services.governance.decisions(PRIYA, asAgentId('agt_de00000000000003'), { limit: 40 });
     expect(entries).toHaveLength(40);
     expect(new Set(entries.map((e) => e.segment))).toEqual(new Set(['north', 'south']));
     expect(entries[0]!.summary).toMatch(/^Answered a (north|south) customer's question/);
-    const failures = await services.governance.decisions(PRIYA, 'agt_de00000000000003', { outcome: 'failure', limit: 10 });
+    const failures = await services.governance.decisions(PRIYA, asAgentId('agt_de00000000000003'), { outcome: 'failure', limit: 10 });
     expect(failures.entries.every((e) => e.outcome === 'failure')).toBe(true);
   });
 
   it("a requester can read neither another agent's decisions nor the compliance report", async () => {
-    await expect(services.governance.decisions(DANIEL, 'agt_de00000000000003')).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(services.governance.decisions(DANIEL, asAgentId('agt_de00000000000003'))).rejects.toMatchObject({ code: 'forbidden' });
     await expect(services.governance.complianceReport(DANIEL)).rejects.toMatchObject({ code: 'forbidden' });
     await expect(services.governance.complianceReport(PRIYA)).rejects.toMatchObject({ code: 'forbidden' });
   });
@@ -98,7 +99,7 @@ describe('governance views on the seeded demo (a planted PII gap and a biased ag
     // A second click does not start a second review.
     const again = await chat.actions.click(marcus, 'gap_fix', pii.actions[0]!.value);
     expect(again.followUp?.data).toMatchObject({ title: 'The DPO review is already under way' });
-    const [run] = await services.runs.list({ agentId: 'agt_de00000000000004', flowId: 'dpo-review' });
+    const [run] = await services.runs.list({ agentId: asAgentId('agt_de00000000000004'), flowId: 'dpo-review' });
     expect(run!.waitingFor).toEqual([ELENA]);
     await commandsOf(services).decide(ELENA, { runId: run!.id, stepId: 'dpo-approval', decision: 'approve' });
     expect((await services.runs.get(run!.id))?.status).toBe('completed');
@@ -108,8 +109,8 @@ describe('governance views on the seeded demo (a planted PII gap and a biased ag
     const fairness = sections.find((s) => s.actions[0]?.value.gap === 'open-fairness-finding')!;
     const fix = await chat.actions.click(chat.person(ELENA)!, 'gap_fix', fairness.actions[0]!.value);
     expect(fix.followUp?.data).toMatchObject({ title: 'Retraining of Refund Triage requested' });
-    expect((await services.audit.export({ agentId: fairness.actions[0]!.value.agentId })).map((e) => e.action)).toContain(
-      'retraining.requested',
-    );
+    expect(
+      (await services.audit.export({ agentId: asAgentId(String(fairness.actions[0]!.value.agentId)) })).map((e) => e.action),
+    ).toContain('retraining.requested');
   });
 });

@@ -10,6 +10,7 @@ import { FakeSlack, type SlackCall } from './fake-slack.js';
 import { eventually, SHIPPED_CONFIG } from './harness.js';
 import { actionElements } from './slack-blocks.js';
 import { buttonClick, interaction, postSlack, slashCommand, viewSubmission } from './slack-requests.js';
+import { asAgentId } from './ids.js';
 
 /*
  * A person clicking cards on either platform through Roster's real endpoint: signed Slack
@@ -461,7 +462,7 @@ export function trailWith(
   line: (e: AuditEntry) => string = actionBy,
 ): Promise<string[]> {
   return eventually(async () => {
-    const trail = (await roster.services.audit.export({ agentId })).map(line);
+    const trail = (await roster.services.audit.export({ agentId: asAgentId(agentId) })).map(line);
     return wanted.every((w) => trail.includes(w)) && trail;
   });
 }

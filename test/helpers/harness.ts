@@ -18,6 +18,7 @@ import { openTestDb, type TestDb } from './db.js';
 import { RecordingNotifier } from './recording-notifier.js';
 import { projectRoot } from './roster-process.js';
 import { commandsOf } from './commands.js';
+import { asAgentId, asCheckInId, asGrantId, asRunId } from './ids.js';
 
 export const SHIPPED_CONFIG = path.join(projectRoot, 'config');
 export const SHIPPED_FLOWS = path.join(projectRoot, 'flows');
@@ -214,7 +215,7 @@ export function agentRecord(overrides: Partial<AgentRecord> = {}): AgentRecord {
     status: 'active',
     purpose: 'Drafts replies to customer tickets.',
     requestedBy: overrides.sponsors?.[0] ?? people.tom,
-    requestRunId: `run_${id}`,
+    requestRunId: asRunId(`run_${id}`),
     credentials: [],
     knowledgeNotes: [],
     complianceTags: [],
@@ -276,8 +277,8 @@ export async function degradedAgent(h: Pick<Harness, 'services'>, overrides: Par
 export function grantRecord(agentId: string, scope: string, overrides: Partial<GrantRecord> = {}): GrantRecord {
   const now = new Date();
   return {
-    id: `${agentId}:${scope}:manual`,
-    agentId,
+    id: asGrantId(`${agentId}:${scope}:manual`),
+    agentId: asAgentId(agentId),
     scope,
     reason: 'granted by hand',
     requestedBy: people.tom,
@@ -295,8 +296,8 @@ export function grantRecord(agentId: string, scope: string, overrides: Partial<G
 export function degradedCheckIn(id: string, agentId: string): CheckInRecord {
   const now = new Date().toISOString();
   return {
-    id,
-    agentId,
+    id: asCheckInId(id),
+    agentId: asAgentId(agentId),
     at: now,
     window: { baselineFrom: new Date(0).toISOString(), currentFrom: now, to: now },
     verdict: 'degraded',

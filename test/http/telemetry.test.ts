@@ -3,6 +3,7 @@ import type { IngestResult } from '../../src/core/telemetry.js';
 import { startTestRoster } from '../helpers/app.js';
 import { agentWithTelemetryKey } from '../helpers/harness.js';
 import { generateEvents } from '../helpers/synthetic-telemetry.js';
+import { asAgentId } from '../helpers/ids.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 const PLATFORM_KEY = 'platform-key-for-the-gateway-0123456789';
@@ -120,7 +121,7 @@ describe('POST /api/v1/telemetry', () => {
       `agentId: ${shadow} is not registered in Roster`,
     );
     await post(PLATFORM_KEY, { events: [{ ...body.events[0], eventId: 's2' }] });
-    const alerts = await roster.services.supervision.alertRepo.list({ agentId: shadow });
+    const alerts = await roster.services.supervision.alertRepo.list({ agentId: asAgentId(shadow) });
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({ kind: 'shadow', occurrences: 2 });
   });
@@ -154,7 +155,7 @@ describe('POST /api/v1/telemetry', () => {
       events: [{ eventId, agentId: shadow, time: new Date().toISOString(), taskType: 'x', outcome: 'success', latencyMs: 10, costUSD: 0 }],
     });
     await post(OTHER_PLATFORM_KEY, event('b1'));
-    const [alert] = await roster.services.supervision.alertRepo.list({ agentId: shadow });
+    const [alert] = await roster.services.supervision.alertRepo.list({ agentId: asAgentId(shadow) });
     const card = roster.services.supervision.cards.alert(alert!, 'liam.oneill@brightwater.example');
     expect(card.data).toMatchObject({ canBlock: true, canSuspend: false });
     const { loadOrgConfig } = await import('../../src/config/org-config.js');
@@ -166,7 +167,7 @@ describe('POST /api/v1/telemetry', () => {
     expect(after.data).toMatchObject({ status: 'resolved', canBlock: false });
     const res = await post(OTHER_PLATFORM_KEY, event('b2'));
     expect(((await res.json()) as { rejected: Array<{ reason: string }> }).rejected[0]!.reason).toBe(`agentId: ${shadow} is blocked by IT`);
-    expect(await roster.services.supervision.alertRepo.list({ agentId: shadow, status: ['open'] })).toEqual([]);
+    expect(await roster.services.supervision.alertRepo.list({ agentId: asAgentId(shadow), status: ['open'] })).toEqual([]);
   });
 });
 

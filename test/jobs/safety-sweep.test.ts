@@ -1,6 +1,7 @@
 import { safetySweep } from '../../src/jobs/safety-sweep.js';
 import { grantRecord, people, SHIPPED_FLOWS, startHarness, type Harness } from '../helpers/harness.js';
 import { activeAgent } from '../access/support.js';
+import { asGrantId } from '../helpers/ids.js';
 
 /*
  * One lost or failing timer never leaves work undone: the sweep finds grants past expiry still
@@ -19,7 +20,7 @@ describe('the safety sweep', () => {
     // An active grant 10 minutes past its expiry whose expiry job is gone.
     await services.grants.insertMany([
       grantRecord(agent.id, 'kb:read', {
-        id: 'grt_lost',
+        id: asGrantId('grt_lost'),
         reason: 'lost timer',
         startsAt: new Date(Date.now() - 3_600_000).toISOString(),
         expiresAt: past,
@@ -40,10 +41,10 @@ describe('the safety sweep', () => {
     // Not yet overdue beyond the grace: nothing is touched.
     const early = await safetySweep(services.sweep, 24 * 3_600_000);
     expect(early).toEqual({ grants: 0, runs: 0, alerts: 0 });
-    expect((await services.grants.get('grt_lost'))?.status).toBe('active');
+    expect((await services.grants.get(asGrantId('grt_lost')))?.status).toBe('active');
 
     expect(await safetySweep(services.sweep)).toEqual({ grants: 1, runs: 1, alerts: 1 });
-    expect((await services.grants.get('grt_lost'))?.status).toBe('expired');
+    expect((await services.grants.get(asGrantId('grt_lost')))?.status).toBe('expired');
     expect((await services.engine.get(run.id)).status).toBe('expired');
     expect((await services.supervision.alertRepo.get(alert.id))?.level).toBe(1);
     const caught = (await services.audit.export()).filter((e) => e.details.caughtBy === 'the safety sweep');

@@ -1,6 +1,7 @@
 import { createScheduler } from '../../src/jobs/scheduler.js';
 import { openTestDb, type TestDb } from '../helpers/db.js';
 import { silentLogger } from '../helpers/logger.js';
+import { asGrantId } from '../helpers/ids.js';
 
 describe('Agenda on the embedded database', () => {
   let db: TestDb;
@@ -184,7 +185,7 @@ describe('Agenda on the embedded database', () => {
       const expiresAt = new Date(Date.now() + 500);
       await services.grants.insertMany([
         grantRecord(agent.id, 'kb:read', {
-          id: 'grt_retry',
+          id: asGrantId('grt_retry'),
           reason: 'retry test',
           startsAt: new Date(Date.now() - 3_600_000).toISOString(),
           expiresAt: expiresAt.toISOString(),
@@ -209,7 +210,7 @@ describe('Agenda on the embedded database', () => {
       });
       await scheduler.agenda.schedule(expiresAt, GRANT_JOBS.expire, { grantId: 'grt_retry' });
 
-      await eventually(async () => (await services.grants.get('grt_retry'))?.status === 'expired', 30_000);
+      await eventually(async () => (await services.grants.get(asGrantId('grt_retry')))?.status === 'expired', 30_000);
       expect(faults).toBe(1);
       expect(failures).toEqual(['injected: grant store unavailable']);
       const job = await h.db.connection.collection('agendaJobs').findOne({ name: GRANT_JOBS.expire, 'data.grantId': 'grt_retry' });

@@ -2,6 +2,7 @@ import { newAgentId, sha256, type AgentRecord } from '../../src/core/agents.js';
 import { startTestRoster } from '../helpers/app.js';
 import { agentRecord, agentWithTelemetryKey, eventually, grantRecord, people } from '../helpers/harness.js';
 import { commandsOf } from '../helpers/commands.js';
+import { asGrantId } from '../helpers/ids.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 const MARCUS = 'marcus.johnson@brightwater.example'; // compliance
@@ -32,7 +33,12 @@ describe('retirement with a successor (embedded database, scheduler running, tel
     const { record: successor } = await agent('Ticket Bot v2', ['priya.raman@brightwater.example']);
     await services.grants.insertMany(
       ['kb:read', 'tickets:read'].map((scope) =>
-        grantRecord(old.id, scope, { id: `${old.id}:${scope}:default`, reason: 'default', approvedBy: [people.liam], source: 'default' }),
+        grantRecord(old.id, scope, {
+          id: asGrantId(`${old.id}:${scope}:default`),
+          reason: 'default',
+          approvedBy: [people.liam],
+          source: 'default',
+        }),
       ),
     );
     await services.retirement.addNote(people.tom, old.id, {

@@ -10,6 +10,7 @@ import { memoryLogger } from '../helpers/logger.js';
 import { buttonClick, directMessage, interaction, postSlack } from '../helpers/slack-requests.js';
 import { cardText, cardVerbs } from '../channels/teams/card-reading.js';
 import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
+import { asAgentId, asRunId } from '../helpers/ids.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 const org = loadOrgConfig(SHIPPED_CONFIG);
@@ -23,10 +24,11 @@ const waitingRun = (roster: Roster, requester: string, name: string) => requestA
 const approveClick = (userId: string, runId: string) =>
   interaction(buttonClick(userId, 'approval_approve', JSON.stringify({ runId, stepId: 'approvals' })));
 
-const decisionsOn = async (roster: Roster, runId: string) => (await roster.services.runs.get(runId))?.steps.approvals?.decisions ?? [];
+const decisionsOn = async (roster: Roster, runId: string) =>
+  (await roster.services.runs.get(asRunId(runId)))?.steps.approvals?.decisions ?? [];
 
 const approvalEntries = async (roster: Roster, agentId: string, email: string) =>
-  (await roster.services.audit.export({ agentId })).filter(
+  (await roster.services.audit.export({ agentId: asAgentId(agentId) })).filter(
     (e) => e.action === 'decision.approve' && e.actor.kind === 'person' && e.actor.email === email,
   );
 
@@ -228,7 +230,7 @@ describe('Teams: the invoke answers with the decision; the other cards are updat
 
     // After the answers: Aisha's card moves to 1 of 2, then to approved, never back.
     await eventually(() => settled(roster, runId), 30_000);
-    await eventually(async () => (await roster.services.runs.get(runId))?.status === 'completed', 30_000);
+    await eventually(async () => (await roster.services.runs.get(asRunId(runId)))?.status === 'completed', 30_000);
     await roster.services.outbox.idle();
     const aisha = connector
       .puts(approvers.aisha.conversationId)
@@ -239,7 +241,7 @@ describe('Teams: the invoke answers with the decision; the other cards are updat
     expect(cardVerbs(aisha.at(-1))).toEqual([]);
     const approvedAt = aisha.findIndex((c) => cardText(c).includes('**Approved**'));
     expect(aisha.slice(approvedAt).every((c) => cardVerbs(c).length === 0)).toBe(true);
-    expect((await roster.services.agents.get(agentId))?.status).toBe('active');
+    expect((await roster.services.agents.get(asAgentId(agentId)))?.status).toBe('active');
     expect(await roster.services.audit.verify()).toMatchObject({ ok: true });
   });
 });

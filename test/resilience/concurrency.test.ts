@@ -3,6 +3,7 @@ import { startTestRoster } from '../helpers/app.js';
 import { uniqueDbName } from '../helpers/db.js';
 import { eventually, FAST_FLOWS, passingEvaluation, people, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { commandsOf } from '../helpers/commands.js';
+import { asAgentId } from '../helpers/ids.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 
@@ -73,14 +74,14 @@ describe('concurrency', () => {
         const decisions = run.steps.approvals!.decisions!;
         expect(new Set(decisions.map((d) => d.by)).size).toBe(decisions.length);
         expect(decisions.map((d) => d.by)).toContain(NOAH);
-        expect((await roster.services.agents.get(agentId))?.status).toBe('active');
-        const trail = await roster.services.audit.export({ agentId });
+        expect((await roster.services.agents.get(asAgentId(agentId)))?.status).toBe('active');
+        const trail = await roster.services.audit.export({ agentId: asAgentId(agentId) });
         expect(trail.filter((e) => e.action === 'agent.onboarded')).toHaveLength(1);
         expect(trail.filter((e) => e.action === 'run.completed')).toHaveLength(1);
         expect(trail.filter((e) => e.action === 'credential.issued')).toHaveLength(1);
         expect(trail.filter((e) => e.action === 'decision.approve')).toHaveLength(decisions.length);
         const role = org.catalog.find((r) => r.id === ROLE)!;
-        expect(await roster.services.grants.listForAgent(agentId)).toHaveLength(role.defaultScopes.length);
+        expect(await roster.services.grants.listForAgent(asAgentId(agentId))).toHaveLength(role.defaultScopes.length);
       }
       expect(await roster.services.audit.verify()).toMatchObject({ ok: true });
     } finally {
@@ -104,8 +105,8 @@ describe('concurrency', () => {
       const active = await requestAndEvaluate(a, 'Twin Active');
       await commandsOf(a.services).decide(NOAH, { runId: active.runId, stepId: 'approvals', decision: 'approve' });
       await commandsOf(b.services).decide(people.liam, { runId: active.runId, stepId: 'approvals', decision: 'approve' });
-      await eventually(async () => (await a.services.agents.get(active.agentId))?.status === 'active');
-      const [grant] = await a.services.grants.listForAgent(active.agentId);
+      await eventually(async () => (await a.services.agents.get(asAgentId(active.agentId)))?.status === 'active');
+      const [grant] = await a.services.grants.listForAgent(asAgentId(active.agentId));
       expect(grant).toBeDefined();
 
       // Make the grant due, its expiry job and the sweep due now, on the shared database.
@@ -120,10 +121,10 @@ describe('concurrency', () => {
       await a.scheduler.agenda.schedule(past, 'grants.expire', { grantId: grant!.id });
 
       await eventually(
-        async () => (await a.services.grants.listForAgent(active.agentId)).find((g) => g.id === grant!.id)?.status === 'expired',
+        async () => (await a.services.grants.listForAgent(asAgentId(active.agentId))).find((g) => g.id === grant!.id)?.status === 'expired',
       );
       await eventually(async () =>
-        (await a.services.audit.export({ agentId: active.agentId })).some((e) => e.action === 'checkin.completed'),
+        (await a.services.audit.export({ agentId: asAgentId(active.agentId) })).some((e) => e.action === 'checkin.completed'),
       );
       for (const w of waiting) await eventually(async () => (await a.services.runs.get(w.runId))?.status === 'expired', 20_000);
       // Finished for good: both jobs recorded as completed, and neither is running or due again on
@@ -148,11 +149,11 @@ describe('concurrency', () => {
       expect(await a.db.connection.db!.collection('agendaJobs').countDocuments({ name: 'checkins.sweep' })).toBe(1);
       expect(completed['checkins.sweep']).toBe(1);
       expect(completed['grants.expire']).toBe(1);
-      const activeTrail = await a.services.audit.export({ agentId: active.agentId });
+      const activeTrail = await a.services.audit.export({ agentId: asAgentId(active.agentId) });
       expect(activeTrail.filter((e) => e.action === 'checkin.completed')).toHaveLength(1);
       expect(activeTrail.filter((e) => e.action === 'grant.expired' && e.details.scope === grant!.scope)).toHaveLength(1);
       for (const w of waiting) {
-        const trail = await a.services.audit.export({ agentId: w.agentId });
+        const trail = await a.services.audit.export({ agentId: asAgentId(w.agentId) });
         expect(trail.filter((e) => e.action === 'run.expired')).toHaveLength(1);
         expect(trail.filter((e) => e.action === 'agent.rejected')).toHaveLength(1);
       }

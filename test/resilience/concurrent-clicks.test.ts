@@ -3,6 +3,7 @@ import { DatabaseUnavailableError } from '../../src/store/database.js';
 import { slackTestRosterPerSuite } from '../helpers/app.js';
 import { eventually, people, requestAwaitingApproval, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { buttonClick, interaction } from '../helpers/slack-requests.js';
+import { asRunId } from '../helpers/ids.js';
 
 /*
  * Many approve clicks at once through Roster's real Bolt receiver (signed requests), the outbox
@@ -26,7 +27,7 @@ describe('concurrent approve clicks: none lost between the ack and the decision'
     (await requestAwaitingApproval(suite.roster.services, org, people.grace, `Click Storm ${i}`)).runId;
 
   const decidedByNoah = async (runIds: readonly string[]) => {
-    const runs = await Promise.all(runIds.map((id) => suite.roster.services.engine.get(id)));
+    const runs = await Promise.all(runIds.map((id) => suite.roster.services.engine.get(asRunId(id))));
     return runs.filter((r) => r.steps.approvals?.decisions?.some((d) => d.by === NOAH.email)).map((r) => r.id);
   };
   const toldNoah = (since: number) =>
@@ -36,7 +37,7 @@ describe('concurrent approve clicks: none lost between the ack and the decision'
     const runIds: string[] = [];
     for (let i = 0; i < CLICKS; i++) runIds.push(await waitingRequest(i));
     await eventually(async () => {
-      const runs = await Promise.all(runIds.map((id) => suite.roster.services.engine.get(id)));
+      const runs = await Promise.all(runIds.map((id) => suite.roster.services.engine.get(asRunId(id))));
       return runs.every((r) => r.status === 'waiting' && r.steps.approvals?.status === 'waiting');
     }, 60_000);
     await suite.roster.services.outbox.idle();

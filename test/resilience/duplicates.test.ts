@@ -9,6 +9,7 @@ import { memoryLogger } from '../helpers/logger.js';
 import { button, cardButtons } from '../channels/teams/card-reading.js';
 import { teamsUser } from '../channels/teams/teams-client.js';
 import { commandsOf } from '../helpers/commands.js';
+import { asRunId } from '../helpers/ids.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 const org = loadOrgConfig(SHIPPED_CONFIG);
@@ -84,7 +85,7 @@ describe('the same delivery five times has one effect', () => {
       );
       const seen = ignored();
       for (let n = 0; n < 5; n += 1) expect((await postSlack(roster.baseUrl, post, retryHeaders(n))).status).toBe(200);
-      await eventually(async () => (await roster.services.runs.get(runId))?.steps.approvals?.decisions?.length === 1);
+      await eventually(async () => (await roster.services.runs.get(asRunId(runId)))?.steps.approvals?.decisions?.length === 1);
       await eventually(() => ignored() - seen >= 4);
       // The decision's effects (its audit entry among them) are done once the run's outbox is empty.
       await eventually(
@@ -92,7 +93,7 @@ describe('the same delivery five times has one effect', () => {
           ((await roster.db.connection.db!.collection('flow_runs').findOne({ _id: runId as never }))?.outbox as unknown[] | undefined)
             ?.length === 0,
       );
-      const run = (await roster.services.runs.get(runId))!;
+      const run = (await roster.services.runs.get(asRunId(runId)))!;
       expect(run.steps.approvals?.decisions).toHaveLength(1);
       expect(run.status).toBe('waiting');
       const decisions = (await roster.services.audit.export({})).filter(

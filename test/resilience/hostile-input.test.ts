@@ -8,6 +8,7 @@ import { agentWithTelemetryKey, eventually, people, requestAwaitingApproval, SHI
 import { buttonClick, sign } from '../helpers/slack-requests.js';
 import { cardText } from '../channels/teams/card-reading.js';
 import { TeamsClient, teamsUser, type TeamsUser } from '../channels/teams/teams-client.js';
+import { asRunId } from '../helpers/ids.js';
 
 const org = loadOrgConfig(SHIPPED_CONFIG);
 const PLATFORM_KEY = 'platform-key-for-hostile-input-0123456789';
@@ -339,7 +340,7 @@ describe('hostile input (fast-check, seed ' + SEED + ')', () => {
   );
 
   it('operator injection where an id is expected never matches anything', async () => {
-    const before = (await roster.services.runs.get(waitingRun.runId))!;
+    const before = (await roster.services.runs.get(asRunId(waitingRun.runId)))!;
     const slackUser = { id: NOAH.id };
     // Each refused click is answered privately; once every click has its answer, its work is over.
     const repliesToNoah = () => slack.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === NOAH.id).length;
@@ -385,7 +386,7 @@ describe('hostile input (fast-check, seed ' + SEED + ')', () => {
     // Wait for the acknowledged Slack work to finish, then check nothing moved.
     await eventually(() => repliesToNoah() - repliesBefore >= slackClicks, 30_000);
     await roster.services.outbox.drain();
-    const after = (await roster.services.runs.get(waitingRun.runId))!;
+    const after = (await roster.services.runs.get(asRunId(waitingRun.runId)))!;
     expect(after.status).toBe('waiting');
     expect(after.steps.approvals?.decisions ?? []).toEqual(before.steps.approvals?.decisions ?? []);
     expect((await roster.services.audit.export({})).filter((e) => e.action.startsWith('decision.'))).toEqual([]);

@@ -11,6 +11,7 @@ import { testMongoUri, uniqueDbName } from '../helpers/db.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, eventually } from '../helpers/harness.js';
 import { spawnRoster, type RosterProcess } from '../helpers/roster-process.js';
+import { asAgentId, asAlertId, asGrantId } from '../helpers/ids.js';
 
 /*
  * A grant expiring and an alert escalating, each killed at every step between its new state being
@@ -132,7 +133,7 @@ describe('Roster killed between a timer-driven change and its effects', () => {
         const id = `grt_crash${k}`;
         await grants.insertMany([
           {
-            id,
+            id: asGrantId(id),
             agentId: agent.id,
             scope: 'kb:read',
             reason: `crash test ${k}`,
@@ -153,7 +154,7 @@ describe('Roster killed between a timer-driven change and its effects', () => {
         return doc?.status === 'expired' && (doc.outbox as unknown[] | undefined)?.length === 0;
       },
       async (link) => ({
-        status: (await grants.get(link.key))?.status,
+        status: (await grants.get(asGrantId(link.key)))?.status,
         audit: await auditCounts((e) => e.subject.id === link.key),
       }),
     );
@@ -172,9 +173,9 @@ describe('Roster killed between a timer-driven change and its effects', () => {
       async (k) => {
         const now = new Date();
         const alert: AlertRecord = {
-          id: `alr_crash${k}`,
+          id: asAlertId(`alr_crash${k}`),
           kind: 'dormant',
-          agentId: `agt_crash${k}`,
+          agentId: asAgentId(`agt_crash${k}`),
           severity: 'warning',
           status: 'open',
           summary: `Crash alert ${k} has been quiet`,
@@ -201,7 +202,7 @@ describe('Roster killed between a timer-driven change and its effects', () => {
         return doc?.level === 1 && (doc.outbox as unknown[] | undefined)?.length === 0;
       },
       async (link) => ({
-        level: (await alerts.get(link.key))?.level,
+        level: (await alerts.get(asAlertId(link.key)))?.level,
         audit: await auditCounts((e) => e.subject.id === link.key),
         pages: Object.fromEntries(PEOPLE.map((p) => [p.email, cardsTo(p.id, link.key)])),
         nextTimers: await db.collection('agendaJobs').countDocuments({ name: ALERT_TIMER_JOB, 'data.alertId': link.key, 'data.level': 1 }),

@@ -11,6 +11,7 @@ import { eventually } from '../helpers/harness.js';
 import { spawnRoster, type RosterProcess } from '../helpers/roster-process.js';
 import { approvalCardsTo, approveValueOf, requestAgentInSlack, submitPassingEvaluationInSlack } from '../helpers/slack-journeys.js';
 import { buttonClick, interaction, postSlack } from '../helpers/slack-requests.js';
+import { asAgentId, asRunId } from '../helpers/ids.js';
 
 /*
  * "Killed at each step between the transition stored and all its effects done": a chain of real
@@ -94,7 +95,7 @@ describe('Roster killed between a stored transition and its effects', () => {
   /** Everything a person sees of a request and the trail it leaves, to compare with the baseline. */
   async function outcome(subject: Subject) {
     const runs = createRunRepository(db);
-    const run = (await runs.get(subject.runId))!;
+    const run = (await runs.get(asRunId(subject.runId)))!;
     const cards: Record<string, number> = {};
     for (const p of PEOPLE) {
       cards[p.email] = slack.calls.filter(
@@ -107,12 +108,12 @@ describe('Roster killed between a stored transition and its effects', () => {
     const statusUpdatedToActive = slack.calls.some(
       (c) => c.method === 'chat.update' && c.args.channel === `D${GRACE.id.slice(1)}` && JSON.stringify(c.args).includes('Active'),
     );
-    const trail = (await createAuditLog(db).export({ agentId: subject.agentId })).map(
+    const trail = (await createAuditLog(db).export({ agentId: asAgentId(subject.agentId) })).map(
       (e) => `${e.action}${e.actor.kind === 'person' ? `:${e.actor.email}` : ''}`,
     );
     const counts: Record<string, number> = {};
     for (const t of trail) counts[t] = (counts[t] ?? 0) + 1;
-    const agent = await createAgentRepository(db).get(subject.agentId);
+    const agent = await createAgentRepository(db).get(asAgentId(subject.agentId));
     const timers = await db.collection('agendaJobs').countDocuments({ 'data.runId': subject.runId });
     return { status: run.status, agentStatus: agent?.status, cards, statusUpdatedToActive, counts, timers };
   }

@@ -5,6 +5,7 @@ import { activeAgent } from '../access/support.js';
 import { agentRecord, people, startHarness, type Harness } from '../helpers/harness.js';
 import { auditCount, crashing, crashPoint, recovered } from '../helpers/crash-point.js';
 import { commandsOf } from '../helpers/commands.js';
+import { asAgentId } from '../helpers/ids.js';
 
 /*
  * Records whose flow run starts after they are stored: a pending grant (access request,
@@ -28,7 +29,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-const runsOf = (agentId: string) => h.services.runs.list({ agentId });
+const runsOf = (agentId: string) => h.services.runs.list({ agentId: asAgentId(agentId) });
 /** Approval cards a person was sent for a run (each send counts; updates of one card do not). */
 const cardsFor = (person: string, runId: string) =>
   h.notifier.to(person, 'approval-request').filter((m) => m.card.data.runId === runId).length;

@@ -9,6 +9,7 @@ import { REVIEW_OPEN_EFFECT } from '../../src/core/access-review.js';
 import { createReviewCycleRepository } from '../../src/store/review-cycle-store.js';
 import { createEvalRepository } from '../../src/store/eval-store.js';
 import { commandsOf } from '../helpers/commands.js';
+import { asAgentId, asAlertId, asGrantId, asRunId } from '../helpers/ids.js';
 
 /*
  * State changes outside the flows (retirement, check-ins, grants decided by hand, keys, suspension,
@@ -39,8 +40,8 @@ const DAY = 86_400_000;
 async function storedGrant(id: string, agentId: string, days: number, overrides: Partial<GrantRecord> = {}): Promise<GrantRecord> {
   const now = new Date();
   const grant: GrantRecord = {
-    id,
-    agentId,
+    id: asGrantId(id),
+    agentId: asAgentId(agentId),
     scope: 'kb:read',
     reason: 'Answers from the handbook.',
     requestedBy: people.tom,
@@ -302,7 +303,7 @@ describe('agent key changes killed between the stored credentials and their audi
   it('an onboarding key: issued once, audited once, the key shown once and never stored in the outbox', async () => {
     const agent = agentRecord({ name: 'Key Issue Crash' });
     await h.services.agents.insert(agent);
-    const input = { agentId: agent.id, agentName: agent.name, requester: people.tom, sponsors: [people.tom], runId: 'run_keys' };
+    const input = { agentId: agent.id, agentName: agent.name, requester: people.tom, sponsors: [people.tom], runId: asRunId('run_keys') };
     crash.arm('credential.issued:0');
     await expect(h.services.agentKeys.issueOnboardingKey(input)).rejects.toThrow(/crashed/);
     const stored = JSON.stringify((await h.db.connection.db!.collection('agents').findOne({ _id: agent.id as never }))!.outbox);
@@ -320,9 +321,9 @@ describe('agent key changes killed between the stored credentials and their audi
   });
 
   it.each([
-    ['credential.rotated', (id: string) => h.services.agentKeys.rotateKey(people.tom, id)],
-    ['credential.reissued', (id: string) => h.services.agentKeys.reissueKey(people.tom, id)],
-    ['credential.revoked', (id: string) => h.services.agentKeys.revokeKeys(people.tom, id, 'Leaked in a log.')],
+    ['credential.rotated', (id: string) => h.services.agentKeys.rotateKey(people.tom, asAgentId(id))],
+    ['credential.reissued', (id: string) => h.services.agentKeys.reissueKey(people.tom, asAgentId(id))],
+    ['credential.revoked', (id: string) => h.services.agentKeys.revokeKeys(people.tom, asAgentId(id), 'Leaked in a log.')],
   ] as const)('%s: the credentials changed, audited once, no key in the outbox', async (action, change) => {
     const agent = agentRecord({ name: `Key Crash ${action}` });
     await h.services.agents.insert(agent);
@@ -331,7 +332,7 @@ describe('agent key changes killed between the stored credentials and their audi
       agentName: agent.name,
       requester: people.tom,
       sponsors: [people.tom],
-      runId: 'run_keys',
+      runId: asRunId('run_keys'),
     });
     const before = (await h.services.agents.get(agent.id))!.credentials;
     crash.arm(`${action}:0`);
@@ -378,7 +379,7 @@ describe('suspension and sponsorship changes killed between the stored change an
     const agent = agentRecord({ name: 'Assign Crash', sponsors: ['gone@brightwater.example'] });
     await h.services.agents.insert(agent);
     crash.arm('sponsorship.assigned:0');
-    await expect(h.services.leavers.assign(people.liam, agent.id, people.tom, 'alr_assign')).rejects.toThrow(/crashed/);
+    await expect(h.services.leavers.assign(people.liam, agent.id, people.tom, asAlertId('alr_assign'))).rejects.toThrow(/crashed/);
     expect((await h.services.agents.get(agent.id))!.sponsors).toEqual([people.tom]);
     const title = `You sponsor ${agent.name} now`;
     expect(notices(people.tom, title)).toBe(0);

@@ -13,6 +13,7 @@ import { buttonClick, interaction, postSlack, slashCommand } from '../helpers/sl
 import { button, cardText, cardVerbs } from '../channels/teams/card-reading.js';
 import { TeamsClient, teamsUser, type TeamsUser } from '../channels/teams/teams-client.js';
 import { commandsOf } from '../helpers/commands.js';
+import { asAgentId } from '../helpers/ids.js';
 
 /*
  * Agent keys through Roster's real doors: the Bot Connector refusing the one-time key at
@@ -79,12 +80,12 @@ describe('agent keys: the one-time key is refused by the Bot Connector at onboar
         .find((c) => cardVerbs(c).includes('sponsor_confirm')),
     );
     expect((await teams.execute(tom, 'sponsor_confirm', button(ask, 'sponsor_confirm').data!)).status).toBe(200);
-    await eventually(async () => (await roster.services.agents.get(agentId))?.sponsors.includes(people.tom));
+    await eventually(async () => (await roster.services.agents.get(asAgentId(agentId)))?.sponsors.includes(people.tom));
     await commandsOf(roster.services).submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
-    const run = (await roster.services.agents.get(agentId))!.requestRunId;
+    const run = (await roster.services.agents.get(asAgentId(agentId)))!.requestRunId;
     await commandsOf(roster.services).decide('noah.fischer@brightwater.example', { runId: run, stepId: 'approvals', decision: 'approve' });
     await commandsOf(roster.services).decide(people.liam, { runId: run, stepId: 'approvals', decision: 'approve' });
-    await eventually(async () => (await roster.services.agents.get(agentId))?.credentials.length === 1);
+    await eventually(async () => (await roster.services.agents.get(asAgentId(agentId)))?.credentials.length === 1);
 
     // The key went out once, to Grace's conversation, and Teams refused it with 403.
     const refused = connector.history.find((c) => c.conversationId === grace.conversationId && KEY.test(cardText(FakeConnector.card(c))));
@@ -104,7 +105,7 @@ describe('agent keys: the one-time key is refused by the Bot Connector at onboar
     expect(connector.posts(amara.conversationId).map((c) => cardText(FakeConnector.card(c)))).not.toContainEqual(
       expect.stringContaining('telemetry key was not delivered'),
     );
-    const trail = await roster.services.audit.export({ agentId });
+    const trail = await roster.services.audit.export({ agentId: asAgentId(agentId) });
     expect(trail.find((e) => e.action === 'credential.delivery-failed')?.details).toMatchObject({ recipient: people.grace });
     expect(JSON.stringify(trail)).not.toContain(oldKey);
     await eventually(() => logText().includes('the one-time telemetry key could not be delivered'));
@@ -126,13 +127,17 @@ describe('agent keys: the one-time key is refused by the Bot Connector at onboar
     const old = await telemetry(oldKey, 'k2');
     expect(old.status).toBe(401);
     expect(await old.json()).toMatchObject({ error: 'key_revoked' });
-    expect((await roster.services.supervision.alertRepo.list({ agentId, kind: 'retired-key' }))[0]).toMatchObject({ status: 'open' });
+    expect((await roster.services.supervision.alertRepo.list({ agentId: asAgentId(agentId), kind: 'retired-key' }))[0]).toMatchObject({
+      status: 'open',
+    });
 
     // A second click (the same card, or another sponsor's copy) issues nothing: the new key stays the only one.
     const again = await teams.execute(tom, 'agent_key_reissue', button(notice, 'agent_key_reissue').data!);
     expect(cardText(again.card)).toContain('already has a new key');
     expect((await telemetry(newKey, 'k3')).status).toBe(200);
-    const reissues = (await roster.services.audit.export({ agentId })).filter((e) => e.action === 'credential.reissued');
+    const reissues = (await roster.services.audit.export({ agentId: asAgentId(agentId) })).filter(
+      (e) => e.action === 'credential.reissued',
+    );
     expect(reissues).toHaveLength(1);
     expect(reissues[0]!.actor).toMatchObject({ email: people.tom });
     expect(logText()).not.toContain(newKey);
@@ -173,12 +178,12 @@ describe('agent keys: Slack refuses the one-time key at onboarding', () => {
     );
     const accept = actionElements(ask.args.blocks).find((e) => e.action_id === 'sponsor_confirm')!;
     expect((await postSlack(roster.baseUrl, interaction(buttonClick(PRIYA.id, 'sponsor_confirm', String(accept.value))))).status).toBe(200);
-    await eventually(async () => (await roster.services.agents.get(agentId))?.sponsors.includes(PRIYA.email));
+    await eventually(async () => (await roster.services.agents.get(asAgentId(agentId)))?.sponsors.includes(PRIYA.email));
     await commandsOf(roster.services).submitEvaluation(people.liam, agentId, passingEvaluation(org, 'kb-answerer'));
-    const run = (await roster.services.agents.get(agentId))!.requestRunId;
+    const run = (await roster.services.agents.get(asAgentId(agentId)))!.requestRunId;
     await commandsOf(roster.services).decide('noah.fischer@brightwater.example', { runId: run, stepId: 'approvals', decision: 'approve' });
     await commandsOf(roster.services).decide(people.liam, { runId: run, stepId: 'approvals', decision: 'approve' });
-    await eventually(async () => (await roster.services.agents.get(agentId))?.credentials.length === 1);
+    await eventually(async () => (await roster.services.agents.get(asAgentId(agentId)))?.credentials.length === 1);
 
     // The key went out once, to Grace, and Slack refused it; Priya (a sponsor) is told, with Issue a new key.
     const refused = slack.calls.find(
@@ -191,7 +196,7 @@ describe('agent keys: Slack refuses the one-time key at onboarding', () => {
       (a) => a.channel === PRIYA.id && actionElements(a.blocks).some((e) => e.action_id === 'agent_key_reissue'),
     );
     expect(JSON.stringify(notice.args.blocks)).toContain('telemetry key was not delivered');
-    const trail = await roster.services.audit.export({ agentId });
+    const trail = await roster.services.audit.export({ agentId: asAgentId(agentId) });
     expect(trail.find((e) => e.action === 'credential.delivery-failed')?.details).toMatchObject({ recipient: people.grace });
     expect(JSON.stringify(trail)).not.toContain(oldKey);
     expect(JSON.stringify(logged.lines())).not.toContain(oldKey);
@@ -212,7 +217,9 @@ describe('agent keys: Slack refuses the one-time key at onboarding', () => {
 
     expect((await postTelemetry(roster.baseUrl, newKey, 's1')).status).toBe(200);
     expect((await postTelemetry(roster.baseUrl, oldKey, 's2')).status).toBe(401);
-    const reissues = (await roster.services.audit.export({ agentId })).filter((e) => e.action === 'credential.reissued');
+    const reissues = (await roster.services.audit.export({ agentId: asAgentId(agentId) })).filter(
+      (e) => e.action === 'credential.reissued',
+    );
     expect(reissues).toHaveLength(1);
     expect(reissues[0]!.actor).toMatchObject({ email: PRIYA.email });
   }, 60_000);

@@ -7,6 +7,7 @@ import { createBoundaryChangeRepository } from '../../src/store/runtime-store.js
 import type { BoundaryChangeRecord } from '../../src/core/boundary-changes.js';
 import { openTestDb, type TestDb } from '../helpers/db.js';
 import { agentRecord, grantRecord } from '../helpers/harness.js';
+import { asAgentId } from '../helpers/ids.js';
 
 /*
  * The agent API remembers agents, their grants and boundary changes for a moment and forgets them
@@ -25,7 +26,7 @@ const BOUNDARY_WRITERS = ['insert', 'update'];
 /** A boundary change of an agent's action, as a sponsor asks for it. */
 const boundaryChange = (agentId: string, id: string, to: BoundaryChangeRecord['to'], createdAt: string): BoundaryChangeRecord => ({
   id,
-  agentId,
+  agentId: asAgentId(agentId),
   agentName: 'Told Agent',
   action: 'contracts.modify',
   actionTitle: 'Modify a contract',
@@ -157,6 +158,6 @@ describe('writes to agents, grants and boundary changes tell the access listener
       byId(await changes.approvedFor(agent.id)).map(({ id, action, to, createdAt }) => ({ id, action, to, createdAt })),
     );
     expect(read?.boundaries.map((b) => b.id).sort()).toEqual(['bch_read_1', 'bch_read_2']);
-    expect(await liveAccessReader(db.connection)('agt_ffffffffffffffff')).toBeUndefined();
+    expect(await liveAccessReader(db.connection)(asAgentId('agt_ffffffffffffffff'))).toBeUndefined();
   });
 });

@@ -2,6 +2,7 @@ import type { BoundaryChangeRecord } from '../../src/core/boundary-changes.js';
 import type { HandoffRecord } from '../../src/core/handoffs.js';
 import { createBoundaryChangeRepository, createHandoffRepository } from '../../src/store/runtime-store.js';
 import { openTestDb, type TestDb } from '../helpers/db.js';
+import { asAgentId } from '../helpers/ids.js';
 
 /*
  * Issue 15 item 9f: lists read from the runtime store are never silently cut. Open hand-offs are
@@ -15,7 +16,7 @@ const OTHER = 'someone.else@brightwater.example';
 function handoff(n: number, overrides: Partial<HandoffRecord>): HandoffRecord {
   return {
     id: `hof_${n.toString(16).padStart(24, '0')}`,
-    agentId: 'agt_screener',
+    agentId: asAgentId('agt_screener'),
     agentName: 'Screener',
     kind: 'candidate-review',
     queueId: 'recruiters',
@@ -76,7 +77,7 @@ describe('the runtime store reads whole lists', () => {
     await repo.ensureIndexes();
     const change = (n: number, action: string): BoundaryChangeRecord => ({
       id: `bch_${action}_${n}`,
-      agentId: 'agt_desk',
+      agentId: asAgentId('agt_desk'),
       agentName: 'Desk',
       action,
       actionTitle: action,
@@ -91,12 +92,12 @@ describe('the runtime store reads whole lists', () => {
     await inBatches([...Array.from({ length: 520 }, (_, n) => change(n, 'refund.issue')), change(1, 'contracts.modify')], (c) =>
       repo.insert(c),
     );
-    const history = await repo.forAction('agt_desk', 'refund.issue');
+    const history = await repo.forAction(asAgentId('agt_desk'), 'refund.issue');
     expect(history).toHaveLength(520);
     // The oldest, approved one is still there: the boundary in effect depends on it.
     expect(history[history.length - 1]).toMatchObject({ id: 'bch_refund.issue_0', status: 'approved' });
     expect(history[0]!.id).toBe('bch_refund.issue_519');
-    expect(await repo.forAction('agt_desk', 'contracts.modify')).toHaveLength(1);
+    expect(await repo.forAction(asAgentId('agt_desk'), 'contracts.modify')).toHaveLength(1);
   });
 
   it('pending boundary changes for an IT admin: every one asked by others, even under more than 50 newer ones of their own', async () => {
@@ -104,7 +105,7 @@ describe('the runtime store reads whole lists', () => {
     const LIAM = 'liam.oneill@brightwater.example';
     const pending = (n: number, requestedBy: string, status: BoundaryChangeRecord['status'] = 'pending'): BoundaryChangeRecord => ({
       id: `bch_pending_${n}`,
-      agentId: `agt_pending_${n}`,
+      agentId: asAgentId(`agt_pending_${n}`),
       agentName: `Desk ${n}`,
       action: 'refund.issue',
       actionTitle: 'Refund issue',

@@ -3,6 +3,7 @@ import type { DataOf } from '../../src/cards/view-models.js';
 import type { Person } from '../../src/config/schemas.js';
 import { agentRecord, errorOf, eventually, ownerlessAgent, people, startHarness, type Harness } from '../helpers/harness.js';
 import { generateEvents } from '../helpers/synthetic-telemetry.js';
+import { asAgentId, asAlertId } from '../helpers/ids.js';
 
 /*
  * The agent buttons of alert and check-in cards (issues 7, 8 and 10), through the chat layer
@@ -29,13 +30,15 @@ describe('agent buttons on alerts and check-ins', () => {
   const shadowAlert = (agentId: string) =>
     h.services.supervision.alerts.raise({
       kind: 'shadow',
-      agentId,
+      agentId: asAgentId(agentId),
       severity: 'critical',
       summary: `Telemetry arrived for ${agentId}, which is not registered in Roster.`,
       details: { agentName: 'Unregistered agent' },
     });
   const alertCard = (alertId: string, viewer: string) =>
-    h.services.supervision.alertRepo.get(alertId).then((a) => h.services.supervision.cards.alert(a!, viewer).data as DataOf<'alert'>);
+    h.services.supervision.alertRepo
+      .get(asAlertId(alertId))
+      .then((a) => h.services.supervision.cards.alert(a!, viewer).data as DataOf<'alert'>);
 
   it('Register: a responder picks a role, fills the request form, and the agent is requested under its own id', async () => {
     const alert = await shadowAlert('agt_5ade5ade5ade0007');
@@ -59,7 +62,7 @@ describe('agent buttons on alerts and check-ins', () => {
     });
     const values = {
       roleId: 'support-assistant',
-      registerAgentId: 'agt_5ade5ade5ade0007',
+      registerAgentId: asAgentId('agt_5ade5ade5ade0007'),
       agentName: 'Gateway Support Bot',
       purpose: 'Answers tier-1 tickets through the gateway.',
       businessUnit: 'customer-support',
@@ -71,7 +74,7 @@ describe('agent buttons on alerts and check-ins', () => {
     expect(result).toMatchObject({ ok: true, agentId: 'agt_5ade5ade5ade0007' });
     // Liam named Tom: Tom counts as its sponsor once he accepts (issue 15, item 3).
     await chat.actions.click(who(people.tom), 'sponsor_confirm', { agentId: 'agt_5ade5ade5ade0007' });
-    expect(await h.services.agents.get('agt_5ade5ade5ade0007')).toMatchObject({ status: 'requested', sponsors: [people.tom] });
+    expect(await h.services.agents.get(asAgentId('agt_5ade5ade5ade0007'))).toMatchObject({ status: 'requested', sponsors: [people.tom] });
     const after = (await h.services.supervision.alertRepo.get(alert.id))!;
     expect(after).toMatchObject({ status: 'acknowledged', details: { registrationBy: people.liam } });
     expect(after.details.registrationRunId).toMatch(/^run_/);
@@ -85,7 +88,7 @@ describe('agent buttons on alerts and check-ins', () => {
       code: 'invalid_input',
       userMessage: expect.stringContaining('already being registered'),
     });
-    expect(await h.services.runs.list({ agentId: 'agt_5ade5ade5ade0007' })).toHaveLength(1);
+    expect(await h.services.runs.list({ agentId: asAgentId('agt_5ade5ade5ade0007') })).toHaveLength(1);
   });
 
   it('Assign sponsor: the shadow agent gets a sponsor who may register it; an ownerless agent gets its sponsor back', async () => {

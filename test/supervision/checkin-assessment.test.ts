@@ -3,6 +3,7 @@ import { assessCheckIn, sumWindow, type WindowStats } from '../../src/core/check
 import { createTelemetryStore, type TelemetryStore } from '../../src/store/telemetry-store.js';
 import { openTestDb, type TestDb } from '../helpers/db.js';
 import { generateEvents, type Profile } from '../helpers/synthetic-telemetry.js';
+import { asAgentId } from '../helpers/ids.js';
 
 const DAY = 86_400_000;
 const END = new Date('2026-11-20T00:00:00Z');
@@ -21,7 +22,7 @@ describe('check-ins on synthetic telemetry (rollups in the embedded database)', 
   });
 
   async function review(profile: Profile, agentId: string) {
-    await store.ingest(generateEvents({ agentId, profile, days: 30, end: END, seed: agentId.length * 7 }));
+    await store.ingest(generateEvents({ agentId: asAgentId(agentId), profile, days: 30, end: END, seed: agentId.length * 7 }));
     const daily = await store.rollups(agentId, 'day', new Date(END.getTime() - 30 * DAY), END);
     expect(daily).toHaveLength(30);
     const baseline = sumWindow(daily.slice(9, 23), 14);
@@ -72,7 +73,7 @@ describe('check-ins on synthetic telemetry (rollups in the embedded database)', 
   });
 
   it('rollups count a retried batch once and keep check-in cost independent of raw volume', async () => {
-    const events = generateEvents({ agentId: 'agt_000000000000eeee', profile: 'healthy', days: 2, end: END, perDay: 50 });
+    const events = generateEvents({ agentId: asAgentId('agt_000000000000eeee'), profile: 'healthy', days: 2, end: END, perDay: 50 });
     expect(await store.ingest(events)).toEqual({ inserted: 100, duplicates: 0 });
     expect(await store.ingest(events.slice(0, 30))).toEqual({ inserted: 0, duplicates: 30 });
     const days = await store.rollups('agt_000000000000eeee', 'day', new Date(END.getTime() - 2 * DAY), END);
@@ -87,7 +88,7 @@ describe('dormancy reads one document per agent', () => {
     const db = await openTestDb();
     try {
       const store = createTelemetryStore(db.connection);
-      const agentId = 'agt_000000000000ffff';
+      const agentId = asAgentId('agt_000000000000ffff');
       const base = { agentId, taskType: 'x', outcome: 'success' as const, latencyMs: 10, costUSD: 0 };
       expect(await store.lastEventAt(agentId)).toBeUndefined();
       await store.ingest([{ ...base, eventId: 'b', time: new Date('2026-11-20T10:00:00Z') }]);

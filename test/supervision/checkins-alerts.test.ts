@@ -1,8 +1,10 @@
+import type { AlertId } from '../../src/core/ids.js';
 import { newAgentId, type AgentRecord } from '../../src/core/agents.js';
 import type { Supervision } from '../../src/services.js';
 import { agentRecord, eventually, people, startHarness, type Harness } from '../helpers/harness.js';
 import { generateEvents, type Profile } from '../helpers/synthetic-telemetry.js';
 import { commandsOf } from '../helpers/commands.js';
+import { asAgentId, asAlertId } from '../helpers/ids.js';
 
 const DAY = 86_400_000;
 const NOW = new Date(Date.UTC(2026, 10, 25, 6));
@@ -48,7 +50,7 @@ describe('check-ins and on-call alerts (embedded database, scheduler running)', 
     // This test is about raising: with minutes of 40 ms, level 1's renotify timers would page again
     // every 0.6 s, so on a loaded machine the count below was a race. The timers do not run here.
     await h.scheduler.stop();
-    const raise = (scope: string, id?: string) =>
+    const raise = (scope: string, id?: AlertId) =>
       sup.alerts.raise({
         kind: 'forbidden-repeated',
         agentId: agent.id,
@@ -58,9 +60,9 @@ describe('check-ins and on-call alerts (embedded database, scheduler running)', 
         notify: [people.tom],
         ...(id ? { id } : {}),
       });
-    const first = await raise('refund.issue', 'alr_00000000000000aa');
+    const first = await raise('refund.issue', asAlertId('alr_00000000000000aa'));
     // The same raise performed again (an outbox effect run twice): the same alert, not a second occurrence.
-    expect(await raise('refund.issue', 'alr_00000000000000aa')).toMatchObject({ id: first.id, occurrences: 1 });
+    expect(await raise('refund.issue', asAlertId('alr_00000000000000aa'))).toMatchObject({ id: first.id, occurrences: 1 });
     // Another attempt at the same action: the open alert counts it.
     expect(await raise('refund.issue')).toMatchObject({ id: first.id, occurrences: 2 });
     // Another action: its own alert.
@@ -145,7 +147,7 @@ describe('check-ins and on-call alerts (embedded database, scheduler running)', 
   it('an unacknowledged alert escalates from level 1 to level 2, and stops once acknowledged', async () => {
     const alert = await sup.alerts.raise({
       kind: 'error-spike',
-      agentId: 'agt_00000000000000aa',
+      agentId: asAgentId('agt_00000000000000aa'),
       severity: 'critical',
       summary: 'Failure rate jumped to 40%.',
     });
@@ -278,7 +280,7 @@ describe("a catalog role's own escalation policy", () => {
       await h.services.agents.insert(screener);
       await h.services.agents.insert(drafter);
       const raise = (agentId: string) =>
-        sup.alerts.raise({ kind: 'error-spike', agentId, severity: 'critical', summary: 'Failures jumped.' });
+        sup.alerts.raise({ kind: 'error-spike', agentId: asAgentId(agentId), severity: 'critical', summary: 'Failures jumped.' });
       const [fast, slow] = [await raise(screener.id), await raise(drafter.id)];
       expect(fast.rotation).toBe('fraud-oncall');
       expect(slow.rotation).toBe('ai-ops');

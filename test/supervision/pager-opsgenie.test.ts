@@ -1,5 +1,6 @@
 import { startTestRoster } from '../helpers/app.js';
 import { aiOpsPaging, FakePager } from '../helpers/fake-pager.js';
+import { asAgentId } from '../helpers/ids.js';
 
 const LIAM = 'liam.oneill@brightwater.example';
 const AISHA = 'aisha.khan@brightwater.example';
@@ -65,7 +66,7 @@ describe('Opsgenie: alerts are created, acknowledged and closed by alias, and it
     const alerts = roster.services.supervision.alerts;
     const alert = await alerts.raise({
       kind: 'error-spike',
-      agentId: 'agt_og_invoice',
+      agentId: asAgentId('agt_og_invoice'),
       severity: 'critical',
       summary: 'Invoice Matcher: 12 of its last 20 tasks failed (60% in the past hour).',
       details: { agentName: 'Invoice Matcher', platformKey: 'should-not-leave-roster' },
@@ -96,7 +97,12 @@ describe('Opsgenie: alerts are created, acknowledged and closed by alias, and it
     });
     expect(JSON.stringify(create!.body)).not.toContain('should-not-leave-roster');
     // Raised again while open: the open alert is updated, Opsgenie is not asked twice.
-    const again = await alerts.raise({ kind: 'error-spike', agentId: 'agt_og_invoice', severity: 'critical', summary: 'Still failing.' });
+    const again = await alerts.raise({
+      kind: 'error-spike',
+      agentId: asAgentId('agt_og_invoice'),
+      severity: 'critical',
+      summary: 'Still failing.',
+    });
     expect(again).toMatchObject({ id: alert.id, occurrences: 2 });
 
     await alerts.resolve(LIAM, alert.id);
@@ -112,7 +118,7 @@ describe('Opsgenie: alerts are created, acknowledged and closed by alias, and it
     const alerts = roster.services.supervision.alerts;
     const alert = await alerts.raise({
       kind: 'dormant',
-      agentId: 'agt_og_dormant',
+      agentId: asAgentId('agt_og_dormant'),
       severity: 'warning',
       summary: 'Old Reporter has sent no telemetry for 90 days but still holds access.',
       details: { agentName: 'Old Reporter' },
@@ -133,7 +139,9 @@ describe('Opsgenie: alerts are created, acknowledged and closed by alias, and it
       acknowledgedBy: AISHA,
       acknowledgedVia: 'opsgenie',
     });
-    const entry = (await roster.services.audit.export({ agentId: 'agt_og_dormant' })).find((e) => e.action === 'alert.acknowledged');
+    const entry = (await roster.services.audit.export({ agentId: asAgentId('agt_og_dormant') })).find(
+      (e) => e.action === 'alert.acknowledged',
+    );
     expect(entry?.actor).toEqual({ kind: 'system', name: 'Opsgenie' });
     expect(entry?.details).toMatchObject({ via: 'opsgenie', onBehalfOf: AISHA });
 
@@ -156,7 +164,12 @@ describe('Opsgenie: alerts are created, acknowledged and closed by alias, and it
 
   it('acknowledging again in Roster after an Opsgenie acknowledgement and a snooze is sent to Opsgenie', async () => {
     const alerts = roster.services.supervision.alerts;
-    const alert = await alerts.raise({ kind: 'ownerless', agentId: 'agt_og_ownerless', severity: 'warning', summary: 'No sponsor.' });
+    const alert = await alerts.raise({
+      kind: 'ownerless',
+      agentId: asAgentId('agt_og_ownerless'),
+      severity: 'warning',
+      summary: 'No sponsor.',
+    });
     const alias = `roster-${alert.id}`;
     await og.waitFor((c) => c.body.alias === alias);
     await post(roster.baseUrl, alertAction('Acknowledge', alias), { 'x-roster-webhook-secret': SHARED_SECRET });

@@ -1,6 +1,7 @@
 import { ForbiddenError } from '../../src/core/errors.js';
 import { eventually, FAST_FLOWS, people, startHarness, type Harness } from '../helpers/harness.js';
 import { goneReceiver, type ReceivedWebhook, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { asAgentId } from '../helpers/ids.js';
 
 /*
  * A receiver answering 410 Gone (the endpoint is no more), through the real services (embedded
@@ -32,7 +33,7 @@ describe('a webhook receiver answering 410 Gone', () => {
       harness.services.audit.append({
         actor: { kind: 'system', name: 'supervision' },
         action: 'alert.raised',
-        subject: { type: 'alert', id, agentId: 'agt_90ne90ne90ne0001' },
+        subject: { type: 'alert', id, agentId: asAgentId('agt_90ne90ne90ne0001') },
         details: { kind: 'error-spike', severity: 'warning', summary: `alert ${id}` },
       });
     await raise(h, 'alr_g1');

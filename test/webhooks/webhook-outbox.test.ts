@@ -1,6 +1,7 @@
 import { crashing, crashPoint, recovered } from '../helpers/crash-point.js';
 import { eventually, FAST_FLOWS, people, startHarness, type Harness } from '../helpers/harness.js';
 import { goneReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { asAgentId } from '../helpers/ids.js';
 
 /*
  * A subscription's disable (410 Gone), Retry and Re-enable store their audit entries in the
@@ -35,7 +36,7 @@ describe('webhook subscription changes killed between the change and its audit e
     await services.audit.append({
       actor: { kind: 'system', name: 'supervision' },
       action: 'alert.raised',
-      subject: { type: 'alert', id: 'alr_o1', agentId: 'agt_0u7b0x0u7b0x0001' },
+      subject: { type: 'alert', id: 'alr_o1', agentId: asAgentId('agt_0u7b0x0u7b0x0001') },
       details: { kind: 'error-spike', severity: 'warning', summary: 'alert alr_o1' },
     });
     await eventually(async () => (await services.webhookRepo.state('it-feed'))?.disabledAt !== undefined);

@@ -11,6 +11,7 @@ import { eventually, FAST_FLOWS, people, startHarness, type Harness } from '../h
 import { silentLogger } from '../helpers/logger.js';
 import { RecordingNotifier } from '../helpers/recording-notifier.js';
 import { newWebhookSecret, receiverWithSubscription, type ReceivedWebhook, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { asAgentId } from '../helpers/ids.js';
 
 /*
  * Two loose ends of signed webhooks (issue 18), through the real services and the embedded
@@ -27,7 +28,7 @@ const STATUS: Record<string, number> = { ...REFUSED, ...NOT_NOW };
 const alertEntry = (agentId: string, id: string) => ({
   actor: { kind: 'system' as const, name: 'supervision' },
   action: 'alert.raised',
-  subject: { type: 'alert', id, agentId },
+  subject: { type: 'alert', id, agentId: asAgentId(agentId) },
   details: { kind: 'error-spike', severity: 'warning', summary: `alert ${id}` },
 });
 

@@ -4,6 +4,7 @@ import { eventually, people } from '../helpers/harness.js';
 import { button, cardText } from '../channels/teams/card-reading.js';
 import { teamsUser } from '../channels/teams/teams-client.js';
 import { downReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { asAgentId } from '../helpers/ids.js';
 
 /*
  * The Slack journey of webhook-retry.e2e.test.ts, in Microsoft Teams: the whole Roster with the
@@ -41,7 +42,7 @@ describe('webhook deliveries failing for good: card and Retry from Teams', () =>
 
     const alert = await roster.services.supervision.alerts.raise({
       kind: 'error-spike',
-      agentId: 'agt_5ade5ade5ade0077',
+      agentId: asAgentId('agt_5ade5ade5ade0077'),
       severity: 'critical',
       summary: 'Failure rate <b>60 %</b> & rising.',
     });
@@ -104,7 +105,7 @@ describe('webhook deliveries failing for good: card and Retry from Teams', () =>
     receiver.respond = () => 410;
     await roster.services.supervision.alerts.raise({
       kind: 'error-spike',
-      agentId: 'agt_5ade5ade5ade0078',
+      agentId: asAgentId('agt_5ade5ade5ade0078'),
       severity: 'warning',
       summary: 'Latency doubled.',
     });

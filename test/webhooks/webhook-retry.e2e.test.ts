@@ -5,6 +5,7 @@ import { eventually, people } from '../helpers/harness.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { buttonClick, interaction, postSlack } from '../helpers/slack-requests.js';
 import { downReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { asAgentId } from '../helpers/ids.js';
 
 /*
  * A delivery that keeps failing past its retry window, end to end: the whole Roster with the
@@ -40,7 +41,7 @@ describe('webhook deliveries failing for good: card, metrics, Retry from Slack',
   it('tells the IT owner with a Retry card, counts it in /metrics, and Retry (IT admins only) delivers it', async () => {
     const alert = await roster.services.supervision.alerts.raise({
       kind: 'error-spike',
-      agentId: 'agt_5ade5ade5ade0042',
+      agentId: asAgentId('agt_5ade5ade5ade0042'),
       severity: 'critical',
       summary: 'Failure rate <b>60 %</b> & rising.',
     });
@@ -109,7 +110,7 @@ describe('webhook deliveries failing for good: card, metrics, Retry from Slack',
     receiver.respond = () => 410;
     await roster.services.supervision.alerts.raise({
       kind: 'error-spike',
-      agentId: 'agt_5ade5ade5ade0079',
+      agentId: asAgentId('agt_5ade5ade5ade0079'),
       severity: 'warning',
       summary: 'Latency doubled.',
     });

@@ -9,6 +9,7 @@ import {
   type ReceivedWebhook,
 } from '../helpers/webhook-receiver.js';
 import { commandsOf } from '../helpers/commands.js';
+import { asAgentId } from '../helpers/ids.js';
 
 /*
  * Signed webhooks through the real services (embedded database, Agenda running), received by a
@@ -85,7 +86,7 @@ describe('signed webhooks (embedded database, real scheduler, standardwebhooks +
     await commands.submitEvaluation(people.aisha, agentId, passingEvaluation(harness.org, 'hr-onboarding-assistant'));
     for (const approver of [people.sofia, people.liam, people.grace, people.elena])
       await commands.decide(approver, { runId: run.id, stepId: 'approvals', decision: 'approve' });
-    await harness.services.agentKeys.rotateKey(people.amara, agentId);
+    await harness.services.agentKeys.rotateKey(people.amara, asAgentId(agentId));
     const defaults = harness.org.catalog.find((r) => r.id === 'hr-onboarding-assistant')!.defaultScopes.length;
     const expected = [
       'agent.requested',
@@ -122,7 +123,7 @@ describe('signed webhooks (embedded database, real scheduler, standardwebhooks +
         (i % 2 ? harness : other).services.audit.append({
           actor: { kind: 'system', name: 'supervision' },
           action: 'alert.raised',
-          subject: { type: 'alert', id: `alr_rep${i}`, agentId: `agt_rep${i % 3}` },
+          subject: { type: 'alert', id: `alr_rep${i}`, agentId: asAgentId(`agt_rep${i % 3}`) },
           details: { kind: 'error-spike', severity: 'warning', summary: `alert ${i}` },
         }),
       );
@@ -151,7 +152,7 @@ describe('signed webhooks (embedded database, real scheduler, standardwebhooks +
     offsetMs = -30_000;
     const alert = await harness.services.supervision.alerts.raise({
       kind: 'error-spike',
-      agentId: 'agt_0badc0de0badc0de',
+      agentId: asAgentId('agt_0badc0de0badc0de'),
       severity: 'warning',
       summary: 'Failure rate 40 % over the last hour.',
     });
@@ -179,7 +180,7 @@ describe('signed webhooks (embedded database, real scheduler, standardwebhooks +
     const entry = (agentId: string, id: string) => ({
       actor: { kind: 'system' as const, name: 'supervision' },
       action: 'alert.raised',
-      subject: { type: 'alert', id, agentId },
+      subject: { type: 'alert', id, agentId: asAgentId(agentId) },
       details: { kind: 'error-spike', severity: 'warning', summary: `alert ${id}` },
     });
     const failOnce = new Set<string>();
@@ -232,7 +233,7 @@ describe('signed webhooks (embedded database, real scheduler, standardwebhooks +
     await harness.services.audit.append({
       actor: { kind: 'system', name: 'supervision' },
       action: 'alert.raised',
-      subject: { type: 'alert', id: 'alr_fresh', agentId: 'agt_fresh' },
+      subject: { type: 'alert', id: 'alr_fresh', agentId: asAgentId('agt_fresh') },
       details: { kind: 'error-spike', severity: 'warning', summary: 'a fresh alert' },
     });
     const got = await eventually(() => (receiver.accepted().length >= 1 ? receiver.accepted() : undefined));
@@ -287,7 +288,7 @@ describe('signed webhooks (embedded database, real scheduler, standardwebhooks +
       const entry = await harness.services.audit.append({
         actor: { kind: 'system', name: 'supervision' },
         action: 'alert.raised',
-        subject: { type: 'alert', id: `alr_lag${i}`, agentId: `agt_lag${i % 8}` },
+        subject: { type: 'alert', id: `alr_lag${i}`, agentId: asAgentId(`agt_lag${i % 8}`) },
         details: { kind: 'error-spike', severity: 'warning', summary: `alert ${i}` },
       });
       storedAt.set(eventIdOf(entry), Date.now());

@@ -12,6 +12,7 @@ import type { EvaluationFormValues, FindFormValues, RequestFormValues } from '..
 import type { FormActionId, FormInputs } from '../action-table.js';
 import { FROM_HOME_KEY } from './home.js';
 import { PROMPT_INPUTS, PROMPT_VERBS, type PromptInputName, type PromptVerb } from '../../cards/supervision-view-models.js';
+import { idOrUndefined } from '../../core/ids.js';
 
 /** One input's state as Slack sends it in `view.state.values[block][action]`. */
 const inputState = z
@@ -60,7 +61,7 @@ export function readRequestForm(values: StateValues, privateMetadata: string): R
   const meta = metadata(privateMetadata);
   return {
     roleId: meta.roleId ?? '',
-    ...(meta.registerAgentId ? { registerAgentId: meta.registerAgentId } : {}),
+    ...(idOrUndefined('AgentId', meta.registerAgentId) ? { registerAgentId: idOrUndefined('AgentId', meta.registerAgentId) } : {}),
     agentName: input(values, f.agentName.slack)?.value ?? '',
     purpose: input(values, f.purpose.slack)?.value ?? '',
     businessUnit: input(values, f.businessUnit.slack)?.selected_option?.value ?? '',
@@ -81,7 +82,7 @@ export function readEvaluationForm(values: StateValues, privateMetadata: string)
   const notes = input(values, f.notes.slack)?.value ?? undefined;
   return {
     runId: meta.runId,
-    agentId: meta.agentId ?? '',
+    agentId: idOrUndefined('AgentId', meta.agentId),
     accuracy: input(values, f.accuracy.slack)?.value ?? '',
     p95LatencyMs: input(values, f.p95LatencyMs.slack)?.value ?? '',
     costPerTaskUsd: input(values, f.costPerTaskUsd.slack)?.value ?? '',

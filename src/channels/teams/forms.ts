@@ -4,6 +4,7 @@ import type { EvaluationFormValues, FindFormValues, RequestFormValues } from '..
 import { PROMPT_INPUTS, PROMPT_VERBS, type PromptVerb } from '../../cards/supervision-view-models.js';
 import type { PromptValues } from '../chat-actions.js';
 import type { FormActionId } from '../action-table.js';
+import { idOrUndefined } from '../../core/ids.js';
 
 /*
  * Reading the forms of `Action.Execute` data. Teams sends the action's `data` merged with the
@@ -33,7 +34,7 @@ export function requestFormValues(data: Record<string, unknown>): RequestFormVal
     .map((s) => s.trim())
     .filter(Boolean);
   const values: RequestFormValues = { roleId: idOf(data, 'roleId') ?? '' };
-  const registerAgentId = idOf(data, 'registerAgentId');
+  const registerAgentId = idOrUndefined('AgentId', idOf(data, 'registerAgentId'));
   if (registerAgentId) values.registerAgentId = registerAgentId;
   const agentName = field('agentName');
   const purpose = field('purpose');
@@ -55,7 +56,7 @@ export function evaluationFormValues(data: Record<string, unknown>): EvaluationF
     .map((s) => s.trim())
     .filter((s) => /^\d{1,3}$/.test(s))
     .map(Number);
-  const values: EvaluationFormValues = { agentId: idOf(data, 'agentId') ?? '', roleFit: [...new Set(roleFit)] };
+  const values: EvaluationFormValues = { agentId: idOrUndefined('AgentId', idOf(data, 'agentId')), roleFit: [...new Set(roleFit)] };
   const runId = idOf(data, 'runId');
   const accuracy = field('accuracy');
   const p95LatencyMs = field('p95LatencyMs');

@@ -3,6 +3,7 @@ import type { CheckInRecord, CheckInRepository, CheckInService } from '../../cor
 import { NotFoundError } from '../../core/errors.js';
 import { assertMayDecideCheckIn } from '../../core/policies.js';
 import type { CommandHandler } from '../handler.js';
+import { idToLookUp } from '../../core/ids.js';
 
 /** What a check-in decision needs: the check-in, its agent, and the service that records the choice. */
 export interface DecideCheckInDeps {
@@ -17,7 +18,7 @@ export function decideCheckInHandler(
 ): CommandHandler<'checkin.decide', { record: CheckInRecord; agent: AgentRecord }, { record: CheckInRecord; agent: AgentRecord }> {
   return {
     load: async (_actor, { checkInId }) => {
-      const record = await deps.checkins.get(checkInId);
+      const record = await deps.checkins.get(idToLookUp('CheckInId', checkInId, 'the check-in'));
       if (!record) throw new NotFoundError('the check-in', checkInId);
       const agent = await deps.agents.get(record.agentId);
       if (!agent) throw new NotFoundError('the agent', record.agentId);

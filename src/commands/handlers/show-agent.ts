@@ -5,6 +5,7 @@ import { assertMaySeeAgent, maySeeAgent } from '../../core/policies.js';
 import type { FlowEngine } from '../../flows/engine.js';
 import type { FlowRun } from '../../flows/types.js';
 import type { CommandHandler } from '../handler.js';
+import { idOrUndefined } from '../../core/ids.js';
 
 /** One agent with its grants and the request that made it. */
 export interface AgentView {
@@ -47,7 +48,8 @@ export function showAgentHandler(deps: ShowAgentDeps): CommandHandler<'agent.sho
 
 /** By id, else by name in the person's business unit, else by name among the agents they may see. */
 async function findAgent(deps: ShowAgentDeps, actor: Person, key: string): Promise<AgentRecord> {
-  const byId = await deps.agents.get(key);
+  const wellFormed = idOrUndefined('AgentId', key);
+  const byId = wellFormed ? await deps.agents.get(wellFormed) : undefined;
   if (byId) return byId;
   if (key.startsWith('agt_')) throw new NotFoundError('the agent', key);
   const own = await deps.agents.findByName(actor.businessUnit, key);

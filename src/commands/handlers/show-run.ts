@@ -2,6 +2,7 @@ import type { FlowEngine } from '../../flows/engine.js';
 import type { FlowRun, RunRepository } from '../../flows/types.js';
 import { assertConcernedByRun, isConcernedByRun } from '../../core/policies.js';
 import type { CommandHandler } from '../handler.js';
+import { idToLookUp } from '../../core/ids.js';
 
 /** What showing a request needs: the run, and to whom its cards were sent. */
 export interface ShowRunDeps {
@@ -17,7 +18,7 @@ export interface ShowRunDeps {
 export function showRunHandler(deps: ShowRunDeps): CommandHandler<'run.show', { run: FlowRun; recipients: string[] }, FlowRun> {
   return {
     load: async (actor, { runId }) => {
-      const run = await deps.engine.get(runId);
+      const run = await deps.engine.get(idToLookUp('RunId', runId, 'the request'));
       // Who a card went to is read only when the run itself does not name the person (one read fewer per click).
       const recipients = isConcernedByRun(actor, run) ? [] : (await deps.runs.messages(run.id)).map((m) => m.person);
       return { run, recipients };

@@ -14,6 +14,7 @@ import { assertMayTypeInResults } from '../../core/policies.js';
 import type { FlowEngine } from '../../flows/engine.js';
 import type { FlowRun } from '../../flows/types.js';
 import type { CommandHandler } from '../handler.js';
+import { idToLookUp } from '../../core/ids.js';
 
 /** What typed-in results need: the catalog's thresholds, the agent, the engine's evaluation gate. */
 export interface SubmitEvaluationDeps {
@@ -31,7 +32,7 @@ export function submitEvaluationHandler(
 ): CommandHandler<'evaluation.submit', { agent: AgentRecord; role: CatalogRole }, { verdict: EvaluationVerdict; run: FlowRun }> {
   return {
     load: async (_actor, { agentId }) => {
-      const agent = await deps.agents.get(agentId);
+      const agent = await deps.agents.get(idToLookUp('AgentId', agentId, 'the agent'));
       if (!agent) throw new NotFoundError('the agent', agentId);
       const role = roleById(deps.org, agent.catalogRoleId);
       if (!role) throw new NotFoundError('the catalog role', agent.catalogRoleId);

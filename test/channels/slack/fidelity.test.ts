@@ -6,6 +6,7 @@ import { agentRecord, eventually } from '../../helpers/harness.js';
 import { actionElements } from '../../helpers/slack-blocks.js';
 import { requestAgentInSlack } from '../../helpers/slack-journeys.js';
 import { buttonClick, interaction, postSlack, slashCommand, viewSubmission } from '../../helpers/slack-requests.js';
+import { asAgentId } from '../../helpers/ids.js';
 
 /*
  * When a request reaches the evaluation gate, the sponsors are sent the evaluation form. A form is
@@ -120,7 +121,7 @@ describe('Slack fidelity: the evaluation form as a button, quoted names', () => 
   it('quoted agent names work in /roster commands: show "…"', async () => {
     await roster.services.agents.insert(
       agentRecord({
-        id: 'agt_quote0000slack1',
+        id: asAgentId('agt_quote0000slack1'),
         name: 'Refund Triage',
         catalogRoleId: 'kb-answerer',
         sponsors: [LIAM.email],

@@ -4,6 +4,7 @@ import { FakeSlack } from '../../helpers/fake-slack.js';
 import { eventually, people } from '../../helpers/harness.js';
 import { actionElements } from '../../helpers/slack-blocks.js';
 import { buttonClick, interaction, postSlack, viewSubmission } from '../../helpers/slack-requests.js';
+import { asAgentId } from '../../helpers/ids.js';
 
 /*
  * Slack waits three seconds for a modal submit's answer (Bolt answers 404 itself at 3001 ms, and
@@ -146,7 +147,7 @@ describe('a Slack modal submit that outlasts the acknowledgement budget', () => 
   it('a prompt whose next form comes too late for the acknowledgement points the person back to the button', async () => {
     await roster.services.supervision.alerts.raise({
       kind: 'shadow',
-      agentId: 'agt_5ade5ade5ade0b0d',
+      agentId: asAgentId('agt_5ade5ade5ade0b0d'),
       severity: 'critical',
       summary: 'Telemetry arrived for agt_5ade5ade5ade0b0d, which is not registered in Roster.',
       details: { agentName: 'Late Register' },
@@ -186,6 +187,6 @@ describe('a Slack modal submit that outlasts the acknowledgement budget', () => 
     });
     expect(JSON.stringify(pointer!.args.blocks)).toContain('Click the button again');
     expect(slack.calls.slice(from).filter((c) => c.method === 'views.update' || c.method === 'views.push')).toEqual([]);
-    expect(await roster.services.agents.get('agt_5ade5ade5ade0b0d')).toBeUndefined();
+    expect(await roster.services.agents.get(asAgentId('agt_5ade5ade5ade0b0d'))).toBeUndefined();
   });
 });

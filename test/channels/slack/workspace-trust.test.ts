@@ -5,6 +5,7 @@ import { FakeSlack } from '../../helpers/fake-slack.js';
 import { eventually, passingEvaluation, SHIPPED_CONFIG } from '../../helpers/harness.js';
 import { buttonClick, interaction, postSlack, sign, slashCommand } from '../../helpers/slack-requests.js';
 import { commandsOf } from '../../helpers/commands.js';
+import { asRunId } from '../../helpers/ids.js';
 
 const LIAM = { id: 'U04K7R3D9SW', email: 'liam.oneill@brightwater.example' }; // it-admin, engineering
 const NOAH = { id: 'U04J5M9C1RF', email: 'noah.fischer@brightwater.example' }; // approver:engineering
@@ -40,7 +41,7 @@ describe('Slack trusts only its own workspace', () => {
       passingEvaluation(loadOrgConfig(SHIPPED_CONFIG), 'kb-answerer'),
     );
     runId = run.id;
-    await eventually(async () => (await roster.services.runs.get(runId))?.status === 'waiting');
+    await eventually(async () => (await roster.services.runs.get(asRunId(runId)))?.status === 'waiting');
   });
   afterAll(async () => {
     await roster?.stop();
@@ -56,22 +57,22 @@ describe('Slack trusts only its own workspace', () => {
     });
   };
   /** The people still asked to decide: an approval by Noah takes him off the list. */
-  const waitingFor = async () => (await roster.services.runs.get(runId))?.waitingFor ?? [];
+  const waitingFor = async () => (await roster.services.runs.get(asRunId(runId)))?.waitingFor ?? [];
 
   it('refuses a click from another workspace, even with an approver’s Slack id', async () => {
-    const before = await roster.services.runs.get(runId);
+    const before = await roster.services.runs.get(asRunId(runId));
     expect((await postSlack(roster.baseUrl, approveClick('foreign', { team: 'TOTHER', userTeam: 'TOTHER' }))).status).toBe(200);
     const answer = await slack.waitForResponse('foreign');
     expect(JSON.stringify(answer.body)).toContain(REFUSAL);
     expect(answer.body.response_type).toBe('ephemeral');
-    expect(await roster.services.runs.get(runId)).toEqual(before);
+    expect(await roster.services.runs.get(asRunId(runId))).toEqual(before);
   });
 
   it('refuses a Slack Connect stranger in a shared channel of our workspace', async () => {
-    const before = await roster.services.runs.get(runId);
+    const before = await roster.services.runs.get(asRunId(runId));
     expect((await postSlack(roster.baseUrl, approveClick('stranger', { team: 'TBRIGHT', userTeam: 'TEXTERNAL' }))).status).toBe(200);
     expect(JSON.stringify((await slack.waitForResponse('stranger')).body)).toContain(REFUSAL);
-    expect(await roster.services.runs.get(runId)).toEqual(before);
+    expect(await roster.services.runs.get(asRunId(runId))).toEqual(before);
   });
 
   it('refuses a slash command from another workspace', async () => {

@@ -7,6 +7,7 @@ import { FakeConnector } from '../../helpers/fake-connector.js';
 import { eventually, people, requestAwaitingApproval, SHIPPED_CONFIG } from '../../helpers/harness.js';
 import { cardText, cardVerbs } from './card-reading.js';
 import { teamsUser } from './teams-client.js';
+import { asAgentId } from '../../helpers/ids.js';
 
 const org = loadOrgConfig(SHIPPED_CONFIG);
 const NOAH = 'noah.fischer@brightwater.example'; // approver:engineering
@@ -76,7 +77,7 @@ describe('Teams: the database commands of one approve click', () => {
     // What Noah, Aisha and the audit trail see.
     expect(cardText(answer.card)).toContain('Approved by **Noah Fischer**');
     expect(cardVerbs(answer.card)).toEqual([]);
-    const entries = (await roster.services.audit.export({ agentId: measured.agentId })).filter(
+    const entries = (await roster.services.audit.export({ agentId: asAgentId(measured.agentId) })).filter(
       (e) => e.action === 'decision.approve' && e.actor.kind === 'person' && e.actor.email === NOAH,
     );
     expect(entries).toHaveLength(1);

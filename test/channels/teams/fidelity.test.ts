@@ -5,6 +5,7 @@ import { agentRecord, eventually, passingEvaluation, people, SHIPPED_CONFIG } fr
 import { button, cardText, cardVerbs, inputIds } from './card-reading.js';
 import { teamsUser } from './teams-client.js';
 import { commandsOf } from '../../helpers/commands.js';
+import { asAgentId } from '../../helpers/ids.js';
 
 /*
  * Teams fidelity, through the Agents SDK fed activities as Teams sends them and a fake Bot
@@ -26,7 +27,7 @@ describe('Teams fidelity', () => {
     const { roster, connector, client } = t;
     await roster.services.agents.insert(
       agentRecord({
-        id: 'agt_acc0000form0001',
+        id: asAgentId('agt_acc0000form0001'),
         name: 'Form Helper',
         catalogRoleId: 'kb-answerer',
         sponsors: [NOAH],
@@ -57,7 +58,7 @@ describe('Teams fidelity', () => {
     expect(again.status).toBe(200);
     expect(cardVerbs(again.card)).toContain('access_request_submit');
     expect(cardText(again.card)).toContain('Say why the agent needs this access');
-    expect(await roster.services.grants.list({ agentIds: ['agt_acc0000form0001'] })).toEqual([]);
+    expect(await roster.services.grants.list({ agentIds: [asAgentId('agt_acc0000form0001')] })).toEqual([]);
 
     const sent = await client.execute(sponsor, 'access_request_submit', {
       ...button(form, 'access_request_submit').data,
@@ -67,7 +68,7 @@ describe('Teams fidelity', () => {
     });
     expect(sent.status).toBe(200);
     expect(cardText(sent.card)).not.toContain('no longer works');
-    const [grant] = await roster.services.grants.list({ agentIds: ['agt_acc0000form0001'] });
+    const [grant] = await roster.services.grants.list({ agentIds: [asAgentId('agt_acc0000form0001')] });
     expect(grant).toMatchObject({ agentId: 'agt_acc0000form0001', scope: targetId.slice(targetId.indexOf(':') + 1), requestedBy: NOAH });
   }, 60_000);
 
@@ -75,7 +76,7 @@ describe('Teams fidelity', () => {
     const { roster, connector, client } = t;
     await roster.services.agents.insert(
       agentRecord({
-        id: 'agt_quote0000name01',
+        id: asAgentId('agt_quote0000name01'),
         name: 'Refund Triage',
         catalogRoleId: 'kb-answerer',
         sponsors: [NOAH],

@@ -4,6 +4,7 @@ import { agentRecord, degradedCheckIn, eventually } from '../../helpers/harness.
 import { button, cardText, cardVerbs, inputIds } from './card-reading.js';
 import { teamsUser } from './teams-client.js';
 import { commandsOf } from '../../helpers/commands.js';
+import { asAgentId } from '../../helpers/ids.js';
 
 const NOAH = 'noah.fischer@brightwater.example'; // sponsor of the suspended agents
 const LIAM = 'liam.oneill@brightwater.example'; // it-admin
@@ -20,7 +21,7 @@ describe('Teams: Reactivate a suspended agent (typed and from the profile button
 
   const suspended = (id: string, name: string) =>
     agentRecord({
-      id,
+      id: asAgentId(id),
       name,
       catalogRoleId: 'kb-answerer',
       sponsors: [NOAH],
@@ -43,17 +44,17 @@ describe('Teams: Reactivate a suspended agent (typed and from the profile button
     expect((await client.message(outsider, 'reactivate agt_aaaa0000bbbb1111 it is fine')).status).toBe(200);
     const refused = connector.posts(outsider.conversationId).map((p) => cardText(FakeConnector.card(p)));
     expect(refused.join(' ')).not.toContain('Pager Helper');
-    expect(await roster.services.runs.list({ agentId: 'agt_aaaa0000bbbb1111', flowId: 'reactivation' })).toEqual([]);
+    expect(await roster.services.runs.list({ agentId: asAgentId('agt_aaaa0000bbbb1111'), flowId: 'reactivation' })).toEqual([]);
 
     expect((await client.message(sponsor, 'reactivate agt_aaaa0000bbbb1111 the retrieval index was rebuilt')).status).toBe(200);
-    const [run] = await roster.services.runs.list({ agentId: 'agt_aaaa0000bbbb1111', flowId: 'reactivation' });
+    const [run] = await roster.services.runs.list({ agentId: asAgentId('agt_aaaa0000bbbb1111'), flowId: 'reactivation' });
     expect(run?.context).toMatchObject({ restoreTo: 'active', lastCheckInVerdict: 'degraded' });
     expect(String(run?.context.justification)).toContain('DEGRADED');
     // Approvers read the finding in plain words, not its statistics.
     expect(String(run?.context.justification)).toContain(plain);
     await commandsOf(roster.services).decide(NOAH, { runId: run!.id, stepId: 'sponsor-approval', decision: 'approve' });
     await commandsOf(roster.services).decide(LIAM, { runId: run!.id, stepId: 'it-approval', decision: 'approve' });
-    await eventually(async () => (await roster.services.agents.get('agt_aaaa0000bbbb1111'))?.status === 'active');
+    await eventually(async () => (await roster.services.agents.get(asAgentId('agt_aaaa0000bbbb1111')))?.status === 'active');
   }, 60_000);
 
   it('the Reactivate button on the profile opens the reason prompt in place and starts the approvals', async () => {
@@ -73,8 +74,8 @@ describe('Teams: Reactivate a suspended agent (typed and from the profile button
     const submit = button(prompt.card, 'prompt_submit');
     const done = await client.execute(sponsor, 'prompt_submit', { ...submit.data, text: 'Upstream API fixed.' });
     expect(cardText(done.card)).toContain('Reactivation of Docs Helper requested');
-    const [run] = await roster.services.runs.list({ agentId: 'agt_cccc0000dddd2222', flowId: 'reactivation' });
+    const [run] = await roster.services.runs.list({ agentId: asAgentId('agt_cccc0000dddd2222'), flowId: 'reactivation' });
     expect(run).toMatchObject({ status: 'waiting', requester: NOAH });
-    expect((await roster.services.agents.get('agt_cccc0000dddd2222'))?.status).toBe('suspended');
+    expect((await roster.services.agents.get(asAgentId('agt_cccc0000dddd2222')))?.status).toBe('suspended');
   }, 60_000);
 });

@@ -6,6 +6,7 @@ import { passingEvaluation, people, SHIPPED_CONFIG } from '../../helpers/harness
 import { button, cardText, cardVerbs } from './card-reading.js';
 import { TENANT_ID, TeamsClient, teamsUser, type TeamsUser } from './teams-client.js';
 import { commandsOf } from '../../helpers/commands.js';
+import { asAgentId } from '../../helpers/ids.js';
 
 const noahEmail = 'noah.fischer@brightwater.example'; // approver:engineering
 
@@ -73,7 +74,7 @@ describe('Teams: refusals, repeats, strangers and errors', () => {
 
     const run = await roster.services.runs.get(runId);
     expect(run?.steps.approvals?.decisions?.map((d) => d.by)).toEqual([noahEmail]);
-    const decisions = (await roster.services.audit.export({ agentId })).filter((e) => e.action.startsWith('decision.'));
+    const decisions = (await roster.services.audit.export({ agentId: asAgentId(agentId) })).filter((e) => e.action.startsWith('decision.'));
     expect(decisions).toHaveLength(1);
   });
 
@@ -81,7 +82,7 @@ describe('Teams: refusals, repeats, strangers and errors', () => {
     const { runId, agentId } = await openRequest('Outsider Target');
     const { card } = approvalCardOf(users.noah, 'Outsider Target');
     const before = await roster.services.runs.get(runId);
-    const auditBefore = (await roster.services.audit.export({ agentId })).length;
+    const auditBefore = (await roster.services.audit.export({ agentId: asAgentId(agentId) })).length;
 
     // Amara (people-ops, no approver role) replays Noah's button.
     const refused = await client.execute(users.amara, 'approval_approve', button(card, 'approval_approve').data!);
@@ -94,8 +95,10 @@ describe('Teams: refusals, repeats, strangers and errors', () => {
     expect(cardText(own.card)).toMatch(/can't decide|your own request/i);
 
     expect(await roster.services.runs.get(runId)).toEqual(before);
-    expect((await roster.services.audit.export({ agentId })).filter((e) => e.action.startsWith('decision.'))).toEqual([]);
-    expect((await roster.services.audit.export({ agentId })).length).toBe(auditBefore);
+    expect((await roster.services.audit.export({ agentId: asAgentId(agentId) })).filter((e) => e.action.startsWith('decision.'))).toEqual(
+      [],
+    );
+    expect((await roster.services.audit.export({ agentId: asAgentId(agentId) })).length).toBe(auditBefore);
   });
 
   it('asks for a reason before a deny, then denies with it and tells the requester', async () => {
@@ -118,7 +121,7 @@ describe('Teams: refusals, repeats, strangers and errors', () => {
     await roster.services.outbox.idle();
     expect(cardText(denied.card)).toContain('**Denied** by Liam');
     expect(cardText(denied.card)).toContain('Use the existing help-desk bot instead.');
-    expect((await roster.services.agents.get(agentId))?.status).toBe('rejected');
+    expect((await roster.services.agents.get(asAgentId(agentId)))?.status).toBe('rejected');
     // Grace's status card was updated in place; Noah's approval card lost its buttons.
     expect(cardText(FakeConnector.card(connector.puts(users.grace.conversationId).at(-1)))).toContain('Denied');
     const noahNow = FakeConnector.card(connector.puts(users.noah.conversationId).at(-1));

@@ -11,6 +11,7 @@ import { eventually, passingEvaluation, people, SHIPPED_CONFIG } from '../../hel
 import { button, cardText, cardVerbs } from './card-reading.js';
 import { BOT, TENANT_ID, TeamsClient, teamsUser, type TeamsUser } from './teams-client.js';
 import { commandsOf } from '../../helpers/commands.js';
+import { asAgentId } from '../../helpers/ids.js';
 
 const priya = 'priya.raman@brightwater.example'; // approver:customer-support, on both platforms, prefers Slack
 const hiroshi = 'hiroshi.tanaka@brightwater.example'; // customer-support: the requester here
@@ -147,7 +148,7 @@ describe('Teams: a person present only in Teams', () => {
 
     // Liam approves in Slack (the Slack adapter runs the same command through the same bus).
     await commandsOf(roster.services).decide(people.liam, { runId: run.id, stepId: 'approvals', decision: 'approve' });
-    expect((await roster.services.agents.get(agentId))?.status).toBe('active');
+    expect((await roster.services.agents.get(asAgentId(agentId)))?.status).toBe('active');
 
     // Tom's Teams card was updated in place, and a refresh shows Liam's Slack decision too.
     const update = connector

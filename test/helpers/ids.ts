@@ -1,0 +1,18 @@
+import { trustedId, type AgentId, type AlertId, type CheckInId, type GrantId, type RunId } from '../../src/core/ids.js';
+
+/*
+ * Fixed ids for tests, branded without a check: a test names the ids it stores and looks up, as
+ * the store brands what it reads back. Edges parse ids (see src/core/ids.ts); tests of an edge
+ * send raw strings to it, never these.
+ */
+
+/** An agent id a test chose. */
+export const asAgentId = (id: string): AgentId => trustedId('AgentId', id);
+/** A run (request) id a test chose or read from a card. */
+export const asRunId = (id: string): RunId => trustedId('RunId', id);
+/** A grant id a test chose. */
+export const asGrantId = (id: string): GrantId => trustedId('GrantId', id);
+/** An alert id a test chose or read from a card. */
+export const asAlertId = (id: string): AlertId => trustedId('AlertId', id);
+/** A check-in id a test chose or read from a card. */
+export const asCheckInId = (id: string): CheckInId => trustedId('CheckInId', id);
