@@ -74,7 +74,7 @@ import {
   parseDelegationCommand,
   type DelegationChatCommand,
 } from './chat-delegation.js';
-import { parseAgentId, type AgentId, type RunId } from '../core/ids.js';
+import type { AgentId, RunId } from '../core/ids.js';
 
 /** A chat command as typed (`/roster <words>` in Slack, a plain message in Teams). */
 export type ChatCommand =
@@ -832,7 +832,9 @@ export class ChatService {
 
   /** Submits evaluation results; the verdict card explains each metric. */
   async submitEvaluation(person: Person, values: EvaluationFormValues): Promise<FormResult> {
-    const agentId = parseAgentId(values.agentId);
+    // The form's agent is its hidden data: one malformed or missing names no agent Roster knows.
+    const agentId = values.agentId;
+    if (!agentId) throw new RosterError('not_found', "This form names no agent Roster knows: open it again from the agent's card.");
     const agent = await this.services.agents.get(agentId);
     const role = agent ? roleById(this.org, agent.catalogRoleId) : undefined;
     const roleFitChecked = (values.roleFit ?? []).map((i) => role?.evaluation.roleFit[i]).filter((s): s is string => Boolean(s));
