@@ -125,10 +125,15 @@ function declared(id: CardAction, shows: readonly ResultSlot[], result: ActionRe
   return result;
 }
 
-/** Parses untrusted input with a schema whose every field falls back to absent: never throws. */
+/**
+ * Parses a form's values with a schema whose fields fall back to absent; a form that names ids
+ * (the deny form's run and step) refuses them missing or malformed as a button does.
+ */
 function read<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
   const parsed = schema.safeParse(raw);
-  return parsed.success ? parsed.data : schema.parse({});
+  if (parsed.success) return parsed.data;
+  const empty = schema.safeParse({});
+  return empty.success ? empty.data : readIds(schema, raw);
 }
 
 /**
@@ -437,7 +442,7 @@ const cards = {
       if (p.reason) return decide(ctx, person, { ...p, decision: 'deny', comment: p.reason });
       return {
         errors: { reason: DENY_REASON_NEEDED },
-        form: await ctx.chat.denyForm(person, p.runId ?? '', p.stepId ?? '', DENY_REASON_NEEDED),
+        form: await ctx.chat.denyForm(person, p.runId, p.stepId, DENY_REASON_NEEDED),
       };
     },
   }),
