@@ -358,7 +358,7 @@ const cards = {
     },
   }),
   [CARD_ACTIONS.evaluationOpen]: button({
-    payload: ids({ agentId: 'AgentId' }),
+    payload: z.object({ runId: idSchemaOf('RunId').optional(), agentId: idSchemaOf('AgentId') }),
     shows: ['form', 'answer'],
     run: async ({ chat }, person, { agentId }) => {
       const reply = await chat.evaluationForm(person, agentId);
