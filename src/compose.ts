@@ -31,12 +31,13 @@ import { RuntimeApprovals, RuntimeDecisions } from './core/runtime-approvals.js'
 import { BoundaryChanges } from './core/boundary-changes.js';
 import { Handoffs } from './core/handoffs.js';
 import { CommandBus, createHandlers } from './commands/index.js';
-import { RunPresenter } from './core/presenter.js';
+import { RunPresenter } from './views/run-presenter.js';
+import { grantCards } from './views/access-cards.js';
 import { findingInWords } from './core/checkin-assessment.js';
 import { CheckInService } from './core/checkin-service.js';
 import { AlertService } from './core/alerts.js';
 import { AlertPager, type PagerTransport, type ResolvedPager } from './core/pager.js';
-import { SupervisionCards, trendChartOf } from './core/supervision-cards.js';
+import { SupervisionCards, trendChartOf } from './views/supervision-cards.js';
 import { TelemetryAlerts } from './core/telemetry-alerts.js';
 import { Governance } from './core/governance.js';
 import { Sponsorships } from './core/sponsorships.js';
@@ -712,6 +713,7 @@ async function buildServices(s: ServiceSettings) {
     timers: grantTimers,
     claims: store.claims,
     outbox,
+    cards: grantCards(org),
     clock,
     settings: accessSettings,
   });

@@ -561,13 +561,22 @@ export type CardKind = keyof typeof cardDataSchemas;
 /** Every kind of card, in a stable order. */
 export const CARD_KINDS = Object.keys(cardDataSchemas) as CardKind[];
 
-/** The data of a kind of card. */
+/** The data of a kind of card, as rendered (every default filled in). */
 export type DataOf<K extends CardKind> = z.output<(typeof cardDataSchemas)[K]>;
 
+/**
+ * The data of a kind of card as a view builds it: fields with a default may be left out, since
+ * renderCard parses the data with the kind's schema (filling them in) before rendering.
+ */
+export type CardData<K extends CardKind> = z.input<(typeof cardDataSchemas)[K]>;
+
+/** A card of one kind: the kind and that kind's data. */
+export type CardOf<K extends CardKind> = { kind: K; data: CardData<K> };
+
 /** A card to render: its kind and that kind's data. */
-export type CardModel = { [K in CardKind]: { kind: K; data: DataOf<K> } }[CardKind];
+export type CardModel = { [K in CardKind]: CardOf<K> }[CardKind];
 
 /** Builds a {@link CardModel} with the data type checked against the kind. */
-export function cardModel<K extends CardKind>(kind: K, data: DataOf<K>): Extract<CardModel, { kind: K }> {
-  return { kind, data } as Extract<CardModel, { kind: K }>;
+export function cardModel<K extends CardKind>(kind: K, data: CardData<K>): CardOf<K> {
+  return { kind, data };
 }

@@ -1,7 +1,7 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, roleById, scopeById } from '../config/directory.js';
 import { cardModel, type CardModel } from '../cards/view-models.js';
-import { grantNotice } from '../core/access-cards.js';
+import { grantNotice } from '../views/access-cards.js';
 import { accessCap, grantableScopes, type AccessRequestResult } from '../core/access.js';
 import type { AgentRecord, GrantRecord } from '../core/agents.js';
 import type { AgentPicker } from '../core/agent-pickers.js';

@@ -55,7 +55,7 @@ import {
 } from '../core/agent-search.js';
 import { Sponsorships } from '../core/sponsorships.js';
 import { isAgentStatus, type AgentStatus } from '../core/lifecycle.js';
-import { evaluationFormBase } from '../core/presenter.js';
+import { evaluationFormBase } from '../views/run-presenter.js';
 import { displayDate, durationInWords } from '../core/time.js';
 import { keysManageable } from '../core/agent-keys.js';
 import { RateLimiter } from '../core/rate-limit.js';

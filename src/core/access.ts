@@ -11,7 +11,6 @@ import type { FlowEngine, RunStart } from '../flows/engine.js';
 import type { FlowRun, RunRepository, StepContext, StepRegistry } from '../flows/types.js';
 import type { Actor, AuditLog, AuditInput } from './audit.js';
 import type { AgentRecord, AgentRepository, GrantRecord, GrantRepository } from './agents.js';
-import { grantNotice } from './access-cards.js';
 import {
   ConflictError,
   DuplicateError,
@@ -24,7 +23,7 @@ import {
   ScopeForbiddenError,
   UnknownPersonError,
 } from './errors.js';
-import type { Notifier } from './notifications.js';
+import type { Notifier, OutgoingCard } from './notifications.js';
 import {
   assertMayConfirmBreakGlass,
   assertMayManageAccess,
@@ -177,8 +176,27 @@ export interface AccessDeps {
   claims: ClaimRepository;
   /** Where the effects of grant changes are stored and performed. */
   outbox: Outbox;
+  /** The cards that tell sponsors what happened to a grant (built by src/views/access-cards.ts). */
+  cards: GrantCards;
   clock?: () => Date;
   settings?: Partial<AccessSettings>;
+}
+
+/** The buttons a grant's card may offer; each shows only while the grant allows it. */
+export type GrantButton = 'extend' | 'let-expire' | 'revoke' | 'confirm';
+
+/** What a grant's card says about it. */
+export interface GrantWords {
+  level: 'info' | 'success' | 'warning' | 'error';
+  title: string;
+  text: string;
+  /** Set when the duration asked for was above the cap, saying so. */
+  capNote?: string;
+}
+
+/** Presenter port: the card about one grant. The core says what happened; the views decide how it looks. */
+export interface GrantCards {
+  notice(grant: GrantRecord, agent: Pick<AgentRecord, 'name'>, words: GrantWords, buttons?: GrantButton[]): OutgoingCard;
 }
 
 /** The holder kind of grants in the outbox. */
@@ -550,7 +568,7 @@ export class AccessCommands {
           .map((sponsor) =>
             outbox.effect(CHAT_SEND_EFFECT, {
               to: sponsor,
-              card: grantNotice(this.deps.org, { ...grant!, ...patch }, agent!, {
+              card: this.deps.cards.notice({ ...grant!, ...patch }, agent!, {
                 level: 'warning',
                 title: `${agent!.name} lost ${grant!.scope}`,
                 text: `${this.name(actor.email)} revoked ${agent!.name}'s access to ${grant!.scope}: ${why}`,
@@ -679,7 +697,7 @@ export class AccessCommands {
       ...(agent?.sponsors ?? []).map((sponsor) =>
         outbox.effect(CHAT_SEND_EFFECT, {
           to: sponsor,
-          card: grantNotice(this.deps.org, { ...grant, ...patch }, agent!, {
+          card: this.deps.cards.notice({ ...grant, ...patch }, agent!, {
             level: 'info',
             title: `${agent!.name}'s access to ${grant.scope} expired`,
             text: `The grant of ${grant.scope} to ${agent!.name} ended at ${grant.expiresAt}, as approved. Request it again with \`access ${agent!.name} ${grant.scope}\` if it is still needed.`,
@@ -753,8 +771,7 @@ export class AccessCommands {
       ...agent.sponsors.map((sponsor) =>
         outbox.effect(CHAT_SEND_EFFECT, {
           to: sponsor,
-          card: grantNotice(
-            this.deps.org,
+          card: this.deps.cards.notice(
             grant,
             agent,
             {
@@ -863,7 +880,7 @@ export class AccessCommands {
     if (!agent) return;
     for (const runId of await this.runsOf(grant)) {
       for (const m of await this.deps.runs.messages(runId, { kind: 'grant-notice' })) {
-        const card = grantNotice(this.deps.org, grant, agent, {
+        const card = this.deps.cards.notice(grant, agent, {
           level: grant.status === 'active' ? 'success' : 'info',
           title: `${agent.name}: ${grant.scope} — ${outcome}`,
           text: `${grant.reason}`,

@@ -4,7 +4,7 @@ import { AGENT_HOLDER, type AgentRecord } from '../../src/core/agents.js';
 import { AlertService } from '../../src/core/alerts.js';
 import type { AuditLog } from '../../src/core/audit.js';
 import { CheckInService, type CheckInRepository } from '../../src/core/checkin-service.js';
-import { SupervisionCards } from '../../src/core/supervision-cards.js';
+import { SupervisionCards } from '../../src/views/supervision-cards.js';
 import { ALERT_HOLDER } from '../../src/core/alerts.js';
 import { CHECKIN_HOLDER } from '../../src/core/checkin-service.js';
 import { Outbox, type QuietHours } from '../../src/core/outbox.js';

@@ -1,12 +1,13 @@
-import { PAGER_NAMES, type PagerProvider } from './pager.js';
+import { PAGER_NAMES, type PagerProvider } from '../core/pager.js';
 import type { OrgConfig } from '../config/schemas.js';
 import { findPersonByEmail, roleById } from '../config/directory.js';
-import type { AgentRecord } from './agents.js';
-import type { AlertPresenter, AlertRecord } from './alerts.js';
-import type { CheckInPresenter, CheckInRecord } from './checkin-service.js';
-import { findingInWords } from './checkin-assessment.js';
-import type { OutgoingCard } from './notifications.js';
-import { displayDate } from './time.js';
+import type { AgentRecord } from '../core/agents.js';
+import type { AlertPresenter, AlertRecord } from '../core/alerts.js';
+import type { CheckInPresenter, CheckInRecord } from '../core/checkin-service.js';
+import { findingInWords } from '../core/checkin-assessment.js';
+import type { CardOf } from '../cards/view-models.js';
+import { alertCard, checkInCard, noticeCard } from './card-builders.js';
+import { displayDate } from '../core/time.js';
 import {
   isAlertResponder,
   isDecisionReader,
@@ -14,10 +15,10 @@ import {
   mayDecideCheckIn,
   mayRegisterShadow,
   mayRetireFromAlert,
-} from './policies.js';
-import { sparkline } from './stats.js';
-import { accuracyGuides, accuracyTrend, chartAltText, type ChartLinks, type TrendChartData } from './trend-chart.js';
-import { idOrUndefined, type AgentId, type AlertId, type CheckInId } from './ids.js';
+} from '../core/policies.js';
+import { sparkline } from '../core/stats.js';
+import { accuracyGuides, accuracyTrend, chartAltText, type ChartLinks, type TrendChartData } from '../core/trend-chart.js';
+import { idOrUndefined, type AgentId, type AlertId, type CheckInId } from '../core/ids.js';
 
 const day = (iso: string) => displayDate(iso).split(',')[0]!;
 
@@ -89,90 +90,81 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
   }
 
   /** "Show the numbers" on a check-in (Slack): each finding's exact summary with its method, statistic and threshold. */
-  checkInNumbers(record: CheckInRecord, agent: AgentRecord): OutgoingCard {
+  checkInNumbers(record: CheckInRecord, agent: AgentRecord): CardOf<'notice'> {
     const lines = record.findings.map((f) => `• ${f.summary}\n   ${methodText(f.method, f.statistic, f.threshold)}`);
     const metrics = record.metrics.map((m) => `• ${m.metric}: ${m.baseline} → ${m.current}`);
-    return {
-      kind: 'notice',
-      data: {
-        level: 'info',
-        title: `The numbers behind ${agent.name}'s check-in`,
-        text: [
-          `${day(record.window.currentFrom)} – ${day(record.window.to)} against the baseline window from ${day(record.window.baselineFrom)}.`,
-          lines.length ? lines.join('\n') : 'No findings: every metric held.',
-          ...(metrics.length ? [`Metric · baseline → current\n${metrics.join('\n')}`] : []),
-        ].join('\n\n'),
-      },
-    };
+    return noticeCard({
+      level: 'info',
+      title: `The numbers behind ${agent.name}'s check-in`,
+      text: [
+        `${day(record.window.currentFrom)} – ${day(record.window.to)} against the baseline window from ${day(record.window.baselineFrom)}.`,
+        lines.length ? lines.join('\n') : 'No findings: every metric held.',
+        ...(metrics.length ? [`Metric · baseline → current\n${metrics.join('\n')}`] : []),
+      ].join('\n\n'),
+    });
   }
 
   /** "Show the numbers" on an alert (Slack): the statistics behind its summary. */
-  alertNumbers(alert: AlertRecord, agentName: string): OutgoingCard {
+  alertNumbers(alert: AlertRecord, agentName: string): CardOf<'notice'> {
     const details = alertDetails(alert.details.findings);
-    return {
-      kind: 'notice',
-      data: {
-        level: 'info',
-        title: `The numbers behind the ${alert.kind} alert for ${agentName}`,
-        text: details.length ? details.map((d) => `• ${d}`).join('\n') : alert.summary,
-      },
-    };
+    return noticeCard({
+      level: 'info',
+      title: `The numbers behind the ${alert.kind} alert for ${agentName}`,
+      text: details.length ? details.map((d) => `• ${d}`).join('\n') : alert.summary,
+    });
   }
 
-  checkIn(record: CheckInRecord, agent: AgentRecord, viewer: string): OutgoingCard {
+  checkIn(record: CheckInRecord, agent: AgentRecord, viewer: string): CardOf<'checkin'> {
     const person = findPersonByEmail(this.org, viewer);
     const canDecide = Boolean(person && mayDecideCheckIn(person, agent));
     const canNote = record.findings.length > 0 && Boolean(person && mayAddKnowledgeNote(this.org, person, agent));
     const canReadDecisions = record.findings.length > 0 && Boolean(person && isDecisionReader(person, agent.sponsors));
     const chart = accuracyChart(record.trendSeries);
     const image = this.chartImage(record.id, this.checkInChart(record, agent));
-    return {
-      kind: 'checkin',
-      data: {
-        checkInId: record.id,
-        agentId: agent.id,
-        agentName: agent.name,
-        roleTitle: roleById(this.org, agent.catalogRoleId)?.title ?? agent.catalogRoleId,
-        verdict: record.verdict,
-        recommendation: record.recommendation,
-        windowLabel: `${day(record.window.currentFrom)} – ${day(record.window.to)} against the ${Math.round((Date.parse(record.window.currentFrom) - Date.parse(record.window.baselineFrom)) / 86_400_000)} days before`,
-        statusLabel: agent.status,
-        metrics: record.metrics,
-        findings: record.findings.map((f) => ({
-          severity: f.severity,
-          plain: findingInWords(f),
-          summary: f.summary,
-          method: methodText(f.method, f.statistic, f.threshold),
-        })),
-        trend: record.trend,
-        ...(chart ? { chart } : {}),
-        ...image,
-        ...(record.measured
-          ? {
-              measuredLabel: `accuracy ${record.measured.accuracy.toFixed(3)} on ${record.measured.cases} cases, re-run ${day(record.measured.at)}${
-                record.measured.baseline
-                  ? ` (${record.measured.baseline.source === 'measured' ? 'admitted at' : 'recorded baseline'} ${record.measured.baseline.accuracy.toFixed(3)})`
-                  : ''
-              }`,
-            }
-          : {}),
-        ...(record.decision
-          ? {
-              decision: {
-                choice: record.decision.choice,
-                by: findPersonByEmail(this.org, record.decision.by)?.name ?? record.decision.by,
-                at: displayDate(record.decision.at),
-              },
-            }
-          : {}),
-        canDecide,
-        canNote,
-        canReadDecisions,
-      },
-    };
+    return checkInCard({
+      checkInId: record.id,
+      agentId: agent.id,
+      agentName: agent.name,
+      roleTitle: roleById(this.org, agent.catalogRoleId)?.title ?? agent.catalogRoleId,
+      verdict: record.verdict,
+      recommendation: record.recommendation,
+      windowLabel: `${day(record.window.currentFrom)} – ${day(record.window.to)} against the ${Math.round((Date.parse(record.window.currentFrom) - Date.parse(record.window.baselineFrom)) / 86_400_000)} days before`,
+      statusLabel: agent.status,
+      metrics: record.metrics,
+      findings: record.findings.map((f) => ({
+        severity: f.severity,
+        plain: findingInWords(f),
+        summary: f.summary,
+        method: methodText(f.method, f.statistic, f.threshold),
+      })),
+      trend: record.trend,
+      ...(chart ? { chart } : {}),
+      ...image,
+      ...(record.measured
+        ? {
+            measuredLabel: `accuracy ${record.measured.accuracy.toFixed(3)} on ${record.measured.cases} cases, re-run ${day(record.measured.at)}${
+              record.measured.baseline
+                ? ` (${record.measured.baseline.source === 'measured' ? 'admitted at' : 'recorded baseline'} ${record.measured.baseline.accuracy.toFixed(3)})`
+                : ''
+            }`,
+          }
+        : {}),
+      ...(record.decision
+        ? {
+            decision: {
+              choice: record.decision.choice,
+              by: findPersonByEmail(this.org, record.decision.by)?.name ?? record.decision.by,
+              at: displayDate(record.decision.at),
+            },
+          }
+        : {}),
+      canDecide,
+      canNote,
+      canReadDecisions,
+    });
   }
 
-  alert(alert: AlertRecord, viewer: string): OutgoingCard {
+  alert(alert: AlertRecord, viewer: string): CardOf<'alert'> {
     const levels = this.org.rotations.find((r) => r.id === alert.rotation)?.levels ?? [];
     const paged = (levels[alert.level] ?? []).map((e) => findPersonByEmail(this.org, e)?.name ?? e);
     const person = findPersonByEmail(this.org, viewer);
@@ -210,36 +202,33 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
     if (registered && responder) agentActions.push('alert_note');
     if (registered && reader) agentActions.push('alert_decisions');
     if (open && registered && person && mayRetireFromAlert(person)) agentActions.push('alert_retire');
-    return {
-      kind: 'alert',
-      data: {
-        alertId: alert.id,
-        agentId: alert.agentId,
-        agentName:
-          typeof alert.details.agentName === 'string'
-            ? alert.details.agentName
-            : alert.kind === 'shadow'
-              ? 'Unregistered agent'
-              : alert.agentId,
-        kind: alert.kind,
-        severity: alert.severity,
-        status: alert.status,
-        summary: alert.summary,
-        details: alertDetails(alert.details.findings).slice(0, 10),
-        ...(trendChart ? { chart: trendChart } : {}),
-        // The words need no agent: the image, drawn when fetched, adds its baseline and thresholds.
-        ...this.chartImage(alert.id, this.alertChart(alert, undefined)),
-        trend: sparkline(trend.map((p) => p.accuracy)),
-        levelLabel: `Level ${alert.level + 1} of ${levels.length}${alert.loops ? ` (round ${alert.loops + 1})` : ''} · ${paged.join(', ') || 'nobody'}`,
-        raisedAt: displayDate(alert.createdAt),
-        ...(alert.occurrences > 1 ? { occurrencesLabel: `seen ${alert.occurrences} times` } : {}),
-        ...(stateLabel ? { stateLabel } : {}),
-        canRespond: responder && (alert.status === 'open' || alert.status === 'snoozed'),
-        canSuspend: alert.kind !== 'shadow' && alert.kind !== 'retired-key',
-        canBlock: responder && alert.kind === 'shadow' && alert.status !== 'resolved',
-        agentActions,
-      },
-    };
+    return alertCard({
+      alertId: alert.id,
+      agentId: alert.agentId,
+      agentName:
+        typeof alert.details.agentName === 'string'
+          ? alert.details.agentName
+          : alert.kind === 'shadow'
+            ? 'Unregistered agent'
+            : alert.agentId,
+      kind: alert.kind,
+      severity: alert.severity,
+      status: alert.status,
+      summary: alert.summary,
+      details: alertDetails(alert.details.findings).slice(0, 10),
+      ...(trendChart ? { chart: trendChart } : {}),
+      // The words need no agent: the image, drawn when fetched, adds its baseline and thresholds.
+      ...this.chartImage(alert.id, this.alertChart(alert, undefined)),
+      trend: sparkline(trend.map((p) => p.accuracy)),
+      levelLabel: `Level ${alert.level + 1} of ${levels.length}${alert.loops ? ` (round ${alert.loops + 1})` : ''} · ${paged.join(', ') || 'nobody'}`,
+      raisedAt: displayDate(alert.createdAt),
+      ...(alert.occurrences > 1 ? { occurrencesLabel: `seen ${alert.occurrences} times` } : {}),
+      ...(stateLabel ? { stateLabel } : {}),
+      canRespond: responder && (alert.status === 'open' || alert.status === 'snoozed'),
+      canSuspend: alert.kind !== 'shadow' && alert.kind !== 'retired-key',
+      canBlock: responder && alert.kind === 'shadow' && alert.status !== 'resolved',
+      agentActions,
+    });
   }
 }
 

@@ -1,14 +1,14 @@
 import type { CatalogRole, OrgConfig } from '../config/schemas.js';
 import { businessUnitById, findPersonByEmail, roleById } from '../config/directory.js';
-import type { CardModel, PersonRef, StepState as CardStepState } from '../cards/view-models.js';
+import type { CardOf, PersonRef, StepState as CardStepState } from '../cards/view-models.js';
 import type { FlowDefinition } from '../flows/schema.js';
 import type { FlowPresenter, FlowRun } from '../flows/types.js';
-import type { AgentRequestContext } from './agent-request.js';
+import type { AgentRequestContext } from '../core/agent-request.js';
+import type { RuntimeRunContext } from '../core/runtime-approvals.js';
+import { offersCancel } from '../core/requests.js';
+import { displayDate } from '../core/time.js';
 import { accessNotifyCard } from './access-cards.js';
-import type { RuntimeRunContext } from './runtime-approvals.js';
-import type { OutgoingCard } from './notifications.js';
-import { offersCancel } from './requests.js';
-import { displayDate } from './time.js';
+import { approvalRequestCard, evaluationFormCard, noticeCard, requestStatusCard } from './card-builders.js';
 
 /** What a completed run means, per flow, for the requester's status card. */
 const COMPLETED_LABELS: Record<string, string> = {
@@ -60,7 +60,7 @@ export class RunPresenter implements FlowPresenter {
     return p ? { name: p.name, ...(p.slackUserId ? { slackUserId: p.slackUserId } : {}) } : { name: email };
   }
 
-  status(run: FlowRun): OutgoingCard {
+  status(run: FlowRun): CardOf<'request-status'> {
     const c = run.context as AgentRequestContext;
     const flow = this.flows.get(run.flowId);
     const steps = (flow?.steps ?? []).map((step, i) => {
@@ -73,34 +73,31 @@ export class RunPresenter implements FlowPresenter {
       else if (i === run.current && run.status !== 'completed') cardState = 'current';
       return { name: step.title ?? step.id, state: cardState, ...(state?.reason ? { detail: state.reason } : {}) };
     });
-    return card({
-      kind: 'request-status',
-      data: {
-        runId: run.id,
-        agentName: c.agentName ?? run.subject.id,
-        roleTitle: c.roleTitle ?? run.flowId,
-        statusLabel: this.statusLabel(run),
-        tone: run.status === 'completed' ? 'success' : run.status === 'running' || run.status === 'waiting' ? 'waiting' : 'failure',
-        requestedBy: this.person(run.requester),
-        requestedAt: displayDate(run.createdAt),
-        steps,
-        decisions: this.decisions(run),
-        actions: [
-          ...(this.evaluationFormOpen(run)
-            ? [
-                {
-                  action: 'evaluation_open' as const,
-                  label: 'Enter evaluation results',
-                  style: 'primary' as const,
-                  value: { runId: run.id, agentId: c.agentId },
-                },
-              ]
-            : []),
-          ...(offersCancel(run)
-            ? [{ action: 'request_cancel' as const, label: 'Cancel request', style: 'danger' as const, value: { runId: run.id } }]
-            : []),
-        ],
-      },
+    return requestStatusCard({
+      runId: run.id,
+      agentName: c.agentName ?? run.subject.id,
+      roleTitle: c.roleTitle ?? run.flowId,
+      statusLabel: this.statusLabel(run),
+      tone: run.status === 'completed' ? 'success' : run.status === 'running' || run.status === 'waiting' ? 'waiting' : 'failure',
+      requestedBy: this.person(run.requester),
+      requestedAt: displayDate(run.createdAt),
+      steps,
+      decisions: this.decisions(run),
+      actions: [
+        ...(this.evaluationFormOpen(run)
+          ? [
+              {
+                action: 'evaluation_open' as const,
+                label: 'Enter evaluation results',
+                style: 'primary' as const,
+                value: { runId: run.id, agentId: c.agentId },
+              },
+            ]
+          : []),
+        ...(offersCancel(run)
+          ? [{ action: 'request_cancel' as const, label: 'Cancel request', style: 'danger' as const, value: { runId: run.id } }]
+          : []),
+      ],
     });
   }
 
@@ -115,7 +112,7 @@ export class RunPresenter implements FlowPresenter {
     return Boolean(c.agentId) && Boolean(roleById(this.org, c.roleId)) && !this.measuredRoles.has(c.roleId);
   }
 
-  approval(run: FlowRun, stepId: string, viewer: string): OutgoingCard {
+  approval(run: FlowRun, stepId: string, viewer: string): CardOf<'approval-request'> {
     const c = run.context as AgentRequestContext;
     const step = this.flows.get(run.flowId)?.steps.find((s) => s.id === stepId);
     const state = run.steps[stepId];
@@ -142,138 +139,118 @@ export class RunPresenter implements FlowPresenter {
     const lastGate = Object.values(run.steps)
       .flatMap((s) => s.attempts ?? [])
       .at(-1);
-    return card({
-      kind: 'approval-request',
-      data: {
-        state: approvalState,
-        runId: run.id,
-        stepId,
-        stepName: step?.title ?? stepId,
-        canDecide,
-        ...(pending ? { headline: this.approvalHeadline(run, canDecide, groups) } : {}),
-        ...(!canDecide && pending ? { cannotDecideReason: this.cannotDecideReason(run, viewer, decided) } : {}),
-        progressLabel: `${approvals} of ${groups.length} approvals`,
-        agentName: c.agentName,
-        roleTitle: c.roleTitle,
-        riskTier: (c.riskTier as 'low' | 'medium' | 'high') ?? 'low',
-        businessUnit: businessUnitById(this.org, c.businessUnit)?.name ?? c.businessUnit,
-        requester: this.person(run.requester),
-        sponsors: (c.sponsors ?? []).map((s) => this.person(s)),
-        ...(run.flowId === 'runtime-approval' ? {} : { purpose: c.purpose, justification: c.justification || '—' }),
-        ...(lastGate
-          ? {
-              evaluation: {
-                passed: lastGate.passed,
-                summary: lastGate.summary,
-                source: lastGate.source ?? ('self-reported' as const),
-              },
-            }
+    return approvalRequestCard({
+      state: approvalState,
+      runId: run.id,
+      stepId,
+      stepName: step?.title ?? stepId,
+      canDecide,
+      ...(pending ? { headline: this.approvalHeadline(run, canDecide, groups) } : {}),
+      ...(!canDecide && pending ? { cannotDecideReason: this.cannotDecideReason(run, viewer, decided) } : {}),
+      progressLabel: `${approvals} of ${groups.length} approvals`,
+      agentName: c.agentName,
+      roleTitle: c.roleTitle,
+      riskTier: (c.riskTier as 'low' | 'medium' | 'high') ?? 'low',
+      businessUnit: businessUnitById(this.org, c.businessUnit)?.name ?? c.businessUnit,
+      requester: this.person(run.requester),
+      sponsors: (c.sponsors ?? []).map((s) => this.person(s)),
+      ...(run.flowId === 'runtime-approval' ? {} : { purpose: c.purpose, justification: c.justification || '—' }),
+      ...(lastGate
+        ? {
+            evaluation: {
+              passed: lastGate.passed,
+              summary: lastGate.summary,
+              source: lastGate.source ?? ('self-reported' as const),
+            },
+          }
+        : {}),
+      decisions: this.decisions(run, stepId),
+      requestedAt: displayDate(run.createdAt),
+      ...(state?.expiresAt ? { expiresAt: displayDate(state.expiresAt) } : {}),
+      ...(!pending && (state?.endedAt ?? run.endedAt) ? { closedAt: displayDate((state?.endedAt ?? run.endedAt)!) } : {}),
+      ...(cancelled?.by
+        ? { closedBy: this.person(cancelled.by) }
+        : !pending && last && approvalState !== 'expired'
+          ? { closedBy: this.decider(last) }
           : {}),
-        decisions: this.decisions(run, stepId),
-        requestedAt: displayDate(run.createdAt),
-        ...(state?.expiresAt ? { expiresAt: displayDate(state.expiresAt) } : {}),
-        ...(!pending && (state?.endedAt ?? run.endedAt) ? { closedAt: displayDate((state?.endedAt ?? run.endedAt)!) } : {}),
-        ...(cancelled?.by
-          ? { closedBy: this.person(cancelled.by) }
-          : !pending && last && approvalState !== 'expired'
-            ? { closedBy: this.decider(last) }
-            : {}),
-        ...(approvalState === 'denied' && last?.comment ? { closedReason: last.comment } : {}),
-        ...(approvalState === 'cancelled' && (cancelled?.detail ?? run.outcome) ? { closedReason: cancelled?.detail ?? run.outcome } : {}),
-        refreshFor: refreshFor.slice(0, 200),
-        teamsRefreshUserIds: [],
-        ...(run.flowId === 'runtime-approval' ? { runtime: runtimeCardPart(run.context as RuntimeRunContext) } : {}),
-      },
+      ...(approvalState === 'denied' && last?.comment ? { closedReason: last.comment } : {}),
+      ...(approvalState === 'cancelled' && (cancelled?.detail ?? run.outcome) ? { closedReason: cancelled?.detail ?? run.outcome } : {}),
+      refreshFor: refreshFor.slice(0, 200),
+      teamsRefreshUserIds: [],
+      ...(run.flowId === 'runtime-approval' ? { runtime: runtimeCardPart(run.context as RuntimeRunContext) } : {}),
     });
   }
 
-  reminder(run: FlowRun, stepId: string, viewer: string): OutgoingCard {
+  reminder(run: FlowRun, stepId: string, viewer: string): CardOf<'approval-request'> {
     return this.approval(run, stepId, viewer);
   }
 
-  notify(kind: string, run: FlowRun, recipient: string): OutgoingCard {
+  notify(kind: string, run: FlowRun, recipient: string): CardOf<'grant-notice' | 'notice' | 'request-status'> {
     const accessCard = accessNotifyCard(this.org, kind, run, recipient);
     if (accessCard) return accessCard;
     const c = run.context as AgentRequestContext;
     if (kind === 'version-promoted') {
-      return card({
-        kind: 'notice',
-        data: { level: 'success', title: `${c.agentName} ${String(run.context.version ?? '')} is live`, text: String(c.purpose ?? '') },
+      return noticeCard({
+        level: 'success',
+        title: `${c.agentName} ${String(run.context.version ?? '')} is live`,
+        text: String(c.purpose ?? ''),
       });
     }
     if (kind === 'agent-retired') {
-      return card({
-        kind: 'notice',
-        data: {
-          level: 'info',
-          title: `${c.agentName} is retired`,
-          text: `Every grant and key of ${c.agentName} (${c.agentId}) is revoked and its archive is stored with a SHA-256 digest (${String(run.context.archiveDigest ?? '').slice(0, 16)}…). ${String(c.justification ?? '')}`.trim(),
-        },
+      return noticeCard({
+        level: 'info',
+        title: `${c.agentName} is retired`,
+        text: `Every grant and key of ${c.agentName} (${c.agentId}) is revoked and its archive is stored with a SHA-256 digest (${String(run.context.archiveDigest ?? '').slice(0, 16)}…). ${String(c.justification ?? '')}`.trim(),
       });
     }
     if (kind === 'dpo-approved') {
-      return card({
-        kind: 'notice',
-        data: {
-          level: 'success',
-          title: `DPO approval recorded for ${c.agentName}`,
-          text: `${c.agentName} (${c.agentId}) may keep its personal-data access: ${String(c.justification ?? '')}`.trim(),
-        },
+      return noticeCard({
+        level: 'success',
+        title: `DPO approval recorded for ${c.agentName}`,
+        text: `${c.agentName} (${c.agentId}) may keep its personal-data access: ${String(c.justification ?? '')}`.trim(),
       });
     }
     if (kind === 'agent-suspended') {
-      return card({
-        kind: 'notice',
-        data: {
-          level: 'warning',
-          title: `${c.agentName} is suspended`,
-          text: `${c.agentName} (${c.agentId}) was suspended after an alert, approved by an IT admin. ${String(c.purpose ?? '')} Once the cause is fixed, a sponsor or an IT admin can ask to reactivate it (a sponsor and an IT admin approve): the button below, or "reactivate ${c.agentId} <what was fixed>".`.trim(),
-          actions: [{ action: 'agent_reactivate', label: 'Reactivate…', value: { agentId: c.agentId } }],
-        },
+      return noticeCard({
+        level: 'warning',
+        title: `${c.agentName} is suspended`,
+        text: `${c.agentName} (${c.agentId}) was suspended after an alert, approved by an IT admin. ${String(c.purpose ?? '')} Once the cause is fixed, a sponsor or an IT admin can ask to reactivate it (a sponsor and an IT admin approve): the button below, or "reactivate ${c.agentId} <what was fixed>".`.trim(),
+        actions: [{ action: 'agent_reactivate', label: 'Reactivate…', value: { agentId: c.agentId } }],
       });
     }
     if (kind === 'agent-reactivated') {
-      return card({
-        kind: 'notice',
-        data: {
-          level: 'success',
-          title: `${c.agentName} is ${String(run.context.reactivatedTo ?? 'active')} again`,
-          text: `${c.agentName} (${c.agentId}) was reactivated, approved by ${Object.values(run.steps)
-            .flatMap((st) => (st.decisions ?? []).filter((d) => d.decision === 'approve').map((d) => this.person(d.by).name))
-            .join(' and ')}. ${String(run.context.reason ?? '')}`.trim(),
-        },
+      return noticeCard({
+        level: 'success',
+        title: `${c.agentName} is ${String(run.context.reactivatedTo ?? 'active')} again`,
+        text: `${c.agentName} (${c.agentId}) was reactivated, approved by ${Object.values(run.steps)
+          .flatMap((st) => (st.decisions ?? []).filter((d) => d.decision === 'approve').map((d) => this.person(d.by).name))
+          .join(' and ')}. ${String(run.context.reason ?? '')}`.trim(),
       });
     }
     if (kind === 'agent-onboarded') {
-      return card({
-        kind: 'notice',
-        data: {
-          level: 'success',
-          title: `${c.agentName} is active`,
-          text: `${c.agentName} (${c.roleTitle}, ${c.agentId}) passed evaluation and every approval, and now works in ${businessUnitById(this.org, c.businessUnit)?.name ?? c.businessUnit} with its default access.`,
-        },
+      return noticeCard({
+        level: 'success',
+        title: `${c.agentName} is active`,
+        text: `${c.agentName} (${c.roleTitle}, ${c.agentId}) passed evaluation and every approval, and now works in ${businessUnitById(this.org, c.businessUnit)?.name ?? c.businessUnit} with its default access.`,
       });
     }
     return this.status(run);
   }
 
-  gateWaiting(run: FlowRun, _stepId: string, gate: string): OutgoingCard | undefined {
+  gateWaiting(run: FlowRun, _stepId: string, gate: string): CardOf<'notice' | 'evaluation-form'> | undefined {
     if (gate !== 'evaluation') return undefined;
     const c = run.context as AgentRequestContext;
     const role = roleById(this.org, c.roleId);
     if (!role) return undefined;
     if (this.measuredRoles.has(role.id)) {
-      return card({
-        kind: 'notice',
-        data: {
-          level: 'info',
-          title: `Evaluation of ${c.agentName}: Roster interviews it`,
-          text: `Roster runs the ${role.title} evaluation suite against ${c.agentName} where it runs, and measures accuracy, latency, cost and role fit against the role's thresholds. Register how Roster reaches it (an HTTP JSON endpoint, an OpenAI-compatible chat-completions URL or an MCP tool) to start.`,
-          actions: [{ action: 'eval_register', label: 'Register endpoint and run', style: 'primary', value: { agentId: c.agentId } }],
-        },
+      return noticeCard({
+        level: 'info',
+        title: `Evaluation of ${c.agentName}: Roster interviews it`,
+        text: `Roster runs the ${role.title} evaluation suite against ${c.agentName} where it runs, and measures accuracy, latency, cost and role fit against the role's thresholds. Register how Roster reaches it (an HTTP JSON endpoint, an OpenAI-compatible chat-completions URL or an MCP tool) to start.`,
+        actions: [{ action: 'eval_register', label: 'Register endpoint and run', style: 'primary', value: { agentId: c.agentId } }],
       });
     }
-    return card({ kind: 'evaluation-form', data: evaluationFormBase(role, { runId: run.id, agentId: c.agentId, agentName: c.agentName }) });
+    return evaluationFormCard(evaluationFormBase(role, { runId: run.id, agentId: c.agentId, agentName: c.agentName }));
   }
 
   statusLabel(run: FlowRun): string {
@@ -352,8 +329,4 @@ export class RunPresenter implements FlowPresenter {
         })),
       );
   }
-}
-
-function card(model: CardModel): OutgoingCard {
-  return { kind: model.kind, data: model.data as unknown as Record<string, unknown> };
 }

@@ -1,13 +1,11 @@
 import type { OrgConfig } from '../config/schemas.js';
 import { findPersonByEmail } from '../config/directory.js';
-import type { DataOf } from '../cards/view-models.js';
+import type { CardOf } from '../cards/view-models.js';
 import type { FlowRun } from '../flows/types.js';
-import type { AgentRecord, GrantRecord, GrantStatus } from './agents.js';
-import type { AccessContext } from './access.js';
-import type { OutgoingCard } from './notifications.js';
-import { displayDate } from './time.js';
-
-export type GrantButton = 'extend' | 'let-expire' | 'revoke' | 'confirm';
+import type { AgentRecord, GrantRecord, GrantStatus } from '../core/agents.js';
+import type { AccessContext, GrantButton, GrantCards, GrantWords } from '../core/access.js';
+import { displayDate } from '../core/time.js';
+import { grantNoticeCard } from './card-builders.js';
 
 const STATUS_LABELS: Record<GrantStatus, string> = {
   pending: 'Waiting for approval',
@@ -30,11 +28,11 @@ export function grantNotice(
   org: OrgConfig,
   grant: GrantRecord,
   agent: Pick<AgentRecord, 'name'>,
-  words: { level: DataOf<'grant-notice'>['level']; title: string; text: string; capNote?: string },
+  words: GrantWords,
   buttons: GrantButton[] = [],
-): OutgoingCard {
+): CardOf<'grant-notice'> {
   const live = grant.status === 'active';
-  const data: DataOf<'grant-notice'> = {
+  return grantNoticeCard({
     level: words.level,
     title: words.title,
     text: words.text || '—',
@@ -49,8 +47,12 @@ export function grantNotice(
     canLetExpire: live && buttons.includes('let-expire'),
     canRevoke: (live || grant.status === 'pending') && buttons.includes('revoke'),
     canConfirm: live && !grant.confirmedBy && buttons.includes('confirm'),
-  };
-  return { kind: 'grant-notice', data: data as unknown as Record<string, unknown> };
+  });
+}
+
+/** The core's {@link GrantCards} port, over the directory's names. */
+export function grantCards(org: OrgConfig): GrantCards {
+  return { notice: (grant, agent, words, buttons) => grantNotice(org, grant, agent, words, buttons) };
 }
 
 /** The grant as a run of an access flow knows it (before anyone reads the database). */
@@ -72,7 +74,7 @@ function grantOfRun(run: FlowRun): GrantRecord {
 }
 
 /** Cards named by the notify steps of `flows/access-request.yaml` and `flows/break-glass.yaml`. */
-export function accessNotifyCard(org: OrgConfig, kind: string, run: FlowRun, recipient?: string): OutgoingCard | undefined {
+export function accessNotifyCard(org: OrgConfig, kind: string, run: FlowRun, recipient?: string): CardOf<'grant-notice'> | undefined {
   const c = run.context as AccessContext;
   const grant = grantOfRun(run);
   const agent = { name: c.agentName };
