@@ -2,6 +2,7 @@ import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, roleById, scopeById } from '../config/directory.js';
 import { cardModel, type CardModel } from '../cards/view-models.js';
 import { grantNotice } from '../views/access-cards.js';
+import { checkedCard } from '../views/card-builders.js';
 import { accessCap, grantableScopes, type AccessRequestResult } from '../core/access.js';
 import type { AgentRecord, GrantRecord } from '../core/agents.js';
 import type { AgentPicker } from '../core/agent-pickers.js';
@@ -97,18 +98,16 @@ export class AccessChat {
           text: `${agent?.name ?? grant.agentId} did not get ${grant.scope}: ${grant.endReason ?? grant.status}.`,
         });
       }
-      return this.asModel(
-        grantNotice(
-          this.org,
-          grant,
-          { name: agent?.name ?? grant.agentId },
-          {
-            level: 'warning',
-            title: `Break-glass: ${agent?.name ?? grant.agentId} has ${grant.scope} now`,
-            text: `Granted at once until ${displayDate(grant.expiresAt)} (${relativeInWords(new Date(grant.expiresAt), new Date())}). Security has been paged and will review this use; the sponsors are told.`,
-          },
-          ['revoke'],
-        ),
+      return grantNotice(
+        this.org,
+        grant,
+        { name: agent?.name ?? grant.agentId },
+        {
+          level: 'warning',
+          title: `Break-glass: ${agent?.name ?? grant.agentId} has ${grant.scope} now`,
+          text: `Granted at once until ${displayDate(grant.expiresAt)} (${relativeInWords(new Date(grant.expiresAt), new Date())}). Security has been paged and will review this use; the sponsors are told.`,
+        },
+        ['revoke'],
       );
     }
     const result = await this.services.access.requestAccess(person.email, {
@@ -298,7 +297,7 @@ export class AccessChat {
   /** Keep or Revoke on an access review card; returns the person's fresh review card. */
   async reviewClick(person: Person, answer: 'keep' | 'revoke', grantId: GrantId, cycle: string): Promise<CardModel> {
     const card = await this.services.reviews.answer(person.email, { cycle, grantId, answer });
-    return card ? this.asModel(card) : cardModel('notice', { level: 'info', title: 'Access review', text: 'Nothing left to review.' });
+    return card ? checkedCard(card) : cardModel('notice', { level: 'info', title: 'Access review', text: 'Nothing left to review.' });
   }
 
   /** Profile extras: active grants labelled (break-glass ones marked) and the number of break-glass uses. */
@@ -316,20 +315,18 @@ export class AccessChat {
     const waiting = run.waitingFor.map((e) => this.name(e));
     const agentName = String(run.context.agentName ?? grant.agentId);
     const closed = run.status !== 'waiting';
-    return this.asModel(
-      grantNotice(
-        this.org,
-        grant,
-        { name: agentName },
-        {
-          level: closed ? (grant.status === 'active' ? 'success' : 'warning') : 'info',
-          title: `Access requested: ${grant.scope} for ${agentName}, ${result.durationText}`,
-          text: closed
-            ? `The request ended: ${run.outcome ?? run.status}.`
-            : `Waiting for approval from ${waiting.join(', ')}. The clock starts when it is approved.`,
-          ...(result.capNote ? { capNote: result.capNote } : {}),
-        },
-      ),
+    return grantNotice(
+      this.org,
+      grant,
+      { name: agentName },
+      {
+        level: closed ? (grant.status === 'active' ? 'success' : 'warning') : 'info',
+        title: `Access requested: ${grant.scope} for ${agentName}, ${result.durationText}`,
+        text: closed
+          ? `The request ended: ${run.outcome ?? run.status}.`
+          : `Waiting for approval from ${waiting.join(', ')}. The clock starts when it is approved.`,
+        ...(result.capNote ? { capNote: result.capNote } : {}),
+      },
     );
   }
 
@@ -356,21 +353,15 @@ export class AccessChat {
     const grant = await this.services.grants.get(grantId);
     if (!grant) return cardModel('notice', { level: 'warning', title, text });
     const agent = await this.services.agents.get(grant.agentId);
-    return this.asModel(
-      grantNotice(
-        this.org,
-        grant,
-        { name: agent?.name ?? grant.agentId },
-        { level: 'info', title: `${agent?.name ?? grant.agentId}: ${grant.scope} — ${title}`, text },
-      ),
+    return grantNotice(
+      this.org,
+      grant,
+      { name: agent?.name ?? grant.agentId },
+      { level: 'info', title: `${agent?.name ?? grant.agentId}: ${grant.scope} — ${title}`, text },
     );
   }
 
   private name(email: string): string {
     return findPersonByEmail(this.org, email)?.name ?? email;
-  }
-
-  private asModel(card: { kind: string; data: Record<string, unknown> }): CardModel {
-    return { kind: card.kind, data: card.data } as CardModel;
   }
 }

@@ -10,6 +10,7 @@ import { findingInWords } from '../core/checkin-assessment.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, RequestClosedError } from '../core/errors.js';
 import { startComplianceRemediation } from '../core/compliance-remediation.js';
 import { keyCard } from '../core/agent-keys.js';
+import { checkedCard, noticeCard, promptCard } from '../views/card-builders.js';
 import { displayDate } from '../core/time.js';
 import {
   assertMayAddKnowledgeNote,
@@ -177,13 +178,13 @@ export class CardActionsChat {
           since: new Date(record.window.currentFrom),
           why: `The decisions behind the check-in of ${record.window.to.slice(0, 10)} (${record.verdict}).`,
         });
-        return { card: this.services.supervision.cards.checkIn(record, agent, person.email) as CardModel, followUp };
+        return { card: this.services.supervision.cards.checkIn(record, agent, person.email), followUp };
       }
       case 'checkin_numbers': {
         const { record, agent } = await this.checkIn(ids.checkInId);
         if (!mayReadCheckInNumbers(this.org, person, agent))
           throw new ForbiddenError("Only those who may see the agent can read its check-in's numbers.");
-        return { followUp: this.services.supervision.cards.checkInNumbers(record, agent) as CardModel };
+        return { followUp: this.services.supervision.cards.checkInNumbers(record, agent) };
       }
       case 'alert_numbers': {
         const alert = await this.services.supervision.alertRepo.get(parseAlertId(ids.alertId));
@@ -192,7 +193,7 @@ export class CardActionsChat {
         if (!mayReadAlertNumbers(this.org, person, alert, agent))
           throw new ForbiddenError("Only the alert's responders and those who may see the agent can read its numbers.");
         const name = agent?.name ?? (typeof alert.details.agentName === 'string' ? alert.details.agentName : alert.agentId);
-        return { followUp: this.services.supervision.cards.alertNumbers(alert, name) as CardModel };
+        return { followUp: this.services.supervision.cards.alertNumbers(alert, name) };
       }
       case 'alert_retire': {
         const { alert, agent } = await this.alertAgent(ids.alertId);
@@ -201,7 +202,7 @@ export class CardActionsChat {
           reason: `Retire chosen from the ${alert.kind} alert ${alert.id}: ${alert.summary}`.slice(0, 1000),
         });
         const status = this.services.presenter.status(run);
-        return { card: this.alertCard(alert, person), followUp: { kind: status.kind, data: status.data } as CardModel };
+        return { card: this.alertCard(alert, person), followUp: status };
       }
       case 'request_cancel':
         return { card: await this.chat.cancelRequest(person, parseRunId(ids.runId)) };
@@ -248,7 +249,7 @@ export class CardActionsChat {
         const status = this.services.presenter.status(run);
         return {
           card: notice('info', `Retirement of ${agent.name} started`, `The sign-offs are collected now (request ${run.id}).`),
-          followUp: { kind: status.kind, data: status.data } as CardModel,
+          followUp: status,
         };
       }
       case 'decision_record': {
@@ -268,11 +269,11 @@ export class CardActionsChat {
       }
       case 'handoff_take': {
         const taken = await this.services.handoffs.take(person, String(ids.handoffId ?? ''));
-        return { card: this.services.handoffs.card(taken, person.email) as CardModel };
+        return { card: checkedCard(this.services.handoffs.card(taken, person.email)) };
       }
       case 'handoff_resolve': {
         const resolved = await this.services.handoffs.resolve(person, String(ids.handoffId ?? ''), String(ids.outcome ?? ''));
-        return { card: this.services.handoffs.card(resolved, person.email) as CardModel };
+        return { card: checkedCard(this.services.handoffs.card(resolved, person.email)) };
       }
       case 'gap_fix':
         return { followUp: await this.fixGap(person, parseAgentId(ids.agentId), String(ids.gap ?? '')) };
@@ -280,7 +281,7 @@ export class CardActionsChat {
         return { prompt: await this.chat.endpointPrompt(person, parseAgentId(ids.agentId)) };
       case 'eval_cancel': {
         const run = await this.services.evaluations.cancel(person.email, String(ids.evalRunId ?? ''));
-        return { card: this.services.evaluations.progressCard(run, true) as CardModel };
+        return { card: checkedCard(this.services.evaluations.progressCard(run, true)) };
       }
       case 'eval_failures':
         return { followUp: await this.chat.failingCases(person, String(ids.evalRunId ?? '')) };
@@ -290,26 +291,30 @@ export class CardActionsChat {
         const until = issued.replaced.map((r) => r.validUntil).sort()[0];
         // The key replaces the clicked card for the clicker only (an ephemeral reply in Slack, the invoke answer in Teams).
         return {
-          card: keyCard(
-            agent,
-            issued.key,
-            `New telemetry key for ${agent.name}`,
-            until
-              ? `The previous key keeps working until ${displayDate(until)}, so its platform can switch over; after that it is refused.`
-              : `${agent.name} had no working key before this one.`,
-          ) as CardModel,
+          card: checkedCard(
+            keyCard(
+              agent,
+              issued.key,
+              `New telemetry key for ${agent.name}`,
+              until
+                ? `The previous key keeps working until ${displayDate(until)}, so its platform can switch over; after that it is refused.`
+                : `${agent.name} had no working key before this one.`,
+            ),
+          ),
         };
       }
       case 'agent_key_reissue': {
         const agent = await this.agent(ids.agentId);
         const issued = await this.services.agentKeys.reissueKey(person.email, agent.id, ids.credentialId);
         return {
-          card: keyCard(
-            agent,
-            issued.key,
-            `New telemetry key for ${agent.name}`,
-            `The key that was not delivered is revoked${issued.replaced.length ? '' : ' (there was none left)'}; this one is shown only to you.`,
-          ) as CardModel,
+          card: checkedCard(
+            keyCard(
+              agent,
+              issued.key,
+              `New telemetry key for ${agent.name}`,
+              `The key that was not delivered is revoked${issued.replaced.length ? '' : ' (there was none left)'}; this one is shown only to you.`,
+            ),
+          ),
         };
       }
       case 'delegation_away':
@@ -318,9 +323,9 @@ export class CardActionsChat {
         return { followUp: await new DelegationChat(this.services, this.org).run(person, { name: 'back' }) };
       }
       case 'webhook_retry':
-        return { card: (await this.services.webhooks.retry(person.email, String(ids.subscriptionId ?? ''))) as CardModel };
+        return { card: checkedCard(await this.services.webhooks.retry(person.email, String(ids.subscriptionId ?? ''))) };
       case 'webhook_enable':
-        return { card: (await this.services.webhooks.enable(person.email, String(ids.subscriptionId ?? ''))) as CardModel };
+        return { card: checkedCard(await this.services.webhooks.enable(person.email, String(ids.subscriptionId ?? ''))) };
       case 'agent_reactivate': {
         await this.authorizePrompt(person, 'agent_reactivate', ids);
         return { prompt: this.reactivatePrompt(await this.agent(ids.agentId)) };
@@ -347,7 +352,7 @@ export class CardActionsChat {
       }
       case 'boundary_approve': {
         const change = await this.services.boundaryChanges.decide(person, String(ids.changeId ?? ''), 'approve');
-        return { card: this.services.boundaryChanges.card(change, person.email) as CardModel };
+        return { card: checkedCard(this.services.boundaryChanges.card(change, person.email)) };
       }
       case 'boundary_deny':
         return { prompt: await this.boundaryDenyPrompt(person, String(ids.changeId ?? '')) };
@@ -409,7 +414,7 @@ export class CardActionsChat {
       ...typed(input),
       ...(errors[input.name] ? { error: errors[input.name] } : {}),
     }));
-    return { errors, prompt: { kind: 'prompt', data: { ...data, inputs } } as CardModel };
+    return { errors, prompt: promptCard({ ...data, inputs }) };
   }
 
   private async complete(person: Person, verb: PromptVerb, ids: Ids, values: PromptValues): Promise<ActionOutcome> {
@@ -467,7 +472,7 @@ export class CardActionsChat {
         const { record, agent } = await this.checkIn(ids.checkInId);
         const note = await this.services.retirement.addNote(person.email, agent.id, { kind: 'failure-mode', text });
         return {
-          card: this.services.supervision.cards.checkIn(record, agent, person.email) as CardModel,
+          card: this.services.supervision.cards.checkIn(record, agent, person.email),
           followUp: notice('success', `Noted on ${agent.name}`, note.text),
         };
       }
@@ -517,12 +522,12 @@ export class CardActionsChat {
         const status = this.services.presenter.status(run);
         return {
           card: notice('info', `Reactivation of ${agent.name} requested`, `A sponsor and an IT admin approve it (request ${run.id}).`),
-          followUp: { kind: status.kind, data: status.data } as CardModel,
+          followUp: status,
         };
       }
       case 'boundary_deny': {
         const change = await this.services.boundaryChanges.decide(person, String(ids.changeId ?? ''), 'deny', text);
-        return { card: this.services.boundaryChanges.card(change, person.email) as CardModel };
+        return { card: checkedCard(this.services.boundaryChanges.card(change, person.email)) };
       }
       case 'retrain_postpone': {
         const agent = await this.agent(ids.agentId);
@@ -854,7 +859,7 @@ export class CardActionsChat {
       ...(chosen ? { selectedId: chosen.id } : {}),
     };
     const base = (this.promptShapes[verb] as () => Omit<PromptData, 'promptVerb' | 'payload'>)();
-    return { kind: 'prompt', data: { ...base, promptVerb: verb, payload: {}, inputs: [agentInput, ...base.inputs] } } as CardModel;
+    return promptCard({ ...base, promptVerb: verb, payload: {}, inputs: [agentInput, ...base.inputs] });
   }
 
   /** The forms that pick their agent, without it: the agent input comes first (see {@link pickerPrompt}). */
@@ -957,7 +962,7 @@ export class CardActionsChat {
   }
 
   private alertCard(alert: AlertRecord, person: Person): CardModel {
-    return this.services.supervision.cards.alert(alert, person.email) as CardModel;
+    return this.services.supervision.cards.alert(alert, person.email);
   }
 
   private assertMayNote(person: Person, agent: AgentRecord): void {
@@ -991,11 +996,11 @@ export class CardActionsChat {
 }
 
 function notice(level: 'info' | 'success' | 'warning', title: string, text: string): CardModel {
-  return { kind: 'notice', data: { level, title, text } };
+  return noticeCard({ level, title, text });
 }
 
 function prompt(
   data: Omit<PromptData, 'inputs'> & { inputs: Array<Partial<PromptInput> & Pick<PromptInput, 'name' | 'kind' | 'label'>> },
 ): CardModel {
-  return { kind: 'prompt', data } as CardModel;
+  return promptCard(data);
 }

@@ -39,7 +39,7 @@ export class AlertCheckInChat {
     const answer = await this.alertAction(person, verb, alertId);
     if (answer.kind !== 'notice') return { card: answer };
     const alert = await this.supervision.alertRepo.get(alertId);
-    return alert ? { card: this.supervision.cards.alert(alert, person.email) as CardModel, followUp: answer } : { followUp: answer };
+    return alert ? { card: this.supervision.cards.alert(alert, person.email), followUp: answer } : { followUp: answer };
   }
 
   async alertAction(person: Person, verb: AlertVerb, alertId: AlertId): Promise<CardModel> {
@@ -67,14 +67,14 @@ export class AlertCheckInChat {
     }
     const alert = await this.supervision.alertRepo.get(alertId);
     if (!alert) throw new NotFoundError('the alert', alertId);
-    return this.supervision.cards.alert(alert, person.email) as CardModel;
+    return this.supervision.cards.alert(alert, person.email);
   }
 
   /** A check-in decision; what it starts (a retraining, a retirement) is stored with it in the core. */
   async checkInAction(person: Person, verb: CheckInVerb, checkInId: CheckInId): Promise<CardModel> {
     const choice = verb.slice('checkin_'.length) as 'keep' | 'retrain' | 'retire';
     const { record, agent } = await this.bus.execute(person, { type: 'checkin.decide', checkInId, choice });
-    return this.supervision.cards.checkIn(record, agent, person.email) as CardModel;
+    return this.supervision.cards.checkIn(record, agent, person.email);
   }
 
   /** Suspension is never immediate: the command starts the suspension flow for an IT admin to approve. */

@@ -1,6 +1,7 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { reportedByAgent } from '../cards/text.js';
 import { cardIdSchema, type CardModel } from '../cards/view-models.js';
+import { noticeCard } from '../views/card-builders.js';
 import type { Services } from '../services.js';
 import { assertDashboardReader, type FleetView } from '../core/fleet.js';
 import { mayAddKnowledgeNote } from '../core/policies.js';
@@ -113,20 +114,15 @@ export class GovernanceChat {
           `${r.regulation.toUpperCase()}: ${r.agents.length} agent(s)${r.agents.length ? ` — ${r.agents.map((a) => `${a.agentName} (${a.dataClasses.join(', ')}${a.personalScopes.length ? `; personal-data scopes ${a.personalScopes.join(', ')}` : ''}${a.dpoApprovalOnRecord ? '; DPO approved' : ''})`).join('; ')}` : ''}`,
       );
       const name = (email: string) => this.org.people.find((p) => p.email === email)?.name ?? email;
-      return {
-        kind: 'notice',
-        data: {
-          level: report.gaps.length ? 'warning' : 'success',
-          title: `Compliance report${command.regulation ? ` (${command.regulation.toUpperCase()})` : ''}: ${report.gaps.length} gap(s)`,
-          text: [...lines, `Raw telemetry kept ${report.rawEventRetentionDays} days.`, report.gaps.length ? 'Gaps:' : 'No gaps.'].join(
-            '\n',
-          ),
-          sections: report.gaps.slice(0, 20).map((g) => ({
-            text: `⚠️ ${g.detail} Sponsors: ${g.sponsors.map(name).join(', ') || 'none'}.`,
-            actions: [{ action: 'gap_fix', label: GAP_FIX_LABELS[g.kind], style: 'primary', value: { agentId: g.agentId, gap: g.kind } }],
-          })),
-        },
-      } as CardModel;
+      return noticeCard({
+        level: report.gaps.length ? 'warning' : 'success',
+        title: `Compliance report${command.regulation ? ` (${command.regulation.toUpperCase()})` : ''}: ${report.gaps.length} gap(s)`,
+        text: [...lines, `Raw telemetry kept ${report.rawEventRetentionDays} days.`, report.gaps.length ? 'Gaps:' : 'No gaps.'].join('\n'),
+        sections: report.gaps.slice(0, 20).map((g) => ({
+          text: `⚠️ ${g.detail} Sponsors: ${g.sponsors.map(name).join(', ') || 'none'}.`,
+          actions: [{ action: 'gap_fix', label: GAP_FIX_LABELS[g.kind], style: 'primary', value: { agentId: g.agentId, gap: g.kind } }],
+        })),
+      });
     }
     const agent = (await this.services.bus.execute(person, { type: 'agent.show', agent: command.agent })).agent;
     const since = command.days ? new Date(Date.now() - command.days * 86_400_000) : undefined;
@@ -156,27 +152,24 @@ export class GovernanceChat {
           },
         ]
       : [];
-    return {
-      kind: 'notice',
-      data: {
-        level: 'info',
-        title: `Decisions of ${agent.name}: the ${entries.length} most recent${filter.outcome ? ` (${filter.outcome})` : ''}${runtime.length ? ` and ${runtime.length} runtime approval${runtime.length === 1 ? '' : 's'}` : ''}`,
-        text:
-          entries.length || runtime.length
-            ? `${filter.why ? `${filter.why} ` : ''}Newest first${filter.since ? ` since ${filter.since.toISOString().slice(0, 10)}` : ''}.${mayNote && entries.length ? " Record a decision as a failure mode to keep it on the agent's profile and in its archive." : ''}`
-            : 'No decisions recorded in that window.',
-        sections: [
-          ...asked,
-          ...entries.slice(0, 20 - asked.length).map((e) => ({
-            // The summary and the segment are the agent's words, not Roster's: framed and never linked.
-            text: `${displayDate(e.time)} · ${e.outcome}${e.correctness !== undefined ? ` · correct ${e.correctness}` : ''} · ${Math.round(e.latencyMs)} ms · $${e.costUSD.toFixed(4)}${e.segment ? ` · segment ${reportedByAgent(e.segment, 80)}` : ''} — ${reportedByAgent(e.summary)}`,
-            actions:
-              mayNote && cardIdSchema.safeParse(e.eventId).success
-                ? [{ action: 'decision_record', label: 'Record as failure mode', value: { agentId: agent.id, eventId: e.eventId } }]
-                : [],
-          })),
-        ],
-      },
-    } as CardModel;
+    return noticeCard({
+      level: 'info',
+      title: `Decisions of ${agent.name}: the ${entries.length} most recent${filter.outcome ? ` (${filter.outcome})` : ''}${runtime.length ? ` and ${runtime.length} runtime approval${runtime.length === 1 ? '' : 's'}` : ''}`,
+      text:
+        entries.length || runtime.length
+          ? `${filter.why ? `${filter.why} ` : ''}Newest first${filter.since ? ` since ${filter.since.toISOString().slice(0, 10)}` : ''}.${mayNote && entries.length ? " Record a decision as a failure mode to keep it on the agent's profile and in its archive." : ''}`
+          : 'No decisions recorded in that window.',
+      sections: [
+        ...asked,
+        ...entries.slice(0, 20 - asked.length).map((e) => ({
+          // The summary and the segment are the agent's words, not Roster's: framed and never linked.
+          text: `${displayDate(e.time)} · ${e.outcome}${e.correctness !== undefined ? ` · correct ${e.correctness}` : ''} · ${Math.round(e.latencyMs)} ms · $${e.costUSD.toFixed(4)}${e.segment ? ` · segment ${reportedByAgent(e.segment, 80)}` : ''} — ${reportedByAgent(e.summary)}`,
+          actions:
+            mayNote && cardIdSchema.safeParse(e.eventId).success
+              ? [{ action: 'decision_record' as const, label: 'Record as failure mode', value: { agentId: agent.id, eventId: e.eventId } }]
+              : [],
+        })),
+      ],
+    });
   }
 }

@@ -167,7 +167,7 @@ export class OffboardingChat {
           reason: command.reason,
         });
         const card = this.services.presenter.status(run);
-        return { kind: card.kind, data: card.data } as CardModel;
+        return card;
       }
       case 'retire': {
         const successor = command.successor ? await this.find(person, command.successor) : undefined;
@@ -177,7 +177,7 @@ export class OffboardingChat {
           reason: command.reason,
         });
         const card = this.services.presenter.status(run);
-        return { kind: card.kind, data: card.data } as CardModel;
+        return card;
       }
       case 'note': {
         const note = await this.services.retirement.addNote(person.email, agent.id, { kind: command.kind, text: command.text });

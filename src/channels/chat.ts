@@ -573,7 +573,7 @@ export class ChatService {
         ...(values.registerAgentId ? { shadowAgentId: values.registerAgentId } : {}),
       });
       const card = this.services.presenter.status(run);
-      return { ok: true, reply: { card: { kind: card.kind, data: card.data } as CardModel }, agentId };
+      return { ok: true, reply: { card }, agentId };
     } catch (err) {
       if (err instanceof InvalidInputError) {
         const errors = refusalFields(err, REQUEST_FIELD_NAMES, 'agentName');
@@ -899,7 +899,7 @@ export class ChatService {
   async cancelRequest(person: Person, runId: string, reason?: string): Promise<CardModel> {
     const run = await this.services.bus.execute(person, { type: 'request.cancel', runId, ...(reason !== undefined ? { reason } : {}) });
     const card = this.services.presenter.status(run);
-    return { kind: card.kind, data: card.data } as CardModel;
+    return card;
   }
 
   /** `cancel` without a request: this person's requests that may still be cancelled, each with its Cancel button. */
@@ -936,7 +936,7 @@ export class ChatService {
   async approvalCard(person: Person, runId: RunId, stepId: string, decided?: FlowRun): Promise<CardModel> {
     const run = decided ?? (await this.services.bus.execute(person, { type: 'run.show', runId }));
     const card = this.services.presenter.approval(run, stepId, person.email);
-    return { kind: card.kind, data: card.data } as CardModel;
+    return card;
   }
 
   /** The deny-reason form for an approval, for the people the request concerns only (it names the agent). */

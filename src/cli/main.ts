@@ -8,7 +8,8 @@ import { ConfigError, loadOrgConfig } from '../config/org-config.js';
 import { DEFAULT_CARDS_DIR } from '../cards/templates.js';
 import { checkRenderedCard } from '../cards/checks.js';
 import { createCardRenderer } from '../cards/render.js';
-import { CARD_KINDS, type CardModel } from '../cards/view-models.js';
+import { CARD_KINDS } from '../cards/view-models.js';
+import { checkedCard } from '../views/card-builders.js';
 import { loadFlowDefinitions } from '../flows/steps.js';
 import { OUTBOX_HOLDERS } from '../store/outbox-holders.js';
 import { composeTools } from '../compose.js';
@@ -676,10 +677,10 @@ function configCheck(io: Io, dirs: { config: string; flows: string; cards: strin
   const samples = readdirSync(samplesDir).filter((f) => f.endsWith('.json'));
   for (const kind of CARD_KINDS) if (!samples.includes(`${kind}.json`)) cardProblems.push(`${samplesDir}/${kind}.json: missing sample`);
   for (const file of samples) {
-    const model = JSON.parse(readFileSync(path.join(samplesDir, file), 'utf8')) as CardModel;
+    const model: { kind: string; data: unknown } = JSON.parse(readFileSync(path.join(samplesDir, file), 'utf8'));
     for (const platform of ['slack', 'teams'] as const) {
       try {
-        for (const v of checkRenderedCard(renderer.render(platform, model)))
+        for (const v of checkRenderedCard(renderer.render(platform, checkedCard(model, platform))))
           cardProblems.push(`cards/${platform}/${model.kind}.hbs: ${v.path}: ${v.message}`);
       } catch (err) {
         cardProblems.push(`cards/${platform}/${model.kind}.hbs: ${(err as Error).message}`);

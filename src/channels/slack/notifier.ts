@@ -5,13 +5,14 @@ import { readerTime } from '../reader-time.js';
 import { slackNotificationCard } from '../../cards/form-launchers.js';
 import { renderCard, type SlackMessageCard } from '../../cards/render.js';
 import type { CardModel } from '../../cards/view-models.js';
+import { checkedCard } from '../../views/card-builders.js';
 import type { MessageRef, OutgoingCard } from '../../core/notifications.js';
 import type { ChannelNotifier } from '../port.js';
 import type { SlackIdentity } from './identity.js';
 
 /** Renders a card as a Slack message (forms and home are not sent as messages). */
 export function slackMessage(card: OutgoingCard | CardModel, time?: CardTime): SlackMessageCard {
-  const rendered = renderCard('slack', card as CardModel, time);
+  const rendered = renderCard('slack', checkedCard(card, 'slack'), time);
   if (rendered.surface !== 'message') throw new Error(`${card.kind} is not a Slack message card`);
   return rendered;
 }
@@ -21,7 +22,7 @@ export function slackMessage(card: OutgoingCard | CardModel, time?: CardTime): S
  * may open) becomes the message whose button opens it.
  */
 export function slackNotification(card: OutgoingCard | CardModel, time?: CardTime): SlackMessageCard {
-  const message = slackNotificationCard(card as CardModel);
+  const message = slackNotificationCard(checkedCard(card, 'slack'));
   if (!message) throw new Error(`${card.kind} is not a Slack message card and no message opens it`);
   return slackMessage(message, time);
 }
