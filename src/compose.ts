@@ -32,7 +32,8 @@ import { BoundaryChanges } from './core/boundary-changes.js';
 import { Handoffs } from './core/handoffs.js';
 import { CommandBus, createHandlers } from './commands/index.js';
 import { RunPresenter } from './views/run-presenter.js';
-import { grantCards } from './views/access-cards.js';
+import { accessReviewCards, grantCards } from './views/access-cards.js';
+import { parkedEffectCard } from './views/operator-notices.js';
 import { findingInWords } from './core/checkin-assessment.js';
 import { CheckInService } from './core/checkin-service.js';
 import { AlertService } from './core/alerts.js';
@@ -570,7 +571,7 @@ async function buildServices(s: ServiceSettings) {
       zoneOf: async (email) =>
         (await notifier.timeZoneOf?.(email).catch(() => undefined)) ?? findPersonByEmail(org, email)?.timeZone ?? org.settings.timeZone,
     }),
-    onParked: parkedEffectNotice(org, notifier),
+    onParked: parkedEffectNotice(org, notifier, parkedEffectCard),
   });
   // Signed webhooks tail the audit trail; new subscriptions start at its current end.
   const subscriptions = s.webhooks?.subscriptions ?? [];
@@ -726,6 +727,7 @@ async function buildServices(s: ServiceSettings) {
     access,
     outbox,
     settings: accessSettings,
+    cards: accessReviewCards,
     clock,
   });
   const evaluations = new Evaluations({

@@ -1,6 +1,5 @@
 import type { OrgConfig } from '../config/schemas.js';
 import { findPersonByEmail, peopleWithRole } from '../config/directory.js';
-import type { DataOf } from '../cards/view-models.js';
 import { GRANT_HOLDER, type AccessCommands, type AccessSettings, type GrantTimers } from './access.js';
 import type { AuditInput } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
@@ -51,7 +50,29 @@ export interface AccessReviewDeps {
   /** Where a grant's review answer and its consequences are stored with the answer. */
   outbox: Outbox;
   settings: AccessSettings;
+  /** The sponsor's review card (built by src/views/access-cards.ts). */
+  cards: AccessReviewCards;
   clock?: () => Date;
+}
+
+/** Where one grant under review stands for the sponsor reading the card. */
+export type ReviewItemState = 'open' | 'kept' | 'revoked' | 'flagged' | 'ended';
+
+/** A sponsor's share of a review cycle, as the rules decide it: which grants, in which order, each one's state. */
+export interface SponsorReview {
+  cycle: string;
+  /** e.g. "Quarterly". */
+  cadence: string;
+  /** What happens to grants nobody attested by the due date. */
+  enforcement: AccessSettings['reviewEnforcement'];
+  /** ISO time. */
+  dueAt: string;
+  items: Array<{ grant: GrantRecord; agentName: string; state: ReviewItemState; decidedBy?: string }>;
+}
+
+/** Presenter port: the access review card of a {@link SponsorReview}. */
+export interface AccessReviewCards {
+  review(review: SponsorReview): OutgoingCard;
 }
 
 /** The answers the deadline records for grants nobody attested. */
@@ -305,35 +326,24 @@ export class AccessReviews {
         (a, b) => (agents.get(a.agentId)?.name ?? '').localeCompare(agents.get(b.agentId)?.name ?? '') || a.scope.localeCompare(b.scope),
       );
     if (mine.length === 0) return undefined;
-    const dueAt = mine[0]!.review!.dueAt;
-    const stateOf = (g: GrantRecord): DataOf<'access-review'>['items'][number]['state'] => {
+    const stateOf = (g: GrantRecord): ReviewItemState => {
       const answer = g.review?.answer;
       if (answer === 'keep') return 'kept';
       if (answer === 'revoke' || answer === 'revoked-unanswered') return 'revoked';
       if (answer === 'flagged') return 'flagged';
       return g.status === 'active' ? 'open' : 'ended';
     };
-    const data: DataOf<'access-review'> = {
-      reviewId: cycle,
-      title: `${CADENCE_WORDS[this.deps.org.settings.accessReviewCadence] ?? 'Periodic'} access review`,
-      intro: `You sponsor ${new Set(mine.map((g) => g.agentId)).size} agent(s) holding ${mine.length} grant(s). Keep what they still need and revoke the rest; unanswered grants are ${this.deps.settings.reviewEnforcement === 'revoke' ? 'revoked' : 'flagged to IT'} after the due date.`,
-      dueAt: displayDate(dueAt),
+    return this.deps.cards.review({
+      cycle,
+      cadence: CADENCE_WORDS[this.deps.org.settings.accessReviewCadence] ?? 'Periodic',
+      enforcement: this.deps.settings.reviewEnforcement,
+      dueAt: mine[0]!.review!.dueAt,
       items: mine.map((g) => {
-        const state = stateOf(g);
         const by =
           g.review?.by && g.review.by !== 'scheduler' ? (findPersonByEmail(this.deps.org, g.review.by)?.name ?? g.review.by) : undefined;
-        return {
-          grantId: g.id,
-          agentName: agents.get(g.agentId)?.name ?? g.agentId,
-          scope: g.scope,
-          expiresAt: g.expiresAt ? displayDate(g.expiresAt) : '—',
-          state,
-          ...(by ? { decidedBy: by } : {}),
-          canDecide: state === 'open',
-        };
+        return { grant: g, agentName: agents.get(g.agentId)?.name ?? g.agentId, state: stateOf(g), ...(by ? { decidedBy: by } : {}) };
       }),
-    };
-    return { kind: 'access-review', data: data as unknown as Record<string, unknown> };
+    });
   }
 
   private async agentsOf(grants: GrantRecord[]): Promise<Map<string, AgentRecord>> {

@@ -2,7 +2,7 @@ import type { OrgConfig } from '../config/schemas.js';
 import { peopleWithRole } from '../config/directory.js';
 import type { MessageRef, Notifier, OutgoingCard } from './notifications.js';
 import type { ParkedHandler } from './outbox.js';
-import type { EffectPerformer } from './ports.js';
+import type { DueEffect, EffectPerformer } from './ports.js';
 
 /** The outbox effect that sends one card to one person, once. */
 export const CHAT_SEND_EFFECT = 'chat.send';
@@ -112,17 +112,13 @@ export function chatSendPerformer(deps: {
   };
 }
 
-/** Tells every IT admin in chat about an effect that reached the retry limit, with the command that retries it. */
-export function parkedEffectNotice(org: OrgConfig, notifier: Notifier): ParkedHandler {
-  return async ({ holder, effect }) => {
-    const card = {
-      kind: 'notice',
-      data: {
-        level: 'error',
-        title: 'An effect keeps failing',
-        text: `Roster could not perform "${effect.type}" for ${holder.kind} ${holder.id} after ${effect.attempts} attempts (last: ${effect.lastError ?? 'unknown'}). It is parked: nothing else of this kind for that ${holder.kind} happens until it is retried. Once the cause is fixed, run: roster outbox retry ${effect.id}`,
-      },
-    };
-    for (const admin of peopleWithRole(org, 'it-admin')) await notifier.send(admin.email, card).catch(() => undefined);
+/**
+ * Tells every IT admin in chat about an effect that reached the retry limit; `card` (the views'
+ * parkedEffectCard) words it, with the command that retries it.
+ */
+export function parkedEffectNotice(org: OrgConfig, notifier: Notifier, card: (parked: DueEffect) => OutgoingCard): ParkedHandler {
+  return async (parked) => {
+    const notice = card(parked);
+    for (const admin of peopleWithRole(org, 'it-admin')) await notifier.send(admin.email, notice).catch(() => undefined);
   };
 }

@@ -14,7 +14,7 @@ import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 import { assertMayResolveHandoff, assertMayTakeHandoff } from './policies.js';
 import { longPoll } from './long-poll.js';
-import { defangAgentText, reportedByAgent } from '../cards/text.js';
+import { defangAgentText, reportedByAgent } from './agent-text.js';
 import { idempotencyKeySchema, refusalOf } from './runtime-approvals.js';
 import type { AgentId } from './ids.js';
 

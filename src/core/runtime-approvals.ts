@@ -26,7 +26,7 @@ import {
 } from './boundaries.js';
 import { ALERT_EFFECTS, type RaiseAlert } from './alerts.js';
 import { longPoll } from './long-poll.js';
-import { defangAgentText, reportedByAgent } from '../cards/text.js';
+import { defangAgentText, reportedByAgent } from './agent-text.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 import type { AgentId, RunId } from './ids.js';

@@ -5,7 +5,8 @@ import type { FlowRun } from '../flows/types.js';
 import type { AgentRecord, GrantRecord, GrantStatus } from '../core/agents.js';
 import type { AccessContext, GrantButton, GrantCards, GrantWords } from '../core/access.js';
 import { displayDate } from '../core/time.js';
-import { grantNoticeCard } from './card-builders.js';
+import type { AccessReviewCards, SponsorReview } from '../core/access-review.js';
+import { accessReviewCard, grantNoticeCard } from './card-builders.js';
 
 const STATUS_LABELS: Record<GrantStatus, string> = {
   pending: 'Waiting for approval',
@@ -113,3 +114,25 @@ export function accessNotifyCard(org: OrgConfig, kind: string, run: FlowRun, rec
       return undefined;
   }
 }
+
+/** A sponsor's access review card: Keep or Revoke per open grant, the answers given so far. */
+export function accessReview(review: SponsorReview): CardOf<'access-review'> {
+  return accessReviewCard({
+    reviewId: review.cycle,
+    title: `${review.cadence} access review`,
+    intro: `You sponsor ${new Set(review.items.map((i) => i.grant.agentId)).size} agent(s) holding ${review.items.length} grant(s). Keep what they still need and revoke the rest; unanswered grants are ${review.enforcement === 'revoke' ? 'revoked' : 'flagged to IT'} after the due date.`,
+    dueAt: displayDate(review.dueAt),
+    items: review.items.map(({ grant, agentName, state, decidedBy }) => ({
+      grantId: grant.id,
+      agentName,
+      scope: grant.scope,
+      expiresAt: grant.expiresAt ? displayDate(grant.expiresAt) : '—',
+      state,
+      ...(decidedBy ? { decidedBy } : {}),
+      canDecide: state === 'open',
+    })),
+  });
+}
+
+/** The core's {@link AccessReviewCards} port. */
+export const accessReviewCards: AccessReviewCards = { review: accessReview };
