@@ -26,6 +26,18 @@ const layersOutsideCore = [
   },
   { regex: `${REL}(http|api|scim)/`, message: 'src/core and src/flows know no HTTP: routes belong in src/http, src/api, src/scim.' },
   { regex: `${REL}compose\\.js$`, message: 'src/core and src/flows are built by src/compose.ts, never the other way round.' },
+  {
+    regex: `${REL}(cards|views)/`,
+    message:
+      'src/core and src/flows build no cards: ask a presenter port (FlowPresenter in src/flows/types.ts, the ports beside each service), which src/views implements.',
+  },
+];
+
+/** The views turn records into view-models: given what they show, they read no store, and know no channel or job. */
+const layersOutsideViews = [
+  { regex: `${REL}store/`, message: 'src/views reads no store: a builder is given the records it shows.' },
+  { regex: `${REL}channels/`, message: 'src/views is platform-free: a channel adapter renders and sends what a view built.' },
+  { regex: `${REL}jobs/`, message: 'src/views knows no jobs: a job asks a view for its card.' },
 ];
 
 /**
@@ -128,6 +140,10 @@ export default tseslint.config(
   {
     files: ['src/commands/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [...platformSdks, ...outsideCommands, ...compositionOnly] }] },
+  },
+  {
+    files: ['src/views/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [...platformSdks, ...compositionOnly, ...layersOutsideViews] }] },
   },
   {
     files: ['src/core/**/*.ts', 'src/flows/**/*.ts'],

@@ -87,6 +87,59 @@ describe('lint boundary around src/core', () => {
     }
   });
 
+  it('keeps cards out of src/core and src/flows: they ask a presenter port, which src/views implements', async () => {
+    const eslint = new ESLint({ cwd: projectRoot, ignore: false });
+    const leaky = [
+      "import type { CardModel } from '../cards/view-models.js';",
+      "import { renderCard } from '../cards/render.js';",
+      "import { RunPresenter } from '../views/run-presenter.js';",
+      "import { noticeCard } from '../views/card-builders.js';",
+      "import type { FlowPresenter } from '../flows/types.js';",
+      "import type { OutgoingCard } from '../core/notifications.js';",
+      'export const uses = [renderCard, RunPresenter, noticeCard];',
+      'export type Uses = [CardModel, FlowPresenter, OutgoingCard];',
+    ].join('\n');
+    for (const filePath of ['src/core/leaky.ts', 'src/flows/leaky.ts']) {
+      const [result] = await eslint.lintText(leaky, { filePath: path.join(projectRoot, filePath) });
+      const restricted = result!.messages.filter((m) => m.ruleId === 'no-restricted-imports');
+      // View-models, the renderer and the views are refused, a type too; the ports (flow and core types) are not.
+      expect([...new Set(restricted.map((m) => m.line))]).toEqual([1, 2, 3, 4]);
+      for (const m of restricted) expect(m.message).toMatch(/build no cards: ask a presenter port/);
+    }
+  });
+
+  it('keeps src/views to view-models: no platform SDK, store, channels or jobs', async () => {
+    const eslint = new ESLint({ cwd: projectRoot, ignore: false });
+    const leaky = [
+      "import { App } from '@slack/bolt';",
+      "import { CardFactory } from '@microsoft/agents-hosting';",
+      "import type { AgentStore } from '../store/agent-store.js';",
+      "import { slackMessage } from '../channels/slack/notifier.js';",
+      "import { ChatService } from '../channels/chat.js';",
+      "import { FLOW_TIMER_JOB } from '../jobs/flow-timers.js';",
+      "import { cardModel, type CardModel } from '../cards/view-models.js';",
+      "import type { AgentRecord } from '../core/agents.js';",
+      "import type { FlowRun } from '../flows/types.js';",
+      "import { displayDate } from '../core/time.js';",
+      'export const uses = [App, CardFactory, slackMessage, ChatService, FLOW_TIMER_JOB, cardModel, displayDate];',
+      'export type Uses = [AgentStore, CardModel, AgentRecord, FlowRun];',
+    ].join('\n');
+    const [result] = await eslint.lintText(leaky, { filePath: path.join(projectRoot, 'src/views/leaky.ts') });
+    const restricted = result!.messages.filter((m) => m.ruleId === 'no-restricted-imports');
+    // The SDKs, a store type, both channel modules and the job are refused; view-models, core and flow types pass.
+    expect([...new Set(restricted.map((m) => m.line))]).toEqual([1, 2, 3, 4, 5, 6]);
+    const byLine = (line: number) =>
+      restricted
+        .filter((m) => m.line === line)
+        .map((m) => m.message)
+        .join('\n');
+    expect(byLine(1)).toMatch(/Slack belongs in src\/channels\/slack/);
+    expect(byLine(2)).toMatch(/Teams belongs in src\/channels\/teams/);
+    expect(byLine(3)).toMatch(/src\/views reads no store/);
+    expect(byLine(4)).toMatch(/src\/views is platform-free/);
+    expect(byLine(6)).toMatch(/src\/views knows no jobs/);
+  });
+
   it('wires Roster in src/compose.ts only: repositories, channel adapters and jobs are built nowhere else', async () => {
     const eslint = new ESLint({ cwd: projectRoot, ignore: false });
     const wiring = [
@@ -169,6 +222,8 @@ describe('lint boundary around src/core', () => {
         'src/jobs/flow-timers.ts',
         'src/commands/bus.ts',
         'src/commands/handlers/decide.ts',
+        'src/views/card-builders.ts',
+        'src/views/run-presenter.ts',
       ]),
     );
   }, 120_000);
