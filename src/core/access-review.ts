@@ -10,7 +10,6 @@ import type { AgentRecord, AgentRepository, GrantRecord, GrantRepository } from 
 import { isRosterError, NotFoundError, NotWaitingError, UnknownPersonError } from './errors.js';
 import { assertMayAnswerAccessReview } from './policies.js';
 import type { OutgoingCard } from './notifications.js';
-import { displayDate } from './time.js';
 import type { GrantId } from './ids.js';
 
 /** The holder kind of access review cycles in the outbox: a cycle's start and escalation. */
