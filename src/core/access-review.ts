@@ -69,9 +69,20 @@ export interface SponsorReview {
   items: Array<{ grant: GrantRecord; agentName: string; state: ReviewItemState; decidedBy?: string }>;
 }
 
-/** Presenter port: the access review card of a {@link SponsorReview}. */
+/** Grants nobody attested by a cycle's deadline, enforced and told to IT. */
+export interface UnattestedGrants {
+  cycle: string;
+  enforcement: AccessSettings['reviewEnforcement'];
+  /** Each with its agent's name and its sponsors' names. */
+  grants: Array<{ grant: GrantRecord; agentName: string; sponsors: string[] }>;
+}
+
+/** Presenter port: the access review cards (src/views/access-cards.ts). */
 export interface AccessReviewCards {
+  /** A sponsor's review card. */
   review(review: SponsorReview): OutgoingCard;
+  /** What IT admins are told after the deadline. */
+  escalated(unattested: UnattestedGrants): OutgoingCard;
 }
 
 /** The answers the deadline records for grants nobody attested. */
@@ -274,20 +285,18 @@ export class AccessReviews {
     const escalated = (await this.deps.grants.list({ reviewCycle: String(cycle) })).filter((g) => ENFORCED.has(g.review?.answer ?? ''));
     if (escalated.length === 0) return { enforced: [] };
     const agents = await this.agentsOf(escalated);
-    const lines = escalated.map((g) => {
-      const agent = agents.get(g.agentId);
-      const sponsors = (agent?.sponsors ?? []).map((s) => findPersonByEmail(this.deps.org, s)?.name ?? s).join(', ');
-      return `• ${agent?.name ?? g.agentId}: ${g.scope} (sponsors: ${sponsors || 'none'})`;
+    const card = this.deps.cards.escalated({
+      cycle: String(cycle),
+      enforcement,
+      grants: escalated.map((g) => {
+        const agent = agents.get(g.agentId);
+        return {
+          grant: g,
+          agentName: agent?.name ?? g.agentId,
+          sponsors: (agent?.sponsors ?? []).map((s) => findPersonByEmail(this.deps.org, s)?.name ?? s),
+        };
+      }),
     });
-    const verb = enforcement === 'revoke' ? 'were revoked' : 'are flagged for you to decide';
-    const card: OutgoingCard = {
-      kind: 'notice',
-      data: {
-        level: 'warning',
-        title: `Access review: ${escalated.length} grant${escalated.length === 1 ? '' : 's'} not attested in time`,
-        text: `Their sponsors did not answer access review ${cycle} within the grace period, so these grants ${verb}:\n${lines.join('\n')}`,
-      },
-    };
     const { outbox } = this.deps;
     // Keyed per cycle as before, so a cycle escalated by an earlier version is not audited twice.
     const effects: PendingEffect[] = [

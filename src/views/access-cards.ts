@@ -5,8 +5,8 @@ import type { FlowRun } from '../flows/types.js';
 import type { AgentRecord, GrantRecord, GrantStatus } from '../core/agents.js';
 import type { AccessContext, GrantButton, GrantCards, GrantWords } from '../core/access.js';
 import { displayDate } from '../core/time.js';
-import type { AccessReviewCards, SponsorReview } from '../core/access-review.js';
-import { accessReviewCard, grantNoticeCard } from './card-builders.js';
+import type { AccessReviewCards, SponsorReview, UnattestedGrants } from '../core/access-review.js';
+import { accessReviewCard, grantNoticeCard, noticeCard } from './card-builders.js';
 
 const STATUS_LABELS: Record<GrantStatus, string> = {
   pending: 'Waiting for approval',
@@ -134,5 +134,18 @@ export function accessReview(review: SponsorReview): CardOf<'access-review'> {
   });
 }
 
+/** What IT admins are told when a cycle's deadline passed with grants nobody attested. */
+export function unattestedGrantsNotice({ cycle, enforcement, grants }: UnattestedGrants): CardOf<'notice'> {
+  const lines = grants.map(
+    ({ grant, agentName, sponsors }) => `• ${agentName}: ${grant.scope} (sponsors: ${sponsors.join(', ') || 'none'})`,
+  );
+  const verb = enforcement === 'revoke' ? 'were revoked' : 'are flagged for you to decide';
+  return noticeCard({
+    level: 'warning',
+    title: `Access review: ${grants.length} grant${grants.length === 1 ? '' : 's'} not attested in time`,
+    text: `Their sponsors did not answer access review ${cycle} within the grace period, so these grants ${verb}:\n${lines.join('\n')}`,
+  });
+}
+
 /** The core's {@link AccessReviewCards} port. */
-export const accessReviewCards: AccessReviewCards = { review: accessReview };
+export const accessReviewCards: AccessReviewCards = { review: accessReview, escalated: unattestedGrantsNotice };
