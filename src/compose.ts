@@ -34,6 +34,8 @@ import { CommandBus, createHandlers } from './commands/index.js';
 import { RunPresenter } from './views/run-presenter.js';
 import { accessReviewCards, grantCards } from './views/access-cards.js';
 import { parkedEffectCard } from './views/operator-notices.js';
+import { boundaryChangeCards } from './views/boundary-change-cards.js';
+import { handoffCards } from './views/handoff-cards.js';
 import { findingInWords } from './core/checkin-assessment.js';
 import { CheckInService } from './core/checkin-service.js';
 import { AlertService } from './core/alerts.js';
@@ -753,6 +755,7 @@ async function buildServices(s: ServiceSettings) {
       const id = idOrUndefined('AgentId', ref);
       return id ? store.agents.get(id) : Promise.resolve(undefined);
     },
+    cards: boundaryChangeCards(org),
     clock,
   });
   const runtime = new RuntimeApprovals({
@@ -883,6 +886,7 @@ async function buildServices(s: ServiceSettings) {
     async recordTaskEvent(e) {
       await store.telemetry.ingest([{ ...e, outcome: 'handed-to-human', latencyMs: 0, costUSD: 0 }]);
     },
+    cards: handoffCards(org),
     clock,
   });
   const sponsorships = new Sponsorships({ org, agents: store.agents, outbox, clock });

@@ -11,6 +11,8 @@ import { ForbiddenError, InvalidInputError, NotFoundError, RequestClosedError } 
 import { startComplianceRemediation } from '../core/compliance-remediation.js';
 import { keyCard } from '../core/agent-keys.js';
 import { checkedCard, noticeCard, promptCard } from '../views/card-builders.js';
+import { boundaryChangeCard } from '../views/boundary-change-cards.js';
+import { handoffCard } from '../views/handoff-cards.js';
 import { displayDate } from '../core/time.js';
 import {
   assertMayAddKnowledgeNote,
@@ -269,11 +271,11 @@ export class CardActionsChat {
       }
       case 'handoff_take': {
         const taken = await this.services.handoffs.take(person, String(ids.handoffId ?? ''));
-        return { card: checkedCard(this.services.handoffs.card(taken, person.email)) };
+        return { card: handoffCard(this.org, taken, person.email) };
       }
       case 'handoff_resolve': {
         const resolved = await this.services.handoffs.resolve(person, String(ids.handoffId ?? ''), String(ids.outcome ?? ''));
-        return { card: checkedCard(this.services.handoffs.card(resolved, person.email)) };
+        return { card: handoffCard(this.org, resolved, person.email) };
       }
       case 'gap_fix':
         return { followUp: await this.fixGap(person, parseAgentId(ids.agentId), String(ids.gap ?? '')) };
@@ -352,7 +354,7 @@ export class CardActionsChat {
       }
       case 'boundary_approve': {
         const change = await this.services.boundaryChanges.decide(person, String(ids.changeId ?? ''), 'approve');
-        return { card: checkedCard(this.services.boundaryChanges.card(change, person.email)) };
+        return { card: boundaryChangeCard(this.org, change, person.email) };
       }
       case 'boundary_deny':
         return { prompt: await this.boundaryDenyPrompt(person, String(ids.changeId ?? '')) };
@@ -527,7 +529,7 @@ export class CardActionsChat {
       }
       case 'boundary_deny': {
         const change = await this.services.boundaryChanges.decide(person, String(ids.changeId ?? ''), 'deny', text);
-        return { card: checkedCard(this.services.boundaryChanges.card(change, person.email)) };
+        return { card: boundaryChangeCard(this.org, change, person.email) };
       }
       case 'retrain_postpone': {
         const agent = await this.agent(ids.agentId);

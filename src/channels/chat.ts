@@ -56,6 +56,8 @@ import {
 import { Sponsorships } from '../core/sponsorships.js';
 import { isAgentStatus, type AgentStatus } from '../core/lifecycle.js';
 import { evaluationFormBase } from '../views/run-presenter.js';
+import { boundaryChangeCard } from '../views/boundary-change-cards.js';
+import { handoffCard } from '../views/handoff-cards.js';
 import { displayDate, durationInWords } from '../core/time.js';
 import { keysManageable } from '../core/agent-keys.js';
 import { RateLimiter } from '../core/rate-limit.js';
@@ -969,10 +971,7 @@ export class ChatService {
         };
       }),
       ...cases.slice(0, 5).flatMap((h) => {
-        const card = this.services.handoffs.card(h, person.email).data as {
-          actions?: Array<Record<string, unknown>>;
-          sections?: Array<{ text: string; actions: Array<Record<string, unknown>> }>;
-        };
+        const card = handoffCard(this.org, h, person.email).data;
         // One button per section: Slack refuses the same action id twice in one block.
         return [
           {
@@ -980,7 +979,7 @@ export class ChatService {
             text: `Hand-off to ${h.queueTitle} from ${h.agentName}: ${reportedByAgent(h.summary, 300)} (${h.status === 'open' ? 'nobody has taken it yet' : 'you took it'})`,
             actions: (card.actions ?? []).slice(0, 1),
           },
-          ...(card.sections ?? []).filter((section) => section.actions.length > 0),
+          ...(card.sections ?? []).filter((section) => (section.actions ?? []).length > 0),
         ];
       }),
     ];
@@ -1086,19 +1085,16 @@ export class ChatService {
     const onHome = (actions: Array<Record<string, unknown>>) =>
       actions.map((a) => ({ ...a, value: { ...(a.value as Record<string, unknown>), surface: HOME_SURFACE } }));
     for (const h of cases.slice(0, 8)) {
-      const card = this.services.handoffs.card(h, person.email).data as {
-        actions?: Array<Record<string, unknown>>;
-        sections?: Array<{ text: string; actions: Array<Record<string, unknown>> }>;
-      };
+      const card = handoffCard(this.org, h, person.email).data;
       items.push({
         text: `Hand-off from ${h.agentName} to ${h.queueTitle} · waiting ${ageText(now - Date.parse(h.createdAt))}\n${reportedByAgent(h.summary, 300)} ${h.status === 'open' ? '(nobody has taken it yet)' : '(you took it)'}`,
         actions: onHome((card.actions ?? []).slice(0, 1)),
       });
       for (const section of card.sections ?? [])
-        if (section.actions.length) items.push({ text: section.text, actions: onHome(section.actions.slice(0, 1)) });
+        if (section.actions?.length) items.push({ text: section.text, actions: onHome(section.actions.slice(0, 1)) });
     }
     for (const c of changes.slice(0, 5)) {
-      const card = this.services.boundaryChanges.card(c, person.email).data as { actions?: Array<Record<string, unknown>> };
+      const card = boundaryChangeCard(this.org, c, person.email).data;
       items.push({
         text: `Boundary change for ${c.agentName} · waiting ${ageText(now - Date.parse(c.createdAt))}\n${c.actionTitle} (${c.action}): ${c.from} → ${c.to}. ${this.services.presenter.person(c.requestedBy).name} says: “${c.reason}”`,
         actions: onHome((card.actions ?? []).slice(0, 2)),

@@ -87,7 +87,14 @@ export interface BoundaryChangeDeps {
   outbox: Outbox;
   /** The agent by id or name (as chat commands name agents). */
   findAgent(ref: string): Promise<AgentRecord | undefined>;
+  /** The change request's card for each person (src/views/boundary-change-cards.ts). */
+  cards: BoundaryChangeCards;
   clock?: () => Date;
+}
+
+/** Presenter port: the card a person sees for a boundary change request. */
+export interface BoundaryChangeCards {
+  card(r: BoundaryChangeRecord, viewer: string): OutgoingCard;
 }
 
 /** A boundary in effect for one agent's action that differs from its catalog role's, as the profile lists it. */
@@ -103,7 +110,8 @@ const SHORT_MODE: Record<BoundaryMode, string> = {
   forbidden: 'forbidden',
 };
 
-const MODE_WORDS: Record<BoundaryMode, string> = {
+/** A boundary mode in words, e.g. "needs approval". */
+export const MODE_WORDS: Record<BoundaryMode, string> = {
   autonomous: 'autonomous (acts alone)',
   'needs-approval': 'needs approval (asks a person first)',
   forbidden: 'forbidden (never allowed)',
@@ -176,7 +184,7 @@ export class BoundaryChanges {
         subject: { type: 'agent', id: agent.id, agentId: agent.id },
         details: { changeId: id, action: record.action, from, to: record.to, reason: record.reason },
       }),
-      ...deciders.map((to) => this.deps.outbox.effect(CHAT_SEND_EFFECT, { to, card: this.card(record, to) } satisfies ChatSend)),
+      ...deciders.map((to) => this.deps.outbox.effect(CHAT_SEND_EFFECT, { to, card: this.deps.cards.card(record, to) } satisfies ChatSend)),
     ];
     const { record: stored, created } = await this.deps.repo.insert(record, effects);
     if (!created)
@@ -216,7 +224,7 @@ export class BoundaryChanges {
       }),
       this.deps.outbox.effect(CHAT_SEND_EFFECT, {
         to: record.requestedBy,
-        card: this.card(decided, record.requestedBy),
+        card: this.deps.cards.card(decided, record.requestedBy),
       } satisfies ChatSend),
     ];
     const updated = await this.deps.repo.update(id, { status: 'pending' }, patch, effects);
@@ -269,41 +277,6 @@ export class BoundaryChanges {
     if (!isBoundaryChangeDecider(person)) return [];
     // Filtered in the query and read whole: an admin's own requests never crowd out the ones they may decide.
     return this.deps.repo.pendingExcept(person.email);
-  }
-
-  /** The card a person sees: Approve / Deny… for an IT admin while pending, the outcome otherwise. */
-  card(r: BoundaryChangeRecord, viewer: string): OutgoingCard {
-    const name = (email?: string) => (email ? (findPersonByEmail(this.deps.org, email)?.name ?? email) : '');
-    const change = `${r.actionTitle} (${r.action}) for ${r.agentName} (${r.agentId}): from ${MODE_WORDS[r.from]} to ${MODE_WORDS[r.to]}.`;
-    const said = `${name(r.requestedBy)} (sponsor) says: “${r.reason}”`;
-    if (r.status === 'pending') {
-      const mayDecide = viewer !== r.requestedBy && r.deciders.includes(viewer);
-      return {
-        kind: 'notice',
-        data: {
-          level: r.to === 'autonomous' ? 'warning' : 'info',
-          title: `Boundary change for ${r.agentName}: IT approval needed`,
-          text: `${change}\n${said}\nUntil an IT admin approves, the current boundary stays in effect (request ${r.id}).`,
-          ...(mayDecide
-            ? {
-                actions: [
-                  { action: 'boundary_approve', label: 'Approve', style: 'primary', value: { changeId: r.id } },
-                  { action: 'boundary_deny', label: 'Deny…', style: 'danger', value: { changeId: r.id } },
-                ],
-              }
-            : {}),
-        },
-      };
-    }
-    const approved = r.status === 'approved';
-    return {
-      kind: 'notice',
-      data: {
-        level: approved ? 'success' : 'warning',
-        title: `Boundary change for ${r.agentName} ${approved ? 'approved' : 'denied'}`,
-        text: `${change}\n${said}\n${approved ? `Approved by ${name(r.decidedBy)}: it applies to ${r.agentName}'s next requests.` : `Denied by ${name(r.decidedBy)}: “${r.denyReason ?? ''}” The boundary stays as it was.`}`,
-      },
-    };
   }
 
   private audit(entry: AuditInput): PendingEffect {

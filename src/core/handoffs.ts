@@ -14,7 +14,6 @@ import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 import { assertMayResolveHandoff, assertMayTakeHandoff } from './policies.js';
 import { longPoll } from './long-poll.js';
-import { defangAgentText, reportedByAgent } from './agent-text.js';
 import { idempotencyKeySchema, refusalOf } from './runtime-approvals.js';
 import type { AgentId } from './ids.js';
 
@@ -148,7 +147,14 @@ export interface HandoffDeps {
   deliveries: CardDeliveries;
   /** Records the `handed-to-human` task event (the telemetry store's ingest). */
   recordTaskEvent(event: { eventId: string; agentId: AgentId; time: Date; taskType: string; decisionSummary: string }): Promise<void>;
+  /** The hand-off's card for each person (src/views/handoff-cards.ts). */
+  cards: HandoffCards;
   clock?: () => Date;
+}
+
+/** Presenter port: the card a person sees for a hand-off (their buttons depend on who they are). */
+export interface HandoffCards {
+  card(r: HandoffRecord, viewer: string, reminder?: boolean): OutgoingCard;
 }
 
 /** Hand-offs: create, take, resolve, remind, escalate, and the agent's poll. */
@@ -173,7 +179,7 @@ export class Handoffs {
         const claim = await this.deps.deliveries.claim(effectId, now, new Date(now.getTime() - outbox.settings.leaseMs));
         if (claim === 'sent') return;
         if (claim === 'busy') throw new Error('another writer is sending this card');
-        const ref = await this.deps.notifier.send(to, this.card(record, to, reminder));
+        const ref = await this.deps.notifier.send(to, this.deps.cards.card(record, to, reminder));
         // Reminders are not updated later: the first card of each person is.
         if (ref && !reminder) await this.deps.repo.addMessage(handoffId, { person: to, ref });
         await this.deps.deliveries.sent(effectId, to, ref);
@@ -184,7 +190,8 @@ export class Handoffs {
       perform: async ({ handoffId }) => {
         const record = await this.deps.repo.get(handoffId);
         if (!record) return;
-        for (const m of record.messages) await this.deps.notifier.update(m.ref, this.card(record, m.person)).catch(() => undefined);
+        for (const m of record.messages)
+          await this.deps.notifier.update(m.ref, this.deps.cards.card(record, m.person)).catch(() => undefined);
       },
     });
     outbox.register<{ handoffId: string; kind: TimerKind; at: Date }>({
@@ -401,57 +408,6 @@ export class Handoffs {
       ...(r.resolvedAt ? { resolved_at: r.resolvedAt } : {}),
       telemetry_event_id: `handoff:${r.id}`,
       created_at: r.createdAt,
-    };
-  }
-
-  /** The card a person sees: Take it while open; Resolve buttons for the one who took it. */
-  card(r: HandoffRecord, viewer: string, reminder = false): OutgoingCard {
-    const name = (email?: string) => (email ? (findPersonByEmail(this.deps.org, email)?.name ?? email) : '');
-    // Keys, values and the link are the agent's words: framed as such and never linked.
-    const facts = Object.entries(r.details).map(([k, v]) => `${defangAgentText(k)}: ${reportedByAgent(String(v), 300)}`);
-    const state =
-      r.status === 'open'
-        ? 'Waiting for someone to take it.'
-        : r.status === 'taken'
-          ? `Taken by ${name(r.takenBy)}.`
-          : `Resolved by ${name(r.resolvedBy)}: ${r.outcome}.`;
-    const take = r.status === 'open' ? [{ action: 'handoff_take', label: 'Take it', style: 'primary', value: { handoffId: r.id } }] : [];
-    // One section per outcome: Slack refuses two buttons with the same action id in one block.
-    const resolve =
-      r.status === 'taken' && r.takenBy === viewer
-        ? r.outcomes.map((o, i) => ({
-            text: `Resolve as *${o}*`,
-            actions: [
-              {
-                action: 'handoff_resolve',
-                label: `Resolve: ${o}`,
-                ...(i === 0 ? { style: 'primary' } : {}),
-                value: { handoffId: r.id, outcome: o },
-              },
-            ],
-          }))
-        : [];
-    const factsSection =
-      facts.length || r.link
-        ? [
-            {
-              text: [...facts, ...(r.link ? [`Link (as text, not opened by Roster): ${reportedByAgent(r.link, 600)}`] : [])]
-                .join('\n')
-                .slice(0, 2900),
-              actions: [],
-            },
-          ]
-        : [];
-    const sections = [...factsSection, ...resolve];
-    return {
-      kind: 'notice',
-      data: {
-        level: r.status === 'resolved' ? 'success' : 'info',
-        title: `${reminder ? 'Reminder: ' : ''}${r.agentName} hands off a case to ${r.queueTitle}`,
-        text: `${reportedByAgent(r.summary, 2000).replace(/^r/, 'R')}\n${state}`,
-        ...(sections.length ? { sections } : {}),
-        ...(take.length ? { actions: take } : {}),
-      },
     };
   }
 
