@@ -36,6 +36,7 @@ import { accessReviewCards, grantCards } from './views/access-cards.js';
 import { parkedEffectCard } from './views/operator-notices.js';
 import { boundaryChangeCards } from './views/boundary-change-cards.js';
 import { handoffCards } from './views/handoff-cards.js';
+import { webhookCards } from './views/webhook-cards.js';
 import { findingInWords } from './core/checkin-assessment.js';
 import { CheckInService } from './core/checkin-service.js';
 import { AlertService } from './core/alerts.js';
@@ -587,6 +588,7 @@ async function buildServices(s: ServiceSettings) {
     mayRetry: (email) => mayRetryWebhooks(findPersonByEmail(org, email)),
     outbox,
     log: log.child({ component: 'webhooks' }),
+    cards: webhookCards,
     clock,
     ...(s.metrics ? { observer: webhookMetrics(s.metrics, subscriptions, store.webhooks) } : {}),
   });

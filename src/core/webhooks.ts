@@ -1,4 +1,3 @@
-import { displayDate } from './time.js';
 import { CloudEvent } from 'cloudevents';
 import { Webhook } from 'standardwebhooks';
 import type { AuditEntry, AuditInput } from './audit.js';
@@ -319,6 +318,26 @@ export interface WebhookDispatcherDeps {
   observer?: WebhookObserver;
   /** Deliveries in flight at once per subscription (one per agent at most). */
   concurrency?: number;
+  /** The owner's card (src/views/webhook-cards.ts). */
+  cards: WebhookCards;
+}
+
+/** What the owner's card of a subscription shows: its state and its failed deliveries. */
+export interface WebhookCardFacts {
+  subscriptionId: string;
+  /** The receiver's host, e.g. `hooks.example.com`. */
+  host: string;
+  state: WebhookSubscriptionState;
+  /** Deliveries that failed for good. */
+  failed: number;
+  /** Of those, the ones the receiver refused (a 4xx not retried), and the last status. */
+  refused: { count: number; lastStatus?: number };
+  retryWindowMs: number;
+}
+
+/** Presenter port: the IT owner's card of a webhook subscription. */
+export interface WebhookCards {
+  status(facts: WebhookCardFacts): OutgoingCard;
 }
 
 const BATCH = 500;
@@ -601,56 +620,17 @@ export class WebhookDispatcher {
     }
   }
 
-  /** The owner's card: disabled (Re-enable), what failed (Retry), or all well. */
+  /** The owner's card: disabled (Re-enable), what failed (Retry), or all well; the views word it. */
   async card(sub: DispatchSubscription, state: WebhookSubscriptionState): Promise<OutgoingCard> {
     const failed = await this.deps.repo.countFailed(sub.id);
-    const host = safeHost(sub.url);
-    const retried =
-      state.retriedBy && state.retriedAt
-        ? ` ${state.retriedBy} pressed Retry at ${displayDate(state.retriedAt)} and re-queued ${state.retriedCount ?? 0}.`
-        : '';
-    const enabled = state.enabledBy && state.enabledAt ? ` ${state.enabledBy} re-enabled it at ${displayDate(state.enabledAt)}.` : '';
-    if (state.disabledAt) {
-      return {
-        kind: 'notice',
-        data: {
-          level: 'error',
-          title: `Webhook ${sub.id} is disabled`,
-          text: `Roster stopped sending to ${host} at ${displayDate(state.disabledAt)}: ${state.disabledReason ?? 'the receiver answered 410 Gone'}. Nothing is lost: events are kept and go out, in order, once the subscription is re-enabled. A restart or a config reload does not re-enable it. Fix the receiver (or point the subscription at its new URL), then press Re-enable (IT admins only).`,
-          actions: [{ action: 'webhook_enable', label: 'Re-enable', style: 'primary', value: { subscriptionId: sub.id } }],
-        },
-      };
-    }
-    if (failed === 0) {
-      return {
-        kind: 'notice',
-        data: {
-          level: 'success',
-          title: `Webhook ${sub.id}: no failed deliveries`,
-          text: `Every event for ${host} is delivered or on its way.${enabled}${retried}`,
-        },
-      };
-    }
-    const hours = Math.round(this.deps.retryWindowMs / 3_600_000);
-    const refused = await this.deps.repo.refusals(sub.id);
-    const events = (n: number) => (n === 1 ? 'an event' : `${n} events`);
-    const why =
-      refused.count === 0
-        ? `Roster could not deliver ${events(failed)} to ${host} within ${hours} hours of retries.`
-        : `Roster could not deliver ${events(failed)} to ${host}: the receiver refused ${
-            refused.count === failed ? (failed === 1 ? 'it' : 'them') : refused.count
-          } with HTTP ${refused.lastStatus ?? '4xx'}${
-            refused.count === failed ? '' : `, and ${failed - refused.count} still failed after ${hours} hours of retries`
-          }. A refusal (a 4xx other than 408, 409, 425 or 429) is not retried: sending the same request again would be refused again. Check the receiver's URL, its secret and what it accepts.`;
-    return {
-      kind: 'notice',
-      data: {
-        level: 'error',
-        title: `Webhook ${sub.id}: ${failed} ${failed === 1 ? 'delivery' : 'deliveries'} failed`,
-        text: `${why} Later events for the same agents wait behind them, so receivers keep each agent's order. Fix the receiver, then press Retry (IT admins only).${retried}`,
-        actions: [{ action: 'webhook_retry', label: 'Retry', style: 'primary', value: { subscriptionId: sub.id } }],
-      },
-    };
+    return this.deps.cards.status({
+      subscriptionId: sub.id,
+      host: safeHost(sub.url),
+      state,
+      failed,
+      refused: failed > 0 && !state.disabledAt ? await this.deps.repo.refusals(sub.id) : { count: 0 },
+      retryWindowMs: this.deps.retryWindowMs,
+    });
   }
 
   /**

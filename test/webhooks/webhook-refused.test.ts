@@ -12,6 +12,7 @@ import { silentLogger } from '../helpers/logger.js';
 import { RecordingNotifier } from '../helpers/recording-notifier.js';
 import { newWebhookSecret, receiverWithSubscription, type ReceivedWebhook, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { asAgentId } from '../helpers/ids.js';
+import { webhookCards } from '../../src/views/webhook-cards.js';
 
 /*
  * Two loose ends of signed webhooks (issue 18), through the real services and the embedded
@@ -197,6 +198,7 @@ describe("the webhook owner's card with two dispatchers on one database", () => 
       mayRetry: () => false,
       outbox: h!.services.outbox,
       log: silentLogger(),
+      cards: webhookCards,
     });
 
   /** A delivery that failed for good (as after its retries), with the card asked for. */
