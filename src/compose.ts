@@ -37,6 +37,7 @@ import { parkedEffectCard } from './views/operator-notices.js';
 import { boundaryChangeCards } from './views/boundary-change-cards.js';
 import { handoffCards } from './views/handoff-cards.js';
 import { webhookCards } from './views/webhook-cards.js';
+import { agentKeyCards } from './views/agent-key-cards.js';
 import { findingInWords } from './core/checkin-assessment.js';
 import { CheckInService } from './core/checkin-service.js';
 import { AlertService } from './core/alerts.js';
@@ -615,6 +616,7 @@ async function buildServices(s: ServiceSettings) {
     audit,
     notifier,
     outbox,
+    cards: agentKeyCards,
     clock,
     keyCache: s.keyCache,
     log: log.child({ component: 'agent-keys' }),

@@ -9,8 +9,8 @@ import { agentChoiceLabel, type PickOptions, type PickPurpose } from '../core/ag
 import { findingInWords } from '../core/checkin-assessment.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, RequestClosedError } from '../core/errors.js';
 import { startComplianceRemediation } from '../core/compliance-remediation.js';
-import { keyCard } from '../core/agent-keys.js';
 import { checkedCard, noticeCard, promptCard } from '../views/card-builders.js';
+import { keyCard } from '../views/agent-key-cards.js';
 import { boundaryChangeCard } from '../views/boundary-change-cards.js';
 import { handoffCard } from '../views/handoff-cards.js';
 import { displayDate } from '../core/time.js';
@@ -293,15 +293,13 @@ export class CardActionsChat {
         const until = issued.replaced.map((r) => r.validUntil).sort()[0];
         // The key replaces the clicked card for the clicker only (an ephemeral reply in Slack, the invoke answer in Teams).
         return {
-          card: checkedCard(
-            keyCard(
-              agent,
-              issued.key,
-              `New telemetry key for ${agent.name}`,
-              until
-                ? `The previous key keeps working until ${displayDate(until)}, so its platform can switch over; after that it is refused.`
-                : `${agent.name} had no working key before this one.`,
-            ),
+          card: keyCard(
+            agent,
+            issued.key,
+            `New telemetry key for ${agent.name}`,
+            until
+              ? `The previous key keeps working until ${displayDate(until)}, so its platform can switch over; after that it is refused.`
+              : `${agent.name} had no working key before this one.`,
           ),
         };
       }
@@ -309,13 +307,11 @@ export class CardActionsChat {
         const agent = await this.agent(ids.agentId);
         const issued = await this.services.agentKeys.reissueKey(person.email, agent.id, ids.credentialId);
         return {
-          card: checkedCard(
-            keyCard(
-              agent,
-              issued.key,
-              `New telemetry key for ${agent.name}`,
-              `The key that was not delivered is revoked${issued.replaced.length ? '' : ' (there was none left)'}; this one is shown only to you.`,
-            ),
+          card: keyCard(
+            agent,
+            issued.key,
+            `New telemetry key for ${agent.name}`,
+            `The key that was not delivered is revoked${issued.replaced.length ? '' : ' (there was none left)'}; this one is shown only to you.`,
           ),
         };
       }

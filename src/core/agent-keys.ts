@@ -69,6 +69,8 @@ export interface AgentKeysDeps {
   notifier: Notifier;
   /** Where each key change's audit entry is stored with the change (never the key). */
   outbox: Outbox;
+  /** The cards that show a key once or say it was not delivered. */
+  cards: AgentKeyCards;
   clock: () => Date;
   /** Where a failed key delivery is reported for IT (never with the key). */
   log?: { warn(facts: Record<string, unknown>, message: string): void };
@@ -91,16 +93,12 @@ function sameHash(a: string, b: string): boolean {
 
 const live = (k: AgentCredential, now: Date) => !k.revokedAt && !(k.expiresAt && Date.parse(k.expiresAt) <= now.getTime());
 
-/** The card that shows a key once, to the person who asked for it (or the requester at onboarding). */
-export function keyCard(agent: Pick<AgentRecord, 'id' | 'name'>, key: string, title: string, intro = ''): OutgoingCard {
-  return {
-    kind: 'notice',
-    data: {
-      level: 'success',
-      title,
-      text: `${intro ? `${intro}\n` : ''}Telemetry key for ${agent.name} (${agent.id}): ${key}\nStore it in your agent platform now: Roster keeps only its hash and will not show it again.`,
-    },
-  };
+/** Presenter port: the cards about agent keys (src/views/agent-key-cards.ts). */
+export interface AgentKeyCards {
+  /** Shows a key once, to the person who asked for it (or the requester at onboarding). */
+  oneTimeKey(agent: Pick<AgentRecord, 'id' | 'name'>, key: string, title: string, intro?: string): OutgoingCard;
+  /** Tells the requester and sponsors that the onboarding key was not delivered, with a button to issue a new one. */
+  undelivered(agent: Pick<AgentRecord, 'id' | 'name'>, credentialId: string, requesterName: string, reason: string): OutgoingCard;
 }
 
 /**
@@ -172,7 +170,7 @@ export class AgentKeys {
     try {
       const ref = await this.deps.notifier.send(
         input.requester,
-        keyCard({ id: input.agentId, name: input.agentName }, key, `${input.agentName} is onboarded: its telemetry key`),
+        this.deps.cards.oneTimeKey({ id: input.agentId, name: input.agentName }, key, `${input.agentName} is onboarded: its telemetry key`),
       );
       if (!ref) failure = 'no chat channel reaches the requester';
     } catch (err) {
@@ -309,22 +307,7 @@ export class AgentKeys {
       details: { credentialId: credential.id, prefix: credential.prefix, recipient: input.requester, reason },
     });
     const requesterName = findPersonByEmail(this.deps.org, input.requester)?.name ?? input.requester;
-    const card: OutgoingCard = {
-      kind: 'notice',
-      data: {
-        level: 'error',
-        title: `${input.agentName}'s telemetry key was not delivered`,
-        text: `${input.agentName} (${input.agentId}) is onboarded, but its one-time telemetry key could not be delivered to ${requesterName} (${reason}). Nobody has seen it and it is in no log. Issue a new key: the undelivered one is revoked and the new one is shown once, only to whoever clicks.`,
-        actions: [
-          {
-            action: 'agent_key_reissue',
-            label: 'Issue a new key',
-            style: 'primary',
-            value: { agentId: input.agentId, credentialId: credential.id },
-          },
-        ],
-      },
-    };
+    const card = this.deps.cards.undelivered({ id: input.agentId, name: input.agentName }, credential.id, requesterName, reason);
     for (const person of new Set([input.requester, ...input.sponsors])) {
       try {
         await this.deps.notifier.send(person, card);

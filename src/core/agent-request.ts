@@ -4,7 +4,7 @@ import { businessUnitById, findPersonByEmail, roleById } from '../config/directo
 import type { AuditInput, AuditLog } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import type { Outbox } from './outbox.js';
-import { AgentKeys } from './agent-keys.js';
+import type { AgentKeys } from './agent-keys.js';
 import { AGENT_HOLDER, type AgentRecord, type AgentRepository, type GrantRecord, type GrantRepository } from './agents.js';
 import { InvalidInputError, RosterError } from './errors.js';
 import type { Notifier } from './notifications.js';
@@ -94,16 +94,15 @@ export interface AgentRequestDeps {
   clock: () => Date;
   /** Where the effects of registering an agent are stored with it, then performed. */
   outbox: Outbox;
-  /** The agent keys service (built from the other deps when absent). */
-  keys?: AgentKeys;
+  /** The agent keys service: issues the onboarded agent's first key. */
+  keys: AgentKeys;
 }
 
 const ctxOf = (ctx: StepContext) => ctx.run.context as AgentRequestContext;
 
 /** Named checks, actions, conditions and gates that `flows/agent-request.yaml` uses. */
 export function agentRequestSteps(deps: AgentRequestDeps): StepRegistry {
-  const { org, agents, grants, audit, notifier, clock } = deps;
-  const keys = deps.keys ?? new AgentKeys({ org, agents, audit, notifier, outbox: deps.outbox, clock });
+  const { org, agents, grants, clock, keys } = deps;
   return {
     checks: {
       'agent-request.valid': async (ctx) => {

@@ -55,7 +55,7 @@ export function loadFlowDefinitions(dir: string): Map<string, FlowDefinition> {
     dir,
     registryNames(
       createStepRegistry({
-        agentRequest: { org: none, agents: none, grants: none, audit: none, notifier: none, clock: none, outbox: none },
+        agentRequest: { org: none, agents: none, grants: none, audit: none, notifier: none, clock: none, outbox: none, keys: none },
         grants: none,
         retirement: none,
         development: none,

@@ -8,6 +8,7 @@ import { renderCard, type JsonValue } from '../../src/cards/render.js';
 import { noticeActionSchema } from '../../src/cards/supervision-view-models.js';
 import { CARD_KINDS, type CardKind, type CardModel } from '../../src/cards/view-models.js';
 import type { CardAction } from '../../src/cards/ids.js';
+import { CARD_BUILDERS } from '../../src/views/card-builders.js';
 import { ACTION_TABLE, actionsOn, type ActionEntry, type FormActionId } from '../../src/channels/action-table.js';
 import { SLACK_FORM_READERS, viewSubmissionSchema } from '../../src/channels/slack/forms.js';
 import { onBothPlatforms, type TestRoster } from '../helpers/app.js';
@@ -333,11 +334,16 @@ describe('every action on every card is routed', () => {
   });
 });
 
-/** The kinds the core (anything but the chat adapters and the renderer) names in a card it builds. */
+/**
+ * The kinds the core and the views it asks (anything but the chat adapters, the renderer and the
+ * one builder per kind itself) name in a card they build: by its kind, or by calling that kind's builder.
+ */
 function kindsTheCoreSends(): CardKind[] {
   const kinds = new Set<CardKind>();
   const known = new Set<string>(CARD_KINDS);
-  const skip = ['src/channels/', 'src/cards/', 'src/cli/'].map((p) => path.join(root, p));
+  const byBuilder = new Map<string, CardKind>(CARD_KINDS.map((kind) => [CARD_BUILDERS[kind].name, kind]));
+  const builderCall = new RegExp(`\\b(${[...byBuilder.keys()].join('|')})\\(`, 'g');
+  const skip = ['src/channels/', 'src/cards/', 'src/cli/', 'src/views/card-builders.ts'].map((p) => path.join(root, p));
   for (const file of filesUnder(path.join(root, 'src'), '.ts')) {
     if (skip.some((dir) => file.startsWith(dir))) continue;
     const text = readFileSync(file, 'utf8');
@@ -345,6 +351,7 @@ function kindsTheCoreSends(): CardKind[] {
       const kind = m[1] ?? m[2]!;
       if (known.has(kind)) kinds.add(kind as CardKind);
     }
+    for (const m of text.matchAll(builderCall)) kinds.add(byBuilder.get(m[1]!)!);
   }
   return [...kinds].sort();
 }
