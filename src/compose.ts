@@ -38,6 +38,7 @@ import { boundaryChangeCards } from './views/boundary-change-cards.js';
 import { handoffCards } from './views/handoff-cards.js';
 import { webhookCards } from './views/webhook-cards.js';
 import { agentKeyCards } from './views/agent-key-cards.js';
+import { evaluationCards } from './views/evaluation-cards.js';
 import { findingInWords } from './core/checkin-assessment.js';
 import { CheckInService } from './core/checkin-service.js';
 import { AlertService } from './core/alerts.js';
@@ -738,6 +739,7 @@ async function buildServices(s: ServiceSettings) {
   });
   const evaluations = new Evaluations({
     org,
+    cards: evaluationCards(org),
     suites: s.suites,
     repo: store.evaluations,
     agents: store.agents,

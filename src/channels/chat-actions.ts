@@ -11,6 +11,7 @@ import { ForbiddenError, InvalidInputError, NotFoundError, RequestClosedError } 
 import { startComplianceRemediation } from '../core/compliance-remediation.js';
 import { checkedCard, noticeCard, promptCard } from '../views/card-builders.js';
 import { keyCard } from '../views/agent-key-cards.js';
+import { evaluationProgressCard } from '../views/evaluation-cards.js';
 import { boundaryChangeCard } from '../views/boundary-change-cards.js';
 import { handoffCard } from '../views/handoff-cards.js';
 import { displayDate } from '../core/time.js';
@@ -283,7 +284,7 @@ export class CardActionsChat {
         return { prompt: await this.chat.endpointPrompt(person, parseAgentId(ids.agentId)) };
       case 'eval_cancel': {
         const run = await this.services.evaluations.cancel(person.email, String(ids.evalRunId ?? ''));
-        return { card: checkedCard(this.services.evaluations.progressCard(run, true)) };
+        return { card: evaluationProgressCard(run, true) };
       }
       case 'eval_failures':
         return { followUp: await this.chat.failingCases(person, String(ids.evalRunId ?? '')) };

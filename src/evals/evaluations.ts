@@ -1,4 +1,3 @@
-import { displayDate } from '../core/time.js';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
@@ -83,6 +82,8 @@ export interface EvaluationHooks {
 
 export interface EvaluationDeps {
   org: OrgConfig;
+  /** The progress and verdict cards (src/views/evaluation-cards.ts). */
+  cards: EvaluationCards;
   suites: EvalSuites;
   repo: EvalRepository;
   agents: AgentRepository;
@@ -101,8 +102,18 @@ export interface EvaluationDeps {
 }
 
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
-const seconds = (ms: number) => (ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`);
-const usd = (n: number) => `$${n < 0.01 ? n.toFixed(4) : n.toFixed(2)}`;
+/** A duration in seconds as the cards and refusals write it, e.g. "4.2 s". */
+export const seconds = (ms: number) => (ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`);
+/** An amount in US dollars, with four decimals below a cent. */
+export const usd = (n: number) => `$${n < 0.01 ? n.toFixed(4) : n.toFixed(2)}`;
+
+/** Presenter port: the cards of an evaluation run. */
+export interface EvaluationCards {
+  /** The progress message: n of m cases, elapsed, and Cancel while it runs (`final`: no Cancel). */
+  progress(run: EvalRunRecord, final?: boolean): OutgoingCard;
+  /** The verdict: each metric against the role's threshold, the run's cost, and the failing cases a click away. */
+  verdict(run: EvalRunRecord): OutgoingCard;
+}
 
 /**
  * The interview: runs a catalog role's suite against a candidate agent where it runs, with
@@ -307,7 +318,7 @@ export class Evaluations implements MeasuredReader {
     // The progress message is sent directly: its reference is stored on the run to update it in
     // place, and a lost one costs only the live count (the end of the run goes through the outbox).
     const to = this.recipients(run, agent);
-    const ref = to[0] ? await this.deps.notifier.send(to[0], this.progressCard(run)).catch(() => undefined) : undefined;
+    const ref = to[0] ? await this.deps.notifier.send(to[0], this.deps.cards.progress(run)).catch(() => undefined) : undefined;
     if (ref) {
       run.progressRef = ref;
       await this.deps.repo.patchRunning(run.id, { progressRef: ref });
@@ -663,7 +674,7 @@ export class Evaluations implements MeasuredReader {
       }),
       outbox.effect(EVAL_EFFECTS.progress, { runId: run.id }),
       ...(agent ? this.recipients(final, agent) : []).map((to) =>
-        outbox.effect(CHAT_SEND_EFFECT, { to, card: this.verdictCard(final) } satisfies ChatSend),
+        outbox.effect(CHAT_SEND_EFFECT, { to, card: this.deps.cards.verdict(final) } satisfies ChatSend),
       ),
       outbox.effect(EVAL_EFFECTS.outcome, { runId: run.id }),
     ];
@@ -705,7 +716,7 @@ export class Evaluations implements MeasuredReader {
       type: EVAL_EFFECTS.progress,
       perform: async ({ runId }) => {
         const run = await repo.getRun(runId);
-        if (run?.progressRef) await notifier.update(run.progressRef, this.progressCard(run, true));
+        if (run?.progressRef) await notifier.update(run.progressRef, this.deps.cards.progress(run, true));
       },
     });
     outbox.register<{ runId: string }>({
@@ -734,89 +745,9 @@ export class Evaluations implements MeasuredReader {
     await this.deps.repo.patchRunning(run.id, { done: tally.done, passed: tally.passed });
     if (run.progressRef) {
       await this.deps.notifier
-        .update(run.progressRef, this.progressCard({ ...run, done: tally.done, passed: tally.passed }))
+        .update(run.progressRef, this.deps.cards.progress({ ...run, done: tally.done, passed: tally.passed }))
         .catch(() => undefined);
     }
-  }
-
-  /** The progress message: n of m cases, elapsed, and Cancel while it runs. */
-  progressCard(run: EvalRunRecord, final = false): OutgoingCard {
-    const elapsed = (run.finishedAt ? Date.parse(run.finishedAt) : Date.now()) - Date.parse(run.startedAt);
-    const what = run.purpose === 'version' ? `${run.agentName} ${run.version}` : run.agentName;
-    const title =
-      run.status === 'running'
-        ? `Evaluating ${what}: ${run.done} of ${run.total} cases`
-        : run.status === 'completed'
-          ? `Evaluation of ${what} finished: ${run.total} cases`
-          : run.status === 'cancelled'
-            ? `Evaluation of ${what} cancelled at ${run.done} of ${run.total} cases`
-            : `Evaluation of ${what} could not finish`;
-    const text =
-      run.status === 'failed'
-        ? (run.failure ?? 'The run stopped.')
-        : `${run.done} of ${run.total} cases done, ${run.passed} passed · ${seconds(elapsed)} elapsed · suite ${run.suiteFile} (${run.suiteHash.slice(0, 12)}) against ${run.endpoint.kind} ${run.endpoint.url}`;
-    return {
-      kind: 'notice',
-      data: {
-        level: run.status === 'running' ? 'info' : run.status === 'completed' ? 'success' : 'warning',
-        title,
-        text,
-        ...(!final && run.status === 'running'
-          ? { actions: [{ action: 'eval_cancel', label: 'Cancel evaluation', style: 'danger', value: { evalRunId: run.id } }] }
-          : {}),
-      },
-    };
-  }
-
-  /** The verdict: each metric against the role's threshold, the run's cost, and the failing cases a click away. */
-  verdictCard(run: EvalRunRecord): OutgoingCard {
-    const m = run.metrics!;
-    const verdict = run.verdict!;
-    const regressed = run.regressions ?? [];
-    const elapsed = Date.parse(run.finishedAt ?? run.startedAt) - Date.parse(run.startedAt);
-    const role = roleById(this.deps.org, run.roleId);
-    return {
-      kind: 'evaluation-verdict',
-      data: {
-        runId: run.requestRunId ?? run.id,
-        agentId: run.agentId,
-        agentName: run.purpose === 'request' ? run.agentName : `${run.agentName} ${run.version}`,
-        roleTitle: role?.title ?? run.roleId,
-        passed: versionOutcome(verdict, regressed).admitted,
-        source: 'measured',
-        submittedBy: { name: 'Roster' },
-        submittedAt: displayDate(run.finishedAt ?? run.startedAt),
-        metrics: [
-          ...verdict.results.map((r) => ({
-            metric: r.label,
-            value: r.value,
-            threshold: r.threshold,
-            passed: r.passed,
-            explanation: r.explanation,
-          })),
-          ...regressed.map((r) => ({ metric: 'Regression', value: 'worse', threshold: 'live version', passed: false, explanation: r })),
-        ],
-        roleFit: [],
-        measured: {
-          evalRunId: run.id,
-          cases: m.cases,
-          passedCases: m.passed,
-          failingCount: m.cases - m.passed,
-          suite: `${run.suiteFile} (${run.suiteHash.slice(0, 12)})`,
-          costLabel: `${usd(m.totalCostUSD)}${m.costReported ? '' : ' (not reported by the endpoint)'}`,
-          durationLabel: seconds(elapsed),
-          latencyLabel: `p50 ${Math.round(m.p50LatencyMs)} ms · p95 ${Math.round(m.p95LatencyMs)} ms`,
-          ...(Object.keys(m.segments).length
-            ? {
-                segmentsLabel: Object.entries(m.segments)
-                  .map(([s, v]) => `${s} ${v.accuracy.toFixed(2)} (${v.n})`)
-                  .join(' · '),
-              }
-            : {}),
-          ...(run.comparedWith ? { comparedWith: run.comparedWith } : {}),
-        },
-      },
-    };
   }
 
   private recipients(run: EvalRunRecord, agent: AgentRecord): string[] {
