@@ -39,6 +39,8 @@ import { handoffCards } from './views/handoff-cards.js';
 import { webhookCards } from './views/webhook-cards.js';
 import { agentKeyCards } from './views/agent-key-cards.js';
 import { evaluationCards } from './views/evaluation-cards.js';
+import { delegationCards, retirementCards } from './views/offboarding-cards.js';
+import { developmentCards } from './views/development-cards.js';
 import { findingInWords } from './core/checkin-assessment.js';
 import { CheckInService } from './core/checkin-service.js';
 import { AlertService } from './core/alerts.js';
@@ -659,6 +661,7 @@ async function buildServices(s: ServiceSettings) {
       }),
       versions: async (agentId) => (await store.development.versions(agentId)).reverse(),
     },
+    cards: retirementCards,
     clock,
   });
   const reactivation = new Reactivation({
@@ -673,7 +676,15 @@ async function buildServices(s: ServiceSettings) {
         : undefined;
     },
   });
-  const development = new Development({ org, agents: store.agents, repo: store.development, outbox, clock, measuredRoles });
+  const development = new Development({
+    org,
+    agents: store.agents,
+    repo: store.development,
+    outbox,
+    cards: developmentCards,
+    clock,
+    measuredRoles,
+  });
   const runtimeDecisions = new RuntimeDecisions({ repo: store.runtimeApprovals, outbox, clock });
 
   // Flow steps.
@@ -904,6 +915,7 @@ async function buildServices(s: ServiceSettings) {
     clock,
     timers: createDelegationTimers(agenda),
     reroute: (principal, delegate) => engine.delegateOpen(principal, delegate),
+    cards: delegationCards,
   });
   const dashboard = {
     links: new DashboardLinks(s.dashboardSecret ?? randomBytes(32).toString('hex')),

@@ -7,6 +7,7 @@ import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import { InvalidInputError, UnknownPersonError } from './errors.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
+import type { OutgoingCard } from './notifications.js';
 
 /** One person's approvals handed to another for a period (out of office). Dates are whole UTC days. */
 export interface Delegation {
@@ -71,7 +72,15 @@ export interface DelegationDeps {
   timers: DelegationTimers;
   /** Hands the approvals already waiting on the principal to the delegate (or back). */
   reroute: (principal: string, delegate: string | undefined) => Promise<number>;
+  /** The delegate's notice (src/views/offboarding-cards.ts). */
+  cards: DelegationCards;
   clock?: () => Date;
+}
+
+/** Presenter port: what the delegate is told when someone delegates their approvals to them. */
+export interface DelegationCards {
+  /** `from` and `to` as the principal typed them, e.g. `2026-12-20`. */
+  delegated(principalName: string, from: string, to: string): OutgoingCard;
 }
 
 const DAY_MS = 24 * 60 * 60_000;
@@ -154,14 +163,7 @@ export class Delegations {
       outbox.effect(DELEGATION_EFFECTS.timer, { at: delegation.endsAt, id: delegation.id, kind: 'end' }),
       outbox.effect(CHAT_SEND_EFFECT, {
         to: delegate.email,
-        card: {
-          kind: 'notice',
-          data: {
-            level: 'info',
-            title: `You decide for ${principal.name} from ${from} to ${to}`,
-            text: `${principal.name} is away and delegated their approvals to you. Their approval cards come to you; your decisions are recorded as yours, on their behalf. You still cannot approve your own requests.`,
-          },
-        },
+        card: this.deps.cards.delegated(principal.name, from, to),
       } satisfies ChatSend),
     ];
     await this.deps.repo.insert(delegation, effects);

@@ -15,6 +15,7 @@ import { agentRunContext } from './run-context.js';
 import { assertMayManageRetraining, assertMayProposeVersion, mayTypeInResults } from './policies.js';
 import { displayDate, durationInWords } from './time.js';
 import { type AgentId, type RunId } from './ids.js';
+import type { OutgoingCard } from './notifications.js';
 
 // The version rule lives with every other who-may rule; re-exported for the importers of this module.
 export { assertMayProposeVersion, mayProposeVersion } from './policies.js';
@@ -79,12 +80,24 @@ export const VERSION_START_RUN_EFFECT = 'version.start-promotion';
 /** The holder kind of retraining records in the outbox (one per agent). */
 export const RETRAINING_HOLDER = 'retraining';
 
+/** Presenter port: the notices about versions and retraining. */
+export interface DevelopmentCards {
+  /** To whoever asked for the version: measured and refused, the live version stays. */
+  versionRefused(refused: { agentName: string; version: string; reasons: string[]; liveVersion: string }): OutgoingCard;
+  /** To IT admins: a retraining went past its due date (or its postponement); with Start / Postpone. */
+  retrainingOverdue(agent: Pick<AgentRecord, 'id' | 'name' | 'sponsors'>, dueAt: string, postponedBecause?: string): OutgoingCard;
+  /** To the sponsors: a retraining is due or asked for; with Start / Postpone. */
+  retraining(agentId: string, title: string, text: string): OutgoingCard;
+}
+
 export interface DevelopmentDeps {
   org: OrgConfig;
   agents: AgentRepository;
   repo: DevelopmentRepository;
   /** Where a promotion's and each retraining change's audit entry and notices are stored with the change. */
   outbox: Outbox;
+  /** The version and retraining notices (src/views/development-cards.ts). */
+  cards: DevelopmentCards;
   clock?: () => Date;
   /** How long a due retraining may wait (after any postponement) before IT admins are told. */
   overdueAfterMs?: number;
@@ -278,14 +291,12 @@ export class Development {
         ? [
             this.deps.outbox.effect<ChatSend>(CHAT_SEND_EFFECT, {
               to: run.requester,
-              card: {
-                kind: 'notice',
-                data: {
-                  level: 'error',
-                  title: `Version ${run.version} of ${agent.name} is refused`,
-                  text: `Measured by Roster: ${outcome.reasons.join('; ')}. ${agent.version} stays live.`,
-                },
-              },
+              card: this.deps.cards.versionRefused({
+                agentName: agent.name,
+                version: run.version,
+                reasons: outcome.reasons,
+                liveVersion: agent.version,
+              }),
             }),
           ]
         : [];
@@ -375,15 +386,7 @@ export class Development {
           ...peopleWithRole(this.deps.org, 'it-admin').map((admin) =>
             this.deps.outbox.effect<ChatSend>(CHAT_SEND_EFFECT, {
               to: admin.email,
-              card: {
-                kind: 'notice',
-                data: {
-                  level: 'warning',
-                  title: `Retraining overdue: ${agent.name}`,
-                  text: `${agent.name} was due for retraining on ${displayDate(current.dueAt)}${current.reason ? ` and was postponed ("${current.reason}")` : ''}. Its sponsors: ${agent.sponsors.join(', ')}.`,
-                  actions: retrainingActions(agent.id),
-                },
-              },
+              card: this.deps.cards.retrainingOverdue(agent, current.dueAt, current.reason),
             }),
           ),
         ];
@@ -438,7 +441,7 @@ export class Development {
     return agent.sponsors.map((sponsor) =>
       this.deps.outbox.effect<ChatSend>(CHAT_SEND_EFFECT, {
         to: sponsor,
-        card: { kind: 'notice', data: { level: 'info', title, text, actions: retrainingActions(agent.id) } },
+        card: this.deps.cards.retraining(agent.id, title, text),
       }),
     );
   }
@@ -517,14 +520,6 @@ export class Development {
       at: this.clock(),
     });
   }
-}
-
-/** Start / Postpone on a "retraining due" notice. */
-function retrainingActions(agentId: AgentId) {
-  return [
-    { action: 'retrain_start', label: 'Start retraining', style: 'primary', value: { agentId } },
-    { action: 'retrain_postpone', label: 'Postpone…', value: { agentId } },
-  ];
 }
 
 /** Named steps of `flows/retraining-promotion.yaml`. */

@@ -16,6 +16,7 @@ import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 import { assertMayStartRetirement, mayAddKnowledgeNote } from './policies.js';
 import { type AgentId, type RunId } from './ids.js';
+import type { OutgoingCard } from './notifications.js';
 
 /** An archive bundle as stored: the canonical JSON text and its SHA-256 digest. */
 export interface ArchiveRecord {
@@ -85,7 +86,23 @@ export interface RetirementDeps {
   outbox: Outbox;
   archives: ArchiveRepository;
   sources: ArchiveSources;
+  /** The sponsors' hand-over notice (src/views/offboarding-cards.ts). */
+  cards: RetirementCards;
   clock?: () => Date;
+}
+
+/** What a successor received when an agent retired. */
+export interface HandOver {
+  agentName: string;
+  successorName: string;
+  knowledgeNotes: number;
+  openItems: number;
+  recommendedScopes: string[];
+}
+
+/** Presenter port: what both agents' sponsors are told when a successor takes over. */
+export interface RetirementCards {
+  handedOver(handOver: HandOver): OutgoingCard;
 }
 
 /** The run context of a retirement (an agent run's, so the sign-off card reads like any other). */
@@ -297,14 +314,13 @@ export class Retirement {
         notices.push(
           this.deps.outbox.effect<ChatSend>(CHAT_SEND_EFFECT, {
             to: person,
-            card: {
-              kind: 'notice',
-              data: {
-                level: 'info',
-                title: `${successor.name} takes over from ${agent.name}`,
-                text: `${agent.name} is retired. ${successor.name} received ${noteCount} knowledge notes, ${openAlerts.length} open items and the recommended scopes ${(handover.recommendedScopes as string[]).join(', ') || '(none)'}.`,
-              },
-            },
+            card: this.deps.cards.handedOver({
+              agentName: agent.name,
+              successorName: successor.name,
+              knowledgeNotes: noteCount,
+              openItems: openAlerts.length,
+              recommendedScopes: handover.recommendedScopes as string[],
+            }),
           }),
         );
       }
