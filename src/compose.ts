@@ -41,6 +41,7 @@ import { agentKeyCards } from './views/agent-key-cards.js';
 import { evaluationCards } from './views/evaluation-cards.js';
 import { delegationCards, retirementCards } from './views/offboarding-cards.js';
 import { developmentCards } from './views/development-cards.js';
+import { leaverCards, sponsorshipCards } from './views/sponsorship-cards.js';
 import { findingInWords } from './core/checkin-assessment.js';
 import { CheckInService } from './core/checkin-service.js';
 import { AlertService } from './core/alerts.js';
@@ -689,7 +690,7 @@ async function buildServices(s: ServiceSettings) {
 
   // Flow steps.
   const registry = createStepRegistry({
-    agentRequest: { org, agents: store.agents, grants: store.grants, audit, notifier, clock, outbox, keys: agentKeys },
+    agentRequest: { org, agents: store.agents, grants: store.grants, audit, notifier, clock, outbox, keys: agentKeys, sponsorshipCards },
     grants: grantSteps,
     retirement,
     development,
@@ -906,8 +907,18 @@ async function buildServices(s: ServiceSettings) {
     cards: handoffCards(org),
     clock,
   });
-  const sponsorships = new Sponsorships({ org, agents: store.agents, outbox, clock });
-  const leavers = new Leavers({ org, agents: store.agents, repo: store.leavers, audit, notifier, outbox, sponsorships, clock });
+  const sponsorships = new Sponsorships({ org, agents: store.agents, outbox, cards: sponsorshipCards, clock });
+  const leavers = new Leavers({
+    org,
+    agents: store.agents,
+    repo: store.leavers,
+    audit,
+    notifier,
+    outbox,
+    sponsorships,
+    cards: leaverCards,
+    clock,
+  });
   const delegations = new Delegations({
     org,
     repo: store.delegations,

@@ -9,7 +9,7 @@ import { AGENT_HOLDER, type AgentRecord, type AgentRepository, type GrantRecord,
 import { InvalidInputError, RosterError } from './errors.js';
 import type { Notifier } from './notifications.js';
 import { mayRequestFor } from './policies.js';
-import { Sponsorships } from './sponsorships.js';
+import { Sponsorships, type SponsorshipCards } from './sponsorships.js';
 import type { StepContext, StepRegistry } from '../flows/types.js';
 import { type AgentId, trustedId } from './ids.js';
 
@@ -96,6 +96,8 @@ export interface AgentRequestDeps {
   outbox: Outbox;
   /** The agent keys service: issues the onboarded agent's first key. */
   keys: AgentKeys;
+  /** The questions to the proposed sponsors of a registered agent. */
+  sponsorshipCards: SponsorshipCards;
 }
 
 const ctxOf = (ctx: StepContext) => ctx.run.context as AgentRequestContext;
@@ -153,7 +155,7 @@ export function agentRequestSteps(deps: AgentRequestDeps): StepRegistry {
           statusChangedAt: now,
         };
         // The audit entry and the proposed sponsors' questions are stored with the agent, so a crash cannot lose them.
-        const sponsorships = new Sponsorships({ org, agents, outbox: deps.outbox, clock });
+        const sponsorships = new Sponsorships({ org, agents, outbox: deps.outbox, cards: deps.sponsorshipCards, clock });
         const effects = [
           deps.outbox.effect(AUDIT_EFFECT, {
             actor: { kind: 'person', email: ctx.run.requester },

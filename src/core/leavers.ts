@@ -1,6 +1,6 @@
 import type { OrgConfig } from '../config/schemas.js';
 import { findPersonByEmail } from '../config/directory.js';
-import { AGENT_HOLDER, type AgentRepository } from './agents.js';
+import { AGENT_HOLDER, type AgentRecord, type AgentRepository } from './agents.js';
 import type { AuditInput, AuditLog } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
@@ -10,6 +10,7 @@ import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 import type { Sponsorships } from './sponsorships.js';
 import type { AgentId, AlertId } from './ids.js';
+import type { OutgoingCard } from './notifications.js';
 
 /** A sponsorship offered to a leaver's manager. */
 export interface SponsorshipOffer {
@@ -40,7 +41,17 @@ export interface LeaverDeps {
   outbox: Outbox;
   /** Who confirms a person taking an ownerless agent themselves. */
   sponsorships: Sponsorships;
+  /** The manager's offer and the new sponsor's notice (src/views/sponsorship-cards.ts). */
+  cards: LeaverCards;
   clock?: () => Date;
+}
+
+/** Presenter port: the cards of a sponsor who left. */
+export interface LeaverCards {
+  /** To the leaver's manager: take the agent over, or retire it. */
+  offered(agent: Pick<AgentRecord, 'id' | 'name'>, leaver: string): OutgoingCard;
+  /** To the person an IT admin made the sponsor of an agent left with none. */
+  assigned(agent: Pick<AgentRecord, 'id' | 'name'>, assignedBy: string): OutgoingCard;
 }
 
 /** The holder kind of sponsorship offers in the outbox (collection `sponsorship_offers`, id `agentId:leaver`). */
@@ -102,18 +113,7 @@ export class Leavers {
         } satisfies AuditInput),
         outbox.effect(CHAT_SEND_EFFECT, {
           to: manager,
-          card: {
-            kind: 'notice',
-            data: {
-              level: 'warning',
-              title: `${agent.name} needs a sponsor`,
-              text: `${leaver} sponsored ${agent.name} (${agent.id}) and has left. As their manager, take it over, or retire it (sign-offs follow). In chat: "sponsor accept ${agent.id}".`,
-              actions: [
-                { action: 'sponsor_accept', label: 'Accept sponsorship', style: 'primary', value: { agentId: agent.id } },
-                { action: 'sponsor_retire', label: 'Retire agent', style: 'danger', value: { agentId: agent.id } },
-              ],
-            },
-          },
+          card: this.deps.cards.offered(agent, leaver),
         } satisfies ChatSend),
       ];
       const created = await this.deps.repo.offer(
@@ -155,14 +155,7 @@ export class Leavers {
       } satisfies AuditInput),
       outbox.effect(CHAT_SEND_EFFECT, {
         to: sponsor.email,
-        card: {
-          kind: 'notice',
-          data: {
-            level: 'info',
-            title: `You sponsor ${agent.name} now`,
-            text: `${actor.name} made you the sponsor of ${agent.name} (${agent.id}), which had none left. You answer for it: its check-ins and access reviews come to you.`,
-          },
-        },
+        card: this.deps.cards.assigned(agent, actor.name),
       } satisfies ChatSend),
     ];
     await this.deps.agents.update(agent.id, { sponsors: [sponsor.email] }, effects);

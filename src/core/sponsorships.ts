@@ -18,7 +18,32 @@ export interface SponsorshipDeps {
   agents: AgentRepository;
   /** Where the audit entries and cards of a sponsorship change are stored with it, then performed. */
   outbox: Outbox;
+  /** The sponsorship questions and answers (src/views/sponsorship-cards.ts). */
+  cards: SponsorshipCards;
   clock?: () => Date;
+}
+
+/** An answer to a sponsorship proposal, as the people told about it read it. */
+export interface SponsorshipAnswer {
+  agent: Pick<AgentRecord, 'id' | 'name'>;
+  sponsorName: string;
+  accepted: boolean;
+  /** Who answered: the sponsor, or the IT admin who answered for them. */
+  answeredBy: string;
+  /** Set when an IT admin confirmed for the sponsor. */
+  confirmedBy?: string;
+  /** The agent's sponsors once the answer is stored, by name. */
+  sponsorsAfter: string[];
+}
+
+/** Presenter port: the sponsorship cards. */
+export interface SponsorshipCards {
+  /** To a person named as sponsor: Accept / Decline. */
+  asked(agent: Pick<AgentRecord, 'id' | 'name'>, namedBy: string): OutgoingCard;
+  /** To the IT admins: someone offered to sponsor an ownerless agent; Confirm / Refuse. */
+  selfNominated(agent: Pick<AgentRecord, 'id' | 'name'>, offeredBy: string, proposalId: string): OutgoingCard;
+  /** To whoever named the sponsor and to the sponsor: the answer. */
+  answered(answer: SponsorshipAnswer): OutgoingCard;
 }
 
 /**
@@ -55,18 +80,7 @@ export class Sponsorships {
         subject: { type: 'agent', id: agent.id, agentId: agent.id },
         details: { sponsor: p.email },
       }),
-      this.send(p.email, {
-        kind: 'notice',
-        data: {
-          level: 'info',
-          title: `Will you sponsor ${agent.name}?`,
-          text: `${this.name(p.by)} named you as a sponsor of ${agent.name} (${agent.id}). A sponsor answers for the agent: its access, check-ins and retirement. You count as its sponsor only once you accept.`,
-          actions: [
-            { action: 'sponsor_confirm', label: 'Accept sponsorship', style: 'primary', value: { agentId: agent.id } },
-            { action: 'sponsor_decline', label: 'Decline', value: { agentId: agent.id } },
-          ],
-        },
-      }),
+      this.send(p.email, this.deps.cards.asked(agent, this.name(p.by))),
     ]);
   }
 
@@ -102,25 +116,7 @@ export class Sponsorships {
       }),
       ...peopleWithRole(this.deps.org, 'it-admin')
         .filter((p) => p.email !== actor.email)
-        .map((admin) =>
-          this.send(admin.email, {
-            kind: 'notice',
-            data: {
-              level: 'warning',
-              title: `Confirm ${actor.name} as sponsor of ${agent.name}?`,
-              text: `${agent.name} (${agent.id}) has no sponsor and ${actor.name} offered to sponsor it. A second person confirms before anyone becomes an agent's only sponsor.`,
-              actions: [
-                {
-                  action: 'sponsor_confirm',
-                  label: `Confirm ${actor.name}`,
-                  style: 'primary',
-                  value: { agentId: agent.id, proposalId: proposal.id },
-                },
-                { action: 'sponsor_decline', label: 'Refuse', value: { agentId: agent.id, proposalId: proposal.id } },
-              ],
-            },
-          }),
-        ),
+        .map((admin) => this.send(admin.email, this.deps.cards.selfNominated(agent, actor.name, proposal.id))),
     ];
     if (await this.deps.agents.proposeSponsor(agent.id, proposal, effects)) await this.settle(agent.id, effects, 'sponsorship.proposed');
     return (await this.deps.agents.get(agent.id)) ?? agent;
@@ -166,16 +162,17 @@ export class Sponsorships {
         },
       }),
       ...[...new Set([proposal.by, sponsor].filter((e) => e !== actor.email))].map((to) =>
-        this.send(to, {
-          kind: 'notice',
-          data: {
-            level: accepted ? 'success' : 'warning',
-            title: `${this.name(sponsor)} ${accepted ? 'sponsors' : 'does not sponsor'} ${agent.name}`,
-            text: accepted
-              ? `${this.name(sponsor)} now answers for ${agent.name} (${agent.id})${sponsor !== actor.email ? `, confirmed by ${actor.name}` : ''}.`
-              : `${sponsor === actor.email ? this.name(sponsor) : actor.name} declined; ${agent.name} (${agent.id}) is sponsored by ${sponsorsAfter.map((s) => this.name(s)).join(', ') || 'nobody yet'}.`,
-          },
-        }),
+        this.send(
+          to,
+          this.deps.cards.answered({
+            agent,
+            sponsorName: this.name(sponsor),
+            accepted,
+            answeredBy: sponsor === actor.email ? this.name(sponsor) : actor.name,
+            ...(sponsor !== actor.email ? { confirmedBy: actor.name } : {}),
+            sponsorsAfter: sponsorsAfter.map((s) => this.name(s)),
+          }),
+        ),
       ),
       // The agent has a sponsor again: its ownerless alert is resolved, whichever surface the answer came from.
       ...(accepted

@@ -55,7 +55,17 @@ export function loadFlowDefinitions(dir: string): Map<string, FlowDefinition> {
     dir,
     registryNames(
       createStepRegistry({
-        agentRequest: { org: none, agents: none, grants: none, audit: none, notifier: none, clock: none, outbox: none, keys: none },
+        agentRequest: {
+          org: none,
+          agents: none,
+          grants: none,
+          audit: none,
+          notifier: none,
+          clock: none,
+          outbox: none,
+          keys: none,
+          sponsorshipCards: none,
+        },
         grants: none,
         retirement: none,
         development: none,

@@ -1,4 +1,5 @@
 import { Leavers } from '../../src/core/leavers.js';
+import { leaverCards } from '../../src/views/sponsorship-cards.js';
 import { createLeaverRepository } from '../../src/store/leaver-store.js';
 import { parseChatCommand } from '../../src/channels/chat.js';
 import type { ChannelFactory } from '../../src/channels/port.js';
@@ -12,7 +13,16 @@ const PRIYA = 'priya.raman@brightwater.example';
 /** Leavers over the harness's services, reading the given directory (a start-up with that directory). */
 function leaversOf(h: Harness, org: Harness['org']): Leavers {
   const { agents, audit, outbox, sponsorships } = h.services;
-  return new Leavers({ org, agents, repo: createLeaverRepository(h.db.connection), audit, notifier: h.notifier, outbox, sponsorships });
+  return new Leavers({
+    org,
+    agents,
+    repo: createLeaverRepository(h.db.connection),
+    audit,
+    notifier: h.notifier,
+    outbox,
+    sponsorships,
+    cards: leaverCards,
+  });
 }
 
 describe('leavers: a sponsor disappears from the directory', () => {
