@@ -33,7 +33,7 @@ import { Handoffs } from './core/handoffs.js';
 import { CommandBus, createHandlers } from './commands/index.js';
 import { RunPresenter } from './views/run-presenter.js';
 import { accessReviewCards, grantCards } from './views/access-cards.js';
-import { parkedEffectCard } from './views/operator-notices.js';
+import { checkpointAlarmCards, parkedEffectCard } from './views/operator-notices.js';
 import { boundaryChangeCards } from './views/boundary-change-cards.js';
 import { handoffCards } from './views/handoff-cards.js';
 import { webhookCards } from './views/webhook-cards.js';
@@ -948,7 +948,7 @@ async function buildServices(s: ServiceSettings) {
     ...(s.auditVerifyKeys ? { publicKeys: s.auditVerifyKeys } : {}),
     clock,
   });
-  const checkpointAlarm = new CheckpointAlarm({ org, outbox, repo: store.checkpointHealth, clock });
+  const checkpointAlarm = new CheckpointAlarm({ org, outbox, repo: store.checkpointHealth, cards: checkpointAlarmCards, clock });
   const sweep: SafetySweepDeps = {
     clock,
     log: log.child({ component: 'safety-sweep' }),

@@ -12,6 +12,7 @@ import { startComplianceRemediation } from '../core/compliance-remediation.js';
 import { checkedCard, noticeCard, promptCard } from '../views/card-builders.js';
 import { keyCard } from '../views/agent-key-cards.js';
 import { evaluationProgressCard } from '../views/evaluation-cards.js';
+import { complianceRemediationCards } from '../views/compliance-cards.js';
 import { boundaryChangeCard } from '../views/boundary-change-cards.js';
 import { handoffCard } from '../views/handoff-cards.js';
 import { displayDate } from '../core/time.js';
@@ -952,7 +953,12 @@ export class CardActionsChat {
 
   /** "Start the fix" on a compliance gap (rules and authorisation in core/compliance-remediation.ts). */
   private async fixGap(person: Person, agentId: AgentId, gap: string): Promise<CardModel> {
-    const result = await startComplianceRemediation({ ...this.services, org: this.org }, person.email, agentId, gap);
+    const result = await startComplianceRemediation(
+      { ...this.services, org: this.org, cards: complianceRemediationCards },
+      person.email,
+      agentId,
+      gap,
+    );
     return notice(result.started ? 'success' : 'info', result.title, result.text);
   }
 

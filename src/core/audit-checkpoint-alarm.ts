@@ -1,6 +1,7 @@
 import type { OrgConfig } from '../config/schemas.js';
 import { peopleWithRole } from '../config/directory.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
+import type { OutgoingCard } from './notifications.js';
 import type { Outbox } from './outbox.js';
 import type { HolderRef, PendingEffect } from './ports.js';
 
@@ -42,7 +43,15 @@ export interface CheckpointAlarmDeps {
   org: OrgConfig;
   outbox: Outbox;
   repo: CheckpointHealthRepository;
+  /** What IT admins are told (src/views/operator-notices.ts). */
+  cards: CheckpointAlarmCards;
   clock: () => Date;
+}
+
+/** Presenter port: the IT admins' notices about the checkpoint job. */
+export interface CheckpointAlarmCards {
+  failed(failure: CheckpointFailure): OutgoingCard;
+  recovered(): OutgoingCard;
 }
 
 /** Tells IT admins in chat when the checkpoint job fails, once per cause, and when it recovers. */
@@ -51,7 +60,7 @@ export class CheckpointAlarm {
 
   /** Raises `failure` unless it is the failure IT was last told about; true when a notice went out. */
   async failed(failure: CheckpointFailure): Promise<boolean> {
-    const effects = this.notices('error', failure.title, [...failure.lines, failure.action].join('\n'));
+    const effects = this.notices(this.deps.cards.failed(failure));
     const stored = await this.deps.repo.fail(failure.cause, this.deps.clock(), effects);
     if (stored) await this.deps.outbox.settle(this.deps.repo.holder, effects, 'audit-checkpoint.failed');
     return stored;
@@ -59,19 +68,15 @@ export class CheckpointAlarm {
 
   /** After a successful run: tells IT the failure it heard about is over; true when a notice went out. */
   async succeeded(): Promise<boolean> {
-    const effects = this.notices(
-      'success',
-      'Audit checkpoints are signed again',
-      'The audit checkpoint job ran successfully: the audit trail is signed again on its schedule. Run roster audit verify to confirm it end to end.',
-    );
+    const effects = this.notices(this.deps.cards.recovered());
     const cleared = await this.deps.repo.recover(effects);
     if (cleared !== undefined) await this.deps.outbox.settle(this.deps.repo.holder, effects, 'audit-checkpoint.recovered');
     return cleared !== undefined;
   }
 
-  private notices(level: 'error' | 'success', title: string, text: string): PendingEffect<ChatSend>[] {
+  private notices(card: OutgoingCard): PendingEffect<ChatSend>[] {
     return peopleWithRole(this.deps.org, 'it-admin').map((admin) =>
-      this.deps.outbox.effect<ChatSend>(CHAT_SEND_EFFECT, { to: admin.email, card: { kind: 'notice', data: { level, title, text } } }),
+      this.deps.outbox.effect<ChatSend>(CHAT_SEND_EFFECT, { to: admin.email, card }),
     );
   }
 }

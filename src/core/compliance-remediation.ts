@@ -3,11 +3,11 @@ import { findPersonByEmail, peopleWithRole } from '../config/directory.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { RunRepository } from '../flows/types.js';
 import type { AccessReviews } from './access-review.js';
-import type { AgentRepository, GrantRepository } from './agents.js';
+import type { AgentRecord, AgentRepository, GrantRepository } from './agents.js';
 import type { Development } from './development.js';
 import { InvalidInputError, NotFoundError, UnknownPersonError } from './errors.js';
 import type { ComplianceGap } from './governance.js';
-import type { Notifier } from './notifications.js';
+import type { Notifier, OutgoingCard } from './notifications.js';
 import { agentRunContext } from './run-context.js';
 import { assertMayStartGapFix } from './policies.js';
 import type { AgentId } from './ids.js';
@@ -21,6 +21,14 @@ export interface ComplianceRemediationDeps {
   development: Development;
   reviews: AccessReviews;
   notifier: Notifier;
+  /** The sponsors' card asking for a measured evaluation (src/views/compliance-cards.ts). */
+  cards: ComplianceRemediationCards;
+}
+
+/** Presenter port: the cards a remediation sends. */
+export interface ComplianceRemediationCards {
+  /** To the sponsors: compliance asks for a measured evaluation; Register endpoint and run. */
+  measuredEvaluationAsked(agent: Pick<AgentRecord, 'id' | 'name'>, askedBy: string): OutgoingCard;
 }
 
 /** What starting a fix did, for the person who asked. */
@@ -93,15 +101,7 @@ export async function startComplianceRemediation(
   }
   if (kind === 'self-reported-evaluation') {
     for (const sponsor of agent.sponsors) {
-      await deps.notifier.send(sponsor, {
-        kind: 'notice',
-        data: {
-          level: 'warning',
-          title: `Evaluate ${agent.name} with Roster`,
-          text: `${actor.name} (compliance) asks for ${agent.name}'s evaluation to be measured by Roster rather than typed in. Register how Roster reaches it and the role's suite runs against it.`,
-          actions: [{ action: 'eval_register', label: 'Register endpoint and run', style: 'primary', value: { agentId: agent.id } }],
-        },
-      });
+      await deps.notifier.send(sponsor, deps.cards.measuredEvaluationAsked(agent, actor.name));
     }
     return {
       started: true,
