@@ -105,6 +105,27 @@ describe('views: one builder per card kind', () => {
     expect(cardDataSchemas.notice.parse(parked.data).text).toMatch(/roster outbox retry eff_1/);
   });
 
+  it('assembles no card in src/core, src/flows or src/evals: they ask a presenter port, which src/views implements', () => {
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        const full = path.join(dir, name);
+        if (statSync(full).isDirectory()) walk(full);
+        else if (name.endsWith('.ts')) files.push(full);
+      }
+    };
+    for (const dir of ['src/core', 'src/flows', 'src/evals']) walk(path.join(projectRoot, dir));
+    expect(files.length).toBeGreaterThan(50);
+    const kinds = new Set<string>(CARD_KINDS);
+    // A card literal: a kind of card next to its data, as `{ kind: 'notice', data: { … } }` is written.
+    const assembled = files.flatMap((file) =>
+      [...readFileSync(file, 'utf8').matchAll(/kind:\s*'([a-z-]+)',\s*data:/g)]
+        .filter((m) => kinds.has(m[1]!))
+        .map((m) => `${path.relative(projectRoot, file)}: ${m[1]}`),
+    );
+    expect(assembled).toEqual([]);
+  });
+
   it('leaves no "as CardModel" cast in src: cards are typed where they are built', () => {
     const files: string[] = [];
     const walk = (dir: string) => {
