@@ -9,6 +9,7 @@ import type { GrantRecord } from '../../src/core/agents.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { projectRoot } from '../helpers/roster-process.js';
 import { loadFixtures } from '../cards/support.js';
+import { asAgentId, asGrantId } from '../helpers/ids.js';
 
 /** Every card kind is built by exactly one typed builder in src/views, whose output its schema accepts and renders unchanged. */
 describe('views: one builder per card kind', () => {
@@ -58,8 +59,8 @@ describe('views: one builder per card kind', () => {
   it('builds the cards the core asks for through its ports (grant notice, access review, parked effect) into valid view-models', () => {
     const org = loadOrgConfig(path.join(projectRoot, 'config'));
     const grant: GrantRecord = {
-      id: 'grt_1',
-      agentId: 'agt_1',
+      id: asGrantId('grt_1'),
+      agentId: asAgentId('agt_1'),
       scope: 'crm:read',
       reason: 'Quarterly report',
       requestedBy: org.people[0]!.email,
@@ -87,7 +88,7 @@ describe('views: one builder per card kind', () => {
       dueAt: '2026-12-15T00:00:00.000Z',
       items: [
         { grant, agentName: 'Refund Triage', state: 'open' },
-        { grant: { ...grant, id: 'grt_2', expiresAt: '' }, agentName: 'Refund Triage', state: 'kept', decidedBy: 'Tom Becker' },
+        { grant: { ...grant, id: asGrantId('grt_2'), expiresAt: '' }, agentName: 'Refund Triage', state: 'kept', decidedBy: 'Tom Becker' },
       ],
     });
     expect(cardDataSchemas['access-review'].parse(review.data)).toMatchObject({
