@@ -61,6 +61,8 @@ describe('scheduled re-interviews feed check-ins with measured accuracy', () => 
     behaviours['/live'] = WORSE;
     await commands.decide(people.sofia, { runId: request.id, stepId: 'approvals', decision: 'approve' });
     await commands.decide(people.liam, { runId: request.id, stepId: 'approvals', decision: 'approve' });
+    // Activation is an effect of the completed run, performed after the decision is stored.
+    await eventually(async () => ((await agents.get(asAgentId(agentId)))?.status === 'active' ? true : undefined), 30_000);
     expect((await agents.get(asAgentId(agentId)))!.status).toBe('active');
 
     // Agenda's sweep starts re-runs by itself; wait for one to finish.
