@@ -101,7 +101,8 @@ describe('acceptance: the interview from a Slack request to a Teams approval, an
     const verdict = await slack.waitFor(
       'chat.postMessage',
       (a) => a.channel === AMARA.id && String(a.text).startsWith('Evaluation passed: Handbook Helper'),
-      30_000,
+      // Ten cases against the fake agent, each judged and stored: well over 30 s on a loaded 2-core machine.
+      90_000,
     );
     const verdictText = JSON.stringify(verdict.args.blocks);
     expect(verdictText).toContain('measured by Roster');
