@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import mongoose, { type Connection } from 'mongoose';
+import mongoose, { type ConnectOptions, type Connection } from 'mongoose';
 
 export interface TestDb {
   readonly connection: Connection;
@@ -21,10 +21,23 @@ export function uniqueDbName(prefix = 't'): string {
   return `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
 }
 
+/**
+ * Opens `dbName` on the test server as Roster opens its own database (src/store/database.ts): a
+ * collection comes into being with its first index or write, never by Mongoose's `create` per
+ * model. On the embedded server `create` is not atomic with a concurrent first write to the same
+ * collection (it checks, then registers the collection and adds its _id index without the lock
+ * the write takes), so a test inserting right after making a repository could lose the document
+ * to reads by _id, or see the insert fail with "Unknown error: null". Under load this lost the
+ * agent of test/resilience/outbox-crash-timers.test.ts, and with it every sponsor notice.
+ */
+export function connectTestDb(dbName: string, options: Omit<ConnectOptions, 'dbName'> = {}): Promise<Connection> {
+  return mongoose.createConnection(testMongoUri(), { serverSelectionTimeoutMS: 5000, ...options, dbName, autoCreate: false }).asPromise();
+}
+
 export async function openTestDb(prefix?: string): Promise<TestDb> {
   const uri = testMongoUri();
   const dbName = uniqueDbName(prefix);
-  const connection = await mongoose.createConnection(uri, { dbName, serverSelectionTimeoutMS: 5000 }).asPromise();
+  const connection = await connectTestDb(dbName);
   return {
     connection,
     uri,

@@ -1,13 +1,13 @@
 import { Agenda } from 'agenda';
 import { MongoBackend, type MongoBackendConfig } from '@agendajs/mongo-backend';
-import mongoose, { type Connection } from 'mongoose';
+import type { Connection } from 'mongoose';
 import type { AlertRecord } from '../../src/core/alerts.js';
 import { createAgentRepository, createGrantRepository } from '../../src/store/agent-store.js';
 import { createAlertRepository } from '../../src/store/alert-store.js';
 import { createAuditLog } from '../../src/store/audit-store.js';
 import { GRANT_JOBS } from '../../src/jobs/grants.js';
 import { ALERT_TIMER_JOB } from '../../src/jobs/alert-timer.js';
-import { testMongoUri, uniqueDbName } from '../helpers/db.js';
+import { connectTestDb, testMongoUri, uniqueDbName } from '../helpers/db.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, eventually } from '../helpers/harness.js';
 import { spawnRoster, type RosterProcess } from '../helpers/roster-process.js';
@@ -42,7 +42,7 @@ describe('Roster killed between a timer-driven change and its effects', () => {
     slack = new FakeSlack();
     await slack.start();
     dbName = uniqueDbName('crasht');
-    db = await mongoose.createConnection(testMongoUri(), { dbName, serverSelectionTimeoutMS: 5000 }).asPromise();
+    db = await connectTestDb(dbName);
     // Only used to write jobs the way Roster does; never started.
     agenda = new Agenda({
       backend: new MongoBackend({
@@ -125,7 +125,12 @@ describe('Roster killed between a timer-driven change and its effects', () => {
     const agents = createAgentRepository(db);
     const grants = createGrantRepository(db);
     const agent = agentRecord({ name: 'Expiry Proof', sponsors: [GRACE.email], businessUnit: 'engineering', catalogRoleId: 'kb-answerer' });
+    // Indexes first, as Roster's store makes them at start, so that nothing this connection sends
+    // races the insert on the embedded server (see connectTestDb). An agent lost there leaves each
+    // expiry no sponsor to tell: the chain ends a link early and no notice is sent at all.
+    await Promise.all([agents.ensureIndexes(), grants.ensureIndexes()]);
     await agents.insert(agent);
+    expect(await agents.get(agent.id)).toMatchObject({ sponsors: [GRACE.email] });
     await crashChain(
       'grant.expired',
       async (k) => {

@@ -1,11 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import mongoose, { type Connection } from 'mongoose';
+import type { Connection } from 'mongoose';
 import { createAgentRepository } from '../../src/store/agent-store.js';
 import { createAuditLog } from '../../src/store/audit-store.js';
 import { createRunRepository } from '../../src/store/run-store.js';
-import { testMongoUri, uniqueDbName } from '../helpers/db.js';
+import { connectTestDb, testMongoUri, uniqueDbName } from '../helpers/db.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { eventually } from '../helpers/harness.js';
 import { spawnRoster, type RosterProcess } from '../helpers/roster-process.js';
@@ -49,7 +49,7 @@ describe('Roster killed between a stored transition and its effects', () => {
     slack = new FakeSlack();
     await slack.start();
     dbName = uniqueDbName('crash');
-    db = await mongoose.createConnection(testMongoUri(), { dbName, serverSelectionTimeoutMS: 5000 }).asPromise();
+    db = await connectTestDb(dbName);
   });
 
   afterAll(async () => {

@@ -1,7 +1,9 @@
 import { Schema } from 'mongoose';
 import { openDatabase } from '../../src/store/database.js';
 import { startEmbeddedMongo } from '../../src/store/embedded/embedded-mongo.js';
-import { openTestDb, testMongoUri, uniqueDbName } from '../helpers/db.js';
+import { createAgentRepository } from '../../src/store/agent-store.js';
+import { connectTestDb, openTestDb, testMongoUri, uniqueDbName } from '../helpers/db.js';
+import { agentRecord } from '../helpers/harness.js';
 import { silentLogger } from '../helpers/logger.js';
 
 describe('database over the wire (embedded MongoDB-compatible server)', () => {
@@ -55,6 +57,26 @@ describe('database over the wire (embedded MongoDB-compatible server)', () => {
       expect(hello.maxWireVersion).toBe(17);
     } finally {
       await db.close();
+    }
+  });
+
+  it("a test's own connection, like Roster's, sends no create: a collection comes with its first index or write, so none races a write", async () => {
+    // The embedded server's `create` is not atomic with a concurrent first insert into the same
+    // collection (see connectTestDb): a repository made just before an insert must not send one.
+    const connection = await connectTestDb(uniqueDbName('create'), { monitorCommands: true });
+    const commands: string[] = [];
+    connection.getClient().on('commandStarted', (e) => commands.push(e.commandName));
+    try {
+      const agents = createAgentRepository(connection);
+      await agents.ensureIndexes();
+      const agent = agentRecord();
+      await agents.insert(agent);
+      expect(await agents.get(agent.id)).toMatchObject({ id: agent.id, sponsors: agent.sponsors });
+      expect(commands).toContain('insert');
+      expect(commands).not.toContain('create');
+    } finally {
+      await connection.dropDatabase().catch(() => undefined);
+      await connection.close();
     }
   });
 
