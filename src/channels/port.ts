@@ -57,8 +57,9 @@ export class RoutingNotifier implements Notifier {
     }
     let failure: unknown;
     for (const channel of this.byPreference(person)) {
-      if (!(await channel.canReach(person))) continue;
       try {
+        // A platform that cannot say whether it reaches the person (its look-up failed) failed this send.
+        if (!(await channel.canReach(person))) continue;
         return await channel.send(person, card);
       } catch (err) {
         // One platform refusing (an uninstalled app, an outage) is no reason not to try the other.

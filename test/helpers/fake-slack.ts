@@ -25,6 +25,8 @@ export class FakeSlack {
   readonly emails = new Map<string, string>();
   /** users.info answers: Slack user id → the user's IANA time zone (`tz`), as Slack reports it. */
   readonly timeZones = new Map<string, string>();
+  /** users.lookupByEmail answers: e-mail → Slack user id (others are `users_not_found`). */
+  readonly usersByEmail = new Map<string, string>();
   /** Users (or channels) whose messages Slack refuses with `channel_not_found`, as for a deactivated account. */
   readonly refused = new Set<string>();
   private server?: http.Server;
@@ -170,8 +172,10 @@ export class FakeSlack {
         if (!email && !tz) return { ok: false, error: 'user_not_found' };
         return { ok: true, user: { id: args.user, ...(tz ? { tz } : {}), profile: email ? { email } : {} } };
       }
-      case 'users.lookupByEmail':
-        return { ok: false, error: 'users_not_found' };
+      case 'users.lookupByEmail': {
+        const id = this.usersByEmail.get(String(args.email));
+        return id ? { ok: true, user: { id } } : { ok: false, error: 'users_not_found' };
+      }
       default:
         return { ok: true };
     }

@@ -79,14 +79,20 @@ export class SlackIdentity {
     });
   }
 
-  /** The Slack id to reach a person at, from the directory or by e-mail look-up (cached; a failure finds none). */
+  /**
+   * The Slack id to reach a person at, from the directory or by e-mail look-up (cached). Slack
+   * answering that no user has the address finds none; any other failure (an outage, a rate limit
+   * past the client's retries) is thrown and not remembered: a card sent meanwhile then fails and
+   * its outbox sends it again, where finding none would record it as delivered to nobody.
+   */
   async slackIdOf(person: Person): Promise<string | undefined> {
     if (person.slackUserId) return person.slackUserId;
     return this.idsByEmail.get(person.email, async () => {
       try {
         return (await this.client.users.lookupByEmail({ email: person.email })).user?.id ?? undefined;
-      } catch {
-        return undefined;
+      } catch (err) {
+        if ((err as { data?: { error?: unknown } }).data?.error === 'users_not_found') return undefined;
+        throw err;
       }
     });
   }
