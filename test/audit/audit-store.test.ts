@@ -235,7 +235,9 @@ describe('audit log in MongoDB', () => {
   });
 
   it('never forks the chain under 50 concurrent appends from two connections', async () => {
-    const other = await mongoose.createConnection(db.uri, { dbName: db.dbName, serverSelectionTimeoutMS: 5000 }).asPromise();
+    const other = await mongoose
+      .createConnection(db.uri, { dbName: db.dbName, serverSelectionTimeoutMS: 5000, autoCreate: false })
+      .asPromise();
     try {
       const logs = [log, createAuditLog(other)];
       const appended = await Promise.all(
@@ -267,7 +269,9 @@ describe('audit log in MongoDB', () => {
   });
 
   it('never forks the chain when runs of entries race single appends from another connection', async () => {
-    const other = await mongoose.createConnection(db.uri, { dbName: db.dbName, serverSelectionTimeoutMS: 5000 }).asPromise();
+    const other = await mongoose
+      .createConnection(db.uri, { dbName: db.dbName, serverSelectionTimeoutMS: 5000, autoCreate: false })
+      .asPromise();
     try {
       const otherLog = createAuditLog(other);
       const [runs, singles] = await Promise.all([

@@ -44,7 +44,7 @@ describe('roster CLI', () => {
   it('audit verify passes on an intact log and fails, naming the entry, after tampering; export filters by agent and time', async () => {
     const dbName = uniqueDbName('cli');
     const uri = `${testMongoUri()}/${dbName}`;
-    const conn = await mongoose.createConnection(testMongoUri(), { dbName }).asPromise();
+    const conn = await mongoose.createConnection(testMongoUri(), { dbName, autoCreate: false }).asPromise();
     try {
       // Each entry a second after the last: distinct times, for --since / --until.
       let at = Date.now();
@@ -101,7 +101,7 @@ describe('roster seed demo', () => {
   it('seeds every lifecycle status, telemetry, check-ins and alerts; a second run changes nothing; the audit chain verifies', async () => {
     const dbName = uniqueDbName('demo');
     const uri = `${testMongoUri()}/${dbName}`;
-    const conn = await mongoose.createConnection(testMongoUri(), { dbName }).asPromise();
+    const conn = await mongoose.createConnection(testMongoUri(), { dbName, autoCreate: false }).asPromise();
     try {
       const first = await roster(['seed', 'demo'], { MONGODB_URI: uri });
       expect(first.err).toBe('');
@@ -136,7 +136,7 @@ describe('roster archive', () => {
   it('prints the bundle and verifies its digest; a tampered bundle exits 1', async () => {
     const dbName = uniqueDbName('arch');
     const uri = `${testMongoUri()}/${dbName}`;
-    const conn = await mongoose.createConnection(testMongoUri(), { dbName }).asPromise();
+    const conn = await mongoose.createConnection(testMongoUri(), { dbName, autoCreate: false }).asPromise();
     try {
       const { sha256 } = await import('../../src/core/agents.js');
       const bundle = JSON.stringify({ agent: { id: 'agt_00000000000000aa', name: 'Old Bot' } });
@@ -191,7 +191,7 @@ describe('roster CLI conventions', () => {
   it('--json on every read command prints one JSON document', async () => {
     const dbName = uniqueDbName('json');
     const uri = `${testMongoUri()}/${dbName}`;
-    const conn = await mongoose.createConnection(testMongoUri(), { dbName }).asPromise();
+    const conn = await mongoose.createConnection(testMongoUri(), { dbName, autoCreate: false }).asPromise();
     try {
       const check = await roster(['config', 'check', '--json']);
       expect(check.code).toBe(0);

@@ -38,7 +38,7 @@ describe('runtime approvals: the database commands of one request that needs app
 
   beforeAll(async () => {
     suite.roster.db.connection.getClient().on('commandStarted', (event) => started.push(event));
-    inspector = await mongoose.createConnection(uri, { dbName }).asPromise();
+    inspector = await mongoose.createConnection(uri, { dbName, autoCreate: false }).asPromise();
     suite.slack.emails.set(MAYA.id, MAYA.email);
     suite.slack.timeZones.set(MAYA.id, 'Europe/Berlin');
   });

@@ -34,7 +34,9 @@ describe('QuietHours: effects held for working hours as Agenda jobs', () => {
 
   it('stores the same job in bulk as save() does, once per effect id however often it is deferred', async () => {
     // Agenda on a connection of its own whose writes to the jobs are counted.
-    const monitored = await mongoose.createConnection(testMongoUri(), { dbName: db.dbName, monitorCommands: true }).asPromise();
+    const monitored = await mongoose
+      .createConnection(testMongoUri(), { dbName: db.dbName, monitorCommands: true, autoCreate: false })
+      .asPromise();
     const writes: string[] = [];
     monitored.getClient().on('commandStarted', (e) => {
       if ((e.commandName === 'update' || e.commandName === 'findAndModify') && e.command[e.commandName] === 'agendaJobs')

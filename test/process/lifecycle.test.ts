@@ -51,7 +51,7 @@ describe('Roster process lifecycle (embedded database on disk)', () => {
     expect(metrics.body).toMatch(/route="\/readyz",status="200"/);
     expect(metrics.body).toContain('process_cpu_user_seconds_total');
 
-    const client = await mongoose.createConnection(first.mongoUri, { dbName: 'roster' }).asPromise();
+    const client = await mongoose.createConnection(first.mongoUri, { dbName: 'roster', autoCreate: false }).asPromise();
     await client.collection('restart_probe').insertOne({ _id: 'probe' as never, written: 'before restart' });
     await client.close();
 
@@ -65,7 +65,7 @@ describe('Roster process lifecycle (embedded database on disk)', () => {
     expect(isAlive(first.javaPid)).toBe(false);
 
     const second = await start();
-    const again = await mongoose.createConnection(second.mongoUri, { dbName: 'roster' }).asPromise();
+    const again = await mongoose.createConnection(second.mongoUri, { dbName: 'roster', autoCreate: false }).asPromise();
     const probe = await again.collection('restart_probe').findOne({ _id: 'probe' as never });
     await again.close();
     expect(probe?.written).toBe('before restart');

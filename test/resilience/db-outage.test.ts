@@ -125,7 +125,7 @@ describe('the database unavailable for 10 seconds', () => {
     baseUrl = `http://127.0.0.1:${Number(listening.port)}`;
     teams = new TeamsClient(baseUrl, connector.serviceUrl);
     db = await mongoose
-      .createConnection(`mongodb://127.0.0.1:${mongoPort}`, { dbName: 'roster', serverSelectionTimeoutMS: 5000 })
+      .createConnection(`mongodb://127.0.0.1:${mongoPort}`, { dbName: 'roster', serverSelectionTimeoutMS: 5000, autoCreate: false })
       .asPromise();
   }, 60_000);
 

@@ -155,7 +155,7 @@ suite('memory, as in tests', async () => {
 suite('h2, as in local mode', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'roster-h2-'));
   const server: EmbeddedMongo = await startEmbeddedMongo({ backend: 'h2', file: path.join(dir, 'roster.mv'), onProgress: () => undefined });
-  const connection = await mongoose.createConnection(server.uri, { dbName: 'idx' }).asPromise();
+  const connection = await mongoose.createConnection(server.uri, { dbName: 'idx', autoCreate: false }).asPromise();
   return {
     db: connection.db!,
     async close() {

@@ -41,7 +41,7 @@ async function openRig(
   } = {},
 ) {
   const connection: Connection = await mongoose
-    .createConnection(testMongoUri(), { dbName: uniqueDbName('sweep'), monitorCommands: true })
+    .createConnection(testMongoUri(), { dbName: uniqueDbName('sweep'), monitorCommands: true, autoCreate: false })
     .asPromise();
   const commands: string[] = [];
   connection.getClient().on('commandStarted', (e) => commands.push(e.commandName));

@@ -152,7 +152,9 @@ describe("the webhook owner's card with two dispatchers on one database", () => 
 
   /** A second connection to the harness's database: another Roster process's view of it. */
   async function replicaRepo(): Promise<WebhookRepository> {
-    const connection = await mongoose.createConnection(h!.db.uri, { dbName: h!.db.dbName, serverSelectionTimeoutMS: 5000 }).asPromise();
+    const connection = await mongoose
+      .createConnection(h!.db.uri, { dbName: h!.db.dbName, serverSelectionTimeoutMS: 5000, autoCreate: false })
+      .asPromise();
     connections.push(connection);
     return createWebhookRepository(connection);
   }

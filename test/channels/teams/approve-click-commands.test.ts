@@ -33,7 +33,7 @@ describe('Teams: the database commands of one approve click', () => {
 
   beforeAll(async () => {
     teams.roster.db.connection.getClient().on('commandStarted', (event) => started.push(event));
-    inspector = await mongoose.createConnection(uri, { dbName }).asPromise();
+    inspector = await mongoose.createConnection(uri, { dbName, autoCreate: false }).asPromise();
   });
   afterAll(async () => {
     await inspector?.close();

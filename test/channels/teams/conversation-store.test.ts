@@ -67,7 +67,9 @@ describe('conversation references (MongoDB)', () => {
     let zones: ConversationStore;
     beforeEach(async () => {
       // The store on a connection of its own, whose reads of the references are counted.
-      monitored = await mongoose.createConnection(testMongoUri(), { dbName: db.dbName, monitorCommands: true }).asPromise();
+      monitored = await mongoose
+        .createConnection(testMongoUri(), { dbName: db.dbName, monitorCommands: true, autoCreate: false })
+        .asPromise();
       reads = 0;
       monitored.getClient().on('commandStarted', (e) => {
         if (e.commandName === 'find' && e.command.find === 'teams_conversations') reads += 1;
