@@ -882,6 +882,11 @@ async function buildServices(s: ServiceSettings) {
       openRequests: { engine },
       requestSuspension: { org, alerts: store.alerts, agents: store.agents, engine },
       decideCheckIn: { checkins: store.checkins, agents: store.agents, service: checkins },
+      acknowledgeAlert: { org, alerts: store.alerts, service: alerts },
+      escalateAlert: { org, alerts: store.alerts, service: alerts },
+      snoozeAlert: { org, alerts: store.alerts, service: alerts },
+      resolveAlert: { org, alerts: store.alerts, service: alerts },
+      blockShadow: { org, alerts: store.alerts, service: alerts, telemetry: store.telemetry },
     }),
   });
 

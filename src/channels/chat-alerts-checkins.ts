@@ -2,9 +2,8 @@ import type { OrgConfig, Person } from '../config/schemas.js';
 import { businessUnitById } from '../config/directory.js';
 import type { CardModel } from '../cards/view-models.js';
 import type { ActionOutcome } from './chat-actions.js';
-import { NotFoundError } from '../core/errors.js';
 import type { Supervision } from '../services.js';
-import type { CommandBus } from '../commands/index.js';
+import type { CommandBus, CommandOf } from '../commands/index.js';
 import type { AlertId, CheckInId } from '../core/ids.js';
 
 /** Alert verbs → what they do; check-in verbs → the sponsor's choice. */
@@ -21,6 +20,26 @@ export const ALERT_VERBS = [
 export const CHECKIN_VERBS = ['checkin_keep', 'checkin_retrain', 'checkin_retire'] as const;
 export type AlertVerb = (typeof ALERT_VERBS)[number];
 export type CheckInVerb = (typeof CHECKIN_VERBS)[number];
+
+type AlertCommand = 'alert.acknowledge' | 'alert.escalate' | 'alert.snooze' | 'alert.resolve' | 'alert.block';
+
+/** The bus command of an alert button (Suspend, which starts a flow, is its own). */
+function alertCommand(verb: Exclude<AlertVerb, 'alert_suspend'>, alertId: AlertId): CommandOf<AlertCommand> {
+  switch (verb) {
+    case 'alert_ack':
+      return { type: 'alert.acknowledge', alertId };
+    case 'alert_escalate':
+      return { type: 'alert.escalate', alertId };
+    case 'alert_snooze_1h':
+    case 'alert_snooze_4h':
+    case 'alert_snooze_24h':
+      return { type: 'alert.snooze', alertId, for: verb.slice('alert_snooze_'.length) as '1h' | '4h' | '24h' };
+    case 'alert_resolve':
+      return { type: 'alert.resolve', alertId };
+    case 'alert_block':
+      return { type: 'alert.block', alertId };
+  }
+}
 
 /** Clicks on alert and check-in cards, for both platforms: each returns the clicker's fresh card. */
 export class AlertCheckInChat {
@@ -43,30 +62,8 @@ export class AlertCheckInChat {
   }
 
   async alertAction(person: Person, verb: AlertVerb, alertId: AlertId): Promise<CardModel> {
-    const alerts = this.supervision.alerts;
-    switch (verb) {
-      case 'alert_ack':
-        await alerts.acknowledge(person.email, alertId);
-        break;
-      case 'alert_escalate':
-        await alerts.escalateNow(person.email, alertId);
-        break;
-      case 'alert_snooze_1h':
-      case 'alert_snooze_4h':
-      case 'alert_snooze_24h':
-        await alerts.snooze(person.email, alertId, verb.slice('alert_snooze_'.length));
-        break;
-      case 'alert_resolve':
-        await alerts.resolve(person.email, alertId);
-        break;
-      case 'alert_suspend':
-        return this.requestSuspension(person, alertId);
-      case 'alert_block':
-        await alerts.blockShadow(person.email, alertId, (agentId) => this.supervision.telemetry.block(agentId, person.email));
-        break;
-    }
-    const alert = await this.supervision.alertRepo.get(alertId);
-    if (!alert) throw new NotFoundError('the alert', alertId);
+    if (verb === 'alert_suspend') return this.requestSuspension(person, alertId);
+    const alert = await this.bus.execute<AlertCommand>(person, alertCommand(verb, alertId));
     return this.supervision.cards.alert(alert, person.email);
   }
 

@@ -1,6 +1,7 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail } from '../config/directory.js';
 import type { AgentRecord } from '../core/agents.js';
+import type { AlertRecord } from '../core/alerts.js';
 import type { ReadLog } from '../core/audit.js';
 import type { CheckInRecord } from '../core/checkin-service.js';
 import { isRosterError, UnknownPersonError } from '../core/errors.js';
@@ -23,6 +24,11 @@ export interface CommandResults {
   'requests.open': FlowRun[];
   'agent.suspension.request': { run: FlowRun; agent: AgentRecord };
   'checkin.decide': { record: CheckInRecord; agent: AgentRecord };
+  'alert.acknowledge': AlertRecord;
+  'alert.escalate': AlertRecord;
+  'alert.snooze': AlertRecord;
+  'alert.resolve': AlertRecord;
+  'alert.block': AlertRecord;
 }
 
 /** One handler per command type: the bus runs every command of a type through the same one. */

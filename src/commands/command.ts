@@ -36,6 +36,25 @@ export const showRunCommand = z.object({ type: z.literal('run.show'), runId: loo
 /** Ask to suspend the agent of an alert (an IT admin approves the suspension). */
 export const requestSuspensionCommand = z.object({ type: z.literal('agent.suspension.request'), alertId: lookedUp });
 
+/** Acknowledge an alert: paging stops, the rotation sees who has it. */
+export const acknowledgeAlertCommand = z.object({ type: z.literal('alert.acknowledge'), alertId: lookedUp });
+
+/** Escalate an alert to its rotation's next level now. */
+export const escalateAlertCommand = z.object({ type: z.literal('alert.escalate'), alertId: lookedUp });
+
+/** Snooze an alert for a while; it wakes up and pages again after. */
+export const snoozeAlertCommand = z.object({
+  type: z.literal('alert.snooze'),
+  alertId: lookedUp,
+  for: z.enum(['1h', '4h', '24h'], 'Snooze for 1h, 4h, 24h.'),
+});
+
+/** Resolve an alert. */
+export const resolveAlertCommand = z.object({ type: z.literal('alert.resolve'), alertId: lookedUp });
+
+/** Block the telemetry of a shadow alert's unregistered agents, and resolve the alert. */
+export const blockShadowCommand = z.object({ type: z.literal('alert.block'), alertId: lookedUp });
+
 /** The sponsor's answer to a check-in's review card. */
 export const decideCheckInCommand = z.object({
   type: z.literal('checkin.decide'),
@@ -112,6 +131,11 @@ export const commandSchema = z.discriminatedUnion('type', [
   openRequestsCommand,
   requestSuspensionCommand,
   decideCheckInCommand,
+  acknowledgeAlertCommand,
+  escalateAlertCommand,
+  snoozeAlertCommand,
+  resolveAlertCommand,
+  blockShadowCommand,
 ]);
 
 /** A command as a door gives it (before parsing). */

@@ -1,4 +1,9 @@
 import type { CommandHandlers } from './bus.js';
+import { acknowledgeAlertHandler, type AcknowledgeAlertDeps } from './handlers/acknowledge-alert.js';
+import { blockShadowHandler, type BlockShadowDeps } from './handlers/block-shadow.js';
+import { escalateAlertHandler, type EscalateAlertDeps } from './handlers/escalate-alert.js';
+import { resolveAlertHandler, type ResolveAlertDeps } from './handlers/resolve-alert.js';
+import { snoozeAlertHandler, type SnoozeAlertDeps } from './handlers/snooze-alert.js';
 import { cancelRequestHandler, type CancelRequestDeps } from './handlers/cancel-request.js';
 import { decideHandler, type DecideDeps } from './handlers/decide.js';
 import { decideCheckInHandler, type DecideCheckInDeps } from './handlers/decide-check-in.js';
@@ -24,6 +29,11 @@ export interface HandlerDeps {
   openRequests: OpenRequestsDeps;
   requestSuspension: RequestSuspensionDeps;
   decideCheckIn: DecideCheckInDeps;
+  acknowledgeAlert: AcknowledgeAlertDeps;
+  escalateAlert: EscalateAlertDeps;
+  snoozeAlert: SnoozeAlertDeps;
+  resolveAlert: ResolveAlertDeps;
+  blockShadow: BlockShadowDeps;
 }
 
 /** The registry of command handlers, one per command type. */
@@ -40,6 +50,11 @@ export function createHandlers(deps: HandlerDeps): CommandHandlers {
     'requests.open': openRequestsHandler(deps.openRequests),
     'agent.suspension.request': requestSuspensionHandler(deps.requestSuspension),
     'checkin.decide': decideCheckInHandler(deps.decideCheckIn),
+    'alert.acknowledge': acknowledgeAlertHandler(deps.acknowledgeAlert),
+    'alert.escalate': escalateAlertHandler(deps.escalateAlert),
+    'alert.snooze': snoozeAlertHandler(deps.snoozeAlert),
+    'alert.resolve': resolveAlertHandler(deps.resolveAlert),
+    'alert.block': blockShadowHandler(deps.blockShadow),
   };
 }
 

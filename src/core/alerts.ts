@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Escalation, OrgConfig, Person } from '../config/schemas.js';
-import { findPersonByEmail, peopleWithRole, roleById, rotationLevels } from '../config/directory.js';
+import { findPersonByEmail, roleById, rotationLevels } from '../config/directory.js';
 import type { AuditInput, AuditLog } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import { sendClaimed, type CardDeliveries } from './chat-effects.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
-import { ConflictError, ForbiddenError, NotFoundError, RequestClosedError, InvalidInputError } from './errors.js';
+import { ConflictError, NotFoundError, RequestClosedError, InvalidInputError } from './errors.js';
 import type { Notifier, OutgoingCard } from './notifications.js';
-import { assertMayRegisterShadow, isAlertResponder } from './policies.js';
+import { assertMayActOnAlert, assertMayRegisterShadow } from './policies.js';
 import { newAlertId, trustedId, type AgentId, type AlertId, type RunId } from './ids.js';
 
 export type AlertKind = 'drift' | 'fairness' | 'error-spike' | 'dormant' | 'ownerless' | 'shadow' | 'retired-key' | 'forbidden-repeated';
@@ -339,7 +339,6 @@ export class AlertService {
   }
 
   async acknowledge(actor: string, alertId: AlertId): Promise<AlertRecord> {
-    await this.assertResponder(actor, alertId);
     return this.mutate(
       alertId,
       (a) => {
@@ -352,7 +351,6 @@ export class AlertService {
   }
 
   async escalateNow(actor: string, alertId: AlertId): Promise<AlertRecord> {
-    await this.assertResponder(actor, alertId);
     return this.mutate(
       alertId,
       (a) => {
@@ -370,7 +368,6 @@ export class AlertService {
   }
 
   async snooze(actor: string, alertId: AlertId, choice: string): Promise<AlertRecord> {
-    await this.assertResponder(actor, alertId);
     const ms = SNOOZE_CHOICES[choice as keyof typeof SNOOZE_CHOICES];
     if (!ms) throw new InvalidInputError(`Snooze for ${Object.keys(SNOOZE_CHOICES).join(', ')}.`);
     const until = new Date(this.clock().getTime() + ms);
@@ -394,7 +391,6 @@ export class AlertService {
   }
 
   async resolve(actor: string, alertId: AlertId): Promise<AlertRecord> {
-    await this.assertResponder(actor, alertId);
     return this.mutate(
       alertId,
       (a) => this.markResolved(a, actor),
@@ -462,7 +458,6 @@ export class AlertService {
 
   /** Blocks an unregistered agent's telemetry (a shadow alert's Block button) and resolves the alert. */
   async blockShadow(actor: string, alertId: AlertId, block: (agentId: AgentId) => Promise<void>): Promise<AlertRecord> {
-    await this.assertResponder(actor, alertId);
     const alert = await this.deps.alerts.get(alertId);
     if (!alert) throw new NotFoundError('the alert', alertId);
     if (alert.kind !== 'shadow')
@@ -743,13 +738,11 @@ export class AlertService {
     ];
   }
 
-  /** Refuses anyone who may not act on this alert (see {@link isAlertResponder}). */
+  /** Refuses anyone who may not act on this alert (see {@link assertMayActOnAlert}); the bus's alert commands authorise through it directly. */
   async assertResponder(actor: string, alertId: AlertId): Promise<void> {
-    const rotation = (await this.deps.alerts.get(alertId))?.rotation ?? this.deps.org.settings.alertRotation;
-    const person = findPersonByEmail(this.deps.org, actor);
-    if (person && isAlertResponder(this.deps.org, person, rotation)) return;
-    const oncall = peopleWithRole(this.deps.org, `oncall:${rotation}`).map((p) => p.name);
-    throw new ForbiddenError(`Only the on-call rotation (${oncall.join(', ')}), IT admins and security can act on alerts.`);
+    const alert = await this.deps.alerts.get(alertId);
+    // Someone not in the directory holds no role, and is refused in the same words.
+    assertMayActOnAlert(this.deps.org, findPersonByEmail(this.deps.org, actor) ?? { roles: [] }, alert);
   }
 
   /**

@@ -50,7 +50,7 @@ export function hasOversight(person: Person): boolean {
  * pages (a catalog role's escalation policy may name its own), IT admins and security. One rule
  * for the service, the cards and the chat.
  */
-export function isAlertResponder(org: OrgConfig, person: Person, rotation?: string): boolean {
+export function isAlertResponder(org: OrgConfig, person: Pick<Person, 'roles'>, rotation?: string): boolean {
   const rotations = new Set([org.settings.alertRotation, rotation ?? org.settings.alertRotation]);
   return [...[...rotations].map((r) => `oncall:${r}`), 'it-admin', 'security'].some((role) => holds(person, role));
 }
@@ -470,6 +470,18 @@ export function assertMayRegisterShadow(org: OrgConfig, person: Person, alert: P
 /** Whether the person may ask to suspend the agent of an alert: the alert's responders. */
 export function mayRequestSuspension(org: OrgConfig, person: Person, alert: Pick<AlertRecord, 'rotation'> | undefined): boolean {
   return isAlertResponder(org, person, alert?.rotation);
+}
+
+/**
+ * Refuses who may not act on an alert (acknowledge, escalate, snooze, resolve, block, assign a
+ * sponsor): its rotation's on-call, IT admins and security. Asked before the alert is known to
+ * exist (an unknown one is judged by the default rotation), so an alert id reveals nothing.
+ */
+export function assertMayActOnAlert(org: OrgConfig, person: Pick<Person, 'roles'>, alert: Pick<AlertRecord, 'rotation'> | undefined): void {
+  const rotation = alert?.rotation ?? org.settings.alertRotation;
+  if (isAlertResponder(org, person, rotation)) return;
+  const oncall = org.people.filter((p) => holds(p, `oncall:${rotation}`)).map((p) => p.name);
+  throw new ForbiddenError(`Only the on-call rotation (${oncall.join(', ')}), IT admins and security can act on alerts.`);
 }
 
 /** Refuses a suspension request (before the alert is known to exist, so an id reveals nothing). */

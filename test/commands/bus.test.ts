@@ -209,6 +209,49 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     expect(kept.record.decision).toMatchObject({ choice: 'keep', by: people.tom });
   });
 
+  it('alert.acknowledge, escalate, snooze, resolve and block: only the alert’s rotation, IT admins and security; the alert stays as it was', async () => {
+    const alerts = h.services.supervision;
+    const alert = await alerts.alerts.raise({
+      kind: 'shadow',
+      agentId: asAgentId('shadow-bus-refusal'),
+      severity: 'critical',
+      summary: 'An unregistered agent sent telemetry.',
+      details: { agentIds: ['shadow-bus-refusal'] },
+    });
+    const oncall = h.org.people.filter((p) => p.roles.includes(`oncall:${alert.rotation}`)).map((p) => p.name);
+    const words = `Only the on-call rotation (${oncall.join(', ')}), IT admins and security can act on alerts.`;
+    const entries = async () => (await h.services.audit.export()).length;
+    await h.services.outbox.idle();
+    const audited = await entries();
+    const commands = [
+      { type: 'alert.acknowledge', alertId: alert.id },
+      { type: 'alert.escalate', alertId: alert.id },
+      { type: 'alert.snooze', alertId: alert.id, for: '4h' },
+      { type: 'alert.resolve', alertId: alert.id },
+      { type: 'alert.block', alertId: alert.id },
+    ] as const;
+    for (const command of commands) {
+      events = [];
+      expect(await errorOf(bus.execute(as(people.daniel), command))).toEqual({ code: 'forbidden', userMessage: words });
+      expect(last()).toMatchObject({ type: command.type, actor: people.daniel, outcome: 'forbidden', stage: 'authorise' });
+    }
+    // An alert id that does not exist is refused in the same words, so an id reveals nothing.
+    events = [];
+    expect(await errorOf(bus.execute(as(people.daniel), { type: 'alert.resolve', alertId: 'alr_missing' }))).toEqual({
+      code: 'forbidden',
+      userMessage: words,
+    });
+    expect(last()).toMatchObject({ stage: 'authorise' });
+    const after = (await alerts.alertRepo.get(alert.id))!;
+    expect([after.status, after.level, after.version]).toEqual(['open', alert.level, alert.version]);
+    expect((await alerts.telemetry.blocked(['shadow-bus-refusal'])).size).toBe(0);
+    expect(await entries()).toBe(audited);
+    // A responder may: Liam (IT admin) blocks it, which resolves it.
+    const blocked = await bus.execute(as(people.liam), { type: 'alert.block', alertId: alert.id });
+    expect(blocked).toMatchObject({ status: 'resolved', resolvedBy: people.liam });
+    expect((await alerts.telemetry.blocked(['shadow-bus-refusal'])).has('shadow-bus-refusal')).toBe(true);
+  });
+
   it('an unknown command type and a person not in the directory are refused with coded errors', async () => {
     const unknown = await errorOf(bus.execute(as(people.liam), { type: 'agent.delete' } as never));
     expect(unknown).toEqual({ code: 'invalid_input', userMessage: 'Roster does not know that command.' });

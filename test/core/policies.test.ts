@@ -385,6 +385,16 @@ const asserts: Array<[string, (p: Person) => void, Who[], string | ((who: Who) =
     'Only on-call responders, IT admins, security and the sponsor assigned to it can register this agent.',
   ],
   [
+    'assertMayActOnAlert',
+    (p) => policies.assertMayActOnAlert(org, p, undefined),
+    ['itAdmin', 'security', 'oncall'],
+    'forbidden',
+    `Only the on-call rotation (${org.people
+      .filter((p) => p.roles.includes(`oncall:${org.settings.alertRotation}`))
+      .map((p) => p.name)
+      .join(', ')}), IT admins and security can act on alerts.`,
+  ],
+  [
     'assertMayRequestSuspension',
     (p) => policies.assertMayRequestSuspension(org, p, undefined),
     ['itAdmin', 'security', 'oncall'],

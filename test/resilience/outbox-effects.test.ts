@@ -142,7 +142,7 @@ describe('an alert change killed between the stored change and its effects', () 
   it.each([0, 1, 2])('acknowledged, killed after %i of its effects: audited once, every card shows who acknowledged', async (k) => {
     const alert = await raised(`Ack Crash ${k}`);
     crash.arm(`alert.acknowledged:${k}`);
-    await expect(h.services.supervision.alerts.acknowledge(people.liam, alert.id)).rejects.toThrow(/crashed/);
+    await expect(commandsOf(h.services).acknowledgeAlert(people.liam, alert.id)).rejects.toThrow(/crashed/);
     expect((await h.services.supervision.alertRepo.get(alert.id))!.status).toBe('acknowledged');
 
     await recovered(h, async () => latest(alert.id).every((c) => c.data.status === 'acknowledged'));
@@ -150,14 +150,14 @@ describe('an alert change killed between the stored change and its effects', () 
     await recovered(h, async () => (await actionsOf(h, alert.id)).includes('alert.acknowledged'));
     expect((await actionsOf(h, alert.id)).filter((a) => a === 'alert.acknowledged')).toHaveLength(1);
     // A second click changes nothing and audits nothing.
-    await h.services.supervision.alerts.acknowledge(people.aisha, alert.id);
+    await commandsOf(h.services).acknowledgeAlert(people.aisha, alert.id);
     expect((await actionsOf(h, alert.id)).filter((a) => a === 'alert.acknowledged')).toHaveLength(1);
   });
 
   it('resolved, killed before its effects: audited once, the cards show it resolved', async () => {
     const alert = await raised('Resolve Crash');
     crash.arm('alert.resolved:0');
-    await expect(h.services.supervision.alerts.resolve(people.aisha, alert.id)).rejects.toThrow(/crashed/);
+    await expect(commandsOf(h.services).resolveAlert(people.aisha, alert.id)).rejects.toThrow(/crashed/);
     await recovered(h, async () => latest(alert.id).every((c) => c.data.status === 'resolved'));
     await recovered(h, async () => (await actionsOf(h, alert.id)).includes('alert.resolved'));
     expect((await actionsOf(h, alert.id)).filter((a) => a === 'alert.resolved')).toHaveLength(1);
@@ -166,7 +166,7 @@ describe('an alert change killed between the stored change and its effects', () 
   it('snoozed, killed before its effects: the wake-up timer is scheduled once and the snooze audited once', async () => {
     const alert = await raised('Snooze Crash');
     crash.arm('alert.snoozed:0');
-    await expect(h.services.supervision.alerts.snooze(people.liam, alert.id, '1h')).rejects.toThrow(/crashed/);
+    await expect(commandsOf(h.services).snoozeAlert(people.liam, alert.id, '1h')).rejects.toThrow(/crashed/);
     const jobs = h.db.connection.db!.collection('agendaJobs');
     const wakes = () => jobs.countDocuments({ name: 'alerts.timer', 'data.alertId': alert.id, 'data.kind': 'wake' });
     expect(await wakes()).toBe(0);

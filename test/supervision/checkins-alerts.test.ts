@@ -77,7 +77,7 @@ describe('check-ins and on-call alerts (embedded database, scheduler running)', 
     await eventually(() => h.notifier.to(people.tom, 'alert').length === 2);
     for (const person of ONCALL_L1) await eventually(() => h.notifier.to(person, 'alert').length === 2);
     // Once resolved, the next attempt opens a new alert for that action.
-    await sup.alerts.resolve(ONCALL_L1[0]!, first.id);
+    await commandsOf(h.services).resolveAlert(ONCALL_L1[0]!, first.id);
     const reopened = await raise('refund.issue');
     expect(reopened.id).not.toBe(first.id);
     expect(reopened.occurrences).toBe(1);
@@ -165,7 +165,7 @@ describe('check-ins and on-call alerts (embedded database, scheduler running)', 
       ),
     ).toBe(true);
 
-    await sup.alerts.acknowledge(ONCALL_L2[0]!, alert.id);
+    await commandsOf(h.services).acknowledgeAlert(ONCALL_L2[0]!, alert.id);
     const levelAtAck = (await sup.alertRepo.get(alert.id))!;
     // Every timer of the acknowledged level (its escalation among them) has fired since, and done nothing.
     await eventually(async () => {
@@ -181,7 +181,7 @@ describe('check-ins and on-call alerts (embedded database, scheduler running)', 
     const card = h.notifier.to(ONCALL_L1[0]!, 'alert')[0]!.card.data;
     expect(card).toMatchObject({ status: 'acknowledged', canRespond: false });
     expect(String(card.stateLabel)).toContain('Acknowledged by Noah Fischer');
-    await expect(sup.alerts.acknowledge(people.daniel, alert.id)).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(commandsOf(h.services).acknowledgeAlert(people.daniel, alert.id)).rejects.toMatchObject({ code: 'forbidden' });
   }, 30_000);
 });
 
@@ -296,7 +296,7 @@ describe("a catalog role's own escalation policy", () => {
       await eventually(async () => (await sup.alertRepo.get(slow.id))?.level === 1, 10_000);
 
       // Grace may answer the fraud rotation's alert; Liam (ai-ops on-call, IT admin) may too.
-      await sup.alerts.acknowledge(people.grace, fast.id);
+      await commandsOf(h.services).acknowledgeAlert(people.grace, fast.id);
       expect((await sup.alertRepo.get(fast.id))?.status).toBe('acknowledged');
     } finally {
       await h.close();

@@ -1,6 +1,7 @@
 import { startTestRoster } from '../helpers/app.js';
 import { aiOpsPaging, FakePager } from '../helpers/fake-pager.js';
 import { asAgentId } from '../helpers/ids.js';
+import { commandsOf } from '../helpers/commands.js';
 
 const LIAM = 'liam.oneill@brightwater.example';
 const AISHA = 'aisha.khan@brightwater.example';
@@ -105,7 +106,7 @@ describe('Opsgenie: alerts are created, acknowledged and closed by alias, and it
     });
     expect(again).toMatchObject({ id: alert.id, occurrences: 2 });
 
-    await alerts.resolve(LIAM, alert.id);
+    await commandsOf(roster.services).resolveAlert(LIAM, alert.id);
     const [close] = await og.waitFor((c) => c.path.endsWith('/close'));
     expect(close!.path).toBe(`/v2/alerts/${alias}/close`);
     expect(close!.query).toEqual({ identifierType: 'alias' });
@@ -173,8 +174,8 @@ describe('Opsgenie: alerts are created, acknowledged and closed by alias, and it
     const alias = `roster-${alert.id}`;
     await og.waitFor((c) => c.body.alias === alias);
     await post(roster.baseUrl, alertAction('Acknowledge', alias), { 'x-roster-webhook-secret': SHARED_SECRET });
-    await alerts.snooze(LIAM, alert.id, '1h');
-    await alerts.acknowledge(LIAM, alert.id);
+    await commandsOf(roster.services).snoozeAlert(LIAM, alert.id, '1h');
+    await commandsOf(roster.services).acknowledgeAlert(LIAM, alert.id);
     const [ack] = await og.waitFor((c) => c.path === `/v2/alerts/${alias}/acknowledge`);
     expect(ack!.body).toEqual({ user: "Liam O'Neill", source: 'Roster', note: "Acknowledged in Roster by Liam O'Neill." });
     expect((await roster.services.supervision.alertRepo.get(alert.id))?.acknowledgedVia).toBeUndefined();

@@ -2,6 +2,7 @@ import { createPagerTransport } from '../../src/http/pager-sender.js';
 import { activeAgent } from '../access/support.js';
 import { aiOpsPaging, FakePager } from '../helpers/fake-pager.js';
 import { eventually, people, startHarness, type Harness } from '../helpers/harness.js';
+import { commandsOf } from '../helpers/commands.js';
 import { crashing, crashPoint } from '../helpers/crash-point.js';
 
 /*
@@ -67,7 +68,7 @@ describe('pager effects survive a writer killed between the change and its effec
       summary: 'Accuracy fell.',
     });
     crash.arm(`alert.acknowledged:${k}`);
-    await expect(h.services.supervision.alerts.acknowledge(people.liam, alert.id)).rejects.toThrow(/crashed/);
+    await expect(commandsOf(h.services).acknowledgeAlert(people.liam, alert.id)).rejects.toThrow(/crashed/);
     await recovered(alert.id);
     expect(sent(alert.id, 'acknowledge')).toHaveLength(1);
     expect(sent(alert.id, 'acknowledge')[0]!.body).toEqual({
