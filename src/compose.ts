@@ -887,6 +887,10 @@ async function buildServices(s: ServiceSettings) {
       snoozeAlert: { org, alerts: store.alerts, service: alerts },
       resolveAlert: { org, alerts: store.alerts, service: alerts },
       blockShadow: { org, alerts: store.alerts, service: alerts, telemetry: store.telemetry },
+      extendGrant: { org, grants: store.grants, agents: store.agents, service: access },
+      letGrantExpire: { grants: store.grants, agents: store.agents, service: access },
+      revokeGrant: { grants: store.grants, agents: store.agents, service: access },
+      confirmBreakGlass: { grants: store.grants, service: access },
     }),
   });
 

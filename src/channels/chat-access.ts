@@ -121,23 +121,23 @@ export class AccessChat {
 
   /** A click on a grant card; returns the clicker's fresh view of it, and a reply to post when there is one. */
   async click(person: Person, action: GrantAction, grantId: GrantId): Promise<{ card: CardModel; reply?: CardModel }> {
-    const { access } = this.services;
+    const { bus } = this.services;
     switch (action) {
       case 'extend': {
-        const result = await access.extendGrant(person.email, grantId);
+        const result = await bus.execute(person, { type: 'grant.extend', grantId });
         return {
           card: await this.view(grantId, 'Extension requested', `A new request for the same access is waiting for approval.`),
           reply: this.requested(result),
         };
       }
       case 'let-expire':
-        await access.letExpire(person.email, grantId);
+        await bus.execute(person, { type: 'grant.let-expire', grantId });
         return { card: await this.view(grantId, 'Left to expire', `Noted: ${this.name(person.email)} lets this access expire on time.`) };
       case 'revoke':
-        await access.revokeGrant(person.email, grantId, `Revoked now from the card by ${this.name(person.email)}`);
+        await bus.execute(person, { type: 'grant.revoke', grantId, reason: `Revoked now from the card by ${this.name(person.email)}` });
         return { card: await this.view(grantId, 'Revoked', `${this.name(person.email)} revoked this access.`) };
       case 'confirm':
-        await access.confirmBreakGlass(person.email, grantId);
+        await bus.execute(person, { type: 'grant.confirm', grantId });
         return { card: await this.view(grantId, 'Confirmed', `${this.name(person.email)} confirmed this break-glass use.`) };
     }
   }

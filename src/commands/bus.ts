@@ -1,6 +1,7 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail } from '../config/directory.js';
-import type { AgentRecord } from '../core/agents.js';
+import type { AccessRequestResult } from '../core/access.js';
+import type { AgentRecord, GrantRecord } from '../core/agents.js';
 import type { AlertRecord } from '../core/alerts.js';
 import type { ReadLog } from '../core/audit.js';
 import type { CheckInRecord } from '../core/checkin-service.js';
@@ -29,6 +30,10 @@ export interface CommandResults {
   'alert.snooze': AlertRecord;
   'alert.resolve': AlertRecord;
   'alert.block': AlertRecord;
+  'grant.extend': AccessRequestResult;
+  'grant.let-expire': GrantRecord;
+  'grant.revoke': GrantRecord;
+  'grant.confirm': GrantRecord;
 }
 
 /** One handler per command type: the bus runs every command of a type through the same one. */

@@ -55,6 +55,18 @@ export const resolveAlertCommand = z.object({ type: z.literal('alert.resolve'), 
 /** Block the telemetry of a shadow alert's unregistered agents, and resolve the alert. */
 export const blockShadowCommand = z.object({ type: z.literal('alert.block'), alertId: lookedUp });
 
+/** Extend a grant from its reminder: a new access request for the same scope, duration and reason. */
+export const extendGrantCommand = z.object({ type: z.literal('grant.extend'), grantId: lookedUp });
+
+/** Let a grant expire on time (a reminder's answer): the later reminders are not sent. */
+export const letGrantExpireCommand = z.object({ type: z.literal('grant.let-expire'), grantId: lookedUp });
+
+/** Revoke a pending or active grant now, saying why. */
+export const revokeGrantCommand = z.object({ type: z.literal('grant.revoke'), grantId: lookedUp, reason: z.string().max(3000) });
+
+/** Security confirms a break-glass use after the fact. */
+export const confirmBreakGlassCommand = z.object({ type: z.literal('grant.confirm'), grantId: lookedUp });
+
 /** The sponsor's answer to a check-in's review card. */
 export const decideCheckInCommand = z.object({
   type: z.literal('checkin.decide'),
@@ -136,6 +148,10 @@ export const commandSchema = z.discriminatedUnion('type', [
   snoozeAlertCommand,
   resolveAlertCommand,
   blockShadowCommand,
+  extendGrantCommand,
+  letGrantExpireCommand,
+  revokeGrantCommand,
+  confirmBreakGlassCommand,
 ]);
 
 /** A command as a door gives it (before parsing). */

@@ -1,4 +1,8 @@
 import type { CommandHandlers } from './bus.js';
+import { confirmBreakGlassHandler, type ConfirmBreakGlassDeps } from './handlers/confirm-break-glass.js';
+import { extendGrantHandler, type ExtendGrantDeps } from './handlers/extend-grant.js';
+import { letGrantExpireHandler, type LetGrantExpireDeps } from './handlers/let-grant-expire.js';
+import { revokeGrantHandler, type RevokeGrantDeps } from './handlers/revoke-grant.js';
 import { acknowledgeAlertHandler, type AcknowledgeAlertDeps } from './handlers/acknowledge-alert.js';
 import { blockShadowHandler, type BlockShadowDeps } from './handlers/block-shadow.js';
 import { escalateAlertHandler, type EscalateAlertDeps } from './handlers/escalate-alert.js';
@@ -34,6 +38,10 @@ export interface HandlerDeps {
   snoozeAlert: SnoozeAlertDeps;
   resolveAlert: ResolveAlertDeps;
   blockShadow: BlockShadowDeps;
+  extendGrant: ExtendGrantDeps;
+  letGrantExpire: LetGrantExpireDeps;
+  revokeGrant: RevokeGrantDeps;
+  confirmBreakGlass: ConfirmBreakGlassDeps;
 }
 
 /** The registry of command handlers, one per command type. */
@@ -55,6 +63,10 @@ export function createHandlers(deps: HandlerDeps): CommandHandlers {
     'alert.snooze': snoozeAlertHandler(deps.snoozeAlert),
     'alert.resolve': resolveAlertHandler(deps.resolveAlert),
     'alert.block': blockShadowHandler(deps.blockShadow),
+    'grant.extend': extendGrantHandler(deps.extendGrant),
+    'grant.let-expire': letGrantExpireHandler(deps.letGrantExpire),
+    'grant.revoke': revokeGrantHandler(deps.revokeGrant),
+    'grant.confirm': confirmBreakGlassHandler(deps.confirmBreakGlass),
   };
 }
 

@@ -24,14 +24,7 @@ import {
   UnknownPersonError,
 } from './errors.js';
 import type { Notifier, OutgoingCard } from './notifications.js';
-import {
-  assertMayConfirmBreakGlass,
-  assertMayManageAccess,
-  assertMayReviewBreakGlass,
-  assertMayRevokeGrant,
-  isItAdmin,
-  maySeeAgent,
-} from './policies.js';
+import { assertMayManageAccess, isItAdmin, maySeeAgent } from './policies.js';
 import { type AgentId, type GrantId, type RunId, grantIdSchema, idOrUndefined, newGrantId } from './ids.js';
 
 export const ACCESS_REQUEST_FLOW = 'access-request';
@@ -268,6 +261,11 @@ export class AccessCommands {
     const request = parseInput(accessRequestInputSchema, input, 'access request');
     const agent = await this.findAgent(actor, request.agentId);
     assertMayManageAccess(actor, agent, 'request access for');
+    return this.request(actor, agent, request);
+  }
+
+  /** The access request itself, for an actor already authorised to request access for the agent. */
+  private async request(actor: Person, agent: AgentRecord, request: AccessRequestInput): Promise<AccessRequestResult> {
     const { role, scope } = this.grantableScope(agent, request.scope);
 
     const cap = accessCap(this.deps.org, role, scope);
@@ -520,12 +518,13 @@ export class AccessCommands {
    * of the two wins the conditional update and the other sees the grant already revoked.
    */
   async revokeGrant(actorEmail: string, grantId: GrantId, reason: string): Promise<GrantRecord> {
+    // Who may revoke is asked before (the bus's grant.revoke, or the access review's stored answer):
+    // the rule reads the grant's source and the agent's sponsors, not the status this update guards.
     const actor = this.person(actorEmail);
     const why = String(reason ?? '').trim();
     if (why.length < 3) throw new InvalidInputError('Please say why you revoke this access.', { reason: 'A reason is required.' });
     const grant = await this.grantOrThrow(grantId);
     const agent = await this.deps.agents.get(grant.agentId);
-    assertMayRevokeGrant(actor, grant, agent);
     const revoked = await this.storeRevocation(actor, grant, agent, why);
     if (!revoked) {
       const current = await this.grantOrThrow(grant.id);
@@ -588,11 +587,10 @@ export class AccessCommands {
 
   /** Security confirms a break-glass use after the fact; the grant keeps running until it expires. */
   async confirmBreakGlass(actorEmail: string, grantId: GrantId): Promise<GrantRecord> {
+    // Who may confirm (security, not the user of the break-glass) is asked before, by the bus's grant.confirm.
     const actor = this.person(actorEmail);
-    assertMayReviewBreakGlass(actor);
     const grant = await this.grantOrThrow(grantId);
     if (grant.source !== 'break-glass') throw new InvalidInputError('This grant is not a break-glass grant.');
-    assertMayConfirmBreakGlass(actor, grant);
     const { outbox } = this.deps;
     let current = grant;
     // The status guards the update: if it changed meanwhile (expired, revoked), confirm what it is now.
@@ -625,10 +623,9 @@ export class AccessCommands {
    * not sent and a second click changes nothing. A grant that already ended says so.
    */
   async letExpire(actorEmail: string, grantId: GrantId): Promise<GrantRecord> {
+    // Who may answer (the agent's sponsors and IT admins) is asked before, by the bus's grant.let-expire.
     const actor = this.person(actorEmail);
     const grant = await this.grantOrThrow(grantId);
-    const agent = await this.deps.agents.get(grant.agentId);
-    assertMayManageAccess(actor, agent, 'decide about the access of');
     if (grant.status !== 'active')
       throw new InvalidInputError(`This access is ${grant.status} already; there is nothing left to let expire.`, { status: grant.status });
     if (grant.letExpireBy) return grant;
@@ -649,15 +646,16 @@ export class AccessCommands {
   }
 
   /** The Extend button: a new access request for the same scope, duration and reason, extending this grant. */
-  async extendGrant(actorEmail: string, grantId: GrantId): Promise<AccessRequestResult> {
-    const grant = await this.grantOrThrow(grantId);
-    return this.requestAccess(actorEmail, {
+  async extendGrant(actor: Person, grant: GrantRecord, agent: AgentRecord): Promise<AccessRequestResult> {
+    // Who may extend (who may request access for the agent) is asked before, by the bus's grant.extend.
+    const input: AccessRequestInput = {
       agentId: grant.agentId,
       scope: grant.scope,
       ...(grant.durationMs ? { duration: formatDuration(grant.durationMs) } : {}),
       reason: `Extension: ${grant.reason}`.slice(0, 1000),
       extends: grant.id,
-    });
+    };
+    return this.request(actor, agent, parseInput(accessRequestInputSchema, input, 'access request'));
   }
 
   /** Grants of an agent (pending, active and past), for its sponsors and oversight roles. */

@@ -302,6 +302,15 @@ export function assertMayManageAccess(person: Person, agent: (Sponsored & Named)
 }
 
 /**
+ * Refuses a request of access for an agent (an Extend on a grant's reminder): who may not see the
+ * agent is not told its name, who may see it but not manage its access is told who may.
+ */
+export function assertMayRequestAccessFor(org: OrgConfig, person: Person, agent: AgentRecord): void {
+  if (!maySeeAgent(org, person, agent)) throw new ForbiddenError("Only the agent's sponsors and IT admins can do that.");
+  assertMayManageAccess(person, agent, 'request access for');
+}
+
+/**
  * Whether the person may revoke a grant: the agent's sponsors and IT admins, and security for a
  * break-glass grant (whose after-the-fact review they own).
  */

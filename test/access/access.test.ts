@@ -188,7 +188,7 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
     expect(String(reminder.card.data.title)).toContain('ends in 2 seconds');
     await eventually(async () => ((await auditOf(h, grant.id)).some((e) => e.action === 'grant.reminded') ? true : undefined));
 
-    const extension = await h.services.access.extendGrant(people.tom, grant.id);
+    const extension = await commandsOf(h.services).extendGrant(people.tom, grant.id);
     expect(extension.grant).toMatchObject({
       status: 'pending',
       extends: grant.id,
@@ -213,7 +213,7 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
       await commandsOf(h.services).decide(hiroshi, { runId: run.id, stepId: 'approvals', decision: 'approve' });
       await Promise.allSettled([
         commandsOf(h.services).decide(people.elena, { runId: run.id, stepId: 'approvals', decision: 'approve' }),
-        h.services.access.revokeGrant(people.aisha, grant.id, 'Not needed after all.'),
+        commandsOf(h.services).revokeGrant(people.aisha, grant.id, 'Not needed after all.'),
       ]);
       const final = (await h.services.grants.get(grant.id))!;
       const finalRun = await h.services.engine.get(run.id);
@@ -223,7 +223,9 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
       expect(actions.filter((a) => a === 'grant.revoked')).toHaveLength(1);
       expect(actions).not.toContain('grant.denied');
       // Whichever won, nothing lets the grant come back to life.
-      expect(await errorOf(h.services.access.revokeGrant(people.aisha, grant.id, 'again'))).toMatchObject({ code: 'invalid_transition' });
+      expect(await errorOf(commandsOf(h.services).revokeGrant(people.aisha, grant.id, 'again'))).toMatchObject({
+        code: 'invalid_transition',
+      });
     }
   });
 
@@ -245,8 +247,8 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
     expect(review!.card.data).toMatchObject({ grantId: grant.id, canConfirm: true, canRevoke: true, scope: 'crm:read' });
     expect(h.notifier.to(priya, 'grant-notice')[0]!.card.data.title).toContain('Break-glass');
 
-    expect(await errorOf(h.services.access.confirmBreakGlass(people.tom, grant.id))).toMatchObject({ code: 'forbidden' });
-    await h.services.access.revokeGrant(people.grace, grant.id, 'No incident on record.');
+    expect(await errorOf(commandsOf(h.services).confirmBreakGlass(people.tom, grant.id))).toMatchObject({ code: 'forbidden' });
+    await commandsOf(h.services).revokeGrant(people.grace, grant.id, 'No incident on record.');
     expect((await h.services.grants.get(grant.id))!.status).toBe('revoked');
     const updated = h.notifier.to(people.grace, 'grant-notice')[0]!;
     expect(updated.card.data).toMatchObject({ statusLabel: 'Revoked (break-glass)', canConfirm: false, canRevoke: false });
@@ -262,7 +264,7 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
       scope: 'tickets:reply',
       reason: 'Backlog emergency.',
     });
-    const confirmed = await h.services.access.confirmBreakGlass(people.grace, grant.id);
+    const confirmed = await commandsOf(h.services).confirmBreakGlass(people.grace, grant.id);
     expect(confirmed).toMatchObject({ status: 'active', confirmedBy: people.grace });
     const card = h.notifier.to(people.grace, 'grant-notice')[0]!;
     expect(card.card.data).toMatchObject({ statusLabel: 'Active (break-glass, confirmed by Grace Liu)', canConfirm: false });

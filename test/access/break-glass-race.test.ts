@@ -2,6 +2,7 @@ import { findPersonByEmail } from '../../src/config/directory.js';
 import type { OrgConfig } from '../../src/config/schemas.js';
 import { agentRecord, errorOf, FAST_FLOWS, grantRecord, people, startHarness, type Harness } from '../helpers/harness.js';
 import { asGrantId, asRunId } from '../helpers/ids.js';
+import { commandsOf } from '../helpers/commands.js';
 
 /*
  * Issue 15 item 3: break-glass uses racing each other. Several people breaking glass for one scope
@@ -81,10 +82,10 @@ describe('break-glass uses racing for one scope (embedded database, the access s
     const agent = await agentOf(h, [people.liam, people.aisha]);
     const first = await h.services.access.breakGlass(people.liam, { agentId: agent.id, scope: 'kb:read', reason: 'Outage one.' });
     expect(first.grant.status).toBe('active');
-    await h.services.access.revokeGrant(people.liam, first.grant.id, 'The outage is over.');
+    await commandsOf(h.services).revokeGrant(people.liam, first.grant.id, 'The outage is over.');
     const second = await h.services.access.breakGlass(people.aisha, { agentId: agent.id, scope: 'kb:read', reason: 'Outage two.' });
     expect(second.grant.status).toBe('active');
-    await h.services.access.revokeGrant(people.aisha, second.grant.id, 'Over again.');
+    await commandsOf(h.services).revokeGrant(people.aisha, second.grant.id, 'Over again.');
     // Two uses in the window: the default cap (2) refuses a third, whoever asks.
     expect(
       await errorOf(h.services.access.breakGlass(people.liam, { agentId: agent.id, scope: 'kb:read', reason: 'Outage three.' })),

@@ -10,6 +10,7 @@ import { AgentCommands } from '../../src/api/agent-commands.js';
 import { LiveScopes } from '../../src/core/live-scopes.js';
 import { liveAccessReader } from '../../src/store/live-access-store.js';
 import { asGrantId } from '../helpers/ids.js';
+import { commandsOf } from '../helpers/commands.js';
 
 /*
  * The agent API answers from an agent and its grants read at most ROSTER_ACCESS_CACHE_MS (500 ms)
@@ -86,7 +87,7 @@ describe('the live-access cache on one process: its own writes are seen by the v
     expect(fresh.scope).toBe('kb:read tickets:read');
     expect(await check(roster, fresh.token, 'tickets:read')).toMatchObject({ allowed: true });
     expect(await active(roster, fresh.token)).toBe(true);
-    await roster.services.access.revokeGrant(people.tom, grants[1]!.id, 'No longer reads tickets');
+    await commandsOf(roster.services).revokeGrant(people.tom, grants[1]!.id, 'No longer reads tickets');
     expect(await check(roster, fresh.token, 'tickets:read')).toMatchObject({ allowed: false, reason: 'revoked' });
     expect(await active(roster, fresh.token)).toBe(false);
     expect((await tokenOf(roster, agent, key)).scope).toBe('kb:read');
@@ -259,7 +260,7 @@ describe('the live-access cache across two Roster processes on one database', ()
     expect(await check(b, token, 'crm:read')).toMatchObject({ allowed: true });
     expect(await active(b, token)).toBe(true);
 
-    await a.services.access.revokeGrant(people.tom, grants[1]!.id, 'Done with the CRM');
+    await commandsOf(a.services).revokeGrant(people.tom, grants[1]!.id, 'Done with the CRM');
     const revokedAt = performance.now();
     expect(await check(a, token, 'crm:read')).toMatchObject({ allowed: false, reason: 'revoked' });
 

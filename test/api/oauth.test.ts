@@ -2,6 +2,7 @@ import * as oauth from 'oauth4webapi';
 import { startTestRoster } from '../helpers/app.js';
 import { eventually, people } from '../helpers/harness.js';
 import { agentWithKey, claimsOf, discover, GATEWAY, gatewayEnv, headerOf, insecure, postForm } from './support.js';
+import { commandsOf } from '../helpers/commands.js';
 
 type Roster = Awaited<ReturnType<typeof startTestRoster>>;
 const MINUTE = 60_000;
@@ -207,7 +208,7 @@ describe('Roster as an OAuth 2.0 authorization server for agents (oauth4webapi a
     });
     expect(await postForm(as.introspection_endpoint!, { token }, { id: agent.id, secret: key })).toMatchObject({ status: 401 });
 
-    await roster.services.access.revokeGrant(people.tom, grants[1]!.id, 'No longer reads tickets');
+    await commandsOf(roster.services).revokeGrant(people.tom, grants[1]!.id, 'No longer reads tickets');
     expect(await introspect(token)).toEqual({ active: false });
 
     // A new token without the revoked scope is active; suspending the agent makes it inactive at once.
@@ -249,7 +250,7 @@ describe('Roster as an OAuth 2.0 authorization server for agents (oauth4webapi a
       reason: 'unknown_resource',
     });
 
-    await roster.services.access.revokeGrant(people.tom, grants[1]!.id, 'Done with tickets');
+    await commandsOf(roster.services).revokeGrant(people.tom, grants[1]!.id, 'Done with tickets');
     expect((await check({ scope: 'tickets:read' })).body).toMatchObject({
       allowed: false,
       reason: 'revoked',

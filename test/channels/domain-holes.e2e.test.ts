@@ -58,7 +58,7 @@ describe('issue 15 domain holes, attacked through Slack', () => {
     expect(await command(LIAM, 'break-glass Handbook Helper kb:read search index down', 'bg3')).toContain('has kb:read now');
     const used = await roster.services.grants.listForAgent(helper.id);
     expect(used.map((g) => `${g.scope}:${g.status}`).sort()).toEqual(['kb:read:active', 'web:search:active']);
-    for (const g of used) await roster.services.access.revokeGrant(GRACE.email, g.id, 'Incident over.');
+    for (const g of used) await commandsOf(roster.services).revokeGrant(GRACE.email, g.id, 'Incident over.');
 
     // A third use within the window: the per-agent cap (2 by default) sends it to a normal request.
     const capped = await command(LIAM, 'break-glass Handbook Helper web:search again', 'bg4');

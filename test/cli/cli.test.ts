@@ -9,6 +9,7 @@ import { agentRecord, eventually, FAST_FLOWS, people, SHIPPED_CONFIG, startHarne
 import { RecordingNotifier } from '../helpers/recording-notifier.js';
 import type { MessageRef, OutgoingCard } from '../../src/core/notifications.js';
 import { asAgentId, asRunId } from '../helpers/ids.js';
+import { commandsOf } from '../helpers/commands.js';
 
 /** Runs `roster …` as an administrator would, with a minimal environment plus `env`. */
 const roster = (args: string[], env: Record<string, string> = {}) =>
@@ -272,7 +273,7 @@ describe('roster outbox', () => {
       const { grant } = await h.services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Orders.' });
       // Priya's chat stops answering after her approval card arrived.
       notifier.unreachable.add(priya);
-      await h.services.access.revokeGrant(people.tom, grant.id, 'Not needed after all.');
+      await commandsOf(h.services).revokeGrant(people.tom, grant.id, 'Not needed after all.');
 
       const notice = await eventually(() =>
         h.notifier.to(people.liam, 'notice').find((m) => /keeps failing/.test(String(m.card.data.title))),

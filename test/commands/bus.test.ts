@@ -11,6 +11,7 @@ import {
 } from '../helpers/harness.js';
 import { commandsOf } from '../helpers/commands.js';
 import { asAgentId, asRunId } from '../helpers/ids.js';
+import { activeAgent } from '../access/support.js';
 
 /*
  * The command bus refuses, for every family of commands on it, who may not: the refusal is the
@@ -250,6 +251,39 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     const blocked = await bus.execute(as(people.liam), { type: 'alert.block', alertId: alert.id });
     expect(blocked).toMatchObject({ status: 'resolved', resolvedBy: people.liam });
     expect((await alerts.telemetry.blocked(['shadow-bus-refusal'])).has('shadow-bus-refusal')).toBe(true);
+  });
+
+  it('grant.extend, let-expire, revoke and confirm: the agent’s sponsors and IT admins (security confirms); the grant stays as it was', async () => {
+    const agent = await activeAgent(h, { name: 'Granted Agent' });
+    const { grant } = await h.services.access.requestAccess(people.tom, {
+      agentId: agent.id,
+      scope: 'crm:read',
+      reason: 'Delivery questions.',
+    });
+    await h.services.outbox.idle();
+    const entries = async () => (await h.services.audit.export()).length;
+    const audited = await entries();
+    const refusals = [
+      [{ type: 'grant.extend', grantId: grant.id }, "Only the agent's sponsors and IT admins can do that."],
+      [{ type: 'grant.let-expire', grantId: grant.id }, "Only Granted Agent's sponsors and IT admins can decide about the access of it."],
+      [
+        { type: 'grant.revoke', grantId: grant.id, reason: 'Not needed.' },
+        "Only the agent's sponsors and IT admins can revoke its access.",
+      ],
+      [{ type: 'grant.confirm', grantId: grant.id }, 'Only security reviews break-glass access.'],
+      // An unknown grant id is refused by role first, so it reveals nothing.
+      [{ type: 'grant.confirm', grantId: 'grt_missing' }, 'Only security reviews break-glass access.'],
+    ] as const;
+    for (const [command, words] of refusals) {
+      events = [];
+      expect(await errorOf(bus.execute(as(people.daniel), command))).toEqual({ code: 'forbidden', userMessage: words });
+      expect(last()).toMatchObject({ type: command.type, actor: people.daniel, outcome: 'forbidden', stage: 'authorise' });
+    }
+    expect((await h.services.grants.get(grant.id))?.status).toBe('pending');
+    expect(await entries()).toBe(audited);
+    // Its sponsor may revoke it.
+    const revoked = await bus.execute(as(people.tom), { type: 'grant.revoke', grantId: grant.id, reason: 'Not needed after all.' });
+    expect(revoked).toMatchObject({ status: 'revoked', endedBy: people.tom });
   });
 
   it('an unknown command type and a person not in the directory are refused with coded errors', async () => {

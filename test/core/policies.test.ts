@@ -283,6 +283,16 @@ const asserts: Array<[string, (p: Person) => void, Who[], string | ((who: Who) =
     "Only Refund Triage's sponsors and IT admins can break glass for it.",
   ],
   [
+    'assertMayRequestAccessFor',
+    (p) => policies.assertMayRequestAccessFor(org, p, active),
+    ['sponsor', 'itAdmin'],
+    'forbidden',
+    (who) =>
+      policies.maySeeAgent(org, cast[who], active)
+        ? "Only Refund Triage's sponsors and IT admins can request access for it."
+        : "Only the agent's sponsors and IT admins can do that.",
+  ],
+  [
     'assertMayManageAccess (agent gone)',
     (p) => policies.assertMayManageAccess(p, undefined, 'request access for'),
     [],

@@ -21,6 +21,10 @@ export function commandsOf(services: Pick<Services, 'bus'>) {
     escalateAlert: async (email: string, alertId: string) => bus.execute(bus.person(email), { type: 'alert.escalate', alertId }),
     snoozeAlert: async (email: string, alertId: string, time: CommandOf<'alert.snooze'>['for']) =>
       bus.execute(bus.person(email), { type: 'alert.snooze', alertId, for: time }),
+    extendGrant: async (email: string, grantId: string) => bus.execute(bus.person(email), { type: 'grant.extend', grantId }),
+    revokeGrant: async (email: string, grantId: string, reason: string) =>
+      bus.execute(bus.person(email), { type: 'grant.revoke', grantId, reason }),
+    confirmBreakGlass: async (email: string, grantId: string) => bus.execute(bus.person(email), { type: 'grant.confirm', grantId }),
     resolveAlert: async (email: string, alertId: string) => bus.execute(bus.person(email), { type: 'alert.resolve', alertId }),
   };
 }

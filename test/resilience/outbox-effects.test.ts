@@ -50,7 +50,7 @@ describe('a person’s grant change killed between the stored change and its eff
     await commandsOf(h.services).decide(hiroshi, { runId: run.id, stepId: 'approvals', decision: 'approve' });
 
     crash.arm(`grant.revoked:${k}`);
-    await expect(h.services.access.revokeGrant(people.aisha, grant.id, 'Not needed after all.')).rejects.toThrow(/crashed/);
+    await expect(commandsOf(h.services).revokeGrant(people.aisha, grant.id, 'Not needed after all.')).rejects.toThrow(/crashed/);
     expect((await h.services.grants.get(grant.id))!.status).toBe('revoked');
 
     await recovered(h, async () => (await h.services.engine.get(run.id)).status === 'cancelled' && (await actionsOf(h, grant.id)));
@@ -64,7 +64,9 @@ describe('a person’s grant change killed between the stored change and its eff
     expect((await actionsOf(h, grant.id)).filter((a) => a === 'grant.denied')).toHaveLength(0);
     const runTrail = (await h.services.audit.export()).filter((e) => e.details.runId === run.id).map((e) => e.action);
     expect(runTrail.filter((a) => a === 'run.cancelled')).toHaveLength(1);
-    expect(await errorOf(h.services.access.revokeGrant(people.aisha, grant.id, 'again'))).toMatchObject({ code: 'invalid_transition' });
+    expect(await errorOf(commandsOf(h.services).revokeGrant(people.aisha, grant.id, 'again'))).toMatchObject({
+      code: 'invalid_transition',
+    });
   });
 
   it('a break-glass confirmation killed before its effects: audited once, the review card shows it', async () => {
@@ -75,7 +77,7 @@ describe('a person’s grant change killed between the stored change and its eff
       reason: 'Backlog emergency.',
     });
     crash.arm('grant.confirmed:0');
-    await expect(h.services.access.confirmBreakGlass(people.grace, grant.id)).rejects.toThrow(/crashed/);
+    await expect(commandsOf(h.services).confirmBreakGlass(people.grace, grant.id)).rejects.toThrow(/crashed/);
     expect((await h.services.grants.get(grant.id))!.confirmedBy).toBe(people.grace);
     const review = () => h.notifier.to(people.grace, 'grant-notice').find((m) => m.card.data.grantId === grant.id)!;
     expect(review().card.data.canConfirm).toBe(true);
@@ -84,7 +86,7 @@ describe('a person’s grant change killed between the stored change and its eff
     await recovered(h, async () => review().card.data.canConfirm === false);
     expect(review().card.data).toMatchObject({ statusLabel: 'Active (break-glass, confirmed by Grace Liu)' });
     // Confirming again changes nothing and audits nothing.
-    await h.services.access.confirmBreakGlass(people.grace, grant.id);
+    await commandsOf(h.services).confirmBreakGlass(people.grace, grant.id);
     expect((await actionsOf(h, grant.id)).filter((a) => a === 'grant.break-glass.confirmed')).toHaveLength(1);
   });
 });

@@ -106,7 +106,7 @@ describe('a record stored, its run not started yet, when the writer dies', () =>
       const read = await get(id);
       if (interpose && id === grant!.id && read?.status === 'pending') {
         interpose = false;
-        await h.services.access.revokeGrant(people.tom, grant!.id, 'Not needed after all.');
+        await commandsOf(h.services).revokeGrant(people.tom, grant!.id, 'Not needed after all.');
       }
       return read;
     };

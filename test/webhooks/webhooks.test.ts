@@ -54,7 +54,7 @@ describe('signed webhooks (embedded database, real scheduler, standardwebhooks +
     });
     for (const approver of [people.liam, hiroshi, people.elena])
       await commandsOf(harness.services).decide(approver, { runId: run.id, stepId: 'approvals', decision: 'approve' });
-    await harness.services.access.revokeGrant(people.tom, grant.id, 'The project ended.');
+    await commandsOf(harness.services).revokeGrant(people.tom, grant.id, 'The project ended.');
 
     const got = await eventually(() => (receiver.accepted().length >= 2 ? receiver.accepted() : undefined));
     expect(got.map((r) => r.event?.type)).toEqual(['com.roster.grant.granted', 'com.roster.grant.revoked']);
