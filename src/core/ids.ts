@@ -34,49 +34,45 @@ function idSchema<K extends IdKind>(kind: K) {
     .brand<K>();
 }
 
-/** An agent's id (`agt_…`). */
-export const agentIdSchema = idSchema('AgentId');
-export type AgentId = z.output<typeof agentIdSchema>;
-/** A flow run's id (`run_…`): what people see as a request id. */
-export const runIdSchema = idSchema('RunId');
-export type RunId = z.output<typeof runIdSchema>;
-/** A step of a flow, by the id its flow file gives it (`approvals`). */
-export const stepIdSchema = idSchema('StepId');
-export type StepId = z.output<typeof stepIdSchema>;
-/** A grant's id (`grt_…`). */
-export const grantIdSchema = idSchema('GrantId');
-export type GrantId = z.output<typeof grantIdSchema>;
-/** An alert's id (`alr_…`). */
-export const alertIdSchema = idSchema('AlertId');
-export type AlertId = z.output<typeof alertIdSchema>;
-/** A check-in's id (`chk_…`). */
-export const checkInIdSchema = idSchema('CheckInId');
-export type CheckInId = z.output<typeof checkInIdSchema>;
-/** An access review cycle's id. */
-export const reviewIdSchema = idSchema('ReviewId');
-export type ReviewId = z.output<typeof reviewIdSchema>;
-
+/** One schema per kind, built from {@link KINDS}: the only place a kind's id is checked. */
 const SCHEMAS = {
-  AgentId: agentIdSchema,
-  RunId: runIdSchema,
-  StepId: stepIdSchema,
-  GrantId: grantIdSchema,
-  AlertId: alertIdSchema,
-  CheckInId: checkInIdSchema,
-  ReviewId: reviewIdSchema,
+  AgentId: idSchema('AgentId'),
+  RunId: idSchema('RunId'),
+  StepId: idSchema('StepId'),
+  GrantId: idSchema('GrantId'),
+  AlertId: idSchema('AlertId'),
+  CheckInId: idSchema('CheckInId'),
+  ReviewId: idSchema('ReviewId'),
 } as const;
 
 /** The id type of a kind. */
 export type IdOf<K extends IdKind> = z.output<(typeof SCHEMAS)[K]>;
 
+/** An agent's id (`agt_…`). */
+export type AgentId = IdOf<'AgentId'>;
+/** A flow run's id (`run_…`): what people see as a request id. */
+export type RunId = IdOf<'RunId'>;
+/** A step of a flow, by the id its flow file gives it (`approvals`). */
+export type StepId = IdOf<'StepId'>;
+/** A grant's id (`grt_…`). */
+export type GrantId = IdOf<'GrantId'>;
+/** An alert's id (`alr_…`). */
+export type AlertId = IdOf<'AlertId'>;
+/** A check-in's id (`chk_…`). */
+export type CheckInId = IdOf<'CheckInId'>;
+/** An access review cycle's id. */
+export type ReviewId = IdOf<'ReviewId'>;
+
+/** The schema of a run (request) id, for payloads parsed whole with zod. */
+export const runIdSchema = SCHEMAS.RunId;
+/** The schema of a step id, for payloads parsed whole with zod. */
+export const stepIdSchema = SCHEMAS.StepId;
+/** The schema of a grant id, for payloads parsed whole with zod. */
+export const grantIdSchema = SCHEMAS.GrantId;
+
 /** The schema of a kind's id, for edges that parse a whole payload with zod. */
 export function idSchemaOf<K extends IdKind>(kind: K): (typeof SCHEMAS)[K] {
   return SCHEMAS[kind];
-}
-
-/** Whether a value is a well-formed id (of any kind). */
-export function isWellFormedId(raw: unknown): raw is string {
-  return typeof raw === 'string' && ID_PATTERN.test(raw);
 }
 
 /**
@@ -111,16 +107,10 @@ export function idToLookUp<K extends IdKind>(kind: K, raw: unknown, what: string
 export const parseAgentId = (raw: unknown, field?: string): AgentId => parseId('AgentId', raw, field);
 /** Parses a run (request) id from outside (see {@link parseId}). */
 export const parseRunId = (raw: unknown, field?: string): RunId => parseId('RunId', raw, field);
-/** Parses a step id from outside (see {@link parseId}). */
-export const parseStepId = (raw: unknown, field?: string): StepId => parseId('StepId', raw, field);
-/** Parses a grant id from outside (see {@link parseId}). */
-export const parseGrantId = (raw: unknown, field?: string): GrantId => parseId('GrantId', raw, field);
 /** Parses an alert id from outside (see {@link parseId}). */
 export const parseAlertId = (raw: unknown, field?: string): AlertId => parseId('AlertId', raw, field);
 /** Parses a check-in id from outside (see {@link parseId}). */
 export const parseCheckInId = (raw: unknown, field?: string): CheckInId => parseId('CheckInId', raw, field);
-/** Parses an access review id from outside (see {@link parseId}). */
-export const parseReviewId = (raw: unknown, field?: string): ReviewId => parseId('ReviewId', raw, field);
 
 /**
  * Brands an id Roster itself issued or stored (a generated id, a record read back from the store,
