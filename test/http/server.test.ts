@@ -43,12 +43,16 @@ describe('health, readiness and metrics', () => {
 
   it('finishes an in-flight request before closing', async () => {
     const http = createHttpServer({ log: silentLogger(), readiness: {} });
+    let arrived!: () => void;
+    const inFlight = new Promise<void>((resolve) => (arrived = resolve));
     http.mount('/slow', (_req, res) => {
+      arrived();
       setTimeout(() => res.json({ done: true }), 300);
     });
     const port = await http.listen(0, '127.0.0.1');
     const pending = fetch(`http://127.0.0.1:${port}/slow`);
-    await new Promise((r) => setTimeout(r, 50));
+    // Close only once the request is being handled, however long it takes to arrive on a loaded machine.
+    await inFlight;
     const closing = Date.now();
     await http.close(5000);
     expect(Date.now() - closing).toBeLessThan(2000);
