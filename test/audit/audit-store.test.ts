@@ -1,7 +1,6 @@
-import mongoose from 'mongoose';
 import { AuditContentionError, GENESIS_HASH, InvalidAuditInputError, hashEntry, type AuditEntry } from '../../src/core/audit.js';
 import { AUDIT_COLLECTION, createAuditLog, type AuditStore } from '../../src/store/audit-store.js';
-import { openTestDb, type TestDb } from '../helpers/db.js';
+import { connectTestDb, openTestDb, type TestDb } from '../helpers/db.js';
 import { sampleInput } from './chain-builder.js';
 import { asAgentId } from '../helpers/ids.js';
 
@@ -235,9 +234,7 @@ describe('audit log in MongoDB', () => {
   });
 
   it('never forks the chain under 50 concurrent appends from two connections', async () => {
-    const other = await mongoose
-      .createConnection(db.uri, { dbName: db.dbName, serverSelectionTimeoutMS: 5000, autoCreate: false })
-      .asPromise();
+    const other = await connectTestDb(db.dbName);
     try {
       const logs = [log, createAuditLog(other)];
       const appended = await Promise.all(
@@ -269,9 +266,7 @@ describe('audit log in MongoDB', () => {
   });
 
   it('never forks the chain when runs of entries race single appends from another connection', async () => {
-    const other = await mongoose
-      .createConnection(db.uri, { dbName: db.dbName, serverSelectionTimeoutMS: 5000, autoCreate: false })
-      .asPromise();
+    const other = await connectTestDb(db.dbName);
     try {
       const otherLog = createAuditLog(other);
       const [runs, singles] = await Promise.all([

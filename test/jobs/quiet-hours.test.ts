@@ -1,7 +1,6 @@
 import { createQuietHours, QUIET_HOURS_JOB, quietHoursJob } from '../../src/jobs/quiet-hours.js';
 import { createScheduler } from '../../src/jobs/scheduler.js';
-import mongoose from 'mongoose';
-import { openTestDb, testMongoUri, type TestDb } from '../helpers/db.js';
+import { connectTestDb, openTestDb, type TestDb } from '../helpers/db.js';
 import { eventually } from '../helpers/harness.js';
 import { silentLogger } from '../helpers/logger.js';
 
@@ -34,9 +33,7 @@ describe('QuietHours: effects held for working hours as Agenda jobs', () => {
 
   it('stores the same job in bulk as save() does, once per effect id however often it is deferred', async () => {
     // Agenda on a connection of its own whose writes to the jobs are counted.
-    const monitored = await mongoose
-      .createConnection(testMongoUri(), { dbName: db.dbName, monitorCommands: true, autoCreate: false })
-      .asPromise();
+    const monitored = await connectTestDb(db.dbName, { monitorCommands: true });
     const writes: string[] = [];
     monitored.getClient().on('commandStarted', (e) => {
       if ((e.commandName === 'update' || e.commandName === 'findAndModify') && e.command[e.commandName] === 'agendaJobs')
