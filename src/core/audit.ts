@@ -216,8 +216,16 @@ function write(value: JsonValue): string {
 
 /** SHA-256 (hex) of the canonical JSON of `{ seq, at, actor, action, subject, details, prevHash }`. */
 export function hashEntry(fields: AuditEntryFields): string {
+  return digestOf(fields, (hashed) => canonicalJson(hashed));
+}
+
+/**
+ * The one place that says which fields an entry's hash covers: `text` writes them canonically
+ * ({@link hashEntry} converts them first; {@link linkEntry}'s are plain JSON data already).
+ */
+function digestOf(fields: AuditEntryFields, text: (hashed: Record<keyof AuditEntryFields, unknown>) => string): string {
   const { seq, at, actor, action, subject, details, prevHash } = fields;
-  return createHash('sha256').update(canonicalJson({ seq, at, actor, action, subject, details, prevHash }), 'utf8').digest('hex');
+  return createHash('sha256').update(text({ seq, at, actor, action, subject, details, prevHash }), 'utf8').digest('hex');
 }
 
 const nonEmpty = z.string().min(1, 'must not be empty');
@@ -308,17 +316,7 @@ export function linkEntry(head: ChainHead | null, prepared: PreparedEntry): Audi
     details: prepared.details,
     prevHash: head?.hash ?? GENESIS_HASH,
   };
-  const { seq, at, actor, action, subject, details, prevHash } = fields;
-  const text = write({
-    seq,
-    at: at.toISOString(),
-    actor: actor as unknown as JsonValue,
-    action,
-    subject: subject as unknown as JsonValue,
-    details: details as JsonValue,
-    prevHash,
-  });
-  return { ...fields, hash: createHash('sha256').update(text, 'utf8').digest('hex') };
+  return { ...fields, hash: digestOf(fields, (hashed) => write({ ...hashed, at: fields.at.toISOString() } as JsonValue)) };
 }
 
 function cleanActor(actor: Actor): Actor {
