@@ -78,7 +78,10 @@ export interface TelemetryIngest {
   authenticate(authorization: string, address?: string): Promise<Authentication>;
   /** Validates and stores a batch of events in the JSON API's shape; `body` is `{ events }`. */
   ingest(principal: TelemetryPrincipal, body: unknown): Promise<{ ok: true; result: IngestResult } | { ok: false; message: string }>;
-  /** Resolves once the error-spike checks of every batch stored so far are done (shutdown, tests). */
+  /**
+   * Resolves once the error-spike checks of every batch stored so far are done (shutdown, tests);
+   * a check still waiting out its delay starts at once.
+   */
   idle(): Promise<void>;
 }
 
@@ -188,9 +191,20 @@ function spikeChecks(deps: Pick<TelemetryRouteDeps, 'onIngested' | 'log' | 'spik
 } {
   const waiting = new Set<AgentId>();
   let running: Promise<void> | undefined;
+  /** Ends the wait of a check still waiting out its delay, so that it starts now. */
+  let startNow: (() => void) | undefined;
   const delayMs = Math.max(0, deps.spikeCheckDelayMs ?? SPIKE_CHECK_DELAY_MS);
   const run = async () => {
-    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    if (delayMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs);
+        startNow = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      startNow = undefined;
+    }
     while (waiting.size > 0) {
       const agentIds = [...waiting];
       waiting.clear();
@@ -205,7 +219,11 @@ function spikeChecks(deps: Pick<TelemetryRouteDeps, 'onIngested' | 'log' | 'spik
       running ??= run();
     },
     idle: async () => {
-      while (running) await running;
+      // Nothing more is worth waiting for (shutdown, a test reading the outcome): the waiting check starts now.
+      while (running) {
+        startNow?.();
+        await running;
+      }
     },
   };
 }
