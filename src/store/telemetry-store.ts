@@ -307,7 +307,6 @@ export function createTelemetryStore(connection: Connection) {
       return rollupsByKey(agentIds, 'hour', from, to);
     },
 
-    /** The newest event time of each of these agents that has sent any (one query). */
     /** Agents whose daily rollups since `since` add up to more than `usd` (at least, with `inclusive`). */
     async spentOver(usd: number, inclusive: boolean, since: Date): Promise<string[]> {
       const rows = await keyed(RollupModel)
@@ -320,6 +319,7 @@ export function createTelemetryStore(connection: Connection) {
       return rows.map((r) => r._id);
     },
 
+    /** The newest event time of each of these agents that has sent any (one query). */
     async lastEventsOf(agentIds: readonly string[]): Promise<Map<string, Date>> {
       if (agentIds.length === 0) return new Map();
       const docs = await connection
