@@ -690,7 +690,7 @@ async function buildServices(s: ServiceSettings) {
 
   // Flow steps.
   const registry = createStepRegistry({
-    agentRequest: { org, agents: store.agents, grants: store.grants, audit, notifier, clock, outbox, keys: agentKeys, sponsorshipCards },
+    agentRequest: { org, agents: store.agents, grants: store.grants, clock, outbox, keys: agentKeys, sponsorshipCards },
     grants: grantSteps,
     retirement,
     development,

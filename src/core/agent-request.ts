@@ -1,13 +1,12 @@
 import { z } from 'zod';
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { businessUnitById, findPersonByEmail, roleById } from '../config/directory.js';
-import type { AuditInput, AuditLog } from './audit.js';
+import type { AuditInput } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import type { Outbox } from './outbox.js';
 import type { AgentKeys } from './agent-keys.js';
 import { AGENT_HOLDER, type AgentRecord, type AgentRepository, type GrantRecord, type GrantRepository } from './agents.js';
 import { InvalidInputError, RosterError } from './errors.js';
-import type { Notifier } from './notifications.js';
 import { mayRequestFor } from './policies.js';
 import { Sponsorships, type SponsorshipCards } from './sponsorships.js';
 import type { StepContext, StepRegistry } from '../flows/types.js';
@@ -89,8 +88,6 @@ export interface AgentRequestDeps {
   org: OrgConfig;
   agents: AgentRepository;
   grants: GrantRepository;
-  audit: AuditLog;
-  notifier: Notifier;
   clock: () => Date;
   /** Where the effects of registering an agent are stored with it, then performed. */
   outbox: Outbox;

@@ -59,8 +59,6 @@ export function loadFlowDefinitions(dir: string): Map<string, FlowDefinition> {
           org: none,
           agents: none,
           grants: none,
-          audit: none,
-          notifier: none,
           clock: none,
           outbox: none,
           keys: none,
