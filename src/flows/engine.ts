@@ -17,7 +17,6 @@ import type { PendingEffect } from '../core/ports.js';
 import { AUDIT_EFFECT } from '../core/audit-effects.js';
 import { sendClaimed } from '../core/chat-effects.js';
 import { quorumMet, unsatisfiedGroups } from './quorum.js';
-import { currentFlowId } from './renamed-flows.js';
 import { newRunId, type RunId } from '../core/ids.js';
 import {
   CLOSED_RUN_STATUSES,
@@ -165,7 +164,7 @@ export class FlowEngine {
   }
 
   flow(flowId: string): FlowDefinition {
-    const flow = this.deps.flows.get(currentFlowId(flowId));
+    const flow = this.deps.flows.get(flowId);
     if (!flow) throw new NotFoundError('the flow', flowId);
     return flow;
   }
