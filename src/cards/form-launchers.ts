@@ -1,5 +1,5 @@
 import { CardRenderError } from './errors.js';
-import { SLACK_SURFACES } from './render.js';
+import { SLACK_SURFACES, type UncheckedCard } from './render.js';
 import { cardDataSchemas, cardModel, type CardKind, type CardModel, type DataOf } from './view-models.js';
 
 /*
@@ -52,14 +52,18 @@ function isModalKind(kind: CardKind): kind is SlackModalKind {
 
 /**
  * What Slack posts for a card sent as a notification: the card itself when Slack shows it as a
- * message, else the message that opens it; `undefined` when neither exists.
+ * message, else the message that opens it; `undefined` when neither exists. A card of no known
+ * kind is returned as it is, for the renderer to refuse (`card_model_invalid`, unknown kind): the
+ * data of a message card is parsed once, when it is rendered, not here too.
  */
-export function slackNotificationCard(card: CardModel): CardModel | undefined {
-  if (SLACK_SURFACES[card.kind] === 'message') return card;
-  if (!isModalKind(card.kind)) return undefined;
-  const launcher = SLACK_FORM_LAUNCHERS[card.kind] as ((data: unknown) => CardModel) | undefined;
+export function slackNotificationCard<C extends UncheckedCard>(card: C): C | CardModel | undefined {
+  if (!Object.hasOwn(SLACK_SURFACES, card.kind)) return card;
+  const kind = card.kind as CardKind;
+  if (SLACK_SURFACES[kind] === 'message') return card;
+  if (!isModalKind(kind)) return undefined;
+  const launcher = SLACK_FORM_LAUNCHERS[kind] as ((data: unknown) => CardModel) | undefined;
   if (!launcher) return undefined;
-  const data = cardDataSchemas[card.kind].safeParse(card.data);
-  if (!data.success) throw new CardRenderError('card_model_invalid', card.kind, 'slack', data.error.message);
+  const data = cardDataSchemas[kind].safeParse(card.data);
+  if (!data.success) throw new CardRenderError('card_model_invalid', kind, 'slack', data.error.message);
   return launcher(data.data);
 }

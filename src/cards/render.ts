@@ -73,11 +73,24 @@ export interface TeamsRenderedCard {
 /** A rendered card for either platform. */
 export type RenderedCard = SlackRenderedCard | TeamsRenderedCard;
 
+/**
+ * A card whose data is not yet known to match its kind: what the core's ports carry (`{ kind, data }`,
+ * the core imports no view-models). {@link renderCoreCard} renders it, checking it once.
+ */
+export interface UncheckedCard {
+  readonly kind: string;
+  readonly data: unknown;
+}
+
 /** Renders view-models into platform JSON. */
 export interface CardRenderer {
   render(platform: 'slack', model: CardModel, time?: CardTime): SlackRenderedCard;
   render(platform: 'teams', model: CardModel, time?: CardTime): TeamsRenderedCard;
   render(platform: CardPlatform, model: CardModel, time?: CardTime): RenderedCard;
+  /** As {@link CardRenderer.render}, for a card the core built: the schema parse that render does anyway is its check. */
+  renderUnchecked(platform: 'slack', card: UncheckedCard, time?: CardTime): SlackRenderedCard;
+  renderUnchecked(platform: 'teams', card: UncheckedCard, time?: CardTime): TeamsRenderedCard;
+  renderUnchecked(platform: CardPlatform, card: UncheckedCard, time?: CardTime): RenderedCard;
 }
 
 /** Options of {@link createCardRenderer}. */
@@ -90,13 +103,18 @@ function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function validData(model: CardModel, platform: CardPlatform): unknown {
-  const schema = cardDataSchemas[model.kind];
-  if (!schema) throw new CardRenderError('card_model_invalid', String(model.kind), platform, 'unknown kind');
-  const result = schema.safeParse(model.data);
-  if (result.success) return result.data;
+function isCardKind(kind: string): kind is CardKind {
+  return Object.hasOwn(cardDataSchemas, kind);
+}
+
+/** The card's kind and its data parsed with the kind's schema (defaults filled in): the one check before rendering. */
+function validData(model: UncheckedCard, platform: CardPlatform): { kind: CardKind; data: unknown } {
+  const { kind } = model;
+  if (!isCardKind(kind)) throw new CardRenderError('card_model_invalid', String(kind), platform, 'unknown kind');
+  const result = cardDataSchemas[kind].safeParse(model.data);
+  if (result.success) return { kind, data: result.data };
   const problems = result.error.issues.map((issue) => `data.${formatPath(issue.path)}: ${issue.message}`);
-  throw new CardRenderError('card_model_invalid', model.kind, platform, problems.join('; '));
+  throw new CardRenderError('card_model_invalid', kind, platform, problems.join('; '));
 }
 
 function parseJson(text: string, kind: CardKind, platform: CardPlatform): unknown {
@@ -148,15 +166,15 @@ export function createCardRenderer(options: CardRendererOptions = {}): CardRende
   function render(platform: 'slack', model: CardModel, time?: CardTime): SlackRenderedCard;
   function render(platform: 'teams', model: CardModel, time?: CardTime): TeamsRenderedCard;
   function render(platform: CardPlatform, model: CardModel, time?: CardTime): RenderedCard;
-  function render(platform: CardPlatform, model: CardModel, time?: CardTime): RenderedCard {
-    const data = validData(model, platform);
-    const parsed = parseJson(templatesFor(platform).render(model.kind, data), model.kind, platform);
+  function render(platform: CardPlatform, model: CardModel | UncheckedCard, time?: CardTime): RenderedCard {
+    const { kind, data } = validData(model, platform);
+    const parsed = parseJson(templatesFor(platform).render(kind, data), kind, platform);
     // A Slack modal is for one person whose zone is known: its times are written in that zone.
-    const json = time ? localiseCard(platform, parsed, time, { dateTokens: SLACK_SURFACES[model.kind] !== 'modal' }) : parsed;
-    return platform === 'slack' ? toSlack(model.kind, json) : toTeams(model.kind, json);
+    const json = time ? localiseCard(platform, parsed, time, { dateTokens: SLACK_SURFACES[kind] !== 'modal' }) : parsed;
+    return platform === 'slack' ? toSlack(kind, json) : toTeams(kind, json);
   }
 
-  return { render };
+  return { render, renderUnchecked: render };
 }
 
 let shipped: CardRenderer | undefined;
@@ -179,4 +197,17 @@ export function renderCard(platform: CardPlatform, model: CardModel, time?: Card
 export function renderCard(platform: CardPlatform, model: CardModel, time?: CardTime): RenderedCard {
   shipped ??= createCardRenderer();
   return shipped.render(platform, model, time);
+}
+
+/**
+ * Renders a card the core built (`{ kind, data }`, untyped) with the shipped templates. The kind
+ * and data are checked once, by the parse {@link renderCard} does anyway, with the same
+ * `card_model_invalid` error: no separate check before it (checkedCard) is needed at the edge.
+ */
+export function renderCoreCard(platform: 'slack', card: UncheckedCard, time?: CardTime): SlackRenderedCard;
+export function renderCoreCard(platform: 'teams', card: UncheckedCard, time?: CardTime): TeamsRenderedCard;
+export function renderCoreCard(platform: CardPlatform, card: UncheckedCard, time?: CardTime): RenderedCard;
+export function renderCoreCard(platform: CardPlatform, card: UncheckedCard, time?: CardTime): RenderedCard {
+  shipped ??= createCardRenderer();
+  return shipped.renderUnchecked(platform, card, time);
 }

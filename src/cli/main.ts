@@ -9,7 +9,6 @@ import { DEFAULT_CARDS_DIR } from '../cards/templates.js';
 import { checkRenderedCard } from '../cards/checks.js';
 import { createCardRenderer } from '../cards/render.js';
 import { CARD_KINDS } from '../cards/view-models.js';
-import { checkedCard } from '../views/card-builders.js';
 import { loadFlowDefinitions } from '../flows/steps.js';
 import { OUTBOX_HOLDERS } from '../store/outbox-holders.js';
 import { composeTools } from '../compose.js';
@@ -680,7 +679,7 @@ function configCheck(io: Io, dirs: { config: string; flows: string; cards: strin
     const model: { kind: string; data: unknown } = JSON.parse(readFileSync(path.join(samplesDir, file), 'utf8'));
     for (const platform of ['slack', 'teams'] as const) {
       try {
-        for (const v of checkRenderedCard(renderer.render(platform, checkedCard(model, platform))))
+        for (const v of checkRenderedCard(renderer.renderUnchecked(platform, model)))
           cardProblems.push(`cards/${platform}/${model.kind}.hbs: ${v.path}: ${v.message}`);
       } catch (err) {
         cardProblems.push(`cards/${platform}/${model.kind}.hbs: ${(err as Error).message}`);

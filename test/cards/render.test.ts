@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -11,6 +11,9 @@ import {
   SLACK_SURFACES,
   type CardModel,
 } from '../../src/cards/index.js';
+import { renderCoreCard } from '../../src/cards/render.js';
+import { slackNotification } from '../../src/channels/slack/notifier.js';
+import { adaptiveCard } from '../../src/channels/teams/cards.js';
 import { loadFixtures } from './support.js';
 
 const fixtures = loadFixtures();
@@ -60,6 +63,32 @@ describe('renderCard', () => {
       expect(error).toMatchObject({ code: 'card_model_invalid', kind: 'notice', platform: 'teams' });
       expect((error as Error).message).toMatch(/data\.level/);
       expect((error as Error).message).toMatch(/data\.text/);
+    }
+  });
+
+  it('checks a card the core built once, where it is rendered: a bad one is refused at the Slack and Teams edges as renderCard refuses it', () => {
+    const core = { kind: 'notice', data: { level: 'info', title: 'Hello', text: 'World' } as Record<string, unknown> };
+    expect(renderCoreCard('slack', core)).toMatchObject({ surface: 'message', text: 'Hello' });
+    expect(slackNotification(core).text).toBe('Hello');
+    // A form the core sends is posted to Slack as the message whose button opens it.
+    const form = JSON.parse(readFileSync(path.join('cards', 'samples', 'evaluation-form.json'), 'utf8')) as { kind: string; data: Record<string, unknown> };
+    expect(slackNotification(form).text).toBe(`Evaluation results needed: ${String(form.data.agentName)}`);
+    const refusals: [string, () => unknown, RegExp][] = [
+      ['slack', () => slackNotification({ kind: 'notice', data: { level: 'loud', title: 'Hello' } }), /data\.level/],
+      ['teams', () => adaptiveCard({ kind: 'notice', data: { level: 'loud', title: 'Hello' } }), /data\.text/],
+      ['slack', () => slackNotification({ kind: 'no-such-card', data: {} }), /unknown kind/],
+      // A kind is looked up among the schemas' own keys, never the prototype's.
+      ['teams', () => adaptiveCard({ kind: 'toString', data: {} }), /unknown kind/],
+      ['slack', () => slackNotification({ kind: 'evaluation-form', data: { runId: 'run_1' } }), /agentName/],
+    ];
+    for (const [platform, render, problem] of refusals) {
+      expect(render).toThrow(CardRenderError);
+      expect(render).toThrow(problem);
+      try {
+        render();
+      } catch (error) {
+        expect(error).toMatchObject({ code: 'card_model_invalid', platform });
+      }
     }
   });
 

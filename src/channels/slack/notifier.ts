@@ -3,16 +3,15 @@ import type { OrgConfig, Person } from '../../config/schemas.js';
 import type { CardTime } from '../../cards/localise.js';
 import { readerTime } from '../reader-time.js';
 import { slackNotificationCard } from '../../cards/form-launchers.js';
-import { renderCard, type SlackMessageCard } from '../../cards/render.js';
+import { renderCoreCard, type SlackMessageCard } from '../../cards/render.js';
 import type { CardModel } from '../../cards/view-models.js';
-import { checkedCard } from '../../views/card-builders.js';
 import type { MessageRef, OutgoingCard } from '../../core/notifications.js';
 import type { ChannelNotifier } from '../port.js';
 import type { SlackIdentity } from './identity.js';
 
 /** Renders a card as a Slack message (forms and home are not sent as messages). */
 export function slackMessage(card: OutgoingCard | CardModel, time?: CardTime): SlackMessageCard {
-  const rendered = renderCard('slack', checkedCard(card, 'slack'), time);
+  const rendered = renderCoreCard('slack', card, time);
   if (rendered.surface !== 'message') throw new Error(`${card.kind} is not a Slack message card`);
   return rendered;
 }
@@ -22,7 +21,7 @@ export function slackMessage(card: OutgoingCard | CardModel, time?: CardTime): S
  * may open) becomes the message whose button opens it.
  */
 export function slackNotification(card: OutgoingCard | CardModel, time?: CardTime): SlackMessageCard {
-  const message = slackNotificationCard(checkedCard(card, 'slack'));
+  const message = slackNotificationCard(card);
   if (!message) throw new Error(`${card.kind} is not a Slack message card and no message opens it`);
   return slackMessage(message, time);
 }

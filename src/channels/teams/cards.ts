@@ -1,9 +1,8 @@
 import { CardFactory, MessageFactory, type AdaptiveCard, type TurnContext } from '@microsoft/agents-hosting';
 import type { CardTime } from '../../cards/localise.js';
 import type { Activity } from '@microsoft/agents-activity';
-import { renderCard } from '../../cards/render.js';
+import { renderCoreCard } from '../../cards/render.js';
 import type { CardModel } from '../../cards/view-models.js';
-import { checkedCard } from '../../views/card-builders.js';
 import type { OutgoingCard } from '../../core/notifications.js';
 
 /** The MIME type of an Adaptive Card attachment and of an Action.Execute card response. */
@@ -11,7 +10,7 @@ export const ADAPTIVE_CARD_TYPE = 'application/vnd.microsoft.card.adaptive';
 
 /** Renders a card model with the Teams templates (Adaptive Card 1.5), times in the reader's zone when given. */
 export function adaptiveCard(model: CardModel | OutgoingCard, time?: CardTime): AdaptiveCard {
-  return renderCard('teams', checkedCard(model, 'teams'), time).card as AdaptiveCard;
+  return renderCoreCard('teams', model, time).card as AdaptiveCard;
 }
 
 /** A message activity carrying the card as its one attachment. */
