@@ -1,5 +1,4 @@
 import type { OrgConfig } from '../config/schemas.js';
-import { findPersonByEmail } from '../config/directory.js';
 import type { CardOf } from '../cards/view-models.js';
 import type { FlowRun } from '../flows/types.js';
 import type { AgentRecord, GrantRecord, GrantStatus } from '../core/agents.js';
@@ -7,6 +6,7 @@ import type { AccessContext, GrantButton, GrantCards, GrantWords } from '../core
 import { displayDate } from '../core/time.js';
 import type { AccessReviewCards, SponsorReview, UnattestedGrants } from '../core/access-review.js';
 import { accessReviewCard, grantNoticeCard, noticeCard } from './card-builders.js';
+import { personName } from './names.js';
 
 const STATUS_LABELS: Record<GrantStatus, string> = {
   pending: 'Waiting for approval',
@@ -16,12 +16,10 @@ const STATUS_LABELS: Record<GrantStatus, string> = {
   denied: 'Denied',
 };
 
-const nameOf = (org: OrgConfig, email: string) => findPersonByEmail(org, email)?.name ?? email;
-
 function statusLabel(grant: Pick<GrantRecord, 'status' | 'source' | 'confirmedBy'>, org: OrgConfig): string {
   const base = STATUS_LABELS[grant.status];
   if (grant.source !== 'break-glass') return base;
-  return `${base} (break-glass${grant.confirmedBy ? `, confirmed by ${nameOf(org, grant.confirmedBy)}` : ''})`;
+  return `${base} (break-glass${grant.confirmedBy ? `, confirmed by ${personName(org, grant.confirmedBy)}` : ''})`;
 }
 
 /** A `grant-notice` card about one grant, with the buttons named (shown only while the grant is active). */
@@ -85,14 +83,14 @@ export function accessNotifyCard(org: OrgConfig, kind: string, run: FlowRun, rec
       return grantNotice(org, grant, agent, {
         level: 'success',
         title: `${c.agentName} has ${c.scope} for ${c.durationText}`,
-        text: `Approved by ${approvers.map((a) => nameOf(org, a)).join(', ') || 'the approvers'}. The clock started at approval; sponsors get reminders before it ends.`,
+        text: `Approved by ${approvers.map((a) => personName(org, a)).join(', ') || 'the approvers'}. The clock started at approval; sponsors get reminders before it ends.`,
         ...(c.capNote ? { capNote: c.capNote } : {}),
       });
     case 'break-glass-granted':
       return grantNotice(org, grant, agent, {
         level: 'warning',
         title: `Break-glass: ${c.agentName} has ${c.scope} for ${c.durationText}`,
-        text: `${nameOf(org, run.requester)} broke glass. Security has been paged and will review this use.`,
+        text: `${personName(org, run.requester)} broke glass. Security has been paged and will review this use.`,
       });
     case 'break-glass-review':
       return grantNotice(
@@ -105,7 +103,7 @@ export function accessNotifyCard(org: OrgConfig, kind: string, run: FlowRun, rec
           text:
             recipient === run.requester
               ? `You broke glass; another member of security confirms it. You may revoke the access now.`
-              : `${nameOf(org, run.requester)} broke glass. Review it: confirm the emergency or revoke the access now.`,
+              : `${personName(org, run.requester)} broke glass. Review it: confirm the emergency or revoke the access now.`,
         },
         // Nobody confirms their own emergency.
         recipient === run.requester ? ['revoke'] : ['confirm', 'revoke'],

@@ -1,12 +1,12 @@
 import type { OrgConfig } from '../config/schemas.js';
-import { findPersonByEmail } from '../config/directory.js';
 import type { CardOf } from '../cards/view-models.js';
 import { MODE_WORDS, type BoundaryChangeCards, type BoundaryChangeRecord } from '../core/boundary-changes.js';
 import { noticeCard } from './card-builders.js';
+import { personName } from './names.js';
 
 /** A boundary change request's card for one person: Approve / Deny… for an IT admin while pending, the outcome otherwise. */
 export function boundaryChangeCard(org: OrgConfig, r: BoundaryChangeRecord, viewer: string): CardOf<'notice'> {
-  const name = (email?: string) => (email ? (findPersonByEmail(org, email)?.name ?? email) : '');
+  const name = (email?: string) => personName(org, email);
   const change = `${r.actionTitle} (${r.action}) for ${r.agentName} (${r.agentId}): from ${MODE_WORDS[r.from]} to ${MODE_WORDS[r.to]}.`;
   const said = `${name(r.requestedBy)} (sponsor) says: “${r.reason}”`;
   if (r.status === 'pending') {

@@ -1,13 +1,13 @@
 import type { OrgConfig } from '../config/schemas.js';
-import { findPersonByEmail } from '../config/directory.js';
 import type { CardOf } from '../cards/view-models.js';
 import { defangAgentText, reportedByAgent } from '../core/agent-text.js';
 import type { HandoffCards, HandoffRecord } from '../core/handoffs.js';
 import { noticeCard } from './card-builders.js';
+import { personName } from './names.js';
 
 /** A hand-off's card for one person: Take it while open; Resolve buttons for the one who took it; with `reminder`, titled as one. */
 export function handoffCard(org: OrgConfig, r: HandoffRecord, viewer: string, reminder = false): CardOf<'notice'> {
-  const name = (email?: string) => (email ? (findPersonByEmail(org, email)?.name ?? email) : '');
+  const name = (email?: string) => personName(org, email);
   // Keys, values and the link are the agent's words: framed as such and never linked.
   const facts = Object.entries(r.details).map(([k, v]) => `${defangAgentText(k)}: ${reportedByAgent(String(v), 300)}`);
   const state =

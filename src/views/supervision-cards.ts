@@ -7,6 +7,7 @@ import type { CheckInPresenter, CheckInRecord } from '../core/checkin-service.js
 import { findingInWords } from '../core/checkin-assessment.js';
 import type { CardOf } from '../cards/view-models.js';
 import { alertCard, checkInCard, noticeCard } from './card-builders.js';
+import { personName } from './names.js';
 import { displayDate } from '../core/time.js';
 import {
   isAlertResponder,
@@ -153,7 +154,7 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
         ? {
             decision: {
               choice: record.decision.choice,
-              by: findPersonByEmail(this.org, record.decision.by)?.name ?? record.decision.by,
+              by: personName(this.org, record.decision.by),
               at: displayDate(record.decision.at),
             },
           }
@@ -166,10 +167,10 @@ export class SupervisionCards implements AlertPresenter, CheckInPresenter {
 
   alert(alert: AlertRecord, viewer: string): CardOf<'alert'> {
     const levels = this.org.rotations.find((r) => r.id === alert.rotation)?.levels ?? [];
-    const paged = (levels[alert.level] ?? []).map((e) => findPersonByEmail(this.org, e)?.name ?? e);
+    const paged = (levels[alert.level] ?? []).map((e) => personName(this.org, e));
     const person = findPersonByEmail(this.org, viewer);
     const responder = Boolean(person && isAlertResponder(this.org, person, alert.rotation));
-    const name = (email?: string) => (email ? (findPersonByEmail(this.org, email)?.name ?? email) : '');
+    const name = (email?: string) => personName(this.org, email);
     // "Acknowledged by Liam O'Neill via PagerDuty"; "by PagerDuty" alone when the responder is not in the directory.
     const via = (by: string | undefined, provider: string | undefined) => {
       const pager = provider ? PAGER_NAMES[provider as PagerProvider] : undefined;
