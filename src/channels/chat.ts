@@ -26,7 +26,7 @@ import type { FlowRun } from '../flows/types.js';
 import type { BoundaryChangeRecord } from '../core/boundary-changes.js';
 import type { HandoffRecord } from '../core/handoffs.js';
 import { InvalidInputError, isRosterError, NotFoundError, RateLimitedError, RosterError } from '../core/errors.js';
-import { parseAgentRequest, validateAgentRequest } from '../core/agent-request.js';
+import { parseAgentRequest, validateAgentRequest, type AgentRequestInput } from '../core/agent-request.js';
 import { offersCancel } from '../core/requests.js';
 import { typedInReasonGiven, typedInRefusal, TYPED_IN_REASON_NEEDED } from '../core/evaluation.js';
 import type { ListScope } from '../commands/index.js';
@@ -265,6 +265,18 @@ export interface RequestFormValues {
   businessUnit?: string;
   sponsors?: string[];
   justification?: string;
+}
+
+/** The request form's values as the request they stand for: checked before Slack's acknowledgement and submitted, alike. */
+function requestInput(values: RequestFormValues): AgentRequestInput {
+  return {
+    roleId: values.roleId,
+    name: values.agentName ?? '',
+    purpose: values.purpose ?? '',
+    businessUnit: values.businessUnit ?? '',
+    sponsors: values.sponsors ?? [],
+    justification: values.justification ?? '',
+  };
 }
 
 /** Values of the evaluation form. */
@@ -546,14 +558,7 @@ export class ChatService {
     // A shadow agent's registration is checked for the responder when it is submitted.
     const requester = values.registerAgentId ? undefined : person;
     try {
-      const request = parseAgentRequest({
-        roleId: values.roleId,
-        name: values.agentName ?? '',
-        purpose: values.purpose ?? '',
-        businessUnit: values.businessUnit ?? '',
-        sponsors: values.sponsors ?? [],
-        justification: values.justification ?? '',
-      });
+      const request = parseAgentRequest(requestInput(values));
       return mapFields(await validateAgentRequest(this.org, this.services.agents, request, requester), REQUEST_FIELD_NAMES);
     } catch (err) {
       if (err instanceof InvalidInputError) return refusalFields(err, REQUEST_FIELD_NAMES, 'agentName');
@@ -566,12 +571,7 @@ export class ChatService {
     try {
       const { run, agentId } = await this.services.bus.execute(person, {
         type: 'agent.request',
-        roleId: values.roleId,
-        name: values.agentName ?? '',
-        purpose: values.purpose ?? '',
-        businessUnit: values.businessUnit ?? '',
-        sponsors: values.sponsors ?? [],
-        justification: values.justification ?? '',
+        ...requestInput(values),
         ...(values.registerAgentId ? { shadowAgentId: values.registerAgentId } : {}),
       });
       const card = this.services.presenter.status(run);
