@@ -1,13 +1,9 @@
 import type { CommandHandlers } from './bus.js';
+import { alertActionHandlers, type AlertActionDeps } from './handlers/alert-actions.js';
 import { confirmBreakGlassHandler, type ConfirmBreakGlassDeps } from './handlers/confirm-break-glass.js';
 import { extendGrantHandler, type ExtendGrantDeps } from './handlers/extend-grant.js';
 import { letGrantExpireHandler, type LetGrantExpireDeps } from './handlers/let-grant-expire.js';
 import { revokeGrantHandler, type RevokeGrantDeps } from './handlers/revoke-grant.js';
-import { acknowledgeAlertHandler, type AcknowledgeAlertDeps } from './handlers/acknowledge-alert.js';
-import { blockShadowHandler, type BlockShadowDeps } from './handlers/block-shadow.js';
-import { escalateAlertHandler, type EscalateAlertDeps } from './handlers/escalate-alert.js';
-import { resolveAlertHandler, type ResolveAlertDeps } from './handlers/resolve-alert.js';
-import { snoozeAlertHandler, type SnoozeAlertDeps } from './handlers/snooze-alert.js';
 import { cancelRequestHandler, type CancelRequestDeps } from './handlers/cancel-request.js';
 import { decideHandler, type DecideDeps } from './handlers/decide.js';
 import { decideCheckInHandler, type DecideCheckInDeps } from './handlers/decide-check-in.js';
@@ -33,11 +29,8 @@ export interface HandlerDeps {
   openRequests: OpenRequestsDeps;
   requestSuspension: RequestSuspensionDeps;
   decideCheckIn: DecideCheckInDeps;
-  acknowledgeAlert: AcknowledgeAlertDeps;
-  escalateAlert: EscalateAlertDeps;
-  snoozeAlert: SnoozeAlertDeps;
-  resolveAlert: ResolveAlertDeps;
-  blockShadow: BlockShadowDeps;
+  /** The alert buttons' (acknowledge, escalate, snooze, resolve, block): one shape, see alert-actions.ts. */
+  alertActions: AlertActionDeps;
   extendGrant: ExtendGrantDeps;
   letGrantExpire: LetGrantExpireDeps;
   revokeGrant: RevokeGrantDeps;
@@ -58,11 +51,7 @@ export function createHandlers(deps: HandlerDeps): CommandHandlers {
     'requests.open': openRequestsHandler(deps.openRequests),
     'agent.suspension.request': requestSuspensionHandler(deps.requestSuspension),
     'checkin.decide': decideCheckInHandler(deps.decideCheckIn),
-    'alert.acknowledge': acknowledgeAlertHandler(deps.acknowledgeAlert),
-    'alert.escalate': escalateAlertHandler(deps.escalateAlert),
-    'alert.snooze': snoozeAlertHandler(deps.snoozeAlert),
-    'alert.resolve': resolveAlertHandler(deps.resolveAlert),
-    'alert.block': blockShadowHandler(deps.blockShadow),
+    ...alertActionHandlers(deps.alertActions),
     'grant.extend': extendGrantHandler(deps.extendGrant),
     'grant.let-expire': letGrantExpireHandler(deps.letGrantExpire),
     'grant.revoke': revokeGrantHandler(deps.revokeGrant),

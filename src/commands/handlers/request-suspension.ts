@@ -8,7 +8,7 @@ import { AGENT_SUSPENSION_FLOW, type SuspensionContext } from '../../core/suspen
 import type { FlowEngine } from '../../flows/engine.js';
 import type { FlowRun } from '../../flows/types.js';
 import type { CommandHandler } from '../handler.js';
-import { idToLookUp } from '../../core/ids.js';
+import { loadAlert } from './alert-actions.js';
 
 /** What asking to suspend an alert's agent needs: the alert, its agent, the engine. */
 export interface RequestSuspensionDeps {
@@ -26,7 +26,7 @@ export function requestSuspensionHandler(
   deps: RequestSuspensionDeps,
 ): CommandHandler<'agent.suspension.request', AlertRecord | undefined, { run: FlowRun; agent: AgentRecord }> {
   return {
-    load: (_actor, { alertId }) => deps.alerts.get(idToLookUp('AlertId', alertId, 'the alert')),
+    load: (_actor, { alertId }) => loadAlert(deps.alerts, alertId),
     // Refused before the alert is known to exist, so an alert id reveals nothing.
     authorise: (actor, alert) => assertMayRequestSuspension(deps.org, actor, alert),
     handle: async (actor, { alertId }, alert) => {
