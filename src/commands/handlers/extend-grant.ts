@@ -1,16 +1,14 @@
 import type { OrgConfig } from '../../config/schemas.js';
 import type { AccessRequestResult, AccessCommands } from '../../core/access.js';
-import type { AgentRecord, AgentRepository, GrantRecord, GrantRepository } from '../../core/agents.js';
+import type { AgentRecord, GrantRecord } from '../../core/agents.js';
 import { NotFoundError } from '../../core/errors.js';
-import { idToLookUp } from '../../core/ids.js';
 import { assertMayRequestAccessFor } from '../../core/policies.js';
 import type { CommandHandler } from '../handler.js';
+import { loadGrant, type GrantReads } from './load-grant.js';
 
 /** What extending a grant needs: the grant, its agent, and the service that requests access. */
-export interface ExtendGrantDeps {
+export interface ExtendGrantDeps extends GrantReads {
   org: OrgConfig;
-  grants: Pick<GrantRepository, 'get'>;
-  agents: Pick<AgentRepository, 'get'>;
   service: Pick<AccessCommands, 'extendGrant'>;
 }
 
@@ -20,9 +18,8 @@ export function extendGrantHandler(
 ): CommandHandler<'grant.extend', { grant: GrantRecord; agent: AgentRecord }, AccessRequestResult> {
   return {
     load: async (_actor, { grantId }) => {
-      const grant = await deps.grants.get(idToLookUp('GrantId', grantId, 'the grant'));
-      if (!grant) throw new NotFoundError('the grant', grantId);
-      const agent = await deps.agents.get(grant.agentId);
+      const { grant, agent } = await loadGrant(deps, grantId);
+      // Access is requested for an agent that exists: one no longer stored cannot be extended.
       if (!agent) throw new NotFoundError('the agent', grant.agentId);
       return { grant, agent };
     },

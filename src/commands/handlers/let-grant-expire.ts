@@ -1,14 +1,11 @@
 import type { AccessCommands } from '../../core/access.js';
-import type { AgentRecord, AgentRepository, GrantRecord, GrantRepository } from '../../core/agents.js';
-import { NotFoundError } from '../../core/errors.js';
-import { idToLookUp } from '../../core/ids.js';
+import type { AgentRecord, GrantRecord } from '../../core/agents.js';
 import { assertMayManageAccess } from '../../core/policies.js';
 import type { CommandHandler } from '../handler.js';
+import { loadGrant, type GrantReads } from './load-grant.js';
 
 /** What letting a grant expire needs: the grant, its agent, and the service that changes it. */
-export interface LetGrantExpireDeps {
-  grants: Pick<GrantRepository, 'get'>;
-  agents: Pick<AgentRepository, 'get'>;
+export interface LetGrantExpireDeps extends GrantReads {
   service: Pick<AccessCommands, 'letExpire'>;
 }
 
@@ -17,11 +14,7 @@ export function letGrantExpireHandler(
   deps: LetGrantExpireDeps,
 ): CommandHandler<'grant.let-expire', { grant: GrantRecord; agent: AgentRecord | undefined }, GrantRecord> {
   return {
-    load: async (_actor, { grantId }) => {
-      const grant = await deps.grants.get(idToLookUp('GrantId', grantId, 'the grant'));
-      if (!grant) throw new NotFoundError('the grant', grantId);
-      return { grant, agent: await deps.agents.get(grant.agentId) };
-    },
+    load: (_actor, { grantId }) => loadGrant(deps, grantId),
     authorise: (actor, { agent }) => assertMayManageAccess(actor, agent, 'decide about the access of'),
     handle: (actor, _command, { grant }) => deps.service.letExpire(actor.email, grant.id),
   };

@@ -1,14 +1,11 @@
 import type { AccessCommands } from '../../core/access.js';
-import type { AgentRecord, AgentRepository, GrantRecord, GrantRepository } from '../../core/agents.js';
-import { NotFoundError } from '../../core/errors.js';
-import { idToLookUp } from '../../core/ids.js';
+import type { AgentRecord, GrantRecord } from '../../core/agents.js';
 import { assertMayRevokeGrant } from '../../core/policies.js';
 import type { CommandHandler } from '../handler.js';
+import { loadGrant, type GrantReads } from './load-grant.js';
 
 /** What revoking a grant needs: the grant, its agent, and the service that changes it. */
-export interface RevokeGrantDeps {
-  grants: Pick<GrantRepository, 'get'>;
-  agents: Pick<AgentRepository, 'get'>;
+export interface RevokeGrantDeps extends GrantReads {
   service: Pick<AccessCommands, 'revokeGrant'>;
 }
 
@@ -17,11 +14,7 @@ export function revokeGrantHandler(
   deps: RevokeGrantDeps,
 ): CommandHandler<'grant.revoke', { grant: GrantRecord; agent: AgentRecord | undefined }, GrantRecord> {
   return {
-    load: async (_actor, { grantId }) => {
-      const grant = await deps.grants.get(idToLookUp('GrantId', grantId, 'the grant'));
-      if (!grant) throw new NotFoundError('the grant', grantId);
-      return { grant, agent: await deps.agents.get(grant.agentId) };
-    },
+    load: (_actor, { grantId }) => loadGrant(deps, grantId),
     // The rule reads the grant's source and the agent's sponsors; the status the revocation depends on is guarded by its update.
     authorise: (actor, { grant, agent }) => assertMayRevokeGrant(actor, grant, agent),
     handle: (actor, { reason }, { grant }) => deps.service.revokeGrant(actor.email, grant.id, reason),
