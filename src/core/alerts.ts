@@ -162,6 +162,12 @@ export interface AlertServiceDeps {
 // The alert rules live with every other who-may rule; re-exported for the importers of this module.
 export { isAlertResponder, mayRegisterShadow } from './policies.js';
 
+/** Refuses registering a shadow agent whose registration was already requested (its run is noted on the alert). */
+export function assertNotBeingRegistered(alert: Pick<AlertRecord, 'agentId' | 'details'>): void {
+  if (typeof alert.details.registrationRunId === 'string')
+    throw new InvalidInputError(`${alert.agentId} is already being registered (request ${alert.details.registrationRunId}).`);
+}
+
 export const SNOOZE_CHOICES = { '1h': 3_600_000, '4h': 4 * 3_600_000, '24h': 24 * 3_600_000 } as const;
 
 /**
@@ -570,8 +576,7 @@ export class AlertService {
   async registrableShadow(actor: Person, agentId: AgentId): Promise<AlertRecord> {
     const alert = await this.openShadow(agentId);
     assertMayRegisterShadow(this.deps.org, actor, alert);
-    if (typeof alert.details.registrationRunId === 'string')
-      throw new InvalidInputError(`${alert.agentId} is already being registered (request ${alert.details.registrationRunId}).`);
+    assertNotBeingRegistered(alert);
     return alert;
   }
 

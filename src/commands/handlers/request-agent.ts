@@ -2,7 +2,7 @@ import type { OrgConfig } from '../../config/schemas.js';
 import { roleById } from '../../config/directory.js';
 import { validateAgentRequest, type AgentRequestContext } from '../../core/agent-request.js';
 import { newAgentId, type AgentRepository } from '../../core/agents.js';
-import type { AlertRecord } from '../../core/alerts.js';
+import { assertNotBeingRegistered, type AlertRecord } from '../../core/alerts.js';
 import { InvalidInputError } from '../../core/errors.js';
 import { assertMayRegisterShadow } from '../../core/policies.js';
 import type { FlowEngine } from '../../flows/engine.js';
@@ -36,8 +36,7 @@ export function requestAgentHandler(
       if (shadow) assertMayRegisterShadow(deps.org, actor, shadow);
     },
     handle: async (actor, { type: _type, shadowAgentId, ...request }, shadow) => {
-      if (shadow && typeof shadow.details.registrationRunId === 'string')
-        throw new InvalidInputError(`${shadow.agentId} is already being registered (request ${shadow.details.registrationRunId}).`);
+      if (shadow) assertNotBeingRegistered(shadow);
       // A shadow agent is registered for the unit that runs it by a responder; every other request
       // stays inside the requester's own business unit.
       const problems = await validateAgentRequest(deps.org, deps.agents, request, shadow ? undefined : actor);
