@@ -191,8 +191,7 @@ export class CardActionsChat {
         return { followUp: this.services.supervision.cards.checkInNumbers(record, agent) };
       }
       case 'alert_numbers': {
-        const alert = await this.services.supervision.alertRepo.get(parseAlertId(ids.alertId));
-        if (!alert) throw new NotFoundError('the alert', parseAlertId(ids.alertId));
+        const alert = await this.alert(ids.alertId);
         const agent = await this.services.agents.get(alert.agentId);
         if (!mayReadAlertNumbers(this.org, person, alert, agent))
           throw new ForbiddenError("Only the alert's responders and those who may see the agent can read its numbers.");
@@ -236,14 +235,12 @@ export class CardActionsChat {
         return { prompt: await this.postponePrompt(agent) };
       }
       case 'sponsor_accept': {
-        const agent = await this.services.agents.get(parseAgentId(ids.agentId));
-        if (!agent) throw new NotFoundError('the agent', parseAgentId(ids.agentId));
+        const agent = await this.agent(ids.agentId);
         await this.services.leavers.accept(person.email, agent.id);
         return { card: notice('success', `You sponsor ${agent.name} now`, `${agent.name} (${agent.id}) is yours to answer for.`) };
       }
       case 'sponsor_retire': {
-        const agent = await this.services.agents.get(parseAgentId(ids.agentId));
-        if (!agent) throw new NotFoundError('the agent', parseAgentId(ids.agentId));
+        const agent = await this.agent(ids.agentId);
         // A retirement is signed off by the sponsors: the manager takes the sponsorship to retire it.
         await this.services.leavers.accept(person.email, agent.id, 'retire');
         const run = await this.services.retirement.start(this.services.engine, person.email, {
@@ -975,27 +972,34 @@ export class CardActionsChat {
   }
 
   private async openAlert(alertId: string | undefined): Promise<AlertRecord> {
-    const alert = await this.services.supervision.alertRepo.get(parseAlertId(alertId));
-    if (!alert) throw new NotFoundError('the alert', parseAlertId(alertId));
+    const alert = await this.alert(alertId);
     if (alert.status === 'resolved') throw new RequestClosedError('completed', alert.resolvedAt ? new Date(alert.resolvedAt) : undefined);
     return alert;
   }
 
   private async alertAgent(alertId: string | undefined): Promise<{ alert: AlertRecord; agent: AgentRecord }> {
-    const alert = await this.services.supervision.alertRepo.get(parseAlertId(alertId));
-    if (!alert) throw new NotFoundError('the alert', parseAlertId(alertId));
+    const alert = await this.alert(alertId);
     return { alert, agent: await this.agent(alert.agentId) };
   }
 
   private async checkIn(checkInId: string | undefined) {
-    const record = await this.services.supervision.checkinRepo.get(parseCheckInId(checkInId));
-    if (!record) throw new NotFoundError('the check-in', parseCheckInId(checkInId));
+    const id = parseCheckInId(checkInId);
+    const record = await this.services.supervision.checkinRepo.get(id);
+    if (!record) throw new NotFoundError('the check-in', id);
     return { record, agent: await this.agent(record.agentId) };
   }
 
+  private async alert(alertId: string | undefined): Promise<AlertRecord> {
+    const id = parseAlertId(alertId);
+    const alert = await this.services.supervision.alertRepo.get(id);
+    if (!alert) throw new NotFoundError('the alert', id);
+    return alert;
+  }
+
   private async agent(agentId: string | undefined): Promise<AgentRecord> {
-    const agent = await this.services.agents.get(parseAgentId(agentId));
-    if (!agent) throw new NotFoundError('the agent', parseAgentId(agentId));
+    const id = parseAgentId(agentId);
+    const agent = await this.services.agents.get(id);
+    if (!agent) throw new NotFoundError('the agent', id);
     return agent;
   }
 }
