@@ -18,7 +18,6 @@ export function commandsOf(services: Pick<Services, 'bus'>) {
       bus.execute(bus.person(email), { type: 'checkin.decide', checkInId, choice }),
     showAgent: async (email: string, agent: string) => bus.execute(bus.person(email), { type: 'agent.show', agent }),
     acknowledgeAlert: async (email: string, alertId: string) => bus.execute(bus.person(email), { type: 'alert.acknowledge', alertId }),
-    escalateAlert: async (email: string, alertId: string) => bus.execute(bus.person(email), { type: 'alert.escalate', alertId }),
     snoozeAlert: async (email: string, alertId: string, time: CommandOf<'alert.snooze'>['for']) =>
       bus.execute(bus.person(email), { type: 'alert.snooze', alertId, for: time }),
     extendGrant: async (email: string, grantId: string) => bus.execute(bus.person(email), { type: 'grant.extend', grantId }),
