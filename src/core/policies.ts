@@ -246,7 +246,7 @@ export function mayAskReactivation(person: Person, agent: Sponsored): boolean {
  * exist, as for an unknown id.
  */
 export function assertMayAskReactivation(org: OrgConfig, person: Person, agent: AgentRecord): void {
-  if (!maySeeAgent(org, person, agent)) throw new NotFoundError('the agent', agent.id);
+  assertMaySeeAgent(org, person, agent);
   if (!mayAskReactivation(person, agent))
     throw new ForbiddenError(`Only ${agent.name}'s sponsors or an IT admin can ask to reactivate it.`);
 }
