@@ -859,7 +859,8 @@ export class AccessCommands {
   private async findAgent(actor: Person, key: string): Promise<AgentRecord> {
     const wellFormed = idOrUndefined('AgentId', key);
     const byId = wellFormed ? await this.deps.agents.get(wellFormed) : undefined;
-    // An agent the person may not see is "not found", like an unknown id: ids reveal nothing.
+    // An agent the person may not see is refused in words that name nothing of it (not its name,
+    // sponsors or grants); an unknown agt_ id is not found.
     if (byId && maySeeAgent(this.deps.org, actor, byId)) return byId;
     if (byId) throw new ForbiddenError("Only the agent's sponsors and IT admins can do that.");
     if (key.startsWith('agt_')) throw new NotFoundError('the agent', key);
