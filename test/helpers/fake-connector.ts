@@ -93,10 +93,10 @@ export class FakeConnector {
   }
 
   /**
-   * The next `method` (POST or PUT) of an activity answers HTTP `status` (429 with `Retry-After`
-   * seconds, or a 5xx), as the Bot Connector does when throttling or failing; queued in order.
+   * The next `method` (POST or PUT of an activity, GET of a member) answers HTTP `status` (429 with
+   * `Retry-After` seconds, or a 5xx), as the Bot Connector does when throttling or failing; queued in order.
    */
-  failNext(method: 'POST' | 'PUT', status: number, retryAfter?: string): void {
+  failNext(method: 'POST' | 'PUT' | 'GET', status: number, retryAfter?: string): void {
     this.httpFailures.push({ method, status, ...(retryAfter !== undefined ? { retryAfter } : {}) });
   }
 
@@ -173,7 +173,7 @@ export class FakeConnector {
       res.socket?.destroy();
       return;
     }
-    const failure = match[2] === 'activities' ? this.httpFailures.findIndex((f) => f.method === method) : -1;
+    const failure = match[2] ? this.httpFailures.findIndex((f) => f.method === method) : -1;
     if (failure >= 0) {
       const [f] = this.httpFailures.splice(failure, 1);
       if (f!.retryAfter) res.setHeader('retry-after', f!.retryAfter);

@@ -90,7 +90,9 @@ export function registerConversation(app: AgentApplication<TurnState>, deps: Tea
         return false;
       }
     }
-    const person = await identity.person(context);
+    // A failed look-up still lets the sighting be saved (without an e-mail); the handler, asking
+    // again, hears the failure and answers with the error card.
+    const person = await identity.person(context).catch(() => undefined);
     rememberReaderTime(context, identity.readerTime(activity, person));
     try {
       // Bounded: with the database down or hanging, the person hears so at once instead of after

@@ -43,10 +43,15 @@ export class TeamsIdentity {
     private readonly link?: (aadObjectId: string, email: string) => Promise<void>,
   ) {}
 
-  /** The person behind the activity's sender, resolved once per turn. */
-  async person(context: TurnContext): Promise<Person | undefined> {
-    if (context.turnState.has(PERSON_KEY)) return context.turnState.get<Person | undefined>(PERSON_KEY);
-    const person = await this.resolve(context);
+  /**
+   * The person behind the activity's sender, resolved once per turn (a failed look-up fails every
+   * caller in the turn, without asking the connector again).
+   */
+  person(context: TurnContext): Promise<Person | undefined> {
+    if (context.turnState.has(PERSON_KEY)) return context.turnState.get<Promise<Person | undefined>>(PERSON_KEY);
+    const person = this.resolve(context);
+    // Whoever awaits it handles the failure; an unawaited copy must not report it as unhandled.
+    void person.catch(() => undefined);
     context.turnState.set(PERSON_KEY, person);
     return person;
   }
@@ -120,8 +125,10 @@ export class TeamsIdentity {
       }
       return person;
     } catch (err) {
-      this.log.debug({ err }, 'could not look up the Teams member; treating the sender as unknown');
-      return undefined;
+      // Only the connector saying the member is not there means nobody: any other failure (an
+      // outage, throttling) is thrown, so the person hears "try again", not "I don't know you".
+      if ((err as { status?: unknown }).status === 404) return undefined;
+      throw err;
     }
   }
 }

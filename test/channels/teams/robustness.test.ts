@@ -247,4 +247,36 @@ describe('Teams: refusals, repeats, strangers and errors', () => {
     await client.message(marcus, 'help');
     expect(cardText(FakeConnector.card(connector.posts('a:marcus-upn')[0]))).toContain('Hi Marcus');
   });
+
+  it('tells a sender whose look-up failed to try again, and one the connector does not know that it does not know them', async () => {
+    // Zoe's object id is not in the directory, so Roster asks the connector who she is.
+    const zoe: TeamsUser = {
+      id: '29:zoe-upn',
+      name: 'Zoe Upn',
+      aadObjectId: '99999999-0000-4000-8000-000000000002',
+      conversationId: 'a:zoe-upn',
+    };
+    connector.members.set(zoe.id, { id: zoe.id, name: zoe.name, userPrincipalName: 'Marcus.Johnson@brightwater.example' });
+    // The connector failing (not saying "no such member") is no proof she is nobody.
+    connector.reset();
+    connector.failNext('GET', 503);
+    await client.message(zoe, 'help');
+    const failed = cardText(FakeConnector.card(connector.posts('a:zoe-upn')[0]));
+    expect(failed).toContain('Something went wrong');
+    expect(failed).not.toContain("I don't know you yet");
+    // Once the connector answers, the same sender is recognised.
+    connector.reset();
+    await client.message(zoe, 'help');
+    expect(cardText(FakeConnector.card(connector.posts('a:zoe-upn')[0]))).toContain('Hi Marcus');
+    // A member the connector does not have (its 404) is nobody Roster knows.
+    const nobody: TeamsUser = {
+      id: '29:nobody',
+      name: 'No Body',
+      aadObjectId: '99999999-0000-4000-8000-000000000003',
+      conversationId: 'a:nobody',
+    };
+    connector.reset();
+    await client.message(nobody, 'help');
+    expect(cardText(FakeConnector.card(connector.posts('a:nobody')[0]))).toContain("I don't know you yet");
+  });
 });
