@@ -91,7 +91,13 @@ function onSubmit(app: BoltApp, deps: Parameters<typeof registerActions>[1], id:
     if (!parsed.success) return void (await ack());
     const userId = parsed.data.user.id;
     const to = { client, userId, verb: id };
-    const person = await identity.person(userId);
+    const person = await identity.person(userId).catch(async (err: unknown) => {
+      // Slack could not say who this is (an outage): the form closes and the person hears to try again.
+      await ack();
+      await replies.privately(to, ctx.chat.errorCard(err, { slackUserId: userId, verb: id }));
+      return null;
+    });
+    if (person === null) return;
     if (!person) {
       await ack();
       return void (await replies.privately(to, ctx.chat.unknownPersonCard()));

@@ -52,7 +52,8 @@ export class SlackIdentity {
    */
   async timeZoneOf(slackUserId: string | undefined): Promise<string | undefined> {
     if (!slackUserId || typeof slackUserId !== 'string') return undefined;
-    return (await this.info(slackUserId)).tz;
+    // A zone is a nicety: a failed look-up leaves the directory's or the organisation's zone.
+    return (await this.info(slackUserId).catch(() => undefined))?.tz;
   }
 
   /** How a Slack user reads times: Slack's `tz` for them, else the directory's, else the organisation's zone. */
@@ -61,8 +62,10 @@ export class SlackIdentity {
   }
 
   /**
-   * What `users.info` says about a user (cached for ten minutes; a failure counts as saying
-   * nothing); callers asking while a call is under way share its answer.
+   * What `users.info` says about a user (cached for ten minutes); callers asking while a call is
+   * under way share its answer. Slack answering that there is no such user says nothing about
+   * them; any other failure (an outage, a rate limit past the client's retries) is thrown and not
+   * remembered, so the person hears "try again", not "I don't know you", and is known when Slack answers.
    */
   private info(slackUserId: string): Promise<{ email?: string; tz?: string }> {
     return this.users.get(slackUserId, async () => {
@@ -73,8 +76,8 @@ export class SlackIdentity {
         const tz = isTimeZone(info.user?.tz) ? canonicalZone(info.user.tz) : undefined;
         return { ...(email ? { email } : {}), ...(tz ? { tz } : {}) };
       } catch (err) {
-        this.log.warn({ err, slackUserId }, 'users.info failed; treating the user as unknown');
-        return {};
+        if (slackErrorCode(err) === 'user_not_found') return {};
+        throw err;
       }
     });
   }
@@ -91,7 +94,7 @@ export class SlackIdentity {
       try {
         return (await this.client.users.lookupByEmail({ email: person.email })).user?.id ?? undefined;
       } catch (err) {
-        if ((err as { data?: { error?: unknown } }).data?.error === 'users_not_found') return undefined;
+        if (slackErrorCode(err) === 'users_not_found') return undefined;
         throw err;
       }
     });
@@ -155,4 +158,9 @@ function teamsNamedBy(body: Record<string, unknown>): string[] {
     ...text(event.source_team),
     ...text(obj(event.user_profile).team),
   ];
+}
+
+/** The `error` of a Web API call Slack answered with `ok: false` (e.g. `user_not_found`); undefined for any other failure. */
+function slackErrorCode(err: unknown): unknown {
+  return (err as { data?: { error?: unknown } } | undefined)?.data?.error;
 }

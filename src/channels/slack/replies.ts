@@ -111,8 +111,9 @@ export class SlackReplies {
     known?: Person,
   ): Promise<void> {
     const tell = (card: CardModel) => this.privately(to, card, to.channel);
-    const person = known ?? (await this.identity.person(to.userId));
     try {
+      // Inside: a failed look-up of who the person is is a failure to tell them about.
+      const person = known ?? (await this.identity.person(to.userId));
       if (!person) return void (await tell(this.chat.unknownPersonCard()));
       await work(person);
     } catch (err) {

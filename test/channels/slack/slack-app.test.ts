@@ -207,6 +207,23 @@ describe('Slack app end to end (real Bolt receiver, fake Slack Web API)', () => 
     expect(slack.of('users.info')).toHaveLength(1);
   });
 
+  it('a person Slack failed to look up hears to try again, not that Roster does not know them, and is known once Slack answers', async () => {
+    // Tom is in the directory without a Slack id: who sends as U0TOMLOOKUP comes from users.info.
+    slack.emails.set('U0TOMLOOKUP', 'tom.becker@brightwater.example');
+    slack.failNext('users.info', 'internal_error');
+    await postSlack(roster.baseUrl, slashCommand('U0TOMLOOKUP', 'help', slack.responseUrl('tom-failed')));
+    const failed = textOf((await slack.waitForResponse('tom-failed')).body);
+    expect(failed).toContain('Something went wrong');
+    expect(failed).not.toContain("Roster's directory");
+    // The failure was not remembered: the next command asks Slack again and Tom is known.
+    await postSlack(roster.baseUrl, slashCommand('U0TOMLOOKUP', 'help', slack.responseUrl('tom-known')));
+    const known = textOf((await slack.waitForResponse('tom-known')).body);
+    expect(known).toContain('Tom');
+    expect(known).not.toContain("Roster's directory");
+    expect(known).not.toContain('Something went wrong');
+    expect(slack.of('users.info', (a) => a.user === 'U0TOMLOOKUP')).toHaveLength(2);
+  });
+
   it('App Home shows the approvals waiting for the person, with buttons', async () => {
     const { agentId } = await requestKbAgent('Home Run');
     await commandsOf(roster.services).submitEvaluation(
