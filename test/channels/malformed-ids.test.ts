@@ -99,6 +99,9 @@ describe('a malformed id from each edge is refused clearly', () => {
     const alert = await teams.execute(noahTeams, 'alert_ack', { alertId: 'alr with spaces' });
     expect(alert.status).toBe(200);
     expect(cardText(alert.card)).toContain('alertId');
+    // What the person reads: the button was refused for its value, not looked up.
+    expect(cardText(alert.card)).toContain('That button could not be read');
+    expect(cardText(alert.card)).not.toContain("couldn't find");
     await unchanged();
   }, 60_000);
 
