@@ -1,21 +1,17 @@
-import { startTeamsTestRoster, startTestRoster } from '../helpers/app.js';
+import { teamsTestRosterPerSuite } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { agentRecord, eventually } from '../helpers/harness.js';
 import { button, cardText, cardVerbs } from '../channels/teams/card-reading.js';
-import { TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
+import { teamsUser } from '../channels/teams/teams-client.js';
 import { asAgentId } from '../helpers/ids.js';
 
 const grace = 'grace.liu@brightwater.example'; // a sponsor here: the requester
 const noah = 'noah.fischer@brightwater.example'; // the other sponsor: approves
 
 describe('Teams: access request → approve → active grant → expiry notice, in Teams alone', () => {
-  let roster: Awaited<ReturnType<typeof startTestRoster>>;
-  let connector: FakeConnector;
-  let client: TeamsClient;
-  let stop: () => Promise<void>;
+  const suite = teamsTestRosterPerSuite();
 
   beforeAll(async () => {
-    ({ roster, connector, client, stop } = await startTeamsTestRoster());
     const agent = agentRecord({
       id: asAgentId('agt_fedcba9876543210'),
       name: 'Docs Helper',
@@ -24,13 +20,11 @@ describe('Teams: access request → approve → active grant → expiry notice, 
       businessUnit: 'engineering',
       purpose: 'Answers engineering how-to questions.',
     });
-    await roster.services.agents.insert(agent);
-  });
-  afterAll(async () => {
-    await stop?.();
+    await suite.roster.services.agents.insert(agent);
   });
 
   it('plain words request the access; the other sponsor approves from the card; the grant expires and both sponsors hear it', async () => {
+    const { roster, connector, client } = suite;
     const person = (email: string) => roster.chat.person(email)!;
     const me = teamsUser(person(grace));
     const approver = teamsUser(person(noah));
@@ -75,18 +69,10 @@ describe('Teams: access request → approve → active grant → expiry notice, 
 });
 
 describe('Teams: break-glass revoked from the security review card', () => {
-  let roster: Awaited<ReturnType<typeof startTestRoster>>;
-  let connector: FakeConnector;
-  let client: TeamsClient;
-  let stop: () => Promise<void>;
-  beforeAll(async () => {
-    ({ roster, connector, client, stop } = await startTeamsTestRoster());
-  });
-  afterAll(async () => {
-    await stop?.();
-  });
+  const suite = teamsTestRosterPerSuite();
 
   it('a sponsor uses break-glass by typing; security revokes it with the card button in Teams', async () => {
+    const { roster, connector, client } = suite;
     await roster.services.agents.insert(
       agentRecord({
         id: asAgentId('agt_0123456789abcdef'),

@@ -1,11 +1,11 @@
 import { checkTeamsCard } from '../../../src/cards/checks.js';
 import { newAgentId } from '../../../src/core/agents.js';
-import { startTeamsTestRoster, startTestRoster } from '../../helpers/app.js';
+import { teamsTestRosterPerSuite } from '../../helpers/app.js';
 import { agentRecord } from '../../helpers/harness.js';
 import { FakeConnector } from '../../helpers/fake-connector.js';
 import { generateEvents } from '../../helpers/synthetic-telemetry.js';
 import { button, cardButtons, cardText } from './card-reading.js';
-import { TeamsClient, teamsUser } from './teams-client.js';
+import { teamsUser } from './teams-client.js';
 
 const DAY = 86_400_000;
 
@@ -35,18 +35,10 @@ const LIAM = 'liam.oneill@brightwater.example'; // on-call level 1
 const AISHA = 'aisha.khan@brightwater.example'; // on-call level 1
 
 describe('Teams: a drift alert acknowledged and a check-in Retrain', () => {
-  let roster: Awaited<ReturnType<typeof startTestRoster>>;
-  let connector: FakeConnector;
-  let client: TeamsClient;
-  let stop: () => Promise<void>;
-  beforeAll(async () => {
-    ({ roster, connector, client, stop } = await startTeamsTestRoster());
-  });
-  afterAll(async () => {
-    await stop?.();
-  });
+  const suite = teamsTestRosterPerSuite();
 
   it('pages on-call in Teams, Acknowledge stops the page, and the sponsor chooses Retrain', async () => {
+    const { roster, connector, client } = suite;
     const user = (email: string) => teamsUser(roster.chat.person(email)!);
     for (const email of [SOFIA, LIAM, AISHA]) await client.install(user(email));
     connector.reset();

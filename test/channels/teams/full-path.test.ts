@@ -1,29 +1,20 @@
 import { checkTeamsCard } from '../../../src/cards/checks.js';
 import { loadOrgConfig } from '../../../src/config/org-config.js';
-import { startTeamsTestRoster, startTestRoster } from '../../helpers/app.js';
+import { teamsTestRosterPerSuite } from '../../helpers/app.js';
 import { FakeConnector } from '../../helpers/fake-connector.js';
 import { passingEvaluation, people, SHIPPED_CONFIG } from '../../helpers/harness.js';
 import { button, cardButtons, cardText, cardVerbs, inputIds } from './card-reading.js';
-import { TeamsClient, teamsUser } from './teams-client.js';
+import { teamsUser } from './teams-client.js';
 
 const ROLE = 'kb-answerer'; // low risk: the business-unit approver and an IT admin
 const grace = 'grace.liu@brightwater.example'; // security, engineering: the requester here
 const noah = 'noah.fischer@brightwater.example'; // approver:engineering
 
 describe('Teams: the whole request, from the catalog to an active agent, in Teams alone', () => {
-  let roster: Awaited<ReturnType<typeof startTestRoster>>;
-  let connector: FakeConnector;
-  let client: TeamsClient;
-  let stop: () => Promise<void>;
-
-  beforeAll(async () => {
-    ({ roster, connector, client, stop } = await startTeamsTestRoster());
-  });
-  afterAll(async () => {
-    await stop?.();
-  });
+  const suite = teamsTestRosterPerSuite();
 
   it('runs catalog → request form → evaluation → two Action.Execute approvals → active, with proactive cards', async () => {
+    const { roster, connector, client } = suite;
     const person = (email: string) => roster.chat.person(email)!;
     const me = teamsUser(person(grace));
     const approvers = { noah: teamsUser(person(noah)), liam: teamsUser(person(people.liam)), aisha: teamsUser(person(people.aisha)) };
