@@ -4,6 +4,7 @@ import type { Supervision } from '../../src/services.js';
 import { agentRecord, eventually, people, startHarness, type Harness } from '../helpers/harness.js';
 import { generateEvents, type Profile } from '../helpers/synthetic-telemetry.js';
 import { commandsOf } from '../helpers/commands.js';
+import { AlertCheckInChat } from '../../src/channels/chat-alerts-checkins.js';
 import { asAgentId, asAlertId } from '../helpers/ids.js';
 
 const DAY = 86_400_000;
@@ -185,15 +186,18 @@ describe('check-ins and on-call alerts (embedded database, scheduler running)', 
   }, 30_000);
 });
 
+/** A new agent (`name`, in `status`) to raise alerts about, and the chat that answers alert buttons. */
+async function agentWithAlertChat(h: Harness, name: string, status: AgentRecord['status']) {
+  const id = newAgentId();
+  await h.services.agents.insert(agentRecord({ id, name, status, purpose: 'Drafts replies.' }));
+  return { sup: h.services.supervision, chat: new AlertCheckInChat(h.org, h.services.supervision, h.services.bus), id };
+}
+
 describe('suspending an agent from an alert', () => {
   it('starts the agent-suspension flow; an IT admin approves; the agent is suspended and audited', async () => {
     const h = await startHarness();
     try {
-      const sup = h.services.supervision;
-      const { AlertCheckInChat } = await import('../../src/channels/chat-alerts-checkins.js');
-      const chat = new AlertCheckInChat(h.org, sup, h.services.bus);
-      const id = newAgentId();
-      await h.services.agents.insert(agentRecord({ id, name: 'Runaway Drafter', status: 'probation', purpose: 'Drafts replies.' }));
+      const { sup, chat, id } = await agentWithAlertChat(h, 'Runaway Drafter', 'probation');
       const alert = await sup.alerts.raise({
         kind: 'drift',
         agentId: id,
@@ -230,11 +234,7 @@ describe('a suspension stored before the flow was renamed (drift-escalation → 
   it('is found under the new id, reads as agent-suspension, and an IT admin approving it suspends the agent', async () => {
     const h = await startHarness();
     try {
-      const sup = h.services.supervision;
-      const { AlertCheckInChat } = await import('../../src/channels/chat-alerts-checkins.js');
-      const chat = new AlertCheckInChat(h.org, sup, h.services.bus);
-      const id = newAgentId();
-      await h.services.agents.insert(agentRecord({ id, name: 'Legacy Drafter', status: 'active', purpose: 'Drafts replies.' }));
+      const { sup, chat, id } = await agentWithAlertChat(h, 'Legacy Drafter', 'active');
       const alert = await sup.alerts.raise({ kind: 'drift', agentId: id, severity: 'critical', summary: 'Accuracy collapsed.' });
       const liam = h.org.people.find((p) => p.email === people.liam)!;
       await chat.alertAction(liam, 'alert_suspend', alert.id);
