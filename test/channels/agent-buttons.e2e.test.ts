@@ -1,7 +1,5 @@
-import { createSlackChannel } from '../../src/channels/slack/index.js';
-import { createTeamsChannel } from '../../src/channels/teams/index.js';
 import { adaptiveCard } from '../../src/channels/teams/cards.js';
-import { startTeamsTestRoster, type TeamsTestRoster } from '../helpers/app.js';
+import { onBothPlatforms, type TestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { agentRecord, eventually } from '../helpers/harness.js';
@@ -26,25 +24,14 @@ const LIAM = 'liam.oneill@brightwater.example'; // it-admin, on-call; acts in Te
 describe('agent buttons in Slack and Teams', () => {
   let slack: FakeSlack;
   let connector: FakeConnector;
-  let roster: TeamsTestRoster['roster'];
+  let roster: TestRoster;
   let teams: TeamsClient;
   let stop: () => Promise<void>;
   beforeAll(async () => {
-    slack = new FakeSlack();
-    await slack.start();
-    ({
-      roster,
-      connector,
-      client: teams,
-      stop,
-    } = await startTeamsTestRoster({
-      env: slack.rosterEnv(),
-      channels: [createSlackChannel, createTeamsChannel],
-    }));
+    ({ slack, connector, roster, teams, stop } = await onBothPlatforms());
   });
   afterAll(async () => {
     await stop?.();
-    await slack.stop();
   });
 
   it('Slack: Register on a shadow alert opens a role prompt, then the request form, and the agent is requested under its id', async () => {
