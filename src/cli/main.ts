@@ -42,7 +42,7 @@ import {
   loadAuditVerifyKeys,
   readAuditPublicKeys,
 } from '../config/audit-signing-key.js';
-import { idOrUndefined } from '../core/ids.js';
+import { idOrUndefined, isWellFormedId } from '../core/ids.js';
 
 /** Exit codes: 0 fine, 1 the check failed (tampering, invalid cards), 2 bad usage or configuration. */
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -409,6 +409,12 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
       action(async (env, effectId: string | undefined) => {
         if (!effectId) {
           io.err('roster outbox retry: name the effect id, e.g. roster outbox retry fx_0123456789abcdef0123 (see roster outbox list)');
+          return EXIT.usage;
+        }
+        // Checked where it comes in, as the agent ids are: a usage error, not a look-up of anything given.
+        const shown = effectId.slice(0, 60);
+        if (!isWellFormedId(effectId)) {
+          io.err(`roster outbox retry: "${shown}" is not an effect id (letters, digits, _ . : or -), e.g. fx_0123456789abcdef0123`);
           return EXIT.usage;
         }
         return withDatabase(io, env, async (db) => {

@@ -87,6 +87,11 @@ export function parseId<K extends IdKind>(kind: K, raw: unknown, field?: string)
   throw new InvalidInputError(message, field ? { [field]: message } : {});
 }
 
+/** Whether a value has the shape of an id of any kind (for ids no kind names, such as an outbox effect's). */
+export function isWellFormedId(raw: unknown): raw is string {
+  return typeof raw === 'string' && ID_PATTERN.test(raw);
+}
+
 /** The id when the value is a well-formed one of this kind, else undefined (never throws). */
 export function idOrUndefined<K extends IdKind>(kind: K, raw: unknown): IdOf<K> | undefined {
   const parsed = SCHEMAS[kind].safeParse(raw);

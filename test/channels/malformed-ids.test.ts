@@ -119,7 +119,7 @@ describe('a malformed id from each edge is refused clearly', () => {
   }, 60_000);
 });
 
-describe('the CLI refuses a malformed agent id with a usage error', () => {
+describe('the CLI refuses a malformed agent or effect id with a usage error', () => {
   const cli = (args: string[]) =>
     runRosterCli(args, {
       PATH: process.env.PATH ?? '',
@@ -128,12 +128,15 @@ describe('the CLI refuses a malformed agent id with a usage error', () => {
       MONGODB_URI: 'mongodb://127.0.0.1:9/none',
     });
 
-  it('roster archive and roster audit export --agent name what they expected, exit 2, and never reach the database', async () => {
+  it('roster archive, roster audit export --agent and roster outbox retry name what they expected, exit 2, and never reach the database', async () => {
     const archive = await cli(['archive', 'agt with spaces']);
     expect(archive.code).toBe(2);
     expect(archive.err).toContain('"agt with spaces" is not an agent id');
     const exported = await cli(['audit', 'export', '--agent', '{"$ne":null}']);
     expect(exported.code).toBe(2);
     expect(exported.err).toContain('--agent takes an agent id');
+    const retried = await cli(['outbox', 'retry', 'fx with spaces']);
+    expect(retried.code).toBe(2);
+    expect(retried.err).toContain('"fx with spaces" is not an effect id');
   }, 60_000);
 });
