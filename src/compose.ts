@@ -887,6 +887,10 @@ async function buildServices(s: ServiceSettings) {
       letGrantExpire: { grants: store.grants, agents: store.agents, service: access },
       revokeGrant: { grants: store.grants, agents: store.agents, service: access },
       confirmBreakGlass: { grants: store.grants, service: access },
+      requestAccess: { org, agents: store.agents, service: access },
+      breakGlass: { org, agents: store.agents, service: access },
+      accessScopes: { org, agents: store.agents },
+      answerAccessReview: { grants: store.grants, agents: store.agents, service: reviews },
     }),
   });
 

@@ -84,8 +84,10 @@ export class AccessChat {
 
   async run(person: Person, command: AccessChatCommand): Promise<CardModel> {
     if (!command.agent || !command.scope || !command.reason) return this.usage(person, command);
+    const { bus } = this.services;
     if (command.name === 'break-glass') {
-      const { grant } = await this.services.access.breakGlass(person.email, {
+      const { grant } = await bus.execute(person, {
+        type: 'access.break-glass',
         agentId: command.agent,
         scope: command.scope,
         reason: command.reason,
@@ -110,7 +112,8 @@ export class AccessChat {
         ['revoke'],
       );
     }
-    const result = await this.services.access.requestAccess(person.email, {
+    const result = await bus.execute(person, {
+      type: 'access.request',
       agentId: command.agent,
       scope: command.scope,
       ...(command.duration ? { duration: command.duration } : {}),
@@ -285,7 +288,8 @@ export class AccessChat {
   /** Submits the access form: starts the request and returns what the requester sees. */
   async submitForm(person: Person, values: { targetId: string; duration?: string; reason: string }): Promise<CardModel> {
     const at = values.targetId.indexOf(':');
-    const result = await this.services.access.requestAccess(person.email, {
+    const result = await this.services.bus.execute(person, {
+      type: 'access.request',
       agentId: values.targetId.slice(0, at),
       scope: values.targetId.slice(at + 1),
       ...(values.duration?.trim() ? { duration: values.duration.trim() } : {}),
@@ -296,7 +300,8 @@ export class AccessChat {
 
   /** Keep or Revoke on an access review card; returns the person's fresh review card. */
   async reviewClick(person: Person, answer: 'keep' | 'revoke', grantId: GrantId, cycle: string): Promise<CardModel> {
-    const card = await this.services.reviews.answer(person.email, { cycle, grantId, answer });
+    await this.services.bus.execute(person, { type: 'access-review.answer', cycle, grantId, answer });
+    const card = await this.services.reviews.card(cycle, person.email);
     return card ? checkedCard(card) : cardModel('notice', { level: 'info', title: 'Access review', text: 'Nothing left to review.' });
   }
 
@@ -338,9 +343,8 @@ export class AccessChat {
     let scopes = '';
     if (command.agent) {
       try {
-        const { agent } = await this.services.access.grantsOf(person.email, command.agent);
-        const role = roleById(this.org, agent.catalogRoleId);
-        if (role) scopes = ` ${agent.name} may be granted: ${grantableScopes(role).join(', ')}.`;
+        const { agent, scopes: grantable } = await this.services.bus.execute(person, { type: 'access.scopes', agent: command.agent });
+        if (grantable) scopes = ` ${agent.name} may be granted: ${grantable.join(', ')}.`;
       } catch {
         scopes = '';
       }

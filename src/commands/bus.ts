@@ -34,6 +34,10 @@ export interface CommandResults {
   'grant.let-expire': GrantRecord;
   'grant.revoke': GrantRecord;
   'grant.confirm': GrantRecord;
+  'access.request': AccessRequestResult;
+  'access.break-glass': { run: FlowRun; grant: GrantRecord };
+  'access.scopes': { agent: AgentRecord; scopes?: string[] };
+  'access-review.answer': GrantRecord;
 }
 
 /** One handler per command type: the bus runs every command of a type through the same one. */

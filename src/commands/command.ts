@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { accessRequestInputSchema, breakGlassInputSchema } from '../core/access.js';
 import { agentRequestInputSchema } from '../core/agent-request.js';
 import { InvalidInputError } from '../core/errors.js';
 import { AGENT_STATUSES } from '../core/lifecycle.js';
@@ -130,6 +131,26 @@ export const waitingApprovalsCommand = z.object({ type: z.literal('approvals.wai
 /** The person's own requests still open. */
 export const openRequestsCommand = z.object({ type: z.literal('requests.open') });
 
+/**
+ * Request time-bound access for an agent (by id or name) to a scope its role allows (the `access`
+ * word and the access form); an Extend on a grant is `grant.extend`.
+ */
+export const requestAccessCommand = accessRequestInputSchema.omit({ extends: true }).extend({ type: z.literal('access.request') });
+
+/** Emergency access for an agent (by id or name), granted at once and reviewed by security after (`break-glass`). */
+export const breakGlassCommand = breakGlassInputSchema.extend({ type: z.literal('access.break-glass') });
+
+/** The scopes an agent (by id or name) may be granted: what `access` names when its scope or reason is missing. */
+export const accessScopesCommand = z.object({ type: z.literal('access.scopes'), agent: z.string().max(200) });
+
+/** Keep or Revoke on one grant of an access review (its cycle). */
+export const answerAccessReviewCommand = z.object({
+  type: z.literal('access-review.answer'),
+  cycle: lookedUp,
+  grantId: lookedUp,
+  answer: z.enum(['keep', 'revoke']),
+});
+
 /** Every command, by its `type`. */
 export const commandSchema = z.discriminatedUnion('type', [
   decideCommand,
@@ -152,6 +173,10 @@ export const commandSchema = z.discriminatedUnion('type', [
   letGrantExpireCommand,
   revokeGrantCommand,
   confirmBreakGlassCommand,
+  requestAccessCommand,
+  breakGlassCommand,
+  accessScopesCommand,
+  answerAccessReviewCommand,
 ]);
 
 /** A command as a door gives it (before parsing). */
@@ -176,6 +201,8 @@ const refusals: Partial<Record<CommandType, (fields: Record<string, string>) => 
   'run.decide': () => 'That decision could not be read; please use the buttons on the card.',
   'agent.request': (fields) => `Please fix the request: ${Object.values(fields).join(' ')}`,
   'evaluation.submit': (fields) => `Please fix the evaluation: ${Object.values(fields).join(' ')}`,
+  'access.request': (fields) => `Please fix the access request: ${Object.values(fields).join(' ')}`,
+  'access.break-glass': (fields) => `Please fix the break-glass request: ${Object.values(fields).join(' ')}`,
 };
 
 /** Parses a command, or refuses it with the coded `invalid_input` error, its problems by field. */

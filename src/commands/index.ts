@@ -15,6 +15,10 @@ import { showAgentHandler, type ShowAgentDeps } from './handlers/show-agent.js';
 import { showRunHandler, type ShowRunDeps } from './handlers/show-run.js';
 import { submitEvaluationHandler, type SubmitEvaluationDeps } from './handlers/submit-evaluation.js';
 import { waitingApprovalsHandler, type WaitingApprovalsDeps } from './handlers/waiting-approvals.js';
+import { requestAccessHandler, type RequestAccessDeps } from './handlers/request-access.js';
+import { breakGlassHandler, type BreakGlassDeps } from './handlers/break-glass.js';
+import { accessScopesHandler, type AccessScopesDeps } from './handlers/access-scopes.js';
+import { answerAccessReviewHandler, type AnswerAccessReviewDeps } from './handlers/answer-access-review.js';
 
 /** Every handler's dependencies: the composition root passes each its own small part. */
 export interface HandlerDeps {
@@ -35,6 +39,10 @@ export interface HandlerDeps {
   letGrantExpire: LetGrantExpireDeps;
   revokeGrant: RevokeGrantDeps;
   confirmBreakGlass: ConfirmBreakGlassDeps;
+  requestAccess: RequestAccessDeps;
+  breakGlass: BreakGlassDeps;
+  accessScopes: AccessScopesDeps;
+  answerAccessReview: AnswerAccessReviewDeps;
 }
 
 /** The registry of command handlers, one per command type. */
@@ -56,6 +64,10 @@ export function createHandlers(deps: HandlerDeps): CommandHandlers {
     'grant.let-expire': letGrantExpireHandler(deps.letGrantExpire),
     'grant.revoke': revokeGrantHandler(deps.revokeGrant),
     'grant.confirm': confirmBreakGlassHandler(deps.confirmBreakGlass),
+    'access.request': requestAccessHandler(deps.requestAccess),
+    'access.break-glass': breakGlassHandler(deps.breakGlass),
+    'access.scopes': accessScopesHandler(deps.accessScopes),
+    'access-review.answer': answerAccessReviewHandler(deps.answerAccessReview),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { OrgConfig } from '../config/schemas.js';
+import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, peopleWithRole } from '../config/directory.js';
 import { GRANT_HOLDER, type AccessCommands, type AccessSettings, type GrantTimers } from './access.js';
 import type { AuditInput } from './audit.js';
@@ -7,8 +7,7 @@ import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 import type { AgentRecord, AgentRepository, GrantRecord, GrantRepository } from './agents.js';
-import { isRosterError, NotFoundError, NotWaitingError, UnknownPersonError } from './errors.js';
-import { assertMayAnswerAccessReview } from './policies.js';
+import { isRosterError, NotWaitingError } from './errors.js';
 import type { OutgoingCard } from './notifications.js';
 import type { GrantId } from './ids.js';
 
@@ -204,17 +203,12 @@ export class AccessReviews {
     return { effects, announced };
   }
 
-  /** Keep or Revoke one grant of a review; returns the person's fresh review card. */
-  async answer(
-    actorEmail: string,
-    input: { cycle: string; grantId: GrantId; answer: 'keep' | 'revoke' },
-  ): Promise<OutgoingCard | undefined> {
-    const actor = findPersonByEmail(this.deps.org, String(actorEmail));
-    if (!actor) throw new UnknownPersonError(String(actorEmail));
-    const grant = await this.deps.grants.get(input.grantId);
-    if (!grant || grant.review?.cycle !== input.cycle) throw new NotFoundError('the grant in this review', input.grantId);
-    const agent = await this.deps.agents.get(grant.agentId);
-    assertMayAnswerAccessReview(actor, agent);
+  /**
+   * Records Keep or Revoke on one grant of a review, once, whoever of its sponsors answers first;
+   * resolves with the grant as answered. The grant is the one the review holds (its `cycle`).
+   */
+  async recordAnswer(actor: Person, grant: GrantRecord, input: { cycle: string; answer: 'keep' | 'revoke' }): Promise<GrantRecord> {
+    // Who may answer (the agent's sponsors and IT admins) is asked before, by the bus's access-review.answer.
     if (grant.status !== 'active') throw new NotWaitingError(`This grant is ${grant.status}; there is nothing to attest.`);
     const at = this.clock().toISOString();
     const effects: PendingEffect[] = [
@@ -236,7 +230,7 @@ export class AccessReviews {
       throw new NotWaitingError(`This grant was already answered in this review (${current?.review?.answer ?? 'answered'}${by}).`);
     }
     await this.deps.outbox.settle({ kind: GRANT_HOLDER, id: grant.id }, effects, 'grant.review.answered');
-    return this.card(input.cycle, actor.email);
+    return { ...grant, review: { ...grant.review!, answer: input.answer, by: actor.email, at } };
   }
 
   /** End of the grace period: unanswered grants are escalated to IT admins and revoked or flagged. */

@@ -24,8 +24,7 @@ import {
   UnknownPersonError,
 } from './errors.js';
 import type { Notifier, OutgoingCard } from './notifications.js';
-import { assertMayManageAccess, isItAdmin, maySeeAgent } from './policies.js';
-import { type AgentId, type GrantId, type RunId, grantIdSchema, idOrUndefined, newGrantId } from './ids.js';
+import { type AgentId, type GrantId, type RunId, grantIdSchema, newGrantId } from './ids.js';
 
 export const ACCESS_REQUEST_FLOW = 'access-request';
 export const BREAK_GLASS_FLOW = 'break-glass';
@@ -116,6 +115,8 @@ export const accessRequestInputSchema = z.object({
     .optional(),
 });
 export type AccessRequestInput = z.input<typeof accessRequestInputSchema>;
+/** An access request as parsed (the bus's `access.request` parses it; an Extend builds one). */
+export type AccessRequest = z.output<typeof accessRequestInputSchema>;
 
 export const breakGlassInputSchema = z.object({
   agentId: z.string().trim().min(1, 'Name the agent.').max(120),
@@ -123,6 +124,8 @@ export const breakGlassInputSchema = z.object({
   reason: z.string().trim().min(5, 'Say what the emergency is (at least 5 characters).').max(1000),
 });
 export type BreakGlassInput = z.input<typeof breakGlassInputSchema>;
+/** A break-glass request as parsed (the bus's `access.break-glass` parses it). */
+export type BreakGlassRequest = z.output<typeof breakGlassInputSchema>;
 
 export interface AccessRequestResult {
   run: FlowRun;
@@ -256,16 +259,13 @@ export class AccessCommands {
   }
 
   /** Starts an access request for one of the agent's allowed scopes; the clock starts at approval. */
-  async requestAccess(actorEmail: string, input: AccessRequestInput): Promise<AccessRequestResult> {
-    const actor = this.person(actorEmail);
-    const request = parseInput(accessRequestInputSchema, input, 'access request');
-    const agent = await this.findAgent(actor, request.agentId);
-    assertMayManageAccess(actor, agent, 'request access for');
+  requestAccess(actor: Person, agent: AgentRecord, request: Omit<AccessRequest, 'extends'>): Promise<AccessRequestResult> {
+    // Who may (the agent's sponsors and IT admins) is asked before, by the bus's access.request.
     return this.request(actor, agent, request);
   }
 
   /** The access request itself, for an actor already authorised to request access for the agent. */
-  private async request(actor: Person, agent: AgentRecord, request: AccessRequestInput): Promise<AccessRequestResult> {
+  private async request(actor: Person, agent: AgentRecord, request: AccessRequest): Promise<AccessRequestResult> {
     const { role, scope } = this.grantableScope(agent, request.scope);
 
     const cap = accessCap(this.deps.org, role, scope);
@@ -337,11 +337,8 @@ export class AccessCommands {
   }
 
   /** Emergency access: granted at once for at most the configured break-glass TTL, reviewed by security afterwards. */
-  async breakGlass(actorEmail: string, input: BreakGlassInput): Promise<{ run: FlowRun; grant: GrantRecord }> {
-    const actor = this.person(actorEmail);
-    const request = parseInput(breakGlassInputSchema, input, 'break-glass request');
-    const agent = await this.findAgent(actor, request.agentId);
-    assertMayManageAccess(actor, agent, 'break glass for');
+  async breakGlass(actor: Person, agent: AgentRecord, request: BreakGlassRequest): Promise<{ run: FlowRun; grant: GrantRecord }> {
+    // Who may (the agent's sponsors and IT admins) is asked before, by the bus's access.break-glass.
     const { role, scope } = this.grantableScope(agent, request.scope);
     if (!isBreakGlassEligible(scope)) {
       throw new ForbiddenError(
@@ -658,13 +655,6 @@ export class AccessCommands {
     return this.request(actor, agent, parseInput(accessRequestInputSchema, input, 'access request'));
   }
 
-  /** Grants of an agent (pending, active and past), for its sponsors and oversight roles. */
-  async grantsOf(actorEmail: string, agentKey: string): Promise<{ agent: AgentRecord; grants: GrantRecord[] }> {
-    const actor = this.person(actorEmail);
-    const agent = await this.findAgent(actor, agentKey);
-    return { agent, grants: await this.deps.grants.listForAgent(agent.id) };
-  }
-
   /**
    * The `grants.expire` job (and the safety sweep): an active grant past its expiry becomes
    * `expired`, exactly once. The audit entry, the sponsors' notices and the card updates are
@@ -853,24 +843,6 @@ export class AccessCommands {
     const grant = await this.deps.grants.get(grantId);
     if (!grant) throw new NotFoundError('the grant', grantId);
     return grant;
-  }
-
-  /** By id, else by name among agents the person sponsors or may manage. */
-  private async findAgent(actor: Person, key: string): Promise<AgentRecord> {
-    const wellFormed = idOrUndefined('AgentId', key);
-    const byId = wellFormed ? await this.deps.agents.get(wellFormed) : undefined;
-    // An agent the person may not see is refused in words that name nothing of it (not its name,
-    // sponsors or grants); an unknown agt_ id is not found.
-    if (byId && maySeeAgent(this.deps.org, actor, byId)) return byId;
-    if (byId) throw new ForbiddenError("Only the agent's sponsors and IT admins can do that.");
-    if (key.startsWith('agt_')) throw new NotFoundError('the agent', key);
-    const named = (await this.deps.agents.list({})).filter((a) => a.name.toLowerCase() === key.toLowerCase());
-    const mine = named.filter((a) => a.sponsors.includes(actor.email) || a.businessUnit === actor.businessUnit);
-    const candidates = mine.length > 0 ? mine : isItAdmin(actor) ? named : [];
-    if (candidates.length === 1) return candidates[0]!;
-    if (candidates.length > 1)
-      throw new InvalidInputError(`Several agents are called "${key}"; use its id (${candidates.map((a) => a.id).join(', ')}).`);
-    throw new NotFoundError('the agent', key);
   }
 
   /** Updates the cards sent about a grant (break-glass review, reminders) to show how it ended. */

@@ -302,12 +302,31 @@ export function assertMayManageAccess(person: Person, agent: (Sponsored & Named)
 }
 
 /**
- * Refuses a request of access for an agent (an Extend on a grant's reminder): who may not see the
- * agent is not told its name, who may see it but not manage its access is told who may.
+ * Refuses an agent named in an access command (by id) to who may not see it, in words that name
+ * nothing of it (not its name, sponsors or grants).
+ */
+export function assertMayNameForAccess(
+  org: OrgConfig,
+  person: Person,
+  agent: Pick<AgentRecord, 'sponsors' | 'requestedBy' | 'businessUnit' | 'proposedSponsors'>,
+): void {
+  if (!maySeeAgent(org, person, agent)) throw new ForbiddenError("Only the agent's sponsors and IT admins can do that.");
+}
+
+/**
+ * Refuses a request of access for an agent (the `access` word and form, an Extend on a grant's
+ * reminder): who may not see the agent is not told its name, who may see it but not manage its
+ * access is told who may.
  */
 export function assertMayRequestAccessFor(org: OrgConfig, person: Person, agent: AgentRecord): void {
-  if (!maySeeAgent(org, person, agent)) throw new ForbiddenError("Only the agent's sponsors and IT admins can do that.");
+  assertMayNameForAccess(org, person, agent);
   assertMayManageAccess(person, agent, 'request access for');
+}
+
+/** Refuses a break-glass use for an agent, as {@link assertMayRequestAccessFor} refuses a request. */
+export function assertMayBreakGlassFor(org: OrgConfig, person: Person, agent: AgentRecord): void {
+  assertMayNameForAccess(org, person, agent);
+  assertMayManageAccess(person, agent, 'break glass for');
 }
 
 /**

@@ -3,6 +3,7 @@ import { GRANT_JOBS } from '../../src/jobs/grants.js';
 import { eventually, people, type Harness } from '../helpers/harness.js';
 import { activeAgent, errorOf, startAccessHarness } from './support.js';
 import { asAgentId, asGrantId } from '../helpers/ids.js';
+import { commandsOf } from '../helpers/commands.js';
 
 const priya = 'priya.raman@brightwater.example';
 
@@ -47,16 +48,22 @@ describe('access reviews (embedded database, real scheduler)', () => {
     ]);
     expect(h.notifier.to(priya, 'access-review')[0]!.card.data.items).toEqual([expect.objectContaining({ grantId: orphan.id })]);
 
-    await h.services.reviews.answer(people.tom, { cycle: reviewId, grantId: crm.id, answer: 'keep' });
-    const after = (await h.services.reviews.answer(people.tom, { cycle: reviewId, grantId: reply.id, answer: 'revoke' }))!;
+    await commandsOf(h.services).answerReview(people.tom, { cycle: reviewId, grantId: crm.id, answer: 'keep' });
+    await commandsOf(h.services).answerReview(people.tom, { cycle: reviewId, grantId: reply.id, answer: 'revoke' });
+    // Tom's review card as the chat shows it after his answer.
+    const after = (await h.services.reviews.card(reviewId, people.tom))!;
     expect(after.data.items).toEqual([
       expect.objectContaining({ grantId: crm.id, state: 'kept', decidedBy: 'Tom Becker', canDecide: false }),
       expect.objectContaining({ grantId: reply.id, state: 'revoked', decidedBy: 'Tom Becker', canDecide: false }),
     ]);
-    expect(await errorOf(h.services.reviews.answer(people.tom, { cycle: reviewId, grantId: crm.id, answer: 'revoke' }))).toMatchObject({
+    expect(
+      await errorOf(commandsOf(h.services).answerReview(people.tom, { cycle: reviewId, grantId: crm.id, answer: 'revoke' })),
+    ).toMatchObject({
       code: 'not_waiting',
     });
-    expect(await errorOf(h.services.reviews.answer(people.tom, { cycle: reviewId, grantId: orphan.id, answer: 'keep' }))).toMatchObject({
+    expect(
+      await errorOf(commandsOf(h.services).answerReview(people.tom, { cycle: reviewId, grantId: orphan.id, answer: 'keep' })),
+    ).toMatchObject({
       code: 'forbidden',
     });
 

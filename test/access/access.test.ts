@@ -27,7 +27,7 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
   it('approves a grant whose clock starts at approval, then the job expires it and tells the sponsor', async () => {
     h = await startAccessHarness();
     const agent = await activeAgent(h);
-    const { run, grant } = await h.services.access.requestAccess(people.tom, {
+    const { run, grant } = await commandsOf(h.services).requestAccess(people.tom, {
       agentId: agent.id,
       scope: 'crm:read',
       duration: '3s',
@@ -82,7 +82,7 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
   it('a denied request and an expired one leave the grant denied, never active', async () => {
     h = await startAccessHarness();
     const agent = await activeAgent(h);
-    const denied = await h.services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Orders.' });
+    const denied = await commandsOf(h.services).requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Orders.' });
     await commandsOf(h.services).decide(hiroshi, {
       runId: denied.run.id,
       stepId: 'approvals',
@@ -93,7 +93,11 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
     const card = h.notifier.to(hiroshi, 'approval-request')[0]!;
     expect(card.card.data).toMatchObject({ state: 'denied', canDecide: false });
 
-    const expiring = await h.services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'tickets:reply', reason: 'Replies.' });
+    const expiring = await commandsOf(h.services).requestAccess(people.tom, {
+      agentId: agent.id,
+      scope: 'tickets:reply',
+      reason: 'Replies.',
+    });
     await eventually(async () => (await h.services.grants.get(expiring.grant.id))?.status === 'denied');
     expect((await h.services.engine.get(expiring.run.id)).status).toBe('expired');
     // The denial's audit entry is appended after the stored denial: wait for it rather than race it.
@@ -108,17 +112,17 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
     h = await startAccessHarness();
     const agent = await activeAgent(h);
     const refused = await errorOf(
-      h.services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'crm:write', reason: 'Fix addresses.' }),
+      commandsOf(h.services).requestAccess(people.tom, { agentId: agent.id, scope: 'crm:write', reason: 'Fix addresses.' }),
     );
     expect(refused.code).toBe('scope_forbidden');
     expect(refused.userMessage).toContain('Changes to customer records stay with human agents');
     const outside = await errorOf(
-      h.services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'kb:write', reason: 'Draft articles.' }),
+      commandsOf(h.services).requestAccess(people.tom, { agentId: agent.id, scope: 'kb:write', reason: 'Draft articles.' }),
     );
     expect(outside.code).toBe('invalid_input');
     expect(outside.userMessage).toContain('tickets:reply, crm:read');
     const stranger = await errorOf(
-      h.services.access.requestAccess(people.daniel, { agentId: agent.id, scope: 'crm:read', reason: 'Because.' }),
+      commandsOf(h.services).requestAccess(people.daniel, { agentId: agent.id, scope: 'crm:read', reason: 'Because.' }),
     );
     expect(stranger.code).toBe('forbidden');
     expect(await h.services.grants.listForAgent(agent.id)).toEqual([]);
@@ -127,7 +131,7 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
   it('caps a duration above the maximum and says so on the request and the approvers card', async () => {
     h = await startAccessHarness();
     const agent = await activeAgent(h);
-    const result = await h.services.access.requestAccess(people.tom, {
+    const result = await commandsOf(h.services).requestAccess(people.tom, {
       agentId: agent.id,
       scope: 'crm:read',
       duration: '180d',
@@ -165,18 +169,18 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
       },
     ]);
     expect(
-      (await errorOf(h.services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'kb:read', reason: 'More.' }))).code,
+      (await errorOf(commandsOf(h.services).requestAccess(people.tom, { agentId: agent.id, scope: 'kb:read', reason: 'More.' }))).code,
     ).toBe('duplicate');
-    await h.services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Orders.' });
+    await commandsOf(h.services).requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Orders.' });
     expect(
-      (await errorOf(h.services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Again.' }))).code,
+      (await errorOf(commandsOf(h.services).requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Again.' }))).code,
     ).toBe('duplicate');
   });
 
   it('reminds the sponsors before expiry with Extend and Let expire; Extend renews the grant through a new request', async () => {
     h = await startAccessHarness({ reminderOffsetsMs: [2500], remindGrantsLongerThanMs: 0 });
     const agent = await activeAgent(h);
-    const { run, grant } = await h.services.access.requestAccess(people.tom, {
+    const { run, grant } = await commandsOf(h.services).requestAccess(people.tom, {
       agentId: agent.id,
       scope: 'crm:read',
       duration: '4s',
@@ -208,7 +212,11 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
     h = await startAccessHarness();
     for (let i = 0; i < 4; i++) {
       const agent = await activeAgent(h, { name: `Race ${i}` });
-      const { run, grant } = await h.services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Race.' });
+      const { run, grant } = await commandsOf(h.services).requestAccess(people.tom, {
+        agentId: agent.id,
+        scope: 'crm:read',
+        reason: 'Race.',
+      });
       await commandsOf(h.services).decide(people.liam, { runId: run.id, stepId: 'approvals', decision: 'approve' });
       await commandsOf(h.services).decide(hiroshi, { runId: run.id, stepId: 'approvals', decision: 'approve' });
       await Promise.allSettled([
@@ -234,7 +242,7 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
     h = await startAccessHarness({}, breakGlassAllowed('crm:read'));
     const agent = await activeAgent(h, { sponsors: [people.tom, priya] });
     const before = Date.now();
-    const { grant } = await h.services.access.breakGlass(people.tom, {
+    const { grant } = await commandsOf(h.services).breakGlass(people.tom, {
       agentId: agent.id,
       scope: 'crm:read',
       reason: 'Login outage: the agent must look up accounts.',
@@ -259,7 +267,7 @@ describe('access requests and grants (embedded database, real scheduler)', () =>
   it('security confirms a break-glass use; the grant keeps running', async () => {
     h = await startAccessHarness({}, breakGlassAllowed('tickets:reply'));
     const agent = await activeAgent(h);
-    const { grant } = await h.services.access.breakGlass(people.tom, {
+    const { grant } = await commandsOf(h.services).breakGlass(people.tom, {
       agentId: agent.id,
       scope: 'tickets:reply',
       reason: 'Backlog emergency.',

@@ -39,7 +39,7 @@ describe('break-glass uses racing for one scope (embedded database, the access s
     const agent = await agentOf(h, racers);
     const attempts = await Promise.allSettled(
       racers.map((email) =>
-        h.services.access.breakGlass(email, { agentId: agent.id, scope: 'kb:read', reason: `Handbook search is down (${email}).` }),
+        commandsOf(h.services).breakGlass(email, { agentId: agent.id, scope: 'kb:read', reason: `Handbook search is down (${email}).` }),
       ),
     );
 
@@ -68,8 +68,8 @@ describe('break-glass uses racing for one scope (embedded database, the access s
     h = await startHarness({ flows: FAST_FLOWS, org: capOne });
     const agent = await agentOf(h, [people.liam, people.aisha]);
     const attempts = await Promise.allSettled([
-      h.services.access.breakGlass(people.liam, { agentId: agent.id, scope: 'kb:read', reason: 'Handbook search is down.' }),
-      h.services.access.breakGlass(people.aisha, { agentId: agent.id, scope: 'web:search', reason: 'Search is down too.' }),
+      commandsOf(h.services).breakGlass(people.liam, { agentId: agent.id, scope: 'kb:read', reason: 'Handbook search is down.' }),
+      commandsOf(h.services).breakGlass(people.aisha, { agentId: agent.id, scope: 'web:search', reason: 'Search is down too.' }),
     ]);
     expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
     const [refused] = attempts.flatMap((a) => (a.status === 'rejected' ? [a.reason as { code: string; userMessage: string }] : []));
@@ -80,15 +80,15 @@ describe('break-glass uses racing for one scope (embedded database, the access s
   it('a scope whose break-glass grant ended may be broken again until the cap, which counts uses stored before claims', async () => {
     h = await startHarness({ flows: FAST_FLOWS });
     const agent = await agentOf(h, [people.liam, people.aisha]);
-    const first = await h.services.access.breakGlass(people.liam, { agentId: agent.id, scope: 'kb:read', reason: 'Outage one.' });
+    const first = await commandsOf(h.services).breakGlass(people.liam, { agentId: agent.id, scope: 'kb:read', reason: 'Outage one.' });
     expect(first.grant.status).toBe('active');
     await commandsOf(h.services).revokeGrant(people.liam, first.grant.id, 'The outage is over.');
-    const second = await h.services.access.breakGlass(people.aisha, { agentId: agent.id, scope: 'kb:read', reason: 'Outage two.' });
+    const second = await commandsOf(h.services).breakGlass(people.aisha, { agentId: agent.id, scope: 'kb:read', reason: 'Outage two.' });
     expect(second.grant.status).toBe('active');
     await commandsOf(h.services).revokeGrant(people.aisha, second.grant.id, 'Over again.');
     // Two uses in the window: the default cap (2) refuses a third, whoever asks.
     expect(
-      await errorOf(h.services.access.breakGlass(people.liam, { agentId: agent.id, scope: 'kb:read', reason: 'Outage three.' })),
+      await errorOf(commandsOf(h.services).breakGlass(people.liam, { agentId: agent.id, scope: 'kb:read', reason: 'Outage three.' })),
     ).toMatchObject({ code: 'forbidden', userMessage: expect.stringContaining('used break-glass 2 times') });
 
     // Uses stored without claims (before this release) count as well.
@@ -105,7 +105,7 @@ describe('break-glass uses racing for one scope (embedded database, the access s
       ),
     );
     expect(
-      await errorOf(h.services.access.breakGlass(people.liam, { agentId: other.id, scope: 'kb:read', reason: 'Outage four.' })),
+      await errorOf(commandsOf(h.services).breakGlass(people.liam, { agentId: other.id, scope: 'kb:read', reason: 'Outage four.' })),
     ).toMatchObject({ code: 'forbidden', userMessage: expect.stringContaining('used break-glass 2 times') });
   }, 60_000);
 });

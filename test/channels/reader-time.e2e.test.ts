@@ -6,6 +6,7 @@ import { FakeConnector } from '../helpers/fake-connector.js';
 import { teamsUser } from './teams/teams-client.js';
 import { formatInZone, WEEKDAYS, type Weekday } from '../../src/core/time.js';
 import { asAgentId } from '../helpers/ids.js';
+import { commandsOf } from '../helpers/commands.js';
 
 /*
  * Issue 22 item 2, end to end through Bolt's receiver (signed slash commands) and the Agents SDK
@@ -300,7 +301,7 @@ describe('times where people are (Slack and Teams endpoints)', () => {
       businessUnit: 'customer-support',
     });
     await both.roster.services.agents.insert(agent);
-    const { run } = await both.roster.services.access.requestAccess(LIAM.email, {
+    const { run } = await commandsOf(both.roster.services).requestAccess(LIAM.email, {
       agentId: agent.id,
       scope: 'tickets:reply',
       reason: 'Replies.',

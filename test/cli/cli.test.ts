@@ -270,7 +270,7 @@ describe('roster outbox', () => {
       const env = { MONGODB_URI: `${h.db.uri.replace(/\/+$/, '')}/${h.db.dbName}` };
       const agent = agentRecord({ name: 'Parked Notice', sponsors: [people.tom, priya], requestRunId: asRunId('run_none') });
       await h.services.agents.insert(agent);
-      const { grant } = await h.services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Orders.' });
+      const { grant } = await commandsOf(h.services).requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Orders.' });
       // Priya's chat stops answering after her approval card arrived.
       notifier.unreachable.add(priya);
       await commandsOf(h.services).revokeGrant(people.tom, grant.id, 'Not needed after all.');

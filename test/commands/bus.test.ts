@@ -255,7 +255,7 @@ describe('command bus: authorisation refusals, by family of commands', () => {
 
   it('grant.extend, let-expire, revoke and confirm: the agent’s sponsors and IT admins (security confirms); the grant stays as it was', async () => {
     const agent = await activeAgent(h, { name: 'Granted Agent' });
-    const { grant } = await h.services.access.requestAccess(people.tom, {
+    const { grant } = await commandsOf(h.services).requestAccess(people.tom, {
       agentId: agent.id,
       scope: 'crm:read',
       reason: 'Delivery questions.',

@@ -18,6 +18,7 @@ import {
   type Harness,
 } from '../helpers/harness.js';
 import { asGrantId, asRunId } from '../helpers/ids.js';
+import { commandsOf } from '../helpers/commands.js';
 
 /*
  * Service-level checks of issue 15 items 3, 4 and 9 where the rule is clearer than through a
@@ -45,7 +46,7 @@ describe('issue 15: domain rules at the service level (embedded database)', () =
     await h.services.agents.insert(agent);
     const attempts = await Promise.allSettled(
       Array.from({ length: 10 }, (_, i) =>
-        h.services.access.breakGlass(i % 2 ? people.liam : people.aisha, {
+        commandsOf(h.services).breakGlass(i % 2 ? people.liam : people.aisha, {
           agentId: agent.id,
           scope: i % 3 ? 'web:search' : 'kb:read',
           reason: `outage number ${i}`,

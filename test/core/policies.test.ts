@@ -293,6 +293,23 @@ const asserts: Array<[string, (p: Person) => void, Who[], string | ((who: Who) =
         : "Only the agent's sponsors and IT admins can do that.",
   ],
   [
+    'assertMayBreakGlassFor',
+    (p) => policies.assertMayBreakGlassFor(org, p, active),
+    ['sponsor', 'itAdmin'],
+    'forbidden',
+    (who) =>
+      policies.maySeeAgent(org, cast[who], active)
+        ? "Only Refund Triage's sponsors and IT admins can break glass for it."
+        : "Only the agent's sponsors and IT admins can do that.",
+  ],
+  [
+    'assertMayNameForAccess',
+    (p) => policies.assertMayNameForAccess(org, p, active),
+    everyone.filter((w) => w !== 'stranger'),
+    'forbidden',
+    "Only the agent's sponsors and IT admins can do that.",
+  ],
+  [
     'assertMayManageAccess (agent gone)',
     (p) => policies.assertMayManageAccess(p, undefined, 'request access for'),
     [],

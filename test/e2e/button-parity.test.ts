@@ -14,6 +14,7 @@ import {
 import { agentRecord, eventually, grantRecord, ownerlessAgent } from '../helpers/harness.js';
 import { generateEvents } from '../helpers/synthetic-telemetry.js';
 import { asAgentId, asAlertId, asCheckInId, asGrantId } from '../helpers/ids.js';
+import { commandsOf } from '../helpers/commands.js';
 
 /*
  * Issue 17 item 7: every alert, check-in, grant, access-review and approval button the issue
@@ -332,7 +333,11 @@ describe.each([
       requestedBy: LIAM,
       businessUnit: 'engineering',
     });
-    const { grant } = await roster.services.access.breakGlass(LIAM, { agentId: agent.id, scope: 'web:search', reason: 'Proxy outage.' });
+    const { grant } = await commandsOf(roster.services).breakGlass(LIAM, {
+      agentId: agent.id,
+      scope: 'web:search',
+      reason: 'Proxy outage.',
+    });
     const review = await p.delivered(GRACE, 'grant_confirm', 'Glass Helper');
     expect(review.verbs).toEqual(['grant_confirm', 'grant_revoke']);
     const confirmed = await p.click(GRACE, review, 'grant_confirm', { until: (s) => Boolean(s.card) });

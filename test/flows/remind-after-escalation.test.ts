@@ -1,5 +1,6 @@
 import { people, startHarness, type Harness } from '../helpers/harness.js';
 import { activeAgent } from '../access/support.js';
+import { commandsOf } from '../helpers/commands.js';
 
 /*
  * A reminder and an escalation due at about the same moment may run in either order. When the
@@ -14,7 +15,7 @@ describe('a reminder handled after an escalation', () => {
     h = await startHarness();
     const { services, notifier, db } = h;
     const agent = await activeAgent(h, { sponsors: [people.tom, people.sofia] });
-    const { run } = await services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'kb:read', reason: 'Orders.' });
+    const { run } = await commandsOf(services).requestAccess(people.tom, { agentId: agent.id, scope: 'kb:read', reason: 'Orders.' });
     // The real timers are days away; this test fires them itself, in the order that used to send two cards.
     await db.connection.collection('agendaJobs').deleteMany({ 'data.runId': run.id });
     await services.outbox.drain();

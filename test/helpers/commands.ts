@@ -25,5 +25,11 @@ export function commandsOf(services: Pick<Services, 'bus'>) {
       bus.execute(bus.person(email), { type: 'grant.revoke', grantId, reason }),
     confirmBreakGlass: async (email: string, grantId: string) => bus.execute(bus.person(email), { type: 'grant.confirm', grantId }),
     resolveAlert: async (email: string, alertId: string) => bus.execute(bus.person(email), { type: 'alert.resolve', alertId }),
+    requestAccess: async (email: string, input: Omit<CommandOf<'access.request'>, 'type'>) =>
+      bus.execute(bus.person(email), { type: 'access.request', ...input }),
+    breakGlass: async (email: string, input: Omit<CommandOf<'access.break-glass'>, 'type'>) =>
+      bus.execute(bus.person(email), { type: 'access.break-glass', ...input }),
+    answerReview: async (email: string, input: Omit<CommandOf<'access-review.answer'>, 'type'>) =>
+      bus.execute(bus.person(email), { type: 'access-review.answer', ...input }),
   };
 }

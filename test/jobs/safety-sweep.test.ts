@@ -2,6 +2,7 @@ import { safetySweep } from '../../src/jobs/safety-sweep.js';
 import { grantRecord, people, SHIPPED_FLOWS, startHarness, type Harness } from '../helpers/harness.js';
 import { activeAgent } from '../access/support.js';
 import { asGrantId } from '../helpers/ids.js';
+import { commandsOf } from '../helpers/commands.js';
 
 /*
  * One lost or failing timer never leaves work undone: the sweep finds grants past expiry still
@@ -28,7 +29,7 @@ describe('the safety sweep', () => {
       }),
     ]);
     // A request waiting for approval, its expiry 10 minutes ago, its timers gone.
-    const { run } = await services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Orders.' });
+    const { run } = await commandsOf(services).requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Orders.' });
     await db.connection.collection('agendaJobs').deleteMany({ 'data.runId': run.id });
     await db.connection.collection('flow_runs').updateOne({ _id: run.id as never }, { $set: { 'steps.approvals.expiresAt': past } });
     // An open alert last changed two hours ago, its escalation timer gone.

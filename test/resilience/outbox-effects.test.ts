@@ -39,7 +39,7 @@ describe('a person’s grant change killed between the stored change and its eff
   // Revoking a pending grant by an IT admin: audit, cancel the request, update cards, tell Tom, tell Priya.
   it.each([0, 1, 2, 3, 4, 5])('a pending grant revoked, killed after %i of its effects: each effect happens once', async (k) => {
     const agent = await activeAgent(h, { name: `Revoke Crash ${k}`, sponsors: [people.tom, priya] });
-    const { run, grant } = await h.services.access.requestAccess(people.tom, {
+    const { run, grant } = await commandsOf(h.services).requestAccess(people.tom, {
       agentId: agent.id,
       scope: 'crm:read',
       reason: 'Look up order history.',
@@ -71,7 +71,7 @@ describe('a person’s grant change killed between the stored change and its eff
 
   it('a break-glass confirmation killed before its effects: audited once, the review card shows it', async () => {
     const agent = await activeAgent(h, { name: 'Confirm Crash' });
-    const { grant } = await h.services.access.breakGlass(people.tom, {
+    const { grant } = await commandsOf(h.services).breakGlass(people.tom, {
       agentId: agent.id,
       scope: 'tickets:reply',
       reason: 'Backlog emergency.',

@@ -46,7 +46,7 @@ describe('a record stored, its run not started yet, when the writer dies', () =>
     const agent = await activeAgent(h, { name: 'Request Start Crash', sponsors: [people.tom] });
     crash.arm('grant.requested:0');
     await expect(
-      h.services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Look up order history.' }),
+      commandsOf(h.services).requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Look up order history.' }),
     ).rejects.toThrow(/crashed/);
     const [grant] = await h.services.grants.listForAgent(agent.id);
     expect(grant).toMatchObject({ status: 'pending', scope: 'crm:read' });
@@ -67,7 +67,7 @@ describe('a record stored, its run not started yet, when the writer dies', () =>
     expect((await h.services.grants.get(grant!.id))!.status).toBe('active');
     // A second request for the scope is refused: the recovered request is the one that counts.
     await expect(
-      h.services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Again.' }),
+      commandsOf(h.services).requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Again.' }),
     ).rejects.toMatchObject({ code: 'duplicate' });
   });
 
@@ -75,7 +75,7 @@ describe('a record stored, its run not started yet, when the writer dies', () =>
     const agent = await activeAgent(h, { name: 'Request Start Crash 2', sponsors: [people.tom] });
     crash.arm('grant.requested:1');
     await expect(
-      h.services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Look up order history.' }),
+      commandsOf(h.services).requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Look up order history.' }),
     ).rejects.toThrow(/crashed/);
     const [grant] = await h.services.grants.listForAgent(agent.id);
     expect(await auditCount(h, grant!.id, 'grant.requested')).toBe(1);
@@ -94,7 +94,7 @@ describe('a record stored, its run not started yet, when the writer dies', () =>
     const agent = await activeAgent(h, { name: 'Request Revoked Meanwhile', sponsors: [people.tom] });
     crash.arm('grant.requested:1');
     await expect(
-      h.services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Look up order history.' }),
+      commandsOf(h.services).requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Look up order history.' }),
     ).rejects.toThrow(/crashed/);
     const [grant] = await h.services.grants.listForAgent(agent.id);
     // The worker reads the grant (pending) to start its run; Tom revokes it right after that read,
@@ -129,7 +129,7 @@ describe('a record stored, its run not started yet, when the writer dies', () =>
     const agent = await activeAgent(h, { name: 'Break-glass Start Crash', sponsors: [people.tom] });
     crash.arm('grant.break-glass:0');
     await expect(
-      h.services.access.breakGlass(people.tom, { agentId: agent.id, scope: 'kb:read', reason: 'Handbook search is down.' }),
+      commandsOf(h.services).breakGlass(people.tom, { agentId: agent.id, scope: 'kb:read', reason: 'Handbook search is down.' }),
     ).rejects.toThrow(/crashed/);
     const [grant] = await h.services.grants.listForAgent(agent.id);
     expect(grant).toMatchObject({ status: 'pending', source: 'break-glass' });

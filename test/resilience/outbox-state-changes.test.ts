@@ -238,7 +238,7 @@ describe('grant changes made by the flows killed between the stored change and i
 
   async function requested(name: string) {
     const agent = await activeAgent(h, { name, sponsors: [people.tom] });
-    return h.services.access.requestAccess(people.tom, {
+    return commandsOf(h.services).requestAccess(people.tom, {
       agentId: agent.id,
       scope: 'crm:read',
       reason: 'Look up order history.',
@@ -250,7 +250,7 @@ describe('grant changes made by the flows killed between the stored change and i
     const agent = await activeAgent(h, { name: 'Request Crash', sponsors: [people.tom] });
     crash.arm('grant.requested:0');
     await expect(
-      h.services.access.requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Look up order history.' }),
+      commandsOf(h.services).requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Look up order history.' }),
     ).rejects.toThrow(/crashed/);
     const [grant] = await h.services.grants.listForAgent(agent.id);
     expect(grant).toMatchObject({ status: 'pending', scope: 'crm:read' });
@@ -394,7 +394,7 @@ describe('break-glass uses and grant reminders killed between the stored change 
     const agent = await activeAgent(h, { name: 'Break-glass Crash', sponsors: [people.tom] });
     crash.arm('run.started:0');
     await expect(
-      h.services.access.breakGlass(people.tom, { agentId: agent.id, scope: 'kb:read', reason: 'Handbook search is down.' }),
+      commandsOf(h.services).breakGlass(people.tom, { agentId: agent.id, scope: 'kb:read', reason: 'Handbook search is down.' }),
     ).rejects.toThrow(/crashed/);
     const [grant] = await h.services.grants.listForAgent(agent.id);
     expect(grant!.source).toBe('break-glass');
@@ -480,9 +480,9 @@ describe('access review answers killed between the stored answer and its effects
   it('a Revoke answer: recorded, audited once, and the grant is revoked once after the crash', async () => {
     const grant = await inReview('Review Crash', 'rev_crash');
     crash.arm('grant.review.answered:0');
-    await expect(h.services.reviews.answer(people.tom, { cycle: 'rev_crash', grantId: grant.id, answer: 'revoke' })).rejects.toThrow(
-      /crashed/,
-    );
+    await expect(
+      commandsOf(h.services).answerReview(people.tom, { cycle: 'rev_crash', grantId: grant.id, answer: 'revoke' }),
+    ).rejects.toThrow(/crashed/);
     expect((await h.services.grants.get(grant.id))!).toMatchObject({ status: 'active', review: { answer: 'revoke', by: people.tom } });
     await recovered(
       h,

@@ -46,7 +46,7 @@ describe('signed webhooks (embedded database, real scheduler, standardwebhooks +
   it('a grant approved, then revoked, arrives as two verified CloudEvents, in order, each once', async () => {
     const harness = await start('[grant.granted, grant.revoked]');
     const agent = await activeAgent(harness);
-    const { run, grant } = await harness.services.access.requestAccess(people.tom, {
+    const { run, grant } = await commandsOf(harness.services).requestAccess(people.tom, {
       agentId: agent.id,
       scope: 'crm:read',
       duration: '2h',
