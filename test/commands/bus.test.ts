@@ -10,7 +10,7 @@ import {
   type Harness,
 } from '../helpers/harness.js';
 import { commandsOf } from '../helpers/commands.js';
-import { asAgentId, asRunId } from '../helpers/ids.js';
+import { asAgentId, asGrantId, asRunId } from '../helpers/ids.js';
 import { activeAgent } from '../access/support.js';
 
 /*
@@ -284,6 +284,104 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     // Its sponsor may revoke it.
     const revoked = await bus.execute(as(people.tom), { type: 'grant.revoke', grantId: grant.id, reason: 'Not needed after all.' });
     expect(revoked).toMatchObject({ status: 'revoked', endedBy: people.tom });
+  });
+
+  it('access.request, access.break-glass and access.scopes: the agent’s sponsors and IT admins; who may not see it is not told its name', async () => {
+    const agent = await activeAgent(h, { name: 'Access Refusal', sponsors: [people.tom], businessUnit: 'customer-support' });
+    const entries = async () => (await h.services.audit.export()).length;
+    await h.services.outbox.idle();
+    const audited = await entries();
+    const commands = [
+      { type: 'access.request', agentId: agent.id, scope: 'crm:read', reason: 'Order lookups.' },
+      { type: 'access.break-glass', agentId: agent.id, scope: 'crm:read', reason: 'CRM outage today.' },
+      { type: 'access.scopes', agent: agent.id },
+    ] as const;
+    // Daniel (finance) may not see the agent: refused in words that name nothing of it.
+    for (const command of commands) {
+      events = [];
+      expect(await errorOf(bus.execute(as(people.daniel), command))).toEqual({
+        code: 'forbidden',
+        userMessage: "Only the agent's sponsors and IT admins can do that.",
+      });
+      expect(last()).toMatchObject({ type: command.type, actor: people.daniel, outcome: 'forbidden', stage: 'authorise' });
+    }
+    // By its name the agent is not even found for him (the look-up, before any rule).
+    events = [];
+    expect(
+      await errorOf(
+        bus.execute(as(people.daniel), { type: 'access.request', agentId: 'Access Refusal', scope: 'crm:read', reason: 'Orders.' }),
+      ),
+    ).toEqual({ code: 'not_found', userMessage: 'I couldn\'t find the agent "Access Refusal".' });
+    expect(last()).toMatchObject({ outcome: 'not_found', stage: 'load' });
+    // Grace (security) sees every agent but manages the access of none she does not sponsor: told who may.
+    const seen = [
+      [commands[0], "Only Access Refusal's sponsors and IT admins can request access for it."],
+      [commands[1], "Only Access Refusal's sponsors and IT admins can break glass for it."],
+    ] as const;
+    for (const [command, words] of seen) {
+      events = [];
+      expect(await errorOf(bus.execute(as(people.grace), command))).toEqual({ code: 'forbidden', userMessage: words });
+      expect(last()).toMatchObject({ type: command.type, outcome: 'forbidden', stage: 'authorise' });
+    }
+    expect(await h.services.grants.listForAgent(agent.id)).toEqual([]);
+    expect(await entries()).toBe(audited);
+    // Its sponsor may: the scopes its role allows, and a request waiting for approval.
+    expect((await bus.execute(as(people.tom), commands[2])).scopes).toEqual(expect.arrayContaining(['crm:read']));
+    const requested = await bus.execute(as(people.tom), { ...commands[0], agentId: 'Access Refusal' });
+    expect(requested.grant).toMatchObject({ agentId: agent.id, scope: 'crm:read', status: 'pending', requestedBy: people.tom });
+  });
+
+  it('access-review.answer: a grant’s review is its agent’s sponsors’ or an IT admin’s; nothing is recorded for anyone else', async () => {
+    const agent = await activeAgent(h, { name: 'Reviewed Access', sponsors: [people.tom], businessUnit: 'customer-support' });
+    const now = Date.now();
+    const grant = {
+      id: asGrantId(`grt_review_${agent.id}`),
+      agentId: agent.id,
+      scope: 'crm:read',
+      reason: 'Granted earlier.',
+      requestedBy: people.tom,
+      approvedBy: [people.liam],
+      startsAt: new Date(now - 86_400_000).toISOString(),
+      expiresAt: new Date(now + 30 * 86_400_000).toISOString(),
+      status: 'active' as const,
+      source: 'run_earlier',
+      createdAt: new Date(now - 86_400_000).toISOString(),
+      review: { cycle: 'rev_bus_refusal', dueAt: new Date(now + 86_400_000).toISOString() },
+    };
+    await h.services.grants.insertMany([grant]);
+    const entries = async () => (await h.services.audit.export()).length;
+    await h.services.outbox.idle();
+    const audited = await entries();
+    for (const answer of ['keep', 'revoke'] as const) {
+      events = [];
+      expect(
+        await errorOf(
+          bus.execute(as(people.daniel), { type: 'access-review.answer', cycle: 'rev_bus_refusal', grantId: grant.id, answer }),
+        ),
+      ).toEqual({ code: 'forbidden', userMessage: "Only the agent's sponsors and IT admins answer its access review." });
+      expect(last()).toMatchObject({ type: 'access-review.answer', actor: people.daniel, outcome: 'forbidden', stage: 'authorise' });
+    }
+    // A grant not in that review is not found, before any rule.
+    events = [];
+    expect(
+      (
+        await errorOf(
+          bus.execute(as(people.daniel), { type: 'access-review.answer', cycle: 'rev_other', grantId: grant.id, answer: 'keep' }),
+        )
+      ).code,
+    ).toBe('not_found');
+    expect(last()).toMatchObject({ stage: 'load' });
+    expect((await h.services.grants.get(grant.id))?.review).toEqual(grant.review);
+    expect(await entries()).toBe(audited);
+    // Its sponsor may: the answer is recorded once.
+    const kept = await bus.execute(as(people.tom), {
+      type: 'access-review.answer',
+      cycle: 'rev_bus_refusal',
+      grantId: grant.id,
+      answer: 'keep',
+    });
+    expect(kept.review).toMatchObject({ answer: 'keep', by: people.tom });
+    expect((await h.services.grants.get(grant.id))?.review).toMatchObject({ answer: 'keep', by: people.tom });
   });
 
   it('an unknown command type and a person not in the directory are refused with coded errors', async () => {
