@@ -6,7 +6,7 @@ import { FakeConnector } from '../helpers/fake-connector.js';
 import { agentRecord, eventually } from '../helpers/harness.js';
 import { asAgentId, asGrantId } from '../helpers/ids.js';
 import { buttonClick, interaction, postSlack, slashCommand, viewSubmission } from '../helpers/slack-requests.js';
-import { button, cardVerbs } from '../channels/teams/card-reading.js';
+import { button, cardText, cardVerbs } from '../channels/teams/card-reading.js';
 import { teamsUser } from '../channels/teams/teams-client.js';
 
 const LIAM = { id: 'U04K7R3D9SW', email: 'liam.oneill@brightwater.example' }; // it-admin, on Slack here
@@ -123,6 +123,24 @@ describe('command bus: access words, the access form and access review answers f
       ['kb:read', NOAH, 'break-glass', 'active'],
       ['web:search', LIAM.email, 'break-glass', 'active'],
     ]);
+  }, 60_000);
+
+  it('a break-glass word without its scope names the scopes the agent may be granted, through the one access.scopes handler', async () => {
+    const { roster, slack, teams, connector } = both;
+    events.length = 0;
+    await postSlack(roster.baseUrl, slashCommand(LIAM.id, 'break-glass Door Glass', slack.responseUrl('usage')));
+    const slackText = JSON.stringify((await slack.waitForResponse('usage')).body.blocks);
+    connector.reset();
+    expect((await teams.message(noah(), 'break-glass Door Glass')).status).toBe(200);
+    const teamsText = connector
+      .posts(noah().conversationId)
+      .map((p) => cardText(FakeConnector.card(p)))
+      .join('\n');
+    await sameHandler('access.scopes');
+    for (const text of [slackText, teamsText]) {
+      expect(text).toContain('Please name the scope');
+      expect(text).toMatch(/Door Glass may be granted: [^.]*kb:read[^.]*\./);
+    }
   }, 60_000);
 
   it('Keep on an access review card reaches the one access-review.answer handler', async () => {

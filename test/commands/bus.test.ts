@@ -323,6 +323,17 @@ describe('command bus: authorisation refusals, by family of commands', () => {
       expect(await errorOf(bus.execute(as(people.grace), command))).toEqual({ code: 'forbidden', userMessage: words });
       expect(last()).toMatchObject({ type: command.type, outcome: 'forbidden', stage: 'authorise' });
     }
+    // A request that cannot be read is refused before any look-up, in the words of the service's own check before.
+    events = [];
+    expect(await errorOf(bus.execute(as(people.tom), { ...commands[0], reason: 'x' }))).toMatchObject({
+      code: 'invalid_input',
+      userMessage: 'Please fix the access request: Say why the agent needs this access (at least 3 characters).',
+    });
+    expect(await errorOf(bus.execute(as(people.tom), { ...commands[1], scope: '' }))).toMatchObject({
+      code: 'invalid_input',
+      userMessage: 'Please fix the break-glass request: Name the scope, e.g. crm:read.',
+    });
+    expect(events.map((e) => e.stage)).toEqual(['parse', 'parse']);
     expect(await h.services.grants.listForAgent(agent.id)).toEqual([]);
     expect(await entries()).toBe(audited);
     // Its sponsor may: the scopes its role allows, and a request waiting for approval.
