@@ -123,7 +123,6 @@ export const breakGlassInputSchema = z.object({
   scope: z.string().trim().min(1, 'Name the scope, e.g. crm:read.').max(120),
   reason: z.string().trim().min(5, 'Say what the emergency is (at least 5 characters).').max(1000),
 });
-export type BreakGlassInput = z.input<typeof breakGlassInputSchema>;
 /** A break-glass request as parsed (the bus's `access.break-glass` parses it). */
 export type BreakGlassRequest = z.output<typeof breakGlassInputSchema>;
 
@@ -240,10 +239,11 @@ export function accessCap(org: OrgConfig, role: CatalogRole, scope: Scope): { ms
 }
 
 /**
- * Access requests, revocation, break-glass and the grant lifecycle (SPEC.md "Grants"). Every
- * command names the acting person by e-mail, is authorised here, and is audited. Grant status
- * changes are atomic conditional updates, so expiry, revocation and approval racing each other
- * end in one consistent state.
+ * Access requests, revocation, break-glass and the grant lifecycle (SPEC.md "Grants"). Who may
+ * is asked before a person's command reaches these methods (the command bus's handlers, through
+ * src/core/policies.ts); each change is audited with it. Grant status changes are atomic
+ * conditional updates, so expiry, revocation and approval racing each other end in one
+ * consistent state.
  */
 export class AccessCommands {
   private readonly clock: () => Date;
