@@ -41,7 +41,7 @@ import {
   mayReadComplianceReport,
   mayRotateKey,
   maySeeFleetOnHome,
-  requestableUnits,
+  mayRequestInUnit,
 } from '../core/policies.js';
 import {
   didYouMean,
@@ -504,11 +504,9 @@ export class ChatService {
         ),
       };
     }
-    // Only the units this person may request for (their own, or an explicit requester:<unit> role).
-    // Registering a shadow agent (responders only) names the unit that already runs it.
-    const mine = values?.registerAgentId ? this.org.businessUnits.map((b) => b.id) : requestableUnits(this.org, person);
+    const registering = values?.registerAgentId !== undefined;
     const units = (role.businessUnits ?? this.org.businessUnits.map((b) => b.id))
-      .filter((id) => mine.includes(id))
+      .filter((id) => this.org.businessUnits.some((b) => b.id === id) && mayRequestInUnit(person, id, registering))
       .map((id) => ({
         value: id,
         label: businessUnitById(this.org, id)?.name ?? id,
@@ -555,11 +553,10 @@ export class ChatService {
    * 3-second acknowledgement); returns problems keyed by form field, empty when it may be submitted.
    */
   async checkRequest(values: RequestFormValues, person?: Person): Promise<Record<string, string>> {
-    // A shadow agent's registration is checked for the responder when it is submitted.
-    const requester = values.registerAgentId ? undefined : person;
     try {
       const request = parseAgentRequest(requestInput(values));
-      return mapFields(await validateAgentRequest(this.org, this.services.agents, request, requester), REQUEST_FIELD_NAMES);
+      const problems = await validateAgentRequest(this.org, this.services.agents, request, person, values.registerAgentId !== undefined);
+      return mapFields(problems, REQUEST_FIELD_NAMES);
     } catch (err) {
       if (err instanceof InvalidInputError) return refusalFields(err, REQUEST_FIELD_NAMES, 'agentName');
       throw err;

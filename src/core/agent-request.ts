@@ -7,7 +7,7 @@ import type { Outbox } from './outbox.js';
 import type { AgentKeys } from './agent-keys.js';
 import { AGENT_HOLDER, type AgentRecord, type AgentRepository, type GrantRecord, type GrantRepository } from './agents.js';
 import { InvalidInputError, RosterError } from './errors.js';
-import { mayRequestFor } from './policies.js';
+import { mayRequestInUnit } from './policies.js';
 import { Sponsorships, type SponsorshipCards } from './sponsorships.js';
 import type { StepContext, StepRegistry } from '../flows/types.js';
 import { type AgentId, trustedId } from './ids.js';
@@ -57,14 +57,16 @@ export function parseAgentRequest(input: unknown): AgentRequest {
 
 /**
  * The request's rules against the catalog and the directory: the role exists and allows the
- * business unit, the name is free in the business unit, every sponsor is in the directory.
- * Returns field problems (empty when valid).
+ * business unit, the name is free in the business unit, every sponsor is in the directory; with a
+ * `requester`, the unit is one they may name ({@link mayRequestInUnit}: a shadow agent's
+ * registration, `registeringShadow`, may name any). Returns field problems (empty when valid).
  */
 export async function validateAgentRequest(
   org: OrgConfig,
   agents: AgentRepository,
   request: AgentRequest,
   requester?: Person,
+  registeringShadow = false,
 ): Promise<Record<string, string>> {
   const problems: Record<string, string> = {};
   const role = roleById(org, request.roleId);
@@ -72,7 +74,7 @@ export async function validateAgentRequest(
   if (!businessUnitById(org, request.businessUnit)) problems.businessUnit = `There is no business unit "${request.businessUnit}".`;
   else if (role?.businessUnits && !role.businessUnits.includes(request.businessUnit)) {
     problems.businessUnit = `${role.title} may only be requested by ${role.businessUnits.join(', ')}.`;
-  } else if (requester && !mayRequestFor(requester, request.businessUnit)) {
+  } else if (requester && !mayRequestInUnit(requester, request.businessUnit, registeringShadow)) {
     // The unit decides whose approver signs, so nobody picks another unit's approver.
     problems.businessUnit = `You can request agents for your own business unit (${requester.businessUnit}), not ${request.businessUnit}. Ask someone in ${request.businessUnit}, or IT for the role requester:${request.businessUnit}.`;
   }

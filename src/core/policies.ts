@@ -166,6 +166,16 @@ export function mayRequestFor(person: Person, businessUnit: string): boolean {
   return person.businessUnit === businessUnit || holds(person, `requester:${businessUnit}`);
 }
 
+/**
+ * Whether a request may name a business unit: one the person may request for ({@link mayRequestFor}),
+ * except a shadow agent's registration, which belongs to whichever unit already runs the agent
+ * (who may register it is {@link mayRegisterShadow}, asked of its alert). One rule for the request
+ * form's units, its check before Slack's acknowledgement and the bus's `agent.request`.
+ */
+export function mayRequestInUnit(person: Person, businessUnit: string, registeringShadow: boolean): boolean {
+  return registeringShadow || mayRequestFor(person, businessUnit);
+}
+
 /** The business units a person may request agents for, their own first. */
 export function requestableUnits(org: OrgConfig, person: Person): string[] {
   return [

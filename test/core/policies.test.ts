@@ -116,6 +116,12 @@ const predicates: Array<[string, (p: Person) => boolean, Who[]]> = [
     ['requester', 'sponsor', 'itAdmin', 'approver', 'compliance'],
   ],
   ['mayRequestFor', (p) => policies.mayRequestFor(p, 'customer-support'), ['requester']],
+  ['mayRequestInUnit', (p) => policies.mayRequestInUnit(p, 'customer-support', false), ['requester']],
+  [
+    'mayRequestInUnit (registering a shadow agent: the unit that runs it)',
+    (p) => policies.mayRequestInUnit(p, 'customer-support', true),
+    everyone,
+  ],
   ['mayCancelRequest', (p) => policies.mayCancelRequest(p, run), ['requester', 'itAdmin']],
   ['mayManageAgent', (p) => policies.mayManageAgent(p, active), ['sponsor', 'itAdmin']],
   ['mayStartRetirement', (p) => policies.mayStartRetirement(p, active), ['sponsor', 'itAdmin']],

@@ -37,9 +37,7 @@ export function requestAgentHandler(
     },
     handle: async (actor, { type: _type, shadowAgentId, ...request }, shadow) => {
       if (shadow) assertNotBeingRegistered(shadow);
-      // A shadow agent is registered for the unit that runs it by a responder; every other request
-      // stays inside the requester's own business unit.
-      const problems = await validateAgentRequest(deps.org, deps.agents, request, shadow ? undefined : actor);
+      const problems = await validateAgentRequest(deps.org, deps.agents, request, actor, shadow !== undefined);
       if (Object.keys(problems).length > 0) throw new InvalidInputError(Object.values(problems).join(' '), problems);
       const role = roleById(deps.org, request.roleId)!;
       if (shadowAgentId !== undefined && (await deps.agents.get(shadowAgentId)))
