@@ -865,35 +865,7 @@ async function buildServices(s: ServiceSettings) {
     pager,
   };
 
-  // Commands: every door (chat, CLI, agent API, MCP) runs a person's command through this bus;
-  // each handler gets its own few dependencies.
-  const bus = new CommandBus({
-    org,
-    reads: store.reads,
-    handlers: createHandlers({
-      decide: { engine },
-      showRun: { engine, runs: store.runs },
-      cancelRequest: { engine },
-      requestAgent: { org, agents: store.agents, engine, shadows: alerts },
-      submitEvaluation: { org, agents: store.agents, engine, measuredRoles, clock },
-      listAgents: { org, agents: store.agents },
-      showAgent: { org, agents: store.agents, grants: store.grants, engine },
-      waitingApprovals: { engine },
-      openRequests: { engine },
-      requestSuspension: { org, alerts: store.alerts, agents: store.agents, engine },
-      decideCheckIn: { checkins: store.checkins, agents: store.agents, service: checkins },
-      alertActions: { org, alerts: store.alerts, service: alerts, telemetry: store.telemetry },
-      extendGrant: { org, grants: store.grants, agents: store.agents, service: access },
-      letGrantExpire: { grants: store.grants, agents: store.agents, service: access },
-      revokeGrant: { grants: store.grants, agents: store.agents, service: access },
-      confirmBreakGlass: { grants: store.grants, service: access },
-      requestAccess: { org, agents: store.agents, service: access },
-      breakGlass: { org, agents: store.agents, service: access },
-      accessScopes: { org, agents: store.agents },
-      answerAccessReview: { grants: store.grants, agents: store.agents, service: reviews },
-    }),
-  });
-
+  // Governance, sponsorships, leavers, out of office, the dashboard and `find`: the bus's words need them.
   const governance = new Governance({
     org,
     agents: store.agents,
@@ -901,19 +873,6 @@ async function buildServices(s: ServiceSettings) {
     audit,
     openAlerts: async (agentId) => store.alerts.list({ agentId, status: ['open', 'acknowledged', 'snoozed'] }),
     events: (agentId, filter) => store.telemetry.events(agentId, filter) as Promise<Array<Record<string, unknown>>>,
-    clock,
-  });
-  const handoffs = new Handoffs({
-    org,
-    repo: store.handoffs,
-    notifier,
-    outbox,
-    deliveries: store.deliveries,
-    timers: createHandoffTimers(agenda),
-    async recordTaskEvent(e) {
-      await store.telemetry.ingest([{ ...e, outcome: 'handed-to-human', latencyMs: 0, costUSD: 0 }]);
-    },
-    cards: handoffCards(org),
     clock,
   });
   const sponsorships = new Sponsorships({ org, agents: store.agents, outbox, cards: sponsorshipCards, clock });
@@ -949,6 +908,72 @@ async function buildServices(s: ServiceSettings) {
         clock,
       }),
   };
+  const search = new AgentSearch({
+    org,
+    search: (filter, page) => store.agents.search(filter, page),
+    holdersOf: (scope) => store.grants.holdersOf(scope),
+    lastCheckIn: (verdict) => store.checkins.agentsByLastVerdict(verdict),
+    spentOver: (usd, inclusive, since) => store.telemetry.spentOver(usd, inclusive, since),
+    reads: store.reads,
+    clock,
+  });
+
+  // Commands: every door (chat, CLI, agent API, MCP) runs a person's command through this bus;
+  // each handler gets its own few dependencies.
+  const bus = new CommandBus({
+    org,
+    reads: store.reads,
+    handlers: createHandlers({
+      decide: { engine },
+      showRun: { engine, runs: store.runs },
+      cancelRequest: { engine },
+      requestAgent: { org, agents: store.agents, engine, shadows: alerts },
+      submitEvaluation: { org, agents: store.agents, engine, measuredRoles, clock },
+      listAgents: { org, agents: store.agents },
+      showAgent: { org, agents: store.agents, grants: store.grants, engine },
+      waitingApprovals: { engine },
+      openRequests: { engine },
+      requestSuspension: { org, alerts: store.alerts, agents: store.agents, engine },
+      decideCheckIn: { checkins: store.checkins, agents: store.agents, service: checkins },
+      alertActions: { org, alerts: store.alerts, service: alerts, telemetry: store.telemetry },
+      extendGrant: { org, grants: store.grants, agents: store.agents, service: access },
+      letGrantExpire: { grants: store.grants, agents: store.agents, service: access },
+      revokeGrant: { grants: store.grants, agents: store.agents, service: access },
+      confirmBreakGlass: { grants: store.grants, service: access },
+      requestAccess: { org, agents: store.agents, service: access },
+      breakGlass: { org, agents: store.agents, service: access },
+      accessScopes: { org, agents: store.agents },
+      answerAccessReview: { grants: store.grants, agents: store.agents, service: reviews },
+      governance: { org, agents: store.agents, governance, runtime, fleet: dashboard.fleet, dashboard },
+      offboarding: {
+        org,
+        agents: store.agents,
+        engine,
+        retirement,
+        reactivation,
+        development,
+        evaluations,
+        sponsorships,
+        leavers,
+      },
+      delegation: { delegations },
+      findAgents: { org, search },
+    }),
+  });
+
+  const handoffs = new Handoffs({
+    org,
+    repo: store.handoffs,
+    notifier,
+    outbox,
+    deliveries: store.deliveries,
+    timers: createHandoffTimers(agenda),
+    async recordTaskEvent(e) {
+      await store.telemetry.ingest([{ ...e, outcome: 'handed-to-human', latencyMs: 0, costUSD: 0 }]);
+    },
+    cards: handoffCards(org),
+    clock,
+  });
   const checkpoints = new AuditCheckpoints({
     audit,
     chain: audit,
@@ -971,15 +996,6 @@ async function buildServices(s: ServiceSettings) {
     openAlerts: async () => (await store.alerts.list({ status: ['open'] })).map((a) => a.id),
     escalateAlert: (id, graceMs) => alerts.escalateOverdue(id, graceMs),
   };
-  const search = new AgentSearch({
-    org,
-    search: (filter, page) => store.agents.search(filter, page),
-    holdersOf: (scope) => store.grants.holdersOf(scope),
-    lastCheckIn: (verdict) => store.checkins.agentsByLastVerdict(verdict),
-    spentOver: (usd, inclusive, since) => store.telemetry.spentOver(usd, inclusive, since),
-    reads: store.reads,
-    clock,
-  });
 
   const services = {
     outbox,

@@ -65,7 +65,7 @@ export function resolveMentionedPerson(org: OrgConfig, text: string): Person {
   throw new InvalidInputError(`Nobody in Roster’s directory matches "${text}".`, { delegate: 'Not in the directory.' });
 }
 
-/** Runs `away` and `back` for a person. */
+/** Runs `away` and `back` for a person through the bus; the delegate a mention or a name stands for is resolved here. */
 export class DelegationChat {
   constructor(
     private readonly services: Services,
@@ -74,7 +74,7 @@ export class DelegationChat {
 
   async run(person: Person, command: DelegationChatCommand): Promise<CardModel> {
     if (command.name === 'back') {
-      const ended = await this.services.delegations.back(person.email);
+      const ended = await this.services.bus.execute(person, { type: 'delegation.back' });
       return notice(
         ended ? 'success' : 'info',
         ended ? 'Welcome back' : 'You were not away',
@@ -84,14 +84,19 @@ export class DelegationChat {
       );
     }
     if (!command.from || !command.to || !command.delegate) {
-      const current = await this.services.delegations.current(person.email);
+      const current = await this.services.bus.execute(person, { type: 'delegation.current' });
       const status = current
         ? `You are away from ${current.startsAt.slice(0, 10)} until ${new Date(Date.parse(current.endsAt) - 1).toISOString().slice(0, 10)}; ${findPersonByEmail(this.org, current.delegate)?.name ?? current.delegate} decides for you. Type "back" to end it.`
         : 'You are not away.';
       return notice('info', 'Out of office', `${status} To delegate your approvals: away 2026-12-20 2027-01-04 to @noah`);
     }
     const delegate = resolveMentionedPerson(this.org, command.delegate);
-    const d = await this.services.delegations.away(person.email, command.from, command.to, delegate.email);
+    const d = await this.services.bus.execute(person, {
+      type: 'delegation.away',
+      from: command.from,
+      to: command.to,
+      delegate: delegate.email,
+    });
     return notice(
       'success',
       `Away from ${command.from} to ${command.to}`,

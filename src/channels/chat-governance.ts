@@ -3,7 +3,7 @@ import { reportedByAgent } from '../cards/text.js';
 import { cardIdSchema, type CardModel } from '../cards/view-models.js';
 import { noticeCard } from '../views/card-builders.js';
 import type { Services } from '../services.js';
-import { assertDashboardReader, type FleetView } from '../core/fleet.js';
+import type { FleetView } from '../core/fleet.js';
 import { mayAddKnowledgeNote } from '../core/policies.js';
 import type { ComplianceGap } from '../core/governance.js';
 import { decisionLine } from '../core/runtime-approvals.js';
@@ -78,7 +78,7 @@ const GAP_FIX_LABELS: Record<ComplianceGap['kind'], string> = {
   'self-reported-evaluation': 'Ask for a measured run',
 };
 
-/** Governance views in chat, as readable notices; rules and authorisation are the Governance service's. */
+/** Governance views in chat, as readable notices; the bus runs the commands, rules and authorisation are policies.ts's. */
 export class GovernanceChat {
   constructor(
     private readonly services: Services,
@@ -86,9 +86,9 @@ export class GovernanceChat {
   ) {}
 
   async run(person: Person, command: GovernanceChatCommand): Promise<CardModel> {
+    const { bus } = this.services;
     if (command.name === 'fleet') {
-      assertDashboardReader(this.org, person.email);
-      const f = await this.services.dashboard.fleet();
+      const f = await bus.execute(person, { type: 'fleet.show' });
       const facts = fleetFacts(f);
       return {
         kind: 'notice',
@@ -103,12 +103,14 @@ export class GovernanceChat {
       };
     }
     if (command.name === 'dashboard') {
-      assertDashboardReader(this.org, person.email);
-      const url = `${this.services.dashboard.publicUrl}/dashboard?token=${this.services.dashboard.links.issue(person.email)}`;
+      const { url } = await bus.execute(person, { type: 'dashboard.link' });
       return { kind: 'notice', data: { level: 'info', title: 'Your dashboard link', text: `${url}\nValid for 15 minutes, for you only.` } };
     }
     if (command.name === 'compliance') {
-      const report = await this.services.governance.complianceReport(person.email, command.regulation);
+      const report = await bus.execute(person, {
+        type: 'compliance.report',
+        ...(command.regulation ? { regulation: command.regulation } : {}),
+      });
       const lines = report.regulations.map(
         (r) =>
           `${r.regulation.toUpperCase()}: ${r.agents.length} agent(s)${r.agents.length ? ` — ${r.agents.map((a) => `${a.agentName} (${a.dataClasses.join(', ')}${a.personalScopes.length ? `; personal-data scopes ${a.personalScopes.join(', ')}` : ''}${a.dpoApprovalOnRecord ? '; DPO approved' : ''})`).join('; ')}` : ''}`,
@@ -124,26 +126,30 @@ export class GovernanceChat {
         })),
       });
     }
-    const agent = (await this.services.bus.execute(person, { type: 'agent.show', agent: command.agent })).agent;
     const since = command.days ? new Date(Date.now() - command.days * 86_400_000) : undefined;
-    return this.decisionLog(person, agent.id, { ...(since ? { since } : {}), ...(command.outcome ? { outcome: command.outcome } : {}) });
+    return this.decisionLog(person, command.agent, {
+      ...(since ? { since } : {}),
+      ...(command.outcome ? { outcome: command.outcome } : {}),
+    });
   }
 
   /**
-   * An agent's recent decisions, one section each with "Record as failure mode"; also what the
-   * "Decisions behind this" buttons of alerts and check-ins show. Authorisation is the service's.
+   * An agent's recent decisions (named by id, or by name when typed), one section each with
+   * "Record as failure mode"; also what the "Decisions behind this" buttons of alerts and
+   * check-ins show. The bus's `agent.decisions` authorises.
    */
-  async decisionLog(person: Person, agentId: AgentId, filter: { since?: Date; outcome?: string; why?: string }): Promise<CardModel> {
-    const { agent, entries } = await this.services.governance.decisions(person.email, agentId, {
+  async decisionLog(
+    person: Person,
+    agentKey: AgentId | string,
+    filter: { since?: Date; outcome?: string; why?: string },
+  ): Promise<CardModel> {
+    const { agent, entries, runtime } = await this.services.bus.execute(person, {
+      type: 'agent.decisions',
+      agent: agentKey,
       ...(filter.since ? { since: filter.since } : {}),
       ...(filter.outcome ? { outcome: filter.outcome } : {}),
-      limit: 15,
     });
     const mayNote = mayAddKnowledgeNote(this.org, person, agent);
-    // Its runtime approvals (asked, allowed, approved, denied, timed out) beside its reported decisions.
-    const runtime = filter.outcome
-      ? []
-      : (await this.services.runtime.recent(agent.id, 5)).filter((r) => !filter.since || Date.parse(r.createdAt) >= filter.since.getTime());
     const asked = runtime.length
       ? [
           {

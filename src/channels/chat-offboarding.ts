@@ -1,12 +1,8 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail } from '../config/directory.js';
 import type { CardModel } from '../cards/view-models.js';
-import type { AgentRecord } from '../core/agents.js';
-import { InvalidInputError } from '../core/errors.js';
 import { archiveContents } from '../core/retirement.js';
-import { Sponsorships } from '../core/sponsorships.js';
 import type { Services } from '../services.js';
-import { idOrUndefined } from '../core/ids.js';
 
 /** `retire`, `note` and `archive`, typed as chat words. Agents are named by id or by name in quotes. */
 export type OffboardingChatCommand =
@@ -122,7 +118,7 @@ export function parseOffboardingCommand(word: string, rest: string[]): Offboardi
   return { name: 'retire', agent, reason: after.join(' ') };
 }
 
-/** The chat side of offboarding; rules and authorisation are the Retirement service's. */
+/** The chat side of offboarding: each word becomes its bus command, and the result a notice or a status card. */
 export class OffboardingChat {
   constructor(
     private readonly services: Services,
@@ -130,70 +126,62 @@ export class OffboardingChat {
   ) {}
 
   async run(person: Person, command: OffboardingChatCommand): Promise<CardModel> {
-    if (command.name === 'sponsor') {
-      // The manager may not see the agent yet (another business unit): look it up by id.
-      const targetId = command.agent.startsWith('agt_') ? idOrUndefined('AgentId', command.agent) : undefined;
-      const target = targetId ? await this.services.agents.get(targetId) : undefined;
-      if (!target) throw new InvalidInputError('Name the agent by its id (agt_…), as in the message you received.');
-      // Named as sponsor (or confirming someone named): the sponsorship answer; else a leaver's offer.
-      if (command.confirm || Sponsorships.proposalFor(target, person.email)) {
-        const after = await this.services.sponsorships.answer(
-          person.email,
-          target.id,
-          'accept',
-          command.confirm ? { sponsor: command.confirm } : {},
-        );
+    const { bus } = this.services;
+    switch (command.name) {
+      case 'sponsor': {
+        const { agent, via } = await bus.execute(person, {
+          type: 'agent.sponsorship.accept',
+          agent: command.agent,
+          ...(command.confirm ? { confirm: command.confirm } : {}),
+        });
+        if (via === 'offered')
+          return {
+            kind: 'notice',
+            data: { level: 'success', title: `You sponsor ${agent.name} now`, text: `${agent.name} (${agent.id}) is yours to answer for.` },
+          };
         const who = command.confirm ? (findPersonByEmail(this.org, command.confirm)?.name ?? command.confirm) : 'You';
         return {
           kind: 'notice',
           data: {
             level: 'success',
-            title: `Sponsorship of ${after.name} confirmed`,
-            text: `${who} ${command.confirm ? 'answers' : 'answer'} for ${after.name} (${after.id}) now.`,
+            title: `Sponsorship of ${agent.name} confirmed`,
+            text: `${who} ${command.confirm ? 'answers' : 'answer'} for ${agent.name} (${agent.id}) now.`,
           },
         };
       }
-      await this.services.leavers.accept(person.email, target.id);
-      return {
-        kind: 'notice',
-        data: { level: 'success', title: `You sponsor ${target.name} now`, text: `${target.name} (${target.id}) is yours to answer for.` },
-      };
-    }
-    const agent = await this.find(person, command.agent);
-    switch (command.name) {
       case 'reactivate': {
-        const run = await this.services.reactivation.start(this.services.engine, person.email, {
-          agentId: agent.id,
-          reason: command.reason,
-        });
-        const card = this.services.presenter.status(run);
-        return card;
+        const run = await bus.execute(person, { type: 'agent.reactivate', agent: command.agent, reason: command.reason });
+        return this.services.presenter.status(run);
       }
       case 'retire': {
-        const successor = command.successor ? await this.find(person, command.successor) : undefined;
-        const run = await this.services.retirement.start(this.services.engine, person.email, {
-          agentId: agent.id,
-          ...(successor ? { successorId: successor.id } : {}),
+        const run = await bus.execute(person, {
+          type: 'agent.retire',
+          agent: command.agent,
+          ...(command.successor ? { successor: command.successor } : {}),
           reason: command.reason,
         });
-        const card = this.services.presenter.status(run);
-        return card;
+        return this.services.presenter.status(run);
       }
       case 'note': {
-        const note = await this.services.retirement.addNote(person.email, agent.id, { kind: command.kind, text: command.text });
+        const { agent, note } = await bus.execute(person, {
+          type: 'agent.note',
+          agent: command.agent,
+          kind: command.kind,
+          text: command.text,
+        });
         return { kind: 'notice', data: { level: 'success', title: `Noted on ${agent.name}`, text: `${note.kind}: ${note.text}` } };
       }
       case 'update': {
-        const typed = ['acc', 'p95', 'cost'].some((k) => command.metrics[k] !== undefined);
-        if (this.services.evaluations.suite(agent.catalogRoleId) && !typed) {
-          await this.services.development.checkMeasuredProposal(person.email, agent.id, command.version, command.changelog);
-          await this.services.evaluations.registerVersionEndpoint(person.email, agent.id, command.version, command.metrics.endpoint);
-          const run = await this.services.evaluations.start(person.email, {
-            agentId: agent.id,
-            purpose: 'version',
-            version: command.version,
-            changelog: command.changelog,
-          });
+        const proposed = await bus.execute(person, {
+          type: 'agent.version.propose',
+          agent: command.agent,
+          version: command.version,
+          metrics: command.metrics,
+          changelog: command.changelog,
+        });
+        const { agent } = proposed;
+        if ('measured' in proposed) {
+          const run = proposed.measured;
           return {
             kind: 'notice',
             data: {
@@ -203,40 +191,29 @@ export class OffboardingChat {
             },
           };
         }
-        const fit = command.metrics.fit === 'all' ? this.roleFit(agent.catalogRoleId) : [];
-        const { run, verdict } = await this.services.development.proposeVersion(this.services.engine, person.email, agent.id, {
-          version: command.version,
-          changelog: command.changelog,
-          evaluation: {
-            accuracy: command.metrics.acc ?? 'x',
-            p95LatencyMs: command.metrics.p95 ?? 'x',
-            costPerTaskUSD: command.metrics.cost ?? 'x',
-            roleFitChecked: fit,
-          },
-        });
         return {
           kind: 'notice',
           data: {
             level: 'success',
             title: `Version ${command.version} of ${agent.name} proposed`,
-            text: `${verdict.summary} It goes live once approved (request ${run.id}); ${agent.version} stays live until then.`,
+            text: `${proposed.verdict.summary} It goes live once approved (request ${proposed.run.id}); ${agent.version} stays live until then.`,
           },
         };
       }
       case 'retrain': {
-        const record = await this.services.development.postponeRetraining(
-          person.email,
-          agent.id,
-          command.days ?? Number.NaN,
-          command.reason,
-        );
+        const { agent, record } = await bus.execute(person, {
+          type: 'agent.retraining.postpone',
+          agent: command.agent,
+          days: command.days ?? Number.NaN,
+          reason: command.reason,
+        });
         return {
           kind: 'notice',
           data: { level: 'info', title: `Retraining of ${agent.name} postponed`, text: `Until ${record.postponedUntil}: ${record.reason}` },
         };
       }
       case 'archive': {
-        const archive = await this.services.retirement.archive(agent.id);
+        const { agent, archive } = await bus.execute(person, { type: 'agent.archive', agent: command.agent });
         const held = archiveContents(archive.bundle);
         const contents = `It holds the decision log (${held.decisionEvents} decisions, ${held.runtimeRequests} runtime requests), ${held.versions} versions, ${held.checkIns} check-ins, ${held.knowledgeNotes} knowledge notes and ${held.auditEntries} audit entries.`;
         return {
@@ -249,14 +226,5 @@ export class OffboardingChat {
         };
       }
     }
-  }
-
-  private roleFit(roleId: string): string[] {
-    return this.org.catalog.find((r) => r.id === roleId)?.evaluation.roleFit ?? [];
-  }
-
-  private async find(person: Person, key: string): Promise<AgentRecord> {
-    if (!key) throw new InvalidInputError('Name the agent by id or by "name in quotes".');
-    return (await this.services.bus.execute(person, { type: 'agent.show', agent: key })).agent;
   }
 }

@@ -43,16 +43,7 @@ import {
   maySeeFleetOnHome,
   mayRequestInUnit,
 } from '../core/policies.js';
-import {
-  didYouMean,
-  FIND_PAGE_SIZE,
-  findChoices,
-  findFormWords,
-  formatFindQuery,
-  parseFindQuery,
-  type FindFormValues,
-  type FindQuery,
-} from '../core/agent-search.js';
+import { didYouMean, FIND_PAGE_SIZE, findChoices, findFormWords, formatFindQuery, type FindFormValues } from '../core/agent-search.js';
 import { Sponsorships } from '../core/sponsorships.js';
 import { isAgentStatus, type AgentStatus } from '../core/lifecycle.js';
 import { evaluationFormBase } from '../views/run-presenter.js';
@@ -597,10 +588,9 @@ export class ChatService {
     });
   }
 
-  /** A page of `find` (typed words, or a query a form or paging button built), with Previous / Next. */
-  async find(person: Person, query: string | FindQuery, page?: number): Promise<CardModel> {
-    const parsed = typeof query === 'string' ? parseFindQuery(this.org, query) : query;
-    const result = await this.services.search.find(person.email, page ? { ...parsed, page } : parsed);
+  /** A page of `find` (typed words, or the words a form or paging button built), with Previous / Next. */
+  async find(person: Person, query: string, page?: number): Promise<CardModel> {
+    const result = await this.services.bus.execute(person, { type: 'agents.find', query, ...(page ? { page } : {}) });
     const words = formatFindQuery(result.query);
     const first = (result.page - 1) * FIND_PAGE_SIZE + 1;
     return cardModel('agent-list', {
@@ -649,7 +639,7 @@ export class ChatService {
   ): Promise<{ ok: true; card: CardModel } | { ok: false; field: string; error: string; card: CardModel }> {
     const words = findFormWords(values);
     try {
-      return { ok: true, card: await this.find(person, parseFindQuery(this.org, words)) };
+      return { ok: true, card: await this.find(person, words) };
     } catch (err) {
       if (!(err instanceof InvalidInputError)) throw err;
       const field = Object.keys(err.fields)[0] ?? 'cost';

@@ -11,6 +11,14 @@ import type { FlowRun } from '../flows/types.js';
 import { parseCommand, type CommandOf, type CommandType, type Parsed } from './command.js';
 import type { CommandHandler } from './handler.js';
 import type { AgentView } from './handlers/show-agent.js';
+import type { FindResult } from '../core/agent-search.js';
+import type { Delegation } from '../core/delegations.js';
+import type { FleetView } from '../core/fleet.js';
+import type { ComplianceReport } from '../core/governance.js';
+import type { KnowledgeNote } from '../core/agents.js';
+import type { RetrainingRecord } from '../core/development.js';
+import type { DecisionsView } from './handlers/governance.js';
+import type { AcceptedSponsorship, ArchiveView, ProposedVersion } from './handlers/offboarding.js';
 
 /** What each command returns, by type. */
 export interface CommandResults {
@@ -38,6 +46,21 @@ export interface CommandResults {
   'access.break-glass': { run: FlowRun; grant: GrantRecord };
   'access.scopes': { agent: AgentRecord; scopes?: string[] };
   'access-review.answer': GrantRecord;
+  'agent.decisions': DecisionsView;
+  'compliance.report': ComplianceReport;
+  'fleet.show': FleetView;
+  'dashboard.link': { url: string };
+  'agent.retire': FlowRun;
+  'agent.note': { agent: AgentRecord; note: KnowledgeNote };
+  'agent.archive': ArchiveView;
+  'agent.version.propose': ProposedVersion;
+  'agent.retraining.postpone': { agent: AgentRecord; record: RetrainingRecord };
+  'agent.reactivate': FlowRun;
+  'agent.sponsorship.accept': AcceptedSponsorship;
+  'delegation.away': Delegation;
+  'delegation.back': number;
+  'delegation.current': Delegation | undefined;
+  'agents.find': FindResult;
 }
 
 /** One handler per command type: the bus runs every command of a type through the same one. */

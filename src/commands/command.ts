@@ -151,6 +151,105 @@ export const answerAccessReviewCommand = z.object({
   answer: z.enum(['keep', 'revoke']),
 });
 
+// ── The typed chat words of governance, offboarding and delegation, and `find` ──────────────────
+
+/** The bound of a free text (a reason, a note): the services check the real limits, in their own words. */
+const TEXT_MAX = 20_000;
+
+/** An agent a typed word names: its id, or its name (a quoted name is one word). */
+const namedAgent = z.string().min(1, 'Name the agent by id or by "name in quotes".').max(200);
+
+/** An agent's recent decisions (and runtime approvals), optionally since a day and of one outcome. */
+export const readDecisionsCommand = z.object({
+  type: z.literal('agent.decisions'),
+  agent: namedAgent,
+  since: z.date().optional(),
+  outcome: z.string().max(TEXT_MAX).optional(),
+});
+
+/** The compliance report, for every regulation or one. */
+export const complianceReportCommand = z.object({ type: z.literal('compliance.report'), regulation: z.string().max(TEXT_MAX).optional() });
+
+/** The fleet at a glance. */
+export const showFleetCommand = z.object({ type: z.literal('fleet.show') });
+
+/** A private link to the fleet dashboard, valid 15 minutes. */
+export const dashboardLinkCommand = z.object({ type: z.literal('dashboard.link') });
+
+/** Start retiring an agent (sign-offs, revocation, archive, hand-over), optionally naming its successor. */
+export const retireAgentCommand = z.object({
+  type: z.literal('agent.retire'),
+  agent: namedAgent,
+  successor: z.string().min(1).max(200).optional(),
+  reason: z.string().max(TEXT_MAX),
+});
+
+/** A knowledge note on an agent: a failure mode, a high-value interaction or a plain note. */
+export const addNoteCommand = z.object({
+  type: z.literal('agent.note'),
+  agent: namedAgent,
+  kind: z.enum(['failure-mode', 'high-value-interaction', 'note']),
+  text: z.string().max(TEXT_MAX),
+});
+
+/** A retired agent's archive bundle: its digest, and whether it still verifies. */
+export const showArchiveCommand = z.object({ type: z.literal('agent.archive'), agent: namedAgent });
+
+/** Propose a new version: measured against the catalog and the live version, or typed-in results (`acc`, `p95`, `cost`, `fit`). */
+export const proposeVersionCommand = z.object({
+  type: z.literal('agent.version.propose'),
+  agent: namedAgent,
+  version: z.string().max(TEXT_MAX),
+  metrics: z.partialRecord(z.enum(['acc', 'p95', 'cost', 'fit', 'endpoint']), z.string().max(TEXT_MAX)),
+  changelog: z.string().max(TEXT_MAX),
+});
+
+/** Postpone a due retraining by some days (checked by the service: 1 to 90, so a mistyped number is told as such). */
+export const postponeRetrainingCommand = z.object({
+  type: z.literal('agent.retraining.postpone'),
+  agent: namedAgent,
+  // NaN is a day count typed but not a number (`postpone abc`): the service says what it accepts.
+  days: z.union([z.number(), z.nan()]),
+  reason: z.string().max(TEXT_MAX),
+});
+
+/** Accept sponsoring an agent (named as its sponsor, or offered it when its sponsor left); IT admins confirm someone named. */
+export const acceptSponsorshipCommand = z.object({
+  type: z.literal('agent.sponsorship.accept'),
+  agent: z.string().max(TEXT_MAX),
+  /** An IT admin confirms this person's sponsorship (an e-mail). */
+  confirm: z.string().max(TEXT_MAX).optional(),
+});
+
+/** Ask to bring a suspended agent back, saying what was fixed. */
+export const requestReactivationCommand = z.object({
+  type: z.literal('agent.reactivate'),
+  agent: namedAgent,
+  reason: z.string().max(TEXT_MAX),
+});
+
+/** Out of office: the person's approvals go to a delegate from one day to another. */
+export const awayCommand = z.object({
+  type: z.literal('delegation.away'),
+  from: z.string().max(TEXT_MAX),
+  to: z.string().max(TEXT_MAX),
+  /** The delegate's e-mail (the door resolved a mention or a name). */
+  delegate: z.string().max(200),
+});
+
+/** End the person's out-of-office delegation now. */
+export const backCommand = z.object({ type: z.literal('delegation.back') });
+
+/** The person's out-of-office delegation that has not ended, if any. */
+export const currentDelegationCommand = z.object({ type: z.literal('delegation.current') });
+
+/** Agents the person may see, by the words of `find` (filters and name words), one page. */
+export const findAgentsCommand = z.object({
+  type: z.literal('agents.find'),
+  query: z.string().max(TEXT_MAX),
+  page: z.number().int().min(1).max(1000).optional(),
+});
+
 /** Every command, by its `type`. */
 export const commandSchema = z.discriminatedUnion('type', [
   decideCommand,
@@ -177,6 +276,21 @@ export const commandSchema = z.discriminatedUnion('type', [
   breakGlassCommand,
   accessScopesCommand,
   answerAccessReviewCommand,
+  readDecisionsCommand,
+  complianceReportCommand,
+  showFleetCommand,
+  dashboardLinkCommand,
+  retireAgentCommand,
+  addNoteCommand,
+  showArchiveCommand,
+  proposeVersionCommand,
+  postponeRetrainingCommand,
+  acceptSponsorshipCommand,
+  requestReactivationCommand,
+  awayCommand,
+  backCommand,
+  currentDelegationCommand,
+  findAgentsCommand,
 ]);
 
 /** A command as a door gives it (before parsing). */

@@ -19,6 +19,10 @@ import { requestAccessHandler, type RequestAccessDeps } from './handlers/request
 import { breakGlassHandler, type BreakGlassDeps } from './handlers/break-glass.js';
 import { accessScopesHandler, type AccessScopesDeps } from './handlers/access-scopes.js';
 import { answerAccessReviewHandler, type AnswerAccessReviewDeps } from './handlers/answer-access-review.js';
+import { governanceHandlers, type GovernanceDeps } from './handlers/governance.js';
+import { offboardingHandlers, type OffboardingDeps } from './handlers/offboarding.js';
+import { delegationHandlers, type DelegationDeps } from './handlers/delegation.js';
+import { findAgentsHandler, type FindAgentsDeps } from './handlers/find-agents.js';
 
 /** Every handler's dependencies: the composition root passes each its own small part. */
 export interface HandlerDeps {
@@ -43,6 +47,13 @@ export interface HandlerDeps {
   breakGlass: BreakGlassDeps;
   accessScopes: AccessScopesDeps;
   answerAccessReview: AnswerAccessReviewDeps;
+  /** The governance words (decisions, compliance, fleet, dashboard). */
+  governance: GovernanceDeps;
+  /** The offboarding and development words (retire, note, archive, update, retrain, sponsor, reactivate). */
+  offboarding: OffboardingDeps;
+  /** Out of office (away, back). */
+  delegation: DelegationDeps;
+  findAgents: FindAgentsDeps;
 }
 
 /** The registry of command handlers, one per command type. */
@@ -68,9 +79,15 @@ export function createHandlers(deps: HandlerDeps): CommandHandlers {
     'access.break-glass': breakGlassHandler(deps.breakGlass),
     'access.scopes': accessScopesHandler(deps.accessScopes),
     'access-review.answer': answerAccessReviewHandler(deps.answerAccessReview),
+    ...governanceHandlers(deps.governance),
+    ...offboardingHandlers(deps.offboarding),
+    ...delegationHandlers(deps.delegation),
+    'agents.find': findAgentsHandler(deps.findAgents),
   };
 }
 
 export { CommandBus, type CommandBusDeps, type CommandEvent, type CommandHandlers, type CommandResults } from './bus.js';
 export type { Command, CommandOf, CommandType, ListScope } from './command.js';
 export type { AgentView } from './handlers/show-agent.js';
+export type { DecisionsView } from './handlers/governance.js';
+export type { AcceptedSponsorship, ArchiveView, ProposedVersion } from './handlers/offboarding.js';

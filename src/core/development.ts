@@ -12,7 +12,7 @@ import type { EffectPerformer, PendingEffect } from './ports.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, UnknownPersonError } from './errors.js';
 import { evaluate, regressions, versionOutcome, type EvaluationSubmission, type EvaluationVerdict } from './evaluation.js';
 import { agentRunContext } from './run-context.js';
-import { assertMayManageRetraining, assertMayProposeVersion, mayTypeInResults } from './policies.js';
+import { assertMayManageRetraining, mayTypeInResults } from './policies.js';
 import { displayDate, durationInWords } from './time.js';
 import { type AgentId, type RunId } from './ids.js';
 import type { OutgoingCard } from './notifications.js';
@@ -152,6 +152,11 @@ export class Development {
     this.clock = deps.clock ?? (() => new Date());
   }
 
+  /**
+   * Proposes a version with typed-in results: checked against the catalog and the live version,
+   * then the promotion flow starts. Who may propose, and only for a working agent, is the bus's
+   * `agent.version.propose` (assertMayProposeVersion); typed-in numbers for a measured role stay an IT admin's.
+   */
   async proposeVersion(
     engine: FlowEngine,
     actorEmail: string,
@@ -160,7 +165,6 @@ export class Development {
   ): Promise<{ run: FlowRun; verdict: EvaluationVerdict }> {
     const actor = this.person(actorEmail);
     const agent = await this.agent(agentId);
-    assertMayProposeVersion(actor, agent);
     if (this.deps.measuredRoles?.has(agent.catalogRoleId) && !mayTypeInResults(actor))
       throw new ForbiddenError(
         `Roster measures new versions of ${agent.name} itself: "update ${agent.id} <version> [endpoint=<url>] <changelog>" runs the role's suite against it. Only an IT admin may type numbers in instead.`,
@@ -245,13 +249,12 @@ export class Development {
   }
 
   /**
-   * Checks a version proposal that Roster will measure (who may, a working agent, a new version
-   * number, a changelog); the caller then runs the suite and hands the outcome to {@link recordMeasuredVersion}.
+   * Checks a version proposal that Roster will measure (a new version number, a changelog); the
+   * caller then runs the suite and hands the outcome to {@link recordMeasuredVersion}. Who may
+   * propose, and only for a working agent, is the bus's `agent.version.propose` (assertMayProposeVersion).
    */
-  async checkMeasuredProposal(actorEmail: string, agentId: AgentId, version: string, changelog: string): Promise<AgentRecord> {
-    const actor = this.person(actorEmail);
+  async checkMeasuredProposal(agentId: AgentId, version: string, changelog: string): Promise<AgentRecord> {
     const agent = await this.agent(agentId);
-    assertMayProposeVersion(actor, agent);
     const parsed = versionInputSchema.shape.version.safeParse(version);
     if (!parsed.success) throw new InvalidInputError('Use a version like 1.2.0.');
     if (versionInputSchema.shape.changelog.safeParse(changelog).success === false)

@@ -1,9 +1,7 @@
 import type { OrgConfig } from '../config/schemas.js';
-import { businessUnitById, findPersonByEmail, roleById } from '../config/directory.js';
+import { businessUnitById, roleById } from '../config/directory.js';
 import type { AgentRepository } from './agents.js';
-import { UnknownPersonError } from './errors.js';
 import { isLinkSignature, linkSignature } from './link-signature.js';
-import { assertDashboardReaderPerson } from './policies.js';
 import { sparkline } from './stats.js';
 import { accuracyGuides, type ChartGuide } from './trend-chart.js';
 
@@ -93,13 +91,6 @@ const round = (n: number) => Math.round(n * 100) / 100;
 
 // The reader rule lives with every other who-may rule; re-exported for the importers of this module.
 export { isDashboardReader } from './policies.js';
-
-/** Refuses the fleet view and the dashboard to anyone but their readers ({@link assertDashboardReaderPerson}). */
-export function assertDashboardReader(org: OrgConfig, email: string): void {
-  const person = findPersonByEmail(org, email);
-  if (!person) throw new UnknownPersonError(email);
-  assertDashboardReaderPerson(person);
-}
 
 /**
  * Signed dashboard links: `<email>.<expiry ms>.<HMAC-SHA256>` in base64url, valid for 15 minutes

@@ -13,6 +13,9 @@ import { commandsOf } from '../helpers/commands.js';
 import { asAgentId, asGrantId, asRunId } from '../helpers/ids.js';
 import { activeAgent } from '../access/support.js';
 
+/** Customer support's approver: she sees its agents without sponsoring them. */
+const PRIYA = 'priya.raman@brightwater.example';
+
 /*
  * The command bus refuses, for every family of commands on it, who may not: the refusal is the
  * coded Roster error people saw before, it comes from the authorise stage (policies.ts) before
@@ -393,6 +396,155 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     });
     expect(kept.review).toMatchObject({ answer: 'keep', by: people.tom });
     expect((await h.services.grants.get(grant.id))?.review).toMatchObject({ answer: 'keep', by: people.tom });
+  });
+
+  it('agent.decisions, compliance.report, fleet.show and dashboard.link: readers only; a stranger is told the agent does not exist', async () => {
+    const agent = await activeAgent(h, { name: 'Decided Agent' });
+    const entries = async () => (await h.services.audit.export()).length;
+    await h.services.outbox.idle();
+    const audited = await entries();
+    const before = await reads();
+    const refusals = [
+      // Priya approves for customer support: she sees the agent, but only its readers read its decisions.
+      [
+        PRIYA,
+        { type: 'agent.decisions', agent: agent.id },
+        'forbidden',
+        "Only Decided Agent's sponsors, IT admins, security and compliance can read its decisions.",
+      ],
+      [people.daniel, { type: 'agent.decisions', agent: agent.id }, 'not_found', `I couldn't find the agent "${agent.id}".`],
+      [people.amara, { type: 'compliance.report' }, 'forbidden', 'Only compliance officers and the DPO can read the compliance report.'],
+      [people.amara, { type: 'fleet.show' }, 'forbidden', 'The dashboard is for IT admins, compliance and the DPO.'],
+      [people.grace, { type: 'dashboard.link' }, 'forbidden', 'The dashboard is for IT admins, compliance and the DPO.'],
+    ] as const;
+    for (const [who, command, code, words] of refusals) {
+      events = [];
+      expect(await errorOf(bus.execute(as(who), command))).toEqual({ code, userMessage: words });
+      expect(last()).toMatchObject({ type: command.type, actor: who, outcome: code, stage: 'authorise' });
+    }
+    // Refused before the service looked: no 'decisions.viewed' entry, no read.
+    expect(await entries()).toBe(audited);
+    expect(await reads()).toBe(before);
+    // Their readers may.
+    expect((await bus.execute(as(people.tom), { type: 'agent.decisions', agent: 'Decided Agent' })).agent.id).toBe(agent.id);
+    expect((await bus.execute(as(people.marcus), { type: 'dashboard.link' })).url).toContain('/dashboard?token=');
+  });
+
+  it('agent.retire, note, archive, version.propose, retraining.postpone, reactivate: who may not see the agent is told it does not exist, who may not act is refused; nothing changes', async () => {
+    const agent = await activeAgent(h, { name: 'Offboarded Agent' });
+    const suspended = await activeAgent(h, { name: 'Resting Agent', status: 'suspended' });
+    const runs = (await h.services.runs.list({})).length;
+    const refusals = [
+      [
+        { type: 'agent.retire', agent: agent.id, reason: 'Obsolete now.' },
+        "Only Offboarded Agent's sponsors or an IT admin can start its retirement.",
+      ],
+      [
+        { type: 'agent.note', agent: agent.id, kind: 'note', text: 'A note.' },
+        "Only Offboarded Agent's sponsors, IT admins, security and on-call can add knowledge notes.",
+      ],
+      [
+        { type: 'agent.version.propose', agent: agent.id, version: '1.1.0', metrics: {}, changelog: 'Shorter answers.' },
+        "Only Offboarded Agent's sponsors or an IT admin can propose a new version.",
+      ],
+      [
+        { type: 'agent.retraining.postpone', agent: agent.id, days: 7, reason: 'Quarter end.' },
+        "Only Offboarded Agent's sponsors or an IT admin can start or postpone its retraining.",
+      ],
+      [
+        { type: 'agent.reactivate', agent: suspended.id, reason: 'The prompt was fixed.' },
+        "Only Resting Agent's sponsors or an IT admin can ask to reactivate it.",
+      ],
+    ] as const;
+    for (const [command, words] of refusals) {
+      // Priya (customer support's approver) sees the agent but does not sponsor it.
+      events = [];
+      expect(await errorOf(bus.execute(as(PRIYA), command))).toEqual({ code: 'forbidden', userMessage: words });
+      expect(last()).toMatchObject({ type: command.type, actor: PRIYA, outcome: 'forbidden', stage: 'authorise' });
+      // Daniel (finance) may not even see it.
+      events = [];
+      expect((await errorOf(bus.execute(as(people.daniel), command))).code).toBe('not_found');
+      expect(last()).toMatchObject({ type: command.type, outcome: 'not_found', stage: 'authorise' });
+    }
+    events = [];
+    expect((await errorOf(bus.execute(as(people.daniel), { type: 'agent.archive', agent: agent.id }))).code).toBe('not_found');
+    expect(last()).toMatchObject({ type: 'agent.archive', stage: 'authorise' });
+    // Nothing started, noted or postponed.
+    expect((await h.services.runs.list({})).length).toBe(runs);
+    expect(await h.services.agents.get(agent.id)).toMatchObject({ status: 'active', knowledgeNotes: [] });
+    expect((await h.services.agents.get(suspended.id))?.status).toBe('suspended');
+    expect(await h.services.development.retraining(agent.id)).toBeUndefined();
+    // An agent named by nothing is refused before any handler.
+    events = [];
+    expect(await errorOf(bus.execute(as(people.tom), { type: 'agent.note', agent: '', kind: 'note', text: 'A note.' }))).toMatchObject({
+      code: 'invalid_input',
+      userMessage: 'Name the agent by id or by "name in quotes".',
+    });
+    expect(last()).toMatchObject({ stage: 'parse' });
+    // Its sponsor may note it.
+    const noted = await bus.execute(as(people.tom), {
+      type: 'agent.note',
+      agent: 'Offboarded Agent',
+      kind: 'failure-mode',
+      text: 'Missed a refund.',
+    });
+    expect(noted.note).toMatchObject({ kind: 'failure-mode', text: 'Missed a refund.', by: people.tom });
+  });
+
+  it('agent.sponsorship.accept: the person named answers for themselves; an IT admin confirms only someone they did not name', async () => {
+    const agent = await activeAgent(h, {
+      name: 'Proposed Agent',
+      proposedSponsors: [{ id: 'sp_bus_1', email: PRIYA, by: people.liam, at: new Date().toISOString() }],
+    });
+    const refusals = [
+      [people.liam, 'separation_of_duties', 'You named Priya Raman as sponsor, so another IT admin confirms it.'],
+      [people.tom, 'forbidden', 'Only the person named, or an IT admin, can answer for a sponsorship.'],
+    ] as const;
+    for (const [who, code, words] of refusals) {
+      events = [];
+      expect(await errorOf(bus.execute(as(who), { type: 'agent.sponsorship.accept', agent: agent.id, confirm: PRIYA }))).toEqual({
+        code,
+        userMessage: words,
+      });
+      expect(last()).toMatchObject({ type: 'agent.sponsorship.accept', actor: who, outcome: code, stage: 'authorise' });
+    }
+    expect((await h.services.agents.get(agent.id))?.sponsors).toEqual([people.tom]);
+    // Another IT admin may.
+    const confirmed = await bus.execute(as(people.aisha), { type: 'agent.sponsorship.accept', agent: agent.id, confirm: PRIYA });
+    expect(confirmed).toMatchObject({ via: 'named', agent: { sponsors: [people.tom, PRIYA] } });
+  });
+
+  it('delegation.away, back and current: only ever the actor’s own, so nobody to refuse; the delegate is checked by the service', async () => {
+    events = [];
+    expect(
+      await errorOf(bus.execute(as(people.maya), { type: 'delegation.away', from: '2030-01-02', to: '2030-01-09', delegate: people.maya })),
+    ).toEqual({
+      code: 'invalid_input',
+      userMessage: 'Pick someone else: you cannot delegate to yourself.',
+    });
+    expect(last()).toMatchObject({ type: 'delegation.away', outcome: 'invalid_input', stage: 'handle' });
+    const away = await bus.execute(as(people.maya), {
+      type: 'delegation.away',
+      from: '2030-01-02',
+      to: '2030-01-09',
+      delegate: people.sofia,
+    });
+    expect(away).toMatchObject({ principal: people.maya, delegate: people.sofia, status: 'scheduled' });
+    expect(await bus.execute(as(people.sofia), { type: 'delegation.current' })).toBeUndefined();
+    expect(await bus.execute(as(people.maya), { type: 'delegation.back' })).toBe(1);
+  });
+
+  it('agents.find: anyone may search and finds only what they may see; a filter that cannot be read is refused when the words are read', async () => {
+    const hidden = await activeAgent(h, { name: 'Findable Hidden' });
+    const byTom = await bus.execute(as(people.tom), { type: 'agents.find', query: 'findable' });
+    expect(byTom.agents.map((a) => a.id)).toContain(hidden.id);
+    events = [];
+    const byDaniel = await bus.execute(as(people.daniel), { type: 'agents.find', query: 'findable' });
+    expect(byDaniel.agents.map((a) => a.id)).not.toContain(hidden.id);
+    expect(last()).toMatchObject({ type: 'agents.find', outcome: 'done', stage: 'done' });
+    events = [];
+    expect((await errorOf(bus.execute(as(people.daniel), { type: 'agents.find', query: 'status:sleeping' }))).code).toBe('invalid_input');
+    expect(last()).toMatchObject({ type: 'agents.find', outcome: 'invalid_input', stage: 'load' });
   });
 
   it('an unknown command type and a person not in the directory are refused with coded errors', async () => {

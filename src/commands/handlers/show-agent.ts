@@ -46,8 +46,14 @@ export function showAgentHandler(deps: ShowAgentDeps): CommandHandler<'agent.sho
   };
 }
 
-/** By id, else by name in the person's business unit, else by name among the agents they may see. */
-async function findAgent(deps: ShowAgentDeps, actor: Person, key: string): Promise<AgentRecord> {
+/** Where an agent named by id or by name is looked up. */
+export type AgentLookup = Pick<ShowAgentDeps, 'org'> & { agents: Pick<AgentRepository, 'get' | 'findByName' | 'list'> };
+
+/**
+ * An agent a person names: by id, else by name in their business unit, else by name among the
+ * agents they may see. Whether they may see the one found is the caller's `authorise` ({@link assertMaySeeAgent}).
+ */
+export async function findAgent(deps: AgentLookup, actor: Person, key: string): Promise<AgentRecord> {
   const wellFormed = idOrUndefined('AgentId', key);
   const byId = wellFormed ? await deps.agents.get(wellFormed) : undefined;
   if (byId) return byId;

@@ -1,0 +1,80 @@
+import type { AgentRecord } from '../../core/agents.js';
+import type { FleetView } from '../../core/fleet.js';
+import type { ComplianceReport, DecisionEntry, Governance } from '../../core/governance.js';
+import {
+  assertDashboardReaderPerson,
+  assertMayReadComplianceReport,
+  assertMayReadDecisions,
+  assertMaySeeAgent,
+} from '../../core/policies.js';
+import type { RuntimeApprovalRecord, RuntimeApprovals } from '../../core/runtime-approvals.js';
+import type { CommandHandler } from '../handler.js';
+import { findAgent, type AgentLookup } from './show-agent.js';
+
+/** What the governance words need: the agents (named by id or name), the governance service, runtime approvals, the fleet view and dashboard links. */
+export interface GovernanceDeps extends AgentLookup {
+  governance: Pick<Governance, 'decisions' | 'complianceReport'>;
+  runtime: Pick<RuntimeApprovals, 'recent'>;
+  fleet(): Promise<FleetView>;
+  dashboard: { publicUrl: string; links: { issue(email: string): string } };
+}
+
+/** An agent's recent decisions and, unless one outcome is asked for, its latest runtime approvals. */
+export interface DecisionsView {
+  agent: AgentRecord;
+  entries: DecisionEntry[];
+  runtime: RuntimeApprovalRecord[];
+}
+
+/** How many decisions and runtime approvals one look shows. */
+const DECISIONS_SHOWN = 15;
+const RUNTIME_SHOWN = 5;
+
+/**
+ * `decisions`, `compliance`, `fleet` and `dashboard`. The governance service keeps its own checks
+ * of the decision log and the compliance report: doors not on the bus call it too (the Record as
+ * failure mode button in chat-actions.ts, the HTTP dashboard's compliance part, the CLI's report).
+ */
+export function governanceHandlers(deps: GovernanceDeps) {
+  return {
+    'agent.decisions': {
+      load: (actor, { agent }) => findAgent(deps, actor, agent),
+      authorise: (actor, agent) => {
+        assertMaySeeAgent(deps.org, actor, agent);
+        assertMayReadDecisions(actor, agent);
+      },
+      handle: async (actor, { since, outcome }, agent) => {
+        const { entries } = await deps.governance.decisions(actor.email, agent.id, {
+          ...(since ? { since } : {}),
+          ...(outcome ? { outcome } : {}),
+          limit: DECISIONS_SHOWN,
+        });
+        // Runtime approvals have no outcome of their own: a filtered look leaves them out.
+        const runtime = outcome
+          ? []
+          : (await deps.runtime.recent(agent.id, RUNTIME_SHOWN)).filter((r) => !since || Date.parse(r.createdAt) >= since.getTime());
+        return { agent, entries, runtime };
+      },
+    },
+    'compliance.report': {
+      load: async () => undefined,
+      authorise: (actor) => assertMayReadComplianceReport(actor),
+      handle: (actor, { regulation }) => deps.governance.complianceReport(actor.email, regulation),
+    },
+    'fleet.show': {
+      load: async () => undefined,
+      authorise: (actor) => assertDashboardReaderPerson(actor),
+      handle: () => deps.fleet(),
+    },
+    'dashboard.link': {
+      load: async () => undefined,
+      authorise: (actor) => assertDashboardReaderPerson(actor),
+      handle: async (actor) => ({ url: `${deps.dashboard.publicUrl}/dashboard?token=${deps.dashboard.links.issue(actor.email)}` }),
+    },
+  } satisfies {
+    'agent.decisions': CommandHandler<'agent.decisions', AgentRecord, DecisionsView>;
+    'compliance.report': CommandHandler<'compliance.report', undefined, ComplianceReport>;
+    'fleet.show': CommandHandler<'fleet.show', undefined, FleetView>;
+    'dashboard.link': CommandHandler<'dashboard.link', undefined, { url: string }>;
+  };
+}
