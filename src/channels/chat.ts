@@ -1009,7 +1009,7 @@ export class ChatService {
       this.services.boundaryChanges.pendingFor(person),
     ]);
     const now = Date.now();
-    const away = await this.services.delegations.current(person.email);
+    const away = await this.services.bus.execute(person, { type: 'delegation.current' });
     const lastDay = away ? new Date(Date.parse(away.endsAt) - 1).toISOString().slice(0, 10) : '';
     return cardModel('home', {
       offerFind: true,
