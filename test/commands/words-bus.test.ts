@@ -1,0 +1,65 @@
+import type { CommandEvent, CommandType } from '../../src/commands/index.js';
+import { onBothPlatforms, type BothPlatformsTestRoster } from '../helpers/app.js';
+import { FakeConnector } from '../helpers/fake-connector.js';
+import { uniqueDbName } from '../helpers/db.js';
+import { agentRecord, eventually, people } from '../helpers/harness.js';
+import { postSlack, slashCommand } from '../helpers/slack-requests.js';
+import { cardText } from '../channels/teams/card-reading.js';
+import { teamsUser } from '../channels/teams/teams-client.js';
+
+const LIAM = { id: 'U04K7R3D9SW', email: people.liam }; // it-admin, on Slack and Teams
+
+/*
+ * The typed words are interaction only: `/roster <words>` signed for Slack's Bolt receiver and the
+ * same words as a Teams message through the Agents SDK become the same command on the bus, run by
+ * the one handler its registry holds for it. One word of each family moved onto the bus (a note,
+ * the decision log, out of office, find), observed through the bus's observers and through what
+ * the person sees and what is stored.
+ */
+describe('command bus: the same typed words from Slack and from Teams', () => {
+  let both: BothPlatformsTestRoster;
+  beforeAll(async () => {
+    both = await onBothPlatforms({ dbName: uniqueDbName('words') });
+  });
+  afterAll(() => both?.stop());
+
+  it('reach the same handler of note, decisions, back and find from either platform', async () => {
+    const { roster, slack, teams, connector } = both;
+    const agent = agentRecord({ name: 'Door Parity', sponsors: [people.liam], businessUnit: 'engineering', catalogRoleId: 'kb-answerer' });
+    await roster.services.agents.insert(agent);
+    const events: CommandEvent[] = [];
+    const unobserve = roster.services.bus.observe((event) => events.push(event));
+    const liam = teamsUser(roster.chat.person(LIAM.email)!);
+    await teams.install(liam);
+
+    const words: Array<[CommandType, string, string, string]> = [
+      ['agent.note', `note ${agent.id} failure Said so in Slack.`, 'note "Door Parity" failure Said so in Teams.', 'Noted on Door Parity'],
+      ['agent.decisions', `decisions ${agent.id}`, 'decisions "Door Parity" 7', 'Decisions of Door Parity'],
+      ['delegation.back', 'back', 'back', 'You were not away'],
+      ['agents.find', 'find door parity', 'search door', 'Agents found'],
+    ];
+    for (const [type, slackWords, teamsWords, seen] of words) {
+      const id = `words-${type}`;
+      const sent = await postSlack(roster.baseUrl, slashCommand(LIAM.id, slackWords, slack.responseUrl(id)));
+      expect(sent.status).toBe(200);
+      expect(JSON.stringify((await slack.waitForResponse(id)).body)).toContain(seen);
+      const fromSlack = await eventually(() => events.find((e) => e.type === type));
+
+      connector.reset();
+      await teams.message(liam, teamsWords);
+      await eventually(() => connector.posts(liam.conversationId).find((p) => cardText(FakeConnector.card(p)).includes(seen)));
+      const fromTeams = events.filter((e) => e.type === type)[1];
+
+      expect(fromSlack).toMatchObject({ type, actor: people.liam, outcome: 'done', stage: 'done' });
+      expect(fromTeams).toMatchObject({ type, actor: people.liam, outcome: 'done', stage: 'done' });
+      expect(fromTeams!.handler).toBe(fromSlack.handler);
+    }
+    // Two notes stored, one from each door, in the person's words.
+    const noted = await roster.services.agents.get(agent.id);
+    expect(noted?.knowledgeNotes.map((n) => [n.kind, n.text, n.by])).toEqual([
+      ['failure-mode', 'Said so in Slack.', people.liam],
+      ['failure-mode', 'Said so in Teams.', people.liam],
+    ]);
+    unobserve();
+  }, 120_000);
+});
