@@ -262,17 +262,7 @@ export class CheckInService {
     const due = await this.claimDue(chunk, now);
     let ran = 0;
     if (due.length > 0) {
-      const to = windowsOf(due[0]!.role, now).to;
-      const readFrom = new Date(Math.min(...due.map((d) => windowsOf(d.role, now).readFrom.getTime())));
-      const daily = await this.deps.telemetry.dailyRollupsOf(
-        due.map((d) => d.agent.id),
-        readFrom,
-        to,
-      );
-      const measured = await this.measuredOf(due.map((d) => d.agent));
-      let records = due.map((d) =>
-        this.assess(d.agent, d.role, daily.get(d.agent.id) ?? [], now, checkInIdFor(d.key), measured.get(d.agent.id)),
-      );
+      let records = await this.assessDue(due, now);
       const { outbox } = this.deps;
       // Each record is stored with its audit entry and review cards in its outbox: a crash after
       // the insert loses neither (the worker performs them). The cards show the status the
@@ -353,6 +343,22 @@ export class CheckInService {
       }
     }
     return { ran, dormant, ownerless };
+  }
+
+  /**
+   * The check-ins of a chunk's due agents. The rollups are read last and used at once: the
+   * chunk's thousands of them are garbage before the next round trip, not carried through it.
+   */
+  private async assessDue(due: readonly Due[], now: Date): Promise<CheckInRecord[]> {
+    const measured = await this.measuredOf(due.map((d) => d.agent));
+    const to = windowsOf(due[0]!.role, now).to;
+    const readFrom = new Date(Math.min(...due.map((d) => windowsOf(d.role, now).readFrom.getTime())));
+    const daily = await this.deps.telemetry.dailyRollupsOf(
+      due.map((d) => d.agent.id),
+      readFrom,
+      to,
+    );
+    return due.map((d) => this.assess(d.agent, d.role, daily.get(d.agent.id) ?? [], now, checkInIdFor(d.key), measured.get(d.agent.id)));
   }
 
   /** The chunk's agents whose check-in is due, claimed by this sweep. */
