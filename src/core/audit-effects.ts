@@ -13,8 +13,9 @@ export function auditPerformer(audit: AuditLog): EffectPerformer<AuditInput> {
     type: AUDIT_EFFECT,
     // The unique key makes two appends of one effect at once store one entry.
     ordered: true,
-    async perform(input, { effectId }) {
-      await audit.append(withDate(input), { key: effectId });
+    async perform(input, { effectId, fresh }) {
+      // The writer's own new effect is not looked up first: the unique key still refuses a second entry.
+      await audit.append(withDate(input), { key: effectId, ...(fresh ? { fresh } : {}) });
     },
     async performMany(items) {
       // One head read and one ordered insert for the lot, in the order given (a sweep's hundreds of entries).

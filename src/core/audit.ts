@@ -80,6 +80,11 @@ export interface AppendOptions {
    * instead of appending a second one. Stored beside the entry, outside its hash.
    */
   key?: string;
+  /**
+   * The key is new (an outbox effect its writer has just stored): not looked up before the entry
+   * is written. The unique index on the key still refuses a second entry, which is then looked up.
+   */
+  fresh?: boolean;
 }
 
 /** Options of {@link AuditLog.appendMany}. */

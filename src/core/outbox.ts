@@ -232,7 +232,7 @@ export class Outbox {
     for (const [k, effect] of effects.entries()) {
       this.deps.faultPoint?.(`${label}:${k}`);
       if (blocked.has(effect.type)) continue;
-      if (await this.performOne(holder, effect)) done.push(effect.id);
+      if (await this.performOne(holder, effect, effect.attempts === 0)) done.push(effect.id);
       else blocked.add(effect.type);
     }
     this.deps.faultPoint?.(`${label}:${effects.length}`);
@@ -477,13 +477,14 @@ export class Outbox {
   }
 
   /** True when performed; on failure records the attempt and the next try (or parks it). */
-  private async performOne(holder: HolderRef, effect: PendingEffect): Promise<boolean> {
+  /** `fresh`: the writer performs an effect it has just stored (see {@link EffectContext.fresh}). */
+  private async performOne(holder: HolderRef, effect: PendingEffect, fresh = false): Promise<boolean> {
     const performer = this.performers.get(effect.type);
     const attempt = effect.attempts + 1;
     try {
       if (!performer) throw new Error(`no performer is registered for effect type ${effect.type}`);
       if (await this.heldBack(effect.type, effect.id, effect.data)) return true;
-      await performer.perform(effect.data, { effectId: effect.id, holder, attempt });
+      await performer.perform(effect.data, { effectId: effect.id, holder, attempt, ...(fresh ? { fresh } : {}) });
       this.observer?.performed(effect.type);
       return true;
     } catch (err) {

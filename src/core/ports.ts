@@ -39,6 +39,12 @@ export interface EffectContext {
   holder: HolderRef;
   /** 1 for the first attempt. */
   attempt: number;
+  /**
+   * The writer that stored the effect with its state change performs it for the first time: it
+   * was very likely never performed (a performer may skip looking for an earlier result, as long
+   * as its unique key still catches one).
+   */
+  fresh?: boolean;
 }
 
 /**

@@ -251,7 +251,7 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
         return Promise.reject(err as Error);
       }
       return new Promise<AuditEntry>((resolve, reject) => {
-        waiting.push({ entry, key: options.key, resolve, reject });
+        waiting.push({ entry, key: options.key, ...(options.fresh ? { fresh: true } : {}), resolve, reject });
         void commit();
       });
     },

@@ -118,6 +118,34 @@ describe('audit log in MongoDB', () => {
     expect(await log.verify()).toMatchObject({ ok: true, checked: 4 });
   });
 
+  it('writes a fresh key without looking it up first; a fresh key stored already is still one entry, answered with it', async () => {
+    const monitored = await connectTestDb(db.dbName, { monitorCommands: true });
+    try {
+      const started: Array<{ commandName: string; filter?: Record<string, unknown> }> = [];
+      monitored.getClient().on('commandStarted', (e) => started.push({ commandName: e.commandName, filter: e.command.filter as never }));
+      const fresh = createAuditLog(monitored, { clock: minuteClock() });
+      await fresh.ensureIndexes();
+      const keyReads = () => started.filter((c) => c.commandName === 'find' && c.filter && 'key' in c.filter).length;
+
+      started.length = 0;
+      const first = await fresh.append(sampleInput(1), { key: 'fx_new', fresh: true });
+      expect(started.map((c) => c.commandName)).toEqual(['find', 'insert']);
+      expect(keyReads()).toBe(0);
+      // Not fresh (a retry): looked up first, and answered with the stored entry.
+      started.length = 0;
+      expect(await fresh.append(sampleInput(2), { key: 'fx_new' })).toEqual(first);
+      expect(keyReads()).toBe(1);
+      // Said to be fresh but stored already (a writer and the worker at once): the unique key refuses it, then it is looked up.
+      expect(await fresh.append(sampleInput(3), { key: 'fx_new', fresh: true })).toEqual(first);
+      const next = await fresh.append(sampleInput(4), { key: 'fx_next', fresh: true });
+      expect(next.seq).toBe(2);
+      expect(await raw().countDocuments()).toBe(2);
+      expect(await fresh.verify()).toMatchObject({ ok: true, checked: 2 });
+    } finally {
+      await monitored.close();
+    }
+  });
+
   it('exports per agent and per time range, in seq order', async () => {
     const agentOf = ['a', 'b', 'a', undefined, 'a', 'b'].map((a) => (a === undefined ? undefined : asAgentId(a)));
     for (const [i, agentId] of agentOf.entries()) {
