@@ -98,6 +98,17 @@ export interface OutboxDeps {
   faultPoint?: (name: string) => void;
 }
 
+/** What {@link Outbox.settleMany} settles: holders, the effects each has just stored, and those already done. */
+export type SettleBatch = ReadonlyArray<{
+  holder: HolderRef;
+  effects: readonly PendingEffect[];
+  /** Effects whose work the writer did itself (the start of a run it created): only removed. */
+  done?: readonly PendingEffect[];
+}>;
+
+/** Most writers' batches {@link Outbox.settleSoon} settles in one group. */
+const MAX_SOON_GROUP = 200;
+
 /** The durable outbox service; see the module comment for its API. */
 export class Outbox {
   readonly settings: OutboxSettings;
@@ -113,6 +124,8 @@ export class Outbox {
   /** Of those running, the tasks handed to `now` (not counted against `laterConcurrency`). */
   private immediate = 0;
   private readonly idlers: Array<() => void> = [];
+  /** The batches waiting for {@link Outbox.settleSoon}, per label, and whether a group of them is being settled. */
+  private readonly soon = new Map<string, { waiting: Array<{ batch: SettleBatch; at: number; resolve(): void }>; busy: boolean }>();
 
   constructor(private readonly deps: OutboxDeps) {
     this.settings = { ...DEFAULT_OUTBOX_SETTINGS, ...deps.settings };
@@ -255,16 +268,7 @@ export class Outbox {
    * Unlike `settle` it throws the first failure, after removing what was performed: what failed
    * stays in its outbox for the worker, and the caller stops where it would have died.
    */
-  async settleMany(
-    batch: ReadonlyArray<{
-      holder: HolderRef;
-      effects: readonly PendingEffect[];
-      /** Effects whose work the writer did itself (the start of a run it created): only removed. */
-      done?: readonly PendingEffect[];
-    }>,
-    label: string,
-    options: { concurrency?: number } = {},
-  ): Promise<void> {
+  async settleMany(batch: SettleBatch, label: string, options: { concurrency?: number } = {}): Promise<void> {
     this.deps.faultPoint?.(`${label}:0`);
     const already = new Set(batch.flatMap((b) => (b.done ?? []).map((e) => e.id)));
     const byType = new Map<string, Array<{ data: unknown; effectId: string; holder: HolderRef; attempts: number }>>();
@@ -381,6 +385,47 @@ export class Outbox {
     if (Date.now() - oldest > this.settings.leaseMs / 2) return task();
     (options.urgent ? this.urgent : this.queued).push({ task, at: Date.now() });
     this.pump();
+  }
+
+  /**
+   * `later` for writers that store small batches of effects many times a second (each runtime
+   * answer's audit entry): a writer's batch joins those of its `label` waiting to be settled, and
+   * one task of `later`'s queue settles them together with {@link settleMany} (one audit insert
+   * for the group's entries, one clean-up per holder kind), one group at a time per label. With
+   * nobody else writing, a batch is settled alone, at once, as `later` would. Resolves at once,
+   * except when the oldest batch waiting has waited half a lease: then the caller waits until its
+   * own is settled (back-pressure, as `later`). A failure stays in its outbox for the worker.
+   */
+  settleSoon(batch: SettleBatch, label: string): Promise<void> {
+    let lane = this.soon.get(label);
+    if (!lane) this.soon.set(label, (lane = { waiting: [], busy: false }));
+    const mine = { batch, at: Date.now(), resolve: () => {} };
+    const oldest = lane.waiting[0]?.at;
+    lane.waiting.push(mine);
+    if (lane.busy) {
+      if (oldest === undefined || Date.now() - oldest <= this.settings.leaseMs / 2) return Promise.resolve();
+      return new Promise<void>((resolve) => (mine.resolve = resolve));
+    }
+    lane.busy = true;
+    const work = lane;
+    return this.later(async () => {
+      try {
+        while (work.waiting.length > 0) {
+          const group = work.waiting.splice(0, MAX_SOON_GROUP);
+          try {
+            await this.settleMany(
+              group.flatMap((g) => g.batch),
+              label,
+            );
+          } catch (err) {
+            this.deps.log.warn({ reason: describeError(err), label }, 'a group of deferred effects failed; the worker will retry them');
+          }
+          for (const g of group) g.resolve();
+        }
+      } finally {
+        work.busy = false;
+      }
+    });
   }
 
   /**

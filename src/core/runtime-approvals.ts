@@ -315,12 +315,12 @@ export class RuntimeApprovals {
       ...(verdict.mode === 'forbidden' ? await this.forbiddenWarning(agent, base) : []),
     ];
     const holder = { kind: RUNTIME_APPROVAL_HOLDER, id };
-    const settleRecord = () => this.deps.outbox.settle(holder, effects, 'runtime.requested');
     if (!start) {
       const { record, created } = await this.deps.repo.insert(base, effects);
       if (!created) return { view: this.replayed(record, hash), created: false };
-      // Stored with the record, the audit entry (and any warning) need not delay the answer.
-      await this.deps.outbox.later(settleRecord);
+      // Stored with the record, the audit entry (and any warning) need not delay the answer; the
+      // entries of answers given meanwhile are appended, and removed from their records, together.
+      await this.deps.outbox.settleSoon([{ holder, effects }], 'runtime.requested');
       return { view: this.view(record), created: true };
     }
 
@@ -346,14 +346,12 @@ export class RuntimeApprovals {
     // delivery claim finds them sent (no second card). A crash anywhere leaves the rest to the worker.
     this.deps.outbox.now(async () => {
       const sent = new Set(await this.deps.outbox.settleKeeping(runHolder, cards, 'runtime.cards'));
-      await this.deps.outbox.later(() =>
-        this.deps.outbox.settleMany(
-          [
-            { holder, effects, done: [startRun] },
-            { holder: runHolder, effects: rest, done: cards.filter((c) => sent.has(c.id)) },
-          ],
-          'runtime.run-started',
-        ),
+      await this.deps.outbox.settleSoon(
+        [
+          { holder, effects, done: [startRun] },
+          { holder: runHolder, effects: rest, done: cards.filter((c) => sent.has(c.id)) },
+        ],
+        'runtime.run-started',
       );
     });
     return { view: this.view(record), created: true };

@@ -128,6 +128,37 @@ describe('effects performed right after the answer (Outbox.later)', () => {
     expect(await auditOf(crashed.view.id)).toEqual(['runtime.allowed']);
   });
 
+  it('answers waiting to be settled together push back once the oldest has waited half a lease (Outbox.settleSoon)', async () => {
+    const agent = agentRecord({ name: 'Soon Desk', catalogRoleId: 'procurement-agent', businessUnit: 'risk-compliance' });
+    await h.services.agents.insert(agent);
+    const ask = (key: string) =>
+      h.services.runtime.request(agent, { action: 'suppliers.read', summary: 'Compare offers', idempotency_key: key });
+    const auditOf = async (id: string) =>
+      (await h.services.audit.export({ agentId: agent.id })).filter((e) => e.subject.id === id).map((e) => e.action);
+
+    const release = await busyQueue(h);
+    const first = await ask('soon-first-0001');
+    expect(first.view.status).toBe('allowed');
+    const queuedAt = Date.now();
+    await eventually(() => Date.now() - queuedAt > LEASE_MS / 2 + 20);
+    // The first answer's entry has waited half a lease behind the busy queue: the next answer waits for its own.
+    let answered = false;
+    const second = ask('soon-second-0001').then((r) => {
+      answered = true;
+      return r;
+    });
+    const stored = () => h.db.connection.collection('runtime_approvals').countDocuments({ idempotencyKey: 'soon-second-0001' });
+    await eventually(async () => (await stored()) === 1);
+    // Stored, and one more round trip since: it would have been answered by now, were it not waiting.
+    await stored();
+    expect(answered).toBe(false);
+    release();
+    const { view } = await second;
+    expect(await auditOf(view.id)).toEqual(['runtime.allowed']);
+    await h.services.outbox.idle();
+    expect(await auditOf(first.view.id)).toEqual(['runtime.allowed']);
+  });
+
   it('a pending request’s card goes out while the deferred queue is busy; its audit entries follow once, also after a crash', async () => {
     const { agent, ask } = await contractDesk(h, 'Now Card Desk');
     const auditOf = async (id: string) =>

@@ -119,6 +119,39 @@ describe('runtime approvals: the database commands of one request that needs app
     // Said in full when it fails: which commands came in.
     expect({ count: commands.length, commands }).toEqual({ count: Math.min(commands.length, COMMANDS), commands });
   });
+
+  it('answers given at once have their audit entries appended and their records cleaned up together, each entry once', async () => {
+    const { agent, token } = await agentAndToken({ ...procurement('Burst Desk'), sponsors: [MAYA.email] });
+    const ANSWERS = 20;
+    const from = started.length;
+    const answers = await Promise.all(
+      Array.from({ length: ANSWERS }, (_, i) =>
+        api(token, 'POST', '/api/v1/approvals', {
+          action: i % 2 === 0 ? 'suppliers.read' : 'contracts.terminate',
+          summary: `Burst ${i}`,
+          idempotency_key: `burst-${i}-xxxxxxxx`,
+        }),
+      ),
+    );
+    expect(answers.map((a) => a.body.status)).toEqual(Array.from({ length: ANSWERS }, (_, i) => (i % 2 === 0 ? 'allowed' : 'denied')));
+    const ids = answers.map((a) => String(a.body.id));
+    await eventually(async () => {
+      await suite.roster.services.outbox.idle();
+      const records = await inspector
+        .db!.collection('runtime_approvals')
+        .find({ _id: { $in: ids as never[] } })
+        .toArray();
+      return records.length === ANSWERS && records.every((r) => (r.outbox as unknown[]).length === 0);
+    });
+    // Each answer's audit entry once, with its own decision (the third forbidden attempt also warns the sponsors).
+    const audit = (await suite.roster.services.audit.export({ agentId: agent.id })).filter((e) => e.subject.type === 'runtime-approval');
+    expect(audit.map((e) => e.subject.id).sort()).toEqual([...ids].sort());
+    for (const [i, id] of ids.entries())
+      expect(audit.find((e) => e.subject.id === id)?.action).toBe(i % 2 === 0 ? 'runtime.allowed' : 'runtime.denied');
+    // Cleaned up together: fewer writes to the records than answers (one each, before).
+    const cleanUps = started.slice(from).filter((e) => e.commandName === 'update' && e.command.update === 'runtime_approvals');
+    expect(cleanUps.length).toBeLessThan(ANSWERS / 2);
+  });
 });
 
 describe('Teams: cards to one approver sent at once', () => {
