@@ -1,7 +1,8 @@
 import type { BoundaryChangeRecord } from '../../src/core/boundary-changes.js';
 import type { HandoffRecord } from '../../src/core/handoffs.js';
-import { createBoundaryChangeRepository, createHandoffRepository } from '../../src/store/runtime-store.js';
-import { openTestDb, type TestDb } from '../helpers/db.js';
+import type { RuntimeApprovalRecord } from '../../src/core/runtime-approvals.js';
+import { createBoundaryChangeRepository, createHandoffRepository, createRuntimeApprovalRepository } from '../../src/store/runtime-store.js';
+import { connectTestDb, openTestDb, type TestDb } from '../helpers/db.js';
 import { asAgentId } from '../helpers/ids.js';
 
 /*
@@ -133,5 +134,70 @@ describe('the runtime store reads whole lists', () => {
     expect(forLiam[forLiam.length - 1]!.id).toBe('bch_pending_5');
     expect(await repo.pendingExcept(OTHER)).toHaveLength(60);
     expect(await repo.pendingExcept(JONAS)).toHaveLength(125);
+  });
+});
+
+describe('runtime approvals stored at once', () => {
+  let db: TestDb;
+  beforeAll(async () => {
+    db = await openTestDb('runtime_inserts');
+  });
+  afterAll(async () => db?.close());
+
+  const approval = (n: number, overrides: Partial<RuntimeApprovalRecord> = {}): RuntimeApprovalRecord => ({
+    id: `apr_${n.toString(16).padStart(24, '0')}`,
+    agentId: asAgentId('agt_desk'),
+    idempotencyKey: `key-${n}-xxxx`,
+    requestHash: `hash-${n}`,
+    action: 'suppliers.read',
+    actionTitle: 'Read supplier data',
+    summary: `Request ${n}`,
+    details: {},
+    detailsHash: 'dh',
+    mode: 'autonomous',
+    status: 'allowed',
+    reason: 'autonomous',
+    createdAt: new Date(Date.UTC(2030, 0, 1) + n * 1000).toISOString(),
+    usableFor: 'once',
+    ...overrides,
+  });
+
+  it('are written together while one is being written; a replay, alone or in the group, answers with the record stored first', async () => {
+    const monitored = await connectTestDb(db.dbName, { monitorCommands: true });
+    try {
+      const inserts: number[] = [];
+      monitored.getClient().on('commandStarted', (e) => {
+        if (e.commandName === 'insert') inserts.push((e.command.documents as unknown[]).length);
+      });
+      const repo = createRuntimeApprovalRepository(monitored);
+      await repo.ensureIndexes();
+      const first = await repo.insert(approval(1));
+      expect(first).toEqual({ record: approval(1), created: true });
+      inserts.length = 0;
+
+      // Twenty at once: the first is written alone, the others wait for it and go in one command.
+      const burst = await Promise.all([
+        ...Array.from({ length: 17 }, (_, i) => repo.insert(approval(10 + i))),
+        // A replay of a stored request, and one new request asked twice at once.
+        repo.insert(approval(1, { summary: 'replayed' })),
+        repo.insert(approval(50)),
+        repo.insert(approval(50, { summary: 'twice' })),
+      ]);
+      // (All twenty in one when they are asked while the previous insert is still being finished.)
+      expect(inserts.length).toBeLessThanOrEqual(2);
+      expect(inserts.reduce((a, b) => a + b, 0)).toBe(20);
+      expect(burst.slice(0, 17)).toEqual(Array.from({ length: 17 }, (_, i) => ({ record: approval(10 + i), created: true })));
+      expect(burst[17]).toEqual({ record: approval(1), created: false });
+      expect(burst[18]).toEqual({ record: approval(50), created: true });
+      expect(burst[19]).toEqual({ record: approval(50), created: false });
+      expect(await repo.get(approval(12).id)).toEqual(approval(12));
+      expect(await monitored.collection('runtime_approvals').countDocuments()).toBe(19);
+      // Alone again: written at once.
+      const before = inserts.length;
+      expect(await repo.insert(approval(60))).toEqual({ record: approval(60), created: true });
+      expect(inserts.slice(before)).toEqual([1]);
+    } finally {
+      await monitored.close();
+    }
   });
 });
