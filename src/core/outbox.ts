@@ -253,6 +253,15 @@ export class Outbox {
   }
 
   /**
+   * Stores effects in a holder's outbox without a state change (a performer that finds more to
+   * do: a forbidden attempt that is the third warns the sponsors); `settle` performs them then.
+   * Throws when the holder is not there.
+   */
+  async store(holder: HolderRef, effects: PendingEffect[]): Promise<void> {
+    if (!(await this.deps.repo.append(holder, effects))) throw new Error(`no ${holder.kind} ${holder.id} to store effects in`);
+  }
+
+  /**
    * Marks where a writer has stored a state change whose effects it performs in a later step (the
    * start of a run, say): the crash-test point `<label>:0`, like `settle`'s first. Does nothing else.
    */

@@ -28,7 +28,7 @@ import { ALERT_EFFECTS, type RaiseAlert } from './alerts.js';
 import { longPoll } from './long-poll.js';
 import { defangAgentText, reportedByAgent } from './agent-text.js';
 import type { Outbox } from './outbox.js';
-import type { PendingEffect } from './ports.js';
+import type { HolderRef, PendingEffect } from './ports.js';
 import type { AgentId, RunId } from './ids.js';
 
 /*
@@ -44,6 +44,25 @@ export const RUNTIME_APPROVAL_HOLDER = 'runtime-approval';
 
 /** Starts the run of a pending request: stored with the request, so a crash before the run exists leaves it to the worker. */
 export const RUNTIME_START_RUN_EFFECT = 'runtime.start-run';
+
+/**
+ * Stored with a forbidden attempt: counts the attempt among the agent's others at the action within
+ * the day before it and, when it is the third, warns the sponsors (see {@link RuntimeApprovals}).
+ */
+export const RUNTIME_FORBIDDEN_CHECK_EFFECT = 'runtime.forbidden-check';
+
+/** What a forbidden attempt's check needs: the attempt, and the agent as the warning names it. */
+export interface ForbiddenCheck {
+  approvalId: string;
+  agentId: AgentId;
+  agentName: string;
+  businessUnit: string;
+  sponsors: string[];
+  action: string;
+  actionTitle: string;
+  summary: string;
+  createdAt: string;
+}
 
 /** The flow that decides runtime approvals. */
 export const RUNTIME_APPROVAL_FLOW = 'runtime-approval';
@@ -96,7 +115,12 @@ export interface RuntimeApprovalRepository {
     effects?: readonly PendingEffect[],
   ): Promise<RuntimeApprovalRecord | undefined>;
   recent(agentId: AgentId, limit: number): Promise<RuntimeApprovalRecord[]>;
-  countSince(agentId: AgentId, action: string, mode: RuntimeApprovalRecord['mode'], sinceIso: string): Promise<number>;
+  /**
+   * Each forbidden attempt's number among the agent's stored forbidden attempts at the action
+   * within the day up to it (itself included; attempts made in the same millisecond ordered by
+   * id), in one read for all of them.
+   */
+  attemptNumbers(attempts: ReadonlyArray<{ id: string; agentId: AgentId; action: string; createdAt: string }>): Promise<number[]>;
 }
 
 /** The agent's idempotency key of a request (approvals and hand-offs). */
@@ -228,6 +252,22 @@ export class RuntimeApprovals {
         await deps.engine.ensureStarted(withRecentDecisions(start, await deps.repo.recent(record.agentId, 6)));
       },
     });
+    const warnThird = async (checks: ReadonlyArray<{ data: ForbiddenCheck; effectId: string; holder: HolderRef }>) => {
+      const numbers = await deps.repo.attemptNumbers(
+        checks.map(({ data }) => ({ id: data.approvalId, agentId: data.agentId, action: data.action, createdAt: data.createdAt })),
+      );
+      for (const [i, { data, effectId, holder }] of checks.entries())
+        if (numbers[i] === FORBIDDEN_ALERT_THRESHOLD) await this.warnSponsors(data, effectId, holder);
+    };
+    deps.outbox.register<ForbiddenCheck>({
+      type: RUNTIME_FORBIDDEN_CHECK_EFFECT,
+      perform: (data, { effectId, holder }) => warnThird([{ data, effectId, holder }]),
+      // The checks of the attempts settled together (Outbox.settleSoon): one read for all of them.
+      async performMany(items) {
+        await warnThird(items);
+        return new Set(items.map((i) => i.effectId));
+      },
+    });
   }
 
   /** The record id of an agent's idempotency key: a replay meets the same unique id. */
@@ -312,7 +352,8 @@ export class RuntimeApprovals {
         subject: { type: 'runtime-approval', id: base.id, agentId: agent.id },
         details: { action: base.action, mode: base.mode, summary: base.summary, details: base.details, detailsHash: base.detailsHash },
       }),
-      ...(verdict.mode === 'forbidden' ? await this.forbiddenWarning(agent, base) : []),
+      // Counted once stored, after the answer: the third attempt within a day warns the sponsors.
+      ...(verdict.mode === 'forbidden' ? [this.deps.outbox.effect(RUNTIME_FORBIDDEN_CHECK_EFFECT, forbiddenCheck(agent, base))] : []),
     ];
     const holder = { kind: RUNTIME_APPROVAL_HOLDER, id };
     if (!start) {
@@ -488,34 +529,39 @@ export class RuntimeApprovals {
   }
 
   /**
-   * The effects of a forbidden attempt that is the agent's third at this action within a day: an
-   * audit entry and a `forbidden-repeated` alert (paged like every alert, its sponsors told), one
-   * open alert per agent and action. Counted before the attempt is stored, so the alert's raising
-   * is stored with it; two attempts racing may both count as third, and raise the one alert.
+   * Warns the sponsors of a forbidden attempt that is the agent's third at the action within a
+   * day: an audit entry and a `forbidden-repeated` alert (paged like every alert, its sponsors
+   * told), one open alert per agent and action. Stored first in the attempt's outbox under ids
+   * made from the check's (the check performed again stores and performs nothing new), then performed.
    */
-  private async forbiddenWarning(agent: AgentRecord, record: RuntimeApprovalRecord): Promise<PendingEffect[]> {
-    const since = new Date(this.clock().getTime() - 86_400_000).toISOString();
-    const attempts = (await this.deps.repo.countSince(agent.id, record.action, 'forbidden', since)) + 1;
-    if (attempts !== FORBIDDEN_ALERT_THRESHOLD) return [];
-    const unit = businessUnitById(this.deps.org, agent.businessUnit)?.name ?? agent.businessUnit;
+  private async warnSponsors(check: ForbiddenCheck, checkId: string, holder: HolderRef): Promise<void> {
+    const attempts = FORBIDDEN_ALERT_THRESHOLD;
+    const unit = businessUnitById(this.deps.org, check.businessUnit)?.name ?? check.businessUnit;
     const alert: RaiseAlert = {
       kind: 'forbidden-repeated',
-      agentId: agent.id,
-      scope: record.action,
+      agentId: check.agentId,
+      scope: check.action,
       severity: 'warning',
-      summary: `${agent.name} keeps trying a forbidden action: it asked ${attempts} times in a day to ${record.actionTitle} (${record.action}), which its role forbids (${agent.id}, ${unit}). Each attempt was refused. Its last request, ${reportedByAgent(record.summary, 1000)}`,
-      details: { agentName: agent.name, action: record.action, attempts },
-      notify: agent.sponsors,
+      summary: `${check.agentName} keeps trying a forbidden action: it asked ${attempts} times in a day to ${check.actionTitle} (${check.action}), which its role forbids (${check.agentId}, ${unit}). Each attempt was refused. Its last request, ${reportedByAgent(check.summary, 1000)}`,
+      details: { agentName: check.agentName, action: check.action, attempts },
+      notify: check.sponsors,
     };
-    return [
-      this.audit({
-        actor: { kind: 'system', name: 'runtime-approvals' },
-        action: 'runtime.forbidden-repeated',
-        subject: { type: 'agent', id: agent.id, agentId: agent.id },
-        details: { action: record.action, attempts, summary: record.summary },
-      }),
-      this.deps.outbox.effect(ALERT_EFFECTS.raise, alert),
+    const effects = [
+      this.deps.outbox.effect(
+        AUDIT_EFFECT,
+        {
+          actor: { kind: 'system', name: 'runtime-approvals' },
+          action: 'runtime.forbidden-repeated',
+          subject: { type: 'agent', id: check.agentId, agentId: check.agentId },
+          details: { action: check.action, attempts, summary: check.summary },
+          at: this.clock(),
+        } satisfies AuditInput,
+        { key: `${checkId}.audit` },
+      ),
+      this.deps.outbox.effect(ALERT_EFFECTS.raise, alert, { key: `${checkId}.alert` }),
     ];
+    await this.deps.outbox.store(holder, effects);
+    await this.deps.outbox.settle(holder, effects, 'runtime.forbidden-repeated');
   }
 
   private audit(entry: AuditInput): PendingEffect {
@@ -525,6 +571,21 @@ export class RuntimeApprovals {
   private audited(r: RuntimeApprovalRecord, action: string, details: Record<string, unknown>): PendingEffect {
     return auditedEffect(this.deps.outbox, this.clock(), r, action, details);
   }
+}
+
+/** The check of a forbidden attempt, stored with it. */
+function forbiddenCheck(agent: AgentRecord, r: RuntimeApprovalRecord): ForbiddenCheck {
+  return {
+    approvalId: r.id,
+    agentId: agent.id,
+    agentName: agent.name,
+    businessUnit: agent.businessUnit,
+    sponsors: [...agent.sponsors],
+    action: r.action,
+    actionTitle: r.actionTitle,
+    summary: r.summary,
+    createdAt: r.createdAt,
+  };
 }
 
 /** A runtime request's audit entry as an outbox effect, stored with the change it records. */

@@ -184,8 +184,50 @@ export function createRuntimeApprovalRepository(connection: Connection): Runtime
         fromDoc<RuntimeApprovalRecord>(d),
       );
     },
-    async countSince(agentId, action, mode, since) {
-      return keyed(Model).countDocuments({ agentId: agentId, action: String(action), mode, createdAt: { $gte: since } });
+    async attemptNumbers(attempts) {
+      if (attempts.length === 0) return [];
+      const DAY_MS = 86_400_000;
+      // One read for all: each attempt's count is a sum over the agents' and actions' forbidden attempts of the day before the earliest.
+      const dayBefore = (createdAt: string) => new Date(Date.parse(createdAt) - DAY_MS).toISOString();
+      const earliest = attempts.reduce((min, a) => (a.createdAt < min ? a.createdAt : min), attempts[0]!.createdAt);
+      const pairs = [
+        ...new Map(
+          attempts.map((a) => [`${a.agentId}\u0000${a.action}`, { agentId: String(a.agentId), action: String(a.action) }]),
+        ).values(),
+      ];
+      const counts = Object.fromEntries(
+        attempts.map((a, i) => [
+          `n${i}`,
+          {
+            $sum: {
+              $cond: [
+                {
+                  $and: [
+                    { $eq: ['$agentId', String(a.agentId)] },
+                    { $eq: ['$action', String(a.action)] },
+                    { $gte: ['$createdAt', dayBefore(a.createdAt)] },
+                    {
+                      $or: [
+                        { $lt: ['$createdAt', a.createdAt] },
+                        { $and: [{ $eq: ['$createdAt', a.createdAt] }, { $lte: ['$_id', a.id] }] },
+                      ],
+                    },
+                  ],
+                },
+                1,
+                0,
+              ],
+            },
+          },
+        ]),
+      );
+      const [row] = await keyed(Model)
+        .aggregate<Record<string, number>>([
+          { $match: { mode: 'forbidden', createdAt: { $gte: dayBefore(earliest) }, $or: pairs } },
+          { $group: { _id: null, ...counts } },
+        ])
+        .toArray();
+      return attempts.map((_, i) => Number(row?.[`n${i}`] ?? 0));
     },
   };
 }

@@ -148,6 +148,13 @@ describe('runtime approvals: the database commands of one request that needs app
     expect(audit.map((e) => e.subject.id).sort()).toEqual([...ids].sort());
     for (const [i, id] of ids.entries())
       expect(audit.find((e) => e.subject.id === id)?.action).toBe(i % 2 === 0 ? 'runtime.allowed' : 'runtime.denied');
+    // Ten forbidden attempts at once: each counted once stored, so exactly one is the third and warns the sponsors, once.
+    const warnings = (await suite.roster.services.audit.export({ agentId: agent.id })).filter(
+      (e) => e.action === 'runtime.forbidden-repeated',
+    );
+    expect(warnings.map((e) => e.details)).toEqual([expect.objectContaining({ action: 'contracts.terminate', attempts: 3 })]);
+    const alerts = await suite.roster.services.supervision.alertRepo.list({ agentId: agent.id, kind: 'forbidden-repeated' });
+    expect(alerts.map((a) => a.occurrences)).toEqual([1]);
     // Cleaned up together: fewer writes to the records than answers (one each, before).
     const cleanUps = started.slice(from).filter((e) => e.commandName === 'update' && e.command.update === 'runtime_approvals');
     expect(cleanUps.length).toBeLessThan(ANSWERS / 2);

@@ -200,4 +200,30 @@ describe('runtime approvals stored at once', () => {
       await monitored.close();
     }
   });
+
+  it('numbers forbidden attempts within the day up to each, the same millisecond ordered by id, in one read', async () => {
+    const repo = createRuntimeApprovalRepository(db.connection);
+    await repo.ensureIndexes();
+    const at = (ms: number) => new Date(Date.UTC(2031, 0, 2) + ms).toISOString();
+    const DAY = 86_400_000;
+    const forbidden = (n: number, createdAt: string, overrides: Partial<RuntimeApprovalRecord> = {}) =>
+      approval(n, { mode: 'forbidden', status: 'denied', reason: 'forbidden', action: 'contracts.terminate', createdAt, ...overrides });
+    const stored = [
+      forbidden(100, at(-DAY - 1)), // more than a day before 101: not counted for it
+      forbidden(101, at(0)),
+      forbidden(103, at(1000)),
+      forbidden(102, at(1000)), // same millisecond as 103: ordered by id, so before it
+      forbidden(104, at(2000), { action: 'contracts.modify' }), // another action
+      forbidden(105, at(3000), { agentId: asAgentId('agt_other') }), // another agent
+      approval(106, { action: 'contracts.terminate', createdAt: at(4000) }), // not forbidden
+      forbidden(107, at(DAY + 500)), // a day after 101: 101 is out of its window
+    ];
+    for (const r of stored) await repo.insert(r);
+    const numberOf = (r: RuntimeApprovalRecord) => ({ id: r.id, agentId: r.agentId, action: r.action, createdAt: r.createdAt });
+    expect(await repo.attemptNumbers([101, 102, 103, 107].map((n) => numberOf(stored.find((r) => r.id === approval(n).id)!)))).toEqual([
+      1, 2, 3, 3,
+    ]);
+    expect(await repo.attemptNumbers([numberOf(stored[5]!)])).toEqual([1]);
+    expect(await repo.attemptNumbers([])).toEqual([]);
+  });
 });
