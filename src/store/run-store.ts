@@ -5,7 +5,8 @@ import { withEffects, withoutOutbox, toStored, outboxOf } from './outbox-store.j
 import { readAllPages } from './paging.js';
 import { currentFlowId, storedFlowIds } from '../flows/renamed-flows.js';
 import { trustedId } from '../core/ids.js';
-import { keyed } from './keyed.js';
+import { keyed, type KeyedDoc } from './keyed.js';
+import { groupedWrites } from './grouped-writes.js';
 
 const DUPLICATE_KEY = 11000;
 
@@ -66,6 +67,10 @@ export function createRunRepository(
     return { id: trustedId('RunId', String(_id)), ...run, flowId: currentFlowId(String(run.flowId)) };
   };
 
+  // Runs started and cards sent at once (many agents asking at once) are written together.
+  const runWrites = groupedWrites(() => keyed(Run));
+  const messageWrites = groupedWrites(() => keyed(Message));
+
   return {
     async ensureIndexes() {
       await Run.init();
@@ -73,7 +78,7 @@ export function createRunRepository(
     },
     async create(run, effects = []) {
       try {
-        await keyed(Run).insertOne({ ...toDoc(run), outbox: effects.map(toStored) } as never);
+        await runWrites({ insertOne: { document: { ...toDoc(run), outbox: effects.map(toStored) } as KeyedDoc } });
         return true;
       } catch (err) {
         if ((err as { code?: number }).code === DUPLICATE_KEY) return false;
@@ -115,12 +120,14 @@ export function createRunRepository(
         await keyed(Message).insertOne({ _id: `msg_${randomBytes(8).toString('hex')}`, ...doc });
         return;
       }
-      await keyed(Message).updateOne({ _id: id }, { $set: doc }, { upsert: true });
+      await messageWrites({ updateOne: { filter: { _id: id }, update: { $set: doc }, upsert: true } });
     },
     async claimMessage(id, now, staleBefore) {
       // The claim has no runId, so no query for a run's messages sees it before the ref is saved.
-      const inserted = await keyed(Message).updateOne({ _id: id }, { $setOnInsert: { claimedAt: now } }, { upsert: true });
-      if (inserted.upsertedCount === 1) return 'claimed';
+      const inserted = await messageWrites({
+        updateOne: { filter: { _id: id }, update: { $setOnInsert: { claimedAt: now } }, upsert: true },
+      });
+      if (inserted.upserted) return 'claimed';
       const existing = await keyed(Message).findOne({ _id: id });
       if (!existing || existing.ref) return 'sent';
       const taken = await keyed(Message).updateOne(
