@@ -195,7 +195,8 @@ export const envSchema = z.object({
   ROSTER_KEY_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   /**
    * How many acknowledged chat clicks (Slack interactions, commands and events) are worked on at
-   * once in this process; the others wait in order. Acknowledgements never wait for this.
+   * once in this process; the others wait in order. Acknowledgements never wait for this: while
+   * Slack deliveries are being acknowledged, one at a time runs (see src/channels/slack/click-work.ts).
    */
   ROSTER_CLICK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   /** Test-only crash hook (src/fault-point.ts); refused unless NODE_ENV=test. */

@@ -1,5 +1,4 @@
 import type { App as BoltApp } from '@slack/bolt';
-import type PQueue from 'p-queue';
 import type { CardAction } from '../../cards/ids.js';
 import type { Logger } from '../../logger.js';
 import {
@@ -10,6 +9,7 @@ import {
   type FormAction,
   type FormActionId,
 } from '../action-table.js';
+import type { ClickWork } from './click-work.js';
 import { errorsToBlocks, formOrigin, SLACK_FORM_READERS, viewSubmissionSchema } from './forms.js';
 import type { SlackIdentity } from './identity.js';
 import { showClickResult, showSubmitResult } from './outcome.js';
@@ -42,7 +42,7 @@ export function registerActions(
     ctx: ActionContext;
     identity: SlackIdentity;
     replies: SlackReplies;
-    work: PQueue;
+    work: ClickWork;
     log: Logger;
     /** How long a modal submit may take before it is acknowledged without its outcome (see {@link SUBMIT_ACK_BUDGET_MS}). */
     submitAckBudgetMs: number;

@@ -1,6 +1,5 @@
 import bolt from '@slack/bolt';
 import express from 'express';
-import PQueue from 'p-queue';
 import { z } from 'zod';
 import type { App as BoltApp, Logger as BoltLogger, RespondFn } from '@slack/bolt';
 import type { Person } from '../../config/schemas.js';
@@ -14,6 +13,7 @@ import type { ActionContext } from '../action-table.js';
 import type { Channel, ChannelDeps } from '../port.js';
 import { DatabaseUnavailableError } from '../../store/database.js';
 import { registerActions, SLACK_BUTTON_IDS, SLACK_FORM_IDS, SUBMIT_ACK_BUDGET_MS } from './actions.js';
+import { ClickWork } from './click-work.js';
 import { RecentDeliveries, SlackDeliveries } from './deliveries.js';
 import { metadata } from './forms.js';
 import { SlackIdentity, SlackWorkspace } from './identity.js';
@@ -217,7 +217,7 @@ export async function createSlackChannel(deps: ChannelDeps, options: SlackChanne
   const identity = new SlackIdentity(org, app.client, log, directory ? (id, email) => directory.link('slack', id, email) : undefined);
   const notifier = new SlackNotifier(app.client, identity, org);
   const deliveries = new SlackDeliveries(connection);
-  const work = new PQueue({ concurrency: env.ROSTER_CLICK_CONCURRENCY });
+  const work = new ClickWork({ concurrency: env.ROSTER_CLICK_CONCURRENCY });
   const replies = new SlackReplies(chat, identity, log);
   register(app, { chat, identity, deliveries, log, workspace, work, replies });
   const ctx: ActionContext = {
@@ -253,8 +253,8 @@ interface ListenerDeps {
   deliveries: SlackDeliveries;
   log: Logger;
   workspace: SlackWorkspace;
-  /** Where acknowledged deliveries are worked on, a few at once. */
-  work: PQueue;
+  /** Where acknowledged deliveries are worked on, a few at once, yielding to acknowledgements. */
+  work: ClickWork;
   replies: SlackReplies;
 }
 
@@ -290,8 +290,8 @@ function register(app: BoltApp, deps: ListenerDeps): void {
 
   // Acknowledge first, then work. A click, command or event carries nothing in its acknowledgement,
   // so it is acknowledged before any database write (Slack shows a time-out and retries after 3 s),
-  // and its work waits its turn in `work` (bounded concurrency), so acknowledgements never queue
-  // behind decisions. A modal submit answers with field errors or the next view, which depend on
+  // and its work waits its turn in `work` (bounded concurrency, and fewer at once while deliveries
+  // are being acknowledged), so acknowledgements never queue behind decisions. A modal submit answers with field errors or the next view, which depend on
   // its work: it is acknowledged by its listener, after its delivery key is stored.
   // Exactly once: a repeat seen by this process is dropped before anything else (in memory); the
   // delivery's unique key, written right after the acknowledgement and before any work, drops a
@@ -305,6 +305,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     const ack = async () => {
       if (acked || !boltAck) return;
       acked = true;
+      work.acknowledged();
       await boltAck();
     };
     // People of another workspace (a second install, a Slack Connect channel shared with another

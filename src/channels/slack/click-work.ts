@@ -1,0 +1,133 @@
+/** Tuning of {@link ClickWork}; every field but `concurrency` has a default. */
+export interface ClickWorkSettings {
+  /** How many acknowledged deliveries are worked on at once when no acknowledgement is under way. */
+  concurrency: number;
+  /** How many run at once while Slack deliveries are being acknowledged (see `quietMs`). */
+  busyConcurrency?: number;
+  /** For how long after an acknowledgement more deliveries are taken to be arriving. */
+  quietMs?: number;
+  /** The longest a queued delivery waits for acknowledgements to pause; then it starts whatever arrives. */
+  maxDeferMs?: number;
+  /** Monotonic clock in ms (tests move it). */
+  now?: () => number;
+}
+
+/** Defaults of {@link ClickWorkSettings}. */
+export const CLICK_WORK_DEFAULTS = { busyConcurrency: 1, quietMs: 50, maxDeferMs: 1_000 } as const;
+
+interface Queued {
+  run: () => Promise<void>;
+  at: number;
+}
+
+/**
+ * Where acknowledged Slack deliveries (clicks, commands, events) wait to be worked on, in order
+ * and a few at once. Acknowledgements share the event loop with this work, and a request is read
+ * only when the loop is free: a burst of clicks whose decisions all ran at once kept the next
+ * clicks' requests unread for hundreds of milliseconds (the bench's ack tail at 50 in flight).
+ * So while deliveries are being acknowledged (one within `quietMs`), at most `busyConcurrency`
+ * run; a delivery that has waited `maxDeferMs` starts anyway, so decisions are late by at most
+ * that much however long a burst lasts. A task starts on a later turn of the loop than the one
+ * that freed its slot, so requests waiting to be read are read first.
+ */
+export class ClickWork {
+  private readonly concurrency: number;
+  private readonly busyConcurrency: number;
+  private readonly quietMs: number;
+  private readonly maxDeferMs: number;
+  private readonly now: () => number;
+  private readonly queue: Queued[] = [];
+  private running = 0;
+  private lastAck = -Infinity;
+  private timer: NodeJS.Timeout | undefined;
+  private scheduled = false;
+  private readonly idlers: Array<() => void> = [];
+
+  constructor(settings: ClickWorkSettings) {
+    this.concurrency = Math.max(1, settings.concurrency);
+    this.busyConcurrency = Math.min(this.concurrency, Math.max(0, settings.busyConcurrency ?? CLICK_WORK_DEFAULTS.busyConcurrency));
+    this.quietMs = settings.quietMs ?? CLICK_WORK_DEFAULTS.quietMs;
+    this.maxDeferMs = settings.maxDeferMs ?? CLICK_WORK_DEFAULTS.maxDeferMs;
+    this.now = settings.now ?? (() => performance.now());
+  }
+
+  /** Says a Slack delivery was just acknowledged: work yields to the next ones for `quietMs`. */
+  acknowledged(): void {
+    this.lastAck = this.now();
+  }
+
+  /** Queues `task`; resolves or rejects with it once it has run. */
+  add<T>(task: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const run = async () => {
+        try {
+          resolve(await task());
+        } catch (err) {
+          reject(err);
+        }
+      };
+      this.queue.push({ run, at: this.now() });
+      this.schedule();
+    });
+  }
+
+  /** How many are waiting (not yet started). */
+  get size(): number {
+    return this.queue.length;
+  }
+
+  /** How many are running. */
+  get pending(): number {
+    return this.running;
+  }
+
+  /** Drops what has not started (shutdown); what runs goes on. */
+  clear(): void {
+    this.queue.length = 0;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.settleIdlers();
+  }
+
+  /** Resolves when nothing is queued or running. */
+  onIdle(): Promise<void> {
+    if (this.running === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idlers.push(resolve));
+  }
+
+  /** Pumps on a later turn of the loop (after its I/O), once however often it is asked meanwhile. */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.queue.length > 0 && this.running < this.concurrency) {
+      const now = this.now();
+      const quietAt = this.lastAck + this.quietMs;
+      const starvedAt = this.queue[0]!.at + this.maxDeferMs;
+      if (now < quietAt && now < starvedAt && this.running >= this.busyConcurrency) {
+        // Looked at again when acknowledgements may have paused, or when the oldest waited enough.
+        this.timer = setTimeout(() => this.schedule(), Math.max(1, Math.ceil(Math.min(quietAt, starvedAt) - now)));
+        return;
+      }
+      const { run } = this.queue.shift()!;
+      this.running += 1;
+      void run().finally(() => {
+        this.running -= 1;
+        if (this.queue.length > 0) this.schedule();
+        else this.settleIdlers();
+      });
+    }
+  }
+
+  private settleIdlers(): void {
+    if (this.running === 0 && this.queue.length === 0) for (const resolve of this.idlers.splice(0)) resolve();
+  }
+}
