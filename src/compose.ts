@@ -918,6 +918,20 @@ async function buildServices(s: ServiceSettings) {
     clock,
   });
 
+  const handoffs = new Handoffs({
+    org,
+    repo: store.handoffs,
+    notifier,
+    outbox,
+    deliveries: store.deliveries,
+    timers: createHandoffTimers(agenda),
+    async recordTaskEvent(e) {
+      await store.telemetry.ingest([{ ...e, outcome: 'handed-to-human', latencyMs: 0, costUSD: 0 }]);
+    },
+    cards: handoffCards(org),
+    clock,
+  });
+
   // Commands: every door (chat, CLI, agent API, MCP) runs a person's command through this bus;
   // each handler gets its own few dependencies.
   const bus = new CommandBus({
@@ -958,22 +972,11 @@ async function buildServices(s: ServiceSettings) {
       },
       delegation: { delegations },
       findAgents: { org, search },
+      // The agent buttons and prompts.
+      handoffs: { handoffs },
     }),
   });
 
-  const handoffs = new Handoffs({
-    org,
-    repo: store.handoffs,
-    notifier,
-    outbox,
-    deliveries: store.deliveries,
-    timers: createHandoffTimers(agenda),
-    async recordTaskEvent(e) {
-      await store.telemetry.ingest([{ ...e, outcome: 'handed-to-human', latencyMs: 0, costUSD: 0 }]);
-    },
-    cards: handoffCards(org),
-    clock,
-  });
   const checkpoints = new AuditCheckpoints({
     audit,
     chain: audit,

@@ -269,11 +269,15 @@ export class CardActionsChat {
         return { followUp: notice('success', `Failure mode recorded on ${agent.name}`, note.text) };
       }
       case 'handoff_take': {
-        const taken = await this.services.handoffs.take(person, String(ids.handoffId ?? ''));
+        const taken = await this.services.bus.execute(person, { type: 'handoff.take', handoffId: String(ids.handoffId ?? '') });
         return { card: handoffCard(this.org, taken, person.email) };
       }
       case 'handoff_resolve': {
-        const resolved = await this.services.handoffs.resolve(person, String(ids.handoffId ?? ''), String(ids.outcome ?? ''));
+        const resolved = await this.services.bus.execute(person, {
+          type: 'handoff.resolve',
+          handoffId: String(ids.handoffId ?? ''),
+          outcome: String(ids.outcome ?? ''),
+        });
         return { card: handoffCard(this.org, resolved, person.email) };
       }
       case 'gap_fix':

@@ -7,6 +7,7 @@ import type { ReadLog } from '../core/audit.js';
 import type { CheckInRecord } from '../core/checkin-service.js';
 import { isRosterError, UnknownPersonError } from '../core/errors.js';
 import type { EvaluationVerdict } from '../core/evaluation.js';
+import type { HandoffRecord } from '../core/handoffs.js';
 import type { FlowRun } from '../flows/types.js';
 import { parseCommand, type CommandOf, type CommandType, type Parsed } from './command.js';
 import type { CommandHandler } from './handler.js';
@@ -61,6 +62,9 @@ export interface CommandResults {
   'delegation.back': number;
   'delegation.current': Delegation | undefined;
   'agents.find': FindResult;
+  // The agent buttons and prompts.
+  'handoff.take': HandoffRecord;
+  'handoff.resolve': HandoffRecord;
 }
 
 /** One handler per command type: the bus runs every command of a type through the same one. */

@@ -254,6 +254,13 @@ export const findAgentsCommand = z.object({
   query: z.string().max(TEXT_MAX),
   page: z.number().int().min(1).max(1000).optional(),
 });
+// ── The agent buttons and prompts (src/channels/chat-actions.ts) ─────────────────────────────────
+
+/** Take a hand-off case from its queue: the first to take it owns it. */
+export const takeHandoffCommand = z.object({ type: z.literal('handoff.take'), handoffId: lookedUp });
+
+/** Resolve a hand-off case one has taken, with one of its outcomes. */
+export const resolveHandoffCommand = z.object({ type: z.literal('handoff.resolve'), handoffId: lookedUp, outcome: z.string().max(200) });
 
 /** Every command, by its `type`. */
 export const commandSchema = z.discriminatedUnion('type', [
@@ -296,6 +303,9 @@ export const commandSchema = z.discriminatedUnion('type', [
   backCommand,
   currentDelegationCommand,
   findAgentsCommand,
+  // The agent buttons and prompts.
+  takeHandoffCommand,
+  resolveHandoffCommand,
 ]);
 
 /** A command as a door gives it (before parsing). */

@@ -23,6 +23,7 @@ import { governanceHandlers, type GovernanceDeps } from './handlers/governance.j
 import { offboardingHandlers, type OffboardingDeps } from './handlers/offboarding.js';
 import { delegationHandlers, type DelegationDeps } from './handlers/delegation.js';
 import { findAgentsHandler, type FindAgentsDeps } from './handlers/find-agents.js';
+import { handoffHandlers, type HandoffDeps } from './handlers/handoffs.js';
 
 /** Every handler's dependencies: the composition root passes each its own small part. */
 export interface HandlerDeps {
@@ -54,6 +55,9 @@ export interface HandlerDeps {
   /** Out of office (away, back). */
   delegation: DelegationDeps;
   findAgents: FindAgentsDeps;
+  // The agent buttons and prompts.
+  /** Take it / Resolve on a hand-off case. */
+  handoffs: HandoffDeps;
 }
 
 /** The registry of command handlers, one per command type. */
@@ -83,6 +87,8 @@ export function createHandlers(deps: HandlerDeps): CommandHandlers {
     ...offboardingHandlers(deps.offboarding),
     ...delegationHandlers(deps.delegation),
     'agents.find': findAgentsHandler(deps.findAgents),
+    // The agent buttons and prompts.
+    ...handoffHandlers(deps.handoffs),
   };
 }
 

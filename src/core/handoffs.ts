@@ -12,7 +12,6 @@ import { ForbiddenError, NotFoundError, RequestClosedError } from './errors.js';
 import type { MessageRef, Notifier, OutgoingCard } from './notifications.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
-import { assertMayResolveHandoff, assertMayTakeHandoff } from './policies.js';
 import { longPoll } from './long-poll.js';
 import { idempotencyKeySchema, refusalOf } from './runtime-approvals.js';
 import type { AgentId } from './ids.js';
@@ -296,10 +295,12 @@ export class Handoffs {
     );
   }
 
-  /** Take it: the first person from the queue to click owns the case; a second click is told who has it. */
-  async take(person: Person, id: string): Promise<HandoffRecord> {
-    const record = await this.find(id);
-    assertMayTakeHandoff(person, record);
+  /**
+   * Take it: the first person from the queue to click owns the case; a second click is told who has it.
+   * Who may take it (its queue's people, IT admins) is the `handoff.take` command's rule, asked before.
+   */
+  async take(person: Person, record: HandoffRecord): Promise<HandoffRecord> {
+    const id = record.id;
     if (record.status === 'resolved')
       throw new RequestClosedError('completed', record.resolvedAt ? new Date(record.resolvedAt) : undefined);
     if (record.status === 'taken') {
@@ -327,13 +328,24 @@ export class Handoffs {
     return taken;
   }
 
-  /** Resolve with an outcome: only the person who took the case (or an IT admin), once. */
-  async resolve(person: Person, id: string, outcome: string): Promise<HandoffRecord> {
+  /**
+   * A case to resolve with `outcome`: refused when the outcome is not one of the case's or the case
+   * is closed (before who may resolve it is asked, see the `handoff.resolve` command).
+   */
+  async resolvable(id: string, outcome: string): Promise<HandoffRecord> {
     const record = await this.find(id);
     if (!record.outcomes.includes(outcome)) throw new NotFoundError('the outcome', outcome);
     if (record.status === 'resolved')
       throw new RequestClosedError('completed', record.resolvedAt ? new Date(record.resolvedAt) : undefined);
-    assertMayResolveHandoff(person, record);
+    return record;
+  }
+
+  /**
+   * Resolve with an outcome, once; the record is {@link resolvable}'s, and who may (whoever took the
+   * case, IT admins) is the `handoff.resolve` command's rule, asked before.
+   */
+  async resolve(person: Person, record: HandoffRecord, outcome: string): Promise<HandoffRecord> {
+    const id = record.id;
     const now = this.clock().toISOString();
     const effects = [
       this.audit({
@@ -411,7 +423,8 @@ export class Handoffs {
     };
   }
 
-  private async find(id: string): Promise<HandoffRecord> {
+  /** A hand-off case by id; an unknown or malformed id is "not found". */
+  async find(id: string): Promise<HandoffRecord> {
     const record = /^hof_[0-9a-f]{24}$/.test(id) ? await this.deps.repo.get(id) : undefined;
     if (!record) throw new NotFoundError('the hand-off', id);
     return record;

@@ -554,6 +554,52 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     expect(last()).toMatchObject({ type: 'agents.find', outcome: 'invalid_input', stage: 'load' });
   });
 
+  // ── The agent buttons and prompts (chat-actions.ts) ──
+
+  it('handoff.take and resolve: the queue takes a case, whoever took it resolves it; the case stays as it was', async () => {
+    const jonas = 'jonas.weber@brightwater.example'; // the Recruiters queue
+    const agent = await activeAgent(h, { name: 'Bus Screening Desk', catalogRoleId: 'resume-screener', businessUnit: 'people-ops' });
+    const { view } = await h.services.handoffs.create(agent, {
+      kind: 'candidate-review',
+      summary: 'A candidate to review.',
+      details: { candidateRef: 'CAND-BUS-1' },
+      idempotency_key: `handoff-${agent.id}`,
+    });
+    const handoffId = view.id;
+    events = [];
+    expect(await errorOf(bus.execute(as(people.daniel), { type: 'handoff.take', handoffId }))).toEqual({
+      code: 'forbidden',
+      userMessage: 'Only the Recruiters queue takes this case.',
+    });
+    expect(last()).toMatchObject({ type: 'handoff.take', actor: people.daniel, outcome: 'forbidden', stage: 'authorise' });
+    events = [];
+    expect(await errorOf(bus.execute(as(people.daniel), { type: 'handoff.resolve', handoffId, outcome: 'advanced' }))).toEqual({
+      code: 'forbidden',
+      userMessage: 'Take the case before you resolve it.',
+    });
+    expect(last()).toMatchObject({ type: 'handoff.resolve', outcome: 'forbidden', stage: 'authorise' });
+    expect((await h.services.handoffs.get(agent.id, handoffId)).status).toBe('open');
+    // Its queue takes it; then only the taker (or an IT admin) resolves it.
+    expect(await bus.execute(as(jonas), { type: 'handoff.take', handoffId })).toMatchObject({ status: 'taken', takenBy: jonas });
+    events = [];
+    expect(await errorOf(bus.execute(as(people.daniel), { type: 'handoff.resolve', handoffId, outcome: 'advanced' }))).toEqual({
+      code: 'forbidden',
+      userMessage: 'Only the person who took this case resolves it.',
+    });
+    expect(last()).toMatchObject({ type: 'handoff.resolve', outcome: 'forbidden', stage: 'authorise' });
+    // An outcome the case does not have is refused before who may resolve it is asked.
+    events = [];
+    expect((await errorOf(bus.execute(as(people.daniel), { type: 'handoff.resolve', handoffId, outcome: 'hired' }))).code).toBe(
+      'not_found',
+    );
+    expect(last()).toMatchObject({ stage: 'load' });
+    expect((await h.services.handoffs.get(agent.id, handoffId)).status).toBe('taken');
+    expect(await bus.execute(as(jonas), { type: 'handoff.resolve', handoffId, outcome: 'advanced' })).toMatchObject({
+      status: 'resolved',
+      resolvedBy: jonas,
+    });
+  });
+
   it('an unknown command type and a person not in the directory are refused with coded errors', async () => {
     const unknown = await errorOf(bus.execute(as(people.liam), { type: 'agent.delete' } as never));
     expect(unknown).toEqual({ code: 'invalid_input', userMessage: 'Roster does not know that command.' });
