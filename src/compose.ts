@@ -974,6 +974,10 @@ async function buildServices(s: ServiceSettings) {
       findAgents: { org, search },
       // The agent buttons and prompts.
       handoffs: { handoffs },
+      addNote: { org, agents: store.agents, alerts: store.alerts, checkins: store.checkins, notes: retirement },
+      retraining: { agents: store.agents, development },
+      requestReactivation: { org, agents: store.agents, engine, reactivation },
+      agentKeys: { keys: agentKeys },
     }),
   });
 

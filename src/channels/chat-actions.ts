@@ -129,6 +129,15 @@ export function agentDataset(purpose: PickPurpose): string {
   return `agents:${purpose}`;
 }
 
+/** The prompts whose submission is a command on the bus (its handler authorises it). */
+const SUBMITTED_THROUGH_THE_BUS: ReadonlySet<PromptVerb> = new Set<PromptVerb>([
+  'alert_note',
+  'checkin_note',
+  'agent_note',
+  'retrain_postpone',
+  'agent_reactivate',
+]);
+
 /** The kinds of knowledge note, as the note form offers them. */
 const NOTE_KINDS = [
   { value: 'failure-mode', label: 'Failure mode' },
@@ -220,8 +229,7 @@ export class CardActionsChat {
         return { prompt: this.versionPrompt(agent) };
       }
       case 'retrain_start': {
-        const agent = await this.agent(ids.agentId);
-        await this.services.development.startRetraining(person.email, agent.id);
+        const { agent } = await this.services.bus.execute(person, { type: 'retraining.start', agentId: ids.agentId });
         return {
           card: notice(
             'success',
@@ -259,7 +267,9 @@ export class CardActionsChat {
         const { agent, entries } = await this.services.governance.decisions(person.email, agentId, { eventId, limit: 1 });
         const entry = entries[0];
         if (!entry) throw new NotFoundError('the decision', eventId);
-        const note = await this.services.retirement.addNote(person.email, agent.id, {
+        const { note } = await this.services.bus.execute(person, {
+          type: 'agent.note.add',
+          agentId: agent.id,
           kind: 'failure-mode',
           text: `Decision ${entry.eventId} on ${displayDate(entry.time)} (${entry.outcome}${entry.correctness !== undefined ? `, correctness ${entry.correctness}` : ''}), ${reportedByAgent(entry.summary, 1500)}`.slice(
             0,
@@ -291,8 +301,7 @@ export class CardActionsChat {
       case 'eval_failures':
         return { followUp: await this.chat.failingCases(person, String(ids.evalRunId ?? '')) };
       case 'agent_key_rotate': {
-        const agent = await this.agent(ids.agentId);
-        const issued = await this.services.agentKeys.rotateKey(person.email, agent.id);
+        const { agent, issued } = await this.services.bus.execute(person, { type: 'agent.key.rotate', agentId: ids.agentId });
         const until = issued.replaced.map((r) => r.validUntil).sort()[0];
         // The key replaces the clicked card for the clicker only (an ephemeral reply in Slack, the invoke answer in Teams).
         return {
@@ -307,8 +316,11 @@ export class CardActionsChat {
         };
       }
       case 'agent_key_reissue': {
-        const agent = await this.agent(ids.agentId);
-        const issued = await this.services.agentKeys.reissueKey(person.email, agent.id, ids.credentialId);
+        const { agent, issued } = await this.services.bus.execute(person, {
+          type: 'agent.key.reissue',
+          agentId: ids.agentId,
+          ...(ids.credentialId ? { credentialId: ids.credentialId } : {}),
+        });
         return {
           card: keyCard(
             agent,
@@ -373,8 +385,9 @@ export class CardActionsChat {
       if (refusal) return this.again(verb, ids, values, { agent: refusal }, person);
       ids = { ...ids, agentId };
     }
-    // Authorised before anything else: the prompt shown again with an error names the agent.
-    await this.authorizePrompt(person, verb, ids);
+    // Authorised before anything else: the prompt shown again with an error names the agent. A
+    // prompt whose command is on the bus is authorised there, before its values are looked at.
+    if (!SUBMITTED_THROUGH_THE_BUS.has(verb)) await this.authorizePrompt(person, verb, ids);
     try {
       return await this.complete(person, verb, ids, values);
     } catch (err) {
@@ -465,22 +478,29 @@ export class CardActionsChat {
         };
       }
       case 'alert_note': {
-        const { alert, agent } = await this.alertAgent(ids.alertId);
-        const note = await this.services.retirement.addNote(person.email, agent.id, { kind: 'failure-mode', text });
-        return { card: this.alertCard(alert, person), followUp: notice('success', `Noted on ${agent.name}`, note.text) };
+        const { alert, agent, note } = await this.services.bus.execute(person, {
+          type: 'agent.note.add',
+          alertId: ids.alertId,
+          kind: 'failure-mode',
+          text,
+        });
+        return { card: this.alertCard(alert!, person), followUp: notice('success', `Noted on ${agent.name}`, note.text) };
       }
       case 'checkin_note': {
-        const { record, agent } = await this.checkIn(ids.checkInId);
-        const note = await this.services.retirement.addNote(person.email, agent.id, { kind: 'failure-mode', text });
+        const { checkIn, agent, note } = await this.services.bus.execute(person, {
+          type: 'agent.note.add',
+          checkInId: ids.checkInId,
+          kind: 'failure-mode',
+          text,
+        });
         return {
-          card: this.services.supervision.cards.checkIn(record, agent, person.email),
+          card: this.services.supervision.cards.checkIn(checkIn!, agent, person.email),
           followUp: notice('success', `Noted on ${agent.name}`, note.text),
         };
       }
       case 'agent_note': {
-        const agent = await this.agent(ids.agentId);
         const kind = NOTE_KINDS.find((k) => k.value === values.kind)?.value ?? 'note';
-        const note = await this.services.retirement.addNote(person.email, agent.id, { kind, text });
+        const { agent, note } = await this.services.bus.execute(person, { type: 'agent.note.add', agentId: ids.agentId, kind, text });
         const label = NOTE_KINDS.find((k) => k.value === note.kind)?.label ?? 'Note';
         return { card: notice('success', `Noted on ${agent.name}`, `${label}: ${note.text}`) };
       }
@@ -518,8 +538,11 @@ export class CardActionsChat {
         return { followUp: card };
       }
       case 'agent_reactivate': {
-        const agent = await this.agent(ids.agentId);
-        const run = await this.services.reactivation.start(this.services.engine, person.email, { agentId: agent.id, reason: text });
+        const { agent, run } = await this.services.bus.execute(person, {
+          type: 'agent.reactivation.request',
+          agentId: ids.agentId,
+          reason: text,
+        });
         const status = this.services.presenter.status(run);
         return {
           card: notice('info', `Reactivation of ${agent.name} requested`, `A sponsor and an IT admin approve it (request ${run.id}).`),
@@ -531,9 +554,12 @@ export class CardActionsChat {
         return { card: boundaryChangeCard(this.org, change, person.email) };
       }
       case 'retrain_postpone': {
-        const agent = await this.agent(ids.agentId);
-        const days = Number(values.days ?? '');
-        const record = await this.services.development.postponeRetraining(person.email, agent.id, days, text);
+        const { agent, retraining: record } = await this.services.bus.execute(person, {
+          type: 'retraining.postpone',
+          agentId: ids.agentId,
+          days: Number(values.days ?? ''),
+          reason: text,
+        });
         return {
           card: notice(
             'info',
@@ -545,7 +571,10 @@ export class CardActionsChat {
     }
   }
 
-  /** Refuses anyone who may not open the prompt of `verb` (the same rules as its button). */
+  /**
+   * Refuses anyone who may not open the prompt of `verb` (the same rules as its button); a submitted
+   * prompt whose command is on the bus is authorised by its handler instead.
+   */
   private async authorizePrompt(person: Person, verb: PromptVerb, ids: Ids): Promise<void> {
     switch (verb) {
       case 'alert_register':
@@ -553,18 +582,6 @@ export class CardActionsChat {
         return;
       case 'alert_assign_sponsor':
         await this.services.supervision.alerts.assertResponder(person.email, parseAlertId(ids.alertId));
-        return;
-      case 'alert_note':
-        this.assertMayNote(person, (await this.alertAgent(ids.alertId)).agent);
-        return;
-      case 'checkin_note':
-        this.assertMayNote(person, (await this.checkIn(ids.checkInId)).agent);
-        return;
-      case 'retrain_postpone':
-        await this.services.development.retrainingManager(person.email, parseAgentId(ids.agentId));
-        return;
-      case 'agent_note':
-        this.assertMayNote(person, await this.agent(ids.agentId));
         return;
       case 'version_propose':
         assertMayProposeVersion(person, await this.agent(ids.agentId));

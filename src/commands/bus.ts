@@ -2,6 +2,7 @@ import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail } from '../config/directory.js';
 import type { AccessRequestResult } from '../core/access.js';
 import type { AgentRecord, GrantRecord } from '../core/agents.js';
+import type { IssuedKey } from '../core/agent-keys.js';
 import type { AlertRecord } from '../core/alerts.js';
 import type { ReadLog } from '../core/audit.js';
 import type { CheckInRecord } from '../core/checkin-service.js';
@@ -20,6 +21,7 @@ import type { KnowledgeNote } from '../core/agents.js';
 import type { RetrainingRecord } from '../core/development.js';
 import type { DecisionsView } from './handlers/governance.js';
 import type { AcceptedSponsorship, ArchiveView, ProposedVersion } from './handlers/offboarding.js';
+import type { NoteAdded } from './handlers/add-note.js';
 
 /** What each command returns, by type. */
 export interface CommandResults {
@@ -65,6 +67,12 @@ export interface CommandResults {
   // The agent buttons and prompts.
   'handoff.take': HandoffRecord;
   'handoff.resolve': HandoffRecord;
+  'agent.note.add': NoteAdded;
+  'retraining.start': { agent: AgentRecord; retraining: RetrainingRecord };
+  'retraining.postpone': { agent: AgentRecord; retraining: RetrainingRecord };
+  'agent.reactivation.request': { agent: AgentRecord; run: FlowRun };
+  'agent.key.rotate': { agent: AgentRecord; issued: IssuedKey };
+  'agent.key.reissue': { agent: AgentRecord; issued: IssuedKey };
 }
 
 /** One handler per command type: the bus runs every command of a type through the same one. */

@@ -3,7 +3,7 @@ import { accessRequestInputSchema, breakGlassInputSchema } from '../core/access.
 import { agentRequestInputSchema } from '../core/agent-request.js';
 import { InvalidInputError } from '../core/errors.js';
 import { AGENT_STATUSES } from '../core/lifecycle.js';
-import { runIdSchema } from '../core/ids.js';
+import { commandIdSchema, runIdSchema } from '../core/ids.js';
 
 /*
  * Every command a person gives Roster, whichever door it comes through (a Slack or Teams click,
@@ -262,6 +262,49 @@ export const takeHandoffCommand = z.object({ type: z.literal('handoff.take'), ha
 /** Resolve a hand-off case one has taken, with one of its outcomes. */
 export const resolveHandoffCommand = z.object({ type: z.literal('handoff.resolve'), handoffId: lookedUp, outcome: z.string().max(200) });
 
+/**
+ * Add a knowledge note on an agent: from its profile (`agentId`), or as a failure mode from an alert
+ * (`alertId`) or a check-in (`checkInId`) about it. The note's words are checked when it is recorded
+ * (after who may add it), so a stranger is refused before being told the note is too short.
+ */
+export const cardNoteCommand = z.object({
+  type: z.literal('agent.note.add'),
+  agentId: commandIdSchema('AgentId').optional(),
+  alertId: commandIdSchema('AlertId').optional(),
+  checkInId: commandIdSchema('CheckInId').optional(),
+  kind: z.enum(['failure-mode', 'high-value-interaction', 'note']).optional(),
+  text: z.string().max(20_000),
+});
+
+/** Start on "retraining due": the retraining is under way (no more reminders until the next cadence). */
+export const startRetrainingCommand = z.object({ type: z.literal('retraining.start'), agentId: commandIdSchema('AgentId') });
+
+/** Postpone a due retraining by some days, saying why (both checked when it is postponed, after who may). */
+export const cardPostponeRetrainingCommand = z.object({
+  type: z.literal('retraining.postpone'),
+  agentId: commandIdSchema('AgentId'),
+  // A form's days as a number; one that is none (NaN) is refused with the days' own words.
+  days: z.number().or(z.nan()),
+  reason: z.string().max(20_000),
+});
+
+/** Ask to reactivate a suspended agent, saying what was fixed (one of its sponsors and an IT admin approve). */
+export const cardReactivationCommand = z.object({
+  type: z.literal('agent.reactivation.request'),
+  agentId: commandIdSchema('AgentId'),
+  reason: z.string().max(20_000),
+});
+
+/** Rotate key: a new telemetry key, shown once to who asked; the previous ones keep working for a grace period. */
+export const rotateKeyCommand = z.object({ type: z.literal('agent.key.rotate'), agentId: commandIdSchema('AgentId') });
+
+/** A new key after the onboarding key was not delivered; `credentialId` is the key the button was offered for. */
+export const reissueKeyCommand = z.object({
+  type: z.literal('agent.key.reissue'),
+  agentId: commandIdSchema('AgentId'),
+  credentialId: z.string().max(200).optional(),
+});
+
 /** Every command, by its `type`. */
 export const commandSchema = z.discriminatedUnion('type', [
   decideCommand,
@@ -306,6 +349,12 @@ export const commandSchema = z.discriminatedUnion('type', [
   // The agent buttons and prompts.
   takeHandoffCommand,
   resolveHandoffCommand,
+  cardNoteCommand,
+  startRetrainingCommand,
+  cardPostponeRetrainingCommand,
+  cardReactivationCommand,
+  rotateKeyCommand,
+  reissueKeyCommand,
 ]);
 
 /** A command as a door gives it (before parsing). */

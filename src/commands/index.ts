@@ -24,6 +24,10 @@ import { offboardingHandlers, type OffboardingDeps } from './handlers/offboardin
 import { delegationHandlers, type DelegationDeps } from './handlers/delegation.js';
 import { findAgentsHandler, type FindAgentsDeps } from './handlers/find-agents.js';
 import { handoffHandlers, type HandoffDeps } from './handlers/handoffs.js';
+import { addNoteHandler, type AddNoteDeps } from './handlers/add-note.js';
+import { retrainingHandlers, type RetrainingDeps } from './handlers/retraining.js';
+import { requestReactivationHandler, type RequestReactivationDeps } from './handlers/request-reactivation.js';
+import { agentKeyHandlers, type AgentKeyDeps } from './handlers/agent-keys.js';
 
 /** Every handler's dependencies: the composition root passes each its own small part. */
 export interface HandlerDeps {
@@ -58,6 +62,14 @@ export interface HandlerDeps {
   // The agent buttons and prompts.
   /** Take it / Resolve on a hand-off case. */
   handoffs: HandoffDeps;
+  /** Add note on a profile, an alert or a check-in. */
+  addNote: AddNoteDeps;
+  /** Start and Postpone on "retraining due". */
+  retraining: RetrainingDeps;
+  /** The Reactivate form. */
+  requestReactivation: RequestReactivationDeps;
+  /** Rotate key on a profile, Issue a new key after a failed delivery. */
+  agentKeys: AgentKeyDeps;
 }
 
 /** The registry of command handlers, one per command type. */
@@ -89,6 +101,10 @@ export function createHandlers(deps: HandlerDeps): CommandHandlers {
     'agents.find': findAgentsHandler(deps.findAgents),
     // The agent buttons and prompts.
     ...handoffHandlers(deps.handoffs),
+    'agent.note.add': addNoteHandler(deps.addNote),
+    ...retrainingHandlers(deps.retraining),
+    'agent.reactivation.request': requestReactivationHandler(deps.requestReactivation),
+    ...agentKeyHandlers(deps.agentKeys),
   };
 }
 

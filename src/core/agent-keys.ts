@@ -10,7 +10,7 @@ import { ConflictError, InvalidTransitionError, NotFoundError, NotWaitingError, 
 import type { AgentStatus } from './lifecycle.js';
 import type { Notifier, OutgoingCard } from './notifications.js';
 import type { KeyCache } from './key-cache.js';
-import { assertMayReissueKey, assertMayRevokeKeys, assertMayRotateKey } from './policies.js';
+import { assertMayRevokeKeys } from './policies.js';
 import type { AgentId, RunId } from './ids.js';
 
 /*
@@ -182,10 +182,9 @@ export class AgentKeys {
   /**
    * **Rotate key**: a new key for a sponsor or IT admin, shown once to them; the previous keys keep
    * working for the organisation's `keyRotationGrace` (`graceMs` overrides it; 0 revokes them now).
+   * `agent` is {@link keyed}'s, and who may is the `agent.key.rotate` command's rule, asked before.
    */
-  async rotateKey(actorEmail: string, agentId: AgentId, options: { graceMs?: number } = {}): Promise<IssuedKey> {
-    const { actor, agent } = await this.load(actorEmail, agentId);
-    assertMayRotateKey(actor, agent);
+  async rotateKey(actor: Person, agent: AgentRecord, options: { graceMs?: number } = {}): Promise<IssuedKey> {
     const graceMs = Math.max(0, options.graceMs ?? this.deps.org.settings.keyRotationGrace.ms);
     return this.replace(actor, agent, graceMs, 'credential.rotated', (credential, replaced) => ({
       actor: { kind: 'person', email: actor.email },
@@ -199,10 +198,9 @@ export class AgentKeys {
    * **Issue a new key** after the onboarding key was not delivered: the undelivered key (and any
    * other) is revoked at once, the new one is shown to the clicker only. `replacing` is the
    * credential the button was offered for: once someone has replaced it, a second click issues nothing.
+   * `agent` is {@link keyed}'s, and who may is the `agent.key.reissue` command's rule, asked before.
    */
-  async reissueKey(actorEmail: string, agentId: AgentId, replacing?: string): Promise<IssuedKey> {
-    const { actor, agent } = await this.load(actorEmail, agentId);
-    assertMayReissueKey(actor, agent);
+  async reissueKey(actor: Person, agent: AgentRecord, replacing?: string): Promise<IssuedKey> {
     if (replacing && !agent.credentials.some((k) => k.id === replacing && !k.revokedAt)) {
       const newer = agent.credentials.filter((k) => !k.revokedAt).at(-1);
       const by = newer?.issuedBy ? (findPersonByEmail(this.deps.org, newer.issuedBy)?.name ?? newer.issuedBy) : 'someone';
@@ -238,6 +236,14 @@ export class AgentKeys {
     if (!(await this.deps.agents.replaceCredentials(agent.id, ids(agent), statuses, next, effects))) throw new ConflictError(agent.id);
     await this.deps.outbox.settle({ kind: AGENT_HOLDER, id: agent.id }, effects, 'credential.revoked');
     return revoked.filter((k) => live(k, now)).length;
+  }
+
+  /** An agent that may get a new key (active, on probation or suspended); refused "not found" or in the wrong status. */
+  async keyed(agentId: AgentId): Promise<AgentRecord> {
+    const agent = await this.deps.agents.get(agentId);
+    if (!agent) throw new NotFoundError('the agent', agentId);
+    if (!MANAGEABLE.includes(agent.status)) throw new InvalidTransitionError(`${agent.name}'s key`, agent.status, 'a new key');
+    return agent;
   }
 
   private async load(actorEmail: string, agentId: AgentId, manageable = true): Promise<{ actor: Person; agent: AgentRecord }> {

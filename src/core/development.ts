@@ -404,9 +404,11 @@ export class Development {
     return { due, overdue };
   }
 
-  /** "Start retraining": a sponsor or IT admin says the retraining is under way (no more reminders until the next cadence). */
-  async startRetraining(actorEmail: string, agentId: AgentId): Promise<RetrainingRecord> {
-    const { actor, agent } = await this.retrainingManager(actorEmail, agentId);
+  /**
+   * "Start retraining": a sponsor or IT admin says the retraining is under way (no more reminders until the next cadence).
+   * Who may is the `retraining.start` command's rule, asked before.
+   */
+  async startRetraining(actor: Person, agent: AgentRecord): Promise<RetrainingRecord> {
     const current = await this.deps.repo.retraining(agent.id);
     if (current?.state === 'started') return current;
     if (!current) throw new InvalidInputError(`${agent.name} has no retraining due.`);
@@ -456,6 +458,15 @@ export class Development {
   /** A sponsor postpones a due retraining by some days; a reason is required. */
   async postponeRetraining(actorEmail: string, agentId: AgentId, days: number, reason: string): Promise<RetrainingRecord> {
     const { actor, agent } = await this.retrainingManager(actorEmail, agentId);
+    return this.postpone(actor, agent, days, reason);
+  }
+
+  /**
+   * Postpones `agent`'s due retraining for `actor`, whom the caller authorised (the
+   * `retraining.postpone` command; {@link postponeRetraining} asks the rule itself for the typed
+   * `retrain <agent> postpone`, not on the command bus yet).
+   */
+  async postpone(actor: Person, agent: AgentRecord, days: number, reason: string): Promise<RetrainingRecord> {
     if (!reason?.trim() || reason.trim().length < 3)
       throw new InvalidInputError('Say why the retraining is postponed.', { reason: 'Required.' });
     if (!Number.isInteger(days) || days < 1 || days > 90)

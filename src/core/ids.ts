@@ -82,9 +82,24 @@ export function idSchemaOf<K extends IdKind>(kind: K): (typeof SCHEMAS)[K] {
 export function parseId<K extends IdKind>(kind: K, raw: unknown, field?: string): IdOf<K> {
   const parsed = SCHEMAS[kind].safeParse(raw);
   if (parsed.success) return parsed.data as IdOf<K>;
-  const shown = typeof raw === 'string' && raw.length > 0 ? ` "${raw.slice(0, 40)}"` : '';
-  const message = `That${shown} is not a valid ${KINDS[kind]}${typeof raw === 'string' && raw.length > 0 ? '' : ': none was given'}.`;
+  const message = refusalOfId(kind, raw);
   throw new InvalidInputError(message, field ? { [field]: message } : {});
+}
+
+/** How {@link parseId} refuses a value that is no id of `kind`. */
+function refusalOfId(kind: IdKind, raw: unknown): string {
+  const shown = typeof raw === 'string' && raw.length > 0 ? ` "${raw.slice(0, 40)}"` : '';
+  return `That${shown} is not a valid ${KINDS[kind]}${typeof raw === 'string' && raw.length > 0 ? '' : ': none was given'}.`;
+}
+
+/** The schema of an id of `kind` in a command (a card's payload), refusing in {@link parseId}'s words. */
+export function commandIdSchema<K extends IdKind>(kind: K) {
+  return z.unknown().transform((raw, ctx): IdOf<K> => {
+    const parsed = SCHEMAS[kind].safeParse(raw);
+    if (parsed.success) return parsed.data as IdOf<K>;
+    ctx.addIssue({ code: 'custom', message: refusalOfId(kind, raw) });
+    return z.NEVER;
+  });
 }
 
 /** Whether a value has the shape of an id of any kind (for ids no kind names, such as an outbox effect's). */

@@ -1,4 +1,4 @@
-import type { OrgConfig } from '../config/schemas.js';
+import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail } from '../config/directory.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { FlowRun, RunRepository, StepRegistry } from '../flows/types.js';
@@ -53,15 +53,24 @@ export interface ReactivationContext extends AgentRunContext {
 export class Reactivation {
   constructor(private readonly deps: ReactivationDeps) {}
 
-  /** Starts `flows/reactivation.yaml` for a suspended agent; its sponsors and IT admins may. */
+  /**
+   * Starts `flows/reactivation.yaml` for a suspended agent; its sponsors and IT admins may. For the
+   * typed `reactivate <agent> …` (chat-offboarding.ts, not on the command bus yet); the Reactivate
+   * form gives the `agent.reactivation.request` command, whose handler asks the rule and calls {@link ask}.
+   */
   async start(engine: FlowEngine, actorEmail: string, input: { agentId: AgentId; reason: string }): Promise<FlowRun> {
     const actor = findPersonByEmail(this.deps.org, String(actorEmail));
     if (!actor) throw new UnknownPersonError(String(actorEmail));
     const agent = await this.deps.agents.get(input.agentId);
     if (!agent) throw new NotFoundError('the agent', input.agentId);
     assertMayAskReactivation(this.deps.org, actor, agent);
+    return this.ask(engine, actor, agent, input.reason);
+  }
+
+  /** Starts the reactivation of `agent` for `actor`, whom the caller authorised: it must be suspended, with a reason and none waiting. */
+  async ask(engine: Pick<FlowEngine, 'start'>, actor: Person, agent: AgentRecord, rawReason: string): Promise<FlowRun> {
     if (agent.status !== 'suspended') throw new InvalidTransitionError(`${agent.name}`, agent.status, 'reactivated (it is not suspended)');
-    const reason = String(input.reason ?? '').trim();
+    const reason = String(rawReason ?? '').trim();
     if (reason.length < 5) {
       throw new InvalidInputError('Say why the agent may work again (what was fixed), in a few words.', { reason: 'Required.' });
     }

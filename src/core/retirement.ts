@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { OrgConfig } from '../config/schemas.js';
+import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail } from '../config/directory.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { FlowRun, RunRepository, StepRegistry } from '../flows/types.js';
@@ -179,7 +179,11 @@ export class Retirement {
     });
   }
 
-  /** Records a knowledge note (failure mode, high-value interaction) on an agent. */
+  /**
+   * Records a knowledge note (failure mode, high-value interaction) on an agent, for the typed
+   * `note <agent> …` (chat-offboarding.ts, not on the command bus yet): the buttons and forms give
+   * the `agent.note.add` command, whose handler asks the rule and calls {@link recordNote}.
+   */
   async addNote(actorEmail: string, agentId: AgentId, input: { kind?: string; text: string }): Promise<KnowledgeNote> {
     const actor = findPersonByEmail(this.deps.org, String(actorEmail));
     if (!actor) throw new UnknownPersonError(String(actorEmail));
@@ -187,6 +191,11 @@ export class Retirement {
     if (!mayAddKnowledgeNote(this.deps.org, actor, agent)) {
       throw new ForbiddenError(`Only ${agent.name}'s sponsors, IT admins, security and on-call can add knowledge notes.`);
     }
+    return this.recordNote(actor, agent, input);
+  }
+
+  /** Records a knowledge note on `agent` for `actor`, whom the caller authorised; the note's words are checked here. */
+  async recordNote(actor: Person, agent: AgentRecord, input: { kind?: string; text: string }): Promise<KnowledgeNote> {
     const parsed = noteSchema.safeParse(input);
     if (!parsed.success) throw new InvalidInputError(parsed.error.issues[0]!.message, { text: parsed.error.issues[0]!.message });
     const note: KnowledgeNote = {

@@ -600,6 +600,132 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     });
   });
 
+  it('agent.note.add: the agent’s sponsors and alert responders, from a profile, an alert or a check-in; no note is stored', async () => {
+    const agent = agentRecord({ name: 'Noted Agent', status: 'active', sponsors: [people.tom], businessUnit: 'customer-support' });
+    await h.services.agents.insert(agent);
+    const checkIn = degradedCheckIn(`chk_${agent.id}`, agent.id);
+    await h.services.supervision.checkinRepo.save(checkIn);
+    const alert = await h.services.supervision.alerts.raise({
+      kind: 'drift',
+      agentId: agent.id,
+      severity: 'warning',
+      summary: 'Accuracy fell.',
+      details: {},
+    });
+    const words = "Only the agent's sponsors, IT admins, security and on-call can add knowledge notes.";
+    const on = [{ agentId: agent.id }, { alertId: alert.id }, { checkInId: checkIn.id }];
+    for (const about of on) {
+      events = [];
+      // Refused before the note's words are looked at: an empty note tells a stranger nothing more.
+      const refused = await errorOf(bus.execute(as(people.daniel), { type: 'agent.note.add', ...about, kind: 'failure-mode', text: '' }));
+      expect(refused).toEqual({ code: 'forbidden', userMessage: words });
+      expect(last()).toMatchObject({ type: 'agent.note.add', actor: people.daniel, outcome: 'forbidden', stage: 'authorise' });
+    }
+    expect((await h.services.agents.get(agent.id))?.knowledgeNotes).toEqual([]);
+    // A malformed id is refused in the words of a card's id.
+    expect(await errorOf(bus.execute(as(people.tom), { type: 'agent.note.add', agentId: 'no such id!', text: 'x' }))).toEqual({
+      code: 'invalid_input',
+      userMessage: 'That "no such id!" is not a valid agent id.',
+    });
+    // Its sponsor may; the words are checked then.
+    expect((await errorOf(bus.execute(as(people.tom), { type: 'agent.note.add', agentId: agent.id, text: 'ok' }))).code).toBe(
+      'invalid_input',
+    );
+    const added = await bus.execute(as(people.tom), {
+      type: 'agent.note.add',
+      checkInId: checkIn.id,
+      kind: 'failure-mode',
+      text: 'Refunds confuse it.',
+    });
+    expect(added.note).toMatchObject({ kind: 'failure-mode', text: 'Refunds confuse it.', by: people.tom });
+    expect(added.checkIn?.id).toBe(checkIn.id);
+  });
+
+  it('retraining.start and postpone: the agent’s sponsors and IT admins; the retraining stays as it was', async () => {
+    const agent = agentRecord({ name: 'Retrained Agent', status: 'active', sponsors: [people.tom], businessUnit: 'customer-support' });
+    await h.services.agents.insert(agent);
+    await h.services.development.requestRetraining(people.liam, agent.id, 'Accuracy fell on refunds.');
+    const words = "Only Retrained Agent's sponsors or an IT admin can start or postpone its retraining.";
+    const commands = [
+      { type: 'retraining.start', agentId: agent.id },
+      // A bad form tells a stranger nothing: who may is asked first.
+      { type: 'retraining.postpone', agentId: agent.id, days: Number.NaN, reason: '' },
+    ] as const;
+    for (const command of commands) {
+      events = [];
+      expect(await errorOf(bus.execute(as(people.daniel), command))).toEqual({ code: 'forbidden', userMessage: words });
+      expect(last()).toMatchObject({ type: command.type, actor: people.daniel, outcome: 'forbidden', stage: 'authorise' });
+    }
+    expect((await h.services.development.retraining(agent.id))?.state).toBe('due');
+    // Its sponsor may; the form is checked then.
+    expect(
+      await errorOf(
+        bus.execute(as(people.tom), { type: 'retraining.postpone', agentId: agent.id, days: Number.NaN, reason: 'Peak season.' }),
+      ),
+    ).toEqual({ code: 'invalid_input', userMessage: 'Postpone by 1 to 90 days.' });
+    const postponed = await bus.execute(as(people.tom), {
+      type: 'retraining.postpone',
+      agentId: agent.id,
+      days: 14,
+      reason: 'Peak season.',
+    });
+    expect(postponed.retraining).toMatchObject({ state: 'postponed', by: people.tom, reason: 'Peak season.' });
+  });
+
+  it('agent.reactivation.request: the agent’s sponsors and IT admins; one who may not see it is told it does not exist; no flow starts', async () => {
+    const agent = agentRecord({ name: 'Suspended Agent', status: 'suspended', sponsors: [people.tom], businessUnit: 'finance' });
+    await h.services.agents.insert(agent);
+    const runs = async () => (await h.services.runs.list({ agentId: agent.id })).length;
+    events = [];
+    // Daniel works in finance and sees the agent; a reason too short is not looked at before who may.
+    expect(await errorOf(bus.execute(as(people.daniel), { type: 'agent.reactivation.request', agentId: agent.id, reason: '' }))).toEqual({
+      code: 'forbidden',
+      userMessage: "Only Suspended Agent's sponsors or an IT admin can ask to reactivate it.",
+    });
+    expect(last()).toMatchObject({ type: 'agent.reactivation.request', outcome: 'forbidden', stage: 'authorise' });
+    events = [];
+    expect(
+      await errorOf(bus.execute(as(people.amara), { type: 'agent.reactivation.request', agentId: agent.id, reason: 'Fixed the prompt.' })),
+    ).toEqual({ code: 'not_found', userMessage: `I couldn't find the agent "${agent.id}".` });
+    expect(last()).toMatchObject({ stage: 'authorise' });
+    expect(await runs()).toBe(0);
+    // Its sponsor may; the reason is checked then.
+    expect((await errorOf(bus.execute(as(people.tom), { type: 'agent.reactivation.request', agentId: agent.id, reason: 'ok' }))).code).toBe(
+      'invalid_input',
+    );
+    const { run } = await bus.execute(as(people.tom), {
+      type: 'agent.reactivation.request',
+      agentId: agent.id,
+      reason: 'The refund prompt is fixed.',
+    });
+    expect(run).toMatchObject({ flowId: 'reactivation', requester: people.tom, status: 'waiting' });
+  });
+
+  it('agent.key.rotate and reissue: the agent’s sponsors and IT admins (its requester may get a new key); no key is issued', async () => {
+    const agent = agentRecord({
+      name: 'Keyed Agent',
+      status: 'active',
+      sponsors: [people.tom],
+      requestedBy: people.amara,
+      businessUnit: 'customer-support',
+    });
+    await h.services.agents.insert(agent);
+    const refusals = [
+      [{ type: 'agent.key.rotate', agentId: agent.id }, "Only Keyed Agent's sponsors and IT admins can rotate its key."],
+      [{ type: 'agent.key.reissue', agentId: agent.id }, "Only Keyed Agent's requester, sponsors and IT admins can get it a new key."],
+    ] as const;
+    for (const [command, words] of refusals) {
+      events = [];
+      expect(await errorOf(bus.execute(as(people.daniel), command))).toEqual({ code: 'forbidden', userMessage: words });
+      expect(last()).toMatchObject({ type: command.type, actor: people.daniel, outcome: 'forbidden', stage: 'authorise' });
+    }
+    // The requester may not rotate, but may get a new key after a failed delivery.
+    expect((await errorOf(bus.execute(as(people.amara), { type: 'agent.key.rotate', agentId: agent.id }))).code).toBe('forbidden');
+    expect((await h.services.agents.get(agent.id))?.credentials).toEqual([]);
+    const { issued } = await bus.execute(as(people.amara), { type: 'agent.key.reissue', agentId: agent.id });
+    expect((await h.services.agents.get(agent.id))?.credentials.map((c) => c.id)).toEqual([issued.credential.id]);
+  });
+
   it('an unknown command type and a person not in the directory are refused with coded errors', async () => {
     const unknown = await errorOf(bus.execute(as(people.liam), { type: 'agent.delete' } as never));
     expect(unknown).toEqual({ code: 'invalid_input', userMessage: 'Roster does not know that command.' });

@@ -321,8 +321,14 @@ describe('agent key changes killed between the stored credentials and their audi
   });
 
   it.each([
-    ['credential.rotated', (id: string) => h.services.agentKeys.rotateKey(people.tom, asAgentId(id))],
-    ['credential.reissued', (id: string) => h.services.agentKeys.reissueKey(people.tom, asAgentId(id))],
+    [
+      'credential.rotated',
+      (id: string) => h.services.bus.execute(h.services.bus.person(people.tom), { type: 'agent.key.rotate', agentId: id }),
+    ],
+    [
+      'credential.reissued',
+      (id: string) => h.services.bus.execute(h.services.bus.person(people.tom), { type: 'agent.key.reissue', agentId: id }),
+    ],
     ['credential.revoked', (id: string) => h.services.agentKeys.revokeKeys(people.tom, asAgentId(id), 'Leaked in a log.')],
   ] as const)('%s: the credentials changed, audited once, no key in the outbox', async (action, change) => {
     const agent = agentRecord({ name: `Key Crash ${action}` });
@@ -660,7 +666,9 @@ describe('retraining changes killed between the stored change and its effects', 
     expect(notices(priya, title)).toBe(1);
 
     crash.arm('retraining.started:0');
-    await expect(h.services.development.startRetraining(people.tom, agent.id)).rejects.toThrow(/crashed/);
+    await expect(
+      h.services.bus.execute(h.services.bus.person(people.tom), { type: 'retraining.start', agentId: agent.id }),
+    ).rejects.toThrow(/crashed/);
     await recovered(h, async () => (await auditCount(h, agent.id, 'retraining.started')) > 0);
     expect(await auditCount(h, agent.id, 'retraining.started')).toBe(1);
     // The stored record keeps no field of an earlier state and reads without its outbox.

@@ -86,7 +86,7 @@ describe('signed webhooks (embedded database, real scheduler, standardwebhooks +
     await commands.submitEvaluation(people.aisha, agentId, passingEvaluation(harness.org, 'hr-onboarding-assistant'));
     for (const approver of [people.sofia, people.liam, people.grace, people.elena])
       await commands.decide(approver, { runId: run.id, stepId: 'approvals', decision: 'approve' });
-    await harness.services.agentKeys.rotateKey(people.amara, asAgentId(agentId));
+    await harness.services.bus.execute(harness.services.bus.person(people.amara), { type: 'agent.key.rotate', agentId });
     const defaults = harness.org.catalog.find((r) => r.id === 'hr-onboarding-assistant')!.defaultScopes.length;
     const expected = [
       'agent.requested',

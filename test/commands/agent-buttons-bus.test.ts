@@ -1,0 +1,85 @@
+import type { CommandEvent } from '../../src/commands/index.js';
+import { onBothPlatforms, type BothPlatformsTestRoster } from '../helpers/app.js';
+import { uniqueDbName } from '../helpers/db.js';
+import { agentRecord, eventually, people } from '../helpers/harness.js';
+import { buttonClick, interaction, postSlack } from '../helpers/slack-requests.js';
+import { actionElements } from '../helpers/slack-blocks.js';
+import { cardText } from '../channels/teams/card-reading.js';
+import { teamsUser } from '../channels/teams/teams-client.js';
+
+const JONAS = { id: 'U06R5C2T8WK', email: 'jonas.weber@brightwater.example' }; // the Recruiters queue, on both platforms
+
+/*
+ * The agent buttons (chat-actions.ts) are commands on the bus from either platform: a hand-off's
+ * Take it clicked on Slack (a signed block_actions to Bolt's receiver) and in Teams (an
+ * Action.Execute invoke to the Agents SDK) both become `handoff.take`, run by the one handler the
+ * bus's registry holds for it. Observed through the bus's observers, and through what people see:
+ * the cases stored as taken by the clicker, and the Teams card answered with the case as taken.
+ */
+describe('command bus: an agent button from Slack and from Teams', () => {
+  let both: BothPlatformsTestRoster;
+  beforeAll(async () => {
+    both = await onBothPlatforms({ dbName: uniqueDbName('bus-buttons') });
+  });
+  afterAll(() => both?.stop());
+
+  it('Take it on a hand-off reaches the same handoff.take handler from either platform', async () => {
+    const { roster, slack, teams } = both;
+    const events: CommandEvent[] = [];
+    const unobserve = roster.services.bus.observe((event) => events.push(event));
+    const agent = agentRecord({
+      name: 'Bus Screening Desk',
+      status: 'active',
+      catalogRoleId: 'resume-screener',
+      businessUnit: 'people-ops',
+      sponsors: [people.sofia],
+      requestedBy: people.sofia,
+    });
+    await roster.services.agents.insert(agent);
+    const handoff = async (ref: string) =>
+      (
+        await roster.services.handoffs.create(agent, {
+          kind: 'candidate-review',
+          summary: `Candidate ${ref} to review.`,
+          details: { candidateRef: ref },
+          idempotency_key: `bus-handoff-${ref}`,
+        })
+      ).view.id;
+    const onSlack = await handoff('CAND-BUS-S');
+    const onTeams = await handoff('CAND-BUS-T');
+
+    // Jonas takes the first on the card Slack delivered to him, through Bolt's receiver.
+    const delivered = await slack.waitFor(
+      'chat.postMessage',
+      (a) =>
+        a.channel === JONAS.id && actionElements(a.blocks).some((e) => e.action_id === 'handoff_take' && String(e.value).includes(onSlack)),
+      20_000,
+    );
+    const take = actionElements(delivered.args.blocks).find((e) => e.action_id === 'handoff_take' && String(e.value).includes(onSlack));
+    const clicked = await postSlack(
+      roster.baseUrl,
+      interaction(buttonClick(JONAS.id, 'handoff_take', String(take!.value), slack.responseUrl('jonas-takes'))),
+    );
+    expect(clicked.status).toBe(200);
+    const fromSlack = await eventually(() => events.find((e) => e.type === 'handoff.take' && e.stage === 'done'));
+
+    // He takes the second in Teams: an Action.Execute invoke, answered with the case as taken.
+    const jonas = teamsUser(roster.chat.person(JONAS.email)!);
+    const answer = await teams.execute(jonas, 'handoff_take', { handoffId: onTeams });
+    expect(answer.status).toBe(200);
+    expect(cardText(answer.card)).toContain('Resolve');
+    const taken = events.filter((e) => e.type === 'handoff.take');
+
+    // Both went through the bus to the one handler, done, for Jonas.
+    expect(taken).toHaveLength(2);
+    expect(taken.map((e) => [e.actor, e.outcome, e.stage])).toEqual([
+      [JONAS.email, 'done', 'done'],
+      [JONAS.email, 'done', 'done'],
+    ]);
+    expect(taken[1]!.handler).toBe(fromSlack.handler);
+    // What the clicks changed: both cases are his.
+    for (const id of [onSlack, onTeams])
+      expect(await roster.services.handoffs.get(agent.id, id)).toMatchObject({ status: 'taken', takenBy: JONAS.email });
+    unobserve();
+  }, 90_000);
+});
