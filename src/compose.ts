@@ -36,6 +36,7 @@ import { accessReviewCards, grantCards } from './views/access-cards.js';
 import { checkpointAlarmCards, parkedEffectCard } from './views/operator-notices.js';
 import { boundaryChangeCards } from './views/boundary-change-cards.js';
 import { handoffCards } from './views/handoff-cards.js';
+import { complianceRemediationCards } from './views/compliance-cards.js';
 import { webhookCards } from './views/webhook-cards.js';
 import { agentKeyCards } from './views/agent-key-cards.js';
 import { evaluationCards } from './views/evaluation-cards.js';
@@ -978,6 +979,21 @@ async function buildServices(s: ServiceSettings) {
       retraining: { agents: store.agents, development },
       requestReactivation: { org, agents: store.agents, engine, reactivation },
       agentKeys: { keys: agentKeys },
+      decideBoundaryChange: { changes: boundaryChanges },
+      answerSponsorship: { org, agents: store.agents, sponsorships },
+      fixComplianceGap: {
+        agents: store.agents,
+        remediation: {
+          org,
+          grants: store.grants,
+          runs: store.runs,
+          engine,
+          development,
+          reviews,
+          notifier,
+          cards: complianceRemediationCards,
+        },
+      },
     }),
   });
 

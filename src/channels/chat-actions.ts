@@ -8,11 +8,9 @@ import type { AgentRecord } from '../core/agents.js';
 import { agentChoiceLabel, type PickOptions, type PickPurpose } from '../core/agent-pickers.js';
 import { findingInWords } from '../core/checkin-assessment.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, RequestClosedError } from '../core/errors.js';
-import { startComplianceRemediation } from '../core/compliance-remediation.js';
 import { checkedCard, noticeCard, promptCard } from '../views/card-builders.js';
 import { keyCard } from '../views/agent-key-cards.js';
 import { evaluationProgressCard } from '../views/evaluation-cards.js';
-import { complianceRemediationCards } from '../views/compliance-cards.js';
 import { boundaryChangeCard } from '../views/boundary-change-cards.js';
 import { handoffCard } from '../views/handoff-cards.js';
 import { displayDate } from '../core/time.js';
@@ -28,7 +26,7 @@ import type { ChatService } from './chat.js';
 import { GovernanceChat } from './chat-governance.js';
 import { DelegationChat } from './chat-delegation.js';
 import { OffboardingChat, versionMetrics } from './chat-offboarding.js';
-import { idOrUndefined, parseAgentId, parseAlertId, parseCheckInId, parseRunId, type AgentId } from '../core/ids.js';
+import { idOrUndefined, parseAgentId, parseAlertId, parseCheckInId, parseRunId } from '../core/ids.js';
 
 /*
  * The buttons that act on an agent from the cards that mention it: Register / Assign sponsor /
@@ -136,6 +134,7 @@ const SUBMITTED_THROUGH_THE_BUS: ReadonlySet<PromptVerb> = new Set<PromptVerb>([
   'agent_note',
   'retrain_postpone',
   'agent_reactivate',
+  'boundary_deny',
 ]);
 
 /** The kinds of knowledge note, as the note form offers them. */
@@ -291,7 +290,7 @@ export class CardActionsChat {
         return { card: handoffCard(this.org, resolved, person.email) };
       }
       case 'gap_fix':
-        return { followUp: await this.fixGap(person, parseAgentId(ids.agentId), String(ids.gap ?? '')) };
+        return { followUp: await this.fixGap(person, ids.agentId, String(ids.gap ?? '')) };
       case 'eval_register':
         return { prompt: await this.chat.endpointPrompt(person, parseAgentId(ids.agentId)) };
       case 'eval_cancel': {
@@ -346,12 +345,12 @@ export class CardActionsChat {
       case 'sponsor_confirm':
       case 'sponsor_decline': {
         const answer = verb === 'sponsor_confirm' ? 'accept' : 'decline';
-        const agent = await this.services.sponsorships.answer(
-          person.email,
-          parseAgentId(ids.agentId),
+        const agent = await this.services.bus.execute(person, {
+          type: 'sponsorship.answer',
+          agentId: ids.agentId,
           answer,
-          ids.proposalId ? { proposalId: ids.proposalId } : {},
-        );
+          ...(ids.proposalId ? { proposalId: ids.proposalId } : {}),
+        });
         const forOther = Boolean(ids.proposalId) && !agent.sponsors.includes(person.email);
         return {
           card: notice(
@@ -364,7 +363,11 @@ export class CardActionsChat {
         };
       }
       case 'boundary_approve': {
-        const change = await this.services.boundaryChanges.decide(person, String(ids.changeId ?? ''), 'approve');
+        const change = await this.services.bus.execute(person, {
+          type: 'boundary.decide',
+          changeId: String(ids.changeId ?? ''),
+          decision: 'approve',
+        });
         return { card: boundaryChangeCard(this.org, change, person.email) };
       }
       case 'boundary_deny':
@@ -550,7 +553,12 @@ export class CardActionsChat {
         };
       }
       case 'boundary_deny': {
-        const change = await this.services.boundaryChanges.decide(person, String(ids.changeId ?? ''), 'deny', text);
+        const change = await this.services.bus.execute(person, {
+          type: 'boundary.decide',
+          changeId: String(ids.changeId ?? ''),
+          decision: 'deny',
+          reason: text,
+        });
         return { card: boundaryChangeCard(this.org, change, person.email) };
       }
       case 'retrain_postpone': {
@@ -969,14 +977,9 @@ export class CardActionsChat {
     ];
   }
 
-  /** "Start the fix" on a compliance gap (rules and authorisation in core/compliance-remediation.ts). */
-  private async fixGap(person: Person, agentId: AgentId, gap: string): Promise<CardModel> {
-    const result = await startComplianceRemediation(
-      { ...this.services, org: this.org, cards: complianceRemediationCards },
-      person.email,
-      agentId,
-      gap,
-    );
+  /** "Start the fix" on a compliance gap (the `compliance.gap.fix` command). */
+  private async fixGap(person: Person, agentId: string | undefined, gap: string): Promise<CardModel> {
+    const result = await this.services.bus.execute(person, { type: 'compliance.gap.fix', agentId, gap });
     return notice(result.started ? 'success' : 'info', result.title, result.text);
   }
 

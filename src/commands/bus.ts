@@ -4,6 +4,8 @@ import type { AccessRequestResult } from '../core/access.js';
 import type { AgentRecord, GrantRecord } from '../core/agents.js';
 import type { IssuedKey } from '../core/agent-keys.js';
 import type { AlertRecord } from '../core/alerts.js';
+import type { BoundaryChangeRecord } from '../core/boundary-changes.js';
+import type { ComplianceRemediationResult } from '../core/compliance-remediation.js';
 import type { ReadLog } from '../core/audit.js';
 import type { CheckInRecord } from '../core/checkin-service.js';
 import { isRosterError, UnknownPersonError } from '../core/errors.js';
@@ -73,6 +75,9 @@ export interface CommandResults {
   'agent.reactivation.request': { agent: AgentRecord; run: FlowRun };
   'agent.key.rotate': { agent: AgentRecord; issued: IssuedKey };
   'agent.key.reissue': { agent: AgentRecord; issued: IssuedKey };
+  'boundary.decide': BoundaryChangeRecord;
+  'compliance.gap.fix': ComplianceRemediationResult;
+  'sponsorship.answer': AgentRecord;
 }
 
 /** One handler per command type: the bus runs every command of a type through the same one. */

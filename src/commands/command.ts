@@ -305,6 +305,30 @@ export const reissueKeyCommand = z.object({
   credentialId: z.string().max(200).optional(),
 });
 
+/** An IT admin approves or denies (with the reason the sponsor reads) a sponsor's boundary change. */
+export const decideBoundaryChangeCommand = z.object({
+  type: z.literal('boundary.decide'),
+  changeId: lookedUp,
+  decision: z.enum(['approve', 'deny']),
+  // Checked once who may decide is known: a deny needs a few words.
+  reason: z.string().max(20_000).optional(),
+});
+
+/** Start the fix of a compliance gap (from the compliance report), for one agent. */
+export const fixComplianceGapCommand = z.object({
+  type: z.literal('compliance.gap.fix'),
+  agentId: commandIdSchema('AgentId'),
+  gap: z.string().max(200),
+});
+
+/** Confirm or decline a proposed sponsorship (one's own, or as an IT admin for the person named: `proposalId`). */
+export const answerSponsorshipCommand = z.object({
+  type: z.literal('sponsorship.answer'),
+  agentId: commandIdSchema('AgentId'),
+  answer: z.enum(['accept', 'decline']),
+  proposalId: z.string().max(100).optional(),
+});
+
 /** Every command, by its `type`. */
 export const commandSchema = z.discriminatedUnion('type', [
   decideCommand,
@@ -355,6 +379,9 @@ export const commandSchema = z.discriminatedUnion('type', [
   cardReactivationCommand,
   rotateKeyCommand,
   reissueKeyCommand,
+  decideBoundaryChangeCommand,
+  fixComplianceGapCommand,
+  answerSponsorshipCommand,
 ]);
 
 /** A command as a door gives it (before parsing). */

@@ -28,6 +28,9 @@ import { addNoteHandler, type AddNoteDeps } from './handlers/add-note.js';
 import { retrainingHandlers, type RetrainingDeps } from './handlers/retraining.js';
 import { requestReactivationHandler, type RequestReactivationDeps } from './handlers/request-reactivation.js';
 import { agentKeyHandlers, type AgentKeyDeps } from './handlers/agent-keys.js';
+import { decideBoundaryChangeHandler, type DecideBoundaryChangeDeps } from './handlers/decide-boundary-change.js';
+import { fixComplianceGapHandler, type FixComplianceGapDeps } from './handlers/fix-compliance-gap.js';
+import { answerSponsorshipHandler, type AnswerSponsorshipDeps } from './handlers/answer-sponsorship.js';
 
 /** Every handler's dependencies: the composition root passes each its own small part. */
 export interface HandlerDeps {
@@ -70,6 +73,12 @@ export interface HandlerDeps {
   requestReactivation: RequestReactivationDeps;
   /** Rotate key on a profile, Issue a new key after a failed delivery. */
   agentKeys: AgentKeyDeps;
+  /** Approve and Deny… on a boundary change. */
+  decideBoundaryChange: DecideBoundaryChangeDeps;
+  /** Start the fix on a compliance gap. */
+  fixComplianceGap: FixComplianceGapDeps;
+  /** Confirm and Decline on a proposed sponsorship. */
+  answerSponsorship: AnswerSponsorshipDeps;
 }
 
 /** The registry of command handlers, one per command type. */
@@ -105,6 +114,9 @@ export function createHandlers(deps: HandlerDeps): CommandHandlers {
     ...retrainingHandlers(deps.retraining),
     'agent.reactivation.request': requestReactivationHandler(deps.requestReactivation),
     ...agentKeyHandlers(deps.agentKeys),
+    'boundary.decide': decideBoundaryChangeHandler(deps.decideBoundaryChange),
+    'compliance.gap.fix': fixComplianceGapHandler(deps.fixComplianceGap),
+    'sponsorship.answer': answerSponsorshipHandler(deps.answerSponsorship),
   };
 }
 

@@ -195,9 +195,13 @@ export class BoundaryChanges {
     return stored;
   }
 
-  /** An IT admin approves or denies (with a reason); exactly once, never by the sponsor who asked. */
-  async decide(person: Person, id: string, decision: 'approve' | 'deny', reason?: string): Promise<BoundaryChangeRecord> {
-    const record = await this.decidable(person, id);
+  /**
+   * An IT admin approves or denies (with a reason); exactly once. `record` is {@link find}'s, and who
+   * may (IT admins, never the sponsor who asked) is the `boundary.decide` command's rule, asked before.
+   */
+  async decide(person: Person, record: BoundaryChangeRecord, decision: 'approve' | 'deny', reason?: string): Promise<BoundaryChangeRecord> {
+    const id = record.id;
+    if (record.status !== 'pending') throw new RequestClosedError(record.status, record.decidedAt ? new Date(record.decidedAt) : undefined);
     const why = (reason ?? '').trim();
     if (decision === 'deny' && why.length < 3) throw new InvalidInputError('Tell the sponsor why you deny the change.', { field: 'text' });
     const now = this.clock().toISOString();
@@ -263,10 +267,19 @@ export class BoundaryChanges {
     return this.deps.repo.get(id);
   }
 
-  /** A pending change `person` may decide (any pending change when no person is given), else a coded refusal. */
-  async decidable(person: Person | undefined, id: string): Promise<BoundaryChangeRecord> {
+  /** A change request by id, whatever its status; an unknown or malformed id is "not found". */
+  async find(id: string): Promise<BoundaryChangeRecord> {
     const record = /^bch_[0-9a-f]{24}$/.test(id) ? await this.deps.repo.get(id) : undefined;
     if (!record) throw new NotFoundError('the boundary change request', id);
+    return record;
+  }
+
+  /**
+   * A pending change `person` may decide (any pending change when no person is given), else a coded
+   * refusal: for opening the Deny form, which asks the decision's rule before the form is shown.
+   */
+  async decidable(person: Person | undefined, id: string): Promise<BoundaryChangeRecord> {
+    const record = await this.find(id);
     if (person) assertMayDecideBoundaryChange(person, { id, requestedBy: record.requestedBy });
     if (record.status !== 'pending') throw new RequestClosedError(record.status, record.decidedAt ? new Date(record.decidedAt) : undefined);
     return record;

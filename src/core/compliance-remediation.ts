@@ -1,26 +1,24 @@
-import type { OrgConfig } from '../config/schemas.js';
-import { findPersonByEmail, peopleWithRole } from '../config/directory.js';
+import type { OrgConfig, Person } from '../config/schemas.js';
+import { peopleWithRole } from '../config/directory.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { RunRepository } from '../flows/types.js';
 import type { AccessReviews } from './access-review.js';
-import type { AgentRecord, AgentRepository, GrantRepository } from './agents.js';
+import type { AgentRecord, GrantRepository } from './agents.js';
 import type { Development } from './development.js';
-import { InvalidInputError, NotFoundError, UnknownPersonError } from './errors.js';
+import { InvalidInputError } from './errors.js';
 import type { ComplianceGap } from './governance.js';
 import type { Notifier, OutgoingCard } from './notifications.js';
 import { agentRunContext } from './run-context.js';
-import { assertMayStartGapFix } from './policies.js';
-import type { AgentId } from './ids.js';
 
+/** What starting a gap's fix needs (built in src/compose.ts). */
 export interface ComplianceRemediationDeps {
   org: OrgConfig;
-  agents: AgentRepository;
-  grants: GrantRepository;
-  runs: RunRepository;
-  engine: FlowEngine;
-  development: Development;
-  reviews: AccessReviews;
-  notifier: Notifier;
+  grants: Pick<GrantRepository, 'listForAgent'>;
+  runs: Pick<RunRepository, 'list'>;
+  engine: Pick<FlowEngine, 'start'>;
+  development: Pick<Development, 'requestRetraining'>;
+  reviews: Pick<AccessReviews, 'card'>;
+  notifier: Pick<Notifier, 'send'>;
   /** The sponsors' card asking for a measured evaluation (src/views/compliance-cards.ts). */
   cards: ComplianceRemediationCards;
 }
@@ -39,22 +37,18 @@ export interface ComplianceRemediationResult {
 }
 
 /**
- * "Start the fix" on a compliance gap, for compliance officers and the DPO (who read the report):
+ * "Start the fix" on a compliance gap, for compliance officers and the DPO (who read the report;
+ * the `compliance.gap.fix` command's rule, asked before):
  * a personal-data scope without DPO approval → the `dpo-review` flow (the DPO's approval is what
  * closes the gap; one review at a time); an open fairness finding → a retraining request to the
  * sponsors; an overdue access review → the sponsors' review cards sent again.
  */
 export async function startComplianceRemediation(
   deps: ComplianceRemediationDeps,
-  actorEmail: string,
-  agentId: AgentId,
+  actor: Person,
+  agent: AgentRecord,
   gap: string,
 ): Promise<ComplianceRemediationResult> {
-  const actor = findPersonByEmail(deps.org, String(actorEmail));
-  if (!actor) throw new UnknownPersonError(String(actorEmail));
-  assertMayStartGapFix(actor);
-  const agent = await deps.agents.get(agentId);
-  if (!agent) throw new NotFoundError('the agent', agentId);
   const kind = gap as ComplianceGap['kind'];
   if (kind === 'pii-scope-without-dpo-approval') {
     const [open] = await deps.runs.list({ agentId: agent.id, flowId: 'dpo-review', status: ['running', 'waiting'] });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { OrgConfig } from '../config/schemas.js';
+import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, peopleWithRole } from '../config/directory.js';
 import { AGENT_HOLDER, type AgentRecord, type AgentRepository, type ProposedSponsor } from './agents.js';
 import { ALERT_EFFECTS, type ResolveAlertsOfKind } from './alerts.js';
@@ -125,6 +125,9 @@ export class Sponsorships {
   /**
    * Accept or decline a proposed sponsorship: the proposed person for themselves (unless they
    * proposed themselves), or an IT admin for them who neither is them nor named them. Exactly once.
+   * For the typed `sponsor … accept|decline` (chat-offboarding.ts, not on the command bus yet); the
+   * Confirm / Decline buttons give the `sponsorship.answer` command, whose handler asks the same
+   * rule and calls {@link settleAnswer}.
    */
   async answer(
     actorEmail: string,
@@ -136,16 +139,40 @@ export class Sponsorships {
     if (!actor) throw new UnknownPersonError(String(actorEmail));
     const agent = await this.deps.agents.get(agentId);
     if (!agent || !maySeeAgent(this.deps.org, actor, agent)) throw new NotFoundError('the agent', agentId);
+    const { proposal, wanted } = Sponsorships.answering(agent, actor, which);
+    if (proposal) assertMayAnswerSponsorship(actor, agent, proposal, answer, this.name(proposal.email));
+    return this.settleAnswer(actor, agent, { proposal, wanted, byId: Boolean(which.proposalId) }, answer);
+  }
+
+  /** The proposal an answer is about (by id, or the one naming `which.sponsor`, else the actor), if one waits. */
+  static answering(
+    agent: Pick<AgentRecord, 'proposedSponsors'>,
+    actor: Pick<Person, 'email'>,
+    which: { proposalId?: string; sponsor?: string },
+  ): { proposal: ProposedSponsor | undefined; wanted: string } {
     const wanted = which.sponsor ? String(which.sponsor).toLowerCase() : actor.email;
     const proposal = which.proposalId
       ? (agent.proposedSponsors ?? []).find((p) => p.id === which.proposalId)
       : Sponsorships.proposalFor(agent, wanted);
+    return { proposal, wanted };
+  }
+
+  /**
+   * Stores `actor`'s answer to the proposal {@link answering} found (whom the caller authorised for
+   * it); with none waiting, an accept of a sponsorship already held changes nothing, anything else is refused.
+   */
+  async settleAnswer(
+    actor: Person,
+    agent: AgentRecord,
+    asked: { proposal: ProposedSponsor | undefined; wanted: string; byId: boolean },
+    answer: 'accept' | 'decline',
+  ): Promise<AgentRecord> {
+    const { proposal, wanted } = asked;
     if (!proposal) {
-      if (!which.proposalId && agent.sponsors.includes(wanted) && answer === 'accept') return agent;
+      if (!asked.byId && agent.sponsors.includes(wanted) && answer === 'accept') return agent;
       throw new ForbiddenError(`No sponsorship of ${agent.name} is waiting for ${wanted === actor.email ? 'you' : this.name(wanted)}.`);
     }
     const sponsor = proposal.email;
-    assertMayAnswerSponsorship(actor, agent, proposal, answer, this.name(sponsor));
     const accepted = answer === 'accept';
     // The sponsors as they will be once this answer is stored, for the audit entry and the notices.
     const sponsorsAfter = accepted ? [...new Set([...agent.sponsors, sponsor])] : agent.sponsors.filter((s) => s !== sponsor);

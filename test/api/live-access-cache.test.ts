@@ -152,7 +152,7 @@ describe('the live-access cache on one process: its own writes are seen by the v
       reason: 'Supplier data is under a legal hold this quarter.',
     });
     expect(await ask('suppliers.read', 'boundary-cache-0002')).toBe('allowed'); // asked for, not decided
-    await roster.services.boundaryChanges.decide(person(people.liam), change.id, 'approve');
+    await roster.services.bus.execute(person(people.liam), { type: 'boundary.decide', changeId: change.id, decision: 'approve' });
     expect(await ask('suppliers.read', 'boundary-cache-0003')).toBe('denied');
 
     // Another replica approves a change back to autonomous, written straight to the database.

@@ -726,6 +726,96 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     expect((await h.services.agents.get(agent.id))?.credentials.map((c) => c.id)).toEqual([issued.credential.id]);
   });
 
+  it('boundary.decide: IT admins other than the sponsor who asked; the change stays pending', async () => {
+    const agent = agentRecord({
+      name: 'Bus Procurer',
+      status: 'active',
+      catalogRoleId: 'procurement-agent',
+      sponsors: [people.maya],
+      requestedBy: people.maya,
+      businessUnit: 'finance',
+    });
+    await h.services.agents.insert(agent);
+    const change = await h.services.boundaryChanges.request(bus.person(people.maya), {
+      agent: agent.id,
+      action: 'suppliers.read',
+      mode: 'forbidden',
+      reason: 'Supplier data is under a legal hold.',
+    });
+    for (const decision of ['approve', 'deny'] as const) {
+      events = [];
+      // A deny without a reason is not looked at before who may.
+      expect(await errorOf(bus.execute(as(people.daniel), { type: 'boundary.decide', changeId: change.id, decision }))).toEqual({
+        code: 'forbidden',
+        userMessage: 'Only IT admins can decide boundary changes.',
+      });
+      expect(last()).toMatchObject({ type: 'boundary.decide', actor: people.daniel, outcome: 'forbidden', stage: 'authorise' });
+    }
+    expect((await h.services.boundaryChanges.get(change.id))?.status).toBe('pending');
+    // An IT admin may; a deny needs a reason, then the decision is stored once.
+    expect(
+      (await errorOf(bus.execute(as(people.liam), { type: 'boundary.decide', changeId: change.id, decision: 'deny', reason: '' }))).code,
+    ).toBe('invalid_input');
+    expect(await bus.execute(as(people.liam), { type: 'boundary.decide', changeId: change.id, decision: 'approve' })).toMatchObject({
+      status: 'approved',
+      decidedBy: people.liam,
+    });
+  });
+
+  it('compliance.gap.fix: compliance officers and the DPO, refused by role before the agent is looked up; nothing starts', async () => {
+    const agent = await activeAgent(h, { name: 'Gap Agent' });
+    const before = (await h.services.runs.list({ agentId: agent.id })).length;
+    for (const agentId of [agent.id, 'agt_missing']) {
+      events = [];
+      expect(
+        await errorOf(bus.execute(as(people.daniel), { type: 'compliance.gap.fix', agentId, gap: 'pii-scope-without-dpo-approval' })),
+      ).toEqual({ code: 'forbidden', userMessage: 'Only compliance officers and the DPO can start the fix of a compliance gap.' });
+      expect(last()).toMatchObject({ type: 'compliance.gap.fix', actor: people.daniel, outcome: 'forbidden', stage: 'authorise' });
+    }
+    expect((await h.services.runs.list({ agentId: agent.id })).length).toBe(before);
+    // Compliance may; an agent that does not exist is "not found" to them.
+    expect(
+      (await errorOf(bus.execute(as(people.marcus), { type: 'compliance.gap.fix', agentId: 'agt_missing', gap: 'open-fairness-finding' })))
+        .code,
+    ).toBe('not_found');
+    const fixed = await bus.execute(as(people.marcus), {
+      type: 'compliance.gap.fix',
+      agentId: agent.id,
+      gap: 'pii-scope-without-dpo-approval',
+    });
+    expect(fixed).toMatchObject({ started: true, title: 'DPO review of Gap Agent started' });
+  });
+
+  it('sponsorship.answer: the person named, or an IT admin who did not name them; a stranger is told the agent does not exist', async () => {
+    const proposal = { id: 'sp_bus_refusal', email: people.tom, by: people.maya, at: new Date().toISOString() };
+    const agent = agentRecord({
+      name: 'Proposed Agent',
+      status: 'active',
+      sponsors: [people.maya],
+      businessUnit: 'finance',
+      proposedSponsors: [proposal],
+    });
+    await h.services.agents.insert(agent);
+    events = [];
+    expect(
+      await errorOf(
+        bus.execute(as(people.daniel), { type: 'sponsorship.answer', agentId: agent.id, answer: 'accept', proposalId: proposal.id }),
+      ),
+    ).toEqual({ code: 'forbidden', userMessage: 'Only the person named, or an IT admin, can answer for a sponsorship.' });
+    expect(last()).toMatchObject({ type: 'sponsorship.answer', actor: people.daniel, outcome: 'forbidden', stage: 'authorise' });
+    events = [];
+    expect(
+      await errorOf(
+        bus.execute(as(people.amara), { type: 'sponsorship.answer', agentId: agent.id, answer: 'decline', proposalId: proposal.id }),
+      ),
+    ).toEqual({ code: 'not_found', userMessage: `I couldn't find the agent "${agent.id}".` });
+    expect(last()).toMatchObject({ stage: 'authorise' });
+    expect(await h.services.agents.get(agent.id)).toMatchObject({ sponsors: [people.maya], proposedSponsors: [proposal] });
+    // The person named may.
+    const accepted = await bus.execute(as(people.tom), { type: 'sponsorship.answer', agentId: agent.id, answer: 'accept' });
+    expect(accepted.sponsors).toEqual(expect.arrayContaining([people.maya, people.tom]));
+  });
+
   it('an unknown command type and a person not in the directory are refused with coded errors', async () => {
     const unknown = await errorOf(bus.execute(as(people.liam), { type: 'agent.delete' } as never));
     expect(unknown).toEqual({ code: 'invalid_input', userMessage: 'Roster does not know that command.' });
