@@ -21,7 +21,7 @@ import { createLogger } from '../src/logger.js';
 import { OUTBOX_HOLDERS } from '../src/store/outbox-holders.js';
 import { serveBench } from './ipc.js';
 import { benchAgent, org, startBenchRoster, waitingRequests, type BenchRoster } from './support.js';
-import { asAgentId, asGrantId } from '../test/helpers/ids.js';
+import { asAgentId, asGrantId, asApprovalId } from '../test/helpers/ids.js';
 
 let roster: BenchRoster | undefined;
 /** A connection of the bench's own, so that watching Roster's state is not counted as Roster's work. */
@@ -208,7 +208,7 @@ serveBench({
   },
 
   /** The flow run of the agent's runtime approval `id` (what its card's buttons carry). */
-  runtimeRunId: async (agentId: string, id: string) => (await running().services.runtime.get(asAgentId(agentId), id)).runId,
+  runtimeRunId: async (agentId: string, id: string) => (await running().services.runtime.get(asAgentId(agentId), asApprovalId(id))).runId,
 
   /** Starts a V8 CPU profile of this process (see `profileStop`): one phase of a bench, not the whole process. */
   async profileStart() {

@@ -69,6 +69,8 @@ import { FlowEngine } from './flows/engine.js';
 import { ChatService } from './channels/chat.js';
 import { RoutingNotifier, type Channel, type ChannelFactory } from './channels/port.js';
 import { createAgentApi, type AgentApi } from './api/index.js';
+import { apiUrls } from './api/oauth.js';
+import { LiveScopes } from './core/live-scopes.js';
 import { createScheduler, type Scheduler } from './jobs/scheduler.js';
 import { defineJobs } from './jobs/index.js';
 import { createFlowTimers } from './jobs/flow-timers.js';
@@ -240,6 +242,8 @@ export async function composeRoster(options: RosterOptions): Promise<Roster> {
     const notifier = options.notifier ?? router!;
     const faultPoint = options.faultPoint ?? createFaultPoint(env.ROSTER_FAULT_POINT, env.NODE_ENV);
     const { drainEvery, ...outboxSettings } = options.outbox ?? {};
+    // The agent API's issuer: Roster's public URL, or where it listens (PORT=0 picks a port only then).
+    const issuer = () => env.ROSTER_PUBLIC_URL ?? `http://127.0.0.1:${server.port() ?? env.PORT}`;
     const { services, telemetryRoutes, checkpointAlarm } = await buildServices({
       org,
       flows: options.flows,
@@ -274,6 +278,8 @@ export async function composeRoster(options: RosterOptions): Promise<Roster> {
       ...(faultPoint ? { faultPoint } : {}),
       auditSigner: auditKey.signer,
       auditVerifyKeys: loadAuditVerifyKeys(env),
+      liveAccessCache: { ttlMs: env.ROSTER_ACCESS_CACHE_MS, ...(options.accessCacheClock ? { now: options.accessCacheClock } : {}) },
+      knownResource: (resource) => resource === apiUrls(issuer()).rosterAudience || env.ROSTER_OAUTH_RESOURCES.includes(resource),
     });
 
     // Chat: what people type and click, on every platform.
@@ -295,15 +301,14 @@ export async function composeRoster(options: RosterOptions): Promise<Roster> {
       org,
       signingKeys: store.signingKeys,
       usage: store.apiUsage,
-      liveAccess: store.liveAccess,
+      live: services.live,
+      onAccessWrite: store.liveAccess.onWrite,
       audit: services.audit,
       log: log.child({ component: 'agent-api' }),
-      // Its issuer is Roster's public URL, or where it listens (PORT=0 picks a port only then).
-      issuer: () => env.ROSTER_PUBLIC_URL ?? `http://127.0.0.1:${server.port() ?? env.PORT}`,
+      issuer,
       verifyKey: (secret, verifyOptions) => services.agentKeys.verifyAgentKey(secret, verifyOptions),
       onRefusedKey: (agentId, reason) => services.supervision.reportRefusedKey(agentId, reason),
-      runtime: { approvals: services.runtime, handoffs: services.handoffs, ingest: services.supervision.ingest },
-      ...(options.accessCacheClock ? { cacheClock: options.accessCacheClock } : {}),
+      bus: services.bus,
     }));
 
     // Jobs: every Agenda job (src/jobs/index.ts lists them).
@@ -554,6 +559,10 @@ interface ServiceSettings {
   auditSigner?: CheckpointSigner;
   /** Public keys older checkpoints were signed with (after a rotation: ROSTER_AUDIT_VERIFY_KEYS). */
   auditVerifyKeys?: readonly CheckpointVerifier[];
+  /** How long an agent's live access read is shared (ROSTER_ACCESS_CACHE_MS; none for a tool). */
+  liveAccessCache?: { ttlMs: number; now?: () => number };
+  /** Resource URIs the access check knows (Roster's own API and ROSTER_OAUTH_RESOURCES); none for a tool. */
+  knownResource?: (resource: string) => boolean;
 }
 
 /**
@@ -919,6 +928,13 @@ async function buildServices(s: ServiceSettings) {
     clock,
   });
 
+  // What an agent may do now (its status, grants and boundary changes), read at every call of the
+  // agent API, MCP and the agents' commands; the agent API has it forget what this process writes.
+  const live = new LiveScopes({
+    read: (agentId) => store.liveAccess.read(agentId),
+    ...(s.liveAccessCache ? { cache: s.liveAccessCache } : {}),
+  });
+  // Agents hand cases to people (built before the bus: the agents' commands hand off through it).
   const handoffs = new Handoffs({
     org,
     repo: store.handoffs,
@@ -933,7 +949,7 @@ async function buildServices(s: ServiceSettings) {
     clock,
   });
 
-  // Commands: every door (chat, CLI, agent API, MCP) runs a person's command through this bus;
+  // Commands: every door (chat, CLI, agent API, MCP) runs a person's or an agent's command through this bus;
   // each handler gets its own few dependencies.
   const bus = new CommandBus({
     org,
@@ -993,6 +1009,14 @@ async function buildServices(s: ServiceSettings) {
           notifier,
           cards: complianceRemediationCards,
         },
+      },
+      agentRuntime: {
+        org,
+        live,
+        runtime,
+        handoffs,
+        ingest: supervision.ingest,
+        knownResource: s.knownResource ?? (() => false),
       },
     }),
   });
@@ -1066,6 +1090,8 @@ async function buildServices(s: ServiceSettings) {
     runtime,
     /** Agents handing cases to people. */
     handoffs,
+    /** What each agent may do now, as the agent API, MCP and the agents' commands read it. */
+    live,
     /** Sponsors' boundary changes, approved by IT. */
     boundaryChanges,
     /** Signed webhooks (a dispatcher with no subscriptions when none are configured). */

@@ -4,7 +4,7 @@ import type { Env } from '../config/env.js';
 import type { OrgConfig } from '../config/schemas.js';
 import type { KeyRefusal } from '../core/agent-keys.js';
 import type { AuditLog } from '../core/audit.js';
-import { LiveScopes, type AgentAccessRecords } from '../core/live-scopes.js';
+import type { LiveScopes } from '../core/live-scopes.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import type { Logger } from '../logger.js';
 import type { ApiUsageRepository } from '../store/api-usage-store.js';
@@ -15,10 +15,7 @@ import { createSigningKeys, type SigningKeys } from './signing-keys.js';
 import { AccessTokens } from './tokens.js';
 import type { VerifyKey } from './agent-secret.js';
 import { ApiUsage } from './usage.js';
-import type { Handoffs } from '../core/handoffs.js';
-import type { RuntimeApprovals } from '../core/runtime-approvals.js';
-import type { TelemetryIngest } from '../http/telemetry.js';
-import { AgentCommands } from './agent-commands.js';
+import type { AgentCommandBus } from './runtime-routes.js';
 import { createMcpRouter, createProtectedResourceRouter } from './mcp.js';
 import { createRuntimeRouter } from './runtime-routes.js';
 import type { AgentId } from '../core/ids.js';
@@ -32,13 +29,11 @@ export interface AgentApiSettings {
   usage: ApiUsageRepository;
   /**
    * What the agent API decides calls from: an agent with its grants and boundary changes in one
-   * read, and a way to hear of every write this process makes to them (src/store/access-writes.ts),
-   * which forgets what was read.
+   * read (shared for ROSTER_ACCESS_CACHE_MS), the same the agents' commands on the bus read.
    */
-  liveAccess: {
-    read(agentId: AgentId): Promise<AgentAccessRecords | undefined>;
-    onWrite(listener: (agentId: string | undefined) => void): () => void;
-  };
+  live: LiveScopes;
+  /** Hears every write this process makes to agents, grants and boundary changes (src/store/access-writes.ts): `live` forgets them. */
+  onAccessWrite(listener: (agentId: string | undefined) => void): () => void;
   audit: AuditLog;
   log: Logger;
   /** The issuer; known only once the server listens when the port is picked then. */
@@ -49,13 +44,11 @@ export interface AgentApiSettings {
   verifyKey: VerifyKey;
   /** A revoked, rotated-out or retired agent's key was presented at the token endpoint. */
   onRefusedKey?(agentId: AgentId, reason: KeyRefusal): Promise<void>;
-  /** Runtime approvals, hand-offs and the telemetry ingest behind the agent commands and MCP tools. */
-  runtime?: { approvals: RuntimeApprovals; handoffs: Handoffs; ingest: TelemetryIngest };
+  /** The command bus the runtime routes and the MCP tools give the agents' commands to (none: no runtime API). */
+  bus?: AgentCommandBus;
   /** Replaces the per-client limiter (a shared one, or a generous one for benchmarks). */
   limiter?: RateLimiter;
   clock?: () => Date;
-  /** The live-access cache's monotonic clock in ms (tests move it instead of waiting). */
-  cacheClock?: () => number;
 }
 
 /** The agent-facing API: routers to mount, and what to stop. */
@@ -94,13 +87,9 @@ export async function createAgentApi(s: AgentApiSettings): Promise<AgentApi> {
     return cachedUrls;
   };
   const tokens = new AccessTokens({ issuer: () => urls().issuer, keys, ...(s.clock ? { clock: s.clock } : {}) });
-  const live = new LiveScopes({
-    read: (agentId) => s.liveAccess.read(agentId),
-    cache: { ttlMs: env.ROSTER_ACCESS_CACHE_MS, ...(s.cacheClock ? { now: s.cacheClock } : {}) },
-    ...(s.clock ? { clock: s.clock } : {}),
-  });
+  const { live } = s;
   // This process's own writes to agents, grants and boundary changes are seen by its next call.
-  const stopForgetting = s.liveAccess.onWrite((agentId) => live.forget(agentId));
+  const stopForgetting = s.onAccessWrite((agentId) => live.forget(agentId));
   const usage = new ApiUsage({ repo: s.usage, audit: s.audit, log, ...(s.clock ? { clock: s.clock } : {}) });
   const limiter = s.limiter ?? new RateLimiter({ requests: env.ROSTER_API_RATE_LIMIT_PER_MINUTE, perMs: 60_000 });
   const deps = {
@@ -132,16 +121,8 @@ export async function createAgentApi(s: AgentApiSettings): Promise<AgentApi> {
   openapiRouter.get('/openapi.json', openapiHandler);
 
   const runtimeMounts: AgentApi['mounts'] = [];
-  if (s.runtime) {
-    const commands = new AgentCommands({
-      org: s.org,
-      live,
-      runtime: s.runtime.approvals,
-      handoffs: s.runtime.handoffs,
-      ingest: s.runtime.ingest,
-      knownResource: (resource) => resource === urls().rosterAudience || env.ROSTER_OAUTH_RESOURCES.includes(resource),
-    });
-    const routeDeps = { commands, tokens, limiter, urls, log: log.child({ component: 'agent-api' }) };
+  if (s.bus) {
+    const routeDeps = { bus: s.bus, live, tokens, limiter, urls, log: log.child({ component: 'agent-api' }) };
     runtimeMounts.push(
       { path: '/api/v1', handler: createRuntimeRouter(routeDeps) },
       { path: '/mcp', handler: createMcpRouter({ ...routeDeps, version: '0.1.0', log: log.child({ component: 'mcp' }) }) },

@@ -3,22 +3,28 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { AgentRefusal } from '../core/boundaries.js';
+import { AgentRefusal } from '../core/errors.js';
 import { handoffRequestSchema } from '../core/handoffs.js';
 import { MAX_WAIT_S } from '../core/long-poll.js';
 import { approvalRequestSchema } from '../core/runtime-approvals.js';
 import { isRosterError } from '../core/errors.js';
+import type { LiveScopes } from '../core/live-scopes.js';
+import { assertAgentMayAct } from '../core/policies.js';
+import { reportTaskSchema } from '../core/telemetry.js';
+import { actingAgent, asAgent } from '../commands/index.js';
 import type { Logger } from '../logger.js';
-import { reportTaskSchema, type AgentCommands } from './agent-commands.js';
-import { API_BODY_LIMIT, type ApiUrls } from './oauth.js';
-import { spendOrRefuse } from './runtime-routes.js';
+import { accessAnswer, API_BODY_LIMIT, type ApiUrls } from './oauth.js';
+import { spendOrRefuse, type AgentCommandBus } from './runtime-routes.js';
 import type { RateLimiter } from '../core/rate-limit.js';
 import { accessCheckRequestSchema } from './schemas.js';
 import type { AccessTokens } from './tokens.js';
 import type { AgentId } from '../core/ids.js';
 
 export interface McpDeps {
-  commands: AgentCommands;
+  /** Where each tool gives the agent's command (the same handlers as the HTTP routes). */
+  bus: AgentCommandBus;
+  /** The agents' live access, for the token check before any tool. */
+  live: Pick<LiveScopes, 'agent'>;
   tokens: AccessTokens;
   limiter: RateLimiter;
   urls: () => ApiUrls;
@@ -73,6 +79,7 @@ function serverFor(deps: McpDeps, agentId: AgentId): McpServer {
         'Ask a human before you act (request_approval), hand a case to people (hand_off_to_human), check your access and report tasks.',
     },
   );
+  const actor = asAgent(agentId);
   const run = async (work: () => Promise<object>): Promise<CallToolResult> => {
     try {
       return ok(await work());
@@ -92,8 +99,10 @@ function serverFor(deps: McpDeps, agentId: AgentId): McpServer {
     async (args) =>
       run(async () => {
         const { wait, ...request } = args as z.output<typeof mcpToolSchemas.request_approval>;
-        const { view } = await deps.commands.requestApproval(agentId, request);
-        return view.status === 'pending' && wait ? deps.commands.approval(agentId, view.id, wait) : view;
+        const { view } = await deps.bus.execute(actor, { type: 'runtime.approval.request', body: request });
+        return view.status === 'pending' && wait
+          ? deps.bus.execute(actor, { type: 'runtime.approval.show', approvalId: view.id, wait })
+          : view;
       }),
   );
   server.registerTool(
@@ -107,8 +116,10 @@ function serverFor(deps: McpDeps, agentId: AgentId): McpServer {
     async (args) =>
       run(async () => {
         const { wait, ...request } = args as z.output<typeof mcpToolSchemas.hand_off_to_human>;
-        const { view } = await deps.commands.handOff(agentId, request);
-        return view.status !== 'resolved' && wait ? deps.commands.handoff(agentId, view.id, wait) : view;
+        const { view } = await deps.bus.execute(actor, { type: 'runtime.handoff.create', body: request });
+        return view.status !== 'resolved' && wait
+          ? deps.bus.execute(actor, { type: 'runtime.handoff.show', handoffId: view.id, wait })
+          : view;
       }),
   );
   server.registerTool(
@@ -118,7 +129,11 @@ function serverFor(deps: McpDeps, agentId: AgentId): McpServer {
       description: 'Answers from Roster’s live state whether you hold a scope now, with the reason and the grant’s expiry.',
       inputSchema: mcpToolSchemas.check_access,
     },
-    async (args) => run(() => deps.commands.checkAccess(agentId, args)),
+    async (args) =>
+      run(async () => {
+        const { scope, resource, decision } = await deps.bus.execute(actor, { type: 'runtime.access.check', body: args });
+        return accessAnswer(agentId, scope, resource, decision);
+      }),
   );
   server.registerTool(
     'report_task',
@@ -131,7 +146,7 @@ function serverFor(deps: McpDeps, agentId: AgentId): McpServer {
       run(() => {
         // The SDK hands over the parsed arguments (time already a Date); the command takes the wire form, as from HTTP.
         const { time, ...task } = args as z.output<typeof mcpToolSchemas.report_task>;
-        return deps.commands.reportTask(agentId, { ...task, time: time.toISOString() });
+        return deps.bus.execute(actor, { type: 'runtime.task.report', body: { ...task, time: time.toISOString() } });
       }),
   );
   return server;
@@ -169,7 +184,7 @@ export function createMcpRouter(deps: McpDeps): Router {
       const agentId = verified.claims.sub;
       if (spendOrRefuse(deps.limiter, res, `mcp:${agentId}`)) return;
       try {
-        await deps.commands.agent(agentId);
+        assertAgentMayAct(await actingAgent(deps.live, agentId));
       } catch (err) {
         const why = err instanceof AgentRefusal ? err.userMessage : 'The agent may not act.';
         return refuse(res, 401, 'invalid_token', why, 'invalid_token');

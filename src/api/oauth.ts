@@ -2,9 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { OrgConfig } from '../config/schemas.js';
 import { sha256 } from '../core/agents.js';
-import { decideAccess, LiveScopes, selectScopes, tokenExpiry, tokenStillValid } from '../core/live-scopes.js';
+import { decideAccess, LiveScopes, selectScopes, tokenExpiry, tokenStillValid, type AccessDecision } from '../core/live-scopes.js';
 import type { Logger } from '../logger.js';
-import { accessAnswer } from './agent-commands.js';
 import { isClientId, verifyAgentSecret, type VerifyKey } from './agent-secret.js';
 import type { KeyRefusal } from '../core/agent-keys.js';
 import { clientCredentials } from './client-auth.js';
@@ -357,4 +356,22 @@ export function createAccessCheckRouter(deps: OAuthDeps): Router {
     });
   });
   return router;
+}
+
+/** The access check's answer (`POST /api/v1/access/check`, the MCP tool `check_access`). */
+export type AccessAnswer = Record<string, unknown> & { allowed: boolean; reason: string };
+
+/** The access check's answer to an agent about a scope: the same from the HTTP route and the MCP tool. */
+export function accessAnswer(agentId: AgentId, scope: string, resource: string | undefined, decision: AccessDecision): AccessAnswer {
+  return {
+    allowed: decision.allowed,
+    reason: decision.reason,
+    message: decision.message,
+    agent_id: agentId,
+    scope,
+    ...(resource ? { resource } : {}),
+    ...(decision.grantId ? { grant_id: decision.grantId } : {}),
+    ...(decision.expiresAt ? { expires_at: decision.expiresAt } : {}),
+    ...(decision.endedAt ? { ended_at: decision.endedAt } : {}),
+  };
 }

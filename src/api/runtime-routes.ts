@@ -2,14 +2,17 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { AgentRefusal } from '../core/boundaries.js';
 import { isRosterError } from '../core/errors.js';
 import type { Logger } from '../logger.js';
-import type { AgentCommands } from './agent-commands.js';
+import { asAgent, type CommandBus } from '../commands/index.js';
 import { API_BODY_LIMIT, type ApiUrls } from './oauth.js';
 import type { RateLimiter } from '../core/rate-limit.js';
 import type { AccessTokens } from './tokens.js';
 import type { AgentId } from '../core/ids.js';
 
+/** The bus, as the agent API's doors use it: they give it the agents' commands. */
+export type AgentCommandBus = Pick<CommandBus, 'execute'>;
+
 export interface RuntimeRouteDeps {
-  commands: AgentCommands;
+  bus: AgentCommandBus;
   tokens: AccessTokens;
   limiter: RateLimiter;
   urls: () => ApiUrls;
@@ -49,6 +52,7 @@ export function spendOrRefuse(limiter: RateLimiter, res: Response, key: string):
  * `POST /api/v1/approvals`, `GET /api/v1/approvals/{id}?wait=`, `POST /api/v1/approvals/{id}/consume`,
  * `POST /api/v1/handoffs` and `GET /api/v1/handoffs/{id}?wait=`: the calling agent is the one
  * named by its bearer token (audience Roster's API), rate-limited per agent like the access check.
+ * Each route gives the bus the agent's command (the same the MCP tools give); this door words the result.
  */
 export function createRuntimeRouter(deps: RuntimeRouteDeps): Router {
   const router = express.Router();
@@ -90,7 +94,7 @@ export function createRuntimeRouter(deps: RuntimeRouteDeps): Router {
     '/approvals',
     json,
     authed(async (agentId, req, res) => {
-      const { view, created } = await deps.commands.requestApproval(agentId, req.body);
+      const { view, created } = await deps.bus.execute(asAgent(agentId), { type: 'runtime.approval.request', body: req.body });
       if (!created) res.set('Idempotent-Replayed', 'true');
       res.set('Location', `${base()}/approvals/${view.id}`);
       res.status(created ? 201 : 200).json(view);
@@ -99,21 +103,21 @@ export function createRuntimeRouter(deps: RuntimeRouteDeps): Router {
   router.get(
     '/approvals/:id',
     authed(async (agentId, req, res) => {
-      res.json(await deps.commands.approval(agentId, param(req), req.query.wait));
+      res.json(await deps.bus.execute(asAgent(agentId), { type: 'runtime.approval.show', approvalId: param(req), wait: req.query.wait }));
     }),
   );
   router.post(
     '/approvals/:id/consume',
     json,
     authed(async (agentId, req, res) => {
-      res.json(await deps.commands.consume(agentId, param(req), req.body));
+      res.json(await deps.bus.execute(asAgent(agentId), { type: 'runtime.approval.consume', approvalId: param(req), body: req.body }));
     }),
   );
   router.post(
     '/handoffs',
     json,
     authed(async (agentId, req, res) => {
-      const { view, created } = await deps.commands.handOff(agentId, req.body);
+      const { view, created } = await deps.bus.execute(asAgent(agentId), { type: 'runtime.handoff.create', body: req.body });
       if (!created) res.set('Idempotent-Replayed', 'true');
       res.set('Location', `${base()}/handoffs/${view.id}`);
       res.status(created ? 201 : 200).json(view);
@@ -122,7 +126,7 @@ export function createRuntimeRouter(deps: RuntimeRouteDeps): Router {
   router.get(
     '/handoffs/:id',
     authed(async (agentId, req, res) => {
-      res.json(await deps.commands.handoff(agentId, param(req), req.query.wait));
+      res.json(await deps.bus.execute(asAgent(agentId), { type: 'runtime.handoff.show', handoffId: param(req), wait: req.query.wait }));
     }),
   );
   router.use((err: Error & { status?: number }, _req: Request, res: Response, next: NextFunction) => {

@@ -81,13 +81,8 @@ export const introspectionResponseSchema = z
   })
   .meta({ id: 'IntrospectionResponse', description: 'Exactly `{"active": false}` for an unknown, expired, revoked or foreign token.' });
 
-/** `POST /api/v1/access/check` (JSON, bearer token). */
-export const accessCheckRequestSchema = z
-  .strictObject({
-    scope: z.string().trim().min(1).max(120).meta({ example: 'crm:read' }),
-    resource: z.url().max(2048).optional().meta({ description: 'The resource the scope would be used on (a configured resource URI).' }),
-  })
-  .meta({ id: 'AccessCheckRequest' });
+/** `POST /api/v1/access/check` (JSON, bearer token): the MCP tool `check_access` and the agent command take it too. */
+export { accessCheckRequestSchema } from '../core/live-scopes.js';
 
 export const accessCheckResponseSchema = z
   .object({

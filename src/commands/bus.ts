@@ -6,14 +6,25 @@ import type { IssuedKey } from '../core/agent-keys.js';
 import type { AlertRecord } from '../core/alerts.js';
 import type { BoundaryChangeRecord } from '../core/boundary-changes.js';
 import type { ComplianceRemediationResult } from '../core/compliance-remediation.js';
-import type { ReadLog } from '../core/audit.js';
+import type { AuditInput, ReadLog } from '../core/audit.js';
 import type { CheckInRecord } from '../core/checkin-service.js';
 import { isRosterError, UnknownPersonError } from '../core/errors.js';
 import type { EvaluationVerdict } from '../core/evaluation.js';
 import type { HandoffRecord } from '../core/handoffs.js';
 import type { FlowRun } from '../flows/types.js';
-import { parseCommand, type CommandOf, type CommandType, type Parsed } from './command.js';
-import type { CommandHandler } from './handler.js';
+import { assertMayGiveCommand } from '../core/policies.js';
+import { actorName, asPerson, type Actor, type AgentActor } from './actor.js';
+import {
+  isAgentCommandType,
+  parseCommand,
+  type AgentCommandType,
+  type CommandOf,
+  type CommandType,
+  type Parsed,
+  type PersonCommandType,
+} from './command.js';
+import type { AgentCommandHandler, CommandHandler } from './handler.js';
+import type { AgentCommandResults } from './handlers/agent-runtime.js';
 import type { AgentView } from './handlers/show-agent.js';
 import type { FindResult } from '../core/agent-search.js';
 import type { Delegation } from '../core/delegations.js';
@@ -80,17 +91,23 @@ export interface CommandResults {
   'sponsorship.answer': AgentRecord;
 }
 
+/** What the agents' commands return, by type (src/commands/handlers/agent-runtime.ts). */
+export type AllCommandResults = CommandResults & AgentCommandResults;
+
 /** One handler per command type: the bus runs every command of a type through the same one. */
 export type CommandHandlers = {
   // The subject a handler loads is its own business; the bus only passes it from load to authorise to handle.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each handler's subject type differs and stays internal to it
-  [T in CommandType]: CommandHandler<T, any, CommandResults[T]>;
+  [T in PersonCommandType]: CommandHandler<T, any, CommandResults[T]>;
+} & {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
+  [T in AgentCommandType]: AgentCommandHandler<T, any, AgentCommandResults[T]>;
 };
 
 /** What the bus tells its observers about each command it ran. */
 export interface CommandEvent {
   type: CommandType;
-  /** The acting person's e-mail. */
+  /** Who gave it: a person's e-mail, or `agent:<id>` for an agent (see actorName). */
   actor: string;
   /** The handler that ran it (one per type, see {@link CommandHandlers}). */
   handler: object;
@@ -128,26 +145,34 @@ export class CommandBus {
     return person;
   }
 
-  /** Runs `command` for `actor`, the person the door resolved. */
-  async execute<T extends CommandType>(actor: Person, command: CommandOf<T>): Promise<CommandResults[T]> {
+  /** Runs a person's `command` for `actor`, the person the door resolved (or an agent's, for the agent its token names). */
+  execute<T extends PersonCommandType>(actor: Person | Actor, command: CommandOf<T>): Promise<CommandResults[T]>;
+  execute<T extends AgentCommandType>(actor: AgentActor, command: CommandOf<T>): Promise<AgentCommandResults[T]>;
+  async execute<T extends CommandType>(given: Person | Actor, command: CommandOf<T>): Promise<AllCommandResults[T]> {
+    const actor: Actor = isActor(given) ? given : asPerson(given);
     let stage: CommandEvent['stage'] = 'parse';
     const type = command.type;
-    const handler = this.deps.handlers[type] as unknown as CommandHandler<T, unknown, CommandResults[T]>;
+    const handler = this.deps.handlers[type] as unknown as RunnableHandler<AllCommandResults[T]>;
+    // Each handler takes its own kind of actor: a person's command the Person, an agent's the agent actor.
+    const who = actor.kind === 'person' ? actor.person : actor;
     try {
       const parsed = parseCommand(command) as Parsed<T>;
-      stage = 'load';
-      const subject = await handler.load(actor, parsed);
+      // Who may give the command at all is asked before anything is loaded for it.
       stage = 'authorise';
-      handler.authorise(actor, subject, parsed);
+      assertMayGiveCommand(actor.kind, isAgentCommandType(type) ? 'agent' : 'person');
+      stage = 'load';
+      const subject = await handler.load(who, parsed);
+      stage = 'authorise';
+      handler.authorise(who, subject, parsed);
       stage = 'handle';
-      const result = await handler.handle(actor, parsed, subject);
+      const result = await handler.handle(who, parsed, subject);
       stage = 'audit';
-      if (handler.audit) await this.deps.reads.record(handler.audit(actor, parsed, result));
+      if (handler.audit) await this.deps.reads.record(handler.audit(who, parsed, result));
       stage = 'done';
-      this.tell({ type, actor: actor.email, handler, outcome: 'done', stage });
+      this.tell({ type, actor: actorName(actor), handler, outcome: 'done', stage });
       return result;
     } catch (err) {
-      this.tell({ type, actor: actor.email, handler, outcome: isRosterError(err) ? err.code : 'error', stage });
+      this.tell({ type, actor: actorName(actor), handler, outcome: isRosterError(err) ? err.code : 'error', stage });
       throw err;
     }
   }
@@ -171,4 +196,17 @@ export class CommandBus {
       }
     }
   }
+}
+
+/** A handler as the bus runs it, whatever its type: it hands each the actor and command of its kind. */
+interface RunnableHandler<Result> {
+  load(actor: Person | AgentActor, command: unknown): Promise<unknown>;
+  authorise(actor: Person | AgentActor, subject: unknown, command: unknown): void;
+  handle(actor: Person | AgentActor, command: unknown, subject: unknown): Promise<Result>;
+  audit?(actor: Person | AgentActor, command: unknown, result: Result): AuditInput;
+}
+
+/** Whether the door gave an actor (rather than a Person, the chat's and CLI's shorthand). */
+function isActor(given: Person | Actor): given is Actor {
+  return (given as Partial<Actor>).kind === 'person' || (given as Partial<Actor>).kind === 'agent';
 }

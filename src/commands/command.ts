@@ -3,7 +3,8 @@ import { accessRequestInputSchema, breakGlassInputSchema } from '../core/access.
 import { agentRequestInputSchema } from '../core/agent-request.js';
 import { InvalidInputError } from '../core/errors.js';
 import { AGENT_STATUSES } from '../core/lifecycle.js';
-import { commandIdSchema, runIdSchema } from '../core/ids.js';
+import { commandIdSchema, idOrUndefined, runIdSchema } from '../core/ids.js';
+import { refusalOf } from '../core/runtime-approvals.js';
 
 /*
  * Every command a person gives Roster, whichever door it comes through (a Slack or Teams click,
@@ -329,6 +330,60 @@ export const answerSponsorshipCommand = z.object({
   proposalId: z.string().max(100).optional(),
 });
 
+// ── Agents' commands (the agent API and MCP; the actor is the agent of the bearer token) ────────
+
+/*
+ * An agent's request body and `wait` are carried as the agent sent them and parsed by the handler
+ * with the API's own schemas (src/core/runtime-approvals.ts, handoffs.ts, long-poll.ts), after the
+ * agent's standing is authorised: a suspended agent is refused as suspended whatever it sent, as
+ * the API always answered. An approval or hand-off id is parsed here, once: one that cannot be an
+ * id names no record (undefined), and is refused as not found, like another agent's.
+ */
+const approvalToLookUp = z.string().transform((raw) => idOrUndefined('ApprovalId', raw));
+const handoffToLookUp = z.string().transform((raw) => idOrUndefined('HandoffId', raw));
+
+/** Ask before acting (`POST /api/v1/approvals`, `request_approval`). */
+export const requestApprovalCommand = z.object({ type: z.literal('runtime.approval.request'), body: z.unknown() });
+
+/** An approval as it is now, or once decided within `wait` seconds (`GET /api/v1/approvals/{id}`). */
+export const showApprovalCommand = z.object({ type: z.literal('runtime.approval.show'), approvalId: approvalToLookUp, wait: z.unknown() });
+
+/** Use an approval, bound to the details approved (`POST /api/v1/approvals/{id}/consume`). */
+export const consumeApprovalCommand = z.object({
+  type: z.literal('runtime.approval.consume'),
+  approvalId: approvalToLookUp,
+  body: z.unknown(),
+});
+
+/** Hand a case to people (`POST /api/v1/handoffs`, `hand_off_to_human`). */
+export const handOffCommand = z.object({ type: z.literal('runtime.handoff.create'), body: z.unknown() });
+
+/** A hand-off as it is now, or once resolved within `wait` seconds (`GET /api/v1/handoffs/{id}`). */
+export const showHandoffCommand = z.object({ type: z.literal('runtime.handoff.show'), handoffId: handoffToLookUp, wait: z.unknown() });
+
+/** May the agent use a scope now (`check_access`)? */
+export const checkAccessCommand = z.object({ type: z.literal('runtime.access.check'), body: z.unknown() });
+
+/** One finished task of the agent, for its check-ins (`report_task`). */
+export const reportTaskCommand = z.object({ type: z.literal('runtime.task.report'), body: z.unknown() });
+
+/** The commands an agent gives (every other command is a person's). */
+const agentCommands = [
+  requestApprovalCommand,
+  showApprovalCommand,
+  consumeApprovalCommand,
+  handOffCommand,
+  showHandoffCommand,
+  checkAccessCommand,
+  reportTaskCommand,
+] as const;
+
+/** The names of the agents' commands. */
+export type AgentCommandType = z.input<(typeof agentCommands)[number]>['type'];
+
+/** Whether a command type is an agent's. */
+export const isAgentCommandType = (type: unknown): type is AgentCommandType => agentCommands.some((c) => c.shape.type.value === type);
+
 /** Every command, by its `type`. */
 export const commandSchema = z.discriminatedUnion('type', [
   decideCommand,
@@ -382,6 +437,7 @@ export const commandSchema = z.discriminatedUnion('type', [
   decideBoundaryChangeCommand,
   fixComplianceGapCommand,
   answerSponsorshipCommand,
+  ...agentCommands,
 ]);
 
 /** A command as a door gives it (before parsing). */
@@ -390,6 +446,8 @@ export type Command = z.input<typeof commandSchema>;
 export type CommandType = Command['type'];
 /** A command of one type, as a door gives it. */
 export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;
+/** The names of the commands a person gives. */
+export type PersonCommandType = Exclude<CommandType, AgentCommandType>;
 /** A command of one type, parsed. */
 export type Parsed<T extends CommandType> = Extract<z.output<typeof commandSchema>, { type: T }>;
 
@@ -418,5 +476,7 @@ export function parseCommand(raw: unknown): z.output<typeof commandSchema> {
   const type = (raw as { type?: unknown } | null | undefined)?.type;
   const refusal = typeof type === 'string' ? refusals[type as CommandType] : undefined;
   if (!commandSchema.options.some((o) => o.shape.type.value === type)) throw new InvalidInputError('Roster does not know that command.');
+  // An agent is refused in the API's words and code (400 invalid_request), as its doors always answered.
+  if (isAgentCommandType(type)) throw refusalOf(parsed.error);
   throw new InvalidInputError(refusal ? refusal(fields) : Object.values(fields)[0]!, fields);
 }

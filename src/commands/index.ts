@@ -31,6 +31,7 @@ import { agentKeyHandlers, type AgentKeyDeps } from './handlers/agent-keys.js';
 import { decideBoundaryChangeHandler, type DecideBoundaryChangeDeps } from './handlers/decide-boundary-change.js';
 import { fixComplianceGapHandler, type FixComplianceGapDeps } from './handlers/fix-compliance-gap.js';
 import { answerSponsorshipHandler, type AnswerSponsorshipDeps } from './handlers/answer-sponsorship.js';
+import { agentRuntimeHandlers, type AgentRuntimeDeps } from './handlers/agent-runtime.js';
 
 /** Every handler's dependencies: the composition root passes each its own small part. */
 export interface HandlerDeps {
@@ -79,6 +80,8 @@ export interface HandlerDeps {
   fixComplianceGap: FixComplianceGapDeps;
   /** Confirm and Decline on a proposed sponsorship. */
   answerSponsorship: AnswerSponsorshipDeps;
+  /** The agents' commands (the agent API and MCP): see agent-runtime.ts. */
+  agentRuntime: AgentRuntimeDeps;
 }
 
 /** The registry of command handlers, one per command type. */
@@ -117,11 +120,14 @@ export function createHandlers(deps: HandlerDeps): CommandHandlers {
     'boundary.decide': decideBoundaryChangeHandler(deps.decideBoundaryChange),
     'compliance.gap.fix': fixComplianceGapHandler(deps.fixComplianceGap),
     'sponsorship.answer': answerSponsorshipHandler(deps.answerSponsorship),
+    ...agentRuntimeHandlers(deps.agentRuntime),
   };
 }
 
 export { CommandBus, type CommandBusDeps, type CommandEvent, type CommandHandlers, type CommandResults } from './bus.js';
 export type { Command, CommandOf, CommandType, ListScope } from './command.js';
+export { actorName, asAgent, asPerson, type Actor, type AgentActor, type PersonActor } from './actor.js';
+export { actingAgent, type AccessCheck, type AgentCommandResults, type AgentRuntimeDeps } from './handlers/agent-runtime.js';
 export type { AgentView } from './handlers/show-agent.js';
 export type { DecisionsView } from './handlers/governance.js';
 export type { AcceptedSponsorship, ArchiveView, ProposedVersion } from './handlers/offboarding.js';

@@ -11,7 +11,7 @@ import {
 } from '../config/schemas.js';
 import { peopleWithRole, roleById } from '../config/directory.js';
 import type { AgentRecord } from './agents.js';
-import { NotFoundError, RosterError, type ErrorCode } from './errors.js';
+import { AgentRefusal, NotFoundError } from './errors.js';
 
 /*
  * Decision boundaries at run time (catalog `boundaries`): which of an agent's actions it takes
@@ -19,20 +19,8 @@ import { NotFoundError, RosterError, type ErrorCode } from './errors.js';
  * server and the chat all ask these functions, so one rule answers every door.
  */
 
-/**
- * A refusal of an agent's call, with the HTTP status and the stable code the API and the MCP
- * server answer with (e.g. 400 `unknown_action`, 404 `not_found`, 409 `idempotency_key_reused`).
- */
-export class AgentRefusal extends RosterError {
-  constructor(
-    readonly status: 400 | 403 | 404 | 409 | 413 | 422,
-    readonly apiCode: string,
-    message: string,
-  ) {
-    const code: ErrorCode = status === 404 ? 'not_found' : status === 403 ? 'forbidden' : status === 409 ? 'conflict' : 'invalid_input';
-    super(code, message, { apiCode });
-  }
-}
+// The agent API's coded refusal is one of the coded errors (policies.ts throws it too); kept importable from here.
+export { AgentRefusal };
 
 /** Largest details object (serialised JSON) an agent may send with a request. */
 export const MAX_DETAILS_BYTES = 4096;

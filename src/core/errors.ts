@@ -153,6 +153,21 @@ export class RateLimitedError extends RosterError {
   }
 }
 
+/**
+ * A refusal of an agent's call, with the HTTP status and the stable code the API and the MCP
+ * server answer with (e.g. 400 `unknown_action`, 404 `not_found`, 409 `idempotency_key_reused`).
+ */
+export class AgentRefusal extends RosterError {
+  constructor(
+    readonly status: 400 | 403 | 404 | 409 | 413 | 422,
+    readonly apiCode: string,
+    message: string,
+  ) {
+    const code: ErrorCode = status === 404 ? 'not_found' : status === 403 ? 'forbidden' : status === 409 ? 'conflict' : 'invalid_input';
+    super(code, message, { apiCode });
+  }
+}
+
 export function isRosterError(err: unknown): err is RosterError {
   return err instanceof RosterError;
 }

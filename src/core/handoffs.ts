@@ -12,9 +12,10 @@ import { ForbiddenError, NotFoundError, RequestClosedError } from './errors.js';
 import type { MessageRef, Notifier, OutgoingCard } from './notifications.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
+import { assertAgentsOwn } from './policies.js';
 import { longPoll } from './long-poll.js';
 import { idempotencyKeySchema, refusalOf } from './runtime-approvals.js';
-import type { AgentId } from './ids.js';
+import { idOrUndefined, type AgentId, type HandoffId } from './ids.js';
 
 /*
  * Hand-offs (issue 19): an agent puts a case in the queue its role names; the queue's people
@@ -277,18 +278,21 @@ export class Handoffs {
     return { view: this.view(record), created: true };
   }
 
-  /** The agent's own case (another agent's id is not found). */
-  async get(agentId: AgentId, id: string): Promise<HandoffRecord> {
-    const record = /^hof_[0-9a-f]{24}$/.test(id) ? await this.deps.repo.get(id) : undefined;
-    if (!record || record.agentId !== agentId) throw new AgentRefusal(404, 'not_found', 'No such hand-off for this agent.');
+  /**
+   * The agent's own case; another agent's id, or one that names no hand-off (undefined: parsed at
+   * the edge), is not found (policies.ts's rule, asked at every read of a long poll).
+   */
+  async get(agentId: AgentId, id: HandoffId | undefined): Promise<HandoffRecord> {
+    const record = id ? await this.deps.repo.get(id) : undefined;
+    assertAgentsOwn(agentId, record, 'hand-off');
     return record;
   }
 
   /** Waits up to `waitMs` for the case to be resolved. */
-  wait(agentId: AgentId, id: string, waitMs: number): Promise<HandoffRecord> {
+  wait(agentId: AgentId, id: HandoffId | undefined, waitMs: number): Promise<HandoffRecord> {
     return longPoll(
       this.events,
-      id,
+      id ?? '',
       waitMs,
       () => this.get(agentId, id),
       (r) => r.status === 'resolved',
@@ -425,7 +429,8 @@ export class Handoffs {
 
   /** A hand-off case by id; an unknown or malformed id is "not found". */
   async find(id: string): Promise<HandoffRecord> {
-    const record = /^hof_[0-9a-f]{24}$/.test(id) ? await this.deps.repo.get(id) : undefined;
+    const handoffId = idOrUndefined('HandoffId', id);
+    const record = handoffId ? await this.deps.repo.get(handoffId) : undefined;
     if (!record) throw new NotFoundError('the hand-off', id);
     return record;
   }

@@ -22,6 +22,8 @@ const KINDS = {
   AlertId: 'alert id',
   CheckInId: 'check-in id',
   ReviewId: 'access review id',
+  ApprovalId: 'approval id',
+  HandoffId: 'hand-off id',
 } as const;
 
 /** The name of an id kind. */
@@ -34,6 +36,17 @@ function idSchema<K extends IdKind>(kind: K) {
     .brand<K>();
 }
 
+/**
+ * The id of a record Roster derives from an agent's idempotency key (`<prefix>_` + 24 hex digits
+ * of a digest): nothing else can name one, so anything else names none.
+ */
+function derivedIdSchema<K extends IdKind>(kind: K, prefix: string) {
+  return z
+    .string({ error: `expected ${KINDS[kind]}` })
+    .regex(new RegExp(`^${prefix}_[0-9a-f]{24}$`), { error: `expected ${KINDS[kind]} (${prefix}_ and 24 hex digits)` })
+    .brand<K>();
+}
+
 /** One schema per kind, built from {@link KINDS}: the only place a kind's id is checked. */
 const SCHEMAS = {
   AgentId: idSchema('AgentId'),
@@ -43,6 +56,8 @@ const SCHEMAS = {
   AlertId: idSchema('AlertId'),
   CheckInId: idSchema('CheckInId'),
   ReviewId: idSchema('ReviewId'),
+  ApprovalId: derivedIdSchema('ApprovalId', 'apr'),
+  HandoffId: derivedIdSchema('HandoffId', 'hof'),
 } as const;
 
 /** The id type of a kind. */
@@ -62,6 +77,11 @@ export type AlertId = IdOf<'AlertId'>;
 export type CheckInId = IdOf<'CheckInId'>;
 /** An access review cycle's id. */
 export type ReviewId = IdOf<'ReviewId'>;
+
+/** A runtime approval's id (`apr_…`), derived from the asking agent and its idempotency key. */
+export type ApprovalId = IdOf<'ApprovalId'>;
+/** A hand-off's id (`hof_…`), derived from the agent and its idempotency key. */
+export type HandoffId = IdOf<'HandoffId'>;
 
 /** The schema of a run (request) id, for payloads parsed whole with zod. */
 export const runIdSchema = SCHEMAS.RunId;

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { OrgConfig } from '../config/schemas.js';
 import { scopeById } from '../config/directory.js';
 import type { AgentRecord, GrantRecord } from './agents.js';
@@ -34,6 +35,14 @@ export interface LiveAccess {
   scopes: LiveScope[];
   at: Date;
 }
+
+/** May the calling agent use a scope now? (`POST /api/v1/access/check`, the MCP tool `check_access`.) */
+export const accessCheckRequestSchema = z
+  .strictObject({
+    scope: z.string().trim().min(1).max(120).meta({ example: 'crm:read' }),
+    resource: z.url().max(2048).optional().meta({ description: 'The resource the scope would be used on (a configured resource URI).' }),
+  })
+  .meta({ id: 'AccessCheckRequest' });
 
 /** Why a scope is or is not usable now; the `reason` codes of the access check. */
 export type AccessReason =

@@ -1,7 +1,24 @@
 import type { EventEmitter } from 'node:events';
+import { z } from 'zod';
+import { AgentRefusal } from './errors.js';
 
 /** Longest long-poll of the agent-facing API, in seconds. */
 export const MAX_WAIT_S = 60;
+
+/** `?wait=` of the long polls: whole seconds, 0 to 60. */
+export const waitQuerySchema = z.coerce
+  .number({ error: `wait must be a number of seconds from 0 to ${MAX_WAIT_S}` })
+  .int(`wait must be a whole number of seconds from 0 to ${MAX_WAIT_S}`)
+  .min(0, `wait must be from 0 to ${MAX_WAIT_S} seconds`)
+  .max(MAX_WAIT_S, `wait must be from 0 to ${MAX_WAIT_S} seconds`)
+  .default(0);
+
+/** The seconds a long poll waits (none when absent or empty), or a 400 `invalid_wait` refusal. */
+export function parseWait(raw: unknown): number {
+  const parsed = waitQuerySchema.safeParse(raw === '' ? undefined : raw);
+  if (!parsed.success) throw new AgentRefusal(400, 'invalid_wait', parsed.error.issues[0]!.message);
+  return parsed.data;
+}
 
 /**
  * Re-reads a record until `settled(record)` or until `waitMs` (at most {@link MAX_WAIT_S}) has

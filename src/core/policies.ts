@@ -9,7 +9,8 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
 import type { AgentRecord, GrantRecord, ProposedSponsor } from './agents.js';
 import type { AlertRecord } from './alerts.js';
-import { ForbiddenError, InvalidInputError, NotFoundError, SeparationOfDutiesError } from './errors.js';
+import { AgentRefusal, ForbiddenError, InvalidInputError, NotFoundError, SeparationOfDutiesError } from './errors.js';
+import type { AgentId } from './ids.js';
 
 type Sponsored = Pick<AgentRecord, 'sponsors'>;
 type Named = Pick<AgentRecord, 'name'>;
@@ -685,4 +686,48 @@ export function mayReadAlertNumbers(
   agent: Pick<AgentRecord, 'sponsors' | 'requestedBy' | 'businessUnit' | 'proposedSponsors'> | undefined,
 ): boolean {
   return isAlertResponder(org, person, alert.rotation) || Boolean(agent && maySeeAgent(org, person, agent));
+}
+
+// ── Agents acting through the API and MCP ───────────────────────────────────────────────────────
+
+/** Who gives a command: a person (chat, CLI) or an agent (its bearer token, on the agent API or MCP). */
+export type ActorKind = 'person' | 'agent';
+
+/**
+ * A person's command is a person's and an agent's an agent's: neither acts through the other's
+ * commands (an agent never decides a run; a person never asks in an agent's name).
+ */
+export function mayGiveCommand(actor: ActorKind, command: ActorKind): boolean {
+  return actor === command;
+}
+
+export function assertMayGiveCommand(actor: ActorKind, command: ActorKind): void {
+  if (!mayGiveCommand(actor, command))
+    throw new ForbiddenError(actor === 'agent' ? 'An agent may not give a person’s command.' : 'That command is for agents.', {
+      actor,
+      command,
+    });
+}
+
+/** An agent may act (ask, hand off, report) only in a status that lets it hold a token: a suspended or retired one may not. */
+export function mayAgentAct(live: { eligible: boolean }): boolean {
+  return live.eligible;
+}
+
+export function assertAgentMayAct(live: { eligible: boolean; agent: Pick<AgentRecord, 'status'> }): void {
+  if (!mayAgentAct(live)) throw new AgentRefusal(403, 'agent_not_active', `The agent is ${live.agent.status}: it may not act.`);
+}
+
+/** Whether a record an agent created (a runtime approval, a hand-off) is its own: only its own agent reads or uses it. */
+export function isAgentsOwn(agentId: AgentId, record: { agentId: string } | undefined): boolean {
+  return record !== undefined && record.agentId === agentId;
+}
+
+/** Another agent's record is "not found" (404), never forbidden: an id tells an agent nothing about others. */
+export function assertAgentsOwn<R extends { agentId: string }>(
+  agentId: AgentId,
+  record: R | undefined,
+  what: 'approval' | 'hand-off',
+): asserts record is R {
+  if (!isAgentsOwn(agentId, record)) throw new AgentRefusal(404, 'not_found', `No such ${what} for this agent.`);
 }

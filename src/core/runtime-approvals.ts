@@ -29,7 +29,8 @@ import { longPoll } from './long-poll.js';
 import { defangAgentText, reportedByAgent } from './agent-text.js';
 import type { Outbox } from './outbox.js';
 import type { HolderRef, PendingEffect } from './ports.js';
-import type { AgentId, RunId } from './ids.js';
+import { trustedId, type AgentId, type ApprovalId, type RunId } from './ids.js';
+import { assertAgentsOwn } from './policies.js';
 
 /*
  * An agent asks before it acts (issue 19). The catalog role's boundary answers autonomous and
@@ -271,8 +272,8 @@ export class RuntimeApprovals {
   }
 
   /** The record id of an agent's idempotency key: a replay meets the same unique id. */
-  static idOf(agentId: AgentId, key: string): string {
-    return `apr_${createHash('sha256').update(`${agentId}\u0000${key}`).digest('hex').slice(0, 24)}`;
+  static idOf(agentId: AgentId, key: string): ApprovalId {
+    return trustedId('ApprovalId', `apr_${createHash('sha256').update(`${agentId}\u0000${key}`).digest('hex').slice(0, 24)}`);
   }
 
   /**
@@ -445,18 +446,22 @@ export class RuntimeApprovals {
     };
   }
 
-  /** The agent's own request; another agent's id is not found (404), never forbidden (no oracle). */
-  async get(agentId: AgentId, id: string): Promise<RuntimeApprovalRecord> {
-    const record = /^apr_[0-9a-f]{24}$/.test(id) ? await this.deps.repo.get(id) : undefined;
-    if (!record || record.agentId !== agentId) throw new AgentRefusal(404, 'not_found', 'No such approval for this agent.');
+  /**
+   * The agent's own request; another agent's id, or an id that names no approval (undefined: it was
+   * parsed at the edge), is not found (404), never forbidden (no oracle). The rule is policies.ts's;
+   * it is asked at every read because a long poll reads the record again until it is decided.
+   */
+  async get(agentId: AgentId, id: ApprovalId | undefined): Promise<RuntimeApprovalRecord> {
+    const record = id ? await this.deps.repo.get(id) : undefined;
+    assertAgentsOwn(agentId, record, 'approval');
     return record;
   }
 
   /** Waits up to `waitMs` for a pending request to be decided; resolves the record as it is then. */
-  wait(agentId: AgentId, id: string, waitMs: number): Promise<RuntimeApprovalRecord> {
+  wait(agentId: AgentId, id: ApprovalId | undefined, waitMs: number): Promise<RuntimeApprovalRecord> {
     return longPoll(
       this.deps.decisions.events,
-      id,
+      id ?? '',
       waitMs,
       () => this.get(agentId, id),
       (r) => r.status !== 'pending',
@@ -467,10 +472,11 @@ export class RuntimeApprovals {
    * Uses an approval: only an approved (or timeout-allowed) request, bound to the details that were
    * approved, once (or within its window). Any mismatch is a 409 with a code.
    */
-  async consume(agentId: AgentId, id: string, raw: unknown): Promise<RuntimeApprovalRecord> {
+  async consume(agentId: AgentId, approvalId: ApprovalId | undefined, raw: unknown): Promise<RuntimeApprovalRecord> {
     const parsed = consumeRequestSchema.safeParse(raw);
     if (!parsed.success) throw refusalOf(parsed.error);
-    const record = await this.get(agentId, id);
+    const record = await this.get(agentId, approvalId);
+    const id = record.id;
     const presented = parsed.data.details_hash ?? detailsHash(record.action, parsed.data.details ?? {});
     if (presented !== record.detailsHash)
       throw new AgentRefusal(409, 'details_mismatch', 'These details are not the ones that were approved; ask again.');

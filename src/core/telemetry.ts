@@ -33,6 +33,9 @@ export const telemetryEventSchema = z.strictObject({
 export type TelemetryEventInput = z.input<typeof telemetryEventSchema>;
 export type TelemetryEvent = z.output<typeof telemetryEventSchema> & { agentId: AgentId };
 
+/** One task event an agent reports about itself (`report_task`): the agent is the caller, so no agentId. */
+export const reportTaskSchema = telemetryEventSchema.omit({ agentId: true }).meta({ id: 'TaskReport' });
+
 export const telemetryBatchSchema = z.strictObject({
   events: z.array(z.unknown()).min(1, 'send at least one event').max(MAX_BATCH, `at most ${MAX_BATCH} events per request`),
 });

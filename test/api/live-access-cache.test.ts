@@ -6,7 +6,8 @@ import { findPersonByEmail } from '../../src/config/directory.js';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { grantRecord, people, SHIPPED_CONFIG } from '../helpers/harness.js';
 import { agentWithKey, claimsOf, GATEWAY, gatewayEnv, postForm } from './support.js';
-import { AgentCommands } from '../../src/api/agent-commands.js';
+import { agentRuntimeHandlers } from '../../src/commands/handlers/agent-runtime.js';
+import { asAgent } from '../../src/commands/index.js';
 import { LiveScopes } from '../../src/core/live-scopes.js';
 import { liveAccessReader } from '../../src/store/live-access-store.js';
 import { asGrantId } from '../helpers/ids.js';
@@ -182,19 +183,27 @@ describe('the live-access cache on one process: its own writes are seen by the v
         return read(agentId);
       },
     });
-    const commands = new AgentCommands({
+    const handler = agentRuntimeHandlers({
       org: loadOrgConfig(SHIPPED_CONFIG),
       live,
       runtime: roster.services.runtime,
       handoffs: roster.services.handoffs,
       ingest: roster.services.supervision.ingest,
       knownResource: () => false,
-    });
+    })['runtime.approval.request'];
+    // The stages the bus runs, on a handler reading through this failing live access.
+    const requestApproval = async (body: unknown) => {
+      const actor = asAgent(agent.id);
+      const command = { type: 'runtime.approval.request' as const, body };
+      const subject = await handler.load(actor, command);
+      handler.authorise(actor, subject);
+      return handler.handle(actor, command, subject);
+    };
     const unhandled: unknown[] = [];
     const note = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', note);
     try {
-      await expect(commands.requestApproval(agent.id, { action: 'kb.search', idempotency_key: 'refused-0001' })).rejects.toMatchObject({
+      await expect(requestApproval({ action: 'kb.search', idempotency_key: 'refused-0001' })).rejects.toMatchObject({
         status: 400,
       });
       expect(reads).toBe(2);

@@ -2,6 +2,7 @@ import type { CommandEvent } from '../../src/commands/index.js';
 import { onBothPlatforms, type BothPlatformsTestRoster } from '../helpers/app.js';
 import { uniqueDbName } from '../helpers/db.js';
 import { agentRecord, eventually, people } from '../helpers/harness.js';
+import { asHandoffId } from '../helpers/ids.js';
 import { buttonClick, interaction, postSlack } from '../helpers/slack-requests.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { cardText } from '../channels/teams/card-reading.js';
@@ -79,7 +80,7 @@ describe('command bus: an agent button from Slack and from Teams', () => {
     expect(taken[1]!.handler).toBe(fromSlack.handler);
     // What the clicks changed: both cases are his.
     for (const id of [onSlack, onTeams])
-      expect(await roster.services.handoffs.get(agent.id, id)).toMatchObject({ status: 'taken', takenBy: JONAS.email });
+      expect(await roster.services.handoffs.get(agent.id, asHandoffId(id))).toMatchObject({ status: 'taken', takenBy: JONAS.email });
     unobserve();
   }, 90_000);
 });

@@ -10,7 +10,7 @@ import {
   type Harness,
 } from '../helpers/harness.js';
 import { commandsOf } from '../helpers/commands.js';
-import { asAgentId, asGrantId, asRunId } from '../helpers/ids.js';
+import { asAgentId, asGrantId, asHandoffId, asRunId } from '../helpers/ids.js';
 import { activeAgent } from '../access/support.js';
 
 /** Customer support's approver: she sees its agents without sponsoring them. */
@@ -578,7 +578,7 @@ describe('command bus: authorisation refusals, by family of commands', () => {
       userMessage: 'Take the case before you resolve it.',
     });
     expect(last()).toMatchObject({ type: 'handoff.resolve', outcome: 'forbidden', stage: 'authorise' });
-    expect((await h.services.handoffs.get(agent.id, handoffId)).status).toBe('open');
+    expect((await h.services.handoffs.get(agent.id, asHandoffId(handoffId))).status).toBe('open');
     // Its queue takes it; then only the taker (or an IT admin) resolves it.
     expect(await bus.execute(as(jonas), { type: 'handoff.take', handoffId })).toMatchObject({ status: 'taken', takenBy: jonas });
     events = [];
@@ -593,7 +593,7 @@ describe('command bus: authorisation refusals, by family of commands', () => {
       'not_found',
     );
     expect(last()).toMatchObject({ stage: 'load' });
-    expect((await h.services.handoffs.get(agent.id, handoffId)).status).toBe('taken');
+    expect((await h.services.handoffs.get(agent.id, asHandoffId(handoffId))).status).toBe('taken');
     expect(await bus.execute(as(jonas), { type: 'handoff.resolve', handoffId, outcome: 'advanced' })).toMatchObject({
       status: 'resolved',
       resolvedBy: jonas,

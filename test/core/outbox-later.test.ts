@@ -1,4 +1,5 @@
 import { agentRecord, eventually, people, startHarness, type Harness } from '../helpers/harness.js';
+import { asApprovalId } from '../helpers/ids.js';
 
 /*
  * Runtime approvals answer once the decision is stored and leave its audit entry to the outbox
@@ -169,7 +170,7 @@ describe('effects performed right after the answer (Outbox.later)', () => {
     const release = await busyQueue(h);
     const asked = await ask('now-card-0001');
     expect(asked.view.status).toBe('pending');
-    const { runId } = await h.services.runtime.get(agent.id, asked.view.id);
+    const { runId } = await h.services.runtime.get(agent.id, asApprovalId(asked.view.id));
     await eventually(() => cardsFor(runId!) > 0);
     expect((await h.services.runs.get(runId!))?.status).toBe('waiting');
     expect(await auditOf(asked.view.id)).toEqual([]);
@@ -182,7 +183,7 @@ describe('effects performed right after the answer (Outbox.later)', () => {
     // Dying after the card, before the entries: the worker appends them once; no second card.
     crashAt = 'runtime.run-started:0';
     const crashed = await ask('now-card-0002');
-    const stored = await h.services.runtime.get(agent.id, crashed.view.id);
+    const stored = await h.services.runtime.get(agent.id, asApprovalId(crashed.view.id));
     await h.services.outbox.idle();
     expect(crashAt).toBeUndefined();
     expect(cardsFor(stored.runId!)).toBe(1);
@@ -200,7 +201,7 @@ describe('effects performed right after the answer (Outbox.later)', () => {
   it('a decision answered first (a Teams invoke) is audited before the answer; dying after it, the worker refreshes the card and carries the run on, once', async () => {
     const { agent, ask } = await contractDesk(h, 'Answer First Desk');
     const asked = await ask('answer-first-0001');
-    const { runId } = await h.services.runtime.get(agent.id, asked.view.id);
+    const { runId } = await h.services.runtime.get(agent.id, asApprovalId(asked.view.id));
     await h.services.outbox.idle();
     const card = () => h.notifier.to(PRIYA, 'approval-request').find((m) => m.card.data.runId === runId)!.card;
     const before = JSON.stringify(card());
@@ -217,12 +218,14 @@ describe('effects performed right after the answer (Outbox.later)', () => {
     expect(await count('decision.approve')).toBe(1);
     await h.services.outbox.idle();
     expect(crashAt).toBeUndefined();
-    expect((await h.services.runtime.get(agent.id, asked.view.id)).status).toBe('pending');
+    expect((await h.services.runtime.get(agent.id, asApprovalId(asked.view.id))).status).toBe('pending');
     expect(JSON.stringify(card())).toBe(before);
 
     await eventually(async () => {
       await h.services.outbox.drain();
-      return (await h.services.runtime.get(agent.id, asked.view.id)).status === 'approved' && JSON.stringify(card()) !== before;
+      return (
+        (await h.services.runtime.get(agent.id, asApprovalId(asked.view.id))).status === 'approved' && JSON.stringify(card()) !== before
+      );
     });
     await h.services.outbox.drain();
     expect(card().data).toMatchObject({ state: 'approved', canDecide: false });
@@ -248,7 +251,7 @@ describe('a decision on a run whose start is still deferred', () => {
     // The deferred queue is busy: the request's and its run's entries wait there behind the card.
     const release = await busyQueue(h);
     const asked = await ask('order-while-deferred-1');
-    const { runId } = await h.services.runtime.get(agent.id, asked.view.id);
+    const { runId } = await h.services.runtime.get(agent.id, asApprovalId(asked.view.id));
     await eventually(() => h.notifier.to(PRIYA, 'approval-request').some((m) => m.card.data.runId === runId));
     const run = await h.services.engine.get(runId!);
     await h.services.engine.decide({ runId: runId!, stepId: Object.keys(run.steps)[0]!, actor: PRIYA, decision: 'approve' });
@@ -264,6 +267,6 @@ describe('a decision on a run whose start is still deferred', () => {
       'decision.approve',
     ]);
     expect(actions.filter((a) => a === 'runtime.requested')).toHaveLength(1);
-    expect((await h.services.runtime.get(agent.id, asked.view.id)).status).toBe('approved');
+    expect((await h.services.runtime.get(agent.id, asApprovalId(asked.view.id))).status).toBe('approved');
   });
 });

@@ -7,6 +7,7 @@ import { postSlack, slashCommand } from '../helpers/slack-requests.js';
 import { cardText, cardVerbs } from '../channels/teams/card-reading.js';
 import { type TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
 import { agentClient } from '../api/support.js';
+import { asApprovalId } from '../helpers/ids.js';
 
 /*
  * Issue 15 item 9: text an agent writes (a hand-off's summary, details and link, a runtime
@@ -115,7 +116,7 @@ describe('agent-written text reaches people as inert text framed as the agent’
     const asked = await post(inSlack.token, '/api/v1/approvals', modify('hostile-rt-0001'));
     expect(asked.body.status).toBe('pending');
     const record = await eventually(async () => {
-      const r = await roster.services.runtime.get(inSlack.agent.id, String(asked.body.id));
+      const r = await roster.services.runtime.get(inSlack.agent.id, asApprovalId(String(asked.body.id)));
       return r.runId ? r : undefined;
     });
     const [slackCard] = await eventually(async () => {

@@ -13,7 +13,7 @@ import {
 } from '../helpers/clickers.js';
 import { agentRecord, eventually, grantRecord, ownerlessAgent } from '../helpers/harness.js';
 import { generateEvents } from '../helpers/synthetic-telemetry.js';
-import { asAgentId, asAlertId, asCheckInId, asGrantId } from '../helpers/ids.js';
+import { asAgentId, asAlertId, asCheckInId, asGrantId, asHandoffId } from '../helpers/ids.js';
 import { commandsOf } from '../helpers/commands.js';
 
 /*
@@ -482,12 +482,16 @@ describe.each([
     const taken = await p.click(JONAS, card, 'handoff_take', { until: (s) => Boolean(s.card) });
     expect(taken.card!.verbs).not.toContain('handoff_take');
     expect(taken.card!.verbs).toContain('handoff_resolve');
-    expect((await roster.services.handoffs.get(agent.id, view.id)).status).toBe('taken');
+    expect((await roster.services.handoffs.get(agent.id, asHandoffId(view.id))).status).toBe('taken');
     const outcome = String(buttonData(taken.card!, 'handoff_resolve').outcome);
     const resolved = await p.click(JONAS, taken.card!, 'handoff_resolve', { where: { outcome }, until: (s) => Boolean(s.card) });
     expect(resolved.card!.text).toContain(`Resolved by Jonas Weber: ${outcome}.`);
     expect(resolved.card!.verbs).toEqual([]);
-    expect(await roster.services.handoffs.get(agent.id, view.id)).toMatchObject({ status: 'resolved', outcome, resolvedBy: JONAS });
+    expect(await roster.services.handoffs.get(agent.id, asHandoffId(view.id))).toMatchObject({
+      status: 'resolved',
+      outcome,
+      resolvedBy: JONAS,
+    });
     const handled = [`handoff.taken:${JONAS}`, `handoff.resolved:${JONAS}`];
     const trail = await trailWith(roster, agent.id, handled);
     expect(trail).toEqual(expect.arrayContaining(handled));

@@ -13,6 +13,7 @@ import { button, cardText, cardVerbs } from '../channels/teams/card-reading.js';
 import { type TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
 import * as oauth from 'oauth4webapi';
 import { agentClient, agentWithKey, claimsOf, discover, insecure } from '../api/support.js';
+import { asApprovalId } from '../helpers/ids.js';
 
 /*
  * Issue 19 end to end, through the real endpoints: agents ask a human before they act (HTTP API
@@ -82,7 +83,7 @@ describe('agents ask a human before they act, and hand off to people', () => {
     const poll = api(token, 'GET', `/api/v1/approvals/${id}?wait=30`);
 
     const record = await eventually(async () => {
-      const r = await roster.services.runtime.get(agent.id, id);
+      const r = await roster.services.runtime.get(agent.id, asApprovalId(id));
       return r.runId ? r : undefined;
     });
     const [card] = await eventually(async () => {
@@ -251,7 +252,7 @@ describe('agents ask a human before they act, and hand off to people', () => {
     expect(asked.body.status).toBe('pending');
     const decided = await api(token, 'GET', `/api/v1/approvals/${String(asked.body.id)}?wait=30`);
     expect(decided.body).toMatchObject({ status: 'denied', reason: 'timeout' });
-    const run = await roster.services.runs.get((await roster.services.runtime.get(agent.id, String(asked.body.id))).runId!);
+    const run = await roster.services.runs.get((await roster.services.runtime.get(agent.id, asApprovalId(String(asked.body.id)))).runId!);
     expect(run?.status).toBe('expired');
   });
 
@@ -285,7 +286,7 @@ describe('agents ask a human before they act, and hand off to people', () => {
       expect(first.structuredContent).toMatchObject({ status: 'pending' });
       const id = String((first.structuredContent as { id: string }).id);
       const record = await eventually(async () => {
-        const r = await roster.services.runtime.get(agent.id, id);
+        const r = await roster.services.runtime.get(agent.id, asApprovalId(id));
         return r.runId ? r : undefined;
       });
       const waiting = client.callTool({ name: 'request_approval', arguments: { ...args, wait: 30 } });

@@ -10,6 +10,7 @@ import { receiverWithSubscription, type WebhookReceiver } from '../helpers/webho
 import { button, cardButtons, cardText, cardVerbs } from '../channels/teams/card-reading.js';
 import { type TeamsClient, teamsUser } from '../channels/teams/teams-client.js';
 import { agentClient } from '../api/support.js';
+import { asApprovalId } from '../helpers/ids.js';
 
 /*
  * Issue 19, item 5 and the webhooks of runtime approvals, through the real endpoints: what people
@@ -117,7 +118,7 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
     expect(asked.body.status).toBe('pending');
     const id = String(asked.body.id);
     const record = await eventually(async () => {
-      const r = await roster.services.runtime.get(agent.id, id);
+      const r = await roster.services.runtime.get(agent.id, asApprovalId(id));
       return r.runId && approvalCardsTo(slack, MAYA.id, r.runId).length ? r : undefined;
     });
 
@@ -173,7 +174,7 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
     expect(asked.body.status).toBe('pending');
     const id = String(asked.body.id);
     const record = await eventually(async () => {
-      const r = await roster.services.runtime.get(agent.id, id);
+      const r = await roster.services.runtime.get(agent.id, asApprovalId(id));
       return r.runId && approvalCardsTo(slack, MAYA.id, r.runId).length ? r : undefined;
     });
     const onHome = (blocks: unknown) => actionElements(blocks).filter((e) => String(e.value ?? '').includes(record.runId!));
@@ -216,7 +217,7 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
     const asked = await api(token, 'POST', '/api/v1/approvals', modify('teams-home-0001'));
     const id = String(asked.body.id);
     const record = await eventually(async () => {
-      const r = await roster.services.runtime.get(agent.id, id);
+      const r = await roster.services.runtime.get(agent.id, asApprovalId(id));
       return r.runId ? r : undefined;
     });
     await eventually(() => connector.posts(sofia.conversationId).find((p) => cardText(FakeConnector.card(p)).includes('Teams home desk')));
@@ -272,7 +273,7 @@ describe('people see and decide what agents ask, in App Home and the Teams home 
     const asked = await api(token, 'POST', '/api/v1/approvals', modify('teams-home-approve-0001'));
     const id = String(asked.body.id);
     const record = await eventually(async () => {
-      const r = await roster.services.runtime.get(agent.id, id);
+      const r = await roster.services.runtime.get(agent.id, asApprovalId(id));
       return r.runId ? r : undefined;
     });
     await eventually(() =>

@@ -7,6 +7,7 @@ import { approvalCardsTo } from '../helpers/slack-journeys.js';
 import { agentClient } from '../api/support.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { teamsUser } from '../channels/teams/teams-client.js';
+import { asApprovalId } from '../helpers/ids.js';
 
 const MAYA = { id: 'U04B7K2M9QX', email: 'maya.chen@brightwater.example' }; // finance, Slack
 const DANIEL = 'daniel.okafor@brightwater.example';
@@ -108,7 +109,7 @@ describe('runtime approvals: the database commands of one request that needs app
     // What Maya, the agent and the audit trail see.
     const [card] = approvalCardsTo(suite.slack, MAYA.id, runId);
     expect(JSON.stringify(card!.args.blocks)).toContain('Modify a supplier contract');
-    expect((await suite.roster.services.runtime.get(agent.id, id)).status).toBe('pending');
+    expect((await suite.roster.services.runtime.get(agent.id, asApprovalId(id))).status).toBe('pending');
     const audit = (await suite.roster.services.audit.export({ agentId: agent.id })).filter((e) => e.subject.id === id).map((e) => e.action);
     expect(audit).toEqual(['runtime.requested', 'run.started', 'approval.requested']);
 

@@ -7,7 +7,7 @@ import { approvalCardsTo, approveValueOf } from '../helpers/slack-journeys.js';
 import { buttonClick, interaction, postSlack } from '../helpers/slack-requests.js';
 import type { AgentRecord } from '../../src/core/agents.js';
 import { agentClient } from '../api/support.js';
-import { asAgentId } from '../helpers/ids.js';
+import { asAgentId, asApprovalId } from '../helpers/ids.js';
 
 /*
  * Issue 19's decision-boundary rules, each through the real endpoints with a test catalog written
@@ -97,7 +97,7 @@ describe('decision boundary rules at run time', () => {
   };
   const runOf = (agentId: string, id: string) =>
     eventually(async () => {
-      const r = await roster.services.runtime.get(asAgentId(agentId), id);
+      const r = await roster.services.runtime.get(asAgentId(agentId), asApprovalId(id));
       return r.runId ? r.runId : undefined;
     });
   const cardFor = (userId: string, runId: string) => eventually(async () => approvalCardsTo(slack, userId, runId)[0]);
@@ -196,7 +196,9 @@ describe('decision boundary rules at run time', () => {
     const id = String(asked.body.id);
     const decided = await api(token, 'GET', `/api/v1/approvals/${id}?wait=30`);
     expect(decided.body).toMatchObject({ status: 'approved', reason: 'timeout_allowed', usable: 'window' });
-    expect((await roster.services.runs.get((await roster.services.runtime.get(agent.id, id)).runId!))?.status).toBe('expired');
+    expect((await roster.services.runs.get((await roster.services.runtime.get(agent.id, asApprovalId(id))).runId!))?.status).toBe(
+      'expired',
+    );
     const until = Date.parse(String(decided.body.usable_until));
     expect(until - Date.parse(String(decided.body.decided_at))).toBe(5 * 60_000);
     const hash = decided.body.details_hash;

@@ -1,4 +1,13 @@
-import { trustedId, type AgentId, type AlertId, type CheckInId, type GrantId, type RunId } from '../../src/core/ids.js';
+import {
+  trustedId,
+  type AgentId,
+  type AlertId,
+  type ApprovalId,
+  type CheckInId,
+  type GrantId,
+  type HandoffId,
+  type RunId,
+} from '../../src/core/ids.js';
 
 /*
  * Fixed ids for tests, branded without a check: a test names the ids it stores and looks up, as
@@ -16,3 +25,7 @@ export const asGrantId = (id: string): GrantId => trustedId('GrantId', id);
 export const asAlertId = (id: string): AlertId => trustedId('AlertId', id);
 /** A check-in id a test chose or read from a card. */
 export const asCheckInId = (id: string): CheckInId => trustedId('CheckInId', id);
+/** A runtime approval's id a test read from the API's answer. */
+export const asApprovalId = (id: string): ApprovalId => trustedId('ApprovalId', id);
+/** A hand-off's id a test read from the API's answer. */
+export const asHandoffId = (id: string): HandoffId => trustedId('HandoffId', id);
