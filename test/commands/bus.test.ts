@@ -1,4 +1,5 @@
-import type { CommandBus, CommandEvent } from '../../src/commands/index.js';
+import { asAgent, asPerson, type CommandBus, type CommandEvent, type CommandOf } from '../../src/commands/index.js';
+import type { AgentCommandType } from '../../src/commands/command.js';
 import {
   agentRecord,
   degradedCheckIn,
@@ -814,6 +815,73 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     // The person named may.
     const accepted = await bus.execute(as(people.tom), { type: 'sponsorship.answer', agentId: agent.id, answer: 'accept' });
     expect(accepted.sponsors).toEqual(expect.arrayContaining([people.maya, people.tom]));
+
+  it('runtime.* (the agent API and MCP): a suspended agent is refused at authorise, an unknown one at load; people and agents keep to their own commands', async () => {
+    const screener = (name: string) =>
+      activeAgent(h, {
+        catalogRoleId: 'resume-screener',
+        businessUnit: 'people-ops',
+        sponsors: [people.sofia],
+        requestedBy: people.sofia,
+        name,
+      });
+    const agent = await screener('Bus Screener');
+    const other = await screener('Other Bus Screener');
+    const ask = (key: string) => ({ action: 'candidate.screen', summary: 'Screen application A-2.', idempotency_key: key });
+    const asked = await bus.execute(asAgent(other.id), { type: 'runtime.approval.request', body: ask('bus-other-0001') });
+    expect(asked).toMatchObject({ created: true, view: { status: 'allowed' } });
+    expect(last()).toMatchObject({ type: 'runtime.approval.request', actor: `agent:${other.id}`, outcome: 'done', stage: 'done' });
+
+    // Another agent's approval is not found (404), never forbidden: the rule (policies.assertAgentsOwn) is asked at each read.
+    events = [];
+    const foreign = await errorOf(
+      bus.execute(asAgent(agent.id), { type: 'runtime.approval.show', approvalId: asked.view.id, wait: undefined }),
+    );
+    expect(foreign).toEqual({ code: 'not_found', userMessage: 'No such approval for this agent.' });
+    expect(last()).toMatchObject({ outcome: 'not_found', stage: 'handle' });
+
+    await h.services.agents.update(other.id, { status: 'suspended' });
+    const refusals: Array<CommandOf<AgentCommandType>> = [
+      { type: 'runtime.approval.request', body: ask('bus-other-0002') },
+      { type: 'runtime.approval.show', approvalId: asked.view.id, wait: undefined },
+      { type: 'runtime.approval.consume', approvalId: asked.view.id, body: { details: {} } },
+      { type: 'runtime.handoff.create', body: { kind: 'candidate-review', summary: 'Review C-2.', idempotency_key: 'bus-other-0003' } },
+      { type: 'runtime.handoff.show', handoffId: 'hof_0123456789abcdef01234567', wait: 5 },
+      { type: 'runtime.task.report', body: { eventId: 'bus-task-0001', time: new Date().toISOString(), outcome: 'success' } },
+    ];
+    for (const command of refusals) {
+      events = [];
+      const refused = await errorOf(bus.execute(asAgent(other.id), command));
+      expect(refused).toEqual({ code: 'forbidden', userMessage: 'The agent is suspended: it may not act.' });
+      expect(last()).toMatchObject({ type: command.type, actor: `agent:${other.id}`, outcome: 'forbidden', stage: 'authorise' });
+    }
+    expect(await h.services.runtime.recent(other.id)).toHaveLength(1);
+    expect(await h.services.supervision.telemetry.events(other.id, { eventId: 'bus-task-0001' })).toEqual([]);
+    // Its access check is answered, not refused: it is told it may use none of its access.
+    events = [];
+    const check = await bus.execute(asAgent(other.id), { type: 'runtime.access.check', body: { scope: 'kb:read' } });
+    expect(check.decision).toMatchObject({ allowed: false, reason: 'agent_not_active' });
+
+    // An agent Roster does not know (its token outlived it) is refused when it is loaded.
+    events = [];
+    const unknown = await errorOf(
+      bus.execute(asAgent(asAgentId('agt_ffffffffffffffff')), { type: 'runtime.approval.request', body: ask('bus-gone-0001') }),
+    );
+    expect(unknown).toEqual({ code: 'not_found', userMessage: 'Roster does not know this agent.' });
+    expect(last()).toMatchObject({ outcome: 'not_found', stage: 'load' });
+
+    // A person cannot give an agent's command, nor an agent a person's: refused before anything is loaded.
+    events = [];
+    const personAsks = await errorOf(
+      bus.execute(asPerson(as(people.sofia)), { type: 'runtime.approval.request', body: ask('bus-person-0001') } as never),
+    );
+    expect(personAsks.code).toBe('forbidden');
+    expect(last()).toMatchObject({ type: 'runtime.approval.request', actor: people.sofia, outcome: 'forbidden', stage: 'authorise' });
+    events = [];
+    const agentLists = await errorOf(bus.execute(asAgent(agent.id) as never, { type: 'agents.list', scope: 'all' }));
+    expect(agentLists.code).toBe('forbidden');
+    expect(last()).toMatchObject({ type: 'agents.list', actor: `agent:${agent.id}`, outcome: 'forbidden', stage: 'authorise' });
+    expect(await h.services.runtime.recent(agent.id)).toEqual([]);
   });
 
   it('an unknown command type and a person not in the directory are refused with coded errors', async () => {
