@@ -44,8 +44,8 @@ export interface AgentApiSettings {
   verifyKey: VerifyKey;
   /** A revoked, rotated-out or retired agent's key was presented at the token endpoint. */
   onRefusedKey?(agentId: AgentId, reason: KeyRefusal): Promise<void>;
-  /** The command bus the runtime routes and the MCP tools give the agents' commands to (none: no runtime API). */
-  bus?: AgentCommandBus;
+  /** The command bus the access check, the runtime routes and the MCP tools give the agents' commands to. */
+  bus: AgentCommandBus;
   /** Replaces the per-client limiter (a shared one, or a generous one for benchmarks). */
   limiter?: RateLimiter;
   clock?: () => Date;
@@ -120,23 +120,17 @@ export async function createAgentApi(s: AgentApiSettings): Promise<AgentApi> {
   const openapiRouter = express.Router();
   openapiRouter.get('/openapi.json', openapiHandler);
 
-  const runtimeMounts: AgentApi['mounts'] = [];
-  if (s.bus) {
-    const routeDeps = { bus: s.bus, live, tokens, limiter, urls, log: log.child({ component: 'agent-api' }) };
-    runtimeMounts.push(
-      { path: '/api/v1', handler: createRuntimeRouter(routeDeps) },
-      { path: '/mcp', handler: createMcpRouter({ ...routeDeps, version: '0.1.0', log: log.child({ component: 'mcp' }) }) },
-      { path: '/.well-known/oauth-protected-resource', handler: createProtectedResourceRouter(urls) },
-    );
-  }
+  const routeDeps = { bus: s.bus, live, tokens, limiter, urls, log: log.child({ component: 'agent-api' }) };
 
   return {
     mounts: [
       { path: '/oauth', handler: createOAuthRouter(deps) },
       { path: '/.well-known', handler: createWellKnownRouter(deps) },
-      { path: '/api/v1/access', handler: createAccessCheckRouter(deps) },
+      { path: '/api/v1/access', handler: createAccessCheckRouter({ ...deps, bus: s.bus }) },
       { path: '/api', handler: openapiRouter },
-      ...runtimeMounts,
+      { path: '/api/v1', handler: createRuntimeRouter(routeDeps) },
+      { path: '/mcp', handler: createMcpRouter({ ...routeDeps, version: '0.1.0', log: log.child({ component: 'mcp' }) }) },
+      { path: '/.well-known/oauth-protected-resource', handler: createProtectedResourceRouter(urls) },
     ],
     keys,
     tokens,

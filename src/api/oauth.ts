@@ -2,7 +2,10 @@ import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { OrgConfig } from '../config/schemas.js';
 import { sha256 } from '../core/agents.js';
-import { decideAccess, LiveScopes, selectScopes, tokenExpiry, tokenStillValid, type AccessDecision } from '../core/live-scopes.js';
+import { LiveScopes, selectScopes, tokenExpiry, tokenStillValid, type AccessDecision } from '../core/live-scopes.js';
+import { AgentRefusal } from '../core/errors.js';
+import { asAgent } from '../commands/index.js';
+import type { AgentCommandBus } from './runtime-routes.js';
 import type { Logger } from '../logger.js';
 import { isClientId, verifyAgentSecret, type VerifyKey } from './agent-secret.js';
 import type { KeyRefusal } from '../core/agent-keys.js';
@@ -298,8 +301,11 @@ export function createWellKnownRouter(deps: Pick<OAuthDeps, 'org' | 'keys' | 'ur
   return router;
 }
 
-/** `POST /api/v1/access/check`: may the calling agent (its bearer token) use a scope now? */
-export function createAccessCheckRouter(deps: OAuthDeps): Router {
+/**
+ * `POST /api/v1/access/check`: may the calling agent (its bearer token) use a scope now? The body
+ * is parsed here, in this route's words, then the agent's `runtime.access.check` is given to the bus.
+ */
+export function createAccessCheckRouter(deps: OAuthDeps & { bus: AgentCommandBus }): Router {
   const router = express.Router();
   const bearerChallenge = (error?: string, description?: string) =>
     `Bearer realm="roster"${error ? `, error="${error}"` : ''}${description ? `, error_description="${description}"` : ''}`;
@@ -328,22 +334,19 @@ export function createAccessCheckRouter(deps: OAuthDeps): Router {
           .status(400)
           .json({ error: 'invalid_request', error_description: `${issue.path.join('.') || 'body'}: ${issue.message}` });
       }
-      const { scope, resource } = parsed.data;
-      const live = await deps.live.of(agentId);
+      const { scope } = parsed.data;
       res.set('Cache-Control', 'no-store');
-      if (!live) {
-        return void res.json({
-          allowed: false,
-          reason: 'unknown_agent',
-          message: 'Roster does not know this agent.',
-          agent_id: agentId,
-          scope,
-        });
+      let check;
+      try {
+        // The same command, and handler, as the MCP tool check_access.
+        check = await deps.bus.execute(asAgent(agentId), { type: 'runtime.access.check', body: parsed.data });
+      } catch (err) {
+        // This door answers an agent Roster does not know (its token outlived it) instead of refusing it.
+        if (!(err instanceof AgentRefusal && err.apiCode === 'unknown_agent')) throw err;
+        return void res.json({ allowed: false, reason: 'unknown_agent', message: err.userMessage, agent_id: agentId, scope });
       }
-      const known = resource === undefined || resource === deps.urls().rosterAudience || deps.resources.includes(resource);
-      const decision = decideAccess(deps.org, live, live.grants, scope, known);
-      deps.usage.count(agentId, decision.allowed ? 'access_allowed' : 'access_denied');
-      res.json(accessAnswer(agentId, scope, resource, decision));
+      deps.usage.count(agentId, check.decision.allowed ? 'access_allowed' : 'access_denied');
+      res.json(accessAnswer(agentId, check.scope, check.resource, check.decision));
     } catch (err) {
       failure(deps.log, res, err);
     }

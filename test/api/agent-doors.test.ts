@@ -6,7 +6,8 @@ import { agentClient, agentWithKey, postForm } from './support.js';
 
 /*
  * Issue #17: the agent-facing HTTP API and the MCP server are two doors to the same commands. An
- * agent's call through either gives the bus the same command, run by the same handler, and a
+ * agent's call through either gives the bus the same command, run by the same handler (the access
+ * check, POST /api/v1/access/check, too), and a
  * suspended agent is refused by that handler's authorise stage (policies.ts), whichever door.
  */
 
@@ -84,6 +85,23 @@ describe('the agent API and the MCP server reach the same command handlers', () 
       expect((await roster.services.handoffs.openFor('jonas.weber@brightwater.example')).map((h) => h.id)).toEqual(
         expect.arrayContaining([caseOverHttp.body.id, (caseOverMcp.structuredContent as { id: string }).id]),
       );
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('POST /api/v1/access/check and check_access: one handler, the same answer', async () => {
+    const { agent, apiToken, client } = await agentWithTokens('Checking screener');
+    try {
+      const overHttp = await agentClient(() => roster).api(apiToken, 'POST', '/api/v1/access/check', { scope: 'kb:read' });
+      const overMcp = await client.callTool({ name: 'check_access', arguments: { scope: 'kb:read' } });
+      expect(overHttp.status).toBe(200);
+      expect(overMcp.structuredContent).toEqual(overHttp.body);
+      expect(overHttp.body).toMatchObject({ allowed: false, reason: 'not_granted', agent_id: agent.id, scope: 'kb:read' });
+      const checked = events.filter((e) => e.type === 'runtime.access.check');
+      expect(checked).toHaveLength(2);
+      expect(checked[0]!.handler).toBe(checked[1]!.handler);
+      for (const event of checked) expect(event).toMatchObject({ actor: `agent:${agent.id}`, outcome: 'done' });
     } finally {
       await client.close();
     }
