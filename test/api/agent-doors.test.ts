@@ -7,8 +7,8 @@ import { agentClient, agentWithKey, postForm } from './support.js';
 /*
  * Issue #17: the agent-facing HTTP API and the MCP server are two doors to the same commands. An
  * agent's call through either gives the bus the same command, run by the same handler (the access
- * check, POST /api/v1/access/check, too), and a
- * suspended agent is refused by that handler's authorise stage (policies.ts), whichever door.
+ * check, POST /api/v1/access/check, too), and a suspended agent is refused by that handler's
+ * authorise stage (policies.ts), whichever door.
  */
 
 const SOFIA = 'sofia.alvarez@brightwater.example';
