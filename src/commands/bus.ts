@@ -13,7 +13,7 @@ import type { EvaluationVerdict } from '../core/evaluation.js';
 import type { HandoffRecord } from '../core/handoffs.js';
 import type { FlowRun } from '../flows/types.js';
 import { assertMayGiveCommand } from '../core/policies.js';
-import { actorName, asPerson, type Actor, type AgentActor } from './actor.js';
+import { actorName, asPerson, type Actor, type AgentActor, type PersonActor } from './actor.js';
 import {
   isAgentCommandType,
   parseCommand,
@@ -146,7 +146,7 @@ export class CommandBus {
   }
 
   /** Runs a person's `command` for `actor`, the person the door resolved (or an agent's, for the agent its token names). */
-  execute<T extends PersonCommandType>(actor: Person | Actor, command: CommandOf<T>): Promise<CommandResults[T]>;
+  execute<T extends PersonCommandType>(actor: Person | PersonActor, command: CommandOf<T>): Promise<CommandResults[T]>;
   execute<T extends AgentCommandType>(actor: AgentActor, command: CommandOf<T>): Promise<AgentCommandResults[T]>;
   async execute<T extends CommandType>(given: Person | Actor, command: CommandOf<T>): Promise<AllCommandResults[T]> {
     const actor: Actor = isActor(given) ? given : asPerson(given);
