@@ -506,6 +506,38 @@ const asserts: Array<[string, (p: Person) => void, Who[], string | ((who: Who) =
   ],
 ];
 
+/**
+ * The agents' rules (the agent API and MCP): about the agent and its own records, not a person.
+ * Each: what it allows, and the refusal (code and words the API answered before) of what it does not.
+ */
+const agentRules: Array<[string, () => boolean, () => void, { code: string; message: string }]> = [
+  [
+    'mayAgentAct / assertAgentMayAct: a suspended or retired agent may not act',
+    () => policies.mayAgentAct({ eligible: true }) && !policies.mayAgentAct({ eligible: false }),
+    () => policies.assertAgentMayAct({ eligible: false, agent: suspended }),
+    { code: 'forbidden', message: 'The agent is suspended: it may not act.' },
+  ],
+  [
+    'isAgentsOwn / assertAgentsOwn: another agent’s approval or hand-off, or none, is not found',
+    () =>
+      policies.isAgentsOwn(active.id, { agentId: active.id }) &&
+      !policies.isAgentsOwn(active.id, { agentId: 'agt_someone_else' }) &&
+      !policies.isAgentsOwn(active.id, undefined),
+    () => policies.assertAgentsOwn(active.id, { agentId: 'agt_someone_else' }, 'approval'),
+    { code: 'not_found', message: 'No such approval for this agent.' },
+  ],
+  [
+    'mayGiveCommand / assertMayGiveCommand: people give people’s commands, agents agents’',
+    () =>
+      policies.mayGiveCommand('person', 'person') &&
+      policies.mayGiveCommand('agent', 'agent') &&
+      !policies.mayGiveCommand('agent', 'person') &&
+      !policies.mayGiveCommand('person', 'agent'),
+    () => policies.assertMayGiveCommand('agent', 'person'),
+    { code: 'forbidden', message: 'An agent may not give a person’s command.' },
+  ],
+];
+
 /** The code and words of what `act` throws, or undefined when it does not. */
 function refusal(act: () => void): { code: string; message: string } | undefined {
   try {
@@ -568,8 +600,17 @@ describe('policies: every who-may rule, for each kind of person', () => {
     expect(agents.filter((a) => sees(cast.stranger, a)).map((a) => a.businessUnit)).toEqual(['people-ops', 'engineering']);
   });
 
+  it.each(agentRules)('%s', (_name, allows, refuse, refused) => {
+    expect(allows()).toBe(true);
+    expect(refusal(refuse)).toEqual(refused);
+  });
+
   it('every predicate and assert of the module is in a table above', () => {
-    const named = new Set([...predicates, ...asserts].map(([name]) => name.split(' ')[0]));
+    const named = new Set([
+      ...[...predicates, ...asserts].map(([name]) => name.split(' ')[0]),
+      // An agent rule's name is its predicate and assert: `mayX / assertMayX: …`.
+      ...agentRules.flatMap(([name]) => name.split(':')[0]!.split(' / ')),
+    ]);
     const untested = Object.keys(policies).filter((name) => !named.has(name) && name !== 'requestableUnits' && name !== 'agentVisibility');
     expect(untested).toEqual([]);
   });
