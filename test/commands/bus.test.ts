@@ -815,6 +815,7 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     // The person named may.
     const accepted = await bus.execute(as(people.tom), { type: 'sponsorship.answer', agentId: agent.id, answer: 'accept' });
     expect(accepted.sponsors).toEqual(expect.arrayContaining([people.maya, people.tom]));
+  });
 
   it('runtime.* (the agent API and MCP): a suspended agent is refused at authorise, an unknown one at load; people and agents keep to their own commands', async () => {
     const screener = (name: string) =>
