@@ -345,7 +345,7 @@ export class CardActionsChat {
       case 'sponsor_confirm':
       case 'sponsor_decline': {
         const answer = verb === 'sponsor_confirm' ? 'accept' : 'decline';
-        const agent = await this.services.bus.execute(person, {
+        const { agent } = await this.services.bus.execute(person, {
           type: 'sponsorship.answer',
           agentId: ids.agentId,
           answer,

@@ -130,8 +130,9 @@ export class OffboardingChat {
     switch (command.name) {
       case 'sponsor': {
         const { agent, via } = await bus.execute(person, {
-          type: 'agent.sponsorship.accept',
+          type: 'sponsorship.answer',
           agent: command.agent,
+          answer: 'accept',
           ...(command.confirm ? { confirm: command.confirm } : {}),
         });
         if (via === 'offered')
@@ -150,7 +151,7 @@ export class OffboardingChat {
         };
       }
       case 'reactivate': {
-        const run = await bus.execute(person, { type: 'agent.reactivate', agent: command.agent, reason: command.reason });
+        const { run } = await bus.execute(person, { type: 'agent.reactivation.request', agent: command.agent, reason: command.reason });
         return this.services.presenter.status(run);
       }
       case 'retire': {
@@ -164,7 +165,7 @@ export class OffboardingChat {
       }
       case 'note': {
         const { agent, note } = await bus.execute(person, {
-          type: 'agent.note',
+          type: 'agent.note.add',
           agent: command.agent,
           kind: command.kind,
           text: command.text,
@@ -201,8 +202,8 @@ export class OffboardingChat {
         };
       }
       case 'retrain': {
-        const { agent, record } = await bus.execute(person, {
-          type: 'agent.retraining.postpone',
+        const { agent, retraining: record } = await bus.execute(person, {
+          type: 'retraining.postpone',
           agent: command.agent,
           days: command.days ?? Number.NaN,
           reason: command.reason,

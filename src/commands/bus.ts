@@ -30,10 +30,10 @@ import type { FindResult } from '../core/agent-search.js';
 import type { Delegation } from '../core/delegations.js';
 import type { FleetView } from '../core/fleet.js';
 import type { ComplianceReport } from '../core/governance.js';
-import type { KnowledgeNote } from '../core/agents.js';
 import type { RetrainingRecord } from '../core/development.js';
 import type { DecisionsView } from './handlers/governance.js';
-import type { AcceptedSponsorship, ArchiveView, ProposedVersion } from './handlers/offboarding.js';
+import type { ArchiveView, ProposedVersion } from './handlers/offboarding.js';
+import type { AcceptedSponsorship } from './handlers/answer-sponsorship.js';
 import type { NoteAdded } from './handlers/add-note.js';
 
 /** What each command returns, by type. */
@@ -67,12 +67,8 @@ export interface CommandResults {
   'fleet.show': FleetView;
   'dashboard.link': { url: string };
   'agent.retire': FlowRun;
-  'agent.note': { agent: AgentRecord; note: KnowledgeNote };
   'agent.archive': ArchiveView;
   'agent.version.propose': ProposedVersion;
-  'agent.retraining.postpone': { agent: AgentRecord; record: RetrainingRecord };
-  'agent.reactivate': FlowRun;
-  'agent.sponsorship.accept': AcceptedSponsorship;
   'delegation.away': Delegation;
   'delegation.back': number;
   'delegation.current': Delegation | undefined;
@@ -88,7 +84,7 @@ export interface CommandResults {
   'agent.key.reissue': { agent: AgentRecord; issued: IssuedKey };
   'boundary.decide': BoundaryChangeRecord;
   'compliance.gap.fix': ComplianceRemediationResult;
-  'sponsorship.answer': AgentRecord;
+  'sponsorship.answer': AcceptedSponsorship;
 }
 
 /** What the agents' commands return, by type (src/commands/handlers/agent-runtime.ts). */

@@ -190,14 +190,6 @@ export const retireAgentCommand = z.object({
   reason: z.string().max(TEXT_MAX),
 });
 
-/** A knowledge note on an agent: a failure mode, a high-value interaction or a plain note. */
-export const addNoteCommand = z.object({
-  type: z.literal('agent.note'),
-  agent: namedAgent,
-  kind: z.enum(['failure-mode', 'high-value-interaction', 'note']),
-  text: z.string().max(TEXT_MAX),
-});
-
 /** A retired agent's archive bundle: its digest, and whether it still verifies. */
 export const showArchiveCommand = z.object({ type: z.literal('agent.archive'), agent: namedAgent });
 
@@ -208,30 +200,6 @@ export const proposeVersionCommand = z.object({
   version: z.string().max(TEXT_MAX),
   metrics: z.partialRecord(z.enum(['acc', 'p95', 'cost', 'fit', 'endpoint']), z.string().max(TEXT_MAX)),
   changelog: z.string().max(TEXT_MAX),
-});
-
-/** Postpone a due retraining by some days (checked by the service: 1 to 90, so a mistyped number is told as such). */
-export const postponeRetrainingCommand = z.object({
-  type: z.literal('agent.retraining.postpone'),
-  agent: namedAgent,
-  // NaN is a day count typed but not a number (`postpone abc`): the service says what it accepts.
-  days: z.union([z.number(), z.nan()]),
-  reason: z.string().max(TEXT_MAX),
-});
-
-/** Accept sponsoring an agent (named as its sponsor, or offered it when its sponsor left); IT admins confirm someone named. */
-export const acceptSponsorshipCommand = z.object({
-  type: z.literal('agent.sponsorship.accept'),
-  agent: z.string().max(TEXT_MAX),
-  /** An IT admin confirms this person's sponsorship (an e-mail). */
-  confirm: z.string().max(TEXT_MAX).optional(),
-});
-
-/** Ask to bring a suspended agent back, saying what was fixed. */
-export const requestReactivationCommand = z.object({
-  type: z.literal('agent.reactivate'),
-  agent: namedAgent,
-  reason: z.string().max(TEXT_MAX),
 });
 
 /** Out of office: the person's approvals go to a delegate from one day to another. */
@@ -264,13 +232,15 @@ export const takeHandoffCommand = z.object({ type: z.literal('handoff.take'), ha
 export const resolveHandoffCommand = z.object({ type: z.literal('handoff.resolve'), handoffId: lookedUp, outcome: z.string().max(200) });
 
 /**
- * Add a knowledge note on an agent: from its profile (`agentId`), or as a failure mode from an alert
+ * Add a knowledge note on an agent: from its profile (`agentId`), typed (`note <agent> …`: `agent`, by
+ * id or by name, which the person must be able to see), or as a failure mode from an alert
  * (`alertId`) or a check-in (`checkInId`) about it. The note's words are checked when it is recorded
  * (after who may add it), so a stranger is refused before being told the note is too short.
  */
-export const cardNoteCommand = z.object({
+export const addNoteCommand = z.object({
   type: z.literal('agent.note.add'),
   agentId: commandIdSchema('AgentId').optional(),
+  agent: namedAgent.optional(),
   alertId: commandIdSchema('AlertId').optional(),
   checkInId: commandIdSchema('CheckInId').optional(),
   kind: z.enum(['failure-mode', 'high-value-interaction', 'note']).optional(),
@@ -280,19 +250,28 @@ export const cardNoteCommand = z.object({
 /** Start on "retraining due": the retraining is under way (no more reminders until the next cadence). */
 export const startRetrainingCommand = z.object({ type: z.literal('retraining.start'), agentId: commandIdSchema('AgentId') });
 
-/** Postpone a due retraining by some days, saying why (both checked when it is postponed, after who may). */
-export const cardPostponeRetrainingCommand = z.object({
+/**
+ * Postpone a due retraining by some days, saying why (both checked when it is postponed, after who
+ * may, so a mistyped number is told as such): from "retraining due" (`agentId`), or typed
+ * (`retrain <agent> postpone …`: `agent`, by id or by name, which the person must be able to see).
+ */
+export const postponeRetrainingCommand = z.object({
   type: z.literal('retraining.postpone'),
-  agentId: commandIdSchema('AgentId'),
+  agentId: commandIdSchema('AgentId').optional(),
+  agent: namedAgent.optional(),
   // A form's days as a number; one that is none (NaN) is refused with the days' own words.
   days: z.number().or(z.nan()),
   reason: z.string().max(20_000),
 });
 
-/** Ask to reactivate a suspended agent, saying what was fixed (one of its sponsors and an IT admin approve). */
-export const cardReactivationCommand = z.object({
+/**
+ * Ask to reactivate a suspended agent, saying what was fixed (one of its sponsors and an IT admin
+ * approve): from the Reactivate form (`agentId`), or typed (`reactivate <agent> …`: `agent`, by id or by name).
+ */
+export const requestReactivationCommand = z.object({
   type: z.literal('agent.reactivation.request'),
-  agentId: commandIdSchema('AgentId'),
+  agentId: commandIdSchema('AgentId').optional(),
+  agent: namedAgent.optional(),
   reason: z.string().max(20_000),
 });
 
@@ -322,12 +301,20 @@ export const fixComplianceGapCommand = z.object({
   gap: z.string().max(200),
 });
 
-/** Confirm or decline a proposed sponsorship (one's own, or as an IT admin for the person named: `proposalId`). */
+/**
+ * Confirm or decline a proposed sponsorship: one's own, or as an IT admin for the person named (by the
+ * proposal's id on the card, `proposalId`, or typed, `sponsor <agt_…> accept <email>`: `confirm`). The
+ * typed `sponsor <agt_…> accept` names the agent by its id as words (`agent`), and with no sponsorship
+ * waiting for the person it accepts the leaver's agent offered to them instead.
+ */
 export const answerSponsorshipCommand = z.object({
   type: z.literal('sponsorship.answer'),
-  agentId: commandIdSchema('AgentId'),
+  agentId: commandIdSchema('AgentId').optional(),
+  agent: z.string().max(TEXT_MAX).optional(),
   answer: z.enum(['accept', 'decline']),
   proposalId: z.string().max(100).optional(),
+  /** An IT admin confirms this person's sponsorship (an e-mail). */
+  confirm: z.string().max(TEXT_MAX).optional(),
 });
 
 // ── Agents' commands (the agent API and MCP; the actor is the agent of the bearer token) ────────
@@ -415,12 +402,8 @@ export const commandSchema = z.discriminatedUnion('type', [
   showFleetCommand,
   dashboardLinkCommand,
   retireAgentCommand,
-  addNoteCommand,
   showArchiveCommand,
   proposeVersionCommand,
-  postponeRetrainingCommand,
-  acceptSponsorshipCommand,
-  requestReactivationCommand,
   awayCommand,
   backCommand,
   currentDelegationCommand,
@@ -428,10 +411,10 @@ export const commandSchema = z.discriminatedUnion('type', [
   // The agent buttons and prompts.
   takeHandoffCommand,
   resolveHandoffCommand,
-  cardNoteCommand,
+  addNoteCommand,
   startRetrainingCommand,
-  cardPostponeRetrainingCommand,
-  cardReactivationCommand,
+  postponeRetrainingCommand,
+  requestReactivationCommand,
   rotateKeyCommand,
   reissueKeyCommand,
   decideBoundaryChangeCommand,

@@ -58,7 +58,7 @@ export interface HandlerDeps {
   answerAccessReview: AnswerAccessReviewDeps;
   /** The governance words (decisions, compliance, fleet, dashboard). */
   governance: GovernanceDeps;
-  /** The offboarding and development words (retire, note, archive, update, retrain, sponsor, reactivate). */
+  /** The offboarding and development words (retire, archive, update). */
   offboarding: OffboardingDeps;
   /** Out of office (away, back). */
   delegation: DelegationDeps;
@@ -66,11 +66,11 @@ export interface HandlerDeps {
   // The agent buttons and prompts.
   /** Take it / Resolve on a hand-off case. */
   handoffs: HandoffDeps;
-  /** Add note on a profile, an alert or a check-in. */
+  /** Add note on a profile, an alert or a check-in, and the typed `note`. */
   addNote: AddNoteDeps;
-  /** Start and Postpone on "retraining due". */
+  /** Start and Postpone on "retraining due", and the typed `retrain … postpone`. */
   retraining: RetrainingDeps;
-  /** The Reactivate form. */
+  /** The Reactivate form, and the typed `reactivate`. */
   requestReactivation: RequestReactivationDeps;
   /** Rotate key on a profile, Issue a new key after a failed delivery. */
   agentKeys: AgentKeyDeps;
@@ -78,7 +78,7 @@ export interface HandlerDeps {
   decideBoundaryChange: DecideBoundaryChangeDeps;
   /** Start the fix on a compliance gap. */
   fixComplianceGap: FixComplianceGapDeps;
-  /** Confirm and Decline on a proposed sponsorship. */
+  /** Confirm and Decline on a proposed sponsorship, and the typed `sponsor … accept`. */
   answerSponsorship: AnswerSponsorshipDeps;
   /** The agents' commands (the agent API and MCP): see agent-runtime.ts. */
   agentRuntime: AgentRuntimeDeps;
@@ -130,4 +130,5 @@ export { actorName, asAgent, asPerson, type Actor, type AgentActor, type PersonA
 export { actingAgent, type AccessCheck, type AgentCommandResults, type AgentRuntimeDeps } from './handlers/agent-runtime.js';
 export type { AgentView } from './handlers/show-agent.js';
 export type { DecisionsView } from './handlers/governance.js';
-export type { AcceptedSponsorship, ArchiveView, ProposedVersion } from './handlers/offboarding.js';
+export type { ArchiveView, ProposedVersion } from './handlers/offboarding.js';
+export type { AcceptedSponsorship } from './handlers/answer-sponsorship.js';

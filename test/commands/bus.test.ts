@@ -448,7 +448,7 @@ describe('command bus: authorisation refusals, by family of commands', () => {
         "Only Offboarded Agent's sponsors or an IT admin can start its retirement.",
       ],
       [
-        { type: 'agent.note', agent: agent.id, kind: 'note', text: 'A note.' },
+        { type: 'agent.note.add', agent: agent.id, kind: 'note', text: 'A note.' },
         "Only Offboarded Agent's sponsors, IT admins, security and on-call can add knowledge notes.",
       ],
       [
@@ -456,11 +456,11 @@ describe('command bus: authorisation refusals, by family of commands', () => {
         "Only Offboarded Agent's sponsors or an IT admin can propose a new version.",
       ],
       [
-        { type: 'agent.retraining.postpone', agent: agent.id, days: 7, reason: 'Quarter end.' },
+        { type: 'retraining.postpone', agent: agent.id, days: 7, reason: 'Quarter end.' },
         "Only Offboarded Agent's sponsors or an IT admin can start or postpone its retraining.",
       ],
       [
-        { type: 'agent.reactivate', agent: suspended.id, reason: 'The prompt was fixed.' },
+        { type: 'agent.reactivation.request', agent: suspended.id, reason: 'The prompt was fixed.' },
         "Only Resting Agent's sponsors or an IT admin can ask to reactivate it.",
       ],
     ] as const;
@@ -484,14 +484,14 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     expect(await h.services.development.retraining(agent.id)).toBeUndefined();
     // An agent named by nothing is refused before any handler.
     events = [];
-    expect(await errorOf(bus.execute(as(people.tom), { type: 'agent.note', agent: '', kind: 'note', text: 'A note.' }))).toMatchObject({
+    expect(await errorOf(bus.execute(as(people.tom), { type: 'agent.note.add', agent: '', kind: 'note', text: 'A note.' }))).toMatchObject({
       code: 'invalid_input',
       userMessage: 'Name the agent by id or by "name in quotes".',
     });
     expect(last()).toMatchObject({ stage: 'parse' });
     // Its sponsor may note it.
     const noted = await bus.execute(as(people.tom), {
-      type: 'agent.note',
+      type: 'agent.note.add',
       agent: 'Offboarded Agent',
       kind: 'failure-mode',
       text: 'Missed a refund.',
@@ -499,7 +499,7 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     expect(noted.note).toMatchObject({ kind: 'failure-mode', text: 'Missed a refund.', by: people.tom });
   });
 
-  it('agent.sponsorship.accept: the person named answers for themselves; an IT admin confirms only someone they did not name', async () => {
+  it('sponsorship.answer, typed (`sponsor <agt_…> accept <email>`): the person named answers for themselves; an IT admin confirms only someone they did not name', async () => {
     const agent = await activeAgent(h, {
       name: 'Proposed Agent',
       proposedSponsors: [{ id: 'sp_bus_1', email: PRIYA, by: people.liam, at: new Date().toISOString() }],
@@ -510,15 +510,22 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     ] as const;
     for (const [who, code, words] of refusals) {
       events = [];
-      expect(await errorOf(bus.execute(as(who), { type: 'agent.sponsorship.accept', agent: agent.id, confirm: PRIYA }))).toEqual({
+      expect(
+        await errorOf(bus.execute(as(who), { type: 'sponsorship.answer', agent: agent.id, answer: 'accept', confirm: PRIYA })),
+      ).toEqual({
         code,
         userMessage: words,
       });
-      expect(last()).toMatchObject({ type: 'agent.sponsorship.accept', actor: who, outcome: code, stage: 'authorise' });
+      expect(last()).toMatchObject({ type: 'sponsorship.answer', actor: who, outcome: code, stage: 'authorise' });
     }
     expect((await h.services.agents.get(agent.id))?.sponsors).toEqual([people.tom]);
     // Another IT admin may.
-    const confirmed = await bus.execute(as(people.aisha), { type: 'agent.sponsorship.accept', agent: agent.id, confirm: PRIYA });
+    const confirmed = await bus.execute(as(people.aisha), {
+      type: 'sponsorship.answer',
+      agent: agent.id,
+      answer: 'accept',
+      confirm: PRIYA,
+    });
     expect(confirmed).toMatchObject({ via: 'named', agent: { sponsors: [people.tom, PRIYA] } });
   });
 
@@ -813,7 +820,7 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     expect(last()).toMatchObject({ stage: 'authorise' });
     expect(await h.services.agents.get(agent.id)).toMatchObject({ sponsors: [people.maya], proposedSponsors: [proposal] });
     // The person named may.
-    const accepted = await bus.execute(as(people.tom), { type: 'sponsorship.answer', agentId: agent.id, answer: 'accept' });
+    const { agent: accepted } = await bus.execute(as(people.tom), { type: 'sponsorship.answer', agentId: agent.id, answer: 'accept' });
     expect(accepted.sponsors).toEqual(expect.arrayContaining([people.maya, people.tom]));
   });
 

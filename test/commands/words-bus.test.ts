@@ -33,7 +33,12 @@ describe('command bus: the same typed words from Slack and from Teams', () => {
     await teams.install(liam);
 
     const words: Array<[CommandType, string, string, string]> = [
-      ['agent.note', `note ${agent.id} failure Said so in Slack.`, 'note "Door Parity" failure Said so in Teams.', 'Noted on Door Parity'],
+      [
+        'agent.note.add',
+        `note ${agent.id} failure Said so in Slack.`,
+        'note "Door Parity" failure Said so in Teams.',
+        'Noted on Door Parity',
+      ],
       ['agent.decisions', `decisions ${agent.id}`, 'decisions "Door Parity" 7', 'Decisions of Door Parity'],
       ['delegation.back', 'back', 'back', 'You were not away'],
       ['agents.find', 'find door parity', 'search door', 'Agents found'],

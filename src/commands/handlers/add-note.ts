@@ -1,19 +1,19 @@
 import type { OrgConfig } from '../../config/schemas.js';
-import type { AgentRecord, AgentRepository, KnowledgeNote } from '../../core/agents.js';
+import type { AgentRecord, KnowledgeNote } from '../../core/agents.js';
 import type { AlertRecord, AlertRepository } from '../../core/alerts.js';
 import type { CheckInRecord, CheckInRepository } from '../../core/checkin-service.js';
 import { NotFoundError } from '../../core/errors.js';
-import { parseAgentId } from '../../core/ids.js';
 import { assertMayAddKnowledgeNote } from '../../core/policies.js';
 import type { Retirement } from '../../core/retirement.js';
+import type { Person } from '../../config/schemas.js';
 import type { Parsed } from '../command.js';
 import type { CommandHandler } from '../handler.js';
-import { loadAgent } from './load-agent.js';
+import { assertMaySeeNamed, loadAgent, loadNamedAgent } from './load-agent.js';
+import type { AgentLookup } from './show-agent.js';
 
 /** What adding a knowledge note needs: the agent (or the alert or check-in about it), and where notes are recorded. */
-export interface AddNoteDeps {
+export interface AddNoteDeps extends AgentLookup {
   org: OrgConfig;
-  agents: Pick<AgentRepository, 'get'>;
   alerts: Pick<AlertRepository, 'get'>;
   checkins: Pick<CheckInRepository, 'get'>;
   notes: Pick<Retirement, 'recordNote'>;
@@ -29,7 +29,7 @@ export interface NoteSubject {
 /** The note recorded, and what it was added on. */
 export type NoteAdded = NoteSubject & { note: KnowledgeNote };
 
-async function load(deps: AddNoteDeps, command: Parsed<'agent.note.add'>): Promise<NoteSubject> {
+async function load(deps: AddNoteDeps, actor: Person, command: Parsed<'agent.note.add'>): Promise<NoteSubject> {
   if (command.checkInId) {
     const checkIn = await deps.checkins.get(command.checkInId);
     if (!checkIn) throw new NotFoundError('the check-in', command.checkInId);
@@ -40,15 +40,20 @@ async function load(deps: AddNoteDeps, command: Parsed<'agent.note.add'>): Promi
     if (!alert) throw new NotFoundError('the alert', command.alertId);
     return { alert, agent: await loadAgent(deps, alert.agentId) };
   }
-  // A note names what it is about: none is refused as a missing agent id.
-  return { agent: await loadAgent(deps, command.agentId ?? parseAgentId(undefined)) };
+  return { agent: await loadNamedAgent(deps, actor, command) };
 }
 
-/** Add note: the agent's sponsors and alert responders record what the next person should know. */
+/**
+ * Add note (a button, a prompt or the typed `note`): the agent's sponsors and alert responders record
+ * what the next person should know; an agent typed by name must be one the person may see first.
+ */
 export function addNoteHandler(deps: AddNoteDeps): CommandHandler<'agent.note.add', NoteSubject, NoteAdded> {
   return {
-    load: (_actor, command) => load(deps, command),
-    authorise: (actor, { agent }) => assertMayAddKnowledgeNote(deps.org, actor, agent),
+    load: (actor, command) => load(deps, actor, command),
+    authorise: (actor, { agent }, command) => {
+      assertMaySeeNamed(deps.org, actor, agent, command);
+      assertMayAddKnowledgeNote(deps.org, actor, agent);
+    },
     handle: async (actor, { kind, text }, subject) => ({
       ...subject,
       note: await deps.notes.recordNote(actor, subject.agent, { ...(kind ? { kind } : {}), text }),
