@@ -455,16 +455,9 @@ export class Development {
     return this.deps.outbox.settle({ kind: RETRAINING_HOLDER, id: agentId }, effects, label);
   }
 
-  /** A sponsor postpones a due retraining by some days; a reason is required. */
-  async postponeRetraining(actorEmail: string, agentId: AgentId, days: number, reason: string): Promise<RetrainingRecord> {
-    const { actor, agent } = await this.retrainingManager(actorEmail, agentId);
-    return this.postpone(actor, agent, days, reason);
-  }
-
   /**
    * Postpones `agent`'s due retraining for `actor`, whom the caller authorised (the
-   * `retraining.postpone` command; {@link postponeRetraining} asks the rule itself for the typed
-   * `retrain <agent> postpone`, not on the command bus yet).
+   * `retraining.postpone` command, from "retraining due" or the typed `retrain <agent> postpone`); a reason is required.
    */
   async postpone(actor: Person, agent: AgentRecord, days: number, reason: string): Promise<RetrainingRecord> {
     if (!reason?.trim() || reason.trim().length < 3)
@@ -493,7 +486,7 @@ export class Development {
     return next;
   }
 
-  /** Whether the agent's retraining may be postponed now: one is due or overdue (what {@link postponeRetraining} requires). */
+  /** Whether the agent's retraining may be postponed now: one is due or overdue (what {@link postpone} requires). */
   async postponable(agentId: AgentId): Promise<boolean> {
     const current = await this.deps.repo.retraining(agentId);
     return current !== undefined && ['due', 'overdue'].includes(current.state);

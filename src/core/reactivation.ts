@@ -1,14 +1,12 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { findPersonByEmail } from '../config/directory.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { FlowRun, RunRepository, StepRegistry } from '../flows/types.js';
 import { AGENT_HOLDER, type AgentRecord, type AgentRepository } from './agents.js';
 import type { AuditInput } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import type { Outbox } from './outbox.js';
-import { InvalidInputError, InvalidTransitionError, NotFoundError, RosterError, UnknownPersonError } from './errors.js';
+import { InvalidInputError, InvalidTransitionError, RosterError } from './errors.js';
 import type { AgentStatus } from './lifecycle.js';
-import { assertMayAskReactivation } from './policies.js';
 import { displayDate } from './time.js';
 import { agentRunContext, type AgentRunContext } from './run-context.js';
 import type { AgentId } from './ids.js';
@@ -54,20 +52,10 @@ export class Reactivation {
   constructor(private readonly deps: ReactivationDeps) {}
 
   /**
-   * Starts `flows/reactivation.yaml` for a suspended agent; its sponsors and IT admins may. For the
-   * typed `reactivate <agent> …` (chat-offboarding.ts, not on the command bus yet); the Reactivate
-   * form gives the `agent.reactivation.request` command, whose handler asks the rule and calls {@link ask}.
+   * Starts `flows/reactivation.yaml` for a suspended agent, for `actor`, whom the caller authorised
+   * (its sponsors and IT admins: the `agent.reactivation.request` command, from the Reactivate form or
+   * the typed `reactivate`): it must be suspended, with a reason and none waiting.
    */
-  async start(engine: FlowEngine, actorEmail: string, input: { agentId: AgentId; reason: string }): Promise<FlowRun> {
-    const actor = findPersonByEmail(this.deps.org, String(actorEmail));
-    if (!actor) throw new UnknownPersonError(String(actorEmail));
-    const agent = await this.deps.agents.get(input.agentId);
-    if (!agent) throw new NotFoundError('the agent', input.agentId);
-    assertMayAskReactivation(this.deps.org, actor, agent);
-    return this.ask(engine, actor, agent, input.reason);
-  }
-
-  /** Starts the reactivation of `agent` for `actor`, whom the caller authorised: it must be suspended, with a reason and none waiting. */
   async ask(engine: Pick<FlowEngine, 'start'>, actor: Person, agent: AgentRecord, rawReason: string): Promise<FlowRun> {
     if (agent.status !== 'suspended') throw new InvalidTransitionError(`${agent.name}`, agent.status, 'reactivated (it is not suspended)');
     const reason = String(rawReason ?? '').trim();

@@ -7,14 +7,14 @@ import type { FlowRun, RunRepository, StepRegistry } from '../flows/types.js';
 import type { AgentRecord, AgentRepository, GrantRepository, KnowledgeNote } from './agents.js';
 import { AGENT_HOLDER, sha256 } from './agents.js';
 import { canonicalJson, type AuditInput, type AuditLog } from './audit.js';
-import { ForbiddenError, InvalidInputError, NotFoundError, RosterError, UnknownPersonError } from './errors.js';
+import { InvalidInputError, NotFoundError, RosterError, UnknownPersonError } from './errors.js';
 import { canTransition, type AgentStatus } from './lifecycle.js';
 import { agentRunContext, type AgentRunContext } from './run-context.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
-import { assertMayStartRetirement, mayAddKnowledgeNote } from './policies.js';
+import { assertMayStartRetirement } from './policies.js';
 import { type AgentId, type RunId } from './ids.js';
 import type { OutgoingCard } from './notifications.js';
 
@@ -180,21 +180,9 @@ export class Retirement {
   }
 
   /**
-   * Records a knowledge note (failure mode, high-value interaction) on an agent, for the typed
-   * `note <agent> …` (chat-offboarding.ts, not on the command bus yet): the buttons and forms give
-   * the `agent.note.add` command, whose handler asks the rule and calls {@link recordNote}.
+   * Records a knowledge note (failure mode, high-value interaction) on `agent` for `actor`, whom the
+   * caller authorised (the `agent.note.add` command, from a button, a form or the typed `note`); the note's words are checked here.
    */
-  async addNote(actorEmail: string, agentId: AgentId, input: { kind?: string; text: string }): Promise<KnowledgeNote> {
-    const actor = findPersonByEmail(this.deps.org, String(actorEmail));
-    if (!actor) throw new UnknownPersonError(String(actorEmail));
-    const agent = await this.agent(agentId);
-    if (!mayAddKnowledgeNote(this.deps.org, actor, agent)) {
-      throw new ForbiddenError(`Only ${agent.name}'s sponsors, IT admins, security and on-call can add knowledge notes.`);
-    }
-    return this.recordNote(actor, agent, input);
-  }
-
-  /** Records a knowledge note on `agent` for `actor`, whom the caller authorised; the note's words are checked here. */
   async recordNote(actor: Person, agent: AgentRecord, input: { kind?: string; text: string }): Promise<KnowledgeNote> {
     const parsed = noteSchema.safeParse(input);
     if (!parsed.success) throw new InvalidInputError(parsed.error.issues[0]!.message, { text: parsed.error.issues[0]!.message });

@@ -10,7 +10,6 @@ import { ForbiddenError, NotFoundError, UnknownPersonError } from './errors.js';
 import type { OutgoingCard } from './notifications.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
-import { assertMayAnswerSponsorship, maySeeAgent } from './policies.js';
 import type { AgentId } from './ids.js';
 
 export interface SponsorshipDeps {
@@ -87,7 +86,7 @@ export class Sponsorships {
   /**
    * The proposal naming `email` as sponsor of `agent`, if one waits. With `ownAnswer`, only one
    * they may accept themselves: named by someone else (a self-nomination waits for an IT admin,
-   * see {@link Sponsorships.answer}).
+   * see {@link Sponsorships.settleAnswer} and the rule in policies.ts).
    */
   static proposalFor(agent: Pick<AgentRecord, 'proposedSponsors'>, email: string, ownAnswer = false): ProposedSponsor | undefined {
     return (agent.proposedSponsors ?? []).find((p) => p.email === email && !(ownAnswer && p.by === email));
@@ -122,28 +121,6 @@ export class Sponsorships {
     return (await this.deps.agents.get(agent.id)) ?? agent;
   }
 
-  /**
-   * Accept or decline a proposed sponsorship: the proposed person for themselves (unless they
-   * proposed themselves), or an IT admin for them who neither is them nor named them. Exactly once.
-   * For the typed `sponsor … accept|decline` (chat-offboarding.ts, not on the command bus yet); the
-   * Confirm / Decline buttons give the `sponsorship.answer` command, whose handler asks the same
-   * rule and calls {@link settleAnswer}.
-   */
-  async answer(
-    actorEmail: string,
-    agentId: AgentId,
-    answer: 'accept' | 'decline',
-    which: { proposalId?: string; sponsor?: string } = {},
-  ): Promise<AgentRecord> {
-    const actor = findPersonByEmail(this.deps.org, String(actorEmail));
-    if (!actor) throw new UnknownPersonError(String(actorEmail));
-    const agent = await this.deps.agents.get(agentId);
-    if (!agent || !maySeeAgent(this.deps.org, actor, agent)) throw new NotFoundError('the agent', agentId);
-    const { proposal, wanted } = Sponsorships.answering(agent, actor, which);
-    if (proposal) assertMayAnswerSponsorship(actor, agent, proposal, answer, this.name(proposal.email));
-    return this.settleAnswer(actor, agent, { proposal, wanted, byId: Boolean(which.proposalId) }, answer);
-  }
-
   /** The proposal an answer is about (by id, or the one naming `which.sponsor`, else the actor), if one waits. */
   static answering(
     agent: Pick<AgentRecord, 'proposedSponsors'>,
@@ -158,8 +135,11 @@ export class Sponsorships {
   }
 
   /**
-   * Stores `actor`'s answer to the proposal {@link answering} found (whom the caller authorised for
-   * it); with none waiting, an accept of a sponsorship already held changes nothing, anything else is refused.
+   * Stores `actor`'s answer to the proposal {@link answering} found: accept or decline, exactly once.
+   * The caller authorised `actor` for it (the `sponsorship.answer` command, from Confirm / Decline or
+   * the typed `sponsor … accept`: the proposed person for themselves, unless they proposed themselves,
+   * or an IT admin for them who neither is them nor named them). With none waiting, an accept of a
+   * sponsorship already held changes nothing, anything else is refused.
    */
   async settleAnswer(
     actor: Person,

@@ -36,7 +36,8 @@ describe('effects of agent changes survive a crash between the change and its ef
       });
       await h.services.agents.insert(agent);
       crash.arm(point);
-      await expect(h.services.sponsorships.answer(people.amara, agent.id, 'accept')).rejects.toThrow('simulated crash');
+      const accept = { type: 'sponsorship.answer', agentId: agent.id, answer: 'accept' } as const;
+      await expect(h.services.bus.execute(h.services.bus.person(people.amara), accept)).rejects.toThrow('simulated crash');
       expect(crash.crashed).toContain(point);
       // The change is stored whatever happens next.
       expect((await h.services.agents.get(agent.id))?.sponsors).toEqual([people.tom, people.amara]);
@@ -52,7 +53,7 @@ describe('effects of agent changes survive a crash between the change and its ef
         sponsors: [people.tom, people.amara],
       });
       // Answering again changes nothing and sends nothing.
-      await h.services.sponsorships.answer(people.amara, agent.id, 'accept');
+      await h.services.bus.execute(h.services.bus.person(people.amara), accept);
       await h.services.outbox.drain();
       expect(cards(people.tom, title)).toBe(1);
       expect(await auditCount(agent.id, 'sponsorship.accepted')).toBe(1);
@@ -77,9 +78,8 @@ describe('effects of agent changes survive a crash between the change and its ef
     const { agent, alert } = await ownerlessAgent(h, { name: 'Ownerless Confirmed' });
     await h.services.sponsorships.nominateSelf(people.liam, agent.id);
     crash.arm('sponsorship.answered:0');
-    await expect(h.services.sponsorships.answer(people.aisha, agent.id, 'accept', { sponsor: people.liam })).rejects.toThrow(
-      'simulated crash',
-    );
+    const confirm = { type: 'sponsorship.answer', agentId: agent.id, answer: 'accept', confirm: people.liam } as const;
+    await expect(h.services.bus.execute(h.services.bus.person(people.aisha), confirm)).rejects.toThrow('simulated crash');
     expect((await h.services.agents.get(agent.id))?.sponsors).toEqual([people.liam]);
     await recovered(h, async () => (await h.services.supervision.alertRepo.get(alert.id))?.status === 'resolved');
     expect((await h.services.supervision.alertRepo.get(alert.id))?.resolvedBy).toBe(people.aisha);

@@ -41,11 +41,15 @@ describe('retirement with a successor (embedded database, scheduler running, tel
         }),
       ),
     );
-    await services.retirement.addNote(people.tom, old.id, {
+    await services.bus.execute(services.bus.person(people.tom), {
+      type: 'agent.note.add',
+      agentId: old.id,
       kind: 'failure-mode',
       text: 'Mixes up refund and credit policies for EU customers.',
     });
-    await expect(services.retirement.addNote(people.daniel, old.id, { text: 'not my agent' })).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(
+      services.bus.execute(services.bus.person(people.daniel), { type: 'agent.note.add', agentId: old.id, text: 'not my agent' }),
+    ).rejects.toMatchObject({ code: 'forbidden' });
 
     await expect(services.retirement.start(services.engine, people.daniel, { agentId: old.id, reason: 'obsolete' })).rejects.toMatchObject({
       code: 'forbidden',

@@ -62,7 +62,10 @@ describe('retirement killed between the agent’s change and its effects', () =>
     const agent = agentRecord({ name: 'Note Crash' });
     await h.services.agents.insert(agent);
     crash.arm('knowledge.noted:0');
-    await expect(h.services.retirement.addNote(people.tom, agent.id, { text: 'Confuses refunds and credits.' })).rejects.toThrow(/crashed/);
+    const tom = h.services.bus.person(people.tom);
+    await expect(
+      h.services.bus.execute(tom, { type: 'agent.note.add', agentId: agent.id, text: 'Confuses refunds and credits.' }),
+    ).rejects.toThrow(/crashed/);
     expect((await h.services.agents.get(agent.id))!.knowledgeNotes).toHaveLength(1);
     expect(await auditCount(h, agent.id, 'knowledge.noted')).toBe(0);
     await recovered(h, async () => (await auditCount(h, agent.id, 'knowledge.noted')) > 0);
