@@ -994,6 +994,8 @@ async function buildServices(s: ServiceSettings) {
       agentKeys: { keys: agentKeys },
       decideBoundaryChange: { changes: boundaryChanges },
       answerSponsorship: { org, agents: store.agents, sponsorships, leavers },
+      takeLeaverOffer: { agents: store.agents, offers: store.leavers, leavers, engine, retirement },
+      retireFromAlert: { agents: store.agents, alerts: store.alerts, engine, retirement },
       fixComplianceGap: {
         agents: store.agents,
         remediation: {

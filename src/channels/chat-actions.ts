@@ -207,11 +207,7 @@ export class CardActionsChat {
         return { followUp: this.services.supervision.cards.alertNumbers(alert, name) };
       }
       case 'alert_retire': {
-        const { alert, agent } = await this.alertAgent(ids.alertId);
-        const run = await this.services.retirement.start(this.services.engine, person.email, {
-          agentId: agent.id,
-          reason: `Retire chosen from the ${alert.kind} alert ${alert.id}: ${alert.summary}`.slice(0, 1000),
-        });
+        const { alert, run } = await this.services.bus.execute(person, { type: 'alert.retire', alertId: ids.alertId });
         const status = this.services.presenter.status(run);
         return { card: this.alertCard(alert, person), followUp: status };
       }
@@ -242,18 +238,12 @@ export class CardActionsChat {
         return { prompt: await this.postponePrompt(agent) };
       }
       case 'sponsor_accept': {
-        const agent = await this.agent(ids.agentId);
-        await this.services.leavers.accept(person.email, agent.id);
+        const { agent } = await this.services.bus.execute(person, { type: 'leaver.offer.accept', agentId: ids.agentId, then: 'keep' });
         return { card: notice('success', `You sponsor ${agent.name} now`, `${agent.name} (${agent.id}) is yours to answer for.`) };
       }
       case 'sponsor_retire': {
-        const agent = await this.agent(ids.agentId);
-        // A retirement is signed off by the sponsors: the manager takes the sponsorship to retire it.
-        await this.services.leavers.accept(person.email, agent.id, 'retire');
-        const run = await this.services.retirement.start(this.services.engine, person.email, {
-          agentId: agent.id,
-          reason: `Its sponsor left; ${person.name}, their manager, chose to retire it.`,
-        });
+        const taken = await this.services.bus.execute(person, { type: 'leaver.offer.accept', agentId: ids.agentId, then: 'retire' });
+        const { agent, run } = taken as Required<typeof taken>;
         const status = this.services.presenter.status(run);
         return {
           card: notice('info', `Retirement of ${agent.name} started`, `The sign-offs are collected now (request ${run.id}).`),

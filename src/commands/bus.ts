@@ -34,6 +34,7 @@ import type { RetrainingRecord } from '../core/development.js';
 import type { DecisionsView } from './handlers/governance.js';
 import type { ArchiveView, ProposedVersion } from './handlers/offboarding.js';
 import type { AcceptedSponsorship } from './handlers/answer-sponsorship.js';
+import type { TakenOffer } from './handlers/leaver-offer.js';
 import type { NoteAdded } from './handlers/add-note.js';
 
 /** What each command returns, by type. */
@@ -85,6 +86,8 @@ export interface CommandResults {
   'boundary.decide': BoundaryChangeRecord;
   'compliance.gap.fix': ComplianceRemediationResult;
   'sponsorship.answer': AcceptedSponsorship;
+  'leaver.offer.accept': TakenOffer;
+  'alert.retire': { alert: AlertRecord; run: FlowRun };
 }
 
 /** What the agents' commands return, by type (src/commands/handlers/agent-runtime.ts). */

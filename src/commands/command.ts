@@ -317,6 +317,19 @@ export const answerSponsorshipCommand = z.object({
   confirm: z.string().max(TEXT_MAX).optional(),
 });
 
+/**
+ * Accept a leaver's agent offered to its sponsor's manager, to keep it (`keep`) or to retire it
+ * (`retire`: a retirement is signed off by the sponsors, so the manager takes the sponsorship first).
+ */
+export const takeLeaverOfferCommand = z.object({
+  type: z.literal('leaver.offer.accept'),
+  agentId: commandIdSchema('AgentId'),
+  then: z.enum(['keep', 'retire']),
+});
+
+/** Retire agent on an alert about it: its retirement starts, the alert named as the reason. */
+export const retireFromAlertCommand = z.object({ type: z.literal('alert.retire'), alertId: commandIdSchema('AlertId') });
+
 // ── Agents' commands (the agent API and MCP; the actor is the agent of the bearer token) ────────
 
 /*
@@ -420,6 +433,8 @@ export const commandSchema = z.discriminatedUnion('type', [
   decideBoundaryChangeCommand,
   fixComplianceGapCommand,
   answerSponsorshipCommand,
+  takeLeaverOfferCommand,
+  retireFromAlertCommand,
   ...agentCommands,
 ]);
 

@@ -25,6 +25,8 @@ import { delegationHandlers, type DelegationDeps } from './handlers/delegation.j
 import { findAgentsHandler, type FindAgentsDeps } from './handlers/find-agents.js';
 import { handoffHandlers, type HandoffDeps } from './handlers/handoffs.js';
 import { addNoteHandler, type AddNoteDeps } from './handlers/add-note.js';
+import { takeLeaverOfferHandler, type TakeLeaverOfferDeps } from './handlers/leaver-offer.js';
+import { retireFromAlertHandler, type RetireFromAlertDeps } from './handlers/retire-from-alert.js';
 import { retrainingHandlers, type RetrainingDeps } from './handlers/retraining.js';
 import { requestReactivationHandler, type RequestReactivationDeps } from './handlers/request-reactivation.js';
 import { agentKeyHandlers, type AgentKeyDeps } from './handlers/agent-keys.js';
@@ -80,6 +82,10 @@ export interface HandlerDeps {
   fixComplianceGap: FixComplianceGapDeps;
   /** Confirm and Decline on a proposed sponsorship, and the typed `sponsor … accept`. */
   answerSponsorship: AnswerSponsorshipDeps;
+  /** Accept and Retire on a leaver's agent offered to their manager. */
+  takeLeaverOffer: TakeLeaverOfferDeps;
+  /** Retire agent on an alert. */
+  retireFromAlert: RetireFromAlertDeps;
   /** The agents' commands (the agent API and MCP): see agent-runtime.ts. */
   agentRuntime: AgentRuntimeDeps;
 }
@@ -120,6 +126,8 @@ export function createHandlers(deps: HandlerDeps): CommandHandlers {
     'boundary.decide': decideBoundaryChangeHandler(deps.decideBoundaryChange),
     'compliance.gap.fix': fixComplianceGapHandler(deps.fixComplianceGap),
     'sponsorship.answer': answerSponsorshipHandler(deps.answerSponsorship),
+    'leaver.offer.accept': takeLeaverOfferHandler(deps.takeLeaverOffer),
+    'alert.retire': retireFromAlertHandler(deps.retireFromAlert),
     ...agentRuntimeHandlers(deps.agentRuntime),
   };
 }

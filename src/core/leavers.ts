@@ -27,6 +27,8 @@ export interface LeaverRepository {
   saveSnapshot(people: Record<string, string | null>): Promise<void>;
   /** Creates the offer once (unique per agent and leaver) with the effects it implies; false when it exists. */
   offer(offer: SponsorshipOffer, effects?: readonly PendingEffect[]): Promise<boolean>;
+  /** The open offer of this agent to this manager, if any (what the who-may rule reads; {@link accept} takes it). */
+  open(agentId: AgentId, manager: string): Promise<SponsorshipOffer | undefined>;
   /** Marks an open offer to this manager accepted (atomic); the offer, or undefined when none was open. */
   accept(agentId: AgentId, manager: string): Promise<SponsorshipOffer | undefined>;
 }

@@ -624,6 +624,19 @@ export function assertMayAnswerSponsorship(
   }
 }
 
+/**
+ * Who may take a leaver's agent offered to them (to keep it or to retire it): the manager the open
+ * offer names, nobody else. The offer store takes it in the same write as well, so two clicks take it once.
+ */
+export function mayTakeLeaverOffer(person: Person, offer: { manager: string; status: string } | undefined): boolean {
+  return offer?.status === 'open' && offer.manager === person.email;
+}
+
+/** Refuses taking a leaver's agent no open offer to this person names. */
+export function assertMayTakeLeaverOffer(person: Person, agent: Named, offer: { manager: string; status: string } | undefined): void {
+  if (!mayTakeLeaverOffer(person, offer)) throw new ForbiddenError(`No sponsorship of ${agent.name} is waiting for you.`);
+}
+
 // ── Governance and administration ───────────────────────────────────────────────────────────────
 
 /** Who may read the fleet view and the dashboard: IT admins and compliance (and the DPO, who reads the compliance part). */

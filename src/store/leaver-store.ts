@@ -29,6 +29,12 @@ export function createLeaverRepository(connection: Connection): LeaverRepository
         throw err;
       }
     },
+    async open(agentId, manager) {
+      const open = await offers.findOne({ agentId: agentId, manager: String(manager), status: 'open' });
+      if (!open) return undefined;
+      const { _id, outboxLeaseUntil: _lease, ...rest } = withoutOutbox(open);
+      return rest as unknown as SponsorshipOffer;
+    },
     async accept(agentId, manager) {
       const open = await offers.findOne({ agentId: agentId, manager: String(manager), status: 'open' });
       if (!open) return undefined;

@@ -13,6 +13,7 @@ import {
 import { commandsOf } from '../helpers/commands.js';
 import { asAgentId, asGrantId, asHandoffId, asRunId } from '../helpers/ids.js';
 import { activeAgent } from '../access/support.js';
+import { createLeaverRepository } from '../../src/store/leaver-store.js';
 
 /** Customer support's approver: she sees its agents without sponsoring them. */
 const PRIYA = 'priya.raman@brightwater.example';
@@ -822,6 +823,65 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     // The person named may.
     const { agent: accepted } = await bus.execute(as(people.tom), { type: 'sponsorship.answer', agentId: agent.id, answer: 'accept' });
     expect(accepted.sponsors).toEqual(expect.arrayContaining([people.maya, people.tom]));
+  });
+
+  it('leaver.offer.accept (Accept / Retire on a leaver’s agent): only the manager the open offer names; nothing taken or started otherwise', async () => {
+    const agent = await activeAgent(h, { name: 'Left Behind Agent' });
+    const offers = createLeaverRepository(h.db.connection);
+    await offers.offer({
+      agentId: agent.id,
+      leaver: 'gone@brightwater.example',
+      manager: PRIYA,
+      status: 'open',
+      at: new Date().toISOString(),
+    });
+    const runs = (await h.services.runs.list({})).length;
+    for (const then of ['keep', 'retire'] as const) {
+      for (const who of [people.daniel, people.tom]) {
+        events = [];
+        expect(await errorOf(bus.execute(as(who), { type: 'leaver.offer.accept', agentId: agent.id, then }))).toEqual({
+          code: 'forbidden',
+          userMessage: 'No sponsorship of Left Behind Agent is waiting for you.',
+        });
+        expect(last()).toMatchObject({ type: 'leaver.offer.accept', actor: who, outcome: 'forbidden', stage: 'authorise' });
+      }
+    }
+    expect(await offers.open(agent.id, PRIYA)).toMatchObject({ status: 'open' });
+    expect((await h.services.agents.get(agent.id))?.sponsors).toEqual([people.tom]);
+    expect((await h.services.runs.list({})).length).toBe(runs);
+    // The manager named may, once.
+    const taken = await bus.execute(as(PRIYA), { type: 'leaver.offer.accept', agentId: agent.id, then: 'keep' });
+    expect(taken.agent.id).toBe(agent.id);
+    expect((await h.services.agents.get(agent.id))?.sponsors).toEqual([people.tom, PRIYA]);
+    events = [];
+    expect((await errorOf(bus.execute(as(PRIYA), { type: 'leaver.offer.accept', agentId: agent.id, then: 'keep' }))).code).toBe(
+      'forbidden',
+    );
+    expect(last()).toMatchObject({ stage: 'authorise' });
+  });
+
+  it('alert.retire (Retire agent on an alert): the agent’s sponsors and IT admins; nothing starts otherwise', async () => {
+    const agent = await activeAgent(h, { name: 'Alerted Agent' });
+    const alert = await h.services.supervision.alerts.raise({
+      kind: 'drift',
+      agentId: agent.id,
+      severity: 'warning',
+      summary: 'Accuracy dropped.',
+      details: {},
+    });
+    const runs = (await h.services.runs.list({})).length;
+    for (const who of [PRIYA, people.daniel]) {
+      events = [];
+      expect(await errorOf(bus.execute(as(who), { type: 'alert.retire', alertId: alert.id }))).toEqual({
+        code: 'forbidden',
+        userMessage: "Only Alerted Agent's sponsors or an IT admin can start its retirement.",
+      });
+      expect(last()).toMatchObject({ type: 'alert.retire', actor: who, outcome: 'forbidden', stage: 'authorise' });
+    }
+    expect((await h.services.runs.list({})).length).toBe(runs);
+    expect((await h.services.agents.get(agent.id))?.status).toBe('active');
+    const { run } = await bus.execute(as(people.liam), { type: 'alert.retire', alertId: alert.id });
+    expect(run.context.reason).toBe(`Retire chosen from the drift alert ${alert.id}: Accuracy dropped.`);
   });
 
   it('runtime.* (the agent API and MCP): a suspended agent is refused at authorise, an unknown one at load; people and agents keep to their own commands', async () => {

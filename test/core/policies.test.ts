@@ -125,6 +125,12 @@ const predicates: Array<[string, (p: Person) => boolean, Who[]]> = [
   ['mayCancelRequest', (p) => policies.mayCancelRequest(p, run), ['requester', 'itAdmin']],
   ['mayManageAgent', (p) => policies.mayManageAgent(p, active), ['sponsor', 'itAdmin']],
   ['mayStartRetirement', (p) => policies.mayStartRetirement(p, active), ['sponsor', 'itAdmin']],
+  ['mayTakeLeaverOffer', (p) => policies.mayTakeLeaverOffer(p, { manager: cast.approver.email, status: 'open' }), ['approver']],
+  [
+    'mayTakeLeaverOffer (an offer already taken)',
+    (p) => policies.mayTakeLeaverOffer(p, { manager: cast.approver.email, status: 'accepted' }),
+    [],
+  ],
   ['mayRetireFromAlert', (p) => policies.mayRetireFromAlert(p), ['itAdmin']],
   ['mayManageRetraining', (p) => policies.mayManageRetraining(p, active), ['sponsor', 'itAdmin']],
   ['mayDecideCheckIn', (p) => policies.mayDecideCheckIn(p, active), ['sponsor', 'itAdmin']],
@@ -482,6 +488,13 @@ const asserts: Array<[string, (p: Person) => void, Who[], string | ((who: Who) =
     ['sponsor', 'itAdmin'],
     'forbidden',
     'Only the person named, or an IT admin, can answer for a sponsorship.',
+  ],
+  [
+    'assertMayTakeLeaverOffer',
+    (p) => policies.assertMayTakeLeaverOffer(p, active, { manager: cast.approver.email, status: 'open' }),
+    ['approver'],
+    'forbidden',
+    'No sponsorship of Refund Triage is waiting for you.',
   ],
   [
     'assertDashboardReaderPerson',

@@ -1,0 +1,40 @@
+import type { AgentRecord } from '../../core/agents.js';
+import type { AlertRecord, AlertRepository } from '../../core/alerts.js';
+import { NotFoundError } from '../../core/errors.js';
+import { assertMayStartRetirement } from '../../core/policies.js';
+import type { Retirement } from '../../core/retirement.js';
+import type { FlowEngine } from '../../flows/engine.js';
+import type { FlowRun } from '../../flows/types.js';
+import type { CommandHandler } from '../handler.js';
+import { loadAgent, type AgentReads } from './load-agent.js';
+
+/** What Retire agent on an alert needs: the alert, its agent, and retirement. */
+export interface RetireFromAlertDeps extends AgentReads {
+  alerts: Pick<AlertRepository, 'get'>;
+  engine: FlowEngine;
+  retirement: Pick<Retirement, 'start'>;
+}
+
+/**
+ * Retire agent on an alert: the agent's sponsors and IT admins (the card offers it to IT admins).
+ * Retirement's service keeps its own check too: the check-in's Retire effect calls it off the bus.
+ */
+export function retireFromAlertHandler(
+  deps: RetireFromAlertDeps,
+): CommandHandler<'alert.retire', { alert: AlertRecord; agent: AgentRecord }, { alert: AlertRecord; run: FlowRun }> {
+  return {
+    load: async (_actor, { alertId }) => {
+      const alert = await deps.alerts.get(alertId);
+      if (!alert) throw new NotFoundError('the alert', alertId);
+      return { alert, agent: await loadAgent(deps, alert.agentId) };
+    },
+    authorise: (actor, { agent }) => assertMayStartRetirement(actor, agent),
+    handle: async (actor, _command, { alert, agent }) => ({
+      alert,
+      run: await deps.retirement.start(deps.engine, actor.email, {
+        agentId: agent.id,
+        reason: `Retire chosen from the ${alert.kind} alert ${alert.id}: ${alert.summary}`.slice(0, 1000),
+      }),
+    }),
+  };
+}
