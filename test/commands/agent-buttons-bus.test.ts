@@ -8,6 +8,7 @@ import { actionElements } from '../helpers/slack-blocks.js';
 import { cardText } from '../channels/teams/card-reading.js';
 import { teamsUser } from '../channels/teams/teams-client.js';
 
+const LIAM = { id: 'U04K7R3D9SW', email: people.liam }; // an IT admin, on Slack and Teams
 const JONAS = { id: 'U06R5C2T8WK', email: 'jonas.weber@brightwater.example' }; // the Recruiters queue, on both platforms
 
 /*
@@ -81,6 +82,50 @@ describe('command bus: an agent button from Slack and from Teams', () => {
     // What the clicks changed: both cases are his.
     for (const id of [onSlack, onTeams])
       expect(await roster.services.handoffs.get(agent.id, asHandoffId(id))).toMatchObject({ status: 'taken', takenBy: JONAS.email });
+    unobserve();
+  }, 90_000);
+
+  it('Retire agent on an alert reaches the same alert.retire handler from either platform', async () => {
+    const { roster, slack, teams } = both;
+    const events: CommandEvent[] = [];
+    const unobserve = roster.services.bus.observe((event) => events.push(event));
+    const alertOn = async (name: string) => {
+      const agent = agentRecord({ name, status: 'active', sponsors: [people.tom] });
+      await roster.services.agents.insert(agent);
+      const alert = await roster.services.supervision.alerts.raise({
+        kind: 'drift',
+        agentId: agent.id,
+        severity: 'warning',
+        summary: `${name} drifted.`,
+        details: {},
+      });
+      return { agent, alert };
+    };
+    const onSlack = await alertOn('Bus Retired On Slack');
+    const onTeams = await alertOn('Bus Retired In Teams');
+
+    const clicked = await postSlack(
+      roster.baseUrl,
+      interaction(buttonClick(LIAM.id, 'alert_retire', JSON.stringify({ alertId: onSlack.alert.id }), slack.responseUrl('liam-retires'))),
+    );
+    expect(clicked.status).toBe(200);
+    const fromSlack = await eventually(() => events.find((e) => e.type === 'alert.retire' && e.stage === 'done'));
+
+    const liam = teamsUser(roster.chat.person(LIAM.email)!);
+    await teams.install(liam);
+    const answer = await teams.execute(liam, 'alert_retire', { alertId: onTeams.alert.id });
+    expect(answer.status).toBe(200);
+    const retired = events.filter((e) => e.type === 'alert.retire');
+    expect(retired.map((e) => [e.actor, e.outcome, e.stage])).toEqual([
+      [LIAM.email, 'done', 'done'],
+      [LIAM.email, 'done', 'done'],
+    ]);
+    expect(retired[1]!.handler).toBe(fromSlack.handler);
+    // Each agent's retirement started, named by its alert.
+    for (const { agent, alert } of [onSlack, onTeams]) {
+      const [run] = await roster.services.runs.list({ agentId: agent.id, flowId: 'retirement' });
+      expect(run?.context.reason).toBe(`Retire chosen from the drift alert ${alert.id}: ${agent.name} drifted.`);
+    }
     unobserve();
   }, 90_000);
 });
