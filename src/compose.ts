@@ -996,6 +996,7 @@ async function buildServices(s: ServiceSettings) {
       answerSponsorship: { org, agents: store.agents, sponsorships, leavers },
       takeLeaverOffer: { agents: store.agents, offers: store.leavers, leavers, engine, retirement },
       retireFromAlert: { agents: store.agents, alerts: store.alerts, engine, retirement },
+      assignAlertSponsor: { org, alerts: store.alerts, service: supervision.alerts, leavers },
       fixComplianceGap: {
         agents: store.agents,
         remediation: {

@@ -443,12 +443,11 @@ export class CardActionsChat {
           const message = `${email.slice(0, 200)} is not in the directory: sponsors must be people Roster knows.`;
           throw new InvalidInputError(message, { sponsor: message });
         }
-        const alert = await this.services.supervision.alerts.assignSponsor(
-          person.email,
-          parseAlertId(ids.alertId),
-          sponsor.email,
-          async (a) => (a.kind === 'ownerless' ? this.services.leavers.assign(person.email, a.agentId, sponsor.email, a.id) : undefined),
-        );
+        const alert = await this.services.bus.execute(person, {
+          type: 'alert.sponsor.assign',
+          alertId: String(ids.alertId ?? ''),
+          sponsor: sponsor.email,
+        });
         if (alert.kind === 'ownerless' && alert.status !== 'resolved') {
           return {
             card: this.alertCard(alert, person),

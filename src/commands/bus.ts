@@ -88,6 +88,7 @@ export interface CommandResults {
   'sponsorship.answer': AcceptedSponsorship;
   'leaver.offer.accept': TakenOffer;
   'alert.retire': { alert: AlertRecord; run: FlowRun };
+  'alert.sponsor.assign': AlertRecord;
 }
 
 /** What the agents' commands return, by type (src/commands/handlers/agent-runtime.ts). */

@@ -330,6 +330,16 @@ export const takeLeaverOfferCommand = z.object({
 /** Retire agent on an alert about it: its retirement starts, the alert named as the reason. */
 export const retireFromAlertCommand = z.object({ type: z.literal('alert.retire'), alertId: commandIdSchema('AlertId') });
 
+/**
+ * Assign sponsor on a shadow or ownerless alert: `sponsor` is a directory person's e-mail (the door
+ * checks the form's words first: a sponsor named, and one Roster knows).
+ */
+export const assignAlertSponsorCommand = z.object({
+  type: z.literal('alert.sponsor.assign'),
+  alertId: lookedUp,
+  sponsor: z.string().max(200),
+});
+
 // ── Agents' commands (the agent API and MCP; the actor is the agent of the bearer token) ────────
 
 /*
@@ -435,6 +445,7 @@ export const commandSchema = z.discriminatedUnion('type', [
   answerSponsorshipCommand,
   takeLeaverOfferCommand,
   retireFromAlertCommand,
+  assignAlertSponsorCommand,
   ...agentCommands,
 ]);
 

@@ -27,6 +27,7 @@ import { handoffHandlers, type HandoffDeps } from './handlers/handoffs.js';
 import { addNoteHandler, type AddNoteDeps } from './handlers/add-note.js';
 import { takeLeaverOfferHandler, type TakeLeaverOfferDeps } from './handlers/leaver-offer.js';
 import { retireFromAlertHandler, type RetireFromAlertDeps } from './handlers/retire-from-alert.js';
+import { assignAlertSponsorHandler, type AssignAlertSponsorDeps } from './handlers/assign-alert-sponsor.js';
 import { retrainingHandlers, type RetrainingDeps } from './handlers/retraining.js';
 import { requestReactivationHandler, type RequestReactivationDeps } from './handlers/request-reactivation.js';
 import { agentKeyHandlers, type AgentKeyDeps } from './handlers/agent-keys.js';
@@ -86,6 +87,8 @@ export interface HandlerDeps {
   takeLeaverOffer: TakeLeaverOfferDeps;
   /** Retire agent on an alert. */
   retireFromAlert: RetireFromAlertDeps;
+  /** Assign sponsor on a shadow or ownerless alert. */
+  assignAlertSponsor: AssignAlertSponsorDeps;
   /** The agents' commands (the agent API and MCP): see agent-runtime.ts. */
   agentRuntime: AgentRuntimeDeps;
 }
@@ -128,6 +131,7 @@ export function createHandlers(deps: HandlerDeps): CommandHandlers {
     'sponsorship.answer': answerSponsorshipHandler(deps.answerSponsorship),
     'leaver.offer.accept': takeLeaverOfferHandler(deps.takeLeaverOffer),
     'alert.retire': retireFromAlertHandler(deps.retireFromAlert),
+    'alert.sponsor.assign': assignAlertSponsorHandler(deps.assignAlertSponsor),
     ...agentRuntimeHandlers(deps.agentRuntime),
   };
 }

@@ -884,6 +884,28 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     expect(run.context.reason).toBe(`Retire chosen from the drift alert ${alert.id}: Accuracy dropped.`);
   });
 
+  it('alert.sponsor.assign (Assign sponsor on an alert): only the alert’s rotation, IT admins and security; nobody is made sponsor otherwise', async () => {
+    const alert = await h.services.supervision.alerts.raise({
+      kind: 'shadow',
+      agentId: asAgentId('shadow-bus-sponsor'),
+      severity: 'critical',
+      summary: 'An unregistered agent sent telemetry.',
+      details: { agentIds: ['shadow-bus-sponsor'] },
+    });
+    const oncall = h.org.people.filter((p) => p.roles.includes(`oncall:${alert.rotation}`)).map((p) => p.name);
+    for (const who of [PRIYA, people.daniel]) {
+      events = [];
+      expect(await errorOf(bus.execute(as(who), { type: 'alert.sponsor.assign', alertId: alert.id, sponsor: people.tom }))).toEqual({
+        code: 'forbidden',
+        userMessage: `Only the on-call rotation (${oncall.join(', ')}), IT admins and security can act on alerts.`,
+      });
+      expect(last()).toMatchObject({ type: 'alert.sponsor.assign', actor: who, outcome: 'forbidden', stage: 'authorise' });
+    }
+    expect((await h.services.supervision.alertRepo.get(alert.id))?.details.sponsor).toBeUndefined();
+    const assigned = await bus.execute(as(people.liam), { type: 'alert.sponsor.assign', alertId: alert.id, sponsor: people.tom });
+    expect(assigned.details.sponsor).toBe(people.tom);
+  });
+
   it('runtime.* (the agent API and MCP): a suspended agent is refused at authorise, an unknown one at load; people and agents keep to their own commands', async () => {
     const screener = (name: string) =>
       activeAgent(h, {
