@@ -997,6 +997,7 @@ async function buildServices(s: ServiceSettings) {
       takeLeaverOffer: { agents: store.agents, offers: store.leavers, leavers, engine, retirement },
       retireFromAlert: { agents: store.agents, alerts: store.alerts, engine, retirement },
       assignAlertSponsor: { org, alerts: store.alerts, service: supervision.alerts, leavers },
+      webhookAction: { webhooks },
       fixComplianceGap: {
         agents: store.agents,
         remediation: {

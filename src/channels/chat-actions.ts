@@ -325,9 +325,11 @@ export class CardActionsChat {
         return { followUp: await new DelegationChat(this.services, this.org).run(person, { name: 'back' }) };
       }
       case 'webhook_retry':
-        return { card: checkedCard(await this.services.webhooks.retry(person.email, String(ids.subscriptionId ?? ''))) };
-      case 'webhook_enable':
-        return { card: checkedCard(await this.services.webhooks.enable(person.email, String(ids.subscriptionId ?? ''))) };
+      case 'webhook_enable': {
+        const action = verb === 'webhook_retry' ? 'retry' : 'enable';
+        const subscriptionId = String(ids.subscriptionId ?? '');
+        return { card: checkedCard(await this.services.bus.execute(person, { type: 'webhook.act', subscriptionId, action })) };
+      }
       case 'agent_reactivate': {
         await this.authorizePrompt(person, 'agent_reactivate', ids);
         return { prompt: this.reactivatePrompt(await this.agent(ids.agentId)) };

@@ -35,6 +35,7 @@ import type { DecisionsView } from './handlers/governance.js';
 import type { ArchiveView, ProposedVersion } from './handlers/offboarding.js';
 import type { AcceptedSponsorship } from './handlers/answer-sponsorship.js';
 import type { TakenOffer } from './handlers/leaver-offer.js';
+import type { OutgoingCard } from '../core/notifications.js';
 import type { NoteAdded } from './handlers/add-note.js';
 
 /** What each command returns, by type. */
@@ -89,6 +90,7 @@ export interface CommandResults {
   'leaver.offer.accept': TakenOffer;
   'alert.retire': { alert: AlertRecord; run: FlowRun };
   'alert.sponsor.assign': AlertRecord;
+  'webhook.act': OutgoingCard;
 }
 
 /** What the agents' commands return, by type (src/commands/handlers/agent-runtime.ts). */

@@ -340,6 +340,13 @@ export const assignAlertSponsorCommand = z.object({
   sponsor: z.string().max(200),
 });
 
+/** Retry (re-queue the failed deliveries) or Re-enable (after a 410 Gone) on a webhook subscription's card. */
+export const webhookActionCommand = z.object({
+  type: z.literal('webhook.act'),
+  subscriptionId: z.string().max(200),
+  action: z.enum(['retry', 'enable']),
+});
+
 // ── Agents' commands (the agent API and MCP; the actor is the agent of the bearer token) ────────
 
 /*
@@ -446,6 +453,7 @@ export const commandSchema = z.discriminatedUnion('type', [
   takeLeaverOfferCommand,
   retireFromAlertCommand,
   assignAlertSponsorCommand,
+  webhookActionCommand,
   ...agentCommands,
 ]);
 

@@ -28,6 +28,7 @@ import { addNoteHandler, type AddNoteDeps } from './handlers/add-note.js';
 import { takeLeaverOfferHandler, type TakeLeaverOfferDeps } from './handlers/leaver-offer.js';
 import { retireFromAlertHandler, type RetireFromAlertDeps } from './handlers/retire-from-alert.js';
 import { assignAlertSponsorHandler, type AssignAlertSponsorDeps } from './handlers/assign-alert-sponsor.js';
+import { webhookActionHandler, type WebhookActionDeps } from './handlers/webhook-action.js';
 import { retrainingHandlers, type RetrainingDeps } from './handlers/retraining.js';
 import { requestReactivationHandler, type RequestReactivationDeps } from './handlers/request-reactivation.js';
 import { agentKeyHandlers, type AgentKeyDeps } from './handlers/agent-keys.js';
@@ -89,6 +90,8 @@ export interface HandlerDeps {
   retireFromAlert: RetireFromAlertDeps;
   /** Assign sponsor on a shadow or ownerless alert. */
   assignAlertSponsor: AssignAlertSponsorDeps;
+  /** Retry and Re-enable on a webhook subscription's card. */
+  webhookAction: WebhookActionDeps;
   /** The agents' commands (the agent API and MCP): see agent-runtime.ts. */
   agentRuntime: AgentRuntimeDeps;
 }
@@ -132,6 +135,7 @@ export function createHandlers(deps: HandlerDeps): CommandHandlers {
     'leaver.offer.accept': takeLeaverOfferHandler(deps.takeLeaverOffer),
     'alert.retire': retireFromAlertHandler(deps.retireFromAlert),
     'alert.sponsor.assign': assignAlertSponsorHandler(deps.assignAlertSponsor),
+    'webhook.act': webhookActionHandler(deps.webhookAction),
     ...agentRuntimeHandlers(deps.agentRuntime),
   };
 }

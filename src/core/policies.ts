@@ -682,6 +682,14 @@ export function mayRetryWebhooks(person: Person | undefined): boolean {
   return person !== undefined && isItAdmin(person);
 }
 
+/** Refuses Retry (`retry`) or Re-enable (`enable`) on a webhook subscription's card. */
+export function assertMayRetryWebhooks(person: Person, action: 'retry' | 'enable'): void {
+  if (!mayRetryWebhooks(person))
+    throw new ForbiddenError(
+      action === 'retry' ? 'Only IT admins can retry webhook deliveries.' : 'Only IT admins can re-enable a webhook subscription.',
+    );
+}
+
 /** Who may read the numbers behind a check-in: whoever may see its agent (its sponsors, their unit, oversight, on-call). */
 export function mayReadCheckInNumbers(
   org: OrgConfig,

@@ -906,6 +906,29 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     expect(assigned.details.sponsor).toBe(people.tom);
   });
 
+  it('webhook.act (Retry, Re-enable on a webhook card): IT admins only, refused before the subscription is looked up', async () => {
+    const refusals = [
+      ['retry', 'Only IT admins can retry webhook deliveries.'],
+      ['enable', 'Only IT admins can re-enable a webhook subscription.'],
+    ] as const;
+    for (const [action, words] of refusals) {
+      for (const who of [PRIYA, people.tom]) {
+        events = [];
+        expect(await errorOf(bus.execute(as(who), { type: 'webhook.act', subscriptionId: 'no-such-feed', action }))).toEqual({
+          code: 'forbidden',
+          userMessage: words,
+        });
+        expect(last()).toMatchObject({ type: 'webhook.act', actor: who, outcome: 'forbidden', stage: 'authorise' });
+      }
+    }
+    // An IT admin is told the subscription does not exist.
+    events = [];
+    expect(
+      (await errorOf(bus.execute(as(people.liam), { type: 'webhook.act', subscriptionId: 'no-such-feed', action: 'retry' }))).code,
+    ).toBe('not_found');
+    expect(last()).toMatchObject({ stage: 'handle' });
+  });
+
   it('runtime.* (the agent API and MCP): a suspended agent is refused at authorise, an unknown one at load; people and agents keep to their own commands', async () => {
     const screener = (name: string) =>
       activeAgent(h, {

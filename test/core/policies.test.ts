@@ -490,6 +490,20 @@ const asserts: Array<[string, (p: Person) => void, Who[], string | ((who: Who) =
     'Only the person named, or an IT admin, can answer for a sponsorship.',
   ],
   [
+    'assertMayRetryWebhooks',
+    (p) => policies.assertMayRetryWebhooks(p, 'retry'),
+    ['itAdmin'],
+    'forbidden',
+    'Only IT admins can retry webhook deliveries.',
+  ],
+  [
+    'assertMayRetryWebhooks (re-enable)',
+    (p) => policies.assertMayRetryWebhooks(p, 'enable'),
+    ['itAdmin'],
+    'forbidden',
+    'Only IT admins can re-enable a webhook subscription.',
+  ],
+  [
     'assertMayTakeLeaverOffer',
     (p) => policies.assertMayTakeLeaverOffer(p, active, { manager: cast.approver.email, status: 'open' }),
     ['approver'],
