@@ -998,6 +998,7 @@ async function buildServices(s: ServiceSettings) {
       retireFromAlert: { agents: store.agents, alerts: store.alerts, engine, retirement },
       assignAlertSponsor: { org, alerts: store.alerts, service: supervision.alerts, leavers },
       webhookAction: { webhooks },
+      cancelEvaluation: { agents: store.agents, runs: store.evaluations, evaluations },
       fixComplianceGap: {
         agents: store.agents,
         remediation: {

@@ -284,7 +284,7 @@ export class CardActionsChat {
       case 'eval_register':
         return { prompt: await this.chat.endpointPrompt(person, parseAgentId(ids.agentId)) };
       case 'eval_cancel': {
-        const run = await this.services.evaluations.cancel(person.email, String(ids.evalRunId ?? ''));
+        const run = await this.services.bus.execute(person, { type: 'evaluation.cancel', evalRunId: String(ids.evalRunId ?? '') });
         return { card: evaluationProgressCard(run, true) };
       }
       case 'eval_failures':

@@ -36,6 +36,7 @@ import type { ArchiveView, ProposedVersion } from './handlers/offboarding.js';
 import type { AcceptedSponsorship } from './handlers/answer-sponsorship.js';
 import type { TakenOffer } from './handlers/leaver-offer.js';
 import type { OutgoingCard } from '../core/notifications.js';
+import type { EvalRunRecord } from '../evals/types.js';
 import type { NoteAdded } from './handlers/add-note.js';
 
 /** What each command returns, by type. */
@@ -91,6 +92,7 @@ export interface CommandResults {
   'alert.retire': { alert: AlertRecord; run: FlowRun };
   'alert.sponsor.assign': AlertRecord;
   'webhook.act': OutgoingCard;
+  'evaluation.cancel': EvalRunRecord;
 }
 
 /** What the agents' commands return, by type (src/commands/handlers/agent-runtime.ts). */

@@ -347,6 +347,9 @@ export const webhookActionCommand = z.object({
   action: z.enum(['retry', 'enable']),
 });
 
+/** Cancel evaluation on a running evaluation's progress card. */
+export const cancelEvaluationCommand = z.object({ type: z.literal('evaluation.cancel'), evalRunId: z.string().max(200) });
+
 // ── Agents' commands (the agent API and MCP; the actor is the agent of the bearer token) ────────
 
 /*
@@ -454,6 +457,7 @@ export const commandSchema = z.discriminatedUnion('type', [
   retireFromAlertCommand,
   assignAlertSponsorCommand,
   webhookActionCommand,
+  cancelEvaluationCommand,
   ...agentCommands,
 ]);
 

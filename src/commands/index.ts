@@ -29,6 +29,7 @@ import { takeLeaverOfferHandler, type TakeLeaverOfferDeps } from './handlers/lea
 import { retireFromAlertHandler, type RetireFromAlertDeps } from './handlers/retire-from-alert.js';
 import { assignAlertSponsorHandler, type AssignAlertSponsorDeps } from './handlers/assign-alert-sponsor.js';
 import { webhookActionHandler, type WebhookActionDeps } from './handlers/webhook-action.js';
+import { cancelEvaluationHandler, type CancelEvaluationDeps } from './handlers/cancel-evaluation.js';
 import { retrainingHandlers, type RetrainingDeps } from './handlers/retraining.js';
 import { requestReactivationHandler, type RequestReactivationDeps } from './handlers/request-reactivation.js';
 import { agentKeyHandlers, type AgentKeyDeps } from './handlers/agent-keys.js';
@@ -92,6 +93,8 @@ export interface HandlerDeps {
   assignAlertSponsor: AssignAlertSponsorDeps;
   /** Retry and Re-enable on a webhook subscription's card. */
   webhookAction: WebhookActionDeps;
+  /** Cancel evaluation on its progress card. */
+  cancelEvaluation: CancelEvaluationDeps;
   /** The agents' commands (the agent API and MCP): see agent-runtime.ts. */
   agentRuntime: AgentRuntimeDeps;
 }
@@ -136,6 +139,7 @@ export function createHandlers(deps: HandlerDeps): CommandHandlers {
     'alert.retire': retireFromAlertHandler(deps.retireFromAlert),
     'alert.sponsor.assign': assignAlertSponsorHandler(deps.assignAlertSponsor),
     'webhook.act': webhookActionHandler(deps.webhookAction),
+    'evaluation.cancel': cancelEvaluationHandler(deps.cancelEvaluation),
     ...agentRuntimeHandlers(deps.agentRuntime),
   };
 }

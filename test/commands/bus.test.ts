@@ -14,6 +14,7 @@ import { commandsOf } from '../helpers/commands.js';
 import { asAgentId, asGrantId, asHandoffId, asRunId } from '../helpers/ids.js';
 import { activeAgent } from '../access/support.js';
 import { createLeaverRepository } from '../../src/store/leaver-store.js';
+import { createEvalRepository } from '../../src/store/eval-store.js';
 
 /** Customer support's approver: she sees its agents without sponsoring them. */
 const PRIYA = 'priya.raman@brightwater.example';
@@ -927,6 +928,42 @@ describe('command bus: authorisation refusals, by family of commands', () => {
       (await errorOf(bus.execute(as(people.liam), { type: 'webhook.act', subscriptionId: 'no-such-feed', action: 'retry' }))).code,
     ).toBe('not_found');
     expect(last()).toMatchObject({ stage: 'handle' });
+  });
+
+  it('evaluation.cancel (Cancel evaluation): who started it, the agent’s requester, sponsors and IT admins; the run goes on otherwise', async () => {
+    const agent = await activeAgent(h, { name: 'Evaluated Agent', requestedBy: people.tom });
+    const repo = createEvalRepository(h.db.connection);
+    const now = new Date();
+    const evalRun = {
+      id: 'evr_bus_cancel',
+      agentId: agent.id,
+      agentName: agent.name,
+      roleId: agent.catalogRoleId,
+      version: agent.version,
+      purpose: 'request',
+      requester: people.tom,
+      suiteHash: 'x',
+      suiteFile: 'suite.yaml',
+      endpoint: { kind: 'http', url: 'http://127.0.0.1:1/' },
+      status: 'running',
+      total: 3,
+      done: 0,
+      passed: 0,
+      startedAt: now.toISOString(),
+      deadlineAt: new Date(now.getTime() + 3_600_000).toISOString(),
+    } as const;
+    expect(await repo.insertRun(evalRun)).toBe(true);
+    for (const who of [PRIYA, people.daniel]) {
+      events = [];
+      expect(await errorOf(bus.execute(as(who), { type: 'evaluation.cancel', evalRunId: evalRun.id }))).toEqual({
+        code: 'forbidden',
+        userMessage: "Only Evaluated Agent's requester, its sponsors or an IT admin can cancel its evaluation.",
+      });
+      expect(last()).toMatchObject({ type: 'evaluation.cancel', actor: who, outcome: 'forbidden', stage: 'authorise' });
+    }
+    expect((await repo.getRun(evalRun.id))?.status).toBe('running');
+    const cancelled = await bus.execute(as(people.tom), { type: 'evaluation.cancel', evalRunId: evalRun.id });
+    expect(cancelled).toMatchObject({ status: 'cancelled', cancelledBy: people.tom });
   });
 
   it('runtime.* (the agent API and MCP): a suspended agent is refused at authorise, an unknown one at load; people and agents keep to their own commands', async () => {
