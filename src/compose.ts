@@ -999,6 +999,7 @@ async function buildServices(s: ServiceSettings) {
       assignAlertSponsor: { org, alerts: store.alerts, service: supervision.alerts, leavers },
       webhookAction: { webhooks },
       cancelEvaluation: { agents: store.agents, runs: store.evaluations, evaluations },
+      numbers: { org, agents: store.agents, alerts: store.alerts, checkins: store.checkins },
       fixComplianceGap: {
         agents: store.agents,
         remediation: {

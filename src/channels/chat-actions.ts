@@ -7,20 +7,14 @@ import type { AlertRecord } from '../core/alerts.js';
 import type { AgentRecord } from '../core/agents.js';
 import { agentChoiceLabel, type PickOptions, type PickPurpose } from '../core/agent-pickers.js';
 import { findingInWords } from '../core/checkin-assessment.js';
-import { ForbiddenError, InvalidInputError, NotFoundError, RequestClosedError } from '../core/errors.js';
+import { InvalidInputError, NotFoundError, RequestClosedError } from '../core/errors.js';
 import { checkedCard, noticeCard, promptCard } from '../views/card-builders.js';
 import { keyCard } from '../views/agent-key-cards.js';
 import { evaluationProgressCard } from '../views/evaluation-cards.js';
 import { boundaryChangeCard } from '../views/boundary-change-cards.js';
 import { handoffCard } from '../views/handoff-cards.js';
 import { displayDate } from '../core/time.js';
-import {
-  assertMayAddKnowledgeNote,
-  assertMayAskReactivation,
-  assertMayProposeVersion,
-  mayReadAlertNumbers,
-  mayReadCheckInNumbers,
-} from '../core/policies.js';
+import { assertMayAddKnowledgeNote, assertMayAskReactivation, assertMayProposeVersion } from '../core/policies.js';
 import type { Services } from '../services.js';
 import type { ChatService } from './chat.js';
 import { GovernanceChat } from './chat-governance.js';
@@ -193,16 +187,11 @@ export class CardActionsChat {
         return { card: this.services.supervision.cards.checkIn(record, agent, person.email), followUp };
       }
       case 'checkin_numbers': {
-        const { record, agent } = await this.checkIn(ids.checkInId);
-        if (!mayReadCheckInNumbers(this.org, person, agent))
-          throw new ForbiddenError("Only those who may see the agent can read its check-in's numbers.");
+        const { record, agent } = await this.services.bus.execute(person, { type: 'checkin.numbers', checkInId: ids.checkInId });
         return { followUp: this.services.supervision.cards.checkInNumbers(record, agent) };
       }
       case 'alert_numbers': {
-        const alert = await this.alert(ids.alertId);
-        const agent = await this.services.agents.get(alert.agentId);
-        if (!mayReadAlertNumbers(this.org, person, alert, agent))
-          throw new ForbiddenError("Only the alert's responders and those who may see the agent can read its numbers.");
+        const { alert, agent } = await this.services.bus.execute(person, { type: 'alert.numbers', alertId: ids.alertId });
         const name = agent?.name ?? (typeof alert.details.agentName === 'string' ? alert.details.agentName : alert.agentId);
         return { followUp: this.services.supervision.cards.alertNumbers(alert, name) };
       }

@@ -93,6 +93,8 @@ export interface CommandResults {
   'alert.sponsor.assign': AlertRecord;
   'webhook.act': OutgoingCard;
   'evaluation.cancel': EvalRunRecord;
+  'checkin.numbers': { record: CheckInRecord; agent: AgentRecord };
+  'alert.numbers': { alert: AlertRecord; agent: AgentRecord | undefined };
 }
 
 /** What the agents' commands return, by type (src/commands/handlers/agent-runtime.ts). */

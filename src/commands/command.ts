@@ -350,6 +350,12 @@ export const webhookActionCommand = z.object({
 /** Cancel evaluation on a running evaluation's progress card. */
 export const cancelEvaluationCommand = z.object({ type: z.literal('evaluation.cancel'), evalRunId: z.string().max(200) });
 
+/** The numbers behind a check-in (its card's button). */
+export const checkInNumbersCommand = z.object({ type: z.literal('checkin.numbers'), checkInId: commandIdSchema('CheckInId') });
+
+/** The numbers behind an alert (its card's button). */
+export const alertNumbersCommand = z.object({ type: z.literal('alert.numbers'), alertId: commandIdSchema('AlertId') });
+
 // ── Agents' commands (the agent API and MCP; the actor is the agent of the bearer token) ────────
 
 /*
@@ -458,6 +464,8 @@ export const commandSchema = z.discriminatedUnion('type', [
   assignAlertSponsorCommand,
   webhookActionCommand,
   cancelEvaluationCommand,
+  checkInNumbersCommand,
+  alertNumbersCommand,
   ...agentCommands,
 ]);
 

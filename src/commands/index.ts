@@ -30,6 +30,7 @@ import { retireFromAlertHandler, type RetireFromAlertDeps } from './handlers/ret
 import { assignAlertSponsorHandler, type AssignAlertSponsorDeps } from './handlers/assign-alert-sponsor.js';
 import { webhookActionHandler, type WebhookActionDeps } from './handlers/webhook-action.js';
 import { cancelEvaluationHandler, type CancelEvaluationDeps } from './handlers/cancel-evaluation.js';
+import { numbersHandlers, type NumbersDeps } from './handlers/numbers.js';
 import { retrainingHandlers, type RetrainingDeps } from './handlers/retraining.js';
 import { requestReactivationHandler, type RequestReactivationDeps } from './handlers/request-reactivation.js';
 import { agentKeyHandlers, type AgentKeyDeps } from './handlers/agent-keys.js';
@@ -95,6 +96,8 @@ export interface HandlerDeps {
   webhookAction: WebhookActionDeps;
   /** Cancel evaluation on its progress card. */
   cancelEvaluation: CancelEvaluationDeps;
+  /** The numbers behind a check-in or an alert. */
+  numbers: NumbersDeps;
   /** The agents' commands (the agent API and MCP): see agent-runtime.ts. */
   agentRuntime: AgentRuntimeDeps;
 }
@@ -140,6 +143,7 @@ export function createHandlers(deps: HandlerDeps): CommandHandlers {
     'alert.sponsor.assign': assignAlertSponsorHandler(deps.assignAlertSponsor),
     'webhook.act': webhookActionHandler(deps.webhookAction),
     'evaluation.cancel': cancelEvaluationHandler(deps.cancelEvaluation),
+    ...numbersHandlers(deps.numbers),
     ...agentRuntimeHandlers(deps.agentRuntime),
   };
 }

@@ -709,6 +709,27 @@ export function mayReadAlertNumbers(
   return isAlertResponder(org, person, alert.rotation) || Boolean(agent && maySeeAgent(org, person, agent));
 }
 
+/** Refuses the numbers behind a check-in to whoever may not see its agent. */
+export function assertMayReadCheckInNumbers(
+  org: OrgConfig,
+  person: Person,
+  agent: Pick<AgentRecord, 'sponsors' | 'requestedBy' | 'businessUnit' | 'proposedSponsors'>,
+): void {
+  if (!mayReadCheckInNumbers(org, person, agent))
+    throw new ForbiddenError("Only those who may see the agent can read its check-in's numbers.");
+}
+
+/** Refuses the numbers behind an alert to whoever neither responds to it nor may see its agent. */
+export function assertMayReadAlertNumbers(
+  org: OrgConfig,
+  person: Person,
+  alert: Pick<AlertRecord, 'rotation'>,
+  agent: Pick<AgentRecord, 'sponsors' | 'requestedBy' | 'businessUnit' | 'proposedSponsors'> | undefined,
+): void {
+  if (!mayReadAlertNumbers(org, person, alert, agent))
+    throw new ForbiddenError("Only the alert's responders and those who may see the agent can read its numbers.");
+}
+
 // ── Agents acting through the API and MCP ───────────────────────────────────────────────────────
 
 /** Who gives a command: a person (chat, CLI) or an agent (its bearer token, on the agent API or MCP). */

@@ -966,6 +966,35 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     expect(cancelled).toMatchObject({ status: 'cancelled', cancelledBy: people.tom });
   });
 
+  it('checkin.numbers and alert.numbers: whoever may see the agent (and an alert’s responders); refused at authorise otherwise', async () => {
+    const agent = agentRecord({ name: 'Counted Agent', status: 'active', sponsors: [people.tom], businessUnit: 'customer-support' });
+    await h.services.agents.insert(agent);
+    const checkIn = degradedCheckIn(`chk_${agent.id}`, agent.id);
+    await h.services.supervision.checkinRepo.save(checkIn);
+    const alert = await h.services.supervision.alerts.raise({
+      kind: 'drift',
+      agentId: agent.id,
+      severity: 'warning',
+      summary: 'Accuracy dropped.',
+      details: {},
+    });
+    events = [];
+    expect(await errorOf(bus.execute(as(people.daniel), { type: 'checkin.numbers', checkInId: checkIn.id }))).toEqual({
+      code: 'forbidden',
+      userMessage: "Only those who may see the agent can read its check-in's numbers.",
+    });
+    expect(last()).toMatchObject({ type: 'checkin.numbers', actor: people.daniel, outcome: 'forbidden', stage: 'authorise' });
+    events = [];
+    expect(await errorOf(bus.execute(as(people.daniel), { type: 'alert.numbers', alertId: alert.id }))).toEqual({
+      code: 'forbidden',
+      userMessage: "Only the alert's responders and those who may see the agent can read its numbers.",
+    });
+    expect(last()).toMatchObject({ type: 'alert.numbers', actor: people.daniel, outcome: 'forbidden', stage: 'authorise' });
+    // Its sponsor may read both.
+    expect((await bus.execute(as(people.tom), { type: 'checkin.numbers', checkInId: checkIn.id })).record.id).toBe(checkIn.id);
+    expect((await bus.execute(as(people.tom), { type: 'alert.numbers', alertId: alert.id })).alert.id).toBe(alert.id);
+  });
+
   it('runtime.* (the agent API and MCP): a suspended agent is refused at authorise, an unknown one at load; people and agents keep to their own commands', async () => {
     const screener = (name: string) =>
       activeAgent(h, {

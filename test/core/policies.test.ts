@@ -504,6 +504,20 @@ const asserts: Array<[string, (p: Person) => void, Who[], string | ((who: Who) =
     'Only IT admins can re-enable a webhook subscription.',
   ],
   [
+    'assertMayReadCheckInNumbers',
+    (p) => policies.assertMayReadCheckInNumbers(org, p, active),
+    everyone.filter((w) => w !== 'stranger'),
+    'forbidden',
+    "Only those who may see the agent can read its check-in's numbers.",
+  ],
+  [
+    'assertMayReadAlertNumbers',
+    (p) => policies.assertMayReadAlertNumbers(org, p, alert({ kind: 'drift' }), active),
+    everyone.filter((w) => w !== 'stranger'),
+    'forbidden',
+    "Only the alert's responders and those who may see the agent can read its numbers.",
+  ],
+  [
     'assertMayTakeLeaverOffer',
     (p) => policies.assertMayTakeLeaverOffer(p, active, { manager: cast.approver.email, status: 'open' }),
     ['approver'],
