@@ -131,7 +131,7 @@ function serverFor(deps: McpDeps, agentId: AgentId): McpServer {
     },
     async (args) =>
       run(async () => {
-        const { scope, resource, decision } = await deps.bus.execute(actor, { type: 'runtime.access.check', body: args });
+        const { scope, resource, decision } = await deps.bus.execute(actor, { type: 'runtime.access.check', ...args });
         return accessAnswer(agentId, scope, resource, decision);
       }),
   );

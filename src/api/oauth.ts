@@ -339,7 +339,7 @@ export function createAccessCheckRouter(deps: OAuthDeps & { bus: AgentCommandBus
       let check;
       try {
         // The same command, and handler, as the MCP tool check_access.
-        check = await deps.bus.execute(asAgent(agentId), { type: 'runtime.access.check', body: parsed.data });
+        check = await deps.bus.execute(asAgent(agentId), { type: 'runtime.access.check', ...parsed.data });
       } catch (err) {
         // This door answers an agent Roster does not know (its token outlived it) instead of refusing it.
         if (!(err instanceof AgentRefusal && err.apiCode === 'unknown_agent')) throw err;

@@ -4,6 +4,7 @@ import { agentRequestInputSchema } from '../core/agent-request.js';
 import { InvalidInputError } from '../core/errors.js';
 import { AGENT_STATUSES } from '../core/lifecycle.js';
 import { commandIdSchema, idOrUndefined, runIdSchema } from '../core/ids.js';
+import { accessCheckRequestSchema } from '../core/live-scopes.js';
 import { refusalOf } from '../core/runtime-approvals.js';
 
 /*
@@ -362,7 +363,7 @@ export const alertNumbersCommand = z.object({ type: z.literal('alert.numbers'), 
  * An agent's request body and `wait` are carried as the agent sent them and parsed by the handler
  * with the API's own schemas (src/core/runtime-approvals.ts, handoffs.ts, long-poll.ts), after the
  * agent's standing is authorised: a suspended agent is refused as suspended whatever it sent, as
- * the API always answered. An approval or hand-off id is parsed here, once: one that cannot be an
+ * the API always answered (the access check, which a suspended agent may make, is parsed here). An approval or hand-off id is parsed here, once: one that cannot be an
  * id names no record (undefined), and is refused as not found, like another agent's.
  */
 const approvalToLookUp = z.string().transform((raw) => idOrUndefined('ApprovalId', raw));
@@ -387,8 +388,12 @@ export const handOffCommand = z.object({ type: z.literal('runtime.handoff.create
 /** A hand-off as it is now, or once resolved within `wait` seconds (`GET /api/v1/handoffs/{id}`). */
 export const showHandoffCommand = z.object({ type: z.literal('runtime.handoff.show'), handoffId: handoffToLookUp, wait: z.unknown() });
 
-/** May the agent use a scope now (`check_access`)? */
-export const checkAccessCommand = z.object({ type: z.literal('runtime.access.check'), body: z.unknown() });
+/**
+ * May the agent use a scope now (`POST /api/v1/access/check`, `check_access`)? Parsed here, once,
+ * with the check's own schema: an agent may always ask, suspended or not, so nothing about it need
+ * be authorised before its request is read (the HTTP route refuses a bad body first, in its words).
+ */
+export const checkAccessCommand = accessCheckRequestSchema.extend({ type: z.literal('runtime.access.check') });
 
 /** One finished task of the agent, for its check-ins (`report_task`). */
 export const reportTaskCommand = z.object({ type: z.literal('runtime.task.report'), body: z.unknown() });

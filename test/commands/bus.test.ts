@@ -1038,7 +1038,7 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     expect(await h.services.supervision.telemetry.events(other.id, { eventId: 'bus-task-0001' })).toEqual([]);
     // Its access check is answered, not refused: it is told it may use none of its access.
     events = [];
-    const check = await bus.execute(asAgent(other.id), { type: 'runtime.access.check', body: { scope: 'kb:read' } });
+    const check = await bus.execute(asAgent(other.id), { type: 'runtime.access.check', scope: 'kb:read' });
     expect(check.decision).toMatchObject({ allowed: false, reason: 'agent_not_active' });
 
     // An agent Roster does not know (its token outlived it) is refused when it is loaded.

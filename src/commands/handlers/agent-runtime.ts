@@ -3,7 +3,7 @@ import type { AgentRecord, GrantRecord } from '../../core/agents.js';
 import { AgentRefusal } from '../../core/errors.js';
 import type { Handoffs, HandoffView } from '../../core/handoffs.js';
 import type { AgentId } from '../../core/ids.js';
-import { accessCheckRequestSchema, decideAccess, type AccessDecision, type LiveAccess, type LiveScopes } from '../../core/live-scopes.js';
+import { decideAccess, type AccessDecision, type LiveAccess, type LiveScopes } from '../../core/live-scopes.js';
 import { parseWait } from '../../core/long-poll.js';
 import { assertAgentMayAct } from '../../core/policies.js';
 import { refusalOf, type ApprovalView, type RuntimeApprovals } from '../../core/runtime-approvals.js';
@@ -122,10 +122,7 @@ export function agentRuntimeHandlers(deps: AgentRuntimeDeps) {
       },
       // An agent may always ask about its own access: a suspended one is told it is not active.
       authorise: () => undefined,
-      async handle(actor: AgentActor, command, live) {
-        const parsed = accessCheckRequestSchema.safeParse(command.body);
-        if (!parsed.success) throw refusalOf(parsed.error);
-        const { scope, resource } = parsed.data;
+      async handle(actor: AgentActor, { scope, resource }, live) {
         const known = resource === undefined || deps.knownResource(resource);
         return { agentId: actor.agentId, scope, resource, decision: decideAccess(deps.org, live, live.grants, scope, known) };
       },
