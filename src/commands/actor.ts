@@ -1,6 +1,5 @@
 import type { Person } from '../config/schemas.js';
 import type { AgentId } from '../core/ids.js';
-import type { ActorKind } from '../core/policies.js';
 
 /*
  * Who gives a command to the bus. A person is resolved by the door (the chat platform's identity,
@@ -36,6 +35,3 @@ export const asAgent = (agentId: AgentId): AgentActor => ({ kind: 'agent', agent
 export function actorName(actor: Actor): string {
   return actor.kind === 'person' ? actor.person.email : `agent:${actor.agentId}`;
 }
-
-/** The kind of an actor, for the who-gives-what rule. */
-export const kindOf = (actor: Actor): ActorKind => actor.kind;
