@@ -219,7 +219,7 @@ export class AgentKeys {
 
   /** Revokes every key of the agent now (e.g. a leaked key); audited. Returns how many were live. */
   async revokeKeys(actorEmail: string, agentId: AgentId, reason: string): Promise<number> {
-    const { actor, agent } = await this.load(actorEmail, agentId, false);
+    const { actor, agent } = await this.load(actorEmail, agentId);
     assertMayRevokeKeys(actor, agent);
     const now = this.deps.clock();
     const revoked = agent.credentials.filter((k) => !k.revokedAt);
@@ -246,13 +246,12 @@ export class AgentKeys {
     return agent;
   }
 
-  private async load(actorEmail: string, agentId: AgentId, manageable = true): Promise<{ actor: Person; agent: AgentRecord }> {
+  /** The person revoking and the agent, whatever its status ({@link keyed} is the check of one that may get a new key). */
+  private async load(actorEmail: string, agentId: AgentId): Promise<{ actor: Person; agent: AgentRecord }> {
     const actor = findPersonByEmail(this.deps.org, String(actorEmail));
     if (!actor) throw new UnknownPersonError(String(actorEmail));
     const agent = await this.deps.agents.get(agentId);
     if (!agent) throw new NotFoundError('the agent', agentId);
-    if (manageable && !MANAGEABLE.includes(agent.status))
-      throw new InvalidTransitionError(`${agent.name}'s key`, agent.status, 'a new key');
     return { actor, agent };
   }
 
