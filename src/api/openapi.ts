@@ -139,9 +139,11 @@ export function buildOpenApiDocument(serverUrl: string): ReturnType<OpenApiGener
       401: json(apiErrorSchema, 'Missing, unknown, revoked or retired key.'),
     },
   });
+  const unknownAgent = '`unknown_agent`: Roster no longer knows the agent the token names.';
   const agentErrors = {
     401: json(apiErrorSchema, 'No token, or one that is malformed, expired, not Roster’s or not for Roster’s API.'),
     403: json(apiErrorSchema, '`agent_not_active`: the agent is suspended, retiring or retired.'),
+    404: json(apiErrorSchema, unknownAgent),
     429: json(apiErrorSchema, '`rate_limited`: too many requests from this agent.'),
   };
   const idParam = (prefix: string) =>
@@ -185,8 +187,8 @@ export function buildOpenApiDocument(serverUrl: string): ReturnType<OpenApiGener
     responses: {
       200: json(approvalViewSchema, 'The request now (still `pending` when the wait ended without a decision).'),
       400: json(apiErrorSchema, '`invalid_wait`.'),
-      404: json(apiErrorSchema, '`not_found`: no such request for this agent.'),
       ...agentErrors,
+      404: json(apiErrorSchema, `\`not_found\`: no such request for this agent; or ${unknownAgent}`),
     },
   });
   registry.registerPath({
@@ -200,9 +202,9 @@ export function buildOpenApiDocument(serverUrl: string): ReturnType<OpenApiGener
     responses: {
       200: json(approvalViewSchema, 'Used: act now.'),
       400: json(apiErrorSchema, '`invalid_request`.'),
-      404: json(apiErrorSchema, '`not_found`.'),
       409: json(apiErrorSchema, '`details_mismatch`, `not_approved`, `already_used` or `approval_expired`.'),
       ...agentErrors,
+      404: json(apiErrorSchema, `\`not_found\`; or ${unknownAgent}`),
     },
   });
   registry.registerPath({
@@ -234,8 +236,8 @@ export function buildOpenApiDocument(serverUrl: string): ReturnType<OpenApiGener
     responses: {
       200: json(handoffViewSchema, 'The case now.'),
       400: json(apiErrorSchema, '`invalid_wait`.'),
-      404: json(apiErrorSchema, '`not_found`.'),
       ...agentErrors,
+      404: json(apiErrorSchema, `\`not_found\`; or ${unknownAgent}`),
     },
   });
   registry.registerPath({
