@@ -6,7 +6,7 @@ import { AgentRefusal } from './errors.js';
 export const MAX_WAIT_S = 60;
 
 /** `?wait=` of the long polls: whole seconds, 0 to 60. */
-export const waitQuerySchema = z.coerce
+const waitQuerySchema = z.coerce
   .number({ error: `wait must be a number of seconds from 0 to ${MAX_WAIT_S}` })
   .int(`wait must be a whole number of seconds from 0 to ${MAX_WAIT_S}`)
   .min(0, `wait must be from 0 to ${MAX_WAIT_S} seconds`)
