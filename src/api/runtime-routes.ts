@@ -1,6 +1,5 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { AgentRefusal } from '../core/boundaries.js';
-import { isRosterError } from '../core/errors.js';
+import { AgentRefusal, isRosterError } from '../core/errors.js';
 import type { Logger } from '../logger.js';
 import { asAgent, type CommandBus } from '../commands/index.js';
 import { API_BODY_LIMIT, type ApiUrls } from './oauth.js';

@@ -19,8 +19,6 @@ import { AgentRefusal, NotFoundError } from './errors.js';
  * server and the chat all ask these functions, so one rule answers every door.
  */
 
-// The agent API's coded refusal is one of the coded errors (policies.ts throws it too); kept importable from here.
-export { AgentRefusal };
 
 /** Largest details object (serialised JSON) an agent may send with a request. */
 export const MAX_DETAILS_BYTES = 4096;

@@ -9,8 +9,8 @@ import type { ApprovalSettings, FlowRun, StepContext, StepRegistry } from '../fl
 import type { AuditInput } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import type { AgentRecord } from './agents.js';
+import { AgentRefusal } from './errors.js';
 import {
-  AgentRefusal,
   applyOverride,
   boundaryOf,
   deciderLabel,
