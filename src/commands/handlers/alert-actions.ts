@@ -6,10 +6,14 @@ import { assertMayActOnAlert } from '../../core/policies.js';
 import type { Parsed } from '../command.js';
 import type { CommandHandler } from '../handler.js';
 
-/** What an alert's buttons need: the alert (for its rotation), the service that changes it, where telemetry is refused. */
-export interface AlertActionDeps {
+/** Where an alert command reads its alert, and the directory its rotation's rule reads. */
+export interface AlertReads {
   org: OrgConfig;
   alerts: Pick<AlertRepository, 'get'>;
+}
+
+/** What an alert's buttons need: the alert (for its rotation), the service that changes it, where telemetry is refused. */
+export interface AlertActionDeps extends AlertReads {
   service: Pick<AlertService, 'acknowledge' | 'escalateNow' | 'snooze' | 'resolve' | 'blockShadow'>;
   /** Where an agent id's telemetry is refused (a shadow alert's Block). */
   telemetry: { block(agentId: string, by: string): Promise<void> };
@@ -17,6 +21,9 @@ export interface AlertActionDeps {
 
 /** The commands of an alert's buttons: each names the alert, and the same people may give them. */
 type AlertActionType = 'alert.acknowledge' | 'alert.escalate' | 'alert.snooze' | 'alert.resolve' | 'alert.block';
+
+/** The person's commands that name an alert by a card's id (refused as not found once who may is known). */
+type AlertCommandType = 'agent.suspension.request' | 'alert.sponsor.assign' | AlertActionType;
 
 /**
  * The alert a command names, or undefined when there is none: the who-may rule is asked before
@@ -26,16 +33,21 @@ export function loadAlert(alerts: Pick<AlertRepository, 'get'>, alertId: string)
   return alerts.get(idToLookUp('AlertId', alertId, 'the alert'));
 }
 
-/** One alert button: load the alert, the responder rule (its rotation's on-call, IT admins, security), then `act` on it. */
-function alertAction<T extends AlertActionType>(
-  deps: AlertActionDeps,
-  act: (actor: Person, command: Parsed<T>, alert: AlertRecord) => Promise<AlertRecord>,
-): CommandHandler<T, AlertRecord | undefined, AlertRecord> {
+/**
+ * One command on an alert: load the alert, ask `rule` (by default the responder rule: its rotation's
+ * on-call, IT admins, security) before the alert is known to exist, then `act` on it, or refuse it
+ * as not found.
+ */
+export function alertAction<T extends AlertCommandType, Result = AlertRecord>(
+  deps: AlertReads,
+  act: (actor: Person, command: Parsed<T>, alert: AlertRecord) => Promise<Result>,
+  rule: (org: OrgConfig, actor: Person, alert: AlertRecord | undefined) => void = assertMayActOnAlert,
+): CommandHandler<T, AlertRecord | undefined, Result> {
   // Every alert command names its alert; TypeScript cannot see that through a generic `Parsed<T>`.
-  const alertIdOf = (command: Parsed<T>) => (command as Parsed<AlertActionType>).alertId;
+  const alertIdOf = (command: Parsed<T>) => (command as Parsed<AlertCommandType>).alertId;
   return {
     load: (_actor, command) => loadAlert(deps.alerts, alertIdOf(command)),
-    authorise: (actor, alert) => assertMayActOnAlert(deps.org, actor, alert),
+    authorise: (actor, alert) => rule(deps.org, actor, alert),
     handle: async (actor, command, alert) => {
       if (!alert) throw new NotFoundError('the alert', alertIdOf(command));
       return act(actor, command, alert);
