@@ -2,13 +2,12 @@ import type { OrgConfig } from '../../config/schemas.js';
 import type { AgentRecord, KnowledgeNote } from '../../core/agents.js';
 import type { AlertRecord, AlertRepository } from '../../core/alerts.js';
 import type { CheckInRecord, CheckInRepository } from '../../core/checkin-service.js';
-import { NotFoundError } from '../../core/errors.js';
 import { assertMayAddKnowledgeNote } from '../../core/policies.js';
 import type { Retirement } from '../../core/retirement.js';
 import type { Person } from '../../config/schemas.js';
 import type { Parsed } from '../command.js';
 import type { CommandHandler } from '../handler.js';
-import { assertMaySeeNamed, loadAgent, loadNamedAgent } from './load-agent.js';
+import { assertMaySeeNamed, loadAlertAndAgent, loadCheckIn, loadNamedAgent } from './load-agent.js';
 import type { AgentLookup } from './show-agent.js';
 
 /** What adding a knowledge note needs: the agent (or the alert or check-in about it), and where notes are recorded. */
@@ -31,15 +30,10 @@ export type NoteAdded = NoteSubject & { note: KnowledgeNote };
 
 async function load(deps: AddNoteDeps, actor: Person, command: Parsed<'agent.note.add'>): Promise<NoteSubject> {
   if (command.checkInId) {
-    const checkIn = await deps.checkins.get(command.checkInId);
-    if (!checkIn) throw new NotFoundError('the check-in', command.checkInId);
-    return { checkIn, agent: await loadAgent(deps, checkIn.agentId) };
+    const { record: checkIn, agent } = await loadCheckIn(deps, command.checkInId);
+    return { checkIn, agent };
   }
-  if (command.alertId) {
-    const alert = await deps.alerts.get(command.alertId);
-    if (!alert) throw new NotFoundError('the alert', command.alertId);
-    return { alert, agent: await loadAgent(deps, alert.agentId) };
-  }
+  if (command.alertId) return loadAlertAndAgent(deps, command.alertId);
   return { agent: await loadNamedAgent(deps, actor, command) };
 }
 

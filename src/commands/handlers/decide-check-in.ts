@@ -1,14 +1,13 @@
-import type { AgentRecord, AgentRepository } from '../../core/agents.js';
+import type { AgentRecord } from '../../core/agents.js';
 import type { CheckInRecord, CheckInRepository, CheckInService } from '../../core/checkin-service.js';
-import { NotFoundError } from '../../core/errors.js';
 import { assertMayDecideCheckIn } from '../../core/policies.js';
 import type { CommandHandler } from '../handler.js';
 import { idToLookUp } from '../../core/ids.js';
+import { loadCheckIn, type AgentReads } from './load-agent.js';
 
 /** What a check-in decision needs: the check-in, its agent, and the service that records the choice. */
-export interface DecideCheckInDeps {
+export interface DecideCheckInDeps extends AgentReads {
   checkins: Pick<CheckInRepository, 'get'>;
-  agents: Pick<AgentRepository, 'get'>;
   service: Pick<CheckInService, 'recordDecision'>;
 }
 
@@ -17,13 +16,7 @@ export function decideCheckInHandler(
   deps: DecideCheckInDeps,
 ): CommandHandler<'checkin.decide', { record: CheckInRecord; agent: AgentRecord }, { record: CheckInRecord; agent: AgentRecord }> {
   return {
-    load: async (_actor, { checkInId }) => {
-      const record = await deps.checkins.get(idToLookUp('CheckInId', checkInId, 'the check-in'));
-      if (!record) throw new NotFoundError('the check-in', checkInId);
-      const agent = await deps.agents.get(record.agentId);
-      if (!agent) throw new NotFoundError('the agent', record.agentId);
-      return { record, agent };
-    },
+    load: (_actor, { checkInId }) => loadCheckIn(deps, idToLookUp('CheckInId', checkInId, 'the check-in')),
     authorise: (actor, { agent }) => assertMayDecideCheckIn(actor, agent),
     handle: (actor, { choice }, { record, agent }) => deps.service.recordDecision(actor, record, agent, choice),
   };

@@ -5,7 +5,7 @@ import type { CheckInRecord, CheckInRepository } from '../../core/checkin-servic
 import { NotFoundError } from '../../core/errors.js';
 import { assertMayReadAlertNumbers, assertMayReadCheckInNumbers } from '../../core/policies.js';
 import type { CommandHandler } from '../handler.js';
-import { loadAgent, type AgentReads } from './load-agent.js';
+import { loadCheckIn, type AgentReads } from './load-agent.js';
 
 /** What the numbers behind a check-in or an alert need: the record and its agent. */
 export interface NumbersDeps extends AgentReads {
@@ -24,11 +24,7 @@ type AlertNumbers = { alert: AlertRecord; agent: AgentRecord | undefined };
 export function numbersHandlers(deps: NumbersDeps) {
   return {
     'checkin.numbers': {
-      load: async (_actor, { checkInId }) => {
-        const record = await deps.checkins.get(checkInId);
-        if (!record) throw new NotFoundError('the check-in', checkInId);
-        return { record, agent: await loadAgent(deps, record.agentId) };
-      },
+      load: (_actor, { checkInId }) => loadCheckIn(deps, checkInId),
       authorise: (actor, { agent }) => assertMayReadCheckInNumbers(deps.org, actor, agent),
       handle: async (_actor, _command, subject) => subject,
     },

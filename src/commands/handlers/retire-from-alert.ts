@@ -1,12 +1,11 @@
 import type { AgentRecord } from '../../core/agents.js';
 import type { AlertRecord, AlertRepository } from '../../core/alerts.js';
-import { NotFoundError } from '../../core/errors.js';
 import { assertMayStartRetirement } from '../../core/policies.js';
 import type { Retirement } from '../../core/retirement.js';
 import type { FlowEngine } from '../../flows/engine.js';
 import type { FlowRun } from '../../flows/types.js';
 import type { CommandHandler } from '../handler.js';
-import { loadAgent, type AgentReads } from './load-agent.js';
+import { loadAlertAndAgent, type AgentReads } from './load-agent.js';
 
 /** What Retire agent on an alert needs: the alert, its agent, and retirement. */
 export interface RetireFromAlertDeps extends AgentReads {
@@ -23,11 +22,7 @@ export function retireFromAlertHandler(
   deps: RetireFromAlertDeps,
 ): CommandHandler<'alert.retire', { alert: AlertRecord; agent: AgentRecord }, { alert: AlertRecord; run: FlowRun }> {
   return {
-    load: async (_actor, { alertId }) => {
-      const alert = await deps.alerts.get(alertId);
-      if (!alert) throw new NotFoundError('the alert', alertId);
-      return { alert, agent: await loadAgent(deps, alert.agentId) };
-    },
+    load: (_actor, { alertId }) => loadAlertAndAgent(deps, alertId),
     authorise: (actor, { agent }) => assertMayStartRetirement(actor, agent),
     handle: async (actor, _command, { alert, agent }) => ({
       alert,
