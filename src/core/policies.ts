@@ -326,18 +326,17 @@ export function assertMayNameForAccess(
 
 /**
  * Refuses a request of access for an agent (the `access` word and form, an Extend on a grant's
- * reminder): who may not see the agent is not told its name, who may see it but not manage its
- * access is told who may.
+ * reminder) or, `asking` so, a break-glass use: who may not see the agent is not told its name,
+ * who may see it but not manage its access is told who may.
  */
-export function assertMayRequestAccessFor(org: OrgConfig, person: Person, agent: AgentRecord): void {
+export function assertMayRequestAccessFor(
+  org: OrgConfig,
+  person: Person,
+  agent: AgentRecord,
+  asking: 'request access for' | 'break glass for' = 'request access for',
+): void {
   assertMayNameForAccess(org, person, agent);
-  assertMayManageAccess(person, agent, 'request access for');
-}
-
-/** Refuses a break-glass use for an agent, as {@link assertMayRequestAccessFor} refuses a request. */
-export function assertMayBreakGlassFor(org: OrgConfig, person: Person, agent: AgentRecord): void {
-  assertMayNameForAccess(org, person, agent);
-  assertMayManageAccess(person, agent, 'break glass for');
+  assertMayManageAccess(person, agent, asking);
 }
 
 /**

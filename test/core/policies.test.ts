@@ -305,8 +305,8 @@ const asserts: Array<[string, (p: Person) => void, Who[], string | ((who: Who) =
         : "Only the agent's sponsors and IT admins can do that.",
   ],
   [
-    'assertMayBreakGlassFor',
-    (p) => policies.assertMayBreakGlassFor(org, p, active),
+    'assertMayRequestAccessFor (break glass)',
+    (p) => policies.assertMayRequestAccessFor(org, p, active, 'break glass for'),
     ['sponsor', 'itAdmin'],
     'forbidden',
     (who) =>

@@ -1,7 +1,7 @@
 import type { OrgConfig } from '../../config/schemas.js';
 import type { AccessCommands } from '../../core/access.js';
 import type { AgentRecord, GrantRecord } from '../../core/agents.js';
-import { assertMayBreakGlassFor } from '../../core/policies.js';
+import { assertMayRequestAccessFor } from '../../core/policies.js';
 import type { FlowRun } from '../../flows/types.js';
 import type { CommandHandler } from '../handler.js';
 import { loadAccessAgent, type AccessAgentReads } from './load-access-agent.js';
@@ -18,7 +18,7 @@ export function breakGlassHandler(
 ): CommandHandler<'access.break-glass', AgentRecord, { run: FlowRun; grant: GrantRecord }> {
   return {
     load: (actor, { agentId }) => loadAccessAgent(deps, actor, agentId),
-    authorise: (actor, agent) => assertMayBreakGlassFor(deps.org, actor, agent),
+    authorise: (actor, agent) => assertMayRequestAccessFor(deps.org, actor, agent, 'break glass for'),
     handle: (actor, { type: _type, ...request }, agent) => deps.service.breakGlass(actor, agent, request),
   };
 }
