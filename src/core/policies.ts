@@ -14,6 +14,8 @@ import type { AgentId } from './ids.js';
 
 type Sponsored = Pick<AgentRecord, 'sponsors'>;
 type Named = Pick<AgentRecord, 'name'>;
+/** What {@link maySeeAgent} reads of an agent. */
+type Visible = Pick<AgentRecord, 'sponsors' | 'requestedBy' | 'businessUnit' | 'proposedSponsors'>;
 
 /** `hasRole` of the directory without the implicit `requester`, which no rule here asks for. */
 function holds(person: Pick<Person, 'roles'>, role: string): boolean {
@@ -65,11 +67,7 @@ export function isAlertResponder(org: OrgConfig, person: Pick<Person, 'roles'>, 
  * does not exist, exactly as for an unknown id, so an id or a name reveals nothing. One rule for
  * `show`, `access`, forms, prompts and cards.
  */
-export function maySeeAgent(
-  org: OrgConfig,
-  person: Person,
-  agent: Pick<AgentRecord, 'sponsors' | 'requestedBy' | 'businessUnit' | 'proposedSponsors'>,
-): boolean {
+export function maySeeAgent(org: OrgConfig, person: Person, agent: Visible): boolean {
   return (
     isSponsor(person, agent) ||
     (agent.proposedSponsors ?? []).some((p) => p.email === person.email) ||
@@ -82,11 +80,7 @@ export function maySeeAgent(
 }
 
 /** Refuses an agent to who may not see it, as "not found", exactly like an id that does not exist. */
-export function assertMaySeeAgent(
-  org: OrgConfig,
-  person: Person,
-  agent: Pick<AgentRecord, 'id' | 'sponsors' | 'requestedBy' | 'businessUnit' | 'proposedSponsors'>,
-): void {
+export function assertMaySeeAgent(org: OrgConfig, person: Person, agent: Visible & Pick<AgentRecord, 'id'>): void {
   if (!maySeeAgent(org, person, agent)) throw new NotFoundError('the agent', agent.id);
 }
 
@@ -316,11 +310,7 @@ export function assertMayManageAccess(person: Person, agent: (Sponsored & Named)
  * Refuses an agent named in an access command (by id) to who may not see it, in words that name
  * nothing of it (not its name, sponsors or grants).
  */
-export function assertMayNameForAccess(
-  org: OrgConfig,
-  person: Person,
-  agent: Pick<AgentRecord, 'sponsors' | 'requestedBy' | 'businessUnit' | 'proposedSponsors'>,
-): void {
+export function assertMayNameForAccess(org: OrgConfig, person: Person, agent: Visible): void {
   if (!maySeeAgent(org, person, agent)) throw new ForbiddenError("Only the agent's sponsors and IT admins can do that.");
 }
 
@@ -690,11 +680,7 @@ export function assertMayRetryWebhooks(person: Person, action: 'retry' | 'enable
 }
 
 /** Who may read the numbers behind a check-in: whoever may see its agent (its sponsors, their unit, oversight, on-call). */
-export function mayReadCheckInNumbers(
-  org: OrgConfig,
-  person: Person,
-  agent: Pick<AgentRecord, 'sponsors' | 'requestedBy' | 'businessUnit' | 'proposedSponsors'>,
-): boolean {
+export function mayReadCheckInNumbers(org: OrgConfig, person: Person, agent: Visible): boolean {
   return maySeeAgent(org, person, agent);
 }
 
@@ -703,17 +689,13 @@ export function mayReadAlertNumbers(
   org: OrgConfig,
   person: Person,
   alert: Pick<AlertRecord, 'rotation'>,
-  agent: Pick<AgentRecord, 'sponsors' | 'requestedBy' | 'businessUnit' | 'proposedSponsors'> | undefined,
+  agent: Visible | undefined,
 ): boolean {
   return isAlertResponder(org, person, alert.rotation) || Boolean(agent && maySeeAgent(org, person, agent));
 }
 
 /** Refuses the numbers behind a check-in to whoever may not see its agent. */
-export function assertMayReadCheckInNumbers(
-  org: OrgConfig,
-  person: Person,
-  agent: Pick<AgentRecord, 'sponsors' | 'requestedBy' | 'businessUnit' | 'proposedSponsors'>,
-): void {
+export function assertMayReadCheckInNumbers(org: OrgConfig, person: Person, agent: Visible): void {
   if (!mayReadCheckInNumbers(org, person, agent))
     throw new ForbiddenError("Only those who may see the agent can read its check-in's numbers.");
 }
@@ -723,7 +705,7 @@ export function assertMayReadAlertNumbers(
   org: OrgConfig,
   person: Person,
   alert: Pick<AlertRecord, 'rotation'>,
-  agent: Pick<AgentRecord, 'sponsors' | 'requestedBy' | 'businessUnit' | 'proposedSponsors'> | undefined,
+  agent: Visible | undefined,
 ): void {
   if (!mayReadAlertNumbers(org, person, alert, agent))
     throw new ForbiddenError("Only the alert's responders and those who may see the agent can read its numbers.");
