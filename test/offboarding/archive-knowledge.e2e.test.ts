@@ -140,5 +140,9 @@ describe('the archive of a retired agent keeps its knowledge', () => {
       `decision log (${events.length} decisions, 0 runtime requests), 1 versions, 1 check-ins, 1 knowledge notes`,
     );
     expect(cardText(card)).toContain('The digest still matches the bundle.');
+    // Her look at it is in the read log, as a look at the agent's profile is.
+    expect((await roster.services.reads.list({ agentId: agent.id })).map((r) => [r.action, r.actor])).toEqual([
+      ['agent.viewed', { kind: 'person', email: SOFIA }],
+    ]);
   }, 90_000);
 });

@@ -10,7 +10,7 @@ import type { EvalRunRecord } from '../../evals/types.js';
 import type { FlowEngine } from '../../flows/engine.js';
 import type { FlowRun } from '../../flows/types.js';
 import type { CommandHandler } from '../handler.js';
-import { findAgent, type AgentLookup } from './show-agent.js';
+import { agentViewed, findAgent, type AgentLookup } from './show-agent.js';
 
 /** What the offboarding and development words need: the agents, and the services that retire, archive and version them. */
 export interface OffboardingDeps extends AgentLookup {
@@ -70,12 +70,7 @@ export function offboardingHandlers(deps: OffboardingDeps) {
       load: named.load,
       authorise: named.see,
       handle: async (_actor, _command, agent) => ({ agent, archive: await deps.retirement.archive(agent.id) }),
-      audit: (actor, _command, { agent }) => ({
-        actor: { kind: 'person', email: actor.email },
-        action: 'agent.viewed',
-        subject: { type: 'agent', id: agent.id, agentId: agent.id },
-        details: {},
-      }),
+      audit: (actor, _command, { agent }) => agentViewed(actor, agent),
     },
     'agent.version.propose': {
       load: named.load,

@@ -1,5 +1,6 @@
 import type { OrgConfig, Person } from '../../config/schemas.js';
 import type { AgentRecord, AgentRepository, GrantRecord, GrantRepository } from '../../core/agents.js';
+import type { AuditInput } from '../../core/audit.js';
 import { InvalidInputError, NotFoundError } from '../../core/errors.js';
 import { assertMaySeeAgent, maySeeAgent } from '../../core/policies.js';
 import type { FlowEngine } from '../../flows/engine.js';
@@ -37,12 +38,17 @@ export function showAgentHandler(deps: ShowAgentDeps): CommandHandler<'agent.sho
       ]);
       return { agent, grants, request };
     },
-    audit: (actor, _command, { agent }) => ({
-      actor: { kind: 'person', email: actor.email },
-      action: 'agent.viewed',
-      subject: { type: 'agent', id: agent.id, agentId: agent.id },
-      details: {},
-    }),
+    audit: (actor, _command, { agent }) => agentViewed(actor, agent),
+  };
+}
+
+/** The read-log entry of a person's look at an agent (its profile, its archive). */
+export function agentViewed(actor: Person, agent: Pick<AgentRecord, 'id'>): AuditInput {
+  return {
+    actor: { kind: 'person', email: actor.email },
+    action: 'agent.viewed',
+    subject: { type: 'agent', id: agent.id, agentId: agent.id },
+    details: {},
   };
 }
 
