@@ -1,4 +1,4 @@
-import { mongo, Schema, type Connection, type Model } from 'mongoose';
+import { Schema, type Connection } from 'mongoose';
 import type { BoundaryChangeRecord, BoundaryChangeRepository } from '../core/boundary-changes.js';
 import type { HandoffRecord, HandoffRepository } from '../core/handoffs.js';
 import type { PendingEffect } from '../core/ports.js';
@@ -6,7 +6,8 @@ import type { RuntimeApprovalRecord, RuntimeApprovalRepository } from '../core/r
 import { readAllPages } from './paging.js';
 import { telling } from './access-writes.js';
 import { OUTBOX_FIELD, toStored, withEffects, withoutOutbox } from './outbox-store.js';
-import { keyed, type KeyedDoc } from './keyed.js';
+import { keyed } from './keyed.js';
+import { groupedWrites } from './grouped-writes.js';
 
 type Doc = Record<string, unknown>;
 
@@ -17,8 +18,9 @@ function fromDoc<T extends { id: string }>(d: Doc): T {
 
 /**
  * One document per record under a business id: insert-or-return-the-existing (a replayed request
- * meets the first one's unique `_id`), and conditional single-document updates. Each write may
- * carry outbox effects, stored in the same document write as the change they follow from.
+ * meets the first one's unique `_id`; inserts asked for at once go as a group commit, see
+ * {@link groupedWrites}), and conditional single-document updates. Each write may carry outbox
+ * effects, stored in the same document write as the change they follow from.
  */
 function keyedRepository<T extends { id: string }>(
   connection: Connection,
@@ -30,6 +32,8 @@ function keyedRepository<T extends { id: string }>(
   );
   schema.index(options.index);
   const Model = connection.models[options.model] ?? connection.model(options.model, schema);
+  // Records stored at once (many agents answered at once, issue 19) go in one insert command.
+  const inserts = groupedWrites(() => keyed(Model));
   return {
     Model,
     async ensureIndexes(): Promise<void> {
@@ -38,11 +42,9 @@ function keyedRepository<T extends { id: string }>(
     async insert(record: T, effects: readonly PendingEffect[] = []): Promise<{ record: T; created: boolean }> {
       const { id, ...rest } = record;
       try {
-        await keyed(Model).insertOne({
-          _id: id,
-          ...rest,
-          ...(effects.length ? { [OUTBOX_FIELD]: effects.map(toStored) } : {}),
-        } as never);
+        await inserts({
+          insertOne: { document: { _id: id, ...rest, ...(effects.length ? { [OUTBOX_FIELD]: effects.map(toStored) } : {}) } },
+        });
         return { record, created: true };
       } catch (err) {
         if ((err as { code?: number }).code !== 11000) throw err;
@@ -70,100 +72,6 @@ function keyedRepository<T extends { id: string }>(
   };
 }
 
-/** A write error of an unordered insertMany: the index of the document it concerns and its code. */
-type WriteFailure = { index: number; code?: number };
-
-/** The per-document failures of an unordered insertMany that failed for some documents only; undefined when it failed as a whole. */
-function perDocumentFailures(err: unknown): Map<number, WriteFailure> | undefined {
-  if (!(err instanceof mongo.MongoBulkWriteError) || err.result?.getWriteConcernError()) return undefined;
-  const list = (Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors]) as WriteFailure[];
-  if (list.length === 0) return undefined;
-  return new Map(list.map((e) => [e.index, e]));
-}
-
-/**
- * `insert` (insert-or-return-the-existing) as a group commit: inserts asked for while one is
- * being written wait and are written together in one unordered insertMany; alone, an insert is
- * written at once. A document whose `_id` is stored already (a replay) answers with the stored
- * one (one read for all of the group's), as an insert alone does; another document's failure
- * fails that insert only, and a write that failed as a whole fails every insert of its group.
- * Many agents answered at once (issue 19) then cost one insert command, not one each.
- */
-function groupedInsert<T extends { id: string }>(Model: Pick<Model<unknown>, 'collection'>) {
-  type Waiting = { doc: KeyedDoc; record: T; resolve(result: { record: T; created: boolean }): void; reject(err: unknown): void };
-  const waiting: Waiting[] = [];
-  let writing = false;
-
-  async function write(group: Waiting[]): Promise<void> {
-    let failures = new Map<number, WriteFailure>();
-    try {
-      await keyed(Model).insertMany(
-        group.map((g) => g.doc),
-        { ordered: false },
-      );
-    } catch (err) {
-      const some = perDocumentFailures(err);
-      if (!some) {
-        for (const g of group) g.reject(err);
-        return;
-      }
-      failures = some;
-      const replays = group.filter((_, i) => failures.get(i)?.code === 11000).map((g) => g.doc._id);
-      let stored = new Map<string, Doc>();
-      try {
-        if (replays.length > 0)
-          stored = new Map(
-            (
-              await keyed(Model)
-                .find({ _id: { $in: replays } })
-                .toArray()
-            ).map((d) => [d._id, d as Doc]),
-          );
-      } catch (readErr) {
-        for (const [i, g] of group.entries()) if (failures.has(i)) g.reject(readErr);
-        for (const [i, g] of group.entries()) if (!failures.has(i)) g.resolve({ record: g.record, created: true });
-        return;
-      }
-      for (const [i, g] of group.entries()) {
-        const failure = failures.get(i);
-        if (!failure) g.resolve({ record: g.record, created: true });
-        else if (failure.code === 11000 && stored.has(g.doc._id)) g.resolve({ record: fromDoc<T>(stored.get(g.doc._id)!), created: false });
-        else g.reject(err);
-      }
-      return;
-    }
-    for (const g of group) g.resolve({ record: g.record, created: true });
-  }
-
-  async function drain(): Promise<void> {
-    if (writing) return;
-    writing = true;
-    try {
-      while (waiting.length > 0) {
-        const group = waiting.splice(0, MAX_INSERT_GROUP);
-        // Whatever else goes wrong fails the group's inserts (settling a promise twice changes nothing).
-        await write(group).catch((err: unknown) => {
-          for (const g of group) g.reject(err);
-        });
-      }
-    } finally {
-      writing = false;
-    }
-  }
-
-  return (record: T, effects: readonly PendingEffect[] = []): Promise<{ record: T; created: boolean }> => {
-    const { id, ...rest } = record;
-    const doc = { _id: id, ...rest, ...(effects.length ? { [OUTBOX_FIELD]: effects.map(toStored) } : {}) } as KeyedDoc;
-    return new Promise((resolve, reject) => {
-      waiting.push({ doc, record, resolve, reject });
-      void drain();
-    });
-  };
-}
-
-/** Most inserts {@link groupedInsert} writes in one command. */
-const MAX_INSERT_GROUP = 200;
-
 /**
  * Agents' runtime approval requests, one document each. The id is derived from the agent and its
  * idempotency key, so a replayed request meets the first one's unique `_id` and never creates a
@@ -178,7 +86,6 @@ export function createRuntimeApprovalRepository(connection: Connection): Runtime
   });
   return {
     ...base,
-    insert: groupedInsert<RuntimeApprovalRecord>(Model),
     async recent(agentId, limit) {
       return (await keyed(Model).find({ agentId: agentId }).sort({ createdAt: -1 }).limit(limit).toArray()).map((d) =>
         fromDoc<RuntimeApprovalRecord>(d),
