@@ -5,7 +5,18 @@ import type { KeyedDoc } from './keyed.js';
 const MAX_GROUP = 200;
 
 /** A write error of an unordered bulk write: the operation it concerns, its code and message. */
-type WriteFailure = { index: number; code?: number; errmsg?: string };
+type WriteFailure = { index: number; code?: number; errmsg?: string; errInfo?: mongo.Document };
+
+/** The error the operation would have thrown written alone (a duplicate key: a MongoServerError with code 11000). */
+function failureOf(failure: WriteFailure): mongo.MongoServerError {
+  const errmsg = failure.errmsg ?? 'write failed';
+  return new mongo.MongoServerError({
+    message: errmsg,
+    errmsg,
+    ...(failure.code !== undefined ? { code: failure.code } : {}),
+    ...(failure.errInfo ? { errInfo: failure.errInfo } : {}),
+  });
+}
 
 /** The per-operation failures of a bulk write that failed for some operations only; undefined when it failed as a whole. */
 function perOperationFailures(err: unknown): Map<number, WriteFailure> | undefined {
@@ -49,7 +60,7 @@ export function groupedWrites(collection: () => mongo.Collection<KeyedDoc>) {
     }
     for (const [i, g] of group.entries()) {
       const failure = failures.get(i);
-      if (failure) g.reject(Object.assign(new Error(failure.errmsg ?? 'write failed'), { code: failure.code }));
+      if (failure) g.reject(failureOf(failure));
       else g.resolve({ upserted: upserted[i] !== undefined });
     }
   }

@@ -1,4 +1,7 @@
+import { mongo } from 'mongoose';
 import type { FlowRun } from '../../src/flows/types.js';
+import { groupedWrites } from '../../src/store/grouped-writes.js';
+import type { KeyedDoc } from '../../src/store/keyed.js';
 import { createRunRepository } from '../../src/store/run-store.js';
 import { connectTestDb, openTestDb, type TestDb } from '../helpers/db.js';
 import { asAgentId, asRunId } from '../helpers/ids.js';
@@ -83,5 +86,28 @@ describe('writes asked for at once', () => {
     } finally {
       await monitored.close();
     }
+  });
+
+  it('refuse a duplicate key with the error the write alone throws (a MongoServerError, code 11000), the others of its group written', async () => {
+    const collection = db.connection.collection<KeyedDoc>('grouped_duplicates');
+    await collection.insertOne({ _id: 'doc_0' });
+    const alone = await collection.insertOne({ _id: 'doc_0' }).catch((err: unknown) => err);
+    expect(alone).toBeInstanceOf(mongo.MongoServerError);
+    const write = groupedWrites(() => collection);
+    // The first is written alone; the rest wait for it and go together, one of them a duplicate.
+    const results = await Promise.allSettled([
+      write({ insertOne: { document: { _id: 'doc_0' } } }),
+      write({ insertOne: { document: { _id: 'doc_1' } } }),
+      write({ insertOne: { document: { _id: 'doc_0' } } }),
+      write({ insertOne: { document: { _id: 'doc_2' } } }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    for (const r of [results[0], results[2]]) {
+      const err = (r as PromiseRejectedResult).reason as mongo.MongoServerError;
+      expect(err).toBeInstanceOf(mongo.MongoServerError);
+      expect(err.code).toBe(11000);
+      expect(err.message).toContain('duplicate');
+    }
+    expect(await collection.countDocuments()).toBe(3);
   });
 });
