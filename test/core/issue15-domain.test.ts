@@ -7,6 +7,7 @@ import { createAgentRepository, createGrantRepository } from '../../src/store/ag
 import { createRunRepository } from '../../src/store/run-store.js';
 import {
   agentRecord,
+  completedRunRecord,
   errorOf,
   eventually,
   FAST_FLOWS,
@@ -17,7 +18,7 @@ import {
   startHarness,
   type Harness,
 } from '../helpers/harness.js';
-import { asGrantId, asRunId } from '../helpers/ids.js';
+import { asGrantId } from '../helpers/ids.js';
 import { commandsOf } from '../helpers/commands.js';
 
 /*
@@ -206,21 +207,7 @@ describe('issue 15: domain rules at the service level (embedded database)', () =
     );
     expect(await grants.list({ status: ['active'] })).toHaveLength(23);
     for (let i = 0; i < 16; i++) {
-      await runs.create({
-        id: asRunId(`run_bulk_${i}`),
-        flowId: 'retirement',
-        status: 'completed',
-        requester: people.tom,
-        subject: { type: 'agent', id: made[0]!.id, agentId: made[0]!.id },
-        context: {},
-        current: 0,
-        steps: {},
-        waitingFor: [],
-        events: [],
-        version: 1,
-        createdAt: at(i),
-        updatedAt: at(i),
-      });
+      await runs.create(completedRunRecord(`run_bulk_${i}`, made[0]!.id, at(i)));
     }
     expect(await runs.list({ agentId: made[0]!.id })).toHaveLength(16);
   }, 60_000);

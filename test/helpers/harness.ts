@@ -4,6 +4,8 @@ import type { AccessSettings } from '../../src/core/access.js';
 import type { OutboxSettings } from '../../src/core/outbox.js';
 import { issueTelemetryKey, newAgentId, type AgentRecord, type GrantRecord } from '../../src/core/agents.js';
 import type { CheckInRecord } from '../../src/core/checkin-service.js';
+import type { AgentId } from '../../src/core/ids.js';
+import type { FlowRun } from '../../src/flows/types.js';
 import { isRosterError } from '../../src/core/errors.js';
 import type { OrgConfig } from '../../src/config/schemas.js';
 import type { EvalSuites } from '../../src/config/eval-suites.js';
@@ -222,6 +224,26 @@ export function agentRecord(overrides: Partial<AgentRecord> = {}): AgentRecord {
     createdAt: now,
     updatedAt: now,
     statusChangedAt: now,
+    ...overrides,
+  };
+}
+
+/** A completed retirement run of `agentId` as the run store holds it, created and updated at `at`; override what a test needs. */
+export function completedRunRecord(id: string, agentId: AgentId, at: string, overrides: Partial<FlowRun> = {}): FlowRun {
+  return {
+    id: asRunId(id),
+    flowId: 'retirement',
+    status: 'completed',
+    requester: people.tom,
+    subject: { type: 'agent', id: agentId, agentId },
+    context: {},
+    current: 0,
+    steps: {},
+    waitingFor: [],
+    events: [],
+    version: 1,
+    createdAt: at,
+    updatedAt: at,
     ...overrides,
   };
 }

@@ -1,10 +1,10 @@
 import { mongo } from 'mongoose';
-import type { FlowRun } from '../../src/flows/types.js';
 import { groupedWrites } from '../../src/store/grouped-writes.js';
 import type { KeyedDoc } from '../../src/store/keyed.js';
 import { createRunRepository } from '../../src/store/run-store.js';
 import { connectTestDb, openTestDb, type TestDb } from '../helpers/db.js';
-import { asAgentId, asRunId } from '../helpers/ids.js';
+import { completedRunRecord } from '../helpers/harness.js';
+import { asAgentId } from '../helpers/ids.js';
 
 /*
  * Runs started and cards claimed at once (50 agents asking at once, issue 19) are written as a
@@ -13,22 +13,7 @@ import { asAgentId, asRunId } from '../helpers/ids.js';
  */
 
 const at = (n: number) => new Date(Date.UTC(2031, 0, 1) + n * 1000).toISOString();
-const run = (n: number): FlowRun =>
-  ({
-    id: asRunId(`run_group_${n}`),
-    flowId: 'retirement',
-    status: 'completed',
-    requester: 'tom.becker@brightwater.example',
-    subject: { type: 'agent', id: 'agt_group', agentId: asAgentId('agt_group') },
-    context: {},
-    current: 0,
-    steps: {},
-    waitingFor: [],
-    events: [],
-    version: 1,
-    createdAt: at(n),
-    updatedAt: at(n),
-  }) as FlowRun;
+const run = (n: number) => completedRunRecord(`run_group_${n}`, asAgentId('agt_group'), at(n));
 
 describe('writes asked for at once', () => {
   let db: TestDb;
