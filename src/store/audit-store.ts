@@ -19,6 +19,7 @@ import {
 } from '../core/audit.js';
 import type { ChainReader } from '../core/audit-checkpoints.js';
 import { indexesOnce } from './model-indexes.js';
+import { groupCommit } from './grouped-writes.js';
 
 /** The collection that holds the audit trail. */
 export const AUDIT_COLLECTION = 'audit_entries';
@@ -216,26 +217,14 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
    * Racing one another for each next number cost a read and a retry per entry, so under load the
    * chain's throughput fell as writers were added; now it grows with the batch.
    */
-  type Waiting = Ask & { resolve(e: AuditEntry): void; reject(err: unknown): void };
-  const waiting: Waiting[] = [];
-  let committing = false;
-  async function commit(): Promise<void> {
-    if (committing) return;
-    committing = true;
-    try {
-      while (waiting.length > 0) {
-        const group = waiting.splice(0, MAX_GROUP);
-        const { entries, failure } = await takeTurn(() => writeRun(group));
-        group.forEach((w, i) => {
-          const entry = entries[i];
-          if (entry) w.resolve(entry);
-          else w.reject(failure);
-        });
-      }
-    } finally {
-      committing = false;
-    }
-  }
+  const commit = groupCommit<Ask, AuditEntry>(MAX_GROUP, async (group) => {
+    const { entries, failure } = await takeTurn(() => writeRun(group.map((g) => g.ask)));
+    group.forEach((w, i) => {
+      const entry = entries[i];
+      if (entry) w.resolve(entry);
+      else w.reject(failure);
+    });
+  });
 
   return {
     ensureIndexes,
@@ -250,10 +239,7 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
       } catch (err) {
         return Promise.reject(err as Error);
       }
-      return new Promise<AuditEntry>((resolve, reject) => {
-        waiting.push({ entry, key: options.key, ...(options.fresh ? { fresh: true } : {}), resolve, reject });
-        void commit();
-      });
+      return commit.ask({ entry, key: options.key, ...(options.fresh ? { fresh: true } : {}) });
     },
 
     async appendMany(inputs: readonly AuditInput[], options: AppendManyOptions = {}): Promise<AuditEntry[]> {
@@ -269,14 +255,7 @@ export function createAuditLog(connection: Connection, options: AuditStoreOption
       const prepared = inputs.map((input) => prepareEntry(input, at));
       // They join the group commit, in order and together: many small batches at once (each
       // request's entries) are written in one insert instead of racing one another for each number.
-      const written = prepared.map(
-        (entry, i) =>
-          new Promise<AuditEntry>((resolve, reject) => {
-            waiting.push({ entry, key: keys?.[i], fresh: true, resolve, reject });
-          }),
-      );
-      void commit();
-      return Promise.all(written);
+      return Promise.all(commit.askAll(prepared.map((entry, i) => ({ entry, key: keys?.[i], fresh: true }))));
     },
 
     async verify(options: { onProgress?: (checked: number) => void } = {}): Promise<AuditVerifyResult> {
