@@ -30,8 +30,8 @@ export function uniqueDbName(prefix = 't'): string {
  * to reads by _id, or see the insert fail with "Unknown error: null". Under load this lost the
  * agent of test/resilience/outbox-crash-timers.test.ts, and with it every sponsor notice.
  */
-export function connectTestDb(dbName: string, options: Omit<ConnectOptions, 'dbName'> = {}): Promise<Connection> {
-  return mongoose.createConnection(testMongoUri(), { serverSelectionTimeoutMS: 5000, ...options, dbName, autoCreate: false }).asPromise();
+export function connectTestDb(dbName: string, options: Omit<ConnectOptions, 'dbName'> = {}, uri = testMongoUri()): Promise<Connection> {
+  return mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5000, ...options, dbName, autoCreate: false }).asPromise();
 }
 
 export async function openTestDb(prefix?: string): Promise<TestDb> {

@@ -1,6 +1,8 @@
+import type { Connection } from 'mongoose';
 import { SlackDeliveries } from '../../../src/channels/slack/deliveries.js';
 import { DatabaseUnavailableError } from '../../../src/store/database.js';
-import { openTestDb, type TestDb } from '../../helpers/db.js';
+import { connectTestDb, openTestDb, type TestDb } from '../../helpers/db.js';
+import { DbProxy } from '../../helpers/db-proxy.js';
 import { eventually } from '../../helpers/harness.js';
 
 /** Keeps the event loop busy for `ms`, as a loaded Roster does: timers and I/O wait meanwhile. */
@@ -14,12 +16,21 @@ function stall(ms: number): void {
 describe('Slack delivery keys (unique key on the embedded database)', () => {
   let db: TestDb;
   let deliveries: SlackDeliveries;
+  /** The same database through a proxy that holds chosen answers (as a database slowed by load). */
+  let proxy: DbProxy;
+  let proxied: Connection;
+  let slowed: SlackDeliveries;
 
   beforeAll(async () => {
     db = await openTestDb('deliveries');
     deliveries = new SlackDeliveries(db.connection);
+    proxy = await DbProxy.start();
+    proxied = await connectTestDb(db.dbName, {}, proxy.uri);
+    slowed = new SlackDeliveries(proxied);
   });
   afterAll(async () => {
+    await proxied.close();
+    await proxy.close();
     await db.close();
   });
 
@@ -29,16 +40,36 @@ describe('Slack delivery keys (unique key on the embedded database)', () => {
   });
 
   it('once acknowledged, a delivery waits for a database slowed by load instead of being refused', async () => {
-    // Many keys at once with a 100 ms time-out: the server answers them one after another, many
-    // later than that. Already acknowledged (patience 20 s), each is waited for while others are answered.
-    await Promise.all(Array.from({ length: 50 }, (_, i) => deliveries.first(`key-warm-${i}`, 10_000)));
-    const keys = Array.from({ length: 600 }, (_, i) => `key-load-${i}`);
-    const outcomes = await Promise.allSettled(keys.map((key) => deliveries.first(key, 100, 20_000)));
+    // Under load the database answers keys one after another, some later than their time-out while
+    // it goes on answering others. The proxy makes it so whatever the machine's load: the answer to
+    // `key-slow` comes after its time-out, and `key-other` is answered after `key-slow` was sent.
+    // (Left to load alone, the first answer of a burst can come later than a 100 ms time-out, as it
+    // did in CI: a database that answered nothing in time, rightly refused.)
+    const timeoutMs = 2000;
+    const other = proxy.hold('key-other');
+    const otherOutcome = slowed.first('key-other', 10_000);
+    await other.arrived;
+    const slow = proxy.hold('key-slow');
+    const slowOutcome = slowed.first('key-slow', timeoutMs, 20_000);
+    const sentAt = Date.now();
+    // The answer counts as later only in a later millisecond than the send.
+    await eventually(() => Date.now() > sentAt);
+    other.release();
+    await slow.arrived;
+    await eventually(() => Date.now() - sentAt > 1.5 * timeoutMs, 10_000);
+    slow.release();
+    const outcomes = await Promise.allSettled([slowOutcome, otherOutcome]);
     expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
     expect(outcomes.every((o) => o.status === 'fulfilled' && o.value)).toBe(true);
-    // Not yet acknowledged (no patience), a load like it is refused in time: Slack needs its answer.
-    const hurried = await Promise.allSettled(keys.map((key) => deliveries.first(`${key}-hurried`, 1)));
+    // Not yet acknowledged (no patience), a late answer is refused in time: Slack needs its answer.
+    const late = proxy.hold('key-hurried');
+    const hurried = await Promise.allSettled([slowed.first('key-hurried', 100)]);
+    late.release();
     expect(hurried.some((o) => o.status === 'rejected' && o.reason instanceof DatabaseUnavailableError)).toBe(true);
+    // Its key, landed after all, is removed again (before the next test counts answers).
+    await eventually(
+      async () => (await db.connection.collection('slack_deliveries').countDocuments({ _id: 'key-hurried' as never })) === 0,
+    );
   });
 
   it('a delivery refused because the database answered late leaves no key behind: sent again, it is handled', async () => {
