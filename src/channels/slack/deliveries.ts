@@ -84,6 +84,15 @@ export class SlackDeliveries {
     }
   }
 
+  /**
+   * Resolves once the keys' collection and index exist. On the embedded server an index build is
+   * not atomic with a concurrent first insert into the same collection, which then fails with
+   * "Unknown error: null": a delivery arriving as Roster starts would be refused.
+   */
+  async ensureIndexes(): Promise<void> {
+    await this.model.init();
+  }
+
   async purgeOlderThan(date: Date): Promise<number> {
     const result = await this.model.collection.deleteMany({ at: { $lt: date } });
     return result.deletedCount;

@@ -217,6 +217,7 @@ export async function createSlackChannel(deps: ChannelDeps, options: SlackChanne
   const identity = new SlackIdentity(org, app.client, log, directory ? (id, email) => directory.link('slack', id, email) : undefined);
   const notifier = new SlackNotifier(app.client, identity, org);
   const deliveries = new SlackDeliveries(connection);
+  await deliveries.ensureIndexes();
   const work = new ClickWork({ concurrency: env.ROSTER_CLICK_CONCURRENCY });
   const replies = new SlackReplies(chat, identity, log);
   register(app, { chat, identity, deliveries, log, workspace, work, replies });

@@ -1,7 +1,7 @@
 import type { Connection } from 'mongoose';
 import { SlackDeliveries } from '../../../src/channels/slack/deliveries.js';
 import { DatabaseUnavailableError } from '../../../src/store/database.js';
-import { connectTestDb, openTestDb, type TestDb } from '../../helpers/db.js';
+import { connectTestDb, openTestDb, uniqueDbName, type TestDb } from '../../helpers/db.js';
 import { DbProxy } from '../../helpers/db-proxy.js';
 import { eventually } from '../../helpers/harness.js';
 
@@ -27,11 +27,32 @@ describe('Slack delivery keys (unique key on the embedded database)', () => {
     proxy = await DbProxy.start();
     proxied = await connectTestDb(db.dbName, {}, proxy.uri);
     slowed = new SlackDeliveries(proxied);
+    // As Roster starts: the keys' index exists before the first delivery.
+    await Promise.all([deliveries.ensureIndexes(), slowed.ensureIndexes()]);
   });
   afterAll(async () => {
     await proxied.close();
     await proxy.close();
     await db.close();
+  });
+
+  it('waits for its index to be built before the first delivery (Slack start-up awaits it)', async () => {
+    const connection = await connectTestDb(uniqueDbName('deliveries-start'), {}, proxy.uri);
+    try {
+      const build = proxy.hold('createIndexes');
+      let ready = false;
+      const ensured = new SlackDeliveries(connection).ensureIndexes().then(() => (ready = true));
+      await build.arrived;
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(ready).toBe(false);
+      build.release();
+      await ensured;
+      const indexes = await connection.collection('slack_deliveries').indexes();
+      expect(indexes.map((i) => i.key)).toEqual(expect.arrayContaining([{ _id: 1 }, { at: 1 }]));
+    } finally {
+      await connection.dropDatabase();
+      await connection.close();
+    }
   });
 
   it('a delivery seen twice is first once', async () => {
