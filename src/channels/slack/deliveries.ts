@@ -2,6 +2,21 @@ import { createHash } from 'node:crypto';
 import { Schema, type Connection } from 'mongoose';
 import { answerWithin, DatabaseUnavailableError } from '../../store/database.js';
 
+/** How many answers each database client has had, whatever the command: a database slow but alive goes on answering. */
+const answersByClient = new WeakMap<object, { count: number }>();
+
+/** The count of answers to `connection`'s client, counted from the first time it is asked for. */
+function answersOf(connection: Connection): { count: number } {
+  const client = connection.getClient();
+  const known = answersByClient.get(client);
+  if (known) return known;
+  const answers = { count: 0 };
+  // The driver checks a connection back into its pool once the database has answered the command it carried.
+  client.on('connectionCheckedIn', () => (answers.count += 1));
+  answersByClient.set(client, answers);
+  return answers;
+}
+
 /**
  * Remembers which Slack deliveries were handled, so a retried delivery (Slack resends the same
  * payload when an ack was slow) is acknowledged and dropped instead of acting twice. A unique
@@ -18,14 +33,11 @@ export class SlackDeliveries {
 
   /**
    * How long storing the key of a delivery Slack already has its acknowledgement for may take
-   * while the database keeps answering other deliveries (a database slowed by load: seconds with
-   * 50 clicks in flight). Nothing waits on it but the person's result; a database that answers
-   * nothing (down, or hung) is still given up on after the usual time-out.
+   * while the database keeps answering this process's other commands (a database slowed by load:
+   * seconds with 50 clicks in flight, or a sweep's writes). Nothing waits on it but the person's
+   * result; a database that answers nothing (down, or hung) is still given up on after the usual time-out.
    */
   static readonly ACKNOWLEDGED_PATIENCE_MS = 10_000;
-
-  /** When the database last answered a key insert of this process (ms since the epoch). */
-  private answeredAt = 0;
 
   /** The identity of a delivery: Slack's own ids where it gives them, else a digest of the payload. */
   static keyOf(body: Record<string, unknown>): string {
@@ -40,23 +52,23 @@ export class SlackDeliveries {
    * when the database is down or does not answer within `timeoutMs` (a delivery not yet
    * acknowledged must be within Slack's three seconds). With `patienceMs` longer than that (a
    * delivery already acknowledged: {@link SlackDeliveries.ACKNOWLEDGED_PATIENCE_MS}), the insert
-   * is waited for up to `patienceMs` as long as the database has answered other inserts since this
-   * one was sent: slow under load is not down. A delivery refused was not handled: its key, should
-   * the slow insert land after all, is removed again, so that the same delivery sent again is
-   * handled rather than dropped as a duplicate.
+   * is waited for up to `patienceMs` as long as the database has answered other commands of this
+   * process (other keys, or any other work) since this one was sent: slow under load is not down.
+   * A delivery refused was not handled: its key, should the slow insert land after all, is
+   * removed again, so that the same delivery sent again is handled rather than dropped as a duplicate.
    */
   async first(key: string, timeoutMs = 2000, patienceMs = timeoutMs): Promise<boolean> {
     const sentAt = Date.now();
+    const answers = answersOf(this.model.db);
+    const answersBefore = answers.count;
     let refused = false;
     let settled = false;
     const running = (async () => {
       try {
         await this.model.collection.insertOne({ _id: key as never, at: new Date() });
-        this.answeredAt = Date.now();
       } catch (err) {
         if ((err as { code?: number }).code !== 11000)
           throw new DatabaseUnavailableError(err instanceof Error ? err.message : String(err), { cause: err });
-        this.answeredAt = Date.now();
         return false;
       } finally {
         settled = true;
@@ -73,8 +85,8 @@ export class SlackDeliveries {
         // A loop stalled past the deadline runs the timer before reading answers that came meanwhile.
         await new Promise((resolve) => setImmediate(resolve));
         if (settled) return running;
-        // Slow, not down: the connection is open and the database answered other inserts since this one was sent.
-        const alive = this.model.db.readyState === 1 && this.answeredAt > sentAt;
+        // Slow, not down: the connection is open and the database answered something since this insert was sent.
+        const alive = this.model.db.readyState === 1 && answers.count > answersBefore;
         if (!alive || Date.now() - sentAt + timeoutMs > patienceMs) {
           refused = true;
           running.catch(() => undefined);
