@@ -5,14 +5,6 @@ import { connectTestDb, openTestDb, uniqueDbName, type TestDb } from '../../help
 import { DbProxy } from '../../helpers/db-proxy.js';
 import { eventually } from '../../helpers/harness.js';
 
-/** Keeps the event loop busy for `ms`, as a loaded Roster does: timers and I/O wait meanwhile. */
-function stall(ms: number): void {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    // busy on purpose
-  }
-}
-
 describe('Slack delivery keys (unique key on the embedded database)', () => {
   let db: TestDb;
   let deliveries: SlackDeliveries;
@@ -118,12 +110,13 @@ describe('Slack delivery keys (unique key on the embedded database)', () => {
   });
 
   it('a delivery refused because the database answered late leaves no key behind: sent again, it is handled', async () => {
-    // The insert is sent, then the loop stalls past the deadline (as under 50 clicks in flight):
-    // the deadline fires before the answer can be read, so the delivery is refused, while the
-    // insert itself still lands on the server.
-    const refused = deliveries.first('key-late', 1);
-    stall(50);
+    // The insert lands on the server but its answer comes after the deadline (held by the proxy:
+    // a loop stalled past the deadline, as under 50 clicks in flight, read it in time whenever the
+    // answer had already come, so a stall alone did not make it late on a loaded machine).
+    const late = proxy.hold('key-late');
+    const refused = slowed.first('key-late', 100);
     await expect(refused).rejects.toBeInstanceOf(DatabaseUnavailableError);
+    late.release();
     // The person was told nothing was done; the same delivery again must be handled, not dropped as a duplicate.
     // Sent again with a deadline a loaded machine meets (the 2 s default ran out once in CI).
     expect(await eventually(async () => (await deliveries.first('key-late', 10_000)) || undefined, 20_000)).toBe(true);
