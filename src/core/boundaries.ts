@@ -19,7 +19,6 @@ import { AgentRefusal, NotFoundError } from './errors.js';
  * server and the chat all ask these functions, so one rule answers every door.
  */
 
-
 /** Largest details object (serialised JSON) an agent may send with a request. */
 export const MAX_DETAILS_BYTES = 4096;
 
