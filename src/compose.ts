@@ -1000,6 +1000,9 @@ async function buildServices(s: ServiceSettings) {
       webhookAction: { webhooks },
       cancelEvaluation: { agents: store.agents, runs: store.evaluations, evaluations },
       numbers: { org, agents: store.agents, alerts: store.alerts, checkins: store.checkins },
+      registerShadow: { org, alerts: store.alerts },
+      evaluationButtons: { agents: store.agents, runs: store.evaluations, evaluations },
+      recordDecision: { org, agents: store.agents, governance, notes: retirement },
       fixComplianceGap: {
         agents: store.agents,
         remediation: {

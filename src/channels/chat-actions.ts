@@ -1,6 +1,5 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { findPersonByEmail, roleById } from '../config/directory.js';
-import { reportedByAgent } from '../cards/text.js';
+import { findPersonByEmail } from '../config/directory.js';
 import type { CardModel, DataOf } from '../cards/view-models.js';
 import type { PromptInputName, PromptVerb } from '../cards/supervision-view-models.js';
 import type { AlertRecord } from '../core/alerts.js';
@@ -129,6 +128,7 @@ const SUBMITTED_THROUGH_THE_BUS: ReadonlySet<PromptVerb> = new Set<PromptVerb>([
   'retrain_postpone',
   'agent_reactivate',
   'boundary_deny',
+  'eval_register',
 ]);
 
 /** The kinds of knowledge note, as the note form offers them. */
@@ -149,7 +149,7 @@ export class CardActionsChat {
   async click(person: Person, verb: AgentButtonVerb, ids: Ids): Promise<ActionOutcome> {
     switch (verb) {
       case 'alert_register': {
-        const alert = await this.services.supervision.alerts.registrableShadow(person, (await this.openAlert(ids.alertId)).agentId);
+        const { alert } = await this.services.bus.execute(person, { type: 'alert.register', alertId: ids.alertId });
         return { prompt: this.registerPrompt(alert) };
       }
       case 'alert_assign_sponsor': {
@@ -240,19 +240,10 @@ export class CardActionsChat {
         };
       }
       case 'decision_record': {
-        const agentId = parseAgentId(ids.agentId);
-        const eventId = String(ids.eventId ?? '');
-        const { agent, entries } = await this.services.governance.decisions(person.email, agentId, { eventId, limit: 1 });
-        const entry = entries[0];
-        if (!entry) throw new NotFoundError('the decision', eventId);
-        const { note } = await this.services.bus.execute(person, {
-          type: 'agent.note.add',
-          agentId: agent.id,
-          kind: 'failure-mode',
-          text: `Decision ${entry.eventId} on ${displayDate(entry.time)} (${entry.outcome}${entry.correctness !== undefined ? `, correctness ${entry.correctness}` : ''}), ${reportedByAgent(entry.summary, 1500)}`.slice(
-            0,
-            2000,
-          ),
+        const { agent, note } = await this.services.bus.execute(person, {
+          type: 'decision.record',
+          agentId: ids.agentId,
+          eventId: String(ids.eventId ?? ''),
         });
         return { followUp: notice('success', `Failure mode recorded on ${agent.name}`, note.text) };
       }
@@ -270,14 +261,21 @@ export class CardActionsChat {
       }
       case 'gap_fix':
         return { followUp: await this.fixGap(person, ids.agentId, String(ids.gap ?? '')) };
-      case 'eval_register':
-        return { prompt: await this.chat.endpointPrompt(person, parseAgentId(ids.agentId)) };
+      case 'eval_register': {
+        const { agent } = await this.services.bus.execute(person, { type: 'evaluation.register', agentId: ids.agentId });
+        return { prompt: this.chat.endpointPromptCard(agent) };
+      }
       case 'eval_cancel': {
         const run = await this.services.bus.execute(person, { type: 'evaluation.cancel', evalRunId: String(ids.evalRunId ?? '') });
         return { card: evaluationProgressCard(run, true) };
       }
-      case 'eval_failures':
-        return { followUp: await this.chat.failingCases(person, String(ids.evalRunId ?? '')) };
+      case 'eval_failures': {
+        const { run, cases } = await this.services.bus.execute(person, {
+          type: 'evaluation.failures',
+          evalRunId: String(ids.evalRunId ?? ''),
+        });
+        return { followUp: this.chat.failingCasesCard(run, cases) };
+      }
       case 'agent_key_rotate': {
         const { agent, issued } = await this.services.bus.execute(person, { type: 'agent.key.rotate', agentId: ids.agentId });
         const until = issued.replaced.map((r) => r.validUntil).sort()[0];
@@ -419,10 +417,12 @@ export class CardActionsChat {
     const text = values.text?.trim() ?? '';
     switch (verb) {
       case 'alert_register': {
-        const alert = await this.services.supervision.alerts.registrableShadow(person, (await this.openAlert(ids.alertId)).agentId);
-        const role = roleById(this.org, values.role ?? '');
-        if (!role) throw new InvalidInputError('Pick a catalog role.', { role: 'Pick a catalog role.' });
-        const sponsor = typeof alert.details.sponsor === 'string' ? alert.details.sponsor : person.email;
+        const registration = await this.services.bus.execute(person, {
+          type: 'alert.register',
+          alertId: ids.alertId,
+          roleId: values.role ?? '',
+        });
+        const { alert, sponsor, role } = registration as Required<typeof registration>;
         const form = this.chat.requestForm(person, role.id, { registerAgentId: alert.agentId, sponsors: [sponsor] });
         return { form: form.card };
       }
@@ -507,8 +507,14 @@ export class CardActionsChat {
         });
         return { card };
       }
-      case 'eval_register':
-        return { card: await this.chat.registerAndRun(person, parseAgentId(ids.agentId), values) };
+      case 'eval_register': {
+        const { run } = await this.services.bus.execute(person, {
+          type: 'evaluation.register',
+          agentId: ids.agentId,
+          endpoint: this.chat.endpointOf(values),
+        });
+        return { card: this.chat.evaluationStartedCard(run!) };
+      }
       case 'delegation_away': {
         const delegate = (values.delegate ?? '').trim();
         if (!delegate) throw new InvalidInputError('Name who decides for you.', { delegate: 'Name who decides for you.' });
@@ -566,7 +572,9 @@ export class CardActionsChat {
   private async authorizePrompt(person: Person, verb: PromptVerb, ids: Ids): Promise<void> {
     switch (verb) {
       case 'alert_register':
-        await this.services.supervision.alerts.registrableShadow(person, (await this.openAlert(ids.alertId)).agentId);
+        // Opening the prompt again (the command without its role): who may not register it, or a
+        // registration already requested, is refused outright rather than shown on the role field.
+        await this.services.bus.execute(person, { type: 'alert.register', alertId: ids.alertId });
         return;
       case 'alert_assign_sponsor':
         await this.services.supervision.alerts.assertResponder(person.email, parseAlertId(ids.alertId));

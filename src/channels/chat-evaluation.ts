@@ -1,16 +1,16 @@
-import type { OrgConfig, Person } from '../config/schemas.js';
+import type { OrgConfig } from '../config/schemas.js';
 import { roleById } from '../config/directory.js';
 import type { CardModel, DataOf } from '../cards/view-models.js';
 import type { AgentRecord } from '../core/agents.js';
 import { ENDPOINT_KINDS } from '../evals/callers.js';
 import type { Services } from '../services.js';
 import type { PromptValues } from './chat-actions.js';
-import type { AgentId } from '../core/ids.js';
+import type { EvalCaseRecord, EvalRunRecord } from '../evals/types.js';
 
 /*
  * The interview in chat: the endpoint prompt (how Roster reaches the candidate), the start of a
- * suite run, and the failing cases behind the verdict card's button. Rules and authorisation are
- * the evaluation service's.
+ * suite run, and the failing cases behind the verdict card's button. Who may is the bus's
+ * (`evaluation.register`, `evaluation.failures`); the rules of a run are the evaluation service's.
  */
 
 const KIND_LABELS: Record<(typeof ENDPOINT_KINDS)[number], string> = {
@@ -25,11 +25,10 @@ export class EvaluationChat {
     private readonly services: Services,
   ) {}
 
-  /** The prompt registering how Roster reaches an agent (kind, URL, model or tool, secret), for those who may evaluate it. */
-  async endpointPrompt(person: Person, agentId: AgentId): Promise<CardModel> {
-    return this.endpointPromptCard(await this.services.evaluations.evaluable(person.email, agentId));
-  }
-
+  /**
+   * The prompt registering how Roster reaches an agent (kind, URL, model or tool, secret); who may
+   * open and send it is the `evaluation.register` command's rule.
+   */
   endpointPromptCard(agent: AgentRecord): CardModel {
     const role = roleById(this.org, agent.catalogRoleId);
     const suite = this.services.evaluations.suite(agent.catalogRoleId);
@@ -78,14 +77,18 @@ export class EvaluationChat {
     ];
   }
 
-  /** Registers the endpoint and starts the suite (the request's gate, or a re-interview of a working agent). */
-  async registerAndRun(person: Person, agentId: AgentId, values: PromptValues): Promise<CardModel> {
-    const run = await this.services.evaluations.registerAndStart(person.email, agentId, {
-      kind: (values.kind ?? 'http') as 'http',
+  /** How Roster reaches an agent, as the endpoint prompt's values give it (the `evaluation.register` command's endpoint). */
+  endpointOf(values: PromptValues): { kind: string; url: string; target?: string; secret?: string } {
+    return {
+      kind: values.kind ?? 'http',
       url: values.url ?? '',
       ...(values.target?.trim() ? { target: values.target.trim() } : {}),
       ...(values.secret?.trim() ? { secret: values.secret.trim() } : {}),
-    });
+    };
+  }
+
+  /** The suite started (the request's gate, or a re-interview of a working agent): progress and the verdict follow. */
+  startedCard(run: EvalRunRecord): CardModel {
     return {
       kind: 'notice',
       data: {
@@ -97,8 +100,7 @@ export class EvaluationChat {
   }
 
   /** The failing cases of a run: input, expected, what the agent said, and why. */
-  async failingCases(person: Person, evalRunId: string): Promise<CardModel> {
-    const { run, cases } = await this.services.evaluations.visibleRun(person.email, evalRunId);
+  failingCasesCard(run: EvalRunRecord, cases: readonly EvalCaseRecord[]): CardModel {
     const failing = cases.filter((c) => !c.passed);
     const shown = failing.slice(0, 20);
     return {

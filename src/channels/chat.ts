@@ -59,6 +59,7 @@ import { CardActionsChat } from './chat-actions.js';
 import { AccessChat, ACCESS_CHAT_COMMANDS, parseAccessCommand, type AccessChatCommand } from './chat-access.js';
 import { EvaluationChat } from './chat-evaluation.js';
 import type { PromptValues } from './chat-actions.js';
+import type { EvalCaseRecord, EvalRunRecord } from '../evals/types.js';
 import {
   DELEGATION_CHAT_COMMANDS,
   DELEGATION_WORDS,
@@ -724,10 +725,6 @@ export class ChatService {
   }
 
   /** The endpoint prompt of the interview (see {@link EvaluationChat}). */
-  endpointPrompt(person: Person, agentId: AgentId): Promise<CardModel> {
-    return this.evaluation.endpointPrompt(person, agentId);
-  }
-
   endpointPromptCard(agent: AgentRecord): CardModel {
     return this.evaluation.endpointPromptCard(agent);
   }
@@ -737,12 +734,17 @@ export class ChatService {
     return this.evaluation.endpointInputs();
   }
 
-  registerAndRun(person: Person, agentId: AgentId, values: PromptValues): Promise<CardModel> {
-    return this.evaluation.registerAndRun(person, agentId, values);
+  /** The endpoint the prompt's values name (see {@link EvaluationChat.endpointOf}). */
+  endpointOf(values: PromptValues): ReturnType<EvaluationChat['endpointOf']> {
+    return this.evaluation.endpointOf(values);
   }
 
-  failingCases(person: Person, evalRunId: string): Promise<CardModel> {
-    return this.evaluation.failingCases(person, evalRunId);
+  evaluationStartedCard(run: EvalRunRecord): CardModel {
+    return this.evaluation.startedCard(run);
+  }
+
+  failingCasesCard(run: EvalRunRecord, cases: readonly EvalCaseRecord[]): CardModel {
+    return this.evaluation.failingCasesCard(run, cases);
   }
 
   /**

@@ -38,6 +38,10 @@ import type { TakenOffer } from './handlers/leaver-offer.js';
 import type { OutgoingCard } from '../core/notifications.js';
 import type { EvalRunRecord } from '../evals/types.js';
 import type { NoteAdded } from './handlers/add-note.js';
+import type { ShadowRegistration } from './handlers/register-shadow.js';
+import type { EvaluationRegistered } from './handlers/evaluation-buttons.js';
+import type { KnowledgeNote } from '../core/agents.js';
+import type { EvalCaseRecord } from '../evals/types.js';
 
 /** What each command returns, by type. */
 export interface CommandResults {
@@ -95,6 +99,11 @@ export interface CommandResults {
   'evaluation.cancel': EvalRunRecord;
   'checkin.numbers': { record: CheckInRecord; agent: AgentRecord };
   'alert.numbers': { alert: AlertRecord; agent: AgentRecord | undefined };
+  // Register on a shadow alert, the interview's buttons, Record as failure mode.
+  'alert.register': ShadowRegistration;
+  'evaluation.register': EvaluationRegistered;
+  'evaluation.failures': { run: EvalRunRecord; cases: EvalCaseRecord[] };
+  'decision.record': { agent: AgentRecord; note: KnowledgeNote };
 }
 
 /** What the agents' commands return, by type (src/commands/handlers/agent-runtime.ts). */

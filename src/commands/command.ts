@@ -357,6 +357,45 @@ export const checkInNumbersCommand = z.object({ type: z.literal('checkin.numbers
 /** The numbers behind an alert (its card's button). */
 export const alertNumbersCommand = z.object({ type: z.literal('alert.numbers'), alertId: commandIdSchema('AlertId') });
 
+// ── Register on a shadow alert, the interview's buttons, Record as failure mode ─────────────────
+
+/**
+ * Register on a shadow alert: opening its role prompt (no `roleId`), then the role picked (`roleId`,
+ * checked once who may register is known), which answers with what the request form is filled with.
+ */
+export const registerShadowCommand = z.object({
+  type: z.literal('alert.register'),
+  alertId: commandIdSchema('AlertId'),
+  roleId: z.string().max(200).optional(),
+});
+
+/**
+ * Register endpoint and run: opening its form (no `endpoint`), then how Roster reaches the agent
+ * (checked by the evaluation service once who may is known; the secret is sealed there).
+ */
+export const registerEvaluationCommand = z.object({
+  type: z.literal('evaluation.register'),
+  agentId: commandIdSchema('AgentId'),
+  endpoint: z
+    .object({
+      kind: z.string().max(TEXT_MAX),
+      url: z.string().max(TEXT_MAX),
+      target: z.string().max(TEXT_MAX).optional(),
+      secret: z.string().max(TEXT_MAX).optional(),
+    })
+    .optional(),
+});
+
+/** The failing cases behind an evaluation's verdict (its card's button). */
+export const evaluationFailuresCommand = z.object({ type: z.literal('evaluation.failures'), evalRunId: z.string().max(200) });
+
+/** Record as failure mode on a decision of an agent's decision log: the decision becomes a knowledge note. */
+export const recordDecisionCommand = z.object({
+  type: z.literal('decision.record'),
+  agentId: commandIdSchema('AgentId'),
+  eventId: z.string().max(200),
+});
+
 // ── Agents' commands (the agent API and MCP; the actor is the agent of the bearer token) ────────
 
 /*
@@ -471,6 +510,11 @@ export const commandSchema = z.discriminatedUnion('type', [
   cancelEvaluationCommand,
   checkInNumbersCommand,
   alertNumbersCommand,
+  // Register on a shadow alert, the interview's buttons, Record as failure mode.
+  registerShadowCommand,
+  registerEvaluationCommand,
+  evaluationFailuresCommand,
+  recordDecisionCommand,
   ...agentCommands,
 ]);
 

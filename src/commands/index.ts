@@ -38,6 +38,9 @@ import { decideBoundaryChangeHandler, type DecideBoundaryChangeDeps } from './ha
 import { fixComplianceGapHandler, type FixComplianceGapDeps } from './handlers/fix-compliance-gap.js';
 import { answerSponsorshipHandler, type AnswerSponsorshipDeps } from './handlers/answer-sponsorship.js';
 import { agentRuntimeHandlers, type AgentRuntimeDeps } from './handlers/agent-runtime.js';
+import { registerShadowHandler, type RegisterShadowDeps } from './handlers/register-shadow.js';
+import { evaluationButtonHandlers, type EvaluationButtonDeps } from './handlers/evaluation-buttons.js';
+import { recordDecisionHandler, type RecordDecisionDeps } from './handlers/record-decision.js';
 
 /** Every handler's dependencies: the composition root passes each its own small part. */
 export interface HandlerDeps {
@@ -98,6 +101,12 @@ export interface HandlerDeps {
   cancelEvaluation: CancelEvaluationDeps;
   /** The numbers behind a check-in or an alert. */
   numbers: NumbersDeps;
+  /** Register on a shadow alert (its role prompt, then the request form's values). */
+  registerShadow: RegisterShadowDeps;
+  /** Register endpoint and run (its form, then the run), and the failing cases behind a verdict. */
+  evaluationButtons: EvaluationButtonDeps;
+  /** Record as failure mode on a decision of the log. */
+  recordDecision: RecordDecisionDeps;
   /** The agents' commands (the agent API and MCP): see agent-runtime.ts. */
   agentRuntime: AgentRuntimeDeps;
 }
@@ -144,6 +153,9 @@ export function createHandlers(deps: HandlerDeps): CommandHandlers {
     'webhook.act': webhookActionHandler(deps.webhookAction),
     'evaluation.cancel': cancelEvaluationHandler(deps.cancelEvaluation),
     ...numbersHandlers(deps.numbers),
+    'alert.register': registerShadowHandler(deps.registerShadow),
+    ...evaluationButtonHandlers(deps.evaluationButtons),
+    'decision.record': recordDecisionHandler(deps.recordDecision),
     ...agentRuntimeHandlers(deps.agentRuntime),
   };
 }

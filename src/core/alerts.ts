@@ -8,7 +8,7 @@ import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 import { ConflictError, NotFoundError, RequestClosedError, InvalidInputError } from './errors.js';
 import type { Notifier, OutgoingCard } from './notifications.js';
-import { assertMayActOnAlert, assertMayRegisterShadow } from './policies.js';
+import { assertMayActOnAlert } from './policies.js';
 import { newAlertId, trustedId, type AgentId, type AlertId, type RunId } from './ids.js';
 
 export type AlertKind = 'drift' | 'fairness' | 'error-spike' | 'dormant' | 'ownerless' | 'shadow' | 'retired-key' | 'forbidden-repeated';
@@ -567,17 +567,6 @@ export class AlertService {
       ],
       'alert.registration-requested',
     );
-  }
-
-  /**
-   * The open shadow alert of an unregistered agent id, when `actor` may register it now; the
-   * request form's submit checks again, since the form's hidden id is client data.
-   */
-  async registrableShadow(actor: Person, agentId: AgentId): Promise<AlertRecord> {
-    const alert = await this.openShadow(agentId);
-    assertMayRegisterShadow(this.deps.org, actor, alert);
-    assertNotBeingRegistered(alert);
-    return alert;
   }
 
   /** The open shadow alert of an agent running unregistered, or the coded refusal saying none is waiting. */

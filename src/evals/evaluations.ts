@@ -195,16 +195,6 @@ export class Evaluations implements MeasuredReader {
   }
 
   /**
-   * The agent, when this person may register its endpoint and start its evaluation (its requester,
-   * its sponsors or an IT admin); checked before the endpoint prompt opens, and again on submit.
-   */
-  async evaluable(actorEmail: string, agentId: AgentId): Promise<AgentRecord> {
-    const agent = await this.agent(agentId);
-    this.assertManager(this.person(actorEmail), agent, 'register its endpoint');
-    return agent;
-  }
-
-  /**
    * Registers how Roster reaches the live version and starts the suite: the request's gate while
    * the agent is requested, else a re-interview of the working agent.
    */

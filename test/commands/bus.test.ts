@@ -995,6 +995,121 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     expect((await bus.execute(as(people.tom), { type: 'alert.numbers', alertId: alert.id })).alert.id).toBe(alert.id);
   });
 
+  it('alert.register (Register on a shadow alert): its responders and the sponsor assigned; nothing is noted on the alert otherwise', async () => {
+    const alert = await h.services.supervision.alerts.raise({
+      kind: 'shadow',
+      agentId: asAgentId('shadow-bus-register'),
+      severity: 'critical',
+      summary: 'An unregistered agent sent telemetry.',
+      details: { agentIds: ['shadow-bus-register'] },
+    });
+    for (const who of [PRIYA, people.daniel]) {
+      for (const roleId of [undefined, 'support-assistant']) {
+        events = [];
+        expect(await errorOf(bus.execute(as(who), { type: 'alert.register', alertId: alert.id, ...(roleId ? { roleId } : {}) }))).toEqual({
+          code: 'forbidden',
+          userMessage: 'Only on-call responders, IT admins, security and the sponsor assigned to it can register this agent.',
+        });
+        expect(last()).toMatchObject({ type: 'alert.register', actor: who, outcome: 'forbidden', stage: 'authorise' });
+      }
+    }
+    expect((await h.services.supervision.alertRepo.get(alert.id))?.details).toEqual({ agentIds: ['shadow-bus-register'] });
+    // A responder opens the role prompt, then is told a role the catalog does not hold; no sponsor assigned: they are named.
+    expect(await bus.execute(as(people.liam), { type: 'alert.register', alertId: alert.id })).toEqual({
+      alert: expect.objectContaining({ id: alert.id }),
+      sponsor: people.liam,
+    });
+    events = [];
+    expect(await errorOf(bus.execute(as(people.liam), { type: 'alert.register', alertId: alert.id, roleId: 'no-such-role' }))).toEqual({
+      code: 'invalid_input',
+      userMessage: 'Pick a catalog role.',
+    });
+    expect(last()).toMatchObject({ stage: 'handle' });
+    const picked = await bus.execute(as(people.liam), { type: 'alert.register', alertId: alert.id, roleId: 'support-assistant' });
+    expect(picked.role?.id).toBe('support-assistant');
+  });
+
+  it('evaluation.register and evaluation.failures (Register endpoint and run, the failing cases): who manages or may see the evaluation; nothing registered otherwise', async () => {
+    const agent = await activeAgent(h, { name: 'Interviewed Agent', requestedBy: people.tom, sponsors: [people.tom] });
+    const repo = createEvalRepository(h.db.connection);
+    const endpoint = { kind: 'http', url: 'https://agents.example.com/answer' };
+    for (const who of [PRIYA, people.daniel]) {
+      for (const given of [{}, { endpoint }]) {
+        events = [];
+        expect(await errorOf(bus.execute(as(who), { type: 'evaluation.register', agentId: agent.id, ...given }))).toEqual({
+          code: 'forbidden',
+          userMessage: "Only Interviewed Agent's requester, its sponsors or an IT admin can register its endpoint.",
+        });
+        expect(last()).toMatchObject({ type: 'evaluation.register', actor: who, outcome: 'forbidden', stage: 'authorise' });
+      }
+    }
+    expect(await repo.latestEndpoint(agent.id)).toBeUndefined();
+    // Its requester may open the form (nothing is registered until it is sent).
+    expect(await bus.execute(as(people.tom), { type: 'evaluation.register', agentId: agent.id })).toEqual({
+      agent: expect.objectContaining({ id: agent.id }),
+    });
+    expect(await repo.latestEndpoint(agent.id)).toBeUndefined();
+
+    const now = new Date();
+    const evalRun = {
+      id: 'evr_bus_failures',
+      agentId: agent.id,
+      agentName: agent.name,
+      roleId: agent.catalogRoleId,
+      version: agent.version,
+      purpose: 'request',
+      requester: people.tom,
+      suiteHash: 'x',
+      suiteFile: 'suite.yaml',
+      endpoint: { kind: 'http', url: 'http://127.0.0.1:1/' },
+      status: 'completed',
+      total: 3,
+      done: 3,
+      passed: 3,
+      startedAt: now.toISOString(),
+      deadlineAt: new Date(now.getTime() + 3_600_000).toISOString(),
+    } as const;
+    expect(await repo.insertRun(evalRun)).toBe(true);
+    for (const who of [PRIYA, people.daniel]) {
+      events = [];
+      expect(await errorOf(bus.execute(as(who), { type: 'evaluation.failures', evalRunId: evalRun.id }))).toEqual({
+        code: 'forbidden',
+        userMessage: "Only Interviewed Agent's requester, sponsors, IT admins, security and compliance see its evaluation.",
+      });
+      expect(last()).toMatchObject({ type: 'evaluation.failures', actor: who, outcome: 'forbidden', stage: 'authorise' });
+    }
+    // Compliance may see it.
+    expect(await bus.execute(as(people.marcus), { type: 'evaluation.failures', evalRunId: evalRun.id })).toMatchObject({
+      run: { id: evalRun.id },
+      cases: [],
+    });
+  });
+
+  it('decision.record (Record as failure mode): who reads the agent’s decisions and adds notes on it; no note is stored otherwise', async () => {
+    const agent = await activeAgent(h, { name: 'Failure Mode Agent', sponsors: [people.tom] });
+    const refusals = [
+      [people.daniel, "Only Failure Mode Agent's sponsors, IT admins, security and compliance can read its decisions."],
+      // Compliance reads decisions but adds no notes.
+      [people.marcus, "Only Failure Mode Agent's sponsors, IT admins, security and on-call can add knowledge notes."],
+    ] as const;
+    for (const [who, words] of refusals) {
+      events = [];
+      expect(await errorOf(bus.execute(as(who), { type: 'decision.record', agentId: agent.id, eventId: 'evt-1' }))).toEqual({
+        code: 'forbidden',
+        userMessage: words,
+      });
+      expect(last()).toMatchObject({ type: 'decision.record', actor: who, outcome: 'forbidden', stage: 'authorise' });
+    }
+    expect((await h.services.agents.get(agent.id))?.knowledgeNotes).toEqual([]);
+    // Its sponsor is told a decision that is not in its log does not exist.
+    events = [];
+    expect(await errorOf(bus.execute(as(people.tom), { type: 'decision.record', agentId: agent.id, eventId: 'evt-none' }))).toEqual({
+      code: 'not_found',
+      userMessage: 'I couldn\'t find the decision "evt-none".',
+    });
+    expect(last()).toMatchObject({ stage: 'handle' });
+  });
+
   it('runtime.* (the agent API and MCP): a suspended agent is refused at authorise, an unknown one at load; people and agents keep to their own commands', async () => {
     const screener = (name: string) =>
       activeAgent(h, {

@@ -32,8 +32,9 @@ const RUNTIME_SHOWN = 5;
 
 /**
  * `decisions`, `compliance`, `fleet` and `dashboard`. The governance service keeps its own checks
- * of the decision log and the compliance report: doors not on the bus call it too (the Record as
- * failure mode button in chat-actions.ts, the HTTP dashboard's compliance part, the CLI's report).
+ * of the decision log and the compliance report: doors not on the bus call it too (Decisions behind
+ * this on alerts and check-ins in chat-actions.ts, the HTTP dashboard's compliance part, the CLI's
+ * report); `decision.record` reads its decision through it as well.
  */
 export function governanceHandlers(deps: GovernanceDeps) {
   return {

@@ -1,0 +1,61 @@
+import type { AgentRecord } from '../../core/agents.js';
+import { NotFoundError } from '../../core/errors.js';
+import { assertMayManageEvaluation, assertMaySeeEvaluation } from '../../core/policies.js';
+import type { EndpointInput, Evaluations } from '../../evals/evaluations.js';
+import type { EvalCaseRecord, EvalRepository, EvalRunRecord } from '../../evals/types.js';
+import type { CommandHandler } from '../handler.js';
+import { loadAgent, type AgentReads } from './load-agent.js';
+
+/** Where an evaluation command reads its run and the run's agent. */
+export interface EvalRunReads extends AgentReads {
+  runs: Pick<EvalRepository, 'getRun'>;
+}
+
+/** An evaluation run a command names, with its agent for the who-may rule; either not stored is "not found". */
+export async function loadEvalRun(deps: EvalRunReads, evalRunId: string): Promise<{ run: EvalRunRecord; agent: AgentRecord }> {
+  const run = await deps.runs.getRun(evalRunId);
+  if (!run) throw new NotFoundError('the evaluation', evalRunId);
+  return { run, agent: await loadAgent(deps, run.agentId) };
+}
+
+/** What Register endpoint and run and the failing cases need: the agent, the runs and their cases, and the service that starts a run. */
+export interface EvaluationButtonDeps extends EvalRunReads {
+  runs: Pick<EvalRepository, 'getRun' | 'cases'>;
+  evaluations: Pick<Evaluations, 'registerAndStart'>;
+}
+
+/** The agent whose endpoint may be registered, and the run started once it is. */
+export interface EvaluationRegistered {
+  agent: AgentRecord;
+  run?: EvalRunRecord;
+}
+
+/**
+ * Register endpoint and run (its form opened, then sent: the agent's requester, its sponsors and IT
+ * admins), and the failing cases behind a verdict (who may see the evaluation).
+ */
+export function evaluationButtonHandlers(deps: EvaluationButtonDeps) {
+  return {
+    'evaluation.register': {
+      load: (_actor, { agentId }) => loadAgent(deps, agentId),
+      authorise: (actor, agent) => assertMayManageEvaluation(actor, agent, 'register its endpoint'),
+      handle: async (actor, { endpoint }, agent) => {
+        if (!endpoint) return { agent };
+        // The service reads the endpoint with its own schema (kind, URL, the hosts IT allows).
+        return { agent, run: await deps.evaluations.registerAndStart(actor.email, agent.id, endpoint as EndpointInput) };
+      },
+    },
+    'evaluation.failures': {
+      load: (_actor, { evalRunId }) => loadEvalRun(deps, evalRunId),
+      authorise: (actor, { run, agent }) => assertMaySeeEvaluation(actor, run, agent),
+      handle: async (_actor, _command, { run }) => ({ run, cases: await deps.runs.cases(run.id) }),
+    },
+  } satisfies {
+    'evaluation.register': CommandHandler<'evaluation.register', AgentRecord, EvaluationRegistered>;
+    'evaluation.failures': CommandHandler<
+      'evaluation.failures',
+      { run: EvalRunRecord; agent: AgentRecord },
+      { run: EvalRunRecord; cases: EvalCaseRecord[] }
+    >;
+  };
+}
