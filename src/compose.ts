@@ -20,7 +20,6 @@ import { Outbox, type OutboxSettings } from './core/outbox.js';
 import { auditPerformer } from './core/audit-effects.js';
 import { chatSendPerformer, parkedEffectNotice } from './core/chat-effects.js';
 import { WebhookDispatcher } from './core/webhooks.js';
-import { mayRetryWebhooks } from './core/policies.js';
 import { AgentKeys, type KeyRefusal } from './core/agent-keys.js';
 import { AccessCommands, DEFAULT_ACCESS_SETTINGS, GrantSteps, type AccessSettings } from './core/access.js';
 import { AccessReviews } from './core/access-review.js';
@@ -600,7 +599,6 @@ async function buildServices(s: ServiceSettings) {
     notifier,
     source: publicUrl,
     retryWindowMs: s.webhooks?.retryWindowMs ?? 24 * 3_600_000,
-    mayRetry: (email) => mayRetryWebhooks(findPersonByEmail(org, email)),
     outbox,
     log: log.child({ component: 'webhooks' }),
     cards: webhookCards,

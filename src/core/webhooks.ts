@@ -2,7 +2,7 @@ import { CloudEvent } from 'cloudevents';
 import { Webhook } from 'standardwebhooks';
 import type { AuditEntry, AuditInput } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
-import { ForbiddenError, NotFoundError } from './errors.js';
+import { NotFoundError } from './errors.js';
 import type { MessageRef, Notifier, OutgoingCard } from './notifications.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
@@ -309,7 +309,6 @@ export interface WebhookDispatcherDeps {
   source: string;
   retryWindowMs: number;
   /** Whether this person may press Retry (IT admins). */
-  mayRetry: (email: string) => boolean;
   /** Stores the audit entries of disable, Retry and Re-enable with the subscription's state change. */
   outbox: Pick<Outbox, 'effect' | 'settle'>;
   log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void; info(obj: object, msg: string): void };
@@ -634,12 +633,12 @@ export class WebhookDispatcher {
   }
 
   /**
-   * **Retry** on the owner's card: an IT admin re-queues the subscription's failed deliveries.
-   * Resolves the refreshed card (also updated in place for the owner).
-   * @throws ForbiddenError when the person is not an IT admin; NotFoundError for an unknown subscription.
+   * **Retry** on the owner's card: an IT admin re-queues the subscription's failed deliveries (who
+   * may is the `webhook.act` command's rule, asked on the bus). Resolves the refreshed card (also
+   * updated in place for the owner).
+   * @throws NotFoundError for an unknown subscription.
    */
   async retry(email: string, subscriptionId: string): Promise<OutgoingCard> {
-    if (!this.deps.mayRetry(email)) throw new ForbiddenError('Only IT admins can retry webhook deliveries.');
     const sub = this.deps.subscriptions.find((s) => s.id === subscriptionId);
     if (!sub) throw new NotFoundError('the webhook subscription', subscriptionId);
     const now = this.clock();
@@ -658,11 +657,11 @@ export class WebhookDispatcher {
   /**
    * **Re-enable** on the owner's card of a subscription disabled by a 410 Gone: an IT admin resumes
    * it; its failed deliveries are re-queued and it picks up every event since from its cursor.
-   * Resolves the refreshed card (also updated in place for the owner).
-   * @throws ForbiddenError when the person is not an IT admin; NotFoundError for an unknown subscription.
+   * Resolves the refreshed card (also updated in place for the owner). Who may is the `webhook.act`
+   * command's rule, asked on the bus.
+   * @throws NotFoundError for an unknown subscription.
    */
   async enable(email: string, subscriptionId: string): Promise<OutgoingCard> {
-    if (!this.deps.mayRetry(email)) throw new ForbiddenError('Only IT admins can re-enable a webhook subscription.');
     const sub = this.deps.subscriptions.find((s) => s.id === subscriptionId);
     if (!sub) throw new NotFoundError('the webhook subscription', subscriptionId);
     const now = this.clock();

@@ -197,7 +197,6 @@ describe("the webhook owner's card with two dispatchers on one database", () => 
       notifier,
       source: 'http://127.0.0.1',
       retryWindowMs: 24 * 3_600_000,
-      mayRetry: () => false,
       outbox: h!.services.outbox,
       log: silentLogger(),
       cards: webhookCards,

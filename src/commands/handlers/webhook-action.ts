@@ -10,7 +10,7 @@ export interface WebhookActionDeps {
 
 /**
  * Retry and Re-enable on a webhook subscription's card: IT admins, refused before the subscription
- * is looked up. The dispatcher keeps its own check (its `mayRetry`): its tests and its outbox crash test call it directly.
+ * is looked up. Every door reaches the dispatcher's Retry and Re-enable through this command: the rule is asked here only.
  */
 export function webhookActionHandler(deps: WebhookActionDeps): CommandHandler<'webhook.act', undefined, OutgoingCard> {
   return {
