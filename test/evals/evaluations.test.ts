@@ -140,8 +140,9 @@ describe('Roster interviews the candidate: suite runs against an agent on loopba
     const again = await errorOf(h.services.evaluations.start(people.amara, { agentId: asAgentId(agentId), purpose: 'request' }));
     expect(again.code).toBe('duplicate');
     expect(again.userMessage).toMatch(/already being evaluated/);
-    // Someone unrelated may not cancel it.
-    expect((await errorOf(h.services.evaluations.cancel(people.daniel, first.id))).code).toBe('forbidden');
+    // Someone unrelated may not cancel it (the rule of the command every door gives).
+    const daniel = h.services.bus.person(people.daniel);
+    expect((await errorOf(h.services.bus.execute(daniel, { type: 'evaluation.cancel', evalRunId: first.id }))).code).toBe('forbidden');
     const cancelled = await h.services.evaluations.cancel(people.amara, first.id);
     expect(cancelled.status).toBe('cancelled');
     expect(await h.db.connection.collection('eval_runs').countDocuments({ activeKey: agentId })).toBe(0);

@@ -11,8 +11,8 @@ export interface CancelEvaluationDeps extends EvalRunReads {
 }
 
 /**
- * Cancel evaluation: who started it, the agent's sponsors and IT admins. The service keeps its own
- * check too: the evaluation tests call it directly.
+ * Cancel evaluation: who started it, the agent's requester, its sponsors and IT admins. Every door
+ * cancels through this command: the service no longer checks again.
  */
 export function cancelEvaluationHandler(
   deps: CancelEvaluationDeps,
