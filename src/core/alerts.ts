@@ -498,7 +498,8 @@ export class AlertService {
   /**
    * "Assign sponsor" on a shadow or ownerless alert. A shadow agent's sponsor is recorded on the
    * alert (they are told, and may register it); for an ownerless agent, `apply` makes the person
-   * its sponsor and the alert is resolved.
+   * its sponsor and the alert is resolved. Who may (the alert's responders) is the
+   * `alert.sponsor.assign` command's rule, asked on the bus.
    */
   async assignSponsor(
     actor: string,
@@ -506,7 +507,6 @@ export class AlertService {
     sponsor: string,
     apply: (alert: AlertRecord) => Promise<unknown>,
   ): Promise<AlertRecord> {
-    await this.assertResponder(actor, alertId);
     const person = findPersonByEmail(this.deps.org, String(sponsor));
     if (!person)
       throw new InvalidInputError(`${String(sponsor) || 'That person'} is not in the directory.`, { sponsor: 'Not in the directory.' });
