@@ -14,7 +14,6 @@ import { AUDIT_EFFECT } from './audit-effects.js';
 import { CHAT_SEND_EFFECT, type ChatSend } from './chat-effects.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
-import { assertMayStartRetirement } from './policies.js';
 import { type AgentId, type RunId } from './ids.js';
 import type { OutgoingCard } from './notifications.js';
 
@@ -135,7 +134,12 @@ export class Retirement {
     this.clock = deps.clock ?? (() => new Date());
   }
 
-  /** Starts `flows/retirement.yaml` for an agent; sponsors and IT admins may. */
+  /**
+   * Starts `flows/retirement.yaml` for an agent. Who may (its sponsors and IT admins) is asked by the
+   * command that leads here, on the bus: `agent.retire`, `alert.retire`, `leaver.offer.accept` (the
+   * manager sponsors it by then), and `checkin.decide` (the same rule), whose Retire effect calls
+   * this from the outbox once the decision is stored.
+   */
   async start(
     engine: FlowEngine,
     actorEmail: string,
@@ -146,7 +150,6 @@ export class Retirement {
     const actor = findPersonByEmail(this.deps.org, String(actorEmail));
     if (!actor) throw new UnknownPersonError(String(actorEmail));
     const agent = await this.agent(input.agentId);
-    assertMayStartRetirement(actor, agent);
     const reason = String(input.reason ?? '').trim();
     if (reason.length < 3)
       throw new InvalidInputError('Say why the agent is retired (sustained degradation, obsolescence, strategic change…).', {

@@ -51,9 +51,13 @@ describe('retirement with a successor (embedded database, scheduler running, tel
       services.bus.execute(services.bus.person(people.daniel), { type: 'agent.note.add', agentId: old.id, text: 'not my agent' }),
     ).rejects.toMatchObject({ code: 'forbidden' });
 
-    await expect(services.retirement.start(services.engine, people.daniel, { agentId: old.id, reason: 'obsolete' })).rejects.toMatchObject({
+    // Who may retire it is the rule of the command every door gives: Priya sees it but does not
+    // sponsor it; Daniel may not even see it, so he is told it does not exist.
+    const retire = { type: 'agent.retire', agent: old.id, reason: 'obsolete' } as const;
+    await expect(services.bus.execute(services.bus.person('priya.raman@brightwater.example'), retire)).rejects.toMatchObject({
       code: 'forbidden',
     });
+    await expect(services.bus.execute(services.bus.person(people.daniel), retire)).rejects.toMatchObject({ code: 'not_found' });
     const run = await services.retirement.start(services.engine, people.tom, {
       agentId: old.id,
       successorId: successor.id,

@@ -44,9 +44,9 @@ function roleFit(org: OrgConfig, roleId: string): string[] {
 
 /**
  * `retire`, `archive` and `update`: each names its agent, which the person must be able to see,
- * then its own rule in policies.ts. Retirement's service keeps its check where a door not on the bus
- * calls it too (Retire from an alert or a leaver's card in chat-actions.ts, the check-in's Retire
- * effect). Proposing a version is only on the bus: its rule left the service. The typed `note`,
+ * then its own rule in policies.ts. Retiring and proposing a version are only on the bus: their
+ * rules left the services (the check-in's Retire effect starts a retirement its `checkin.decide`
+ * authorised, by the same rule). The typed `note`,
  * `retrain … postpone`, `reactivate` and `sponsor` give the same commands as their buttons
  * (add-note.ts, retraining.ts, request-reactivation.ts, answer-sponsorship.ts).
  */

@@ -15,8 +15,8 @@ export interface RetireFromAlertDeps extends AgentReads {
 }
 
 /**
- * Retire agent on an alert: the agent's sponsors and IT admins (the card offers it to IT admins).
- * Retirement's service keeps its own check too: the check-in's Retire effect calls it off the bus.
+ * Retire agent on an alert: the agent's sponsors and IT admins (the card offers it to IT admins),
+ * asked here only: the retirement service no longer checks again.
  */
 export function retireFromAlertHandler(
   deps: RetireFromAlertDeps,
