@@ -84,9 +84,11 @@ async function main(): Promise<void> {
       );
       await roster.services.evaluations.registerEndpoint(liam, asAgentId(id), undefined, { kind: 'http', url });
     };
+    const showRun = (evalRunId: string) =>
+      roster.services.bus.execute(roster.services.bus.person(liam), { type: 'evaluation.show', evalRunId });
     const untilDone = async (runId: string) => {
       for (;;) {
-        const r = (await roster.services.evaluations.visibleRun(liam, runId)).run;
+        const r = (await showRun(runId)).run;
         if (r.status !== 'running') return r;
         await new Promise((res) => setTimeout(res, 50));
       }
@@ -122,7 +124,7 @@ async function main(): Promise<void> {
     while ((await roster.db.connection.collection('eval_cases').countDocuments({ runId: slowRun.id })) < 16)
       await new Promise((r) => setTimeout(r, 50));
     const busy = await clicks(runIds.slice(CLICKS, 2 * CLICKS));
-    const progress = (await roster.services.evaluations.visibleRun(liam, slowRun.id)).run;
+    const progress = (await showRun(slowRun.id)).run;
     const casesDuring = await roster.db.connection.collection('eval_cases').countDocuments({ runId: slowRun.id });
     const slowDone = await untilDone(slowRun.id);
     const ms = (n: number) => `${n.toFixed(1)} ms`;

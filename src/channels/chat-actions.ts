@@ -271,7 +271,7 @@ export class CardActionsChat {
       }
       case 'eval_failures': {
         const { run, cases } = await this.services.bus.execute(person, {
-          type: 'evaluation.failures',
+          type: 'evaluation.show',
           evalRunId: String(ids.evalRunId ?? ''),
         });
         return { followUp: this.chat.failingCasesCard(run, cases) };

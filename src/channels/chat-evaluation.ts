@@ -10,7 +10,7 @@ import type { EvalCaseRecord, EvalRunRecord } from '../evals/types.js';
 /*
  * The interview in chat: the endpoint prompt (how Roster reaches the candidate), the start of a
  * suite run, and the failing cases behind the verdict card's button. Who may is the bus's
- * (`evaluation.register`, `evaluation.failures`); the rules of a run are the evaluation service's.
+ * (`evaluation.register`, `evaluation.show`); the rules of a run are the evaluation service's.
  */
 
 const KIND_LABELS: Record<(typeof ENDPOINT_KINDS)[number], string> = {

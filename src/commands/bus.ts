@@ -102,7 +102,7 @@ export interface CommandResults {
   // Register on a shadow alert, the interview's buttons, Record as failure mode.
   'alert.register': ShadowRegistration;
   'evaluation.register': EvaluationRegistered;
-  'evaluation.failures': { run: EvalRunRecord; cases: EvalCaseRecord[] };
+  'evaluation.show': { run: EvalRunRecord; cases: EvalCaseRecord[] };
   'decision.record': { agent: AgentRecord; note: KnowledgeNote };
 }
 

@@ -386,8 +386,8 @@ export const registerEvaluationCommand = z.object({
     .optional(),
 });
 
-/** The failing cases behind an evaluation's verdict (its card's button). */
-export const evaluationFailuresCommand = z.object({ type: z.literal('evaluation.failures'), evalRunId: z.string().max(200) });
+/** An evaluation run and its cases, for who may see it (the failing cases behind its verdict card's button). */
+export const showEvaluationCommand = z.object({ type: z.literal('evaluation.show'), evalRunId: z.string().max(200) });
 
 /** Record as failure mode on a decision of an agent's decision log: the decision becomes a knowledge note. */
 export const recordDecisionCommand = z.object({
@@ -513,7 +513,7 @@ export const commandSchema = z.discriminatedUnion('type', [
   // Register on a shadow alert, the interview's buttons, Record as failure mode.
   registerShadowCommand,
   registerEvaluationCommand,
-  evaluationFailuresCommand,
+  showEvaluationCommand,
   recordDecisionCommand,
   ...agentCommands,
 ]);

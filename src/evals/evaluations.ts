@@ -23,7 +23,7 @@ import type { MeasuredReader } from '../core/checkin-service.js';
 import type { Notifier, OutgoingCard } from '../core/notifications.js';
 import type { Outbox } from '../core/outbox.js';
 import type { PendingEffect } from '../core/ports.js';
-import { assertMayManageEvaluation, assertMaySeeEvaluation } from '../core/policies.js';
+import { assertMayManageEvaluation } from '../core/policies.js';
 import type { FlowEngine } from '../flows/engine.js';
 import type { Logger } from '../logger.js';
 import { createCaller, ENDPOINT_KINDS, httpJudge, type AgentCaller, type EndpointConfig } from './callers.js';
@@ -334,15 +334,6 @@ export class Evaluations implements MeasuredReader {
     this.running.get(run.id)?.controller.abort(new RunStop('cancel', 'cancelled'));
     await this.deps.outbox.settle({ kind: EVAL_RUN_HOLDER, id: run.id }, effects, 'evaluation.cancelled', stored);
     return (await this.deps.repo.getRun(run.id)) ?? run;
-  }
-
-  /** A run, for the people who may see it. */
-  async visibleRun(actorEmail: string, runId: string): Promise<{ run: EvalRunRecord; cases: EvalCaseRecord[] }> {
-    const actor = this.person(actorEmail);
-    const run = await this.run(runId);
-    const agent = await this.agent(run.agentId);
-    assertMaySeeEvaluation(actor, run, agent);
-    return { run, cases: await this.deps.repo.cases(run.id) };
   }
 
   /** The newest completed run of an agent's version on a suite hash. */

@@ -1029,7 +1029,7 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     expect(picked.role?.id).toBe('support-assistant');
   });
 
-  it('evaluation.register and evaluation.failures (Register endpoint and run, the failing cases): who manages or may see the evaluation; nothing registered otherwise', async () => {
+  it('evaluation.register and evaluation.show (Register endpoint and run, the failing cases): who manages or may see the evaluation; nothing registered otherwise', async () => {
     const agent = await activeAgent(h, { name: 'Interviewed Agent', requestedBy: people.tom, sponsors: [people.tom] });
     const repo = createEvalRepository(h.db.connection);
     const endpoint = { kind: 'http', url: 'https://agents.example.com/answer' };
@@ -1072,14 +1072,14 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     expect(await repo.insertRun(evalRun)).toBe(true);
     for (const who of [PRIYA, people.daniel]) {
       events = [];
-      expect(await errorOf(bus.execute(as(who), { type: 'evaluation.failures', evalRunId: evalRun.id }))).toEqual({
+      expect(await errorOf(bus.execute(as(who), { type: 'evaluation.show', evalRunId: evalRun.id }))).toEqual({
         code: 'forbidden',
         userMessage: "Only Interviewed Agent's requester, sponsors, IT admins, security and compliance see its evaluation.",
       });
-      expect(last()).toMatchObject({ type: 'evaluation.failures', actor: who, outcome: 'forbidden', stage: 'authorise' });
+      expect(last()).toMatchObject({ type: 'evaluation.show', actor: who, outcome: 'forbidden', stage: 'authorise' });
     }
     // Compliance may see it.
-    expect(await bus.execute(as(people.marcus), { type: 'evaluation.failures', evalRunId: evalRun.id })).toMatchObject({
+    expect(await bus.execute(as(people.marcus), { type: 'evaluation.show', evalRunId: evalRun.id })).toMatchObject({
       run: { id: evalRun.id },
       cases: [],
     });

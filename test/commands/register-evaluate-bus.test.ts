@@ -108,7 +108,7 @@ describe('command bus: Register, the interview buttons and Record as failure mod
     expect(await createEvalRepository(roster.db.connection).latestEndpoint(agent.id)).toBeUndefined();
   }, 90_000);
 
-  it('the failing cases of an evaluation reach evaluation.failures from either platform', async () => {
+  it('the failing cases of an evaluation reach evaluation.show from either platform', async () => {
     const { roster, slack, teams, connector } = both;
     const agent = agentRecord({ name: 'Bus Graded Helper', status: 'active', catalogRoleId: 'kb-answerer', sponsors: [people.tom] });
     await roster.services.agents.insert(agent);
@@ -163,7 +163,7 @@ describe('command bus: Register, the interview buttons and Record as failure mod
     );
     expect(cardText(onTeams!)).toContain('How do I add printer 1?');
 
-    expect(ran('evaluation.failures')).toEqual([
+    expect(ran('evaluation.show')).toEqual([
       [LIAM.email, 'done', 'done'],
       [LIAM.email, 'done', 'done'],
     ]);

@@ -129,7 +129,10 @@ describe.each([
       (await roster.services.audit.export({ agentId })).find((e) => e.action === 'evaluation.cancelled'),
     );
     expect(entry.actor).toMatchObject({ kind: 'person', email: AMARA });
-    const { run: evalRun } = await roster.services.evaluations.visibleRun(AMARA, String(entry.details.evalRunId));
+    const { run: evalRun } = await roster.services.bus.execute(roster.services.bus.person(AMARA), {
+      type: 'evaluation.show',
+      evalRunId: String(entry.details.evalRunId),
+    });
     expect(evalRun.status).toBe('cancelled');
     expect(evalRun.done).toBeLessThan(10);
     const [run] = await roster.services.runs.list({ agentId });

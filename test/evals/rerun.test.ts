@@ -55,7 +55,11 @@ describe('scheduled re-interviews feed check-ins with measured accuracy', () => 
     // The measured verdict passes the gate, then the run moves on to the approvals (an outbox effect).
     await eventually(async () => ((await engine.get(request.id)).steps.approvals?.status === 'waiting' ? true : undefined), 30_000);
     expect((await engine.get(request.id)).steps.evaluation?.status).toBe('passed');
-    expect((await evaluations.visibleRun(people.amara, admission.id)).run.metrics!.accuracy).toBe(1);
+    const admitted = await h.services.bus.execute(h.services.bus.person(people.amara), {
+      type: 'evaluation.show',
+      evalRunId: admission.id,
+    });
+    expect(admitted.run.metrics!.accuracy).toBe(1);
 
     // The agent changes for the worse before it starts work; nothing re-runs until it is active.
     behaviours['/live'] = WORSE;

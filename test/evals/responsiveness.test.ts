@@ -96,7 +96,7 @@ describe('Roster stays responsive while a 500-case suite runs against a slow age
       }),
     );
     // The run was still going after every click was acknowledged.
-    const during = (await services.evaluations.visibleRun(people.liam, evalRun.id)).run;
+    const during = (await services.bus.execute(services.bus.person(people.liam), { type: 'evaluation.show', evalRunId: evalRun.id })).run;
     expect(during.status).toBe('running');
     expect(await cases.countDocuments({ runId: evalRun.id })).toBeLessThan(CASES);
 

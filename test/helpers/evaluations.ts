@@ -16,6 +16,6 @@ export async function requestedKbAnswerer(h: Harness, name: string): Promise<str
 /** The evaluation run as Amara sees it, once it is no longer running. */
 export const evaluationFinished = (h: Harness, runId: string) =>
   eventually(async () => {
-    const run = await h.services.evaluations.visibleRun(people.amara, runId);
+    const run = await h.services.bus.execute(h.services.bus.person(people.amara), { type: 'evaluation.show', evalRunId: runId });
     return run.run.status !== 'running' ? run : undefined;
   }, 30_000);

@@ -18,7 +18,7 @@ export async function loadEvalRun(deps: EvalRunReads, evalRunId: string): Promis
   return { run, agent: await loadAgent(deps, run.agentId) };
 }
 
-/** What Register endpoint and run and the failing cases need: the agent, the runs and their cases, and the service that starts a run. */
+/** What Register endpoint and run and an evaluation's cases need: the agent, the runs and their cases, and the service that starts a run. */
 export interface EvaluationButtonDeps extends EvalRunReads {
   runs: Pick<EvalRepository, 'getRun' | 'cases'>;
   evaluations: Pick<Evaluations, 'registerAndStart'>;
@@ -32,7 +32,8 @@ export interface EvaluationRegistered {
 
 /**
  * Register endpoint and run (its form opened, then sent: the agent's requester, its sponsors and IT
- * admins), and the failing cases behind a verdict (who may see the evaluation).
+ * admins), and an evaluation run with its cases, as the failing cases behind a verdict show it (who
+ * may see the evaluation: the one rule, the service keeps no copy).
  */
 export function evaluationButtonHandlers(deps: EvaluationButtonDeps) {
   return {
@@ -45,15 +46,15 @@ export function evaluationButtonHandlers(deps: EvaluationButtonDeps) {
         return { agent, run: await deps.evaluations.registerAndStart(actor.email, agent.id, endpoint as EndpointInput) };
       },
     },
-    'evaluation.failures': {
+    'evaluation.show': {
       load: (_actor, { evalRunId }) => loadEvalRun(deps, evalRunId),
       authorise: (actor, { run, agent }) => assertMaySeeEvaluation(actor, run, agent),
       handle: async (_actor, _command, { run }) => ({ run, cases: await deps.runs.cases(run.id) }),
     },
   } satisfies {
     'evaluation.register': CommandHandler<'evaluation.register', AgentRecord, EvaluationRegistered>;
-    'evaluation.failures': CommandHandler<
-      'evaluation.failures',
+    'evaluation.show': CommandHandler<
+      'evaluation.show',
       { run: EvalRunRecord; agent: AgentRecord },
       { run: EvalRunRecord; cases: EvalCaseRecord[] }
     >;
