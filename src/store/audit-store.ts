@@ -28,8 +28,11 @@ const MODEL_NAME = 'AuditEntry';
 const DEFAULT_MAX_ATTEMPTS = 50;
 const MAX_BACKOFF_MS = 40;
 const MAX_CONCURRENT_APPENDS = 4;
-/** At most this many appends are written together. */
-const MAX_GROUP = 200;
+/**
+ * At most this many appends are written together: a whole check-in sweep chunk's entries (250
+ * agents by default) fit in one group, one head read and one insert (entries are about 1 KB).
+ */
+const MAX_GROUP = 500;
 const ENTRY_FIELDS = { _id: 0, seq: 1, at: 1, actor: 1, action: 1, subject: 1, details: 1, prevHash: 1, hash: 1 } as const;
 
 const actorSchema = new Schema(

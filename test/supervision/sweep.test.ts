@@ -167,6 +167,20 @@ describe('the check-in sweep in chunks', () => {
     expect(forOne.length).toBeLessThanOrEqual(14);
   });
 
+  it('costs the same number of database commands for a chunk of the default size (250 agents) as for one agent', async () => {
+    // Every entry of a chunk joins one audit group (one head read, one insert), not two.
+    rig = await openRig({ chunk: 250 });
+    const one = await rig.fleet(1);
+    rig.commands.length = 0;
+    expect((await rig.service().sweep(NOW)).ran).toBe(1);
+    const forOne = [...rig.commands];
+    await rig.agents.transition(one[0]!.id, 'active', 'retired');
+    await rig.fleet(250);
+    rig.commands.length = 0;
+    expect((await rig.service().sweep(NOW)).ran).toBe(250);
+    expect(rig.commands).toEqual(forOne);
+  }, 60_000);
+
   it('reviews each agent from its own rollups, as a single check-in of that agent does', async () => {
     rig = await openRig();
     const fleet = await rig.fleet(CHUNK + 1);
