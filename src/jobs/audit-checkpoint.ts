@@ -1,6 +1,6 @@
 import type { Agenda } from 'agenda';
 import { CheckpointRefusedError, type AuditCheckpoints, type CheckpointSigner } from '../core/audit-checkpoints.js';
-import type { CheckpointAlarm, CheckpointFailure } from '../core/audit-checkpoint-alarm.js';
+import type { CheckpointAlarm, CheckpointFailure, CheckpointRunAlarm } from '../core/audit-checkpoint-alarm.js';
 import { AuditKeyError } from '../config/audit-signing-key.js';
 import type { OrgConfig } from '../config/schemas.js';
 import type { Logger } from '../logger.js';
@@ -50,9 +50,9 @@ export async function defineAuditCheckpointJob(
   options: AuditCheckpointJobOptions = {},
 ): Promise<void> {
   const { alarm } = options;
-  const raise = async (failure: CheckpointFailure) => {
+  const raise = async (told: CheckpointRunAlarm | undefined, failure: CheckpointFailure) => {
     try {
-      if (await alarm?.failed(failure)) log.info({ cause: failure.cause }, 'IT admins told that audit checkpoints fail');
+      if (await told?.failed(failure)) log.info({ cause: failure.cause }, 'IT admins told that audit checkpoints fail');
     } catch (err) {
       log.error({ err: { message: (err as Error).message } }, 'could not tell IT admins that audit checkpoints fail');
     }
@@ -60,13 +60,16 @@ export async function defineAuditCheckpointJob(
   agenda.define(
     AUDIT_CHECKPOINT_JOB,
     async () => {
+      // Begun before the key is read: runs overlap when Agenda hands an expired lock to a new run (the
+      // old one goes on) or replicas race, and only the latest-begun run's outcome is told.
+      const told = await alarm?.begin();
       let outcome;
       try {
         outcome = await checkpoints.checkpoint({ kind: 'system', name: 'audit-checkpoint' }, options.signer?.());
       } catch (err) {
         if (err instanceof AuditKeyError) {
           log.error({ problem: err.message }, 'the audit signing key cannot be read: no checkpoint signed');
-          await raise({
+          await raise(told, {
             cause: `key:${err.message}`,
             title: 'Audit checkpoints cannot be signed: the signing key is unreadable',
             lines: [
@@ -82,14 +85,14 @@ export async function defineAuditCheckpointJob(
           { problems: err.problems.map((p) => p.message) },
           'the audit chain no longer matches its checkpoints; run roster audit verify',
         );
-        await raise(refusedFailure(err));
+        await raise(told, refusedFailure(err));
         return;
       }
       if (outcome.kind === 'created') {
         const { seq, headHash, at, keyId, signature } = outcome.checkpoint;
         log.info({ checkpoint: { seq, headHash, at: at.toISOString(), keyId, signature } }, 'audit chain checkpointed');
       }
-      if (alarm && (await alarm.succeeded())) log.info({}, 'IT admins told that audit checkpoints are signed again');
+      if (await told?.succeeded()) log.info({}, 'IT admins told that audit checkpoints are signed again');
       // One run at a time per process: a slow run that read the key before it went away must not end
       // after a later run's failure and tell IT "signed again" while the key is still unreadable.
     },

@@ -62,35 +62,57 @@ export const CHECKPOINT_HEALTH_COLLECTION = 'audit_checkpoint_health';
 const HEALTH_ID = 'job';
 
 /**
- * The checkpoint job's state: one document, whose `cause` is the failure IT was last told about.
- * Storing a cause is conditional on it being a different one, so racing replicas tell IT once.
+ * The checkpoint job's state: one document, whose `cause` is the failure IT was last told about,
+ * `runs` the number of runs begun and `decided` the number of the latest run whose outcome is stored.
+ * Storing a cause is conditional on it being a different one, so racing replicas tell IT once, and
+ * on no later run having stored its outcome, so a run that overlapped a later one cannot overrule it.
  */
 export function createCheckpointHealthStore(connection: Connection): CheckpointHealthRepository {
-  const collection = connection.collection<{ _id: string; cause?: string; since?: Date }>(CHECKPOINT_HEALTH_COLLECTION);
+  const collection = connection.collection<{ _id: string; cause?: string; since?: Date; runs?: number; decided?: number }>(
+    CHECKPOINT_HEALTH_COLLECTION,
+  );
+  /** No run begun after `run` has stored its outcome (a document from before runs were numbered has none). */
+  const latest = (run: number) => ({ $or: [{ decided: { $exists: false } }, { decided: { $lte: run } }] });
+  /** Records `run`'s outcome as the latest, unless a later run's is. */
+  const decide = (run: number) => collection.updateOne({ _id: HEALTH_ID }, { $max: { decided: run } });
   return {
     holder: { kind: CHECKPOINT_HEALTH_HOLDER, id: HEALTH_ID },
-    async fail(cause, at, effects) {
-      try {
-        // Matches unless this cause is already stored; then the upsert's insert hits the unique _id.
-        const result = await collection.updateOne(
-          { _id: HEALTH_ID, cause: { $ne: cause } },
-          withEffects({ $set: { cause, since: at } }, effects),
-          { upsert: true },
+    async begin() {
+      const count = () =>
+        collection.findOneAndUpdate(
+          { _id: HEALTH_ID },
+          { $inc: { runs: 1 } },
+          { upsert: true, returnDocument: 'after', projection: { runs: 1 } },
         );
-        return result.modifiedCount + result.upsertedCount > 0;
-      } catch (err) {
-        if ((err as { code?: unknown }).code === 11000) return false;
+      // The very first runs of two replicas may both insert the document: the one refused counts again.
+      const begun = await count().catch((err: unknown) => {
+        if ((err as { code?: unknown }).code === 11000) return count();
         throw err;
-      }
+      });
+      if (begun?.runs === undefined) throw new Error('the audit checkpoint job state was not stored');
+      return begun.runs;
     },
-    async recover(effects) {
-      const current = await collection.findOne({ _id: HEALTH_ID, cause: { $exists: true } }, { projection: { cause: 1 } });
-      if (!current?.cause) return undefined;
+    async fail(cause, at, effects, run) {
+      // Matches unless this cause is already stored or a later run decided (the document exists: begin stored it).
       const result = await collection.updateOne(
-        { _id: HEALTH_ID, cause: current.cause },
-        withEffects({ $unset: { cause: '', since: '' } }, effects),
+        { _id: HEALTH_ID, cause: { $ne: cause }, ...latest(run) },
+        withEffects({ $set: { cause, since: at, decided: run } }, effects),
       );
-      return result.modifiedCount > 0 ? current.cause : undefined;
+      if (result.modifiedCount > 0) return true;
+      await decide(run);
+      return false;
+    },
+    async recover(effects, run) {
+      const current = await collection.findOne({ _id: HEALTH_ID, cause: { $exists: true } }, { projection: { cause: 1 } });
+      if (current?.cause) {
+        const result = await collection.updateOne(
+          { _id: HEALTH_ID, cause: current.cause, ...latest(run) },
+          withEffects({ $unset: { cause: '', since: '' }, $set: { decided: run } }, effects),
+        );
+        if (result.modifiedCount > 0) return current.cause;
+      }
+      await decide(run);
+      return undefined;
     },
   };
 }
