@@ -57,47 +57,41 @@ export async function defineAuditCheckpointJob(
       log.error({ err: { message: (err as Error).message } }, 'could not tell IT admins that audit checkpoints fail');
     }
   };
-  agenda.define(
-    AUDIT_CHECKPOINT_JOB,
-    async () => {
-      // Begun before the key is read: runs overlap when Agenda hands an expired lock to a new run (the
-      // old one goes on) or replicas race, and only the latest-begun run's outcome is told.
-      const told = await alarm?.begin();
-      let outcome;
-      try {
-        outcome = await checkpoints.checkpoint({ kind: 'system', name: 'audit-checkpoint' }, options.signer?.());
-      } catch (err) {
-        if (err instanceof AuditKeyError) {
-          log.error({ problem: err.message }, 'the audit signing key cannot be read: no checkpoint signed');
-          await raise(told, {
-            cause: `key:${err.message}`,
-            title: 'Audit checkpoints cannot be signed: the signing key is unreadable',
-            lines: [
-              `Roster could not read its audit signing key: ${err.message}.`,
-              'Entries written from now on are not vouched for by a signed checkpoint.',
-            ],
-            action: 'Restore the key file (or ROSTER_AUDIT_SIGNING_KEY); the next run signs again, and IT is told when it does.',
-          });
-          return;
-        }
-        if (!(err instanceof CheckpointRefusedError)) throw err;
-        log.error(
-          { problems: err.problems.map((p) => p.message) },
-          'the audit chain no longer matches its checkpoints; run roster audit verify',
-        );
-        await raise(told, refusedFailure(err));
+  agenda.define(AUDIT_CHECKPOINT_JOB, async () => {
+    // Begun before the key is read: runs overlap when Agenda hands an expired lock to a new run (the
+    // old one goes on) or replicas race, and only the latest-begun run's outcome is told.
+    const told = await alarm?.begin();
+    let outcome;
+    try {
+      outcome = await checkpoints.checkpoint({ kind: 'system', name: 'audit-checkpoint' }, options.signer?.());
+    } catch (err) {
+      if (err instanceof AuditKeyError) {
+        log.error({ problem: err.message }, 'the audit signing key cannot be read: no checkpoint signed');
+        await raise(told, {
+          cause: `key:${err.message}`,
+          title: 'Audit checkpoints cannot be signed: the signing key is unreadable',
+          lines: [
+            `Roster could not read its audit signing key: ${err.message}.`,
+            'Entries written from now on are not vouched for by a signed checkpoint.',
+          ],
+          action: 'Restore the key file (or ROSTER_AUDIT_SIGNING_KEY); the next run signs again, and IT is told when it does.',
+        });
         return;
       }
-      if (outcome.kind === 'created') {
-        const { seq, headHash, at, keyId, signature } = outcome.checkpoint;
-        log.info({ checkpoint: { seq, headHash, at: at.toISOString(), keyId, signature } }, 'audit chain checkpointed');
-      }
-      if (await told?.succeeded()) log.info({}, 'IT admins told that audit checkpoints are signed again');
-      // One run at a time per process: a slow run that read the key before it went away must not end
-      // after a later run's failure and tell IT "signed again" while the key is still unreadable.
-    },
-    { concurrency: 1, lockLimit: 1 },
-  );
+      if (!(err instanceof CheckpointRefusedError)) throw err;
+      log.error(
+        { problems: err.problems.map((p) => p.message) },
+        'the audit chain no longer matches its checkpoints; run roster audit verify',
+      );
+      await raise(told, refusedFailure(err));
+      return;
+    }
+    if (outcome.kind === 'created') {
+      const { seq, headHash, at, keyId, signature } = outcome.checkpoint;
+      log.info({ checkpoint: { seq, headHash, at: at.toISOString(), keyId, signature } }, 'audit chain checkpointed');
+    }
+    if (await told?.succeeded()) log.info({}, 'IT admins told that audit checkpoints are signed again');
+  });
   await ensureRecurring(agenda, AUDIT_CHECKPOINT_JOB, options.cadence ?? DEFAULT_AUDIT_CHECKPOINT_CADENCE);
 }
 
