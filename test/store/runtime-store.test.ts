@@ -226,4 +226,47 @@ describe('runtime approvals stored at once', () => {
     expect(await repo.attemptNumbers([numberOf(stored[5]!)])).toEqual([1]);
     expect(await repo.attemptNumbers([])).toEqual([]);
   });
+
+  it('numbers a group of attempts among a day of earlier ones as counting each window one by one would', async () => {
+    const repo = createRuntimeApprovalRepository(db.connection);
+    await repo.ensureIndexes();
+    const HOUR = 3_600_000;
+    const start = Date.UTC(2032, 0, 5);
+    const at = (ms: number) => new Date(start + ms).toISOString();
+    // 120 attempts over 30 hours (some in the same millisecond), by two agents at two actions, and
+    // an allowed request: the group asked for below spans 4 hours, so some earlier attempts are in
+    // every attempt's window, some leave the windows of the later ones, and the group's own count.
+    const agents = [asAgentId('agt_window_a'), asAgentId('agt_window_b')];
+    const stored = Array.from({ length: 120 }, (_, i) =>
+      approval(5000 + i, {
+        agentId: agents[i % 5 === 0 ? 1 : 0]!,
+        action: i % 7 === 0 ? 'contracts.modify' : 'contracts.terminate',
+        mode: 'forbidden',
+        status: 'denied',
+        reason: 'forbidden',
+        createdAt: at(Math.floor(i / 2) * 30 * 60_000 + (i % 2) * (i % 3 === 0 ? 0 : 1)),
+      }),
+    );
+    stored.push(approval(5200, { agentId: agents[0]!, action: 'contracts.terminate', createdAt: at(28 * HOUR) }));
+    await inBatches(stored, (r) => repo.insert(r));
+    const forbidden = stored.filter((r) => r.mode === 'forbidden');
+    // Counted one window at a time: the attempts of the agent at the action within the day up to it.
+    const oneByOne = (a: RuntimeApprovalRecord) =>
+      forbidden.filter(
+        (o) =>
+          o.agentId === a.agentId &&
+          o.action === a.action &&
+          Date.parse(o.createdAt) >= Date.parse(a.createdAt) - 86_400_000 &&
+          (o.createdAt < a.createdAt || (o.createdAt === a.createdAt && o.id <= a.id)),
+      ).length;
+    const numberOf = (r: RuntimeApprovalRecord) => ({ id: r.id, agentId: r.agentId, action: r.action, createdAt: r.createdAt });
+    const group = forbidden.filter((r) => r.createdAt >= at(26 * HOUR) && r.createdAt <= at(30 * HOUR));
+    expect(group.length).toBeGreaterThan(10);
+    expect(await repo.attemptNumbers(group.map(numberOf))).toEqual(group.map(oneByOne));
+    // A group spanning more than a day, and one attempt alone.
+    const wide = forbidden.filter((_, i) => i % 9 === 0);
+    expect(await repo.attemptNumbers(wide.map(numberOf))).toEqual(wide.map(oneByOne));
+    expect(await repo.attemptNumbers([numberOf(forbidden[100]!)])).toEqual([oneByOne(forbidden[100]!)]);
+    expect(group.map(oneByOne).some((n) => n > 40)).toBe(true);
+  });
 });
