@@ -1,6 +1,7 @@
 import type { CommandEvent } from '../../src/commands/index.js';
 import { onBothPlatforms, type BothPlatformsTestRoster } from '../helpers/app.js';
 import { uniqueDbName } from '../helpers/db.js';
+import { FakeConnector } from '../helpers/fake-connector.js';
 import { agentRecord, eventually, people } from '../helpers/harness.js';
 import { asHandoffId } from '../helpers/ids.js';
 import { buttonClick, interaction, postSlack } from '../helpers/slack-requests.js';
@@ -86,7 +87,7 @@ describe('command bus: an agent button from Slack and from Teams', () => {
   }, 90_000);
 
   it('Retire agent on an alert reaches the same alert.retire handler from either platform', async () => {
-    const { roster, slack, teams } = both;
+    const { roster, slack, teams, connector } = both;
     const events: CommandEvent[] = [];
     const unobserve = roster.services.bus.observe((event) => events.push(event));
     const alertOn = async (name: string) => {
@@ -122,10 +123,19 @@ describe('command bus: an agent button from Slack and from Teams', () => {
     ]);
     expect(retired[1]!.handler).toBe(fromSlack.handler);
     // Each agent's retirement started, named by its alert.
+    const started: string[] = [];
     for (const { agent, alert } of [onSlack, onTeams]) {
       const [run] = await roster.services.runs.list({ agentId: agent.id, flowId: 'retirement' });
       expect(run?.context.reason).toBe(`Retire chosen from the drift alert ${alert.id}: ${agent.name} drifted.`);
+      started.push(run!.id);
     }
+    // What Liam sees: on Slack the alert card again and, privately, the retirement's request; in
+    // Teams the alert card as the answer and the request's status in the chat.
+    const seenOnSlack = () => slack.responses.filter((r) => r.id === 'liam-retires').map((r) => JSON.stringify(r.body));
+    await eventually(() => seenOnSlack().some((body) => body.includes(started[0]!)));
+    expect(seenOnSlack().some((body) => body.includes('Bus Retired On Slack drifted.'))).toBe(true);
+    expect(cardText(answer.card)).toContain('Bus Retired In Teams drifted.');
+    await eventually(() => connector.posts(liam.conversationId).find((p) => cardText(FakeConnector.card(p)).includes(started[1]!)));
     unobserve();
   }, 90_000);
 });
