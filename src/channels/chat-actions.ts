@@ -13,7 +13,6 @@ import { evaluationProgressCard } from '../views/evaluation-cards.js';
 import { boundaryChangeCard } from '../views/boundary-change-cards.js';
 import { handoffCard } from '../views/handoff-cards.js';
 import { displayDate } from '../core/time.js';
-import { assertMayAddKnowledgeNote, assertMayAskReactivation, assertMayProposeVersion } from '../core/policies.js';
 import type { Services } from '../services.js';
 import type { ChatService } from './chat.js';
 import { GovernanceChat } from './chat-governance.js';
@@ -152,21 +151,16 @@ export class CardActionsChat {
         const { alert } = await this.services.bus.execute(person, { type: 'alert.register', alertId: ids.alertId });
         return { prompt: this.registerPrompt(alert) };
       }
-      case 'alert_assign_sponsor': {
-        const alert = await this.openAlert(ids.alertId);
-        await this.services.supervision.alerts.assertResponder(person.email, alert.id);
-        return { prompt: this.sponsorPrompt(alert) };
-      }
+      case 'alert_assign_sponsor':
+        return { prompt: this.sponsorPrompt(await this.openSponsorForm(person, ids)) };
       case 'alert_note': {
-        const { alert, agent } = await this.alertAgent(ids.alertId);
-        this.assertMayNote(person, agent);
-        return { prompt: this.notePrompt('alert_note', { alertId: alert.id }, agent, alert.summary) };
+        const { alert, agent } = await this.services.bus.execute(person, { type: 'agent.note.open', alertId: ids.alertId });
+        return { prompt: this.notePrompt('alert_note', { alertId: alert!.id }, agent, alert!.summary) };
       }
       case 'checkin_note': {
-        const { record, agent } = await this.checkIn(ids.checkInId);
-        this.assertMayNote(person, agent);
-        const finding = record.findings[0] && findingInWords(record.findings[0]);
-        return { prompt: this.notePrompt('checkin_note', { checkInId: record.id }, agent, finding) };
+        const { checkIn, agent } = await this.services.bus.execute(person, { type: 'agent.note.open', checkInId: ids.checkInId });
+        const finding = checkIn!.findings[0] && findingInWords(checkIn!.findings[0]);
+        return { prompt: this.notePrompt('checkin_note', { checkInId: checkIn!.id }, agent, finding) };
       }
       case 'alert_decisions': {
         const { alert, agent } = await this.alertAgent(ids.alertId);
@@ -203,15 +197,11 @@ export class CardActionsChat {
       case 'request_cancel':
         return { card: await this.chat.cancelRequest(person, parseRunId(ids.runId)) };
       case 'agent_note': {
-        const agent = await this.agent(ids.agentId);
-        this.assertMayNote(person, agent);
+        const { agent } = await this.services.bus.execute(person, { type: 'agent.note.open', agentId: ids.agentId });
         return { prompt: this.agentNotePrompt(agent) };
       }
-      case 'version_propose': {
-        const agent = await this.agent(ids.agentId);
-        assertMayProposeVersion(person, agent);
-        return { prompt: this.versionPrompt(agent) };
-      }
+      case 'version_propose':
+        return { prompt: this.versionPrompt(await this.openVersionForm(person, String(ids.agentId ?? ''))) };
       case 'retrain_start': {
         const { agent } = await this.services.bus.execute(person, { type: 'retraining.start', agentId: ids.agentId });
         return {
@@ -223,7 +213,7 @@ export class CardActionsChat {
         };
       }
       case 'retrain_postpone': {
-        const { agent } = await this.services.development.retrainingManager(person.email, parseAgentId(ids.agentId));
+        const agent = await this.services.bus.execute(person, { type: 'retraining.postpone.open', agentId: ids.agentId });
         return { prompt: await this.postponePrompt(agent) };
       }
       case 'sponsor_accept': {
@@ -318,8 +308,8 @@ export class CardActionsChat {
         return { card: checkedCard(await this.services.bus.execute(person, { type: 'webhook.act', subscriptionId, action })) };
       }
       case 'agent_reactivate': {
-        await this.authorizePrompt(person, 'agent_reactivate', ids);
-        return { prompt: this.reactivatePrompt(await this.agent(ids.agentId)) };
+        const agent = await this.services.bus.execute(person, { type: 'agent.reactivation.open', agentId: ids.agentId });
+        return { prompt: this.reactivatePrompt(agent) };
       }
       case 'sponsor_confirm':
       case 'sponsor_decline': {
@@ -566,8 +556,9 @@ export class CardActionsChat {
   }
 
   /**
-   * Refuses anyone who may not open the prompt of `verb` (the same rules as its button); a submitted
-   * prompt whose command is on the bus is authorised by its handler instead.
+   * Refuses anyone who may not open the prompt of `verb` (the same rules as its button, the form's
+   * opening command where it has one); a submitted prompt whose command is on the bus is authorised
+   * by its handler instead.
    */
   private async authorizePrompt(person: Person, verb: PromptVerb, ids: Ids): Promise<void> {
     switch (verb) {
@@ -577,15 +568,22 @@ export class CardActionsChat {
         await this.services.bus.execute(person, { type: 'alert.register', alertId: ids.alertId });
         return;
       case 'alert_assign_sponsor':
-        await this.services.supervision.alerts.assertResponder(person.email, parseAlertId(ids.alertId));
+        await this.openSponsorForm(person, ids);
         return;
       case 'version_propose':
-        assertMayProposeVersion(person, await this.agent(ids.agentId));
-        return;
-      case 'agent_reactivate':
-        assertMayAskReactivation(this.org, person, await this.agent(ids.agentId));
+        await this.openVersionForm(person, String(ids.agentId ?? ''));
         return;
     }
+  }
+
+  /** The alert of Assign sponsor, for those who may assign one (the `alert.sponsor.open` command). */
+  private openSponsorForm(person: Person, ids: Ids): Promise<AlertRecord> {
+    return this.services.bus.execute(person, { type: 'alert.sponsor.open', alertId: String(ids.alertId ?? '') });
+  }
+
+  /** The agent of the new-version form, by id or typed name, for those who may propose one (`agent.version.open`). */
+  private openVersionForm(person: Person, agent: string): Promise<AgentRecord> {
+    return this.services.bus.execute(person, { type: 'agent.version.open', agent });
   }
 
   /** The prompt a verb opens, for re-showing it with errors. */
@@ -788,25 +786,20 @@ export class CardActionsChat {
    */
   async versionForm(person: Person, agentKey?: string): Promise<CardModel> {
     if (!agentKey) return this.pickerPrompt(person, 'version_propose');
-    const { agent } = await this.services.bus.execute(person, { type: 'agent.show', agent: agentKey });
-    assertMayProposeVersion(person, agent);
-    return this.versionPrompt(agent);
+    return this.versionPrompt(await this.openVersionForm(person, agentKey));
   }
 
   /** The knowledge-note form for `note <agent>` typed without words, for those who may add notes; `note` alone picks the agent. */
   async noteForm(person: Person, agentKey?: string): Promise<CardModel> {
     if (!agentKey) return this.pickerPrompt(person, 'agent_note');
-    const { agent } = await this.services.bus.execute(person, { type: 'agent.show', agent: agentKey });
-    this.assertMayNote(person, agent);
+    const { agent } = await this.services.bus.execute(person, { type: 'agent.note.open', agent: agentKey });
     return this.agentNotePrompt(agent);
   }
 
   /** The postpone form for `retrain <agent> postpone` without days; `retrain` alone picks among the agents due. */
   async postponeForm(person: Person, agentKey?: string): Promise<CardModel> {
     if (!agentKey) return this.pickerPrompt(person, 'retrain_postpone');
-    const { agent } = await this.services.bus.execute(person, { type: 'agent.show', agent: agentKey });
-    await this.services.development.retrainingManager(person.email, agent.id);
-    return this.postponePrompt(agent);
+    return this.postponePrompt(await this.services.bus.execute(person, { type: 'retraining.postpone.open', agent: agentKey }));
   }
 
   /** The reactivation form for `reactivate` typed alone: its suspended agents to pick from. */
@@ -977,10 +970,6 @@ export class CardActionsChat {
 
   private alertCard(alert: AlertRecord, person: Person): CardModel {
     return this.services.supervision.cards.alert(alert, person.email);
-  }
-
-  private assertMayNote(person: Person, agent: AgentRecord): void {
-    assertMayAddKnowledgeNote(this.org, person, agent);
   }
 
   private async openAlert(alertId: string | undefined): Promise<AlertRecord> {

@@ -37,11 +37,11 @@ import type { AcceptedSponsorship } from './handlers/answer-sponsorship.js';
 import type { TakenOffer } from './handlers/leaver-offer.js';
 import type { OutgoingCard } from '../core/notifications.js';
 import type { EvalRunRecord } from '../evals/types.js';
-import type { NoteAdded } from './handlers/add-note.js';
 import type { ShadowRegistration } from './handlers/register-shadow.js';
 import type { EvaluationRegistered } from './handlers/evaluation-buttons.js';
 import type { KnowledgeNote } from '../core/agents.js';
 import type { EvalCaseRecord } from '../evals/types.js';
+import type { NoteAdded, NoteSubject } from './handlers/add-note.js';
 
 /** What each command returns, by type. */
 export interface CommandResults {
@@ -104,6 +104,12 @@ export interface CommandResults {
   'evaluation.register': EvaluationRegistered;
   'evaluation.show': { run: EvalRunRecord; cases: EvalCaseRecord[] };
   'decision.record': { agent: AgentRecord; note: KnowledgeNote };
+  // Opening a command's form: what the form is about.
+  'agent.note.open': NoteSubject;
+  'agent.version.open': AgentRecord;
+  'retraining.postpone.open': AgentRecord;
+  'agent.reactivation.open': AgentRecord;
+  'alert.sponsor.open': AlertRecord;
 }
 
 /** What the agents' commands return, by type (src/commands/handlers/agent-runtime.ts). */

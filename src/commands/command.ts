@@ -396,6 +396,35 @@ export const recordDecisionCommand = z.object({
   eventId: z.string().max(200),
 });
 
+// ── Opening a command's form (a prompt): who may open it is who may give it ─────────────────────
+
+/*
+ * A form asks for a command's values; opening it names only what the command names (its agent or
+ * alert), parsed as the command parses them. Its handler is the command's own load and who-may rule
+ * (open-form.ts), so a person refused the command is refused its form in the same words.
+ */
+
+/** Open the note form: a profile's, an alert's or a check-in's Add note, or `note <agent>` typed without words. */
+export const openNoteFormCommand = addNoteCommand
+  .pick({ agentId: true, agent: true, alertId: true, checkInId: true })
+  .extend({ type: z.literal('agent.note.open') });
+
+/** Open the new-version form: a profile's Propose version, or `update <agent>` typed without a version. */
+export const openVersionFormCommand = proposeVersionCommand.pick({ agent: true }).extend({ type: z.literal('agent.version.open') });
+
+/** Open the postpone form: Postpone… on "retraining due", or `retrain <agent> postpone` typed without days. */
+export const openPostponeFormCommand = postponeRetrainingCommand
+  .pick({ agentId: true, agent: true })
+  .extend({ type: z.literal('retraining.postpone.open') });
+
+/** Open the reactivation form: Reactivate on a suspended agent. */
+export const openReactivationFormCommand = requestReactivationCommand
+  .pick({ agentId: true, agent: true })
+  .extend({ type: z.literal('agent.reactivation.open') });
+
+/** Open the sponsor form: Assign sponsor on a shadow or ownerless alert (a resolved alert's form is closed). */
+export const openSponsorFormCommand = assignAlertSponsorCommand.pick({ alertId: true }).extend({ type: z.literal('alert.sponsor.open') });
+
 // ── Agents' commands (the agent API and MCP; the actor is the agent of the bearer token) ────────
 
 /*
@@ -515,6 +544,12 @@ export const commandSchema = z.discriminatedUnion('type', [
   registerEvaluationCommand,
   showEvaluationCommand,
   recordDecisionCommand,
+  // Opening a command's form.
+  openNoteFormCommand,
+  openVersionFormCommand,
+  openPostponeFormCommand,
+  openReactivationFormCommand,
+  openSponsorFormCommand,
   ...agentCommands,
 ]);
 

@@ -41,6 +41,7 @@ import { agentRuntimeHandlers, type AgentRuntimeDeps } from './handlers/agent-ru
 import { registerShadowHandler, type RegisterShadowDeps } from './handlers/register-shadow.js';
 import { evaluationButtonHandlers, type EvaluationButtonDeps } from './handlers/evaluation-buttons.js';
 import { recordDecisionHandler, type RecordDecisionDeps } from './handlers/record-decision.js';
+import { formOpeningHandlers, type FormOpeningType } from './handlers/open-form.js';
 
 /** Every handler's dependencies: the composition root passes each its own small part. */
 export interface HandlerDeps {
@@ -113,7 +114,7 @@ export interface HandlerDeps {
 
 /** The registry of command handlers, one per command type. */
 export function createHandlers(deps: HandlerDeps): CommandHandlers {
-  return {
+  const handlers: Omit<CommandHandlers, FormOpeningType> = {
     'run.decide': decideHandler(deps.decide),
     'run.show': showRunHandler(deps.showRun),
     'request.cancel': cancelRequestHandler(deps.cancelRequest),
@@ -158,6 +159,8 @@ export function createHandlers(deps: HandlerDeps): CommandHandlers {
     'decision.record': recordDecisionHandler(deps.recordDecision),
     ...agentRuntimeHandlers(deps.agentRuntime),
   };
+  // Opening a command's form asks that command's own handler (open-form.ts).
+  return { ...handlers, ...formOpeningHandlers(handlers) };
 }
 
 export { CommandBus, type CommandBusDeps, type CommandEvent, type CommandHandlers, type CommandResults } from './bus.js';

@@ -12,7 +12,7 @@ import type { EffectPerformer, PendingEffect } from './ports.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, UnknownPersonError } from './errors.js';
 import { evaluate, regressions, versionOutcome, type EvaluationSubmission, type EvaluationVerdict } from './evaluation.js';
 import { agentRunContext } from './run-context.js';
-import { assertMayManageRetraining, mayTypeInResults } from './policies.js';
+import { mayTypeInResults } from './policies.js';
 import { displayDate, durationInWords } from './time.js';
 import { type AgentId, type RunId } from './ids.js';
 import type { OutgoingCard } from './notifications.js';
@@ -495,14 +495,6 @@ export class Development {
   /** An agent's retraining: due, postponed, overdue or started, and since when; undefined when none was ever due. */
   retraining(agentId: AgentId): Promise<RetrainingRecord | undefined> {
     return this.deps.repo.retraining(agentId);
-  }
-
-  /** Who may start or postpone an agent's retraining: its sponsors and IT admins. */
-  async retrainingManager(actorEmail: string, agentId: AgentId): Promise<{ actor: Person; agent: AgentRecord }> {
-    const actor = this.person(actorEmail);
-    const agent = await this.agent(agentId);
-    assertMayManageRetraining(actor, agent);
-    return { actor, agent };
   }
 
   private person(email: string) {

@@ -3,7 +3,7 @@ import { onBothPlatforms, type BothPlatformsTestRoster } from '../helpers/app.js
 import { uniqueDbName } from '../helpers/db.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { agentRecord, eventually, people } from '../helpers/harness.js';
-import { asHandoffId } from '../helpers/ids.js';
+import { asAgentId, asHandoffId } from '../helpers/ids.js';
 import { buttonClick, interaction, postSlack } from '../helpers/slack-requests.js';
 import { actionElements } from '../helpers/slack-blocks.js';
 import { cardText } from '../channels/teams/card-reading.js';
@@ -136,6 +136,69 @@ describe('command bus: an agent button from Slack and from Teams', () => {
     expect(seenOnSlack().some((body) => body.includes('Bus Retired On Slack drifted.'))).toBe(true);
     expect(cardText(answer.card)).toContain('Bus Retired In Teams drifted.');
     await eventually(() => connector.posts(liam.conversationId).find((p) => cardText(FakeConnector.card(p)).includes(started[1]!)));
+    unobserve();
+  }, 90_000);
+
+  it('a button opening a form reaches the same *.open handler from either platform, and a refusal says the command’s words on both', async () => {
+    const { roster, slack, teams } = both;
+    const events: CommandEvent[] = [];
+    const unobserve = roster.services.bus.observe((event) => events.push(event));
+    const working = agentRecord({ name: 'Bus Formed Agent', status: 'active', sponsors: [people.tom], businessUnit: 'customer-support' });
+    const suspended = agentRecord({ name: 'Bus Formed Suspended', status: 'suspended', sponsors: [people.tom], businessUnit: 'finance' });
+    await roster.services.agents.insert(working);
+    await roster.services.agents.insert(suspended);
+    const shadow = await roster.services.supervision.alerts.raise({
+      kind: 'shadow',
+      agentId: asAgentId('shadow-bus-form-door'),
+      severity: 'critical',
+      summary: 'An unregistered agent sent telemetry.',
+      details: { agentIds: ['shadow-bus-form-door'] },
+    });
+    // [button, its value, the opening command, the form's title]
+    const buttons = [
+      ['agent_note', { agentId: working.id }, 'agent.note.open', 'Add a knowledge note'],
+      ['version_propose', { agentId: working.id }, 'agent.version.open', 'Propose a new version'],
+      ['retrain_postpone', { agentId: working.id }, 'retraining.postpone.open', 'Postpone retraining'],
+      ['agent_reactivate', { agentId: suspended.id }, 'agent.reactivation.open', 'Reactivate agent'],
+      ['alert_assign_sponsor', { alertId: shadow.id }, 'alert.sponsor.open', 'Assign a sponsor'],
+    ] as const;
+    const liam = teamsUser(roster.chat.person(LIAM.email)!);
+    for (const [verb, ids, type, title] of buttons) {
+      events.length = 0;
+      // Liam, an IT admin, clicks it on Slack (a modal opens) and in Teams (the form answers the invoke).
+      const clicked = await postSlack(roster.baseUrl, interaction(buttonClick(LIAM.id, verb, JSON.stringify(ids))));
+      expect(clicked.status).toBe(200);
+      const opened = await slack.waitFor(
+        'views.open',
+        (a) => JSON.stringify(a.view).includes(verb) && JSON.stringify(a.view).includes(title),
+      );
+      expect(JSON.stringify(opened.args.view)).toContain(Object.values(ids)[0]);
+      const answer = await teams.execute(liam, verb, ids);
+      expect(answer.status).toBe(200);
+      expect(cardText(answer.card)).toContain(title);
+      const opening = events.filter((e) => e.type === type);
+      expect(opening.map((e) => [e.actor, e.outcome, e.stage])).toEqual([
+        [LIAM.email, 'done', 'done'],
+        [LIAM.email, 'done', 'done'],
+      ]);
+      expect(opening[1]!.handler).toBe(opening[0]!.handler);
+    }
+    // Jonas may not add a note: refused by agent.note.open on both, in agent.note.add's words.
+    events.length = 0;
+    const words = "Only the agent's sponsors, IT admins, security and on-call can add knowledge notes.";
+    const refused = await postSlack(
+      roster.baseUrl,
+      interaction(buttonClick(JONAS.id, 'agent_note', JSON.stringify({ agentId: working.id }), slack.responseUrl('jonas-notes'))),
+    );
+    expect(refused.status).toBe(200);
+    await eventually(() => slack.responses.find((r) => r.id === 'jonas-notes' && JSON.stringify(r.body).includes(words)));
+    const jonas = teamsUser(roster.chat.person(JONAS.email)!);
+    const answer = await teams.execute(jonas, 'agent_note', { agentId: working.id });
+    expect(cardText(answer.card)).toContain(words);
+    expect(events.filter((e) => e.type === 'agent.note.open').map((e) => [e.actor, e.outcome, e.stage])).toEqual([
+      [JONAS.email, 'forbidden', 'authorise'],
+      [JONAS.email, 'forbidden', 'authorise'],
+    ]);
     unobserve();
   }, 90_000);
 });

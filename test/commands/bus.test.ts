@@ -1110,6 +1110,105 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     expect(last()).toMatchObject({ stage: 'handle' });
   });
 
+  it('opening a form (*.open): refused at authorise by its command’s own rule, in the same words as the command; nothing is read or stored', async () => {
+    const working = agentRecord({ name: 'Formed Agent', status: 'active', sponsors: [people.tom], businessUnit: 'customer-support' });
+    const suspended = agentRecord({ name: 'Formed Suspended', status: 'suspended', sponsors: [people.tom], businessUnit: 'finance' });
+    await h.services.agents.insert(working);
+    await h.services.agents.insert(suspended);
+    await h.services.development.requestRetraining(people.liam, working.id, 'Accuracy fell on refunds.');
+    const checkIn = degradedCheckIn(`chk_${working.id}`, working.id);
+    await h.services.supervision.checkinRepo.save(checkIn);
+    const drift = await h.services.supervision.alerts.raise({
+      kind: 'drift',
+      agentId: working.id,
+      severity: 'warning',
+      summary: 'Accuracy fell.',
+      details: {},
+    });
+    const shadow = await h.services.supervision.alerts.raise({
+      kind: 'shadow',
+      agentId: asAgentId('shadow-bus-form'),
+      severity: 'critical',
+      summary: 'An unregistered agent sent telemetry.',
+      details: { agentIds: ['shadow-bus-form'] },
+    });
+    const oncall = h.org.people.filter((p) => p.roles.includes(`oncall:${shadow.rotation}`)).map((p) => p.name);
+    const noteWords = "Only the agent's sponsors, IT admins, security and on-call can add knowledge notes.";
+    // [who, the form's opening, the command it opens (as its blank form), the words both are refused in]
+    const refusals = [
+      [
+        people.daniel,
+        { type: 'agent.note.open', agentId: working.id },
+        { type: 'agent.note.add', agentId: working.id, text: '' },
+        noteWords,
+      ],
+      [people.daniel, { type: 'agent.note.open', alertId: drift.id }, { type: 'agent.note.add', alertId: drift.id, text: '' }, noteWords],
+      [
+        people.daniel,
+        { type: 'agent.note.open', checkInId: checkIn.id },
+        { type: 'agent.note.add', checkInId: checkIn.id, text: '' },
+        noteWords,
+      ],
+      // Typed by name, an agent the person may not see does not exist.
+      [
+        people.daniel,
+        { type: 'agent.note.open', agent: 'Formed Agent' },
+        { type: 'agent.note.add', agent: 'Formed Agent', text: '' },
+        `I couldn't find the agent "Formed Agent".`,
+      ],
+      [
+        PRIYA,
+        { type: 'agent.version.open', agent: working.id },
+        { type: 'agent.version.propose', agent: working.id, version: '', metrics: {}, changelog: '' },
+        "Only Formed Agent's sponsors or an IT admin can propose a new version.",
+      ],
+      [
+        people.daniel,
+        { type: 'retraining.postpone.open', agentId: working.id },
+        { type: 'retraining.postpone', agentId: working.id, days: Number.NaN, reason: '' },
+        "Only Formed Agent's sponsors or an IT admin can start or postpone its retraining.",
+      ],
+      [
+        people.daniel,
+        { type: 'agent.reactivation.open', agentId: suspended.id },
+        { type: 'agent.reactivation.request', agentId: suspended.id, reason: '' },
+        "Only Formed Suspended's sponsors or an IT admin can ask to reactivate it.",
+      ],
+      [
+        people.daniel,
+        { type: 'alert.sponsor.open', alertId: shadow.id },
+        { type: 'alert.sponsor.assign', alertId: shadow.id, sponsor: '' },
+        `Only the on-call rotation (${oncall.join(', ')}), IT admins and security can act on alerts.`,
+      ],
+    ] as const;
+    const before = await reads();
+    for (const [who, opening, command, words] of refusals) {
+      // A name the person may not see is not found when it is looked up (as for the command itself).
+      const [code, stage] = words.startsWith('Only') ? ['forbidden', 'authorise'] : ['not_found', 'load'];
+      events = [];
+      expect(await errorOf(bus.execute(as(who), opening))).toEqual({ code, userMessage: words });
+      expect(last()).toMatchObject({ type: opening.type, actor: who, outcome: code, stage });
+      events = [];
+      expect(await errorOf(bus.execute(as(who), command))).toEqual({ code, userMessage: words });
+      expect(last()).toMatchObject({ type: command.type, stage });
+    }
+    expect(await reads()).toBe(before);
+    expect((await h.services.agents.get(working.id))?.knowledgeNotes).toEqual([]);
+    expect((await h.services.development.retraining(working.id))?.state).toBe('due');
+    // Its sponsor opens each (and Liam, a responder, the sponsor form): the form is about what the command names.
+    expect((await bus.execute(as(people.tom), { type: 'agent.note.open', checkInId: checkIn.id })).checkIn?.id).toBe(checkIn.id);
+    expect((await bus.execute(as(people.tom), { type: 'agent.version.open', agent: 'Formed Agent' })).id).toBe(working.id);
+    expect((await bus.execute(as(people.tom), { type: 'retraining.postpone.open', agentId: working.id })).id).toBe(working.id);
+    expect((await bus.execute(as(people.tom), { type: 'agent.reactivation.open', agentId: suspended.id })).id).toBe(suspended.id);
+    expect((await bus.execute(as(people.liam), { type: 'alert.sponsor.open', alertId: shadow.id })).id).toBe(shadow.id);
+    // A resolved alert's sponsor form is closed; one that does not exist is not found, once who may is known.
+    await h.services.supervision.alerts.resolve(people.liam, shadow.id);
+    expect((await errorOf(bus.execute(as(people.liam), { type: 'alert.sponsor.open', alertId: shadow.id }))).code).toBe('request_closed');
+    events = [];
+    expect((await errorOf(bus.execute(as(people.liam), { type: 'alert.sponsor.open', alertId: 'alr_none' }))).code).toBe('not_found');
+    expect(last()).toMatchObject({ type: 'alert.sponsor.open', stage: 'handle' });
+  });
+
   it('runtime.* (the agent API and MCP): a suspended agent is refused at authorise, an unknown one at load; people and agents keep to their own commands', async () => {
     const screener = (name: string) =>
       activeAgent(h, {
