@@ -93,7 +93,7 @@ import { outboxMetrics } from './http/outbox-metrics.js';
 import { webhookMetrics } from './http/webhook-metrics.js';
 import { registerBusinessMetrics } from './http/business-metrics.js';
 import { roleById } from './config/directory.js';
-import { idOrUndefined, type AgentId } from './core/ids.js';
+import type { AgentId } from './core/ids.js';
 
 /** What a running Roster is built from; main.ts parses and checks the environment and the configuration first. */
 export interface RosterOptions {
@@ -777,10 +777,6 @@ async function buildServices(s: ServiceSettings) {
     org,
     repo: store.boundaryChanges,
     outbox,
-    findAgent: (ref) => {
-      const id = idOrUndefined('AgentId', ref);
-      return id ? store.agents.get(id) : Promise.resolve(undefined);
-    },
     cards: boundaryChangeCards(org),
     clock,
   });
@@ -1022,6 +1018,7 @@ async function buildServices(s: ServiceSettings) {
         ingest: supervision.ingest,
         knownResource: s.knownResource ?? (() => false),
       },
+      requestBoundaryChange: { org, agents: store.agents, changes: boundaryChanges },
     }),
   });
 

@@ -985,9 +985,9 @@ export class ChatService {
 
   /** A sponsor asks IT to change an action's boundary; the change waits for an IT admin's approval. */
   private async boundaryChange(person: Person, command: Extract<ChatCommand, { name: 'boundary' }>): Promise<CardModel> {
-    const { agent } = await this.services.bus.execute(person, { type: 'agent.show', agent: command.agent });
-    const change = await this.services.boundaryChanges.request(person, {
-      agent: agent.id,
+    const change = await this.services.bus.execute(person, {
+      type: 'boundary.request',
+      agent: command.agent,
       action: command.action,
       mode: command.mode,
       reason: command.reason,

@@ -110,6 +110,8 @@ export interface CommandResults {
   'retraining.postpone.open': AgentRecord;
   'agent.reactivation.open': AgentRecord;
   'alert.sponsor.open': AlertRecord;
+  // The typed boundary word.
+  'boundary.request': BoundaryChangeRecord;
 }
 
 /** What the agents' commands return, by type (src/commands/handlers/agent-runtime.ts). */

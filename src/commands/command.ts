@@ -425,6 +425,21 @@ export const openReactivationFormCommand = requestReactivationCommand
 /** Open the sponsor form: Assign sponsor on a shadow or ownerless alert (a resolved alert's form is closed). */
 export const openSponsorFormCommand = assignAlertSponsorCommand.pick({ alertId: true }).extend({ type: z.literal('alert.sponsor.open') });
 
+// ── The typed `boundary` word ──────────────────────────────────────────────────────────────────
+
+/**
+ * A sponsor asks IT to change how one action of an agent (by id or by name) is bounded; an IT admin
+ * decides it (`boundary.decide`). The action, the mode and the reason are the service's to check,
+ * in its words, once who may ask is known.
+ */
+export const requestBoundaryChangeCommand = z.object({
+  type: z.literal('boundary.request'),
+  agent: namedAgent,
+  action: z.string().max(TEXT_MAX),
+  mode: z.string().max(TEXT_MAX),
+  reason: z.string().max(TEXT_MAX),
+});
+
 // ── Agents' commands (the agent API and MCP; the actor is the agent of the bearer token) ────────
 
 /*
@@ -550,6 +565,8 @@ export const commandSchema = z.discriminatedUnion('type', [
   openPostponeFormCommand,
   openReactivationFormCommand,
   openSponsorFormCommand,
+  // The typed boundary word.
+  requestBoundaryChangeCommand,
   ...agentCommands,
 ]);
 

@@ -42,6 +42,7 @@ import { registerShadowHandler, type RegisterShadowDeps } from './handlers/regis
 import { evaluationButtonHandlers, type EvaluationButtonDeps } from './handlers/evaluation-buttons.js';
 import { recordDecisionHandler, type RecordDecisionDeps } from './handlers/record-decision.js';
 import { formOpeningHandlers, type FormOpeningType } from './handlers/open-form.js';
+import { requestBoundaryChangeHandler, type RequestBoundaryChangeDeps } from './handlers/request-boundary-change.js';
 
 /** Every handler's dependencies: the composition root passes each its own small part. */
 export interface HandlerDeps {
@@ -110,6 +111,8 @@ export interface HandlerDeps {
   recordDecision: RecordDecisionDeps;
   /** The agents' commands (the agent API and MCP): see agent-runtime.ts. */
   agentRuntime: AgentRuntimeDeps;
+  /** The typed `boundary`: a sponsor asks IT to change an action's boundary. */
+  requestBoundaryChange: RequestBoundaryChangeDeps;
 }
 
 /** The registry of command handlers, one per command type. */
@@ -158,6 +161,7 @@ export function createHandlers(deps: HandlerDeps): CommandHandlers {
     ...evaluationButtonHandlers(deps.evaluationButtons),
     'decision.record': recordDecisionHandler(deps.recordDecision),
     ...agentRuntimeHandlers(deps.agentRuntime),
+    'boundary.request': requestBoundaryChangeHandler(deps.requestBoundaryChange),
   };
   // Opening a command's form asks that command's own handler (open-form.ts).
   return { ...handlers, ...formOpeningHandlers(handlers) };

@@ -12,7 +12,7 @@ import type { OutgoingCard } from './notifications.js';
 import { displayDate } from './time.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
-import { assertMayAskBoundaryChange, assertMayDecideBoundaryChange, isBoundaryChangeDecider, mayDecideBoundaryChange } from './policies.js';
+import { assertMayDecideBoundaryChange, isBoundaryChangeDecider, mayDecideBoundaryChange } from './policies.js';
 import type { AgentId } from './ids.js';
 
 /*
@@ -74,7 +74,6 @@ export const BOUNDARY_MODES = ['autonomous', 'needs-approval', 'forbidden'] as c
 
 /** `boundary <agent> <action> <mode> <reason>`, from chat. */
 export const boundaryChangeInputSchema = z.strictObject({
-  agent: z.string().trim().min(1).max(100),
   action: z.string().trim().min(1).max(100),
   mode: z.enum(BOUNDARY_MODES, { error: 'the boundary must be autonomous, needs-approval or forbidden' }),
   reason: z.string().trim().min(10, 'give IT a reason of at least 10 characters').max(500, 'keep the reason under 500 characters'),
@@ -85,8 +84,6 @@ export interface BoundaryChangeDeps {
   org: OrgConfig;
   repo: BoundaryChangeRepository;
   outbox: Outbox;
-  /** The agent by id or name (as chat commands name agents). */
-  findAgent(ref: string): Promise<AgentRecord | undefined>;
   /** The change request's card for each person (src/views/boundary-change-cards.ts). */
   cards: BoundaryChangeCards;
   clock?: () => Date;
@@ -132,19 +129,17 @@ export class BoundaryChanges {
   }
 
   /**
-   * A sponsor asks IT to change a boundary: refused for anyone but the agent's sponsors, for an
-   * unknown action, for no change, and while another change of the same action is waiting.
+   * A sponsor asks IT to change a boundary of `agent` (who may is the `boundary.request` command's
+   * rule, asked before this): refused for an agent retired or rejected, an unknown action, no change,
+   * and while another change of the same action is waiting.
    */
-  async request(person: Person, raw: unknown): Promise<BoundaryChangeRecord> {
+  async request(person: Person, agent: AgentRecord, raw: unknown): Promise<BoundaryChangeRecord> {
     const parsed = boundaryChangeInputSchema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       throw new InvalidInputError(`${issue.path.join('.') || 'input'}: ${issue.message}.`);
     }
     const input = parsed.data;
-    const agent = await this.deps.findAgent(input.agent);
-    if (!agent) throw new NotFoundError('the agent', input.agent);
-    assertMayAskBoundaryChange(person, agent);
     if (agent.status === 'retired' || agent.status === 'rejected')
       throw new InvalidInputError(`${agent.name} is ${agent.status}; its boundaries no longer apply.`);
     const boundary = boundaryOf(roleOfAgent(this.deps.org, agent), input.action);

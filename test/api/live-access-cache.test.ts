@@ -146,7 +146,8 @@ describe('the live-access cache on one process: its own writes are seen by the v
     // Approved here, through Roster: the very next request is refused, the cache clock unmoved.
     const org = loadOrgConfig(SHIPPED_CONFIG);
     const person = (email: string) => findPersonByEmail(org, email)!;
-    const change = await roster.services.boundaryChanges.request(person(people.maya), {
+    const change = await roster.services.bus.execute(person(people.maya), {
+      type: 'boundary.request',
       agent: agent.id,
       action: 'suppliers.read',
       mode: 'forbidden',

@@ -746,7 +746,8 @@ describe('command bus: authorisation refusals, by family of commands', () => {
       businessUnit: 'finance',
     });
     await h.services.agents.insert(agent);
-    const change = await h.services.boundaryChanges.request(bus.person(people.maya), {
+    const change = await bus.execute(as(people.maya), {
+      type: 'boundary.request',
       agent: agent.id,
       action: 'suppliers.read',
       mode: 'forbidden',
@@ -1207,6 +1208,51 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     events = [];
     expect((await errorOf(bus.execute(as(people.liam), { type: 'alert.sponsor.open', alertId: 'alr_none' }))).code).toBe('not_found');
     expect(last()).toMatchObject({ type: 'alert.sponsor.open', stage: 'handle' });
+  });
+
+  it('boundary.request (the typed boundary): the agent’s sponsors; a bad mode tells a stranger nothing; nothing waits for IT', async () => {
+    const agent = agentRecord({
+      name: 'Bounded Procurer',
+      status: 'active',
+      catalogRoleId: 'procurement-agent',
+      sponsors: [people.maya],
+      requestedBy: people.maya,
+      businessUnit: 'finance',
+    });
+    await h.services.agents.insert(agent);
+    const ask = (mode: string) => ({
+      type: 'boundary.request' as const,
+      agent: 'Bounded Procurer',
+      action: 'contracts.modify',
+      mode,
+      reason: 'Renewals at the same rate are routine now.',
+    });
+    const refusals = [
+      // Daniel works in finance and sees the agent: who may is asked before the mode is read.
+      [people.daniel, 'autonomous', 'forbidden', "Only Bounded Procurer's sponsors can ask to change its boundaries.", 'authorise'],
+      [people.daniel, 'sometimes', 'forbidden', "Only Bounded Procurer's sponsors can ask to change its boundaries.", 'authorise'],
+      // Amara does not see it: it does not exist for her.
+      [people.amara, 'autonomous', 'not_found', `I couldn't find the agent "Bounded Procurer".`, 'load'],
+      // Its sponsor is told what is wrong with the words, in the service's words.
+      [people.maya, 'sometimes', 'invalid_input', 'mode: the boundary must be autonomous, needs-approval or forbidden.', 'handle'],
+    ] as const;
+    const before = await reads();
+    for (const [who, mode, code, words, stage] of refusals) {
+      events = [];
+      expect(await errorOf(bus.execute(as(who), ask(mode)))).toEqual({ code, userMessage: words });
+      expect(last()).toMatchObject({ type: 'boundary.request', actor: who, outcome: code, stage });
+    }
+    expect(await reads()).toBe(before);
+    const liam = as(people.liam);
+    expect((await h.services.boundaryChanges.pendingFor(liam)).filter((c) => c.agentId === agent.id)).toEqual([]);
+    // Its sponsor asks: the change waits for IT.
+    expect(await bus.execute(as(people.maya), ask('autonomous'))).toMatchObject({
+      agentId: agent.id,
+      action: 'contracts.modify',
+      to: 'autonomous',
+      status: 'pending',
+      requestedBy: people.maya,
+    });
   });
 
   it('runtime.* (the agent API and MCP): a suspended agent is refused at authorise, an unknown one at load; people and agents keep to their own commands', async () => {

@@ -67,4 +67,56 @@ describe('command bus: the same typed words from Slack and from Teams', () => {
     ]);
     unobserve();
   }, 120_000);
+
+  it('reach the same handler of boundary, and of a form opened by words, from either platform', async () => {
+    const { roster, slack, teams, connector } = both;
+    const agent = agentRecord({
+      name: 'Door Boundary',
+      sponsors: [people.liam],
+      businessUnit: 'finance',
+      catalogRoleId: 'procurement-agent',
+      status: 'active',
+    });
+    await roster.services.agents.insert(agent);
+    const events: CommandEvent[] = [];
+    const unobserve = roster.services.bus.observe((event) => events.push(event));
+    const liam = teamsUser(roster.chat.person(LIAM.email)!);
+    await teams.install(liam);
+
+    const words: Array<[CommandType, string, string, string]> = [
+      [
+        'boundary.request',
+        `boundary ${agent.id} contracts.modify autonomous Renewals at the same rate are routine now.`,
+        'boundary "Door Boundary" suppliers.read forbidden Supplier data is under a legal hold.',
+        'Boundary change sent to IT',
+      ],
+      ['agent.note.open', `note ${agent.id}`, 'note "Door Boundary"', 'Add a knowledge note'],
+      ['retraining.postpone.open', `retrain ${agent.id} postpone`, 'retrain "Door Boundary" postpone', 'Postpone retraining'],
+    ];
+    for (const [type, slackWords, teamsWords, seen] of words) {
+      const id = `words-${type}`;
+      const sent = await postSlack(roster.baseUrl, slashCommand(LIAM.id, slackWords, slack.responseUrl(id)));
+      expect(sent.status).toBe(200);
+      const fromSlack = await eventually(() => events.find((e) => e.type === type));
+      await eventually(() => slack.responses.find((r) => r.id === id) ?? slack.calls.find((c) => JSON.stringify(c.args).includes(seen)));
+
+      connector.reset();
+      await teams.message(liam, teamsWords);
+      await eventually(() => connector.posts(liam.conversationId).find((p) => cardText(FakeConnector.card(p)).includes(seen)));
+      const fromTeams = events.filter((e) => e.type === type)[1];
+
+      expect(fromSlack).toMatchObject({ type, actor: people.liam, outcome: 'done', stage: 'done' });
+      expect(fromTeams).toMatchObject({ type, actor: people.liam, outcome: 'done', stage: 'done' });
+      expect(fromTeams!.handler).toBe(fromSlack.handler);
+    }
+    // Two changes wait for IT, one from each door, in the sponsor's words.
+    const aisha = roster.chat.person('aisha.khan@brightwater.example')!; // an IT admin other than Liam
+    const waiting = await roster.services.boundaryChanges.pendingFor(aisha);
+    const asked = waiting.filter((c) => c.agentId === agent.id).map((c) => [c.action, c.to, c.requestedBy]);
+    expect(asked.sort()).toEqual([
+      ['contracts.modify', 'autonomous', people.liam],
+      ['suppliers.read', 'forbidden', people.liam],
+    ]);
+    unobserve();
+  }, 120_000);
 });
