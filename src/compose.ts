@@ -1019,6 +1019,7 @@ async function buildServices(s: ServiceSettings) {
         knownResource: s.knownResource ?? (() => false),
       },
       requestBoundaryChange: { org, agents: store.agents, changes: boundaryChanges },
+      waitingTasks: { engine, handoffs, changes: boundaryChanges, fleet: dashboard.fleet },
     }),
   });
 

@@ -40,7 +40,6 @@ import {
   mayProposeVersion,
   mayReadComplianceReport,
   mayRotateKey,
-  maySeeFleetOnHome,
   mayRequestInUnit,
 } from '../core/policies.js';
 import { didYouMean, FIND_PAGE_SIZE, findChoices, findFormWords, formatFindQuery, type FindFormValues } from '../core/agent-search.js';
@@ -945,10 +944,7 @@ export class ChatService {
 
   /** Agents waiting on this person: runtime approvals (on their approval cards) and hand-offs to take or resolve. */
   async pending(person: Person): Promise<CardModel> {
-    const [waiting, cases] = await Promise.all([
-      this.services.bus.execute(person, { type: 'approvals.waiting' }),
-      this.services.handoffs.openFor(person.email),
-    ]);
+    const { approvals: waiting, cases } = await this.services.bus.execute(person, { type: 'tasks.waiting' });
     const runtime = waiting.filter((run) => run.flowId === 'runtime-approval');
     const sections = [
       ...runtime.slice(0, 10).map((run) => {
@@ -1002,13 +998,11 @@ export class ChatService {
 
   /** The person's dashboard: their agents, approvals waiting for them, their open requests. */
   async home(person: Person, found?: CardModel): Promise<CardModel> {
-    const [mine, waiting, open, fleet, cases, changes] = await Promise.all([
+    const [mine, { approvals: waiting, cases, changes }, open, fleet] = await Promise.all([
       this.services.bus.execute(person, { type: 'agents.list', scope: 'mine' }),
-      this.services.bus.execute(person, { type: 'approvals.waiting' }),
+      this.services.bus.execute(person, { type: 'tasks.waiting' }),
       this.services.bus.execute(person, { type: 'requests.open' }),
-      maySeeFleetOnHome(person) ? this.services.dashboard.fleet() : undefined,
-      this.services.handoffs.openFor(person.email),
-      this.services.boundaryChanges.pendingFor(person),
+      this.services.bus.execute(person, { type: 'home.fleet' }),
     ]);
     const now = Date.now();
     const away = await this.services.bus.execute(person, { type: 'delegation.current' });

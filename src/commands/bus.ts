@@ -42,6 +42,7 @@ import type { EvaluationRegistered } from './handlers/evaluation-buttons.js';
 import type { KnowledgeNote } from '../core/agents.js';
 import type { EvalCaseRecord } from '../evals/types.js';
 import type { NoteAdded, NoteSubject } from './handlers/add-note.js';
+import type { WaitingTasks } from './handlers/waiting-tasks.js';
 
 /** What each command returns, by type. */
 export interface CommandResults {
@@ -112,6 +113,9 @@ export interface CommandResults {
   'alert.sponsor.open': AlertRecord;
   // The typed boundary word.
   'boundary.request': BoundaryChangeRecord;
+  // What waits for a person.
+  'tasks.waiting': WaitingTasks;
+  'home.fleet': FleetView | undefined;
 }
 
 /** What the agents' commands return, by type (src/commands/handlers/agent-runtime.ts). */

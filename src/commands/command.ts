@@ -440,6 +440,14 @@ export const requestBoundaryChangeCommand = z.object({
   reason: z.string().max(TEXT_MAX),
 });
 
+// ── What waits for a person (`pending`, App Home, the Teams home card) ──────────────────────────
+
+/** The decisions, hand-off cases and boundary changes waiting for the person. */
+export const waitingTasksCommand = z.object({ type: z.literal('tasks.waiting') });
+
+/** The fleet summary of the home card, for those it shows it to (nobody else is refused: their home has none). */
+export const homeFleetCommand = z.object({ type: z.literal('home.fleet') });
+
 // ── Agents' commands (the agent API and MCP; the actor is the agent of the bearer token) ────────
 
 /*
@@ -567,6 +575,9 @@ export const commandSchema = z.discriminatedUnion('type', [
   openSponsorFormCommand,
   // The typed boundary word.
   requestBoundaryChangeCommand,
+  // What waits for a person.
+  waitingTasksCommand,
+  homeFleetCommand,
   ...agentCommands,
 ]);
 

@@ -43,6 +43,7 @@ import { evaluationButtonHandlers, type EvaluationButtonDeps } from './handlers/
 import { recordDecisionHandler, type RecordDecisionDeps } from './handlers/record-decision.js';
 import { formOpeningHandlers, type FormOpeningType } from './handlers/open-form.js';
 import { requestBoundaryChangeHandler, type RequestBoundaryChangeDeps } from './handlers/request-boundary-change.js';
+import { waitingTasksHandlers, type WaitingTasksDeps } from './handlers/waiting-tasks.js';
 
 /** Every handler's dependencies: the composition root passes each its own small part. */
 export interface HandlerDeps {
@@ -113,6 +114,8 @@ export interface HandlerDeps {
   agentRuntime: AgentRuntimeDeps;
   /** The typed `boundary`: a sponsor asks IT to change an action's boundary. */
   requestBoundaryChange: RequestBoundaryChangeDeps;
+  /** `pending` and the home card: what waits for the person, and the fleet summary. */
+  waitingTasks: WaitingTasksDeps;
 }
 
 /** The registry of command handlers, one per command type. */
@@ -162,6 +165,7 @@ export function createHandlers(deps: HandlerDeps): CommandHandlers {
     'decision.record': recordDecisionHandler(deps.recordDecision),
     ...agentRuntimeHandlers(deps.agentRuntime),
     'boundary.request': requestBoundaryChangeHandler(deps.requestBoundaryChange),
+    ...waitingTasksHandlers(deps.waitingTasks),
   };
   // Opening a command's form asks that command's own handler (open-form.ts).
   return { ...handlers, ...formOpeningHandlers(handlers) };

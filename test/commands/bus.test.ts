@@ -1255,6 +1255,38 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     });
   });
 
+  it('tasks.waiting and home.fleet (pending, the home card): anyone may ask; each sees only what they may decide, the fleet only IT admins', async () => {
+    const agent = agentRecord({
+      name: 'Waiting Procurer',
+      status: 'active',
+      catalogRoleId: 'procurement-agent',
+      sponsors: [people.maya],
+      requestedBy: people.maya,
+      businessUnit: 'finance',
+    });
+    await h.services.agents.insert(agent);
+    const change = await bus.execute(as(people.maya), {
+      type: 'boundary.request',
+      agent: agent.id,
+      action: 'suppliers.read',
+      mode: 'forbidden',
+      reason: 'Supplier data is under a legal hold.',
+    });
+    const before = await reads();
+    const changesOf = async (who: string) => (await bus.execute(as(who), { type: 'tasks.waiting' })).changes.map((c) => c.id);
+    // An IT admin decides it; its sponsor (who asked) and compliance do not.
+    expect(await changesOf(people.liam)).toContain(change.id);
+    expect(await changesOf(people.maya)).not.toContain(change.id);
+    expect(await changesOf(people.marcus)).toEqual([]);
+    // The home card's fleet is IT admins' (compliance reads the fleet view, not on its home).
+    expect((await bus.execute(as(people.liam), { type: 'home.fleet' }))?.total).toBeGreaterThan(0);
+    events = [];
+    expect(await bus.execute(as(people.marcus), { type: 'home.fleet' })).toBeUndefined();
+    expect(last()).toMatchObject({ type: 'home.fleet', actor: people.marcus, outcome: 'done', stage: 'done' });
+    expect(await bus.execute(as(people.maya), { type: 'home.fleet' })).toBeUndefined();
+    expect(await reads()).toBe(before);
+  });
+
   it('runtime.* (the agent API and MCP): a suspended agent is refused at authorise, an unknown one at load; people and agents keep to their own commands', async () => {
     const screener = (name: string) =>
       activeAgent(h, {

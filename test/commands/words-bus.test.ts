@@ -3,7 +3,7 @@ import { onBothPlatforms, type BothPlatformsTestRoster } from '../helpers/app.js
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { uniqueDbName } from '../helpers/db.js';
 import { agentRecord, eventually, people } from '../helpers/harness.js';
-import { postSlack, slashCommand } from '../helpers/slack-requests.js';
+import { appHomeOpened, postSlack, slashCommand } from '../helpers/slack-requests.js';
 import { cardText } from '../channels/teams/card-reading.js';
 import { teamsUser } from '../channels/teams/teams-client.js';
 
@@ -117,6 +117,64 @@ describe('command bus: the same typed words from Slack and from Teams', () => {
       ['contracts.modify', 'autonomous', people.liam],
       ['suppliers.read', 'forbidden', people.liam],
     ]);
+    unobserve();
+  }, 120_000);
+
+  it('pending, App Home and the Teams home card read what waits through the same tasks.waiting and home.fleet handlers', async () => {
+    const { roster, slack, teams, connector } = both;
+    const agent = agentRecord({
+      name: 'Door Waiting',
+      sponsors: [people.maya],
+      businessUnit: 'finance',
+      catalogRoleId: 'procurement-agent',
+      status: 'active',
+    });
+    await roster.services.agents.insert(agent);
+    // Maya, its sponsor, asks IT for a change: it waits for Liam among the IT admins.
+    await roster.services.bus.execute(roster.chat.person(people.maya)!, {
+      type: 'boundary.request',
+      agent: agent.id,
+      action: 'contracts.modify',
+      mode: 'autonomous',
+      reason: 'Renewals at the same rate are routine now.',
+    });
+    const events: CommandEvent[] = [];
+    const unobserve = roster.services.bus.observe((event) => events.push(event));
+    const liam = teamsUser(roster.chat.person(LIAM.email)!);
+    await teams.install(liam);
+    const seen = 'Boundary change for Door Waiting';
+
+    // Each door's read: the handler that ran each command, for Liam.
+    const handlers = new Map<string, object>();
+    const readBy = (types: readonly string[]) => {
+      for (const type of types) {
+        const read = events.find((e) => e.type === type);
+        expect(read).toMatchObject({ actor: people.liam, outcome: 'done', stage: 'done' });
+        expect(read!.handler).toBe(handlers.get(type) ?? read!.handler);
+        handlers.set(type, read!.handler);
+      }
+      events.length = 0;
+    };
+    // The Home tab in Slack (published on app_home_opened) and `home` in Teams: the change and the fleet.
+    const published = slack.of('views.publish', (a) => a.user_id === LIAM.id).length;
+    expect((await postSlack(roster.baseUrl, appHomeOpened(LIAM.id))).status).toBe(200);
+    const home = await eventually(() => slack.of('views.publish', (a) => a.user_id === LIAM.id)[published]);
+    expect(JSON.stringify(home.args.view)).toContain(seen);
+    expect(JSON.stringify(home.args.view)).toContain('Fleet:');
+    readBy(['tasks.waiting', 'home.fleet']);
+    connector.reset();
+    await teams.message(liam, 'home');
+    const card = await eventually(() => connector.cards(liam.conversationId).find((c) => cardText(c).includes(seen)));
+    expect(cardText(card)).toContain('Fleet:');
+    readBy(['tasks.waiting', 'home.fleet']);
+    // `pending` typed on each.
+    const sent = await postSlack(roster.baseUrl, slashCommand(LIAM.id, 'pending', slack.responseUrl('words-pending')));
+    expect(sent.status).toBe(200);
+    expect(JSON.stringify((await slack.waitForResponse('words-pending')).body)).toContain('waiting for you');
+    readBy(['tasks.waiting']);
+    await teams.message(liam, 'pending');
+    await eventually(() => connector.cards(liam.conversationId).find((c) => cardText(c).includes('waiting for you')));
+    readBy(['tasks.waiting']);
     unobserve();
   }, 120_000);
 });
