@@ -54,6 +54,7 @@ import { Leavers } from './core/leavers.js';
 import { Delegations, activeDelegate, activeDelegates } from './core/delegations.js';
 import { DashboardLinks, fleetView } from './core/fleet.js';
 import { AgentSearch, parseFindQuery } from './core/agent-search.js';
+import { AgentPicker } from './core/agent-pickers.js';
 import { AuditCheckpoints, type CheckpointSigner, type CheckpointVerifier } from './core/audit-checkpoints.js';
 import { CheckpointAlarm } from './core/audit-checkpoint-alarm.js';
 import { ChartLinks } from './core/trend-chart.js';
@@ -1020,6 +1021,7 @@ async function buildServices(s: ServiceSettings) {
       },
       requestBoundaryChange: { org, agents: store.agents, changes: boundaryChanges },
       waitingTasks: { engine, handoffs, changes: boundaryChanges, fleet: dashboard.fleet },
+      pickAgents: { org, agents: store.agents, picker: new AgentPicker(org, store.agents), development, evaluations },
     }),
   });
 

@@ -4,7 +4,7 @@ import type { CardModel, DataOf } from '../cards/view-models.js';
 import type { PromptInputName, PromptVerb } from '../cards/supervision-view-models.js';
 import type { AlertRecord } from '../core/alerts.js';
 import type { AgentRecord } from '../core/agents.js';
-import { agentChoiceLabel, type PickOptions, type PickPurpose } from '../core/agent-pickers.js';
+import { agentChoiceLabel, type PickPurpose } from '../core/agent-pickers.js';
 import { findingInWords } from '../core/checkin-assessment.js';
 import { InvalidInputError, NotFoundError, RequestClosedError } from '../core/errors.js';
 import { checkedCard, noticeCard, promptCard } from '../views/card-builders.js';
@@ -18,7 +18,7 @@ import type { ChatService } from './chat.js';
 import { GovernanceChat } from './chat-governance.js';
 import { DelegationChat } from './chat-delegation.js';
 import { OffboardingChat, versionMetrics } from './chat-offboarding.js';
-import { idOrUndefined, parseAgentId, parseAlertId, parseCheckInId, parseRunId } from '../core/ids.js';
+import { parseAgentId, parseAlertId, parseCheckInId, parseRunId } from '../core/ids.js';
 
 /*
  * The buttons that act on an agent from the cards that mention it: Register / Assign sponsor /
@@ -812,28 +812,23 @@ export class CardActionsChat {
     return this.pickerPrompt(person, 'eval_register');
   }
 
-  /** What narrows the picker of a purpose beyond its rule: a retraining due, a role Roster can evaluate. */
-  pickOptions(purpose: PickPurpose): PickOptions {
-    if (purpose === 'retrain') return { keep: (agent) => this.services.development.postponable(agent.id) };
-    if (purpose === 'evaluate')
-      return { roleIds: this.org.catalog.filter((r) => this.services.evaluations.suite(r.id) !== undefined).map((r) => r.id) };
-    return {};
-  }
-
   /** The agents of a picker whose name holds `query`, as choices (the search behind a long picker). */
   async searchAgents(person: Person, purpose: PickPurpose, query: string): Promise<Array<{ value: string; label: string }>> {
-    const agents = await this.chat.pickers.search(person, purpose, query, this.pickOptions(purpose));
+    const { agents } = await this.services.bus.execute(person, { type: 'agents.pick', purpose, query });
     return agents.map((a) => ({ value: a.id, label: agentChoiceLabel(a) }));
+  }
+
+  /** The agent picked, when the picker offers it to this person (`agents.pick`). */
+  private async picked(person: Person, verb: PickerVerb, agentId: string): Promise<AgentRecord | undefined> {
+    const { purpose } = PICKER_FORMS[verb]!;
+    return (await this.services.bus.execute(person, { type: 'agents.pick', purpose, agentId })).agents[0];
   }
 
   /** Why a picked agent is refused (none picked, unknown, or not one the picker offers this person). */
   private async pickRefusal(person: Person, verb: PickerVerb, agentId: string): Promise<string | undefined> {
-    const form = PICKER_FORMS[verb]!;
     if (!agentId) return 'Choose an agent.';
-    const wellFormed = idOrUndefined('AgentId', agentId);
-    const agent = wellFormed ? await this.services.agents.get(wellFormed) : undefined;
-    const offered = agent !== undefined && (await this.chat.pickers.offers(person, form.purpose, agent, this.pickOptions(form.purpose)));
-    return offered ? undefined : `Choose one of the agents offered: you can't ${form.cannot} that one.`;
+    const offered = await this.picked(person, verb, agentId);
+    return offered ? undefined : `Choose one of the agents offered: you can't ${PICKER_FORMS[verb]!.cannot} that one.`;
   }
 
   /**
@@ -842,13 +837,9 @@ export class CardActionsChat {
    */
   async pickerPrompt(person: Person, verb: PickerVerb, selectedId?: string): Promise<CardModel> {
     const form = PICKER_FORMS[verb]!;
-    const options = this.pickOptions(form.purpose);
-    const picked = await this.chat.pickers.choices(person, form.purpose, options);
+    const picked = await this.services.bus.execute(person, { type: 'agents.pick', purpose: form.purpose });
     if (!picked.search && picked.agents.length === 0) throw new InvalidInputError(form.none);
-    const wanted =
-      selectedId && !(await this.pickRefusal(person, verb, selectedId))
-        ? await this.services.agents.get(parseAgentId(selectedId))
-        : undefined;
+    const wanted = selectedId ? await this.picked(person, verb, selectedId) : undefined;
     const only = !picked.search && picked.agents.length === 1 ? picked.agents[0] : undefined;
     const chosen = wanted ?? only;
     const listed = picked.search ? (chosen ? [chosen] : []) : picked.agents;

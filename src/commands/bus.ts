@@ -43,6 +43,7 @@ import type { KnowledgeNote } from '../core/agents.js';
 import type { EvalCaseRecord } from '../evals/types.js';
 import type { NoteAdded, NoteSubject } from './handlers/add-note.js';
 import type { WaitingTasks } from './handlers/waiting-tasks.js';
+import type { PickedAgents } from '../core/agent-pickers.js';
 
 /** What each command returns, by type. */
 export interface CommandResults {
@@ -116,6 +117,8 @@ export interface CommandResults {
   // What waits for a person.
   'tasks.waiting': WaitingTasks;
   'home.fleet': FleetView | undefined;
+  // A form's agent picker.
+  'agents.pick': PickedAgents;
 }
 
 /** What the agents' commands return, by type (src/commands/handlers/agent-runtime.ts). */

@@ -5,6 +5,7 @@ import { InvalidInputError } from '../core/errors.js';
 import { AGENT_STATUSES } from '../core/lifecycle.js';
 import { commandIdSchema, idOrUndefined, runIdSchema } from '../core/ids.js';
 import { accessCheckRequestSchema } from '../core/live-scopes.js';
+import { PICK_PURPOSES } from '../core/agent-pickers.js';
 import { refusalOf } from '../core/runtime-approvals.js';
 
 /*
@@ -448,6 +449,24 @@ export const waitingTasksCommand = z.object({ type: z.literal('tasks.waiting') }
 /** The fleet summary of the home card, for those it shows it to (nobody else is refused: their home has none). */
 export const homeFleetCommand = z.object({ type: z.literal('home.fleet') });
 
+// ── A form's agent picker ───────────────────────────────────────────────────────────────────────
+
+/**
+ * The agents a form opened without one offers (its purpose names the picker's rule): all of them,
+ * those whose name holds `query`, or whether it offers the one picked (`agentId`, client data: one
+ * that cannot be an agent id is offered nothing).
+ */
+export const pickAgentsCommand = z.object({
+  type: z.literal('agents.pick'),
+  purpose: z.enum(PICK_PURPOSES),
+  query: z.string().max(TEXT_MAX).optional(),
+  agentId: z
+    .string()
+    .max(200)
+    .transform((raw) => idOrUndefined('AgentId', raw) ?? '')
+    .optional(),
+});
+
 // ── Agents' commands (the agent API and MCP; the actor is the agent of the bearer token) ────────
 
 /*
@@ -578,6 +597,8 @@ export const commandSchema = z.discriminatedUnion('type', [
   // What waits for a person.
   waitingTasksCommand,
   homeFleetCommand,
+  // A form's agent picker.
+  pickAgentsCommand,
   ...agentCommands,
 ]);
 

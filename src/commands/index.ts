@@ -44,6 +44,7 @@ import { recordDecisionHandler, type RecordDecisionDeps } from './handlers/recor
 import { formOpeningHandlers, type FormOpeningType } from './handlers/open-form.js';
 import { requestBoundaryChangeHandler, type RequestBoundaryChangeDeps } from './handlers/request-boundary-change.js';
 import { waitingTasksHandlers, type WaitingTasksDeps } from './handlers/waiting-tasks.js';
+import { pickAgentsHandler, type PickAgentsDeps } from './handlers/pick-agents.js';
 
 /** Every handler's dependencies: the composition root passes each its own small part. */
 export interface HandlerDeps {
@@ -116,6 +117,8 @@ export interface HandlerDeps {
   requestBoundaryChange: RequestBoundaryChangeDeps;
   /** `pending` and the home card: what waits for the person, and the fleet summary. */
   waitingTasks: WaitingTasksDeps;
+  /** The agent picker of a form opened without its agent. */
+  pickAgents: PickAgentsDeps;
 }
 
 /** The registry of command handlers, one per command type. */
@@ -166,6 +169,7 @@ export function createHandlers(deps: HandlerDeps): CommandHandlers {
     ...agentRuntimeHandlers(deps.agentRuntime),
     'boundary.request': requestBoundaryChangeHandler(deps.requestBoundaryChange),
     ...waitingTasksHandlers(deps.waitingTasks),
+    'agents.pick': pickAgentsHandler(deps.pickAgents),
   };
   // Opening a command's form asks that command's own handler (open-form.ts).
   return { ...handlers, ...formOpeningHandlers(handlers) };

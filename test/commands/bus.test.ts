@@ -1287,6 +1287,28 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     expect(await reads()).toBe(before);
   });
 
+  it('agents.pick (a form opened without its agent): anyone may ask; each is offered only the agents its rule allows them', async () => {
+    const agent = agentRecord({ name: 'Picked Agent', status: 'active', sponsors: [people.tom], businessUnit: 'customer-support' });
+    await h.services.agents.insert(agent);
+    const offered = async (who: string, command: { query?: string; agentId?: string }) =>
+      (await bus.execute(as(who), { type: 'agents.pick', purpose: 'note', ...command })).agents.map((a) => a.id);
+    // Its sponsor is offered it in the list, a search and as a pick; Daniel in none of them.
+    expect(await offered(people.tom, {})).toContain(agent.id);
+    expect(await offered(people.tom, { query: 'Picked' })).toEqual([agent.id]);
+    expect(await offered(people.tom, { agentId: agent.id })).toEqual([agent.id]);
+    events = [];
+    expect(await offered(people.daniel, { agentId: agent.id })).toEqual([]);
+    expect(last()).toMatchObject({ type: 'agents.pick', actor: people.daniel, outcome: 'done', stage: 'done' });
+    expect(await offered(people.daniel, { query: 'Picked' })).toEqual([]);
+    expect(await offered(people.daniel, {})).not.toContain(agent.id);
+    // A pick that cannot be an agent id is offered nothing.
+    expect(await offered(people.tom, { agentId: 'no such id!' })).toEqual([]);
+    // A purpose no picker has is refused when the command is read.
+    events = [];
+    expect((await errorOf(bus.execute(as(people.tom), { type: 'agents.pick', purpose: 'steal' as 'note' }))).code).toBe('invalid_input');
+    expect(last()).toMatchObject({ stage: 'parse' });
+  });
+
   it('runtime.* (the agent API and MCP): a suspended agent is refused at authorise, an unknown one at load; people and agents keep to their own commands', async () => {
     const screener = (name: string) =>
       activeAgent(h, {

@@ -92,6 +92,8 @@ describe('command bus: the same typed words from Slack and from Teams', () => {
       ],
       ['agent.note.open', `note ${agent.id}`, 'note "Door Boundary"', 'Add a knowledge note'],
       ['retraining.postpone.open', `retrain ${agent.id} postpone`, 'retrain "Door Boundary" postpone', 'Postpone retraining'],
+      // Typed alone, the form picks its agent among those the picker offers.
+      ['agents.pick', 'note', 'note', 'Add a knowledge note'],
     ];
     for (const [type, slackWords, teamsWords, seen] of words) {
       const id = `words-${type}`;
