@@ -8,7 +8,6 @@ import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
 import { ConflictError, NotFoundError, RequestClosedError, InvalidInputError } from './errors.js';
 import type { Notifier, OutgoingCard } from './notifications.js';
-import { assertMayActOnAlert } from './policies.js';
 import { newAlertId, trustedId, type AgentId, type AlertId, type RunId } from './ids.js';
 
 export type AlertKind = 'drift' | 'fairness' | 'error-spike' | 'dormant' | 'ownerless' | 'shadow' | 'retired-key' | 'forbidden-repeated';
@@ -730,13 +729,6 @@ export class AlertService {
       this.auditEffect({ kind: 'person', email: actor }, action, alert, details),
       this.deps.outbox.effect(ALERT_EFFECTS.refresh, { alertId: alert.id }),
     ];
-  }
-
-  /** Refuses anyone who may not act on this alert (see {@link assertMayActOnAlert}); the bus's alert commands authorise through it directly. */
-  async assertResponder(actor: string, alertId: AlertId): Promise<void> {
-    const alert = await this.deps.alerts.get(alertId);
-    // Someone not in the directory holds no role, and is refused in the same words.
-    assertMayActOnAlert(this.deps.org, findPersonByEmail(this.deps.org, actor) ?? { roles: [] }, alert);
   }
 
   /**
