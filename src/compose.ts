@@ -957,7 +957,6 @@ async function buildServices(s: ServiceSettings) {
       submitEvaluation: { org, agents: store.agents, engine, measuredRoles, clock },
       listAgents: { org, agents: store.agents },
       showAgent: { org, agents: store.agents, grants: store.grants, engine },
-      waitingApprovals: { engine },
       openRequests: { engine },
       requestSuspension: { org, alerts: store.alerts, agents: store.agents, engine },
       decideCheckIn: { checkins: store.checkins, agents: store.agents, service: checkins },

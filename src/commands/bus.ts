@@ -54,7 +54,6 @@ export interface CommandResults {
   'evaluation.submit': { verdict: EvaluationVerdict; run: FlowRun };
   'agents.list': AgentRecord[];
   'agent.show': AgentView;
-  'approvals.waiting': FlowRun[];
   'requests.open': FlowRun[];
   'agent.suspension.request': { run: FlowRun; agent: AgentRecord };
   'checkin.decide': { record: CheckInRecord; agent: AgentRecord };

@@ -128,9 +128,6 @@ export const showAgentCommand = z.object({
   agent: z.string().max(200),
 });
 
-/** The runs waiting for the person's decision. */
-export const waitingApprovalsCommand = z.object({ type: z.literal('approvals.waiting') });
-
 /** The person's own requests still open. */
 export const openRequestsCommand = z.object({ type: z.literal('requests.open') });
 
@@ -534,7 +531,6 @@ export const commandSchema = z.discriminatedUnion('type', [
   submitEvaluationCommand,
   listAgentsCommand,
   showAgentCommand,
-  waitingApprovalsCommand,
   openRequestsCommand,
   requestSuspensionCommand,
   decideCheckInCommand,

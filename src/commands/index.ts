@@ -14,7 +14,6 @@ import { requestSuspensionHandler, type RequestSuspensionDeps } from './handlers
 import { showAgentHandler, type ShowAgentDeps } from './handlers/show-agent.js';
 import { showRunHandler, type ShowRunDeps } from './handlers/show-run.js';
 import { submitEvaluationHandler, type SubmitEvaluationDeps } from './handlers/submit-evaluation.js';
-import { waitingApprovalsHandler, type WaitingApprovalsDeps } from './handlers/waiting-approvals.js';
 import { requestAccessHandler, type RequestAccessDeps } from './handlers/request-access.js';
 import { breakGlassHandler, type BreakGlassDeps } from './handlers/break-glass.js';
 import { accessScopesHandler, type AccessScopesDeps } from './handlers/access-scopes.js';
@@ -55,7 +54,6 @@ export interface HandlerDeps {
   submitEvaluation: SubmitEvaluationDeps;
   listAgents: ListAgentsDeps;
   showAgent: ShowAgentDeps;
-  waitingApprovals: WaitingApprovalsDeps;
   openRequests: OpenRequestsDeps;
   requestSuspension: RequestSuspensionDeps;
   decideCheckIn: DecideCheckInDeps;
@@ -131,7 +129,6 @@ export function createHandlers(deps: HandlerDeps): CommandHandlers {
     'evaluation.submit': submitEvaluationHandler(deps.submitEvaluation),
     'agents.list': listAgentsHandler(deps.listAgents),
     'agent.show': showAgentHandler(deps.showAgent),
-    'approvals.waiting': waitingApprovalsHandler(deps.waitingApprovals),
     'requests.open': openRequestsHandler(deps.openRequests),
     'agent.suspension.request': requestSuspensionHandler(deps.requestSuspension),
     'checkin.decide': decideCheckInHandler(deps.decideCheckIn),
