@@ -348,11 +348,13 @@ async function benchIngest(bench: Bench, floorDb: string, uri: string): Promise<
     await settle(bench);
     await postBatches(floorUrl, key, warm);
     const floorBefore = await bench.floors.call<number>('commands');
+    const floorCpu0 = await bench.floors.call<number>('cpuMs');
     const floor = (batches * size) / (await postBatches(floorUrl, key, bodies));
+    const floorCpuMs = ((await bench.floors.call<number>('cpuMs')) - floorCpu0) / batches;
     const floorCommands = ((await bench.floors.call<number>('commands')) - floorBefore) / batches;
     rows.push({
       part: 'ingest',
-      text: `| telemetry ingest, batches of ${size} (${batches * size} events) | Roster ${fmt(ours, 0)} events/s | HTTP + insertMany ${fmt(floor, 0)} events/s | ratio ×${fmt(floor / ours)} slower (Roster at ×${fmt(ours / floor, 2)} of the floor) | ${fmt(commands, 1)} commands per batch (floor ${fmt(floorCommands, 1)}) | Roster CPU ${fmt(cpuMs, 1)} ms per batch |`,
+      text: `| telemetry ingest, batches of ${size} (${batches * size} events) | Roster ${fmt(ours, 0)} events/s | HTTP + insertMany ${fmt(floor, 0)} events/s | ratio ×${fmt(floor / ours)} slower (Roster at ×${fmt(ours / floor, 2)} of the floor) | ${fmt(commands, 1)} commands per batch (floor ${fmt(floorCommands, 1)}) | Roster CPU ${fmt(cpuMs, 1)} ms per batch (floor ${fmt(floorCpuMs, 1)}) |`,
     });
   }
   notes.push({
