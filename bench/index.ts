@@ -443,11 +443,19 @@ async function benchSweep(bench: Bench, agents: number, rawEventsPerAgent: numbe
   const commands = (await rosterCommands(bench)) - before;
   if (record) await logKinds(bench, `sweep ${agents} agents, ${rawEventsPerAgent} raw events each`);
   else await bench.roster.call('commandKinds');
-  const { rssMb } = await bench.roster.call<{ rssMb: number }>('memory');
+  const { rssMb, heapUsedMb, heapTotalMb, externalMb, peakHeapMb, peakRssMb, peakExternalMb } = await bench.roster.call<{
+    rssMb: number;
+    heapUsedMb: number;
+    heapTotalMb: number;
+    externalMb: number;
+    peakHeapMb: number;
+    peakRssMb: number;
+    peakExternalMb: number;
+  }>('memory');
   if (record) {
     rows.push({
       part: 'sweep',
-      text: `| check-in sweep, ${fmt(agents, 0)} agents × 30 days of rollups${rawEventsPerAgent ? `, ${rawEventsPerAgent} raw events each` : ''} | ${fmt(ms / 1000)} s wall | ${fmt(ms / Math.max(1, ran), 2)} ms per agent (Roster CPU ${fmt(cpuMs / Math.max(1, ran), 2)} ms per agent) | ${fmt(commands, 0)} commands (${fmt(commands / Math.max(1, ran), 3)} per agent) | ran ${ran} | Roster RSS after GC ${fmt(rssMb, 0)} MB |`,
+      text: `| check-in sweep, ${fmt(agents, 0)} agents × 30 days of rollups${rawEventsPerAgent ? `, ${rawEventsPerAgent} raw events each` : ''} | ${fmt(ms / 1000)} s wall | ${fmt(ms / Math.max(1, ran), 2)} ms per agent (Roster CPU ${fmt(cpuMs / Math.max(1, ran), 2)} ms per agent) | ${fmt(commands, 0)} commands (${fmt(commands / Math.max(1, ran), 3)} per agent) | ran ${ran} | Roster RSS after GC ${fmt(rssMb, 0)} MB (heap used ${fmt(heapUsedMb, 0)} of ${fmt(heapTotalMb, 0)} MB, external ${fmt(externalMb, 0)} MB; during the sweep peak heap used ${fmt(peakHeapMb, 0)} MB, peak RSS ${fmt(peakRssMb, 0)} MB, peak external ${fmt(peakExternalMb, 0)} MB) |`,
     });
   }
   // Leave only the next round's agents active.

@@ -39,13 +39,45 @@ const running = (): BenchRoster => {
   return roster;
 };
 
-function rssAfterGc(): { rssMb: number; heapUsedMb: number } {
+function rssAfterGc(): { rssMb: number; heapUsedMb: number; heapTotalMb: number; externalMb: number } {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with --expose-gc');
   gc();
   gc();
   const mem = process.memoryUsage();
-  return { rssMb: mem.rss / 1024 / 1024, heapUsedMb: mem.heapUsed / 1024 / 1024 };
+  return {
+    rssMb: mem.rss / 1024 / 1024,
+    heapUsedMb: mem.heapUsed / 1024 / 1024,
+    heapTotalMb: mem.heapTotal / 1024 / 1024,
+    externalMb: mem.external / 1024 / 1024,
+  };
+}
+
+/**
+ * The highest heap used, RSS and external memory seen since the last sweep started, sampled every 20 ms until
+ * `memory` reads them: the sweep's peak, review cards drained through the outbox included.
+ */
+let peak: { heapMb: number; rssMb: number; externalMb: number; timer: NodeJS.Timeout } | undefined;
+
+function watchPeak(): void {
+  if (peak) clearInterval(peak.timer);
+  const sample = (): void => {
+    const mem = process.memoryUsage();
+    if (!peak) return;
+    peak.heapMb = Math.max(peak.heapMb, mem.heapUsed / 1024 / 1024);
+    peak.rssMb = Math.max(peak.rssMb, mem.rss / 1024 / 1024);
+    peak.externalMb = Math.max(peak.externalMb, mem.external / 1024 / 1024);
+  };
+  peak = { heapMb: 0, rssMb: 0, externalMb: 0, timer: setInterval(sample, 20).unref() };
+  sample();
+}
+
+function stopPeak(): { peakHeapMb: number; peakRssMb: number; peakExternalMb: number } | undefined {
+  if (!peak) return undefined;
+  clearInterval(peak.timer);
+  const { heapMb, rssMb, externalMb } = peak;
+  peak = undefined;
+  return { peakHeapMb: heapMb, peakRssMb: rssMb, peakExternalMb: externalMb };
 }
 
 const SETTLE_TIMEOUT_MS = Number(process.env.BENCH_SETTLE_TIMEOUT_MS ?? 180_000);
@@ -249,6 +281,7 @@ serveBench({
 
   /** One check-in sweep, timed here (the IPC round trip left out), with the CPU time Roster's process spent meanwhile. */
   async sweep() {
+    watchPeak();
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
     const result = await running().services.supervision.checkins.sweep(new Date());
@@ -259,11 +292,12 @@ serveBench({
 
   /** RSS after a full GC; with `listAgents`, while holding the active agents as the sweep lists them. */
   async memory(listAgents = false) {
+    const sweepPeak = stopPeak();
     held = listAgents ? await running().services.agents.list({ status: ['active', 'probation'], limit: 0 }) : undefined;
     const mem = rssAfterGc();
     const agents = held?.length;
     held = undefined;
-    return { ...mem, ...(agents !== undefined ? { agents } : {}) };
+    return { ...mem, ...sweepPeak, ...(agents !== undefined ? { agents } : {}) };
   },
 
   async stop() {
