@@ -151,6 +151,11 @@ export interface AgentRepository {
   get(id: AgentId): Promise<AgentRecord | undefined>;
   findByName(businessUnit: string, name: string): Promise<AgentRecord | undefined>;
   list(filter: AgentFilter): Promise<AgentRecord[]>;
+  /**
+   * The agents `list` returns (without `limit`), one page per read as it is read: a caller that
+   * goes through every active agent (the check-in sweep) holds a page of them, not all of them.
+   */
+  listPages(filter: Omit<AgentFilter, 'limit'>): AsyncIterable<AgentRecord[]>;
   /** One page of a `find` (see AgentSearch), every filter in the query, ordered by name then id. */
   search(filter: AgentSearchFilter, page: { skip: number; limit: number }): Promise<AgentSearchPage>;
   /** Changes status only if it is still `from`, adding `effects` to the agent's outbox (atomic); false when it was not. */

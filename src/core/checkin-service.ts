@@ -247,14 +247,24 @@ export class CheckInService {
     const size = Math.max(1, this.deps.sweepChunkSize ?? 250);
     const total: SweepResult = { ran: 0, dormant: 0, ownerless: 0 };
     await this.deps.checkins.releaseExpiredClaims(now);
-    const agents = await this.deps.agents.list({ status: ['active', 'probation'], limit: 0 });
-    for (let offset = 0; offset < agents.length; offset += size) {
-      const result = await this.sweepChunk(agents.slice(offset, offset + size), now);
+    const chunk = async (agents: readonly AgentRecord[]): Promise<void> => {
+      const result = await this.sweepChunk(agents, now);
       total.ran += result.ran;
       total.dormant += result.dormant;
       total.ownerless += result.ownerless;
       await afterChunk?.();
+    };
+    // The agents are read a page at a time and swept as they come (the same chunks as a whole
+    // list would make): a sweep holds a page and a chunk of agents, not every active agent, so
+    // the heap it needs does not grow with the fleet.
+    let waiting: AgentRecord[] = [];
+    for await (const page of this.deps.agents.listPages({ status: ['active', 'probation'] })) {
+      waiting = waiting.length > 0 ? [...waiting, ...page] : page;
+      let offset = 0;
+      for (; waiting.length - offset >= size; offset += size) await chunk(waiting.slice(offset, offset + size));
+      waiting = waiting.slice(offset);
     }
+    if (waiting.length > 0) await chunk(waiting);
     return total;
   }
 

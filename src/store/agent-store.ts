@@ -1,11 +1,11 @@
 import { OUTBOX_FIELD, toStored, withEffects, withoutOutbox } from './outbox-store.js';
 import { Schema, type Connection } from 'mongoose';
-import type { AgentCredential, AgentRecord, AgentRepository, GrantRecord, GrantRepository } from '../core/agents.js';
+import type { AgentCredential, AgentFilter, AgentRecord, AgentRepository, GrantRecord, GrantRepository } from '../core/agents.js';
 import { nameKey } from '../core/agents.js';
 import { DuplicateError } from '../core/errors.js';
 import type { PendingEffect } from '../core/ports.js';
 import { isLiveStatus, type AgentStatus } from '../core/lifecycle.js';
-import { readAllPages } from './paging.js';
+import { pagesOf, readAllPages } from './paging.js';
 import { telling } from './access-writes.js';
 import { trustedId } from '../core/ids.js';
 import { keyed } from './keyed.js';
@@ -62,6 +62,15 @@ export function createAgentRepository(
   const liveKey = (a: Pick<AgentRecord, 'businessUnit' | 'name' | 'status' | 'id'>) =>
     isLiveStatus(a.status) ? `${a.businessUnit}/${nameKey(a.name)}` : `${a.businessUnit}/${nameKey(a.name)}#${a.id}`;
   const fromDoc = agentFromDoc;
+  const listQuery = (filter: Omit<AgentFilter, 'limit'>): Record<string, unknown> => {
+    const query: Record<string, unknown> = {};
+    if (filter.ids) query._id = { $in: filter.ids.map(String) };
+    if (filter.sponsor) query.sponsors = String(filter.sponsor);
+    if (filter.requestedBy) query.requestedBy = String(filter.requestedBy);
+    if (filter.businessUnit) query.businessUnit = String(filter.businessUnit);
+    if (filter.status) query.status = { $in: filter.status.map(String) };
+    return query;
+  };
 
   const repo: AgentRepository & { ensureIndexes(): Promise<void> } = {
     async ensureIndexes() {
@@ -95,18 +104,19 @@ export function createAgentRepository(
       return doc ? fromDoc(doc) : undefined;
     },
     async list(filter) {
-      const query: Record<string, unknown> = {};
-      if (filter.ids) query._id = { $in: filter.ids.map(String) };
-      if (filter.sponsor) query.sponsors = String(filter.sponsor);
-      if (filter.requestedBy) query.requestedBy = String(filter.requestedBy);
-      if (filter.businessUnit) query.businessUnit = String(filter.businessUnit);
-      if (filter.status) query.status = { $in: filter.status.map(String) };
-      const docs = await readAllPages(keyed(Agent), query, {
+      const docs = await readAllPages(keyed(Agent), listQuery(filter), {
         field: 'createdAt',
         ...(filter.limit ? { max: filter.limit } : {}),
         ...(options.pageSize ? { pageSize: options.pageSize } : {}),
       });
       return docs.map(fromDoc);
+    },
+    async *listPages(filter) {
+      for await (const page of pagesOf(keyed(Agent), listQuery(filter), {
+        field: 'createdAt',
+        ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+      }))
+        yield page.map(fromDoc);
     },
     async search(filter, page) {
       const and: Array<Record<string, unknown>> = [];

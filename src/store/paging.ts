@@ -17,12 +17,26 @@ export async function readAllPages<T extends Document = Document>(
   query: Filter<T>,
   options: { field: string; pageSize?: number; max?: number },
 ): Promise<Document[]> {
-  const pageSize = Math.max(1, options.pageSize ?? DEFAULT_PAGE_SIZE);
   const out: Document[] = [];
+  for await (const page of pagesOf(collection, query, options)) out.push(...page);
+  return out;
+}
+
+/**
+ * The pages {@link readAllPages} reads, each yielded as soon as it is read (the same queries): a
+ * caller that goes through a long list holds one page of it, not all of it.
+ */
+export async function* pagesOf<T extends Document = Document>(
+  collection: Collection<T>,
+  query: Filter<T>,
+  options: { field: string; pageSize?: number; max?: number },
+): AsyncGenerator<Document[], void, undefined> {
+  const pageSize = Math.max(1, options.pageSize ?? DEFAULT_PAGE_SIZE);
+  let read = 0;
   let last: Document | undefined;
   for (;;) {
-    const want = options.max === undefined ? pageSize : Math.min(pageSize, options.max - out.length);
-    if (want <= 0) return out;
+    const want = options.max === undefined ? pageSize : Math.min(pageSize, options.max - read);
+    if (want <= 0) return;
     const after = last
       ? {
           $or: [{ [options.field]: { $lt: last[options.field] } }, { [options.field]: last[options.field], _id: { $lt: last._id } }],
@@ -33,8 +47,9 @@ export async function readAllPages<T extends Document = Document>(
       .sort({ [options.field]: -1, _id: -1 })
       .limit(want)
       .toArray();
-    out.push(...page);
-    if (page.length < want) return out;
+    read += page.length;
+    if (page.length > 0) yield page;
+    if (page.length < want) return;
     last = page[page.length - 1];
   }
 }

@@ -16,7 +16,7 @@ import { asAgentId } from '../helpers/ids.js';
  * lifetime ran out: every writing method of the three repositories is exercised here, and a method
  * added to them must be classed as reader or writer.
  */
-const AGENT_READERS = ['ensureIndexes', 'get', 'findByName', 'list', 'search', 'findByKeyHash'];
+const AGENT_READERS = ['ensureIndexes', 'get', 'findByName', 'list', 'listPages', 'search', 'findByKeyHash'];
 const AGENT_WRITERS = ['insert', 'transition', 'update', 'answerSponsorship', 'proposeSponsor', 'addFirstCredential', 'replaceCredentials'];
 const GRANT_READERS = ['ensureIndexes', 'holdersOf', 'listForAgent', 'get', 'list'];
 const GRANT_WRITERS = ['insertMany', 'insert', 'transition', 'markReminded', 'answerReview'];
@@ -112,6 +112,9 @@ describe('writes to agents, grants and boundary changes tell the access listener
       () => agents.get(agent.id),
       () => agents.findByName(agent.businessUnit, agent.name),
       () => agents.list({}),
+      async () => {
+        for await (const page of agents.listPages({})) expect(page.length).toBeGreaterThan(0);
+      },
       () => agents.findByKeyHash(credential.hash),
       () => grants.listForAgent(agent.id),
       () => grants.get(grant.id),

@@ -38,6 +38,8 @@ async function openRig(
     checkins?: (real: CheckInRepository) => CheckInRepository;
     /** Working hours for the review cards (the outbox's); without it every card goes out at once. */
     quiet?: QuietHours;
+    /** Agents per read when the agents are read page by page (the store's default otherwise). */
+    agentPageSize?: number;
   } = {},
 ) {
   const connection: Connection = await mongoose
@@ -45,7 +47,7 @@ async function openRig(
     .asPromise();
   const commands: string[] = [];
   connection.getClient().on('commandStarted', (e) => commands.push(e.commandName));
-  const agents = createAgentRepository(connection);
+  const agents = createAgentRepository(connection, options.agentPageSize ? { pageSize: options.agentPageSize } : {});
   const audit = createAuditLog(connection, { clock: () => NOW });
   const telemetry = createTelemetryStore(connection);
   const checkinRepo = createCheckInRepository(connection);
@@ -171,6 +173,30 @@ describe('the check-in sweep in chunks', () => {
     },
     60_000,
   );
+
+  it('reads the agents a page at a time as it sweeps them, in the chunks the whole list would make', async () => {
+    rig = await openRig({ agentPageSize: 4 });
+    const fleet = await rig.fleet(10);
+    const reads: string[] = [];
+    rig.connection.getClient().on('commandStarted', (e) => {
+      const target = (e.command as Record<string, unknown>)[e.commandName];
+      if ((e.commandName === 'find' && target === 'agents') || (e.commandName === 'insert' && target === 'checkins'))
+        reads.push(`${e.commandName} ${String(target)}`);
+    });
+    expect(await rig.service().sweep(NOW)).toEqual({ ran: 10, dormant: 0, ownerless: 0 });
+    expect(await rig.outcome(fleet)).toEqual(fleet.map(() => ({ records: 1, audited: 1, cards: 1 })));
+    // Pages of 4 (4, 4, 2), chunks of 3 (3, 3, 3, 1): each page is read when the chunks before it
+    // are done, so the sweep never holds the whole fleet; one insert of records per chunk.
+    expect(reads).toEqual([
+      'find agents',
+      'insert checkins',
+      'find agents',
+      'insert checkins',
+      'find agents',
+      'insert checkins',
+      'insert checkins',
+    ]);
+  });
 
   it('reviews each agent from its own rollups, as a single check-in of that agent does', async () => {
     rig = await openRig();
