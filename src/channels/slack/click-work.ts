@@ -15,9 +15,35 @@ export interface ClickWorkSettings {
 /** Defaults of {@link ClickWorkSettings}. */
 export const CLICK_WORK_DEFAULTS = { busyConcurrency: 1, quietMs: 50, maxDeferMs: 1_000 } as const;
 
+/**
+ * An acknowledged delivery the queue owns from its acknowledgement on, while what it needs (its
+ * delivery key written, say) is not yet known: {@link ClickWork.onIdle} waits for it, and a
+ * shutdown that drops it tells its person to try again (see {@link ClickWork.accept}).
+ */
+export interface AcceptedDelivery {
+  /**
+   * Queues the delivery's work; resolves or rejects with it once it has run, or resolves undefined
+   * without running it once the delivery was dropped.
+   */
+  work<T>(task: () => Promise<T>): Promise<T | undefined>;
+  /** The delivery needs no work (a repeat, or answered already): the queue lets go of it. */
+  done(): void;
+  /** True once a shutdown dropped it (its person has been, or is being, told). */
+  readonly dropped: boolean;
+}
+
+/** An accepted delivery's state. */
+interface Owned {
+  dropped: boolean;
+  tellDropped: () => Promise<void>;
+}
+
 interface Queued {
   run: () => Promise<void>;
   at: number;
+  /** Set for the work of an accepted delivery: what dropping it does. */
+  owned?: Owned;
+  cancel?: () => void;
 }
 
 /**
@@ -42,6 +68,8 @@ export class ClickWork {
   private timer: NodeJS.Timeout | undefined;
   private scheduled = false;
   private readonly idlers: Array<() => void> = [];
+  /** Accepted deliveries whose work is not yet queued. */
+  private readonly awaiting = new Set<Owned>();
 
   constructor(settings: ClickWorkSettings) {
     this.concurrency = Math.max(1, settings.concurrency);
@@ -71,9 +99,40 @@ export class ClickWork {
     });
   }
 
-  /** How many are waiting (not yet started). */
+  /**
+   * Takes a delivery about to be acknowledged whose work is queued later, once it is known (after
+   * its delivery key is written, which may take seconds): until then it counts as waiting, so a
+   * shutdown waits for it, and one that drops it (see {@link ClickWork.clear}) calls `tellDropped`.
+   */
+  accept(tellDropped: () => Promise<void>): AcceptedDelivery {
+    const owned: Owned = { dropped: false, tellDropped };
+    this.awaiting.add(owned);
+    return {
+      get dropped() {
+        return owned.dropped;
+      },
+      done: () => {
+        if (this.awaiting.delete(owned)) this.settleIdlers();
+      },
+      work: <T>(task: () => Promise<T>) =>
+        new Promise<T | undefined>((resolve, reject) => {
+          if (owned.dropped || !this.awaiting.delete(owned)) return resolve(undefined);
+          const run = async () => {
+            try {
+              resolve(await task());
+            } catch (err) {
+              reject(err);
+            }
+          };
+          this.queue.push({ run, at: this.now(), owned, cancel: () => resolve(undefined) });
+          this.schedule();
+        }),
+    };
+  }
+
+  /** How many are waiting (not yet started): queued, or accepted and not yet queued. */
   get size(): number {
-    return this.queue.length;
+    return this.queue.length + this.awaiting.size;
   }
 
   /** How many are running. */
@@ -81,17 +140,26 @@ export class ClickWork {
     return this.running;
   }
 
-  /** Drops what has not started (shutdown); what runs goes on. */
-  clear(): void {
+  /**
+   * Drops what has not started (shutdown); what runs goes on. Resolves once the people of the
+   * accepted deliveries dropped have been told (their `tellDropped` settled).
+   */
+  async clear(): Promise<void> {
+    const dropped = [...this.queue.flatMap((q) => (q.owned ? [q.owned] : [])), ...this.awaiting];
+    const cancelled = this.queue.flatMap((q) => (q.cancel ? [q.cancel] : []));
     this.queue.length = 0;
+    this.awaiting.clear();
+    for (const owned of dropped) owned.dropped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.settleIdlers();
+    for (const cancel of cancelled) cancel();
+    await Promise.all(dropped.map((owned) => owned.tellDropped().catch(() => undefined)));
   }
 
-  /** Resolves when nothing is queued or running. */
+  /** Resolves when nothing is queued, accepted and not yet queued, or running. */
   onIdle(): Promise<void> {
-    if (this.running === 0 && this.queue.length === 0) return Promise.resolve();
+    if (this.idle) return Promise.resolve();
     return new Promise((resolve) => this.idlers.push(resolve));
   }
 
@@ -127,7 +195,11 @@ export class ClickWork {
     }
   }
 
+  private get idle(): boolean {
+    return this.running === 0 && this.queue.length === 0 && this.awaiting.size === 0;
+  }
+
   private settleIdlers(): void {
-    if (this.running === 0 && this.queue.length === 0) for (const resolve of this.idlers.splice(0)) resolve();
+    if (this.idle) for (const resolve of this.idlers.splice(0)) resolve();
   }
 }

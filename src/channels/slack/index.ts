@@ -239,10 +239,10 @@ export async function createSlackChannel(deps: ChannelDeps, options: SlackChanne
     },
     idle: () => work.onIdle(),
     async stop() {
-      // Clicks still waiting when the shutdown grace ran out are dropped: they were acknowledged,
-      // so Slack does not send them again, and their cards still offer the buttons.
+      // Deliveries still waiting when the shutdown grace ran out are dropped: they were acknowledged,
+      // so Slack does not send them again, and their people are told to try again.
       if (work.size > 0) log.warn({ dropped: work.size }, 'Roster stopped before working on some acknowledged Slack clicks');
-      work.clear();
+      await work.clear();
       if (socketMode) await app.stop();
     },
   };
@@ -258,6 +258,10 @@ interface ListenerDeps {
   work: ClickWork;
   replies: SlackReplies;
 }
+
+/** What the person of an acknowledged delivery a shutdown dropped before working on it is told. */
+const STOPPED_TITLE = 'Roster was restarting';
+const STOPPED_MESSAGE = 'Roster was stopping as this reached it, so nothing was done. Please try again in a minute.';
 
 /** How far in the future a request timestamp may be: Slack's window is five minutes either way. */
 const MAX_CLOCK_AHEAD_S = 5 * 60;
@@ -352,65 +356,76 @@ function register(app: BoltApp, deps: ListenerDeps): void {
       return;
     }
     const acksFirst = body.type !== 'view_submission';
-    if (acksFirst) await ack();
-    let first: boolean;
-    try {
-      first = await deliveries.first(key, undefined, acksFirst ? SlackDeliveries.ACKNOWLEDGED_PATIENCE_MS : undefined);
-    } catch (err) {
-      recent.forget(key);
-      log.error({ err, type: body.type }, 'the database does not answer: a Slack delivery was acknowledged but not handled');
-      await ack();
+    // Told at most once that nothing was done: by a shutdown that dropped the delivery, or when the database does not answer.
+    let toldToRetry = false;
+    const tellToRetry = async (title: string, message: string) => {
       const userId = slackUserOf(body);
-      if (userId) {
-        const respond = (args as unknown as { respond?: RespondFn }).respond;
-        await replies
-          .privately(
-            { client: args.client, userId, respond },
-            chat.notice('warning', DatabaseUnavailableError.userTitle, DatabaseUnavailableError.userMessage),
-          )
-          .catch((e: unknown) => log.error({ err: e }, 'could not tell the person that Roster is unavailable'));
-      }
-      return;
-    }
-    if (!first) {
-      log.info({ retryNum: args.context.retryNum, type: body.type }, 'duplicate Slack delivery ignored');
-      await ack();
-      return;
-    }
-    // A click or form no listener knows (a card from an older version, a forged payload) would
-    // wait for Bolt's 3-second timeout and fail silently: it is acknowledged and explained at once.
-    if (!routable(body)) {
-      log.info({ type: body.type }, 'a Slack interaction no listener handles was acknowledged');
-      await ack();
-      const userId = slackUserOf(body);
-      const respond = (args as unknown as { respond?: RespondFn }).respond;
-      const explanation =
-        typeof body.command === 'string'
-          ? chat.notice('warning', 'Not a Roster command', 'Roster answers `/roster`: try `/roster help`.')
-          : body.type === 'block_actions'
-            ? chat.notice('warning', 'That button no longer works', 'This card is out of date. Send "help" to see what Roster can do.')
-            : undefined;
-      if (userId && explanation) {
-        await replies
-          .privately({ client: args.client, userId, respond }, explanation)
-          .catch((e: unknown) => log.warn({ err: e }, 'could not explain an interaction Roster does not handle'));
-      }
-      return;
-    }
-    // Per-person rate limit: a friendly "slow down" instead of acting (Bolt answers 200 either way).
-    const actor = slackUserOf(body);
-    const slowDown = actor ? chat.slowDown(`slack:${actor}`) : undefined;
-    if (actor && slowDown) {
-      await ack();
+      if (toldToRetry || !userId) return;
+      toldToRetry = true;
       const respond = (args as unknown as { respond?: RespondFn }).respond;
       await replies
-        .privately({ client: args.client, userId: actor, respond }, slowDown)
-        .catch((e: unknown) => log.warn({ err: e }, 'could not ask a person to slow down'));
-      return;
+        .privately({ client: args.client, userId, respond }, chat.notice('warning', title, message))
+        .catch((e: unknown) => log.error({ err: e }, 'could not tell a person that Roster did nothing with their delivery'));
+    };
+    // From its acknowledgement on, a delivery is the queue's, while its key is written too: a
+    // shutdown waits for it, or drops it and tells its person to try again (Slack sends no retry).
+    const accepted = acksFirst ? work.accept(() => tellToRetry(STOPPED_TITLE, STOPPED_MESSAGE)) : undefined;
+    try {
+      if (acksFirst) await ack();
+      let first: boolean;
+      try {
+        first = await deliveries.first(key, undefined, acksFirst ? SlackDeliveries.ACKNOWLEDGED_PATIENCE_MS : undefined);
+      } catch (err) {
+        recent.forget(key);
+        await ack();
+        if (accepted?.dropped) return;
+        log.error({ err, type: body.type }, 'the database does not answer: a Slack delivery was acknowledged but not handled');
+        await tellToRetry(DatabaseUnavailableError.userTitle, DatabaseUnavailableError.userMessage);
+        return;
+      }
+      if (accepted?.dropped) return;
+      if (!first) {
+        log.info({ retryNum: args.context.retryNum, type: body.type }, 'duplicate Slack delivery ignored');
+        await ack();
+        return;
+      }
+      // A click or form no listener knows (a card from an older version, a forged payload) would
+      // wait for Bolt's 3-second timeout and fail silently: it is acknowledged and explained at once.
+      if (!routable(body)) {
+        log.info({ type: body.type }, 'a Slack interaction no listener handles was acknowledged');
+        await ack();
+        const userId = slackUserOf(body);
+        const respond = (args as unknown as { respond?: RespondFn }).respond;
+        const explanation =
+          typeof body.command === 'string'
+            ? chat.notice('warning', 'Not a Roster command', 'Roster answers `/roster`: try `/roster help`.')
+            : body.type === 'block_actions'
+              ? chat.notice('warning', 'That button no longer works', 'This card is out of date. Send "help" to see what Roster can do.')
+              : undefined;
+        if (userId && explanation) {
+          await replies
+            .privately({ client: args.client, userId, respond }, explanation)
+            .catch((e: unknown) => log.warn({ err: e }, 'could not explain an interaction Roster does not handle'));
+        }
+        return;
+      }
+      // Per-person rate limit: a friendly "slow down" instead of acting (Bolt answers 200 either way).
+      const actor = slackUserOf(body);
+      const slowDown = actor ? chat.slowDown(`slack:${actor}`) : undefined;
+      if (actor && slowDown) {
+        await ack();
+        const respond = (args as unknown as { respond?: RespondFn }).respond;
+        await replies
+          .privately({ client: args.client, userId: actor, respond }, slowDown)
+          .catch((e: unknown) => log.warn({ err: e }, 'could not ask a person to slow down'));
+        return;
+      }
+      // The listeners of acknowledged deliveries do not acknowledge again (Bolt refuses a second ack).
+      if (!accepted) return args.next();
+      await accepted.work(() => args.next());
+    } finally {
+      accepted?.done();
     }
-    // The listeners of acknowledged deliveries do not acknowledge again (Bolt refuses a second ack).
-    if (!acksFirst) return args.next();
-    return work.add(() => args.next());
   });
 
   /**

@@ -108,7 +108,7 @@ describe('the work of acknowledged Slack deliveries (ClickWork)', () => {
     void work.add(held(started, 'b').task);
     await until(() => started.length === 1);
     expect(work.size).toBe(1);
-    work.clear();
+    await work.clear();
     expect(work.size).toBe(0);
     const idle = work.onIdle();
     a.finish();
@@ -116,5 +116,53 @@ describe('the work of acknowledged Slack deliveries (ClickWork)', () => {
     now = 10_000;
     await turns();
     expect(started).toEqual(['a']);
+  });
+
+  it('owns an accepted delivery before its work is known: idle waits for it, and done or its work lets go', async () => {
+    const work = new ClickWork({ concurrency: 1 });
+    const recorded = work.accept(async () => undefined);
+    const repeat = work.accept(async () => undefined);
+    expect(work.size).toBe(2);
+    let idle = false;
+    const idled = work.onIdle().then(() => (idle = true));
+    repeat.done();
+    await turns();
+    expect(idle).toBe(false);
+    await expect(recorded.work(async () => 'worked')).resolves.toBe('worked');
+    await idled;
+    expect(work.size).toBe(0);
+    // Once queued, done() changes nothing, and its work is not queued twice.
+    recorded.done();
+    await expect(recorded.work(async () => 'again')).resolves.toBeUndefined();
+  });
+
+  it('on clear, tells the people of accepted deliveries not yet started, once, and never runs their work', async () => {
+    const work = new ClickWork({ concurrency: 1 });
+    const started: string[] = [];
+    const told: string[] = [];
+    const tell = (name: string) => async () => void told.push(name);
+    const running = held(started, 'running');
+    const first = work.accept(tell('running'));
+    const done = first.work(running.task);
+    await until(() => started.length === 1);
+    const queued = work.accept(tell('queued'));
+    const queuedWork = queued.work(held(started, 'queued').task);
+    const recording = work.accept(tell('recording'));
+    expect(work.size).toBe(2);
+
+    await work.clear();
+    expect(told.sort()).toEqual(['queued', 'recording']);
+    expect(recording.dropped).toBe(true);
+    expect(first.dropped).toBe(false);
+    await expect(queuedWork).resolves.toBeUndefined();
+    // Its key written after the shutdown dropped it, a delivery is not worked on.
+    await expect(recording.work(held(started, 'recording').task)).resolves.toBeUndefined();
+    await work.clear();
+    expect(told).toHaveLength(2);
+    running.finish();
+    await expect(done).resolves.toBe('running');
+    await work.onIdle();
+    await turns();
+    expect(started).toEqual(['running']);
   });
 });
