@@ -140,9 +140,9 @@ describe('signed webhooks (embedded database, real scheduler, standardwebhooks +
         expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
       }
     } finally {
-      await other.services.webhooks.stop();
-      await other.services.evaluations.stop();
-      await other.scheduler.stop();
+      // The whole second Roster (its HTTP server, outbox worker and own connection too); its
+      // close() would also close the test's connection, which the first one shares.
+      await other.roster.stop();
     }
   }, 60_000);
 
