@@ -24,6 +24,7 @@ import {
   machine,
   measure,
   NOAH,
+  otlpTraceBody,
   openBenchDatabase,
   org,
   RESULTS_FILE,
@@ -57,7 +58,7 @@ const OWNED: Record<Part, string[]> = {
     '- Slack: every decision',
     '- Slack: the last decision',
   ],
-  ingest: ['| telemetry ingest', '- Ingest validates'],
+  ingest: ['| telemetry ingest', '- Ingest validates', '- OTLP ingest'],
   sweep: [
     '| check-in sweep',
     '- Sweep',
@@ -305,46 +306,97 @@ async function benchTeams(bench: Bench, clicks: number, concurrency: number): Pr
   });
 }
 
-/** Posts `bodies` one after the other to a telemetry endpoint; resolves the seconds it took. */
-async function postBatches(url: string, key: string, bodies: ReadonlyArray<ReturnType<typeof telemetryEvents>>): Promise<number> {
+/** A telemetry batch as sent: the JSON API's body, or an OTLP/HTTP protobuf ExportTraceServiceRequest. */
+type IngestBody = { kind: 'json'; events: number; body: string } | { kind: 'otlp'; events: number; body: Uint8Array };
+
+const jsonBodies = (batches: ReadonlyArray<ReturnType<typeof telemetryEvents>>): IngestBody[] =>
+  batches.map((events) => ({ kind: 'json', events: events.length, body: JSON.stringify({ events }) }));
+const otlpBodies = (batches: ReadonlyArray<ReturnType<typeof telemetryEvents>>): IngestBody[] =>
+  batches.map((events) => ({ kind: 'otlp', events: events.length, body: otlpTraceBody(events) }));
+
+/**
+ * Posts `bodies` (encoded before the clock starts) one after the other to a telemetry endpoint;
+ * resolves the seconds it took. Every event must be accepted: the JSON API reports how many, and
+ * OTLP answers an empty ExportTraceServiceResponse only when no span was refused or ignored.
+ */
+async function postBatches(url: string, key: string, bodies: readonly IngestBody[]): Promise<number> {
   const t0 = performance.now();
-  for (const events of bodies) {
+  for (const b of bodies) {
     const res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ events }),
+      headers: { 'content-type': b.kind === 'json' ? 'application/json' : 'application/x-protobuf', authorization: `Bearer ${key}` },
+      body: b.body,
     });
-    const report = (await res.json()) as { accepted: number };
-    if (report.accepted !== events.length) throw new Error(`${url} accepted ${report.accepted} of ${events.length}`);
+    if (b.kind === 'json') {
+      const report = (await res.json()) as { accepted: number };
+      if (report.accepted !== b.events) throw new Error(`${url} accepted ${report.accepted} of ${b.events}`);
+    } else {
+      const answer = Buffer.from(await res.arrayBuffer());
+      if (res.status !== 200 || answer.length > 0)
+        throw new Error(`${url} answered ${res.status} (${answer.length} bytes: ${answer.toString('latin1').slice(0, 200)})`);
+    }
   }
   return (performance.now() - t0) / 1000;
+}
+
+/**
+ * One measured round of Roster's ingest (after a warm-up): seconds until every batch is stored and
+ * its error-spike checks have run, and Roster's CPU and commands per batch meanwhile.
+ */
+async function rosterIngest(
+  bench: Bench,
+  url: string,
+  key: string,
+  warm: readonly IngestBody[],
+  bodies: readonly IngestBody[],
+  phase: string,
+): Promise<{ seconds: number; cpuMs: number; commands: number }> {
+  await postBatches(url, key, warm);
+  await bench.roster.call('ingestIdle');
+  await settle(bench);
+  await bench.roster.call('commandKinds');
+  const before = await rosterCommands(bench);
+  await profileStart(bench);
+  const cpu0 = await bench.roster.call<number>('cpuMs');
+  let seconds = await postBatches(url, key, bodies);
+  // The error-spike checks run after each reply: the time and the commands include them.
+  const t0 = performance.now();
+  await bench.roster.call('ingestIdle');
+  seconds += (performance.now() - t0) / 1000;
+  const cpuMs = ((await bench.roster.call<number>('cpuMs')) - cpu0) / bodies.length;
+  await profileStop(bench, phase);
+  const commands = ((await rosterCommands(bench)) - before) / bodies.length;
+  await logKinds(bench, `${phase}: ${bodies.length} batches`);
+  return { seconds, cpuMs, commands };
 }
 
 async function benchIngest(bench: Bench, floorDb: string, uri: string): Promise<void> {
   const floorUrl = await bench.floors.call<string>('ingest', uri, floorDb);
   for (const size of [100, 1000]) {
     const batches = size === 100 ? 100 : 20;
+    const warmBatches = size === 100 ? 10 : 3;
     const { id, key } = await bench.roster.call<{ id: string; key: string }>('telemetryAgent', `Ingest ${size}`);
-    const warm = Array.from({ length: size === 100 ? 10 : 3 }, (_, b) => telemetryEvents(id, size, b * size, 'w-'));
-    const bodies = Array.from({ length: batches }, (_, b) => telemetryEvents(id, size, b * size));
+    const warmEvents = Array.from({ length: warmBatches }, (_, b) => telemetryEvents(id, size, b * size, 'w-'));
+    const warm = jsonBodies(warmEvents);
+    const bodies = jsonBodies(Array.from({ length: batches }, (_, b) => telemetryEvents(id, size, b * size)));
     log(`ingest: warm-up, then ${batches} batches of ${size}`);
-    await postBatches(`${bench.rosterUrl}/api/v1/telemetry`, key, warm);
-    await bench.roster.call('ingestIdle');
-    await settle(bench);
-    await bench.roster.call('commandKinds');
-    const before = await rosterCommands(bench);
-    await profileStart(bench);
-    const cpu0 = await bench.roster.call<number>('cpuMs');
-    let seconds = await postBatches(`${bench.rosterUrl}/api/v1/telemetry`, key, bodies);
-    // The error-spike checks run after each reply: the time and the commands include them.
-    const t0 = performance.now();
-    await bench.roster.call('ingestIdle');
-    seconds += (performance.now() - t0) / 1000;
-    const cpuMs = ((await bench.roster.call<number>('cpuMs')) - cpu0) / batches;
-    await profileStop(bench, `ingest-${size}`);
-    const ours = (batches * size) / seconds;
-    const commands = ((await rosterCommands(bench)) - before) / batches;
-    await logKinds(bench, `ingest ${batches} × ${size}`);
+    const json = await rosterIngest(bench, `${bench.rosterUrl}/api/v1/telemetry`, key, warm, bodies, `ingest-${size}`);
+    const ours = (batches * size) / json.seconds;
+
+    // The same events over OTLP/HTTP (protobuf), for an agent of their own with its own key.
+    const otlpAgent = await bench.roster.call<{ id: string; key: string }>('telemetryAgent', `Ingest OTLP ${size}`);
+    const otlpEvents = (b: number, prefix?: string) => telemetryEvents(otlpAgent.id, size, b * size, prefix);
+    log(`ingest over OTLP: warm-up, then ${batches} batches of ${size} spans`);
+    const otlp = await rosterIngest(
+      bench,
+      `${bench.rosterUrl}/v1/traces`,
+      otlpAgent.key,
+      otlpBodies(Array.from({ length: warmBatches }, (_, b) => otlpEvents(b, 'w-'))),
+      otlpBodies(Array.from({ length: batches }, (_, b) => otlpEvents(b))),
+      `ingest-otlp-${size}`,
+    );
+    const otlpRate = (batches * size) / otlp.seconds;
+
     await settle(bench);
     await postBatches(floorUrl, key, warm);
     const floorBefore = await bench.floors.call<number>('commands');
@@ -354,12 +406,20 @@ async function benchIngest(bench: Bench, floorDb: string, uri: string): Promise<
     const floorCommands = ((await bench.floors.call<number>('commands')) - floorBefore) / batches;
     rows.push({
       part: 'ingest',
-      text: `| telemetry ingest, batches of ${size} (${batches * size} events) | Roster ${fmt(ours, 0)} events/s | HTTP + insertMany ${fmt(floor, 0)} events/s | ratio ×${fmt(floor / ours)} slower (Roster at ×${fmt(ours / floor, 2)} of the floor) | ${fmt(commands, 1)} commands per batch (floor ${fmt(floorCommands, 1)}) | Roster CPU ${fmt(cpuMs, 1)} ms per batch (floor ${fmt(floorCpuMs, 1)}) |`,
+      text: `| telemetry ingest, batches of ${size} (${batches * size} events) | Roster ${fmt(ours, 0)} events/s | HTTP + insertMany ${fmt(floor, 0)} events/s | ratio ×${fmt(floor / ours)} slower (Roster at ×${fmt(ours / floor, 2)} of the floor) | ${fmt(json.commands, 1)} commands per batch (floor ${fmt(floorCommands, 1)}) | Roster CPU ${fmt(json.cpuMs, 1)} ms per batch (floor ${fmt(floorCpuMs, 1)}) |`,
+    });
+    rows.push({
+      part: 'ingest',
+      text: `| telemetry ingest over OTLP/HTTP protobuf, batches of ${size} spans (${batches * size} events) | Roster OTLP ${fmt(otlpRate, 0)} events/s | Roster JSON API ${fmt(ours, 0)} events/s | OTLP takes ×${fmt(json.seconds === 0 ? 0 : otlp.seconds / json.seconds, 2)} the JSON API's time (goal ≤ ×1.5) | ${fmt(otlp.commands, 1)} commands per batch (JSON ${fmt(json.commands, 1)}) | Roster CPU ${fmt(otlp.cpuMs, 1)} ms per batch (JSON ${fmt(json.cpuMs, 1)}) |`,
     });
   }
   notes.push({
     part: 'ingest',
-    text: "Ingest validates each event, inserts raw events (unique per agent and event id), then updates the hourly and daily rollups ($inc upserts summed in memory per agent-hour and agent-day) and the newest event times, one unordered bulkWrite per collection, both in flight together; the error-spike check reads the agents' hourly rollups in one query after the reply, shared by the batches stored within 100 ms (SPIKE_CHECK_DELAY_MS) or while it runs (included in the time). Commands per batch count everything Roster sent meanwhile (the key is read once per cache lifetime). The floor is a bare Express endpoint in its own process that parses the same JSON body and stores the same raw-event documents with one unordered insertMany (no key check, validation or rollups), fed the same batches one after the other.",
+    text: "Ingest validates each event, inserts raw events (unique per agent and event id), then updates the hourly and daily rollups ($inc upserts summed in memory per agent-hour and agent-day) and the newest event times, one unordered bulkWrite per collection, both in flight together; the error-spike check reads the agents' hourly rollups in one query after the reply, shared by the batches stored within 100 ms (SPIKE_CHECK_DELAY_MS) or while it runs (included in the time). Commands per batch count everything Roster sent meanwhile (the key is read once per cache lifetime). The floor is a bare Express endpoint in its own process that parses the same JSON body and stores the same raw-event documents with one unordered insertMany (no key check, validation or rollups), fed the same batches one after the other. Every body is encoded before the clock starts.",
+  });
+  notes.push({
+    part: 'ingest',
+    text: "OTLP ingest sends the same events as the JSON rows (same count, times, outcomes, latencies, tokens, correctness, segment, cost) as GenAI `invoke_agent` spans to `POST /v1/traces` in protobuf (`application/x-protobuf`), encoded before the clock starts by the OpenTelemetry SDK's serializer (@opentelemetry/otlp-transformer's ProtobufTraceSerializer, what the SDK's protobuf exporter sends), one batch after the other, for an agent of its own authenticated with its own key as a Bearer token, after its own warm-up; measured right after the JSON rows of the same size. Each answer must be an empty ExportTraceServiceResponse (no span refused or ignored). Its time includes the protobuf decode, the span-to-event mapping, the price-table read and the JSON API's own ingest.",
   });
 }
 

@@ -4,12 +4,17 @@
  * percentiles (and the serving process's CPU), requests waiting for an approval click,
  * and each bench's own section of bench/RESULTS.md (between `<!-- name -->` and `<!-- /name -->`).
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { composeRoster, type Roster, type RosterOptions } from '../src/compose.js';
 import type { AgentRecord } from '../src/core/agents.js';
+import { SpanKind, SpanStatusCode, TraceFlags, type HrTime } from '@opentelemetry/api';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { envSchema } from '../src/config/env.js';
 import { percentile as nearestRank } from '../src/core/evaluation.js';
 import { loadOrgConfig } from '../src/config/org-config.js';
@@ -220,6 +225,52 @@ export function telemetryEvents(agentId: string, count: number, offset: number, 
     tokens: 900,
     segment: i % 2 ? 'emea' : 'amer',
   }));
+}
+
+/**
+ * The same task events as {@link telemetryEvents}, as one OTLP/HTTP protobuf body for `POST /v1/traces`:
+ * one GenAI `invoke_agent` span per event (its time as the end, its latency as the duration, outcome,
+ * correctness, segment, task type and cost as `roster.*` attributes, tokens as usage), encoded by the
+ * OpenTelemetry SDK's own serializer (@opentelemetry/otlp-transformer, what the protobuf exporter
+ * sends). Trace and span ids are random, so event ids never repeat the JSON batches'.
+ */
+export function otlpTraceBody(events: ReturnType<typeof telemetryEvents>): Uint8Array {
+  const resource = resourceFromAttributes({ 'service.name': 'roster-bench' });
+  const hr = (ms: number): HrTime => [Math.floor(ms / 1000), Math.round((ms % 1000) * 1e6)];
+  const spans = events.map((e): ReadableSpan => {
+    const end = Date.parse(e.time);
+    const context = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: TraceFlags.SAMPLED };
+    return {
+      name: `invoke_agent ${e.agentId}`,
+      kind: SpanKind.INTERNAL,
+      spanContext: () => context,
+      startTime: hr(end - e.latencyMs),
+      endTime: hr(end),
+      duration: hr(e.latencyMs),
+      status: { code: e.outcome === 'failure' ? SpanStatusCode.ERROR : SpanStatusCode.OK },
+      attributes: {
+        'gen_ai.operation.name': 'invoke_agent',
+        'gen_ai.agent.id': e.agentId,
+        'gen_ai.usage.input_tokens': e.tokens,
+        'roster.task_type': e.taskType,
+        'roster.outcome': e.outcome,
+        'roster.correctness': e.correctness,
+        'roster.segment': e.segment,
+        'roster.cost_usd': e.costUSD,
+      },
+      links: [],
+      events: [],
+      ended: true,
+      resource,
+      instrumentationScope: { name: 'roster-bench' },
+      droppedAttributesCount: 0,
+      droppedEventsCount: 0,
+      droppedLinksCount: 0,
+    };
+  });
+  const body = ProtobufTraceSerializer.serializeRequest(spans);
+  if (!body) throw new Error('the OTLP serializer encoded nothing');
+  return body;
 }
 
 /** The load average (1, 5, 15 minutes), as `uptime` shows it. */
