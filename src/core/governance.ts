@@ -2,8 +2,8 @@ import type { OrgConfig, Person } from '../config/schemas.js';
 import { findPersonByEmail, hasRole, roleById, scopeById } from '../config/directory.js';
 import type { AgentRecord, AgentRepository, GrantRepository } from './agents.js';
 import type { AuditLog } from './audit.js';
-import { NotFoundError, UnknownPersonError } from './errors.js';
-import { assertMayReadComplianceReport, assertMayReadDecisions } from './policies.js';
+import { UnknownPersonError } from './errors.js';
+import { assertMayReadComplianceReport } from './policies.js';
 import { stringify } from 'csv-stringify/sync';
 import type { AgentId } from './ids.js';
 
@@ -80,16 +80,16 @@ export class Governance {
     this.clock = deps.clock ?? (() => new Date());
   }
 
-  /** Recent decision summaries of an agent; for its sponsors, IT admins, security and compliance only. */
+  /**
+   * Recent decision summaries of an agent, recorded as viewed by the actor. Who may read them (its
+   * sponsors, IT admins, security and compliance: assertMayReadDecisions) is asked once, by the
+   * command that leads here (`agent.decisions`, `decision.record`); this keeps no second copy.
+   */
   async decisions(
-    actorEmail: string,
-    agentId: AgentId,
+    actor: Person,
+    agent: AgentRecord,
     filter: { since?: Date; outcome?: string; limit?: number; eventId?: string } = {},
   ): Promise<{ agent: AgentRecord; entries: DecisionEntry[] }> {
-    const actor = this.person(actorEmail);
-    const agent = await this.deps.agents.get(agentId);
-    if (!agent) throw new NotFoundError('the agent', agentId);
-    assertMayReadDecisions(actor, agent);
     const outcome = filter.outcome && ['success', 'failure', 'handed-to-human'].includes(filter.outcome) ? filter.outcome : undefined;
     const raw = await this.deps.events(agent.id, {
       ...(filter.since ? { since: filter.since } : {}),

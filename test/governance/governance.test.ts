@@ -63,16 +63,22 @@ describe('governance views on the seeded demo (a planted PII gap and a biased ag
   });
 
   it('the decision log shows the decisions behind the fairness finding, to its sponsor only', async () => {
-    const { entries } = await services.governance.decisions(PRIYA, asAgentId('agt_de00000000000003'), { limit: 40 });
+    // The service reads for a reader the bus has authorised (agent.decisions, decision.record).
+    const priya = services.bus.person(PRIYA);
+    const biased = (await services.agents.get(asAgentId('agt_de00000000000003')))!;
+    const { entries } = await services.governance.decisions(priya, biased, { limit: 40 });
     expect(entries).toHaveLength(40);
     expect(new Set(entries.map((e) => e.segment))).toEqual(new Set(['north', 'south']));
     expect(entries[0]!.summary).toMatch(/^Answered a (north|south) customer's question/);
-    const failures = await services.governance.decisions(PRIYA, asAgentId('agt_de00000000000003'), { outcome: 'failure', limit: 10 });
+    const failures = await services.governance.decisions(priya, biased, { outcome: 'failure', limit: 10 });
     expect(failures.entries.every((e) => e.outcome === 'failure')).toBe(true);
   });
 
   it("a requester can read neither another agent's decisions nor the compliance report", async () => {
-    await expect(services.governance.decisions(DANIEL, asAgentId('agt_de00000000000003'))).rejects.toMatchObject({ code: 'forbidden' });
+    // Who may read an agent's decisions is the agent.decisions command's rule (the service keeps no copy).
+    await expect(
+      services.bus.execute(services.bus.person(DANIEL), { type: 'agent.decisions', agent: 'agt_de00000000000003', namedBy: 'card' }),
+    ).rejects.toMatchObject({ code: 'forbidden' });
     await expect(services.governance.complianceReport(DANIEL)).rejects.toMatchObject({ code: 'forbidden' });
     await expect(services.governance.complianceReport(PRIYA)).rejects.toMatchObject({ code: 'forbidden' });
   });

@@ -31,10 +31,10 @@ const DECISIONS_SHOWN = 15;
 const RUNTIME_SHOWN = 5;
 
 /**
- * `decisions`, `compliance`, `fleet` and `dashboard`. The governance service keeps its own checks
- * of the decision log and the compliance report: doors not on the bus call it too (Decisions behind
- * this on alerts and check-ins in chat-actions.ts, the HTTP dashboard's compliance part, the CLI's
- * report); `decision.record` reads its decision through it as well.
+ * `decisions`, `compliance`, `fleet` and `dashboard`. Who may read an agent's decisions is asked
+ * here (and by `decision.record`), once: the governance service reads and audits them without a
+ * second copy of the rule. It keeps its own check of the compliance report: doors not on the bus
+ * call it too (the HTTP dashboard's compliance part, the CLI's report).
  */
 export function governanceHandlers(deps: GovernanceDeps) {
   return {
@@ -45,7 +45,7 @@ export function governanceHandlers(deps: GovernanceDeps) {
         assertMayReadDecisions(actor, agent);
       },
       handle: async (actor, { since, outcome }, agent) => {
-        const { entries } = await deps.governance.decisions(actor.email, agent.id, {
+        const { entries } = await deps.governance.decisions(actor, agent, {
           ...(since ? { since } : {}),
           ...(outcome ? { outcome } : {}),
           limit: DECISIONS_SHOWN,

@@ -31,7 +31,7 @@ export function recordDecisionHandler(
       assertMayAddKnowledgeNote(deps.org, actor, agent);
     },
     handle: async (actor, { eventId }, agent) => {
-      const { entries } = await deps.governance.decisions(actor.email, agent.id, { eventId, limit: 1 });
+      const { entries } = await deps.governance.decisions(actor, agent, { eventId, limit: 1 });
       const entry = entries[0];
       if (!entry) throw new NotFoundError('the decision', eventId);
       const correctness = entry.correctness !== undefined ? `, correctness ${entry.correctness}` : '';
