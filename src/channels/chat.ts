@@ -747,8 +747,9 @@ export class ChatService {
   }
 
   /**
-   * Evaluating an agent: for a role with a suite, the endpoint prompt (Roster measures it); the
-   * typed-in form otherwise, or for an IT admin who asks for it (`self-reported`, with a reason).
+   * Evaluating an agent: for a role with a suite, the endpoint prompt (Roster measures it), opened
+   * by `evaluation.register` as the Register endpoint and run button opens it; the typed-in form
+   * otherwise, or for an IT admin who asks for it (`self-reported`, with a reason).
    */
   async evaluationForm(
     person: Person,
@@ -762,7 +763,9 @@ export class ChatService {
     const measured = role ? this.services.evaluations.suite(role.id) !== undefined : false;
     const admin = mayTypeInResults(person);
     if (measured && !values && !(selfReported && admin)) {
-      return { form: true, card: this.evaluation.endpointPromptCard(view.agent) };
+      // The endpoint form is Register endpoint and run's opening: the button's command and who-may rule.
+      const { agent } = await this.services.bus.execute(person, { type: 'evaluation.register', agentId: view.agent.id });
+      return { form: true, card: this.evaluation.endpointPromptCard(agent) };
     }
     if (!role || !view.request) return { card: this.notice('warning', 'Nothing to evaluate', `${view.agent.name} has no open request.`) };
     if (!admin) {

@@ -1,8 +1,13 @@
+import path from 'node:path';
+import { loadEvalSuites } from '../../src/config/eval-suites.js';
+import { loadOrgConfig } from '../../src/config/org-config.js';
 import type { CommandEvent, CommandType } from '../../src/commands/index.js';
+import { parseChatCommand } from '../../src/channels/chat.js';
 import { onBothPlatforms, type BothPlatformsTestRoster } from '../helpers/app.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { uniqueDbName } from '../helpers/db.js';
-import { agentRecord, eventually, people } from '../helpers/harness.js';
+import { agentRecord, eventually, people, SHIPPED_CONFIG } from '../helpers/harness.js';
+import { projectRoot } from '../helpers/roster-process.js';
 import { appHomeOpened, postSlack, slashCommand } from '../helpers/slack-requests.js';
 import { cardText } from '../channels/teams/card-reading.js';
 import { teamsUser } from '../channels/teams/teams-client.js';
@@ -19,7 +24,11 @@ const LIAM = { id: 'U04K7R3D9SW', email: people.liam }; // it-admin, on Slack an
 describe('command bus: the same typed words from Slack and from Teams', () => {
   let both: BothPlatformsTestRoster;
   beforeAll(async () => {
-    both = await onBothPlatforms({ dbName: uniqueDbName('words') });
+    both = await onBothPlatforms({
+      dbName: uniqueDbName('words'),
+      // The suites Roster measures with, so `eval <agent>` of a measured role opens the endpoint form.
+      suites: loadEvalSuites(path.join(projectRoot, 'test/fixtures/evals/e2e'), loadOrgConfig(SHIPPED_CONFIG)),
+    });
   });
   afterAll(() => both?.stop());
 
@@ -119,6 +128,49 @@ describe('command bus: the same typed words from Slack and from Teams', () => {
       ['contracts.modify', 'autonomous', people.liam],
       ['suppliers.read', 'forbidden', people.liam],
     ]);
+    unobserve();
+  }, 120_000);
+
+  it('eval <agent> opens the endpoint form through evaluation.register, as the Register endpoint and run button does, from either platform', async () => {
+    const { roster, slack, teams, connector } = both;
+    const agent = agentRecord({
+      name: 'Door Evaluated',
+      sponsors: [people.liam],
+      requestedBy: people.liam,
+      businessUnit: 'customer-support', // Priya, its unit's approver, may see it
+      catalogRoleId: 'kb-answerer', // a role Roster measures itself
+    });
+    await roster.services.agents.insert(agent);
+    const events: CommandEvent[] = [];
+    const unobserve = roster.services.bus.observe((event) => events.push(event));
+    const liam = teamsUser(roster.chat.person(LIAM.email)!);
+    await teams.install(liam);
+    const seen = 'Evaluate with Roster';
+
+    const sent = await postSlack(roster.baseUrl, slashCommand(LIAM.id, `eval ${agent.id}`, slack.responseUrl('words-eval')));
+    expect(sent.status).toBe(200);
+    const fromSlack = await eventually(() => events.find((e) => e.type === 'evaluation.register'));
+    await eventually(
+      () => slack.responses.find((r) => r.id === 'words-eval') ?? slack.calls.find((c) => JSON.stringify(c.args).includes(seen)),
+    );
+    connector.reset();
+    await teams.message(liam, 'eval "Door Evaluated"');
+    await eventually(() => connector.posts(liam.conversationId).find((p) => cardText(FakeConnector.card(p)).includes(seen)));
+    const fromTeams = events.filter((e) => e.type === 'evaluation.register')[1];
+
+    expect(fromSlack).toMatchObject({ type: 'evaluation.register', actor: people.liam, outcome: 'done', stage: 'done' });
+    expect(fromTeams).toMatchObject({ type: 'evaluation.register', actor: people.liam, outcome: 'done', stage: 'done' });
+    expect(fromTeams!.handler).toBe(fromSlack.handler);
+
+    // Someone who may see the agent but not manage its evaluation is refused in the button's words
+    // (before, the typed word opened the form for anyone who could see the agent).
+    const priya = roster.chat.person('priya.raman@brightwater.example')!;
+    const refused = roster.chat.run(priya, parseChatCommand(`eval ${agent.id}`));
+    await expect(refused).rejects.toMatchObject({
+      code: 'forbidden',
+      userMessage: "Only Door Evaluated's requester, its sponsors or an IT admin can register its endpoint.",
+    });
+    expect(events.at(-1)).toMatchObject({ type: 'evaluation.register', actor: priya.email, outcome: 'forbidden', stage: 'authorise' });
     unobserve();
   }, 120_000);
 
