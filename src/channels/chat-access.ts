@@ -5,7 +5,6 @@ import { grantNotice } from '../views/access-cards.js';
 import { checkedCard } from '../views/card-builders.js';
 import { accessCap, grantableScopes, type AccessRequestResult } from '../core/access.js';
 import type { AgentRecord, GrantRecord } from '../core/agents.js';
-import type { AgentPicker } from '../core/agent-pickers.js';
 import { displayDate, relativeInWords } from '../core/time.js';
 import type { Services } from '../services.js';
 import { type AgentId, type GrantId, idOrUndefined } from '../core/ids.js';
@@ -79,7 +78,6 @@ export class AccessChat {
   constructor(
     private readonly org: OrgConfig,
     private readonly services: Services,
-    private readonly pickers: AgentPicker,
   ) {}
 
   async run(person: Person, command: AccessChatCommand): Promise<CardModel> {
@@ -158,10 +156,10 @@ export class AccessChat {
     let search = false;
     if (command.agent) {
       const named = command.agent.toLowerCase();
-      const found = await this.pickers.search(person, 'access', command.agent);
+      const found = await this.offered(person, command.agent);
       candidates = found.filter((a) => a.name.toLowerCase() === named || a.id === command.agent);
     } else {
-      const picked = await this.pickers.choices(person, 'access');
+      const picked = await this.services.bus.execute(person, { type: 'agents.pick', purpose: 'access' });
       candidates = picked.agents;
       search = picked.search;
     }
@@ -219,22 +217,25 @@ export class AccessChat {
     if (at < 1) return 'Choose an agent and a scope.';
     const scopeId = targetId.slice(at + 1);
     if (!scopeById(this.org, scopeId)) return `Roster knows no scope "${scopeId.slice(0, 80)}": choose one of the scopes offered.`;
-    const agentId = idOrUndefined('AgentId', targetId.slice(0, at));
-    const agent = agentId ? await this.services.agents.get(agentId) : undefined;
-    if (!agent || !this.pickers.may(person, 'access', agent))
-      return "Choose one of the agents offered: you can't request access for that one.";
+    const picked = await this.services.bus.execute(person, { type: 'agents.pick', purpose: 'access', agentId: targetId.slice(0, at) });
+    if (picked.agents.length === 0) return "Choose one of the agents offered: you can't request access for that one.";
     return undefined;
   }
 
   /** The pairs whose agent name or scope holds `query`, for the access form's search (at most 100). */
   async searchTargets(person: Person, query: string): Promise<Array<{ value: string; label: string; detail?: string }>> {
     const text = query.trim().toLowerCase();
-    let agents = await this.pickers.search(person, 'access', text);
+    let agents = await this.offered(person, text);
     // A scope typed ("crm:read", "crm") matches no agent name: the person's agents, narrowed by scope.
     const byScope = agents.length === 0 && text.length > 0;
-    if (byScope) agents = await this.pickers.search(person, 'access', '');
+    if (byScope) agents = await this.offered(person, '');
     const targets = (await this.targetsOf(agents)).filter((t) => !byScope || t.targetId.slice(t.targetId.indexOf(':') + 1).includes(text));
     return targets.slice(0, STATIC_TARGETS).map((t) => ({ value: t.targetId, label: t.label, detail: t.detail }));
+  }
+
+  /** The agents the access form's picker offers the person whose name contains `query` (or whose id it is): `agents.pick`. */
+  private async offered(person: Person, query: string): Promise<AgentRecord[]> {
+    return (await this.services.bus.execute(person, { type: 'agents.pick', purpose: 'access', query })).agents;
   }
 
   private async agentsOf(targetIds: string[]): Promise<AgentRecord[]> {

@@ -312,7 +312,7 @@ export class ChatService {
     private readonly log: Logger,
   ) {
     this.pickers = new AgentPicker(org, services.agents);
-    this.access = new AccessChat(org, services, this.pickers);
+    this.access = new AccessChat(org, services);
     this.evaluation = new EvaluationChat(org, services);
     this.actions = new CardActionsChat(org, services, this);
     const { requests, per } = org.settings.rateLimits.chat;

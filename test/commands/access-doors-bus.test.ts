@@ -102,6 +102,8 @@ describe('command bus: access words, the access form and access review answers f
     });
     expect(sent.status).toBe(200);
     expect(await sameHandler('access.request')).toBe(words);
+    // The form's agent picker (its list, the agent named, the pick sent) is the agents.pick read on either platform.
+    await sameHandler('agents.pick');
     await eventually(async () => (await grantsOf(agents.form)).length === 2);
     expect((await grantsOf(agents.form)).map((g) => [g.scope, g.requestedBy]).sort()).toEqual([
       ['kb:read', NOAH],
