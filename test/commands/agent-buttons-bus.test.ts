@@ -139,6 +139,53 @@ describe('command bus: an agent button from Slack and from Teams', () => {
     unobserve();
   }, 90_000);
 
+  it('Decisions behind this on an alert reaches the same agent.decisions handler from either platform, and each look is recorded', async () => {
+    const { roster, slack, teams, connector } = both;
+    const events: CommandEvent[] = [];
+    const unobserve = roster.services.bus.observe((event) => events.push(event));
+    const agent = agentRecord({ name: 'Bus Decided', status: 'active', sponsors: [people.liam] });
+    await roster.services.agents.insert(agent);
+    const alert = await roster.services.supervision.alerts.raise({
+      kind: 'drift',
+      agentId: agent.id,
+      severity: 'warning',
+      summary: 'Bus Decided drifted.',
+      details: {},
+    });
+    const seen = 'Decisions of Bus Decided';
+
+    const clicked = await postSlack(
+      roster.baseUrl,
+      interaction(buttonClick(LIAM.id, 'alert_decisions', JSON.stringify({ alertId: alert.id }), slack.responseUrl('liam-decisions'))),
+    );
+    expect(clicked.status).toBe(200);
+    const fromSlack = await eventually(() => events.find((e) => e.type === 'agent.decisions' && e.stage === 'done'));
+    await eventually(
+      () =>
+        slack.responses.some((r) => r.id === 'liam-decisions' && JSON.stringify(r.body).includes(seen)) ||
+        slack.calls.some((c) => JSON.stringify(c.args).includes(seen)),
+    );
+
+    const liam = teamsUser(roster.chat.person(LIAM.email)!);
+    await teams.install(liam);
+    connector.reset();
+    expect((await teams.execute(liam, 'alert_decisions', { alertId: alert.id })).status).toBe(200);
+    await eventually(() => connector.posts(liam.conversationId).find((p) => cardText(FakeConnector.card(p)).includes(seen)));
+    const looked = events.filter((e) => e.type === 'agent.decisions');
+    expect(looked.map((e) => [e.actor, e.outcome, e.stage])).toEqual([
+      [LIAM.email, 'done', 'done'],
+      [LIAM.email, 'done', 'done'],
+    ]);
+    expect(looked[1]!.handler).toBe(fromSlack.handler);
+    // Each look is audited by the decision log it read (the rule asked once, by the command).
+    const viewed = (await roster.services.audit.export()).filter((e) => e.action === 'decisions.viewed' && e.subject.id === agent.id);
+    expect(viewed.map((e) => e.actor)).toEqual([
+      { kind: 'person', email: LIAM.email },
+      { kind: 'person', email: LIAM.email },
+    ]);
+    unobserve();
+  }, 90_000);
+
   it('a button opening a form reaches the same *.open handler from either platform, and a refusal says the command’s words on both', async () => {
     const { roster, slack, teams } = both;
     const events: CommandEvent[] = [];
