@@ -9,7 +9,7 @@ import {
   type FormAction,
   type FormActionId,
 } from '../action-table.js';
-import type { ClickWork } from './click-work.js';
+import { DROPPED_AT_SHUTDOWN, type AcceptedDelivery, type ClickWork } from './click-work.js';
 import { errorsToBlocks, formOrigin, SLACK_FORM_READERS, viewSubmissionSchema } from './forms.js';
 import type { SlackIdentity } from './identity.js';
 import { showClickResult, showSubmitResult } from './outcome.js';
@@ -109,6 +109,7 @@ function onSubmit(app: BoltApp, deps: Parameters<typeof registerActions>[1], id:
         .privately(to, ctx.chat.errorCard(err, { slackUserId: userId, verb: id }))
         .catch((e: unknown) => deps.log.error({ err: e }, 'could not tell the person about an error'));
     const view = parsed.data.view;
+    let accepted: AcceptedDelivery | undefined;
     // What is done before the acknowledgement, for its field errors or next view: with a quick
     // check, reading the form and the check (the work is queued after); without one, the work.
     const before = (async (): Promise<{ raw: unknown; errors?: Partial<Record<string, string>>; result?: ActionResult }> => {
@@ -121,8 +122,17 @@ function onSubmit(app: BoltApp, deps: Parameters<typeof registerActions>[1], id:
       const done = await within(before, deps.submitAckBudgetMs);
       // Too slow to answer in the acknowledgement: the form closes now, and what it leads to comes
       // as a message (field errors as the refusal notice, a next form as a pointer back to its button).
+      // While its form is still being read and checked (nothing done yet), the submit is the queue's:
+      // a shutdown waits for it, or drops it and tells the person to try again. (Without a check, the
+      // work itself is under way in `before`: it cannot be dropped unseen, and is not taken.)
+      const dropped = () =>
+        replies
+          .privately(to, ctx.chat.notice('warning', DROPPED_AT_SHUTDOWN.title, DROPPED_AT_SHUTDOWN.message))
+          .catch((e: unknown) => deps.log.error({ err: e }, 'could not tell a person that Roster did nothing with their form'));
+      accepted = !done && entry.check ? work.accept(dropped) : undefined;
       if (!done) await ack();
       const { raw, errors, result } = done?.value ?? (await before);
+      if (accepted?.dropped) return;
       if (errors && !done) return void (await show({ errors }));
       // In time, field errors and the next view go in the acknowledgement, shown in the submitter's zone.
       if (errors) return void (await ack(await replies.fieldErrors(userId, errorsToBlocks(entry.inputs, errors))));
@@ -131,10 +141,15 @@ function onSubmit(app: BoltApp, deps: Parameters<typeof registerActions>[1], id:
       if (update) return void (await ack(update));
       if (done) await ack();
       if (result) await show(result);
-      else await work.add(() => replies.asPerson(to, async () => show(await entry.act(ctx, person, raw, id)), person));
+      else {
+        const task = () => replies.asPerson(to, async () => show(await entry.act(ctx, person, raw, id)), person);
+        await (accepted ? accepted.work(task) : work.add(task));
+      }
     } catch (err) {
       await ack().catch(() => undefined);
       await told(err);
+    } finally {
+      accepted?.done();
     }
   });
 }

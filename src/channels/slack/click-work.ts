@@ -12,6 +12,12 @@ export interface ClickWorkSettings {
   now?: () => number;
 }
 
+/** What the person of an acknowledged delivery dropped at shutdown is told. */
+export const DROPPED_AT_SHUTDOWN = {
+  title: 'Roster was restarting',
+  message: 'Roster was stopping as this reached it, so nothing was done. Please try again in a minute.',
+} as const;
+
 /** Defaults of {@link ClickWorkSettings}. */
 export const CLICK_WORK_DEFAULTS = { busyConcurrency: 1, quietMs: 50, maxDeferMs: 1_000 } as const;
 

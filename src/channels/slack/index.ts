@@ -13,7 +13,7 @@ import type { ActionContext } from '../action-table.js';
 import type { Channel, ChannelDeps } from '../port.js';
 import { DatabaseUnavailableError } from '../../store/database.js';
 import { registerActions, SLACK_BUTTON_IDS, SLACK_FORM_IDS, SUBMIT_ACK_BUDGET_MS } from './actions.js';
-import { ClickWork } from './click-work.js';
+import { ClickWork, DROPPED_AT_SHUTDOWN } from './click-work.js';
 import { RecentDeliveries, SlackDeliveries } from './deliveries.js';
 import { metadata } from './forms.js';
 import { SlackIdentity, SlackWorkspace } from './identity.js';
@@ -260,8 +260,6 @@ interface ListenerDeps {
 }
 
 /** What the person of an acknowledged delivery a shutdown dropped before working on it is told. */
-const STOPPED_TITLE = 'Roster was restarting';
-const STOPPED_MESSAGE = 'Roster was stopping as this reached it, so nothing was done. Please try again in a minute.';
 
 /** How far in the future a request timestamp may be: Slack's window is five minutes either way. */
 const MAX_CLOCK_AHEAD_S = 5 * 60;
@@ -369,7 +367,7 @@ function register(app: BoltApp, deps: ListenerDeps): void {
     };
     // From its acknowledgement on, a delivery is the queue's, while its key is written too: a
     // shutdown waits for it, or drops it and tells its person to try again (Slack sends no retry).
-    const accepted = acksFirst ? work.accept(() => tellToRetry(STOPPED_TITLE, STOPPED_MESSAGE)) : undefined;
+    const accepted = acksFirst ? work.accept(() => tellToRetry(DROPPED_AT_SHUTDOWN.title, DROPPED_AT_SHUTDOWN.message)) : undefined;
     try {
       if (acksFirst) await ack();
       let first: boolean;
