@@ -50,18 +50,26 @@ function encodingOf(req: Request): Encoding | undefined {
   return undefined;
 }
 
-/** Hex of bytes that protobufjs hands over as base64 (the JSON encoding already carries hex). */
-function hexIds(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(hexIds);
-  if (!value || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    out[k] =
-      (k === 'traceId' || k === 'spanId' || k === 'parentSpanId') && typeof v === 'string'
-        ? Buffer.from(v, 'base64').toString('hex')
-        : hexIds(v);
+/**
+ * The span ids of a decoded protobuf request (bytes, left as protobufjs's Buffers) as hex, the JSON
+ * encoding's form, in place: only the ids the span schema reads (`resourceSpans[].scopeSpans[].spans[]`
+ * trace, span and parent ids); everything else the schema ignores is left as decoded. Before, the whole
+ * request was copied to turn every `traceId`/`spanId` anywhere from base64 to hex.
+ */
+function hexIds(request: Record<string, unknown>): Record<string, unknown> {
+  const list = (value: unknown): Array<Record<string, unknown>> =>
+    Array.isArray(value) ? value.filter((v): v is Record<string, unknown> => !!v && typeof v === 'object') : [];
+  for (const rs of list(request.resourceSpans)) {
+    for (const ss of list(rs.scopeSpans)) {
+      for (const span of list(ss.spans)) {
+        for (const k of ['traceId', 'spanId', 'parentSpanId'] as const) {
+          const v = span[k];
+          if (v instanceof Uint8Array) span[k] = Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
+        }
+      }
+    }
   }
-  return out;
+  return request;
 }
 
 /**
@@ -113,7 +121,7 @@ export function createOtlpRouter(deps: OtlpRouteDeps): Router {
             ? bytes.length === 0
               ? {}
               : JSON.parse(bytes.toString('utf8'))
-            : hexIds(t.request.toObject(t.request.decode(bytes), { longs: String, enums: Number, bytes: String, defaults: false }));
+            : hexIds(t.request.toObject(t.request.decode(bytes), { longs: String, enums: Number, defaults: false }));
       } catch {
         return fail(
           res,
