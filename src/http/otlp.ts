@@ -162,8 +162,10 @@ export function createOtlpRouter(deps: OtlpRouteDeps): Router {
       deps.log.debug({ ignored: mapping.ignored, spans: mapping.spans }, 'OTLP spans ignored');
     }
     if (mapping.tasks.length === 0) return { rejected: 0, message: notes.join('; ') };
-    const agentIds = [...new Set(mapping.tasks.map((task) => task.event.agentId ?? (principal.kind === 'agent' ? principal.agentId : '')))];
-    const prices = await deps.pricesOf(agentIds.filter(Boolean));
+    // Only tasks without a stated cost are priced: when every span states it, no price table is read.
+    const unpriced = mapping.tasks.filter((task) => task.statedCostUSD === undefined);
+    const agentIds = [...new Set(unpriced.map((task) => task.event.agentId ?? (principal.kind === 'agent' ? principal.agentId : '')))];
+    const prices = agentIds.some(Boolean) ? await deps.pricesOf(agentIds.filter(Boolean)) : new Map<string, PriceTable | undefined>();
     const events = mapping.tasks.map((task) => ({
       ...task.event,
       costUSD: priceTask(task, prices.get(task.event.agentId ?? (principal.kind === 'agent' ? principal.agentId : ''))),
