@@ -50,26 +50,75 @@ function encodingOf(req: Request): Encoding | undefined {
   return undefined;
 }
 
-/**
- * The span ids of a decoded protobuf request (bytes, left as protobufjs's Buffers) as hex, the JSON
- * encoding's form, in place: only the ids the span schema reads (`resourceSpans[].scopeSpans[].spans[]`
- * trace, span and parent ids); everything else the schema ignores is left as decoded. Before, the whole
- * request was copied to turn every `traceId`/`spanId` anywhere from base64 to hex.
- */
-function hexIds(request: Record<string, unknown>): Record<string, unknown> {
-  const list = (value: unknown): Array<Record<string, unknown>> =>
-    Array.isArray(value) ? value.filter((v): v is Record<string, unknown> => !!v && typeof v === 'object') : [];
-  for (const rs of list(request.resourceSpans)) {
-    for (const ss of list(rs.scopeSpans)) {
-      for (const span of list(ss.spans)) {
-        for (const k of ['traceId', 'spanId', 'parentSpanId'] as const) {
-          const v = span[k];
-          if (v instanceof Uint8Array) span[k] = Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
-        }
-      }
+type Decoded = Record<string, unknown>;
+
+/** Set on the message itself (protobufjs's message prototypes carry every field's default). */
+const has = (m: Decoded, field: string) => m[field] != null && Object.prototype.hasOwnProperty.call(m, field);
+const list = (m: Decoded, field: string) => (Array.isArray(m[field]) && (m[field] as unknown[]).length > 0 ? (m[field] as Decoded[]) : undefined);
+/** A 64-bit integer (protobufjs's Long, or a number) as its decimal string, as `toObject({ longs: String })` gives it. */
+const decimal = (v: unknown) => String(v);
+const hex = (v: unknown) => (v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex') : v);
+
+function keyValues(values: Decoded[]): Decoded[] {
+  return values.map((kv) => {
+    const out: Decoded = {};
+    if (has(kv, 'key')) out.key = kv.key;
+    if (has(kv, 'value')) {
+      const v = kv.value as Decoded;
+      const value: Decoded = {};
+      if (has(v, 'stringValue')) value.stringValue = v.stringValue;
+      if (has(v, 'boolValue')) value.boolValue = v.boolValue;
+      if (has(v, 'intValue')) value.intValue = decimal(v.intValue);
+      if (has(v, 'doubleValue')) value.doubleValue = v.doubleValue;
+      out.value = value;
     }
-  }
-  return request;
+    return out;
+  });
+}
+
+/**
+ * The parts of a decoded protobuf request the span schema reads, in the JSON encoding's form (ids as
+ * hex, 64-bit times as decimal strings), exactly as `toObject({ longs: String, enums: Number, defaults:
+ * false })` would give them with bytes turned to hex: only fields set on the message, repeated fields
+ * only when not empty. Everything the schema ignores (events, links, scopes, other attribute value
+ * kinds) is not copied. Before, the whole request was copied by toObject with every bytes field as
+ * base64, then copied again to turn each traceId/spanId anywhere into hex.
+ */
+export function spanRequest(request: Decoded): Decoded {
+  const out: Decoded = {};
+  const resourceSpans = list(request, 'resourceSpans');
+  if (!resourceSpans) return out;
+  out.resourceSpans = resourceSpans.map((rs) => {
+    const rsOut: Decoded = {};
+    if (has(rs, 'resource')) {
+      const attributes = list(rs.resource as Decoded, 'attributes');
+      rsOut.resource = attributes ? { attributes: keyValues(attributes) } : {};
+    }
+    const scopeSpans = list(rs, 'scopeSpans');
+    if (scopeSpans)
+      rsOut.scopeSpans = scopeSpans.map((ss) => {
+        const spans = list(ss, 'spans');
+        return spans
+          ? {
+              spans: spans.map((span) => {
+                const s: Decoded = {};
+                for (const id of ['traceId', 'spanId', 'parentSpanId']) if (has(span, id)) s[id] = hex(span[id]);
+                if (has(span, 'name')) s.name = span.name;
+                for (const time of ['startTimeUnixNano', 'endTimeUnixNano']) if (has(span, time)) s[time] = decimal(span[time]);
+                const attributes = list(span, 'attributes');
+                if (attributes) s.attributes = keyValues(attributes);
+                if (has(span, 'status')) {
+                  const status = span.status as Decoded;
+                  s.status = has(status, 'code') ? { code: status.code } : {};
+                }
+                return s;
+              }),
+            }
+          : {};
+      });
+    return rsOut;
+  });
+  return out;
 }
 
 /**
@@ -121,7 +170,7 @@ export function createOtlpRouter(deps: OtlpRouteDeps): Router {
             ? bytes.length === 0
               ? {}
               : JSON.parse(bytes.toString('utf8'))
-            : hexIds(t.request.toObject(t.request.decode(bytes), { longs: String, enums: Number, defaults: false }));
+            : spanRequest(t.request.decode(bytes) as unknown as Decoded);
       } catch {
         return fail(
           res,

@@ -4,11 +4,14 @@ import { SpanKind, SpanStatusCode, TraceFlags, type HrTime } from '@opentelemetr
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import path from 'node:path';
 import express from 'express';
+import protobuf from 'protobufjs';
 import type { PriceTable } from '../../src/config/schemas.js';
 import type { AgentId } from '../../src/core/ids.js';
+import { otlpTraceRequestSchema } from '../../src/core/otlp-genai.js';
 import type { TelemetryPrincipal } from '../../src/core/telemetry.js';
-import { createOtlpRouter } from '../../src/http/otlp.js';
+import { createOtlpRouter, spanRequest } from '../../src/http/otlp.js';
 import type { TelemetryIngest } from '../../src/http/telemetry.js';
 import { silentLogger } from '../helpers/logger.js';
 
@@ -120,5 +123,74 @@ describe('the OTLP route', () => {
     expect(priceReads).toEqual([[AGENT]]);
     // $1 per million input tokens, $5 per million output tokens.
     expect(ingested.map((e) => e.costUSD)).toEqual([0.25, 0.0035]);
+  });
+
+  it('reads a decoded protobuf request as protobufjs toObject does (ids as hex, times as decimal strings): the same schema output', () => {
+    const root = new protobuf.Root();
+    root.resolvePath = (_origin, target) => path.join(process.cwd(), 'proto', target);
+    root.loadSync('opentelemetry/proto/collector/trace/v1/trace_service.proto');
+    const type = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
+    const span = (id: number, extra: Record<string, unknown>) => ({
+      traceId: Buffer.alloc(16, id),
+      spanId: Buffer.alloc(8, id + 1),
+      startTimeUnixNano: '1796100756142000001',
+      endTimeUnixNano: '18446744073709551615',
+      ...extra,
+    });
+    const decoded = type.decode(
+      type
+        .encode(
+          type.fromObject({
+            resourceSpans: [
+              { resource: { attributes: [{ key: 'gen_ai.agent.id', value: { stringValue: AGENT } }] }, scopeSpans: [{ spans: [] }, {}] },
+              {
+                scope: { name: 'scope' },
+                scopeSpans: [
+                  {
+                    spans: [
+                      span(1, {
+                        name: 'invoke_agent',
+                        parentSpanId: Buffer.alloc(8, 9),
+                        status: { code: 2, message: 'failed' },
+                        attributes: [
+                          { key: 's', value: { stringValue: '' } },
+                          { key: 'b', value: { boolValue: false } },
+                          { key: 'i', value: { intValue: '-9007199254740993' } },
+                          { key: 'd', value: { doubleValue: 0.5 } },
+                          { key: 'bytes', value: { bytesValue: Buffer.from('x') } },
+                          { key: 'array', value: { arrayValue: { values: [{ stringValue: 'y' }] } } },
+                          { key: 'none' },
+                        ],
+                        events: [{ name: 'event', timeUnixNano: '1' }],
+                        links: [{ traceId: Buffer.alloc(16, 3), spanId: Buffer.alloc(8, 3) }],
+                      }),
+                      span(2, { status: {} }),
+                    ],
+                  },
+                ],
+              },
+              {},
+            ],
+          }),
+        )
+        .finish(),
+    );
+    // What the route did before: toObject with every bytes field as base64, then each traceId/spanId/parentSpanId as hex.
+    const hexIds = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(hexIds);
+      if (!value || typeof value !== 'object') return value;
+      return Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [
+          k,
+          ['traceId', 'spanId', 'parentSpanId'].includes(k) && typeof v === 'string' ? Buffer.from(v, 'base64').toString('hex') : hexIds(v),
+        ]),
+      );
+    };
+    const before = hexIds(type.toObject(decoded, { longs: String, enums: Number, bytes: String, defaults: false }));
+    const now = spanRequest(decoded as unknown as Record<string, unknown>);
+    expect(otlpTraceRequestSchema.parse(now)).toEqual(otlpTraceRequestSchema.parse(before));
+    expect(JSON.stringify(otlpTraceRequestSchema.parse(now), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))).toContain(
+      '"intValue":"-9007199254740993"',
+    );
   });
 });
