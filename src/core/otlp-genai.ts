@@ -72,7 +72,9 @@ const INFERENCE = new Set(['chat', 'generate_content', 'text_completion', 'embed
 const ROSTER_AGENT_ID = /^agt_[0-9a-f]{16}$/;
 
 function attributes(list: ReadonlyArray<z.output<typeof keyValueSchema>> | undefined): Attributes {
-  return new Map((list ?? []).filter((kv) => kv.value).map((kv) => [kv.key, kv.value!]));
+  const attrs: Attributes = new Map();
+  for (const kv of list ?? []) if (kv.value) attrs.set(kv.key, kv.value);
+  return attrs;
 }
 
 function text(attrs: Attributes, ...keys: string[]): string | undefined {
@@ -109,21 +111,30 @@ function usageOf(attrs: Attributes): TokenUsage | undefined {
  * names agents; with an agent key the key decides and a vendor's own id is dropped).
  */
 export function tasksFromSpans(request: OtlpTraceRequest, options: { foreignAgentIds: boolean }): SpanMapping {
-  const all: Array<{ span: Span; attrs: Attributes; resource: Attributes; op?: string }> = [];
+  const key = (traceId: string, spanId: string) => `${traceId.toLowerCase()}:${spanId.toLowerCase()}`;
+  // Each span's key (lower-case trace and span ids) is worked out once.
+  const all: Array<{ span: Span; attrs: Attributes; resource: Attributes; op?: string; trace: string; key: string }> = [];
   for (const rs of request.resourceSpans ?? []) {
     const resource = attributes(rs.resource?.attributes);
     for (const ss of rs.scopeSpans ?? []) {
       for (const span of ss.spans ?? []) {
         const attrs = attributes(span.attributes);
         const op = text(attrs, 'gen_ai.operation.name');
-        all.push({ span, attrs, resource, ...(op ? { op } : {}) });
+        const trace = span.traceId.toLowerCase();
+        all.push({ span, attrs, resource, ...(op ? { op } : {}), trace, key: `${trace}:${span.spanId.toLowerCase()}` });
       }
     }
   }
-  const key = (traceId: string, spanId: string) => `${traceId.toLowerCase()}:${spanId.toLowerCase()}`;
-  const byId = new Map(all.map((s) => [key(s.span.traceId, s.span.spanId), s]));
+  const byId = new Map(all.map((s) => [s.key, s]));
   const tasks = all.filter((s) => s.op === 'invoke_agent');
-  const taskKeys = new Set(tasks.map((t) => key(t.span.traceId, t.span.spanId)));
+  const taskKeys = new Set(tasks.map((t) => t.key));
+  /** The tasks of each trace, for a span with no invoke_agent above it. */
+  const tasksByTrace = new Map<string, Array<(typeof all)[number]>>();
+  for (const t of tasks) {
+    const same = tasksByTrace.get(t.trace);
+    if (same) same.push(t);
+    else tasksByTrace.set(t.trace, [t]);
+  }
   const children = new Map<string, Array<(typeof all)[number]>>();
   let ignored = 0;
   for (const s of all) {
@@ -141,21 +152,23 @@ export function tasksFromSpans(request: OtlpTraceRequest, options: { foreignAgen
       parent = byId.get(k)?.span.parentSpanId;
     }
     if (!owner) {
-      const sameTrace = tasks.filter((t) => t.span.traceId.toLowerCase() === s.span.traceId.toLowerCase());
-      if (sameTrace.length === 1) owner = key(sameTrace[0]!.span.traceId, sameTrace[0]!.span.spanId);
+      const sameTrace = tasksByTrace.get(s.trace);
+      if (sameTrace?.length === 1) owner = sameTrace[0]!.key;
     }
     if (!owner) {
       ignored += 1;
       continue;
     }
-    children.set(owner, [...(children.get(owner) ?? []), s]);
+    const below = children.get(owner);
+    if (below) below.push(s);
+    else children.set(owner, [s]);
   }
 
   return {
     spans: all.length,
     ignored,
-    tasks: tasks.map(({ span, attrs, resource }) => {
-      const below = children.get(key(span.traceId, span.spanId)) ?? [];
+    tasks: tasks.map(({ span, attrs, resource, key: taskKey }) => {
+      const below = children.get(taskKey) ?? [];
       const usage =
         usageOf(attrs) ??
         below

@@ -1,0 +1,59 @@
+import { otlpTraceRequestSchema, tasksFromSpans } from '../../src/core/otlp-genai.js';
+
+/*
+ * Which invoke_agent task a tool or model span counts towards: the nearest one above it (through
+ * spans that are not GenAI), else the only one in its trace; otherwise it is ignored.
+ */
+describe('tasksFromSpans', () => {
+  const TRACE_AB = '5B8EFFF798038103D269B633813FC60C';
+  const TRACE_C = '0af7651916cd43dd8448eb211c80319c';
+  const span = (traceId: string, spanId: string, op: string | undefined, parentSpanId?: string, tokens?: number) => ({
+    traceId,
+    spanId,
+    ...(parentSpanId ? { parentSpanId } : {}),
+    startTimeUnixNano: '1796100756000000000',
+    endTimeUnixNano: '1796100757000000000',
+    attributes: [
+      ...(op ? [{ key: 'gen_ai.operation.name', value: { stringValue: op } }] : []),
+      ...(tokens ? [{ key: 'gen_ai.usage.input_tokens', value: { intValue: String(tokens) } }] : []),
+    ],
+  });
+
+  it('counts each tool and model span towards the task above it, or the only task of its trace, and ignores the rest', () => {
+    const request = otlpTraceRequestSchema.parse({
+      resourceSpans: [
+        {
+          scopeSpans: [
+            {
+              spans: [
+                span(TRACE_AB, 'A000000000000001', 'invoke_agent'),
+                span(TRACE_AB, 'B000000000000001', 'invoke_agent'),
+                // Under A through an HTTP span, and under B directly (upper-case parent ids match).
+                span(TRACE_AB, 'A000000000000002', undefined, 'A000000000000001'),
+                span(TRACE_AB, 'A000000000000003', 'chat', 'A000000000000002', 100),
+                span(TRACE_AB, 'A000000000000004', 'execute_tool', 'a000000000000002'),
+                span(TRACE_AB, 'A000000000000005', 'execute_tool', 'A000000000000001'),
+                span(TRACE_AB, 'B000000000000002', 'execute_tool', 'B000000000000001'),
+                // No task above it and two in its trace: ignored.
+                span(TRACE_AB, 'F000000000000001', 'execute_tool', 'FFFFFFFFFFFFFFFF'),
+                // No parent known, but the only task of its trace.
+                span(TRACE_C, 'C000000000000001', 'invoke_agent'),
+                span(TRACE_C, 'C000000000000002', 'execute_tool', 'EEEEEEEEEEEEEEEE'),
+                span(TRACE_C, 'C000000000000003', 'chat', undefined, 7),
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const mapping = tasksFromSpans(request, { foreignAgentIds: false });
+    expect(mapping.spans).toBe(11);
+    // The HTTP span and the orphan tool of the two-task trace.
+    expect(mapping.ignored).toBe(2);
+    expect(mapping.tasks.map((t) => [t.event.eventId, t.event.toolCalls, t.event.tokens])).toEqual([
+      [`${TRACE_AB.toLowerCase()}-a000000000000001`, 2, 100],
+      [`${TRACE_AB.toLowerCase()}-b000000000000001`, 1, 0],
+      [`${TRACE_C}-c000000000000001`, 1, 7],
+    ]);
+  });
+});
