@@ -54,7 +54,8 @@ type Decoded = Record<string, unknown>;
 
 /** Set on the message itself (protobufjs's message prototypes carry every field's default). */
 const has = (m: Decoded, field: string) => m[field] != null && Object.prototype.hasOwnProperty.call(m, field);
-const list = (m: Decoded, field: string) => (Array.isArray(m[field]) && (m[field] as unknown[]).length > 0 ? (m[field] as Decoded[]) : undefined);
+const list = (m: Decoded, field: string) =>
+  Array.isArray(m[field]) && (m[field] as unknown[]).length > 0 ? (m[field] as Decoded[]) : undefined;
 /** A 64-bit integer (protobufjs's Long, or a number) as its decimal string, as `toObject({ longs: String })` gives it. */
 const decimal = (v: unknown) => String(v);
 const hex = (v: unknown) => (v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex') : v);

@@ -66,31 +66,29 @@ describe('the OTLP route', () => {
     const resource = resourceFromAttributes({ 'service.name': 'otlp-route-test' });
     const end = Date.now() - 1000;
     const body = ProtobufTraceSerializer.serializeRequest(
-      spans.map(
-        (s): ReadableSpan => ({
-          name: 'invoke_agent',
-          kind: SpanKind.INTERNAL,
-          spanContext: () => ({ traceId: s.traceId, spanId: s.spanId, traceFlags: TraceFlags.SAMPLED }),
-          startTime: hr(end - 250),
-          endTime: hr(end),
-          duration: hr(250),
-          status: { code: SpanStatusCode.OK },
-          attributes: {
-            'gen_ai.operation.name': 'invoke_agent',
-            'gen_ai.usage.input_tokens': 1000,
-            'gen_ai.usage.output_tokens': 500,
-            ...(s.costUSD !== undefined ? { 'roster.cost_usd': s.costUSD } : {}),
-          },
-          links: [],
-          events: [],
-          ended: true,
-          resource,
-          instrumentationScope: { name: 'otlp-route-test' },
-          droppedAttributesCount: 0,
-          droppedEventsCount: 0,
-          droppedLinksCount: 0,
-        }),
-      ),
+      spans.map((s): ReadableSpan => ({
+        name: 'invoke_agent',
+        kind: SpanKind.INTERNAL,
+        spanContext: () => ({ traceId: s.traceId, spanId: s.spanId, traceFlags: TraceFlags.SAMPLED }),
+        startTime: hr(end - 250),
+        endTime: hr(end),
+        duration: hr(250),
+        status: { code: SpanStatusCode.OK },
+        attributes: {
+          'gen_ai.operation.name': 'invoke_agent',
+          'gen_ai.usage.input_tokens': 1000,
+          'gen_ai.usage.output_tokens': 500,
+          ...(s.costUSD !== undefined ? { 'roster.cost_usd': s.costUSD } : {}),
+        },
+        links: [],
+        events: [],
+        ended: true,
+        resource,
+        instrumentationScope: { name: 'otlp-route-test' },
+        droppedAttributesCount: 0,
+        droppedEventsCount: 0,
+        droppedLinksCount: 0,
+      })),
     );
     return body!;
   }
@@ -107,7 +105,12 @@ describe('the OTLP route', () => {
     expect(res.status).toBe(200);
     expect(priceReads).toEqual([]);
     expect(ingested).toEqual([
-      expect.objectContaining({ eventId: '5b8efff798038103d269b633813fc60c-eee19b7ec3c1b174', costUSD: 0.25, latencyMs: 250, tokens: 1500 }),
+      expect.objectContaining({
+        eventId: '5b8efff798038103d269b633813fc60c-eee19b7ec3c1b174',
+        costUSD: 0.25,
+        latencyMs: 250,
+        tokens: 1500,
+      }),
       expect.objectContaining({ eventId: '5b8efff798038103d269b633813fc60c-eee19b7ec3c1b175', costUSD: 0 }),
     ]);
   });
