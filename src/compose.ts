@@ -398,8 +398,9 @@ export async function composeRoster(options: RosterOptions): Promise<Roster> {
       createDashboardRouter({
         org,
         links: services.dashboard.links,
-        fleet: services.dashboard.fleet,
-        compliance: (viewer) => services.governance.complianceReport(viewer),
+        // The page's parts are the chat words' commands, given by the viewer (a person) on the bus.
+        fleet: (viewer) => services.bus.execute(viewer, { type: 'fleet.show' }),
+        compliance: (viewer) => services.bus.execute(viewer, { type: 'compliance.report' }),
         find: async (viewer, words, page) => services.search.find(viewer, { ...parseFindQuery(org, words), page }),
         audit: services.audit,
         log: log.child({ component: 'dashboard' }),

@@ -362,7 +362,9 @@ export function buildProgram(io: Io, run: (code: Promise<number>) => void): Comm
       action((env, opts: { regulation?: string; format: 'json' | 'csv'; json?: boolean }) =>
         withServices(io, env, async (db, org, flows, log) => {
           const services = await composeTools({ connection: db.connection, org, flows, log });
-          const report = await services.governance.complianceReport(undefined, opts.regulation);
+          // Off the bus on purpose: the CLI is an operator with database access, not a person, so
+          // there is no who-may rule to ask (every person's door gives `compliance.report`).
+          const report = await services.governance.complianceReport(opts.regulation);
           const format = opts.format === 'csv' && !opts.json ? 'csv' : 'json';
           const recorded = await recordExport(io, 'compliance', db, {
             action: 'compliance.exported',

@@ -1,9 +1,7 @@
 import type { OrgConfig, Person } from '../config/schemas.js';
-import { findPersonByEmail, hasRole, roleById, scopeById } from '../config/directory.js';
+import { hasRole, roleById, scopeById } from '../config/directory.js';
 import type { AgentRecord, AgentRepository, GrantRepository } from './agents.js';
 import type { AuditLog } from './audit.js';
-import { UnknownPersonError } from './errors.js';
-import { assertMayReadComplianceReport } from './policies.js';
 import { stringify } from 'csv-stringify/sync';
 import type { AgentId } from './ids.js';
 
@@ -119,12 +117,13 @@ export class Governance {
     };
   }
 
-  /** The compliance report; for compliance and the DPO (and the CLI, which passes no actor). */
-  async complianceReport(actorEmail: string | undefined, regulation?: string): Promise<ComplianceReport> {
-    if (actorEmail !== undefined) {
-      const actor = this.person(actorEmail);
-      assertMayReadComplianceReport(actor);
-    }
+  /**
+   * The compliance report. Who may read it (compliance and the DPO: assertMayReadComplianceReport)
+   * is asked once, by the `compliance.report` command that every person's door gives (chat words,
+   * the HTTP dashboard); this keeps no second copy. The CLI calls it directly: an operator with
+   * database access, not a person.
+   */
+  async complianceReport(regulation?: string): Promise<ComplianceReport> {
     const org = this.deps.org;
     const agents = await this.deps.agents.list({ status: ['requested', 'active', 'probation', 'suspended', 'retiring'] });
     const dpos = new Set(org.people.filter((p) => hasRole(p, 'dpo')).map((p) => p.email));
@@ -214,12 +213,6 @@ export class Governance {
           )
         : gaps,
     };
-  }
-
-  private person(email: string): Person {
-    const p = findPersonByEmail(this.deps.org, String(email));
-    if (!p) throw new UnknownPersonError(String(email));
-    return p;
   }
 }
 

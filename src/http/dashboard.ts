@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import express, { type Router } from 'express';
 import Handlebars from 'handlebars';
-import type { OrgConfig } from '../config/schemas.js';
+import type { OrgConfig, Person } from '../config/schemas.js';
 import { z } from 'zod';
 import { businessUnitById, findPersonByEmail, roleById } from '../config/directory.js';
 import { findChoices, findFormWords, formatFindQuery, type FindResult } from '../core/agent-search.js';
@@ -18,8 +18,10 @@ import type { AuditLog } from '../core/audit.js';
 export interface DashboardDeps {
   org: OrgConfig;
   links: DashboardLinks;
-  fleet(): Promise<FleetView>;
-  compliance(viewer: string): Promise<ComplianceReport>;
+  /** The fleet view, asked as the viewer (the bus's `fleet.show`: the rule of who may see it lives there). */
+  fleet(viewer: Person): Promise<FleetView>;
+  /** The compliance report, asked as the viewer (the bus's `compliance.report`, the chat word's command). */
+  compliance(viewer: Person): Promise<ComplianceReport>;
   /** `find` for the viewer (the same filters as chat), when the dashboard offers it. */
   find?(viewerEmail: string, words: string, page: number): Promise<FindResult>;
   /** Every view is recorded before it is shown; a view that cannot be recorded is not shown. */
@@ -167,8 +169,9 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
           .send('This dashboard link is missing, altered or expired. Ask Roster for a new one: /roster dashboard');
         return;
       }
-      const fleet = await deps.fleet();
-      const compliance = mayReadComplianceReport(person) ? await deps.compliance(person.email) : undefined;
+      const fleet = await deps.fleet(person);
+      // Whether the page has a compliance part at all; the command asked for it decides who may read it.
+      const compliance = mayReadComplianceReport(person) ? await deps.compliance(person) : undefined;
       try {
         await deps.audit.append({
           actor: { kind: 'person', email: person.email },

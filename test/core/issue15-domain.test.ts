@@ -171,7 +171,7 @@ describe('issue 15: domain rules at the service level (embedded database)', () =
       details: { runId: 'run_other', flow: 'retraining-promotion', step: 'approvals' },
     });
     const gapOf = async () =>
-      (await h.services.governance.complianceReport(people.marcus)).gaps.some(
+      (await h.services.bus.execute(h.services.bus.person(people.marcus), { type: 'compliance.report' })).gaps.some(
         (g) => g.kind === 'pii-scope-without-dpo-approval' && g.agentId === agent.id,
       );
     expect(await gapOf()).toBe(true);

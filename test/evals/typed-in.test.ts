@@ -93,7 +93,7 @@ describe('typed-in evaluation results: IT admins only, with a reason, self-repor
   });
 
   it('a role with a suite: a sponsor is sent to register the endpoint; compliance flags an IT admin’s typed-in result until Roster measures it', async () => {
-    const { agents, governance } = h.services;
+    const { agents } = h.services;
     const commands = commandsOf(h.services);
     const { agentId, run } = await request('kb-answerer', 'Handbook Helper');
     const asSponsor = await errorOf(commands.submitEvaluation(people.amara, agentId, passingEvaluation(h.org, 'kb-answerer')));
@@ -109,7 +109,9 @@ describe('typed-in evaluation results: IT admins only, with a reason, self-repor
 
     // The compliance report flags it, with who typed it in and why, and offers the fix.
     const gapOf = async () =>
-      (await governance.complianceReport(people.marcus)).gaps.find((g) => g.kind === 'self-reported-evaluation' && g.agentId === agentId);
+      (await h.services.bus.execute(h.services.bus.person(people.marcus), { type: 'compliance.report' })).gaps.find(
+        (g) => g.kind === 'self-reported-evaluation' && g.agentId === agentId,
+      );
     expect((await gapOf())?.detail).toBe(
       `Handbook Helper's evaluation was typed in by ${people.aisha}, not measured by Roster ("${REASON}").`,
     );

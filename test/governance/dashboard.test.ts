@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ChatService, parseChatCommand } from '../../src/channels/chat.js';
+import type { CommandEvent } from '../../src/commands/index.js';
 import { DashboardLinks } from '../../src/core/fleet.js';
 import { seedDemo } from '../../src/demo/seed-demo.js';
 import { startTestRoster } from '../helpers/app.js';
@@ -208,6 +209,36 @@ describe('GET /dashboard: signed, person-bound links', () => {
       `probation ${agents.filter((a) => a.status === 'probation').length}`,
     );
     await expect(chat.run(chat.person(DANIEL)!, parseChatCommand('fleet'))).rejects.toMatchObject({ code: 'forbidden' });
+  });
+
+  it("the page's fleet and compliance parts are the chat words' commands: the same handlers, given by the viewer", async () => {
+    const events: CommandEvent[] = [];
+    const unobserve = roster.services.bus.observe((event) => events.push(event));
+    try {
+      const marcus = chat.person(MARCUS)!;
+      await chat.run(marcus, parseChatCommand('fleet'));
+      await chat.run(marcus, parseChatCommand('compliance'));
+      const fromWords = events.splice(0);
+      const url = await linkFor(MARCUS);
+      events.splice(0);
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      await page.text();
+      for (const type of ['fleet.show', 'compliance.report'] as const) {
+        const word = fromWords.find((e) => e.type === type);
+        const dashboard = events.find((e) => e.type === type);
+        expect(word).toMatchObject({ type, actor: MARCUS, outcome: 'done', stage: 'done' });
+        expect(dashboard).toMatchObject({ type, actor: MARCUS, outcome: 'done', stage: 'done' });
+        expect(dashboard!.handler).toBe(word!.handler);
+      }
+      // An IT admin's page has no compliance part: the report is not asked for at all.
+      events.splice(0);
+      expect((await fetch(await linkFor(LIAM))).status).toBe(200);
+      expect(events.filter((e) => e.type === 'compliance.report')).toEqual([]);
+      expect(events.find((e) => e.type === 'fleet.show')).toMatchObject({ actor: LIAM, outcome: 'done' });
+    } finally {
+      unobserve();
+    }
   });
 
   it('an expired, tampered or missing link gets 401; a requester gets no link at all', async () => {

@@ -46,7 +46,8 @@ describe('governance views on the seeded demo (a planted PII gap and a biased ag
   });
 
   it('the compliance report names the PII scope without DPO approval and the open fairness finding, with sponsors', async () => {
-    const report = await services.governance.complianceReport(MARCUS);
+    // Read as a person does: the compliance.report command (the rule lives there, not in the service).
+    const report = await services.bus.execute(services.bus.person(MARCUS), { type: 'compliance.report' });
     const gaps = report.gaps.map((g) => `${g.kind}:${g.agentName}`);
     expect(gaps).toContain('pii-scope-without-dpo-approval:Invoice Matcher');
     expect(gaps).toContain('open-fairness-finding:Refund Triage');
@@ -55,7 +56,7 @@ describe('governance views on the seeded demo (a planted PII gap and a biased ag
     expect(pii.sponsors).toEqual(['maya.chen@brightwater.example']);
     expect(report.regulations.map((r) => r.regulation)).toEqual(expect.arrayContaining(['gdpr', 'ccpa']));
     expect(report.rawEventRetentionDays).toBeGreaterThan(0);
-    const gdpr = await services.governance.complianceReport(ELENA, 'gdpr');
+    const gdpr = await services.bus.execute(services.bus.person(ELENA), { type: 'compliance.report', regulation: 'gdpr' });
     expect(gdpr.regulations.map((r) => r.regulation)).toEqual(['gdpr']);
     const csv = complianceCsv(report);
     expect(csv.split('\n')[0]).toBe('regulation,agent_id,agent,status,data_classes,personal_scopes,dpo_approval,sponsors');
@@ -79,8 +80,13 @@ describe('governance views on the seeded demo (a planted PII gap and a biased ag
     await expect(
       services.bus.execute(services.bus.person(DANIEL), { type: 'agent.decisions', agent: 'agt_de00000000000003', namedBy: 'card' }),
     ).rejects.toMatchObject({ code: 'forbidden' });
-    await expect(services.governance.complianceReport(DANIEL)).rejects.toMatchObject({ code: 'forbidden' });
-    await expect(services.governance.complianceReport(PRIYA)).rejects.toMatchObject({ code: 'forbidden' });
+    // So is who may read the compliance report (compliance.report; the service keeps no copy).
+    await expect(services.bus.execute(services.bus.person(DANIEL), { type: 'compliance.report' })).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+    await expect(services.bus.execute(services.bus.person(PRIYA), { type: 'compliance.report' })).rejects.toMatchObject({
+      code: 'forbidden',
+    });
   });
 
   it('the chat report puts "start the fix" on each gap: the DPO review closes the PII gap; a fairness gap requests retraining', async () => {
@@ -109,7 +115,7 @@ describe('governance views on the seeded demo (a planted PII gap and a biased ag
     expect(run!.waitingFor).toEqual([ELENA]);
     await commandsOf(services).decide(ELENA, { runId: run!.id, stepId: 'dpo-approval', decision: 'approve' });
     expect((await services.runs.get(run!.id))?.status).toBe('completed');
-    const after = await services.governance.complianceReport(MARCUS);
+    const after = await services.bus.execute(services.bus.person(MARCUS), { type: 'compliance.report' });
     expect(after.gaps.map((g) => `${g.kind}:${g.agentName}`)).not.toContain('pii-scope-without-dpo-approval:Invoice Matcher');
 
     const fairness = sections.find((s) => s.actions[0]?.value.gap === 'open-fairness-finding')!;

@@ -33,8 +33,9 @@ const RUNTIME_SHOWN = 5;
 /**
  * `decisions`, `compliance`, `fleet` and `dashboard`. Who may read an agent's decisions is asked
  * here (and by `decision.record`), once: the governance service reads and audits them without a
- * second copy of the rule. It keeps its own check of the compliance report: doors not on the bus
- * call it too (the HTTP dashboard's compliance part, the CLI's report).
+ * second copy of the rule. So is who may read the compliance report (`compliance.report`, given by
+ * the chat word and the HTTP dashboard alike): the service keeps no copy; only the CLI (an
+ * operator with database access, no person) reads it off the bus.
  */
 export function governanceHandlers(deps: GovernanceDeps) {
   return {
@@ -60,7 +61,7 @@ export function governanceHandlers(deps: GovernanceDeps) {
     'compliance.report': {
       load: async () => undefined,
       authorise: (actor) => assertMayReadComplianceReport(actor),
-      handle: (actor, { regulation }) => deps.governance.complianceReport(actor.email, regulation),
+      handle: (_actor, { regulation }) => deps.governance.complianceReport(regulation),
     },
     'fleet.show': {
       load: async () => undefined,
