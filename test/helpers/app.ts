@@ -4,7 +4,7 @@ import { composeRoster, type Roster, type RosterOptions } from '../../src/compos
 import type { ChannelFactory } from '../../src/channels/port.js';
 import { loadFlowDefinitions } from '../../src/flows/steps.js';
 import { testMongoUri, uniqueDbName } from './db.js';
-import { roundTheClock, SHIPPED_CONFIG, SHIPPED_FLOWS } from './harness.js';
+import { eventually, roundTheClock, SHIPPED_CONFIG, SHIPPED_FLOWS } from './harness.js';
 import { silentLogger } from './logger.js';
 import type { Logger } from '../../src/logger.js';
 import type { EvalSuites } from '../../src/config/eval-suites.js';
@@ -100,6 +100,22 @@ export async function startTestRoster(options: TestRosterOptions = {}): Promise<
 
 /** The Roster {@link startTestRoster} starts. */
 export type TestRoster = Awaited<ReturnType<typeof startTestRoster>>;
+
+/**
+ * Starts stopping `app` and resolves once its shutdown has begun (it takes no more requests), with
+ * `stopping` (resolves when stop() does) and whether stop() has resolved yet.
+ */
+export async function beginStopping(app: TestRoster): Promise<{ stopping: Promise<void>; stopped(): boolean }> {
+  let stopped = false;
+  const stopping = app.stop().then(() => void (stopped = true));
+  await eventually(() =>
+    fetch(`${app.baseUrl}/health`).then(
+      () => false,
+      () => true,
+    ),
+  );
+  return { stopping, stopped: () => stopped };
+}
 
 /** A test Roster with the Teams channel, a fake Bot Connector and a Teams client to talk to it. */
 export interface TeamsTestRoster {

@@ -1,9 +1,8 @@
 import { createSlackChannel } from '../../../src/channels/slack/index.js';
 import { SlackDeliveries } from '../../../src/channels/slack/deliveries.js';
-import { startTestRoster, type TestRoster } from '../../helpers/app.js';
+import { beginStopping, startTestRoster, type TestRoster } from '../../helpers/app.js';
 import { DbProxy, type HeldAnswer } from '../../helpers/db-proxy.js';
 import { FakeSlack } from '../../helpers/fake-slack.js';
-import { eventually } from '../../helpers/harness.js';
 import { postSlack, slashCommand } from '../../helpers/slack-requests.js';
 
 /*
@@ -61,16 +60,9 @@ describe('a Slack delivery whose key is still being written when Roster shuts do
     const app = await startRoster(60);
     const key = await helpWithItsKeyHeld(app, 'help-in-grace');
 
-    let stopped = false;
-    const stopping = app.stop().then(() => (stopped = true));
     // The shutdown has begun (Roster takes no more requests) and waits for the delivery.
-    await eventually(() =>
-      fetch(`${app.baseUrl}/health`).then(
-        () => false,
-        () => true,
-      ),
-    );
-    expect(stopped).toBe(false);
+    const { stopping, stopped } = await beginStopping(app);
+    expect(stopped()).toBe(false);
     key.release();
     await stopping;
     roster = undefined;

@@ -1,5 +1,5 @@
 import { createSlackChannel } from '../../../src/channels/slack/index.js';
-import { startTestRoster, type TestRoster } from '../../helpers/app.js';
+import { beginStopping, startTestRoster, type TestRoster } from '../../helpers/app.js';
 import { FakeSlack } from '../../helpers/fake-slack.js';
 import { eventually, people } from '../../helpers/harness.js';
 import { buttonClick, interaction, postSlack, viewSubmission } from '../../helpers/slack-requests.js';
@@ -75,16 +75,9 @@ describe('a slow Slack modal submit when Roster shuts down', () => {
     const app = await startRoster(60);
     await submitWithSponsorLookUpHeld(app, 'Shutdown Grace Helper');
 
-    let stopped = false;
-    const stopping = app.stop().then(() => (stopped = true));
     // The shutdown has begun (Roster takes no more requests) and waits for the submit.
-    await eventually(() =>
-      fetch(`${app.baseUrl}/health`).then(
-        () => false,
-        () => true,
-      ),
-    );
-    expect(stopped).toBe(false);
+    const { stopping, stopped } = await beginStopping(app);
+    expect(stopped()).toBe(false);
     release!();
     await stopping;
     roster = undefined;
