@@ -25,8 +25,9 @@ import { parseAgentId, parseAlertId, parseCheckInId, parseRunId } from '../core/
  * Add note / Decisions behind this / Retire agent on alerts, Add note / Decisions behind this on
  * check-ins, Start / Postpone on "retraining due", Accept / Retire on a leaver's agent, Record as
  * failure mode on a decision log and Start the fix on a compliance gap. Some ask for values
- * first through a `prompt` card. Every rule and authorisation check is the services'; this
- * class only decides which card comes next.
+ * first through a `prompt` card. Each button (and the opening of its prompt) is a command on the
+ * bus, whose handler asks the who-may rule in core/policies.ts; this class only turns a click
+ * into its command and decides which card comes next.
  */
 
 /** Buttons handled here (Slack action_ids and Teams verbs); the action table gives each its entry. */
