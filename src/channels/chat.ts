@@ -51,7 +51,7 @@ import { handoffCard } from '../views/handoff-cards.js';
 import { displayDate, durationInWords } from '../core/time.js';
 import { keysManageable } from '../core/agent-keys.js';
 import { RateLimiter } from '../core/rate-limit.js';
-import { AgentPicker, PICK_PURPOSES, type PickPurpose } from '../core/agent-pickers.js';
+import { PICK_PURPOSES, type PickPurpose } from '../core/agent-pickers.js';
 import type { Logger } from '../logger.js';
 import { chatWords } from './chat-words.js';
 import { CardActionsChat } from './chat-actions.js';
@@ -298,9 +298,6 @@ export class ChatService {
   /** The agent buttons of alerts, check-ins and notices, and their prompts. */
   readonly actions: CardActionsChat;
 
-  /** The agents a form offers a person (see {@link AgentPicker}). */
-  readonly pickers: AgentPicker;
-
   /** Clicks, commands and form submits per person (Slack and Teams), from `settings.rateLimits.chat`. */
   private readonly limiter: RateLimiter;
   /** Searches of pickers as a person types, from `settings.rateLimits.search` (typing asks often). */
@@ -311,7 +308,6 @@ export class ChatService {
     private readonly services: Services,
     private readonly log: Logger,
   ) {
-    this.pickers = new AgentPicker(org, services.agents);
     this.access = new AccessChat(org, services);
     this.evaluation = new EvaluationChat(org, services);
     this.actions = new CardActionsChat(org, services, this);
