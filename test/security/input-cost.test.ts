@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { createSlackChannel } from '../../src/channels/slack/index.js';
 import { createTeamsChannel } from '../../src/channels/teams/index.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
@@ -24,25 +24,48 @@ const cpuMs = () => {
  * Watches this process's event loop (Roster runs in it) with a 1 ms ticker. A stall is a gap
  * between ticks, counted as the CPU time the process used during the gap rather than the gap's
  * wall time: a machine shared with other test suites may deschedule the process for a while,
- * which widens gaps without any work holding the loop, but only work spends CPU. (Other threads
- * of the process, such as the garbage collector's, only make the count larger, never smaller.)
+ * which widens gaps without any work holding the loop, but only work spends CPU.
+ *
+ * Garbage collection is not counted either. The test runner's worker has by then loaded a hundred
+ * suites, and a full collection of that heap once held a gap for 1.4 s of CPU in CI: that is the
+ * runner's memory, not work Roster did for the message. Each gap is reduced by the GC pauses that
+ * overlap it (Node's `gc` performance entries); the CPU a collection spends in helper threads can
+ * only make the count larger, never smaller.
  */
 function watchEventLoop() {
   let wall = performance.now();
   let cpu = cpuMs();
-  let worstStallMs = 0;
   let worstGapMs = 0;
+  /** Gaps over 10 ms: [start, end] in performance.now() time and the CPU ms spent during it. */
+  const gaps: Array<{ start: number; end: number; cpu: number }> = [];
+  const pauses: Array<{ start: number; end: number }> = [];
+  const record = (entries: PerformanceEntry[]) => {
+    for (const e of entries) pauses.push({ start: e.startTime, end: e.startTime + e.duration });
+  };
+  const gcObserver = new PerformanceObserver((list) => record(list.getEntries()));
+  gcObserver.observe({ entryTypes: ['gc'] });
   const ticker = setInterval(() => {
     const [nowWall, nowCpu] = [performance.now(), cpuMs()];
     worstGapMs = Math.max(worstGapMs, nowWall - wall);
-    worstStallMs = Math.max(worstStallMs, Math.min(nowWall - wall, nowCpu - cpu));
+    if (nowWall - wall > 10) gaps.push({ start: wall, end: nowWall, cpu: nowCpu - cpu });
     [wall, cpu] = [nowWall, nowCpu];
   }, 1);
   return {
-    /** The longest stall (CPU ms) and the longest wall-clock gap seen. */
-    stop() {
+    /** The longest stall (CPU ms, less GC pauses), the longest wall-clock gap, and the GC pause time inside the worst stall's gap. */
+    async stop() {
       clearInterval(ticker);
-      return { worstStallMs, worstGapMs };
+      // GC entries are queued to the observer asynchronously: let them arrive, then take any still queued.
+      await new Promise((r) => setTimeout(r, 0));
+      record(gcObserver.takeRecords());
+      gcObserver.disconnect();
+      let worstStallMs = 0;
+      let gcInWorstMs = 0;
+      for (const gap of gaps) {
+        const gcMs = pauses.reduce((sum, p) => sum + Math.max(0, Math.min(p.end, gap.end) - Math.max(p.start, gap.start)), 0);
+        const stall = Math.min(gap.end - gap.start, gap.cpu) - gcMs;
+        if (stall > worstStallMs) [worstStallMs, gcInWorstMs] = [stall, gcMs];
+      }
+      return { worstStallMs, worstGapMs, gcInWorstMs };
     },
   };
 }
@@ -85,10 +108,10 @@ describe('a megabyte of "<@" in a Teams message', () => {
       while (latencies.length < seen + 3) await new Promise((r) => setImmediate(r));
       done = true;
       await probe;
-      const { worstStallMs } = loop.stop();
+      const { worstStallMs, worstGapMs, gcInWorstMs } = await loop.stop();
       expect(posted.status).toBe(200);
       expect(latencies.length).toBeGreaterThan(3);
-      return { worst: Math.max(...latencies), handledMs, worstStallMs };
+      return { worst: Math.max(...latencies), handledMs, worstStallMs, worstGapMs, gcInWorstMs };
     };
 
     // The same megabyte without mention syntax: what any 1 MB message costs on this machine right now
@@ -107,9 +130,11 @@ describe('a megabyte of "<@" in a Teams message', () => {
     // longest stretch is 15–30 ms of CPU, as for a megabyte of plain text. Without the 500-character
     // cut the mention pattern runs over the whole megabyte, about 100 ms of CPU on every try (the
     // unbounded pattern before it: minutes), so the least of the three tells the two apart.
-    const stalls = [hostile.worstStallMs];
-    for (let i = 0; i < 2; i += 1) stalls.push((await underProbe('<@'.repeat(500_000))).worstStallMs);
-    expect(Math.max(...stalls)).toBeLessThan(100);
+    const tries = [hostile];
+    for (let i = 0; i < 2; i += 1) tries.push(await underProbe('<@'.repeat(500_000)));
+    const stalls = tries.map((r) => r.worstStallMs);
+    // On failure this shows each try's worst stall, its gap's wall time and the GC pauses taken out of it.
+    expect(tries.map((r) => (r.worstStallMs < 100 ? 'under 100 ms' : r))).toEqual(Array(3).fill('under 100 ms'));
     expect(Math.min(...stalls)).toBeLessThan(50);
   }, 120_000);
 });
