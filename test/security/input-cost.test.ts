@@ -85,7 +85,7 @@ describe('a megabyte of "<@" in a Teams message', () => {
     // A first ordinary message warms up what any first message loads (templates, handlers), which is not the point here.
     expect((await t.client.message(grace, 'help')).status).toBe(200);
 
-    /** Sends `text` while /healthz is probed; the probe's latencies, the time the message took and the worst stall. */
+    /** Sends `text` while /healthz is probed; how often the probe was answered, the CPU the process spent until the reply, and the worst stall. */
     const underProbe = async (text: string) => {
       t.connector.reset();
       const loop = watchEventLoop();
@@ -100,9 +100,9 @@ describe('a megabyte of "<@" in a Teams message', () => {
           expect(res.status).toBe(200);
         }
       })();
-      const started = performance.now();
+      const cpuBefore = cpuMs();
       const posted = await t.client.message(grace, text);
-      const handledMs = performance.now() - started;
+      const handledCpuMs = cpuMs() - cpuBefore;
       // Let the probe see the server after the reply too.
       const seen = latencies.length;
       while (latencies.length < seen + 3) await new Promise((r) => setImmediate(r));
@@ -111,7 +111,7 @@ describe('a megabyte of "<@" in a Teams message', () => {
       const { worstStallMs, worstGapMs, gcInWorstMs } = await loop.stop();
       expect(posted.status).toBe(200);
       expect(latencies.length).toBeGreaterThan(3);
-      return { worst: Math.max(...latencies), handledMs, worstStallMs, worstGapMs, gcInWorstMs };
+      return { probes: latencies.length, handledCpuMs, worstStallMs, worstGapMs, gcInWorstMs };
     };
 
     // The same megabyte without mention syntax: what any 1 MB message costs on this machine right now
@@ -120,11 +120,12 @@ describe('a megabyte of "<@" in a Teams message', () => {
     const hostile = await underProbe('<@'.repeat(500_000)); // 1,000,000 characters, inside the 1 MB body limit with the envelope
     const reply = FakeConnector.card(t.connector.posts(grace.conversationId).at(-1));
     expect(cardText(reply)).toContain('help');
-    // Under 100 ms on an idle machine. The bound is 1 s, or twice what a harmless megabyte costs, so a
-    // test suite sharing the CPU cannot fail it; the quadratic pattern this guards against stalled
-    // /healthz for seconds at 60 KB and for minutes at 1 MB.
-    expect(hostile.worst).toBeLessThan(Math.max(1_000, 2 * benign.worst));
-    expect(hostile.handledMs).toBeLessThan(Math.max(2_000, 3 * benign.handledMs));
+    // Wall-clock bounds on /healthz (they were 1 s, or twice a harmless megabyte) failed at load 20 on a
+    // shared machine, so time is judged in CPU: the process's CPU until the reply (Roster, the client
+    // and the probe share it) stays within three times a harmless megabyte's, or 2 s. The quadratic
+    // pattern this guards against took seconds of CPU at 60 KB and minutes at 1 MB. /healthz answered
+    // 200 every time it was asked (checked in the probe) and more than three times.
+    expect(hostile.handledCpuMs).toBeLessThan(Math.max(2_000, 3 * benign.handledCpuMs));
     // The issue's bound, held on a loaded machine too: handling the megabyte never holds the event
     // loop (so /healthz, and every other request) for 100 ms of work. Measured three times: the
     // longest stretch is 15–30 ms of CPU, as for a megabyte of plain text. Without the 500-character
