@@ -1,7 +1,8 @@
 /*
  * Roster alone in its own process for `npm run bench` (started with --expose-gc): the load
  * generator forks it and drives it over IPC. Nothing here is part of Roster: the handlers prepare
- * state through Roster's services, count the commands Roster's own connection sends, wait until
+ * state through Roster's services, count the commands Roster's own connection sends (in a proxy
+ * of the bench's, bench/db-count-process.ts, forked from here: not in this process), wait until
  * its backlog has drained and read its RSS after a full collection.
  * bench/before-outbox-roster-process.patch is the adaptation the before/after-the-outbox
  * measurement of bench/RESULTS.md made to this file as it was at c42eb88, the last harness that
@@ -19,16 +20,21 @@ import { isBackgroundCommand, monitoredUri } from '../test/helpers/db.js';
 import { agentWithTelemetryKey } from '../test/helpers/harness.js';
 import { createLogger } from '../src/logger.js';
 import { OUTBOX_HOLDERS } from '../src/store/outbox-holders.js';
-import { serveBench } from './ipc.js';
+import { forkBench, serveBench, type BenchProcess } from './ipc.js';
 import { benchAgent, org, startBenchRoster, waitingRequests, type BenchRoster } from './support.js';
 import { asAgentId, asGrantId, asApprovalId } from '../test/helpers/ids.js';
 
 let roster: BenchRoster | undefined;
 /** A connection of the bench's own, so that watching Roster's state is not counted as Roster's work. */
 let inspector: mongoose.Connection | undefined;
-/** Commands Roster sent, Agenda's polling of its jobs, the outbox worker's scans and connection handshakes left out. */
-let commands = 0;
-const byKind = new Map<string, number>();
+/** The proxy Roster reaches its database through, counting the commands it sends (see bench/db-count-process.ts). */
+let counter: BenchProcess | undefined;
+/**
+ * BENCH_COUNT_CHECK=1: the driver's command monitoring counts too, as the bench counted before,
+ * and `commandKinds` logs any difference from the proxy's count (costs Roster what the proxy saves).
+ */
+const COUNT_CHECK = process.env.BENCH_COUNT_CHECK === '1';
+const driverKinds = new Map<string, number>();
 /** Agents listed by `memory`, held so that the RSS read includes them. */
 let held: AgentRecord[] | undefined;
 /** The profile of one phase under way (see `profileStart`). */
@@ -121,32 +127,42 @@ serveBench({
         workingHours: { start: '00:00', end: '24:00', days: [...WEEKDAYS] },
       },
     };
-    roster = await startBenchRoster(monitoredUri(uri), dbName, env, {
+    counter = await forkBench('db-count-process.ts');
+    const counted = await counter.call<string>('start', uri);
+    roster = await startBenchRoster(COUNT_CHECK ? monitoredUri(counted) : counted, dbName, env, {
       org: benchOrg,
       // Warnings and errors only (on the bench's console): a click that decides nothing says why.
       log: createLogger({ level: 'warn', pretty: false }),
       channels: options.chat === false ? [] : [createSlackChannel, createTeamsChannel],
     });
-    roster.db.connection.getClient().on('commandStarted', (e: { commandName: string; command: Record<string, unknown> }) => {
-      // Agenda's polling, the outbox worker's scan for due effects (one find per holder collection
-      // every few seconds) and connection upkeep run whatever the load: left out, so that commands
-      // per operation do not depend on its duration.
-      if (isBackgroundCommand(e)) return;
-      const collection = e.command[e.commandName];
-      commands += 1;
-      const kind = `${e.commandName} ${typeof collection === 'string' ? collection : ''}`.trim();
-      byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
-    });
+    if (COUNT_CHECK)
+      roster.db.connection.getClient().on('commandStarted', (e: { commandName: string; command: Record<string, unknown> }) => {
+        if (isBackgroundCommand(e)) return;
+        const collection = e.command[e.commandName];
+        const kind = `${e.commandName} ${typeof collection === 'string' ? collection : ''}`.trim();
+        driverKinds.set(kind, (driverKinds.get(kind) ?? 0) + 1);
+      });
     inspector = await mongoose.createConnection(uri, { dbName }).asPromise();
     return { baseUrl: roster.baseUrl, pid: process.pid };
   },
 
-  commands: () => commands,
+  /** Commands Roster sent so far, Agenda's polling of its jobs, the outbox worker's scans and connection upkeep left out. */
+  commands: () => counter!.call<number>('commands'),
 
   /** Commands by kind (`find flow_runs` …) since the last call. */
-  commandKinds() {
-    const kinds = Object.fromEntries([...byKind].sort((a, b) => b[1] - a[1]));
-    byKind.clear();
+  async commandKinds() {
+    const kinds = await counter!.call<Record<string, number>>('commandKinds');
+    if (COUNT_CHECK) {
+      const driver = Object.fromEntries(driverKinds);
+      driverKinds.clear();
+      const differ = [...new Set([...Object.keys(kinds), ...Object.keys(driver)])].filter((k) => kinds[k] !== driver[k]);
+      const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+      console.log(
+        differ.length === 0
+          ? `[count check] proxy and driver monitoring agree: ${total(kinds)} commands`
+          : `[count check] proxy ${total(kinds)}, driver monitoring ${total(driver)}: ${differ.map((k) => `${k} ${kinds[k] ?? 0} vs ${driver[k] ?? 0}`).join(', ')}`,
+      );
+    }
     return kinds;
   },
 
@@ -326,5 +342,6 @@ serveBench({
   async stop() {
     await roster?.stop();
     await inspector?.close();
+    await counter?.stop();
   },
 });
