@@ -65,7 +65,10 @@ export function monitoredUri(uri: string): string {
  */
 export function isBackgroundCommand(e: { commandName: string; command: Record<string, unknown> }): boolean {
   const collection = e.command[e.commandName];
-  if (collection === 'agendaJobs' || ['hello', 'isMaster', 'ping', 'endSessions'].includes(e.commandName)) return true;
+  // `ismaster` in lower case is the handshake opening a connection: command monitoring never reports
+  // it, a proxy reading the wire sees it when sent as OP_MSG (test/helpers/db-proxy.ts; the bench's
+  // Roster sent some under load).
+  if (collection === 'agendaJobs' || ['hello', 'isMaster', 'ismaster', 'ping', 'endSessions'].includes(e.commandName)) return true;
   const filter = e.command.filter as Record<string, unknown> | undefined;
   return e.commandName === 'find' && !!filter && 'outbox.due' in filter;
 }
