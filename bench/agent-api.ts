@@ -142,7 +142,7 @@ async function main(): Promise<void> {
       '## Agent API: tokens, introspection, access check (`node --import tsx bench/agent-api.ts`)',
       '',
       `Written on ${new Date().toISOString()} in ${elapsedSeconds().toFixed(0)} s; ${machine()}; ${database.label}.`,
-      `${REQUESTS} requests per measurement, ${CONCURRENCY} in flight, on kept-alive connections opened by a warm-up of ${CONCURRENCY * 2} requests at the same concurrency (not reported); 20 agents with 3 live grants each. The load generator, each Roster process and the floor run in their own process on this machine (load average ${loadBefore} at the start, ${loadAverage()} at the end). Database commands per request are Roster's (driver command monitoring), Agenda's polling and the outbox worker's periodic due scans left out.`,
+      `${REQUESTS} requests per measurement, ${CONCURRENCY} in flight, on kept-alive connections opened by a warm-up of ${CONCURRENCY * 2} requests at the same concurrency (not reported); 20 agents with 3 live grants each. The load generator, each Roster process and the floor run in their own process on this machine (load average ${loadBefore} at the start, ${loadAverage()} at the end). Database commands per request are Roster's (counted by a proxy in front of the database, bench/db-count-process.ts), Agenda's polling and the outbox worker's periodic due scans left out.`,
       '',
       '| measurement | p50 | p95 | p99 | p50 / p99 against the floor | throughput | non-200 or failed | DB commands per request | CPU per request (its process) |',
       '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',

@@ -562,7 +562,7 @@ async function benchSweeps(bench: Bench, sizes: readonly number[]): Promise<void
     },
     {
       part: 'sweep',
-      text: "Commands are counted with the MongoDB driver's command monitoring on Roster's own connection (`monitorCommands=true` in its URI), Agenda's polling of its job collection, the outbox worker's periodic scan for due effects (one find per holder collection every 5 s, about 4 commands a second whatever Roster is doing) and connection handshakes left out (the effects the worker then performs are counted); a sweep's commands include the review cards it hands to the outbox, counted until the outbox has drained. A warm-up sweep of 200 agents runs first and is not reported. The agents, rollups and raw events are inserted by the load generator through a connection of its own.",
+      text: "Commands are counted by a TCP proxy between Roster and the database, in a process of the bench's (bench/db-count-process.ts: each command's name and collection read from the bytes, so Roster's process does no work for it, unlike the driver's command monitoring used until 2026-12-01, which counted the same commands), Agenda's polling of its job collection, the outbox worker's periodic scan for due effects (one find per holder collection every 5 s, about 4 commands a second whatever Roster is doing) and connection handshakes left out (the effects the worker then performs are counted); a sweep's commands include the review cards it hands to the outbox, counted until the outbox has drained. A warm-up sweep of 200 agents runs first and is not reported. The agents, rollups and raw events are inserted by the load generator through a connection of its own.",
     },
   );
 }
