@@ -1,3 +1,4 @@
+import http from 'node:http';
 import fc from 'fast-check';
 import { loadOrgConfig } from '../../src/config/org-config.js';
 import { sha256, type AgentRecord } from '../../src/core/agents.js';
@@ -143,17 +144,31 @@ describe('hostile input (fast-check, seed ' + SEED + ')', () => {
   /** Requests whose kept-alive connection was reset before an answer (retried once on a new one). */
   const resets: string[] = [];
 
+  /** POST on a connection of its own (no keep-alive pool), so a retry cannot land on another stale socket. */
+  function postOnNewConnection(path: string, headers: Record<string, string>, body: string) {
+    return new Promise<{ status: number; text: () => Promise<string> }>((resolve, reject) => {
+      const req = http.request(`${roster.baseUrl}${path}`, { method: 'POST', headers, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: async () => Buffer.concat(chunks).toString() }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
   async function send(endpoint: string, path: string, headers: Record<string, string>, body: string): Promise<number> {
-    const post = () => fetch(`${roster.baseUrl}${path}`, { method: 'POST', headers, body });
-    let res: Response;
+    let res: { status: number; text: () => Promise<string> };
     try {
-      res = await post();
+      res = await fetch(`${roster.baseUrl}${path}`, { method: 'POST', headers, body });
     } catch (err) {
       // A reused keep-alive socket the server closed a moment earlier resets on a loaded machine;
-      // that is transport, not Roster's answer: counted (and bounded below), then asked again.
+      // that is transport, not Roster's answer: counted (and bounded below), then asked again on a
+      // connection of its own (fetch's pool could hand the retry another socket closing at that moment).
       if ((err as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw err;
       resets.push(endpoint);
-      res = await post();
+      res = await postOnNewConnection(path, headers, body);
     }
     const text = await res.text();
     statuses.set(`${endpoint} ${res.status}`, (statuses.get(`${endpoint} ${res.status}`) ?? 0) + 1);
