@@ -970,7 +970,16 @@ async function buildServices(s: ServiceSettings) {
       breakGlass: { org, agents: store.agents, service: access },
       accessScopes: { org, agents: store.agents },
       answerAccessReview: { grants: store.grants, agents: store.agents, service: reviews },
-      governance: { org, agents: store.agents, governance, runtime, fleet: dashboard.fleet, dashboard },
+      governance: {
+        org,
+        agents: store.agents,
+        alerts: store.alerts,
+        checkins: store.checkins,
+        governance,
+        runtime,
+        fleet: dashboard.fleet,
+        dashboard,
+      },
       offboarding: {
         org,
         agents: store.agents,

@@ -164,22 +164,12 @@ export class CardActionsChat {
         return { prompt: this.notePrompt('checkin_note', { checkInId: checkIn!.id }, agent, finding) };
       }
       case 'alert_decisions': {
-        const { alert, agent } = await this.alertAgent(ids.alertId);
-        const since = new Date(Date.parse(alert.createdAt) - 14 * 86_400_000);
-        const followUp = await this.governance().decisionLog(person, agent.id, {
-          since,
-          why: `The decisions behind the ${alert.kind} alert raised ${alert.createdAt.slice(0, 10)}.`,
-          ...(alert.kind === 'error-spike' ? { outcome: 'failure' } : {}),
-        });
-        return { card: this.alertCard(alert, person), followUp };
+        const { view, card } = await this.governance().decisionsBehind(person, { alertId: ids.alertId });
+        return { card: this.alertCard(view.alert!, person), followUp: card };
       }
       case 'checkin_decisions': {
-        const { record, agent } = await this.checkIn(ids.checkInId);
-        const followUp = await this.governance().decisionLog(person, agent.id, {
-          since: new Date(record.window.currentFrom),
-          why: `The decisions behind the check-in of ${record.window.to.slice(0, 10)} (${record.verdict}).`,
-        });
-        return { card: this.services.supervision.cards.checkIn(record, agent, person.email), followUp };
+        const { view, card } = await this.governance().decisionsBehind(person, { checkInId: ids.checkInId });
+        return { card: this.services.supervision.cards.checkIn(view.checkIn!, view.agent, person.email), followUp: card };
       }
       case 'checkin_numbers': {
         const { record, agent } = await this.services.bus.execute(person, { type: 'checkin.numbers', checkInId: ids.checkInId });

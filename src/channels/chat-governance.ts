@@ -9,6 +9,7 @@ import type { ComplianceGap } from '../core/governance.js';
 import { decisionLine } from '../core/runtime-approvals.js';
 import { displayDate } from '../core/time.js';
 import type { AgentId } from '../core/ids.js';
+import type { DecisionsView } from '../commands/index.js';
 
 /** `decisions <agent> [days] [outcome]`, `compliance [regulation]` and `dashboard`. */
 export type GovernanceChatCommand =
@@ -136,21 +137,50 @@ export class GovernanceChat {
 
   /**
    * An agent's recent decisions (by the id a card's button carries, or as `typed` by name or id),
-   * one section each with "Record as failure mode"; also what the "Decisions behind this" buttons
-   * of alerts and check-ins show. The bus's `agent.decisions` authorises.
+   * one section each with "Record as failure mode". The bus's `agent.decisions` authorises.
    */
   async decisionLog(
     person: Person,
     agentKey: AgentId | string,
-    filter: { since?: Date; outcome?: string; why?: string; typed?: boolean },
+    filter: { since?: Date; outcome?: string; typed?: boolean },
   ): Promise<CardModel> {
-    const { agent, entries, runtime } = await this.services.bus.execute(person, {
+    const view = await this.services.bus.execute(person, {
       type: 'agent.decisions',
       agent: agentKey,
       namedBy: filter.typed ? 'words' : 'card',
       ...(filter.since ? { since: filter.since } : {}),
       ...(filter.outcome ? { outcome: filter.outcome } : {}),
     });
+    return this.decisionsCard(person, view);
+  }
+
+  /**
+   * The decisions behind an alert or a check-in (their "Decisions behind this" buttons): the bus's
+   * `agent.decisions` reads the alert or check-in, its agent and the window, and authorises.
+   */
+  async decisionsBehind(
+    person: Person,
+    behind: { alertId: string | undefined } | { checkInId: string | undefined },
+  ): Promise<{
+    view: DecisionsView;
+    card: CardModel;
+  }> {
+    const view = await this.services.bus.execute(person, { type: 'agent.decisions', namedBy: 'card', ...behind });
+    return { view, card: this.decisionsCard(person, view) };
+  }
+
+  /** A look at an agent's decisions, as a notice with a section each; `why` names the alert or check-in it was asked behind. */
+  private decisionsCard(person: Person, view: DecisionsView): CardModel {
+    const { agent, entries, runtime, alert, checkIn } = view;
+    const filter = {
+      since: view.since,
+      outcome: view.outcome,
+      why: alert
+        ? `The decisions behind the ${alert.kind} alert raised ${alert.createdAt.slice(0, 10)}.`
+        : checkIn
+          ? `The decisions behind the check-in of ${checkIn.window.to.slice(0, 10)} (${checkIn.verdict}).`
+          : undefined,
+    };
     const mayNote = mayAddKnowledgeNote(this.org, person, agent);
     const asked = runtime.length
       ? [

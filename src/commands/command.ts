@@ -159,13 +159,20 @@ const TEXT_MAX = 20_000;
 /** An agent a typed word names: its id, or its name (a quoted name is one word). */
 const namedAgent = z.string().min(1, 'Name the agent by id or by "name in quotes".').max(200);
 
-/** An agent's recent decisions (and runtime approvals), optionally since a day and of one outcome. */
+/**
+ * An agent's recent decisions (and runtime approvals), optionally since a day and of one outcome:
+ * the agent named (`agent`), or the decisions behind an alert (`alertId`: from 14 days before it was
+ * raised, only the failures behind an error spike) or a check-in (`checkInId`: its current window).
+ */
 export const readDecisionsCommand = z.object({
   type: z.literal('agent.decisions'),
-  agent: namedAgent,
+  agent: namedAgent.optional(),
+  alertId: commandIdSchema('AlertId').optional(),
+  checkInId: commandIdSchema('CheckInId').optional(),
   /**
    * How the person named the agent: typed (by name or id; an agent they may not see is "not
-   * found", so names reveal nothing) or a card's button, by its id (the decision rule alone answers).
+   * found", so names reveal nothing) or a card's button, by its id (the decision rule alone answers,
+   * as it does for the decisions behind an alert or a check-in).
    */
   namedBy: z.enum(['words', 'card']).default('words'),
   since: z.date().optional(),

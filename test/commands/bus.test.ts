@@ -440,6 +440,50 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     expect((await bus.execute(as(people.marcus), { type: 'dashboard.link' })).url).toContain('/dashboard?token=');
   });
 
+  it('agent.decisions behind an alert or a check-in: the handler reads them and their window; who may not read the decisions is refused at authorise', async () => {
+    const agent = agentRecord({ name: 'Behind Agent', status: 'active', sponsors: [people.tom], businessUnit: 'customer-support' });
+    await h.services.agents.insert(agent);
+    const checkIn = degradedCheckIn(`chk_${agent.id}`, agent.id);
+    await h.services.supervision.checkinRepo.save(checkIn);
+    const alert = await h.services.supervision.alerts.raise({
+      kind: 'error-spike',
+      agentId: agent.id,
+      severity: 'warning',
+      summary: 'Errors spiked.',
+      details: {},
+    });
+    await h.services.outbox.idle();
+    const audited = (await h.services.audit.export()).length;
+    const words = "Only Behind Agent's sponsors, IT admins, security and compliance can read its decisions.";
+    for (const behind of [{ alertId: alert.id }, { checkInId: checkIn.id }]) {
+      // Priya sees the agent without reading its decisions; Daniel does neither: the decision rule alone answers, as on the card.
+      for (const who of [PRIYA, people.daniel]) {
+        events = [];
+        expect(await errorOf(bus.execute(as(who), { type: 'agent.decisions', namedBy: 'card', ...behind }))).toEqual({
+          code: 'forbidden',
+          userMessage: words,
+        });
+        expect(last()).toMatchObject({ type: 'agent.decisions', actor: who, outcome: 'forbidden', stage: 'authorise' });
+      }
+    }
+    expect((await h.services.audit.export()).length).toBe(audited);
+    // Its sponsor reads them, from the alert's window (14 days before it; only failures behind an error spike) or the check-in's.
+    const fromAlert = await bus.execute(as(people.tom), { type: 'agent.decisions', namedBy: 'card', alertId: alert.id });
+    expect(fromAlert).toMatchObject({ agent: { id: agent.id }, alert: { id: alert.id }, outcome: 'failure' });
+    expect(fromAlert.since?.getTime()).toBe(Date.parse(alert.createdAt) - 14 * 86_400_000);
+    const fromCheckIn = await bus.execute(as(people.tom), { type: 'agent.decisions', namedBy: 'card', checkInId: checkIn.id });
+    expect(fromCheckIn).toMatchObject({ agent: { id: agent.id }, checkIn: { id: checkIn.id } });
+    expect(fromCheckIn.outcome).toBeUndefined();
+    expect(fromCheckIn.since?.toISOString()).toBe(checkIn.window.currentFrom);
+    // Naming nothing is refused at load, in the typed word's words.
+    events = [];
+    expect(await errorOf(bus.execute(as(people.tom), { type: 'agent.decisions' }))).toEqual({
+      code: 'invalid_input',
+      userMessage: 'Name the agent by id or by "name in quotes".',
+    });
+    expect(last()).toMatchObject({ type: 'agent.decisions', outcome: 'invalid_input', stage: 'load' });
+  });
+
   it('agent.retire, note, archive, version.propose, retraining.postpone, reactivate: who may not see the agent is told it does not exist, who may not act is refused; nothing changes', async () => {
     const agent = await activeAgent(h, { name: 'Offboarded Agent' });
     const suspended = await activeAgent(h, { name: 'Resting Agent', status: 'suspended' });
