@@ -53,7 +53,7 @@ import { Sponsorships } from './core/sponsorships.js';
 import { Leavers } from './core/leavers.js';
 import { Delegations, activeDelegate, activeDelegates } from './core/delegations.js';
 import { DashboardLinks, fleetView } from './core/fleet.js';
-import { AgentSearch, parseFindQuery } from './core/agent-search.js';
+import { AgentSearch } from './core/agent-search.js';
 import { AgentPicker } from './core/agent-pickers.js';
 import { AuditCheckpoints, type CheckpointSigner, type CheckpointVerifier } from './core/audit-checkpoints.js';
 import { CheckpointAlarm } from './core/audit-checkpoint-alarm.js';
@@ -401,7 +401,7 @@ export async function composeRoster(options: RosterOptions): Promise<Roster> {
         // The page's parts are the chat words' commands, given by the viewer (a person) on the bus.
         fleet: (viewer) => services.bus.execute(viewer, { type: 'fleet.show' }),
         compliance: (viewer) => services.bus.execute(viewer, { type: 'compliance.report' }),
-        find: async (viewer, words, page) => services.search.find(viewer, { ...parseFindQuery(org, words), page }),
+        find: (viewer, words, page) => services.bus.execute(viewer, { type: 'agents.find', query: words, page }),
         audit: services.audit,
         log: log.child({ component: 'dashboard' }),
       }),

@@ -22,8 +22,8 @@ export interface DashboardDeps {
   fleet(viewer: Person): Promise<FleetView>;
   /** The compliance report, asked as the viewer (the bus's `compliance.report`, the chat word's command). */
   compliance(viewer: Person): Promise<ComplianceReport>;
-  /** `find` for the viewer (the same filters as chat), when the dashboard offers it. */
-  find?(viewerEmail: string, words: string, page: number): Promise<FindResult>;
+  /** `find` for the viewer (the bus's `agents.find`, the chat word's command: the same filters), when the dashboard offers it. */
+  find?(viewer: Person, words: string, page: number): Promise<FindResult>;
   /** Every view is recorded before it is shown; a view that cannot be recorded is not shown. */
   audit: Pick<AuditLog, 'append'>;
   log: Logger;
@@ -57,7 +57,7 @@ const findParamsSchema = z.object({
  * The dashboard's "Find agents" section: the form's options and chosen values, and a page of
  * results with links to the pages around it, or the error of a bad filter.
  */
-async function findSection(deps: DashboardDeps, email: string, query: Record<string, unknown>) {
+async function findSection(deps: DashboardDeps, viewer: Person, query: Record<string, unknown>) {
   const org = deps.org;
   const option = (value: string, label: string, chosen?: string) => ({ value, label, selected: chosen === value });
   const params = findParamsSchema.safeParse(
@@ -83,7 +83,7 @@ async function findSection(deps: DashboardDeps, email: string, query: Record<str
   const { q, page = 1, ...filters } = values;
   const words = [findFormWords(filters), q ? `"${q.replace(/["“”]/g, '')}"` : ''].filter(Boolean).join(' ');
   try {
-    const result = await deps.find!(email, words, page);
+    const result = await deps.find!(viewer, words, page);
     const link = (p: number) =>
       `?${new URLSearchParams({ ...Object.fromEntries(Object.entries(query).filter(([k, v]) => k !== 'page' && typeof v === 'string')), page: String(p) }).toString()}`;
     return {
@@ -198,7 +198,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
       const chartData = jsonForScript(
         fleet.trends.map((t) => ({ agentId: t.agentId, name: t.name, days: t.days, accuracy: t.accuracy, guides: t.guides })),
       );
-      const search = deps.find ? await findSection(deps, person.email, req.query) : undefined;
+      const search = deps.find ? await findSection(deps, person, req.query) : undefined;
       res
         .status(search?.error ? 400 : 200)
         .set('Cache-Control', 'no-store')

@@ -211,20 +211,21 @@ describe('GET /dashboard: signed, person-bound links', () => {
     await expect(chat.run(chat.person(DANIEL)!, parseChatCommand('fleet'))).rejects.toMatchObject({ code: 'forbidden' });
   });
 
-  it("the page's fleet and compliance parts are the chat words' commands: the same handlers, given by the viewer", async () => {
+  it("the page's fleet, compliance and Find agents parts are the chat words' commands: the same handlers, given by the viewer", async () => {
     const events: CommandEvent[] = [];
     const unobserve = roster.services.bus.observe((event) => events.push(event));
     try {
       const marcus = chat.person(MARCUS)!;
       await chat.run(marcus, parseChatCommand('fleet'));
       await chat.run(marcus, parseChatCommand('compliance'));
+      await chat.run(marcus, parseChatCommand('find bu:finance'));
       const fromWords = events.splice(0);
       const url = await linkFor(MARCUS);
       events.splice(0);
-      const page = await fetch(url);
+      const page = await fetch(`${url}&bu=finance`);
       expect(page.status).toBe(200);
       await page.text();
-      for (const type of ['fleet.show', 'compliance.report'] as const) {
+      for (const type of ['fleet.show', 'compliance.report', 'agents.find'] as const) {
         const word = fromWords.find((e) => e.type === type);
         const dashboard = events.find((e) => e.type === type);
         expect(word).toMatchObject({ type, actor: MARCUS, outcome: 'done', stage: 'done' });
