@@ -1031,6 +1031,7 @@ async function buildServices(s: ServiceSettings) {
       requestBoundaryChange: { org, agents: store.agents, changes: boundaryChanges },
       waitingTasks: { engine, handoffs, changes: boundaryChanges, fleet: dashboard.fleet },
       pickAgents: { org, agents: store.agents, picker: new AgentPicker(org, store.agents), development, evaluations },
+      openEvaluation: { org, agents: store.agents, evaluations, engine },
     }),
   });
 

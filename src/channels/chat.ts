@@ -743,9 +743,10 @@ export class ChatService {
   }
 
   /**
-   * Evaluating an agent: for a role with a suite, the endpoint prompt (Roster measures it), opened
-   * by `evaluation.register` as the Register endpoint and run button opens it; the typed-in form
-   * otherwise, or for an IT admin who asks for it (`self-reported`, with a reason).
+   * Evaluating an agent (`evaluation.open`, one read of the agent): for a role with a suite, the
+   * endpoint prompt (Roster measures it), for who may register its endpoint as the Register endpoint
+   * and run button does; the typed-in form otherwise, or for an IT admin who asks for it
+   * (`self-reported`, with a reason).
    */
   async evaluationForm(
     person: Person,
@@ -754,36 +755,30 @@ export class ChatService {
     errors?: Record<string, string>,
     selfReported = false,
   ): Promise<ChatReply> {
-    const view = await this.services.bus.execute(person, { type: 'agent.show', agent: agentKey });
-    const role = roleById(this.org, view.agent.catalogRoleId);
-    const measured = role ? this.services.evaluations.suite(role.id) !== undefined : false;
-    const admin = mayTypeInResults(person);
-    if (measured && !values && !(selfReported && admin)) {
-      // The endpoint form is Register endpoint and run's opening: the button's command and who-may rule.
-      const { agent } = await this.services.bus.execute(person, { type: 'evaluation.register', agentId: view.agent.id });
-      return { form: true, card: this.evaluation.endpointPromptCard(agent) };
-    }
-    if (!role || !view.request) return { card: this.notice('warning', 'Nothing to evaluate', `${view.agent.name} has no open request.`) };
-    if (!admin) {
-      return {
-        card: this.notice('warning', 'Typed-in results need an IT admin', typedInRefusal(role, view.agent.name, measured)),
-      };
-    }
-    const step = this.services.engine.flow(view.request.flowId).steps[view.request.current];
-    if (view.request.status !== 'waiting' || step?.type !== 'gate' || step.gate !== 'evaluation') {
+    const typedIn = values ? 'again' : selfReported ? 'asked' : undefined;
+    const opened = await this.services.bus.execute(person, { type: 'evaluation.open', agent: agentKey, ...(typedIn ? { typedIn } : {}) });
+    const { agent } = opened;
+    if (opened.form === 'endpoint') return { form: true, card: this.evaluation.endpointPromptCard(agent) };
+    if (opened.form === 'none') {
+      if (opened.why === 'no-request') return { card: this.notice('warning', 'Nothing to evaluate', `${agent.name} has no open request.`) };
+      if (opened.why === 'typed-in-refused')
+        return {
+          card: this.notice('warning', 'Typed-in results need an IT admin', typedInRefusal(opened.role, agent.name, opened.measured)),
+        };
       return {
         card: this.notice(
           'info',
           'Evaluation not needed now',
-          `${view.agent.name} isn't waiting for evaluation results (it is ${view.agent.status}).`,
+          `${agent.name} isn't waiting for evaluation results (it is ${agent.status}).`,
         ),
       };
     }
+    const { role, request } = opened;
     const numeric = (v: string | number | undefined) => (v === undefined || v === '' || Number.isNaN(Number(v)) ? undefined : Number(v));
     return {
       form: true,
       card: cardModel('evaluation-form', {
-        ...evaluationFormBase(role, { runId: view.request.id, agentId: view.agent.id, agentName: view.agent.name }),
+        ...evaluationFormBase(role, { runId: request.id, agentId: agent.id, agentName: agent.name }),
         ...(values
           ? {
               values: {

@@ -44,6 +44,7 @@ import type { EvalCaseRecord } from '../evals/types.js';
 import type { NoteAdded, NoteSubject } from './handlers/add-note.js';
 import type { WaitingTasks } from './handlers/waiting-tasks.js';
 import type { PickedAgents } from '../core/agent-pickers.js';
+import type { EvaluationOpened } from './handlers/open-evaluation.js';
 
 /** What each command returns, by type. */
 export interface CommandResults {
@@ -118,6 +119,8 @@ export interface CommandResults {
   'home.fleet': FleetView | undefined;
   // A form's agent picker.
   'agents.pick': PickedAgents;
+  // The typed eval word and the Evaluate button.
+  'evaluation.open': EvaluationOpened;
 }
 
 /** What the agents' commands return, by type (src/commands/handlers/agent-runtime.ts). */

@@ -453,6 +453,20 @@ export const waitingTasksCommand = z.object({ type: z.literal('tasks.waiting') }
 /** The fleet summary of the home card, for those it shows it to (nobody else is refused: their home has none). */
 export const homeFleetCommand = z.object({ type: z.literal('home.fleet') });
 
+// ── The typed `eval` word and a request's Evaluate button ───────────────────────────────────────
+
+/**
+ * Evaluate an agent (by id or by name; an empty or unknown one is "not found"): the endpoint form for
+ * a role Roster measures, else the typed-in results form. `typedIn`: `asked` by the `self-reported`
+ * word (an IT admin gets the typed-in form for a measured role too), `again` when the typed-in form
+ * is shown again with its errors.
+ */
+export const openEvaluationCommand = z.object({
+  type: z.literal('evaluation.open'),
+  agent: z.string().max(200),
+  typedIn: z.enum(['asked', 'again']).optional(),
+});
+
 // ── A form's agent picker ───────────────────────────────────────────────────────────────────────
 
 /**
@@ -602,6 +616,8 @@ export const commandSchema = z.discriminatedUnion('type', [
   homeFleetCommand,
   // A form's agent picker.
   pickAgentsCommand,
+  // The typed eval word and the Evaluate button.
+  openEvaluationCommand,
   ...agentCommands,
 ]);
 

@@ -44,6 +44,7 @@ import { formOpeningHandlers, type FormOpeningType } from './handlers/open-form.
 import { requestBoundaryChangeHandler, type RequestBoundaryChangeDeps } from './handlers/request-boundary-change.js';
 import { waitingTasksHandlers, type WaitingTasksDeps } from './handlers/waiting-tasks.js';
 import { pickAgentsHandler, type PickAgentsDeps } from './handlers/pick-agents.js';
+import { openEvaluationHandler, type OpenEvaluationDeps } from './handlers/open-evaluation.js';
 
 /** Every handler's dependencies: the composition root passes each its own small part. */
 export interface HandlerDeps {
@@ -117,6 +118,8 @@ export interface HandlerDeps {
   waitingTasks: WaitingTasksDeps;
   /** The agent picker of a form opened without its agent. */
   pickAgents: PickAgentsDeps;
+  /** The typed `eval` and a request's Evaluate button: the endpoint or typed-in form. */
+  openEvaluation: OpenEvaluationDeps;
 }
 
 /** The registry of command handlers, one per command type. */
@@ -167,6 +170,7 @@ export function createHandlers(deps: HandlerDeps): CommandHandlers {
     'boundary.request': requestBoundaryChangeHandler(deps.requestBoundaryChange),
     ...waitingTasksHandlers(deps.waitingTasks),
     'agents.pick': pickAgentsHandler(deps.pickAgents),
+    'evaluation.open': openEvaluationHandler(deps.openEvaluation),
   };
   // Opening a command's form asks that command's own handler (open-form.ts).
   return { ...handlers, ...formOpeningHandlers(handlers) };
@@ -178,5 +182,6 @@ export { actorName, asAgent, asPerson, type Actor, type AgentActor, type PersonA
 export { actingAgent, type AccessCheck, type AgentCommandResults, type AgentRuntimeDeps } from './handlers/agent-runtime.js';
 export type { AgentView } from './handlers/show-agent.js';
 export type { DecisionsView } from './handlers/governance.js';
+export type { EvaluationOpened } from './handlers/open-evaluation.js';
 export type { ArchiveView, ProposedVersion } from './handlers/offboarding.js';
 export type { AcceptedSponsorship } from './handlers/answer-sponsorship.js';

@@ -1130,6 +1130,29 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     });
   });
 
+  it("evaluation.open (eval <agent>, the Evaluate button): who may not see the agent is told it does not exist; the typed-in form is the IT admins' alone", async () => {
+    const { run, agentId } = await requestFor('Opened Evaluation Agent');
+    events = [];
+    expect(await errorOf(bus.execute(as(people.daniel), { type: 'evaluation.open', agent: agentId }))).toEqual({
+      code: 'not_found',
+      userMessage: `I couldn't find the agent "${agentId}".`,
+    });
+    expect(last()).toMatchObject({ type: 'evaluation.open', actor: people.daniel, outcome: 'not_found', stage: 'authorise' });
+    // No suite for its role here: the typed-in form, which only an IT admin gets (its requester is told how it is measured).
+    expect(await bus.execute(as(people.amara), { type: 'evaluation.open', agent: 'Opened Evaluation Agent' })).toMatchObject({
+      form: 'none',
+      why: 'typed-in-refused',
+      agent: { id: agentId },
+      measured: false,
+    });
+    // An IT admin gets it: the request waits at its evaluation gate.
+    expect(await bus.execute(as(people.liam), { type: 'evaluation.open', agent: agentId, typedIn: 'asked' })).toMatchObject({
+      form: 'typed-in',
+      agent: { id: agentId },
+      request: { id: run.id },
+    });
+  });
+
   it('decision.record (Record as failure mode): who reads the agent’s decisions and adds notes on it; no note is stored otherwise', async () => {
     const agent = await activeAgent(h, { name: 'Failure Mode Agent', sponsors: [people.tom] });
     const refusals = [

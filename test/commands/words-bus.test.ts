@@ -131,7 +131,7 @@ describe('command bus: the same typed words from Slack and from Teams', () => {
     unobserve();
   }, 120_000);
 
-  it('eval <agent> opens the endpoint form through evaluation.register, as the Register endpoint and run button does, from either platform', async () => {
+  it('eval <agent> is one command, evaluation.open, which opens the endpoint form by the rule of the Register endpoint and run button, from either platform', async () => {
     const { roster, slack, teams, connector } = both;
     const agent = agentRecord({
       name: 'Door Evaluated',
@@ -149,18 +149,21 @@ describe('command bus: the same typed words from Slack and from Teams', () => {
 
     const sent = await postSlack(roster.baseUrl, slashCommand(LIAM.id, `eval ${agent.id}`, slack.responseUrl('words-eval')));
     expect(sent.status).toBe(200);
-    const fromSlack = await eventually(() => events.find((e) => e.type === 'evaluation.register'));
+    const fromSlack = await eventually(() => events.find((e) => e.type === 'evaluation.open'));
     await eventually(
       () => slack.responses.find((r) => r.id === 'words-eval') ?? slack.calls.find((c) => JSON.stringify(c.args).includes(seen)),
     );
     connector.reset();
     await teams.message(liam, 'eval "Door Evaluated"');
     await eventually(() => connector.posts(liam.conversationId).find((p) => cardText(FakeConnector.card(p)).includes(seen)));
-    const fromTeams = events.filter((e) => e.type === 'evaluation.register')[1];
+    const fromTeams = events.filter((e) => e.type === 'evaluation.open')[1];
 
-    expect(fromSlack).toMatchObject({ type: 'evaluation.register', actor: people.liam, outcome: 'done', stage: 'done' });
-    expect(fromTeams).toMatchObject({ type: 'evaluation.register', actor: people.liam, outcome: 'done', stage: 'done' });
+    expect(fromSlack).toMatchObject({ type: 'evaluation.open', actor: people.liam, outcome: 'done', stage: 'done' });
+    expect(fromTeams).toMatchObject({ type: 'evaluation.open', actor: people.liam, outcome: 'done', stage: 'done' });
     expect(fromTeams!.handler).toBe(fromSlack.handler);
+    // One command per word (it asked agent.show, then evaluation.register, each reading the agent).
+    const evaluating = (e: CommandEvent) => e.type === 'agent.show' || e.type.startsWith('evaluation.');
+    expect(events.filter(evaluating).map((e) => e.type)).toEqual(['evaluation.open', 'evaluation.open']);
 
     // Someone who may see the agent but not manage its evaluation is refused in the button's words
     // (before, the typed word opened the form for anyone who could see the agent).
@@ -170,7 +173,7 @@ describe('command bus: the same typed words from Slack and from Teams', () => {
       code: 'forbidden',
       userMessage: "Only Door Evaluated's requester, its sponsors or an IT admin can register its endpoint.",
     });
-    expect(events.at(-1)).toMatchObject({ type: 'evaluation.register', actor: priya.email, outcome: 'forbidden', stage: 'authorise' });
+    expect(events.at(-1)).toMatchObject({ type: 'evaluation.open', actor: priya.email, outcome: 'forbidden', stage: 'authorise' });
     unobserve();
   }, 120_000);
 
