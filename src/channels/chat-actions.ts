@@ -247,13 +247,13 @@ export class CardActionsChat {
         return { prompt: this.chat.endpointPromptCard(agent) };
       }
       case 'eval_cancel': {
-        const run = await this.services.bus.execute(person, { type: 'evaluation.cancel', evalRunId: String(ids.evalRunId ?? '') });
+        const run = await this.services.bus.execute(person, { type: 'evaluation.cancel', evalRunId: ids.evalRunId });
         return { card: evaluationProgressCard(run, true) };
       }
       case 'eval_failures': {
         const { run, cases } = await this.services.bus.execute(person, {
           type: 'evaluation.show',
-          evalRunId: String(ids.evalRunId ?? ''),
+          evalRunId: ids.evalRunId,
         });
         return { followUp: this.chat.failingCasesCard(run, cases) };
       }
@@ -295,8 +295,9 @@ export class CardActionsChat {
       case 'webhook_retry':
       case 'webhook_enable': {
         const action = verb === 'webhook_retry' ? 'retry' : 'enable';
-        const subscriptionId = String(ids.subscriptionId ?? '');
-        return { card: checkedCard(await this.services.bus.execute(person, { type: 'webhook.act', subscriptionId, action })) };
+        return {
+          card: checkedCard(await this.services.bus.execute(person, { type: 'webhook.act', subscriptionId: ids.subscriptionId, action })),
+        };
       }
       case 'agent_reactivate': {
         const agent = await this.services.bus.execute(person, { type: 'agent.reactivation.open', agentId: ids.agentId });
@@ -325,7 +326,7 @@ export class CardActionsChat {
       case 'boundary_approve': {
         const change = await this.services.bus.execute(person, {
           type: 'boundary.decide',
-          changeId: String(ids.changeId ?? ''),
+          changeId: ids.changeId,
           decision: 'approve',
         });
         return { card: boundaryChangeCard(this.org, change, person.email) };
@@ -522,7 +523,7 @@ export class CardActionsChat {
       case 'boundary_deny': {
         const change = await this.services.bus.execute(person, {
           type: 'boundary.decide',
-          changeId: String(ids.changeId ?? ''),
+          changeId: ids.changeId,
           decision: 'deny',
           reason: text,
         });

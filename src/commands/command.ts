@@ -294,7 +294,7 @@ export const reissueKeyCommand = z.object({
 /** An IT admin approves or denies (with the reason the sponsor reads) a sponsor's boundary change. */
 export const decideBoundaryChangeCommand = z.object({
   type: z.literal('boundary.decide'),
-  changeId: lookedUp,
+  changeId: commandIdSchema('BoundaryChangeId'),
   decision: z.enum(['approve', 'deny']),
   // Checked once who may decide is known: a deny needs a few words.
   reason: z.string().max(20_000).optional(),
@@ -349,12 +349,12 @@ export const assignAlertSponsorCommand = z.object({
 /** Retry (re-queue the failed deliveries) or Re-enable (after a 410 Gone) on a webhook subscription's card. */
 export const webhookActionCommand = z.object({
   type: z.literal('webhook.act'),
-  subscriptionId: z.string().max(200),
+  subscriptionId: commandIdSchema('WebhookSubscriptionId'),
   action: z.enum(['retry', 'enable']),
 });
 
 /** Cancel evaluation on a running evaluation's progress card. */
-export const cancelEvaluationCommand = z.object({ type: z.literal('evaluation.cancel'), evalRunId: z.string().max(200) });
+export const cancelEvaluationCommand = z.object({ type: z.literal('evaluation.cancel'), evalRunId: commandIdSchema('EvalRunId') });
 
 /** The numbers behind a check-in (its card's button). */
 export const checkInNumbersCommand = z.object({ type: z.literal('checkin.numbers'), checkInId: commandIdSchema('CheckInId') });
@@ -392,7 +392,7 @@ export const registerEvaluationCommand = z.object({
 });
 
 /** An evaluation run and its cases, for who may see it (the failing cases behind its verdict card's button). */
-export const showEvaluationCommand = z.object({ type: z.literal('evaluation.show'), evalRunId: z.string().max(200) });
+export const showEvaluationCommand = z.object({ type: z.literal('evaluation.show'), evalRunId: commandIdSchema('EvalRunId') });
 
 /** Record as failure mode on a decision of an agent's decision log: the decision becomes a knowledge note. */
 export const recordDecisionCommand = z.object({

@@ -24,6 +24,10 @@ const KINDS = {
   ReviewId: 'access review id',
   ApprovalId: 'approval id',
   HandoffId: 'hand-off id',
+  EvalRunId: 'evaluation run id',
+  BoundaryChangeId: 'boundary change id',
+  DelegationId: 'delegation id',
+  WebhookSubscriptionId: 'webhook subscription id',
 } as const;
 
 /** The name of an id kind. */
@@ -58,6 +62,11 @@ const SCHEMAS = {
   ReviewId: idSchema('ReviewId'),
   ApprovalId: derivedIdSchema('ApprovalId', 'apr'),
   HandoffId: derivedIdSchema('HandoffId', 'hof'),
+  EvalRunId: idSchema('EvalRunId'),
+  BoundaryChangeId: derivedIdSchema('BoundaryChangeId', 'bch'),
+  DelegationId: idSchema('DelegationId'),
+  // A subscription is named in the org config (config/webhooks), not issued by Roster.
+  WebhookSubscriptionId: idSchema('WebhookSubscriptionId'),
 } as const;
 
 /** The id type of a kind. */
@@ -82,6 +91,15 @@ export type ReviewId = IdOf<'ReviewId'>;
 export type ApprovalId = IdOf<'ApprovalId'>;
 /** A hand-off's id (`hof_…`), derived from the agent and its idempotency key. */
 export type HandoffId = IdOf<'HandoffId'>;
+
+/** An evaluation run's id (`evr_…`). */
+export type EvalRunId = IdOf<'EvalRunId'>;
+/** A boundary change's id (`bch_…`), derived from the agent, the action and how many changes it had. */
+export type BoundaryChangeId = IdOf<'BoundaryChangeId'>;
+/** An out-of-office delegation's id (`dlg_…`). */
+export type DelegationId = IdOf<'DelegationId'>;
+/** A webhook subscription's id, as the org config names it. */
+export type WebhookSubscriptionId = IdOf<'WebhookSubscriptionId'>;
 
 /** The schema of a run (request) id, for payloads parsed whole with zod. */
 export const runIdSchema = SCHEMAS.RunId;

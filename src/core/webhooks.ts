@@ -3,6 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import type { AuditEntry, AuditInput } from './audit.js';
 import { AUDIT_EFFECT } from './audit-effects.js';
 import { NotFoundError } from './errors.js';
+import type { WebhookSubscriptionId } from './ids.js';
 import type { MessageRef, Notifier, OutgoingCard } from './notifications.js';
 import type { Outbox } from './outbox.js';
 import type { PendingEffect } from './ports.js';
@@ -638,7 +639,7 @@ export class WebhookDispatcher {
    * updated in place for the owner).
    * @throws NotFoundError for an unknown subscription.
    */
-  async retry(email: string, subscriptionId: string): Promise<OutgoingCard> {
+  async retry(email: string, subscriptionId: WebhookSubscriptionId): Promise<OutgoingCard> {
     const sub = this.deps.subscriptions.find((s) => s.id === subscriptionId);
     if (!sub) throw new NotFoundError('the webhook subscription', subscriptionId);
     const now = this.clock();
@@ -661,7 +662,7 @@ export class WebhookDispatcher {
    * command's rule, asked on the bus.
    * @throws NotFoundError for an unknown subscription.
    */
-  async enable(email: string, subscriptionId: string): Promise<OutgoingCard> {
+  async enable(email: string, subscriptionId: WebhookSubscriptionId): Promise<OutgoingCard> {
     const sub = this.deps.subscriptions.find((s) => s.id === subscriptionId);
     if (!sub) throw new NotFoundError('the webhook subscription', subscriptionId);
     const now = this.clock();

@@ -1444,6 +1444,21 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     expect(await h.services.runtime.recent(agent.id)).toEqual([]);
   });
 
+  it('evaluation run, boundary change and webhook subscription ids are parsed once, at the edge: a malformed one is refused at parse, naming its kind', async () => {
+    const malformed = [
+      [{ type: 'evaluation.cancel', evalRunId: 'evr bad' }, 'That "evr bad" is not a valid evaluation run id.'],
+      [{ type: 'evaluation.show', evalRunId: '' }, 'That is not a valid evaluation run id: none was given.'],
+      // Roster derives a change's id (bch_ and 24 hex digits): nothing else names one.
+      [{ type: 'boundary.decide', changeId: 'bch_1', decision: 'approve' }, 'That "bch_1" is not a valid boundary change id.'],
+      [{ type: 'webhook.act', subscriptionId: 'it feed', action: 'retry' }, 'That "it feed" is not a valid webhook subscription id.'],
+    ] as const;
+    for (const [command, words] of malformed) {
+      events = [];
+      expect(await errorOf(bus.execute(as(people.liam), command))).toEqual({ code: 'invalid_input', userMessage: words });
+      expect(last()).toMatchObject({ type: command.type, outcome: 'invalid_input', stage: 'parse' });
+    }
+  });
+
   it('an unknown command type and a person not in the directory are refused with coded errors', async () => {
     const unknown = await errorOf(bus.execute(as(people.liam), { type: 'agent.delete' } as never));
     expect(unknown).toEqual({ code: 'invalid_input', userMessage: 'Roster does not know that command.' });

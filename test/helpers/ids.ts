@@ -7,6 +7,7 @@ import {
   type GrantId,
   type HandoffId,
   type RunId,
+  type WebhookSubscriptionId,
 } from '../../src/core/ids.js';
 
 /*
@@ -29,3 +30,5 @@ export const asCheckInId = (id: string): CheckInId => trustedId('CheckInId', id)
 export const asApprovalId = (id: string): ApprovalId => trustedId('ApprovalId', id);
 /** A hand-off's id a test read from the API's answer. */
 export const asHandoffId = (id: string): HandoffId => trustedId('HandoffId', id);
+/** A webhook subscription's id, as a test's org config names it. */
+export const asWebhookSubscriptionId = (id: string): WebhookSubscriptionId => trustedId('WebhookSubscriptionId', id);

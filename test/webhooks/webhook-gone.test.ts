@@ -1,7 +1,7 @@
 import { ForbiddenError } from '../../src/core/errors.js';
 import { eventually, FAST_FLOWS, people, startHarness, type Harness } from '../helpers/harness.js';
 import { goneReceiver, type ReceivedWebhook, type WebhookReceiver } from '../helpers/webhook-receiver.js';
-import { asAgentId } from '../helpers/ids.js';
+import { asAgentId, asWebhookSubscriptionId } from '../helpers/ids.js';
 
 /*
  * A receiver answering 410 Gone (the endpoint is no more), through the real services (embedded
@@ -101,7 +101,7 @@ describe('a webhook receiver answering 410 Gone', () => {
     ).rejects.toBeInstanceOf(ForbiddenError);
     expect((await h.services.webhookRepo.state('it-feed'))?.disabledAt).toBeInstanceOf(Date);
 
-    const card = await h.services.webhooks.enable(people.aisha, 'it-feed');
+    const card = await h.services.webhooks.enable(people.aisha, asWebhookSubscriptionId('it-feed'));
     expect(card.data).toMatchObject({ level: 'success' });
     expect(String((card.data as { text: string }).text)).toContain(`${people.aisha} re-enabled it`);
     // Every event, including those recorded while it was disabled, in order, verified.

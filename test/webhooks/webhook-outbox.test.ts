@@ -1,7 +1,7 @@
 import { crashing, crashPoint, recovered } from '../helpers/crash-point.js';
 import { eventually, FAST_FLOWS, people, startHarness, type Harness } from '../helpers/harness.js';
 import { goneReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
-import { asAgentId } from '../helpers/ids.js';
+import { asAgentId, asWebhookSubscriptionId } from '../helpers/ids.js';
 
 /*
  * A subscription's disable (410 Gone), Retry and Re-enable store their audit entries in the
@@ -46,7 +46,7 @@ describe('webhook subscription changes killed between the change and its audit e
 
     receiver!.respond = () => 200;
     crash.arm('webhook.enabled:0');
-    await expect(services.webhooks.enable(people.aisha, 'it-feed')).rejects.toThrow(/crashed/);
+    await expect(services.webhooks.enable(people.aisha, asWebhookSubscriptionId('it-feed'))).rejects.toThrow(/crashed/);
     expect((await services.webhookRepo.state('it-feed'))?.disabledAt).toBeUndefined();
     expect(await audited('webhook.enabled')).toHaveLength(0);
     await recovered(h, auditedNow('webhook.enabled'));
@@ -55,7 +55,7 @@ describe('webhook subscription changes killed between the change and its audit e
     // The re-queue did not happen (the writer died first): Retry re-queues it, audited the same way.
     expect(await services.webhookRepo.countFailed('it-feed')).toBe(1);
     crash.arm('webhook.retried:0');
-    await expect(services.webhooks.retry(people.aisha, 'it-feed')).rejects.toThrow(/crashed/);
+    await expect(services.webhooks.retry(people.aisha, asWebhookSubscriptionId('it-feed'))).rejects.toThrow(/crashed/);
     expect((await services.webhookRepo.state('it-feed'))?.retriedBy).toBe(people.aisha);
     expect(await audited('webhook.retried')).toHaveLength(0);
     await recovered(h, auditedNow('webhook.retried'));

@@ -11,7 +11,7 @@ import { eventually, FAST_FLOWS, people, startHarness, type Harness } from '../h
 import { silentLogger } from '../helpers/logger.js';
 import { RecordingNotifier } from '../helpers/recording-notifier.js';
 import { newWebhookSecret, receiverWithSubscription, type ReceivedWebhook, type WebhookReceiver } from '../helpers/webhook-receiver.js';
-import { asAgentId } from '../helpers/ids.js';
+import { asAgentId, asWebhookSubscriptionId } from '../helpers/ids.js';
 import { webhookCards } from '../../src/views/webhook-cards.js';
 
 /*
@@ -123,7 +123,7 @@ describe('a webhook receiver refusing a delivery with a 4xx', () => {
 
     // Fixed receiver, Retry: every parked delivery goes, and the one queued behind agt_r400's head after it.
     receiver.respond = () => 200;
-    const card = await h.services.webhooks.retry(people.aisha, 'it-feed');
+    const card = await h.services.webhooks.retry(people.aisha, asWebhookSubscriptionId('it-feed'));
     expect(card.data).toMatchObject({ level: 'success' });
     const refusedAgents = Object.keys(REFUSED);
     const accepted = await eventually(() => {

@@ -1,5 +1,6 @@
 import type { AgentRecord } from '../../core/agents.js';
 import { NotFoundError } from '../../core/errors.js';
+import type { EvalRunId } from '../../core/ids.js';
 import { assertMayManageEvaluation, assertMaySeeEvaluation } from '../../core/policies.js';
 import type { EndpointInput, Evaluations } from '../../evals/evaluations.js';
 import type { EvalCaseRecord, EvalRepository, EvalRunRecord } from '../../evals/types.js';
@@ -12,7 +13,7 @@ export interface EvalRunReads extends AgentReads {
 }
 
 /** An evaluation run a command names, with its agent for the who-may rule; either not stored is "not found". */
-export async function loadEvalRun(deps: EvalRunReads, evalRunId: string): Promise<{ run: EvalRunRecord; agent: AgentRecord }> {
+export async function loadEvalRun(deps: EvalRunReads, evalRunId: EvalRunId): Promise<{ run: EvalRunRecord; agent: AgentRecord }> {
   const run = await deps.runs.getRun(evalRunId);
   if (!run) throw new NotFoundError('the evaluation', evalRunId);
   return { run, agent: await loadAgent(deps, run.agentId) };
