@@ -888,7 +888,7 @@ export class ChatService {
 
   /** `cancel` without a request: this person's requests that may still be cancelled, each with its Cancel button. */
   private async openRequests(person: Person): Promise<CardModel> {
-    const open = (await this.services.engine.openRequestsOf(person.email)).filter((run) => offersCancel(run));
+    const open = (await this.services.bus.execute(person, { type: 'requests.open' })).filter((run) => offersCancel(run));
     if (open.length === 0) return this.notice('info', 'Nothing to cancel', 'You have no agent or access request waiting for approval.');
     return cardModel('notice', {
       level: 'info',
