@@ -31,7 +31,7 @@ import { expectedText, grade, type Judge } from './graders.js';
 import { EndpointError, HostPolicy } from './guarded-http.js';
 import type { SecretBox } from './secrets.js';
 import type { EndpointRecord, EvalCaseRecord, EvalPurpose, EvalRepository, EvalRunRecord } from './types.js';
-import type { AgentId, RunId } from '../core/ids.js';
+import { trustedId, type AgentId, type EvalRunId, type RunId } from '../core/ids.js';
 
 /** Why a run stopped early: the budget ran out, someone cancelled, or this process is stopping. */
 class RunStop extends EndpointError {
@@ -267,7 +267,7 @@ export class Evaluations implements MeasuredReader {
       });
     const now = this.clock();
     const run: EvalRunRecord = {
-      id: `evr_${randomBytes(8).toString('hex')}`,
+      id: trustedId('EvalRunId', `evr_${randomBytes(8).toString('hex')}`),
       agentId: agent.id,
       agentName: agent.name,
       roleId: agent.catalogRoleId,
@@ -321,7 +321,7 @@ export class Evaluations implements MeasuredReader {
    * Cancels a running suite. Who may (its starter, the agent's requester, its sponsors or an IT
    * admin) is the `evaluation.cancel` command's rule, asked on the bus.
    */
-  async cancel(actorEmail: string, runId: string): Promise<EvalRunRecord> {
+  async cancel(actorEmail: string, runId: EvalRunId): Promise<EvalRunRecord> {
     const actor = this.person(actorEmail);
     const run = await this.run(runId);
     const finishedAt = this.clock().toISOString();
@@ -416,7 +416,7 @@ export class Evaluations implements MeasuredReader {
     return this.deps.leaseMs ?? 30_000;
   }
 
-  private launch(runId: string): void {
+  private launch(runId: EvalRunId): void {
     if (this.stopped || this.running.has(runId)) return;
     const controller = new AbortController();
     const done = this.execute(runId, controller)
@@ -428,7 +428,7 @@ export class Evaluations implements MeasuredReader {
     this.running.set(runId, { controller, done });
   }
 
-  private async execute(runId: string, controller: AbortController): Promise<void> {
+  private async execute(runId: EvalRunId, controller: AbortController): Promise<void> {
     const { repo } = this.deps;
     const lease = () => new Date(Date.now() + this.leaseMs()).toISOString();
     if (!(await repo.takeLease(runId, this.instanceId, lease(), new Date().toISOString()))) return;
@@ -694,14 +694,15 @@ export class Evaluations implements MeasuredReader {
   /** The performers of a run's end effects (registered once, at construction). */
   private registerPerformers(): void {
     const { outbox, repo, notifier } = this.deps;
-    outbox.register<{ runId: string }>({
+    // An effect's payload is the run's id Roster stored with it.
+    outbox.register<{ runId: EvalRunId }>({
       type: EVAL_EFFECTS.progress,
       perform: async ({ runId }) => {
         const run = await repo.getRun(runId);
         if (run?.progressRef) await notifier.update(run.progressRef, this.deps.cards.progress(run, true));
       },
     });
-    outbox.register<{ runId: string }>({
+    outbox.register<{ runId: EvalRunId }>({
       type: EVAL_EFFECTS.outcome,
       perform: async ({ runId }) => {
         const run = await repo.getRun(runId);
@@ -756,9 +757,9 @@ export class Evaluations implements MeasuredReader {
     return a;
   }
 
-  private async run(id: string): Promise<EvalRunRecord> {
-    const r = await this.deps.repo.getRun(String(id));
-    if (!r) throw new NotFoundError('the evaluation', String(id));
+  private async run(id: EvalRunId): Promise<EvalRunRecord> {
+    const r = await this.deps.repo.getRun(id);
+    if (!r) throw new NotFoundError('the evaluation', id);
     return r;
   }
 

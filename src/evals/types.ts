@@ -3,7 +3,7 @@ import type { MessageRef } from '../core/notifications.js';
 import type { PendingEffect } from '../core/ports.js';
 import type { EndpointKind } from './callers.js';
 import type { SealedSecret } from './secrets.js';
-import type { AgentId, RunId } from '../core/ids.js';
+import type { AgentId, EvalRunId, RunId } from '../core/ids.js';
 
 /** Why a suite runs: the request's evaluation gate, a proposed version, or the scheduled re-interview. */
 export type EvalPurpose = 'request' | 'version' | 'rerun';
@@ -13,7 +13,7 @@ export type EvalRunStatus = 'running' | 'completed' | 'cancelled' | 'failed';
 
 /** One run of a role's suite against one version of an agent. */
 export interface EvalRunRecord {
-  id: string;
+  id: EvalRunId;
   agentId: AgentId;
   agentName: string;
   roleId: string;
@@ -96,7 +96,7 @@ export interface EvalRepository {
    * is still running.
    */
   insertRun(run: EvalRunRecord, effects?: readonly PendingEffect[]): Promise<boolean>;
-  getRun(id: string): Promise<EvalRunRecord | undefined>;
+  getRun(id: EvalRunId): Promise<EvalRunRecord | undefined>;
   /** The running run of an agent, if any. */
   activeRun(agentId: AgentId): Promise<EvalRunRecord | undefined>;
   /** Runs of an agent (or of several), newest first. */
@@ -125,7 +125,7 @@ export interface EvalRepository {
   orphans(now: string): Promise<EvalRunRecord[]>;
   /** Stores a case result once (a repeat is ignored). */
   saveCase(c: EvalCaseRecord): Promise<void>;
-  cases(runId: string): Promise<EvalCaseRecord[]>;
+  cases(runId: EvalRunId): Promise<EvalCaseRecord[]>;
   /** Stores (or replaces) the endpoint of a version, with `effects` in its outbox (one write). */
   saveEndpoint(e: EndpointRecord, effects?: readonly PendingEffect[]): Promise<void>;
   endpoint(agentId: AgentId, version: string): Promise<EndpointRecord | undefined>;

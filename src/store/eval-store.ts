@@ -1,3 +1,4 @@
+import { trustedId } from '../core/ids.js';
 import { Schema, type Connection } from 'mongoose';
 import type { EndpointRecord, EvalCaseRecord, EvalRepository, EvalRunRecord } from '../evals/types.js';
 import { outboxOf, toStored, withEffects, withoutOutbox } from './outbox-store.js';
@@ -26,7 +27,7 @@ export function createEvalRepository(connection: Connection): EvalRepository & {
 
   const fromRun = (d: Record<string, unknown>): EvalRunRecord => {
     const { _id, activeKey: _k, outboxLeaseUntil: _lease, ...rest } = withoutOutbox(d);
-    return { id: String(_id), ...(rest as Omit<EvalRunRecord, 'id'>) };
+    return { id: trustedId('EvalRunId', String(_id)), ...(rest as Omit<EvalRunRecord, 'id'>) };
   };
   const strip = <T>(d: Record<string, unknown>): T => {
     const { _id, outboxLeaseUntil: _lease, ...rest } = withoutOutbox(d);

@@ -11,7 +11,7 @@ import {
   type Harness,
 } from '../helpers/harness.js';
 import { commandsOf } from '../helpers/commands.js';
-import { asAgentId, asGrantId, asHandoffId, asRunId } from '../helpers/ids.js';
+import { asAgentId, asEvalRunId, asGrantId, asHandoffId, asRunId } from '../helpers/ids.js';
 import { activeAgent } from '../access/support.js';
 import { createLeaverRepository } from '../../src/store/leaver-store.js';
 import { createEvalRepository } from '../../src/store/eval-store.js';
@@ -980,7 +980,7 @@ describe('command bus: authorisation refusals, by family of commands', () => {
     const repo = createEvalRepository(h.db.connection);
     const now = new Date();
     const evalRun = {
-      id: 'evr_bus_cancel',
+      id: asEvalRunId('evr_bus_cancel'),
       agentId: agent.id,
       agentName: agent.name,
       roleId: agent.catalogRoleId,
@@ -1097,7 +1097,7 @@ describe('command bus: authorisation refusals, by family of commands', () => {
 
     const now = new Date();
     const evalRun = {
-      id: 'evr_bus_failures',
+      id: asEvalRunId('evr_bus_failures'),
       agentId: agent.id,
       agentName: agent.name,
       roleId: agent.catalogRoleId,

@@ -4,7 +4,7 @@ import { onBothPlatforms, type BothPlatformsTestRoster } from '../helpers/app.js
 import { uniqueDbName } from '../helpers/db.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { agentRecord, eventually, people } from '../helpers/harness.js';
-import { asAgentId } from '../helpers/ids.js';
+import { asAgentId, asEvalRunId } from '../helpers/ids.js';
 import { buttonClick, interaction, postSlack, viewSubmission } from '../helpers/slack-requests.js';
 import { button, cardText, inputIds } from '../channels/teams/card-reading.js';
 import { teamsUser, type TeamsUser } from '../channels/teams/teams-client.js';
@@ -114,7 +114,7 @@ describe('command bus: Register, the interview buttons and Record as failure mod
     await roster.services.agents.insert(agent);
     const repo = createEvalRepository(roster.db.connection);
     const now = new Date().toISOString();
-    const evalRunId = 'evr_bus_failing_cases';
+    const evalRunId = asEvalRunId('evr_bus_failing_cases');
     await repo.insertRun({
       id: evalRunId,
       agentId: agent.id,

@@ -4,6 +4,7 @@ import {
   type AlertId,
   type ApprovalId,
   type CheckInId,
+  type EvalRunId,
   type GrantId,
   type HandoffId,
   type RunId,
@@ -32,3 +33,5 @@ export const asApprovalId = (id: string): ApprovalId => trustedId('ApprovalId', 
 export const asHandoffId = (id: string): HandoffId => trustedId('HandoffId', id);
 /** A webhook subscription's id, as a test's org config names it. */
 export const asWebhookSubscriptionId = (id: string): WebhookSubscriptionId => trustedId('WebhookSubscriptionId', id);
+/** An evaluation run's id a test chose. */
+export const asEvalRunId = (id: string): EvalRunId => trustedId('EvalRunId', id);
