@@ -101,7 +101,7 @@ const onlyTypesInPolicies = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'data/', '.cache/', 'coverage/', 'test/fixtures/lint/'] },
+  { ignores: ['node_modules/', 'dist/', '.test-build-*/', 'data/', '.cache/', 'coverage/', 'test/fixtures/lint/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

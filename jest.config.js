@@ -21,6 +21,8 @@ export default {
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // The builds of src/ that child processes start (test/helpers/test-build.mjs): not the tests' modules.
+  modulePathIgnorePatterns: ['<rootDir>/\\.test-build-'],
   globalSetup: '<rootDir>/test/helpers/global-setup.mjs',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.mjs',
   testTimeout: 30000,

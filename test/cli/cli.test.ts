@@ -11,9 +11,9 @@ import type { MessageRef, OutgoingCard } from '../../src/core/notifications.js';
 import { asAgentId, asRunId } from '../helpers/ids.js';
 import { commandsOf } from '../helpers/commands.js';
 
-/** Runs `roster …` as an administrator would, with a minimal environment plus `env`. */
-const roster = (args: string[], env: Record<string, string> = {}) =>
-  runRosterCli(args, { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'silent', ...env });
+/** Runs `roster …` as an administrator would, with a minimal environment plus `env` (from the run's build of src/ unless `from`). */
+const roster = (args: string[], env: Record<string, string> = {}, from: 'build' | 'bin' = 'build') =>
+  runRosterCli(args, { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'silent', ...env }, from);
 
 describe('roster CLI', () => {
   it('config check passes on the shipped configuration, flows and cards', async () => {
@@ -22,6 +22,13 @@ describe('roster CLI', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^config check: OK — 15 people, \d+ scopes, \d+ catalog roles, \d+ flows, \d+ card kinds × 2 platforms/);
   }, 30_000);
+
+  it('bin/roster.js, what `roster` runs, starts the CLI from the sources (tsx) as well', async () => {
+    const r = await roster(['config', 'check'], {}, 'bin');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^config check: OK — 15 people, \d+ scopes, \d+ catalog roles, \d+ flows, \d+ card kinds × 2 platforms/);
+  }, 60_000);
 
   it('config check fails with the file-and-path message on a broken fixture', async () => {
     const r = await roster(['config', 'check', '--config', 'test/fixtures/config/schema-error']);

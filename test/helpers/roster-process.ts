@@ -17,11 +17,19 @@ export interface RosterProcess {
 }
 
 /**
- * Runs `src/main.ts` as `npm start` does (`npm run demo` with `['--demo']`), with a clean environment plus `env`. It runs inside
- * the test runner, so it inherits Jest's `JEST_WORKER_ID` (without it Roster refuses `NODE_ENV=test`).
+ * The run's build of src/ (test/helpers/test-build.mjs, made once by the global setup), or undefined outside Jest's global
+ * setup, where processes start from the sources through tsx.
  */
-export function spawnRoster(env: Record<string, string>, args: string[] = []): RosterProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+const testBuild = process.env.ROSTER_TEST_BUILD_DIR || undefined;
+
+/**
+ * Runs `src/main.ts` as `npm start` does (`npm run demo` with `['--demo']`), with a clean environment plus `env`. It runs inside
+ * the test runner, so it inherits Jest's `JEST_WORKER_ID` (without it Roster refuses `NODE_ENV=test`). It starts the run's build
+ * of src/ unless `from` is 'tsx' (`npm start`'s own path is test/process/npm-start-signals.test.ts's).
+ */
+export function spawnRoster(env: Record<string, string>, args: string[] = [], from: 'build' | 'tsx' = 'build'): RosterProcess {
+  const main = from === 'build' && testBuild ? [path.join(testBuild, 'main.js')] : ['--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, [...main, ...args], {
     cwd: projectRoot,
     env: {
       PATH: process.env.PATH ?? '',
@@ -104,10 +112,19 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Runs the admin CLI (`bin/roster.js`) with exactly `env`, as an administrator would; resolves its exit code and output. */
-export function runRosterCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
+/**
+ * Runs the admin CLI with exactly `env`, as an administrator would; resolves its exit code and output. It starts the run's build
+ * of src/ as `bin/roster.js` starts a build, unless `from` is 'bin': `bin/roster.js` itself (the sources through tsx, or dist/
+ * when there is one).
+ */
+export function runRosterCli(
+  args: string[],
+  env: Record<string, string>,
+  from: 'build' | 'bin' = 'build',
+): Promise<{ code: number | null; out: string; err: string }> {
+  const cli = from === 'build' && testBuild ? path.join(testBuild, 'roster-cli.js') : 'bin/roster.js';
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/roster.js', ...args], { cwd: projectRoot, env });
+    const child = spawn(process.execPath, [cli, ...args], { cwd: projectRoot, env });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
