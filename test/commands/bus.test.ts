@@ -28,6 +28,16 @@ describe('command bus: authorisation refusals, by family of commands', () => {
   let h: Harness;
   let events: CommandEvent[];
   let bus: CommandBus;
+  /** An active customer-support agent Tom sponsors, with a degraded check-in and an open warning alert. */
+  async function agentWithCheckInAndAlert(name: string, kind: 'drift' | 'error-spike', summary: string) {
+    const agent = agentRecord({ name, status: 'active', sponsors: [people.tom], businessUnit: 'customer-support' });
+    await h.services.agents.insert(agent);
+    const checkIn = degradedCheckIn(`chk_${agent.id}`, agent.id);
+    await h.services.supervision.checkinRepo.save(checkIn);
+    const alert = await h.services.supervision.alerts.raise({ kind, agentId: agent.id, severity: 'warning', summary, details: {} });
+    return { agent, checkIn, alert };
+  }
+
   beforeAll(async () => {
     h = await startHarness();
     bus = h.services.bus;
@@ -441,17 +451,7 @@ describe('command bus: authorisation refusals, by family of commands', () => {
   });
 
   it('agent.decisions behind an alert or a check-in: the handler reads them and their window; who may not read the decisions is refused at authorise', async () => {
-    const agent = agentRecord({ name: 'Behind Agent', status: 'active', sponsors: [people.tom], businessUnit: 'customer-support' });
-    await h.services.agents.insert(agent);
-    const checkIn = degradedCheckIn(`chk_${agent.id}`, agent.id);
-    await h.services.supervision.checkinRepo.save(checkIn);
-    const alert = await h.services.supervision.alerts.raise({
-      kind: 'error-spike',
-      agentId: agent.id,
-      severity: 'warning',
-      summary: 'Errors spiked.',
-      details: {},
-    });
+    const { agent, checkIn, alert } = await agentWithCheckInAndAlert('Behind Agent', 'error-spike', 'Errors spiked.');
     await h.services.outbox.idle();
     const audited = (await h.services.audit.export()).length;
     const words = "Only Behind Agent's sponsors, IT admins, security and compliance can read its decisions.";
@@ -655,17 +655,7 @@ describe('command bus: authorisation refusals, by family of commands', () => {
   });
 
   it('agent.note.add: the agent’s sponsors and alert responders, from a profile, an alert or a check-in; no note is stored', async () => {
-    const agent = agentRecord({ name: 'Noted Agent', status: 'active', sponsors: [people.tom], businessUnit: 'customer-support' });
-    await h.services.agents.insert(agent);
-    const checkIn = degradedCheckIn(`chk_${agent.id}`, agent.id);
-    await h.services.supervision.checkinRepo.save(checkIn);
-    const alert = await h.services.supervision.alerts.raise({
-      kind: 'drift',
-      agentId: agent.id,
-      severity: 'warning',
-      summary: 'Accuracy fell.',
-      details: {},
-    });
+    const { agent, checkIn, alert } = await agentWithCheckInAndAlert('Noted Agent', 'drift', 'Accuracy fell.');
     const words = "Only the agent's sponsors, IT admins, security and on-call can add knowledge notes.";
     const on = [{ agentId: agent.id }, { alertId: alert.id }, { checkInId: checkIn.id }];
     for (const about of on) {
@@ -1012,17 +1002,7 @@ describe('command bus: authorisation refusals, by family of commands', () => {
   });
 
   it('checkin.numbers and alert.numbers: whoever may see the agent (and an alert’s responders); refused at authorise otherwise', async () => {
-    const agent = agentRecord({ name: 'Counted Agent', status: 'active', sponsors: [people.tom], businessUnit: 'customer-support' });
-    await h.services.agents.insert(agent);
-    const checkIn = degradedCheckIn(`chk_${agent.id}`, agent.id);
-    await h.services.supervision.checkinRepo.save(checkIn);
-    const alert = await h.services.supervision.alerts.raise({
-      kind: 'drift',
-      agentId: agent.id,
-      severity: 'warning',
-      summary: 'Accuracy dropped.',
-      details: {},
-    });
+    const { checkIn, alert } = await agentWithCheckInAndAlert('Counted Agent', 'drift', 'Accuracy dropped.');
     events = [];
     expect(await errorOf(bus.execute(as(people.daniel), { type: 'checkin.numbers', checkInId: checkIn.id }))).toEqual({
       code: 'forbidden',
