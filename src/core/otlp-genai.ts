@@ -42,7 +42,8 @@ export const otlpTraceRequestSchema = z.object({
 });
 export type OtlpTraceRequest = z.output<typeof otlpTraceRequestSchema>;
 type Span = z.output<typeof spanSchema>;
-type Attributes = Map<string, z.output<typeof anyValueSchema>>;
+/** A span's or resource's attributes as sent (unknown keys kept, never looked up). */
+type Attributes = ReadonlyArray<z.output<typeof keyValueSchema>>;
 
 /** Token usage of a task, priced later with the agent's catalog role. */
 export interface TokenUsage {
@@ -71,15 +72,27 @@ const OTLP_STATUS_ERROR = 2;
 const INFERENCE = new Set(['chat', 'generate_content', 'text_completion', 'embeddings']);
 const ROSTER_AGENT_ID = /^agt_[0-9a-f]{16}$/;
 
-function attributes(list: ReadonlyArray<z.output<typeof keyValueSchema>> | undefined): Attributes {
-  const attrs: Attributes = new Map();
-  for (const kv of list ?? []) if (kv.value) attrs.set(kv.key, kv.value);
-  return attrs;
+const NO_ATTRIBUTES: Attributes = [];
+
+function attributes(list: Attributes | undefined): Attributes {
+  return list ?? NO_ATTRIBUTES;
+}
+
+/**
+ * The value of an attribute: the last one with that key and a value, as a Map built from the list
+ * would hold. Spans carry a handful of attributes, so a scan of the list costs less than a Map per span.
+ */
+function attr(attrs: Attributes, key: string): z.output<typeof anyValueSchema> | undefined {
+  for (let i = attrs.length - 1; i >= 0; i -= 1) {
+    const kv = attrs[i]!;
+    if (kv.value && kv.key === key) return kv.value;
+  }
+  return undefined;
 }
 
 function text(attrs: Attributes, ...keys: string[]): string | undefined {
   for (const key of keys) {
-    const v = attrs.get(key)?.stringValue;
+    const v = attr(attrs, key)?.stringValue;
     if (v !== undefined && v !== '') return v;
   }
   return undefined;
@@ -87,7 +100,7 @@ function text(attrs: Attributes, ...keys: string[]): string | undefined {
 
 function num(attrs: Attributes, ...keys: string[]): number | undefined {
   for (const key of keys) {
-    const v = attrs.get(key);
+    const v = attr(attrs, key);
     const n = v?.intValue !== undefined ? Number(v.intValue) : v?.doubleValue !== undefined ? Number(v.doubleValue) : undefined;
     if (n !== undefined && Number.isFinite(n)) return n;
   }
