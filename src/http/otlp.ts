@@ -56,8 +56,20 @@ type Decoded = Record<string, unknown>;
 const has = (m: Decoded, field: string) => m[field] != null && Object.prototype.hasOwnProperty.call(m, field);
 const list = (m: Decoded, field: string) =>
   Array.isArray(m[field]) && (m[field] as unknown[]).length > 0 ? (m[field] as Decoded[]) : undefined;
-/** A 64-bit integer (protobufjs's Long, or a number) as its decimal string, as `toObject({ longs: String })` gives it. */
-const decimal = (v: unknown) => String(v);
+/**
+ * A 64-bit integer (protobufjs's Long, or a number) as its decimal string, as `toObject({ longs: String })`
+ * gives it. A Long goes through a bigint: Long's own toString divides by 10^6 in Long arithmetic, a new
+ * Long per step, twice per span for its times alone.
+ */
+const isLong = (v: unknown): v is { low: number; high: number; unsigned: boolean } =>
+  typeof v === 'object' && v !== null && (v as { __isLong__?: unknown }).__isLong__ === true;
+const decimal = (v: unknown) => {
+  if (isLong(v)) {
+    const bits = (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
+    return (v.unsigned ? bits : BigInt.asIntN(64, bits)).toString();
+  }
+  return String(v);
+};
 const hex = (v: unknown) => (v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex') : v);
 
 function keyValues(values: Decoded[]): Decoded[] {
