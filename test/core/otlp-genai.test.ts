@@ -56,4 +56,40 @@ describe('tasksFromSpans', () => {
       [`${TRACE_C}-c000000000000001`, 1, 7],
     ]);
   });
+
+  it('reads a repeated attribute as its last value sent, an attribute without a value hiding nothing', () => {
+    const kv = (key: string, value?: Record<string, unknown>) => ({ key, ...(value ? { value } : {}) });
+    const request = otlpTraceRequestSchema.parse({
+      resourceSpans: [
+        {
+          resource: {
+            attributes: [
+              kv('gen_ai.agent.id', { stringValue: 'agt_00000000000000aa' }),
+              kv('gen_ai.agent.id', { stringValue: 'agt_00000000000000bb' }),
+            ],
+          },
+          scopeSpans: [
+            {
+              spans: [
+                {
+                  ...span(TRACE_C, 'C000000000000001', undefined),
+                  attributes: [
+                    kv('roster.segment', { stringValue: 'first' }),
+                    kv('gen_ai.operation.name', { stringValue: 'invoke_agent' }),
+                    kv('roster.segment', { stringValue: 'last' }),
+                    kv('gen_ai.usage.input_tokens', { intValue: '5' }),
+                    kv('gen_ai.usage.input_tokens'),
+                    kv('roster.outcome', { stringValue: 'failure' }),
+                    kv('roster.outcome', { stringValue: '' }),
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const [task] = tasksFromSpans(request, { foreignAgentIds: false }).tasks;
+    expect(task?.event).toMatchObject({ agentId: 'agt_00000000000000bb', segment: 'last', tokens: 5, outcome: 'success' });
+  });
 });
