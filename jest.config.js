@@ -25,6 +25,7 @@ export default {
   modulePathIgnorePatterns: ['<rootDir>/\\.test-build-'],
   globalSetup: '<rootDir>/test/helpers/global-setup.mjs',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.mjs',
-  testTimeout: 30000,
+  // 60 s: a test that boots Roster inside `it` took over 30 s once in CI (metrics-access, two workers and the database on two cores).
+  testTimeout: 60000,
   maxWorkers: 2,
 };
