@@ -1,4 +1,5 @@
 import net from 'node:net';
+import mongoose from 'mongoose';
 import { testMongoUri } from './db.js';
 
 /** The database's answer to one request, held back by a {@link DbProxy} until released. */
@@ -139,31 +140,37 @@ export interface WireCommand {
 
 const OP_MSG = 2013;
 
+/** BSON type bytes (bsonspec.org) the command's reading looks at. */
+const BSON_STRING = 0x02;
+const BSON_DOCUMENT = 0x03;
+
 /**
  * The command a request carries: the body of an OP_MSG (its kind-0 section); undefined for anything
  * else (an answer, OP_COMPRESSED, the OP_QUERY `ismaster` that opens a connection, which command
- * monitoring never reports either). Only the body's
- * first field (the command's name and, as a string, its collection) and `filter`'s field names are
- * read: documents are walked, never decoded, so a large insert costs a few reads.
+ * monitoring never reports either). Only the body's first field (the command's name and, as a
+ * string, its collection) and `filter`'s field names are read, with the BSON library's on-demand
+ * element parser (what the driver reads its replies with): documents are walked, never decoded, so
+ * a large insert costs a few reads.
  */
 export function commandOf(message: Buffer): WireCommand | undefined {
-  const opCode = message.readInt32LE(12);
-  if (opCode !== OP_MSG) return undefined;
+  if (message.readInt32LE(12) !== OP_MSG) return undefined;
   const body = bodyOf(message);
   if (body === undefined) return undefined;
-  const first = elementAt(message, body + 4);
-  if (!first) return undefined;
-  const command: Record<string, unknown> = {
-    [first.key]: first.type === 0x02 ? bsonString(message, first.value) : true,
-  };
-  for (let element: Element | undefined = first; element; element = elementAt(message, element.next)) {
-    if (element.key === 'filter' && element.type === 0x03) {
-      const filter: Record<string, true> = {};
-      for (let f = elementAt(message, element.value + 4); f; f = elementAt(message, f.next)) filter[f.key] = true;
-      command.filter = filter;
+  const { parseToElements } = mongoose.mongo.BSON.onDemand;
+  const name = ([, at, length]: readonly [number, number, number, ...number[]]) => message.toString('utf8', at, at + length);
+  let commandName: string | undefined;
+  const command: Record<string, unknown> = {};
+  for (const element of parseToElements(message, body)) {
+    const [type, , , value, length] = element;
+    if (commandName === undefined) {
+      commandName = name(element);
+      // A string's value is its int32 length, its bytes and a terminating zero.
+      command[commandName] = type === BSON_STRING ? message.toString('utf8', value + 4, value + length - 1) : true;
+    } else if (type === BSON_DOCUMENT && name(element) === 'filter') {
+      command.filter = Object.fromEntries([...parseToElements(message, value)].map((field) => [name(field), true]));
     }
   }
-  return { commandName: first.key, command };
+  return commandName === undefined ? undefined : { commandName, command };
 }
 
 /** Offset of an OP_MSG's body: its one kind-0 section, wherever it is among the kind-1 ones. */
@@ -173,66 +180,3 @@ function bodyOf(message: Buffer): number | undefined {
   for (let at = 20; at < end; at += 1 + message.readInt32LE(at + 1)) if (message[at] === 0) return at + 1;
   return undefined;
 }
-
-interface Element {
-  /** The BSON type byte. */
-  type: number;
-  key: string;
-  /** Offset of its value, and of the next element. */
-  value: number;
-  next: number;
-}
-
-/** The BSON element at `at`, or undefined at the end of its document. */
-function elementAt(b: Buffer, at: number): Element | undefined {
-  const type = b[at];
-  if (type === undefined || type === 0) return undefined;
-  const keyEnd = b.indexOf(0, at + 1);
-  const value = keyEnd + 1;
-  return { type, key: b.toString('utf8', at + 1, keyEnd), value, next: value + valueLength(b, type, value) };
-}
-
-/** The length of a BSON value of `type` at `at` (bsonspec.org). */
-function valueLength(b: Buffer, type: number, at: number): number {
-  switch (type) {
-    case 0x01: // double
-    case 0x09: // UTC datetime
-    case 0x11: // timestamp
-    case 0x12: // int64
-      return 8;
-    case 0x02: // string
-    case 0x0d: // JavaScript code
-    case 0x0e: // symbol
-      return 4 + b.readInt32LE(at);
-    case 0x03: // document
-    case 0x04: // array
-    case 0x0f: // code with scope
-      return b.readInt32LE(at);
-    case 0x05: // binary
-      return 4 + 1 + b.readInt32LE(at);
-    case 0x06: // undefined
-    case 0x0a: // null
-    case 0x7f: // max key
-    case 0xff: // min key
-      return 0;
-    case 0x07: // ObjectId
-      return 12;
-    case 0x08: // boolean
-      return 1;
-    case 0x0b: {
-      // regex: two C strings
-      const pattern = b.indexOf(0, at);
-      return b.indexOf(0, pattern + 1) + 1 - at;
-    }
-    case 0x0c: // DBPointer
-      return 4 + b.readInt32LE(at) + 12;
-    case 0x10: // int32
-      return 4;
-    case 0x13: // decimal128
-      return 16;
-    default:
-      throw new Error(`BSON type 0x${type.toString(16)} at ${at}`);
-  }
-}
-
-const bsonString = (b: Buffer, at: number) => b.toString('utf8', at + 4, at + 4 + b.readInt32LE(at) - 1);
