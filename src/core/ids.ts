@@ -26,7 +26,6 @@ const KINDS = {
   HandoffId: 'hand-off id',
   EvalRunId: 'evaluation run id',
   BoundaryChangeId: 'boundary change id',
-  DelegationId: 'delegation id',
   WebhookSubscriptionId: 'webhook subscription id',
 } as const;
 
@@ -64,7 +63,6 @@ const SCHEMAS = {
   HandoffId: derivedIdSchema('HandoffId', 'hof'),
   EvalRunId: idSchema('EvalRunId'),
   BoundaryChangeId: derivedIdSchema('BoundaryChangeId', 'bch'),
-  DelegationId: idSchema('DelegationId'),
   // A subscription is named in the org config (config/webhooks), not issued by Roster.
   WebhookSubscriptionId: idSchema('WebhookSubscriptionId'),
 } as const;
@@ -96,8 +94,6 @@ export type HandoffId = IdOf<'HandoffId'>;
 export type EvalRunId = IdOf<'EvalRunId'>;
 /** A boundary change's id (`bch_…`), derived from the agent, the action and how many changes it had. */
 export type BoundaryChangeId = IdOf<'BoundaryChangeId'>;
-/** An out-of-office delegation's id (`dlg_…`). */
-export type DelegationId = IdOf<'DelegationId'>;
 /** A webhook subscription's id, as the org config names it. */
 export type WebhookSubscriptionId = IdOf<'WebhookSubscriptionId'>;
 

@@ -170,9 +170,14 @@ export class FlowEngine {
   }
 
   async get(runId: RunId): Promise<FlowRun> {
-    const run = await this.deps.runs.get(runId);
+    const run = await this.find(runId);
     if (!run) throw new NotFoundError('the request', runId);
     return run;
+  }
+
+  /** The run `runId`, or undefined when none is stored (an agent added without a request); a failed read still throws. */
+  find(runId: RunId): Promise<FlowRun | undefined> {
+    return this.deps.runs.get(runId);
   }
 
   /** Runs waiting for this person's decision. */

@@ -12,7 +12,7 @@ import { findAgent, type AgentLookup } from './show-agent.js';
 /** What opening an evaluation needs: the agent (by id or name), which roles Roster measures, the request's evaluation gate. */
 export interface OpenEvaluationDeps extends AgentLookup {
   evaluations: Pick<Evaluations, 'suite'>;
-  engine: Pick<FlowEngine, 'get' | 'flow'>;
+  engine: Pick<FlowEngine, 'find' | 'flow'>;
 }
 
 /**
@@ -60,7 +60,7 @@ export function openEvaluationHandler(deps: OpenEvaluationDeps): CommandHandler<
     handle: async (actor, command, subject) => {
       const { agent, role, measured } = subject;
       if (opensEndpoint(actor, subject, command)) return { form: 'endpoint', agent };
-      const request = await deps.engine.get(agent.requestRunId).catch(() => undefined);
+      const request = await deps.engine.find(agent.requestRunId);
       if (!role || !request) return { form: 'none', why: 'no-request', agent };
       if (!mayTypeInResults(actor)) return { form: 'none', why: 'typed-in-refused', agent, role, measured };
       const step = deps.engine.flow(request.flowId).steps[request.current];

@@ -20,7 +20,7 @@ export interface ShowAgentDeps {
   org: OrgConfig;
   agents: Pick<AgentRepository, 'get' | 'findByName' | 'list'>;
   grants: Pick<GrantRepository, 'listForAgent'>;
-  engine: Pick<FlowEngine, 'get'>;
+  engine: Pick<FlowEngine, 'find'>;
 }
 
 /**
@@ -32,10 +32,7 @@ export function showAgentHandler(deps: ShowAgentDeps): CommandHandler<'agent.sho
     load: (actor, { agent }) => findAgent(deps, actor, agent),
     authorise: (actor, agent) => assertMaySeeAgent(deps.org, actor, agent),
     handle: async (_actor, _command, agent) => {
-      const [grants, request] = await Promise.all([
-        deps.grants.listForAgent(agent.id),
-        deps.engine.get(agent.requestRunId).catch(() => undefined),
-      ]);
+      const [grants, request] = await Promise.all([deps.grants.listForAgent(agent.id), deps.engine.find(agent.requestRunId)]);
       return { agent, grants, request };
     },
     audit: (actor, _command, { agent }) => agentViewed(actor, agent),
