@@ -92,10 +92,16 @@ describe('POST /v1/traces (OTLP/HTTP)', () => {
   }
 
   const events = (agentId: string) => roster.services.supervision.telemetry.events(agentId);
+  /**
+   * Where the SDK's exporters send, with 30 s for an answer instead of their default 10 s: the full
+   * test run on two shared cores once took longer than 10 s to answer a fresh Roster's first export
+   * ("Request timed out"). These tests prove the protocol; time belongs to bench/.
+   */
+  const exporterOptions = () => ({ url: `${roster.baseUrl}/v1/traces`, timeoutMillis: 30_000 });
 
   it('takes an agent task from the SDK JSON exporter with the agent key: outcome, latency, tokens, tool calls and cost from the price table', async () => {
     const { agent, key } = await agentWithKey('Traced JSON Agent');
-    const exporter = new JsonExporter({ url: `${roster.baseUrl}/v1/traces`, headers: { Authorization: `Bearer ${key}` } });
+    const exporter = new JsonExporter({ ...exporterOptions(), headers: { Authorization: `Bearer ${key}` } });
     const { traceId, spanId } = await traceTask(exporter, {}, { tools: 2, usageOn: 'agent' });
     const [stored, ...more] = await events(agent.id);
     expect(more).toEqual([]);
@@ -122,7 +128,7 @@ describe('POST /v1/traces (OTLP/HTTP)', () => {
   it('takes tasks of several agents from the SDK protobuf exporter with a platform key, agent ids from the resource, failures from the status', async () => {
     const first = await agentWithKey('Traced Proto Agent A');
     const second = await agentWithKey('Traced Proto Agent B');
-    const exporter = () => new ProtoExporter({ url: `${roster.baseUrl}/v1/traces`, headers: { Authorization: `Bearer ${PLATFORM_KEY}` } });
+    const exporter = () => new ProtoExporter({ ...exporterOptions(), headers: { Authorization: `Bearer ${PLATFORM_KEY}` } });
     await traceTask(exporter(), { 'gen_ai.agent.id': first.agent.id }, { tools: 1, usageOn: 'chat' });
     await traceTask(exporter(), {}, { agentId: second.agent.id, failed: true, tools: 3, usageOn: 'agent' });
     expect(await events(first.agent.id)).toEqual([
@@ -180,7 +186,7 @@ describe('POST /v1/traces (OTLP/HTTP)', () => {
   });
 
   it('refuses an unauthenticated exporter with 401, an oversized request with 413, and other content types with 415', async () => {
-    const exporter = new JsonExporter({ url: `${roster.baseUrl}/v1/traces` });
+    const exporter = new JsonExporter(exporterOptions());
     const provider = new BasicTracerProvider({ spanProcessors: [] });
     const span = provider.getTracer('t').startSpan('invoke_agent', { attributes: { 'gen_ai.operation.name': 'invoke_agent' } });
     span.end();
