@@ -278,7 +278,9 @@ describe('roster outbox', () => {
       const agent = agentRecord({ name: 'Parked Notice', sponsors: [people.tom, priya], requestRunId: asRunId('run_none') });
       await h.services.agents.insert(agent);
       const { grant } = await commandsOf(h.services).requestAccess(people.tom, { agentId: agent.id, scope: 'crm:read', reason: 'Orders.' });
-      // Priya's chat stops answering after her approval card arrived.
+      // Priya's chat stops answering after her approval card arrived (the outbox sends it after
+      // requestAccess returns: on a loaded machine it may not have gone yet, and would be parked too).
+      await eventually(() => h.notifier.to(priya, 'approval-request').length > 0);
       notifier.unreachable.add(priya);
       await commandsOf(h.services).revokeGrant(people.tom, grant.id, 'Not needed after all.');
 
