@@ -14,27 +14,74 @@ const anyValueSchema = z.object({
   intValue: z.union([z.string(), z.number()]).optional(),
   doubleValue: z.union([z.number(), z.string()]).optional(),
 });
-const keyValueSchema = z.object({ key: z.string(), value: anyValueSchema.optional() });
-const nanosSchema = z.union([z.string().regex(/^\d{1,20}$/), z.number().int().min(0)]).transform((v) => BigInt(v));
+type AnyValue = z.output<typeof anyValueSchema>;
+const attributeValueSchema = anyValueSchema.optional();
+/** Nanoseconds since the epoch: a decimal string or a number in JSON; a bigint from a protobuf fixed64. */
+const nanosSchema = z
+  .union([z.bigint().nonnegative(), z.string().regex(/^\d{1,20}$/), z.number().int().min(0)])
+  .transform((v) => (typeof v === 'bigint' ? v : BigInt(v)));
 const hexIdSchema = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`), `expected ${bytes} bytes as hex`);
+
+/** The attributes Roster reads, on a span or on its resource. */
+export const READ_ATTRIBUTES: ReadonlySet<string> = new Set([
+  'gen_ai.operation.name',
+  'gen_ai.agent.id',
+  'roster.agent.id',
+  'gen_ai.usage.input_tokens',
+  'gen_ai.usage.prompt_tokens',
+  'gen_ai.usage.output_tokens',
+  'gen_ai.usage.completion_tokens',
+  'gen_ai.usage.cache_read.input_tokens',
+  'roster.task_type',
+  'roster.outcome',
+  'roster.correctness',
+  'roster.segment',
+  'roster.cost_usd',
+]);
+
+/** The attributes of a span or resource that Roster reads, by key: the last one sent with a value. */
+type Attributes = Readonly<Partial<Record<string, AnyValue>>>;
+
+/**
+ * A list of attributes: those Roster reads are validated (a malformed value is refused, at its
+ * index) and kept by key, the last with a value winning as a Map built from the list would hold;
+ * every other attribute is passed over unread and unvalidated, as OTLP receivers must tolerate
+ * attributes they do not know.
+ */
+const attributesSchema = z.array(z.unknown()).transform((list, ctx): Attributes => {
+  const read: Partial<Record<string, AnyValue>> = {};
+  for (let i = 0; i < list.length; i += 1) {
+    const kv = list[i] as { key?: unknown; value?: unknown } | null | undefined;
+    const key = kv?.key;
+    if (typeof key !== 'string' || !READ_ATTRIBUTES.has(key)) continue;
+    const value = attributeValueSchema.safeParse(kv!.value);
+    if (!value.success) {
+      // The issues of the value, where it is in the list (already worded: zod keeps their message).
+      for (const issue of value.error.issues) ctx.issues.push({ ...issue, path: [i, 'value', ...issue.path] } as z.core.$ZodRawIssue);
+    } else if (value.data) read[key] = value.data;
+  }
+  return read;
+});
 
 const spanSchema = z.object({
   traceId: hexIdSchema(16),
   spanId: hexIdSchema(8),
   parentSpanId: z.union([hexIdSchema(8), z.literal('')]).optional(),
-  name: z.string().optional(),
   startTimeUnixNano: nanosSchema,
   endTimeUnixNano: nanosSchema,
-  attributes: z.array(keyValueSchema).optional(),
+  attributes: attributesSchema.optional(),
   status: z.object({ code: z.number().int().optional() }).optional(),
 });
 
-/** The parts of an OTLP ExportTraceServiceRequest Roster reads; unknown fields are ignored, as OTLP asks. */
+/**
+ * The parts of an OTLP ExportTraceServiceRequest Roster reads; unknown fields, and attributes
+ * other than {@link READ_ATTRIBUTES}, are ignored, as OTLP asks.
+ */
 export const otlpTraceRequestSchema = z.object({
   resourceSpans: z
     .array(
       z.object({
-        resource: z.object({ attributes: z.array(keyValueSchema).optional() }).optional(),
+        resource: z.object({ attributes: attributesSchema.optional() }).optional(),
         scopeSpans: z.array(z.object({ spans: z.array(spanSchema).optional() })).optional(),
       }),
     )
@@ -42,8 +89,6 @@ export const otlpTraceRequestSchema = z.object({
 });
 export type OtlpTraceRequest = z.output<typeof otlpTraceRequestSchema>;
 type Span = z.output<typeof spanSchema>;
-/** A span's or resource's attributes as sent (unknown keys kept, never looked up). */
-type Attributes = ReadonlyArray<z.output<typeof keyValueSchema>>;
 
 /** Token usage of a task, priced later with the agent's catalog role. */
 export interface TokenUsage {
@@ -72,47 +117,38 @@ const OTLP_STATUS_ERROR = 2;
 const INFERENCE = new Set(['chat', 'generate_content', 'text_completion', 'embeddings']);
 const ROSTER_AGENT_ID = /^agt_[0-9a-f]{16}$/;
 
-const NO_ATTRIBUTES: Attributes = [];
+const NO_ATTRIBUTES: Attributes = {};
 
-function attributes(list: Attributes | undefined): Attributes {
-  return list ?? NO_ATTRIBUTES;
+/** A string attribute, when sent and not empty. */
+function text(attrs: Attributes, key: string): string | undefined {
+  const v = attrs[key]?.stringValue;
+  return v === '' ? undefined : v;
 }
 
-/**
- * The value of an attribute: the last one with that key and a value, as a Map built from the list
- * would hold. Spans carry a handful of attributes, so a scan of the list costs less than a Map per span.
- */
-function attr(attrs: Attributes, key: string): z.output<typeof anyValueSchema> | undefined {
-  for (let i = attrs.length - 1; i >= 0; i -= 1) {
-    const kv = attrs[i]!;
-    if (kv.value && kv.key === key) return kv.value;
-  }
-  return undefined;
-}
-
-function text(attrs: Attributes, ...keys: string[]): string | undefined {
-  for (const key of keys) {
-    const v = attr(attrs, key)?.stringValue;
-    if (v !== undefined && v !== '') return v;
-  }
-  return undefined;
-}
-
-function num(attrs: Attributes, ...keys: string[]): number | undefined {
-  for (const key of keys) {
-    const v = attr(attrs, key);
-    const n = v?.intValue !== undefined ? Number(v.intValue) : v?.doubleValue !== undefined ? Number(v.doubleValue) : undefined;
-    if (n !== undefined && Number.isFinite(n)) return n;
-  }
-  return undefined;
+/** A numeric attribute (an int or a double), when sent and finite. */
+function num(attrs: Attributes, key: string): number | undefined {
+  const v = attrs[key];
+  const n = v?.intValue !== undefined ? Number(v.intValue) : v?.doubleValue !== undefined ? Number(v.doubleValue) : undefined;
+  return n !== undefined && Number.isFinite(n) ? n : undefined;
 }
 
 /** Usage attributes, current names first, then the pre-1.27 `prompt`/`completion` ones. */
 function usageOf(attrs: Attributes): TokenUsage | undefined {
-  const input = num(attrs, 'gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens');
-  const output = num(attrs, 'gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens');
+  const input = num(attrs, 'gen_ai.usage.input_tokens') ?? num(attrs, 'gen_ai.usage.prompt_tokens');
+  const output = num(attrs, 'gen_ai.usage.output_tokens') ?? num(attrs, 'gen_ai.usage.completion_tokens');
   if (input === undefined && output === undefined) return undefined;
   return { input: input ?? 0, output: output ?? 0, cacheRead: num(attrs, 'gen_ai.usage.cache_read.input_tokens') ?? 0 };
+}
+
+/** A span as the mapping reads it: its attributes and its resource's, its operation, its trace and key in lower case. */
+interface SpanEntry {
+  span: Span;
+  attrs: Attributes;
+  resource: Attributes;
+  op: string | undefined;
+  trace: string;
+  /** `trace:span`, lower case. */
+  key: string;
 }
 
 /**
@@ -124,72 +160,75 @@ function usageOf(attrs: Attributes): TokenUsage | undefined {
  * names agents; with an agent key the key decides and a vendor's own id is dropped).
  */
 export function tasksFromSpans(request: OtlpTraceRequest, options: { foreignAgentIds: boolean }): SpanMapping {
-  const key = (traceId: string, spanId: string) => `${traceId.toLowerCase()}:${spanId.toLowerCase()}`;
-  // Each span's key (lower-case trace and span ids) is worked out once.
-  const all: Array<{ span: Span; attrs: Attributes; resource: Attributes; op?: string; trace: string; key: string }> = [];
+  const all: SpanEntry[] = [];
+  const tasks: SpanEntry[] = [];
+  /** Tool and inference spans, which count towards a task. */
+  const members: SpanEntry[] = [];
+  let ignored = 0;
   for (const rs of request.resourceSpans ?? []) {
-    const resource = attributes(rs.resource?.attributes);
+    const resource = rs.resource?.attributes ?? NO_ATTRIBUTES;
     for (const ss of rs.scopeSpans ?? []) {
       for (const span of ss.spans ?? []) {
-        const attrs = attributes(span.attributes);
+        const attrs = span.attributes ?? NO_ATTRIBUTES;
         const op = text(attrs, 'gen_ai.operation.name');
         const trace = span.traceId.toLowerCase();
-        all.push({ span, attrs, resource, ...(op ? { op } : {}), trace, key: `${trace}:${span.spanId.toLowerCase()}` });
+        const entry: SpanEntry = { span, attrs, resource, op, trace, key: `${trace}:${span.spanId.toLowerCase()}` };
+        all.push(entry);
+        if (op === 'invoke_agent') tasks.push(entry);
+        else if (op === 'execute_tool' || (op !== undefined && INFERENCE.has(op))) members.push(entry);
+        else ignored += 1;
       }
     }
   }
-  const byId = new Map(all.map((s) => [s.key, s]));
-  const tasks = all.filter((s) => s.op === 'invoke_agent');
-  const taskKeys = new Set(tasks.map((t) => t.key));
-  /** The tasks of each trace, for a span with no invoke_agent above it. */
-  const tasksByTrace = new Map<string, Array<(typeof all)[number]>>();
-  for (const t of tasks) {
-    const same = tasksByTrace.get(t.trace);
-    if (same) same.push(t);
-    else tasksByTrace.set(t.trace, [t]);
-  }
-  const children = new Map<string, Array<(typeof all)[number]>>();
-  let ignored = 0;
-  for (const s of all) {
-    if (s.op === 'invoke_agent') continue;
-    if (s.op !== 'execute_tool' && !(s.op && INFERENCE.has(s.op))) {
-      ignored += 1;
-      continue;
+
+  // Which task each tool and inference span counts towards; the indexes are built only when there are some.
+  const children = new Map<string, SpanEntry[]>();
+  if (members.length > 0) {
+    const byId = new Map(all.map((s) => [s.key, s]));
+    const taskKeys = new Set(tasks.map((t) => t.key));
+    /** The tasks of each trace, for a span with no invoke_agent above it. */
+    const tasksByTrace = new Map<string, SpanEntry[]>();
+    for (const t of tasks) {
+      const same = tasksByTrace.get(t.trace);
+      if (same) same.push(t);
+      else tasksByTrace.set(t.trace, [t]);
     }
-    // The nearest invoke_agent above it; failing that, the only one in its trace.
-    let owner: string | undefined;
-    let parent = s.span.parentSpanId;
-    for (let hops = 0; parent && hops < 64 && !owner; hops += 1) {
-      const k = key(s.span.traceId, parent);
-      if (taskKeys.has(k)) owner = k;
-      parent = byId.get(k)?.span.parentSpanId;
+    for (const s of members) {
+      // The nearest invoke_agent above it; failing that, the only one in its trace.
+      let owner: string | undefined;
+      let parent = s.span.parentSpanId;
+      for (let hops = 0; parent && hops < 64 && !owner; hops += 1) {
+        const k = `${s.trace}:${parent.toLowerCase()}`;
+        if (taskKeys.has(k)) owner = k;
+        parent = byId.get(k)?.span.parentSpanId;
+      }
+      if (!owner) {
+        const sameTrace = tasksByTrace.get(s.trace);
+        if (sameTrace?.length === 1) owner = sameTrace[0]!.key;
+      }
+      if (!owner) {
+        ignored += 1;
+        continue;
+      }
+      const below = children.get(owner);
+      if (below) below.push(s);
+      else children.set(owner, [s]);
     }
-    if (!owner) {
-      const sameTrace = tasksByTrace.get(s.trace);
-      if (sameTrace?.length === 1) owner = sameTrace[0]!.key;
-    }
-    if (!owner) {
-      ignored += 1;
-      continue;
-    }
-    const below = children.get(owner);
-    if (below) below.push(s);
-    else children.set(owner, [s]);
   }
 
   return {
     spans: all.length,
     ignored,
-    tasks: tasks.map(({ span, attrs, resource, key: taskKey }) => {
-      const below = children.get(taskKey) ?? [];
-      const usage =
-        usageOf(attrs) ??
-        below
-          .map((c) => (c.op && INFERENCE.has(c.op) ? usageOf(c.attrs) : undefined))
-          .reduce<TokenUsage>(
-            (sum, u) => (u ? { input: sum.input + u.input, output: sum.output + u.output, cacheRead: sum.cacheRead + u.cacheRead } : sum),
-            { input: 0, output: 0, cacheRead: 0 },
-          );
+    tasks: tasks.map(({ span, attrs, resource, trace, key: taskKey }) => {
+      const below = children.get(taskKey);
+      let usage = usageOf(attrs);
+      if (!usage) {
+        usage = { input: 0, output: 0, cacheRead: 0 };
+        for (const c of below ?? []) {
+          const u = c.op !== 'execute_tool' ? usageOf(c.attrs) : undefined;
+          if (u) usage = { input: usage.input + u.input, output: usage.output + u.output, cacheRead: usage.cacheRead + u.cacheRead };
+        }
+      }
       const ids = [
         text(attrs, 'gen_ai.agent.id'),
         text(resource, 'gen_ai.agent.id'),
@@ -209,15 +248,17 @@ export function tasksFromSpans(request: OtlpTraceRequest, options: { foreignAgen
       const correctness = num(attrs, 'roster.correctness');
       const segment = text(attrs, 'roster.segment');
       const statedCostUSD = num(attrs, 'roster.cost_usd');
+      let toolCalls = 0;
+      for (const c of below ?? []) if (c.op === 'execute_tool') toolCalls += 1;
       const event: SpanTask['event'] = {
-        eventId: `${span.traceId.toLowerCase()}-${span.spanId.toLowerCase()}`,
+        eventId: `${trace}-${span.spanId.toLowerCase()}`,
         ...(agentId ? { agentId } : {}),
         time: new Date(Number(span.endTimeUnixNano / 1_000_000n)).toISOString(),
         taskType: (text(attrs, 'roster.task_type') ?? 'invoke_agent').slice(0, 100),
         outcome,
         latencyMs: Number(durationNs) / 1e6,
         tokens: Math.max(0, Math.round(usage.input + usage.output)),
-        toolCalls: below.filter((c) => c.op === 'execute_tool').length,
+        toolCalls,
         ...(correctness !== undefined ? { correctness } : {}),
         ...(segment ? { segment: segment.slice(0, 100) } : {}),
       };

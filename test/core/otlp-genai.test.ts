@@ -93,3 +93,73 @@ describe('tasksFromSpans', () => {
     expect(task?.event).toMatchObject({ agentId: 'agt_00000000000000bb', segment: 'last', tokens: 5, outcome: 'success' });
   });
 });
+
+/*
+ * The request schema validates what Roster reads: a malformed value of an attribute it maps is
+ * refused where it is (the message the route answers with), while attributes it never reads are
+ * passed over, whatever they hold, as OTLP receivers must tolerate attributes they do not know.
+ */
+describe('otlpTraceRequestSchema', () => {
+  const request = (attributes: unknown, resource: unknown[] = []) => ({
+    resourceSpans: [
+      {
+        resource: { attributes: resource },
+        scopeSpans: [
+          {
+            spans: [
+              {
+                traceId: '0af7651916cd43dd8448eb211c80319c',
+                spanId: 'C000000000000001',
+                startTimeUnixNano: '1796100756000000000',
+                endTimeUnixNano: '1796100757000000000',
+                attributes,
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  });
+  const refusal = (body: unknown) => {
+    const parsed = otlpTraceRequestSchema.safeParse(body);
+    return parsed.success ? undefined : `${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`;
+  };
+  const SPAN = 'resourceSpans.0.scopeSpans.0.spans.0';
+
+  it('refuses a malformed value of an attribute Roster reads, at its index in the list sent', () => {
+    expect(
+      refusal(
+        request([
+          { key: 'service.name', value: { stringValue: 'support' } },
+          { key: 'gen_ai.usage.input_tokens', value: { intValue: true } },
+        ]),
+      ),
+    ).toBe(`${SPAN}.attributes.1.value.intValue: Invalid input`);
+    expect(refusal(request([{ key: 'gen_ai.operation.name', value: null }]))).toBe(
+      `${SPAN}.attributes.0.value: Invalid input: expected object, received null`,
+    );
+    expect(refusal(request([{ key: 'roster.segment', value: 'emea' }]))).toBe(
+      `${SPAN}.attributes.0.value: Invalid input: expected object, received string`,
+    );
+    expect(refusal(request([{ key: 'roster.cost_usd', value: { doubleValue: false } }]))).toBe(
+      `${SPAN}.attributes.0.value.doubleValue: Invalid input`,
+    );
+    expect(refusal(request([], [{ key: 'gen_ai.agent.id', value: { stringValue: 7 } }]))).toBe(
+      'resourceSpans.0.resource.attributes.0.value.stringValue: Invalid input: expected string, received number',
+    );
+    expect(refusal(request({}))).toBe(`${SPAN}.attributes: Invalid input: expected array, received object`);
+  });
+
+  it('passes over attributes it does not read, whatever they hold', () => {
+    const parsed = otlpTraceRequestSchema.parse(
+      request([
+        { key: 'http.response.status_code', value: { intValue: true } },
+        5,
+        null,
+        { key: 7 },
+        { key: 'gen_ai.operation.name', value: { stringValue: 'invoke_agent' } },
+      ]),
+    );
+    expect(tasksFromSpans(parsed, { foreignAgentIds: false }).tasks).toHaveLength(1);
+  });
+});

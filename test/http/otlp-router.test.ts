@@ -128,7 +128,47 @@ describe('the OTLP route', () => {
     expect(ingested.map((e) => e.costUSD)).toEqual([0.25, 0.0035]);
   });
 
-  it('reads a decoded protobuf request as protobufjs toObject does (ids as hex, times as decimal strings): the same schema output', () => {
+  it('reads the member of an attribute value sent last, as protobuf has it, when a sender sets two', async () => {
+    const root = new protobuf.Root();
+    root.resolvePath = (_origin, target) => path.join(process.cwd(), 'proto', target);
+    root.loadSync('opentelemetry/proto/collector/trace/v1/trace_service.proto');
+    const type = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
+    const end = BigInt(Date.now() - 1000) * 1_000_000n;
+    // Members are encoded in field order: stringValue (1) before intValue (3), so intValue is the one set.
+    const body = type
+      .encode(
+        type.fromObject({
+          resourceSpans: [
+            {
+              scopeSpans: [
+                {
+                  spans: [
+                    {
+                      traceId: Buffer.alloc(16, 1),
+                      spanId: Buffer.alloc(8, 2),
+                      startTimeUnixNano: String(end - 250_000_000n),
+                      endTimeUnixNano: String(end),
+                      attributes: [
+                        { key: 'gen_ai.operation.name', value: { stringValue: 'invoke_agent' } },
+                        { key: 'roster.segment', value: { stringValue: 'emea', intValue: 5 } },
+                        { key: 'gen_ai.usage.input_tokens', value: { stringValue: 'many', intValue: 7 } },
+                        { key: 'roster.cost_usd', value: { doubleValue: 0.5 } },
+                      ],
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        }),
+      )
+      .finish();
+    expect((await post(body)).status).toBe(200);
+    expect(ingested).toEqual([expect.objectContaining({ tokens: 7, costUSD: 0.5, latencyMs: 250 })]);
+    expect(ingested[0]).not.toHaveProperty('segment');
+  });
+
+  it('reads a decoded protobuf request as protobufjs toObject does (ids as hex, 64-bit values exact): the same schema output', () => {
     const root = new protobuf.Root();
     root.resolvePath = (_origin, target) => path.join(process.cwd(), 'proto', target);
     root.loadSync('opentelemetry/proto/collector/trace/v1/trace_service.proto');
@@ -155,14 +195,16 @@ describe('the OTLP route', () => {
                         name: 'invoke_agent',
                         parentSpanId: Buffer.alloc(8, 9),
                         status: { code: 2, message: 'failed' },
+                        // Value kinds on attributes Roster reads, and one it does not read (left out on both sides).
                         attributes: [
-                          { key: 's', value: { stringValue: '' } },
-                          { key: 'b', value: { boolValue: false } },
-                          { key: 'i', value: { intValue: '-9007199254740993' } },
-                          { key: 'd', value: { doubleValue: 0.5 } },
-                          { key: 'bytes', value: { bytesValue: Buffer.from('x') } },
-                          { key: 'array', value: { arrayValue: { values: [{ stringValue: 'y' }] } } },
-                          { key: 'none' },
+                          { key: 'roster.segment', value: { stringValue: '' } },
+                          { key: 'roster.outcome', value: { boolValue: false } },
+                          { key: 'gen_ai.usage.input_tokens', value: { intValue: '-9007199254740993' } },
+                          { key: 'roster.cost_usd', value: { doubleValue: 0.5 } },
+                          { key: 'roster.task_type', value: { bytesValue: Buffer.from('x') } },
+                          { key: 'gen_ai.agent.id', value: { arrayValue: { values: [{ stringValue: 'y' }] } } },
+                          { key: 'roster.correctness' },
+                          { key: 'http.request.method', value: { stringValue: 'GET' } },
                         ],
                         events: [{ name: 'event', timeUnixNano: '1' }],
                         links: [{ traceId: Buffer.alloc(16, 3), spanId: Buffer.alloc(8, 3) }],
