@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { PriceTable } from '../config/schemas.js';
+import type { BuiltEvent } from './telemetry.js';
 
 /*
  * OpenTelemetry traces in: an OTLP ExportTraceServiceRequest (decoded from JSON or protobuf into
@@ -99,8 +100,8 @@ export interface TokenUsage {
 
 /** A task event built from an `invoke_agent` span (the JSON telemetry API's event shape), and what it cost. */
 export interface SpanTask {
-  /** The event as the JSON API receives it; `costUSD` is filled in by {@link priceTask}. */
-  event: Record<string, unknown> & { eventId: string; agentId?: string };
+  /** The event, in the JSON API's parsed shape; `costUSD` is filled in with {@link priceTask}. */
+  event: BuiltEvent;
   usage: TokenUsage;
   /** `roster.cost_usd` when the span states its cost itself. */
   statedCostUSD?: number;
@@ -250,16 +251,20 @@ export function tasksFromSpans(request: OtlpTraceRequest, options: { foreignAgen
       const statedCostUSD = num(attrs, 'roster.cost_usd');
       let toolCalls = 0;
       for (const c of below ?? []) if (c.op === 'execute_tool') toolCalls += 1;
-      const event: SpanTask['event'] = {
+      // Valid where built (see BuiltEvent): a 49-character id, a Date from at most 2^64 ns, a task type
+      // and segment of 1 to 100 characters, a known outcome; the numbers are checked at ingest.
+      const event: BuiltEvent = {
         eventId: `${trace}-${span.spanId.toLowerCase()}`,
         ...(agentId ? { agentId } : {}),
-        time: new Date(Number(span.endTimeUnixNano / 1_000_000n)).toISOString(),
+        time: new Date(Number(span.endTimeUnixNano / 1_000_000n)),
         taskType: (text(attrs, 'roster.task_type') ?? 'invoke_agent').slice(0, 100),
         outcome,
+        ...(correctness !== undefined ? { correctness } : {}),
         latencyMs: Number(durationNs) / 1e6,
+        // Filled in by priceTask, once the role's price table is known.
+        costUSD: 0,
         tokens: Math.max(0, Math.round(usage.input + usage.output)),
         toolCalls,
-        ...(correctness !== undefined ? { correctness } : {}),
         ...(segment ? { segment: segment.slice(0, 100) } : {}),
       };
       return { event, usage, ...(statedCostUSD !== undefined ? { statedCostUSD } : {}) };

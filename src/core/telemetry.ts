@@ -100,28 +100,75 @@ export function validateBatch(
       rejected.push({ index, ...(eventId ? { eventId } : {}), reason: `${issue.path.join('.') || 'event'}: ${issue.message}` });
       return;
     }
-    const event = parsed.data;
-    if (window && (event.time < window.notBefore || event.time > window.notAfter)) {
-      const reason =
-        event.time > window.notAfter
-          ? `time: ${event.time.toISOString()} is in the future; events may be at most ${Math.round(window.futureMs / 60_000)} minutes ahead of Roster's clock`
-          : `time: ${event.time.toISOString()} is older than the ${window.retentionDays}-day retention of raw events`;
-      rejected.push({ index, eventId: event.eventId, reason });
-      return;
-    }
-    if (principal.kind === 'agent') {
-      if (event.agentId && event.agentId !== principal.agentId) {
-        rejected.push({ index, eventId: event.eventId, reason: `agentId: this key may only send events for ${principal.agentId}` });
-        return;
-      }
-      valid.push({ index, event: { ...event, agentId: principal.agentId } });
-    } else if (!event.agentId) {
-      rejected.push({ index, eventId: event.eventId, reason: 'agentId: required with a platform key' });
-    } else {
-      valid.push({ index, event: { ...event, agentId: event.agentId } });
-    }
+    admit(principal, index, parsed.data, window, valid, rejected);
   });
   return { valid, rejected };
+}
+
+/**
+ * An event Roster builds itself from input it has parsed already (an OTLP span), in the output
+ * shape of {@link telemetryEventSchema}: its id, time, task type, outcome and segment are made
+ * valid where it is built; its agent id (as the span names it) and the numbers worked out from
+ * the span are checked by {@link builtEventSchema}.
+ */
+export type BuiltEvent = Omit<TelemetryEvent, 'agentId'> & { agentId?: string };
+
+/** The checks of {@link telemetryEventSchema} a {@link BuiltEvent} can fail, the same rules and messages. */
+const builtEventSchema = telemetryEventSchema
+  .pick({ agentId: true, correctness: true, latencyMs: true, costUSD: true, tokens: true, toolCalls: true })
+  .strip();
+
+/**
+ * {@link validateBatch} for events Roster built ({@link BuiltEvent}): each is checked by
+ * {@link builtEventSchema} instead of being parsed whole again, then admitted by the same rules.
+ */
+export function validateBuiltBatch(
+  principal: TelemetryPrincipal,
+  events: readonly BuiltEvent[],
+  window?: TimeWindow,
+): { valid: Array<{ index: number; event: TelemetryEvent }>; rejected: Rejection[] } {
+  const valid: Array<{ index: number; event: TelemetryEvent }> = [];
+  const rejected: Rejection[] = [];
+  events.forEach((event, index) => {
+    const checked = builtEventSchema.safeParse(event);
+    if (!checked.success) {
+      const issue = checked.error.issues[0]!;
+      rejected.push({ index, eventId: event.eventId.slice(0, 128), reason: `${issue.path.join('.') || 'event'}: ${issue.message}` });
+      return;
+    }
+    admit(principal, index, event as TelemetryEvent, window, valid, rejected);
+  });
+  return { valid, rejected };
+}
+
+/** The rules after an event's own fields: its time within the window, its agent as the key allows. */
+function admit(
+  principal: TelemetryPrincipal,
+  index: number,
+  event: z.output<typeof telemetryEventSchema>,
+  window: TimeWindow | undefined,
+  valid: Array<{ index: number; event: TelemetryEvent }>,
+  rejected: Rejection[],
+): void {
+  if (window && (event.time < window.notBefore || event.time > window.notAfter)) {
+    const reason =
+      event.time > window.notAfter
+        ? `time: ${event.time.toISOString()} is in the future; events may be at most ${Math.round(window.futureMs / 60_000)} minutes ahead of Roster's clock`
+        : `time: ${event.time.toISOString()} is older than the ${window.retentionDays}-day retention of raw events`;
+    rejected.push({ index, eventId: event.eventId, reason });
+    return;
+  }
+  if (principal.kind === 'agent') {
+    if (event.agentId && event.agentId !== principal.agentId) {
+      rejected.push({ index, eventId: event.eventId, reason: `agentId: this key may only send events for ${principal.agentId}` });
+      return;
+    }
+    valid.push({ index, event: { ...event, agentId: principal.agentId } });
+  } else if (!event.agentId) {
+    rejected.push({ index, eventId: event.eventId, reason: 'agentId: required with a platform key' });
+  } else {
+    valid.push({ index, event: { ...event, agentId: event.agentId } });
+  }
 }
 
 /** A key segment safe to use as a stored field name (no dots or dollar signs). */

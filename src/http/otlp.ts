@@ -256,7 +256,7 @@ export function createOtlpRouter(deps: OtlpRouteDeps): Router {
       task.event.costUSD = priceTask(task, prices.get(task.event.agentId ?? (principal.kind === 'agent' ? principal.agentId : '')));
       return task.event;
     });
-    const outcome = await deps.ingest.ingest(principal, { events });
+    const outcome = await deps.ingest.ingestBuilt(principal, events);
     if (!outcome.ok) return { invalid: outcome.message };
     const { rejected } = outcome.result;
     if (rejected.length > 0) {

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
+import type { z } from 'zod';
 import type { KeyRefusal, KeyVerification } from '../core/agent-keys.js';
 import { sha256 } from '../core/agents.js';
 import { isAgentStatus, isLiveStatus } from '../core/lifecycle.js';
@@ -8,6 +9,8 @@ import {
   acceptedWindow,
   telemetryBatchSchema,
   validateBatch,
+  validateBuiltBatch,
+  type BuiltEvent,
   type IngestResult,
   type Rejection,
   type TelemetryPrincipal,
@@ -79,6 +82,15 @@ export interface TelemetryIngest {
   /** Validates and stores a batch of events in the JSON API's shape; `body` is `{ events }`. */
   ingest(principal: TelemetryPrincipal, body: unknown): Promise<{ ok: true; result: IngestResult } | { ok: false; message: string }>;
   /**
+   * {@link ingest} for events Roster built from input it parsed already (OTLP spans): the same
+   * batch limits, rules and storage, each event checked for what it can get wrong rather than
+   * parsed whole again (see validateBuiltBatch).
+   */
+  ingestBuilt(
+    principal: TelemetryPrincipal,
+    events: BuiltEvent[],
+  ): Promise<{ ok: true; result: IngestResult } | { ok: false; message: string }>;
+  /**
    * Resolves once the error-spike checks of every batch stored so far are done (shutdown, tests);
    * a check still waiting out its delay starts at once.
    */
@@ -117,6 +129,51 @@ export function createTelemetryIngest(deps: TelemetryRouteDeps): TelemetryIngest
     return { status: 401, error: 'invalid_key', message: 'Unknown or revoked key.' };
   }
 
+  const refusal = (error: z.ZodError): { ok: false; message: string } => {
+    const issue = error.issues[0]!;
+    return { ok: false, message: `${issue.path.join('.') || 'body'}: ${issue.message}` };
+  };
+
+  /** The registry checks of a platform key's events, then storage and the error-spike hand-off. */
+  async function store(
+    principal: TelemetryPrincipal,
+    { valid, rejected }: ReturnType<typeof validateBatch>,
+  ): Promise<{ ok: true; result: IngestResult }> {
+    let accepted = valid;
+    const extra: Rejection[] = [];
+    if (principal.kind === 'platform' && valid.length > 0) {
+      const ids = [...new Set(valid.map((v) => v.event.agentId))];
+      const [known, blocked] = await Promise.all([deps.store.knownAgents(ids), deps.store.blocked(ids)]);
+      const unknown = new Set<AgentId>();
+      accepted = valid.filter(({ index, event }) => {
+        if (blocked.has(event.agentId)) {
+          extra.push({ index, eventId: event.eventId, reason: `agentId: ${event.agentId} is blocked by IT` });
+          return false;
+        }
+        const status = known.get(event.agentId);
+        if (status && isAgentStatus(status) && isLiveStatus(status)) return true;
+        if (!status) unknown.add(event.agentId);
+        const reason = status ? `agentId: ${event.agentId} is ${status}` : `agentId: ${event.agentId} is not registered in Roster`;
+        extra.push({ index, eventId: event.eventId, reason });
+        return false;
+      });
+      if (unknown.size > 0)
+        await deps
+          .onUnregistered(principal.name, [...unknown])
+          .catch((err: unknown) => deps.log.error({ err }, 'could not raise the unregistered-agents alert'));
+    }
+    const stored = await deps.store.ingest(accepted.map((v) => v.event));
+    if (stored.inserted > 0) spikes.add(accepted.map((v) => v.event.agentId));
+    return {
+      ok: true,
+      result: {
+        accepted: stored.inserted,
+        duplicates: stored.duplicates,
+        rejected: [...rejected, ...extra].sort((a, b) => a.index - b.index),
+      },
+    };
+  }
+
   return {
     async authenticate(header, address = 'unknown') {
       const auth = await check(header);
@@ -132,44 +189,14 @@ export function createTelemetryIngest(deps: TelemetryRouteDeps): TelemetryIngest
 
     async ingest(principal, body) {
       const batch = telemetryBatchSchema.safeParse(body);
-      if (!batch.success) {
-        const issue = batch.error.issues[0]!;
-        return { ok: false, message: `${issue.path.join('.') || 'body'}: ${issue.message}` };
-      }
-      const { valid, rejected } = validateBatch(principal, batch.data.events, acceptedWindow(clock(), deps.retentionDays()));
-      let accepted = valid;
-      const extra: Rejection[] = [];
-      if (principal.kind === 'platform' && valid.length > 0) {
-        const ids = [...new Set(valid.map((v) => v.event.agentId))];
-        const [known, blocked] = await Promise.all([deps.store.knownAgents(ids), deps.store.blocked(ids)]);
-        const unknown = new Set<AgentId>();
-        accepted = valid.filter(({ index, event }) => {
-          if (blocked.has(event.agentId)) {
-            extra.push({ index, eventId: event.eventId, reason: `agentId: ${event.agentId} is blocked by IT` });
-            return false;
-          }
-          const status = known.get(event.agentId);
-          if (status && isAgentStatus(status) && isLiveStatus(status)) return true;
-          if (!status) unknown.add(event.agentId);
-          const reason = status ? `agentId: ${event.agentId} is ${status}` : `agentId: ${event.agentId} is not registered in Roster`;
-          extra.push({ index, eventId: event.eventId, reason });
-          return false;
-        });
-        if (unknown.size > 0)
-          await deps
-            .onUnregistered(principal.name, [...unknown])
-            .catch((err: unknown) => deps.log.error({ err }, 'could not raise the unregistered-agents alert'));
-      }
-      const stored = await deps.store.ingest(accepted.map((v) => v.event));
-      if (stored.inserted > 0) spikes.add(accepted.map((v) => v.event.agentId));
-      return {
-        ok: true,
-        result: {
-          accepted: stored.inserted,
-          duplicates: stored.duplicates,
-          rejected: [...rejected, ...extra].sort((a, b) => a.index - b.index),
-        },
-      };
+      if (!batch.success) return refusal(batch.error);
+      return store(principal, validateBatch(principal, batch.data.events, acceptedWindow(clock(), deps.retentionDays())));
+    },
+
+    async ingestBuilt(principal, events) {
+      const batch = telemetryBatchSchema.safeParse({ events });
+      if (!batch.success) return refusal(batch.error);
+      return store(principal, validateBuiltBatch(principal, events, acceptedWindow(clock(), deps.retentionDays())));
     },
 
     idle: () => spikes.idle(),

@@ -1,4 +1,8 @@
-import { otlpTraceRequestSchema, tasksFromSpans } from '../../src/core/otlp-genai.js';
+import type { PriceTable } from '../../src/config/schemas.js';
+import { otlpTraceRequestSchema, priceTask, tasksFromSpans } from '../../src/core/otlp-genai.js';
+import { acceptedWindow, validateBatch, validateBuiltBatch, type TelemetryPrincipal } from '../../src/core/telemetry.js';
+
+const PRICES = { inputPerMillionTokensUSD: 1, outputPerMillionTokensUSD: 5 } as PriceTable;
 
 /*
  * Which invoke_agent task a tool or model span counts towards: the nearest one above it (through
@@ -161,5 +165,53 @@ describe('otlpTraceRequestSchema', () => {
       ]),
     );
     expect(tasksFromSpans(parsed, { foreignAgentIds: false }).tasks).toHaveLength(1);
+  });
+});
+
+/*
+ * Events built from spans are not parsed whole again at ingest: each is checked for what it can get
+ * wrong (validateBuiltBatch). Whatever the spans hold, they are accepted and refused exactly as the
+ * JSON API would accept and refuse the same events.
+ */
+describe('events built from spans', () => {
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const kv = (key: string, value: Record<string, unknown>) => ({ key, value });
+  const span = (n: number, attributes: Array<ReturnType<typeof kv>>, times?: { start: bigint; end: bigint }) => ({
+    traceId: '0af7651916cd43dd8448eb211c80319c',
+    spanId: `c0000000000000${String(n).padStart(2, '0')}`,
+    startTimeUnixNano: String(times?.start ?? now - 2_000_000_000n),
+    endTimeUnixNano: String(times?.end ?? now - 1_000_000_000n),
+    attributes: [kv('gen_ai.operation.name', { stringValue: 'invoke_agent' }), ...attributes],
+  });
+  const spans = [
+    span(1, [kv('roster.correctness', { doubleValue: 0.5 }), kv('roster.cost_usd', { doubleValue: 0.25 })]),
+    span(2, [kv('roster.correctness', { doubleValue: 1.5 })]),
+    span(3, [kv('roster.cost_usd', { doubleValue: -1 })]),
+    span(4, [kv('roster.cost_usd', { doubleValue: 20_000 })]),
+    span(5, [kv('gen_ai.usage.input_tokens', { intValue: '200000000' })]),
+    span(6, [kv('gen_ai.usage.input_tokens', { doubleValue: 1e308 }), kv('gen_ai.usage.output_tokens', { doubleValue: 1e308 })]),
+    span(7, [], { start: now - 4_000_000_000_000n, end: now }),
+    span(8, [], { start: 0n, end: 18446744073709551615n }),
+    span(9, [], { start: 0n, end: 1n }),
+    span(10, [kv('roster.task_type', { stringValue: 't'.repeat(300) }), kv('roster.segment', { stringValue: 's'.repeat(300) })]),
+    span(11, [kv('gen_ai.agent.id', { stringValue: 'asst_not_a_roster_agent' })]),
+    span(12, [kv('gen_ai.agent.id', { stringValue: 'agt_00000000000000bb' })]),
+    span(13, [kv('roster.outcome', { stringValue: 'handed-to-human' }), kv('roster.correctness', { intValue: '-1' })]),
+  ];
+  const window = acceptedWindow(new Date(), 30);
+
+  it.each([
+    ['an agent key', { kind: 'agent', agentId: 'agt_00000000000000aa' }, false],
+    ['a platform key', { kind: 'platform', name: 'platform-1' }, true],
+  ] as const)('with %s', (_name, principal, foreignAgentIds) => {
+    const { tasks } = tasksFromSpans(otlpTraceRequestSchema.parse({ resourceSpans: [{ scopeSpans: [{ spans }] }] }), { foreignAgentIds });
+    const events = tasks.map((task) => ({ ...task.event, costUSD: priceTask(task, PRICES) }));
+    // As the route built them before: the JSON API's input, the time as an ISO string.
+    const asInput = events.map((e) => ({ ...e, time: e.time.toISOString() }));
+    const built = validateBuiltBatch(principal as TelemetryPrincipal, events, window);
+    expect(built).toEqual(validateBatch(principal as TelemetryPrincipal, asInput, window));
+    // Both kinds happen: some accepted, most refused for a reason of their own.
+    expect(built.valid.length).toBeGreaterThan(0);
+    expect(new Set(built.rejected.map((r) => r.reason.split(':')[0])).size).toBeGreaterThan(3);
   });
 });

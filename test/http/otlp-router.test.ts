@@ -10,7 +10,7 @@ import protobuf from 'protobufjs';
 import type { PriceTable } from '../../src/config/schemas.js';
 import type { AgentId } from '../../src/core/ids.js';
 import { otlpTraceRequestSchema } from '../../src/core/otlp-genai.js';
-import type { TelemetryPrincipal } from '../../src/core/telemetry.js';
+import type { BuiltEvent, TelemetryPrincipal } from '../../src/core/telemetry.js';
 import { createOtlpRouter, spanRequest } from '../../src/http/otlp.js';
 import type { TelemetryIngest } from '../../src/http/telemetry.js';
 import { silentLogger } from '../helpers/logger.js';
@@ -26,13 +26,14 @@ describe('the OTLP route', () => {
   let server: Server;
   let url: string;
   const priceReads: string[][] = [];
-  const ingested: Array<Record<string, unknown>> = [];
+  const ingested: BuiltEvent[] = [];
 
   beforeAll(async () => {
     const ingest: TelemetryIngest = {
       authenticate: () => Promise.resolve({ principal: { kind: 'agent', agentId: AGENT } satisfies TelemetryPrincipal }),
-      ingest: (_principal, body) => {
-        ingested.push(...(body as { events: Array<Record<string, unknown>> }).events);
+      ingest: () => Promise.reject(new Error('OTLP hands its events to ingestBuilt')),
+      ingestBuilt: (_principal, events) => {
+        ingested.push(...events);
         return Promise.resolve({ ok: true, result: { accepted: 0, duplicates: 0, rejected: [] } });
       },
       idle: () => Promise.resolve(),
