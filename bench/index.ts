@@ -81,8 +81,9 @@ interface Bench {
 }
 
 /**
- * BENCH_PROFILE_DIR: a V8 CPU profile of Roster's process over each measured ingest size and
- * sweep round, written there as `<phase>.cpuprofile` (Chrome DevTools opens them).
+ * BENCH_PROFILE_DIR: a V8 CPU profile of Roster's process over each measured round of clicks
+ * (until its backlog drained), ingest size and sweep round, written there as `<phase>.cpuprofile`
+ * (Chrome DevTools opens them).
  */
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const profileStart = async (bench: Bench): Promise<void> => {
@@ -90,6 +91,15 @@ const profileStart = async (bench: Bench): Promise<void> => {
 };
 const profileStop = async (bench: Bench, phase: string): Promise<void> => {
   if (PROFILE_DIR) await bench.roster.call('profileStop', path.join(path.resolve(PROFILE_DIR), `${phase}.cpuprofile`));
+};
+
+/** BENCH_LOOP=1: Roster's event-loop delay and garbage collections over each round of clicks, on the console. */
+const LOOP = process.env.BENCH_LOOP === '1';
+const loopStart = async (bench: Bench): Promise<void> => {
+  if (LOOP) await bench.roster.call('loopStart');
+};
+const loopStop = async (bench: Bench, what: string): Promise<void> => {
+  if (LOOP) log(`${what}: Roster's event loop and GC ${JSON.stringify(await bench.roster.call('loopStop'))}`);
 };
 
 const rosterCommands = (bench: Bench): Promise<number> => bench.roster.call<number>('commands');
@@ -204,7 +214,30 @@ function clicksOn(url: string, runIds: readonly string[], concurrency: number): 
   const bodies = runIds.map((runId) =>
     interaction(buttonClick(NOAH.id, 'approval_approve', JSON.stringify({ runId, stepId: 'approvals' }))),
   );
-  return measure((i) => fetch(url, { method: 'POST', headers: bodies[i]!.headers, body: bodies[i]!.body }), bodies.length, concurrency);
+  const t0 = performance.now();
+  const times: Array<{ i: number; at: number; ms: number }> = [];
+  const measured = measure(
+    async (i) => {
+      const at = performance.now();
+      const res = await fetch(url, { method: 'POST', headers: bodies[i]!.headers, body: bodies[i]!.body });
+      if (LOOP) times.push({ i, at: Math.round(at - t0), ms: Math.round(performance.now() - at) });
+      return res;
+    },
+    bodies.length,
+    concurrency,
+  );
+  // BENCH_LOOP=1: when the slowest acks were sent (ms from the first), to see whether they come together.
+  if (LOOP)
+    void measured.then(() =>
+      log(
+        `${url.includes('/slack/events') ? 'Roster' : 'floor'}: slowest acks (sent at ms: took ms) ${times
+          .sort((a, b) => b.ms - a.ms)
+          .slice(0, 12)
+          .map((t) => `${t.at}:${t.ms}`)
+          .join(' ')}`,
+      ),
+    );
+  return measured;
 }
 
 const WARMUP_CLICKS = 50;
@@ -227,9 +260,16 @@ async function benchSlack(bench: Bench, clicks: number, concurrencies: readonly 
     await bench.roster.call('commandKinds');
     const before = await rosterCommands(bench);
     const mark = await slackMark(bench);
+    await profileStart(bench);
+    await loopStart(bench);
+    const cpu0 = await bench.roster.call<number>('cpuMs');
     const ours = await clicksOn(`${bench.rosterUrl}/slack/events`, ids, concurrency);
     const lastAck = Date.now();
+    await loopStop(bench, `Slack ${clicks} × ${concurrency}, until the last ack`);
     const { decidedAt, settledAt, undecided, told } = await settle(bench, ids, mark);
+    // Roster's CPU from the first click until its backlog drained (the bench's own polling included), per click.
+    const cpuMs = ((await bench.roster.call<number>('cpuMs')) - cpu0) / ids.length;
+    await profileStop(bench, `slack-${concurrency}`);
     if (told.size > 0)
       log(`Slack ${clicks} × ${concurrency}: the clicker was told ${[...told].map(([t, n]) => `"${t}" ×${n}`).join(', ')}`);
     const commands = ((await rosterCommands(bench)) - before) / ids.length;
@@ -241,7 +281,7 @@ async function benchSlack(bench: Bench, clicks: number, concurrencies: readonly 
       ours,
       floor,
       'bare Bolt ack',
-      `${fmt(commands, 1)} commands per click (ack, decision and its effects)`,
+      `${fmt(commands, 1)} commands per click (ack, decision and its effects); Roster CPU ${fmt(cpuMs, 2)} ms per click`,
       '0 commands',
     );
     const after = (at: number) => (at <= lastAck ? 'before the last ack' : `${fmt((at - lastAck) / 1000, 2)} s after the last ack`);
@@ -282,8 +322,14 @@ async function benchTeams(bench: Bench, clicks: number, concurrency: number): Pr
   log(`Teams: ${clicks} clicks, ${concurrency} in flight`);
   await bench.roster.call('commandKinds');
   const before = await rosterCommands(bench);
+  await profileStart(bench);
+  await loopStart(bench);
+  const cpu0 = await bench.roster.call<number>('cpuMs');
   const ours = await invokes(`${bench.rosterUrl}/api/messages`, ids);
+  await loopStop(bench, `Teams ${clicks} × ${concurrency}, until the last answer`);
   const { undecided } = await settle(bench, ids);
+  const cpuMs = ((await bench.roster.call<number>('cpuMs')) - cpu0) / ids.length;
+  await profileStop(bench, 'teams');
   const commands = ((await rosterCommands(bench)) - before) / ids.length;
   await logKinds(bench, `Teams ${clicks} × ${concurrency}`);
   const floor = await invokes(floorUrl, ids);
@@ -293,7 +339,7 @@ async function benchTeams(bench: Bench, clicks: number, concurrency: number): Pr
     ours,
     floor,
     'bare Agents SDK app',
-    `${fmt(commands, 1)} commands per click (decision, card and effects)`,
+    `${fmt(commands, 1)} commands per click (decision, card and effects); Roster CPU ${fmt(cpuMs, 2)} ms per click`,
     '0 commands',
   );
   notes.push({

@@ -11,6 +11,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 import mongoose from 'mongoose';
 import { createSlackChannel } from '../src/channels/slack/index.js';
 import { createTeamsChannel } from '../src/channels/teams/index.js';
@@ -39,6 +40,8 @@ const driverKinds = new Map<string, number>();
 let held: AgentRecord[] | undefined;
 /** The profile of one phase under way (see `profileStart`). */
 let profiler: Session | undefined;
+/** The event-loop delay and garbage collections of one phase under way (see `loopStart`). */
+let loop: { delay: IntervalHistogram; gcs: Array<{ kind: number; ms: number }>; observer: PerformanceObserver } | undefined;
 
 const running = (): BenchRoster => {
   if (!roster) throw new Error('Roster is not started');
@@ -303,6 +306,44 @@ serveBench({
     }
     profiler.disconnect();
     profiler = undefined;
+  },
+
+  /**
+   * Starts watching this process's event loop (delay histogram, 1 ms resolution) and its garbage
+   * collections, for `loopStop`: where a tail of response times comes from.
+   */
+  loopStart() {
+    const delay = monitorEventLoopDelay({ resolution: 1 });
+    delay.enable();
+    const gcs: Array<{ kind: number; ms: number }> = [];
+    const observer = new PerformanceObserver((list) => {
+      for (const e of list.getEntries())
+        gcs.push({ kind: (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0, ms: e.duration });
+    });
+    observer.observe({ entryTypes: ['gc'] });
+    loop = { delay, gcs, observer };
+  },
+  /** What `loopStart` saw: loop delay percentiles and max (ms), and the collections by kind (count, total and longest ms). */
+  loopStop() {
+    if (!loop) throw new Error('no loop watch started');
+    const { delay, gcs, observer } = loop;
+    loop = undefined;
+    delay.disable();
+    observer.disconnect();
+    const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+    // perf_hooks' gc kinds: 1 minor (scavenge), 2 major (mark-compact), 4 incremental marking, 8 weak callbacks.
+    const byKind: Record<string, { count: number; totalMs: number; maxMs: number }> = {};
+    for (const { kind, ms: d } of gcs) {
+      const k = ({ 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weak' } as Record<number, string>)[kind] ?? String(kind);
+      const entry = (byKind[k] ??= { count: 0, totalMs: 0, maxMs: 0 });
+      entry.count += 1;
+      entry.totalMs = Math.round((entry.totalMs + d) * 10) / 10;
+      entry.maxMs = Math.max(entry.maxMs, Math.round(d * 10) / 10);
+    }
+    return {
+      delay: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max), mean: ms(delay.mean) },
+      gc: byKind,
+    };
   },
 
   /** Resolves when nothing handed to the outbox is queued or running. */
