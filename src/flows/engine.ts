@@ -29,6 +29,7 @@ import {
   type GateSource,
   type RunStatus,
   type StepContext,
+  type StoredMessage,
 } from './types.js';
 
 /**
@@ -41,6 +42,8 @@ type Effect =
   | { type: 'send'; to: string; card: OutgoingCard; stepId?: string; messageKind?: string; quiet?: boolean }
   | { type: 'refresh-approvals'; stepId: string }
   | { type: 'refresh-status' }
+  /** `refresh-approvals` then `refresh-status`, from one read of the run and one of its messages (a decision's). */
+  | { type: 'refresh-cards'; stepId: string }
   | { type: 'timer'; at: Date; timer: FlowTimer }
   | { type: 'on-close' }
   | { type: 'clear-timers' }
@@ -51,6 +54,7 @@ export const FLOW_EFFECTS = {
   send: 'flow.send',
   refreshApprovals: 'flow.refresh-approvals',
   refreshStatus: 'flow.refresh-status',
+  refreshCards: 'flow.refresh-cards',
   timer: 'flow.timer',
   onClose: 'flow.on-close',
   clearTimers: 'flow.clear-timers',
@@ -353,7 +357,7 @@ export class FlowEngine {
             run.waitingFor = this.withDelegates(state, this.stillWaitingOn(step, state.groups ?? [], approvers));
           }
         }
-        effects.push({ type: 'refresh-approvals', stepId: step.id }, { type: 'refresh-status' });
+        effects.push({ type: 'refresh-cards', stepId: step.id });
         return { run, effects, label };
       },
       options,
@@ -1199,6 +1203,8 @@ export class FlowEngine {
           return outbox.effect(FLOW_EFFECTS.refreshApprovals, { runId: run.id, stepId: effect.stepId });
         case 'refresh-status':
           return outbox.effect(FLOW_EFFECTS.refreshStatus, { runId: run.id });
+        case 'refresh-cards':
+          return outbox.effect(FLOW_EFFECTS.refreshCards, { runId: run.id, stepId: effect.stepId });
         case 'timer':
           return outbox.effect(FLOW_EFFECTS.timer, { at: effect.at, timer: effect.timer });
         case 'on-close':
@@ -1239,15 +1245,39 @@ export class FlowEngine {
         for (const m of await runs.messages(run.id, { kind: 'status' })) await notifier.update(m.ref as never, card);
       },
     });
+    const refreshApprovals = async (run: FlowRun, stepId: string, messages: readonly StoredMessage[]) => {
+      for (const m of messages) {
+        if (m.stepId !== stepId || m.kind !== 'approval-request') continue;
+        await notifier.update(m.ref as never, presenter.approval(run, stepId, m.person));
+      }
+    };
     outbox.register<{ runId: RunId; stepId: string }>({
       type: FLOW_EFFECTS.refreshApprovals,
       perform: async ({ runId, stepId }) => {
         const run = await runs.get(runId);
         if (!run) return;
-        for (const m of await runs.messages(run.id, { stepId })) {
-          if (m.kind !== 'approval-request') continue;
-          await notifier.update(m.ref as never, presenter.approval(run, stepId, m.person));
+        await refreshApprovals(run, stepId, await runs.messages(run.id, { stepId }));
+      },
+    });
+    // Every decision refreshes both: two database commands fewer per click than the two effects
+    // apart (each read the run, and its messages of one kind). The status cards are still updated
+    // when an approval card's update fails; the effect is then retried whole (updates change nothing twice).
+    outbox.register<{ runId: RunId; stepId: string }>({
+      type: FLOW_EFFECTS.refreshCards,
+      perform: async ({ runId, stepId }) => {
+        const run = await runs.get(runId);
+        if (!run) return;
+        const messages = await runs.messages(run.id);
+        const approvals = await refreshApprovals(run, stepId, messages).then(
+          () => undefined,
+          (err: unknown) => ({ err }),
+        );
+        const status = messages.filter((m) => m.kind === 'status');
+        if (status.length > 0) {
+          const card = presenter.status(run);
+          for (const m of status) await notifier.update(m.ref as never, card);
         }
+        if (approvals) throw approvals.err;
       },
     });
     outbox.register<{ at: Date; timer: FlowTimer }>({
