@@ -170,6 +170,19 @@ function windowsOf(role: CatalogRole, now: Date) {
   };
 }
 
+/** Days (yyyy-mm-dd) by the time their rollup starts: a sweep's agents share the same few dozen days. */
+const utcDays = new Map<number, string>();
+
+/** The UTC day (yyyy-mm-dd) of an instant, as `toISOString().slice(0, 10)`. */
+function utcDay(ms: number): string {
+  let day = utcDays.get(ms);
+  if (day === undefined) {
+    if (utcDays.size >= 1000) utcDays.clear();
+    utcDays.set(ms, (day = new Date(ms).toISOString().slice(0, 10)));
+  }
+  return day;
+}
+
 /** The same claim always gives the same check-in id, so a redone check-in is stored once. */
 function checkInIdFor(claimKey: string): CheckInId {
   return trustedId('CheckInId', `chk_${createHash('sha256').update(claimKey).digest('hex').slice(0, 16)}`);
@@ -422,8 +435,7 @@ export class CheckInService {
       if (at >= to) continue;
       if (at >= currentFrom) current.push(d);
       else if (at >= baselineFrom) baseline.push(d);
-      if (at >= trendFrom && d.correctCount > 0)
-        trendSeries.push({ day: d.start.toISOString().slice(0, 10), accuracy: d.correctSum / d.correctCount });
+      if (at >= trendFrom && d.correctCount > 0) trendSeries.push({ day: utcDay(at), accuracy: d.correctSum / d.correctCount });
     }
     const result = assessCheckIn(
       role.drift,

@@ -23,6 +23,19 @@ import { idOrUndefined, type AgentId, type AlertId, type CheckInId } from '../co
 
 const day = (iso: string) => displayDate(iso).split(',')[0]!;
 
+/** Chart labels by day (yyyy-mm-dd): a sweep's thousands of cards show the same 30 days. */
+const chartDays = new Map<string, string>();
+
+/** "12 Nov" for 2026-11-12. */
+function chartDay(isoDay: string): string {
+  let label = chartDays.get(isoDay);
+  if (label === undefined) {
+    if (chartDays.size >= 1000) chartDays.clear();
+    chartDays.set(isoDay, (label = day(`${isoDay}T00:00:00Z`).replace(/ \d{4}$/, '')));
+  }
+  return label;
+}
+
 /**
  * A daily accuracy series as the cards' chart: day labels such as "12 Nov" and percentages. The
  * same days as the chart image ({@link accuracyTrend}: the last 31 with a value; none below two).
@@ -30,7 +43,7 @@ const day = (iso: string) => displayDate(iso).split(',')[0]!;
 export function accuracyChart(series: ReadonlyArray<{ day: string; accuracy: number }> | undefined) {
   const trend = accuracyTrend(series, []);
   if (!trend) return undefined;
-  const points = trend.points.map((p) => ({ x: day(`${p.day}T00:00:00Z`).replace(/ \d{4}$/, ''), y: Math.round(p.value * 1000) / 10 }));
+  const points = trend.points.map((p) => ({ x: chartDay(p.day), y: Math.round(p.value * 1000) / 10 }));
   return { title: `Daily accuracy (%), last ${points.length} days`, legend: trend.unitLabel, points };
 }
 
