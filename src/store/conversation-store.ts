@@ -71,9 +71,6 @@ const ZONE_CACHE_MS = 10 * 60_000;
 /** Most answers remembered per look-up (people come and go with the directory); the oldest are dropped first. */
 const ZONE_CACHE_ENTRIES = 10_000;
 
-/** How long a sighting this process stored stands for the same sighting again (see `save`). */
-const SIGHTING_STANDS_MS = 60_000;
-
 /** What one look-up found: whether there is a reference (`aad`, its AAD object id), and the part of it asked for. */
 interface Answer<T> {
   found: boolean;
@@ -130,7 +127,7 @@ class Remembered<T> {
  */
 export function createConversationStore(
   connection: Connection,
-  options: { zoneCacheMs?: number; zoneCacheEntries?: number; clock?: () => number; sightingStandsMs?: number } = {},
+  options: { zoneCacheMs?: number; zoneCacheEntries?: number; clock?: () => number } = {},
 ): ConversationStore {
   const schema = new Schema(
     {
@@ -267,18 +264,6 @@ export function createConversationStore(
       }
     }
   };
-  // Every activity of a person stores their sighting, most of them what the last one stored (a
-  // Teams click's one database command before its answer): the same sighting stored by this
-  // process within a minute is not written again. Forgotten when this process writes the
-  // reference otherwise (a created 1:1 conversation, a removal), so that the next sighting is stored.
-  const sightingStands = options.sightingStandsMs ?? SIGHTING_STANDS_MS;
-  const stored = new Map<string, { fields: string; at: number }>();
-  /** Bumped when this process writes references otherwise: a sighting written meanwhile is not remembered. */
-  let otherWrites = 0;
-  const forgetSighting = (id: string) => {
-    otherWrites += 1;
-    stored.delete(id);
-  };
   const zoneIn = (ref: TeamsConversationRef | undefined) => ({ found: Boolean(ref), value: ref?.timeZone });
   const aadKey = (person: { teamsAadObjectId?: string | undefined }) =>
     typeof person.teamsAadObjectId === 'string' && person.teamsAadObjectId.trim() ? key(person.teamsAadObjectId) : '';
@@ -291,18 +276,7 @@ export function createConversationStore(
       for (const [field, value] of Object.entries(rest))
         if (value !== undefined) set[field] = field === 'email' ? String(value).toLowerCase() : String(value);
       if (conversationId) set.conversationId = String(conversationId);
-      const id = key(aadObjectId);
-      const { updatedAt: _at, ...fields } = set;
-      const seen = JSON.stringify(fields);
-      const last = stored.get(id);
-      if (last && last.fields === seen && clock() - last.at < sightingStands) return;
-      stored.delete(id);
-      const before = otherWrites;
-      await keyed(Model).updateOne({ _id: id }, { $set: set }, { upsert: true });
-      if (otherWrites === before) {
-        stored.set(id, { fields: seen, at: clock() });
-        while (stored.size > entries) stored.delete(stored.keys().next().value!);
-      }
+      await keyed(Model).updateOne({ _id: key(aadObjectId) }, { $set: set }, { upsert: true });
       // Without a zone in the sighting, the stored one (if any) is read again when asked.
       wrote(
         key(aadObjectId),
@@ -312,7 +286,6 @@ export function createConversationStore(
       );
     },
     async setPersonalConversation(aadObjectId, conversationId) {
-      forgetSighting(key(aadObjectId));
       await keyed(Model).updateOne({ _id: key(aadObjectId) }, { $set: { conversationId: String(conversationId), updatedAt: new Date() } });
     },
     get,
@@ -383,7 +356,6 @@ export function createConversationStore(
       return ids;
     },
     async remove(aadObjectId) {
-      forgetSighting(key(aadObjectId));
       const result = await keyed(Model).deleteOne({ _id: key(aadObjectId) });
       wrote(key(aadObjectId), undefined, undefined, undefined);
       return result.deletedCount === 1;

@@ -51,40 +51,6 @@ describe('conversation references (MongoDB)', () => {
     expect(await store.count()).toBe(1);
   });
 
-  it('does not write the same sighting again within a minute, but a changed one, a later one, or one after another write', async () => {
-    const counted = await mongoose
-      .createConnection(testMongoUri(), { dbName: db.dbName, monitorCommands: true, autoCreate: false })
-      .asPromise();
-    try {
-      let writes = 0;
-      counted.getClient().on('commandStarted', (e) => {
-        if (e.commandName === 'update' && e.command.update === 'teams_conversations') writes += 1;
-      });
-      let now = Date.now();
-      const sightings = createConversationStore(counted, { clock: () => now });
-      const tom = { ...base, aadObjectId: aad, email: 'tom.becker@brightwater.example', conversationId: 'a:personal-1' };
-      await sightings.save(tom);
-      await sightings.save({ ...tom, aadObjectId: aad.toLowerCase() });
-      expect(writes).toBe(1);
-      // Another time zone is another sighting.
-      await sightings.save({ ...tom, timeZone: 'Europe/Berlin' });
-      expect(writes).toBe(2);
-      now += 60_000;
-      await sightings.save({ ...tom, timeZone: 'Europe/Berlin' });
-      expect(writes).toBe(3);
-      // Removed (the app uninstalled), the next sighting stores the reference again.
-      await sightings.remove(aad);
-      await sightings.save({ ...tom, timeZone: 'Europe/Berlin' });
-      expect(await sightings.get(aad)).toMatchObject({ conversationId: 'a:personal-1', timeZone: 'Europe/Berlin' });
-      // A created 1:1 conversation is replaced by the one a personal sighting names, as before.
-      await sightings.setPersonalConversation(aad, 'a:created-1');
-      await sightings.save({ ...tom, timeZone: 'Europe/Berlin' });
-      expect((await sightings.get(aad))?.conversationId).toBe('a:personal-1');
-    } finally {
-      await counted.close();
-    }
-  });
-
   it('ignores look-ups that are not strings', async () => {
     await store.save({ ...base, aadObjectId: aad, email: 'tom.becker@brightwater.example' });
     expect(await store.get({ $ne: '' } as unknown as string)).toBeUndefined();
