@@ -15,8 +15,10 @@ const anyValueSchema = z.object({
   intValue: z.union([z.string(), z.number()]).optional(),
   doubleValue: z.union([z.number(), z.string()]).optional(),
 });
-type AnyValue = z.output<typeof anyValueSchema>;
-const attributeValueSchema = anyValueSchema.optional();
+/** An attribute value, the members Roster reads (a decoded protobuf value has at most one set). */
+export type AnyValue = z.output<typeof anyValueSchema>;
+/** An attribute's value, when it has one (checked only on the attributes Roster reads). */
+export const attributeValueSchema = anyValueSchema.optional();
 /** Nanoseconds since the epoch: a decimal string or a number in JSON; a bigint from a protobuf fixed64. */
 const nanosSchema = z
   .union([z.bigint().nonnegative(), z.string().regex(/^\d{1,20}$/), z.number().int().min(0)])
@@ -41,7 +43,7 @@ export const READ_ATTRIBUTES: ReadonlySet<string> = new Set([
 ]);
 
 /** The attributes of a span or resource that Roster reads, by key: the last one sent with a value. */
-type Attributes = Readonly<Partial<Record<string, AnyValue>>>;
+export type Attributes = Readonly<Partial<Record<string, AnyValue>>>;
 
 /**
  * A list of attributes: those Roster reads are validated (a malformed value is refused, at its
@@ -89,7 +91,21 @@ export const otlpTraceRequestSchema = z.object({
     .optional(),
 });
 export type OtlpTraceRequest = z.output<typeof otlpTraceRequestSchema>;
-type Span = z.output<typeof spanSchema>;
+export type Span = z.output<typeof spanSchema>;
+
+/**
+ * The fields of a span a decoder cannot vouch for (ids of any length, times missing), with the span
+ * schema's own rules and messages. The protobuf path parses these with zod; the decoder types its
+ * attribute values and status codes, and what the mapping makes of them is parsed once, in the
+ * event built (builtEventSchema), instead of value by value here as well.
+ */
+export const spanIdsAndTimesSchema = spanSchema.pick({
+  traceId: true,
+  spanId: true,
+  parentSpanId: true,
+  startTimeUnixNano: true,
+  endTimeUnixNano: true,
+});
 
 /** Token usage of a task, priced later with the agent's catalog role. */
 export interface TokenUsage {
@@ -141,16 +157,18 @@ function usageOf(attrs: Attributes): TokenUsage | undefined {
   return { input: input ?? 0, output: output ?? 0, cacheRead: num(attrs, 'gen_ai.usage.cache_read.input_tokens') ?? 0 };
 }
 
-/** A span as the mapping reads it: its attributes and its resource's, its operation, its trace and key in lower case. */
+/** A span as the mapping reads it: its attributes and its resource's, its operation, its trace and span ids in lower case. */
 interface SpanEntry {
   span: Span;
   attrs: Attributes;
   resource: Attributes;
   op: string | undefined;
   trace: string;
-  /** `trace:span`, lower case. */
-  key: string;
+  id: string;
 }
+
+/** `trace:span`, lower case: a span's key in the indexes of which task a span counts towards. */
+const keyOf = (s: SpanEntry) => `${s.trace}:${s.id}`;
 
 /**
  * Turns GenAI spans into task events: each `invoke_agent` span is one task (agent id from
@@ -172,8 +190,7 @@ export function tasksFromSpans(request: OtlpTraceRequest, options: { foreignAgen
       for (const span of ss.spans ?? []) {
         const attrs = span.attributes ?? NO_ATTRIBUTES;
         const op = text(attrs, 'gen_ai.operation.name');
-        const trace = span.traceId.toLowerCase();
-        const entry: SpanEntry = { span, attrs, resource, op, trace, key: `${trace}:${span.spanId.toLowerCase()}` };
+        const entry: SpanEntry = { span, attrs, resource, op, trace: span.traceId.toLowerCase(), id: span.spanId.toLowerCase() };
         all.push(entry);
         if (op === 'invoke_agent') tasks.push(entry);
         else if (op === 'execute_tool' || (op !== undefined && INFERENCE.has(op))) members.push(entry);
@@ -185,8 +202,8 @@ export function tasksFromSpans(request: OtlpTraceRequest, options: { foreignAgen
   // Which task each tool and inference span counts towards; the indexes are built only when there are some.
   const children = new Map<string, SpanEntry[]>();
   if (members.length > 0) {
-    const byId = new Map(all.map((s) => [s.key, s]));
-    const taskKeys = new Set(tasks.map((t) => t.key));
+    const byId = new Map(all.map((s) => [keyOf(s), s]));
+    const taskKeys = new Set(tasks.map(keyOf));
     /** The tasks of each trace, for a span with no invoke_agent above it. */
     const tasksByTrace = new Map<string, SpanEntry[]>();
     for (const t of tasks) {
@@ -205,7 +222,7 @@ export function tasksFromSpans(request: OtlpTraceRequest, options: { foreignAgen
       }
       if (!owner) {
         const sameTrace = tasksByTrace.get(s.trace);
-        if (sameTrace?.length === 1) owner = sameTrace[0]!.key;
+        if (sameTrace?.length === 1) owner = keyOf(sameTrace[0]!);
       }
       if (!owner) {
         ignored += 1;
@@ -220,8 +237,9 @@ export function tasksFromSpans(request: OtlpTraceRequest, options: { foreignAgen
   return {
     spans: all.length,
     ignored,
-    tasks: tasks.map(({ span, attrs, resource, trace, key: taskKey }) => {
-      const below = children.get(taskKey);
+    tasks: tasks.map((entry) => {
+      const { span, attrs, resource, trace, id } = entry;
+      const below = children.size > 0 ? children.get(keyOf(entry)) : undefined;
       let usage = usageOf(attrs);
       if (!usage) {
         usage = { input: 0, output: 0, cacheRead: 0 };
@@ -254,7 +272,7 @@ export function tasksFromSpans(request: OtlpTraceRequest, options: { foreignAgen
       // Valid where built (see BuiltEvent): a 49-character id, a Date from at most 2^64 ns, a task type
       // and segment of 1 to 100 characters, a known outcome; the numbers are checked at ingest.
       const event: BuiltEvent = {
-        eventId: `${trace}-${span.spanId.toLowerCase()}`,
+        eventId: `${trace}-${id}`,
         ...(agentId ? { agentId } : {}),
         time: new Date(Number(span.endTimeUnixNano / 1_000_000n)),
         taskType: (text(attrs, 'roster.task_type') ?? 'invoke_agent').slice(0, 100),

@@ -113,9 +113,23 @@ export function validateBatch(
  */
 export type BuiltEvent = Omit<TelemetryEvent, 'agentId'> & { agentId?: string };
 
-/** The checks of {@link telemetryEventSchema} a {@link BuiltEvent} can fail, the same rules and messages. */
+/**
+ * The checks of {@link telemetryEventSchema} a {@link BuiltEvent} can fail, the same rules and
+ * messages, and those of the strings it takes from a span's attributes (task type, outcome, segment:
+ * made valid where built, parsed here as every value Roster uses is).
+ */
 const builtEventSchema = telemetryEventSchema
-  .pick({ agentId: true, correctness: true, latencyMs: true, costUSD: true, tokens: true, toolCalls: true })
+  .pick({
+    agentId: true,
+    taskType: true,
+    outcome: true,
+    correctness: true,
+    latencyMs: true,
+    costUSD: true,
+    tokens: true,
+    toolCalls: true,
+    segment: true,
+  })
   .strip();
 
 /**

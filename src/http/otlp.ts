@@ -3,7 +3,19 @@ import { fileURLToPath } from 'node:url';
 import express, { type Request, type Response, type Router } from 'express';
 import protobuf from 'protobufjs';
 import type { PriceTable } from '../config/schemas.js';
-import { otlpTraceRequestSchema, priceTask, READ_ATTRIBUTES, tasksFromSpans, type SpanMapping } from '../core/otlp-genai.js';
+import {
+  otlpTraceRequestSchema,
+  priceTask,
+  READ_ATTRIBUTES,
+  attributeValueSchema,
+  spanIdsAndTimesSchema,
+  tasksFromSpans,
+  type AnyValue,
+  type Attributes,
+  type OtlpTraceRequest,
+  type Span,
+  type SpanMapping,
+} from '../core/otlp-genai.js';
 import type { TelemetryPrincipal } from '../core/telemetry.js';
 import type { Logger } from '../logger.js';
 import { clientAddress } from './rate-limit.js';
@@ -75,84 +87,148 @@ const bigintOf = (v: { low: number; high: number; unsigned: boolean }) => {
   const bits = (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
   return v.unsigned ? bits : BigInt.asIntN(64, bits);
 };
-/** A 64-bit integer (protobufjs's Long, or a number) as its decimal string, as `toObject({ longs: String })` gives it. */
-const decimal = (v: unknown) => String(isLong(v) ? bigintOf(v) : v);
+/**
+ * A 64-bit integer (protobufjs's Long, or a number) as the nearest number, the one the mapping made
+ * of its decimal string: high × 2^32 is exact, so the sum is rounded once (Long's own toNumber).
+ */
+const integer = (v: unknown) => (isLong(v) ? (v.unsigned ? v.high >>> 0 : v.high) * 4294967296 + (v.low >>> 0) : (v as number));
 /** A span time (fixed64: a Long, or a number) as the bigint the span schema makes of it, without a decimal string between. */
 const nanos = (v: unknown) => (isLong(v) ? bigintOf(v) : v);
 /** Bytes as hex; protobufjs gives Node Buffers here, other Uint8Arrays are viewed as one first. */
 const hex = (v: unknown) =>
   Buffer.isBuffer(v) ? v.toString('hex') : v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex') : v;
 
-/** The attributes Roster reads ({@link READ_ATTRIBUTES}), in order; the others are left behind unread. */
-function readKeyValues(values: Decoded[]): Decoded[] {
-  const out: Decoded[] = [];
-  for (const kv of values) {
-    if (!has(kv, 'key') || !READ_ATTRIBUTES.has(kv.key as string)) continue;
-    const read: Decoded = { key: kv.key };
-    if (has(kv, 'value')) {
-      const v = kv.value as Decoded;
-      const value: Decoded = {};
-      // The member set, as the decoder named it (see loadTypes); a message from elsewhere is asked field by field.
-      const member = v.value;
-      if (typeof member === 'string') {
-        if (member === 'intValue') value.intValue = decimal(v.intValue);
-        else if (member === 'stringValue' || member === 'boolValue' || member === 'doubleValue') value[member] = v[member];
-      } else {
-        if (has(v, 'stringValue')) value.stringValue = v.stringValue;
-        if (has(v, 'boolValue')) value.boolValue = v.boolValue;
-        if (has(v, 'intValue')) value.intValue = decimal(v.intValue);
-        if (has(v, 'doubleValue')) value.doubleValue = v.doubleValue;
-      }
-      read.value = value;
-    }
-    out.push(read);
+/** An attribute value whose member Roster does not read (bytes, array, key-value list) or with none set. */
+const UNREAD_VALUE: AnyValue = Object.freeze({});
+
+/**
+ * A decoded AnyValue as the span schema outputs it: the member set (see loadTypes), 64-bit
+ * integers as numbers; or, when the schema refuses it, undefined. The decoder types every member;
+ * only a double can be refused (NaN or infinite: zod's numbers are finite).
+ */
+function anyValue(v: Decoded): AnyValue | undefined {
+  const member = v.value;
+  if (typeof member === 'string') {
+    if (member === 'stringValue') return { stringValue: v.stringValue as string };
+    if (member === 'intValue') return { intValue: integer(v.intValue) };
+    if (member === 'doubleValue') return Number.isFinite(v.doubleValue) ? { doubleValue: v.doubleValue as number } : undefined;
+    if (member === 'boolValue') return { boolValue: v.boolValue as boolean };
+    return UNREAD_VALUE;
   }
-  return out;
+  // A message from elsewhere, asked field by field, and checked whole.
+  const value: { -readonly [K in keyof AnyValue]: AnyValue[K] } = {};
+  if (has(v, 'stringValue')) value.stringValue = v.stringValue as string;
+  if (has(v, 'boolValue')) value.boolValue = v.boolValue as boolean;
+  if (has(v, 'intValue')) value.intValue = integer(v.intValue);
+  if (has(v, 'doubleValue')) value.doubleValue = v.doubleValue as number;
+  return attributeValueSchema.safeParse(value).success ? value : undefined;
 }
 
 /**
- * The parts of a decoded protobuf request the span schema reads, in the JSON encoding's form (ids as
- * hex, 64-bit attribute values as decimal strings), as `toObject({ longs: String, enums: Number,
- * defaults: false })` would give them with bytes turned to hex, span times as the bigints the schema
- * makes of them: only fields set on the message, repeated fields only when not empty. Everything the
- * schema ignores (names, events, links, scopes, attributes other than {@link READ_ATTRIBUTES}, other
- * attribute value kinds) is not copied. Before, the whole request was copied by toObject with every
- * bytes field as base64, then copied again to turn each traceId/spanId anywhere into hex.
+ * Each read attribute's key, by itself: a decoded key is a fresh string, and storing a property
+ * under one costs V8 a string-table look-up per store; the key kept here is the interned literal.
  */
-export function spanRequest(request: Decoded): Decoded {
-  const out: Decoded = {};
-  const resourceSpans = list(request, 'resourceSpans');
-  if (!resourceSpans) return out;
-  out.resourceSpans = resourceSpans.map((rs) => {
-    const rsOut: Decoded = {};
-    if (has(rs, 'resource')) {
-      const attributes = list(rs.resource as Decoded, 'attributes');
-      rsOut.resource = attributes ? { attributes: readKeyValues(attributes) } : {};
+const READ_KEYS: ReadonlyMap<string, string> = new Map([...READ_ATTRIBUTES].map((key) => [key, key]));
+
+/** The span schema's refusal of an attribute's value: where it is in the attribute list, and why. */
+class AttributeRefusal {
+  constructor(
+    readonly path: PropertyKey[],
+    readonly message: string,
+  ) {}
+
+  /** The refusal as the route answers it, `at` the path of the attribute list. */
+  at(...listPath: Array<string | number>): { invalid: string } {
+    return { invalid: `${[...listPath, ...this.path].map(String).join('.')}: ${this.message}` };
+  }
+}
+
+/**
+ * The attributes Roster reads ({@link READ_ATTRIBUTES}) by key, the last sent with a value winning,
+ * as the span schema keeps them (undefined when there are none); or the schema's refusal of the
+ * first malformed one. The others are passed over unread.
+ */
+function readAttributes(values: Decoded[] | undefined): Attributes | undefined | AttributeRefusal {
+  if (!values) return undefined;
+  let read: Record<string, AnyValue> | undefined;
+  for (let i = 0; i < values.length; i += 1) {
+    const kv = values[i]!;
+    const key = typeof kv.key === 'string' ? READ_KEYS.get(kv.key) : undefined;
+    if (key === undefined || !has(kv, 'value')) continue;
+    const value = anyValue(kv.value as Decoded);
+    if (!value) {
+      // The issue and message the span schema gives for this value (see attributesSchema).
+      const issue = attributeValueSchema.safeParse(copyOf(kv.value as Decoded)).error!.issues[0]!;
+      return new AttributeRefusal([i, 'value', ...issue.path], issue.message);
     }
-    const scopeSpans = list(rs, 'scopeSpans');
-    if (scopeSpans)
-      rsOut.scopeSpans = scopeSpans.map((ss) => {
-        const spans = list(ss, 'spans');
-        return spans
-          ? {
-              spans: spans.map((span) => {
-                const s: Decoded = {};
-                for (const id of ['traceId', 'spanId', 'parentSpanId']) if (has(span, id)) s[id] = hex(span[id]);
-                for (const time of ['startTimeUnixNano', 'endTimeUnixNano']) if (has(span, time)) s[time] = nanos(span[time]);
-                const attributes = list(span, 'attributes');
-                if (attributes) s.attributes = readKeyValues(attributes);
-                if (has(span, 'status')) {
-                  const status = span.status as Decoded;
-                  s.status = has(status, 'code') ? { code: status.code } : {};
-                }
-                return s;
-              }),
-            }
-          : {};
-      });
-    return rsOut;
-  });
-  return out;
+    (read ??= {})[key] = value;
+  }
+  return read;
+}
+
+/** The members of a decoded AnyValue the span schema checks, as the JSON mapping has them. */
+function copyOf(v: Decoded): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (const member of ['stringValue', 'boolValue', 'intValue', 'doubleValue'])
+    if ((typeof v.value === 'string' ? v.value === member : true) && has(v, member))
+      copy[member] = member === 'intValue' ? integer(v[member]) : v[member];
+  return copy;
+}
+
+/**
+ * A decoded protobuf request as the span schema outputs it ({@link OtlpTraceRequest}), built in one
+ * pass, or the first refusal, the same path and message as the schema gives for the same request in
+ * the JSON mapping. Each span's ids and times are parsed by {@link spanIdsAndTimesSchema} (ids hex
+ * from the bytes, times the bigints of fixed64s); its read attributes and status code are taken as
+ * the decoder typed them (strings, booleans, doubles, 64-bit integers as numbers, an int32), which
+ * the schema's checks of those values cannot refuse; what the mapping makes of them is checked in
+ * the built event (builtEventSchema). Names, events, links, scopes and unread attributes are never
+ * copied.
+ */
+export function protobufSpanRequest(request: Decoded): OtlpTraceRequest | { invalid: string } {
+  const resourceSpans = list(request, 'resourceSpans');
+  if (!resourceSpans) return {};
+  const out: NonNullable<OtlpTraceRequest['resourceSpans']> = [];
+  for (let r = 0; r < resourceSpans.length; r += 1) {
+    const rs = resourceSpans[r]!;
+    const attributes = has(rs, 'resource') ? readAttributes(list(rs.resource as Decoded, 'attributes')) : undefined;
+    if (attributes instanceof AttributeRefusal) return attributes.at('resourceSpans', r, 'resource', 'attributes');
+    const scopes: Array<{ spans?: Span[] }> = [];
+    for (const [s, ss] of (list(rs, 'scopeSpans') ?? []).entries()) {
+      const decodedSpans = list(ss, 'spans');
+      if (!decodedSpans) {
+        scopes.push({});
+        continue;
+      }
+      const spans: Span[] = [];
+      for (let i = 0; i < decodedSpans.length; i += 1) {
+        const span = decodedSpans[i]!;
+        const parsed = spanIdsAndTimesSchema.safeParse({
+          traceId: has(span, 'traceId') ? hex(span.traceId) : undefined,
+          spanId: has(span, 'spanId') ? hex(span.spanId) : undefined,
+          parentSpanId: has(span, 'parentSpanId') ? hex(span.parentSpanId) : undefined,
+          startTimeUnixNano: has(span, 'startTimeUnixNano') ? nanos(span.startTimeUnixNano) : undefined,
+          endTimeUnixNano: has(span, 'endTimeUnixNano') ? nanos(span.endTimeUnixNano) : undefined,
+        });
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0]!;
+          return { invalid: ['resourceSpans', r, 'scopeSpans', s, 'spans', i, ...issue.path].join('.') + `: ${issue.message}` };
+        }
+        const kept: Span = parsed.data;
+        const attrs = readAttributes(list(span, 'attributes'));
+        if (attrs instanceof AttributeRefusal) return attrs.at('resourceSpans', r, 'scopeSpans', s, 'spans', i, 'attributes');
+        if (attrs) kept.attributes = attrs;
+        if (has(span, 'status')) {
+          const status = span.status as Decoded;
+          kept.status = has(status, 'code') ? { code: status.code as number } : {};
+        }
+        spans.push(kept);
+      }
+      scopes.push({ spans });
+    }
+    out.push({ ...(attributes ? { resource: { attributes } } : {}), scopeSpans: scopes });
+  }
+  return { resourceSpans: out };
 }
 
 /**
@@ -218,23 +294,31 @@ export function createOtlpRouter(deps: OtlpRouteDeps): Router {
    * parsed request (every span) is garbage once the tasks are out, not kept through the writes.
    */
   function spansOf(encoding: Encoding, bytes: Buffer, principal: TelemetryPrincipal): SpanMapping | { invalid: string } {
-    let decoded: unknown;
-    try {
-      decoded =
-        encoding === 'json'
-          ? bytes.length === 0
-            ? {}
-            : JSON.parse(bytes.toString('utf8'))
-          : spanRequest(t.request.decode(bytes) as unknown as Decoded);
-    } catch {
-      return { invalid: `The body is not a valid ${encoding === 'json' ? 'JSON' : 'protobuf'} ExportTraceServiceRequest.` };
+    let request: OtlpTraceRequest | { invalid: string };
+    if (encoding === 'json') {
+      let decoded: unknown;
+      try {
+        decoded = bytes.length === 0 ? {} : JSON.parse(bytes.toString('utf8'));
+      } catch {
+        return { invalid: 'The body is not a valid JSON ExportTraceServiceRequest.' };
+      }
+      const parsed = otlpTraceRequestSchema.safeParse(decoded);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        return { invalid: `${issue.path.join('.') || 'body'}: ${issue.message}` };
+      }
+      request = parsed.data;
+    } else {
+      let decoded: Decoded;
+      try {
+        decoded = t.request.decode(bytes) as unknown as Decoded;
+      } catch {
+        return { invalid: 'The body is not a valid protobuf ExportTraceServiceRequest.' };
+      }
+      request = protobufSpanRequest(decoded);
+      if ('invalid' in request) return request;
     }
-    const request = otlpTraceRequestSchema.safeParse(decoded);
-    if (!request.success) {
-      const issue = request.error.issues[0]!;
-      return { invalid: `${issue.path.join('.') || 'body'}: ${issue.message}` };
-    }
-    return tasksFromSpans(request.data, { foreignAgentIds: principal.kind === 'platform' });
+    return tasksFromSpans(request, { foreignAgentIds: principal.kind === 'platform' });
   }
 
   async function ingestSpans(

@@ -9,9 +9,9 @@ import express from 'express';
 import protobuf from 'protobufjs';
 import type { PriceTable } from '../../src/config/schemas.js';
 import type { AgentId } from '../../src/core/ids.js';
-import { otlpTraceRequestSchema } from '../../src/core/otlp-genai.js';
+import { otlpTraceRequestSchema, tasksFromSpans } from '../../src/core/otlp-genai.js';
 import type { BuiltEvent, TelemetryPrincipal } from '../../src/core/telemetry.js';
-import { createOtlpRouter, spanRequest } from '../../src/http/otlp.js';
+import { createOtlpRouter, protobufSpanRequest } from '../../src/http/otlp.js';
 import type { TelemetryIngest } from '../../src/http/telemetry.js';
 import { silentLogger } from '../helpers/logger.js';
 
@@ -169,59 +169,16 @@ describe('the OTLP route', () => {
     expect(ingested[0]).not.toHaveProperty('segment');
   });
 
-  it('reads a decoded protobuf request as protobufjs toObject does (ids as hex, 64-bit values exact): the same schema output', () => {
+  /*
+   * What the route did before reading decoded requests itself: toObject with every bytes field as
+   * base64, each traceId/spanId/parentSpanId turned to hex, then the JSON mapping's schema. The
+   * protobuf path must map the same tasks, and refuse the same requests with the same message.
+   */
+  describe('reads a decoded protobuf request as the JSON mapping of protobufjs toObject', () => {
     const root = new protobuf.Root();
     root.resolvePath = (_origin, target) => path.join(process.cwd(), 'proto', target);
     root.loadSync('opentelemetry/proto/collector/trace/v1/trace_service.proto');
     const type = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
-    const span = (id: number, extra: Record<string, unknown>) => ({
-      traceId: Buffer.alloc(16, id),
-      spanId: Buffer.alloc(8, id + 1),
-      startTimeUnixNano: '1796100756142000001',
-      endTimeUnixNano: '18446744073709551615',
-      ...extra,
-    });
-    const decoded = type.decode(
-      type
-        .encode(
-          type.fromObject({
-            resourceSpans: [
-              { resource: { attributes: [{ key: 'gen_ai.agent.id', value: { stringValue: AGENT } }] }, scopeSpans: [{ spans: [] }, {}] },
-              {
-                scope: { name: 'scope' },
-                scopeSpans: [
-                  {
-                    spans: [
-                      span(1, {
-                        name: 'invoke_agent',
-                        parentSpanId: Buffer.alloc(8, 9),
-                        status: { code: 2, message: 'failed' },
-                        // Value kinds on attributes Roster reads, and one it does not read (left out on both sides).
-                        attributes: [
-                          { key: 'roster.segment', value: { stringValue: '' } },
-                          { key: 'roster.outcome', value: { boolValue: false } },
-                          { key: 'gen_ai.usage.input_tokens', value: { intValue: '-9007199254740993' } },
-                          { key: 'roster.cost_usd', value: { doubleValue: 0.5 } },
-                          { key: 'roster.task_type', value: { bytesValue: Buffer.from('x') } },
-                          { key: 'gen_ai.agent.id', value: { arrayValue: { values: [{ stringValue: 'y' }] } } },
-                          { key: 'roster.correctness' },
-                          { key: 'http.request.method', value: { stringValue: 'GET' } },
-                        ],
-                        events: [{ name: 'event', timeUnixNano: '1' }],
-                        links: [{ traceId: Buffer.alloc(16, 3), spanId: Buffer.alloc(8, 3) }],
-                      }),
-                      span(2, { status: {} }),
-                    ],
-                  },
-                ],
-              },
-              {},
-            ],
-          }),
-        )
-        .finish(),
-    );
-    // What the route did before: toObject with every bytes field as base64, then each traceId/spanId/parentSpanId as hex.
     const hexIds = (value: unknown): unknown => {
       if (Array.isArray(value)) return value.map(hexIds);
       if (!value || typeof value !== 'object') return value;
@@ -232,11 +189,152 @@ describe('the OTLP route', () => {
         ]),
       );
     };
-    const before = hexIds(type.toObject(decoded, { longs: String, enums: Number, bytes: String, defaults: false }));
-    const now = spanRequest(decoded as unknown as Record<string, unknown>);
-    expect(otlpTraceRequestSchema.parse(now)).toEqual(otlpTraceRequestSchema.parse(before));
-    expect(JSON.stringify(otlpTraceRequestSchema.parse(now), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))).toContain(
-      '"intValue":"-9007199254740993"',
-    );
+    const viaToObject = (decoded: protobuf.Message) => {
+      const parsed = otlpTraceRequestSchema.safeParse(
+        hexIds(type.toObject(decoded, { longs: String, enums: Number, bytes: String, defaults: false })),
+      );
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        return { invalid: `${issue.path.join('.') || 'body'}: ${issue.message}` };
+      }
+      return tasksFromSpans(parsed.data, { foreignAgentIds: true });
+    };
+    const viaRoute = (decoded: protobuf.Message) => {
+      const request = protobufSpanRequest(decoded as unknown as Record<string, unknown>);
+      return 'invalid' in request ? request : tasksFromSpans(request, { foreignAgentIds: true });
+    };
+    const decode = (request: Record<string, unknown>) => type.decode(type.encode(type.fromObject(request)).finish());
+    const span = (id: number, extra: Record<string, unknown>) => ({
+      traceId: Buffer.alloc(16, id),
+      spanId: Buffer.alloc(8, id + 1),
+      startTimeUnixNano: '1796100756142000001',
+      endTimeUnixNano: '18446744073709551615',
+      ...extra,
+    });
+    const op = (name: string) => ({ key: 'gen_ai.operation.name', value: { stringValue: name } });
+
+    it('maps the same tasks', () => {
+      const decoded = decode({
+        resourceSpans: [
+          { resource: { attributes: [{ key: 'gen_ai.agent.id', value: { stringValue: AGENT } }] }, scopeSpans: [{ spans: [] }, {}] },
+          {
+            resource: {
+              attributes: [
+                { key: 'service.name', value: { stringValue: 'support' } },
+                { key: 'process.runtime.uptime', value: { doubleValue: Infinity } },
+                { key: 'roster.agent.id', value: { stringValue: 'vendor-7' } },
+              ],
+            },
+            scope: { name: 'scope' },
+            scopeSpans: [
+              {
+                spans: [
+                  span(1, {
+                    name: 'invoke_agent',
+                    parentSpanId: Buffer.alloc(8, 9),
+                    status: { code: 2, message: 'failed' },
+                    // Value kinds on attributes Roster reads, and one it does not read.
+                    attributes: [
+                      op('invoke_agent'),
+                      { key: 'roster.segment', value: { stringValue: '' } },
+                      { key: 'roster.outcome', value: { boolValue: false } },
+                      { key: 'gen_ai.usage.input_tokens', value: { intValue: '-9007199254740993' } },
+                      { key: 'gen_ai.usage.output_tokens', value: { intValue: '9007199254740995' } },
+                      { key: 'roster.cost_usd', value: { doubleValue: 0.5 } },
+                      { key: 'roster.task_type', value: { bytesValue: Buffer.from('x') } },
+                      { key: 'gen_ai.agent.id', value: { arrayValue: { values: [{ stringValue: 'y' }] } } },
+                      { key: 'roster.correctness' },
+                      { key: 'http.request.method', value: { stringValue: 'GET' } },
+                    ],
+                    events: [{ name: 'event', timeUnixNano: '1' }],
+                    links: [{ traceId: Buffer.alloc(16, 3), spanId: Buffer.alloc(8, 3) }],
+                  }),
+                  span(2, { status: {} }),
+                  span(3, {
+                    parentSpanId: Buffer.alloc(0),
+                    attributes: [
+                      op('invoke_agent'),
+                      { key: 'gen_ai.usage.input_tokens', value: { intValue: '9007199254740993' } },
+                      { key: 'roster.task_type', value: { stringValue: 'triage' } },
+                      { key: 'roster.task_type', value: {} },
+                      { key: 'roster.correctness', value: { intValue: '1' } },
+                      { key: 'roster.segment', value: { stringValue: 'emea' } },
+                      { key: 'roster.outcome', value: { stringValue: 'handed-to-human' } },
+                    ],
+                  }),
+                  span(4, {
+                    traceId: Buffer.alloc(16, 3),
+                    parentSpanId: Buffer.alloc(8, 4),
+                    attributes: [op('chat'), { key: 'gen_ai.usage.input_tokens', value: { intValue: 5 } }],
+                  }),
+                  span(5, {
+                    traceId: Buffer.alloc(16, 3),
+                    parentSpanId: Buffer.alloc(8, 4),
+                    attributes: [op('execute_tool')],
+                  }),
+                  span(6, { attributes: [op('invoke_agent'), { key: 'gen_ai.agent.id', value: { stringValue: AGENT } }] }),
+                ],
+              },
+            ],
+          },
+          {},
+        ],
+      });
+      const mapped = viaRoute(decoded);
+      expect(mapped).toEqual(viaToObject(decoded));
+      expect(mapped).toMatchObject({ spans: 6, ignored: 1 });
+      // Exact 64-bit values: the nearest numbers to the integers sent.
+      expect('tasks' in mapped && mapped.tasks.map((task) => task.usage.input)).toEqual([-9007199254740992, 9007199254740992, 0]);
+    });
+
+    it.each([
+      ['a trace id of the wrong length', { traceId: Buffer.alloc(15, 1) }],
+      ['no span id', { spanId: undefined }],
+      ['a parent span id of the wrong length', { parentSpanId: Buffer.alloc(9, 1) }],
+      ['no start time', { startTimeUnixNano: undefined }],
+      ['an end time of 0 (not sent)', { endTimeUnixNano: '0' }],
+      // Doubles the decoder gives and zod refuses (its numbers are finite), on attributes Roster reads.
+      [
+        'a cost that is not a number',
+        {
+          attributes: [
+            op('invoke_agent'),
+            { key: 'http.response.body.size', value: { doubleValue: Infinity } },
+            { key: 'roster.cost_usd', value: { doubleValue: NaN } },
+          ],
+        },
+      ],
+      ['an infinite correctness', { attributes: [{ key: 'roster.correctness', value: { doubleValue: -Infinity } }] }],
+    ])('refuses %s at the same place with the same message', (_name, fault) => {
+      // The fault in the second span of the second scope of the second resource, a later span being wrong too.
+      const decoded = decode({
+        resourceSpans: [
+          { scopeSpans: [{ spans: [span(1, { attributes: [op('invoke_agent')] })] }] },
+          { scopeSpans: [{}, { spans: [span(2, {}), { ...span(4, {}), ...fault }, span(3, { spanId: Buffer.alloc(7, 1) })] }] },
+        ],
+      });
+      const refused = viaRoute(decoded);
+      expect(refused).toEqual(viaToObject(decoded));
+      expect(refused).toEqual({ invalid: expect.stringMatching(/^resourceSpans\.1\.scopeSpans\.1\.spans\.1\./) });
+    });
+
+    it('refuses an infinite double of a resource attribute Roster reads, before the spans', () => {
+      const decoded = decode({
+        resourceSpans: [
+          {
+            resource: {
+              attributes: [
+                { key: 'process.runtime.uptime', value: { doubleValue: NaN } },
+                { key: 'gen_ai.usage.input_tokens', value: { doubleValue: Infinity } },
+              ],
+            },
+            scopeSpans: [{ spans: [span(1, { spanId: Buffer.alloc(1) })] }],
+          },
+        ],
+      });
+      const refused = viaRoute(decoded);
+      expect(refused).toEqual(viaToObject(decoded));
+      expect(refused).toEqual({ invalid: expect.stringMatching(/^resourceSpans\.0\.resource\.attributes\.1\.value\.doubleValue: /) });
+    });
   });
 });
