@@ -20,6 +20,7 @@ import type { Outbox } from './outbox.js';
 import type { HolderRef, PendingEffect } from './ports.js';
 import { canTransition } from './lifecycle.js';
 import { newCheckInId, trustedId, type AgentId, type CheckInId, type RunId } from './ids.js';
+import { memoized } from './memo.js';
 
 /** The holder kind of check-in records in the outbox: a check-in's audit entry and review cards, a decision's entry. */
 export const CHECKIN_HOLDER = 'checkin';
@@ -170,18 +171,8 @@ function windowsOf(role: CatalogRole, now: Date) {
   };
 }
 
-/** Days (yyyy-mm-dd) by the time their rollup starts: a sweep's agents share the same few dozen days. */
-const utcDays = new Map<number, string>();
-
-/** The UTC day (yyyy-mm-dd) of an instant, as `toISOString().slice(0, 10)`. */
-function utcDay(ms: number): string {
-  let day = utcDays.get(ms);
-  if (day === undefined) {
-    if (utcDays.size >= 1000) utcDays.clear();
-    utcDays.set(ms, (day = new Date(ms).toISOString().slice(0, 10)));
-  }
-  return day;
-}
+/** The UTC day (yyyy-mm-dd) of an instant, as `toISOString().slice(0, 10)`, remembered: a sweep's agents share the same few dozen days. */
+const utcDay = memoized((ms: number) => new Date(ms).toISOString().slice(0, 10));
 
 /** The same claim always gives the same check-in id, so a redone check-in is stored once. */
 function checkInIdFor(claimKey: string): CheckInId {

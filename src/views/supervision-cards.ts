@@ -9,6 +9,7 @@ import type { CardOf } from '../cards/view-models.js';
 import { alertCard, checkInCard, noticeCard } from './card-builders.js';
 import { personName } from './names.js';
 import { displayDate } from '../core/time.js';
+import { memoized } from '../core/memo.js';
 import {
   isAlertResponder,
   isDecisionReader,
@@ -23,18 +24,8 @@ import { idOrUndefined, type AgentId, type AlertId, type CheckInId } from '../co
 
 const day = (iso: string) => displayDate(iso).split(',')[0]!;
 
-/** Chart labels by day (yyyy-mm-dd): a sweep's thousands of cards show the same 30 days. */
-const chartDays = new Map<string, string>();
-
-/** "12 Nov" for 2026-11-12. */
-function chartDay(isoDay: string): string {
-  let label = chartDays.get(isoDay);
-  if (label === undefined) {
-    if (chartDays.size >= 1000) chartDays.clear();
-    chartDays.set(isoDay, (label = day(`${isoDay}T00:00:00Z`).replace(/ \d{4}$/, '')));
-  }
-  return label;
-}
+/** "12 Nov" for 2026-11-12, remembered: a sweep's thousands of cards show the same 30 days. */
+const chartDay = memoized((isoDay: string) => day(`${isoDay}T00:00:00Z`).replace(/ \d{4}$/, ''));
 
 /**
  * A daily accuracy series as the cards' chart: day labels such as "12 Nov" and percentages. The
