@@ -80,29 +80,17 @@ export function acceptedWindow(now: Date, retentionDays: number, futureMs = MAX_
   };
 }
 
+type Validated = { valid: Array<{ index: number; event: TelemetryEvent }>; rejected: Rejection[] };
+
 /**
  * Validates each event of a batch on its own, so one bad event never loses the others; returns
  * the valid events (with their agent resolved) and a reason for each rejected one.
  */
-export function validateBatch(
-  principal: TelemetryPrincipal,
-  events: unknown[],
-  window?: TimeWindow,
-): { valid: Array<{ index: number; event: TelemetryEvent }>; rejected: Rejection[] } {
-  const valid: Array<{ index: number; event: TelemetryEvent }> = [];
-  const rejected: Rejection[] = [];
-  events.forEach((raw, index) => {
-    const eventId =
-      typeof (raw as { eventId?: unknown })?.eventId === 'string' ? String((raw as { eventId: string }).eventId).slice(0, 128) : undefined;
+export function validateBatch(principal: TelemetryPrincipal, events: unknown[], window?: TimeWindow): Validated {
+  return validateEach(principal, events, window, (raw) => {
     const parsed = telemetryEventSchema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      rejected.push({ index, ...(eventId ? { eventId } : {}), reason: `${issue.path.join('.') || 'event'}: ${issue.message}` });
-      return;
-    }
-    admit(principal, index, parsed.data, window, valid, rejected);
+    return parsed.success ? { event: parsed.data } : { issue: parsed.error.issues[0]! };
   });
-  return { valid, rejected };
 }
 
 /**
@@ -136,21 +124,35 @@ const builtEventSchema = telemetryEventSchema
  * {@link validateBatch} for events Roster built ({@link BuiltEvent}): each is checked by
  * {@link builtEventSchema} instead of being parsed whole again, then admitted by the same rules.
  */
-export function validateBuiltBatch(
-  principal: TelemetryPrincipal,
-  events: readonly BuiltEvent[],
-  window?: TimeWindow,
-): { valid: Array<{ index: number; event: TelemetryEvent }>; rejected: Rejection[] } {
-  const valid: Array<{ index: number; event: TelemetryEvent }> = [];
-  const rejected: Rejection[] = [];
-  events.forEach((event, index) => {
+export function validateBuiltBatch(principal: TelemetryPrincipal, events: readonly BuiltEvent[], window?: TimeWindow): Validated {
+  return validateEach(principal, events, window, (event) => {
     const checked = builtEventSchema.safeParse(event);
-    if (!checked.success) {
-      const issue = checked.error.issues[0]!;
-      rejected.push({ index, eventId: event.eventId.slice(0, 128), reason: `${issue.path.join('.') || 'event'}: ${issue.message}` });
+    // Its other fields are made valid where it is built (see BuiltEvent).
+    return checked.success ? { event: event as TelemetryEvent } : { issue: checked.error.issues[0]! };
+  });
+}
+
+/** Each event checked by `check` (its first issue refuses it, named by its eventId when it has one), then {@link admit}ted. */
+function validateEach<T>(
+  principal: TelemetryPrincipal,
+  events: readonly T[],
+  window: TimeWindow | undefined,
+  check: (event: T) => { event: z.output<typeof telemetryEventSchema> } | { issue: z.core.$ZodIssue },
+): Validated {
+  const valid: Validated['valid'] = [];
+  const rejected: Rejection[] = [];
+  events.forEach((raw, index) => {
+    const checked = check(raw);
+    if ('issue' in checked) {
+      const { issue } = checked;
+      const eventId =
+        typeof (raw as { eventId?: unknown })?.eventId === 'string'
+          ? String((raw as { eventId: string }).eventId).slice(0, 128)
+          : undefined;
+      rejected.push({ index, ...(eventId ? { eventId } : {}), reason: `${issue.path.join('.') || 'event'}: ${issue.message}` });
       return;
     }
-    admit(principal, index, event as TelemetryEvent, window, valid, rejected);
+    admit(principal, index, checked.event, window, valid, rejected);
   });
   return { valid, rejected };
 }
