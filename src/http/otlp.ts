@@ -102,26 +102,24 @@ const hex = (v: unknown) =>
 const UNREAD_VALUE: AnyValue = Object.freeze({});
 
 /**
- * A decoded AnyValue as the span schema outputs it: the member set (see loadTypes), 64-bit
- * integers as numbers; or, when the schema refuses it, undefined. The decoder types every member;
- * only a double can be refused (NaN or infinite: zod's numbers are finite).
+ * A decoded AnyValue as the span schema outputs it: the member set (see loadTypes; protobufjs's own
+ * messages name it in the same `value`), 64-bit integers as numbers; an unread member (bytes,
+ * array, key-value list) or none as no value; or, when the schema refuses it, undefined. The decoder
+ * types every member; only a double can be refused (NaN or infinite: zod's numbers are finite).
  */
 function anyValue(v: Decoded): AnyValue | undefined {
-  const member = v.value;
-  if (typeof member === 'string') {
-    if (member === 'stringValue') return { stringValue: v.stringValue as string };
-    if (member === 'intValue') return { intValue: integer(v.intValue) };
-    if (member === 'doubleValue') return Number.isFinite(v.doubleValue) ? { doubleValue: v.doubleValue as number } : undefined;
-    if (member === 'boolValue') return { boolValue: v.boolValue as boolean };
-    return UNREAD_VALUE;
+  switch (v.value) {
+    case 'stringValue':
+      return { stringValue: v.stringValue as string };
+    case 'intValue':
+      return { intValue: integer(v.intValue) };
+    case 'doubleValue':
+      return Number.isFinite(v.doubleValue) ? { doubleValue: v.doubleValue as number } : undefined;
+    case 'boolValue':
+      return { boolValue: v.boolValue as boolean };
+    default:
+      return UNREAD_VALUE;
   }
-  // A message from elsewhere, asked field by field, and checked whole.
-  const value: { -readonly [K in keyof AnyValue]: AnyValue[K] } = {};
-  if (has(v, 'stringValue')) value.stringValue = v.stringValue as string;
-  if (has(v, 'boolValue')) value.boolValue = v.boolValue as boolean;
-  if (has(v, 'intValue')) value.intValue = integer(v.intValue);
-  if (has(v, 'doubleValue')) value.doubleValue = v.doubleValue as number;
-  return attributeValueSchema.safeParse(value).success ? value : undefined;
 }
 
 /**
@@ -157,22 +155,13 @@ function readAttributes(values: Decoded[] | undefined): Attributes | undefined |
     if (key === undefined || !has(kv, 'value')) continue;
     const value = anyValue(kv.value as Decoded);
     if (!value) {
-      // The issue and message the span schema gives for this value (see attributesSchema).
-      const issue = attributeValueSchema.safeParse(copyOf(kv.value as Decoded)).error!.issues[0]!;
+      // The issue and message the span schema gives for this value (see attributesSchema): only a double is refused.
+      const issue = attributeValueSchema.safeParse({ doubleValue: (kv.value as Decoded).doubleValue }).error!.issues[0]!;
       return new AttributeRefusal([i, 'value', ...issue.path], issue.message);
     }
     (read ??= {})[key] = value;
   }
   return read;
-}
-
-/** The members of a decoded AnyValue the span schema checks, as the JSON mapping has them. */
-function copyOf(v: Decoded): Record<string, unknown> {
-  const copy: Record<string, unknown> = {};
-  for (const member of ['stringValue', 'boolValue', 'intValue', 'doubleValue'])
-    if ((typeof v.value === 'string' ? v.value === member : true) && has(v, member))
-      copy[member] = member === 'intValue' ? integer(v[member]) : v[member];
-  return copy;
 }
 
 /**
